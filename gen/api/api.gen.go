@@ -25,22 +25,22 @@ import (
 
 // Defines values for ErrorFault.
 const (
-	Client   ErrorFault = "client"
-	External ErrorFault = "external"
-	Policy   ErrorFault = "policy"
-	Server   ErrorFault = "server"
+	FaultClient   ErrorFault = "client"
+	FaultExternal ErrorFault = "external"
+	FaultPolicy   ErrorFault = "policy"
+	FaultServer   ErrorFault = "server"
 )
 
 // Valid indicates whether the value is a known member of the ErrorFault enum.
 func (e ErrorFault) Valid() bool {
 	switch e {
-	case Client:
+	case FaultClient:
 		return true
-	case External:
+	case FaultExternal:
 		return true
-	case Policy:
+	case FaultPolicy:
 		return true
-	case Server:
+	case FaultServer:
 		return true
 	default:
 		return false
@@ -1105,57 +1105,58 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
 	"1Fp7c9s2Ev8qO7zONMlQtPxIplXmZs7xpG2apMnESXt3sU+EyJWIGgRYALTMevTdbxbgSxItx2mcm/vL",
-	"Jgks9oXd3+7qOkhUXiiJ0ppgch0UTLMcLWr39CLFvFAWZVK9xOpNYbmSTNCXFE2iuXsRTIJjKCX/o0Qw",
-	"VnO5gAI1CLXgCROgCtSM1j0FjYVglQGNttQSbIagNF9wyQRoNKWwURAGnChmyFLUQRhIlmMw6XMyeolV",
-	"EAYmyTBnxEvOrl6hXNgsmOwffBcGOZftcxjYqiACnrNgtVqFgUZTKGnQyfiMpe/wjxKNpadESYvS/cuK",
-	"QvDEsb73uyE5r3uHfqNxHkyCv+11+tvzX83ec62Vfi4vUagC/ZHr+nqfIWh/KHADORNzpXNMQWm45Eow",
-	"iwYY6FIgPIgvmeCp42M6Z1xgGj+MglUYnCg5Fzz5inwfQ1p64sS/UaVOMCSmmYR4w0QxcAlzwReZpRUa",
-	"S4MpLLnNgEHK53PUKG2jBifQD0rPeJqi/LqWSJgQ5LAsuTDOKQvUOTeGK0kyxClaxkVEnHKN6bT7HDu2",
-	"T1Ff8gQ/SHbJuGAzgV+Xf+PPh4RJqax7bN3LgHYWkGrpeP0gWWkzpfmfmH49Ln9RkGhMUVrOhHeY3guw",
-	"GXP3oJQXUi1lCHhVkKa931yqC0xr5vGqwMRi6k78in4vK1A2Qw1IS+HB0fgohKPx4xCO9g9DeDwehxBF",
-	"0cOQHIZcyK/DmmYUEM36OOLmuLTZK7Xgshd6WJpyH2DfagqallOAmjNhMAyK3qvrQNliI/A9WQt7T8Kg",
-	"YNaiJub/83E8+v78+snqm2ArGtI6Y5ZKpxv0Dh4/uSWQhkFpUPvwfMetLgT7yxRMPnZ0etyct5vU7HdM",
-	"LJ3XU5qP33fUGksSNGZq1YWPMFsC5XM2RamVEDlKO+14bNfOlBLIZOAkmGs02Q5yJNdtrkcyvcZWoE3V",
-	"rLG8eWZ9wk2q6pG9m54wZ1wMSsSdLihXMRtMgrLk6ZBPaeVD4E6P2e0TjnDPMTxPNekhiduIcAdBE5Xi",
-	"J8WGE1q4CoNEaY3Cp2Kvixvz+rcGequBpyEwYVQTH+J/jk66z6MXaQwNKgGPfaIhzfpUdLOYVpe4Gbxe",
-	"syTjEkcaWUrJCVzMvLIhmDLJgBmI5xxFGlO4jYez3IDC56wUdlsFv2XKILiPvUDIDdFAWeZk3ERwitlh",
-	"4FIVobxCCZ4QqsMrilpM9GzcSZ+VOZPTHI1hCxxCoQYpGyQIc6WhQFUIfArcAjmRT+1qPkeZEkZ1MruF",
-	"Hb7y3JpB1Wu0umqS+6bM6JKDxgKZJeJ0lGF5h/II0mnIWUVKT5ASWrgVVDbugHPPRtF9BjY1seWYN16Q",
-	"k9rj1/l/fom6qi1Fh3r2nW0IVADm3EZw4qxmvBBLbpMMlHNmg33jbqHVwEtFIG+m0mpqlZoKph3fWpUW",
-	"I6nsdK5KmbZvcrSZSqf0gQmhlo4KIZcWhTXPXLoDpx2cMJufmmhJL/+MOr+epii5o8Q76BpxOS20Wmg0",
-	"ZuPLBVZTD2OdSB7+RkmDwr078wSjsocEqZ7xLh05BQ869joAuWO0bgLfrVFsy8E2Geqc5SdkwmafmT/S",
-	"2TRRUjqgNpw7jWW29NzXXpO5AykCpLjQLMV0UFGXqA1X8vb8UZ8QrjPTERgS+oNBfaKRWfw8VNbmzTZB",
-	"NllrBzo6/HxM9t2O1JtiHZ+DS45LF2PbC9q8YGXKrdLOcZNSc1tNWZpzd1Xc3/O/BPr6CPR49G82+pNw",
-	"aPdvNP3H6PzRACi9GR42+twJE8mMn+m5ibN+OmV2zYwpsziy3LGwnZK5oYu+c5MsRV0X+gS9ReQvQy7B",
-	"jJ02apkmGZMLvJMY5DhOB9xibgZZqV8wrVnlXKFI76ytL4MA6WL3bLXGypBL/Opv/Wd6xazkIp06iYbU",
-	"kqg853bw00INvr5AadgweqzjE6i5S8IUygVnBGlcMwjlgksEJlPgVNuXDs7pojTwwAMa0hZcYGEdtKH9",
-	"zPIZF9xWDwdxjSpQLplNsmGG3hQof6PPoFEg87l+t+U6io2oThOtpsK+RrfNteri0Smlr9oIyDRqqmu6",
-	"px8al/v5t/fBds0OvnoCl/9hrlUO8ds3p+9hj5DAnqBS0mFblyVdinJkOwEzawuXr9ABhhOlLjgO62mm",
-	"1dKghnopJG4tGLQwq24413U6/cKu09lqb1qT6thhBX+JlW9QcDlX25x01uIGGMwFou07ETlOziRbIFW4",
-	"rhLQSkAhmPSg+RWX5VWN/Ux0Jt9n3ECqktKt5x5EGy4XAsEDoMZVj9++mPSAY+gdtIa/HSgMzyR96LXY",
-	"kgyTCxO6vUucwYcX3xogiY1jl17/qMDXDMA0AhMCFihR05X3duU2PJPNal1KSSB8xiXTlefHUBnALMR7",
-	"rOB7l/t7pGZW8Oh3o2TsDtr6VLFcxNGZPJMnSl4SuFTSTOj5EXjI3Pa2IcVEMI0G4qtRcxdGvRIKHjCI",
-	"E2ZxoXQ1YYl1L+t2uRPBZngmYU0xzDKhFmWt0tQ50o/PGz/qVpqJxgU3VlfxQ9dd4wbwqhA84VZURJVJ",
-	"JatclcY3YOPmgk3g43kt/dWoXTQBSlMk+iN638PAE2iEiyFn+sJ0KjC+jWfZBQIjJ0uZVbra7gsTP77E",
-	"fbpFXdUjhpuoZ0qqUjsrexKwzFC6ui8iuu/chIF0yuACKy/tVjHm5w9mfQDhEaPTBZUpT9ttRLelNdC6",
-	"BibNErWBo/H3EA8XDPFTYPX4A5YZF9iYe861sf1ZgLFciNaFbyTdq1LiCF5iZeqmqbP2nIrNgyPIVOlu",
-	"8aOhfsODuIfLpqPz6/3wydHqm/ihix1JggVdLyqKna/XPIbd1aOjnPrZjAxAjtdOMkKnSEwytU6jbnG4",
-	"BNa89YUnKd2x6moVA6VBUBLbHmoI8fWZL1nOgglcR1G0WsUhLF3DIaa6NSbOaU8dki6ZKNGAmhOncVsA",
-	"xxH82pX8VKSWdHMptByNxzAwbwlBEqtwdHDgWKzrA+KZ1zsFzznpyyo4gNf8GTw42j/07ZTtyjd+GJ1R",
-	"XBc8wRqP1NH/uGBJhqODaOwQF7cEGnth/fjti14VMwnG0aFfWgetYBIcRuPo0IFkm7nU2Us7bsSnzFDf",
-	"Riu5gAZv+XuwdO8aVGlqb+zu09F4v+lnuWdK6BG8kb7HYcyZdOG4NbowihKiv3jxVqKLm6RJiajOp8Yr",
-	"qo0DL9JgErgmcNdWeKbS6ovNArY686t1eEORcXOEeDAe38f5bU94ax5xyhcS6QYRivCB0DFyina0C6QM",
-	"6fwG4PLgJ2uLN1JUIZxSssAQTlmOp9zi31+xq4fR2gh2a8i6CoMjr5UhYVvt7fWmr27L/u1b1kZYTjVt",
-	"K/K2jevjoz7SDCYfz8PAlHnOdBVMgudXvoYC1t4JdyWay+B81AFL3y1kC+P69YRPz8Ogl0xrl1mF9T30",
-	"VcQCHcPrfv0j2tcY3LNzrU0bdsxDo/+RQVoTvOt+JUAcUTrkrsVnq2GVD+AuAs1JokppJwbF3J2w53tN",
-	"PSusq+CtEgIs4V6yseCXKNGYCI7rXPx4fNjhivU5n0+H9D5lls2YQT/W1MiSjM2EK562bO6bbfdp9412",
-	"3i1zZGK5cOZ/PD683YoD4+/7upXvsFDakpZdv92uD783Jt99JzGVsZjffDP71cCu60mJ+Pjti59P3/zy",
-	"V+21a4CzWREPmqvmpavOel37JTNARbZ1tUV0bwZx5WGfiRCYAVLP52ifCq5P0P6/jl+/upv2G8I7Etb/",
-	"l4ZJBXfRMOUwczP4I2ElLl2qg0WL0HynOAatBEIpBRoDMT3E0IBE/6sIp4gRl27ldozzTfUPxo/6er8w",
-	"+zisqW7J3g2/QFud3w/62x4BfBL82/+iDOyK0565tE7OXwdgHX1KFuh+u+V2fH/7jvbna18OMnjt1Jit",
-	"fz+8/7vr0auiXbet9qibAQTtnSw1t/7nGXu9GdRNgaruN99nSt9saQ/4yrOSixRytIzQSFMUr3fHovvO",
-	"1bM1Jj45Zq0TXm//fjxfhdebPdmP5xQT6sal21JqEUyCuqnnIkZ98mb08+gobHvvTR9xLfRzSwAy6vq0",
-	"NfvEynZxRrGwITMEXmsaDrtuU6AgADVuNb3l3otX56v/BgAA//8=",
+	"Jgks9r2/Xeg6SFReKInSmmByHRRMsxwtavf0IsW8UBZlUr3E6k1huZJM0JcUTaK5exFMgmMoJf+jRDBW",
+	"c7mAAjUIteAJE6AK1IzWPQWNhWCVAY221BJshqA0X3DJBGg0pbBREAacKGbIUtRBGEiWYzDpczJ6iVUQ",
+	"BibJMGfES86uXqFc2CyY7B98FwY5l+1zGNiqIAKes2C1WoWBRlMoadDJ+Iyl7/CPEo2lp0RJi9L9y4pC",
+	"8MSxvve7ITmve4d+o3EeTIK/7XX62/Nfzd5zrZV+Li9RqAL9kev6ep8haH8ocAM5E3Olc0xBabjkSjCL",
+	"BhjoUiA8iC+Z4KnjYzpnXGAaP4yCVRicKDkXPPmKfB9DWnrixL9RpU4wJKaZhHjDRDFwCXPBF5mlFRpL",
+	"gyksuc2AQcrnc9QobaMGJ9APSs94mqL8upZImBDksCy5MM4pC9Q5N4YrSTLEKVrGRUScco3ptPscO7ZP",
+	"UV/yBD9Idsm4YDOBX5d/48+HhEmprHts3cuAdhaQaul4/SBZaTOl+Z+Yfj0uf1GQaExRWs6Ed5jeC7AZ",
+	"c3FQygupljIEvCpI095vLtUFpjXzeFVgYjF1J35Fv5cVKJuhBqSl8OBofBTC0fhxCEf7hyE8Ho9DiKLo",
+	"YUgOQy7k12FNMwqIZn0ccXNc2uyVWnDZSz0sTblPsG81JU3LKUHNmTAYBkXv1XWgbLGR+J6spb0nYVAw",
+	"a1ET8//5OB59f379ZPVNsJUNaZ0xS6XTDXoHj5/ckkjDoDSofXq+41aXgn0wBZOPHZ0eN+ftJjX7HRNL",
+	"5/WU5vP3HbXGkgSNmVp14TPMlkD5nE1RaiVEjtJOOx7btTOlBDIZOAnmGk22gxzJdZvrkUyvsRVoUzVr",
+	"LG+eWZ9wk6p6ZO+mJ8wZF4MScacLqlXMBpOgLHk65FNa+RS402N2+4Qj3HMMz1NNekjiNiPcQdBEpfhJ",
+	"ueGEFq7CIFFao/Cl2Ovixrr+rYHeauBpCEwY1eSH+J+jk+7z6EUaQ4NKwGOfaEizvhTdLKbVJW4mr9cs",
+	"ybjEkUaWUnEClzOvbAimTDJgBuI5R5HGlG7j4So3oPA5K4XdVsFvmTII7mMvEXJDNFCWORk3EZxydhi4",
+	"UkUor1CCJ4Tq8IqyFhM9G9fSh8HViAiMLplzCkOUfqBzThpy7um0oeme3jaE3dPzlvoqDLIyZ3KaozFs",
+	"gUOY1iDVlgRhrjQUqAqBT4FbcKd79Dqfo0wJ8ToNuoUdWvOym0FDarS6aqDCpgbRlRqNBTJLxOkow/IO",
+	"MxJA1JCzikyYIJXHcCtFbUSUc/bGbH0GNjWx5eY3httJHT/r/D+/RF3VdqdDPfvOKgRRAHNuI/BGM16I",
+	"JbdJBsqFhsG+q2xh38BLRZBxptJqapWaCqYd31qVFiOp7HSuSpm2b3K0mUqn9IEJoZaOCuGgFtM1z1y6",
+	"A6cdODGbn5rcSy//jLoomaYouaPEOyAccTkttFpoNGbjywVWUw+KnUgeTEdJg+l9cPAEo7KHK6k78i4c",
+	"OQVvh0ljmxbO3DH3N2n01py45WCbDHXO8hMyYbPPrEbpbJooKR3sG67ExjJbeu5rr8ncgRT2KS40SzEd",
+	"VNQlasOVvL0a1SeE68x0BIaE/mBQn2hkFj8P47VVuC23TQ3cgbUOPx/hfbejkKdYZ/vgkuPSZdc2QJsX",
+	"rEy5Vdo5blJqbqspS3PuQsX9Pf9LELKPZ49H/2ajPwnVdv9G03+Mzh8NQNybwWajz52gk8z4mZ6bOOun",
+	"U2bXzJgyiyPLHQvbBZ4bCvSdm2Qp6i7Tl/stIn8ZwAlm7LRRyzTJmFzgncQgx3E64BZzM8hK/YJpzSrn",
+	"CkV6Z219GTxJgd2z1RorQy7xq4/6z/SKWclFOnUSDaklUXnO7eCnhRp8fYHSsGEsWucnUHNXhCmVC84I",
+	"0rjREsoFlwhMpsCt8e8SpYvSwAMPaEhbcIGFddCG9jPLZ1xwWz0cxDWqQLlkNsmGGXpToPyNPoNGgczX",
+	"+t2W6yg2ojpNtJoK+xrdNteqy0enVL5qIyDTqKlL6p5+aFzu59/eB9sTAPC9GLj6D3Otcojfvjl9D3uE",
+	"BPYENaYOKbsq6UqUI9sJmFlbuHqFDjCcKHXBcVhPM62WBjXUSyFxa8GghVl1w7lubuoXdnPTVnvTmlTH",
+	"Div4S6z8uIPLudrmpLMWN8BgLhBt34nIcXIm2QKpX3Z9hVYCCsGkB82vuCyvauxnojP5PuMGUpWUbj33",
+	"INpwuRAIHgA1rnr89sWkBxxD76A1/O1AYXgm6UNvYJdkmFyY0O1d4gw+vPjWAElsHLv0+kcFvgMBphGY",
+	"ELBAiZpC3tuV2/BMNqt1KSWB8BmXTFeeH0NtALMQ77GC713u75GaWcGj342SsTto61PFchFHZ/JMnih5",
+	"SeBSSTOh50fgIXM7KYcUE8E0GoivRk0sjHoNGTxgECfM4kLpasIS617Ww3cngs3wTMKaYphlQi3KWqWp",
+	"c6Qfnzd+1K00E40Lbqyu4oduVscN4FUheMKtqIgqk0pWuSqNH+fGTYBN4ON5Lf3VqF00ASpTJPojet/D",
+	"wBNohIshZ/rCdCowfiho2QUCIydLmVW62p4yEz++YX66RV3VFxY3Uc+UVKV2VvYkYJmhdH1fRHTfufsK",
+	"0imDC6y8tFvNmL/NMOvXGR4xOl1Qm/K03UZ0W1oDg3Bg0ixRGzgafw/xcMMQPwVWX6bAMuMCG3PPuTa2",
+	"f7NgLBeideEbSfe6lDiCl1iZegTrrD2nZvPgCDJVuih+NDS9eBD3cNl0dH69Hz45Wn0TP3S5I0mwoPCi",
+	"ptj5es1j2IUeHeXUz2ZkAHK89l4kdIrEJFPrNOqBiStgzVvfeJLSHauuVzFQGgQlsZ3IhhBfn/mW5SyY",
+	"wHUURatVHMLSjS9i6ltj4pz21CnpkokSDag5cRq3DXAcwa9dy09NakmRS6nlaDyGgdubECSxCkcHB47F",
+	"uj8gnnm9U/Cck76sggN4zZ/Bg6P9Qz+c2e5844fRGeV1wROs8Uid/Y8LlmQ4OojGDnFxS6Cxl9aP377o",
+	"dTGTYBwd+qV10gomwWE0jg4dSLaZK529suMuDJUZmgJpJRfQ4C0fB0v3rkGVpvbGLp6OxvvNdMw9U0GP",
+	"4I30Mw5jzqRLx63RhVFUEH3gxVuFLm6KJhWiup4ar6g2D7xIg0ngRsrdWOGZSqsvdrOwNedfrcMbyoyb",
+	"F5IH4/F9nN9OmLduN075QiJFEKEInwgdI6doR7tAypDObwAuD36ytngjRRXCKRULDOGU5XjKLf79Fbt6",
+	"GK1d6G5d2a7C4MhrZUjYVnt7vbtct2X/9i1rF2JONe1g87aN65dRfaQZTD6eh4Ep85zpKpgEz698DwWs",
+	"jQkXEk0wOB91wNJPC9nCTTeJM4K0vWJau8wqrOPQdxELdAyv+/WPaF9jcM/OtXZ3seN2NfofGaQ1wbvu",
+	"NwfEEZVD7kZ8thpW+QDuItCcJKqUdmJQzN0Je37W1LPCugreKiHAEu4lGwt+iRKNieC4rsWPx4cdrli/",
+	"NfTlkN6nzLIZM+gvSTWyJGMz4ZqnLZv7Ydt92n1jnHfLrTSxXDjzPx4f3m7Fgcv0+4rKd1gobUnLbt5u",
+	"16/SN+7R+05iKmMxvzky+93ArvCkQnz89sXPp29++av22nUdtNkRD5qr5qXrznpT+yUzQE22db1FdG8G",
+	"ce1hn4kQmAFSz+donxquT9D+v45fv7qb9hvCOwrW/5eGSQV30TDVMHMz+CNhJS5dqYNFi9D8pDgGrQRC",
+	"KQUaAzE9xNCARP8bC6eIEZdu5XaO80P1D8ZfHPZ+r/ZxWFPdkr0bfs+2Or8f9Ld9BfBJ8G//izKwK097",
+	"5tK6OH8dgHX0KVWg+yWY2/H97TvaH8N9OcjgtVNjtn58eP934dHrot20rfaomwEE7Z0sNbf+xx57vTuo",
+	"mxJVPW++z5K+OdIe8JVnJRcp5GgZoZGmKV6fjkX3Xatna0x8cs5aJ7w+/v14vgqvN2eyH88pJ9SDS7el",
+	"1CKYBPVQz2WM+uTN7OfRUdjO3ps54lrq55YAZNTNaWv2iZXt5oxyYUNmCLzWNBx23aZASQBq3Gp6y70X",
+	"r85X/w0AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

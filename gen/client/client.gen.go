@@ -22,22 +22,22 @@ import (
 
 // Defines values for ErrorFault.
 const (
-	Client   ErrorFault = "client"
-	External ErrorFault = "external"
-	Policy   ErrorFault = "policy"
-	Server   ErrorFault = "server"
+	FaultClient   ErrorFault = "client"
+	FaultExternal ErrorFault = "external"
+	FaultPolicy   ErrorFault = "policy"
+	FaultServer   ErrorFault = "server"
 )
 
 // Valid indicates whether the value is a known member of the ErrorFault enum.
 func (e ErrorFault) Valid() bool {
 	switch e {
-	case Client:
+	case FaultClient:
 		return true
-	case External:
+	case FaultExternal:
 		return true
-	case Policy:
+	case FaultPolicy:
 		return true
-	case Server:
+	case FaultServer:
 		return true
 	default:
 		return false
