@@ -1,0 +1,61 @@
+package apperr
+
+import "net/http"
+
+// Code is a stable, machine-readable error code. Only the constants below exist.
+type Code string
+
+// Fault says whose fault an error is.
+type Fault string
+
+// The faults of the error envelope.
+const (
+	FaultClient   Fault = "client"
+	FaultServer   Fault = "server"
+	FaultPolicy   Fault = "policy"
+	FaultExternal Fault = "external"
+)
+
+// The registered codes. Adding one means adding it to Registry below and to the ErrorCode
+// enum in api/openapi.yaml.
+const (
+	CodeValidationFailed       Code = "validation_failed"
+	CodeBodyTooLarge           Code = "request.body_too_large"
+	CodeRouteNotFound          Code = "route.not_found"
+	CodeMethodNotAllowed       Code = "route.method_not_allowed"
+	CodeAuthRequired           Code = "auth.required"
+	CodeAuthInvalidCredentials Code = "auth.invalid_credentials"
+	CodeAuthInvalidToken       Code = "auth.invalid_token"
+	CodePermissionDenied       Code = "authz.permission_denied"
+	CodeIdempotencyInProgress  Code = "idempotency.in_progress"
+	CodeIdempotencyKeyReused   Code = "idempotency.key_reused"
+	CodeConflict               Code = "resource.conflict"
+	CodeUnavailable            Code = "service.unavailable"
+	CodeInternal               Code = "internal.error"
+)
+
+// Spec describes how a code is presented: its HTTP status, fault, whether a retry may
+// succeed, and the message used when the error carries none of its own.
+type Spec struct {
+	Status    int
+	Fault     Fault
+	Retryable bool
+	Message   string
+}
+
+// Registry holds every code the server may emit.
+var Registry = map[Code]Spec{
+	CodeValidationFailed:       {http.StatusBadRequest, FaultClient, false, "The request is not valid."},
+	CodeBodyTooLarge:           {http.StatusRequestEntityTooLarge, FaultClient, false, "The request body is too large."},
+	CodeRouteNotFound:          {http.StatusNotFound, FaultClient, false, "No such API endpoint."},
+	CodeMethodNotAllowed:       {http.StatusMethodNotAllowed, FaultClient, false, "This endpoint does not support that method."},
+	CodeAuthRequired:           {http.StatusUnauthorized, FaultClient, false, "Authentication is required."},
+	CodeAuthInvalidCredentials: {http.StatusUnauthorized, FaultClient, false, "The username or password is incorrect."},
+	CodeAuthInvalidToken:       {http.StatusUnauthorized, FaultClient, false, "The credential is unknown, expired or revoked."},
+	CodePermissionDenied:       {http.StatusForbidden, FaultPolicy, false, "You do not have permission to do this."},
+	CodeIdempotencyInProgress:  {http.StatusConflict, FaultClient, true, "A request with this Idempotency-Key is still in progress."},
+	CodeIdempotencyKeyReused:   {http.StatusConflict, FaultClient, false, "This Idempotency-Key was already used for a different request."},
+	CodeConflict:               {http.StatusConflict, FaultClient, false, "The resource already exists."},
+	CodeUnavailable:            {http.StatusServiceUnavailable, FaultServer, true, "The service is temporarily unavailable."},
+	CodeInternal:               {http.StatusInternalServerError, FaultServer, true, "An internal error occurred."},
+}
