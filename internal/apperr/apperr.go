@@ -65,6 +65,9 @@ func Invalid(field, message string) *Error {
 	return New(CodeValidationFailed, message).WithDetail("field", field)
 }
 
+// NotFound reports that a resource does not exist, or that the caller may not know it does.
+func NotFound(message string) *Error { return New(CodeNotFound, message) }
+
 // Conflict reports that a resource already exists.
 func Conflict(message string) *Error { return New(CodeConflict, message) }
 

@@ -29,6 +29,7 @@ const (
 	CodePermissionDenied       Code = "authz.permission_denied"
 	CodeIdempotencyInProgress  Code = "idempotency.in_progress"
 	CodeIdempotencyKeyReused   Code = "idempotency.key_reused"
+	CodeNotFound               Code = "resource.not_found"
 	CodeConflict               Code = "resource.conflict"
 	CodeUnavailable            Code = "service.unavailable"
 	CodeInternal               Code = "internal.error"
@@ -55,6 +56,7 @@ var Registry = map[Code]Spec{
 	CodePermissionDenied:       {http.StatusForbidden, FaultPolicy, false, "You do not have permission to do this."},
 	CodeIdempotencyInProgress:  {http.StatusConflict, FaultClient, true, "A request with this Idempotency-Key is still in progress."},
 	CodeIdempotencyKeyReused:   {http.StatusConflict, FaultClient, false, "This Idempotency-Key was already used for a different request."},
+	CodeNotFound:               {http.StatusNotFound, FaultClient, false, "The resource does not exist."},
 	CodeConflict:               {http.StatusConflict, FaultClient, false, "The resource already exists."},
 	CodeUnavailable:            {http.StatusServiceUnavailable, FaultServer, true, "The service is temporarily unavailable."},
 	CodeInternal:               {http.StatusInternalServerError, FaultServer, true, "An internal error occurred."},
