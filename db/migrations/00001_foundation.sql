@@ -19,12 +19,13 @@ CREATE TABLE users (
 CREATE UNIQUE INDEX users_username_live_key ON users (lower(username)) WHERE deleted_at IS NULL;
 
 -- Server-side sessions. An access token names its session; every request checks that the
--- session is neither revoked nor past its deadlines. The refresh token is stored only as
--- its SHA-256.
+-- session is neither revoked nor past its deadlines. The browser cookie names the session
+-- and carries a secret; the secret and the refresh token are stored only as SHA-256.
 CREATE TABLE sessions (
     id                  uuid PRIMARY KEY,
     user_id             uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     refresh_token_hash  bytea NOT NULL,
+    cookie_secret_hash  bytea NOT NULL,
     created_at          timestamptz NOT NULL DEFAULT now(),
     last_seen_at        timestamptz NOT NULL DEFAULT now(),
     expires_at          timestamptz NOT NULL,

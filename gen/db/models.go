@@ -27,6 +27,7 @@ type Session struct {
 	ID               uuid.UUID
 	UserID           uuid.UUID
 	RefreshTokenHash []byte
+	CookieSecretHash []byte
 	CreatedAt        time.Time
 	LastSeenAt       time.Time
 	ExpiresAt        time.Time

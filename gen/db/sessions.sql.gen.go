@@ -13,7 +13,7 @@ import (
 )
 
 const sessionGetActive = `-- name: SessionGetActive :one
-SELECT s.id AS session_id, s.expires_at, s.last_seen_at,
+SELECT s.id AS session_id, s.cookie_secret_hash, s.expires_at, s.last_seen_at,
        u.id AS user_id, u.username, u.email, u.role
 FROM sessions s
 JOIN users u ON u.id = s.user_id
@@ -25,13 +25,14 @@ WHERE s.id = $1
 `
 
 type SessionGetActiveRow struct {
-	SessionID  uuid.UUID
-	ExpiresAt  time.Time
-	LastSeenAt time.Time
-	UserID     uuid.UUID
-	Username   string
-	Email      string
-	Role       string
+	SessionID        uuid.UUID
+	CookieSecretHash []byte
+	ExpiresAt        time.Time
+	LastSeenAt       time.Time
+	UserID           uuid.UUID
+	Username         string
+	Email            string
+	Role             string
 }
 
 // SessionGetActive returns a live session joined with its live, enabled user.
@@ -40,6 +41,7 @@ func (q *Queries) SessionGetActive(ctx context.Context, id uuid.UUID) (SessionGe
 	var i SessionGetActiveRow
 	err := row.Scan(
 		&i.SessionID,
+		&i.CookieSecretHash,
 		&i.ExpiresAt,
 		&i.LastSeenAt,
 		&i.UserID,
@@ -51,15 +53,16 @@ func (q *Queries) SessionGetActive(ctx context.Context, id uuid.UUID) (SessionGe
 }
 
 const sessionInsert = `-- name: SessionInsert :one
-INSERT INTO sessions (id, user_id, refresh_token_hash, expires_at, client_addr, user_agent, correlation_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-RETURNING id, user_id, refresh_token_hash, created_at, last_seen_at, expires_at, revoked_at, client_addr, user_agent, correlation_id
+INSERT INTO sessions (id, user_id, refresh_token_hash, cookie_secret_hash, expires_at, client_addr, user_agent, correlation_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+RETURNING id, user_id, refresh_token_hash, cookie_secret_hash, created_at, last_seen_at, expires_at, revoked_at, client_addr, user_agent, correlation_id
 `
 
 type SessionInsertParams struct {
 	ID               uuid.UUID
 	UserID           uuid.UUID
 	RefreshTokenHash []byte
+	CookieSecretHash []byte
 	ExpiresAt        time.Time
 	ClientAddr       string
 	UserAgent        string
@@ -71,6 +74,7 @@ func (q *Queries) SessionInsert(ctx context.Context, arg SessionInsertParams) (S
 		arg.ID,
 		arg.UserID,
 		arg.RefreshTokenHash,
+		arg.CookieSecretHash,
 		arg.ExpiresAt,
 		arg.ClientAddr,
 		arg.UserAgent,
@@ -81,6 +85,7 @@ func (q *Queries) SessionInsert(ctx context.Context, arg SessionInsertParams) (S
 		&i.ID,
 		&i.UserID,
 		&i.RefreshTokenHash,
+		&i.CookieSecretHash,
 		&i.CreatedAt,
 		&i.LastSeenAt,
 		&i.ExpiresAt,

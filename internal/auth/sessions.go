@@ -1,0 +1,151 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/openwatch/openwatch/internal/authz"
+)
+
+// InvalidationChannel is the PostgreSQL NOTIFY channel on which any process announces
+// that cached sessions must be dropped. The payload is `session:<id>`, `user:<id>` or `*`.
+const InvalidationChannel = "openwatch_auth"
+
+// sessionEntry is a cached, validated session.
+type sessionEntry struct {
+	principal  *authz.Principal
+	cookieHash []byte
+	expiresAt  time.Time
+	loadedAt   time.Time
+}
+
+// sessionCache caches live sessions. It trusts an entry only while the invalidation
+// listener is connected (so no change can be missed), and at most for maxAge.
+type sessionCache struct {
+	mu        sync.RWMutex
+	entries   map[uuid.UUID]*sessionEntry
+	listening atomic.Bool
+	maxAge    time.Duration
+}
+
+func newSessionCache(maxAge time.Duration) *sessionCache {
+	return &sessionCache{entries: map[uuid.UUID]*sessionEntry{}, maxAge: maxAge}
+}
+
+func (c *sessionCache) get(id uuid.UUID, now time.Time) *sessionEntry {
+	if !c.listening.Load() {
+		return nil
+	}
+	c.mu.RLock()
+	e := c.entries[id]
+	c.mu.RUnlock()
+	if e == nil || now.Sub(e.loadedAt) > c.maxAge || !now.Before(e.expiresAt) {
+		return nil
+	}
+	return e
+}
+
+func (c *sessionCache) put(id uuid.UUID, e *sessionEntry) {
+	if !c.listening.Load() {
+		return
+	}
+	c.mu.Lock()
+	if len(c.entries) >= maxVerifiedTokens {
+		clear(c.entries)
+	}
+	c.entries[id] = e
+	c.mu.Unlock()
+}
+
+// invalidate applies one notification payload.
+func (c *sessionCache) invalidate(payload string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	kind, id, _ := strings.Cut(payload, ":")
+	target, err := uuid.Parse(id)
+	switch {
+	case kind == "session" && err == nil:
+		delete(c.entries, target)
+	case kind == "user" && err == nil:
+		for sid, e := range c.entries {
+			if e.principal.UserID == target {
+				delete(c.entries, sid)
+			}
+		}
+	default:
+		clear(c.entries)
+	}
+}
+
+func (c *sessionCache) setListening(on bool) {
+	if !on {
+		c.listening.Store(false)
+	}
+	c.mu.Lock()
+	clear(c.entries)
+	c.mu.Unlock()
+	if on {
+		c.listening.Store(true)
+	}
+}
+
+// Listen keeps a LISTEN connection open and applies invalidations until ctx ends. While it
+// is disconnected the cache is bypassed, so a revoked session is never served from it.
+func (s *Service) Listen(ctx context.Context) {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := s.listenOnce(ctx)
+		s.sessions.setListening(false)
+		if ctx.Err() != nil {
+			return
+		}
+		s.logger.WarnContext(ctx, "session invalidation listener disconnected; retrying", slog.Any("error", err), slog.Duration("backoff", backoff))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+func (s *Service) listenOnce(ctx context.Context) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "LISTEN "+InvalidationChannel); err != nil {
+		return err
+	}
+	s.sessions.setListening(true)
+	for {
+		n, err := conn.Conn().WaitForNotification(ctx)
+		if err != nil {
+			// The connection is in an unknown state: do not return it to the pool.
+			_ = conn.Conn().Close(context.WithoutCancel(ctx))
+			return err
+		}
+		s.sessions.invalidate(n.Payload)
+	}
+}
+
+// WaitListening blocks until the invalidation listener is connected or ctx ends; tests
+// use it to make cache behaviour deterministic.
+func (s *Service) WaitListening(ctx context.Context) error {
+	for !s.sessions.listening.Load() {
+		select {
+		case <-ctx.Done():
+			return errors.New("session invalidation listener did not connect")
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	return nil
+}

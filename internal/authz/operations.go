@@ -1,0 +1,103 @@
+package authz
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+)
+
+// The vendor extensions the operation table reads.
+const (
+	ExtRequiredPermission = "x-required-permission"
+	ExtAnonymous          = "x-anonymous"
+	ExtIdempotency        = "x-idempotency"
+)
+
+// Idempotency says how an operation treats the Idempotency-Key header.
+type Idempotency string
+
+// The idempotency modes.
+const (
+	IdempotencyNone     Idempotency = ""
+	IdempotencyOptional Idempotency = "optional"
+	IdempotencyRequired Idempotency = "required"
+)
+
+// Operation is what the request pipeline needs to know about one API operation.
+type Operation struct {
+	ID          string
+	Method      string
+	Path        string // as written in the spec, e.g. /users/{id}
+	Permission  string // empty for anonymous operations
+	Anonymous   bool
+	Idempotency Idempotency
+	// Spec is the operation in the document, for request validation.
+	Spec *openapi3.Operation
+	// PathItem is the path the operation belongs to.
+	PathItem *openapi3.PathItem
+	// NeedsValidation is false when the operation has no parameters and no body, so
+	// there is nothing to validate.
+	NeedsValidation bool
+}
+
+// Operations maps operationId to Operation.
+type Operations map[string]*Operation
+
+// LoadOperations builds the operation table from the document. It fails, naming every
+// offending operation, when one has neither a permission nor the anonymous marker, names a
+// permission missing from the catalogue, is marked anonymous without `security: []`, or
+// declares an unknown idempotency mode.
+func LoadOperations(doc *openapi3.T) (Operations, error) {
+	ops := Operations{}
+	var problems []string
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			where := fmt.Sprintf("%s %s (operationId %q)", method, path, op.OperationID)
+			o := &Operation{ID: op.OperationID, Method: method, Path: path, Spec: op, PathItem: item}
+			perm, hasPerm := op.Extensions[ExtRequiredPermission]
+			anon, _ := op.Extensions[ExtAnonymous].(bool)
+			switch {
+			case hasPerm && anon:
+				problems = append(problems, where+" is both anonymous and requires a permission")
+			case hasPerm:
+				s, ok := perm.(string)
+				switch {
+				case !ok || s == "":
+					problems = append(problems, where+" has an empty or non-string "+ExtRequiredPermission)
+				case !IsPermission(s):
+					problems = append(problems, fmt.Sprintf("%s requires permission %q, which is not in the permission catalogue", where, s))
+				}
+				o.Permission = s
+			case anon:
+				if op.Security == nil || len(*op.Security) != 0 {
+					problems = append(problems, where+" is marked "+ExtAnonymous+" but does not declare security: []")
+				}
+				o.Anonymous = true
+			default:
+				problems = append(problems, where+" has neither "+ExtRequiredPermission+" nor the anonymous marker ("+ExtAnonymous+": true with security: [])")
+			}
+			if v, ok := op.Extensions[ExtIdempotency]; ok {
+				s, _ := v.(string)
+				switch Idempotency(s) {
+				case IdempotencyOptional, IdempotencyRequired:
+					o.Idempotency = Idempotency(s)
+				default:
+					problems = append(problems, fmt.Sprintf("%s has unknown %s %v (want optional or required)", where, ExtIdempotency, v))
+				}
+			}
+			o.NeedsValidation = op.RequestBody != nil || len(op.Parameters) > 0 || len(item.Parameters) > 0
+			if _, dup := ops[o.ID]; dup {
+				problems = append(problems, where+" reuses an operationId")
+			}
+			ops[o.ID] = o
+		}
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return nil, errors.New("api spec: " + strings.Join(problems, "; "))
+	}
+	return ops, nil
+}

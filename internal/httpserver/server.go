@@ -1,0 +1,88 @@
+package httpserver
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/labstack/echo/v4"
+
+	api "github.com/openwatch/openwatch/gen/api"
+	"github.com/openwatch/openwatch/internal/authz"
+)
+
+// Options are what the HTTP server is built from.
+type Options struct {
+	Logger *slog.Logger
+	// Doc is the embedded OpenAPI document; Operations is the table built from it.
+	Doc        *openapi3.T
+	Operations authz.Operations
+	// Handlers implements every operation of the spec.
+	Handlers      api.StrictServerInterface
+	Authenticator Authenticator
+	Idempotency   IdempotencyStore
+	// BodyLimit is the largest request body accepted, in bytes.
+	BodyLimit int64
+	// Assets is the built web app (may be nil); AssetsBuilt says whether it holds a real build.
+	Assets      fs.FS
+	AssetsBuilt bool
+	Now         func() time.Time
+}
+
+// Server is the configured Echo instance with its pipeline.
+type Server struct {
+	echo        *echo.Echo
+	logger      *slog.Logger
+	doc         *openapi3.T
+	auth        Authenticator
+	idem        IdempotencyStore
+	bodyLimit   int64
+	paths       *pathMatcher
+	assets      fs.FS
+	assetsBuilt bool
+	now         func() time.Time
+}
+
+// New builds the server. It fails when the generated routes and the operation table
+// disagree, so a route can never run without its permission check.
+func New(o Options) (*Server, error) {
+	if o.Logger == nil || o.Doc == nil || o.Handlers == nil || o.Authenticator == nil || o.Idempotency == nil || o.Now == nil {
+		return nil, errors.New("httpserver: missing dependency")
+	}
+	if o.BodyLimit <= 0 {
+		o.BodyLimit = 2 << 20
+	}
+	s := &Server{
+		echo: echo.New(), logger: o.Logger, doc: o.Doc, auth: o.Authenticator, idem: o.Idempotency,
+		bodyLimit: o.BodyLimit, paths: newPathMatcher(o.Operations), assets: o.Assets, assetsBuilt: o.AssetsBuilt, now: o.Now,
+	}
+	e := s.echo
+	e.HideBanner = true
+	e.HidePort = true
+	e.IPExtractor = echo.ExtractIPDirect()
+	e.HTTPErrorHandler = s.errorHandler
+	e.Use(s.correlation, s.accessLog, s.recoverPanics, s.limitBody)
+
+	r := &opRouter{s: s, byPath: map[string]*authz.Operation{}, seen: map[string]bool{}}
+	for _, op := range o.Operations {
+		r.byPath[op.Method+" "+echoPath(op.Path)] = op
+	}
+	api.RegisterHandlersWithBaseURL(r, api.NewStrictHandler(o.Handlers, nil), BasePath)
+	if r.err != nil {
+		return nil, r.err
+	}
+	for id := range o.Operations {
+		if !r.seen[id] {
+			return nil, fmt.Errorf("operation %s has no generated route", id)
+		}
+	}
+	e.RouteNotFound("/api/*", s.apiNotFound)
+	s.registerStatic()
+	return s, nil
+}
+
+// Echo returns the underlying Echo instance, an http.Handler.
+func (s *Server) Echo() *echo.Echo { return s.echo }

@@ -1,0 +1,148 @@
+package httpserver
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/labstack/echo/v4"
+	echomw "github.com/oapi-codegen/echo-middleware"
+
+	"github.com/openwatch/openwatch/internal/apperr"
+	"github.com/openwatch/openwatch/internal/authz"
+)
+
+// routeRouter is a kin-openapi router that always answers one known route: Echo has
+// already routed the request, so there is no second route search per request.
+type routeRouter struct {
+	route  *routers.Route
+	params map[string]string
+}
+
+func (r routeRouter) FindRoute(*http.Request) (*routers.Route, map[string]string, error) {
+	return r.route, r.params, nil
+}
+
+// validate checks the request against the operation in the embedded spec, through
+// oapi-codegen's Echo validator, and turns failures into 400 validation_failed envelopes
+// that name the offending field.
+func (s *Server) validate(op *authz.Operation) echo.MiddlewareFunc {
+	route := &routers.Route{Spec: s.doc, Path: op.Path, PathItem: op.PathItem, Method: op.Method, Operation: op.Spec}
+	opts := &echomw.Options{
+		Options: openapi3filter.Options{
+			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
+			KeepValidatedValue: true,
+		},
+		SilenceServersWarning: true,
+	}
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			var params map[string]string
+			if names := c.ParamNames(); len(names) > 0 {
+				params = make(map[string]string, len(names))
+				for i, n := range names {
+					params[n] = c.ParamValues()[i]
+				}
+			}
+			if herr := echomw.ValidateRequestFromContext(c, routeRouter{route, params}, opts); herr != nil {
+				return validationError(herr)
+			}
+			return next(c)
+		}
+	}
+}
+
+// validationError converts the validator's error into an envelope error.
+func validationError(herr *echo.HTTPError) error {
+	cause := herr.Internal
+	if cause == nil {
+		cause = herr
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(cause, &mbe) {
+		return cause
+	}
+	var re *openapi3filter.RequestError
+	if !errors.As(cause, &re) {
+		if herr.Code == http.StatusNotFound || herr.Code >= 500 {
+			return herr
+		}
+		return &apperr.Error{Code: apperr.CodeValidationFailed, Message: sentence(fmt.Sprint(herr.Message)), Err: cause}
+	}
+	field, msg := describe(re)
+	e := &apperr.Error{Code: apperr.CodeValidationFailed, Message: msg, Err: cause}
+	if field != "" {
+		e = e.WithDetail("field", field)
+	}
+	return e
+}
+
+var quotedName = regexp.MustCompile(`"([^"]+)"`)
+
+// describe returns the field a request error is about and a sentence naming it.
+func describe(re *openapi3filter.RequestError) (string, string) {
+	if p := re.Parameter; p != nil {
+		if errors.Is(re.Err, openapi3filter.ErrInvalidRequired) {
+			return p.Name, fmt.Sprintf("%s is required", p.Name)
+		}
+		var se *openapi3.SchemaError
+		if errors.As(re.Err, &se) {
+			return p.Name, fmt.Sprintf("%s is invalid: %s", p.Name, se.Reason)
+		}
+		return p.Name, fmt.Sprintf("%s is invalid", p.Name)
+	}
+	if re.RequestBody == nil {
+		return "", sentence(re.Error())
+	}
+	if errors.Is(re.Err, openapi3filter.ErrInvalidRequired) {
+		return "body", "A request body is required"
+	}
+	var pe *openapi3filter.ParseError
+	if errors.As(re.Err, &pe) || errors.Is(re.Err, io.ErrUnexpectedEOF) {
+		return "body", "The request body is not valid JSON"
+	}
+	var se *openapi3.SchemaError
+	if !errors.As(re.Err, &se) {
+		if strings.Contains(re.Error(), "Content-Type") || strings.Contains(re.Error(), "content type") {
+			return "body", "The request body must be JSON (Content-Type: application/json)"
+		}
+		return "body", sentence(re.Error())
+	}
+	path := se.JSONPointer()
+	field := strings.Join(path, ".")
+	switch se.SchemaField {
+	case "required":
+		return field, fmt.Sprintf("%s is required", field)
+	case "properties", "additionalProperties":
+		if m := quotedName.FindStringSubmatch(se.Reason); m != nil {
+			name := strings.Join(append(path, m[1]), ".")
+			return name, fmt.Sprintf("%s is not a known field", name)
+		}
+	case "enum":
+		if se.Schema != nil && len(se.Schema.Enum) > 0 {
+			vals := make([]string, len(se.Schema.Enum))
+			for i, v := range se.Schema.Enum {
+				vals[i] = fmt.Sprint(v)
+			}
+			return field, fmt.Sprintf("%s must be one of: %s", orBody(field), strings.Join(vals, ", "))
+		}
+	case "type":
+		if se.Schema != nil && se.Schema.Type != nil {
+			return field, fmt.Sprintf("%s must be of type %s", orBody(field), strings.Join(se.Schema.Type.Slice(), " or "))
+		}
+	}
+	return field, fmt.Sprintf("%s is invalid: %s", orBody(field), se.Reason)
+}
+
+func orBody(field string) string {
+	if field == "" {
+		return "the request body"
+	}
+	return field
+}

@@ -1,0 +1,110 @@
+// Package idempotency stores Idempotency-Key reservations and the responses they produced.
+//
+// A request with a key first reserves (principal, key) with a hash of its method, path,
+// query and body. Reservation is a single INSERT ... ON CONFLICT, so of two concurrent
+// requests exactly one wins; the other sees the in-flight row and is refused. When the
+// handler finishes, the response is stored and replayed for the same request; a different
+// request under the same key is refused. Entries expire after TTL and are swept.
+package idempotency
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	dbq "github.com/openwatch/openwatch/gen/db"
+	"github.com/openwatch/openwatch/internal/pg"
+)
+
+// TTL is how long a key is remembered.
+const TTL = 24 * time.Hour
+
+// Outcome is the result of a reservation attempt.
+type Outcome int
+
+// The outcomes of Reserve.
+const (
+	// Reserved: the caller owns the key and must Complete or Release it.
+	Reserved Outcome = iota
+	// InProgress: the same request is running under this key right now.
+	InProgress
+	// Mismatch: the key was used for a different request.
+	Mismatch
+	// Replay: the same request already finished; Stored holds its response.
+	Replay
+)
+
+// Stored is a response kept for replay.
+type Stored struct {
+	Status      int
+	ContentType string
+	Body        []byte
+}
+
+// Store keeps idempotency entries in PostgreSQL.
+type Store struct {
+	q   *dbq.Queries
+	now func() time.Time
+}
+
+// NewStore returns a store on pool.
+func NewStore(pool *pgxpool.Pool, now func() time.Time) *Store {
+	return &Store{q: dbq.New(pool), now: now}
+}
+
+// Reserve claims key for principal, or reports why it cannot.
+func (s *Store) Reserve(ctx context.Context, principal, key string, requestHash []byte, correlationID string) (Outcome, *Stored, error) {
+	_, err := s.q.IdempotencyReserve(ctx, dbq.IdempotencyReserveParams{
+		Principal: principal, Key: key, RequestHash: requestHash, CorrelationID: correlationID,
+		ExpiresAt: s.now().Add(TTL),
+	})
+	if err == nil {
+		return Reserved, nil, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil, pg.Translate(err)
+	}
+	row, err := s.q.IdempotencyGet(ctx, dbq.IdempotencyGetParams{Principal: principal, Key: key})
+	if errors.Is(err, pgx.ErrNoRows) {
+		// Released between the two statements: the caller may simply retry.
+		return InProgress, nil, nil
+	}
+	if err != nil {
+		return 0, nil, pg.Translate(err)
+	}
+	switch {
+	case !bytes.Equal(row.RequestHash, requestHash):
+		return Mismatch, nil, nil
+	case row.State != "done" || row.StatusCode == nil:
+		return InProgress, nil, nil
+	}
+	st := &Stored{Status: int(*row.StatusCode), Body: row.ResponseBody}
+	if row.ContentType != nil {
+		st.ContentType = *row.ContentType
+	}
+	return Replay, st, nil
+}
+
+// Complete stores the response of a reserved request.
+func (s *Store) Complete(ctx context.Context, principal, key string, resp Stored) error {
+	status := int32(resp.Status)
+	return pg.Translate(s.q.IdempotencyComplete(ctx, dbq.IdempotencyCompleteParams{
+		Principal: principal, Key: key, StatusCode: &status, ContentType: &resp.ContentType, ResponseBody: resp.Body,
+	}))
+}
+
+// Release forgets a reservation whose request failed on the server side, so the client can
+// retry under the same key.
+func (s *Store) Release(ctx context.Context, principal, key string) error {
+	return pg.Translate(s.q.IdempotencyRelease(ctx, dbq.IdempotencyReleaseParams{Principal: principal, Key: key}))
+}
+
+// Sweep deletes expired entries and returns how many.
+func (s *Store) Sweep(ctx context.Context) (int64, error) {
+	n, err := s.q.IdempotencySweep(ctx)
+	return n, pg.Translate(err)
+}
