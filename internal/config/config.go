@@ -1,0 +1,140 @@
+package config
+
+import (
+	"net"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// DefaultConfigPath is the TOML file Load reads when Sources.ConfigPath is
+// empty.
+const DefaultConfigPath = "/etc/openwatch/openwatch.toml"
+
+// DefaultSecretsEnvPath is the secrets file Load reads when
+// Sources.SecretsEnvPath is empty.
+const DefaultSecretsEnvPath = "/etc/openwatch/secrets.env"
+
+// Config is the complete, resolved OpenWatch configuration. Each field's toml
+// tag names its key; the same name, upper-cased and prefixed, is its
+// environment variable, and dashed, its flag (see the package doc).
+type Config struct {
+	Server   ServerConfig   `toml:"server"`
+	Database DatabaseConfig `toml:"database"`
+	Logging  LoggingConfig  `toml:"logging"`
+	Auth     AuthConfig     `toml:"auth"`
+}
+
+// ServerConfig configures the HTTPS listener and where the server keeps its
+// files.
+type ServerConfig struct {
+	Listen    string `toml:"listen" help:"{host:port} the HTTPS server listens on"`
+	DataDir   string `toml:"data_dir" help:"{directory} for generated keys, certificates and the managed database"`
+	TLSCert   string `toml:"tls_cert" help:"PEM certificate chain {file}; empty generates a self-signed pair under <data_dir>/tls"`
+	TLSKey    string `toml:"tls_key" help:"PEM private key {file} for tls_cert"`
+	TLSCA     string `toml:"tls_ca" help:"optional CA bundle {file} that clients should trust (reported, not served)"`
+	BodyLimit string `toml:"body_limit" help:"largest request body accepted, a {size} such as 512KiB, 2MiB or 1048576"`
+	PublicURL string `toml:"public_url" help:"optional external {URL} of this server, such as https://openwatch.example.com"`
+}
+
+// DatabaseConfig configures the PostgreSQL connection.
+type DatabaseConfig struct {
+	DSN            string `toml:"dsn" secret:"true" help:"PostgreSQL connection string ({DSN}); empty runs a managed local cluster under <data_dir>/pg"`
+	MaxConnections int    `toml:"max_connections" help:"largest {number} of pooled database connections (1 to 1000)"`
+}
+
+// LoggingConfig configures the process logger.
+type LoggingConfig struct {
+	Level  string `toml:"level" help:"least severe {level} logged: debug, info, warn or error"`
+	Format string `toml:"format" help:"log line {format}: json or text"`
+}
+
+// AuthConfig configures token signing and session lifetimes.
+type AuthConfig struct {
+	SigningKeyFile     string   `toml:"signing_key_file" help:"JWK {file} holding the token signing key; empty uses <data_dir>/keys/jwt-signing.jwk, generated on first start"`
+	AccessTokenTTL     Duration `toml:"access_token_ttl" help:"lifetime of an access token, a {duration} from 1m to 24h"`
+	RefreshTokenTTL    Duration `toml:"refresh_token_ttl" help:"lifetime of a refresh token, a {duration} that is also the absolute session deadline"`
+	SessionIdleTimeout Duration `toml:"session_idle_timeout" help:"{duration} a session may stay unused before it ends"`
+}
+
+// Default returns the configuration used for every key that no source sets.
+func Default() Config {
+	return Config{
+		Server: ServerConfig{
+			Listen:    "0.0.0.0:8443",
+			DataDir:   "/var/lib/openwatch",
+			BodyLimit: "2MiB",
+		},
+		Database: DatabaseConfig{
+			MaxConnections: 20,
+		},
+		Logging: LoggingConfig{
+			Level:  "info",
+			Format: "json",
+		},
+		Auth: AuthConfig{
+			AccessTokenTTL:     Duration{15 * time.Minute},
+			RefreshTokenTTL:    Duration{12 * time.Hour},
+			SessionIdleTimeout: Duration{30 * time.Minute},
+		},
+	}
+}
+
+// defaultBodyLimit is the body limit in bytes that Default's "2MiB" stands for.
+const defaultBodyLimit = 2 << 20
+
+// BodyLimitBytes returns server.body_limit in bytes. Load rejects a limit that
+// does not parse; for a Config built by hand with such a value it returns the
+// default of 2 MiB.
+func (c Config) BodyLimitBytes() int64 {
+	n, err := parseSize(c.Server.BodyLimit)
+	if err != nil {
+		return defaultBodyLimit
+	}
+	return n
+}
+
+// TLSDir returns the directory that holds the generated certificate authority
+// and server certificate: <data_dir>/tls.
+func (c Config) TLSDir() string {
+	return filepath.Join(c.Server.DataDir, "tls")
+}
+
+// ManagedDatabase reports whether no DSN is configured, in which case the
+// server runs its own PostgreSQL cluster under PostgresDir.
+func (c Config) ManagedDatabase() bool {
+	return c.Database.DSN == ""
+}
+
+// PostgresDir returns the directory of the managed PostgreSQL cluster:
+// <data_dir>/pg.
+func (c Config) PostgresDir() string {
+	return filepath.Join(c.Server.DataDir, "pg")
+}
+
+// SigningKeyPath returns auth.signing_key_file, or
+// <data_dir>/keys/jwt-signing.jwk when it is empty.
+func (c Config) SigningKeyPath() string {
+	if c.Auth.SigningKeyFile != "" {
+		return c.Auth.SigningKeyFile
+	}
+	return filepath.Join(c.Server.DataDir, "keys", "jwt-signing.jwk")
+}
+
+// CertificateNames returns the host names and addresses, beyond localhost and
+// the machine's host name, that a generated server certificate should cover:
+// the host of server.public_url and a specific (not wildcard) listen address.
+func (c Config) CertificateNames() []string {
+	var names []string
+	if u, err := url.Parse(c.Server.PublicURL); err == nil && u.Hostname() != "" {
+		names = append(names, strings.ToLower(u.Hostname()))
+	}
+	if host, _, err := net.SplitHostPort(c.Server.Listen); err == nil && host != "" {
+		ip := net.ParseIP(host)
+		if ip == nil || !ip.IsUnspecified() {
+			names = append(names, strings.ToLower(host))
+		}
+	}
+	return names
+}

@@ -1,0 +1,133 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Bounds that Validate enforces.
+const (
+	minBodyLimit       = 1 << 10
+	maxBodyLimit       = 1 << 30
+	minMaxConnections  = 1
+	maxMaxConnections  = 1000
+	minAccessTokenTTL  = time.Minute
+	maxAccessTokenTTL  = 24 * time.Hour
+	maxRefreshTokenTTL = 90 * 24 * time.Hour
+	minIdleTimeout     = time.Minute
+)
+
+// normalize puts values into canonical form before validation: log level and
+// format lower-cased, data_dir absolute and clean.
+func (c *Config) normalize() error {
+	c.Logging.Level = strings.ToLower(strings.TrimSpace(c.Logging.Level))
+	c.Logging.Format = strings.ToLower(strings.TrimSpace(c.Logging.Format))
+	if c.Server.DataDir != "" {
+		abs, err := filepath.Abs(c.Server.DataDir)
+		if err != nil {
+			return fmt.Errorf("config: server.data_dir: %w", err)
+		}
+		c.Server.DataDir = abs
+	}
+	return nil
+}
+
+// Validate reports every value out of range or malformed, one error per key,
+// each message starting "config: section.key:". Load calls it; a Config built
+// by hand can be checked with it too.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("config: "+key+": "+format, args...))
+	}
+
+	s := c.Server
+	if err := checkHostPort(s.Listen); err != nil {
+		bad("server.listen", "%v", err)
+	}
+	if s.DataDir == "" {
+		bad("server.data_dir", "must not be empty")
+	}
+	if (s.TLSCert == "") != (s.TLSKey == "") {
+		errs = append(errs, errors.New("config: server.tls_cert and server.tls_key must be set together"))
+	}
+	if n, err := parseSize(s.BodyLimit); err != nil {
+		bad("server.body_limit", "%v", err)
+	} else if n < minBodyLimit || n > maxBodyLimit {
+		bad("server.body_limit", "must be between 1KiB and 1GiB")
+	}
+	if s.PublicURL != "" {
+		u, err := url.Parse(s.PublicURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			bad("server.public_url", "%q is not an absolute http or https URL", s.PublicURL)
+		}
+	}
+
+	d := c.Database
+	if err := checkDSN(d.DSN); err != nil {
+		bad("database.dsn", "%v", err)
+	}
+	if d.MaxConnections < minMaxConnections || d.MaxConnections > maxMaxConnections {
+		bad("database.max_connections", "must be between %d and %d", minMaxConnections, maxMaxConnections)
+	}
+
+	l := c.Logging
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, l.Level) {
+		bad("logging.level", "%q is not one of debug, info, warn, error", l.Level)
+	}
+	if !slices.Contains([]string{"json", "text"}, l.Format) {
+		bad("logging.format", "%q is not one of json, text", l.Format)
+	}
+
+	a := c.Auth
+	if a.AccessTokenTTL.Duration < minAccessTokenTTL || a.AccessTokenTTL.Duration > maxAccessTokenTTL {
+		bad("auth.access_token_ttl", "must be between %s and %s", Duration{minAccessTokenTTL}, Duration{maxAccessTokenTTL})
+	}
+	if a.RefreshTokenTTL.Duration < a.AccessTokenTTL.Duration || a.RefreshTokenTTL.Duration > maxRefreshTokenTTL {
+		bad("auth.refresh_token_ttl", "must be between auth.access_token_ttl (%s) and %s", a.AccessTokenTTL, Duration{maxRefreshTokenTTL})
+	}
+	if a.SessionIdleTimeout.Duration < minIdleTimeout || a.SessionIdleTimeout.Duration > a.RefreshTokenTTL.Duration {
+		bad("auth.session_idle_timeout", "must be between %s and auth.refresh_token_ttl (%s)", Duration{minIdleTimeout}, a.RefreshTokenTTL)
+	}
+	return errors.Join(errs...)
+}
+
+// checkHostPort accepts host:port with an optional host and a numeric port.
+func checkHostPort(s string) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port", s)
+	}
+	if strings.ContainsAny(host, " \t/") {
+		return fmt.Errorf("%q is not host:port", s)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("%q is not host:port with a port number from 0 to 65535", s)
+	}
+	return nil
+}
+
+// checkDSN rejects a URL-form DSN that is not a PostgreSQL URL. The
+// key=value form is left to the driver. The error never repeats the
+// password.
+func checkDSN(dsn string) error {
+	scheme, _, ok := strings.Cut(dsn, "://")
+	if !ok || !isScheme(scheme) {
+		return nil
+	}
+	if scheme != "postgres" && scheme != "postgresql" {
+		return fmt.Errorf("%q is not a postgres:// or postgresql:// URL", RedactDSN(dsn))
+	}
+	if _, err := url.Parse(dsn); err != nil {
+		return fmt.Errorf("%q is not a valid URL; escape special characters in the password with %%XX", RedactDSN(dsn))
+	}
+	return nil
+}
