@@ -168,7 +168,7 @@ OTHER_TOOL_TOKEN=ignored
 			name: "foreignVariablesIgnored",
 			layers: layers{environ: []string{
 				"OPENWATCH_TEST_DSN=postgres://test/ow",
-				"OPENWATCH_CONFIG=/tmp/x.toml",
+				"OPENWATCH_CONFIG=/etc/openwatch/other.toml",
 				"OPENWATCH_server_listen=lower-case is not ours",
 				"PATH=/usr/bin",
 				"NOEQUALSSIGN",
