@@ -1,0 +1,85 @@
+# OpenWatch build, generation and test entry points. `make run` and `make test` do all the
+# set-up a fresh machine needs.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+GO ?= go
+BIN := bin/openwatch
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+BUILD_TIME ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS := -s -w \
+	-X github.com/openwatch/openwatch/internal/buildinfo.Version=$(VERSION) \
+	-X github.com/openwatch/openwatch/internal/buildinfo.Commit=$(COMMIT) \
+	-X github.com/openwatch/openwatch/internal/buildinfo.BuildTime=$(BUILD_TIME)
+
+# make run: a local data directory unless the environment names one.
+export OPENWATCH_SERVER_DATA_DIR ?= $(CURDIR)/.data
+
+.PHONY: all generate generate-check web web-deps build run test test-go test-web test-e2e vet fmt lint bench deps clean
+
+all: build
+
+## generate: regenerate everything derived from api/openapi.yaml and db/ (committed).
+generate: web-deps
+	$(GO) run ./scripts/bundle
+	$(GO) tool oapi-codegen -config oapi-codegen.yaml gen/api/openapi.yaml
+	$(GO) tool oapi-codegen -config scripts/oapi-codegen-client.yaml gen/api/openapi.yaml
+	$(GO) tool sqlc generate
+	$(GO) tool sqlc vet
+	cd web && npm run --silent gen:api
+
+## generate-check: fail when the committed generated code is stale.
+generate-check: generate
+	@if ! git diff --exit-code --stat -- gen web/src/api; then \
+		echo "generated code is stale: run 'make generate' and commit the result" >&2; exit 1; fi
+	@untracked=$$(git ls-files --others --exclude-standard -- gen web/src/api); \
+	if [ -n "$$untracked" ]; then echo "untracked generated files: $$untracked" >&2; exit 1; fi
+
+web-deps:
+	@if [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then \
+		cd web && npm ci --no-audit --no-fund --loglevel=error; fi
+
+## web: build the React app into web/dist (embedded by the Go build).
+web: web-deps
+	cd web && npm run --silent build
+
+## build: the openwatch binary with the web UI embedded.
+build: web
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/openwatch
+
+## run: build and start the server on its embedded default (a managed local PostgreSQL).
+run: deps build
+	./$(BIN) serve
+
+## deps: install the system packages the product and its tests need (as root, via apt).
+deps:
+	bash scripts/install-deps.sh
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go' | grep -v '^gen/')
+
+lint: vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out" >&2; exit 1; fi
+
+## test: everything, on a throwaway PostgreSQL: vet, Go tests with -race, web unit tests, UI end-to-end.
+test: deps web-deps lint test-go test-web test-e2e
+
+test-go:
+	$(GO) run ./scripts/withpg -- $(GO) test -race -count=1 ./...
+
+test-web: web-deps
+	cd web && npm test --silent
+
+test-e2e: build
+	bash scripts/e2e.sh
+
+## bench: micro-benchmarks of the request pipeline (figures, never pass/fail).
+bench:
+	$(GO) run ./scripts/withpg -- $(GO) test -run '^$$' -bench . -benchmem ./internal/httpserver/ ./internal/auth/
+
+clean:
+	rm -rf bin web/dist/assets web/dist/swagger web/dist/index.html

@@ -1,0 +1,285 @@
+// Command openwatch is the OpenWatch server: the HTTPS API and web UI (serve), the
+// background worker (worker), and the operator's tools (migrate, create-admin,
+// check-config, version).
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	api "github.com/openwatch/openwatch/gen/api"
+	"github.com/openwatch/openwatch/internal/app"
+	"github.com/openwatch/openwatch/internal/auth"
+	"github.com/openwatch/openwatch/internal/authz"
+	"github.com/openwatch/openwatch/internal/buildinfo"
+	"github.com/openwatch/openwatch/internal/config"
+	"github.com/openwatch/openwatch/internal/logging"
+	"github.com/openwatch/openwatch/internal/pg"
+	"github.com/openwatch/openwatch/internal/user"
+	"github.com/openwatch/openwatch/web"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], env{
+		getenv: os.Getenv, environ: os.Environ(), stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr,
+		spec: api.SpecJSON,
+	})
+	stop()
+	os.Exit(code)
+}
+
+// env is everything run reads from the process, passed in so tests can drive it.
+type env struct {
+	getenv  func(string) string
+	environ []string
+	stdin   io.Reader
+	stdout  io.Writer
+	stderr  io.Writer
+	spec    []byte
+}
+
+type command struct {
+	name    string
+	summary string
+	usage   string
+	run     func(ctx context.Context, e env, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"serve", "Run the HTTPS API and web UI server (the default).", "serve [flags]", runServe},
+		{"worker", "Run the background job worker. Placeholder: it starts and idles until background jobs land.", "worker [flags]", runWorker},
+		{"migrate", "Apply database migrations (or show them with --status).", "migrate [--status] [flags]", runMigrate},
+		{"create-admin", "Create an admin user; the password comes from --password or the first line of standard input.", "create-admin --username NAME --email ADDR [--password PW] [flags]", runCreateAdmin},
+		{"check-config", "Validate the configuration and print it, secrets redacted.", "check-config [flags]", runCheckConfig},
+		{"version", "Print version information.", "version", runVersion},
+	}
+}
+
+// run executes one subcommand and returns the process exit code.
+func run(ctx context.Context, args []string, e env) int {
+	name := "serve"
+	if len(args) > 0 {
+		switch args[0] {
+		case "help", "-h", "-help", "--help":
+			usage(e.stdout)
+			return 0
+		}
+		if !strings.HasPrefix(args[0], "-") {
+			name, args = args[0], args[1:]
+		}
+	}
+	for _, c := range commands() {
+		if c.name != name {
+			continue
+		}
+		err := c.run(ctx, e, args)
+		switch {
+		case err == nil:
+			return 0
+		case errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.Is(err, errUsage):
+			return 2
+		default:
+			fmt.Fprintf(e.stderr, "openwatch %s: %v\n", name, err)
+			return 1
+		}
+	}
+	fmt.Fprintf(e.stderr, "openwatch: unknown command %q\n\n", name)
+	usage(e.stderr)
+	return 2
+}
+
+var errUsage = errors.New("usage")
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "OpenWatch: fleet compliance and management for Linux servers.")
+	fmt.Fprintln(w, "\nUsage: openwatch <command> [flags]\n\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-13s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'openwatch <command> --help' for the flags of a command.")
+}
+
+// flags returns a flag set with --config and one flag per configuration key, and a
+// function that loads the configuration once the flags are parsed.
+func flags(c command, e env) (*flag.FlagSet, func() (config.Config, error)) {
+	fs := flag.NewFlagSet("openwatch "+c.name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	configPath := fs.String("config", "", "configuration `file` (default /etc/openwatch/openwatch.toml)")
+	secretsPath := fs.String("secrets-env", "", "environment `file` holding secrets such as OPENWATCH_DATABASE_DSN (default /etc/openwatch/secrets.env)")
+	setFlags := config.RegisterFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "%s\n\nUsage: openwatch %s\n\nEvery configuration key can also be set in the TOML file or as OPENWATCH_<SECTION>_<KEY>; flags win over the environment, which wins over the file.\n\nFlags:\n", c.summary, c.usage)
+		fs.PrintDefaults()
+	}
+	load := func() (config.Config, error) {
+		explicit := false
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "config" {
+				explicit = true
+			}
+		})
+		return config.Load(config.Sources{
+			ConfigPath: *configPath, ConfigExplicit: explicit, SecretsEnvPath: *secretsPath,
+			Getenv: e.getenv, Environ: e.environ, Flags: setFlags(),
+		})
+	}
+	return fs, load
+}
+
+func find(name string) command {
+	for _, c := range commands() {
+		if c.name == name {
+			return c
+		}
+	}
+	panic("unknown command " + name)
+}
+
+// setup parses flags, loads the configuration and builds the logger.
+func setup(name string, e env, args []string, extra func(*flag.FlagSet)) (config.Config, *slog.Logger, error) {
+	fs, load := flags(find(name), e)
+	if extra != nil {
+		extra(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		return config.Config{}, nil, err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "openwatch %s: unexpected argument %q\n", name, fs.Arg(0))
+		return config.Config{}, nil, errUsage
+	}
+	cfg, err := load()
+	if err != nil {
+		return config.Config{}, nil, err
+	}
+	log, err := logging.New(e.stderr, cfg.Logging.Level, cfg.Logging.Format)
+	if err != nil {
+		return config.Config{}, nil, err
+	}
+	return cfg, log, nil
+}
+
+func runServe(ctx context.Context, e env, args []string) error {
+	cfg, log, err := setup("serve", e, args, nil)
+	if err != nil {
+		return err
+	}
+	assets, built := web.Assets()
+	return app.Serve(ctx, cfg, app.ServeOptions{Logger: log, Spec: e.spec, Assets: assets, AssetsBuilt: built, Stdout: e.stdout})
+}
+
+func runWorker(ctx context.Context, e env, args []string) error {
+	cfg, log, err := setup("worker", e, args, nil)
+	if err != nil {
+		return err
+	}
+	db, err := app.OpenDatabase(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close(context.WithoutCancel(ctx))
+	log.Info("worker started; no background jobs are registered yet, idling until stopped")
+	<-ctx.Done()
+	return nil
+}
+
+func runMigrate(ctx context.Context, e env, args []string) error {
+	var status bool
+	cfg, log, err := setup("migrate", e, args, func(fs *flag.FlagSet) {
+		fs.BoolVar(&status, "status", false, "show applied and pending migrations instead of applying them")
+	})
+	if err != nil {
+		return err
+	}
+	db, err := app.OpenDatabase(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close(context.WithoutCancel(ctx))
+	if status {
+		return pg.MigrationStatus(ctx, db.Pool, e.stdout)
+	}
+	if err := pg.Migrate(ctx, db.Pool); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, "migrations applied")
+	return nil
+}
+
+func runCreateAdmin(ctx context.Context, e env, args []string) error {
+	var username, email, password string
+	cfg, log, err := setup("create-admin", e, args, func(fs *flag.FlagSet) {
+		fs.StringVar(&username, "username", "", "user `name` (required)")
+		fs.StringVar(&email, "email", "", "email `address` (required)")
+		fs.StringVar(&password, "password", "", "the `password`; when omitted, read from the first line of standard input")
+	})
+	if err != nil {
+		return err
+	}
+	if username == "" || email == "" {
+		fmt.Fprintln(e.stderr, "openwatch create-admin: --username and --email are required")
+		return errUsage
+	}
+	if password == "" {
+		line, err := bufio.NewReader(e.stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("read password from standard input: %w", err)
+		}
+		password = strings.TrimRight(line, "\r\n")
+		if password == "" {
+			return errors.New("no password given: pass --password or write it to standard input")
+		}
+	}
+	db, err := app.OpenDatabase(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close(context.WithoutCancel(ctx))
+	if err := pg.Migrate(ctx, db.Pool); err != nil {
+		return err
+	}
+	u, err := user.NewService(db.Pool, auth.DefaultPasswordParams).Create(ctx, user.CreateInput{
+		Username: username, Email: email, Password: password, Role: authz.RoleAdmin,
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "created admin %s (%s)\n", u.Username, u.ID)
+	return nil
+}
+
+func runCheckConfig(_ context.Context, e env, args []string) error {
+	cfg, _, err := setup("check-config", e, args, nil)
+	if err != nil {
+		return err
+	}
+	if _, _, err := app.LoadSpec(e.spec); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, "# configuration is valid; resolved values (secrets redacted):")
+	return cfg.WriteTOML(e.stdout)
+}
+
+func runVersion(_ context.Context, e env, args []string) error {
+	fs := flag.NewFlagSet("openwatch version", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	b := buildinfo.Get()
+	fmt.Fprintf(e.stdout, "openwatch %s\nrule engine (kensa) %s\ncommit %s\nbuilt %s\n%s\n", b.Version, b.RuleEngine, b.Commit, b.BuildTime, b.Go)
+	return nil
+}

@@ -1,0 +1,132 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	api "github.com/openwatch/openwatch/gen/api"
+	"github.com/openwatch/openwatch/internal/auth"
+	"github.com/openwatch/openwatch/internal/authz"
+	"github.com/openwatch/openwatch/internal/buildinfo"
+	"github.com/openwatch/openwatch/internal/config"
+	"github.com/openwatch/openwatch/internal/httpserver"
+	"github.com/openwatch/openwatch/internal/idempotency"
+	"github.com/openwatch/openwatch/internal/system"
+	"github.com/openwatch/openwatch/internal/user"
+)
+
+// Deps are what the application is assembled from.
+type Deps struct {
+	Config     config.Config
+	Logger     *slog.Logger
+	Pool       *pgxpool.Pool
+	Doc        *openapi3.T
+	Operations authz.Operations
+	// Assets is the built web app; AssetsBuilt says whether it is a real build.
+	Assets      fs.FS
+	AssetsBuilt bool
+	// Password overrides the Argon2id cost (tests use a cheap one).
+	Password *auth.PasswordParams
+	NowFunc  func() time.Time
+}
+
+// App is the assembled application.
+type App struct {
+	Config config.Config
+	Logger *slog.Logger
+	Pool   *pgxpool.Pool
+	Auth   *auth.Service
+	Users  *user.Service
+	Idem   *idempotency.Store
+	HTTP   *httpserver.Server
+}
+
+// The domains' handler types, aliased so they can be embedded side by side.
+type (
+	systemHandlers = system.Handlers
+	authHandlers   = auth.Handlers
+	userHandlers   = user.Handlers
+)
+
+// server is the one strict server: each domain's handlers, embedded. A missing operation
+// is a compile error.
+type server struct {
+	*systemHandlers
+	*authHandlers
+	*userHandlers
+}
+
+var _ api.StrictServerInterface = (*server)(nil)
+
+// New assembles the services and the HTTP server.
+func New(d Deps) (*App, error) {
+	now := d.NowFunc
+	if now == nil {
+		now = time.Now
+	}
+	password := auth.DefaultPasswordParams
+	if d.Password != nil {
+		password = *d.Password
+	}
+	key, err := auth.LoadOrCreateSigningKey(d.Config.SigningKeyPath())
+	if err != nil {
+		return nil, err
+	}
+	signer := auth.NewTokenSigner(key, d.Config.Auth.AccessTokenTTL.Duration, now)
+	authSvc, err := auth.NewService(d.Pool, signer, auth.Config{
+		AccessTokenTTL:  d.Config.Auth.AccessTokenTTL.Duration,
+		RefreshTokenTTL: d.Config.Auth.RefreshTokenTTL.Duration,
+		Password:        password,
+	}, d.Logger, now)
+	if err != nil {
+		return nil, err
+	}
+	users := user.NewService(d.Pool, password)
+	idem := idempotency.NewStore(d.Pool, now)
+	handlers := &server{
+		systemHandlers: system.NewHandlers(system.NewHealth(d.Pool, now), buildinfo.Get()),
+		authHandlers:   auth.NewHandlers(authSvc),
+		userHandlers:   user.NewHandlers(users),
+	}
+	httpSrv, err := httpserver.New(httpserver.Options{
+		Logger: d.Logger, Doc: d.Doc, Operations: d.Operations, Handlers: handlers,
+		Authenticator: authSvc, Idempotency: idem, BodyLimit: d.Config.BodyLimitBytes(),
+		Assets: d.Assets, AssetsBuilt: d.AssetsBuilt, Now: now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("build http server: %w", err)
+	}
+	return &App{Config: d.Config, Logger: d.Logger, Pool: d.Pool, Auth: authSvc, Users: users, Idem: idem, HTTP: httpSrv}, nil
+}
+
+// Handler returns the HTTP handler.
+func (a *App) Handler() http.Handler { return a.HTTP.Echo() }
+
+// RunBackground runs the application's background loops until ctx ends: the session
+// invalidation listener and the idempotency sweeper.
+func (a *App) RunBackground(ctx context.Context) {
+	go a.Auth.Listen(ctx)
+	go func() {
+		t := time.NewTicker(10 * time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if n, err := a.Idem.Sweep(ctx); err != nil {
+					a.Logger.WarnContext(ctx, "idempotency sweep failed", slog.Any("error", err))
+				} else if n > 0 {
+					a.Logger.InfoContext(ctx, "idempotency sweep", slog.Int64("expired", n))
+				}
+			}
+		}
+	}()
+}

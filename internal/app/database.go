@@ -1,0 +1,56 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/openwatch/openwatch/internal/config"
+	"github.com/openwatch/openwatch/internal/pg"
+	"github.com/openwatch/openwatch/internal/pg/cluster"
+)
+
+// Database is an open connection pool, and the managed cluster behind it when there is one.
+type Database struct {
+	Pool    *pgxpool.Pool
+	cluster *cluster.Cluster
+}
+
+// OpenDatabase connects to [database] dsn, or, when it is empty, starts (or attaches to)
+// the managed local PostgreSQL cluster under the data directory. It refuses servers older
+// than PostgreSQL 13.
+func OpenDatabase(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Database, error) {
+	d := &Database{}
+	dsn := cfg.Database.DSN
+	if cfg.ManagedDatabase() {
+		c, err := cluster.Start(ctx, cluster.Options{DataDir: cfg.Server.DataDir, Logger: logger})
+		if err != nil {
+			return nil, fmt.Errorf("start managed database: %w", err)
+		}
+		d.cluster = c
+		dsn = c.DSN()
+	}
+	pool, err := pg.Connect(ctx, dsn, cfg.Database.MaxConnections, logger)
+	if err != nil {
+		d.Close(ctx)
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	d.Pool = pool
+	if err := pg.CheckServerVersion(ctx, pool); err != nil {
+		d.Close(ctx)
+		return nil, err
+	}
+	return d, nil
+}
+
+// Close closes the pool and stops the managed cluster if this process started it.
+func (d *Database) Close(ctx context.Context) {
+	if d.Pool != nil {
+		d.Pool.Close()
+	}
+	if d.cluster != nil {
+		_ = d.cluster.Stop(ctx)
+	}
+}

@@ -1,0 +1,157 @@
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/openwatch/openwatch/internal/config"
+	"github.com/openwatch/openwatch/internal/pg"
+	"github.com/openwatch/openwatch/internal/tlscert"
+	"github.com/openwatch/openwatch/internal/user"
+)
+
+// ServeOptions are the inputs of Serve besides the configuration.
+type ServeOptions struct {
+	Logger      *slog.Logger
+	Spec        []byte
+	Assets      fs.FS
+	AssetsBuilt bool
+	// Stdout receives the one-time initial admin password.
+	Stdout io.Writer
+	// Ready, when set, receives the listening address once the server accepts connections.
+	Ready func(addr net.Addr)
+}
+
+// InitialAdminPasswordFile is where the generated first admin password is kept, under the
+// data directory.
+const InitialAdminPasswordFile = "initial-admin-password"
+
+// Serve runs the HTTPS server until ctx ends, then shuts down gracefully and stops the
+// managed database if it started it.
+func Serve(ctx context.Context, cfg config.Config, o ServeOptions) error {
+	log := o.Logger
+	doc, ops, err := LoadSpec(o.Spec)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.Server.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	tlsConf, err := serverTLS(cfg, log)
+	if err != nil {
+		return err
+	}
+	db, err := OpenDatabase(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close(context.WithoutCancel(ctx))
+	if err := pg.Migrate(ctx, db.Pool); err != nil {
+		return fmt.Errorf("migrate database: %w", err)
+	}
+	a, err := New(Deps{Config: cfg, Logger: log, Pool: db.Pool, Doc: doc, Operations: ops, Assets: o.Assets, AssetsBuilt: o.AssetsBuilt})
+	if err != nil {
+		return err
+	}
+	if err := a.ensureInitialAdmin(ctx, o.Stdout); err != nil {
+		return err
+	}
+	bg, stopBG := context.WithCancel(ctx)
+	defer stopBG()
+	a.RunBackground(bg)
+
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Server.Listen, err)
+	}
+	srv := &http.Server{
+		Handler:           a.Handler(),
+		TLSConfig:         tlsConf,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	log.Info("openwatch serving", slog.String("listen", ln.Addr().String()), slog.String("url", "https://"+displayAddr(ln.Addr())+"/"))
+	if o.Ready != nil {
+		o.Ready(ln.Addr())
+	}
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// serverTLS returns the TLS configuration: the configured certificate pair, or a local CA
+// and server certificate generated under <data_dir>/tls. Either is re-read when it changes.
+func serverTLS(cfg config.Config, log *slog.Logger) (*tls.Config, error) {
+	certFile, keyFile := cfg.Server.TLSCert, cfg.Server.TLSKey
+	if certFile == "" {
+		host, _ := os.Hostname()
+		files, err := tlscert.Ensure(cfg.TLSDir(), host, cfg.CertificateNames())
+		if err != nil {
+			return nil, fmt.Errorf("prepare tls certificate: %w", err)
+		}
+		if files.Created {
+			log.Info("created a local certificate authority and server certificate; clients should trust the CA",
+				slog.String("ca", files.CACert), slog.String("certificate", files.ServerCert))
+		}
+		certFile, keyFile = files.ServerCert, files.ServerKey
+	}
+	r, err := tlscert.NewReloader(certFile, keyFile, log, time.Now)
+	if err != nil {
+		return nil, fmt.Errorf("load tls certificate: %w", err)
+	}
+	return r.TLSConfig(), nil
+}
+
+// ensureInitialAdmin creates "admin" with a random password when there are no users,
+// prints the password once and keeps it in <data_dir>/initial-admin-password (0600).
+func (a *App) ensureInitialAdmin(ctx context.Context, stdout io.Writer) error {
+	pw, err := a.Users.EnsureInitialAdmin(ctx)
+	if errors.Is(err, user.ErrUsersExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create initial admin: %w", err)
+	}
+	path := filepath.Join(a.Config.Server.DataDir, InitialAdminPasswordFile)
+	if err := os.WriteFile(path, []byte(pw+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	fmt.Fprintf(stdout, "\nCreated the first user.\n  username: admin\n  password: %s\nThe password is also in %s. Change it after signing in.\n\n", pw, path)
+	a.Logger.Info("created initial admin user", slog.String("username", "admin"), slog.String("password_file", path))
+	return nil
+}
+
+func displayAddr(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}

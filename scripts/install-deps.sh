@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the system packages OpenWatch and its tests need, when they are missing:
+# PostgreSQL server binaries (the managed database and the test database), Chromium (the
+# UI end-to-end test) and curl. Uses apt as root; otherwise says what to install.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+bash "$here/install-postgres.sh"
+
+missing=()
+command -v curl >/dev/null 2>&1 || missing+=(curl ca-certificates)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "missing packages: ${missing[*]}; install them with your package manager" >&2
+  exit 1
+fi
+echo "installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
