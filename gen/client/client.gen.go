@@ -55,6 +55,7 @@ const (
 	ErrorCodeInternalError          ErrorCode = "internal.error"
 	ErrorCodeRequestBodyTooLarge    ErrorCode = "request.body_too_large"
 	ErrorCodeResourceConflict       ErrorCode = "resource.conflict"
+	ErrorCodeResourceNotFound       ErrorCode = "resource.not_found"
 	ErrorCodeRouteMethodNotAllowed  ErrorCode = "route.method_not_allowed"
 	ErrorCodeRouteNotFound          ErrorCode = "route.not_found"
 	ErrorCodeServiceUnavailable     ErrorCode = "service.unavailable"
@@ -81,6 +82,8 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeRequestBodyTooLarge:
 		return true
 	case ErrorCodeResourceConflict:
+		return true
+	case ErrorCodeResourceNotFound:
 		return true
 	case ErrorCodeRouteMethodNotAllowed:
 		return true

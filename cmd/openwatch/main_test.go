@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	api "github.com/openwatch/openwatch/gen/api"
+	"github.com/openwatch/openwatch/internal/pg/pgtest"
+)
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func runWith(t *testing.T, spec []byte, stdin string, vars map[string]string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	environ := []string{}
+	for k, v := range vars {
+		environ = append(environ, k+"="+v)
+	}
+	e := env{
+		getenv:  func(k string) string { return vars[k] },
+		environ: environ,
+		stdin:   strings.NewReader(stdin),
+		stdout:  &out,
+		stderr:  &errb,
+		spec:    spec,
+	}
+	code := run(context.Background(), args, e)
+	return result{code, out.String(), errb.String()}
+}
+
+// mutateSpec returns the embedded spec with fn applied to the operation at path/method.
+func mutateSpec(t *testing.T, path, method string, fn func(op map[string]any)) []byte {
+	var doc map[string]any
+	require.NoError(t, json.Unmarshal(api.SpecJSON, &doc))
+	op := doc["paths"].(map[string]any)[path].(map[string]any)[method].(map[string]any)
+	fn(op)
+	out, err := json.Marshal(doc)
+	require.NoError(t, err)
+	return out
+}
+
+func TestServeRefusesOperationWithoutPermission(t *testing.T) {
+	spec := mutateSpec(t, "/auth/me", "get", func(op map[string]any) { delete(op, "x-required-permission") })
+	r := runWith(t, spec, "", map[string]string{"OPENWATCH_SERVER_DATA_DIR": t.TempDir()}, "serve")
+	require.NotEqual(t, 0, r.code)
+	require.Contains(t, r.stderr, `operationId "getMe"`)
+	require.Contains(t, r.stderr, "neither x-required-permission nor the anonymous marker")
+}
+
+func TestServeRefusesUnknownPermission(t *testing.T) {
+	spec := mutateSpec(t, "/users", "post", func(op map[string]any) { op["x-required-permission"] = "user:fly" })
+	r := runWith(t, spec, "", map[string]string{"OPENWATCH_SERVER_DATA_DIR": t.TempDir()}, "serve")
+	require.NotEqual(t, 0, r.code)
+	require.Contains(t, r.stderr, `"user:fly", which is not in the permission catalogue`)
+}
+
+func TestServeRefusesAnonymousWithoutEmptySecurity(t *testing.T) {
+	spec := mutateSpec(t, "/health", "get", func(op map[string]any) { delete(op, "security") })
+	r := runWith(t, spec, "", map[string]string{"OPENWATCH_SERVER_DATA_DIR": t.TempDir()}, "serve")
+	require.NotEqual(t, 0, r.code)
+	require.Contains(t, r.stderr, `operationId "getHealth"`)
+}
+
+func TestCheckConfig(t *testing.T) {
+	r := runWith(t, api.SpecJSON, "", map[string]string{
+		"OPENWATCH_DATABASE_DSN":  "postgres://ow:s3cret-pass@db.internal:5432/openwatch",
+		"OPENWATCH_SERVER_LISTEN": "127.0.0.1:9443",
+	}, "check-config")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, `listen = "127.0.0.1:9443"`)
+	require.Contains(t, r.stdout, "db.internal")
+	require.NotContains(t, r.stdout, "s3cret-pass", "secrets are redacted")
+
+	r = runWith(t, api.SpecJSON, "", map[string]string{"OPENWATCH_LOGGING_LEVEL": "loud"}, "check-config")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "logging.level")
+}
+
+func TestVersionAndHelp(t *testing.T) {
+	r := runWith(t, api.SpecJSON, "", nil, "version")
+	require.Equal(t, 0, r.code)
+	require.Contains(t, r.stdout, "openwatch ")
+	r = runWith(t, api.SpecJSON, "", nil, "--help")
+	require.Equal(t, 0, r.code)
+	for _, c := range []string{"serve", "worker", "migrate", "create-admin", "check-config", "version"} {
+		require.Contains(t, r.stdout, c)
+	}
+	r = runWith(t, api.SpecJSON, "", nil, "worker", "--help")
+	require.Equal(t, 0, r.code)
+	require.Contains(t, r.stderr, "Placeholder")
+	r = runWith(t, api.SpecJSON, "", nil, "frobnicate")
+	require.Equal(t, 2, r.code)
+}
+
+func TestMigrateAndCreateAdmin(t *testing.T) {
+	vars := map[string]string{"OPENWATCH_DATABASE_DSN": pgtest.NewDSN(t), "OPENWATCH_SERVER_DATA_DIR": t.TempDir()}
+	r := runWith(t, api.SpecJSON, "", vars, "migrate")
+	require.Equal(t, 0, r.code, r.stderr)
+	r = runWith(t, api.SpecJSON, "", vars, "migrate", "--status")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, "foundation")
+
+	r = runWith(t, api.SpecJSON, "a-strong-password-1\n", vars, "create-admin", "--username", "root2", "--email", "root2@example.com")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, "created admin root2")
+	r = runWith(t, api.SpecJSON, "", vars, "create-admin", "--username", "root2", "--email", "root2@example.com", "--password", "another-password")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "already exists")
+	r = runWith(t, api.SpecJSON, "", vars, "create-admin", "--email", "x@example.com")
+	require.Equal(t, 2, r.code)
+}

@@ -1,0 +1,89 @@
+package authz_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/stretchr/testify/require"
+
+	api "github.com/openwatch/openwatch/gen/api"
+	"github.com/openwatch/openwatch/internal/authz"
+)
+
+func loadDoc(t *testing.T) *openapi3.T {
+	doc, err := openapi3.NewLoader().LoadFromData(api.SpecJSON)
+	require.NoError(t, err)
+	require.NoError(t, doc.Validate(context.Background()))
+	return doc
+}
+
+// TestEveryOperationIsGuarded walks every operation of the embedded spec.
+func TestEveryOperationIsGuarded(t *testing.T) {
+	ops, err := authz.LoadOperations(loadDoc(t))
+	require.NoError(t, err)
+	require.NotEmpty(t, ops)
+	for id, op := range ops {
+		if op.Anonymous {
+			require.Empty(t, op.Permission, id)
+			continue
+		}
+		require.True(t, authz.IsPermission(op.Permission), "%s requires %q", id, op.Permission)
+	}
+}
+
+// TestEveryPermissionIsRequired: the catalogue holds no permission that no operation uses.
+func TestEveryPermissionIsRequired(t *testing.T) {
+	ops, err := authz.LoadOperations(loadDoc(t))
+	require.NoError(t, err)
+	used := map[string]bool{}
+	for _, op := range ops {
+		used[op.Permission] = true
+	}
+	for _, p := range authz.Permissions() {
+		require.True(t, used[p.ID], "permission %s is required by no operation", p.ID)
+	}
+}
+
+func TestLoadOperationsRejects(t *testing.T) {
+	cases := map[string]func(op *openapi3.Operation){
+		"neither marker": func(op *openapi3.Operation) {
+			delete(op.Extensions, authz.ExtRequiredPermission)
+		},
+		"unknown permission": func(op *openapi3.Operation) {
+			op.Extensions[authz.ExtRequiredPermission] = "host:teleport"
+		},
+		"both markers": func(op *openapi3.Operation) {
+			op.Extensions[authz.ExtAnonymous] = true
+		},
+		"bad idempotency": func(op *openapi3.Operation) {
+			op.Extensions[authz.ExtIdempotency] = "sometimes"
+		},
+	}
+	for name, mutate := range cases {
+		doc := loadDoc(t)
+		mutate(doc.Paths.Find("/auth/me").Get)
+		_, err := authz.LoadOperations(doc)
+		require.Error(t, err, name)
+		require.Contains(t, err.Error(), `"getMe"`, name)
+	}
+	doc := loadDoc(t)
+	doc.Paths.Find("/health").Get.Security = nil
+	_, err := authz.LoadOperations(doc)
+	require.ErrorContains(t, err, "does not declare security: []")
+}
+
+func TestRoles(t *testing.T) {
+	admin := authz.RolePermissions(authz.RoleAdmin)
+	for _, p := range authz.Permissions() {
+		require.True(t, admin.Has(p.ID), "admin holds %s", p.ID)
+	}
+	for _, r := range authz.BuiltInRoles() {
+		require.True(t, authz.RolePermissions(r.ID).Has(authz.PermAccountSelf), "%s can see itself", r.ID)
+		for _, p := range r.Permissions {
+			require.True(t, authz.IsPermission(p), "%s grants catalogued %s", r.ID, p)
+		}
+	}
+	require.False(t, authz.RolePermissions(authz.RoleViewer).Has(authz.PermUserWrite))
+	require.Nil(t, authz.RolePermissions("nobody"))
+}
