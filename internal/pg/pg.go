@@ -1,0 +1,90 @@
+package pg
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Pool settings that Connect applies; the DSN's own pool_* and connect_timeout parameters
+// take precedence where it sets them.
+const (
+	healthCheckPeriod     = 30 * time.Second
+	defaultConnectTimeout = 10 * time.Second
+	rollbackTimeout       = 5 * time.Second
+)
+
+// Connect opens a connection pool on dsn (a PostgreSQL URL or keyword/value string) with at
+// most maxConns connections (pgx's default when maxConns <= 0), and pings the server once.
+// A server that cannot be reached yields an apperr Unavailable error whose cause names
+// the reason. logger may be nil.
+func Connect(ctx context.Context, dsn string, maxConns int, logger *slog.Logger) (*pgxpool.Pool, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		// pgconn redacts the password in its parse errors.
+		return nil, fmt.Errorf("parse database dsn: %w", err)
+	}
+	if maxConns > 0 {
+		cfg.MaxConns = int32(min(maxConns, math.MaxInt32))
+	}
+	cfg.HealthCheckPeriod = healthCheckPeriod
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("create database pool: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to database: %w", Translate(err))
+	}
+	logger.InfoContext(ctx, "database connected",
+		slog.String("host", cfg.ConnConfig.Host),
+		slog.Int("port", int(cfg.ConnConfig.Port)),
+		slog.String("database", cfg.ConnConfig.Database),
+		slog.String("user", cfg.ConnConfig.User),
+		slog.Int("max_conns", int(cfg.MaxConns)))
+	return pool, nil
+}
+
+// WithTx runs fn inside a transaction on pool. The transaction commits when fn returns nil
+// and rolls back when fn returns an error or panics (the panic then continues). Errors from
+// fn, BEGIN and COMMIT pass through Translate, so a caller sees apperr kinds for driver
+// errors such as a unique violation raised by a deferred constraint at commit time.
+func WithTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) (err error) {
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", Translate(err))
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			rollback(ctx, tx)
+			panic(p)
+		}
+	}()
+	if err := fn(tx); err != nil {
+		rollback(ctx, tx)
+		return Translate(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit transaction: %w", Translate(err))
+	}
+	return nil
+}
+
+// rollback ends tx even when ctx is already cancelled. A failed rollback leaves nothing to
+// do: pgx closes a connection whose transaction state is unknown.
+func rollback(ctx context.Context, tx pgx.Tx) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+	defer cancel()
+	_ = tx.Rollback(ctx)
+}
