@@ -1,0 +1,4 @@
+package pg
+
+// CheckVersionNum exposes checkVersionNum to the external tests.
+var CheckVersionNum = checkVersionNum
