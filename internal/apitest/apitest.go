@@ -40,7 +40,11 @@ type Env struct {
 	Doc    *openapi3.T
 	log    *lockedWriter
 	router routers.Router
+	stop   func()
 }
+
+// StopBackground ends the app's background loops, e.g. before a test closes the pool.
+func (e *Env) StopBackground() { e.stop() }
 
 // Option adjusts the environment before the app is built.
 type Option func(*app.Deps)
@@ -63,12 +67,13 @@ func New(t testing.TB, opts ...Option) *Env {
 	a, err := app.New(deps)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	a.RunBackground(ctx)
+	wait := a.RunBackground(ctx)
+	stop := func() { cancel(); wait() }
+	t.Cleanup(stop)
 	require.NoError(t, a.Auth.WaitListening(ctx))
 	router, err := gorillamux.NewRouter(doc)
 	require.NoError(t, err)
-	return &Env{T: t, App: a, Doc: doc, log: logBuf, router: router}
+	return &Env{T: t, App: a, Doc: doc, log: logBuf, router: router, stop: stop}
 }
 
 // Logs returns everything the server logged so far.

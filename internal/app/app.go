@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -109,11 +110,13 @@ func New(d Deps) (*App, error) {
 // Handler returns the HTTP handler.
 func (a *App) Handler() http.Handler { return a.HTTP.Echo() }
 
-// RunBackground runs the application's background loops until ctx ends: the session
-// invalidation listener and the idempotency sweeper.
-func (a *App) RunBackground(ctx context.Context) {
-	go a.Auth.Listen(ctx)
-	go func() {
+// RunBackground starts the application's background loops (the session invalidation
+// listener and the idempotency sweeper), which run until ctx ends. The returned function
+// waits for them to finish; call it before closing the pool.
+func (a *App) RunBackground(ctx context.Context) (wait func()) {
+	var wg sync.WaitGroup
+	wg.Go(func() { a.Auth.Listen(ctx) })
+	wg.Go(func() {
 		t := time.NewTicker(10 * time.Minute)
 		defer t.Stop()
 		for {
@@ -128,5 +131,6 @@ func (a *App) RunBackground(ctx context.Context) {
 				}
 			}
 		}
-	}()
+	})
+	return wg.Wait
 }

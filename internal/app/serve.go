@@ -44,7 +44,9 @@ func Serve(ctx context.Context, cfg config.Config, o ServeOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(cfg.Server.DataDir, 0o700); err != nil {
+	// 0711: the managed database's unprivileged user may pass through to <data_dir>/pg;
+	// everything secret below it is 0600 or in 0700 directories.
+	if err := os.MkdirAll(cfg.Server.DataDir, 0o711); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
 	tlsConf, err := serverTLS(cfg, log)
@@ -67,8 +69,11 @@ func Serve(ctx context.Context, cfg config.Config, o ServeOptions) error {
 		return err
 	}
 	bg, stopBG := context.WithCancel(ctx)
-	defer stopBG()
-	a.RunBackground(bg)
+	waitBG := a.RunBackground(bg)
+	defer func() {
+		stopBG()
+		waitBG()
+	}()
 
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {

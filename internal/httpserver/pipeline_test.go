@@ -58,6 +58,7 @@ func TestHealthAndVersion(t *testing.T) {
 func TestHealthWhenDatabaseIsDown(t *testing.T) {
 	t.Parallel()
 	env := apitest.New(t)
+	env.StopBackground()
 	env.App.Pool.Close()
 	res := env.Do(apitest.Request{Method: http.MethodGet, Path: "health"})
 	require.Equal(t, http.StatusServiceUnavailable, res.Status)
@@ -267,10 +268,9 @@ func TestIdempotencyKey(t *testing.T) {
 	require.Equal(t, http.StatusConflict, res.Status)
 	require.Equal(t, "idempotency.key_reused", res.Err(t).Error.Code)
 
-	other := env.Login("ivan", "long-enough-pw")
-	_ = other
+	require.NotEmpty(t, env.Login("ivan", "long-enough-pw").AccessToken, "the user was created once")
 	res = env.Do(apitest.Request{Method: http.MethodPost, Path: "users", Token: admin.AccessToken,
-		JSON: map[string]string{"username": "x", "email": "x@example.com", "password": "long-enough-pw"},
+		JSON:    map[string]string{"username": "x", "email": "x@example.com", "password": "long-enough-pw"},
 		Headers: map[string]string{"Idempotency-Key": strings.Repeat("k", 129)}})
 	require.Equal(t, http.StatusBadRequest, res.Status, "keys are at most 128 characters")
 	require.Equal(t, "Idempotency-Key", res.Err(t).Error.Detail["field"])

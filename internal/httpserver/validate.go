@@ -1,6 +1,7 @@
 package httpserver
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/labstack/echo/v4"
 	echomw "github.com/oapi-codegen/echo-middleware"
+	openapi_types "github.com/oapi-codegen/runtime/types"
 
 	"github.com/openwatch/openwatch/internal/apperr"
 	"github.com/openwatch/openwatch/internal/authz"
@@ -38,6 +40,9 @@ func (s *Server) validate(op *authz.Operation) echo.MiddlewareFunc {
 		Options: openapi3filter.Options{
 			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
 			KeepValidatedValue: true,
+			SchemaValidationOptions: []openapi3.SchemaValidationOption{
+				openapi3.WithStringFormatValidators(stringFormats),
+			},
 		},
 		SilenceServersWarning: true,
 	}
@@ -81,6 +86,16 @@ func validationError(herr *echo.HTTPError) error {
 		e = e.WithDetail("field", field)
 	}
 	return e
+}
+
+// stringFormats validates the string formats the generated models also enforce, so that
+// a value the validator accepts always binds, and a bad one is reported with its field.
+var stringFormats = map[string]openapi3.StringFormatValidator{
+	"email": openapi3.NewCallbackValidator(func(s string) error {
+		var e openapi_types.Email
+		raw, _ := json.Marshal(s)
+		return e.UnmarshalJSON(raw)
+	}),
 }
 
 var quotedName = regexp.MustCompile(`"([^"]+)"`)
