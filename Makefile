@@ -16,7 +16,7 @@ LDFLAGS := -s -w \
 # make run: a local data directory unless the environment names one.
 export OPENWATCH_SERVER_DATA_DIR ?= $(CURDIR)/.data
 
-.PHONY: all generate generate-check web web-deps build run test test-go test-web test-e2e vet fmt lint bench deps clean
+.PHONY: all generate generate-check web web-deps build run test test-go test-web test-e2e vet fmt lint bench deps test-deps clean
 
 all: build
 
@@ -52,8 +52,12 @@ build: web
 run: deps build
 	./$(BIN) serve
 
-## deps: install the system packages the product and its tests need (as root, via apt).
+## deps: install the PostgreSQL server binaries the managed database needs (as root, via apt).
 deps:
+	bash scripts/install-postgres.sh
+
+## test-deps: also install what the tests need (Chromium, curl).
+test-deps: deps
 	bash scripts/install-deps.sh
 
 vet:
@@ -66,7 +70,7 @@ lint: vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out" >&2; exit 1; fi
 
 ## test: everything, on a throwaway PostgreSQL: vet, Go tests with -race, web unit tests, UI end-to-end.
-test: deps web-deps lint test-go test-web test-e2e
+test: test-deps web-deps lint test-go test-web test-e2e
 
 test-go:
 	$(GO) run ./scripts/withpg -- $(GO) test -race -count=1 ./...

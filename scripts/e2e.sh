@@ -37,8 +37,8 @@ check() { # check NAME COMMAND...
   if "$@"; then passed=$((passed + 1)); echo "ok   $name"; else failed=$((failed + 1)); echo "FAIL $name" >&2; fi
 }
 
-OPENWATCH_SERVER_DATA_DIR="$data" OPENWATCH_SERVER_LISTEN=127.0.0.1:0 OPENWATCH_DATABASE_DSN='' \
-  "$bin" serve >"$out" 2>"$log" &
+export OPENWATCH_SERVER_DATA_DIR="$data"
+OPENWATCH_SERVER_LISTEN=127.0.0.1:0 "$bin" serve --database-dsn= >"$out" 2>"$log" &
 pid=$!
 
 addr=""
@@ -83,6 +83,10 @@ check "409 when the key is reused with another body" test "$(status -X POST "$ba
 vlogin=$(cjson -X POST "$base/auth/login" -H 'Content-Type: application/json' -d '{"username":"viewer1","password":"viewer-password-1"}')
 vtoken=$(sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p' <<<"$vlogin")
 check "403 for a viewer creating users" test "$(status -X POST "$base/users" -H "Authorization: Bearer $vtoken" -H 'Content-Type: application/json' -d "$user")" = 403
+check "create-admin works while serve is running" \
+  "$bin" create-admin --database-dsn= --username ops --email ops@example.com --password 'ops-password-123' >/dev/null
+check "the new admin can sign in" grep -q access_token <(cjson -X POST "$base/auth/login" \
+  -H 'Content-Type: application/json' -d '{"username":"ops","password":"ops-password-123"}')
 check "swagger UI is served" grep -q 'swagger-ui' <(cjson "https://localhost:$port/api/docs")
 
 if OPENWATCH_URL="https://localhost:$port" OPENWATCH_USER=admin OPENWATCH_PASSWORD="$pw" OPENWATCH_CA="$ca" \
