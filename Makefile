@@ -5,11 +5,10 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 GO ?= go
 BIN := bin/openwatch
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+VERSION ?= $(shell git describe --tags --exact-match 2>/dev/null | sed "s/^v//" || true)
 COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 BUILD_TIME ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
-LDFLAGS := -s -w \
-	-X github.com/openwatch/openwatch/internal/buildinfo.Version=$(VERSION) \
+LDFLAGS := -s -w $(if $(VERSION),-X github.com/openwatch/openwatch/internal/buildinfo.Version=$(VERSION)) \
 	-X github.com/openwatch/openwatch/internal/buildinfo.Commit=$(COMMIT) \
 	-X github.com/openwatch/openwatch/internal/buildinfo.BuildTime=$(BUILD_TIME)
 

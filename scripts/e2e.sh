@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 
 bin=${OPENWATCH_BIN:-bin/openwatch}
 data=$(mktemp -d)
+chmod 0711 "$data" # lets the managed database's unprivileged user reach <data>/pg
 log="$data/serve.log"
 out="$data/serve.out"
 passed=0
@@ -25,6 +26,8 @@ finish() {
     echo "--- server log (tail) ---" >&2
     tail -n 40 "$log" >&2 || true
   fi
+  loc=$(cat "$data/pg.location" 2>/dev/null || true)
+  case "$loc" in /*) rm -rf "$loc" ;; esac
   rm -rf "$data"
   echo "e2e-server: $passed passed, $failed failed"
   if [ "$failed" -gt 0 ]; then exit 1; fi
@@ -32,6 +35,7 @@ finish() {
 }
 trap finish EXIT
 
+quiet() { "$@" >/dev/null; }
 check() { # check NAME COMMAND...
   local name=$1; shift
   if "$@"; then passed=$((passed + 1)); echo "ok   $name"; else failed=$((failed + 1)); echo "FAIL $name" >&2; fi
@@ -75,8 +79,8 @@ check "400 on malformed JSON" test "$(status -X POST "$base/auth/login" -H 'Cont
 check "401 without a credential" test "$(status "$base/auth/me")" = 401
 check "404 on an unknown path" test "$(status "$base/no-such-thing")" = 404
 check "405 on a wrong method" test "$(status -X DELETE "$base/health")" = 405
-big=$(head -c 3000000 /dev/zero | tr '\0' 'a')
-check "413 on a body over 2 MiB" test "$(status -X POST "$base/auth/login" -H 'Content-Type: application/json' --data-binary "{\"username\":\"$big\"}")" = 413
+{ printf '{"username":"'; head -c 3000000 /dev/zero | tr '\0' 'a'; printf '"}'; } >"$data/big.json"
+check "413 on a body over 2 MiB" test "$(status -X POST "$base/auth/login" -H 'Content-Type: application/json' --data-binary "@$data/big.json")" = 413
 user='{"username":"viewer1","email":"viewer1@example.com","password":"viewer-password-1"}'
 check "create a viewer with an Idempotency-Key" test "$(status -X POST "$base/users" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -H 'Idempotency-Key: e2e-k1' -d "$user")" = 201
 check "409 when the key is reused with another body" test "$(status -X POST "$base/users" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -H 'Idempotency-Key: e2e-k1' -d '{"username":"other","email":"o@example.com","password":"other-password-1"}')" = 409
@@ -84,7 +88,7 @@ vlogin=$(cjson -X POST "$base/auth/login" -H 'Content-Type: application/json' -d
 vtoken=$(sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p' <<<"$vlogin")
 check "403 for a viewer creating users" test "$(status -X POST "$base/users" -H "Authorization: Bearer $vtoken" -H 'Content-Type: application/json' -d "$user")" = 403
 check "create-admin works while serve is running" \
-  "$bin" create-admin --database-dsn= --username ops --email ops@example.com --password 'ops-password-123' >/dev/null
+  quiet "$bin" create-admin --database-dsn= --username ops --email ops@example.com --password 'ops-password-123'
 check "the new admin can sign in" grep -q access_token <(cjson -X POST "$base/auth/login" \
   -H 'Content-Type: application/json' -d '{"username":"ops","password":"ops-password-123"}')
 check "swagger UI is served" grep -q 'swagger-ui' <(cjson "https://localhost:$port/api/docs")
