@@ -66,11 +66,11 @@ func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) (err error) {
 		defer func() {
 			r := recover()
-			if r == nil || r == http.ErrAbortHandler {
-				if r != nil {
-					panic(r)
-				}
+			if r == nil {
 				return
+			}
+			if r == http.ErrAbortHandler {
+				panic(r) // net/http's own signal to abort the response
 			}
 			stack := make([]byte, 8<<10)
 			stack = stack[:runtime.Stack(stack, false)]
