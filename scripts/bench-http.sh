@@ -5,6 +5,9 @@
 # GET /api/v1/health and an authenticated GET /api/v1/auth/me at 2 and 32 connections.
 #
 #   make build && scripts/bench-http.sh [duration, default 10s]
+#
+# The server logs at info (one access-log line per request) unless OPENWATCH_LOGGING_LEVEL
+# says otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,7 +44,7 @@ done
 [ -n "$port" ] || { echo "no free port" >&2; exit 1; }
 start=$(date +%s%N)
 OPENWATCH_SERVER_DATA_DIR="$data" OPENWATCH_SERVER_LISTEN=127.0.0.1:$port OPENWATCH_DATABASE_DSN="$OPENWATCH_TEST_DSN" \
-  OPENWATCH_LOGGING_LEVEL=warn "$bin" serve >"$data/serve.out" 2>"$log" &
+  OPENWATCH_LOGGING_LEVEL="${OPENWATCH_LOGGING_LEVEL:-info}" "$bin" serve >"$data/serve.out" 2>"$log" &
 pid=$!
 base="https://localhost:$port/api/v1"
 ca="$data/tls/ca.crt"
