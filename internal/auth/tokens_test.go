@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v3/jws"
 	"github.com/stretchr/testify/require"
 )
 
@@ -27,6 +28,14 @@ func TestIssueAndVerify(t *testing.T) {
 	tok, exp, err := s.Issue(uid, sid)
 	require.NoError(t, err)
 	require.WithinDuration(t, now.Add(15*time.Minute), exp, time.Second)
+	msg, err := jws.Parse([]byte(tok))
+	require.NoError(t, err)
+	kid, ok := msg.Signatures()[0].ProtectedHeaders().KeyID()
+	require.True(t, ok)
+	require.Equal(t, s.key.KeyID(), kid, "the token names its signing key")
+	alg, _ := msg.Signatures()[0].ProtectedHeaders().Algorithm()
+	require.Equal(t, "EdDSA", alg.String(), "asymmetric")
+
 	c, err := s.Verify(tok)
 	require.NoError(t, err)
 	require.Equal(t, uid, c.UserID)

@@ -88,6 +88,9 @@ func LoadOperations(doc *openapi3.T) (Operations, error) {
 					problems = append(problems, fmt.Sprintf("%s has unknown %s %v (want optional or required)", where, ExtIdempotency, v))
 				}
 			}
+			if msg := checkIdempotencyHeader(op, o.Idempotency); msg != "" {
+				problems = append(problems, where+" "+msg)
+			}
 			o.NeedsValidation = op.RequestBody != nil || len(op.Parameters) > 0 || len(item.Parameters) > 0
 			if _, dup := ops[o.ID]; dup {
 				problems = append(problems, where+" reuses an operationId")
@@ -100,4 +103,30 @@ func LoadOperations(doc *openapi3.T) (Operations, error) {
 		return nil, errors.New("api spec: " + strings.Join(problems, "; "))
 	}
 	return ops, nil
+}
+
+// IdempotencyHeader is the request header named by x-idempotency.
+const IdempotencyHeader = "Idempotency-Key"
+
+// checkIdempotencyHeader keeps x-idempotency and the declared header in step, so the spec
+// tells clients the truth: the header is declared exactly when the operation honours it,
+// and required exactly when the mode is required.
+func checkIdempotencyHeader(op *openapi3.Operation, mode Idempotency) string {
+	var param *openapi3.Parameter
+	for _, p := range op.Parameters {
+		if p.Value != nil && p.Value.In == openapi3.ParameterInHeader && strings.EqualFold(p.Value.Name, IdempotencyHeader) {
+			param = p.Value
+		}
+	}
+	switch {
+	case mode == IdempotencyNone && param != nil:
+		return "declares the " + IdempotencyHeader + " header without " + ExtIdempotency
+	case mode != IdempotencyNone && param == nil:
+		return "has " + ExtIdempotency + " but does not declare the " + IdempotencyHeader + " header"
+	case mode == IdempotencyRequired && !param.Required:
+		return "has " + ExtIdempotency + ": required but the " + IdempotencyHeader + " header is optional"
+	case mode == IdempotencyOptional && param.Required:
+		return "has " + ExtIdempotency + ": optional but the " + IdempotencyHeader + " header is required"
+	}
+	return ""
 }

@@ -68,8 +68,17 @@ func TestLoadOperationsRejects(t *testing.T) {
 		require.Contains(t, err.Error(), `"getMe"`, name)
 	}
 	doc := loadDoc(t)
-	doc.Paths.Find("/health").Get.Security = nil
+	doc.Paths.Find("/users").Post.Extensions[authz.ExtIdempotency] = "required"
 	_, err := authz.LoadOperations(doc)
+	require.ErrorContains(t, err, "header is optional")
+	doc = loadDoc(t)
+	delete(doc.Paths.Find("/users").Post.Extensions, authz.ExtIdempotency)
+	_, err = authz.LoadOperations(doc)
+	require.ErrorContains(t, err, "without x-idempotency")
+
+	doc = loadDoc(t)
+	doc.Paths.Find("/health").Get.Security = nil
+	_, err = authz.LoadOperations(doc)
 	require.ErrorContains(t, err, "does not declare security: []")
 }
 
