@@ -38,7 +38,7 @@ function abort(message, planned) {
   finish();
 }
 
-const TESTS = 2;
+const TESTS = 3;
 
 // ---- configuration -------------------------------------------------------------------
 
@@ -246,9 +246,47 @@ async function wrongPasswordShowsAlert(browser) {
   }
 }
 
+// The API reference at /api/docs: "Authorize" with a bearer token, then "Try it out" on
+// GET /auth/me answers 200. The token comes from the API itself, as a script author's would.
+async function swaggerAuthorizeWorks(browser) {
+  const { context, page, problems } = await newPage(browser);
+  try {
+    const res = await page.goto(origin + "/api/docs", { waitUntil: "domcontentloaded" });
+    if (!res || !res.ok()) throw new Error(`GET /api/docs answered ${res ? res.status() : "nothing"}`);
+    const token = await page.evaluate(async (creds) => {
+      const r = await fetch("/api/v1/auth/login", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(creds),
+      });
+      if (!r.ok) throw new Error(`POST /auth/login answered ${r.status}`);
+      return (await r.json()).access_token;
+    }, { username, password });
+    // Only the bearer token may authenticate the call below.
+    await context.clearCookies();
+    await page.locator("button.authorize").first().click();
+    await page.locator(".modal-ux input").first().fill(token);
+    await page.locator(".modal-ux .auth-btn-wrapper button.authorize").first().click();
+    await page.locator(".modal-ux button.btn-done").first().click();
+    const op = page.locator("#operations-auth-getMe");
+    await op.locator(".opblock-summary").click();
+    await op.locator("button.try-out__btn").click();
+    await op.locator("button.execute").click();
+    const status = op.locator(".live-responses-table tbody .response-col_status").first();
+    await status.waitFor();
+    const code = (await status.innerText()).trim();
+    if (code !== "200") throw new Error(`Try it out on GET /auth/me answered ${code}, want 200`);
+    const p = problems();
+    if (p.length) throw new Error(p.join("; "));
+  } finally {
+    await context.close();
+  }
+}
+
 const tests = [
   ["sign-in with the right password shows the signed-in page", signInWorks],
   ["a wrong password shows the alert", wrongPasswordShowsAlert],
+  ["Swagger UI: Authorize with a bearer token, then GET /auth/me answers 200", swaggerAuthorizeWorks],
 ];
 if (tests.length !== TESTS) throw new Error("TESTS is out of date");
 
