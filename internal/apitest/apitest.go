@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -26,6 +25,7 @@ import (
 	"github.com/openwatch/openwatch/internal/authz"
 	"github.com/openwatch/openwatch/internal/config"
 	"github.com/openwatch/openwatch/internal/logging"
+	"github.com/openwatch/openwatch/internal/logging/logtest"
 	"github.com/openwatch/openwatch/internal/pg/pgtest"
 	"github.com/openwatch/openwatch/internal/user"
 )
@@ -38,7 +38,7 @@ type Env struct {
 	T      testing.TB
 	App    *app.App
 	Doc    *openapi3.T
-	log    *lockedWriter
+	log    *logtest.Buffer
 	router routers.Router
 	stop   func()
 }
@@ -56,7 +56,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	require.NoError(t, err)
 	cfg := config.Default()
 	cfg.Server.DataDir = t.TempDir()
-	logBuf := &lockedWriter{w: &bytes.Buffer{}}
+	logBuf := &logtest.Buffer{}
 	logger, err := logging.New(logBuf, "debug", "json")
 	require.NoError(t, err)
 	pw := CheapPasswords
@@ -237,22 +237,4 @@ func (e *Env) Login(username, password string) Session {
 func (e *Env) Admin() Session {
 	e.T.Helper()
 	return e.Login("admin", e.CreateUser("admin", authz.RoleAdmin))
-}
-
-// lockedWriter serialises writes to a buffer shared by concurrent requests.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (w *lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.w.Write(p)
-}
-
-func (w *lockedWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.w.String()
 }

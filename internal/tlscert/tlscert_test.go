@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/openwatch/openwatch/internal/logging/logtest"
 )
 
 const testHost = "ow-test-host"
@@ -271,24 +273,6 @@ func newFakeClock() *fakeClock {
 func (c *fakeClock) now() time.Time          { return time.Unix(0, c.nanos.Load()) }
 func (c *fakeClock) advance(d time.Duration) { c.nanos.Add(int64(d)) }
 
-// syncBuffer is a log destination safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // replacePair copies the server pair of src over the one in dst, each file
 // by rename, as a certificate renewal tool would.
 func replacePair(t *testing.T, dst, src Files) {
@@ -368,7 +352,7 @@ func TestReloader(t *testing.T) {
 			t.Parallel()
 			files := ensure(t)
 			clock := newFakeClock()
-			var logs syncBuffer
+			var logs logtest.Buffer
 			r, err := NewReloader(files.ServerCert, files.ServerKey, slog.New(slog.NewTextHandler(&logs, nil)), clock.now)
 			require.NoError(t, err)
 			original := serving(t, r)
