@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -37,13 +38,25 @@ func echoPath(specPath string) string {
 	return b.String()
 }
 
-// opRouter is the EchoRouter handed to the generated RegisterHandlers. It attaches to each
-// route the middleware chain of its operation, so nothing is looked up per request.
+// opRouter is the EchoRouter handed to the generated RegisterHandlers. It collects the
+// routes, then registers each with the middleware chain of its operation, so nothing is
+// looked up per request.
+//
+// Echo cannot route a path parameter followed by a literal in the same segment, the
+// custom-method form `/things/{id}:verb`: it would read `id\:verb` as the parameter's name.
+// Such routes are registered as `/things/:id` with a dispatcher that matches the `:verb`
+// suffix, strips it from the parameter and runs that operation's chain.
 type opRouter struct {
 	s      *Server
 	byPath map[string]*authz.Operation // method + " " + echo path
 	seen   map[string]bool
+	routes []collected
 	err    error
+}
+
+type collected struct {
+	op *authz.Operation
+	h  echo.HandlerFunc
 }
 
 func (r *opRouter) add(method, path string, h echo.HandlerFunc) *echo.Route {
@@ -52,10 +65,99 @@ func (r *opRouter) add(method, path string, h echo.HandlerFunc) *echo.Route {
 		if r.err == nil {
 			r.err = fmt.Errorf("route %s %s has no operation in the spec", method, path)
 		}
-		op = &authz.Operation{Method: method, Path: path}
+		return &echo.Route{Method: method, Path: path}
 	}
 	r.seen[op.ID] = true
-	return r.s.echo.Add(method, path, h, r.s.chain(op)...)
+	r.routes = append(r.routes, collected{op: op, h: h})
+	return &echo.Route{Method: method, Path: path, Name: op.ID}
+}
+
+// customMethod splits a spec path whose last segment is `{param}:verb` into the Echo path
+// up to the parameter and the `:verb` suffix.
+func customMethod(specPath string) (prefix, verb string, ok bool) {
+	i := strings.LastIndexByte(specPath, '/')
+	last := specPath[i+1:]
+	if !strings.HasPrefix(last, "{") {
+		return "", "", false
+	}
+	end := strings.IndexByte(last, '}')
+	if end < 0 || end == len(last)-1 || last[end+1] != ':' {
+		return "", "", false
+	}
+	return echoPath(specPath[:i+1] + last[:end+1]), last[end+1:], true
+}
+
+// dispatcher routes one Echo path to the custom-method operations that share it.
+type dispatcher struct {
+	verbs    []string // longest first
+	handlers map[string]echo.HandlerFunc
+	fallback echo.HandlerFunc // the plain `{param}` operation of the same method, if any
+	notFound echo.HandlerFunc
+}
+
+func (d *dispatcher) serve(c echo.Context) error {
+	values := append([]string(nil), c.ParamValues()...)
+	if n := len(values); n > 0 {
+		last := values[n-1]
+		for _, verb := range d.verbs {
+			if len(last) > len(verb) && strings.HasSuffix(last, verb) {
+				values[n-1] = last[:len(last)-len(verb)]
+				c.SetParamValues(values...)
+				return d.handlers[verb](c)
+			}
+		}
+	}
+	if d.fallback != nil {
+		return d.fallback(c)
+	}
+	return d.notFound(c)
+}
+
+// register adds the collected routes to Echo.
+func (r *opRouter) register() {
+	e := r.s.echo
+	dispatchers := map[string]*dispatcher{}
+	var order []string
+	for _, rt := range r.routes {
+		prefix, verb, ok := customMethod(rt.op.Path)
+		if !ok {
+			continue
+		}
+		key := rt.op.Method + " " + prefix
+		d := dispatchers[key]
+		if d == nil {
+			d = &dispatcher{handlers: map[string]echo.HandlerFunc{}, notFound: r.s.apiNotFound}
+			dispatchers[key] = d
+			order = append(order, key)
+		}
+		d.verbs = append(d.verbs, verb)
+		d.handlers[verb] = wrap(rt.h, r.s.chain(rt.op))
+	}
+	for _, rt := range r.routes {
+		if _, _, ok := customMethod(rt.op.Path); ok {
+			continue
+		}
+		path := echoPath(rt.op.Path)
+		if d := dispatchers[rt.op.Method+" "+path]; d != nil {
+			d.fallback = wrap(rt.h, r.s.chain(rt.op))
+			continue
+		}
+		e.Add(rt.op.Method, path, rt.h, r.s.chain(rt.op)...)
+	}
+	for _, key := range order {
+		d := dispatchers[key]
+		sort.Slice(d.verbs, func(i, j int) bool { return len(d.verbs[i]) > len(d.verbs[j]) })
+		method, path, _ := strings.Cut(key, " ")
+		e.Add(method, path, d.serve)
+	}
+}
+
+// wrap applies middleware to a handler, outermost first, as Echo would.
+func wrap(h echo.HandlerFunc, mws []echo.MiddlewareFunc) echo.HandlerFunc {
+	for i := len(mws) - 1; i >= 0; i-- {
+		h = mws[i](h)
+	}
+	return h
 }
 
 func (r *opRouter) CONNECT(p string, h echo.HandlerFunc, _ ...echo.MiddlewareFunc) *echo.Route {
@@ -144,9 +246,14 @@ func (m *pathMatcher) allowed(path string) []string {
 	var out []string
 	for i, re := range m.patterns {
 		if re.MatchString(path) {
-			out = append(out, m.methods[i]...)
+			for _, method := range m.methods[i] {
+				if !slices.Contains(out, method) {
+					out = append(out, method)
+				}
+			}
 		}
 	}
+	sort.Strings(out)
 	return out
 }
 

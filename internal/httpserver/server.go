@@ -74,6 +74,7 @@ func New(o Options) (*Server, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
+	r.register()
 	for id := range o.Operations {
 		if !r.seen[id] {
 			return nil, fmt.Errorf("operation %s has no generated route", id)

@@ -8,10 +8,12 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	echomw "github.com/oapi-codegen/echo-middleware"
 	openapi_types "github.com/oapi-codegen/runtime/types"
@@ -95,6 +97,14 @@ var stringFormats = map[string]openapi3.StringFormatValidator{
 		var e openapi_types.Email
 		raw, _ := json.Marshal(s)
 		return e.UnmarshalJSON(raw)
+	}),
+	"uuid": openapi3.NewCallbackValidator(func(s string) error {
+		_, err := uuid.Parse(s)
+		return err
+	}),
+	"date-time": openapi3.NewCallbackValidator(func(s string) error {
+		_, err := time.Parse(time.RFC3339Nano, s)
+		return err
 	}),
 }
 
