@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -45,12 +46,15 @@ func OpenDatabase(ctx context.Context, cfg config.Config, logger *slog.Logger) (
 	return d, nil
 }
 
-// Close closes the pool and stops the managed cluster if this process started it.
+// Close closes the pool and stops the managed cluster if this process started it, giving
+// it up to 30 seconds for a clean shutdown.
 func (d *Database) Close(ctx context.Context) {
 	if d.Pool != nil {
 		d.Pool.Close()
 	}
 	if d.cluster != nil {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
 		_ = d.cluster.Stop(ctx)
 	}
 }
