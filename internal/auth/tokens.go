@@ -54,8 +54,9 @@ type TokenSigner struct {
 	cache map[string]accessClaims
 }
 
-// maxVerifiedTokens bounds the verification cache; it is cleared when full.
-const maxVerifiedTokens = 100_000
+// maxVerifiedTokens bounds the verification and session caches (a few MB at most); a
+// cache is cleared when full.
+const maxVerifiedTokens = 10_000
 
 // NewTokenSigner returns a signer issuing tokens valid for ttl.
 func NewTokenSigner(key *SigningKey, ttl time.Duration, now func() time.Time) *TokenSigner {

@@ -1,0 +1,82 @@
+package auth_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/openwatch/openwatch/internal/apitest"
+	"github.com/openwatch/openwatch/internal/app"
+	"github.com/openwatch/openwatch/internal/auth"
+	"github.com/openwatch/openwatch/internal/authz"
+)
+
+// eventually retries check until it passes or a few seconds go by; notifications arrive
+// asynchronously.
+func eventually(t *testing.T, check func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !check() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestRevocationReachesTheCache: a session revoked by any process stops working on the next
+// request once the change is announced on the invalidation channel.
+func TestRevocationReachesTheCache(t *testing.T) {
+	t.Parallel()
+	env := apitest.New(t)
+	ctx := context.Background()
+	s := env.Login("dora", env.CreateUser("dora", authz.RoleViewer))
+	me := func(s apitest.Session) int {
+		return env.Do(apitest.Request{Method: http.MethodGet, Path: "auth/me", Token: s.AccessToken}).Status
+	}
+	require.Equal(t, http.StatusOK, me(s), "first use loads the session into the cache")
+
+	sid := strings.Split(s.Cookie, ".")[0]
+	_, err := env.App.Pool.Exec(ctx, `UPDATE sessions SET revoked_at = now() WHERE id = $1`, sid)
+	require.NoError(t, err)
+	_, err = env.App.Pool.Exec(ctx, `SELECT pg_notify($1, $2)`, auth.InvalidationChannel, "session:"+sid)
+	require.NoError(t, err)
+	eventually(t, func() bool { return me(s) == http.StatusUnauthorized })
+	res := env.Do(apitest.Request{Method: http.MethodGet, Path: "auth/me", Cookie: s.Cookie})
+	require.Equal(t, http.StatusUnauthorized, res.Status, "the cookie of the same session is dead too")
+	require.Contains(t, res.Err(t).Error.HumanMessage, "session has ended")
+
+	s2 := env.Login("dora", "pw-dora-0123456789")
+	require.Equal(t, http.StatusOK, me(s2))
+	_, err = env.App.Pool.Exec(ctx, `UPDATE users SET disabled_at = now() WHERE username = 'dora'`)
+	require.NoError(t, err)
+	_, err = env.App.Pool.Exec(ctx, `SELECT pg_notify($1, $2)`, auth.InvalidationChannel, "user:"+strings.TrimSpace(userID(t, env, "dora")))
+	require.NoError(t, err)
+	eventually(t, func() bool { return me(s2) == http.StatusUnauthorized })
+	res = env.Do(apitest.Request{Method: http.MethodPost, Path: "auth/login", JSON: map[string]string{"username": "dora", "password": "pw-dora-0123456789"}})
+	require.Equal(t, http.StatusUnauthorized, res.Status, "a disabled user cannot sign in")
+}
+
+func userID(t *testing.T, env *apitest.Env, username string) string {
+	var id string
+	require.NoError(t, env.App.Pool.QueryRow(context.Background(), `SELECT id::text FROM users WHERE username = $1`, username).Scan(&id))
+	return id
+}
+
+func TestExpiredAccessTokenIsRejected(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	env := apitest.New(t, func(d *app.Deps) { d.NowFunc = func() time.Time { return now } })
+	s := env.Login("eve", env.CreateUser("eve", authz.RoleViewer))
+	require.Equal(t, http.StatusOK, env.Do(apitest.Request{Method: http.MethodGet, Path: "auth/me", Token: s.AccessToken}).Status)
+	now = now.Add(16 * time.Minute)
+	res := env.Do(apitest.Request{Method: http.MethodGet, Path: "auth/me", Token: s.AccessToken})
+	require.Equal(t, http.StatusUnauthorized, res.Status)
+	require.Equal(t, "auth.invalid_token", res.Err(t).Error.Code)
+	require.Equal(t, http.StatusOK, env.Do(apitest.Request{Method: http.MethodGet, Path: "auth/me", Cookie: s.Cookie}).Status,
+		"the browser session outlives one access token")
+}
