@@ -202,6 +202,20 @@ func TestValidation(t *testing.T) {
 	res := env.Do(apitest.Request{Method: http.MethodPost, Path: "auth/login", JSON: map[string]string{"password": "x"}})
 	require.Equal(t, http.StatusBadRequest, res.Status)
 	require.Equal(t, "username is required", res.Err(t).Error.HumanMessage, "the seed's message shape")
+
+	for name, req := range map[string]apitest.Request{
+		"not json":   {Body: []byte("username=a"), Headers: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}},
+		"plain text": {Body: []byte(`{"username":"a","password":"b"}`), Headers: map[string]string{"Content-Type": "text/plain"}},
+		"null":       {Body: []byte("null"), Headers: map[string]string{"Content-Type": "application/json"}},
+		"array":      {Body: []byte(`[{"username":"a","password":"b"}]`), Headers: map[string]string{"Content-Type": "application/json"}},
+		"number":     {Body: []byte(`42`), Headers: map[string]string{"Content-Type": "application/json"}},
+		"deep":       {Body: []byte(strings.Repeat("[", 10000) + strings.Repeat("]", 10000)), Headers: map[string]string{"Content-Type": "application/json"}},
+	} {
+		req.Method, req.Path = http.MethodPost, "auth/login"
+		res := env.Do(req)
+		require.Equal(t, http.StatusBadRequest, res.Status, "%s: %s", name, res.Body)
+		require.Equal(t, "validation_failed", res.Err(t).Error.Code, name)
+	}
 }
 
 func TestRoutingErrors(t *testing.T) {
