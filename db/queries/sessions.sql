@@ -1,12 +1,14 @@
 -- name: SessionInsert :one
-INSERT INTO sessions (id, user_id, refresh_token_hash, cookie_secret_hash, expires_at, client_addr, user_agent, correlation_id)
-VALUES (@id, @user_id, @refresh_token_hash, @cookie_secret_hash, @expires_at, @client_addr, @user_agent, @correlation_id)
+INSERT INTO sessions (id, user_id, cookie_secret_hash, expires_at, client_addr, user_agent, correlation_id)
+VALUES (@id, @user_id, @cookie_secret_hash, @expires_at, @client_addr, @user_agent, @correlation_id)
 RETURNING *;
 
 -- name: SessionGetActive :one
--- SessionGetActive returns a live session joined with its live, enabled user.
+-- SessionGetActive returns a live session joined with its live, enabled user and the
+-- user's role ids.
 SELECT s.id AS session_id, s.cookie_secret_hash, s.expires_at, s.last_seen_at,
-       u.id AS user_id, u.username, u.email, u.role
+       u.id AS user_id, u.username, u.email,
+       COALESCE(ARRAY(SELECT r.role_id FROM user_roles r WHERE r.user_id = u.id ORDER BY r.role_id), '{}')::text[] AS roles
 FROM sessions s
 JOIN users u ON u.id = s.user_id
 WHERE s.id = @id
@@ -14,3 +16,24 @@ WHERE s.id = @id
   AND s.expires_at > now()
   AND u.deleted_at IS NULL
   AND u.disabled_at IS NULL;
+
+-- name: SessionRevoke :execrows
+UPDATE sessions SET revoked_at = now() WHERE id = @id AND revoked_at IS NULL;
+
+-- name: SessionRevokeForUser :execrows
+-- SessionRevokeForUser ends every session of a user except, optionally, one.
+UPDATE sessions SET revoked_at = now()
+WHERE user_id = @user_id AND revoked_at IS NULL
+  AND (sqlc.narg(keep)::uuid IS NULL OR id <> sqlc.narg(keep)::uuid);
+
+-- name: RefreshTokenInsert :exec
+INSERT INTO refresh_tokens (id, session_id, token_hash) VALUES (@id, @session_id, @token_hash);
+
+-- name: RefreshTokenGet :one
+SELECT t.id, t.session_id, t.used_at, s.user_id, s.expires_at, s.revoked_at
+FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
+WHERE t.token_hash = @token_hash
+FOR UPDATE OF t;
+
+-- name: RefreshTokenMarkUsed :exec
+UPDATE refresh_tokens SET used_at = now() WHERE id = @id;

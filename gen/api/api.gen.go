@@ -62,6 +62,8 @@ const (
 	ErrorCodeRouteMethodNotAllowed  ErrorCode = "route.method_not_allowed"
 	ErrorCodeRouteNotFound          ErrorCode = "route.not_found"
 	ErrorCodeServiceUnavailable     ErrorCode = "service.unavailable"
+	ErrorCodeUserLastAdmin          ErrorCode = "user.last_admin"
+	ErrorCodeUserSelfLockout        ErrorCode = "user.self_lockout"
 	ErrorCodeValidationFailed       ErrorCode = "validation_failed"
 )
 
@@ -94,6 +96,10 @@ func (e ErrorCode) Valid() bool {
 		return true
 	case ErrorCodeServiceUnavailable:
 		return true
+	case ErrorCodeUserLastAdmin:
+		return true
+	case ErrorCodeUserSelfLockout:
+		return true
 	case ErrorCodeValidationFailed:
 		return true
 	default:
@@ -119,28 +125,9 @@ func (e HealthResponseStatus) Valid() bool {
 	}
 }
 
-// Defines values for UserCreateRequestRole.
-const (
-	Admin         UserCreateRequestRole = "admin"
-	Auditor       UserCreateRequestRole = "auditor"
-	SecurityAdmin UserCreateRequestRole = "security_admin"
-	Viewer        UserCreateRequestRole = "viewer"
-)
-
-// Valid indicates whether the value is a known member of the UserCreateRequestRole enum.
-func (e UserCreateRequestRole) Valid() bool {
-	switch e {
-	case Admin:
-		return true
-	case Auditor:
-		return true
-	case SecurityAdmin:
-		return true
-	case Viewer:
-		return true
-	default:
-		return false
-	}
+// AdminRolesResponse defines model for AdminRolesResponse.
+type AdminRolesResponse struct {
+	Roles []RoleEntry `json:"roles"`
 }
 
 // AuthLoginRequest defines model for AuthLoginRequest.
@@ -158,12 +145,41 @@ type AuthLoginResponse struct {
 	User                  AuthMeResponse `json:"user"`
 }
 
+// AuthMePermissionsResponse defines model for AuthMePermissionsResponse.
+type AuthMePermissionsResponse struct {
+	Identity struct {
+		Id          string    `json:"id"`
+		IsAnonymous bool      `json:"is_anonymous"`
+		Role        string    `json:"role"`
+		Roles       *[]string `json:"roles,omitempty"`
+	} `json:"identity"`
+	Permissions []string `json:"permissions"`
+}
+
 // AuthMeResponse defines model for AuthMeResponse.
 type AuthMeResponse struct {
 	Email    string             `json:"email"`
 	Id       openapi_types.UUID `json:"id"`
 	Role     string             `json:"role"`
 	Username string             `json:"username"`
+}
+
+// AuthRefreshRequest defines model for AuthRefreshRequest.
+type AuthRefreshRequest struct {
+	RefreshToken string `json:"refresh_token"`
+}
+
+// CategoryEntry defines model for CategoryEntry.
+type CategoryEntry struct {
+	Description string `json:"description"`
+	Id          string `json:"id"`
+}
+
+// CustomRoleCreateRequest defines model for CustomRoleCreateRequest.
+type CustomRoleCreateRequest struct {
+	Description string   `json:"description"`
+	Id          string   `json:"id"`
+	Permissions []string `json:"permissions"`
 }
 
 // Error defines model for Error.
@@ -208,16 +224,57 @@ type HealthResponse struct {
 // HealthResponseStatus defines model for HealthResponse.Status.
 type HealthResponseStatus string
 
-// UserCreateRequest defines model for UserCreateRequest.
-type UserCreateRequest struct {
-	Email    openapi_types.Email    `json:"email"`
-	Password string                 `json:"password"`
-	Role     *UserCreateRequestRole `json:"role,omitempty"`
-	Username string                 `json:"username"`
+// PasswordChangeRequest defines model for PasswordChangeRequest.
+type PasswordChangeRequest struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
 }
 
-// UserCreateRequestRole defines model for UserCreateRequest.Role.
-type UserCreateRequestRole string
+// PasswordResetRequest defines model for PasswordResetRequest.
+type PasswordResetRequest struct {
+	NewPassword string `json:"new_password"`
+}
+
+// PermissionEntry defines model for PermissionEntry.
+type PermissionEntry struct {
+	Category    string `json:"category"`
+	Dangerous   bool   `json:"dangerous"`
+	Description string `json:"description"`
+	Id          string `json:"id"`
+
+	// LicenseGated The license feature the permission's operations need, if any.
+	LicenseGated *string `json:"license_gated,omitempty"`
+}
+
+// PermissionsRegistryResponse defines model for PermissionsRegistryResponse.
+type PermissionsRegistryResponse struct {
+	Categories  []CategoryEntry   `json:"categories"`
+	Permissions []PermissionEntry `json:"permissions"`
+	Roles       []RoleEntry       `json:"roles"`
+}
+
+// RoleAssignmentRequest defines model for RoleAssignmentRequest.
+type RoleAssignmentRequest struct {
+	RoleId string `json:"role_id"`
+}
+
+// RoleEntry defines model for RoleEntry.
+type RoleEntry struct {
+	Description string   `json:"description"`
+	Id          string   `json:"id"`
+	IsBuiltIn   bool     `json:"is_built_in"`
+	Permissions []string `json:"permissions"`
+}
+
+// UserCreateRequest defines model for UserCreateRequest.
+type UserCreateRequest struct {
+	Email    openapi_types.Email `json:"email"`
+	Password string              `json:"password"`
+
+	// Role A built-in or custom role id (default `viewer`).
+	Role     *string `json:"role,omitempty"`
+	Username string  `json:"username"`
+}
 
 // UserResponse defines model for UserResponse.
 type UserResponse struct {
@@ -229,6 +286,19 @@ type UserResponse struct {
 	Roles                []string           `json:"roles"`
 	UpdatedAt            time.Time          `json:"updated_at"`
 	Username             string             `json:"username"`
+}
+
+// UserUpdateRequest defines model for UserUpdateRequest.
+type UserUpdateRequest struct {
+	Email    *openapi_types.Email `json:"email,omitempty"`
+	Username *string              `json:"username,omitempty"`
+}
+
+// UsersListResponse defines model for UsersListResponse.
+type UsersListResponse struct {
+	// NextCursor Pass as `cursor` for the next page; null on the last page.
+	NextCursor *string        `json:"next_cursor"`
+	Users      []UserResponse `json:"users"`
 }
 
 // VersionResponse defines model for VersionResponse.
@@ -244,8 +314,17 @@ type VersionResponse struct {
 	Openwatch string `json:"openwatch"`
 }
 
+// Cursor defines model for Cursor.
+type Cursor = string
+
+// ID defines model for ID.
+type ID = openapi_types.UUID
+
 // IdempotencyKeyOptional defines model for IdempotencyKeyOptional.
 type IdempotencyKeyOptional = string
+
+// Limit defines model for Limit.
+type Limit = int
 
 // BadRequest defines model for BadRequest.
 type BadRequest = ErrorEnvelope
@@ -256,6 +335,9 @@ type Conflict = ErrorEnvelope
 // Forbidden defines model for Forbidden.
 type Forbidden = ErrorEnvelope
 
+// NotFound defines model for NotFound.
+type NotFound = ErrorEnvelope
+
 // ServiceUnavailable defines model for ServiceUnavailable.
 type ServiceUnavailable = ErrorEnvelope
 
@@ -264,6 +346,21 @@ type Unauthorized = ErrorEnvelope
 
 // UnexpectedError defines model for UnexpectedError.
 type UnexpectedError = ErrorEnvelope
+
+// CreateRoleParams defines parameters for CreateRole.
+type CreateRoleParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
+// ListUsersParams defines parameters for ListUsers.
+type ListUsersParams struct {
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
 
 // CreateUserParams defines parameters for CreateUser.
 type CreateUserParams struct {
@@ -274,17 +371,53 @@ type CreateUserParams struct {
 // LoginJSONRequestBody defines body for Login for application/json ContentType.
 type LoginJSONRequestBody = AuthLoginRequest
 
+// ChangePasswordJSONRequestBody defines body for ChangePassword for application/json ContentType.
+type ChangePasswordJSONRequestBody = PasswordChangeRequest
+
+// RefreshTokenJSONRequestBody defines body for RefreshToken for application/json ContentType.
+type RefreshTokenJSONRequestBody = AuthRefreshRequest
+
+// CreateRoleJSONRequestBody defines body for CreateRole for application/json ContentType.
+type CreateRoleJSONRequestBody = CustomRoleCreateRequest
+
 // CreateUserJSONRequestBody defines body for CreateUser for application/json ContentType.
 type CreateUserJSONRequestBody = UserCreateRequest
+
+// UpdateUserJSONRequestBody defines body for UpdateUser for application/json ContentType.
+type UpdateUserJSONRequestBody = UserUpdateRequest
+
+// ResetUserPasswordJSONRequestBody defines body for ResetUserPassword for application/json ContentType.
+type ResetUserPasswordJSONRequestBody = PasswordResetRequest
+
+// AssignUserRoleJSONRequestBody defines body for AssignUserRole for application/json ContentType.
+type AssignUserRoleJSONRequestBody = RoleAssignmentRequest
+
+// UnassignUserRoleJSONRequestBody defines body for UnassignUserRole for application/json ContentType.
+type UnassignUserRoleJSONRequestBody = RoleAssignmentRequest
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// Login Exchange a username and password for tokens.
 	// (POST /auth/login)
 	Login(ctx echo.Context) error
+	// Logout End the calling session.
+	// (POST /auth/logout)
+	Logout(ctx echo.Context) error
 	// GetMe Return the calling identity.
 	// (GET /auth/me)
 	GetMe(ctx echo.Context) error
+	// GetMyPermissions The caller's effective permissions.
+	// (GET /auth/me/permissions)
+	GetMyPermissions(ctx echo.Context) error
+	// ChangePassword Change the caller's password.
+	// (POST /auth/password:change)
+	ChangePassword(ctx echo.Context) error
+	// GetPermissionsRegistry The permission catalogue and the built-in and custom roles.
+	// (GET /auth/permissions:registry)
+	GetPermissionsRegistry(ctx echo.Context) error
+	// RefreshToken Rotate a refresh token for a new access and refresh token pair.
+	// (POST /auth/refresh)
+	RefreshToken(ctx echo.Context) error
 	// GetHealth Report whether the service can serve requests.
 	// (GET /health)
 	GetHealth(ctx echo.Context) error
@@ -294,9 +427,42 @@ type ServerInterface interface {
 	// GetOpenAPIYAML This API document, as YAML.
 	// (GET /openapi.yaml)
 	GetOpenAPIYAML(ctx echo.Context) error
+	// ListRoles List the built-in and custom roles.
+	// (GET /roles)
+	ListRoles(ctx echo.Context) error
+	// CreateRole Create a custom role.
+	// (POST /roles:create)
+	CreateRole(ctx echo.Context, params CreateRoleParams) error
+	// ListUsers List users.
+	// (GET /users)
+	ListUsers(ctx echo.Context, params ListUsersParams) error
 	// CreateUser Create a user.
 	// (POST /users)
 	CreateUser(ctx echo.Context, params CreateUserParams) error
+	// DeleteUser Delete a user.
+	// (DELETE /users/{id})
+	DeleteUser(ctx echo.Context, id ID) error
+	// GetUser Get a user.
+	// (GET /users/{id})
+	GetUser(ctx echo.Context, id ID) error
+	// UpdateUser Update a user's username or email.
+	// (PATCH /users/{id})
+	UpdateUser(ctx echo.Context, id ID) error
+	// ResetUserPassword Set a user's password (administrator reset).
+	// (POST /users/{id}/password:reset)
+	ResetUserPassword(ctx echo.Context, id ID) error
+	// AssignUserRole Assign a role to a user.
+	// (POST /users/{id}/roles:assign)
+	AssignUserRole(ctx echo.Context, id ID) error
+	// UnassignUserRole Remove a role from a user.
+	// (POST /users/{id}/roles:unassign)
+	UnassignUserRole(ctx echo.Context, id ID) error
+	// DisableUser Disable a user.
+	// (POST /users/{id}:disable)
+	DisableUser(ctx echo.Context, id ID) error
+	// EnableUser Enable a disabled user.
+	// (POST /users/{id}:enable)
+	EnableUser(ctx echo.Context, id ID) error
 	// GetVersion Report build metadata.
 	// (GET /version)
 	GetVersion(ctx echo.Context) error
@@ -316,12 +482,57 @@ func (w *ServerInterfaceWrapper) Login(ctx echo.Context) error {
 	return err
 }
 
+// Logout converts echo context to params.
+func (w *ServerInterfaceWrapper) Logout(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.Logout(ctx)
+	return err
+}
+
 // GetMe converts echo context to params.
 func (w *ServerInterfaceWrapper) GetMe(ctx echo.Context) error {
 	var err error
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetMe(ctx)
+	return err
+}
+
+// GetMyPermissions converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMyPermissions(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMyPermissions(ctx)
+	return err
+}
+
+// ChangePassword converts echo context to params.
+func (w *ServerInterfaceWrapper) ChangePassword(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ChangePassword(ctx)
+	return err
+}
+
+// GetPermissionsRegistry converts echo context to params.
+func (w *ServerInterfaceWrapper) GetPermissionsRegistry(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetPermissionsRegistry(ctx)
+	return err
+}
+
+// RefreshToken converts echo context to params.
+func (w *ServerInterfaceWrapper) RefreshToken(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RefreshToken(ctx)
 	return err
 }
 
@@ -352,6 +563,69 @@ func (w *ServerInterfaceWrapper) GetOpenAPIYAML(ctx echo.Context) error {
 	return err
 }
 
+// ListRoles converts echo context to params.
+func (w *ServerInterfaceWrapper) ListRoles(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListRoles(ctx)
+	return err
+}
+
+// CreateRole converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateRole(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateRoleParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyOptional
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateRole(ctx, params)
+	return err
+}
+
+// ListUsers converts echo context to params.
+func (w *ServerInterfaceWrapper) ListUsers(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListUsersParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListUsers(ctx, params)
+	return err
+}
+
 // CreateUser converts echo context to params.
 func (w *ServerInterfaceWrapper) CreateUser(ctx echo.Context) error {
 	var err error
@@ -378,6 +652,134 @@ func (w *ServerInterfaceWrapper) CreateUser(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CreateUser(ctx, params)
+	return err
+}
+
+// DeleteUser converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteUser(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteUser(ctx, id)
+	return err
+}
+
+// GetUser converts echo context to params.
+func (w *ServerInterfaceWrapper) GetUser(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetUser(ctx, id)
+	return err
+}
+
+// UpdateUser converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateUser(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateUser(ctx, id)
+	return err
+}
+
+// ResetUserPassword converts echo context to params.
+func (w *ServerInterfaceWrapper) ResetUserPassword(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ResetUserPassword(ctx, id)
+	return err
+}
+
+// AssignUserRole converts echo context to params.
+func (w *ServerInterfaceWrapper) AssignUserRole(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AssignUserRole(ctx, id)
+	return err
+}
+
+// UnassignUserRole converts echo context to params.
+func (w *ServerInterfaceWrapper) UnassignUserRole(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UnassignUserRole(ctx, id)
+	return err
+}
+
+// DisableUser converts echo context to params.
+func (w *ServerInterfaceWrapper) DisableUser(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DisableUser(ctx, id)
+	return err
+}
+
+// EnableUser converts echo context to params.
+func (w *ServerInterfaceWrapper) EnableUser(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.EnableUser(ctx, id)
 	return err
 }
 
@@ -438,11 +840,27 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	}
 
 	router.POST(options.BaseURL+"/auth/login", wrapper.Login, options.OperationMiddlewares["login"]...)
+	router.POST(options.BaseURL+"/auth/logout", wrapper.Logout, options.OperationMiddlewares["logout"]...)
 	router.GET(options.BaseURL+"/auth/me", wrapper.GetMe, options.OperationMiddlewares["getMe"]...)
+	router.GET(options.BaseURL+"/auth/me/permissions", wrapper.GetMyPermissions, options.OperationMiddlewares["getMyPermissions"]...)
+	router.POST(options.BaseURL+"/auth/password\\:change", wrapper.ChangePassword, options.OperationMiddlewares["changePassword"]...)
+	router.GET(options.BaseURL+"/auth/permissions\\:registry", wrapper.GetPermissionsRegistry, options.OperationMiddlewares["getPermissionsRegistry"]...)
+	router.POST(options.BaseURL+"/auth/refresh", wrapper.RefreshToken, options.OperationMiddlewares["refreshToken"]...)
 	router.GET(options.BaseURL+"/health", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
 	router.GET(options.BaseURL+"/openapi.json", wrapper.GetOpenAPIJSON, options.OperationMiddlewares["getOpenAPIJSON"]...)
 	router.GET(options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPIYAML, options.OperationMiddlewares["getOpenAPIYAML"]...)
+	router.GET(options.BaseURL+"/roles", wrapper.ListRoles, options.OperationMiddlewares["listRoles"]...)
+	router.POST(options.BaseURL+"/roles\\:create", wrapper.CreateRole, options.OperationMiddlewares["createRole"]...)
+	router.GET(options.BaseURL+"/users", wrapper.ListUsers, options.OperationMiddlewares["listUsers"]...)
 	router.POST(options.BaseURL+"/users", wrapper.CreateUser, options.OperationMiddlewares["createUser"]...)
+	router.DELETE(options.BaseURL+"/users/:id", wrapper.DeleteUser, options.OperationMiddlewares["deleteUser"]...)
+	router.GET(options.BaseURL+"/users/:id", wrapper.GetUser, options.OperationMiddlewares["getUser"]...)
+	router.PATCH(options.BaseURL+"/users/:id", wrapper.UpdateUser, options.OperationMiddlewares["updateUser"]...)
+	router.POST(options.BaseURL+"/users/:id/password\\:reset", wrapper.ResetUserPassword, options.OperationMiddlewares["resetUserPassword"]...)
+	router.POST(options.BaseURL+"/users/:id/roles\\:assign", wrapper.AssignUserRole, options.OperationMiddlewares["assignUserRole"]...)
+	router.POST(options.BaseURL+"/users/:id/roles\\:unassign", wrapper.UnassignUserRole, options.OperationMiddlewares["unassignUserRole"]...)
+	router.POST(options.BaseURL+"/users/:id\\:disable", wrapper.DisableUser, options.OperationMiddlewares["disableUser"]...)
+	router.POST(options.BaseURL+"/users/:id\\:enable", wrapper.EnableUser, options.OperationMiddlewares["enableUser"]...)
 	router.GET(options.BaseURL+"/version", wrapper.GetVersion, options.OperationMiddlewares["getVersion"]...)
 
 }
@@ -452,6 +870,8 @@ type BadRequestJSONResponse ErrorEnvelope
 type ConflictJSONResponse ErrorEnvelope
 
 type ForbiddenJSONResponse ErrorEnvelope
+
+type NotFoundJSONResponse ErrorEnvelope
 
 type ServiceUnavailableJSONResponse ErrorEnvelope
 
@@ -536,6 +956,60 @@ func (response LogindefaultJSONResponse) VisitLoginResponse(w http.ResponseWrite
 	return err
 }
 
+type LogoutRequestObject struct {
+}
+
+type LogoutResponseObject interface {
+	VisitLogoutResponse(w http.ResponseWriter) error
+}
+
+type Logout204ResponseHeaders struct {
+	SetCookie *string
+}
+
+type Logout204Response struct {
+	Headers Logout204ResponseHeaders
+}
+
+func (response Logout204Response) VisitLogoutResponse(w http.ResponseWriter) error {
+	if response.Headers.SetCookie != nil {
+		w.Header().Set("Set-Cookie", fmt.Sprint(*response.Headers.SetCookie))
+	}
+	w.WriteHeader(204)
+	return nil
+}
+
+type Logout401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response Logout401JSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LogoutdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response LogoutdefaultJSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetMeRequestObject struct {
 }
 
@@ -577,6 +1051,238 @@ type GetMedefaultJSONResponse struct {
 }
 
 func (response GetMedefaultJSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyPermissionsRequestObject struct {
+}
+
+type GetMyPermissionsResponseObject interface {
+	VisitGetMyPermissionsResponse(w http.ResponseWriter) error
+}
+
+type GetMyPermissions200JSONResponse AuthMePermissionsResponse
+
+func (response GetMyPermissions200JSONResponse) VisitGetMyPermissionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyPermissions401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetMyPermissions401JSONResponse) VisitGetMyPermissionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMyPermissionsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetMyPermissionsdefaultJSONResponse) VisitGetMyPermissionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangePasswordRequestObject struct {
+	Body *ChangePasswordJSONRequestBody
+}
+
+type ChangePasswordResponseObject interface {
+	VisitChangePasswordResponse(w http.ResponseWriter) error
+}
+
+type ChangePassword204Response struct {
+}
+
+func (response ChangePassword204Response) VisitChangePasswordResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type ChangePassword400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ChangePassword400JSONResponse) VisitChangePasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangePassword401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ChangePassword401JSONResponse) VisitChangePasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangePassworddefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ChangePassworddefaultJSONResponse) VisitChangePasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPermissionsRegistryRequestObject struct {
+}
+
+type GetPermissionsRegistryResponseObject interface {
+	VisitGetPermissionsRegistryResponse(w http.ResponseWriter) error
+}
+
+type GetPermissionsRegistry200JSONResponse PermissionsRegistryResponse
+
+func (response GetPermissionsRegistry200JSONResponse) VisitGetPermissionsRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPermissionsRegistry401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetPermissionsRegistry401JSONResponse) VisitGetPermissionsRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPermissionsRegistrydefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetPermissionsRegistrydefaultJSONResponse) VisitGetPermissionsRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefreshTokenRequestObject struct {
+	Body *RefreshTokenJSONRequestBody
+}
+
+type RefreshTokenResponseObject interface {
+	VisitRefreshTokenResponse(w http.ResponseWriter) error
+}
+
+type RefreshToken200JSONResponse AuthLoginResponse
+
+func (response RefreshToken200JSONResponse) VisitRefreshTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefreshToken400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RefreshToken400JSONResponse) VisitRefreshTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefreshToken401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RefreshToken401JSONResponse) VisitRefreshTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefreshTokendefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response RefreshTokendefaultJSONResponse) VisitRefreshTokenResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -722,6 +1428,249 @@ func (response GetOpenAPIYAMLdefaultJSONResponse) VisitGetOpenAPIYAMLResponse(w 
 	return err
 }
 
+type ListRolesRequestObject struct {
+}
+
+type ListRolesResponseObject interface {
+	VisitListRolesResponse(w http.ResponseWriter) error
+}
+
+type ListRoles200JSONResponse AdminRolesResponse
+
+func (response ListRoles200JSONResponse) VisitListRolesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRoles401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListRoles401JSONResponse) VisitListRolesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRoles403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListRoles403JSONResponse) VisitListRolesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRolesdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListRolesdefaultJSONResponse) VisitListRolesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRoleRequestObject struct {
+	Params CreateRoleParams
+	Body   *CreateRoleJSONRequestBody
+}
+
+type CreateRoleResponseObject interface {
+	VisitCreateRoleResponse(w http.ResponseWriter) error
+}
+
+type CreateRole201JSONResponse RoleEntry
+
+func (response CreateRole201JSONResponse) VisitCreateRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRole400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateRole400JSONResponse) VisitCreateRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRole401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateRole401JSONResponse) VisitCreateRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRole403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateRole403JSONResponse) VisitCreateRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRole409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateRole409JSONResponse) VisitCreateRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRoledefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response CreateRoledefaultJSONResponse) VisitCreateRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUsersRequestObject struct {
+	Params ListUsersParams
+}
+
+type ListUsersResponseObject interface {
+	VisitListUsersResponse(w http.ResponseWriter) error
+}
+
+type ListUsers200JSONResponse UsersListResponse
+
+func (response ListUsers200JSONResponse) VisitListUsersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUsers400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListUsers400JSONResponse) VisitListUsersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUsers401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListUsers401JSONResponse) VisitListUsersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUsers403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListUsers403JSONResponse) VisitListUsersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUsersdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListUsersdefaultJSONResponse) VisitListUsersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateUserRequestObject struct {
 	Params CreateUserParams
 	Body   *CreateUserJSONRequestBody
@@ -818,6 +1767,802 @@ func (response CreateUserdefaultJSONResponse) VisitCreateUserResponse(w http.Res
 	return err
 }
 
+type DeleteUserRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type DeleteUserResponseObject interface {
+	VisitDeleteUserResponse(w http.ResponseWriter) error
+}
+
+type DeleteUser204Response struct {
+}
+
+func (response DeleteUser204Response) VisitDeleteUserResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteUser400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeleteUser400JSONResponse) VisitDeleteUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteUser401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DeleteUser401JSONResponse) VisitDeleteUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteUser403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DeleteUser403JSONResponse) VisitDeleteUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteUser404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeleteUser404JSONResponse) VisitDeleteUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteUser409JSONResponse struct{ ConflictJSONResponse }
+
+func (response DeleteUser409JSONResponse) VisitDeleteUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteUserdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response DeleteUserdefaultJSONResponse) VisitDeleteUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetUserResponseObject interface {
+	VisitGetUserResponse(w http.ResponseWriter) error
+}
+
+type GetUser200JSONResponse UserResponse
+
+func (response GetUser200JSONResponse) VisitGetUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUser400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetUser400JSONResponse) VisitGetUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUser401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetUser401JSONResponse) VisitGetUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUser403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetUser403JSONResponse) VisitGetUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUser404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetUser404JSONResponse) VisitGetUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUserdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetUserdefaultJSONResponse) VisitGetUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateUserRequestObject struct {
+	Id   ID `json:"id"`
+	Body *UpdateUserJSONRequestBody
+}
+
+type UpdateUserResponseObject interface {
+	VisitUpdateUserResponse(w http.ResponseWriter) error
+}
+
+type UpdateUser200JSONResponse UserResponse
+
+func (response UpdateUser200JSONResponse) VisitUpdateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateUser400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UpdateUser400JSONResponse) VisitUpdateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateUser401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UpdateUser401JSONResponse) VisitUpdateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateUser403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateUser403JSONResponse) VisitUpdateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateUser404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UpdateUser404JSONResponse) VisitUpdateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateUser409JSONResponse struct{ ConflictJSONResponse }
+
+func (response UpdateUser409JSONResponse) VisitUpdateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateUserdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response UpdateUserdefaultJSONResponse) VisitUpdateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetUserPasswordRequestObject struct {
+	Id   ID `json:"id"`
+	Body *ResetUserPasswordJSONRequestBody
+}
+
+type ResetUserPasswordResponseObject interface {
+	VisitResetUserPasswordResponse(w http.ResponseWriter) error
+}
+
+type ResetUserPassword204Response struct {
+}
+
+func (response ResetUserPassword204Response) VisitResetUserPasswordResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type ResetUserPassword400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ResetUserPassword400JSONResponse) VisitResetUserPasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetUserPassword401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ResetUserPassword401JSONResponse) VisitResetUserPasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetUserPassword403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ResetUserPassword403JSONResponse) VisitResetUserPasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetUserPassword404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ResetUserPassword404JSONResponse) VisitResetUserPasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetUserPassworddefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ResetUserPassworddefaultJSONResponse) VisitResetUserPasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AssignUserRoleRequestObject struct {
+	Id   ID `json:"id"`
+	Body *AssignUserRoleJSONRequestBody
+}
+
+type AssignUserRoleResponseObject interface {
+	VisitAssignUserRoleResponse(w http.ResponseWriter) error
+}
+
+type AssignUserRole204Response struct {
+}
+
+func (response AssignUserRole204Response) VisitAssignUserRoleResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type AssignUserRole400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AssignUserRole400JSONResponse) VisitAssignUserRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AssignUserRole401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AssignUserRole401JSONResponse) VisitAssignUserRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AssignUserRole403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AssignUserRole403JSONResponse) VisitAssignUserRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AssignUserRole404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response AssignUserRole404JSONResponse) VisitAssignUserRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AssignUserRoledefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response AssignUserRoledefaultJSONResponse) VisitAssignUserRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnassignUserRoleRequestObject struct {
+	Id   ID `json:"id"`
+	Body *UnassignUserRoleJSONRequestBody
+}
+
+type UnassignUserRoleResponseObject interface {
+	VisitUnassignUserRoleResponse(w http.ResponseWriter) error
+}
+
+type UnassignUserRole204Response struct {
+}
+
+func (response UnassignUserRole204Response) VisitUnassignUserRoleResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type UnassignUserRole400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UnassignUserRole400JSONResponse) VisitUnassignUserRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnassignUserRole401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UnassignUserRole401JSONResponse) VisitUnassignUserRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnassignUserRole403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UnassignUserRole403JSONResponse) VisitUnassignUserRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnassignUserRole404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UnassignUserRole404JSONResponse) VisitUnassignUserRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnassignUserRole409JSONResponse struct{ ConflictJSONResponse }
+
+func (response UnassignUserRole409JSONResponse) VisitUnassignUserRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnassignUserRoledefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response UnassignUserRoledefaultJSONResponse) VisitUnassignUserRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableUserRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type DisableUserResponseObject interface {
+	VisitDisableUserResponse(w http.ResponseWriter) error
+}
+
+type DisableUser200JSONResponse UserResponse
+
+func (response DisableUser200JSONResponse) VisitDisableUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableUser400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DisableUser400JSONResponse) VisitDisableUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableUser401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DisableUser401JSONResponse) VisitDisableUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableUser403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DisableUser403JSONResponse) VisitDisableUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableUser404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DisableUser404JSONResponse) VisitDisableUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableUser409JSONResponse struct{ ConflictJSONResponse }
+
+func (response DisableUser409JSONResponse) VisitDisableUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableUserdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response DisableUserdefaultJSONResponse) VisitDisableUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnableUserRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type EnableUserResponseObject interface {
+	VisitEnableUserResponse(w http.ResponseWriter) error
+}
+
+type EnableUser200JSONResponse UserResponse
+
+func (response EnableUser200JSONResponse) VisitEnableUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnableUser400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response EnableUser400JSONResponse) VisitEnableUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnableUser401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response EnableUser401JSONResponse) VisitEnableUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnableUser403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response EnableUser403JSONResponse) VisitEnableUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnableUser404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response EnableUser404JSONResponse) VisitEnableUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnableUserdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response EnableUserdefaultJSONResponse) VisitEnableUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetVersionRequestObject struct {
 }
 
@@ -861,9 +2606,24 @@ type StrictServerInterface interface {
 	// Login Exchange a username and password for tokens.
 	// (POST /auth/login)
 	Login(ctx context.Context, request LoginRequestObject) (LoginResponseObject, error)
+	// Logout End the calling session.
+	// (POST /auth/logout)
+	Logout(ctx context.Context, request LogoutRequestObject) (LogoutResponseObject, error)
 	// GetMe Return the calling identity.
 	// (GET /auth/me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
+	// GetMyPermissions The caller's effective permissions.
+	// (GET /auth/me/permissions)
+	GetMyPermissions(ctx context.Context, request GetMyPermissionsRequestObject) (GetMyPermissionsResponseObject, error)
+	// ChangePassword Change the caller's password.
+	// (POST /auth/password:change)
+	ChangePassword(ctx context.Context, request ChangePasswordRequestObject) (ChangePasswordResponseObject, error)
+	// GetPermissionsRegistry The permission catalogue and the built-in and custom roles.
+	// (GET /auth/permissions:registry)
+	GetPermissionsRegistry(ctx context.Context, request GetPermissionsRegistryRequestObject) (GetPermissionsRegistryResponseObject, error)
+	// RefreshToken Rotate a refresh token for a new access and refresh token pair.
+	// (POST /auth/refresh)
+	RefreshToken(ctx context.Context, request RefreshTokenRequestObject) (RefreshTokenResponseObject, error)
 	// GetHealth Report whether the service can serve requests.
 	// (GET /health)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
@@ -873,9 +2633,42 @@ type StrictServerInterface interface {
 	// GetOpenAPIYAML This API document, as YAML.
 	// (GET /openapi.yaml)
 	GetOpenAPIYAML(ctx context.Context, request GetOpenAPIYAMLRequestObject) (GetOpenAPIYAMLResponseObject, error)
+	// ListRoles List the built-in and custom roles.
+	// (GET /roles)
+	ListRoles(ctx context.Context, request ListRolesRequestObject) (ListRolesResponseObject, error)
+	// CreateRole Create a custom role.
+	// (POST /roles:create)
+	CreateRole(ctx context.Context, request CreateRoleRequestObject) (CreateRoleResponseObject, error)
+	// ListUsers List users.
+	// (GET /users)
+	ListUsers(ctx context.Context, request ListUsersRequestObject) (ListUsersResponseObject, error)
 	// CreateUser Create a user.
 	// (POST /users)
 	CreateUser(ctx context.Context, request CreateUserRequestObject) (CreateUserResponseObject, error)
+	// DeleteUser Delete a user.
+	// (DELETE /users/{id})
+	DeleteUser(ctx context.Context, request DeleteUserRequestObject) (DeleteUserResponseObject, error)
+	// GetUser Get a user.
+	// (GET /users/{id})
+	GetUser(ctx context.Context, request GetUserRequestObject) (GetUserResponseObject, error)
+	// UpdateUser Update a user's username or email.
+	// (PATCH /users/{id})
+	UpdateUser(ctx context.Context, request UpdateUserRequestObject) (UpdateUserResponseObject, error)
+	// ResetUserPassword Set a user's password (administrator reset).
+	// (POST /users/{id}/password:reset)
+	ResetUserPassword(ctx context.Context, request ResetUserPasswordRequestObject) (ResetUserPasswordResponseObject, error)
+	// AssignUserRole Assign a role to a user.
+	// (POST /users/{id}/roles:assign)
+	AssignUserRole(ctx context.Context, request AssignUserRoleRequestObject) (AssignUserRoleResponseObject, error)
+	// UnassignUserRole Remove a role from a user.
+	// (POST /users/{id}/roles:unassign)
+	UnassignUserRole(ctx context.Context, request UnassignUserRoleRequestObject) (UnassignUserRoleResponseObject, error)
+	// DisableUser Disable a user.
+	// (POST /users/{id}:disable)
+	DisableUser(ctx context.Context, request DisableUserRequestObject) (DisableUserResponseObject, error)
+	// EnableUser Enable a disabled user.
+	// (POST /users/{id}:enable)
+	EnableUser(ctx context.Context, request EnableUserRequestObject) (EnableUserResponseObject, error)
 	// GetVersion Report build metadata.
 	// (GET /version)
 	GetVersion(ctx context.Context, request GetVersionRequestObject) (GetVersionResponseObject, error)
@@ -939,6 +2732,29 @@ func (sh *strictHandler) Login(ctx echo.Context) error {
 	return nil
 }
 
+// Logout operation middleware
+func (sh *strictHandler) Logout(ctx echo.Context) error {
+	var request LogoutRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.Logout(ctx.Request().Context(), request.(LogoutRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "Logout")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(LogoutResponseObject); ok {
+		return validResponse.VisitLogoutResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetMe operation middleware
 func (sh *strictHandler) GetMe(ctx echo.Context) error {
 	var request GetMeRequestObject
@@ -956,6 +2772,144 @@ func (sh *strictHandler) GetMe(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetMeResponseObject); ok {
 		return validResponse.VisitGetMeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetMyPermissions operation middleware
+func (sh *strictHandler) GetMyPermissions(ctx echo.Context) error {
+	var request GetMyPermissionsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetMyPermissions(ctx.Request().Context(), request.(GetMyPermissionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetMyPermissions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetMyPermissionsResponseObject); ok {
+		return validResponse.VisitGetMyPermissionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ChangePassword operation middleware
+func (sh *strictHandler) ChangePassword(ctx echo.Context) error {
+	var request ChangePasswordRequestObject
+
+	var body ChangePasswordJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ChangePassword(ctx.Request().Context(), request.(ChangePasswordRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ChangePassword")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ChangePasswordResponseObject); ok {
+		return validResponse.VisitChangePasswordResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetPermissionsRegistry operation middleware
+func (sh *strictHandler) GetPermissionsRegistry(ctx echo.Context) error {
+	var request GetPermissionsRegistryRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetPermissionsRegistry(ctx.Request().Context(), request.(GetPermissionsRegistryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetPermissionsRegistry")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetPermissionsRegistryResponseObject); ok {
+		return validResponse.VisitGetPermissionsRegistryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RefreshToken operation middleware
+func (sh *strictHandler) RefreshToken(ctx echo.Context) error {
+	var request RefreshTokenRequestObject
+
+	var body RefreshTokenJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RefreshToken(ctx.Request().Context(), request.(RefreshTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RefreshToken")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RefreshTokenResponseObject); ok {
+		return validResponse.VisitRefreshTokenResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -1031,6 +2985,102 @@ func (sh *strictHandler) GetOpenAPIYAML(ctx echo.Context) error {
 	return nil
 }
 
+// ListRoles operation middleware
+func (sh *strictHandler) ListRoles(ctx echo.Context) error {
+	var request ListRolesRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListRoles(ctx.Request().Context(), request.(ListRolesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListRoles")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListRolesResponseObject); ok {
+		return validResponse.VisitListRolesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateRole operation middleware
+func (sh *strictHandler) CreateRole(ctx echo.Context, params CreateRoleParams) error {
+	var request CreateRoleRequestObject
+
+	request.Params = params
+
+	var body CreateRoleJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateRole(ctx.Request().Context(), request.(CreateRoleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateRole")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateRoleResponseObject); ok {
+		return validResponse.VisitCreateRoleResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListUsers operation middleware
+func (sh *strictHandler) ListUsers(ctx echo.Context, params ListUsersParams) error {
+	var request ListUsersRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListUsers(ctx.Request().Context(), request.(ListUsersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListUsers")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListUsersResponseObject); ok {
+		return validResponse.VisitListUsersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // CreateUser operation middleware
 func (sh *strictHandler) CreateUser(ctx echo.Context, params CreateUserParams) error {
 	var request CreateUserRequestObject
@@ -1079,6 +3129,298 @@ func (sh *strictHandler) CreateUser(ctx echo.Context, params CreateUserParams) e
 	return nil
 }
 
+// DeleteUser operation middleware
+func (sh *strictHandler) DeleteUser(ctx echo.Context, id ID) error {
+	var request DeleteUserRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteUser(ctx.Request().Context(), request.(DeleteUserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteUser")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteUserResponseObject); ok {
+		return validResponse.VisitDeleteUserResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetUser operation middleware
+func (sh *strictHandler) GetUser(ctx echo.Context, id ID) error {
+	var request GetUserRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetUser(ctx.Request().Context(), request.(GetUserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetUser")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetUserResponseObject); ok {
+		return validResponse.VisitGetUserResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateUser operation middleware
+func (sh *strictHandler) UpdateUser(ctx echo.Context, id ID) error {
+	var request UpdateUserRequestObject
+
+	request.Id = id
+
+	var body UpdateUserJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateUser(ctx.Request().Context(), request.(UpdateUserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateUser")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateUserResponseObject); ok {
+		return validResponse.VisitUpdateUserResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ResetUserPassword operation middleware
+func (sh *strictHandler) ResetUserPassword(ctx echo.Context, id ID) error {
+	var request ResetUserPasswordRequestObject
+
+	request.Id = id
+
+	var body ResetUserPasswordJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ResetUserPassword(ctx.Request().Context(), request.(ResetUserPasswordRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ResetUserPassword")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ResetUserPasswordResponseObject); ok {
+		return validResponse.VisitResetUserPasswordResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AssignUserRole operation middleware
+func (sh *strictHandler) AssignUserRole(ctx echo.Context, id ID) error {
+	var request AssignUserRoleRequestObject
+
+	request.Id = id
+
+	var body AssignUserRoleJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AssignUserRole(ctx.Request().Context(), request.(AssignUserRoleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AssignUserRole")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AssignUserRoleResponseObject); ok {
+		return validResponse.VisitAssignUserRoleResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UnassignUserRole operation middleware
+func (sh *strictHandler) UnassignUserRole(ctx echo.Context, id ID) error {
+	var request UnassignUserRoleRequestObject
+
+	request.Id = id
+
+	var body UnassignUserRoleJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UnassignUserRole(ctx.Request().Context(), request.(UnassignUserRoleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UnassignUserRole")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UnassignUserRoleResponseObject); ok {
+		return validResponse.VisitUnassignUserRoleResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DisableUser operation middleware
+func (sh *strictHandler) DisableUser(ctx echo.Context, id ID) error {
+	var request DisableUserRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DisableUser(ctx.Request().Context(), request.(DisableUserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DisableUser")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DisableUserResponseObject); ok {
+		return validResponse.VisitDisableUserResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// EnableUser operation middleware
+func (sh *strictHandler) EnableUser(ctx echo.Context, id ID) error {
+	var request EnableUserRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.EnableUser(ctx.Request().Context(), request.(EnableUserRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "EnableUser")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(EnableUserResponseObject); ok {
+		return validResponse.VisitEnableUserResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetVersion operation middleware
 func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 	var request GetVersionRequestObject
@@ -1107,60 +3449,90 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"1Fp7c9s2Ev8qO7zO1O5QtPxIplXmZs7xpG2apMnESXN3sU+EyJWIGgRYALTMevTdbxbgSxJtx2mcm/vL",
-	"Jgks9r2/Xeg6SFReKInSmmByHRRMsxwtavf0PMW8UBZlUr3A6nVhuZJM0JcUTaK5exFMgmMoJf+jRDBW",
-	"c7mAAjUIteAJE6AK1IzWPQGNhWCVAY221BJshqA0X3DJBGg0pbBREAacKGbIUtRBGEiWYzDpczJ6gVUQ",
-	"BibJMGfES86uXqJc2CyY7B98HwY5l+1zGNiqIAKes2C1WoWBRlMoadDJ+JSlb/GPEo2lp0RJi9L9y4pC",
-	"8MSxvve7ITmve4d+o3EeTIK/7XX62/Nfzd4zrZV+Ji9RqAL9kev6epchaH8ocAM5E3Olc0xBabjkSjCL",
-	"BhjoUiDsxJdM8NTxMZ0zLjCNd6NgFQYnSs4FT74i38eQlp448W9UqRMMiWkmId4wUQxcwlzwRWZphcbS",
-	"YApLbjNgkPL5HDVK26jBCfSj0jOepii/riUSJgQ5LEsujHPKAnXOjeFKkgxxipZxERGnXGM67T7Hju1T",
-	"1Jc8wfeSXTIu2Ezg1+Xf+PMhYVIq6x5b9zKgnQWkWjpe30tW2kxp/iemX4/LXxUkGlOUljPhHab3AmzG",
-	"XByU8kKqpQwBrwrStPebS3WBac08XhWYWEzdiV/R72UFymaoAWkp7ByNj0I4Gj8K4Wj/MIRH43EIURTt",
-	"huQw5EJ+HdY0o4Bo1scRN8elzV6qBZe91MPSlPsE+0ZT0rScEtScCYNhUPReXQfKFhuJ7/Fa2nscBgWz",
-	"FjUx/5+P49EP59ePV98EW9mQ1hmzVDrdoHfw6PEdiTQMSoPap+d7bnUp2AdTMPnY0elxc95uUrPfMbF0",
-	"Xk9pPn/fU2ssSdCYqVUXPsNsCZTP2RSlVkLkKO2047FdO1NKIJOBk2Cu0WS3kCO57nI9kukVtgJtqmaN",
-	"5c0z6xNuUlWP7P30hDnjYlAi7nRBtYrZYBKUJU+HfEornwJv9ZjbfcIR7jmG56kmPSRxmxHuIWiiUvyk",
-	"3HBCC1dhkCitUfhS7HVxY13/1kBvNfA0BCaMavJD/M/RSfd59DyNoUEl4LFPNKRZX4puFtPqEjeT1yuW",
-	"ZFziSCNLqTiBy5lXNgRTJhkwA/Gco0hjSrfxcJUbUPiclcJuq+BDpgyC+9hLhNwQDZRlTsZNBKecHQau",
-	"VBHKK5TgCaE6vKKsxUTPxrX0YXA1IgKjS+acwhClH+mck4acezptaLqnNw1h9/Sspb4Kg6zMmZzmaAxb",
-	"4BCmNUi1JUGYKw0FqkLgE+AW3Okevc7nKFNCvE6DbmGH1rzsZtCQGq2uGqiwqUF0pUZjgcwScTrKsLzD",
-	"jAQQNeSsIhMmSOUx3EpRGxHlnL0xW5+BTU1sufmN4XZSx886/88uUVe13elQz76zCkEUwJzbCLzRjBdi",
-	"yW2SgXKhYbDvKlvYN/BSEWScqbSaWqWmgmnHt1alxUgqO52rUqbtmxxtptIpfWBCqKWjQjioxXTNM5fu",
-	"wGkHTszmpyb30ss/oy5KpilK7ijxDghHXE4LrRYajdn4coHV1INiJ5IH0+vMNy+TBuj7iOEJRmUPbFLL",
-	"5P06clrfjp3GYC3GuWdBaHLrnYlyy+s2Geo86GdkwmafWaLS2TRRUjosOFyejWW29NzXrpS5AykXpLjQ",
-	"LMV0UFGXqA1X8u4SVZ8QrjPTERgS+r1BfaKRWfw84NeW5rYGN4XxFgB2+Pmw7/tbqnuKdQkILjkuXcpt",
-	"o7Z5wcqUW6Wd4yal5raasjTnLn7c3/O/hCv7IPd49G82+pOgbvdvNP3H6Py7Adx7MwJt9HkrEiUzfqbn",
-	"Js766ZTZNTOmzOLIcsfCdtXnhgL91k2yFHXr6THAFpG/jOoEM3baqGWaZEwu8F5ikOM4HXCLuRlkpX7B",
-	"tGaVc4Uivbe2vgzIpMDu2WqNlSGX+M1H/Wd6xazkIp06iYbUkqg853bw00INvr5AadgwQK3zE6i5q8yU",
-	"ygVnhHPcvAnlgksEJlPg1vh3idJFaWDHoxzSFlxgYR3eof3M8hkX3Fa7g2BHFSiXzCbZMEOvC5Qf6DNo",
-	"FMg8ALjdch3FRlSniVZTYV+j2+ZadfnolMpXbQRkGjW1Tt3Tj43L/fLhXbA9FgDfoIEDBTDXKof4zevT",
-	"d7BH8GBPULfq4LOrkq5EObKdgJm1hatX6FDEiVIXHIf1NNNqaVBDvRQStxYMWphVN5zrhql+YTdMbbU3",
-	"rUl17LCCv8DKz0C4nKttTjprcQMM5gLR9p2IHCdnki2QmmjXbGgloBBMeiT9ksvyqgaEJjqT7zJuIFVJ",
-	"6dZzj6wNlwuB4AFQ46rHb55Pemgy9A5aY+IOKYZnkj70pnhJhsmFCd3eJc7g/fNvDZDExrFLr39S4NsS",
-	"YBqBCQELlKgp5L1duQ3PZLNal1ISMp9xyXTl+THUGzAL8R4r+N7l/h6pmRU8+t0oGbuDtj5VLBdxdCbP",
-	"5ImSl4Q4lTQTev4OPI5ux+eQYiKYRgPx1aiJhVGvS4MdBnHCLC6UriYsse5lPZF3ItgMzyTU2vt2XUPM",
-	"MqEWJe668Rw3gFeF4Am3ogImlaxyVRo/vo2b2JnAx3MnGFGNr0btuglQEYoj+MBtpkoLzJunP/Rjsicb",
-	"k2aJ2sDReJ9o7cRr6Nx3ptsoPN594jiiE9bntiEcjQ8dVzfA9JiyGCmG2ztnvGSM+GrUA+8T6FjLmb4w",
-	"nSjGTzMtu0BgFAgps0pX2+Nx4s53+k+2qKv6puUm6pmSqtROZk8ClhlK17BGRPetu2gh8RhcYOXNttVF",
-	"+msYs34P41Gt81bqr56024huS2tggt+z4Q8QD3c68RNg9S0QLDMusHHJOdfG9q9EjOVCtGF2I+leexVH",
-	"8AIrU8+OiSibU5d8cASZKl2m+W5o7LIT97DjdHR+vR8+Plp9E++6/JYkWFAKoG7exWPNY9ilBzrKqZ/N",
-	"yADkq+2FTugUiUmm1mnUkx5XZJu3vmMmpTtWXT9loDQISmI7Sg4hvj7zbdVZMIHrKIpWqziEpZu7xNRw",
-	"x8Q57anT5iUTJRpQcxcQbeceR/BbN6ug7rqk7ELp72g8hoFrpxAksQpHBweOxbqHIZ55vVPwnJO+rIID",
-	"eMWfws7R/qGfKm237PFudEa1R/AEa8xUV6jjgiUZjg6isUOF3BKw7ZWe4zfPe53WJBhHh35pnViDSXAY",
-	"jaNDB+Rt5sp7rzS6m05lhsZXWskFNJjQx8HSvWuQr6m9sYuno/F+M9ZzzwQ6Ingt/XDGmDPpSkZrdGEU",
-	"FW0fePFWMY6bwk7Fsq75xiuqzQPP02ASuFl4Nw95qtLqi12JbF1QrNYhGOX3zZvUg/H4Ic5vR+Nb1zKn",
-	"fCGRIoiQjk+EjpFTtKPbgNSQzm8AVzs/W1u8lqIK4ZSqHoZwynI85Rb//pJd7UZrN9Fbd82rMDjyWhkS",
-	"ttXeXu8S2m3Zv3vL2k2eU007kb1r4/otWh8NB5OP52FgyjxnugomwbMr3+cBa2PChUQTDM5HXS32Y062",
-	"cGNZ4oxgdw8S1C6zCus49J3OAh3D6379E9pXGDywc61dutxyLRz9jwzSmuBt92MJ4shhFoehbDWs8gFs",
-	"SMA+SVQp7cSgmLsT9vw8rGeFdRW8UUKAJWxONhb8EiUaE8FxXYsfjQ87XLF+3enLIb1PmWUzZtDf7mpk",
-	"ScZmwjV4Wzb3A8GHtPvGyPGO63RiuXDmfzQ+vNuKA78CeKiofIuF0pa07C4K7PpvADZ+ANB3ElMZi/nN",
-	"kdnvWG4LTyrEx2+e/3L6+te/aq/b7rE2u/ZBc9W8dB1k77phyQzMSi6s63+iBzOIa2H7TITADJB6Pkf7",
-	"1BR+gvb/dfzq5f203xDutP8J6tyhc3aj/z/1E9/3UT8VOHMzMiRhJS5dHYRFC9/8qDsGrQRCKQUaAzE9",
-	"xNAgSP/LEaeIEZdu5XYC9LcC742/Du39Cu/jsKa6JXs3/Epvdf4w0HD7DuOTsOH+F2XgtiTumUvryv11",
-	"0NfRp5SI7vdtbscPd+9of+L35fCE104N6Prx4f3fhUevxXbjwtqjbkYXtHey1Nz6n7Ds9S7Rbspi9cD8",
-	"Iev95kx+wFeellykkKNlBFWajnl9vBc9dCGfrTHxyTlrnfD6/Prj+Sq83hwqfzynnFBPXt2WUotgEtRT",
-	"SZcx6pM3s5+HTmF7edAMQtdSP7eELqNu0FyzT6xsd26UCxsyQ8i2puGA7TYFSgJQg1rTW+69eHW++m8A",
-	"AAD//w==",
+	"7Dxrc9u2ln/lDLczse9QtJw4nVtldmZdN+3NbdJ44uR2d2OvCJNHEmoIYAHQMpvxf9/Bgy+RkizFdtM7",
+	"+ZKJaPDg4Lxf4KcgEfNMcORaBaNPQUYkmaNGaX+d5FIJaf6XokokzTQVPBgF72cIMccbPU7sihjEBPQM",
+	"IZN4TUWuICNTjOAY5oRNhJxjCm4lUAUEjobDKAgDamD9nqMsgjDgZI7BKHDLgjBQyQznxOw9JzevkU/1",
+	"LBg9P3waBnPKy9+HYaCLzLyntKR8GtzehsGrH8xbFnhG9KyGTdMgDCT+nlOJaTDSMsfmPgZRooNRkOd2",
+	"ZQ/kFOeZ0MiT4mcs3lpyENalzzHknP6eI7h3IUMJTExpQhiIDCUx616AxIyRQoFEnUtuCSgknVJOGEhU",
+	"OdMVlWZIUpT1URqYDH7GYhW9Dp/+fTO9XtM51d1DnJIpgqJ/YAiHoAU8HQ5hL8UJyZmG58P9VRxkFlwT",
+	"If9SMHo+DA12dJ7Pg9HT4dDi5n7VmFGucYoyuDW4SVSZ4AqtOH5P0nf4e47KYpsIrpHb/5IsYzSxVD34",
+	"TRnsPzW2/0biJBgF/3FQi/qB+6s6eCmlkC/5NTKRoduyK+rSbWpkt5ZnIeGaCkY0GomWOUPYi68Jo6nF",
+	"YzwhlGEa70fBbRicCD5hNHlEvI8hzR1wg78SuUwwNEgTDvGS9MRAOUwYnc60WSExV5jCguoZEEjpZIIS",
+	"uS7JYA/0o5CXNE2RPy4nEsKY0SWSXClncFDOqVJUcHOGOEVNKItKHR/Xf44t2r8I/aPIefp4WP8iQOXJ",
+	"rM0DwdFi748zJwVwoUEhWizPUF7TBD9wck0oI5cMH5fKyu0PCeEOLXldKYECaeWEi4XF9QMnuZ4JSf/A",
+	"x6VqIjFFrilhTqwbD0DPiNXWnF9xseAh4E1m5MFJ97W4wtQjjzcZJhpTu+MjaicvQOgZSkCzFPaOhkch",
+	"HA2fh3B0+CyE58NhCFEU7YdGrI2ouHXoYUbWcPvtDDbH6Zzyd4Kheuctpj1BmlLno06l8TuaGkM6IUxh",
+	"GGSNR58Cad61flPjXG06oNnpJdeyMFT0dptISYrAGe3SxX70cC+qVeLyN0y0ee0417PXYkp5w6ZvgbDQ",
+	"2ZKz+7bl6r4NjffXKA29/+/jcPDdxadvb7/p+nWzTqmFkOkSvKfPv93gPMMgVyid39vy1SUyVXAa2Gwg",
+	"2k5sJkmCSo21uHKmu3Og+YSMkUvB2By5Htc4VmsvhWBIeGBPMJGoZmvAmXNtEiZzpjdYHWiZNC2Ul/f0",
+	"O6wi1Rs8rTzArppBrVXRxdav9RKEqjHhghdzkasVRBXO3nde7apoZ8laVXThr4G+hEYf9WrP+Xlbetq1",
+	"Aa5m1448wjmhrJ/e6R1C+zVEbyr4ehW2gBt67HDyoFed+J2T5t1MYEf9ts2UWoa6BawP3xOicSpk4Qz/",
+	"dqi23N9KNt2BwE1AvUjmSou58U8nEonG3Si7hO6WTsEdpul9yOCPC/PPcPDd+OLTYfjtsxWeaIXWbZXS",
+	"2RzrlXvVJlmbrULzvJtVtQqWtqBoIlK8U9h0YhbehkEipETmcilH0JWJ2RMFjdVA0xAIU6IMneL/HpzU",
+	"fx68SmMo00pweXXUxwuXS6w+pisftJF6Q5IZ5TiQSFITt4MNJ2906JIAoiCeUGRpbCLRuD9N6SG4T5+X",
+	"SfDrTCgEl5DXMSJVBgZyk1V/DBJGTTgbBjaKl4a7gtHEWGS8MfJJWIPH/vRhcDMwAAbXxFozZSD9aPY5",
+	"KcHZX2clTPvrtARsf72soN+GwSyfEz6eo1Jkin31EoUm7E4QJkJChiJj+AKoBru7q4xMJshTyqdgKWgX",
+	"1um2O7vqZaRELYsyi1qmINooXGKGRBvgZitF5nXSbzJ8l6KpPEnQZA5hx2sv6ZQV9pJtTQSWKdER85Xq",
+	"duL1p43/y2uUhee72dShb7lisjfAOdUROKYpd4gF1ckMhFUNhU1R6RQvfLXM5PyXIi3GWogxI9LiLUWu",
+	"MeJCjyc2oS6fzFHPRDo2fyCMiYWFYlLEKikvf1NuNxzXeZta/lMZ45mHf0S1loxT5NRConUlI6J8nEkx",
+	"lajU0l+usBi7qoY9ksvE28iXD5OyUuN8ecSI0mNisqvyiUI2GTORXIm81CuaYJQ3svXQFrGM9EeWN10N",
+	"K9laJYlbxjulBd5oTjuyuYxQLWf/QMJMRLJTBJZejhPBuU2m++NapYl2MW8pcDO7YWH9z1SSFNNeQl2j",
+	"VP1xw9LR/A5hG5kaQN+hT322dTIjfLpjtJDkUppk6TPySI6L3V9ftj7L6CyBX0eGd6hQ70aF+zzCZnwr",
+	"W7BLNJr4SLY3FE2NIMiV6dlOkWwYMJogVzieEq8g3WjGL4EJEp1LXKpvPlF160ABR0xDoBMgvIiC8C6R",
+	"c3Xo5XCvPvB6Sqt3OKVKy2JHE+ERoFvUmdopRyfbXB0wrwO6LDs9YB+qGtYgQRv3cE2hzIA/VopO+Rz5",
+	"jsppoPswulkxO9oyR/RQVmH5aJmhLWBc5pTpMeX9enpfBYyOujR33pwrfVAoPycTrSobVQmjrCussa/P",
+	"di9y/n1NcWQ5aLdkGFBukpnE5t1glgJN60ZhfE1xgTK27cJtRG+b2moz1T4e/K9LtC/q/0bj/xpc/O2b",
+	"YIsqbEnltV7IMHdXY2hlIh0T3WJuSjQONLUodD0TVSa8XPsSz5nvGLn8tAPks0tlNiIuyTJObNy01TG2",
+	"rmOGQZ6lW1Prfip3xjQ3eNVCZZVIfLBL7qrvc8qbTw8fzAI8jj71UkS9pkrvqCmNOZO+IQWlbFmlHESZ",
+	"CGkDJ/OWnUJ5AUYlfMILRnjdcMpddMVQ7O5hQMsabHIsDnTYOl2fPP3L5S470s5Y6HRsNaRPzRIx96Mf",
+	"nT9NRe/jK+SK9IevPssqR4EMgRglPEE3HIF8SjkC4SlQrdyzRMgsV7DnKjpGNuEKM22ZaN4nml5SRnWx",
+	"31vYERnyBdHJrB+htxnyX82fQSJD4ood6y1BDbE8qqVERamwSdEuu0yWi0kuqS7OjFB4JiCRKI9zPat/",
+	"/Vjq8j9/fR90u8Pgml5gCyAwkWIO8enbs/dwQHI9O2BiSl2p0MqejXws2PqAM60zm3WjDU5OhLii2E+n",
+	"SykWCiX4pZDYtaBQw2WxYl87+OMW1pM/FfXGHlSNDsnoz1i4VjjlE9HFpOaWHRGbMETdFCIjOHPCyRRN",
+	"FGwLq1IwyBjhrmr4mvL8xhe/VHTO38+oglQkuV1PXRVRUT5lCK7YU4rq8emrUaNyFjoB9fW/uioWnnPz",
+	"h8bISTLD5EqF9t0FXsKHV08UmBMri655/JMAV4IFIhEIYzBFbtI4TB1fqQ7Pebla5pxTPoVLyoksHD4K",
+	"qAaiIT4gGT24PjwwZCYZjX5Tgsd2o86fCjJncXTOz/mJ4NfIbdI4Mr//Bq5mWOWSkGLCiEQF8c2g1IVB",
+	"oyINewTiMnkckUTbh36yzR5Bz/Ccg6fekzaFiCZMTHPct1MaVAHeZIwmVLMCqg6kmzWKS90ZwccLezAD",
+	"Nb4ZVOtGYAx1HMGvVM9EroE49jRnPwhvnI1wtUCp4Gh4aGDtxa1KpKvCdyuO8f4Li5HZoZ2Eh3A0fGax",
+	"WlGSjI0VM4SheuNAkmFGfDNoFCpHUKM2J/KqlfLboRZNrhCIUYSUaCGL7iyXwc51NV50oAs/sbgK+kxw",
+	"kTv/6UDAYobcFucjA/edHVg0xyNwhYVjW6di7sYZVXue0dXmrLReirR4Ub1m4FawesbNGjz8DuL+qm78",
+	"AoifpoTFjDIsRXJCpdLN+T2lKWOVmq0E3SglxxH8jIXyI0QGKJlolPD0CGYit5bmb30tpr24ETuNB7br",
+	"d3T7Tbxv7VuSYGZMgOCAVh89jmFtHsxWlvzk0jDAyGo1fRhaQmIyE20YvqtlnWz51HUHDNEtqrYqrCBX",
+	"aMfQyomiEOJP5644fB6M4FMURbe3cQgL22OKE5FibDA373izeU1YjgrExCpE1aWII/hX3ZeZEMpyY12M",
+	"+TsaDqFnRjIEblCFo6dPLYo+cjY4U/+mHSrF1M6hwhv6PewdHT5zHbRueyLej86N7/EFNRtEOg91nJFk",
+	"hoOn0dAGaFSb4K/heo5PXzXqxaNgGD1zS71hDUbBs2gYPbOJoZ5Z995wjbbtK1Rfq04KPoUyAnd6sLDP",
+	"ykxKeWms9eloeFi2MO1vE3RE8Ja7RpRS59y6jIrpTAnjtJ3ixR1nHJeO3ThL7/OVI1RlB16lwSiw80V1",
+	"7+d7kRb3NhnXGfq6bYdgxr4vj/0+HQ4fYv9q3KgznXdGpxyNBplIxxlCi8gZ6sG6QKqP5iuCq71/aJ29",
+	"5awI4cx4PQzhjMzxjGr8z9fkZj9qDVAvB60G5SNHlb7DVtQ7aExM21cON7/SGui0pKm6z5tebA9TNqPh",
+	"YPTxIgxUPp8TWQSj4OWNqxsAqXTCqkSpDC6NM77YtXTJ1LagDWYm7G6EBF5kbsNaD0WuVyviOzv+6YNB",
+	"9E7dxXt2/sXvWuUpjl8v6pyydCbOX/HCW8N5M9aI+nTKtQuXJPuoi6GXPpHrLcTvhCGRmzT/LkL16BJS",
+	"y4SPgRPCmHHOHvl+/vcEqibLSBKRcz1SyCZBLRMu+52iRbHNl59Qv8HggQ1Oa7hxzVx7FPzJLHhXX0Qp",
+	"uVBO8N0LGw6WivIrWVKctnsjD8udvhnRFYzKeaPE0ThNVfWwjHyibCFc/ekMfd9ECScTTDS9biF+D3wt",
+	"jfbI2fTVttdnnnbipvSHLboB8lR1jafrzZ/W7eyHiEz6BwHuFJ4c9dclrSNzNEm9JPwVXHYlPI4SbbEu",
+	"eX0fYlML4Uj6zvI6o9DTiH5I07Cu773ynphb90WofV8RpqpKVZ0786DRursPc+ADqTVmgNiSbCPcgoWw",
+	"5QieYASnEk2+a5yPuydFNCyIAsIkkrQAezlNNsK4xUwwPOelRdlzaa8DTJXKy0pblUgpOuUDyvft6Zth",
+	"G/hxbLO3TUnPTchnjFIzXnyiTEouWK4RUiQpoxz78igP7H11ceFh0qmlEfIvMaE6Bo4Lz5GMUPkXsoYr",
+	"Eph3QhONturUlOOJvYlmDusL+EbC2kvc+e+a07gRuYZZXHIzgjHQM6rszoxeI0elIjj2Qv18+Kwu0rWv",
+	"kLnaknmeEk0uiUJ3Y04iSWbkkmHXD/+E2s0IPqTdXZpC3HBF0aCcWXF6Pny2mcU9NysfTEIwE1IbKtt4",
+	"R7fvVS5dqmwKhCqUxvlqkWiW/9f5y7cZ8uPTV/88e/vL5/Jr3QD8cgusl10el7od05hTNrbd+iNrpaMH",
+	"Y4jtBzWRCIEoMOTZhfoFmbM7UP9/jt+83o76JeDm9fmN5Nwz++xHfz3yG7y3IX81O9JLdztl4Ic2Hs7j",
+	"da/a9pDd5ToG3d2jwaO7mLT6Jv79xY+GjnePE6vJxVWBolkwMsFbUPNw5IZqVkeJjev+81xpmAmW+o5G",
+	"I7S1FXDBEKaScK1g72j4zGWYC6pwvyeXdLN47hZk82snH/tJVi85WPH1j9uLh4ntVt1ku1OAd3hvaDSG",
+	"W7tS7jB73Ox2e604Gn63+Y3qEx33mEBb6gBpas4KxWk0H+0ghZetDTq1kFS7C9MH1ahSb5z4ml4j7HGh",
+	"IUWGGtN9W3dXQDlYRbSlGJmiDOEKC4V6kJEp5Y65YY+Z/eDnl7ZTIfepmdtw40L/5SGnWw9kyLuDab2p",
+	"S0amtuVpCfaFS/p92n9/3lpcnYitsfNmgbfz4RqrbtIjsxSmVbPSDwk7U55zZlKn2PyIoeyXurKhefai",
+	"9e2U1b7BlhaJrtSuzxEYGfjSHUF3hPyRXUB7sPGrF9jRC9jbg/36tLX5t6q2bP4PPtH01umcMfI9rUUx",
+	"KT2AUyLz2hNVFrYUIE+BaFuIq2qFVYP2EhNhdFFibufQI3hfTtQS11ew9yTLzwZdYulsusr3g/2DV77N",
+	"1fQfSjhfuIAdbX6j+gLVnyiRjpzrJXKN2Hnpug1XJr/9jB0+mkF678X2301g7on/P6HemfmVe9/OY/5g",
+	"vWNWDmu3Jcbdl6iE5mE8aPtSxiNXye8ksO5iyb+l4P5Zls4x3Qv7E1X7MiHB3qLZXgF6nW7dA5eonFHc",
+	"TUFWBs1rPHXU03lSzgg/Us+8dWv8s1vmCvVXw90rzmeV4W604mHPhl1UaUm0/cChQr1/X4LtinXEXj9+",
+	"ALG+Yxbni3wbq3vumrS1tq7C9xBS338fe1exN9DA0RcNL5kSrjVHddXyXhC1/1UlelXCMQKIExAtdgls",
+	"bC3Ni3i//Of8QTSgKiRol0ttpQ0v6guNrfTrCjFzZRX3u7/88cGf6K+nKxLn4rqjKgui7Dd0S03a/xpC",
+	"3ddMqCF3qWB2kOZ+VWzkr7U/ctAEv4hLkRa2Ge8xsHPcCtkE/CXijnL1VDLcq19Cxlt+HuBrBnGftRIv",
+	"Grvmy71R1Qj5vUh8WxRf8i9FEt3x0q81mHW3HbxYLWntZ8hX4ztpqwpz/msCDykfyx8s6BGR73PKUpij",
+	"JinRpIppWnefo4cezLpsIXHnGZQ24Pbl/o8Xt+Gn5Rv3Hy+Mxvpr6faVXLJgFPgr21af/c7LLsyNwoXV",
+	"lxXKinxrlIdq47Gi+ha+R9+g0r1YVM5yrLri4WHYocQuBKP74Md+VWO5E9XuejslU+3XvC6hZ1i4mY0G",
+	"GNcPv724/f8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -10,6 +10,14 @@ import (
 	"github.com/google/uuid"
 )
 
+type CustomRole struct {
+	ID          string
+	Description string
+	Permissions []string
+	CreatedBy   *uuid.UUID
+	CreatedAt   time.Time
+}
+
 type IdempotencyKey struct {
 	Principal     string
 	Key           string
@@ -23,10 +31,17 @@ type IdempotencyKey struct {
 	ExpiresAt     time.Time
 }
 
+type RefreshToken struct {
+	ID        uuid.UUID
+	SessionID uuid.UUID
+	TokenHash []byte
+	CreatedAt time.Time
+	UsedAt    *time.Time
+}
+
 type Session struct {
 	ID               uuid.UUID
 	UserID           uuid.UUID
-	RefreshTokenHash []byte
 	CookieSecretHash []byte
 	CreatedAt        time.Time
 	LastSeenAt       time.Time
@@ -42,10 +57,16 @@ type User struct {
 	Username             string
 	Email                string
 	PasswordHash         string
-	Role                 string
 	CreatedAt            time.Time
 	UpdatedAt            time.Time
 	LastPasswordChangeAt time.Time
 	DisabledAt           *time.Time
 	DeletedAt            *time.Time
+}
+
+type UserRole struct {
+	UserID    uuid.UUID
+	RoleID    string
+	GrantedBy *uuid.UUID
+	GrantedAt time.Time
 }

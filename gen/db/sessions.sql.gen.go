@@ -12,9 +12,64 @@ import (
 	"github.com/google/uuid"
 )
 
+const refreshTokenGet = `-- name: RefreshTokenGet :one
+SELECT t.id, t.session_id, t.used_at, s.user_id, s.expires_at, s.revoked_at
+FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
+WHERE t.token_hash = $1
+FOR UPDATE OF t
+`
+
+type RefreshTokenGetRow struct {
+	ID        uuid.UUID
+	SessionID uuid.UUID
+	UsedAt    *time.Time
+	UserID    uuid.UUID
+	ExpiresAt time.Time
+	RevokedAt *time.Time
+}
+
+func (q *Queries) RefreshTokenGet(ctx context.Context, tokenHash []byte) (RefreshTokenGetRow, error) {
+	row := q.db.QueryRow(ctx, refreshTokenGet, tokenHash)
+	var i RefreshTokenGetRow
+	err := row.Scan(
+		&i.ID,
+		&i.SessionID,
+		&i.UsedAt,
+		&i.UserID,
+		&i.ExpiresAt,
+		&i.RevokedAt,
+	)
+	return i, err
+}
+
+const refreshTokenInsert = `-- name: RefreshTokenInsert :exec
+INSERT INTO refresh_tokens (id, session_id, token_hash) VALUES ($1, $2, $3)
+`
+
+type RefreshTokenInsertParams struct {
+	ID        uuid.UUID
+	SessionID uuid.UUID
+	TokenHash []byte
+}
+
+func (q *Queries) RefreshTokenInsert(ctx context.Context, arg RefreshTokenInsertParams) error {
+	_, err := q.db.Exec(ctx, refreshTokenInsert, arg.ID, arg.SessionID, arg.TokenHash)
+	return err
+}
+
+const refreshTokenMarkUsed = `-- name: RefreshTokenMarkUsed :exec
+UPDATE refresh_tokens SET used_at = now() WHERE id = $1
+`
+
+func (q *Queries) RefreshTokenMarkUsed(ctx context.Context, id uuid.UUID) error {
+	_, err := q.db.Exec(ctx, refreshTokenMarkUsed, id)
+	return err
+}
+
 const sessionGetActive = `-- name: SessionGetActive :one
 SELECT s.id AS session_id, s.cookie_secret_hash, s.expires_at, s.last_seen_at,
-       u.id AS user_id, u.username, u.email, u.role
+       u.id AS user_id, u.username, u.email,
+       COALESCE(ARRAY(SELECT r.role_id FROM user_roles r WHERE r.user_id = u.id ORDER BY r.role_id), '{}')::text[] AS roles
 FROM sessions s
 JOIN users u ON u.id = s.user_id
 WHERE s.id = $1
@@ -32,10 +87,11 @@ type SessionGetActiveRow struct {
 	UserID           uuid.UUID
 	Username         string
 	Email            string
-	Role             string
+	Roles            []string
 }
 
-// SessionGetActive returns a live session joined with its live, enabled user.
+// SessionGetActive returns a live session joined with its live, enabled user and the
+// user's role ids.
 func (q *Queries) SessionGetActive(ctx context.Context, id uuid.UUID) (SessionGetActiveRow, error) {
 	row := q.db.QueryRow(ctx, sessionGetActive, id)
 	var i SessionGetActiveRow
@@ -47,21 +103,20 @@ func (q *Queries) SessionGetActive(ctx context.Context, id uuid.UUID) (SessionGe
 		&i.UserID,
 		&i.Username,
 		&i.Email,
-		&i.Role,
+		&i.Roles,
 	)
 	return i, err
 }
 
 const sessionInsert = `-- name: SessionInsert :one
-INSERT INTO sessions (id, user_id, refresh_token_hash, cookie_secret_hash, expires_at, client_addr, user_agent, correlation_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-RETURNING id, user_id, refresh_token_hash, cookie_secret_hash, created_at, last_seen_at, expires_at, revoked_at, client_addr, user_agent, correlation_id
+INSERT INTO sessions (id, user_id, cookie_secret_hash, expires_at, client_addr, user_agent, correlation_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+RETURNING id, user_id, cookie_secret_hash, created_at, last_seen_at, expires_at, revoked_at, client_addr, user_agent, correlation_id
 `
 
 type SessionInsertParams struct {
 	ID               uuid.UUID
 	UserID           uuid.UUID
-	RefreshTokenHash []byte
 	CookieSecretHash []byte
 	ExpiresAt        time.Time
 	ClientAddr       string
@@ -73,7 +128,6 @@ func (q *Queries) SessionInsert(ctx context.Context, arg SessionInsertParams) (S
 	row := q.db.QueryRow(ctx, sessionInsert,
 		arg.ID,
 		arg.UserID,
-		arg.RefreshTokenHash,
 		arg.CookieSecretHash,
 		arg.ExpiresAt,
 		arg.ClientAddr,
@@ -84,7 +138,6 @@ func (q *Queries) SessionInsert(ctx context.Context, arg SessionInsertParams) (S
 	err := row.Scan(
 		&i.ID,
 		&i.UserID,
-		&i.RefreshTokenHash,
 		&i.CookieSecretHash,
 		&i.CreatedAt,
 		&i.LastSeenAt,
@@ -95,4 +148,36 @@ func (q *Queries) SessionInsert(ctx context.Context, arg SessionInsertParams) (S
 		&i.CorrelationID,
 	)
 	return i, err
+}
+
+const sessionRevoke = `-- name: SessionRevoke :execrows
+UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL
+`
+
+func (q *Queries) SessionRevoke(ctx context.Context, id uuid.UUID) (int64, error) {
+	result, err := q.db.Exec(ctx, sessionRevoke, id)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const sessionRevokeForUser = `-- name: SessionRevokeForUser :execrows
+UPDATE sessions SET revoked_at = now()
+WHERE user_id = $1 AND revoked_at IS NULL
+  AND ($2::uuid IS NULL OR id <> $2::uuid)
+`
+
+type SessionRevokeForUserParams struct {
+	UserID uuid.UUID
+	Keep   *uuid.UUID
+}
+
+// SessionRevokeForUser ends every session of a user except, optionally, one.
+func (q *Queries) SessionRevokeForUser(ctx context.Context, arg SessionRevokeForUserParams) (int64, error) {
+	result, err := q.db.Exec(ctx, sessionRevokeForUser, arg.UserID, arg.Keep)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }

@@ -11,6 +11,40 @@ import (
 	"github.com/google/uuid"
 )
 
+const adminCountActive = `-- name: AdminCountActive :one
+SELECT count(*) FROM users u
+JOIN user_roles r ON r.user_id = u.id AND r.role_id = 'admin'
+WHERE u.deleted_at IS NULL AND u.disabled_at IS NULL
+`
+
+func (q *Queries) AdminCountActive(ctx context.Context) (int64, error) {
+	row := q.db.QueryRow(ctx, adminCountActive)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
+const adminsLock = `-- name: AdminsLock :exec
+SELECT pg_advisory_xact_lock(7270010001)
+`
+
+// AdminsLock serialises every change that can reduce the number of active admins, so two
+// concurrent changes cannot both pass the last-admin check.
+func (q *Queries) AdminsLock(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, adminsLock)
+	return err
+}
+
+const authNotify = `-- name: AuthNotify :exec
+SELECT pg_notify('openwatch_auth', $1::text)
+`
+
+// AuthNotify tells every process to drop cached sessions: payload session:<id>, user:<id> or *.
+func (q *Queries) AuthNotify(ctx context.Context, payload string) error {
+	_, err := q.db.Exec(ctx, authNotify, payload)
+	return err
+}
+
 const userCountLive = `-- name: UserCountLive :one
 SELECT count(*) FROM users WHERE deleted_at IS NULL
 `
@@ -23,7 +57,7 @@ func (q *Queries) UserCountLive(ctx context.Context) (int64, error) {
 }
 
 const userGetByID = `-- name: UserGetByID :one
-SELECT id, username, email, password_hash, role, created_at, updated_at, last_password_change_at, disabled_at, deleted_at FROM users WHERE id = $1 AND deleted_at IS NULL
+SELECT id, username, email, password_hash, created_at, updated_at, last_password_change_at, disabled_at, deleted_at FROM users WHERE id = $1 AND deleted_at IS NULL
 `
 
 func (q *Queries) UserGetByID(ctx context.Context, id uuid.UUID) (User, error) {
@@ -34,7 +68,6 @@ func (q *Queries) UserGetByID(ctx context.Context, id uuid.UUID) (User, error) {
 		&i.Username,
 		&i.Email,
 		&i.PasswordHash,
-		&i.Role,
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.LastPasswordChangeAt,
@@ -45,7 +78,7 @@ func (q *Queries) UserGetByID(ctx context.Context, id uuid.UUID) (User, error) {
 }
 
 const userGetByUsername = `-- name: UserGetByUsername :one
-SELECT id, username, email, password_hash, role, created_at, updated_at, last_password_change_at, disabled_at, deleted_at FROM users WHERE lower(username) = lower($1) AND deleted_at IS NULL
+SELECT id, username, email, password_hash, created_at, updated_at, last_password_change_at, disabled_at, deleted_at FROM users WHERE lower(username) = lower($1) AND deleted_at IS NULL
 `
 
 func (q *Queries) UserGetByUsername(ctx context.Context, username string) (User, error) {
@@ -56,7 +89,6 @@ func (q *Queries) UserGetByUsername(ctx context.Context, username string) (User,
 		&i.Username,
 		&i.Email,
 		&i.PasswordHash,
-		&i.Role,
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.LastPasswordChangeAt,
@@ -67,9 +99,9 @@ func (q *Queries) UserGetByUsername(ctx context.Context, username string) (User,
 }
 
 const userInsert = `-- name: UserInsert :one
-INSERT INTO users (id, username, email, password_hash, role)
-VALUES ($1, $2, $3, $4, $5)
-RETURNING id, username, email, password_hash, role, created_at, updated_at, last_password_change_at, disabled_at, deleted_at
+INSERT INTO users (id, username, email, password_hash)
+VALUES ($1, $2, $3, $4)
+RETURNING id, username, email, password_hash, created_at, updated_at, last_password_change_at, disabled_at, deleted_at
 `
 
 type UserInsertParams struct {
@@ -77,7 +109,6 @@ type UserInsertParams struct {
 	Username     string
 	Email        string
 	PasswordHash string
-	Role         string
 }
 
 func (q *Queries) UserInsert(ctx context.Context, arg UserInsertParams) (User, error) {
@@ -86,7 +117,6 @@ func (q *Queries) UserInsert(ctx context.Context, arg UserInsertParams) (User, e
 		arg.Username,
 		arg.Email,
 		arg.PasswordHash,
-		arg.Role,
 	)
 	var i User
 	err := row.Scan(
@@ -94,7 +124,6 @@ func (q *Queries) UserInsert(ctx context.Context, arg UserInsertParams) (User, e
 		&i.Username,
 		&i.Email,
 		&i.PasswordHash,
-		&i.Role,
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.LastPasswordChangeAt,
@@ -104,7 +133,170 @@ func (q *Queries) UserInsert(ctx context.Context, arg UserInsertParams) (User, e
 	return i, err
 }
 
-const userSetPassword = `-- name: UserSetPassword :exec
+const userList = `-- name: UserList :many
+SELECT id, username, email, password_hash, created_at, updated_at, last_password_change_at, disabled_at, deleted_at FROM users
+WHERE deleted_at IS NULL
+  AND ($1::uuid IS NULL OR id > $1::uuid)
+ORDER BY id
+LIMIT $2
+`
+
+type UserListParams struct {
+	After    *uuid.UUID
+	RowLimit int32
+}
+
+// UserList returns live users in id (creation) order after the cursor.
+func (q *Queries) UserList(ctx context.Context, arg UserListParams) ([]User, error) {
+	rows, err := q.db.Query(ctx, userList, arg.After, arg.RowLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []User
+	for rows.Next() {
+		var i User
+		if err := rows.Scan(
+			&i.ID,
+			&i.Username,
+			&i.Email,
+			&i.PasswordHash,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.LastPasswordChangeAt,
+			&i.DisabledAt,
+			&i.DeletedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const userRoleAssign = `-- name: UserRoleAssign :execrows
+INSERT INTO user_roles (user_id, role_id, granted_by) VALUES ($1, $2, $3)
+ON CONFLICT DO NOTHING
+`
+
+type UserRoleAssignParams struct {
+	UserID    uuid.UUID
+	RoleID    string
+	GrantedBy *uuid.UUID
+}
+
+func (q *Queries) UserRoleAssign(ctx context.Context, arg UserRoleAssignParams) (int64, error) {
+	result, err := q.db.Exec(ctx, userRoleAssign, arg.UserID, arg.RoleID, arg.GrantedBy)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const userRoleList = `-- name: UserRoleList :many
+SELECT role_id FROM user_roles WHERE user_id = $1 ORDER BY role_id
+`
+
+func (q *Queries) UserRoleList(ctx context.Context, userID uuid.UUID) ([]string, error) {
+	rows, err := q.db.Query(ctx, userRoleList, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var role_id string
+		if err := rows.Scan(&role_id); err != nil {
+			return nil, err
+		}
+		items = append(items, role_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const userRoleUnassign = `-- name: UserRoleUnassign :execrows
+DELETE FROM user_roles WHERE user_id = $1 AND role_id = $2
+`
+
+type UserRoleUnassignParams struct {
+	UserID uuid.UUID
+	RoleID string
+}
+
+func (q *Queries) UserRoleUnassign(ctx context.Context, arg UserRoleUnassignParams) (int64, error) {
+	result, err := q.db.Exec(ctx, userRoleUnassign, arg.UserID, arg.RoleID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const userRolesForUsers = `-- name: UserRolesForUsers :many
+SELECT user_id, role_id FROM user_roles WHERE user_id = ANY($1::uuid[]) ORDER BY user_id, role_id
+`
+
+type UserRolesForUsersRow struct {
+	UserID uuid.UUID
+	RoleID string
+}
+
+func (q *Queries) UserRolesForUsers(ctx context.Context, userIds []uuid.UUID) ([]UserRolesForUsersRow, error) {
+	rows, err := q.db.Query(ctx, userRolesForUsers, userIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []UserRolesForUsersRow
+	for rows.Next() {
+		var i UserRolesForUsersRow
+		if err := rows.Scan(&i.UserID, &i.RoleID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const userSetDisabled = `-- name: UserSetDisabled :one
+UPDATE users
+SET disabled_at = CASE WHEN $1::boolean THEN COALESCE(disabled_at, now()) ELSE NULL END,
+    updated_at = now()
+WHERE id = $2 AND deleted_at IS NULL
+RETURNING id, username, email, password_hash, created_at, updated_at, last_password_change_at, disabled_at, deleted_at
+`
+
+type UserSetDisabledParams struct {
+	Disabled bool
+	ID       uuid.UUID
+}
+
+func (q *Queries) UserSetDisabled(ctx context.Context, arg UserSetDisabledParams) (User, error) {
+	row := q.db.QueryRow(ctx, userSetDisabled, arg.Disabled, arg.ID)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Username,
+		&i.Email,
+		&i.PasswordHash,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.LastPasswordChangeAt,
+		&i.DisabledAt,
+		&i.DeletedAt,
+	)
+	return i, err
+}
+
+const userSetPassword = `-- name: UserSetPassword :execrows
 UPDATE users SET password_hash = $1, last_password_change_at = now(), updated_at = now()
 WHERE id = $2 AND deleted_at IS NULL
 `
@@ -114,7 +306,54 @@ type UserSetPasswordParams struct {
 	ID           uuid.UUID
 }
 
-func (q *Queries) UserSetPassword(ctx context.Context, arg UserSetPasswordParams) error {
-	_, err := q.db.Exec(ctx, userSetPassword, arg.PasswordHash, arg.ID)
-	return err
+func (q *Queries) UserSetPassword(ctx context.Context, arg UserSetPasswordParams) (int64, error) {
+	result, err := q.db.Exec(ctx, userSetPassword, arg.PasswordHash, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const userSoftDelete = `-- name: UserSoftDelete :execrows
+UPDATE users SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL
+`
+
+func (q *Queries) UserSoftDelete(ctx context.Context, id uuid.UUID) (int64, error) {
+	result, err := q.db.Exec(ctx, userSoftDelete, id)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const userUpdate = `-- name: UserUpdate :one
+UPDATE users
+SET username = COALESCE($1, username),
+    email = COALESCE($2, email),
+    updated_at = now()
+WHERE id = $3 AND deleted_at IS NULL
+RETURNING id, username, email, password_hash, created_at, updated_at, last_password_change_at, disabled_at, deleted_at
+`
+
+type UserUpdateParams struct {
+	Username *string
+	Email    *string
+	ID       uuid.UUID
+}
+
+func (q *Queries) UserUpdate(ctx context.Context, arg UserUpdateParams) (User, error) {
+	row := q.db.QueryRow(ctx, userUpdate, arg.Username, arg.Email, arg.ID)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Username,
+		&i.Email,
+		&i.PasswordHash,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.LastPasswordChangeAt,
+		&i.DisabledAt,
+		&i.DeletedAt,
+	)
+	return i, err
 }

@@ -203,7 +203,7 @@ func (e *Env) conform(hr *http.Request, reqBody []byte, res *Response) {
 func (e *Env) CreateUser(username, role string) string {
 	e.T.Helper()
 	pw := "pw-" + username + "-0123456789"
-	_, err := e.App.Users.Create(context.Background(), user.CreateInput{
+	_, err := e.App.Users.Create(context.Background(), nil, user.CreateInput{
 		Username: username, Email: username + "@example.com", Password: pw, Role: role,
 	})
 	require.NoError(e.T, err)

@@ -19,6 +19,7 @@ import (
 	"github.com/openwatch/openwatch/internal/config"
 	"github.com/openwatch/openwatch/internal/httpserver"
 	"github.com/openwatch/openwatch/internal/idempotency"
+	"github.com/openwatch/openwatch/internal/role"
 	"github.com/openwatch/openwatch/internal/system"
 	"github.com/openwatch/openwatch/internal/user"
 )
@@ -54,6 +55,7 @@ type (
 	systemHandlers = system.Handlers
 	authHandlers   = auth.Handlers
 	userHandlers   = user.Handlers
+	roleHandlers   = role.Handlers
 )
 
 // server is the one strict server: each domain's handlers, embedded. A missing operation
@@ -62,6 +64,7 @@ type server struct {
 	*systemHandlers
 	*authHandlers
 	*userHandlers
+	*roleHandlers
 }
 
 var _ api.StrictServerInterface = (*server)(nil)
@@ -95,6 +98,7 @@ func New(d Deps) (*App, error) {
 		systemHandlers: system.NewHandlers(system.NewHealth(d.Pool, now), buildinfo.Get()),
 		authHandlers:   auth.NewHandlers(authSvc),
 		userHandlers:   user.NewHandlers(users),
+		roleHandlers:   role.NewHandlers(role.NewService(d.Pool)),
 	}
 	httpSrv, err := httpserver.New(httpserver.Options{
 		Logger: d.Logger, Doc: d.Doc, Operations: d.Operations, Handlers: handlers,

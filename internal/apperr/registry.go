@@ -31,6 +31,8 @@ const (
 	CodeIdempotencyKeyReused   Code = "idempotency.key_reused"
 	CodeNotFound               Code = "resource.not_found"
 	CodeConflict               Code = "resource.conflict"
+	CodeLastAdmin              Code = "user.last_admin"
+	CodeSelfLockout            Code = "user.self_lockout"
 	CodeUnavailable            Code = "service.unavailable"
 	CodeInternal               Code = "internal.error"
 )
@@ -58,6 +60,8 @@ var Registry = map[Code]Spec{
 	CodeIdempotencyKeyReused:   {http.StatusConflict, FaultClient, false, "This Idempotency-Key was already used for a different request."},
 	CodeNotFound:               {http.StatusNotFound, FaultClient, false, "The resource does not exist."},
 	CodeConflict:               {http.StatusConflict, FaultClient, false, "The resource already exists."},
+	CodeLastAdmin:              {http.StatusConflict, FaultPolicy, false, "The last active admin cannot be deleted, disabled or demoted."},
+	CodeSelfLockout:            {http.StatusConflict, FaultPolicy, false, "You cannot disable or delete your own account."},
 	CodeUnavailable:            {http.StatusServiceUnavailable, FaultServer, true, "The service is temporarily unavailable."},
 	CodeInternal:               {http.StatusInternalServerError, FaultServer, true, "An internal error occurred."},
 }

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"net/http"
+	"time"
 
 	api "github.com/openwatch/openwatch/gen/api"
 	"github.com/openwatch/openwatch/internal/apperr"
@@ -21,38 +22,86 @@ type Handlers struct {
 // NewHandlers returns the auth handlers.
 func NewHandlers(svc *Service) *Handlers { return &Handlers{svc: svc} }
 
+func clientInfo(ctx context.Context) ClientInfo {
+	info := reqinfo.From(ctx)
+	return ClientInfo{ClientAddr: info.ClientAddr, UserAgent: info.UserAgent, CorrelationID: info.CorrelationID}
+}
+
+func loginResponse(t Tokens) api.AuthLoginResponse {
+	return api.AuthLoginResponse{
+		AccessToken:  t.AccessToken,
+		RefreshToken: t.RefreshToken,
+		User: api.AuthMeResponse{
+			Id: t.User.ID, Username: t.User.Username, Email: t.User.Email, Role: authz.PrimaryRole(t.Roles),
+		},
+	}
+}
+
 // Login implements POST /auth/login (anonymous).
 func (h *Handlers) Login(ctx context.Context, req api.LoginRequestObject) (api.LoginResponseObject, error) {
-	info := reqinfo.From(ctx)
-	res, err := h.svc.Login(ctx, LoginInput{
-		Username: req.Body.Username, Password: req.Body.Password,
-		ClientAddr: info.ClientAddr, UserAgent: info.UserAgent, CorrelationID: info.CorrelationID,
-	})
+	t, err := h.svc.Login(ctx, LoginInput{Username: req.Body.Username, Password: req.Body.Password, ClientInfo: clientInfo(ctx)})
 	if err != nil {
 		return nil, err
 	}
-	cookie := &http.Cookie{
-		Name: CookieName, Value: res.Cookie, Path: "/", Expires: res.SessionExpires,
+	cookie := (&http.Cookie{
+		Name: CookieName, Value: t.Cookie, Path: "/", Expires: t.SessionExpires,
 		HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode,
+	}).String()
+	return api.Login200JSONResponse{Body: loginResponse(t), Headers: api.Login200ResponseHeaders{SetCookie: &cookie}}, nil
+}
+
+// RefreshToken implements POST /auth/refresh (anonymous).
+func (h *Handlers) RefreshToken(ctx context.Context, req api.RefreshTokenRequestObject) (api.RefreshTokenResponseObject, error) {
+	t, err := h.svc.Refresh(ctx, req.Body.RefreshToken)
+	if err != nil {
+		return nil, err
 	}
-	setCookie := cookie.String()
-	return api.Login200JSONResponse{
-		Body: api.AuthLoginResponse{
-			AccessToken:  res.AccessToken,
-			RefreshToken: res.RefreshToken,
-			User: api.AuthMeResponse{
-				Id: res.User.ID, Username: res.User.Username, Email: res.User.Email, Role: res.User.Role,
-			},
-		},
-		Headers: api.Login200ResponseHeaders{SetCookie: &setCookie},
-	}, nil
+	return api.RefreshToken200JSONResponse(loginResponse(t)), nil
+}
+
+// Logout implements POST /auth/logout (account:self).
+func (h *Handlers) Logout(ctx context.Context, _ api.LogoutRequestObject) (api.LogoutResponseObject, error) {
+	if err := h.svc.Logout(ctx, principal(ctx)); err != nil {
+		return nil, err
+	}
+	clear := (&http.Cookie{
+		Name: CookieName, Value: "", Path: "/", Expires: time.Unix(0, 0), MaxAge: -1,
+		HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode,
+	}).String()
+	return api.Logout204Response{Headers: api.Logout204ResponseHeaders{SetCookie: &clear}}, nil
 }
 
 // GetMe implements GET /auth/me (account:self).
 func (h *Handlers) GetMe(ctx context.Context, _ api.GetMeRequestObject) (api.GetMeResponseObject, error) {
+	p := principal(ctx)
+	return api.GetMe200JSONResponse{Id: p.UserID, Username: p.Username, Email: p.Email, Role: p.Role}, nil
+}
+
+// GetMyPermissions implements GET /auth/me/permissions (account:self).
+func (h *Handlers) GetMyPermissions(ctx context.Context, _ api.GetMyPermissionsRequestObject) (api.GetMyPermissionsResponseObject, error) {
+	p := principal(ctx)
+	roles := append([]string{}, p.Roles...)
+	res := api.GetMyPermissions200JSONResponse{Permissions: p.Permissions.Sorted()}
+	res.Identity.Id = p.UserID.String()
+	res.Identity.Role = p.Role
+	res.Identity.Roles = &roles
+	return res, nil
+}
+
+// ChangePassword implements POST /auth/password:change (account:self).
+func (h *Handlers) ChangePassword(ctx context.Context, req api.ChangePasswordRequestObject) (api.ChangePasswordResponseObject, error) {
+	if err := h.svc.ChangePassword(ctx, principal(ctx), req.Body.CurrentPassword, req.Body.NewPassword); err != nil {
+		return nil, err
+	}
+	return api.ChangePassword204Response{}, nil
+}
+
+// principal returns the authenticated caller; the pipeline guarantees one for every
+// operation that is not anonymous.
+func principal(ctx context.Context) *authz.Principal {
 	p := authz.PrincipalFrom(ctx)
 	if p == nil {
-		return nil, apperr.New(apperr.CodeAuthRequired, "")
+		panic(apperr.New(apperr.CodeAuthRequired, "no principal in an authenticated operation"))
 	}
-	return api.GetMe200JSONResponse{Id: p.UserID, Username: p.Username, Email: p.Email, Role: p.Role}, nil
+	return p
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
-	"fmt"
+
 	"log/slog"
 	"strings"
 	"time"
@@ -50,38 +50,46 @@ func NewService(pool *pgxpool.Pool, signer *TokenSigner, cfg Config, logger *slo
 	}, nil
 }
 
-// LoginInput is a sign-in attempt.
-type LoginInput struct {
-	Username      string
-	Password      string
+// ClientInfo describes where a sign-in came from.
+type ClientInfo struct {
 	ClientAddr    string
 	UserAgent     string
 	CorrelationID string
 }
 
-// LoginResult carries the secrets of a new session. They are shown once.
-type LoginResult struct {
+// LoginInput is a sign-in attempt.
+type LoginInput struct {
+	Username string
+	Password string
+	ClientInfo
+}
+
+// Tokens are the secrets of a session. They are shown once.
+type Tokens struct {
 	AccessToken  string
 	RefreshToken string
 	// Cookie is the value of the openwatch_session cookie; it expires with the session.
 	Cookie         string
 	SessionExpires time.Time
 	User           dbq.User
+	Roles          []string
 }
 
 var (
 	errInvalidCredentials = apperr.New(apperr.CodeAuthInvalidCredentials, "The username or password is incorrect.")
 	errTokenExpired       = errors.New("token expired")
+	errBadRefresh         = apperr.New(apperr.CodeAuthInvalidToken, "The refresh token is unknown, expired or revoked; sign in again.")
+	errRefreshReused      = apperr.New(apperr.CodeAuthInvalidToken, "The refresh token was already used; the session has been revoked. Sign in again.")
 )
 
 // Login checks a username and password and opens a session. Unknown users, wrong passwords
 // and disabled accounts answer the same error after the same work. Anonymous.
 // Errors: auth.invalid_credentials, service.unavailable.
-func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error) {
+func (s *Service) Login(ctx context.Context, in LoginInput) (Tokens, error) {
 	user, err := s.q.UserGetByUsername(ctx, in.Username)
 	found := err == nil
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return LoginResult{}, pg.Translate(err)
+		return Tokens{}, pg.Translate(err)
 	}
 	hash := s.dummyHash
 	if found {
@@ -92,40 +100,175 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error)
 		s.logger.ErrorContext(ctx, "stored password hash is malformed", slog.String("user_id", user.ID.String()))
 	}
 	if !found || !ok || user.DisabledAt != nil {
-		return LoginResult{}, errInvalidCredentials
+		return Tokens{}, errInvalidCredentials
 	}
-	return s.openSession(ctx, user, in)
+	var t Tokens
+	err = pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		t, err = s.openSession(ctx, dbq.New(tx), user, in.ClientInfo)
+		return err
+	})
+	return t, err
 }
 
-func (s *Service) openSession(ctx context.Context, user dbq.User, in LoginInput) (LoginResult, error) {
+func (s *Service) openSession(ctx context.Context, q *dbq.Queries, user dbq.User, in ClientInfo) (Tokens, error) {
 	sessionID, err := uuid.NewV7()
 	if err != nil {
-		return LoginResult{}, apperr.Internal(err)
+		return Tokens{}, apperr.Internal(err)
 	}
-	refresh, err := randomSecret(32)
-	if err != nil {
-		return LoginResult{}, apperr.Internal(err)
-	}
-	refresh = "owr_" + refresh
 	cookieSecret, err := randomSecret(32)
 	if err != nil {
-		return LoginResult{}, apperr.Internal(err)
+		return Tokens{}, apperr.Internal(err)
 	}
 	expires := s.now().Add(s.cfg.RefreshTokenTTL)
-	if _, err := s.q.SessionInsert(ctx, dbq.SessionInsertParams{
-		ID: sessionID, UserID: user.ID, RefreshTokenHash: digest(refresh), CookieSecretHash: digest(cookieSecret),
+	if _, err := q.SessionInsert(ctx, dbq.SessionInsertParams{
+		ID: sessionID, UserID: user.ID, CookieSecretHash: digest(cookieSecret),
 		ExpiresAt: expires, ClientAddr: in.ClientAddr, UserAgent: truncate(in.UserAgent, 512), CorrelationID: in.CorrelationID,
 	}); err != nil {
-		return LoginResult{}, pg.Translate(err)
+		return Tokens{}, pg.Translate(err)
+	}
+	refresh, err := s.newRefreshToken(ctx, q, sessionID)
+	if err != nil {
+		return Tokens{}, err
 	}
 	access, _, err := s.signer.Issue(user.ID, sessionID)
 	if err != nil {
-		return LoginResult{}, apperr.Internal(err)
+		return Tokens{}, apperr.Internal(err)
 	}
-	return LoginResult{
+	roles, err := q.UserRoleList(ctx, user.ID)
+	if err != nil {
+		return Tokens{}, pg.Translate(err)
+	}
+	return Tokens{
 		AccessToken: access, RefreshToken: refresh, Cookie: sessionID.String() + "." + cookieSecret,
-		SessionExpires: expires, User: user,
+		SessionExpires: expires, User: user, Roles: roles,
 	}, nil
+}
+
+func (s *Service) newRefreshToken(ctx context.Context, q *dbq.Queries, sessionID uuid.UUID) (string, error) {
+	secret, err := randomSecret(32)
+	if err != nil {
+		return "", apperr.Internal(err)
+	}
+	token := "owr_" + secret
+	id, err := uuid.NewV7()
+	if err != nil {
+		return "", apperr.Internal(err)
+	}
+	if err := q.RefreshTokenInsert(ctx, dbq.RefreshTokenInsertParams{ID: id, SessionID: sessionID, TokenHash: digest(token)}); err != nil {
+		return "", pg.Translate(err)
+	}
+	return token, nil
+}
+
+// Refresh exchanges a refresh token for a new access and refresh token pair. Each refresh
+// token works once: a used one revokes its whole session. The session's absolute deadline
+// does not move. Anonymous.
+// Errors: auth.invalid_token, service.unavailable.
+func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, error) {
+	var t Tokens
+	reused := false
+	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+		q := dbq.New(tx)
+		row, err := q.RefreshTokenGet(ctx, digest(refreshToken))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errBadRefresh
+		}
+		if err != nil {
+			return pg.Translate(err)
+		}
+		if row.UsedAt != nil {
+			// A stolen token raced its owner, or a client replayed one: end the session.
+			if _, err := q.SessionRevoke(ctx, row.SessionID); err != nil {
+				return pg.Translate(err)
+			}
+			if err := q.AuthNotify(ctx, "session:"+row.SessionID.String()); err != nil {
+				return pg.Translate(err)
+			}
+			reused = true
+			return nil
+		}
+		if row.RevokedAt != nil || !s.now().Before(row.ExpiresAt) {
+			return errBadRefresh
+		}
+		user, err := q.UserGetByID(ctx, row.UserID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errBadRefresh
+		}
+		if err != nil {
+			return pg.Translate(err)
+		}
+		if user.DisabledAt != nil {
+			return errBadRefresh
+		}
+		if err := q.RefreshTokenMarkUsed(ctx, row.ID); err != nil {
+			return pg.Translate(err)
+		}
+		refresh, err := s.newRefreshToken(ctx, q, row.SessionID)
+		if err != nil {
+			return err
+		}
+		access, _, err := s.signer.Issue(user.ID, row.SessionID)
+		if err != nil {
+			return apperr.Internal(err)
+		}
+		roles, err := q.UserRoleList(ctx, user.ID)
+		if err != nil {
+			return pg.Translate(err)
+		}
+		t = Tokens{AccessToken: access, RefreshToken: refresh, SessionExpires: row.ExpiresAt, User: user, Roles: roles}
+		return nil
+	})
+	if err != nil {
+		return Tokens{}, err
+	}
+	if reused {
+		return Tokens{}, errRefreshReused
+	}
+	return t, nil
+}
+
+// Logout revokes the caller's session with its refresh tokens and cookie. account:self.
+func (s *Service) Logout(ctx context.Context, p *authz.Principal) error {
+	return pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+		q := dbq.New(tx)
+		if _, err := q.SessionRevoke(ctx, p.SessionID); err != nil {
+			return pg.Translate(err)
+		}
+		return pg.Translate(q.AuthNotify(ctx, "session:"+p.SessionID.String()))
+	})
+}
+
+// ChangePassword replaces the caller's password after checking the current one, and ends
+// every other session of the caller. account:self.
+// Errors: auth.invalid_credentials (current password wrong), validation_failed (policy).
+func (s *Service) ChangePassword(ctx context.Context, p *authz.Principal, current, next string) error {
+	user, err := s.q.UserGetByID(ctx, p.UserID)
+	if err != nil {
+		return pg.Translate(err)
+	}
+	ok, _ := VerifyPassword(current, user.PasswordHash)
+	if !ok {
+		return apperr.New(apperr.CodeAuthInvalidCredentials, "The current password is incorrect.").WithDetail("field", "current_password")
+	}
+	if err := CheckPassword("new_password", next, user.Username); err != nil {
+		return err
+	}
+	hash, err := HashPassword(next, s.cfg.Password)
+	if err != nil {
+		return apperr.Internal(err)
+	}
+	return pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+		q := dbq.New(tx)
+		if _, err := q.UserSetPassword(ctx, dbq.UserSetPasswordParams{ID: user.ID, PasswordHash: hash}); err != nil {
+			return pg.Translate(err)
+		}
+		keep := p.SessionID
+		if _, err := q.SessionRevokeForUser(ctx, dbq.SessionRevokeForUserParams{UserID: user.ID, Keep: &keep}); err != nil {
+			return pg.Translate(err)
+		}
+		return pg.Translate(q.AuthNotify(ctx, "user:"+user.ID.String()))
+	})
 }
 
 var (
@@ -185,14 +328,14 @@ func (s *Service) session(ctx context.Context, id uuid.UUID) (*sessionEntry, err
 	if err != nil {
 		return nil, pg.Translate(err)
 	}
-	perms := authz.RolePermissions(row.Role)
-	if perms == nil {
-		return nil, apperr.Internal(fmt.Errorf("user %s has unknown role %q", row.UserID, row.Role))
+	perms, err := ResolvePermissions(ctx, s.q, row.Roles)
+	if err != nil {
+		return nil, err
 	}
 	e := &sessionEntry{
 		principal: &authz.Principal{
 			UserID: row.UserID, SessionID: row.SessionID, Username: row.Username, Email: row.Email,
-			Role: row.Role, Permissions: perms,
+			Roles: row.Roles, Role: authz.PrimaryRole(row.Roles), Permissions: perms,
 		},
 		cookieHash: row.CookieSecretHash,
 		expiresAt:  row.ExpiresAt,
@@ -200,6 +343,29 @@ func (s *Service) session(ctx context.Context, id uuid.UUID) (*sessionEntry, err
 	}
 	s.sessions.put(id, e)
 	return e, nil
+}
+
+// ResolvePermissions returns the union of the permissions of roles, reading custom roles
+// from the database.
+func ResolvePermissions(ctx context.Context, q *dbq.Queries, roles []string) (authz.PermissionSet, error) {
+	var custom []string
+	for _, r := range roles {
+		if !authz.IsBuiltInRole(r) {
+			custom = append(custom, r)
+		}
+	}
+	var defs map[string][]string
+	if len(custom) > 0 {
+		rows, err := q.CustomRolesByIDs(ctx, custom)
+		if err != nil {
+			return nil, pg.Translate(err)
+		}
+		defs = make(map[string][]string, len(rows))
+		for _, r := range rows {
+			defs[r.ID] = r.Permissions
+		}
+	}
+	return authz.Resolve(roles, defs), nil
 }
 
 func truncate(s string, n int) string {

@@ -31,7 +31,12 @@ type Role struct {
 // The permissions of the catalogue.
 const (
 	PermAccountSelf = "account:self"
+	PermUserRead    = "user:read"
 	PermUserWrite   = "user:write"
+	PermUserDelete  = "user:delete"
+	PermRoleRead    = "role:read"
+	PermRoleWrite   = "role:write"
+	PermRoleAssign  = "role:assign"
 )
 
 // Categories lists the permission categories.
@@ -39,14 +44,20 @@ func Categories() []Category {
 	return []Category{
 		{ID: "account", Description: "The caller's own identity and session."},
 		{ID: "user", Description: "User accounts."},
+		{ID: "role", Description: "Roles and role assignments."},
 	}
 }
 
 // Permissions lists every permission, the only ones an operation may require.
 func Permissions() []Permission {
 	return []Permission{
-		{ID: PermAccountSelf, Category: "account", Description: "Read and manage one's own identity."},
-		{ID: PermUserWrite, Category: "user", Description: "Create user accounts.", Dangerous: true},
+		{ID: PermAccountSelf, Category: "account", Description: "Read one's own identity and permissions, change one's password, sign out."},
+		{ID: PermUserRead, Category: "user", Description: "List and read user accounts."},
+		{ID: PermUserWrite, Category: "user", Description: "Create, update, disable and enable users and reset their passwords.", Dangerous: true},
+		{ID: PermUserDelete, Category: "user", Description: "Delete user accounts.", Dangerous: true},
+		{ID: PermRoleRead, Category: "role", Description: "List roles and their permissions."},
+		{ID: PermRoleWrite, Category: "role", Description: "Create custom roles (only with permissions one holds).", Dangerous: true},
+		{ID: PermRoleAssign, Category: "role", Description: "Assign and remove roles (only roles whose permissions one holds).", Dangerous: true},
 	}
 }
 
@@ -66,9 +77,12 @@ func BuiltInRoles() []Role {
 	}
 	sort.Strings(all)
 	return []Role{
-		{ID: RoleViewer, Description: "Read-only access.", BuiltIn: true, Permissions: []string{PermAccountSelf}},
-		{ID: RoleAuditor, Description: "Read access plus audit and compliance review.", BuiltIn: true, Permissions: []string{PermAccountSelf}},
-		{ID: RoleSecurityAdmin, Description: "Security configuration: users and access.", BuiltIn: true, Permissions: []string{PermAccountSelf, PermUserWrite}},
+		{ID: RoleViewer, Description: "Read-only access.", BuiltIn: true,
+			Permissions: []string{PermAccountSelf}},
+		{ID: RoleAuditor, Description: "Read access plus audit and compliance review.", BuiltIn: true,
+			Permissions: []string{PermAccountSelf, PermRoleRead, PermUserRead}},
+		{ID: RoleSecurityAdmin, Description: "Security configuration: users, roles and access.", BuiltIn: true,
+			Permissions: []string{PermAccountSelf, PermRoleAssign, PermRoleRead, PermRoleWrite, PermUserDelete, PermUserRead, PermUserWrite}},
 		{ID: RoleAdmin, Description: "Full system administration.", BuiltIn: true, Permissions: all},
 	}
 }
@@ -86,6 +100,53 @@ func RolePermissions(role string) PermissionSet {
 		}
 	}
 	return nil
+}
+
+// IsBuiltInRole reports whether id names a built-in role.
+func IsBuiltInRole(id string) bool { return RolePermissions(id) != nil }
+
+// Resolve returns the union of the permissions of roles. custom holds the permissions of
+// the custom roles among them; unknown roles grant nothing.
+func Resolve(roles []string, custom map[string][]string) PermissionSet {
+	set := PermissionSet{}
+	for _, r := range roles {
+		if perms := RolePermissions(r); perms != nil {
+			for p := range perms {
+				set[p] = struct{}{}
+			}
+			continue
+		}
+		for _, p := range custom[r] {
+			set[p] = struct{}{}
+		}
+	}
+	return set
+}
+
+// PrimaryRole is the single role shown where the API has room for one: the most powerful
+// built-in role held, else the first custom role, else "none".
+func PrimaryRole(roles []string) string {
+	for _, r := range []string{RoleAdmin, RoleSecurityAdmin, RoleAuditor, RoleViewer} {
+		if slices.Contains(roles, r) {
+			return r
+		}
+	}
+	if len(roles) > 0 {
+		return roles[0]
+	}
+	return "none"
+}
+
+// Missing returns the permissions of want that have does not hold, sorted.
+func Missing(have PermissionSet, want []string) []string {
+	var out []string
+	for _, p := range want {
+		if !have.Has(p) && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // PermissionSet is a set of permission ids.

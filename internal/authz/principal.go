@@ -9,10 +9,12 @@ import (
 // Principal is the identity a request acts as. Bearer tokens and the session cookie both
 // resolve to one.
 type Principal struct {
-	UserID      uuid.UUID
-	SessionID   uuid.UUID
-	Username    string
-	Email       string
+	UserID    uuid.UUID
+	SessionID uuid.UUID
+	Username  string
+	Email     string
+	// Roles are the role ids held; Role is the primary one (see PrimaryRole).
+	Roles       []string
 	Role        string
 	Permissions PermissionSet
 }

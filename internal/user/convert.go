@@ -2,13 +2,16 @@ package user
 
 import (
 	api "github.com/openwatch/openwatch/gen/api"
-	dbq "github.com/openwatch/openwatch/gen/db"
 )
 
-func toAPI(u dbq.User) api.UserResponse {
+func toAPI(u User) api.UserResponse {
 	lpc := u.LastPasswordChangeAt
+	roles := u.Roles
+	if roles == nil {
+		roles = []string{}
+	}
 	return api.UserResponse{
-		Id: u.ID, Username: u.Username, Email: u.Email, Roles: []string{u.Role},
+		Id: u.ID, Username: u.Username, Email: u.Email, Roles: roles,
 		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, LastPasswordChangeAt: &lpc, DisabledAt: u.DisabledAt,
 	}
 }

@@ -6,20 +6,22 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	dbq "github.com/openwatch/openwatch/gen/db"
 	"github.com/openwatch/openwatch/internal/apperr"
 	"github.com/openwatch/openwatch/internal/auth"
 	"github.com/openwatch/openwatch/internal/authz"
+	"github.com/openwatch/openwatch/internal/cursor"
 	"github.com/openwatch/openwatch/internal/pg"
 )
 
-// Service manages users.
+// Service manages users and their role assignments.
 type Service struct {
 	pool     *pgxpool.Pool
 	q        *dbq.Queries
@@ -31,6 +33,12 @@ func NewService(pool *pgxpool.Pool, password auth.PasswordParams) *Service {
 	return &Service{pool: pool, q: dbq.New(pool), password: password}
 }
 
+// User is a user with its roles.
+type User struct {
+	dbq.User
+	Roles []string
+}
+
 // CreateInput describes a new user.
 type CreateInput struct {
 	Username string
@@ -39,41 +47,359 @@ type CreateInput struct {
 	Role     string
 }
 
-// MinPasswordLength is the shortest password accepted.
-const MinPasswordLength = 8
-
-// Create adds a user. Guarded by user:write.
-// Errors: validation_failed, resource.conflict (username taken).
-func (s *Service) Create(ctx context.Context, in CreateInput) (dbq.User, error) {
+// Create adds a user with one role (default viewer). actor is nil for the system (CLI,
+// first start); otherwise it must hold every permission of the role. Guarded by user:write.
+// Errors: validation_failed, authz.permission_denied, resource.conflict (username taken).
+func (s *Service) Create(ctx context.Context, actor *authz.Principal, in CreateInput) (User, error) {
 	if in.Role == "" {
 		in.Role = authz.RoleViewer
 	}
-	if authz.RolePermissions(in.Role) == nil {
-		return dbq.User{}, apperr.Invalid("role", fmt.Sprintf("role %q does not exist", in.Role))
-	}
-	if utf8.RuneCountInString(in.Password) < MinPasswordLength {
-		return dbq.User{}, apperr.Invalid("password", fmt.Sprintf("password must be at least %d characters", MinPasswordLength))
+	if err := auth.CheckPassword("password", in.Password, in.Username); err != nil {
+		return User{}, err
 	}
 	if !strings.Contains(in.Email, "@") {
-		return dbq.User{}, apperr.Invalid("email", "email is not a valid email address")
+		return User{}, apperr.Invalid("email", "email is not a valid email address")
 	}
 	hash, err := auth.HashPassword(in.Password, s.password)
 	if err != nil {
-		return dbq.User{}, apperr.Internal(err)
+		return User{}, apperr.Internal(err)
 	}
 	id, err := uuid.NewV7()
 	if err != nil {
-		return dbq.User{}, apperr.Internal(err)
+		return User{}, apperr.Internal(err)
 	}
-	u, err := s.q.UserInsert(ctx, dbq.UserInsertParams{ID: id, Username: in.Username, Email: in.Email, PasswordHash: hash, Role: in.Role})
-	if err != nil {
-		err = pg.Translate(err)
-		if apperr.Is(err, apperr.CodeConflict) {
-			return dbq.User{}, apperr.Conflict(fmt.Sprintf("A user named %q already exists.", in.Username)).WithDetail("field", "username")
+	var u User
+	err = pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+		q := dbq.New(tx)
+		if err := checkGrantable(ctx, q, actor, "role", in.Role); err != nil {
+			return err
 		}
-		return dbq.User{}, err
+		row, err := q.UserInsert(ctx, dbq.UserInsertParams{ID: id, Username: in.Username, Email: in.Email, PasswordHash: hash})
+		if err != nil {
+			err = pg.Translate(err)
+			if apperr.Is(err, apperr.CodeConflict) {
+				return apperr.Conflict(fmt.Sprintf("A user named %q already exists.", in.Username)).WithDetail("field", "username")
+			}
+			return err
+		}
+		if _, err := q.UserRoleAssign(ctx, dbq.UserRoleAssignParams{UserID: id, RoleID: in.Role, GrantedBy: actorID(actor)}); err != nil {
+			return pg.Translate(err)
+		}
+		u = User{User: row, Roles: []string{in.Role}}
+		return nil
+	})
+	return u, err
+}
+
+func actorID(p *authz.Principal) *uuid.UUID {
+	if p == nil {
+		return nil
 	}
-	return u, nil
+	id := p.UserID
+	return &id
+}
+
+// checkGrantable makes sure role exists and that actor (nil: the system) holds every
+// permission it grants.
+func checkGrantable(ctx context.Context, q *dbq.Queries, actor *authz.Principal, field, role string) error {
+	perms, err := rolePermissions(ctx, q, role)
+	if err != nil {
+		if apperr.Is(err, apperr.CodeNotFound) {
+			return apperr.Invalid(field, fmt.Sprintf("role %q does not exist", role))
+		}
+		return err
+	}
+	if actor == nil {
+		return nil
+	}
+	if missing := authz.Missing(actor.Permissions, perms); len(missing) > 0 {
+		return apperr.Newf(apperr.CodePermissionDenied,
+			"You cannot grant the role %q: it holds permissions you do not have (%s).", role, strings.Join(missing, ", ")).
+			WithDetail("required_permission", missing[0]).WithDetail("missing_permissions", missing)
+	}
+	return nil
+}
+
+// rolePermissions returns the permissions of a built-in or custom role.
+func rolePermissions(ctx context.Context, q *dbq.Queries, role string) ([]string, error) {
+	if perms := authz.RolePermissions(role); perms != nil {
+		return perms.Sorted(), nil
+	}
+	r, err := q.CustomRoleGet(ctx, role)
+	if err != nil {
+		return nil, pg.Translate(err)
+	}
+	return r.Permissions, nil
+}
+
+// Page is one page of users.
+type Page struct {
+	Users      []User
+	NextCursor *string
+}
+
+// List returns live users in creation order. Guarded by user:read.
+// Errors: validation_failed (bad cursor).
+func (s *Service) List(ctx context.Context, limit *int, after *string) (Page, error) {
+	var last uuid.UUID
+	ok, err := cursor.Decode(after, &last)
+	if err != nil {
+		return Page{}, err
+	}
+	var afterID *uuid.UUID
+	if ok {
+		afterID = &last
+	}
+	n := cursor.Limit(limit)
+	rows, err := s.q.UserList(ctx, dbq.UserListParams{After: afterID, RowLimit: int32(n + 1)})
+	if err != nil {
+		return Page{}, pg.Translate(err)
+	}
+	var page Page
+	if len(rows) > n {
+		rows = rows[:n]
+		c := cursor.Encode(rows[n-1].ID)
+		page.NextCursor = &c
+	}
+	ids := make([]uuid.UUID, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	roles, err := s.q.UserRolesForUsers(ctx, ids)
+	if err != nil {
+		return Page{}, pg.Translate(err)
+	}
+	byUser := map[uuid.UUID][]string{}
+	for _, r := range roles {
+		byUser[r.UserID] = append(byUser[r.UserID], r.RoleID)
+	}
+	for _, r := range rows {
+		page.Users = append(page.Users, User{User: r, Roles: byUser[r.ID]})
+	}
+	return page, nil
+}
+
+// Get returns a live user. Guarded by user:read. Errors: resource.not_found.
+func (s *Service) Get(ctx context.Context, id uuid.UUID) (User, error) {
+	return s.get(ctx, s.q, id)
+}
+
+func (s *Service) get(ctx context.Context, q *dbq.Queries, id uuid.UUID) (User, error) {
+	u, err := q.UserGetByID(ctx, id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return User{}, apperr.NotFound("The user does not exist.")
+	}
+	if err != nil {
+		return User{}, pg.Translate(err)
+	}
+	roles, err := q.UserRoleList(ctx, id)
+	if err != nil {
+		return User{}, pg.Translate(err)
+	}
+	return User{User: u, Roles: roles}, nil
+}
+
+// UpdateInput holds the fields to change; nil leaves a field as it is.
+type UpdateInput struct {
+	Username *string
+	Email    *string
+}
+
+// Update changes a user's username or email. Guarded by user:write.
+// Errors: resource.not_found, resource.conflict, validation_failed.
+func (s *Service) Update(ctx context.Context, id uuid.UUID, in UpdateInput) (User, error) {
+	if in.Email != nil && !strings.Contains(*in.Email, "@") {
+		return User{}, apperr.Invalid("email", "email is not a valid email address")
+	}
+	var u User
+	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+		q := dbq.New(tx)
+		_, err := q.UserUpdate(ctx, dbq.UserUpdateParams{ID: id, Username: in.Username, Email: in.Email})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return apperr.NotFound("The user does not exist.")
+		}
+		if err != nil {
+			err = pg.Translate(err)
+			if apperr.Is(err, apperr.CodeConflict) && in.Username != nil {
+				return apperr.Conflict(fmt.Sprintf("A user named %q already exists.", *in.Username)).WithDetail("field", "username")
+			}
+			return err
+		}
+		if u, err = s.get(ctx, q, id); err != nil {
+			return err
+		}
+		return notifyUser(ctx, q, id)
+	})
+	return u, err
+}
+
+// Delete soft-deletes a user and ends its sessions. Nobody can delete themself or the last
+// active admin. Guarded by user:delete.
+// Errors: resource.not_found, user.self_lockout, user.last_admin.
+func (s *Service) Delete(ctx context.Context, actor *authz.Principal, id uuid.UUID) error {
+	if actor != nil && actor.UserID == id {
+		return apperr.New(apperr.CodeSelfLockout, "You cannot delete your own account.")
+	}
+	return pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+		q := dbq.New(tx)
+		if err := guardLastAdmin(ctx, q, id, "deleted"); err != nil {
+			return err
+		}
+		n, err := q.UserSoftDelete(ctx, id)
+		if err != nil {
+			return pg.Translate(err)
+		}
+		if n == 0 {
+			return apperr.NotFound("The user does not exist.")
+		}
+		if _, err := q.SessionRevokeForUser(ctx, dbq.SessionRevokeForUserParams{UserID: id}); err != nil {
+			return pg.Translate(err)
+		}
+		return notifyUser(ctx, q, id)
+	})
+}
+
+// SetDisabled disables or enables a user. Disabling ends the user's sessions; nobody can
+// disable themself or the last active admin. Guarded by user:write.
+// Errors: resource.not_found, user.self_lockout, user.last_admin.
+func (s *Service) SetDisabled(ctx context.Context, actor *authz.Principal, id uuid.UUID, disabled bool) (User, error) {
+	if disabled && actor != nil && actor.UserID == id {
+		return User{}, apperr.New(apperr.CodeSelfLockout, "You cannot disable your own account.")
+	}
+	var u User
+	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+		q := dbq.New(tx)
+		if disabled {
+			if err := guardLastAdmin(ctx, q, id, "disabled"); err != nil {
+				return err
+			}
+		}
+		_, err := q.UserSetDisabled(ctx, dbq.UserSetDisabledParams{ID: id, Disabled: disabled})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return apperr.NotFound("The user does not exist.")
+		}
+		if err != nil {
+			return pg.Translate(err)
+		}
+		if disabled {
+			if _, err := q.SessionRevokeForUser(ctx, dbq.SessionRevokeForUserParams{UserID: id}); err != nil {
+				return pg.Translate(err)
+			}
+		}
+		if u, err = s.get(ctx, q, id); err != nil {
+			return err
+		}
+		return notifyUser(ctx, q, id)
+	})
+	return u, err
+}
+
+// ResetPassword sets a user's password and ends the user's sessions. Guarded by user:write.
+// Errors: resource.not_found, validation_failed.
+func (s *Service) ResetPassword(ctx context.Context, id uuid.UUID, password string) error {
+	u, err := s.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := auth.CheckPassword("new_password", password, u.Username); err != nil {
+		return err
+	}
+	hash, err := auth.HashPassword(password, s.password)
+	if err != nil {
+		return apperr.Internal(err)
+	}
+	return pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+		q := dbq.New(tx)
+		n, err := q.UserSetPassword(ctx, dbq.UserSetPasswordParams{ID: id, PasswordHash: hash})
+		if err != nil {
+			return pg.Translate(err)
+		}
+		if n == 0 {
+			return apperr.NotFound("The user does not exist.")
+		}
+		if _, err := q.SessionRevokeForUser(ctx, dbq.SessionRevokeForUserParams{UserID: id}); err != nil {
+			return pg.Translate(err)
+		}
+		return notifyUser(ctx, q, id)
+	})
+}
+
+// AssignRole gives a user a role; the actor must hold every permission of the role.
+// Idempotent. Guarded by role:assign.
+// Errors: resource.not_found, validation_failed (unknown role), authz.permission_denied.
+func (s *Service) AssignRole(ctx context.Context, actor *authz.Principal, id uuid.UUID, role string) error {
+	return pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+		q := dbq.New(tx)
+		if err := checkGrantable(ctx, q, actor, "role_id", role); err != nil {
+			return err
+		}
+		if _, err := s.get(ctx, q, id); err != nil {
+			return err
+		}
+		if _, err := q.UserRoleAssign(ctx, dbq.UserRoleAssignParams{UserID: id, RoleID: role, GrantedBy: actorID(actor)}); err != nil {
+			return pg.Translate(err)
+		}
+		return notifyUser(ctx, q, id)
+	})
+}
+
+// UnassignRole removes a role from a user; the actor must hold every permission of the
+// role, and the last active admin keeps the admin role. Idempotent. Guarded by role:assign.
+// Errors: resource.not_found, validation_failed, authz.permission_denied, user.last_admin.
+func (s *Service) UnassignRole(ctx context.Context, actor *authz.Principal, id uuid.UUID, role string) error {
+	return pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+		q := dbq.New(tx)
+		if err := checkGrantable(ctx, q, actor, "role_id", role); err != nil {
+			return err
+		}
+		if _, err := s.get(ctx, q, id); err != nil {
+			return err
+		}
+		if role == authz.RoleAdmin {
+			if err := guardLastAdmin(ctx, q, id, "demoted"); err != nil {
+				return err
+			}
+		}
+		if _, err := q.UserRoleUnassign(ctx, dbq.UserRoleUnassignParams{UserID: id, RoleID: role}); err != nil {
+			return pg.Translate(err)
+		}
+		return notifyUser(ctx, q, id)
+	})
+}
+
+// guardLastAdmin refuses a change that would leave no active admin, when id is an active
+// admin. It takes a transaction-scoped lock so concurrent changes are judged one at a time.
+func guardLastAdmin(ctx context.Context, q *dbq.Queries, id uuid.UUID, verb string) error {
+	if err := q.AdminsLock(ctx); err != nil {
+		return pg.Translate(err)
+	}
+	u, err := q.UserGetByID(ctx, id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil // the caller reports the missing user
+	}
+	if err != nil {
+		return pg.Translate(err)
+	}
+	roles, err := q.UserRoleList(ctx, id)
+	if err != nil {
+		return pg.Translate(err)
+	}
+	if u.DisabledAt != nil || !slices.Contains(roles, authz.RoleAdmin) {
+		return nil
+	}
+	n, err := q.AdminCountActive(ctx)
+	if err != nil {
+		return pg.Translate(err)
+	}
+	if n <= 1 {
+		return apperr.Newf(apperr.CodeLastAdmin, "%s is the last active admin and cannot be %s; make another user admin first.", u.Username, verb)
+	}
+	return nil
+}
+
+// notifyUser tells every process to drop the cached sessions of a user, when tx commits.
+func notifyUser(ctx context.Context, q *dbq.Queries, id uuid.UUID) error {
+	return pg.Translate(q.AuthNotify(ctx, "user:"+id.String()))
 }
 
 // Count returns the number of live users.
@@ -99,7 +425,7 @@ func (s *Service) EnsureInitialAdmin(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	_, err = s.Create(ctx, CreateInput{Username: "admin", Email: "admin@localhost", Password: pw, Role: authz.RoleAdmin})
+	_, err = s.Create(ctx, nil, CreateInput{Username: "admin", Email: "admin@localhost", Password: pw, Role: authz.RoleAdmin})
 	if apperr.Is(err, apperr.CodeConflict) {
 		// Another process created it first.
 		return "", ErrUsersExist

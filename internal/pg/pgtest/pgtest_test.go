@@ -24,7 +24,7 @@ func TestNewPool(t *testing.T) {
 	require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM users").Scan(&users))
 	require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM river_job").Scan(&riverJobs))
 	require.Zero(t, users)
-	_, err := pool.Exec(ctx, "INSERT INTO users (id, username, email, password_hash, role) VALUES (gen_random_uuid(), 'ann', 'ann@example.com', 'x', 'admin')")
+	_, err := pool.Exec(ctx, "INSERT INTO users (id, username, email, password_hash) VALUES (gen_random_uuid(), 'ann', 'ann@example.com', 'x')")
 	require.NoError(t, err)
 
 	var dropped string
