@@ -251,7 +251,7 @@ func runCreateAdmin(ctx context.Context, e env, args []string) error {
 	if err := pg.Migrate(ctx, db.Pool); err != nil {
 		return err
 	}
-	u, err := user.NewService(db.Pool, auth.DefaultPasswordParams).Create(ctx, nil, user.CreateInput{
+	u, err := user.NewService(db.Pool, auth.DefaultPasswordParams, nil).Create(ctx, nil, user.CreateInput{
 		Username: username, Email: email, Password: password, Role: authz.RoleAdmin,
 	})
 	if err != nil {

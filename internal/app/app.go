@@ -92,7 +92,7 @@ func New(d Deps) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	users := user.NewService(d.Pool, password)
+	users := user.NewService(d.Pool, password, authSvc)
 	idem := idempotency.NewStore(d.Pool, now)
 	handlers := &server{
 		systemHandlers: system.NewHandlers(system.NewHealth(d.Pool, now), buildinfo.Get()),

@@ -167,7 +167,7 @@ func (s *Service) newRefreshToken(ctx context.Context, q *dbq.Queries, sessionID
 // Errors: auth.invalid_token, service.unavailable.
 func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, error) {
 	var t Tokens
-	reused := false
+	var reused *uuid.UUID
 	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
 		q := dbq.New(tx)
 		row, err := q.RefreshTokenGet(ctx, digest(refreshToken))
@@ -185,7 +185,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 			if err := q.AuthNotify(ctx, "session:"+row.SessionID.String()); err != nil {
 				return pg.Translate(err)
 			}
-			reused = true
+			reused = &row.SessionID
 			return nil
 		}
 		if row.RevokedAt != nil || !s.now().Before(row.ExpiresAt) {
@@ -222,7 +222,8 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 	if err != nil {
 		return Tokens{}, err
 	}
-	if reused {
+	if reused != nil {
+		s.InvalidateSession(*reused)
 		return Tokens{}, errRefreshReused
 	}
 	return t, nil
@@ -230,13 +231,17 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 
 // Logout revokes the caller's session with its refresh tokens and cookie. account:self.
 func (s *Service) Logout(ctx context.Context, p *authz.Principal) error {
-	return pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
 		q := dbq.New(tx)
 		if _, err := q.SessionRevoke(ctx, p.SessionID); err != nil {
 			return pg.Translate(err)
 		}
 		return pg.Translate(q.AuthNotify(ctx, "session:"+p.SessionID.String()))
 	})
+	if err == nil {
+		s.InvalidateSession(p.SessionID)
+	}
+	return err
 }
 
 // ChangePassword replaces the caller's password after checking the current one, and ends
@@ -258,7 +263,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *authz.Principal, curren
 	if err != nil {
 		return apperr.Internal(err)
 	}
-	return pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+	err = pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
 		q := dbq.New(tx)
 		if _, err := q.UserSetPassword(ctx, dbq.UserSetPasswordParams{ID: user.ID, PasswordHash: hash}); err != nil {
 			return pg.Translate(err)
@@ -269,6 +274,10 @@ func (s *Service) ChangePassword(ctx context.Context, p *authz.Principal, curren
 		}
 		return pg.Translate(q.AuthNotify(ctx, "user:"+user.ID.String()))
 	})
+	if err == nil {
+		s.InvalidateUser(user.ID)
+	}
+	return err
 }
 
 var (

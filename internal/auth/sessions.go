@@ -149,3 +149,10 @@ func (s *Service) WaitListening(ctx context.Context) error {
 	}
 	return nil
 }
+
+// InvalidateUser drops the cached sessions of a user in this process at once; other
+// processes learn of the change from the notification sent in the same transaction.
+func (s *Service) InvalidateUser(id uuid.UUID) { s.sessions.invalidate("user:" + id.String()) }
+
+// InvalidateSession drops one cached session in this process at once.
+func (s *Service) InvalidateSession(id uuid.UUID) { s.sessions.invalidate("session:" + id.String()) }

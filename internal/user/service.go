@@ -26,11 +26,35 @@ type Service struct {
 	pool     *pgxpool.Pool
 	q        *dbq.Queries
 	password auth.PasswordParams
+	inv      Invalidator
 }
 
-// NewService returns the user service.
-func NewService(pool *pgxpool.Pool, password auth.PasswordParams) *Service {
-	return &Service{pool: pool, q: dbq.New(pool), password: password}
+// Invalidator drops this process's cached sessions of a user, so a change takes effect on
+// the very next request; other processes learn of it through the notification sent in
+// the same transaction.
+type Invalidator interface {
+	InvalidateUser(id uuid.UUID)
+}
+
+// NewService returns the user service. inv may be nil where no sessions are cached (CLI).
+func NewService(pool *pgxpool.Pool, password auth.PasswordParams, inv Invalidator) *Service {
+	return &Service{pool: pool, q: dbq.New(pool), password: password, inv: inv}
+}
+
+// changed runs fn in a transaction that changes user id, then drops the user's cached
+// sessions in this process.
+func (s *Service) changed(ctx context.Context, id uuid.UUID, fn func(q *dbq.Queries) error) error {
+	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+		q := dbq.New(tx)
+		if err := fn(q); err != nil {
+			return err
+		}
+		return pg.Translate(q.AuthNotify(ctx, "user:"+id.String()))
+	})
+	if err == nil && s.inv != nil {
+		s.inv.InvalidateUser(id)
+	}
+	return err
 }
 
 // User is a user with its roles.
@@ -212,8 +236,7 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, in UpdateInput) (Use
 		return User{}, apperr.Invalid("email", "email is not a valid email address")
 	}
 	var u User
-	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
-		q := dbq.New(tx)
+	err := s.changed(ctx, id, func(q *dbq.Queries) error {
 		_, err := q.UserUpdate(ctx, dbq.UserUpdateParams{ID: id, Username: in.Username, Email: in.Email})
 		if errors.Is(err, pgx.ErrNoRows) {
 			return apperr.NotFound("The user does not exist.")
@@ -225,10 +248,8 @@ func (s *Service) Update(ctx context.Context, id uuid.UUID, in UpdateInput) (Use
 			}
 			return err
 		}
-		if u, err = s.get(ctx, q, id); err != nil {
-			return err
-		}
-		return notifyUser(ctx, q, id)
+		u, err = s.get(ctx, q, id)
+		return err
 	})
 	return u, err
 }
@@ -240,8 +261,7 @@ func (s *Service) Delete(ctx context.Context, actor *authz.Principal, id uuid.UU
 	if actor != nil && actor.UserID == id {
 		return apperr.New(apperr.CodeSelfLockout, "You cannot delete your own account.")
 	}
-	return pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
-		q := dbq.New(tx)
+	return s.changed(ctx, id, func(q *dbq.Queries) error {
 		if err := guardLastAdmin(ctx, q, id, "deleted"); err != nil {
 			return err
 		}
@@ -252,10 +272,8 @@ func (s *Service) Delete(ctx context.Context, actor *authz.Principal, id uuid.UU
 		if n == 0 {
 			return apperr.NotFound("The user does not exist.")
 		}
-		if _, err := q.SessionRevokeForUser(ctx, dbq.SessionRevokeForUserParams{UserID: id}); err != nil {
-			return pg.Translate(err)
-		}
-		return notifyUser(ctx, q, id)
+		_, err = q.SessionRevokeForUser(ctx, dbq.SessionRevokeForUserParams{UserID: id})
+		return pg.Translate(err)
 	})
 }
 
@@ -267,8 +285,7 @@ func (s *Service) SetDisabled(ctx context.Context, actor *authz.Principal, id uu
 		return User{}, apperr.New(apperr.CodeSelfLockout, "You cannot disable your own account.")
 	}
 	var u User
-	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
-		q := dbq.New(tx)
+	err := s.changed(ctx, id, func(q *dbq.Queries) error {
 		if disabled {
 			if err := guardLastAdmin(ctx, q, id, "disabled"); err != nil {
 				return err
@@ -286,10 +303,8 @@ func (s *Service) SetDisabled(ctx context.Context, actor *authz.Principal, id uu
 				return pg.Translate(err)
 			}
 		}
-		if u, err = s.get(ctx, q, id); err != nil {
-			return err
-		}
-		return notifyUser(ctx, q, id)
+		u, err = s.get(ctx, q, id)
+		return err
 	})
 	return u, err
 }
@@ -308,8 +323,7 @@ func (s *Service) ResetPassword(ctx context.Context, id uuid.UUID, password stri
 	if err != nil {
 		return apperr.Internal(err)
 	}
-	return pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
-		q := dbq.New(tx)
+	return s.changed(ctx, id, func(q *dbq.Queries) error {
 		n, err := q.UserSetPassword(ctx, dbq.UserSetPasswordParams{ID: id, PasswordHash: hash})
 		if err != nil {
 			return pg.Translate(err)
@@ -317,10 +331,8 @@ func (s *Service) ResetPassword(ctx context.Context, id uuid.UUID, password stri
 		if n == 0 {
 			return apperr.NotFound("The user does not exist.")
 		}
-		if _, err := q.SessionRevokeForUser(ctx, dbq.SessionRevokeForUserParams{UserID: id}); err != nil {
-			return pg.Translate(err)
-		}
-		return notifyUser(ctx, q, id)
+		_, err = q.SessionRevokeForUser(ctx, dbq.SessionRevokeForUserParams{UserID: id})
+		return pg.Translate(err)
 	})
 }
 
@@ -328,18 +340,15 @@ func (s *Service) ResetPassword(ctx context.Context, id uuid.UUID, password stri
 // Idempotent. Guarded by role:assign.
 // Errors: resource.not_found, validation_failed (unknown role), authz.permission_denied.
 func (s *Service) AssignRole(ctx context.Context, actor *authz.Principal, id uuid.UUID, role string) error {
-	return pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
-		q := dbq.New(tx)
+	return s.changed(ctx, id, func(q *dbq.Queries) error {
 		if err := checkGrantable(ctx, q, actor, "role_id", role); err != nil {
 			return err
 		}
 		if _, err := s.get(ctx, q, id); err != nil {
 			return err
 		}
-		if _, err := q.UserRoleAssign(ctx, dbq.UserRoleAssignParams{UserID: id, RoleID: role, GrantedBy: actorID(actor)}); err != nil {
-			return pg.Translate(err)
-		}
-		return notifyUser(ctx, q, id)
+		_, err := q.UserRoleAssign(ctx, dbq.UserRoleAssignParams{UserID: id, RoleID: role, GrantedBy: actorID(actor)})
+		return pg.Translate(err)
 	})
 }
 
@@ -347,8 +356,7 @@ func (s *Service) AssignRole(ctx context.Context, actor *authz.Principal, id uui
 // role, and the last active admin keeps the admin role. Idempotent. Guarded by role:assign.
 // Errors: resource.not_found, validation_failed, authz.permission_denied, user.last_admin.
 func (s *Service) UnassignRole(ctx context.Context, actor *authz.Principal, id uuid.UUID, role string) error {
-	return pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
-		q := dbq.New(tx)
+	return s.changed(ctx, id, func(q *dbq.Queries) error {
 		if err := checkGrantable(ctx, q, actor, "role_id", role); err != nil {
 			return err
 		}
@@ -360,10 +368,8 @@ func (s *Service) UnassignRole(ctx context.Context, actor *authz.Principal, id u
 				return err
 			}
 		}
-		if _, err := q.UserRoleUnassign(ctx, dbq.UserRoleUnassignParams{UserID: id, RoleID: role}); err != nil {
-			return pg.Translate(err)
-		}
-		return notifyUser(ctx, q, id)
+		_, err := q.UserRoleUnassign(ctx, dbq.UserRoleUnassignParams{UserID: id, RoleID: role})
+		return pg.Translate(err)
 	})
 }
 
@@ -395,11 +401,6 @@ func guardLastAdmin(ctx context.Context, q *dbq.Queries, id uuid.UUID, verb stri
 		return apperr.Newf(apperr.CodeLastAdmin, "%s is the last active admin and cannot be %s; make another user admin first.", u.Username, verb)
 	}
 	return nil
-}
-
-// notifyUser tells every process to drop the cached sessions of a user, when tx commits.
-func notifyUser(ctx context.Context, q *dbq.Queries, id uuid.UUID) error {
-	return pg.Translate(q.AuthNotify(ctx, "user:"+id.String()))
 }
 
 // Count returns the number of live users.
