@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	api "github.com/openwatch/openwatch/gen/api"
 	"github.com/openwatch/openwatch/internal/apitest"
 	"github.com/openwatch/openwatch/internal/app"
 	"github.com/openwatch/openwatch/internal/auth"
@@ -79,4 +80,67 @@ func TestExpiredAccessTokenIsRejected(t *testing.T) {
 	require.Equal(t, "auth.invalid_token", res.Err(t).Error.Code)
 	require.Equal(t, http.StatusOK, env.Do(apitest.Request{Method: http.MethodGet, Path: "auth/me", Cookie: s.Cookie}).Status,
 		"the browser session outlives one access token")
+}
+
+func TestRefreshRotationAndReuse(t *testing.T) {
+	t.Parallel()
+	env := apitest.New(t)
+	s := env.Login("rita", env.CreateUser("rita", authz.RoleViewer))
+	refresh := func(token string) *apitest.Response {
+		return env.Do(apitest.Request{Method: http.MethodPost, Path: "auth/refresh", JSON: map[string]string{"refresh_token": token}})
+	}
+	res := refresh(s.RefreshToken)
+	require.Equal(t, http.StatusOK, res.Status)
+	var next api.AuthLoginResponse
+	res.Decode(t, &next)
+	require.NotEqual(t, s.RefreshToken, next.RefreshToken, "rotated")
+	require.Equal(t, "rita", next.User.Username)
+	require.Equal(t, http.StatusOK, env.Do(apitest.Request{Method: http.MethodGet, Path: "auth/me", Token: next.AccessToken}).Status)
+
+	res = refresh(s.RefreshToken)
+	require.Equal(t, http.StatusUnauthorized, res.Status, "a used refresh token is refused")
+	require.Contains(t, res.Err(t).Error.HumanMessage, "already used")
+	require.Equal(t, http.StatusUnauthorized, env.Do(apitest.Request{Method: http.MethodGet, Path: "auth/me", Token: next.AccessToken}).Status,
+		"reuse revokes the whole family on the very next request")
+	require.Equal(t, http.StatusUnauthorized, refresh(next.RefreshToken).Status, "including the newest refresh token")
+	require.Equal(t, http.StatusUnauthorized, env.Do(apitest.Request{Method: http.MethodGet, Path: "auth/me", Cookie: s.Cookie}).Status)
+	require.Equal(t, http.StatusUnauthorized, refresh("owr_unknown").Status)
+}
+
+func TestLogout(t *testing.T) {
+	t.Parallel()
+	env := apitest.New(t)
+	pw := env.CreateUser("lou", authz.RoleViewer)
+	s := env.Login("lou", pw)
+	other := env.Login("lou", pw)
+	res := env.Do(apitest.Request{Method: http.MethodPost, Path: "auth/logout", Token: s.AccessToken})
+	require.Equal(t, http.StatusNoContent, res.Status)
+	require.Contains(t, res.Header.Get("Set-Cookie"), "Max-Age=0")
+	require.Equal(t, http.StatusUnauthorized, env.Do(apitest.Request{Method: http.MethodGet, Path: "auth/me", Token: s.AccessToken}).Status,
+		"logout takes effect on the very next request")
+	require.Equal(t, http.StatusUnauthorized, env.Do(apitest.Request{Method: http.MethodGet, Path: "auth/me", Cookie: s.Cookie}).Status)
+	require.Equal(t, http.StatusUnauthorized, env.Do(apitest.Request{Method: http.MethodPost, Path: "auth/refresh", JSON: map[string]string{"refresh_token": s.RefreshToken}}).Status)
+	require.Equal(t, http.StatusOK, env.Do(apitest.Request{Method: http.MethodGet, Path: "auth/me", Token: other.AccessToken}).Status,
+		"other sessions live on")
+}
+
+func TestChangePassword(t *testing.T) {
+	t.Parallel()
+	env := apitest.New(t)
+	pw := env.CreateUser("pat", authz.RoleViewer)
+	s := env.Login("pat", pw)
+	other := env.Login("pat", pw)
+	change := func(cur, next string) *apitest.Response {
+		return env.Do(apitest.Request{Method: http.MethodPost, Path: "auth/password:change", Token: s.AccessToken,
+			JSON: map[string]string{"current_password": cur, "new_password": next}})
+	}
+	require.Equal(t, http.StatusUnauthorized, change("wrong-password", "a-new-password-9").Status)
+	res := change(pw, "short")
+	require.Equal(t, http.StatusBadRequest, res.Status)
+	require.Equal(t, "new_password", res.Err(t).Error.Detail["field"])
+	require.Equal(t, http.StatusBadRequest, change(pw, "qwertyuiop").Status, "common passwords are refused")
+	require.Equal(t, http.StatusNoContent, change(pw, "a-new-password-9").Status)
+	require.Equal(t, http.StatusOK, env.Do(apitest.Request{Method: http.MethodGet, Path: "auth/me", Token: s.AccessToken}).Status, "this session lives on")
+	require.Equal(t, http.StatusUnauthorized, env.Do(apitest.Request{Method: http.MethodGet, Path: "auth/me", Token: other.AccessToken}).Status, "others end")
+	env.Login("pat", "a-new-password-9")
 }
