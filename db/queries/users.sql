@@ -68,3 +68,13 @@ WHERE u.deleted_at IS NULL AND u.disabled_at IS NULL;
 -- name: AuthNotify :exec
 -- AuthNotify tells every process to drop cached sessions: payload session:<id>, user:<id> or *.
 SELECT pg_notify('openwatch_auth', @payload::text);
+
+-- name: UserLoginFailed :one
+-- UserLoginFailed counts a failed sign-in and returns the new count.
+UPDATE users SET failed_logins = failed_logins + 1 WHERE id = @id RETURNING failed_logins;
+
+-- name: UserLock :exec
+UPDATE users SET locked_until = @locked_until WHERE id = @id;
+
+-- name: UserLoginSucceeded :exec
+UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = @id AND (failed_logins <> 0 OR locked_until IS NOT NULL);

@@ -56,6 +56,7 @@ const (
 	ErrorCodeIdempotencyInProgress  ErrorCode = "idempotency.in_progress"
 	ErrorCodeIdempotencyKeyReused   ErrorCode = "idempotency.key_reused"
 	ErrorCodeInternalError          ErrorCode = "internal.error"
+	ErrorCodeRateLimitExceeded      ErrorCode = "rate_limit.exceeded"
 	ErrorCodeRequestBodyTooLarge    ErrorCode = "request.body_too_large"
 	ErrorCodeResourceConflict       ErrorCode = "resource.conflict"
 	ErrorCodeResourceNotFound       ErrorCode = "resource.not_found"
@@ -83,6 +84,8 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeIdempotencyKeyReused:
 		return true
 	case ErrorCodeInternalError:
+		return true
+	case ErrorCodeRateLimitExceeded:
 		return true
 	case ErrorCodeRequestBodyTooLarge:
 		return true
@@ -340,6 +343,9 @@ type NotFound = ErrorEnvelope
 
 // ServiceUnavailable defines model for ServiceUnavailable.
 type ServiceUnavailable = ErrorEnvelope
+
+// TooManyRequests defines model for TooManyRequests.
+type TooManyRequests = ErrorEnvelope
 
 // Unauthorized defines model for Unauthorized.
 type Unauthorized = ErrorEnvelope
@@ -875,6 +881,15 @@ type NotFoundJSONResponse ErrorEnvelope
 
 type ServiceUnavailableJSONResponse ErrorEnvelope
 
+type TooManyRequestsResponseHeaders struct {
+	RetryAfter *int
+}
+type TooManyRequestsJSONResponse struct {
+	Body ErrorEnvelope
+
+	Headers TooManyRequestsResponseHeaders
+}
+
 type UnauthorizedJSONResponse ErrorEnvelope
 
 type UnexpectedErrorJSONResponse ErrorEnvelope
@@ -935,6 +950,37 @@ func (response Login401JSONResponse) VisitLoginResponse(w http.ResponseWriter) e
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Login429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response Login429JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Login503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response Login503JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3449,90 +3495,94 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Dxrc9u2ln/lDLczse9QtJw4nVtldmZdN+3NbdJ44uR2d2OvCJNHEmoIYAHQMpvxf9/Bgy+RkizFdtM7",
-	"+ZKJaPDg4Lxf4KcgEfNMcORaBaNPQUYkmaNGaX+d5FIJaf6XokokzTQVPBgF72cIMccbPU7sihjEBPQM",
-	"IZN4TUWuICNTjOAY5oRNhJxjCm4lUAUEjobDKAgDamD9nqMsgjDgZI7BKHDLgjBQyQznxOw9JzevkU/1",
-	"LBg9P3waBnPKy9+HYaCLzLyntKR8GtzehsGrH8xbFnhG9KyGTdMgDCT+nlOJaTDSMsfmPgZRooNRkOd2",
-	"ZQ/kFOeZ0MiT4mcs3lpyENalzzHknP6eI7h3IUMJTExpQhiIDCUx616AxIyRQoFEnUtuCSgknVJOGEhU",
-	"OdMVlWZIUpT1URqYDH7GYhW9Dp/+fTO9XtM51d1DnJIpgqJ/YAiHoAU8HQ5hL8UJyZmG58P9VRxkFlwT",
-	"If9SMHo+DA12dJ7Pg9HT4dDi5n7VmFGucYoyuDW4SVSZ4AqtOH5P0nf4e47KYpsIrpHb/5IsYzSxVD34",
-	"TRnsPzW2/0biJBgF/3FQi/qB+6s6eCmlkC/5NTKRoduyK+rSbWpkt5ZnIeGaCkY0GomWOUPYi68Jo6nF",
-	"YzwhlGEa70fBbRicCD5hNHlEvI8hzR1wg78SuUwwNEgTDvGS9MRAOUwYnc60WSExV5jCguoZEEjpZIIS",
-	"uS7JYA/0o5CXNE2RPy4nEsKY0SWSXClncFDOqVJUcHOGOEVNKItKHR/Xf44t2r8I/aPIefp4WP8iQOXJ",
-	"rM0DwdFi748zJwVwoUEhWizPUF7TBD9wck0oI5cMH5fKyu0PCeEOLXldKYECaeWEi4XF9QMnuZ4JSf/A",
-	"x6VqIjFFrilhTqwbD0DPiNXWnF9xseAh4E1m5MFJ97W4wtQjjzcZJhpTu+MjaicvQOgZSkCzFPaOhkch",
-	"HA2fh3B0+CyE58NhCFEU7YdGrI2ouHXoYUbWcPvtDDbH6Zzyd4Kheuctpj1BmlLno06l8TuaGkM6IUxh",
-	"GGSNR58Cad61flPjXG06oNnpJdeyMFT0dptISYrAGe3SxX70cC+qVeLyN0y0ee0417PXYkp5w6ZvgbDQ",
-	"2ZKz+7bl6r4NjffXKA29/+/jcPDdxadvb7/p+nWzTqmFkOkSvKfPv93gPMMgVyid39vy1SUyVXAa2Gwg",
-	"2k5sJkmCSo21uHKmu3Og+YSMkUvB2By5Htc4VmsvhWBIeGBPMJGoZmvAmXNtEiZzpjdYHWiZNC2Ul/f0",
-	"O6wi1Rs8rTzArppBrVXRxdav9RKEqjHhghdzkasVRBXO3nde7apoZ8laVXThr4G+hEYf9WrP+Xlbetq1",
-	"Aa5m1448wjmhrJ/e6R1C+zVEbyr4ehW2gBt67HDyoFed+J2T5t1MYEf9ts2UWoa6BawP3xOicSpk4Qz/",
-	"dqi23N9KNt2BwE1AvUjmSou58U8nEonG3Si7hO6WTsEdpul9yOCPC/PPcPDd+OLTYfjtsxWeaIXWbZXS",
-	"2RzrlXvVJlmbrULzvJtVtQqWtqBoIlK8U9h0YhbehkEipETmcilH0JWJ2RMFjdVA0xAIU6IMneL/HpzU",
-	"fx68SmMo00pweXXUxwuXS6w+pisftJF6Q5IZ5TiQSFITt4MNJ2906JIAoiCeUGRpbCLRuD9N6SG4T5+X",
-	"SfDrTCgEl5DXMSJVBgZyk1V/DBJGTTgbBjaKl4a7gtHEWGS8MfJJWIPH/vRhcDMwAAbXxFozZSD9aPY5",
-	"KcHZX2clTPvrtARsf72soN+GwSyfEz6eo1Jkin31EoUm7E4QJkJChiJj+AKoBru7q4xMJshTyqdgKWgX",
-	"1um2O7vqZaRELYsyi1qmINooXGKGRBvgZitF5nXSbzJ8l6KpPEnQZA5hx2sv6ZQV9pJtTQSWKdER85Xq",
-	"duL1p43/y2uUhee72dShb7lisjfAOdUROKYpd4gF1ckMhFUNhU1R6RQvfLXM5PyXIi3GWogxI9LiLUWu",
-	"MeJCjyc2oS6fzFHPRDo2fyCMiYWFYlLEKikvf1NuNxzXeZta/lMZ45mHf0S1loxT5NRConUlI6J8nEkx",
-	"lajU0l+usBi7qoY9ksvE28iXD5OyUuN8ecSI0mNisqvyiUI2GTORXIm81CuaYJQ3svXQFrGM9EeWN10N",
-	"K9laJYlbxjulBd5oTjuyuYxQLWf/QMJMRLJTBJZejhPBuU2m++NapYl2MW8pcDO7YWH9z1SSFNNeQl2j",
-	"VP1xw9LR/A5hG5kaQN+hT322dTIjfLpjtJDkUppk6TPySI6L3V9ftj7L6CyBX0eGd6hQ70aF+zzCZnwr",
-	"W7BLNJr4SLY3FE2NIMiV6dlOkWwYMJogVzieEq8g3WjGL4EJEp1LXKpvPlF160ABR0xDoBMgvIiC8C6R",
-	"c3Xo5XCvPvB6Sqt3OKVKy2JHE+ERoFvUmdopRyfbXB0wrwO6LDs9YB+qGtYgQRv3cE2hzIA/VopO+Rz5",
-	"jsppoPswulkxO9oyR/RQVmH5aJmhLWBc5pTpMeX9enpfBYyOujR33pwrfVAoPycTrSobVQmjrCussa/P",
-	"di9y/n1NcWQ5aLdkGFBukpnE5t1glgJN60ZhfE1xgTK27cJtRG+b2moz1T4e/K9LtC/q/0bj/xpc/O2b",
-	"YIsqbEnltV7IMHdXY2hlIh0T3WJuSjQONLUodD0TVSa8XPsSz5nvGLn8tAPks0tlNiIuyTJObNy01TG2",
-	"rmOGQZ6lW1Prfip3xjQ3eNVCZZVIfLBL7qrvc8qbTw8fzAI8jj71UkS9pkrvqCmNOZO+IQWlbFmlHESZ",
-	"CGkDJ/OWnUJ5AUYlfMILRnjdcMpddMVQ7O5hQMsabHIsDnTYOl2fPP3L5S470s5Y6HRsNaRPzRIx96Mf",
-	"nT9NRe/jK+SK9IevPssqR4EMgRglPEE3HIF8SjkC4SlQrdyzRMgsV7DnKjpGNuEKM22ZaN4nml5SRnWx",
-	"31vYERnyBdHJrB+htxnyX82fQSJD4ood6y1BDbE8qqVERamwSdEuu0yWi0kuqS7OjFB4JiCRKI9zPat/",
-	"/Vjq8j9/fR90u8Pgml5gCyAwkWIO8enbs/dwQHI9O2BiSl2p0MqejXws2PqAM60zm3WjDU5OhLii2E+n",
-	"SykWCiX4pZDYtaBQw2WxYl87+OMW1pM/FfXGHlSNDsnoz1i4VjjlE9HFpOaWHRGbMETdFCIjOHPCyRRN",
-	"FGwLq1IwyBjhrmr4mvL8xhe/VHTO38+oglQkuV1PXRVRUT5lCK7YU4rq8emrUaNyFjoB9fW/uioWnnPz",
-	"h8bISTLD5EqF9t0FXsKHV08UmBMri655/JMAV4IFIhEIYzBFbtI4TB1fqQ7Pebla5pxTPoVLyoksHD4K",
-	"qAaiIT4gGT24PjwwZCYZjX5Tgsd2o86fCjJncXTOz/mJ4NfIbdI4Mr//Bq5mWOWSkGLCiEQF8c2g1IVB",
-	"oyINewTiMnkckUTbh36yzR5Bz/Ccg6fekzaFiCZMTHPct1MaVAHeZIwmVLMCqg6kmzWKS90ZwccLezAD",
-	"Nb4ZVOtGYAx1HMGvVM9EroE49jRnPwhvnI1wtUCp4Gh4aGDtxa1KpKvCdyuO8f4Li5HZoZ2Eh3A0fGax",
-	"WlGSjI0VM4SheuNAkmFGfDNoFCpHUKM2J/KqlfLboRZNrhCIUYSUaCGL7iyXwc51NV50oAs/sbgK+kxw",
-	"kTv/6UDAYobcFucjA/edHVg0xyNwhYVjW6di7sYZVXue0dXmrLReirR4Ub1m4FawesbNGjz8DuL+qm78",
-	"AoifpoTFjDIsRXJCpdLN+T2lKWOVmq0E3SglxxH8jIXyI0QGKJlolPD0CGYit5bmb30tpr24ETuNB7br",
-	"d3T7Tbxv7VuSYGZMgOCAVh89jmFtHsxWlvzk0jDAyGo1fRhaQmIyE20YvqtlnWz51HUHDNEtqrYqrCBX",
-	"aMfQyomiEOJP5644fB6M4FMURbe3cQgL22OKE5FibDA373izeU1YjgrExCpE1aWII/hX3ZeZEMpyY12M",
-	"+TsaDqFnRjIEblCFo6dPLYo+cjY4U/+mHSrF1M6hwhv6PewdHT5zHbRueyLej86N7/EFNRtEOg91nJFk",
-	"hoOn0dAGaFSb4K/heo5PXzXqxaNgGD1zS71hDUbBs2gYPbOJoZ5Z995wjbbtK1Rfq04KPoUyAnd6sLDP",
-	"ykxKeWms9eloeFi2MO1vE3RE8Ja7RpRS59y6jIrpTAnjtJ3ixR1nHJeO3ThL7/OVI1RlB16lwSiw80V1",
-	"7+d7kRb3NhnXGfq6bYdgxr4vj/0+HQ4fYv9q3KgznXdGpxyNBplIxxlCi8gZ6sG6QKqP5iuCq71/aJ29",
-	"5awI4cx4PQzhjMzxjGr8z9fkZj9qDVAvB60G5SNHlb7DVtQ7aExM21cON7/SGui0pKm6z5tebA9TNqPh",
-	"YPTxIgxUPp8TWQSj4OWNqxsAqXTCqkSpDC6NM77YtXTJ1LagDWYm7G6EBF5kbsNaD0WuVyviOzv+6YNB",
-	"9E7dxXt2/sXvWuUpjl8v6pyydCbOX/HCW8N5M9aI+nTKtQuXJPuoi6GXPpHrLcTvhCGRmzT/LkL16BJS",
-	"y4SPgRPCmHHOHvl+/vcEqibLSBKRcz1SyCZBLRMu+52iRbHNl59Qv8HggQ1Oa7hxzVx7FPzJLHhXX0Qp",
-	"uVBO8N0LGw6WivIrWVKctnsjD8udvhnRFYzKeaPE0ThNVfWwjHyibCFc/ekMfd9ECScTTDS9biF+D3wt",
-	"jfbI2fTVttdnnnbipvSHLboB8lR1jafrzZ/W7eyHiEz6BwHuFJ4c9dclrSNzNEm9JPwVXHYlPI4SbbEu",
-	"eX0fYlML4Uj6zvI6o9DTiH5I07Cu773ynphb90WofV8RpqpKVZ0786DRursPc+ADqTVmgNiSbCPcgoWw",
-	"5QieYASnEk2+a5yPuydFNCyIAsIkkrQAezlNNsK4xUwwPOelRdlzaa8DTJXKy0pblUgpOuUDyvft6Zth",
-	"G/hxbLO3TUnPTchnjFIzXnyiTEouWK4RUiQpoxz78igP7H11ceFh0qmlEfIvMaE6Bo4Lz5GMUPkXsoYr",
-	"Eph3QhONturUlOOJvYlmDusL+EbC2kvc+e+a07gRuYZZXHIzgjHQM6rszoxeI0elIjj2Qv18+Kwu0rWv",
-	"kLnaknmeEk0uiUJ3Y04iSWbkkmHXD/+E2s0IPqTdXZpC3HBF0aCcWXF6Pny2mcU9NysfTEIwE1IbKtt4",
-	"R7fvVS5dqmwKhCqUxvlqkWiW/9f5y7cZ8uPTV/88e/vL5/Jr3QD8cgusl10el7od05hTNrbd+iNrpaMH",
-	"Y4jtBzWRCIEoMOTZhfoFmbM7UP9/jt+83o76JeDm9fmN5Nwz++xHfz3yG7y3IX81O9JLdztl4Ic2Hs7j",
-	"da/a9pDd5ToG3d2jwaO7mLT6Jv79xY+GjnePE6vJxVWBolkwMsFbUPNw5IZqVkeJjev+81xpmAmW+o5G",
-	"I7S1FXDBEKaScK1g72j4zGWYC6pwvyeXdLN47hZk82snH/tJVi85WPH1j9uLh4ntVt1ku1OAd3hvaDSG",
-	"W7tS7jB73Ox2e604Gn63+Y3qEx33mEBb6gBpas4KxWk0H+0ghZetDTq1kFS7C9MH1ahSb5z4ml4j7HGh",
-	"IUWGGtN9W3dXQDlYRbSlGJmiDOEKC4V6kJEp5Y65YY+Z/eDnl7ZTIfepmdtw40L/5SGnWw9kyLuDab2p",
-	"S0amtuVpCfaFS/p92n9/3lpcnYitsfNmgbfz4RqrbtIjsxSmVbPSDwk7U55zZlKn2PyIoeyXurKhefai",
-	"9e2U1b7BlhaJrtSuzxEYGfjSHUF3hPyRXUB7sPGrF9jRC9jbg/36tLX5t6q2bP4PPtH01umcMfI9rUUx",
-	"KT2AUyLz2hNVFrYUIE+BaFuIq2qFVYP2EhNhdFFibufQI3hfTtQS11ew9yTLzwZdYulsusr3g/2DV77N",
-	"1fQfSjhfuIAdbX6j+gLVnyiRjpzrJXKN2Hnpug1XJr/9jB0+mkF678X2301g7on/P6HemfmVe9/OY/5g",
-	"vWNWDmu3Jcbdl6iE5mE8aPtSxiNXye8ksO5iyb+l4P5Zls4x3Qv7E1X7MiHB3qLZXgF6nW7dA5eonFHc",
-	"TUFWBs1rPHXU03lSzgg/Us+8dWv8s1vmCvVXw90rzmeV4W604mHPhl1UaUm0/cChQr1/X4LtinXEXj9+",
-	"ALG+Yxbni3wbq3vumrS1tq7C9xBS338fe1exN9DA0RcNL5kSrjVHddXyXhC1/1UlelXCMQKIExAtdgls",
-	"bC3Ni3i//Of8QTSgKiRol0ttpQ0v6guNrfTrCjFzZRX3u7/88cGf6K+nKxLn4rqjKgui7Dd0S03a/xpC",
-	"3ddMqCF3qWB2kOZ+VWzkr7U/ctAEv4hLkRa2Ge8xsHPcCtkE/CXijnL1VDLcq19Cxlt+HuBrBnGftRIv",
-	"Grvmy71R1Qj5vUh8WxRf8i9FEt3x0q81mHW3HbxYLWntZ8hX4ztpqwpz/msCDykfyx8s6BGR73PKUpij",
-	"JinRpIppWnefo4cezLpsIXHnGZQ24Pbl/o8Xt+Gn5Rv3Hy+Mxvpr6faVXLJgFPgr21af/c7LLsyNwoXV",
-	"lxXKinxrlIdq47Gi+ha+R9+g0r1YVM5yrLri4WHYocQuBKP74Md+VWO5E9XuejslU+3XvC6hZ1i4mY0G",
-	"GNcPv724/f8AAAD//w==",
+	"7Dz9b9s4lv/Kg26AJgtFcb4GWxcHXCbTme1OOw2SdufumpxNS882NxLpIak4niL/+4GP1Jct27GbZLqL",
+	"/lI0MvX4+L6/qM9BLLOJFCiMDrqfgwlTLEODiv46y5WWyv4vQR0rPjFciqAbfBgj9AXemV5MK/ogh2DG",
+	"CBOFt1zmGiZshBGcQsbSoVQZJuBWAtfA4LjTiYIw4BbW7zmqWRAGgmUYdAO3LAgDHY8xY3bvjN29RTEy",
+	"46B7cnAYBhkXxd8HYWBmE/ueNoqLUXB/HwZvfrRvEfAJM+MKNk+CMFD4e84VJkHXqBzr+1hEmQm6QZ7T",
+	"yhbICWYTaVDEs19w9p7IwdJF+pxCLvjvOYJ7FyaoIJUjHrMU5AQVs+tegcJJymYaFJpcCSKgVHzEBUtB",
+	"oc5TU1JpjCxBVR2lhsneLzhbRq+Dw7+up9dbnnGzeIhzNkLQ/A8M4QCMhMNOB3YSHLI8NXDS2V3GwZTA",
+	"1RHyLwXdk05oseNZngXdw06HcHN/VZhxYXCEKri3uCnUEyk0kjj+wJIL/D1HTdjGUhgU9F82maQ8Jqru",
+	"/1Nb7D/Xtv9O4TDoBv+xX4n6vvtV779WSqrX4hZTOUG35aKoK7epld1KnqWCWy5TZtBKtMpThJ3+LUt5",
+	"Qnj0hoynmPR3o+A+DM6kGKY8fka8TyHJHXCLv5a5ijG0SDMB/Tnp6QMXMEz5aGzsCoW5xgSm3IyBQcKH",
+	"Q1QoTEEGOtBPUg14kqB4Xk7ELE2tLrH4RjuDgyrjWnMp7Bn6CRrG06jQ8V71c5/Q/lWan2QukufD+lcJ",
+	"Oo/HTR5IgYS9P07GZiCkAY1IWF6iuuUxfhTslvGUDVJ8Xiprtz/ETDi01G2pBBoUyYmQU8L1g5TvmJh5",
+	"vdTPiKiUkDExA2YMZhOjX8GUcQNDqYi2Is8GqKxj0hhLkWgSkAs0arZ3OjSo+taAObtKaNd+WjSGlx6G",
+	"kW6XAQ6lskQxasbFKGrYu0VDdh8GHwXLzVgq/gc+r/jFChMUhrPU6X/tAZgxI7OWixshpyIEvJtYxXFm",
+	"4FbeYEJc/ijwboKxwYR2fEYzJmYgzRgVoF0KO8ed4xCOOychHB8chXDS6YQQRdFuaNlr+e7WoYcZkYfz",
+	"21lsTpOMiwuZor7wroVOkCTcOfNzZR204dbjDFmqMQwmtUefA2XfpQDDYKbXHdDu9FoYNbNU9HLBlGKz",
+	"wHm3Ihb55OFel6vk4J8YG/vaaW7Gb+WIi5rz2wBhaSZzUcH3jZjg+9CGSQaVpff/fersvbz+/P39d4sB",
+	"kF2n9VSqZA7e4cn3a6KMMMg1KhcgbPjqHJlKODVs1hBtKzazOEate0beOB+3cKBsyHoolEzTDIXpVTiW",
+	"awdSpshEQCcYKtTjFeDsudYJkz3TOywPNE+aBsrze/odlpHqHZ6XrnJbzeBkVcxs49daCcJ1jwkpZpnM",
+	"9RKiSucYF15dVNGFJStV0eUJFvocGm3Uq0KML9vS064JcDm7tuQRZoyn7fROHpADrSB6XcFXqzABrumx",
+	"w8mDXnbiCyfN25nABfXbNKVsGOoGsDZ8z5jBkVQzZ/g3Q7Xh/pay6QEErgNqRTLXRmbWP50pZAa3o+wc",
+	"uhs6BXeYuvdhe39c2386ey97158Pwu+PlniiJVq3Ue5Lyegb9yplo+utQv2861W1DJY2oGgsE3xQ2HRm",
+	"F96HQSyVwtQlnY6gSzPYFxpqq4EnIbBUyyJ06v/33ln1896bpA9F/g0uUI7aeOGSruXHdHWWJlLvWDzm",
+	"AvcUssQmOEDh5J0JXbbENPSHHNOkbyPRfns+10JwX2eYJ8FvY6kRXOWiihG5tjBQ5Jllb5xyG86GAaU7",
+	"ynJXpjy2FhnvrHyytMZjf/owuNuzAPZuGVkzbSH9ZPc5K8DRX5cFTPrrvABMf70uod+HwTjPmOhlqDUb",
+	"YVthSaMNu2OkPGeCcpLiK+AGaHdXQhoOUSRcjIAoSAuruoQ7u25lJGUzRbo5T0GkKFzhBJmxwO1WmmVV",
+	"dSRlxueyOo9jtJlDuOC153SKhL1gWx2BeUosiPlSdTvz+tPE//Utqpnnu93UoU9csWkuYMZNBI5p2h1i",
+	"yk08BkmqobEuKgtVHl9WRG2igUxmPSNlL2WK8FYyNxgJaXpDqjwUTzI0Y5n07A8sTeWUoNgUsaxeFH9z",
+	"QRv2qrxNz/9UxHj24R9RpSW9BAUnSLwq+URc9CZKjhRqPffLDc56rvxDR3IliybyxcO4KGmFgWIGe1T2",
+	"i/DOch4LDx+lTJseszlX8URjOuylMr6ReaFtPMYorxU7QkqdrU5ExLFFvSuYXaaOG0ZBhV1ea2QXJHYe",
+	"oUr6/oYstXHKVnFZMujFUghKsdujXW2YcZFwIYZj2nBGXmmkmKV6G6FuUen2aGLuaH6HsIlMBaDt0Oc+",
+	"BzsbMzHaMoaIc6VsCvUF2aXA6favz9ukeXTmwK8iwwVqNNtR4TGPsB7f0kJsE6PGPr5tDVATKwhqadK2",
+	"VXwbBimPUWjsjZhXkMUYxy+BITKTK5wrD7/QVedFg0BMQuBDYGIWBeFD4uny0PNBYHXg1ZTWFzji2qjZ",
+	"libCI8A3qD41E5GFHHR5GL0K6LzstIB9qhpZjQRN3MMV5TML/lRrPhIZii2V00L3wXW9jna8YebooSzD",
+	"8tnyRSprDHKemh4X7Xr6WGWNBXWp77w+g/qoUX1JflrWO8rCRlFtWGFfj7Yvff51RclkPpQnMuxxYVOc",
+	"mLJxsEuBJ1WftX/LcYqqT93WTURvk4prPQE/3ftfl35fV/+Nev+1d/2X74INarMFlVd6IcvcbY0hyUTS",
+	"Y6bB3IQZ3DOcUFj0TFzb8HLlSyJPfcPNZa0LQL64gEYRcUGWXkxx00bH2Li6GQb5JNmYWo9Tz7Omucar",
+	"BirLROIjLXmovmdc1J8ePJkFeB59aqWIfsu12VJTamM6bTMeWlOxpZjjKbuneGdoiOcVWJXwaTBY4XWz",
+	"PQ/RFUuxh4cBDWuwzrE40GHjdG3y9A+Xu2xJO2uhkx5pSJuaxTLzkzMLP41k6+MbFJq1h68+yyomqSyB",
+	"Us5EjG62BMWICwQmEuBGu2exVJNcw46r81jZhBucuBa4fZ8ZPuApN7Pd1nKPnKCYMhOP2xF6P0Hxm/0Z",
+	"FKbIXAlktSWoIBZHJUqUlArrFF1kl81yMc4VN7NLKxSeCcgUqtPcjKu/fip0+e+/fQgWe8bgWmFAZREY",
+	"KplB//z95QfYZ7kZ76dyxF0BkWSPIh8CWx1wbMyEsm6k4ORMyhuO7XQaKDnVqMAvhZjWgkYDg9mSfWlu",
+	"yi2sBqdK6vU8qAodNuG/4Mw1yLkYykVMKm7RhN0wRTR1IbKCkzHBRmijYCq3KpnCJGXC1RLfcpHf+ZKY",
+	"jq7EhzHXkMg4p/Xc1RY1F6MUwZWAClE9PX/TrdXTQiegvipY1crCK2F/qE3sxGOMb3RI705xAB/fvNBg",
+	"T6wJXfv4ZwmuMAtMIbA0hREKm8Zh4vjKTXglitUqF4KLEQy4YGrm8NHADTAD/X024fu3B/uWzGzCo39q",
+	"Kfq00cJPM5al/ehKXIkzKW5RUNLYtX//BVwlscwlIcE4ZQo19O/2Cl3Yq9WpYYdBv0geuyw29NAPBtIR",
+	"zBivBHjqvWhSiBmWylGOuzS7wTXg3STlMTfpDMq+pBvV6he604VP13QwC7V/t1eu64I11P0IfuNmLHMD",
+	"zLGnPhHCRO1sTOgpKg3HnQMLa6ffqE+62vxiHbK/+4owsjs0k/AQjjtHhNWSQmXfWjFLGG7WznNZZvTv",
+	"9mrlyy5UqGVM3TRSfhp1MewGgVlFSJiRarY4Cmexc72OVwvQpR/4XAZ9LIXMnf90IGA6RkEl+8jCvaB5",
+	"T3s8Bjc4c2xbqKO7aVDdHAd1tTmS1oFMZq/K1yzcElbLtF6Nhy+h317r7b8C5odRYTrmKRYiOeRKm/r4",
+	"ozY8TUs1Wwq6VmDuR/ALzrQfLLJA2dCggsNjGMucLM1f2hpPO/1a7NTbo17g8f13/V2yb3GME2sCpAAk",
+	"ffQ4hpV5sFsR+dnAMsDKajm8GRIhMR7LJgzf6yInWzx1PQNLdEKVqsIaco00xVfMGYXQ/3zlisNXQRc+",
+	"R1F0f98PYUqdp34sE+xbzO073mzesjRHDXJIClH2LvoR/KPq1gwZT3NrXaz5O+50oGXENARhUYXjw0NC",
+	"0UfOFmfu36TiPCY0xgvv+A+wc3xw5Ppqi02L/m50ZX2PL6hREOk81OmExWPcO4w6FKBxY4O/mus5PX9T",
+	"qxd3g0505JZ6wxp0g6OoEx1RYmjG5N5rrpGawVK3NfCUFCMoInCnB1N6VmRS2ktjpU/HnYOisUl/26Aj",
+	"gvfCtae0vhLkMkqmp1pap+0Ur7/gjPuFY7fO0vt8TT7iB5Ubehwj6Qg1c8BMeYxdQBaPSxeWJFYlqL1k",
+	"1AzYwJpIad2zk7WTYlbxSjgtYTDIrQrKIRx0YOf48CX0W7otfe8B6tONu07IGQVDMhfmSqQyvtGE/1Gn",
+	"nIp0G53YiMA6EMNvsZS6EBKZD1Kr67QBHWaYK2oF+kVXIp9YuTo4gYyL3KCGHaLl8eHL3QhOOkeQIfP2",
+	"zHfcuIZBrmcwZnpsgbsJP81HYo8L7aSvNK5vkqAb0ChX1Wb7QSazRxtCXJivu2/GtdZpzo+iH3Y6T7F/",
+	"Odm1MAh5yUcCrVmam1q9RLO3KjptE+QlEevO34yZvBfpLIRLG0pgCJcsw0tu8D/fsrvd1iHXMhOwKB87",
+	"qrQdtqTefm2Kn145WP9KY3bWvnT4cv1L85PJ92Fw0jla/17L9DVxo5wtWIdrc1S2ntUE3U/XYaDzLGNq",
+	"FnSD13eu/gOstG2ktIVRc+m4jalcw56NaMDAEsOmT7XQzkvpfVjZU5mb5Qb1goZ7C6X0wZmL22m6ye9a",
+	"5ptORF5VtYEiKHBxh5h5r5bVY8aoTY1d23dOmY5bJq6dwMvcbCDxZykytc6CP0SOtxDKL5OQSiZ8LhOz",
+	"lAyvR76d/y0Jh80WncHvakyHQSUTrooxQkKxyZef0bzD4IltXGN0dcX1jij4k1lwUd3HKrhQzGc+Chv2",
+	"55orS1kyO2/2uJ6WO20TwEsYlYtaqap2mrJ6RYx8oamhof90hn6oo4TDIcYU5tQQfwS+Fka762z6ctvr",
+	"Kwgu5vEuuEE3QJHoRePpZizOq7GEpwiG2gc6HhQRHbfXl8mROZokXhKeJ0p4JOFxlGiKdcHrxxCbSgi7",
+	"yk8IrDIKLQMFT2kaVs0vLL0u6dZ9FWrfVkwrq4tlB9Y+qLVgH8Mc+EBqhRlgVFqvhVswlVRWEjFGcK5Q",
+	"W59j0yO6LsgMTJkGlipkyQzojqaqhXHTsUzxShQWZcellA4w1zovKqZlQuzzrV2fJ1ZhG/hhe7s3lRau",
+	"bMiHdP+tihdfaGADLVOb/CbIkpQLbEvdPLAP5bWUp8ng5i4IfI053CkInHqOTBhX/0LWcEkCcyENM0jV",
+	"w7ocD+meoT2sb8RYCWsuced/aE7jRh1rZnHOzcg0BTPmrriR8lsUqHUEp16oTzpHVbG1eUHQ1Qjt84QZ",
+	"NmAa3X1IhSwe2+Rv0Q//jMbNej6l3Z2bJl1zU9eiPIm+xhT3AidSGUtlindM83rx3N3iukDomTaYLReJ",
+	"ehtnlb98P0Fxev7m75fvf/1Sfq263jDfymxll8elaqvVamLWtpM/IisdPRlDqK9XRyIEpsGSZxvqz1iW",
+	"PoD6/3P67u1m1C8A178isZacO3af3ehfj/wW703IX84AtdKdpkX88M3TebzFi9QtZHe5jkV3+2jw+CEm",
+	"rfogxePFj5aOD48TywnUZYGiXdC1wVtQ8bDrhqOWR4m1r15kuTYwlmniuwW10JY6GTJFGCkmjIad486R",
+	"yzCnXONuSy7pZirdHdf6R38+tZOsWrK/5CM499dPE9stu6f4oADv4NHQqA0pL0q5w+x5s9vNteK484Cq",
+	"efmlmkdMoIk6wOqas0Rxak1kGojxsrVGp6aKG3cdfr8cOWuNE9/yW4QdIQ0kmKLBZJfq7vRpEFJEKsWo",
+	"BFUINzjTaPYmbMSFY27YYmY/+jm0zVTIfXHpPly70H+Ay+nWExnyxQHD1tRlwkbUuiaCfeWS/pj235+3",
+	"ElcnYivsvF3g7Xy4wqrb9MguhVHZdPbD3s6U5yK1qVPf/tGHou/tyob22avGJ4SW+wYqLTJTql2bI7Ay",
+	"8LU7gsWrAM/sApoDqt+8wJZegG6BtuvTxuafVG3e/O9/5sm90zlr5Ftai3JYeACnRPa1F7oobGlAkQDz",
+	"kxlFrbBs0A4wllYXFeZ0nyCCD8VkNHN9BbrvWnw9a4CFs1lUvh/pB69866vpPxZwvnIBO17/Rvkhtj9R",
+	"Ih05V0vkCrHz0nUfLk1+2xnbeTaD9MGL7b+bwDwS/39GszXzS/e+mcf8kbzjpBi6b0qMu/dSCs3TeNDm",
+	"5ZpnrpI/SGDdBaF/S8H9syydY7oX9he68mVSAd2G2lwBWp1u1QNXqJ1R3E5BlgbNKzx11NJ50s4IP1PP",
+	"vHH7/4tb5hrNN8PdKs6XpeGuteJhh8Iuro1ihj5fqdHsPpZgu2Ido2vkTyDWD8zifJFvbXXPXXcna+sq",
+	"fE8h9e336rcVewsNHH0x8RPE1Jrjpmx5T5ne/aYSrSrhGAHMCYiR2wQ2VEvzIt4u/7l4Eg0oCwnG5VIb",
+	"acOr6mJqI/26QZy4sor7u7388dGf6F9PVxRm8nZBVaZM06ekC03a/RZCPdZMqCV3oWA0SPO4Ktb1nyd4",
+	"5qAJfpUDmcyoGe8xoDlujekQ/GXwBeVqqWS4V7+GjLf4zMO3DOIxayVeNLbNl1ujqi6KR5H4pii+Fl+L",
+	"JLrjJd9qMKtuO3ixmtPaL5Cv2vfulhXm/FchnlI+5j880SIiP+Q8TSBDwxJmWBnTNO6wR089mDVoIPHg",
+	"GZQm4OZHGj5d34ef57+c8Onaaqz/vAC9kqs06Ab+6j3ps9953oW5Ubiw/EJGUZFvjPJwYz1WVH1NwaNv",
+	"UVm8WFTMciy74uFh0FDiIgSr+8WtSl1b7kR1cT1NyZT71a9LmDHO3MxGDYzrh99f3/9/AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

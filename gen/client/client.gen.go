@@ -53,6 +53,7 @@ const (
 	ErrorCodeIdempotencyInProgress  ErrorCode = "idempotency.in_progress"
 	ErrorCodeIdempotencyKeyReused   ErrorCode = "idempotency.key_reused"
 	ErrorCodeInternalError          ErrorCode = "internal.error"
+	ErrorCodeRateLimitExceeded      ErrorCode = "rate_limit.exceeded"
 	ErrorCodeRequestBodyTooLarge    ErrorCode = "request.body_too_large"
 	ErrorCodeResourceConflict       ErrorCode = "resource.conflict"
 	ErrorCodeResourceNotFound       ErrorCode = "resource.not_found"
@@ -80,6 +81,8 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeIdempotencyKeyReused:
 		return true
 	case ErrorCodeInternalError:
+		return true
+	case ErrorCodeRateLimitExceeded:
 		return true
 	case ErrorCodeRequestBodyTooLarge:
 		return true
@@ -338,6 +341,9 @@ type NotFound = ErrorEnvelope
 // ServiceUnavailable defines model for ServiceUnavailable.
 type ServiceUnavailable = ErrorEnvelope
 
+// TooManyRequests defines model for TooManyRequests.
+type TooManyRequests = ErrorEnvelope
+
 // Unauthorized defines model for Unauthorized.
 type Unauthorized = ErrorEnvelope
 
@@ -471,6 +477,11 @@ type ClientInterface interface {
 	// Wrong usernames and wrong passwords answer the same 401 in the same time. On success
 	// the response also sets the `openwatch_session` cookie for browsers.
 	//
+	// Brute force is slowed twice: each client address may try about once every 5 seconds
+	// after a burst of 10 (429 `rate_limit.exceeded` with `Retry-After`), and an account
+	// locks for 30 seconds after 5 consecutive failures, doubling with each further failure
+	// up to 15 minutes (also 429). 503 means the server is busy hashing other sign-ins.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /auth/login (the `Login` operationId).
@@ -480,6 +491,11 @@ type ClientInterface interface {
 	//
 	// Wrong usernames and wrong passwords answer the same 401 in the same time. On success
 	// the response also sets the `openwatch_session` cookie for browsers.
+	//
+	// Brute force is slowed twice: each client address may try about once every 5 seconds
+	// after a burst of 10 (429 `rate_limit.exceeded` with `Retry-After`), and an account
+	// locks for 30 seconds after 5 consecutive failures, doubling with each further failure
+	// up to 15 minutes (also 429). 503 means the server is busy hashing other sign-ins.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -716,6 +732,11 @@ type ClientInterface interface {
 // Wrong usernames and wrong passwords answer the same 401 in the same time. On success
 // the response also sets the `openwatch_session` cookie for browsers.
 //
+// Brute force is slowed twice: each client address may try about once every 5 seconds
+// after a burst of 10 (429 `rate_limit.exceeded` with `Retry-After`), and an account
+// locks for 30 seconds after 5 consecutive failures, doubling with each further failure
+// up to 15 minutes (also 429). 503 means the server is busy hashing other sign-ins.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /auth/login (the `Login` operationId).
@@ -735,6 +756,11 @@ func (c *Client) LoginWithBody(ctx context.Context, contentType string, body io.
 //
 // Wrong usernames and wrong passwords answer the same 401 in the same time. On success
 // the response also sets the `openwatch_session` cookie for browsers.
+//
+// Brute force is slowed twice: each client address may try about once every 5 seconds
+// after a burst of 10 (429 `rate_limit.exceeded` with `Retry-After`), and an account
+// locks for 30 seconds after 5 consecutive failures, doubling with each further failure
+// up to 15 minutes (also 429). 503 means the server is busy hashing other sign-ins.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2187,6 +2213,11 @@ type ClientWithResponsesInterface interface {
 	// Wrong usernames and wrong passwords answer the same 401 in the same time. On success
 	// the response also sets the `openwatch_session` cookie for browsers.
 	//
+	// Brute force is slowed twice: each client address may try about once every 5 seconds
+	// after a burst of 10 (429 `rate_limit.exceeded` with `Retry-After`), and an account
+	// locks for 30 seconds after 5 consecutive failures, doubling with each further failure
+	// up to 15 minutes (also 429). 503 means the server is busy hashing other sign-ins.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /auth/login (the `Login` operationId).
@@ -2196,6 +2227,11 @@ type ClientWithResponsesInterface interface {
 	//
 	// Wrong usernames and wrong passwords answer the same 401 in the same time. On success
 	// the response also sets the `openwatch_session` cookie for browsers.
+	//
+	// Brute force is slowed twice: each client address may try about once every 5 seconds
+	// after a burst of 10 (429 `rate_limit.exceeded` with `Retry-After`), and an account
+	// locks for 30 seconds after 5 consecutive failures, doubling with each further failure
+	// up to 15 minutes (also 429). 503 means the server is busy hashing other sign-ins.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2460,6 +2496,11 @@ type LoginResponse200Headers struct {
 	SetCookie *string
 }
 
+// LoginResponse429Headers the declared response headers of an HTTP 429 response for Login
+type LoginResponse429Headers struct {
+	RetryAfter *int
+}
+
 type LoginResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2469,10 +2510,16 @@ type LoginResponse struct {
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *UnexpectedError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *LoginResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *LoginResponse429Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -2488,6 +2535,16 @@ func (r LoginResponse) GetJSON400() *BadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r LoginResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r LoginResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r LoginResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetJSONDefault returns the response for an HTTP default `application/json` response
@@ -3956,6 +4013,11 @@ func (r GetVersionResponse) ContentType() string {
 // Wrong usernames and wrong passwords answer the same 401 in the same time. On success
 // the response also sets the `openwatch_session` cookie for browsers.
 //
+// Brute force is slowed twice: each client address may try about once every 5 seconds
+// after a burst of 10 (429 `rate_limit.exceeded` with `Retry-After`), and an account
+// locks for 30 seconds after 5 consecutive failures, doubling with each further failure
+// up to 15 minutes (also 429). 503 means the server is busy hashing other sign-ins.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /auth/login (the `Login` operationId).
@@ -3971,6 +4033,11 @@ func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, con
 //
 // Wrong usernames and wrong passwords answer the same 401 in the same time. On success
 // the response also sets the `openwatch_session` cookie for browsers.
+//
+// Brute force is slowed twice: each client address may try about once every 5 seconds
+// after a burst of 10 (429 `rate_limit.exceeded` with `Retry-After`), and an account
+// locks for 30 seconds after 5 consecutive failures, doubling with each further failure
+// up to 15 minutes (also 429). 503 means the server is busy hashing other sign-ins.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4450,6 +4517,20 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest UnexpectedError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -4470,6 +4551,16 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 			headers.SetCookie = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers LoginResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil

@@ -7,6 +7,7 @@ package dbq
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -57,7 +58,7 @@ func (q *Queries) UserCountLive(ctx context.Context) (int64, error) {
 }
 
 const userGetByID = `-- name: UserGetByID :one
-SELECT id, username, email, password_hash, created_at, updated_at, last_password_change_at, disabled_at, deleted_at FROM users WHERE id = $1 AND deleted_at IS NULL
+SELECT id, username, email, password_hash, created_at, updated_at, last_password_change_at, disabled_at, deleted_at, failed_logins, locked_until FROM users WHERE id = $1 AND deleted_at IS NULL
 `
 
 func (q *Queries) UserGetByID(ctx context.Context, id uuid.UUID) (User, error) {
@@ -73,12 +74,14 @@ func (q *Queries) UserGetByID(ctx context.Context, id uuid.UUID) (User, error) {
 		&i.LastPasswordChangeAt,
 		&i.DisabledAt,
 		&i.DeletedAt,
+		&i.FailedLogins,
+		&i.LockedUntil,
 	)
 	return i, err
 }
 
 const userGetByUsername = `-- name: UserGetByUsername :one
-SELECT id, username, email, password_hash, created_at, updated_at, last_password_change_at, disabled_at, deleted_at FROM users WHERE lower(username) = lower($1) AND deleted_at IS NULL
+SELECT id, username, email, password_hash, created_at, updated_at, last_password_change_at, disabled_at, deleted_at, failed_logins, locked_until FROM users WHERE lower(username) = lower($1) AND deleted_at IS NULL
 `
 
 func (q *Queries) UserGetByUsername(ctx context.Context, username string) (User, error) {
@@ -94,6 +97,8 @@ func (q *Queries) UserGetByUsername(ctx context.Context, username string) (User,
 		&i.LastPasswordChangeAt,
 		&i.DisabledAt,
 		&i.DeletedAt,
+		&i.FailedLogins,
+		&i.LockedUntil,
 	)
 	return i, err
 }
@@ -101,7 +106,7 @@ func (q *Queries) UserGetByUsername(ctx context.Context, username string) (User,
 const userInsert = `-- name: UserInsert :one
 INSERT INTO users (id, username, email, password_hash)
 VALUES ($1, $2, $3, $4)
-RETURNING id, username, email, password_hash, created_at, updated_at, last_password_change_at, disabled_at, deleted_at
+RETURNING id, username, email, password_hash, created_at, updated_at, last_password_change_at, disabled_at, deleted_at, failed_logins, locked_until
 `
 
 type UserInsertParams struct {
@@ -129,12 +134,14 @@ func (q *Queries) UserInsert(ctx context.Context, arg UserInsertParams) (User, e
 		&i.LastPasswordChangeAt,
 		&i.DisabledAt,
 		&i.DeletedAt,
+		&i.FailedLogins,
+		&i.LockedUntil,
 	)
 	return i, err
 }
 
 const userList = `-- name: UserList :many
-SELECT id, username, email, password_hash, created_at, updated_at, last_password_change_at, disabled_at, deleted_at FROM users
+SELECT id, username, email, password_hash, created_at, updated_at, last_password_change_at, disabled_at, deleted_at, failed_logins, locked_until FROM users
 WHERE deleted_at IS NULL
   AND ($1::uuid IS NULL OR id > $1::uuid)
 ORDER BY id
@@ -166,6 +173,8 @@ func (q *Queries) UserList(ctx context.Context, arg UserListParams) ([]User, err
 			&i.LastPasswordChangeAt,
 			&i.DisabledAt,
 			&i.DeletedAt,
+			&i.FailedLogins,
+			&i.LockedUntil,
 		); err != nil {
 			return nil, err
 		}
@@ -175,6 +184,41 @@ func (q *Queries) UserList(ctx context.Context, arg UserListParams) ([]User, err
 		return nil, err
 	}
 	return items, nil
+}
+
+const userLock = `-- name: UserLock :exec
+UPDATE users SET locked_until = $1 WHERE id = $2
+`
+
+type UserLockParams struct {
+	LockedUntil *time.Time
+	ID          uuid.UUID
+}
+
+func (q *Queries) UserLock(ctx context.Context, arg UserLockParams) error {
+	_, err := q.db.Exec(ctx, userLock, arg.LockedUntil, arg.ID)
+	return err
+}
+
+const userLoginFailed = `-- name: UserLoginFailed :one
+UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins
+`
+
+// UserLoginFailed counts a failed sign-in and returns the new count.
+func (q *Queries) UserLoginFailed(ctx context.Context, id uuid.UUID) (int32, error) {
+	row := q.db.QueryRow(ctx, userLoginFailed, id)
+	var failed_logins int32
+	err := row.Scan(&failed_logins)
+	return failed_logins, err
+}
+
+const userLoginSucceeded = `-- name: UserLoginSucceeded :exec
+UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1 AND (failed_logins <> 0 OR locked_until IS NOT NULL)
+`
+
+func (q *Queries) UserLoginSucceeded(ctx context.Context, id uuid.UUID) error {
+	_, err := q.db.Exec(ctx, userLoginSucceeded, id)
+	return err
 }
 
 const userRoleAssign = `-- name: UserRoleAssign :execrows
@@ -271,7 +315,7 @@ UPDATE users
 SET disabled_at = CASE WHEN $1::boolean THEN COALESCE(disabled_at, now()) ELSE NULL END,
     updated_at = now()
 WHERE id = $2 AND deleted_at IS NULL
-RETURNING id, username, email, password_hash, created_at, updated_at, last_password_change_at, disabled_at, deleted_at
+RETURNING id, username, email, password_hash, created_at, updated_at, last_password_change_at, disabled_at, deleted_at, failed_logins, locked_until
 `
 
 type UserSetDisabledParams struct {
@@ -292,6 +336,8 @@ func (q *Queries) UserSetDisabled(ctx context.Context, arg UserSetDisabledParams
 		&i.LastPasswordChangeAt,
 		&i.DisabledAt,
 		&i.DeletedAt,
+		&i.FailedLogins,
+		&i.LockedUntil,
 	)
 	return i, err
 }
@@ -332,7 +378,7 @@ SET username = COALESCE($1, username),
     email = COALESCE($2, email),
     updated_at = now()
 WHERE id = $3 AND deleted_at IS NULL
-RETURNING id, username, email, password_hash, created_at, updated_at, last_password_change_at, disabled_at, deleted_at
+RETURNING id, username, email, password_hash, created_at, updated_at, last_password_change_at, disabled_at, deleted_at, failed_logins, locked_until
 `
 
 type UserUpdateParams struct {
@@ -354,6 +400,8 @@ func (q *Queries) UserUpdate(ctx context.Context, arg UserUpdateParams) (User, e
 		&i.LastPasswordChangeAt,
 		&i.DisabledAt,
 		&i.DeletedAt,
+		&i.FailedLogins,
+		&i.LockedUntil,
 	)
 	return i, err
 }

@@ -60,7 +60,9 @@ func New(t testing.TB, opts ...Option) *Env {
 	logger, err := logging.New(logBuf, "debug", "json")
 	require.NoError(t, err)
 	pw := CheapPasswords
-	deps := app.Deps{Config: cfg, Logger: logger, Pool: pgtest.NewPool(t), Doc: doc, Operations: ops, Password: &pw}
+	deps := app.Deps{Config: cfg, Logger: logger, Pool: pgtest.NewPool(t), Doc: doc, Operations: ops, Password: &pw,
+		// Every test request comes from one address: only the rate-limit tests keep the limit.
+		TuneAuth: func(c *auth.Config) { c.LoginRate, c.LoginBurst = 1000, 1000 }}
 	for _, o := range opts {
 		o(&deps)
 	}

@@ -36,6 +36,9 @@ type Deps struct {
 	AssetsBuilt bool
 	// Password overrides the Argon2id cost (tests use a cheap one).
 	Password *auth.PasswordParams
+	// TuneAuth, when set, adjusts the authentication settings (tests loosen the sign-in
+	// rate limit).
+	TuneAuth func(*auth.Config)
 	NowFunc  func() time.Time
 }
 
@@ -84,11 +87,15 @@ func New(d Deps) (*App, error) {
 		return nil, err
 	}
 	signer := auth.NewTokenSigner(key, d.Config.Auth.AccessTokenTTL.Duration, now)
-	authSvc, err := auth.NewService(d.Pool, signer, auth.Config{
+	authCfg := auth.Config{
 		AccessTokenTTL:  d.Config.Auth.AccessTokenTTL.Duration,
 		RefreshTokenTTL: d.Config.Auth.RefreshTokenTTL.Duration,
 		Password:        password,
-	}, d.Logger, now)
+	}
+	if d.TuneAuth != nil {
+		d.TuneAuth(&authCfg)
+	}
+	authSvc, err := auth.NewService(d.Pool, signer, authCfg, d.Logger, now)
 	if err != nil {
 		return nil, err
 	}

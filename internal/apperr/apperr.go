@@ -3,6 +3,7 @@ package apperr
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error is an error a client may see. Message is a full sentence for people; Detail holds
@@ -13,6 +14,8 @@ type Error struct {
 	Message string
 	Detail  map[string]any
 	Err     error
+	// RetryAfter, when set, is sent as the Retry-After header.
+	RetryAfter time.Duration
 }
 
 // Error implements error.
@@ -59,6 +62,20 @@ func (e *Error) WithDetail(key string, value any) *Error {
 	e.Detail[key] = value
 	return e
 }
+
+// RateLimited reports that the caller must wait before retrying.
+func RateLimited(message string, retryAfter time.Duration) *Error {
+	return &Error{Code: CodeRateLimited, Message: message, RetryAfter: retryAfter,
+		Detail: map[string]any{"retry_after_seconds": retrySeconds(retryAfter)}}
+}
+
+func retrySeconds(d time.Duration) int64 {
+	s := int64((d + time.Second - 1) / time.Second)
+	return max(s, 1)
+}
+
+// RetryAfterSeconds returns the whole seconds for a Retry-After header (at least 1).
+func (e *Error) RetryAfterSeconds() int64 { return retrySeconds(e.RetryAfter) }
 
 // Invalid reports a validation failure of one field.
 func Invalid(field, message string) *Error {

@@ -31,6 +31,7 @@ const (
 	CodeIdempotencyKeyReused   Code = "idempotency.key_reused"
 	CodeNotFound               Code = "resource.not_found"
 	CodeConflict               Code = "resource.conflict"
+	CodeRateLimited            Code = "rate_limit.exceeded"
 	CodeLastAdmin              Code = "user.last_admin"
 	CodeSelfLockout            Code = "user.self_lockout"
 	CodeUnavailable            Code = "service.unavailable"
@@ -60,6 +61,7 @@ var Registry = map[Code]Spec{
 	CodeIdempotencyKeyReused:   {http.StatusConflict, FaultClient, false, "This Idempotency-Key was already used for a different request."},
 	CodeNotFound:               {http.StatusNotFound, FaultClient, false, "The resource does not exist."},
 	CodeConflict:               {http.StatusConflict, FaultClient, false, "The resource already exists."},
+	CodeRateLimited:            {http.StatusTooManyRequests, FaultClient, true, "Too many requests; retry after the time in Retry-After."},
 	CodeLastAdmin:              {http.StatusConflict, FaultPolicy, false, "The last active admin cannot be deleted, disabled or demoted."},
 	CodeSelfLockout:            {http.StatusConflict, FaultPolicy, false, "You cannot disable or delete your own account."},
 	CodeUnavailable:            {http.StatusServiceUnavailable, FaultServer, true, "The service is temporarily unavailable."},

@@ -17,13 +17,42 @@ import (
 	"github.com/openwatch/openwatch/internal/apperr"
 	"github.com/openwatch/openwatch/internal/authz"
 	"github.com/openwatch/openwatch/internal/pg"
+	"github.com/openwatch/openwatch/internal/ratelimit"
 )
 
-// Config holds the lifetimes of the secrets a sign-in hands out.
+// Config holds the lifetimes of the secrets a sign-in hands out and the brute-force limits.
 type Config struct {
 	AccessTokenTTL  time.Duration
 	RefreshTokenTTL time.Duration
 	Password        PasswordParams
+	// LoginRate (attempts per second) and LoginBurst limit sign-ins per client address.
+	LoginRate  float64
+	LoginBurst int
+	// Lockout locks an account after consecutive failures.
+	Lockout ratelimit.Backoff
+	// HashConcurrency bounds concurrent Argon2id work (memory), HashQueue the waiters.
+	HashConcurrency int
+	HashQueue       int
+}
+
+// DefaultConfig fills the brute-force limits a zero Config leaves unset.
+func (c Config) withDefaults() Config {
+	if c.LoginRate <= 0 {
+		c.LoginRate = 0.2
+	}
+	if c.LoginBurst <= 0 {
+		c.LoginBurst = 10
+	}
+	if c.Lockout.Threshold == 0 {
+		c.Lockout = ratelimit.DefaultBackoff()
+	}
+	if c.HashConcurrency <= 0 {
+		c.HashConcurrency = 2
+	}
+	if c.HashQueue <= 0 {
+		c.HashQueue = 64
+	}
+	return c
 }
 
 // Service signs people in and authenticates requests.
@@ -36,10 +65,14 @@ type Service struct {
 	logger    *slog.Logger
 	now       func() time.Time
 	dummyHash string
+	perAddr   *ratelimit.Limiter
+	gate      *ratelimit.Gate
+	unknown   *failures
 }
 
 // NewService returns the authentication service.
 func NewService(pool *pgxpool.Pool, signer *TokenSigner, cfg Config, logger *slog.Logger, now func() time.Time) (*Service, error) {
+	cfg = cfg.withDefaults()
 	dummy, err := HashPassword("openwatch-timing-equaliser", cfg.Password)
 	if err != nil {
 		return nil, err
@@ -47,6 +80,9 @@ func NewService(pool *pgxpool.Pool, signer *TokenSigner, cfg Config, logger *slo
 	return &Service{
 		pool: pool, q: dbq.New(pool), signer: signer, sessions: newSessionCache(time.Minute),
 		cfg: cfg, logger: logger, now: now, dummyHash: dummy,
+		perAddr: ratelimit.NewLimiter(cfg.LoginRate, cfg.LoginBurst, now),
+		gate:    ratelimit.NewGate(cfg.HashConcurrency, cfg.HashQueue),
+		unknown: newFailures(now),
 	}, nil
 }
 
@@ -83,32 +119,88 @@ var (
 )
 
 // Login checks a username and password and opens a session. Unknown users, wrong passwords
-// and disabled accounts answer the same error after the same work. Anonymous.
-// Errors: auth.invalid_credentials, service.unavailable.
+// and disabled accounts answer the same error after the same work; locking and rate
+// limits treat unknown usernames like real ones, so they reveal nothing either. Anonymous.
+// Errors: auth.invalid_credentials, rate_limit.exceeded, service.unavailable.
 func (s *Service) Login(ctx context.Context, in LoginInput) (Tokens, error) {
+	if ok, wait := s.perAddr.Allow(in.ClientAddr); !ok {
+		return Tokens{}, apperr.RateLimited("Too many sign-in attempts from this address; try again later.", wait)
+	}
 	user, err := s.q.UserGetByUsername(ctx, in.Username)
 	found := err == nil
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return Tokens{}, pg.Translate(err)
 	}
+	now := s.now()
+	var lockedUntil time.Time
+	if found && user.LockedUntil != nil {
+		lockedUntil = *user.LockedUntil
+	} else if !found {
+		lockedUntil = s.unknown.lockedUntil(in.Username)
+	}
+	if now.Before(lockedUntil) {
+		return Tokens{}, errLocked(lockedUntil.Sub(now))
+	}
 	hash := s.dummyHash
 	if found {
 		hash = user.PasswordHash
 	}
-	ok, verr := VerifyPassword(in.Password, hash)
+	var ok bool
+	var verr error
+	if err := s.gate.Do(ctx, func() { ok, verr = VerifyPassword(in.Password, hash) }); err != nil {
+		return Tokens{}, errBusy(err)
+	}
 	if verr != nil {
 		s.logger.ErrorContext(ctx, "stored password hash is malformed", slog.String("user_id", user.ID.String()))
 	}
 	if !found || !ok || user.DisabledAt != nil {
+		if err := s.recordFailure(ctx, found, user, in.Username); err != nil {
+			return Tokens{}, err
+		}
 		return Tokens{}, errInvalidCredentials
 	}
 	var t Tokens
 	err = pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+		q := dbq.New(tx)
+		if err := q.UserLoginSucceeded(ctx, user.ID); err != nil {
+			return pg.Translate(err)
+		}
 		var err error
-		t, err = s.openSession(ctx, dbq.New(tx), user, in.ClientInfo)
+		t, err = s.openSession(ctx, q, user, in.ClientInfo)
 		return err
 	})
 	return t, err
+}
+
+// recordFailure counts a failed sign-in and locks the account past the threshold.
+func (s *Service) recordFailure(ctx context.Context, found bool, user dbq.User, username string) error {
+	if !found {
+		s.unknown.fail(username, s.cfg.Lockout)
+		return nil
+	}
+	n, err := s.q.UserLoginFailed(ctx, user.ID)
+	if err != nil {
+		return pg.Translate(err)
+	}
+	if d := s.cfg.Lockout.LockFor(int(n)); d > 0 {
+		until := s.now().Add(d)
+		if err := s.q.UserLock(ctx, dbq.UserLockParams{ID: user.ID, LockedUntil: &until}); err != nil {
+			return pg.Translate(err)
+		}
+	}
+	return nil
+}
+
+func errLocked(wait time.Duration) *apperr.Error {
+	return apperr.RateLimited("Too many failed sign-ins for this account; try again later.", wait)
+}
+
+func errBusy(err error) error {
+	if errors.Is(err, ratelimit.ErrBusy) {
+		return &apperr.Error{Code: apperr.CodeUnavailable, Message: "The server is busy with other sign-ins; retry in a moment.",
+			Err: err, RetryAfter: time.Second}
+	}
+	return err
 }
 
 func (s *Service) openSession(ctx context.Context, q *dbq.Queries, user dbq.User, in ClientInfo) (Tokens, error) {
@@ -252,7 +344,10 @@ func (s *Service) ChangePassword(ctx context.Context, p *authz.Principal, curren
 	if err != nil {
 		return pg.Translate(err)
 	}
-	ok, _ := VerifyPassword(current, user.PasswordHash)
+	var ok bool
+	if err := s.gate.Do(ctx, func() { ok, _ = VerifyPassword(current, user.PasswordHash) }); err != nil {
+		return errBusy(err)
+	}
 	if !ok {
 		return apperr.New(apperr.CodeAuthInvalidCredentials, "The current password is incorrect.").WithDetail("field", "current_password")
 	}

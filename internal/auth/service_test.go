@@ -144,3 +144,56 @@ func TestChangePassword(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, env.Do(apitest.Request{Method: http.MethodGet, Path: "auth/me", Token: other.AccessToken}).Status, "others end")
 	env.Login("pat", "a-new-password-9")
 }
+
+func TestLoginRateLimitPerAddress(t *testing.T) {
+	t.Parallel()
+	env := apitest.New(t, func(d *app.Deps) {
+		d.TuneAuth = func(c *auth.Config) { c.LoginRate, c.LoginBurst = 0.001, 3 }
+	})
+	pw := env.CreateUser("rl", authz.RoleViewer)
+	login := func(password string) *apitest.Response {
+		return env.Do(apitest.Request{Method: http.MethodPost, Path: "auth/login", JSON: map[string]string{"username": "rl", "password": password}})
+	}
+	for range 3 {
+		require.Equal(t, http.StatusUnauthorized, login("wrong-password").Status)
+	}
+	res := login(pw)
+	require.Equal(t, http.StatusTooManyRequests, res.Status, "the burst is spent, even for the right password")
+	require.Equal(t, "rate_limit.exceeded", res.Err(t).Error.Code)
+	require.NotEmpty(t, res.Header.Get("Retry-After"))
+	require.True(t, res.Err(t).Error.Retryable)
+}
+
+func TestAccountLockoutGrows(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	env := apitest.New(t, func(d *app.Deps) {
+		d.NowFunc = func() time.Time { return now }
+		d.TuneAuth = func(c *auth.Config) { c.LoginRate, c.LoginBurst = 1000, 1000 }
+	})
+	pw := env.CreateUser("lock", authz.RoleViewer)
+	login := func(user, password string) *apitest.Response {
+		return env.Do(apitest.Request{Method: http.MethodPost, Path: "auth/login", JSON: map[string]string{"username": user, "password": password}})
+	}
+	for i := range 5 {
+		require.Equal(t, http.StatusUnauthorized, login("lock", "wrong-password").Status, "failure %d", i+1)
+		require.Equal(t, http.StatusUnauthorized, login("ghost", "wrong-password").Status, "an unknown user fails the same way")
+	}
+	res := login("lock", pw)
+	require.Equal(t, http.StatusTooManyRequests, res.Status, "locked after 5 failures, even with the right password")
+	require.Equal(t, "30", res.Header.Get("Retry-After"))
+	ghost := login("ghost", "wrong-password")
+	require.Equal(t, http.StatusTooManyRequests, ghost.Status, "unknown usernames lock too, so locking reveals nothing")
+	require.Equal(t, "30", ghost.Header.Get("Retry-After"))
+
+	now = now.Add(31 * time.Second)
+	require.Equal(t, http.StatusUnauthorized, login("lock", "wrong-password").Status)
+	res = login("lock", pw)
+	require.Equal(t, http.StatusTooManyRequests, res.Status)
+	require.Equal(t, "60", res.Header.Get("Retry-After"), "the back-off doubles")
+
+	now = now.Add(61 * time.Second)
+	env.Login("lock", pw)
+	require.Equal(t, http.StatusUnauthorized, login("lock", "wrong-password").Status, "success resets the count")
+	require.Equal(t, http.StatusOK, login("lock", pw).Status)
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -92,6 +93,9 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		Code: ae.Code, Fault: spec.Fault, Retryable: spec.Retryable, HumanMessage: ae.HumanMessage(),
 		CorrelationID: reqinfo.CorrelationID(ctx), Detail: ae.Detail,
 	}}
+	if ae.RetryAfter > 0 {
+		c.Response().Header().Set("Retry-After", strconv.FormatInt(ae.RetryAfterSeconds(), 10))
+	}
 	writeEnvelope(c, spec.Status, body)
 }
 
@@ -99,9 +103,6 @@ func writeEnvelope(c echo.Context, status int, body envelope) {
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
 	h.Set("Cache-Control", "no-store")
-	if status == http.StatusConflict && body.Error.Code == apperr.CodeIdempotencyInProgress {
-		h.Set("Retry-After", "1")
-	}
 	data, err := json.Marshal(body)
 	if err != nil {
 		data = []byte(`{"error":{"code":"internal.error","fault":"server","retryable":true,"human_message":"An internal error occurred.","correlation_id":""}}`)

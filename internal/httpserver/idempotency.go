@@ -28,8 +28,8 @@ type IdempotencyStore interface {
 const HeaderIdempotencyKey = "Idempotency-Key"
 
 var (
-	errKeyInProgress = apperr.New(apperr.CodeIdempotencyInProgress,
-		"A request with this Idempotency-Key is still being processed; retry shortly.")
+	errKeyInProgress = &apperr.Error{Code: apperr.CodeIdempotencyInProgress,
+		Message: "A request with this Idempotency-Key is still being processed; retry shortly.", RetryAfter: time.Second}
 	errKeyReused = apperr.New(apperr.CodeIdempotencyKeyReused,
 		"This Idempotency-Key was already used for a different request; use a new key.")
 )

@@ -17,6 +17,11 @@ export interface paths {
          * Exchange a username and password for tokens.
          * @description Wrong usernames and wrong passwords answer the same 401 in the same time. On success
          *     the response also sets the `openwatch_session` cookie for browsers.
+         *
+         *     Brute force is slowed twice: each client address may try about once every 5 seconds
+         *     after a burst of 10 (429 `rate_limit.exceeded` with `Retry-After`), and an account
+         *     locks for 30 seconds after 5 consecutive failures, doubling with each further failure
+         *     up to 15 minutes (also 429). 503 means the server is busy hashing other sign-ins.
          */
         post: operations["login"];
         delete?: never;
@@ -469,7 +474,7 @@ export interface components {
          * @description Every error code the server can emit. Clients may switch on these.
          * @enum {string}
          */
-        ErrorCode: "validation_failed" | "request.body_too_large" | "route.not_found" | "route.method_not_allowed" | "auth.required" | "auth.invalid_credentials" | "auth.invalid_token" | "authz.permission_denied" | "idempotency.in_progress" | "idempotency.key_reused" | "resource.not_found" | "resource.conflict" | "user.last_admin" | "user.self_lockout" | "service.unavailable" | "internal.error";
+        ErrorCode: "validation_failed" | "request.body_too_large" | "route.not_found" | "route.method_not_allowed" | "auth.required" | "auth.invalid_credentials" | "auth.invalid_token" | "authz.permission_denied" | "idempotency.in_progress" | "idempotency.key_reused" | "resource.not_found" | "resource.conflict" | "rate_limit.exceeded" | "user.last_admin" | "user.self_lockout" | "service.unavailable" | "internal.error";
         ErrorEnvelope: {
             error: components["schemas"]["Error"];
         };
@@ -597,6 +602,17 @@ export interface components {
                 "application/json": components["schemas"]["ErrorEnvelope"];
             };
         };
+        /** @description Too many attempts; wait for the number of seconds in `Retry-After`. */
+        TooManyRequests: {
+            headers: {
+                /** @description Seconds to wait before retrying. */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorEnvelope"];
+            };
+        };
         /** @description No credential, or a credential that is unknown, expired or revoked. */
         Unauthorized: {
             headers: {
@@ -657,6 +673,8 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["UnexpectedError"];
         };
     };
