@@ -10,6 +10,38 @@ import (
 	"github.com/google/uuid"
 )
 
+type AuditEvent struct {
+	ID            uuid.UUID
+	Seq           int64
+	OccurredAt    time.Time
+	RecordedAt    time.Time
+	CorrelationID string
+	Action        string
+	Severity      string
+	ActorType     string
+	ActorID       *string
+	ResourceType  *string
+	ResourceID    *string
+	ClientAddr    string
+	Detail        []byte
+	Redactions    []string
+	PrevMac       []byte
+	Mac           []byte
+}
+
+type AuditHead struct {
+	ID            bool
+	Seq           int64
+	Mac           []byte
+	CheckpointMac []byte
+}
+
+type AuditKey struct {
+	ID        uuid.UUID
+	SealedKey []byte
+	CreatedAt time.Time
+}
+
 type CustomRole struct {
 	ID          string
 	Description string
@@ -62,6 +94,8 @@ type User struct {
 	LastPasswordChangeAt time.Time
 	DisabledAt           *time.Time
 	DeletedAt            *time.Time
+	FailedLogins         int32
+	LockedUntil          *time.Time
 }
 
 type UserRole struct {
