@@ -7,7 +7,7 @@ RETURNING *;
 -- SessionGetActive returns a live session joined with its live, enabled user and the
 -- user's role ids.
 SELECT s.id AS session_id, s.cookie_secret_hash, s.expires_at, s.last_seen_at,
-       u.id AS user_id, u.username, u.email,
+       u.id AS user_id, u.username, u.email, (u.mfa_enabled_at IS NOT NULL)::boolean AS mfa_enabled,
        COALESCE(ARRAY(SELECT r.role_id FROM user_roles r WHERE r.user_id = u.id ORDER BY r.role_id), '{}')::text[] AS roles
 FROM sessions s
 JOIN users u ON u.id = s.user_id

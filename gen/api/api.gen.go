@@ -49,23 +49,26 @@ func (e ErrorFault) Valid() bool {
 
 // Defines values for ErrorCode.
 const (
-	ErrorCodeAuthInvalidCredentials ErrorCode = "auth.invalid_credentials"
-	ErrorCodeAuthInvalidToken       ErrorCode = "auth.invalid_token"
-	ErrorCodeAuthRequired           ErrorCode = "auth.required"
-	ErrorCodeAuthzPermissionDenied  ErrorCode = "authz.permission_denied"
-	ErrorCodeIdempotencyInProgress  ErrorCode = "idempotency.in_progress"
-	ErrorCodeIdempotencyKeyReused   ErrorCode = "idempotency.key_reused"
-	ErrorCodeInternalError          ErrorCode = "internal.error"
-	ErrorCodeRateLimitExceeded      ErrorCode = "rate_limit.exceeded"
-	ErrorCodeRequestBodyTooLarge    ErrorCode = "request.body_too_large"
-	ErrorCodeResourceConflict       ErrorCode = "resource.conflict"
-	ErrorCodeResourceNotFound       ErrorCode = "resource.not_found"
-	ErrorCodeRouteMethodNotAllowed  ErrorCode = "route.method_not_allowed"
-	ErrorCodeRouteNotFound          ErrorCode = "route.not_found"
-	ErrorCodeServiceUnavailable     ErrorCode = "service.unavailable"
-	ErrorCodeUserLastAdmin          ErrorCode = "user.last_admin"
-	ErrorCodeUserSelfLockout        ErrorCode = "user.self_lockout"
-	ErrorCodeValidationFailed       ErrorCode = "validation_failed"
+	ErrorCodeAuthInvalidCredentials    ErrorCode = "auth.invalid_credentials"
+	ErrorCodeAuthInvalidToken          ErrorCode = "auth.invalid_token"
+	ErrorCodeAuthMfaInvalid            ErrorCode = "auth.mfa_invalid"
+	ErrorCodeAuthMfaRequired           ErrorCode = "auth.mfa_required"
+	ErrorCodeAuthRequired              ErrorCode = "auth.required"
+	ErrorCodeAuthzPermissionDenied     ErrorCode = "authz.permission_denied"
+	ErrorCodeIdempotencyInProgress     ErrorCode = "idempotency.in_progress"
+	ErrorCodeIdempotencyKeyReused      ErrorCode = "idempotency.key_reused"
+	ErrorCodeInternalError             ErrorCode = "internal.error"
+	ErrorCodeLicenseFeatureUnavailable ErrorCode = "license.feature_unavailable"
+	ErrorCodeRateLimitExceeded         ErrorCode = "rate_limit.exceeded"
+	ErrorCodeRequestBodyTooLarge       ErrorCode = "request.body_too_large"
+	ErrorCodeResourceConflict          ErrorCode = "resource.conflict"
+	ErrorCodeResourceNotFound          ErrorCode = "resource.not_found"
+	ErrorCodeRouteMethodNotAllowed     ErrorCode = "route.method_not_allowed"
+	ErrorCodeRouteNotFound             ErrorCode = "route.not_found"
+	ErrorCodeServiceUnavailable        ErrorCode = "service.unavailable"
+	ErrorCodeUserLastAdmin             ErrorCode = "user.last_admin"
+	ErrorCodeUserSelfLockout           ErrorCode = "user.self_lockout"
+	ErrorCodeValidationFailed          ErrorCode = "validation_failed"
 )
 
 // Valid indicates whether the value is a known member of the ErrorCode enum.
@@ -74,6 +77,10 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeAuthInvalidCredentials:
 		return true
 	case ErrorCodeAuthInvalidToken:
+		return true
+	case ErrorCodeAuthMfaInvalid:
+		return true
+	case ErrorCodeAuthMfaRequired:
 		return true
 	case ErrorCodeAuthRequired:
 		return true
@@ -84,6 +91,8 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeIdempotencyKeyReused:
 		return true
 	case ErrorCodeInternalError:
+		return true
+	case ErrorCodeLicenseFeatureUnavailable:
 		return true
 	case ErrorCodeRateLimitExceeded:
 		return true
@@ -128,6 +137,54 @@ func (e HealthResponseStatus) Valid() bool {
 	}
 }
 
+// Defines values for LicenseStateResponseStatus.
+const (
+	Active    LicenseStateResponseStatus = "active"
+	Expired   LicenseStateResponseStatus = "expired"
+	Grace     LicenseStateResponseStatus = "grace"
+	Invalid   LicenseStateResponseStatus = "invalid"
+	NoLicense LicenseStateResponseStatus = "no_license"
+)
+
+// Valid indicates whether the value is a known member of the LicenseStateResponseStatus enum.
+func (e LicenseStateResponseStatus) Valid() bool {
+	switch e {
+	case Active:
+		return true
+	case Expired:
+		return true
+	case Grace:
+		return true
+	case Invalid:
+		return true
+	case NoLicense:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LicenseStateResponseTier.
+const (
+	Enterprise    LicenseStateResponseTier = "enterprise"
+	Free          LicenseStateResponseTier = "free"
+	OpenwatchPlus LicenseStateResponseTier = "openwatch_plus"
+)
+
+// Valid indicates whether the value is a known member of the LicenseStateResponseTier enum.
+func (e LicenseStateResponseTier) Valid() bool {
+	switch e {
+	case Enterprise:
+		return true
+	case Free:
+		return true
+	case OpenwatchPlus:
+		return true
+	default:
+		return false
+	}
+}
+
 // AdminRolesResponse defines model for AdminRolesResponse.
 type AdminRolesResponse struct {
 	Roles []RoleEntry `json:"roles"`
@@ -135,17 +192,43 @@ type AdminRolesResponse struct {
 
 // AuthLoginRequest defines model for AuthLoginRequest.
 type AuthLoginRequest struct {
+	// Otp The current code of the caller's authenticator app, when MFA is enabled.
 	Otp      *string `json:"otp,omitempty"`
 	Password string  `json:"password"`
-	Username string  `json:"username"`
+
+	// RecoveryCode A single-use recovery code, instead of `otp`.
+	RecoveryCode *string `json:"recovery_code,omitempty"`
+	Username     string  `json:"username"`
 }
 
 // AuthLoginResponse defines model for AuthLoginResponse.
 type AuthLoginResponse struct {
-	AccessToken           string         `json:"access_token"`
+	AccessToken string `json:"access_token"`
+
+	// MfaEnrollmentRequired True when the workspace requires MFA and the user has not enrolled: until they
+	// do (`POST /auth/mfa:enroll`, then `POST /auth/mfa:verify`), the session may only
+	// act on its own account.
 	MfaEnrollmentRequired *bool          `json:"mfa_enrollment_required,omitempty"`
 	RefreshToken          string         `json:"refresh_token"`
 	User                  AuthMeResponse `json:"user"`
+}
+
+// AuthMFAEnrollResponse defines model for AuthMFAEnrollResponse.
+type AuthMFAEnrollResponse struct {
+	ProvisioningUri string `json:"provisioning_uri"`
+
+	// Secret The base32 secret, for typing into an app that cannot scan the URI.
+	Secret string `json:"secret"`
+}
+
+// AuthMFARecoveryCodes defines model for AuthMFARecoveryCodes.
+type AuthMFARecoveryCodes struct {
+	RecoveryCodes []string `json:"recovery_codes"`
+}
+
+// AuthMFAVerifyRequest defines model for AuthMFAVerifyRequest.
+type AuthMFAVerifyRequest struct {
+	Otp string `json:"otp"`
 }
 
 // AuthMePermissionsResponse defines model for AuthMePermissionsResponse.
@@ -227,6 +310,41 @@ type HealthResponse struct {
 // HealthResponseStatus defines model for HealthResponse.Status.
 type HealthResponseStatus string
 
+// LicenseStateResponse defines model for LicenseStateResponse.
+type LicenseStateResponse struct {
+	CustomerId    *string                    `json:"customer_id,omitempty"`
+	ExpiresAt     *time.Time                 `json:"expires_at,omitempty"`
+	Features      []string                   `json:"features"`
+	InGracePeriod *bool                      `json:"in_grace_period,omitempty"`
+	Status        LicenseStateResponseStatus `json:"status"`
+	Tier          LicenseStateResponseTier   `json:"tier"`
+	UsingPrevKey  *bool                      `json:"using_prev_key,omitempty"`
+	Warnings      *[]string                  `json:"warnings,omitempty"`
+}
+
+// LicenseStateResponseStatus defines model for LicenseStateResponse.Status.
+type LicenseStateResponseStatus string
+
+// LicenseStateResponseTier defines model for LicenseStateResponse.Tier.
+type LicenseStateResponseTier string
+
+// LicenseVerifyRequest defines model for LicenseVerifyRequest.
+type LicenseVerifyRequest struct {
+	LicenseJwt string `json:"license_jwt"`
+}
+
+// LicenseVerifyResponse defines model for LicenseVerifyResponse.
+type LicenseVerifyResponse struct {
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	Features  *[]string  `json:"features,omitempty"`
+	IsValid   bool       `json:"is_valid"`
+	Tier      *string    `json:"tier,omitempty"`
+
+	// VerifyResult valid, grace, expired, not_yet_valid, malformed, unsupported_alg, unknown_kid, bad_signature, wrong_issuer or invalid_claims.
+	VerifyResult string    `json:"verify_result"`
+	Warnings     *[]string `json:"warnings,omitempty"`
+}
+
 // PasswordChangeRequest defines model for PasswordChangeRequest.
 type PasswordChangeRequest struct {
 	CurrentPassword string `json:"current_password"`
@@ -267,6 +385,11 @@ type RoleEntry struct {
 	Id          string   `json:"id"`
 	IsBuiltIn   bool     `json:"is_built_in"`
 	Permissions []string `json:"permissions"`
+}
+
+// SecurityConfig defines model for SecurityConfig.
+type SecurityConfig struct {
+	RequireMfa bool `json:"require_mfa"`
 }
 
 // UserCreateRequest defines model for UserCreateRequest.
@@ -341,6 +464,9 @@ type Forbidden = ErrorEnvelope
 // NotFound defines model for NotFound.
 type NotFound = ErrorEnvelope
 
+// PaymentRequired defines model for PaymentRequired.
+type PaymentRequired = ErrorEnvelope
+
 // ServiceUnavailable defines model for ServiceUnavailable.
 type ServiceUnavailable = ErrorEnvelope
 
@@ -374,8 +500,14 @@ type CreateUserParams struct {
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
 }
 
+// VerifyLicenseJSONRequestBody defines body for VerifyLicense for application/json ContentType.
+type VerifyLicenseJSONRequestBody = LicenseVerifyRequest
+
 // LoginJSONRequestBody defines body for Login for application/json ContentType.
 type LoginJSONRequestBody = AuthLoginRequest
+
+// VerifyMFAJSONRequestBody defines body for VerifyMFA for application/json ContentType.
+type VerifyMFAJSONRequestBody = AuthMFAVerifyRequest
 
 // ChangePasswordJSONRequestBody defines body for ChangePassword for application/json ContentType.
 type ChangePasswordJSONRequestBody = PasswordChangeRequest
@@ -385,6 +517,9 @@ type RefreshTokenJSONRequestBody = AuthRefreshRequest
 
 // CreateRoleJSONRequestBody defines body for CreateRole for application/json ContentType.
 type CreateRoleJSONRequestBody = CustomRoleCreateRequest
+
+// PutSecurityConfigJSONRequestBody defines body for PutSecurityConfig for application/json ContentType.
+type PutSecurityConfigJSONRequestBody = SecurityConfig
 
 // CreateUserJSONRequestBody defines body for CreateUser for application/json ContentType.
 type CreateUserJSONRequestBody = UserCreateRequest
@@ -403,6 +538,9 @@ type UnassignUserRoleJSONRequestBody = RoleAssignmentRequest
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// VerifyLicense Dry-run a license JWT without installing it.
+	// (POST /admin/license:verify)
+	VerifyLicense(ctx echo.Context) error
 	// Login Exchange a username and password for tokens.
 	// (POST /auth/login)
 	Login(ctx echo.Context) error
@@ -415,6 +553,12 @@ type ServerInterface interface {
 	// GetMyPermissions The caller's effective permissions.
 	// (GET /auth/me/permissions)
 	GetMyPermissions(ctx echo.Context) error
+	// EnrollMFA Begin TOTP enrolment.
+	// (POST /auth/mfa:enroll)
+	EnrollMFA(ctx echo.Context) error
+	// VerifyMFA Confirm the enrolled secret with a current code.
+	// (POST /auth/mfa:verify)
+	VerifyMFA(ctx echo.Context) error
 	// ChangePassword Change the caller's password.
 	// (POST /auth/password:change)
 	ChangePassword(ctx echo.Context) error
@@ -427,6 +571,9 @@ type ServerInterface interface {
 	// GetHealth Report whether the service can serve requests.
 	// (GET /health)
 	GetHealth(ctx echo.Context) error
+	// GetLicense The current license tier, status and features.
+	// (GET /license)
+	GetLicense(ctx echo.Context) error
 	// GetOpenAPIJSON This API document, as JSON.
 	// (GET /openapi.json)
 	GetOpenAPIJSON(ctx echo.Context) error
@@ -439,6 +586,12 @@ type ServerInterface interface {
 	// CreateRole Create a custom role.
 	// (POST /roles:create)
 	CreateRole(ctx echo.Context, params CreateRoleParams) error
+	// GetSecurityConfig Workspace security settings.
+	// (GET /system/security/config)
+	GetSecurityConfig(ctx echo.Context) error
+	// PutSecurityConfig Change workspace security settings.
+	// (PUT /system/security/config)
+	PutSecurityConfig(ctx echo.Context) error
 	// ListUsers List users.
 	// (GET /users)
 	ListUsers(ctx echo.Context, params ListUsersParams) error
@@ -479,6 +632,15 @@ type ServerInterfaceWrapper struct {
 	Handler ServerInterface
 }
 
+// VerifyLicense converts echo context to params.
+func (w *ServerInterfaceWrapper) VerifyLicense(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.VerifyLicense(ctx)
+	return err
+}
+
 // Login converts echo context to params.
 func (w *ServerInterfaceWrapper) Login(ctx echo.Context) error {
 	var err error
@@ -515,6 +677,24 @@ func (w *ServerInterfaceWrapper) GetMyPermissions(ctx echo.Context) error {
 	return err
 }
 
+// EnrollMFA converts echo context to params.
+func (w *ServerInterfaceWrapper) EnrollMFA(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.EnrollMFA(ctx)
+	return err
+}
+
+// VerifyMFA converts echo context to params.
+func (w *ServerInterfaceWrapper) VerifyMFA(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.VerifyMFA(ctx)
+	return err
+}
+
 // ChangePassword converts echo context to params.
 func (w *ServerInterfaceWrapper) ChangePassword(ctx echo.Context) error {
 	var err error
@@ -548,6 +728,15 @@ func (w *ServerInterfaceWrapper) GetHealth(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetHealth(ctx)
+	return err
+}
+
+// GetLicense converts echo context to params.
+func (w *ServerInterfaceWrapper) GetLicense(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetLicense(ctx)
 	return err
 }
 
@@ -604,6 +793,24 @@ func (w *ServerInterfaceWrapper) CreateRole(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CreateRole(ctx, params)
+	return err
+}
+
+// GetSecurityConfig converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSecurityConfig(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSecurityConfig(ctx)
+	return err
+}
+
+// PutSecurityConfig converts echo context to params.
+func (w *ServerInterfaceWrapper) PutSecurityConfig(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PutSecurityConfig(ctx)
 	return err
 }
 
@@ -845,18 +1052,24 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 		Handler: si,
 	}
 
+	router.POST(options.BaseURL+"/admin/license\\:verify", wrapper.VerifyLicense, options.OperationMiddlewares["verifyLicense"]...)
 	router.POST(options.BaseURL+"/auth/login", wrapper.Login, options.OperationMiddlewares["login"]...)
 	router.POST(options.BaseURL+"/auth/logout", wrapper.Logout, options.OperationMiddlewares["logout"]...)
 	router.GET(options.BaseURL+"/auth/me", wrapper.GetMe, options.OperationMiddlewares["getMe"]...)
 	router.GET(options.BaseURL+"/auth/me/permissions", wrapper.GetMyPermissions, options.OperationMiddlewares["getMyPermissions"]...)
+	router.POST(options.BaseURL+"/auth/mfa\\:enroll", wrapper.EnrollMFA, options.OperationMiddlewares["enrollMFA"]...)
+	router.POST(options.BaseURL+"/auth/mfa\\:verify", wrapper.VerifyMFA, options.OperationMiddlewares["verifyMFA"]...)
 	router.POST(options.BaseURL+"/auth/password\\:change", wrapper.ChangePassword, options.OperationMiddlewares["changePassword"]...)
 	router.GET(options.BaseURL+"/auth/permissions\\:registry", wrapper.GetPermissionsRegistry, options.OperationMiddlewares["getPermissionsRegistry"]...)
 	router.POST(options.BaseURL+"/auth/refresh", wrapper.RefreshToken, options.OperationMiddlewares["refreshToken"]...)
 	router.GET(options.BaseURL+"/health", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
+	router.GET(options.BaseURL+"/license", wrapper.GetLicense, options.OperationMiddlewares["getLicense"]...)
 	router.GET(options.BaseURL+"/openapi.json", wrapper.GetOpenAPIJSON, options.OperationMiddlewares["getOpenAPIJSON"]...)
 	router.GET(options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPIYAML, options.OperationMiddlewares["getOpenAPIYAML"]...)
 	router.GET(options.BaseURL+"/roles", wrapper.ListRoles, options.OperationMiddlewares["listRoles"]...)
 	router.POST(options.BaseURL+"/roles\\:create", wrapper.CreateRole, options.OperationMiddlewares["createRole"]...)
+	router.GET(options.BaseURL+"/system/security/config", wrapper.GetSecurityConfig, options.OperationMiddlewares["getSecurityConfig"]...)
+	router.PUT(options.BaseURL+"/system/security/config", wrapper.PutSecurityConfig, options.OperationMiddlewares["putSecurityConfig"]...)
 	router.GET(options.BaseURL+"/users", wrapper.ListUsers, options.OperationMiddlewares["listUsers"]...)
 	router.POST(options.BaseURL+"/users", wrapper.CreateUser, options.OperationMiddlewares["createUser"]...)
 	router.DELETE(options.BaseURL+"/users/:id", wrapper.DeleteUser, options.OperationMiddlewares["deleteUser"]...)
@@ -879,6 +1092,8 @@ type ForbiddenJSONResponse ErrorEnvelope
 
 type NotFoundJSONResponse ErrorEnvelope
 
+type PaymentRequiredJSONResponse ErrorEnvelope
+
 type ServiceUnavailableJSONResponse ErrorEnvelope
 
 type TooManyRequestsResponseHeaders struct {
@@ -893,6 +1108,87 @@ type TooManyRequestsJSONResponse struct {
 type UnauthorizedJSONResponse ErrorEnvelope
 
 type UnexpectedErrorJSONResponse ErrorEnvelope
+
+type VerifyLicenseRequestObject struct {
+	Body *VerifyLicenseJSONRequestBody
+}
+
+type VerifyLicenseResponseObject interface {
+	VisitVerifyLicenseResponse(w http.ResponseWriter) error
+}
+
+type VerifyLicense200JSONResponse LicenseVerifyResponse
+
+func (response VerifyLicense200JSONResponse) VisitVerifyLicenseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyLicense400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response VerifyLicense400JSONResponse) VisitVerifyLicenseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyLicense401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response VerifyLicense401JSONResponse) VisitVerifyLicenseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyLicense403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response VerifyLicense403JSONResponse) VisitVerifyLicenseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyLicensedefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response VerifyLicensedefaultJSONResponse) VisitVerifyLicenseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type LoginRequestObject struct {
 	Body *LoginJSONRequestBody
@@ -1160,6 +1456,178 @@ func (response GetMyPermissionsdefaultJSONResponse) VisitGetMyPermissionsRespons
 	return err
 }
 
+type EnrollMFARequestObject struct {
+}
+
+type EnrollMFAResponseObject interface {
+	VisitEnrollMFAResponse(w http.ResponseWriter) error
+}
+
+type EnrollMFA200JSONResponse AuthMFAEnrollResponse
+
+func (response EnrollMFA200JSONResponse) VisitEnrollMFAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnrollMFA401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response EnrollMFA401JSONResponse) VisitEnrollMFAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnrollMFA409JSONResponse struct{ ConflictJSONResponse }
+
+func (response EnrollMFA409JSONResponse) VisitEnrollMFAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnrollMFAdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response EnrollMFAdefaultJSONResponse) VisitEnrollMFAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyMFARequestObject struct {
+	Body *VerifyMFAJSONRequestBody
+}
+
+type VerifyMFAResponseObject interface {
+	VisitVerifyMFAResponse(w http.ResponseWriter) error
+}
+
+type VerifyMFA200JSONResponse AuthMFARecoveryCodes
+
+func (response VerifyMFA200JSONResponse) VisitVerifyMFAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyMFA204Response struct {
+}
+
+func (response VerifyMFA204Response) VisitVerifyMFAResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type VerifyMFA400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response VerifyMFA400JSONResponse) VisitVerifyMFAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyMFA401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response VerifyMFA401JSONResponse) VisitVerifyMFAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyMFA409JSONResponse struct{ ConflictJSONResponse }
+
+func (response VerifyMFA409JSONResponse) VisitVerifyMFAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyMFA429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response VerifyMFA429JSONResponse) VisitVerifyMFAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyMFAdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response VerifyMFAdefaultJSONResponse) VisitVerifyMFAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ChangePasswordRequestObject struct {
 	Body *ChangePasswordJSONRequestBody
 }
@@ -1381,6 +1849,72 @@ type GetHealthdefaultJSONResponse struct {
 }
 
 func (response GetHealthdefaultJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLicenseRequestObject struct {
+}
+
+type GetLicenseResponseObject interface {
+	VisitGetLicenseResponse(w http.ResponseWriter) error
+}
+
+type GetLicense200JSONResponse LicenseStateResponse
+
+func (response GetLicense200JSONResponse) VisitGetLicenseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLicense401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetLicense401JSONResponse) VisitGetLicenseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLicense403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetLicense403JSONResponse) VisitGetLicenseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLicensedefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetLicensedefaultJSONResponse) VisitGetLicenseResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -1625,6 +2159,153 @@ type CreateRoledefaultJSONResponse struct {
 }
 
 func (response CreateRoledefaultJSONResponse) VisitCreateRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSecurityConfigRequestObject struct {
+}
+
+type GetSecurityConfigResponseObject interface {
+	VisitGetSecurityConfigResponse(w http.ResponseWriter) error
+}
+
+type GetSecurityConfig200JSONResponse SecurityConfig
+
+func (response GetSecurityConfig200JSONResponse) VisitGetSecurityConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSecurityConfig401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetSecurityConfig401JSONResponse) VisitGetSecurityConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSecurityConfig403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetSecurityConfig403JSONResponse) VisitGetSecurityConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSecurityConfigdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetSecurityConfigdefaultJSONResponse) VisitGetSecurityConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutSecurityConfigRequestObject struct {
+	Body *PutSecurityConfigJSONRequestBody
+}
+
+type PutSecurityConfigResponseObject interface {
+	VisitPutSecurityConfigResponse(w http.ResponseWriter) error
+}
+
+type PutSecurityConfig200JSONResponse SecurityConfig
+
+func (response PutSecurityConfig200JSONResponse) VisitPutSecurityConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutSecurityConfig400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PutSecurityConfig400JSONResponse) VisitPutSecurityConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutSecurityConfig401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PutSecurityConfig401JSONResponse) VisitPutSecurityConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutSecurityConfig403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PutSecurityConfig403JSONResponse) VisitPutSecurityConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutSecurityConfigdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response PutSecurityConfigdefaultJSONResponse) VisitPutSecurityConfigResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -2649,6 +3330,9 @@ func (response GetVersiondefaultJSONResponse) VisitGetVersionResponse(w http.Res
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// VerifyLicense Dry-run a license JWT without installing it.
+	// (POST /admin/license:verify)
+	VerifyLicense(ctx context.Context, request VerifyLicenseRequestObject) (VerifyLicenseResponseObject, error)
 	// Login Exchange a username and password for tokens.
 	// (POST /auth/login)
 	Login(ctx context.Context, request LoginRequestObject) (LoginResponseObject, error)
@@ -2661,6 +3345,12 @@ type StrictServerInterface interface {
 	// GetMyPermissions The caller's effective permissions.
 	// (GET /auth/me/permissions)
 	GetMyPermissions(ctx context.Context, request GetMyPermissionsRequestObject) (GetMyPermissionsResponseObject, error)
+	// EnrollMFA Begin TOTP enrolment.
+	// (POST /auth/mfa:enroll)
+	EnrollMFA(ctx context.Context, request EnrollMFARequestObject) (EnrollMFAResponseObject, error)
+	// VerifyMFA Confirm the enrolled secret with a current code.
+	// (POST /auth/mfa:verify)
+	VerifyMFA(ctx context.Context, request VerifyMFARequestObject) (VerifyMFAResponseObject, error)
 	// ChangePassword Change the caller's password.
 	// (POST /auth/password:change)
 	ChangePassword(ctx context.Context, request ChangePasswordRequestObject) (ChangePasswordResponseObject, error)
@@ -2673,6 +3363,9 @@ type StrictServerInterface interface {
 	// GetHealth Report whether the service can serve requests.
 	// (GET /health)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
+	// GetLicense The current license tier, status and features.
+	// (GET /license)
+	GetLicense(ctx context.Context, request GetLicenseRequestObject) (GetLicenseResponseObject, error)
 	// GetOpenAPIJSON This API document, as JSON.
 	// (GET /openapi.json)
 	GetOpenAPIJSON(ctx context.Context, request GetOpenAPIJSONRequestObject) (GetOpenAPIJSONResponseObject, error)
@@ -2685,6 +3378,12 @@ type StrictServerInterface interface {
 	// CreateRole Create a custom role.
 	// (POST /roles:create)
 	CreateRole(ctx context.Context, request CreateRoleRequestObject) (CreateRoleResponseObject, error)
+	// GetSecurityConfig Workspace security settings.
+	// (GET /system/security/config)
+	GetSecurityConfig(ctx context.Context, request GetSecurityConfigRequestObject) (GetSecurityConfigResponseObject, error)
+	// PutSecurityConfig Change workspace security settings.
+	// (PUT /system/security/config)
+	PutSecurityConfig(ctx context.Context, request PutSecurityConfigRequestObject) (PutSecurityConfigResponseObject, error)
 	// ListUsers List users.
 	// (GET /users)
 	ListUsers(ctx context.Context, request ListUsersRequestObject) (ListUsersResponseObject, error)
@@ -2730,6 +3429,52 @@ func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareF
 type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
+}
+
+// VerifyLicense operation middleware
+func (sh *strictHandler) VerifyLicense(ctx echo.Context) error {
+	var request VerifyLicenseRequestObject
+
+	var body VerifyLicenseJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.VerifyLicense(ctx.Request().Context(), request.(VerifyLicenseRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "VerifyLicense")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(VerifyLicenseResponseObject); ok {
+		return validResponse.VisitVerifyLicenseResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
 // Login operation middleware
@@ -2841,6 +3586,75 @@ func (sh *strictHandler) GetMyPermissions(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetMyPermissionsResponseObject); ok {
 		return validResponse.VisitGetMyPermissionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// EnrollMFA operation middleware
+func (sh *strictHandler) EnrollMFA(ctx echo.Context) error {
+	var request EnrollMFARequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.EnrollMFA(ctx.Request().Context(), request.(EnrollMFARequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "EnrollMFA")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(EnrollMFAResponseObject); ok {
+		return validResponse.VisitEnrollMFAResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// VerifyMFA operation middleware
+func (sh *strictHandler) VerifyMFA(ctx echo.Context) error {
+	var request VerifyMFARequestObject
+
+	var body VerifyMFAJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.VerifyMFA(ctx.Request().Context(), request.(VerifyMFARequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "VerifyMFA")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(VerifyMFAResponseObject); ok {
+		return validResponse.VisitVerifyMFAResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -2985,6 +3799,29 @@ func (sh *strictHandler) GetHealth(ctx echo.Context) error {
 	return nil
 }
 
+// GetLicense operation middleware
+func (sh *strictHandler) GetLicense(ctx echo.Context) error {
+	var request GetLicenseRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetLicense(ctx.Request().Context(), request.(GetLicenseRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetLicense")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetLicenseResponseObject); ok {
+		return validResponse.VisitGetLicenseResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetOpenAPIJSON operation middleware
 func (sh *strictHandler) GetOpenAPIJSON(ctx echo.Context) error {
 	var request GetOpenAPIJSONRequestObject
@@ -3096,6 +3933,75 @@ func (sh *strictHandler) CreateRole(ctx echo.Context, params CreateRoleParams) e
 		return err
 	} else if validResponse, ok := response.(CreateRoleResponseObject); ok {
 		return validResponse.VisitCreateRoleResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetSecurityConfig operation middleware
+func (sh *strictHandler) GetSecurityConfig(ctx echo.Context) error {
+	var request GetSecurityConfigRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSecurityConfig(ctx.Request().Context(), request.(GetSecurityConfigRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSecurityConfig")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetSecurityConfigResponseObject); ok {
+		return validResponse.VisitGetSecurityConfigResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PutSecurityConfig operation middleware
+func (sh *strictHandler) PutSecurityConfig(ctx echo.Context) error {
+	var request PutSecurityConfigRequestObject
+
+	var body PutSecurityConfigJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PutSecurityConfig(ctx.Request().Context(), request.(PutSecurityConfigRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PutSecurityConfig")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PutSecurityConfigResponseObject); ok {
+		return validResponse.VisitPutSecurityConfigResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -3495,94 +4401,116 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Dz9b9s4lv/Kg26AJgtFcb4GWxcHXCbTme1OOw2SdufumpxNS882NxLpIak4niL/+4GP1Jct27GbZLqL",
-	"/lI0MvX4+L6/qM9BLLOJFCiMDrqfgwlTLEODiv46y5WWyv4vQR0rPjFciqAbfBgj9AXemV5MK/ogh2DG",
-	"CBOFt1zmGiZshBGcQsbSoVQZJuBWAtfA4LjTiYIw4BbW7zmqWRAGgmUYdAO3LAgDHY8xY3bvjN29RTEy",
-	"46B7cnAYBhkXxd8HYWBmE/ueNoqLUXB/HwZvfrRvEfAJM+MKNk+CMFD4e84VJkHXqBzr+1hEmQm6QZ7T",
-	"yhbICWYTaVDEs19w9p7IwdJF+pxCLvjvOYJ7FyaoIJUjHrMU5AQVs+tegcJJymYaFJpcCSKgVHzEBUtB",
-	"oc5TU1JpjCxBVR2lhsneLzhbRq+Dw7+up9dbnnGzeIhzNkLQ/A8M4QCMhMNOB3YSHLI8NXDS2V3GwZTA",
-	"1RHyLwXdk05oseNZngXdw06HcHN/VZhxYXCEKri3uCnUEyk0kjj+wJIL/D1HTdjGUhgU9F82maQ8Jqru",
-	"/1Nb7D/Xtv9O4TDoBv+xX4n6vvtV779WSqrX4hZTOUG35aKoK7epld1KnqWCWy5TZtBKtMpThJ3+LUt5",
-	"Qnj0hoynmPR3o+A+DM6kGKY8fka8TyHJHXCLv5a5ijG0SDMB/Tnp6QMXMEz5aGzsCoW5xgSm3IyBQcKH",
-	"Q1QoTEEGOtBPUg14kqB4Xk7ELE2tLrH4RjuDgyrjWnMp7Bn6CRrG06jQ8V71c5/Q/lWan2QukufD+lcJ",
-	"Oo/HTR5IgYS9P07GZiCkAY1IWF6iuuUxfhTslvGUDVJ8Xiprtz/ETDi01G2pBBoUyYmQU8L1g5TvmJh5",
-	"vdTPiKiUkDExA2YMZhOjX8GUcQNDqYi2Is8GqKxj0hhLkWgSkAs0arZ3OjSo+taAObtKaNd+WjSGlx6G",
-	"kW6XAQ6lskQxasbFKGrYu0VDdh8GHwXLzVgq/gc+r/jFChMUhrPU6X/tAZgxI7OWixshpyIEvJtYxXFm",
-	"4FbeYEJc/ijwboKxwYR2fEYzJmYgzRgVoF0KO8ed4xCOOychHB8chXDS6YQQRdFuaNlr+e7WoYcZkYfz",
-	"21lsTpOMiwuZor7wroVOkCTcOfNzZR204dbjDFmqMQwmtUefA2XfpQDDYKbXHdDu9FoYNbNU9HLBlGKz",
-	"wHm3Ihb55OFel6vk4J8YG/vaaW7Gb+WIi5rz2wBhaSZzUcH3jZjg+9CGSQaVpff/fersvbz+/P39d4sB",
-	"kF2n9VSqZA7e4cn3a6KMMMg1KhcgbPjqHJlKODVs1hBtKzazOEate0beOB+3cKBsyHoolEzTDIXpVTiW",
-	"awdSpshEQCcYKtTjFeDsudYJkz3TOywPNE+aBsrze/odlpHqHZ6XrnJbzeBkVcxs49daCcJ1jwkpZpnM",
-	"9RKiSucYF15dVNGFJStV0eUJFvocGm3Uq0KML9vS064JcDm7tuQRZoyn7fROHpADrSB6XcFXqzABrumx",
-	"w8mDXnbiCyfN25nABfXbNKVsGOoGsDZ8z5jBkVQzZ/g3Q7Xh/pay6QEErgNqRTLXRmbWP50pZAa3o+wc",
-	"uhs6BXeYuvdhe39c2386ey97158Pwu+PlniiJVq3Ue5Lyegb9yplo+utQv2861W1DJY2oGgsE3xQ2HRm",
-	"F96HQSyVwtQlnY6gSzPYFxpqq4EnIbBUyyJ06v/33ln1896bpA9F/g0uUI7aeOGSruXHdHWWJlLvWDzm",
-	"AvcUssQmOEDh5J0JXbbENPSHHNOkbyPRfns+10JwX2eYJ8FvY6kRXOWiihG5tjBQ5Jllb5xyG86GAaU7",
-	"ynJXpjy2FhnvrHyytMZjf/owuNuzAPZuGVkzbSH9ZPc5K8DRX5cFTPrrvABMf70uod+HwTjPmOhlqDUb",
-	"YVthSaMNu2OkPGeCcpLiK+AGaHdXQhoOUSRcjIAoSAuruoQ7u25lJGUzRbo5T0GkKFzhBJmxwO1WmmVV",
-	"dSRlxueyOo9jtJlDuOC153SKhL1gWx2BeUosiPlSdTvz+tPE//Utqpnnu93UoU9csWkuYMZNBI5p2h1i",
-	"yk08BkmqobEuKgtVHl9WRG2igUxmPSNlL2WK8FYyNxgJaXpDqjwUTzI0Y5n07A8sTeWUoNgUsaxeFH9z",
-	"QRv2qrxNz/9UxHj24R9RpSW9BAUnSLwq+URc9CZKjhRqPffLDc56rvxDR3IliybyxcO4KGmFgWIGe1T2",
-	"i/DOch4LDx+lTJseszlX8URjOuylMr6ReaFtPMYorxU7QkqdrU5ExLFFvSuYXaaOG0ZBhV1ea2QXJHYe",
-	"oUr6/oYstXHKVnFZMujFUghKsdujXW2YcZFwIYZj2nBGXmmkmKV6G6FuUen2aGLuaH6HsIlMBaDt0Oc+",
-	"BzsbMzHaMoaIc6VsCvUF2aXA6favz9ukeXTmwK8iwwVqNNtR4TGPsB7f0kJsE6PGPr5tDVATKwhqadK2",
-	"VXwbBimPUWjsjZhXkMUYxy+BITKTK5wrD7/QVedFg0BMQuBDYGIWBeFD4uny0PNBYHXg1ZTWFzji2qjZ",
-	"libCI8A3qD41E5GFHHR5GL0K6LzstIB9qhpZjQRN3MMV5TML/lRrPhIZii2V00L3wXW9jna8YebooSzD",
-	"8tnyRSprDHKemh4X7Xr6WGWNBXWp77w+g/qoUX1JflrWO8rCRlFtWGFfj7Yvff51RclkPpQnMuxxYVOc",
-	"mLJxsEuBJ1WftX/LcYqqT93WTURvk4prPQE/3ftfl35fV/+Nev+1d/2X74INarMFlVd6IcvcbY0hyUTS",
-	"Y6bB3IQZ3DOcUFj0TFzb8HLlSyJPfcPNZa0LQL64gEYRcUGWXkxx00bH2Li6GQb5JNmYWo9Tz7Omucar",
-	"BirLROIjLXmovmdc1J8ePJkFeB59aqWIfsu12VJTamM6bTMeWlOxpZjjKbuneGdoiOcVWJXwaTBY4XWz",
-	"PQ/RFUuxh4cBDWuwzrE40GHjdG3y9A+Xu2xJO2uhkx5pSJuaxTLzkzMLP41k6+MbFJq1h68+yyomqSyB",
-	"Us5EjG62BMWICwQmEuBGu2exVJNcw46r81jZhBucuBa4fZ8ZPuApN7Pd1nKPnKCYMhOP2xF6P0Hxm/0Z",
-	"FKbIXAlktSWoIBZHJUqUlArrFF1kl81yMc4VN7NLKxSeCcgUqtPcjKu/fip0+e+/fQgWe8bgWmFAZREY",
-	"KplB//z95QfYZ7kZ76dyxF0BkWSPIh8CWx1wbMyEsm6k4ORMyhuO7XQaKDnVqMAvhZjWgkYDg9mSfWlu",
-	"yi2sBqdK6vU8qAodNuG/4Mw1yLkYykVMKm7RhN0wRTR1IbKCkzHBRmijYCq3KpnCJGXC1RLfcpHf+ZKY",
-	"jq7EhzHXkMg4p/Xc1RY1F6MUwZWAClE9PX/TrdXTQiegvipY1crCK2F/qE3sxGOMb3RI705xAB/fvNBg",
-	"T6wJXfv4ZwmuMAtMIbA0hREKm8Zh4vjKTXglitUqF4KLEQy4YGrm8NHADTAD/X024fu3B/uWzGzCo39q",
-	"Kfq00cJPM5al/ehKXIkzKW5RUNLYtX//BVwlscwlIcE4ZQo19O/2Cl3Yq9WpYYdBv0geuyw29NAPBtIR",
-	"zBivBHjqvWhSiBmWylGOuzS7wTXg3STlMTfpDMq+pBvV6he604VP13QwC7V/t1eu64I11P0IfuNmLHMD",
-	"zLGnPhHCRO1sTOgpKg3HnQMLa6ffqE+62vxiHbK/+4owsjs0k/AQjjtHhNWSQmXfWjFLGG7WznNZZvTv",
-	"9mrlyy5UqGVM3TRSfhp1MewGgVlFSJiRarY4Cmexc72OVwvQpR/4XAZ9LIXMnf90IGA6RkEl+8jCvaB5",
-	"T3s8Bjc4c2xbqKO7aVDdHAd1tTmS1oFMZq/K1yzcElbLtF6Nhy+h317r7b8C5odRYTrmKRYiOeRKm/r4",
-	"ozY8TUs1Wwq6VmDuR/ALzrQfLLJA2dCggsNjGMucLM1f2hpPO/1a7NTbo17g8f13/V2yb3GME2sCpAAk",
-	"ffQ4hpV5sFsR+dnAMsDKajm8GRIhMR7LJgzf6yInWzx1PQNLdEKVqsIaco00xVfMGYXQ/3zlisNXQRc+",
-	"R1F0f98PYUqdp34sE+xbzO073mzesjRHDXJIClH2LvoR/KPq1gwZT3NrXaz5O+50oGXENARhUYXjw0NC",
-	"0UfOFmfu36TiPCY0xgvv+A+wc3xw5Ppqi02L/m50ZX2PL6hREOk81OmExWPcO4w6FKBxY4O/mus5PX9T",
-	"qxd3g0505JZ6wxp0g6OoEx1RYmjG5N5rrpGawVK3NfCUFCMoInCnB1N6VmRS2ktjpU/HnYOisUl/26Aj",
-	"gvfCtae0vhLkMkqmp1pap+0Ur7/gjPuFY7fO0vt8TT7iB5Ubehwj6Qg1c8BMeYxdQBaPSxeWJFYlqL1k",
-	"1AzYwJpIad2zk7WTYlbxSjgtYTDIrQrKIRx0YOf48CX0W7otfe8B6tONu07IGQVDMhfmSqQyvtGE/1Gn",
-	"nIp0G53YiMA6EMNvsZS6EBKZD1Kr67QBHWaYK2oF+kVXIp9YuTo4gYyL3KCGHaLl8eHL3QhOOkeQIfP2",
-	"zHfcuIZBrmcwZnpsgbsJP81HYo8L7aSvNK5vkqAb0ChX1Wb7QSazRxtCXJivu2/GtdZpzo+iH3Y6T7F/",
-	"Odm1MAh5yUcCrVmam1q9RLO3KjptE+QlEevO34yZvBfpLIRLG0pgCJcsw0tu8D/fsrvd1iHXMhOwKB87",
-	"qrQdtqTefm2Kn145WP9KY3bWvnT4cv1L85PJ92Fw0jla/17L9DVxo5wtWIdrc1S2ntUE3U/XYaDzLGNq",
-	"FnSD13eu/gOstG2ktIVRc+m4jalcw56NaMDAEsOmT7XQzkvpfVjZU5mb5Qb1goZ7C6X0wZmL22m6ye9a",
-	"5ptORF5VtYEiKHBxh5h5r5bVY8aoTY1d23dOmY5bJq6dwMvcbCDxZykytc6CP0SOtxDKL5OQSiZ8LhOz",
-	"lAyvR76d/y0Jh80WncHvakyHQSUTrooxQkKxyZef0bzD4IltXGN0dcX1jij4k1lwUd3HKrhQzGc+Chv2",
-	"55orS1kyO2/2uJ6WO20TwEsYlYtaqap2mrJ6RYx8oamhof90hn6oo4TDIcYU5tQQfwS+Fka762z6ctvr",
-	"Kwgu5vEuuEE3QJHoRePpZizOq7GEpwiG2gc6HhQRHbfXl8mROZokXhKeJ0p4JOFxlGiKdcHrxxCbSgi7",
-	"yk8IrDIKLQMFT2kaVs0vLL0u6dZ9FWrfVkwrq4tlB9Y+qLVgH8Mc+EBqhRlgVFqvhVswlVRWEjFGcK5Q",
-	"W59j0yO6LsgMTJkGlipkyQzojqaqhXHTsUzxShQWZcellA4w1zovKqZlQuzzrV2fJ1ZhG/hhe7s3lRau",
-	"bMiHdP+tihdfaGADLVOb/CbIkpQLbEvdPLAP5bWUp8ng5i4IfI053CkInHqOTBhX/0LWcEkCcyENM0jV",
-	"w7ocD+meoT2sb8RYCWsuced/aE7jRh1rZnHOzcg0BTPmrriR8lsUqHUEp16oTzpHVbG1eUHQ1Qjt84QZ",
-	"NmAa3X1IhSwe2+Rv0Q//jMbNej6l3Z2bJl1zU9eiPIm+xhT3AidSGUtlindM83rx3N3iukDomTaYLReJ",
-	"ehtnlb98P0Fxev7m75fvf/1Sfq263jDfymxll8elaqvVamLWtpM/IisdPRlDqK9XRyIEpsGSZxvqz1iW",
-	"PoD6/3P67u1m1C8A178isZacO3af3ehfj/wW703IX84AtdKdpkX88M3TebzFi9QtZHe5jkV3+2jw+CEm",
-	"rfogxePFj5aOD48TywnUZYGiXdC1wVtQ8bDrhqOWR4m1r15kuTYwlmniuwW10JY6GTJFGCkmjIad486R",
-	"yzCnXONuSy7pZirdHdf6R38+tZOsWrK/5CM499dPE9stu6f4oADv4NHQqA0pL0q5w+x5s9vNteK484Cq",
-	"efmlmkdMoIk6wOqas0Rxak1kGojxsrVGp6aKG3cdfr8cOWuNE9/yW4QdIQ0kmKLBZJfq7vRpEFJEKsWo",
-	"BFUINzjTaPYmbMSFY27YYmY/+jm0zVTIfXHpPly70H+Ay+nWExnyxQHD1tRlwkbUuiaCfeWS/pj235+3",
-	"ElcnYivsvF3g7Xy4wqrb9MguhVHZdPbD3s6U5yK1qVPf/tGHou/tyob22avGJ4SW+wYqLTJTql2bI7Ay",
-	"8LU7gsWrAM/sApoDqt+8wJZegG6BtuvTxuafVG3e/O9/5sm90zlr5Ftai3JYeACnRPa1F7oobGlAkQDz",
-	"kxlFrbBs0A4wllYXFeZ0nyCCD8VkNHN9BbrvWnw9a4CFs1lUvh/pB69866vpPxZwvnIBO17/Rvkhtj9R",
-	"Ih05V0vkCrHz0nUfLk1+2xnbeTaD9MGL7b+bwDwS/39GszXzS/e+mcf8kbzjpBi6b0qMu/dSCs3TeNDm",
-	"5ZpnrpI/SGDdBaF/S8H9syydY7oX9he68mVSAd2G2lwBWp1u1QNXqJ1R3E5BlgbNKzx11NJ50s4IP1PP",
-	"vHH7/4tb5hrNN8PdKs6XpeGuteJhh8Iuro1ihj5fqdHsPpZgu2Ido2vkTyDWD8zifJFvbXXPXXcna+sq",
-	"fE8h9e336rcVewsNHH0x8RPE1Jrjpmx5T5ne/aYSrSrhGAHMCYiR2wQ2VEvzIt4u/7l4Eg0oCwnG5VIb",
-	"acOr6mJqI/26QZy4sor7u7388dGf6F9PVxRm8nZBVaZM06ekC03a/RZCPdZMqCV3oWA0SPO4Ktb1nyd4",
-	"5qAJfpUDmcyoGe8xoDlujekQ/GXwBeVqqWS4V7+GjLf4zMO3DOIxayVeNLbNl1ujqi6KR5H4pii+Fl+L",
-	"JLrjJd9qMKtuO3ixmtPaL5Cv2vfulhXm/FchnlI+5j880SIiP+Q8TSBDwxJmWBnTNO6wR089mDVoIPHg",
-	"GZQm4OZHGj5d34ef57+c8Onaaqz/vAC9kqs06Ab+6j3ps9953oW5Ubiw/EJGUZFvjPJwYz1WVH1NwaNv",
-	"UVm8WFTMciy74uFh0FDiIgSr+8WtSl1b7kR1cT1NyZT71a9LmDHO3MxGDYzrh99f3/9/AAAA//8=",
+	"7H37b9s41ui/Qugu0GQhK85rsHVwgZvJtLPdaadB0m7vvU0/i5aObU4kUkNScTRF/vcPPKRetmzHzqOd",
+	"/eaXILYo8vDwvB/0Vy8SaSY4cK28wVcvo5KmoEHip7NcKiHNfzGoSLJMM8G9gfdhCiTkcKuHEY4IiRgT",
+	"PQWSSbhhIlckoxMIyClJaTIWMoWY2JGEKULJUb8feL7HzFy/5yALz/c4TcEbeHaY53sqmkJKzdopvX0L",
+	"fKKn3uB4/8D3UsbLz/u+p4vMvKe0ZHzi3d353pufzFs4eUb1tJ6bxZ7vSfg9ZxJib6BlDs11DKBUewMv",
+	"z3Fkx8wxpJnQwKPiFyjeIzposoifU5Jz9nsOxL5LMpAkERMW0YSIDCQ1406IhCyhhSISdC45IlBINmGc",
+	"JkSCyhNdYWkKNAZZb6UBSe8XKJbha//gH+vx9ZalTC9u4pxOgCj2B/hkn2hBDvp9shPDmOaJJsf93WUn",
+	"mOB0TYDcS97guO8b6Fiap97goN9H2OynGjLGNUxAencGNgkqE1wBkuOPNL6A33NQCG0kuAaO/9IsS1iE",
+	"WN37TRnovzaW/5uEsTfw/tdeTep79qnaeyWlkK/4DSQiA7vkIqlLu6ih3ZqehSQ3TCRUg6FomSdAdsIb",
+	"mrAY4RiOKUsgDncD7873zgQfJyx6RrhPSZzbyQ38SuQyAt8ATTkJ56gnJIyTccImU21GSMgVxGTG9JRQ",
+	"ErPxGCRwXaIBN/RayBGLY+DPexIRTRLDSzS6VlbggEyZUkxws4cwBk1ZEpQ8Pqwfhwj2r0K/FjmPnw/q",
+	"XwVReTRtn4HggNC77aS0IFxoogAQynNapMD1RSWpnhPFCYuAKyCatRA9BqpzCcQwedzEtXtg8XsJ8oZF",
+	"8JHTG8oSOkrgeYFXdn0SUW4RKm8q9lVEIoVzMUNYPwjxjvLCSRT1jIAKQVLKC0K1hjTT6oTMKNNkLCSi",
+	"mufpCKRRqQoiwWOF6L4ALYve6ViDDI3otRoBwW48WhTjl24OLewqIxgLaZCiZcH4JGhJ6kURfOd7HznN",
+	"9VRI9gc8L+NEEmLgmtHESq7GF0RPKQrknF9zMeM+gdvMMIsVYDfiGmI85Y8cbjOINMS44jMKYF4Qoacg",
+	"CZihZOeof+STo/6xT472D31y3O/7JAiCXd8crzl3Ow7cnAHqZrecgeY0Thm/EAmoC6cUcQdxzKwZci6N",
+	"aaGZ0ZVjmijwvazx1VdPmnfRNNKQqnUbNCu94loWBouOLqiUtPCsXi5l02c375dqlBj9BpE2r53mevpW",
+	"TBhvqO0NABY667Y9o1yiRopEDKXpaWXpC0UMsRoiiag2RJNlPplNgZN3r08NwQA3Yik2dN8wlH5omUk/",
+	"+MZy1CDNgv/1ud97+eXrD3d/W7QJzTilZkLGc4bXwfEPawwvg8NI3IAshmYbXUakYnySQC9Xhl3tWNyy",
+	"oRilgcZm76HQWTi/m6O1i+cKpDXYNoR77vCreRqoWEMKWxEvjSJQaqjFtbU5FjaUjukQuBRJYnTnUDaU",
+	"5xwByRwsRRiymQl5rTIaWTXBJCgkFMpjfGy2R6ZUoX6200M8IDnXzMggKK54LMhOeP7+8gPZM6S3l47p",
+	"wI4MfTOEk/mnNyDZuAh38TFRYO0XYwUInhRXnEaaGINGKyJmnNAoEjnXwRWvCXAkRAKUWzIaS1DTFagx",
+	"m1jH7uZ83kF1OPPH3EL//JpuhWXH/u716SvEx5ZHn0lxwwyKGJ8Mc8k696ggkqC7xcWIKjg8IHaIb/Vs",
+	"kRnHjHEtjEVMs8xqlNJwiKglj48XbwJvHQ8sAFiBswIlF46jz0TsKHwDSd6UHG2RvoCY1aK7PdEKcP+N",
+	"NPsgOf5wcTsHvZl3KchwXtn+2ypMhsaGLjZ+rfMgmBpSLniRirx5Uk1OFtZeXtQUC5p7s2O2gQ8z+xwY",
+	"XdirfaaHLelw155w+XFteUaQUpZ04zu+R1BnBdKbGnI1HeLEDUVoYXJTL9vxhRWh23HUgszfNEbWFgLN",
+	"ybrgPaMaJkIW1h7cDNSWOF56TPdAcHOiTiBzpUVqzNYzCVTDdpidA3dDk85upinMaO+PL+ZPv/dy+OXr",
+	"vv/D4RI7cgnXbRTMQyPwjX0Vw2vrpUJzv+tZtfKhNsBoad2u9aaMJjSLREJKSGwUjcXdKt359C8UaYwm",
+	"LPYJTZQoParw//bO6se9N3FIyoAisf5z0HUWNrKxfJs2cNwG6h2NpoxDTwKNjYNB0Mu81b4N/1BFwjGD",
+	"JA6Ngxp2B6g6EO4Cp/Mo+DQVCogNxdauI1NmDuB5ao43Spjxco0tIm8wdpyJhEVGIsOtoU+aNM7Y7d73",
+	"bntmgt4NRWmmzEyvzTpn5XT46bKcEz+dlxPjp1fV7He+N81TyocpKEUn3U4OGG88AjTLMhBZAieEaQw0",
+	"2dCTGI+Bx8ZcQwziwDrQaveuOg8SgxxlFGoeg4DOuYQMqDaToy1O0zrcm1DtgnMqjyKwPuO81p7jKST2",
+	"8tiaAMxjYoHMl7LbWad3+Aq9QXvu6AZrF/4CaYxYAinTAbGHpuwmZkxHU+NY6CkoaJLKQtja5UlA6WAk",
+	"4mKohRgmVCLcUuQaAi70cIyh1PKbFPRUxEPzgCaJmOEsxuepwrHlZ8ZxwWEdzlHzj0rHwnz5R1BzyTAG",
+	"znAmVsewA8aHmRQTCUrNPbmGYmjj2bglG4NtA19+GZUxet+TVMMQ8xgB3JqTr2E3bub8fsx3DnDP91wA",
+	"tQyMDvNGMNSaCUFClR7SOGWl7xQoSMbDRETXIi9ZlkUQtN9l3DJWgMe+yLwlxVRhqQ1NqVK4r5XUC2Q/",
+	"D1BNwv8EmhhjZyvjLh4NI8E5hu+6TWalqbbmdEnLU1ywQNU2kdQcXReibkCqbpNkbmtuBb8NTD1B16bf",
+	"WhK41GiGbLX1CK0ZkMMl3oQNd6oh1S0rN6YaepqhGcrzxIXgrcJamMNR6EZmvqHC4UTSCIzuYuLe50Ij",
+	"zW4MWPiyV+7AoJKLoWMaJHLLSF2HppkNZJRzjiWYV0QGfEZ1NB1mCR6VUSkyk0xB5zS5Mo56JuFmeA1F",
+	"9wZmVBp3/iEuEELr1wRUoXsFyTzEzXY4HP420/OW4w+H/zjazCloTnYPeLfz3b4dDauhpbLOsy/JbO3i",
+	"NpA3tLn6RR2NS/gECb5KUPjEaJ8C9NA9rlLKPsm5yrNMSA3xkCYTv8xuDK/NwBGNh4pNOG7YJzMp+GTI",
+	"lMpBGqOy0qoJZWm3PfQIRF1hbn73XURy7iLCZ1PKJ1s6ZC7WP3xAoJ3DbPvX5w28eXDmpl+FhgtQoLfD",
+	"wmNuYT28lbm1jcMfuWBBJ23FhhDk0gjYVsGCyuQaTqiGJQ5jmdYu89jt4oEXqq7LUYSDYUY2JpQX66O/",
+	"yAvVpuc96nrDqzGtLmDClJbbylIHANsgw9eO6nRIyWUxiVWTztNOx7RPlYdsoKANu78iRWmmP1VGrJYl",
+	"F1tE40QCzk7bJAnXkUZd5gjWSHiG4Buqx1HOEj1kvJtPHytGvMAuzZXXh6MuIcol08WZ4GM22TiGipAM",
+	"0zHt2uRCkLQe3QXKRwXyIXHHKo5dmUFlFHmFqD/cPiH9jxWh8PkQDZ5Ij3FjZVi/hJihhMV1QWB4w2AG",
+	"Mtx9ylR0M7B62vv/Nqz6pf43GP6f3pe/r08cdcTqVypEc7jbymWkiXiVjbuoJJnCGoUHGcYPToxgkKJE",
+	"yzBCE26jbWyctfK9PIs3xtbj5GmMlmicVQuUZSTxEYfcl99Txpvf7j+ZBHgefurEiHrLlN6SUxr15F3F",
+	"yEphEL0sOK+K5eBWY7X5CTEs4cKbxBCvLUK/D68YjN3fImlJg3U6zk7tt3bXRU//tuGkLXFnJHQ8RA7p",
+	"YrNIpK7Ee+HRRHR+fQ1c0W5L2gW+qrorkWYJozwCWwQNfMI4YAEN08p+FwmZ5Yrs2Pi9oU1yDZmteDTv",
+	"U81GLGG62O10W6v4TjdA7zPgn8xjIiEBakPbayoHqhnLrSImKkz5TYwuHpetN0HT49IQhTsEoBLkaa6n",
+	"9afXJS//69MHb7FEkNi6GoLhbjKWIm0VCyViwmxiCGkP7ROctt7gVOvM1r+gnXQmxDWDJWUwUswUyKrg",
+	"KMKxRIEmo2LJuljgbwfWFf51vM1NVYNDM/YLFLYekvGxWISkPi1sBRknALpJRIZwUsrpBFJb4se1FAnJ",
+	"Esptjugt4/mtS3Wo4Ip/mDJFYhHlOJ7ZnJEtnSM2tF+S6un5m0EjT+JbAnXZnjoH4l9x86BRWh5NIbpW",
+	"tlxrBiPy8c0LRcyOVVUo9rMgNuFGqARCk4RMgBuPEmJ7rkz7V7wcLXPOGZ+QEeNUFhYeRZgmVJNwj2Zs",
+	"72Z/z6CZZiz4TQke4kILjwqaJmFwxa/4meA3wNF/HZjPfyc2Q1S5tSSGKKESFAlveyUv9Br5R7JDSVj6",
+	"sQMaafzSdbDgFvQUrjhx2HvRxhDVNBGTHHaxVJcpArdZwiKmk4JU9Sa2pyAseWdAPn/BjZlZw9teNW5A",
+	"jKAOA/KJ6anINaH2eJoFwJQ39ka5moFU5Ki/b+baCVt5J5tzXcwvhbsnCJFZoR0P8MlR/xChWpKACo0U",
+	"wwoyvbbxwBxGeNtrpKUGpAYtpfK6FX3AOjRNr4FQwwgx1UIWiz0bBjqbwz5ZmF24zqRls08FF7nVn3YK",
+	"Ww+pAKsMCbnAxiSzPUquobDHtpAftW1Lqt23ZKPdSK0jERcn1Wtm3mqujraSxhm+JGF3Di88IdR1TZHZ",
+	"lCVQkuSYSaWbfTpKsySp2Gzp1I3EYRiQX6BQLkxrJqVjDZIcHJGpyFHS/L2roGAnbNhOwx7WeBzd/S3c",
+	"RfkWRZAZESA4AeRHB6NfiwezFKKfjswBGFpthIQNIiGaivYcroYBlWz5rc0FG6QjqJioUyRXgO0mZVm5",
+	"T8KvVzZfd+UNyNcgCO7uQp/MsKIgjEQMoYHcvOPE5g1NclBEjJEhqpx0GJB/11n4MWVJbqSLEX9H/T7p",
+	"6IXyCTegkqODAwTRWc4GZubexKQrxNhvRt6xH8nO0f6hrZdYTEaHu7YmtkweGSPSaqjTjEZT6B0EfRvP",
+	"18b4a6ie0/M3jRTewOsHh3aoE6zewDsM+sEhOoZ6iup9DxO2e24xV8SL5T5CdQT/z1BnIAJfxQfHx/sv",
+	"SRW8J3RCGVdW6miZK7Pla0N9O0YTX7O4LA624X3fij+mCxLbhjMe27QCsUm4wGbBLJO/ib2BZxMzb6u0",
+	"msPgjyIuHq0HojNndde2tYwgn+/jO+j3nwqGqny5sz3oBmTMIn1CwjKNgbSOJjXaFpSMaFzFine0MS2Y",
+	"Lf6mrtLENvQd2S10QVZtda/Rr4iv7K9/pdVrgy8drn+pbsbDXVc1Q+uWanfGoFWbpymVhTfwfpJFT+ac",
+	"0Aob//r0odKWhnhpklgFiOY2nahG2tDYzJ1WBvaHWgayRh4u27A6lzPUJyn4hJTOreUBzIGRMkihnKCv",
+	"VdVRf7+sBcPPxp4PyHtuK3qUuuJojVXyNFHC2MOWbcMFOzcsbWZDK86cVmh+/ShzjV9HgOoH61+InrEI",
+	"BgRoNK2swzg22gYrcrQsCB0ZfApj+Voxflx2fV1xq4AoGeVGu4kx2e+TnaODlyTsKFAJnXHV7BPbtfqD",
+	"Vj0EVzwRRioZ+A/7VX+ZXejYGNvGNtPsBiqB7pNY5CM8alwANzPOJVZPuUFXPM+MyN4/JinjuZFQO4jL",
+	"o4OXuwE57h+SFKgzFVyRElNklKuCTKmamsltr5QRkT3GlRXsbZGG7SNPJMoWOpWeWYwttsd0iLBLNuHY",
+	"fDnX/3cJurfK8esi5CXO4M4/tc7e86TwCQbXwSeXNIVLpuF/v6W3u53tgpWTffeckvHg5fqX5ns873zv",
+	"+D4StaOP9cGi1Tk93uDzl6agfXVrQ6uEVrINmbYUajbSZdwV1RS0BhlWyjaaCpBKm/JU5Hq5QL3ANknV",
+	"bEIqXWIsCHerVqEcSyInddittLetSc8LZzCmTXcs6GJjW+Q2x0xHHb2rluBFrjeg+LMEqFwnwe9Dx1sQ",
+	"5SMp31cuTBA5HeuA7z7/bi3rBP5AQTJu6FgbIJzYTqn2ufwM+h14TyzjWi1mK1r8A+8bH8FFfSdHeQpl",
+	"S8ujHMPeXAp16ZEU5+1M9tOeTlfT1JKDynkjCtzYzUJDLqZXvvmBfmiCBOMxYD1iE/DHONeq93OFY4hZ",
+	"JkUo4TCb61a2bYNVcsPdD7GjgCYQE2pErtK7KJHL6AvT6oqHQmdmpsHeXkia7YjYwFi2PtsSTGwydSbf",
+	"ks7U4Ip/wvBK60XfNcBiRMU4sM24SpfBZrs+370+fXK6XegwXXo/BOJXC5IIGtftn/Mt48EDHLZ7mCXV",
+	"dTCPR94/woRx8uH9h3N7Silw/UgEvS7SYRBrA3DOqxrnCcGX3Ila+kGiL3urS8o56PdddBF4o9/9irca",
+	"3pVP1FTMjDjG0FQEAXmL3RnNZVDyUF6SuTtr5xIe9I+CK35qeyXakbnIskQjtti0Xzro2gYbSrp+Gmdk",
+	"oeX2GzgkC13KHVzlJAQXM4f3E3INkNkek/a1BVYHdBp6KJzdyWBc5pmDLBvy7La+xyPxOpY7ydR2frk7",
+	"CUpyd+H15g0ZjyAGSmdkYH2V5bLAJZ2sL+9cy5Y9QIDHatEpsBXC53VR7VPwVXc58r0Y66i7JAEdNIuT",
+	"5yXZx6Ik63q2zLXyrB+DbGrjaiBdfesqY7ejHPYpTYdV1bdLr4Kz474Lc7Yr/1olpKuiPfNFo2rvMcxc",
+	"FyBYIQYoVmM0wgj2ohWnu88lKGNv8Ym7Co1qMqOK0EQCjQuC98/JRnhiNhUJXPFSouzYUKmdGFMkcZWh",
+	"toFeF0fcbRkbRp0T13dv1sZs1BWHWw14Q1YdB3mhCB0pkeQaSAw0ThiHLkvATfahuhblaYyBubsCvsfY",
+	"5Cl6M/ZEMsrkn0gaLgnMXQhNNaBR2KRjmyZC183W7lhnrDnE7v++sTrbsNgQi3NqRiSJtXvNygm7AQ5K",
+	"BeTUEfVx/7DOz7evEKtvOYqppiOqwN6YJoFGUzpKYFEP/wzadmw+pdyd6wldc5efAdk6ZN9b6PYCMiG1",
+	"wTLaO7p9AeHc7YNNglCF0pAuJ4lGQnuZqmxmdp82tdruYl1za6Qyg4M/X7qzeatc8wZMv1nQUvYabpnw",
+	"NLrNKtFmZdeqQ36fAT89f/Ovy/e/PvSgV91kMV/d2HnCDpa60q6RyzO6G+0N1MLBkzEclvo1gfAJVcSg",
+	"ZxPuahbP3QP7/+/03dvNsF9O3LwBeS06d8w6u8GfD/0G7k3QX7UFdOIdC8hdPf7TWTSLV2l2oN36sgbc",
+	"P6FAM3i8vx9Q9cctk2FmQEOA4fiB7ZdYHRgsrzjOlSZTkcSuyqHhumAFhkiATCTlWpGdo/6hjSDMmILd",
+	"jliBbbOy15k1L6z/3I2yesjekgvc7748je2+7Eqqexnw+48GRqOFcpHKLWTxd17V9K3C6hY7GFCrOGcJ",
+	"4zTqSrFG3tHWGp6aSaZdEZQVnHul9N2Lqq7GZRpqrv/xCSXm3EpLTXZtnHr1J5SXn6p7YEv8N3bTrdy6",
+	"T7UqbrfS0veyvKuYDWu1Gk2loY/lH6oqsXv3+rS6EtZGeRu3zpIpvXGVGM4GAI7FZ8rV47VJ5TzvIpXH",
+	"l3ddVPJ8cYr70ajx3Ofo9D+8lNMFeWePTuEN2VV10HXGMN6yGyA7XGgSQwIa4l1H7IwTNCIwTSBj429d",
+	"Q6FA9zI6YdwqJr/DRPzo2uo2U//2l07u/LUD3Q/fWLvgich1sV+yM6yW0QlW4iPC/mcQLNqubr81YVoS",
+	"W0GXZkAtdZdapEYA4LXek6rQ1/WuWzM05wkoRULzISRlrbFNaZnvTlo/3bHcrsW0F9WVydBlxBoa+N6N",
+	"2MWbDZ7ZfG332/5lwW5pweI9g938tLHpiqw2L/73vrL4zvKcEfId5ZxiXGqAk+p2/ReqTLooAhyLnETZ",
+	"B1qOwaLYEUTC8KKEHK9HCMiHstHbVXxgg055hfsISmWzyHw/4QPHfOszvT+V83znBHa0/o3qB5C+IUVa",
+	"dK6myBVk56jrzl/qFnUfbP/ZBNIHR7b/aQTzSOf/M+itD79S75tpzJ9QO2blHQJtirHXeFRE8zQatH1X",
+	"yDN7RvciWHvfyX8k4X4rSWcP3RH7C1XrMiEJXu6yOQN0Kt26PkuCskJxOwZZajSv0NRBR1WEskL4meq5",
+	"WvcqPricS4H+S3B3kvNlJbgbZWJkB80uprTE6mmkwN3HImybaKB4Qd8TkPU9vTiXoFibmbAXCaK0tdmJ",
+	"p6D67hsLtyV7Mxux+IXYdW1i2QjTVTnWjKrdv1iikyXsQRBqCUSLbQwbzAM4Eu+m/5w/CQdUgQRtfamN",
+	"uOGkvmer5X5dA2Q2rGI/d4c/Prod/fl4RUIqbhZYZeZ+Iq7kpN2/TKjH6sMz6C4ZDIs8H5fFBu62xWc2",
+	"msivYiTiAgvFHATYO6sgGRPX/rXAXB2RDPvq9+DxlrdW/uVBPGasxJHGtv5yp1U1sL+B+mCKn+/2+14o",
+	"0f3E618xmFUd5o6s5rj2AfTV+EWVZYE5d8nlU9LH/D2aHSTyY86SmKSgaUw1rWya1pV8wVMXDY9aQNy7",
+	"fq49cfvOyc9f7vyv8xdBfv5iONbdloiv5DLxBp67SRD52a08r8JsmbZfXfhZRuRbZYhMG40V1JdDOvAN",
+	"KIuXOZR1aMva6t0cWDC/OIPh/fImG9UYbkl1cTxW+FXrNVvUsYYC680a09hansVp3jZ/Eb9VB0ze1xfr",
+	"pVReQ0zC256r9+2Vv4xftqAe9Q9IuOLXocK6Xn/Jj+/v2K5tPdf7M4XoerexkbIm+e7L3X8HAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

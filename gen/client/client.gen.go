@@ -46,23 +46,26 @@ func (e ErrorFault) Valid() bool {
 
 // Defines values for ErrorCode.
 const (
-	ErrorCodeAuthInvalidCredentials ErrorCode = "auth.invalid_credentials"
-	ErrorCodeAuthInvalidToken       ErrorCode = "auth.invalid_token"
-	ErrorCodeAuthRequired           ErrorCode = "auth.required"
-	ErrorCodeAuthzPermissionDenied  ErrorCode = "authz.permission_denied"
-	ErrorCodeIdempotencyInProgress  ErrorCode = "idempotency.in_progress"
-	ErrorCodeIdempotencyKeyReused   ErrorCode = "idempotency.key_reused"
-	ErrorCodeInternalError          ErrorCode = "internal.error"
-	ErrorCodeRateLimitExceeded      ErrorCode = "rate_limit.exceeded"
-	ErrorCodeRequestBodyTooLarge    ErrorCode = "request.body_too_large"
-	ErrorCodeResourceConflict       ErrorCode = "resource.conflict"
-	ErrorCodeResourceNotFound       ErrorCode = "resource.not_found"
-	ErrorCodeRouteMethodNotAllowed  ErrorCode = "route.method_not_allowed"
-	ErrorCodeRouteNotFound          ErrorCode = "route.not_found"
-	ErrorCodeServiceUnavailable     ErrorCode = "service.unavailable"
-	ErrorCodeUserLastAdmin          ErrorCode = "user.last_admin"
-	ErrorCodeUserSelfLockout        ErrorCode = "user.self_lockout"
-	ErrorCodeValidationFailed       ErrorCode = "validation_failed"
+	ErrorCodeAuthInvalidCredentials    ErrorCode = "auth.invalid_credentials"
+	ErrorCodeAuthInvalidToken          ErrorCode = "auth.invalid_token"
+	ErrorCodeAuthMfaInvalid            ErrorCode = "auth.mfa_invalid"
+	ErrorCodeAuthMfaRequired           ErrorCode = "auth.mfa_required"
+	ErrorCodeAuthRequired              ErrorCode = "auth.required"
+	ErrorCodeAuthzPermissionDenied     ErrorCode = "authz.permission_denied"
+	ErrorCodeIdempotencyInProgress     ErrorCode = "idempotency.in_progress"
+	ErrorCodeIdempotencyKeyReused      ErrorCode = "idempotency.key_reused"
+	ErrorCodeInternalError             ErrorCode = "internal.error"
+	ErrorCodeLicenseFeatureUnavailable ErrorCode = "license.feature_unavailable"
+	ErrorCodeRateLimitExceeded         ErrorCode = "rate_limit.exceeded"
+	ErrorCodeRequestBodyTooLarge       ErrorCode = "request.body_too_large"
+	ErrorCodeResourceConflict          ErrorCode = "resource.conflict"
+	ErrorCodeResourceNotFound          ErrorCode = "resource.not_found"
+	ErrorCodeRouteMethodNotAllowed     ErrorCode = "route.method_not_allowed"
+	ErrorCodeRouteNotFound             ErrorCode = "route.not_found"
+	ErrorCodeServiceUnavailable        ErrorCode = "service.unavailable"
+	ErrorCodeUserLastAdmin             ErrorCode = "user.last_admin"
+	ErrorCodeUserSelfLockout           ErrorCode = "user.self_lockout"
+	ErrorCodeValidationFailed          ErrorCode = "validation_failed"
 )
 
 // Valid indicates whether the value is a known member of the ErrorCode enum.
@@ -71,6 +74,10 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeAuthInvalidCredentials:
 		return true
 	case ErrorCodeAuthInvalidToken:
+		return true
+	case ErrorCodeAuthMfaInvalid:
+		return true
+	case ErrorCodeAuthMfaRequired:
 		return true
 	case ErrorCodeAuthRequired:
 		return true
@@ -81,6 +88,8 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeIdempotencyKeyReused:
 		return true
 	case ErrorCodeInternalError:
+		return true
+	case ErrorCodeLicenseFeatureUnavailable:
 		return true
 	case ErrorCodeRateLimitExceeded:
 		return true
@@ -125,6 +134,54 @@ func (e HealthResponseStatus) Valid() bool {
 	}
 }
 
+// Defines values for LicenseStateResponseStatus.
+const (
+	Active    LicenseStateResponseStatus = "active"
+	Expired   LicenseStateResponseStatus = "expired"
+	Grace     LicenseStateResponseStatus = "grace"
+	Invalid   LicenseStateResponseStatus = "invalid"
+	NoLicense LicenseStateResponseStatus = "no_license"
+)
+
+// Valid indicates whether the value is a known member of the LicenseStateResponseStatus enum.
+func (e LicenseStateResponseStatus) Valid() bool {
+	switch e {
+	case Active:
+		return true
+	case Expired:
+		return true
+	case Grace:
+		return true
+	case Invalid:
+		return true
+	case NoLicense:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LicenseStateResponseTier.
+const (
+	Enterprise    LicenseStateResponseTier = "enterprise"
+	Free          LicenseStateResponseTier = "free"
+	OpenwatchPlus LicenseStateResponseTier = "openwatch_plus"
+)
+
+// Valid indicates whether the value is a known member of the LicenseStateResponseTier enum.
+func (e LicenseStateResponseTier) Valid() bool {
+	switch e {
+	case Enterprise:
+		return true
+	case Free:
+		return true
+	case OpenwatchPlus:
+		return true
+	default:
+		return false
+	}
+}
+
 // AdminRolesResponse defines model for AdminRolesResponse.
 type AdminRolesResponse struct {
 	Roles []RoleEntry `json:"roles"`
@@ -132,17 +189,43 @@ type AdminRolesResponse struct {
 
 // AuthLoginRequest defines model for AuthLoginRequest.
 type AuthLoginRequest struct {
+	// Otp The current code of the caller's authenticator app, when MFA is enabled.
 	Otp      *string `json:"otp,omitempty"`
 	Password string  `json:"password"`
-	Username string  `json:"username"`
+
+	// RecoveryCode A single-use recovery code, instead of `otp`.
+	RecoveryCode *string `json:"recovery_code,omitempty"`
+	Username     string  `json:"username"`
 }
 
 // AuthLoginResponse defines model for AuthLoginResponse.
 type AuthLoginResponse struct {
-	AccessToken           string         `json:"access_token"`
+	AccessToken string `json:"access_token"`
+
+	// MfaEnrollmentRequired True when the workspace requires MFA and the user has not enrolled: until they
+	// do (`POST /auth/mfa:enroll`, then `POST /auth/mfa:verify`), the session may only
+	// act on its own account.
 	MfaEnrollmentRequired *bool          `json:"mfa_enrollment_required,omitempty"`
 	RefreshToken          string         `json:"refresh_token"`
 	User                  AuthMeResponse `json:"user"`
+}
+
+// AuthMFAEnrollResponse defines model for AuthMFAEnrollResponse.
+type AuthMFAEnrollResponse struct {
+	ProvisioningUri string `json:"provisioning_uri"`
+
+	// Secret The base32 secret, for typing into an app that cannot scan the URI.
+	Secret string `json:"secret"`
+}
+
+// AuthMFARecoveryCodes defines model for AuthMFARecoveryCodes.
+type AuthMFARecoveryCodes struct {
+	RecoveryCodes []string `json:"recovery_codes"`
+}
+
+// AuthMFAVerifyRequest defines model for AuthMFAVerifyRequest.
+type AuthMFAVerifyRequest struct {
+	Otp string `json:"otp"`
 }
 
 // AuthMePermissionsResponse defines model for AuthMePermissionsResponse.
@@ -224,6 +307,41 @@ type HealthResponse struct {
 // HealthResponseStatus defines model for HealthResponse.Status.
 type HealthResponseStatus string
 
+// LicenseStateResponse defines model for LicenseStateResponse.
+type LicenseStateResponse struct {
+	CustomerId    *string                    `json:"customer_id,omitempty"`
+	ExpiresAt     *time.Time                 `json:"expires_at,omitempty"`
+	Features      []string                   `json:"features"`
+	InGracePeriod *bool                      `json:"in_grace_period,omitempty"`
+	Status        LicenseStateResponseStatus `json:"status"`
+	Tier          LicenseStateResponseTier   `json:"tier"`
+	UsingPrevKey  *bool                      `json:"using_prev_key,omitempty"`
+	Warnings      *[]string                  `json:"warnings,omitempty"`
+}
+
+// LicenseStateResponseStatus defines model for LicenseStateResponse.Status.
+type LicenseStateResponseStatus string
+
+// LicenseStateResponseTier defines model for LicenseStateResponse.Tier.
+type LicenseStateResponseTier string
+
+// LicenseVerifyRequest defines model for LicenseVerifyRequest.
+type LicenseVerifyRequest struct {
+	LicenseJwt string `json:"license_jwt"`
+}
+
+// LicenseVerifyResponse defines model for LicenseVerifyResponse.
+type LicenseVerifyResponse struct {
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	Features  *[]string  `json:"features,omitempty"`
+	IsValid   bool       `json:"is_valid"`
+	Tier      *string    `json:"tier,omitempty"`
+
+	// VerifyResult valid, grace, expired, not_yet_valid, malformed, unsupported_alg, unknown_kid, bad_signature, wrong_issuer or invalid_claims.
+	VerifyResult string    `json:"verify_result"`
+	Warnings     *[]string `json:"warnings,omitempty"`
+}
+
 // PasswordChangeRequest defines model for PasswordChangeRequest.
 type PasswordChangeRequest struct {
 	CurrentPassword string `json:"current_password"`
@@ -264,6 +382,11 @@ type RoleEntry struct {
 	Id          string   `json:"id"`
 	IsBuiltIn   bool     `json:"is_built_in"`
 	Permissions []string `json:"permissions"`
+}
+
+// SecurityConfig defines model for SecurityConfig.
+type SecurityConfig struct {
+	RequireMfa bool `json:"require_mfa"`
 }
 
 // UserCreateRequest defines model for UserCreateRequest.
@@ -338,6 +461,9 @@ type Forbidden = ErrorEnvelope
 // NotFound defines model for NotFound.
 type NotFound = ErrorEnvelope
 
+// PaymentRequired defines model for PaymentRequired.
+type PaymentRequired = ErrorEnvelope
+
 // ServiceUnavailable defines model for ServiceUnavailable.
 type ServiceUnavailable = ErrorEnvelope
 
@@ -371,8 +497,14 @@ type CreateUserParams struct {
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
 }
 
+// VerifyLicenseJSONRequestBody defines body for VerifyLicense for application/json ContentType.
+type VerifyLicenseJSONRequestBody = LicenseVerifyRequest
+
 // LoginJSONRequestBody defines body for Login for application/json ContentType.
 type LoginJSONRequestBody = AuthLoginRequest
+
+// VerifyMFAJSONRequestBody defines body for VerifyMFA for application/json ContentType.
+type VerifyMFAJSONRequestBody = AuthMFAVerifyRequest
 
 // ChangePasswordJSONRequestBody defines body for ChangePassword for application/json ContentType.
 type ChangePasswordJSONRequestBody = PasswordChangeRequest
@@ -382,6 +514,9 @@ type RefreshTokenJSONRequestBody = AuthRefreshRequest
 
 // CreateRoleJSONRequestBody defines body for CreateRole for application/json ContentType.
 type CreateRoleJSONRequestBody = CustomRoleCreateRequest
+
+// PutSecurityConfigJSONRequestBody defines body for PutSecurityConfig for application/json ContentType.
+type PutSecurityConfigJSONRequestBody = SecurityConfig
 
 // CreateUserJSONRequestBody defines body for CreateUser for application/json ContentType.
 type CreateUserJSONRequestBody = UserCreateRequest
@@ -472,6 +607,24 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// VerifyLicenseWithBody Dry-run a license JWT without installing it.
+	//
+	// Checks the Ed25519 signature against the trusted keys (by `kid`), the issuer, validity dates and grace period.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /admin/license:verify (the `VerifyLicense` operationId).
+	VerifyLicenseWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// VerifyLicense Dry-run a license JWT without installing it.
+	//
+	// Checks the Ed25519 signature against the trusted keys (by `kid`), the issuer, validity dates and grace period.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /admin/license:verify (the `VerifyLicense` operationId).
+	VerifyLicense(ctx context.Context, body VerifyLicenseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// LoginWithBody Exchange a username and password for tokens.
 	//
 	// Wrong usernames and wrong passwords answer the same 401 in the same time. On success
@@ -518,6 +671,37 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /auth/me/permissions (the `GetMyPermissions` operationId).
 	GetMyPermissions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EnrollMFA Begin TOTP enrolment.
+	//
+	// Creates a new authenticator secret for the caller (sealed at rest) and returns its
+	// `otpauth://` provisioning URI. MFA is active only after `POST /auth/mfa:verify`.
+	// While MFA is active, enrolling again answers 409.
+	//
+	// Corresponds with POST /auth/mfa:enroll (the `EnrollMFA` operationId).
+	EnrollMFA(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// VerifyMFAWithBody Confirm the enrolled secret with a current code.
+	//
+	// The first successful verification activates MFA and answers 200 with ten single-use
+	// recovery codes, shown this once. Later verifications of an active secret answer 204.
+	// A code is accepted once only; a replay answers 401.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /auth/mfa:verify (the `VerifyMFA` operationId).
+	VerifyMFAWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// VerifyMFA Confirm the enrolled secret with a current code.
+	//
+	// The first successful verification activates MFA and answers 200 with ten single-use
+	// recovery codes, shown this once. Later verifications of an active secret answer 204.
+	// A code is accepted once only; a replay answers 401.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /auth/mfa:verify (the `VerifyMFA` operationId).
+	VerifyMFA(ctx context.Context, body VerifyMFAJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ChangePasswordWithBody Change the caller's password.
 	//
@@ -571,6 +755,11 @@ type ClientInterface interface {
 	// Corresponds with GET /health (the `GetHealth` operationId).
 	GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetLicense The current license tier, status and features.
+	//
+	// Corresponds with GET /license (the `GetLicense` operationId).
+	GetLicense(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetOpenAPIJSON This API document, as JSON.
 	//
 	// Corresponds with GET /openapi.json (the `GetOpenAPIJSON` operationId).
@@ -603,6 +792,29 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /roles:create (the `CreateRole` operationId).
 	CreateRole(ctx context.Context, params *CreateRoleParams, body CreateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSecurityConfig Workspace security settings.
+	//
+	// Corresponds with GET /system/security/config (the `GetSecurityConfig` operationId).
+	GetSecurityConfig(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutSecurityConfigWithBody Change workspace security settings.
+	//
+	// With `require_mfa`, users without MFA may only enrol until they have; the server enforces it.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /system/security/config (the `PutSecurityConfig` operationId).
+	PutSecurityConfigWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutSecurityConfig Change workspace security settings.
+	//
+	// With `require_mfa`, users without MFA may only enrol until they have; the server enforces it.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /system/security/config (the `PutSecurityConfig` operationId).
+	PutSecurityConfig(ctx context.Context, body PutSecurityConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListUsers List users.
 	//
@@ -727,6 +939,44 @@ type ClientInterface interface {
 	GetVersion(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
+// VerifyLicenseWithBody Dry-run a license JWT without installing it.
+//
+// Checks the Ed25519 signature against the trusted keys (by `kid`), the issuer, validity dates and grace period.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /admin/license:verify (the `VerifyLicense` operationId).
+func (c *Client) VerifyLicenseWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewVerifyLicenseRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// VerifyLicense Dry-run a license JWT without installing it.
+//
+// Checks the Ed25519 signature against the trusted keys (by `kid`), the issuer, validity dates and grace period.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /admin/license:verify (the `VerifyLicense` operationId).
+func (c *Client) VerifyLicense(ctx context.Context, body VerifyLicenseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewVerifyLicenseRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // LoginWithBody Exchange a username and password for tokens.
 //
 // Wrong usernames and wrong passwords answer the same 401 in the same time. On success
@@ -814,6 +1064,67 @@ func (c *Client) GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*htt
 // Corresponds with GET /auth/me/permissions (the `GetMyPermissions` operationId).
 func (c *Client) GetMyPermissions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetMyPermissionsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EnrollMFA Begin TOTP enrolment.
+//
+// Creates a new authenticator secret for the caller (sealed at rest) and returns its
+// `otpauth://` provisioning URI. MFA is active only after `POST /auth/mfa:verify`.
+// While MFA is active, enrolling again answers 409.
+//
+// Corresponds with POST /auth/mfa:enroll (the `EnrollMFA` operationId).
+func (c *Client) EnrollMFA(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEnrollMFARequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// VerifyMFAWithBody Confirm the enrolled secret with a current code.
+//
+// The first successful verification activates MFA and answers 200 with ten single-use
+// recovery codes, shown this once. Later verifications of an active secret answer 204.
+// A code is accepted once only; a replay answers 401.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /auth/mfa:verify (the `VerifyMFA` operationId).
+func (c *Client) VerifyMFAWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewVerifyMFARequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// VerifyMFA Confirm the enrolled secret with a current code.
+//
+// The first successful verification activates MFA and answers 200 with ten single-use
+// recovery codes, shown this once. Later verifications of an active secret answer 204.
+// A code is accepted once only; a replay answers 401.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /auth/mfa:verify (the `VerifyMFA` operationId).
+func (c *Client) VerifyMFA(ctx context.Context, body VerifyMFAJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewVerifyMFARequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -936,6 +1247,21 @@ func (c *Client) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (
 	return c.Client.Do(req)
 }
 
+// GetLicense The current license tier, status and features.
+//
+// Corresponds with GET /license (the `GetLicense` operationId).
+func (c *Client) GetLicense(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetLicenseRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetOpenAPIJSON This API document, as JSON.
 //
 // Corresponds with GET /openapi.json (the `GetOpenAPIJSON` operationId).
@@ -1009,6 +1335,59 @@ func (c *Client) CreateRoleWithBody(ctx context.Context, params *CreateRoleParam
 // Corresponds with POST /roles:create (the `CreateRole` operationId).
 func (c *Client) CreateRole(ctx context.Context, params *CreateRoleParams, body CreateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateRoleRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSecurityConfig Workspace security settings.
+//
+// Corresponds with GET /system/security/config (the `GetSecurityConfig` operationId).
+func (c *Client) GetSecurityConfig(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSecurityConfigRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutSecurityConfigWithBody Change workspace security settings.
+//
+// With `require_mfa`, users without MFA may only enrol until they have; the server enforces it.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /system/security/config (the `PutSecurityConfig` operationId).
+func (c *Client) PutSecurityConfigWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutSecurityConfigRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutSecurityConfig Change workspace security settings.
+//
+// With `require_mfa`, users without MFA may only enrol until they have; the server enforces it.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /system/security/config (the `PutSecurityConfig` operationId).
+func (c *Client) PutSecurityConfig(ctx context.Context, body PutSecurityConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutSecurityConfigRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1301,6 +1680,46 @@ func (c *Client) GetVersion(ctx context.Context, reqEditors ...RequestEditorFn) 
 	return c.Client.Do(req)
 }
 
+// NewVerifyLicenseRequest calls the generic VerifyLicense builder with application/json body
+func NewVerifyLicenseRequest(server string, body VerifyLicenseJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewVerifyLicenseRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewVerifyLicenseRequestWithBody constructs an http.Request for the VerifyLicense method, with any body, and a specified content type
+func NewVerifyLicenseRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/admin/license:verify")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewLoginRequest calls the generic Login builder with application/json body
 func NewLoginRequest(server string, body LoginJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -1422,6 +1841,73 @@ func NewGetMyPermissionsRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewEnrollMFARequest constructs an http.Request for the EnrollMFA method
+func NewEnrollMFARequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/auth/mfa:enroll")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewVerifyMFARequest calls the generic VerifyMFA builder with application/json body
+func NewVerifyMFARequest(server string, body VerifyMFAJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewVerifyMFARequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewVerifyMFARequestWithBody constructs an http.Request for the VerifyMFA method, with any body, and a specified content type
+func NewVerifyMFARequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/auth/mfa:verify")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewChangePasswordRequest calls the generic ChangePassword builder with application/json body
 func NewChangePasswordRequest(server string, body ChangePasswordJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -1539,6 +2025,33 @@ func NewGetHealthRequest(server string) (*http.Request, error) {
 	}
 
 	operationPath := fmt.Sprintf("/health")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetLicenseRequest constructs an http.Request for the GetLicense method
+func NewGetLicenseRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/license")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -1688,6 +2201,73 @@ func NewCreateRoleRequestWithBody(server string, params *CreateRoleParams, conte
 		}
 
 	}
+
+	return req, nil
+}
+
+// NewGetSecurityConfigRequest constructs an http.Request for the GetSecurityConfig method
+func NewGetSecurityConfigRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/system/security/config")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPutSecurityConfigRequest calls the generic PutSecurityConfig builder with application/json body
+func NewPutSecurityConfigRequest(server string, body PutSecurityConfigJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutSecurityConfigRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPutSecurityConfigRequestWithBody constructs an http.Request for the PutSecurityConfig method, with any body, and a specified content type
+func NewPutSecurityConfigRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/system/security/config")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -2208,6 +2788,24 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// VerifyLicenseWithBodyWithResponse Dry-run a license JWT without installing it.
+	//
+	// Checks the Ed25519 signature against the trusted keys (by `kid`), the issuer, validity dates and grace period.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /admin/license:verify (the `VerifyLicense` operationId).
+	VerifyLicenseWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*VerifyLicenseResponse, error)
+
+	// VerifyLicenseWithResponse Dry-run a license JWT without installing it.
+	//
+	// Checks the Ed25519 signature against the trusted keys (by `kid`), the issuer, validity dates and grace period.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /admin/license:verify (the `VerifyLicense` operationId).
+	VerifyLicenseWithResponse(ctx context.Context, body VerifyLicenseJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifyLicenseResponse, error)
+
 	// LoginWithBodyWithResponse Exchange a username and password for tokens.
 	//
 	// Wrong usernames and wrong passwords answer the same 401 in the same time. On success
@@ -2260,6 +2858,39 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /auth/me/permissions (the `GetMyPermissions` operationId).
 	GetMyPermissionsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMyPermissionsResponse, error)
+
+	// EnrollMFAWithResponse Begin TOTP enrolment.
+	//
+	// Creates a new authenticator secret for the caller (sealed at rest) and returns its
+	// `otpauth://` provisioning URI. MFA is active only after `POST /auth/mfa:verify`.
+	// While MFA is active, enrolling again answers 409.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /auth/mfa:enroll (the `EnrollMFA` operationId).
+	EnrollMFAWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*EnrollMFAResponse, error)
+
+	// VerifyMFAWithBodyWithResponse Confirm the enrolled secret with a current code.
+	//
+	// The first successful verification activates MFA and answers 200 with ten single-use
+	// recovery codes, shown this once. Later verifications of an active secret answer 204.
+	// A code is accepted once only; a replay answers 401.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /auth/mfa:verify (the `VerifyMFA` operationId).
+	VerifyMFAWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*VerifyMFAResponse, error)
+
+	// VerifyMFAWithResponse Confirm the enrolled secret with a current code.
+	//
+	// The first successful verification activates MFA and answers 200 with ten single-use
+	// recovery codes, shown this once. Later verifications of an active secret answer 204.
+	// A code is accepted once only; a replay answers 401.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /auth/mfa:verify (the `VerifyMFA` operationId).
+	VerifyMFAWithResponse(ctx context.Context, body VerifyMFAJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifyMFAResponse, error)
 
 	// ChangePasswordWithBodyWithResponse Change the caller's password.
 	//
@@ -2317,6 +2948,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /health (the `GetHealth` operationId).
 	GetHealthWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetHealthResponse, error)
 
+	// GetLicenseWithResponse The current license tier, status and features.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /license (the `GetLicense` operationId).
+	GetLicenseWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetLicenseResponse, error)
+
 	// GetOpenAPIJSONWithResponse This API document, as JSON.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -2355,6 +2993,31 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /roles:create (the `CreateRole` operationId).
 	CreateRoleWithResponse(ctx context.Context, params *CreateRoleParams, body CreateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRoleResponse, error)
+
+	// GetSecurityConfigWithResponse Workspace security settings.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /system/security/config (the `GetSecurityConfig` operationId).
+	GetSecurityConfigWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetSecurityConfigResponse, error)
+
+	// PutSecurityConfigWithBodyWithResponse Change workspace security settings.
+	//
+	// With `require_mfa`, users without MFA may only enrol until they have; the server enforces it.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /system/security/config (the `PutSecurityConfig` operationId).
+	PutSecurityConfigWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutSecurityConfigResponse, error)
+
+	// PutSecurityConfigWithResponse Change workspace security settings.
+	//
+	// With `require_mfa`, users without MFA may only enrol until they have; the server enforces it.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /system/security/config (the `PutSecurityConfig` operationId).
+	PutSecurityConfigWithResponse(ctx context.Context, body PutSecurityConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*PutSecurityConfigResponse, error)
 
 	// ListUsersWithResponse List users.
 	//
@@ -2489,6 +3152,75 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /version (the `GetVersion` operationId).
 	GetVersionWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetVersionResponse, error)
+}
+
+type VerifyLicenseResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LicenseVerifyResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r VerifyLicenseResponse) GetJSON200() *LicenseVerifyResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r VerifyLicenseResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r VerifyLicenseResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r VerifyLicenseResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r VerifyLicenseResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r VerifyLicenseResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r VerifyLicenseResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r VerifyLicenseResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r VerifyLicenseResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // LoginResponse200Headers the declared response headers of an HTTP 200 response for Login
@@ -2746,6 +3478,151 @@ func (r GetMyPermissionsResponse) ContentType() string {
 	return ""
 }
 
+type EnrollMFAResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuthMFAEnrollResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r EnrollMFAResponse) GetJSON200() *AuthMFAEnrollResponse {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r EnrollMFAResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r EnrollMFAResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r EnrollMFAResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r EnrollMFAResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EnrollMFAResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EnrollMFAResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EnrollMFAResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// VerifyMFAResponse429Headers the declared response headers of an HTTP 429 response for VerifyMFA
+type VerifyMFAResponse429Headers struct {
+	RetryAfter *int
+}
+
+type VerifyMFAResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuthMFARecoveryCodes
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *VerifyMFAResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r VerifyMFAResponse) GetJSON200() *AuthMFARecoveryCodes {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r VerifyMFAResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r VerifyMFAResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r VerifyMFAResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r VerifyMFAResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r VerifyMFAResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r VerifyMFAResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r VerifyMFAResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r VerifyMFAResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r VerifyMFAResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ChangePasswordResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2967,6 +3844,68 @@ func (r GetHealthResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetHealthResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetLicenseResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LicenseStateResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetLicenseResponse) GetJSON200() *LicenseStateResponse {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetLicenseResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetLicenseResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetLicenseResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetLicenseResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetLicenseResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetLicenseResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetLicenseResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3201,6 +4140,137 @@ func (r CreateRoleResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CreateRoleResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetSecurityConfigResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SecurityConfig
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSecurityConfigResponse) GetJSON200() *SecurityConfig {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetSecurityConfigResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetSecurityConfigResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetSecurityConfigResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSecurityConfigResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSecurityConfigResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSecurityConfigResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSecurityConfigResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PutSecurityConfigResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SecurityConfig
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutSecurityConfigResponse) GetJSON200() *SecurityConfig {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PutSecurityConfigResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PutSecurityConfigResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PutSecurityConfigResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r PutSecurityConfigResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PutSecurityConfigResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutSecurityConfigResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutSecurityConfigResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutSecurityConfigResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -4008,6 +5078,36 @@ func (r GetVersionResponse) ContentType() string {
 	return ""
 }
 
+// VerifyLicenseWithBodyWithResponse Dry-run a license JWT without installing it.
+//
+// Checks the Ed25519 signature against the trusted keys (by `kid`), the issuer, validity dates and grace period.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /admin/license:verify (the `VerifyLicense` operationId).
+func (c *ClientWithResponses) VerifyLicenseWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*VerifyLicenseResponse, error) {
+	rsp, err := c.VerifyLicenseWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseVerifyLicenseResponse(rsp)
+}
+
+// VerifyLicenseWithResponse Dry-run a license JWT without installing it.
+//
+// Checks the Ed25519 signature against the trusted keys (by `kid`), the issuer, validity dates and grace period.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /admin/license:verify (the `VerifyLicense` operationId).
+func (c *ClientWithResponses) VerifyLicenseWithResponse(ctx context.Context, body VerifyLicenseJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifyLicenseResponse, error) {
+	rsp, err := c.VerifyLicense(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseVerifyLicenseResponse(rsp)
+}
+
 // LoginWithBodyWithResponse Exchange a username and password for tokens.
 //
 // Wrong usernames and wrong passwords answer the same 401 in the same time. On success
@@ -4089,6 +5189,57 @@ func (c *ClientWithResponses) GetMyPermissionsWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseGetMyPermissionsResponse(rsp)
+}
+
+// EnrollMFAWithResponse Begin TOTP enrolment.
+//
+// Creates a new authenticator secret for the caller (sealed at rest) and returns its
+// `otpauth://` provisioning URI. MFA is active only after `POST /auth/mfa:verify`.
+// While MFA is active, enrolling again answers 409.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /auth/mfa:enroll (the `EnrollMFA` operationId).
+func (c *ClientWithResponses) EnrollMFAWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*EnrollMFAResponse, error) {
+	rsp, err := c.EnrollMFA(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEnrollMFAResponse(rsp)
+}
+
+// VerifyMFAWithBodyWithResponse Confirm the enrolled secret with a current code.
+//
+// The first successful verification activates MFA and answers 200 with ten single-use
+// recovery codes, shown this once. Later verifications of an active secret answer 204.
+// A code is accepted once only; a replay answers 401.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /auth/mfa:verify (the `VerifyMFA` operationId).
+func (c *ClientWithResponses) VerifyMFAWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*VerifyMFAResponse, error) {
+	rsp, err := c.VerifyMFAWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseVerifyMFAResponse(rsp)
+}
+
+// VerifyMFAWithResponse Confirm the enrolled secret with a current code.
+//
+// The first successful verification activates MFA and answers 200 with ten single-use
+// recovery codes, shown this once. Later verifications of an active secret answer 204.
+// A code is accepted once only; a replay answers 401.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /auth/mfa:verify (the `VerifyMFA` operationId).
+func (c *ClientWithResponses) VerifyMFAWithResponse(ctx context.Context, body VerifyMFAJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifyMFAResponse, error) {
+	rsp, err := c.VerifyMFA(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseVerifyMFAResponse(rsp)
 }
 
 // ChangePasswordWithBodyWithResponse Change the caller's password.
@@ -4183,6 +5334,19 @@ func (c *ClientWithResponses) GetHealthWithResponse(ctx context.Context, reqEdit
 	return ParseGetHealthResponse(rsp)
 }
 
+// GetLicenseWithResponse The current license tier, status and features.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /license (the `GetLicense` operationId).
+func (c *ClientWithResponses) GetLicenseWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetLicenseResponse, error) {
+	rsp, err := c.GetLicense(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetLicenseResponse(rsp)
+}
+
 // GetOpenAPIJSONWithResponse This API document, as JSON.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -4250,6 +5414,49 @@ func (c *ClientWithResponses) CreateRoleWithResponse(ctx context.Context, params
 		return nil, err
 	}
 	return ParseCreateRoleResponse(rsp)
+}
+
+// GetSecurityConfigWithResponse Workspace security settings.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /system/security/config (the `GetSecurityConfig` operationId).
+func (c *ClientWithResponses) GetSecurityConfigWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetSecurityConfigResponse, error) {
+	rsp, err := c.GetSecurityConfig(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSecurityConfigResponse(rsp)
+}
+
+// PutSecurityConfigWithBodyWithResponse Change workspace security settings.
+//
+// With `require_mfa`, users without MFA may only enrol until they have; the server enforces it.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /system/security/config (the `PutSecurityConfig` operationId).
+func (c *ClientWithResponses) PutSecurityConfigWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutSecurityConfigResponse, error) {
+	rsp, err := c.PutSecurityConfigWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutSecurityConfigResponse(rsp)
+}
+
+// PutSecurityConfigWithResponse Change workspace security settings.
+//
+// With `require_mfa`, users without MFA may only enrol until they have; the server enforces it.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /system/security/config (the `PutSecurityConfig` operationId).
+func (c *ClientWithResponses) PutSecurityConfigWithResponse(ctx context.Context, body PutSecurityConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*PutSecurityConfigResponse, error) {
+	rsp, err := c.PutSecurityConfig(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutSecurityConfigResponse(rsp)
 }
 
 // ListUsersWithResponse List users.
@@ -4482,6 +5689,60 @@ func (c *ClientWithResponses) GetVersionWithResponse(ctx context.Context, reqEdi
 	return ParseGetVersionResponse(rsp)
 }
 
+// ParseVerifyLicenseResponse parses an HTTP response from a VerifyLicenseWithResponse call
+func ParseVerifyLicenseResponse(rsp *http.Response) (*VerifyLicenseResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &VerifyLicenseResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LicenseVerifyResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseLoginResponse parses an HTTP response from a LoginWithResponse call
 func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -4695,6 +5956,130 @@ func ParseGetMyPermissionsResponse(rsp *http.Response) (*GetMyPermissionsRespons
 	return response, nil
 }
 
+// ParseEnrollMFAResponse parses an HTTP response from a EnrollMFAWithResponse call
+func ParseEnrollMFAResponse(rsp *http.Response) (*EnrollMFAResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EnrollMFAResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuthMFAEnrollResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseVerifyMFAResponse parses an HTTP response from a VerifyMFAWithResponse call
+func ParseVerifyMFAResponse(rsp *http.Response) (*VerifyMFAResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &VerifyMFAResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuthMFARecoveryCodes
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers VerifyMFAResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseChangePasswordResponse parses an HTTP response from a ChangePasswordWithResponse call
 func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -4852,6 +6237,53 @@ func ParseGetHealthResponse(rsp *http.Response) (*GetHealthResponse, error) {
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetLicenseResponse parses an HTTP response from a GetLicenseWithResponse call
+func ParseGetLicenseResponse(rsp *http.Response) (*GetLicenseResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetLicenseResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LicenseStateResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest UnexpectedError
@@ -5026,6 +6458,107 @@ func ParseCreateRoleResponse(rsp *http.Response) (*CreateRoleResponse, error) {
 			return nil, err
 		}
 		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetSecurityConfigResponse parses an HTTP response from a GetSecurityConfigWithResponse call
+func ParseGetSecurityConfigResponse(rsp *http.Response) (*GetSecurityConfigResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSecurityConfigResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SecurityConfig
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePutSecurityConfigResponse parses an HTTP response from a PutSecurityConfigWithResponse call
+func ParsePutSecurityConfigResponse(rsp *http.Response) (*PutSecurityConfigResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutSecurityConfigResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SecurityConfig
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest UnexpectedError

@@ -68,7 +68,7 @@ func (q *Queries) RefreshTokenMarkUsed(ctx context.Context, id uuid.UUID) error 
 
 const sessionGetActive = `-- name: SessionGetActive :one
 SELECT s.id AS session_id, s.cookie_secret_hash, s.expires_at, s.last_seen_at,
-       u.id AS user_id, u.username, u.email,
+       u.id AS user_id, u.username, u.email, (u.mfa_enabled_at IS NOT NULL)::boolean AS mfa_enabled,
        COALESCE(ARRAY(SELECT r.role_id FROM user_roles r WHERE r.user_id = u.id ORDER BY r.role_id), '{}')::text[] AS roles
 FROM sessions s
 JOIN users u ON u.id = s.user_id
@@ -87,6 +87,7 @@ type SessionGetActiveRow struct {
 	UserID           uuid.UUID
 	Username         string
 	Email            string
+	MfaEnabled       bool
 	Roles            []string
 }
 
@@ -103,6 +104,7 @@ func (q *Queries) SessionGetActive(ctx context.Context, id uuid.UUID) (SessionGe
 		&i.UserID,
 		&i.Username,
 		&i.Email,
+		&i.MfaEnabled,
 		&i.Roles,
 	)
 	return i, err

@@ -58,7 +58,7 @@ func (q *Queries) UserCountLive(ctx context.Context) (int64, error) {
 }
 
 const userGetByID = `-- name: UserGetByID :one
-SELECT id, username, email, password_hash, created_at, updated_at, last_password_change_at, disabled_at, deleted_at, failed_logins, locked_until FROM users WHERE id = $1 AND deleted_at IS NULL
+SELECT id, username, email, password_hash, created_at, updated_at, last_password_change_at, disabled_at, deleted_at, failed_logins, locked_until, mfa_secret_sealed, mfa_enabled_at, mfa_last_step FROM users WHERE id = $1 AND deleted_at IS NULL
 `
 
 func (q *Queries) UserGetByID(ctx context.Context, id uuid.UUID) (User, error) {
@@ -76,12 +76,15 @@ func (q *Queries) UserGetByID(ctx context.Context, id uuid.UUID) (User, error) {
 		&i.DeletedAt,
 		&i.FailedLogins,
 		&i.LockedUntil,
+		&i.MfaSecretSealed,
+		&i.MfaEnabledAt,
+		&i.MfaLastStep,
 	)
 	return i, err
 }
 
 const userGetByUsername = `-- name: UserGetByUsername :one
-SELECT id, username, email, password_hash, created_at, updated_at, last_password_change_at, disabled_at, deleted_at, failed_logins, locked_until FROM users WHERE lower(username) = lower($1) AND deleted_at IS NULL
+SELECT id, username, email, password_hash, created_at, updated_at, last_password_change_at, disabled_at, deleted_at, failed_logins, locked_until, mfa_secret_sealed, mfa_enabled_at, mfa_last_step FROM users WHERE lower(username) = lower($1) AND deleted_at IS NULL
 `
 
 func (q *Queries) UserGetByUsername(ctx context.Context, username string) (User, error) {
@@ -99,6 +102,9 @@ func (q *Queries) UserGetByUsername(ctx context.Context, username string) (User,
 		&i.DeletedAt,
 		&i.FailedLogins,
 		&i.LockedUntil,
+		&i.MfaSecretSealed,
+		&i.MfaEnabledAt,
+		&i.MfaLastStep,
 	)
 	return i, err
 }
@@ -106,7 +112,7 @@ func (q *Queries) UserGetByUsername(ctx context.Context, username string) (User,
 const userInsert = `-- name: UserInsert :one
 INSERT INTO users (id, username, email, password_hash)
 VALUES ($1, $2, $3, $4)
-RETURNING id, username, email, password_hash, created_at, updated_at, last_password_change_at, disabled_at, deleted_at, failed_logins, locked_until
+RETURNING id, username, email, password_hash, created_at, updated_at, last_password_change_at, disabled_at, deleted_at, failed_logins, locked_until, mfa_secret_sealed, mfa_enabled_at, mfa_last_step
 `
 
 type UserInsertParams struct {
@@ -136,12 +142,15 @@ func (q *Queries) UserInsert(ctx context.Context, arg UserInsertParams) (User, e
 		&i.DeletedAt,
 		&i.FailedLogins,
 		&i.LockedUntil,
+		&i.MfaSecretSealed,
+		&i.MfaEnabledAt,
+		&i.MfaLastStep,
 	)
 	return i, err
 }
 
 const userList = `-- name: UserList :many
-SELECT id, username, email, password_hash, created_at, updated_at, last_password_change_at, disabled_at, deleted_at, failed_logins, locked_until FROM users
+SELECT id, username, email, password_hash, created_at, updated_at, last_password_change_at, disabled_at, deleted_at, failed_logins, locked_until, mfa_secret_sealed, mfa_enabled_at, mfa_last_step FROM users
 WHERE deleted_at IS NULL
   AND ($1::uuid IS NULL OR id > $1::uuid)
 ORDER BY id
@@ -175,6 +184,9 @@ func (q *Queries) UserList(ctx context.Context, arg UserListParams) ([]User, err
 			&i.DeletedAt,
 			&i.FailedLogins,
 			&i.LockedUntil,
+			&i.MfaSecretSealed,
+			&i.MfaEnabledAt,
+			&i.MfaLastStep,
 		); err != nil {
 			return nil, err
 		}
@@ -315,7 +327,7 @@ UPDATE users
 SET disabled_at = CASE WHEN $1::boolean THEN COALESCE(disabled_at, now()) ELSE NULL END,
     updated_at = now()
 WHERE id = $2 AND deleted_at IS NULL
-RETURNING id, username, email, password_hash, created_at, updated_at, last_password_change_at, disabled_at, deleted_at, failed_logins, locked_until
+RETURNING id, username, email, password_hash, created_at, updated_at, last_password_change_at, disabled_at, deleted_at, failed_logins, locked_until, mfa_secret_sealed, mfa_enabled_at, mfa_last_step
 `
 
 type UserSetDisabledParams struct {
@@ -338,6 +350,9 @@ func (q *Queries) UserSetDisabled(ctx context.Context, arg UserSetDisabledParams
 		&i.DeletedAt,
 		&i.FailedLogins,
 		&i.LockedUntil,
+		&i.MfaSecretSealed,
+		&i.MfaEnabledAt,
+		&i.MfaLastStep,
 	)
 	return i, err
 }
@@ -378,7 +393,7 @@ SET username = COALESCE($1, username),
     email = COALESCE($2, email),
     updated_at = now()
 WHERE id = $3 AND deleted_at IS NULL
-RETURNING id, username, email, password_hash, created_at, updated_at, last_password_change_at, disabled_at, deleted_at, failed_logins, locked_until
+RETURNING id, username, email, password_hash, created_at, updated_at, last_password_change_at, disabled_at, deleted_at, failed_logins, locked_until, mfa_secret_sealed, mfa_enabled_at, mfa_last_step
 `
 
 type UserUpdateParams struct {
@@ -402,6 +417,9 @@ func (q *Queries) UserUpdate(ctx context.Context, arg UserUpdateParams) (User, e
 		&i.DeletedAt,
 		&i.FailedLogins,
 		&i.LockedUntil,
+		&i.MfaSecretSealed,
+		&i.MfaEnabledAt,
+		&i.MfaLastStep,
 	)
 	return i, err
 }

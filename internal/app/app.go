@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -19,7 +20,9 @@ import (
 	"github.com/openwatch/openwatch/internal/config"
 	"github.com/openwatch/openwatch/internal/httpserver"
 	"github.com/openwatch/openwatch/internal/idempotency"
+	"github.com/openwatch/openwatch/internal/license"
 	"github.com/openwatch/openwatch/internal/role"
+	"github.com/openwatch/openwatch/internal/seal"
 	"github.com/openwatch/openwatch/internal/system"
 	"github.com/openwatch/openwatch/internal/user"
 )
@@ -44,21 +47,23 @@ type Deps struct {
 
 // App is the assembled application.
 type App struct {
-	Config config.Config
-	Logger *slog.Logger
-	Pool   *pgxpool.Pool
-	Auth   *auth.Service
-	Users  *user.Service
-	Idem   *idempotency.Store
-	HTTP   *httpserver.Server
+	Config  config.Config
+	Logger  *slog.Logger
+	Pool    *pgxpool.Pool
+	Auth    *auth.Service
+	Users   *user.Service
+	Idem    *idempotency.Store
+	HTTP    *httpserver.Server
+	License *license.Manager
 }
 
 // The domains' handler types, aliased so they can be embedded side by side.
 type (
-	systemHandlers = system.Handlers
-	authHandlers   = auth.Handlers
-	userHandlers   = user.Handlers
-	roleHandlers   = role.Handlers
+	systemHandlers  = system.Handlers
+	authHandlers    = auth.Handlers
+	userHandlers    = user.Handlers
+	roleHandlers    = role.Handlers
+	licenseHandlers = license.Handlers
 )
 
 // server is the one strict server: each domain's handlers, embedded. A missing operation
@@ -68,6 +73,7 @@ type server struct {
 	*authHandlers
 	*userHandlers
 	*roleHandlers
+	*licenseHandlers
 }
 
 var _ api.StrictServerInterface = (*server)(nil)
@@ -95,27 +101,46 @@ func New(d Deps) (*App, error) {
 	if d.TuneAuth != nil {
 		d.TuneAuth(&authCfg)
 	}
-	authSvc, err := auth.NewService(d.Pool, signer, authCfg, d.Logger, now)
+	keyring, err := seal.LoadOrCreate(d.Config.SecretsKeyPath())
+	if err != nil {
+		return nil, err
+	}
+	authSvc, err := auth.NewService(d.Pool, signer, keyring, authCfg, d.Logger, now)
 	if err != nil {
 		return nil, err
 	}
 	users := user.NewService(d.Pool, password, authSvc)
+	keys := license.DefaultTrustedKeys()
+	if path := d.Config.License.TrustedKeysFile; path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("read license.trusted_keys_file: %w", err)
+		}
+		extra, err := license.ParseTrustedKeys(data)
+		if err != nil {
+			return nil, fmt.Errorf("license.trusted_keys_file %s: %w", path, err)
+		}
+		keys = append(keys, extra...)
+	}
+	verifier := license.NewVerifier(keys, 0, now)
+	lic := license.NewManager(verifier, d.Config.License.File, d.Logger)
 	idem := idempotency.NewStore(d.Pool, now)
 	handlers := &server{
-		systemHandlers: system.NewHandlers(system.NewHealth(d.Pool, now), buildinfo.Get()),
-		authHandlers:   auth.NewHandlers(authSvc),
-		userHandlers:   user.NewHandlers(users),
-		roleHandlers:   role.NewHandlers(role.NewService(d.Pool)),
+		systemHandlers:  system.NewHandlers(system.NewHealth(d.Pool, now), buildinfo.Get()),
+		authHandlers:    auth.NewHandlers(authSvc),
+		userHandlers:    user.NewHandlers(users),
+		roleHandlers:    role.NewHandlers(role.NewService(d.Pool)),
+		licenseHandlers: license.NewHandlers(lic, verifier),
 	}
 	httpSrv, err := httpserver.New(httpserver.Options{
 		Logger: d.Logger, Doc: d.Doc, Operations: d.Operations, Handlers: handlers,
-		Authenticator: authSvc, Idempotency: idem, BodyLimit: d.Config.BodyLimitBytes(),
+		Authenticator: authSvc, Idempotency: idem, License: lic, BodyLimit: d.Config.BodyLimitBytes(),
 		Assets: d.Assets, AssetsBuilt: d.AssetsBuilt, Now: now,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build http server: %w", err)
 	}
-	return &App{Config: d.Config, Logger: d.Logger, Pool: d.Pool, Auth: authSvc, Users: users, Idem: idem, HTTP: httpSrv}, nil
+	return &App{Config: d.Config, Logger: d.Logger, Pool: d.Pool, Auth: authSvc, Users: users, Idem: idem, HTTP: httpSrv, License: lic}, nil
 }
 
 // Handler returns the HTTP handler.

@@ -11,8 +11,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"syscall"
 	"time"
 
 	"github.com/openwatch/openwatch/internal/config"
@@ -71,6 +73,7 @@ func Serve(ctx context.Context, cfg config.Config, o ServeOptions) error {
 	}
 	bg, stopBG := context.WithCancel(ctx)
 	waitBG := a.RunBackground(bg)
+	go a.reloadOnHangup(bg)
 	defer func() {
 		stopBG()
 		waitBG()
@@ -152,6 +155,25 @@ func (a *App) ensureInitialAdmin(ctx context.Context, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "\nCreated the first user.\n  username: admin\n  password: %s\nThe password is also in %s. Change it after signing in.\n\n", pw, path)
 	a.Logger.Info("created initial admin user", slog.String("username", "admin"), slog.String("password_file", path))
 	return nil
+}
+
+// reloadOnHangup re-reads the license file whenever the process gets SIGHUP.
+func (a *App) reloadOnHangup(ctx context.Context) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			if err := a.License.Reload(); err != nil {
+				a.Logger.Error("reload license", slog.Any("error", err))
+			} else {
+				a.Logger.Info("license reloaded", slog.String("tier", string(a.License.Current().Tier)))
+			}
+		}
+	}
 }
 
 func displayAddr(a net.Addr) string {

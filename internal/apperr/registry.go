@@ -26,12 +26,15 @@ const (
 	CodeAuthRequired           Code = "auth.required"
 	CodeAuthInvalidCredentials Code = "auth.invalid_credentials"
 	CodeAuthInvalidToken       Code = "auth.invalid_token"
+	CodeMFARequired            Code = "auth.mfa_required"
+	CodeMFAInvalid             Code = "auth.mfa_invalid"
 	CodePermissionDenied       Code = "authz.permission_denied"
 	CodeIdempotencyInProgress  Code = "idempotency.in_progress"
 	CodeIdempotencyKeyReused   Code = "idempotency.key_reused"
 	CodeNotFound               Code = "resource.not_found"
 	CodeConflict               Code = "resource.conflict"
 	CodeRateLimited            Code = "rate_limit.exceeded"
+	CodeFeatureUnavailable     Code = "license.feature_unavailable"
 	CodeLastAdmin              Code = "user.last_admin"
 	CodeSelfLockout            Code = "user.self_lockout"
 	CodeUnavailable            Code = "service.unavailable"
@@ -56,11 +59,14 @@ var Registry = map[Code]Spec{
 	CodeAuthRequired:           {http.StatusUnauthorized, FaultClient, false, "Authentication is required."},
 	CodeAuthInvalidCredentials: {http.StatusUnauthorized, FaultClient, false, "The username or password is incorrect."},
 	CodeAuthInvalidToken:       {http.StatusUnauthorized, FaultClient, false, "The credential is unknown, expired or revoked."},
+	CodeMFARequired:            {http.StatusUnauthorized, FaultClient, false, "This account requires a one-time code: send otp or recovery_code."},
+	CodeMFAInvalid:             {http.StatusUnauthorized, FaultClient, false, "The one-time code is invalid or was already used."},
 	CodePermissionDenied:       {http.StatusForbidden, FaultPolicy, false, "You do not have permission to do this."},
 	CodeIdempotencyInProgress:  {http.StatusConflict, FaultClient, true, "A request with this Idempotency-Key is still in progress."},
 	CodeIdempotencyKeyReused:   {http.StatusConflict, FaultClient, false, "This Idempotency-Key was already used for a different request."},
 	CodeNotFound:               {http.StatusNotFound, FaultClient, false, "The resource does not exist."},
 	CodeConflict:               {http.StatusConflict, FaultClient, false, "The resource already exists."},
+	CodeFeatureUnavailable:     {http.StatusPaymentRequired, FaultPolicy, false, "The license does not include this feature."},
 	CodeRateLimited:            {http.StatusTooManyRequests, FaultClient, true, "Too many requests; retry after the time in Retry-After."},
 	CodeLastAdmin:              {http.StatusConflict, FaultPolicy, false, "The last active admin cannot be deleted, disabled or demoted."},
 	CodeSelfLockout:            {http.StatusConflict, FaultPolicy, false, "You cannot disable or delete your own account."},

@@ -28,9 +28,14 @@ func clientInfo(ctx context.Context) ClientInfo {
 }
 
 func loginResponse(t Tokens) api.AuthLoginResponse {
+	var enroll *bool
+	if t.MFAEnrollmentRequired {
+		enroll = &t.MFAEnrollmentRequired
+	}
 	return api.AuthLoginResponse{
-		AccessToken:  t.AccessToken,
-		RefreshToken: t.RefreshToken,
+		MfaEnrollmentRequired: enroll,
+		AccessToken:           t.AccessToken,
+		RefreshToken:          t.RefreshToken,
 		User: api.AuthMeResponse{
 			Id: t.User.ID, Username: t.User.Username, Email: t.User.Email, Role: authz.PrimaryRole(t.Roles),
 		},
@@ -39,7 +44,14 @@ func loginResponse(t Tokens) api.AuthLoginResponse {
 
 // Login implements POST /auth/login (anonymous).
 func (h *Handlers) Login(ctx context.Context, req api.LoginRequestObject) (api.LoginResponseObject, error) {
-	t, err := h.svc.Login(ctx, LoginInput{Username: req.Body.Username, Password: req.Body.Password, ClientInfo: clientInfo(ctx)})
+	in := LoginInput{Username: req.Body.Username, Password: req.Body.Password, ClientInfo: clientInfo(ctx)}
+	if req.Body.Otp != nil {
+		in.OTP = *req.Body.Otp
+	}
+	if req.Body.RecoveryCode != nil {
+		in.RecoveryCode = *req.Body.RecoveryCode
+	}
+	t, err := h.svc.Login(ctx, in)
 	if err != nil {
 		return nil, err
 	}
@@ -104,4 +116,43 @@ func principal(ctx context.Context) *authz.Principal {
 		panic(apperr.New(apperr.CodeAuthRequired, "no principal in an authenticated operation"))
 	}
 	return p
+}
+
+// EnrollMFA implements POST /auth/mfa:enroll (account:self).
+func (h *Handlers) EnrollMFA(ctx context.Context, _ api.EnrollMFARequestObject) (api.EnrollMFAResponseObject, error) {
+	e, err := h.svc.EnrollMFA(ctx, principal(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return api.EnrollMFA200JSONResponse{ProvisioningUri: e.ProvisioningURI, Secret: e.Secret}, nil
+}
+
+// VerifyMFA implements POST /auth/mfa:verify (account:self).
+func (h *Handlers) VerifyMFA(ctx context.Context, req api.VerifyMFARequestObject) (api.VerifyMFAResponseObject, error) {
+	codes, err := h.svc.VerifyMFA(ctx, principal(ctx), reqinfo.From(ctx).ClientAddr, req.Body.Otp)
+	if err != nil {
+		return nil, err
+	}
+	if codes == nil {
+		return api.VerifyMFA204Response{}, nil
+	}
+	return api.VerifyMFA200JSONResponse{RecoveryCodes: codes}, nil
+}
+
+// GetSecurityConfig implements GET /system/security/config (security:read).
+func (h *Handlers) GetSecurityConfig(ctx context.Context, _ api.GetSecurityConfigRequestObject) (api.GetSecurityConfigResponseObject, error) {
+	c, err := h.svc.SecurityConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return api.GetSecurityConfig200JSONResponse{RequireMfa: c.RequireMFA}, nil
+}
+
+// PutSecurityConfig implements PUT /system/security/config (security:write).
+func (h *Handlers) PutSecurityConfig(ctx context.Context, req api.PutSecurityConfigRequestObject) (api.PutSecurityConfigResponseObject, error) {
+	c, err := h.svc.SetSecurityConfig(ctx, principal(ctx), SecurityConfig{RequireMFA: req.Body.RequireMfa})
+	if err != nil {
+		return nil, err
+	}
+	return api.PutSecurityConfig200JSONResponse{RequireMfa: c.RequireMFA}, nil
 }

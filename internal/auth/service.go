@@ -66,12 +66,14 @@ type Service struct {
 	now       func() time.Time
 	dummyHash string
 	perAddr   *ratelimit.Limiter
+	mfaAddr   *ratelimit.Limiter
 	gate      *ratelimit.Gate
 	unknown   *failures
+	sealer    Sealer
 }
 
 // NewService returns the authentication service.
-func NewService(pool *pgxpool.Pool, signer *TokenSigner, cfg Config, logger *slog.Logger, now func() time.Time) (*Service, error) {
+func NewService(pool *pgxpool.Pool, signer *TokenSigner, sealer Sealer, cfg Config, logger *slog.Logger, now func() time.Time) (*Service, error) {
 	cfg = cfg.withDefaults()
 	dummy, err := HashPassword("openwatch-timing-equaliser", cfg.Password)
 	if err != nil {
@@ -81,6 +83,8 @@ func NewService(pool *pgxpool.Pool, signer *TokenSigner, cfg Config, logger *slo
 		pool: pool, q: dbq.New(pool), signer: signer, sessions: newSessionCache(time.Minute),
 		cfg: cfg, logger: logger, now: now, dummyHash: dummy,
 		perAddr: ratelimit.NewLimiter(cfg.LoginRate, cfg.LoginBurst, now),
+		mfaAddr: ratelimit.NewLimiter(cfg.LoginRate, cfg.LoginBurst, now),
+		sealer:  sealer,
 		gate:    ratelimit.NewGate(cfg.HashConcurrency, cfg.HashQueue),
 		unknown: newFailures(now),
 	}, nil
@@ -93,10 +97,13 @@ type ClientInfo struct {
 	CorrelationID string
 }
 
-// LoginInput is a sign-in attempt.
+// LoginInput is a sign-in attempt. OTP or RecoveryCode is the second factor of accounts
+// with MFA active.
 type LoginInput struct {
-	Username string
-	Password string
+	Username     string
+	Password     string
+	OTP          string
+	RecoveryCode string
 	ClientInfo
 }
 
@@ -109,6 +116,9 @@ type Tokens struct {
 	SessionExpires time.Time
 	User           dbq.User
 	Roles          []string
+	// MFAEnrollmentRequired: the workspace requires MFA and the user has none yet, so the
+	// session may act on its own account only until the user enrols.
+	MFAEnrollmentRequired bool
 }
 
 var (
@@ -162,13 +172,28 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Tokens, error) {
 	var t Tokens
 	err = pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
 		q := dbq.New(tx)
+		if user.MfaEnabledAt != nil {
+			if err := s.checkSecondFactor(ctx, q, user, in.OTP, in.RecoveryCode); err != nil {
+				return err
+			}
+		}
 		if err := q.UserLoginSucceeded(ctx, user.ID); err != nil {
 			return pg.Translate(err)
 		}
-		var err error
+		sec, err := ReadSecurityConfig(ctx, q)
+		if err != nil {
+			return err
+		}
 		t, err = s.openSession(ctx, q, user, in.ClientInfo)
+		t.MFAEnrollmentRequired = sec.RequireMFA && user.MfaEnabledAt == nil
 		return err
 	})
+	if errors.Is(err, errMFAInvalid) {
+		// A wrong second factor counts like a wrong password.
+		if ferr := s.recordFailure(ctx, true, user, in.Username); ferr != nil {
+			return Tokens{}, ferr
+		}
+	}
 	return t, err
 }
 
@@ -435,6 +460,15 @@ func (s *Service) session(ctx context.Context, id uuid.UUID) (*sessionEntry, err
 	perms, err := ResolvePermissions(ctx, s.q, row.Roles)
 	if err != nil {
 		return nil, err
+	}
+	if !row.MfaEnabled {
+		sec, err := ReadSecurityConfig(ctx, s.q)
+		if err != nil {
+			return nil, err
+		}
+		if sec.RequireMFA {
+			perms = mfaRestricted()
+		}
 	}
 	e := &sessionEntry{
 		principal: &authz.Principal{

@@ -37,6 +37,10 @@ const (
 	PermRoleRead    = "role:read"
 	PermRoleWrite   = "role:write"
 	PermRoleAssign  = "role:assign"
+	PermSecRead     = "security:read"
+	PermSecWrite    = "security:write"
+	PermLicRead     = "license:read"
+	PermLicManage   = "license:manage"
 )
 
 // Categories lists the permission categories.
@@ -45,6 +49,8 @@ func Categories() []Category {
 		{ID: "account", Description: "The caller's own identity and session."},
 		{ID: "user", Description: "User accounts."},
 		{ID: "role", Description: "Roles and role assignments."},
+		{ID: "security", Description: "Workspace security settings such as required MFA."},
+		{ID: "license", Description: "The product license."},
 	}
 }
 
@@ -58,6 +64,10 @@ func Permissions() []Permission {
 		{ID: PermRoleRead, Category: "role", Description: "List roles and their permissions."},
 		{ID: PermRoleWrite, Category: "role", Description: "Create custom roles (only with permissions one holds).", Dangerous: true},
 		{ID: PermRoleAssign, Category: "role", Description: "Assign and remove roles (only roles whose permissions one holds).", Dangerous: true},
+		{ID: PermSecRead, Category: "security", Description: "Read workspace security settings."},
+		{ID: PermSecWrite, Category: "security", Description: "Change workspace security settings.", Dangerous: true},
+		{ID: PermLicRead, Category: "license", Description: "See the license tier, status and features."},
+		{ID: PermLicManage, Category: "license", Description: "Check license files before installing them."},
 	}
 }
 
@@ -78,11 +88,11 @@ func BuiltInRoles() []Role {
 	sort.Strings(all)
 	return []Role{
 		{ID: RoleViewer, Description: "Read-only access.", BuiltIn: true,
-			Permissions: []string{PermAccountSelf}},
+			Permissions: []string{PermAccountSelf, PermLicRead}},
 		{ID: RoleAuditor, Description: "Read access plus audit and compliance review.", BuiltIn: true,
-			Permissions: []string{PermAccountSelf, PermRoleRead, PermUserRead}},
+			Permissions: []string{PermAccountSelf, PermLicRead, PermRoleRead, PermSecRead, PermUserRead}},
 		{ID: RoleSecurityAdmin, Description: "Security configuration: users, roles and access.", BuiltIn: true,
-			Permissions: []string{PermAccountSelf, PermRoleAssign, PermRoleRead, PermRoleWrite, PermUserDelete, PermUserRead, PermUserWrite}},
+			Permissions: []string{PermAccountSelf, PermLicRead, PermRoleAssign, PermRoleRead, PermRoleWrite, PermSecRead, PermSecWrite, PermUserDelete, PermUserRead, PermUserWrite}},
 		{ID: RoleAdmin, Description: "Full system administration.", BuiltIn: true, Permissions: all},
 	}
 }

@@ -14,6 +14,7 @@ const (
 	ExtRequiredPermission = "x-required-permission"
 	ExtAnonymous          = "x-anonymous"
 	ExtIdempotency        = "x-idempotency"
+	ExtLicenseFeature     = "x-license-feature"
 )
 
 // Idempotency says how an operation treats the Idempotency-Key header.
@@ -34,6 +35,8 @@ type Operation struct {
 	Permission  string // empty for anonymous operations
 	Anonymous   bool
 	Idempotency Idempotency
+	// Feature is the license feature the operation needs (x-license-feature), or "".
+	Feature string
 	// Spec is the operation in the document, for request validation.
 	Spec *openapi3.Operation
 	// PathItem is the path the operation belongs to.
@@ -87,6 +90,13 @@ func LoadOperations(doc *openapi3.T) (Operations, error) {
 				default:
 					problems = append(problems, fmt.Sprintf("%s has unknown %s %v (want optional or required)", where, ExtIdempotency, v))
 				}
+			}
+			if v, ok := op.Extensions[ExtLicenseFeature]; ok {
+				f, _ := v.(string)
+				if f == "" || o.Anonymous {
+					problems = append(problems, where+" has an empty "+ExtLicenseFeature+" or is anonymous")
+				}
+				o.Feature = f
 			}
 			if msg := checkIdempotencyHeader(op, o.Idempotency); msg != "" {
 				problems = append(problems, where+" "+msg)

@@ -24,6 +24,19 @@ type Config struct {
 	Database DatabaseConfig `toml:"database"`
 	Logging  LoggingConfig  `toml:"logging"`
 	Auth     AuthConfig     `toml:"auth"`
+	Secrets  SecretsConfig  `toml:"secrets"`
+	License  LicenseConfig  `toml:"license"`
+}
+
+// LicenseConfig says where the license and the keys trusted to sign licenses are.
+type LicenseConfig struct {
+	File            string `toml:"file" help:"license JWT {file}; empty runs the free tier. Re-read on SIGHUP"`
+	TrustedKeysFile string `toml:"trusted_keys_file" help:"JWK set {file} of extra Ed25519 public keys trusted to sign licenses"`
+}
+
+// SecretsConfig configures how secrets are sealed at rest.
+type SecretsConfig struct {
+	KeyFile string `toml:"key_file" help:"AES-256 key {file} that seals secrets at rest; empty uses <data_dir>/keys/secrets.key, generated (0600) on first start"`
 }
 
 // ServerConfig configures the HTTPS listener and where the server keeps its
@@ -120,6 +133,14 @@ func (c Config) SigningKeyPath() string {
 		return c.Auth.SigningKeyFile
 	}
 	return filepath.Join(c.Server.DataDir, "keys", "jwt-signing.jwk")
+}
+
+// SecretsKeyPath returns secrets.key_file, or <data_dir>/keys/secrets.key when it is empty.
+func (c Config) SecretsKeyPath() string {
+	if c.Secrets.KeyFile != "" {
+		return c.Secrets.KeyFile
+	}
+	return filepath.Join(c.Server.DataDir, "keys", "secrets.key")
 }
 
 // CertificateNames returns the host names and addresses, beyond localhost and

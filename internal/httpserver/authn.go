@@ -17,6 +17,11 @@ type Authenticator interface {
 	AuthenticateCookie(ctx context.Context, value string) (*authz.Principal, error)
 }
 
+// License says which licensed features are available now.
+type License interface {
+	HasFeature(feature string) bool
+}
+
 // SessionCookie is the name of the browser session cookie.
 const SessionCookie = "openwatch_session"
 
@@ -28,6 +33,8 @@ func (s *Server) authorize(op *authz.Operation) echo.MiddlewareFunc {
 	denied := apperr.Newf(apperr.CodePermissionDenied, "You need the %s permission to do this.", op.Permission).
 		WithDetail("required_permission", op.Permission).
 		WithDetail("operation", op.ID)
+	unlicensed := apperr.Newf(apperr.CodeFeatureUnavailable,
+		"Your license does not include %s; it needs OpenWatch Plus or Enterprise.", op.Feature).WithDetail("feature", op.Feature)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
@@ -37,6 +44,9 @@ func (s *Server) authorize(op *authz.Operation) echo.MiddlewareFunc {
 			}
 			if !p.Can(op.Permission) {
 				return denied
+			}
+			if op.Feature != "" && !s.license.HasFeature(op.Feature) {
+				return unlicensed // checked after the permission, so 403 wins over 402
 			}
 			c.SetRequest(req.WithContext(authz.WithPrincipal(req.Context(), p)))
 			return next(c)

@@ -4,6 +4,26 @@
  */
 
 export interface paths {
+    "/admin/license:verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Dry-run a license JWT without installing it.
+         * @description Checks the Ed25519 signature against the trusted keys (by `kid`), the issuer, validity dates and grace period.
+         */
+        post: operations["verifyLicense"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/auth/login": {
         parameters: {
             query?: never;
@@ -78,6 +98,50 @@ export interface paths {
         get: operations["getMyPermissions"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/mfa:enroll": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Begin TOTP enrolment.
+         * @description Creates a new authenticator secret for the caller (sealed at rest) and returns its
+         *     `otpauth://` provisioning URI. MFA is active only after `POST /auth/mfa:verify`.
+         *     While MFA is active, enrolling again answers 409.
+         */
+        post: operations["enrollMFA"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/mfa:verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm the enrolled secret with a current code.
+         * @description The first successful verification activates MFA and answers 200 with ten single-use
+         *     recovery codes, shown this once. Later verifications of an active secret answer 204.
+         *     A code is accepted once only; a replay answers 401.
+         */
+        post: operations["verifyMFA"];
         delete?: never;
         options?: never;
         head?: never;
@@ -163,6 +227,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/license": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The current license tier, status and features. */
+        get: operations["getLicense"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/openapi.json": {
         parameters: {
             query?: never;
@@ -228,6 +309,27 @@ export interface paths {
          * @description The caller must hold every permission the role grants (403 otherwise).
          */
         post: operations["createRole"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/system/security/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Workspace security settings. */
+        get: operations["getSecurityConfig"];
+        /**
+         * Change workspace security settings.
+         * @description With `require_mfa`, users without MFA may only enrol until they have; the server enforces it.
+         */
+        put: operations["putSecurityConfig"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -414,15 +516,34 @@ export interface components {
             roles: components["schemas"]["RoleEntry"][];
         };
         AuthLoginRequest: {
+            /** @description The current code of the caller's authenticator app, when MFA is enabled. */
             otp?: string;
             password: string;
+            /** @description A single-use recovery code, instead of `otp`. */
+            recovery_code?: string;
             username: string;
         };
         AuthLoginResponse: {
             access_token: string;
+            /**
+             * @description True when the workspace requires MFA and the user has not enrolled: until they
+             *     do (`POST /auth/mfa:enroll`, then `POST /auth/mfa:verify`), the session may only
+             *     act on its own account.
+             */
             mfa_enrollment_required?: boolean;
             refresh_token: string;
             user: components["schemas"]["AuthMeResponse"];
+        };
+        AuthMFAEnrollResponse: {
+            provisioning_uri: string;
+            /** @description The base32 secret, for typing into an app that cannot scan the URI. */
+            secret: string;
+        };
+        AuthMFARecoveryCodes: {
+            recovery_codes: string[];
+        };
+        AuthMFAVerifyRequest: {
+            otp: string;
         };
         AuthMePermissionsResponse: {
             identity: {
@@ -474,7 +595,7 @@ export interface components {
          * @description Every error code the server can emit. Clients may switch on these.
          * @enum {string}
          */
-        ErrorCode: "validation_failed" | "request.body_too_large" | "route.not_found" | "route.method_not_allowed" | "auth.required" | "auth.invalid_credentials" | "auth.invalid_token" | "authz.permission_denied" | "idempotency.in_progress" | "idempotency.key_reused" | "resource.not_found" | "resource.conflict" | "rate_limit.exceeded" | "user.last_admin" | "user.self_lockout" | "service.unavailable" | "internal.error";
+        ErrorCode: "validation_failed" | "request.body_too_large" | "route.not_found" | "route.method_not_allowed" | "auth.required" | "auth.invalid_credentials" | "auth.invalid_token" | "authz.permission_denied" | "idempotency.in_progress" | "idempotency.key_reused" | "resource.not_found" | "resource.conflict" | "rate_limit.exceeded" | "auth.mfa_required" | "auth.mfa_invalid" | "license.feature_unavailable" | "user.last_admin" | "user.self_lockout" | "service.unavailable" | "internal.error";
         ErrorEnvelope: {
             error: components["schemas"]["Error"];
         };
@@ -483,6 +604,32 @@ export interface components {
             /** @enum {string} */
             status: "healthy" | "degraded";
             version: string;
+        };
+        LicenseStateResponse: {
+            customer_id?: string;
+            /** Format: date-time */
+            expires_at?: string | null;
+            features: string[];
+            in_grace_period?: boolean;
+            /** @enum {string} */
+            status: "active" | "grace" | "expired" | "no_license" | "invalid";
+            /** @enum {string} */
+            tier: "free" | "openwatch_plus" | "enterprise";
+            using_prev_key?: boolean;
+            warnings?: string[];
+        };
+        LicenseVerifyRequest: {
+            license_jwt: string;
+        };
+        LicenseVerifyResponse: {
+            /** Format: date-time */
+            expires_at?: string | null;
+            features?: string[];
+            is_valid: boolean;
+            tier?: string | null;
+            /** @description valid, grace, expired, not_yet_valid, malformed, unsupported_alg, unknown_kid, bad_signature, wrong_issuer or invalid_claims. */
+            verify_result: string;
+            warnings?: string[];
         };
         PasswordChangeRequest: {
             current_password: string;
@@ -512,6 +659,9 @@ export interface components {
             id: string;
             is_built_in: boolean;
             permissions: string[];
+        };
+        SecurityConfig: {
+            require_mfa: boolean;
         };
         UserCreateRequest: {
             /** Format: email */
@@ -593,6 +743,15 @@ export interface components {
                 "application/json": components["schemas"]["ErrorEnvelope"];
             };
         };
+        /** @description The license tier lacks the feature named in `detail.feature`. */
+        PaymentRequired: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorEnvelope"];
+            };
+        };
         /** @description The service cannot serve requests right now. */
         ServiceUnavailable: {
             headers: {
@@ -647,6 +806,34 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    verifyLicense: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LicenseVerifyRequest"];
+            };
+        };
+        responses: {
+            /** @description The verdict; `is_valid` is false for a bad license (this is not an error). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LicenseVerifyResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
     login: {
         parameters: {
             query?: never;
@@ -741,6 +928,65 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    enrollMFA: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The secret to load into an authenticator app. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthMFAEnrollResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    verifyMFA: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AuthMFAVerifyRequest"];
+            };
+        };
+        responses: {
+            /** @description MFA is now active; keep these recovery codes. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthMFARecoveryCodes"];
+                };
+            };
+            /** @description The code is valid. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
             default: components["responses"]["UnexpectedError"];
         };
     };
@@ -840,6 +1086,29 @@ export interface operations {
             default: components["responses"]["UnexpectedError"];
         };
     };
+    getLicense: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The license state. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LicenseStateResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
     getOpenAPIJSON: {
         parameters: {
             query?: never;
@@ -936,6 +1205,57 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getSecurityConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecurityConfig"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    putSecurityConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SecurityConfig"];
+            };
+        };
+        responses: {
+            /** @description The new settings. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecurityConfig"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
         };
     };

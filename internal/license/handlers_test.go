@@ -1,0 +1,107 @@
+package license_test
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	api "github.com/openwatch/openwatch/gen/api"
+	"github.com/openwatch/openwatch/internal/apitest"
+	"github.com/openwatch/openwatch/internal/app"
+	"github.com/openwatch/openwatch/internal/authz"
+	"github.com/openwatch/openwatch/internal/license"
+)
+
+// testKeys writes a JWK set with one trusted key and returns the private key.
+func testKeys(t *testing.T, dir string) (ed25519.PrivateKey, string) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	set := map[string]any{"keys": []map[string]any{{
+		"kty": "OKP", "crv": "Ed25519", "kid": "test-2026", "use": "sig", "alg": "EdDSA",
+		"x": base64.RawURLEncoding.EncodeToString(pub),
+	}}}
+	data, err := json.Marshal(set)
+	require.NoError(t, err)
+	path := filepath.Join(dir, "trusted.jwks")
+	require.NoError(t, os.WriteFile(path, data, 0o644))
+	return priv, path
+}
+
+func TestLicenseEndpoints(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	priv, keysPath := testKeys(t, dir)
+	now := time.Now()
+	token, err := license.Mint(priv, "test-2026", license.Claims{
+		Tier: license.TierPlus, CustomerID: "acme", IssuedAt: now, NotBefore: now.Add(-time.Minute), ExpiresAt: now.Add(365 * 24 * time.Hour),
+	})
+	require.NoError(t, err)
+	licPath := filepath.Join(dir, "license.jwt")
+	require.NoError(t, os.WriteFile(licPath, []byte(token), 0o600))
+
+	env := apitest.New(t, func(d *app.Deps) {
+		d.Config.License.TrustedKeysFile = keysPath
+		d.Config.License.File = licPath
+	})
+	admin := env.Admin()
+	viewer := env.Login("v", env.CreateUser("v", authz.RoleViewer))
+
+	res := env.Do(apitest.Request{Method: http.MethodGet, Path: "license", Token: viewer.AccessToken})
+	require.Equal(t, http.StatusOK, res.Status)
+	var st api.LicenseStateResponse
+	res.Decode(t, &st)
+	require.Equal(t, api.LicenseStateResponseTier("openwatch_plus"), st.Tier)
+	require.Equal(t, api.LicenseStateResponseStatus("active"), st.Status)
+	require.Contains(t, st.Features, "audit_export")
+
+	verify := func(tok string) api.LicenseVerifyResponse {
+		res := env.Do(apitest.Request{Method: http.MethodPost, Path: "admin/license:verify", Token: admin.AccessToken, JSON: map[string]string{"license_jwt": tok}})
+		require.Equal(t, http.StatusOK, res.Status)
+		var v api.LicenseVerifyResponse
+		res.Decode(t, &v)
+		return v
+	}
+	v := verify(token)
+	require.True(t, v.IsValid)
+	require.Equal(t, "valid", v.VerifyResult)
+	expired, err := license.Mint(priv, "test-2026", license.Claims{Tier: license.TierEnterprise, CustomerID: "acme",
+		IssuedAt: now.Add(-60 * 24 * time.Hour), NotBefore: now.Add(-60 * 24 * time.Hour), ExpiresAt: now.Add(-30 * 24 * time.Hour)})
+	require.NoError(t, err)
+	v = verify(expired)
+	require.False(t, v.IsValid)
+	require.Equal(t, "expired", v.VerifyResult)
+	_, other, _ := ed25519.GenerateKey(rand.Reader)
+	forged, err := license.Mint(other, "test-2026", license.Claims{Tier: license.TierEnterprise, CustomerID: "x", IssuedAt: now, ExpiresAt: now.Add(time.Hour)})
+	require.NoError(t, err)
+	require.Equal(t, "bad_signature", verify(forged).VerifyResult)
+	require.Equal(t, "malformed", verify("not-a-jwt").VerifyResult)
+
+	require.Equal(t, http.StatusForbidden, env.Do(apitest.Request{Method: http.MethodPost, Path: "admin/license:verify", Token: viewer.AccessToken,
+		JSON: map[string]string{"license_jwt": token}}).Status)
+
+	// Replacing the file and reloading (what SIGHUP does) changes the state.
+	require.NoError(t, os.WriteFile(licPath, []byte(expired), 0o600))
+	require.NoError(t, env.App.License.Reload())
+	env.Do(apitest.Request{Method: http.MethodGet, Path: "license", Token: viewer.AccessToken}).Decode(t, &st)
+	require.Equal(t, api.LicenseStateResponseStatus("expired"), st.Status)
+	require.Equal(t, api.LicenseStateResponseTier("free"), st.Tier)
+}
+
+func TestNoLicenseIsFree(t *testing.T) {
+	t.Parallel()
+	env := apitest.New(t)
+	admin := env.Admin()
+	var st api.LicenseStateResponse
+	env.Do(apitest.Request{Method: http.MethodGet, Path: "license", Token: admin.AccessToken}).Decode(t, &st)
+	require.Equal(t, api.LicenseStateResponseTier("free"), st.Tier)
+	require.Equal(t, api.LicenseStateResponseStatus("no_license"), st.Status)
+	require.Empty(t, st.Features)
+}
