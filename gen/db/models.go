@@ -84,6 +84,13 @@ type Session struct {
 	CorrelationID    string
 }
 
+type Setting struct {
+	Key       string
+	Value     []byte
+	UpdatedAt time.Time
+	UpdatedBy *uuid.UUID
+}
+
 type User struct {
 	ID                   uuid.UUID
 	Username             string
@@ -96,6 +103,16 @@ type User struct {
 	DeletedAt            *time.Time
 	FailedLogins         int32
 	LockedUntil          *time.Time
+	MfaSecretSealed      []byte
+	MfaEnabledAt         *time.Time
+	MfaLastStep          int64
+}
+
+type UserRecoveryCode struct {
+	UserID    uuid.UUID
+	CodeHash  []byte
+	CreatedAt time.Time
+	UsedAt    *time.Time
 }
 
 type UserRole struct {
