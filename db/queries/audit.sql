@@ -1,0 +1,62 @@
+-- name: AuditHeadLock :one
+-- AuditHeadLock locks the chain head until the transaction ends and returns it with the
+-- database clock read after the lock was granted, so recorded_at follows seq order.
+WITH head AS (
+    SELECT seq, mac FROM audit_head FOR UPDATE
+)
+SELECT head.seq, head.mac, clock_timestamp()::timestamptz AS now FROM head;
+
+-- name: AuditEventAppend :execrows
+-- AuditEventAppend inserts the event at @seq and moves the head to it. It changes no row
+-- (and inserts nothing) unless the head is the row before: seq @seq - 1 with mac @prev_mac.
+WITH inserted AS (
+    INSERT INTO audit_events (
+        id, seq, occurred_at, recorded_at, correlation_id, action, severity, actor_type,
+        actor_id, resource_type, resource_id, client_addr, detail, redactions, prev_mac, mac)
+    SELECT @id, @seq, @occurred_at, @recorded_at, @correlation_id, @action, @severity, @actor_type,
+        sqlc.narg(actor_id), sqlc.narg(resource_type), sqlc.narg(resource_id), @client_addr,
+        @detail, @redactions::text[], @prev_mac, @mac
+    FROM audit_head h WHERE h.seq + 1 = @seq AND h.mac = @prev_mac
+    RETURNING seq
+)
+UPDATE audit_head SET seq = inserted.seq, mac = @mac, checkpoint_mac = @checkpoint_mac
+FROM inserted;
+
+-- name: AuditHeadGet :one
+SELECT seq, mac, checkpoint_mac FROM audit_head;
+
+-- name: AuditHeadSignEmpty :execrows
+-- AuditHeadSignEmpty signs the empty chain when the audit key is created.
+UPDATE audit_head SET checkpoint_mac = @checkpoint_mac WHERE seq = 0 AND checkpoint_mac IS NULL;
+
+-- name: AuditKeyGet :one
+-- AuditKeyGet returns the key in use: the oldest.
+SELECT id, sealed_key FROM audit_keys ORDER BY created_at, id LIMIT 1;
+
+-- name: AuditKeyInsert :exec
+INSERT INTO audit_keys (id, sealed_key) VALUES (@id, @sealed_key);
+
+-- name: AuditPlanPerCall :exec
+-- AuditPlanPerCall makes the rest of the transaction plan each statement for its actual
+-- parameters. AuditEventList's optional filters ("@x IS NULL OR col = @x") can use their
+-- indexes only in such a custom plan; a cached generic plan would scan by seq alone.
+SELECT set_config('plan_cache_mode', 'force_custom_plan', true);
+
+-- name: AuditEventList :many
+-- AuditEventList returns events newest first, before seq @before_seq when set, matching
+-- every filter that is set; occurred_at is in [since, until).
+SELECT * FROM audit_events
+WHERE (sqlc.narg(before_seq)::bigint IS NULL OR seq < sqlc.narg(before_seq))
+  AND (sqlc.narg(action)::text IS NULL OR action = sqlc.narg(action))
+  AND (sqlc.narg(correlation_id)::text IS NULL OR correlation_id = sqlc.narg(correlation_id))
+  AND (sqlc.narg(actor_type)::text IS NULL OR actor_type = sqlc.narg(actor_type))
+  AND (sqlc.narg(resource_type)::text IS NULL OR resource_type = sqlc.narg(resource_type))
+  AND (sqlc.narg(resource_id)::text IS NULL OR resource_id = sqlc.narg(resource_id))
+  AND (sqlc.narg(since)::timestamptz IS NULL OR occurred_at >= sqlc.narg(since))
+  AND (sqlc.narg(until)::timestamptz IS NULL OR occurred_at < sqlc.narg(until))
+ORDER BY seq DESC
+LIMIT @row_limit;
+
+-- name: AuditEventWalk :many
+-- AuditEventWalk returns up to @row_limit events after seq @after_seq in chain order.
+SELECT * FROM audit_events WHERE seq > @after_seq ORDER BY seq LIMIT @row_limit;
