@@ -1,0 +1,108 @@
+package audit
+
+// Action names what an audit event records, as <domain>.<verb> (auth.login.failed). Only the
+// actions in Actions may be appended.
+type Action string
+
+// Severity ranks events for review and alerting.
+type Severity string
+
+// The severities, least to most urgent.
+const (
+	// SeverityInfo: routine activity.
+	SeverityInfo Severity = "info"
+	// SeverityNotice: a change to who can do what, or to the product's configuration.
+	SeverityNotice Severity = "notice"
+	// SeverityWarning: a refused or failed attempt worth a look.
+	SeverityWarning Severity = "warning"
+	// SeverityCritical: a likely attack or breach in progress.
+	SeverityCritical Severity = "critical"
+)
+
+// Spec describes an action.
+type Spec struct {
+	Severity    Severity
+	Description string
+}
+
+// The registered actions.
+const (
+	ActionLoginSucceeded        Action = "auth.login.succeeded"
+	ActionLoginFailed           Action = "auth.login.failed"
+	ActionLogout                Action = "auth.logout"
+	ActionRefreshReused         Action = "auth.refresh.reused"
+	ActionPasswordChanged       Action = "auth.password.changed"
+	ActionMFAEnrolled           Action = "auth.mfa.enrolled"
+	ActionMFAVerified           Action = "auth.mfa.verified"
+	ActionMFAFailed             Action = "auth.mfa.failed"
+	ActionLockedOut             Action = "auth.locked_out"
+	ActionRateLimited           Action = "auth.rate_limited"
+	ActionAuthzDenied           Action = "authz.denied"
+	ActionUserCreated           Action = "user.created"
+	ActionUserUpdated           Action = "user.updated"
+	ActionUserDeleted           Action = "user.deleted"
+	ActionUserDisabled          Action = "user.disabled"
+	ActionUserEnabled           Action = "user.enabled"
+	ActionUserPasswordReset     Action = "user.password_reset"
+	ActionRoleAssigned          Action = "role.assigned"
+	ActionRoleUnassigned        Action = "role.unassigned"
+	ActionRoleCreated           Action = "role.created"
+	ActionServiceAccountCreated Action = "service_account.created"
+	ActionServiceAccountUpdated Action = "service_account.updated"
+	ActionServiceAccountDeleted Action = "service_account.deleted"
+	ActionTokenCreated          Action = "token.created"
+	ActionTokenRevoked          Action = "token.revoked"
+	ActionLicenseVerified       Action = "license.verified"
+	ActionAuditExported         Action = "audit.exported"
+	ActionAuditVerified         Action = "audit.verified"
+)
+
+// Actions is the registry of every action an event may record. Adding an action means
+// adding its constant above and its entry here.
+var Actions = map[Action]Spec{
+	ActionLoginSucceeded:        {SeverityInfo, "A user signed in."},
+	ActionLoginFailed:           {SeverityWarning, "A sign-in attempt failed."},
+	ActionLogout:                {SeverityInfo, "A user signed out."},
+	ActionRefreshReused:         {SeverityCritical, "A refresh token was presented a second time; its session was revoked."},
+	ActionPasswordChanged:       {SeverityNotice, "A user changed their password."},
+	ActionMFAEnrolled:           {SeverityNotice, "A user enrolled a second factor."},
+	ActionMFAVerified:           {SeverityNotice, "A user confirmed a second factor."},
+	ActionMFAFailed:             {SeverityWarning, "A second-factor code was wrong."},
+	ActionLockedOut:             {SeverityWarning, "An account was locked after repeated failures."},
+	ActionRateLimited:           {SeverityWarning, "Sign-in attempts were refused for coming too fast."},
+	ActionAuthzDenied:           {SeverityWarning, "A request was refused for lack of a permission."},
+	ActionUserCreated:           {SeverityNotice, "A user was created."},
+	ActionUserUpdated:           {SeverityNotice, "A user was changed."},
+	ActionUserDeleted:           {SeverityNotice, "A user was deleted."},
+	ActionUserDisabled:          {SeverityNotice, "A user was disabled."},
+	ActionUserEnabled:           {SeverityNotice, "A user was enabled."},
+	ActionUserPasswordReset:     {SeverityNotice, "An administrator reset a user's password."},
+	ActionRoleAssigned:          {SeverityNotice, "A role was given to a user."},
+	ActionRoleUnassigned:        {SeverityNotice, "A role was taken from a user."},
+	ActionRoleCreated:           {SeverityNotice, "A custom role was created."},
+	ActionServiceAccountCreated: {SeverityNotice, "A service account was created."},
+	ActionServiceAccountUpdated: {SeverityNotice, "A service account was changed."},
+	ActionServiceAccountDeleted: {SeverityNotice, "A service account was deleted."},
+	ActionTokenCreated:          {SeverityNotice, "An API token was created."},
+	ActionTokenRevoked:          {SeverityNotice, "An API token was revoked."},
+	ActionLicenseVerified:       {SeverityInfo, "A license was checked."},
+	ActionAuditExported:         {SeverityNotice, "Audit events were exported."},
+	ActionAuditVerified:         {SeverityInfo, "The audit chain was verified."},
+}
+
+// The actor types an event may name.
+const (
+	ActorUser           = "user"
+	ActorServiceAccount = "service_account"
+	ActorSystem         = "system"
+	ActorAnonymous      = "anonymous"
+)
+
+// validActorType reports whether t is one of the actor types.
+func validActorType(t string) bool {
+	switch t {
+	case ActorUser, ActorServiceAccount, ActorSystem, ActorAnonymous:
+		return true
+	}
+	return false
+}
