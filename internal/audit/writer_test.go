@@ -1,0 +1,212 @@
+package audit_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/openwatch/openwatch/internal/audit"
+	"github.com/openwatch/openwatch/internal/pg"
+)
+
+func TestAppendCommitsWithTheChange(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	occurred := time.Date(2026, 3, 4, 5, 6, 7, 891234567, time.FixedZone("CET", 3600))
+	e := event(audit.ActionUserCreated)
+	e.OccurredAt = occurred
+	require.NoError(t, pg.WithTx(b.ctx, b.pool, func(tx pgx.Tx) error {
+		return b.w.Append(b.ctx, tx, e)
+	}))
+
+	page, err := b.w.List(b.ctx, audit.Filter{})
+	require.NoError(t, err)
+	require.Len(t, page.Items, 1)
+	got := page.Items[0]
+	require.EqualValues(t, 1, got.Seq)
+	require.Equal(t, audit.ActionUserCreated, got.Action)
+	require.Equal(t, audit.SeverityNotice, got.Severity)
+	require.Equal(t, audit.ActorUser, got.ActorType)
+	require.Equal(t, e.ActorID, *got.ActorID)
+	require.Equal(t, "user", *got.ResourceType)
+	require.Equal(t, e.ResourceID, *got.ResourceID)
+	require.Equal(t, e.CorrelationID, got.CorrelationID)
+	require.Equal(t, e.ClientAddr, got.ClientAddr)
+	require.True(t, occurred.Truncate(time.Microsecond).Equal(got.OccurredAt), "stored to the microsecond: %v", got.OccurredAt)
+	require.WithinDuration(t, time.Now(), got.RecordedAt, time.Minute)
+	require.Equal(t, map[string]any{"username": "bob", "n": json.Number("1500")}, got.Detail)
+	require.Empty(t, got.Redactions)
+	require.NotNil(t, got.Redactions)
+}
+
+func TestAppendRollsBackWithTheChange(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.appendN(t, 1)
+	boom := errors.New("the change failed")
+	err := pg.WithTx(b.ctx, b.pool, func(tx pgx.Tx) error {
+		if err := b.w.Append(b.ctx, tx, event(audit.ActionUserDeleted)); err != nil {
+			return err
+		}
+		return boom
+	})
+	require.ErrorIs(t, err, boom)
+
+	page, err := b.w.List(b.ctx, audit.Filter{})
+	require.NoError(t, err)
+	require.Len(t, page.Items, 1, "the event went with the change")
+	b.appendN(t, 1)
+	res := b.verify(t)
+	require.True(t, res.OK, res.Reason)
+	require.EqualValues(t, 2, res.Checked, "no gap where the rolled-back event was")
+}
+
+func TestAppendRefusesBadEvents(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	bad := map[string]audit.Event{
+		"unregistered action": {Action: "user.teleported", ActorType: audit.ActorSystem},
+		"no action":           {ActorType: audit.ActorSystem},
+		"bad actor type":      {Action: audit.ActionUserCreated, ActorType: "robot"},
+		"no actor type":       {Action: audit.ActionUserCreated},
+		"detail not JSON":     {Action: audit.ActionUserCreated, ActorType: audit.ActorSystem, Detail: map[string]any{"f": func() {}}},
+	}
+	for name, e := range bad {
+		err := b.w.AppendAlone(b.ctx, e)
+		require.Error(t, err, name)
+	}
+	err := b.w.AppendAlone(b.ctx, audit.Event{Action: "user.teleported", ActorType: audit.ActorSystem})
+	require.ErrorIs(t, err, audit.ErrUnknownAction)
+
+	page, err := b.w.List(b.ctx, audit.Filter{})
+	require.NoError(t, err)
+	require.Empty(t, page.Items)
+}
+
+func TestAppendAloneSurvivesCancelledContext(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx, cancel := context.WithCancel(b.ctx)
+	cancel()
+	e := event(audit.ActionAuthzDenied)
+	e.ActorType, e.ActorID = audit.ActorAnonymous, ""
+	require.NoError(t, b.w.AppendAlone(ctx, e))
+
+	page, err := b.w.List(b.ctx, audit.Filter{})
+	require.NoError(t, err)
+	require.Len(t, page.Items, 1)
+	require.Equal(t, audit.SeverityWarning, page.Items[0].Severity)
+	require.Nil(t, page.Items[0].ActorID, "an empty actor id is stored as NULL")
+}
+
+func TestAppendDefaultsOccurredAtToTheClock(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	at := time.Date(2030, 1, 2, 3, 4, 5, 6000, time.UTC)
+	w := audit.NewWriter(b.pool, b.key, func() time.Time { return at })
+	require.NoError(t, w.AppendAlone(b.ctx, event(audit.ActionLogout)))
+	page, err := w.List(b.ctx, audit.Filter{})
+	require.NoError(t, err)
+	require.True(t, at.Equal(page.Items[0].OccurredAt))
+}
+
+// TestDetailSurvivesPostgres stores detail that jsonb spells differently from Go (number
+// forms, escapes, key order, characters it cannot hold) and checks the chain still verifies.
+func TestDetailSurvivesPostgres(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	type item struct {
+		Name  string `json:"name"`
+		Token string `json:"token"`
+	}
+	detail := map[string]any{
+		"zeta":         1,
+		"alpha":        "<b>&\u2028</b> ünïcödé 🎉",
+		"big":          int64(1) << 62,
+		"float":        1e21,
+		"tiny":         1e-7,
+		"negzero":      -0.0,
+		"decimal":      json.Number("1500.00"),
+		"raw":          json.RawMessage(`{"b":1.50,"a":[1e2,0.0]}`),
+		"nul":          "a\x00b",
+		"bad utf8":     "\xff\xfe",
+		"nested":       map[string]any{"deep": []any{nil, true, false, []any{}, map[string]any{}}},
+		"items":        []item{{Name: "ci", Token: "ow_secret"}},
+		"new_password": "hunter2",
+		"a.b":          map[string]any{"Cookie": "sid=1"},
+	}
+	require.NoError(t, b.w.AppendAlone(b.ctx, audit.Event{Action: audit.ActionTokenCreated, ActorType: audit.ActorSystem, Detail: detail}))
+
+	res := b.verify(t)
+	require.True(t, res.OK, res.Reason)
+
+	page, err := b.w.List(b.ctx, audit.Filter{})
+	require.NoError(t, err)
+	got := page.Items[0]
+	require.Equal(t, []string{`detail["a.b"].Cookie`, "detail.items[0].token", "detail.new_password"}, got.Redactions)
+	require.Equal(t, audit.Redacted, got.Detail["new_password"])
+	require.Equal(t, []any{map[string]any{"name": "ci", "token": audit.Redacted}}, got.Detail["items"])
+	require.Equal(t, "a\uFFFDb", got.Detail["nul"])
+	require.Equal(t, "\uFFFD\uFFFD", got.Detail["bad utf8"])
+	require.Equal(t, "<b>&\u2028</b> ünïcödé 🎉", got.Detail["alpha"])
+	require.Equal(t, json.Number("4611686018427387904"), got.Detail["big"], "large integers keep every digit")
+	raw, err := json.Marshal(got.Detail)
+	require.NoError(t, err)
+	require.NotContains(t, string(raw), "hunter2")
+	require.NotContains(t, string(raw), "ow_secret")
+	require.NotContains(t, string(raw), "sid=1")
+}
+
+func TestConcurrentAppendsKeepOneChain(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	const writers, each = 8, 25
+	errs := make(chan error, writers*each)
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Go(func() {
+			for range each {
+				errs <- b.w.AppendAlone(b.ctx, event(audit.ActionLoginSucceeded))
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	res := b.verify(t)
+	require.True(t, res.OK, res.Reason)
+	require.EqualValues(t, writers*each, res.Checked)
+
+	var minSeq, maxSeq, n int64
+	require.NoError(t, b.pool.QueryRow(b.ctx, `SELECT min(seq), max(seq), count(*) FROM audit_events`).Scan(&minSeq, &maxSeq, &n))
+	require.Equal(t, []int64{1, writers * each, writers * each}, []int64{minSeq, maxSeq, n})
+	var recordedInOrder bool
+	require.NoError(t, b.pool.QueryRow(b.ctx, `SELECT bool_and(recorded_at >= prev) FROM (
+		SELECT recorded_at, lag(recorded_at, 1, '-infinity') OVER (ORDER BY seq) AS prev FROM audit_events) x`).Scan(&recordedInOrder))
+	require.True(t, recordedInOrder, "recorded_at follows seq")
+}
+
+func TestTrailIsAppendOnly(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.appendN(t, 2)
+	for _, sql := range []string{
+		`UPDATE audit_events SET client_addr = 'x'`,
+		`DELETE FROM audit_events WHERE seq = 2`,
+		`TRUNCATE audit_events`,
+		`DELETE FROM audit_head`,
+	} {
+		_, err := b.pool.Exec(b.ctx, sql)
+		require.Error(t, err, sql)
+		require.Contains(t, err.Error(), "append-only", sql)
+	}
+	require.True(t, b.verify(t).OK)
+}
