@@ -23,6 +23,27 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for APITokenMetaStatus.
+const (
+	APITokenMetaStatusActive  APITokenMetaStatus = "active"
+	APITokenMetaStatusExpired APITokenMetaStatus = "expired"
+	APITokenMetaStatusRevoked APITokenMetaStatus = "revoked"
+)
+
+// Valid indicates whether the value is a known member of the APITokenMetaStatus enum.
+func (e APITokenMetaStatus) Valid() bool {
+	switch e {
+	case APITokenMetaStatusActive:
+		return true
+	case APITokenMetaStatusExpired:
+		return true
+	case APITokenMetaStatusRevoked:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ErrorFault.
 const (
 	FaultClient   ErrorFault = "client"
@@ -139,25 +160,25 @@ func (e HealthResponseStatus) Valid() bool {
 
 // Defines values for LicenseStateResponseStatus.
 const (
-	Active    LicenseStateResponseStatus = "active"
-	Expired   LicenseStateResponseStatus = "expired"
-	Grace     LicenseStateResponseStatus = "grace"
-	Invalid   LicenseStateResponseStatus = "invalid"
-	NoLicense LicenseStateResponseStatus = "no_license"
+	LicenseStateResponseStatusActive    LicenseStateResponseStatus = "active"
+	LicenseStateResponseStatusExpired   LicenseStateResponseStatus = "expired"
+	LicenseStateResponseStatusGrace     LicenseStateResponseStatus = "grace"
+	LicenseStateResponseStatusInvalid   LicenseStateResponseStatus = "invalid"
+	LicenseStateResponseStatusNoLicense LicenseStateResponseStatus = "no_license"
 )
 
 // Valid indicates whether the value is a known member of the LicenseStateResponseStatus enum.
 func (e LicenseStateResponseStatus) Valid() bool {
 	switch e {
-	case Active:
+	case LicenseStateResponseStatusActive:
 		return true
-	case Expired:
+	case LicenseStateResponseStatusExpired:
 		return true
-	case Grace:
+	case LicenseStateResponseStatusGrace:
 		return true
-	case Invalid:
+	case LicenseStateResponseStatusInvalid:
 		return true
-	case NoLicense:
+	case LicenseStateResponseStatusNoLicense:
 		return true
 	default:
 		return false
@@ -184,6 +205,64 @@ func (e LicenseStateResponseTier) Valid() bool {
 		return false
 	}
 }
+
+// Defines values for ServiceAccountStatus.
+const (
+	ServiceAccountStatusActive   ServiceAccountStatus = "active"
+	ServiceAccountStatusDisabled ServiceAccountStatus = "disabled"
+)
+
+// Valid indicates whether the value is a known member of the ServiceAccountStatus enum.
+func (e ServiceAccountStatus) Valid() bool {
+	switch e {
+	case ServiceAccountStatusActive:
+		return true
+	case ServiceAccountStatusDisabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// APITokenCreate defines model for APITokenCreate.
+type APITokenCreate struct {
+	// Eternal A token that never expires; excludes `ttl`.
+	Eternal *bool   `json:"eternal,omitempty"`
+	Name    string  `json:"name"`
+	Role    *string `json:"role,omitempty"`
+
+	// Ttl Lifetime such as `30m`, `24h` or `90d`; excludes `eternal`.
+	Ttl *string `json:"ttl,omitempty"`
+}
+
+// APITokenCreated defines model for APITokenCreated.
+type APITokenCreated struct {
+	// Token The raw token, shown this once.
+	Token     string       `json:"token"`
+	TokenMeta APITokenMeta `json:"token_meta"`
+}
+
+// APITokenList defines model for APITokenList.
+type APITokenList struct {
+	Tokens []APITokenMeta `json:"tokens"`
+}
+
+// APITokenMeta defines model for APITokenMeta.
+type APITokenMeta struct {
+	CreatedAt        time.Time          `json:"created_at"`
+	CreatedBy        string             `json:"created_by"`
+	ExpiresAt        *time.Time         `json:"expires_at,omitempty"`
+	Id               openapi_types.UUID `json:"id"`
+	LastUsedAt       *time.Time         `json:"last_used_at,omitempty"`
+	Name             string             `json:"name"`
+	RevokedAt        *time.Time         `json:"revoked_at,omitempty"`
+	Role             string             `json:"role"`
+	ServiceAccountId openapi_types.UUID `json:"service_account_id"`
+	Status           APITokenMetaStatus `json:"status"`
+}
+
+// APITokenMetaStatus defines model for APITokenMeta.Status.
+type APITokenMetaStatus string
 
 // AdminRolesResponse defines model for AdminRolesResponse.
 type AdminRolesResponse struct {
@@ -392,6 +471,35 @@ type SecurityConfig struct {
 	RequireMfa bool `json:"require_mfa"`
 }
 
+// ServiceAccount defines model for ServiceAccount.
+type ServiceAccount struct {
+	CreatedAt   time.Time            `json:"created_at"`
+	CreatedBy   string               `json:"created_by"`
+	Description string               `json:"description"`
+	DisabledAt  *time.Time           `json:"disabled_at,omitempty"`
+	Id          openapi_types.UUID   `json:"id"`
+	Name        string               `json:"name"`
+	Role        string               `json:"role"`
+	Status      ServiceAccountStatus `json:"status"`
+	UpdatedAt   time.Time            `json:"updated_at"`
+}
+
+// ServiceAccountStatus defines model for ServiceAccount.Status.
+type ServiceAccountStatus string
+
+// ServiceAccountCreate defines model for ServiceAccountCreate.
+type ServiceAccountCreate struct {
+	Description *string `json:"description,omitempty"`
+	Name        string  `json:"name"`
+	Role        string  `json:"role"`
+}
+
+// ServiceAccountList defines model for ServiceAccountList.
+type ServiceAccountList struct {
+	NextCursor      *string          `json:"next_cursor"`
+	ServiceAccounts []ServiceAccount `json:"service_accounts"`
+}
+
 // UserCreateRequest defines model for UserCreateRequest.
 type UserCreateRequest struct {
 	Email    openapi_types.Email `json:"email"`
@@ -485,6 +593,21 @@ type CreateRoleParams struct {
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
 }
 
+// ListServiceAccountsParams defines parameters for ListServiceAccounts.
+type ListServiceAccountsParams struct {
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateServiceAccountParams defines parameters for CreateServiceAccount.
+type CreateServiceAccountParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
 // ListUsersParams defines parameters for ListUsers.
 type ListUsersParams struct {
 	// Limit Page size, 1 to 200 (default 50).
@@ -517,6 +640,15 @@ type RefreshTokenJSONRequestBody = AuthRefreshRequest
 
 // CreateRoleJSONRequestBody defines body for CreateRole for application/json ContentType.
 type CreateRoleJSONRequestBody = CustomRoleCreateRequest
+
+// CreateServiceAccountJSONRequestBody defines body for CreateServiceAccount for application/json ContentType.
+type CreateServiceAccountJSONRequestBody = ServiceAccountCreate
+
+// UpdateServiceAccountJSONRequestBody defines body for UpdateServiceAccount for application/json ContentType.
+type UpdateServiceAccountJSONRequestBody = ServiceAccountCreate
+
+// CreateServiceAccountTokenJSONRequestBody defines body for CreateServiceAccountToken for application/json ContentType.
+type CreateServiceAccountTokenJSONRequestBody = APITokenCreate
 
 // PutSecurityConfigJSONRequestBody defines body for PutSecurityConfig for application/json ContentType.
 type PutSecurityConfigJSONRequestBody = SecurityConfig
@@ -586,6 +718,27 @@ type ServerInterface interface {
 	// CreateRole Create a custom role.
 	// (POST /roles:create)
 	CreateRole(ctx echo.Context, params CreateRoleParams) error
+	// ListServiceAccounts List service accounts with their role and status.
+	// (GET /service-accounts)
+	ListServiceAccounts(ctx echo.Context, params ListServiceAccountsParams) error
+	// CreateServiceAccount Create a service account.
+	// (POST /service-accounts)
+	CreateServiceAccount(ctx echo.Context, params CreateServiceAccountParams) error
+	// DeleteServiceAccount Disable a service account and revoke its tokens.
+	// (DELETE /service-accounts/{id})
+	DeleteServiceAccount(ctx echo.Context, id ID) error
+	// UpdateServiceAccount Update a service account.
+	// (PUT /service-accounts/{id})
+	UpdateServiceAccount(ctx echo.Context, id ID) error
+	// ListServiceAccountTokens List token metadata for an account (never the secrets).
+	// (GET /service-accounts/{id}/tokens)
+	ListServiceAccountTokens(ctx echo.Context, id ID) error
+	// CreateServiceAccountToken Mint a token for an account; the raw token is returned once.
+	// (POST /service-accounts/{id}/tokens)
+	CreateServiceAccountToken(ctx echo.Context, id ID) error
+	// RevokeServiceAccountToken Revoke a token.
+	// (DELETE /service-accounts/{id}/tokens/{token_id})
+	RevokeServiceAccountToken(ctx echo.Context, id ID, tokenId openapi_types.UUID) error
 	// GetSecurityConfig Workspace security settings.
 	// (GET /system/security/config)
 	GetSecurityConfig(ctx echo.Context) error
@@ -793,6 +946,148 @@ func (w *ServerInterfaceWrapper) CreateRole(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CreateRole(ctx, params)
+	return err
+}
+
+// ListServiceAccounts converts echo context to params.
+func (w *ServerInterfaceWrapper) ListServiceAccounts(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListServiceAccountsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListServiceAccounts(ctx, params)
+	return err
+}
+
+// CreateServiceAccount converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateServiceAccount(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateServiceAccountParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyOptional
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateServiceAccount(ctx, params)
+	return err
+}
+
+// DeleteServiceAccount converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteServiceAccount(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteServiceAccount(ctx, id)
+	return err
+}
+
+// UpdateServiceAccount converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateServiceAccount(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateServiceAccount(ctx, id)
+	return err
+}
+
+// ListServiceAccountTokens converts echo context to params.
+func (w *ServerInterfaceWrapper) ListServiceAccountTokens(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListServiceAccountTokens(ctx, id)
+	return err
+}
+
+// CreateServiceAccountToken converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateServiceAccountToken(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateServiceAccountToken(ctx, id)
+	return err
+}
+
+// RevokeServiceAccountToken converts echo context to params.
+func (w *ServerInterfaceWrapper) RevokeServiceAccountToken(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "token_id" -------------
+	var tokenId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token_id", ctx.Param("token_id"), &tokenId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter token_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RevokeServiceAccountToken(ctx, id, tokenId)
 	return err
 }
 
@@ -1068,6 +1363,13 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPIYAML, options.OperationMiddlewares["getOpenAPIYAML"]...)
 	router.GET(options.BaseURL+"/roles", wrapper.ListRoles, options.OperationMiddlewares["listRoles"]...)
 	router.POST(options.BaseURL+"/roles\\:create", wrapper.CreateRole, options.OperationMiddlewares["createRole"]...)
+	router.GET(options.BaseURL+"/service-accounts", wrapper.ListServiceAccounts, options.OperationMiddlewares["listServiceAccounts"]...)
+	router.POST(options.BaseURL+"/service-accounts", wrapper.CreateServiceAccount, options.OperationMiddlewares["createServiceAccount"]...)
+	router.DELETE(options.BaseURL+"/service-accounts/:id", wrapper.DeleteServiceAccount, options.OperationMiddlewares["deleteServiceAccount"]...)
+	router.PUT(options.BaseURL+"/service-accounts/:id", wrapper.UpdateServiceAccount, options.OperationMiddlewares["updateServiceAccount"]...)
+	router.GET(options.BaseURL+"/service-accounts/:id/tokens", wrapper.ListServiceAccountTokens, options.OperationMiddlewares["listServiceAccountTokens"]...)
+	router.POST(options.BaseURL+"/service-accounts/:id/tokens", wrapper.CreateServiceAccountToken, options.OperationMiddlewares["createServiceAccountToken"]...)
+	router.DELETE(options.BaseURL+"/service-accounts/:id/tokens/:token_id", wrapper.RevokeServiceAccountToken, options.OperationMiddlewares["revokeServiceAccountToken"]...)
 	router.GET(options.BaseURL+"/system/security/config", wrapper.GetSecurityConfig, options.OperationMiddlewares["getSecurityConfig"]...)
 	router.PUT(options.BaseURL+"/system/security/config", wrapper.PutSecurityConfig, options.OperationMiddlewares["putSecurityConfig"]...)
 	router.GET(options.BaseURL+"/users", wrapper.ListUsers, options.OperationMiddlewares["listUsers"]...)
@@ -2159,6 +2461,677 @@ type CreateRoledefaultJSONResponse struct {
 }
 
 func (response CreateRoledefaultJSONResponse) VisitCreateRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListServiceAccountsRequestObject struct {
+	Params ListServiceAccountsParams
+}
+
+type ListServiceAccountsResponseObject interface {
+	VisitListServiceAccountsResponse(w http.ResponseWriter) error
+}
+
+type ListServiceAccounts200JSONResponse ServiceAccountList
+
+func (response ListServiceAccounts200JSONResponse) VisitListServiceAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListServiceAccounts400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListServiceAccounts400JSONResponse) VisitListServiceAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListServiceAccounts401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListServiceAccounts401JSONResponse) VisitListServiceAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListServiceAccounts403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListServiceAccounts403JSONResponse) VisitListServiceAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListServiceAccountsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListServiceAccountsdefaultJSONResponse) VisitListServiceAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateServiceAccountRequestObject struct {
+	Params CreateServiceAccountParams
+	Body   *CreateServiceAccountJSONRequestBody
+}
+
+type CreateServiceAccountResponseObject interface {
+	VisitCreateServiceAccountResponse(w http.ResponseWriter) error
+}
+
+type CreateServiceAccount201JSONResponse ServiceAccount
+
+func (response CreateServiceAccount201JSONResponse) VisitCreateServiceAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateServiceAccount400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateServiceAccount400JSONResponse) VisitCreateServiceAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateServiceAccount401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateServiceAccount401JSONResponse) VisitCreateServiceAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateServiceAccount403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateServiceAccount403JSONResponse) VisitCreateServiceAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateServiceAccount409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateServiceAccount409JSONResponse) VisitCreateServiceAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateServiceAccountdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response CreateServiceAccountdefaultJSONResponse) VisitCreateServiceAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteServiceAccountRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type DeleteServiceAccountResponseObject interface {
+	VisitDeleteServiceAccountResponse(w http.ResponseWriter) error
+}
+
+type DeleteServiceAccount204Response struct {
+}
+
+func (response DeleteServiceAccount204Response) VisitDeleteServiceAccountResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteServiceAccount400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeleteServiceAccount400JSONResponse) VisitDeleteServiceAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteServiceAccount401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DeleteServiceAccount401JSONResponse) VisitDeleteServiceAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteServiceAccount403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DeleteServiceAccount403JSONResponse) VisitDeleteServiceAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteServiceAccount404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeleteServiceAccount404JSONResponse) VisitDeleteServiceAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteServiceAccountdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response DeleteServiceAccountdefaultJSONResponse) VisitDeleteServiceAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateServiceAccountRequestObject struct {
+	Id   ID `json:"id"`
+	Body *UpdateServiceAccountJSONRequestBody
+}
+
+type UpdateServiceAccountResponseObject interface {
+	VisitUpdateServiceAccountResponse(w http.ResponseWriter) error
+}
+
+type UpdateServiceAccount200JSONResponse ServiceAccount
+
+func (response UpdateServiceAccount200JSONResponse) VisitUpdateServiceAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateServiceAccount400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UpdateServiceAccount400JSONResponse) VisitUpdateServiceAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateServiceAccount401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UpdateServiceAccount401JSONResponse) VisitUpdateServiceAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateServiceAccount403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateServiceAccount403JSONResponse) VisitUpdateServiceAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateServiceAccount404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UpdateServiceAccount404JSONResponse) VisitUpdateServiceAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateServiceAccount409JSONResponse struct{ ConflictJSONResponse }
+
+func (response UpdateServiceAccount409JSONResponse) VisitUpdateServiceAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateServiceAccountdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response UpdateServiceAccountdefaultJSONResponse) VisitUpdateServiceAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListServiceAccountTokensRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type ListServiceAccountTokensResponseObject interface {
+	VisitListServiceAccountTokensResponse(w http.ResponseWriter) error
+}
+
+type ListServiceAccountTokens200JSONResponse APITokenList
+
+func (response ListServiceAccountTokens200JSONResponse) VisitListServiceAccountTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListServiceAccountTokens400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListServiceAccountTokens400JSONResponse) VisitListServiceAccountTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListServiceAccountTokens401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListServiceAccountTokens401JSONResponse) VisitListServiceAccountTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListServiceAccountTokens403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListServiceAccountTokens403JSONResponse) VisitListServiceAccountTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListServiceAccountTokens404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListServiceAccountTokens404JSONResponse) VisitListServiceAccountTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListServiceAccountTokensdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListServiceAccountTokensdefaultJSONResponse) VisitListServiceAccountTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateServiceAccountTokenRequestObject struct {
+	Id   ID `json:"id"`
+	Body *CreateServiceAccountTokenJSONRequestBody
+}
+
+type CreateServiceAccountTokenResponseObject interface {
+	VisitCreateServiceAccountTokenResponse(w http.ResponseWriter) error
+}
+
+type CreateServiceAccountToken201JSONResponse APITokenCreated
+
+func (response CreateServiceAccountToken201JSONResponse) VisitCreateServiceAccountTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateServiceAccountToken400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateServiceAccountToken400JSONResponse) VisitCreateServiceAccountTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateServiceAccountToken401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateServiceAccountToken401JSONResponse) VisitCreateServiceAccountTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateServiceAccountToken403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateServiceAccountToken403JSONResponse) VisitCreateServiceAccountTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateServiceAccountToken404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CreateServiceAccountToken404JSONResponse) VisitCreateServiceAccountTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateServiceAccountToken409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateServiceAccountToken409JSONResponse) VisitCreateServiceAccountTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateServiceAccountTokendefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response CreateServiceAccountTokendefaultJSONResponse) VisitCreateServiceAccountTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeServiceAccountTokenRequestObject struct {
+	Id      ID                 `json:"id"`
+	TokenId openapi_types.UUID `json:"token_id"`
+}
+
+type RevokeServiceAccountTokenResponseObject interface {
+	VisitRevokeServiceAccountTokenResponse(w http.ResponseWriter) error
+}
+
+type RevokeServiceAccountToken204Response struct {
+}
+
+func (response RevokeServiceAccountToken204Response) VisitRevokeServiceAccountTokenResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RevokeServiceAccountToken400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RevokeServiceAccountToken400JSONResponse) VisitRevokeServiceAccountTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeServiceAccountToken401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RevokeServiceAccountToken401JSONResponse) VisitRevokeServiceAccountTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeServiceAccountToken403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RevokeServiceAccountToken403JSONResponse) VisitRevokeServiceAccountTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeServiceAccountToken404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RevokeServiceAccountToken404JSONResponse) VisitRevokeServiceAccountTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeServiceAccountTokendefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response RevokeServiceAccountTokendefaultJSONResponse) VisitRevokeServiceAccountTokenResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -3378,6 +4351,27 @@ type StrictServerInterface interface {
 	// CreateRole Create a custom role.
 	// (POST /roles:create)
 	CreateRole(ctx context.Context, request CreateRoleRequestObject) (CreateRoleResponseObject, error)
+	// ListServiceAccounts List service accounts with their role and status.
+	// (GET /service-accounts)
+	ListServiceAccounts(ctx context.Context, request ListServiceAccountsRequestObject) (ListServiceAccountsResponseObject, error)
+	// CreateServiceAccount Create a service account.
+	// (POST /service-accounts)
+	CreateServiceAccount(ctx context.Context, request CreateServiceAccountRequestObject) (CreateServiceAccountResponseObject, error)
+	// DeleteServiceAccount Disable a service account and revoke its tokens.
+	// (DELETE /service-accounts/{id})
+	DeleteServiceAccount(ctx context.Context, request DeleteServiceAccountRequestObject) (DeleteServiceAccountResponseObject, error)
+	// UpdateServiceAccount Update a service account.
+	// (PUT /service-accounts/{id})
+	UpdateServiceAccount(ctx context.Context, request UpdateServiceAccountRequestObject) (UpdateServiceAccountResponseObject, error)
+	// ListServiceAccountTokens List token metadata for an account (never the secrets).
+	// (GET /service-accounts/{id}/tokens)
+	ListServiceAccountTokens(ctx context.Context, request ListServiceAccountTokensRequestObject) (ListServiceAccountTokensResponseObject, error)
+	// CreateServiceAccountToken Mint a token for an account; the raw token is returned once.
+	// (POST /service-accounts/{id}/tokens)
+	CreateServiceAccountToken(ctx context.Context, request CreateServiceAccountTokenRequestObject) (CreateServiceAccountTokenResponseObject, error)
+	// RevokeServiceAccountToken Revoke a token.
+	// (DELETE /service-accounts/{id}/tokens/{token_id})
+	RevokeServiceAccountToken(ctx context.Context, request RevokeServiceAccountTokenRequestObject) (RevokeServiceAccountTokenResponseObject, error)
 	// GetSecurityConfig Workspace security settings.
 	// (GET /system/security/config)
 	GetSecurityConfig(ctx context.Context, request GetSecurityConfigRequestObject) (GetSecurityConfigResponseObject, error)
@@ -3939,6 +4933,251 @@ func (sh *strictHandler) CreateRole(ctx echo.Context, params CreateRoleParams) e
 	return nil
 }
 
+// ListServiceAccounts operation middleware
+func (sh *strictHandler) ListServiceAccounts(ctx echo.Context, params ListServiceAccountsParams) error {
+	var request ListServiceAccountsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListServiceAccounts(ctx.Request().Context(), request.(ListServiceAccountsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListServiceAccounts")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListServiceAccountsResponseObject); ok {
+		return validResponse.VisitListServiceAccountsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateServiceAccount operation middleware
+func (sh *strictHandler) CreateServiceAccount(ctx echo.Context, params CreateServiceAccountParams) error {
+	var request CreateServiceAccountRequestObject
+
+	request.Params = params
+
+	var body CreateServiceAccountJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateServiceAccount(ctx.Request().Context(), request.(CreateServiceAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateServiceAccount")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateServiceAccountResponseObject); ok {
+		return validResponse.VisitCreateServiceAccountResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteServiceAccount operation middleware
+func (sh *strictHandler) DeleteServiceAccount(ctx echo.Context, id ID) error {
+	var request DeleteServiceAccountRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteServiceAccount(ctx.Request().Context(), request.(DeleteServiceAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteServiceAccount")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteServiceAccountResponseObject); ok {
+		return validResponse.VisitDeleteServiceAccountResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateServiceAccount operation middleware
+func (sh *strictHandler) UpdateServiceAccount(ctx echo.Context, id ID) error {
+	var request UpdateServiceAccountRequestObject
+
+	request.Id = id
+
+	var body UpdateServiceAccountJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateServiceAccount(ctx.Request().Context(), request.(UpdateServiceAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateServiceAccount")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateServiceAccountResponseObject); ok {
+		return validResponse.VisitUpdateServiceAccountResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListServiceAccountTokens operation middleware
+func (sh *strictHandler) ListServiceAccountTokens(ctx echo.Context, id ID) error {
+	var request ListServiceAccountTokensRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListServiceAccountTokens(ctx.Request().Context(), request.(ListServiceAccountTokensRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListServiceAccountTokens")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListServiceAccountTokensResponseObject); ok {
+		return validResponse.VisitListServiceAccountTokensResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateServiceAccountToken operation middleware
+func (sh *strictHandler) CreateServiceAccountToken(ctx echo.Context, id ID) error {
+	var request CreateServiceAccountTokenRequestObject
+
+	request.Id = id
+
+	var body CreateServiceAccountTokenJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateServiceAccountToken(ctx.Request().Context(), request.(CreateServiceAccountTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateServiceAccountToken")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateServiceAccountTokenResponseObject); ok {
+		return validResponse.VisitCreateServiceAccountTokenResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RevokeServiceAccountToken operation middleware
+func (sh *strictHandler) RevokeServiceAccountToken(ctx echo.Context, id ID, tokenId openapi_types.UUID) error {
+	var request RevokeServiceAccountTokenRequestObject
+
+	request.Id = id
+	request.TokenId = tokenId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeServiceAccountToken(ctx.Request().Context(), request.(RevokeServiceAccountTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeServiceAccountToken")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RevokeServiceAccountTokenResponseObject); ok {
+		return validResponse.VisitRevokeServiceAccountTokenResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetSecurityConfig operation middleware
 func (sh *strictHandler) GetSecurityConfig(ctx echo.Context) error {
 	var request GetSecurityConfigRequestObject
@@ -4401,116 +5640,132 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H37b9s41ui/Qugu0GQhK85rsHVwgZvJtLPdaadB0m7vvU0/i5aObU4kUkNScTRF/vcPPKRetmzHzqOd",
-	"/eaXILYo8vDwvB/0Vy8SaSY4cK28wVcvo5KmoEHip7NcKiHNfzGoSLJMM8G9gfdhCiTkcKuHEY4IiRgT",
-	"PQWSSbhhIlckoxMIyClJaTIWMoWY2JGEKULJUb8feL7HzFy/5yALz/c4TcEbeHaY53sqmkJKzdopvX0L",
-	"fKKn3uB4/8D3UsbLz/u+p4vMvKe0ZHzi3d353pufzFs4eUb1tJ6bxZ7vSfg9ZxJib6BlDs11DKBUewMv",
-	"z3Fkx8wxpJnQwKPiFyjeIzposoifU5Jz9nsOxL5LMpAkERMW0YSIDCQ1406IhCyhhSISdC45IlBINmGc",
-	"JkSCyhNdYWkKNAZZb6UBSe8XKJbha//gH+vx9ZalTC9u4pxOgCj2B/hkn2hBDvp9shPDmOaJJsf93WUn",
-	"mOB0TYDcS97guO8b6Fiap97goN9H2OynGjLGNUxAencGNgkqE1wBkuOPNL6A33NQCG0kuAaO/9IsS1iE",
-	"WN37TRnovzaW/5uEsTfw/tdeTep79qnaeyWlkK/4DSQiA7vkIqlLu6ih3ZqehSQ3TCRUg6FomSdAdsIb",
-	"mrAY4RiOKUsgDncD7873zgQfJyx6RrhPSZzbyQ38SuQyAt8ATTkJ56gnJIyTccImU21GSMgVxGTG9JRQ",
-	"ErPxGCRwXaIBN/RayBGLY+DPexIRTRLDSzS6VlbggEyZUkxws4cwBk1ZEpQ8Pqwfhwj2r0K/FjmPnw/q",
-	"XwVReTRtn4HggNC77aS0IFxoogAQynNapMD1RSWpnhPFCYuAKyCatRA9BqpzCcQwedzEtXtg8XsJ8oZF",
-	"8JHTG8oSOkrgeYFXdn0SUW4RKm8q9lVEIoVzMUNYPwjxjvLCSRT1jIAKQVLKC0K1hjTT6oTMKNNkLCSi",
-	"mufpCKRRqQoiwWOF6L4ALYve6ViDDI3otRoBwW48WhTjl24OLewqIxgLaZCiZcH4JGhJ6kURfOd7HznN",
-	"9VRI9gc8L+NEEmLgmtHESq7GF0RPKQrknF9zMeM+gdvMMIsVYDfiGmI85Y8cbjOINMS44jMKYF4Qoacg",
-	"CZihZOeof+STo/6xT472D31y3O/7JAiCXd8crzl3Ow7cnAHqZrecgeY0Thm/EAmoC6cUcQdxzKwZci6N",
-	"aaGZ0ZVjmijwvazx1VdPmnfRNNKQqnUbNCu94loWBouOLqiUtPCsXi5l02c375dqlBj9BpE2r53mevpW",
-	"TBhvqO0NABY667Y9o1yiRopEDKXpaWXpC0UMsRoiiag2RJNlPplNgZN3r08NwQA3Yik2dN8wlH5omUk/",
-	"+MZy1CDNgv/1ud97+eXrD3d/W7QJzTilZkLGc4bXwfEPawwvg8NI3IAshmYbXUakYnySQC9Xhl3tWNyy",
-	"oRilgcZm76HQWTi/m6O1i+cKpDXYNoR77vCreRqoWEMKWxEvjSJQaqjFtbU5FjaUjukQuBRJYnTnUDaU",
-	"5xwByRwsRRiymQl5rTIaWTXBJCgkFMpjfGy2R6ZUoX6200M8IDnXzMggKK54LMhOeP7+8gPZM6S3l47p",
-	"wI4MfTOEk/mnNyDZuAh38TFRYO0XYwUInhRXnEaaGINGKyJmnNAoEjnXwRWvCXAkRAKUWzIaS1DTFagx",
-	"m1jH7uZ83kF1OPPH3EL//JpuhWXH/u716SvEx5ZHn0lxwwyKGJ8Mc8k696ggkqC7xcWIKjg8IHaIb/Vs",
-	"kRnHjHEtjEVMs8xqlNJwiKglj48XbwJvHQ8sAFiBswIlF46jz0TsKHwDSd6UHG2RvoCY1aK7PdEKcP+N",
-	"NPsgOf5wcTsHvZl3KchwXtn+2ypMhsaGLjZ+rfMgmBpSLniRirx5Uk1OFtZeXtQUC5p7s2O2gQ8z+xwY",
-	"XdirfaaHLelw155w+XFteUaQUpZ04zu+R1BnBdKbGnI1HeLEDUVoYXJTL9vxhRWh23HUgszfNEbWFgLN",
-	"ybrgPaMaJkIW1h7cDNSWOF56TPdAcHOiTiBzpUVqzNYzCVTDdpidA3dDk85upinMaO+PL+ZPv/dy+OXr",
-	"vv/D4RI7cgnXbRTMQyPwjX0Vw2vrpUJzv+tZtfKhNsBoad2u9aaMJjSLREJKSGwUjcXdKt359C8UaYwm",
-	"LPYJTZQoParw//bO6se9N3FIyoAisf5z0HUWNrKxfJs2cNwG6h2NpoxDTwKNjYNB0Mu81b4N/1BFwjGD",
-	"JA6Ngxp2B6g6EO4Cp/Mo+DQVCogNxdauI1NmDuB5ao43Spjxco0tIm8wdpyJhEVGIsOtoU+aNM7Y7d73",
-	"bntmgt4NRWmmzEyvzTpn5XT46bKcEz+dlxPjp1fV7He+N81TyocpKEUn3U4OGG88AjTLMhBZAieEaQw0",
-	"2dCTGI+Bx8ZcQwziwDrQaveuOg8SgxxlFGoeg4DOuYQMqDaToy1O0zrcm1DtgnMqjyKwPuO81p7jKST2",
-	"8tiaAMxjYoHMl7LbWad3+Aq9QXvu6AZrF/4CaYxYAinTAbGHpuwmZkxHU+NY6CkoaJLKQtja5UlA6WAk",
-	"4mKohRgmVCLcUuQaAi70cIyh1PKbFPRUxEPzgCaJmOEsxuepwrHlZ8ZxwWEdzlHzj0rHwnz5R1BzyTAG",
-	"znAmVsewA8aHmRQTCUrNPbmGYmjj2bglG4NtA19+GZUxet+TVMMQ8xgB3JqTr2E3bub8fsx3DnDP91wA",
-	"tQyMDvNGMNSaCUFClR7SOGWl7xQoSMbDRETXIi9ZlkUQtN9l3DJWgMe+yLwlxVRhqQ1NqVK4r5XUC2Q/",
-	"D1BNwv8EmhhjZyvjLh4NI8E5hu+6TWalqbbmdEnLU1ywQNU2kdQcXReibkCqbpNkbmtuBb8NTD1B16bf",
-	"WhK41GiGbLX1CK0ZkMMl3oQNd6oh1S0rN6YaepqhGcrzxIXgrcJamMNR6EZmvqHC4UTSCIzuYuLe50Ij",
-	"zW4MWPiyV+7AoJKLoWMaJHLLSF2HppkNZJRzjiWYV0QGfEZ1NB1mCR6VUSkyk0xB5zS5Mo56JuFmeA1F",
-	"9wZmVBp3/iEuEELr1wRUoXsFyTzEzXY4HP420/OW4w+H/zjazCloTnYPeLfz3b4dDauhpbLOsy/JbO3i",
-	"NpA3tLn6RR2NS/gECb5KUPjEaJ8C9NA9rlLKPsm5yrNMSA3xkCYTv8xuDK/NwBGNh4pNOG7YJzMp+GTI",
-	"lMpBGqOy0qoJZWm3PfQIRF1hbn73XURy7iLCZ1PKJ1s6ZC7WP3xAoJ3DbPvX5w28eXDmpl+FhgtQoLfD",
-	"wmNuYT28lbm1jcMfuWBBJ23FhhDk0gjYVsGCyuQaTqiGJQ5jmdYu89jt4oEXqq7LUYSDYUY2JpQX66O/",
-	"yAvVpuc96nrDqzGtLmDClJbbylIHANsgw9eO6nRIyWUxiVWTztNOx7RPlYdsoKANu78iRWmmP1VGrJYl",
-	"F1tE40QCzk7bJAnXkUZd5gjWSHiG4Buqx1HOEj1kvJtPHytGvMAuzZXXh6MuIcol08WZ4GM22TiGipAM",
-	"0zHt2uRCkLQe3QXKRwXyIXHHKo5dmUFlFHmFqD/cPiH9jxWh8PkQDZ5Ij3FjZVi/hJihhMV1QWB4w2AG",
-	"Mtx9ylR0M7B62vv/Nqz6pf43GP6f3pe/r08cdcTqVypEc7jbymWkiXiVjbuoJJnCGoUHGcYPToxgkKJE",
-	"yzBCE26jbWyctfK9PIs3xtbj5GmMlmicVQuUZSTxEYfcl99Txpvf7j+ZBHgefurEiHrLlN6SUxr15F3F",
-	"yEphEL0sOK+K5eBWY7X5CTEs4cKbxBCvLUK/D68YjN3fImlJg3U6zk7tt3bXRU//tuGkLXFnJHQ8RA7p",
-	"YrNIpK7Ee+HRRHR+fQ1c0W5L2gW+qrorkWYJozwCWwQNfMI4YAEN08p+FwmZ5Yrs2Pi9oU1yDZmteDTv",
-	"U81GLGG62O10W6v4TjdA7zPgn8xjIiEBakPbayoHqhnLrSImKkz5TYwuHpetN0HT49IQhTsEoBLkaa6n",
-	"9afXJS//69MHb7FEkNi6GoLhbjKWIm0VCyViwmxiCGkP7ROctt7gVOvM1r+gnXQmxDWDJWUwUswUyKrg",
-	"KMKxRIEmo2LJuljgbwfWFf51vM1NVYNDM/YLFLYekvGxWISkPi1sBRknALpJRIZwUsrpBFJb4se1FAnJ",
-	"Esptjugt4/mtS3Wo4Ip/mDJFYhHlOJ7ZnJEtnSM2tF+S6un5m0EjT+JbAnXZnjoH4l9x86BRWh5NIbpW",
-	"tlxrBiPy8c0LRcyOVVUo9rMgNuFGqARCk4RMgBuPEmJ7rkz7V7wcLXPOGZ+QEeNUFhYeRZgmVJNwj2Zs",
-	"72Z/z6CZZiz4TQke4kILjwqaJmFwxa/4meA3wNF/HZjPfyc2Q1S5tSSGKKESFAlveyUv9Br5R7JDSVj6",
-	"sQMaafzSdbDgFvQUrjhx2HvRxhDVNBGTHHaxVJcpArdZwiKmk4JU9Sa2pyAseWdAPn/BjZlZw9teNW5A",
-	"jKAOA/KJ6anINaH2eJoFwJQ39ka5moFU5Ki/b+baCVt5J5tzXcwvhbsnCJFZoR0P8MlR/xChWpKACo0U",
-	"wwoyvbbxwBxGeNtrpKUGpAYtpfK6FX3AOjRNr4FQwwgx1UIWiz0bBjqbwz5ZmF24zqRls08FF7nVn3YK",
-	"Ww+pAKsMCbnAxiSzPUquobDHtpAftW1Lqt23ZKPdSK0jERcn1Wtm3mqujraSxhm+JGF3Di88IdR1TZHZ",
-	"lCVQkuSYSaWbfTpKsySp2Gzp1I3EYRiQX6BQLkxrJqVjDZIcHJGpyFHS/L2roGAnbNhOwx7WeBzd/S3c",
-	"RfkWRZAZESA4AeRHB6NfiwezFKKfjswBGFpthIQNIiGaivYcroYBlWz5rc0FG6QjqJioUyRXgO0mZVm5",
-	"T8KvVzZfd+UNyNcgCO7uQp/MsKIgjEQMoYHcvOPE5g1NclBEjJEhqpx0GJB/11n4MWVJbqSLEX9H/T7p",
-	"6IXyCTegkqODAwTRWc4GZubexKQrxNhvRt6xH8nO0f6hrZdYTEaHu7YmtkweGSPSaqjTjEZT6B0EfRvP",
-	"18b4a6ie0/M3jRTewOsHh3aoE6zewDsM+sEhOoZ6iup9DxO2e24xV8SL5T5CdQT/z1BnIAJfxQfHx/sv",
-	"SRW8J3RCGVdW6miZK7Pla0N9O0YTX7O4LA624X3fij+mCxLbhjMe27QCsUm4wGbBLJO/ib2BZxMzb6u0",
-	"msPgjyIuHq0HojNndde2tYwgn+/jO+j3nwqGqny5sz3oBmTMIn1CwjKNgbSOJjXaFpSMaFzFine0MS2Y",
-	"Lf6mrtLENvQd2S10QVZtda/Rr4iv7K9/pdVrgy8drn+pbsbDXVc1Q+uWanfGoFWbpymVhTfwfpJFT+ac",
-	"0Aob//r0odKWhnhpklgFiOY2nahG2tDYzJ1WBvaHWgayRh4u27A6lzPUJyn4hJTOreUBzIGRMkihnKCv",
-	"VdVRf7+sBcPPxp4PyHtuK3qUuuJojVXyNFHC2MOWbcMFOzcsbWZDK86cVmh+/ShzjV9HgOoH61+InrEI",
-	"BgRoNK2swzg22gYrcrQsCB0ZfApj+Voxflx2fV1xq4AoGeVGu4kx2e+TnaODlyTsKFAJnXHV7BPbtfqD",
-	"Vj0EVzwRRioZ+A/7VX+ZXejYGNvGNtPsBiqB7pNY5CM8alwANzPOJVZPuUFXPM+MyN4/JinjuZFQO4jL",
-	"o4OXuwE57h+SFKgzFVyRElNklKuCTKmamsltr5QRkT3GlRXsbZGG7SNPJMoWOpWeWYwttsd0iLBLNuHY",
-	"fDnX/3cJurfK8esi5CXO4M4/tc7e86TwCQbXwSeXNIVLpuF/v6W3u53tgpWTffeckvHg5fqX5ns873zv",
-	"+D4StaOP9cGi1Tk93uDzl6agfXVrQ6uEVrINmbYUajbSZdwV1RS0BhlWyjaaCpBKm/JU5Hq5QL3ANknV",
-	"bEIqXWIsCHerVqEcSyInddittLetSc8LZzCmTXcs6GJjW+Q2x0xHHb2rluBFrjeg+LMEqFwnwe9Dx1sQ",
-	"5SMp31cuTBA5HeuA7z7/bi3rBP5AQTJu6FgbIJzYTqn2ufwM+h14TyzjWi1mK1r8A+8bH8FFfSdHeQpl",
-	"S8ujHMPeXAp16ZEU5+1M9tOeTlfT1JKDynkjCtzYzUJDLqZXvvmBfmiCBOMxYD1iE/DHONeq93OFY4hZ",
-	"JkUo4TCb61a2bYNVcsPdD7GjgCYQE2pErtK7KJHL6AvT6oqHQmdmpsHeXkia7YjYwFi2PtsSTGwydSbf",
-	"ks7U4Ip/wvBK60XfNcBiRMU4sM24SpfBZrs+370+fXK6XegwXXo/BOJXC5IIGtftn/Mt48EDHLZ7mCXV",
-	"dTCPR94/woRx8uH9h3N7Silw/UgEvS7SYRBrA3DOqxrnCcGX3Ila+kGiL3urS8o56PdddBF4o9/9irca",
-	"3pVP1FTMjDjG0FQEAXmL3RnNZVDyUF6SuTtr5xIe9I+CK35qeyXakbnIskQjtti0Xzro2gYbSrp+Gmdk",
-	"oeX2GzgkC13KHVzlJAQXM4f3E3INkNkek/a1BVYHdBp6KJzdyWBc5pmDLBvy7La+xyPxOpY7ydR2frk7",
-	"CUpyd+H15g0ZjyAGSmdkYH2V5bLAJZ2sL+9cy5Y9QIDHatEpsBXC53VR7VPwVXc58r0Y66i7JAEdNIuT",
-	"5yXZx6Ik63q2zLXyrB+DbGrjaiBdfesqY7ejHPYpTYdV1bdLr4Kz474Lc7Yr/1olpKuiPfNFo2rvMcxc",
-	"FyBYIQYoVmM0wgj2ohWnu88lKGNv8Ym7Co1qMqOK0EQCjQuC98/JRnhiNhUJXPFSouzYUKmdGFMkcZWh",
-	"toFeF0fcbRkbRp0T13dv1sZs1BWHWw14Q1YdB3mhCB0pkeQaSAw0ThiHLkvATfahuhblaYyBubsCvsfY",
-	"5Cl6M/ZEMsrkn0gaLgnMXQhNNaBR2KRjmyZC183W7lhnrDnE7v++sTrbsNgQi3NqRiSJtXvNygm7AQ5K",
-	"BeTUEfVx/7DOz7evEKtvOYqppiOqwN6YJoFGUzpKYFEP/wzadmw+pdyd6wldc5efAdk6ZN9b6PYCMiG1",
-	"wTLaO7p9AeHc7YNNglCF0pAuJ4lGQnuZqmxmdp82tdruYl1za6Qyg4M/X7qzeatc8wZMv1nQUvYabpnw",
-	"NLrNKtFmZdeqQ36fAT89f/Ovy/e/PvSgV91kMV/d2HnCDpa60q6RyzO6G+0N1MLBkzEclvo1gfAJVcSg",
-	"ZxPuahbP3QP7/+/03dvNsF9O3LwBeS06d8w6u8GfD/0G7k3QX7UFdOIdC8hdPf7TWTSLV2l2oN36sgbc",
-	"P6FAM3i8vx9Q9cctk2FmQEOA4fiB7ZdYHRgsrzjOlSZTkcSuyqHhumAFhkiATCTlWpGdo/6hjSDMmILd",
-	"jliBbbOy15k1L6z/3I2yesjekgvc7748je2+7Eqqexnw+48GRqOFcpHKLWTxd17V9K3C6hY7GFCrOGcJ",
-	"4zTqSrFG3tHWGp6aSaZdEZQVnHul9N2Lqq7GZRpqrv/xCSXm3EpLTXZtnHr1J5SXn6p7YEv8N3bTrdy6",
-	"T7UqbrfS0veyvKuYDWu1Gk2loY/lH6oqsXv3+rS6EtZGeRu3zpIpvXGVGM4GAI7FZ8rV47VJ5TzvIpXH",
-	"l3ddVPJ8cYr70ajx3Ofo9D+8lNMFeWePTuEN2VV10HXGMN6yGyA7XGgSQwIa4l1H7IwTNCIwTSBj429d",
-	"Q6FA9zI6YdwqJr/DRPzo2uo2U//2l07u/LUD3Q/fWLvgich1sV+yM6yW0QlW4iPC/mcQLNqubr81YVoS",
-	"W0GXZkAtdZdapEYA4LXek6rQ1/WuWzM05wkoRULzISRlrbFNaZnvTlo/3bHcrsW0F9WVydBlxBoa+N6N",
-	"2MWbDZ7ZfG332/5lwW5pweI9g938tLHpiqw2L/73vrL4zvKcEfId5ZxiXGqAk+p2/ReqTLooAhyLnETZ",
-	"B1qOwaLYEUTC8KKEHK9HCMiHstHbVXxgg055hfsISmWzyHw/4QPHfOszvT+V83znBHa0/o3qB5C+IUVa",
-	"dK6myBVk56jrzl/qFnUfbP/ZBNIHR7b/aQTzSOf/M+itD79S75tpzJ9QO2blHQJtirHXeFRE8zQatH1X",
-	"yDN7RvciWHvfyX8k4X4rSWcP3RH7C1XrMiEJXu6yOQN0Kt26PkuCskJxOwZZajSv0NRBR1WEskL4meq5",
-	"WvcqPricS4H+S3B3kvNlJbgbZWJkB80uprTE6mmkwN3HImybaKB4Qd8TkPU9vTiXoFibmbAXCaK0tdmJ",
-	"p6D67hsLtyV7Mxux+IXYdW1i2QjTVTnWjKrdv1iikyXsQRBqCUSLbQwbzAM4Eu+m/5w/CQdUgQRtfamN",
-	"uOGkvmer5X5dA2Q2rGI/d4c/Prod/fl4RUIqbhZYZeZ+Iq7kpN2/TKjH6sMz6C4ZDIs8H5fFBu62xWc2",
-	"msivYiTiAgvFHATYO6sgGRPX/rXAXB2RDPvq9+DxlrdW/uVBPGasxJHGtv5yp1U1sL+B+mCKn+/2+14o",
-	"0f3E618xmFUd5o6s5rj2AfTV+EWVZYE5d8nlU9LH/D2aHSTyY86SmKSgaUw1rWya1pV8wVMXDY9aQNy7",
-	"fq49cfvOyc9f7vyv8xdBfv5iONbdloiv5DLxBp67SRD52a08r8JsmbZfXfhZRuRbZYhMG40V1JdDOvAN",
-	"KIuXOZR1aMva6t0cWDC/OIPh/fImG9UYbkl1cTxW+FXrNVvUsYYC680a09hansVp3jZ/Eb9VB0ze1xfr",
-	"pVReQ0zC256r9+2Vv4xftqAe9Q9IuOLXocK6Xn/Jj+/v2K5tPdf7M4XoerexkbIm+e7L3X8HAAD//w==",
+	"7H15c9s4lvhXQfHXVbHnR8vyka6JXFu1TjrpyXTScTnOZHfjrAiTTxLaJMAGQMvqjL/7Fh7Am5Qs+Uh6",
+	"Jv+kYokCHx7efeGLF4okFRy4Vt7oi5dSSRPQIPGvF5lUQpr/RaBCyVLNBPdG3tkMSMDhWo9DfCIgYkL0",
+	"DEgq4YqJTJGUTmFAjklC44mQCUTEPkmYIpQcDocDz/eYWev3DOTC8z1OE/BGnn3M8z0VziCh5t0JvX4D",
+	"fKpn3ujp3r7vJYznf+/5nl6k5ndKS8an3s2N773+yfwKF0+pnpVrs8jzPQm/Z0xC5I20zKD6HgMo1d7I",
+	"yzJ8smPlCJJUaODh4hdYvEN00LiNn2OScfZ7BsT+lqQgSSymLKQxESlIap47IhLSmC4UkaAzyRGBQrIp",
+	"4zQmElQW6wJLM6ARyHIrFUh2foFFH7729v+6Gl9vWMJ0exMndApEsT/AJ3tEC7I/HJKtCCY0izV5Otzu",
+	"O8EYl6sC5H7kjZ4OfQMdS7LEG+0Phwib/auEjHENU5DejYFNgkoFV4Dk+JxGp/B7BgqhDQXXwPG/NE1j",
+	"FiJWd39TBvovldf/IGHijbz/t1uS+q79Vu2+lFLIl/wKYpGCfWWb1KV9qaHdkp6FJFdMxFSDoWiZxUC2",
+	"gisaswjhGE8oiyEKtgfeje+9EHwSs/AR4T4mUWYXN/ArkckQfAM05SRoUE9AGCeTmE1n2jwhIVMQkTnT",
+	"M0JJxCYTkMB1jgbc0CshL1gUAX/ckwhpHBteouGlsgIHZMKUYoKbPQQRaMriQc7j4/LrAMH+VehXIuPR",
+	"40H9qyAqC2f1MxAcEHq3nYQuCBeaKACE8oQuEuD6tJBUj4nimIXAFRDNaoieANWZBGKYPKri2n1h8fse",
+	"5BUL4QOnV5TF9CKGxwVe2feTkHKLUHlVsK8iEimciznCeibEW8oXTqKoRwRUCJJQviBUa0hSrY7InDJN",
+	"JkIiqnmWXIA0KlVBKHikEN2noOVi53iiQQZG9FqNgGBXvmqL8fduDS3sWy5gIqRBipYLxqeDmqRui+Ab",
+	"3/vAaaZnQrI/4HEZJ5QQAdeMxlZyVT4gekZRIGf8kos59wlcp4ZZrAC7EpcQ4Sl/4HCdQqghwjc+ogDm",
+	"CyL0DCQB8yjZOhwe+uRw+NQnh3sHPnk6HPpkMBhs++Z4zbnb58CtOUDd7F5noDk+eX0mLoG/kEA18hWN",
+	"ImZNkBNpzArNjJ6c0FiB76WVj754xqTrMVW0WdTik8OVgRcxqY4IXIdxFoEigdYxEp2jjwshYqDc4Ncq",
+	"/TWNDt+TIm7+7MfDlb/SumMHb9gENEvAylmqSHAwTAKfBPuHs8CQQ/BsGAXV3Thk4I5Sw4TSrPO/n4Y7",
+	"zz7//y31z+Sfs39G2z90moCl+fjJ7v1z8ZS4+A1CbeCsH1W05lnhgXQb3ZLO7Xn5RM3E3BwbU0TwEAZe",
+	"F77Mo+ME9EpyziF+a55t7tMCVFtu2a7fMGugrbtl/B/TkKj1oC1AoVLSRTf0ainEbx2G1oA4tEc7prrm",
+	"OkRUw46hxq7jyH9zsajI2vJrx3fLluRZ7LSqdV5aa7DoFp6M78VU6bGx8u70spz329xtBfCdFs8lROsL",
+	"p+PHNAxFxvX4lltWmurMykJuHI5PHg01uzKwONXhFYBXiKWH9fEdHZA4pPhV+qgdvNtYAU8nWUYJ46ci",
+	"BnXq3J81idO84vbcZN70kmu5WMlKdt1OkDM9eyOmjFcctDUAFjrtFnhhJtH3CEUEeZDBWs1PFDFmiTEH",
+	"QqqNeZCmPpnPgJO3r46NaQDcEFhkJGNVzdS0zI9tDfDlx5sfuggopUrNhYwaamv/6Y+rtR2E4grkYmy2",
+	"0aWDFePTGHYyZQwz+yxu2dgGSgONzN4DodOguZvVSjNTRtu1tPRquBuHX6xTQcUKUtiIeGkYglLjQgu2",
+	"NpRM6Bi4FHFsvKSxrLhJDQKSGViKMGQzF/JSpTS0DoGRtEgolEf4tdkemVGFnphdHqIRybhmxtqExTmP",
+	"BNkKTt69PyO7hvR2kwkd2ScD3zzCSfPbK5Bssgi28WuiwHqqxt8TPF6ccxpqYlxXrYjR5k6QDM55p60l",
+	"YSJBzZagxmxipfLM9OwtFIfTPOYa+pvvdG/oO/a3r45fIj42PPpUiitmUMT4dJxJ1iP/Qwm6W1xcUAUH",
+	"+8Q+4luPapEyPiWMa0EoN1LC2rq5ixhSSx4fTl8PVlp8LQALcJag5NRx9AsROQpfQ5JXJUddpLetvaWi",
+	"u77QEnD/gTR7Jzl+d3HbgN6s2wsynBRRnk0VJkO3Ui/W/lnnQTA1plzwRSKy6klVObnPuGlr7vWO2Ya4",
+	"rYVRA6MLe2V07G6vdLirL9h/XBueESSUxd34vp0F2Iv0qoa8hdlXUYQWJrd0345PrQjdjKNaMn/dbEhd",
+	"CFQX64L3BdUwFXJh7cH1QK2J495jugWCqwt1ApkpLRJjtloHezPMNsBd06Szm6kKM7rzx2fzz3Dn2fjz",
+	"lz3/x4MeO7KH69aMoCT0+rX9KSZSVkuF6n5Xs2oRLVvHJ3bW7cq4mdGE6BALKSG2+RIW9YQ87OE+UaTy",
+	"NGGRT2isRB47C/5r50X59c7rKCB56ojYSGlngMTGsPu3aX3TOlBvaThjHHYk0Mg4GATjidfaLwNQEwZx",
+	"ZGNP3amIDoS7FFkTBR9nQgGxSbcySMiUWSN3ZMOYAdfOIcUsYSpiFi7QtXWBv5ZH63vXO2aBnSuK0kyZ",
+	"lV6Z97zIl8O/3udr4l8n+cL418ti9Rvfm2UJ5eMElKLTbicHuAYeApplKYg0hiPCNKYUbJJBTCbAI2Ou",
+	"IQbxwTKlZveuOg8Sw9l5vqGJQcAwrIQUqDaLoy1OkzKxF1Pt0jAqC0OwPmNTazd4Cok9P7YqAE1MtMi8",
+	"l91edHqHL9EbtOeObrB2iQ6QxoglkDA9IPbQlN3EnOlwZhwLPQMFVVJpJShdRhyUHlyIaDHWQoxjKhFu",
+	"KTINAy70eIJJs/yTBPRMRGPzBY1jMcdVjM9TJN7yvxnHF47LwL1qfpU7FubDPwYll4wj4AxXYmW2csD4",
+	"OJViKkGpxjeXsBjbzCVuyWbb6sDnH4Z5Ntb3JNUwxoz1AK7NyZewGzezuR/zmQPc8z2XKstTYOOskvay",
+	"ZsIAA200SljuOw0UxJNxLMJLkekyhjSo/5Zxy1gDPPaOcJSjmCIBsaYplQv3lZK6RfZNgEoS/hvQ2Bg7",
+	"Gxl30cU4FJxjoqbbZG7H72b4wgWqtqmkUWfczveuQKpuk6SxNfcGvw5MuUDXpt9YEniv0QzZaOshWjMg",
+	"xz3exH2EhR2FrmXmGyocTyUNweguJm59LkVcFX9ci69yMXZMg0RuGanr0DSzgYx8zYkE8xORAp9THc7G",
+	"aYxHZVSKTCVT0LlMpoyjnkq4Gl/ConsDcyqNO38XFwih9UsCKtC9hGTu4mY7HI5/m+um5fjjwV8P13MK",
+	"qovdAt7NfLevR8NqbKms8+xzMlv5chvIG9uqrLaOxlf4BAm+SEX7xGifBeix+7ooHvJJxlWWpkJiiiCe",
+	"+nkee3xpHryg0VixKccN+2QuBZ+OmVIZSGNUFlo1pizptofugagLzDV330UkJy4i/GJG+XRDh8zF+sd3",
+	"CLRzmG/+86aB1wSnsfwyNJyCAr0ZFu5zC6vhLcytTRz+0AULOmkrMoQgeyNgGwULCpNrPM3z6v0FTHnF",
+	"Ur1M7IkqKzAV4WCYkU0I5YvV0V/khWLTTY+63PByTKtTmDKl5aay1AHA1sjw1aM6HVKyLyaxbNEm7XQs",
+	"+1B5yAoK6rD7S1KUZvljZcRqXly3QTROxODstHWScB1p1D5HsETCIwTfUD1eZCzWY8a7+fS+YsQtdqm+",
+	"eXU46j2EmWR68ULwCZuuHUNFSMbJhHZtshUkLZ/uBgU9tmObq/v6ZSOrTj5iCvPgj1FX0l8R0lvN0e8+",
+	"5IB3W/ZptCYiu0jShfHrlFkv0FhWylEBYjWlbFS31x+k3hvuHy45gUeox+uqhluSCqljY4MisUrDya1s",
+	"9kZ5zu0VUYPDVwm31nv8GqhduPigQN4ld1HkwgrCzzNRS8zFg82LWv66hGSaYV6U6juMG0/FxjaIeZSw",
+	"qGwfCa4YzEEG2w9ZzlJNzhzv/I9NzXwu/zsY/+fO57+sTj535PuWGtXmcDe17TZQD/ci3++cXMVAZ46W",
+	"cYhu4FrbWDvzvYkOuK9cb0strNAEhiQ+4CO35feE8eqnew8mAR6HnzoxoowS2JBTGsqg2bqmFCbi8vbE",
+	"orUCrjX2Jh4RwxIuRUIM8dqWxdvwisHY7ZVJTRqsUiV26dX64x82JL0h7oyEjsbIIV1sForENQS2vpqK",
+	"zo8vgSva7Y274HlRuymSNGaUh2Bb5oBPGQcswmNa2c9CIdNMkS2bAzS0SS4htf0x5vdUswsWM73Y7gx9",
+	"FTHiboDepcA/mq+JhBiogtV+f7livlXERIEpv4rR9nHZmjV0X94bonCHAFSCPM70rPzrVc7Lf/945rUb",
+	"SoitzXMdGxMpklrBYSymzCaXkfbQx8Flyw3OtE6taYS+1gshLhn0lNJJMVcgi6LFEJ8lCjS5WPS8F9tB",
+	"7YNlP2gZs3dLleDQlP0CC9s9w/hEtCEpTwsbhycxgK4SkSGchHI6hcSWCXMtRUzSmHKbZ37DeHbt0qVq",
+	"cM7PZkyRSIQZPs9s3tmW3xKbHsxJ9fjk9aiSa/UtgbqMcZlH9c+5+aLSiBjOILxUtuRzDhfkw+snipgd",
+	"q6LY9GdBbNKeUAmExjGZAgdpVIg9V6b9c54/LTPOGZ+SC8apXFh4FGGaUE2CXZqy3au9XYNmmrLBb0rw",
+	"AF/U+mpBkzgYnPNz/kLwK+AYAxuZv/9CbJa5CI2RCMKYSlAkuN7JeWGnUsNAtigJ8ljYyPhs5kPX74xb",
+	"0DM458Rh70kdQ1TTWEwz2MbGLqYIXKcxC5mOF6SoWbMdqEHOOyPy6TNuzKwaXO8Uz42IEdTBgHxkeiYy",
+	"Tag9nmq7GOWVvVGu5iAVORzumbW2glru2tZttHPUwfYRQmTeUI8p+uRweIBQ9SSxAyPFsApVr2xTNYcR",
+	"XO9UUtsjUoKWUHlZi2BiLauml0CoYYSIaiEX7Q5fA52tgzlqrS5cH3vf6jPBRWb1p13C1lQrwEplQk6x",
+	"jd1sj5JLWNhja9VY2CZ3Ve9ytz42UuuFiBZHxc/MusVaHU3IlTN8RoLuOoDgiFDXY0/mMxZDTpITJpWu",
+	"dnUrzeK4YLPepSvFB8GA/AIL5VI9ZlE60SDJ/iGZiQwlzV+6ipK2gortNN7BOrHDmx+CbZRvYQipEQGC",
+	"E0B+dDD6pXgwr0L00wtzAIZWK2klg0gIZ6K+hquDQiWbf2rrSQzSEVRM9iuSKcDm5LwJ0SfBl3Ob8z/3",
+	"RuTLYDC4uQl8MseqpCAUEQQEO9AKsXlF4wwUERNkiKKuJRiQf5SVPBPK4sxIFyP+DodD0tE577t2xMP9",
+	"fQTRWc4GZuZ+iYUbEOF0AvKWPSdbh3sHtuaqXdASbNu6+jwBbYxIq6GOUxrOYGd/MLQ5QW2Mv4rqOT55",
+	"XSkDGHnDwYF91AlWb+QdDIaDA9tOOEP1votFH7vuZa4RAEsGhepIIL5AnYEIfBntP32694wUCUBCp5Rx",
+	"ZaWOlpkyW7401LdlNPEli/IGA5si9K34Y3pBIjuegEc2NUlsIn9gM+mWyV9H3sizyd03RWreYfC5iBb3",
+	"1jHbmfe+qdtaRpA3pz7sD4cPBUPRAtHZTH4FMmKhPiJBngpFWkeTGm0LSi5oVOSbtrAXk9kGEuqq1ez4",
+	"h0O7hS7Iiq3uVqZb4E/2Vv+k1pmNPzpY/aNydAPuuqg7XPWqeh81WrVZklC58EbeT3KxIzNOaIGNv388",
+	"K7SlIV4ax1YBorlNp6pSemBs5k4rA6eJWAayRh6+tmJ19jPURyn4lOTOreUBzKOTPEihnKAvVdXhcC+v",
+	"J8W/jT0/IO+4rQpU6pyjNVbI01gJYw9btg1adm6Q28yGVpw5rdD8ei4zjR+HgOoHa+iInrMQRgRoOCus",
+	"wygy2gar+rRcEHph8CmM5WvF+NN8RsA5twqIkovMaDcxIXtDsnW4/4wEHUVugTOuqlMFtq3+oEUf0jmP",
+	"hZFKBv6DYTGNwL7oqTG2jW2m2RUUAt0nkcgu8KjxBbiZSSaxAtM9dM6z1IjsvackYTwzEmoLcXm4/2x7",
+	"QJ4OD0gC1JkKrtCRKXKRqQWZUTUzi9vOeiMidxhXVrDXRRq2oD2QKGt1Oz6yGGu32HWIsPdsynFUR2Na",
+	"xHvQO8scvy5C7nEGt/6mdfqOxwufYIIOfPKeJvCeafiPN/R6u3O4ROFk3zymZNx/tvpHzYkgN7739DYS",
+	"tWPqyZ1Fq3N6vNGnz1VB+/LahlYJLWQbMm0u1GykCzveq4LWIMNK2UpjElJpVZ6KTPcL1FNsjVbVRsbc",
+	"JcamEvfWIpRjSeSoDLvl9rY16fnCGYxJ1R0bdLGxLZRtMNNhx6QTS/Ai02tQ/IsYqFwlwW9DxxsQ5T0p",
+	"35cuTBA6HeuA7z7/bi3rBP5IQTyp6FgbIJzabsv6ufwM+i14Dyzjam2qSwZCDbyvfASn5QS3/BTytrh7",
+	"OYbdRhlG75EsTurVMA97Ol2Nlz0HlfFKFLiym1ZTP6ZXvvqBnlVBgskEsCihCvh9nGvRP77EMcQskyKU",
+	"cJg3Jh7Y1uMiueGmiW0poDFEhBqRq/Q2SuQ8+sK0OueB0KlZabS7G5BqSzM2QefjE2wdBjaqO5Ovp7t9",
+	"cM4/Ynil9kPfNdFjRMU4sNW4SpfBZjvH3746fnC6bXWp904TQ/xqQWJBo7KFvDl2YnAHh+0WZkkxPPD+",
+	"yPs5TBknZ+/OTuwpJcD1PRH0qkiHQawNwDmvapLFBH/kTtTSDxJ9Pp8hp5z94dBFF4FXZmac89rQDNUe",
+	"jkTeYIdX9TUoeSjPydydtXMJ94eHg3N+bPut6pG50LJEJbZYtV866NoGG3K6fhhnpNW2/xUcktakgw6u",
+	"chKCi7nD+xG5BEhtn1p99InVAZ2GHgpndzIYl3nkIMuaPLup73FPvI4lkzKx3aNurklO7i68Xp2ycw9i",
+	"IHdGRtZX6ZcFLulkfXnnWtbsAQI8Um2nwHYZnJSF+Q/BV90tDbdirMPukgR00CxOHpdk74uSrOtZM9fy",
+	"s74PsimNq5F0NfLLjN2OkvqHNB2WVfD3Dg62z30T5mxX/rVISBdFe+aDStXefZi5LkCwRAxQrMaohBHs",
+	"sCanu08kKGNv8akbnEs1mVNFaCyBRguC04plJTwxn4kYznkuUbZsqNQujCmSqMhQ20CviyNu14wNo86J",
+	"m91h3o3ZqHMO1xpwnmoZB3miCL1QIs40kAhoFDMOXZaAW+ysGK30MMZAY97ItxibPEZvxp5ISpn8E0nD",
+	"nsDcqdBUAxqFVTq2aSJ03WztjnXGqo/Y/d82VmebnitisaFmRBxbu9e8OWZXwEGpATl2RP10eFDm5+sD",
+	"Z8tJaRHV9IIqsPN1JdBwRi9iaOvhn0Hbru+HlLuNvvIVk58NyNYh+9ZCt6eQCqkNltHe0fVx1Y1Z1VWC",
+	"UAulIekniUpCu09VVjO7D5tarXfCr5gxrszDgz9furM6mbI6L92vFrTk/cobJjyNbrNKtFrZteyQ36XA",
+	"j09e//39u1/vetDLpuE0qxs7T9jBUlbaVXJ5RnejvYFaePBgDIelflUgfEIVMehZh7uqxXO3wP5/H799",
+	"sx7284Wr92WsROeWec/24M+HfgP3Ougv2gI68Y4F5K4e/+EsmvY43g60W1/WgPsnFGgGj7f3A4oe2z4Z",
+	"Zh6oCDB8fhQW/W/9gcH8QoxMaTITceSqHCquC1ZgiBjIVFKuFdk6HB7YCMKcKdjuiBXYNivb01e93uhT",
+	"N8rKR3Z7rvu5+fwwtnvfWLtbGfB79wZGpQ27TeVuov03XtX0tcLqFjsYUCs4p4dxKnWlWCPvaGsFT80l",
+	"064IytmOO9Xuxl4ZWe9oVGtzgr0i6sZf+aC7McyyyAPJ445G0k4XM6VTsLeoWCs7x9S/R0keivTm1gvf",
+	"j0krRY2YtzZrTSk3aWuJrG90vzqx799JyLsYsFvSJYX7RHujW/cbF/KdPeGPLOGb/c3fxfyGYr7BXqtZ",
+	"aG2p3+SuJQpg9wuLbizHxWANrTq7/ISft9hlde7iJ9dhfESqkVSlRaowUGsjs61Kr2+eeg5X/6K4MO4e",
+	"a6UtNtvk42KDV+ISsIKuXcZ3F7nsKGdt8fgTisI06xDmb8QcZD5Q1aqTWAkSCww1llsgWhCqSSKck8Fh",
+	"jo/XmsIU2XJPG51gVk2EBGzzcLeydBj3tqe6g6S/JcE9fETBjaVWthe9lEr/Wmz4taS+pbVNpP79iPbd",
+	"8pKsW9r5Z/YHDxkaqV751UOOuRj7rgx6Ay+oTxPQNKKa2pxR0YRBtmwbnC4K0tT2vdvqG6mETgP/gwLs",
+	"TFYkOHZngoQ1Is+xF52cZ8PhQYhbxv9CYC93VORvZ2cn5DlVLCxTVC5pG5nvMwXynBcl71hISqV2xYmY",
+	"uBL45qImwV5cSLaKwey1KwG3bTNxcR0g6pok0xmN44W9LlBhiVLexwSsyNxYuGJ2BYo8G5KILtSAFNT+",
+	"RJ1z1If5wJtR3Z/ZLq58tf049W+7Usddrs6D5pHrl00+soPSvD9xmWRpFfv5RQtCzlHfNeD9CKu3zBip",
+	"1cx2IaVsn0dxPSVh+a3mrmbykZXk7hd7V+UKj8j2tPRx1Sq3yP46wjsMvjtDmzZOoLvjiOob8HX8L3aK",
+	"SUqxqsF1iOfU5DWlYLUvaMWMrJvPSLWY79rNk2a7YTHQsi+x2Bh9+aDuRe1NvZUWWjM+VX/CNNfH4grA",
+	"HP+V3XTnJPsIzs0kKSyoLv/4I7bYVuaJBj4aMaqwKN6+Oi5uA7TFuZULB8mMXrkGOpe6BY49w8q1UddJ",
+	"5STrIpWHcITbVPKYLvBtaJTDvEmn/+LhflebO793Cq9o3GLwWWfp2Rt2BWTLGLVW3UbbjtgZJ5j7xci+",
+	"jED6OL0C9E5Kp4zbQLPf4c1+cNPQ/sS5qvaYu6WpKkTYv1F+yu23JExLYkvo0jxwixyTEQB4o+u0mM/g",
+	"Ro7aQGXGY1CKBOaPgOQjImwngvnsqNqEsCpTRfXSBJWhgW89LdUeSPvILl99TOL3jNSGGSm8Yqqbn9bO",
+	"PSGrNcV/R5ap0YUvJrkGOCouVn6i8lp5RYBjb6rIx/flz2Bg5wJCYXhRQoZZEhtUwfmcrlEP5yrlt/de",
+	"QK5s2sxn012O+W6R5MrX+R4ruJcsF6JzOUUuITtHXTd+r1vUfbDDRxNIZ45svzv2nef/M+iND/9uYel8",
+	"9GtXprAgmofRoPURz4/sGd2KYF1q8F+RcL96XtApukKXCUlwJvf6DNCpdMu2WgnKCsV7zNucLdfUg45m",
+	"NmWF8CO14dau1LpzF66C7xHZbnJ+XwjuSncv2UKziyktcegFUuD2fRG2rQ+neDfTA5D1resNbcpuVUG5",
+	"vUMKpa0tKn8Iqu++rGpTsj/F2hxcDiI3bA+7/ZguumjnVG1/Z4lOlrAHQaglEC02MWywfNuReDf9Z/xB",
+	"OKAIJGjrS63FDUfl9Qg19+sSILVhFft3d/jjg9vRn49XJCTiqsUqc+qGuzpO2v5uQt1XFtCgO2cw7M2/",
+	"XxYbuUtyHtloIr+KCxEtsL/XQYAjDxXEE+KmdrWYqyOSYX/6LXi8+WVD3z2IB6kI3sxf7rSqRsDvheKb",
+	"Q9q+FUq024u+x2CWDQZ1ZNXg2jvQV+Uy/b7AnLub6CHpo3n9UQeJPM9YHJU1lblNU7tJZfDQsx4uakDc",
+	"uu25vnD9qqBPn2/8L837ez59NhzrLrnBn2Qy9kaeuwAG+dm9uanC7HQNv7inKY/I17rHmTYaa1DWwzjw",
+	"DSjtGbx5+3DfNFS3Bs45aa9geL/Sqlc8bkm1/Tw2ZpcFoZV+AqyhwDbhyjK2BbO9zFsazhiHHFBWrskk",
+	"IsM1J2zl9W9FiWo9sYjXFBmPagdrOi7B3lKV461Z1NQG5E1lnkR9jgR5V17MklB5CREJrnfcvIgd91iQ",
+	"jzA8HO6TwH05cF+Os3LOSVDOe8FXxTS/gCK/OHurLKxt3m5U3VM+0+Lm883/BQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

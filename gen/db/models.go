@@ -10,6 +10,19 @@ import (
 	"github.com/google/uuid"
 )
 
+type ApiToken struct {
+	ID               uuid.UUID
+	ServiceAccountID uuid.UUID
+	Name             string
+	SecretHash       []byte
+	Role             string
+	CreatedBy        string
+	CreatedAt        time.Time
+	ExpiresAt        *time.Time
+	RevokedAt        *time.Time
+	LastUsedAt       *time.Time
+}
+
 type AuditEvent struct {
 	ID            uuid.UUID
 	Seq           int64
@@ -69,6 +82,17 @@ type RefreshToken struct {
 	TokenHash []byte
 	CreatedAt time.Time
 	UsedAt    *time.Time
+}
+
+type ServiceAccount struct {
+	ID          uuid.UUID
+	Name        string
+	Description string
+	Role        string
+	CreatedBy   string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	DisabledAt  *time.Time
 }
 
 type Session struct {

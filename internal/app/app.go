@@ -23,6 +23,7 @@ import (
 	"github.com/openwatch/openwatch/internal/license"
 	"github.com/openwatch/openwatch/internal/role"
 	"github.com/openwatch/openwatch/internal/seal"
+	"github.com/openwatch/openwatch/internal/serviceaccount"
 	"github.com/openwatch/openwatch/internal/system"
 	"github.com/openwatch/openwatch/internal/user"
 )
@@ -64,6 +65,7 @@ type (
 	userHandlers    = user.Handlers
 	roleHandlers    = role.Handlers
 	licenseHandlers = license.Handlers
+	saHandlers      = serviceaccount.Handlers
 )
 
 // server is the one strict server: each domain's handlers, embedded. A missing operation
@@ -74,6 +76,7 @@ type server struct {
 	*userHandlers
 	*roleHandlers
 	*licenseHandlers
+	*saHandlers
 }
 
 var _ api.StrictServerInterface = (*server)(nil)
@@ -131,6 +134,7 @@ func New(d Deps) (*App, error) {
 		userHandlers:    user.NewHandlers(users),
 		roleHandlers:    role.NewHandlers(role.NewService(d.Pool)),
 		licenseHandlers: license.NewHandlers(lic, verifier),
+		saHandlers:      serviceaccount.NewHandlers(serviceaccount.NewService(d.Pool, authSvc, now)),
 	}
 	httpSrv, err := httpserver.New(httpserver.Options{
 		Logger: d.Logger, Doc: d.Doc, Operations: d.Operations, Handlers: handlers,

@@ -98,6 +98,9 @@ type Enrollment struct {
 // EnrollMFA creates a TOTP secret for the caller, sealed at rest, to be confirmed by
 // VerifyMFA. account:self. Errors: resource.conflict (MFA already active).
 func (s *Service) EnrollMFA(ctx context.Context, p *authz.Principal) (Enrollment, error) {
+	if p.IsServiceAccount() {
+		return Enrollment{}, errNotForServiceAccounts("second factor")
+	}
 	user, err := s.q.UserGetByID(ctx, p.UserID)
 	if err != nil {
 		return Enrollment{}, pg.Translate(err)
@@ -123,6 +126,9 @@ func (s *Service) EnrollMFA(ctx context.Context, p *authz.Principal) (Enrollment
 // returns ten recovery codes (shown once); later successes return none. account:self.
 // Errors: auth.mfa_invalid, rate_limit.exceeded, resource.conflict (nothing enrolled).
 func (s *Service) VerifyMFA(ctx context.Context, p *authz.Principal, clientAddr, otp string) ([]string, error) {
+	if p.IsServiceAccount() {
+		return nil, errNotForServiceAccounts("second factor")
+	}
 	if ok, wait := s.mfaAddr.Allow(clientAddr); !ok {
 		return nil, apperr.RateLimited("Too many one-time code attempts from this address; try again later.", wait)
 	}

@@ -365,6 +365,9 @@ func (s *Service) Logout(ctx context.Context, p *authz.Principal) error {
 // every other session of the caller. account:self.
 // Errors: auth.invalid_credentials (current password wrong), validation_failed (policy).
 func (s *Service) ChangePassword(ctx context.Context, p *authz.Principal, current, next string) error {
+	if p.IsServiceAccount() {
+		return errNotForServiceAccounts("password")
+	}
 	user, err := s.q.UserGetByID(ctx, p.UserID)
 	if err != nil {
 		return pg.Translate(err)

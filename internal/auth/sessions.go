@@ -71,11 +71,17 @@ func (c *sessionCache) invalidate(payload string) {
 	kind, id, _ := strings.Cut(payload, ":")
 	target, err := uuid.Parse(id)
 	switch {
-	case kind == "session" && err == nil:
+	case (kind == "session" || kind == "token") && err == nil:
 		delete(c.entries, target)
+	case kind == "sa" && err == nil:
+		for id, e := range c.entries {
+			if e.principal.ServiceAccountID == target {
+				delete(c.entries, id)
+			}
+		}
 	case kind == "user" && err == nil:
 		for sid, e := range c.entries {
-			if e.principal.UserID == target {
+			if e.principal.UserID == target && !e.principal.IsServiceAccount() {
 				delete(c.entries, sid)
 			}
 		}

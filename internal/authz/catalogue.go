@@ -41,6 +41,8 @@ const (
 	PermSecWrite    = "security:write"
 	PermLicRead     = "license:read"
 	PermLicManage   = "license:manage"
+	PermSARead      = "service_account:read"
+	PermSAWrite     = "service_account:write"
 )
 
 // Categories lists the permission categories.
@@ -51,6 +53,7 @@ func Categories() []Category {
 		{ID: "role", Description: "Roles and role assignments."},
 		{ID: "security", Description: "Workspace security settings such as required MFA."},
 		{ID: "license", Description: "The product license."},
+		{ID: "service_account", Description: "Service accounts and their API tokens."},
 	}
 }
 
@@ -68,6 +71,8 @@ func Permissions() []Permission {
 		{ID: PermSecWrite, Category: "security", Description: "Change workspace security settings.", Dangerous: true},
 		{ID: PermLicRead, Category: "license", Description: "See the license tier, status and features."},
 		{ID: PermLicManage, Category: "license", Description: "Check license files before installing them."},
+		{ID: PermSARead, Category: "service_account", Description: "List service accounts and token metadata."},
+		{ID: PermSAWrite, Category: "service_account", Description: "Create, change and disable service accounts; mint and revoke tokens.", Dangerous: true},
 	}
 }
 
@@ -90,9 +95,9 @@ func BuiltInRoles() []Role {
 		{ID: RoleViewer, Description: "Read-only access.", BuiltIn: true,
 			Permissions: []string{PermAccountSelf, PermLicRead}},
 		{ID: RoleAuditor, Description: "Read access plus audit and compliance review.", BuiltIn: true,
-			Permissions: []string{PermAccountSelf, PermLicRead, PermRoleRead, PermSecRead, PermUserRead}},
+			Permissions: []string{PermAccountSelf, PermLicRead, PermRoleRead, PermSARead, PermSecRead, PermUserRead}},
 		{ID: RoleSecurityAdmin, Description: "Security configuration: users, roles and access.", BuiltIn: true,
-			Permissions: []string{PermAccountSelf, PermLicRead, PermRoleAssign, PermRoleRead, PermRoleWrite, PermSecRead, PermSecWrite, PermUserDelete, PermUserRead, PermUserWrite}},
+			Permissions: []string{PermAccountSelf, PermLicRead, PermRoleAssign, PermRoleRead, PermRoleWrite, PermSARead, PermSAWrite, PermSecRead, PermSecWrite, PermUserDelete, PermUserRead, PermUserWrite}},
 		{ID: RoleAdmin, Description: "Full system administration.", BuiltIn: true, Permissions: all},
 	}
 }

@@ -11,8 +11,12 @@ import (
 type Principal struct {
 	UserID    uuid.UUID
 	SessionID uuid.UUID
-	Username  string
-	Email     string
+	// ServiceAccountID and TokenID are set when the caller is an API token of a service
+	// account (UserID and SessionID are then zero); Username is the account's name.
+	ServiceAccountID uuid.UUID
+	TokenID          uuid.UUID
+	Username         string
+	Email            string
 	// Roles are the role ids held; Role is the primary one (see PrimaryRole).
 	Roles       []string
 	Role        string
@@ -20,7 +24,23 @@ type Principal struct {
 }
 
 // Key identifies the principal for per-caller state such as idempotency keys.
-func (p *Principal) Key() string { return "user:" + p.UserID.String() }
+func (p *Principal) Key() string {
+	if p.IsServiceAccount() {
+		return "token:" + p.TokenID.String()
+	}
+	return "user:" + p.UserID.String()
+}
+
+// IsServiceAccount reports whether the caller is an API token of a service account.
+func (p *Principal) IsServiceAccount() bool { return p.TokenID != uuid.Nil }
+
+// ID returns the id of the acting identity: the user, or the service account.
+func (p *Principal) ID() uuid.UUID {
+	if p.IsServiceAccount() {
+		return p.ServiceAccountID
+	}
+	return p.UserID
+}
 
 // Can reports whether the principal holds permission.
 func (p *Principal) Can(permission string) bool {

@@ -5,9 +5,11 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"github.com/openwatch/openwatch/internal/apperr"
+	"github.com/openwatch/openwatch/internal/auth"
 	"github.com/openwatch/openwatch/internal/authz"
 )
 
@@ -15,6 +17,7 @@ import (
 type Authenticator interface {
 	AuthenticateBearer(ctx context.Context, token string) (*authz.Principal, error)
 	AuthenticateCookie(ctx context.Context, value string) (*authz.Principal, error)
+	AuthenticateAPIToken(ctx context.Context, id uuid.UUID, secret string) (*authz.Principal, error)
 }
 
 // License says which licensed features are available now.
@@ -58,17 +61,30 @@ var (
 	errNoCredential = apperr.New(apperr.CodeAuthRequired,
 		"Authentication is required: send an access token as 'Authorization: Bearer <token>' or sign in for a session cookie.")
 	errBadScheme = apperr.New(apperr.CodeAuthInvalidToken,
-		"The Authorization header must use the Bearer scheme.")
+		"The Authorization header must use the Bearer scheme, or Basic with an API token id and secret.")
 )
 
 func (s *Server) authenticate(req *http.Request) (*authz.Principal, error) {
 	if h := req.Header.Get(echo.HeaderAuthorization); h != "" {
 		scheme, token, _ := strings.Cut(h, " ")
 		token = strings.TrimSpace(token)
-		if !strings.EqualFold(scheme, "Bearer") || token == "" {
+		switch {
+		case token == "":
 			return nil, errBadScheme
+		case strings.EqualFold(scheme, "Bearer"):
+			if id, secret, ok := auth.ParseAPIToken(token); ok {
+				return s.auth.AuthenticateAPIToken(req.Context(), id, secret)
+			}
+			return s.auth.AuthenticateBearer(req.Context(), token)
+		case strings.EqualFold(scheme, "Basic"):
+			user, secret, ok := req.BasicAuth()
+			id, err := uuid.Parse(user)
+			if !ok || err != nil || secret == "" {
+				return nil, errBadScheme
+			}
+			return s.auth.AuthenticateAPIToken(req.Context(), id, secret)
 		}
-		return s.auth.AuthenticateBearer(req.Context(), token)
+		return nil, errBadScheme
 	}
 	if ck, err := req.Cookie(SessionCookie); err == nil && ck.Value != "" {
 		return s.auth.AuthenticateCookie(req.Context(), ck.Value)

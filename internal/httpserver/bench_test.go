@@ -22,6 +22,10 @@ func (a staticAuth) AuthenticateCookie(context.Context, string) (*authz.Principa
 	return a.p, nil
 }
 
+func (a staticAuth) AuthenticateAPIToken(context.Context, uuid.UUID, string) (*authz.Principal, error) {
+	return a.p, nil
+}
+
 // BenchmarkPermissionMiddleware measures authentication lookup plus the permission check
 // for one request, with the credential already resolved (the cached path).
 func BenchmarkPermissionMiddleware(b *testing.B) {

@@ -95,7 +95,7 @@ func (s *Service) Create(ctx context.Context, actor *authz.Principal, in CreateI
 	var u User
 	err = pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
 		q := dbq.New(tx)
-		if err := checkGrantable(ctx, q, actor, "role", in.Role); err != nil {
+		if err := auth.CheckGrantable(ctx, q, actor, "role", in.Role); err != nil {
 			return err
 		}
 		row, err := q.UserInsert(ctx, dbq.UserInsertParams{ID: id, Username: in.Username, Email: in.Email, PasswordHash: hash})
@@ -121,39 +121,6 @@ func actorID(p *authz.Principal) *uuid.UUID {
 	}
 	id := p.UserID
 	return &id
-}
-
-// checkGrantable makes sure role exists and that actor (nil: the system) holds every
-// permission it grants.
-func checkGrantable(ctx context.Context, q *dbq.Queries, actor *authz.Principal, field, role string) error {
-	perms, err := rolePermissions(ctx, q, role)
-	if err != nil {
-		if apperr.Is(err, apperr.CodeNotFound) {
-			return apperr.Invalid(field, fmt.Sprintf("role %q does not exist", role))
-		}
-		return err
-	}
-	if actor == nil {
-		return nil
-	}
-	if missing := authz.Missing(actor.Permissions, perms); len(missing) > 0 {
-		return apperr.Newf(apperr.CodePermissionDenied,
-			"You cannot grant the role %q: it holds permissions you do not have (%s).", role, strings.Join(missing, ", ")).
-			WithDetail("required_permission", missing[0]).WithDetail("missing_permissions", missing)
-	}
-	return nil
-}
-
-// rolePermissions returns the permissions of a built-in or custom role.
-func rolePermissions(ctx context.Context, q *dbq.Queries, role string) ([]string, error) {
-	if perms := authz.RolePermissions(role); perms != nil {
-		return perms.Sorted(), nil
-	}
-	r, err := q.CustomRoleGet(ctx, role)
-	if err != nil {
-		return nil, pg.Translate(err)
-	}
-	return r.Permissions, nil
 }
 
 // Page is one page of users.
@@ -341,7 +308,7 @@ func (s *Service) ResetPassword(ctx context.Context, id uuid.UUID, password stri
 // Errors: resource.not_found, validation_failed (unknown role), authz.permission_denied.
 func (s *Service) AssignRole(ctx context.Context, actor *authz.Principal, id uuid.UUID, role string) error {
 	return s.changed(ctx, id, func(q *dbq.Queries) error {
-		if err := checkGrantable(ctx, q, actor, "role_id", role); err != nil {
+		if err := auth.CheckGrantable(ctx, q, actor, "role_id", role); err != nil {
 			return err
 		}
 		if _, err := s.get(ctx, q, id); err != nil {
@@ -357,7 +324,7 @@ func (s *Service) AssignRole(ctx context.Context, actor *authz.Principal, id uui
 // Errors: resource.not_found, validation_failed, authz.permission_denied, user.last_admin.
 func (s *Service) UnassignRole(ctx context.Context, actor *authz.Principal, id uuid.UUID, role string) error {
 	return s.changed(ctx, id, func(q *dbq.Queries) error {
-		if err := checkGrantable(ctx, q, actor, "role_id", role); err != nil {
+		if err := auth.CheckGrantable(ctx, q, actor, "role_id", role); err != nil {
 			return err
 		}
 		if _, err := s.get(ctx, q, id); err != nil {

@@ -1,0 +1,311 @@
+package serviceaccount
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	dbq "github.com/openwatch/openwatch/gen/db"
+	"github.com/openwatch/openwatch/internal/apperr"
+	"github.com/openwatch/openwatch/internal/auth"
+	"github.com/openwatch/openwatch/internal/authz"
+	"github.com/openwatch/openwatch/internal/cursor"
+	"github.com/openwatch/openwatch/internal/pg"
+)
+
+// Invalidator drops this process's cached tokens at once.
+type Invalidator interface {
+	InvalidateServiceAccount(id uuid.UUID)
+	InvalidateToken(id uuid.UUID)
+}
+
+// Service manages service accounts and tokens.
+type Service struct {
+	pool *pgxpool.Pool
+	q    *dbq.Queries
+	inv  Invalidator
+	now  func() time.Time
+}
+
+// NewService returns the service account service.
+func NewService(pool *pgxpool.Pool, inv Invalidator, now func() time.Time) *Service {
+	return &Service{pool: pool, q: dbq.New(pool), inv: inv, now: now}
+}
+
+// DefaultTokenTTL is the lifetime of a token minted without ttl or eternal.
+const DefaultTokenTTL = 90 * 24 * time.Hour
+
+// Input describes an account.
+type Input struct {
+	Name        string
+	Description string
+	Role        string
+}
+
+var errNotFound = apperr.NotFound("The service account does not exist.")
+
+func actorName(p *authz.Principal) string {
+	if p.IsServiceAccount() {
+		return "service_account:" + p.Username
+	}
+	return p.Username
+}
+
+// Create adds an account. The actor must hold every permission of the role. Guarded by
+// service_account:write. Errors: validation_failed, authz.permission_denied, resource.conflict.
+func (s *Service) Create(ctx context.Context, actor *authz.Principal, in Input) (dbq.ServiceAccount, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return dbq.ServiceAccount{}, apperr.Internal(err)
+	}
+	var a dbq.ServiceAccount
+	err = pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+		q := dbq.New(tx)
+		if err := auth.CheckGrantable(ctx, q, actor, "role", in.Role); err != nil {
+			return err
+		}
+		a, err = q.ServiceAccountInsert(ctx, dbq.ServiceAccountInsertParams{
+			ID: id, Name: in.Name, Description: in.Description, Role: in.Role, CreatedBy: actorName(actor),
+		})
+		return nameConflict(err, in.Name)
+	})
+	return a, err
+}
+
+func nameConflict(err error, name string) error {
+	err = pg.Translate(err)
+	if apperr.Is(err, apperr.CodeConflict) {
+		return apperr.Conflict(fmt.Sprintf("A service account named %q already exists.", name)).WithDetail("field", "name")
+	}
+	return err
+}
+
+// Page is one page of accounts.
+type Page struct {
+	Accounts   []dbq.ServiceAccount
+	NextCursor *string
+}
+
+// List returns accounts in creation order. Guarded by service_account:read.
+func (s *Service) List(ctx context.Context, limit *int, after *string) (Page, error) {
+	var last uuid.UUID
+	ok, err := cursor.Decode(after, &last)
+	if err != nil {
+		return Page{}, err
+	}
+	var afterID *uuid.UUID
+	if ok {
+		afterID = &last
+	}
+	n := cursor.Limit(limit)
+	rows, err := s.q.ServiceAccountList(ctx, dbq.ServiceAccountListParams{After: afterID, RowLimit: int32(n + 1)})
+	if err != nil {
+		return Page{}, pg.Translate(err)
+	}
+	p := Page{Accounts: rows}
+	if len(rows) > n {
+		p.Accounts = rows[:n]
+		c := cursor.Encode(rows[n-1].ID)
+		p.NextCursor = &c
+	}
+	return p, nil
+}
+
+// Update replaces an active account's name, description and role. Tokens whose role now
+// exceeds the account's are revoked. Guarded by service_account:write.
+func (s *Service) Update(ctx context.Context, actor *authz.Principal, id uuid.UUID, in Input) (dbq.ServiceAccount, error) {
+	var a dbq.ServiceAccount
+	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+		q := dbq.New(tx)
+		if err := auth.CheckGrantable(ctx, q, actor, "role", in.Role); err != nil {
+			return err
+		}
+		var err error
+		a, err = q.ServiceAccountUpdate(ctx, dbq.ServiceAccountUpdateParams{ID: id, Name: &in.Name, Description: &in.Description, Role: &in.Role})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errNotFound
+		}
+		if err != nil {
+			return nameConflict(err, in.Name)
+		}
+		accountPerms, err := auth.RolePermissions(ctx, q, in.Role)
+		if err != nil {
+			return err
+		}
+		have := authz.NewPermissionSet(accountPerms...)
+		tokens, err := q.APITokenList(ctx, id)
+		if err != nil {
+			return pg.Translate(err)
+		}
+		for _, t := range tokens {
+			perms, err := auth.RolePermissions(ctx, q, t.Role)
+			if err != nil && !apperr.Is(err, apperr.CodeNotFound) {
+				return err
+			}
+			if t.RevokedAt == nil && (err != nil || len(authz.Missing(have, perms)) > 0) {
+				if _, err := q.APITokenRevoke(ctx, dbq.APITokenRevokeParams{ID: t.ID, ServiceAccountID: id}); err != nil {
+					return pg.Translate(err)
+				}
+			}
+		}
+		return pg.Translate(q.AuthNotify(ctx, "sa:"+id.String()))
+	})
+	if err == nil {
+		s.inv.InvalidateServiceAccount(id)
+	}
+	return a, err
+}
+
+// Disable disables an account and revokes its tokens. Guarded by service_account:write.
+func (s *Service) Disable(ctx context.Context, id uuid.UUID) error {
+	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+		q := dbq.New(tx)
+		if _, err := q.ServiceAccountGet(ctx, id); errors.Is(err, pgx.ErrNoRows) {
+			return errNotFound
+		} else if err != nil {
+			return pg.Translate(err)
+		}
+		if _, err := q.ServiceAccountDisable(ctx, id); err != nil {
+			return pg.Translate(err)
+		}
+		if _, err := q.APITokenRevokeAll(ctx, id); err != nil {
+			return pg.Translate(err)
+		}
+		return pg.Translate(q.AuthNotify(ctx, "sa:"+id.String()))
+	})
+	if err == nil {
+		s.inv.InvalidateServiceAccount(id)
+	}
+	return err
+}
+
+// Tokens lists an account's token metadata. Guarded by service_account:read.
+func (s *Service) Tokens(ctx context.Context, id uuid.UUID) ([]dbq.ApiToken, error) {
+	if _, err := s.q.ServiceAccountGet(ctx, id); errors.Is(err, pgx.ErrNoRows) {
+		return nil, errNotFound
+	} else if err != nil {
+		return nil, pg.Translate(err)
+	}
+	ts, err := s.q.APITokenList(ctx, id)
+	return ts, pg.Translate(err)
+}
+
+// TokenInput describes a token to mint.
+type TokenInput struct {
+	Name    string
+	TTL     string
+	Eternal bool
+	Role    string
+}
+
+// ParseTTL reads a lifetime such as 30m, 24h or 90d.
+func ParseTTL(s string) (time.Duration, error) {
+	if len(s) < 2 {
+		return 0, errors.New("too short")
+	}
+	n, err := strconv.ParseInt(s[:len(s)-1], 10, 64)
+	if err != nil || n <= 0 {
+		return 0, errors.New("not a positive number")
+	}
+	unit := map[byte]time.Duration{'s': time.Second, 'm': time.Minute, 'h': time.Hour, 'd': 24 * time.Hour}[s[len(s)-1]]
+	if unit == 0 || n > int64(100*365*24*time.Hour/unit) {
+		return 0, errors.New("out of range")
+	}
+	return time.Duration(n) * unit, nil
+}
+
+// MintToken creates a token for an active account and returns its raw value once. The
+// token's role (default: the account's) may not exceed the account's. Guarded by
+// service_account:write. Errors: validation_failed, resource.not_found, resource.conflict
+// (account disabled).
+func (s *Service) MintToken(ctx context.Context, actor *authz.Principal, accountID uuid.UUID, in TokenInput) (string, dbq.ApiToken, error) {
+	var expires *time.Time
+	switch {
+	case in.TTL != "" && in.Eternal:
+		return "", dbq.ApiToken{}, apperr.Invalid("ttl", "ttl and eternal are mutually exclusive")
+	case in.TTL != "":
+		d, err := ParseTTL(in.TTL)
+		if err != nil {
+			return "", dbq.ApiToken{}, apperr.Invalid("ttl", "ttl must be a positive lifetime such as 30m, 24h or 90d")
+		}
+		t := s.now().Add(d)
+		expires = &t
+	case !in.Eternal:
+		t := s.now().Add(DefaultTokenTTL)
+		expires = &t
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return "", dbq.ApiToken{}, apperr.Internal(err)
+	}
+	_, hash, raw, err := auth.NewAPITokenSecret(id)
+	if err != nil {
+		return "", dbq.ApiToken{}, apperr.Internal(err)
+	}
+	var tok dbq.ApiToken
+	err = pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+		q := dbq.New(tx)
+		acct, err := q.ServiceAccountGet(ctx, accountID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errNotFound
+		}
+		if err != nil {
+			return pg.Translate(err)
+		}
+		if acct.DisabledAt != nil {
+			return apperr.Conflict("The service account is disabled; enable a new one to mint tokens.")
+		}
+		role := in.Role
+		if role == "" {
+			role = acct.Role
+		}
+		if err := auth.CheckGrantable(ctx, q, actor, "role", role); err != nil {
+			return err
+		}
+		accountPerms, err := auth.RolePermissions(ctx, q, acct.Role)
+		if err != nil {
+			return err
+		}
+		tokenPerms, err := auth.RolePermissions(ctx, q, role)
+		if err != nil {
+			return err
+		}
+		if missing := authz.Missing(authz.NewPermissionSet(accountPerms...), tokenPerms); len(missing) > 0 {
+			return apperr.Invalid("role", fmt.Sprintf("role %q exceeds the account's role %q (it adds %v)", role, acct.Role, missing))
+		}
+		tok, err = q.APITokenInsert(ctx, dbq.APITokenInsertParams{
+			ID: id, ServiceAccountID: accountID, Name: in.Name, SecretHash: hash, Role: role,
+			CreatedBy: actorName(actor), ExpiresAt: expires,
+		})
+		return pg.Translate(err)
+	})
+	if err != nil {
+		return "", dbq.ApiToken{}, err
+	}
+	return raw, tok, nil
+}
+
+// RevokeToken revokes a token. Guarded by service_account:write. Errors: resource.not_found.
+func (s *Service) RevokeToken(ctx context.Context, accountID, tokenID uuid.UUID) error {
+	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+		q := dbq.New(tx)
+		n, err := q.APITokenRevoke(ctx, dbq.APITokenRevokeParams{ID: tokenID, ServiceAccountID: accountID})
+		if err != nil {
+			return pg.Translate(err)
+		}
+		if n == 0 {
+			return apperr.NotFound("The token does not exist or is already revoked.")
+		}
+		return pg.Translate(q.AuthNotify(ctx, "token:"+tokenID.String()))
+	})
+	if err == nil {
+		s.inv.InvalidateToken(tokenID)
+	}
+	return err
+}
