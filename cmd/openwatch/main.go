@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	api "github.com/openwatch/openwatch/gen/api"
 	"github.com/openwatch/openwatch/internal/app"
@@ -251,7 +252,11 @@ func runCreateAdmin(ctx context.Context, e env, args []string) error {
 	if err := pg.Migrate(ctx, db.Pool); err != nil {
 		return err
 	}
-	u, err := user.NewService(db.Pool, auth.DefaultPasswordParams, nil).Create(ctx, nil, user.CreateInput{
+	aw, _, err := app.OpenAuditTrail(ctx, cfg, db.Pool, time.Now)
+	if err != nil {
+		return err
+	}
+	u, err := user.NewService(db.Pool, auth.DefaultPasswordParams, nil, aw).Create(ctx, nil, user.CreateInput{
 		Username: username, Email: email, Password: password, Role: authz.RoleAdmin,
 	})
 	if err != nil {

@@ -44,6 +44,30 @@ func (e APITokenMetaStatus) Valid() bool {
 	}
 }
 
+// Defines values for AuditEventSeverity.
+const (
+	Critical AuditEventSeverity = "critical"
+	Info     AuditEventSeverity = "info"
+	Notice   AuditEventSeverity = "notice"
+	Warning  AuditEventSeverity = "warning"
+)
+
+// Valid indicates whether the value is a known member of the AuditEventSeverity enum.
+func (e AuditEventSeverity) Valid() bool {
+	switch e {
+	case Critical:
+		return true
+	case Info:
+		return true
+	case Notice:
+		return true
+	case Warning:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ErrorFault.
 const (
 	FaultClient   ErrorFault = "client"
@@ -224,6 +248,72 @@ func (e ServiceAccountStatus) Valid() bool {
 	}
 }
 
+// Defines values for ListAuditEventsParamsActorType.
+const (
+	ListAuditEventsParamsActorTypeAnonymous      ListAuditEventsParamsActorType = "anonymous"
+	ListAuditEventsParamsActorTypeServiceAccount ListAuditEventsParamsActorType = "service_account"
+	ListAuditEventsParamsActorTypeSystem         ListAuditEventsParamsActorType = "system"
+	ListAuditEventsParamsActorTypeUser           ListAuditEventsParamsActorType = "user"
+)
+
+// Valid indicates whether the value is a known member of the ListAuditEventsParamsActorType enum.
+func (e ListAuditEventsParamsActorType) Valid() bool {
+	switch e {
+	case ListAuditEventsParamsActorTypeAnonymous:
+		return true
+	case ListAuditEventsParamsActorTypeServiceAccount:
+		return true
+	case ListAuditEventsParamsActorTypeSystem:
+		return true
+	case ListAuditEventsParamsActorTypeUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExportAuditEventsParamsActorType.
+const (
+	ExportAuditEventsParamsActorTypeAnonymous      ExportAuditEventsParamsActorType = "anonymous"
+	ExportAuditEventsParamsActorTypeServiceAccount ExportAuditEventsParamsActorType = "service_account"
+	ExportAuditEventsParamsActorTypeSystem         ExportAuditEventsParamsActorType = "system"
+	ExportAuditEventsParamsActorTypeUser           ExportAuditEventsParamsActorType = "user"
+)
+
+// Valid indicates whether the value is a known member of the ExportAuditEventsParamsActorType enum.
+func (e ExportAuditEventsParamsActorType) Valid() bool {
+	switch e {
+	case ExportAuditEventsParamsActorTypeAnonymous:
+		return true
+	case ExportAuditEventsParamsActorTypeServiceAccount:
+		return true
+	case ExportAuditEventsParamsActorTypeSystem:
+		return true
+	case ExportAuditEventsParamsActorTypeUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExportAuditEventsParamsFormat.
+const (
+	Csv  ExportAuditEventsParamsFormat = "csv"
+	Json ExportAuditEventsParamsFormat = "json"
+)
+
+// Valid indicates whether the value is a known member of the ExportAuditEventsParamsFormat enum.
+func (e ExportAuditEventsParamsFormat) Valid() bool {
+	switch e {
+	case Csv:
+		return true
+	case Json:
+		return true
+	default:
+		return false
+	}
+}
+
 // APITokenCreate defines model for APITokenCreate.
 type APITokenCreate struct {
 	// Eternal A token that never expires; excludes `ttl`.
@@ -267,6 +357,42 @@ type APITokenMetaStatus string
 // AdminRolesResponse defines model for AdminRolesResponse.
 type AdminRolesResponse struct {
 	Roles []RoleEntry `json:"roles"`
+}
+
+// AuditEvent defines model for AuditEvent.
+type AuditEvent struct {
+	Action        string                 `json:"action"`
+	ActorId       *string                `json:"actor_id,omitempty"`
+	ActorType     string                 `json:"actor_type"`
+	ClientAddr    *string                `json:"client_addr,omitempty"`
+	CorrelationId string                 `json:"correlation_id"`
+	Detail        map[string]interface{} `json:"detail"`
+	Id            openapi_types.UUID     `json:"id"`
+	OccurredAt    time.Time              `json:"occurred_at"`
+	RecordedAt    time.Time              `json:"recorded_at"`
+	Redactions    []string               `json:"redactions"`
+	ResourceId    *string                `json:"resource_id,omitempty"`
+	ResourceType  *string                `json:"resource_type,omitempty"`
+	Seq           int64                  `json:"seq"`
+	Severity      AuditEventSeverity     `json:"severity"`
+}
+
+// AuditEventSeverity defines model for AuditEvent.Severity.
+type AuditEventSeverity string
+
+// AuditEventsPage defines model for AuditEventsPage.
+type AuditEventsPage struct {
+	Items      []AuditEvent `json:"items"`
+	NextCursor *string      `json:"next_cursor"`
+}
+
+// AuditIntegrityResult defines model for AuditIntegrityResult.
+type AuditIntegrityResult struct {
+	// Checked Events verified before the first break (all of them when ok).
+	Checked        int64   `json:"checked"`
+	FirstBrokenSeq *int64  `json:"first_broken_seq,omitempty"`
+	Ok             bool    `json:"ok"`
+	Reason         *string `json:"reason,omitempty"`
 }
 
 // AuthLoginRequest defines model for AuthLoginRequest.
@@ -587,6 +713,52 @@ type Unauthorized = ErrorEnvelope
 // UnexpectedError defines model for UnexpectedError.
 type UnexpectedError = ErrorEnvelope
 
+// ListAuditEventsParams defines parameters for ListAuditEvents.
+type ListAuditEventsParams struct {
+	Action        *string                         `form:"action,omitempty" json:"action,omitempty"`
+	CorrelationId *string                         `form:"correlation_id,omitempty" json:"correlation_id,omitempty"`
+	ActorType     *ListAuditEventsParamsActorType `form:"actor_type,omitempty" json:"actor_type,omitempty"`
+	ResourceType  *string                         `form:"resource_type,omitempty" json:"resource_type,omitempty"`
+	ResourceId    *string                         `form:"resource_id,omitempty" json:"resource_id,omitempty"`
+
+	// Since Events at or after this time (RFC 3339).
+	Since *time.Time `form:"since,omitempty" json:"since,omitempty"`
+
+	// Until Events before this time (RFC 3339).
+	Until *time.Time `form:"until,omitempty" json:"until,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListAuditEventsParamsActorType defines parameters for ListAuditEvents.
+type ListAuditEventsParamsActorType string
+
+// ExportAuditEventsParams defines parameters for ExportAuditEvents.
+type ExportAuditEventsParams struct {
+	Action        *string                           `form:"action,omitempty" json:"action,omitempty"`
+	CorrelationId *string                           `form:"correlation_id,omitempty" json:"correlation_id,omitempty"`
+	ActorType     *ExportAuditEventsParamsActorType `form:"actor_type,omitempty" json:"actor_type,omitempty"`
+	ResourceType  *string                           `form:"resource_type,omitempty" json:"resource_type,omitempty"`
+	ResourceId    *string                           `form:"resource_id,omitempty" json:"resource_id,omitempty"`
+
+	// Since Events at or after this time (RFC 3339).
+	Since *time.Time `form:"since,omitempty" json:"since,omitempty"`
+
+	// Until Events before this time (RFC 3339).
+	Until  *time.Time                     `form:"until,omitempty" json:"until,omitempty"`
+	Format *ExportAuditEventsParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+}
+
+// ExportAuditEventsParamsActorType defines parameters for ExportAuditEvents.
+type ExportAuditEventsParamsActorType string
+
+// ExportAuditEventsParamsFormat defines parameters for ExportAuditEvents.
+type ExportAuditEventsParamsFormat string
+
 // CreateRoleParams defines parameters for CreateRole.
 type CreateRoleParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
@@ -673,6 +845,15 @@ type ServerInterface interface {
 	// VerifyLicense Dry-run a license JWT without installing it.
 	// (POST /admin/license:verify)
 	VerifyLicense(ctx echo.Context) error
+	// ListAuditEvents List audit events, newest first.
+	// (GET /audit/events)
+	ListAuditEvents(ctx echo.Context, params ListAuditEventsParams) error
+	// ExportAuditEvents Export audit events as CSV or JSON.
+	// (GET /audit/events:export)
+	ExportAuditEvents(ctx echo.Context, params ExportAuditEventsParams) error
+	// VerifyAuditIntegrity Verify the audit chain.
+	// (POST /audit/integrity:verify)
+	VerifyAuditIntegrity(ctx echo.Context) error
 	// Login Exchange a username and password for tokens.
 	// (POST /auth/login)
 	Login(ctx echo.Context) error
@@ -791,6 +972,156 @@ func (w *ServerInterfaceWrapper) VerifyLicense(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.VerifyLicense(ctx)
+	return err
+}
+
+// ListAuditEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) ListAuditEvents(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAuditEventsParams
+	// ------------- Optional query parameter "action" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "action", ctx.QueryParams(), &params.Action, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter action: %s", err))
+	}
+
+	// ------------- Optional query parameter "correlation_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "correlation_id", ctx.QueryParams(), &params.CorrelationId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter correlation_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "actor_type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "actor_type", ctx.QueryParams(), &params.ActorType, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter actor_type: %s", err))
+	}
+
+	// ------------- Optional query parameter "resource_type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "resource_type", ctx.QueryParams(), &params.ResourceType, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter resource_type: %s", err))
+	}
+
+	// ------------- Optional query parameter "resource_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "resource_id", ctx.QueryParams(), &params.ResourceId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter resource_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "since" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "since", ctx.QueryParams(), &params.Since, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter since: %s", err))
+	}
+
+	// ------------- Optional query parameter "until" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "until", ctx.QueryParams(), &params.Until, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter until: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListAuditEvents(ctx, params)
+	return err
+}
+
+// ExportAuditEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) ExportAuditEvents(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ExportAuditEventsParams
+	// ------------- Optional query parameter "action" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "action", ctx.QueryParams(), &params.Action, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter action: %s", err))
+	}
+
+	// ------------- Optional query parameter "correlation_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "correlation_id", ctx.QueryParams(), &params.CorrelationId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter correlation_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "actor_type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "actor_type", ctx.QueryParams(), &params.ActorType, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter actor_type: %s", err))
+	}
+
+	// ------------- Optional query parameter "resource_type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "resource_type", ctx.QueryParams(), &params.ResourceType, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter resource_type: %s", err))
+	}
+
+	// ------------- Optional query parameter "resource_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "resource_id", ctx.QueryParams(), &params.ResourceId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter resource_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "since" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "since", ctx.QueryParams(), &params.Since, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter since: %s", err))
+	}
+
+	// ------------- Optional query parameter "until" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "until", ctx.QueryParams(), &params.Until, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter until: %s", err))
+	}
+
+	// ------------- Optional query parameter "format" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "format", ctx.QueryParams(), &params.Format, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter format: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ExportAuditEvents(ctx, params)
+	return err
+}
+
+// VerifyAuditIntegrity converts echo context to params.
+func (w *ServerInterfaceWrapper) VerifyAuditIntegrity(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.VerifyAuditIntegrity(ctx)
 	return err
 }
 
@@ -1348,6 +1679,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	}
 
 	router.POST(options.BaseURL+"/admin/license\\:verify", wrapper.VerifyLicense, options.OperationMiddlewares["verifyLicense"]...)
+	router.GET(options.BaseURL+"/audit/events", wrapper.ListAuditEvents, options.OperationMiddlewares["listAuditEvents"]...)
+	router.GET(options.BaseURL+"/audit/events\\:export", wrapper.ExportAuditEvents, options.OperationMiddlewares["exportAuditEvents"]...)
+	router.POST(options.BaseURL+"/audit/integrity\\:verify", wrapper.VerifyAuditIntegrity, options.OperationMiddlewares["verifyAuditIntegrity"]...)
 	router.POST(options.BaseURL+"/auth/login", wrapper.Login, options.OperationMiddlewares["login"]...)
 	router.POST(options.BaseURL+"/auth/logout", wrapper.Logout, options.OperationMiddlewares["logout"]...)
 	router.GET(options.BaseURL+"/auth/me", wrapper.GetMe, options.OperationMiddlewares["getMe"]...)
@@ -1481,6 +1815,268 @@ type VerifyLicensedefaultJSONResponse struct {
 }
 
 func (response VerifyLicensedefaultJSONResponse) VisitVerifyLicenseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditEventsRequestObject struct {
+	Params ListAuditEventsParams
+}
+
+type ListAuditEventsResponseObject interface {
+	VisitListAuditEventsResponse(w http.ResponseWriter) error
+}
+
+type ListAuditEvents200JSONResponse AuditEventsPage
+
+func (response ListAuditEvents200JSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditEvents400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListAuditEvents400JSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditEvents401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListAuditEvents401JSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditEvents403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListAuditEvents403JSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditEventsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListAuditEventsdefaultJSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportAuditEventsRequestObject struct {
+	Params ExportAuditEventsParams
+}
+
+type ExportAuditEventsResponseObject interface {
+	VisitExportAuditEventsResponse(w http.ResponseWriter) error
+}
+
+type ExportAuditEvents200JSONResponse []AuditEvent
+
+func (response ExportAuditEvents200JSONResponse) VisitExportAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportAuditEvents200TextcsvResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response ExportAuditEvents200TextcsvResponse) VisitExportAuditEventsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type ExportAuditEvents400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ExportAuditEvents400JSONResponse) VisitExportAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportAuditEvents401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ExportAuditEvents401JSONResponse) VisitExportAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportAuditEvents402JSONResponse struct{ PaymentRequiredJSONResponse }
+
+func (response ExportAuditEvents402JSONResponse) VisitExportAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(402)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportAuditEvents403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ExportAuditEvents403JSONResponse) VisitExportAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportAuditEventsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ExportAuditEventsdefaultJSONResponse) VisitExportAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyAuditIntegrityRequestObject struct {
+}
+
+type VerifyAuditIntegrityResponseObject interface {
+	VisitVerifyAuditIntegrityResponse(w http.ResponseWriter) error
+}
+
+type VerifyAuditIntegrity200JSONResponse AuditIntegrityResult
+
+func (response VerifyAuditIntegrity200JSONResponse) VisitVerifyAuditIntegrityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyAuditIntegrity401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response VerifyAuditIntegrity401JSONResponse) VisitVerifyAuditIntegrityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyAuditIntegrity403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response VerifyAuditIntegrity403JSONResponse) VisitVerifyAuditIntegrityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyAuditIntegritydefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response VerifyAuditIntegritydefaultJSONResponse) VisitVerifyAuditIntegrityResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -4306,6 +4902,15 @@ type StrictServerInterface interface {
 	// VerifyLicense Dry-run a license JWT without installing it.
 	// (POST /admin/license:verify)
 	VerifyLicense(ctx context.Context, request VerifyLicenseRequestObject) (VerifyLicenseResponseObject, error)
+	// ListAuditEvents List audit events, newest first.
+	// (GET /audit/events)
+	ListAuditEvents(ctx context.Context, request ListAuditEventsRequestObject) (ListAuditEventsResponseObject, error)
+	// ExportAuditEvents Export audit events as CSV or JSON.
+	// (GET /audit/events:export)
+	ExportAuditEvents(ctx context.Context, request ExportAuditEventsRequestObject) (ExportAuditEventsResponseObject, error)
+	// VerifyAuditIntegrity Verify the audit chain.
+	// (POST /audit/integrity:verify)
+	VerifyAuditIntegrity(ctx context.Context, request VerifyAuditIntegrityRequestObject) (VerifyAuditIntegrityResponseObject, error)
 	// Login Exchange a username and password for tokens.
 	// (POST /auth/login)
 	Login(ctx context.Context, request LoginRequestObject) (LoginResponseObject, error)
@@ -4465,6 +5070,79 @@ func (sh *strictHandler) VerifyLicense(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(VerifyLicenseResponseObject); ok {
 		return validResponse.VisitVerifyLicenseResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListAuditEvents operation middleware
+func (sh *strictHandler) ListAuditEvents(ctx echo.Context, params ListAuditEventsParams) error {
+	var request ListAuditEventsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAuditEvents(ctx.Request().Context(), request.(ListAuditEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAuditEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListAuditEventsResponseObject); ok {
+		return validResponse.VisitListAuditEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ExportAuditEvents operation middleware
+func (sh *strictHandler) ExportAuditEvents(ctx echo.Context, params ExportAuditEventsParams) error {
+	var request ExportAuditEventsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ExportAuditEvents(ctx.Request().Context(), request.(ExportAuditEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ExportAuditEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ExportAuditEventsResponseObject); ok {
+		return validResponse.VisitExportAuditEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// VerifyAuditIntegrity operation middleware
+func (sh *strictHandler) VerifyAuditIntegrity(ctx echo.Context) error {
+	var request VerifyAuditIntegrityRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.VerifyAuditIntegrity(ctx.Request().Context(), request.(VerifyAuditIntegrityRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "VerifyAuditIntegrity")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(VerifyAuditIntegrityResponseObject); ok {
+		return validResponse.VisitVerifyAuditIntegrityResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -5640,132 +6318,146 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H15c9s4lvhXQfHXVbHnR8vyka6JXFu1TjrpyXTScTnOZHfjrAiTTxLaJMAGQMvqjL/7Fh7Am5Qs+Uh6",
-	"Jv+kYokCHx7efeGLF4okFRy4Vt7oi5dSSRPQIPGvF5lUQpr/RaBCyVLNBPdG3tkMSMDhWo9DfCIgYkL0",
-	"DEgq4YqJTJGUTmFAjklC44mQCUTEPkmYIpQcDocDz/eYWev3DOTC8z1OE/BGnn3M8z0VziCh5t0JvX4D",
-	"fKpn3ujp3r7vJYznf+/5nl6k5ndKS8an3s2N773+yfwKF0+pnpVrs8jzPQm/Z0xC5I20zKD6HgMo1d7I",
-	"yzJ8smPlCJJUaODh4hdYvEN00LiNn2OScfZ7BsT+lqQgSSymLKQxESlIap47IhLSmC4UkaAzyRGBQrIp",
-	"4zQmElQW6wJLM6ARyHIrFUh2foFFH7729v+6Gl9vWMJ0exMndApEsT/AJ3tEC7I/HJKtCCY0izV5Otzu",
-	"O8EYl6sC5H7kjZ4OfQMdS7LEG+0Phwib/auEjHENU5DejYFNgkoFV4Dk+JxGp/B7BgqhDQXXwPG/NE1j",
-	"FiJWd39TBvovldf/IGHijbz/t1uS+q79Vu2+lFLIl/wKYpGCfWWb1KV9qaHdkp6FJFdMxFSDoWiZxUC2",
-	"gisaswjhGE8oiyEKtgfeje+9EHwSs/AR4T4mUWYXN/ArkckQfAM05SRoUE9AGCeTmE1n2jwhIVMQkTnT",
-	"M0JJxCYTkMB1jgbc0CshL1gUAX/ckwhpHBteouGlsgIHZMKUYoKbPQQRaMriQc7j4/LrAMH+VehXIuPR",
-	"40H9qyAqC2f1MxAcEHq3nYQuCBeaKACE8oQuEuD6tJBUj4nimIXAFRDNaoieANWZBGKYPKri2n1h8fse",
-	"5BUL4QOnV5TF9CKGxwVe2feTkHKLUHlVsK8iEimciznCeibEW8oXTqKoRwRUCJJQviBUa0hSrY7InDJN",
-	"JkIiqnmWXIA0KlVBKHikEN2noOVi53iiQQZG9FqNgGBXvmqL8fduDS3sWy5gIqRBipYLxqeDmqRui+Ab",
-	"3/vAaaZnQrI/4HEZJ5QQAdeMxlZyVT4gekZRIGf8kos59wlcp4ZZrAC7EpcQ4Sl/4HCdQqghwjc+ogDm",
-	"CyL0DCQB8yjZOhwe+uRw+NQnh3sHPnk6HPpkMBhs++Z4zbnb58CtOUDd7F5noDk+eX0mLoG/kEA18hWN",
-	"ImZNkBNpzArNjJ6c0FiB76WVj754xqTrMVW0WdTik8OVgRcxqY4IXIdxFoEigdYxEp2jjwshYqDc4Ncq",
-	"/TWNDt+TIm7+7MfDlb/SumMHb9gENEvAylmqSHAwTAKfBPuHs8CQQ/BsGAXV3Thk4I5Sw4TSrPO/n4Y7",
-	"zz7//y31z+Sfs39G2z90moCl+fjJ7v1z8ZS4+A1CbeCsH1W05lnhgXQb3ZLO7Xn5RM3E3BwbU0TwEAZe",
-	"F77Mo+ME9EpyziF+a55t7tMCVFtu2a7fMGugrbtl/B/TkKj1oC1AoVLSRTf0ainEbx2G1oA4tEc7prrm",
-	"OkRUw46hxq7jyH9zsajI2vJrx3fLluRZ7LSqdV5aa7DoFp6M78VU6bGx8u70spz329xtBfCdFs8lROsL",
-	"p+PHNAxFxvX4lltWmurMykJuHI5PHg01uzKwONXhFYBXiKWH9fEdHZA4pPhV+qgdvNtYAU8nWUYJ46ci",
-	"BnXq3J81idO84vbcZN70kmu5WMlKdt1OkDM9eyOmjFcctDUAFjrtFnhhJtH3CEUEeZDBWs1PFDFmiTEH",
-	"QqqNeZCmPpnPgJO3r46NaQDcEFhkJGNVzdS0zI9tDfDlx5sfuggopUrNhYwaamv/6Y+rtR2E4grkYmy2",
-	"0aWDFePTGHYyZQwz+yxu2dgGSgONzN4DodOguZvVSjNTRtu1tPRquBuHX6xTQcUKUtiIeGkYglLjQgu2",
-	"NpRM6Bi4FHFsvKSxrLhJDQKSGViKMGQzF/JSpTS0DoGRtEgolEf4tdkemVGFnphdHqIRybhmxtqExTmP",
-	"BNkKTt69PyO7hvR2kwkd2ScD3zzCSfPbK5Bssgi28WuiwHqqxt8TPF6ccxpqYlxXrYjR5k6QDM55p60l",
-	"YSJBzZagxmxipfLM9OwtFIfTPOYa+pvvdG/oO/a3r45fIj42PPpUiitmUMT4dJxJ1iP/Qwm6W1xcUAUH",
-	"+8Q+4luPapEyPiWMa0EoN1LC2rq5ixhSSx4fTl8PVlp8LQALcJag5NRx9AsROQpfQ5JXJUddpLetvaWi",
-	"u77QEnD/gTR7Jzl+d3HbgN6s2wsynBRRnk0VJkO3Ui/W/lnnQTA1plzwRSKy6klVObnPuGlr7vWO2Ya4",
-	"rYVRA6MLe2V07G6vdLirL9h/XBueESSUxd34vp0F2Iv0qoa8hdlXUYQWJrd0345PrQjdjKNaMn/dbEhd",
-	"CFQX64L3BdUwFXJh7cH1QK2J495jugWCqwt1ApkpLRJjtloHezPMNsBd06Szm6kKM7rzx2fzz3Dn2fjz",
-	"lz3/x4MeO7KH69aMoCT0+rX9KSZSVkuF6n5Xs2oRLVvHJ3bW7cq4mdGE6BALKSG2+RIW9YQ87OE+UaTy",
-	"NGGRT2isRB47C/5r50X59c7rKCB56ojYSGlngMTGsPu3aX3TOlBvaThjHHYk0Mg4GATjidfaLwNQEwZx",
-	"ZGNP3amIDoS7FFkTBR9nQgGxSbcySMiUWSN3ZMOYAdfOIcUsYSpiFi7QtXWBv5ZH63vXO2aBnSuK0kyZ",
-	"lV6Z97zIl8O/3udr4l8n+cL418ti9Rvfm2UJ5eMElKLTbicHuAYeApplKYg0hiPCNKYUbJJBTCbAI2Ou",
-	"IQbxwTKlZveuOg8Sw9l5vqGJQcAwrIQUqDaLoy1OkzKxF1Pt0jAqC0OwPmNTazd4Cok9P7YqAE1MtMi8",
-	"l91edHqHL9EbtOeObrB2iQ6QxoglkDA9IPbQlN3EnOlwZhwLPQMFVVJpJShdRhyUHlyIaDHWQoxjKhFu",
-	"KTINAy70eIJJs/yTBPRMRGPzBY1jMcdVjM9TJN7yvxnHF47LwL1qfpU7FubDPwYll4wj4AxXYmW2csD4",
-	"OJViKkGpxjeXsBjbzCVuyWbb6sDnH4Z5Ntb3JNUwxoz1AK7NyZewGzezuR/zmQPc8z2XKstTYOOskvay",
-	"ZsIAA200SljuOw0UxJNxLMJLkekyhjSo/5Zxy1gDPPaOcJSjmCIBsaYplQv3lZK6RfZNgEoS/hvQ2Bg7",
-	"Gxl30cU4FJxjoqbbZG7H72b4wgWqtqmkUWfczveuQKpuk6SxNfcGvw5MuUDXpt9YEniv0QzZaOshWjMg",
-	"xz3exH2EhR2FrmXmGyocTyUNweguJm59LkVcFX9ci69yMXZMg0RuGanr0DSzgYx8zYkE8xORAp9THc7G",
-	"aYxHZVSKTCVT0LlMpoyjnkq4Gl/ConsDcyqNO38XFwih9UsCKtC9hGTu4mY7HI5/m+um5fjjwV8P13MK",
-	"qovdAt7NfLevR8NqbKms8+xzMlv5chvIG9uqrLaOxlf4BAm+SEX7xGifBeix+7ooHvJJxlWWpkJiiiCe",
-	"+nkee3xpHryg0VixKccN+2QuBZ+OmVIZSGNUFlo1pizptofugagLzDV330UkJy4i/GJG+XRDh8zF+sd3",
-	"CLRzmG/+86aB1wSnsfwyNJyCAr0ZFu5zC6vhLcytTRz+0AULOmkrMoQgeyNgGwULCpNrPM3z6v0FTHnF",
-	"Ur1M7IkqKzAV4WCYkU0I5YvV0V/khWLTTY+63PByTKtTmDKl5aay1AHA1sjw1aM6HVKyLyaxbNEm7XQs",
-	"+1B5yAoK6rD7S1KUZvljZcRqXly3QTROxODstHWScB1p1D5HsETCIwTfUD1eZCzWY8a7+fS+YsQtdqm+",
-	"eXU46j2EmWR68ULwCZuuHUNFSMbJhHZtshUkLZ/uBgU9tmObq/v6ZSOrTj5iCvPgj1FX0l8R0lvN0e8+",
-	"5IB3W/ZptCYiu0jShfHrlFkv0FhWylEBYjWlbFS31x+k3hvuHy45gUeox+uqhluSCqljY4MisUrDya1s",
-	"9kZ5zu0VUYPDVwm31nv8GqhduPigQN4ld1HkwgrCzzNRS8zFg82LWv66hGSaYV6U6juMG0/FxjaIeZSw",
-	"qGwfCa4YzEEG2w9ZzlJNzhzv/I9NzXwu/zsY/+fO57+sTj535PuWGtXmcDe17TZQD/ci3++cXMVAZ46W",
-	"cYhu4FrbWDvzvYkOuK9cb0strNAEhiQ+4CO35feE8eqnew8mAR6HnzoxoowS2JBTGsqg2bqmFCbi8vbE",
-	"orUCrjX2Jh4RwxIuRUIM8dqWxdvwisHY7ZVJTRqsUiV26dX64x82JL0h7oyEjsbIIV1sForENQS2vpqK",
-	"zo8vgSva7Y274HlRuymSNGaUh2Bb5oBPGQcswmNa2c9CIdNMkS2bAzS0SS4htf0x5vdUswsWM73Y7gx9",
-	"FTHiboDepcA/mq+JhBiogtV+f7livlXERIEpv4rR9nHZmjV0X94bonCHAFSCPM70rPzrVc7Lf/945rUb",
-	"SoitzXMdGxMpklrBYSymzCaXkfbQx8Flyw3OtE6taYS+1gshLhn0lNJJMVcgi6LFEJ8lCjS5WPS8F9tB",
-	"7YNlP2gZs3dLleDQlP0CC9s9w/hEtCEpTwsbhycxgK4SkSGchHI6hcSWCXMtRUzSmHKbZ37DeHbt0qVq",
-	"cM7PZkyRSIQZPs9s3tmW3xKbHsxJ9fjk9aiSa/UtgbqMcZlH9c+5+aLSiBjOILxUtuRzDhfkw+snipgd",
-	"q6LY9GdBbNKeUAmExjGZAgdpVIg9V6b9c54/LTPOGZ+SC8apXFh4FGGaUE2CXZqy3au9XYNmmrLBb0rw",
-	"AF/U+mpBkzgYnPNz/kLwK+AYAxuZv/9CbJa5CI2RCMKYSlAkuN7JeWGnUsNAtigJ8ljYyPhs5kPX74xb",
-	"0DM458Rh70kdQ1TTWEwz2MbGLqYIXKcxC5mOF6SoWbMdqEHOOyPy6TNuzKwaXO8Uz42IEdTBgHxkeiYy",
-	"Tag9nmq7GOWVvVGu5iAVORzumbW2glru2tZttHPUwfYRQmTeUI8p+uRweIBQ9SSxAyPFsApVr2xTNYcR",
-	"XO9UUtsjUoKWUHlZi2BiLauml0CoYYSIaiEX7Q5fA52tgzlqrS5cH3vf6jPBRWb1p13C1lQrwEplQk6x",
-	"jd1sj5JLWNhja9VY2CZ3Ve9ytz42UuuFiBZHxc/MusVaHU3IlTN8RoLuOoDgiFDXY0/mMxZDTpITJpWu",
-	"dnUrzeK4YLPepSvFB8GA/AIL5VI9ZlE60SDJ/iGZiQwlzV+6ipK2gortNN7BOrHDmx+CbZRvYQipEQGC",
-	"E0B+dDD6pXgwr0L00wtzAIZWK2klg0gIZ6K+hquDQiWbf2rrSQzSEVRM9iuSKcDm5LwJ0SfBl3Ob8z/3",
-	"RuTLYDC4uQl8MseqpCAUEQQEO9AKsXlF4wwUERNkiKKuJRiQf5SVPBPK4sxIFyP+DodD0tE577t2xMP9",
-	"fQTRWc4GZuZ+iYUbEOF0AvKWPSdbh3sHtuaqXdASbNu6+jwBbYxIq6GOUxrOYGd/MLQ5QW2Mv4rqOT55",
-	"XSkDGHnDwYF91AlWb+QdDIaDA9tOOEP1votFH7vuZa4RAEsGhepIIL5AnYEIfBntP32694wUCUBCp5Rx",
-	"ZaWOlpkyW7401LdlNPEli/IGA5si9K34Y3pBIjuegEc2NUlsIn9gM+mWyV9H3sizyd03RWreYfC5iBb3",
-	"1jHbmfe+qdtaRpA3pz7sD4cPBUPRAtHZTH4FMmKhPiJBngpFWkeTGm0LSi5oVOSbtrAXk9kGEuqq1ez4",
-	"h0O7hS7Iiq3uVqZb4E/2Vv+k1pmNPzpY/aNydAPuuqg7XPWqeh81WrVZklC58EbeT3KxIzNOaIGNv388",
-	"K7SlIV4ax1YBorlNp6pSemBs5k4rA6eJWAayRh6+tmJ19jPURyn4lOTOreUBzKOTPEihnKAvVdXhcC+v",
-	"J8W/jT0/IO+4rQpU6pyjNVbI01gJYw9btg1adm6Q28yGVpw5rdD8ei4zjR+HgOoHa+iInrMQRgRoOCus",
-	"wygy2gar+rRcEHph8CmM5WvF+NN8RsA5twqIkovMaDcxIXtDsnW4/4wEHUVugTOuqlMFtq3+oEUf0jmP",
-	"hZFKBv6DYTGNwL7oqTG2jW2m2RUUAt0nkcgu8KjxBbiZSSaxAtM9dM6z1IjsvackYTwzEmoLcXm4/2x7",
-	"QJ4OD0gC1JkKrtCRKXKRqQWZUTUzi9vOeiMidxhXVrDXRRq2oD2QKGt1Oz6yGGu32HWIsPdsynFUR2Na",
-	"xHvQO8scvy5C7nEGt/6mdfqOxwufYIIOfPKeJvCeafiPN/R6u3O4ROFk3zymZNx/tvpHzYkgN7739DYS",
-	"tWPqyZ1Fq3N6vNGnz1VB+/LahlYJLWQbMm0u1GykCzveq4LWIMNK2UpjElJpVZ6KTPcL1FNsjVbVRsbc",
-	"JcamEvfWIpRjSeSoDLvl9rY16fnCGYxJ1R0bdLGxLZRtMNNhx6QTS/Ai02tQ/IsYqFwlwW9DxxsQ5T0p",
-	"35cuTBA6HeuA7z7/bi3rBP5IQTyp6FgbIJzabsv6ufwM+i14Dyzjam2qSwZCDbyvfASn5QS3/BTytrh7",
-	"OYbdRhlG75EsTurVMA97Ol2Nlz0HlfFKFLiym1ZTP6ZXvvqBnlVBgskEsCihCvh9nGvRP77EMcQskyKU",
-	"cJg3Jh7Y1uMiueGmiW0poDFEhBqRq/Q2SuQ8+sK0OueB0KlZabS7G5BqSzM2QefjE2wdBjaqO5Ovp7t9",
-	"cM4/Ynil9kPfNdFjRMU4sNW4SpfBZjvH3746fnC6bXWp904TQ/xqQWJBo7KFvDl2YnAHh+0WZkkxPPD+",
-	"yPs5TBknZ+/OTuwpJcD1PRH0qkiHQawNwDmvapLFBH/kTtTSDxJ9Pp8hp5z94dBFF4FXZmac89rQDNUe",
-	"jkTeYIdX9TUoeSjPydydtXMJ94eHg3N+bPut6pG50LJEJbZYtV866NoGG3K6fhhnpNW2/xUcktakgw6u",
-	"chKCi7nD+xG5BEhtn1p99InVAZ2GHgpndzIYl3nkIMuaPLup73FPvI4lkzKx3aNurklO7i68Xp2ycw9i",
-	"IHdGRtZX6ZcFLulkfXnnWtbsAQI8Um2nwHYZnJSF+Q/BV90tDbdirMPukgR00CxOHpdk74uSrOtZM9fy",
-	"s74PsimNq5F0NfLLjN2OkvqHNB2WVfD3Dg62z30T5mxX/rVISBdFe+aDStXefZi5LkCwRAxQrMaohBHs",
-	"sCanu08kKGNv8akbnEs1mVNFaCyBRguC04plJTwxn4kYznkuUbZsqNQujCmSqMhQ20CviyNu14wNo86J",
-	"m91h3o3ZqHMO1xpwnmoZB3miCL1QIs40kAhoFDMOXZaAW+ysGK30MMZAY97ItxibPEZvxp5ISpn8E0nD",
-	"nsDcqdBUAxqFVTq2aSJ03WztjnXGqo/Y/d82VmebnitisaFmRBxbu9e8OWZXwEGpATl2RP10eFDm5+sD",
-	"Z8tJaRHV9IIqsPN1JdBwRi9iaOvhn0Hbru+HlLuNvvIVk58NyNYh+9ZCt6eQCqkNltHe0fVx1Y1Z1VWC",
-	"UAulIekniUpCu09VVjO7D5tarXfCr5gxrszDgz9furM6mbI6L92vFrTk/cobJjyNbrNKtFrZteyQ36XA",
-	"j09e//39u1/vetDLpuE0qxs7T9jBUlbaVXJ5RnejvYFaePBgDIelflUgfEIVMehZh7uqxXO3wP5/H799",
-	"sx7284Wr92WsROeWec/24M+HfgP3Ougv2gI68Y4F5K4e/+EsmvY43g60W1/WgPsnFGgGj7f3A4oe2z4Z",
-	"Zh6oCDB8fhQW/W/9gcH8QoxMaTITceSqHCquC1ZgiBjIVFKuFdk6HB7YCMKcKdjuiBXYNivb01e93uhT",
-	"N8rKR3Z7rvu5+fwwtnvfWLtbGfB79wZGpQ27TeVuov03XtX0tcLqFjsYUCs4p4dxKnWlWCPvaGsFT80l",
-	"064IytmOO9Xuxl4ZWe9oVGtzgr0i6sZf+aC7McyyyAPJ445G0k4XM6VTsLeoWCs7x9S/R0keivTm1gvf",
-	"j0krRY2YtzZrTSk3aWuJrG90vzqx799JyLsYsFvSJYX7RHujW/cbF/KdPeGPLOGb/c3fxfyGYr7BXqtZ",
-	"aG2p3+SuJQpg9wuLbizHxWANrTq7/ISft9hlde7iJ9dhfESqkVSlRaowUGsjs61Kr2+eeg5X/6K4MO4e",
-	"a6UtNtvk42KDV+ISsIKuXcZ3F7nsKGdt8fgTisI06xDmb8QcZD5Q1aqTWAkSCww1llsgWhCqSSKck8Fh",
-	"jo/XmsIU2XJPG51gVk2EBGzzcLeydBj3tqe6g6S/JcE9fETBjaVWthe9lEr/Wmz4taS+pbVNpP79iPbd",
-	"8pKsW9r5Z/YHDxkaqV751UOOuRj7rgx6Ay+oTxPQNKKa2pxR0YRBtmwbnC4K0tT2vdvqG6mETgP/gwLs",
-	"TFYkOHZngoQ1Is+xF52cZ8PhQYhbxv9CYC93VORvZ2cn5DlVLCxTVC5pG5nvMwXynBcl71hISqV2xYmY",
-	"uBL45qImwV5cSLaKwey1KwG3bTNxcR0g6pok0xmN44W9LlBhiVLexwSsyNxYuGJ2BYo8G5KILtSAFNT+",
-	"RJ1z1If5wJtR3Z/ZLq58tf049W+7Usddrs6D5pHrl00+soPSvD9xmWRpFfv5RQtCzlHfNeD9CKu3zBip",
-	"1cx2IaVsn0dxPSVh+a3mrmbykZXk7hd7V+UKj8j2tPRx1Sq3yP46wjsMvjtDmzZOoLvjiOob8HX8L3aK",
-	"SUqxqsF1iOfU5DWlYLUvaMWMrJvPSLWY79rNk2a7YTHQsi+x2Bh9+aDuRe1NvZUWWjM+VX/CNNfH4grA",
-	"HP+V3XTnJPsIzs0kKSyoLv/4I7bYVuaJBj4aMaqwKN6+Oi5uA7TFuZULB8mMXrkGOpe6BY49w8q1UddJ",
-	"5STrIpWHcITbVPKYLvBtaJTDvEmn/+LhflebO793Cq9o3GLwWWfp2Rt2BWTLGLVW3UbbjtgZJ5j7xci+",
-	"jED6OL0C9E5Kp4zbQLPf4c1+cNPQ/sS5qvaYu6WpKkTYv1F+yu23JExLYkvo0jxwixyTEQB4o+u0mM/g",
-	"Ro7aQGXGY1CKBOaPgOQjImwngvnsqNqEsCpTRfXSBJWhgW89LdUeSPvILl99TOL3jNSGGSm8Yqqbn9bO",
-	"PSGrNcV/R5ap0YUvJrkGOCouVn6i8lp5RYBjb6rIx/flz2Bg5wJCYXhRQoZZEhtUwfmcrlEP5yrlt/de",
-	"QK5s2sxn012O+W6R5MrX+R4ruJcsF6JzOUUuITtHXTd+r1vUfbDDRxNIZ45svzv2nef/M+iND/9uYel8",
-	"9GtXprAgmofRoPURz4/sGd2KYF1q8F+RcL96XtApukKXCUlwJvf6DNCpdMu2WgnKCsV7zNucLdfUg45m",
-	"NmWF8CO14dau1LpzF66C7xHZbnJ+XwjuSncv2UKziyktcegFUuD2fRG2rQ+neDfTA5D1resNbcpuVUG5",
-	"vUMKpa0tKn8Iqu++rGpTsj/F2hxcDiI3bA+7/ZguumjnVG1/Z4lOlrAHQaglEC02MWywfNuReDf9Z/xB",
-	"OKAIJGjrS63FDUfl9Qg19+sSILVhFft3d/jjg9vRn49XJCTiqsUqc+qGuzpO2v5uQt1XFtCgO2cw7M2/",
-	"XxYbuUtyHtloIr+KCxEtsL/XQYAjDxXEE+KmdrWYqyOSYX/6LXi8+WVD3z2IB6kI3sxf7rSqRsDvheKb",
-	"Q9q+FUq024u+x2CWDQZ1ZNXg2jvQV+Uy/b7AnLub6CHpo3n9UQeJPM9YHJU1lblNU7tJZfDQsx4uakDc",
-	"uu25vnD9qqBPn2/8L837ez59NhzrLrnBn2Qy9kaeuwAG+dm9uanC7HQNv7inKY/I17rHmTYaa1DWwzjw",
-	"DSjtGbx5+3DfNFS3Bs45aa9geL/Sqlc8bkm1/Tw2ZpcFoZV+AqyhwDbhyjK2BbO9zFsazhiHHFBWrskk",
-	"IsM1J2zl9W9FiWo9sYjXFBmPagdrOi7B3lKV461Z1NQG5E1lnkR9jgR5V17MklB5CREJrnfcvIgd91iQ",
-	"jzA8HO6TwH05cF+Os3LOSVDOe8FXxTS/gCK/OHurLKxt3m5U3VM+0+Lm883/BQAA//8=",
+	"7H37c9y40eC/guKlylI+ajR6eCse11f1abV24sReq2Q5vruVbwiRPTOISIALgBpNHP3vV2iAb3JeethO",
+	"/MuuNQTBRqO70W988UKRpIID18obffFSKmkCGiT+dZpJJaT5VwQqlCzVTHBv5F3MgAQcbvU4xBEBEROi",
+	"Z0BSCTdMZIqkdAoDckISGk+ETCAidiRhilByPBwOPN9jZq7fM5ALz/c4TcAbeXaY53sqnEFCzbcTevsW",
+	"+FTPvNHzg0PfSxjP/z7wPb1IzXtKS8an3t2d7735xbyFk6dUz8q5WeT5noTfMyYh8kZaZlD9jgGUam/k",
+	"ZRmO7Jg5giQVGni4+Bss3iM6aNzGzwnJOPs9A2LfJSlIEospC2lMRAqSmnEviYQ0pgtFJOhMckSgkGzK",
+	"OI2JBJXFusDSDGgEslxKBZK9v8GiD18Hh39aja+3LGG6vYgzOgWi2D/BJwdEC3I4HJKdCCY0izV5Ptzt",
+	"28EYp6sC5F7yRs+HvoGOJVnijQ6HQ4TN/lVCxriGKUjvzsAmQaWCK0By/JlG5/B7BgqhDQXXwPGfNE1j",
+	"FiJW9/+hDPRfKp//g4SJN/L+135J6vv2qdp/JaWQr/gNxCIF+8k2qUv7UUO7JT0LSW6YiKkGQ9Eyi4Hs",
+	"BDc0ZhHCMZ5QFkMU7A68O987FXwSs/AJ4T4hUWYnN/ArkckQfAM05SRoUE9AGCeTmE1n2oyQkCmIyJzp",
+	"GaEkYpMJSOA6RwMu6LWQVyyKgD/tToQ0jg0v0fBaWYEDMmFKMcHNGoIINGXxIOfxcfk4QLB/Ffq1yHj0",
+	"dFD/KojKwll9DwQHhN4tJ6ELwoUmCgChPKOLBLg+LyTVU6I4ZiFwBUSzGqInQHUmgRgmj6q4dg8sfj+A",
+	"vGEhfOT0hrKYXsXwtMAr+30SUm4RKm8K9lVEIoVzMUdYL4R4R/nCSRT1hIAKQRLKF4RqDUmq1Usyp0yT",
+	"iZCIap4lVyDNkaogFDxSiO5z0HKxdzLRIAMjeu2JgGBXHrXF+Ac3hxb2K1cwEdIgRcsF49NBTVK3RfCd",
+	"733kNNMzIdk/4WkZJ5QQAdeMxlZyVX4gekZRIGf8mos59wncpoZZrAC7EdcQ4S5/5HCbQqghwi8+oQDm",
+	"CyL0DCQBM5TsHA+PfXI8fO6T44MjnzwfDn0yGAx2fbO9Zt/tOHBzDvBsdp8z0JycvbkQ18BPJVCNfEWj",
+	"iFkV5EwatUIzc05OaKzA99LKT188o9L1qCraTGrxyeHGwIuYVC8J3IZxFoEigdYxEp2jjyshYqDc4Nce",
+	"+hsqHb4nRdx87afjlW9p3bGCt2wCmiVg5SxVJDgaJoFPgsPjWWDIIXgxjILqahwycEWpYUJp5vl/vw33",
+	"Xnz+rx31r+Rfs39Fu3/oVAFL9fE3u/bPxShx9Q8ItYGzvlXRhnuFG9KtdEs6t/vlEzUTc7NtTBHBQxh4",
+	"XfgyQ8cJ6JXknEP8zoxtrtMCVJtu2arfMqugbbpk/BfTkKjNoC1AoVLSRTf0ainE7xyGNoA4tFs7prpm",
+	"OkRUw56hxq7tyN+5WlRkbfnY8d2yKXkWu1PVGi+tOVi0hiXjezFVemy0vHt9LOf9NndbAXyvyXMJ0Xrg",
+	"zvgxDUORcT1ec8lKU51ZWciNwfGbR0PNbgws7ujwCsArxNLD+viNDkgcUvwqfdQ23i2sgKeTLKOE8XMR",
+	"gzp35s+GxGk+sT43mS+94louVrKSnbcT5Cxi+tVNfqyuD6rZBHvutnaMhlpIt70rycUOtj93zBXGDLge",
+	"0yiS3c+FlBBby81+sTXE6rv9y6sBVmJmTfIUYZhJuaFAkRAKGW38UmSRXqeQ9uFRowQ0xdGCWXdHivH5",
+	"pqx8Q8HvtWUwrn869tqOATPyBiTTiyo7Mz4Rhv+EZqFZ+JxKbiY27Mc0C2m8Nlv/7rUows8ptfLxGtXV",
+	"t7C+NwXx1LC/nI/UGZ1uyvfFZq53ipY827HdFffeGpvXxCN+vz5J73LfmH01CD1Hn9emB/EMwmurY9X1",
+	"JYtFYvZqwiDKDR80ZplUmlxJoNdkh8axc18mZD4DTsQ1+rbWIEOcZ3wlUS/qo94ezFWmEdcVBqzo1hKo",
+	"6pSNDWyLa0OvDg/daNazt2LKeMV9tgGKhU671VGkd65JKCLIXcDWp/FMEWM0GmMtpNoYb2nqW/S+e31i",
+	"DDfgBimRwXTVCKjZAD+19fMvP939oUuqpVSpuZBRw6g4fP7TalsEQnEDcjE2y+iykBTj0xj2MmXMZjsW",
+	"l2wsN6WBRmbtgdBp0FzNapMmU8YWadlQq+Fu0EAxTwUVK0hhK9WChiEoNS5slNaCkgkdA5cijhNz4sqK",
+	"E6tBQDIDSxGGbOZCXquUhtZdY/RgJBTKI3xslkdmVKGfzE4P0YhkXLPYDFhc8kiQneDs/YcLsm9Ibz+Z",
+	"0JEdGfhmCCfNpygaFsEuPiYKrB8xoQsieLy45DTURHDCtCLG1nJq3uCSd1rCEiYS1GwJaswiVgtlPXsH",
+	"xeY0t7mG/uY33Rf6tv3d65NXiI8ttz6V4oYZFDE+HWeS9WjnoQTdLS6uqIKjQ2KH+NbftUgZnxLGtSCU",
+	"GylhPRG5Ay+kljw+nr8ZrLTHWwAW4CxBybnj6FMROQrfQM+uSo6N1KmmYl2faAm4f0eavZccv7+4bZ4/",
+	"Ou0HGc4KH/y25gxDp5/V9jZ6rXMjmBpTLvgiEZnqOXf7TM+2XbXZNtsApLX/amB0Ya+MXdzvkw539Qn7",
+	"t2vLPYLEGUfbuiR6kV49IdfQ3isHoYXJTd234nMrQrfjqJbM3zRWXRcC1cm64D2lGqZCLqy1vhmoNXHc",
+	"u01rILg6USeQmdIiORcxWPfndphtgLuhSmcXUxVmdO+fn81/hnsvxp+/HPg/HfXokT1ct6F/O6G3b+yr",
+	"GOZeLRWq613NqkUsYxNDyWm3K6Ma5iTs9on0hsafKVIZTVjkExorkUc2gv+9d1o+3nsTBSQP7BMbx+p0",
+	"X6/ncakD9Y6GM8ZhTwKNjIFBMNpzq/0yPDBhEEc2MtAdKO5AuEtgaKLg00woIDYlogzhMGXmyP0S1vXk",
+	"3IWYw5GKmIULdDy6sEzLMeF7t3tmgr0bitJMmZlem++c5tPhXx/yOfGvs3xi/OtVMfud782yhPJxAko5",
+	"t0LLyAGugYeAalkKIo3hJWEaA742BCwmE+CRUdcQgziwTHiwa1eDbpeTlos8GtzEIGCQTEIKVJvJURen",
+	"SZl2EVPtguQqC0OwNmPz1G7wFBJ7vm1VAJqYaJF5L7uddlqHr9AatPuOZrB2YWiQRoklkDA9IHbTlF3E",
+	"nOlwZgwLPQMFVVJppY+4fCVQenAlosVYCzGOqUS4pcg0DLjQ4wmmNOS/JKBnIhqbBzSOxRxnMTZPkRaR",
+	"/804fnBchlVV81FuWJgf/zkouWQcAWc4EytzSQaMj1MpphKUajy5hsXY5pV4pWewDnz+Y5jnyviepBrG",
+	"mE80gFuz8yXsxsxsrsf85gD3fM8lMuQJCuOskpRg1YQBhkFolLDcdhooiCfjWITXItOlh39Qf5dxy1gD",
+	"3PYOr6KjmCI8vKEqlQv3lZK6RfZNgEoS/gvQ2Cg7Wyl30dU4FJxjGL1bZW5HV2b4wQUebVNJo86oiu/d",
+	"gFRsHSeX+4JfB6acoGvRby0JfNCohmy19BC1GZB9UYGHCNo5Ct3QH8/4eCppCObsYmLtfSmiXvhyLfrF",
+	"xdgxDRK5ZaSuTdPMOjLyOScS0AGeAp9THc7GaYxbZY4UmUqmoHOaTBlDPZVwM76GRfcCnBf/PiYQQuuX",
+	"BFSgewnJ3MfMdjgc/2Oum5rjT0d/Ot7MKKhOtga829luX4+G1dhSWefe52S28uPWkTeWRfygfkbjJ3yC",
+	"BF8kCvnEnD4L0GP3uEjt9EnGVZamQmIAN576eZbR+NoMvKLRWLEpxwX7ZC4Fn46ZUhlIo1QWp2pMWdKt",
+	"Dz0AUReYa66+i0jOnEf4dEb5dEuDzPn6x/dwtHOYb/96U8FrgtOYfhkazkGB3g4LD7mE1fAW6tY2Bn/o",
+	"nAXdwWxDCLLXA7aVs6BQucbTPOupP700zyetJ/E+U2V+vCIcDDOyCaF8sdr7i7xQLLppUZcLXo5pdQ5T",
+	"prTcVpY6ANgG+Rd1r06HlOzzSSybtEk7XQH9R8oSqaCgDru/JIHETH+ijFjNU5+38MaJOM9O2CQI15Hk",
+	"0mcIlkh4AucbHo9XGYv1mPFuPn0oH3GLXapfXu2O+gBhJplenAo+YdONfagIyTiZ0K5Ftpyk5ehuUNBi",
+	"O7Gxuq+f1Ldq5yOmMA7+FFl//fl6vbl2/eZDDni3Zp9GGyKyiySdG79OmfX0uWWJdhUgVlPKVlnV/U7q",
+	"g+Hh8ZIdeIJs6a5c5SWhkDo2tkjh3SxfqJU8uf5B1ODwVcKt9Z3VWUkfFcj7xC6KWFhB+Hkkaom6eLR9",
+	"UsuflpBM082LUn2PcWOpWN8GMUMJi8rivuCGwRxksPuY6SzV4MzJ3v+1oZnP5T8H4//Z+/zH1cHnjnjf",
+	"UqXabO62ut0Wx8ODyPd7B1fR0ZmjZRyiGbhZ0uimke9tzoCHivW2joUVJ4EhiY84ZF1+Txiv/nrwaBLg",
+	"afipEyPKHAJbckrjMGgWFiuFgbi8eLwofINbjZXjL4lhCRciIYZ4bUH5OrxiMLb+YVKTBquOEjv16vPj",
+	"79YlvSXujISOxsgh3ZnqiSvXbj2ais6fr4Er2m2NO+d5kbspkjRmlIdgC5qBTxkHTMJjWtnfQiHTTJEd",
+	"GwM0tEmuIbXVi+Z9qtkVi5le7Ha6vgofcTdA71Pgn8xjIiEGqmC13V/OmC8VMVFgyq9itL1dNmcNzZcP",
+	"hijcJgCVIE8yPSv/ep3z8l8/XXjtcj9ic/NcPd1EiqSWcBiLKbPBZaQ9tHFw2nKBM61TqxqhrXUqxDWD",
+	"nlQ6KeYKZJG0GOJYokCTq0XPd7FY3w4sq/VLn72bqgSHpuxvsLC1jZhc34Kk3C1s6zCJAXSViAzhJJTT",
+	"KSQ2TZhrKWKSxpTbOPNbxrNbFy5Vg0t+MWOKRCLMcDyzcWebfktseDAn1ZOzN6NKrNW3BOoixmUc1b/k",
+	"5kGlTBzzpJVN+ZzDFfn45pkiZsWqSDb9syA2aE+oBELjmEyBgzRHiN1Xpv1Lno+WGeeMT8kV41QuLDyK",
+	"ME2oJsE+Tdn+zcG+QTNN2eAfSvAAP9R6tKBJHAwu+SU/FfwGOPrARubvPxIbZS5cYySCMKYSFAlu93Je",
+	"2KvkMJAdSoLcFzayBQdB3o0Cl6BncMmJw96zOoaoprGYZrCLZbdMEbhNYxYyHS9IkbNm+wMEOe+MyG+f",
+	"cWFm1uB2rxg3IkZQBwPyiemZyDShdnuqxbyUV9ZGuZqDVOR4eGDm2glqsWubt9GOUQe7LxEi84W6T9En",
+	"x8MjhKoniB0YKYZZqHplEwGzGcHtXiW0PSIlaAmV1zUPJuayanoNhBpGiKgWctHuv2Cgs3kwL1uzC9dl",
+	"pG/2meAis+enncLmVCvATGVCzrHJiFkeJdewsNvWyrGwLUhUvQeJtbGRWq9EtHhZvGbmLebqaBFR2cMX",
+	"JOjOAwheEuo6oJD5jMWQk6Qtzqj03FCaxXHBZr1TV5IPggH5GyyUC/WYSelEgySHx2QmMpQ0f+xKStoJ",
+	"KrrTeA/zxI7v/hDsonwLQ0iNCBCcAPKjg9EvxYP5FKKfXpkNMLRaCSsZREI4E/U5XB4UHrL5rzafxCAd",
+	"QcVgvyKZAmwdkZeI+yT4cmlj/pfeiHwZDAZ3d4FP5piVFIQigoBgfXAhNm9onIEiYoIMUeS1BAPy9zKT",
+	"Z0JZnBnpYsTf8XBIOvqa+K5Y/PjwEEF0mrOBmbk3MXEDIuwdQ96xn8nO8cGRzblqJ7QEuzavPg9AGyXS",
+	"nlAnKQ1nsHc4GNqYoDbKX+XoOTl7U0kDGHnDwZEd6gSrN/KOBsPBkS32nuHxvo9JH/vuY64QAFMGheoI",
+	"IJ7imYEIfBUdPn9+8IIUAUBCp5RxZaWOlpkyS7421LdjTuJrFuUFBjZE6Fvxx/SCRLZ5DI9saJLYQP7A",
+	"RtItk7+JvJFng7tvi9C8w+DPIlo8WD+Dzrj3XV3XMoK82ZPncDh8LBiKEojOVh83ICMW6pckyEOhSOuo",
+	"UqNuQckVjYp40w5WyjNbQEJdtpptznNsl9AFWbHU/UrvIXzlYPUrtb4Z+NLR6pfKxjq46iLvcNWn6l0u",
+	"UKvNkoTKhTfyfpGLPZlxQgts/PXTRXFaGuKlcWwPQFS36VRVUg+MztypZWCvJ8tAVsnDz+7TLGJ6H27y",
+	"lmJTWw5SJ2ljW1ZqHZE3y85jv33p7CxVVmD29rpqmQrdM7WKOztn/Ol47QlrhaDlZLnXHOtyWj5P88tC",
+	"aUg83+uqBVj10XqF7f0XUa3w3RDJnaWXFA9Ae/Qi+2Gbjp3z16fk6OjoRW8HMcV4WF/PehGEHjCKws/1",
+	"IcC6sq0g6OLTkrT3XUe9NUbarmx3nx9R3jaLjTvbiKV0itqDZej/DIFppBNBOeaWbbSduVFvUDmtCkkc",
+	"tUxE4oCRBBq1xeMIblMhdUVKdiYXm7EkMcpOnh89YbEhkjpYPslSo2wdDIf+cDgkUszVgJx++DsJIY6d",
+	"uUAvuUoNNGpmjPW5yOKI4OGAFryQSRZTsqM0lZiNba28/w58EvyX+c+e+c//BD7R9ApjCFRKRqdwya0J",
+	"sYuqXyphwm7LJnK/Z0LDgPwKEFk1KkA0jO36g2ZWiFUF6yfGKxz648z4cWb8250ZXbO5dzvbaHoo5isV",
+	"JurG8+2PHYRw3xPk3r0kzA9wq/cNmLWZm5B26vlf5dw5XP1Ss0nj1zyvrGysnVhGnhvRLyT564f3v/Yc",
+	"WU7u7jm5mx9XTi57q041N6xyrrG8l8dKm/oczEIzYwFDecw9U+Qv705OScz4NVrGYWl6G5MbIvRy2Z9T",
+	"wbjGNrpCalXr7IE+eGXogId5R8U+w7rehMR7bIWr2e5kuX07+P60J4tV3A5LkeGMMr6F0uRIyJFXHsvo",
+	"J6lPUvApyUOm1rOC2dkkD30r5z4sHaDHw4O8ShH/NlJ6QN5zW2um1CVHH3/hpYuVIAoctQWt6EmQR2Im",
+	"QuZBGoVO/Z9lpvHnENCpiZVZRM9ZCCMCNJwVMYcokqBsrZiWC0KvjJUuDB1bRnme9wW95PacpOQqM2Qv",
+	"JuRgSHaOD1+QoKN0KnDKXLWT6K71StKiu8Ulj4VhOAP/0bDoQGo/9JyEBgthptkNFG5Cn0Qiu4oLbREX",
+	"M8kk1vW5QZfc6abPScI4cv0O4vL48MXugDwfHpEEqHNAu/I5pshVphZkRhUqvrabppECe4yrLh0RG5s8",
+	"koOs1UPniZ1j7cYtHYLjgxWRltsqHWI/gN5bFk7sIuSeEOPOX7RO3/N44RNM+wSffKAJfGAa/vstvd3t",
+	"bChbHvFPeYwfvlj9UrML8J3vPV9HcHZ0Or63BHWhNG/02+f66W4TdggtZBsybS7UbP4EdrmsC1k9szK2",
+	"0u4CqbQqT0Wml53RN+IaVLU9Th5oxVYF7qtFgoAlkZdlMkcexbFmIF8UjbYqQb5BFxvb8ssGMx13dDe2",
+	"BC8yvQHFn8ZA5SoJvg4db0GUD6XxueBz6Dy3Dvju/e85Y63AHymIJ5Uz1qaddDpt/wz6HXiPLONqzY+W",
+	"NIHfXjF6oC04L29tyHchb7byINuw30ju792SxVm9xuJxd6ernU/PRmW8kltUWU2rVRwm7X31Db2oggST",
+	"CWCqexXwh9jXoivZknAj5i4qQgmHeaOPnm1oVaTMuRsEdhTQGCJCjchVehclch7TZ1pd8kDo1Mw02t8P",
+	"SLVRFrbWypvy2ex+bH/mVL6enmmDS/4Jg/a1F33Xmg3j9FPKqskcLzqdejj83euTR6fbVu+z3hsEEL9a",
+	"kFjQqGxM1mxmeB+7bA21pLgw5OHI+2eYMk4u3l+c2V1KgOsHIuhVtv5FYZk7q2qSxa4xZ+iSfgz9INHn",
+	"Xf9yyjkcDl3OirHoi06Ml7zWilG1G6KTt9g3pPoZlDyU52Tu9tqZhIfD48ElP7FdPOr5HqFliUrGSlV/",
+	"6aBrawLndP04xkirGdxXMEha/fM6uMpJCC7mDu8vyTVAaruf1Btq2jOgU9FD4ex2BqP9T+wR3JBnt7U9",
+	"HojXsRBPJrYnkeuWmZO7C8lUe7c+gBjIjZGRtVX6ZYFLZbS2vDMta/oAAR6ptlFga9fPynLvx+Cr7kL5",
+	"tRjruDvRHQ00i5OnJdmHoiRretbUtXyvH4JsSuVqJF3l9TJlt6NQ+zFVh2V14b2Xhdlx34Q625XVW6Q5",
+	"F6Vg6Gcva8EeQs11DoIlYoBijn/FjWBbALuz+0yCMvoWn7rLsqgmc6oIjSXQaEHwhjJZcU/MZyKGS55L",
+	"lB3rKrUTY+JdVOQ9W0ev8yPu1pQNc5wT1xHSfBtzHC853GrgUc0P8kwReqVEnGkgEdAoZrwzbO0muyga",
+	"9j6OMtDoYvkt+iZP0JqxO5JSJr8jadjjmDsXmmpApbBKxzb5EE03WxFijbHqELv+dX11tpVWb5bImYhj",
+	"q/eaL8fsBjgoNSAnjqifD4/KrO/6JVNl/+2IanpFFdg7tSTQcEavYmifw38GbXuJPabcbXQrW3HbmwHZ",
+	"GmTfmuv2HEOTBsuo7+j6FXWN++mqBOFyPHpJopIm3XdUVvOFHzdht95fbcW9gsoM/g6jmtX7Dqp3JPrV",
+	"Mom8C9aWabRllli1XmjZJr9PgZ+cvfnrh/e/3nejN7jVpnuHHSxl/VYllmfObtQ38BQePBrDYQFZFQif",
+	"UNXKgFjFXdWSrDWw/39O3r3dDPv5xNXknpXo3DHf2R18f+g3cG+C/qLYvDd1/NxVeT+eRtO+gqsD7daW",
+	"NeAOvtMk17XtgKJzU58MMwMqAgzHj8Kiq0q/YzC/BDdTmsxEHLksh4rpghkYIgYylZRrRXaOh0fWgzBn",
+	"CnY7fAW2eYftFNNIEl2Rdt1zxbfNont43b2vWfpaCvzBg4FRae7VpnJ3i+U3nvr9tdzqFjvoUCs4p4dx",
+	"KtWKWHntaGsFT80l0660xumOe9WeOb0yst4nR23MCa4AYf2ahscsVehoT7S0WiHXsnNM/QfVLTSXXth+",
+	"TFopasS81Vlrh3KTtpbI+kZOuhP7/r2EvPMBuyldULhPtDd6QH3jQr6z09gTS/hm16wfYn5LMd9gr9Us",
+	"tLHUb3LXkgNg/wuL7izHxWAVrTq7/IK/t9hldeziF9e36iWpelKVFqlCR631zLYyvb556jle/cavQr/G",
+	"SwkesALXYrNNPs43eCOuATPo2ml895HLjnI2Fo+/oChMsw5h/lbMQeZlaPY4iZUgsUBXY7kEogWhmiTC",
+	"GRkc5ji81mpEkR032pwJZtZESMAKMncTc4dybzt1dZD0tyS4h08ouDHVynY4K6XSvxcbfi2pb2ltG6n/",
+	"MKJ9v7wYf009/8K+8Jiukeo1/z3kmIuxH4dBr+MFz9MENI2opjZmVBRhkB3bXEUXCWlq98F19a2OhE4F",
+	"/6MC7HelSHDi9gQJa0R+xg5n5DIbDo9CXDL+EwLsLEUV+cvFxRn5mSoWliEqF7SNzPNMgbzkRco7JpJS",
+	"qYsCUSCRwC8XOQkk0DoOyE5x3dfh8cw2jXoxjIJd26IqAHuDT4BnTZLpjMbxgsBtGGcKU5Ty7hjAisiN",
+	"hStmN6DIiyGJ6EINSEHtz9Qlx/Mwb6M6qtszu1jQg9fXYj1O/WlX6LjL1HnUOLJj7K9joNS/Hi2VLK1k",
+	"P78oQcg56scJ+DDC6h0zSmo1sl1IKVvnIem8SLNwKccuZ/KJD8n9L/j/8QqLyNa09HHVKrPIvh3hzXg/",
+	"jKFtCyfQ3HFE9Q3YOnkJfkoxq8FV4OfU5DWlYGeJf3fn5bvPSLUY79rPg2b7YXFNQl9gsXGhwqOaF7Uv",
+	"9WZaaM34VH2HYa5PxcXyOf4rq+mOSfYRnOt0WWhQXfbxJyyxrdxSEfioxKhCo3j3+qS4Y94m51ausScz",
+	"euMK6FzoFjjWDCvXnKtOKmdZF6k8hiHcppKnNIHXoVEO8yad/pu7+11u7vzBKbxy4hbttDtTz96yGyA7",
+	"Rqm1x22064idcYKxX/Tsywikjz0RQe+ldMq4dTT7HdbsR9dj+zuOVbWbpy8NVSHC/oPiU269JWFaEltC",
+	"l2bAGjEmIwDMUDIt+jO4iyysozLjMShFAvNHQPIWEbYSwfz2slqEsCpSRfXSANVH27zpmw5Lta85eWKT",
+	"r958/0dEasuIFF5c3M1PG8eekNWa4r8jytSowheT/ASwTGRee6byXHlFgGNtqsibwudj0LFzBaEwvCgh",
+	"wyiJdargrQ+uUA+79ZKQcnPSXEF+2LSZz4a7HPOtEeTK5/nhK3iQKBeiczlFLiE7R113fq9Z1L2xwycT",
+	"SBeObH8Y9p37/2fQW2/+/dzS+YUiXZHCgmge5wStXxz0xJbRWgTrQoP/joT71eOC7qArzjIhCd70tDkD",
+	"dB66ZVmtBGWF4gPGbS6Wn9SDjmI2ZYXwE5Xh1i5qvncVroIfHtlucv5QCO5KdS/ZQbWLKS2x6QVS4O5D",
+	"EbbND6d44+8jkPXa+YY2ZLcqodzeTIzS1iaVPwbVd1+BvC3Zn2NujnJNM22zPaz2Y7qoop1TtfuDJTpZ",
+	"wm4EoZZAtNhGscH0bUfi3fSf8UfhgMKRoK0ttRE3vCwv3auZX9cAqXWr2L+73R8f3Yq+P16RkIibFqvM",
+	"qbsyxHHS7g8V6qGigAbdOYNhbf7DstjIXb36xEoT+VVciWiB9b0OAmx5qCCeENe1q8VcHZ4M++q3YPHm",
+	"V9j+sCAeJSN4O3u5U6saAX8Qim82aftWKNEuL/rhg1nWGNSRVYNr70FfxdVq/fkK7sbbx6SP5qW6HSTy",
+	"c8biqMypzHWa2v2cg8fu9XBVA2Ltsuf6xPULaH/7fOd/ad4K+9tnw7Hu6lR8JZOxN/LctaLIz+7LzSPM",
+	"dtfwi9t/c498rXqcaXNiDSo3bFjw21dmfLCddIppurqh5leemPW0ZzC8XynVK6/UQFJtj8fC7DIhtFJP",
+	"gDkUWCZcmcaWYLaneUfDGeOQA8rKOZlEZLjihJ08/61IUa0HFvHyW2NR7WFOxzXYu49zvDWTmtqAYGIj",
+	"TVKQe3CD0LjO+Vo6X1KBv8jFuZtx+LIhRb0RBXlf3heaUHkNEQla9z4EeQ/E4+EhCdzDgXs4zspGKUHZ",
+	"MAY/FdP8cgY3mOyUmbnNS3erSMmbYtx9vvv/AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

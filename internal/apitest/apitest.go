@@ -66,7 +66,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	for _, o := range opts {
 		o(&deps)
 	}
-	a, err := app.New(deps)
+	a, err := app.New(context.Background(), deps)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	wait := a.RunBackground(ctx)

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	api "github.com/openwatch/openwatch/gen/api"
+	"github.com/openwatch/openwatch/internal/audit"
 	"github.com/openwatch/openwatch/internal/auth"
 	"github.com/openwatch/openwatch/internal/authz"
 	"github.com/openwatch/openwatch/internal/buildinfo"
@@ -56,6 +57,7 @@ type App struct {
 	Idem    *idempotency.Store
 	HTTP    *httpserver.Server
 	License *license.Manager
+	Audit   *audit.Writer
 }
 
 // The domains' handler types, aliased so they can be embedded side by side.
@@ -66,6 +68,7 @@ type (
 	roleHandlers    = role.Handlers
 	licenseHandlers = license.Handlers
 	saHandlers      = serviceaccount.Handlers
+	auditHandlers   = audit.Handlers
 )
 
 // server is the one strict server: each domain's handlers, embedded. A missing operation
@@ -77,12 +80,27 @@ type server struct {
 	*roleHandlers
 	*licenseHandlers
 	*saHandlers
+	*auditHandlers
 }
 
 var _ api.StrictServerInterface = (*server)(nil)
 
+// OpenAuditTrail loads the secrets keyring and the audit chain's MAC key (creating both on
+// first start) and returns the audit writer.
+func OpenAuditTrail(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, now func() time.Time) (*audit.Writer, *seal.Keyring, error) {
+	keyring, err := seal.LoadOrCreate(cfg.SecretsKeyPath())
+	if err != nil {
+		return nil, nil, err
+	}
+	key, err := audit.LoadOrCreateKey(ctx, pool, keyring)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load audit key: %w", err)
+	}
+	return audit.NewWriter(pool, key, now), keyring, nil
+}
+
 // New assembles the services and the HTTP server.
-func New(d Deps) (*App, error) {
+func New(ctx context.Context, d Deps) (*App, error) {
 	now := d.NowFunc
 	if now == nil {
 		now = time.Now
@@ -104,15 +122,15 @@ func New(d Deps) (*App, error) {
 	if d.TuneAuth != nil {
 		d.TuneAuth(&authCfg)
 	}
-	keyring, err := seal.LoadOrCreate(d.Config.SecretsKeyPath())
+	aw, keyring, err := OpenAuditTrail(ctx, d.Config, d.Pool, now)
 	if err != nil {
 		return nil, err
 	}
-	authSvc, err := auth.NewService(d.Pool, signer, keyring, authCfg, d.Logger, now)
+	authSvc, err := auth.NewService(d.Pool, signer, keyring, aw, authCfg, d.Logger, now)
 	if err != nil {
 		return nil, err
 	}
-	users := user.NewService(d.Pool, password, authSvc)
+	users := user.NewService(d.Pool, password, authSvc, aw)
 	keys := license.DefaultTrustedKeys()
 	if path := d.Config.License.TrustedKeysFile; path != "" {
 		data, err := os.ReadFile(path)
@@ -132,19 +150,34 @@ func New(d Deps) (*App, error) {
 		systemHandlers:  system.NewHandlers(system.NewHealth(d.Pool, now), buildinfo.Get()),
 		authHandlers:    auth.NewHandlers(authSvc),
 		userHandlers:    user.NewHandlers(users),
-		roleHandlers:    role.NewHandlers(role.NewService(d.Pool)),
+		roleHandlers:    role.NewHandlers(role.NewService(d.Pool, aw)),
 		licenseHandlers: license.NewHandlers(lic, verifier),
-		saHandlers:      serviceaccount.NewHandlers(serviceaccount.NewService(d.Pool, authSvc, now)),
+		auditHandlers:   audit.NewHandlers(aw),
+		saHandlers:      serviceaccount.NewHandlers(serviceaccount.NewService(d.Pool, authSvc, aw, now)),
 	}
 	httpSrv, err := httpserver.New(httpserver.Options{
 		Logger: d.Logger, Doc: d.Doc, Operations: d.Operations, Handlers: handlers,
-		Authenticator: authSvc, Idempotency: idem, License: lic, BodyLimit: d.Config.BodyLimitBytes(),
-		Assets: d.Assets, AssetsBuilt: d.AssetsBuilt, Now: now,
+		Authenticator: authSvc, Idempotency: idem, License: lic, Denials: denialRecorder{aw: aw, log: d.Logger},
+		BodyLimit: d.Config.BodyLimitBytes(),
+		Assets:    d.Assets, AssetsBuilt: d.AssetsBuilt, Now: now,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build http server: %w", err)
 	}
-	return &App{Config: d.Config, Logger: d.Logger, Pool: d.Pool, Auth: authSvc, Users: users, Idem: idem, HTTP: httpSrv, License: lic}, nil
+	return &App{Config: d.Config, Logger: d.Logger, Pool: d.Pool, Auth: authSvc, Users: users, Idem: idem, HTTP: httpSrv, License: lic, Audit: aw}, nil
+}
+
+// denialRecorder writes authorization denials to the audit trail.
+type denialRecorder struct {
+	aw  *audit.Writer
+	log *slog.Logger
+}
+
+func (r denialRecorder) RecordDenial(ctx context.Context, p *authz.Principal, operationID, permission string) {
+	ev := audit.For(ctx, p, audit.ActionAuthzDenied, "operation", operationID, map[string]any{"required_permission": permission})
+	if err := r.aw.AppendAlone(ctx, ev); err != nil {
+		r.log.ErrorContext(ctx, "record authorization denial", slog.Any("error", err))
+	}
 }
 
 // Handler returns the HTTP handler.

@@ -64,7 +64,7 @@ func Serve(ctx context.Context, cfg config.Config, o ServeOptions) error {
 	if err := pg.Migrate(ctx, db.Pool); err != nil {
 		return fmt.Errorf("migrate database: %w", err)
 	}
-	a, err := New(Deps{Config: cfg, Logger: log, Pool: db.Pool, Doc: doc, Operations: ops, Assets: o.Assets, AssetsBuilt: o.AssetsBuilt})
+	a, err := New(ctx, Deps{Config: cfg, Logger: log, Pool: db.Pool, Doc: doc, Operations: ops, Assets: o.Assets, AssetsBuilt: o.AssetsBuilt})
 	if err != nil {
 		return err
 	}

@@ -55,6 +55,7 @@ const (
 	ActionLicenseVerified       Action = "license.verified"
 	ActionAuditExported         Action = "audit.exported"
 	ActionAuditVerified         Action = "audit.verified"
+	ActionSecurityConfigChanged Action = "security.config_changed"
 )
 
 // Actions is the registry of every action an event may record. Adding an action means
@@ -88,6 +89,7 @@ var Actions = map[Action]Spec{
 	ActionLicenseVerified:       {SeverityInfo, "A license was checked."},
 	ActionAuditExported:         {SeverityNotice, "Audit events were exported."},
 	ActionAuditVerified:         {SeverityInfo, "The audit chain was verified."},
+	ActionSecurityConfigChanged: {SeverityNotice, "Workspace security settings were changed."},
 }
 
 // The actor types an event may name.

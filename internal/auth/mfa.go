@@ -10,6 +10,7 @@ import (
 
 	dbq "github.com/openwatch/openwatch/gen/db"
 	"github.com/openwatch/openwatch/internal/apperr"
+	"github.com/openwatch/openwatch/internal/audit"
 	"github.com/openwatch/openwatch/internal/authz"
 	"github.com/openwatch/openwatch/internal/mfa"
 	"github.com/openwatch/openwatch/internal/pg"
@@ -116,8 +117,14 @@ func (s *Service) EnrollMFA(ctx context.Context, p *authz.Principal) (Enrollment
 	if err != nil {
 		return Enrollment{}, apperr.Internal(err)
 	}
-	if err := s.q.UserSetMFASecret(ctx, dbq.UserSetMFASecretParams{ID: user.ID, Sealed: sealed}); err != nil {
-		return Enrollment{}, pg.Translate(err)
+	err = pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := dbq.New(tx).UserSetMFASecret(ctx, dbq.UserSetMFASecretParams{ID: user.ID, Sealed: sealed}); err != nil {
+			return pg.Translate(err)
+		}
+		return s.audit.Append(ctx, tx, audit.For(ctx, p, audit.ActionMFAEnrolled, "user", user.ID.String(), nil))
+	})
+	if err != nil {
+		return Enrollment{}, err
 	}
 	return Enrollment{ProvisioningURI: uri, Secret: secret}, nil
 }
@@ -148,6 +155,9 @@ func (s *Service) VerifyMFA(ctx context.Context, p *authz.Principal, clientAddr,
 		if user.MfaEnabledAt != nil {
 			return nil
 		}
+		if err := s.audit.Append(ctx, tx, audit.For(ctx, p, audit.ActionMFAVerified, "user", user.ID.String(), nil)); err != nil {
+			return err
+		}
 		if err := q.UserEnableMFA(ctx, user.ID); err != nil {
 			return pg.Translate(err)
 		}
@@ -166,6 +176,9 @@ func (s *Service) VerifyMFA(ctx context.Context, p *authz.Principal, clientAddr,
 		}
 		return pg.Translate(q.AuthNotify(ctx, "user:"+user.ID.String()))
 	})
+	if errors.Is(err, errMFAInvalid) {
+		s.record(ctx, p, audit.ActionMFAFailed, nil)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -191,13 +204,20 @@ func (s *Service) SetSecurityConfig(ctx context.Context, p *authz.Principal, c S
 	if err != nil {
 		return c, apperr.Internal(err)
 	}
-	by := p.UserID
+	var by *uuid.UUID
+	if !p.IsServiceAccount() {
+		by = &p.UserID
+	}
 	err = pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
 		q := dbq.New(tx)
-		if err := q.SettingPut(ctx, dbq.SettingPutParams{Key: SecuritySettingKey, Value: raw, UpdatedBy: &by}); err != nil {
+		if err := q.SettingPut(ctx, dbq.SettingPutParams{Key: SecuritySettingKey, Value: raw, UpdatedBy: by}); err != nil {
 			return pg.Translate(err)
 		}
-		return pg.Translate(q.AuthNotify(ctx, "*"))
+		if err := q.AuthNotify(ctx, "*"); err != nil {
+			return pg.Translate(err)
+		}
+		return s.audit.Append(ctx, tx, audit.For(ctx, p, audit.ActionSecurityConfigChanged, "setting", SecuritySettingKey,
+			map[string]any{"require_mfa": c.RequireMFA}))
 	})
 	if err == nil {
 		s.sessions.invalidate("*")

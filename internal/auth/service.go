@@ -15,6 +15,7 @@ import (
 
 	dbq "github.com/openwatch/openwatch/gen/db"
 	"github.com/openwatch/openwatch/internal/apperr"
+	"github.com/openwatch/openwatch/internal/audit"
 	"github.com/openwatch/openwatch/internal/authz"
 	"github.com/openwatch/openwatch/internal/pg"
 	"github.com/openwatch/openwatch/internal/ratelimit"
@@ -70,10 +71,11 @@ type Service struct {
 	gate      *ratelimit.Gate
 	unknown   *failures
 	sealer    Sealer
+	audit     *audit.Writer
 }
 
 // NewService returns the authentication service.
-func NewService(pool *pgxpool.Pool, signer *TokenSigner, sealer Sealer, cfg Config, logger *slog.Logger, now func() time.Time) (*Service, error) {
+func NewService(pool *pgxpool.Pool, signer *TokenSigner, sealer Sealer, aw *audit.Writer, cfg Config, logger *slog.Logger, now func() time.Time) (*Service, error) {
 	cfg = cfg.withDefaults()
 	dummy, err := HashPassword("openwatch-timing-equaliser", cfg.Password)
 	if err != nil {
@@ -85,6 +87,7 @@ func NewService(pool *pgxpool.Pool, signer *TokenSigner, sealer Sealer, cfg Conf
 		perAddr: ratelimit.NewLimiter(cfg.LoginRate, cfg.LoginBurst, now),
 		mfaAddr: ratelimit.NewLimiter(cfg.LoginRate, cfg.LoginBurst, now),
 		sealer:  sealer,
+		audit:   aw,
 		gate:    ratelimit.NewGate(cfg.HashConcurrency, cfg.HashQueue),
 		unknown: newFailures(now),
 	}, nil
@@ -134,6 +137,7 @@ var (
 // Errors: auth.invalid_credentials, rate_limit.exceeded, service.unavailable.
 func (s *Service) Login(ctx context.Context, in LoginInput) (Tokens, error) {
 	if ok, wait := s.perAddr.Allow(in.ClientAddr); !ok {
+		s.record(ctx, nil, audit.ActionRateLimited, map[string]any{"username": in.Username})
 		return Tokens{}, apperr.RateLimited("Too many sign-in attempts from this address; try again later.", wait)
 	}
 	user, err := s.q.UserGetByUsername(ctx, in.Username)
@@ -149,6 +153,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Tokens, error) {
 		lockedUntil = s.unknown.lockedUntil(in.Username)
 	}
 	if now.Before(lockedUntil) {
+		s.record(ctx, nil, audit.ActionLoginFailed, map[string]any{"username": in.Username, "reason": "locked"})
 		return Tokens{}, errLocked(lockedUntil.Sub(now))
 	}
 	hash := s.dummyHash
@@ -164,6 +169,14 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Tokens, error) {
 		s.logger.ErrorContext(ctx, "stored password hash is malformed", slog.String("user_id", user.ID.String()))
 	}
 	if !found || !ok || user.DisabledAt != nil {
+		reason := "bad_password"
+		switch {
+		case !found:
+			reason = "unknown_user"
+		case ok:
+			reason = "disabled"
+		}
+		s.record(ctx, nil, audit.ActionLoginFailed, map[string]any{"username": in.Username, "reason": reason})
 		if err := s.recordFailure(ctx, found, user, in.Username); err != nil {
 			return Tokens{}, err
 		}
@@ -185,16 +198,29 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Tokens, error) {
 			return err
 		}
 		t, err = s.openSession(ctx, q, user, in.ClientInfo)
+		if err != nil {
+			return err
+		}
 		t.MFAEnrollmentRequired = sec.RequireMFA && user.MfaEnabledAt == nil
-		return err
+		return s.audit.Append(ctx, tx, audit.For(ctx, &authz.Principal{UserID: user.ID}, audit.ActionLoginSucceeded, "user", user.ID.String(),
+			map[string]any{"username": user.Username, "second_factor": user.MfaEnabledAt != nil}))
 	})
 	if errors.Is(err, errMFAInvalid) {
 		// A wrong second factor counts like a wrong password.
+		s.record(ctx, nil, audit.ActionMFAFailed, map[string]any{"username": in.Username})
 		if ferr := s.recordFailure(ctx, true, user, in.Username); ferr != nil {
 			return Tokens{}, ferr
 		}
 	}
 	return t, err
+}
+
+// record writes an audit event in its own transaction, for refusals that change nothing
+// else. A failure to record is logged; it never turns a refusal into a success.
+func (s *Service) record(ctx context.Context, p *authz.Principal, action audit.Action, detail map[string]any) {
+	if err := s.audit.AppendAlone(ctx, audit.For(ctx, p, action, "user", "", detail)); err != nil {
+		s.logger.ErrorContext(ctx, "record audit event", slog.String("action", string(action)), slog.Any("error", err))
+	}
 }
 
 // recordFailure counts a failed sign-in and locks the account past the threshold.
@@ -209,9 +235,13 @@ func (s *Service) recordFailure(ctx context.Context, found bool, user dbq.User, 
 	}
 	if d := s.cfg.Lockout.LockFor(int(n)); d > 0 {
 		until := s.now().Add(d)
-		if err := s.q.UserLock(ctx, dbq.UserLockParams{ID: user.ID, LockedUntil: &until}); err != nil {
-			return pg.Translate(err)
-		}
+		return pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+			if err := dbq.New(tx).UserLock(ctx, dbq.UserLockParams{ID: user.ID, LockedUntil: &until}); err != nil {
+				return pg.Translate(err)
+			}
+			return s.audit.Append(ctx, tx, audit.For(ctx, nil, audit.ActionLockedOut, "user", user.ID.String(),
+				map[string]any{"username": user.Username, "failures": n, "locked_until": until}))
+		})
 	}
 	return nil
 }
@@ -303,7 +333,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 				return pg.Translate(err)
 			}
 			reused = &row.SessionID
-			return nil
+			return s.audit.Append(ctx, tx, audit.For(ctx, &authz.Principal{UserID: row.UserID}, audit.ActionRefreshReused, "session", row.SessionID.String(), nil))
 		}
 		if row.RevokedAt != nil || !s.now().Before(row.ExpiresAt) {
 			return errBadRefresh
@@ -353,7 +383,10 @@ func (s *Service) Logout(ctx context.Context, p *authz.Principal) error {
 		if _, err := q.SessionRevoke(ctx, p.SessionID); err != nil {
 			return pg.Translate(err)
 		}
-		return pg.Translate(q.AuthNotify(ctx, "session:"+p.SessionID.String()))
+		if err := q.AuthNotify(ctx, "session:"+p.SessionID.String()); err != nil {
+			return pg.Translate(err)
+		}
+		return s.audit.Append(ctx, tx, audit.For(ctx, p, audit.ActionLogout, "session", p.SessionID.String(), nil))
 	})
 	if err == nil {
 		s.InvalidateSession(p.SessionID)
@@ -395,7 +428,10 @@ func (s *Service) ChangePassword(ctx context.Context, p *authz.Principal, curren
 		if _, err := q.SessionRevokeForUser(ctx, dbq.SessionRevokeForUserParams{UserID: user.ID, Keep: &keep}); err != nil {
 			return pg.Translate(err)
 		}
-		return pg.Translate(q.AuthNotify(ctx, "user:"+user.ID.String()))
+		if err := q.AuthNotify(ctx, "user:"+user.ID.String()); err != nil {
+			return pg.Translate(err)
+		}
+		return s.audit.Append(ctx, tx, audit.For(ctx, p, audit.ActionPasswordChanged, "user", user.ID.String(), nil))
 	})
 	if err == nil {
 		s.InvalidateUser(user.ID)

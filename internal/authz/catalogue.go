@@ -18,6 +18,8 @@ type Permission struct {
 	Description string
 	// Dangerous marks permissions that can take over the system or destroy data.
 	Dangerous bool
+	// LicenseGated names the license feature the permission's operations need, if any.
+	LicenseGated string
 }
 
 // Role is a named set of permissions.
@@ -43,6 +45,9 @@ const (
 	PermLicManage   = "license:manage"
 	PermSARead      = "service_account:read"
 	PermSAWrite     = "service_account:write"
+	PermAuditRead   = "audit:read"
+	PermAuditExport = "audit:export"
+	PermAuditVerify = "audit:verify"
 )
 
 // Categories lists the permission categories.
@@ -54,6 +59,7 @@ func Categories() []Category {
 		{ID: "security", Description: "Workspace security settings such as required MFA."},
 		{ID: "license", Description: "The product license."},
 		{ID: "service_account", Description: "Service accounts and their API tokens."},
+		{ID: "audit", Description: "The audit trail."},
 	}
 }
 
@@ -72,6 +78,9 @@ func Permissions() []Permission {
 		{ID: PermLicRead, Category: "license", Description: "See the license tier, status and features."},
 		{ID: PermLicManage, Category: "license", Description: "Check license files before installing them."},
 		{ID: PermSARead, Category: "service_account", Description: "List service accounts and token metadata."},
+		{ID: PermAuditRead, Category: "audit", Description: "Read audit events."},
+		{ID: PermAuditExport, Category: "audit", Description: "Export audit events as CSV or JSON.", LicenseGated: "audit_export"},
+		{ID: PermAuditVerify, Category: "audit", Description: "Verify the integrity of the audit chain."},
 		{ID: PermSAWrite, Category: "service_account", Description: "Create, change and disable service accounts; mint and revoke tokens.", Dangerous: true},
 	}
 }
@@ -95,9 +104,9 @@ func BuiltInRoles() []Role {
 		{ID: RoleViewer, Description: "Read-only access.", BuiltIn: true,
 			Permissions: []string{PermAccountSelf, PermLicRead}},
 		{ID: RoleAuditor, Description: "Read access plus audit and compliance review.", BuiltIn: true,
-			Permissions: []string{PermAccountSelf, PermLicRead, PermRoleRead, PermSARead, PermSecRead, PermUserRead}},
+			Permissions: []string{PermAccountSelf, PermAuditExport, PermAuditRead, PermAuditVerify, PermLicRead, PermRoleRead, PermSARead, PermSecRead, PermUserRead}},
 		{ID: RoleSecurityAdmin, Description: "Security configuration: users, roles and access.", BuiltIn: true,
-			Permissions: []string{PermAccountSelf, PermLicRead, PermRoleAssign, PermRoleRead, PermRoleWrite, PermSARead, PermSAWrite, PermSecRead, PermSecWrite, PermUserDelete, PermUserRead, PermUserWrite}},
+			Permissions: []string{PermAccountSelf, PermAuditRead, PermLicRead, PermRoleAssign, PermRoleRead, PermRoleWrite, PermSARead, PermSAWrite, PermSecRead, PermSecWrite, PermUserDelete, PermUserRead, PermUserWrite}},
 		{ID: RoleAdmin, Description: "Full system administration.", BuiltIn: true, Permissions: all},
 	}
 }

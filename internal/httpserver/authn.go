@@ -20,6 +20,11 @@ type Authenticator interface {
 	AuthenticateAPIToken(ctx context.Context, id uuid.UUID, secret string) (*authz.Principal, error)
 }
 
+// DenialRecorder writes authorization denials to the audit trail.
+type DenialRecorder interface {
+	RecordDenial(ctx context.Context, p *authz.Principal, operationID, permission string)
+}
+
 // License says which licensed features are available now.
 type License interface {
 	HasFeature(feature string) bool
@@ -46,6 +51,7 @@ func (s *Server) authorize(op *authz.Operation) echo.MiddlewareFunc {
 				return err
 			}
 			if !p.Can(op.Permission) {
+				s.denials.RecordDenial(req.Context(), p, op.ID, op.Permission)
 				return denied
 			}
 			if op.Feature != "" && !s.license.HasFeature(op.Feature) {

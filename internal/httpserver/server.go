@@ -25,6 +25,7 @@ type Options struct {
 	Authenticator Authenticator
 	Idempotency   IdempotencyStore
 	License       License
+	Denials       DenialRecorder
 	// BodyLimit is the largest request body accepted, in bytes.
 	BodyLimit int64
 	// Assets is the built web app (may be nil); AssetsBuilt says whether it holds a real build.
@@ -41,6 +42,7 @@ type Server struct {
 	auth        Authenticator
 	idem        IdempotencyStore
 	license     License
+	denials     DenialRecorder
 	bodyLimit   int64
 	paths       *pathMatcher
 	assets      fs.FS
@@ -51,14 +53,14 @@ type Server struct {
 // New builds the server. It fails when the generated routes and the operation table
 // disagree, so a route can never run without its permission check.
 func New(o Options) (*Server, error) {
-	if o.Logger == nil || o.Doc == nil || o.Handlers == nil || o.Authenticator == nil || o.Idempotency == nil || o.License == nil || o.Now == nil {
+	if o.Logger == nil || o.Doc == nil || o.Handlers == nil || o.Authenticator == nil || o.Idempotency == nil || o.License == nil || o.Denials == nil || o.Now == nil {
 		return nil, errors.New("httpserver: missing dependency")
 	}
 	if o.BodyLimit <= 0 {
 		o.BodyLimit = 2 << 20
 	}
 	s := &Server{
-		echo: echo.New(), logger: o.Logger, doc: o.Doc, auth: o.Authenticator, idem: o.Idempotency, license: o.License,
+		echo: echo.New(), logger: o.Logger, doc: o.Doc, auth: o.Authenticator, idem: o.Idempotency, license: o.License, denials: o.Denials,
 		bodyLimit: o.BodyLimit, paths: newPathMatcher(o.Operations), assets: o.Assets, assetsBuilt: o.AssetsBuilt, now: o.Now,
 	}
 	e := s.echo

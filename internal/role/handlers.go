@@ -44,7 +44,12 @@ func (h *Handlers) GetPermissionsRegistry(ctx context.Context, _ api.GetPermissi
 		out.Categories = append(out.Categories, api.CategoryEntry{Description: c.Description, Id: c.ID})
 	}
 	for _, p := range authz.Permissions() {
-		out.Permissions = append(out.Permissions, api.PermissionEntry{Category: p.Category, Dangerous: p.Dangerous, Description: p.Description, Id: p.ID})
+		e := api.PermissionEntry{Category: p.Category, Dangerous: p.Dangerous, Description: p.Description, Id: p.ID}
+		if p.LicenseGated != "" {
+			gated := p.LicenseGated
+			e.LicenseGated = &gated
+		}
+		out.Permissions = append(out.Permissions, e)
 	}
 	return out, nil
 }

@@ -7,21 +7,28 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	dbq "github.com/openwatch/openwatch/gen/db"
 	"github.com/openwatch/openwatch/internal/apperr"
+	"github.com/openwatch/openwatch/internal/audit"
 	"github.com/openwatch/openwatch/internal/authz"
 	"github.com/openwatch/openwatch/internal/pg"
 )
 
 // Service lists and creates roles.
 type Service struct {
-	q *dbq.Queries
+	pool  *pgxpool.Pool
+	q     *dbq.Queries
+	audit *audit.Writer
 }
 
 // NewService returns the role service.
-func NewService(pool *pgxpool.Pool) *Service { return &Service{q: dbq.New(pool)} }
+func NewService(pool *pgxpool.Pool, aw *audit.Writer) *Service {
+	return &Service{pool: pool, q: dbq.New(pool), audit: aw}
+}
 
 // List returns the built-in roles followed by the custom roles. Guarded by role:read (and
 // by account:self through the permissions registry).
@@ -66,13 +73,25 @@ func (s *Service) Create(ctx context.Context, actor *authz.Principal, in CreateI
 			"You cannot create a role with permissions you do not have (%s).", strings.Join(missing, ", ")).
 			WithDetail("required_permission", missing[0]).WithDetail("missing_permissions", missing)
 	}
-	by := actor.UserID
-	r, err := s.q.CustomRoleInsert(ctx, dbq.CustomRoleInsertParams{ID: in.ID, Description: in.Description, Permissions: perms, CreatedBy: &by})
-	if err != nil {
-		err = pg.Translate(err)
-		if apperr.Is(err, apperr.CodeConflict) {
-			return authz.Role{}, apperr.Conflict(fmt.Sprintf("A role named %q already exists.", in.ID)).WithDetail("field", "id")
+	var by *uuid.UUID
+	if !actor.IsServiceAccount() {
+		by = &actor.UserID
+	}
+	var r dbq.CustomRole
+	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		r, err = dbq.New(tx).CustomRoleInsert(ctx, dbq.CustomRoleInsertParams{ID: in.ID, Description: in.Description, Permissions: perms, CreatedBy: by})
+		if err != nil {
+			err = pg.Translate(err)
+			if apperr.Is(err, apperr.CodeConflict) {
+				return apperr.Conflict(fmt.Sprintf("A role named %q already exists.", in.ID)).WithDetail("field", "id")
+			}
+			return err
 		}
+		return s.audit.Append(ctx, tx, audit.For(ctx, actor, audit.ActionRoleCreated, "role", in.ID,
+			map[string]any{"permissions": perms, "description": in.Description}))
+	})
+	if err != nil {
 		return authz.Role{}, err
 	}
 	return authz.Role{ID: r.ID, Description: r.Description, Permissions: r.Permissions}, nil

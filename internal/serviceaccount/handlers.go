@@ -56,7 +56,7 @@ func (h *Handlers) UpdateServiceAccount(ctx context.Context, req api.UpdateServi
 
 // DeleteServiceAccount implements DELETE /service-accounts/{id} (service_account:write).
 func (h *Handlers) DeleteServiceAccount(ctx context.Context, req api.DeleteServiceAccountRequestObject) (api.DeleteServiceAccountResponseObject, error) {
-	if err := h.svc.Disable(ctx, req.Id); err != nil {
+	if err := h.svc.Disable(ctx, authz.PrincipalFrom(ctx), req.Id); err != nil {
 		return nil, err
 	}
 	return api.DeleteServiceAccount204Response{}, nil
@@ -97,7 +97,7 @@ func (h *Handlers) CreateServiceAccountToken(ctx context.Context, req api.Create
 
 // RevokeServiceAccountToken implements DELETE /service-accounts/{id}/tokens/{token_id} (service_account:write).
 func (h *Handlers) RevokeServiceAccountToken(ctx context.Context, req api.RevokeServiceAccountTokenRequestObject) (api.RevokeServiceAccountTokenResponseObject, error) {
-	if err := h.svc.RevokeToken(ctx, req.Id, req.TokenId); err != nil {
+	if err := h.svc.RevokeToken(ctx, authz.PrincipalFrom(ctx), req.Id, req.TokenId); err != nil {
 		return nil, err
 	}
 	return api.RevokeServiceAccountToken204Response{}, nil

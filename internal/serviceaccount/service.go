@@ -13,6 +13,7 @@ import (
 
 	dbq "github.com/openwatch/openwatch/gen/db"
 	"github.com/openwatch/openwatch/internal/apperr"
+	"github.com/openwatch/openwatch/internal/audit"
 	"github.com/openwatch/openwatch/internal/auth"
 	"github.com/openwatch/openwatch/internal/authz"
 	"github.com/openwatch/openwatch/internal/cursor"
@@ -27,15 +28,16 @@ type Invalidator interface {
 
 // Service manages service accounts and tokens.
 type Service struct {
-	pool *pgxpool.Pool
-	q    *dbq.Queries
-	inv  Invalidator
-	now  func() time.Time
+	pool  *pgxpool.Pool
+	q     *dbq.Queries
+	inv   Invalidator
+	audit *audit.Writer
+	now   func() time.Time
 }
 
 // NewService returns the service account service.
-func NewService(pool *pgxpool.Pool, inv Invalidator, now func() time.Time) *Service {
-	return &Service{pool: pool, q: dbq.New(pool), inv: inv, now: now}
+func NewService(pool *pgxpool.Pool, inv Invalidator, aw *audit.Writer, now func() time.Time) *Service {
+	return &Service{pool: pool, q: dbq.New(pool), inv: inv, audit: aw, now: now}
 }
 
 // DefaultTokenTTL is the lifetime of a token minted without ttl or eternal.
@@ -73,7 +75,11 @@ func (s *Service) Create(ctx context.Context, actor *authz.Principal, in Input) 
 		a, err = q.ServiceAccountInsert(ctx, dbq.ServiceAccountInsertParams{
 			ID: id, Name: in.Name, Description: in.Description, Role: in.Role, CreatedBy: actorName(actor),
 		})
-		return nameConflict(err, in.Name)
+		if err != nil {
+			return nameConflict(err, in.Name)
+		}
+		return s.audit.Append(ctx, tx, audit.For(ctx, actor, audit.ActionServiceAccountCreated, "service_account", id.String(),
+			map[string]any{"name": in.Name, "role": in.Role}))
 	})
 	return a, err
 }
@@ -154,7 +160,11 @@ func (s *Service) Update(ctx context.Context, actor *authz.Principal, id uuid.UU
 				}
 			}
 		}
-		return pg.Translate(q.AuthNotify(ctx, "sa:"+id.String()))
+		if err := q.AuthNotify(ctx, "sa:"+id.String()); err != nil {
+			return pg.Translate(err)
+		}
+		return s.audit.Append(ctx, tx, audit.For(ctx, actor, audit.ActionServiceAccountUpdated, "service_account", id.String(),
+			map[string]any{"name": in.Name, "role": in.Role}))
 	})
 	if err == nil {
 		s.inv.InvalidateServiceAccount(id)
@@ -163,7 +173,7 @@ func (s *Service) Update(ctx context.Context, actor *authz.Principal, id uuid.UU
 }
 
 // Disable disables an account and revokes its tokens. Guarded by service_account:write.
-func (s *Service) Disable(ctx context.Context, id uuid.UUID) error {
+func (s *Service) Disable(ctx context.Context, actor *authz.Principal, id uuid.UUID) error {
 	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
 		q := dbq.New(tx)
 		if _, err := q.ServiceAccountGet(ctx, id); errors.Is(err, pgx.ErrNoRows) {
@@ -174,10 +184,15 @@ func (s *Service) Disable(ctx context.Context, id uuid.UUID) error {
 		if _, err := q.ServiceAccountDisable(ctx, id); err != nil {
 			return pg.Translate(err)
 		}
-		if _, err := q.APITokenRevokeAll(ctx, id); err != nil {
+		n, err := q.APITokenRevokeAll(ctx, id)
+		if err != nil {
 			return pg.Translate(err)
 		}
-		return pg.Translate(q.AuthNotify(ctx, "sa:"+id.String()))
+		if err := q.AuthNotify(ctx, "sa:"+id.String()); err != nil {
+			return pg.Translate(err)
+		}
+		return s.audit.Append(ctx, tx, audit.For(ctx, actor, audit.ActionServiceAccountDeleted, "service_account", id.String(),
+			map[string]any{"tokens_revoked": n}))
 	})
 	if err == nil {
 		s.inv.InvalidateServiceAccount(id)
@@ -283,7 +298,11 @@ func (s *Service) MintToken(ctx context.Context, actor *authz.Principal, account
 			ID: id, ServiceAccountID: accountID, Name: in.Name, SecretHash: hash, Role: role,
 			CreatedBy: actorName(actor), ExpiresAt: expires,
 		})
-		return pg.Translate(err)
+		if err != nil {
+			return pg.Translate(err)
+		}
+		return s.audit.Append(ctx, tx, audit.For(ctx, actor, audit.ActionTokenCreated, "api_token", id.String(),
+			map[string]any{"service_account_id": accountID.String(), "name": in.Name, "role": role, "expires_at": expires}))
 	})
 	if err != nil {
 		return "", dbq.ApiToken{}, err
@@ -292,7 +311,7 @@ func (s *Service) MintToken(ctx context.Context, actor *authz.Principal, account
 }
 
 // RevokeToken revokes a token. Guarded by service_account:write. Errors: resource.not_found.
-func (s *Service) RevokeToken(ctx context.Context, accountID, tokenID uuid.UUID) error {
+func (s *Service) RevokeToken(ctx context.Context, actor *authz.Principal, accountID, tokenID uuid.UUID) error {
 	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
 		q := dbq.New(tx)
 		n, err := q.APITokenRevoke(ctx, dbq.APITokenRevokeParams{ID: tokenID, ServiceAccountID: accountID})
@@ -302,7 +321,11 @@ func (s *Service) RevokeToken(ctx context.Context, accountID, tokenID uuid.UUID)
 		if n == 0 {
 			return apperr.NotFound("The token does not exist or is already revoked.")
 		}
-		return pg.Translate(q.AuthNotify(ctx, "token:"+tokenID.String()))
+		if err := q.AuthNotify(ctx, "token:"+tokenID.String()); err != nil {
+			return pg.Translate(err)
+		}
+		return s.audit.Append(ctx, tx, audit.For(ctx, actor, audit.ActionTokenRevoked, "api_token", tokenID.String(),
+			map[string]any{"service_account_id": accountID.String()}))
 	})
 	if err == nil {
 		s.inv.InvalidateToken(tokenID)

@@ -57,7 +57,7 @@ func (h *Handlers) UpdateUser(ctx context.Context, req api.UpdateUserRequestObje
 		e := string(*req.Body.Email)
 		in.Email = &e
 	}
-	u, err := h.svc.Update(ctx, req.Id, in)
+	u, err := h.svc.Update(ctx, authz.PrincipalFrom(ctx), req.Id, in)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +92,7 @@ func (h *Handlers) EnableUser(ctx context.Context, req api.EnableUserRequestObje
 
 // ResetUserPassword implements POST /users/{id}/password:reset (user:write).
 func (h *Handlers) ResetUserPassword(ctx context.Context, req api.ResetUserPasswordRequestObject) (api.ResetUserPasswordResponseObject, error) {
-	if err := h.svc.ResetPassword(ctx, req.Id, req.Body.NewPassword); err != nil {
+	if err := h.svc.ResetPassword(ctx, authz.PrincipalFrom(ctx), req.Id, req.Body.NewPassword); err != nil {
 		return nil, err
 	}
 	return api.ResetUserPassword204Response{}, nil

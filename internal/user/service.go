@@ -15,6 +15,7 @@ import (
 
 	dbq "github.com/openwatch/openwatch/gen/db"
 	"github.com/openwatch/openwatch/internal/apperr"
+	"github.com/openwatch/openwatch/internal/audit"
 	"github.com/openwatch/openwatch/internal/auth"
 	"github.com/openwatch/openwatch/internal/authz"
 	"github.com/openwatch/openwatch/internal/cursor"
@@ -27,6 +28,7 @@ type Service struct {
 	q        *dbq.Queries
 	password auth.PasswordParams
 	inv      Invalidator
+	audit    *audit.Writer
 }
 
 // Invalidator drops this process's cached sessions of a user, so a change takes effect on
@@ -37,19 +39,22 @@ type Invalidator interface {
 }
 
 // NewService returns the user service. inv may be nil where no sessions are cached (CLI).
-func NewService(pool *pgxpool.Pool, password auth.PasswordParams, inv Invalidator) *Service {
-	return &Service{pool: pool, q: dbq.New(pool), password: password, inv: inv}
+func NewService(pool *pgxpool.Pool, password auth.PasswordParams, inv Invalidator, aw *audit.Writer) *Service {
+	return &Service{pool: pool, q: dbq.New(pool), password: password, inv: inv, audit: aw}
 }
 
-// changed runs fn in a transaction that changes user id, then drops the user's cached
-// sessions in this process.
-func (s *Service) changed(ctx context.Context, id uuid.UUID, fn func(q *dbq.Queries) error) error {
+// changed runs fn in a transaction that changes user id and records ev in the audit trail
+// in the same transaction, then drops the user's cached sessions in this process.
+func (s *Service) changed(ctx context.Context, id uuid.UUID, ev audit.Event, fn func(q *dbq.Queries) error) error {
 	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
 		q := dbq.New(tx)
 		if err := fn(q); err != nil {
 			return err
 		}
-		return pg.Translate(q.AuthNotify(ctx, "user:"+id.String()))
+		if err := q.AuthNotify(ctx, "user:"+id.String()); err != nil {
+			return pg.Translate(err)
+		}
+		return s.audit.Append(ctx, tx, ev)
 	})
 	if err == nil && s.inv != nil {
 		s.inv.InvalidateUser(id)
@@ -110,7 +115,8 @@ func (s *Service) Create(ctx context.Context, actor *authz.Principal, in CreateI
 			return pg.Translate(err)
 		}
 		u = User{User: row, Roles: []string{in.Role}}
-		return nil
+		return s.audit.Append(ctx, tx, audit.For(ctx, actor, audit.ActionUserCreated, "user", id.String(),
+			map[string]any{"username": in.Username, "email": in.Email, "role": in.Role}))
 	})
 	return u, err
 }
@@ -198,12 +204,19 @@ type UpdateInput struct {
 
 // Update changes a user's username or email. Guarded by user:write.
 // Errors: resource.not_found, resource.conflict, validation_failed.
-func (s *Service) Update(ctx context.Context, id uuid.UUID, in UpdateInput) (User, error) {
+func (s *Service) Update(ctx context.Context, actor *authz.Principal, id uuid.UUID, in UpdateInput) (User, error) {
 	if in.Email != nil && !strings.Contains(*in.Email, "@") {
 		return User{}, apperr.Invalid("email", "email is not a valid email address")
 	}
 	var u User
-	err := s.changed(ctx, id, func(q *dbq.Queries) error {
+	detail := map[string]any{}
+	if in.Username != nil {
+		detail["username"] = *in.Username
+	}
+	if in.Email != nil {
+		detail["email"] = *in.Email
+	}
+	err := s.changed(ctx, id, audit.For(ctx, actor, audit.ActionUserUpdated, "user", id.String(), detail), func(q *dbq.Queries) error {
 		_, err := q.UserUpdate(ctx, dbq.UserUpdateParams{ID: id, Username: in.Username, Email: in.Email})
 		if errors.Is(err, pgx.ErrNoRows) {
 			return apperr.NotFound("The user does not exist.")
@@ -228,7 +241,7 @@ func (s *Service) Delete(ctx context.Context, actor *authz.Principal, id uuid.UU
 	if actor != nil && actor.UserID == id {
 		return apperr.New(apperr.CodeSelfLockout, "You cannot delete your own account.")
 	}
-	return s.changed(ctx, id, func(q *dbq.Queries) error {
+	return s.changed(ctx, id, audit.For(ctx, actor, audit.ActionUserDeleted, "user", id.String(), nil), func(q *dbq.Queries) error {
 		if err := guardLastAdmin(ctx, q, id, "deleted"); err != nil {
 			return err
 		}
@@ -252,7 +265,11 @@ func (s *Service) SetDisabled(ctx context.Context, actor *authz.Principal, id uu
 		return User{}, apperr.New(apperr.CodeSelfLockout, "You cannot disable your own account.")
 	}
 	var u User
-	err := s.changed(ctx, id, func(q *dbq.Queries) error {
+	action := audit.ActionUserEnabled
+	if disabled {
+		action = audit.ActionUserDisabled
+	}
+	err := s.changed(ctx, id, audit.For(ctx, actor, action, "user", id.String(), nil), func(q *dbq.Queries) error {
 		if disabled {
 			if err := guardLastAdmin(ctx, q, id, "disabled"); err != nil {
 				return err
@@ -278,7 +295,7 @@ func (s *Service) SetDisabled(ctx context.Context, actor *authz.Principal, id uu
 
 // ResetPassword sets a user's password and ends the user's sessions. Guarded by user:write.
 // Errors: resource.not_found, validation_failed.
-func (s *Service) ResetPassword(ctx context.Context, id uuid.UUID, password string) error {
+func (s *Service) ResetPassword(ctx context.Context, actor *authz.Principal, id uuid.UUID, password string) error {
 	u, err := s.Get(ctx, id)
 	if err != nil {
 		return err
@@ -290,7 +307,7 @@ func (s *Service) ResetPassword(ctx context.Context, id uuid.UUID, password stri
 	if err != nil {
 		return apperr.Internal(err)
 	}
-	return s.changed(ctx, id, func(q *dbq.Queries) error {
+	return s.changed(ctx, id, audit.For(ctx, actor, audit.ActionUserPasswordReset, "user", id.String(), nil), func(q *dbq.Queries) error {
 		n, err := q.UserSetPassword(ctx, dbq.UserSetPasswordParams{ID: id, PasswordHash: hash})
 		if err != nil {
 			return pg.Translate(err)
@@ -307,7 +324,8 @@ func (s *Service) ResetPassword(ctx context.Context, id uuid.UUID, password stri
 // Idempotent. Guarded by role:assign.
 // Errors: resource.not_found, validation_failed (unknown role), authz.permission_denied.
 func (s *Service) AssignRole(ctx context.Context, actor *authz.Principal, id uuid.UUID, role string) error {
-	return s.changed(ctx, id, func(q *dbq.Queries) error {
+	ev := audit.For(ctx, actor, audit.ActionRoleAssigned, "user", id.String(), map[string]any{"role_id": role})
+	return s.changed(ctx, id, ev, func(q *dbq.Queries) error {
 		if err := auth.CheckGrantable(ctx, q, actor, "role_id", role); err != nil {
 			return err
 		}
@@ -323,7 +341,8 @@ func (s *Service) AssignRole(ctx context.Context, actor *authz.Principal, id uui
 // role, and the last active admin keeps the admin role. Idempotent. Guarded by role:assign.
 // Errors: resource.not_found, validation_failed, authz.permission_denied, user.last_admin.
 func (s *Service) UnassignRole(ctx context.Context, actor *authz.Principal, id uuid.UUID, role string) error {
-	return s.changed(ctx, id, func(q *dbq.Queries) error {
+	ev := audit.For(ctx, actor, audit.ActionRoleUnassigned, "user", id.String(), map[string]any{"role_id": role})
+	return s.changed(ctx, id, ev, func(q *dbq.Queries) error {
 		if err := auth.CheckGrantable(ctx, q, actor, "role_id", role); err != nil {
 			return err
 		}

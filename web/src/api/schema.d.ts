@@ -24,6 +24,65 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/audit/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List audit events, newest first. */
+        get: operations["listAuditEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/audit/events:export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export audit events as CSV or JSON.
+         * @description Every event matching the filters, newest first, up to 100,000 rows. CSV cells that a
+         *     spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab or carriage
+         *     return) are prefixed with a quote. Needs the `audit_export` license feature.
+         */
+        get: operations["exportAuditEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/audit/integrity:verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify the audit chain.
+         * @description Recomputes every event's HMAC link and checks the signed head checkpoint; reports the first broken sequence number.
+         */
+        post: operations["verifyAuditIntegrity"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/auth/login": {
         parameters: {
             query?: never;
@@ -640,6 +699,44 @@ export interface components {
         AdminRolesResponse: {
             roles: components["schemas"]["RoleEntry"][];
         };
+        AuditEvent: {
+            action: string;
+            actor_id?: string | null;
+            actor_type: string;
+            client_addr?: string;
+            correlation_id: string;
+            detail: {
+                [key: string]: unknown;
+            };
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            occurred_at: string;
+            /** Format: date-time */
+            recorded_at: string;
+            redactions: string[];
+            resource_id?: string | null;
+            resource_type?: string | null;
+            /** Format: int64 */
+            seq: number;
+            /** @enum {string} */
+            severity: "info" | "notice" | "warning" | "critical";
+        };
+        AuditEventsPage: {
+            items: components["schemas"]["AuditEvent"][];
+            next_cursor: string | null;
+        };
+        AuditIntegrityResult: {
+            /**
+             * Format: int64
+             * @description Events verified before the first break (all of them when ok).
+             */
+            checked: number;
+            /** Format: int64 */
+            first_broken_seq?: number | null;
+            ok: boolean;
+            reason?: string;
+        };
         AuthLoginRequest: {
             /** @description The current code of the caller's authenticator app, when MFA is enabled. */
             otp?: string;
@@ -979,6 +1076,104 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listAuditEvents: {
+        parameters: {
+            query?: {
+                action?: string;
+                correlation_id?: string;
+                actor_type?: "user" | "service_account" | "system" | "anonymous";
+                resource_type?: string;
+                resource_id?: string;
+                /** @description Events at or after this time (RFC 3339). */
+                since?: string;
+                /** @description Events before this time (RFC 3339). */
+                until?: string;
+                /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of events. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEventsPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    exportAuditEvents: {
+        parameters: {
+            query?: {
+                action?: string;
+                correlation_id?: string;
+                actor_type?: "user" | "service_account" | "system" | "anonymous";
+                resource_type?: string;
+                resource_id?: string;
+                /** @description Events at or after this time (RFC 3339). */
+                since?: string;
+                /** @description Events before this time (RFC 3339). */
+                until?: string;
+                format?: "csv" | "json";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The events. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEvent"][];
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    verifyAuditIntegrity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The verdict. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditIntegrityResult"];
+                };
+            };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
