@@ -5,7 +5,8 @@ RETURNING *;
 
 -- name: SessionGetActive :one
 -- SessionGetActive returns a live session joined with its live, enabled user and the
--- user's role ids.
+-- user's role ids. A session unused for idle_seconds (0: no limit) has ended; both times
+-- come from the database's clock.
 SELECT s.id AS session_id, s.cookie_secret_hash, s.expires_at, s.last_seen_at,
        u.id AS user_id, u.username, u.email, (u.mfa_enabled_at IS NOT NULL)::boolean AS mfa_enabled,
        COALESCE(ARRAY(SELECT r.role_id FROM user_roles r WHERE r.user_id = u.id ORDER BY r.role_id), '{}')::text[] AS roles
@@ -14,6 +15,7 @@ JOIN users u ON u.id = s.user_id
 WHERE s.id = @id
   AND s.revoked_at IS NULL
   AND s.expires_at > now()
+  AND (@idle_seconds::integer = 0 OR s.last_seen_at > now() - make_interval(secs => @idle_seconds::integer))
   AND u.deleted_at IS NULL
   AND u.disabled_at IS NULL;
 
@@ -37,3 +39,7 @@ FOR UPDATE OF t;
 
 -- name: RefreshTokenMarkUsed :exec
 UPDATE refresh_tokens SET used_at = now() WHERE id = @id;
+
+-- name: SessionTouch :exec
+-- SessionTouch records activity, at most once a minute per session.
+UPDATE sessions SET last_seen_at = now() WHERE id = @id AND last_seen_at < now() - interval '1 minute';

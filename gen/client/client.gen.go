@@ -91,6 +91,7 @@ func (e ErrorFault) Valid() bool {
 
 // Defines values for ErrorCode.
 const (
+	ErrorCodeAuthCsrfRejected          ErrorCode = "auth.csrf_rejected"
 	ErrorCodeAuthInvalidCredentials    ErrorCode = "auth.invalid_credentials"
 	ErrorCodeAuthInvalidToken          ErrorCode = "auth.invalid_token"
 	ErrorCodeAuthMfaInvalid            ErrorCode = "auth.mfa_invalid"
@@ -116,6 +117,8 @@ const (
 // Valid indicates whether the value is a known member of the ErrorCode enum.
 func (e ErrorCode) Valid() bool {
 	switch e {
+	case ErrorCodeAuthCsrfRejected:
+		return true
 	case ErrorCodeAuthInvalidCredentials:
 		return true
 	case ErrorCodeAuthInvalidToken:

@@ -75,9 +75,15 @@ JOIN users u ON u.id = s.user_id
 WHERE s.id = $1
   AND s.revoked_at IS NULL
   AND s.expires_at > now()
+  AND ($2::integer = 0 OR s.last_seen_at > now() - make_interval(secs => $2::integer))
   AND u.deleted_at IS NULL
   AND u.disabled_at IS NULL
 `
+
+type SessionGetActiveParams struct {
+	ID          uuid.UUID
+	IdleSeconds int32
+}
 
 type SessionGetActiveRow struct {
 	SessionID        uuid.UUID
@@ -92,9 +98,10 @@ type SessionGetActiveRow struct {
 }
 
 // SessionGetActive returns a live session joined with its live, enabled user and the
-// user's role ids.
-func (q *Queries) SessionGetActive(ctx context.Context, id uuid.UUID) (SessionGetActiveRow, error) {
-	row := q.db.QueryRow(ctx, sessionGetActive, id)
+// user's role ids. A session unused for idle_seconds (0: no limit) has ended; both times
+// come from the database's clock.
+func (q *Queries) SessionGetActive(ctx context.Context, arg SessionGetActiveParams) (SessionGetActiveRow, error) {
+	row := q.db.QueryRow(ctx, sessionGetActive, arg.ID, arg.IdleSeconds)
 	var i SessionGetActiveRow
 	err := row.Scan(
 		&i.SessionID,
@@ -182,4 +189,14 @@ func (q *Queries) SessionRevokeForUser(ctx context.Context, arg SessionRevokeFor
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const sessionTouch = `-- name: SessionTouch :exec
+UPDATE sessions SET last_seen_at = now() WHERE id = $1 AND last_seen_at < now() - interval '1 minute'
+`
+
+// SessionTouch records activity, at most once a minute per session.
+func (q *Queries) SessionTouch(ctx context.Context, id uuid.UUID) error {
+	_, err := q.db.Exec(ctx, sessionTouch, id)
+	return err
 }

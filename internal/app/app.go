@@ -117,6 +117,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	authCfg := auth.Config{
 		AccessTokenTTL:  d.Config.Auth.AccessTokenTTL.Duration,
 		RefreshTokenTTL: d.Config.Auth.RefreshTokenTTL.Duration,
+		IdleTimeout:     d.Config.Auth.SessionIdleTimeout.Duration,
 		Password:        password,
 	}
 	if d.TuneAuth != nil {

@@ -26,6 +26,7 @@ const (
 	CodeAuthRequired           Code = "auth.required"
 	CodeAuthInvalidCredentials Code = "auth.invalid_credentials"
 	CodeAuthInvalidToken       Code = "auth.invalid_token"
+	CodeCSRFRejected           Code = "auth.csrf_rejected"
 	CodeMFARequired            Code = "auth.mfa_required"
 	CodeMFAInvalid             Code = "auth.mfa_invalid"
 	CodePermissionDenied       Code = "authz.permission_denied"
@@ -59,6 +60,7 @@ var Registry = map[Code]Spec{
 	CodeAuthRequired:           {http.StatusUnauthorized, FaultClient, false, "Authentication is required."},
 	CodeAuthInvalidCredentials: {http.StatusUnauthorized, FaultClient, false, "The username or password is incorrect."},
 	CodeAuthInvalidToken:       {http.StatusUnauthorized, FaultClient, false, "The credential is unknown, expired or revoked."},
+	CodeCSRFRejected:           {http.StatusForbidden, FaultClient, false, "This cookie-authenticated request did not come from the OpenWatch web app."},
 	CodeMFARequired:            {http.StatusUnauthorized, FaultClient, false, "This account requires a one-time code: send otp or recovery_code."},
 	CodeMFAInvalid:             {http.StatusUnauthorized, FaultClient, false, "The one-time code is invalid or was already used."},
 	CodePermissionDenied:       {http.StatusForbidden, FaultPolicy, false, "You do not have permission to do this."},

@@ -25,7 +25,9 @@ import (
 type Config struct {
 	AccessTokenTTL  time.Duration
 	RefreshTokenTTL time.Duration
-	Password        PasswordParams
+	// IdleTimeout ends a session unused for this long (0: never).
+	IdleTimeout time.Duration
+	Password    PasswordParams
 	// LoginRate (attempts per second) and LoginBurst limit sign-ins per client address.
 	LoginRate  float64
 	LoginBurst int
@@ -338,6 +340,15 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 		if row.RevokedAt != nil || !s.now().Before(row.ExpiresAt) {
 			return errBadRefresh
 		}
+		// The same test every request passes: live, not idle too long, user enabled.
+		if _, err := q.SessionGetActive(ctx, dbq.SessionGetActiveParams{ID: row.SessionID, IdleSeconds: int32(s.cfg.IdleTimeout / time.Second)}); errors.Is(err, pgx.ErrNoRows) {
+			return errBadRefresh
+		} else if err != nil {
+			return pg.Translate(err)
+		}
+		if err := q.SessionTouch(ctx, row.SessionID); err != nil {
+			return pg.Translate(err)
+		}
 		user, err := q.UserGetByID(ctx, row.UserID)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return errBadRefresh
@@ -442,7 +453,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *authz.Principal, curren
 var (
 	errBadToken     = apperr.New(apperr.CodeAuthInvalidToken, "The access token is invalid or has expired.")
 	errBadCookie    = apperr.New(apperr.CodeAuthInvalidToken, "The session cookie is invalid or has expired.")
-	errSessionEnded = apperr.New(apperr.CodeAuthInvalidToken, "The session has ended; sign in again.")
+	errSessionEnded = apperr.New(apperr.CodeAuthInvalidToken, "The session has ended (signed out, revoked, expired or idle too long); sign in again.")
 )
 
 // AuthenticateBearer resolves an access token to its principal.
@@ -489,11 +500,16 @@ func (s *Service) session(ctx context.Context, id uuid.UUID) (*sessionEntry, err
 	if e := s.sessions.get(id, now); e != nil {
 		return e, nil
 	}
-	row, err := s.q.SessionGetActive(ctx, id)
+	row, err := s.q.SessionGetActive(ctx, dbq.SessionGetActiveParams{ID: id, IdleSeconds: int32(s.cfg.IdleTimeout / time.Second)})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, errSessionEnded
 	}
 	if err != nil {
+		return nil, pg.Translate(err)
+	}
+	// Cached entries are reloaded at least every minute, so this records activity about
+	// once a minute per busy session.
+	if err := s.q.SessionTouch(ctx, id); err != nil {
 		return nil, pg.Translate(err)
 	}
 	perms, err := ResolvePermissions(ctx, s.q, row.Roles)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	api "github.com/openwatch/openwatch/gen/api"
@@ -196,4 +197,24 @@ func TestAccountLockoutGrows(t *testing.T) {
 	env.Login("lock", pw)
 	require.Equal(t, http.StatusUnauthorized, login("lock", "wrong-password").Status, "success resets the count")
 	require.Equal(t, http.StatusOK, login("lock", pw).Status)
+}
+
+func TestIdleSessionsEnd(t *testing.T) {
+	t.Parallel()
+	env := apitest.New(t)
+	s := env.Login("idle", env.CreateUser("idle", authz.RoleViewer))
+	require.Equal(t, http.StatusOK, env.Do(apitest.Request{Method: http.MethodGet, Path: "auth/me", Cookie: s.Cookie}).Status)
+	_, err := env.App.Pool.Exec(context.Background(), `UPDATE sessions SET last_seen_at = now() - interval '31 minutes'`)
+	require.NoError(t, err)
+	env.App.Auth.InvalidateUser(userIDOf(t, env, "idle")) // as the next cache reload would
+	res := env.Do(apitest.Request{Method: http.MethodGet, Path: "auth/me", Cookie: s.Cookie})
+	require.Equal(t, http.StatusUnauthorized, res.Status, "30 minutes without a request end the session")
+	require.Equal(t, http.StatusUnauthorized, env.Do(apitest.Request{Method: http.MethodPost, Path: "auth/refresh",
+		JSON: map[string]string{"refresh_token": s.RefreshToken}}).Status, "and refresh cannot revive it")
+}
+
+func userIDOf(t *testing.T, env *apitest.Env, username string) uuid.UUID {
+	var id uuid.UUID
+	require.NoError(t, env.App.Pool.QueryRow(context.Background(), `SELECT id FROM users WHERE username = $1`, username).Scan(&id))
+	return id
 }

@@ -328,3 +328,33 @@ func TestIdempotencyKeyConcurrentDuplicates(t *testing.T) {
 	require.NoError(t, err)
 	require.EqualValues(t, 2, n2, "admin plus exactly one created user")
 }
+
+func TestCSRFDefenceForCookieWrites(t *testing.T) {
+	t.Parallel()
+	env := apitest.New(t)
+	s := env.Admin()
+	body := map[string]string{"username": "csrf1", "email": "c@example.com", "password": "long-enough-pw"}
+	cases := []struct {
+		name    string
+		headers map[string]string
+		want    int
+	}{
+		{"cross-site fetch", map[string]string{"Sec-Fetch-Site": "cross-site"}, http.StatusForbidden},
+		{"same-site neighbour", map[string]string{"Sec-Fetch-Site": "same-site"}, http.StatusForbidden},
+		{"foreign origin", map[string]string{"Origin": "https://evil.example"}, http.StatusForbidden},
+		{"own app", map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": "https://example.com"}, http.StatusCreated},
+	}
+	for i, tc := range cases {
+		body["username"] = fmt.Sprintf("csrf%d", i)
+		res := env.Do(apitest.Request{Method: http.MethodPost, Path: "users", Cookie: s.Cookie, JSON: body, Headers: tc.headers})
+		require.Equal(t, tc.want, res.Status, tc.name)
+		if tc.want == http.StatusForbidden {
+			require.Equal(t, "auth.csrf_rejected", res.Err(t).Error.Code, tc.name)
+		}
+	}
+	res := env.Do(apitest.Request{Method: http.MethodGet, Path: "auth/me", Cookie: s.Cookie, Headers: map[string]string{"Sec-Fetch-Site": "cross-site"}})
+	require.Equal(t, http.StatusOK, res.Status, "reads are not changes")
+	res = env.Do(apitest.Request{Method: http.MethodPost, Path: "users", Token: s.AccessToken, JSON: map[string]string{"username": "bearer1", "email": "b@example.com", "password": "long-enough-pw"},
+		Headers: map[string]string{"Sec-Fetch-Site": "cross-site"}})
+	require.Equal(t, http.StatusCreated, res.Status, "bearer tokens are not ambient credentials")
+}

@@ -108,6 +108,22 @@ func TestDeadCredentialsMatrix(t *testing.T) {
 
 	expiring := env.Login("expiring", env.CreateUser("expiring", authz.RoleAdmin))
 
+	// API tokens: one revoked, one that expires with the clock jump below.
+	var sa api.ServiceAccount
+	env.Do(apitest.Request{Method: http.MethodPost, Path: "service-accounts", Token: admin.AccessToken,
+		JSON: map[string]string{"name": "matrix", "role": "admin"}}).Decode(t, &sa)
+	mint := func(ttl string) api.APITokenCreated {
+		var tok api.APITokenCreated
+		res := env.Do(apitest.Request{Method: http.MethodPost, Path: "service-accounts/" + sa.Id.String() + "/tokens", Token: admin.AccessToken,
+			JSON: map[string]any{"name": "t" + ttl, "ttl": ttl}})
+		require.Equal(t, http.StatusCreated, res.Status)
+		res.Decode(t, &tok)
+		return tok
+	}
+	revokedToken, expiringToken := mint("1h"), mint("5m")
+	require.Equal(t, http.StatusNoContent, env.Do(apitest.Request{Method: http.MethodDelete,
+		Path: "service-accounts/" + sa.Id.String() + "/tokens/" + revokedToken.TokenMeta.Id.String(), Token: admin.AccessToken}).Status)
+
 	callers := map[string]func(*apitest.Request){
 		"anonymous":      func(*apitest.Request) {},
 		"revoked token":  func(r *apitest.Request) { r.Token = revoked.AccessToken },
@@ -117,6 +133,7 @@ func TestDeadCredentialsMatrix(t *testing.T) {
 		"garbage token":  func(r *apitest.Request) { r.Token = "garbage" },
 	}
 	now = now.Add(16 * time.Minute) // past the access token lifetime, within the session's
+	env.App.Auth.InvalidateToken(expiringToken.TokenMeta.Id)
 	unexpected := 0
 	for name, set := range callers {
 		for _, op := range ops {

@@ -817,7 +817,7 @@ export interface components {
          * @description Every error code the server can emit. Clients may switch on these.
          * @enum {string}
          */
-        ErrorCode: "validation_failed" | "request.body_too_large" | "route.not_found" | "route.method_not_allowed" | "auth.required" | "auth.invalid_credentials" | "auth.invalid_token" | "authz.permission_denied" | "idempotency.in_progress" | "idempotency.key_reused" | "resource.not_found" | "resource.conflict" | "rate_limit.exceeded" | "auth.mfa_required" | "auth.mfa_invalid" | "license.feature_unavailable" | "user.last_admin" | "user.self_lockout" | "service.unavailable" | "internal.error";
+        ErrorCode: "validation_failed" | "request.body_too_large" | "route.not_found" | "route.method_not_allowed" | "auth.required" | "auth.invalid_credentials" | "auth.invalid_token" | "authz.permission_denied" | "idempotency.in_progress" | "idempotency.key_reused" | "resource.not_found" | "resource.conflict" | "rate_limit.exceeded" | "auth.csrf_rejected" | "auth.mfa_required" | "auth.mfa_invalid" | "license.feature_unavailable" | "user.last_admin" | "user.self_lockout" | "service.unavailable" | "internal.error";
         ErrorEnvelope: {
             error: components["schemas"]["Error"];
         };
