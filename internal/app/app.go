@@ -118,6 +118,8 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		AccessTokenTTL:  d.Config.Auth.AccessTokenTTL.Duration,
 		RefreshTokenTTL: d.Config.Auth.RefreshTokenTTL.Duration,
 		IdleTimeout:     d.Config.Auth.SessionIdleTimeout.Duration,
+		LoginRate:       float64(d.Config.Auth.LoginRatePerMinute) / 60,
+		LoginBurst:      d.Config.Auth.LoginBurst,
 		Password:        password,
 	}
 	if d.TuneAuth != nil {

@@ -68,6 +68,8 @@ type AuthConfig struct {
 	SigningKeyFile     string   `toml:"signing_key_file" help:"JWK {file} holding the token signing key; empty uses <data_dir>/keys/jwt-signing.jwk, generated on first start"`
 	AccessTokenTTL     Duration `toml:"access_token_ttl" help:"lifetime of an access token, a {duration} from 1m to 24h"`
 	RefreshTokenTTL    Duration `toml:"refresh_token_ttl" help:"lifetime of a refresh token, a {duration} that is also the absolute session deadline"`
+	LoginBurst         int      `toml:"login_burst" help:"sign-in attempts a client address may make at once before the rate limit ({number}, 1 to 100000)"`
+	LoginRatePerMinute int      `toml:"login_rate_per_minute" help:"sign-in attempts per minute a client address regains after its burst ({number}, 1 to 100000)"`
 	SessionIdleTimeout Duration `toml:"session_idle_timeout" help:"{duration} a session may stay unused before it ends"`
 }
 
@@ -90,6 +92,8 @@ func Default() Config {
 			AccessTokenTTL:     Duration{15 * time.Minute},
 			RefreshTokenTTL:    Duration{12 * time.Hour},
 			SessionIdleTimeout: Duration{30 * time.Minute},
+			LoginBurst:         10,
+			LoginRatePerMinute: 12,
 		},
 	}
 }

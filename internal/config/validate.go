@@ -96,6 +96,12 @@ func (c Config) Validate() error {
 	if a.SessionIdleTimeout.Duration < minIdleTimeout || a.SessionIdleTimeout.Duration > a.RefreshTokenTTL.Duration {
 		bad("auth.session_idle_timeout", "must be between %s and auth.refresh_token_ttl (%s)", Duration{minIdleTimeout}, a.RefreshTokenTTL)
 	}
+	if a.LoginBurst < 1 || a.LoginBurst > 100_000 {
+		bad("auth.login_burst", "must be between 1 and 100000")
+	}
+	if a.LoginRatePerMinute < 1 || a.LoginRatePerMinute > 100_000 {
+		bad("auth.login_rate_per_minute", "must be between 1 and 100000")
+	}
 	return errors.Join(errs...)
 }
 
