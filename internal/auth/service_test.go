@@ -213,8 +213,33 @@ func TestIdleSessionsEnd(t *testing.T) {
 		JSON: map[string]string{"refresh_token": s.RefreshToken}}).Status, "and refresh cannot revive it")
 }
 
-func userIDOf(t *testing.T, env *apitest.Env, username string) uuid.UUID {
+func userIDOf(t testing.TB, env *apitest.Env, username string) uuid.UUID {
 	var id uuid.UUID
 	require.NoError(t, env.App.Pool.QueryRow(context.Background(), `SELECT id FROM users WHERE username = $1`, username).Scan(&id))
 	return id
+}
+
+// BenchmarkAuthenticateBearer measures what every authenticated request pays: verifying the
+// access token, checking its session is live (from the invalidation-backed cache) and
+// resolving the permission.
+func BenchmarkAuthenticateBearer(b *testing.B) {
+	env := apitest.New(b)
+	s := env.Login("bench", env.CreateUser("bench", authz.RoleAdmin))
+	ctx := context.Background()
+	run := func(b *testing.B, flush bool) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if flush {
+				env.App.Auth.InvalidateUser(userIDOf(b, env, "bench"))
+			}
+			p, err := env.App.Auth.AuthenticateBearer(ctx, s.AccessToken)
+			if err != nil || !p.Can(authz.PermUserRead) {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Run("cached", func(b *testing.B) { run(b, false) })
+	// Every iteration reloads the session, its user, roles and settings from PostgreSQL
+	// (plus one query here to find the user id): the cost after an invalidation.
+	b.Run("reload", func(b *testing.B) { run(b, true) })
 }
