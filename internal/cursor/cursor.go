@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/google/uuid"
+
 	"github.com/openwatch/openwatch/internal/apperr"
 )
 
@@ -62,4 +64,25 @@ func Limit(l *int) int {
 		return MaxLimit
 	}
 	return *l
+}
+
+// AfterID decodes a cursor holding the last id of the previous page; nil means the first page.
+func AfterID(c *string) (*uuid.UUID, error) {
+	var last uuid.UUID
+	ok, err := Decode(c, &last)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return &last, nil
+}
+
+// Trim cuts rows fetched with limit n+1 to the page of n and returns the cursor of the next
+// page (nil on the last page), keyed by key of the last row kept.
+func Trim[T any](rows []T, n int, key func(T) any) ([]T, *string) {
+	if len(rows) <= n {
+		return rows, nil
+	}
+	rows = rows[:n]
+	c := Encode(key(rows[n-1]))
+	return rows, &c
 }

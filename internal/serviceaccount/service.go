@@ -100,26 +100,17 @@ type Page struct {
 
 // List returns accounts in creation order. Guarded by service_account:read.
 func (s *Service) List(ctx context.Context, limit *int, after *string) (Page, error) {
-	var last uuid.UUID
-	ok, err := cursor.Decode(after, &last)
+	afterID, err := cursor.AfterID(after)
 	if err != nil {
 		return Page{}, err
-	}
-	var afterID *uuid.UUID
-	if ok {
-		afterID = &last
 	}
 	n := cursor.Limit(limit)
 	rows, err := s.q.ServiceAccountList(ctx, dbq.ServiceAccountListParams{After: afterID, RowLimit: int32(n + 1)})
 	if err != nil {
 		return Page{}, pg.Translate(err)
 	}
-	p := Page{Accounts: rows}
-	if len(rows) > n {
-		p.Accounts = rows[:n]
-		c := cursor.Encode(rows[n-1].ID)
-		p.NextCursor = &c
-	}
+	var p Page
+	p.Accounts, p.NextCursor = cursor.Trim(rows, n, func(a dbq.ServiceAccount) any { return a.ID })
 	return p, nil
 }
 

@@ -138,14 +138,9 @@ type Page struct {
 // List returns live users in creation order. Guarded by user:read.
 // Errors: validation_failed (bad cursor).
 func (s *Service) List(ctx context.Context, limit *int, after *string) (Page, error) {
-	var last uuid.UUID
-	ok, err := cursor.Decode(after, &last)
+	afterID, err := cursor.AfterID(after)
 	if err != nil {
 		return Page{}, err
-	}
-	var afterID *uuid.UUID
-	if ok {
-		afterID = &last
 	}
 	n := cursor.Limit(limit)
 	rows, err := s.q.UserList(ctx, dbq.UserListParams{After: afterID, RowLimit: int32(n + 1)})
@@ -153,11 +148,7 @@ func (s *Service) List(ctx context.Context, limit *int, after *string) (Page, er
 		return Page{}, pg.Translate(err)
 	}
 	var page Page
-	if len(rows) > n {
-		rows = rows[:n]
-		c := cursor.Encode(rows[n-1].ID)
-		page.NextCursor = &c
-	}
+	rows, page.NextCursor = cursor.Trim(rows, n, func(u dbq.User) any { return u.ID })
 	ids := make([]uuid.UUID, len(rows))
 	for i, r := range rows {
 		ids[i] = r.ID
