@@ -5,6 +5,7 @@
 package dbq
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/google/uuid"
@@ -61,6 +62,41 @@ type CustomRole struct {
 	Permissions []string
 	CreatedBy   *uuid.UUID
 	CreatedAt   time.Time
+}
+
+type Host struct {
+	ID                 uuid.UUID
+	Hostname           string
+	IpAddress          netip.Addr
+	Port               int32
+	DisplayName        string
+	Description        string
+	Environment        string
+	Tags               []string
+	GroupID            *uuid.UUID
+	Username           string
+	CreatedBy          string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+	MaintenanceMode    bool
+	CheckPriority      int32
+	LastScanAt         *time.Time
+	OsFamily           *string
+	OsVersion          *string
+	Architecture       *string
+	PlatformIdentifier *string
+	OsDiscoveredAt     *time.Time
+	DeletedAt          *time.Time
+}
+
+type HostGroup struct {
+	ID              uuid.UUID
+	Name            string
+	Description     string
+	MaintenanceMode bool
+	CreatedBy       string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 type IdempotencyKey struct {
