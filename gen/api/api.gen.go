@@ -46,22 +46,22 @@ func (e APITokenMetaStatus) Valid() bool {
 
 // Defines values for AuditEventSeverity.
 const (
-	Critical AuditEventSeverity = "critical"
-	Info     AuditEventSeverity = "info"
-	Notice   AuditEventSeverity = "notice"
-	Warning  AuditEventSeverity = "warning"
+	AuditEventSeverityCritical AuditEventSeverity = "critical"
+	AuditEventSeverityInfo     AuditEventSeverity = "info"
+	AuditEventSeverityNotice   AuditEventSeverity = "notice"
+	AuditEventSeverityWarning  AuditEventSeverity = "warning"
 )
 
 // Valid indicates whether the value is a known member of the AuditEventSeverity enum.
 func (e AuditEventSeverity) Valid() bool {
 	switch e {
-	case Critical:
+	case AuditEventSeverityCritical:
 		return true
-	case Info:
+	case AuditEventSeverityInfo:
 		return true
-	case Notice:
+	case AuditEventSeverityNotice:
 		return true
-	case Warning:
+	case AuditEventSeverityWarning:
 		return true
 	default:
 		return false
@@ -169,16 +169,67 @@ func (e ErrorCode) Valid() bool {
 
 // Defines values for HealthResponseStatus.
 const (
-	Degraded HealthResponseStatus = "degraded"
-	Healthy  HealthResponseStatus = "healthy"
+	HealthResponseStatusDegraded HealthResponseStatus = "degraded"
+	HealthResponseStatusHealthy  HealthResponseStatus = "healthy"
 )
 
 // Valid indicates whether the value is a known member of the HealthResponseStatus enum.
 func (e HealthResponseStatus) Valid() bool {
 	switch e {
-	case Degraded:
+	case HealthResponseStatusDegraded:
 		return true
-	case Healthy:
+	case HealthResponseStatusHealthy:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for HostLivenessMonitoringState.
+const (
+	HostLivenessMonitoringStateCritical    HostLivenessMonitoringState = "critical"
+	HostLivenessMonitoringStateDegraded    HostLivenessMonitoringState = "degraded"
+	HostLivenessMonitoringStateDown        HostLivenessMonitoringState = "down"
+	HostLivenessMonitoringStateMaintenance HostLivenessMonitoringState = "maintenance"
+	HostLivenessMonitoringStateOnline      HostLivenessMonitoringState = "online"
+	HostLivenessMonitoringStateUnknown     HostLivenessMonitoringState = "unknown"
+)
+
+// Valid indicates whether the value is a known member of the HostLivenessMonitoringState enum.
+func (e HostLivenessMonitoringState) Valid() bool {
+	switch e {
+	case HostLivenessMonitoringStateCritical:
+		return true
+	case HostLivenessMonitoringStateDegraded:
+		return true
+	case HostLivenessMonitoringStateDown:
+		return true
+	case HostLivenessMonitoringStateMaintenance:
+		return true
+	case HostLivenessMonitoringStateOnline:
+		return true
+	case HostLivenessMonitoringStateUnknown:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for HostLivenessReachabilityStatus.
+const (
+	HostLivenessReachabilityStatusReachable   HostLivenessReachabilityStatus = "reachable"
+	HostLivenessReachabilityStatusUnknown     HostLivenessReachabilityStatus = "unknown"
+	HostLivenessReachabilityStatusUnreachable HostLivenessReachabilityStatus = "unreachable"
+)
+
+// Valid indicates whether the value is a known member of the HostLivenessReachabilityStatus enum.
+func (e HostLivenessReachabilityStatus) Valid() bool {
+	switch e {
+	case HostLivenessReachabilityStatusReachable:
+		return true
+	case HostLivenessReachabilityStatusUnknown:
+		return true
+	case HostLivenessReachabilityStatusUnreachable:
 		return true
 	default:
 		return false
@@ -518,6 +569,127 @@ type HealthResponse struct {
 // HealthResponseStatus defines model for HealthResponse.Status.
 type HealthResponseStatus string
 
+// HostComplianceSummary defines model for HostComplianceSummary.
+type HostComplianceSummary struct {
+	Error   int64 `json:"error"`
+	Failing int64 `json:"failing"`
+	Passing int64 `json:"passing"`
+	Skipped int64 `json:"skipped"`
+	Total   int64 `json:"total"`
+}
+
+// HostCreateRequest defines model for HostCreateRequest.
+type HostCreateRequest struct {
+	Description *string `json:"description,omitempty"`
+	DisplayName *string `json:"display_name,omitempty"`
+
+	// Environment Defaults to `default`.
+	Environment *string             `json:"environment,omitempty"`
+	GroupId     *openapi_types.UUID `json:"group_id,omitempty"`
+	Hostname    string              `json:"hostname"`
+	IpAddress   string              `json:"ip_address"`
+	Port        *int                `json:"port,omitempty"`
+	Tags        *[]string           `json:"tags,omitempty"`
+	Username    *string             `json:"username,omitempty"`
+}
+
+// HostDetailResponse defines model for HostDetailResponse.
+type HostDetailResponse struct {
+	ComplianceSummary HostComplianceSummary `json:"compliance_summary"`
+	Host              HostResponse          `json:"host"`
+	Liveness          *HostLiveness         `json:"liveness"`
+}
+
+// HostListItem defines model for HostListItem.
+type HostListItem struct {
+	Architecture  *string             `json:"architecture,omitempty"`
+	CheckPriority *int                `json:"check_priority,omitempty"`
+	CreatedAt     *time.Time          `json:"created_at,omitempty"`
+	CreatedBy     *string             `json:"created_by,omitempty"`
+	Description   *string             `json:"description,omitempty"`
+	DisplayName   *string             `json:"display_name,omitempty"`
+	Environment   string              `json:"environment"`
+	GroupId       *openapi_types.UUID `json:"group_id,omitempty"`
+	Hostname      string              `json:"hostname"`
+	Id            openapi_types.UUID  `json:"id"`
+	IpAddress     string              `json:"ip_address"`
+	LastScanAt    *time.Time          `json:"last_scan_at,omitempty"`
+
+	// MaintenanceMode The effective mode; true when the host or its group is in maintenance.
+	MaintenanceMode    *bool      `json:"maintenance_mode,omitempty"`
+	OsDiscoveredAt     *time.Time `json:"os_discovered_at,omitempty"`
+	OsFamily           *string    `json:"os_family,omitempty"`
+	OsVersion          *string    `json:"os_version,omitempty"`
+	PlatformIdentifier *string    `json:"platform_identifier,omitempty"`
+	Port               int        `json:"port"`
+	Tags               *[]string  `json:"tags,omitempty"`
+	UpdatedAt          *time.Time `json:"updated_at,omitempty"`
+	Username           *string    `json:"username,omitempty"`
+}
+
+// HostListResponse defines model for HostListResponse.
+type HostListResponse struct {
+	Hosts []HostListItem `json:"hosts"`
+
+	// NextCursor Pass as `cursor` for the next page; null on the last page.
+	NextCursor *string `json:"next_cursor"`
+}
+
+// HostLiveness defines model for HostLiveness.
+type HostLiveness struct {
+	ConsecutiveFailures *int                           `json:"consecutive_failures,omitempty"`
+	LastErrorType       *string                        `json:"last_error_type,omitempty"`
+	LastProbeAt         *time.Time                     `json:"last_probe_at,omitempty"`
+	LastResponseMs      *int                           `json:"last_response_ms,omitempty"`
+	LastStateChangeAt   *time.Time                     `json:"last_state_change_at,omitempty"`
+	MonitoringState     *HostLivenessMonitoringState   `json:"monitoring_state,omitempty"`
+	ReachabilityStatus  HostLivenessReachabilityStatus `json:"reachability_status"`
+}
+
+// HostLivenessMonitoringState defines model for HostLiveness.MonitoringState.
+type HostLivenessMonitoringState string
+
+// HostLivenessReachabilityStatus defines model for HostLiveness.ReachabilityStatus.
+type HostLivenessReachabilityStatus string
+
+// HostResponse defines model for HostResponse.
+type HostResponse struct {
+	Architecture  *string             `json:"architecture,omitempty"`
+	CheckPriority *int                `json:"check_priority,omitempty"`
+	CreatedAt     *time.Time          `json:"created_at,omitempty"`
+	CreatedBy     *string             `json:"created_by,omitempty"`
+	Description   *string             `json:"description,omitempty"`
+	DisplayName   *string             `json:"display_name,omitempty"`
+	Environment   string              `json:"environment"`
+	GroupId       *openapi_types.UUID `json:"group_id,omitempty"`
+	Hostname      string              `json:"hostname"`
+	Id            openapi_types.UUID  `json:"id"`
+	IpAddress     string              `json:"ip_address"`
+
+	// MaintenanceMode The effective mode; true when the host or its group is in maintenance.
+	MaintenanceMode    *bool      `json:"maintenance_mode,omitempty"`
+	OsDiscoveredAt     *time.Time `json:"os_discovered_at,omitempty"`
+	OsFamily           *string    `json:"os_family,omitempty"`
+	OsVersion          *string    `json:"os_version,omitempty"`
+	PlatformIdentifier *string    `json:"platform_identifier,omitempty"`
+	Port               int        `json:"port"`
+	Tags               *[]string  `json:"tags,omitempty"`
+	UpdatedAt          *time.Time `json:"updated_at,omitempty"`
+	Username           *string    `json:"username,omitempty"`
+}
+
+// HostUpdateRequest defines model for HostUpdateRequest.
+type HostUpdateRequest struct {
+	Description *string             `json:"description,omitempty"`
+	DisplayName *string             `json:"display_name,omitempty"`
+	Environment *string             `json:"environment,omitempty"`
+	GroupId     *openapi_types.UUID `json:"group_id,omitempty"`
+	IpAddress   *string             `json:"ip_address,omitempty"`
+	Port        *int                `json:"port,omitempty"`
+	Tags        *[]string           `json:"tags,omitempty"`
+	Username    *string             `json:"username,omitempty"`
+}
+
 // LicenseStateResponse defines model for LicenseStateResponse.
 type LicenseStateResponse struct {
 	CustomerId    *string                    `json:"customer_id,omitempty"`
@@ -551,6 +723,11 @@ type LicenseVerifyResponse struct {
 	// VerifyResult valid, grace, expired, not_yet_valid, malformed, unsupported_alg, unknown_kid, bad_signature, wrong_issuer or invalid_claims.
 	VerifyResult string    `json:"verify_result"`
 	Warnings     *[]string `json:"warnings,omitempty"`
+}
+
+// MaintenanceRequest defines model for MaintenanceRequest.
+type MaintenanceRequest struct {
+	Enabled bool `json:"enabled"`
 }
 
 // PasswordChangeRequest defines model for PasswordChangeRequest.
@@ -762,6 +939,34 @@ type ExportAuditEventsParamsActorType string
 // ExportAuditEventsParamsFormat defines parameters for ExportAuditEvents.
 type ExportAuditEventsParamsFormat string
 
+// ListHostsParams defines parameters for ListHosts.
+type ListHostsParams struct {
+	Environment *string             `form:"environment,omitempty" json:"environment,omitempty"`
+	Tag         *string             `form:"tag,omitempty" json:"tag,omitempty"`
+	GroupId     *openapi_types.UUID `form:"group_id,omitempty" json:"group_id,omitempty"`
+
+	// Q Case-insensitive search in hostname, display name and IP address.
+	Q           *string `form:"q,omitempty" json:"q,omitempty"`
+	Maintenance *bool   `form:"maintenance,omitempty" json:"maintenance,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateHostParams defines parameters for CreateHost.
+type CreateHostParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
+// GetHostParams defines parameters for GetHost.
+type GetHostParams struct {
+	Framework *string `form:"framework,omitempty" json:"framework,omitempty"`
+}
+
 // CreateRoleParams defines parameters for CreateRole.
 type CreateRoleParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
@@ -812,6 +1017,18 @@ type ChangePasswordJSONRequestBody = PasswordChangeRequest
 
 // RefreshTokenJSONRequestBody defines body for RefreshToken for application/json ContentType.
 type RefreshTokenJSONRequestBody = AuthRefreshRequest
+
+// CreateHostJSONRequestBody defines body for CreateHost for application/json ContentType.
+type CreateHostJSONRequestBody = HostCreateRequest
+
+// SetHostMaintenanceJSONRequestBody defines body for SetHostMaintenance for application/json ContentType.
+type SetHostMaintenanceJSONRequestBody = MaintenanceRequest
+
+// PutHostMaintenanceJSONRequestBody defines body for PutHostMaintenance for application/json ContentType.
+type PutHostMaintenanceJSONRequestBody = MaintenanceRequest
+
+// UpdateHostJSONRequestBody defines body for UpdateHost for application/json ContentType.
+type UpdateHostJSONRequestBody = HostUpdateRequest
 
 // CreateRoleJSONRequestBody defines body for CreateRole for application/json ContentType.
 type CreateRoleJSONRequestBody = CustomRoleCreateRequest
@@ -887,6 +1104,27 @@ type ServerInterface interface {
 	// GetHealth Report whether the service can serve requests.
 	// (GET /health)
 	GetHealth(ctx echo.Context) error
+	// ListHosts List hosts.
+	// (GET /hosts)
+	ListHosts(ctx echo.Context, params ListHostsParams) error
+	// CreateHost Create a host.
+	// (POST /hosts)
+	CreateHost(ctx echo.Context, params CreateHostParams) error
+	// SetHostMaintenance Turn a host's maintenance mode on or off.
+	// (POST /hosts/{host_id}/maintenance)
+	SetHostMaintenance(ctx echo.Context, hostId openapi_types.UUID) error
+	// PutHostMaintenance Turn a host's maintenance mode on or off.
+	// (PUT /hosts/{host_id}/maintenance)
+	PutHostMaintenance(ctx echo.Context, hostId openapi_types.UUID) error
+	// DeleteHost Soft-delete a host (sets deleted_at; the hostname becomes reusable).
+	// (DELETE /hosts/{id})
+	DeleteHost(ctx echo.Context, id ID) error
+	// GetHost Host detail with liveness and compliance summary.
+	// (GET /hosts/{id})
+	GetHost(ctx echo.Context, id ID, params GetHostParams) error
+	// UpdateHost Update mutable host fields.
+	// (PATCH /hosts/{id})
+	UpdateHost(ctx echo.Context, id ID) error
 	// GetLicense The current license tier, status and features.
 	// (GET /license)
 	GetLicense(ctx echo.Context) error
@@ -1215,6 +1453,184 @@ func (w *ServerInterfaceWrapper) GetHealth(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetHealth(ctx)
+	return err
+}
+
+// ListHosts converts echo context to params.
+func (w *ServerInterfaceWrapper) ListHosts(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListHostsParams
+	// ------------- Optional query parameter "environment" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "environment", ctx.QueryParams(), &params.Environment, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// ------------- Optional query parameter "tag" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "tag", ctx.QueryParams(), &params.Tag, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tag: %s", err))
+	}
+
+	// ------------- Optional query parameter "group_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "group_id", ctx.QueryParams(), &params.GroupId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter group_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "q", ctx.QueryParams(), &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter q: %s", err))
+	}
+
+	// ------------- Optional query parameter "maintenance" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "maintenance", ctx.QueryParams(), &params.Maintenance, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter maintenance: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListHosts(ctx, params)
+	return err
+}
+
+// CreateHost converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateHost(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateHostParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyOptional
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateHost(ctx, params)
+	return err
+}
+
+// SetHostMaintenance converts echo context to params.
+func (w *ServerInterfaceWrapper) SetHostMaintenance(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "host_id" -------------
+	var hostId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "host_id", ctx.Param("host_id"), &hostId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter host_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetHostMaintenance(ctx, hostId)
+	return err
+}
+
+// PutHostMaintenance converts echo context to params.
+func (w *ServerInterfaceWrapper) PutHostMaintenance(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "host_id" -------------
+	var hostId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "host_id", ctx.Param("host_id"), &hostId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter host_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PutHostMaintenance(ctx, hostId)
+	return err
+}
+
+// DeleteHost converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteHost(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteHost(ctx, id)
+	return err
+}
+
+// GetHost converts echo context to params.
+func (w *ServerInterfaceWrapper) GetHost(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetHostParams
+	// ------------- Optional query parameter "framework" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "framework", ctx.QueryParams(), &params.Framework, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter framework: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetHost(ctx, id, params)
+	return err
+}
+
+// UpdateHost converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateHost(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateHost(ctx, id)
 	return err
 }
 
@@ -1695,6 +2111,13 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/auth/permissions\\:registry", wrapper.GetPermissionsRegistry, options.OperationMiddlewares["getPermissionsRegistry"]...)
 	router.POST(options.BaseURL+"/auth/refresh", wrapper.RefreshToken, options.OperationMiddlewares["refreshToken"]...)
 	router.GET(options.BaseURL+"/health", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
+	router.GET(options.BaseURL+"/hosts", wrapper.ListHosts, options.OperationMiddlewares["listHosts"]...)
+	router.POST(options.BaseURL+"/hosts", wrapper.CreateHost, options.OperationMiddlewares["createHost"]...)
+	router.POST(options.BaseURL+"/hosts/:host_id/maintenance", wrapper.SetHostMaintenance, options.OperationMiddlewares["setHostMaintenance"]...)
+	router.PUT(options.BaseURL+"/hosts/:host_id/maintenance", wrapper.PutHostMaintenance, options.OperationMiddlewares["putHostMaintenance"]...)
+	router.DELETE(options.BaseURL+"/hosts/:id", wrapper.DeleteHost, options.OperationMiddlewares["deleteHost"]...)
+	router.GET(options.BaseURL+"/hosts/:id", wrapper.GetHost, options.OperationMiddlewares["getHost"]...)
+	router.PATCH(options.BaseURL+"/hosts/:id", wrapper.UpdateHost, options.OperationMiddlewares["updateHost"]...)
 	router.GET(options.BaseURL+"/license", wrapper.GetLicense, options.OperationMiddlewares["getLicense"]...)
 	router.GET(options.BaseURL+"/openapi.json", wrapper.GetOpenAPIJSON, options.OperationMiddlewares["getOpenAPIJSON"]...)
 	router.GET(options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPIYAML, options.OperationMiddlewares["getOpenAPIYAML"]...)
@@ -2750,6 +3173,670 @@ type GetHealthdefaultJSONResponse struct {
 }
 
 func (response GetHealthdefaultJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostsRequestObject struct {
+	Params ListHostsParams
+}
+
+type ListHostsResponseObject interface {
+	VisitListHostsResponse(w http.ResponseWriter) error
+}
+
+type ListHosts200JSONResponse HostListResponse
+
+func (response ListHosts200JSONResponse) VisitListHostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHosts400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListHosts400JSONResponse) VisitListHostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHosts401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListHosts401JSONResponse) VisitListHostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHosts403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListHosts403JSONResponse) VisitListHostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListHostsdefaultJSONResponse) VisitListHostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHostRequestObject struct {
+	Params CreateHostParams
+	Body   *CreateHostJSONRequestBody
+}
+
+type CreateHostResponseObject interface {
+	VisitCreateHostResponse(w http.ResponseWriter) error
+}
+
+type CreateHost201JSONResponse HostResponse
+
+func (response CreateHost201JSONResponse) VisitCreateHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHost400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateHost400JSONResponse) VisitCreateHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHost401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateHost401JSONResponse) VisitCreateHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHost403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateHost403JSONResponse) VisitCreateHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHost409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateHost409JSONResponse) VisitCreateHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHostdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response CreateHostdefaultJSONResponse) VisitCreateHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetHostMaintenanceRequestObject struct {
+	HostId openapi_types.UUID `json:"host_id"`
+	Body   *SetHostMaintenanceJSONRequestBody
+}
+
+type SetHostMaintenanceResponseObject interface {
+	VisitSetHostMaintenanceResponse(w http.ResponseWriter) error
+}
+
+type SetHostMaintenance200JSONResponse HostResponse
+
+func (response SetHostMaintenance200JSONResponse) VisitSetHostMaintenanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetHostMaintenance400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SetHostMaintenance400JSONResponse) VisitSetHostMaintenanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetHostMaintenance401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SetHostMaintenance401JSONResponse) VisitSetHostMaintenanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetHostMaintenance403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SetHostMaintenance403JSONResponse) VisitSetHostMaintenanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetHostMaintenance404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SetHostMaintenance404JSONResponse) VisitSetHostMaintenanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetHostMaintenancedefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response SetHostMaintenancedefaultJSONResponse) VisitSetHostMaintenanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutHostMaintenanceRequestObject struct {
+	HostId openapi_types.UUID `json:"host_id"`
+	Body   *PutHostMaintenanceJSONRequestBody
+}
+
+type PutHostMaintenanceResponseObject interface {
+	VisitPutHostMaintenanceResponse(w http.ResponseWriter) error
+}
+
+type PutHostMaintenance200JSONResponse HostResponse
+
+func (response PutHostMaintenance200JSONResponse) VisitPutHostMaintenanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutHostMaintenance400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PutHostMaintenance400JSONResponse) VisitPutHostMaintenanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutHostMaintenance401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PutHostMaintenance401JSONResponse) VisitPutHostMaintenanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutHostMaintenance403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PutHostMaintenance403JSONResponse) VisitPutHostMaintenanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutHostMaintenance404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response PutHostMaintenance404JSONResponse) VisitPutHostMaintenanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutHostMaintenancedefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response PutHostMaintenancedefaultJSONResponse) VisitPutHostMaintenanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHostRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type DeleteHostResponseObject interface {
+	VisitDeleteHostResponse(w http.ResponseWriter) error
+}
+
+type DeleteHost204Response struct {
+}
+
+func (response DeleteHost204Response) VisitDeleteHostResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteHost400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeleteHost400JSONResponse) VisitDeleteHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHost401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DeleteHost401JSONResponse) VisitDeleteHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHost403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DeleteHost403JSONResponse) VisitDeleteHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHost404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeleteHost404JSONResponse) VisitDeleteHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHostdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response DeleteHostdefaultJSONResponse) VisitDeleteHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostRequestObject struct {
+	Id     ID `json:"id"`
+	Params GetHostParams
+}
+
+type GetHostResponseObject interface {
+	VisitGetHostResponse(w http.ResponseWriter) error
+}
+
+type GetHost200JSONResponse HostDetailResponse
+
+func (response GetHost200JSONResponse) VisitGetHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHost400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetHost400JSONResponse) VisitGetHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHost401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetHost401JSONResponse) VisitGetHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHost403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetHost403JSONResponse) VisitGetHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHost404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetHost404JSONResponse) VisitGetHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetHostdefaultJSONResponse) VisitGetHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateHostRequestObject struct {
+	Id   ID `json:"id"`
+	Body *UpdateHostJSONRequestBody
+}
+
+type UpdateHostResponseObject interface {
+	VisitUpdateHostResponse(w http.ResponseWriter) error
+}
+
+type UpdateHost200JSONResponse HostResponse
+
+func (response UpdateHost200JSONResponse) VisitUpdateHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateHost400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UpdateHost400JSONResponse) VisitUpdateHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateHost401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UpdateHost401JSONResponse) VisitUpdateHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateHost403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateHost403JSONResponse) VisitUpdateHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateHost404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UpdateHost404JSONResponse) VisitUpdateHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateHost409JSONResponse struct{ ConflictJSONResponse }
+
+func (response UpdateHost409JSONResponse) VisitUpdateHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateHostdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response UpdateHostdefaultJSONResponse) VisitUpdateHostResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -4944,6 +6031,27 @@ type StrictServerInterface interface {
 	// GetHealth Report whether the service can serve requests.
 	// (GET /health)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
+	// ListHosts List hosts.
+	// (GET /hosts)
+	ListHosts(ctx context.Context, request ListHostsRequestObject) (ListHostsResponseObject, error)
+	// CreateHost Create a host.
+	// (POST /hosts)
+	CreateHost(ctx context.Context, request CreateHostRequestObject) (CreateHostResponseObject, error)
+	// SetHostMaintenance Turn a host's maintenance mode on or off.
+	// (POST /hosts/{host_id}/maintenance)
+	SetHostMaintenance(ctx context.Context, request SetHostMaintenanceRequestObject) (SetHostMaintenanceResponseObject, error)
+	// PutHostMaintenance Turn a host's maintenance mode on or off.
+	// (PUT /hosts/{host_id}/maintenance)
+	PutHostMaintenance(ctx context.Context, request PutHostMaintenanceRequestObject) (PutHostMaintenanceResponseObject, error)
+	// DeleteHost Soft-delete a host (sets deleted_at; the hostname becomes reusable).
+	// (DELETE /hosts/{id})
+	DeleteHost(ctx context.Context, request DeleteHostRequestObject) (DeleteHostResponseObject, error)
+	// GetHost Host detail with liveness and compliance summary.
+	// (GET /hosts/{id})
+	GetHost(ctx context.Context, request GetHostRequestObject) (GetHostResponseObject, error)
+	// UpdateHost Update mutable host fields.
+	// (PATCH /hosts/{id})
+	UpdateHost(ctx context.Context, request UpdateHostRequestObject) (UpdateHostResponseObject, error)
 	// GetLicense The current license tier, status and features.
 	// (GET /license)
 	GetLicense(ctx context.Context, request GetLicenseRequestObject) (GetLicenseResponseObject, error)
@@ -5468,6 +6576,274 @@ func (sh *strictHandler) GetHealth(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetHealthResponseObject); ok {
 		return validResponse.VisitGetHealthResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListHosts operation middleware
+func (sh *strictHandler) ListHosts(ctx echo.Context, params ListHostsParams) error {
+	var request ListHostsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListHosts(ctx.Request().Context(), request.(ListHostsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListHosts")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListHostsResponseObject); ok {
+		return validResponse.VisitListHostsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateHost operation middleware
+func (sh *strictHandler) CreateHost(ctx echo.Context, params CreateHostParams) error {
+	var request CreateHostRequestObject
+
+	request.Params = params
+
+	var body CreateHostJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateHost(ctx.Request().Context(), request.(CreateHostRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateHost")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateHostResponseObject); ok {
+		return validResponse.VisitCreateHostResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SetHostMaintenance operation middleware
+func (sh *strictHandler) SetHostMaintenance(ctx echo.Context, hostId openapi_types.UUID) error {
+	var request SetHostMaintenanceRequestObject
+
+	request.HostId = hostId
+
+	var body SetHostMaintenanceJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetHostMaintenance(ctx.Request().Context(), request.(SetHostMaintenanceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetHostMaintenance")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetHostMaintenanceResponseObject); ok {
+		return validResponse.VisitSetHostMaintenanceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PutHostMaintenance operation middleware
+func (sh *strictHandler) PutHostMaintenance(ctx echo.Context, hostId openapi_types.UUID) error {
+	var request PutHostMaintenanceRequestObject
+
+	request.HostId = hostId
+
+	var body PutHostMaintenanceJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PutHostMaintenance(ctx.Request().Context(), request.(PutHostMaintenanceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PutHostMaintenance")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PutHostMaintenanceResponseObject); ok {
+		return validResponse.VisitPutHostMaintenanceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteHost operation middleware
+func (sh *strictHandler) DeleteHost(ctx echo.Context, id ID) error {
+	var request DeleteHostRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteHost(ctx.Request().Context(), request.(DeleteHostRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteHost")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteHostResponseObject); ok {
+		return validResponse.VisitDeleteHostResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetHost operation middleware
+func (sh *strictHandler) GetHost(ctx echo.Context, id ID, params GetHostParams) error {
+	var request GetHostRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetHost(ctx.Request().Context(), request.(GetHostRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetHost")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetHostResponseObject); ok {
+		return validResponse.VisitGetHostResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateHost operation middleware
+func (sh *strictHandler) UpdateHost(ctx echo.Context, id ID) error {
+	var request UpdateHostRequestObject
+
+	request.Id = id
+
+	var body UpdateHostJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateHost(ctx.Request().Context(), request.(UpdateHostRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateHost")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateHostResponseObject); ok {
+		return validResponse.VisitUpdateHostResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -6321,148 +7697,168 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H37c9s40uC/guJtVez9KFl+ZGqj1Ff1OZ5kJ7vJxGU7m7sb50SYbEkYUwAHAC1rs/7fr9AA36RefiTZ",
-	"zS8zsQiCjUZ3o9/44oVilggOXCtv+MVLqKQz0CDxr5NUKiHNvyJQoWSJZoJ7Q+9iCiTgcKtHIY4IiBgT",
-	"PQWSSLhhIlUkoRPok2Myo/FYyBlExI4kTBFKjgaDvud7zMz1Rwpy4fkepzPwhp4d5vmeCqcwo+bbM3r7",
-	"DvhET73h8/0D35sxnv2973t6kZj3lJaMT7y7O997+7N5CydPqJ4Wc7PI8z0Jf6RMQuQNtUyh/B0DKNXe",
-	"0EtTHNkycwSzRGjg4eLvsPiA6KBxEz/HJOXsjxSIfZckIEksJiykMREJSGrGvSQSkpguFJGgU8kRgUKy",
-	"CeM0JhJUGuscS1OgEchiKSVIen+HRRe+9g/+shpf79iM6eYiTukEiGL/BJ/sEy3IwWBAdiIY0zTW5Plg",
-	"t2sHY5yuDJB7yRs+H/gGOjZLZ97wYDBA2OxfBWSMa5iA9O4MbBJUIrgCJMdXNDqDP1JQCG0ouAaO/6RJ",
-	"ErMQsbr3uzLQfyl9/k8Sxt7Q+197Banv2adq77WUQr7mNxCLBOwnm6Qu7UcN7Rb0LCS5YSKmGgxFyzQG",
-	"shPc0JhFCMdoTFkMUbDb9+5870TwcczCJ4T7mESpndzAr0QqQ/AN0JSToEY9AWGcjGM2mWozQkKqICJz",
-	"pqeEkoiNxyCB6wwNuKA3Ql6xKAL+tDsR0jg2vETDa2UFDsgZU4oJbtYQRKApi/sZj4+KxwGC/avQb0TK",
-	"o6eD+ldBVBpOq3sgOCD0bjkzuiBcaKIAEMpTupgB12e5pHpKFMcsBK6AaFZB9BioTiUQw+RRGdfugcXv",
-	"OcgbFsJHTm8oi+lVDE8LvLLfJyHlFqHyJmdfRSRSOBdzhPVCiPeUL5xEUU8IqBBkRvmCUK1hlmj1kswp",
-	"02QsJKKap7MrkOZIVRAKHilE9xlouegdjzXIwIheeyIg2KVHTTF+7ubQwn7lCsZCGqRouWB80q9I6qYI",
-	"vvO9j5ymeiok+yc8LeOEEiLgmtHYSq7SD0RPKQrklF9zMec+gdvEMIsVYDfiGiLc5Y8cbhMINUT4xScU",
-	"wHxBhJ6CJGCGkp2jwZFPjgbPfXK0f+iT54OBT/r9/q5vttfsux0Hbs4+ns3ucwaa49O3F+Ia+IkEqpGv",
-	"aBQxq4KcSqNWaGbOyTGNFfheUvrpi2dUug5VRZtJLT453Bh4EZPqJYHbME4jUCTQOkaic/RxJUQMlBv8",
-	"2kN/Q6XD96SI66/9dLTyLa1bVvCOjUGzGVg5SxUJDgezwCfBwdE0MOQQvBhEQXk1Dhm4osQwoTTz/L/f",
-	"Br0Xn/9rR/1r9q/pv6LdP7WqgIX6+Jtd++d8lLj6HUJt4KxuVbThXuGGtCvdks7tfvlETcXcbBtTRPAQ",
-	"+l4bvszQ0Qz0SnLOIH5vxtbXaQGqTLds1e+YVdA2XTL+i2mYqc2gzUGhUtJFO/RqKcTvHYY2gDi0Wzui",
-	"umI6RFRDz1Bj23Zk71wtSrK2eOz4btmUPI3dqWqNl8YcLFrDkvG9mCo9MlrevT6W8X6Tu60AvtfkmYRo",
-	"PHBn/IiGoUi5Hq25ZKWpTq0s5Mbg+M2joWY3BhZ3dHg54CVi6WB9/EYLJA4pfpk+KhvvFpbD00qW0Yzx",
-	"MxGDOnPmz4bEaT6xPjeZL73mWi5WspKdtxXkNGL69U12rK4PqtkEe+42doyGWki3vSvJxQ62P7fMFcYM",
-	"uB7RKJLtz4WUEFvLzX6xMcTqu93LqwBWYGZN8hRhmEq5oUCREAoZbfxSZJFepZDm4VGhBDTF0YJZd0fy",
-	"8dmmrHxDwR+VZTCufzrymo4BM/IGJNOLMjszPhaG/4RmoVn4nEpuJjbsxzQLabw2W//hNSjCzyi19PEK",
-	"1VW3sLo3OfFUsL+cj9QpnWzK9/lmrneKFjzbst0l994am1fHI36/Oknnct+afTUIPUOf16YH8RTCa6tj",
-	"VfUli0Vi9mrMIMoMHzRmmVSaXEmg12SHxrFzX87IfAqciGv0ba1BhjjP6EqiXtRFvR2YK00jrksMWNKt",
-	"JVDVKhtr2BbXhl4dHtrRrKfvxITxkvtsAxQLnbSro0jvXJNQRJC5gK1P45kixmg0xlpItTHeksS36H3/",
-	"5tgYbsANUiKD6bIRULEBfmrq519+uvtTm1RLqFJzIaOaUXHw/KfVtgiE4gbkYmSW0WYhKcYnMfRSZcxm",
-	"OxaXbCw3pYFGZu2B0ElQX81qkyZVxhZp2FCr4a7RQD5PCRUrSGEr1YKGISg1ym2UxoJmYzoCLkUcz8yJ",
-	"K0tOrBoByRQsRRiymQt5rRIaWneN0YORUCiP8LFZHplShX4yOz1EQ5JyzWIzYHHJI0F2gtMP5xdkz5De",
-	"3mxMh3Zk4JshnNSfomhYBLv4mCiwfsQZXRDB48Ulp6EmghOmFTG2llPz+pe81RKWMJagpktQYxaxWijr",
-	"6XvIN6e+zRX017/pvtC17e/fHL9GfGy59YkUN8ygiPHJKJWsQzsPJeh2cXFFFRweEDvEt/6uRcL4hDCu",
-	"BaHcSAnricgceCG15PHx7G1/pT3eADAHZwlKzhxHn4jIUfgGenZZcmykTtUV6+pES8D9B9LsveT4/cVt",
-	"/fzRSTfIcJr74Lc1Zxg6/ay2t9FrrRvB1IhywRczkaqOc7fL9GzaVZttsw1AWvuvAkYb9orYxf0+6XBX",
-	"nbB7u7bcI5g542hbl0Qn0ssn5Brae+kgtDC5qbtWfGZF6HYc1ZD5m8aqq0KgPFkbvCdUw0TIhbXWNwO1",
-	"Io47t2kNBJcnagUyVVrMzkQM1v25HWZr4G6o0tnFlIUZ7f3zs/nPoPdi9PnLvv/TYYce2cF1G/q3Z/T2",
-	"rX0Vw9yrpUJ5vatZNY9lbGIoOe12ZVTDnITtPpHO0PgzRUqjCYt8QmMlsshG8L97J8Xj3tsoIFlgn9g4",
-	"Vqv7ej2PSxWo9zScMg49CTQyBgbBaM+t9ovwwJhBHNnIQHuguAXhLoGhjoJPU6GA2JSIIoTDlJkj80tY",
-	"15NzF2IORyJiFi7Q8ejCMg3HhO/d9swEvRuK0kyZmd6Y75xk0+Ff59mc+NdpNjH+9Tqf/c73pumM8tEM",
-	"lHJuhYaRA1wDDwHVsgREEsNLwjQGfG0IWIzHwCOjriEGcWCR8GDXrvrtLictF1k0uI5BwCCZhASoNpOj",
-	"Lk5nRdpFTLULkqs0DMHajPVTu8ZTSOzZtpUBqGOiQead7HbSah2+RmvQ7juawdqFoUEaJZbAjOk+sZum",
-	"7CLmTIdTY1joKSgok0ojfcTlK4HS/SsRLUZaiFFMJcItRaqhz4UejTGlIftlBnoqopF5QONYzHEWY/Pk",
-	"aRHZ34zjB0dFWFXVH2WGhfnxn/2CS0YRcIYzsSKXpM/4KJFiIkGp2pNrWIxsXolXeAarwGc/hlmujO9J",
-	"qmGE+UR9uDU7X8AeKjkeSfgdQ7vZj8b2rC/S/OZW4/mey27IshZGaSlTweoOfYyN0GjGMoOqryAej2IR",
-	"XotUF27/fvVdxi239ZEWWlyNjozymPGG+lUm8VeK7wYv1AEq6PoXoLHRgLbS+KKrUSg4txvQqkc3Qy5T",
-	"/OACz7uJpFFrqMX3bkAqto7ny33BrwJTTNC26HeWBM416iZbLT1EFQdkV6jgISJ5jkI3dNIzPppIGoI5",
-	"0JhYe1/yUBi+XAmJcTFyTINEbhmpbdM0s96NbM6xBPSKJ8DnVIfTURLjVplzRiaSKWidJlXGek8k3Iyu",
-	"YdG+AOfav49dhND6BQHl6F5CMvexvR0OR7/PdV2d/OnwL0ebWQrlydaAdzuD7uvRsBpZKmvd+4zMVn7c",
-	"evdGMg8qVA9u/IRPkODz7CGfmCNpAXrkHuf5nj5JuUqTREiM6sYTP0s9Gl2bgVc0Gik24bhgn8yl4JMR",
-	"UyoFaTTN/KiNKZu1K0kPQNQ55uqrbyOSU+cmPplSPtnSSnMBgNE9vO8c5tu/Xtf66uDUpl+GhjNQoLfD",
-	"wkMuYTW8uQ62jRcgdB6E9gi3IQTZ6RbbyoOQq1yjSZYK1Z1zmiWZVjN7n6kiaV4RDoYZ2ZhQvljtEkZe",
-	"yBddN7OLBS/HtDqDCVNabitLHQBsg6SMqqunRUp2OSqWTVqnnbYo/yOljpRQUIXdX5JVYqY/VkasZvnQ",
-	"W7joRJylLGwSmWvJfOmyDgskPIFHDo/Hq5TFesR4O58+lOO4wS7lL6/2UZ1DmEqmFyeCj9lkY8cqQjKa",
-	"jWnbIhue02J0OyhosR3bAN7Xz/RbtfMRUxgcf4pUwO4kvs4EvG7zIQO8XbNPog0R2UaSzrdfpcxqTt2y",
-	"7LsSEKspZatU627P9f7g4GjJDjxBCnVbAvOS+EgVG1vk9W6WRNTIqFz/IKpx+Crh1vjO6lSljwrkfQIa",
-	"eYAsJ/wsPLVEXTzcPtPlL0tIpu77RaneY9xYKta3QcxQwqKi4i+4YTAHGew+Zo5LOWJz3Pu/Nl7zufhn",
-	"f/Q/vc9/Xh2RbgkCLlWqzeZuq9ttcTw8iHy/d8QVHZ0ZWkYhmoGbZZJuGg7f5gx4qABw41hYcRIYkviI",
-	"Q9bl9xnj5V/3H00CPA0/tWJEmUNgS06pHQb1amOlMDqXVZTn1XBwq7Gc/CUxLOHiJsQQr60yX4dXDMbW",
-	"P0wq0mDVUWKnXn1+/MO6pLfEnZHQ0Qg5pD19feZquBuPJqL152vgirZb4855nid0ilkSM8pDsFXOwCeM",
-	"A2bmMa3sb6GQSarIjg0MGtok15DYkkbzPtXsisVML3ZbXV+5j7gdoA8J8E/mMZEQA1Ww2u4vZsyWipjI",
-	"MeWXMdrcLpvIhubLuSEKtwlAJcjjVE+Lv95kvPy3TxdeswaQ2IQ9V2Q3lmJWyUKMxYTZiDPSHto4OG2x",
-	"wKnWiVWN0NY6EeKaQUd+nRRzBTLPZAxxLFGgydWi47tYwW8HFiX8hc/eTVWAQxP2d1jYgkfMuG9AUuwW",
-	"9noYxwC6TESGcGaU0wnMbO4w11LEJIkpt8Hnd4ynty6GqvqX/GLKFIlEmOJ4ZoPRNieX2JhhRqrHp2+H",
-	"pQCsbwnUhZGL4Kp/yc2DUu04Jk8rmwc6hyvy8e0zRcyKVZ6B+ldBbCSfUAmExjGZAAdpjhC7r0z7lzwb",
-	"LVPOGZ+QK8apXFh4FGGaUE2CPZqwvZv9PYNmmrD+70rwAD/UeLSgszjoX/JLfiL4DXD0gQ3N338mNvSc",
-	"u8ZIBGFMJSgS3PYyXuiVEhvIDiVB5gsb2iqEIGtRgUvQU7jkxGHvWRVDVNNYTFLYxVpcpgjcJjELmY4X",
-	"JE9ks00Dgox3huS3z7gwM2tw28vHDYkR1EGffGJ6KlJNqN2ecoUv5aW1Ua7mIBU5GuybuXaCSkDbJnM0",
-	"A9fB7kuEyHyh6lP0ydHgEKHqiGwHRophaqpe2VnAbEZw2yvFu4ekAG1G5XXFg4kJrppeA6GGESKqhVw0",
-	"mzIY6GxyzMvG7MK1HumafSq4SO35aaewidYKMH2ZkDPsPGKWR8k1LOy2NRIvbF8SVW1MYm1spNYrES1e",
-	"5q+ZefO5WvpGlPbwBQnakwOCl4S6tihkPmUxZCRpKzZKjTiUZnGcs1nn1KWMhKBP/g4L5UI9ZlI61iDJ",
-	"wRGZihQlzZ/bMpV2gpLuNOph8tjR3Z+CXZRvYQiJEQGCE0B+dDD6hXgwn0L00yuzAYZWS2Elg0gIp6I6",
-	"h0uOwkM2+9UmmRikI6gY7FckVYD9JLK6cZ8EXy5tzP/SG5Iv/X7/7i7wyRxTlYJQRBAQLBrOxeYNjVNQ",
-	"RIyRIfJkl6BP/lGk94wpi1MjXYz4OxoMSEuzE99VkB8dHCCITnM2MDP3JmZzQIQNZch79orsHO0f2kSs",
-	"ZpZLsIvTvLLnWqWkBAqaDRrHVZAdfTu/aJ184PHCJ+iOBN8s8ZzO4Jxp+O939Ha3T47d6F55+oiY49In",
-	"px/Nf44vTn4x+/bz63evL16TWarwSIN2sSnm3PEL2QnOIey9AR1Oe+aTQ2SVnn0auLYGMwO7IePgg/3d",
-	"yFg9BTlnCmdmZeY5dJKukgET9MkrVByQZF5RxcKSLLWo50ITOh7jeFvEkAX2jXJuT/7jhIZT6B30BzbW",
-	"qo1SXTrSj0/fltIrht6gf2iHugPLG3qH/UH/0FbWT1Ft2sNkmj33MVd1gfmZQrUEZk/wLMadfR0dPH++",
-	"/4LkgVVCJ5RxZaW5lqkyG3VtuHrHaDjXLMqqOWzo1bfHCtMLEtlOPTyyIV9iEyT6NkPBCs+3kTf0bND8",
-	"XZ7y4CjzlYgWD9Y8ojWf4K6qw5oDst4A6WAweCwY8nqT1r4qNyAjFuqXJMhCzChD0FRBnY2SKxrlcbwd",
-	"bEvAbLUOdamBthPSkV1CG2T5UvdKjZ7wlf3Vr1SalOBLh6tfKroY4arzJM9Vn6q2FEFrIZ3NqFx4Q+9n",
-	"uejJlBOaY+Nvny5yLcQQL41jq1igGUMnqpTSYWyRVu0NG2tZBrLKM352j6YR03twk/Vvm9jamypJG5u9",
-	"VFiKvFm0efvtS2sbr6LctbOxWMMEa5+pUUnbOuNPR2tPWKm6LSbLohFYBNXwJZtfFkrDzPO9tsKLVR+t",
-	"ljPffxHlcuoNkdxa50pRsbAqDbIf9kTZOXtzQg4PD190tmtTjIfV9awXmekAI6+yXR8CLOLbCoI2Pi1I",
-	"e8+1L1xjpG2Bd/f5EeVtvbK7tWdbQieolVmG/s8QmEY6EZRjbtlGi5wbtRGV/rKQxFHLRCQOGEqgUVM8",
-	"DuE2EVKXpGRrJrcZW2hktlo8NkRSBcsnaWKU2P3BwB8MBsSoqH1ycv4PEkIcOzOMXnKVGGjUFECTuUjj",
-	"iODhgJ4RIWdpTMmO0lRi6ru1nv878EnwX+Y/PfOf/wl8oukVxmaolIxO4JJb02wX9bpEwpjdFh37/kiF",
-	"hj75FSCyalSAaBjZ9Qf1bBurClZPjNc49MeZ8ePM+Lc7M9pmc++29iz1UMyXynnUjefbH1sI4b4nyL0b",
-	"d5gf4FbvGTArM9chbdXzv8q5c7D6pXpHzK95XlnZWDmxjDw3ol9I8rfzD792HFlO7vac3M2OKyeXvVWn",
-	"mhtWOtdY1jhlpU19BmahqbGAoTjmninyy/vjExIzfo2WcViY3sbkhgi9h/bnRDCusWexkFpV2qhgbEMZ",
-	"OuBh1r6yy7CudnzxHlvhqveWWW7f9r8/7cliFbfDUmQ4pYxvoTQ5EnLklcWIuknqkxR8QrJQtPWsYNY7",
-	"yVIKlHNaFY7lo8F+VhKKfxsp3ScfuC3sU+qSY+wk937GShAFjtqWuPnGQmbBL4XBklcy1fhzCOgsxjI4",
-	"oucshCEBGk7zWE4USVC2ME/LBaFXxkoXho4tozzPmrBecntOUnKVGrIXY7I/IDtHBy9I0FKnFjhlrty2",
-	"ddd6e2neSuSSx8IwnIH/cJC3e7Ufek5Cg4Uw1ewGcverTyKRXsW5toiLGacSiyjdoEvudNPnZMY4cv0O",
-	"4vLo4MVunzwfHJIZUOfYd7WKTJGrVC3IlCpUfG3rUiMFeoyrNh0Ru8g8koOs0bDoiZ1jzS45LYLj3IpI",
-	"y22ldrznoHvLwrRthNwRum36r2vO67buvcUR/5TH+MGL1S/VWy7f+d7zdQRnS1vpe0tQF6L0hr99rp7u",
-	"NhGK0Fy2IdNmQs3mpWBL0aqQ1VMrY0u9RZBKy/JUpHrZGX0jrkGVexFlAWzsC+G+mideWBJ5WSTJZNEx",
-	"awbyRd7VrBQ87bexsS1rrTHTUUsraUvwItUbUPxJDFSukuDr0PEWRPlQGp8L6ofOc+uAb9//jjPWCvyh",
-	"gnhcOmNtOk+r0/avoN+D98gyrtJpaknH/e0VowfagrPiioxsF7LONg+yDXu1oonOLVmcVmtXHnd32non",
-	"dWxUyks5W6XVNPryYTLkV9/QizJIgFFJo+aUAH+Ifc1bwC0JN2JOqCKUcJjXmhba7mF5KqK7rmFHAY0h",
-	"ItSIXKV3USJnuRJMq0seCJ2YmYZ7ewEpdyXDPmZZB0RbNYG95pzK19Ggrn/JP2EyROVF3/XBw/yHCWXl",
-	"JJkXrU49HP7+zfGj022j0VzndQ2IXy1ILGhUdIGrd468j122hlqS387ycOT9CiaMk4sPF6d2l2bA9QMR",
-	"9Cpb/yK3zJ1VNU5j1wU1dMlUhn6Q6LMWixnlHAwGLq/CWPR528tLXul7qZrd58k7bNJS/gxKHsozMnd7",
-	"7UzCg8FR/5If25Yp1Tya0LJEKROorL+00LU1gTO6fhxjpNF57ysYJI1mhS1c5SQEF3OH95fkGiCxrWaq",
-	"3UvtGdCq6KFwdjuD0f4n9ghuyLPb2h4PxOtY4ChntgGUa02akbsLyZQb5T6AGMiMkaG1VbplgUsRtba8",
-	"My0r+gABHqmmUWB7ApwWZfSPwVftDQjWYqyj9gICNNAsTp6WZB+KkqzpWVHXsr1+CLIplKuhdBXty5Td",
-	"lgL4x1QdltXbd97MZsd9E+psW7Z0nj6el9ihn72osXsINdc5CJaIAYq1EyU3gu237M7uUwnK6Ft84m4m",
-	"o5rMqSI0lkCjBcHr4GTJPTGfihgueSZRdqyr1E6MiXdRnhhpHb3Oj7hbUTbMcU5c+03zbcwdveRwq4FH",
-	"FT/IM0XolRJxqoFEQKOY8dawtZvsIu+O/DjKQK1l6LfomzxGa8buSEKZ/I6kYYdj7kxoqgGVwjId2+RD",
-	"NN1spY01xspD7PrX9dXZFmWdWSKnIo6t3mu+HLMb4KBUnxw7on4+OCwyk6s3ehXNziOq6RVVYC8wk0DD",
-	"Kb2KoXkO/xW07dH2mHK31gVuxdV6BmRrkH1rrtszDE0aLKO+o6v3AdYuAywThMvx6CSJUpp011FZzhd+",
-	"3ITdat+6FZc4KjP4O4xqli+XKF9I6ZfLT7LuYlum0RZZYuU6rGWb/CEBfnz69m/nH36970ZvcIVQ+w47",
-	"WIq6uFIsz5zdqG/gKdx/NIbDwrwyED6hqpEBsYq7yqVua2D//xy/f7cZ9rOJy8k9K9G5Y76z2//+0G/g",
-	"3gT9eRF/Z+r4mauefzyNpnnfWQvarS1rwO1/p0mua9sBeUesLhlmBpQEGI4fhnm3mm7HYHbjcKo0mYo4",
-	"clkOJdMFMzBEDGQiKdeK7BwNDotqpN0WX4FtimI78NSSRFekXXfcp26z6B5ed+/qTL+WAr//YGCUmqY1",
-	"qdxdGfqNp35/Lbe6xQ461HLO6WCcUhUoVrQ72lrBU3PJtCutcbpjr9yLqFNGVvsPqY05wRUgrF/T8Jil",
-	"Ci1tn5ZWK2Radoap/6C6hfrSc9uPSStFjZi3OmvlUK7T1hJZX8tJd2Lfv5eQdz5gN6ULCneJ9lpvrW9c",
-	"yLd2cHtiCV/vRvZDzG8p5mvstZqFNpb6de5acgDsfWHRneW4GKyiVWWXn/H3Brusjl387PqBvSRlT6rS",
-	"IlHoqLWe2Uam1zdPPUer3/hV6Dd4A8QDVuBabDbJx/kGb8Q1YAZdM43vPnLZUc7G4vFnFIVJ2iLM34k5",
-	"yKwMzR4nsRIkFuhqLJZAtCBUk5lwRgaHOQ6vtHBRZMeNNmeCmXUmJGAFmbv2ukW5tx3QWkj6WxLcgycU",
-	"3JhqZTvHFVLp34sNv5bUt7S2jdR/GNG+Z9ljAz3/wr7wmK6R07f4kS4l3JBjJsZ+HAadjhc8T2egaUQ1",
-	"tTGjvAiD7NimNTpPSFO7D66rb3UktCr4HxVgPxhFgmO3J0hYw6wBzGU6GByGuGT8J7g2M4r8cnFx6nrD",
-	"5CEqF7SNzPNUgbzkeco7JpJSqfMCUSCRwC/nOQkk0DoOyE5+t9rB0dQ243oxiIJd2/orAHszUoBnzSzV",
-	"KY3jBYHbME4Vpihl3TGA5ZEbC1fMbkCRFwMS0YXqk5zan6lLjudh1p52WLVndrGgB+8Kxnqc6tO20HGb",
-	"qfOocWTH2F/HQKl+PVoqWRrJfn5egpBx1I8T8GGE1XtmlNRyZDuXUrbOQ9J5nmbhUo5dzuQTH5J7X/D/",
-	"oxUWka1p6eKqVWaRfTvCawh/GEPbFk6gueOI6huwdbIS/IRiVoOrwM+oyatLwdYS//aO1nefkWox3rWX",
-	"Bc32wvz6ia7AYu2iikc1Lypf6sy00JrxifoOw1yf8lv8M/yXVtMek+wiONdBNNeg2uzjT1hiW7r9I/BR",
-	"iVG5RvH+zXF+ob9NziXYOsKIjwWZ0htXQOdCt8CxZli55lxVUjlN20jlMQzhJpU8pQm8Do1ymNfp9N/c",
-	"3e9yc+cPTuGlEzdvU96aevaO3QDZMUqtPW6jXUfsjBOM/aJnX0YgfeyJCLqX0Anj1tHst1izH13v8u84",
-	"VtVsSr80VIUI+w+KT7n1FoRpSWwJXZoBa8SYjAAwQ8kk78/gLgixjsqUx6AUCcwfAclaRNhKBPPby3IR",
-	"wqpIFdVLA1QfbfOmbzos1bw+5olNvuqlBj8iUltGpPBC6HZ+2jj2hKxWF/8tUaZaFb4YZyeAZSLz2jOV",
-	"5corAhxrU0XWbD8bg46dKwiF4UUJKUZJrFMFb9NwhXrYrZeElJuT5gqyw6bJfDbc5ZhvjSBXNs8PX8GD",
-	"RLkQncspcgnZOeq68zvNovaNHTyZQLpwZPvDsG/d/7+C3nrz7+eWzi5qaYsU5kTzOCdo9UKmJ7aM1iJY",
-	"Fxr8dyTcrx4XdAddfpYJSfAGrc0ZoPXQLcpqJSgrFB8wbnOx/KTutxSzKSuEn6gMt3IB9r2rcBX88Mi2",
-	"k/N5LrhL1b1kB9UuprTEphdIgbsPRdg2P5ziTcqPQNZr5xvakN2qhHJ74zNKW5tU/hhU33619LZkf4a5",
-	"Oco1zbTN9rDaj+m8inZO1e4PlmhlCbsRhFoC0WIbxQbTtx2Jt9N/yh+FA3JHgra21Ebc8LK4zLBifl0D",
-	"JNatYv9ud398dCv6/nhFwkzcNFhlTt2VIY6Tdn+oUA8VBTTozhgMa/MflsWG7krbJ1aayK/iSkQLrO91",
-	"EGDLQwXxmLiuXQ3mavFk2Fe/BYs3uxr4hwXxKBnB29nLrVrVEPiDUHy9Sdu3Qol2edEPH8yyxqCOrGpc",
-	"ew/6yq9W685XcDcJPyZ91C8rbiGRVymLoyKnMtNpKvee9h+718NVBYi1y56rE1cv9v3t853/pX7b7m+f",
-	"Dce6K2nxlVTG3tBz17UiP7sv148w213Dz29Vzjzylepxps2J1S/dsGHBb16ZcW476eTTtHVDza48Metp",
-	"zmB4v1SqV1ypgaTaHI+F2UVCaKmeAHMosEy4NI0twWxO856GU8YhA5QVczKJyHDFCTtZ/ltxv2MlsIiX",
-	"ChuLqoc5Hddg75TO8FZPamoCgomNdJaA7MENQuM652vpfEk5/iIX567H4YuGFNVGFORDcQ/rjMpriEjQ",
-	"uPchyHogHg0OSOAe9t3DUVo0SgmKhjH4qZhmlzO4wWSnyMytX2ZcRkrWFOPu893/DwAA//8=",
+	"7L17c9w2sij+VVDz2ypLe6jR6OHUWq5Tv6Mo9sa7dqyS5M29N/IdQmTPDCISYABQo4lX3/0WGuBrCM5L",
+	"Dzsb/ZNYQxBsAN2NfveXXiTSTHDgWvWOvvQyKmkKGiT+dZJLJaT5VwwqkizTTPDeUe9iAiTkcKuHEY4I",
+	"iRgRPQGSSbhhIlcko2Pok2OS0mQkZAoxsSMJU4SSw8Gg3wt6zMz1Ww5y1gt6nKbQO+rZYb2gp6IJpNR8",
+	"O6W374GP9aR39HJvP+iljBd/7wU9PcvMe0pLxse9u7ug9+4H8xZOnlE9qeZmcS/oSfgtZxLi3pGWOdS/",
+	"YwClunfUy3Mc6Zk5hjQTGng0+yfMPuJ20KS9P8ck5+y3HIh9l2QgSSLGLKIJERlIasa9JhKyhM4UkaBz",
+	"yXEDhWRjxmlCJKg80eUuTYDGIKul1CDZ+SfMuvZrb/9vy/frPUuZbi/ilI6BKPY7BGSPaEH2BwOyFcOI",
+	"5okmLwfbXSeY4HR1gNxLvaOXg8BAx9I87R3tDwYIm/2rgoxxDWOQvTsDmwSVCa4A0fF7Gp/BbzkohDYS",
+	"XAPHf9IsS1iEu7r7qzLQf6l9/i8SRr2j3v+3W6H6rn2qdt9IKeQbfgOJyMB+so3q0n7U4G6Fz0KSGyYS",
+	"qsFgtMwTIFvhDU1YjHAMR5QlEIfb/d5d0DsRfJSw6AnhPiZxbic38CuRywgCAzTlJJzDnpAwTkYJG0+0",
+	"GSEhVxCTKdMTQknMRiOQwHWxDbigt0JesTgG/rQnEdEkMbREo2tlGQ7IlCnFBDdrCGPQlCX9gsaH1eMQ",
+	"wf5J6Lci5/HTQf2TICqPJs0zEBwQereclM4IF5ooAITylM5S4Pqs5FRPucUJi4ArIJo1NnoEVOcSiCHy",
+	"uL7X7oHd33OQNyyCT5zeUJbQqwSeFnhlv08iyu2GypuSfBWRiOFcTBHWCyE+UD5zHEU9IaBCkJTyGaFa",
+	"Q5pp9ZpMKdNkJCRuNc/TK5DmSlUQCR4r3O4z0HK2czzSIEPDeu2NgGDXHrXZ+LmbQwv7lSsYCWk2RcsZ",
+	"4+N+g1O3WfBd0PvEaa4nQrLf4WkJJ5IQA9eMJpZz1X4gekKRIef8mospDwjcZoZYLAO7EdcQ4yl/4nCb",
+	"QaQhxi8+IQPmMyL0BCQBM5RsHQ4OA3I4eBmQw72DgLwcDALS7/e3A3O85tztOHBz9vFudp8z0ByfvrsQ",
+	"18BPJFCNdEXjmFkR5FQasUIzc0+OaKIg6GW1n770jEjXIapoM6ndTw43Bl7cSfWawG2U5DEoEmqdINI5",
+	"/LgSIgHKzf7aS39NoSPoSZHMv/bd4dK3tPas4D0bgWYpWD5LFQkPBmkYkHD/cBIadAhfDeKwvhq3Gbii",
+	"zBChNPP8318GO68+/9eW+nf678m/4+2/eEXASnz8xa79czlKXP0KkTZwNo8qXvOs8ED8QrekU3teAVET",
+	"MTXHxhQRPIJ+z7dfZugwBb0UnQuIP5ix8+u0ADWmW7Tq98wKaOsuGf/FNKRqPWhLUKiUdOaHXi2E+IPb",
+	"oTUgjuzRDqluqA4x1bBjsNF3HMU7V7Mar60eO7pbNCXPE3erWuWlNQeLV9Bkgl5ClR4aKe9eHytov03d",
+	"lgHfa/KCQ7QeuDt+SKNI5FwPV1yy0lTnlhdyo3D80qORZjcGFnd19ErAa8jSQfr4DQ8kblOCOn40Dt4t",
+	"rITHi5ZxyviZSECdOfVnTeQ0n1idmsyX3nAtZ0tJyc7rBTmPmX5zU1yrq4NqDsHeu60To5EW0h3vUnSx",
+	"g+3PnrmihAHXQxrH0v9cSAmJ1dzsF1tDrLzbvbwGYNXOrIieIopyKddkKBIiIeO1X4rtpjcxpH15NDAB",
+	"VXHUYFY9kXJ8cShL31DwW2MZjOvvDnttw4AZeQOS6VmdnBkfCUN/QrPILHxKJTcTG/JjmkU0WZmsf+u1",
+	"MCIoMLX28QbWNY+weTYl8jR2fzEdqVM6Xpfuy8Nc7RataNZz3DXz3gqHN7+P+P3mJJ3LfWfO1WzoGdq8",
+	"1r2IJxBdWxmrKS/ZXSTmrEYM4kLxQWWWSaXJlQR6TbZokjjzZUqmE+BEXKNtawU0xHmGVxLloi7s7di5",
+	"2jTiukaANdlaAlVe3ji32+La4KvbB/8268l7MWa8Zj5bY4uFzvziKOI71yQSMRQmYGvTeKGIURqNshZR",
+	"bZS3LAvs9n54e2wUN+BmU2Kz03UloKEDfNeWz798d/cXH1fLqFJTIeM5pWL/5XfLdRGIxA3I2dAsw6ch",
+	"KcbHCezkyqjNdiwu2WhuSgONzdpDobNwfjXLVZpcGV2kpUMth3sOB8p5aluxBBU2Ei1oFIFSw1JHaS0o",
+	"HdEhcCmSJDU3rqwZseYQSOZgMcKgzVTIa5XRyJprjByMiEJ5jI/N8siEKrST2ekhPiI51ywxA2aXPBZk",
+	"Kzz9eH5Bdg3q7aYjemRHhoEZwsn8U2QNs3AbHxMF1o6Y0hkRPJldchppIjhhWhGjazkxr3/JvZqwhJEE",
+	"NVmwNWYRy5mynnyA8nDmj7mx/fPfdF/oOvYPb4/f4H5sePSZFDfMbBHj42EuWYd0HknQfnZxRRUc7BM7",
+	"JLD2rlnG+JgwrgWh3HAJa4koDHgRtejx6exdf6k+3gKwBGfBlpw5ij4RscPwNeTsOudYS5yaF6ybEy0A",
+	"91+Is/fi4/dnt/P3j866QYbT0ga/qTrD0Ohnpb21XvMeBFNDygWfpSJXHfdul+rZ1qvWO2brgLT6XwMM",
+	"3+5Vvov7fdLtXXPC7uPa8IwgdcrRpiaJzk2v35ArSO+1i9DC5KbuWvGZZaGbUVSL56/rq24ygfpkPnhP",
+	"qIaxkDOrra8HaoMddx7TChtcn8gLZK60SM9EAtb8udnOzoG7pkhnF1NnZnTn98/mP4OdV8PPX/aC7w46",
+	"5MgOqlvTvp3S23f2VXRzL+cK9fUuJ9XSl7GOouSk26VeDXMT+m0ina7xF4rURhMWB4QmShSejfB/7ZxU",
+	"j3fexSEpHPvE+rG85uvVLC5NoD7QaMI47EigsVEwCHp7bnVQuQdGDJLYegb8jmLPhrsAhvkt+HkiFBAb",
+	"ElG5cJgycxR2CWt6cuZCjOHIRMKiGRoenVumZZgIerc7ZoKdG4rcTJmZ3prvnBTT4V/nxZz412kxMf71",
+	"ppz9LuhN8pTyYQpKObNCS8kBroFHgGJZBiJL4DVhGh2+1gUsRiPgsRHXcAdxYBXwYNeu+n6Tk5azwhs8",
+	"v4OATjIJGVBtJkdZnKZV2EVCtXOSqzyKwOqM87f2HE0hshfHVgdgfidaaN5Jbide7fANaoP23FEN1s4N",
+	"DdIIsQRSpvvEHpqyi5gyHU2MYqEnoKCOKq3wERevBEr3r0Q8G2ohhgmVCLcUuYY+F3o4wpCG4pcU9ETE",
+	"Q/OAJomY4ixG5ynDIoq/GccPDiu3qpp/VCgW5sff+xWVDGPgDGdiVSxJn/FhJsVYglJzT65hNrRxJb3K",
+	"MtgEvvgxKmJlgp6kGoYYT9SHW3PyFeyRkqOhhF/RtVv8aHTP+UWa39xqekHPRTcUUQvDvBapYGWHPvpG",
+	"aJyyQqHqK0hGw0RE1yLXldm/33yXcUttfcQFj6nRoVHpM15Tvio4/lL23aKFeYAqvP4RaGIkoI0kvvhq",
+	"GAnO7QF45ei2y2WCH5zhfTeWNPa6WoLeDUjFVrF8uS8ETWCqCbyLFkqfiDRLGOURnOdpStcWpsrTWMVI",
+	"SFliYF9tdEaVWn20umZZBvGKo7XQNgRg6dh5xdoBVS2m+nTgNqOYvnPLH0UY3BvsH/okB6ayhM6GXZa1",
+	"tu+V3zApeOocWE0e/4ONX8QYmtAFM/pMfa1Zx1LkWYeDcqk3ZCKUXs0yWJdzj3f+j5VyP29V/+4Pdz7/",
+	"tfZo+//3yr4sQweZ4d5rh2ZkQmr3lg3o/O7ly4OXiwM8g56m404xe4WPVlJ2bftLD8Yi0+pitlJufWNP",
+	"ujD7BxRTN+SiUcmJhqpiRYuYvJ9/OYRZ5eXKuGjuwxvg7sBpknwc9Y5+WT7D++Ktu8/ziOzbyl7tO4Fv",
+	"xV07+54pbQ54XRu1jCZMQ2Ru+JUcj+g7GWaSicKpWKLx3mAZDj9CJMgyXX2evS1jZ4/HmDa19jRZjT8+",
+	"RUWU3yuEJKXmmDiiWuqV3o0KC6MRYCQIMWNeE93wS5jFGlWRaUVw1wjDeMza3P7AOKGGMVNo1r1nJIxQ",
+	"wxFNWTJbCZeFGtbEp6XDs4RqA9bQGgpHDORq7zl+vwJPXxpZkGfx2hS0plXQz9HdMpr0sogZbcjkzddX",
+	"98s3ON9yz/x81oZSaOUoMnPKqGK41ZiW85qYw3X6JzGUZrN1lqOih7Wv4uRv3Bjr3o5cQZQb6kSNOJeg",
+	"/FiHHAMl0dXjTfCdTIoruBd94jSFPWtoz3e509+yOG003GhC+fh+MKSCMy3MX3bOutIleMI41HWuWkhM",
+	"0IvFlPcazNLovTas2qudSaDRhF6xhOnZsK3jucdWoebNv7ombVnC21/owqxN/djPMsIfXEZ4vt2fb/eH",
+	"u90/IZSrmidSxuu/7n11g8V6evO9SPtPbSVo4c57a1A+14g9m5kA0GEKsivw+CHyApy9e03SZXw4ljSC",
+	"YQaSiZWtvGVgPb7cCLDnYuhM8Ggyt2Z5n5ChHasq5hxJwBjbDPiU6mgyzBI0/ALXIDPJFHinyZURiTIJ",
+	"N8NrmPkX4AKF7xNlgdAGlTm63O7P3Shzn0get4fDX6fz1L/33cHfDteLO6hPtgK8m4WHfD0cVkOLZd6z",
+	"16veiDZWcCjLEOWmqIGfCAgifJmLGBAu9HAGeugel9njAcm5yjPDDs3NmIyDIpFxeG0GXtF4qNiY44ID",
+	"MpWCj4dMqRwkiiuF4y6hLPW7XB8Aqcudm1+9D0k+VBLTZijt4oF9xzTvz3IjfWCcutjXE1SpNoPERTUP",
+	"7xFSzGG6+evzrux5cOamX7QNZ6BAb7YLD7mE5fCWjuVNQpsiFxbl14MMIsjOWL+NwqJKP/JwXOR3difS",
+	"F5nzzXIFL1RVCUQRDoYnsBGhfLY8zhVJslz0fOxQteDFO63OYMyUlpuydAcAWyPTrBm/5mHWXdFXiyad",
+	"xx1f6tIj5cPVtqAJe7AgVc5Mf6wMdy+KPGwQdyiSIg9rHVnYk87XFfJSbcIThBniLX2Vs0QPGffT6UNF",
+	"w7bIpf7l5YF35xDlkunZieAjNl47WhQhGaYjusI1Vx/tBwXDUI5tVsLXT19ewSCF9/ZT5Dd3ZyZ3ZhV3",
+	"azEF4H4FY23rhg8lnfGiiZnNROFFKcU1IJZjykb1I9Y2aDxhXQhfVYYFQd/N3digWMF6mZGtNPHVL6I5",
+	"Cl/G3FrfWe6a+aRA3icwp4z6LxG/iLlfIC4ebJ6+97cFKDMf0IpcfYdxozBZEwsxQwmLqzJm4Q2DKchw",
+	"+zET9/zhOfXonP/Z+fzX5Wk2nsyGhUK1OdxNZbsNrocH4e/3TiOxPj23LSt41u6f4/MkFu6OrJbWtbDk",
+	"JjAo8bCW7gfjAE9DT94dUfdw7X81Z7zdsdUvkwY3WHaV2KmX3x//sr6oDffOcOh4iBTir8mRusKUbQeG",
+	"8P58DVxRvzbuvGZllnoZhGZLNwIfMw6Ybsy0sr9FQma5Ils228HgJrmGzNZpM+9TzayLettrgStN1X6A",
+	"PmbAfzaPiYQEqILlen81Y7FU3Ilyp4L6jraPy2bnovpybpDCHQJQCfI415Pqr7cFLf/j54teu7AZsVnI",
+	"rnLYSIq0kVqdiDGzaTSIe6jj4LTVAidaZ1Y0Ql3rRIhr1uHAvZJiqkCW6dkRjiUKNLmadXwXy5LagVVd",
+	"0sp14KaqwKEZ+yfMbBU3LCPSgqQ6LSxgO0oAdB2JDOKklNMxpLYgAtdSJCRLKLcZNe8Zz29dYojqX/KL",
+	"CVMkFlGO45nNsLGFBohNhChQ9fj03VEtqySwCOpyY6qMkeCSmwe1gpgYsaBscvsUrsindy8UMStWZVr9",
+	"3wWx6UmESiA0ScgYOEhzhdhzZTq45MVomXPO+JhcMU7lzMKjCNOEahLu0ozt3uztmm2mGev/qgQP8UOt",
+	"RzOaJmH/kl/yE8FvgKMN7Mj8/Vdi82lK0xiJIUqoBEXC252CFnZq2Vpki5KwsIUd2dIqYVF3F5egJ3DJ",
+	"idu9F80dopomYpzDNhYYZIrAbZawiOlkRsrsXFsJNSxo54j88hkXZmYNb3fKcUcYXBD2yc9MT0SuCbXH",
+	"Uy9bSHltbZSrKUhFDgd7Zq6tsJGlYzPU2tk44fZrhMh8oWlTDMjh4ACh6kjXCQ0Xw3x7vbRcqjmM8Han",
+	"lsRzRCrQUiqvGxZMzNrX9BoINYQQUy3krF1p1kBnM/5et2YXrp5y1+wTwUVu7087hY3jUIA1GQg5w3LK",
+	"ZnmUXMPMHlsrm8wWW1bNastWx0ZsvRLx7HX5mpm3nMtTDLd2hq9I6M94Cl8T6mo9k+mEJVCgpC1DU6su",
+	"rDRLkpLMOqeupVmFffJPmCnncTKT0pEGSfYPyUTkyGn+6ku/3AprstNwBzNiD+/+Em4jf4siyAwLEJwA",
+	"0qODMajYg/kUbj+9MgdgcLXm3TIbCdFENOdwGZ94yRa/2sw5s+kIKmYwKZIrwCK5RTHMgIRfLm2iyWXv",
+	"iHzp9/t3d2FApph/GUYihpBgJcSSbd7QJAdFxAgJoszgC/vkX1XOYhFTiOzvcDAgngrOgSuLebi/jyA6",
+	"ydnAzNybmKIGMVbJJh/Y92TrcO/AZpe2U/fCbZzme3uvNerkQIWzYeu6Courb+tHrbOPPJkFBM2REJgl",
+	"ntMUzpmG/35Pb7f75NiN3qlPHxNzXQbk9JP5z/HFyY/m3H548/7NxRuS5gqvNPCzTTHljl7IVngO0c5b",
+	"0NFkx3zyCEllxz4NXa3W1MBu0Dj8aH83PFZPQE6ZwplZnXgOHKdrpPWFffI9Cg6IMt9TxaIaL7Vbz4Um",
+	"FGO8ILaVWYr4AiOc25v/OKPRBHb2+wPr8tVGqK5d6cen72o5Y0e9Qf/ADnUXVu+od9Af9A9sudAJik27",
+	"mCG46z7mSslg0rnLwmjKDyd4F+PJvon3X77ce0VK/y6hY8q4stxcy1yZg7o2VL1lJJxrFhclaqwHOLDX",
+	"CtMzEtvy4zy2nmdi4zT6NlDCMs93ce+oZ33378vIC4eZ34t49mAVcb1hDXdNGRYzROaquu8PBo8FQ1lE",
+	"x1ss+gZkzCL9moSFpxt5CKoqKLNRckXj0o+3hbVWmS1BRF2+sy3vfmiX4IOsXOpurXo9vrK3/JVG5WV8",
+	"6WD5S1Vpdlx1mbm+7FPNOsmoLRQJSb0f5GxH5pzQcjf+8fNFKYUY5KVJYgULVGMwYKuMLDG6iFd6w24B",
+	"loCs8Iyf3aV5zPQu3BRNKca2oFATpY3OXquWh7RZ9a745Yu3N0FVw6+zW0JLBfPP1CoP6J3RkxXYNWGj",
+	"lGA1WeGNwMpOLVuy+WWmNKS9oOerJrPso80ajfdfRL1G5Jqb7C3eR1GwsCINkh8Wet46e3tCDg4OXnX2",
+	"oFDMhrF7mnss9Mx0gFGWDlwdAqxMthEEPjqtUHvX9WRZYaTt63H3+RH57Xy5Sm8jioyOUSqzBP3nYJiG",
+	"OxHkY27ZRoqcGrERhf46k8RRi1gkDjiSQOM2ezyC2yKmduwru+bKU5ixlURmS2AmBkmaYAUkz4wQuzcY",
+	"BIPBgBgRtU9Ozv9FIkgSp4bRS64yA42aAGgyFXkSE7wc0DIiZJonlGwpTSXW87Da83+HAQn/y/xnx/zn",
+	"f8KAaHqFvhkqJaNjuORWNdtGuS6TMGK3VRuS33KhoU9+AoitGBXiNgzt+sP5aBsrCjZvjDc49PnOeL4z",
+	"/uPuDN9s7l1vI6YesvlajSJ10wvsjx5EuO8Ncu9qxOYHuNW7BszGzPOQeuX8r3Lv7C9/ab7Nz9e8ryxv",
+	"bNxYhp8b1i8k+cf5x586rizHd3cc3y2uK8eXe8tuNTesdq+xohr0Up36DMxCc6MBQ3XNvVDkxw/HJyRh",
+	"/Bo146hSvY3KDTFaD+3PmWBcYyM2IbVq1IZG34YyeMCjoidPl2LdLGPde2yBa75g9mL9tv/Hk57sruJx",
+	"WIyMJpTxDYQmh0IOvQofUTdK/SwFH5PCFW0tKxh8T4qQAuWMVpVh+XCwV9S5w78Nl+6Tj9xWK1PqkqPv",
+	"pLR+JkoQBQ7bFpj5RkIWzi+FzpLvZa7x5wjQWIy1vYiesgiOCNBoUvpybHoWVhvTckboldHShcFjSygv",
+	"i85Sl9zek5Rc5QbtxYjsDcjW4f4rEnqKb4VOmKv3otq21l5a1ke+5IkwBGfgPxiUPazsh16SWkp3aX4N",
+	"SCzyq6SUFnExo1xiZTg36JI72fQlSRlHqt/CvTzcf7XdJy8HByQF6gz7rgAbU+QqVzMyoQoFX9uPyXCB",
+	"HcaVT0bE0tiPZCBrVWF/YuNYu/S3h3GcWxZpqa3WY+wc9M4iN60PkTtct2379Zzx2teSrLrin/Ia33+1",
+	"/KX5PnJ3Qe/lKozT0yvv3hzUuSh7R798bt7uNhCK0JK3IdEWTM3GpWCfpCaT1RPLY2sFk4siPyU/Fble",
+	"dEffiGtQ9QLrhQMbi926r5aBFxZFXldBMoV3zKqBfFa2aqg5T/s+Mra1+uaI6dDTH88ivMj1Ghh/kgCV",
+	"yzj4Kni8AVI+lMTnnPqRs9w64P3n33HHWoZ/pCAZ1e5YG87jNdr+HfQH6D0yj2uUz1/QRnRzweiBjuCs",
+	"6vtbnEJRrvtBjmF3Lmmi80hmp83clcc9HV9B+I6DynktZqu2mlazEQyG/OoHelEHqao8UQP8Ic617Gux",
+	"wN2IMaGKUMJhOteJxbZEKEMRXQ/aLQU0gZhQw3KV3kaOXMRKMK0ueSh0ZmY62t0NSb3VAjZnKNq62KwJ",
+	"bKDhRL6Orhv9S/4zBkM0Xgxccw+MfxhTVg+SeeU16uHwD2+PHx1vW90zOnvQ4v5qQRJB46q1xXw7nPvo",
+	"ZSuIJWXL6YdD7+9hzDi5+Hhxak8pBa4fCKGX6foXpWbutKpRnrjWTpELpjL4g0hf9I0pMGd/MHBxFUaj",
+	"L3v5XPJGMx/VbqlJ3mPl6fpnkPNQXqC5O2unEu4PDvuX/NjWgW7G0USWJGqRQHX5xYPXVgUu8PpxlJFW",
+	"O5GvoJC0OrB4qMpxCC6mbt9fk2uAzNbPbrZksneAV9BD5uxOBr39T2wRXJNmN9U9HojWMcFRpraqveu3",
+	"VKC7c8nUu389ABsolJEjq6t08wIXImp1eadaNuQBAjxWbaXA1gQ4rdLoH4Ou/AUIViKsQ38CASpodk+e",
+	"FmUfCpOs6tkQ14qzfgi0qYSrI+ky2hcJu54E+McUHRbl23cIEMUqvglx1hctXYaPlyl2aGevcuweQsx1",
+	"BoIFbIBi7kTNjGCbyLm7+1SCMvIWH2NUKLqup1QRmkig8YzkCmLXKd4q8tOJSOCSFxxly5pK7cQYeBeX",
+	"gZHW0OvsiNsNYcNc58T1FDLfxtjRSw63GnjcsIO8UIReKZHkGkgMNE4Y97qt3WQXZcu3xxEG5vogfYu2",
+	"yWPUZuyJZJTJPxA37DDMnQlNNaBQWMdjG3yIqpvNtLHKWH2IXf+qtjrbd6EzSuRUJImVe82Xi1rdfXLs",
+	"kPrl4KCKTLYR20VkdlVLMaaaXlGF8lWt7mf7Hv47aNt44jH57lxri05dDW2wCLJVyL410+0ZuibNLqO8",
+	"o2tAR5RbR0dhJG2wXRfj0Y0SRU1iL0a8N9oNDiGME0wxRTFLxiADDE4GvZPRMeNUQ3xEXg7MTWFDva5m",
+	"pMiv3qKapEJpo4Ntv77kI5EkYkrCWl5h2CdhrdxmWEQmFTmRzQKeZKso22lD0gMipE18wpqGL9S216vD",
+	"lP7RVSteIeKnXlvx/vEtmo4fYJayZKM3PMSfDd2OTTmhCnYYV8AVcwosldHEnHFRQzMgrhYlKd0E704L",
+	"l2JX5MpvXStcpVSUf8HNesQtO3qtasqqgZCrx1Y+Zshkq5T4wphJJME/UcikW2/FxiybWiA+mgEuODLo",
+	"kBSPSZzb44ISzRsu+xrBm6vgcPDKoz2iSfVH285ijoksQataEtw/YfbRpbk5NHt4aa7dbWclYW7vQQFY",
+	"hN4WuPgbR+uvZWW1u0MoomoHKdSyATGz2WHUEiqZSqZdigXOtfvF/G/I4rvdOrfFzpntSzKjKLE59uze",
+	"7M3j1TrX0+eKYJu0dg54XX9oXAGPQSqeqpVPrPgso5ULJ+5888RyuPyNn4R+i93+HtBEkUvuSOWFqpdt",
+	"t9IiiqxEjEbrXymOWIJelnsw9DR/xtBnDP0mMLTGzll8Z6WfBGyFtybS/oC/OxFmufHZDo+fz9V7rudi",
+	"pHfsTrvjJVsY1ml/i4dUvy57TKDEeQWRSEERCTlWytpe/8jdyd4Ffq09LEw3mMiKlYUwp4BQgm1uyIQq",
+	"InP+er4GjluWeet3kEK511REuSJwy6wg0jbjeKVhbzKCGTEV8nodVfix1bC5xn3PvG1dGjCbSGwREWsf",
+	"LPDPOgRa+HUPxW49hesHVK6yovpSE3FtAbSSDT6OAtassvZ8ZT8JWn8tlc0eNklzjS3n8TLAqmHqXrd6",
+	"rZJFlzezXtLhcWsqNDucdCBVkYWJPcj+gIknGCPiwhqKtWgGMqhXCCr6UGxY6aBK5K2Xylp0yB8z4Men",
+	"7/5x/vGn+x60vzpfo8BgWS7Oe8IOlqp0WS3dYkqVdQmjo7T/aD4RrJ1WByIgVLWS1JY5QOrVyFbY/f99",
+	"/OH9ertfTFzPv1y6nVvmO9v9P972G7jX2f6yzmpndY8zV+D08ZzOcco4fmURX7PhRgbc/h/UqL5yqEbZ",
+	"tKCLh5kBNQaG44+isqB4d+ymC8zCGlMTkcQuEa0WXYJJciIBMpaUa0W2DgcHVcGo7S6D/Jktkv5NG+RP",
+	"cLsNpF/VLF/ra/Fsk9/QJl+jnA7CWds0jzRVk/qce3+nXi6+k0c2S8SrtSnhm3KNeirzL3SOFoEQxU79",
+	"ifyk80svw3OYtFzUsHkrszYu5XncWsDr58qGLPGxrsbkXZium9Ll7XSx9rn2B984k/c22XhiDj/fMOKZ",
+	"zW/I5ufIazkJrc3156lrwQWwol2/RS4rWPhdy4bXpB7sqrTIFMbS2uDZVjLuszXUXyTR7mYbfVz45o24",
+	"Bkxybmda34cvV47KjWykuS/6T0xBFpXC7HWSKEESgdGg1RKIFqSI8LNIMsXhjSrbimy50eZOMLOmQgIW",
+	"+bJ7EnuEe2tR86D0t8S4B0/IuDEb1jb3qLjSs/X2Aa23G3D9h2Htu5Y81pDzL+wLj2kaOX2HH+kSwg06",
+	"Fmzs+TLoNLzgfZqCpjHV1Ib1l3VyyJatK67LnGG1/eCy+kZXglfA/6QAS3YrEh67M0HEOipqdF/mg8FB",
+	"hEvGf4KrBK7IjxcXp658d5lF4PJqYvM8VyAveRlujLn+VOqyhh+QWOCXy7QxEmqdhGRL5dEEQdo/nNh+",
+	"Ca8GcbhtuzOEZlXYT8DcNWmuc5okMwK3UZIrzCItChgDK4PrLVwJuwFFXg1ITGeqT0psf6EuOd6HRQex",
+	"o6Y+s401l7jQxJZMaj71hab7VJ1HTfVxhP11FJTm1+OFnKWVjx2UVWIKinq+AR+GWX1gRkitJx+VXMqG",
+	"ikg6LTPhXFUIl9b+xJfk7hf8/3CJRmTLDnVR1TK1yL4dvzb87lkZ2rS2Dao7Dqm+AV0n8IYxF9h0vzhm",
+	"xFr0d+0WTrPdqOwQ3OVYnOsl/KjqReNLnclwWjM+Vn9AN9fPQl6rjEYoSeFSa6vx+yS7EM41eSolKJ9+",
+	"/DNWQaw1aA4DFGJUKVF8eHuMogDWwcH6CS6kTk9gRib0xtU4c65b4FjWUbn+Ca1YYw+qPIYi3MaSp1SB",
+	"V8FRDtN5PP0PN/e78gnTB8fw2o1bdpLszgXdMkKtC23ddsi+QmZo35uL+cm1l/wD+6rafUMXuqpww/5E",
+	"/im33goxLYotwEszYAUfk2EAZigZlyV0XQ9na6jMeQJKkdD8ge3usIqvLRZjfntdrxOzzFNF9UIH1Sdb",
+	"X/+bdku1O3w/scrX7Dv77JHa0CNlcL6Dntb2PSGpzbN/j5dprlCqGBU3gCUi89oLVZQzUQQ4lg8URT/U",
+	"Yow3+cEaVbDhsaulhg3VSES5uWmuoLhs2sRn3V2O+P60aSxfCyN/KFJeFmDkArRrZbC01CL/wQ6ejCFd",
+	"OLR9Vuy95/930Bsf/uNlc5RI8zg36FfN5lgJYZ1r8D8Rcb+6X9BddOVdJiSBlLJkfQLwXrpV5UMJyjLF",
+	"B/TbXCy+qfueemPKMuEnqpSI33uwQokKni2yHQmrJeOuFWAkWyh2MaUl1iVGDNx+KMS28eFUKTbmj4DW",
+	"K8cbWpfdsoDyY4QTua0NKn8MrDdT2w8VvZ/ug/ZnGJujXF8j2w8FC7IxXRY6nFK1/UwSXpKwB0GoRRAt",
+	"NhFsMHzbobgf/3P+KBRQGhK01aXWogarwbXVr2uAzJpV7N9+88cnt6I/Hq1ISMVNi1Sm1HV1dpS0/SxC",
+	"PZQX0Gx3QWBYPvVhSewotkGXTyw0kZ/ElYhnWILRQYBdaRQkI+IaK7SIy2PJsK9+CxqvW8WzBqEfJSJ4",
+	"M33ZK1UdAX8QjJ/vo/GtYKJdXvxsg1nUu8mh1RzV3gO/bkDaJ93xCv9yQx4RP9wnFqHI9zlL4iqmspBp",
+	"co6taK4Yp65y+mOW471qALFy2nNz4i+9K4ycPM71xHznLvjSc7dN0Xfsl8+GYm2QgKXxXCa9o94uzdju",
+	"zR7Ss/vy/BVmCyAHxB1saZFvZI8zbW6sfq0JsgW/XTn23BY7L6fxNawqulKb9bRnMLRfS9Wruh4jqrbH",
+	"Y2J2FRBayyfAGApME65NY1Mw29Ng55gEQBPGb4BrIeuw2poc7bc+0GjCOBTLYxUkTOIWupSGrSJqrgxs",
+	"bbojmcLi3jTewUiQa5ht13d7PhTKD76maQZyB24QGtcSVUtngSp3PXbe8XnvfVXGolm+gnwsKFyRlMpr",
+	"iEnYaugbFs1tDgf7JHQP++7hMK8qYIdVJXD8VEKLrrtuMNmq4nnrXQUmEF3XN6UopXH3+e7/BQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -43,22 +43,22 @@ func (e APITokenMetaStatus) Valid() bool {
 
 // Defines values for AuditEventSeverity.
 const (
-	Critical AuditEventSeverity = "critical"
-	Info     AuditEventSeverity = "info"
-	Notice   AuditEventSeverity = "notice"
-	Warning  AuditEventSeverity = "warning"
+	AuditEventSeverityCritical AuditEventSeverity = "critical"
+	AuditEventSeverityInfo     AuditEventSeverity = "info"
+	AuditEventSeverityNotice   AuditEventSeverity = "notice"
+	AuditEventSeverityWarning  AuditEventSeverity = "warning"
 )
 
 // Valid indicates whether the value is a known member of the AuditEventSeverity enum.
 func (e AuditEventSeverity) Valid() bool {
 	switch e {
-	case Critical:
+	case AuditEventSeverityCritical:
 		return true
-	case Info:
+	case AuditEventSeverityInfo:
 		return true
-	case Notice:
+	case AuditEventSeverityNotice:
 		return true
-	case Warning:
+	case AuditEventSeverityWarning:
 		return true
 	default:
 		return false
@@ -166,16 +166,67 @@ func (e ErrorCode) Valid() bool {
 
 // Defines values for HealthResponseStatus.
 const (
-	Degraded HealthResponseStatus = "degraded"
-	Healthy  HealthResponseStatus = "healthy"
+	HealthResponseStatusDegraded HealthResponseStatus = "degraded"
+	HealthResponseStatusHealthy  HealthResponseStatus = "healthy"
 )
 
 // Valid indicates whether the value is a known member of the HealthResponseStatus enum.
 func (e HealthResponseStatus) Valid() bool {
 	switch e {
-	case Degraded:
+	case HealthResponseStatusDegraded:
 		return true
-	case Healthy:
+	case HealthResponseStatusHealthy:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for HostLivenessMonitoringState.
+const (
+	HostLivenessMonitoringStateCritical    HostLivenessMonitoringState = "critical"
+	HostLivenessMonitoringStateDegraded    HostLivenessMonitoringState = "degraded"
+	HostLivenessMonitoringStateDown        HostLivenessMonitoringState = "down"
+	HostLivenessMonitoringStateMaintenance HostLivenessMonitoringState = "maintenance"
+	HostLivenessMonitoringStateOnline      HostLivenessMonitoringState = "online"
+	HostLivenessMonitoringStateUnknown     HostLivenessMonitoringState = "unknown"
+)
+
+// Valid indicates whether the value is a known member of the HostLivenessMonitoringState enum.
+func (e HostLivenessMonitoringState) Valid() bool {
+	switch e {
+	case HostLivenessMonitoringStateCritical:
+		return true
+	case HostLivenessMonitoringStateDegraded:
+		return true
+	case HostLivenessMonitoringStateDown:
+		return true
+	case HostLivenessMonitoringStateMaintenance:
+		return true
+	case HostLivenessMonitoringStateOnline:
+		return true
+	case HostLivenessMonitoringStateUnknown:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for HostLivenessReachabilityStatus.
+const (
+	HostLivenessReachabilityStatusReachable   HostLivenessReachabilityStatus = "reachable"
+	HostLivenessReachabilityStatusUnknown     HostLivenessReachabilityStatus = "unknown"
+	HostLivenessReachabilityStatusUnreachable HostLivenessReachabilityStatus = "unreachable"
+)
+
+// Valid indicates whether the value is a known member of the HostLivenessReachabilityStatus enum.
+func (e HostLivenessReachabilityStatus) Valid() bool {
+	switch e {
+	case HostLivenessReachabilityStatusReachable:
+		return true
+	case HostLivenessReachabilityStatusUnknown:
+		return true
+	case HostLivenessReachabilityStatusUnreachable:
 		return true
 	default:
 		return false
@@ -515,6 +566,127 @@ type HealthResponse struct {
 // HealthResponseStatus defines model for HealthResponse.Status.
 type HealthResponseStatus string
 
+// HostComplianceSummary defines model for HostComplianceSummary.
+type HostComplianceSummary struct {
+	Error   int64 `json:"error"`
+	Failing int64 `json:"failing"`
+	Passing int64 `json:"passing"`
+	Skipped int64 `json:"skipped"`
+	Total   int64 `json:"total"`
+}
+
+// HostCreateRequest defines model for HostCreateRequest.
+type HostCreateRequest struct {
+	Description *string `json:"description,omitempty"`
+	DisplayName *string `json:"display_name,omitempty"`
+
+	// Environment Defaults to `default`.
+	Environment *string             `json:"environment,omitempty"`
+	GroupId     *openapi_types.UUID `json:"group_id,omitempty"`
+	Hostname    string              `json:"hostname"`
+	IpAddress   string              `json:"ip_address"`
+	Port        *int                `json:"port,omitempty"`
+	Tags        *[]string           `json:"tags,omitempty"`
+	Username    *string             `json:"username,omitempty"`
+}
+
+// HostDetailResponse defines model for HostDetailResponse.
+type HostDetailResponse struct {
+	ComplianceSummary HostComplianceSummary `json:"compliance_summary"`
+	Host              HostResponse          `json:"host"`
+	Liveness          *HostLiveness         `json:"liveness"`
+}
+
+// HostListItem defines model for HostListItem.
+type HostListItem struct {
+	Architecture  *string             `json:"architecture,omitempty"`
+	CheckPriority *int                `json:"check_priority,omitempty"`
+	CreatedAt     *time.Time          `json:"created_at,omitempty"`
+	CreatedBy     *string             `json:"created_by,omitempty"`
+	Description   *string             `json:"description,omitempty"`
+	DisplayName   *string             `json:"display_name,omitempty"`
+	Environment   string              `json:"environment"`
+	GroupId       *openapi_types.UUID `json:"group_id,omitempty"`
+	Hostname      string              `json:"hostname"`
+	Id            openapi_types.UUID  `json:"id"`
+	IpAddress     string              `json:"ip_address"`
+	LastScanAt    *time.Time          `json:"last_scan_at,omitempty"`
+
+	// MaintenanceMode The effective mode; true when the host or its group is in maintenance.
+	MaintenanceMode    *bool      `json:"maintenance_mode,omitempty"`
+	OsDiscoveredAt     *time.Time `json:"os_discovered_at,omitempty"`
+	OsFamily           *string    `json:"os_family,omitempty"`
+	OsVersion          *string    `json:"os_version,omitempty"`
+	PlatformIdentifier *string    `json:"platform_identifier,omitempty"`
+	Port               int        `json:"port"`
+	Tags               *[]string  `json:"tags,omitempty"`
+	UpdatedAt          *time.Time `json:"updated_at,omitempty"`
+	Username           *string    `json:"username,omitempty"`
+}
+
+// HostListResponse defines model for HostListResponse.
+type HostListResponse struct {
+	Hosts []HostListItem `json:"hosts"`
+
+	// NextCursor Pass as `cursor` for the next page; null on the last page.
+	NextCursor *string `json:"next_cursor"`
+}
+
+// HostLiveness defines model for HostLiveness.
+type HostLiveness struct {
+	ConsecutiveFailures *int                           `json:"consecutive_failures,omitempty"`
+	LastErrorType       *string                        `json:"last_error_type,omitempty"`
+	LastProbeAt         *time.Time                     `json:"last_probe_at,omitempty"`
+	LastResponseMs      *int                           `json:"last_response_ms,omitempty"`
+	LastStateChangeAt   *time.Time                     `json:"last_state_change_at,omitempty"`
+	MonitoringState     *HostLivenessMonitoringState   `json:"monitoring_state,omitempty"`
+	ReachabilityStatus  HostLivenessReachabilityStatus `json:"reachability_status"`
+}
+
+// HostLivenessMonitoringState defines model for HostLiveness.MonitoringState.
+type HostLivenessMonitoringState string
+
+// HostLivenessReachabilityStatus defines model for HostLiveness.ReachabilityStatus.
+type HostLivenessReachabilityStatus string
+
+// HostResponse defines model for HostResponse.
+type HostResponse struct {
+	Architecture  *string             `json:"architecture,omitempty"`
+	CheckPriority *int                `json:"check_priority,omitempty"`
+	CreatedAt     *time.Time          `json:"created_at,omitempty"`
+	CreatedBy     *string             `json:"created_by,omitempty"`
+	Description   *string             `json:"description,omitempty"`
+	DisplayName   *string             `json:"display_name,omitempty"`
+	Environment   string              `json:"environment"`
+	GroupId       *openapi_types.UUID `json:"group_id,omitempty"`
+	Hostname      string              `json:"hostname"`
+	Id            openapi_types.UUID  `json:"id"`
+	IpAddress     string              `json:"ip_address"`
+
+	// MaintenanceMode The effective mode; true when the host or its group is in maintenance.
+	MaintenanceMode    *bool      `json:"maintenance_mode,omitempty"`
+	OsDiscoveredAt     *time.Time `json:"os_discovered_at,omitempty"`
+	OsFamily           *string    `json:"os_family,omitempty"`
+	OsVersion          *string    `json:"os_version,omitempty"`
+	PlatformIdentifier *string    `json:"platform_identifier,omitempty"`
+	Port               int        `json:"port"`
+	Tags               *[]string  `json:"tags,omitempty"`
+	UpdatedAt          *time.Time `json:"updated_at,omitempty"`
+	Username           *string    `json:"username,omitempty"`
+}
+
+// HostUpdateRequest defines model for HostUpdateRequest.
+type HostUpdateRequest struct {
+	Description *string             `json:"description,omitempty"`
+	DisplayName *string             `json:"display_name,omitempty"`
+	Environment *string             `json:"environment,omitempty"`
+	GroupId     *openapi_types.UUID `json:"group_id,omitempty"`
+	IpAddress   *string             `json:"ip_address,omitempty"`
+	Port        *int                `json:"port,omitempty"`
+	Tags        *[]string           `json:"tags,omitempty"`
+	Username    *string             `json:"username,omitempty"`
+}
+
 // LicenseStateResponse defines model for LicenseStateResponse.
 type LicenseStateResponse struct {
 	CustomerId    *string                    `json:"customer_id,omitempty"`
@@ -548,6 +720,11 @@ type LicenseVerifyResponse struct {
 	// VerifyResult valid, grace, expired, not_yet_valid, malformed, unsupported_alg, unknown_kid, bad_signature, wrong_issuer or invalid_claims.
 	VerifyResult string    `json:"verify_result"`
 	Warnings     *[]string `json:"warnings,omitempty"`
+}
+
+// MaintenanceRequest defines model for MaintenanceRequest.
+type MaintenanceRequest struct {
+	Enabled bool `json:"enabled"`
 }
 
 // PasswordChangeRequest defines model for PasswordChangeRequest.
@@ -759,6 +936,34 @@ type ExportAuditEventsParamsActorType string
 // ExportAuditEventsParamsFormat defines parameters for ExportAuditEvents.
 type ExportAuditEventsParamsFormat string
 
+// ListHostsParams defines parameters for ListHosts.
+type ListHostsParams struct {
+	Environment *string             `form:"environment,omitempty" json:"environment,omitempty"`
+	Tag         *string             `form:"tag,omitempty" json:"tag,omitempty"`
+	GroupId     *openapi_types.UUID `form:"group_id,omitempty" json:"group_id,omitempty"`
+
+	// Q Case-insensitive search in hostname, display name and IP address.
+	Q           *string `form:"q,omitempty" json:"q,omitempty"`
+	Maintenance *bool   `form:"maintenance,omitempty" json:"maintenance,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateHostParams defines parameters for CreateHost.
+type CreateHostParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
+// GetHostParams defines parameters for GetHost.
+type GetHostParams struct {
+	Framework *string `form:"framework,omitempty" json:"framework,omitempty"`
+}
+
 // CreateRoleParams defines parameters for CreateRole.
 type CreateRoleParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
@@ -809,6 +1014,18 @@ type ChangePasswordJSONRequestBody = PasswordChangeRequest
 
 // RefreshTokenJSONRequestBody defines body for RefreshToken for application/json ContentType.
 type RefreshTokenJSONRequestBody = AuthRefreshRequest
+
+// CreateHostJSONRequestBody defines body for CreateHost for application/json ContentType.
+type CreateHostJSONRequestBody = HostCreateRequest
+
+// SetHostMaintenanceJSONRequestBody defines body for SetHostMaintenance for application/json ContentType.
+type SetHostMaintenanceJSONRequestBody = MaintenanceRequest
+
+// PutHostMaintenanceJSONRequestBody defines body for PutHostMaintenance for application/json ContentType.
+type PutHostMaintenanceJSONRequestBody = MaintenanceRequest
+
+// UpdateHostJSONRequestBody defines body for UpdateHost for application/json ContentType.
+type UpdateHostJSONRequestBody = HostUpdateRequest
 
 // CreateRoleJSONRequestBody defines body for CreateRole for application/json ContentType.
 type CreateRoleJSONRequestBody = CustomRoleCreateRequest
@@ -1082,6 +1299,87 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /health (the `GetHealth` operationId).
 	GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListHosts List hosts.
+	//
+	// Live hosts in creation order, keyset-paginated: 50 per page by default (at most 200);
+	// follow `next_cursor`. `maintenance` filters on the effective mode (the host's own, or
+	// its group's).
+	//
+	// Corresponds with GET /hosts (the `ListHosts` operationId).
+	ListHosts(ctx context.Context, params *ListHostsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateHostWithBody Create a host.
+	//
+	// A duplicate hostname in the same environment is 409.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /hosts (the `CreateHost` operationId).
+	CreateHostWithBody(ctx context.Context, params *CreateHostParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateHost Create a host.
+	//
+	// A duplicate hostname in the same environment is 409.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /hosts (the `CreateHost` operationId).
+	CreateHost(ctx context.Context, params *CreateHostParams, body CreateHostJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetHostMaintenanceWithBody Turn a host's maintenance mode on or off.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /hosts/{host_id}/maintenance (the `SetHostMaintenance` operationId).
+	SetHostMaintenanceWithBody(ctx context.Context, hostId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetHostMaintenance Turn a host's maintenance mode on or off.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /hosts/{host_id}/maintenance (the `SetHostMaintenance` operationId).
+	SetHostMaintenance(ctx context.Context, hostId openapi_types.UUID, body SetHostMaintenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutHostMaintenanceWithBody Turn a host's maintenance mode on or off.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /hosts/{host_id}/maintenance (the `PutHostMaintenance` operationId).
+	PutHostMaintenanceWithBody(ctx context.Context, hostId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutHostMaintenance Turn a host's maintenance mode on or off.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /hosts/{host_id}/maintenance (the `PutHostMaintenance` operationId).
+	PutHostMaintenance(ctx context.Context, hostId openapi_types.UUID, body PutHostMaintenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteHost Soft-delete a host (sets deleted_at; the hostname becomes reusable).
+	//
+	// Corresponds with DELETE /hosts/{id} (the `DeleteHost` operationId).
+	DeleteHost(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetHost Host detail with liveness and compliance summary.
+	//
+	// `liveness` is null until a probe has run; the compliance summary is zeros until scans exist.
+	//
+	// Corresponds with GET /hosts/{id} (the `GetHost` operationId).
+	GetHost(ctx context.Context, id ID, params *GetHostParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateHostWithBody Update mutable host fields.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /hosts/{id} (the `UpdateHost` operationId).
+	UpdateHostWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateHost Update mutable host fields.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /hosts/{id} (the `UpdateHost` operationId).
+	UpdateHost(ctx context.Context, id ID, body UpdateHostJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetLicense The current license tier, status and features.
 	//
@@ -1696,6 +1994,197 @@ func (c *Client) RefreshToken(ctx context.Context, body RefreshTokenJSONRequestB
 // Corresponds with GET /health (the `GetHealth` operationId).
 func (c *Client) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetHealthRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListHosts List hosts.
+//
+// Live hosts in creation order, keyset-paginated: 50 per page by default (at most 200);
+// follow `next_cursor`. `maintenance` filters on the effective mode (the host's own, or
+// its group's).
+//
+// Corresponds with GET /hosts (the `ListHosts` operationId).
+func (c *Client) ListHosts(ctx context.Context, params *ListHostsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListHostsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateHostWithBody Create a host.
+//
+// A duplicate hostname in the same environment is 409.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /hosts (the `CreateHost` operationId).
+func (c *Client) CreateHostWithBody(ctx context.Context, params *CreateHostParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateHostRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateHost Create a host.
+//
+// A duplicate hostname in the same environment is 409.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /hosts (the `CreateHost` operationId).
+func (c *Client) CreateHost(ctx context.Context, params *CreateHostParams, body CreateHostJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateHostRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetHostMaintenanceWithBody Turn a host's maintenance mode on or off.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /hosts/{host_id}/maintenance (the `SetHostMaintenance` operationId).
+func (c *Client) SetHostMaintenanceWithBody(ctx context.Context, hostId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetHostMaintenanceRequestWithBody(c.Server, hostId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetHostMaintenance Turn a host's maintenance mode on or off.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /hosts/{host_id}/maintenance (the `SetHostMaintenance` operationId).
+func (c *Client) SetHostMaintenance(ctx context.Context, hostId openapi_types.UUID, body SetHostMaintenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetHostMaintenanceRequest(c.Server, hostId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutHostMaintenanceWithBody Turn a host's maintenance mode on or off.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /hosts/{host_id}/maintenance (the `PutHostMaintenance` operationId).
+func (c *Client) PutHostMaintenanceWithBody(ctx context.Context, hostId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutHostMaintenanceRequestWithBody(c.Server, hostId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutHostMaintenance Turn a host's maintenance mode on or off.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /hosts/{host_id}/maintenance (the `PutHostMaintenance` operationId).
+func (c *Client) PutHostMaintenance(ctx context.Context, hostId openapi_types.UUID, body PutHostMaintenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutHostMaintenanceRequest(c.Server, hostId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteHost Soft-delete a host (sets deleted_at; the hostname becomes reusable).
+//
+// Corresponds with DELETE /hosts/{id} (the `DeleteHost` operationId).
+func (c *Client) DeleteHost(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteHostRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetHost Host detail with liveness and compliance summary.
+//
+// `liveness` is null until a probe has run; the compliance summary is zeros until scans exist.
+//
+// Corresponds with GET /hosts/{id} (the `GetHost` operationId).
+func (c *Client) GetHost(ctx context.Context, id ID, params *GetHostParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetHostRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateHostWithBody Update mutable host fields.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /hosts/{id} (the `UpdateHost` operationId).
+func (c *Client) UpdateHostWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateHostRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateHost Update mutable host fields.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /hosts/{id} (the `UpdateHost` operationId).
+func (c *Client) UpdateHost(ctx context.Context, id ID, body UpdateHostJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateHostRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2996,6 +3485,423 @@ func NewGetHealthRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewListHostsRequest constructs an http.Request for the ListHosts method
+func NewListHostsRequest(server string, params *ListHostsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Environment != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "environment", *params.Environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Tag != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "tag", *params.Tag, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.GroupId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "group_id", *params.GroupId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Q != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Maintenance != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "maintenance", *params.Maintenance, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateHostRequest calls the generic CreateHost builder with application/json body
+func NewCreateHostRequest(server string, params *CreateHostParams, body CreateHostJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateHostRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateHostRequestWithBody constructs an http.Request for the CreateHost method, with any body, and a specified content type
+func NewCreateHostRequestWithBody(server string, params *CreateHostParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewSetHostMaintenanceRequest calls the generic SetHostMaintenance builder with application/json body
+func NewSetHostMaintenanceRequest(server string, hostId openapi_types.UUID, body SetHostMaintenanceJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetHostMaintenanceRequestWithBody(server, hostId, "application/json", bodyReader)
+}
+
+// NewSetHostMaintenanceRequestWithBody constructs an http.Request for the SetHostMaintenance method, with any body, and a specified content type
+func NewSetHostMaintenanceRequestWithBody(server string, hostId openapi_types.UUID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "host_id", hostId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s/maintenance", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewPutHostMaintenanceRequest calls the generic PutHostMaintenance builder with application/json body
+func NewPutHostMaintenanceRequest(server string, hostId openapi_types.UUID, body PutHostMaintenanceJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutHostMaintenanceRequestWithBody(server, hostId, "application/json", bodyReader)
+}
+
+// NewPutHostMaintenanceRequestWithBody constructs an http.Request for the PutHostMaintenance method, with any body, and a specified content type
+func NewPutHostMaintenanceRequestWithBody(server string, hostId openapi_types.UUID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "host_id", hostId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s/maintenance", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteHostRequest constructs an http.Request for the DeleteHost method
+func NewDeleteHostRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetHostRequest constructs an http.Request for the GetHost method
+func NewGetHostRequest(server string, id ID, params *GetHostParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Framework != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "framework", *params.Framework, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateHostRequest calls the generic UpdateHost builder with application/json body
+func NewUpdateHostRequest(server string, id ID, body UpdateHostJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateHostRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewUpdateHostRequestWithBody constructs an http.Request for the UpdateHost method, with any body, and a specified content type
+func NewUpdateHostRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetLicenseRequest constructs an http.Request for the GetLicense method
 func NewGetLicenseRequest(server string) (*http.Request, error) {
 	var err error
@@ -4253,6 +5159,93 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /health (the `GetHealth` operationId).
 	GetHealthWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetHealthResponse, error)
 
+	// ListHostsWithResponse List hosts.
+	//
+	// Live hosts in creation order, keyset-paginated: 50 per page by default (at most 200);
+	// follow `next_cursor`. `maintenance` filters on the effective mode (the host's own, or
+	// its group's).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /hosts (the `ListHosts` operationId).
+	ListHostsWithResponse(ctx context.Context, params *ListHostsParams, reqEditors ...RequestEditorFn) (*ListHostsResponse, error)
+
+	// CreateHostWithBodyWithResponse Create a host.
+	//
+	// A duplicate hostname in the same environment is 409.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /hosts (the `CreateHost` operationId).
+	CreateHostWithBodyWithResponse(ctx context.Context, params *CreateHostParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateHostResponse, error)
+
+	// CreateHostWithResponse Create a host.
+	//
+	// A duplicate hostname in the same environment is 409.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /hosts (the `CreateHost` operationId).
+	CreateHostWithResponse(ctx context.Context, params *CreateHostParams, body CreateHostJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateHostResponse, error)
+
+	// SetHostMaintenanceWithBodyWithResponse Turn a host's maintenance mode on or off.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /hosts/{host_id}/maintenance (the `SetHostMaintenance` operationId).
+	SetHostMaintenanceWithBodyWithResponse(ctx context.Context, hostId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetHostMaintenanceResponse, error)
+
+	// SetHostMaintenanceWithResponse Turn a host's maintenance mode on or off.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /hosts/{host_id}/maintenance (the `SetHostMaintenance` operationId).
+	SetHostMaintenanceWithResponse(ctx context.Context, hostId openapi_types.UUID, body SetHostMaintenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*SetHostMaintenanceResponse, error)
+
+	// PutHostMaintenanceWithBodyWithResponse Turn a host's maintenance mode on or off.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /hosts/{host_id}/maintenance (the `PutHostMaintenance` operationId).
+	PutHostMaintenanceWithBodyWithResponse(ctx context.Context, hostId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutHostMaintenanceResponse, error)
+
+	// PutHostMaintenanceWithResponse Turn a host's maintenance mode on or off.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /hosts/{host_id}/maintenance (the `PutHostMaintenance` operationId).
+	PutHostMaintenanceWithResponse(ctx context.Context, hostId openapi_types.UUID, body PutHostMaintenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*PutHostMaintenanceResponse, error)
+
+	// DeleteHostWithResponse Soft-delete a host (sets deleted_at; the hostname becomes reusable).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /hosts/{id} (the `DeleteHost` operationId).
+	DeleteHostWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*DeleteHostResponse, error)
+
+	// GetHostWithResponse Host detail with liveness and compliance summary.
+	//
+	// `liveness` is null until a probe has run; the compliance summary is zeros until scans exist.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /hosts/{id} (the `GetHost` operationId).
+	GetHostWithResponse(ctx context.Context, id ID, params *GetHostParams, reqEditors ...RequestEditorFn) (*GetHostResponse, error)
+
+	// UpdateHostWithBodyWithResponse Update mutable host fields.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /hosts/{id} (the `UpdateHost` operationId).
+	UpdateHostWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateHostResponse, error)
+
+	// UpdateHostWithResponse Update mutable host fields.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /hosts/{id} (the `UpdateHost` operationId).
+	UpdateHostWithResponse(ctx context.Context, id ID, body UpdateHostJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateHostResponse, error)
+
 	// GetLicenseWithResponse The current license tier, status and features.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -5444,6 +6437,531 @@ func (r GetHealthResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetHealthResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListHostsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *HostListResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListHostsResponse) GetJSON200() *HostListResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListHostsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListHostsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListHostsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListHostsResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListHostsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListHostsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListHostsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListHostsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateHostResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *HostResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateHostResponse) GetJSON201() *HostResponse {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateHostResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateHostResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateHostResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CreateHostResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CreateHostResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateHostResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateHostResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateHostResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateHostResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SetHostMaintenanceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *HostResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetHostMaintenanceResponse) GetJSON200() *HostResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SetHostMaintenanceResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SetHostMaintenanceResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SetHostMaintenanceResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SetHostMaintenanceResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r SetHostMaintenanceResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SetHostMaintenanceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetHostMaintenanceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetHostMaintenanceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetHostMaintenanceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PutHostMaintenanceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *HostResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutHostMaintenanceResponse) GetJSON200() *HostResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PutHostMaintenanceResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PutHostMaintenanceResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PutHostMaintenanceResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PutHostMaintenanceResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r PutHostMaintenanceResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PutHostMaintenanceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutHostMaintenanceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutHostMaintenanceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutHostMaintenanceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteHostResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteHostResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteHostResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteHostResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteHostResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r DeleteHostResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteHostResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteHostResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteHostResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteHostResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetHostResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *HostDetailResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetHostResponse) GetJSON200() *HostDetailResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetHostResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetHostResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetHostResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetHostResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetHostResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetHostResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetHostResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetHostResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetHostResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateHostResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *HostResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateHostResponse) GetJSON200() *HostResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateHostResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateHostResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UpdateHostResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateHostResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r UpdateHostResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r UpdateHostResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateHostResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateHostResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateHostResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateHostResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7504,6 +9022,159 @@ func (c *ClientWithResponses) GetHealthWithResponse(ctx context.Context, reqEdit
 	return ParseGetHealthResponse(rsp)
 }
 
+// ListHostsWithResponse List hosts.
+//
+// Live hosts in creation order, keyset-paginated: 50 per page by default (at most 200);
+// follow `next_cursor`. `maintenance` filters on the effective mode (the host's own, or
+// its group's).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /hosts (the `ListHosts` operationId).
+func (c *ClientWithResponses) ListHostsWithResponse(ctx context.Context, params *ListHostsParams, reqEditors ...RequestEditorFn) (*ListHostsResponse, error) {
+	rsp, err := c.ListHosts(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListHostsResponse(rsp)
+}
+
+// CreateHostWithBodyWithResponse Create a host.
+//
+// A duplicate hostname in the same environment is 409.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /hosts (the `CreateHost` operationId).
+func (c *ClientWithResponses) CreateHostWithBodyWithResponse(ctx context.Context, params *CreateHostParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateHostResponse, error) {
+	rsp, err := c.CreateHostWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateHostResponse(rsp)
+}
+
+// CreateHostWithResponse Create a host.
+//
+// A duplicate hostname in the same environment is 409.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /hosts (the `CreateHost` operationId).
+func (c *ClientWithResponses) CreateHostWithResponse(ctx context.Context, params *CreateHostParams, body CreateHostJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateHostResponse, error) {
+	rsp, err := c.CreateHost(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateHostResponse(rsp)
+}
+
+// SetHostMaintenanceWithBodyWithResponse Turn a host's maintenance mode on or off.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /hosts/{host_id}/maintenance (the `SetHostMaintenance` operationId).
+func (c *ClientWithResponses) SetHostMaintenanceWithBodyWithResponse(ctx context.Context, hostId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetHostMaintenanceResponse, error) {
+	rsp, err := c.SetHostMaintenanceWithBody(ctx, hostId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetHostMaintenanceResponse(rsp)
+}
+
+// SetHostMaintenanceWithResponse Turn a host's maintenance mode on or off.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /hosts/{host_id}/maintenance (the `SetHostMaintenance` operationId).
+func (c *ClientWithResponses) SetHostMaintenanceWithResponse(ctx context.Context, hostId openapi_types.UUID, body SetHostMaintenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*SetHostMaintenanceResponse, error) {
+	rsp, err := c.SetHostMaintenance(ctx, hostId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetHostMaintenanceResponse(rsp)
+}
+
+// PutHostMaintenanceWithBodyWithResponse Turn a host's maintenance mode on or off.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /hosts/{host_id}/maintenance (the `PutHostMaintenance` operationId).
+func (c *ClientWithResponses) PutHostMaintenanceWithBodyWithResponse(ctx context.Context, hostId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutHostMaintenanceResponse, error) {
+	rsp, err := c.PutHostMaintenanceWithBody(ctx, hostId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutHostMaintenanceResponse(rsp)
+}
+
+// PutHostMaintenanceWithResponse Turn a host's maintenance mode on or off.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /hosts/{host_id}/maintenance (the `PutHostMaintenance` operationId).
+func (c *ClientWithResponses) PutHostMaintenanceWithResponse(ctx context.Context, hostId openapi_types.UUID, body PutHostMaintenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*PutHostMaintenanceResponse, error) {
+	rsp, err := c.PutHostMaintenance(ctx, hostId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutHostMaintenanceResponse(rsp)
+}
+
+// DeleteHostWithResponse Soft-delete a host (sets deleted_at; the hostname becomes reusable).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /hosts/{id} (the `DeleteHost` operationId).
+func (c *ClientWithResponses) DeleteHostWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*DeleteHostResponse, error) {
+	rsp, err := c.DeleteHost(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteHostResponse(rsp)
+}
+
+// GetHostWithResponse Host detail with liveness and compliance summary.
+//
+// `liveness` is null until a probe has run; the compliance summary is zeros until scans exist.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /hosts/{id} (the `GetHost` operationId).
+func (c *ClientWithResponses) GetHostWithResponse(ctx context.Context, id ID, params *GetHostParams, reqEditors ...RequestEditorFn) (*GetHostResponse, error) {
+	rsp, err := c.GetHost(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetHostResponse(rsp)
+}
+
+// UpdateHostWithBodyWithResponse Update mutable host fields.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /hosts/{id} (the `UpdateHost` operationId).
+func (c *ClientWithResponses) UpdateHostWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateHostResponse, error) {
+	rsp, err := c.UpdateHostWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateHostResponse(rsp)
+}
+
+// UpdateHostWithResponse Update mutable host fields.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /hosts/{id} (the `UpdateHost` operationId).
+func (c *ClientWithResponses) UpdateHostWithResponse(ctx context.Context, id ID, body UpdateHostJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateHostResponse, error) {
+	rsp, err := c.UpdateHost(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateHostResponse(rsp)
+}
+
 // GetLicenseWithResponse The current license tier, status and features.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -8720,6 +10391,429 @@ func ParseGetHealthResponse(rsp *http.Response) (*GetHealthResponse, error) {
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListHostsResponse parses an HTTP response from a ListHostsWithResponse call
+func ParseListHostsResponse(rsp *http.Response) (*ListHostsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListHostsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest HostListResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateHostResponse parses an HTTP response from a CreateHostWithResponse call
+func ParseCreateHostResponse(rsp *http.Response) (*CreateHostResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateHostResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest HostResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSetHostMaintenanceResponse parses an HTTP response from a SetHostMaintenanceWithResponse call
+func ParseSetHostMaintenanceResponse(rsp *http.Response) (*SetHostMaintenanceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetHostMaintenanceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest HostResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePutHostMaintenanceResponse parses an HTTP response from a PutHostMaintenanceWithResponse call
+func ParsePutHostMaintenanceResponse(rsp *http.Response) (*PutHostMaintenanceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutHostMaintenanceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest HostResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteHostResponse parses an HTTP response from a DeleteHostWithResponse call
+func ParseDeleteHostResponse(rsp *http.Response) (*DeleteHostResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteHostResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetHostResponse parses an HTTP response from a GetHostWithResponse call
+func ParseGetHostResponse(rsp *http.Response) (*GetHostResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetHostResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest HostDetailResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateHostResponse parses an HTTP response from a UpdateHostWithResponse call
+func ParseUpdateHostResponse(rsp *http.Response) (*UpdateHostResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateHostResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest HostResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest UnexpectedError

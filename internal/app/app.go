@@ -19,6 +19,7 @@ import (
 	"github.com/openwatch/openwatch/internal/authz"
 	"github.com/openwatch/openwatch/internal/buildinfo"
 	"github.com/openwatch/openwatch/internal/config"
+	"github.com/openwatch/openwatch/internal/host"
 	"github.com/openwatch/openwatch/internal/httpserver"
 	"github.com/openwatch/openwatch/internal/idempotency"
 	"github.com/openwatch/openwatch/internal/license"
@@ -69,6 +70,7 @@ type (
 	licenseHandlers = license.Handlers
 	saHandlers      = serviceaccount.Handlers
 	auditHandlers   = audit.Handlers
+	hostHandlers    = host.Handlers
 )
 
 // server is the one strict server: each domain's handlers, embedded. A missing operation
@@ -81,6 +83,7 @@ type server struct {
 	*licenseHandlers
 	*saHandlers
 	*auditHandlers
+	*hostHandlers
 }
 
 var _ api.StrictServerInterface = (*server)(nil)
@@ -156,6 +159,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		roleHandlers:    role.NewHandlers(role.NewService(d.Pool, aw)),
 		licenseHandlers: license.NewHandlers(lic, verifier),
 		auditHandlers:   audit.NewHandlers(aw),
+		hostHandlers:    host.NewHandlers(host.NewService(d.Pool, aw)),
 		saHandlers:      serviceaccount.NewHandlers(serviceaccount.NewService(d.Pool, authSvc, aw, now)),
 	}
 	httpSrv, err := httpserver.New(httpserver.Options{

@@ -56,6 +56,10 @@ const (
 	ActionAuditExported         Action = "audit.exported"
 	ActionAuditVerified         Action = "audit.verified"
 	ActionSecurityConfigChanged Action = "security.config_changed"
+	ActionHostCreated           Action = "host.created"
+	ActionHostUpdated           Action = "host.updated"
+	ActionHostDeleted           Action = "host.deleted"
+	ActionHostMaintenance       Action = "host.maintenance_changed"
 )
 
 // Actions is the registry of every action an event may record. Adding an action means
@@ -90,6 +94,10 @@ var Actions = map[Action]Spec{
 	ActionAuditExported:         {SeverityNotice, "Audit events were exported."},
 	ActionAuditVerified:         {SeverityInfo, "The audit chain was verified."},
 	ActionSecurityConfigChanged: {SeverityNotice, "Workspace security settings were changed."},
+	ActionHostCreated:           {SeverityInfo, "A host was added to the inventory."},
+	ActionHostUpdated:           {SeverityInfo, "A host was changed."},
+	ActionHostDeleted:           {SeverityNotice, "A host was deleted."},
+	ActionHostMaintenance:       {SeverityInfo, "A host's maintenance mode was turned on or off."},
 }
 
 // The actor types an event may name.

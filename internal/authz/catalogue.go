@@ -48,6 +48,9 @@ const (
 	PermAuditRead   = "audit:read"
 	PermAuditExport = "audit:export"
 	PermAuditVerify = "audit:verify"
+	PermHostRead    = "host:read"
+	PermHostWrite   = "host:write"
+	PermHostDelete  = "host:delete"
 )
 
 // Categories lists the permission categories.
@@ -60,6 +63,7 @@ func Categories() []Category {
 		{ID: "license", Description: "The product license."},
 		{ID: "service_account", Description: "Service accounts and their API tokens."},
 		{ID: "audit", Description: "The audit trail."},
+		{ID: "host", Description: "The fleet inventory: hosts and host groups."},
 	}
 }
 
@@ -79,6 +83,9 @@ func Permissions() []Permission {
 		{ID: PermLicManage, Category: "license", Description: "Check license files before installing them."},
 		{ID: PermSARead, Category: "service_account", Description: "List service accounts and token metadata."},
 		{ID: PermAuditRead, Category: "audit", Description: "Read audit events."},
+		{ID: PermHostRead, Category: "host", Description: "List and read hosts and host groups."},
+		{ID: PermHostWrite, Category: "host", Description: "Create and change hosts and host groups, and their maintenance mode."},
+		{ID: PermHostDelete, Category: "host", Description: "Delete hosts and host groups.", Dangerous: true},
 		{ID: PermAuditExport, Category: "audit", Description: "Export audit events as CSV or JSON.", LicenseGated: "audit_export"},
 		{ID: PermAuditVerify, Category: "audit", Description: "Verify the integrity of the audit chain."},
 		{ID: PermSAWrite, Category: "service_account", Description: "Create, change and disable service accounts; mint and revoke tokens.", Dangerous: true},
@@ -102,11 +109,11 @@ func BuiltInRoles() []Role {
 	sort.Strings(all)
 	return []Role{
 		{ID: RoleViewer, Description: "Read-only access.", BuiltIn: true,
-			Permissions: []string{PermAccountSelf, PermLicRead}},
+			Permissions: []string{PermAccountSelf, PermHostRead, PermLicRead}},
 		{ID: RoleAuditor, Description: "Read access plus audit and compliance review.", BuiltIn: true,
-			Permissions: []string{PermAccountSelf, PermAuditExport, PermAuditRead, PermAuditVerify, PermLicRead, PermRoleRead, PermSARead, PermSecRead, PermUserRead}},
+			Permissions: []string{PermAccountSelf, PermAuditExport, PermAuditRead, PermAuditVerify, PermHostRead, PermLicRead, PermRoleRead, PermSARead, PermSecRead, PermUserRead}},
 		{ID: RoleSecurityAdmin, Description: "Security configuration: users, roles and access.", BuiltIn: true,
-			Permissions: []string{PermAccountSelf, PermAuditRead, PermLicRead, PermRoleAssign, PermRoleRead, PermRoleWrite, PermSARead, PermSAWrite, PermSecRead, PermSecWrite, PermUserDelete, PermUserRead, PermUserWrite}},
+			Permissions: []string{PermAccountSelf, PermAuditRead, PermHostRead, PermLicRead, PermRoleAssign, PermRoleRead, PermRoleWrite, PermSARead, PermSAWrite, PermSecRead, PermSecWrite, PermUserDelete, PermUserRead, PermUserWrite}},
 		{ID: RoleAdmin, Description: "Full system administration.", BuiltIn: true, Permissions: all},
 	}
 }

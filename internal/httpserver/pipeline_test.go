@@ -43,7 +43,7 @@ func TestHealthAndVersion(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.Status)
 	var h api.HealthResponse
 	res.Decode(t, &h)
-	require.Equal(t, api.Healthy, h.Status)
+	require.Equal(t, api.HealthResponseStatusHealthy, h.Status)
 	require.True(t, h.DbConnected)
 
 	res = env.Do(apitest.Request{Method: http.MethodGet, Path: "version"})

@@ -26,7 +26,7 @@ func (h *Handlers) GetHealth(ctx context.Context, _ api.GetHealthRequestObject) 
 		return nil, apperr.New(apperr.CodeUnavailable, "The database is unreachable, so the service cannot serve requests.").
 			WithDetail("db_connected", false)
 	}
-	return api.GetHealth200JSONResponse{Status: api.Healthy, DbConnected: true, Version: h.build.Version}, nil
+	return api.GetHealth200JSONResponse{Status: api.HealthResponseStatusHealthy, DbConnected: true, Version: h.build.Version}, nil
 }
 
 // GetVersion implements GET /version (anonymous).

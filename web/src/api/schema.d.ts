@@ -286,6 +286,76 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/hosts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List hosts.
+         * @description Live hosts in creation order, keyset-paginated: 50 per page by default (at most 200);
+         *     follow `next_cursor`. `maintenance` filters on the effective mode (the host's own, or
+         *     its group's).
+         */
+        get: operations["listHosts"];
+        put?: never;
+        /**
+         * Create a host.
+         * @description A duplicate hostname in the same environment is 409.
+         */
+        post: operations["createHost"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hosts/{host_id}/maintenance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                host_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /** Turn a host's maintenance mode on or off. */
+        put: operations["putHostMaintenance"];
+        /** Turn a host's maintenance mode on or off. */
+        post: operations["setHostMaintenance"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hosts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Host detail with liveness and compliance summary.
+         * @description `liveness` is null until a probe has run; the compliance summary is zeros until scans exist.
+         */
+        get: operations["getHost"];
+        put?: never;
+        post?: never;
+        /** Soft-delete a host (sets deleted_at; the hostname becomes reusable). */
+        delete: operations["deleteHost"];
+        options?: never;
+        head?: never;
+        /** Update mutable host fields. */
+        patch: operations["updateHost"];
+        trace?: never;
+    };
     "/license": {
         parameters: {
             query?: never;
@@ -827,6 +897,123 @@ export interface components {
             status: "healthy" | "degraded";
             version: string;
         };
+        HostComplianceSummary: {
+            /** Format: int64 */
+            error: number;
+            /** Format: int64 */
+            failing: number;
+            /** Format: int64 */
+            passing: number;
+            /** Format: int64 */
+            skipped: number;
+            /** Format: int64 */
+            total: number;
+        };
+        HostCreateRequest: {
+            description?: string;
+            display_name?: string;
+            /** @description Defaults to `default`. */
+            environment?: string;
+            /** Format: uuid */
+            group_id?: string | null;
+            hostname: string;
+            ip_address: string;
+            port?: number;
+            tags?: string[];
+            username?: string;
+        };
+        HostDetailResponse: {
+            compliance_summary: components["schemas"]["HostComplianceSummary"];
+            host: components["schemas"]["HostResponse"];
+            liveness: components["schemas"]["HostLiveness"] | null;
+        };
+        HostListItem: {
+            architecture?: string | null;
+            check_priority?: number;
+            /** Format: date-time */
+            created_at?: string;
+            created_by?: string;
+            description?: string;
+            display_name?: string;
+            environment: string;
+            /** Format: uuid */
+            group_id?: string | null;
+            hostname: string;
+            /** Format: uuid */
+            id: string;
+            ip_address: string;
+            /** Format: date-time */
+            last_scan_at?: string | null;
+            /** @description The effective mode; true when the host or its group is in maintenance. */
+            maintenance_mode?: boolean;
+            /** Format: date-time */
+            os_discovered_at?: string | null;
+            os_family?: string | null;
+            os_version?: string | null;
+            platform_identifier?: string | null;
+            port: number;
+            tags?: string[];
+            /** Format: date-time */
+            updated_at?: string;
+            username?: string;
+        };
+        HostListResponse: {
+            hosts: components["schemas"]["HostListItem"][];
+            /** @description Pass as `cursor` for the next page; null on the last page. */
+            next_cursor: string | null;
+        };
+        HostLiveness: {
+            consecutive_failures?: number;
+            last_error_type?: string | null;
+            /** Format: date-time */
+            last_probe_at?: string | null;
+            last_response_ms?: number | null;
+            /** Format: date-time */
+            last_state_change_at?: string | null;
+            /** @enum {string} */
+            monitoring_state?: "online" | "degraded" | "critical" | "down" | "maintenance" | "unknown";
+            /** @enum {string} */
+            reachability_status: "reachable" | "unreachable" | "unknown";
+        };
+        HostResponse: {
+            architecture?: string | null;
+            check_priority?: number;
+            /** Format: date-time */
+            created_at?: string;
+            created_by?: string;
+            description?: string;
+            display_name?: string;
+            environment: string;
+            /** Format: uuid */
+            group_id?: string | null;
+            hostname: string;
+            /** Format: uuid */
+            id: string;
+            ip_address: string;
+            /** @description The effective mode; true when the host or its group is in maintenance. */
+            maintenance_mode?: boolean;
+            /** Format: date-time */
+            os_discovered_at?: string | null;
+            os_family?: string | null;
+            os_version?: string | null;
+            platform_identifier?: string | null;
+            port: number;
+            tags?: string[];
+            /** Format: date-time */
+            updated_at?: string;
+            username?: string;
+        };
+        HostUpdateRequest: {
+            description?: string;
+            display_name?: string;
+            environment?: string;
+            /** Format: uuid */
+            group_id?: string | null;
+            ip_address?: string;
+            port?: number;
+            tags?: string[];
+            username?: string;
+        };
         LicenseStateResponse: {
             customer_id?: string;
             /** Format: date-time */
@@ -852,6 +1039,9 @@ export interface components {
             /** @description valid, grace, expired, not_yet_valid, malformed, unsupported_alg, unknown_kid, bad_signature, wrong_issuer or invalid_claims. */
             verify_result: string;
             warnings?: string[];
+        };
+        MaintenanceRequest: {
+            enabled: boolean;
         };
         PasswordChangeRequest: {
             current_password: string;
@@ -1428,6 +1618,221 @@ export interface operations {
                 };
             };
             503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listHosts: {
+        parameters: {
+            query?: {
+                environment?: string;
+                tag?: string;
+                group_id?: string;
+                /** @description Case-insensitive search in hostname, display name and IP address. */
+                q?: string;
+                maintenance?: boolean;
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of hosts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostListResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    createHost: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique string per logical operation; replays return the original result. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKeyOptional"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HostCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    putHostMaintenance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                host_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MaintenanceRequest"];
+            };
+        };
+        responses: {
+            /** @description The host. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    setHostMaintenance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                host_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MaintenanceRequest"];
+            };
+        };
+        responses: {
+            /** @description The host. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getHost: {
+        parameters: {
+            query?: {
+                framework?: string;
+            };
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The host. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostDetailResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    deleteHost: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    updateHost: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HostUpdateRequest"];
+            };
+        };
+        responses: {
+            /** @description The host. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             default: components["responses"]["UnexpectedError"];
         };
     };

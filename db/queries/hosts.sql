@@ -1,0 +1,50 @@
+-- name: HostInsert :one
+INSERT INTO hosts (id, hostname, ip_address, port, display_name, description, environment, tags, group_id, username, created_by)
+VALUES (@id, @hostname, @ip_address, @port, @display_name, @description, @environment, @tags, @group_id, @username, @created_by)
+RETURNING id;
+
+-- name: HostGet :one
+-- HostGet returns a live host with its effective maintenance mode.
+SELECT h.*, (h.maintenance_mode OR COALESCE(g.maintenance_mode, false))::boolean AS effective_maintenance
+FROM hosts h LEFT JOIN host_groups g ON g.id = h.group_id
+WHERE h.id = @id AND h.deleted_at IS NULL;
+
+-- name: HostList :many
+-- HostList returns live hosts in id order after the cursor, filtered; every filter is
+-- served by an index of 00007_hosts.sql.
+SELECT h.*, (h.maintenance_mode OR COALESCE(g.maintenance_mode, false))::boolean AS effective_maintenance
+FROM hosts h LEFT JOIN host_groups g ON g.id = h.group_id
+WHERE h.deleted_at IS NULL
+  AND (sqlc.narg(after)::uuid IS NULL OR h.id > sqlc.narg(after)::uuid)
+  AND (sqlc.narg(environment)::text IS NULL OR h.environment = sqlc.narg(environment)::text)
+  AND (sqlc.narg(tag)::text IS NULL OR h.tags @> ARRAY[sqlc.narg(tag)::text])
+  AND (sqlc.narg(group_id)::uuid IS NULL OR h.group_id = sqlc.narg(group_id)::uuid)
+  AND (sqlc.narg(q)::text IS NULL OR h.hostname ILIKE '%' || sqlc.narg(q)::text || '%'
+       OR h.display_name ILIKE '%' || sqlc.narg(q)::text || '%' OR host(h.ip_address) LIKE sqlc.narg(q)::text || '%')
+  AND (sqlc.narg(maintenance)::boolean IS NULL
+       OR (h.maintenance_mode OR COALESCE(g.maintenance_mode, false)) = sqlc.narg(maintenance)::boolean)
+ORDER BY h.id
+LIMIT @row_limit;
+
+-- name: HostUpdate :one
+UPDATE hosts SET
+    ip_address = COALESCE(sqlc.narg(ip_address)::inet, ip_address),
+    port = COALESCE(sqlc.narg(port)::integer, port),
+    display_name = COALESCE(sqlc.narg(display_name)::text, display_name),
+    description = COALESCE(sqlc.narg(description)::text, description),
+    environment = COALESCE(sqlc.narg(environment)::text, environment),
+    tags = COALESCE(sqlc.narg(tags)::text[], tags),
+    group_id = CASE WHEN @set_group::boolean THEN sqlc.narg(group_id)::uuid ELSE group_id END,
+    username = COALESCE(sqlc.narg(username)::text, username),
+    updated_at = now()
+WHERE id = @id AND deleted_at IS NULL
+RETURNING id;
+
+-- name: HostSetMaintenance :execrows
+UPDATE hosts SET maintenance_mode = @enabled, updated_at = now() WHERE id = @id AND deleted_at IS NULL;
+
+-- name: HostSoftDelete :execrows
+UPDATE hosts SET deleted_at = now(), updated_at = now() WHERE id = @id AND deleted_at IS NULL;
+
+-- name: HostGroupExists :one
+SELECT EXISTS (SELECT 1 FROM host_groups WHERE id = @id);
