@@ -600,6 +600,35 @@ type HostDetailResponse struct {
 	Liveness          *HostLiveness         `json:"liveness"`
 }
 
+// HostGroup defines model for HostGroup.
+type HostGroup struct {
+	CreatedAt       time.Time          `json:"created_at"`
+	Description     string             `json:"description"`
+	HostCount       int64              `json:"host_count"`
+	Id              openapi_types.UUID `json:"id"`
+	MaintenanceMode bool               `json:"maintenance_mode"`
+	Name            string             `json:"name"`
+	UpdatedAt       time.Time          `json:"updated_at"`
+}
+
+// HostGroupCreate defines model for HostGroupCreate.
+type HostGroupCreate struct {
+	Description *string `json:"description,omitempty"`
+	Name        string  `json:"name"`
+}
+
+// HostGroupList defines model for HostGroupList.
+type HostGroupList struct {
+	Groups     []HostGroup `json:"groups"`
+	NextCursor *string     `json:"next_cursor"`
+}
+
+// HostGroupUpdate defines model for HostGroupUpdate.
+type HostGroupUpdate struct {
+	Description *string `json:"description,omitempty"`
+	Name        *string `json:"name,omitempty"`
+}
+
 // HostListItem defines model for HostListItem.
 type HostListItem struct {
 	Architecture  *string             `json:"architecture,omitempty"`
@@ -939,6 +968,30 @@ type ExportAuditEventsParamsActorType string
 // ExportAuditEventsParamsFormat defines parameters for ExportAuditEvents.
 type ExportAuditEventsParamsFormat string
 
+// ListGroupsParams defines parameters for ListGroups.
+type ListGroupsParams struct {
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateGroupParams defines parameters for CreateGroup.
+type CreateGroupParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
+// ListGroupMembersParams defines parameters for ListGroupMembers.
+type ListGroupMembersParams struct {
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // ListHostsParams defines parameters for ListHosts.
 type ListHostsParams struct {
 	Environment *string             `form:"environment,omitempty" json:"environment,omitempty"`
@@ -1017,6 +1070,15 @@ type ChangePasswordJSONRequestBody = PasswordChangeRequest
 
 // RefreshTokenJSONRequestBody defines body for RefreshToken for application/json ContentType.
 type RefreshTokenJSONRequestBody = AuthRefreshRequest
+
+// CreateGroupJSONRequestBody defines body for CreateGroup for application/json ContentType.
+type CreateGroupJSONRequestBody = HostGroupCreate
+
+// UpdateGroupJSONRequestBody defines body for UpdateGroup for application/json ContentType.
+type UpdateGroupJSONRequestBody = HostGroupUpdate
+
+// SetGroupMaintenanceJSONRequestBody defines body for SetGroupMaintenance for application/json ContentType.
+type SetGroupMaintenanceJSONRequestBody = MaintenanceRequest
 
 // CreateHostJSONRequestBody defines body for CreateHost for application/json ContentType.
 type CreateHostJSONRequestBody = HostCreateRequest
@@ -1101,6 +1163,33 @@ type ServerInterface interface {
 	// RefreshToken Rotate a refresh token for a new access and refresh token pair.
 	// (POST /auth/refresh)
 	RefreshToken(ctx echo.Context) error
+	// ListGroups List host groups.
+	// (GET /groups)
+	ListGroups(ctx echo.Context, params ListGroupsParams) error
+	// CreateGroup Create a host group.
+	// (POST /groups)
+	CreateGroup(ctx echo.Context, params CreateGroupParams) error
+	// DeleteGroup Delete a host group; its hosts stay, without a group.
+	// (DELETE /groups/{id})
+	DeleteGroup(ctx echo.Context, id ID) error
+	// GetGroup Get a host group.
+	// (GET /groups/{id})
+	GetGroup(ctx echo.Context, id ID) error
+	// UpdateGroup Rename or describe a host group.
+	// (PATCH /groups/{id})
+	UpdateGroup(ctx echo.Context, id ID) error
+	// ListGroupMembers The hosts of a group.
+	// (GET /groups/{id}/members)
+	ListGroupMembers(ctx echo.Context, id ID, params ListGroupMembersParams) error
+	// RemoveGroupMember Take a host out of the group.
+	// (DELETE /groups/{id}/members/{host_id})
+	RemoveGroupMember(ctx echo.Context, id ID, hostId openapi_types.UUID) error
+	// AddGroupMember Put a host in the group (moving it from any other).
+	// (PUT /groups/{id}/members/{host_id})
+	AddGroupMember(ctx echo.Context, id ID, hostId openapi_types.UUID) error
+	// SetGroupMaintenance Turn a group's maintenance mode on or off; it applies to all its hosts.
+	// (POST /groups/{id}:maintenance)
+	SetGroupMaintenance(ctx echo.Context, id ID) error
 	// GetHealth Report whether the service can serve requests.
 	// (GET /health)
 	GetHealth(ctx echo.Context) error
@@ -1444,6 +1533,204 @@ func (w *ServerInterfaceWrapper) RefreshToken(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RefreshToken(ctx)
+	return err
+}
+
+// ListGroups converts echo context to params.
+func (w *ServerInterfaceWrapper) ListGroups(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListGroupsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListGroups(ctx, params)
+	return err
+}
+
+// CreateGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateGroup(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateGroupParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyOptional
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateGroup(ctx, params)
+	return err
+}
+
+// DeleteGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteGroup(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteGroup(ctx, id)
+	return err
+}
+
+// GetGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) GetGroup(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetGroup(ctx, id)
+	return err
+}
+
+// UpdateGroup converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateGroup(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateGroup(ctx, id)
+	return err
+}
+
+// ListGroupMembers converts echo context to params.
+func (w *ServerInterfaceWrapper) ListGroupMembers(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListGroupMembersParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListGroupMembers(ctx, id, params)
+	return err
+}
+
+// RemoveGroupMember converts echo context to params.
+func (w *ServerInterfaceWrapper) RemoveGroupMember(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "host_id" -------------
+	var hostId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "host_id", ctx.Param("host_id"), &hostId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter host_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RemoveGroupMember(ctx, id, hostId)
+	return err
+}
+
+// AddGroupMember converts echo context to params.
+func (w *ServerInterfaceWrapper) AddGroupMember(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "host_id" -------------
+	var hostId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "host_id", ctx.Param("host_id"), &hostId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter host_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AddGroupMember(ctx, id, hostId)
+	return err
+}
+
+// SetGroupMaintenance converts echo context to params.
+func (w *ServerInterfaceWrapper) SetGroupMaintenance(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetGroupMaintenance(ctx, id)
 	return err
 }
 
@@ -2110,6 +2397,15 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/auth/password\\:change", wrapper.ChangePassword, options.OperationMiddlewares["changePassword"]...)
 	router.GET(options.BaseURL+"/auth/permissions\\:registry", wrapper.GetPermissionsRegistry, options.OperationMiddlewares["getPermissionsRegistry"]...)
 	router.POST(options.BaseURL+"/auth/refresh", wrapper.RefreshToken, options.OperationMiddlewares["refreshToken"]...)
+	router.GET(options.BaseURL+"/groups", wrapper.ListGroups, options.OperationMiddlewares["listGroups"]...)
+	router.POST(options.BaseURL+"/groups", wrapper.CreateGroup, options.OperationMiddlewares["createGroup"]...)
+	router.DELETE(options.BaseURL+"/groups/:id", wrapper.DeleteGroup, options.OperationMiddlewares["deleteGroup"]...)
+	router.GET(options.BaseURL+"/groups/:id", wrapper.GetGroup, options.OperationMiddlewares["getGroup"]...)
+	router.PATCH(options.BaseURL+"/groups/:id", wrapper.UpdateGroup, options.OperationMiddlewares["updateGroup"]...)
+	router.GET(options.BaseURL+"/groups/:id/members", wrapper.ListGroupMembers, options.OperationMiddlewares["listGroupMembers"]...)
+	router.DELETE(options.BaseURL+"/groups/:id/members/:host_id", wrapper.RemoveGroupMember, options.OperationMiddlewares["removeGroupMember"]...)
+	router.PUT(options.BaseURL+"/groups/:id/members/:host_id", wrapper.AddGroupMember, options.OperationMiddlewares["addGroupMember"]...)
+	router.POST(options.BaseURL+"/groups/:id\\:maintenance", wrapper.SetGroupMaintenance, options.OperationMiddlewares["setGroupMaintenance"]...)
 	router.GET(options.BaseURL+"/health", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
 	router.GET(options.BaseURL+"/hosts", wrapper.ListHosts, options.OperationMiddlewares["listHosts"]...)
 	router.POST(options.BaseURL+"/hosts", wrapper.CreateHost, options.OperationMiddlewares["createHost"]...)
@@ -3121,6 +3417,877 @@ type RefreshTokendefaultJSONResponse struct {
 }
 
 func (response RefreshTokendefaultJSONResponse) VisitRefreshTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroupsRequestObject struct {
+	Params ListGroupsParams
+}
+
+type ListGroupsResponseObject interface {
+	VisitListGroupsResponse(w http.ResponseWriter) error
+}
+
+type ListGroups200JSONResponse HostGroupList
+
+func (response ListGroups200JSONResponse) VisitListGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroups400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListGroups400JSONResponse) VisitListGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroups401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListGroups401JSONResponse) VisitListGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroups403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListGroups403JSONResponse) VisitListGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroups404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListGroups404JSONResponse) VisitListGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroupsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListGroupsdefaultJSONResponse) VisitListGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroupRequestObject struct {
+	Params CreateGroupParams
+	Body   *CreateGroupJSONRequestBody
+}
+
+type CreateGroupResponseObject interface {
+	VisitCreateGroupResponse(w http.ResponseWriter) error
+}
+
+type CreateGroup201JSONResponse HostGroup
+
+func (response CreateGroup201JSONResponse) VisitCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroup400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateGroup400JSONResponse) VisitCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroup401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateGroup401JSONResponse) VisitCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroup403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateGroup403JSONResponse) VisitCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroup404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CreateGroup404JSONResponse) VisitCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroup409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateGroup409JSONResponse) VisitCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroupdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response CreateGroupdefaultJSONResponse) VisitCreateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteGroupRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type DeleteGroupResponseObject interface {
+	VisitDeleteGroupResponse(w http.ResponseWriter) error
+}
+
+type DeleteGroup204Response struct {
+}
+
+func (response DeleteGroup204Response) VisitDeleteGroupResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteGroup400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeleteGroup400JSONResponse) VisitDeleteGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteGroup401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DeleteGroup401JSONResponse) VisitDeleteGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteGroup403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DeleteGroup403JSONResponse) VisitDeleteGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteGroup404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeleteGroup404JSONResponse) VisitDeleteGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteGroupdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response DeleteGroupdefaultJSONResponse) VisitDeleteGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroupRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetGroupResponseObject interface {
+	VisitGetGroupResponse(w http.ResponseWriter) error
+}
+
+type GetGroup200JSONResponse HostGroup
+
+func (response GetGroup200JSONResponse) VisitGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroup400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetGroup400JSONResponse) VisitGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroup401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetGroup401JSONResponse) VisitGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroup403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetGroup403JSONResponse) VisitGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroup404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetGroup404JSONResponse) VisitGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGroupdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetGroupdefaultJSONResponse) VisitGetGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateGroupRequestObject struct {
+	Id   ID `json:"id"`
+	Body *UpdateGroupJSONRequestBody
+}
+
+type UpdateGroupResponseObject interface {
+	VisitUpdateGroupResponse(w http.ResponseWriter) error
+}
+
+type UpdateGroup200JSONResponse HostGroup
+
+func (response UpdateGroup200JSONResponse) VisitUpdateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateGroup400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UpdateGroup400JSONResponse) VisitUpdateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateGroup401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UpdateGroup401JSONResponse) VisitUpdateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateGroup403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateGroup403JSONResponse) VisitUpdateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateGroup404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UpdateGroup404JSONResponse) VisitUpdateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateGroup409JSONResponse struct{ ConflictJSONResponse }
+
+func (response UpdateGroup409JSONResponse) VisitUpdateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateGroupdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response UpdateGroupdefaultJSONResponse) VisitUpdateGroupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroupMembersRequestObject struct {
+	Id     ID `json:"id"`
+	Params ListGroupMembersParams
+}
+
+type ListGroupMembersResponseObject interface {
+	VisitListGroupMembersResponse(w http.ResponseWriter) error
+}
+
+type ListGroupMembers200JSONResponse HostListResponse
+
+func (response ListGroupMembers200JSONResponse) VisitListGroupMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroupMembers400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListGroupMembers400JSONResponse) VisitListGroupMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroupMembers401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListGroupMembers401JSONResponse) VisitListGroupMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroupMembers403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListGroupMembers403JSONResponse) VisitListGroupMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroupMembers404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListGroupMembers404JSONResponse) VisitListGroupMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroupMembersdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListGroupMembersdefaultJSONResponse) VisitListGroupMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveGroupMemberRequestObject struct {
+	Id     ID                 `json:"id"`
+	HostId openapi_types.UUID `json:"host_id"`
+}
+
+type RemoveGroupMemberResponseObject interface {
+	VisitRemoveGroupMemberResponse(w http.ResponseWriter) error
+}
+
+type RemoveGroupMember204Response struct {
+}
+
+func (response RemoveGroupMember204Response) VisitRemoveGroupMemberResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RemoveGroupMember400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RemoveGroupMember400JSONResponse) VisitRemoveGroupMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveGroupMember401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RemoveGroupMember401JSONResponse) VisitRemoveGroupMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveGroupMember403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RemoveGroupMember403JSONResponse) VisitRemoveGroupMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveGroupMember404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RemoveGroupMember404JSONResponse) VisitRemoveGroupMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveGroupMemberdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response RemoveGroupMemberdefaultJSONResponse) VisitRemoveGroupMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddGroupMemberRequestObject struct {
+	Id     ID                 `json:"id"`
+	HostId openapi_types.UUID `json:"host_id"`
+}
+
+type AddGroupMemberResponseObject interface {
+	VisitAddGroupMemberResponse(w http.ResponseWriter) error
+}
+
+type AddGroupMember204Response struct {
+}
+
+func (response AddGroupMember204Response) VisitAddGroupMemberResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type AddGroupMember400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AddGroupMember400JSONResponse) VisitAddGroupMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddGroupMember401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AddGroupMember401JSONResponse) VisitAddGroupMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddGroupMember403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AddGroupMember403JSONResponse) VisitAddGroupMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddGroupMember404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response AddGroupMember404JSONResponse) VisitAddGroupMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddGroupMemberdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response AddGroupMemberdefaultJSONResponse) VisitAddGroupMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetGroupMaintenanceRequestObject struct {
+	Id   ID `json:"id"`
+	Body *SetGroupMaintenanceJSONRequestBody
+}
+
+type SetGroupMaintenanceResponseObject interface {
+	VisitSetGroupMaintenanceResponse(w http.ResponseWriter) error
+}
+
+type SetGroupMaintenance200JSONResponse HostGroup
+
+func (response SetGroupMaintenance200JSONResponse) VisitSetGroupMaintenanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetGroupMaintenance400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SetGroupMaintenance400JSONResponse) VisitSetGroupMaintenanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetGroupMaintenance401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SetGroupMaintenance401JSONResponse) VisitSetGroupMaintenanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetGroupMaintenance403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SetGroupMaintenance403JSONResponse) VisitSetGroupMaintenanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetGroupMaintenance404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SetGroupMaintenance404JSONResponse) VisitSetGroupMaintenanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetGroupMaintenancedefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response SetGroupMaintenancedefaultJSONResponse) VisitSetGroupMaintenanceResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -6028,6 +7195,33 @@ type StrictServerInterface interface {
 	// RefreshToken Rotate a refresh token for a new access and refresh token pair.
 	// (POST /auth/refresh)
 	RefreshToken(ctx context.Context, request RefreshTokenRequestObject) (RefreshTokenResponseObject, error)
+	// ListGroups List host groups.
+	// (GET /groups)
+	ListGroups(ctx context.Context, request ListGroupsRequestObject) (ListGroupsResponseObject, error)
+	// CreateGroup Create a host group.
+	// (POST /groups)
+	CreateGroup(ctx context.Context, request CreateGroupRequestObject) (CreateGroupResponseObject, error)
+	// DeleteGroup Delete a host group; its hosts stay, without a group.
+	// (DELETE /groups/{id})
+	DeleteGroup(ctx context.Context, request DeleteGroupRequestObject) (DeleteGroupResponseObject, error)
+	// GetGroup Get a host group.
+	// (GET /groups/{id})
+	GetGroup(ctx context.Context, request GetGroupRequestObject) (GetGroupResponseObject, error)
+	// UpdateGroup Rename or describe a host group.
+	// (PATCH /groups/{id})
+	UpdateGroup(ctx context.Context, request UpdateGroupRequestObject) (UpdateGroupResponseObject, error)
+	// ListGroupMembers The hosts of a group.
+	// (GET /groups/{id}/members)
+	ListGroupMembers(ctx context.Context, request ListGroupMembersRequestObject) (ListGroupMembersResponseObject, error)
+	// RemoveGroupMember Take a host out of the group.
+	// (DELETE /groups/{id}/members/{host_id})
+	RemoveGroupMember(ctx context.Context, request RemoveGroupMemberRequestObject) (RemoveGroupMemberResponseObject, error)
+	// AddGroupMember Put a host in the group (moving it from any other).
+	// (PUT /groups/{id}/members/{host_id})
+	AddGroupMember(ctx context.Context, request AddGroupMemberRequestObject) (AddGroupMemberResponseObject, error)
+	// SetGroupMaintenance Turn a group's maintenance mode on or off; it applies to all its hosts.
+	// (POST /groups/{id}:maintenance)
+	SetGroupMaintenance(ctx context.Context, request SetGroupMaintenanceRequestObject) (SetGroupMaintenanceResponseObject, error)
 	// GetHealth Report whether the service can serve requests.
 	// (GET /health)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
@@ -6553,6 +7747,303 @@ func (sh *strictHandler) RefreshToken(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(RefreshTokenResponseObject); ok {
 		return validResponse.VisitRefreshTokenResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListGroups operation middleware
+func (sh *strictHandler) ListGroups(ctx echo.Context, params ListGroupsParams) error {
+	var request ListGroupsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListGroups(ctx.Request().Context(), request.(ListGroupsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListGroups")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListGroupsResponseObject); ok {
+		return validResponse.VisitListGroupsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateGroup operation middleware
+func (sh *strictHandler) CreateGroup(ctx echo.Context, params CreateGroupParams) error {
+	var request CreateGroupRequestObject
+
+	request.Params = params
+
+	var body CreateGroupJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateGroup(ctx.Request().Context(), request.(CreateGroupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateGroup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateGroupResponseObject); ok {
+		return validResponse.VisitCreateGroupResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteGroup operation middleware
+func (sh *strictHandler) DeleteGroup(ctx echo.Context, id ID) error {
+	var request DeleteGroupRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteGroup(ctx.Request().Context(), request.(DeleteGroupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteGroup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteGroupResponseObject); ok {
+		return validResponse.VisitDeleteGroupResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetGroup operation middleware
+func (sh *strictHandler) GetGroup(ctx echo.Context, id ID) error {
+	var request GetGroupRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetGroup(ctx.Request().Context(), request.(GetGroupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetGroup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetGroupResponseObject); ok {
+		return validResponse.VisitGetGroupResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateGroup operation middleware
+func (sh *strictHandler) UpdateGroup(ctx echo.Context, id ID) error {
+	var request UpdateGroupRequestObject
+
+	request.Id = id
+
+	var body UpdateGroupJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateGroup(ctx.Request().Context(), request.(UpdateGroupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateGroup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateGroupResponseObject); ok {
+		return validResponse.VisitUpdateGroupResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListGroupMembers operation middleware
+func (sh *strictHandler) ListGroupMembers(ctx echo.Context, id ID, params ListGroupMembersParams) error {
+	var request ListGroupMembersRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListGroupMembers(ctx.Request().Context(), request.(ListGroupMembersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListGroupMembers")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListGroupMembersResponseObject); ok {
+		return validResponse.VisitListGroupMembersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RemoveGroupMember operation middleware
+func (sh *strictHandler) RemoveGroupMember(ctx echo.Context, id ID, hostId openapi_types.UUID) error {
+	var request RemoveGroupMemberRequestObject
+
+	request.Id = id
+	request.HostId = hostId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RemoveGroupMember(ctx.Request().Context(), request.(RemoveGroupMemberRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RemoveGroupMember")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RemoveGroupMemberResponseObject); ok {
+		return validResponse.VisitRemoveGroupMemberResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AddGroupMember operation middleware
+func (sh *strictHandler) AddGroupMember(ctx echo.Context, id ID, hostId openapi_types.UUID) error {
+	var request AddGroupMemberRequestObject
+
+	request.Id = id
+	request.HostId = hostId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AddGroupMember(ctx.Request().Context(), request.(AddGroupMemberRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AddGroupMember")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AddGroupMemberResponseObject); ok {
+		return validResponse.VisitAddGroupMemberResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SetGroupMaintenance operation middleware
+func (sh *strictHandler) SetGroupMaintenance(ctx echo.Context, id ID) error {
+	var request SetGroupMaintenanceRequestObject
+
+	request.Id = id
+
+	var body SetGroupMaintenanceJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetGroupMaintenance(ctx.Request().Context(), request.(SetGroupMaintenanceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetGroupMaintenance")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetGroupMaintenanceResponseObject); ok {
+		return validResponse.VisitSetGroupMaintenanceResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -7697,168 +9188,176 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L17c9w2sij+VVDz2ypLe6jR6OHUWq5Tv6Mo9sa7dqyS5M29N/IdQmTPDCISYABQo4lX3/0WGuBrCM5L",
-	"Dzsb/ZNYQxBsAN2NfveXXiTSTHDgWvWOvvQyKmkKGiT+dZJLJaT5VwwqkizTTPDeUe9iAiTkcKuHEY4I",
-	"iRgRPQGSSbhhIlcko2Pok2OS0mQkZAoxsSMJU4SSw8Gg3wt6zMz1Ww5y1gt6nKbQO+rZYb2gp6IJpNR8",
-	"O6W374GP9aR39HJvP+iljBd/7wU9PcvMe0pLxse9u7ug9+4H8xZOnlE9qeZmcS/oSfgtZxLi3pGWOdS/",
-	"YwClunfUy3Mc6Zk5hjQTGng0+yfMPuJ20KS9P8ck5+y3HIh9l2QgSSLGLKIJERlIasa9JhKyhM4UkaBz",
-	"yXEDhWRjxmlCJKg80eUuTYDGIKul1CDZ+SfMuvZrb/9vy/frPUuZbi/ilI6BKPY7BGSPaEH2BwOyFcOI",
-	"5okmLwfbXSeY4HR1gNxLvaOXg8BAx9I87R3tDwYIm/2rgoxxDWOQvTsDmwSVCa4A0fF7Gp/BbzkohDYS",
-	"XAPHf9IsS1iEu7r7qzLQf6l9/i8SRr2j3v+3W6H6rn2qdt9IKeQbfgOJyMB+so3q0n7U4G6Fz0KSGyYS",
-	"qsFgtMwTIFvhDU1YjHAMR5QlEIfb/d5d0DsRfJSw6AnhPiZxbic38CuRywgCAzTlJJzDnpAwTkYJG0+0",
-	"GSEhVxCTKdMTQknMRiOQwHWxDbigt0JesTgG/rQnEdEkMbREo2tlGQ7IlCnFBDdrCGPQlCX9gsaH1eMQ",
-	"wf5J6Lci5/HTQf2TICqPJs0zEBwQereclM4IF5ooAITylM5S4Pqs5FRPucUJi4ArIJo1NnoEVOcSiCHy",
-	"uL7X7oHd33OQNyyCT5zeUJbQqwSeFnhlv08iyu2GypuSfBWRiOFcTBHWCyE+UD5zHEU9IaBCkJTyGaFa",
-	"Q5pp9ZpMKdNkJCRuNc/TK5DmSlUQCR4r3O4z0HK2czzSIEPDeu2NgGDXHrXZ+LmbQwv7lSsYCWk2RcsZ",
-	"4+N+g1O3WfBd0PvEaa4nQrLf4WkJJ5IQA9eMJpZz1X4gekKRIef8mospDwjcZoZYLAO7EdcQ4yl/4nCb",
-	"QaQhxi8+IQPmMyL0BCQBM5RsHQ4OA3I4eBmQw72DgLwcDALS7/e3A3O85tztOHBz9vFudp8z0ByfvrsQ",
-	"18BPJFCNdEXjmFkR5FQasUIzc0+OaKIg6GW1n770jEjXIapoM6ndTw43Bl7cSfWawG2U5DEoEmqdINI5",
-	"/LgSIgHKzf7aS39NoSPoSZHMv/bd4dK3tPas4D0bgWYpWD5LFQkPBmkYkHD/cBIadAhfDeKwvhq3Gbii",
-	"zBChNPP8318GO68+/9eW+nf678m/4+2/eEXASnz8xa79czlKXP0KkTZwNo8qXvOs8ED8QrekU3teAVET",
-	"MTXHxhQRPIJ+z7dfZugwBb0UnQuIP5ix8+u0ADWmW7Tq98wKaOsuGf/FNKRqPWhLUKiUdOaHXi2E+IPb",
-	"oTUgjuzRDqluqA4x1bBjsNF3HMU7V7Mar60eO7pbNCXPE3erWuWlNQeLV9Bkgl5ClR4aKe9eHytov03d",
-	"lgHfa/KCQ7QeuDt+SKNI5FwPV1yy0lTnlhdyo3D80qORZjcGFnd19ErAa8jSQfr4DQ8kblOCOn40Dt4t",
-	"rITHi5ZxyviZSECdOfVnTeQ0n1idmsyX3nAtZ0tJyc7rBTmPmX5zU1yrq4NqDsHeu60To5EW0h3vUnSx",
-	"g+3PnrmihAHXQxrH0v9cSAmJ1dzsF1tDrLzbvbwGYNXOrIieIopyKddkKBIiIeO1X4rtpjcxpH15NDAB",
-	"VXHUYFY9kXJ8cShL31DwW2MZjOvvDnttw4AZeQOS6VmdnBkfCUN/QrPILHxKJTcTG/JjmkU0WZmsf+u1",
-	"MCIoMLX28QbWNY+weTYl8jR2fzEdqVM6Xpfuy8Nc7RataNZz3DXz3gqHN7+P+P3mJJ3LfWfO1WzoGdq8",
-	"1r2IJxBdWxmrKS/ZXSTmrEYM4kLxQWWWSaXJlQR6TbZokjjzZUqmE+BEXKNtawU0xHmGVxLloi7s7di5",
-	"2jTiukaANdlaAlVe3ji32+La4KvbB/8268l7MWa8Zj5bY4uFzvziKOI71yQSMRQmYGvTeKGIURqNshZR",
-	"bZS3LAvs9n54e2wUN+BmU2Kz03UloKEDfNeWz798d/cXH1fLqFJTIeM5pWL/5XfLdRGIxA3I2dAsw6ch",
-	"KcbHCezkyqjNdiwu2WhuSgONzdpDobNwfjXLVZpcGV2kpUMth3sOB8p5aluxBBU2Ei1oFIFSw1JHaS0o",
-	"HdEhcCmSJDU3rqwZseYQSOZgMcKgzVTIa5XRyJprjByMiEJ5jI/N8siEKrST2ekhPiI51ywxA2aXPBZk",
-	"Kzz9eH5Bdg3q7aYjemRHhoEZwsn8U2QNs3AbHxMF1o6Y0hkRPJldchppIjhhWhGjazkxr3/JvZqwhJEE",
-	"NVmwNWYRy5mynnyA8nDmj7mx/fPfdF/oOvYPb4/f4H5sePSZFDfMbBHj42EuWYd0HknQfnZxRRUc7BM7",
-	"JLD2rlnG+JgwrgWh3HAJa4koDHgRtejx6exdf6k+3gKwBGfBlpw5ij4RscPwNeTsOudYS5yaF6ybEy0A",
-	"91+Is/fi4/dnt/P3j866QYbT0ga/qTrD0Ohnpb21XvMeBFNDygWfpSJXHfdul+rZ1qvWO2brgLT6XwMM",
-	"3+5Vvov7fdLtXXPC7uPa8IwgdcrRpiaJzk2v35ArSO+1i9DC5KbuWvGZZaGbUVSL56/rq24ygfpkPnhP",
-	"qIaxkDOrra8HaoMddx7TChtcn8gLZK60SM9EAtb8udnOzoG7pkhnF1NnZnTn98/mP4OdV8PPX/aC7w46",
-	"5MgOqlvTvp3S23f2VXRzL+cK9fUuJ9XSl7GOouSk26VeDXMT+m0ina7xF4rURhMWB4QmShSejfB/7ZxU",
-	"j3fexSEpHPvE+rG85uvVLC5NoD7QaMI47EigsVEwCHp7bnVQuQdGDJLYegb8jmLPhrsAhvkt+HkiFBAb",
-	"ElG5cJgycxR2CWt6cuZCjOHIRMKiGRoenVumZZgIerc7ZoKdG4rcTJmZ3prvnBTT4V/nxZz412kxMf71",
-	"ppz9LuhN8pTyYQpKObNCS8kBroFHgGJZBiJL4DVhGh2+1gUsRiPgsRHXcAdxYBXwYNeu+n6Tk5azwhs8",
-	"v4OATjIJGVBtJkdZnKZV2EVCtXOSqzyKwOqM87f2HE0hshfHVgdgfidaaN5Jbide7fANaoP23FEN1s4N",
-	"DdIIsQRSpvvEHpqyi5gyHU2MYqEnoKCOKq3wERevBEr3r0Q8G2ohhgmVCLcUuYY+F3o4wpCG4pcU9ETE",
-	"Q/OAJomY4ixG5ynDIoq/GccPDiu3qpp/VCgW5sff+xWVDGPgDGdiVSxJn/FhJsVYglJzT65hNrRxJb3K",
-	"MtgEvvgxKmJlgp6kGoYYT9SHW3PyFeyRkqOhhF/RtVv8aHTP+UWa39xqekHPRTcUUQvDvBapYGWHPvpG",
-	"aJyyQqHqK0hGw0RE1yLXldm/33yXcUttfcQFj6nRoVHpM15Tvio4/lL23aKFeYAqvP4RaGIkoI0kvvhq",
-	"GAnO7QF45ei2y2WCH5zhfTeWNPa6WoLeDUjFVrF8uS8ETWCqCbyLFkqfiDRLGOURnOdpStcWpsrTWMVI",
-	"SFliYF9tdEaVWn20umZZBvGKo7XQNgRg6dh5xdoBVS2m+nTgNqOYvnPLH0UY3BvsH/okB6ayhM6GXZa1",
-	"tu+V3zApeOocWE0e/4ONX8QYmtAFM/pMfa1Zx1LkWYeDcqk3ZCKUXs0yWJdzj3f+j5VyP29V/+4Pdz7/",
-	"tfZo+//3yr4sQweZ4d5rh2ZkQmr3lg3o/O7ly4OXiwM8g56m404xe4WPVlJ2bftLD8Yi0+pitlJufWNP",
-	"ujD7BxRTN+SiUcmJhqpiRYuYvJ9/OYRZ5eXKuGjuwxvg7sBpknwc9Y5+WT7D++Ktu8/ziOzbyl7tO4Fv",
-	"xV07+54pbQ54XRu1jCZMQ2Ru+JUcj+g7GWaSicKpWKLx3mAZDj9CJMgyXX2evS1jZ4/HmDa19jRZjT8+",
-	"RUWU3yuEJKXmmDiiWuqV3o0KC6MRYCQIMWNeE93wS5jFGlWRaUVw1wjDeMza3P7AOKGGMVNo1r1nJIxQ",
-	"wxFNWTJbCZeFGtbEp6XDs4RqA9bQGgpHDORq7zl+vwJPXxpZkGfx2hS0plXQz9HdMpr0sogZbcjkzddX",
-	"98s3ON9yz/x81oZSaOUoMnPKqGK41ZiW85qYw3X6JzGUZrN1lqOih7Wv4uRv3Bjr3o5cQZQb6kSNOJeg",
-	"/FiHHAMl0dXjTfCdTIoruBd94jSFPWtoz3e509+yOG003GhC+fh+MKSCMy3MX3bOutIleMI41HWuWkhM",
-	"0IvFlPcazNLovTas2qudSaDRhF6xhOnZsK3jucdWoebNv7ombVnC21/owqxN/djPMsIfXEZ4vt2fb/eH",
-	"u90/IZSrmidSxuu/7n11g8V6evO9SPtPbSVo4c57a1A+14g9m5kA0GEKsivw+CHyApy9e03SZXw4ljSC",
-	"YQaSiZWtvGVgPb7cCLDnYuhM8Ggyt2Z5n5ChHasq5hxJwBjbDPiU6mgyzBI0/ALXIDPJFHinyZURiTIJ",
-	"N8NrmPkX4AKF7xNlgdAGlTm63O7P3Shzn0get4fDX6fz1L/33cHfDteLO6hPtgK8m4WHfD0cVkOLZd6z",
-	"16veiDZWcCjLEOWmqIGfCAgifJmLGBAu9HAGeugel9njAcm5yjPDDs3NmIyDIpFxeG0GXtF4qNiY44ID",
-	"MpWCj4dMqRwkiiuF4y6hLPW7XB8Aqcudm1+9D0k+VBLTZijt4oF9xzTvz3IjfWCcutjXE1SpNoPERTUP",
-	"7xFSzGG6+evzrux5cOamX7QNZ6BAb7YLD7mE5fCWjuVNQpsiFxbl14MMIsjOWL+NwqJKP/JwXOR3difS",
-	"F5nzzXIFL1RVCUQRDoYnsBGhfLY8zhVJslz0fOxQteDFO63OYMyUlpuydAcAWyPTrBm/5mHWXdFXiyad",
-	"xx1f6tIj5cPVtqAJe7AgVc5Mf6wMdy+KPGwQdyiSIg9rHVnYk87XFfJSbcIThBniLX2Vs0QPGffT6UNF",
-	"w7bIpf7l5YF35xDlkunZieAjNl47WhQhGaYjusI1Vx/tBwXDUI5tVsLXT19ewSCF9/ZT5Dd3ZyZ3ZhV3",
-	"azEF4H4FY23rhg8lnfGiiZnNROFFKcU1IJZjykb1I9Y2aDxhXQhfVYYFQd/N3digWMF6mZGtNPHVL6I5",
-	"Cl/G3FrfWe6a+aRA3icwp4z6LxG/iLlfIC4ebJ6+97cFKDMf0IpcfYdxozBZEwsxQwmLqzJm4Q2DKchw",
-	"+zET9/zhOfXonP/Z+fzX5Wk2nsyGhUK1OdxNZbsNrocH4e/3TiOxPj23LSt41u6f4/MkFu6OrJbWtbDk",
-	"JjAo8bCW7gfjAE9DT94dUfdw7X81Z7zdsdUvkwY3WHaV2KmX3x//sr6oDffOcOh4iBTir8mRusKUbQeG",
-	"8P58DVxRvzbuvGZllnoZhGZLNwIfMw6Ybsy0sr9FQma5Ils228HgJrmGzNZpM+9TzayLettrgStN1X6A",
-	"PmbAfzaPiYQEqILlen81Y7FU3Ilyp4L6jraPy2bnovpybpDCHQJQCfI415Pqr7cFLf/j54teu7AZsVnI",
-	"rnLYSIq0kVqdiDGzaTSIe6jj4LTVAidaZ1Y0Ql3rRIhr1uHAvZJiqkCW6dkRjiUKNLmadXwXy5LagVVd",
-	"0sp14KaqwKEZ+yfMbBU3LCPSgqQ6LSxgO0oAdB2JDOKklNMxpLYgAtdSJCRLKLcZNe8Zz29dYojqX/KL",
-	"CVMkFlGO45nNsLGFBohNhChQ9fj03VEtqySwCOpyY6qMkeCSmwe1gpgYsaBscvsUrsindy8UMStWZVr9",
-	"3wWx6UmESiA0ScgYOEhzhdhzZTq45MVomXPO+JhcMU7lzMKjCNOEahLu0ozt3uztmm2mGev/qgQP8UOt",
-	"RzOaJmH/kl/yE8FvgKMN7Mj8/Vdi82lK0xiJIUqoBEXC252CFnZq2Vpki5KwsIUd2dIqYVF3F5egJ3DJ",
-	"idu9F80dopomYpzDNhYYZIrAbZawiOlkRsrsXFsJNSxo54j88hkXZmYNb3fKcUcYXBD2yc9MT0SuCbXH",
-	"Uy9bSHltbZSrKUhFDgd7Zq6tsJGlYzPU2tk44fZrhMh8oWlTDMjh4ACh6kjXCQ0Xw3x7vbRcqjmM8Han",
-	"lsRzRCrQUiqvGxZMzNrX9BoINYQQUy3krF1p1kBnM/5et2YXrp5y1+wTwUVu7087hY3jUIA1GQg5w3LK",
-	"ZnmUXMPMHlsrm8wWW1bNastWx0ZsvRLx7HX5mpm3nMtTDLd2hq9I6M94Cl8T6mo9k+mEJVCgpC1DU6su",
-	"rDRLkpLMOqeupVmFffJPmCnncTKT0pEGSfYPyUTkyGn+6ku/3AprstNwBzNiD+/+Em4jf4siyAwLEJwA",
-	"0qODMajYg/kUbj+9MgdgcLXm3TIbCdFENOdwGZ94yRa/2sw5s+kIKmYwKZIrwCK5RTHMgIRfLm2iyWXv",
-	"iHzp9/t3d2FApph/GUYihpBgJcSSbd7QJAdFxAgJoszgC/vkX1XOYhFTiOzvcDAgngrOgSuLebi/jyA6",
-	"ydnAzNybmKIGMVbJJh/Y92TrcO/AZpe2U/fCbZzme3uvNerkQIWzYeu6Courb+tHrbOPPJkFBM2REJgl",
-	"ntMUzpmG/35Pb7f75NiN3qlPHxNzXQbk9JP5z/HFyY/m3H548/7NxRuS5gqvNPCzTTHljl7IVngO0c5b",
-	"0NFkx3zyCEllxz4NXa3W1MBu0Dj8aH83PFZPQE6ZwplZnXgOHKdrpPWFffI9Cg6IMt9TxaIaL7Vbz4Um",
-	"FGO8ILaVWYr4AiOc25v/OKPRBHb2+wPr8tVGqK5d6cen72o5Y0e9Qf/ADnUXVu+od9Af9A9sudAJik27",
-	"mCG46z7mSslg0rnLwmjKDyd4F+PJvon3X77ce0VK/y6hY8q4stxcy1yZg7o2VL1lJJxrFhclaqwHOLDX",
-	"CtMzEtvy4zy2nmdi4zT6NlDCMs93ce+oZ33378vIC4eZ34t49mAVcb1hDXdNGRYzROaquu8PBo8FQ1lE",
-	"x1ss+gZkzCL9moSFpxt5CKoqKLNRckXj0o+3hbVWmS1BRF2+sy3vfmiX4IOsXOpurXo9vrK3/JVG5WV8",
-	"6WD5S1Vpdlx1mbm+7FPNOsmoLRQJSb0f5GxH5pzQcjf+8fNFKYUY5KVJYgULVGMwYKuMLDG6iFd6w24B",
-	"loCs8Iyf3aV5zPQu3BRNKca2oFATpY3OXquWh7RZ9a745Yu3N0FVw6+zW0JLBfPP1CoP6J3RkxXYNWGj",
-	"lGA1WeGNwMpOLVuy+WWmNKS9oOerJrPso80ajfdfRL1G5Jqb7C3eR1GwsCINkh8Wet46e3tCDg4OXnX2",
-	"oFDMhrF7mnss9Mx0gFGWDlwdAqxMthEEPjqtUHvX9WRZYaTt63H3+RH57Xy5Sm8jioyOUSqzBP3nYJiG",
-	"OxHkY27ZRoqcGrERhf46k8RRi1gkDjiSQOM2ezyC2yKmduwru+bKU5ixlURmS2AmBkmaYAUkz4wQuzcY",
-	"BIPBgBgRtU9Ozv9FIkgSp4bRS64yA42aAGgyFXkSE7wc0DIiZJonlGwpTSXW87Da83+HAQn/y/xnx/zn",
-	"f8KAaHqFvhkqJaNjuORWNdtGuS6TMGK3VRuS33KhoU9+AoitGBXiNgzt+sP5aBsrCjZvjDc49PnOeL4z",
-	"/uPuDN9s7l1vI6YesvlajSJ10wvsjx5EuO8Ncu9qxOYHuNW7BszGzPOQeuX8r3Lv7C9/ab7Nz9e8ryxv",
-	"bNxYhp8b1i8k+cf5x586rizHd3cc3y2uK8eXe8tuNTesdq+xohr0Up36DMxCc6MBQ3XNvVDkxw/HJyRh",
-	"/Bo146hSvY3KDTFaD+3PmWBcYyM2IbVq1IZG34YyeMCjoidPl2LdLGPde2yBa75g9mL9tv/Hk57sruJx",
-	"WIyMJpTxDYQmh0IOvQofUTdK/SwFH5PCFW0tKxh8T4qQAuWMVpVh+XCwV9S5w78Nl+6Tj9xWK1PqkqPv",
-	"pLR+JkoQBQ7bFpj5RkIWzi+FzpLvZa7x5wjQWIy1vYiesgiOCNBoUvpybHoWVhvTckboldHShcFjSygv",
-	"i85Sl9zek5Rc5QbtxYjsDcjW4f4rEnqKb4VOmKv3otq21l5a1ke+5IkwBGfgPxiUPazsh16SWkp3aX4N",
-	"SCzyq6SUFnExo1xiZTg36JI72fQlSRlHqt/CvTzcf7XdJy8HByQF6gz7rgAbU+QqVzMyoQoFX9uPyXCB",
-	"HcaVT0bE0tiPZCBrVWF/YuNYu/S3h3GcWxZpqa3WY+wc9M4iN60PkTtct2379Zzx2teSrLrin/Ia33+1",
-	"/KX5PnJ3Qe/lKozT0yvv3hzUuSh7R798bt7uNhCK0JK3IdEWTM3GpWCfpCaT1RPLY2sFk4siPyU/Fble",
-	"dEffiGtQ9QLrhQMbi926r5aBFxZFXldBMoV3zKqBfFa2aqg5T/s+Mra1+uaI6dDTH88ivMj1Ghh/kgCV",
-	"yzj4Kni8AVI+lMTnnPqRs9w64P3n33HHWoZ/pCAZ1e5YG87jNdr+HfQH6D0yj2uUz1/QRnRzweiBjuCs",
-	"6vtbnEJRrvtBjmF3Lmmi80hmp83clcc9HV9B+I6DynktZqu2mlazEQyG/OoHelEHqao8UQP8Ic617Gux",
-	"wN2IMaGKUMJhOteJxbZEKEMRXQ/aLQU0gZhQw3KV3kaOXMRKMK0ueSh0ZmY62t0NSb3VAjZnKNq62KwJ",
-	"bKDhRL6Orhv9S/4zBkM0Xgxccw+MfxhTVg+SeeU16uHwD2+PHx1vW90zOnvQ4v5qQRJB46q1xXw7nPvo",
-	"ZSuIJWXL6YdD7+9hzDi5+Hhxak8pBa4fCKGX6foXpWbutKpRnrjWTpELpjL4g0hf9I0pMGd/MHBxFUaj",
-	"L3v5XPJGMx/VbqlJ3mPl6fpnkPNQXqC5O2unEu4PDvuX/NjWgW7G0USWJGqRQHX5xYPXVgUu8PpxlJFW",
-	"O5GvoJC0OrB4qMpxCC6mbt9fk2uAzNbPbrZksneAV9BD5uxOBr39T2wRXJNmN9U9HojWMcFRpraqveu3",
-	"VKC7c8nUu389ABsolJEjq6t08wIXImp1eadaNuQBAjxWbaXA1gQ4rdLoH4Ou/AUIViKsQ38CASpodk+e",
-	"FmUfCpOs6tkQ14qzfgi0qYSrI+ky2hcJu54E+McUHRbl23cIEMUqvglx1hctXYaPlyl2aGevcuweQsx1",
-	"BoIFbIBi7kTNjGCbyLm7+1SCMvIWH2NUKLqup1QRmkig8YzkCmLXKd4q8tOJSOCSFxxly5pK7cQYeBeX",
-	"gZHW0OvsiNsNYcNc58T1FDLfxtjRSw63GnjcsIO8UIReKZHkGkgMNE4Y97qt3WQXZcu3xxEG5vogfYu2",
-	"yWPUZuyJZJTJPxA37DDMnQlNNaBQWMdjG3yIqpvNtLHKWH2IXf+qtjrbd6EzSuRUJImVe82Xi1rdfXLs",
-	"kPrl4KCKTLYR20VkdlVLMaaaXlGF8lWt7mf7Hv47aNt44jH57lxri05dDW2wCLJVyL410+0ZuibNLqO8",
-	"o2tAR5RbR0dhJG2wXRfj0Y0SRU1iL0a8N9oNDiGME0wxRTFLxiADDE4GvZPRMeNUQ3xEXg7MTWFDva5m",
-	"pMiv3qKapEJpo4Ntv77kI5EkYkrCWl5h2CdhrdxmWEQmFTmRzQKeZKso22lD0gMipE18wpqGL9S216vD",
-	"lP7RVSteIeKnXlvx/vEtmo4fYJayZKM3PMSfDd2OTTmhCnYYV8AVcwosldHEnHFRQzMgrhYlKd0E704L",
-	"l2JX5MpvXStcpVSUf8HNesQtO3qtasqqgZCrx1Y+Zshkq5T4wphJJME/UcikW2/FxiybWiA+mgEuODLo",
-	"kBSPSZzb44ISzRsu+xrBm6vgcPDKoz2iSfVH285ijoksQataEtw/YfbRpbk5NHt4aa7dbWclYW7vQQFY",
-	"hN4WuPgbR+uvZWW1u0MoomoHKdSyATGz2WHUEiqZSqZdigXOtfvF/G/I4rvdOrfFzpntSzKjKLE59uze",
-	"7M3j1TrX0+eKYJu0dg54XX9oXAGPQSqeqpVPrPgso5ULJ+5888RyuPyNn4R+i93+HtBEkUvuSOWFqpdt",
-	"t9IiiqxEjEbrXymOWIJelnsw9DR/xtBnDP0mMLTGzll8Z6WfBGyFtybS/oC/OxFmufHZDo+fz9V7rudi",
-	"pHfsTrvjJVsY1ml/i4dUvy57TKDEeQWRSEERCTlWytpe/8jdyd4Ffq09LEw3mMiKlYUwp4BQgm1uyIQq",
-	"InP+er4GjluWeet3kEK511REuSJwy6wg0jbjeKVhbzKCGTEV8nodVfix1bC5xn3PvG1dGjCbSGwREWsf",
-	"LPDPOgRa+HUPxW49hesHVK6yovpSE3FtAbSSDT6OAtassvZ8ZT8JWn8tlc0eNklzjS3n8TLAqmHqXrd6",
-	"rZJFlzezXtLhcWsqNDucdCBVkYWJPcj+gIknGCPiwhqKtWgGMqhXCCr6UGxY6aBK5K2Xylp0yB8z4Men",
-	"7/5x/vGn+x60vzpfo8BgWS7Oe8IOlqp0WS3dYkqVdQmjo7T/aD4RrJ1WByIgVLWS1JY5QOrVyFbY/f99",
-	"/OH9ertfTFzPv1y6nVvmO9v9P972G7jX2f6yzmpndY8zV+D08ZzOcco4fmURX7PhRgbc/h/UqL5yqEbZ",
-	"tKCLh5kBNQaG44+isqB4d+ymC8zCGlMTkcQuEa0WXYJJciIBMpaUa0W2DgcHVcGo7S6D/Jktkv5NG+RP",
-	"cLsNpF/VLF/ra/Fsk9/QJl+jnA7CWds0jzRVk/qce3+nXi6+k0c2S8SrtSnhm3KNeirzL3SOFoEQxU79",
-	"ifyk80svw3OYtFzUsHkrszYu5XncWsDr58qGLPGxrsbkXZium9Ll7XSx9rn2B984k/c22XhiDj/fMOKZ",
-	"zW/I5ufIazkJrc3156lrwQWwol2/RS4rWPhdy4bXpB7sqrTIFMbS2uDZVjLuszXUXyTR7mYbfVz45o24",
-	"Bkxybmda34cvV47KjWykuS/6T0xBFpXC7HWSKEESgdGg1RKIFqSI8LNIMsXhjSrbimy50eZOMLOmQgIW",
-	"+bJ7EnuEe2tR86D0t8S4B0/IuDEb1jb3qLjSs/X2Aa23G3D9h2Htu5Y81pDzL+wLj2kaOX2HH+kSwg06",
-	"Fmzs+TLoNLzgfZqCpjHV1Ib1l3VyyJatK67LnGG1/eCy+kZXglfA/6QAS3YrEh67M0HEOipqdF/mg8FB",
-	"hEvGf4KrBK7IjxcXp658d5lF4PJqYvM8VyAveRlujLn+VOqyhh+QWOCXy7QxEmqdhGRL5dEEQdo/nNh+",
-	"Ca8GcbhtuzOEZlXYT8DcNWmuc5okMwK3UZIrzCItChgDK4PrLVwJuwFFXg1ITGeqT0psf6EuOd6HRQex",
-	"o6Y+s401l7jQxJZMaj71hab7VJ1HTfVxhP11FJTm1+OFnKWVjx2UVWIKinq+AR+GWX1gRkitJx+VXMqG",
-	"ikg6LTPhXFUIl9b+xJfk7hf8/3CJRmTLDnVR1TK1yL4dvzb87lkZ2rS2Dao7Dqm+AV0n8IYxF9h0vzhm",
-	"xFr0d+0WTrPdqOwQ3OVYnOsl/KjqReNLnclwWjM+Vn9AN9fPQl6rjEYoSeFSa6vx+yS7EM41eSolKJ9+",
-	"/DNWQaw1aA4DFGJUKVF8eHuMogDWwcH6CS6kTk9gRib0xtU4c65b4FjWUbn+Ca1YYw+qPIYi3MaSp1SB",
-	"V8FRDtN5PP0PN/e78gnTB8fw2o1bdpLszgXdMkKtC23ddsi+QmZo35uL+cm1l/wD+6rafUMXuqpww/5E",
-	"/im33goxLYotwEszYAUfk2EAZigZlyV0XQ9na6jMeQJKkdD8ge3usIqvLRZjfntdrxOzzFNF9UIH1Sdb",
-	"X/+bdku1O3w/scrX7Dv77JHa0CNlcL6Dntb2PSGpzbN/j5dprlCqGBU3gCUi89oLVZQzUQQ4lg8URT/U",
-	"Yow3+cEaVbDhsaulhg3VSES5uWmuoLhs2sRn3V2O+P60aSxfCyN/KFJeFmDkArRrZbC01CL/wQ6ejCFd",
-	"OLR9Vuy95/930Bsf/uNlc5RI8zg36FfN5lgJYZ1r8D8Rcb+6X9BddOVdJiSBlLJkfQLwXrpV5UMJyjLF",
-	"B/TbXCy+qfueemPKMuEnqpSI33uwQokKni2yHQmrJeOuFWAkWyh2MaUl1iVGDNx+KMS28eFUKTbmj4DW",
-	"K8cbWpfdsoDyY4QTua0NKn8MrDdT2w8VvZ/ug/ZnGJujXF8j2w8FC7IxXRY6nFK1/UwSXpKwB0GoRRAt",
-	"NhFsMHzbobgf/3P+KBRQGhK01aXWogarwbXVr2uAzJpV7N9+88cnt6I/Hq1ISMVNi1Sm1HV1dpS0/SxC",
-	"PZQX0Gx3QWBYPvVhSewotkGXTyw0kZ/ElYhnWILRQYBdaRQkI+IaK7SIy2PJsK9+CxqvW8WzBqEfJSJ4",
-	"M33ZK1UdAX8QjJ/vo/GtYKJdXvxsg1nUu8mh1RzV3gO/bkDaJ93xCv9yQx4RP9wnFqHI9zlL4iqmspBp",
-	"co6taK4Yp65y+mOW471qALFy2nNz4i+9K4ycPM71xHznLvjSc7dN0Xfsl8+GYm2QgKXxXCa9o94uzdju",
-	"zR7Ss/vy/BVmCyAHxB1saZFvZI8zbW6sfq0JsgW/XTn23BY7L6fxNawqulKb9bRnMLRfS9Wruh4jqrbH",
-	"Y2J2FRBayyfAGApME65NY1Mw29Ng55gEQBPGb4BrIeuw2poc7bc+0GjCOBTLYxUkTOIWupSGrSJqrgxs",
-	"bbojmcLi3jTewUiQa5ht13d7PhTKD76maQZyB24QGtcSVUtngSp3PXbe8XnvfVXGolm+gnwsKFyRlMpr",
-	"iEnYaugbFs1tDgf7JHQP++7hMK8qYIdVJXD8VEKLrrtuMNmq4nnrXQUmEF3XN6UopXH3+e7/BQAA//8=",
+	"7L19c9u20ij+VTD6nZnY56Fl+SWdE3me+T2um7Q5J2k8dnJ6761zRZhcSahJgAVAy2pOvvsdLMA3kdS7",
+	"nKT1P20sguBisVjs+37qBCJOBAeuVaf/qZNQSWPQIPGvi1QqIc2/QlCBZIlmgnf6nfdjID6HBz0IcIRP",
+	"xJDoMZBEwj0TqSIJHUGXnJOYRkMhYwiJHUmYIpSc9nrdjtdhZq7fU5DTjtfhNIZOv2OHdbyOCsYQU/Pt",
+	"mD68AT7S407/+dGx14kZz/4+8jp6mpj3lJaMjzqfP3ud1z+Yt3DyhOpxMTcLO15Hwu8pkxB2+lqmUP6O",
+	"AZTqTr+TpjiyYeYQ4kRo4MH0XzB9h+igUR0/5yTl7PcUiH2XJCBJJEYsoBERCUhqxp0RCUlEp4pI0Knk",
+	"iEAh2YhxGhEJKo10jqUx0BBksZQSJAf/gmkbvo6O/7EYX29YzHR9EZd0BESxP8AjR0QLctzrkb0QhjSN",
+	"NHne22/bwQinKwPkXur0n/c8Ax2L07jTP+71EDb7VwEZ4xpGIDufDWwSVCK4AiTH72l4Bb+noBDaQHAN",
+	"HP9JkyRiAWL18DdloP9U+vzfJAw7/c7/d1iQ+qF9qg5fSinkS34PkUjAfrJO6tJ+1NBuQc9CknsmIqrB",
+	"ULRMIyB7/j2NWIhwDIaURRD6+93OZ69zIfgwYsEjwn1OwtRObuBXIpUBeAZoyok/Qz0+YZwMIzYaazNC",
+	"QqogJBOmx4SSkA2HIIHrDA24oFdC3rIwBP64OxHQKDJniQZ3yjIckDFTiglu1uCHoCmLutkZHxSPfQT7",
+	"Z6FfiZSHjwf1z4KoNBhX90BwQOjdcmI6JVxoogAQyks6jYHrq5xTPSaKIxYAV0A0qyB6CFSnEog55GEZ",
+	"1+6Bxe81yHsWwAdO7ymL6G0Ejwu8st8nAeUWofI+P76KSKRwLiYI63sh3lI+dRxFPSKgQpCY8imhWkOc",
+	"aHVGJpRpMhQSUc3T+BakuVIVBIKHCtF9BVpOD86HGqRvWK+9ERDs0qM6G792c2hhv3ILQyENUrScMj7q",
+	"Vjh1nQV/9jofOE31WEj2BzzuwQkkhMA1o5HlXKUfiB5TZMgpv+Niwj0CD4k5LJaB3Ys7CHGXP3B4SCDQ",
+	"EOIXH5EB8ykRegySgBlK9k57px457T33yOnRiUee93oe6Xa7+57ZXrPvdhy4Obt4N7vPGWjOL1+/F3fA",
+	"LyRQjeeKhiGzIsilNGKFZuaeHNJIgddJSj996hiRrkVU0WZSi08O9wZexKQ6I/AQRGkIivhaR0h0jj5u",
+	"hYiAcoNfe+mvKHR4HSmi2de+O134ltYNK3jDhqBZDJbPUkX8k17se8Q/Ph37hhz8F73QL6/GIQNXlJhD",
+	"KM08//fX3sGLj/+1p/4T/2f8n3D/b40iYCE+/mrX/jEfJW5/g0AbOKtbFa64V7ghzUK3pBO7Xx5RYzEx",
+	"28YUETyAbqcJX2boIAa9kJwziN+asbPrtABVppu36jfMCmirLhn/xTTEajVoc1ColHTaDL2aC/Fbh6EV",
+	"IA7s1g6orqgOIdVwYKixaTuyd26nJV5bPHbnbt6UPI3crWqVl9ocLFxCk/E6EVV6YKS8jT6Wnf366bYM",
+	"eKPJMw5Re+Du+AENApFyPVhyyUpTnVpeyI3C8WuHBprdG1jc1dHJAS8RS8vRx280QOKQ4pXpo7LxbmE5",
+	"PI1kGcaMX4kI1JVTf1YkTvOJ5U+T+dJLruV04VGy8zaCnIZMv7zPrtXlQTWbYO/d2o7RQAvptnchudjB",
+	"9ueGuYKIAdcDGoay+bmQEiKrudkv1oZYebd9eRXACswsSZ4iCFIpV2QoEgIhw5VfCi3SqxRSvzwqlICq",
+	"OGowy+5IPj7blIVvKPi9sgzG9XennbphwIy8B8n0tHycGR8Kc/6EZoFZ+IRKbiY2x49pFtBo6WP9e6dG",
+	"EV5GqaWPV6iuuoXVvcmJp4L9+edIXdLRquc+38zlbtHizDZsd8m8t8TmzeIRv1+dpHW5r82+GoReoc1r",
+	"1Yt4DMGdlbGq8pLFIjF7NWQQZooPKrNMKk1uJdA7skejyJkvYzIZAyfiDm1bS5AhzjO4lSgXtVFvC+ZK",
+	"04i70gEsydYSqGrkjTPYFneGXh0emtGsx2/EiPGS+WwFFAudNIujSO9ck0CEkJmArU3jmSJGaTTKWkC1",
+	"Ud6SxLPoffvq3ChuwA1SQoPpshJQ0QG+q8vnn777/LcmrpZQpSZChjNKxfHz7xbrIhCIe5DTgVlGk4ak",
+	"GB9FcJAqozbbsbhko7kpDTQ0a/eFTvzZ1SxWaVJldJGaDrUY7hkayOcpoWIBKawlWtAgAKUGuY5SW1A8",
+	"pAPgUkRRbG5cWTJizRCQTMFShCGbiZB3KqGBNdcYORgJhfIQH5vlkTFVaCez00PYJynXLDIDpjc8FGTP",
+	"v3x3/Z4cGtI7jIe0b0f6nhnCyexTZA1Tfx8fEwXWjhjTKRE8mt5wGmgiOGFaEaNrOTGve8MbNWEJQwlq",
+	"PAc1ZhGLmbIev4V8c2a3uYL+2W+6L7Rt+9tX5y8RH2tufSLFPTMoYnw0SCVrkc4DCbqZXdxSBSfHxA7x",
+	"rL1rmjA+IoxrQSg3XMJaIjIDXkAteXy4et1dqI/XAMzBmYOSK3eiL0ToKHwFObvMOVYSp2YF6+pEc8D9",
+	"N9LsRnx8c3Y7e//opB1kuMxt8OuqMwyNflbaW+m1xo1gakC54NNYpKrl3m1TPet61WrbbB2QVv+rgNGE",
+	"vcJ3sdknHe6qE7Zv15p7BLFTjtY1SbQivXxDLiG9ly5CC5Obum3FV5aFrneiajx/VV91lQmUJ2uC94Jq",
+	"GAk5tdr6aqBW2HHrNi2B4PJEjUCmSov4SkRgzZ/rYXYG3BVFOruYMjOjB398NP/pHbwYfPx05H130iJH",
+	"tpy6Fe3bMX14bV9FN/dirlBe7+KjmvsyVlGUnHS70KthbsJmm0ira/yZIqXRhIUeoZESmWfD/18HF8Xj",
+	"g9ehTzLHPrF+rEbz9XIWlypQb2kwZhwOJNDQKBgEvT0P2ivcA0MGUWg9A82O4gaEuwCGWRT8MhYKiA2J",
+	"KFw4TJk5MruENT05cyHGcCQiYsEUDY/OLVMzTHidhwMzwcE9RW6mzEyvzHcusunwr+tsTvzrMpsY/3qZ",
+	"z/7Z64zTmPJBDEo5s0JNyQGugQeAYlkCIongjDCNDl/rAhbDIfDQiGuIQRxYBDzYtatus8lJy2nmDZ7F",
+	"IKCTTEICVJvJURancRF2EVHtnOQqDQKwOuPsrT1zppDYs20rAzCLiRqZtx63i0bt8CVqg3bfUQ3Wzg0N",
+	"0gixBGKmu8RumrKLmDAdjI1iocegoEwqtfARF68ESndvRTgdaCEGEZUItxSphi4XejDEkIbslxj0WIQD",
+	"84BGkZjgLEbnycMisr8Zxw8OCreqmn2UKRbmxz+6xSkZhMAZzsSKWJIu44NEipEEpWae3MF0YONKOoVl",
+	"sAp89mOQxcp4HUk1DDCeqAsPZucL2AMlhwMJv6FrN/vR6J6zizS/udV0vI6LbsiiFgZpKVLByg5d9I3Q",
+	"MGaZQtVVEA0HkQjuRKoLs3+3+i7j9rR1kRYaTI2OjHKf8YryVcbxF7Lv2lmYBaig65+ARkYCWkviC28H",
+	"geDcbkCjHF13uYzxg1O870aSho2uFq9zD1KxZSxf7gteFZhigsZFC6UvRJxEjPIArtM4pisLU/luLGMk",
+	"pCwysC83OqFKLT9a3bEkgXDJ0VpoGwKwcOysYu2AKhZTfNpzyMimb0X5ToTBo97xaZPkwFQS0emgzbJW",
+	"973yeyYFj50Dq8rjf7DxixhD47tgxiZTX23WkRRp0uKgXOgNGQull7MMluXc84P/Y6Xcj3vFv7uDg49/",
+	"Lz3a//8bZV+WoIPMcO+VQzMSIbV7ywZ0fvf8+cnz+QGeXkfTUauYvcRHCym7hP7cgzHPtDqfreSor+Ck",
+	"jbJ/QDF1TS4a5JxooApWNI/JN/MvRzDLvFwYF819eA/cbTiNonfDTv/XxTO8yd76/HGWkJtQ2Sl9x2ta",
+	"cRtmfzTn5xECMxbpxmYRAzT+Lslpl7R5xNS8wxEXsRMv20Os6paRJFxxqU2apyP0qgJag6yChJnwhhIc",
+	"c3dyrci1lXn/NrwprZFd+VrWCHLC22B592xxALbtnXWALHbP5iB8wB1euN6Y8fKvR19sLxtXYrbMXBer",
+	"erxkMGYaAqMvLBXGgJ7YQSKZyEIU8kvxqLfoRtxBXNki7jYrLC0SjnYn5qxrO64KLs3RbiqgfKOAtCZm",
+	"XTeIwXAIGFdGzJgzoiteTrNYIiS6FBFrhGF0d2nu5jBboQYhU+gk2jCuTqjBkMYsmi5Fy0INSsrYwuFJ",
+	"RLUBa2DdDkMGcrn3nPS4hIS4ME5p9VtxZR9Ds3zollE9Lx/nMKM1RUbz9dWukZzzLb5JZnPAlEKbaZbn",
+	"l+cowIPGJL8zYjbXWbOIOWk2928xKTYIisveSW/KUusqsjZXEKTmdKJ9LZWgmqkOOQbqtctHr+E7iRS3",
+	"sNH5xGky6/jA7u/iECLL4jTVMAjGlI82gyEWnGlh/rJzlk04gkeMQ9mCUwqw8zqhmMzIj0ZAtEkajbYe",
+	"CTQY01sWMT0d1C1G7rE1z/HqX22T1vxq9S+0Uda6UTFPMsI3LiM83e5Pt/v2bnerLy1r7Ny62rSp+XM1",
+	"K9xGR/svbXOs0c4b65661kg96xkUMfwCZFsawzayjJz3bMWjy/hgJGkAgwQkE0v7jPI0HXy5kq7DxcA5",
+	"9NABZ518TUKGdqwqm3MoASP2E+ATqoPxIInQjQRcg0wkU9A4TaqMSJRIuB/cwbR5AS7tYJOYLYTWK5xb",
+	"Obo/tpPMJnGBDoeD3yazp//ou5N/nK5mOitPtgS86wWbfTkaVgNLZY17r5e9EW3k8UDmCQ9VUQM/4REk",
+	"+Dyz2SNc6MEU9MA9zmtReCTlKk0MOzQ3YzTysrTowZ0ZeEvDgWIjjgv2yEQKPhowpVKQKK5kYQARZXFz",
+	"AMcWiDrH3Ozqm4jkbSExrUfSLrugaZtmveNuZBMYly6S/gJVqvUgcTkSgw0SFDhM1n99NjBmFpyZ6eeh",
+	"4QoU6PWwsM0lLIY3D1NZJ1AycEGWzXqQIQTZGjm8VpBlHpUyGGXZ4u1lObI6HNXiJ89UUVdIEQ6GJ7Ah",
+	"oXzaXc4JlC961hFULHg+ptUVjJjScl2W7gBgK+StVqNhG5h1WyznvElnaacpEXJH2bUlFFRh9+Yk3prp",
+	"z5Xh7lnJmDWimEWUZXWuIgs3JAe3BdAVSHiEoGW8pW9TFukB483ndFux9bXjUv7y4jDeawhSyfT0QvAh",
+	"G60ce46QDOIhXeKaK49uBgWD2s6D3M39ZYshLGGQwnv7MaoltNc5aK1R0K7FZIA3Kxi78+hXyw7MK1Cw",
+	"wJ1fpZQv5tPfVZWZpkiAOSkkVWysERWwmie/VnRi+Yto5oQvYm617yx2zXxQIDcJ88tziHLCzzJ45oiL",
+	"J+snA/9jDsnMhscjVz9g3ChM1sRCzFDCwqIoon/PYALS399lGnBzsF851u9/Dj7+fXHSXkOe1Fyh2mzu",
+	"urLdOiFZ2+DvGyelWZ+eQ8sSnrXNMwYfxcLdkiOnVgzsMiSxXUv31jjA45ynRoyoDVz7X8wZbzG2/GVS",
+	"4QaLrhI79eL749/WF7Um7gyHDgd4Qpor/MSuzG3dgSEaf74DrmizNu68ZnnNizyk1RaCBT5iHLB4AdPK",
+	"/hYImaSK7NncKUOb5A4SW/XRvE81sy7q/UYLXG6qbgboXQL8F/OYSIiAKlis9xczZktFTOSY8soYrW+X",
+	"zfVH9eXaEIXbBKAS5Hmqx8Vfr7Kz/M9f3nfqZRKJrWng6hAOpYgrhRoiMWI2KQ9pD3UcnLZY4FjrxIpG",
+	"qGtdCHHHWhy4t1JMFMi82EOAY4kCTW6nLd/FIsd2YFHluHAduKkKcGjC/gVTWxMSixLVICl2C8thDyMA",
+	"XSYiQzgx5XQEsS2vwrUUEUkiym1+3hvG0weXZqa6N/z9mCkSiiDF8czm69myJcSmVWWken75ul/KUfMs",
+	"gbpMuyL/zLvh5kGpvC5GLChbKmMCt+TD62eKmBWrvEjHj4LYZEdCJRAaRWQEHKS5Quy+Mu3d8Gy0TDln",
+	"fERuGadyauFRhGlCNfEPacIO748ODZppwrq/KcF9/FDt0ZTGkd+94Tf8QvB74GgD65u//05sdl5uGiMh",
+	"BBGVoIj/cJCdhYNS7ifZo8TPbGF9W6jJz6p44xL0GG44cdh7VsUQ1TQSoxT2sVwpUwQekogFTEdTkuf6",
+	"27rKfnZ2+uTXj7gwM6v/cJCP62Nwgd8lvzA9Fqkm1G5PuQgq5aW1Ua4mIBU57R2Zufb8Ss6fzXet5/b5",
+	"+2cIkflC1abokdPeCULVkvznGy6G1Tv0wuLLZjP8h4NSSmCfFKDFVN5VLJhYA0TTOyDUHISQaiGn9brV",
+	"BjqbP3xWm1246uxts48FF6m9P+0UNo5DAVZ4IeQKi7Ob5VFyB1O7bbXcVFu6XVVrt1sdG6n1VoTTs/w1",
+	"M28+V0Np7dIeviB+c/6kf0aoqxxPJmMWQUaStqhVqVa50iyK8mPWOnUpadPvkn/BVDmPk5mUDjVIcnxK",
+	"xiJFTvP3pmTuPb8kOw0OML/+9PPf/H3kb0EAiWEBghPA8+hg9Ar2YD6F6Ke3ZgMMrZa8WwaREIxFdQ6X",
+	"P46XbParzcM1SEdQMR9SkVQBltzOSut6xP90Y9PWbjp98qnb7X7+7HtkgtncfiBC8AnWVc3Z5j2NUlBE",
+	"DPFA5PnAfpf8u8iAzmIKkf2d9nqkoR6854rsnh4fI4hOcjYwM/cmJrxCiDX3yVv2Pdk7PTqxuer1RGB/",
+	"H6f53t5rlapbUNCsX7uu/Ozq2/tJ6+Qdj6YeQXMkeGaJ1zSGa6bhv9/Qh/0uOXejD8rTh8Rclx65/GD+",
+	"c/7+4iezbz+8fPPy/UsSpwqvNGhmm2LC3Xkhe/41BAevQAfjA/PJPh6VA/vUd5WfYwO7IWP/nf3d8Fg9",
+	"BjlhCmdm5cNz4jhdJUnY75LvUXBAkvmeKhaUeKlFPReaUIzxgtDWecriC4xwbm/+84QGYzg47vasy1cb",
+	"obp0pZ9fvi5loPY7ve6JHeourE6/c9LtdU9s8eExik2HmG986D7mClNhCQuX01WVHy7wLsadfRkeP39+",
+	"9ILk/l1CR5RxZbm5lqkyG3VnTvWekXDuWJgVvLIeYM9eK0xPSWibGfDQep6JjdPo2kAJyzxfh51+x/ru",
+	"3+SRF44yvxfhdGv1tRvDGj5XZVjMN5vpEXHc6+0KhrwkV2Pp+XuQIQv0GfEzTzfyEFRVUGaj5JaGuR9v",
+	"Dys3M1vQjLrqCbZZxKldQhNk+VIPS70w8JWjxa9U6rjjSyeLXyoaPeCq8zoYiz5VrbqO2kKW3tj5QU4P",
+	"ZMoJzbHxz1/e51KIIV4aRVawQDUGA7byyBKjizRKb9h7xB4gKzzjZw9pGjJ9CPdZi5uRLU9WJWmjs5dq",
+	"b+LZLDrh/PqpsdNJURG0tfdKTQVrnqlWbLRxxoYc47YJK4VJi8kybwTWiavZks0vU6Uh7nidptpUiz5a",
+	"rfi6+SLKFWdXRHJjKVCKgoUVafD4Ydn4vatXF+Tk5ORFa0cbxWwYe0OroLmemRYw8kKky0OAdQ7XgqDp",
+	"nBakfeg6PC0x0nYJ+vxxh/x2tvhtY1ubhI5QKrMH+q/BMA13IsjH3LKNFDkxYiMK/WUmiaPmsUgc0JdA",
+	"wzp77MNDFlM7airi6IrdmLGFRGYL6kaGSKpgeSRNjBB71Ot5vV6PGBG1Sy6u/00CiCKnhtEbrhIDjRoD",
+	"aDIRaRQSvBzQMiJknEaU7ClNJVYHstrzf/se8f/L/OfA/Od/fI9oeou+GSoloyO44VY120e5LpEwZA9F",
+	"U6PfU6GhS34GCK0Y5SMaBnb9/my0jRUFqzfGSxz6dGc83Rl/ujujaTb3bmNbtw6y+VLFM3Xf8eyPDYSw",
+	"6Q2ycW1z8wM86EMDZmXmWUgb5fwvcu8cL35ptmnYl7yvLG+s3FiGnxvWLyT55/W7n1uuLMd3Dxzfza4r",
+	"x5c7i241N6x0r7GstvxCnfoKzEJTowFDcc09U+Snt+cXJGL8DjXjoFC9jcoNIVoP7c+JYFxjW0chtapU",
+	"mkffhjJ0wIOsw1ebYl0tit/ZtcA1W35/vn7b/fakJ4tV3A5LkcGYMr6G0ORIyJFX5iNqJ6lfpOAjkrmi",
+	"rWUFg+9JFlKgnNGqMCyf9o6yqpn4t+HSXfKO29qHSt1w9J3k1s9ICaLAUdscM99QyMz5pdBZ8r1MNf4c",
+	"ABqLsVIg0RMWQJ8ADca5L8emZ2HtQi2nhN4aLV0YOrYH5XnWp+6G23uSktvUkL0YkqMe2Ts9fkH8hlJ+",
+	"vhPmyp3t9q21l+bV1m94JMyBM/Cf9PKOePZDz0kppTs3v3okFOltlEuLuJhhKrHOpBt0w51s+pzEjOOp",
+	"30Ncnh6/2O+S570TEgN1hn1XzpEpcpuqKRlThYKv7e5muMAB46pJRsRC+zsykNV6OjyycazeSKCBcVxb",
+	"FmlPW6lj4TXog3lu2iZCbnHd1u3XM8brpgaHxRX/mNf48YvFL812pfzsdZ4vwzgbOm9uzEGdi7LT//Vj",
+	"9Xa3gVCE5rwND23G1GxcCnZdqzJZPbY8tlR+PSsZlvNTkep5d/S9uANVbteQObCxdLb7ah54YUnkrAiS",
+	"ybxjVg3k07zxS8l52m06xrby58xhOm3otmkJXqR6BYq/iIDKRRx8GTpegyi3JfE5p37gLLcO+Ob9b7lj",
+	"LcPvK4iGpTvWhvM0Gm1/BP0WOjvmcZVmHHOaEq8vGG1pC66KLuLZLmTF/7eyDYczSROtWzK9rOau7HZ3",
+	"mtpLtGxUyksxW6XV1FoXYTDkF9/Q92WQisoTJcC3sa95l5w57kaMCVWEEg6Tmb5OtsFKHoroOlrvKaAR",
+	"hIQalqv0PnLkLFaCaXXDfaETM1P/8NAn5cYt2OolaxJlsyawHY8T+Vp6+HRv+C8YDFF50XOtgjD+YURZ",
+	"OUjmRaNRD4e/fXW+c7qt9eJp7WiN+NWCRIKGRaOc2eZam+hlS4gleQP77ZH39zBinLx/9/7S7lIMXG+J",
+	"oBfp+u9zzdxpVcM0co3iAhdMZegHiT7rQpVRznGv5+IqjEafdwa74ZXWYKreoJe8wTr25c8g56E8I3O3",
+	"104lPO6ddm/4ua0qX42jCeyRKEUCleWXBrq2KnBG17tRRmrNib6AQlLr59RwqhyH4GLi8H5G7gASW42/",
+	"2uDN3gGNgh4yZ7cz6O1/ZIvgimd2Xd1jS2cdExxlbHtkuO5tGbk7l0y5l+AW2ECmjPStrtLOC1yIqNXl",
+	"nWpZkQcI8FDVlQJbE+CySKPfxblqLkCw1ME6bU4gQAXN4uRxSXZblGRVz4q4lu31NsimEK760mW0zxN2",
+	"GxLgdyk6zMu3bxEgslV8FeJsU7R0Hj6ep9ihnb3IsduGmOsMBHPYAMXciZIZwbakdHf3pQRl5C0+wqhQ",
+	"dF1PqCI0kkDDKUkVGAG3ME9MxiKCG55xlD1rKrUTY+BdmAdGWkOvsyPuV4QNc50T16HMfBtjR284PGjD",
+	"lMp2kGeK0FslolQDCYGGEeONbms32fu8geRuhIGZrmpfo23yHLUZuyMJZfIb4oYthrkroakGFArLdGyD",
+	"D1F1s5k2VhkrD7HrX9ZWVxQyb42l+zErMT4TErFckNHycUu7DEeq1nqfG4xkMfKVByOdWplg/hs/C/0K",
+	"OzJtOXoJa2NmaCoIzVb9ncPPzQAXreTlrHtGEkPzhC2VvyrBlTJK/gXTdy5nxNHV9lnjbCuEpfji0fY/",
+	"30TNFqTwz0bEX8q8YdFJaInyWwi/lIyDiYWOBheciYlk2kU422N1+ImFn61gE4EtyVE9Jz/g79k5Wawu",
+	"2PHhE1drDmJH7FT29wydTrizRGk69fKYdjqXAObsstvLz16rBtKyn73HYRpGqHdLe6KSBir5EfQyLGCZ",
+	"u2+1e+0HvMOSLGO8Sja2aENBOTu86FznmEdWAP6aNPulrrorwBgAIYlF9C1sSPPNd9thDPGtc6fPVzze",
+	"uoHfvPpRKSUyVwNBxD4x4VbLk72VxXD9q3gDRtxCyIefsKfaArHtCmJxDyW6Xkp4y9acpRi6mELblsCG",
+	"umHCNbN2LC70/hP1NFOPLUNgmzukOnMObMba1iGjLDI/oXpcBOY7EurMXq+Ngf/Nda5QUkgbGOp5GG5C",
+	"d2WaeyKuRuK6THP5sHpCY3HvSmugmRhj1fQY5P62btN+uUVP/9Oa8mWjQebaaSVvK02AdiFmNtQJf5I0",
+	"vyHWmkqeXcjPVLlPDvbXIQLLLYrh8AzrO5hNAuzCTKOo0LU3OhG2I3lrxuOliCIbwzEUkmRdbLvk3Dlo",
+	"nvdOiiobtvpIVmWk6AsUUk1vqcJYgVIPq7pP+UfQtiX7TvX5atP31rgjjCdGkC35fm1hyFeYZmOwjL57",
+	"XQI6oNwG7WcBvxUacfmKre6NvL9eI0W8YfeZNMk4wXKJGDIgQ5AeFtoAfZDQEeNUQ9gnz3skAWnl9Nsp",
+	"yWqF7lFNYsP2j3u9/bMbPhRRJCbEL9XI87vELx0JP8uyzer7VZtRkb2sBZUtr+IRIW0RL3e89hszFJjS",
+	"P7nOe0tkr5b7BG2eq6npaAuz5O2HVpF4anmWF1TBAeMKuGIuGIvKYGz2OOsH5RHXV4nkIe+vL7P0mLYs",
+	"zN/bVrhM24PmBVd769ViwksVwJ8U3j9P+v+aV92s62wWnWFqtwtyMq+kn5UOvLkKTnsvGiKh0NPxk230",
+	"/tW736oFqr+AA24eeX8rPrivwKW2K2cazlVYZg7nq0k7VMjbVCtDQ38VzWqRlGoJ4Um3atetnEDYrlpt",
+	"YsJqshldpk8U+kShXwWFltj5UqERToR5iozYbF+vxVAfhJXwiD0sUWB/CwdUn+X9klHivIVAxKCIhBS7",
+	"PuxvIVCiumN+ZrrBooxYJR/r4xBKsGU7GVNFZMrPZuu5u2WZt/4AKZR7TQWUKwIPzAoidTNOozTcWFjH",
+	"jJgIebeKKrxrNewHLOX8xNvWPgMGicQWxLb2wYz+bHB7jb6+priQnA3uRgGrdgx5urL/1KEhdrNJnGrD",
+	"1+1lgB0wNrPal6oyt8XFlcsT77Y+cLVbdwtRZRUFlRn8DRZRwnxHl6KXrUUzkF652n3WU3nNqr1FUcpy",
+	"24d5m/wuAX5++fqf1+9+3nSjmzvNVJrl5K1PGnfYwVK04SiVDppQZdOb0Jvb3ZlPBPuAlIHwCFW1gmuL",
+	"HCDlzhpLYP9/n799sxr2s4nLtQQXonPPfGe/++2h38C9CvrznmGtQW5XrlnX7hKowphx/Mo8vmZTZw24",
+	"3W/UqL502mHegLeNh5kBJQaG4/tB3hyzvQ6BSzLGfgljEYWuqFopUxILvokIyEhSrhXZO+2dFM0P9tsM",
+	"8le24edXbZC/QHQbSL+oWb7Uo/nJJr+mTb50cloOzsqmeTxTJanPufcPyq1PW3lktd3pNx4L3NBldq5z",
+	"NAuEyDD1F/KTzi49D89h0nJRw+atzFq5lGdpaw6vnymBvcDHuhyTd1GlbkpXg6qNtc+08v3KmXxjw+hH",
+	"5vCzzY+f2PyabH7meC0+Qitz/dnTNecCWNKuXzsuS1j4XfvhM1Iu3KC0SBTWhbCFIGqFJZ+soc25khab",
+	"dfJxpQjuxR1gPGe9augmfHmDWPsiIn4m+k9MQGZdL+x1EilBIoHRoMUSMEjVRfhZIpng8ErHSEX23Ghz",
+	"J5hZYyEBG1ZYnIQNwr21qDWQ9NfEuHuPyLixsqNtVF1wpSfr7Ratt2tw/e2w9kN7PFaQ89/bF3ZpGrl8",
+	"jR9pE8INOWZs7OkyaDW84H0ag6Yh1dSWqMlrvpM92yNT5/Uv1f7WZfVN0l2qO/5BAaYnKOKfuz1Bwupn",
+	"/SZv0l7vJMAl4z/BdbVU5Kf37y9dK8o8i8DViArN81SBvOF5uDHWraVS5/1ogIQCv5yXQCO+1pFP9lQa",
+	"jBGk49Ox7f37ohf6+7bTsG9Whb1xzV0TpzqlUTQl8BBEqcKKiFnhAmB5cL2FK2L3oMiLHgnpVHVJTu3P",
+	"1A3H+3DPkUm/qs/sY/8ALjSx5f+rT5tC05tUnZ2WrXIH+8soKNWvh3M5S622qJdXPM9O1NMNuB1m9ZYZ",
+	"IbVcSCvnUjZURNJJXtXNVTh2JVof+ZI8/IT/X5xNbATLtlO1SC2yb4eYjvWkDK1bLQHVHUdUX4Gu05xX",
+	"nFHTZnHMSLXo7zrMnGaHgeBDNprnWLx2Qy/syJ2qF5UvtSbDac34SH2Dbq5fhLxTCQ1QksKlllbT7JNs",
+	"Izj7eiFBNenHv2BHHzfDIB5S30MhRuUSxdtX5ygKYE13rAXsQur0GKZkTO9dvw7nugWOLYqU6wVcizVu",
+	"IJVdKMJ1KnlMFXgZGuUwmaXTP7m535UCnmydwks3LtLu/FzQPSPUutDWfUfsS2SGdhtzMT+ob75uDS5h",
+	"+Tw+RNhfyD/l1lsQpiWxOXRpBizhYzIMwAwlo7wd3D2DCUjfGipTHoFSxDd/+CTrSGcLn5vfzso1zxd5",
+	"qqie66D6YHvFftVuKQPjF406MAA8JQNu7JEyNN9ynlb2PeFRm2X/DV6mmaZfYpjdAPYQmdeeqaw0tyLA",
+	"sRUONu7I7Dh567TZ5AdrVImo0llfEBrG5kKh3Nw0t5BdNvXDZ91d7vD9ZdNYvhRF5hVB51DkHLJbXOqz",
+	"eWN7j8aQ3juyfVLs59T6XG/zd5fNkRPNbm7QL5rNsRTBOtfgn5Fwv7hf0F10+V0mJIGYsmj1A9B46RZd",
+	"fCQoyxS36Ld5P/+m7jb0zlCWCT9S1x/83taa/ih4ssi2JKzmjLvUTIjsodjFlJbYYw8pcH9bhG3jw6lS",
+	"bMR3QNZLxxtal92igPJzhBO5rQ0q3wXVm6nth2LgG5P9FcbmKNejv1rwNGvaM6Hqqehp85GwG0GoJRAt",
+	"1hFsMHzbkXgz/ad8JycgNyRoq0utdBqsBldXv+4AEmtWsX83mz8+uBV9e2dFYpnhsLk2cH6S9p9EqG15",
+	"AQ26swNma7xu9Yj1Qxt0+chCE/lZ3IpwiiUYHQTYYV1BNCSuSXDtcDVYMuyrX4PG61bxpEHonUQEr6cv",
+	"N0pVfeBbofjZntBfCyXa5YVPNph2urKbRejsqd2Avu5B2ift8Qr/dkN2SB/uE/NI5PuURWERU5nJNCnH",
+	"tuq3jFPXBXSX5XhvK0AsnfZcnfhT5xYjJ89TPTbf+ex96rjb5kKIOwb4o/k8BgnYM57KqNPvHNKEHd4f",
+	"4Xl2X569wmwBZI+4jc0t8pXscabNjdUt4mEc+PXKsde2cWc+jZE2sXR7CFwzPS3NgW0V6zOYs19K1cuH",
+	"W1Ktj8fE7CIgtJRPgDEUmCZcmsamYNanwS7oEYAmjN8D10KWYbU1OepvvaXBmHHIlscKSJhEFLqUhr0s",
+	"ai4PbK26I5nCRpU0PMBIkDuY7pexPRsK1Qy+pnEC8gDuERpC05BpoqWzQOVYD513fNZ7X5SxqJavIO+y",
+	"E65ITOUdhMR/OHBlKg7cMD9r1H7aOya+e9h1DwdpUQHbLyqB46ciGtxZTcINJntFPG+5Q+4YgrsyUrJS",
+	"Gp8/fv5/AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

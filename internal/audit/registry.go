@@ -52,6 +52,10 @@ const (
 	ActionServiceAccountDeleted Action = "service_account.deleted"
 	ActionTokenCreated          Action = "token.created"
 	ActionTokenRevoked          Action = "token.revoked"
+	ActionCredentialCreated     Action = "credential.created"
+	ActionCredentialUpdated     Action = "credential.updated"
+	ActionCredentialDeleted     Action = "credential.deleted"
+	ActionCredentialCloned      Action = "credential.cloned"
 	ActionLicenseVerified       Action = "license.verified"
 	ActionAuditExported         Action = "audit.exported"
 	ActionAuditVerified         Action = "audit.verified"
@@ -60,6 +64,11 @@ const (
 	ActionHostUpdated           Action = "host.updated"
 	ActionHostDeleted           Action = "host.deleted"
 	ActionHostMaintenance       Action = "host.maintenance_changed"
+	ActionGroupCreated          Action = "group.created"
+	ActionGroupUpdated          Action = "group.updated"
+	ActionGroupDeleted          Action = "group.deleted"
+	ActionGroupMembership       Action = "group.membership_changed"
+	ActionGroupMaintenance      Action = "group.maintenance_changed"
 )
 
 // Actions is the registry of every action an event may record. Adding an action means
@@ -90,6 +99,10 @@ var Actions = map[Action]Spec{
 	ActionServiceAccountDeleted: {SeverityNotice, "A service account was deleted."},
 	ActionTokenCreated:          {SeverityNotice, "An API token was created."},
 	ActionTokenRevoked:          {SeverityNotice, "An API token was revoked."},
+	ActionCredentialCreated:     {SeverityNotice, "An SSH credential was created."},
+	ActionCredentialUpdated:     {SeverityNotice, "An SSH credential was changed."},
+	ActionCredentialDeleted:     {SeverityNotice, "An SSH credential was deleted."},
+	ActionCredentialCloned:      {SeverityNotice, "An SSH credential was copied to a new scope."},
 	ActionLicenseVerified:       {SeverityInfo, "A license was checked."},
 	ActionAuditExported:         {SeverityNotice, "Audit events were exported."},
 	ActionAuditVerified:         {SeverityInfo, "The audit chain was verified."},
@@ -98,6 +111,11 @@ var Actions = map[Action]Spec{
 	ActionHostUpdated:           {SeverityInfo, "A host was changed."},
 	ActionHostDeleted:           {SeverityNotice, "A host was deleted."},
 	ActionHostMaintenance:       {SeverityInfo, "A host's maintenance mode was turned on or off."},
+	ActionGroupCreated:          {SeverityInfo, "A host group was created."},
+	ActionGroupUpdated:          {SeverityInfo, "A host group was changed."},
+	ActionGroupDeleted:          {SeverityNotice, "A host group was deleted."},
+	ActionGroupMembership:       {SeverityInfo, "A host joined or left a group."},
+	ActionGroupMaintenance:      {SeverityInfo, "A group's maintenance mode was turned on or off."},
 }
 
 // The actor types an event may name.

@@ -26,3 +26,8 @@ func listItem(h dbq.HostListRow) api.HostListItem {
 		PlatformIdentifier: r.PlatformIdentifier, OsDiscoveredAt: r.OsDiscoveredAt, LastScanAt: h.LastScanAt,
 	}
 }
+
+func groupToAPI(g Group) api.HostGroup {
+	return api.HostGroup{Id: g.ID, Name: g.Name, Description: g.Description, MaintenanceMode: g.MaintenanceMode,
+		HostCount: g.HostCount, CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt}
+}

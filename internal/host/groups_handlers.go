@@ -1,0 +1,101 @@
+package host
+
+import (
+	"context"
+
+	api "github.com/openwatch/openwatch/gen/api"
+	"github.com/openwatch/openwatch/internal/authz"
+)
+
+// ListGroups implements GET /groups (host:read).
+func (h *Handlers) ListGroups(ctx context.Context, req api.ListGroupsRequestObject) (api.ListGroupsResponseObject, error) {
+	rows, next, err := h.svc.ListGroups(ctx, req.Params.Limit, req.Params.Cursor)
+	if err != nil {
+		return nil, err
+	}
+	out := api.ListGroups200JSONResponse{Groups: make([]api.HostGroup, 0, len(rows)), NextCursor: next}
+	for _, g := range rows {
+		out.Groups = append(out.Groups, groupToAPI(Group(g)))
+	}
+	return out, nil
+}
+
+// CreateGroup implements POST /groups (host:write).
+func (h *Handlers) CreateGroup(ctx context.Context, req api.CreateGroupRequestObject) (api.CreateGroupResponseObject, error) {
+	desc := ""
+	if req.Body.Description != nil {
+		desc = *req.Body.Description
+	}
+	g, err := h.svc.CreateGroup(ctx, authz.PrincipalFrom(ctx), req.Body.Name, desc)
+	if err != nil {
+		return nil, err
+	}
+	return api.CreateGroup201JSONResponse(groupToAPI(g)), nil
+}
+
+// GetGroup implements GET /groups/{id} (host:read).
+func (h *Handlers) GetGroup(ctx context.Context, req api.GetGroupRequestObject) (api.GetGroupResponseObject, error) {
+	g, err := h.svc.GetGroup(ctx, req.Id)
+	if err != nil {
+		return nil, err
+	}
+	return api.GetGroup200JSONResponse(groupToAPI(g)), nil
+}
+
+// UpdateGroup implements PATCH /groups/{id} (host:write).
+func (h *Handlers) UpdateGroup(ctx context.Context, req api.UpdateGroupRequestObject) (api.UpdateGroupResponseObject, error) {
+	g, err := h.svc.UpdateGroup(ctx, authz.PrincipalFrom(ctx), req.Id, req.Body.Name, req.Body.Description)
+	if err != nil {
+		return nil, err
+	}
+	return api.UpdateGroup200JSONResponse(groupToAPI(g)), nil
+}
+
+// DeleteGroup implements DELETE /groups/{id} (host:delete).
+func (h *Handlers) DeleteGroup(ctx context.Context, req api.DeleteGroupRequestObject) (api.DeleteGroupResponseObject, error) {
+	if err := h.svc.DeleteGroup(ctx, authz.PrincipalFrom(ctx), req.Id); err != nil {
+		return nil, err
+	}
+	return api.DeleteGroup204Response{}, nil
+}
+
+// ListGroupMembers implements GET /groups/{id}/members (host:read).
+func (h *Handlers) ListGroupMembers(ctx context.Context, req api.ListGroupMembersRequestObject) (api.ListGroupMembersResponseObject, error) {
+	if _, err := h.svc.GetGroup(ctx, req.Id); err != nil {
+		return nil, err
+	}
+	rows, next, err := h.svc.List(ctx, Filter{GroupID: &req.Id, Limit: req.Params.Limit, Cursor: req.Params.Cursor})
+	if err != nil {
+		return nil, err
+	}
+	out := api.ListGroupMembers200JSONResponse{Hosts: make([]api.HostListItem, 0, len(rows)), NextCursor: next}
+	for _, r := range rows {
+		out.Hosts = append(out.Hosts, listItem(r))
+	}
+	return out, nil
+}
+
+// AddGroupMember implements PUT /groups/{id}/members/{host_id} (host:write).
+func (h *Handlers) AddGroupMember(ctx context.Context, req api.AddGroupMemberRequestObject) (api.AddGroupMemberResponseObject, error) {
+	if err := h.svc.SetMember(ctx, authz.PrincipalFrom(ctx), req.Id, req.HostId, true); err != nil {
+		return nil, err
+	}
+	return api.AddGroupMember204Response{}, nil
+}
+
+// RemoveGroupMember implements DELETE /groups/{id}/members/{host_id} (host:write).
+func (h *Handlers) RemoveGroupMember(ctx context.Context, req api.RemoveGroupMemberRequestObject) (api.RemoveGroupMemberResponseObject, error) {
+	if err := h.svc.SetMember(ctx, authz.PrincipalFrom(ctx), req.Id, req.HostId, false); err != nil {
+		return nil, err
+	}
+	return api.RemoveGroupMember204Response{}, nil
+}
+
+// SetGroupMaintenance implements POST /groups/{id}:maintenance (host:write).
+func (h *Handlers) SetGroupMaintenance(ctx context.Context, req api.SetGroupMaintenanceRequestObject) (api.SetGroupMaintenanceResponseObject, error) {
+	g, err := h.svc.SetGroupMaintenance(ctx, authz.PrincipalFrom(ctx), req.Id, req.Body.Enabled)
+	if err != nil {
+		return nil, err
+	}
+	return api.SetGroupMaintenance200JSONResponse(groupToAPI(g)), nil
+}
