@@ -23,6 +23,7 @@ import (
 	"github.com/openwatch/openwatch/internal/authz"
 	"github.com/openwatch/openwatch/internal/buildinfo"
 	"github.com/openwatch/openwatch/internal/config"
+	"github.com/openwatch/openwatch/internal/host"
 	"github.com/openwatch/openwatch/internal/logging"
 	"github.com/openwatch/openwatch/internal/pg"
 	"github.com/openwatch/openwatch/internal/user"
@@ -64,6 +65,7 @@ func commands() []command {
 		{"create-admin", "Create an admin user; the password comes from --password or the first line of standard input.", "create-admin --username NAME --email ADDR [--password PW] [flags]", runCreateAdmin},
 		{"check-config", "Validate the configuration and print it, secrets redacted.", "check-config [flags]", runCheckConfig},
 		{"version", "Print version information.", "version", runVersion},
+		{"dev", "Developer tools: 'dev seed --hosts N' fills the database with N realistic hosts (COPY; not audited).", "dev seed --hosts N [--groups G] [flags]", runDev},
 	}
 }
 
@@ -276,6 +278,41 @@ func runCheckConfig(_ context.Context, e env, args []string) error {
 	}
 	fmt.Fprintln(e.stdout, "# configuration is valid; resolved values (secrets redacted):")
 	return cfg.WriteTOML(e.stdout)
+}
+
+func runDev(ctx context.Context, e env, args []string) error {
+	if len(args) == 0 || args[0] != "seed" {
+		fmt.Fprintln(e.stderr, "usage: openwatch dev seed --hosts N [--groups G] [flags]")
+		return errUsage
+	}
+	var hosts, groups int
+	cfg, log, err := setup("dev", e, args[1:], func(fs *flag.FlagSet) {
+		fs.IntVar(&hosts, "hosts", 1000, "number of hosts to add")
+		fs.IntVar(&groups, "groups", -1, "number of groups to add (default: one per 100 hosts)")
+	})
+	if err != nil {
+		return err
+	}
+	if hosts < 0 || hosts > 10_000_000 {
+		return errors.New("--hosts must be between 0 and 10000000")
+	}
+	if groups < 0 {
+		groups = max(hosts/100, 1)
+	}
+	db, err := app.OpenDatabase(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close(context.WithoutCancel(ctx))
+	if err := pg.Migrate(ctx, db.Pool); err != nil {
+		return err
+	}
+	took, err := host.Seed(ctx, db.Pool, hosts, groups)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "seeded %d hosts in %d groups in %s\n", hosts, groups, took.Round(time.Millisecond))
+	return nil
 }
 
 func runVersion(_ context.Context, e env, args []string) error {

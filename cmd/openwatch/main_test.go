@@ -118,3 +118,12 @@ func TestMigrateAndCreateAdmin(t *testing.T) {
 	r = runWith(t, api.SpecJSON, "", vars, "create-admin", "--email", "x@example.com")
 	require.Equal(t, 2, r.code)
 }
+
+func TestDevSeed(t *testing.T) {
+	vars := map[string]string{"OPENWATCH_DATABASE_DSN": pgtest.NewDSN(t), "OPENWATCH_SERVER_DATA_DIR": t.TempDir()}
+	r := runWith(t, api.SpecJSON, "", vars, "dev", "seed", "--hosts", "2000")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, "seeded 2000 hosts in 20 groups")
+	r = runWith(t, api.SpecJSON, "", vars, "dev", "seed", "--hosts", "10")
+	require.Equal(t, 0, r.code, "seeding twice does not collide: %s", r.stderr)
+}

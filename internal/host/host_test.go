@@ -1,8 +1,11 @@
 package host_test
 
 import (
+	"compress/gzip"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 
@@ -186,4 +189,26 @@ func TestListFiltersPaginationAndDelete(t *testing.T) {
 	require.Equal(t, http.StatusCreated, res.Status, "the hostname is reusable after delete")
 	res = env.Do(apitest.Request{Method: http.MethodGet, Path: "hosts?cursor=nope", Token: admin.AccessToken})
 	require.Equal(t, http.StatusBadRequest, res.Status)
+}
+
+func TestListsAreGzippedWhenAsked(t *testing.T) {
+	t.Parallel()
+	env := apitest.New(t)
+	admin := env.Admin()
+	for i := range 20 {
+		env.Do(apitest.Request{Method: http.MethodPost, Path: "hosts", Token: admin.AccessToken,
+			JSON: map[string]any{"hostname": fmt.Sprintf("gz%02d.example.com", i), "ip_address": fmt.Sprintf("10.7.0.%d", i+1)}})
+	}
+	req := httptest.NewRequest(http.MethodGet, "/api/v1/hosts", nil)
+	req.Header.Set("Authorization", "Bearer "+admin.AccessToken)
+	req.Header.Set("Accept-Encoding", "gzip")
+	rec := httptest.NewRecorder()
+	env.App.Handler().ServeHTTP(rec, req)
+	require.Equal(t, http.StatusOK, rec.Code)
+	require.Equal(t, "gzip", rec.Header().Get("Content-Encoding"))
+	zr, err := gzip.NewReader(rec.Body)
+	require.NoError(t, err)
+	var page api.HostListResponse
+	require.NoError(t, json.NewDecoder(zr).Decode(&page))
+	require.Len(t, page.Hosts, 20)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 
 	api "github.com/openwatch/openwatch/gen/api"
 	"github.com/openwatch/openwatch/internal/authz"
@@ -68,7 +69,10 @@ func New(o Options) (*Server, error) {
 	e.HidePort = true
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.HTTPErrorHandler = s.errorHandler
-	e.Use(s.correlation, s.accessLog, s.recoverPanics, s.limitBody)
+	// Responses over 1 KiB are gzip-compressed for clients that ask (Accept-Encoding);
+	// small ones are not worth the CPU.
+	gzip := middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024})
+	e.Use(s.correlation, s.accessLog, gzip, s.recoverPanics, s.limitBody)
 
 	r := &opRouter{s: s, byPath: map[string]*authz.Operation{}, seen: map[string]bool{}}
 	for _, op := range o.Operations {
