@@ -151,6 +151,29 @@ type Setting struct {
 	UpdatedBy *uuid.UUID
 }
 
+type SshCredential struct {
+	ID                uuid.UUID
+	Scope             string
+	ScopeID           *uuid.UUID
+	Name              string
+	Description       string
+	Username          string
+	AuthMethod        string
+	PrivateKeySealed  []byte
+	PassphraseSealed  []byte
+	PasswordSealed    []byte
+	SshKeyType        *string
+	SshKeyBits        *int32
+	SshKeyFingerprint *string
+	SshKeyComment     *string
+	IsDefault         bool
+	IsActive          bool
+	CreatedBy         string
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	DeletedAt         *time.Time
+}
+
 type User struct {
 	ID                   uuid.UUID
 	Username             string
