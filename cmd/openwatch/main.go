@@ -23,9 +23,11 @@ import (
 	"github.com/openwatch/openwatch/internal/authz"
 	"github.com/openwatch/openwatch/internal/buildinfo"
 	"github.com/openwatch/openwatch/internal/config"
+	"github.com/openwatch/openwatch/internal/credential"
 	"github.com/openwatch/openwatch/internal/host"
 	"github.com/openwatch/openwatch/internal/logging"
 	"github.com/openwatch/openwatch/internal/pg"
+	"github.com/openwatch/openwatch/internal/seal"
 	"github.com/openwatch/openwatch/internal/user"
 	"github.com/openwatch/openwatch/web"
 )
@@ -65,6 +67,7 @@ func commands() []command {
 		{"create-admin", "Create an admin user; the password comes from --password or the first line of standard input.", "create-admin --username NAME --email ADDR [--password PW] [flags]", runCreateAdmin},
 		{"check-config", "Validate the configuration and print it, secrets redacted.", "check-config [flags]", runCheckConfig},
 		{"version", "Print version information.", "version", runVersion},
+		{"rekey", "Re-seal every stored secret (SSH credentials, TOTP seeds, the audit key) under a new key added to the secrets key file, in one transaction. Stop serve and workers first.", "rekey [flags]", runRekey},
 		{"dev", "Developer tools: 'dev seed --hosts N' fills the database with N realistic hosts (COPY; not audited).", "dev seed --hosts N [--groups G] [flags]", runDev},
 	}
 }
@@ -278,6 +281,36 @@ func runCheckConfig(_ context.Context, e env, args []string) error {
 	}
 	fmt.Fprintln(e.stdout, "# configuration is valid; resolved values (secrets redacted):")
 	return cfg.WriteTOML(e.stdout)
+}
+
+func runRekey(ctx context.Context, e env, args []string) error {
+	cfg, log, err := setup("rekey", e, args, nil)
+	if err != nil {
+		return err
+	}
+	db, err := app.OpenDatabase(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close(context.WithoutCancel(ctx))
+	if err := pg.Migrate(ctx, db.Pool); err != nil {
+		return err
+	}
+	path := cfg.SecretsKeyPath()
+	old, err := seal.LoadOrCreate(path)
+	if err != nil {
+		return err
+	}
+	next, err := seal.Rotate(path)
+	if err != nil {
+		return err
+	}
+	n, err := credential.RekeyAll(ctx, db.Pool, old, next)
+	if err != nil {
+		return fmt.Errorf("re-seal secrets (the key file keeps both keys; run rekey again): %w", err)
+	}
+	fmt.Fprintf(e.stdout, "re-sealed %d secrets under key %s\n", n, next.ActiveKeyID())
+	return nil
 }
 
 func runDev(ctx context.Context, e env, args []string) error {

@@ -127,3 +127,14 @@ func TestDevSeed(t *testing.T) {
 	r = runWith(t, api.SpecJSON, "", vars, "dev", "seed", "--hosts", "10")
 	require.Equal(t, 0, r.code, "seeding twice does not collide: %s", r.stderr)
 }
+
+func TestRekeyRoundTrip(t *testing.T) {
+	vars := map[string]string{"OPENWATCH_DATABASE_DSN": pgtest.NewDSN(t), "OPENWATCH_SERVER_DATA_DIR": t.TempDir()}
+	r := runWith(t, api.SpecJSON, "", vars, "create-admin", "--username", "first", "--email", "f@example.com", "--password", "first-password-1")
+	require.Equal(t, 0, r.code, r.stderr)
+	r = runWith(t, api.SpecJSON, "", vars, "rekey")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, "re-sealed 1 secrets", "the audit key")
+	r = runWith(t, api.SpecJSON, "", vars, "create-admin", "--username", "second", "--email", "s@example.com", "--password", "second-password-1")
+	require.Equal(t, 0, r.code, "the audit key opens under the new key: %s", r.stderr)
+}

@@ -68,6 +68,141 @@ func (e AuditEventSeverity) Valid() bool {
 	}
 }
 
+// Defines values for CredentialCloneRequestScope.
+const (
+	CredentialCloneRequestScopeHost   CredentialCloneRequestScope = "host"
+	CredentialCloneRequestScopeSystem CredentialCloneRequestScope = "system"
+)
+
+// Valid indicates whether the value is a known member of the CredentialCloneRequestScope enum.
+func (e CredentialCloneRequestScope) Valid() bool {
+	switch e {
+	case CredentialCloneRequestScopeHost:
+		return true
+	case CredentialCloneRequestScopeSystem:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CredentialCreateRequestAuthMethod.
+const (
+	CredentialCreateRequestAuthMethodBoth     CredentialCreateRequestAuthMethod = "both"
+	CredentialCreateRequestAuthMethodPassword CredentialCreateRequestAuthMethod = "password"
+	CredentialCreateRequestAuthMethodSshKey   CredentialCreateRequestAuthMethod = "ssh_key"
+)
+
+// Valid indicates whether the value is a known member of the CredentialCreateRequestAuthMethod enum.
+func (e CredentialCreateRequestAuthMethod) Valid() bool {
+	switch e {
+	case CredentialCreateRequestAuthMethodBoth:
+		return true
+	case CredentialCreateRequestAuthMethodPassword:
+		return true
+	case CredentialCreateRequestAuthMethodSshKey:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CredentialCreateRequestScope.
+const (
+	CredentialCreateRequestScopeHost   CredentialCreateRequestScope = "host"
+	CredentialCreateRequestScopeSystem CredentialCreateRequestScope = "system"
+)
+
+// Valid indicates whether the value is a known member of the CredentialCreateRequestScope enum.
+func (e CredentialCreateRequestScope) Valid() bool {
+	switch e {
+	case CredentialCreateRequestScopeHost:
+		return true
+	case CredentialCreateRequestScopeSystem:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CredentialResponseAuthMethod.
+const (
+	CredentialResponseAuthMethodBoth     CredentialResponseAuthMethod = "both"
+	CredentialResponseAuthMethodPassword CredentialResponseAuthMethod = "password"
+	CredentialResponseAuthMethodSshKey   CredentialResponseAuthMethod = "ssh_key"
+)
+
+// Valid indicates whether the value is a known member of the CredentialResponseAuthMethod enum.
+func (e CredentialResponseAuthMethod) Valid() bool {
+	switch e {
+	case CredentialResponseAuthMethodBoth:
+		return true
+	case CredentialResponseAuthMethodPassword:
+		return true
+	case CredentialResponseAuthMethodSshKey:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CredentialResponseResolutionSource.
+const (
+	CredentialResponseResolutionSourceHost          CredentialResponseResolutionSource = "host"
+	CredentialResponseResolutionSourceSystemDefault CredentialResponseResolutionSource = "system_default"
+)
+
+// Valid indicates whether the value is a known member of the CredentialResponseResolutionSource enum.
+func (e CredentialResponseResolutionSource) Valid() bool {
+	switch e {
+	case CredentialResponseResolutionSourceHost:
+		return true
+	case CredentialResponseResolutionSourceSystemDefault:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CredentialResponseScope.
+const (
+	CredentialResponseScopeHost   CredentialResponseScope = "host"
+	CredentialResponseScopeSystem CredentialResponseScope = "system"
+)
+
+// Valid indicates whether the value is a known member of the CredentialResponseScope enum.
+func (e CredentialResponseScope) Valid() bool {
+	switch e {
+	case CredentialResponseScopeHost:
+		return true
+	case CredentialResponseScopeSystem:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CredentialUpdateRequestAuthMethod.
+const (
+	CredentialUpdateRequestAuthMethodBoth     CredentialUpdateRequestAuthMethod = "both"
+	CredentialUpdateRequestAuthMethodPassword CredentialUpdateRequestAuthMethod = "password"
+	CredentialUpdateRequestAuthMethodSshKey   CredentialUpdateRequestAuthMethod = "ssh_key"
+)
+
+// Valid indicates whether the value is a known member of the CredentialUpdateRequestAuthMethod enum.
+func (e CredentialUpdateRequestAuthMethod) Valid() bool {
+	switch e {
+	case CredentialUpdateRequestAuthMethodBoth:
+		return true
+	case CredentialUpdateRequestAuthMethodPassword:
+		return true
+	case CredentialUpdateRequestAuthMethodSshKey:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ErrorFault.
 const (
 	FaultClient   ErrorFault = "client"
@@ -520,6 +655,93 @@ type CategoryEntry struct {
 	Id          string `json:"id"`
 }
 
+// CredentialCloneRequest defines model for CredentialCloneRequest.
+type CredentialCloneRequest struct {
+	IsDefault *bool                       `json:"is_default,omitempty"`
+	Name      *string                     `json:"name,omitempty"`
+	Scope     CredentialCloneRequestScope `json:"scope"`
+	ScopeId   *openapi_types.UUID         `json:"scope_id,omitempty"`
+}
+
+// CredentialCloneRequestScope defines model for CredentialCloneRequest.Scope.
+type CredentialCloneRequestScope string
+
+// CredentialCreateRequest defines model for CredentialCreateRequest.
+type CredentialCreateRequest struct {
+	AuthMethod           CredentialCreateRequestAuthMethod `json:"auth_method"`
+	Description          *string                           `json:"description,omitempty"`
+	IsDefault            *bool                             `json:"is_default,omitempty"`
+	Name                 string                            `json:"name"`
+	Password             *string                           `json:"password,omitempty"`
+	PrivateKey           *string                           `json:"private_key,omitempty"`
+	PrivateKeyPassphrase *string                           `json:"private_key_passphrase,omitempty"`
+	Scope                CredentialCreateRequestScope      `json:"scope"`
+	ScopeId              *openapi_types.UUID               `json:"scope_id,omitempty"`
+	Username             string                            `json:"username"`
+}
+
+// CredentialCreateRequestAuthMethod defines model for CredentialCreateRequest.AuthMethod.
+type CredentialCreateRequestAuthMethod string
+
+// CredentialCreateRequestScope defines model for CredentialCreateRequest.Scope.
+type CredentialCreateRequestScope string
+
+// CredentialListResponse defines model for CredentialListResponse.
+type CredentialListResponse struct {
+	Credentials []CredentialResponse `json:"credentials"`
+	NextCursor  *string              `json:"next_cursor"`
+}
+
+// CredentialResponse defines model for CredentialResponse.
+type CredentialResponse struct {
+	AuthMethod  CredentialResponseAuthMethod `json:"auth_method"`
+	CreatedAt   *time.Time                   `json:"created_at,omitempty"`
+	CreatedBy   *string                      `json:"created_by,omitempty"`
+	Description *string                      `json:"description,omitempty"`
+	Id          openapi_types.UUID           `json:"id"`
+	IsActive    bool                         `json:"is_active"`
+	IsDefault   bool                         `json:"is_default"`
+	Name        string                       `json:"name"`
+
+	// ResolutionReason Only in `credentials:resolve` answers.
+	ResolutionReason *string `json:"resolution_reason,omitempty"`
+
+	// ResolutionSource Only in `credentials:resolve` answers.
+	ResolutionSource  *CredentialResponseResolutionSource `json:"resolution_source,omitempty"`
+	Scope             CredentialResponseScope             `json:"scope"`
+	ScopeId           *openapi_types.UUID                 `json:"scope_id,omitempty"`
+	SshKeyBits        *int                                `json:"ssh_key_bits,omitempty"`
+	SshKeyComment     *string                             `json:"ssh_key_comment,omitempty"`
+	SshKeyFingerprint *string                             `json:"ssh_key_fingerprint,omitempty"`
+	SshKeyType        *string                             `json:"ssh_key_type,omitempty"`
+	UpdatedAt         *time.Time                          `json:"updated_at,omitempty"`
+	Username          string                              `json:"username"`
+}
+
+// CredentialResponseAuthMethod defines model for CredentialResponse.AuthMethod.
+type CredentialResponseAuthMethod string
+
+// CredentialResponseResolutionSource Only in `credentials:resolve` answers.
+type CredentialResponseResolutionSource string
+
+// CredentialResponseScope defines model for CredentialResponse.Scope.
+type CredentialResponseScope string
+
+// CredentialUpdateRequest defines model for CredentialUpdateRequest.
+type CredentialUpdateRequest struct {
+	AuthMethod           *CredentialUpdateRequestAuthMethod `json:"auth_method,omitempty"`
+	Description          *string                            `json:"description,omitempty"`
+	IsDefault            *bool                              `json:"is_default,omitempty"`
+	Name                 *string                            `json:"name,omitempty"`
+	Password             *string                            `json:"password,omitempty"`
+	PrivateKey           *string                            `json:"private_key,omitempty"`
+	PrivateKeyPassphrase *string                            `json:"private_key_passphrase,omitempty"`
+	Username             *string                            `json:"username,omitempty"`
+}
+
+// CredentialUpdateRequestAuthMethod defines model for CredentialUpdateRequest.AuthMethod.
+type CredentialUpdateRequestAuthMethod string
+
 // CustomRoleCreateRequest defines model for CustomRoleCreateRequest.
 type CustomRoleCreateRequest struct {
 	Description string   `json:"description"`
@@ -968,6 +1190,27 @@ type ExportAuditEventsParamsActorType string
 // ExportAuditEventsParamsFormat defines parameters for ExportAuditEvents.
 type ExportAuditEventsParamsFormat string
 
+// ListCredentialsParams defines parameters for ListCredentials.
+type ListCredentialsParams struct {
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateCredentialParams defines parameters for CreateCredential.
+type CreateCredentialParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
+// CloneCredentialParams defines parameters for CloneCredential.
+type CloneCredentialParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
 // ListGroupsParams defines parameters for ListGroups.
 type ListGroupsParams struct {
 	// Limit Page size, 1 to 200 (default 50).
@@ -1071,6 +1314,15 @@ type ChangePasswordJSONRequestBody = PasswordChangeRequest
 // RefreshTokenJSONRequestBody defines body for RefreshToken for application/json ContentType.
 type RefreshTokenJSONRequestBody = AuthRefreshRequest
 
+// CreateCredentialJSONRequestBody defines body for CreateCredential for application/json ContentType.
+type CreateCredentialJSONRequestBody = CredentialCreateRequest
+
+// UpdateCredentialJSONRequestBody defines body for UpdateCredential for application/json ContentType.
+type UpdateCredentialJSONRequestBody = CredentialUpdateRequest
+
+// CloneCredentialJSONRequestBody defines body for CloneCredential for application/json ContentType.
+type CloneCredentialJSONRequestBody = CredentialCloneRequest
+
 // CreateGroupJSONRequestBody defines body for CreateGroup for application/json ContentType.
 type CreateGroupJSONRequestBody = HostGroupCreate
 
@@ -1163,6 +1415,24 @@ type ServerInterface interface {
 	// RefreshToken Rotate a refresh token for a new access and refresh token pair.
 	// (POST /auth/refresh)
 	RefreshToken(ctx echo.Context) error
+	// ListCredentials List SSH credentials (secrets are never returned).
+	// (GET /credentials)
+	ListCredentials(ctx echo.Context, params ListCredentialsParams) error
+	// CreateCredential Create an SSH credential.
+	// (POST /credentials)
+	CreateCredential(ctx echo.Context, params CreateCredentialParams) error
+	// DeleteCredential Delete a credential.
+	// (DELETE /credentials/{id})
+	DeleteCredential(ctx echo.Context, id ID) error
+	// GetCredential Get one credential.
+	// (GET /credentials/{id})
+	GetCredential(ctx echo.Context, id ID) error
+	// UpdateCredential Update a credential.
+	// (PATCH /credentials/{id})
+	UpdateCredential(ctx echo.Context, id ID) error
+	// CloneCredential Copy a credential to a new scope; the secret never crosses the wire.
+	// (POST /credentials/{id}:clone)
+	CloneCredential(ctx echo.Context, id ID, params CloneCredentialParams) error
 	// ListGroups List host groups.
 	// (GET /groups)
 	ListGroups(ctx echo.Context, params ListGroupsParams) error
@@ -1199,6 +1469,9 @@ type ServerInterface interface {
 	// CreateHost Create a host.
 	// (POST /hosts)
 	CreateHost(ctx echo.Context, params CreateHostParams) error
+	// ResolveHostCredential The credential OpenWatch would use for a host, and why.
+	// (POST /hosts/{host_id}/credentials:resolve)
+	ResolveHostCredential(ctx echo.Context, hostId openapi_types.UUID) error
 	// SetHostMaintenance Turn a host's maintenance mode on or off.
 	// (POST /hosts/{host_id}/maintenance)
 	SetHostMaintenance(ctx echo.Context, hostId openapi_types.UUID) error
@@ -1536,6 +1809,144 @@ func (w *ServerInterfaceWrapper) RefreshToken(ctx echo.Context) error {
 	return err
 }
 
+// ListCredentials converts echo context to params.
+func (w *ServerInterfaceWrapper) ListCredentials(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListCredentialsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListCredentials(ctx, params)
+	return err
+}
+
+// CreateCredential converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateCredential(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateCredentialParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyOptional
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateCredential(ctx, params)
+	return err
+}
+
+// DeleteCredential converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteCredential(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteCredential(ctx, id)
+	return err
+}
+
+// GetCredential converts echo context to params.
+func (w *ServerInterfaceWrapper) GetCredential(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetCredential(ctx, id)
+	return err
+}
+
+// UpdateCredential converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateCredential(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateCredential(ctx, id)
+	return err
+}
+
+// CloneCredential converts echo context to params.
+func (w *ServerInterfaceWrapper) CloneCredential(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CloneCredentialParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyOptional
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CloneCredential(ctx, id, params)
+	return err
+}
+
 // ListGroups converts echo context to params.
 func (w *ServerInterfaceWrapper) ListGroups(ctx echo.Context) error {
 	var err error
@@ -1829,6 +2240,22 @@ func (w *ServerInterfaceWrapper) CreateHost(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CreateHost(ctx, params)
+	return err
+}
+
+// ResolveHostCredential converts echo context to params.
+func (w *ServerInterfaceWrapper) ResolveHostCredential(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "host_id" -------------
+	var hostId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "host_id", ctx.Param("host_id"), &hostId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter host_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ResolveHostCredential(ctx, hostId)
 	return err
 }
 
@@ -2397,6 +2824,12 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/auth/password\\:change", wrapper.ChangePassword, options.OperationMiddlewares["changePassword"]...)
 	router.GET(options.BaseURL+"/auth/permissions\\:registry", wrapper.GetPermissionsRegistry, options.OperationMiddlewares["getPermissionsRegistry"]...)
 	router.POST(options.BaseURL+"/auth/refresh", wrapper.RefreshToken, options.OperationMiddlewares["refreshToken"]...)
+	router.GET(options.BaseURL+"/credentials", wrapper.ListCredentials, options.OperationMiddlewares["listCredentials"]...)
+	router.POST(options.BaseURL+"/credentials", wrapper.CreateCredential, options.OperationMiddlewares["createCredential"]...)
+	router.DELETE(options.BaseURL+"/credentials/:id", wrapper.DeleteCredential, options.OperationMiddlewares["deleteCredential"]...)
+	router.GET(options.BaseURL+"/credentials/:id", wrapper.GetCredential, options.OperationMiddlewares["getCredential"]...)
+	router.PATCH(options.BaseURL+"/credentials/:id", wrapper.UpdateCredential, options.OperationMiddlewares["updateCredential"]...)
+	router.POST(options.BaseURL+"/credentials/:id\\:clone", wrapper.CloneCredential, options.OperationMiddlewares["cloneCredential"]...)
 	router.GET(options.BaseURL+"/groups", wrapper.ListGroups, options.OperationMiddlewares["listGroups"]...)
 	router.POST(options.BaseURL+"/groups", wrapper.CreateGroup, options.OperationMiddlewares["createGroup"]...)
 	router.DELETE(options.BaseURL+"/groups/:id", wrapper.DeleteGroup, options.OperationMiddlewares["deleteGroup"]...)
@@ -2409,6 +2842,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/health", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
 	router.GET(options.BaseURL+"/hosts", wrapper.ListHosts, options.OperationMiddlewares["listHosts"]...)
 	router.POST(options.BaseURL+"/hosts", wrapper.CreateHost, options.OperationMiddlewares["createHost"]...)
+	router.POST(options.BaseURL+"/hosts/:host_id/credentials\\:resolve", wrapper.ResolveHostCredential, options.OperationMiddlewares["resolveHostCredential"]...)
 	router.POST(options.BaseURL+"/hosts/:host_id/maintenance", wrapper.SetHostMaintenance, options.OperationMiddlewares["setHostMaintenance"]...)
 	router.PUT(options.BaseURL+"/hosts/:host_id/maintenance", wrapper.PutHostMaintenance, options.OperationMiddlewares["putHostMaintenance"]...)
 	router.DELETE(options.BaseURL+"/hosts/:id", wrapper.DeleteHost, options.OperationMiddlewares["deleteHost"]...)
@@ -3417,6 +3851,616 @@ type RefreshTokendefaultJSONResponse struct {
 }
 
 func (response RefreshTokendefaultJSONResponse) VisitRefreshTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCredentialsRequestObject struct {
+	Params ListCredentialsParams
+}
+
+type ListCredentialsResponseObject interface {
+	VisitListCredentialsResponse(w http.ResponseWriter) error
+}
+
+type ListCredentials200JSONResponse CredentialListResponse
+
+func (response ListCredentials200JSONResponse) VisitListCredentialsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCredentials400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListCredentials400JSONResponse) VisitListCredentialsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCredentials401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListCredentials401JSONResponse) VisitListCredentialsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCredentials403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListCredentials403JSONResponse) VisitListCredentialsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCredentials404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListCredentials404JSONResponse) VisitListCredentialsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCredentialsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListCredentialsdefaultJSONResponse) VisitListCredentialsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCredentialRequestObject struct {
+	Params CreateCredentialParams
+	Body   *CreateCredentialJSONRequestBody
+}
+
+type CreateCredentialResponseObject interface {
+	VisitCreateCredentialResponse(w http.ResponseWriter) error
+}
+
+type CreateCredential201JSONResponse CredentialResponse
+
+func (response CreateCredential201JSONResponse) VisitCreateCredentialResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCredential400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateCredential400JSONResponse) VisitCreateCredentialResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCredential401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateCredential401JSONResponse) VisitCreateCredentialResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCredential403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateCredential403JSONResponse) VisitCreateCredentialResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCredential404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CreateCredential404JSONResponse) VisitCreateCredentialResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCredential409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateCredential409JSONResponse) VisitCreateCredentialResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCredentialdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response CreateCredentialdefaultJSONResponse) VisitCreateCredentialResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCredentialRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type DeleteCredentialResponseObject interface {
+	VisitDeleteCredentialResponse(w http.ResponseWriter) error
+}
+
+type DeleteCredential204Response struct {
+}
+
+func (response DeleteCredential204Response) VisitDeleteCredentialResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteCredential400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeleteCredential400JSONResponse) VisitDeleteCredentialResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCredential401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DeleteCredential401JSONResponse) VisitDeleteCredentialResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCredential403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DeleteCredential403JSONResponse) VisitDeleteCredentialResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCredential404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeleteCredential404JSONResponse) VisitDeleteCredentialResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCredentialdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response DeleteCredentialdefaultJSONResponse) VisitDeleteCredentialResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCredentialRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetCredentialResponseObject interface {
+	VisitGetCredentialResponse(w http.ResponseWriter) error
+}
+
+type GetCredential200JSONResponse CredentialResponse
+
+func (response GetCredential200JSONResponse) VisitGetCredentialResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCredential400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetCredential400JSONResponse) VisitGetCredentialResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCredential401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetCredential401JSONResponse) VisitGetCredentialResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCredential403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetCredential403JSONResponse) VisitGetCredentialResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCredential404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetCredential404JSONResponse) VisitGetCredentialResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCredentialdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetCredentialdefaultJSONResponse) VisitGetCredentialResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCredentialRequestObject struct {
+	Id   ID `json:"id"`
+	Body *UpdateCredentialJSONRequestBody
+}
+
+type UpdateCredentialResponseObject interface {
+	VisitUpdateCredentialResponse(w http.ResponseWriter) error
+}
+
+type UpdateCredential200JSONResponse CredentialResponse
+
+func (response UpdateCredential200JSONResponse) VisitUpdateCredentialResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCredential400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UpdateCredential400JSONResponse) VisitUpdateCredentialResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCredential401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UpdateCredential401JSONResponse) VisitUpdateCredentialResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCredential403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateCredential403JSONResponse) VisitUpdateCredentialResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCredential404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UpdateCredential404JSONResponse) VisitUpdateCredentialResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCredential409JSONResponse struct{ ConflictJSONResponse }
+
+func (response UpdateCredential409JSONResponse) VisitUpdateCredentialResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCredentialdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response UpdateCredentialdefaultJSONResponse) VisitUpdateCredentialResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloneCredentialRequestObject struct {
+	Id     ID `json:"id"`
+	Params CloneCredentialParams
+	Body   *CloneCredentialJSONRequestBody
+}
+
+type CloneCredentialResponseObject interface {
+	VisitCloneCredentialResponse(w http.ResponseWriter) error
+}
+
+type CloneCredential201JSONResponse CredentialResponse
+
+func (response CloneCredential201JSONResponse) VisitCloneCredentialResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloneCredential400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CloneCredential400JSONResponse) VisitCloneCredentialResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloneCredential401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CloneCredential401JSONResponse) VisitCloneCredentialResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloneCredential403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CloneCredential403JSONResponse) VisitCloneCredentialResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloneCredential404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CloneCredential404JSONResponse) VisitCloneCredentialResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloneCredential409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CloneCredential409JSONResponse) VisitCloneCredentialResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloneCredentialdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response CloneCredentialdefaultJSONResponse) VisitCloneCredentialResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -4517,6 +5561,101 @@ type CreateHostdefaultJSONResponse struct {
 }
 
 func (response CreateHostdefaultJSONResponse) VisitCreateHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveHostCredentialRequestObject struct {
+	HostId openapi_types.UUID `json:"host_id"`
+}
+
+type ResolveHostCredentialResponseObject interface {
+	VisitResolveHostCredentialResponse(w http.ResponseWriter) error
+}
+
+type ResolveHostCredential200JSONResponse CredentialResponse
+
+func (response ResolveHostCredential200JSONResponse) VisitResolveHostCredentialResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveHostCredential400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ResolveHostCredential400JSONResponse) VisitResolveHostCredentialResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveHostCredential401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ResolveHostCredential401JSONResponse) VisitResolveHostCredentialResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveHostCredential403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ResolveHostCredential403JSONResponse) VisitResolveHostCredentialResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveHostCredential404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ResolveHostCredential404JSONResponse) VisitResolveHostCredentialResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveHostCredentialdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ResolveHostCredentialdefaultJSONResponse) VisitResolveHostCredentialResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -7195,6 +8334,24 @@ type StrictServerInterface interface {
 	// RefreshToken Rotate a refresh token for a new access and refresh token pair.
 	// (POST /auth/refresh)
 	RefreshToken(ctx context.Context, request RefreshTokenRequestObject) (RefreshTokenResponseObject, error)
+	// ListCredentials List SSH credentials (secrets are never returned).
+	// (GET /credentials)
+	ListCredentials(ctx context.Context, request ListCredentialsRequestObject) (ListCredentialsResponseObject, error)
+	// CreateCredential Create an SSH credential.
+	// (POST /credentials)
+	CreateCredential(ctx context.Context, request CreateCredentialRequestObject) (CreateCredentialResponseObject, error)
+	// DeleteCredential Delete a credential.
+	// (DELETE /credentials/{id})
+	DeleteCredential(ctx context.Context, request DeleteCredentialRequestObject) (DeleteCredentialResponseObject, error)
+	// GetCredential Get one credential.
+	// (GET /credentials/{id})
+	GetCredential(ctx context.Context, request GetCredentialRequestObject) (GetCredentialResponseObject, error)
+	// UpdateCredential Update a credential.
+	// (PATCH /credentials/{id})
+	UpdateCredential(ctx context.Context, request UpdateCredentialRequestObject) (UpdateCredentialResponseObject, error)
+	// CloneCredential Copy a credential to a new scope; the secret never crosses the wire.
+	// (POST /credentials/{id}:clone)
+	CloneCredential(ctx context.Context, request CloneCredentialRequestObject) (CloneCredentialResponseObject, error)
 	// ListGroups List host groups.
 	// (GET /groups)
 	ListGroups(ctx context.Context, request ListGroupsRequestObject) (ListGroupsResponseObject, error)
@@ -7231,6 +8388,9 @@ type StrictServerInterface interface {
 	// CreateHost Create a host.
 	// (POST /hosts)
 	CreateHost(ctx context.Context, request CreateHostRequestObject) (CreateHostResponseObject, error)
+	// ResolveHostCredential The credential OpenWatch would use for a host, and why.
+	// (POST /hosts/{host_id}/credentials:resolve)
+	ResolveHostCredential(ctx context.Context, request ResolveHostCredentialRequestObject) (ResolveHostCredentialResponseObject, error)
 	// SetHostMaintenance Turn a host's maintenance mode on or off.
 	// (POST /hosts/{host_id}/maintenance)
 	SetHostMaintenance(ctx context.Context, request SetHostMaintenanceRequestObject) (SetHostMaintenanceResponseObject, error)
@@ -7753,6 +8913,226 @@ func (sh *strictHandler) RefreshToken(ctx echo.Context) error {
 	return nil
 }
 
+// ListCredentials operation middleware
+func (sh *strictHandler) ListCredentials(ctx echo.Context, params ListCredentialsParams) error {
+	var request ListCredentialsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListCredentials(ctx.Request().Context(), request.(ListCredentialsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListCredentials")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListCredentialsResponseObject); ok {
+		return validResponse.VisitListCredentialsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateCredential operation middleware
+func (sh *strictHandler) CreateCredential(ctx echo.Context, params CreateCredentialParams) error {
+	var request CreateCredentialRequestObject
+
+	request.Params = params
+
+	var body CreateCredentialJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateCredential(ctx.Request().Context(), request.(CreateCredentialRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateCredential")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateCredentialResponseObject); ok {
+		return validResponse.VisitCreateCredentialResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteCredential operation middleware
+func (sh *strictHandler) DeleteCredential(ctx echo.Context, id ID) error {
+	var request DeleteCredentialRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteCredential(ctx.Request().Context(), request.(DeleteCredentialRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteCredential")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteCredentialResponseObject); ok {
+		return validResponse.VisitDeleteCredentialResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetCredential operation middleware
+func (sh *strictHandler) GetCredential(ctx echo.Context, id ID) error {
+	var request GetCredentialRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetCredential(ctx.Request().Context(), request.(GetCredentialRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetCredential")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetCredentialResponseObject); ok {
+		return validResponse.VisitGetCredentialResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateCredential operation middleware
+func (sh *strictHandler) UpdateCredential(ctx echo.Context, id ID) error {
+	var request UpdateCredentialRequestObject
+
+	request.Id = id
+
+	var body UpdateCredentialJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateCredential(ctx.Request().Context(), request.(UpdateCredentialRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateCredential")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateCredentialResponseObject); ok {
+		return validResponse.VisitUpdateCredentialResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CloneCredential operation middleware
+func (sh *strictHandler) CloneCredential(ctx echo.Context, id ID, params CloneCredentialParams) error {
+	var request CloneCredentialRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body CloneCredentialJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CloneCredential(ctx.Request().Context(), request.(CloneCredentialRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CloneCredential")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CloneCredentialResponseObject); ok {
+		return validResponse.VisitCloneCredentialResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListGroups operation middleware
 func (sh *strictHandler) ListGroups(ctx echo.Context, params ListGroupsParams) error {
 	var request ListGroupsRequestObject
@@ -8140,6 +9520,31 @@ func (sh *strictHandler) CreateHost(ctx echo.Context, params CreateHostParams) e
 		return err
 	} else if validResponse, ok := response.(CreateHostResponseObject); ok {
 		return validResponse.VisitCreateHostResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ResolveHostCredential operation middleware
+func (sh *strictHandler) ResolveHostCredential(ctx echo.Context, hostId openapi_types.UUID) error {
+	var request ResolveHostCredentialRequestObject
+
+	request.HostId = hostId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ResolveHostCredential(ctx.Request().Context(), request.(ResolveHostCredentialRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ResolveHostCredential")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ResolveHostCredentialResponseObject); ok {
+		return validResponse.VisitResolveHostCredentialResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -9188,176 +10593,188 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L19c9u20ij+VTD6nZnY56Fl+SWdE3me+T2um7Q5J2k8dnJ6761zRZhcSahJgAVAy2pOvvsdLMA3kdS7",
-	"nKT1P20sguBisVjs+37qBCJOBAeuVaf/qZNQSWPQIPGvi1QqIc2/QlCBZIlmgnf6nfdjID6HBz0IcIRP",
-	"xJDoMZBEwj0TqSIJHUGXnJOYRkMhYwiJHUmYIpSc9nrdjtdhZq7fU5DTjtfhNIZOv2OHdbyOCsYQU/Pt",
-	"mD68AT7S407/+dGx14kZz/4+8jp6mpj3lJaMjzqfP3ud1z+Yt3DyhOpxMTcLO15Hwu8pkxB2+lqmUP6O",
-	"AZTqTr+TpjiyYeYQ4kRo4MH0XzB9h+igUR0/5yTl7PcUiH2XJCBJJEYsoBERCUhqxp0RCUlEp4pI0Knk",
-	"iEAh2YhxGhEJKo10jqUx0BBksZQSJAf/gmkbvo6O/7EYX29YzHR9EZd0BESxP8AjR0QLctzrkb0QhjSN",
-	"NHne22/bwQinKwPkXur0n/c8Ax2L07jTP+71EDb7VwEZ4xpGIDufDWwSVCK4AiTH72l4Bb+noBDaQHAN",
-	"HP9JkyRiAWL18DdloP9U+vzfJAw7/c7/d1iQ+qF9qg5fSinkS34PkUjAfrJO6tJ+1NBuQc9CknsmIqrB",
-	"ULRMIyB7/j2NWIhwDIaURRD6+93OZ69zIfgwYsEjwn1OwtRObuBXIpUBeAZoyok/Qz0+YZwMIzYaazNC",
-	"QqogJBOmx4SSkA2HIIHrDA24oFdC3rIwBP64OxHQKDJniQZ3yjIckDFTiglu1uCHoCmLutkZHxSPfQT7",
-	"Z6FfiZSHjwf1z4KoNBhX90BwQOjdcmI6JVxoogAQyks6jYHrq5xTPSaKIxYAV0A0qyB6CFSnEog55GEZ",
-	"1+6Bxe81yHsWwAdO7ymL6G0Ejwu8st8nAeUWofI+P76KSKRwLiYI63sh3lI+dRxFPSKgQpCY8imhWkOc",
-	"aHVGJpRpMhQSUc3T+BakuVIVBIKHCtF9BVpOD86HGqRvWK+9ERDs0qM6G792c2hhv3ILQyENUrScMj7q",
-	"Vjh1nQV/9jofOE31WEj2BzzuwQkkhMA1o5HlXKUfiB5TZMgpv+Niwj0CD4k5LJaB3Ys7CHGXP3B4SCDQ",
-	"EOIXH5EB8ykRegySgBlK9k57px457T33yOnRiUee93oe6Xa7+57ZXrPvdhy4Obt4N7vPGWjOL1+/F3fA",
-	"LyRQjeeKhiGzIsilNGKFZuaeHNJIgddJSj996hiRrkVU0WZSi08O9wZexKQ6I/AQRGkIivhaR0h0jj5u",
-	"hYiAcoNfe+mvKHR4HSmi2de+O134ltYNK3jDhqBZDJbPUkX8k17se8Q/Ph37hhz8F73QL6/GIQNXlJhD",
-	"KM08//fX3sGLj/+1p/4T/2f8n3D/b40iYCE+/mrX/jEfJW5/g0AbOKtbFa64V7ghzUK3pBO7Xx5RYzEx",
-	"28YUETyAbqcJX2boIAa9kJwziN+asbPrtABVppu36jfMCmirLhn/xTTEajVoc1ColHTaDL2aC/Fbh6EV",
-	"IA7s1g6orqgOIdVwYKixaTuyd26nJV5bPHbnbt6UPI3crWqVl9ocLFxCk/E6EVV6YKS8jT6Wnf366bYM",
-	"eKPJMw5Re+Du+AENApFyPVhyyUpTnVpeyI3C8WuHBprdG1jc1dHJAS8RS8vRx280QOKQ4pXpo7LxbmE5",
-	"PI1kGcaMX4kI1JVTf1YkTvOJ5U+T+dJLruV04VGy8zaCnIZMv7zPrtXlQTWbYO/d2o7RQAvptnchudjB",
-	"9ueGuYKIAdcDGoay+bmQEiKrudkv1oZYebd9eRXACswsSZ4iCFIpV2QoEgIhw5VfCi3SqxRSvzwqlICq",
-	"OGowy+5IPj7blIVvKPi9sgzG9XennbphwIy8B8n0tHycGR8Kc/6EZoFZ+IRKbiY2x49pFtBo6WP9e6dG",
-	"EV5GqaWPV6iuuoXVvcmJp4L9+edIXdLRquc+38zlbtHizDZsd8m8t8TmzeIRv1+dpHW5r82+GoReoc1r",
-	"1Yt4DMGdlbGq8pLFIjF7NWQQZooPKrNMKk1uJdA7skejyJkvYzIZAyfiDm1bS5AhzjO4lSgXtVFvC+ZK",
-	"04i70gEsydYSqGrkjTPYFneGXh0emtGsx2/EiPGS+WwFFAudNIujSO9ck0CEkJmArU3jmSJGaTTKWkC1",
-	"Ud6SxLPoffvq3ChuwA1SQoPpshJQ0QG+q8vnn777/LcmrpZQpSZChjNKxfHz7xbrIhCIe5DTgVlGk4ak",
-	"GB9FcJAqozbbsbhko7kpDTQ0a/eFTvzZ1SxWaVJldJGaDrUY7hkayOcpoWIBKawlWtAgAKUGuY5SW1A8",
-	"pAPgUkRRbG5cWTJizRCQTMFShCGbiZB3KqGBNdcYORgJhfIQH5vlkTFVaCez00PYJynXLDIDpjc8FGTP",
-	"v3x3/Z4cGtI7jIe0b0f6nhnCyexTZA1Tfx8fEwXWjhjTKRE8mt5wGmgiOGFaEaNrOTGve8MbNWEJQwlq",
-	"PAc1ZhGLmbIev4V8c2a3uYL+2W+6L7Rt+9tX5y8RH2tufSLFPTMoYnw0SCVrkc4DCbqZXdxSBSfHxA7x",
-	"rL1rmjA+IoxrQSg3XMJaIjIDXkAteXy4et1dqI/XAMzBmYOSK3eiL0ToKHwFObvMOVYSp2YF6+pEc8D9",
-	"N9LsRnx8c3Y7e//opB1kuMxt8OuqMwyNflbaW+m1xo1gakC54NNYpKrl3m1TPet61WrbbB2QVv+rgNGE",
-	"vcJ3sdknHe6qE7Zv15p7BLFTjtY1SbQivXxDLiG9ly5CC5Obum3FV5aFrneiajx/VV91lQmUJ2uC94Jq",
-	"GAk5tdr6aqBW2HHrNi2B4PJEjUCmSov4SkRgzZ/rYXYG3BVFOruYMjOjB398NP/pHbwYfPx05H130iJH",
-	"tpy6Fe3bMX14bV9FN/dirlBe7+KjmvsyVlGUnHS70KthbsJmm0ira/yZIqXRhIUeoZESmWfD/18HF8Xj",
-	"g9ehTzLHPrF+rEbz9XIWlypQb2kwZhwOJNDQKBgEvT0P2ivcA0MGUWg9A82O4gaEuwCGWRT8MhYKiA2J",
-	"KFw4TJk5MruENT05cyHGcCQiYsEUDY/OLVMzTHidhwMzwcE9RW6mzEyvzHcusunwr+tsTvzrMpsY/3qZ",
-	"z/7Z64zTmPJBDEo5s0JNyQGugQeAYlkCIongjDCNDl/rAhbDIfDQiGuIQRxYBDzYtatus8lJy2nmDZ7F",
-	"IKCTTEICVJvJURancRF2EVHtnOQqDQKwOuPsrT1zppDYs20rAzCLiRqZtx63i0bt8CVqg3bfUQ3Wzg0N",
-	"0gixBGKmu8RumrKLmDAdjI1iocegoEwqtfARF68ESndvRTgdaCEGEZUItxSphi4XejDEkIbslxj0WIQD",
-	"84BGkZjgLEbnycMisr8Zxw8OCreqmn2UKRbmxz+6xSkZhMAZzsSKWJIu44NEipEEpWae3MF0YONKOoVl",
-	"sAp89mOQxcp4HUk1DDCeqAsPZucL2AMlhwMJv6FrN/vR6J6zizS/udV0vI6LbsiiFgZpKVLByg5d9I3Q",
-	"MGaZQtVVEA0HkQjuRKoLs3+3+i7j9rR1kRYaTI2OjHKf8YryVcbxF7Lv2lmYBaig65+ARkYCWkviC28H",
-	"geDcbkCjHF13uYzxg1O870aSho2uFq9zD1KxZSxf7gteFZhigsZFC6UvRJxEjPIArtM4pisLU/luLGMk",
-	"pCwysC83OqFKLT9a3bEkgXDJ0VpoGwKwcOysYu2AKhZTfNpzyMimb0X5ToTBo97xaZPkwFQS0emgzbJW",
-	"973yeyYFj50Dq8rjf7DxixhD47tgxiZTX23WkRRp0uKgXOgNGQull7MMluXc84P/Y6Xcj3vFv7uDg49/",
-	"Lz3a//8bZV+WoIPMcO+VQzMSIbV7ywZ0fvf8+cnz+QGeXkfTUauYvcRHCym7hP7cgzHPtDqfreSor+Ck",
-	"jbJ/QDF1TS4a5JxooApWNI/JN/MvRzDLvFwYF819eA/cbTiNonfDTv/XxTO8yd76/HGWkJtQ2Sl9x2ta",
-	"cRtmfzTn5xECMxbpxmYRAzT+Lslpl7R5xNS8wxEXsRMv20Os6paRJFxxqU2apyP0qgJag6yChJnwhhIc",
-	"c3dyrci1lXn/NrwprZFd+VrWCHLC22B592xxALbtnXWALHbP5iB8wB1euN6Y8fKvR19sLxtXYrbMXBer",
-	"erxkMGYaAqMvLBXGgJ7YQSKZyEIU8kvxqLfoRtxBXNki7jYrLC0SjnYn5qxrO64KLs3RbiqgfKOAtCZm",
-	"XTeIwXAIGFdGzJgzoiteTrNYIiS6FBFrhGF0d2nu5jBboQYhU+gk2jCuTqjBkMYsmi5Fy0INSsrYwuFJ",
-	"RLUBa2DdDkMGcrn3nPS4hIS4ME5p9VtxZR9Ds3zollE9Lx/nMKM1RUbz9dWukZzzLb5JZnPAlEKbaZbn",
-	"l+cowIPGJL8zYjbXWbOIOWk2928xKTYIisveSW/KUusqsjZXEKTmdKJ9LZWgmqkOOQbqtctHr+E7iRS3",
-	"sNH5xGky6/jA7u/iECLL4jTVMAjGlI82gyEWnGlh/rJzlk04gkeMQ9mCUwqw8zqhmMzIj0ZAtEkajbYe",
-	"CTQY01sWMT0d1C1G7rE1z/HqX22T1vxq9S+0Uda6UTFPMsI3LiM83e5Pt/v2bnerLy1r7Ny62rSp+XM1",
-	"K9xGR/svbXOs0c4b65661kg96xkUMfwCZFsawzayjJz3bMWjy/hgJGkAgwQkE0v7jPI0HXy5kq7DxcA5",
-	"9NABZ518TUKGdqwqm3MoASP2E+ATqoPxIInQjQRcg0wkU9A4TaqMSJRIuB/cwbR5AS7tYJOYLYTWK5xb",
-	"Obo/tpPMJnGBDoeD3yazp//ou5N/nK5mOitPtgS86wWbfTkaVgNLZY17r5e9EW3k8UDmCQ9VUQM/4REk",
-	"+Dyz2SNc6MEU9MA9zmtReCTlKk0MOzQ3YzTysrTowZ0ZeEvDgWIjjgv2yEQKPhowpVKQKK5kYQARZXFz",
-	"AMcWiDrH3Ozqm4jkbSExrUfSLrugaZtmveNuZBMYly6S/gJVqvUgcTkSgw0SFDhM1n99NjBmFpyZ6eeh",
-	"4QoU6PWwsM0lLIY3D1NZJ1AycEGWzXqQIQTZGjm8VpBlHpUyGGXZ4u1lObI6HNXiJ89UUVdIEQ6GJ7Ah",
-	"oXzaXc4JlC961hFULHg+ptUVjJjScl2W7gBgK+StVqNhG5h1WyznvElnaacpEXJH2bUlFFRh9+Yk3prp",
-	"z5Xh7lnJmDWimEWUZXWuIgs3JAe3BdAVSHiEoGW8pW9TFukB483ndFux9bXjUv7y4jDeawhSyfT0QvAh",
-	"G60ce46QDOIhXeKaK49uBgWD2s6D3M39ZYshLGGQwnv7MaoltNc5aK1R0K7FZIA3Kxi78+hXyw7MK1Cw",
-	"wJ1fpZQv5tPfVZWZpkiAOSkkVWysERWwmie/VnRi+Yto5oQvYm617yx2zXxQIDcJ88tziHLCzzJ45oiL",
-	"J+snA/9jDsnMhscjVz9g3ChM1sRCzFDCwqIoon/PYALS399lGnBzsF851u9/Dj7+fXHSXkOe1Fyh2mzu",
-	"urLdOiFZ2+DvGyelWZ+eQ8sSnrXNMwYfxcLdkiOnVgzsMiSxXUv31jjA45ynRoyoDVz7X8wZbzG2/GVS",
-	"4QaLrhI79eL749/WF7Um7gyHDgd4Qpor/MSuzG3dgSEaf74DrmizNu68ZnnNizyk1RaCBT5iHLB4AdPK",
-	"/hYImaSK7NncKUOb5A4SW/XRvE81sy7q/UYLXG6qbgboXQL8F/OYSIiAKlis9xczZktFTOSY8soYrW+X",
-	"zfVH9eXaEIXbBKAS5Hmqx8Vfr7Kz/M9f3nfqZRKJrWng6hAOpYgrhRoiMWI2KQ9pD3UcnLZY4FjrxIpG",
-	"qGtdCHHHWhy4t1JMFMi82EOAY4kCTW6nLd/FIsd2YFHluHAduKkKcGjC/gVTWxMSixLVICl2C8thDyMA",
-	"XSYiQzgx5XQEsS2vwrUUEUkiym1+3hvG0weXZqa6N/z9mCkSiiDF8czm69myJcSmVWWken75ul/KUfMs",
-	"gbpMuyL/zLvh5kGpvC5GLChbKmMCt+TD62eKmBWrvEjHj4LYZEdCJRAaRWQEHKS5Quy+Mu3d8Gy0TDln",
-	"fERuGadyauFRhGlCNfEPacIO748ODZppwrq/KcF9/FDt0ZTGkd+94Tf8QvB74GgD65u//05sdl5uGiMh",
-	"BBGVoIj/cJCdhYNS7ifZo8TPbGF9W6jJz6p44xL0GG44cdh7VsUQ1TQSoxT2sVwpUwQekogFTEdTkuf6",
-	"27rKfnZ2+uTXj7gwM6v/cJCP62Nwgd8lvzA9Fqkm1G5PuQgq5aW1Ua4mIBU57R2Zufb8Ss6fzXet5/b5",
-	"+2cIkflC1abokdPeCULVkvznGy6G1Tv0wuLLZjP8h4NSSmCfFKDFVN5VLJhYA0TTOyDUHISQaiGn9brV",
-	"BjqbP3xWm1246uxts48FF6m9P+0UNo5DAVZ4IeQKi7Ob5VFyB1O7bbXcVFu6XVVrt1sdG6n1VoTTs/w1",
-	"M28+V0Np7dIeviB+c/6kf0aoqxxPJmMWQUaStqhVqVa50iyK8mPWOnUpadPvkn/BVDmPk5mUDjVIcnxK",
-	"xiJFTvP3pmTuPb8kOw0OML/+9PPf/H3kb0EAiWEBghPA8+hg9Ar2YD6F6Ke3ZgMMrZa8WwaREIxFdQ6X",
-	"P46XbParzcM1SEdQMR9SkVQBltzOSut6xP90Y9PWbjp98qnb7X7+7HtkgtncfiBC8AnWVc3Z5j2NUlBE",
-	"DPFA5PnAfpf8u8iAzmIKkf2d9nqkoR6854rsnh4fI4hOcjYwM/cmJrxCiDX3yVv2Pdk7PTqxuer1RGB/",
-	"H6f53t5rlapbUNCsX7uu/Ozq2/tJ6+Qdj6YeQXMkeGaJ1zSGa6bhv9/Qh/0uOXejD8rTh8Rclx65/GD+",
-	"c/7+4iezbz+8fPPy/UsSpwqvNGhmm2LC3Xkhe/41BAevQAfjA/PJPh6VA/vUd5WfYwO7IWP/nf3d8Fg9",
-	"BjlhCmdm5cNz4jhdJUnY75LvUXBAkvmeKhaUeKlFPReaUIzxgtDWecriC4xwbm/+84QGYzg47vasy1cb",
-	"obp0pZ9fvi5loPY7ve6JHeourE6/c9LtdU9s8eExik2HmG986D7mClNhCQuX01WVHy7wLsadfRkeP39+",
-	"9ILk/l1CR5RxZbm5lqkyG3VnTvWekXDuWJgVvLIeYM9eK0xPSWibGfDQep6JjdPo2kAJyzxfh51+x/ru",
-	"3+SRF44yvxfhdGv1tRvDGj5XZVjMN5vpEXHc6+0KhrwkV2Pp+XuQIQv0GfEzTzfyEFRVUGaj5JaGuR9v",
-	"Dys3M1vQjLrqCbZZxKldQhNk+VIPS70w8JWjxa9U6rjjSyeLXyoaPeCq8zoYiz5VrbqO2kKW3tj5QU4P",
-	"ZMoJzbHxz1/e51KIIV4aRVawQDUGA7byyBKjizRKb9h7xB4gKzzjZw9pGjJ9CPdZi5uRLU9WJWmjs5dq",
-	"b+LZLDrh/PqpsdNJURG0tfdKTQVrnqlWbLRxxoYc47YJK4VJi8kybwTWiavZks0vU6Uh7nidptpUiz5a",
-	"rfi6+SLKFWdXRHJjKVCKgoUVafD4Ydn4vatXF+Tk5ORFa0cbxWwYe0OroLmemRYw8kKky0OAdQ7XgqDp",
-	"nBakfeg6PC0x0nYJ+vxxh/x2tvhtY1ubhI5QKrMH+q/BMA13IsjH3LKNFDkxYiMK/WUmiaPmsUgc0JdA",
-	"wzp77MNDFlM7airi6IrdmLGFRGYL6kaGSKpgeSRNjBB71Ot5vV6PGBG1Sy6u/00CiCKnhtEbrhIDjRoD",
-	"aDIRaRQSvBzQMiJknEaU7ClNJVYHstrzf/se8f/L/OfA/Od/fI9oeou+GSoloyO44VY120e5LpEwZA9F",
-	"U6PfU6GhS34GCK0Y5SMaBnb9/my0jRUFqzfGSxz6dGc83Rl/ujujaTb3bmNbtw6y+VLFM3Xf8eyPDYSw",
-	"6Q2ycW1z8wM86EMDZmXmWUgb5fwvcu8cL35ptmnYl7yvLG+s3FiGnxvWLyT55/W7n1uuLMd3Dxzfza4r",
-	"x5c7i241N6x0r7GstvxCnfoKzEJTowFDcc09U+Snt+cXJGL8DjXjoFC9jcoNIVoP7c+JYFxjW0chtapU",
-	"mkffhjJ0wIOsw1ebYl0tit/ZtcA1W35/vn7b/fakJ4tV3A5LkcGYMr6G0ORIyJFX5iNqJ6lfpOAjkrmi",
-	"rWUFg+9JFlKgnNGqMCyf9o6yqpn4t+HSXfKO29qHSt1w9J3k1s9ICaLAUdscM99QyMz5pdBZ8r1MNf4c",
-	"ABqLsVIg0RMWQJ8ADca5L8emZ2HtQi2nhN4aLV0YOrYH5XnWp+6G23uSktvUkL0YkqMe2Ts9fkH8hlJ+",
-	"vhPmyp3t9q21l+bV1m94JMyBM/Cf9PKOePZDz0kppTs3v3okFOltlEuLuJhhKrHOpBt0w51s+pzEjOOp",
-	"30Ncnh6/2O+S570TEgN1hn1XzpEpcpuqKRlThYKv7e5muMAB46pJRsRC+zsykNV6OjyycazeSKCBcVxb",
-	"FmlPW6lj4TXog3lu2iZCbnHd1u3XM8brpgaHxRX/mNf48YvFL812pfzsdZ4vwzgbOm9uzEGdi7LT//Vj",
-	"9Xa3gVCE5rwND23G1GxcCnZdqzJZPbY8tlR+PSsZlvNTkep5d/S9uANVbteQObCxdLb7ah54YUnkrAiS",
-	"ybxjVg3k07zxS8l52m06xrby58xhOm3otmkJXqR6BYq/iIDKRRx8GTpegyi3JfE5p37gLLcO+Ob9b7lj",
-	"LcPvK4iGpTvWhvM0Gm1/BP0WOjvmcZVmHHOaEq8vGG1pC66KLuLZLmTF/7eyDYczSROtWzK9rOau7HZ3",
-	"mtpLtGxUyksxW6XV1FoXYTDkF9/Q92WQisoTJcC3sa95l5w57kaMCVWEEg6Tmb5OtsFKHoroOlrvKaAR",
-	"hIQalqv0PnLkLFaCaXXDfaETM1P/8NAn5cYt2OolaxJlsyawHY8T+Vp6+HRv+C8YDFF50XOtgjD+YURZ",
-	"OUjmRaNRD4e/fXW+c7qt9eJp7WiN+NWCRIKGRaOc2eZam+hlS4gleQP77ZH39zBinLx/9/7S7lIMXG+J",
-	"oBfp+u9zzdxpVcM0co3iAhdMZegHiT7rQpVRznGv5+IqjEafdwa74ZXWYKreoJe8wTr25c8g56E8I3O3",
-	"104lPO6ddm/4ua0qX42jCeyRKEUCleWXBrq2KnBG17tRRmrNib6AQlLr59RwqhyH4GLi8H5G7gASW42/",
-	"2uDN3gGNgh4yZ7cz6O1/ZIvgimd2Xd1jS2cdExxlbHtkuO5tGbk7l0y5l+AW2ECmjPStrtLOC1yIqNXl",
-	"nWpZkQcI8FDVlQJbE+CySKPfxblqLkCw1ME6bU4gQAXN4uRxSXZblGRVz4q4lu31NsimEK760mW0zxN2",
-	"GxLgdyk6zMu3bxEgslV8FeJsU7R0Hj6ep9ihnb3IsduGmOsMBHPYAMXciZIZwbakdHf3pQRl5C0+wqhQ",
-	"dF1PqCI0kkDDKUkVGAG3ME9MxiKCG55xlD1rKrUTY+BdmAdGWkOvsyPuV4QNc50T16HMfBtjR284PGjD",
-	"lMp2kGeK0FslolQDCYGGEeONbms32fu8geRuhIGZrmpfo23yHLUZuyMJZfIb4oYthrkroakGFArLdGyD",
-	"D1F1s5k2VhkrD7HrX9ZWVxQyb42l+zErMT4TErFckNHycUu7DEeq1nqfG4xkMfKVByOdWplg/hs/C/0K",
-	"OzJtOXoJa2NmaCoIzVb9ncPPzQAXreTlrHtGEkPzhC2VvyrBlTJK/gXTdy5nxNHV9lnjbCuEpfji0fY/",
-	"30TNFqTwz0bEX8q8YdFJaInyWwi/lIyDiYWOBheciYlk2kU422N1+ImFn61gE4EtyVE9Jz/g79k5Wawu",
-	"2PHhE1drDmJH7FT29wydTrizRGk69fKYdjqXAObsstvLz16rBtKyn73HYRpGqHdLe6KSBir5EfQyLGCZ",
-	"u2+1e+0HvMOSLGO8Sja2aENBOTu86FznmEdWAP6aNPulrrorwBgAIYlF9C1sSPPNd9thDPGtc6fPVzze",
-	"uoHfvPpRKSUyVwNBxD4x4VbLk72VxXD9q3gDRtxCyIefsKfaArHtCmJxDyW6Xkp4y9acpRi6mELblsCG",
-	"umHCNbN2LC70/hP1NFOPLUNgmzukOnMObMba1iGjLDI/oXpcBOY7EurMXq+Ngf/Nda5QUkgbGOp5GG5C",
-	"d2WaeyKuRuK6THP5sHpCY3HvSmugmRhj1fQY5P62btN+uUVP/9Oa8mWjQebaaSVvK02AdiFmNtQJf5I0",
-	"vyHWmkqeXcjPVLlPDvbXIQLLLYrh8AzrO5hNAuzCTKOo0LU3OhG2I3lrxuOliCIbwzEUkmRdbLvk3Dlo",
-	"nvdOiiobtvpIVmWk6AsUUk1vqcJYgVIPq7pP+UfQtiX7TvX5atP31rgjjCdGkC35fm1hyFeYZmOwjL57",
-	"XQI6oNwG7WcBvxUacfmKre6NvL9eI0W8YfeZNMk4wXKJGDIgQ5AeFtoAfZDQEeNUQ9gnz3skAWnl9Nsp",
-	"yWqF7lFNYsP2j3u9/bMbPhRRJCbEL9XI87vELx0JP8uyzer7VZtRkb2sBZUtr+IRIW0RL3e89hszFJjS",
-	"P7nOe0tkr5b7BG2eq6npaAuz5O2HVpF4anmWF1TBAeMKuGIuGIvKYGz2OOsH5RHXV4nkIe+vL7P0mLYs",
-	"zN/bVrhM24PmBVd769ViwksVwJ8U3j9P+v+aV92s62wWnWFqtwtyMq+kn5UOvLkKTnsvGiKh0NPxk230",
-	"/tW736oFqr+AA24eeX8rPrivwKW2K2cazlVYZg7nq0k7VMjbVCtDQ38VzWqRlGoJ4Um3atetnEDYrlpt",
-	"YsJqshldpk8U+kShXwWFltj5UqERToR5iozYbF+vxVAfhJXwiD0sUWB/CwdUn+X9klHivIVAxKCIhBS7",
-	"PuxvIVCiumN+ZrrBooxYJR/r4xBKsGU7GVNFZMrPZuu5u2WZt/4AKZR7TQWUKwIPzAoidTNOozTcWFjH",
-	"jJgIebeKKrxrNewHLOX8xNvWPgMGicQWxLb2wYz+bHB7jb6+priQnA3uRgGrdgx5urL/1KEhdrNJnGrD",
-	"1+1lgB0wNrPal6oyt8XFlcsT77Y+cLVbdwtRZRUFlRn8DRZRwnxHl6KXrUUzkF652n3WU3nNqr1FUcpy",
-	"24d5m/wuAX5++fqf1+9+3nSjmzvNVJrl5K1PGnfYwVK04SiVDppQZdOb0Jvb3ZlPBPuAlIHwCFW1gmuL",
-	"HCDlzhpLYP9/n799sxr2s4nLtQQXonPPfGe/++2h38C9CvrznmGtQW5XrlnX7hKowphx/Mo8vmZTZw24",
-	"3W/UqL502mHegLeNh5kBJQaG4/tB3hyzvQ6BSzLGfgljEYWuqFopUxILvokIyEhSrhXZO+2dFM0P9tsM",
-	"8le24edXbZC/QHQbSL+oWb7Uo/nJJr+mTb50cloOzsqmeTxTJanPufcPyq1PW3lktd3pNx4L3NBldq5z",
-	"NAuEyDD1F/KTzi49D89h0nJRw+atzFq5lGdpaw6vnymBvcDHuhyTd1GlbkpXg6qNtc+08v3KmXxjw+hH",
-	"5vCzzY+f2PyabH7meC0+Qitz/dnTNecCWNKuXzsuS1j4XfvhM1Iu3KC0SBTWhbCFIGqFJZ+soc25khab",
-	"dfJxpQjuxR1gPGe9augmfHmDWPsiIn4m+k9MQGZdL+x1EilBIoHRoMUSMEjVRfhZIpng8ErHSEX23Ghz",
-	"J5hZYyEBG1ZYnIQNwr21qDWQ9NfEuHuPyLixsqNtVF1wpSfr7Ratt2tw/e2w9kN7PFaQ89/bF3ZpGrl8",
-	"jR9pE8INOWZs7OkyaDW84H0ag6Yh1dSWqMlrvpM92yNT5/Uv1f7WZfVN0l2qO/5BAaYnKOKfuz1Bwupn",
-	"/SZv0l7vJMAl4z/BdbVU5Kf37y9dK8o8i8DViArN81SBvOF5uDHWraVS5/1ogIQCv5yXQCO+1pFP9lQa",
-	"jBGk49Ox7f37ohf6+7bTsG9Whb1xzV0TpzqlUTQl8BBEqcKKiFnhAmB5cL2FK2L3oMiLHgnpVHVJTu3P",
-	"1A3H+3DPkUm/qs/sY/8ALjSx5f+rT5tC05tUnZ2WrXIH+8soKNWvh3M5S622qJdXPM9O1NMNuB1m9ZYZ",
-	"IbVcSCvnUjZURNJJXtXNVTh2JVof+ZI8/IT/X5xNbATLtlO1SC2yb4eYjvWkDK1bLQHVHUdUX4Gu05xX",
-	"nFHTZnHMSLXo7zrMnGaHgeBDNprnWLx2Qy/syJ2qF5UvtSbDac34SH2Dbq5fhLxTCQ1QksKlllbT7JNs",
-	"Izj7eiFBNenHv2BHHzfDIB5S30MhRuUSxdtX5ygKYE13rAXsQur0GKZkTO9dvw7nugWOLYqU6wVcizVu",
-	"IJVdKMJ1KnlMFXgZGuUwmaXTP7m535UCnmydwks3LtLu/FzQPSPUutDWfUfsS2SGdhtzMT+ob75uDS5h",
-	"+Tw+RNhfyD/l1lsQpiWxOXRpBizhYzIMwAwlo7wd3D2DCUjfGipTHoFSxDd/+CTrSGcLn5vfzso1zxd5",
-	"qqie66D6YHvFftVuKQPjF406MAA8JQNu7JEyNN9ynlb2PeFRm2X/DV6mmaZfYpjdAPYQmdeeqaw0tyLA",
-	"sRUONu7I7Dh567TZ5AdrVImo0llfEBrG5kKh3Nw0t5BdNvXDZ91d7vD9ZdNYvhRF5hVB51DkHLJbXOqz",
-	"eWN7j8aQ3juyfVLs59T6XG/zd5fNkRPNbm7QL5rNsRTBOtfgn5Fwv7hf0F10+V0mJIGYsmj1A9B46RZd",
-	"fCQoyxS36Ld5P/+m7jb0zlCWCT9S1x/83taa/ih4ssi2JKzmjLvUTIjsodjFlJbYYw8pcH9bhG3jw6lS",
-	"bMR3QNZLxxtal92igPJzhBO5rQ0q3wXVm6nth2LgG5P9FcbmKNejv1rwNGvaM6Hqqehp85GwG0GoJRAt",
-	"1hFsMHzbkXgz/ad8JycgNyRoq0utdBqsBldXv+4AEmtWsX83mz8+uBV9e2dFYpnhsLk2cH6S9p9EqG15",
-	"AQ26swNma7xu9Yj1Qxt0+chCE/lZ3IpwiiUYHQTYYV1BNCSuSXDtcDVYMuyrX4PG61bxpEHonUQEr6cv",
-	"N0pVfeBbofjZntBfCyXa5YVPNph2urKbRejsqd2Avu5B2ift8Qr/dkN2SB/uE/NI5PuURWERU5nJNCnH",
-	"tuq3jFPXBXSX5XhvK0AsnfZcnfhT5xYjJ89TPTbf+ex96rjb5kKIOwb4o/k8BgnYM57KqNPvHNKEHd4f",
-	"4Xl2X569wmwBZI+4jc0t8pXscabNjdUt4mEc+PXKsde2cWc+jZE2sXR7CFwzPS3NgW0V6zOYs19K1cuH",
-	"W1Ktj8fE7CIgtJRPgDEUmCZcmsamYNanwS7oEYAmjN8D10KWYbU1OepvvaXBmHHIlscKSJhEFLqUhr0s",
-	"ai4PbK26I5nCRpU0PMBIkDuY7pexPRsK1Qy+pnEC8gDuERpC05BpoqWzQOVYD513fNZ7X5SxqJavIO+y",
-	"E65ITOUdhMR/OHBlKg7cMD9r1H7aOya+e9h1DwdpUQHbLyqB46ciGtxZTcINJntFPG+5Q+4YgrsyUrJS",
-	"Gp8/fv5/AQAA//8=",
+	"7L17c9s22ij+VTD67UzsfWlZsZ3ORp53fq/jJm12k8ZjJ9tzTp0jQuQjCWsSYAFQsjab734GD8CbROou",
+	"O2n9TxuLIIjLc79+aQUiTgQHrlWr+6WVUElj0CDxr8tUKiHNv0JQgWSJZoK3uq2PIyA+h3vdC3CET8SA",
+	"6BGQRMKYiVSRhA6hTS5ITKOBkDGExI4kTBFKzjqddstrMTPX7ynIactrcRpDq9uyw1peSwUjiKn5dkzv",
+	"3wEf6lGr++L5ideKGc/+fu619DQx7yktGR+2vn71Wm9/NG/h5AnVo2JuFra8loTfUyYhbHW1TKH8HbNQ",
+	"qlvdVpriyJqZQ4gToYEH03/A9AMeB43mz+eCpJz9ngKx75IEJInEkAU0IiIBSc24cyIhiehUEQk6lRwP",
+	"UEg2ZJxGRIJKI52f0ghoCLLYSmklR/+AadN5PT/52/Lzesdipuc3cUWHQBT7N3jkOdGCnHQ65CCEAU0j",
+	"TV50DptuMMLpygtyL7W6LzqeWR2L07jVPel0cG32r2JljGsYgmx9NWuToBLBFSA4vqLhNfyegsLVBoJr",
+	"4PhPmiQRC/BUj/+lzOq/lD7/FwmDVrf1/x0XoH5sn6rj11IK+ZqPIRIJ2E/Og7q0HzWwW8CzkGTMREQ1",
+	"GIiWaQTkwB/TiIW4jt6AsghC/7Dd+uq1LgUfRCx4wHVfkDC1k5v1K5HKADyzaMqJPwM9PmGcDCI2HGkz",
+	"QkKqICQTpkeEkpANBiCB6+wYcENvhOyzMAT+sDcR0CgyuESDO2UJDsiYKcUEN3vwQ9CURe0Mx3vFYx+X",
+	"/YvQb0TKw4db9S+CqDQYVe9AcMDVu+3EdEq40EQB4Cqv6DQGrq9zSvWQRxyxALgColnloAdAdSqBGCQP",
+	"y2ftHtjzvQE5ZgF84nRMWUT7ETzs4pX9Pgkotwcqxzn6KiIRwrmY4Fo/CvGe8qmjKOoBFyoEiSmfEqo1",
+	"xIlW52RCmSYDIfGoeRr3QRqWqiAQPFR43Neg5fToYqBB+ob0Wo6Ayy49mifjN24OLexX+jAQ0hyKllPG",
+	"h+0KpZ4nwV+91idOUz0Skv0bHhZxAgkhcM1oZClX6QeiRxQJcsrvuJhwj8B9YpDFErCxuIMQb/kTh/sE",
+	"Ag0hfvEBCTCfEqFHIAmYoeTgrHPmkbPOC4+cPT/1yItOxyPtdvvQM9dr7t2OAzdnG3mz+5xZzcXV24/i",
+	"DvilBKoRr2gYMiuCXEkjVmhm+OSARgq8VlL66UvLiHQNooo2k9rz5DA268WTVOcE7oMoDUERX+sIgc7B",
+	"R1+ICCg352uZ/ppCh9eSIpp97YezpW9pXbODd2wAmsVg6SxVxD/txL5H/JOzkW/AwX/ZCf3ybtxh4I4S",
+	"g4TSzPN/f+scvfz8XwfqP/F/Rv8JD/9SKwIW4uNvdu+f81Gi/y8ItFln9arCNe8KL6Re6JZ0Yu/LI2ok",
+	"JubamCKCB9Bu1Z2XGdqLQS8F52zF783Y2X3aBVWmW7Trd8wKaOtuGf/FNMRqvdXmS6FS0mn96tXCFb93",
+	"J7TGigN7tT2qK6pDSDUcGWisu47snf60RGuLxw7vFk3J08hxVau8zM3BwhU0Ga8VUaV7Rsrb6mMZ7s9j",
+	"tyXAW02eUYi5B47H92gQiJTr3opbVprq1NJCbhSO31o00Gxs1uJYRytfeAlYGlAfv1GzEncoXhk+Khfv",
+	"NpavpxYsw5jxaxGBunbqz5rAaT6xOjaZL73mWk6XopKdt3bJacj063HGVldfqrkEy3fnbowGWkh3vUvB",
+	"xQ62P9fMFUQMuO7RMJT1z4WUEFnNzX5xboiVd5u3V1lYcTIrgqcIglTKNQmKhEDIcO2XQnvoVQiZZx4V",
+	"SEBVHDWYVW8kH59dytI3FPxe2Qbj+oez1rxhwIwcg2R6WkZnxgfC4J/QLDAbn1DJzcQG/ZhmAY1WRuvf",
+	"W3MQ4WWQWvp4BeqqV1i9mxx4Kqe/GI/UFR2ui/f5Za7GRQucrbnuknlvhcubPUf8fnWSxu2+NfdqDvQa",
+	"bV7rMuIRBHdWxqrKS/YUibmrAYMwU3xQmWVSadKXQO/IAY0iZ76MyWQEnIg7tG2tAIY4T68vUS5qgt6G",
+	"kytNI+5KCFiSrSVQVUsbZ05b3Bl4dedQf8x69E4MGS+Zz9Y4YqGTenEU4Z1rEogQMhOwtWk8U8QojUZZ",
+	"C6g2yluSePZ437+5MIobcHMooTnpshJQ0QF+mJfPv/zw9S91VC2hSk2EDGeUipMXPyzXRSAQY5DTntlG",
+	"nYakGB9GcJQqozbbsbhlo7kpDTQ0e/eFTvzZ3SxXaVJldJE5HWr5umdgIJ+ndBRLQGEj0YIGASjVy3WU",
+	"uQ3FA9oDLkUUxYbjypIRawaAZAoWIgzYTIS8UwkNrLnGyMEIKJSH+Nhsj4yoQjuZnR7CLkm5ZpEZML3l",
+	"oSAH/tWHm4/k2IDecTygXTvS98wQTmafImmY+of4mCiwdsSYTong0fSW00ATwQnTihhdy4l57VteqwlL",
+	"GEhQowVHYzaxnCjr0XvIL2f2mivHP/tN94Wma3//5uI1nseGV59IMWbmiBgf9lLJGqTzQIKuJxd9quD0",
+	"hNghnrV3TRPGh4RxLQjlhkpYS0RmwAuoBY9P12/bS/XxuQXmy1lwJNcOoy9F6CB8DTm7TDnWEqdmBevq",
+	"RAuW+0+E2a3o+Pbkdpb/6KR5yXCV2+A3VWcYGv2stLfWa7UXwVSPcsGnsUhVA99tUj3n9ar1rtk6IK3+",
+	"V1lG3ekVvovtPunOrjph83VteEcQO+VoU5NE46GXOeQK0nuJEdo1uambdnxtSehmGDVH89f1VVeJQHmy",
+	"uvVeUg1DIadWW19vqRVy3HhNKxxweaLaReZG+stIcNjsYJnq5V7jL6uZnVcR9VQgrC6aKY1qqjTELa81",
+	"EkrX6IfulQYj03pKkf34kiNDS9FmZ2bkml4MeiTCyhbVqHeHIQK5YOi1+kKParc7AyZls37n5MyrJaf7",
+	"uKkGeb5hEYlkY6oB9znD4V68OP1h8Rs9861kJKmC1b72sFC0Ox3Brjs3UZYoZRl0FgPoO6b0hiyi8N6t",
+	"bqMoPlyIxDu2VZSXtdxiUbOgR8DSPXgfVuMPS9m4EWusXb2WGqxKLWqtiVGK1rjCLFJVMT7waIqu8tKN",
+	"dvG9MfiEcjUBqdotb+Hk1ma5xeTZhSIp8BxpyDf9+RsgJw7Uen2mVZ3TvxgRiDh2Jv3GWQaMD0Emki0Z",
+	"12iaT5NwbVheUyZcjfBVoLMMyYvpwCdc/6osO2a8/OvzJyb+SEx8G6Y6Dw2p0iK+FhFsI8A1X9sqh22p",
+	"QVmBp0f//mz+0zl62fv85bn3w2mD7bRB01wzpiOm92/tqxjauVwTLu93uXqax++sI3I4i+7SSJ5LM7DW",
+	"D9gYDvpMkdJowkKP0EiJLJrH/19Hl8Xjo7ehT7JgVmJjt2pZ0Wpexuqi3tNgxDgcSaChofwEI5zutVeE",
+	"xAwYRKGNhqkPjqw58JweVL/260goIDYMuAhbYhXmZ92tzkWOccuJiFgwRWe7C0WaI1xe6/7ITHA0poiZ",
+	"ysz0xnznMpsO/7rJ5sS/rrKJ8a/X+exfvdYojSnvxaCUc6XNGfaBa+ABoCkyAZFEcE6YxiBHG/YoBgPg",
+	"IeNDgieIA4sgX7v3JplCy2kWATl7goCBYRISoNpMjvZnGhehxhHVLjBUpUEA1k8yS5dnBVkDw9m1lRcw",
+	"exJzYN6Ibpe1HpHX6AGx946uH+1CL0GSgHICMdNtYi9N2U1MmA5GRCBqKCiDylzItIvRB6XbfRFOe1qI",
+	"XkQlrluKVEObC90bYBhv9otlmD3zgEaRmOAshpXmocDZ34zjB3tVqb/yKDOmmx//3S6wpBcCZzgTK+Kn",
+	"24z3EimGEpSaeWK4ko2lbhXe8Orisx+DLD7ca0nD0DCGvg335uaLtQdKDnoS/oXhjNmP8YD2ZjdpfnO7",
+	"aXktF9GbRer20lJ0ruWDbYwHomHMMidCW0E06EUiuBOpLkJd2tV3jchosK2NsFArilTjJNe0KWYUfyn5",
+	"nsOF2QUVcP0z0EiPNlTewn4vEJzbC6iVlObDjEb4wSnyu6GkYW14kdcag1RsFW+v+4JXXUwxQe2mhdKX",
+	"Ik4iRnkAN2kc07UNiPltrOIYpywya19ttBHdVh+t7liSQLjiaC20DXtdOnbWmeQWVWym+LTnDiObvvHI",
+	"9yIMNgi0IVNJRKe9JqF2Pt6Qj5kUPNPwqjT+R6sOYNy473SDOvf23KxDKdJkU9XUKLyrCeVlOffi6P9Y",
+	"KffzQfHvdu/o819Ljw7//1rZlyUYFGao99rhyImQ2r1lk5iMnvJicVKT19J02Chmr/DRQsouHX9uCVuk",
+	"1SwmK/nRV86kCbJ/RDF1U0NgTol6qiBFi4h8Pf1yALPKy2XrYcTGwN2F0yj6MGh1f1s+w7vsra+fZwG5",
+	"7ihbpe94dTtuOtmfDP48QDDyMnuf2UQPAx5WpLQrGghjat7heBaxEy/XsAOuby2q0zwdoFcV0LmVVQ5h",
+	"JqS3tI6FN7lRtsbatH8X3oHGbIZ8LxsE9iM3WN3cXyDArq38biHLDfz5Eqxdb2uD3oPdZe1OzJUZdrGu",
+	"k0IGI6YhMPrCSqG7GH3YSyQTWVhuzhSfd5ZxxEfwZswKS8uEo/2JORs7WiqCS32Ghwoo3yoJo45YzxvE",
+	"YDAAtJQTM+ac6Epkn9ksERLD6PDUCMOMxtLc9allQvVCpjAwastcEqF6AxqzaLoSLAvVKyljS4cnEdVm",
+	"WT0bajNgIFd7z0mPK0iIS2PzH8CHUi8fum1U8eXzAmK0ochovr4eG8kp33JOMlv3QCm0mWa1LfK8XLjX",
+	"WNjinJjLddYsYjDN1rtYOyLE7mo1nvSuLLWuI2tzBUFqsBPta6mEBqcfUgzUa1fP2MB3Ein6sBV+4jSZ",
+	"dbxn73d52LwlcZpq6AUjyofbrSEWnGlh/rJzlk04gkeMQ9mCU0oq8VqhmMzIj0ZAtInJtbYeCTQY0T6L",
+	"mJ725i1G7rE1z/HqX02TzsWSzX+hCbI2DWR4khG+cxnhibs/cffdcffdxkE8uPlzPSvcVqj9p7Y5zsHO",
+	"O+ueutEIPZsZFDH8AmRT6u4uMuud92xN1GW8N5Q0gF4CkomVfUZ5ajq+XElR56LnHHrogLNOvjohQztS",
+	"lc05kIBZqgnwCdXBqJdE6EYCrjF+S0HtNKkyIlEiYZwF5sxvwKXabpOngKv1CudWftyfm0Fmm1wYd4a9",
+	"f01msf/5D6d/O1vPdFaebIX1bpZg8XgwrHoWymrvXq/KEW22XU/mSb5VUQM/4REE+Lyaj0e40L0p6J57",
+	"nNdf80jKVZoYcmg4YzT0slJAvTszsE/DnmJDjhv2yEQKPuwxpVKQKK5kYQARZXF9AMcOgDo/udnd1wHJ",
+	"+0Ji2gykXUZt3TXNesfdyLplXLmYvUtUqTZbicsL7m2RlMthsvnrs4Exs8uZmX7RMVyDAr3ZKexyC8vX",
+	"m4epbJIcFLjEono9yACCbMyW2yixKI9K6Q2zCknNpeiy2nPVgn/PVFFLUxEOhiawAaF82l7NCZRvetYR",
+	"VGx48UmraxgypeWmJN0tgK1Rq6WaAVZDrJtiORdNOgs7dcU/9lRRpnQE1bV7C4rNmOkvlKHuWZnEDTL3",
+	"RJQF0K8jC9cUxGkKoCsO4QES9ZBL91MW6R7j9Xi6q3zSOXQpf3l5GO8NBKlkenop+IAN1863xJX04gFd",
+	"gc2VR9cvBYPaLoLczf24BcBWMEgh336ICmHNiTiNdbmatZhs4fUKxv48+tVSW4uKci1x51ch5dF8+vuq",
+	"rFgXCbAgbbp6GhtEBaznyZ8rtLY6I5rB8GXEbe47y10znxTIbcL88rz5HPCzrPUF4uLp5gVw/rYAZGbD",
+	"45GqHzFuFCZrYiFmKGFhUQjcHzOYgPQP91n6pj7Yrxzr9z9Hn/+6vFBFTW2AhUK1udzNk13XD8naBX3f",
+	"uhCD9em5Y1nBs7Z9lYwHsXA31IVQawZ2GZDYraV7ZxTgYfCp9kTUFq79R3PG2xNbnZlUqMEyVmKnXs4/",
+	"/ml9URuenaHQYQ8xpL6qZexaO8w7METtz3fAFa3Xxp3XLK/zloe02uYHwIeMAxbsYlrZ3wIhk1SRA5s7",
+	"ZWCT3EFiK52b96lm1kV9WGuBy03V9Qv6kAD/1TwmEiKgCpbr/cWM2VbxJPKT8sonOn9dtr4Vqi83Bijc",
+	"JQCVIC9SPSr+epPh8t9//diaLw1ObB0vV3t7IEVcKU4WiSGzSXkIe6jj4LTFBkdaJ1Y0Ql3rUog71uDA",
+	"7UsxUSDzAmcBjiUKNOlPG76LjT3swKKzR+E6cFMVy6EJ+wdMbR10LMQ5n0Cf3xa2gBlEALoMRAZwYsrp",
+	"EGJbUpBrKSKSRJTb/Lx3jKf3Ls1MtW/5xxFTJBRBiuOZzdezpfqITavKQPXi6m23lKPmWQB1mXZF/pl3",
+	"y82DUksJjFhQtjzcBPrk09tnipgdq7ww3U+C2GRHQiUQGkVkCBykYSH2Xpn2bnk2WqacMz4kfcapnNr1",
+	"KMI0oZr4xzRhx+Pnx+aYacLa/1KC+/ihuUdTGkd++5bf8kvBx8DRBtY1f/+V2Oy83DRGQggiKkER//4o",
+	"w4WjUu4nOaDEz2xhXVuc1M861+AW9AhuOXGn96x6QlTTSAxTOMQS/UwRuE8iFjAdTUle38r2EvEz3OmS",
+	"3z7jxsys/v1RPq6LwQV+m/zK9EikmlB7PeXC/5SX9ubqLpCzznMz14Ffyfmz+a7zuX3+4TmuyHyhalP0",
+	"yFnnFFfVkPznGyqGFev00oYj5jL8+6NSSmCXFEuLqbyrWDCx7p2md0CoQYSQaiGn871azOps/vD53OzC",
+	"dSRqmn0kuEgt/7RT2DgOBVjVkJBrbEhktkfJHUzttc3lptp2Rarar8jq2AitfRFOz/PXzLz5XDXtZEp3",
+	"+JL49fmT/jmhrlsSmYxYBBlI2kKupf48SrMoytGscepS0qbfJv+AqXIeJzMpHWiQ5OSMjESKlOavdcnc",
+	"B35JduodYX792de/+IdI34IAEkMCBCeA+OjW6BXkwXwKj5/2zQUYWC15t8xBQjAS1Tlc/jgy2exXm4dr",
+	"Dh2XivmQiqQKsM1M1k7CI/6XW5u2dtvqki/tdvvrV98jE8zm9gMRgk+wl0BONsc0SkERMUCEyPOB/Tb5",
+	"Z5EBncUUIvk763RITQ8kzzWWODs5wSU6ydmsmbk3MeEVQuwzRd6zV+Tg7PmpzVWfTwT2D3GaV5avVSrN",
+	"QgGz/hy78jPWd/Cz1skHHk09guZI8MwWb2gMN0zDf7+j94dtcuFGH5WnD4lhlx65+mT+c/Hx8mdzbz++",
+	"fvf642sSpwpZGtSTTTHhDl/IgX8DwdEb0MHoyHyyi6hyZJ/6rttJbNZuwNj/YH83NFaPQE6YwplZGXlO",
+	"HaWrJAn7bfIKBQcEmVdUsaBES+3Rc6EJxRgvCG1t0yy+wAjnlvNfJDQYwdFJu2NdvtoI1SWWfnH1tpSB",
+	"2m112qd2qGNYrW7rtN1pn9qGGyMUm44x3/jYfcwVY8USFi6nqyo/XCIvxpt9HZ68ePH8Jcn9u4QOKePK",
+	"UnMtU2Uu6s5g9YGRcO5YmBV5tR5gz7IVpqcktA28eGg9z8TGabRtoIQlnm/DVrdlfffv8sgLB5mvRDjd",
+	"WU+Z2rCGr1UZFvPNZvqinXQ6+1pDXoa2tt3SGGTIAn1O/MzTjTQEVRWU2Sjp0zD34x1gtxJmi/hSVz3B",
+	"Nkg7s1uoW1m+1eNS/zd85fnyVyq9i/Cl0+UvFc3NcNd5HYxln6p2GkJtIUtvbP0op0cy5YTmp/H3Xz/m",
+	"UogBXhpFVrBANQYDtvLIEqOL1Epv2G/PIpAVnvGzxzQNmT6GcdbWcWhL8lZB2ujspXrziJtF98ffvtR2",
+	"9yuq4Df2G5xTwepnmiuwXztjTY5x04SVYvzFZJk3Amsjz9mS8xJdLa9VV4912UerXQ6230S5y8Kah1xb",
+	"/p6iYGFFGkQ/bJV0cP3mkpyenr5s7OKomA1jr2mPudAz07CMvPj+6ivA2t4braAOTwvQPnZdTVcYaTtj",
+	"fv28R3o72/ChtpVjQocolVmE/nMQTEOdCNIxt20jRU6M2IhCf5lI4qhFJBIHdCXQcJ48duE+i6kd1hUu",
+	"d8VuzNhCIrNNJCIDJNVleSRNjBD7vNPxOp0OMSJqm1ze/JMEEEVODaO3XCVmNWoEoMlEpFFIkDmgZUTI",
+	"OI0oOVCaSqwOZLXn//Y94v+X+c+R+c//+B7RtI++GSolo0O45VY1O0S5LpEwYPdFI8/fU6GhTX4BCK0Y",
+	"5eMx9Oz+/dloGysKVjnGaxz6xDOeeMYfjmfUzeberW1l3EIyX6p4psYtz/5YAwjbcpCt+/mYH+BeH5tl",
+	"VmaeXWmtnP8ofOdk+UuzjXIfk19Z2ljhWIaeG9IvJPn7zYdfGliWo7tHju5m7MrR5dYyruaGlfgay/op",
+	"LdWpr8FsNDUaMBRs7pkiP7+/uCQR43eoGQeF6m1UbgjRemh/TgTjGluZC6lVpbsS+jaUgQMeZF1tmxTr",
+	"aiOo1r4FrtmWU4v12/b3Jz3ZU8XrsBAZjCjjGwhNDoQceGU+omaQ+lUKPiSZK9paVjD4nmQhBcoZrQrD",
+	"8lnneVY1E/82VLpNPnBb+1CpW46+k9z6GSlBFDhoW2DmGwiZOb8UOkteyVTjzwGgsRgrBRI9YQF0CdBg",
+	"lPtybHoW1i7Uckpo32jpwsCxRZQXWW/mW275JCX91IC9GJDnHXJwdvKS+DWl/HwnzJW7OR9aay/NOwzd",
+	"8kgYhDPrP+3kXaDth16QUkp3bn71SCjSfpRLi7iZQSqxzqQbdMudbPqCxIwj1h/gWZ6dvDxskxedUxID",
+	"dYZ9V86RKdJP1ZSMqELB13Y0NlTgiHFVJyNic6k9Gcjm+pg9sHFsvnlWDeG4sSTSYlupS/cN6KNFbto6",
+	"QG5w3c7br2eM13VNvQsW/5Bs/OTl8pdmO7F/9VovViGcNd3mt6agzkXZ6v72ucrdbSAUoTltQ6TNiJqN",
+	"S8FOw1Uiayt0l3ycRcmwnJ6KVC/i0WNxB6rcoixzYGO7GPfVPPDCgsh5ESSTecesGsinebPDkvO0XYfG",
+	"tvLnDDKd1XSYtwAvUr0GxF9GQOUyCr4KHG8AlLuS+JxTP3CWW7f4+vtv4LGW4HcVRIMSj7XhPLVG259A",
+	"v4fWnmlcpQFdrWRkuzxuLhjt6Aqu0d5RuYWs4dVOruF4Jmmi8UqmV9Xclf3eTl1LtYaLSnkpZqu0m7l2",
+	"nRgM+egX+rG8pKLyRGnhu7jXvDPkAncjxoQqQgmHyUwvU9tUMA9FtOslBwpoBCGhhuQqfYgUOYuVYFrd",
+	"cl/oxMzUPT72SblZIbY3zBqj2qwJbEHpRL6GvpXtW/4rBkNUXvRce0yMfxhSVg6SeVlr1MPh799c7B1u",
+	"5/pPNsCsO18tSCRoWDSHnG0ou41etoJYcpkV5d4deL+CIePk44ePV/aWYuB6RwC9TNf/mGvmTqsapJFr",
+	"jhy4YCoDPwj0WefVDHJOOh0XV2E0+rwb7i2vtMNVHlEjMeHWYmeUpTZ5h3Xsy59BykN5Buburp1KeNI5",
+	"a9/yC1tVvhpHE1iUKEUCleWXGri2KnAG1/tRRuYacj6CQjLXw7QGqxyF4GLizv2c3AEkthp/tamx5QG1",
+	"gh4SZ3cz6O1/YIvgmji7qe6xI1zHBEcZ2x4ZrmNxBu7OJVPun70DMpApI12rqzTTAhcianV5p1pW5AEC",
+	"PFTzSoGtCXBVpNHvA6/qCxCshFhn9QkEqKDZM3lYkN0VJFnVsyKuZXe9C7AphKuudBnti4TdmgT4fYoO",
+	"i/LtGwSIbBffhDhbFy2dh4/nKXZoZy9y7HYh5joDwQIyQDF3omRGsG3YHe++kqCMvMWHGBWKrusJVYRG",
+	"Emg4JakCI+AW5onJSERwyzOKcmBNpXZiDLwL88BIa+h1dsTDirBh2DlxXXnNtzF29JbDvTZEqWwHeaYI",
+	"7WPnPiAh0DBivNZt7Sb7mDdN348wMNNJ+Fu0TV6gNmNvJKFMfkfUsMEwdy001YBCYRmObfAhqm4208Yq",
+	"Y+Uhdv+r2upmmpc2BtRdVvoKzQRHrBZutHoE0z4Dkxpavi6MTyod0jcepHRmZYXFb/wi9Bvs1LTjqKab",
+	"m58rUdgHVip04dgYKm/tBhAeliG0DIML2EExzIU8eQ30/8q2T7SR0hgyRKWyCQc2JZYc0JLzznZXJEKS",
+	"IZV9c+XMUOvO4TkpbcDQf7SDoIx78frm6OTFD0c/Xb73SN8cplHr9QiYJFJMrOeruuU6Cm6tMQVIro1a",
+	"pSyaf8D0g8uTcRi0e3bQ1NB7JZ7wfA/LWIS/donhHw1jH8vGY4+TUD6D5wsxuZSchImWDj5XQvKJZNrF",
+	"fZfmPf7Cwq8W5yOw1UqqOPUj/l7BqeXqlH0pfKLu9UH+eDpGsV/t1pderbu7r16jMrbo/joPTEjQPlRk",
+	"ah5Yus60yvjD4RPc1MLNT6BRxdoV2ORsfz0e+SPywyTLuK/Cmi16MQNu++Sc1SobD6xNPQH8t8VULTDs",
+	"kLIuYJrdIBLcWk83wh8na89IsGbO71KANQv/puVX65ZIpk+4tivHRTKtYJpR2awxRQUicbFFzpNhSV4g",
+	"hVKZFZBJeAhZt2gt12iM+Slr+vYd22Gq3fcWml/siTzJWM2WF+xWkh1TAaK2D9MCxmEGzBlT6kwUtnnh",
+	"N07cZ5tTPjBVLzV5fDJGPJAxogT5DYC/NlVGnJijxyuaHTI8ebI47MjiUNzvOSogeLNEaTr18ioDdCEA",
+	"LLjl5WaIhvvsPAzRMBKg29oTlDTYF1YgAavwvp1bFArI2SOjc718H9iI8OeE2cdiddeAWRlCEnvQfdgS",
+	"5ut523EMcd8lOCxWPN67gd+9+rG6AxgP9okIN8YCWa4sBpuz4i0IcQMgH3/BLvdLxLZriMUYSnC9kvCW",
+	"7Tkr+uSyPG2jSJt8iCXwmI0s4kI/uQgaoMcWhrTtNlOdhWtuR9o2AaOsVkJC9agoleBAqDXLXmtLMdRX",
+	"HkdJIa0hqBdhuA3clWHuCbhqgesqzeXDKobGYuyKnWLgHmYP6hHIw11x0265afJuLe43Tit5X2nLvA8x",
+	"s6Zz25Ok+R2R1lTyjCE/U+XOxdjxmAhsgCEGg3OsuGkuCRTaxKOo0LW3wogR0MiWD6+tQXUloshm1QyE",
+	"JJHrBN8mFy5k9kXntKh7auvBZnVfi07NIdW0TxVGbZW6is9H+f8E+me7nn1CLH5heSYYZnjjki34fmuJ",
+	"4ddY+MScMmZT6NKiA8ptGYUsBbsCI66CVGPAqYWhJoh4x8aZNMlctB4mccgQpIcBfaCPEjpknGoIu+RF",
+	"hyQgrZzen5Kse8sB1SQ2ZP+k0zk8v+UDEUViQvxS1wK/TfwSSvhZ3bOs40K1PTg5yJqC24K3HhHSllV3",
+	"6HVYWzOCKf0z7nelemLlzs3bV8/SdLiDWfKG0OtIPHOVry6pgiPGFXDFXHoclcHI3HHWodsjrtM1yYsQ",
+	"vL3KCpY01cX6vWmHqzSirN9wXGGrc1n6pZ5sTwrvH6cg44asbnEc8gUJU3tdkIN5pSBQCeFtzPHLdkOI",
+	"sLm978H99qhhwWYBf4SA4G/ApbYvZxrOVVhmyjFKXQlKROM6dWmPinljTrmrfurSuc3njjBKpNK0w1kr",
+	"zFOPQKRsMqMVgTJh5Jz4uLMUq3vaipau/UnpdwkU26Io2woiGLXJLxiCUsSktGsSwPDEHOI9xcv+EUyp",
+	"pYMr+hDYUrppXn3eAhzWoBtNdxFTW4ebi00Y+8fJObOHgfM/i9VjGX5ZIv2ERc12D6esNZs9tjEv19lz",
+	"r9InCH2C0G8CQkvkfKWwJadePEUtbXevN2Kgj8JK6NIBFnS1v4U9qs9zgRG1wT4EIgZFJKTYI/dwB0FM",
+	"1RvzM7MqtrDBnqJYTZxQkkjRBzKiisiUn892v3TbMm/9G6RQ7jUVUK4I3DOl602stZpqbRlyM2Ii5N06",
+	"Zqp9m0h+xMZ3T7RtYxwwh0hs+0Bru8/gz5YCmYOvbylmKyeD+zGOPGrm15+VZT9yZlecakPXLTPAfsHb",
+	"edRKPeyaYlbLzdz2203tRiM8LwaqrP+KMoO/w5LzqJS7gmbZXjQD6ZV7g7omB2rDHmeFEl5ukrvokj8k",
+	"wC+u3v795sMv2150fV/uSmvxvFF07Q27tRRNi0uF1idU2WJQGGnR3pu/ErsmlxfhEarm2lMsc06W+xCv",
+	"cPr/++L9u/VOP5u43Hll6XEemO8ctr+/4zfrXuf4sULYwgDUaxyxz3JTYcw4fmURXbOFBs1y29+pw2vl",
+	"Im32ThbQMDOgRMBwfNfW2VlctdWVZMTusiMRha4FRamuHLbHEBGQoaRcK3Jw1jktWsUeNjnLzPV984nI",
+	"eNxmpY/qMjMLeM21nD75yzb2l5UwpwFx1nabIU6VpD4XenPkKiIuppEuSugiG/tdx+lXN7M8VzgLUspO",
+	"6k8UwzC79Tx0DmuSRTamxsqsFaY8C1sLaP1Mw8Al8Q+rEXnnQ3VTuor9TaS9Cg7fOpGvrvZxspJnTuyJ",
+	"zG9K5mfQazkKrU31Z7FrAQNY0a4/hy4rWPgZGqLDc1Iuc6u0SBRW0bVlc+fa8DxZQ+vzmO1pzoOPK9w6",
+	"FneAkRHzPZa2octb5MEU2SozkbliAjLrEWzZSaQEiQRGahdbwAByF31rgWSCw5+pSpuWAzfa8AQzaywk",
+	"YK1OeyZhjXBvLWo1IP0tEe7OAxJu7IODhxIWVOnJervTulxrU/3dkPZjix5ryPkf7Qv7NI1cvcWPNAnh",
+	"BhwzMvbEDBoNL8hPY9A0pJraeK68Q2YWK1cE/anDncvq26SiVW/8kwJMHVLEv3B3goDVJa+ASpDkNu10",
+	"TgPcMv4TfA9bcCvy88ePV+QVVSwoMnxcRf3QPE8VyFuepwJgly8qdd69G0go8Mt5wwjiax355EClwQiX",
+	"dHI28s3X/Jed0Mda/LfcN7viNPKR18SpTmkUTQncB1GqsH9MVlQEWJ74YtcVsTEo8rJDQjpVbZJD+zN1",
+	"y5EfHjgw6Vb1mUPstsqFJrZZavVpc1XoGvTeV5F/h9iPo6BUvx4upCxznZi8vD9khlFPHHA3xOo9M0Jq",
+	"ue1ATqVsqIikk7wHRl7k3LbYeFgmefwF/788098Ilk1YtUwtsm+HmCr5pAxtWskE1R0HVN+ArlOf859B",
+	"03ZxzAi16O86zpxmx4HgAzZc5Fi8cUMv7ci9qheVLzUmqmrN+FB9h26uX4W8UwkNUJLCrZZ2U++TbAI4",
+	"+3ohQdXpx79i/3M3Qy8eUN9DIUblEsX7NxcoCmAHTOyc5kLq9AimZETHeQVSdN0Cx4buRree14Wv0jpQ",
+	"2YciPA8lD6kCrwKjWMC1Cqd/cHO/a5w22TmElzguwu7iPO0DI9S60NZDB+wrZG23a/OkP6nvvqYUbmH1",
+	"HFs8sD+Rf8rttwBMC2IL4NIMWMHHZAiAGUqGoF3r9TGDCUjfGipTHoFSxDd/+Jhergjltk2k+e283CFy",
+	"maeK6oUOKgMD37pbyqzxUaMOzAKeEnW39kgZmG/Ap7V9T4hqs+S/xstUvagbMcg4gEUi89ozlTUyVAQ4",
+	"Ng7HNseZHceMqU1+sEaViBZptzSMDUOh3HCaPmTMZh75rLvLId+fNo3lsSAyr9a7ACIXgN3yMrz1F9t5",
+	"MIL00YHtk2K/oA7vZpe/v2yOHGj2w0EfNZtjJYB1rsE/IuA+ul/QMbqclwlJIKYsWh8Baplu0fNcgrJE",
+	"cYd+m4+LOXVtoQlLhB+oRzp+b2ct0hU8WWQbElZzwl1qvU4OUOxiSkuqhSQIgYe7AmwbH06VYkO+B7Be",
+	"Od7QuuyWBZRf4DqR2tqg8n1AvZnafigGvjXYX2NsDk4H4Uwx4qzF+YQ+1WBpQAl7EYRaAMEOUWsLNhi+",
+	"7UC8Hv5TvhcMyA0J2upSa2GD1eDm1a87gMSaVezf9eaPT25H3x+uSCwBHtbX7c4x6anl4c68gOa4MwSz",
+	"9Zd3imLd0AZdPrDQRH4RfRFOsTyqW4FBmlhBNDDiYS1y1Vgy7KvfgsbrdvGkQei9RARvpi/XSlVd4DuB",
+	"+CoovubfCiTa7YVPNphmuLKXRegs1m4BX2OQ9klzvMI/3ZA9wof7xCIQeZWyKCxiKjOZJuWc8SHpM451",
+	"RvZcKrtfWcTKac/Vib+0+hg5eZHqkfnOV+9Ly3GbSyHuGOCP5vMYJGBxPJVRq9s6pgk7Hj9HfHZfnmVh",
+	"tji5R9zF5hb5SvY404ZjtYt4GLf8+arON2zIs/ThzIOGbRWwtqCeluYwWFUzg8H9UqpePtyC6vx4TMwu",
+	"AkJL+QQYQ4FpwqVpbArm/DSGpAwiAE0YHwPXQpbXamty1L91c/NzuULj2EBT6dVy+cX5Cd7TYMQ4ZOfD",
+	"iq0wiXfgciIOsrC7PDK26s9kykhPQMMjDCW5g+lh+bpmY6nqd6JpnIA8gjGuhtA0ZJpo6UxY+bWFzr0+",
+	"6/4v6mBU61+QDxmJUCSm8g5C4t8fuToXR26YTyhW+CdnnRPiu4dt97CXFuXt/aLMP34qosGdVUXcYHJQ",
+	"BASXtJpgBMFd+VCyWhxfP3/9fwEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -19,6 +19,7 @@ import (
 	"github.com/openwatch/openwatch/internal/authz"
 	"github.com/openwatch/openwatch/internal/buildinfo"
 	"github.com/openwatch/openwatch/internal/config"
+	"github.com/openwatch/openwatch/internal/credential"
 	"github.com/openwatch/openwatch/internal/host"
 	"github.com/openwatch/openwatch/internal/httpserver"
 	"github.com/openwatch/openwatch/internal/idempotency"
@@ -71,6 +72,7 @@ type (
 	saHandlers      = serviceaccount.Handlers
 	auditHandlers   = audit.Handlers
 	hostHandlers    = host.Handlers
+	credHandlers    = credential.Handlers
 )
 
 // server is the one strict server: each domain's handlers, embedded. A missing operation
@@ -84,6 +86,7 @@ type server struct {
 	*saHandlers
 	*auditHandlers
 	*hostHandlers
+	*credHandlers
 }
 
 var _ api.StrictServerInterface = (*server)(nil)
@@ -160,6 +163,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		licenseHandlers: license.NewHandlers(lic, verifier),
 		auditHandlers:   audit.NewHandlers(aw),
 		hostHandlers:    host.NewHandlers(host.NewService(d.Pool, aw)),
+		credHandlers:    credential.NewHandlers(credential.NewService(d.Pool, keyring, aw, now)),
 		saHandlers:      serviceaccount.NewHandlers(serviceaccount.NewService(d.Pool, authSvc, aw, now)),
 	}
 	httpSrv, err := httpserver.New(httpserver.Options{

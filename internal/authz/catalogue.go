@@ -51,6 +51,9 @@ const (
 	PermHostRead    = "host:read"
 	PermHostWrite   = "host:write"
 	PermHostDelete  = "host:delete"
+	PermCredRead    = "credential:read"
+	PermCredWrite   = "credential:write"
+	PermCredDelete  = "credential:delete"
 )
 
 // Categories lists the permission categories.
@@ -64,6 +67,7 @@ func Categories() []Category {
 		{ID: "service_account", Description: "Service accounts and their API tokens."},
 		{ID: "audit", Description: "The audit trail."},
 		{ID: "host", Description: "The fleet inventory: hosts and host groups."},
+		{ID: "credential", Description: "The SSH credential vault."},
 	}
 }
 
@@ -86,6 +90,9 @@ func Permissions() []Permission {
 		{ID: PermHostRead, Category: "host", Description: "List and read hosts and host groups."},
 		{ID: PermHostWrite, Category: "host", Description: "Create and change hosts and host groups, and their maintenance mode."},
 		{ID: PermHostDelete, Category: "host", Description: "Delete hosts and host groups.", Dangerous: true},
+		{ID: PermCredRead, Category: "credential", Description: "List credentials and see which one a host uses (never the secrets)."},
+		{ID: PermCredWrite, Category: "credential", Description: "Create, change and copy SSH credentials.", Dangerous: true},
+		{ID: PermCredDelete, Category: "credential", Description: "Delete SSH credentials.", Dangerous: true},
 		{ID: PermAuditExport, Category: "audit", Description: "Export audit events as CSV or JSON.", LicenseGated: "audit_export"},
 		{ID: PermAuditVerify, Category: "audit", Description: "Verify the integrity of the audit chain."},
 		{ID: PermSAWrite, Category: "service_account", Description: "Create, change and disable service accounts; mint and revoke tokens.", Dangerous: true},
@@ -113,7 +120,7 @@ func BuiltInRoles() []Role {
 		{ID: RoleAuditor, Description: "Read access plus audit and compliance review.", BuiltIn: true,
 			Permissions: []string{PermAccountSelf, PermAuditExport, PermAuditRead, PermAuditVerify, PermHostRead, PermLicRead, PermRoleRead, PermSARead, PermSecRead, PermUserRead}},
 		{ID: RoleSecurityAdmin, Description: "Security configuration: users, roles and access.", BuiltIn: true,
-			Permissions: []string{PermAccountSelf, PermAuditRead, PermHostRead, PermLicRead, PermRoleAssign, PermRoleRead, PermRoleWrite, PermSARead, PermSAWrite, PermSecRead, PermSecWrite, PermUserDelete, PermUserRead, PermUserWrite}},
+			Permissions: []string{PermAccountSelf, PermAuditRead, PermCredDelete, PermCredRead, PermCredWrite, PermHostRead, PermLicRead, PermRoleAssign, PermRoleRead, PermRoleWrite, PermSARead, PermSAWrite, PermSecRead, PermSecWrite, PermUserDelete, PermUserRead, PermUserWrite}},
 		{ID: RoleAdmin, Description: "Full system administration.", BuiltIn: true, Permissions: all},
 	}
 }

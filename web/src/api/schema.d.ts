@@ -266,6 +266,68 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/credentials": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List SSH credentials (secrets are never returned). */
+        get: operations["listCredentials"];
+        put?: never;
+        /**
+         * Create an SSH credential.
+         * @description Private keys are parsed on create (a wrong passphrase or garbage is 400); secrets are
+         *     sealed with AES-256-GCM, bound to their row, and never returned.
+         */
+        post: operations["createCredential"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/credentials/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /** Get one credential. */
+        get: operations["getCredential"];
+        put?: never;
+        post?: never;
+        /** Delete a credential. */
+        delete: operations["deleteCredential"];
+        options?: never;
+        head?: never;
+        /** Update a credential. */
+        patch: operations["updateCredential"];
+        trace?: never;
+    };
+    "/credentials/{id}:clone": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Copy a credential to a new scope; the secret never crosses the wire. */
+        post: operations["cloneCredential"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/groups": {
         parameters: {
             query?: never;
@@ -404,6 +466,28 @@ export interface paths {
          * @description A duplicate hostname in the same environment is 409.
          */
         post: operations["createHost"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hosts/{host_id}/credentials:resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                host_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The credential OpenWatch would use for a host, and why.
+         * @description The newest active host-scoped credential of the host, else the system default; `resolution_source` and `resolution_reason` say which. Never the secret.
+         */
+        post: operations["resolveHostCredential"];
         delete?: never;
         options?: never;
         head?: never;
@@ -957,6 +1041,75 @@ export interface components {
         CategoryEntry: {
             description: string;
             id: string;
+        };
+        CredentialCloneRequest: {
+            is_default?: boolean;
+            name?: string;
+            /** @enum {string} */
+            scope: "system" | "host";
+            /** Format: uuid */
+            scope_id?: string | null;
+        };
+        CredentialCreateRequest: {
+            /** @enum {string} */
+            auth_method: "ssh_key" | "password" | "both";
+            description?: string;
+            is_default?: boolean;
+            name: string;
+            password?: string;
+            private_key?: string;
+            private_key_passphrase?: string;
+            /** @enum {string} */
+            scope: "system" | "host";
+            /** Format: uuid */
+            scope_id?: string | null;
+            username: string;
+        };
+        CredentialListResponse: {
+            credentials: components["schemas"]["CredentialResponse"][];
+            next_cursor: string | null;
+        };
+        CredentialResponse: {
+            /** @enum {string} */
+            auth_method: "ssh_key" | "password" | "both";
+            /** Format: date-time */
+            created_at?: string;
+            created_by?: string;
+            description?: string;
+            /** Format: uuid */
+            id: string;
+            is_active: boolean;
+            is_default: boolean;
+            name: string;
+            /** @description Only in `credentials:resolve` answers. */
+            resolution_reason?: string;
+            /**
+             * @description Only in `credentials:resolve` answers.
+             * @enum {string}
+             */
+            resolution_source?: "host" | "system_default";
+            /** @enum {string} */
+            scope: "system" | "host";
+            /** Format: uuid */
+            scope_id?: string | null;
+            ssh_key_bits?: number;
+            ssh_key_comment?: string;
+            ssh_key_fingerprint?: string;
+            ssh_key_type?: string;
+            /** Format: date-time */
+            updated_at?: string;
+            username: string;
+        };
+        CredentialUpdateRequest: {
+            /** @enum {string} */
+            auth_method?: "ssh_key" | "password" | "both";
+            description?: string;
+            is_default?: boolean;
+            name?: string;
+            password?: string;
+            private_key?: string;
+            private_key_passphrase?: string;
+            username?: string;
         };
         CustomRoleCreateRequest: {
             description: string;
@@ -1722,6 +1875,188 @@ export interface operations {
             default: components["responses"]["UnexpectedError"];
         };
     };
+    listCredentials: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of credentials. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialListResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    createCredential: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique string per logical operation; replays return the original result. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKeyOptional"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CredentialCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getCredential: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The credential (never its secrets). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    deleteCredential: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    updateCredential: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CredentialUpdateRequest"];
+            };
+        };
+        responses: {
+            /** @description The credential (never its secrets). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    cloneCredential: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique string per logical operation; replays return the original result. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKeyOptional"];
+            };
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CredentialCloneRequest"];
+            };
+        };
+        responses: {
+            /** @description The copy. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
     listGroups: {
         parameters: {
             query?: {
@@ -2070,6 +2405,33 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    resolveHostCredential: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                host_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The credential (never its secrets). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CredentialResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             default: components["responses"]["UnexpectedError"];
         };
     };
