@@ -19,7 +19,8 @@ data=$(mktemp -d)
 pid=""
 cleanup() { [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$data"; }
 trap cleanup EXIT
-export OPENWATCH_SERVER_DATA_DIR="$data" OPENWATCH_DATABASE_DSN="$OPENWATCH_TEST_DSN" OPENWATCH_LOGGING_LEVEL=warn
+# BENCH_DSN_SUFFIX (such as &plan_cache_mode=auto) appends DSN parameters for experiments.
+export OPENWATCH_SERVER_DATA_DIR="$data" OPENWATCH_DATABASE_DSN="$OPENWATCH_TEST_DSN${BENCH_DSN_SUFFIX:-}" OPENWATCH_LOGGING_LEVEL=warn
 
 "$bin" dev seed --hosts "$n" 2>/dev/null
 OPENWATCH_LOGGING_LEVEL=info OPENWATCH_SERVER_LISTEN=127.0.0.1:0 "$bin" serve >"$data/out" 2>"$data/log" &

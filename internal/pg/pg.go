@@ -36,12 +36,6 @@ func Connect(ctx context.Context, dsn string, maxConns int, logger *slog.Logger)
 		cfg.MaxConns = int32(min(maxConns, math.MaxInt32))
 	}
 	cfg.HealthCheckPeriod = healthCheckPeriod
-	// List queries carry optional filters (`@x IS NULL OR column = @x`). A generic plan,
-	// which PostgreSQL switches prepared statements to after five runs, cannot use the
-	// filters' indexes; custom plans can, for a little planning time per query.
-	if _, ok := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !ok {
-		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
-	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
 	}
