@@ -928,14 +928,16 @@ type HostResponse struct {
 
 // HostUpdateRequest defines model for HostUpdateRequest.
 type HostUpdateRequest struct {
-	Description *string             `json:"description,omitempty"`
-	DisplayName *string             `json:"display_name,omitempty"`
-	Environment *string             `json:"environment,omitempty"`
-	GroupId     *openapi_types.UUID `json:"group_id,omitempty"`
-	IpAddress   *string             `json:"ip_address,omitempty"`
-	Port        *int                `json:"port,omitempty"`
-	Tags        *[]string           `json:"tags,omitempty"`
-	Username    *string             `json:"username,omitempty"`
+	Description *string `json:"description,omitempty"`
+	DisplayName *string `json:"display_name,omitempty"`
+	Environment *string `json:"environment,omitempty"`
+
+	// GroupId Moves the host to this group. Null or absent leaves the group as it is; to take a host out of its group use `DELETE /groups/{id}/members/{host_id}`.
+	GroupId   *openapi_types.UUID `json:"group_id,omitempty"`
+	IpAddress *string             `json:"ip_address,omitempty"`
+	Port      *int                `json:"port,omitempty"`
+	Tags      *[]string           `json:"tags,omitempty"`
+	Username  *string             `json:"username,omitempty"`
 }
 
 // LicenseStateResponse defines model for LicenseStateResponse.

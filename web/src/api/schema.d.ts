@@ -1283,7 +1283,10 @@ export interface components {
             description?: string;
             display_name?: string;
             environment?: string;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description Moves the host to this group. Null or absent leaves the group as it is; to take a host out of its group use `DELETE /groups/{id}/members/{host_id}`.
+             */
             group_id?: string | null;
             ip_address?: string;
             port?: number;
