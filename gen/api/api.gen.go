@@ -1237,6 +1237,12 @@ type ListGroupMembersParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// SetGroupMaintenanceParams defines parameters for SetGroupMaintenance.
+type SetGroupMaintenanceParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
 // ListHostsParams defines parameters for ListHosts.
 type ListHostsParams struct {
 	Environment *string             `form:"environment,omitempty" json:"environment,omitempty"`
@@ -1256,6 +1262,24 @@ type ListHostsParams struct {
 
 // CreateHostParams defines parameters for CreateHost.
 type CreateHostParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
+// ResolveHostCredentialParams defines parameters for ResolveHostCredential.
+type ResolveHostCredentialParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
+// SetHostMaintenanceParams defines parameters for SetHostMaintenance.
+type SetHostMaintenanceParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
+// PutHostMaintenanceParams defines parameters for PutHostMaintenance.
+type PutHostMaintenanceParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
 }
@@ -1461,7 +1485,7 @@ type ServerInterface interface {
 	AddGroupMember(ctx echo.Context, id ID, hostId openapi_types.UUID) error
 	// SetGroupMaintenance Turn a group's maintenance mode on or off; it applies to all its hosts.
 	// (POST /groups/{id}:maintenance)
-	SetGroupMaintenance(ctx echo.Context, id ID) error
+	SetGroupMaintenance(ctx echo.Context, id ID, params SetGroupMaintenanceParams) error
 	// GetHealth Report whether the service can serve requests.
 	// (GET /health)
 	GetHealth(ctx echo.Context) error
@@ -1473,13 +1497,13 @@ type ServerInterface interface {
 	CreateHost(ctx echo.Context, params CreateHostParams) error
 	// ResolveHostCredential The credential OpenWatch would use for a host, and why.
 	// (POST /hosts/{host_id}/credentials:resolve)
-	ResolveHostCredential(ctx echo.Context, hostId openapi_types.UUID) error
+	ResolveHostCredential(ctx echo.Context, hostId openapi_types.UUID, params ResolveHostCredentialParams) error
 	// SetHostMaintenance Turn a host's maintenance mode on or off.
 	// (POST /hosts/{host_id}/maintenance)
-	SetHostMaintenance(ctx echo.Context, hostId openapi_types.UUID) error
+	SetHostMaintenance(ctx echo.Context, hostId openapi_types.UUID, params SetHostMaintenanceParams) error
 	// PutHostMaintenance Turn a host's maintenance mode on or off.
 	// (PUT /hosts/{host_id}/maintenance)
-	PutHostMaintenance(ctx echo.Context, hostId openapi_types.UUID) error
+	PutHostMaintenance(ctx echo.Context, hostId openapi_types.UUID, params PutHostMaintenanceParams) error
 	// DeleteHost Soft-delete a host (sets deleted_at; the hostname becomes reusable).
 	// (DELETE /hosts/{id})
 	DeleteHost(ctx echo.Context, id ID) error
@@ -2142,8 +2166,28 @@ func (w *ServerInterfaceWrapper) SetGroupMaintenance(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SetGroupMaintenanceParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyOptional
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.SetGroupMaintenance(ctx, id)
+	err = w.Handler.SetGroupMaintenance(ctx, id, params)
 	return err
 }
 
@@ -2256,8 +2300,28 @@ func (w *ServerInterfaceWrapper) ResolveHostCredential(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter host_id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ResolveHostCredentialParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyOptional
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.ResolveHostCredential(ctx, hostId)
+	err = w.Handler.ResolveHostCredential(ctx, hostId, params)
 	return err
 }
 
@@ -2272,8 +2336,28 @@ func (w *ServerInterfaceWrapper) SetHostMaintenance(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter host_id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SetHostMaintenanceParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyOptional
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.SetHostMaintenance(ctx, hostId)
+	err = w.Handler.SetHostMaintenance(ctx, hostId, params)
 	return err
 }
 
@@ -2288,8 +2372,28 @@ func (w *ServerInterfaceWrapper) PutHostMaintenance(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter host_id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PutHostMaintenanceParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyOptional
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.PutHostMaintenance(ctx, hostId)
+	err = w.Handler.PutHostMaintenance(ctx, hostId, params)
 	return err
 }
 
@@ -5250,8 +5354,9 @@ func (response AddGroupMemberdefaultJSONResponse) VisitAddGroupMemberResponse(w 
 }
 
 type SetGroupMaintenanceRequestObject struct {
-	Id   ID `json:"id"`
-	Body *SetGroupMaintenanceJSONRequestBody
+	Id     ID `json:"id"`
+	Params SetGroupMaintenanceParams
+	Body   *SetGroupMaintenanceJSONRequestBody
 }
 
 type SetGroupMaintenanceResponseObject interface {
@@ -5576,6 +5681,7 @@ func (response CreateHostdefaultJSONResponse) VisitCreateHostResponse(w http.Res
 
 type ResolveHostCredentialRequestObject struct {
 	HostId openapi_types.UUID `json:"host_id"`
+	Params ResolveHostCredentialParams
 }
 
 type ResolveHostCredentialResponseObject interface {
@@ -5671,6 +5777,7 @@ func (response ResolveHostCredentialdefaultJSONResponse) VisitResolveHostCredent
 
 type SetHostMaintenanceRequestObject struct {
 	HostId openapi_types.UUID `json:"host_id"`
+	Params SetHostMaintenanceParams
 	Body   *SetHostMaintenanceJSONRequestBody
 }
 
@@ -5767,6 +5874,7 @@ func (response SetHostMaintenancedefaultJSONResponse) VisitSetHostMaintenanceRes
 
 type PutHostMaintenanceRequestObject struct {
 	HostId openapi_types.UUID `json:"host_id"`
+	Params PutHostMaintenanceParams
 	Body   *PutHostMaintenanceJSONRequestBody
 }
 
@@ -9385,10 +9493,11 @@ func (sh *strictHandler) AddGroupMember(ctx echo.Context, id ID, hostId openapi_
 }
 
 // SetGroupMaintenance operation middleware
-func (sh *strictHandler) SetGroupMaintenance(ctx echo.Context, id ID) error {
+func (sh *strictHandler) SetGroupMaintenance(ctx echo.Context, id ID, params SetGroupMaintenanceParams) error {
 	var request SetGroupMaintenanceRequestObject
 
 	request.Id = id
+	request.Params = params
 
 	var body SetGroupMaintenanceJSONRequestBody
 	var err error
@@ -9529,10 +9638,11 @@ func (sh *strictHandler) CreateHost(ctx echo.Context, params CreateHostParams) e
 }
 
 // ResolveHostCredential operation middleware
-func (sh *strictHandler) ResolveHostCredential(ctx echo.Context, hostId openapi_types.UUID) error {
+func (sh *strictHandler) ResolveHostCredential(ctx echo.Context, hostId openapi_types.UUID, params ResolveHostCredentialParams) error {
 	var request ResolveHostCredentialRequestObject
 
 	request.HostId = hostId
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.ResolveHostCredential(ctx.Request().Context(), request.(ResolveHostCredentialRequestObject))
@@ -9554,10 +9664,11 @@ func (sh *strictHandler) ResolveHostCredential(ctx echo.Context, hostId openapi_
 }
 
 // SetHostMaintenance operation middleware
-func (sh *strictHandler) SetHostMaintenance(ctx echo.Context, hostId openapi_types.UUID) error {
+func (sh *strictHandler) SetHostMaintenance(ctx echo.Context, hostId openapi_types.UUID, params SetHostMaintenanceParams) error {
 	var request SetHostMaintenanceRequestObject
 
 	request.HostId = hostId
+	request.Params = params
 
 	var body SetHostMaintenanceJSONRequestBody
 	var err error
@@ -9602,10 +9713,11 @@ func (sh *strictHandler) SetHostMaintenance(ctx echo.Context, hostId openapi_typ
 }
 
 // PutHostMaintenance operation middleware
-func (sh *strictHandler) PutHostMaintenance(ctx echo.Context, hostId openapi_types.UUID) error {
+func (sh *strictHandler) PutHostMaintenance(ctx echo.Context, hostId openapi_types.UUID, params PutHostMaintenanceParams) error {
 	var request PutHostMaintenanceRequestObject
 
 	request.HostId = hostId
+	request.Params = params
 
 	var body PutHostMaintenanceJSONRequestBody
 	var err error
@@ -10734,50 +10846,50 @@ var swaggerSpec = []string{
 	"H4vVXQFmZQhJ7EEP4J4wX8/bsiZgqxWP927gd69+rO8AxoN9IsKNsUCWK4vh9qz4HoS4AZCLbnbLxLYr",
 	"iMUESnC9lvCW7Tkr+uSyPG2bPZt8iCXwmI0s4kI/uQgaoGexYaEuOMiWpG0bMMpqJSRUj4tSCQ6EWvPs",
 	"tbYUQ33lcZQU0hqCeh6G94G7Msw9AVctcF2muXxYxdBYTFyxUwzcw+xBPQZ5uCtu2it3dt6txf3aaSXv",
-	"K72j9yFm1nRue5I0vyPSmkqeMeRnqtxeGdsyE4ENMMRweIYVN80lgUKbeBQVuva9MGIMNLLlw2trUF2K",
-	"KLJZNUMhSeTa1XfIuQuZfdE9Keqe2nqwWd3Xop10SDUdUIVRW6XW54tR/j+B/tmuZ58Qi19YnQmGGd64",
-	"ZAu+31pi+BUWPjGnjNkUurTogHJbRiFLwa7AiKsg1RhwamGoCSLesUkmTTIXrYdJHDIE6WFAH+h2QkeM",
-	"Uw1hj7zokgSkldMHM5J1bzmgmsSG7B93u4dnN3wookhMiV/qWuB3iF9CCT+re5Z1XKj2MCcHWXtmW/DW",
-	"I0LasuoOvQ5ra0YwpX/G/a5VT6zcXvr+1bM0He1glrxr9SYSz0LlqwuqoM24Aq6YS4+jMhibO87aiHvE",
-	"teMmeRGCt5dZwZKmuli/N+1wnUaU9RuOK2x1IUu/1JPtSeH94xRk3JLVLY9DPidhaq8LcjCvFAQqIbyN",
-	"OX7ZaQgRNrf3PbjfHjUs2CzgjxAQ/A241PblTMO5CstMOUapJ0GJaFKnLu1RMW/MKXfVT106t/lcG6NE",
-	"Kk07nLXCPPUIRMomM1oRKBNGzoiPO0uxuqetaOnan5R+l0CxLYqyrSCCcYf8giEoRUxKpyYBDE/MId5T",
-	"vOwfwZRaOriiD4EtpZvm1ectwGENuvFsFzG1dbi53ISxf5xcMHsYOP+zWD1W4Zcl0k9Y1Gz3cMpas9nj",
-	"PublOnvuZfoEoU8Q+k1AaImcrxW25NSLp6il+93rtRjqdlgJXTrAgq72t7BP9VkuMKI2OIBAxKCIhBR7",
-	"5B7uIIipemN+ZlbFFjbYUxSriRNKEikGQMZUEZnys/nul25b5q1/gxTKvaYCyhWBO6Z0vYm1VlOtLUNu",
-	"RkyFvN3ETLVvE8mP2PjuibZtjQPmEIltH2ht9xn82VIgC/D1LcVs5WRwP8aRR838+rOy7EfO7IpTbei6",
-	"ZQbYL/h+HrVSD7ummNVyM7f9dlO71gjPy4Eq67+izODvsOQ8KuWuoFm2F81AeuXeoK7Jgdqyx1mhhJeb",
-	"5C675A8J8PPLt3+//vDLfS+6vi93pbV43ii69obdWoqmxaVC61OqbDEojLTo7M1fiV2Ty4vwCFUL7SlW",
-	"OSfLfYjXOP3/ff7+3Wann01c7ryy8jgPzHcOO9/f8Zt1b3L8WCFsaQDqFY7YZ7mpMGYcv7KMrtlCg2a5",
-	"ne/U4bV2kTZ7J0tomBlQImA4vmfr7Cyv2upKMmJ32bGIQteColRXDttjiAjISFKuFTk47Z4UrWIPm5xl",
-	"5vq++URkPG6z0kd1mZkFvOZazp78ZVv7y0qY04A4G7vNEKdKUp8LvWm7iojLaaSLEjrPxn7XcfrVzazO",
-	"Fc6ClLKT+hPFMMxvPQ+dw5pkkY2psTJrhSnPw9YSWj/XMHBF/MN6RN75UN2UrmJ/E2mvgsO3TuSrq32c",
-	"rOS5E3si89uS+Tn0Wo1CG1P9eexawgDWtOsvoMsaFn6GhujwjJTL3CotEoVVdG3Z3IU2PE/W0Po8Znua",
-	"i+DjCrdOxC1gZMRij6X70OV75MEU2SpzkbliCjLrEWzZSaQEiQRGahdbwAByF31rgWSKw5+pSpuWAzfa",
-	"8AQzaywkYK1OeyZhjXBvLWo1IP0tEe7uAxJu7IODhxIWVOnJervTulwbU/3dkPYjix4byPkf7Qv7NI1c",
-	"vsWPNAnhBhwzMvbEDBoNL8hPY9A0pJraeK68Q2YWK1cE/anDncvq90lFq974JwWYOqSIf+7uBAGrR14B",
-	"lSDJTdrtngS4Zfwn+B624Fbk548fL8krqlhQZPi4ivqheZ4qkDc8TwXALl9U6rx7N5BQ4JfzhhHE1zry",
-	"yYFKgzEu6fh07Juv+S+7oY+1+G+4b3bFaeQjr4lTndIomhG4C6JUYf+YrKgIsDzxxa4rYhNQ5GWXhHSm",
-	"OiSH9mfqhiM/PHBg0qvqM4fYbZULTWyz1OrT5qrQNei9ryL/DrEfR0Gpfj1cSlkWOjF5eX/IDKOeOOBu",
-	"iNV7ZoTUctuBnErZUBFJp3kPjLzIuW2x8bBM8ugL/n91pr8RLJuwapVaZN8OMVXySRnatpIJqjsOqL4B",
-	"Xac+5z+DpvvFMSPUor/rKHOaHQWCD9lomWPx2g29sCP3ql5UvtSYqKo14yP1Hbq5fhXyViU0QEkKt1ra",
-	"Tb1Psgng7OuFBFWnH/+K/c/dDP14SH0PhRiVSxTv35yjKIAdMLFzmgup02OYkTGd5BVI0XULHBu6G916",
-	"URe+TOtAZR+K8CKUPKQKvA6MYgHXKpz+wc39rnHadOcQXuK4CLvL87QPjFDrQlsPHbCvkbXdqc2T/qS+",
-	"+5pSuIX1c2zxwP5E/im33wIwLYgtgUszYA0fkyEAZigZgXat1ycMpiB9a6hMeQRKEd/84WN6uSKU2zaR",
-	"5rezcofIVZ4qqpc6qAwMfOtuKbPGR406MAt4StS9t0fKwHwDPm3se0JUmyf/NV6m6kVdi2HGASwSmdee",
-	"qayRoSLAsXE4tjnO7DhmTG3ygzWqRLRIu6VhbBgK5YbTDCBjNovIZ91dDvn+tGksjwWRebXeJRC5BOxW",
-	"l+Gtv9jugxGkjw5snxT7JXV4t7v8/WVz5ECzHw76qNkcawGscw3+EQH30f2CjtHlvExIAjFl0eYIUMt0",
-	"i57nEpQlijv023xczqlrC01YIvxAPdLxeztrka7gySLbkLCaE+5S63VygGIXU1pSLSRBCDzcFWDb+HCq",
-	"FBvxPYD12vGG1mW3KqD8HNeJ1NYGle8D6s3U9kMx8HuD/RXG5uB0EM4VI85anE/pUw2WBpSwF0GoBRDs",
-	"ELWxYIPh2w7E6+E/5XvBgNyQoK0utRE2WA1uUf26BUisWcX+XW/++OR29P3hisQS4GF93e4ck55aHu7M",
-	"C2iOO0MwW395pyjWC23Q5QMLTeQXMRDhDMujuhUYpIkVREMjHtYiV40lw776LWi8bhdPGoTeS0Twdvpy",
-	"rVTVA74TiK+C4mv+rUCi3V74ZINphit7WYTOY+094GsC0j5pjlf4pxuyR/hwn1gGIq9SFoVFTGUm06Sc",
-	"Mz4iA8axzsieS2UPKotYO+25OvGX1gAjJ89TPTbf+ep9aTlucyHELQP80XwegwQsjqcyavVaRzRhR5Pn",
-	"iM/uy/MszBYn94i72NwiX8keZ9pwrE4RD+OWv1jV+ZqNeJY+nHnQsK0C1hbUs9IcBqtqZjC4X0rVy4db",
-	"UF0cj4nZRUBoKZ8AYygwTbg0jU3BXJzGkJRhBKAJ4xPgWsjyWm1Njvq3rq9/LldonBhoKr1aLr+4OMF7",
-	"GowZh+x8WLEVJvEOXE7EQRZ2l0fGVv2ZTBnpCWjYxlCSW5gdlq9rPpaqfieaxgnINkxwNYSmIdNES2fC",
-	"yq8tdO71efd/UQejWv+CfMhIhCIxlbcQEv+u7epctN0wn1Cs8E9Ou8fEdw877mE/Lcrb+0WZf/xURINb",
-	"q4q4weSgCAguaTXBGILb8qFktTi+fv76/wIAAP//",
+	"K72jv2nDTE0LuCeR9Tui0ankGWd/psp9mrG/MxHYSUMMh2dYutNcEig0rkdRobTvyz4zBhrZEuW1da4u",
+	"RRTZzJ2hkCRyLfE75NyF5b7onhS1VW3N2ay2bNGyOqSaDqjCyLBSe/XFTIKfQP9s17NPYMYvrM42wyxy",
+	"XLKF7G8t+fwKi6uYU8aMDV1adEC5LdWQpXlXwMdVqWoMarXg1QQR79gkk1iZiwjERBEZgvQwaBB0O6Ej",
+	"xqmGsEdedEkC0uoCgxnJOsQcUE1iw1qOu93Dsxs+FFEkpsQvdUbwO8QvYYuf1VbLujpU+6STg6wFtC2q",
+	"6xEhbel2h3mHtXUpmNI/437XqllWbmF9/wpdmo52MEveGXsTqWqhutYFVdBmXAFXzKXgURmMzR1nrco9",
+	"4lp+k7zQwdvLrChKU+2t35t2uE6zy/oNxxXWvVAJoNT37Ump/uMUfVzGBTdwz80fZ5ja64IczCtFh0oI",
+	"b+OaX3YawpDN7X0PLr5HDT02C/gjBB1/A267vQmEZq7C+lOOg+pJUCKa1Klke1T+G/PWXYVVlzJuPtfG",
+	"SJRKYxBnETFPPQKRsgmTVgTKhJEz4uPOUqwgaqtmuhYrpd8lUGy9omy7iWDcIb9gmEsR99KpSTLDE3OI",
+	"t5cwr6dYx+/V7ls6uKJpgq37m+al8i3kYsG88WxvEVRFFeR5/F9uitk/3i+YbwwuPVlvdsh0M7PoE6Yu",
+	"s984zbLZfLMPhtxg+75Mn7DgCQv+NFhQYktrhZE5Vewpiux+V34throdVkLJDrDArv0t7FN9lgvXqDkP",
+	"IBAxKCIhxZ7FhzsIKqvemJ+ZoLGlEPZ4xeruhJJEigGQMVVEpvxsvhup25Z5698ghXKvqYByReCOKV1v",
+	"jq7V6mvLwpsRUyFvNzHp7duc9CM2Inwie1vjgDlEYts5Wj9HBn+2NMsCfH1LMXQ5GdyPIelRM/H+rNz8",
+	"kTPt4lQbum6ZAfZvVvfy+Zd6CjbFEJeb6+23u921RnheDlRZPxxlBn+HLQDQ7uAKzGV70QykV+7V6ppO",
+	"qC17zhXGhHLT4mWX/CEBfn759u/XH36570XX90mvtHrPG3fX3rBbS9FEulT4fkqVLc6FkS+dvfl2sYt1",
+	"eREeoWqhXcgqR265L/Qap/+/z9+/2+z0s4nLnXBWHueB+c5h5/s7frPuTY4fK7YtDQi+whH7LP8Vxozj",
+	"V5bRNVv40Sy38506B9cummfvZAkNMwNKBAzH92zdo+VVdF2JTOz2OxZR6FqClOr8YbsSEQEZScq1Igen",
+	"3ZOide9hk2PRXN83nxiOx21W+qjuRbOA11zL2ZNvcWvfYglzGhBnY1sO4lRJ6nNhSm1XoXI5jXQRVefZ",
+	"2O86b6K6mdW521lAV3ZSf6J4j/mt52GGWCMusvFHVmatMOV52FpC6+caOK6IFVmPyDt/s5vSdVBoIu1V",
+	"cPjWiXx1tY+TJT53Yk9kflsyP4deq1FoY6o/j11LGMCadv0FdFnDws/QEB2ekXLZYaVForCqsS1jvNAW",
+	"6ckaWp9Xbk9zEXxcId2JuAUM/ljseXUfunyPvKQie2guillMQWY9my07iZQgkcCo9mILGIfvIpUtkExx",
+	"+DNVaZtz4EYbnmBmjYUErJ1qzySsEe6tRa0GpL8lwt19QMKNfYnwUMKCKj1Zb3daJ21jqr8b0n5k0WMD",
+	"Of+jfWGfppHLt/iRJiHcgGNGxp6YQaPhBflpDJqGVFMbspZ3LM3CAYsASXW4c1n9PqmB1Rv/pAAzsBTx",
+	"z92dIGD1yCugEiS5SbvdkwC3jP8E38OW6Ir8/PHjJXlFFQuKbCjX4SA0z1MF8obnaRPYdY1KnXdTBxIK",
+	"/HLewIP4Wkc+OVBpMMYlHZ+OffM1/2U39LE3wg33za44jXzkNXGqUxpFMwJ3QZQq7OeTFXkBlicJ2XVF",
+	"bAKKvOySkM5Uh+TQ/kzdcOSHBw5MelV95hC733KhiW1eW33aXKW7Br331XTBIfbjKCjVr4dLKctCZywv",
+	"79eZYdQTB9wNsXrPjJBabgORUykbKiLpNO9Jkhedty1PHpZJHn3B/6+uvGAEyyasWqUW2bdDzDh9Uoa2",
+	"rSyD6o4Dqm9A16mvwZBB0/3isRFq0d91lDnNjgLBh2y0zLF47YZe2JF7VS8qX2pM6tWa8ZH6Dt1cvwp5",
+	"qxIaoCSFWy3tpt4n2QRw9vVCgqrTj3/FfvRuhn48pL6HQozKJYr3b85RFMCOpNjJzoXU6THMyJhO8oqw",
+	"6LoFjg32jW69qAtfpnWgsg9FeBFKHlIFXgdGsaBuFU7/4OZ+18huunMIL3FchN3lOe0HRqh1oa2HDtjX",
+	"yHDv1OaUf1LffY0v3ML6+ch4YH8i/5TbbwGYFsSWwKUZsIaPyRAAM5SMQLtW+BMGU5C+NVSmPAKliG/+",
+	"8DEVXxHKbdtO89tZuWPnKk8V1UsdVAYGvnW3lFnjo0YdmAU8JTXf2yNlYL4Bnzb2PSGqzZP/Gi9T9aKu",
+	"xTDjABaJzGvPVNZYUhHg2Mgd205ndhwzpjb5wRpVIlqkKNMwNgyFcsNpBpAxm0Xks+4uh3x/2jSWx4LI",
+	"vHryEohcAnaryyLXX2z3wQjSRwe2T4r9krrI213+/rI5cqDZDwd91GyOtQDWuQb/iID76H5Bx+hyXiYk",
+	"gZiyaHMEqGW6RQ96CcoSxR36bT4u59S1RTksEX6gnvX4vZ21rFfwZJFtSFjNCXepFT45QLGLKS2pFpIg",
+	"BB7uCrBtfDhVio34HsB67XhD67JbFVB+jutEamuDyvcB9WZq+6EY+L3B/gpjc3A6COeKQ2ct56f0qcxM",
+	"A0rYiyDUAgh27NpYsMHwbQfi9fCf8r1gQG5I0FaX2ggbrAa3qH7dAiTWrGL/rjd/fHI7+v5wRWJJ9rC+",
+	"jnqOSU8tKHfmBTTHnSGYrYe9UxTrhTbo8oGFJvKLGIhwhqVk3QoM0sQKoqERD2uRq8aSYV/9FjRet4sn",
+	"DULvJSJ4O325VqrqAd8JxFdB8TX/ViDRbi98ssE0w5W9LELnsfYe8DUBaZ80xyv80w3ZI3y4TywDkVcp",
+	"i8IipjKTaVLOGR+RAeNYZ2TPZcUHlUWsnfZcnfhLa4CRk+epHpvvfPW+tBy3uRDilgH+aD6PQQIWx1MZ",
+	"tXqtI5qwo8lzxGf35XkWZgu5e8RdbG6Rr2SPM204VqeIh3HLX6yAfc1GPEsfzjxo2OYCayTqWWkOg1U1",
+	"MxjcL6Xq5cMtqC6Ox8TsIiC0lE+AMRSYJlyaxqZgLk5jSMowAtCE8QlwLWR5rbYmR/1b19c/l4tQTgw0",
+	"lV4tV5hcnOA9DcaMQ3Y+rNgKk3gHLifiIAu7yyNjq/5Mpoz0BDRsYyjJLcwOy9c1H0tVvxNN4wRkGya4",
+	"GkLTkGmipTNh5dcWOvf6vPu/qINRrX9BPmQkQpGYylsIiX/XdnUu2m6YTyh2QyCn3WPiu4cd97CfFq0A",
+	"/KIlAn4qosGtVUXcYHJQBASXtJpgDMFt+VCyWhxfP3/9fwEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -1234,6 +1234,12 @@ type ListGroupMembersParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// SetGroupMaintenanceParams defines parameters for SetGroupMaintenance.
+type SetGroupMaintenanceParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
 // ListHostsParams defines parameters for ListHosts.
 type ListHostsParams struct {
 	Environment *string             `form:"environment,omitempty" json:"environment,omitempty"`
@@ -1253,6 +1259,24 @@ type ListHostsParams struct {
 
 // CreateHostParams defines parameters for CreateHost.
 type CreateHostParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
+// ResolveHostCredentialParams defines parameters for ResolveHostCredential.
+type ResolveHostCredentialParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
+// SetHostMaintenanceParams defines parameters for SetHostMaintenance.
+type SetHostMaintenanceParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
+// PutHostMaintenanceParams defines parameters for PutHostMaintenance.
+type PutHostMaintenanceParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
 }
@@ -1735,14 +1759,14 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /groups/{id}:maintenance (the `SetGroupMaintenance` operationId).
-	SetGroupMaintenanceWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	SetGroupMaintenanceWithBody(ctx context.Context, id ID, params *SetGroupMaintenanceParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SetGroupMaintenance Turn a group's maintenance mode on or off; it applies to all its hosts.
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /groups/{id}:maintenance (the `SetGroupMaintenance` operationId).
-	SetGroupMaintenance(ctx context.Context, id ID, body SetGroupMaintenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	SetGroupMaintenance(ctx context.Context, id ID, params *SetGroupMaintenanceParams, body SetGroupMaintenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetHealth Report whether the service can serve requests.
 	//
@@ -1783,35 +1807,35 @@ type ClientInterface interface {
 	// The newest active host-scoped credential of the host, else the system default; `resolution_source` and `resolution_reason` say which. Never the secret.
 	//
 	// Corresponds with POST /hosts/{host_id}/credentials:resolve (the `ResolveHostCredential` operationId).
-	ResolveHostCredential(ctx context.Context, hostId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ResolveHostCredential(ctx context.Context, hostId openapi_types.UUID, params *ResolveHostCredentialParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SetHostMaintenanceWithBody Turn a host's maintenance mode on or off.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /hosts/{host_id}/maintenance (the `SetHostMaintenance` operationId).
-	SetHostMaintenanceWithBody(ctx context.Context, hostId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	SetHostMaintenanceWithBody(ctx context.Context, hostId openapi_types.UUID, params *SetHostMaintenanceParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SetHostMaintenance Turn a host's maintenance mode on or off.
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /hosts/{host_id}/maintenance (the `SetHostMaintenance` operationId).
-	SetHostMaintenance(ctx context.Context, hostId openapi_types.UUID, body SetHostMaintenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	SetHostMaintenance(ctx context.Context, hostId openapi_types.UUID, params *SetHostMaintenanceParams, body SetHostMaintenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PutHostMaintenanceWithBody Turn a host's maintenance mode on or off.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PUT /hosts/{host_id}/maintenance (the `PutHostMaintenance` operationId).
-	PutHostMaintenanceWithBody(ctx context.Context, hostId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	PutHostMaintenanceWithBody(ctx context.Context, hostId openapi_types.UUID, params *PutHostMaintenanceParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PutHostMaintenance Turn a host's maintenance mode on or off.
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PUT /hosts/{host_id}/maintenance (the `PutHostMaintenance` operationId).
-	PutHostMaintenance(ctx context.Context, hostId openapi_types.UUID, body PutHostMaintenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	PutHostMaintenance(ctx context.Context, hostId openapi_types.UUID, params *PutHostMaintenanceParams, body PutHostMaintenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteHost Soft-delete a host (sets deleted_at; the hostname becomes reusable).
 	//
@@ -2761,8 +2785,8 @@ func (c *Client) AddGroupMember(ctx context.Context, id ID, hostId openapi_types
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /groups/{id}:maintenance (the `SetGroupMaintenance` operationId).
-func (c *Client) SetGroupMaintenanceWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewSetGroupMaintenanceRequestWithBody(c.Server, id, contentType, body)
+func (c *Client) SetGroupMaintenanceWithBody(ctx context.Context, id ID, params *SetGroupMaintenanceParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetGroupMaintenanceRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2778,8 +2802,8 @@ func (c *Client) SetGroupMaintenanceWithBody(ctx context.Context, id ID, content
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /groups/{id}:maintenance (the `SetGroupMaintenance` operationId).
-func (c *Client) SetGroupMaintenance(ctx context.Context, id ID, body SetGroupMaintenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewSetGroupMaintenanceRequest(c.Server, id, body)
+func (c *Client) SetGroupMaintenance(ctx context.Context, id ID, params *SetGroupMaintenanceParams, body SetGroupMaintenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetGroupMaintenanceRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2869,8 +2893,8 @@ func (c *Client) CreateHost(ctx context.Context, params *CreateHostParams, body 
 // The newest active host-scoped credential of the host, else the system default; `resolution_source` and `resolution_reason` say which. Never the secret.
 //
 // Corresponds with POST /hosts/{host_id}/credentials:resolve (the `ResolveHostCredential` operationId).
-func (c *Client) ResolveHostCredential(ctx context.Context, hostId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewResolveHostCredentialRequest(c.Server, hostId)
+func (c *Client) ResolveHostCredential(ctx context.Context, hostId openapi_types.UUID, params *ResolveHostCredentialParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResolveHostCredentialRequest(c.Server, hostId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2886,8 +2910,8 @@ func (c *Client) ResolveHostCredential(ctx context.Context, hostId openapi_types
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /hosts/{host_id}/maintenance (the `SetHostMaintenance` operationId).
-func (c *Client) SetHostMaintenanceWithBody(ctx context.Context, hostId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewSetHostMaintenanceRequestWithBody(c.Server, hostId, contentType, body)
+func (c *Client) SetHostMaintenanceWithBody(ctx context.Context, hostId openapi_types.UUID, params *SetHostMaintenanceParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetHostMaintenanceRequestWithBody(c.Server, hostId, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2903,8 +2927,8 @@ func (c *Client) SetHostMaintenanceWithBody(ctx context.Context, hostId openapi_
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /hosts/{host_id}/maintenance (the `SetHostMaintenance` operationId).
-func (c *Client) SetHostMaintenance(ctx context.Context, hostId openapi_types.UUID, body SetHostMaintenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewSetHostMaintenanceRequest(c.Server, hostId, body)
+func (c *Client) SetHostMaintenance(ctx context.Context, hostId openapi_types.UUID, params *SetHostMaintenanceParams, body SetHostMaintenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetHostMaintenanceRequest(c.Server, hostId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2920,8 +2944,8 @@ func (c *Client) SetHostMaintenance(ctx context.Context, hostId openapi_types.UU
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PUT /hosts/{host_id}/maintenance (the `PutHostMaintenance` operationId).
-func (c *Client) PutHostMaintenanceWithBody(ctx context.Context, hostId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPutHostMaintenanceRequestWithBody(c.Server, hostId, contentType, body)
+func (c *Client) PutHostMaintenanceWithBody(ctx context.Context, hostId openapi_types.UUID, params *PutHostMaintenanceParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutHostMaintenanceRequestWithBody(c.Server, hostId, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2937,8 +2961,8 @@ func (c *Client) PutHostMaintenanceWithBody(ctx context.Context, hostId openapi_
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PUT /hosts/{host_id}/maintenance (the `PutHostMaintenance` operationId).
-func (c *Client) PutHostMaintenance(ctx context.Context, hostId openapi_types.UUID, body PutHostMaintenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPutHostMaintenanceRequest(c.Server, hostId, body)
+func (c *Client) PutHostMaintenance(ctx context.Context, hostId openapi_types.UUID, params *PutHostMaintenanceParams, body PutHostMaintenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutHostMaintenanceRequest(c.Server, hostId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4968,18 +4992,18 @@ func NewAddGroupMemberRequest(server string, id ID, hostId openapi_types.UUID) (
 }
 
 // NewSetGroupMaintenanceRequest calls the generic SetGroupMaintenance builder with application/json body
-func NewSetGroupMaintenanceRequest(server string, id ID, body SetGroupMaintenanceJSONRequestBody) (*http.Request, error) {
+func NewSetGroupMaintenanceRequest(server string, id ID, params *SetGroupMaintenanceParams, body SetGroupMaintenanceJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewSetGroupMaintenanceRequestWithBody(server, id, "application/json", bodyReader)
+	return NewSetGroupMaintenanceRequestWithBody(server, id, params, "application/json", bodyReader)
 }
 
 // NewSetGroupMaintenanceRequestWithBody constructs an http.Request for the SetGroupMaintenance method, with any body, and a specified content type
-func NewSetGroupMaintenanceRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+func NewSetGroupMaintenanceRequestWithBody(server string, id ID, params *SetGroupMaintenanceParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5010,6 +5034,21 @@ func NewSetGroupMaintenanceRequestWithBody(server string, id ID, contentType str
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -5223,7 +5262,7 @@ func NewCreateHostRequestWithBody(server string, params *CreateHostParams, conte
 }
 
 // NewResolveHostCredentialRequest constructs an http.Request for the ResolveHostCredential method
-func NewResolveHostCredentialRequest(server string, hostId openapi_types.UUID) (*http.Request, error) {
+func NewResolveHostCredentialRequest(server string, hostId openapi_types.UUID, params *ResolveHostCredentialParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5253,22 +5292,37 @@ func NewResolveHostCredentialRequest(server string, hostId openapi_types.UUID) (
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewSetHostMaintenanceRequest calls the generic SetHostMaintenance builder with application/json body
-func NewSetHostMaintenanceRequest(server string, hostId openapi_types.UUID, body SetHostMaintenanceJSONRequestBody) (*http.Request, error) {
+func NewSetHostMaintenanceRequest(server string, hostId openapi_types.UUID, params *SetHostMaintenanceParams, body SetHostMaintenanceJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewSetHostMaintenanceRequestWithBody(server, hostId, "application/json", bodyReader)
+	return NewSetHostMaintenanceRequestWithBody(server, hostId, params, "application/json", bodyReader)
 }
 
 // NewSetHostMaintenanceRequestWithBody constructs an http.Request for the SetHostMaintenance method, with any body, and a specified content type
-func NewSetHostMaintenanceRequestWithBody(server string, hostId openapi_types.UUID, contentType string, body io.Reader) (*http.Request, error) {
+func NewSetHostMaintenanceRequestWithBody(server string, hostId openapi_types.UUID, params *SetHostMaintenanceParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5300,22 +5354,37 @@ func NewSetHostMaintenanceRequestWithBody(server string, hostId openapi_types.UU
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewPutHostMaintenanceRequest calls the generic PutHostMaintenance builder with application/json body
-func NewPutHostMaintenanceRequest(server string, hostId openapi_types.UUID, body PutHostMaintenanceJSONRequestBody) (*http.Request, error) {
+func NewPutHostMaintenanceRequest(server string, hostId openapi_types.UUID, params *PutHostMaintenanceParams, body PutHostMaintenanceJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewPutHostMaintenanceRequestWithBody(server, hostId, "application/json", bodyReader)
+	return NewPutHostMaintenanceRequestWithBody(server, hostId, params, "application/json", bodyReader)
 }
 
 // NewPutHostMaintenanceRequestWithBody constructs an http.Request for the PutHostMaintenance method, with any body, and a specified content type
-func NewPutHostMaintenanceRequestWithBody(server string, hostId openapi_types.UUID, contentType string, body io.Reader) (*http.Request, error) {
+func NewPutHostMaintenanceRequestWithBody(server string, hostId openapi_types.UUID, params *PutHostMaintenanceParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5346,6 +5415,21 @@ func NewPutHostMaintenanceRequestWithBody(server string, hostId openapi_types.UU
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -6884,14 +6968,14 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /groups/{id}:maintenance (the `SetGroupMaintenance` operationId).
-	SetGroupMaintenanceWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetGroupMaintenanceResponse, error)
+	SetGroupMaintenanceWithBodyWithResponse(ctx context.Context, id ID, params *SetGroupMaintenanceParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetGroupMaintenanceResponse, error)
 
 	// SetGroupMaintenanceWithResponse Turn a group's maintenance mode on or off; it applies to all its hosts.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /groups/{id}:maintenance (the `SetGroupMaintenance` operationId).
-	SetGroupMaintenanceWithResponse(ctx context.Context, id ID, body SetGroupMaintenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*SetGroupMaintenanceResponse, error)
+	SetGroupMaintenanceWithResponse(ctx context.Context, id ID, params *SetGroupMaintenanceParams, body SetGroupMaintenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*SetGroupMaintenanceResponse, error)
 
 	// GetHealthWithResponse Report whether the service can serve requests.
 	//
@@ -6938,35 +7022,35 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /hosts/{host_id}/credentials:resolve (the `ResolveHostCredential` operationId).
-	ResolveHostCredentialWithResponse(ctx context.Context, hostId openapi_types.UUID, reqEditors ...RequestEditorFn) (*ResolveHostCredentialResponse, error)
+	ResolveHostCredentialWithResponse(ctx context.Context, hostId openapi_types.UUID, params *ResolveHostCredentialParams, reqEditors ...RequestEditorFn) (*ResolveHostCredentialResponse, error)
 
 	// SetHostMaintenanceWithBodyWithResponse Turn a host's maintenance mode on or off.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /hosts/{host_id}/maintenance (the `SetHostMaintenance` operationId).
-	SetHostMaintenanceWithBodyWithResponse(ctx context.Context, hostId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetHostMaintenanceResponse, error)
+	SetHostMaintenanceWithBodyWithResponse(ctx context.Context, hostId openapi_types.UUID, params *SetHostMaintenanceParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetHostMaintenanceResponse, error)
 
 	// SetHostMaintenanceWithResponse Turn a host's maintenance mode on or off.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /hosts/{host_id}/maintenance (the `SetHostMaintenance` operationId).
-	SetHostMaintenanceWithResponse(ctx context.Context, hostId openapi_types.UUID, body SetHostMaintenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*SetHostMaintenanceResponse, error)
+	SetHostMaintenanceWithResponse(ctx context.Context, hostId openapi_types.UUID, params *SetHostMaintenanceParams, body SetHostMaintenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*SetHostMaintenanceResponse, error)
 
 	// PutHostMaintenanceWithBodyWithResponse Turn a host's maintenance mode on or off.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /hosts/{host_id}/maintenance (the `PutHostMaintenance` operationId).
-	PutHostMaintenanceWithBodyWithResponse(ctx context.Context, hostId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutHostMaintenanceResponse, error)
+	PutHostMaintenanceWithBodyWithResponse(ctx context.Context, hostId openapi_types.UUID, params *PutHostMaintenanceParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutHostMaintenanceResponse, error)
 
 	// PutHostMaintenanceWithResponse Turn a host's maintenance mode on or off.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /hosts/{host_id}/maintenance (the `PutHostMaintenance` operationId).
-	PutHostMaintenanceWithResponse(ctx context.Context, hostId openapi_types.UUID, body PutHostMaintenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*PutHostMaintenanceResponse, error)
+	PutHostMaintenanceWithResponse(ctx context.Context, hostId openapi_types.UUID, params *PutHostMaintenanceParams, body PutHostMaintenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*PutHostMaintenanceResponse, error)
 
 	// DeleteHostWithResponse Soft-delete a host (sets deleted_at; the hostname becomes reusable).
 	//
@@ -12240,8 +12324,8 @@ func (c *ClientWithResponses) AddGroupMemberWithResponse(ctx context.Context, id
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /groups/{id}:maintenance (the `SetGroupMaintenance` operationId).
-func (c *ClientWithResponses) SetGroupMaintenanceWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetGroupMaintenanceResponse, error) {
-	rsp, err := c.SetGroupMaintenanceWithBody(ctx, id, contentType, body, reqEditors...)
+func (c *ClientWithResponses) SetGroupMaintenanceWithBodyWithResponse(ctx context.Context, id ID, params *SetGroupMaintenanceParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetGroupMaintenanceResponse, error) {
+	rsp, err := c.SetGroupMaintenanceWithBody(ctx, id, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -12253,8 +12337,8 @@ func (c *ClientWithResponses) SetGroupMaintenanceWithBodyWithResponse(ctx contex
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /groups/{id}:maintenance (the `SetGroupMaintenance` operationId).
-func (c *ClientWithResponses) SetGroupMaintenanceWithResponse(ctx context.Context, id ID, body SetGroupMaintenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*SetGroupMaintenanceResponse, error) {
-	rsp, err := c.SetGroupMaintenance(ctx, id, body, reqEditors...)
+func (c *ClientWithResponses) SetGroupMaintenanceWithResponse(ctx context.Context, id ID, params *SetGroupMaintenanceParams, body SetGroupMaintenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*SetGroupMaintenanceResponse, error) {
+	rsp, err := c.SetGroupMaintenance(ctx, id, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -12330,8 +12414,8 @@ func (c *ClientWithResponses) CreateHostWithResponse(ctx context.Context, params
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /hosts/{host_id}/credentials:resolve (the `ResolveHostCredential` operationId).
-func (c *ClientWithResponses) ResolveHostCredentialWithResponse(ctx context.Context, hostId openapi_types.UUID, reqEditors ...RequestEditorFn) (*ResolveHostCredentialResponse, error) {
-	rsp, err := c.ResolveHostCredential(ctx, hostId, reqEditors...)
+func (c *ClientWithResponses) ResolveHostCredentialWithResponse(ctx context.Context, hostId openapi_types.UUID, params *ResolveHostCredentialParams, reqEditors ...RequestEditorFn) (*ResolveHostCredentialResponse, error) {
+	rsp, err := c.ResolveHostCredential(ctx, hostId, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -12343,8 +12427,8 @@ func (c *ClientWithResponses) ResolveHostCredentialWithResponse(ctx context.Cont
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /hosts/{host_id}/maintenance (the `SetHostMaintenance` operationId).
-func (c *ClientWithResponses) SetHostMaintenanceWithBodyWithResponse(ctx context.Context, hostId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetHostMaintenanceResponse, error) {
-	rsp, err := c.SetHostMaintenanceWithBody(ctx, hostId, contentType, body, reqEditors...)
+func (c *ClientWithResponses) SetHostMaintenanceWithBodyWithResponse(ctx context.Context, hostId openapi_types.UUID, params *SetHostMaintenanceParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetHostMaintenanceResponse, error) {
+	rsp, err := c.SetHostMaintenanceWithBody(ctx, hostId, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -12356,8 +12440,8 @@ func (c *ClientWithResponses) SetHostMaintenanceWithBodyWithResponse(ctx context
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /hosts/{host_id}/maintenance (the `SetHostMaintenance` operationId).
-func (c *ClientWithResponses) SetHostMaintenanceWithResponse(ctx context.Context, hostId openapi_types.UUID, body SetHostMaintenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*SetHostMaintenanceResponse, error) {
-	rsp, err := c.SetHostMaintenance(ctx, hostId, body, reqEditors...)
+func (c *ClientWithResponses) SetHostMaintenanceWithResponse(ctx context.Context, hostId openapi_types.UUID, params *SetHostMaintenanceParams, body SetHostMaintenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*SetHostMaintenanceResponse, error) {
+	rsp, err := c.SetHostMaintenance(ctx, hostId, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -12369,8 +12453,8 @@ func (c *ClientWithResponses) SetHostMaintenanceWithResponse(ctx context.Context
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /hosts/{host_id}/maintenance (the `PutHostMaintenance` operationId).
-func (c *ClientWithResponses) PutHostMaintenanceWithBodyWithResponse(ctx context.Context, hostId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutHostMaintenanceResponse, error) {
-	rsp, err := c.PutHostMaintenanceWithBody(ctx, hostId, contentType, body, reqEditors...)
+func (c *ClientWithResponses) PutHostMaintenanceWithBodyWithResponse(ctx context.Context, hostId openapi_types.UUID, params *PutHostMaintenanceParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutHostMaintenanceResponse, error) {
+	rsp, err := c.PutHostMaintenanceWithBody(ctx, hostId, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -12382,8 +12466,8 @@ func (c *ClientWithResponses) PutHostMaintenanceWithBodyWithResponse(ctx context
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /hosts/{host_id}/maintenance (the `PutHostMaintenance` operationId).
-func (c *ClientWithResponses) PutHostMaintenanceWithResponse(ctx context.Context, hostId openapi_types.UUID, body PutHostMaintenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*PutHostMaintenanceResponse, error) {
-	rsp, err := c.PutHostMaintenance(ctx, hostId, body, reqEditors...)
+func (c *ClientWithResponses) PutHostMaintenanceWithResponse(ctx context.Context, hostId openapi_types.UUID, params *PutHostMaintenanceParams, body PutHostMaintenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*PutHostMaintenanceResponse, error) {
+	rsp, err := c.PutHostMaintenance(ctx, hostId, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}

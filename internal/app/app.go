@@ -24,6 +24,7 @@ import (
 	"github.com/openwatch/openwatch/internal/httpserver"
 	"github.com/openwatch/openwatch/internal/idempotency"
 	"github.com/openwatch/openwatch/internal/license"
+	"github.com/openwatch/openwatch/internal/pg"
 	"github.com/openwatch/openwatch/internal/role"
 	"github.com/openwatch/openwatch/internal/seal"
 	"github.com/openwatch/openwatch/internal/serviceaccount"
@@ -60,6 +61,7 @@ type App struct {
 	HTTP    *httpserver.Server
 	License *license.Manager
 	Audit   *audit.Writer
+	Hosts   *host.Service
 }
 
 // The domains' handler types, aliased so they can be embedded side by side.
@@ -153,6 +155,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		keys = append(keys, extra...)
 	}
 	verifier := license.NewVerifier(keys, 0, now)
+	hosts := host.NewService(d.Pool, aw)
 	lic := license.NewManager(verifier, d.Config.License.File, d.Logger)
 	idem := idempotency.NewStore(d.Pool, now)
 	handlers := &server{
@@ -162,7 +165,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		roleHandlers:    role.NewHandlers(role.NewService(d.Pool, aw)),
 		licenseHandlers: license.NewHandlers(lic, verifier),
 		auditHandlers:   audit.NewHandlers(aw),
-		hostHandlers:    host.NewHandlers(host.NewService(d.Pool, aw)),
+		hostHandlers:    host.NewHandlers(hosts),
 		credHandlers:    credential.NewHandlers(credential.NewService(d.Pool, keyring, aw, now)),
 		saHandlers:      serviceaccount.NewHandlers(serviceaccount.NewService(d.Pool, authSvc, aw, now)),
 	}
@@ -175,7 +178,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build http server: %w", err)
 	}
-	return &App{Config: d.Config, Logger: d.Logger, Pool: d.Pool, Auth: authSvc, Users: users, Idem: idem, HTTP: httpSrv, License: lic, Audit: aw}, nil
+	return &App{Config: d.Config, Logger: d.Logger, Pool: d.Pool, Auth: authSvc, Users: users, Idem: idem, HTTP: httpSrv, License: lic, Audit: aw, Hosts: hosts}, nil
 }
 
 // denialRecorder writes authorization denials to the audit trail.
@@ -199,7 +202,10 @@ func (a *App) Handler() http.Handler { return a.HTTP.Echo() }
 // waits for them to finish; call it before closing the pool.
 func (a *App) RunBackground(ctx context.Context) (wait func()) {
 	var wg sync.WaitGroup
-	wg.Go(func() { a.Auth.Listen(ctx) })
+	listener := pg.NewListener(a.Pool, a.Logger)
+	listener.Subscribe(auth.InvalidationChannel, a.Auth.Subscriber())
+	listener.Subscribe(host.InventoryChannel, a.Hosts.Subscriber())
+	wg.Go(func() { listener.Run(ctx) })
 	wg.Go(func() {
 		t := time.NewTicker(10 * time.Minute)
 		defer t.Stop()

@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/openwatch/openwatch/internal/authz"
+	"github.com/openwatch/openwatch/internal/pg"
 )
 
 // InvalidationChannel is the PostgreSQL NOTIFY channel on which any process announces
@@ -102,46 +102,15 @@ func (c *sessionCache) setListening(on bool) {
 	}
 }
 
-// Listen keeps a LISTEN connection open and applies invalidations until ctx ends. While it
-// is disconnected the cache is bypassed, so a revoked session is never served from it.
-func (s *Service) Listen(ctx context.Context) {
-	backoff := 100 * time.Millisecond
-	for ctx.Err() == nil {
-		err := s.listenOnce(ctx)
-		s.sessions.setListening(false)
-		if ctx.Err() != nil {
-			return
-		}
-		s.logger.WarnContext(ctx, "session invalidation listener disconnected; retrying", slog.Any("error", err), slog.Duration("backoff", backoff))
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, 5*time.Second)
-	}
-}
+// Notify applies one invalidation (pg.Subscriber).
+func (c *sessionCache) Notify(payload string) { c.invalidate(payload) }
 
-func (s *Service) listenOnce(ctx context.Context) error {
-	conn, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Release()
-	if _, err := conn.Exec(ctx, "LISTEN "+InvalidationChannel); err != nil {
-		return err
-	}
-	s.sessions.setListening(true)
-	for {
-		n, err := conn.Conn().WaitForNotification(ctx)
-		if err != nil {
-			// The connection is in an unknown state: do not return it to the pool.
-			_ = conn.Conn().Close(context.WithoutCancel(ctx))
-			return err
-		}
-		s.sessions.invalidate(n.Payload)
-	}
-}
+// Connected follows the listener: while it is down the cache is bypassed, so a revoked
+// session is never served from it (pg.Subscriber).
+func (c *sessionCache) Connected(on bool) { c.setListening(on) }
+
+// Subscriber is what the notification listener feeds (channel InvalidationChannel).
+func (s *Service) Subscriber() pg.Subscriber { return s.sessions }
 
 // WaitListening blocks until the invalidation listener is connected or ctx ends; tests
 // use it to make cache behaviour deterministic.

@@ -33,7 +33,7 @@ func groupConflict(err error, name string) error {
 // group afterwards.
 func (s *Service) groupChange(ctx context.Context, id uuid.UUID, ev audit.Event, fn func(q *dbq.Queries) error) (Group, error) {
 	var g Group
-	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+	err := s.write(ctx, func(tx pgx.Tx) error {
 		q := dbq.New(tx)
 		if err := fn(q); err != nil {
 			return err
@@ -123,7 +123,7 @@ func (s *Service) SetGroupMaintenance(ctx context.Context, actor *authz.Principa
 
 // DeleteGroup deletes a group; its hosts stay, without a group. Guarded by host:delete.
 func (s *Service) DeleteGroup(ctx context.Context, actor *authz.Principal, id uuid.UUID) error {
-	return pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+	return s.write(ctx, func(tx pgx.Tx) error {
 		n, err := dbq.New(tx).GroupDelete(ctx, id)
 		if err != nil {
 			return pg.Translate(err)

@@ -2,6 +2,10 @@ package host
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
 
 	api "github.com/openwatch/openwatch/gen/api"
 	"github.com/openwatch/openwatch/internal/authz"
@@ -15,9 +19,16 @@ type Handlers struct {
 // NewHandlers returns the host handlers.
 func NewHandlers(svc *Service) *Handlers { return &Handlers{svc: svc} }
 
-// ListHosts implements GET /hosts (host:read).
+// ListHosts implements GET /hosts (host:read). Pages are served from a cache that every
+// inventory change clears, so a busy dashboard does not re-read and re-encode the same
+// page; the answer is identical either way.
 func (h *Handlers) ListHosts(ctx context.Context, req api.ListHostsRequestObject) (api.ListHostsResponseObject, error) {
 	p := req.Params
+	key := pageKey(p)
+	page, gen := h.svc.pages.get(key)
+	if page != nil {
+		return encodedPage(page), nil
+	}
 	rows, next, err := h.svc.List(ctx, Filter{Environment: p.Environment, Tag: p.Tag, GroupID: p.GroupId, Q: p.Q,
 		Maintenance: p.Maintenance, Limit: p.Limit, Cursor: p.Cursor})
 	if err != nil {
@@ -27,7 +38,48 @@ func (h *Handlers) ListHosts(ctx context.Context, req api.ListHostsRequestObject
 	for _, r := range rows {
 		out.Hosts = append(out.Hosts, listItem(r))
 	}
-	return out, nil
+	page, err = json.Marshal(out)
+	if err != nil {
+		return nil, err
+	}
+	page = append(page, '\n')
+	h.svc.pages.put(key, gen, page)
+	return encodedPage(page), nil
+}
+
+// pageKey identifies a page by every parameter that shapes it.
+func pageKey(p api.ListHostsParams) string {
+	var b strings.Builder
+	add := func(name string, v *string) {
+		if v != nil {
+			b.WriteString(name)
+			b.WriteString(strconv.Quote(*v))
+		}
+	}
+	add("e", p.Environment)
+	add("t", p.Tag)
+	add("q", p.Q)
+	add("c", p.Cursor)
+	if p.GroupId != nil {
+		b.WriteString("g" + p.GroupId.String())
+	}
+	if p.Maintenance != nil {
+		b.WriteString("m" + strconv.FormatBool(*p.Maintenance))
+	}
+	if p.Limit != nil {
+		b.WriteString("l" + strconv.Itoa(*p.Limit))
+	}
+	return b.String()
+}
+
+// encodedPage is a GET /hosts answer already encoded as JSON.
+type encodedPage []byte
+
+func (e encodedPage) VisitListHostsResponse(w http.ResponseWriter) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, err := w.Write(e)
+	return err
 }
 
 // CreateHost implements POST /hosts (host:write).

@@ -2,12 +2,14 @@ package host_test
 
 import (
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -211,4 +213,39 @@ func TestListsAreGzippedWhenAsked(t *testing.T) {
 	var page api.HostListResponse
 	require.NoError(t, json.NewDecoder(zr).Decode(&page))
 	require.Len(t, page.Hosts, 20)
+}
+
+// TestListCacheFollowsEveryWriter: a cached page changes on the very next request after a
+// change through the API, and soon after a change made directly in the database (another
+// process, COPY, SQL), which the statement triggers announce.
+func TestListCacheFollowsEveryWriter(t *testing.T) {
+	t.Parallel()
+	env := apitest.New(t)
+	admin := env.Admin()
+	names := func() []string {
+		var p api.HostListResponse
+		env.Do(apitest.Request{Method: http.MethodGet, Path: "hosts", Token: admin.AccessToken}).Decode(t, &p)
+		var out []string
+		for _, h := range p.Hosts {
+			out = append(out, h.Hostname)
+		}
+		return out
+	}
+	create := func(name string) {
+		res := env.Do(apitest.Request{Method: http.MethodPost, Path: "hosts", Token: admin.AccessToken, JSON: map[string]any{"hostname": name, "ip_address": "10.8.0.1"}})
+		require.Equal(t, http.StatusCreated, res.Status)
+	}
+	create("one.example.com")
+	require.Equal(t, []string{"one.example.com"}, names())
+	require.Equal(t, []string{"one.example.com"}, names(), "served again, now from the cache")
+	create("two.example.com")
+	require.Equal(t, []string{"one.example.com", "two.example.com"}, names(), "an API change shows on the very next request")
+
+	_, err := env.App.Pool.Exec(context.Background(), `UPDATE hosts SET hostname = 'renamed.example.com' WHERE hostname = 'one.example.com'`)
+	require.NoError(t, err)
+	deadline := time.Now().Add(5 * time.Second)
+	for names()[0] != "renamed.example.com" {
+		require.True(t, time.Now().Before(deadline), "a direct database change reaches the cache")
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -27,11 +27,23 @@ type Service struct {
 	pool  *pgxpool.Pool
 	q     *dbq.Queries
 	audit *audit.Writer
+	pages *pageCache
 }
 
 // NewService returns the host service.
 func NewService(pool *pgxpool.Pool, aw *audit.Writer) *Service {
-	return &Service{pool: pool, q: dbq.New(pool), audit: aw}
+	return &Service{pool: pool, q: dbq.New(pool), audit: aw, pages: newPageCache()}
+}
+
+// Subscriber is what the notification listener feeds (channel InventoryChannel).
+func (s *Service) Subscriber() pg.Subscriber { return s.pages }
+
+// write runs fn in a transaction and, once it committed, drops the cached list pages of
+// this process (the others hear of it through InventoryChannel).
+func (s *Service) write(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	err := pg.WithTx(ctx, s.pool, fn)
+	s.pages.invalidate()
+	return err
 }
 
 // Host is a live host with its effective maintenance mode.
@@ -110,7 +122,7 @@ func (s *Service) Create(ctx context.Context, actor *authz.Principal, in CreateI
 		return Host{}, apperr.Internal(err)
 	}
 	var h Host
-	err = pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+	err = s.write(ctx, func(tx pgx.Tx) error {
 		q := dbq.New(tx)
 		if err := s.checkGroup(ctx, q, in.GroupID); err != nil {
 			return err
@@ -204,7 +216,7 @@ func (s *Service) Update(ctx context.Context, actor *authz.Principal, id uuid.UU
 		}
 	}
 	var h Host
-	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+	err := s.write(ctx, func(tx pgx.Tx) error {
 		q := dbq.New(tx)
 		if err := s.checkGroup(ctx, q, in.GroupID); err != nil {
 			return err
@@ -253,7 +265,7 @@ func changes(in UpdateInput) map[string]any {
 // SetMaintenance turns a host's own maintenance mode on or off. Guarded by host:write.
 func (s *Service) SetMaintenance(ctx context.Context, actor *authz.Principal, id uuid.UUID, enabled bool) (Host, error) {
 	var h Host
-	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+	err := s.write(ctx, func(tx pgx.Tx) error {
 		q := dbq.New(tx)
 		n, err := q.HostSetMaintenance(ctx, dbq.HostSetMaintenanceParams{ID: id, Enabled: enabled})
 		if err != nil {
@@ -272,7 +284,7 @@ func (s *Service) SetMaintenance(ctx context.Context, actor *authz.Principal, id
 
 // Delete soft-deletes a host; its hostname becomes reusable. Guarded by host:delete.
 func (s *Service) Delete(ctx context.Context, actor *authz.Principal, id uuid.UUID) error {
-	return pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+	return s.write(ctx, func(tx pgx.Tx) error {
 		n, err := dbq.New(tx).HostSoftDelete(ctx, id)
 		if err != nil {
 			return pg.Translate(err)

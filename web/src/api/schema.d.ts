@@ -2294,7 +2294,10 @@ export interface operations {
     setGroupMaintenance: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A unique string per logical operation; replays return the original result. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKeyOptional"];
+            };
             path: {
                 id: components["parameters"]["ID"];
             };
@@ -2414,7 +2417,10 @@ export interface operations {
     resolveHostCredential: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A unique string per logical operation; replays return the original result. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKeyOptional"];
+            };
             path: {
                 host_id: string;
             };
@@ -2441,7 +2447,10 @@ export interface operations {
     putHostMaintenance: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A unique string per logical operation; replays return the original result. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKeyOptional"];
+            };
             path: {
                 host_id: string;
             };
@@ -2472,7 +2481,10 @@ export interface operations {
     setHostMaintenance: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A unique string per logical operation; replays return the original result. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKeyOptional"];
+            };
             path: {
                 host_id: string;
             };
