@@ -179,7 +179,11 @@ func setup(name string, e env, args []string, extra func(*flag.FlagSet)) (config
 }
 
 func runServe(ctx context.Context, e env, args []string) error {
-	cfg, log, err := setup("serve", e, args, nil)
+	// A busy server logs a line per request: batch the writes (flushed every 100 ms and
+	// on exit) instead of paying a system call per line.
+	out := logging.NewBufferedWriter(e.stderr, 100*time.Millisecond)
+	defer out.Close()
+	cfg, log, err := setup("serve", env{getenv: e.getenv, environ: e.environ, stdin: e.stdin, stdout: e.stdout, stderr: out, spec: e.spec}, args, nil)
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -33,3 +35,26 @@ func TestRejectsBadSettings(t *testing.T) {
 	_, err = New(&bytes.Buffer{}, "info", "xml")
 	require.Error(t, err)
 }
+
+func TestBufferedWriterFlushes(t *testing.T) {
+	var out lockedBuf
+	w := NewBufferedWriter(&out, 10*time.Millisecond)
+	_, err := w.Write([]byte("line one\n"))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return out.String() == "line one\n" }, time.Second, 5*time.Millisecond, "flushed within the interval")
+	_, _ = w.Write([]byte("line two\n"))
+	require.NoError(t, w.Close())
+	require.Equal(t, "line one\nline two\n", out.String(), "Close writes out the rest")
+}
+
+type lockedBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+func (l *lockedBuf) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
