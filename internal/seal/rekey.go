@@ -29,7 +29,8 @@ func (s Sealed) AD() AD { return AD{Table: s.Table, Column: s.Column, RowID: s.R
 // The file is replaced atomically (written in full under a temporary name, 0600, synced,
 // then renamed over the old one), so a reader sees the old file or the new one, never a
 // mix. Rotations of one file take turns on an exclusive lock on it, so none loses another's
-// key. The file must pass the checks LoadOrCreate makes (mode, format).
+// key (the lock is taken on a .lock file beside it). The file must pass the checks
+// LoadOrCreate makes (mode, format).
 func Rotate(path string) (*Keyring, error) {
 	if path == "" {
 		return nil, errors.New("rotate key file: no path configured")
@@ -108,29 +109,17 @@ func newKey(existing map[string]string) (string, []byte, error) {
 // The lock is on the file, which a rotation replaces, so after waiting for it the lock is
 // retaken when path has meanwhile become another file.
 func lockKeyFile(path string) (func(), error) {
-	for {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, fmt.Errorf("open key file: %w", err)
-		}
-		if err := flock(f); err != nil {
-			_ = f.Close()
-			return nil, fmt.Errorf("lock key file %s: %w", path, err)
-		}
-		locked, err := f.Stat()
-		if err != nil {
-			_ = f.Close()
-			return nil, fmt.Errorf("stat key file: %w", err)
-		}
-		current, err := os.Stat(path)
-		if err == nil && os.SameFile(locked, current) {
-			return func() { _ = f.Close() }, nil
-		}
-		_ = f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("stat key file: %w", err)
-		}
+	// The key file itself is replaced by rename, so its inode cannot carry the lock: a
+	// lock file beside it, never replaced, does.
+	f, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open key lock file: %w", err)
 	}
+	if err := flock(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("lock key file %s: %w", path, err)
+	}
+	return func() { _ = f.Close() }, nil
 }
 
 // flock waits for an exclusive lock on f, retrying when a signal interrupts the wait.
