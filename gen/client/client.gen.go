@@ -1590,7 +1590,7 @@ type ClientInterface interface {
 
 	// ChangePasswordWithBody Change the caller's password.
 	//
-	// Every other session of the caller ends.
+	// Every other session of the caller ends. Service accounts have no password (409).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1599,7 +1599,7 @@ type ClientInterface interface {
 
 	// ChangePassword Change the caller's password.
 	//
-	// Every other session of the caller ends.
+	// Every other session of the caller ends. Service accounts have no password (409).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2376,7 +2376,7 @@ func (c *Client) VerifyMFA(ctx context.Context, body VerifyMFAJSONRequestBody, r
 
 // ChangePasswordWithBody Change the caller's password.
 //
-// Every other session of the caller ends.
+// Every other session of the caller ends. Service accounts have no password (409).
 //
 // Takes any type of body and a specified content type.
 //
@@ -2395,7 +2395,7 @@ func (c *Client) ChangePasswordWithBody(ctx context.Context, contentType string,
 
 // ChangePassword Change the caller's password.
 //
-// Every other session of the caller ends.
+// Every other session of the caller ends. Service accounts have no password (409).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -6779,7 +6779,7 @@ type ClientWithResponsesInterface interface {
 
 	// ChangePasswordWithBodyWithResponse Change the caller's password.
 	//
-	// Every other session of the caller ends.
+	// Every other session of the caller ends. Service accounts have no password (409).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6788,7 +6788,7 @@ type ClientWithResponsesInterface interface {
 
 	// ChangePasswordWithResponse Change the caller's password.
 	//
-	// Every other session of the caller ends.
+	// Every other session of the caller ends. Service accounts have no password (409).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -8059,6 +8059,8 @@ type ChangePasswordResponse struct {
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *UnexpectedError
 }
@@ -8071,6 +8073,11 @@ func (r ChangePasswordResponse) GetJSON400() *BadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ChangePasswordResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ChangePasswordResponse) GetJSON409() *Conflict {
+	return r.JSON409
 }
 
 // GetJSONDefault returns the response for an HTTP default `application/json` response
@@ -11991,7 +11998,7 @@ func (c *ClientWithResponses) VerifyMFAWithResponse(ctx context.Context, body Ve
 
 // ChangePasswordWithBodyWithResponse Change the caller's password.
 //
-// Every other session of the caller ends.
+// Every other session of the caller ends. Service accounts have no password (409).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -12006,7 +12013,7 @@ func (c *ClientWithResponses) ChangePasswordWithBodyWithResponse(ctx context.Con
 
 // ChangePasswordWithResponse Change the caller's password.
 //
-// Every other session of the caller ends.
+// Every other session of the caller ends. Service accounts have no password (409).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -13617,6 +13624,13 @@ func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, e
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest UnexpectedError

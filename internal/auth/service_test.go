@@ -163,6 +163,13 @@ func TestLoginRateLimitPerAddress(t *testing.T) {
 	require.Equal(t, "rate_limit.exceeded", res.Err(t).Error.Code)
 	require.NotEmpty(t, res.Header.Get("Retry-After"))
 	require.True(t, res.Err(t).Error.Retryable)
+	require.Equal(t, 1, auditCount(t, env, "auth.rate_limited"), "the refusal is audited")
+}
+
+func auditCount(t *testing.T, env *apitest.Env, action string) int {
+	var n int
+	require.NoError(t, env.App.Pool.QueryRow(context.Background(), `SELECT count(*) FROM audit_events WHERE action = $1`, action).Scan(&n))
+	return n
 }
 
 func TestAccountLockoutGrows(t *testing.T) {
@@ -186,6 +193,7 @@ func TestAccountLockoutGrows(t *testing.T) {
 	ghost := login("ghost", "wrong-password")
 	require.Equal(t, http.StatusTooManyRequests, ghost.Status, "unknown usernames lock too, so locking reveals nothing")
 	require.Equal(t, "30", ghost.Header.Get("Retry-After"))
+	require.Equal(t, 1, auditCount(t, env, "auth.locked_out"), "locking the real account is audited")
 
 	now = now.Add(31 * time.Second)
 	require.Equal(t, http.StatusUnauthorized, login("lock", "wrong-password").Status)

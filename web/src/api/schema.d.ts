@@ -218,7 +218,7 @@ export interface paths {
         put?: never;
         /**
          * Change the caller's password.
-         * @description Every other session of the caller ends.
+         * @description Every other session of the caller ends. Service accounts have no password (409).
          */
         post: operations["changePassword"];
         delete?: never;
@@ -1826,6 +1826,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
             default: components["responses"]["UnexpectedError"];
         };
     };
