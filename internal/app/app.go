@@ -163,7 +163,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		authHandlers:    auth.NewHandlers(authSvc),
 		userHandlers:    user.NewHandlers(users),
 		roleHandlers:    role.NewHandlers(role.NewService(d.Pool, aw)),
-		licenseHandlers: license.NewHandlers(lic, verifier),
+		licenseHandlers: license.NewHandlers(lic, verifier, aw),
 		auditHandlers:   audit.NewHandlers(aw),
 		hostHandlers:    host.NewHandlers(hosts),
 		credHandlers:    credential.NewHandlers(credential.NewService(d.Pool, keyring, aw, now)),

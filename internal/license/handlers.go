@@ -4,16 +4,21 @@ import (
 	"context"
 
 	api "github.com/openwatch/openwatch/gen/api"
+	"github.com/openwatch/openwatch/internal/audit"
+	"github.com/openwatch/openwatch/internal/authz"
 )
 
 // Handlers implements the license operations.
 type Handlers struct {
-	m *Manager
-	v *Verifier
+	m  *Manager
+	v  *Verifier
+	aw *audit.Writer
 }
 
 // NewHandlers returns the license handlers.
-func NewHandlers(m *Manager, v *Verifier) *Handlers { return &Handlers{m: m, v: v} }
+func NewHandlers(m *Manager, v *Verifier, aw *audit.Writer) *Handlers {
+	return &Handlers{m: m, v: v, aw: aw}
+}
 
 // HasFeature reports whether the current license includes feature; the HTTP layer gates
 // operations marked x-license-feature with it.
@@ -38,8 +43,15 @@ func (h *Handlers) GetLicense(context.Context, api.GetLicenseRequestObject) (api
 }
 
 // VerifyLicense implements POST /admin/license:verify (license:manage).
-func (h *Handlers) VerifyLicense(_ context.Context, req api.VerifyLicenseRequestObject) (api.VerifyLicenseResponseObject, error) {
+func (h *Handlers) VerifyLicense(ctx context.Context, req api.VerifyLicenseRequestObject) (api.VerifyLicenseResponseObject, error) {
 	r := h.v.Verify(req.Body.LicenseJwt)
+	detail := map[string]any{"valid": r.Valid, "result": r.Result}
+	if r.Tier != nil {
+		detail["tier"] = string(*r.Tier)
+	}
+	if err := h.aw.AppendAlone(ctx, audit.For(ctx, authz.PrincipalFrom(ctx), audit.ActionLicenseVerified, "license", "", detail)); err != nil {
+		return nil, err
+	}
 	out := api.VerifyLicense200JSONResponse{IsValid: r.Valid, VerifyResult: r.Result, ExpiresAt: r.ExpiresAt}
 	if r.Tier != nil {
 		t := string(*r.Tier)

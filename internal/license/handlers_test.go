@@ -83,6 +83,9 @@ func TestLicenseEndpoints(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "bad_signature", verify(forged).VerifyResult)
 	require.Equal(t, "malformed", verify("not-a-jwt").VerifyResult)
+	var checks int
+	require.NoError(t, env.App.Pool.QueryRow(t.Context(), `SELECT count(*) FROM audit_events WHERE action = 'license.verified'`).Scan(&checks))
+	require.Equal(t, 4, checks, "every dry-run check is audited")
 
 	require.Equal(t, http.StatusForbidden, env.Do(apitest.Request{Method: http.MethodPost, Path: "admin/license:verify", Token: viewer.AccessToken,
 		JSON: map[string]string{"license_jwt": token}}).Status)
