@@ -1,0 +1,375 @@
+// Package sshtest runs real OpenSSH servers for tests: Start launches
+// /usr/sbin/sshd on a loopback address and a free port with its own config
+// and host key, and provides test users (passwordless sudo, password sudo,
+// no sudo, root) that log in with a key or a password. Farm serves thousands
+// of in-process SSH endpoints on loopback for benchmarks.
+//
+// Tests that use it must run as root; when sshd cannot start they fail with
+// the reason and never skip.
+package sshtest
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/openwatch/openwatch/internal/sshx"
+)
+
+// Options configures Start.
+type Options struct {
+	// Addr is the loopback IP to listen on (default 127.0.0.1). Any
+	// 127.0.0.0/8 address works on Linux.
+	Addr string
+}
+
+// Server is a running sshd. Its methods are not safe for concurrent use.
+type Server struct {
+	Addr    string        // host:port
+	Host    string        // IP
+	Port    int           // TCP port, the same across restarts
+	HostKey ssh.PublicKey // the key sshd presents (changes after RotateHostKey)
+
+	t        testing.TB
+	dir      string
+	id       *identity
+	cmd      *exec.Cmd
+	exited   chan struct{}
+	logPath  string
+	penalty  bool // the config disables PerSourcePenalties (OpenSSH >= 9.8)
+	hostPath string
+}
+
+// startAttempts is how many free ports Start tries before giving up.
+const startAttempts = 5
+
+// readyTimeout bounds how long sshd may take to accept connections.
+const readyTimeout = 15 * time.Second
+
+// Start runs sshd on opts.Addr on a free port and registers its cleanup. It
+// fails the test when sshd cannot start.
+func Start(t testing.TB, opts Options) *Server {
+	t.Helper()
+	if opts.Addr == "" {
+		opts.Addr = "127.0.0.1"
+	}
+	id, err := loadIdentity()
+	if err != nil {
+		t.Fatalf("sshtest: prepare test users: %v", err)
+	}
+	s := &Server{t: t, Host: opts.Addr, id: id}
+	if err := s.prepareDir(); err != nil {
+		t.Fatalf("sshtest: %v", err)
+	}
+	t.Cleanup(s.cleanup)
+	for attempt := 1; ; attempt++ {
+		port, err := freePort(s.Host)
+		if err != nil {
+			t.Fatalf("sshtest: find a free port on %s: %v", s.Host, err)
+		}
+		s.setPort(port)
+		err = s.start()
+		if err == nil {
+			return s
+		}
+		if !errors.Is(err, errPortInUse) || attempt == startAttempts {
+			t.Fatalf("sshtest: start sshd on %s: %v\nsshd output:\n%s", s.Addr, err, s.Log())
+		}
+	}
+}
+
+func (s *Server) setPort(port int) {
+	s.Port = port
+	s.Addr = net.JoinHostPort(s.Host, strconv.Itoa(port))
+}
+
+// User returns the login material of a test user.
+func (s *Server) User(kind UserKind) User {
+	name, ok := userNames[kind]
+	if !ok {
+		s.t.Fatalf("sshtest: unknown user kind %d", kind)
+	}
+	return User{Kind: kind, Name: name, Password: s.id.passwords[name], PrivateKey: s.id.privatePEM}
+}
+
+// HostKeys returns a verifier accepting only the server's current host key.
+func (s *Server) HostKeys() sshx.HostKeyVerifier { return sshx.FixedHostKey(s.HostKey) }
+
+// Dial logs in as the test user with key and password, verifying the
+// current host key, and closes the client at the end of the test.
+func (s *Server) Dial(t testing.TB, kind UserKind) *sshx.Client {
+	t.Helper()
+	c, err := sshx.Dial(context.Background(), s.Addr, s.User(kind).Auth(), sshx.Options{HostKeys: s.HostKeys()})
+	if err != nil {
+		t.Fatalf("sshtest: dial %s as %s: %v", s.Addr, userNames[kind], err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// Stop stops sshd; the port then refuses connections. Established
+// connections are served by their own sshd processes and stay open.
+func (s *Server) Stop() {
+	s.t.Helper()
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(5 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+	}
+	s.cmd = nil
+}
+
+// Restart starts sshd again on the same port, with the current host key.
+func (s *Server) Restart() {
+	s.t.Helper()
+	s.Stop()
+	deadline := time.Now().Add(readyTimeout)
+	for {
+		err := s.start()
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, errPortInUse) || time.Now().After(deadline) {
+			s.t.Fatalf("sshtest: restart sshd on %s: %v\nsshd output:\n%s", s.Addr, err, s.Log())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// RotateHostKey replaces the host key; the next Restart presents it and
+// HostKey is updated at once.
+func (s *Server) RotateHostKey() {
+	s.t.Helper()
+	if err := s.writeHostKey(); err != nil {
+		s.t.Fatalf("sshtest: %v", err)
+	}
+}
+
+// Log returns what sshd has logged so far (the end of it when it is long).
+func (s *Server) Log() string {
+	data, err := os.ReadFile(s.logPath)
+	if err != nil {
+		return fmt.Sprintf("(no sshd log: %v)", err)
+	}
+	if len(data) > maxLog {
+		data = data[len(data)-maxLog:]
+	}
+	return string(data)
+}
+
+// logFrom returns the log after offset.
+func (s *Server) logFrom(offset int64) string {
+	data, _ := os.ReadFile(s.logPath)
+	if int64(len(data)) < offset {
+		return string(data)
+	}
+	return string(data[offset:])
+}
+
+func (s *Server) cleanup() {
+	s.Stop()
+	if s.t.Failed() {
+		s.t.Logf("sshtest: sshd %s output:\n%s", s.Addr, s.Log())
+	}
+	_ = os.RemoveAll(s.dir)
+}
+
+// prepareDir creates the server directory: host key, authorized keys per
+// user (readable by the users, as sshd reads them with the user's uid) and
+// the config.
+func (s *Server) prepareDir() error {
+	dir, err := os.MkdirTemp("", "owtest-sshd-")
+	if err != nil {
+		return fmt.Errorf("create server dir: %w", err)
+	}
+	s.dir = dir
+	keys := filepath.Join(dir, "keys")
+	if err := os.Mkdir(keys, 0o711); err != nil {
+		return fmt.Errorf("create keys dir: %w", err)
+	}
+	// MkdirTemp creates 0700; the users must traverse it to read their keys.
+	if err := os.Chmod(dir, 0o711); err != nil {
+		return fmt.Errorf("chmod server dir: %w", err)
+	}
+	for _, name := range userNames {
+		if err := os.WriteFile(filepath.Join(keys, name), s.id.authorized, 0o644); err != nil {
+			return fmt.Errorf("write authorized keys: %w", err)
+		}
+	}
+	s.hostPath = filepath.Join(dir, "host_ed25519_key")
+	s.logPath = filepath.Join(dir, "sshd.log")
+	if err := s.writeHostKey(); err != nil {
+		return err
+	}
+	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
+		return fmt.Errorf("create sshd privilege separation dir: %w", err)
+	}
+	s.penalty = supportsPerSourcePenalties()
+	return nil
+}
+
+// writeHostKey generates a new ed25519 host key.
+func (s *Server) writeHostKey() error {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return fmt.Errorf("generate host key: %w", err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		return fmt.Errorf("marshal host key: %w", err)
+	}
+	if err := os.WriteFile(s.hostPath, pem.EncodeToMemory(block), 0o600); err != nil {
+		return fmt.Errorf("write host key: %w", err)
+	}
+	key, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		return fmt.Errorf("host public key: %w", err)
+	}
+	s.HostKey = key
+	return nil
+}
+
+// config renders sshd_config for the current port.
+func (s *Server) config() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "ListenAddress %s\n", s.Addr)
+	fmt.Fprintf(&b, "HostKey %s\n", s.hostPath)
+	fmt.Fprintf(&b, "AuthorizedKeysFile %s/keys/%%u\n", s.dir)
+	b.WriteString(`PidFile none
+UsePAM no
+StrictModes no
+PubkeyAuthentication yes
+PasswordAuthentication yes
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+PermitEmptyPasswords no
+AllowUsers root owtest-*
+MaxStartups 1000
+MaxSessions 100
+MaxAuthTries 6
+LoginGraceTime 30
+UseDNS no
+PrintMotd no
+PrintLastLog no
+X11Forwarding no
+Subsystem sftp internal-sftp
+LogLevel VERBOSE
+`)
+	if s.penalty {
+		b.WriteString("PerSourcePenalties no\n")
+	}
+	return b.String()
+}
+
+var errPortInUse = errors.New("port in use")
+
+// start launches sshd and waits until it serves its banner.
+func (s *Server) start() error {
+	cfg := filepath.Join(s.dir, "sshd_config")
+	if err := os.WriteFile(cfg, []byte(s.config()), 0o600); err != nil {
+		return fmt.Errorf("write sshd_config: %w", err)
+	}
+	// A file, not a pipe: the per-connection sshd processes inherit it and
+	// may outlive the listener, and Wait must not wait for them.
+	logFile, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("open sshd log: %w", err)
+	}
+	defer func() { _ = logFile.Close() }()
+	info, err := logFile.Stat()
+	if err != nil {
+		return fmt.Errorf("stat sshd log: %w", err)
+	}
+	mark := info.Size()
+	cmd := exec.Command(sshdPath(), "-D", "-e", "-f", cfg)
+	cmd.Stdout = logFile
+	cmd.Stderr = logFile
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("exec sshd: %w", err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	s.cmd, s.exited = cmd, exited
+	deadline := time.Now().Add(readyTimeout)
+	for {
+		select {
+		case <-exited:
+			s.cmd = nil
+			out := s.logFrom(mark)
+			if strings.Contains(out, "Address already in use") {
+				return fmt.Errorf("sshd exited: %w", errPortInUse)
+			}
+			return fmt.Errorf("sshd exited during start-up: %s", strings.TrimSpace(out))
+		default:
+		}
+		banner, _, err := sshx.Banner(context.Background(), s.Addr, time.Second)
+		if err == nil && strings.HasPrefix(banner, "SSH-") {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			s.Stop()
+			return fmt.Errorf("sshd did not serve a banner within %s: %v", readyTimeout, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// sshdPath finds sshd on PATH or in /usr/sbin, where Debian installs it.
+func sshdPath() string {
+	if p, err := exec.LookPath("sshd"); err == nil && filepath.IsAbs(p) {
+		return p
+	}
+	return "/usr/sbin/sshd"
+}
+
+var (
+	penaltyOnce sync.Once
+	penaltyVal  bool
+)
+
+// supportsPerSourcePenalties reports whether this sshd knows
+// PerSourcePenalties (OpenSSH 9.8+), which must be off: the tests' deliberate
+// authentication failures would otherwise get loopback refused.
+func supportsPerSourcePenalties() bool {
+	penaltyOnce.Do(func() {
+		out, _ := exec.Command(sshdPath(), "-T", "-f", os.DevNull,
+			"-o", "PerSourcePenalties=no", "-o", "HostKey="+os.DevNull).CombinedOutput()
+		penaltyVal = !bytes.Contains(out, []byte("Bad configuration option")) &&
+			!bytes.Contains(out, []byte("unsupported option"))
+	})
+	return penaltyVal
+}
+
+// freePort asks the kernel for a free TCP port on host.
+func freePort(host string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// maxLog bounds how much of sshd's log Log returns.
+const maxLog = 1 << 20
