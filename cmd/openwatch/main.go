@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -61,8 +62,8 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"serve", "Run the HTTPS API and web UI server (the default).", "serve [flags]", runServe},
-		{"worker", "Run the background job worker. Placeholder: it starts and idles until background jobs land.", "worker [flags]", runWorker},
+		{"serve", "Run the HTTPS API and web UI server (the default); it also works background jobs unless --with-worker=false.", "serve [--with-worker=false] [flags]", runServe},
+		{"worker", "Run background jobs (no HTTP listener) until SIGTERM or SIGINT; needs database.dsn or the managed database of a running serve.", "worker [flags]", runWorker},
 		{"migrate", "Apply database migrations (or show them with --status).", "migrate [--status] [flags]", runMigrate},
 		{"create-admin", "Create an admin user; the password comes from --password or the first line of standard input.", "create-admin --username NAME --email ADDR [--password PW] [flags]", runCreateAdmin},
 		{"check-config", "Validate the configuration and print it, secrets redacted.", "check-config [flags]", runCheckConfig},
@@ -183,9 +184,15 @@ func runServe(ctx context.Context, e env, args []string) error {
 	// on exit) instead of paying a system call per line.
 	out := logging.NewBufferedWriter(e.stderr, 100*time.Millisecond)
 	defer out.Close()
-	cfg, log, err := setup("serve", env{getenv: e.getenv, environ: e.environ, stdin: e.stdin, stdout: e.stdout, stderr: out, spec: e.spec}, args, nil)
+	var withWorker optionalBool
+	cfg, log, err := setup("serve", env{getenv: e.getenv, environ: e.environ, stdin: e.stdin, stdout: e.stdout, stderr: out, spec: e.spec}, args, func(fs *flag.FlagSet) {
+		fs.Var(&withWorker, "with-worker", "also work background jobs in this process (default true; same as --worker-with-worker)")
+	})
 	if err != nil {
 		return err
+	}
+	if withWorker.set {
+		cfg.Worker.WithWorker = withWorker.value
 	}
 	assets, built := web.Assets()
 	return app.Serve(ctx, cfg, app.ServeOptions{Logger: log, Spec: e.spec, Assets: assets, AssetsBuilt: built, Stdout: e.stdout})
@@ -196,15 +203,33 @@ func runWorker(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := app.OpenDatabase(ctx, cfg, log)
-	if err != nil {
-		return err
+	return app.RunWorker(ctx, cfg, app.WorkerOptions{Logger: log, Spec: e.spec})
+}
+
+// optionalBool is a boolean flag that remembers whether it was given, so an unset flag
+// leaves the configuration's value alone.
+type optionalBool struct {
+	value, set bool
+}
+
+func (b *optionalBool) String() string {
+	if b == nil || !b.set {
+		return "true"
 	}
-	defer db.Close(context.WithoutCancel(ctx))
-	log.Info("worker started; no background jobs are registered yet, idling until stopped")
-	<-ctx.Done()
+	return strconv.FormatBool(b.value)
+}
+
+func (b *optionalBool) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Errorf("%q is not true or false", s)
+	}
+	b.value, b.set = v, true
 	return nil
 }
+
+// IsBoolFlag lets --with-worker stand alone for true.
+func (b *optionalBool) IsBoolFlag() bool { return true }
 
 func runMigrate(ctx context.Context, e env, args []string) error {
 	var status bool

@@ -96,7 +96,7 @@ func TestVersionAndHelp(t *testing.T) {
 	}
 	r = runWith(t, api.SpecJSON, "", nil, "worker", "--help")
 	require.Equal(t, 0, r.code)
-	require.Contains(t, r.stderr, "Placeholder")
+	require.Contains(t, r.stderr, "no HTTP listener")
 	r = runWith(t, api.SpecJSON, "", nil, "frobnicate")
 	require.Equal(t, 2, r.code)
 }

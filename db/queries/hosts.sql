@@ -48,3 +48,11 @@ UPDATE hosts SET deleted_at = now(), updated_at = now() WHERE id = @id AND delet
 
 -- name: HostGroupExists :one
 SELECT EXISTS (SELECT 1 FROM host_groups WHERE id = @id);
+
+-- name: HostLivenessSummaries :many
+-- HostLivenessSummaries returns, for the hosts of a list page, the part of their liveness
+-- that changes only on a state transition (which clears cached pages; 00013_liveness.sql).
+-- Hosts never probed have no row here.
+SELECT host_id, monitoring_state, reachability_status, last_state_change_at
+FROM host_liveness
+WHERE host_id = ANY (@host_ids::uuid[]) AND (monitoring_state <> 'unknown' OR last_probe_at IS NOT NULL);

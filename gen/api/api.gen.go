@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -44,6 +45,33 @@ func (e APITokenMetaStatus) Valid() bool {
 	}
 }
 
+// Defines values for ActivitySource.
+const (
+	ActivitySourceAlert        ActivitySource = "alert"
+	ActivitySourceAudit        ActivitySource = "audit"
+	ActivitySourceIntelligence ActivitySource = "intelligence"
+	ActivitySourceMonitoring   ActivitySource = "monitoring"
+	ActivitySourceTransaction  ActivitySource = "transaction"
+)
+
+// Valid indicates whether the value is a known member of the ActivitySource enum.
+func (e ActivitySource) Valid() bool {
+	switch e {
+	case ActivitySourceAlert:
+		return true
+	case ActivitySourceAudit:
+		return true
+	case ActivitySourceIntelligence:
+		return true
+	case ActivitySourceMonitoring:
+		return true
+	case ActivitySourceTransaction:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AuditEventSeverity.
 const (
 	AuditEventSeverityCritical AuditEventSeverity = "critical"
@@ -62,6 +90,30 @@ func (e AuditEventSeverity) Valid() bool {
 	case AuditEventSeverityNotice:
 		return true
 	case AuditEventSeverityWarning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConnectivityCheckResultPrivilege.
+const (
+	ConnectivityCheckResultPrivilegeNone         ConnectivityCheckResultPrivilege = "none"
+	ConnectivityCheckResultPrivilegeRoot         ConnectivityCheckResultPrivilege = "root"
+	ConnectivityCheckResultPrivilegeSudo         ConnectivityCheckResultPrivilege = "sudo"
+	ConnectivityCheckResultPrivilegeSudoPassword ConnectivityCheckResultPrivilege = "sudo_password"
+)
+
+// Valid indicates whether the value is a known member of the ConnectivityCheckResultPrivilege enum.
+func (e ConnectivityCheckResultPrivilege) Valid() bool {
+	switch e {
+	case ConnectivityCheckResultPrivilegeNone:
+		return true
+	case ConnectivityCheckResultPrivilegeRoot:
+		return true
+	case ConnectivityCheckResultPrivilegeSudo:
+		return true
+	case ConnectivityCheckResultPrivilegeSudoPassword:
 		return true
 	default:
 		return false
@@ -203,6 +255,30 @@ func (e CredentialUpdateRequestAuthMethod) Valid() bool {
 	}
 }
 
+// Defines values for DiscoveryScanStatus.
+const (
+	Completed DiscoveryScanStatus = "completed"
+	Failed    DiscoveryScanStatus = "failed"
+	Queued    DiscoveryScanStatus = "queued"
+	Running   DiscoveryScanStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the DiscoveryScanStatus enum.
+func (e DiscoveryScanStatus) Valid() bool {
+	switch e {
+	case Completed:
+		return true
+	case Failed:
+		return true
+	case Queued:
+		return true
+	case Running:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ErrorFault.
 const (
 	FaultClient   ErrorFault = "client"
@@ -236,6 +312,10 @@ const (
 	ErrorCodeAuthMfaRequired           ErrorCode = "auth.mfa_required"
 	ErrorCodeAuthRequired              ErrorCode = "auth.required"
 	ErrorCodeAuthzPermissionDenied     ErrorCode = "authz.permission_denied"
+	ErrorCodeDiscoveryRangeTooLarge    ErrorCode = "discovery.range_too_large"
+	ErrorCodeHostBusy                  ErrorCode = "host.busy"
+	ErrorCodeHostKeyMismatch           ErrorCode = "host.key_mismatch"
+	ErrorCodeHostUnreachable           ErrorCode = "host.unreachable"
 	ErrorCodeIdempotencyInProgress     ErrorCode = "idempotency.in_progress"
 	ErrorCodeIdempotencyKeyReused      ErrorCode = "idempotency.key_reused"
 	ErrorCodeInternalError             ErrorCode = "internal.error"
@@ -268,6 +348,14 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeAuthRequired:
 		return true
 	case ErrorCodeAuthzPermissionDenied:
+		return true
+	case ErrorCodeDiscoveryRangeTooLarge:
+		return true
+	case ErrorCodeHostBusy:
+		return true
+	case ErrorCodeHostKeyMismatch:
+		return true
+	case ErrorCodeHostUnreachable:
 		return true
 	case ErrorCodeIdempotencyInProgress:
 		return true
@@ -302,6 +390,33 @@ func (e ErrorCode) Valid() bool {
 	}
 }
 
+// Defines values for EventTopic.
+const (
+	EventTopicAlerts       EventTopic = "alerts"
+	EventTopicDiscovery    EventTopic = "discovery"
+	EventTopicIntelligence EventTopic = "intelligence"
+	EventTopicJobs         EventTopic = "jobs"
+	EventTopicLiveness     EventTopic = "liveness"
+)
+
+// Valid indicates whether the value is a known member of the EventTopic enum.
+func (e EventTopic) Valid() bool {
+	switch e {
+	case EventTopicAlerts:
+		return true
+	case EventTopicDiscovery:
+		return true
+	case EventTopicIntelligence:
+		return true
+	case EventTopicJobs:
+		return true
+	case EventTopicLiveness:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthResponseStatus.
 const (
 	HealthResponseStatusDegraded HealthResponseStatus = "degraded"
@@ -320,51 +435,156 @@ func (e HealthResponseStatus) Valid() bool {
 	}
 }
 
-// Defines values for HostLivenessMonitoringState.
+// Defines values for HostKeyStatus.
 const (
-	HostLivenessMonitoringStateCritical    HostLivenessMonitoringState = "critical"
-	HostLivenessMonitoringStateDegraded    HostLivenessMonitoringState = "degraded"
-	HostLivenessMonitoringStateDown        HostLivenessMonitoringState = "down"
-	HostLivenessMonitoringStateMaintenance HostLivenessMonitoringState = "maintenance"
-	HostLivenessMonitoringStateOnline      HostLivenessMonitoringState = "online"
-	HostLivenessMonitoringStateUnknown     HostLivenessMonitoringState = "unknown"
+	Pending HostKeyStatus = "pending"
+	Trusted HostKeyStatus = "trusted"
 )
 
-// Valid indicates whether the value is a known member of the HostLivenessMonitoringState enum.
-func (e HostLivenessMonitoringState) Valid() bool {
+// Valid indicates whether the value is a known member of the HostKeyStatus enum.
+func (e HostKeyStatus) Valid() bool {
 	switch e {
-	case HostLivenessMonitoringStateCritical:
+	case Pending:
 		return true
-	case HostLivenessMonitoringStateDegraded:
-		return true
-	case HostLivenessMonitoringStateDown:
-		return true
-	case HostLivenessMonitoringStateMaintenance:
-		return true
-	case HostLivenessMonitoringStateOnline:
-		return true
-	case HostLivenessMonitoringStateUnknown:
+	case Trusted:
 		return true
 	default:
 		return false
 	}
 }
 
-// Defines values for HostLivenessReachabilityStatus.
+// Defines values for HostLivenessPrivilege.
 const (
-	HostLivenessReachabilityStatusReachable   HostLivenessReachabilityStatus = "reachable"
-	HostLivenessReachabilityStatusUnknown     HostLivenessReachabilityStatus = "unknown"
-	HostLivenessReachabilityStatusUnreachable HostLivenessReachabilityStatus = "unreachable"
+	HostLivenessPrivilegeNone         HostLivenessPrivilege = "none"
+	HostLivenessPrivilegeRoot         HostLivenessPrivilege = "root"
+	HostLivenessPrivilegeSudo         HostLivenessPrivilege = "sudo"
+	HostLivenessPrivilegeSudoPassword HostLivenessPrivilege = "sudo_password"
 )
 
-// Valid indicates whether the value is a known member of the HostLivenessReachabilityStatus enum.
-func (e HostLivenessReachabilityStatus) Valid() bool {
+// Valid indicates whether the value is a known member of the HostLivenessPrivilege enum.
+func (e HostLivenessPrivilege) Valid() bool {
 	switch e {
-	case HostLivenessReachabilityStatusReachable:
+	case HostLivenessPrivilegeNone:
 		return true
-	case HostLivenessReachabilityStatusUnknown:
+	case HostLivenessPrivilegeRoot:
 		return true
-	case HostLivenessReachabilityStatusUnreachable:
+	case HostLivenessPrivilegeSudo:
+		return true
+	case HostLivenessPrivilegeSudoPassword:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for HostMonitoringHistoryEntryFailedLayer.
+const (
+	Ping      HostMonitoringHistoryEntryFailedLayer = "ping"
+	Privilege HostMonitoringHistoryEntryFailedLayer = "privilege"
+	Ssh       HostMonitoringHistoryEntryFailedLayer = "ssh"
+)
+
+// Valid indicates whether the value is a known member of the HostMonitoringHistoryEntryFailedLayer enum.
+func (e HostMonitoringHistoryEntryFailedLayer) Valid() bool {
+	switch e {
+	case Ping:
+		return true
+	case Privilege:
+		return true
+	case Ssh:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for IntelligenceEventCode.
+const (
+	ConfigFileChanged       IntelligenceEventCode = "config_file_changed"
+	GroupCreated            IntelligenceEventCode = "group_created"
+	GroupRemoved            IntelligenceEventCode = "group_removed"
+	InterfaceAdded          IntelligenceEventCode = "interface_added"
+	InterfaceAddressChanged IntelligenceEventCode = "interface_address_changed"
+	InterfaceRemoved        IntelligenceEventCode = "interface_removed"
+	KernelUpdated           IntelligenceEventCode = "kernel_updated"
+	MountAdded              IntelligenceEventCode = "mount_added"
+	MountRemoved            IntelligenceEventCode = "mount_removed"
+	PackageInstalled        IntelligenceEventCode = "package_installed"
+	PackageRemoved          IntelligenceEventCode = "package_removed"
+	PackageUpdated          IntelligenceEventCode = "package_updated"
+	PortClosed              IntelligenceEventCode = "port_closed"
+	PortOpened              IntelligenceEventCode = "port_opened"
+	PrivilegedGroupAdded    IntelligenceEventCode = "privileged_group_added"
+	PrivilegedGroupRemoved  IntelligenceEventCode = "privileged_group_removed"
+	RebootCleared           IntelligenceEventCode = "reboot_cleared"
+	RebootRequired          IntelligenceEventCode = "reboot_required"
+	ServiceDisabled         IntelligenceEventCode = "service_disabled"
+	ServiceEnabled          IntelligenceEventCode = "service_enabled"
+	ServiceFailed           IntelligenceEventCode = "service_failed"
+	ServiceRecovered        IntelligenceEventCode = "service_recovered"
+	UserCreated             IntelligenceEventCode = "user_created"
+	UserLocked              IntelligenceEventCode = "user_locked"
+	UserRemoved             IntelligenceEventCode = "user_removed"
+	UserShellChanged        IntelligenceEventCode = "user_shell_changed"
+	UserUnlocked            IntelligenceEventCode = "user_unlocked"
+)
+
+// Valid indicates whether the value is a known member of the IntelligenceEventCode enum.
+func (e IntelligenceEventCode) Valid() bool {
+	switch e {
+	case ConfigFileChanged:
+		return true
+	case GroupCreated:
+		return true
+	case GroupRemoved:
+		return true
+	case InterfaceAdded:
+		return true
+	case InterfaceAddressChanged:
+		return true
+	case InterfaceRemoved:
+		return true
+	case KernelUpdated:
+		return true
+	case MountAdded:
+		return true
+	case MountRemoved:
+		return true
+	case PackageInstalled:
+		return true
+	case PackageRemoved:
+		return true
+	case PackageUpdated:
+		return true
+	case PortClosed:
+		return true
+	case PortOpened:
+		return true
+	case PrivilegedGroupAdded:
+		return true
+	case PrivilegedGroupRemoved:
+		return true
+	case RebootCleared:
+		return true
+	case RebootRequired:
+		return true
+	case ServiceDisabled:
+		return true
+	case ServiceEnabled:
+		return true
+	case ServiceFailed:
+		return true
+	case ServiceRecovered:
+		return true
+	case UserCreated:
+		return true
+	case UserLocked:
+		return true
+	case UserRemoved:
+		return true
+	case UserShellChanged:
+		return true
+	case UserUnlocked:
 		return true
 	default:
 		return false
@@ -419,6 +639,57 @@ func (e LicenseStateResponseTier) Valid() bool {
 	}
 }
 
+// Defines values for MonitoringState.
+const (
+	MonitoringStateCritical    MonitoringState = "critical"
+	MonitoringStateDegraded    MonitoringState = "degraded"
+	MonitoringStateDown        MonitoringState = "down"
+	MonitoringStateMaintenance MonitoringState = "maintenance"
+	MonitoringStateOnline      MonitoringState = "online"
+	MonitoringStateUnknown     MonitoringState = "unknown"
+)
+
+// Valid indicates whether the value is a known member of the MonitoringState enum.
+func (e MonitoringState) Valid() bool {
+	switch e {
+	case MonitoringStateCritical:
+		return true
+	case MonitoringStateDegraded:
+		return true
+	case MonitoringStateDown:
+		return true
+	case MonitoringStateMaintenance:
+		return true
+	case MonitoringStateOnline:
+		return true
+	case MonitoringStateUnknown:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReachabilityStatus.
+const (
+	ReachabilityStatusReachable   ReachabilityStatus = "reachable"
+	ReachabilityStatusUnknown     ReachabilityStatus = "unknown"
+	ReachabilityStatusUnreachable ReachabilityStatus = "unreachable"
+)
+
+// Valid indicates whether the value is a known member of the ReachabilityStatus enum.
+func (e ReachabilityStatus) Valid() bool {
+	switch e {
+	case ReachabilityStatusReachable:
+		return true
+	case ReachabilityStatusUnknown:
+		return true
+	case ReachabilityStatusUnreachable:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ServiceAccountStatus.
 const (
 	ServiceAccountStatusActive   ServiceAccountStatus = "active"
@@ -431,6 +702,60 @@ func (e ServiceAccountStatus) Valid() bool {
 	case ServiceAccountStatusActive:
 		return true
 	case ServiceAccountStatusDisabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Severity.
+const (
+	SeverityCritical Severity = "critical"
+	SeverityHigh     Severity = "high"
+	SeverityInfo     Severity = "info"
+	SeverityLow      Severity = "low"
+	SeverityMedium   Severity = "medium"
+)
+
+// Valid indicates whether the value is a known member of the Severity enum.
+func (e Severity) Valid() bool {
+	switch e {
+	case SeverityCritical:
+		return true
+	case SeverityHigh:
+		return true
+	case SeverityInfo:
+		return true
+	case SeverityLow:
+		return true
+	case SeverityMedium:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListActivityParamsSource.
+const (
+	ListActivityParamsSourceAlert        ListActivityParamsSource = "alert"
+	ListActivityParamsSourceAudit        ListActivityParamsSource = "audit"
+	ListActivityParamsSourceIntelligence ListActivityParamsSource = "intelligence"
+	ListActivityParamsSourceMonitoring   ListActivityParamsSource = "monitoring"
+	ListActivityParamsSourceTransaction  ListActivityParamsSource = "transaction"
+)
+
+// Valid indicates whether the value is a known member of the ListActivityParamsSource enum.
+func (e ListActivityParamsSource) Valid() bool {
+	switch e {
+	case ListActivityParamsSourceAlert:
+		return true
+	case ListActivityParamsSourceAudit:
+		return true
+	case ListActivityParamsSourceIntelligence:
+		return true
+	case ListActivityParamsSourceMonitoring:
+		return true
+	case ListActivityParamsSourceTransaction:
 		return true
 	default:
 		return false
@@ -543,6 +868,27 @@ type APITokenMeta struct {
 // APITokenMetaStatus defines model for APITokenMeta.Status.
 type APITokenMetaStatus string
 
+// Activity defines model for Activity.
+type Activity struct {
+	HostId     *openapi_types.UUID `json:"host_id,omitempty"`
+	Id         openapi_types.UUID  `json:"id"`
+	OccurredAt time.Time           `json:"occurred_at"`
+	Severity   Severity            `json:"severity"`
+	Source     ActivitySource      `json:"source"`
+	Summary    *string             `json:"summary,omitempty"`
+	Title      string              `json:"title"`
+}
+
+// ActivitySource defines model for Activity.Source.
+type ActivitySource string
+
+// ActivityPage defines model for ActivityPage.
+type ActivityPage struct {
+	HiddenCount int        `json:"hidden_count"`
+	Items       []Activity `json:"items"`
+	NextCursor  *string    `json:"next_cursor"`
+}
+
 // AdminRolesResponse defines model for AdminRolesResponse.
 type AdminRolesResponse struct {
 	Roles []RoleEntry `json:"roles"`
@@ -649,10 +995,91 @@ type AuthRefreshRequest struct {
 	RefreshToken string `json:"refresh_token"`
 }
 
+// CIDRDiscoveryRequest defines model for CIDRDiscoveryRequest.
+type CIDRDiscoveryRequest struct {
+	// Cidr An IPv4 or IPv6 network such as `10.0.1.0/24`.
+	Cidr string `json:"cidr"`
+
+	// Ports Ports to try on each address (default `[22]`).
+	Ports *[]int `json:"ports,omitempty"`
+}
+
 // CategoryEntry defines model for CategoryEntry.
 type CategoryEntry struct {
 	Description string `json:"description"`
 	Id          string `json:"id"`
+}
+
+// ConnectivityBreakdown defines model for ConnectivityBreakdown.
+type ConnectivityBreakdown struct {
+	Critical    int64  `json:"critical"`
+	Degraded    int64  `json:"degraded"`
+	Down        int64  `json:"down"`
+	Maintenance *int64 `json:"maintenance,omitempty"`
+	NeverProbed int64  `json:"never_probed"`
+	Online      int64  `json:"online"`
+	Unknown     *int64 `json:"unknown,omitempty"`
+}
+
+// ConnectivityCheckResult defines model for ConnectivityCheckResult.
+type ConnectivityCheckResult struct {
+	ErrorMessage          *string            `json:"error_message,omitempty"`
+	ErrorType             *string            `json:"error_type,omitempty"`
+	MonitoringState       *MonitoringState   `json:"monitoring_state,omitempty"`
+	NewReachabilityStatus ReachabilityStatus `json:"new_reachability_status"`
+	PingOk                *bool              `json:"ping_ok,omitempty"`
+
+	// Privilege How commands get root on the host (learned and kept per host).
+	Privilege      *ConnectivityCheckResultPrivilege `json:"privilege,omitempty"`
+	PrivilegeOk    *bool                             `json:"privilege_ok,omitempty"`
+	ProbedAt       time.Time                         `json:"probed_at"`
+	Reachable      bool                              `json:"reachable"`
+	ResponseTimeMs int                               `json:"response_time_ms"`
+	SshBanner      *string                           `json:"ssh_banner,omitempty"`
+	SshOk          *bool                             `json:"ssh_ok,omitempty"`
+}
+
+// ConnectivityCheckResultPrivilege How commands get root on the host (learned and kept per host).
+type ConnectivityCheckResultPrivilege string
+
+// ConnectivityConfig defines model for ConnectivityConfig.
+type ConnectivityConfig struct {
+	CriticalSec          int  `json:"critical_sec"`
+	DegradedSec          int  `json:"degraded_sec"`
+	DownSec              int  `json:"down_sec"`
+	MaintenanceGlobal    bool `json:"maintenance_global"`
+	MaintenanceSec       int  `json:"maintenance_sec"`
+	OnlineSec            int  `json:"online_sec"`
+	RateLimit            int  `json:"rate_limit"`
+	TimeoutSec           int  `json:"timeout_sec"`
+	UnreachableThreshold int  `json:"unreachable_threshold"`
+}
+
+// ConnectivityConfigResponse defines model for ConnectivityConfigResponse.
+type ConnectivityConfigResponse struct {
+	Config   ConnectivityConfig `json:"config"`
+	Defaults ConnectivityConfig `json:"defaults"`
+}
+
+// ConnectivityStatus defines model for ConnectivityStatus.
+type ConnectivityStatus struct {
+	// HostsDue Live hosts whose next probe is due now.
+	HostsDue    *int64     `json:"hosts_due,omitempty"`
+	LastProbeAt *time.Time `json:"last_probe_at,omitempty"`
+
+	// LastTickAt When the poller last ran (on whichever worker is the cluster leader).
+	LastTickAt        *time.Time `json:"last_tick_at,omitempty"`
+	MaintenanceActive bool       `json:"maintenance_active"`
+	ProbeCount        int64      `json:"probe_count"`
+	ProbeFailureCount int64      `json:"probe_failure_count"`
+	ProbeSuccessCount int64      `json:"probe_success_count"`
+
+	// QueueDepth Background jobs waiting or retrying.
+	QueueDepth           *int64 `json:"queue_depth,omitempty"`
+	StateTransitionCount int64  `json:"state_transition_count"`
+
+	// WorkerRunning Whether a worker process was seen working jobs in the last minute.
+	WorkerRunning *bool `json:"worker_running,omitempty"`
 }
 
 // CredentialCloneRequest defines model for CredentialCloneRequest.
@@ -749,6 +1176,70 @@ type CustomRoleCreateRequest struct {
 	Permissions []string `json:"permissions"`
 }
 
+// DiscoveredHost defines model for DiscoveredHost.
+type DiscoveredHost struct {
+	Address          string              `json:"address"`
+	FoundAt          time.Time           `json:"found_at"`
+	Port             int                 `json:"port"`
+	RegisteredHostId *openapi_types.UUID `json:"registered_host_id,omitempty"`
+	ResponseTimeMs   *int                `json:"response_time_ms,omitempty"`
+	SshBanner        string              `json:"ssh_banner"`
+}
+
+// DiscoveredHostRegisterRequest defines model for DiscoveredHostRegisterRequest.
+type DiscoveredHostRegisterRequest struct {
+	DisplayName *string             `json:"display_name,omitempty"`
+	Environment *string             `json:"environment,omitempty"`
+	GroupId     *openapi_types.UUID `json:"group_id,omitempty"`
+	Hostname    *string             `json:"hostname,omitempty"`
+	Tags        *[]string           `json:"tags,omitempty"`
+	Username    *string             `json:"username,omitempty"`
+}
+
+// DiscoveryConfig defines model for DiscoveryConfig.
+type DiscoveryConfig struct {
+	DetectOnFirstContact bool `json:"detect_on_first_contact"`
+	IntervalSec          int  `json:"interval_sec"`
+	MaintenanceGlobal    bool `json:"maintenance_global"`
+
+	// MaxCidrHosts The largest network scan allowed, in addresses (default 1024, a /22).
+	MaxCidrHosts *int `json:"max_cidr_hosts,omitempty"`
+	RateLimit    int  `json:"rate_limit"`
+}
+
+// DiscoveryConfigResponse defines model for DiscoveryConfigResponse.
+type DiscoveryConfigResponse struct {
+	Config   DiscoveryConfig `json:"config"`
+	Defaults DiscoveryConfig `json:"defaults"`
+}
+
+// DiscoveryScan defines model for DiscoveryScan.
+type DiscoveryScan struct {
+	Cidr       string              `json:"cidr"`
+	CreatedAt  time.Time           `json:"created_at"`
+	CreatedBy  *string             `json:"created_by,omitempty"`
+	Error      *string             `json:"error,omitempty"`
+	FinishedAt *time.Time          `json:"finished_at,omitempty"`
+	Found      int64               `json:"found"`
+	Hosts      []DiscoveredHost    `json:"hosts"`
+	Id         openapi_types.UUID  `json:"id"`
+	Ports      []int               `json:"ports"`
+	Scanned    int64               `json:"scanned"`
+	StartedAt  *time.Time          `json:"started_at,omitempty"`
+	Status     DiscoveryScanStatus `json:"status"`
+
+	// Total Addresses × ports to try.
+	Total int64 `json:"total"`
+}
+
+// DiscoveryScanStatus defines model for DiscoveryScan.Status.
+type DiscoveryScanStatus string
+
+// DiscoverySweepResponse defines model for DiscoverySweepResponse.
+type DiscoverySweepResponse struct {
+	Enqueued int `json:"enqueued"`
+}
+
 // Error defines model for Error.
 type Error struct {
 	// Code Every error code the server can emit. Clients may switch on these.
@@ -779,6 +1270,38 @@ type ErrorCode string
 // ErrorEnvelope defines model for ErrorEnvelope.
 type ErrorEnvelope struct {
 	Error Error `json:"error"`
+}
+
+// Event The `data` of one Server-Sent Event of `GET /events`.
+type Event struct {
+	CorrelationId *string                `json:"correlation_id,omitempty"`
+	Data          map[string]interface{} `json:"data"`
+	HostId        *openapi_types.UUID    `json:"host_id,omitempty"`
+
+	// Id The event id (a decimal integer, also the SSE `id`).
+	Id         string     `json:"id"`
+	OccurredAt time.Time  `json:"occurred_at"`
+	Topic      EventTopic `json:"topic"`
+
+	// Type For example `host.state_changed`, `intelligence.event`, `discovery.completed`, `job.progress`, `alert.raised`.
+	Type string `json:"type"`
+}
+
+// EventTopic defines model for Event.Topic.
+type EventTopic string
+
+// EventTicket defines model for EventTicket.
+type EventTicket struct {
+	ExpiresAt time.Time `json:"expires_at"`
+	Ticket    string    `json:"ticket"`
+}
+
+// FleetLiveness defines model for FleetLiveness.
+type FleetLiveness struct {
+	NeverProbed int64 `json:"never_probed"`
+	Reachable   int64 `json:"reachable"`
+	Unknown     int64 `json:"unknown"`
+	Unreachable int64 `json:"unreachable"`
 }
 
 // HealthResponse defines model for HealthResponse.
@@ -851,6 +1374,42 @@ type HostGroupUpdate struct {
 	Name        *string `json:"name,omitempty"`
 }
 
+// HostKey defines model for HostKey.
+type HostKey struct {
+	ApprovedAt *time.Time `json:"approved_at,omitempty"`
+
+	// ApprovedBy Who approved the key; null for a key trusted on first use.
+	ApprovedBy *string `json:"approved_by,omitempty"`
+
+	// FingerprintSha256 `SHA256:` followed by the unpadded base64 digest, as `ssh-keygen -l` prints it.
+	FingerprintSha256 string    `json:"fingerprint_sha256"`
+	FirstSeenAt       time.Time `json:"first_seen_at"`
+
+	// KeyType For example `ssh-ed25519`.
+	KeyType    string    `json:"key_type"`
+	LastSeenAt time.Time `json:"last_seen_at"`
+
+	// PublicKey The key in authorized_keys format.
+	PublicKey string `json:"public_key"`
+
+	// Status `pending` is a different key the host presented; connections fail until it is approved.
+	Status HostKeyStatus `json:"status"`
+}
+
+// HostKeyStatus `pending` is a different key the host presented; connections fail until it is approved.
+type HostKeyStatus string
+
+// HostKeyApproveRequest defines model for HostKeyApproveRequest.
+type HostKeyApproveRequest struct {
+	FingerprintSha256 string `json:"fingerprint_sha256"`
+}
+
+// HostKeyList defines model for HostKeyList.
+type HostKeyList struct {
+	HostId openapi_types.UUID `json:"host_id"`
+	Keys   []HostKey          `json:"keys"`
+}
+
 // HostListItem defines model for HostListItem.
 type HostListItem struct {
 	Architecture  *string             `json:"architecture,omitempty"`
@@ -865,6 +1424,9 @@ type HostListItem struct {
 	Id            openapi_types.UUID  `json:"id"`
 	IpAddress     string              `json:"ip_address"`
 	LastScanAt    *time.Time          `json:"last_scan_at,omitempty"`
+
+	// Liveness Null until a probe has run.
+	Liveness *HostLivenessSummary `json:"liveness,omitempty"`
 
 	// MaintenanceMode The effective mode; true when the host or its group is in maintenance.
 	MaintenanceMode    *bool      `json:"maintenance_mode,omitempty"`
@@ -888,20 +1450,61 @@ type HostListResponse struct {
 
 // HostLiveness defines model for HostLiveness.
 type HostLiveness struct {
-	ConsecutiveFailures *int                           `json:"consecutive_failures,omitempty"`
-	LastErrorType       *string                        `json:"last_error_type,omitempty"`
-	LastProbeAt         *time.Time                     `json:"last_probe_at,omitempty"`
-	LastResponseMs      *int                           `json:"last_response_ms,omitempty"`
-	LastStateChangeAt   *time.Time                     `json:"last_state_change_at,omitempty"`
-	MonitoringState     *HostLivenessMonitoringState   `json:"monitoring_state,omitempty"`
-	ReachabilityStatus  HostLivenessReachabilityStatus `json:"reachability_status"`
+	ConsecutiveFailures      *int             `json:"consecutive_failures,omitempty"`
+	LastErrorType            *string          `json:"last_error_type,omitempty"`
+	LastProbeAt              *time.Time       `json:"last_probe_at,omitempty"`
+	LastResponseMs           *int             `json:"last_response_ms,omitempty"`
+	LastStateChangeAt        *time.Time       `json:"last_state_change_at,omitempty"`
+	MonitoringState          *MonitoringState `json:"monitoring_state,omitempty"`
+	NextProbeAt              *time.Time       `json:"next_probe_at,omitempty"`
+	PingConsecutiveFailures  *int             `json:"ping_consecutive_failures,omitempty"`
+	PingConsecutiveSuccesses *int             `json:"ping_consecutive_successes,omitempty"`
+
+	// Privilege How commands get root on the host, as learned by the last login.
+	Privilege                     *HostLivenessPrivilege `json:"privilege,omitempty"`
+	PrivilegeConsecutiveFailures  *int                   `json:"privilege_consecutive_failures,omitempty"`
+	PrivilegeConsecutiveSuccesses *int                   `json:"privilege_consecutive_successes,omitempty"`
+	ReachabilityStatus            ReachabilityStatus     `json:"reachability_status"`
+	SshConsecutiveFailures        *int                   `json:"ssh_consecutive_failures,omitempty"`
+	SshConsecutiveSuccesses       *int                   `json:"ssh_consecutive_successes,omitempty"`
 }
 
-// HostLivenessMonitoringState defines model for HostLiveness.MonitoringState.
-type HostLivenessMonitoringState string
+// HostLivenessPrivilege How commands get root on the host, as learned by the last login.
+type HostLivenessPrivilege string
 
-// HostLivenessReachabilityStatus defines model for HostLiveness.ReachabilityStatus.
-type HostLivenessReachabilityStatus string
+// HostLivenessSummary defines model for HostLivenessSummary.
+type HostLivenessSummary struct {
+	LastProbeAt        *time.Time         `json:"last_probe_at,omitempty"`
+	LastStateChangeAt  *time.Time         `json:"last_state_change_at,omitempty"`
+	MonitoringState    MonitoringState    `json:"monitoring_state"`
+	ReachabilityStatus ReachabilityStatus `json:"reachability_status"`
+}
+
+// HostMonitoringHistoryEntry defines model for HostMonitoringHistoryEntry.
+type HostMonitoringHistoryEntry struct {
+	CheckTime       time.Time                              `json:"check_time"`
+	ErrorMessage    *string                                `json:"error_message,omitempty"`
+	ErrorType       *string                                `json:"error_type,omitempty"`
+	FailedLayer     *HostMonitoringHistoryEntryFailedLayer `json:"failed_layer,omitempty"`
+	HostId          openapi_types.UUID                     `json:"host_id"`
+	Id              int64                                  `json:"id"`
+	MonitoringState MonitoringState                        `json:"monitoring_state"`
+	PingOk          *bool                                  `json:"ping_ok,omitempty"`
+	PreviousState   *MonitoringState                       `json:"previous_state,omitempty"`
+	PrivilegeOk     *bool                                  `json:"privilege_ok,omitempty"`
+	ResponseTimeMs  *int                                   `json:"response_time_ms,omitempty"`
+	SshOk           *bool                                  `json:"ssh_ok,omitempty"`
+}
+
+// HostMonitoringHistoryEntryFailedLayer defines model for HostMonitoringHistoryEntry.FailedLayer.
+type HostMonitoringHistoryEntryFailedLayer string
+
+// HostMonitoringHistoryResponse defines model for HostMonitoringHistoryResponse.
+type HostMonitoringHistoryResponse struct {
+	Entries    []HostMonitoringHistoryEntry `json:"entries"`
+	HostId     openapi_types.UUID           `json:"host_id"`
+	NextCursor *string                      `json:"next_cursor"`
+}
 
 // HostResponse defines model for HostResponse.
 type HostResponse struct {
@@ -929,6 +1532,36 @@ type HostResponse struct {
 	Username           *string    `json:"username,omitempty"`
 }
 
+// HostSystemInfo defines model for HostSystemInfo.
+type HostSystemInfo struct {
+	ApparmorEnabled    *bool              `json:"apparmor_enabled,omitempty"`
+	Architecture       *string            `json:"architecture,omitempty"`
+	CollectedAt        time.Time          `json:"collected_at"`
+	DiskFreeGb         *int               `json:"disk_free_gb,omitempty"`
+	DiskTotalGb        *int               `json:"disk_total_gb,omitempty"`
+	DiskUsedGb         *int               `json:"disk_used_gb,omitempty"`
+	FirewallService    *string            `json:"firewall_service,omitempty"`
+	FirewallStatus     *string            `json:"firewall_status,omitempty"`
+	Fqdn               *string            `json:"fqdn,omitempty"`
+	HostId             openapi_types.UUID `json:"host_id"`
+	Hostname           *string            `json:"hostname,omitempty"`
+	KernelName         *string            `json:"kernel_name,omitempty"`
+	KernelRelease      *string            `json:"kernel_release,omitempty"`
+	KernelVersion      *string            `json:"kernel_version,omitempty"`
+	MemAvailableMb     *int               `json:"mem_available_mb,omitempty"`
+	MemTotalMb         *int               `json:"mem_total_mb,omitempty"`
+	OsFamily           *string            `json:"os_family,omitempty"`
+	OsId               *string            `json:"os_id,omitempty"`
+	OsIdLike           *string            `json:"os_id_like,omitempty"`
+	OsName             *string            `json:"os_name,omitempty"`
+	OsPrettyName       *string            `json:"os_pretty_name,omitempty"`
+	OsVersion          *string            `json:"os_version,omitempty"`
+	OsVersionFull      *string            `json:"os_version_full,omitempty"`
+	PlatformIdentifier *string            `json:"platform_identifier,omitempty"`
+	SelinuxStatus      *string            `json:"selinux_status,omitempty"`
+	SwapTotalMb        *int               `json:"swap_total_mb,omitempty"`
+}
+
 // HostUpdateRequest defines model for HostUpdateRequest.
 type HostUpdateRequest struct {
 	Description *string `json:"description,omitempty"`
@@ -941,6 +1574,54 @@ type HostUpdateRequest struct {
 	Port      *int                `json:"port,omitempty"`
 	Tags      *[]string           `json:"tags,omitempty"`
 	Username  *string             `json:"username,omitempty"`
+}
+
+// IntelligenceConfig defines model for IntelligenceConfig.
+type IntelligenceConfig struct {
+	IntervalSec       int  `json:"interval_sec"`
+	MaintenanceGlobal bool `json:"maintenance_global"`
+	RateLimit         int  `json:"rate_limit"`
+}
+
+// IntelligenceConfigResponse defines model for IntelligenceConfigResponse.
+type IntelligenceConfigResponse struct {
+	Config   IntelligenceConfig `json:"config"`
+	Defaults IntelligenceConfig `json:"defaults"`
+}
+
+// IntelligenceEvent defines model for IntelligenceEvent.
+type IntelligenceEvent struct {
+	CorrelationId *string                 `json:"correlation_id,omitempty"`
+	Detail        *map[string]interface{} `json:"detail,omitempty"`
+	DetectedAt    time.Time               `json:"detected_at"`
+
+	// EventCode The closed list of differences intelligence collection reports.
+	EventCode  IntelligenceEventCode `json:"event_code"`
+	HostId     openapi_types.UUID    `json:"host_id"`
+	Id         openapi_types.UUID    `json:"id"`
+	OccurredAt time.Time             `json:"occurred_at"`
+	Severity   Severity              `json:"severity"`
+}
+
+// IntelligenceEventCode The closed list of differences intelligence collection reports.
+type IntelligenceEventCode string
+
+// IntelligenceEventsPage defines model for IntelligenceEventsPage.
+type IntelligenceEventsPage struct {
+	Items      []IntelligenceEvent `json:"items"`
+	NextCursor *string             `json:"next_cursor"`
+}
+
+// IntelligenceState defines model for IntelligenceState.
+type IntelligenceState struct {
+	CollectedAt time.Time          `json:"collected_at"`
+	HostId      openapi_types.UUID `json:"host_id"`
+
+	// Snapshot One key per category (`packages`, `services`, `ports`, `users`, `groups`, `mounts`,
+	// `kernel`, `reboot`, `config_files`, `interfaces`), each an object with `value`,
+	// `collected_at` and `fresh` (false when the last collection of that category failed
+	// and `value` is the last good one; `error` then says why).
+	Snapshot map[string]interface{} `json:"snapshot"`
 }
 
 // LicenseStateResponse defines model for LicenseStateResponse.
@@ -983,6 +1664,9 @@ type MaintenanceRequest struct {
 	Enabled bool `json:"enabled"`
 }
 
+// MonitoringState defines model for MonitoringState.
+type MonitoringState string
+
 // PasswordChangeRequest defines model for PasswordChangeRequest.
 type PasswordChangeRequest struct {
 	CurrentPassword string `json:"current_password"`
@@ -1012,6 +1696,9 @@ type PermissionsRegistryResponse struct {
 	Roles       []RoleEntry       `json:"roles"`
 }
 
+// ReachabilityStatus defines model for ReachabilityStatus.
+type ReachabilityStatus string
+
 // RoleAssignmentRequest defines model for RoleAssignmentRequest.
 type RoleAssignmentRequest struct {
 	RoleId string `json:"role_id"`
@@ -1023,6 +1710,19 @@ type RoleEntry struct {
 	Id          string   `json:"id"`
 	IsBuiltIn   bool     `json:"is_built_in"`
 	Permissions []string `json:"permissions"`
+}
+
+// SSHConfig defines model for SSHConfig.
+type SSHConfig struct {
+	AllowSudoPassword bool `json:"allow_sudo_password"`
+	CommandTimeoutSec int  `json:"command_timeout_sec"`
+	DialTimeoutSec    int  `json:"dial_timeout_sec"`
+}
+
+// SSHConfigResponse defines model for SSHConfigResponse.
+type SSHConfigResponse struct {
+	Config   SSHConfig `json:"config"`
+	Defaults SSHConfig `json:"defaults"`
 }
 
 // SecurityConfig defines model for SecurityConfig.
@@ -1058,6 +1758,9 @@ type ServiceAccountList struct {
 	NextCursor      *string          `json:"next_cursor"`
 	ServiceAccounts []ServiceAccount `json:"service_accounts"`
 }
+
+// Severity defines model for Severity.
+type Severity string
 
 // UserCreateRequest defines model for UserCreateRequest.
 type UserCreateRequest struct {
@@ -1110,14 +1813,26 @@ type VersionResponse struct {
 // Cursor defines model for Cursor.
 type Cursor = string
 
+// HostID defines model for HostID.
+type HostID = openapi_types.UUID
+
 // ID defines model for ID.
 type ID = openapi_types.UUID
+
+// IdempotencyKey defines model for IdempotencyKey.
+type IdempotencyKey = string
 
 // IdempotencyKeyOptional defines model for IdempotencyKeyOptional.
 type IdempotencyKeyOptional = string
 
 // Limit defines model for Limit.
 type Limit = int
+
+// ScanID defines model for ScanID.
+type ScanID = openapi_types.UUID
+
+// BadGateway defines model for BadGateway.
+type BadGateway = ErrorEnvelope
 
 // BadRequest defines model for BadRequest.
 type BadRequest = ErrorEnvelope
@@ -1145,6 +1860,24 @@ type Unauthorized = ErrorEnvelope
 
 // UnexpectedError defines model for UnexpectedError.
 type UnexpectedError = ErrorEnvelope
+
+// ListActivityParams defines parameters for ListActivity.
+type ListActivityParams struct {
+	Source   *ListActivityParamsSource `form:"source,omitempty" json:"source,omitempty"`
+	Severity *Severity                 `form:"severity,omitempty" json:"severity,omitempty"`
+	HostId   *openapi_types.UUID       `form:"host_id,omitempty" json:"host_id,omitempty"`
+	Since    *time.Time                `form:"since,omitempty" json:"since,omitempty"`
+	Until    *time.Time                `form:"until,omitempty" json:"until,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListActivityParamsSource defines parameters for ListActivity.
+type ListActivityParamsSource string
 
 // ListAuditEventsParams defines parameters for ListAuditEvents.
 type ListAuditEventsParams struct {
@@ -1211,6 +1944,30 @@ type CreateCredentialParams struct {
 type CloneCredentialParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
+// StartCIDRDiscoveryParams defines parameters for StartCIDRDiscovery.
+type StartCIDRDiscoveryParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
+// RegisterDiscoveredHostParams defines parameters for RegisterDiscoveredHost.
+type RegisterDiscoveredHostParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
+// StreamEventsParams defines parameters for StreamEvents.
+type StreamEventsParams struct {
+	// Topics Comma-separated topics to receive (default all).
+	Topics *string `form:"topics,omitempty" json:"topics,omitempty"`
+
+	// LastEventId Same as the `Last-Event-ID` header, for clients that cannot set headers.
+	LastEventId *string `form:"last_event_id,omitempty" json:"last_event_id,omitempty"`
+
+	// LastEventID The id of the last event received; the stream resumes after it.
+	LastEventID *string `json:"Last-Event-ID,omitempty"`
 }
 
 // ListGroupsParams defines parameters for ListGroups.
@@ -1284,9 +2041,50 @@ type PutHostMaintenanceParams struct {
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
 }
 
+// ListHostMonitoringHistoryParams defines parameters for ListHostMonitoringHistory.
+type ListHostMonitoringHistoryParams struct {
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // GetHostParams defines parameters for GetHost.
 type GetHostParams struct {
 	Framework *string `form:"framework,omitempty" json:"framework,omitempty"`
+}
+
+// CheckHostConnectivityParams defines parameters for CheckHostConnectivity.
+type CheckHostConnectivityParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+}
+
+// RunHostDiscoveryParams defines parameters for RunHostDiscovery.
+type RunHostDiscoveryParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+}
+
+// CollectHostIntelligenceParams defines parameters for CollectHostIntelligence.
+type CollectHostIntelligenceParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+}
+
+// ListIntelligenceEventsParams defines parameters for ListIntelligenceEvents.
+type ListIntelligenceEventsParams struct {
+	HostId    *openapi_types.UUID    `form:"host_id,omitempty" json:"host_id,omitempty"`
+	EventCode *IntelligenceEventCode `form:"event_code,omitempty" json:"event_code,omitempty"`
+	Severity  *Severity              `form:"severity,omitempty" json:"severity,omitempty"`
+	Since     *time.Time             `form:"since,omitempty" json:"since,omitempty"`
+	Until     *time.Time             `form:"until,omitempty" json:"until,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // CreateRoleParams defines parameters for CreateRole.
@@ -1306,6 +2104,12 @@ type ListServiceAccountsParams struct {
 
 // CreateServiceAccountParams defines parameters for CreateServiceAccount.
 type CreateServiceAccountParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
+// RunDiscoverySweepParams defines parameters for RunDiscoverySweep.
+type RunDiscoverySweepParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
 }
@@ -1349,6 +2153,12 @@ type UpdateCredentialJSONRequestBody = CredentialUpdateRequest
 // CloneCredentialJSONRequestBody defines body for CloneCredential for application/json ContentType.
 type CloneCredentialJSONRequestBody = CredentialCloneRequest
 
+// StartCIDRDiscoveryJSONRequestBody defines body for StartCIDRDiscovery for application/json ContentType.
+type StartCIDRDiscoveryJSONRequestBody = CIDRDiscoveryRequest
+
+// RegisterDiscoveredHostJSONRequestBody defines body for RegisterDiscoveredHost for application/json ContentType.
+type RegisterDiscoveredHostJSONRequestBody = DiscoveredHostRegisterRequest
+
 // CreateGroupJSONRequestBody defines body for CreateGroup for application/json ContentType.
 type CreateGroupJSONRequestBody = HostGroupCreate
 
@@ -1370,6 +2180,9 @@ type PutHostMaintenanceJSONRequestBody = MaintenanceRequest
 // UpdateHostJSONRequestBody defines body for UpdateHost for application/json ContentType.
 type UpdateHostJSONRequestBody = HostUpdateRequest
 
+// ApproveHostKeyJSONRequestBody defines body for ApproveHostKey for application/json ContentType.
+type ApproveHostKeyJSONRequestBody = HostKeyApproveRequest
+
 // CreateRoleJSONRequestBody defines body for CreateRole for application/json ContentType.
 type CreateRoleJSONRequestBody = CustomRoleCreateRequest
 
@@ -1382,8 +2195,20 @@ type UpdateServiceAccountJSONRequestBody = ServiceAccountCreate
 // CreateServiceAccountTokenJSONRequestBody defines body for CreateServiceAccountToken for application/json ContentType.
 type CreateServiceAccountTokenJSONRequestBody = APITokenCreate
 
+// PutConnectivityConfigJSONRequestBody defines body for PutConnectivityConfig for application/json ContentType.
+type PutConnectivityConfigJSONRequestBody = ConnectivityConfig
+
+// PutDiscoveryConfigJSONRequestBody defines body for PutDiscoveryConfig for application/json ContentType.
+type PutDiscoveryConfigJSONRequestBody = DiscoveryConfig
+
+// PutIntelligenceConfigJSONRequestBody defines body for PutIntelligenceConfig for application/json ContentType.
+type PutIntelligenceConfigJSONRequestBody = IntelligenceConfig
+
 // PutSecurityConfigJSONRequestBody defines body for PutSecurityConfig for application/json ContentType.
 type PutSecurityConfigJSONRequestBody = SecurityConfig
+
+// PutSSHConfigJSONRequestBody defines body for PutSSHConfig for application/json ContentType.
+type PutSSHConfigJSONRequestBody = SSHConfig
 
 // CreateUserJSONRequestBody defines body for CreateUser for application/json ContentType.
 type CreateUserJSONRequestBody = UserCreateRequest
@@ -1402,6 +2227,9 @@ type UnassignUserRoleJSONRequestBody = RoleAssignmentRequest
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// ListActivity Unified recent-activity feed.
+	// (GET /activity)
+	ListActivity(ctx echo.Context, params ListActivityParams) error
 	// VerifyLicense Dry-run a license JWT without installing it.
 	// (POST /admin/license:verify)
 	VerifyLicense(ctx echo.Context) error
@@ -1459,6 +2287,27 @@ type ServerInterface interface {
 	// CloneCredential Copy a credential to a new scope; the secret never crosses the wire.
 	// (POST /credentials/{id}:clone)
 	CloneCredential(ctx echo.Context, id ID, params CloneCredentialParams) error
+	// StartCIDRDiscovery Scan a network range for SSH servers.
+	// (POST /discovery/cidr)
+	StartCIDRDiscovery(ctx echo.Context, params StartCIDRDiscoveryParams) error
+	// GetCIDRDiscovery Progress and results of a network scan.
+	// (GET /discovery/{scan_id})
+	GetCIDRDiscovery(ctx echo.Context, scanId ScanID) error
+	// RegisterDiscoveredHost Add a found SSH server to the inventory.
+	// (POST /discovery/{scan_id}/hosts/{address}:register)
+	RegisterDiscoveredHost(ctx echo.Context, scanId ScanID, address string, params RegisterDiscoveredHostParams) error
+	// StreamEvents Live events as Server-Sent Events.
+	// (GET /events)
+	StreamEvents(ctx echo.Context, params StreamEventsParams) error
+	// CreateEventTicket A single-use ticket for one event stream.
+	// (POST /events:ticket)
+	CreateEventTicket(ctx echo.Context) error
+	// GetFleetConnectivityBreakdown Connectivity status counts.
+	// (GET /fleet/connectivity/breakdown)
+	GetFleetConnectivityBreakdown(ctx echo.Context) error
+	// GetFleetLiveness Fleet liveness breakdown.
+	// (GET /fleet/liveness)
+	GetFleetLiveness(ctx echo.Context) error
 	// ListGroups List host groups.
 	// (GET /groups)
 	ListGroups(ctx echo.Context, params ListGroupsParams) error
@@ -1504,6 +2353,9 @@ type ServerInterface interface {
 	// PutHostMaintenance Turn a host's maintenance mode on or off.
 	// (PUT /hosts/{host_id}/maintenance)
 	PutHostMaintenance(ctx echo.Context, hostId openapi_types.UUID, params PutHostMaintenanceParams) error
+	// ListHostMonitoringHistory Monitoring history of a host.
+	// (GET /hosts/{host_id}/monitoring/history)
+	ListHostMonitoringHistory(ctx echo.Context, hostId HostID, params ListHostMonitoringHistoryParams) error
 	// DeleteHost Soft-delete a host (sets deleted_at; the hostname becomes reusable).
 	// (DELETE /hosts/{id})
 	DeleteHost(ctx echo.Context, id ID) error
@@ -1513,6 +2365,33 @@ type ServerInterface interface {
 	// UpdateHost Update mutable host fields.
 	// (PATCH /hosts/{id})
 	UpdateHost(ctx echo.Context, id ID) error
+	// CheckHostConnectivity Run a connectivity check now.
+	// (POST /hosts/{id}/connectivity:check)
+	CheckHostConnectivity(ctx echo.Context, id ID, params CheckHostConnectivityParams) error
+	// RunHostDiscovery Run host discovery now.
+	// (POST /hosts/{id}/discovery:run)
+	RunHostDiscovery(ctx echo.Context, id ID, params RunHostDiscoveryParams) error
+	// ListHostKeys The host's SSH host keys.
+	// (GET /hosts/{id}/host-keys)
+	ListHostKeys(ctx echo.Context, id ID) error
+	// ApproveHostKey Trust the pending host key.
+	// (POST /hosts/{id}/host-keys:approve)
+	ApproveHostKey(ctx echo.Context, id ID) error
+	// ResetHostKeys Forget the host's keys.
+	// (POST /hosts/{id}/host-keys:reset)
+	ResetHostKeys(ctx echo.Context, id ID) error
+	// CollectHostIntelligence Collect host intelligence now.
+	// (POST /hosts/{id}/intelligence:collect)
+	CollectHostIntelligence(ctx echo.Context, id ID, params CollectHostIntelligenceParams) error
+	// GetHostSystemInfo Latest collected system information.
+	// (GET /hosts/{id}/system-info)
+	GetHostSystemInfo(ctx echo.Context, id ID) error
+	// ListIntelligenceEvents Intelligence events, newest first.
+	// (GET /intelligence/events)
+	ListIntelligenceEvents(ctx echo.Context, params ListIntelligenceEventsParams) error
+	// GetIntelligenceState Latest intelligence state of a host.
+	// (GET /intelligence/state/{host_id})
+	GetIntelligenceState(ctx echo.Context, hostId HostID) error
 	// GetLicense The current license tier, status and features.
 	// (GET /license)
 	GetLicense(ctx echo.Context) error
@@ -1549,12 +2428,42 @@ type ServerInterface interface {
 	// RevokeServiceAccountToken Revoke a token.
 	// (DELETE /service-accounts/{id}/tokens/{token_id})
 	RevokeServiceAccountToken(ctx echo.Context, id ID, tokenId openapi_types.UUID) error
+	// GetConnectivityConfig Connectivity polling configuration.
+	// (GET /system/connectivity/config)
+	GetConnectivityConfig(ctx echo.Context) error
+	// PutConnectivityConfig Change the connectivity polling configuration.
+	// (PUT /system/connectivity/config)
+	PutConnectivityConfig(ctx echo.Context) error
+	// GetConnectivityStatus Connectivity worker status.
+	// (GET /system/connectivity/status)
+	GetConnectivityStatus(ctx echo.Context) error
+	// GetDiscoveryConfig Discovery configuration.
+	// (GET /system/discovery/config)
+	GetDiscoveryConfig(ctx echo.Context) error
+	// PutDiscoveryConfig Change the discovery configuration.
+	// (PUT /system/discovery/config)
+	PutDiscoveryConfig(ctx echo.Context) error
+	// RunDiscoverySweep Trigger a discovery sweep.
+	// (POST /system/discovery/sweep)
+	RunDiscoverySweep(ctx echo.Context, params RunDiscoverySweepParams) error
+	// GetIntelligenceConfig Intelligence-collection configuration.
+	// (GET /system/intelligence/config)
+	GetIntelligenceConfig(ctx echo.Context) error
+	// PutIntelligenceConfig Change the intelligence-collection configuration.
+	// (PUT /system/intelligence/config)
+	PutIntelligenceConfig(ctx echo.Context) error
 	// GetSecurityConfig Workspace security settings.
 	// (GET /system/security/config)
 	GetSecurityConfig(ctx echo.Context) error
 	// PutSecurityConfig Change workspace security settings.
 	// (PUT /system/security/config)
 	PutSecurityConfig(ctx echo.Context) error
+	// GetSSHConfig SSH client settings.
+	// (GET /system/ssh/config)
+	GetSSHConfig(ctx echo.Context) error
+	// PutSSHConfig Change the SSH client settings.
+	// (PUT /system/ssh/config)
+	PutSSHConfig(ctx echo.Context) error
 	// ListUsers List users.
 	// (GET /users)
 	ListUsers(ctx echo.Context, params ListUsersParams) error
@@ -1593,6 +2502,66 @@ type ServerInterface interface {
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// ListActivity converts echo context to params.
+func (w *ServerInterfaceWrapper) ListActivity(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListActivityParams
+	// ------------- Optional query parameter "source" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "source", ctx.QueryParams(), &params.Source, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter source: %s", err))
+	}
+
+	// ------------- Optional query parameter "severity" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "severity", ctx.QueryParams(), &params.Severity, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter severity: %s", err))
+	}
+
+	// ------------- Optional query parameter "host_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "host_id", ctx.QueryParams(), &params.HostId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter host_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "since" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "since", ctx.QueryParams(), &params.Since, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter since: %s", err))
+	}
+
+	// ------------- Optional query parameter "until" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "until", ctx.QueryParams(), &params.Until, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter until: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListActivity(ctx, params)
+	return err
 }
 
 // VerifyLicense converts echo context to params.
@@ -1970,6 +2939,164 @@ func (w *ServerInterfaceWrapper) CloneCredential(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CloneCredential(ctx, id, params)
+	return err
+}
+
+// StartCIDRDiscovery converts echo context to params.
+func (w *ServerInterfaceWrapper) StartCIDRDiscovery(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params StartCIDRDiscoveryParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyOptional
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StartCIDRDiscovery(ctx, params)
+	return err
+}
+
+// GetCIDRDiscovery converts echo context to params.
+func (w *ServerInterfaceWrapper) GetCIDRDiscovery(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "scan_id" -------------
+	var scanId ScanID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "scan_id", ctx.Param("scan_id"), &scanId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter scan_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetCIDRDiscovery(ctx, scanId)
+	return err
+}
+
+// RegisterDiscoveredHost converts echo context to params.
+func (w *ServerInterfaceWrapper) RegisterDiscoveredHost(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "scan_id" -------------
+	var scanId ScanID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "scan_id", ctx.Param("scan_id"), &scanId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter scan_id: %s", err))
+	}
+
+	// ------------- Path parameter "address" -------------
+	var address string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "address", ctx.Param("address"), &address, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter address: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RegisterDiscoveredHostParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyOptional
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RegisterDiscoveredHost(ctx, scanId, address, params)
+	return err
+}
+
+// StreamEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) StreamEvents(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params StreamEventsParams
+	// ------------- Optional query parameter "topics" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "topics", ctx.QueryParams(), &params.Topics, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter topics: %s", err))
+	}
+
+	// ------------- Optional query parameter "last_event_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "last_event_id", ctx.QueryParams(), &params.LastEventId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter last_event_id: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Last-Event-ID" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Last-Event-ID")]; found {
+		var LastEventID string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Last-Event-ID, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Last-Event-ID", valueList[0], &LastEventID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Last-Event-ID: %s", err))
+		}
+
+		params.LastEventID = &LastEventID
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StreamEvents(ctx, params)
+	return err
+}
+
+// CreateEventTicket converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateEventTicket(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateEventTicket(ctx)
+	return err
+}
+
+// GetFleetConnectivityBreakdown converts echo context to params.
+func (w *ServerInterfaceWrapper) GetFleetConnectivityBreakdown(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetFleetConnectivityBreakdown(ctx)
+	return err
+}
+
+// GetFleetLiveness converts echo context to params.
+func (w *ServerInterfaceWrapper) GetFleetLiveness(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetFleetLiveness(ctx)
 	return err
 }
 
@@ -2397,6 +3524,38 @@ func (w *ServerInterfaceWrapper) PutHostMaintenance(ctx echo.Context) error {
 	return err
 }
 
+// ListHostMonitoringHistory converts echo context to params.
+func (w *ServerInterfaceWrapper) ListHostMonitoringHistory(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "host_id" -------------
+	var hostId HostID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "host_id", ctx.Param("host_id"), &hostId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter host_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListHostMonitoringHistoryParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListHostMonitoringHistory(ctx, hostId, params)
+	return err
+}
+
 // DeleteHost converts echo context to params.
 func (w *ServerInterfaceWrapper) DeleteHost(ctx echo.Context) error {
 	var err error
@@ -2451,6 +3610,260 @@ func (w *ServerInterfaceWrapper) UpdateHost(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UpdateHost(ctx, id)
+	return err
+}
+
+// CheckHostConnectivity converts echo context to params.
+func (w *ServerInterfaceWrapper) CheckHostConnectivity(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CheckHostConnectivityParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CheckHostConnectivity(ctx, id, params)
+	return err
+}
+
+// RunHostDiscovery converts echo context to params.
+func (w *ServerInterfaceWrapper) RunHostDiscovery(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RunHostDiscoveryParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RunHostDiscovery(ctx, id, params)
+	return err
+}
+
+// ListHostKeys converts echo context to params.
+func (w *ServerInterfaceWrapper) ListHostKeys(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListHostKeys(ctx, id)
+	return err
+}
+
+// ApproveHostKey converts echo context to params.
+func (w *ServerInterfaceWrapper) ApproveHostKey(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ApproveHostKey(ctx, id)
+	return err
+}
+
+// ResetHostKeys converts echo context to params.
+func (w *ServerInterfaceWrapper) ResetHostKeys(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ResetHostKeys(ctx, id)
+	return err
+}
+
+// CollectHostIntelligence converts echo context to params.
+func (w *ServerInterfaceWrapper) CollectHostIntelligence(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CollectHostIntelligenceParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CollectHostIntelligence(ctx, id, params)
+	return err
+}
+
+// GetHostSystemInfo converts echo context to params.
+func (w *ServerInterfaceWrapper) GetHostSystemInfo(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetHostSystemInfo(ctx, id)
+	return err
+}
+
+// ListIntelligenceEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) ListIntelligenceEvents(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListIntelligenceEventsParams
+	// ------------- Optional query parameter "host_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "host_id", ctx.QueryParams(), &params.HostId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter host_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "event_code" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "event_code", ctx.QueryParams(), &params.EventCode, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter event_code: %s", err))
+	}
+
+	// ------------- Optional query parameter "severity" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "severity", ctx.QueryParams(), &params.Severity, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter severity: %s", err))
+	}
+
+	// ------------- Optional query parameter "since" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "since", ctx.QueryParams(), &params.Since, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter since: %s", err))
+	}
+
+	// ------------- Optional query parameter "until" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "until", ctx.QueryParams(), &params.Until, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter until: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListIntelligenceEvents(ctx, params)
+	return err
+}
+
+// GetIntelligenceState converts echo context to params.
+func (w *ServerInterfaceWrapper) GetIntelligenceState(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "host_id" -------------
+	var hostId HostID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "host_id", ctx.Param("host_id"), &hostId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter host_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetIntelligenceState(ctx, hostId)
 	return err
 }
 
@@ -2661,6 +4074,98 @@ func (w *ServerInterfaceWrapper) RevokeServiceAccountToken(ctx echo.Context) err
 	return err
 }
 
+// GetConnectivityConfig converts echo context to params.
+func (w *ServerInterfaceWrapper) GetConnectivityConfig(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetConnectivityConfig(ctx)
+	return err
+}
+
+// PutConnectivityConfig converts echo context to params.
+func (w *ServerInterfaceWrapper) PutConnectivityConfig(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PutConnectivityConfig(ctx)
+	return err
+}
+
+// GetConnectivityStatus converts echo context to params.
+func (w *ServerInterfaceWrapper) GetConnectivityStatus(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetConnectivityStatus(ctx)
+	return err
+}
+
+// GetDiscoveryConfig converts echo context to params.
+func (w *ServerInterfaceWrapper) GetDiscoveryConfig(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetDiscoveryConfig(ctx)
+	return err
+}
+
+// PutDiscoveryConfig converts echo context to params.
+func (w *ServerInterfaceWrapper) PutDiscoveryConfig(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PutDiscoveryConfig(ctx)
+	return err
+}
+
+// RunDiscoverySweep converts echo context to params.
+func (w *ServerInterfaceWrapper) RunDiscoverySweep(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RunDiscoverySweepParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyOptional
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RunDiscoverySweep(ctx, params)
+	return err
+}
+
+// GetIntelligenceConfig converts echo context to params.
+func (w *ServerInterfaceWrapper) GetIntelligenceConfig(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetIntelligenceConfig(ctx)
+	return err
+}
+
+// PutIntelligenceConfig converts echo context to params.
+func (w *ServerInterfaceWrapper) PutIntelligenceConfig(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PutIntelligenceConfig(ctx)
+	return err
+}
+
 // GetSecurityConfig converts echo context to params.
 func (w *ServerInterfaceWrapper) GetSecurityConfig(ctx echo.Context) error {
 	var err error
@@ -2676,6 +4181,24 @@ func (w *ServerInterfaceWrapper) PutSecurityConfig(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.PutSecurityConfig(ctx)
+	return err
+}
+
+// GetSSHConfig converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSSHConfig(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSSHConfig(ctx)
+	return err
+}
+
+// PutSSHConfig converts echo context to params.
+func (w *ServerInterfaceWrapper) PutSSHConfig(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PutSSHConfig(ctx)
 	return err
 }
 
@@ -2917,6 +4440,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 		Handler: si,
 	}
 
+	router.GET(options.BaseURL+"/activity", wrapper.ListActivity, options.OperationMiddlewares["listActivity"]...)
 	router.POST(options.BaseURL+"/admin/license\\:verify", wrapper.VerifyLicense, options.OperationMiddlewares["verifyLicense"]...)
 	router.GET(options.BaseURL+"/audit/events", wrapper.ListAuditEvents, options.OperationMiddlewares["listAuditEvents"]...)
 	router.GET(options.BaseURL+"/audit/events\\:export", wrapper.ExportAuditEvents, options.OperationMiddlewares["exportAuditEvents"]...)
@@ -2936,6 +4460,13 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/credentials/:id", wrapper.GetCredential, options.OperationMiddlewares["getCredential"]...)
 	router.PATCH(options.BaseURL+"/credentials/:id", wrapper.UpdateCredential, options.OperationMiddlewares["updateCredential"]...)
 	router.POST(options.BaseURL+"/credentials/:id\\:clone", wrapper.CloneCredential, options.OperationMiddlewares["cloneCredential"]...)
+	router.POST(options.BaseURL+"/discovery/cidr", wrapper.StartCIDRDiscovery, options.OperationMiddlewares["startCIDRDiscovery"]...)
+	router.GET(options.BaseURL+"/discovery/:scan_id", wrapper.GetCIDRDiscovery, options.OperationMiddlewares["getCIDRDiscovery"]...)
+	router.POST(options.BaseURL+"/discovery/:scan_id/hosts/:address\\:register", wrapper.RegisterDiscoveredHost, options.OperationMiddlewares["registerDiscoveredHost"]...)
+	router.GET(options.BaseURL+"/events", wrapper.StreamEvents, options.OperationMiddlewares["streamEvents"]...)
+	router.POST(options.BaseURL+"/events\\:ticket", wrapper.CreateEventTicket, options.OperationMiddlewares["createEventTicket"]...)
+	router.GET(options.BaseURL+"/fleet/connectivity/breakdown", wrapper.GetFleetConnectivityBreakdown, options.OperationMiddlewares["getFleetConnectivityBreakdown"]...)
+	router.GET(options.BaseURL+"/fleet/liveness", wrapper.GetFleetLiveness, options.OperationMiddlewares["getFleetLiveness"]...)
 	router.GET(options.BaseURL+"/groups", wrapper.ListGroups, options.OperationMiddlewares["listGroups"]...)
 	router.POST(options.BaseURL+"/groups", wrapper.CreateGroup, options.OperationMiddlewares["createGroup"]...)
 	router.DELETE(options.BaseURL+"/groups/:id", wrapper.DeleteGroup, options.OperationMiddlewares["deleteGroup"]...)
@@ -2951,9 +4482,19 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/hosts/:host_id/credentials\\:resolve", wrapper.ResolveHostCredential, options.OperationMiddlewares["resolveHostCredential"]...)
 	router.POST(options.BaseURL+"/hosts/:host_id/maintenance", wrapper.SetHostMaintenance, options.OperationMiddlewares["setHostMaintenance"]...)
 	router.PUT(options.BaseURL+"/hosts/:host_id/maintenance", wrapper.PutHostMaintenance, options.OperationMiddlewares["putHostMaintenance"]...)
+	router.GET(options.BaseURL+"/hosts/:host_id/monitoring/history", wrapper.ListHostMonitoringHistory, options.OperationMiddlewares["listHostMonitoringHistory"]...)
 	router.DELETE(options.BaseURL+"/hosts/:id", wrapper.DeleteHost, options.OperationMiddlewares["deleteHost"]...)
 	router.GET(options.BaseURL+"/hosts/:id", wrapper.GetHost, options.OperationMiddlewares["getHost"]...)
 	router.PATCH(options.BaseURL+"/hosts/:id", wrapper.UpdateHost, options.OperationMiddlewares["updateHost"]...)
+	router.POST(options.BaseURL+"/hosts/:id/connectivity\\:check", wrapper.CheckHostConnectivity, options.OperationMiddlewares["checkHostConnectivity"]...)
+	router.POST(options.BaseURL+"/hosts/:id/discovery\\:run", wrapper.RunHostDiscovery, options.OperationMiddlewares["runHostDiscovery"]...)
+	router.GET(options.BaseURL+"/hosts/:id/host-keys", wrapper.ListHostKeys, options.OperationMiddlewares["listHostKeys"]...)
+	router.POST(options.BaseURL+"/hosts/:id/host-keys\\:approve", wrapper.ApproveHostKey, options.OperationMiddlewares["approveHostKey"]...)
+	router.POST(options.BaseURL+"/hosts/:id/host-keys\\:reset", wrapper.ResetHostKeys, options.OperationMiddlewares["resetHostKeys"]...)
+	router.POST(options.BaseURL+"/hosts/:id/intelligence\\:collect", wrapper.CollectHostIntelligence, options.OperationMiddlewares["collectHostIntelligence"]...)
+	router.GET(options.BaseURL+"/hosts/:id/system-info", wrapper.GetHostSystemInfo, options.OperationMiddlewares["getHostSystemInfo"]...)
+	router.GET(options.BaseURL+"/intelligence/events", wrapper.ListIntelligenceEvents, options.OperationMiddlewares["listIntelligenceEvents"]...)
+	router.GET(options.BaseURL+"/intelligence/state/:host_id", wrapper.GetIntelligenceState, options.OperationMiddlewares["getIntelligenceState"]...)
 	router.GET(options.BaseURL+"/license", wrapper.GetLicense, options.OperationMiddlewares["getLicense"]...)
 	router.GET(options.BaseURL+"/openapi.json", wrapper.GetOpenAPIJSON, options.OperationMiddlewares["getOpenAPIJSON"]...)
 	router.GET(options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPIYAML, options.OperationMiddlewares["getOpenAPIYAML"]...)
@@ -2966,8 +4507,18 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/service-accounts/:id/tokens", wrapper.ListServiceAccountTokens, options.OperationMiddlewares["listServiceAccountTokens"]...)
 	router.POST(options.BaseURL+"/service-accounts/:id/tokens", wrapper.CreateServiceAccountToken, options.OperationMiddlewares["createServiceAccountToken"]...)
 	router.DELETE(options.BaseURL+"/service-accounts/:id/tokens/:token_id", wrapper.RevokeServiceAccountToken, options.OperationMiddlewares["revokeServiceAccountToken"]...)
+	router.GET(options.BaseURL+"/system/connectivity/config", wrapper.GetConnectivityConfig, options.OperationMiddlewares["getConnectivityConfig"]...)
+	router.PUT(options.BaseURL+"/system/connectivity/config", wrapper.PutConnectivityConfig, options.OperationMiddlewares["putConnectivityConfig"]...)
+	router.GET(options.BaseURL+"/system/connectivity/status", wrapper.GetConnectivityStatus, options.OperationMiddlewares["getConnectivityStatus"]...)
+	router.GET(options.BaseURL+"/system/discovery/config", wrapper.GetDiscoveryConfig, options.OperationMiddlewares["getDiscoveryConfig"]...)
+	router.PUT(options.BaseURL+"/system/discovery/config", wrapper.PutDiscoveryConfig, options.OperationMiddlewares["putDiscoveryConfig"]...)
+	router.POST(options.BaseURL+"/system/discovery/sweep", wrapper.RunDiscoverySweep, options.OperationMiddlewares["runDiscoverySweep"]...)
+	router.GET(options.BaseURL+"/system/intelligence/config", wrapper.GetIntelligenceConfig, options.OperationMiddlewares["getIntelligenceConfig"]...)
+	router.PUT(options.BaseURL+"/system/intelligence/config", wrapper.PutIntelligenceConfig, options.OperationMiddlewares["putIntelligenceConfig"]...)
 	router.GET(options.BaseURL+"/system/security/config", wrapper.GetSecurityConfig, options.OperationMiddlewares["getSecurityConfig"]...)
 	router.PUT(options.BaseURL+"/system/security/config", wrapper.PutSecurityConfig, options.OperationMiddlewares["putSecurityConfig"]...)
+	router.GET(options.BaseURL+"/system/ssh/config", wrapper.GetSSHConfig, options.OperationMiddlewares["getSSHConfig"]...)
+	router.PUT(options.BaseURL+"/system/ssh/config", wrapper.PutSSHConfig, options.OperationMiddlewares["putSSHConfig"]...)
 	router.GET(options.BaseURL+"/users", wrapper.ListUsers, options.OperationMiddlewares["listUsers"]...)
 	router.POST(options.BaseURL+"/users", wrapper.CreateUser, options.OperationMiddlewares["createUser"]...)
 	router.DELETE(options.BaseURL+"/users/:id", wrapper.DeleteUser, options.OperationMiddlewares["deleteUser"]...)
@@ -2981,6 +4532,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/version", wrapper.GetVersion, options.OperationMiddlewares["getVersion"]...)
 
 }
+
+type BadGatewayJSONResponse ErrorEnvelope
 
 type BadRequestJSONResponse ErrorEnvelope
 
@@ -3006,6 +4559,87 @@ type TooManyRequestsJSONResponse struct {
 type UnauthorizedJSONResponse ErrorEnvelope
 
 type UnexpectedErrorJSONResponse ErrorEnvelope
+
+type ListActivityRequestObject struct {
+	Params ListActivityParams
+}
+
+type ListActivityResponseObject interface {
+	VisitListActivityResponse(w http.ResponseWriter) error
+}
+
+type ListActivity200JSONResponse ActivityPage
+
+func (response ListActivity200JSONResponse) VisitListActivityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListActivity400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListActivity400JSONResponse) VisitListActivityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListActivity401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListActivity401JSONResponse) VisitListActivityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListActivity403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListActivity403JSONResponse) VisitListActivityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListActivitydefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListActivitydefaultJSONResponse) VisitListActivityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type VerifyLicenseRequestObject struct {
 	Body *VerifyLicenseJSONRequestBody
@@ -4592,6 +6226,617 @@ func (response CloneCredentialdefaultJSONResponse) VisitCloneCredentialResponse(
 	return err
 }
 
+type StartCIDRDiscoveryRequestObject struct {
+	Params StartCIDRDiscoveryParams
+	Body   *StartCIDRDiscoveryJSONRequestBody
+}
+
+type StartCIDRDiscoveryResponseObject interface {
+	VisitStartCIDRDiscoveryResponse(w http.ResponseWriter) error
+}
+
+type StartCIDRDiscovery202JSONResponse DiscoveryScan
+
+func (response StartCIDRDiscovery202JSONResponse) VisitStartCIDRDiscoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartCIDRDiscovery400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response StartCIDRDiscovery400JSONResponse) VisitStartCIDRDiscoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartCIDRDiscovery401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response StartCIDRDiscovery401JSONResponse) VisitStartCIDRDiscoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartCIDRDiscovery403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response StartCIDRDiscovery403JSONResponse) VisitStartCIDRDiscoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartCIDRDiscovery409JSONResponse struct{ ConflictJSONResponse }
+
+func (response StartCIDRDiscovery409JSONResponse) VisitStartCIDRDiscoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartCIDRDiscoverydefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response StartCIDRDiscoverydefaultJSONResponse) VisitStartCIDRDiscoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCIDRDiscoveryRequestObject struct {
+	ScanId ScanID `json:"scan_id"`
+}
+
+type GetCIDRDiscoveryResponseObject interface {
+	VisitGetCIDRDiscoveryResponse(w http.ResponseWriter) error
+}
+
+type GetCIDRDiscovery200JSONResponse DiscoveryScan
+
+func (response GetCIDRDiscovery200JSONResponse) VisitGetCIDRDiscoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCIDRDiscovery400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetCIDRDiscovery400JSONResponse) VisitGetCIDRDiscoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCIDRDiscovery401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetCIDRDiscovery401JSONResponse) VisitGetCIDRDiscoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCIDRDiscovery403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetCIDRDiscovery403JSONResponse) VisitGetCIDRDiscoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCIDRDiscovery404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetCIDRDiscovery404JSONResponse) VisitGetCIDRDiscoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCIDRDiscoverydefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetCIDRDiscoverydefaultJSONResponse) VisitGetCIDRDiscoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterDiscoveredHostRequestObject struct {
+	ScanId  ScanID `json:"scan_id"`
+	Address string `json:"address"`
+	Params  RegisterDiscoveredHostParams
+	Body    *RegisterDiscoveredHostJSONRequestBody
+}
+
+type RegisterDiscoveredHostResponseObject interface {
+	VisitRegisterDiscoveredHostResponse(w http.ResponseWriter) error
+}
+
+type RegisterDiscoveredHost201JSONResponse HostResponse
+
+func (response RegisterDiscoveredHost201JSONResponse) VisitRegisterDiscoveredHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterDiscoveredHost400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RegisterDiscoveredHost400JSONResponse) VisitRegisterDiscoveredHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterDiscoveredHost401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RegisterDiscoveredHost401JSONResponse) VisitRegisterDiscoveredHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterDiscoveredHost403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RegisterDiscoveredHost403JSONResponse) VisitRegisterDiscoveredHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterDiscoveredHost404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RegisterDiscoveredHost404JSONResponse) VisitRegisterDiscoveredHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterDiscoveredHost409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RegisterDiscoveredHost409JSONResponse) VisitRegisterDiscoveredHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterDiscoveredHostdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response RegisterDiscoveredHostdefaultJSONResponse) VisitRegisterDiscoveredHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEventsRequestObject struct {
+	Params StreamEventsParams
+}
+
+type StreamEventsResponseObject interface {
+	VisitStreamEventsResponse(w http.ResponseWriter) error
+}
+
+type StreamEvents200TexteventStreamResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response StreamEvents200TexteventStreamResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/event-stream")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		// If w doesn't support flushing, fall back to io.Copy.
+		_, err := io.Copy(w, response.Body)
+		return err
+	}
+	// text/event-stream messages are typically small; use a
+	// modest buffer and flush after each chunk so clients see
+	// events immediately instead of waiting on OS buffering.
+	buf := make([]byte, 4096)
+	for {
+		n, err := response.Body.Read(buf)
+		if n > 0 {
+			if _, writeErr := w.Write(buf[:n]); writeErr != nil {
+				return writeErr
+			}
+			flusher.Flush()
+		}
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+type StreamEvents400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response StreamEvents400JSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEvents401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response StreamEvents401JSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEvents403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response StreamEvents403JSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StreamEventsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response StreamEventsdefaultJSONResponse) VisitStreamEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEventTicketRequestObject struct {
+}
+
+type CreateEventTicketResponseObject interface {
+	VisitCreateEventTicketResponse(w http.ResponseWriter) error
+}
+
+type CreateEventTicket201JSONResponse EventTicket
+
+func (response CreateEventTicket201JSONResponse) VisitCreateEventTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEventTicket401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateEventTicket401JSONResponse) VisitCreateEventTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEventTicket403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateEventTicket403JSONResponse) VisitCreateEventTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEventTicketdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response CreateEventTicketdefaultJSONResponse) VisitCreateEventTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetConnectivityBreakdownRequestObject struct {
+}
+
+type GetFleetConnectivityBreakdownResponseObject interface {
+	VisitGetFleetConnectivityBreakdownResponse(w http.ResponseWriter) error
+}
+
+type GetFleetConnectivityBreakdown200JSONResponse ConnectivityBreakdown
+
+func (response GetFleetConnectivityBreakdown200JSONResponse) VisitGetFleetConnectivityBreakdownResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetConnectivityBreakdown401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetFleetConnectivityBreakdown401JSONResponse) VisitGetFleetConnectivityBreakdownResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetConnectivityBreakdown403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetFleetConnectivityBreakdown403JSONResponse) VisitGetFleetConnectivityBreakdownResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetConnectivityBreakdowndefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetFleetConnectivityBreakdowndefaultJSONResponse) VisitGetFleetConnectivityBreakdownResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetLivenessRequestObject struct {
+}
+
+type GetFleetLivenessResponseObject interface {
+	VisitGetFleetLivenessResponse(w http.ResponseWriter) error
+}
+
+type GetFleetLiveness200JSONResponse FleetLiveness
+
+func (response GetFleetLiveness200JSONResponse) VisitGetFleetLivenessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetLiveness401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetFleetLiveness401JSONResponse) VisitGetFleetLivenessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetLiveness403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetFleetLiveness403JSONResponse) VisitGetFleetLivenessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetLivenessdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetFleetLivenessdefaultJSONResponse) VisitGetFleetLivenessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListGroupsRequestObject struct {
 	Params ListGroupsParams
 }
@@ -5983,6 +8228,102 @@ func (response PutHostMaintenancedefaultJSONResponse) VisitPutHostMaintenanceRes
 	return err
 }
 
+type ListHostMonitoringHistoryRequestObject struct {
+	HostId HostID `json:"host_id"`
+	Params ListHostMonitoringHistoryParams
+}
+
+type ListHostMonitoringHistoryResponseObject interface {
+	VisitListHostMonitoringHistoryResponse(w http.ResponseWriter) error
+}
+
+type ListHostMonitoringHistory200JSONResponse HostMonitoringHistoryResponse
+
+func (response ListHostMonitoringHistory200JSONResponse) VisitListHostMonitoringHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostMonitoringHistory400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListHostMonitoringHistory400JSONResponse) VisitListHostMonitoringHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostMonitoringHistory401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListHostMonitoringHistory401JSONResponse) VisitListHostMonitoringHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostMonitoringHistory403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListHostMonitoringHistory403JSONResponse) VisitListHostMonitoringHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostMonitoringHistory404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListHostMonitoringHistory404JSONResponse) VisitListHostMonitoringHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostMonitoringHistorydefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListHostMonitoringHistorydefaultJSONResponse) VisitListHostMonitoringHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteHostRequestObject struct {
 	Id ID `json:"id"`
 }
@@ -6267,6 +8608,943 @@ type UpdateHostdefaultJSONResponse struct {
 }
 
 func (response UpdateHostdefaultJSONResponse) VisitUpdateHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckHostConnectivityRequestObject struct {
+	Id     ID `json:"id"`
+	Params CheckHostConnectivityParams
+}
+
+type CheckHostConnectivityResponseObject interface {
+	VisitCheckHostConnectivityResponse(w http.ResponseWriter) error
+}
+
+type CheckHostConnectivity200JSONResponse ConnectivityCheckResult
+
+func (response CheckHostConnectivity200JSONResponse) VisitCheckHostConnectivityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckHostConnectivity400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CheckHostConnectivity400JSONResponse) VisitCheckHostConnectivityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckHostConnectivity401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CheckHostConnectivity401JSONResponse) VisitCheckHostConnectivityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckHostConnectivity403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CheckHostConnectivity403JSONResponse) VisitCheckHostConnectivityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckHostConnectivity404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CheckHostConnectivity404JSONResponse) VisitCheckHostConnectivityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckHostConnectivity409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CheckHostConnectivity409JSONResponse) VisitCheckHostConnectivityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CheckHostConnectivitydefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response CheckHostConnectivitydefaultJSONResponse) VisitCheckHostConnectivityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RunHostDiscoveryRequestObject struct {
+	Id     ID `json:"id"`
+	Params RunHostDiscoveryParams
+}
+
+type RunHostDiscoveryResponseObject interface {
+	VisitRunHostDiscoveryResponse(w http.ResponseWriter) error
+}
+
+type RunHostDiscovery200JSONResponse HostSystemInfo
+
+func (response RunHostDiscovery200JSONResponse) VisitRunHostDiscoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RunHostDiscovery400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RunHostDiscovery400JSONResponse) VisitRunHostDiscoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RunHostDiscovery401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RunHostDiscovery401JSONResponse) VisitRunHostDiscoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RunHostDiscovery403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RunHostDiscovery403JSONResponse) VisitRunHostDiscoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RunHostDiscovery404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RunHostDiscovery404JSONResponse) VisitRunHostDiscoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RunHostDiscovery409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RunHostDiscovery409JSONResponse) VisitRunHostDiscoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RunHostDiscovery502JSONResponse struct{ BadGatewayJSONResponse }
+
+func (response RunHostDiscovery502JSONResponse) VisitRunHostDiscoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RunHostDiscovery503JSONResponse struct{ ServiceUnavailableJSONResponse }
+
+func (response RunHostDiscovery503JSONResponse) VisitRunHostDiscoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RunHostDiscoverydefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response RunHostDiscoverydefaultJSONResponse) VisitRunHostDiscoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostKeysRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type ListHostKeysResponseObject interface {
+	VisitListHostKeysResponse(w http.ResponseWriter) error
+}
+
+type ListHostKeys200JSONResponse HostKeyList
+
+func (response ListHostKeys200JSONResponse) VisitListHostKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostKeys400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListHostKeys400JSONResponse) VisitListHostKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostKeys401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListHostKeys401JSONResponse) VisitListHostKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostKeys403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListHostKeys403JSONResponse) VisitListHostKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostKeys404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListHostKeys404JSONResponse) VisitListHostKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostKeysdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListHostKeysdefaultJSONResponse) VisitListHostKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveHostKeyRequestObject struct {
+	Id   ID `json:"id"`
+	Body *ApproveHostKeyJSONRequestBody
+}
+
+type ApproveHostKeyResponseObject interface {
+	VisitApproveHostKeyResponse(w http.ResponseWriter) error
+}
+
+type ApproveHostKey200JSONResponse HostKeyList
+
+func (response ApproveHostKey200JSONResponse) VisitApproveHostKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveHostKey400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ApproveHostKey400JSONResponse) VisitApproveHostKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveHostKey401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ApproveHostKey401JSONResponse) VisitApproveHostKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveHostKey403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ApproveHostKey403JSONResponse) VisitApproveHostKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveHostKey404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ApproveHostKey404JSONResponse) VisitApproveHostKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveHostKey409JSONResponse struct{ ConflictJSONResponse }
+
+func (response ApproveHostKey409JSONResponse) VisitApproveHostKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveHostKeydefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ApproveHostKeydefaultJSONResponse) VisitApproveHostKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetHostKeysRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type ResetHostKeysResponseObject interface {
+	VisitResetHostKeysResponse(w http.ResponseWriter) error
+}
+
+type ResetHostKeys204Response struct {
+}
+
+func (response ResetHostKeys204Response) VisitResetHostKeysResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type ResetHostKeys400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ResetHostKeys400JSONResponse) VisitResetHostKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetHostKeys401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ResetHostKeys401JSONResponse) VisitResetHostKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetHostKeys403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ResetHostKeys403JSONResponse) VisitResetHostKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetHostKeys404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ResetHostKeys404JSONResponse) VisitResetHostKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetHostKeysdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ResetHostKeysdefaultJSONResponse) VisitResetHostKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CollectHostIntelligenceRequestObject struct {
+	Id     ID `json:"id"`
+	Params CollectHostIntelligenceParams
+}
+
+type CollectHostIntelligenceResponseObject interface {
+	VisitCollectHostIntelligenceResponse(w http.ResponseWriter) error
+}
+
+type CollectHostIntelligence200JSONResponse IntelligenceState
+
+func (response CollectHostIntelligence200JSONResponse) VisitCollectHostIntelligenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CollectHostIntelligence400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CollectHostIntelligence400JSONResponse) VisitCollectHostIntelligenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CollectHostIntelligence401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CollectHostIntelligence401JSONResponse) VisitCollectHostIntelligenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CollectHostIntelligence403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CollectHostIntelligence403JSONResponse) VisitCollectHostIntelligenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CollectHostIntelligence404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CollectHostIntelligence404JSONResponse) VisitCollectHostIntelligenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CollectHostIntelligence409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CollectHostIntelligence409JSONResponse) VisitCollectHostIntelligenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CollectHostIntelligence502JSONResponse struct{ BadGatewayJSONResponse }
+
+func (response CollectHostIntelligence502JSONResponse) VisitCollectHostIntelligenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CollectHostIntelligencedefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response CollectHostIntelligencedefaultJSONResponse) VisitCollectHostIntelligenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostSystemInfoRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetHostSystemInfoResponseObject interface {
+	VisitGetHostSystemInfoResponse(w http.ResponseWriter) error
+}
+
+type GetHostSystemInfo200JSONResponse HostSystemInfo
+
+func (response GetHostSystemInfo200JSONResponse) VisitGetHostSystemInfoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostSystemInfo400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetHostSystemInfo400JSONResponse) VisitGetHostSystemInfoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostSystemInfo401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetHostSystemInfo401JSONResponse) VisitGetHostSystemInfoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostSystemInfo403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetHostSystemInfo403JSONResponse) VisitGetHostSystemInfoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostSystemInfo404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetHostSystemInfo404JSONResponse) VisitGetHostSystemInfoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostSystemInfodefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetHostSystemInfodefaultJSONResponse) VisitGetHostSystemInfoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListIntelligenceEventsRequestObject struct {
+	Params ListIntelligenceEventsParams
+}
+
+type ListIntelligenceEventsResponseObject interface {
+	VisitListIntelligenceEventsResponse(w http.ResponseWriter) error
+}
+
+type ListIntelligenceEvents200JSONResponse IntelligenceEventsPage
+
+func (response ListIntelligenceEvents200JSONResponse) VisitListIntelligenceEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListIntelligenceEvents400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListIntelligenceEvents400JSONResponse) VisitListIntelligenceEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListIntelligenceEvents401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListIntelligenceEvents401JSONResponse) VisitListIntelligenceEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListIntelligenceEvents403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListIntelligenceEvents403JSONResponse) VisitListIntelligenceEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListIntelligenceEventsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListIntelligenceEventsdefaultJSONResponse) VisitListIntelligenceEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetIntelligenceStateRequestObject struct {
+	HostId HostID `json:"host_id"`
+}
+
+type GetIntelligenceStateResponseObject interface {
+	VisitGetIntelligenceStateResponse(w http.ResponseWriter) error
+}
+
+type GetIntelligenceState200JSONResponse IntelligenceState
+
+func (response GetIntelligenceState200JSONResponse) VisitGetIntelligenceStateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetIntelligenceState400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetIntelligenceState400JSONResponse) VisitGetIntelligenceStateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetIntelligenceState401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetIntelligenceState401JSONResponse) VisitGetIntelligenceStateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetIntelligenceState403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetIntelligenceState403JSONResponse) VisitGetIntelligenceStateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetIntelligenceState404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetIntelligenceState404JSONResponse) VisitGetIntelligenceStateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetIntelligenceStatedefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetIntelligenceStatedefaultJSONResponse) VisitGetIntelligenceStateResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -7259,6 +10537,608 @@ func (response RevokeServiceAccountTokendefaultJSONResponse) VisitRevokeServiceA
 	return err
 }
 
+type GetConnectivityConfigRequestObject struct {
+}
+
+type GetConnectivityConfigResponseObject interface {
+	VisitGetConnectivityConfigResponse(w http.ResponseWriter) error
+}
+
+type GetConnectivityConfig200JSONResponse ConnectivityConfigResponse
+
+func (response GetConnectivityConfig200JSONResponse) VisitGetConnectivityConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConnectivityConfig401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetConnectivityConfig401JSONResponse) VisitGetConnectivityConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConnectivityConfig403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetConnectivityConfig403JSONResponse) VisitGetConnectivityConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConnectivityConfigdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetConnectivityConfigdefaultJSONResponse) VisitGetConnectivityConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutConnectivityConfigRequestObject struct {
+	Body *PutConnectivityConfigJSONRequestBody
+}
+
+type PutConnectivityConfigResponseObject interface {
+	VisitPutConnectivityConfigResponse(w http.ResponseWriter) error
+}
+
+type PutConnectivityConfig200JSONResponse ConnectivityConfig
+
+func (response PutConnectivityConfig200JSONResponse) VisitPutConnectivityConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutConnectivityConfig400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PutConnectivityConfig400JSONResponse) VisitPutConnectivityConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutConnectivityConfig401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PutConnectivityConfig401JSONResponse) VisitPutConnectivityConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutConnectivityConfig403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PutConnectivityConfig403JSONResponse) VisitPutConnectivityConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutConnectivityConfigdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response PutConnectivityConfigdefaultJSONResponse) VisitPutConnectivityConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConnectivityStatusRequestObject struct {
+}
+
+type GetConnectivityStatusResponseObject interface {
+	VisitGetConnectivityStatusResponse(w http.ResponseWriter) error
+}
+
+type GetConnectivityStatus200JSONResponse ConnectivityStatus
+
+func (response GetConnectivityStatus200JSONResponse) VisitGetConnectivityStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConnectivityStatus401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetConnectivityStatus401JSONResponse) VisitGetConnectivityStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConnectivityStatus403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetConnectivityStatus403JSONResponse) VisitGetConnectivityStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConnectivityStatusdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetConnectivityStatusdefaultJSONResponse) VisitGetConnectivityStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDiscoveryConfigRequestObject struct {
+}
+
+type GetDiscoveryConfigResponseObject interface {
+	VisitGetDiscoveryConfigResponse(w http.ResponseWriter) error
+}
+
+type GetDiscoveryConfig200JSONResponse DiscoveryConfigResponse
+
+func (response GetDiscoveryConfig200JSONResponse) VisitGetDiscoveryConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDiscoveryConfig401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetDiscoveryConfig401JSONResponse) VisitGetDiscoveryConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDiscoveryConfig403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetDiscoveryConfig403JSONResponse) VisitGetDiscoveryConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDiscoveryConfigdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetDiscoveryConfigdefaultJSONResponse) VisitGetDiscoveryConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutDiscoveryConfigRequestObject struct {
+	Body *PutDiscoveryConfigJSONRequestBody
+}
+
+type PutDiscoveryConfigResponseObject interface {
+	VisitPutDiscoveryConfigResponse(w http.ResponseWriter) error
+}
+
+type PutDiscoveryConfig200JSONResponse DiscoveryConfig
+
+func (response PutDiscoveryConfig200JSONResponse) VisitPutDiscoveryConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutDiscoveryConfig400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PutDiscoveryConfig400JSONResponse) VisitPutDiscoveryConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutDiscoveryConfig401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PutDiscoveryConfig401JSONResponse) VisitPutDiscoveryConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutDiscoveryConfig403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PutDiscoveryConfig403JSONResponse) VisitPutDiscoveryConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutDiscoveryConfigdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response PutDiscoveryConfigdefaultJSONResponse) VisitPutDiscoveryConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RunDiscoverySweepRequestObject struct {
+	Params RunDiscoverySweepParams
+}
+
+type RunDiscoverySweepResponseObject interface {
+	VisitRunDiscoverySweepResponse(w http.ResponseWriter) error
+}
+
+type RunDiscoverySweep200JSONResponse DiscoverySweepResponse
+
+func (response RunDiscoverySweep200JSONResponse) VisitRunDiscoverySweepResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RunDiscoverySweep400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RunDiscoverySweep400JSONResponse) VisitRunDiscoverySweepResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RunDiscoverySweep401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RunDiscoverySweep401JSONResponse) VisitRunDiscoverySweepResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RunDiscoverySweep403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RunDiscoverySweep403JSONResponse) VisitRunDiscoverySweepResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RunDiscoverySweep409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RunDiscoverySweep409JSONResponse) VisitRunDiscoverySweepResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RunDiscoverySweepdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response RunDiscoverySweepdefaultJSONResponse) VisitRunDiscoverySweepResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetIntelligenceConfigRequestObject struct {
+}
+
+type GetIntelligenceConfigResponseObject interface {
+	VisitGetIntelligenceConfigResponse(w http.ResponseWriter) error
+}
+
+type GetIntelligenceConfig200JSONResponse IntelligenceConfigResponse
+
+func (response GetIntelligenceConfig200JSONResponse) VisitGetIntelligenceConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetIntelligenceConfig401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetIntelligenceConfig401JSONResponse) VisitGetIntelligenceConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetIntelligenceConfig403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetIntelligenceConfig403JSONResponse) VisitGetIntelligenceConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetIntelligenceConfigdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetIntelligenceConfigdefaultJSONResponse) VisitGetIntelligenceConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutIntelligenceConfigRequestObject struct {
+	Body *PutIntelligenceConfigJSONRequestBody
+}
+
+type PutIntelligenceConfigResponseObject interface {
+	VisitPutIntelligenceConfigResponse(w http.ResponseWriter) error
+}
+
+type PutIntelligenceConfig200JSONResponse IntelligenceConfig
+
+func (response PutIntelligenceConfig200JSONResponse) VisitPutIntelligenceConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutIntelligenceConfig400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PutIntelligenceConfig400JSONResponse) VisitPutIntelligenceConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutIntelligenceConfig401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PutIntelligenceConfig401JSONResponse) VisitPutIntelligenceConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutIntelligenceConfig403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PutIntelligenceConfig403JSONResponse) VisitPutIntelligenceConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutIntelligenceConfigdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response PutIntelligenceConfigdefaultJSONResponse) VisitPutIntelligenceConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetSecurityConfigRequestObject struct {
 }
 
@@ -7395,6 +11275,153 @@ type PutSecurityConfigdefaultJSONResponse struct {
 }
 
 func (response PutSecurityConfigdefaultJSONResponse) VisitPutSecurityConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSHConfigRequestObject struct {
+}
+
+type GetSSHConfigResponseObject interface {
+	VisitGetSSHConfigResponse(w http.ResponseWriter) error
+}
+
+type GetSSHConfig200JSONResponse SSHConfigResponse
+
+func (response GetSSHConfig200JSONResponse) VisitGetSSHConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSHConfig401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetSSHConfig401JSONResponse) VisitGetSSHConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSHConfig403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetSSHConfig403JSONResponse) VisitGetSSHConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSHConfigdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetSSHConfigdefaultJSONResponse) VisitGetSSHConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutSSHConfigRequestObject struct {
+	Body *PutSSHConfigJSONRequestBody
+}
+
+type PutSSHConfigResponseObject interface {
+	VisitPutSSHConfigResponse(w http.ResponseWriter) error
+}
+
+type PutSSHConfig200JSONResponse SSHConfig
+
+func (response PutSSHConfig200JSONResponse) VisitPutSSHConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutSSHConfig400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PutSSHConfig400JSONResponse) VisitPutSSHConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutSSHConfig401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PutSSHConfig401JSONResponse) VisitPutSSHConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutSSHConfig403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PutSSHConfig403JSONResponse) VisitPutSSHConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutSSHConfigdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response PutSSHConfigdefaultJSONResponse) VisitPutSSHConfigResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -8419,6 +12446,9 @@ func (response GetVersiondefaultJSONResponse) VisitGetVersionResponse(w http.Res
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// ListActivity Unified recent-activity feed.
+	// (GET /activity)
+	ListActivity(ctx context.Context, request ListActivityRequestObject) (ListActivityResponseObject, error)
 	// VerifyLicense Dry-run a license JWT without installing it.
 	// (POST /admin/license:verify)
 	VerifyLicense(ctx context.Context, request VerifyLicenseRequestObject) (VerifyLicenseResponseObject, error)
@@ -8476,6 +12506,27 @@ type StrictServerInterface interface {
 	// CloneCredential Copy a credential to a new scope; the secret never crosses the wire.
 	// (POST /credentials/{id}:clone)
 	CloneCredential(ctx context.Context, request CloneCredentialRequestObject) (CloneCredentialResponseObject, error)
+	// StartCIDRDiscovery Scan a network range for SSH servers.
+	// (POST /discovery/cidr)
+	StartCIDRDiscovery(ctx context.Context, request StartCIDRDiscoveryRequestObject) (StartCIDRDiscoveryResponseObject, error)
+	// GetCIDRDiscovery Progress and results of a network scan.
+	// (GET /discovery/{scan_id})
+	GetCIDRDiscovery(ctx context.Context, request GetCIDRDiscoveryRequestObject) (GetCIDRDiscoveryResponseObject, error)
+	// RegisterDiscoveredHost Add a found SSH server to the inventory.
+	// (POST /discovery/{scan_id}/hosts/{address}:register)
+	RegisterDiscoveredHost(ctx context.Context, request RegisterDiscoveredHostRequestObject) (RegisterDiscoveredHostResponseObject, error)
+	// StreamEvents Live events as Server-Sent Events.
+	// (GET /events)
+	StreamEvents(ctx context.Context, request StreamEventsRequestObject) (StreamEventsResponseObject, error)
+	// CreateEventTicket A single-use ticket for one event stream.
+	// (POST /events:ticket)
+	CreateEventTicket(ctx context.Context, request CreateEventTicketRequestObject) (CreateEventTicketResponseObject, error)
+	// GetFleetConnectivityBreakdown Connectivity status counts.
+	// (GET /fleet/connectivity/breakdown)
+	GetFleetConnectivityBreakdown(ctx context.Context, request GetFleetConnectivityBreakdownRequestObject) (GetFleetConnectivityBreakdownResponseObject, error)
+	// GetFleetLiveness Fleet liveness breakdown.
+	// (GET /fleet/liveness)
+	GetFleetLiveness(ctx context.Context, request GetFleetLivenessRequestObject) (GetFleetLivenessResponseObject, error)
 	// ListGroups List host groups.
 	// (GET /groups)
 	ListGroups(ctx context.Context, request ListGroupsRequestObject) (ListGroupsResponseObject, error)
@@ -8521,6 +12572,9 @@ type StrictServerInterface interface {
 	// PutHostMaintenance Turn a host's maintenance mode on or off.
 	// (PUT /hosts/{host_id}/maintenance)
 	PutHostMaintenance(ctx context.Context, request PutHostMaintenanceRequestObject) (PutHostMaintenanceResponseObject, error)
+	// ListHostMonitoringHistory Monitoring history of a host.
+	// (GET /hosts/{host_id}/monitoring/history)
+	ListHostMonitoringHistory(ctx context.Context, request ListHostMonitoringHistoryRequestObject) (ListHostMonitoringHistoryResponseObject, error)
 	// DeleteHost Soft-delete a host (sets deleted_at; the hostname becomes reusable).
 	// (DELETE /hosts/{id})
 	DeleteHost(ctx context.Context, request DeleteHostRequestObject) (DeleteHostResponseObject, error)
@@ -8530,6 +12584,33 @@ type StrictServerInterface interface {
 	// UpdateHost Update mutable host fields.
 	// (PATCH /hosts/{id})
 	UpdateHost(ctx context.Context, request UpdateHostRequestObject) (UpdateHostResponseObject, error)
+	// CheckHostConnectivity Run a connectivity check now.
+	// (POST /hosts/{id}/connectivity:check)
+	CheckHostConnectivity(ctx context.Context, request CheckHostConnectivityRequestObject) (CheckHostConnectivityResponseObject, error)
+	// RunHostDiscovery Run host discovery now.
+	// (POST /hosts/{id}/discovery:run)
+	RunHostDiscovery(ctx context.Context, request RunHostDiscoveryRequestObject) (RunHostDiscoveryResponseObject, error)
+	// ListHostKeys The host's SSH host keys.
+	// (GET /hosts/{id}/host-keys)
+	ListHostKeys(ctx context.Context, request ListHostKeysRequestObject) (ListHostKeysResponseObject, error)
+	// ApproveHostKey Trust the pending host key.
+	// (POST /hosts/{id}/host-keys:approve)
+	ApproveHostKey(ctx context.Context, request ApproveHostKeyRequestObject) (ApproveHostKeyResponseObject, error)
+	// ResetHostKeys Forget the host's keys.
+	// (POST /hosts/{id}/host-keys:reset)
+	ResetHostKeys(ctx context.Context, request ResetHostKeysRequestObject) (ResetHostKeysResponseObject, error)
+	// CollectHostIntelligence Collect host intelligence now.
+	// (POST /hosts/{id}/intelligence:collect)
+	CollectHostIntelligence(ctx context.Context, request CollectHostIntelligenceRequestObject) (CollectHostIntelligenceResponseObject, error)
+	// GetHostSystemInfo Latest collected system information.
+	// (GET /hosts/{id}/system-info)
+	GetHostSystemInfo(ctx context.Context, request GetHostSystemInfoRequestObject) (GetHostSystemInfoResponseObject, error)
+	// ListIntelligenceEvents Intelligence events, newest first.
+	// (GET /intelligence/events)
+	ListIntelligenceEvents(ctx context.Context, request ListIntelligenceEventsRequestObject) (ListIntelligenceEventsResponseObject, error)
+	// GetIntelligenceState Latest intelligence state of a host.
+	// (GET /intelligence/state/{host_id})
+	GetIntelligenceState(ctx context.Context, request GetIntelligenceStateRequestObject) (GetIntelligenceStateResponseObject, error)
 	// GetLicense The current license tier, status and features.
 	// (GET /license)
 	GetLicense(ctx context.Context, request GetLicenseRequestObject) (GetLicenseResponseObject, error)
@@ -8566,12 +12647,42 @@ type StrictServerInterface interface {
 	// RevokeServiceAccountToken Revoke a token.
 	// (DELETE /service-accounts/{id}/tokens/{token_id})
 	RevokeServiceAccountToken(ctx context.Context, request RevokeServiceAccountTokenRequestObject) (RevokeServiceAccountTokenResponseObject, error)
+	// GetConnectivityConfig Connectivity polling configuration.
+	// (GET /system/connectivity/config)
+	GetConnectivityConfig(ctx context.Context, request GetConnectivityConfigRequestObject) (GetConnectivityConfigResponseObject, error)
+	// PutConnectivityConfig Change the connectivity polling configuration.
+	// (PUT /system/connectivity/config)
+	PutConnectivityConfig(ctx context.Context, request PutConnectivityConfigRequestObject) (PutConnectivityConfigResponseObject, error)
+	// GetConnectivityStatus Connectivity worker status.
+	// (GET /system/connectivity/status)
+	GetConnectivityStatus(ctx context.Context, request GetConnectivityStatusRequestObject) (GetConnectivityStatusResponseObject, error)
+	// GetDiscoveryConfig Discovery configuration.
+	// (GET /system/discovery/config)
+	GetDiscoveryConfig(ctx context.Context, request GetDiscoveryConfigRequestObject) (GetDiscoveryConfigResponseObject, error)
+	// PutDiscoveryConfig Change the discovery configuration.
+	// (PUT /system/discovery/config)
+	PutDiscoveryConfig(ctx context.Context, request PutDiscoveryConfigRequestObject) (PutDiscoveryConfigResponseObject, error)
+	// RunDiscoverySweep Trigger a discovery sweep.
+	// (POST /system/discovery/sweep)
+	RunDiscoverySweep(ctx context.Context, request RunDiscoverySweepRequestObject) (RunDiscoverySweepResponseObject, error)
+	// GetIntelligenceConfig Intelligence-collection configuration.
+	// (GET /system/intelligence/config)
+	GetIntelligenceConfig(ctx context.Context, request GetIntelligenceConfigRequestObject) (GetIntelligenceConfigResponseObject, error)
+	// PutIntelligenceConfig Change the intelligence-collection configuration.
+	// (PUT /system/intelligence/config)
+	PutIntelligenceConfig(ctx context.Context, request PutIntelligenceConfigRequestObject) (PutIntelligenceConfigResponseObject, error)
 	// GetSecurityConfig Workspace security settings.
 	// (GET /system/security/config)
 	GetSecurityConfig(ctx context.Context, request GetSecurityConfigRequestObject) (GetSecurityConfigResponseObject, error)
 	// PutSecurityConfig Change workspace security settings.
 	// (PUT /system/security/config)
 	PutSecurityConfig(ctx context.Context, request PutSecurityConfigRequestObject) (PutSecurityConfigResponseObject, error)
+	// GetSSHConfig SSH client settings.
+	// (GET /system/ssh/config)
+	GetSSHConfig(ctx context.Context, request GetSSHConfigRequestObject) (GetSSHConfigResponseObject, error)
+	// PutSSHConfig Change the SSH client settings.
+	// (PUT /system/ssh/config)
+	PutSSHConfig(ctx context.Context, request PutSSHConfigRequestObject) (PutSSHConfigResponseObject, error)
 	// ListUsers List users.
 	// (GET /users)
 	ListUsers(ctx context.Context, request ListUsersRequestObject) (ListUsersResponseObject, error)
@@ -8617,6 +12728,31 @@ func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareF
 type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
+}
+
+// ListActivity operation middleware
+func (sh *strictHandler) ListActivity(ctx echo.Context, params ListActivityParams) error {
+	var request ListActivityRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListActivity(ctx.Request().Context(), request.(ListActivityRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListActivity")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListActivityResponseObject); ok {
+		return validResponse.VisitListActivityResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
 // VerifyLicense operation middleware
@@ -9257,6 +13393,226 @@ func (sh *strictHandler) CloneCredential(ctx echo.Context, id ID, params CloneCr
 	return nil
 }
 
+// StartCIDRDiscovery operation middleware
+func (sh *strictHandler) StartCIDRDiscovery(ctx echo.Context, params StartCIDRDiscoveryParams) error {
+	var request StartCIDRDiscoveryRequestObject
+
+	request.Params = params
+
+	var body StartCIDRDiscoveryJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StartCIDRDiscovery(ctx.Request().Context(), request.(StartCIDRDiscoveryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StartCIDRDiscovery")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StartCIDRDiscoveryResponseObject); ok {
+		return validResponse.VisitStartCIDRDiscoveryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetCIDRDiscovery operation middleware
+func (sh *strictHandler) GetCIDRDiscovery(ctx echo.Context, scanId ScanID) error {
+	var request GetCIDRDiscoveryRequestObject
+
+	request.ScanId = scanId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetCIDRDiscovery(ctx.Request().Context(), request.(GetCIDRDiscoveryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetCIDRDiscovery")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetCIDRDiscoveryResponseObject); ok {
+		return validResponse.VisitGetCIDRDiscoveryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RegisterDiscoveredHost operation middleware
+func (sh *strictHandler) RegisterDiscoveredHost(ctx echo.Context, scanId ScanID, address string, params RegisterDiscoveredHostParams) error {
+	var request RegisterDiscoveredHostRequestObject
+
+	request.ScanId = scanId
+	request.Address = address
+	request.Params = params
+
+	var body RegisterDiscoveredHostJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RegisterDiscoveredHost(ctx.Request().Context(), request.(RegisterDiscoveredHostRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RegisterDiscoveredHost")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RegisterDiscoveredHostResponseObject); ok {
+		return validResponse.VisitRegisterDiscoveredHostResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StreamEvents operation middleware
+func (sh *strictHandler) StreamEvents(ctx echo.Context, params StreamEventsParams) error {
+	var request StreamEventsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StreamEvents(ctx.Request().Context(), request.(StreamEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StreamEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StreamEventsResponseObject); ok {
+		return validResponse.VisitStreamEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateEventTicket operation middleware
+func (sh *strictHandler) CreateEventTicket(ctx echo.Context) error {
+	var request CreateEventTicketRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateEventTicket(ctx.Request().Context(), request.(CreateEventTicketRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateEventTicket")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateEventTicketResponseObject); ok {
+		return validResponse.VisitCreateEventTicketResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetFleetConnectivityBreakdown operation middleware
+func (sh *strictHandler) GetFleetConnectivityBreakdown(ctx echo.Context) error {
+	var request GetFleetConnectivityBreakdownRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFleetConnectivityBreakdown(ctx.Request().Context(), request.(GetFleetConnectivityBreakdownRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFleetConnectivityBreakdown")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetFleetConnectivityBreakdownResponseObject); ok {
+		return validResponse.VisitGetFleetConnectivityBreakdownResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetFleetLiveness operation middleware
+func (sh *strictHandler) GetFleetLiveness(ctx echo.Context) error {
+	var request GetFleetLivenessRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFleetLiveness(ctx.Request().Context(), request.(GetFleetLivenessRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFleetLiveness")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetFleetLivenessResponseObject); ok {
+		return validResponse.VisitGetFleetLivenessResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListGroups operation middleware
 func (sh *strictHandler) ListGroups(ctx echo.Context, params ListGroupsParams) error {
 	var request ListGroupsRequestObject
@@ -9775,6 +14131,32 @@ func (sh *strictHandler) PutHostMaintenance(ctx echo.Context, hostId openapi_typ
 	return nil
 }
 
+// ListHostMonitoringHistory operation middleware
+func (sh *strictHandler) ListHostMonitoringHistory(ctx echo.Context, hostId HostID, params ListHostMonitoringHistoryParams) error {
+	var request ListHostMonitoringHistoryRequestObject
+
+	request.HostId = hostId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListHostMonitoringHistory(ctx.Request().Context(), request.(ListHostMonitoringHistoryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListHostMonitoringHistory")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListHostMonitoringHistoryResponseObject); ok {
+		return validResponse.VisitListHostMonitoringHistoryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // DeleteHost operation middleware
 func (sh *strictHandler) DeleteHost(ctx echo.Context, id ID) error {
 	var request DeleteHostRequestObject
@@ -9868,6 +14250,257 @@ func (sh *strictHandler) UpdateHost(ctx echo.Context, id ID) error {
 		return err
 	} else if validResponse, ok := response.(UpdateHostResponseObject); ok {
 		return validResponse.VisitUpdateHostResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CheckHostConnectivity operation middleware
+func (sh *strictHandler) CheckHostConnectivity(ctx echo.Context, id ID, params CheckHostConnectivityParams) error {
+	var request CheckHostConnectivityRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CheckHostConnectivity(ctx.Request().Context(), request.(CheckHostConnectivityRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CheckHostConnectivity")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CheckHostConnectivityResponseObject); ok {
+		return validResponse.VisitCheckHostConnectivityResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RunHostDiscovery operation middleware
+func (sh *strictHandler) RunHostDiscovery(ctx echo.Context, id ID, params RunHostDiscoveryParams) error {
+	var request RunHostDiscoveryRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RunHostDiscovery(ctx.Request().Context(), request.(RunHostDiscoveryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RunHostDiscovery")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RunHostDiscoveryResponseObject); ok {
+		return validResponse.VisitRunHostDiscoveryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListHostKeys operation middleware
+func (sh *strictHandler) ListHostKeys(ctx echo.Context, id ID) error {
+	var request ListHostKeysRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListHostKeys(ctx.Request().Context(), request.(ListHostKeysRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListHostKeys")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListHostKeysResponseObject); ok {
+		return validResponse.VisitListHostKeysResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ApproveHostKey operation middleware
+func (sh *strictHandler) ApproveHostKey(ctx echo.Context, id ID) error {
+	var request ApproveHostKeyRequestObject
+
+	request.Id = id
+
+	var body ApproveHostKeyJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ApproveHostKey(ctx.Request().Context(), request.(ApproveHostKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ApproveHostKey")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ApproveHostKeyResponseObject); ok {
+		return validResponse.VisitApproveHostKeyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ResetHostKeys operation middleware
+func (sh *strictHandler) ResetHostKeys(ctx echo.Context, id ID) error {
+	var request ResetHostKeysRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ResetHostKeys(ctx.Request().Context(), request.(ResetHostKeysRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ResetHostKeys")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ResetHostKeysResponseObject); ok {
+		return validResponse.VisitResetHostKeysResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CollectHostIntelligence operation middleware
+func (sh *strictHandler) CollectHostIntelligence(ctx echo.Context, id ID, params CollectHostIntelligenceParams) error {
+	var request CollectHostIntelligenceRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CollectHostIntelligence(ctx.Request().Context(), request.(CollectHostIntelligenceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CollectHostIntelligence")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CollectHostIntelligenceResponseObject); ok {
+		return validResponse.VisitCollectHostIntelligenceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetHostSystemInfo operation middleware
+func (sh *strictHandler) GetHostSystemInfo(ctx echo.Context, id ID) error {
+	var request GetHostSystemInfoRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetHostSystemInfo(ctx.Request().Context(), request.(GetHostSystemInfoRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetHostSystemInfo")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetHostSystemInfoResponseObject); ok {
+		return validResponse.VisitGetHostSystemInfoResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListIntelligenceEvents operation middleware
+func (sh *strictHandler) ListIntelligenceEvents(ctx echo.Context, params ListIntelligenceEventsParams) error {
+	var request ListIntelligenceEventsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListIntelligenceEvents(ctx.Request().Context(), request.(ListIntelligenceEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListIntelligenceEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListIntelligenceEventsResponseObject); ok {
+		return validResponse.VisitListIntelligenceEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetIntelligenceState operation middleware
+func (sh *strictHandler) GetIntelligenceState(ctx echo.Context, hostId HostID) error {
+	var request GetIntelligenceStateRequestObject
+
+	request.HostId = hostId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetIntelligenceState(ctx.Request().Context(), request.(GetIntelligenceStateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetIntelligenceState")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetIntelligenceStateResponseObject); ok {
+		return validResponse.VisitGetIntelligenceStateResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -10259,6 +14892,261 @@ func (sh *strictHandler) RevokeServiceAccountToken(ctx echo.Context, id ID, toke
 	return nil
 }
 
+// GetConnectivityConfig operation middleware
+func (sh *strictHandler) GetConnectivityConfig(ctx echo.Context) error {
+	var request GetConnectivityConfigRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetConnectivityConfig(ctx.Request().Context(), request.(GetConnectivityConfigRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetConnectivityConfig")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetConnectivityConfigResponseObject); ok {
+		return validResponse.VisitGetConnectivityConfigResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PutConnectivityConfig operation middleware
+func (sh *strictHandler) PutConnectivityConfig(ctx echo.Context) error {
+	var request PutConnectivityConfigRequestObject
+
+	var body PutConnectivityConfigJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PutConnectivityConfig(ctx.Request().Context(), request.(PutConnectivityConfigRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PutConnectivityConfig")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PutConnectivityConfigResponseObject); ok {
+		return validResponse.VisitPutConnectivityConfigResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetConnectivityStatus operation middleware
+func (sh *strictHandler) GetConnectivityStatus(ctx echo.Context) error {
+	var request GetConnectivityStatusRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetConnectivityStatus(ctx.Request().Context(), request.(GetConnectivityStatusRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetConnectivityStatus")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetConnectivityStatusResponseObject); ok {
+		return validResponse.VisitGetConnectivityStatusResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetDiscoveryConfig operation middleware
+func (sh *strictHandler) GetDiscoveryConfig(ctx echo.Context) error {
+	var request GetDiscoveryConfigRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDiscoveryConfig(ctx.Request().Context(), request.(GetDiscoveryConfigRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDiscoveryConfig")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetDiscoveryConfigResponseObject); ok {
+		return validResponse.VisitGetDiscoveryConfigResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PutDiscoveryConfig operation middleware
+func (sh *strictHandler) PutDiscoveryConfig(ctx echo.Context) error {
+	var request PutDiscoveryConfigRequestObject
+
+	var body PutDiscoveryConfigJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PutDiscoveryConfig(ctx.Request().Context(), request.(PutDiscoveryConfigRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PutDiscoveryConfig")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PutDiscoveryConfigResponseObject); ok {
+		return validResponse.VisitPutDiscoveryConfigResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RunDiscoverySweep operation middleware
+func (sh *strictHandler) RunDiscoverySweep(ctx echo.Context, params RunDiscoverySweepParams) error {
+	var request RunDiscoverySweepRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RunDiscoverySweep(ctx.Request().Context(), request.(RunDiscoverySweepRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RunDiscoverySweep")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RunDiscoverySweepResponseObject); ok {
+		return validResponse.VisitRunDiscoverySweepResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetIntelligenceConfig operation middleware
+func (sh *strictHandler) GetIntelligenceConfig(ctx echo.Context) error {
+	var request GetIntelligenceConfigRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetIntelligenceConfig(ctx.Request().Context(), request.(GetIntelligenceConfigRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetIntelligenceConfig")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetIntelligenceConfigResponseObject); ok {
+		return validResponse.VisitGetIntelligenceConfigResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PutIntelligenceConfig operation middleware
+func (sh *strictHandler) PutIntelligenceConfig(ctx echo.Context) error {
+	var request PutIntelligenceConfigRequestObject
+
+	var body PutIntelligenceConfigJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PutIntelligenceConfig(ctx.Request().Context(), request.(PutIntelligenceConfigRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PutIntelligenceConfig")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PutIntelligenceConfigResponseObject); ok {
+		return validResponse.VisitPutIntelligenceConfigResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetSecurityConfig operation middleware
 func (sh *strictHandler) GetSecurityConfig(ctx echo.Context) error {
 	var request GetSecurityConfigRequestObject
@@ -10322,6 +15210,75 @@ func (sh *strictHandler) PutSecurityConfig(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(PutSecurityConfigResponseObject); ok {
 		return validResponse.VisitPutSecurityConfigResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetSSHConfig operation middleware
+func (sh *strictHandler) GetSSHConfig(ctx echo.Context) error {
+	var request GetSSHConfigRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSSHConfig(ctx.Request().Context(), request.(GetSSHConfigRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSSHConfig")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetSSHConfigResponseObject); ok {
+		return validResponse.VisitGetSSHConfigResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PutSSHConfig operation middleware
+func (sh *strictHandler) PutSSHConfig(ctx echo.Context) error {
+	var request PutSSHConfigRequestObject
+
+	var body PutSSHConfigJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PutSSHConfig(ctx.Request().Context(), request.(PutSSHConfigRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PutSSHConfig")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PutSSHConfigResponseObject); ok {
+		return validResponse.VisitPutSSHConfigResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -10721,189 +15678,305 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L17c9s22ij+VTD67UzsfSlZsZ3ORp53fq/jJm12k8ZjJ9tzTp0jQuQjCWsSYAFQsjab734GD8CbROpm",
-	"yU5a/9PGIgji8tyvX1qBiBPBgWvV6n1pJVTSGDRI/OsilUpI868QVCBZopngrV7r4xiIz+FO9wMc4RMx",
-	"JHoMJJEwYSJVJKEj6JBzEtNoKGQMIbEjCVOEktNut9PyWszM9XsKctbyWpzG0Oq17LCW11LBGGJqvh3T",
-	"u3fAR3rc6r14fuy1Ysazv597LT1LzHtKS8ZHra9fvdbbH81bOHlC9biYm4UtryXh95RJCFs9LVMof8cs",
-	"lOpWr5WmOLJm5hDiRGjgwewfMPuAx0GjxfM5Jylnv6dA7LskAUkiMWIBjYhIQFIz7oxISCI6U0SCTiXH",
-	"AxSSjRinEZGg0kjnpzQGGoIstlJaSfsfMGs6r+fHf1t9Xu9YzPTiJi7pCIhi/waPPCdakONulxyEMKRp",
-	"pMmL7mHTDUY4XXlB7qVW70XXM6tjcRq3esfdLq7N/lWsjHENI5Ctr2ZtElQiuAIEx1c0vILfU1C42kBw",
-	"DRz/SZMkYgGe6tG/lFn9l9Ln/yJh2Oq1/r+jAtSP7FN19FpKIV/zCUQiAfvJRVCX9qMGdgt4FpJMmIio",
-	"BgPRMo2AHPgTGrEQ19EfUhZB6B92Wl+91oXgw4gFD7jucxKmdnKzfiVSGYBnFk058eegxyeMk2HERmNt",
-	"RkhIFYRkyvSYUBKy4RAkcJ0dA27ojZADFobAH/YmAhpFBpdocKsswQEZM6WY4GYPfgiasqiT4Xi/eOzj",
-	"sn8R+o1Iefhwq/5FEJUG4+odCA64eredmM4IF5ooAFzlJZ3FwPVVTqke8ogjFgBXQDSrHPQQqE4lEIPk",
-	"Yfms3QN7vtcgJyyAT5xOKIvoIIKHXbyy3ycB5fZA5SRHX0UkQjgXU1zrRyHeUz5zFEU94EKFIDHlM0K1",
-	"hjjR6oxMKdNkKCQeNU/jAUjDUhUEgocKj/sKtJy1z4capG9Ir+UIuOzSo0Uyfu3m0MJ+ZQBDIc2haDlj",
-	"fNSpUOpFEvzVa33iNNVjIdm/4WERJ5AQAteMRpZylX4gekyRIKf8losp9wjcJQZZLAGbiFsI8ZY/cbhL",
-	"INAQ4hcfkADzGRF6DJKAGUoOTrunHjntvvDI6fMTj7zodj3S6XQOPXO95t7tOHBzdpA3u8+Z1Zxfvv0o",
-	"boFfSKAa8YqGIbMiyKU0YoVmhk8OaaTAayWln760jEjXIKpoM6k9Tw4Ts148SXVG4C6I0hAU8bWOEOgc",
-	"fAyEiIByc76W6W8odHgtKaL51344XfmW1jU7eMeGoFkMls5SRfyTbux7xD8+HfsGHPyX3dAv78YdBu4o",
-	"MUgozTz/97du++Xn/zpQ/4n/M/5PePiXWhGwEB9/s3v/nI8Sg39BoM06q1cVbnhXeCH1QrekU3tfHlFj",
-	"MTXXxhQRPIBOq+68zNB+DHolOGcrfm/Gzu/TLqgy3bJdv2NWQNt0y/gvpiFWm602XwqVks7qV6+Wrvi9",
-	"O6ENVhzYq+1TXVEdQqqhbaCx7jqydwazEq0tHju8WzYlTyPHVa3ysjAHC9fQZLxWRJXuGynvXh/LcH8R",
-	"uy0BvtfkGYVYeOB4fJ8GgUi57q+5ZaWpTi0t5Ebh+K1FA80mZi2OdbTyhZeApQH18Rs1K3GH4pXho3Lx",
-	"bmP5emrBMowZvxIRqCun/mwInOYT62OT+dJrruVsJSrZeWuXnIZMv55kbHX9pZpLsHx34cZooIV017sS",
-	"XOxg+3PNXEHEgOs+DUNZ/1xICZHV3OwXF4ZYebd5e5WFFSezJniKIEil3JCgSAiEDDd+KbSHXoWQReZR",
-	"gQRUxVGDWfdG8vHZpax8Q8HvlW0wrn84bS0aBszICUimZ2V0ZnwoDP4JzQKz8SmV3Exs0I9pFtBobbT+",
-	"vbUAEV4GqaWPV6CueoXVu8mBp3L6y/FIXdLRpnifX+Z6XLTA2ZrrLpn31ri8+XPE71cnadzuW3Ov5kCv",
-	"0Oa1KSMeQ3BrZayqvGRPkZi7GjIIM8UHlVkmlSYDCfSWHNAocubLmEzHwIm4RdvWGmCI8/QHEuWiJuht",
-	"OLnSNOK2hIAl2VoCVbW0ce60xa2BV3cO9cesx+/EiPGS+WyDIxY6qRdHEd65JoEIITMBW5vGM0WM0miU",
-	"tYBqo7wliWeP9/2bc6O4ATeHEpqTLisBFR3gh0X5/MsPX/9SR9USqtRUyHBOqTh+8cNqXQQCMQE565tt",
-	"1GlIivFRBO1UGbXZjsUtG81NaaCh2bsvdOLP72a1SpMqo4ss6FCr1z0HA/k8paNYAQpbiRY0CECpfq6j",
-	"LGwoHtI+cCmiKDYcV5aMWHMAJFOwEGHAZirkrUpoYM01Rg5GQKE8xMdme2RMFdrJ7PQQ9kjKNYvMgNkN",
-	"DwU58C8/XH8kRwb0juIh7dmRvmeGcDL/FEnDzD/Ex0SBtSPGdEYEj2Y3nAaaCE6YVsToWk7M69zwWk1Y",
-	"wlCCGi85GrOJ1URZj99Dfjnz11w5/vlvui80Xfv7N+ev8Ty2vPpEigkzR8T4qJ9K1iCdBxJ0PbkYUAUn",
-	"x8QO8ay9a5YwPiKMa0EoN1TCWiIyA15ALXh8unrbWamPLywwX86SI7lyGH0hQgfhG8jZZcqxkTg1L1hX",
-	"J1qy3H8izN6Ljt+f3M7zH500Lxkucxv8tuoMQ6OflfY2eq32IpjqUy74LBapauC7Tarnol612TVbB6TV",
-	"/yrLqDu9wndxv0+6s6tO2HxdW94RxE452tYk0XjoZQ65hvReYoR2TW7qph1fWRK6HUYt0PxNfdVVIlCe",
-	"rG69F1TDSMiZ1dY3W2qFHDde0xoHXJ6odpG5kf4iEhy2O1im+rnX+Mt6Zud1RD0VCKuLZkqjmikNcctr",
-	"jYXSNfqhe6XByLSZUmQ/vuLI0FK03ZkZuaYfgx6LsLJFNe7fYohALhh6rYHQ49rtzoFJ2azfPT71asnp",
-	"Pm6qQZ5vWEQi2YRqwH3OcbgXL05+WP5G33wrGUuqYL2vPSwU7U5HsOvOTZQlSlkGneUA+o4pvSWLKLx3",
-	"69soig8XIvGObRXlZa22WNQs6BGwdA/eh/X4w0o2bsQaa1evpQbrUotaa2KUojWuMItUVYwPPJqhq7x0",
-	"oz18bwI+oVxNQapOy1s6ubVZ3mPy7EKRFHiONOSb/vwNkBMHav0B06rO6V+MCEQcO5N+4yxDxkcgE8lW",
-	"jGs0zadJuDEsbygTrkf4KtBZhuTldOATrn9dlh0zXv71+RMTfyQmfh+muggNqdIivhIR3EeAa762dQ7b",
-	"UoOyAk/b//5s/tNtv+x//vLc++GkwXbaoGluGNMR07u39lUM7VytCZf3u1o9zeN3NhE5nEV3ZSTPhRlY",
-	"6wdsDAd9pkhpNGGhR2ikRBbN4/+v9kXxuP029EkWzEps7FYtK1rPy1hd1HsajBmHtgQaGspPMMLpTntF",
-	"SMyQQRTaaJj64MiaA8/pQfVrv46FAmLDgIuwJVZhftbd6lzkGLeciIgFM3S2u1CkBcLlte7aZoL2hCJm",
-	"KjPTG/Odi2w6/Os6mxP/uswmxr9e57N/9VrjNKa8H4NSzpW2YNgHroEHgKbIBEQSwRlhGoMcbdijGA6B",
-	"h4yPCJ4gDiyCfO3em2QKLWdZBOT8CQIGhklIgGozOdqfaVyEGkdUu8BQlQYBWD/JPF2eF2QNDGfXVl7A",
-	"/EksgHkjul3UekReowfE3ju6frQLvQRJAsoJxEx3iL00ZTcxZToYE4GooaAMKgsh0y5GH5TuDEQ462sh",
-	"+hGVuG4pUg0dLnR/iGG82S+WYfbNAxpFYoqzGFaahwJnfzOOH+xXpf7Ko8yYbn78d6fAkn4InOFMrIif",
-	"7jDeT6QYSVBq7onhSjaWulV4w6uLz34MsvhwryUNQ8MY+g7cmZsv1h4oOexL+BeGM2Y/xkPan9+k+c3t",
-	"puW1XERvFqnbT0vRuZYPdjAeiIYxy5wIHQXRsB+J4Fakugh16VTfNSKjwbYOwkKtKFKNk9zQpphR/JXk",
-	"ewEX5hdUwPXPQCM93lJ5Cwf9QHBuL6BWUloMMxrjB2fI70aShrXhRV5rAlKxdby97gtedTHFBLWbFkpf",
-	"iDiJGOUBXKdxTDc2IOa3sY5jnLLIrH290UZ0W3+0umVJAuGao7XQNux15dh5Z5JbVLGZ4tOeO4xs+sYj",
-	"34sw2CDQhkwlEZ31m4TaxXhDPmFS8EzDq9L4H606gHHjvtMN6tzbC7OOpEiTbVVTo/CuJ5SX5dzz9v+x",
-	"Uu7ng+LfnX77819Ljw7//1rZlyUYFGao98bhyImQ2r1lk5iMnvJieVKT19J01Chmr/HRQsouHX9uCVum",
-	"1SwnK/nRV86kCbJ/RDF1W0NgTon6qiBFy4h8Pf1yALPOy2XrYcQmwN2F0yj6MGz1fls9w7vsra+f5wG5",
-	"7ihbpe94dTtuOtmfDP48QDDyKnuf2UQfAx7WpLRrGghjat7heBaxEy83sANubi2q0zwdoFcV0IWVVQ5h",
-	"LqS3tI6lN7lVtsbGtH8X3oHGbIZ8L1sE9iM3WN/cXyDArq38biGrDfz5Eqxd794GvQe7y9qdmCsz7GJT",
-	"J4UMxkxDYPSFtUJ3Mfqwn0gmsrDcnCk+767iiI/gzZgXllYJR/sTc7Z2tFQEl/oMDxVQfq8kjDpivWgQ",
-	"g+EQ0FJOzJgzoiuRfWazREgMo8NTIwwzGktz16eWCdUPmcLAqHvmkgjVH9KYRbO1YFmofkkZWzk8iag2",
-	"y+rbUJshA7nee056XENCXBmb/wA+lHr50G2jii+flxCjLUVG8/XN2EhO+VZzkvm6B0qhzTSrbZHn5cKd",
-	"xsIWZ8RcrrNmEYNptt7FxhEhdlfr8aR3Zal1E1mbKwhSg51oX0slNDj9kGKgXrt+xga+k0gxgHvhJ06T",
-	"Wcf79n5Xh81bEqephn4wpnx0vzXEgjMtzF92zrIJR/CIcShbcEpJJV4rFNM5+dEIiDYxudbWI4EGYzpg",
-	"EdOz/qLFyD225jle/atp0oVYssUvNEHWtoEMTzLCdy4jPHH3J+6+O+6+2ziIBzd/bmaFK6P2nDNWTJzv",
-	"EFFDC5ujjy90yC8oOEhCBwq4JhHQbLRFHqoI04SpM3yR3gKhDsVSTcSwhGapAuL/+Prd64+vyZHVbo++",
-	"sPDrUQzxAKQ6+oLGCxZ+9SvZbOvSnz+1YXQBwN9ZH9q1RhDfzuqJMSIgm/KLd5H+71x8G9IXxvsjSQPo",
-	"JyCZWNuxlefP48uVPHou+s7riF5C64msk4S0o6fZnEMJmEqbAJ9SHYz7SYS+LuAag8wU1E6TKiO3JRIm",
-	"WfTQ4gZcPvB9kilwtV7hgcuP+3MzyNwnYcedYf9f03kS9fyHk7+dbmbfK0+2xnq3ywJ5PBhWfQtltXev",
-	"12XbNiWwL/NM5Cpxx094BAE+LznkES50fwa67x7nReI8knKVJoYcGvYdjbysXlH/1gwc0LCv2Ijjhj0y",
-	"lYKP+kypFCTKVFmsQkRZXB9lsgOgzk9ufvd1QPK+EOu2A2mX9lt3TfMufDeybhmXLrDwAvW+7Vbikpf7",
-	"98gc5jDd/vX56J355cxNv+wYrkCB3u4UdrmF1evNY2m2yWAKXPZTvbJmAEE2pvRtlf2Uh870R1kZp+Z6",
-	"eVmBvGpVwmeqKPipCAdDE9iQUD7rrOepyjc9760qNrz8pNUVjJjScluS7hbANigoU01TqyHWTQGnyyad",
-	"h526CiV7KntTOoLq2r0lFXHM9OfKUPesluMW6YUiyqL8N5GFa6r2NEX5FYfwANmEyKUHKYt0n/F6PN1V",
-	"0usCupS/vDrW+BqCVDI9uxB8yEYbJ4XiSvrxkK7B5sqj65eCkXfnQe6Lf9wqZWtYzZBvP0QZs+Zsocbi",
-	"Yc1aTLbwegVjf2EH1XpgyyqHrYg5qELKowUe7Kv8Y124wpLc7uppbBG6sFm4wUI1uPUZ0RyGryJuC99Z",
-	"7T/6pEDeJxYxT+7PAT9LrV8iLp5sX6Xnb0tAZj6GH6l6m3GjMFkTCzFDCQuLauX+hMEUpH+4z/o89RGJ",
-	"5YDE/2l//uvqaho1BQyWCtXmcrfPyN08bmwX9P3e1SKs49Edyxruv/uX8ngQM3xD8Qq1YfSZAYndmuN3",
-	"RgEeBp9qT0TdI/7g0SIG7Imtz0wq1GAVK7FTr+Yf/7QOsy3PzlDosI8YUl96M3b9Jxa9LKL251vgitZr",
-	"4861lxejy+NubYcG4CPGAauKMa3sb4GQSarIgU3wMrBJbiGx5djN+1Qz60c/rLXA5abq+gV9SID/ah4T",
-	"CRFQBav1/mLGbKt4EvlJeeUTXbwuW4QL1ZdrAxTuEoBKkOepHhd/vclw+e+/fmwt1i8nttiYKxA+lCKu",
-	"VFCLxIjZzEGEPdRxcNpig2OtEysaoa51IcQta/AyD6SYKpB5FbYAxxIFmgxmDd/F7iN2YNF+pHAduKmK",
-	"5dCE/QNmtlg7VgtdzPLPbwv71AwjAF0GIgM4MeV0BLGte8i1FBFJIsptEuE7xtM7lwunOjf845gpEoog",
-	"xfHMuvpsPUFic78yUD2/fNsrJdJ5FkBdOmCRJOfdcPOg1PcCwyqUrWE3hQH59PaZImbHKq+e95MgNiOT",
-	"UAmERhEZAQdpWIi9V6a9G56NlinnjI/IgHEqZ3Y96JakmvhHNGFHk+dH5phpwjr/UoL7+KGFRzMaR37n",
-	"ht/wC8EnwNEG1jN//5XYFMLcNEZCCCIqQRH/rp3hQruUoEoOKPEzW1jPVlD1s/Y6uAU9hhtO3Ok9q54Q",
-	"1TQSoxQOsY8AUwTukogFTEczkhfhsg1P/Ax3euS3z7gxM6t/187H9TACwu+QX5kei1QTaq+n3J2A8tLe",
-	"XHEIctp9buY68CuJiTYpdzEB0T88wxWZL1Rtih457Z7gqhoyFH1DxbCsnl7ZFcVchn/XLuUt9kixtJjK",
-	"24oFE4vzOb90THlItZCzxYYyZnU2yflsYXbh2iY1zT4WXKSWf9opbLCJAiy9SMgVdk0y26PkFmb22hYS",
-	"aG1PJVVtqmR1bITWgQhnZ/lrZt58rpqeN6U7fEn8+iRP/4xQ19KJTMcsggwkbbXZUhMhpVkU5WjWOHUp",
-	"s9TvkH/ATDmPk5mUDjVIcnxKxiJFSvPXuozzA78kO/XbWATg9Otf/EOkb0EAiSEBghNAfHRr9AryYD6F",
-	"x+8CFoQse7fMQUIwFtU5XJI7MtnsV5ssbA4dl4pJmwpjGASHvOeFR/wvNza37qbVI186nc7Xr75Hpphy",
-	"7gciBJ9gw4OcbE5olIIiYogIkSct+x3yzyJNOwt8RPJ32u2SmkZNnut+cXp8jEt0krNZM3NvYlYuhNgM",
-	"i7xnr8jB6fMTm1C/mK3sH+I0ryxfq5TDhQJm/QV25Wes7+BnrZMPPJp5BM2R4JktXtMYrpmG/35H7w47",
-	"5NyNbpenD4lhlx65/GT+c/7x4mdzby5WJE4VsjSoJ5tiyh2+kAP/GoL2G9DBuG0+2UNUadunvmvJEpu1",
-	"GzD2P9jfDY3VY5BTpnBmVkaeE0fpKpnMfoe8QsEBQeYVVSwo0VJ79FxoQjEQDUJbgDWLLzDCueX85wkN",
-	"xtA+7nSty1cbobrE0s8v35bSZHutbufEDnUMq9VrnXS6nRPbFWSMYtMRJkUfuY+5irFYZ8MlnlXlhwvk",
-	"xXizr8PjFy+evyS5f5fQEWVcWWquZarMRd0arD4wEs4tC7NKtNYD7Fm2wvSMhLbLGA+t55nYOI2ODZSw",
-	"xPNt2Oq1rO/+XR554SDzlQhnO2t8UxvW8LUqw2JS3FzztuNud19ryGvl1vaEmoAMWaDPiJ95upGGoKqC",
-	"MhslAxrmfrwDDNdittIwdSUebBe3U7uFupXlWz0qNanDV56vfqXSYAlfOln9UtGBDXedF+tY9alqOyTU",
-	"FrIczNaPctaWKSc0P42///oxl0IM8NIosoIFqjEYsJVHlhhdpFZ6w6aAFoGs8IyfPaJpyPQRTLLekyNb",
-	"N7gK0kZnLxXFR9wsWlT+9qW2BWFRqr+xKeKCClY/00IXgNoZaxKhmyasdAwoJsu8EVjAecGWnNcRa3mt",
-	"uqKxqz5abcVw/02UW0FseMi1NfopChZWpEH0w35OB1dvLsjJycnLxlaTitlY+5oenks9Mw3LyDsErL8C",
-	"LEC+1Qrq8LQA7SPXenWNkbZ959fPe6S3810pavtNJnSEUplF6D8HwTTUiSAdc9s2UuTUiI0o9JeJJI5a",
-	"RiJxQE8CDRfJYw/uspjaUV11dVeRx4wtJDLb6SIyQFJdlkfSxAixz7tdr9vtEiOidsjF9T9JAFHk1DB6",
-	"w1ViVqPGAJpMRRqFBJkDWkaEjNOIkgOlqcQSRlZ7/m/fI/5/mf+0zX/+x/eIpgP0zVApGR3BDbeq2SHK",
-	"dYmEIbsruo3+ngoNHfILQGjFKB+PoW/3789H21hRsMoxXuPQJ57xxDP+cDyjbjb3bm2/5RaS+VJZNjVp",
-	"efbHGkC4Lwe5d9Mh8wPc6SOzzMrM8yutlfMfhe8cr35pvpvvY/IrSxsrHMvQc0P6hSR/v/7wSwPLcnS3",
-	"7ehuxq4cXW6t4mpuWImvsazp00qd+grMRlOjAUPB5p4p8vP78wsSMX6LmnFQqN5G5YYQrYf250QwrrHf",
-	"upBaVVpAoW9DGTjgQdZ6t0mxrnarau1b4Jrvi7Vcv+18f9KTPVW8DguRwZgyvoXQ5EDIgVfmI2oGqV+l",
-	"4COSuaKtZQWD70kWUqCc0aowLJ92n2elPfFvQ6U75AO3BRqVuuHoO8mtn5ESRIGDtiVmvqGQmfNLobPk",
-	"lUw1/hwAGouxnCHRUxZAjwANxrkvx6ZnYYFFLWeEDjBJzMCxRZQXWQPpG275JCWD1IC9GJLnXXJwevyS",
-	"+DX1Bn0nzJVbTh9aay/N2yDd8EgYhDPrP+nmrarth16QUt55bn71SCjSQZRLi7iZYSqxGKYbdMOdbPqC",
-	"xIwj1h/gWZ4evzzskBfdExIDdYZ9V3OSKTJI1YyMqULB17ZdNlSgzbiqkxGxA9aeDGQLzdYe2Di22OGr",
-	"hnBcWxJpsa3USvwadHuZm7YOkBtct4v26znjdV3n8YLFPyQbP365+qX5dvFfvdaLdQhnTUv8e1NQ56Js",
-	"9X77XOXuNhCK0Jy2IdJmRM3GpWA75CqRtWXESz7Ooq5ZTk9Fqpfx6Im4BVXuo5Y5sLGnjftqHnhhQeSs",
-	"CJLJvGNWDeSzvCNjyXnaqUNjW550DplOa9rgW4AXqd4A4i8ioHIVBV8HjrcAyl1JfM6pHzjLrVt8/f03",
-	"8FhL8HsKomGJx9pwnlqj7U+g30NrzzSu0iWvVjKyrSi3F4x2dAVXaO+o3ELWlWsn13A0lzTReCWzy2ru",
-	"yn5vp67vW8NFpbwUs1XazUJPUQyGfPQL/VheUlEeo7TwXdxr3r5yibsRY0IVoYTDdK7hqu18mIci2vWS",
-	"AwU0gpBQQ3KVPkSKnMVKMK1uuC90YmbqHR35pNxREXswZt1bbdYE9sl0Il9Dc83ODf8VgyEqL3quhyfG",
-	"P4woKwfJvKw16uHw92/O9w63C00yG2DWna8WJBI0LDpYzne9vY9etoZYcpFVDt8deL+CEePk44ePl/aW",
-	"YuB6RwC9Stf/mGvmTqsappHr4By4YCoDPwj0WXvYDHKOu10XV2E0+rxl7w2v9OxVHlFjMeXWYmeUpQ55",
-	"h8X2y59BykN5Buburp1KeNw97dzwc1v6vhpHE1iUKEUCleWXGri2KnAG1/tRRha6hj6CQrLQaLUGqxyF",
-	"4GLqzv2M3AIktmVAtfOy5QG1gh4SZ3cz6O1/YIvghji7re6xI1zHBEcZ20Yerq1yBu7OJVNu8r0DMpAp",
-	"Iz2rqzTTAhcianV5p1pW5AECPFQd4hSszC6hyJhOgHBRqD0Hp11rja/ini0ecFnk2+8DAesrFayFgaf1",
-	"mQa4JXt43zhs7wpGrVJbEQSzu90FQBZiW0+6XPllYnRNav0+hZJlmfwNokm2i29CUK6Lw84D0/PkPbTg",
-	"F9l7uxCgnelhCYGhmJVRMlDYLvROKriUoIwkx0cYb4pO8SlVhEYSaDgjqQIjOheGj+lYRHDDM1p1YI2w",
-	"dmIM6QvzkEtrQnYWysOKGGMEBeKaEptvY1TqDYc7bchd2cLyTBE6wMaFQEKgYcR4rUPcTfYx7xm/HzFj",
-	"rpHyt2j1PEc9yd5IQpl8UPK5F5PfldBUA4qbZTi2YY2oFNocHqvmlYfY/a9rBZzr3doYqndRaas0F3ax",
-	"XiDT+rFR+wx5auh4uzTyqXRI33j406kVLpa/8YvQb7BR1Y7jpa6vf67Edx9YedMFemMQvrVIQHhYhtAy",
-	"DC5hB8UwF0zlNdD/S9s90sZgYzASlcqmMthkW3JAS25B21ySCElGVA7MlTNDrbuHZ6S0AUP/0cKC0vP5",
-	"6+v28Ysf2j9dvPfIwBymLQgJTBIpptanVt1yHQW3dp4CJDdGrVJ+zj9g9sFl4DgM2j07aOpnvhZPeL6H",
-	"ZSzDX7vE8I+GsY8mrVvUoXwOz5dicintCVM4HXyuheRTybSLKC/Ni7VQLc5HYOugVHHqR/y9glOr9S/7",
-	"UvhE3evTB/B0CF331lderbu7r16jMrbs/roPTEjQ8lTkgB5Yus60yvjD4RPc1MLNT6BRxdoV2ORsfzMe",
-	"+SPywyTL5a/Cmi2nMQdu++Sc1fodD6xNPQH8t8VULTDskLIuYZq9IBLc2mW3wh8na89JsGbO71KANQv/",
-	"puVX6/BIZk+4tiuXSDKrYJpR2awxRQUicVFLzkdiSV4ghVKZFZBJeAhZt+is12iM+Snrefcd22GqzQeX",
-	"ml/siTzJWM2WF+wkkR1TAaK2DdUSxmEGLBhT6kwUtnfjN07c53tzPjBVL/W4fDJGPJAxogT5DYC/MVVG",
-	"nFigx2uaHTI8ebI47MjiUNzvGSogeLNEaTrz8voFdCkALLnl1WaIhvvsPgzR+Ji1D3qCkkb7whokYB3e",
-	"t3OLQgE5e2R0rpXxAxsR/pww+1is7gow30NIYg96APeE+XrelrUXW614vHcDv3v1Y30HMB7sExFujAWy",
-	"XFkMt2fF9yDEDYBc9MlbJrZdQSwmUILrtYS3bM9ZOSmXP2ob+Nm0Riyux2xkERf6yUXQAD2LrRB1wUG2",
-	"JG3bgFFWhSGhelwUYXAg1Jpnr7VFHuprmqOkkNYQ1PMwvA/clWHuCbhqgesyzeXDKobGYuLKqGLgHuYl",
-	"6jHIw11x0165Z/RuLe7XTit5X+lK/U0bZmqayz2JrN8RjU4lzzj7M1XuAI2do4nAHh1iODzDoqDmkkCh",
-	"cT2KCqV9X/aZMdDIFj+vraB1KaLI5gQNhSSRa7bfIecuLPdF96So2mqr2WZVa4tm2CHVdEAVRoaVGrcv",
-	"ph78BPpnu559AjN+YXUem02fMEu2kP2tpbVfYdkWc8qYC6JLiw4ot0UgsgTyCvi4+leNQa0WvJog4h2b",
-	"ZBIrcxGBmIIiQ5AeBg2Cbid0xDjVEPbIiy5JQFpdYDAjWe+ZA6pJbFjLcbd7eHbDhyKKxJT4pZ4Lfof4",
-	"JWzxs6ptWb+Iagd2cpA1l7blej0ipC0K7zDvsLbiBVP6Z9zvWtXQys2x71/7S9PRDmbJe25vIlUt1O26",
-	"oArajCvgirnkPiqDsbnjrAm6R1wzcZKXUHh7mZVbaarq9XvTDtdpo1m/4bjCuhdqDJQ6yj0p1X+ccpLL",
-	"uOAG7rn54wxTe12Qg3mlnFEJ4W1c88tOQxiyub3vwcX3qKHHZgF/hKDjb8BttzeB0MxVWH/KcVA9CUpE",
-	"kzqVbI/Kf2NGvKvd6pLRzefaGIlSaTniLCLmqUcgUjZh0opAmTByRnzcWYq1SW09Tte8pfS7BIpNXZRt",
-	"ZBGMO+QXDHMp4l46NUlmeGIO8fYS5vUU6/i92n1LB1e0Y7AVhdO8CL+FXCzFN57tLYKqqK88j//LTTH7",
-	"x/sF843BpSfrzQ6ZbmYWfcLUZfYbp1k2m2/2wZAbbN+X6RMWPGHBnwYLSmxprTAyp4o9RZHd78qvxVC3",
-	"w0oo2QGW7rW/hX2qz3LhGjXnAQQiBkUkpNgN+XAHQWXVG/MzEzQ2K8LusVg3nlCSSDEAMqaKyJSfzfc5",
-	"ddsyb/0bpFDuNRVQrgjcMaXrzdG1Wn1twXkzYirk7SYmvX2bk37EFodPZG9rHDCHSGyjSOvnyODPlmZZ",
-	"gK9vKYYuJ4P7MSQ9aiben5WbP3KmXZxqQ9ctM8DO0OpePv9St8KmGOJy27799s271gjPy4Eq67SjzODv",
-	"sLkA2h1c6bpsL5qB9MpdYF07C7VlN7vCmFBuh7zskj8kwM8v3/79+sMv973o+g7slSbyeUvw2ht2ayna",
-	"U5dK6k+pssW5MPKlszffLvbHLi/CI1QtNCJZ5cgtd5xe4/T/9/n7d5udfjZxucfOyuM8MN857Hx/x2/W",
-	"vcnxY8W2pQHBVzhin+W/wphx/MoyumZLSprldr5T5+DaRfPsnSyhYWZAiYDh+J6te7S8Pq8rvol9hMci",
-	"Cl2zkVKdP2yEIiIgI0m5VuTgtHtSNAU+bHIsmuv75hPD8bjNSh/VvWgW8JprOXvyLW7tWyxhTgPibGzL",
-	"QZwqSX0uTKmdlaZdSiNdRNV5Nva7zpuobmZ17raaK+L7J4r3mN96HmaINeIiG39kZdYKU56HrSW0fq41",
-	"5IpYkfWIvPM3uyldb4Ym0l4Fh2+dyFdX+zhZ4nMn9kTmtyXzc+i1GoU2pvrz2LWEAaxp119AlzUs/AwN",
-	"0eEZKZcdVlokCqsa2zLGCw2Xnqyh9Xnl9jQXwccV0p2IW8Dgj8VuWvehy/fISyqyh+aimMUUZNYN2rKT",
-	"SAkSCYxqL7aAcfguUtkCyRSHP1OVhjwHbrThCWbWWEjA2qn2TMIa4d5a1GpA+lsi3N0HJNzY8QgPJSyo",
-	"0pP1dqd10jam+rsh7UcWPTaQ8z/aF/ZpGrl8ix9pEsINOGZk7IkZNBpekJ/GoGlINbUha3kv1CwcsAiQ",
-	"VIc7l9XvkxpYvfFPCjADSxH/3N0JAlaPvAIqQZKbtNs9CXDL+E/wPWy2rsjPHz9ekldUsaDIhnIdDkLz",
-	"PFUgb3ieNoH93KjUeZ92IKHAL+cNPIivdeSTA5UGY1zS8enYN1/zX3ZDH3sj3HDf7IrTyEdeE6c6pVE0",
-	"I3AXRKnCTkFZkRdgeZKQXVfEJqDIyy4J6Ux1SA7tz9QNR3544MCkV9VnDrGvLhea2La41afNVbpr0Htf",
-	"TRccYj+OglL9eriUsiz03PLyTqAZRj1xwN0Qq/fMCKnlNhA5lbKhIpJO854kedF52/LkYZnk0Rf8/+rK",
-	"C0awbMKqVWqRfTvEjNMnZWjbyjKo7jig+gZ0nfoaDBk03S8eG6EW/V1HmdPsKBB8yEbLHIvXbuiFHblX",
-	"9aLypcakXq0ZH6nv0M31q5C3KqEBSlK41dJu6n2STQBnXy8kqDr9+FfsdO9m6MdD6nsoxKhconj/5hxF",
-	"Aex1ij3yXEidHsMMm82dlV23wLF1v9GtF3Xhy7QOVPahCC9CyUOqwOvAKBbUrcLpH9zc7xrZTXcO4SWO",
-	"i7C7PKf9wAi1LrT10AH7Ghnundqc8k/qu6/xhVtYPx8ZD+xP5J9y+y0A04LYErg0A9bwMRkCYIaSEWjX",
-	"ZH/CYArSt4bKlEegFPHNHz6m4itCuW0Ian47K/cCXeWponqpg8rAwLfuljJrfNSoA7OAp6Tme3ukDMw3",
-	"4NPGvidEtXnyX+Nlql7UtRhmHMAikXntmcoaSyoCHFvEY0PrzI5jxtQmP1ijSkSLFGUaxoahUG44zQAy",
-	"ZrOIfNbd5ZDvT5vG8lgQmVdPXgKRS8BudVnk+ovtPhhB+ujA9kmxX1IXebvL3182Rw40++Ggj5rNsRbA",
-	"OtfgHxFwH90v6BhdzsuEJBBTFm2OALVMt+huL0FZorhDv83H5Zy6tiiHJcIP1OQev7ezHvcKniyyDQmr",
-	"OeEutcInByh2MaUl1UIShMDDXQG2jQ+nSrER3wNYrx1vaF12qwLKz3GdSG1tUPk+oN5MbT8UA7832F9h",
-	"bA5OB+Fcceis5fyUPpWZaUAJexGEWgDBjl0bCzYYvu1AvB7+U74XDMgNCdrqUhthg9XgFtWvW4DEmlXs",
-	"3/Xmj09uR98frkgsyR7W11HPMempBeXOvIDmuDMEs/Wwd4pivdAGXT6w0ER+EQMRzrCUrFuBQZpYQTQ0",
-	"4mEtctVYMuyr34LG63bxpEHovUQEb6cv10pVPeA7gfgqKL7m3wok2u2FTzaYZriyl0XoPNbeA74mIO2T",
-	"5niFf7ohe4QP94llIPIqZVFYxFRmMk3KOeMjMmAc64zsuaz4oLKItdOeqxN/aQ0wcvI81WPzna/el5bj",
-	"NhdC3DLAH83nMUjA4ngqo1avdUQTdjR5jvjsvjzPwmwhd4+4i80t8pXscaYNx+oU8TBu+YsVsK/ZiGfp",
-	"w5kHDdtcYI1EPSvNYbCqZgaD+6VUvXy4BdXF8ZiYXQSElvIJMIYC04RL09gUzMVpDEkZRgCaMD4BroUs",
-	"r9XW5Kh/6/r653IRyomBptKr5QqTixO8p8GYccjOhxVbYRLvwOVEHGRhd3lkbNWfyZSRnoCGbQwluYXZ",
-	"Yfm65mOp6neiaZyAbMMEV0NoGjJNtHQmrPzaQuden3f/F3UwqvUvyIeMRCgSU3kLIfHv2q7ORdsN8wnF",
-	"bgjktHtMfPew4x7206IVgF+0RMBPRTS4taqIG0wOioDgklYTjCG4LR9KVovj6+ev/y8AAP//",
+	"7L39cts4tjj4KijtVMWenywrjpOatuvW77rdSSd3ko7LTk/vbjsrQuSRhDYFqAHQsiaT59gH2hfbwgFA",
+	"ghIpUbLkJB3/0x1TJHAAnG+cj0+tWIwnggPXqnXyqTWhko5Bg8S/zjOphDT/SkDFkk00E7x10vowAhJx",
+	"uNO9GN+IiBgQPQIykXDLRKbIhA6hQ87ImKYDIceQEPsmYYpQctztdlrtFjNj/ZmBnLXaLU7H0Dpp2dda",
+	"7ZaKRzCmZu4xvXsLfKhHrZPnT4/arTHj/u+n7ZaeTcx3SkvGh63Pn9ut10LpNz+ZL3GCCdWjYvyRULrH",
+	"kla7JeHPjElIWidaZhBOaCCmunXSyjJ8c3GK2uHvP3IC44nQwOPZP2G2uPVnJOPszwyI/YZMQJJUDFlM",
+	"UyImIKl575RImKR0pogEnUmOZyMkGzJOUyJBZanOD2AENAFZLCGA4MCAsGw9wdE8PfrH6qMpr+49Loqm",
+	"X8cqN1/VWzZmenERF3QIRLF/Q5s8JVqQo26X7CUwoFmqyfPufh0JpDhcCJD7qHXyvNs20LFxNm6dHHW7",
+	"CJv9q4CMcQ1DkAjaVUx5LbKqmPL70sJn87GaCK4AWcaPNPmZaphSxN1YcA0c94ZOJimL8eAO/1Bmgz4F",
+	"0/xNwqB10vo/Dgt2dGh/VYcvpRTyJb+FVEzATjmPLWPK6RASYqibxCJLE8KFJn0gEmg8goQISSQMMgUJ",
+	"yRTZi8ybnYzjz7SfQtQm9tkNzHpjpsZUx6Nov9P63DZruoQ/M1D64dZkWKy0kxqeWfBRIcktEynVYDip",
+	"zFIge9EtTVmCcPQGlKWQOMjPBR+kLNYPeRZJZgc38CuRyRjaBmjKSTRHdBFhnAxSNhxpez54PFOmR4SS",
+	"hA0GIIFrvw24oFdC9lmSAH/Yk4hpmhoWROMbZQUdyDFTiglu1hAloClLO56MesXPEYL9i9CvRMaTh4P6",
+	"F0FUFo/KZyA4IPRuOWM6QzJRAAjlBZ2NgevLnBk85BanLAaugGhW2ugBUJ1JIIZlJeFeux/s/l6BvGUx",
+	"/MrpLWWpoeeHBV7Z+UlMud1QeZuTryISMZyLKcL6QYh3lM8cR1EPCKgQhlHOCNUaxhOtTsmUMk0GQuJW",
+	"82zcB2lUOQWx4InC7b4ELWcHZwMNMjISywpSBDv4aVH6XbkxtLCz9GEgpNkULWeMDzslAbcguQz0v3Ka",
+	"6ZGQ7N/wsIQTS0iAa0ZTy7mCB0SPKDLkjN9wMeVtAncTQyyWgd2KG0jwlH/lcDeBWEOCMz4gA+YzIvQI",
+	"JAHzKtk77h63yXH3eZscP33WJs+73TbpdDr7bXO85tzte+DG7KDe4KYz0JxdvPkgboCfS6Aa6YomCbOa",
+	"24U02phmRvYPaKqg3ZoEjz61jClRo+FpM6jdTw63Bl7cSXVK4C5OswQUibROEekcfvSFSIFys79WhVlT",
+	"V2u3pEjnP3txvPIrrStW8JYNQLMxWD5LFYmedcdGjTg6HkUGHaIfukkUrsZtBq5oYohQmnH+n9+7Bz98",
+	"/F976j/j/4z+k+z/rdIuKDS03+3aP+Zvif4fEGsDZ/mokjXPCg+k2tiTdGrPq03USEzNsTFFBI+h06ra",
+	"L/Nqbwx6JTp7iN+Zd+fXaQEqDbds1W+ZVdDWXTL+i2kYq/WgzUGhUtJZNfRqKcTv3A6tAXFsj7ZHdUk7",
+	"T6iGA4ONVcfhv+nPAl5b/OzobtmQPEudVLX2wcIYLGlgLLRbKVW6Z7S8e03maX+Rui0DvtfgnkMs/OBk",
+	"fI/Gscg4OhGaLFlpqjPLC7mx035v0VizWwOLEx2tHPAAWWpIH+eogMRtSjvEj9LBu4Xl8FSipQGM6dma",
+	"KOldKhW7sS28EXGcSbkm2isjVdxyllH1lX/PfIPKcum0UpBmL7WkXJmjExztdg1pyobAYzM3zRI02ceC",
+	"My0QgI9VEGXjMZXVVKiZrkS8SgSwUAZL9N+Xt2rZIV/Q4brCfISWVw+RDoWo9z10F30P7YKjNmOtHvcW",
+	"2Gq7FXgazTArkGp+w3D2dhn48piV25SMGb8UKahL595Yc7MMuTVfvpnpJddytlKs2HErQTZI+PLWq5jN",
+	"QXVYXYWVNNZCOuJeScz2Zfu4Yqw4ZcB1jyaJrP5dSAmp9WLYGRdesbZf/fJKgBU7s0suIyEWMln7o8Ru",
+	"ehlDFpnCHCV4a77pieTv+0NZ+YWCP0vLYFy/OG5V0XfIXj2zZHwgDHEJzZA/TankZmAjiphmMU0bi7g/",
+	"WwsY0W7l/DdgfAHWlY+wfDY58pR2fzkdqQ2Y5Jpsr6DZXTG+lZzOgPDGnKvZ0Et0m6+rlI4gvrH2Rtl2",
+	"sLtIzFkNGCTeCYCOHSaVJn0J9Ibs0TR1V0hjMh0BJ+IG3eMN0BDH6fUl2gh12Fuzc8Ew4iYgwMDOlEBV",
+	"JW+c221xY/DV7UP1NuvRWzFkPHAlr7HFQk+qTTPEd65JLBLw13DWv/dEEZrpEXBDeFpIQieTtt3ed6/O",
+	"CFMEuNmUxOx0aBCX7OEXi7bqpxef/1bF1SZUqamQyZyBffT8xWq7HGJxC3LWM8uo8hYoxocpHGQKiH8X",
+	"l9wmjCsNNDFrj4SeRPOrWW3eZ8rY5Qv+hNVwz+FAPk6wFStQYSPVgsYxKNXL7fWFBY0HtAdcijQdG4kr",
+	"A4fuHALJDCxGGLSZCnmjJjS2rktjEyKiUJ7gz2Z5ZEQV+ozt8JCckIxrlpoXZtc8EWQvunh/9YEcGtQ7",
+	"HA/oiX0zaptXOJn/FVnDLNrHn4kC61Mf0xkRPJ1dcxprIjhhWhEx5cSZPJ1rXukVkjCQoEZLtsYsYjVT",
+	"1qN3kB/O/DGXtn9+TjdD3bG/e3X2Evdjw6OfSHHLzBYxPuxlktVYqrEEXc0u+lTBsyNiX2lb3+9swviQ",
+	"MK4FodxwCeuV887smFr0+PXyTWelb2oBwBycJVty6Sj6XCQOw9fQs0POsZY6Na9YlwdaAu6/EGfvxcfv",
+	"z27n5Y+e1IMMF/l91KbmDEMH+Nq+gRo9nqke5YLPxiJTNXK3zg2zaFetd8z2vtv6QkpgVO1ecY93vynd",
+	"3pUHrD+uDc8Ixs442tTNUrvpoYRsoL0HgtDC5IauW/GlZaGbUdQCz183XqjMBMLBquA9f/PT5U9MWV6x",
+	"GcQxSyouzM44eXNxe0yENP9/QThoI5CL64Wn3U6387TTPTw6XqHkPKtSzoS0l41zQSrmMdGCaGlELgFq",
+	"ZksSCUoV0SrR70dHHyMbseJpII9DefH8+bPnyyNRENg39sunluH5v+Zop92ykT/uZ6Ouz58Rbl/l0VAN",
+	"QyFn1pGy3pmUdqWWghrgfjhQJZCCc3DOrh+N9ZOIKV/7EsAZ080s9QSGkiaQNH3dAdTg1TE1f3DKrc+0",
+	"wRd41debSNFvDI/gKeNNx3f3so3enhehdp5gvwK3hduWuQWsOuBzYxBuZFLjpWxvDEo5F8RKz439orGj",
+	"p3BV95R2F7vLlOJ3+ftX+Dqe5bTnAqhYyvSsV9x1LPV1Bp9c2S8MfzKQ1FnhE8luWQrDCtPwtZiSWIzH",
+	"lCeKDEETKQSaDEZlxXiwvRSo5JCgIXMDE43hhOYnZGjed2W+M9pqlgj3v15uxbVbXHCUXyv3NQfVLabm",
+	"g9LiDC6t6T90YWt1TgurP/TM972SyhI68NSo16ecg2zmGVSjhktakKke2ArIwuXXY9RKOhN8wIYbctGe",
+	"grgk0P7x4rgUWvmiu4yrbvq5mPINPw24bm+Yij5Nq9EgfG+zmSxL3PBjSTX0Uh8b2zxstd0yyCEyvTDv",
+	"s5VfBhGdPT0yqpxIk9IYT1cHzS4KBYRk7sjbZQQKTnRx58tLqgOztGWVx9yMDjY0H+KciJZx7wqyQ2JA",
+	"RVFt8vW8emcfB2OuWvVVLnbWvLVWvSSDqsieWys6FJmOhALC4U4T5FOEKZJkYIP5GvmnMeQBv71XWAIO",
+	"o1l840YpQ/ybd+FNhAtUVZpIysme4GQ6YvEII6yMPQGYg4Fe4jRT2ryMEX1lf/tasIWI6oIbaqS42YX8",
+	"+rjB5tkvBpSlmdzkS5VZX906X/6ZQQa9BCbGkprf6B9pfDOUIuMJ+UP0FYY2Mj600X9FZGOT6zOjRfUw",
+	"qgBRdi0Y7UH2ZMbxeq0KHzAEkPojn0hhNoJMqSIKgONzAziuwgUCItaMGc80VAXdLXr68tOs3u/q86td",
+	"eiUiVdJ+Ho55ngoOmxnhTPXytIpPzQIMm1xkqFhMSvEjaqY0jFttZDjVUSHmk80CaOaOxE6+YsswJmiz",
+	"PaOZHvXGoEciKS1RjXo3mEMTKMx9oUeVy52ztMMAzu7RcbvSWbiLk6q5raoBwqj1BmtvbFJW6Ht5/vzZ",
+	"i+VfoCExGUmqoNlsD4tF27sBs3DnwWiBHzBEneUI+pYpvakGkw/S/Aa+mLi48NnyTXwI1ur7+AqAvgCV",
+	"7iDOtJmLbaWTmqmlSkZTblEZK5NmKI+KS/+yWH3P0xkmRQQneoLf3UJEKFdTkKrTai8dvAgx3HBwf6DI",
+	"CtqONeSL/vgVsBOHar0+00t8D+aNWIzHLmCtdpQB40OQE8lWvFcbeJZNkrVxec0bj2aMr4SdISYv5wO/",
+	"IvxNRfaY8fDp00ch/oWE+H2E6iI2ZEqL8aVI4T4KXP2xNdlsyw3C62l68O+P5j/dgx96Hz89bb94VhMZ",
+	"VHOPumb2TnGJhE6k1fe84XpXX776az1IXov1dWN7Z1bJgAbGYFyL/UyE1NWcU8KQGbMdkt59Au83cREv",
+	"54N+AxzwpY+DLVi98ZduhRuiOFOTlM56dZS3eG/Cb5kU3Iuh9ULHhlJkk6apIOa8NuRzmg5rKacBmAXh",
+	"vDheVG5rGNWL40acKb8M38gJn4CGWPcE79lAzlhwTeMaIWEwU95WeOxfdI//UXIrP3vRvafr/K4Xs0Qi",
+	"janqUKqUyiEoXVzUx5QTmqZiCgkmVzqKgOAiHUUFoeTw6Gjf3eEXl+gvVnm3azzqz7vr+bRL2zjndK47",
+	"j8bu6Dl02Kkveh711nBEL3y6kRc6H+UqpnzDKJCHML3A5yCvlAsDxpka3TOHbuBrHTRwZeYE1shanxPR",
+	"FZZ6Q16ch8PMx3SF11BzQxsC543DFpSmUt9zIxeTB9E7jVdFzvfbxgpOKWh8aqt/VKrsWujKROycSf1/",
+	"/y+ZBNFAjfzYVUoXIrbf4XwNHoBiGz2ezCUtWoRYTm1TgMmmQXLcbeGKBLa5leWfVQGWp/ivxeESaJTs",
+	"f25erEyPqq0Y80SR4G3CkjahqRLezx/9nwfnxc8Hb5KIeHWQ2PIOlT6MZslXZaDe0XjEOBxIoInBdIJF",
+	"EO50uwhrGzBIE5swX10/pWLDc0Ny/tpDKCBW0haVDVjJa2Kz0FwWLVhETVk8w3xcV61ggXzarbsDM8DB",
+	"LUVNSZmRXpl5zv1w+NeVHxP/uvAD418v89EN18vGlIfhPQv5DmCEbQwYoT0BMUnhlDCNdVDs9Z0YDIAn",
+	"jA8J7iC+WNQBsmuvc0ZpOfPRI9UXRxImQPFmC8Py6bioRpRS7WrH4G2PTR9ZcVeEyO6PLQRgficW0LyW",
+	"3M4rE0VeYmKIPXfMiNGuOgtIYtQzGDPdIfbQlF3ElOl45AKGFISoslBVyVXKAqU7fZHMelqIHmqBGOCa",
+	"aehwoXueq9kn1tPSMz843dA5hfJqQf5vxnHCXtldXPrJ5xiYh//uFFTSS4AzHIkVJZY6jPcmUgydVRb+",
+	"cgOzni231CqSBMvA+4exLyEVKooduDMnX8AeKznoSfgDK574h+MB7c0v0jxzq2m1W67ojy/m08uCAj7W",
+	"LungxTdNxsznVnQUpINeKuIbkekiG75T/hZ1XE7TjlV9rFgJC375R2G9L/+snylDtomXNx1J+RCC466S",
+	"r+XKLBtE+zWSBouCCZ9WkkmjVOCKyo4J1RRLOgoOxLK0gyvgmuCImGj188sP5BAwu8+WM5mTbaszeemy",
+	"0hc1ebz3rzSwuFpcBGEJ2aMkgZiNaUqcEuCkpmEhV1cvScQSGwK9ncRhLSYsDlW7lN0Ct7SaY95iqYE/",
+	"RB/ZQgqypCbN5yLMr/WVkATuqFEVXaU7ew0fjwxuJ1GbROFMHdwX87SgglzRNI//EP2O5y7mbwSoIylT",
+	"kESr84SsVo5b4F6dT95FDKnF6w8svoG1g2pXVzqpqMvgJ1q+IPdeqZxKFfSvUgD91h/1evBvEDxdihTd",
+	"cvx0KY5tk4jrkBmXWbMHo0G89WugqR5taA0k/V5sI8kgqfYELZpgI5xwFgaKV5HhLUjFmqQO5wZSCZhi",
+	"gMpFC6XPDTkyymO4KuqKbCJ0mmRZU5a6SKMmwVdUqeZvqxs2mTRG6NyMXRfZPFDFYoqpvYfED1+75Tu5",
+	"e6m5P7qvJ7vM/39yfixj3UfOqVWVRrSWi3ul1G3u8g6vlc4O/m97qfRxr/h3p3fw8e/BT/v/u/KqiU16",
+	"wVXMem5yf+uyXmrTl/DNVyHAHL7nW1/akzrM/gmN+429tZ4T9YISR8t02Wr+5RCmycdhsE4aStM0fT9o",
+	"nfy+eoRcBn9eSOuo2spWO1TQKlZct7M/G/p5gCpvq8JrUHleJ8i0oSc1vBcYO6N8jbCb9YMzqjRJh+jl",
+	"+94FyEqbMOd2DOBYepIblcFcm/dvIxivtkxkvpYNKiaiNGjury8IYNtBdQ6Q1fF0OQg2jObe8TMPdpaV",
+	"K3FNAdYJTJhMpLi950VEPkh/Vul2Jf4FtJZvYHZKzJjolKTmb6JlpjQkRHBX+iezzrYmN1I+/KunRvTo",
+	"+YtFCKKr12dHz1+cRGQgrJON9Ge2aAmf0CQxf1MFL45JwoagdBs9z0qNDm5gNgRODtKI4BSKMF1p49vr",
+	"UAXA1+LKYWDaEoPcgALJ0fPnT3+IOrWVM9eefZL1Uxb7eKdF54c5GMZJUWfZvKqIHbyzvJzl3AlMrDM6",
+	"sh0+iurtePY+FXMiAR3bySlxlg4TXBGjkLs6MgyrK3tsCr2xDoEwjgenWl1KLN/8SiwqbU9wT1U+6bmt",
+	"/1hPl2cW6M2sg2osXxIf9Y9Vi68YcQnwG4iCJd64KjJYT2gYPreqrkbRywWHr1udWZrRsNflmzIeMQ2x",
+	"zmSzjGqs/tWbSCZ8WbzGSYdfJN563r5cZU/uzjLcOBS8ZOvV8MyY8vtl3t3LushNm48LheaNfLRMj7rk",
+	"whFVRGZ8USzWqNkV3uzBALMigZh3To3UDQp8IQ8WEqtp4eEZXss4CcaurrYuVC/JIy/utZtC9QZ0zNJZ",
+	"I5ISqhe40Vbn3qdUG7B6tuLOgDVMba+Ptlyw7VeW6HyAYPNqyz6PuwzJdhlP3NDYXy9gp8SAV9sA8x2U",
+	"lEJNzbcZy1tVYEIuHYJTM0WQwIitx9ZOnbOramZNbOi9j81mx5mhTp8SWRN4hIxrzXoe28wzzoOD7fmu",
+	"rp5pOW1wn3QvGLZSmuRuG7uBRUman9vC6y4ftvb9e5Q1QRPGVzZxxg7ifyqGjO+0sMkaG1L5zYpd2VpJ",
+	"GaVGa8A6//ZSKKsvslbWLKnSDNZjItsk86+JYLd06A3OpQLcuqMq4HzNlN6wspg1C3ArGysEO6/+ZOOZ",
+	"eimdWRXJ84qJuxdTo1bInj42VOibmoOs6W3fFjArKCzVpBaTbWBazNZM5V+Y92OFCr9+aaiqLJ3V0njj",
+	"Sk25dmmt6gBz70M0GwfqaslgPU2zhmAr9M51sPVefupiO/2CmimZmyZ/P3otvnGvxaOh/2job8/Qv8JM",
+	"/zd8INa/NqJyLGTPNQloJrDWZz8iTTHgab27bqZuegMJ0Bv2m8lE/AKDe9b7BJuVNf1iwCRMaZr2XExy",
+	"w4wr/1Gu9a7+5s+kGaGsI+ZC3rZy4BuQHNLeuu9LSMEl0Df9ZB2+MIZxL48C740bHpv5yqJG0y/WZm4N",
+	"+/Xgm72U3UDT1xsfgFC9iQStZ2t9ss7mF6/3Blma7pSRK0gZz+7WoRk1pZO1jrlWkSvxrDrGu92iHQ8e",
+	"PLh5GvxcApi4dflKqJNoYVuH4gcdgncgQhLaV8A1SYH6t63WQpW9ED7FD+kNEOp0mwzzEAr9JlNAop9e",
+	"vn354SU5tLEhh59Y8vlwDOM+SHX4yZ3f56iU2Ng4feB7DitcQPA3QabARmn/tZn886Vln90vj3/TGrRr",
+	"ZMw3zItf3LKdpsZXnNAa2fFVX2+UIB8OtElrwt31BLSFDtbUOzEpptckdXdh4T6N9x5usi/cHXW5syjY",
+	"mlJ7vrmknmDXG+HLea0FHKdCQUJSplAU+IijGBQJE5mIk9ZMcCIBk9LDyxHDCHvOJeESDHsSxuK2+DMV",
+	"2NTN/ZXx8t9qBGnqs6hCp2nSs1IRw8+qfiimsX8XUMz/bqDuiQnw4i+7eqzWFd/QIfQYV5qmaemZM1GD",
+	"J8WYTrsuXpHQF0KHCZvuSZwCtQ8szfcGLIVgxb4dcZ4j6x+4jkqlZ96aLJ4kTPlHY2xn7DfM/lVAjEx4",
+	"QGPI3yie1LwlsRitg7QqSWcB33bf8nGRJX6pzo8hJFd6/ajmzWz3dRig4nSiRkKvV3TgPbeRjRNM+rY9",
+	"Yche5GgAsxUd8uG/kSeYfxh6xn9Y/dH8C3FQRe1rHlmCMQ8tXZh/BQShfAYlIp+K9tuulw4ndsfJlOkR",
+	"iW5pmgEOGG5fhM0pImw+FJE93O7CnYf3ugEfwzaP2KHNLc6S3jXHQewMvso3fjsUIiGCwymJ8KIoss34",
+	"FJ0pMh3N9kv99DyC1No/+ak0MIXe2gxvRK9NFR4sfQeyTgHYRv96l4C+pguQ8d5QGlYzAclE4wTCvAE8",
+	"flxqBM9Fz+XEIyuzefKVSb6sfHE3kIAptBPgU6rjUW+S4l0nGIycSKaqk9YzxfiwN5Fw64OEFxfgmvje",
+	"pwMaQhuG2PrtXoIy9+my5/aw98d03ph9+uLZP47Xy6MIB2sA72aXXV8Oh1XPYlnl2eumDhnbx7Mn815H",
+	"ZZaMU7QJInybOHxvEy50bwa6534e09Qs3fyScZVNDGc2rCUdmgeYEdy7MS/2adJTbMhxwW0ylYIPe0yp",
+	"DCRee/hKGill4+oaKFtA6nzn5ldfhSTvCitxM5QO3PArbnH9m5VgzN1TBxykWfursONXkaZdxVouXIzR",
+	"OapfG3bKs82Ne/foLMxhuvnn8zbvPDhzw1ftuN+GS1CgN9uFbS5hNbx5UZmNgl2cRlJT84MPQda2/Nyo",
+	"BV9eQ6Y3pBpqany4V4jjkLZTSr7OJ4qYJVCbi8IBqzcOCOWzhmUs8kXPJyAWC16+08qWPN04VMIBsE60",
+	"RLlXYoVcqCvZu2zQedypGHaxfevSEC+RQs1Q86RZbEEZdj9l1QlURJAFDHF1dYoqtmdAPlNGOI2Bb0jw",
+	"BmKn7a7j9J0PfnOjVK4839gHaJOJSkY/Y6nuMV7TGmhLjXYXSDCceXUF6Kur1xu5s7GyV68cWlu5ThfS",
+	"26vtcPai5Jl+Xn0vTdPaAZ4erefZroK8YopqyJdu4U7d28VBreHVDj7ayJl9BXEmN+026KbrjQe0gQ4X",
+	"vl0NCvovzuI8oX/H1QXuH7WFSum9DJym4Xq1HT7q2lsvMdFz72Sl9by72gWuQ3luMZdqFQSHsbJwQRlT",
+	"vlj1gibl/f353EPmub2s7TZe3o0Nkl7Xc8wWXm5qZ2yu+sxR+CrRtzDPavfvVXAD5PGe8YFotVupmBpb",
+	"DxKWYZcYNhyF1mAVLfyqQN6nPFLevD4nI986fom586x5S5D5T/+xBAHni7GiBnHAOBGSWG8kMa9i1cC8",
+	"RfotgynIaH95a/an92oUUl0kKayR9N8HH//+t5V8p6JB/1Kj0Bzu5j256AbhffeXFjlCbSpHbKqN25YG",
+	"aTKV6PT1BZVWnL0FdL2COAYlthvjtDUO8DD0VLkj6h6JtV8sFdbuWHPRVOIGqwSTHXq1NPqXDR3ccO8M",
+	"h07yJKuKKOOxCwFaDF0TlY9vgCta7U1yQY72Fg5IUQqMyCwFAnzIOOB9HtPKPouFnGSK7NlK3QY3bSP6",
+	"AZapHk+oZtYLUVNf1t/qVAP0fgL8N/MzceG1q/1WxYh+qbgT+U61wx39WHU1qJwxdGWQwh0CUAnyLLON",
+	"c+1frzwt/89vH1rzF7VnnFBMsiRY2JoMpBiT6OL91QdySDM9OsRcVgzYQ9xDiwmHLRY40nqSh+YUVWEX",
+	"6qkzPkzhIFNAbKXW0mS2kvGJ/SVqI1QTW60onZH+bLHgMTPD/pnZEr2W2RQlYD1BTJgrY6IAnQ7nQtyw",
+	"mnCWvhRTBZK4V0mM7xIFGuev3BQEwr5YQFFcAbqhFgH6jHeXNiVg7uo8RyUs4zNIAXSI4Qarx5TTIYyB",
+	"a6zmL0VKJinltlT9W8azO1dxXXWu+YcRUyQRcYbvuztpexjEVhj3dHR28eYkKNfettTjis4Xpdjb19z8",
+	"UHhyCGYwqTZ+O4U++fXNE0XMihWCax7/LIit+0+oBELTlAyBgzTyzeIB0217e27edq01SJ9xKmcWHgxE",
+	"pZpEh3TCDm+fHpptphPW+UMJ7m7v53+a0XEada75NT8X3KAOE1ydmL//Tmyh+tzvTBKIUypBkejuwBPq",
+	"QdAGgexREnlH8wnFOICIWOq2S9AjuObE7d6T8g5RTVMxzGC/jddjisDdJGUx0+mMUC74bCwy5QIUPGGf",
+	"kN8/4sLMqNHdQf7eCSYbRR3yG9MjkWlC7fGQonA9Rj3ka3O9K8lx96kZay8qlb+3rR8Wy9xH+6cIkZmh",
+	"7LBvk+PuM4Sqpg5+ZFis2RimsaOmDRHsVLaXMIcR3R0E1fFPSAHamMqb0vUAxl24SOQx5QnVQs5I9Kb4",
+	"/OCfMIsMdLaVxunC6GJihVrd6CPBRWaFux3CBoIo4Lpjxr2ESUpnZnm2shoe20KbBgk6k9y1ipBsyDhN",
+	"iXUnILb2RTI7zT8z4+ZjheW7/HDFGf5AoupWAtEpoUQicGQ6Yil4lLT13vxITBGlWZrmZFY7dNC/IOqQ",
+	"f8JMuZtjMygdaJDk6JiMRIac5u9VfU32okCx6x1gj8Ljz3+L9pG/FVyeANKjg7FdsAczFW6/C1EXMryl",
+	"NhsJ8UiUx3CtVFAD8E9tSwqz6Qgq1vJXGLUuuNEZbNuANok+Xdtc7uvWCfnU6XQ+f47aZIqNTaJYJDaw",
+	"x3zj2CZG+ygiBkgQeWuMqEP+VTQD8ZUPkP0dd7sYJFTubRG1CZbaJsdHRwiiU+sNzMx9iSHPkBAtyBF5",
+	"x34ke8dPn9m2LYs9MaJ9HOZHK9cUFpkz3MEwsQJnowVxFXnRt/da68l7ns7aBD2v0DZLvKJjuGIa/ust",
+	"vdvvkDP39kE4fEKMuGyTi1/Nf84+nL825+ayA8YZBlONoZptiil39EL2oiuID16BjkcHZsoTJJUD+2uE",
+	"rNQwAR2PDBpH7+1zw2P1COSUKRyZhcTzzHG6Ur+MqEN+RK0GUeZHqlgc8FK79VxoQjHnExIbreXjhIzl",
+	"YCX/2YTGIzg46nRt6IY2Gn8g0s8u3gRlxU9a3c4z+6oTWK2T1rNOt/MMvQF6hDrdIXpCnZdoWKlbZQnT",
+	"to2CapMiTZwUDf5VuxySa1/G1do+Bgb3pgbZkFV0rjmmLhgUtzqCZWMxTVPXesZshwSakD2K03OARJm9",
+	"TZg+MT9EVh/Ak1DXHDse2B/2LSrDwGaRGCDQZQZIrdGIJQlwWyM2sjudM+g3SeukZSy8M78pZqckHYNG",
+	"++n3T5V6oev47JRYWvIzm+UbBc3slZXqiy0fcFWlFPzK0oc1kxeh2MX0TQO+q4cMIgHzEVd4U2qhY3xu",
+	"Z5p50atHw2pqG41WtSHFyR6eW7u1wZtvMSvk88eidgOS0VG36y63tE+CmBgNDNHq8A/XbbzZAXnkw0hl",
+	"1OXnjR1j9xvi8bTbMUR+bEGoGjkH9fBHmnh3Dn7ydPUnv/KifKj96Nnqj14J2UdCC+7vmkwFdxNkgUUv",
+	"nLzgeOtXzgYMEiIhBq4P/OLJwPeowoSq38vU9bHdqlS4jbXkBkC2gXMdYh+iQ8d5T2zUF/ZEdlXLywdx",
+	"joYJ8qGXtrYryYPWCB1SxpVVbX1tXCy+umfMvRuWGEFifrRhbW2rY5v1GFS2zBPD6YgNPu0sMCobkPg2",
+	"Dyd1YvpHkcy2houVsZqfy94GV/1kZ/RQHX9ZQRjOeZOwWJ+SyIfvoUJlA65tteI+TfKIoT3MVmTKyl/X",
+	"VW3/+6Cnn+TsQGac0Hw3/ue3D7lJ5vJNrJUVkpfXS5ZQlicg60lwpGWEnPOwBLpGhew1L9pcjWbiNxer",
+	"BTrNX0w2lC9z2Wg1I1b2Ta4FzVdtqtIOMmXDpst3e+YJVnUwqoE3ytfQCHxrt8V5N1tEPl79ltRt8kLz",
+	"PlQL0cqy9h2SnxHbZO/y1Tl59uzZD/t17rfNdYlKMPowEBgr2ByC70T/KAhwtQpiCfr7YJiGOxFaModK",
+	"Zk3AJK1Kv0z5yC2ZRfZ4Anc+pbzSInNNMLGxXW6eGlViwFKDJGWw2iSbGIv+abfb7na7xNjrHXJ+9S8S",
+	"Q5o6nxS95mpioFEjAE2mIksTgsIB3cRCjrOUkj3seWxms67E/4raJPpf5j8H5j//bYwy2sdbdColo0O4",
+	"5tZPZY2yiYQBu4PEu6H+zISGDvkFjTv0FuA29Oz6o/m43ipr7SW++igzHmXGX05mVI3mvg2Hy5lbC9l8",
+	"0AlZ3bba9mEFItxXgjS6SS7osvIeWcOdPjRglkaeh7RSz/8icudo9UcXdObjwtE6+pLyyvLGksQy/Nyw",
+	"fiHJ/1y9/6VGZDm+e+D4rhdXji+3Vkk191og1zA6GS+dVtnUl2AWmhkLGAox90SR1+/OzknK+I316BWm",
+	"tzG5IcGrFPt4IhjXp74YgBOMUmnSl3gLrQwe8BgIz8Z92wu9yrBG3H3jAW/tWuHKZ7q0SWbL7dvOt6c9",
+	"2V3F47AYGY+oLWS9ptLkUMihl78wr0ep36TgQ+KDhqxnBTMKiQ/+Us6DX9yyHXef+m76+Lfh0h3ynhNX",
+	"Nfqa40VyfhWUKkEUOGxbcucxENJHAii8Of5RZhofx4A3Z7a5kZ6yGE5sgrm/2LbVDtA7ruWM0D7WSHLu",
+	"djkjz4mCWPBEXXMrJynpZ9IWz3jaJXvHRz+QqKLFd+SUuUvQcnZwZj6N9u3VF8X4DaNfXGNVDOwcRJ51",
+	"/UxOID8nQV3t/C6qTRKR9dNcW8TFDDKJ/efdS9fc6abPyZhxpPo93Mvjox/2O+R59xkZA3W3nK7NO1Ok",
+	"n6kZGVGFii9eASAXOGBcVXr0ET924yA7y/QIx/9CzrFg/nrH2JVlkZba7J0zAnIF+mBZzEoVItfEsSxe",
+	"5s3d5JV0lgUR/5Bi/OiH1R99EOId5d7jidXmnzdhnC6q+9egV/29OaiL12id/P6xLN1tyCqhOW9DovVM",
+	"zUYQGomnykxWjyyPLeyEvClmzk9FppfJ6FtxA54oXciGjebBAhdu1jxEzqLIaRHO6EMFrBnIZ+6uexxG",
+	"knSqyNiAtUBMx4sQOoQXmV4D489ToHIVB2+Cxxsg5bY0PhfhFDvPrQO++vzrbkWQ4Z8oSAeBjLWBl5VO",
+	"259Bv4PWjnncO1jl+be3x5srRls6gkv0d5ROwda+1LOtHMPhXCpl7ZHMLspZsrs9nVKy8/KDyngQXRus",
+	"Jg+4xYN8ojAHQ33xA/0QglSU5Q4A38a5DugJcClsWdWa60aM3leEEg7TMNxGGGkcS9B50LiLpNhTQFNI",
+	"CDUsV+l95Mg+cIxpdc0joSdmpJPDw4hMpLhlBk6DtL9evumQd6/ObCAVLhmDZa3KF8arGtitTh51rvlv",
+	"GBlW+rBN7NIwGGxIWRgx+EOlUw9ff/fqbOd4++rMzrUKZ93+akFSQY0mpQVqx6VDoJPJfeyyBmrJueCD",
+	"lPkCh1tB7x9hyDj58P7DhT2lMXC9JYReZet/yC1zZ1UNspTgR+5ELf4g0huEsiaJxZyjbtcFmRmLPg/+",
+	"vuauKN2MxCIxRogaiSm3HjtjLHXIW2oQOJwGOQ/lHs3dWTuT8Kh73LnmZzjcXFBhbEkiCIsM9ZcKvLYm",
+	"sMfr3Rgj716dfdHbegfDpTuGc3MKVVTlOAQXU7fvp+QGYGLYlzKWdXiKSFWVih4yZ3cyeNv/wB7BNWl2",
+	"U9tjS7SOie0SYyIdS4bEo7u7knElcHBTt8AGvDFyYm2Vel7g4uWtLe9My5I+QIAnqkOcgeX9EoqM6C0Q",
+	"LgqzZ++4a73xZdqzZYouihoIuyDA6ppIjSjwuDonDJfkKlx+3bi9LRy1Rm1JEfRnuw2ELNS2E+mq8ixT",
+	"oyuK+OxSKVlWM6hGNfGr+CoU5aqklDxLJ0+zRg9+kWe9DQXauR6WMBiK+XOBg4JMBaZnoFZwYTuXo0OR",
+	"g70Un1JFaCqBJjOSKYw8LBwf05FI4Zp7XrVnnbB2YAzpS/L4c+tCdh7K/ZIaYxQFcmmhMnNjiP41hztt",
+	"2F3oYXmiCO0rkWYaSAI0SRmvvBB3g30wgOxQzXDTfM1ezzO0k+yJTCiTD8o+d+LyuxSaakB1M8RjG9aI",
+	"RqHNtrRmXviKXX9TL2CQnLA0VO88eG8h7KJZIFPz2KhdhjwVCynldy+NfAo26SsPfzq2ysXyL34R+pXI",
+	"eLLteKmrq9elZJc9q2+6rBfMSLIeCUj2QwwNcXCJOChec8FU7Rr+fyHRkrQx2BiMRKWyeV22LALZo8G1",
+	"4GQkqQIiJBlS2TdHzgy37u6fkmABhv+jhwW157OXVwdHz18c/Hz+rk36ZjNtPxRgkkgxtXdq5SVXcXDr",
+	"5ylQcm3SCpIV/wmz9y4d0VHQ9sVBAWm5PkwjmfB0B2Aso18LYvJXo9gvpq1b0qF8js6XUnKQA4r57A4/",
+	"GxH5VDLtIsqDcbEVkKX5FGz9qzJN/YTPSzS12v6yHyWP3L06fQB3h9Cmp77yaN3ZfW7XGmPLzq/7wIwE",
+	"PU9FQvye5etMKy8f9h/xphJvfgaNJta20CYX++vJyJ9QHk581ZUyrtnCR3PotkvJWa609MDW1CPCf11C",
+	"1SLDFjnrEqF5EqeCW7/sRvTjdO05DdaM+U0qsAbwr1p/tRcek9kjrW3rSmQyK1GaMdmsM0XFYuKiltwd",
+	"iWV5sRRKeS8gk/AQuq5v2j07jFki672cV5pKY5qSPo1vhhJtUBVT7lK15CyPIxUDEpmxImMBux5JRbXL",
+	"o6P9E0LJh/OLax4LziHWuRvXaPp9yjlIbPCBfktIFXTIJeVDUATLg0iiR9TGweTA41gDNswsr3iiSDSm",
+	"dz0DRm8klIHAWOYSBuhu3cNKJvnXHYkVGssFSBasZ9yB8zc/Xf7kv/vq2U8I7FrM52hrMOTzX8VYrbo6",
+	"CCKmvE3+zCD7BoyiL8NOzPYh+9BTIW8IYiz6Zw3R+KppAb/IkXtDboFlTyr5xCdzWj1nFtcaVHN0sjMV",
+	"szF+lbiM2zAysHxMkAGVj1ZVJeJduEJazvevslTbsJYcF83uLkG9Jfi1mYVlThq1xBq8PESOf/jJCaTP",
+	"7jrW9qPabKqFtL0znss77RHMItPem4vbYyIkeXNx+6JI3ptQPQpSMV1H6HlOXJPRePy8VH/2qDLpblVs",
+	"H7a/xhudOtjbRXUtzO/KC1ChN7vjiiGZJUTE9ztwjmg/Yoccd4+L/oM4dsISrIIxYI4C3bun5Lj7wzXH",
+	"l7FZd34n6g/MzCvzHuAYiM4UFtHjPokm6D5efWlpR/JsApLXZpu+csFdhtavIZDguzQX7JTLDQWjxZoj",
+	"eTQWtsNkz5IEs+ENAynkk6cthjVAhZztUsAvFFCZv56MMKkWXztQWgIdR0YOIFtJ2S1ww1BsQJFqF6q5",
+	"q2a4UMStfc3/EH0yCcWLrenWIRhSYcsQjLBOwFhwoQVnMU3TGWE8lkAV1s5jSXSKQX3WlDAM7JpHb6nS",
+	"B5gefPDmp8jso4QY2C2QqY+/MDthTAGfviqDysqUSNC27CqZMp6I6anjU3gcCVZSTJPCFKHallyy+0KU",
+	"NZZc5FskQYGO7IL2O+Q9T132qcv2C8rTYWk6AwsW7cxrILbJdMTiEYkpN5xUgXYVPpUxsnChV5gW377m",
+	"i+USI1eeeEnlYqzKY+ZGyW5LJdsbfhejOsYyvCnjNpvQ/GHNvqd5eqDZZoy0nEhxx0DZ6eJUKF9Gwm5P",
+	"tXFlfqkrtDAn0sR4TA8UmJdsUckJi1V4yLm1SdO0Nn/eflbKugmquu95lP5Pjsn/CbH4P3+IvvqPRdj9",
+	"vfZar+9XF4avCkFliQ9WxLrslibcMpPTEOeMaoZJqBhGbysr4bItohTrLtFG3fJ/7x788PHT0/bTHz43",
+	"gvUKk8RcjtMc9VkA2rZmOeacKt+FeB6b684KOyrYRvFzdR+aw7w6zGOBwW1QPsCheMjCmDJs6oRcZ93u",
+	"s5jj/yBqkwh/9s/N6O4n5IWCA4kSqulJZMluJNKE8eE1p5xEuLuRbxBNlU26J2dlZkP2uEAW2SZmJKwR",
+	"azin4NetE3Ld6nQ6163P0f41j4XBHRszj4zOs0VXGCMvDwyJwUlbWJSkgg9tzAFlHJITIiEVNLnmCsOJ",
+	"JMWoW+SREtKZbzHgxkYcGIg0FVMDucNj+5RiARmBhtk178OIGfVUSFfQ1slHNcq0IomY8rbZZdvafl4c",
+	"zOOjYT9/4aJCRYRXua7+7x8N1c7Vk7cPSxXwf//4+WM51uYWghoPV7jzB1cGu166UhmFUuKUiPVqI5Yk",
+	"0bLkUJteRH0dfls7fC5x3BYdCkSgrXkcluH/3/b7/+p0OtE1p2GJ2HYpj/5JKFk7xJC3m9oHeGKOqUNG",
+	"Cahx28LnmNGEAaC1cTgvg13foTofTlPDs+yivsHKD5XdGYS0lbGRATp2fF8UxXYGh46r4I+HfQn0Bnsb",
+	"16nMSDnoiyD9WVjfGLnjYiLBz6BfmXnOg2l+zGfZ5TVt5YS1d0RZUR/nW0KWcJW+nr1fTIEeeNLLsMNW",
+	"w1rADa//NcQGGTSQPSUR3v/0JlL0IYmIT0DBl7kg+BwtIfwMEjIDXY8/bz0oO0SZ8kR/NVTB1RVGbU7q",
+	"90OUoRTZZHnc88/2lW865Pm1cOvAJolLI53tjjw63uuDnNG74repQD5kDc3d69WxFKiF4El97f7QHKVc",
+	"F9IHDqDIp3+M+32wuN8A82sQ/94eT0tWDSN8PZ08BvduKbi3ON9TjPWz2o7SdNbOS4XTpQiw5JRXR/zW",
+	"nGf3YZiG0Y7c0h6xpCaUtwEL2PrVcpPg3QJzdijo7FQPHa/7feLslxJ1l4A32kISu9F9uCfOV8u2wzGM",
+	"+65K2XLD45178Zs3P5rnWuLGPjLh2rR7K5XxUvDhGXENIh9+cn2klqptlzAWtxDgdSPlza/Zd25xUSYI",
+	"hasg6uNVphRfeczGqcEe2+oSNxMLyg6KndyYtW2CRr7geTkCq2hFVh+Btao1mdEUsgqGepYk98G7EOce",
+	"kas6KDHL9cMyhY7FrWvfisEHWAJUj0Dub0uanowpM1KK8njbyS1Xzip5F8zwlTtmAlC/UIrZo5l1Hx6d",
+	"Se4l+xNFAtQmY5EAEdxop2IwOMVYUHNIgIE2NE0Lo31X/pkR0NR2hK+8ULkQaWrL7w2EzJ31HXLmKuA8",
+	"7z4r4lltF13fLbcIUE2opn2qMKgp4+5WJq2+nHtt4dklMuMMq0tG2kplBmSL2V9bBelL7JBgdtkFgBRA",
+	"x5TbC3MfUFJCH9dqprZ+jEWvBldszBXfwGpvEsOPbmCmQB9M6JBxqiE5Ic+7ZALS2gL9mQ9pJntUk7ER",
+	"LUfd7v7pNbchKiTicKd7MZowUYdEAbVEvkFSHuGSV3NFOtrzIcy2TXCbCGmb0TvK269rF/sa19uo8VAQ",
+	"CL2FNjuaDrcwCi5vg4avcx52quCAcQXYFBjraFIZj8wZ+7BwjDfFQpl5tfI3F3lMek1Q2Z91Kzx6/qIU",
+	"b/+08YLHJdG9EDrWFyIFTFNpPxrVf53Obcuk4BrXc/PbmWT2uMLsh6BzSEDwtoTQD52aSKNvIeXBwPhF",
+	"q/ysSnv4Vu75voJru50phDavy3t/wpIDJxKUSG+rTLIdGv+1xaddm0RX99lMd4BJ30mYD+48IubXNuY5",
+	"W9pGFcgrI6cY0CvSDNsA2tZ3Nj44fG5jeiOi6MwmCnTIL5hRXqSYdypSo3DHHOHtpKLCY1mRb9XvG2zc",
+	"+wnw36iOR655Z5b3u7aYi12vRrOdFSsoAqjm6X+5K2b3dL/gvjG09Oi92XKu4V8xz3C7/htnWda7b3Yh",
+	"kGt83xfZIxU8UsF3QwWVYimP9D8cMaVFqQ589ckauOfyA4iWFB0egi/03Z53ZRUJj8+77Wvu/VfPu4WD",
+	"65RUubGWOp7e5RC9dsto5IjCJpDVjYSfd9utMb1j42xs/uiil8X+VfhYsKUryLXa2+/a97GwFc0cIcER",
+	"PtJuJe0WG0scrdhgg3kzsqCOHQUcmFPOgw4cRTcKDHXOlce40HvWNxIDfZCUgkP3sO+tfZb0qD4tVwLp",
+	"g01alZAp2k9hfwthouUTi/ylUoThIFmaEmy6TmiYkpNxC5hZdMpQ7rhlma/+DVIo95mKKVcE7piqzt6p",
+	"9tNVdms3b0yFvFnHSb9rJvkTaMrSR0VmYxowm0gS3EV7c5lnIGFfkwX8+pqiYnM2uBvX8BctY/u96udf",
+	"uEztONOGr7vCVQzSRN0riqeQ6qVM3hPs7X/vWJ75phCi7yp5Ivh6JEU2HAV930cSgKR0BlL5whkTYZtr",
+	"fji/IGFtzKur19fcF8YMc9sTgh3q22Qi2S1LYQi+E2eMzeddK/ks1R1yRnCdZIptNCnHsKhrbgWZc0Uj",
+	"ZD4MTWacMz5sE2bT3CdSxKBU2102ESwG1ulnCrtzVrRFg/gGncvBXt/TF7Bjt3IAKEJ/iVtXR/F259z2",
+	"PlL+dkLiM2PJh9TpsJaL6TJzoGzD55JhI96QF/A5kRnfMltwKJZXzbPRsbdgy3juYfV6t3jB21jHwFXs",
+	"2G+T2LAH8zHeYeA10TVn3Dqs8X1jQIGydfuMwjBhjge9v3IMlAgeTN0hz7tHjpCD6KcoKHaFELpCPYju",
+	"NgFdSMJFeEvgg8P2IqvAdDDiqmd0ULyXUmbM2f5pMOMNzHpjpsZGrYhIecaJ7ZqmCCU34Ns35nV/tcyU",
+	"BiyzAafzzKjM4YJCZMF9m2FuqrJeYMZRld1Sid/deyauEA/e8IGoz8JHtIHEXy0GKPPd863nttTxyrX/",
+	"TDVM6eyLBtuVuCRicYHbc/wxLD22fQ6J99k3MFNL/ZqGbh2hEsFdbalMgWtTOCMJGwwAe8Liq3Okb/CV",
+	"8Riu+V40AZ4wPoz2TwL2qMjAGEq26JM3zDmx9GybZktxa9mhkATrYikL0TKv5z/NunZMtP+EWV1xBLdz",
+	"j/7C5TlJTxRKTEQYu10PnJdURQ4nDuW2rDRcwiSlsZPknqJQKgYCrajca2kFdQdbLG3A+BDkRDIbKDZk",
+	"t8Cv+Z4SJXKJbQtnReCOxjq1BOkI02lhkOx3UNqirOYin8u8NqJYzZLqcL4qQjuzm+ToYIc+g3/CzM31",
+	"Bf0GDUg9KLJny6c+WhNbYhaGVkpE4fnFtvwIBemjeNky4dtIsjsdCD1L/wrL2GI8U5XoVGQPX5sTu0PK",
+	"+H5lHBgskXwVNxmvhBwKrYE/Cqnq8lFCDkGTIOh/MxFVjXOhbnfilPutm6nO0pzQ+IZiPWeXv6HaJGVK",
+	"AzfUhL1d2ga5pHVR2zy5Nhlj4a82uQHJIW1fcwl9IXS+1jaJJdMspikZGFttRNUIlOtiapsKmFXKAYo9",
+	"xlGY2brYuEHta+5MXSzn7LrYt4mkTOEHC9WmMWLNtoyxSmcMvqOBrSqpR3DNsTkPFucjeK7omTNfRiWn",
+	"QLW/y+4Z3iOG2vfXbECGgF7pvOBEbYxCaWNtlEIgu+wGPFqVG1mVWytyiIfgU2OD43pQC9F6Gg4YH4ha",
+	"G7HUKMI7nTN+w8UUI3ZGNr+e9AF4bukuqX045w354n6Xv763ZVs5NFSD0iv8VMswd3dWXjjXYoeERQdC",
+	"yFDritlX3ecXgclr5clV5gFilfRYJOUMtKZiAKE+N1/XzqCM4mkvc5qNf+U/qB+SzWfM5atPqIYDzcbQ",
+	"fAvQF7TRaA3DzRpn7z2U8La4dkGHKwLSwFXs/h5S895U9BwpxVHek6ks8AdUiMrFaTYSfL714ZSqgCnW",
+	"ib1FHe5rUBhdietHeVcv7yqU6crQxweQd6Xgx5TFwBUs6+731r2yQ0xzUyCSrYq9cRCXkO5b4lR4S5dJ",
+	"aTvs2LVoBrLty5QbQ3UAVGcSSm4Ef1RLsMK9EvAsMQFOJ6zjz6PukN9PgJ9dvPmfq/e/3PegaZIwG1Z/",
+	"Ic08moHymVdOCttOJnUn7GAhiYgzTHj2JSVAIpvsZyy1JX86Oytq8WHEFAmBaOd9V9aoYOF3f0bHaYPd",
+	"/7/O3r1db/f9wGH4/crt3DPz7He+ve03cK+z/VKksFyFv8Q3dsjZzpIx4zjLMr72Eq91Dbidb7QqgsER",
+	"RIwDZpuvxpnSYoxrKnExeyZLeJh5IWBg+P5JbEuB17aL+RA0VsuwSEOauJZlxeA2Qk6kQIaSouP8uPvM",
+	"RptMmYL9uooK5vi++u7PuN0G0i9aV8EA8JJrOXssqrBxUYWAcmoIZ+0kNqSpwHnn/PsHNLZdO5bySBfd",
+	"cubf/aYLxpYXs7ppha9k5XfqOyp0M7/0POqASctFDZu3OmtJKM/j1rKuKfbdnnt3RZGcZkzexUm4IZ+o",
+	"nJCqWHsZHb52Jl+G9su0x5jbsUc2vymbnyOv1SS0Ntefp64lAqBh+uMCuTRIhGSYr5ecOkrFNrNEaTFR",
+	"2FjPRi8hyWL0g6ObR29SdUMNu5uL6OOut2/FDWDEOG7z1vjyPQoyF2WT58o3iilI3yrYipNUCZIKLOdZ",
+	"LAELkLoUd+2akZvXn6iA6Suy5952fVPJWEjAxqV2T5IK5d4mHlWg9NfEuLsPyLiNfM1wU5KCKz0Gp20x",
+	"yW0Drr8d1n5oyWMNPf+D/WCXrpGLNzjJsohJz8YehUGt4wXl6Rg0xabPWKuL51LB1UErKsOp/a3r6tuL",
+	"RPtVAaYzKRKduTNBxDohP9oe9a55tlly3ljbLFiR1x8+XJAfqWJxERxtt4Yl5vdMgbzmeb1YDBOlUgcR",
+	"TYnAmSdUqamQSYdEWqcR2VNZPEKQjo5HkZkt+qGbRPu2829kVsVpGqGsGWc6o2k6I3AXp5lit3Cad7cC",
+	"lldHtnCl7BYU+aFLEjpTrt+w+eGJuuYoD32Zl5OyPbNPxnSGsTJwFwMk5V/rOxBXkPeOpJ0n7C9joJRn",
+	"T5ZyljZRIzHltrC44DHYAndG+/AU9SgBt1T7hRkl1eF+mUvZihqSTj3FKheoiblEMTywkDz8hP9f3XLG",
+	"KJZ1VLXKLLJfJ1hq/9EY2rSlFpo7Dqm+AlunuvmMx6b7FaJErMX7rnJncszkGS67XCxlutu3HyqvHmdb",
+	"WbYV38os0Ll0djjyzfcen4g0NWRdWuXiJeaBO8emLaZrrGqzn9HfewriyOeAG8VkJKZEDDTwUh8dql0k",
+	"ClO2vgEqPWwMItN2iL6hWHXNgcYjVwIBi1ickijIIO/pkQRlLG8snWQmG1M+M0tWEGdYFXlAWZpJUGRM",
+	"5Y2D4ponYspPSSSphh5WksMBzPGPbYYL1tVQmkpjk05AGi1WcGOeSqHsm0bT0iBPr3nYpKE3TEXf6GUT",
+	"milQ2MPEHUWVinSR1ZHJDq7qFid6YFdAHQRVkV1CQjKPvN/DFcg5ppm4XIdd0nOolVTwd3vB0pS/X9m3",
+	"Hwh33Gx1JVOwwM0TRVCu+qyhbzVsq8TUja5mmNHi5ddGzDw4+zz1qIFgz+tW7F6qz0313Yn0fP0PJMcj",
+	"zIi7pamVw06qWhGOwjiv2wRFssycJM3FqH+DgbrmlKgpwMQKVfShkzHjmYZTEiWgIdY9wXsYMt0zqENj",
+	"HWEBlaD+ROE0wfeuucriGJQaZKmV2adkmSzOB8K+Sne9mCWyh/lEXuOwCXqK/dtFyfo8QRVTTvaii/dX",
+	"H0hIKiypqW57kVVSyfaF+vwsDyzRK6d/FOeV4jzZPi3bFytEeYGjSHX1AWwv+Z8ZZCFxoJPE3pmmvq+I",
+	"71Iblr0O81pz1fsP0VdkChII2IETskeD2hE0pObUsKIZce+5Xrj5d3rK4qrYuMuM51h3hYv7FrqJlEFe",
+	"Jsde+70M2Gd5Sx8jHGoKMbDhEGQJxxD7V1DY+vENK4ivlK+zWp0K0112r1EtzvbdKVXhFhwUCeVfm4qV",
+	"Z2XV6VcF6GVfRa5XLdGFwjz6CuWlBie3r79UTPTAKkwdBI9aTKUWw3ZNPLVs1edsNGCpV+7V3bPTuZlq",
+	"m+lqzfjwW2SWvwl5oyY0xot8XGqwmuqUmLr7Dvv5cu74m9ESIzdCbzygkS/94i+03706w5towdMZAS6F",
+	"r5ePJcRG9BZOw8wh4AMhscCLruR0FaiyizisRSx5yAisJjiKZWnKePp9cLXp1jG8gnepURO2dfX6ATiW",
+	"n2R1B3C7CX8Fle/q6jWJUwZcLznbbSl4NE3FtKeyRPR8VE9UNE8a0FTBPklBq6DroQKeEBrUOn5ShAQR",
+	"La55ZMaLyB7WcVY6wXpV6WzfJvn7V1NQipg3vTmdV4at8VKVUW4HnC8f/6GZXnniWm3uu2R5hpq3TBKL",
+	"ahuK7eVt9PcMirreO/tOzjdoqt+prKv7K873TWeJ4RKat0DHDfuOMsPcegsktSi2BDnNCw2yu4zuY14l",
+	"Q6zePAIS3TKYgoxsikDGkbFG5o8Iu/+rvPS7eeZ6MzXLEaN6aWqYwYGvPSHMwPhF830NAI991O+dC2Zw",
+	"voae1vaKIqnNs/+K/K7yQV2JgZcAlojMZ0+Ur8GpCOpFGuMxc0XUvFPZnc2GM6e06IpOk7ERKHlricT3",
+	"x2tXJpo54vtu++x9KYz8yffkW4KRS9BuocXegmlVfbDdB2NIHxzaPobUVp7/z6A3PvzdtZvLkWY3EvSL",
+	"tptrhLAuKe+viLhfPCPPCbpclglJYExZuj4BVArdQ+8S2FnR+CWSuqb+u8G5CwfWjujKD4/zrUVaFULe",
+	"D2YM5EfGXe1Yyxl36LDaQ7WLKW27fiAG7m8LsW1lJqoUG/IdoHXjSh82WW5VKaczhBO5rS3ntAusN0Pb",
+	"icbA7432l5gVj8Nh/E6qhPUyMp0H7Uyp2n8kiUqSsAdBqEUQLTZRbLBwkkPxavzP+E4oIHckaGtLrUUN",
+	"1oJbNL9uACbWrWL/rnZ//OpW9O3RioSxuF0glakrLe8paf9RhdpW/p3Zbk9gAynGWyaxk8SWO3lgpYn8",
+	"IvoimZGYYisCLLiiRzBWkA6I6yyyQFwVngz76ddg8bpVPFoQeie1eDazlyu1qhPgW8H4Miq+5F8LJtrl",
+	"JY8+mHq8sodlw2fDzboHft2CtL/Uxzz8y72yQ/xwUyxDkR8zliZFNROv09jm5KTPOJWz3VUdvoSJkBrr",
+	"2CZBAYiGBYfLA39q9bFmyVmmR2aez+1PLSdtzoW4YYAPzfQYH2VpPJNp66R1SCfs8PYp0rObeV6EvQaa",
+	"6lGbuIPNPfKlus1MG4nVCRpvWPANKHPefzbkvnCvv0EzG84wCELPgjEMVVWMYGg/KJJZdOdAVF18H0si",
+	"F6VYgkpeGD6GBXqDYWzx08VhDEsZpACaMH4LXAsZwmobry1+9ZbdAgelfIKxAaNoMk5GTM0NFHQgr9i8",
+	"hQY27YqOTH6p1OcQDsBef7gpSoX/Fyd5ZRZ5MGUJkISqUV9QmYT7jJtQ8d0vQeaUIr5jZ+L6qyHmoWmU",
+	"JL5LedVG5oH8NZvp+65RRa5w0IMrg4AvXQOScruaqhMJsyvbpY1rh5kqOeBBRFSRhFnCch8xUY0zGHRR",
+	"9DO/pdjWPx+i+KkK2Hc0HjEOnjpYgchMIgW6WnR7vtxJXpGofJvNlNGdgSYHGEN5A7P9cBnzNSyqV6Lp",
+	"eALyAG4RGkKzhGmipXNg5kSbMF15dkX/gXLfAfLeCwibsg8Jie4OXH+BA/daRChXU5DkuHtEIvdjx/3Y",
+	"y4p22EHDd5wqpfGNNUTdy2SvyCkMbFpsRBtuiu+B8Pnj5/8/AAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

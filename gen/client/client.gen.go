@@ -41,6 +41,33 @@ func (e APITokenMetaStatus) Valid() bool {
 	}
 }
 
+// Defines values for ActivitySource.
+const (
+	ActivitySourceAlert        ActivitySource = "alert"
+	ActivitySourceAudit        ActivitySource = "audit"
+	ActivitySourceIntelligence ActivitySource = "intelligence"
+	ActivitySourceMonitoring   ActivitySource = "monitoring"
+	ActivitySourceTransaction  ActivitySource = "transaction"
+)
+
+// Valid indicates whether the value is a known member of the ActivitySource enum.
+func (e ActivitySource) Valid() bool {
+	switch e {
+	case ActivitySourceAlert:
+		return true
+	case ActivitySourceAudit:
+		return true
+	case ActivitySourceIntelligence:
+		return true
+	case ActivitySourceMonitoring:
+		return true
+	case ActivitySourceTransaction:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AuditEventSeverity.
 const (
 	AuditEventSeverityCritical AuditEventSeverity = "critical"
@@ -59,6 +86,30 @@ func (e AuditEventSeverity) Valid() bool {
 	case AuditEventSeverityNotice:
 		return true
 	case AuditEventSeverityWarning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConnectivityCheckResultPrivilege.
+const (
+	ConnectivityCheckResultPrivilegeNone         ConnectivityCheckResultPrivilege = "none"
+	ConnectivityCheckResultPrivilegeRoot         ConnectivityCheckResultPrivilege = "root"
+	ConnectivityCheckResultPrivilegeSudo         ConnectivityCheckResultPrivilege = "sudo"
+	ConnectivityCheckResultPrivilegeSudoPassword ConnectivityCheckResultPrivilege = "sudo_password"
+)
+
+// Valid indicates whether the value is a known member of the ConnectivityCheckResultPrivilege enum.
+func (e ConnectivityCheckResultPrivilege) Valid() bool {
+	switch e {
+	case ConnectivityCheckResultPrivilegeNone:
+		return true
+	case ConnectivityCheckResultPrivilegeRoot:
+		return true
+	case ConnectivityCheckResultPrivilegeSudo:
+		return true
+	case ConnectivityCheckResultPrivilegeSudoPassword:
 		return true
 	default:
 		return false
@@ -200,6 +251,30 @@ func (e CredentialUpdateRequestAuthMethod) Valid() bool {
 	}
 }
 
+// Defines values for DiscoveryScanStatus.
+const (
+	Completed DiscoveryScanStatus = "completed"
+	Failed    DiscoveryScanStatus = "failed"
+	Queued    DiscoveryScanStatus = "queued"
+	Running   DiscoveryScanStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the DiscoveryScanStatus enum.
+func (e DiscoveryScanStatus) Valid() bool {
+	switch e {
+	case Completed:
+		return true
+	case Failed:
+		return true
+	case Queued:
+		return true
+	case Running:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ErrorFault.
 const (
 	FaultClient   ErrorFault = "client"
@@ -233,6 +308,10 @@ const (
 	ErrorCodeAuthMfaRequired           ErrorCode = "auth.mfa_required"
 	ErrorCodeAuthRequired              ErrorCode = "auth.required"
 	ErrorCodeAuthzPermissionDenied     ErrorCode = "authz.permission_denied"
+	ErrorCodeDiscoveryRangeTooLarge    ErrorCode = "discovery.range_too_large"
+	ErrorCodeHostBusy                  ErrorCode = "host.busy"
+	ErrorCodeHostKeyMismatch           ErrorCode = "host.key_mismatch"
+	ErrorCodeHostUnreachable           ErrorCode = "host.unreachable"
 	ErrorCodeIdempotencyInProgress     ErrorCode = "idempotency.in_progress"
 	ErrorCodeIdempotencyKeyReused      ErrorCode = "idempotency.key_reused"
 	ErrorCodeInternalError             ErrorCode = "internal.error"
@@ -265,6 +344,14 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeAuthRequired:
 		return true
 	case ErrorCodeAuthzPermissionDenied:
+		return true
+	case ErrorCodeDiscoveryRangeTooLarge:
+		return true
+	case ErrorCodeHostBusy:
+		return true
+	case ErrorCodeHostKeyMismatch:
+		return true
+	case ErrorCodeHostUnreachable:
 		return true
 	case ErrorCodeIdempotencyInProgress:
 		return true
@@ -299,6 +386,33 @@ func (e ErrorCode) Valid() bool {
 	}
 }
 
+// Defines values for EventTopic.
+const (
+	EventTopicAlerts       EventTopic = "alerts"
+	EventTopicDiscovery    EventTopic = "discovery"
+	EventTopicIntelligence EventTopic = "intelligence"
+	EventTopicJobs         EventTopic = "jobs"
+	EventTopicLiveness     EventTopic = "liveness"
+)
+
+// Valid indicates whether the value is a known member of the EventTopic enum.
+func (e EventTopic) Valid() bool {
+	switch e {
+	case EventTopicAlerts:
+		return true
+	case EventTopicDiscovery:
+		return true
+	case EventTopicIntelligence:
+		return true
+	case EventTopicJobs:
+		return true
+	case EventTopicLiveness:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthResponseStatus.
 const (
 	HealthResponseStatusDegraded HealthResponseStatus = "degraded"
@@ -317,51 +431,156 @@ func (e HealthResponseStatus) Valid() bool {
 	}
 }
 
-// Defines values for HostLivenessMonitoringState.
+// Defines values for HostKeyStatus.
 const (
-	HostLivenessMonitoringStateCritical    HostLivenessMonitoringState = "critical"
-	HostLivenessMonitoringStateDegraded    HostLivenessMonitoringState = "degraded"
-	HostLivenessMonitoringStateDown        HostLivenessMonitoringState = "down"
-	HostLivenessMonitoringStateMaintenance HostLivenessMonitoringState = "maintenance"
-	HostLivenessMonitoringStateOnline      HostLivenessMonitoringState = "online"
-	HostLivenessMonitoringStateUnknown     HostLivenessMonitoringState = "unknown"
+	Pending HostKeyStatus = "pending"
+	Trusted HostKeyStatus = "trusted"
 )
 
-// Valid indicates whether the value is a known member of the HostLivenessMonitoringState enum.
-func (e HostLivenessMonitoringState) Valid() bool {
+// Valid indicates whether the value is a known member of the HostKeyStatus enum.
+func (e HostKeyStatus) Valid() bool {
 	switch e {
-	case HostLivenessMonitoringStateCritical:
+	case Pending:
 		return true
-	case HostLivenessMonitoringStateDegraded:
-		return true
-	case HostLivenessMonitoringStateDown:
-		return true
-	case HostLivenessMonitoringStateMaintenance:
-		return true
-	case HostLivenessMonitoringStateOnline:
-		return true
-	case HostLivenessMonitoringStateUnknown:
+	case Trusted:
 		return true
 	default:
 		return false
 	}
 }
 
-// Defines values for HostLivenessReachabilityStatus.
+// Defines values for HostLivenessPrivilege.
 const (
-	HostLivenessReachabilityStatusReachable   HostLivenessReachabilityStatus = "reachable"
-	HostLivenessReachabilityStatusUnknown     HostLivenessReachabilityStatus = "unknown"
-	HostLivenessReachabilityStatusUnreachable HostLivenessReachabilityStatus = "unreachable"
+	HostLivenessPrivilegeNone         HostLivenessPrivilege = "none"
+	HostLivenessPrivilegeRoot         HostLivenessPrivilege = "root"
+	HostLivenessPrivilegeSudo         HostLivenessPrivilege = "sudo"
+	HostLivenessPrivilegeSudoPassword HostLivenessPrivilege = "sudo_password"
 )
 
-// Valid indicates whether the value is a known member of the HostLivenessReachabilityStatus enum.
-func (e HostLivenessReachabilityStatus) Valid() bool {
+// Valid indicates whether the value is a known member of the HostLivenessPrivilege enum.
+func (e HostLivenessPrivilege) Valid() bool {
 	switch e {
-	case HostLivenessReachabilityStatusReachable:
+	case HostLivenessPrivilegeNone:
 		return true
-	case HostLivenessReachabilityStatusUnknown:
+	case HostLivenessPrivilegeRoot:
 		return true
-	case HostLivenessReachabilityStatusUnreachable:
+	case HostLivenessPrivilegeSudo:
+		return true
+	case HostLivenessPrivilegeSudoPassword:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for HostMonitoringHistoryEntryFailedLayer.
+const (
+	Ping      HostMonitoringHistoryEntryFailedLayer = "ping"
+	Privilege HostMonitoringHistoryEntryFailedLayer = "privilege"
+	Ssh       HostMonitoringHistoryEntryFailedLayer = "ssh"
+)
+
+// Valid indicates whether the value is a known member of the HostMonitoringHistoryEntryFailedLayer enum.
+func (e HostMonitoringHistoryEntryFailedLayer) Valid() bool {
+	switch e {
+	case Ping:
+		return true
+	case Privilege:
+		return true
+	case Ssh:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for IntelligenceEventCode.
+const (
+	ConfigFileChanged       IntelligenceEventCode = "config_file_changed"
+	GroupCreated            IntelligenceEventCode = "group_created"
+	GroupRemoved            IntelligenceEventCode = "group_removed"
+	InterfaceAdded          IntelligenceEventCode = "interface_added"
+	InterfaceAddressChanged IntelligenceEventCode = "interface_address_changed"
+	InterfaceRemoved        IntelligenceEventCode = "interface_removed"
+	KernelUpdated           IntelligenceEventCode = "kernel_updated"
+	MountAdded              IntelligenceEventCode = "mount_added"
+	MountRemoved            IntelligenceEventCode = "mount_removed"
+	PackageInstalled        IntelligenceEventCode = "package_installed"
+	PackageRemoved          IntelligenceEventCode = "package_removed"
+	PackageUpdated          IntelligenceEventCode = "package_updated"
+	PortClosed              IntelligenceEventCode = "port_closed"
+	PortOpened              IntelligenceEventCode = "port_opened"
+	PrivilegedGroupAdded    IntelligenceEventCode = "privileged_group_added"
+	PrivilegedGroupRemoved  IntelligenceEventCode = "privileged_group_removed"
+	RebootCleared           IntelligenceEventCode = "reboot_cleared"
+	RebootRequired          IntelligenceEventCode = "reboot_required"
+	ServiceDisabled         IntelligenceEventCode = "service_disabled"
+	ServiceEnabled          IntelligenceEventCode = "service_enabled"
+	ServiceFailed           IntelligenceEventCode = "service_failed"
+	ServiceRecovered        IntelligenceEventCode = "service_recovered"
+	UserCreated             IntelligenceEventCode = "user_created"
+	UserLocked              IntelligenceEventCode = "user_locked"
+	UserRemoved             IntelligenceEventCode = "user_removed"
+	UserShellChanged        IntelligenceEventCode = "user_shell_changed"
+	UserUnlocked            IntelligenceEventCode = "user_unlocked"
+)
+
+// Valid indicates whether the value is a known member of the IntelligenceEventCode enum.
+func (e IntelligenceEventCode) Valid() bool {
+	switch e {
+	case ConfigFileChanged:
+		return true
+	case GroupCreated:
+		return true
+	case GroupRemoved:
+		return true
+	case InterfaceAdded:
+		return true
+	case InterfaceAddressChanged:
+		return true
+	case InterfaceRemoved:
+		return true
+	case KernelUpdated:
+		return true
+	case MountAdded:
+		return true
+	case MountRemoved:
+		return true
+	case PackageInstalled:
+		return true
+	case PackageRemoved:
+		return true
+	case PackageUpdated:
+		return true
+	case PortClosed:
+		return true
+	case PortOpened:
+		return true
+	case PrivilegedGroupAdded:
+		return true
+	case PrivilegedGroupRemoved:
+		return true
+	case RebootCleared:
+		return true
+	case RebootRequired:
+		return true
+	case ServiceDisabled:
+		return true
+	case ServiceEnabled:
+		return true
+	case ServiceFailed:
+		return true
+	case ServiceRecovered:
+		return true
+	case UserCreated:
+		return true
+	case UserLocked:
+		return true
+	case UserRemoved:
+		return true
+	case UserShellChanged:
+		return true
+	case UserUnlocked:
 		return true
 	default:
 		return false
@@ -416,6 +635,57 @@ func (e LicenseStateResponseTier) Valid() bool {
 	}
 }
 
+// Defines values for MonitoringState.
+const (
+	MonitoringStateCritical    MonitoringState = "critical"
+	MonitoringStateDegraded    MonitoringState = "degraded"
+	MonitoringStateDown        MonitoringState = "down"
+	MonitoringStateMaintenance MonitoringState = "maintenance"
+	MonitoringStateOnline      MonitoringState = "online"
+	MonitoringStateUnknown     MonitoringState = "unknown"
+)
+
+// Valid indicates whether the value is a known member of the MonitoringState enum.
+func (e MonitoringState) Valid() bool {
+	switch e {
+	case MonitoringStateCritical:
+		return true
+	case MonitoringStateDegraded:
+		return true
+	case MonitoringStateDown:
+		return true
+	case MonitoringStateMaintenance:
+		return true
+	case MonitoringStateOnline:
+		return true
+	case MonitoringStateUnknown:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReachabilityStatus.
+const (
+	ReachabilityStatusReachable   ReachabilityStatus = "reachable"
+	ReachabilityStatusUnknown     ReachabilityStatus = "unknown"
+	ReachabilityStatusUnreachable ReachabilityStatus = "unreachable"
+)
+
+// Valid indicates whether the value is a known member of the ReachabilityStatus enum.
+func (e ReachabilityStatus) Valid() bool {
+	switch e {
+	case ReachabilityStatusReachable:
+		return true
+	case ReachabilityStatusUnknown:
+		return true
+	case ReachabilityStatusUnreachable:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ServiceAccountStatus.
 const (
 	ServiceAccountStatusActive   ServiceAccountStatus = "active"
@@ -428,6 +698,60 @@ func (e ServiceAccountStatus) Valid() bool {
 	case ServiceAccountStatusActive:
 		return true
 	case ServiceAccountStatusDisabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Severity.
+const (
+	SeverityCritical Severity = "critical"
+	SeverityHigh     Severity = "high"
+	SeverityInfo     Severity = "info"
+	SeverityLow      Severity = "low"
+	SeverityMedium   Severity = "medium"
+)
+
+// Valid indicates whether the value is a known member of the Severity enum.
+func (e Severity) Valid() bool {
+	switch e {
+	case SeverityCritical:
+		return true
+	case SeverityHigh:
+		return true
+	case SeverityInfo:
+		return true
+	case SeverityLow:
+		return true
+	case SeverityMedium:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListActivityParamsSource.
+const (
+	ListActivityParamsSourceAlert        ListActivityParamsSource = "alert"
+	ListActivityParamsSourceAudit        ListActivityParamsSource = "audit"
+	ListActivityParamsSourceIntelligence ListActivityParamsSource = "intelligence"
+	ListActivityParamsSourceMonitoring   ListActivityParamsSource = "monitoring"
+	ListActivityParamsSourceTransaction  ListActivityParamsSource = "transaction"
+)
+
+// Valid indicates whether the value is a known member of the ListActivityParamsSource enum.
+func (e ListActivityParamsSource) Valid() bool {
+	switch e {
+	case ListActivityParamsSourceAlert:
+		return true
+	case ListActivityParamsSourceAudit:
+		return true
+	case ListActivityParamsSourceIntelligence:
+		return true
+	case ListActivityParamsSourceMonitoring:
+		return true
+	case ListActivityParamsSourceTransaction:
 		return true
 	default:
 		return false
@@ -540,6 +864,27 @@ type APITokenMeta struct {
 // APITokenMetaStatus defines model for APITokenMeta.Status.
 type APITokenMetaStatus string
 
+// Activity defines model for Activity.
+type Activity struct {
+	HostId     *openapi_types.UUID `json:"host_id,omitempty"`
+	Id         openapi_types.UUID  `json:"id"`
+	OccurredAt time.Time           `json:"occurred_at"`
+	Severity   Severity            `json:"severity"`
+	Source     ActivitySource      `json:"source"`
+	Summary    *string             `json:"summary,omitempty"`
+	Title      string              `json:"title"`
+}
+
+// ActivitySource defines model for Activity.Source.
+type ActivitySource string
+
+// ActivityPage defines model for ActivityPage.
+type ActivityPage struct {
+	HiddenCount int        `json:"hidden_count"`
+	Items       []Activity `json:"items"`
+	NextCursor  *string    `json:"next_cursor"`
+}
+
 // AdminRolesResponse defines model for AdminRolesResponse.
 type AdminRolesResponse struct {
 	Roles []RoleEntry `json:"roles"`
@@ -646,10 +991,91 @@ type AuthRefreshRequest struct {
 	RefreshToken string `json:"refresh_token"`
 }
 
+// CIDRDiscoveryRequest defines model for CIDRDiscoveryRequest.
+type CIDRDiscoveryRequest struct {
+	// Cidr An IPv4 or IPv6 network such as `10.0.1.0/24`.
+	Cidr string `json:"cidr"`
+
+	// Ports Ports to try on each address (default `[22]`).
+	Ports *[]int `json:"ports,omitempty"`
+}
+
 // CategoryEntry defines model for CategoryEntry.
 type CategoryEntry struct {
 	Description string `json:"description"`
 	Id          string `json:"id"`
+}
+
+// ConnectivityBreakdown defines model for ConnectivityBreakdown.
+type ConnectivityBreakdown struct {
+	Critical    int64  `json:"critical"`
+	Degraded    int64  `json:"degraded"`
+	Down        int64  `json:"down"`
+	Maintenance *int64 `json:"maintenance,omitempty"`
+	NeverProbed int64  `json:"never_probed"`
+	Online      int64  `json:"online"`
+	Unknown     *int64 `json:"unknown,omitempty"`
+}
+
+// ConnectivityCheckResult defines model for ConnectivityCheckResult.
+type ConnectivityCheckResult struct {
+	ErrorMessage          *string            `json:"error_message,omitempty"`
+	ErrorType             *string            `json:"error_type,omitempty"`
+	MonitoringState       *MonitoringState   `json:"monitoring_state,omitempty"`
+	NewReachabilityStatus ReachabilityStatus `json:"new_reachability_status"`
+	PingOk                *bool              `json:"ping_ok,omitempty"`
+
+	// Privilege How commands get root on the host (learned and kept per host).
+	Privilege      *ConnectivityCheckResultPrivilege `json:"privilege,omitempty"`
+	PrivilegeOk    *bool                             `json:"privilege_ok,omitempty"`
+	ProbedAt       time.Time                         `json:"probed_at"`
+	Reachable      bool                              `json:"reachable"`
+	ResponseTimeMs int                               `json:"response_time_ms"`
+	SshBanner      *string                           `json:"ssh_banner,omitempty"`
+	SshOk          *bool                             `json:"ssh_ok,omitempty"`
+}
+
+// ConnectivityCheckResultPrivilege How commands get root on the host (learned and kept per host).
+type ConnectivityCheckResultPrivilege string
+
+// ConnectivityConfig defines model for ConnectivityConfig.
+type ConnectivityConfig struct {
+	CriticalSec          int  `json:"critical_sec"`
+	DegradedSec          int  `json:"degraded_sec"`
+	DownSec              int  `json:"down_sec"`
+	MaintenanceGlobal    bool `json:"maintenance_global"`
+	MaintenanceSec       int  `json:"maintenance_sec"`
+	OnlineSec            int  `json:"online_sec"`
+	RateLimit            int  `json:"rate_limit"`
+	TimeoutSec           int  `json:"timeout_sec"`
+	UnreachableThreshold int  `json:"unreachable_threshold"`
+}
+
+// ConnectivityConfigResponse defines model for ConnectivityConfigResponse.
+type ConnectivityConfigResponse struct {
+	Config   ConnectivityConfig `json:"config"`
+	Defaults ConnectivityConfig `json:"defaults"`
+}
+
+// ConnectivityStatus defines model for ConnectivityStatus.
+type ConnectivityStatus struct {
+	// HostsDue Live hosts whose next probe is due now.
+	HostsDue    *int64     `json:"hosts_due,omitempty"`
+	LastProbeAt *time.Time `json:"last_probe_at,omitempty"`
+
+	// LastTickAt When the poller last ran (on whichever worker is the cluster leader).
+	LastTickAt        *time.Time `json:"last_tick_at,omitempty"`
+	MaintenanceActive bool       `json:"maintenance_active"`
+	ProbeCount        int64      `json:"probe_count"`
+	ProbeFailureCount int64      `json:"probe_failure_count"`
+	ProbeSuccessCount int64      `json:"probe_success_count"`
+
+	// QueueDepth Background jobs waiting or retrying.
+	QueueDepth           *int64 `json:"queue_depth,omitempty"`
+	StateTransitionCount int64  `json:"state_transition_count"`
+
+	// WorkerRunning Whether a worker process was seen working jobs in the last minute.
+	WorkerRunning *bool `json:"worker_running,omitempty"`
 }
 
 // CredentialCloneRequest defines model for CredentialCloneRequest.
@@ -746,6 +1172,70 @@ type CustomRoleCreateRequest struct {
 	Permissions []string `json:"permissions"`
 }
 
+// DiscoveredHost defines model for DiscoveredHost.
+type DiscoveredHost struct {
+	Address          string              `json:"address"`
+	FoundAt          time.Time           `json:"found_at"`
+	Port             int                 `json:"port"`
+	RegisteredHostId *openapi_types.UUID `json:"registered_host_id,omitempty"`
+	ResponseTimeMs   *int                `json:"response_time_ms,omitempty"`
+	SshBanner        string              `json:"ssh_banner"`
+}
+
+// DiscoveredHostRegisterRequest defines model for DiscoveredHostRegisterRequest.
+type DiscoveredHostRegisterRequest struct {
+	DisplayName *string             `json:"display_name,omitempty"`
+	Environment *string             `json:"environment,omitempty"`
+	GroupId     *openapi_types.UUID `json:"group_id,omitempty"`
+	Hostname    *string             `json:"hostname,omitempty"`
+	Tags        *[]string           `json:"tags,omitempty"`
+	Username    *string             `json:"username,omitempty"`
+}
+
+// DiscoveryConfig defines model for DiscoveryConfig.
+type DiscoveryConfig struct {
+	DetectOnFirstContact bool `json:"detect_on_first_contact"`
+	IntervalSec          int  `json:"interval_sec"`
+	MaintenanceGlobal    bool `json:"maintenance_global"`
+
+	// MaxCidrHosts The largest network scan allowed, in addresses (default 1024, a /22).
+	MaxCidrHosts *int `json:"max_cidr_hosts,omitempty"`
+	RateLimit    int  `json:"rate_limit"`
+}
+
+// DiscoveryConfigResponse defines model for DiscoveryConfigResponse.
+type DiscoveryConfigResponse struct {
+	Config   DiscoveryConfig `json:"config"`
+	Defaults DiscoveryConfig `json:"defaults"`
+}
+
+// DiscoveryScan defines model for DiscoveryScan.
+type DiscoveryScan struct {
+	Cidr       string              `json:"cidr"`
+	CreatedAt  time.Time           `json:"created_at"`
+	CreatedBy  *string             `json:"created_by,omitempty"`
+	Error      *string             `json:"error,omitempty"`
+	FinishedAt *time.Time          `json:"finished_at,omitempty"`
+	Found      int64               `json:"found"`
+	Hosts      []DiscoveredHost    `json:"hosts"`
+	Id         openapi_types.UUID  `json:"id"`
+	Ports      []int               `json:"ports"`
+	Scanned    int64               `json:"scanned"`
+	StartedAt  *time.Time          `json:"started_at,omitempty"`
+	Status     DiscoveryScanStatus `json:"status"`
+
+	// Total Addresses × ports to try.
+	Total int64 `json:"total"`
+}
+
+// DiscoveryScanStatus defines model for DiscoveryScan.Status.
+type DiscoveryScanStatus string
+
+// DiscoverySweepResponse defines model for DiscoverySweepResponse.
+type DiscoverySweepResponse struct {
+	Enqueued int `json:"enqueued"`
+}
+
 // Error defines model for Error.
 type Error struct {
 	// Code Every error code the server can emit. Clients may switch on these.
@@ -776,6 +1266,38 @@ type ErrorCode string
 // ErrorEnvelope defines model for ErrorEnvelope.
 type ErrorEnvelope struct {
 	Error Error `json:"error"`
+}
+
+// Event The `data` of one Server-Sent Event of `GET /events`.
+type Event struct {
+	CorrelationId *string                `json:"correlation_id,omitempty"`
+	Data          map[string]interface{} `json:"data"`
+	HostId        *openapi_types.UUID    `json:"host_id,omitempty"`
+
+	// Id The event id (a decimal integer, also the SSE `id`).
+	Id         string     `json:"id"`
+	OccurredAt time.Time  `json:"occurred_at"`
+	Topic      EventTopic `json:"topic"`
+
+	// Type For example `host.state_changed`, `intelligence.event`, `discovery.completed`, `job.progress`, `alert.raised`.
+	Type string `json:"type"`
+}
+
+// EventTopic defines model for Event.Topic.
+type EventTopic string
+
+// EventTicket defines model for EventTicket.
+type EventTicket struct {
+	ExpiresAt time.Time `json:"expires_at"`
+	Ticket    string    `json:"ticket"`
+}
+
+// FleetLiveness defines model for FleetLiveness.
+type FleetLiveness struct {
+	NeverProbed int64 `json:"never_probed"`
+	Reachable   int64 `json:"reachable"`
+	Unknown     int64 `json:"unknown"`
+	Unreachable int64 `json:"unreachable"`
 }
 
 // HealthResponse defines model for HealthResponse.
@@ -848,6 +1370,42 @@ type HostGroupUpdate struct {
 	Name        *string `json:"name,omitempty"`
 }
 
+// HostKey defines model for HostKey.
+type HostKey struct {
+	ApprovedAt *time.Time `json:"approved_at,omitempty"`
+
+	// ApprovedBy Who approved the key; null for a key trusted on first use.
+	ApprovedBy *string `json:"approved_by,omitempty"`
+
+	// FingerprintSha256 `SHA256:` followed by the unpadded base64 digest, as `ssh-keygen -l` prints it.
+	FingerprintSha256 string    `json:"fingerprint_sha256"`
+	FirstSeenAt       time.Time `json:"first_seen_at"`
+
+	// KeyType For example `ssh-ed25519`.
+	KeyType    string    `json:"key_type"`
+	LastSeenAt time.Time `json:"last_seen_at"`
+
+	// PublicKey The key in authorized_keys format.
+	PublicKey string `json:"public_key"`
+
+	// Status `pending` is a different key the host presented; connections fail until it is approved.
+	Status HostKeyStatus `json:"status"`
+}
+
+// HostKeyStatus `pending` is a different key the host presented; connections fail until it is approved.
+type HostKeyStatus string
+
+// HostKeyApproveRequest defines model for HostKeyApproveRequest.
+type HostKeyApproveRequest struct {
+	FingerprintSha256 string `json:"fingerprint_sha256"`
+}
+
+// HostKeyList defines model for HostKeyList.
+type HostKeyList struct {
+	HostId openapi_types.UUID `json:"host_id"`
+	Keys   []HostKey          `json:"keys"`
+}
+
 // HostListItem defines model for HostListItem.
 type HostListItem struct {
 	Architecture  *string             `json:"architecture,omitempty"`
@@ -862,6 +1420,9 @@ type HostListItem struct {
 	Id            openapi_types.UUID  `json:"id"`
 	IpAddress     string              `json:"ip_address"`
 	LastScanAt    *time.Time          `json:"last_scan_at,omitempty"`
+
+	// Liveness Null until a probe has run.
+	Liveness *HostLivenessSummary `json:"liveness,omitempty"`
 
 	// MaintenanceMode The effective mode; true when the host or its group is in maintenance.
 	MaintenanceMode    *bool      `json:"maintenance_mode,omitempty"`
@@ -885,20 +1446,61 @@ type HostListResponse struct {
 
 // HostLiveness defines model for HostLiveness.
 type HostLiveness struct {
-	ConsecutiveFailures *int                           `json:"consecutive_failures,omitempty"`
-	LastErrorType       *string                        `json:"last_error_type,omitempty"`
-	LastProbeAt         *time.Time                     `json:"last_probe_at,omitempty"`
-	LastResponseMs      *int                           `json:"last_response_ms,omitempty"`
-	LastStateChangeAt   *time.Time                     `json:"last_state_change_at,omitempty"`
-	MonitoringState     *HostLivenessMonitoringState   `json:"monitoring_state,omitempty"`
-	ReachabilityStatus  HostLivenessReachabilityStatus `json:"reachability_status"`
+	ConsecutiveFailures      *int             `json:"consecutive_failures,omitempty"`
+	LastErrorType            *string          `json:"last_error_type,omitempty"`
+	LastProbeAt              *time.Time       `json:"last_probe_at,omitempty"`
+	LastResponseMs           *int             `json:"last_response_ms,omitempty"`
+	LastStateChangeAt        *time.Time       `json:"last_state_change_at,omitempty"`
+	MonitoringState          *MonitoringState `json:"monitoring_state,omitempty"`
+	NextProbeAt              *time.Time       `json:"next_probe_at,omitempty"`
+	PingConsecutiveFailures  *int             `json:"ping_consecutive_failures,omitempty"`
+	PingConsecutiveSuccesses *int             `json:"ping_consecutive_successes,omitempty"`
+
+	// Privilege How commands get root on the host, as learned by the last login.
+	Privilege                     *HostLivenessPrivilege `json:"privilege,omitempty"`
+	PrivilegeConsecutiveFailures  *int                   `json:"privilege_consecutive_failures,omitempty"`
+	PrivilegeConsecutiveSuccesses *int                   `json:"privilege_consecutive_successes,omitempty"`
+	ReachabilityStatus            ReachabilityStatus     `json:"reachability_status"`
+	SshConsecutiveFailures        *int                   `json:"ssh_consecutive_failures,omitempty"`
+	SshConsecutiveSuccesses       *int                   `json:"ssh_consecutive_successes,omitempty"`
 }
 
-// HostLivenessMonitoringState defines model for HostLiveness.MonitoringState.
-type HostLivenessMonitoringState string
+// HostLivenessPrivilege How commands get root on the host, as learned by the last login.
+type HostLivenessPrivilege string
 
-// HostLivenessReachabilityStatus defines model for HostLiveness.ReachabilityStatus.
-type HostLivenessReachabilityStatus string
+// HostLivenessSummary defines model for HostLivenessSummary.
+type HostLivenessSummary struct {
+	LastProbeAt        *time.Time         `json:"last_probe_at,omitempty"`
+	LastStateChangeAt  *time.Time         `json:"last_state_change_at,omitempty"`
+	MonitoringState    MonitoringState    `json:"monitoring_state"`
+	ReachabilityStatus ReachabilityStatus `json:"reachability_status"`
+}
+
+// HostMonitoringHistoryEntry defines model for HostMonitoringHistoryEntry.
+type HostMonitoringHistoryEntry struct {
+	CheckTime       time.Time                              `json:"check_time"`
+	ErrorMessage    *string                                `json:"error_message,omitempty"`
+	ErrorType       *string                                `json:"error_type,omitempty"`
+	FailedLayer     *HostMonitoringHistoryEntryFailedLayer `json:"failed_layer,omitempty"`
+	HostId          openapi_types.UUID                     `json:"host_id"`
+	Id              int64                                  `json:"id"`
+	MonitoringState MonitoringState                        `json:"monitoring_state"`
+	PingOk          *bool                                  `json:"ping_ok,omitempty"`
+	PreviousState   *MonitoringState                       `json:"previous_state,omitempty"`
+	PrivilegeOk     *bool                                  `json:"privilege_ok,omitempty"`
+	ResponseTimeMs  *int                                   `json:"response_time_ms,omitempty"`
+	SshOk           *bool                                  `json:"ssh_ok,omitempty"`
+}
+
+// HostMonitoringHistoryEntryFailedLayer defines model for HostMonitoringHistoryEntry.FailedLayer.
+type HostMonitoringHistoryEntryFailedLayer string
+
+// HostMonitoringHistoryResponse defines model for HostMonitoringHistoryResponse.
+type HostMonitoringHistoryResponse struct {
+	Entries    []HostMonitoringHistoryEntry `json:"entries"`
+	HostId     openapi_types.UUID           `json:"host_id"`
+	NextCursor *string                      `json:"next_cursor"`
+}
 
 // HostResponse defines model for HostResponse.
 type HostResponse struct {
@@ -926,6 +1528,36 @@ type HostResponse struct {
 	Username           *string    `json:"username,omitempty"`
 }
 
+// HostSystemInfo defines model for HostSystemInfo.
+type HostSystemInfo struct {
+	ApparmorEnabled    *bool              `json:"apparmor_enabled,omitempty"`
+	Architecture       *string            `json:"architecture,omitempty"`
+	CollectedAt        time.Time          `json:"collected_at"`
+	DiskFreeGb         *int               `json:"disk_free_gb,omitempty"`
+	DiskTotalGb        *int               `json:"disk_total_gb,omitempty"`
+	DiskUsedGb         *int               `json:"disk_used_gb,omitempty"`
+	FirewallService    *string            `json:"firewall_service,omitempty"`
+	FirewallStatus     *string            `json:"firewall_status,omitempty"`
+	Fqdn               *string            `json:"fqdn,omitempty"`
+	HostId             openapi_types.UUID `json:"host_id"`
+	Hostname           *string            `json:"hostname,omitempty"`
+	KernelName         *string            `json:"kernel_name,omitempty"`
+	KernelRelease      *string            `json:"kernel_release,omitempty"`
+	KernelVersion      *string            `json:"kernel_version,omitempty"`
+	MemAvailableMb     *int               `json:"mem_available_mb,omitempty"`
+	MemTotalMb         *int               `json:"mem_total_mb,omitempty"`
+	OsFamily           *string            `json:"os_family,omitempty"`
+	OsId               *string            `json:"os_id,omitempty"`
+	OsIdLike           *string            `json:"os_id_like,omitempty"`
+	OsName             *string            `json:"os_name,omitempty"`
+	OsPrettyName       *string            `json:"os_pretty_name,omitempty"`
+	OsVersion          *string            `json:"os_version,omitempty"`
+	OsVersionFull      *string            `json:"os_version_full,omitempty"`
+	PlatformIdentifier *string            `json:"platform_identifier,omitempty"`
+	SelinuxStatus      *string            `json:"selinux_status,omitempty"`
+	SwapTotalMb        *int               `json:"swap_total_mb,omitempty"`
+}
+
 // HostUpdateRequest defines model for HostUpdateRequest.
 type HostUpdateRequest struct {
 	Description *string `json:"description,omitempty"`
@@ -938,6 +1570,54 @@ type HostUpdateRequest struct {
 	Port      *int                `json:"port,omitempty"`
 	Tags      *[]string           `json:"tags,omitempty"`
 	Username  *string             `json:"username,omitempty"`
+}
+
+// IntelligenceConfig defines model for IntelligenceConfig.
+type IntelligenceConfig struct {
+	IntervalSec       int  `json:"interval_sec"`
+	MaintenanceGlobal bool `json:"maintenance_global"`
+	RateLimit         int  `json:"rate_limit"`
+}
+
+// IntelligenceConfigResponse defines model for IntelligenceConfigResponse.
+type IntelligenceConfigResponse struct {
+	Config   IntelligenceConfig `json:"config"`
+	Defaults IntelligenceConfig `json:"defaults"`
+}
+
+// IntelligenceEvent defines model for IntelligenceEvent.
+type IntelligenceEvent struct {
+	CorrelationId *string                 `json:"correlation_id,omitempty"`
+	Detail        *map[string]interface{} `json:"detail,omitempty"`
+	DetectedAt    time.Time               `json:"detected_at"`
+
+	// EventCode The closed list of differences intelligence collection reports.
+	EventCode  IntelligenceEventCode `json:"event_code"`
+	HostId     openapi_types.UUID    `json:"host_id"`
+	Id         openapi_types.UUID    `json:"id"`
+	OccurredAt time.Time             `json:"occurred_at"`
+	Severity   Severity              `json:"severity"`
+}
+
+// IntelligenceEventCode The closed list of differences intelligence collection reports.
+type IntelligenceEventCode string
+
+// IntelligenceEventsPage defines model for IntelligenceEventsPage.
+type IntelligenceEventsPage struct {
+	Items      []IntelligenceEvent `json:"items"`
+	NextCursor *string             `json:"next_cursor"`
+}
+
+// IntelligenceState defines model for IntelligenceState.
+type IntelligenceState struct {
+	CollectedAt time.Time          `json:"collected_at"`
+	HostId      openapi_types.UUID `json:"host_id"`
+
+	// Snapshot One key per category (`packages`, `services`, `ports`, `users`, `groups`, `mounts`,
+	// `kernel`, `reboot`, `config_files`, `interfaces`), each an object with `value`,
+	// `collected_at` and `fresh` (false when the last collection of that category failed
+	// and `value` is the last good one; `error` then says why).
+	Snapshot map[string]interface{} `json:"snapshot"`
 }
 
 // LicenseStateResponse defines model for LicenseStateResponse.
@@ -980,6 +1660,9 @@ type MaintenanceRequest struct {
 	Enabled bool `json:"enabled"`
 }
 
+// MonitoringState defines model for MonitoringState.
+type MonitoringState string
+
 // PasswordChangeRequest defines model for PasswordChangeRequest.
 type PasswordChangeRequest struct {
 	CurrentPassword string `json:"current_password"`
@@ -1009,6 +1692,9 @@ type PermissionsRegistryResponse struct {
 	Roles       []RoleEntry       `json:"roles"`
 }
 
+// ReachabilityStatus defines model for ReachabilityStatus.
+type ReachabilityStatus string
+
 // RoleAssignmentRequest defines model for RoleAssignmentRequest.
 type RoleAssignmentRequest struct {
 	RoleId string `json:"role_id"`
@@ -1020,6 +1706,19 @@ type RoleEntry struct {
 	Id          string   `json:"id"`
 	IsBuiltIn   bool     `json:"is_built_in"`
 	Permissions []string `json:"permissions"`
+}
+
+// SSHConfig defines model for SSHConfig.
+type SSHConfig struct {
+	AllowSudoPassword bool `json:"allow_sudo_password"`
+	CommandTimeoutSec int  `json:"command_timeout_sec"`
+	DialTimeoutSec    int  `json:"dial_timeout_sec"`
+}
+
+// SSHConfigResponse defines model for SSHConfigResponse.
+type SSHConfigResponse struct {
+	Config   SSHConfig `json:"config"`
+	Defaults SSHConfig `json:"defaults"`
 }
 
 // SecurityConfig defines model for SecurityConfig.
@@ -1055,6 +1754,9 @@ type ServiceAccountList struct {
 	NextCursor      *string          `json:"next_cursor"`
 	ServiceAccounts []ServiceAccount `json:"service_accounts"`
 }
+
+// Severity defines model for Severity.
+type Severity string
 
 // UserCreateRequest defines model for UserCreateRequest.
 type UserCreateRequest struct {
@@ -1107,14 +1809,26 @@ type VersionResponse struct {
 // Cursor defines model for Cursor.
 type Cursor = string
 
+// HostID defines model for HostID.
+type HostID = openapi_types.UUID
+
 // ID defines model for ID.
 type ID = openapi_types.UUID
+
+// IdempotencyKey defines model for IdempotencyKey.
+type IdempotencyKey = string
 
 // IdempotencyKeyOptional defines model for IdempotencyKeyOptional.
 type IdempotencyKeyOptional = string
 
 // Limit defines model for Limit.
 type Limit = int
+
+// ScanID defines model for ScanID.
+type ScanID = openapi_types.UUID
+
+// BadGateway defines model for BadGateway.
+type BadGateway = ErrorEnvelope
 
 // BadRequest defines model for BadRequest.
 type BadRequest = ErrorEnvelope
@@ -1142,6 +1856,24 @@ type Unauthorized = ErrorEnvelope
 
 // UnexpectedError defines model for UnexpectedError.
 type UnexpectedError = ErrorEnvelope
+
+// ListActivityParams defines parameters for ListActivity.
+type ListActivityParams struct {
+	Source   *ListActivityParamsSource `form:"source,omitempty" json:"source,omitempty"`
+	Severity *Severity                 `form:"severity,omitempty" json:"severity,omitempty"`
+	HostId   *openapi_types.UUID       `form:"host_id,omitempty" json:"host_id,omitempty"`
+	Since    *time.Time                `form:"since,omitempty" json:"since,omitempty"`
+	Until    *time.Time                `form:"until,omitempty" json:"until,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListActivityParamsSource defines parameters for ListActivity.
+type ListActivityParamsSource string
 
 // ListAuditEventsParams defines parameters for ListAuditEvents.
 type ListAuditEventsParams struct {
@@ -1208,6 +1940,30 @@ type CreateCredentialParams struct {
 type CloneCredentialParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
+// StartCIDRDiscoveryParams defines parameters for StartCIDRDiscovery.
+type StartCIDRDiscoveryParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
+// RegisterDiscoveredHostParams defines parameters for RegisterDiscoveredHost.
+type RegisterDiscoveredHostParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
+// StreamEventsParams defines parameters for StreamEvents.
+type StreamEventsParams struct {
+	// Topics Comma-separated topics to receive (default all).
+	Topics *string `form:"topics,omitempty" json:"topics,omitempty"`
+
+	// LastEventId Same as the `Last-Event-ID` header, for clients that cannot set headers.
+	LastEventId *string `form:"last_event_id,omitempty" json:"last_event_id,omitempty"`
+
+	// LastEventID The id of the last event received; the stream resumes after it.
+	LastEventID *string `json:"Last-Event-ID,omitempty"`
 }
 
 // ListGroupsParams defines parameters for ListGroups.
@@ -1281,9 +2037,50 @@ type PutHostMaintenanceParams struct {
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
 }
 
+// ListHostMonitoringHistoryParams defines parameters for ListHostMonitoringHistory.
+type ListHostMonitoringHistoryParams struct {
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // GetHostParams defines parameters for GetHost.
 type GetHostParams struct {
 	Framework *string `form:"framework,omitempty" json:"framework,omitempty"`
+}
+
+// CheckHostConnectivityParams defines parameters for CheckHostConnectivity.
+type CheckHostConnectivityParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+}
+
+// RunHostDiscoveryParams defines parameters for RunHostDiscovery.
+type RunHostDiscoveryParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+}
+
+// CollectHostIntelligenceParams defines parameters for CollectHostIntelligence.
+type CollectHostIntelligenceParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
+}
+
+// ListIntelligenceEventsParams defines parameters for ListIntelligenceEvents.
+type ListIntelligenceEventsParams struct {
+	HostId    *openapi_types.UUID    `form:"host_id,omitempty" json:"host_id,omitempty"`
+	EventCode *IntelligenceEventCode `form:"event_code,omitempty" json:"event_code,omitempty"`
+	Severity  *Severity              `form:"severity,omitempty" json:"severity,omitempty"`
+	Since     *time.Time             `form:"since,omitempty" json:"since,omitempty"`
+	Until     *time.Time             `form:"until,omitempty" json:"until,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // CreateRoleParams defines parameters for CreateRole.
@@ -1303,6 +2100,12 @@ type ListServiceAccountsParams struct {
 
 // CreateServiceAccountParams defines parameters for CreateServiceAccount.
 type CreateServiceAccountParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
+// RunDiscoverySweepParams defines parameters for RunDiscoverySweep.
+type RunDiscoverySweepParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
 }
@@ -1346,6 +2149,12 @@ type UpdateCredentialJSONRequestBody = CredentialUpdateRequest
 // CloneCredentialJSONRequestBody defines body for CloneCredential for application/json ContentType.
 type CloneCredentialJSONRequestBody = CredentialCloneRequest
 
+// StartCIDRDiscoveryJSONRequestBody defines body for StartCIDRDiscovery for application/json ContentType.
+type StartCIDRDiscoveryJSONRequestBody = CIDRDiscoveryRequest
+
+// RegisterDiscoveredHostJSONRequestBody defines body for RegisterDiscoveredHost for application/json ContentType.
+type RegisterDiscoveredHostJSONRequestBody = DiscoveredHostRegisterRequest
+
 // CreateGroupJSONRequestBody defines body for CreateGroup for application/json ContentType.
 type CreateGroupJSONRequestBody = HostGroupCreate
 
@@ -1367,6 +2176,9 @@ type PutHostMaintenanceJSONRequestBody = MaintenanceRequest
 // UpdateHostJSONRequestBody defines body for UpdateHost for application/json ContentType.
 type UpdateHostJSONRequestBody = HostUpdateRequest
 
+// ApproveHostKeyJSONRequestBody defines body for ApproveHostKey for application/json ContentType.
+type ApproveHostKeyJSONRequestBody = HostKeyApproveRequest
+
 // CreateRoleJSONRequestBody defines body for CreateRole for application/json ContentType.
 type CreateRoleJSONRequestBody = CustomRoleCreateRequest
 
@@ -1379,8 +2191,20 @@ type UpdateServiceAccountJSONRequestBody = ServiceAccountCreate
 // CreateServiceAccountTokenJSONRequestBody defines body for CreateServiceAccountToken for application/json ContentType.
 type CreateServiceAccountTokenJSONRequestBody = APITokenCreate
 
+// PutConnectivityConfigJSONRequestBody defines body for PutConnectivityConfig for application/json ContentType.
+type PutConnectivityConfigJSONRequestBody = ConnectivityConfig
+
+// PutDiscoveryConfigJSONRequestBody defines body for PutDiscoveryConfig for application/json ContentType.
+type PutDiscoveryConfigJSONRequestBody = DiscoveryConfig
+
+// PutIntelligenceConfigJSONRequestBody defines body for PutIntelligenceConfig for application/json ContentType.
+type PutIntelligenceConfigJSONRequestBody = IntelligenceConfig
+
 // PutSecurityConfigJSONRequestBody defines body for PutSecurityConfig for application/json ContentType.
 type PutSecurityConfigJSONRequestBody = SecurityConfig
+
+// PutSSHConfigJSONRequestBody defines body for PutSSHConfig for application/json ContentType.
+type PutSSHConfigJSONRequestBody = SSHConfig
 
 // CreateUserJSONRequestBody defines body for CreateUser for application/json ContentType.
 type CreateUserJSONRequestBody = UserCreateRequest
@@ -1470,6 +2294,15 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 
 // The interface specification for the client above.
 type ClientInterface interface {
+
+	// ListActivity Unified recent-activity feed.
+	//
+	// Audit events, monitoring transitions, intelligence events and alerts, newest first.
+	// Items of sources the caller may not read (audit needs `audit:read`, the others
+	// `host:read`) are left out and counted in `hidden_count`.
+	//
+	// Corresponds with GET /activity (the `ListActivity` operationId).
+	ListActivity(ctx context.Context, params *ListActivityParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// VerifyLicenseWithBody Dry-run a license JWT without installing it.
 	//
@@ -1696,6 +2529,91 @@ type ClientInterface interface {
 	// Corresponds with POST /credentials/{id}:clone (the `CloneCredential` operationId).
 	CloneCredential(ctx context.Context, id ID, params *CloneCredentialParams, body CloneCredentialJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// StartCIDRDiscoveryWithBody Scan a network range for SSH servers.
+	//
+	// Starts a background scan of every address of `cidr` on `ports` (default 22): a TCP
+	// connect and the SSH banner, nothing else. Ranges larger than the discovery
+	// configuration's `max_cidr_hosts` are refused (400 `discovery.range_too_large`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /discovery/cidr (the `StartCIDRDiscovery` operationId).
+	StartCIDRDiscoveryWithBody(ctx context.Context, params *StartCIDRDiscoveryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StartCIDRDiscovery Scan a network range for SSH servers.
+	//
+	// Starts a background scan of every address of `cidr` on `ports` (default 22): a TCP
+	// connect and the SSH banner, nothing else. Ranges larger than the discovery
+	// configuration's `max_cidr_hosts` are refused (400 `discovery.range_too_large`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /discovery/cidr (the `StartCIDRDiscovery` operationId).
+	StartCIDRDiscovery(ctx context.Context, params *StartCIDRDiscoveryParams, body StartCIDRDiscoveryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetCIDRDiscovery Progress and results of a network scan.
+	//
+	// Corresponds with GET /discovery/{scan_id} (the `GetCIDRDiscovery` operationId).
+	GetCIDRDiscovery(ctx context.Context, scanId ScanID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RegisterDiscoveredHostWithBody Add a found SSH server to the inventory.
+	//
+	// Creates a host for an address the scan found, with the port it answered on.
+	// `hostname` defaults to the address. 404 when the scan did not find the address; 409
+	// when it is already registered or the hostname is taken in the environment.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /discovery/{scan_id}/hosts/{address}:register (the `RegisterDiscoveredHost` operationId).
+	RegisterDiscoveredHostWithBody(ctx context.Context, scanId ScanID, address string, params *RegisterDiscoveredHostParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RegisterDiscoveredHost Add a found SSH server to the inventory.
+	//
+	// Creates a host for an address the scan found, with the port it answered on.
+	// `hostname` defaults to the address. 404 when the scan did not find the address; 409
+	// when it is already registered or the hostname is taken in the environment.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /discovery/{scan_id}/hosts/{address}:register (the `RegisterDiscoveredHost` operationId).
+	RegisterDiscoveredHost(ctx context.Context, scanId ScanID, address string, params *RegisterDiscoveredHostParams, body RegisterDiscoveredHostJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StreamEvents Live events as Server-Sent Events.
+	//
+	// A `text/event-stream` of host liveness changes, discovery and intelligence events,
+	// job progress and alerts. Each event has a monotonically increasing `id`; reconnect with
+	// `Last-Event-ID` to receive what was missed (events are kept for a retention window;
+	// when the id is older than that, the stream starts with a `reset` event). Only events
+	// the caller may read are sent. Browsers, which cannot set headers on EventSource,
+	// authenticate with `ticket` from `POST /events:ticket` instead of a bearer token.
+	// A comment line is sent every 15 seconds to keep proxies from closing the stream.
+	//
+	// Corresponds with GET /events (the `StreamEvents` operationId).
+	StreamEvents(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateEventTicket A single-use ticket for one event stream.
+	//
+	// Returns a ticket valid for 30 seconds that authenticates one `GET /events?ticket=...`
+	// as the caller, for browsers' EventSource. The ticket works on any server replica and
+	// only once.
+	//
+	// Corresponds with POST /events:ticket (the `CreateEventTicket` operationId).
+	CreateEventTicket(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetFleetConnectivityBreakdown Connectivity status counts.
+	//
+	// Live hosts by monitoring state.
+	//
+	// Corresponds with GET /fleet/connectivity/breakdown (the `GetFleetConnectivityBreakdown` operationId).
+	GetFleetConnectivityBreakdown(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetFleetLiveness Fleet liveness breakdown.
+	//
+	// Live hosts by reachability; `never_probed` counts hosts no probe has reached yet.
+	//
+	// Corresponds with GET /fleet/liveness (the `GetFleetLiveness` operationId).
+	GetFleetLiveness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListGroups List host groups.
 	//
 	// Corresponds with GET /groups (the `ListGroups` operationId).
@@ -1837,6 +2755,14 @@ type ClientInterface interface {
 	// Corresponds with PUT /hosts/{host_id}/maintenance (the `PutHostMaintenance` operationId).
 	PutHostMaintenance(ctx context.Context, hostId openapi_types.UUID, params *PutHostMaintenanceParams, body PutHostMaintenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListHostMonitoringHistory Monitoring history of a host.
+	//
+	// The host's monitoring state transitions, newest first, keyset-paginated (default 50,
+	// at most 500 per page; follow `next_cursor`).
+	//
+	// Corresponds with GET /hosts/{host_id}/monitoring/history (the `ListHostMonitoringHistory` operationId).
+	ListHostMonitoringHistory(ctx context.Context, hostId HostID, params *ListHostMonitoringHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// DeleteHost Soft-delete a host (sets deleted_at; the hostname becomes reusable).
 	//
 	// Corresponds with DELETE /hosts/{id} (the `DeleteHost` operationId).
@@ -1862,6 +2788,92 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /hosts/{id} (the `UpdateHost` operationId).
 	UpdateHost(ctx context.Context, id ID, body UpdateHostJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CheckHostConnectivity Run a connectivity check now.
+	//
+	// Probes the host through the same three layers as the poller (TCP connect and SSH
+	// banner, authenticated login, privilege) and records the result. A check while another
+	// probe of the same host is running, in any process, is 409 `host.busy`.
+	//
+	// Corresponds with POST /hosts/{id}/connectivity:check (the `CheckHostConnectivity` operationId).
+	CheckHostConnectivity(ctx context.Context, id ID, params *CheckHostConnectivityParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RunHostDiscovery Run host discovery now.
+	//
+	// Connects to the host over SSH (one connection, one session), collects its system
+	// information, stores it and copies the OS fields onto the host. 502 `host.unreachable`
+	// when the host cannot be reached or no credential applies (`detail.error_type` says
+	// why); 502 `host.key_mismatch` when the host presents a key other than the trusted
+	// one; 409 `host.busy` while another discovery of the host runs.
+	//
+	// Corresponds with POST /hosts/{id}/discovery:run (the `RunHostDiscovery` operationId).
+	RunHostDiscovery(ctx context.Context, id ID, params *RunHostDiscoveryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListHostKeys The host's SSH host keys.
+	//
+	// The key trusted on first use and any different key the host presented since
+	// (`pending`): connections fail closed until an operator approves it or resets trust.
+	//
+	// Corresponds with GET /hosts/{id}/host-keys (the `ListHostKeys` operationId).
+	ListHostKeys(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ApproveHostKeyWithBody Trust the pending host key.
+	//
+	// Replaces the trusted key of the host with the pending one whose fingerprint is given
+	// (so an operator confirms exactly the key they checked). 409 when no pending key has
+	// that fingerprint.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /hosts/{id}/host-keys:approve (the `ApproveHostKey` operationId).
+	ApproveHostKeyWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ApproveHostKey Trust the pending host key.
+	//
+	// Replaces the trusted key of the host with the pending one whose fingerprint is given
+	// (so an operator confirms exactly the key they checked). 409 when no pending key has
+	// that fingerprint.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /hosts/{id}/host-keys:approve (the `ApproveHostKey` operationId).
+	ApproveHostKey(ctx context.Context, id ID, body ApproveHostKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ResetHostKeys Forget the host's keys.
+	//
+	// The next connection trusts whatever key the host presents (trust on first use again).
+	//
+	// Corresponds with POST /hosts/{id}/host-keys:reset (the `ResetHostKeys` operationId).
+	ResetHostKeys(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CollectHostIntelligence Collect host intelligence now.
+	//
+	// Collects packages, services, listening ports, users and groups, mounts, kernel,
+	// reboot-required, critical file hashes and network interfaces in one SSH session,
+	// stores what changed, raises intelligence events for the differences and returns the
+	// new state. Errors as for `discovery:run`.
+	//
+	// Corresponds with POST /hosts/{id}/intelligence:collect (the `CollectHostIntelligence` operationId).
+	CollectHostIntelligence(ctx context.Context, id ID, params *CollectHostIntelligenceParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetHostSystemInfo Latest collected system information.
+	//
+	// 404 when the host is unknown or has not been discovered yet.
+	//
+	// Corresponds with GET /hosts/{id}/system-info (the `GetHostSystemInfo` operationId).
+	GetHostSystemInfo(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListIntelligenceEvents Intelligence events, newest first.
+	//
+	// Corresponds with GET /intelligence/events (the `ListIntelligenceEvents` operationId).
+	ListIntelligenceEvents(ctx context.Context, params *ListIntelligenceEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetIntelligenceState Latest intelligence state of a host.
+	//
+	// 404 when the host is unknown or nothing was collected yet.
+	//
+	// Corresponds with GET /intelligence/state/{host_id} (the `GetIntelligenceState` operationId).
+	GetIntelligenceState(ctx context.Context, hostId HostID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetLicense The current license tier, status and features.
 	//
@@ -1981,6 +2993,99 @@ type ClientInterface interface {
 	// Corresponds with DELETE /service-accounts/{id}/tokens/{token_id} (the `RevokeServiceAccountToken` operationId).
 	RevokeServiceAccountToken(ctx context.Context, id ID, tokenId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetConnectivityConfig Connectivity polling configuration.
+	//
+	// Corresponds with GET /system/connectivity/config (the `GetConnectivityConfig` operationId).
+	GetConnectivityConfig(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutConnectivityConfigWithBody Change the connectivity polling configuration.
+	//
+	// The `*_sec` fields are how often a host in that state is probed. `timeout_sec` bounds
+	// each probe layer; `unreachable_threshold` is how many consecutive failures mark a host
+	// down; `rate_limit` is the most probes started per second across the cluster;
+	// `maintenance_global` pauses all polling.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /system/connectivity/config (the `PutConnectivityConfig` operationId).
+	PutConnectivityConfigWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutConnectivityConfig Change the connectivity polling configuration.
+	//
+	// The `*_sec` fields are how often a host in that state is probed. `timeout_sec` bounds
+	// each probe layer; `unreachable_threshold` is how many consecutive failures mark a host
+	// down; `rate_limit` is the most probes started per second across the cluster;
+	// `maintenance_global` pauses all polling.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /system/connectivity/config (the `PutConnectivityConfig` operationId).
+	PutConnectivityConfig(ctx context.Context, body PutConnectivityConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetConnectivityStatus Connectivity worker status.
+	//
+	// Corresponds with GET /system/connectivity/status (the `GetConnectivityStatus` operationId).
+	GetConnectivityStatus(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetDiscoveryConfig Discovery configuration.
+	//
+	// Corresponds with GET /system/discovery/config (the `GetDiscoveryConfig` operationId).
+	GetDiscoveryConfig(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutDiscoveryConfigWithBody Change the discovery configuration.
+	//
+	// `interval_sec` is how often each host is rediscovered; `rate_limit` the most discoveries
+	// a sweep starts per minute; `detect_on_first_contact` runs discovery after the first
+	// successful probe; `maintenance_global` pauses discovery. `max_cidr_hosts` bounds the
+	// size of a network scan (`POST /discovery/cidr`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /system/discovery/config (the `PutDiscoveryConfig` operationId).
+	PutDiscoveryConfigWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutDiscoveryConfig Change the discovery configuration.
+	//
+	// `interval_sec` is how often each host is rediscovered; `rate_limit` the most discoveries
+	// a sweep starts per minute; `detect_on_first_contact` runs discovery after the first
+	// successful probe; `maintenance_global` pauses discovery. `max_cidr_hosts` bounds the
+	// size of a network scan (`POST /discovery/cidr`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /system/discovery/config (the `PutDiscoveryConfig` operationId).
+	PutDiscoveryConfig(ctx context.Context, body PutDiscoveryConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RunDiscoverySweep Trigger a discovery sweep.
+	//
+	// Enqueues discovery for every live host not in maintenance and returns how many jobs were enqueued (a host with a discovery already queued is not enqueued twice).
+	//
+	// Corresponds with POST /system/discovery/sweep (the `RunDiscoverySweep` operationId).
+	RunDiscoverySweep(ctx context.Context, params *RunDiscoverySweepParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetIntelligenceConfig Intelligence-collection configuration.
+	//
+	// Corresponds with GET /system/intelligence/config (the `GetIntelligenceConfig` operationId).
+	GetIntelligenceConfig(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutIntelligenceConfigWithBody Change the intelligence-collection configuration.
+	//
+	// `interval_sec` is how often each host is collected; `rate_limit` the most collections started per minute; `maintenance_global` pauses collection.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /system/intelligence/config (the `PutIntelligenceConfig` operationId).
+	PutIntelligenceConfigWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutIntelligenceConfig Change the intelligence-collection configuration.
+	//
+	// `interval_sec` is how often each host is collected; `rate_limit` the most collections started per minute; `maintenance_global` pauses collection.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /system/intelligence/config (the `PutIntelligenceConfig` operationId).
+	PutIntelligenceConfig(ctx context.Context, body PutIntelligenceConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetSecurityConfig Workspace security settings.
 	//
 	// Corresponds with GET /system/security/config (the `GetSecurityConfig` operationId).
@@ -2003,6 +3108,31 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /system/security/config (the `PutSecurityConfig` operationId).
 	PutSecurityConfig(ctx context.Context, body PutSecurityConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSSHConfig SSH client settings.
+	//
+	// Corresponds with GET /system/ssh/config (the `GetSSHConfig` operationId).
+	GetSSHConfig(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutSSHConfigWithBody Change the SSH client settings.
+	//
+	// `allow_sudo_password` (default false) lets OpenWatch send a credential's password to
+	// `sudo` (over stdin only) when passwordless sudo is not available.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /system/ssh/config (the `PutSSHConfig` operationId).
+	PutSSHConfigWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutSSHConfig Change the SSH client settings.
+	//
+	// `allow_sudo_password` (default false) lets OpenWatch send a credential's password to
+	// `sudo` (over stdin only) when passwordless sudo is not available.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /system/ssh/config (the `PutSSHConfig` operationId).
+	PutSSHConfig(ctx context.Context, body PutSSHConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListUsers List users.
 	//
@@ -2125,6 +3255,25 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /version (the `GetVersion` operationId).
 	GetVersion(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// ListActivity Unified recent-activity feed.
+//
+// Audit events, monitoring transitions, intelligence events and alerts, newest first.
+// Items of sources the caller may not read (audit needs `audit:read`, the others
+// `host:read`) are left out and counted in `hidden_count`.
+//
+// Corresponds with GET /activity (the `ListActivity` operationId).
+func (c *Client) ListActivity(ctx context.Context, params *ListActivityParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListActivityRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // VerifyLicenseWithBody Dry-run a license JWT without installing it.
@@ -2622,6 +3771,181 @@ func (c *Client) CloneCredential(ctx context.Context, id ID, params *CloneCreden
 	return c.Client.Do(req)
 }
 
+// StartCIDRDiscoveryWithBody Scan a network range for SSH servers.
+//
+// Starts a background scan of every address of `cidr` on `ports` (default 22): a TCP
+// connect and the SSH banner, nothing else. Ranges larger than the discovery
+// configuration's `max_cidr_hosts` are refused (400 `discovery.range_too_large`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /discovery/cidr (the `StartCIDRDiscovery` operationId).
+func (c *Client) StartCIDRDiscoveryWithBody(ctx context.Context, params *StartCIDRDiscoveryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStartCIDRDiscoveryRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StartCIDRDiscovery Scan a network range for SSH servers.
+//
+// Starts a background scan of every address of `cidr` on `ports` (default 22): a TCP
+// connect and the SSH banner, nothing else. Ranges larger than the discovery
+// configuration's `max_cidr_hosts` are refused (400 `discovery.range_too_large`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /discovery/cidr (the `StartCIDRDiscovery` operationId).
+func (c *Client) StartCIDRDiscovery(ctx context.Context, params *StartCIDRDiscoveryParams, body StartCIDRDiscoveryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStartCIDRDiscoveryRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetCIDRDiscovery Progress and results of a network scan.
+//
+// Corresponds with GET /discovery/{scan_id} (the `GetCIDRDiscovery` operationId).
+func (c *Client) GetCIDRDiscovery(ctx context.Context, scanId ScanID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCIDRDiscoveryRequest(c.Server, scanId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RegisterDiscoveredHostWithBody Add a found SSH server to the inventory.
+//
+// Creates a host for an address the scan found, with the port it answered on.
+// `hostname` defaults to the address. 404 when the scan did not find the address; 409
+// when it is already registered or the hostname is taken in the environment.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /discovery/{scan_id}/hosts/{address}:register (the `RegisterDiscoveredHost` operationId).
+func (c *Client) RegisterDiscoveredHostWithBody(ctx context.Context, scanId ScanID, address string, params *RegisterDiscoveredHostParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegisterDiscoveredHostRequestWithBody(c.Server, scanId, address, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RegisterDiscoveredHost Add a found SSH server to the inventory.
+//
+// Creates a host for an address the scan found, with the port it answered on.
+// `hostname` defaults to the address. 404 when the scan did not find the address; 409
+// when it is already registered or the hostname is taken in the environment.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /discovery/{scan_id}/hosts/{address}:register (the `RegisterDiscoveredHost` operationId).
+func (c *Client) RegisterDiscoveredHost(ctx context.Context, scanId ScanID, address string, params *RegisterDiscoveredHostParams, body RegisterDiscoveredHostJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegisterDiscoveredHostRequest(c.Server, scanId, address, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StreamEvents Live events as Server-Sent Events.
+//
+// A `text/event-stream` of host liveness changes, discovery and intelligence events,
+// job progress and alerts. Each event has a monotonically increasing `id`; reconnect with
+// `Last-Event-ID` to receive what was missed (events are kept for a retention window;
+// when the id is older than that, the stream starts with a `reset` event). Only events
+// the caller may read are sent. Browsers, which cannot set headers on EventSource,
+// authenticate with `ticket` from `POST /events:ticket` instead of a bearer token.
+// A comment line is sent every 15 seconds to keep proxies from closing the stream.
+//
+// Corresponds with GET /events (the `StreamEvents` operationId).
+func (c *Client) StreamEvents(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStreamEventsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateEventTicket A single-use ticket for one event stream.
+//
+// Returns a ticket valid for 30 seconds that authenticates one `GET /events?ticket=...`
+// as the caller, for browsers' EventSource. The ticket works on any server replica and
+// only once.
+//
+// Corresponds with POST /events:ticket (the `CreateEventTicket` operationId).
+func (c *Client) CreateEventTicket(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateEventTicketRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetFleetConnectivityBreakdown Connectivity status counts.
+//
+// Live hosts by monitoring state.
+//
+// Corresponds with GET /fleet/connectivity/breakdown (the `GetFleetConnectivityBreakdown` operationId).
+func (c *Client) GetFleetConnectivityBreakdown(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetFleetConnectivityBreakdownRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetFleetLiveness Fleet liveness breakdown.
+//
+// Live hosts by reachability; `never_probed` counts hosts no probe has reached yet.
+//
+// Corresponds with GET /fleet/liveness (the `GetFleetLiveness` operationId).
+func (c *Client) GetFleetLiveness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetFleetLivenessRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListGroups List host groups.
 //
 // Corresponds with GET /groups (the `ListGroups` operationId).
@@ -2973,6 +4297,24 @@ func (c *Client) PutHostMaintenance(ctx context.Context, hostId openapi_types.UU
 	return c.Client.Do(req)
 }
 
+// ListHostMonitoringHistory Monitoring history of a host.
+//
+// The host's monitoring state transitions, newest first, keyset-paginated (default 50,
+// at most 500 per page; follow `next_cursor`).
+//
+// Corresponds with GET /hosts/{host_id}/monitoring/history (the `ListHostMonitoringHistory` operationId).
+func (c *Client) ListHostMonitoringHistory(ctx context.Context, hostId HostID, params *ListHostMonitoringHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListHostMonitoringHistoryRequest(c.Server, hostId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // DeleteHost Soft-delete a host (sets deleted_at; the hostname becomes reusable).
 //
 // Corresponds with DELETE /hosts/{id} (the `DeleteHost` operationId).
@@ -3029,6 +4371,192 @@ func (c *Client) UpdateHostWithBody(ctx context.Context, id ID, contentType stri
 // Corresponds with PATCH /hosts/{id} (the `UpdateHost` operationId).
 func (c *Client) UpdateHost(ctx context.Context, id ID, body UpdateHostJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateHostRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CheckHostConnectivity Run a connectivity check now.
+//
+// Probes the host through the same three layers as the poller (TCP connect and SSH
+// banner, authenticated login, privilege) and records the result. A check while another
+// probe of the same host is running, in any process, is 409 `host.busy`.
+//
+// Corresponds with POST /hosts/{id}/connectivity:check (the `CheckHostConnectivity` operationId).
+func (c *Client) CheckHostConnectivity(ctx context.Context, id ID, params *CheckHostConnectivityParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCheckHostConnectivityRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RunHostDiscovery Run host discovery now.
+//
+// Connects to the host over SSH (one connection, one session), collects its system
+// information, stores it and copies the OS fields onto the host. 502 `host.unreachable`
+// when the host cannot be reached or no credential applies (`detail.error_type` says
+// why); 502 `host.key_mismatch` when the host presents a key other than the trusted
+// one; 409 `host.busy` while another discovery of the host runs.
+//
+// Corresponds with POST /hosts/{id}/discovery:run (the `RunHostDiscovery` operationId).
+func (c *Client) RunHostDiscovery(ctx context.Context, id ID, params *RunHostDiscoveryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRunHostDiscoveryRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListHostKeys The host's SSH host keys.
+//
+// The key trusted on first use and any different key the host presented since
+// (`pending`): connections fail closed until an operator approves it or resets trust.
+//
+// Corresponds with GET /hosts/{id}/host-keys (the `ListHostKeys` operationId).
+func (c *Client) ListHostKeys(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListHostKeysRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ApproveHostKeyWithBody Trust the pending host key.
+//
+// Replaces the trusted key of the host with the pending one whose fingerprint is given
+// (so an operator confirms exactly the key they checked). 409 when no pending key has
+// that fingerprint.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /hosts/{id}/host-keys:approve (the `ApproveHostKey` operationId).
+func (c *Client) ApproveHostKeyWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewApproveHostKeyRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ApproveHostKey Trust the pending host key.
+//
+// Replaces the trusted key of the host with the pending one whose fingerprint is given
+// (so an operator confirms exactly the key they checked). 409 when no pending key has
+// that fingerprint.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /hosts/{id}/host-keys:approve (the `ApproveHostKey` operationId).
+func (c *Client) ApproveHostKey(ctx context.Context, id ID, body ApproveHostKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewApproveHostKeyRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ResetHostKeys Forget the host's keys.
+//
+// The next connection trusts whatever key the host presents (trust on first use again).
+//
+// Corresponds with POST /hosts/{id}/host-keys:reset (the `ResetHostKeys` operationId).
+func (c *Client) ResetHostKeys(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResetHostKeysRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CollectHostIntelligence Collect host intelligence now.
+//
+// Collects packages, services, listening ports, users and groups, mounts, kernel,
+// reboot-required, critical file hashes and network interfaces in one SSH session,
+// stores what changed, raises intelligence events for the differences and returns the
+// new state. Errors as for `discovery:run`.
+//
+// Corresponds with POST /hosts/{id}/intelligence:collect (the `CollectHostIntelligence` operationId).
+func (c *Client) CollectHostIntelligence(ctx context.Context, id ID, params *CollectHostIntelligenceParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCollectHostIntelligenceRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetHostSystemInfo Latest collected system information.
+//
+// 404 when the host is unknown or has not been discovered yet.
+//
+// Corresponds with GET /hosts/{id}/system-info (the `GetHostSystemInfo` operationId).
+func (c *Client) GetHostSystemInfo(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetHostSystemInfoRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListIntelligenceEvents Intelligence events, newest first.
+//
+// Corresponds with GET /intelligence/events (the `ListIntelligenceEvents` operationId).
+func (c *Client) ListIntelligenceEvents(ctx context.Context, params *ListIntelligenceEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListIntelligenceEventsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetIntelligenceState Latest intelligence state of a host.
+//
+// 404 when the host is unknown or nothing was collected yet.
+//
+// Corresponds with GET /intelligence/state/{host_id} (the `GetIntelligenceState` operationId).
+func (c *Client) GetIntelligenceState(ctx context.Context, hostId HostID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetIntelligenceStateRequest(c.Server, hostId)
 	if err != nil {
 		return nil, err
 	}
@@ -3317,6 +4845,209 @@ func (c *Client) RevokeServiceAccountToken(ctx context.Context, id ID, tokenId o
 	return c.Client.Do(req)
 }
 
+// GetConnectivityConfig Connectivity polling configuration.
+//
+// Corresponds with GET /system/connectivity/config (the `GetConnectivityConfig` operationId).
+func (c *Client) GetConnectivityConfig(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetConnectivityConfigRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutConnectivityConfigWithBody Change the connectivity polling configuration.
+//
+// The `*_sec` fields are how often a host in that state is probed. `timeout_sec` bounds
+// each probe layer; `unreachable_threshold` is how many consecutive failures mark a host
+// down; `rate_limit` is the most probes started per second across the cluster;
+// `maintenance_global` pauses all polling.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /system/connectivity/config (the `PutConnectivityConfig` operationId).
+func (c *Client) PutConnectivityConfigWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutConnectivityConfigRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutConnectivityConfig Change the connectivity polling configuration.
+//
+// The `*_sec` fields are how often a host in that state is probed. `timeout_sec` bounds
+// each probe layer; `unreachable_threshold` is how many consecutive failures mark a host
+// down; `rate_limit` is the most probes started per second across the cluster;
+// `maintenance_global` pauses all polling.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /system/connectivity/config (the `PutConnectivityConfig` operationId).
+func (c *Client) PutConnectivityConfig(ctx context.Context, body PutConnectivityConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutConnectivityConfigRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetConnectivityStatus Connectivity worker status.
+//
+// Corresponds with GET /system/connectivity/status (the `GetConnectivityStatus` operationId).
+func (c *Client) GetConnectivityStatus(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetConnectivityStatusRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDiscoveryConfig Discovery configuration.
+//
+// Corresponds with GET /system/discovery/config (the `GetDiscoveryConfig` operationId).
+func (c *Client) GetDiscoveryConfig(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDiscoveryConfigRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutDiscoveryConfigWithBody Change the discovery configuration.
+//
+// `interval_sec` is how often each host is rediscovered; `rate_limit` the most discoveries
+// a sweep starts per minute; `detect_on_first_contact` runs discovery after the first
+// successful probe; `maintenance_global` pauses discovery. `max_cidr_hosts` bounds the
+// size of a network scan (`POST /discovery/cidr`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /system/discovery/config (the `PutDiscoveryConfig` operationId).
+func (c *Client) PutDiscoveryConfigWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutDiscoveryConfigRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutDiscoveryConfig Change the discovery configuration.
+//
+// `interval_sec` is how often each host is rediscovered; `rate_limit` the most discoveries
+// a sweep starts per minute; `detect_on_first_contact` runs discovery after the first
+// successful probe; `maintenance_global` pauses discovery. `max_cidr_hosts` bounds the
+// size of a network scan (`POST /discovery/cidr`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /system/discovery/config (the `PutDiscoveryConfig` operationId).
+func (c *Client) PutDiscoveryConfig(ctx context.Context, body PutDiscoveryConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutDiscoveryConfigRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RunDiscoverySweep Trigger a discovery sweep.
+//
+// Enqueues discovery for every live host not in maintenance and returns how many jobs were enqueued (a host with a discovery already queued is not enqueued twice).
+//
+// Corresponds with POST /system/discovery/sweep (the `RunDiscoverySweep` operationId).
+func (c *Client) RunDiscoverySweep(ctx context.Context, params *RunDiscoverySweepParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRunDiscoverySweepRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetIntelligenceConfig Intelligence-collection configuration.
+//
+// Corresponds with GET /system/intelligence/config (the `GetIntelligenceConfig` operationId).
+func (c *Client) GetIntelligenceConfig(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetIntelligenceConfigRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutIntelligenceConfigWithBody Change the intelligence-collection configuration.
+//
+// `interval_sec` is how often each host is collected; `rate_limit` the most collections started per minute; `maintenance_global` pauses collection.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /system/intelligence/config (the `PutIntelligenceConfig` operationId).
+func (c *Client) PutIntelligenceConfigWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutIntelligenceConfigRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutIntelligenceConfig Change the intelligence-collection configuration.
+//
+// `interval_sec` is how often each host is collected; `rate_limit` the most collections started per minute; `maintenance_global` pauses collection.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /system/intelligence/config (the `PutIntelligenceConfig` operationId).
+func (c *Client) PutIntelligenceConfig(ctx context.Context, body PutIntelligenceConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutIntelligenceConfigRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetSecurityConfig Workspace security settings.
 //
 // Corresponds with GET /system/security/config (the `GetSecurityConfig` operationId).
@@ -3360,6 +5091,61 @@ func (c *Client) PutSecurityConfigWithBody(ctx context.Context, contentType stri
 // Corresponds with PUT /system/security/config (the `PutSecurityConfig` operationId).
 func (c *Client) PutSecurityConfig(ctx context.Context, body PutSecurityConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPutSecurityConfigRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSSHConfig SSH client settings.
+//
+// Corresponds with GET /system/ssh/config (the `GetSSHConfig` operationId).
+func (c *Client) GetSSHConfig(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSSHConfigRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutSSHConfigWithBody Change the SSH client settings.
+//
+// `allow_sudo_password` (default false) lets OpenWatch send a credential's password to
+// `sudo` (over stdin only) when passwordless sudo is not available.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /system/ssh/config (the `PutSSHConfig` operationId).
+func (c *Client) PutSSHConfigWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutSSHConfigRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutSSHConfig Change the SSH client settings.
+//
+// `allow_sudo_password` (default false) lets OpenWatch send a credential's password to
+// `sudo` (over stdin only) when passwordless sudo is not available.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /system/ssh/config (the `PutSSHConfig` operationId).
+func (c *Client) PutSSHConfig(ctx context.Context, body PutSSHConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutSSHConfigRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3650,6 +5436,132 @@ func (c *Client) GetVersion(ctx context.Context, reqEditors ...RequestEditorFn) 
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewListActivityRequest constructs an http.Request for the ListActivity method
+func NewListActivityRequest(server string, params *ListActivityParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/activity")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Source != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "source", *params.Source, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Severity != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "severity", *params.Severity, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.HostId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "host_id", *params.HostId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Since != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "since", *params.Since, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Until != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "until", *params.Until, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
 }
 
 // NewVerifyLicenseRequest calls the generic VerifyLicense builder with application/json body
@@ -4600,6 +6512,326 @@ func NewCloneCredentialRequestWithBody(server string, id ID, params *CloneCreden
 	return req, nil
 }
 
+// NewStartCIDRDiscoveryRequest calls the generic StartCIDRDiscovery builder with application/json body
+func NewStartCIDRDiscoveryRequest(server string, params *StartCIDRDiscoveryParams, body StartCIDRDiscoveryJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewStartCIDRDiscoveryRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewStartCIDRDiscoveryRequestWithBody constructs an http.Request for the StartCIDRDiscovery method, with any body, and a specified content type
+func NewStartCIDRDiscoveryRequestWithBody(server string, params *StartCIDRDiscoveryParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/discovery/cidr")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetCIDRDiscoveryRequest constructs an http.Request for the GetCIDRDiscovery method
+func NewGetCIDRDiscoveryRequest(server string, scanId ScanID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "scan_id", scanId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/discovery/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRegisterDiscoveredHostRequest calls the generic RegisterDiscoveredHost builder with application/json body
+func NewRegisterDiscoveredHostRequest(server string, scanId ScanID, address string, params *RegisterDiscoveredHostParams, body RegisterDiscoveredHostJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRegisterDiscoveredHostRequestWithBody(server, scanId, address, params, "application/json", bodyReader)
+}
+
+// NewRegisterDiscoveredHostRequestWithBody constructs an http.Request for the RegisterDiscoveredHost method, with any body, and a specified content type
+func NewRegisterDiscoveredHostRequestWithBody(server string, scanId ScanID, address string, params *RegisterDiscoveredHostParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "scan_id", scanId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "address", address, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/discovery/%s/hosts/%s:register", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewStreamEventsRequest constructs an http.Request for the StreamEvents method
+func NewStreamEventsRequest(server string, params *StreamEventsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/events")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Topics != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "topics", *params.Topics, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.LastEventId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "last_event_id", *params.LastEventId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.LastEventID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Last-Event-ID", *params.LastEventID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Last-Event-ID", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCreateEventTicketRequest constructs an http.Request for the CreateEventTicket method
+func NewCreateEventTicketRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/events:ticket")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetFleetConnectivityBreakdownRequest constructs an http.Request for the GetFleetConnectivityBreakdown method
+func NewGetFleetConnectivityBreakdownRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fleet/connectivity/breakdown")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetFleetLivenessRequest constructs an http.Request for the GetFleetLiveness method
+func NewGetFleetLivenessRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fleet/liveness")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListGroupsRequest constructs an http.Request for the ListGroups method
 func NewListGroupsRequest(server string, params *ListGroupsParams) (*http.Request, error) {
 	var err error
@@ -5434,6 +7666,79 @@ func NewPutHostMaintenanceRequestWithBody(server string, hostId openapi_types.UU
 	return req, nil
 }
 
+// NewListHostMonitoringHistoryRequest constructs an http.Request for the ListHostMonitoringHistory method
+func NewListHostMonitoringHistoryRequest(server string, hostId HostID, params *ListHostMonitoringHistoryParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "host_id", hostId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s/monitoring/history", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewDeleteHostRequest constructs an http.Request for the DeleteHost method
 func NewDeleteHostRequest(server string, id ID) (*http.Request, error) {
 	var err error
@@ -5572,6 +7877,456 @@ func NewUpdateHostRequestWithBody(server string, id ID, contentType string, body
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewCheckHostConnectivityRequest constructs an http.Request for the CheckHostConnectivity method
+func NewCheckHostConnectivityRequest(server string, id ID, params *CheckHostConnectivityParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s/connectivity:check", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Idempotency-Key", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewRunHostDiscoveryRequest constructs an http.Request for the RunHostDiscovery method
+func NewRunHostDiscoveryRequest(server string, id ID, params *RunHostDiscoveryParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s/discovery:run", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Idempotency-Key", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewListHostKeysRequest constructs an http.Request for the ListHostKeys method
+func NewListHostKeysRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s/host-keys", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewApproveHostKeyRequest calls the generic ApproveHostKey builder with application/json body
+func NewApproveHostKeyRequest(server string, id ID, body ApproveHostKeyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewApproveHostKeyRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewApproveHostKeyRequestWithBody constructs an http.Request for the ApproveHostKey method, with any body, and a specified content type
+func NewApproveHostKeyRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s/host-keys:approve", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewResetHostKeysRequest constructs an http.Request for the ResetHostKeys method
+func NewResetHostKeysRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s/host-keys:reset", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCollectHostIntelligenceRequest constructs an http.Request for the CollectHostIntelligence method
+func NewCollectHostIntelligenceRequest(server string, id ID, params *CollectHostIntelligenceParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s/intelligence:collect", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Idempotency-Key", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewGetHostSystemInfoRequest constructs an http.Request for the GetHostSystemInfo method
+func NewGetHostSystemInfoRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s/system-info", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListIntelligenceEventsRequest constructs an http.Request for the ListIntelligenceEvents method
+func NewListIntelligenceEventsRequest(server string, params *ListIntelligenceEventsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/intelligence/events")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.HostId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "host_id", *params.HostId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EventCode != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "event_code", *params.EventCode, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Severity != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "severity", *params.Severity, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Since != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "since", *params.Since, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Until != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "until", *params.Until, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetIntelligenceStateRequest constructs an http.Request for the GetIntelligenceState method
+func NewGetIntelligenceStateRequest(server string, hostId HostID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "host_id", hostId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/intelligence/state/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -6063,6 +8818,276 @@ func NewRevokeServiceAccountTokenRequest(server string, id ID, tokenId openapi_t
 	return req, nil
 }
 
+// NewGetConnectivityConfigRequest constructs an http.Request for the GetConnectivityConfig method
+func NewGetConnectivityConfigRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/system/connectivity/config")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPutConnectivityConfigRequest calls the generic PutConnectivityConfig builder with application/json body
+func NewPutConnectivityConfigRequest(server string, body PutConnectivityConfigJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutConnectivityConfigRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPutConnectivityConfigRequestWithBody constructs an http.Request for the PutConnectivityConfig method, with any body, and a specified content type
+func NewPutConnectivityConfigRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/system/connectivity/config")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetConnectivityStatusRequest constructs an http.Request for the GetConnectivityStatus method
+func NewGetConnectivityStatusRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/system/connectivity/status")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetDiscoveryConfigRequest constructs an http.Request for the GetDiscoveryConfig method
+func NewGetDiscoveryConfigRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/system/discovery/config")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPutDiscoveryConfigRequest calls the generic PutDiscoveryConfig builder with application/json body
+func NewPutDiscoveryConfigRequest(server string, body PutDiscoveryConfigJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutDiscoveryConfigRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPutDiscoveryConfigRequestWithBody constructs an http.Request for the PutDiscoveryConfig method, with any body, and a specified content type
+func NewPutDiscoveryConfigRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/system/discovery/config")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRunDiscoverySweepRequest constructs an http.Request for the RunDiscoverySweep method
+func NewRunDiscoverySweepRequest(server string, params *RunDiscoverySweepParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/system/discovery/sweep")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetIntelligenceConfigRequest constructs an http.Request for the GetIntelligenceConfig method
+func NewGetIntelligenceConfigRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/system/intelligence/config")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPutIntelligenceConfigRequest calls the generic PutIntelligenceConfig builder with application/json body
+func NewPutIntelligenceConfigRequest(server string, body PutIntelligenceConfigJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutIntelligenceConfigRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPutIntelligenceConfigRequestWithBody constructs an http.Request for the PutIntelligenceConfig method, with any body, and a specified content type
+func NewPutIntelligenceConfigRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/system/intelligence/config")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetSecurityConfigRequest constructs an http.Request for the GetSecurityConfig method
 func NewGetSecurityConfigRequest(server string) (*http.Request, error) {
 	var err error
@@ -6111,6 +9136,73 @@ func NewPutSecurityConfigRequestWithBody(server string, contentType string, body
 	}
 
 	operationPath := fmt.Sprintf("/system/security/config")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetSSHConfigRequest constructs an http.Request for the GetSSHConfig method
+func NewGetSSHConfigRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/system/ssh/config")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPutSSHConfigRequest calls the generic PutSSHConfig builder with application/json body
+func NewPutSSHConfigRequest(server string, body PutSSHConfigJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutSSHConfigRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPutSSHConfigRequestWithBody constructs an http.Request for the PutSSHConfig method, with any body, and a specified content type
+func NewPutSSHConfigRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/system/ssh/config")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -6646,6 +9738,17 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// ListActivityWithResponse Unified recent-activity feed.
+	//
+	// Audit events, monitoring transitions, intelligence events and alerts, newest first.
+	// Items of sources the caller may not read (audit needs `audit:read`, the others
+	// `host:read`) are left out and counted in `hidden_count`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /activity (the `ListActivity` operationId).
+	ListActivityWithResponse(ctx context.Context, params *ListActivityParams, reqEditors ...RequestEditorFn) (*ListActivityResponse, error)
+
 	// VerifyLicenseWithBodyWithResponse Dry-run a license JWT without installing it.
 	//
 	// Checks the Ed25519 signature against the trusted keys (by `kid`), the issuer, validity dates and grace period.
@@ -6893,6 +9996,101 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /credentials/{id}:clone (the `CloneCredential` operationId).
 	CloneCredentialWithResponse(ctx context.Context, id ID, params *CloneCredentialParams, body CloneCredentialJSONRequestBody, reqEditors ...RequestEditorFn) (*CloneCredentialResponse, error)
 
+	// StartCIDRDiscoveryWithBodyWithResponse Scan a network range for SSH servers.
+	//
+	// Starts a background scan of every address of `cidr` on `ports` (default 22): a TCP
+	// connect and the SSH banner, nothing else. Ranges larger than the discovery
+	// configuration's `max_cidr_hosts` are refused (400 `discovery.range_too_large`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /discovery/cidr (the `StartCIDRDiscovery` operationId).
+	StartCIDRDiscoveryWithBodyWithResponse(ctx context.Context, params *StartCIDRDiscoveryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StartCIDRDiscoveryResponse, error)
+
+	// StartCIDRDiscoveryWithResponse Scan a network range for SSH servers.
+	//
+	// Starts a background scan of every address of `cidr` on `ports` (default 22): a TCP
+	// connect and the SSH banner, nothing else. Ranges larger than the discovery
+	// configuration's `max_cidr_hosts` are refused (400 `discovery.range_too_large`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /discovery/cidr (the `StartCIDRDiscovery` operationId).
+	StartCIDRDiscoveryWithResponse(ctx context.Context, params *StartCIDRDiscoveryParams, body StartCIDRDiscoveryJSONRequestBody, reqEditors ...RequestEditorFn) (*StartCIDRDiscoveryResponse, error)
+
+	// GetCIDRDiscoveryWithResponse Progress and results of a network scan.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /discovery/{scan_id} (the `GetCIDRDiscovery` operationId).
+	GetCIDRDiscoveryWithResponse(ctx context.Context, scanId ScanID, reqEditors ...RequestEditorFn) (*GetCIDRDiscoveryResponse, error)
+
+	// RegisterDiscoveredHostWithBodyWithResponse Add a found SSH server to the inventory.
+	//
+	// Creates a host for an address the scan found, with the port it answered on.
+	// `hostname` defaults to the address. 404 when the scan did not find the address; 409
+	// when it is already registered or the hostname is taken in the environment.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /discovery/{scan_id}/hosts/{address}:register (the `RegisterDiscoveredHost` operationId).
+	RegisterDiscoveredHostWithBodyWithResponse(ctx context.Context, scanId ScanID, address string, params *RegisterDiscoveredHostParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterDiscoveredHostResponse, error)
+
+	// RegisterDiscoveredHostWithResponse Add a found SSH server to the inventory.
+	//
+	// Creates a host for an address the scan found, with the port it answered on.
+	// `hostname` defaults to the address. 404 when the scan did not find the address; 409
+	// when it is already registered or the hostname is taken in the environment.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /discovery/{scan_id}/hosts/{address}:register (the `RegisterDiscoveredHost` operationId).
+	RegisterDiscoveredHostWithResponse(ctx context.Context, scanId ScanID, address string, params *RegisterDiscoveredHostParams, body RegisterDiscoveredHostJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterDiscoveredHostResponse, error)
+
+	// StreamEventsWithResponse Live events as Server-Sent Events.
+	//
+	// A `text/event-stream` of host liveness changes, discovery and intelligence events,
+	// job progress and alerts. Each event has a monotonically increasing `id`; reconnect with
+	// `Last-Event-ID` to receive what was missed (events are kept for a retention window;
+	// when the id is older than that, the stream starts with a `reset` event). Only events
+	// the caller may read are sent. Browsers, which cannot set headers on EventSource,
+	// authenticate with `ticket` from `POST /events:ticket` instead of a bearer token.
+	// A comment line is sent every 15 seconds to keep proxies from closing the stream.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /events (the `StreamEvents` operationId).
+	StreamEventsWithResponse(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*StreamEventsResponse, error)
+
+	// CreateEventTicketWithResponse A single-use ticket for one event stream.
+	//
+	// Returns a ticket valid for 30 seconds that authenticates one `GET /events?ticket=...`
+	// as the caller, for browsers' EventSource. The ticket works on any server replica and
+	// only once.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /events:ticket (the `CreateEventTicket` operationId).
+	CreateEventTicketWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CreateEventTicketResponse, error)
+
+	// GetFleetConnectivityBreakdownWithResponse Connectivity status counts.
+	//
+	// Live hosts by monitoring state.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /fleet/connectivity/breakdown (the `GetFleetConnectivityBreakdown` operationId).
+	GetFleetConnectivityBreakdownWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetFleetConnectivityBreakdownResponse, error)
+
+	// GetFleetLivenessWithResponse Fleet liveness breakdown.
+	//
+	// Live hosts by reachability; `never_probed` counts hosts no probe has reached yet.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /fleet/liveness (the `GetFleetLiveness` operationId).
+	GetFleetLivenessWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetFleetLivenessResponse, error)
+
 	// ListGroupsWithResponse List host groups.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -7052,6 +10250,16 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /hosts/{host_id}/maintenance (the `PutHostMaintenance` operationId).
 	PutHostMaintenanceWithResponse(ctx context.Context, hostId openapi_types.UUID, params *PutHostMaintenanceParams, body PutHostMaintenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*PutHostMaintenanceResponse, error)
 
+	// ListHostMonitoringHistoryWithResponse Monitoring history of a host.
+	//
+	// The host's monitoring state transitions, newest first, keyset-paginated (default 50,
+	// at most 500 per page; follow `next_cursor`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /hosts/{host_id}/monitoring/history (the `ListHostMonitoringHistory` operationId).
+	ListHostMonitoringHistoryWithResponse(ctx context.Context, hostId HostID, params *ListHostMonitoringHistoryParams, reqEditors ...RequestEditorFn) (*ListHostMonitoringHistoryResponse, error)
+
 	// DeleteHostWithResponse Soft-delete a host (sets deleted_at; the hostname becomes reusable).
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -7081,6 +10289,108 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /hosts/{id} (the `UpdateHost` operationId).
 	UpdateHostWithResponse(ctx context.Context, id ID, body UpdateHostJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateHostResponse, error)
+
+	// CheckHostConnectivityWithResponse Run a connectivity check now.
+	//
+	// Probes the host through the same three layers as the poller (TCP connect and SSH
+	// banner, authenticated login, privilege) and records the result. A check while another
+	// probe of the same host is running, in any process, is 409 `host.busy`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /hosts/{id}/connectivity:check (the `CheckHostConnectivity` operationId).
+	CheckHostConnectivityWithResponse(ctx context.Context, id ID, params *CheckHostConnectivityParams, reqEditors ...RequestEditorFn) (*CheckHostConnectivityResponse, error)
+
+	// RunHostDiscoveryWithResponse Run host discovery now.
+	//
+	// Connects to the host over SSH (one connection, one session), collects its system
+	// information, stores it and copies the OS fields onto the host. 502 `host.unreachable`
+	// when the host cannot be reached or no credential applies (`detail.error_type` says
+	// why); 502 `host.key_mismatch` when the host presents a key other than the trusted
+	// one; 409 `host.busy` while another discovery of the host runs.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /hosts/{id}/discovery:run (the `RunHostDiscovery` operationId).
+	RunHostDiscoveryWithResponse(ctx context.Context, id ID, params *RunHostDiscoveryParams, reqEditors ...RequestEditorFn) (*RunHostDiscoveryResponse, error)
+
+	// ListHostKeysWithResponse The host's SSH host keys.
+	//
+	// The key trusted on first use and any different key the host presented since
+	// (`pending`): connections fail closed until an operator approves it or resets trust.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /hosts/{id}/host-keys (the `ListHostKeys` operationId).
+	ListHostKeysWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*ListHostKeysResponse, error)
+
+	// ApproveHostKeyWithBodyWithResponse Trust the pending host key.
+	//
+	// Replaces the trusted key of the host with the pending one whose fingerprint is given
+	// (so an operator confirms exactly the key they checked). 409 when no pending key has
+	// that fingerprint.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /hosts/{id}/host-keys:approve (the `ApproveHostKey` operationId).
+	ApproveHostKeyWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ApproveHostKeyResponse, error)
+
+	// ApproveHostKeyWithResponse Trust the pending host key.
+	//
+	// Replaces the trusted key of the host with the pending one whose fingerprint is given
+	// (so an operator confirms exactly the key they checked). 409 when no pending key has
+	// that fingerprint.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /hosts/{id}/host-keys:approve (the `ApproveHostKey` operationId).
+	ApproveHostKeyWithResponse(ctx context.Context, id ID, body ApproveHostKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*ApproveHostKeyResponse, error)
+
+	// ResetHostKeysWithResponse Forget the host's keys.
+	//
+	// The next connection trusts whatever key the host presents (trust on first use again).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /hosts/{id}/host-keys:reset (the `ResetHostKeys` operationId).
+	ResetHostKeysWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*ResetHostKeysResponse, error)
+
+	// CollectHostIntelligenceWithResponse Collect host intelligence now.
+	//
+	// Collects packages, services, listening ports, users and groups, mounts, kernel,
+	// reboot-required, critical file hashes and network interfaces in one SSH session,
+	// stores what changed, raises intelligence events for the differences and returns the
+	// new state. Errors as for `discovery:run`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /hosts/{id}/intelligence:collect (the `CollectHostIntelligence` operationId).
+	CollectHostIntelligenceWithResponse(ctx context.Context, id ID, params *CollectHostIntelligenceParams, reqEditors ...RequestEditorFn) (*CollectHostIntelligenceResponse, error)
+
+	// GetHostSystemInfoWithResponse Latest collected system information.
+	//
+	// 404 when the host is unknown or has not been discovered yet.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /hosts/{id}/system-info (the `GetHostSystemInfo` operationId).
+	GetHostSystemInfoWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetHostSystemInfoResponse, error)
+
+	// ListIntelligenceEventsWithResponse Intelligence events, newest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /intelligence/events (the `ListIntelligenceEvents` operationId).
+	ListIntelligenceEventsWithResponse(ctx context.Context, params *ListIntelligenceEventsParams, reqEditors ...RequestEditorFn) (*ListIntelligenceEventsResponse, error)
+
+	// GetIntelligenceStateWithResponse Latest intelligence state of a host.
+	//
+	// 404 when the host is unknown or nothing was collected yet.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /intelligence/state/{host_id} (the `GetIntelligenceState` operationId).
+	GetIntelligenceStateWithResponse(ctx context.Context, hostId HostID, reqEditors ...RequestEditorFn) (*GetIntelligenceStateResponse, error)
 
 	// GetLicenseWithResponse The current license tier, status and features.
 	//
@@ -7216,6 +10526,109 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /service-accounts/{id}/tokens/{token_id} (the `RevokeServiceAccountToken` operationId).
 	RevokeServiceAccountTokenWithResponse(ctx context.Context, id ID, tokenId openapi_types.UUID, reqEditors ...RequestEditorFn) (*RevokeServiceAccountTokenResponse, error)
 
+	// GetConnectivityConfigWithResponse Connectivity polling configuration.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /system/connectivity/config (the `GetConnectivityConfig` operationId).
+	GetConnectivityConfigWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetConnectivityConfigResponse, error)
+
+	// PutConnectivityConfigWithBodyWithResponse Change the connectivity polling configuration.
+	//
+	// The `*_sec` fields are how often a host in that state is probed. `timeout_sec` bounds
+	// each probe layer; `unreachable_threshold` is how many consecutive failures mark a host
+	// down; `rate_limit` is the most probes started per second across the cluster;
+	// `maintenance_global` pauses all polling.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /system/connectivity/config (the `PutConnectivityConfig` operationId).
+	PutConnectivityConfigWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutConnectivityConfigResponse, error)
+
+	// PutConnectivityConfigWithResponse Change the connectivity polling configuration.
+	//
+	// The `*_sec` fields are how often a host in that state is probed. `timeout_sec` bounds
+	// each probe layer; `unreachable_threshold` is how many consecutive failures mark a host
+	// down; `rate_limit` is the most probes started per second across the cluster;
+	// `maintenance_global` pauses all polling.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /system/connectivity/config (the `PutConnectivityConfig` operationId).
+	PutConnectivityConfigWithResponse(ctx context.Context, body PutConnectivityConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*PutConnectivityConfigResponse, error)
+
+	// GetConnectivityStatusWithResponse Connectivity worker status.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /system/connectivity/status (the `GetConnectivityStatus` operationId).
+	GetConnectivityStatusWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetConnectivityStatusResponse, error)
+
+	// GetDiscoveryConfigWithResponse Discovery configuration.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /system/discovery/config (the `GetDiscoveryConfig` operationId).
+	GetDiscoveryConfigWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDiscoveryConfigResponse, error)
+
+	// PutDiscoveryConfigWithBodyWithResponse Change the discovery configuration.
+	//
+	// `interval_sec` is how often each host is rediscovered; `rate_limit` the most discoveries
+	// a sweep starts per minute; `detect_on_first_contact` runs discovery after the first
+	// successful probe; `maintenance_global` pauses discovery. `max_cidr_hosts` bounds the
+	// size of a network scan (`POST /discovery/cidr`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /system/discovery/config (the `PutDiscoveryConfig` operationId).
+	PutDiscoveryConfigWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutDiscoveryConfigResponse, error)
+
+	// PutDiscoveryConfigWithResponse Change the discovery configuration.
+	//
+	// `interval_sec` is how often each host is rediscovered; `rate_limit` the most discoveries
+	// a sweep starts per minute; `detect_on_first_contact` runs discovery after the first
+	// successful probe; `maintenance_global` pauses discovery. `max_cidr_hosts` bounds the
+	// size of a network scan (`POST /discovery/cidr`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /system/discovery/config (the `PutDiscoveryConfig` operationId).
+	PutDiscoveryConfigWithResponse(ctx context.Context, body PutDiscoveryConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*PutDiscoveryConfigResponse, error)
+
+	// RunDiscoverySweepWithResponse Trigger a discovery sweep.
+	//
+	// Enqueues discovery for every live host not in maintenance and returns how many jobs were enqueued (a host with a discovery already queued is not enqueued twice).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /system/discovery/sweep (the `RunDiscoverySweep` operationId).
+	RunDiscoverySweepWithResponse(ctx context.Context, params *RunDiscoverySweepParams, reqEditors ...RequestEditorFn) (*RunDiscoverySweepResponse, error)
+
+	// GetIntelligenceConfigWithResponse Intelligence-collection configuration.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /system/intelligence/config (the `GetIntelligenceConfig` operationId).
+	GetIntelligenceConfigWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetIntelligenceConfigResponse, error)
+
+	// PutIntelligenceConfigWithBodyWithResponse Change the intelligence-collection configuration.
+	//
+	// `interval_sec` is how often each host is collected; `rate_limit` the most collections started per minute; `maintenance_global` pauses collection.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /system/intelligence/config (the `PutIntelligenceConfig` operationId).
+	PutIntelligenceConfigWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutIntelligenceConfigResponse, error)
+
+	// PutIntelligenceConfigWithResponse Change the intelligence-collection configuration.
+	//
+	// `interval_sec` is how often each host is collected; `rate_limit` the most collections started per minute; `maintenance_global` pauses collection.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /system/intelligence/config (the `PutIntelligenceConfig` operationId).
+	PutIntelligenceConfigWithResponse(ctx context.Context, body PutIntelligenceConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*PutIntelligenceConfigResponse, error)
+
 	// GetSecurityConfigWithResponse Workspace security settings.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -7240,6 +10653,33 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /system/security/config (the `PutSecurityConfig` operationId).
 	PutSecurityConfigWithResponse(ctx context.Context, body PutSecurityConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*PutSecurityConfigResponse, error)
+
+	// GetSSHConfigWithResponse SSH client settings.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /system/ssh/config (the `GetSSHConfig` operationId).
+	GetSSHConfigWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetSSHConfigResponse, error)
+
+	// PutSSHConfigWithBodyWithResponse Change the SSH client settings.
+	//
+	// `allow_sudo_password` (default false) lets OpenWatch send a credential's password to
+	// `sudo` (over stdin only) when passwordless sudo is not available.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /system/ssh/config (the `PutSSHConfig` operationId).
+	PutSSHConfigWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutSSHConfigResponse, error)
+
+	// PutSSHConfigWithResponse Change the SSH client settings.
+	//
+	// `allow_sudo_password` (default false) lets OpenWatch send a credential's password to
+	// `sudo` (over stdin only) when passwordless sudo is not available.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /system/ssh/config (the `PutSSHConfig` operationId).
+	PutSSHConfigWithResponse(ctx context.Context, body PutSSHConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*PutSSHConfigResponse, error)
 
 	// ListUsersWithResponse List users.
 	//
@@ -7374,6 +10814,75 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /version (the `GetVersion` operationId).
 	GetVersionWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetVersionResponse, error)
+}
+
+type ListActivityResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ActivityPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListActivityResponse) GetJSON200() *ActivityPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListActivityResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListActivityResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListActivityResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListActivityResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListActivityResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListActivityResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListActivityResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListActivityResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 type VerifyLicenseResponse struct {
@@ -8701,6 +12210,489 @@ func (r CloneCredentialResponse) ContentType() string {
 	return ""
 }
 
+type StartCIDRDiscoveryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *DiscoveryScan
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r StartCIDRDiscoveryResponse) GetJSON202() *DiscoveryScan {
+	return r.JSON202
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r StartCIDRDiscoveryResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r StartCIDRDiscoveryResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r StartCIDRDiscoveryResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r StartCIDRDiscoveryResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r StartCIDRDiscoveryResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r StartCIDRDiscoveryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StartCIDRDiscoveryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StartCIDRDiscoveryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StartCIDRDiscoveryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetCIDRDiscoveryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DiscoveryScan
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCIDRDiscoveryResponse) GetJSON200() *DiscoveryScan {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetCIDRDiscoveryResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetCIDRDiscoveryResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetCIDRDiscoveryResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetCIDRDiscoveryResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetCIDRDiscoveryResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetCIDRDiscoveryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetCIDRDiscoveryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetCIDRDiscoveryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetCIDRDiscoveryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RegisterDiscoveredHostResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *HostResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r RegisterDiscoveredHostResponse) GetJSON201() *HostResponse {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RegisterDiscoveredHostResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RegisterDiscoveredHostResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RegisterDiscoveredHostResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RegisterDiscoveredHostResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r RegisterDiscoveredHostResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r RegisterDiscoveredHostResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RegisterDiscoveredHostResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RegisterDiscoveredHostResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RegisterDiscoveredHostResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RegisterDiscoveredHostResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type StreamEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r StreamEventsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r StreamEventsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r StreamEventsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r StreamEventsResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r StreamEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StreamEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StreamEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StreamEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateEventTicketResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *EventTicket
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateEventTicketResponse) GetJSON201() *EventTicket {
+	return r.JSON201
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateEventTicketResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateEventTicketResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CreateEventTicketResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateEventTicketResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateEventTicketResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateEventTicketResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateEventTicketResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetFleetConnectivityBreakdownResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConnectivityBreakdown
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetFleetConnectivityBreakdownResponse) GetJSON200() *ConnectivityBreakdown {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetFleetConnectivityBreakdownResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetFleetConnectivityBreakdownResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetFleetConnectivityBreakdownResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetFleetConnectivityBreakdownResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetFleetConnectivityBreakdownResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetFleetConnectivityBreakdownResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetFleetConnectivityBreakdownResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetFleetLivenessResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FleetLiveness
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetFleetLivenessResponse) GetJSON200() *FleetLiveness {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetFleetLivenessResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetFleetLivenessResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetFleetLivenessResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetFleetLivenessResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetFleetLivenessResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetFleetLivenessResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetFleetLivenessResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListGroupsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -9806,6 +13798,82 @@ func (r PutHostMaintenanceResponse) ContentType() string {
 	return ""
 }
 
+type ListHostMonitoringHistoryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *HostMonitoringHistoryResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListHostMonitoringHistoryResponse) GetJSON200() *HostMonitoringHistoryResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListHostMonitoringHistoryResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListHostMonitoringHistoryResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListHostMonitoringHistoryResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListHostMonitoringHistoryResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListHostMonitoringHistoryResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListHostMonitoringHistoryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListHostMonitoringHistoryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListHostMonitoringHistoryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListHostMonitoringHistoryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type DeleteHostResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -10028,6 +14096,725 @@ func (r UpdateHostResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateHostResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CheckHostConnectivityResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConnectivityCheckResult
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CheckHostConnectivityResponse) GetJSON200() *ConnectivityCheckResult {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CheckHostConnectivityResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CheckHostConnectivityResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CheckHostConnectivityResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CheckHostConnectivityResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CheckHostConnectivityResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CheckHostConnectivityResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CheckHostConnectivityResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CheckHostConnectivityResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CheckHostConnectivityResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CheckHostConnectivityResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RunHostDiscoveryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *HostSystemInfo
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *BadGateway
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RunHostDiscoveryResponse) GetJSON200() *HostSystemInfo {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RunHostDiscoveryResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RunHostDiscoveryResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RunHostDiscoveryResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RunHostDiscoveryResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r RunHostDiscoveryResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r RunHostDiscoveryResponse) GetJSON502() *BadGateway {
+	return r.JSON502
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RunHostDiscoveryResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r RunHostDiscoveryResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RunHostDiscoveryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RunHostDiscoveryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RunHostDiscoveryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RunHostDiscoveryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListHostKeysResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *HostKeyList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListHostKeysResponse) GetJSON200() *HostKeyList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListHostKeysResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListHostKeysResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListHostKeysResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListHostKeysResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListHostKeysResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListHostKeysResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListHostKeysResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListHostKeysResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListHostKeysResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ApproveHostKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *HostKeyList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ApproveHostKeyResponse) GetJSON200() *HostKeyList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ApproveHostKeyResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ApproveHostKeyResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ApproveHostKeyResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ApproveHostKeyResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ApproveHostKeyResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ApproveHostKeyResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ApproveHostKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ApproveHostKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ApproveHostKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ApproveHostKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ResetHostKeysResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ResetHostKeysResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ResetHostKeysResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ResetHostKeysResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ResetHostKeysResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ResetHostKeysResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ResetHostKeysResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ResetHostKeysResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ResetHostKeysResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ResetHostKeysResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CollectHostIntelligenceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *IntelligenceState
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *BadGateway
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CollectHostIntelligenceResponse) GetJSON200() *IntelligenceState {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CollectHostIntelligenceResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CollectHostIntelligenceResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CollectHostIntelligenceResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CollectHostIntelligenceResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CollectHostIntelligenceResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r CollectHostIntelligenceResponse) GetJSON502() *BadGateway {
+	return r.JSON502
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CollectHostIntelligenceResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CollectHostIntelligenceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CollectHostIntelligenceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CollectHostIntelligenceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CollectHostIntelligenceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetHostSystemInfoResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *HostSystemInfo
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetHostSystemInfoResponse) GetJSON200() *HostSystemInfo {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetHostSystemInfoResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetHostSystemInfoResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetHostSystemInfoResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetHostSystemInfoResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetHostSystemInfoResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetHostSystemInfoResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetHostSystemInfoResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetHostSystemInfoResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetHostSystemInfoResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListIntelligenceEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *IntelligenceEventsPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListIntelligenceEventsResponse) GetJSON200() *IntelligenceEventsPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListIntelligenceEventsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListIntelligenceEventsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListIntelligenceEventsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListIntelligenceEventsResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListIntelligenceEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListIntelligenceEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListIntelligenceEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListIntelligenceEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetIntelligenceStateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *IntelligenceState
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetIntelligenceStateResponse) GetJSON200() *IntelligenceState {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetIntelligenceStateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetIntelligenceStateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetIntelligenceStateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetIntelligenceStateResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetIntelligenceStateResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetIntelligenceStateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetIntelligenceStateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetIntelligenceStateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetIntelligenceStateResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -10855,6 +15642,537 @@ func (r RevokeServiceAccountTokenResponse) ContentType() string {
 	return ""
 }
 
+type GetConnectivityConfigResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConnectivityConfigResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetConnectivityConfigResponse) GetJSON200() *ConnectivityConfigResponse {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetConnectivityConfigResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetConnectivityConfigResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetConnectivityConfigResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetConnectivityConfigResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetConnectivityConfigResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetConnectivityConfigResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetConnectivityConfigResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PutConnectivityConfigResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConnectivityConfig
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutConnectivityConfigResponse) GetJSON200() *ConnectivityConfig {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PutConnectivityConfigResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PutConnectivityConfigResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PutConnectivityConfigResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r PutConnectivityConfigResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PutConnectivityConfigResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutConnectivityConfigResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutConnectivityConfigResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutConnectivityConfigResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetConnectivityStatusResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConnectivityStatus
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetConnectivityStatusResponse) GetJSON200() *ConnectivityStatus {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetConnectivityStatusResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetConnectivityStatusResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetConnectivityStatusResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetConnectivityStatusResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetConnectivityStatusResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetConnectivityStatusResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetConnectivityStatusResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetDiscoveryConfigResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DiscoveryConfigResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDiscoveryConfigResponse) GetJSON200() *DiscoveryConfigResponse {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetDiscoveryConfigResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetDiscoveryConfigResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetDiscoveryConfigResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDiscoveryConfigResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDiscoveryConfigResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDiscoveryConfigResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDiscoveryConfigResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PutDiscoveryConfigResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DiscoveryConfig
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutDiscoveryConfigResponse) GetJSON200() *DiscoveryConfig {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PutDiscoveryConfigResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PutDiscoveryConfigResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PutDiscoveryConfigResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r PutDiscoveryConfigResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PutDiscoveryConfigResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutDiscoveryConfigResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutDiscoveryConfigResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutDiscoveryConfigResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RunDiscoverySweepResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DiscoverySweepResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RunDiscoverySweepResponse) GetJSON200() *DiscoverySweepResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RunDiscoverySweepResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RunDiscoverySweepResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RunDiscoverySweepResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r RunDiscoverySweepResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r RunDiscoverySweepResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RunDiscoverySweepResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RunDiscoverySweepResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RunDiscoverySweepResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RunDiscoverySweepResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetIntelligenceConfigResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *IntelligenceConfigResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetIntelligenceConfigResponse) GetJSON200() *IntelligenceConfigResponse {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetIntelligenceConfigResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetIntelligenceConfigResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetIntelligenceConfigResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetIntelligenceConfigResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetIntelligenceConfigResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetIntelligenceConfigResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetIntelligenceConfigResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PutIntelligenceConfigResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *IntelligenceConfig
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutIntelligenceConfigResponse) GetJSON200() *IntelligenceConfig {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PutIntelligenceConfigResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PutIntelligenceConfigResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PutIntelligenceConfigResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r PutIntelligenceConfigResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PutIntelligenceConfigResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutIntelligenceConfigResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutIntelligenceConfigResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutIntelligenceConfigResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetSecurityConfigResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -10980,6 +16298,137 @@ func (r PutSecurityConfigResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PutSecurityConfigResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetSSHConfigResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SSHConfigResponse
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSSHConfigResponse) GetJSON200() *SSHConfigResponse {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetSSHConfigResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetSSHConfigResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetSSHConfigResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSSHConfigResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSSHConfigResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSSHConfigResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSSHConfigResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PutSSHConfigResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SSHConfig
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutSSHConfigResponse) GetJSON200() *SSHConfig {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PutSSHConfigResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PutSSHConfigResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PutSSHConfigResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r PutSSHConfigResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PutSSHConfigResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutSSHConfigResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutSSHConfigResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutSSHConfigResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -11787,6 +17236,23 @@ func (r GetVersionResponse) ContentType() string {
 	return ""
 }
 
+// ListActivityWithResponse Unified recent-activity feed.
+//
+// Audit events, monitoring transitions, intelligence events and alerts, newest first.
+// Items of sources the caller may not read (audit needs `audit:read`, the others
+// `host:read`) are left out and counted in `hidden_count`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /activity (the `ListActivity` operationId).
+func (c *ClientWithResponses) ListActivityWithResponse(ctx context.Context, params *ListActivityParams, reqEditors ...RequestEditorFn) (*ListActivityResponse, error) {
+	rsp, err := c.ListActivity(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListActivityResponse(rsp)
+}
+
 // VerifyLicenseWithBodyWithResponse Dry-run a license JWT without installing it.
 //
 // Checks the Ed25519 signature against the trusted keys (by `kid`), the issuer, validity dates and grace period.
@@ -12196,6 +17662,155 @@ func (c *ClientWithResponses) CloneCredentialWithResponse(ctx context.Context, i
 	return ParseCloneCredentialResponse(rsp)
 }
 
+// StartCIDRDiscoveryWithBodyWithResponse Scan a network range for SSH servers.
+//
+// Starts a background scan of every address of `cidr` on `ports` (default 22): a TCP
+// connect and the SSH banner, nothing else. Ranges larger than the discovery
+// configuration's `max_cidr_hosts` are refused (400 `discovery.range_too_large`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /discovery/cidr (the `StartCIDRDiscovery` operationId).
+func (c *ClientWithResponses) StartCIDRDiscoveryWithBodyWithResponse(ctx context.Context, params *StartCIDRDiscoveryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StartCIDRDiscoveryResponse, error) {
+	rsp, err := c.StartCIDRDiscoveryWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStartCIDRDiscoveryResponse(rsp)
+}
+
+// StartCIDRDiscoveryWithResponse Scan a network range for SSH servers.
+//
+// Starts a background scan of every address of `cidr` on `ports` (default 22): a TCP
+// connect and the SSH banner, nothing else. Ranges larger than the discovery
+// configuration's `max_cidr_hosts` are refused (400 `discovery.range_too_large`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /discovery/cidr (the `StartCIDRDiscovery` operationId).
+func (c *ClientWithResponses) StartCIDRDiscoveryWithResponse(ctx context.Context, params *StartCIDRDiscoveryParams, body StartCIDRDiscoveryJSONRequestBody, reqEditors ...RequestEditorFn) (*StartCIDRDiscoveryResponse, error) {
+	rsp, err := c.StartCIDRDiscovery(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStartCIDRDiscoveryResponse(rsp)
+}
+
+// GetCIDRDiscoveryWithResponse Progress and results of a network scan.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /discovery/{scan_id} (the `GetCIDRDiscovery` operationId).
+func (c *ClientWithResponses) GetCIDRDiscoveryWithResponse(ctx context.Context, scanId ScanID, reqEditors ...RequestEditorFn) (*GetCIDRDiscoveryResponse, error) {
+	rsp, err := c.GetCIDRDiscovery(ctx, scanId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetCIDRDiscoveryResponse(rsp)
+}
+
+// RegisterDiscoveredHostWithBodyWithResponse Add a found SSH server to the inventory.
+//
+// Creates a host for an address the scan found, with the port it answered on.
+// `hostname` defaults to the address. 404 when the scan did not find the address; 409
+// when it is already registered or the hostname is taken in the environment.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /discovery/{scan_id}/hosts/{address}:register (the `RegisterDiscoveredHost` operationId).
+func (c *ClientWithResponses) RegisterDiscoveredHostWithBodyWithResponse(ctx context.Context, scanId ScanID, address string, params *RegisterDiscoveredHostParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterDiscoveredHostResponse, error) {
+	rsp, err := c.RegisterDiscoveredHostWithBody(ctx, scanId, address, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRegisterDiscoveredHostResponse(rsp)
+}
+
+// RegisterDiscoveredHostWithResponse Add a found SSH server to the inventory.
+//
+// Creates a host for an address the scan found, with the port it answered on.
+// `hostname` defaults to the address. 404 when the scan did not find the address; 409
+// when it is already registered or the hostname is taken in the environment.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /discovery/{scan_id}/hosts/{address}:register (the `RegisterDiscoveredHost` operationId).
+func (c *ClientWithResponses) RegisterDiscoveredHostWithResponse(ctx context.Context, scanId ScanID, address string, params *RegisterDiscoveredHostParams, body RegisterDiscoveredHostJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterDiscoveredHostResponse, error) {
+	rsp, err := c.RegisterDiscoveredHost(ctx, scanId, address, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRegisterDiscoveredHostResponse(rsp)
+}
+
+// StreamEventsWithResponse Live events as Server-Sent Events.
+//
+// A `text/event-stream` of host liveness changes, discovery and intelligence events,
+// job progress and alerts. Each event has a monotonically increasing `id`; reconnect with
+// `Last-Event-ID` to receive what was missed (events are kept for a retention window;
+// when the id is older than that, the stream starts with a `reset` event). Only events
+// the caller may read are sent. Browsers, which cannot set headers on EventSource,
+// authenticate with `ticket` from `POST /events:ticket` instead of a bearer token.
+// A comment line is sent every 15 seconds to keep proxies from closing the stream.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /events (the `StreamEvents` operationId).
+func (c *ClientWithResponses) StreamEventsWithResponse(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*StreamEventsResponse, error) {
+	rsp, err := c.StreamEvents(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStreamEventsResponse(rsp)
+}
+
+// CreateEventTicketWithResponse A single-use ticket for one event stream.
+//
+// Returns a ticket valid for 30 seconds that authenticates one `GET /events?ticket=...`
+// as the caller, for browsers' EventSource. The ticket works on any server replica and
+// only once.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /events:ticket (the `CreateEventTicket` operationId).
+func (c *ClientWithResponses) CreateEventTicketWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CreateEventTicketResponse, error) {
+	rsp, err := c.CreateEventTicket(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateEventTicketResponse(rsp)
+}
+
+// GetFleetConnectivityBreakdownWithResponse Connectivity status counts.
+//
+// Live hosts by monitoring state.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /fleet/connectivity/breakdown (the `GetFleetConnectivityBreakdown` operationId).
+func (c *ClientWithResponses) GetFleetConnectivityBreakdownWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetFleetConnectivityBreakdownResponse, error) {
+	rsp, err := c.GetFleetConnectivityBreakdown(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetFleetConnectivityBreakdownResponse(rsp)
+}
+
+// GetFleetLivenessWithResponse Fleet liveness breakdown.
+//
+// Live hosts by reachability; `never_probed` counts hosts no probe has reached yet.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /fleet/liveness (the `GetFleetLiveness` operationId).
+func (c *ClientWithResponses) GetFleetLivenessWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetFleetLivenessResponse, error) {
+	rsp, err := c.GetFleetLiveness(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetFleetLivenessResponse(rsp)
+}
+
 // ListGroupsWithResponse List host groups.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -12481,6 +18096,22 @@ func (c *ClientWithResponses) PutHostMaintenanceWithResponse(ctx context.Context
 	return ParsePutHostMaintenanceResponse(rsp)
 }
 
+// ListHostMonitoringHistoryWithResponse Monitoring history of a host.
+//
+// The host's monitoring state transitions, newest first, keyset-paginated (default 50,
+// at most 500 per page; follow `next_cursor`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /hosts/{host_id}/monitoring/history (the `ListHostMonitoringHistory` operationId).
+func (c *ClientWithResponses) ListHostMonitoringHistoryWithResponse(ctx context.Context, hostId HostID, params *ListHostMonitoringHistoryParams, reqEditors ...RequestEditorFn) (*ListHostMonitoringHistoryResponse, error) {
+	rsp, err := c.ListHostMonitoringHistory(ctx, hostId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListHostMonitoringHistoryResponse(rsp)
+}
+
 // DeleteHostWithResponse Soft-delete a host (sets deleted_at; the hostname becomes reusable).
 //
 // Returns a wrapper object for the known response body format(s).
@@ -12533,6 +18164,168 @@ func (c *ClientWithResponses) UpdateHostWithResponse(ctx context.Context, id ID,
 		return nil, err
 	}
 	return ParseUpdateHostResponse(rsp)
+}
+
+// CheckHostConnectivityWithResponse Run a connectivity check now.
+//
+// Probes the host through the same three layers as the poller (TCP connect and SSH
+// banner, authenticated login, privilege) and records the result. A check while another
+// probe of the same host is running, in any process, is 409 `host.busy`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /hosts/{id}/connectivity:check (the `CheckHostConnectivity` operationId).
+func (c *ClientWithResponses) CheckHostConnectivityWithResponse(ctx context.Context, id ID, params *CheckHostConnectivityParams, reqEditors ...RequestEditorFn) (*CheckHostConnectivityResponse, error) {
+	rsp, err := c.CheckHostConnectivity(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCheckHostConnectivityResponse(rsp)
+}
+
+// RunHostDiscoveryWithResponse Run host discovery now.
+//
+// Connects to the host over SSH (one connection, one session), collects its system
+// information, stores it and copies the OS fields onto the host. 502 `host.unreachable`
+// when the host cannot be reached or no credential applies (`detail.error_type` says
+// why); 502 `host.key_mismatch` when the host presents a key other than the trusted
+// one; 409 `host.busy` while another discovery of the host runs.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /hosts/{id}/discovery:run (the `RunHostDiscovery` operationId).
+func (c *ClientWithResponses) RunHostDiscoveryWithResponse(ctx context.Context, id ID, params *RunHostDiscoveryParams, reqEditors ...RequestEditorFn) (*RunHostDiscoveryResponse, error) {
+	rsp, err := c.RunHostDiscovery(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRunHostDiscoveryResponse(rsp)
+}
+
+// ListHostKeysWithResponse The host's SSH host keys.
+//
+// The key trusted on first use and any different key the host presented since
+// (`pending`): connections fail closed until an operator approves it or resets trust.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /hosts/{id}/host-keys (the `ListHostKeys` operationId).
+func (c *ClientWithResponses) ListHostKeysWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*ListHostKeysResponse, error) {
+	rsp, err := c.ListHostKeys(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListHostKeysResponse(rsp)
+}
+
+// ApproveHostKeyWithBodyWithResponse Trust the pending host key.
+//
+// Replaces the trusted key of the host with the pending one whose fingerprint is given
+// (so an operator confirms exactly the key they checked). 409 when no pending key has
+// that fingerprint.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /hosts/{id}/host-keys:approve (the `ApproveHostKey` operationId).
+func (c *ClientWithResponses) ApproveHostKeyWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ApproveHostKeyResponse, error) {
+	rsp, err := c.ApproveHostKeyWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseApproveHostKeyResponse(rsp)
+}
+
+// ApproveHostKeyWithResponse Trust the pending host key.
+//
+// Replaces the trusted key of the host with the pending one whose fingerprint is given
+// (so an operator confirms exactly the key they checked). 409 when no pending key has
+// that fingerprint.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /hosts/{id}/host-keys:approve (the `ApproveHostKey` operationId).
+func (c *ClientWithResponses) ApproveHostKeyWithResponse(ctx context.Context, id ID, body ApproveHostKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*ApproveHostKeyResponse, error) {
+	rsp, err := c.ApproveHostKey(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseApproveHostKeyResponse(rsp)
+}
+
+// ResetHostKeysWithResponse Forget the host's keys.
+//
+// The next connection trusts whatever key the host presents (trust on first use again).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /hosts/{id}/host-keys:reset (the `ResetHostKeys` operationId).
+func (c *ClientWithResponses) ResetHostKeysWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*ResetHostKeysResponse, error) {
+	rsp, err := c.ResetHostKeys(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResetHostKeysResponse(rsp)
+}
+
+// CollectHostIntelligenceWithResponse Collect host intelligence now.
+//
+// Collects packages, services, listening ports, users and groups, mounts, kernel,
+// reboot-required, critical file hashes and network interfaces in one SSH session,
+// stores what changed, raises intelligence events for the differences and returns the
+// new state. Errors as for `discovery:run`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /hosts/{id}/intelligence:collect (the `CollectHostIntelligence` operationId).
+func (c *ClientWithResponses) CollectHostIntelligenceWithResponse(ctx context.Context, id ID, params *CollectHostIntelligenceParams, reqEditors ...RequestEditorFn) (*CollectHostIntelligenceResponse, error) {
+	rsp, err := c.CollectHostIntelligence(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCollectHostIntelligenceResponse(rsp)
+}
+
+// GetHostSystemInfoWithResponse Latest collected system information.
+//
+// 404 when the host is unknown or has not been discovered yet.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /hosts/{id}/system-info (the `GetHostSystemInfo` operationId).
+func (c *ClientWithResponses) GetHostSystemInfoWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetHostSystemInfoResponse, error) {
+	rsp, err := c.GetHostSystemInfo(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetHostSystemInfoResponse(rsp)
+}
+
+// ListIntelligenceEventsWithResponse Intelligence events, newest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /intelligence/events (the `ListIntelligenceEvents` operationId).
+func (c *ClientWithResponses) ListIntelligenceEventsWithResponse(ctx context.Context, params *ListIntelligenceEventsParams, reqEditors ...RequestEditorFn) (*ListIntelligenceEventsResponse, error) {
+	rsp, err := c.ListIntelligenceEvents(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListIntelligenceEventsResponse(rsp)
+}
+
+// GetIntelligenceStateWithResponse Latest intelligence state of a host.
+//
+// 404 when the host is unknown or nothing was collected yet.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /intelligence/state/{host_id} (the `GetIntelligenceState` operationId).
+func (c *ClientWithResponses) GetIntelligenceStateWithResponse(ctx context.Context, hostId HostID, reqEditors ...RequestEditorFn) (*GetIntelligenceStateResponse, error) {
+	rsp, err := c.GetIntelligenceState(ctx, hostId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetIntelligenceStateResponse(rsp)
 }
 
 // GetLicenseWithResponse The current license tier, status and features.
@@ -12765,6 +18558,175 @@ func (c *ClientWithResponses) RevokeServiceAccountTokenWithResponse(ctx context.
 	return ParseRevokeServiceAccountTokenResponse(rsp)
 }
 
+// GetConnectivityConfigWithResponse Connectivity polling configuration.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /system/connectivity/config (the `GetConnectivityConfig` operationId).
+func (c *ClientWithResponses) GetConnectivityConfigWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetConnectivityConfigResponse, error) {
+	rsp, err := c.GetConnectivityConfig(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetConnectivityConfigResponse(rsp)
+}
+
+// PutConnectivityConfigWithBodyWithResponse Change the connectivity polling configuration.
+//
+// The `*_sec` fields are how often a host in that state is probed. `timeout_sec` bounds
+// each probe layer; `unreachable_threshold` is how many consecutive failures mark a host
+// down; `rate_limit` is the most probes started per second across the cluster;
+// `maintenance_global` pauses all polling.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /system/connectivity/config (the `PutConnectivityConfig` operationId).
+func (c *ClientWithResponses) PutConnectivityConfigWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutConnectivityConfigResponse, error) {
+	rsp, err := c.PutConnectivityConfigWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutConnectivityConfigResponse(rsp)
+}
+
+// PutConnectivityConfigWithResponse Change the connectivity polling configuration.
+//
+// The `*_sec` fields are how often a host in that state is probed. `timeout_sec` bounds
+// each probe layer; `unreachable_threshold` is how many consecutive failures mark a host
+// down; `rate_limit` is the most probes started per second across the cluster;
+// `maintenance_global` pauses all polling.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /system/connectivity/config (the `PutConnectivityConfig` operationId).
+func (c *ClientWithResponses) PutConnectivityConfigWithResponse(ctx context.Context, body PutConnectivityConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*PutConnectivityConfigResponse, error) {
+	rsp, err := c.PutConnectivityConfig(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutConnectivityConfigResponse(rsp)
+}
+
+// GetConnectivityStatusWithResponse Connectivity worker status.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /system/connectivity/status (the `GetConnectivityStatus` operationId).
+func (c *ClientWithResponses) GetConnectivityStatusWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetConnectivityStatusResponse, error) {
+	rsp, err := c.GetConnectivityStatus(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetConnectivityStatusResponse(rsp)
+}
+
+// GetDiscoveryConfigWithResponse Discovery configuration.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /system/discovery/config (the `GetDiscoveryConfig` operationId).
+func (c *ClientWithResponses) GetDiscoveryConfigWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDiscoveryConfigResponse, error) {
+	rsp, err := c.GetDiscoveryConfig(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDiscoveryConfigResponse(rsp)
+}
+
+// PutDiscoveryConfigWithBodyWithResponse Change the discovery configuration.
+//
+// `interval_sec` is how often each host is rediscovered; `rate_limit` the most discoveries
+// a sweep starts per minute; `detect_on_first_contact` runs discovery after the first
+// successful probe; `maintenance_global` pauses discovery. `max_cidr_hosts` bounds the
+// size of a network scan (`POST /discovery/cidr`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /system/discovery/config (the `PutDiscoveryConfig` operationId).
+func (c *ClientWithResponses) PutDiscoveryConfigWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutDiscoveryConfigResponse, error) {
+	rsp, err := c.PutDiscoveryConfigWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutDiscoveryConfigResponse(rsp)
+}
+
+// PutDiscoveryConfigWithResponse Change the discovery configuration.
+//
+// `interval_sec` is how often each host is rediscovered; `rate_limit` the most discoveries
+// a sweep starts per minute; `detect_on_first_contact` runs discovery after the first
+// successful probe; `maintenance_global` pauses discovery. `max_cidr_hosts` bounds the
+// size of a network scan (`POST /discovery/cidr`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /system/discovery/config (the `PutDiscoveryConfig` operationId).
+func (c *ClientWithResponses) PutDiscoveryConfigWithResponse(ctx context.Context, body PutDiscoveryConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*PutDiscoveryConfigResponse, error) {
+	rsp, err := c.PutDiscoveryConfig(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutDiscoveryConfigResponse(rsp)
+}
+
+// RunDiscoverySweepWithResponse Trigger a discovery sweep.
+//
+// Enqueues discovery for every live host not in maintenance and returns how many jobs were enqueued (a host with a discovery already queued is not enqueued twice).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /system/discovery/sweep (the `RunDiscoverySweep` operationId).
+func (c *ClientWithResponses) RunDiscoverySweepWithResponse(ctx context.Context, params *RunDiscoverySweepParams, reqEditors ...RequestEditorFn) (*RunDiscoverySweepResponse, error) {
+	rsp, err := c.RunDiscoverySweep(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRunDiscoverySweepResponse(rsp)
+}
+
+// GetIntelligenceConfigWithResponse Intelligence-collection configuration.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /system/intelligence/config (the `GetIntelligenceConfig` operationId).
+func (c *ClientWithResponses) GetIntelligenceConfigWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetIntelligenceConfigResponse, error) {
+	rsp, err := c.GetIntelligenceConfig(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetIntelligenceConfigResponse(rsp)
+}
+
+// PutIntelligenceConfigWithBodyWithResponse Change the intelligence-collection configuration.
+//
+// `interval_sec` is how often each host is collected; `rate_limit` the most collections started per minute; `maintenance_global` pauses collection.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /system/intelligence/config (the `PutIntelligenceConfig` operationId).
+func (c *ClientWithResponses) PutIntelligenceConfigWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutIntelligenceConfigResponse, error) {
+	rsp, err := c.PutIntelligenceConfigWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutIntelligenceConfigResponse(rsp)
+}
+
+// PutIntelligenceConfigWithResponse Change the intelligence-collection configuration.
+//
+// `interval_sec` is how often each host is collected; `rate_limit` the most collections started per minute; `maintenance_global` pauses collection.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /system/intelligence/config (the `PutIntelligenceConfig` operationId).
+func (c *ClientWithResponses) PutIntelligenceConfigWithResponse(ctx context.Context, body PutIntelligenceConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*PutIntelligenceConfigResponse, error) {
+	rsp, err := c.PutIntelligenceConfig(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutIntelligenceConfigResponse(rsp)
+}
+
 // GetSecurityConfigWithResponse Workspace security settings.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -12806,6 +18768,51 @@ func (c *ClientWithResponses) PutSecurityConfigWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParsePutSecurityConfigResponse(rsp)
+}
+
+// GetSSHConfigWithResponse SSH client settings.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /system/ssh/config (the `GetSSHConfig` operationId).
+func (c *ClientWithResponses) GetSSHConfigWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetSSHConfigResponse, error) {
+	rsp, err := c.GetSSHConfig(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSSHConfigResponse(rsp)
+}
+
+// PutSSHConfigWithBodyWithResponse Change the SSH client settings.
+//
+// `allow_sudo_password` (default false) lets OpenWatch send a credential's password to
+// `sudo` (over stdin only) when passwordless sudo is not available.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /system/ssh/config (the `PutSSHConfig` operationId).
+func (c *ClientWithResponses) PutSSHConfigWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutSSHConfigResponse, error) {
+	rsp, err := c.PutSSHConfigWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutSSHConfigResponse(rsp)
+}
+
+// PutSSHConfigWithResponse Change the SSH client settings.
+//
+// `allow_sudo_password` (default false) lets OpenWatch send a credential's password to
+// `sudo` (over stdin only) when passwordless sudo is not available.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /system/ssh/config (the `PutSSHConfig` operationId).
+func (c *ClientWithResponses) PutSSHConfigWithResponse(ctx context.Context, body PutSSHConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*PutSSHConfigResponse, error) {
+	rsp, err := c.PutSSHConfig(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutSSHConfigResponse(rsp)
 }
 
 // ListUsersWithResponse List users.
@@ -13036,6 +19043,60 @@ func (c *ClientWithResponses) GetVersionWithResponse(ctx context.Context, reqEdi
 		return nil, err
 	}
 	return ParseGetVersionResponse(rsp)
+}
+
+// ParseListActivityResponse parses an HTTP response from a ListActivityWithResponse call
+func ParseListActivityResponse(rsp *http.Response) (*ListActivityResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListActivityResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ActivityPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
 }
 
 // ParseVerifyLicenseResponse parses an HTTP response from a VerifyLicenseWithResponse call
@@ -14114,6 +20175,384 @@ func ParseCloneCredentialResponse(rsp *http.Response) (*CloneCredentialResponse,
 	return response, nil
 }
 
+// ParseStartCIDRDiscoveryResponse parses an HTTP response from a StartCIDRDiscoveryWithResponse call
+func ParseStartCIDRDiscoveryResponse(rsp *http.Response) (*StartCIDRDiscoveryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StartCIDRDiscoveryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest DiscoveryScan
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetCIDRDiscoveryResponse parses an HTTP response from a GetCIDRDiscoveryWithResponse call
+func ParseGetCIDRDiscoveryResponse(rsp *http.Response) (*GetCIDRDiscoveryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetCIDRDiscoveryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DiscoveryScan
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRegisterDiscoveredHostResponse parses an HTTP response from a RegisterDiscoveredHostWithResponse call
+func ParseRegisterDiscoveredHostResponse(rsp *http.Response) (*RegisterDiscoveredHostResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RegisterDiscoveredHostResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest HostResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseStreamEventsResponse parses an HTTP response from a StreamEventsWithResponse call
+func ParseStreamEventsResponse(rsp *http.Response) (*StreamEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StreamEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateEventTicketResponse parses an HTTP response from a CreateEventTicketWithResponse call
+func ParseCreateEventTicketResponse(rsp *http.Response) (*CreateEventTicketResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateEventTicketResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest EventTicket
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetFleetConnectivityBreakdownResponse parses an HTTP response from a GetFleetConnectivityBreakdownWithResponse call
+func ParseGetFleetConnectivityBreakdownResponse(rsp *http.Response) (*GetFleetConnectivityBreakdownResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetFleetConnectivityBreakdownResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConnectivityBreakdown
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetFleetLivenessResponse parses an HTTP response from a GetFleetLivenessWithResponse call
+func ParseGetFleetLivenessResponse(rsp *http.Response) (*GetFleetLivenessResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetFleetLivenessResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FleetLiveness
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListGroupsResponse parses an HTTP response from a ListGroupsWithResponse call
 func ParseListGroupsResponse(rsp *http.Response) (*ListGroupsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -15003,6 +21442,67 @@ func ParsePutHostMaintenanceResponse(rsp *http.Response) (*PutHostMaintenanceRes
 	return response, nil
 }
 
+// ParseListHostMonitoringHistoryResponse parses an HTTP response from a ListHostMonitoringHistoryWithResponse call
+func ParseListHostMonitoringHistoryResponse(rsp *http.Response) (*ListHostMonitoringHistoryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListHostMonitoringHistoryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest HostMonitoringHistoryResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseDeleteHostResponse parses an HTTP response from a DeleteHostWithResponse call
 func ParseDeleteHostResponse(rsp *http.Response) (*DeleteHostResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -15176,6 +21676,593 @@ func ParseUpdateHostResponse(rsp *http.Response) (*UpdateHostResponse, error) {
 			return nil, err
 		}
 		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCheckHostConnectivityResponse parses an HTTP response from a CheckHostConnectivityWithResponse call
+func ParseCheckHostConnectivityResponse(rsp *http.Response) (*CheckHostConnectivityResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CheckHostConnectivityResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConnectivityCheckResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRunHostDiscoveryResponse parses an HTTP response from a RunHostDiscoveryWithResponse call
+func ParseRunHostDiscoveryResponse(rsp *http.Response) (*RunHostDiscoveryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RunHostDiscoveryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest HostSystemInfo
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest BadGateway
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListHostKeysResponse parses an HTTP response from a ListHostKeysWithResponse call
+func ParseListHostKeysResponse(rsp *http.Response) (*ListHostKeysResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListHostKeysResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest HostKeyList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseApproveHostKeyResponse parses an HTTP response from a ApproveHostKeyWithResponse call
+func ParseApproveHostKeyResponse(rsp *http.Response) (*ApproveHostKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ApproveHostKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest HostKeyList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseResetHostKeysResponse parses an HTTP response from a ResetHostKeysWithResponse call
+func ParseResetHostKeysResponse(rsp *http.Response) (*ResetHostKeysResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ResetHostKeysResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCollectHostIntelligenceResponse parses an HTTP response from a CollectHostIntelligenceWithResponse call
+func ParseCollectHostIntelligenceResponse(rsp *http.Response) (*CollectHostIntelligenceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CollectHostIntelligenceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest IntelligenceState
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest BadGateway
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetHostSystemInfoResponse parses an HTTP response from a GetHostSystemInfoWithResponse call
+func ParseGetHostSystemInfoResponse(rsp *http.Response) (*GetHostSystemInfoResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetHostSystemInfoResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest HostSystemInfo
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListIntelligenceEventsResponse parses an HTTP response from a ListIntelligenceEventsWithResponse call
+func ParseListIntelligenceEventsResponse(rsp *http.Response) (*ListIntelligenceEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListIntelligenceEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest IntelligenceEventsPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetIntelligenceStateResponse parses an HTTP response from a GetIntelligenceStateWithResponse call
+func ParseGetIntelligenceStateResponse(rsp *http.Response) (*GetIntelligenceStateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetIntelligenceStateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest IntelligenceState
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest UnexpectedError
@@ -15836,6 +22923,417 @@ func ParseRevokeServiceAccountTokenResponse(rsp *http.Response) (*RevokeServiceA
 	return response, nil
 }
 
+// ParseGetConnectivityConfigResponse parses an HTTP response from a GetConnectivityConfigWithResponse call
+func ParseGetConnectivityConfigResponse(rsp *http.Response) (*GetConnectivityConfigResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetConnectivityConfigResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConnectivityConfigResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePutConnectivityConfigResponse parses an HTTP response from a PutConnectivityConfigWithResponse call
+func ParsePutConnectivityConfigResponse(rsp *http.Response) (*PutConnectivityConfigResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutConnectivityConfigResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConnectivityConfig
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetConnectivityStatusResponse parses an HTTP response from a GetConnectivityStatusWithResponse call
+func ParseGetConnectivityStatusResponse(rsp *http.Response) (*GetConnectivityStatusResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetConnectivityStatusResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConnectivityStatus
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetDiscoveryConfigResponse parses an HTTP response from a GetDiscoveryConfigWithResponse call
+func ParseGetDiscoveryConfigResponse(rsp *http.Response) (*GetDiscoveryConfigResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDiscoveryConfigResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DiscoveryConfigResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePutDiscoveryConfigResponse parses an HTTP response from a PutDiscoveryConfigWithResponse call
+func ParsePutDiscoveryConfigResponse(rsp *http.Response) (*PutDiscoveryConfigResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutDiscoveryConfigResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DiscoveryConfig
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRunDiscoverySweepResponse parses an HTTP response from a RunDiscoverySweepWithResponse call
+func ParseRunDiscoverySweepResponse(rsp *http.Response) (*RunDiscoverySweepResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RunDiscoverySweepResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DiscoverySweepResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetIntelligenceConfigResponse parses an HTTP response from a GetIntelligenceConfigWithResponse call
+func ParseGetIntelligenceConfigResponse(rsp *http.Response) (*GetIntelligenceConfigResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetIntelligenceConfigResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest IntelligenceConfigResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePutIntelligenceConfigResponse parses an HTTP response from a PutIntelligenceConfigWithResponse call
+func ParsePutIntelligenceConfigResponse(rsp *http.Response) (*PutIntelligenceConfigResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutIntelligenceConfigResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest IntelligenceConfig
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetSecurityConfigResponse parses an HTTP response from a GetSecurityConfigWithResponse call
 func ParseGetSecurityConfigResponse(rsp *http.Response) (*GetSecurityConfigResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -15899,6 +23397,107 @@ func ParsePutSecurityConfigResponse(rsp *http.Response) (*PutSecurityConfigRespo
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest SecurityConfig
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetSSHConfigResponse parses an HTTP response from a GetSSHConfigWithResponse call
+func ParseGetSSHConfigResponse(rsp *http.Response) (*GetSSHConfigResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSSHConfigResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SSHConfigResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePutSSHConfigResponse parses an HTTP response from a PutSSHConfigWithResponse call
+func ParsePutSSHConfigResponse(rsp *http.Response) (*PutSSHConfigResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutSSHConfigResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SSHConfig
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

@@ -233,6 +233,47 @@ func (q *Queries) HostList(ctx context.Context, arg HostListParams) ([]HostListR
 	return items, nil
 }
 
+const hostLivenessSummaries = `-- name: HostLivenessSummaries :many
+SELECT host_id, monitoring_state, reachability_status, last_state_change_at
+FROM host_liveness
+WHERE host_id = ANY ($1::uuid[]) AND (monitoring_state <> 'unknown' OR last_probe_at IS NOT NULL)
+`
+
+type HostLivenessSummariesRow struct {
+	HostID             uuid.UUID
+	MonitoringState    string
+	ReachabilityStatus string
+	LastStateChangeAt  *time.Time
+}
+
+// HostLivenessSummaries returns, for the hosts of a list page, the part of their liveness
+// that changes only on a state transition (which clears cached pages; 00013_liveness.sql).
+// Hosts never probed have no row here.
+func (q *Queries) HostLivenessSummaries(ctx context.Context, hostIds []uuid.UUID) ([]HostLivenessSummariesRow, error) {
+	rows, err := q.db.Query(ctx, hostLivenessSummaries, hostIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []HostLivenessSummariesRow
+	for rows.Next() {
+		var i HostLivenessSummariesRow
+		if err := rows.Scan(
+			&i.HostID,
+			&i.MonitoringState,
+			&i.ReachabilityStatus,
+			&i.LastStateChangeAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const hostSetMaintenance = `-- name: HostSetMaintenance :execrows
 UPDATE hosts SET maintenance_mode = $1, updated_at = now() WHERE id = $2 AND deleted_at IS NULL
 `

@@ -11,6 +11,19 @@ import (
 	"github.com/google/uuid"
 )
 
+type Alert struct {
+	ID         uuid.UUID
+	AlertType  string
+	HostID     *uuid.UUID
+	Severity   string
+	Status     string
+	Title      string
+	Detail     []byte
+	OpenedAt   time.Time
+	ResolvedAt *time.Time
+	UpdatedAt  time.Time
+}
+
 type ApiToken struct {
 	ID               uuid.UUID
 	ServiceAccountID uuid.UUID
@@ -64,6 +77,59 @@ type CustomRole struct {
 	CreatedAt   time.Time
 }
 
+type DiscoveryScan struct {
+	ID         uuid.UUID
+	Cidr       string
+	Ports      []int32
+	Status     string
+	Total      int64
+	Scanned    int64
+	Found      int64
+	Error      *string
+	CreatedBy  string
+	CreatedAt  time.Time
+	StartedAt  *time.Time
+	FinishedAt *time.Time
+}
+
+type DiscoveryScanHost struct {
+	ScanID           uuid.UUID
+	Address          netip.Addr
+	Port             int32
+	SshBanner        string
+	ResponseTimeMs   *int32
+	FoundAt          time.Time
+	RegisteredHostID *uuid.UUID
+	ClaimedAt        *time.Time
+}
+
+type Event struct {
+	ID            int64
+	Topic         string
+	Type          string
+	HostID        *uuid.UUID
+	Permission    string
+	CorrelationID string
+	Data          []byte
+	OccurredAt    time.Time
+}
+
+type EventTicket struct {
+	TokenHash        []byte
+	Kind             string
+	UserID           *uuid.UUID
+	SessionID        *uuid.UUID
+	ServiceAccountID *uuid.UUID
+	TokenID          *uuid.UUID
+	CreatedAt        time.Time
+	ExpiresAt        time.Time
+}
+
+type EventsHorizon struct {
+	Singleton    bool
+	SweptThrough int64
+}
+
 type Host struct {
 	ID                 uuid.UUID
 	Hostname           string
@@ -99,6 +165,112 @@ type HostGroup struct {
 	UpdatedAt       time.Time
 }
 
+type HostIntelCategory struct {
+	HostID      uuid.UUID
+	Category    string
+	Value       []byte
+	ValueHash   *string
+	CollectedAt time.Time
+	ChangedAt   *time.Time
+	Fresh       bool
+	Error       *string
+}
+
+type HostIntelSchedule struct {
+	HostID               uuid.UUID
+	IntelAttemptedAt     *time.Time
+	IntelCollectedAt     *time.Time
+	DiscoveryAttemptedAt *time.Time
+}
+
+type HostLiveness struct {
+	HostID                        uuid.UUID
+	MonitoringState               string
+	ReachabilityStatus            string
+	LastProbeAt                   *time.Time
+	LastResponseMs                *int32
+	ConsecutiveFailures           int32
+	PingConsecutiveFailures       int32
+	PingConsecutiveSuccesses      int32
+	SshConsecutiveFailures        int32
+	SshConsecutiveSuccesses       int32
+	PrivilegeConsecutiveFailures  int32
+	PrivilegeConsecutiveSuccesses int32
+	Privilege                     *string
+	SshBanner                     *string
+	LastStateChangeAt             *time.Time
+	LastErrorType                 *string
+	LastErrorMessage              *string
+	NextProbeAt                   time.Time
+	ProbeLeaseUntil               *time.Time
+	UpdatedAt                     time.Time
+}
+
+type HostMonitoringHistory struct {
+	ID              int64
+	HostID          uuid.UUID
+	CheckTime       time.Time
+	MonitoringState string
+	PreviousState   *string
+	ResponseTimeMs  *int32
+	PingOk          *bool
+	SshOk           *bool
+	PrivilegeOk     *bool
+	FailedLayer     *string
+	ErrorMessage    *string
+	ErrorType       *string
+}
+
+type HostSshKey struct {
+	ID                uuid.UUID
+	HostID            uuid.UUID
+	KeyType           string
+	FingerprintSha256 string
+	PublicKey         string
+	Status            string
+	FirstSeenAt       time.Time
+	LastSeenAt        time.Time
+	ApprovedBy        *string
+	ApprovedAt        *time.Time
+}
+
+type HostSshState struct {
+	HostID    uuid.UUID
+	Privilege string
+	UpdatedAt time.Time
+}
+
+type HostSystemInfo struct {
+	HostID             uuid.UUID
+	OsName             *string
+	OsVersion          *string
+	OsVersionFull      *string
+	OsID               *string
+	OsIDLike           *string
+	OsPrettyName       *string
+	PlatformIdentifier *string
+	OsFamily           *string
+	KernelName         *string
+	KernelRelease      *string
+	KernelVersion      *string
+	Architecture       *string
+	MemTotalMb         *int32
+	MemAvailableMb     *int32
+	SwapTotalMb        *int32
+	DiskTotalGb        *int32
+	DiskUsedGb         *int32
+	DiskFreeGb         *int32
+	Hostname           *string
+	Fqdn               *string
+	SelinuxStatus      *string
+	ApparmorEnabled    *bool
+	FirewallService    *string
+	FirewallStatus     *string
+	ContentHash        string
+	CollectedAt        time.Time
+	ChangedAt          time.Time
+}
+
 type IdempotencyKey struct {
 	Principal     string
 	Key           string
@@ -110,6 +282,27 @@ type IdempotencyKey struct {
 	CorrelationID string
 	CreatedAt     time.Time
 	ExpiresAt     time.Time
+}
+
+type IntelligenceEvent struct {
+	ID            uuid.UUID
+	HostID        uuid.UUID
+	EventCode     string
+	Severity      string
+	Detail        []byte
+	OccurredAt    time.Time
+	DetectedAt    time.Time
+	CorrelationID string
+}
+
+type LivenessCounter struct {
+	ID                   bool
+	ProbeCount           int64
+	ProbeSuccessCount    int64
+	ProbeFailureCount    int64
+	StateTransitionCount int64
+	LastProbeAt          *time.Time
+	LastTickAt           *time.Time
 }
 
 type RefreshToken struct {

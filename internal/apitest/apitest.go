@@ -56,6 +56,9 @@ func New(t testing.TB, opts ...Option) *Env {
 	require.NoError(t, err)
 	cfg := config.Default()
 	cfg.Server.DataDir = t.TempDir()
+	// The liveness poller would probe every host a test creates (addresses outside
+	// loopback too); tests of the poller turn it on with an Option setting Deps.Liveness.
+	cfg.Worker.LivenessTick = config.Duration{}
 	logBuf := &logtest.Buffer{}
 	logger, err := logging.New(logBuf, "debug", "json")
 	require.NoError(t, err)
@@ -153,11 +156,35 @@ func (e *Env) Do(req Request) *Response {
 	for k, v := range req.Headers {
 		hr.Header.Set(k, v)
 	}
-	rec := httptest.NewRecorder()
+	// A stream (text/event-stream) never ends by itself: the request is cancelled at its
+	// first flush, so Do returns the status, headers and opening bytes of the stream.
+	ctx, cancel := context.WithCancel(hr.Context())
+	defer cancel()
+	hr = hr.WithContext(ctx)
+	rec := &streamRecorder{ResponseRecorder: httptest.NewRecorder(), cancel: cancel}
 	e.App.Handler().ServeHTTP(rec, hr)
 	res := &Response{Status: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
 	e.conform(hr, body, res)
 	return res
+}
+
+// streamRecorder records a response and cancels the request once a stream has flushed.
+type streamRecorder struct {
+	*httptest.ResponseRecorder
+	cancel context.CancelFunc
+}
+
+// Flush implements http.Flusher.
+func (r *streamRecorder) Flush() {
+	r.ResponseRecorder.Flush()
+	if strings.HasPrefix(r.Header().Get("Content-Type"), "text/event-stream") {
+		r.cancel()
+	}
+}
+
+func init() {
+	// Streams are text: validate them as the string the spec declares.
+	openapi3filter.RegisterBodyDecoder("text/event-stream", openapi3filter.PlainBodyDecoder)
 }
 
 // conform fails the test when the response disagrees with the spec.

@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
 
 	api "github.com/openwatch/openwatch/gen/api"
 	"github.com/openwatch/openwatch/internal/audit"
@@ -20,16 +22,23 @@ import (
 	"github.com/openwatch/openwatch/internal/buildinfo"
 	"github.com/openwatch/openwatch/internal/config"
 	"github.com/openwatch/openwatch/internal/credential"
+	"github.com/openwatch/openwatch/internal/events"
 	"github.com/openwatch/openwatch/internal/host"
+	"github.com/openwatch/openwatch/internal/hostkey"
+	"github.com/openwatch/openwatch/internal/hostssh"
 	"github.com/openwatch/openwatch/internal/httpserver"
 	"github.com/openwatch/openwatch/internal/idempotency"
+	"github.com/openwatch/openwatch/internal/intel"
 	"github.com/openwatch/openwatch/internal/license"
+	"github.com/openwatch/openwatch/internal/liveness"
+	"github.com/openwatch/openwatch/internal/netscan"
 	"github.com/openwatch/openwatch/internal/pg"
 	"github.com/openwatch/openwatch/internal/role"
 	"github.com/openwatch/openwatch/internal/seal"
 	"github.com/openwatch/openwatch/internal/serviceaccount"
 	"github.com/openwatch/openwatch/internal/system"
 	"github.com/openwatch/openwatch/internal/user"
+	"github.com/openwatch/openwatch/internal/worker"
 )
 
 // Deps are what the application is assembled from.
@@ -48,6 +57,9 @@ type Deps struct {
 	// rate limit).
 	TuneAuth func(*auth.Config)
 	NowFunc  func() time.Time
+	// Liveness tunes the poller; a zero Tick is worker.liveness_tick (tests shorten the
+	// tick and the interval unit so the real poller runs in seconds).
+	Liveness liveness.Options
 }
 
 // App is the assembled application.
@@ -62,19 +74,38 @@ type App struct {
 	License *license.Manager
 	Audit   *audit.Writer
 	Hosts   *host.Service
+	// Jobs inserts background jobs (River); Workers is its bundle and JobRegistry what
+	// domains registered (see internal/worker's doc and jobs.go).
+	Jobs        *river.Client[pgx.Tx]
+	Workers     *river.Workers
+	JobRegistry *worker.Registry
+	// Events fans committed events out to this process's SSE streams.
+	Events *events.Broker
+	// SSH connects to inventory hosts (credential resolution, host key trust on first use,
+	// learned privilege mode).
+	SSH *hostssh.Connector
+	// Intel runs discovery and intelligence collection.
+	Intel *intel.Service
+	// Liveness probes hosts and keeps their monitoring state.
+	Liveness *liveness.Service
 }
 
 // The domains' handler types, aliased so they can be embedded side by side.
 type (
-	systemHandlers  = system.Handlers
-	authHandlers    = auth.Handlers
-	userHandlers    = user.Handlers
-	roleHandlers    = role.Handlers
-	licenseHandlers = license.Handlers
-	saHandlers      = serviceaccount.Handlers
-	auditHandlers   = audit.Handlers
-	hostHandlers    = host.Handlers
-	credHandlers    = credential.Handlers
+	systemHandlers   = system.Handlers
+	authHandlers     = auth.Handlers
+	userHandlers     = user.Handlers
+	roleHandlers     = role.Handlers
+	licenseHandlers  = license.Handlers
+	saHandlers       = serviceaccount.Handlers
+	auditHandlers    = audit.Handlers
+	hostHandlers     = host.Handlers
+	credHandlers     = credential.Handlers
+	livenessHandlers = liveness.Handlers
+	intelHandlers    = intel.Handlers
+	netscanHandlers  = netscan.Handlers
+	eventsHandlers   = events.Handlers
+	hostkeyHandlers  = hostkey.Handlers
 )
 
 // server is the one strict server: each domain's handlers, embedded. A missing operation
@@ -89,6 +120,11 @@ type server struct {
 	*auditHandlers
 	*hostHandlers
 	*credHandlers
+	*livenessHandlers
+	*intelHandlers
+	*netscanHandlers
+	*eventsHandlers
+	*hostkeyHandlers
 }
 
 var _ api.StrictServerInterface = (*server)(nil)
@@ -137,6 +173,12 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Background jobs: build the client before the services that enqueue, then let each
+	// domain add its workers and periodic jobs (jobs.AddPeriodic(svc.RegisterJobs(jobs.Workers)...)).
+	jobs, err := newJobs(d)
+	if err != nil {
+		return nil, err
+	}
 	authSvc, err := auth.NewService(d.Pool, signer, keyring, aw, authCfg, d.Logger, now)
 	if err != nil {
 		return nil, err
@@ -156,29 +198,57 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	}
 	verifier := license.NewVerifier(keys, 0, now)
 	hosts := host.NewService(d.Pool, aw)
+	hostH := host.NewHandlers(hosts)
+	scans := netscan.NewService(d.Pool, aw, jobs.Client, hosts, netscan.Options{Logger: d.Logger})
+	jobs.AddPeriodic(scans.RegisterJobs(jobs.Workers)...)
+	creds := credential.NewService(d.Pool, keyring, aw, now)
+	sshConn := hostssh.New(d.Pool, creds, aw, d.Logger)
+	intelSvc := intel.NewService(d.Pool, aw, hosts, sshConn, jobs.Client, intel.Options{Logger: d.Logger, Now: now})
+	jobs.AddPeriodic(intelSvc.RegisterJobs(jobs.Workers)...)
+	liveOpts := d.Liveness
+	if liveOpts.Tick == 0 {
+		liveOpts.Tick = d.Config.Worker.LivenessTick.Duration
+		liveOpts.Disabled = liveOpts.Tick == 0
+	}
+	if liveOpts.Now == nil {
+		liveOpts.Now = now
+	}
+	live := liveness.NewService(liveness.Deps{Pool: d.Pool, Audit: aw, Jobs: jobs.Client, Connector: sshConn,
+		Logger: d.Logger, Options: liveOpts})
+	jobs.AddQueue(liveness.Queue, live.Slots())
+	jobs.AddPeriodic(live.RegisterJobs(jobs.Workers)...)
 	lic := license.NewManager(verifier, d.Config.License.File, d.Logger)
 	idem := idempotency.NewStore(d.Pool, now)
+	broker := events.NewBroker(d.Pool, d.Logger)
+	tickets := events.NewTickets(d.Pool, authSvc)
+	jobs.AddPeriodic(events.NewRetention(d.Pool, d.Logger, events.DefaultRetention, now).RegisterJobs(jobs.Workers)...)
 	handlers := &server{
-		systemHandlers:  system.NewHandlers(system.NewHealth(d.Pool, now), buildinfo.Get()),
-		authHandlers:    auth.NewHandlers(authSvc),
-		userHandlers:    user.NewHandlers(users),
-		roleHandlers:    role.NewHandlers(role.NewService(d.Pool, aw)),
-		licenseHandlers: license.NewHandlers(lic, verifier, aw),
-		auditHandlers:   audit.NewHandlers(aw),
-		hostHandlers:    host.NewHandlers(hosts),
-		credHandlers:    credential.NewHandlers(credential.NewService(d.Pool, keyring, aw, now)),
-		saHandlers:      serviceaccount.NewHandlers(serviceaccount.NewService(d.Pool, authSvc, aw, now)),
+		systemHandlers:   system.NewHandlers(system.NewHealth(d.Pool, now), buildinfo.Get()),
+		authHandlers:     auth.NewHandlers(authSvc),
+		userHandlers:     user.NewHandlers(users),
+		roleHandlers:     role.NewHandlers(role.NewService(d.Pool, aw)),
+		licenseHandlers:  license.NewHandlers(lic, verifier, aw),
+		auditHandlers:    audit.NewHandlers(aw),
+		hostHandlers:     hostH,
+		credHandlers:     credential.NewHandlers(creds),
+		saHandlers:       serviceaccount.NewHandlers(serviceaccount.NewService(d.Pool, authSvc, aw, now)),
+		livenessHandlers: liveness.NewHandlers(live),
+		intelHandlers:    intel.NewHandlers(intelSvc),
+		netscanHandlers:  netscan.NewHandlers(scans, hostH),
+		eventsHandlers:   events.NewHandlers(broker, tickets, d.Logger),
+		hostkeyHandlers:  hostkey.NewHandlers(hostkey.NewService(d.Pool, aw)),
 	}
 	httpSrv, err := httpserver.New(httpserver.Options{
 		Logger: d.Logger, Doc: d.Doc, Operations: d.Operations, Handlers: handlers,
-		Authenticator: authSvc, Idempotency: idem, License: lic, Denials: denialRecorder{aw: aw, log: d.Logger},
+		Authenticator: authSvc, Tickets: tickets, Idempotency: idem, License: lic, Denials: denialRecorder{aw: aw, log: d.Logger},
 		BodyLimit: d.Config.BodyLimitBytes(),
 		Assets:    d.Assets, AssetsBuilt: d.AssetsBuilt, Now: now,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build http server: %w", err)
 	}
-	return &App{Config: d.Config, Logger: d.Logger, Pool: d.Pool, Auth: authSvc, Users: users, Idem: idem, HTTP: httpSrv, License: lic, Audit: aw, Hosts: hosts}, nil
+	return &App{Config: d.Config, Logger: d.Logger, Pool: d.Pool, Auth: authSvc, Users: users, Idem: idem, HTTP: httpSrv, License: lic, Audit: aw, Hosts: hosts, SSH: sshConn, Intel: intelSvc, Events: broker,
+		Jobs: jobs.Client, Workers: jobs.Workers, JobRegistry: jobs, Liveness: live}, nil
 }
 
 // denialRecorder writes authorization denials to the audit trail.
@@ -198,14 +268,18 @@ func (r denialRecorder) RecordDenial(ctx context.Context, p *authz.Principal, op
 func (a *App) Handler() http.Handler { return a.HTTP.Echo() }
 
 // RunBackground starts the application's background loops (the session invalidation
-// listener and the idempotency sweeper), which run until ctx ends. The returned function
+// listener, the idempotency sweeper and, when this process works jobs, River), which run
+// until ctx ends. The returned function
 // waits for them to finish; call it before closing the pool.
 func (a *App) RunBackground(ctx context.Context) (wait func()) {
 	var wg sync.WaitGroup
 	listener := pg.NewListener(a.Pool, a.Logger)
 	listener.Subscribe(auth.InvalidationChannel, a.Auth.Subscriber())
 	listener.Subscribe(host.InventoryChannel, a.Hosts.Subscriber())
+	listener.Subscribe(events.Channel, a.Events)
 	wg.Go(func() { listener.Run(ctx) })
+	wg.Go(func() { a.Events.Run(ctx) })
+	a.runJobs(ctx, &wg)
 	wg.Go(func() {
 		t := time.NewTicker(10 * time.Minute)
 		defer t.Stop()

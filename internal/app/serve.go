@@ -71,6 +71,9 @@ func Serve(ctx context.Context, cfg config.Config, o ServeOptions) error {
 	if err := a.ensureInitialAdmin(ctx, o.Stdout); err != nil {
 		return err
 	}
+	if err := a.StartJobs(ctx); err != nil {
+		return err
+	}
 	bg, stopBG := context.WithCancel(ctx)
 	waitBG := a.RunBackground(bg)
 	go a.reloadOnHangup(bg)
@@ -92,12 +95,15 @@ func Serve(ctx context.Context, cfg config.Config, o ServeOptions) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// Shutdown waits for requests to finish; event streams never do, so end them first.
+	srv.RegisterOnShutdown(a.Events.Close)
 	// Start-up allocates heavily and briefly (spec parsing, Argon2id hashing); hand that
 	// memory back so an idle server stays small.
 	debug.FreeOSMemory()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ServeTLS(ln, "", "") }()
-	log.Info("openwatch serving", slog.String("listen", ln.Addr().String()), slog.String("url", "https://"+displayAddr(ln.Addr())+"/"))
+	log.Info("openwatch serving", slog.String("listen", ln.Addr().String()), slog.String("url", "https://"+displayAddr(ln.Addr())+"/"),
+		slog.Bool("with_worker", a.JobRegistry.Working()))
 	if o.Ready != nil {
 		o.Ready(ln.Addr())
 	}

@@ -40,6 +40,10 @@ const (
 	CodeSelfLockout            Code = "user.self_lockout"
 	CodeUnavailable            Code = "service.unavailable"
 	CodeInternal               Code = "internal.error"
+	CodeHostUnreachable        Code = "host.unreachable"
+	CodeHostKeyMismatch        Code = "host.key_mismatch"
+	CodeHostBusy               Code = "host.busy"
+	CodeRangeTooLarge          Code = "discovery.range_too_large"
 )
 
 // Spec describes how a code is presented: its HTTP status, fault, whether a retry may
@@ -74,4 +78,8 @@ var Registry = map[Code]Spec{
 	CodeSelfLockout:            {http.StatusConflict, FaultPolicy, false, "You cannot disable or delete your own account."},
 	CodeUnavailable:            {http.StatusServiceUnavailable, FaultServer, true, "The service is temporarily unavailable."},
 	CodeInternal:               {http.StatusInternalServerError, FaultServer, true, "An internal error occurred."},
+	CodeHostUnreachable:        {http.StatusBadGateway, FaultExternal, true, "The host could not be reached over SSH."},
+	CodeHostKeyMismatch:        {http.StatusBadGateway, FaultExternal, false, "The host presented an SSH host key other than the trusted one; approve or reset its keys."},
+	CodeHostBusy:               {http.StatusConflict, FaultClient, true, "Another check of this host is running; retry when it finishes."},
+	CodeRangeTooLarge:          {http.StatusBadRequest, FaultClient, false, "The network range is larger than the configured maximum."},
 }

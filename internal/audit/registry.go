@@ -27,95 +27,123 @@ type Spec struct {
 
 // The registered actions.
 const (
-	ActionLoginSucceeded        Action = "auth.login.succeeded"
-	ActionLoginFailed           Action = "auth.login.failed"
-	ActionLogout                Action = "auth.logout"
-	ActionRefreshReused         Action = "auth.refresh.reused"
-	ActionPasswordChanged       Action = "auth.password.changed"
-	ActionMFAEnrolled           Action = "auth.mfa.enrolled"
-	ActionMFAVerified           Action = "auth.mfa.verified"
-	ActionMFAFailed             Action = "auth.mfa.failed"
-	ActionLockedOut             Action = "auth.locked_out"
-	ActionRateLimited           Action = "auth.rate_limited"
-	ActionAuthzDenied           Action = "authz.denied"
-	ActionUserCreated           Action = "user.created"
-	ActionUserUpdated           Action = "user.updated"
-	ActionUserDeleted           Action = "user.deleted"
-	ActionUserDisabled          Action = "user.disabled"
-	ActionUserEnabled           Action = "user.enabled"
-	ActionUserPasswordReset     Action = "user.password_reset"
-	ActionRoleAssigned          Action = "role.assigned"
-	ActionRoleUnassigned        Action = "role.unassigned"
-	ActionRoleCreated           Action = "role.created"
-	ActionServiceAccountCreated Action = "service_account.created"
-	ActionServiceAccountUpdated Action = "service_account.updated"
-	ActionServiceAccountDeleted Action = "service_account.deleted"
-	ActionTokenCreated          Action = "token.created"
-	ActionTokenRevoked          Action = "token.revoked"
-	ActionCredentialCreated     Action = "credential.created"
-	ActionCredentialUpdated     Action = "credential.updated"
-	ActionCredentialDeleted     Action = "credential.deleted"
-	ActionCredentialCloned      Action = "credential.cloned"
-	ActionLicenseVerified       Action = "license.verified"
-	ActionAuditExported         Action = "audit.exported"
-	ActionAuditVerified         Action = "audit.verified"
-	ActionSecurityConfigChanged Action = "security.config_changed"
-	ActionHostCreated           Action = "host.created"
-	ActionHostUpdated           Action = "host.updated"
-	ActionHostDeleted           Action = "host.deleted"
-	ActionHostMaintenance       Action = "host.maintenance_changed"
-	ActionGroupCreated          Action = "group.created"
-	ActionGroupUpdated          Action = "group.updated"
-	ActionGroupDeleted          Action = "group.deleted"
-	ActionGroupMembership       Action = "group.membership_changed"
-	ActionGroupMaintenance      Action = "group.maintenance_changed"
+	ActionLoginSucceeded            Action = "auth.login.succeeded"
+	ActionLoginFailed               Action = "auth.login.failed"
+	ActionLogout                    Action = "auth.logout"
+	ActionRefreshReused             Action = "auth.refresh.reused"
+	ActionPasswordChanged           Action = "auth.password.changed"
+	ActionMFAEnrolled               Action = "auth.mfa.enrolled"
+	ActionMFAVerified               Action = "auth.mfa.verified"
+	ActionMFAFailed                 Action = "auth.mfa.failed"
+	ActionLockedOut                 Action = "auth.locked_out"
+	ActionRateLimited               Action = "auth.rate_limited"
+	ActionAuthzDenied               Action = "authz.denied"
+	ActionUserCreated               Action = "user.created"
+	ActionUserUpdated               Action = "user.updated"
+	ActionUserDeleted               Action = "user.deleted"
+	ActionUserDisabled              Action = "user.disabled"
+	ActionUserEnabled               Action = "user.enabled"
+	ActionUserPasswordReset         Action = "user.password_reset"
+	ActionRoleAssigned              Action = "role.assigned"
+	ActionRoleUnassigned            Action = "role.unassigned"
+	ActionRoleCreated               Action = "role.created"
+	ActionServiceAccountCreated     Action = "service_account.created"
+	ActionServiceAccountUpdated     Action = "service_account.updated"
+	ActionServiceAccountDeleted     Action = "service_account.deleted"
+	ActionTokenCreated              Action = "token.created"
+	ActionTokenRevoked              Action = "token.revoked"
+	ActionCredentialCreated         Action = "credential.created"
+	ActionCredentialUpdated         Action = "credential.updated"
+	ActionCredentialDeleted         Action = "credential.deleted"
+	ActionCredentialCloned          Action = "credential.cloned"
+	ActionLicenseVerified           Action = "license.verified"
+	ActionAuditExported             Action = "audit.exported"
+	ActionAuditVerified             Action = "audit.verified"
+	ActionSecurityConfigChanged     Action = "security.config_changed"
+	ActionHostCreated               Action = "host.created"
+	ActionHostUpdated               Action = "host.updated"
+	ActionHostDeleted               Action = "host.deleted"
+	ActionHostMaintenance           Action = "host.maintenance_changed"
+	ActionGroupCreated              Action = "group.created"
+	ActionGroupUpdated              Action = "group.updated"
+	ActionGroupDeleted              Action = "group.deleted"
+	ActionGroupMembership           Action = "group.membership_changed"
+	ActionGroupMaintenance          Action = "group.maintenance_changed"
+	ActionHostKeyTrusted            Action = "host.key_trusted"
+	ActionHostKeyRejected           Action = "host.key_rejected"
+	ActionHostKeyApproved           Action = "host.key_approved"
+	ActionHostKeysReset             Action = "host.keys_reset"
+	ActionSSHConfigChanged          Action = "system.ssh_config_changed"
+	ActionDiscoveryScanStarted      Action = "discovery.scan_started"
+	ActionDiscoveryRegistered       Action = "discovery.host_registered"
+	ActionHostConnectivityChecked   Action = "host.connectivity_checked"
+	ActionConnectivityConfigChanged Action = "system.connectivity_config_changed"
+	ActionHostDiscoveryRun          Action = "host.discovery_run"
+	ActionHostIntelCollected        Action = "host.intelligence_collected"
+	ActionIntelligenceConfigChanged Action = "system.intelligence_config_changed"
+	ActionDiscoveryConfigChanged    Action = "system.discovery_config_changed"
+	ActionDiscoverySweep            Action = "discovery.sweep_started"
 )
 
 // Actions is the registry of every action an event may record. Adding an action means
 // adding its constant above and its entry here.
 var Actions = map[Action]Spec{
-	ActionLoginSucceeded:        {SeverityInfo, "A user signed in."},
-	ActionLoginFailed:           {SeverityWarning, "A sign-in attempt failed."},
-	ActionLogout:                {SeverityInfo, "A user signed out."},
-	ActionRefreshReused:         {SeverityCritical, "A refresh token was presented a second time; its session was revoked."},
-	ActionPasswordChanged:       {SeverityNotice, "A user changed their password."},
-	ActionMFAEnrolled:           {SeverityNotice, "A user enrolled a second factor."},
-	ActionMFAVerified:           {SeverityNotice, "A user confirmed a second factor."},
-	ActionMFAFailed:             {SeverityWarning, "A second-factor code was wrong."},
-	ActionLockedOut:             {SeverityWarning, "An account was locked after repeated failures."},
-	ActionRateLimited:           {SeverityWarning, "Sign-in attempts were refused for coming too fast."},
-	ActionAuthzDenied:           {SeverityWarning, "A request was refused for lack of a permission."},
-	ActionUserCreated:           {SeverityNotice, "A user was created."},
-	ActionUserUpdated:           {SeverityNotice, "A user was changed."},
-	ActionUserDeleted:           {SeverityNotice, "A user was deleted."},
-	ActionUserDisabled:          {SeverityNotice, "A user was disabled."},
-	ActionUserEnabled:           {SeverityNotice, "A user was enabled."},
-	ActionUserPasswordReset:     {SeverityNotice, "An administrator reset a user's password."},
-	ActionRoleAssigned:          {SeverityNotice, "A role was given to a user."},
-	ActionRoleUnassigned:        {SeverityNotice, "A role was taken from a user."},
-	ActionRoleCreated:           {SeverityNotice, "A custom role was created."},
-	ActionServiceAccountCreated: {SeverityNotice, "A service account was created."},
-	ActionServiceAccountUpdated: {SeverityNotice, "A service account was changed."},
-	ActionServiceAccountDeleted: {SeverityNotice, "A service account was deleted."},
-	ActionTokenCreated:          {SeverityNotice, "An API token was created."},
-	ActionTokenRevoked:          {SeverityNotice, "An API token was revoked."},
-	ActionCredentialCreated:     {SeverityNotice, "An SSH credential was created."},
-	ActionCredentialUpdated:     {SeverityNotice, "An SSH credential was changed."},
-	ActionCredentialDeleted:     {SeverityNotice, "An SSH credential was deleted."},
-	ActionCredentialCloned:      {SeverityNotice, "An SSH credential was copied to a new scope."},
-	ActionLicenseVerified:       {SeverityInfo, "A license was checked."},
-	ActionAuditExported:         {SeverityNotice, "Audit events were exported."},
-	ActionAuditVerified:         {SeverityInfo, "The audit chain was verified."},
-	ActionSecurityConfigChanged: {SeverityNotice, "Workspace security settings were changed."},
-	ActionHostCreated:           {SeverityInfo, "A host was added to the inventory."},
-	ActionHostUpdated:           {SeverityInfo, "A host was changed."},
-	ActionHostDeleted:           {SeverityNotice, "A host was deleted."},
-	ActionHostMaintenance:       {SeverityInfo, "A host's maintenance mode was turned on or off."},
-	ActionGroupCreated:          {SeverityInfo, "A host group was created."},
-	ActionGroupUpdated:          {SeverityInfo, "A host group was changed."},
-	ActionGroupDeleted:          {SeverityNotice, "A host group was deleted."},
-	ActionGroupMembership:       {SeverityInfo, "A host joined or left a group."},
-	ActionGroupMaintenance:      {SeverityInfo, "A group's maintenance mode was turned on or off."},
+	ActionLoginSucceeded:            {SeverityInfo, "A user signed in."},
+	ActionLoginFailed:               {SeverityWarning, "A sign-in attempt failed."},
+	ActionLogout:                    {SeverityInfo, "A user signed out."},
+	ActionRefreshReused:             {SeverityCritical, "A refresh token was presented a second time; its session was revoked."},
+	ActionPasswordChanged:           {SeverityNotice, "A user changed their password."},
+	ActionMFAEnrolled:               {SeverityNotice, "A user enrolled a second factor."},
+	ActionMFAVerified:               {SeverityNotice, "A user confirmed a second factor."},
+	ActionMFAFailed:                 {SeverityWarning, "A second-factor code was wrong."},
+	ActionLockedOut:                 {SeverityWarning, "An account was locked after repeated failures."},
+	ActionRateLimited:               {SeverityWarning, "Sign-in attempts were refused for coming too fast."},
+	ActionAuthzDenied:               {SeverityWarning, "A request was refused for lack of a permission."},
+	ActionUserCreated:               {SeverityNotice, "A user was created."},
+	ActionUserUpdated:               {SeverityNotice, "A user was changed."},
+	ActionUserDeleted:               {SeverityNotice, "A user was deleted."},
+	ActionUserDisabled:              {SeverityNotice, "A user was disabled."},
+	ActionUserEnabled:               {SeverityNotice, "A user was enabled."},
+	ActionUserPasswordReset:         {SeverityNotice, "An administrator reset a user's password."},
+	ActionRoleAssigned:              {SeverityNotice, "A role was given to a user."},
+	ActionRoleUnassigned:            {SeverityNotice, "A role was taken from a user."},
+	ActionRoleCreated:               {SeverityNotice, "A custom role was created."},
+	ActionServiceAccountCreated:     {SeverityNotice, "A service account was created."},
+	ActionServiceAccountUpdated:     {SeverityNotice, "A service account was changed."},
+	ActionServiceAccountDeleted:     {SeverityNotice, "A service account was deleted."},
+	ActionTokenCreated:              {SeverityNotice, "An API token was created."},
+	ActionTokenRevoked:              {SeverityNotice, "An API token was revoked."},
+	ActionCredentialCreated:         {SeverityNotice, "An SSH credential was created."},
+	ActionCredentialUpdated:         {SeverityNotice, "An SSH credential was changed."},
+	ActionCredentialDeleted:         {SeverityNotice, "An SSH credential was deleted."},
+	ActionCredentialCloned:          {SeverityNotice, "An SSH credential was copied to a new scope."},
+	ActionLicenseVerified:           {SeverityInfo, "A license was checked."},
+	ActionAuditExported:             {SeverityNotice, "Audit events were exported."},
+	ActionAuditVerified:             {SeverityInfo, "The audit chain was verified."},
+	ActionSecurityConfigChanged:     {SeverityNotice, "Workspace security settings were changed."},
+	ActionHostCreated:               {SeverityInfo, "A host was added to the inventory."},
+	ActionHostUpdated:               {SeverityInfo, "A host was changed."},
+	ActionHostDeleted:               {SeverityNotice, "A host was deleted."},
+	ActionHostMaintenance:           {SeverityInfo, "A host's maintenance mode was turned on or off."},
+	ActionGroupCreated:              {SeverityInfo, "A host group was created."},
+	ActionGroupUpdated:              {SeverityInfo, "A host group was changed."},
+	ActionGroupDeleted:              {SeverityNotice, "A host group was deleted."},
+	ActionGroupMembership:           {SeverityInfo, "A host joined or left a group."},
+	ActionGroupMaintenance:          {SeverityInfo, "A group's maintenance mode was turned on or off."},
+	ActionHostKeyTrusted:            {SeverityNotice, "A host's SSH host key was trusted on first contact."},
+	ActionHostKeyRejected:           {SeverityWarning, "A host presented an SSH host key other than the trusted one; connections fail until it is approved."},
+	ActionHostKeyApproved:           {SeverityNotice, "An operator approved a host's new SSH host key."},
+	ActionHostKeysReset:             {SeverityNotice, "An operator reset a host's SSH host keys (the next contact trusts the key it presents)."},
+	ActionSSHConfigChanged:          {SeverityNotice, "The SSH client settings were changed."},
+	ActionDiscoveryScanStarted:      {SeverityInfo, "A network scan for SSH servers was started."},
+	ActionDiscoveryRegistered:       {SeverityInfo, "A host found by a network scan was added to the inventory."},
+	ActionHostConnectivityChecked:   {SeverityInfo, "A connectivity check of a host was run on demand."},
+	ActionConnectivityConfigChanged: {SeverityNotice, "The connectivity polling configuration was changed."},
+	ActionHostDiscoveryRun:          {SeverityInfo, "Discovery of a host's system information was run on demand."},
+	ActionHostIntelCollected:        {SeverityInfo, "A host's intelligence (packages, services, users, ports, ...) was collected on demand."},
+	ActionIntelligenceConfigChanged: {SeverityNotice, "The intelligence collection configuration was changed."},
+	ActionDiscoveryConfigChanged:    {SeverityNotice, "The discovery configuration was changed."},
+	ActionDiscoverySweep:            {SeverityInfo, "A discovery sweep of every eligible host was started."},
 }
 
 // The actor types an event may name.

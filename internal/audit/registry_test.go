@@ -33,5 +33,5 @@ func TestRegistry(t *testing.T) {
 	} {
 		require.Equal(t, severity, audit.Actions[action].Severity, action)
 	}
-	require.Len(t, audit.Actions, 42)
+	require.Len(t, audit.Actions, 56)
 }

@@ -54,6 +54,10 @@ const (
 	PermCredRead    = "credential:read"
 	PermCredWrite   = "credential:write"
 	PermCredDelete  = "credential:delete"
+	PermSysRead     = "system:read"
+	PermSysWrite    = "system:write"
+	PermSysConfig   = "system:config:write"
+	PermActivity    = "activity:read"
 )
 
 // Categories lists the permission categories.
@@ -68,6 +72,8 @@ func Categories() []Category {
 		{ID: "audit", Description: "The audit trail."},
 		{ID: "host", Description: "The fleet inventory: hosts and host groups."},
 		{ID: "credential", Description: "The SSH credential vault."},
+		{ID: "system", Description: "Fleet dashboards and the connectivity, intelligence, discovery and SSH settings."},
+		{ID: "activity", Description: "The activity feed and the live event stream."},
 	}
 }
 
@@ -96,6 +102,10 @@ func Permissions() []Permission {
 		{ID: PermAuditExport, Category: "audit", Description: "Export audit events as CSV or JSON.", LicenseGated: "audit_export"},
 		{ID: PermAuditVerify, Category: "audit", Description: "Verify the integrity of the audit chain."},
 		{ID: PermSAWrite, Category: "service_account", Description: "Create, change and disable service accounts; mint and revoke tokens.", Dangerous: true},
+		{ID: PermSysRead, Category: "system", Description: "Read fleet dashboards, system settings and worker status."},
+		{ID: PermSysWrite, Category: "system", Description: "Change the connectivity polling settings."},
+		{ID: PermSysConfig, Category: "system", Description: "Change intelligence, discovery and SSH settings (including whether sudo passwords may be sent) and start discovery sweeps.", Dangerous: true},
+		{ID: PermActivity, Category: "activity", Description: "Read the activity feed and the live event stream (items are further filtered by the other permissions held)."},
 	}
 }
 
@@ -116,11 +126,11 @@ func BuiltInRoles() []Role {
 	sort.Strings(all)
 	return []Role{
 		{ID: RoleViewer, Description: "Read-only access.", BuiltIn: true,
-			Permissions: []string{PermAccountSelf, PermHostRead, PermLicRead}},
+			Permissions: []string{PermAccountSelf, PermActivity, PermHostRead, PermLicRead, PermSysRead}},
 		{ID: RoleAuditor, Description: "Read access plus audit and compliance review.", BuiltIn: true,
-			Permissions: []string{PermAccountSelf, PermAuditExport, PermAuditRead, PermAuditVerify, PermHostRead, PermLicRead, PermRoleRead, PermSARead, PermSecRead, PermUserRead}},
+			Permissions: []string{PermAccountSelf, PermActivity, PermAuditExport, PermAuditRead, PermAuditVerify, PermHostRead, PermLicRead, PermRoleRead, PermSARead, PermSecRead, PermSysRead, PermUserRead}},
 		{ID: RoleSecurityAdmin, Description: "Security configuration: users, roles and access.", BuiltIn: true,
-			Permissions: []string{PermAccountSelf, PermAuditRead, PermCredDelete, PermCredRead, PermCredWrite, PermHostRead, PermLicRead, PermRoleAssign, PermRoleRead, PermRoleWrite, PermSARead, PermSAWrite, PermSecRead, PermSecWrite, PermUserDelete, PermUserRead, PermUserWrite}},
+			Permissions: []string{PermAccountSelf, PermActivity, PermAuditRead, PermCredDelete, PermCredRead, PermCredWrite, PermHostRead, PermLicRead, PermRoleAssign, PermRoleRead, PermRoleWrite, PermSARead, PermSAWrite, PermSecRead, PermSecWrite, PermSysRead, PermUserDelete, PermUserRead, PermUserWrite}},
 		{ID: RoleAdmin, Description: "Full system administration.", BuiltIn: true, Permissions: all},
 	}
 }

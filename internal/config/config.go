@@ -26,6 +26,17 @@ type Config struct {
 	Auth     AuthConfig     `toml:"auth"`
 	Secrets  SecretsConfig  `toml:"secrets"`
 	License  LicenseConfig  `toml:"license"`
+	Worker   WorkerConfig   `toml:"worker"`
+}
+
+// WorkerConfig configures background jobs (River): how many run at once in this process,
+// whether serve runs them too, and when a job of a dead process is run again.
+type WorkerConfig struct {
+	Concurrency int      `toml:"concurrency" help:"largest {number} of jobs this process runs at once (1 to 10000)"`
+	WithWorker  bool     `toml:"with_worker" help:"serve runs background jobs in-process too ({bool}); false leaves them to 'openwatch worker' processes"`
+	RescueAfter Duration `toml:"rescue_after" help:"{duration} after which a job still marked running (its process died) is run again, 1s to 24h; a job may run for half of it before its context is cancelled"`
+	// LivenessTick is how often the liveness poller runs (a periodic job, once per cluster).
+	LivenessTick Duration `toml:"liveness_tick" help:"{duration} between two rounds of the liveness poller, 100ms to 1m; 0 turns polling off (on-demand connectivity checks still work)"`
 }
 
 // LicenseConfig says where the license and the keys trusted to sign licenses are.
@@ -94,6 +105,12 @@ func Default() Config {
 			SessionIdleTimeout: Duration{30 * time.Minute},
 			LoginBurst:         10,
 			LoginRatePerMinute: 12,
+		},
+		Worker: WorkerConfig{
+			Concurrency:  20,
+			WithWorker:   true,
+			RescueAfter:  Duration{time.Minute},
+			LivenessTick: Duration{time.Second},
 		},
 	}
 }

@@ -150,6 +150,24 @@ OTHER_TOOL_TOKEN=ignored
 			},
 		},
 		{
+			name: "workerSection",
+			layers: layers{
+				toml:    "[worker]\nconcurrency = 5\nwith_worker = false\n",
+				environ: []string{"OPENWATCH_WORKER_RESCUE_AFTER=2s"},
+				flags:   map[string]string{"worker.concurrency": "7"},
+			},
+			want: func(c *Config) {
+				c.Worker.Concurrency = 7
+				c.Worker.WithWorker = false
+				c.Worker.RescueAfter = Duration{2 * time.Second}
+			},
+		},
+		{
+			name:   "workerBoolFromEnv",
+			layers: layers{environ: []string{"OPENWATCH_WORKER_WITH_WORKER=false"}},
+			want:   func(c *Config) { c.Worker.WithWorker = false },
+		},
+		{
 			name: "emptyEnvValueKeepsTOML",
 			layers: layers{
 				toml:    "[logging]\nlevel = \"debug\"\n",
@@ -227,6 +245,11 @@ func TestLoadErrors(t *testing.T) {
 		{"maxConnectionsZero", layers{toml: "[database]\nmax_connections = 0\n"}, "config: database.max_connections: must be between 1 and 1000"},
 		{"maxConnectionsTooMany", layers{environ: []string{"OPENWATCH_DATABASE_MAX_CONNECTIONS=1001"}}, "config: database.max_connections: must be between 1 and 1000"},
 		{"maxConnectionsNotInteger", layers{environ: []string{"OPENWATCH_DATABASE_MAX_CONNECTIONS=abc"}}, `config: database.max_connections: "abc" is not an integer (from OPENWATCH_DATABASE_MAX_CONNECTIONS in environment)`},
+		{"workerConcurrencyZero", layers{toml: "[worker]\nconcurrency = 0\n"}, "config: worker.concurrency: must be between 1 and 10000"},
+		{"workerRescueTooShort", layers{environ: []string{"OPENWATCH_WORKER_RESCUE_AFTER=500ms"}}, "config: worker.rescue_after: must be between 1s and 24h"},
+		{"workerWithWorkerNotBool", layers{environ: []string{"OPENWATCH_WORKER_WITH_WORKER=maybe"}}, `config: worker.with_worker: "maybe" is not true or false`},
+		{"workerWithWorkerTOMLString", layers{toml: "[worker]\nwith_worker = \"yes\"\n"}, "config: worker.with_worker: want a boolean, not a string"},
+		{"workerLivenessTickTooShort", layers{environ: []string{"OPENWATCH_WORKER_LIVENESS_TICK=10ms"}}, "config: worker.liveness_tick: must be 0 (off) or between 100ms and 1m"},
 		{"tlsCertWithoutKey", layers{toml: "[server]\ntls_cert = \"/a.crt\"\n"}, "config: server.tls_cert and server.tls_key must be set together"},
 		{"bodyLimitUnparsable", layers{flags: map[string]string{"server.body_limit": "2 furlongs"}}, `config: server.body_limit: "2 furlongs" is not a size`},
 		{"bodyLimitTooSmall", layers{flags: map[string]string{"server.body_limit": "10"}}, "config: server.body_limit: must be between 1KiB and 1GiB"},

@@ -22,6 +22,11 @@ const (
 	maxAccessTokenTTL  = 24 * time.Hour
 	maxRefreshTokenTTL = 90 * 24 * time.Hour
 	minIdleTimeout     = time.Minute
+	maxConcurrency     = 10_000
+	minRescueAfter     = time.Second
+	maxRescueAfter     = 24 * time.Hour
+	minLivenessTick    = 100 * time.Millisecond
+	maxLivenessTick    = time.Minute
 )
 
 // normalize puts values into canonical form before validation: log level and
@@ -101,6 +106,17 @@ func (c Config) Validate() error {
 	}
 	if a.LoginRatePerMinute < 1 || a.LoginRatePerMinute > 100_000 {
 		bad("auth.login_rate_per_minute", "must be between 1 and 100000")
+	}
+
+	w := c.Worker
+	if w.Concurrency < 1 || w.Concurrency > maxConcurrency {
+		bad("worker.concurrency", "must be between 1 and %d", maxConcurrency)
+	}
+	if w.RescueAfter.Duration < minRescueAfter || w.RescueAfter.Duration > maxRescueAfter {
+		bad("worker.rescue_after", "must be between %s and %s", Duration{minRescueAfter}, Duration{maxRescueAfter})
+	}
+	if t := w.LivenessTick.Duration; t != 0 && (t < minLivenessTick || t > maxLivenessTick) {
+		bad("worker.liveness_tick", "must be 0 (off) or between %s and %s", Duration{minLivenessTick}, Duration{maxLivenessTick})
 	}
 	return errors.Join(errs...)
 }

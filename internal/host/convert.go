@@ -31,3 +31,38 @@ func groupToAPI(g Group) api.HostGroup {
 	return api.HostGroup{Id: g.ID, Name: g.Name, Description: g.Description, MaintenanceMode: g.MaintenanceMode,
 		HostCount: g.HostCount, CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt}
 }
+
+// livenessSummary is the list view of a host's liveness.
+func livenessSummary(l dbq.HostLivenessSummariesRow) *api.HostLivenessSummary {
+	return &api.HostLivenessSummary{
+		MonitoringState: api.MonitoringState(l.MonitoringState), ReachabilityStatus: api.ReachabilityStatus(l.ReachabilityStatus),
+		LastStateChangeAt: l.LastStateChangeAt,
+	}
+}
+
+// livenessDetail is the detail view of a host's liveness; nil before the poller saw the host.
+func livenessDetail(l *dbq.HostLiveness) *api.HostLiveness {
+	if l == nil {
+		return nil
+	}
+	state := api.MonitoringState(l.MonitoringState)
+	out := &api.HostLiveness{
+		ReachabilityStatus: api.ReachabilityStatus(l.ReachabilityStatus), MonitoringState: &state,
+		LastProbeAt: l.LastProbeAt, NextProbeAt: &l.NextProbeAt, LastStateChangeAt: l.LastStateChangeAt,
+		LastErrorType: l.LastErrorType, ConsecutiveFailures: ptr(int(l.ConsecutiveFailures)),
+		PingConsecutiveFailures: ptr(int(l.PingConsecutiveFailures)), PingConsecutiveSuccesses: ptr(int(l.PingConsecutiveSuccesses)),
+		SshConsecutiveFailures: ptr(int(l.SshConsecutiveFailures)), SshConsecutiveSuccesses: ptr(int(l.SshConsecutiveSuccesses)),
+		PrivilegeConsecutiveFailures:  ptr(int(l.PrivilegeConsecutiveFailures)),
+		PrivilegeConsecutiveSuccesses: ptr(int(l.PrivilegeConsecutiveSuccesses)),
+	}
+	if l.LastResponseMs != nil {
+		out.LastResponseMs = ptr(int(*l.LastResponseMs))
+	}
+	if l.Privilege != nil {
+		p := api.HostLivenessPrivilege(*l.Privilege)
+		out.Privilege = &p
+	}
+	return out
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/google/uuid"
+
 	api "github.com/openwatch/openwatch/gen/api"
 	"github.com/openwatch/openwatch/internal/authz"
 )
@@ -34,9 +36,21 @@ func (h *Handlers) ListHosts(ctx context.Context, req api.ListHostsRequestObject
 	if err != nil {
 		return nil, err
 	}
+	ids := make([]uuid.UUID, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	live, err := h.svc.LivenessSummaries(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
 	out := api.ListHosts200JSONResponse{Hosts: make([]api.HostListItem, 0, len(rows)), NextCursor: next}
 	for _, r := range rows {
-		out.Hosts = append(out.Hosts, listItem(r))
+		item := listItem(r)
+		if l, ok := live[r.ID]; ok {
+			item.Liveness = livenessSummary(l)
+		}
+		out.Hosts = append(out.Hosts, item)
 	}
 	page, err = json.Marshal(out)
 	if err != nil {
@@ -117,7 +131,11 @@ func (h *Handlers) GetHost(ctx context.Context, req api.GetHostRequestObject) (a
 	if err != nil {
 		return nil, err
 	}
-	return api.GetHost200JSONResponse{Host: toAPI(host), ComplianceSummary: api.HostComplianceSummary{}}, nil
+	live, err := h.svc.Liveness(ctx, req.Id)
+	if err != nil {
+		return nil, err
+	}
+	return api.GetHost200JSONResponse{Host: toAPI(host), Liveness: livenessDetail(live), ComplianceSummary: api.HostComplianceSummary{}}, nil
 }
 
 // UpdateHost implements PATCH /hosts/{id} (host:write).

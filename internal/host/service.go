@@ -181,6 +181,36 @@ func (s *Service) List(ctx context.Context, f Filter) ([]dbq.HostListRow, *strin
 	return rows, next, nil
 }
 
+// LivenessSummaries returns, by host id, the liveness summary of those of the given hosts a
+// probe has reached (the others have none). Guarded by host:read.
+func (s *Service) LivenessSummaries(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]dbq.HostLivenessSummariesRow, error) {
+	out := make(map[uuid.UUID]dbq.HostLivenessSummariesRow, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.q.HostLivenessSummaries(ctx, ids)
+	if err != nil {
+		return nil, pg.Translate(err)
+	}
+	for _, r := range rows {
+		out[r.HostID] = r
+	}
+	return out, nil
+}
+
+// Liveness returns the liveness row of a host, or nil when the poller has not seen it yet.
+// Guarded by host:read.
+func (s *Service) Liveness(ctx context.Context, id uuid.UUID) (*dbq.HostLiveness, error) {
+	l, err := s.q.LivenessGet(ctx, id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, pg.Translate(err)
+	}
+	return &l, nil
+}
+
 // UpdateInput holds the fields to change; nil leaves a field as it is.
 type UpdateInput struct {
 	IPAddress   *string

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
@@ -21,6 +22,11 @@ type Authenticator interface {
 	AuthenticateAPIToken(ctx context.Context, id uuid.UUID, secret string) (*authz.Principal, error)
 }
 
+// TicketRedeemer consumes a single-use ticket and returns the principal it was issued to.
+type TicketRedeemer interface {
+	Redeem(ctx context.Context, ticket string) (*authz.Principal, error)
+}
+
 // DenialRecorder writes authorization denials to the audit trail.
 type DenialRecorder interface {
 	RecordDenial(ctx context.Context, p *authz.Principal, operationID, permission string)
@@ -34,11 +40,15 @@ type License interface {
 // SessionCookie is the name of the browser session cookie.
 const SessionCookie = "openwatch_session"
 
-// authorize authenticates the request (bearer token first, then the session cookie) and
-// checks the operation's permission: 401 without a valid credential, 403 without the
-// permission. It runs before request validation, so callers without access learn nothing
-// about the request schema.
+// authorize authenticates the request (bearer token first, then a query ticket where the
+// operation accepts one, then the session cookie) and checks the operation's permission:
+// 401 without a valid credential, 403 without the permission. It runs before request
+// validation, so callers without access learn nothing about the request schema.
 func (s *Server) authorize(op *authz.Operation) echo.MiddlewareFunc {
+	ticketParam := ""
+	if s.tickets != nil {
+		ticketParam = queryTicketParam(s.doc, op)
+	}
 	denied := apperr.Newf(apperr.CodePermissionDenied, "You need the %s permission to do this.", op.Permission).
 		WithDetail("required_permission", op.Permission).
 		WithDetail("operation", op.ID)
@@ -47,7 +57,7 @@ func (s *Server) authorize(op *authz.Operation) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
-			p, err := s.authenticate(req)
+			p, err := s.authenticate(req, ticketParam)
 			if err != nil {
 				return err
 			}
@@ -71,7 +81,24 @@ var (
 		"The Authorization header must use the Bearer scheme, or Basic with an API token id and secret.")
 )
 
-func (s *Server) authenticate(req *http.Request) (*authz.Principal, error) {
+// queryTicketParam returns the name of the query parameter carrying a ticket when one of
+// the operation's security schemes is an apiKey in the query, or "".
+func queryTicketParam(doc *openapi3.T, op *authz.Operation) string {
+	if op.Spec == nil || op.Spec.Security == nil || doc.Components == nil {
+		return ""
+	}
+	for _, req := range *op.Spec.Security {
+		for name := range req {
+			ref := doc.Components.SecuritySchemes[name]
+			if ref != nil && ref.Value != nil && ref.Value.Type == "apiKey" && ref.Value.In == "query" {
+				return ref.Value.Name
+			}
+		}
+	}
+	return ""
+}
+
+func (s *Server) authenticate(req *http.Request, ticketParam string) (*authz.Principal, error) {
 	if h := req.Header.Get(echo.HeaderAuthorization); h != "" {
 		scheme, token, _ := strings.Cut(h, " ")
 		token = strings.TrimSpace(token)
@@ -92,6 +119,11 @@ func (s *Server) authenticate(req *http.Request) (*authz.Principal, error) {
 			return s.auth.AuthenticateAPIToken(req.Context(), id, secret)
 		}
 		return nil, errBadScheme
+	}
+	if ticketParam != "" {
+		if ticket := req.URL.Query().Get(ticketParam); ticket != "" {
+			return s.tickets.Redeem(req.Context(), ticket)
+		}
 	}
 	if ck, err := req.Cookie(SessionCookie); err == nil && ck.Value != "" {
 		if err := checkSameOrigin(req); err != nil {

@@ -24,9 +24,12 @@ type Options struct {
 	// Handlers implements every operation of the spec.
 	Handlers      api.StrictServerInterface
 	Authenticator Authenticator
-	Idempotency   IdempotencyStore
-	License       License
-	Denials       DenialRecorder
+	// Tickets redeems the single-use query tickets that operations declaring an apiKey
+	// security scheme in the query accept (GET /events for browsers); nil accepts none.
+	Tickets     TicketRedeemer
+	Idempotency IdempotencyStore
+	License     License
+	Denials     DenialRecorder
 	// BodyLimit is the largest request body accepted, in bytes.
 	BodyLimit int64
 	// Assets is the built web app (may be nil); AssetsBuilt says whether it holds a real build.
@@ -41,6 +44,7 @@ type Server struct {
 	logger      *slog.Logger
 	doc         *openapi3.T
 	auth        Authenticator
+	tickets     TicketRedeemer
 	idem        IdempotencyStore
 	license     License
 	denials     DenialRecorder
@@ -61,7 +65,7 @@ func New(o Options) (*Server, error) {
 		o.BodyLimit = 2 << 20
 	}
 	s := &Server{
-		echo: echo.New(), logger: o.Logger, doc: o.Doc, auth: o.Authenticator, idem: o.Idempotency, license: o.License, denials: o.Denials,
+		echo: echo.New(), logger: o.Logger, doc: o.Doc, auth: o.Authenticator, tickets: o.Tickets, idem: o.Idempotency, license: o.License, denials: o.Denials,
 		bodyLimit: o.BodyLimit, paths: newPathMatcher(o.Operations), assets: o.Assets, assetsBuilt: o.AssetsBuilt, now: o.Now,
 	}
 	e := s.echo
@@ -70,8 +74,11 @@ func New(o Options) (*Server, error) {
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.HTTPErrorHandler = s.errorHandler
 	// Responses over 1 KiB are gzip-compressed for clients that ask (Accept-Encoding);
-	// small ones are not worth the CPU.
-	gzip := middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024})
+	// small ones are not worth the CPU. Streams (text/event-stream) are not: the
+	// compressor holds output back until it has MinLength bytes.
+	streams := streamingRoutes(o.Operations)
+	gzip := middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024,
+		Skipper: func(c echo.Context) bool { return streams[c.Path()] }})
 	e.Use(s.correlation, s.accessLog, gzip, s.recoverPanics, s.limitBody)
 
 	r := &opRouter{s: s, byPath: map[string]*authz.Operation{}, seen: map[string]bool{}}
@@ -91,6 +98,22 @@ func New(o Options) (*Server, error) {
 	e.RouteNotFound("/api/*", s.apiNotFound)
 	s.registerStatic()
 	return s, nil
+}
+
+// streamingRoutes returns the Echo paths of the operations that answer with a stream.
+func streamingRoutes(ops authz.Operations) map[string]bool {
+	out := map[string]bool{}
+	for _, op := range ops {
+		if op.Spec == nil || op.Spec.Responses == nil {
+			continue
+		}
+		for _, ref := range op.Spec.Responses.Map() {
+			if ref.Value != nil && ref.Value.Content.Get("text/event-stream") != nil {
+				out[echoPath(op.Path)] = true
+			}
+		}
+	}
+	return out
 }
 
 // Echo returns the underlying Echo instance, an http.Handler.

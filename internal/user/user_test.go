@@ -170,7 +170,7 @@ func TestRoleAssignmentAndEscalation(t *testing.T) {
 
 	var perms api.AuthMePermissionsResponse
 	env.Do(apitest.Request{Method: http.MethodGet, Path: "auth/me/permissions", Token: tina.AccessToken}).Decode(t, &perms)
-	require.Equal(t, []string{"account:self", "host:read", "license:read", "user:read"}, perms.Permissions, "the union of viewer and user_reader")
+	require.Equal(t, []string{"account:self", "activity:read", "host:read", "license:read", "system:read", "user:read"}, perms.Permissions, "the union of viewer and user_reader")
 
 	// An assigner holding role:assign but not user:write cannot hand out security_admin.
 	res = env.Do(apitest.Request{Method: http.MethodPost, Path: "roles:create", Token: admin.AccessToken,
@@ -184,7 +184,7 @@ func TestRoleAssignmentAndEscalation(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, res.Status, "nobody grants a role holding permissions they lack")
 	e := res.Err(t)
 	require.Equal(t, "authz.permission_denied", e.Error.Code)
-	require.Equal(t, "audit:read", e.Error.Detail["required_permission"], "the first missing permission, sorted")
+	require.Equal(t, "activity:read", e.Error.Detail["required_permission"], "the first missing permission, sorted")
 	res = env.Do(apitest.Request{Method: http.MethodPost, Path: "users/" + target.Id.String() + "/roles:assign", Token: sec.AccessToken, JSON: map[string]string{"role_id": "wizard"}})
 	require.Equal(t, http.StatusBadRequest, res.Status)
 	require.Equal(t, "role_id", res.Err(t).Error.Detail["field"])

@@ -4,6 +4,28 @@
  */
 
 export interface paths {
+    "/activity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Unified recent-activity feed.
+         * @description Audit events, monitoring transitions, intelligence events and alerts, newest first.
+         *     Items of sources the caller may not read (audit needs `audit:read`, the others
+         *     `host:read`) are left out and counted in `hidden_count`.
+         */
+        get: operations["listActivity"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/license:verify": {
         parameters: {
             query?: never;
@@ -328,6 +350,161 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/discovery/cidr": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Scan a network range for SSH servers.
+         * @description Starts a background scan of every address of `cidr` on `ports` (default 22): a TCP
+         *     connect and the SSH banner, nothing else. Ranges larger than the discovery
+         *     configuration's `max_cidr_hosts` are refused (400 `discovery.range_too_large`).
+         */
+        post: operations["startCIDRDiscovery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/discovery/{scan_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scan_id: components["parameters"]["ScanID"];
+            };
+            cookie?: never;
+        };
+        /** Progress and results of a network scan. */
+        get: operations["getCIDRDiscovery"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/discovery/{scan_id}/hosts/{address}:register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scan_id: components["parameters"]["ScanID"];
+                /** @description An address the scan found (IPv4 or IPv6). */
+                address: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add a found SSH server to the inventory.
+         * @description Creates a host for an address the scan found, with the port it answered on.
+         *     `hostname` defaults to the address. 404 when the scan did not find the address; 409
+         *     when it is already registered or the hostname is taken in the environment.
+         */
+        post: operations["registerDiscoveredHost"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live events as Server-Sent Events.
+         * @description A `text/event-stream` of host liveness changes, discovery and intelligence events,
+         *     job progress and alerts. Each event has a monotonically increasing `id`; reconnect with
+         *     `Last-Event-ID` to receive what was missed (events are kept for a retention window;
+         *     when the id is older than that, the stream starts with a `reset` event). Only events
+         *     the caller may read are sent. Browsers, which cannot set headers on EventSource,
+         *     authenticate with `ticket` from `POST /events:ticket` instead of a bearer token.
+         *     A comment line is sent every 15 seconds to keep proxies from closing the stream.
+         */
+        get: operations["streamEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events:ticket": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A single-use ticket for one event stream.
+         * @description Returns a ticket valid for 30 seconds that authenticates one `GET /events?ticket=...`
+         *     as the caller, for browsers' EventSource. The ticket works on any server replica and
+         *     only once.
+         */
+        post: operations["createEventTicket"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/fleet/connectivity/breakdown": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Connectivity status counts.
+         * @description Live hosts by monitoring state.
+         */
+        get: operations["getFleetConnectivityBreakdown"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/fleet/liveness": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Fleet liveness breakdown.
+         * @description Live hosts by reachability; `never_probed` counts hosts no probe has reached yet.
+         */
+        get: operations["getFleetLiveness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/groups": {
         parameters: {
             query?: never;
@@ -514,6 +691,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/hosts/{host_id}/monitoring/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                host_id: components["parameters"]["HostID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Monitoring history of a host.
+         * @description The host's monitoring state transitions, newest first, keyset-paginated (default 50,
+         *     at most 500 per page; follow `next_cursor`).
+         */
+        get: operations["listHostMonitoringHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/hosts/{id}": {
         parameters: {
             query?: never;
@@ -536,6 +736,211 @@ export interface paths {
         head?: never;
         /** Update mutable host fields. */
         patch: operations["updateHost"];
+        trace?: never;
+    };
+    "/hosts/{id}/connectivity:check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run a connectivity check now.
+         * @description Probes the host through the same three layers as the poller (TCP connect and SSH
+         *     banner, authenticated login, privilege) and records the result. A check while another
+         *     probe of the same host is running, in any process, is 409 `host.busy`.
+         */
+        post: operations["checkHostConnectivity"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hosts/{id}/discovery:run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run host discovery now.
+         * @description Connects to the host over SSH (one connection, one session), collects its system
+         *     information, stores it and copies the OS fields onto the host. 502 `host.unreachable`
+         *     when the host cannot be reached or no credential applies (`detail.error_type` says
+         *     why); 502 `host.key_mismatch` when the host presents a key other than the trusted
+         *     one; 409 `host.busy` while another discovery of the host runs.
+         */
+        post: operations["runHostDiscovery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hosts/{id}/host-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The host's SSH host keys.
+         * @description The key trusted on first use and any different key the host presented since
+         *     (`pending`): connections fail closed until an operator approves it or resets trust.
+         */
+        get: operations["listHostKeys"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hosts/{id}/host-keys:approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Trust the pending host key.
+         * @description Replaces the trusted key of the host with the pending one whose fingerprint is given
+         *     (so an operator confirms exactly the key they checked). 409 when no pending key has
+         *     that fingerprint.
+         */
+        post: operations["approveHostKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hosts/{id}/host-keys:reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Forget the host's keys.
+         * @description The next connection trusts whatever key the host presents (trust on first use again).
+         */
+        post: operations["resetHostKeys"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hosts/{id}/intelligence:collect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Collect host intelligence now.
+         * @description Collects packages, services, listening ports, users and groups, mounts, kernel,
+         *     reboot-required, critical file hashes and network interfaces in one SSH session,
+         *     stores what changed, raises intelligence events for the differences and returns the
+         *     new state. Errors as for `discovery:run`.
+         */
+        post: operations["collectHostIntelligence"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hosts/{id}/system-info": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Latest collected system information.
+         * @description 404 when the host is unknown or has not been discovered yet.
+         */
+        get: operations["getHostSystemInfo"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/intelligence/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Intelligence events, newest first. */
+        get: operations["listIntelligenceEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/intelligence/state/{host_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                host_id: components["parameters"]["HostID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Latest intelligence state of a host.
+         * @description 404 when the host is unknown or nothing was collected yet.
+         */
+        get: operations["getIntelligenceState"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/license": {
@@ -716,6 +1121,112 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/system/connectivity/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Connectivity polling configuration. */
+        get: operations["getConnectivityConfig"];
+        /**
+         * Change the connectivity polling configuration.
+         * @description The `*_sec` fields are how often a host in that state is probed. `timeout_sec` bounds
+         *     each probe layer; `unreachable_threshold` is how many consecutive failures mark a host
+         *     down; `rate_limit` is the most probes started per second across the cluster;
+         *     `maintenance_global` pauses all polling.
+         */
+        put: operations["putConnectivityConfig"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/system/connectivity/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Connectivity worker status. */
+        get: operations["getConnectivityStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/system/discovery/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Discovery configuration. */
+        get: operations["getDiscoveryConfig"];
+        /**
+         * Change the discovery configuration.
+         * @description `interval_sec` is how often each host is rediscovered; `rate_limit` the most discoveries
+         *     a sweep starts per minute; `detect_on_first_contact` runs discovery after the first
+         *     successful probe; `maintenance_global` pauses discovery. `max_cidr_hosts` bounds the
+         *     size of a network scan (`POST /discovery/cidr`).
+         */
+        put: operations["putDiscoveryConfig"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/system/discovery/sweep": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Trigger a discovery sweep.
+         * @description Enqueues discovery for every live host not in maintenance and returns how many jobs were enqueued (a host with a discovery already queued is not enqueued twice).
+         */
+        post: operations["runDiscoverySweep"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/system/intelligence/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Intelligence-collection configuration. */
+        get: operations["getIntelligenceConfig"];
+        /**
+         * Change the intelligence-collection configuration.
+         * @description `interval_sec` is how often each host is collected; `rate_limit` the most collections started per minute; `maintenance_global` pauses collection.
+         */
+        put: operations["putIntelligenceConfig"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/system/security/config": {
         parameters: {
             query?: never;
@@ -730,6 +1241,28 @@ export interface paths {
          * @description With `require_mfa`, users without MFA may only enrol until they have; the server enforces it.
          */
         put: operations["putSecurityConfig"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/system/ssh/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** SSH client settings. */
+        get: operations["getSSHConfig"];
+        /**
+         * Change the SSH client settings.
+         * @description `allow_sudo_password` (default false) lets OpenWatch send a credential's password to
+         *     `sudo` (over stdin only) when passwordless sudo is not available.
+         */
+        put: operations["putSSHConfig"];
         post?: never;
         delete?: never;
         options?: never;
@@ -948,6 +1481,24 @@ export interface components {
             /** @enum {string} */
             status: "active" | "expired" | "revoked";
         };
+        Activity: {
+            /** Format: uuid */
+            host_id?: string | null;
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            occurred_at: string;
+            severity: components["schemas"]["Severity"];
+            /** @enum {string} */
+            source: "alert" | "transaction" | "intelligence" | "audit" | "monitoring";
+            summary?: string;
+            title: string;
+        };
+        ActivityPage: {
+            hidden_count: number;
+            items: components["schemas"]["Activity"][];
+            next_cursor: string | null;
+        };
         AdminRolesResponse: {
             roles: components["schemas"]["RoleEntry"][];
         };
@@ -1038,9 +1589,95 @@ export interface components {
         AuthRefreshRequest: {
             refresh_token: string;
         };
+        CIDRDiscoveryRequest: {
+            /** @description An IPv4 or IPv6 network such as `10.0.1.0/24`. */
+            cidr: string;
+            /** @description Ports to try on each address (default `[22]`). */
+            ports?: number[];
+        };
         CategoryEntry: {
             description: string;
             id: string;
+        };
+        ConnectivityBreakdown: {
+            /** Format: int64 */
+            critical: number;
+            /** Format: int64 */
+            degraded: number;
+            /** Format: int64 */
+            down: number;
+            /** Format: int64 */
+            maintenance?: number;
+            /** Format: int64 */
+            never_probed: number;
+            /** Format: int64 */
+            online: number;
+            /** Format: int64 */
+            unknown?: number;
+        };
+        ConnectivityCheckResult: {
+            error_message?: string | null;
+            error_type?: string | null;
+            monitoring_state?: components["schemas"]["MonitoringState"];
+            new_reachability_status: components["schemas"]["ReachabilityStatus"];
+            ping_ok?: boolean;
+            /**
+             * @description How commands get root on the host (learned and kept per host).
+             * @enum {string|null}
+             */
+            privilege?: "root" | "sudo" | "sudo_password" | "none" | null;
+            privilege_ok?: boolean | null;
+            /** Format: date-time */
+            probed_at: string;
+            reachable: boolean;
+            response_time_ms: number;
+            ssh_banner?: string | null;
+            ssh_ok?: boolean | null;
+        };
+        ConnectivityConfig: {
+            critical_sec: number;
+            degraded_sec: number;
+            down_sec: number;
+            maintenance_global: boolean;
+            maintenance_sec: number;
+            online_sec: number;
+            rate_limit: number;
+            timeout_sec: number;
+            unreachable_threshold: number;
+        };
+        ConnectivityConfigResponse: {
+            config: components["schemas"]["ConnectivityConfig"];
+            defaults: components["schemas"]["ConnectivityConfig"];
+        };
+        ConnectivityStatus: {
+            /**
+             * Format: int64
+             * @description Live hosts whose next probe is due now.
+             */
+            hosts_due?: number;
+            /** Format: date-time */
+            last_probe_at?: string | null;
+            /**
+             * Format: date-time
+             * @description When the poller last ran (on whichever worker is the cluster leader).
+             */
+            last_tick_at?: string | null;
+            maintenance_active: boolean;
+            /** Format: int64 */
+            probe_count: number;
+            /** Format: int64 */
+            probe_failure_count: number;
+            /** Format: int64 */
+            probe_success_count: number;
+            /**
+             * Format: int64
+             * @description Background jobs waiting or retrying.
+             */
+            queue_depth?: number;
+            /** Format: int64 */
+            state_transition_count: number;
+            /** @description Whether a worker process was seen working jobs in the last minute. */
+            worker_running?: boolean;
         };
         CredentialCloneRequest: {
             is_default?: boolean;
@@ -1116,6 +1753,66 @@ export interface components {
             id: string;
             permissions: string[];
         };
+        DiscoveredHost: {
+            address: string;
+            /** Format: date-time */
+            found_at: string;
+            port: number;
+            /** Format: uuid */
+            registered_host_id?: string | null;
+            response_time_ms?: number;
+            ssh_banner: string;
+        };
+        DiscoveredHostRegisterRequest: {
+            display_name?: string;
+            environment?: string;
+            /** Format: uuid */
+            group_id?: string;
+            hostname?: string;
+            tags?: string[];
+            username?: string;
+        };
+        DiscoveryConfig: {
+            detect_on_first_contact: boolean;
+            interval_sec: number;
+            maintenance_global: boolean;
+            /** @description The largest network scan allowed, in addresses (default 1024, a /22). */
+            max_cidr_hosts?: number;
+            rate_limit: number;
+        };
+        DiscoveryConfigResponse: {
+            config: components["schemas"]["DiscoveryConfig"];
+            defaults: components["schemas"]["DiscoveryConfig"];
+        };
+        DiscoveryScan: {
+            cidr: string;
+            /** Format: date-time */
+            created_at: string;
+            created_by?: string;
+            error?: string | null;
+            /** Format: date-time */
+            finished_at?: string | null;
+            /** Format: int64 */
+            found: number;
+            hosts: components["schemas"]["DiscoveredHost"][];
+            /** Format: uuid */
+            id: string;
+            ports: number[];
+            /** Format: int64 */
+            scanned: number;
+            /** Format: date-time */
+            started_at?: string | null;
+            /** @enum {string} */
+            status: "queued" | "running" | "completed" | "failed";
+            /**
+             * Format: int64
+             * @description Addresses × ports to try.
+             */
+            total: number;
+        };
+        DiscoverySweepResponse: {
+            enqueued: number;
+        };
         Error: {
             code: components["schemas"]["ErrorCode"];
             /** @description The request's correlation id, also in the `X-Correlation-Id` response header. */
@@ -1138,9 +1835,41 @@ export interface components {
          * @description Every error code the server can emit. Clients may switch on these.
          * @enum {string}
          */
-        ErrorCode: "validation_failed" | "request.body_too_large" | "route.not_found" | "route.method_not_allowed" | "auth.required" | "auth.invalid_credentials" | "auth.invalid_token" | "authz.permission_denied" | "idempotency.in_progress" | "idempotency.key_reused" | "resource.not_found" | "resource.conflict" | "rate_limit.exceeded" | "auth.csrf_rejected" | "auth.mfa_required" | "auth.mfa_invalid" | "license.feature_unavailable" | "user.last_admin" | "user.self_lockout" | "service.unavailable" | "internal.error";
+        ErrorCode: "validation_failed" | "request.body_too_large" | "route.not_found" | "route.method_not_allowed" | "auth.required" | "auth.invalid_credentials" | "auth.invalid_token" | "authz.permission_denied" | "idempotency.in_progress" | "idempotency.key_reused" | "resource.not_found" | "resource.conflict" | "rate_limit.exceeded" | "auth.csrf_rejected" | "auth.mfa_required" | "auth.mfa_invalid" | "license.feature_unavailable" | "user.last_admin" | "user.self_lockout" | "service.unavailable" | "internal.error" | "host.unreachable" | "host.key_mismatch" | "host.busy" | "discovery.range_too_large";
         ErrorEnvelope: {
             error: components["schemas"]["Error"];
+        };
+        /** @description The `data` of one Server-Sent Event of `GET /events`. */
+        Event: {
+            correlation_id?: string;
+            data: {
+                [key: string]: unknown;
+            };
+            /** Format: uuid */
+            host_id?: string | null;
+            /** @description The event id (a decimal integer, also the SSE `id`). */
+            id: string;
+            /** Format: date-time */
+            occurred_at: string;
+            /** @enum {string} */
+            topic: "liveness" | "discovery" | "intelligence" | "jobs" | "alerts";
+            /** @description For example `host.state_changed`, `intelligence.event`, `discovery.completed`, `job.progress`, `alert.raised`. */
+            type: string;
+        };
+        EventTicket: {
+            /** Format: date-time */
+            expires_at: string;
+            ticket: string;
+        };
+        FleetLiveness: {
+            /** Format: int64 */
+            never_probed: number;
+            /** Format: int64 */
+            reachable: number;
+            /** Format: int64 */
+            unknown: number;
+            /** Format: int64 */
+            unreachable: number;
         };
         HealthResponse: {
             db_connected: boolean;
@@ -1203,6 +1932,35 @@ export interface components {
             description?: string;
             name?: string;
         };
+        HostKey: {
+            /** Format: date-time */
+            approved_at?: string | null;
+            /** @description Who approved the key; null for a key trusted on first use. */
+            approved_by?: string | null;
+            /** @description `SHA256:` followed by the unpadded base64 digest, as `ssh-keygen -l` prints it. */
+            fingerprint_sha256: string;
+            /** Format: date-time */
+            first_seen_at: string;
+            /** @description For example `ssh-ed25519`. */
+            key_type: string;
+            /** Format: date-time */
+            last_seen_at: string;
+            /** @description The key in authorized_keys format. */
+            public_key: string;
+            /**
+             * @description `pending` is a different key the host presented; connections fail until it is approved.
+             * @enum {string}
+             */
+            status: "trusted" | "pending";
+        };
+        HostKeyApproveRequest: {
+            fingerprint_sha256: string;
+        };
+        HostKeyList: {
+            /** Format: uuid */
+            host_id: string;
+            keys: components["schemas"]["HostKey"][];
+        };
         HostListItem: {
             architecture?: string | null;
             check_priority?: number;
@@ -1220,6 +1978,8 @@ export interface components {
             ip_address: string;
             /** Format: date-time */
             last_scan_at?: string | null;
+            /** @description Null until a probe has run. */
+            liveness?: components["schemas"]["HostLivenessSummary"] | null;
             /** @description The effective mode; true when the host or its group is in maintenance. */
             maintenance_mode?: boolean;
             /** Format: date-time */
@@ -1246,10 +2006,53 @@ export interface components {
             last_response_ms?: number | null;
             /** Format: date-time */
             last_state_change_at?: string | null;
-            /** @enum {string} */
-            monitoring_state?: "online" | "degraded" | "critical" | "down" | "maintenance" | "unknown";
-            /** @enum {string} */
-            reachability_status: "reachable" | "unreachable" | "unknown";
+            monitoring_state?: components["schemas"]["MonitoringState"];
+            /** Format: date-time */
+            next_probe_at?: string | null;
+            ping_consecutive_failures?: number;
+            ping_consecutive_successes?: number;
+            /**
+             * @description How commands get root on the host, as learned by the last login.
+             * @enum {string|null}
+             */
+            privilege?: "root" | "sudo" | "sudo_password" | "none" | null;
+            privilege_consecutive_failures?: number;
+            privilege_consecutive_successes?: number;
+            reachability_status: components["schemas"]["ReachabilityStatus"];
+            ssh_consecutive_failures?: number;
+            ssh_consecutive_successes?: number;
+        };
+        HostLivenessSummary: {
+            /** Format: date-time */
+            last_probe_at?: string | null;
+            /** Format: date-time */
+            last_state_change_at?: string | null;
+            monitoring_state: components["schemas"]["MonitoringState"];
+            reachability_status: components["schemas"]["ReachabilityStatus"];
+        };
+        HostMonitoringHistoryEntry: {
+            /** Format: date-time */
+            check_time: string;
+            error_message?: string | null;
+            error_type?: string | null;
+            /** @enum {string|null} */
+            failed_layer?: "ping" | "ssh" | "privilege" | null;
+            /** Format: uuid */
+            host_id: string;
+            /** Format: int64 */
+            id: number;
+            monitoring_state: components["schemas"]["MonitoringState"];
+            ping_ok?: boolean | null;
+            previous_state?: components["schemas"]["MonitoringState"] | null;
+            privilege_ok?: boolean | null;
+            response_time_ms?: number | null;
+            ssh_ok?: boolean | null;
+        };
+        HostMonitoringHistoryResponse: {
+            entries: components["schemas"]["HostMonitoringHistoryEntry"][];
+            /** Format: uuid */
+            host_id: string;
+            next_cursor: string | null;
         };
         HostResponse: {
             architecture?: string | null;
@@ -1279,6 +2082,36 @@ export interface components {
             updated_at?: string;
             username?: string;
         };
+        HostSystemInfo: {
+            apparmor_enabled?: boolean | null;
+            architecture?: string | null;
+            /** Format: date-time */
+            collected_at: string;
+            disk_free_gb?: number | null;
+            disk_total_gb?: number | null;
+            disk_used_gb?: number | null;
+            firewall_service?: string | null;
+            firewall_status?: string | null;
+            fqdn?: string | null;
+            /** Format: uuid */
+            host_id: string;
+            hostname?: string | null;
+            kernel_name?: string | null;
+            kernel_release?: string | null;
+            kernel_version?: string | null;
+            mem_available_mb?: number | null;
+            mem_total_mb?: number | null;
+            os_family?: string | null;
+            os_id?: string | null;
+            os_id_like?: string | null;
+            os_name?: string | null;
+            os_pretty_name?: string | null;
+            os_version?: string | null;
+            os_version_full?: string | null;
+            platform_identifier?: string | null;
+            selinux_status?: string | null;
+            swap_total_mb?: number | null;
+        };
         HostUpdateRequest: {
             description?: string;
             display_name?: string;
@@ -1292,6 +2125,55 @@ export interface components {
             port?: number;
             tags?: string[];
             username?: string;
+        };
+        IntelligenceConfig: {
+            interval_sec: number;
+            maintenance_global: boolean;
+            rate_limit: number;
+        };
+        IntelligenceConfigResponse: {
+            config: components["schemas"]["IntelligenceConfig"];
+            defaults: components["schemas"]["IntelligenceConfig"];
+        };
+        IntelligenceEvent: {
+            correlation_id?: string;
+            detail?: {
+                [key: string]: unknown;
+            };
+            /** Format: date-time */
+            detected_at: string;
+            event_code: components["schemas"]["IntelligenceEventCode"];
+            /** Format: uuid */
+            host_id: string;
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            occurred_at: string;
+            severity: components["schemas"]["Severity"];
+        };
+        /**
+         * @description The closed list of differences intelligence collection reports.
+         * @enum {string}
+         */
+        IntelligenceEventCode: "user_created" | "user_removed" | "user_locked" | "user_unlocked" | "user_shell_changed" | "privileged_group_added" | "privileged_group_removed" | "group_created" | "group_removed" | "port_opened" | "port_closed" | "package_installed" | "package_updated" | "package_removed" | "kernel_updated" | "reboot_required" | "reboot_cleared" | "config_file_changed" | "service_failed" | "service_recovered" | "service_enabled" | "service_disabled" | "mount_added" | "mount_removed" | "interface_added" | "interface_removed" | "interface_address_changed";
+        IntelligenceEventsPage: {
+            items: components["schemas"]["IntelligenceEvent"][];
+            next_cursor: string | null;
+        };
+        IntelligenceState: {
+            /** Format: date-time */
+            collected_at: string;
+            /** Format: uuid */
+            host_id: string;
+            /**
+             * @description One key per category (`packages`, `services`, `ports`, `users`, `groups`, `mounts`,
+             *     `kernel`, `reboot`, `config_files`, `interfaces`), each an object with `value`,
+             *     `collected_at` and `fresh` (false when the last collection of that category failed
+             *     and `value` is the last good one; `error` then says why).
+             */
+            snapshot: {
+                [key: string]: unknown;
+            };
         };
         LicenseStateResponse: {
             customer_id?: string;
@@ -1322,6 +2204,8 @@ export interface components {
         MaintenanceRequest: {
             enabled: boolean;
         };
+        /** @enum {string} */
+        MonitoringState: "online" | "degraded" | "critical" | "down" | "maintenance" | "unknown";
         PasswordChangeRequest: {
             current_password: string;
             new_password: string;
@@ -1342,6 +2226,8 @@ export interface components {
             permissions: components["schemas"]["PermissionEntry"][];
             roles: components["schemas"]["RoleEntry"][];
         };
+        /** @enum {string} */
+        ReachabilityStatus: "reachable" | "unreachable" | "unknown";
         RoleAssignmentRequest: {
             role_id: string;
         };
@@ -1350,6 +2236,15 @@ export interface components {
             id: string;
             is_built_in: boolean;
             permissions: string[];
+        };
+        SSHConfig: {
+            allow_sudo_password: boolean;
+            command_timeout_sec: number;
+            dial_timeout_sec: number;
+        };
+        SSHConfigResponse: {
+            config: components["schemas"]["SSHConfig"];
+            defaults: components["schemas"]["SSHConfig"];
         };
         SecurityConfig: {
             require_mfa: boolean;
@@ -1379,6 +2274,8 @@ export interface components {
             next_cursor: string | null;
             service_accounts: components["schemas"]["ServiceAccount"][];
         };
+        /** @enum {string} */
+        Severity: "info" | "low" | "medium" | "high" | "critical";
         UserCreateRequest: {
             /** Format: email */
             email: string;
@@ -1423,6 +2320,15 @@ export interface components {
         };
     };
     responses: {
+        /** @description A managed host could not be reached or refused us (`host.unreachable`, `host.key_mismatch`). */
+        BadGateway: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorEnvelope"];
+            };
+        };
         /** @description The request is malformed or violates a rule (`validation_failed`). */
         BadRequest: {
             headers: {
@@ -1510,11 +2416,15 @@ export interface components {
     parameters: {
         /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
         Cursor: string;
+        HostID: string;
         ID: string;
+        /** @description A unique string per logical operation; replays return the original result. */
+        IdempotencyKey: string;
         /** @description A unique string per logical operation; replays return the original result. */
         IdempotencyKeyOptional: string;
         /** @description Page size, 1 to 200 (default 50). */
         Limit: number;
+        ScanID: string;
     };
     requestBodies: never;
     headers: never;
@@ -1522,6 +2432,40 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    listActivity: {
+        parameters: {
+            query?: {
+                source?: "alert" | "transaction" | "intelligence" | "audit" | "monitoring";
+                severity?: components["schemas"]["Severity"];
+                host_id?: string;
+                since?: string;
+                until?: string;
+                /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of activity. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActivityPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
     verifyLicense: {
         parameters: {
             query?: never;
@@ -2061,6 +3005,209 @@ export interface operations {
             default: components["responses"]["UnexpectedError"];
         };
     };
+    startCIDRDiscovery: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique string per logical operation; replays return the original result. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKeyOptional"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CIDRDiscoveryRequest"];
+            };
+        };
+        responses: {
+            /** @description The scan, queued. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DiscoveryScan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getCIDRDiscovery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scan_id: components["parameters"]["ScanID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The scan and the SSH servers found so far. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DiscoveryScan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    registerDiscoveredHost: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique string per logical operation; replays return the original result. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKeyOptional"];
+            };
+            path: {
+                scan_id: components["parameters"]["ScanID"];
+                /** @description An address the scan found (IPv4 or IPv6). */
+                address: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["DiscoveredHostRegisterRequest"];
+            };
+        };
+        responses: {
+            /** @description The new host. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    streamEvents: {
+        parameters: {
+            query?: {
+                /** @description Comma-separated topics to receive (default all). */
+                topics?: string;
+                /** @description Same as the `Last-Event-ID` header, for clients that cannot set headers. */
+                last_event_id?: string;
+            };
+            header?: {
+                /** @description The id of the last event received; the stream resumes after it. */
+                "Last-Event-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /**
+             * @description The stream. Each event is `id: <n>`, `event: <type>` and one `data:` line holding
+             *     an `Event` object as JSON. A `reset` event (no `id`, data `{"reason": "..."}`)
+             *     comes first when events after the requested id are no longer retained: reload
+             *     state rather than rely on the events that follow. A stream that falls too far
+             *     behind, or whose server shuts down, is closed; reconnect with `Last-Event-ID`.
+             */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    createEventTicket: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The ticket. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventTicket"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getFleetConnectivityBreakdown: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The counts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectivityBreakdown"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getFleetLiveness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The counts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FleetLiveness"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
     listGroups: {
         parameters: {
             query?: {
@@ -2513,6 +3660,37 @@ export interface operations {
             default: components["responses"]["UnexpectedError"];
         };
     };
+    listHostMonitoringHistory: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                host_id: components["parameters"]["HostID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of transitions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostMonitoringHistoryResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
     getHost: {
         parameters: {
             query?: {
@@ -2596,6 +3774,274 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    checkHostConnectivity: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description A unique string per logical operation; replays return the original result. */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The probe result. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectivityCheckResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    runHostDiscovery: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description A unique string per logical operation; replays return the original result. */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The collected system information. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostSystemInfo"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listHostKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The keys. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostKeyList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    approveHostKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HostKeyApproveRequest"];
+            };
+        };
+        responses: {
+            /** @description The keys after the change. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostKeyList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    resetHostKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Forgotten. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    collectHostIntelligence: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description A unique string per logical operation; replays return the original result. */
+                "Idempotency-Key": components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The host's intelligence state after the collection. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IntelligenceState"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            502: components["responses"]["BadGateway"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getHostSystemInfo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The system information. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostSystemInfo"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listIntelligenceEvents: {
+        parameters: {
+            query?: {
+                host_id?: string;
+                event_code?: components["schemas"]["IntelligenceEventCode"];
+                severity?: components["schemas"]["Severity"];
+                since?: string;
+                until?: string;
+                /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of events. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IntelligenceEventsPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getIntelligenceState: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                host_id: components["parameters"]["HostID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The state. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IntelligenceState"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             default: components["responses"]["UnexpectedError"];
         };
     };
@@ -2924,6 +4370,210 @@ export interface operations {
             default: components["responses"]["UnexpectedError"];
         };
     };
+    getConnectivityConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The configuration and the defaults. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectivityConfigResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    putConnectivityConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConnectivityConfig"];
+            };
+        };
+        responses: {
+            /** @description The stored configuration. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectivityConfig"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getConnectivityStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The poller's counters and state. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectivityStatus"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getDiscoveryConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The configuration and the defaults. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DiscoveryConfigResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    putDiscoveryConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DiscoveryConfig"];
+            };
+        };
+        responses: {
+            /** @description The stored configuration. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DiscoveryConfig"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    runDiscoverySweep: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique string per logical operation; replays return the original result. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKeyOptional"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description How many discoveries were enqueued. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DiscoverySweepResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getIntelligenceConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The configuration and the defaults. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IntelligenceConfigResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    putIntelligenceConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IntelligenceConfig"];
+            };
+        };
+        responses: {
+            /** @description The stored configuration. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IntelligenceConfig"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
     getSecurityConfig: {
         parameters: {
             query?: never;
@@ -2967,6 +4617,57 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SecurityConfig"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getSSHConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings and the defaults. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SSHConfigResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    putSSHConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SSHConfig"];
+            };
+        };
+        responses: {
+            /** @description The stored settings. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SSHConfig"];
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -1,0 +1,323 @@
+-- name: IntelHostSetOS :execrows
+-- IntelHostSetOS copies discovered OS fields onto a live host, only when one changed (or
+-- the host was never discovered), so unchanged discoveries do not touch the inventory.
+UPDATE hosts SET
+    os_family = sqlc.narg(os_family)::text,
+    os_version = sqlc.narg(os_version)::text,
+    architecture = sqlc.narg(architecture)::text,
+    platform_identifier = sqlc.narg(platform_identifier)::text,
+    os_discovered_at = @discovered_at,
+    updated_at = now()
+WHERE id = @id AND deleted_at IS NULL
+  AND (os_discovered_at IS NULL
+       OR os_family IS DISTINCT FROM sqlc.narg(os_family)::text
+       OR os_version IS DISTINCT FROM sqlc.narg(os_version)::text
+       OR architecture IS DISTINCT FROM sqlc.narg(architecture)::text
+       OR platform_identifier IS DISTINCT FROM sqlc.narg(platform_identifier)::text);
+
+-- name: IntelHostExists :one
+SELECT EXISTS (SELECT 1 FROM hosts WHERE id = @id AND deleted_at IS NULL);
+
+-- name: IntelSystemInfoGet :one
+SELECT * FROM host_system_info WHERE host_id = @host_id;
+
+-- name: IntelSystemInfoLock :one
+-- IntelSystemInfoLock returns the content hash of the stored row, locking it.
+SELECT content_hash FROM host_system_info WHERE host_id = @host_id FOR UPDATE;
+
+-- name: IntelSystemInfoTouch :exec
+-- IntelSystemInfoTouch records a discovery that found the same facts: only the time and the
+-- fields that change all the time (free memory and disk) move.
+UPDATE host_system_info SET collected_at = @collected_at, mem_available_mb = @mem_available_mb,
+    disk_used_gb = @disk_used_gb, disk_free_gb = @disk_free_gb
+WHERE host_id = @host_id;
+
+-- name: IntelSystemInfoUpsert :exec
+INSERT INTO host_system_info (host_id, os_name, os_version, os_version_full, os_id, os_id_like, os_pretty_name,
+    platform_identifier, os_family, kernel_name, kernel_release, kernel_version, architecture, mem_total_mb,
+    mem_available_mb, swap_total_mb, disk_total_gb, disk_used_gb, disk_free_gb, hostname, fqdn, selinux_status,
+    apparmor_enabled, firewall_service, firewall_status, content_hash, collected_at, changed_at)
+VALUES (@host_id, @os_name, @os_version, @os_version_full, @os_id, @os_id_like, @os_pretty_name,
+    @platform_identifier, @os_family, @kernel_name, @kernel_release, @kernel_version, @architecture, @mem_total_mb,
+    @mem_available_mb, @swap_total_mb, @disk_total_gb, @disk_used_gb, @disk_free_gb, @hostname, @fqdn, @selinux_status,
+    @apparmor_enabled, @firewall_service, @firewall_status, @content_hash, @collected_at, @collected_at)
+ON CONFLICT (host_id) DO UPDATE SET
+    os_name = EXCLUDED.os_name, os_version = EXCLUDED.os_version, os_version_full = EXCLUDED.os_version_full,
+    os_id = EXCLUDED.os_id, os_id_like = EXCLUDED.os_id_like, os_pretty_name = EXCLUDED.os_pretty_name,
+    platform_identifier = EXCLUDED.platform_identifier, os_family = EXCLUDED.os_family,
+    kernel_name = EXCLUDED.kernel_name, kernel_release = EXCLUDED.kernel_release,
+    kernel_version = EXCLUDED.kernel_version, architecture = EXCLUDED.architecture,
+    mem_total_mb = EXCLUDED.mem_total_mb, mem_available_mb = EXCLUDED.mem_available_mb,
+    swap_total_mb = EXCLUDED.swap_total_mb, disk_total_gb = EXCLUDED.disk_total_gb,
+    disk_used_gb = EXCLUDED.disk_used_gb, disk_free_gb = EXCLUDED.disk_free_gb, hostname = EXCLUDED.hostname,
+    fqdn = EXCLUDED.fqdn, selinux_status = EXCLUDED.selinux_status, apparmor_enabled = EXCLUDED.apparmor_enabled,
+    firewall_service = EXCLUDED.firewall_service, firewall_status = EXCLUDED.firewall_status,
+    content_hash = EXCLUDED.content_hash, collected_at = EXCLUDED.collected_at, changed_at = EXCLUDED.changed_at;
+
+-- name: IntelCategoriesLock :many
+-- IntelCategoriesLock returns a host's stored categories, locking them for the write of a
+-- new collection.
+SELECT * FROM host_intel_categories WHERE host_id = @host_id ORDER BY category FOR UPDATE;
+
+-- name: IntelCategoriesGet :many
+SELECT * FROM host_intel_categories WHERE host_id = @host_id ORDER BY category;
+
+-- name: IntelCategoryTouch :exec
+-- IntelCategoryTouch records a collection that found the stored value again.
+UPDATE host_intel_categories SET collected_at = @collected_at, fresh = @fresh, error = @error
+WHERE host_id = @host_id AND category = @category;
+
+-- name: IntelCategoryUpsert :exec
+INSERT INTO host_intel_categories (host_id, category, value, value_hash, collected_at, changed_at, fresh, error)
+VALUES (@host_id, @category, @value, @value_hash, @collected_at, @changed_at, @fresh, @error)
+ON CONFLICT (host_id, category) DO UPDATE SET
+    value = EXCLUDED.value, value_hash = EXCLUDED.value_hash, collected_at = EXCLUDED.collected_at,
+    changed_at = EXCLUDED.changed_at, fresh = EXCLUDED.fresh, error = EXCLUDED.error;
+
+-- name: IntelScheduleIntelAttempted :exec
+INSERT INTO host_intel_schedule (host_id, intel_attempted_at) VALUES (@host_id, @at)
+ON CONFLICT (host_id) DO UPDATE SET intel_attempted_at = EXCLUDED.intel_attempted_at;
+
+-- name: IntelScheduleIntelCollected :exec
+INSERT INTO host_intel_schedule (host_id, intel_attempted_at, intel_collected_at) VALUES (@host_id, @at, @at)
+ON CONFLICT (host_id) DO UPDATE SET intel_attempted_at = EXCLUDED.intel_attempted_at,
+    intel_collected_at = EXCLUDED.intel_collected_at;
+
+-- name: IntelScheduleGet :one
+SELECT * FROM host_intel_schedule WHERE host_id = @host_id;
+
+-- name: IntelTryLock :one
+-- IntelTryLock takes a session-level advisory lock (released by IntelUnlock or when the
+-- connection ends, so a crashed process never leaves a host busy).
+SELECT pg_try_advisory_lock(@key::bigint);
+
+-- name: IntelUnlock :exec
+SELECT pg_advisory_unlock(@key::bigint);
+
+-- name: IntelScheduleDiscoveryAttempted :exec
+INSERT INTO host_intel_schedule (host_id, discovery_attempted_at) VALUES (@host_id, @at)
+ON CONFLICT (host_id) DO UPDATE SET discovery_attempted_at = EXCLUDED.discovery_attempted_at;
+
+-- name: IntelEventInsert :exec
+INSERT INTO intelligence_events (id, host_id, event_code, severity, detail, occurred_at, detected_at, correlation_id)
+VALUES (@id, @host_id, @event_code, @severity, @detail, @occurred_at, @detected_at, @correlation_id);
+
+-- name: IntelEventList :many
+-- IntelEventList returns events newest first, before the (occurred_at, id) cursor.
+SELECT * FROM intelligence_events
+WHERE (sqlc.narg(host_id)::uuid IS NULL OR host_id = sqlc.narg(host_id)::uuid)
+  AND (sqlc.narg(event_code)::text IS NULL OR event_code = sqlc.narg(event_code)::text)
+  AND (sqlc.narg(severity)::text IS NULL OR severity = sqlc.narg(severity)::text)
+  AND (sqlc.narg(since)::timestamptz IS NULL OR occurred_at >= sqlc.narg(since)::timestamptz)
+  AND (sqlc.narg(until)::timestamptz IS NULL OR occurred_at < sqlc.narg(until)::timestamptz)
+  AND (sqlc.narg(before_at)::timestamptz IS NULL
+       OR (occurred_at, id) < (sqlc.narg(before_at)::timestamptz, sqlc.narg(before_id)::uuid))
+ORDER BY occurred_at DESC, id DESC
+LIMIT @row_limit;
+
+-- name: IntelDueForCollection :many
+-- IntelDueForCollection returns live hosts out of maintenance whose last collection attempt
+-- is older than the cutoff (never collected first), most overdue first; hosts liveness
+-- finds unreachable wait.
+SELECT h.id FROM hosts h
+LEFT JOIN host_groups g ON g.id = h.group_id
+LEFT JOIN host_intel_schedule s ON s.host_id = h.id
+LEFT JOIN host_liveness l ON l.host_id = h.id
+WHERE h.deleted_at IS NULL AND NOT h.maintenance_mode AND NOT COALESCE(g.maintenance_mode, false)
+  AND COALESCE(l.reachability_status, 'unknown') <> 'unreachable'
+  AND (s.intel_attempted_at IS NULL OR s.intel_attempted_at < @cutoff)
+ORDER BY s.intel_attempted_at ASC NULLS FIRST, h.id
+LIMIT @row_limit;
+
+-- name: IntelDueForDiscovery :many
+-- IntelDueForDiscovery returns live hosts out of maintenance that are due for discovery,
+-- most overdue first: hosts whose last discovery attempt (or, never tried, whose creation)
+-- is older than the cutoff, and, with first_contact, hosts never discovered that liveness
+-- found reachable and that were not tried since retry_cutoff. Hosts liveness finds
+-- unreachable wait.
+SELECT h.id FROM hosts h
+LEFT JOIN host_groups g ON g.id = h.group_id
+LEFT JOIN host_intel_schedule s ON s.host_id = h.id
+LEFT JOIN host_liveness l ON l.host_id = h.id
+WHERE h.deleted_at IS NULL AND NOT h.maintenance_mode AND NOT COALESCE(g.maintenance_mode, false)
+  AND COALESCE(l.reachability_status, 'unknown') <> 'unreachable'
+  AND (COALESCE(s.discovery_attempted_at, h.created_at) < @cutoff
+       OR (@first_contact::boolean AND h.os_discovered_at IS NULL AND l.reachability_status = 'reachable'
+           AND (s.discovery_attempted_at IS NULL OR s.discovery_attempted_at < @retry_cutoff)))
+ORDER BY COALESCE(s.discovery_attempted_at, h.created_at), h.id
+LIMIT @row_limit;
+
+-- name: IntelSweepHosts :many
+-- IntelSweepHosts returns every live host out of maintenance.
+SELECT h.id FROM hosts h
+LEFT JOIN host_groups g ON g.id = h.group_id
+WHERE h.deleted_at IS NULL AND NOT h.maintenance_mode AND NOT COALESCE(g.maintenance_mode, false)
+ORDER BY h.id;
+
+-- name: IntelActivityList :many
+-- IntelActivityList is the activity feed: audit events, monitoring transitions,
+-- intelligence events and alerts, newest first on (occurred_at, id), before the cursor.
+-- Each source is read newest first through its own time index and cut to the page size
+-- before the merge. Sources not included (by filter or permission) are skipped.
+SELECT a.id, a.source, a.severity, a.host_id, a.title, a.summary, a.occurred_at, a.detail FROM (
+    (SELECT x.* FROM (
+        SELECT al.id, 'alert'::text AS source, al.severity, al.host_id, al.title,
+        (al.alert_type || ' (' || al.status || ')')::text AS summary, al.opened_at AS occurred_at, '{}'::jsonb AS detail
+        FROM alerts al WHERE @include_alert::boolean
+    ) x
+    WHERE (sqlc.narg(host_id)::uuid IS NULL OR x.host_id = sqlc.narg(host_id)::uuid)
+      AND (sqlc.narg(severity)::text IS NULL OR x.severity = sqlc.narg(severity)::text)
+      AND (sqlc.narg(since)::timestamptz IS NULL OR x.occurred_at >= sqlc.narg(since)::timestamptz)
+      AND (sqlc.narg(until)::timestamptz IS NULL OR x.occurred_at < sqlc.narg(until)::timestamptz)
+      AND (sqlc.narg(before_at)::timestamptz IS NULL
+           OR (x.occurred_at <= sqlc.narg(before_at)::timestamptz
+               AND (x.occurred_at < sqlc.narg(before_at)::timestamptz OR x.id < sqlc.narg(before_id)::uuid)))
+    ORDER BY x.occurred_at DESC, x.id DESC LIMIT @row_limit)
+    UNION ALL
+    (SELECT x.* FROM (
+        SELECT e.id, 'intelligence'::text AS source, e.severity, e.host_id, e.event_code AS title, ''::text AS summary,
+        e.occurred_at, e.detail
+        FROM intelligence_events e WHERE @include_intel::boolean
+    ) x
+    WHERE (sqlc.narg(host_id)::uuid IS NULL OR x.host_id = sqlc.narg(host_id)::uuid)
+      AND (sqlc.narg(severity)::text IS NULL OR x.severity = sqlc.narg(severity)::text)
+      AND (sqlc.narg(since)::timestamptz IS NULL OR x.occurred_at >= sqlc.narg(since)::timestamptz)
+      AND (sqlc.narg(until)::timestamptz IS NULL OR x.occurred_at < sqlc.narg(until)::timestamptz)
+      AND (sqlc.narg(before_at)::timestamptz IS NULL
+           OR (x.occurred_at <= sqlc.narg(before_at)::timestamptz
+               AND (x.occurred_at < sqlc.narg(before_at)::timestamptz OR x.id < sqlc.narg(before_id)::uuid)))
+    ORDER BY x.occurred_at DESC, x.id DESC LIMIT @row_limit)
+    UNION ALL
+    (SELECT x.* FROM (
+        SELECT openwatch_monitoring_activity_id(m.id) AS id, 'monitoring'::text AS source,
+        (CASE m.monitoring_state WHEN 'online' THEN 'info' WHEN 'maintenance' THEN 'info' WHEN 'degraded' THEN 'medium'
+            WHEN 'critical' THEN 'high' WHEN 'down' THEN 'high' ELSE 'low' END)::text AS severity,
+        m.host_id, ('Host ' || m.monitoring_state)::text AS title,
+        (COALESCE(m.previous_state, 'unknown') || ' -> ' || m.monitoring_state || COALESCE(': ' || m.error_message, ''))::text AS summary,
+        m.check_time AS occurred_at, '{}'::jsonb AS detail
+        FROM host_monitoring_history m WHERE @include_monitoring::boolean
+    ) x
+    WHERE (sqlc.narg(host_id)::uuid IS NULL OR x.host_id = sqlc.narg(host_id)::uuid)
+      AND (sqlc.narg(severity)::text IS NULL OR x.severity = sqlc.narg(severity)::text)
+      AND (sqlc.narg(since)::timestamptz IS NULL OR x.occurred_at >= sqlc.narg(since)::timestamptz)
+      AND (sqlc.narg(until)::timestamptz IS NULL OR x.occurred_at < sqlc.narg(until)::timestamptz)
+      AND (sqlc.narg(before_at)::timestamptz IS NULL
+           OR (x.occurred_at <= sqlc.narg(before_at)::timestamptz
+               AND (x.occurred_at < sqlc.narg(before_at)::timestamptz OR x.id < sqlc.narg(before_id)::uuid)))
+    ORDER BY x.occurred_at DESC, x.id DESC LIMIT @row_limit)
+    UNION ALL
+    (SELECT x.* FROM (
+        SELECT au.id, 'audit'::text AS source,
+        (CASE au.severity WHEN 'critical' THEN 'critical' WHEN 'warning' THEN 'medium' WHEN 'notice' THEN 'low' ELSE 'info' END)::text AS severity,
+        (CASE WHEN au.resource_type = 'host'
+                   AND au.resource_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+              THEN au.resource_id::uuid END) AS host_id,
+        au.action AS title,
+        (au.actor_type || COALESCE(' ' || au.actor_id, '') || COALESCE(' on ' || au.resource_type || ' ' || au.resource_id, ''))::text AS summary,
+        au.occurred_at, '{}'::jsonb AS detail
+        FROM audit_events au WHERE @include_audit::boolean
+    ) x
+    WHERE (sqlc.narg(host_id)::uuid IS NULL OR x.host_id = sqlc.narg(host_id)::uuid)
+      AND (sqlc.narg(severity)::text IS NULL OR x.severity = sqlc.narg(severity)::text)
+      AND (sqlc.narg(since)::timestamptz IS NULL OR x.occurred_at >= sqlc.narg(since)::timestamptz)
+      AND (sqlc.narg(until)::timestamptz IS NULL OR x.occurred_at < sqlc.narg(until)::timestamptz)
+      AND (sqlc.narg(before_at)::timestamptz IS NULL
+           OR (x.occurred_at <= sqlc.narg(before_at)::timestamptz
+               AND (x.occurred_at < sqlc.narg(before_at)::timestamptz OR x.id < sqlc.narg(before_id)::uuid)))
+    ORDER BY x.occurred_at DESC, x.id DESC LIMIT @row_limit)
+) a
+ORDER BY a.occurred_at DESC, a.id DESC
+LIMIT @row_limit;
+
+-- name: IntelActivityCount :one
+-- IntelActivityCount counts the feed's items between the (after_at, after_id) position
+-- (inclusive) and the cursor (exclusive), for the sources included; the feed uses it for
+-- the items a caller may not see.
+SELECT (COALESCE(SUM(c.n), 0))::bigint FROM (
+    (SELECT count(*) AS n FROM (
+        SELECT al.id, 'alert'::text AS source, al.severity, al.host_id, al.title,
+        (al.alert_type || ' (' || al.status || ')')::text AS summary, al.opened_at AS occurred_at, '{}'::jsonb AS detail
+        FROM alerts al WHERE @include_alert::boolean
+    ) x
+    WHERE (sqlc.narg(host_id)::uuid IS NULL OR x.host_id = sqlc.narg(host_id)::uuid)
+      AND (sqlc.narg(severity)::text IS NULL OR x.severity = sqlc.narg(severity)::text)
+      AND (sqlc.narg(since)::timestamptz IS NULL OR x.occurred_at >= sqlc.narg(since)::timestamptz)
+      AND (sqlc.narg(until)::timestamptz IS NULL OR x.occurred_at < sqlc.narg(until)::timestamptz)
+      AND (sqlc.narg(before_at)::timestamptz IS NULL
+           OR (x.occurred_at <= sqlc.narg(before_at)::timestamptz
+               AND (x.occurred_at < sqlc.narg(before_at)::timestamptz OR x.id < sqlc.narg(before_id)::uuid)))
+      AND (sqlc.narg(after_at)::timestamptz IS NULL
+           OR (x.occurred_at >= sqlc.narg(after_at)::timestamptz
+               AND (x.occurred_at > sqlc.narg(after_at)::timestamptz OR x.id >= sqlc.narg(after_id)::uuid))))
+    UNION ALL
+    (SELECT count(*) AS n FROM (
+        SELECT e.id, 'intelligence'::text AS source, e.severity, e.host_id, e.event_code AS title, ''::text AS summary,
+        e.occurred_at, e.detail
+        FROM intelligence_events e WHERE @include_intel::boolean
+    ) x
+    WHERE (sqlc.narg(host_id)::uuid IS NULL OR x.host_id = sqlc.narg(host_id)::uuid)
+      AND (sqlc.narg(severity)::text IS NULL OR x.severity = sqlc.narg(severity)::text)
+      AND (sqlc.narg(since)::timestamptz IS NULL OR x.occurred_at >= sqlc.narg(since)::timestamptz)
+      AND (sqlc.narg(until)::timestamptz IS NULL OR x.occurred_at < sqlc.narg(until)::timestamptz)
+      AND (sqlc.narg(before_at)::timestamptz IS NULL
+           OR (x.occurred_at <= sqlc.narg(before_at)::timestamptz
+               AND (x.occurred_at < sqlc.narg(before_at)::timestamptz OR x.id < sqlc.narg(before_id)::uuid)))
+      AND (sqlc.narg(after_at)::timestamptz IS NULL
+           OR (x.occurred_at >= sqlc.narg(after_at)::timestamptz
+               AND (x.occurred_at > sqlc.narg(after_at)::timestamptz OR x.id >= sqlc.narg(after_id)::uuid))))
+    UNION ALL
+    (SELECT count(*) AS n FROM (
+        SELECT openwatch_monitoring_activity_id(m.id) AS id, 'monitoring'::text AS source,
+        (CASE m.monitoring_state WHEN 'online' THEN 'info' WHEN 'maintenance' THEN 'info' WHEN 'degraded' THEN 'medium'
+            WHEN 'critical' THEN 'high' WHEN 'down' THEN 'high' ELSE 'low' END)::text AS severity,
+        m.host_id, ('Host ' || m.monitoring_state)::text AS title,
+        (COALESCE(m.previous_state, 'unknown') || ' -> ' || m.monitoring_state || COALESCE(': ' || m.error_message, ''))::text AS summary,
+        m.check_time AS occurred_at, '{}'::jsonb AS detail
+        FROM host_monitoring_history m WHERE @include_monitoring::boolean
+    ) x
+    WHERE (sqlc.narg(host_id)::uuid IS NULL OR x.host_id = sqlc.narg(host_id)::uuid)
+      AND (sqlc.narg(severity)::text IS NULL OR x.severity = sqlc.narg(severity)::text)
+      AND (sqlc.narg(since)::timestamptz IS NULL OR x.occurred_at >= sqlc.narg(since)::timestamptz)
+      AND (sqlc.narg(until)::timestamptz IS NULL OR x.occurred_at < sqlc.narg(until)::timestamptz)
+      AND (sqlc.narg(before_at)::timestamptz IS NULL
+           OR (x.occurred_at <= sqlc.narg(before_at)::timestamptz
+               AND (x.occurred_at < sqlc.narg(before_at)::timestamptz OR x.id < sqlc.narg(before_id)::uuid)))
+      AND (sqlc.narg(after_at)::timestamptz IS NULL
+           OR (x.occurred_at >= sqlc.narg(after_at)::timestamptz
+               AND (x.occurred_at > sqlc.narg(after_at)::timestamptz OR x.id >= sqlc.narg(after_id)::uuid))))
+    UNION ALL
+    (SELECT count(*) AS n FROM (
+        SELECT au.id, 'audit'::text AS source,
+        (CASE au.severity WHEN 'critical' THEN 'critical' WHEN 'warning' THEN 'medium' WHEN 'notice' THEN 'low' ELSE 'info' END)::text AS severity,
+        (CASE WHEN au.resource_type = 'host'
+                   AND au.resource_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+              THEN au.resource_id::uuid END) AS host_id,
+        au.action AS title,
+        (au.actor_type || COALESCE(' ' || au.actor_id, '') || COALESCE(' on ' || au.resource_type || ' ' || au.resource_id, ''))::text AS summary,
+        au.occurred_at, '{}'::jsonb AS detail
+        FROM audit_events au WHERE @include_audit::boolean
+    ) x
+    WHERE (sqlc.narg(host_id)::uuid IS NULL OR x.host_id = sqlc.narg(host_id)::uuid)
+      AND (sqlc.narg(severity)::text IS NULL OR x.severity = sqlc.narg(severity)::text)
+      AND (sqlc.narg(since)::timestamptz IS NULL OR x.occurred_at >= sqlc.narg(since)::timestamptz)
+      AND (sqlc.narg(until)::timestamptz IS NULL OR x.occurred_at < sqlc.narg(until)::timestamptz)
+      AND (sqlc.narg(before_at)::timestamptz IS NULL
+           OR (x.occurred_at <= sqlc.narg(before_at)::timestamptz
+               AND (x.occurred_at < sqlc.narg(before_at)::timestamptz OR x.id < sqlc.narg(before_id)::uuid)))
+      AND (sqlc.narg(after_at)::timestamptz IS NULL
+           OR (x.occurred_at >= sqlc.narg(after_at)::timestamptz
+               AND (x.occurred_at > sqlc.narg(after_at)::timestamptz OR x.id >= sqlc.narg(after_id)::uuid))))
+) c;
+
+-- name: IntelScheduleMarkIntel :exec
+-- IntelScheduleMarkIntel records that collections of the hosts were queued, so the
+-- scheduler does not pick them again before their interval has passed.
+INSERT INTO host_intel_schedule (host_id, intel_attempted_at)
+SELECT unnest(@host_ids::uuid[]), @at::timestamptz
+ON CONFLICT (host_id) DO UPDATE SET intel_attempted_at = EXCLUDED.intel_attempted_at;
+
+-- name: IntelScheduleMarkDiscovery :exec
+-- IntelScheduleMarkDiscovery records that discoveries of the hosts were queued.
+INSERT INTO host_intel_schedule (host_id, discovery_attempted_at)
+SELECT unnest(@host_ids::uuid[]), @at::timestamptz
+ON CONFLICT (host_id) DO UPDATE SET discovery_attempted_at = EXCLUDED.discovery_attempted_at;

@@ -1,0 +1,227 @@
+package hostssh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	dbq "github.com/openwatch/openwatch/gen/db"
+	"github.com/openwatch/openwatch/internal/apperr"
+	"github.com/openwatch/openwatch/internal/audit"
+	"github.com/openwatch/openwatch/internal/credential"
+	"github.com/openwatch/openwatch/internal/pg"
+	"github.com/openwatch/openwatch/internal/sshx"
+)
+
+// ErrorTypeNoCredential is the error_type of host.unreachable when no credential applies
+// to the host.
+const ErrorTypeNoCredential = "no_credential"
+
+// Credentials resolves a host's credential and opens its secrets; *credential.Service
+// implements it.
+type Credentials interface {
+	Resolve(ctx context.Context, hostID uuid.UUID) (credential.Resolution, error)
+	Secret(ctx context.Context, id uuid.UUID) (credential.Secret, error)
+}
+
+// Connector opens SSH connections to inventory hosts. It is safe for concurrent use.
+type Connector struct {
+	pool  *pgxpool.Pool
+	q     *dbq.Queries
+	creds Credentials
+	aw    *audit.Writer
+	log   *slog.Logger
+}
+
+// New returns a connector reading hosts, keys and settings from pool, credentials from
+// creds, and auditing trust decisions with aw.
+func New(pool *pgxpool.Pool, creds Credentials, aw *audit.Writer, log *slog.Logger) *Connector {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Connector{pool: pool, q: dbq.New(pool), creds: creds, aw: aw, log: log}
+}
+
+// Conn is an authenticated SSH connection to one host. Its methods are safe for
+// concurrent use; each Batch opens one SSH session.
+type Conn struct {
+	c                 *Connector
+	client            *sshx.Client
+	hostID            uuid.UUID
+	allowSudoPassword bool
+	sudoPassword      string
+
+	mu   sync.Mutex
+	priv sshx.Privilege
+}
+
+// Connect loads the host, resolves its credential, reads the "ssh" settings and dials the
+// host once, verifying its host key (trust on first use). The host's own username, when
+// set, overrides the credential's. Errors (apperr): resource.not_found (no such live
+// host), host.unreachable with detail.error_type (sshx.ErrorType, or "no_credential"),
+// host.key_mismatch with the presented and trusted fingerprints. The cause stays in the
+// error chain, so sshx.ErrorType(err) also works on the result.
+func (c *Connector) Connect(ctx context.Context, hostID uuid.UUID) (*Conn, error) {
+	target, err := c.q.HostSSHTarget(ctx, hostID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, apperr.NotFound("The host does not exist.")
+	}
+	if err != nil {
+		return nil, pg.Translate(err)
+	}
+	cfg, err := LoadConfig(ctx, c.pool)
+	if err != nil {
+		return nil, err
+	}
+	secret, err := c.secret(ctx, hostID)
+	if err != nil {
+		return nil, err
+	}
+	auth := sshx.Auth{Username: secret.Username, PrivateKey: secret.PrivateKey, Passphrase: secret.Passphrase,
+		Password: secret.Password}
+	if target.Username != "" {
+		auth.Username = target.Username
+	}
+	priv, err := c.privilege(ctx, hostID)
+	if err != nil {
+		return nil, err
+	}
+	verifier := &hostVerifier{c: c, hostID: hostID}
+	addr := net.JoinHostPort(target.Address, strconv.Itoa(int(target.Port)))
+	client, err := sshx.Dial(ctx, addr, auth, sshx.Options{
+		DialTimeout: cfg.DialTimeout(), CommandTimeout: cfg.CommandTimeout(), HostKeys: verifier,
+	})
+	if err != nil {
+		return nil, dialError(err, verifier)
+	}
+	conn := &Conn{c: c, client: client, hostID: hostID, allowSudoPassword: cfg.AllowSudoPassword, priv: priv}
+	if cfg.AllowSudoPassword {
+		conn.sudoPassword = secret.Password
+	}
+	return conn, nil
+}
+
+// secret resolves and opens the host's credential; none is host.unreachable
+// (no_credential).
+func (c *Connector) secret(ctx context.Context, hostID uuid.UUID) (credential.Secret, error) {
+	res, err := c.creds.Resolve(ctx, hostID)
+	if err == nil {
+		var s credential.Secret
+		s, err = c.creds.Secret(ctx, res.Credential.ID)
+		if err == nil {
+			return s, nil
+		}
+	}
+	if apperr.Is(err, apperr.CodeNotFound) {
+		return credential.Secret{}, &apperr.Error{Code: apperr.CodeHostUnreachable, Err: err,
+			Message: "No SSH credential applies to the host: add one for the host or set a system default.",
+			Detail:  map[string]any{"error_type": ErrorTypeNoCredential}}
+	}
+	return credential.Secret{}, err
+}
+
+// privilege returns the host's learned privilege mode (PrivUnknown when none).
+func (c *Connector) privilege(ctx context.Context, hostID uuid.UUID) (sshx.Privilege, error) {
+	p, err := c.q.HostSSHPrivilege(ctx, hostID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return sshx.PrivUnknown, nil
+	}
+	if err != nil {
+		return sshx.PrivUnknown, pg.Translate(err)
+	}
+	return sshx.Privilege(p), nil
+}
+
+// dialError maps a failed dial to the API's errors.
+func dialError(err error, v *hostVerifier) error {
+	var mm *KeyMismatchError
+	switch {
+	case errors.As(err, &mm):
+		return &apperr.Error{Code: apperr.CodeHostKeyMismatch, Err: err,
+			Message: fmt.Sprintf("The host presented SSH host key %s, but %s is trusted; approve the new key or reset the host's keys.",
+				mm.Presented, mm.Trusted),
+			Detail: map[string]any{"presented_fingerprint": mm.Presented, "trusted_fingerprint": mm.Trusted}}
+	case v.failure != nil:
+		return apperr.As(v.failure)
+	}
+	return unreachable(err)
+}
+
+// unreachable wraps an SSH failure as host.unreachable with its error_type.
+func unreachable(err error) error {
+	typ := sshx.ErrorType(err)
+	msg := "The host could not be reached over SSH (" + typ + ")."
+	if typ == sshx.TypePrivilegeDenied {
+		msg = "The host was reached over SSH, but commands could not run as root (privilege_denied)."
+	}
+	return &apperr.Error{Code: apperr.CodeHostUnreachable, Err: err, Message: msg,
+		Detail: map[string]any{"error_type": typ}}
+}
+
+// Batch runs cmds in one SSH session, as root when privileged, using and persisting the
+// host's learned privilege mode. Errors are host.unreachable with detail.error_type
+// (timeouts, privilege_denied, ...); the BatchResult is returned as far as it got.
+func (cn *Conn) Batch(ctx context.Context, cmds []sshx.Command, privileged bool) (sshx.BatchResult, error) {
+	return cn.RunBatch(ctx, cmds, sshx.BatchOptions{Privileged: privileged})
+}
+
+// RunBatch is Batch with the other options of sshx.BatchOptions (FallbackUnprivileged);
+// the privilege fields of o are filled in from the host's state and the settings.
+func (cn *Conn) RunBatch(ctx context.Context, cmds []sshx.Command, o sshx.BatchOptions) (sshx.BatchResult, error) {
+	o.Privilege = cn.Privilege()
+	o.AllowSudoPassword = cn.allowSudoPassword
+	o.SudoPassword = cn.sudoPassword
+	res, err := cn.client.Batch(ctx, cmds, o)
+	cn.learn(ctx, res.Privilege)
+	if err != nil {
+		return res, unreachable(err)
+	}
+	return res, nil
+}
+
+// learn stores a privilege mode a batch reported when it differs from the known one. A
+// failure to store it is logged: the batch's results are still good.
+func (cn *Conn) learn(ctx context.Context, p sshx.Privilege) {
+	if p == sshx.PrivUnknown {
+		return
+	}
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	if p == cn.priv {
+		return
+	}
+	err := cn.c.q.HostSSHSetPrivilege(context.WithoutCancel(ctx), dbq.HostSSHSetPrivilegeParams{HostID: cn.hostID, Privilege: string(p)})
+	if err != nil {
+		cn.c.log.WarnContext(ctx, "store learned SSH privilege mode", slog.String("host_id", cn.hostID.String()),
+			slog.String("privilege", string(p)), slog.Any("error", pg.Translate(err)))
+		return
+	}
+	cn.priv = p
+}
+
+// Privilege returns the host's privilege mode as last learned.
+func (cn *Conn) Privilege() sshx.Privilege {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	return cn.priv
+}
+
+// HostID returns the host the connection is to.
+func (cn *Conn) HostID() uuid.UUID { return cn.hostID }
+
+// ServerVersion returns the server's SSH identification line.
+func (cn *Conn) ServerVersion() string { return cn.client.ServerVersion() }
+
+// SessionsOpened returns how many SSH sessions the connection has opened.
+func (cn *Conn) SessionsOpened() int { return cn.client.SessionsOpened() }
+
+// Close closes the connection.
+func (cn *Conn) Close() error { return cn.client.Close() }

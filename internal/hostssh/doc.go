@@ -1,0 +1,17 @@
+// Package hostssh connects to inventory hosts over SSH: it joins the host's address, its
+// resolved credential, the "ssh" runtime settings and the host's learned privilege mode,
+// and dials through internal/sshx with a database-backed host key verifier (trust on
+// first use).
+//
+// Invariants:
+//   - A host has at most one trusted key and at most one pending key. The first key a
+//     host presents is trusted (audited as host.key_trusted by the system); a different
+//     key later is stored as pending and the connection fails closed with
+//     host.key_mismatch until an operator approves the pending key or resets the host's
+//     keys (package hostkey). Two processes contacting a new host at once agree on one
+//     trusted key through a partial unique index.
+//   - The privilege mode a batch learned (root, sudo, sudo_password, none) is stored per
+//     host and given to the next batch as a hint.
+//   - Secrets are only held in memory for the life of a connection; a sudo password is
+//     handed to sshx only when the allow_sudo_password setting is on.
+package hostssh

@@ -1,0 +1,143 @@
+package intel
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	dbq "github.com/openwatch/openwatch/gen/db"
+	"github.com/openwatch/openwatch/internal/audit"
+	"github.com/openwatch/openwatch/internal/authz"
+	"github.com/openwatch/openwatch/internal/events"
+	"github.com/openwatch/openwatch/internal/host"
+	"github.com/openwatch/openwatch/internal/pg"
+)
+
+// Discovery is the outcome of one discovery.
+type Discovery struct {
+	Info dbq.HostSystemInfo
+	// Changed says whether the stable facts differed from the stored ones (always true
+	// for a host's first discovery).
+	Changed bool
+	Stats   Stats
+}
+
+// Discover connects to the host (one SSH connection, one session), collects its system
+// information, stores it (write-on-change) and copies the OS fields onto the host, all in
+// one transaction at the end, so a run killed half-way wrote nothing and a repeated run
+// finds its own result and changes nothing. actor is the caller of an on-demand run
+// (audited), nil for a job. Guarded by host:write.
+// Errors: resource.not_found, host.busy, host.unreachable, host.key_mismatch.
+func (s *Service) Discover(ctx context.Context, actor *authz.Principal, hostID uuid.UUID) (Discovery, error) {
+	if err := s.checkHost(ctx, hostID); err != nil {
+		return Discovery{}, err
+	}
+	release, err := s.lockHost(ctx, lockDiscovery, hostID)
+	if err != nil {
+		return Discovery{}, err
+	}
+	defer release()
+	record := func(ctx context.Context, at time.Time) error {
+		return s.q.IntelScheduleDiscoveryAttempted(ctx, dbq.IntelScheduleDiscoveryAttemptedParams{HostID: hostID, At: &at})
+	}
+	conn, err := s.connect(ctx, hostID, record)
+	if err != nil {
+		return Discovery{}, err
+	}
+	defer func() { _ = conn.Close() }()
+	br, err := batch(ctx, conn, discoveryCommands)
+	if err != nil {
+		s.recordAttempt(ctx, record)
+		return Discovery{}, err
+	}
+	si := parseSystemInfo(br)
+	d := Discovery{Stats: stats(conn, br)}
+	d.Info, d.Changed, err = s.storeDiscovery(ctx, actor, hostID, si, d.Stats)
+	return d, err
+}
+
+// storeDiscovery writes a discovery's result in one transaction.
+func (s *Service) storeDiscovery(ctx context.Context, actor *authz.Principal, hostID uuid.UUID, si SystemInfo, st Stats) (dbq.HostSystemInfo, bool, error) {
+	now := s.now().UTC()
+	hash := si.Hash()
+	var (
+		row     dbq.HostSystemInfo
+		changed bool
+	)
+	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+		q := dbq.New(tx)
+		stored, err := q.IntelSystemInfoLock(ctx, hostID)
+		switch {
+		case err == nil && stored == hash:
+			err = q.IntelSystemInfoTouch(ctx, dbq.IntelSystemInfoTouchParams{HostID: hostID, CollectedAt: now,
+				MemAvailableMb: si.MemAvailableMB, DiskUsedGb: si.DiskUsedGB, DiskFreeGb: si.DiskFreeGB})
+		case err == nil || errors.Is(err, pgx.ErrNoRows):
+			changed = true
+			err = q.IntelSystemInfoUpsert(ctx, upsertParams(hostID, si, hash, now))
+		}
+		if err != nil {
+			return pg.Translate(err)
+		}
+		if _, err := s.hosts.SetOS(ctx, tx, hostID, host.OS{Family: si.OSFamily, Version: si.OSVersion,
+			Architecture: si.Architecture, PlatformIdentifier: si.PlatformIdentifier, DiscoveredAt: now}); err != nil {
+			return err
+		}
+		if err := q.IntelScheduleDiscoveryAttempted(ctx, dbq.IntelScheduleDiscoveryAttemptedParams{HostID: hostID, At: &now}); err != nil {
+			return pg.Translate(err)
+		}
+		if changed {
+			if err := publishDiscovery(ctx, tx, hostID, si); err != nil {
+				return err
+			}
+		}
+		if actor != nil {
+			if err := s.aw.Append(ctx, tx, audit.For(ctx, actor, audit.ActionHostDiscoveryRun, "host", hostID.String(),
+				map[string]any{"changed": changed, "ssh_sessions": st.Sessions, "privilege": string(st.Privilege)})); err != nil {
+				return err
+			}
+		}
+		row, err = q.IntelSystemInfoGet(ctx, hostID)
+		return noHostErr(err)
+	})
+	return row, changed, err
+}
+
+// publishDiscovery announces new system facts on the live stream.
+func publishDiscovery(ctx context.Context, tx pgx.Tx, hostID uuid.UUID, si SystemInfo) error {
+	_, err := events.Publish(ctx, tx, events.Event{Topic: events.TopicDiscovery, Type: "host.discovered", HostID: &hostID,
+		Permission: authz.PermHostRead, Data: map[string]any{
+			"host_id": hostID, "os_family": si.OSFamily, "os_version": si.OSVersion,
+			"platform_identifier": si.PlatformIdentifier, "architecture": si.Architecture,
+			"kernel_release": si.KernelRelease, "hostname": si.Hostname,
+		}})
+	return err
+}
+
+func upsertParams(hostID uuid.UUID, si SystemInfo, hash string, now time.Time) dbq.IntelSystemInfoUpsertParams {
+	return dbq.IntelSystemInfoUpsertParams{
+		HostID: hostID, OsName: si.OSName, OsVersion: si.OSVersion, OsVersionFull: si.OSVersionFull, OsID: si.OSID,
+		OsIDLike: si.OSIDLike, OsPrettyName: si.OSPrettyName, PlatformIdentifier: si.PlatformIdentifier,
+		OsFamily: si.OSFamily, KernelName: si.KernelName, KernelRelease: si.KernelRelease,
+		KernelVersion: si.KernelVersion, Architecture: si.Architecture, MemTotalMb: si.MemTotalMB,
+		MemAvailableMb: si.MemAvailableMB, SwapTotalMb: si.SwapTotalMB, DiskTotalGb: si.DiskTotalGB,
+		DiskUsedGb: si.DiskUsedGB, DiskFreeGb: si.DiskFreeGB, Hostname: si.Hostname, Fqdn: si.FQDN,
+		SelinuxStatus: si.SELinuxStatus, ApparmorEnabled: si.AppArmorEnabled, FirewallService: si.FirewallService,
+		FirewallStatus: si.FirewallStatus, ContentHash: hash, CollectedAt: now,
+	}
+}
+
+// SystemInfo returns a host's latest system information. Guarded by host:read.
+// Errors: resource.not_found (unknown host, or never discovered).
+func (s *Service) SystemInfo(ctx context.Context, hostID uuid.UUID) (dbq.HostSystemInfo, error) {
+	if err := s.checkHost(ctx, hostID); err != nil {
+		return dbq.HostSystemInfo{}, err
+	}
+	row, err := s.q.IntelSystemInfoGet(ctx, hostID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return dbq.HostSystemInfo{}, errNotDiscovered
+	}
+	return row, pg.Translate(err)
+}

@@ -1,0 +1,180 @@
+package intel
+
+import (
+	"context"
+	"errors"
+	"hash/fnv"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	dbq "github.com/openwatch/openwatch/gen/db"
+	"github.com/openwatch/openwatch/internal/apperr"
+	"github.com/openwatch/openwatch/internal/audit"
+	"github.com/openwatch/openwatch/internal/host"
+	"github.com/openwatch/openwatch/internal/hostssh"
+	"github.com/openwatch/openwatch/internal/pg"
+	"github.com/openwatch/openwatch/internal/sshx"
+)
+
+// Connector opens SSH connections to inventory hosts; *hostssh.Connector implements it.
+type Connector interface {
+	Connect(ctx context.Context, hostID uuid.UUID) (*hostssh.Conn, error)
+}
+
+// Enqueuer inserts background jobs; *river.Client[pgx.Tx] implements it.
+type Enqueuer interface {
+	InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	InsertManyTx(ctx context.Context, tx pgx.Tx, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+}
+
+// Service runs discovery and intelligence collection and serves their results.
+type Service struct {
+	pool  *pgxpool.Pool
+	q     *dbq.Queries
+	aw    *audit.Writer
+	hosts *host.Service
+	ssh   Connector
+	jobs  Enqueuer
+	log   *slog.Logger
+	now   func() time.Time
+	// schedulePeriod is how often the scheduler enqueues due hosts.
+	schedulePeriod time.Duration
+}
+
+// Options are optional settings of NewService.
+type Options struct {
+	Logger *slog.Logger
+	Now    func() time.Time
+	// SchedulePeriod is how often the scheduler looks for due hosts (default one minute;
+	// the rate limits are per minute whatever the period).
+	SchedulePeriod time.Duration
+}
+
+// NewService returns the service.
+func NewService(pool *pgxpool.Pool, aw *audit.Writer, hosts *host.Service, ssh Connector, jobs Enqueuer, o Options) *Service {
+	s := &Service{pool: pool, q: dbq.New(pool), aw: aw, hosts: hosts, ssh: ssh, jobs: jobs, log: o.Logger, now: o.Now,
+		schedulePeriod: o.SchedulePeriod}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.schedulePeriod <= 0 {
+		s.schedulePeriod = time.Minute
+	}
+	return s
+}
+
+var errHostNotFound = apperr.NotFound("The host does not exist.")
+
+// checkHost fails with resource.not_found unless hostID names a live host.
+func (s *Service) checkHost(ctx context.Context, hostID uuid.UUID) error {
+	ok, err := s.q.IntelHostExists(ctx, hostID)
+	if err != nil {
+		return pg.Translate(err)
+	}
+	if !ok {
+		return errHostNotFound
+	}
+	return nil
+}
+
+// Lock kinds: one discovery and one collection of a host may run at a time, in the whole
+// cluster.
+const (
+	lockDiscovery = "discovery"
+	lockIntel     = "intelligence"
+)
+
+func lockKey(kind string, hostID uuid.UUID) int64 {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte("openwatch:intel:" + kind + ":"))
+	_, _ = h.Write(hostID[:])
+	return int64(h.Sum64()) //nolint:gosec // a hash used as a lock key: wrapping is fine
+}
+
+// lockHost takes the cluster-wide lock of (kind, host) on a connection of its own and
+// returns its release. host.busy when another process or request holds it. The lock dies
+// with the connection, so a crashed worker never leaves a host busy.
+func (s *Service) lockHost(ctx context.Context, kind string, hostID uuid.UUID) (func(), error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, pg.Translate(err)
+	}
+	key := lockKey(kind, hostID)
+	q := dbq.New(conn)
+	ok, err := q.IntelTryLock(ctx, key)
+	if err != nil {
+		conn.Release()
+		return nil, pg.Translate(err)
+	}
+	if !ok {
+		conn.Release()
+		return nil, apperr.New(apperr.CodeHostBusy, "A "+kind+" of this host is already running; try again when it has finished.").
+			WithDetail("host_id", hostID.String())
+	}
+	return func() {
+		if err := q.IntelUnlock(context.WithoutCancel(ctx), key); err != nil {
+			// The lock would outlive the request on a pooled connection: drop the connection.
+			_ = conn.Conn().Close(context.WithoutCancel(ctx))
+		}
+		conn.Release()
+	}, nil
+}
+
+// connect dials the host, recording a failed attempt with record so the scheduler does not
+// retry the host at once.
+func (s *Service) connect(ctx context.Context, hostID uuid.UUID, record func(context.Context, time.Time) error) (*hostssh.Conn, error) {
+	conn, err := s.ssh.Connect(ctx, hostID)
+	if err != nil {
+		s.recordAttempt(ctx, record)
+		return nil, err
+	}
+	return conn, nil
+}
+
+// recordAttempt stores the time of a failed attempt; a failure to store it is only logged.
+func (s *Service) recordAttempt(ctx context.Context, record func(context.Context, time.Time) error) {
+	if err := record(context.WithoutCancel(ctx), s.now()); err != nil {
+		s.log.WarnContext(ctx, "record failed intel attempt", slog.Any("error", pg.Translate(err)))
+	}
+}
+
+// batch runs cmds as root when possible (falling back to the login user) in one session.
+func batch(ctx context.Context, conn *hostssh.Conn, cmds []sshx.Command) (sshx.BatchResult, error) {
+	return conn.RunBatch(ctx, cmds, sshx.BatchOptions{Privileged: true, FallbackUnprivileged: true})
+}
+
+// isRoot reports whether a batch's commands ran as root.
+func isRoot(p sshx.Privilege) bool {
+	return p == sshx.PrivRoot || p == sshx.PrivSudo || p == sshx.PrivSudoPassword
+}
+
+// Stats describe the SSH work of one discovery or collection.
+type Stats struct {
+	// Connections is how many SSH connections were opened (1).
+	Connections int
+	// Sessions is how many SSH sessions the job opened.
+	Sessions int
+	// Privilege is how the commands ran.
+	Privilege sshx.Privilege
+}
+
+func stats(conn *hostssh.Conn, br sshx.BatchResult) Stats {
+	return Stats{Connections: 1, Sessions: conn.SessionsOpened(), Privilege: br.Privilege}
+}
+
+// noHostErr turns a vanished host into resource.not_found.
+func noHostErr(err error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return errHostNotFound
+	}
+	return pg.Translate(err)
+}
