@@ -117,14 +117,14 @@ LIMIT @row_limit;
 
 -- name: IntelDueForCollection :many
 -- IntelDueForCollection returns live hosts out of maintenance whose last collection attempt
--- is older than the cutoff (never collected first), most overdue first; hosts liveness
--- finds unreachable wait.
+-- is older than the cutoff (never collected first), most overdue first. Only hosts the
+-- liveness poller reaches are logged in to: unreachable and never-probed hosts wait.
 SELECT h.id FROM hosts h
 LEFT JOIN host_groups g ON g.id = h.group_id
 LEFT JOIN host_intel_schedule s ON s.host_id = h.id
 LEFT JOIN host_liveness l ON l.host_id = h.id
 WHERE h.deleted_at IS NULL AND NOT h.maintenance_mode AND NOT COALESCE(g.maintenance_mode, false)
-  AND COALESCE(l.reachability_status, 'unknown') <> 'unreachable'
+  AND l.reachability_status = 'reachable'
   AND (s.intel_attempted_at IS NULL OR s.intel_attempted_at < @cutoff)
 ORDER BY s.intel_attempted_at ASC NULLS FIRST, h.id
 LIMIT @row_limit;
@@ -133,16 +133,16 @@ LIMIT @row_limit;
 -- IntelDueForDiscovery returns live hosts out of maintenance that are due for discovery,
 -- most overdue first: hosts whose last discovery attempt (or, never tried, whose creation)
 -- is older than the cutoff, and, with first_contact, hosts never discovered that liveness
--- found reachable and that were not tried since retry_cutoff. Hosts liveness finds
--- unreachable wait.
+-- found reachable and that were not tried since retry_cutoff. Only hosts the liveness
+-- poller reaches are logged in to: unreachable and never-probed hosts wait.
 SELECT h.id FROM hosts h
 LEFT JOIN host_groups g ON g.id = h.group_id
 LEFT JOIN host_intel_schedule s ON s.host_id = h.id
 LEFT JOIN host_liveness l ON l.host_id = h.id
 WHERE h.deleted_at IS NULL AND NOT h.maintenance_mode AND NOT COALESCE(g.maintenance_mode, false)
-  AND COALESCE(l.reachability_status, 'unknown') <> 'unreachable'
+  AND l.reachability_status = 'reachable'
   AND (COALESCE(s.discovery_attempted_at, h.created_at) < @cutoff
-       OR (@first_contact::boolean AND h.os_discovered_at IS NULL AND l.reachability_status = 'reachable'
+       OR (@first_contact::boolean AND h.os_discovered_at IS NULL
            AND (s.discovery_attempted_at IS NULL OR s.discovery_attempted_at < @retry_cutoff)))
 ORDER BY COALESCE(s.discovery_attempted_at, h.created_at), h.id
 LIMIT @row_limit;

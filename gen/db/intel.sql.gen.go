@@ -402,7 +402,7 @@ LEFT JOIN host_groups g ON g.id = h.group_id
 LEFT JOIN host_intel_schedule s ON s.host_id = h.id
 LEFT JOIN host_liveness l ON l.host_id = h.id
 WHERE h.deleted_at IS NULL AND NOT h.maintenance_mode AND NOT COALESCE(g.maintenance_mode, false)
-  AND COALESCE(l.reachability_status, 'unknown') <> 'unreachable'
+  AND l.reachability_status = 'reachable'
   AND (s.intel_attempted_at IS NULL OR s.intel_attempted_at < $1)
 ORDER BY s.intel_attempted_at ASC NULLS FIRST, h.id
 LIMIT $2
@@ -414,8 +414,8 @@ type IntelDueForCollectionParams struct {
 }
 
 // IntelDueForCollection returns live hosts out of maintenance whose last collection attempt
-// is older than the cutoff (never collected first), most overdue first; hosts liveness
-// finds unreachable wait.
+// is older than the cutoff (never collected first), most overdue first. Only hosts the
+// liveness poller reaches are logged in to: unreachable and never-probed hosts wait.
 func (q *Queries) IntelDueForCollection(ctx context.Context, arg IntelDueForCollectionParams) ([]uuid.UUID, error) {
 	rows, err := q.db.Query(ctx, intelDueForCollection, arg.Cutoff, arg.RowLimit)
 	if err != nil {
@@ -442,9 +442,9 @@ LEFT JOIN host_groups g ON g.id = h.group_id
 LEFT JOIN host_intel_schedule s ON s.host_id = h.id
 LEFT JOIN host_liveness l ON l.host_id = h.id
 WHERE h.deleted_at IS NULL AND NOT h.maintenance_mode AND NOT COALESCE(g.maintenance_mode, false)
-  AND COALESCE(l.reachability_status, 'unknown') <> 'unreachable'
+  AND l.reachability_status = 'reachable'
   AND (COALESCE(s.discovery_attempted_at, h.created_at) < $1
-       OR ($2::boolean AND h.os_discovered_at IS NULL AND l.reachability_status = 'reachable'
+       OR ($2::boolean AND h.os_discovered_at IS NULL
            AND (s.discovery_attempted_at IS NULL OR s.discovery_attempted_at < $3)))
 ORDER BY COALESCE(s.discovery_attempted_at, h.created_at), h.id
 LIMIT $4
@@ -460,8 +460,8 @@ type IntelDueForDiscoveryParams struct {
 // IntelDueForDiscovery returns live hosts out of maintenance that are due for discovery,
 // most overdue first: hosts whose last discovery attempt (or, never tried, whose creation)
 // is older than the cutoff, and, with first_contact, hosts never discovered that liveness
-// found reachable and that were not tried since retry_cutoff. Hosts liveness finds
-// unreachable wait.
+// found reachable and that were not tried since retry_cutoff. Only hosts the liveness
+// poller reaches are logged in to: unreachable and never-probed hosts wait.
 func (q *Queries) IntelDueForDiscovery(ctx context.Context, arg IntelDueForDiscoveryParams) ([]uuid.UUID, error) {
 	rows, err := q.db.Query(ctx, intelDueForDiscovery,
 		arg.Cutoff,

@@ -60,6 +60,9 @@ type Deps struct {
 	// Liveness tunes the poller; a zero Tick is worker.liveness_tick (tests shorten the
 	// tick and the interval unit so the real poller runs in seconds).
 	Liveness liveness.Options
+	// EventHeartbeat, when set, replaces events.Heartbeat: how often an idle event stream
+	// sends a comment line and re-checks its caller's credential.
+	EventHeartbeat time.Duration
 }
 
 // App is the assembled application.
@@ -235,7 +238,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		livenessHandlers: liveness.NewHandlers(live),
 		intelHandlers:    intel.NewHandlers(intelSvc),
 		netscanHandlers:  netscan.NewHandlers(scans, hostH),
-		eventsHandlers:   events.NewHandlers(broker, tickets, d.Logger),
+		eventsHandlers:   events.NewHandlers(broker, tickets, d.Logger).WithReloader(authSvc.Reload).WithHeartbeat(d.EventHeartbeat),
 		hostkeyHandlers:  hostkey.NewHandlers(hostkey.NewService(d.Pool, aw)),
 	}
 	httpSrv, err := httpserver.New(httpserver.Options{

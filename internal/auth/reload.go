@@ -39,3 +39,13 @@ func (s *Service) TokenPrincipal(ctx context.Context, tokenID uuid.UUID) (*authz
 	}
 	return e.principal, nil
 }
+
+// Reload returns the current principal behind p: its API token's, or its session's.
+// Long-lived consumers of a principal (event streams) call it to notice a credential that
+// ended and permissions that changed. Errors: auth.invalid_token, service.unavailable.
+func (s *Service) Reload(ctx context.Context, p *authz.Principal) (*authz.Principal, error) {
+	if p.IsServiceAccount() {
+		return s.TokenPrincipal(ctx, p.TokenID)
+	}
+	return s.SessionPrincipal(ctx, p.SessionID, p.UserID)
+}

@@ -18,6 +18,7 @@ import (
 
 	api "github.com/openwatch/openwatch/gen/api"
 	"github.com/openwatch/openwatch/internal/apitest"
+	"github.com/openwatch/openwatch/internal/app"
 	"github.com/openwatch/openwatch/internal/authz"
 	"github.com/openwatch/openwatch/internal/events"
 	"github.com/openwatch/openwatch/internal/pg"
@@ -328,5 +329,40 @@ func TestShutdownEndsStreams(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), guard)
 	defer cancel()
 	require.NoError(t, srv.Config.Shutdown(ctx), "graceful shutdown does not wait for open streams")
+	s.ended()
+}
+
+func TestStreamEndsWithItsCredential(t *testing.T) {
+	t.Parallel()
+	env := apitest.New(t, func(d *app.Deps) { d.EventHeartbeat = 200 * time.Millisecond })
+	srv := httptest.NewServer(env.App.Handler())
+	t.Cleanup(srv.Close)
+	admin := env.Admin()
+	env.CreateUser("rita", authz.RoleAuditor)
+	rita := env.Login("rita", "pw-rita-0123456789")
+	var ritaID string
+	require.NoError(t, env.App.Pool.QueryRow(context.Background(), "SELECT id::text FROM users WHERE username = 'rita'").Scan(&ritaID))
+
+	// A permission change applies to the open stream at its next check.
+	s := openStream(t, srv, nil, bearer(rita.AccessToken))
+	first := publish(t, env, events.TopicAlerts, "before", authz.PermHostRead)
+	require.Equal(t, strconv.FormatInt(first, 10), s.next().ID)
+	res := env.Do(apitest.Request{Method: http.MethodPost, Path: "users/" + ritaID + "/roles:assign", Token: admin.AccessToken,
+		JSON: map[string]string{"role_id": authz.RoleAdmin}})
+	require.Equal(t, http.StatusNoContent, res.Status, "%s", res.Body)
+	deadline := time.Now().Add(guard)
+	var got Message
+	for got.Event != "needs-write" && time.Now().Before(deadline) {
+		publish(t, env, events.TopicAlerts, "needs-write", authz.PermHostWrite)
+		select {
+		case got = <-s.msgs:
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+	require.Equal(t, "needs-write", got.Event, "the stream follows the new role")
+
+	// Signing out ends the stream.
+	res = env.Do(apitest.Request{Method: http.MethodPost, Path: "auth/logout", Token: rita.AccessToken})
+	require.Equal(t, http.StatusNoContent, res.Status, "%s", res.Body)
 	s.ended()
 }

@@ -72,6 +72,9 @@ var (
 	// ErrTooSlow: the client did not keep up and was disconnected so it would not hold
 	// back the others; it can resume with Last-Event-ID.
 	ErrTooSlow = errors.New("events: stream fell behind")
+	// ErrRevoked: the caller's credential ended, or lost the permission to follow the
+	// stream, while the stream was open.
+	ErrRevoked = errors.New("events: credential revoked")
 )
 
 var errClosed = apperr.Unavailable(ErrShutdown)

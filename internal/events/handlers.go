@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	api "github.com/openwatch/openwatch/gen/api"
@@ -20,6 +21,28 @@ type Handlers struct {
 	tickets   *Tickets
 	logger    *slog.Logger
 	heartbeat time.Duration
+	reload    Reloader
+}
+
+// Reloader returns the current principal behind p (its session or API token, with the
+// roles it holds now), or an error when the credential ended.
+type Reloader func(ctx context.Context, p *authz.Principal) (*authz.Principal, error)
+
+// WithHeartbeat sets how often an idle stream sends a comment line (and re-checks its
+// caller); zero keeps Heartbeat.
+func (h *Handlers) WithHeartbeat(d time.Duration) *Handlers {
+	if d > 0 {
+		h.heartbeat = d
+	}
+	return h
+}
+
+// WithReloader makes every open stream reload its caller at each heartbeat: a stream
+// ends when the caller's session or token ends or loses activity:read, and follows
+// permission changes in between.
+func (h *Handlers) WithReloader(r Reloader) *Handlers {
+	h.reload = r
+	return h
 }
 
 // NewHandlers returns the handlers over the process's broker and the ticket service.
@@ -41,9 +64,25 @@ func (h *Handlers) StreamEvents(ctx context.Context, req api.StreamEventsRequest
 	if err != nil {
 		return nil, err
 	}
-	st, err := h.broker.Subscribe(ctx, Filter{Topics: parseTopics(req.Params.Topics), Can: p.Can}, after)
+	var current atomic.Pointer[authz.Principal]
+	current.Store(p)
+	can := func(permission string) bool { return current.Load().Can(permission) }
+	st, err := h.broker.Subscribe(ctx, Filter{Topics: parseTopics(req.Params.Topics), Can: can}, after)
 	if err != nil {
 		return nil, err
+	}
+	if h.reload != nil {
+		st.RecheckEvery(func(ctx context.Context) error {
+			now, err := h.reload(ctx, current.Load())
+			if apperr.Is(err, apperr.CodeUnavailable) {
+				return nil // the database is briefly away: keep streaming, check again later
+			}
+			if err != nil || !now.Can(authz.PermActivity) {
+				return ErrRevoked
+			}
+			current.Store(now)
+			return nil
+		})
 	}
 	return &streamResponse{ctx: ctx, st: st, h: h}, nil
 }
@@ -120,7 +159,7 @@ func (r *streamResponse) VisitStreamEventsResponse(w http.ResponseWriter) error 
 	err := r.st.Pump(r.ctx, sink{w: w, rc: rc}, encodeEvent, r.h.heartbeat)
 	switch {
 	case err == nil, r.ctx.Err() != nil:
-	case errors.Is(err, ErrShutdown), errors.Is(err, ErrTooSlow):
+	case errors.Is(err, ErrShutdown), errors.Is(err, ErrTooSlow), errors.Is(err, ErrRevoked):
 		r.h.logger.InfoContext(r.ctx, "event stream ended by the server", slog.String("reason", err.Error()))
 	default:
 		r.h.logger.WarnContext(r.ctx, "event stream failed", slog.Any("error", err))

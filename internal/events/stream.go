@@ -30,7 +30,14 @@ type Stream struct {
 	// cursor is the id of the last event handled; events up to it are never sent.
 	cursor int64
 	reset  bool
+	// recheck, when set, runs at every heartbeat; an error ends the stream with it (the
+	// caller's credential was revoked, or its permissions changed).
+	recheck func(context.Context) error
 }
+
+// RecheckEvery makes Pump call check at every heartbeat and end the stream with its
+// error, so a stream does not outlive the credential or the permissions it opened with.
+func (s *Stream) RecheckEvery(check func(context.Context) error) { s.recheck = check }
 
 // Reset reports whether events after the requested id are no longer retained: the client
 // must reload its state rather than rely on the events it receives.
@@ -134,6 +141,11 @@ func (s *Stream) Pump(ctx context.Context, w Sink, enc Encoder, heartbeat time.D
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
+			if s.recheck != nil {
+				if err := s.recheck(ctx); err != nil {
+					return err
+				}
+			}
 			buf.WriteString(": heartbeat\n\n")
 		case ev, ok := <-s.live:
 			if !ok {

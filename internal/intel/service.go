@@ -117,7 +117,11 @@ func (s *Service) lockHost(ctx context.Context, kind string, hostID uuid.UUID) (
 	}
 	if !ok {
 		conn.Release()
-		return nil, apperr.New(apperr.CodeHostBusy, "A "+kind+" of this host is already running; try again when it has finished.").
+		what := "A discovery"
+		if kind == lockIntel {
+			what = "An intelligence collection"
+		}
+		return nil, apperr.New(apperr.CodeHostBusy, what+" of this host is already running; try again when it has finished.").
 			WithDetail("host_id", hostID.String())
 	}
 	return func() {

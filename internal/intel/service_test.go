@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/openwatch/openwatch/internal/apitest"
@@ -93,24 +94,31 @@ func TestScheduler(t *testing.T) {
 	res = f.do(f.admin, http.MethodPut, "system/intelligence/config", map[string]any{"interval_sec": 300, "rate_limit": 1, "maintenance_global": false})
 	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
 	require.NoError(t, svc.ScheduleTick(ctx))
-	require.Equal(t, 1, jobs("intel_collect"), "rate_limit 1 starts one collection per minute")
-	require.Equal(t, 0, jobs("intel_discover"), "new hosts are discovered on first contact, not before")
+	require.Equal(t, 0, jobs("intel_collect")+jobs("intel_discover"), "hosts no probe has reached are not logged in to")
 
-	_, err := env.App.Pool.Exec(ctx, `INSERT INTO host_liveness (host_id, reachability_status, monitoring_state) VALUES ($1, 'reachable', 'online')`, a)
-	require.NoError(t, err)
-	_, err = env.App.Pool.Exec(ctx, `INSERT INTO host_liveness (host_id, reachability_status, monitoring_state) VALUES ($1, 'reachable', 'online')`, m)
-	require.NoError(t, err)
+	reach := func(id uuid.UUID) {
+		t.Helper()
+		_, err := env.App.Pool.Exec(ctx, `INSERT INTO host_liveness (host_id, reachability_status, monitoring_state) VALUES ($1, 'reachable', 'online')`, id)
+		require.NoError(t, err)
+	}
+	reach(a)
+	reach(m)
+	require.NoError(t, svc.ScheduleTick(ctx))
+	require.Equal(t, 1, jobs("intel_discover"), "a was reached for the first time; m is in maintenance; b was never reached")
+	require.Equal(t, 1, f.count(`SELECT count(*) FROM river_job WHERE kind = 'intel_discover' AND args->>'host_id' = $1`, a.String()))
+	require.Equal(t, 1, jobs("intel_collect"), "rate_limit 1 starts one collection per minute")
+
+	reach(b)
 	res = f.do(f.admin, http.MethodPut, "system/intelligence/config", map[string]any{"interval_sec": 300, "rate_limit": 10, "maintenance_global": false})
 	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
 	require.NoError(t, svc.ScheduleTick(ctx))
 	require.Equal(t, 2, jobs("intel_collect"), "a and b once each; m is in maintenance")
 	require.Equal(t, 1, f.count(`SELECT count(*) FROM river_job WHERE kind = 'intel_collect' AND args->>'host_id' = $1`, b.String()))
-	require.Equal(t, 1, jobs("intel_discover"), "a was reached for the first time; m is in maintenance")
-	require.Equal(t, 1, f.count(`SELECT count(*) FROM river_job WHERE kind = 'intel_discover' AND args->>'host_id' = $1`, a.String()))
+	require.Equal(t, 2, jobs("intel_discover"), "b was reached for the first time")
 	require.NoError(t, svc.ScheduleTick(ctx))
 	require.Equal(t, 2, jobs("intel_collect"), "queued jobs are not queued again")
 
-	_, err = env.App.Pool.Exec(ctx, `DELETE FROM river_job`)
+	_, err := env.App.Pool.Exec(ctx, `DELETE FROM river_job`)
 	require.NoError(t, err)
 	res = f.do(f.admin, http.MethodPut, "system/intelligence/config", map[string]any{"interval_sec": 300, "rate_limit": 10, "maintenance_global": true})
 	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
