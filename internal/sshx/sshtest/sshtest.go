@@ -69,6 +69,9 @@ func Start(t testing.TB, opts Options) *Server {
 	if opts.Addr == "" {
 		opts.Addr = "127.0.0.1"
 	}
+	if _, err := os.Stat(sshdPath()); err != nil {
+		t.Fatalf("sshtest: the SSH tests need OpenSSH's sshd and sudo (Debian packages openssh-server and sudo; `make test-deps` installs them): %v", err)
+	}
 	id, err := loadIdentity()
 	if err != nil {
 		t.Fatalf("sshtest: prepare test users: %v", err)
