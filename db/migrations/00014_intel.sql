@@ -92,7 +92,39 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
 $$;
 -- +goose StatementEnd
 
+-- The unified activity feed: one row shape over alerts, intelligence events, monitoring
+-- transitions and audit events. The view is flattened into the query, so a filter on
+-- source skips whole tables and ORDER BY occurred_at DESC, id DESC LIMIT n merges the
+-- sources' time indexes.
+CREATE VIEW activity_feed AS
+    SELECT al.id, 'alert'::text AS source, al.severity, al.host_id, al.title,
+           (al.alert_type || ' (' || al.status || ')')::text AS summary,
+           al.opened_at AS occurred_at, '{}'::jsonb AS detail
+    FROM alerts al
+UNION ALL
+    SELECT e.id, 'intelligence'::text, e.severity, e.host_id, e.event_code, ''::text, e.occurred_at, e.detail
+    FROM intelligence_events e
+UNION ALL
+    SELECT openwatch_monitoring_activity_id(m.id), 'monitoring'::text,
+           (CASE m.monitoring_state WHEN 'online' THEN 'info' WHEN 'maintenance' THEN 'info' WHEN 'degraded' THEN 'medium'
+                WHEN 'critical' THEN 'high' WHEN 'down' THEN 'high' ELSE 'low' END)::text,
+           m.host_id, ('Host ' || m.monitoring_state)::text,
+           (COALESCE(m.previous_state, 'unknown') || ' -> ' || m.monitoring_state || COALESCE(': ' || m.error_message, ''))::text,
+           m.check_time, '{}'::jsonb
+    FROM host_monitoring_history m
+UNION ALL
+    SELECT au.id, 'audit'::text,
+           (CASE au.severity WHEN 'critical' THEN 'critical' WHEN 'warning' THEN 'medium' WHEN 'notice' THEN 'low' ELSE 'info' END)::text,
+           (CASE WHEN au.resource_type = 'host'
+                      AND au.resource_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+                 THEN au.resource_id::uuid END),
+           au.action,
+           (au.actor_type || COALESCE(' ' || au.actor_id, '') || COALESCE(' on ' || au.resource_type || ' ' || au.resource_id, ''))::text,
+           au.occurred_at, '{}'::jsonb
+    FROM audit_events au;
+
 -- +goose Down
+DROP VIEW activity_feed;
 DROP FUNCTION openwatch_monitoring_activity_id(bigint);
 DROP TABLE intelligence_events;
 DROP TABLE host_intel_schedule;

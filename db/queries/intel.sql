@@ -155,159 +155,34 @@ WHERE h.deleted_at IS NULL AND NOT h.maintenance_mode AND NOT COALESCE(g.mainten
 ORDER BY h.id;
 
 -- name: IntelActivityList :many
--- IntelActivityList is the activity feed: audit events, monitoring transitions,
--- intelligence events and alerts, newest first on (occurred_at, id), before the cursor.
--- Each source is read newest first through its own time index and cut to the page size
--- before the merge. Sources not included (by filter or permission) are skipped.
-SELECT a.id, a.source, a.severity, a.host_id, a.title, a.summary, a.occurred_at, a.detail FROM (
-    (SELECT x.* FROM (
-        SELECT al.id, 'alert'::text AS source, al.severity, al.host_id, al.title,
-        (al.alert_type || ' (' || al.status || ')')::text AS summary, al.opened_at AS occurred_at, '{}'::jsonb AS detail
-        FROM alerts al WHERE @include_alert::boolean
-    ) x
-    WHERE (sqlc.narg(host_id)::uuid IS NULL OR x.host_id = sqlc.narg(host_id)::uuid)
-      AND (sqlc.narg(severity)::text IS NULL OR x.severity = sqlc.narg(severity)::text)
-      AND (sqlc.narg(since)::timestamptz IS NULL OR x.occurred_at >= sqlc.narg(since)::timestamptz)
-      AND (sqlc.narg(until)::timestamptz IS NULL OR x.occurred_at < sqlc.narg(until)::timestamptz)
-      AND (sqlc.narg(before_at)::timestamptz IS NULL
-           OR (x.occurred_at <= sqlc.narg(before_at)::timestamptz
-               AND (x.occurred_at < sqlc.narg(before_at)::timestamptz OR x.id < sqlc.narg(before_id)::uuid)))
-    ORDER BY x.occurred_at DESC, x.id DESC LIMIT @row_limit)
-    UNION ALL
-    (SELECT x.* FROM (
-        SELECT e.id, 'intelligence'::text AS source, e.severity, e.host_id, e.event_code AS title, ''::text AS summary,
-        e.occurred_at, e.detail
-        FROM intelligence_events e WHERE @include_intel::boolean
-    ) x
-    WHERE (sqlc.narg(host_id)::uuid IS NULL OR x.host_id = sqlc.narg(host_id)::uuid)
-      AND (sqlc.narg(severity)::text IS NULL OR x.severity = sqlc.narg(severity)::text)
-      AND (sqlc.narg(since)::timestamptz IS NULL OR x.occurred_at >= sqlc.narg(since)::timestamptz)
-      AND (sqlc.narg(until)::timestamptz IS NULL OR x.occurred_at < sqlc.narg(until)::timestamptz)
-      AND (sqlc.narg(before_at)::timestamptz IS NULL
-           OR (x.occurred_at <= sqlc.narg(before_at)::timestamptz
-               AND (x.occurred_at < sqlc.narg(before_at)::timestamptz OR x.id < sqlc.narg(before_id)::uuid)))
-    ORDER BY x.occurred_at DESC, x.id DESC LIMIT @row_limit)
-    UNION ALL
-    (SELECT x.* FROM (
-        SELECT openwatch_monitoring_activity_id(m.id) AS id, 'monitoring'::text AS source,
-        (CASE m.monitoring_state WHEN 'online' THEN 'info' WHEN 'maintenance' THEN 'info' WHEN 'degraded' THEN 'medium'
-            WHEN 'critical' THEN 'high' WHEN 'down' THEN 'high' ELSE 'low' END)::text AS severity,
-        m.host_id, ('Host ' || m.monitoring_state)::text AS title,
-        (COALESCE(m.previous_state, 'unknown') || ' -> ' || m.monitoring_state || COALESCE(': ' || m.error_message, ''))::text AS summary,
-        m.check_time AS occurred_at, '{}'::jsonb AS detail
-        FROM host_monitoring_history m WHERE @include_monitoring::boolean
-    ) x
-    WHERE (sqlc.narg(host_id)::uuid IS NULL OR x.host_id = sqlc.narg(host_id)::uuid)
-      AND (sqlc.narg(severity)::text IS NULL OR x.severity = sqlc.narg(severity)::text)
-      AND (sqlc.narg(since)::timestamptz IS NULL OR x.occurred_at >= sqlc.narg(since)::timestamptz)
-      AND (sqlc.narg(until)::timestamptz IS NULL OR x.occurred_at < sqlc.narg(until)::timestamptz)
-      AND (sqlc.narg(before_at)::timestamptz IS NULL
-           OR (x.occurred_at <= sqlc.narg(before_at)::timestamptz
-               AND (x.occurred_at < sqlc.narg(before_at)::timestamptz OR x.id < sqlc.narg(before_id)::uuid)))
-    ORDER BY x.occurred_at DESC, x.id DESC LIMIT @row_limit)
-    UNION ALL
-    (SELECT x.* FROM (
-        SELECT au.id, 'audit'::text AS source,
-        (CASE au.severity WHEN 'critical' THEN 'critical' WHEN 'warning' THEN 'medium' WHEN 'notice' THEN 'low' ELSE 'info' END)::text AS severity,
-        (CASE WHEN au.resource_type = 'host'
-                   AND au.resource_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-              THEN au.resource_id::uuid END) AS host_id,
-        au.action AS title,
-        (au.actor_type || COALESCE(' ' || au.actor_id, '') || COALESCE(' on ' || au.resource_type || ' ' || au.resource_id, ''))::text AS summary,
-        au.occurred_at, '{}'::jsonb AS detail
-        FROM audit_events au WHERE @include_audit::boolean
-    ) x
-    WHERE (sqlc.narg(host_id)::uuid IS NULL OR x.host_id = sqlc.narg(host_id)::uuid)
-      AND (sqlc.narg(severity)::text IS NULL OR x.severity = sqlc.narg(severity)::text)
-      AND (sqlc.narg(since)::timestamptz IS NULL OR x.occurred_at >= sqlc.narg(since)::timestamptz)
-      AND (sqlc.narg(until)::timestamptz IS NULL OR x.occurred_at < sqlc.narg(until)::timestamptz)
-      AND (sqlc.narg(before_at)::timestamptz IS NULL
-           OR (x.occurred_at <= sqlc.narg(before_at)::timestamptz
-               AND (x.occurred_at < sqlc.narg(before_at)::timestamptz OR x.id < sqlc.narg(before_id)::uuid)))
-    ORDER BY x.occurred_at DESC, x.id DESC LIMIT @row_limit)
-) a
-ORDER BY a.occurred_at DESC, a.id DESC
+-- IntelActivityList is the activity feed (view activity_feed), newest first on
+-- (occurred_at, id), before the cursor, for the sources included (by filter and
+-- permission).
+SELECT x.id, x.source, x.severity, x.host_id, x.title, x.summary, x.occurred_at, x.detail
+FROM activity_feed x
+WHERE ((x.source = 'alert' AND @include_alert::boolean) OR (x.source = 'intelligence' AND @include_intel::boolean)
+       OR (x.source = 'monitoring' AND @include_monitoring::boolean) OR (x.source = 'audit' AND @include_audit::boolean))
+  AND (sqlc.narg(host_id)::uuid IS NULL OR x.host_id = sqlc.narg(host_id)::uuid)
+  AND (sqlc.narg(severity)::text IS NULL OR x.severity = sqlc.narg(severity)::text)
+  AND (sqlc.narg(since)::timestamptz IS NULL OR x.occurred_at >= sqlc.narg(since)::timestamptz)
+  AND (sqlc.narg(until)::timestamptz IS NULL OR x.occurred_at < sqlc.narg(until)::timestamptz)
+  AND (sqlc.narg(before_at)::timestamptz IS NULL OR (x.occurred_at, x.id) < (sqlc.narg(before_at)::timestamptz, sqlc.narg(before_id)::uuid))
+ORDER BY x.occurred_at DESC, x.id DESC
 LIMIT @row_limit;
 
 -- name: IntelActivityCount :one
 -- IntelActivityCount counts the feed's items between the (after_at, after_id) position
 -- (inclusive) and the cursor (exclusive), for the sources included; the feed uses it for
 -- the items a caller may not see.
-SELECT (COALESCE(SUM(c.n), 0))::bigint FROM (
-    (SELECT count(*) AS n FROM (
-        SELECT al.id, 'alert'::text AS source, al.severity, al.host_id, al.title,
-        (al.alert_type || ' (' || al.status || ')')::text AS summary, al.opened_at AS occurred_at, '{}'::jsonb AS detail
-        FROM alerts al WHERE @include_alert::boolean
-    ) x
-    WHERE (sqlc.narg(host_id)::uuid IS NULL OR x.host_id = sqlc.narg(host_id)::uuid)
-      AND (sqlc.narg(severity)::text IS NULL OR x.severity = sqlc.narg(severity)::text)
-      AND (sqlc.narg(since)::timestamptz IS NULL OR x.occurred_at >= sqlc.narg(since)::timestamptz)
-      AND (sqlc.narg(until)::timestamptz IS NULL OR x.occurred_at < sqlc.narg(until)::timestamptz)
-      AND (sqlc.narg(before_at)::timestamptz IS NULL
-           OR (x.occurred_at <= sqlc.narg(before_at)::timestamptz
-               AND (x.occurred_at < sqlc.narg(before_at)::timestamptz OR x.id < sqlc.narg(before_id)::uuid)))
-      AND (sqlc.narg(after_at)::timestamptz IS NULL
-           OR (x.occurred_at >= sqlc.narg(after_at)::timestamptz
-               AND (x.occurred_at > sqlc.narg(after_at)::timestamptz OR x.id >= sqlc.narg(after_id)::uuid))))
-    UNION ALL
-    (SELECT count(*) AS n FROM (
-        SELECT e.id, 'intelligence'::text AS source, e.severity, e.host_id, e.event_code AS title, ''::text AS summary,
-        e.occurred_at, e.detail
-        FROM intelligence_events e WHERE @include_intel::boolean
-    ) x
-    WHERE (sqlc.narg(host_id)::uuid IS NULL OR x.host_id = sqlc.narg(host_id)::uuid)
-      AND (sqlc.narg(severity)::text IS NULL OR x.severity = sqlc.narg(severity)::text)
-      AND (sqlc.narg(since)::timestamptz IS NULL OR x.occurred_at >= sqlc.narg(since)::timestamptz)
-      AND (sqlc.narg(until)::timestamptz IS NULL OR x.occurred_at < sqlc.narg(until)::timestamptz)
-      AND (sqlc.narg(before_at)::timestamptz IS NULL
-           OR (x.occurred_at <= sqlc.narg(before_at)::timestamptz
-               AND (x.occurred_at < sqlc.narg(before_at)::timestamptz OR x.id < sqlc.narg(before_id)::uuid)))
-      AND (sqlc.narg(after_at)::timestamptz IS NULL
-           OR (x.occurred_at >= sqlc.narg(after_at)::timestamptz
-               AND (x.occurred_at > sqlc.narg(after_at)::timestamptz OR x.id >= sqlc.narg(after_id)::uuid))))
-    UNION ALL
-    (SELECT count(*) AS n FROM (
-        SELECT openwatch_monitoring_activity_id(m.id) AS id, 'monitoring'::text AS source,
-        (CASE m.monitoring_state WHEN 'online' THEN 'info' WHEN 'maintenance' THEN 'info' WHEN 'degraded' THEN 'medium'
-            WHEN 'critical' THEN 'high' WHEN 'down' THEN 'high' ELSE 'low' END)::text AS severity,
-        m.host_id, ('Host ' || m.monitoring_state)::text AS title,
-        (COALESCE(m.previous_state, 'unknown') || ' -> ' || m.monitoring_state || COALESCE(': ' || m.error_message, ''))::text AS summary,
-        m.check_time AS occurred_at, '{}'::jsonb AS detail
-        FROM host_monitoring_history m WHERE @include_monitoring::boolean
-    ) x
-    WHERE (sqlc.narg(host_id)::uuid IS NULL OR x.host_id = sqlc.narg(host_id)::uuid)
-      AND (sqlc.narg(severity)::text IS NULL OR x.severity = sqlc.narg(severity)::text)
-      AND (sqlc.narg(since)::timestamptz IS NULL OR x.occurred_at >= sqlc.narg(since)::timestamptz)
-      AND (sqlc.narg(until)::timestamptz IS NULL OR x.occurred_at < sqlc.narg(until)::timestamptz)
-      AND (sqlc.narg(before_at)::timestamptz IS NULL
-           OR (x.occurred_at <= sqlc.narg(before_at)::timestamptz
-               AND (x.occurred_at < sqlc.narg(before_at)::timestamptz OR x.id < sqlc.narg(before_id)::uuid)))
-      AND (sqlc.narg(after_at)::timestamptz IS NULL
-           OR (x.occurred_at >= sqlc.narg(after_at)::timestamptz
-               AND (x.occurred_at > sqlc.narg(after_at)::timestamptz OR x.id >= sqlc.narg(after_id)::uuid))))
-    UNION ALL
-    (SELECT count(*) AS n FROM (
-        SELECT au.id, 'audit'::text AS source,
-        (CASE au.severity WHEN 'critical' THEN 'critical' WHEN 'warning' THEN 'medium' WHEN 'notice' THEN 'low' ELSE 'info' END)::text AS severity,
-        (CASE WHEN au.resource_type = 'host'
-                   AND au.resource_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-              THEN au.resource_id::uuid END) AS host_id,
-        au.action AS title,
-        (au.actor_type || COALESCE(' ' || au.actor_id, '') || COALESCE(' on ' || au.resource_type || ' ' || au.resource_id, ''))::text AS summary,
-        au.occurred_at, '{}'::jsonb AS detail
-        FROM audit_events au WHERE @include_audit::boolean
-    ) x
-    WHERE (sqlc.narg(host_id)::uuid IS NULL OR x.host_id = sqlc.narg(host_id)::uuid)
-      AND (sqlc.narg(severity)::text IS NULL OR x.severity = sqlc.narg(severity)::text)
-      AND (sqlc.narg(since)::timestamptz IS NULL OR x.occurred_at >= sqlc.narg(since)::timestamptz)
-      AND (sqlc.narg(until)::timestamptz IS NULL OR x.occurred_at < sqlc.narg(until)::timestamptz)
-      AND (sqlc.narg(before_at)::timestamptz IS NULL
-           OR (x.occurred_at <= sqlc.narg(before_at)::timestamptz
-               AND (x.occurred_at < sqlc.narg(before_at)::timestamptz OR x.id < sqlc.narg(before_id)::uuid)))
-      AND (sqlc.narg(after_at)::timestamptz IS NULL
-           OR (x.occurred_at >= sqlc.narg(after_at)::timestamptz
-               AND (x.occurred_at > sqlc.narg(after_at)::timestamptz OR x.id >= sqlc.narg(after_id)::uuid))))
-) c;
+SELECT count(*) FROM activity_feed x
+WHERE ((x.source = 'alert' AND @include_alert::boolean) OR (x.source = 'intelligence' AND @include_intel::boolean)
+       OR (x.source = 'monitoring' AND @include_monitoring::boolean) OR (x.source = 'audit' AND @include_audit::boolean))
+  AND (sqlc.narg(host_id)::uuid IS NULL OR x.host_id = sqlc.narg(host_id)::uuid)
+  AND (sqlc.narg(severity)::text IS NULL OR x.severity = sqlc.narg(severity)::text)
+  AND (sqlc.narg(since)::timestamptz IS NULL OR x.occurred_at >= sqlc.narg(since)::timestamptz)
+  AND (sqlc.narg(until)::timestamptz IS NULL OR x.occurred_at < sqlc.narg(until)::timestamptz)
+  AND (sqlc.narg(before_at)::timestamptz IS NULL OR (x.occurred_at, x.id) < (sqlc.narg(before_at)::timestamptz, sqlc.narg(before_id)::uuid))
+  AND (sqlc.narg(after_at)::timestamptz IS NULL OR (x.occurred_at, x.id) >= (sqlc.narg(after_at)::timestamptz, sqlc.narg(after_id)::uuid));
 
 -- name: IntelScheduleMarkIntel :exec
 -- IntelScheduleMarkIntel records that collections of the hosts were queued, so the

@@ -13,85 +13,22 @@ import (
 )
 
 const intelActivityCount = `-- name: IntelActivityCount :one
-SELECT (COALESCE(SUM(c.n), 0))::bigint FROM (
-    (SELECT count(*) AS n FROM (
-        SELECT al.id, 'alert'::text AS source, al.severity, al.host_id, al.title,
-        (al.alert_type || ' (' || al.status || ')')::text AS summary, al.opened_at AS occurred_at, '{}'::jsonb AS detail
-        FROM alerts al WHERE $1::boolean
-    ) x
-    WHERE ($2::uuid IS NULL OR x.host_id = $2::uuid)
-      AND ($3::text IS NULL OR x.severity = $3::text)
-      AND ($4::timestamptz IS NULL OR x.occurred_at >= $4::timestamptz)
-      AND ($5::timestamptz IS NULL OR x.occurred_at < $5::timestamptz)
-      AND ($6::timestamptz IS NULL
-           OR (x.occurred_at <= $6::timestamptz
-               AND (x.occurred_at < $6::timestamptz OR x.id < $7::uuid)))
-      AND ($8::timestamptz IS NULL
-           OR (x.occurred_at >= $8::timestamptz
-               AND (x.occurred_at > $8::timestamptz OR x.id >= $9::uuid))))
-    UNION ALL
-    (SELECT count(*) AS n FROM (
-        SELECT e.id, 'intelligence'::text AS source, e.severity, e.host_id, e.event_code AS title, ''::text AS summary,
-        e.occurred_at, e.detail
-        FROM intelligence_events e WHERE $10::boolean
-    ) x
-    WHERE ($2::uuid IS NULL OR x.host_id = $2::uuid)
-      AND ($3::text IS NULL OR x.severity = $3::text)
-      AND ($4::timestamptz IS NULL OR x.occurred_at >= $4::timestamptz)
-      AND ($5::timestamptz IS NULL OR x.occurred_at < $5::timestamptz)
-      AND ($6::timestamptz IS NULL
-           OR (x.occurred_at <= $6::timestamptz
-               AND (x.occurred_at < $6::timestamptz OR x.id < $7::uuid)))
-      AND ($8::timestamptz IS NULL
-           OR (x.occurred_at >= $8::timestamptz
-               AND (x.occurred_at > $8::timestamptz OR x.id >= $9::uuid))))
-    UNION ALL
-    (SELECT count(*) AS n FROM (
-        SELECT openwatch_monitoring_activity_id(m.id) AS id, 'monitoring'::text AS source,
-        (CASE m.monitoring_state WHEN 'online' THEN 'info' WHEN 'maintenance' THEN 'info' WHEN 'degraded' THEN 'medium'
-            WHEN 'critical' THEN 'high' WHEN 'down' THEN 'high' ELSE 'low' END)::text AS severity,
-        m.host_id, ('Host ' || m.monitoring_state)::text AS title,
-        (COALESCE(m.previous_state, 'unknown') || ' -> ' || m.monitoring_state || COALESCE(': ' || m.error_message, ''))::text AS summary,
-        m.check_time AS occurred_at, '{}'::jsonb AS detail
-        FROM host_monitoring_history m WHERE $11::boolean
-    ) x
-    WHERE ($2::uuid IS NULL OR x.host_id = $2::uuid)
-      AND ($3::text IS NULL OR x.severity = $3::text)
-      AND ($4::timestamptz IS NULL OR x.occurred_at >= $4::timestamptz)
-      AND ($5::timestamptz IS NULL OR x.occurred_at < $5::timestamptz)
-      AND ($6::timestamptz IS NULL
-           OR (x.occurred_at <= $6::timestamptz
-               AND (x.occurred_at < $6::timestamptz OR x.id < $7::uuid)))
-      AND ($8::timestamptz IS NULL
-           OR (x.occurred_at >= $8::timestamptz
-               AND (x.occurred_at > $8::timestamptz OR x.id >= $9::uuid))))
-    UNION ALL
-    (SELECT count(*) AS n FROM (
-        SELECT au.id, 'audit'::text AS source,
-        (CASE au.severity WHEN 'critical' THEN 'critical' WHEN 'warning' THEN 'medium' WHEN 'notice' THEN 'low' ELSE 'info' END)::text AS severity,
-        (CASE WHEN au.resource_type = 'host'
-                   AND au.resource_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-              THEN au.resource_id::uuid END) AS host_id,
-        au.action AS title,
-        (au.actor_type || COALESCE(' ' || au.actor_id, '') || COALESCE(' on ' || au.resource_type || ' ' || au.resource_id, ''))::text AS summary,
-        au.occurred_at, '{}'::jsonb AS detail
-        FROM audit_events au WHERE $12::boolean
-    ) x
-    WHERE ($2::uuid IS NULL OR x.host_id = $2::uuid)
-      AND ($3::text IS NULL OR x.severity = $3::text)
-      AND ($4::timestamptz IS NULL OR x.occurred_at >= $4::timestamptz)
-      AND ($5::timestamptz IS NULL OR x.occurred_at < $5::timestamptz)
-      AND ($6::timestamptz IS NULL
-           OR (x.occurred_at <= $6::timestamptz
-               AND (x.occurred_at < $6::timestamptz OR x.id < $7::uuid)))
-      AND ($8::timestamptz IS NULL
-           OR (x.occurred_at >= $8::timestamptz
-               AND (x.occurred_at > $8::timestamptz OR x.id >= $9::uuid))))
-) c
+SELECT count(*) FROM activity_feed x
+WHERE ((x.source = 'alert' AND $1::boolean) OR (x.source = 'intelligence' AND $2::boolean)
+       OR (x.source = 'monitoring' AND $3::boolean) OR (x.source = 'audit' AND $4::boolean))
+  AND ($5::uuid IS NULL OR x.host_id = $5::uuid)
+  AND ($6::text IS NULL OR x.severity = $6::text)
+  AND ($7::timestamptz IS NULL OR x.occurred_at >= $7::timestamptz)
+  AND ($8::timestamptz IS NULL OR x.occurred_at < $8::timestamptz)
+  AND ($9::timestamptz IS NULL OR (x.occurred_at, x.id) < ($9::timestamptz, $10::uuid))
+  AND ($11::timestamptz IS NULL OR (x.occurred_at, x.id) >= ($11::timestamptz, $12::uuid))
 `
 
 type IntelActivityCountParams struct {
 	IncludeAlert      bool
+	IncludeIntel      bool
+	IncludeMonitoring bool
+	IncludeAudit      bool
 	HostID            *uuid.UUID
 	Severity          *string
 	Since             *time.Time
@@ -100,9 +37,6 @@ type IntelActivityCountParams struct {
 	BeforeID          *uuid.UUID
 	AfterAt           *time.Time
 	AfterID           *uuid.UUID
-	IncludeIntel      bool
-	IncludeMonitoring bool
-	IncludeAudit      bool
 }
 
 // IntelActivityCount counts the feed's items between the (after_at, after_id) position
@@ -111,6 +45,9 @@ type IntelActivityCountParams struct {
 func (q *Queries) IntelActivityCount(ctx context.Context, arg IntelActivityCountParams) (int64, error) {
 	row := q.db.QueryRow(ctx, intelActivityCount,
 		arg.IncludeAlert,
+		arg.IncludeIntel,
+		arg.IncludeMonitoring,
+		arg.IncludeAudit,
 		arg.HostID,
 		arg.Severity,
 		arg.Since,
@@ -119,89 +56,31 @@ func (q *Queries) IntelActivityCount(ctx context.Context, arg IntelActivityCount
 		arg.BeforeID,
 		arg.AfterAt,
 		arg.AfterID,
-		arg.IncludeIntel,
-		arg.IncludeMonitoring,
-		arg.IncludeAudit,
 	)
-	var column_1 int64
-	err := row.Scan(&column_1)
-	return column_1, err
+	var count int64
+	err := row.Scan(&count)
+	return count, err
 }
 
 const intelActivityList = `-- name: IntelActivityList :many
-SELECT a.id, a.source, a.severity, a.host_id, a.title, a.summary, a.occurred_at, a.detail FROM (
-    (SELECT x.id, x.source, x.severity, x.host_id, x.title, x.summary, x.occurred_at, x.detail FROM (
-        SELECT al.id, 'alert'::text AS source, al.severity, al.host_id, al.title,
-        (al.alert_type || ' (' || al.status || ')')::text AS summary, al.opened_at AS occurred_at, '{}'::jsonb AS detail
-        FROM alerts al WHERE $1::boolean
-    ) x
-    WHERE ($2::uuid IS NULL OR x.host_id = $2::uuid)
-      AND ($3::text IS NULL OR x.severity = $3::text)
-      AND ($4::timestamptz IS NULL OR x.occurred_at >= $4::timestamptz)
-      AND ($5::timestamptz IS NULL OR x.occurred_at < $5::timestamptz)
-      AND ($6::timestamptz IS NULL
-           OR (x.occurred_at <= $6::timestamptz
-               AND (x.occurred_at < $6::timestamptz OR x.id < $7::uuid)))
-    ORDER BY x.occurred_at DESC, x.id DESC LIMIT $8)
-    UNION ALL
-    (SELECT x.id, x.source, x.severity, x.host_id, x.title, x.summary, x.occurred_at, x.detail FROM (
-        SELECT e.id, 'intelligence'::text AS source, e.severity, e.host_id, e.event_code AS title, ''::text AS summary,
-        e.occurred_at, e.detail
-        FROM intelligence_events e WHERE $9::boolean
-    ) x
-    WHERE ($2::uuid IS NULL OR x.host_id = $2::uuid)
-      AND ($3::text IS NULL OR x.severity = $3::text)
-      AND ($4::timestamptz IS NULL OR x.occurred_at >= $4::timestamptz)
-      AND ($5::timestamptz IS NULL OR x.occurred_at < $5::timestamptz)
-      AND ($6::timestamptz IS NULL
-           OR (x.occurred_at <= $6::timestamptz
-               AND (x.occurred_at < $6::timestamptz OR x.id < $7::uuid)))
-    ORDER BY x.occurred_at DESC, x.id DESC LIMIT $8)
-    UNION ALL
-    (SELECT x.id, x.source, x.severity, x.host_id, x.title, x.summary, x.occurred_at, x.detail FROM (
-        SELECT openwatch_monitoring_activity_id(m.id) AS id, 'monitoring'::text AS source,
-        (CASE m.monitoring_state WHEN 'online' THEN 'info' WHEN 'maintenance' THEN 'info' WHEN 'degraded' THEN 'medium'
-            WHEN 'critical' THEN 'high' WHEN 'down' THEN 'high' ELSE 'low' END)::text AS severity,
-        m.host_id, ('Host ' || m.monitoring_state)::text AS title,
-        (COALESCE(m.previous_state, 'unknown') || ' -> ' || m.monitoring_state || COALESCE(': ' || m.error_message, ''))::text AS summary,
-        m.check_time AS occurred_at, '{}'::jsonb AS detail
-        FROM host_monitoring_history m WHERE $10::boolean
-    ) x
-    WHERE ($2::uuid IS NULL OR x.host_id = $2::uuid)
-      AND ($3::text IS NULL OR x.severity = $3::text)
-      AND ($4::timestamptz IS NULL OR x.occurred_at >= $4::timestamptz)
-      AND ($5::timestamptz IS NULL OR x.occurred_at < $5::timestamptz)
-      AND ($6::timestamptz IS NULL
-           OR (x.occurred_at <= $6::timestamptz
-               AND (x.occurred_at < $6::timestamptz OR x.id < $7::uuid)))
-    ORDER BY x.occurred_at DESC, x.id DESC LIMIT $8)
-    UNION ALL
-    (SELECT x.id, x.source, x.severity, x.host_id, x.title, x.summary, x.occurred_at, x.detail FROM (
-        SELECT au.id, 'audit'::text AS source,
-        (CASE au.severity WHEN 'critical' THEN 'critical' WHEN 'warning' THEN 'medium' WHEN 'notice' THEN 'low' ELSE 'info' END)::text AS severity,
-        (CASE WHEN au.resource_type = 'host'
-                   AND au.resource_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-              THEN au.resource_id::uuid END) AS host_id,
-        au.action AS title,
-        (au.actor_type || COALESCE(' ' || au.actor_id, '') || COALESCE(' on ' || au.resource_type || ' ' || au.resource_id, ''))::text AS summary,
-        au.occurred_at, '{}'::jsonb AS detail
-        FROM audit_events au WHERE $11::boolean
-    ) x
-    WHERE ($2::uuid IS NULL OR x.host_id = $2::uuid)
-      AND ($3::text IS NULL OR x.severity = $3::text)
-      AND ($4::timestamptz IS NULL OR x.occurred_at >= $4::timestamptz)
-      AND ($5::timestamptz IS NULL OR x.occurred_at < $5::timestamptz)
-      AND ($6::timestamptz IS NULL
-           OR (x.occurred_at <= $6::timestamptz
-               AND (x.occurred_at < $6::timestamptz OR x.id < $7::uuid)))
-    ORDER BY x.occurred_at DESC, x.id DESC LIMIT $8)
-) a
-ORDER BY a.occurred_at DESC, a.id DESC
-LIMIT $8
+SELECT x.id, x.source, x.severity, x.host_id, x.title, x.summary, x.occurred_at, x.detail
+FROM activity_feed x
+WHERE ((x.source = 'alert' AND $1::boolean) OR (x.source = 'intelligence' AND $2::boolean)
+       OR (x.source = 'monitoring' AND $3::boolean) OR (x.source = 'audit' AND $4::boolean))
+  AND ($5::uuid IS NULL OR x.host_id = $5::uuid)
+  AND ($6::text IS NULL OR x.severity = $6::text)
+  AND ($7::timestamptz IS NULL OR x.occurred_at >= $7::timestamptz)
+  AND ($8::timestamptz IS NULL OR x.occurred_at < $8::timestamptz)
+  AND ($9::timestamptz IS NULL OR (x.occurred_at, x.id) < ($9::timestamptz, $10::uuid))
+ORDER BY x.occurred_at DESC, x.id DESC
+LIMIT $11
 `
 
 type IntelActivityListParams struct {
 	IncludeAlert      bool
+	IncludeIntel      bool
+	IncludeMonitoring bool
+	IncludeAudit      bool
 	HostID            *uuid.UUID
 	Severity          *string
 	Since             *time.Time
@@ -209,29 +88,17 @@ type IntelActivityListParams struct {
 	BeforeAt          *time.Time
 	BeforeID          *uuid.UUID
 	RowLimit          int32
-	IncludeIntel      bool
-	IncludeMonitoring bool
-	IncludeAudit      bool
 }
 
-type IntelActivityListRow struct {
-	ID         uuid.UUID
-	Source     string
-	Severity   string
-	HostID     *uuid.UUID
-	Title      string
-	Summary    string
-	OccurredAt time.Time
-	Detail     []byte
-}
-
-// IntelActivityList is the activity feed: audit events, monitoring transitions,
-// intelligence events and alerts, newest first on (occurred_at, id), before the cursor.
-// Each source is read newest first through its own time index and cut to the page size
-// before the merge. Sources not included (by filter or permission) are skipped.
-func (q *Queries) IntelActivityList(ctx context.Context, arg IntelActivityListParams) ([]IntelActivityListRow, error) {
+// IntelActivityList is the activity feed (view activity_feed), newest first on
+// (occurred_at, id), before the cursor, for the sources included (by filter and
+// permission).
+func (q *Queries) IntelActivityList(ctx context.Context, arg IntelActivityListParams) ([]ActivityFeed, error) {
 	rows, err := q.db.Query(ctx, intelActivityList,
 		arg.IncludeAlert,
+		arg.IncludeIntel,
+		arg.IncludeMonitoring,
+		arg.IncludeAudit,
 		arg.HostID,
 		arg.Severity,
 		arg.Since,
@@ -239,17 +106,14 @@ func (q *Queries) IntelActivityList(ctx context.Context, arg IntelActivityListPa
 		arg.BeforeAt,
 		arg.BeforeID,
 		arg.RowLimit,
-		arg.IncludeIntel,
-		arg.IncludeMonitoring,
-		arg.IncludeAudit,
 	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []IntelActivityListRow
+	var items []ActivityFeed
 	for rows.Next() {
-		var i IntelActivityListRow
+		var i ActivityFeed
 		if err := rows.Scan(
 			&i.ID,
 			&i.Source,

@@ -11,6 +11,17 @@ import (
 	"github.com/google/uuid"
 )
 
+type ActivityFeed struct {
+	ID         uuid.UUID
+	Source     string
+	Severity   string
+	HostID     *uuid.UUID
+	Title      string
+	Summary    string
+	OccurredAt time.Time
+	Detail     []byte
+}
+
 type Alert struct {
 	ID         uuid.UUID
 	AlertType  string

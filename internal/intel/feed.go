@@ -152,7 +152,7 @@ func (s *Service) Activity(ctx context.Context, p *authz.Principal, f ActivityFi
 	}
 	n := cursor.Limit(f.Limit)
 	visible, hidden := sources(p, f.Source)
-	var rows []dbq.IntelActivityListRow
+	var rows []dbq.ActivityFeed
 	if visible != (include{}) {
 		rows, err = s.q.IntelActivityList(ctx, dbq.IntelActivityListParams{
 			IncludeAudit: visible.audit, IncludeMonitoring: visible.monitoring, IncludeIntel: visible.intel,
@@ -162,7 +162,7 @@ func (s *Service) Activity(ctx context.Context, p *authz.Principal, f ActivityFi
 			return ActivityPage{}, pg.Translate(err)
 		}
 	}
-	rows, next := cursor.Trim(rows, n, func(r dbq.IntelActivityListRow) any { return position{At: r.OccurredAt, ID: r.ID} })
+	rows, next := cursor.Trim(rows, n, func(r dbq.ActivityFeed) any { return position{At: r.OccurredAt, ID: r.ID} })
 	page := ActivityPage{Items: make([]ActivityItem, 0, len(rows)), Next: next}
 	for _, r := range rows {
 		page.Items = append(page.Items, activityItem(r))
@@ -185,7 +185,7 @@ func (s *Service) Activity(ctx context.Context, p *authz.Principal, f ActivityFi
 	return page, nil
 }
 
-func activityItem(r dbq.IntelActivityListRow) ActivityItem {
+func activityItem(r dbq.ActivityFeed) ActivityItem {
 	it := ActivityItem{ID: r.ID, Source: r.Source, Severity: r.Severity, HostID: r.HostID, Title: r.Title,
 		Summary: r.Summary, OccurredAt: r.OccurredAt}
 	if r.Source == SourceIntelligence {

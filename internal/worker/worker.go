@@ -110,6 +110,9 @@ func NewClient(o Options, r *Registry) (*Client, error) {
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.Concurrency}}
 		cfg.RescueStuckJobsAfter = o.RescueAfter
 		cfg.JobTimeout = o.RescueAfter / 2
+		// Completed jobs are only kept for inspection; the liveness tick alone completes one
+		// a second, so an hour keeps river_job small. Failed jobs keep River's longer default.
+		cfg.CompletedJobRetentionPeriod = CompletedJobRetention
 	}
 	c, err := river.NewClient(riverpgxv5.New(o.Pool), cfg)
 	if err != nil {
@@ -118,6 +121,9 @@ func NewClient(o Options, r *Registry) (*Client, error) {
 	r.Client, r.work = c, o.Work
 	return c, nil
 }
+
+// CompletedJobRetention is how long completed jobs stay in river_job.
+const CompletedJobRetention = time.Hour
 
 // Start hands r's extra queues and periodic jobs to the client and starts working jobs.
 // It does nothing for an insert-only client or when the jobs already run; a registry whose
