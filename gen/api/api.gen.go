@@ -884,6 +884,8 @@ type ActivitySource string
 
 // ActivityPage defines model for ActivityPage.
 type ActivityPage struct {
+	// HiddenCount Items left out because the caller may not read their source, between this page's
+	// cursor and its last item (to the oldest item on the last page).
 	HiddenCount int        `json:"hidden_count"`
 	Items       []Activity `json:"items"`
 	NextCursor  *string    `json:"next_cursor"`
@@ -1018,7 +1020,9 @@ type ConnectivityBreakdown struct {
 	Maintenance *int64 `json:"maintenance,omitempty"`
 	NeverProbed int64  `json:"never_probed"`
 	Online      int64  `json:"online"`
-	Unknown     *int64 `json:"unknown,omitempty"`
+
+	// Unknown Always 0; hosts still in state `unknown` (no probe has reached them yet) count as `never_probed`.
+	Unknown *int64 `json:"unknown,omitempty"`
 }
 
 // ConnectivityCheckResult defines model for ConnectivityCheckResult.
@@ -1064,7 +1068,7 @@ type ConnectivityConfigResponse struct {
 // ConnectivityStatus defines model for ConnectivityStatus.
 type ConnectivityStatus struct {
 	// HostsDue Live hosts whose next probe is due now.
-	HostsDue    *int64     `json:"hosts_due,omitempty"`
+	HostsDue    int64      `json:"hosts_due"`
 	LastProbeAt *time.Time `json:"last_probe_at,omitempty"`
 
 	// LastTickAt When the poller last ran (on whichever worker is the cluster leader).
@@ -1074,12 +1078,12 @@ type ConnectivityStatus struct {
 	ProbeFailureCount int64      `json:"probe_failure_count"`
 	ProbeSuccessCount int64      `json:"probe_success_count"`
 
-	// QueueDepth Background jobs waiting or retrying.
-	QueueDepth           *int64 `json:"queue_depth,omitempty"`
-	StateTransitionCount int64  `json:"state_transition_count"`
+	// QueueDepth Background jobs not finished yet (waiting, running or waiting to be retried).
+	QueueDepth           int64 `json:"queue_depth"`
+	StateTransitionCount int64 `json:"state_transition_count"`
 
 	// WorkerRunning Whether a worker process was seen working jobs in the last minute.
-	WorkerRunning *bool `json:"worker_running,omitempty"`
+	WorkerRunning bool `json:"worker_running"`
 }
 
 // CredentialCloneRequest defines model for CredentialCloneRequest.
@@ -1620,7 +1624,8 @@ type IntelligenceState struct {
 	// Snapshot One key per category (`packages`, `services`, `ports`, `users`, `groups`, `mounts`,
 	// `kernel`, `reboot`, `config_files`, `interfaces`), each an object with `value`,
 	// `collected_at` and `fresh` (false when the last collection of that category failed
-	// and `value` is the last good one; `error` then says why).
+	// and `value` is the last good one; `error` then says why), and `changed_at` (when
+	// `value` last changed) once a value was stored.
 	Snapshot map[string]interface{} `json:"snapshot"`
 }
 
@@ -5129,6 +5134,20 @@ func (response Logout401JSONResponse) VisitLogoutResponse(w http.ResponseWriter)
 	return err
 }
 
+type Logout403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response Logout403JSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type LogoutdefaultJSONResponse struct {
 	Body       ErrorEnvelope
 	StatusCode int
@@ -5177,6 +5196,20 @@ func (response GetMe401JSONResponse) VisitGetMeResponse(w http.ResponseWriter) e
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMe403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetMe403JSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5233,6 +5266,20 @@ func (response GetMyPermissions401JSONResponse) VisitGetMyPermissionsResponse(w 
 	return err
 }
 
+type GetMyPermissions403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetMyPermissions403JSONResponse) VisitGetMyPermissionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetMyPermissionsdefaultJSONResponse struct {
 	Body       ErrorEnvelope
 	StatusCode int
@@ -5281,6 +5328,20 @@ func (response EnrollMFA401JSONResponse) VisitEnrollMFAResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnrollMFA403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response EnrollMFA403JSONResponse) VisitEnrollMFAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5370,6 +5431,20 @@ func (response VerifyMFA401JSONResponse) VisitVerifyMFAResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyMFA403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response VerifyMFA403JSONResponse) VisitVerifyMFAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5466,6 +5541,20 @@ func (response ChangePassword401JSONResponse) VisitChangePasswordResponse(w http
 	return err
 }
 
+type ChangePassword403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ChangePassword403JSONResponse) VisitChangePasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ChangePassword409JSONResponse struct{ ConflictJSONResponse }
 
 func (response ChangePassword409JSONResponse) VisitChangePasswordResponse(w http.ResponseWriter) error {
@@ -5528,6 +5617,20 @@ func (response GetPermissionsRegistry401JSONResponse) VisitGetPermissionsRegistr
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPermissionsRegistry403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetPermissionsRegistry403JSONResponse) VisitGetPermissionsRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7692,6 +7795,20 @@ func (response SetGroupMaintenance404JSONResponse) VisitSetGroupMaintenanceRespo
 	return err
 }
 
+type SetGroupMaintenance409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SetGroupMaintenance409JSONResponse) VisitSetGroupMaintenanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SetGroupMaintenancedefaultJSONResponse struct {
 	Body       ErrorEnvelope
 	StatusCode int
@@ -8017,6 +8134,20 @@ func (response ResolveHostCredential404JSONResponse) VisitResolveHostCredentialR
 	return err
 }
 
+type ResolveHostCredential409JSONResponse struct{ ConflictJSONResponse }
+
+func (response ResolveHostCredential409JSONResponse) VisitResolveHostCredentialResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ResolveHostCredentialdefaultJSONResponse struct {
 	Body       ErrorEnvelope
 	StatusCode int
@@ -8114,6 +8245,20 @@ func (response SetHostMaintenance404JSONResponse) VisitSetHostMaintenanceRespons
 	return err
 }
 
+type SetHostMaintenance409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SetHostMaintenance409JSONResponse) VisitSetHostMaintenanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SetHostMaintenancedefaultJSONResponse struct {
 	Body       ErrorEnvelope
 	StatusCode int
@@ -8207,6 +8352,20 @@ func (response PutHostMaintenance404JSONResponse) VisitPutHostMaintenanceRespons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutHostMaintenance409JSONResponse struct{ ConflictJSONResponse }
+
+func (response PutHostMaintenance409JSONResponse) VisitPutHostMaintenanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8832,20 +8991,6 @@ func (response RunHostDiscovery502JSONResponse) VisitRunHostDiscoveryResponse(w 
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(502)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RunHostDiscovery503JSONResponse struct{ ServiceUnavailableJSONResponse }
-
-func (response RunHostDiscovery503JSONResponse) VisitRunHostDiscoveryResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -15678,305 +15823,314 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L39cts4tjj4KijtVMWenywrjpOatuvW77rdSSd3ko7LTk/vbjsrQuSRhDYFqAHQsiaT59gH2hfbwgFA",
-	"ghIpUbLkJB3/0x1TJHAAnG+cj0+tWIwnggPXqnXyqTWhko5Bg8S/zjOphDT/SkDFkk00E7x10vowAhJx",
-	"uNO9GN+IiBgQPQIykXDLRKbIhA6hQ87ImKYDIceQEPsmYYpQctztdlrtFjNj/ZmBnLXaLU7H0Dpp2dda",
-	"7ZaKRzCmZu4xvXsLfKhHrZPnT4/arTHj/u+n7ZaeTcx3SkvGh63Pn9ut10LpNz+ZL3GCCdWjYvyRULrH",
-	"kla7JeHPjElIWidaZhBOaCCmunXSyjJ8c3GK2uHvP3IC44nQwOPZP2G2uPVnJOPszwyI/YZMQJJUDFlM",
-	"UyImIKl575RImKR0pogEnUmOZyMkGzJOUyJBZanOD2AENAFZLCGA4MCAsGw9wdE8PfrH6qMpr+49Loqm",
-	"X8cqN1/VWzZmenERF3QIRLF/Q5s8JVqQo26X7CUwoFmqyfPufh0JpDhcCJD7qHXyvNs20LFxNm6dHHW7",
-	"CJv9q4CMcQ1DkAjaVUx5LbKqmPL70sJn87GaCK4AWcaPNPmZaphSxN1YcA0c94ZOJimL8eAO/1Bmgz4F",
-	"0/xNwqB10vo/Dgt2dGh/VYcvpRTyJb+FVEzATjmPLWPK6RASYqibxCJLE8KFJn0gEmg8goQISSQMMgUJ",
-	"yRTZi8ybnYzjz7SfQtQm9tkNzHpjpsZUx6Nov9P63DZruoQ/M1D64dZkWKy0kxqeWfBRIcktEynVYDip",
-	"zFIge9EtTVmCcPQGlKWQOMjPBR+kLNYPeRZJZgc38CuRyRjaBmjKSTRHdBFhnAxSNhxpez54PFOmR4SS",
-	"hA0GIIFrvw24oFdC9lmSAH/Yk4hpmhoWROMbZQUdyDFTiglu1hAloClLO56MesXPEYL9i9CvRMaTh4P6",
-	"F0FUFo/KZyA4IPRuOWM6QzJRAAjlBZ2NgevLnBk85BanLAaugGhW2ugBUJ1JIIZlJeFeux/s/l6BvGUx",
-	"/MrpLWWpoeeHBV7Z+UlMud1QeZuTryISMZyLKcL6QYh3lM8cR1EPCKgQhlHOCNUaxhOtTsmUMk0GQuJW",
-	"82zcB2lUOQWx4InC7b4ELWcHZwMNMjISywpSBDv4aVH6XbkxtLCz9GEgpNkULWeMDzslAbcguQz0v3Ka",
-	"6ZGQ7N/wsIQTS0iAa0ZTy7mCB0SPKDLkjN9wMeVtAncTQyyWgd2KG0jwlH/lcDeBWEOCMz4gA+YzIvQI",
-	"JAHzKtk77h63yXH3eZscP33WJs+73TbpdDr7bXO85tzte+DG7KDe4KYz0JxdvPkgboCfS6Aa6YomCbOa",
-	"24U02phmRvYPaKqg3ZoEjz61jClRo+FpM6jdTw63Bl7cSXVK4C5OswQUibROEekcfvSFSIFys79WhVlT",
-	"V2u3pEjnP3txvPIrrStW8JYNQLMxWD5LFYmedcdGjTg6HkUGHaIfukkUrsZtBq5oYohQmnH+n9+7Bz98",
-	"/F976j/j/4z+k+z/rdIuKDS03+3aP+Zvif4fEGsDZ/mokjXPCg+k2tiTdGrPq03USEzNsTFFBI+h06ra",
-	"L/Nqbwx6JTp7iN+Zd+fXaQEqDbds1W+ZVdDWXTL+i2kYq/WgzUGhUtJZNfRqKcTv3A6tAXFsj7ZHdUk7",
-	"T6iGA4ONVcfhv+nPAl5b/OzobtmQPEudVLX2wcIYLGlgLLRbKVW6Z7S8e03maX+Rui0DvtfgnkMs/OBk",
-	"fI/Gscg4OhGaLFlpqjPLC7mx035v0VizWwOLEx2tHPAAWWpIH+eogMRtSjvEj9LBu4Xl8FSipQGM6dma",
-	"KOldKhW7sS28EXGcSbkm2isjVdxyllH1lX/PfIPKcum0UpBmL7WkXJmjExztdg1pyobAYzM3zRI02ceC",
-	"My0QgI9VEGXjMZXVVKiZrkS8SgSwUAZL9N+Xt2rZIV/Q4brCfISWVw+RDoWo9z10F30P7YKjNmOtHvcW",
-	"2Gq7FXgazTArkGp+w3D2dhn48piV25SMGb8UKahL595Yc7MMuTVfvpnpJddytlKs2HErQTZI+PLWq5jN",
-	"QXVYXYWVNNZCOuJeScz2Zfu4Yqw4ZcB1jyaJrP5dSAmp9WLYGRdesbZf/fJKgBU7s0suIyEWMln7o8Ru",
-	"ehlDFpnCHCV4a77pieTv+0NZ+YWCP0vLYFy/OG5V0XfIXj2zZHwgDHEJzZA/TankZmAjiphmMU0bi7g/",
-	"WwsY0W7l/DdgfAHWlY+wfDY58pR2fzkdqQ2Y5Jpsr6DZXTG+lZzOgPDGnKvZ0Et0m6+rlI4gvrH2Rtl2",
-	"sLtIzFkNGCTeCYCOHSaVJn0J9Ibs0TR1V0hjMh0BJ+IG3eMN0BDH6fUl2gh12Fuzc8Ew4iYgwMDOlEBV",
-	"JW+c221xY/DV7UP1NuvRWzFkPHAlr7HFQk+qTTPEd65JLBLw13DWv/dEEZrpEXBDeFpIQieTtt3ed6/O",
-	"CFMEuNmUxOx0aBCX7OEXi7bqpxef/1bF1SZUqamQyZyBffT8xWq7HGJxC3LWM8uo8hYoxocpHGQKiH8X",
-	"l9wmjCsNNDFrj4SeRPOrWW3eZ8rY5Qv+hNVwz+FAPk6wFStQYSPVgsYxKNXL7fWFBY0HtAdcijQdG4kr",
-	"A4fuHALJDCxGGLSZCnmjJjS2rktjEyKiUJ7gz2Z5ZEQV+ozt8JCckIxrlpoXZtc8EWQvunh/9YEcGtQ7",
-	"HA/oiX0zaptXOJn/FVnDLNrHn4kC61Mf0xkRPJ1dcxprIjhhWhEx5cSZPJ1rXukVkjCQoEZLtsYsYjVT",
-	"1qN3kB/O/DGXtn9+TjdD3bG/e3X2Evdjw6OfSHHLzBYxPuxlktVYqrEEXc0u+lTBsyNiX2lb3+9swviQ",
-	"MK4FodxwCeuV887smFr0+PXyTWelb2oBwBycJVty6Sj6XCQOw9fQs0POsZY6Na9YlwdaAu6/EGfvxcfv",
-	"z27n5Y+e1IMMF/l91KbmDEMH+Nq+gRo9nqke5YLPxiJTNXK3zg2zaFetd8z2vtv6QkpgVO1ecY93vynd",
-	"3pUHrD+uDc8Ixs442tTNUrvpoYRsoL0HgtDC5IauW/GlZaGbUdQCz183XqjMBMLBquA9f/PT5U9MWV6x",
-	"GcQxSyouzM44eXNxe0yENP9/QThoI5CL64Wn3U6387TTPTw6XqHkPKtSzoS0l41zQSrmMdGCaGlELgFq",
-	"ZksSCUoV0SrR70dHHyMbseJpII9DefH8+bPnyyNRENg39sunluH5v+Zop92ykT/uZ6Ouz58Rbl/l0VAN",
-	"QyFn1pGy3pmUdqWWghrgfjhQJZCCc3DOrh+N9ZOIKV/7EsAZ080s9QSGkiaQNH3dAdTg1TE1f3DKrc+0",
-	"wRd41debSNFvDI/gKeNNx3f3so3enhehdp5gvwK3hduWuQWsOuBzYxBuZFLjpWxvDEo5F8RKz439orGj",
-	"p3BV95R2F7vLlOJ3+ftX+Dqe5bTnAqhYyvSsV9x1LPV1Bp9c2S8MfzKQ1FnhE8luWQrDCtPwtZiSWIzH",
-	"lCeKDEETKQSaDEZlxXiwvRSo5JCgIXMDE43hhOYnZGjed2W+M9pqlgj3v15uxbVbXHCUXyv3NQfVLabm",
-	"g9LiDC6t6T90YWt1TgurP/TM972SyhI68NSo16ecg2zmGVSjhktakKke2ArIwuXXY9RKOhN8wIYbctGe",
-	"grgk0P7x4rgUWvmiu4yrbvq5mPINPw24bm+Yij5Nq9EgfG+zmSxL3PBjSTX0Uh8b2zxstd0yyCEyvTDv",
-	"s5VfBhGdPT0yqpxIk9IYT1cHzS4KBYRk7sjbZQQKTnRx58tLqgOztGWVx9yMDjY0H+KciJZx7wqyQ2JA",
-	"RVFt8vW8emcfB2OuWvVVLnbWvLVWvSSDqsieWys6FJmOhALC4U4T5FOEKZJkYIP5GvmnMeQBv71XWAIO",
-	"o1l840YpQ/ybd+FNhAtUVZpIysme4GQ6YvEII6yMPQGYg4Fe4jRT2ryMEX1lf/tasIWI6oIbaqS42YX8",
-	"+rjB5tkvBpSlmdzkS5VZX906X/6ZQQa9BCbGkprf6B9pfDOUIuMJ+UP0FYY2Mj600X9FZGOT6zOjRfUw",
-	"qgBRdi0Y7UH2ZMbxeq0KHzAEkPojn0hhNoJMqSIKgONzAziuwgUCItaMGc80VAXdLXr68tOs3u/q86td",
-	"eiUiVdJ+Ho55ngoOmxnhTPXytIpPzQIMm1xkqFhMSvEjaqY0jFttZDjVUSHmk80CaOaOxE6+YsswJmiz",
-	"PaOZHvXGoEciKS1RjXo3mEMTKMx9oUeVy52ztMMAzu7RcbvSWbiLk6q5raoBwqj1BmtvbFJW6Ht5/vzZ",
-	"i+VfoCExGUmqoNlsD4tF27sBs3DnwWiBHzBEneUI+pYpvakGkw/S/Aa+mLi48NnyTXwI1ur7+AqAvgCV",
-	"7iDOtJmLbaWTmqmlSkZTblEZK5NmKI+KS/+yWH3P0xkmRQQneoLf3UJEKFdTkKrTai8dvAgx3HBwf6DI",
-	"CtqONeSL/vgVsBOHar0+00t8D+aNWIzHLmCtdpQB40OQE8lWvFcbeJZNkrVxec0bj2aMr4SdISYv5wO/",
-	"IvxNRfaY8fDp00ch/oWE+H2E6iI2ZEqL8aVI4T4KXP2xNdlsyw3C62l68O+P5j/dgx96Hz89bb94VhMZ",
-	"VHOPumb2TnGJhE6k1fe84XpXX776az1IXov1dWN7Z1bJgAbGYFyL/UyE1NWcU8KQGbMdkt59Au83cREv",
-	"54N+AxzwpY+DLVi98ZduhRuiOFOTlM56dZS3eG/Cb5kU3Iuh9ULHhlJkk6apIOa8NuRzmg5rKacBmAXh",
-	"vDheVG5rGNWL40acKb8M38gJn4CGWPcE79lAzlhwTeMaIWEwU95WeOxfdI//UXIrP3vRvafr/K4Xs0Qi",
-	"janqUKqUyiEoXVzUx5QTmqZiCgkmVzqKgOAiHUUFoeTw6Gjf3eEXl+gvVnm3azzqz7vr+bRL2zjndK47",
-	"j8bu6Dl02Kkveh711nBEL3y6kRc6H+UqpnzDKJCHML3A5yCvlAsDxpka3TOHbuBrHTRwZeYE1shanxPR",
-	"FZZ6Q16ch8PMx3SF11BzQxsC543DFpSmUt9zIxeTB9E7jVdFzvfbxgpOKWh8aqt/VKrsWujKROycSf1/",
-	"/y+ZBNFAjfzYVUoXIrbf4XwNHoBiGz2ezCUtWoRYTm1TgMmmQXLcbeGKBLa5leWfVQGWp/ivxeESaJTs",
-	"f25erEyPqq0Y80SR4G3CkjahqRLezx/9nwfnxc8Hb5KIeHWQ2PIOlT6MZslXZaDe0XjEOBxIoInBdIJF",
-	"EO50uwhrGzBIE5swX10/pWLDc0Ny/tpDKCBW0haVDVjJa2Kz0FwWLVhETVk8w3xcV61ggXzarbsDM8DB",
-	"LUVNSZmRXpl5zv1w+NeVHxP/uvAD418v89EN18vGlIfhPQv5DmCEbQwYoT0BMUnhlDCNdVDs9Z0YDIAn",
-	"jA8J7iC+WNQBsmuvc0ZpOfPRI9UXRxImQPFmC8Py6bioRpRS7WrH4G2PTR9ZcVeEyO6PLQRgficW0LyW",
-	"3M4rE0VeYmKIPXfMiNGuOgtIYtQzGDPdIfbQlF3ElOl45AKGFISoslBVyVXKAqU7fZHMelqIHmqBGOCa",
-	"aehwoXueq9kn1tPSMz843dA5hfJqQf5vxnHCXtldXPrJ5xiYh//uFFTSS4AzHIkVJZY6jPcmUgydVRb+",
-	"cgOzni231CqSBMvA+4exLyEVKooduDMnX8AeKznoSfgDK574h+MB7c0v0jxzq2m1W67ojy/m08uCAj7W",
-	"LungxTdNxsznVnQUpINeKuIbkekiG75T/hZ1XE7TjlV9rFgJC375R2G9L/+snylDtomXNx1J+RCC466S",
-	"r+XKLBtE+zWSBouCCZ9WkkmjVOCKyo4J1RRLOgoOxLK0gyvgmuCImGj188sP5BAwu8+WM5mTbaszeemy",
-	"0hc1ebz3rzSwuFpcBGEJ2aMkgZiNaUqcEuCkpmEhV1cvScQSGwK9ncRhLSYsDlW7lN0Ct7SaY95iqYE/",
-	"RB/ZQgqypCbN5yLMr/WVkATuqFEVXaU7ew0fjwxuJ1GbROFMHdwX87SgglzRNI//EP2O5y7mbwSoIylT",
-	"kESr84SsVo5b4F6dT95FDKnF6w8svoG1g2pXVzqpqMvgJ1q+IPdeqZxKFfSvUgD91h/1evBvEDxdihTd",
-	"cvx0KY5tk4jrkBmXWbMHo0G89WugqR5taA0k/V5sI8kgqfYELZpgI5xwFgaKV5HhLUjFmqQO5wZSCZhi",
-	"gMpFC6XPDTkyymO4KuqKbCJ0mmRZU5a6SKMmwVdUqeZvqxs2mTRG6NyMXRfZPFDFYoqpvYfED1+75Tu5",
-	"e6m5P7qvJ7vM/39yfixj3UfOqVWVRrSWi3ul1G3u8g6vlc4O/m97qfRxr/h3p3fw8e/BT/v/u/KqiU16",
-	"wVXMem5yf+uyXmrTl/DNVyHAHL7nW1/akzrM/gmN+429tZ4T9YISR8t02Wr+5RCmycdhsE4aStM0fT9o",
-	"nfy+eoRcBn9eSOuo2spWO1TQKlZct7M/G/p5gCpvq8JrUHleJ8i0oSc1vBcYO6N8jbCb9YMzqjRJh+jl",
-	"+94FyEqbMOd2DOBYepIblcFcm/dvIxivtkxkvpYNKiaiNGjury8IYNtBdQ6Q1fF0OQg2jObe8TMPdpaV",
-	"K3FNAdYJTJhMpLi950VEPkh/Vul2Jf4FtJZvYHZKzJjolKTmb6JlpjQkRHBX+iezzrYmN1I+/KunRvTo",
-	"+YtFCKKr12dHz1+cRGQgrJON9Ge2aAmf0CQxf1MFL45JwoagdBs9z0qNDm5gNgRODtKI4BSKMF1p49vr",
-	"UAXA1+LKYWDaEoPcgALJ0fPnT3+IOrWVM9eefZL1Uxb7eKdF54c5GMZJUWfZvKqIHbyzvJzl3AlMrDM6",
-	"sh0+iurtePY+FXMiAR3bySlxlg4TXBGjkLs6MgyrK3tsCr2xDoEwjgenWl1KLN/8SiwqbU9wT1U+6bmt",
-	"/1hPl2cW6M2sg2osXxIf9Y9Vi68YcQnwG4iCJd64KjJYT2gYPreqrkbRywWHr1udWZrRsNflmzIeMQ2x",
-	"zmSzjGqs/tWbSCZ8WbzGSYdfJN563r5cZU/uzjLcOBS8ZOvV8MyY8vtl3t3LushNm48LheaNfLRMj7rk",
-	"whFVRGZ8USzWqNkV3uzBALMigZh3To3UDQp8IQ8WEqtp4eEZXss4CcaurrYuVC/JIy/utZtC9QZ0zNJZ",
-	"I5ISqhe40Vbn3qdUG7B6tuLOgDVMba+Ptlyw7VeW6HyAYPNqyz6PuwzJdhlP3NDYXy9gp8SAV9sA8x2U",
-	"lEJNzbcZy1tVYEIuHYJTM0WQwIitx9ZOnbOramZNbOi9j81mx5mhTp8SWRN4hIxrzXoe28wzzoOD7fmu",
-	"rp5pOW1wn3QvGLZSmuRuG7uBRUman9vC6y4ftvb9e5Q1QRPGVzZxxg7ifyqGjO+0sMkaG1L5zYpd2VpJ",
-	"GaVGa8A6//ZSKKsvslbWLKnSDNZjItsk86+JYLd06A3OpQLcuqMq4HzNlN6wspg1C3ArGysEO6/+ZOOZ",
-	"eimdWRXJ84qJuxdTo1bInj42VOibmoOs6W3fFjArKCzVpBaTbWBazNZM5V+Y92OFCr9+aaiqLJ3V0njj",
-	"Sk25dmmt6gBz70M0GwfqaslgPU2zhmAr9M51sPVefupiO/2CmimZmyZ/P3otvnGvxaOh/2job8/Qv8JM",
-	"/zd8INa/NqJyLGTPNQloJrDWZz8iTTHgab27bqZuegMJ0Bv2m8lE/AKDe9b7BJuVNf1iwCRMaZr2XExy",
-	"w4wr/1Gu9a7+5s+kGaGsI+ZC3rZy4BuQHNLeuu9LSMEl0Df9ZB2+MIZxL48C740bHpv5yqJG0y/WZm4N",
-	"+/Xgm72U3UDT1xsfgFC9iQStZ2t9ss7mF6/3Blma7pSRK0gZz+7WoRk1pZO1jrlWkSvxrDrGu92iHQ8e",
-	"PLh5GvxcApi4dflKqJNoYVuH4gcdgncgQhLaV8A1SYH6t63WQpW9ED7FD+kNEOp0mwzzEAr9JlNAop9e",
-	"vn354SU5tLEhh59Y8vlwDOM+SHX4yZ3f56iU2Ng4feB7DitcQPA3QabARmn/tZn886Vln90vj3/TGrRr",
-	"ZMw3zItf3LKdpsZXnNAa2fFVX2+UIB8OtElrwt31BLSFDtbUOzEpptckdXdh4T6N9x5usi/cHXW5syjY",
-	"mlJ7vrmknmDXG+HLea0FHKdCQUJSplAU+IijGBQJE5mIk9ZMcCIBk9LDyxHDCHvOJeESDHsSxuK2+DMV",
-	"2NTN/ZXx8t9qBGnqs6hCp2nSs1IRw8+qfiimsX8XUMz/bqDuiQnw4i+7eqzWFd/QIfQYV5qmaemZM1GD",
-	"J8WYTrsuXpHQF0KHCZvuSZwCtQ8szfcGLIVgxb4dcZ4j6x+4jkqlZ96aLJ4kTPlHY2xn7DfM/lVAjEx4",
-	"QGPI3yie1LwlsRitg7QqSWcB33bf8nGRJX6pzo8hJFd6/ajmzWz3dRig4nSiRkKvV3TgPbeRjRNM+rY9",
-	"Yche5GgAsxUd8uG/kSeYfxh6xn9Y/dH8C3FQRe1rHlmCMQ8tXZh/BQShfAYlIp+K9tuulw4ndsfJlOkR",
-	"iW5pmgEOGG5fhM0pImw+FJE93O7CnYf3ugEfwzaP2KHNLc6S3jXHQewMvso3fjsUIiGCwymJ8KIoss34",
-	"FJ0pMh3N9kv99DyC1No/+ak0MIXe2gxvRK9NFR4sfQeyTgHYRv96l4C+pguQ8d5QGlYzAclE4wTCvAE8",
-	"flxqBM9Fz+XEIyuzefKVSb6sfHE3kIAptBPgU6rjUW+S4l0nGIycSKaqk9YzxfiwN5Fw64OEFxfgmvje",
-	"pwMaQhuG2PrtXoIy9+my5/aw98d03ph9+uLZP47Xy6MIB2sA72aXXV8Oh1XPYlnl2eumDhnbx7Mn815H",
-	"ZZaMU7QJInybOHxvEy50bwa6534e09Qs3fyScZVNDGc2rCUdmgeYEdy7MS/2adJTbMhxwW0ylYIPe0yp",
-	"DCRee/hKGill4+oaKFtA6nzn5ldfhSTvCitxM5QO3PArbnH9m5VgzN1TBxykWfursONXkaZdxVouXIzR",
-	"OapfG3bKs82Ne/foLMxhuvnn8zbvPDhzw1ftuN+GS1CgN9uFbS5hNbx5UZmNgl2cRlJT84MPQda2/Nyo",
-	"BV9eQ6Y3pBpqany4V4jjkLZTSr7OJ4qYJVCbi8IBqzcOCOWzhmUs8kXPJyAWC16+08qWPN04VMIBsE60",
-	"RLlXYoVcqCvZu2zQedypGHaxfevSEC+RQs1Q86RZbEEZdj9l1QlURJAFDHF1dYoqtmdAPlNGOI2Bb0jw",
-	"BmKn7a7j9J0PfnOjVK4839gHaJOJSkY/Y6nuMV7TGmhLjXYXSDCceXUF6Kur1xu5s7GyV68cWlu5ThfS",
-	"26vtcPai5Jl+Xn0vTdPaAZ4erefZroK8YopqyJdu4U7d28VBreHVDj7ayJl9BXEmN+026KbrjQe0gQ4X",
-	"vl0NCvovzuI8oX/H1QXuH7WFSum9DJym4Xq1HT7q2lsvMdFz72Sl9by72gWuQ3luMZdqFQSHsbJwQRlT",
-	"vlj1gibl/f353EPmub2s7TZe3o0Nkl7Xc8wWXm5qZ2yu+sxR+CrRtzDPavfvVXAD5PGe8YFotVupmBpb",
-	"DxKWYZcYNhyF1mAVLfyqQN6nPFLevD4nI986fom586x5S5D5T/+xBAHni7GiBnHAOBGSWG8kMa9i1cC8",
-	"RfotgynIaH95a/an92oUUl0kKayR9N8HH//+t5V8p6JB/1Kj0Bzu5j256AbhffeXFjlCbSpHbKqN25YG",
-	"aTKV6PT1BZVWnL0FdL2COAYlthvjtDUO8DD0VLkj6h6JtV8sFdbuWHPRVOIGqwSTHXq1NPqXDR3ccO8M",
-	"h07yJKuKKOOxCwFaDF0TlY9vgCta7U1yQY72Fg5IUQqMyCwFAnzIOOB9HtPKPouFnGSK7NlK3QY3bSP6",
-	"AZapHk+oZtYLUVNf1t/qVAP0fgL8N/MzceG1q/1WxYh+qbgT+U61wx39WHU1qJwxdGWQwh0CUAnyLLON",
-	"c+1frzwt/89vH1rzF7VnnFBMsiRY2JoMpBiT6OL91QdySDM9OsRcVgzYQ9xDiwmHLRY40nqSh+YUVWEX",
-	"6qkzPkzhIFNAbKXW0mS2kvGJ/SVqI1QTW60onZH+bLHgMTPD/pnZEr2W2RQlYD1BTJgrY6IAnQ7nQtyw",
-	"mnCWvhRTBZK4V0mM7xIFGuev3BQEwr5YQFFcAbqhFgH6jHeXNiVg7uo8RyUs4zNIAXSI4Qarx5TTIYyB",
-	"a6zmL0VKJinltlT9W8azO1dxXXWu+YcRUyQRcYbvuztpexjEVhj3dHR28eYkKNfettTjis4Xpdjb19z8",
-	"UHhyCGYwqTZ+O4U++fXNE0XMihWCax7/LIit+0+oBELTlAyBgzTyzeIB0217e27edq01SJ9xKmcWHgxE",
-	"pZpEh3TCDm+fHpptphPW+UMJ7m7v53+a0XEada75NT8X3KAOE1ydmL//Tmyh+tzvTBKIUypBkejuwBPq",
-	"QdAGgexREnlH8wnFOICIWOq2S9AjuObE7d6T8g5RTVMxzGC/jddjisDdJGUx0+mMUC74bCwy5QIUPGGf",
-	"kN8/4sLMqNHdQf7eCSYbRR3yG9MjkWlC7fGQonA9Rj3ka3O9K8lx96kZay8qlb+3rR8Wy9xH+6cIkZmh",
-	"7LBvk+PuM4Sqpg5+ZFis2RimsaOmDRHsVLaXMIcR3R0E1fFPSAHamMqb0vUAxl24SOQx5QnVQs5I9Kb4",
-	"/OCfMIsMdLaVxunC6GJihVrd6CPBRWaFux3CBoIo4Lpjxr2ESUpnZnm2shoe20KbBgk6k9y1ipBsyDhN",
-	"iXUnILb2RTI7zT8z4+ZjheW7/HDFGf5AoupWAtEpoUQicGQ6Yil4lLT13vxITBGlWZrmZFY7dNC/IOqQ",
-	"f8JMuZtjMygdaJDk6JiMRIac5u9VfU32okCx6x1gj8Ljz3+L9pG/FVyeANKjg7FdsAczFW6/C1EXMryl",
-	"NhsJ8UiUx3CtVFAD8E9tSwqz6Qgq1vJXGLUuuNEZbNuANok+Xdtc7uvWCfnU6XQ+f47aZIqNTaJYJDaw",
-	"x3zj2CZG+ygiBkgQeWuMqEP+VTQD8ZUPkP0dd7sYJFTubRG1CZbaJsdHRwiiU+sNzMx9iSHPkBAtyBF5",
-	"x34ke8dPn9m2LYs9MaJ9HOZHK9cUFpkz3MEwsQJnowVxFXnRt/da68l7ns7aBD2v0DZLvKJjuGIa/ust",
-	"vdvvkDP39kE4fEKMuGyTi1/Nf84+nL825+ayA8YZBlONoZptiil39EL2oiuID16BjkcHZsoTJJUD+2uE",
-	"rNQwAR2PDBpH7+1zw2P1COSUKRyZhcTzzHG6Ur+MqEN+RK0GUeZHqlgc8FK79VxoQjHnExIbreXjhIzl",
-	"YCX/2YTGIzg46nRt6IY2Gn8g0s8u3gRlxU9a3c4z+6oTWK2T1rNOt/MMvQF6hDrdIXpCnZdoWKlbZQnT",
-	"to2CapMiTZwUDf5VuxySa1/G1do+Bgb3pgbZkFV0rjmmLhgUtzqCZWMxTVPXesZshwSakD2K03OARJm9",
-	"TZg+MT9EVh/Ak1DXHDse2B/2LSrDwGaRGCDQZQZIrdGIJQlwWyM2sjudM+g3SeukZSy8M78pZqckHYNG",
-	"++n3T5V6oev47JRYWvIzm+UbBc3slZXqiy0fcFWlFPzK0oc1kxeh2MX0TQO+q4cMIgHzEVd4U2qhY3xu",
-	"Z5p50atHw2pqG41WtSHFyR6eW7u1wZtvMSvk88eidgOS0VG36y63tE+CmBgNDNHq8A/XbbzZAXnkw0hl",
-	"1OXnjR1j9xvi8bTbMUR+bEGoGjkH9fBHmnh3Dn7ydPUnv/KifKj96Nnqj14J2UdCC+7vmkwFdxNkgUUv",
-	"nLzgeOtXzgYMEiIhBq4P/OLJwPeowoSq38vU9bHdqlS4jbXkBkC2gXMdYh+iQ8d5T2zUF/ZEdlXLywdx",
-	"joYJ8qGXtrYryYPWCB1SxpVVbX1tXCy+umfMvRuWGEFifrRhbW2rY5v1GFS2zBPD6YgNPu0sMCobkPg2",
-	"Dyd1YvpHkcy2houVsZqfy94GV/1kZ/RQHX9ZQRjOeZOwWJ+SyIfvoUJlA65tteI+TfKIoT3MVmTKyl/X",
-	"VW3/+6Cnn+TsQGac0Hw3/ue3D7lJ5vJNrJUVkpfXS5ZQlicg60lwpGWEnPOwBLpGhew1L9pcjWbiNxer",
-	"BTrNX0w2lC9z2Wg1I1b2Ta4FzVdtqtIOMmXDpst3e+YJVnUwqoE3ytfQCHxrt8V5N1tEPl79ltRt8kLz",
-	"PlQL0cqy9h2SnxHbZO/y1Tl59uzZD/t17rfNdYlKMPowEBgr2ByC70T/KAhwtQpiCfr7YJiGOxFaModK",
-	"Zk3AJK1Kv0z5yC2ZRfZ4Anc+pbzSInNNMLGxXW6eGlViwFKDJGWw2iSbGIv+abfb7na7xNjrHXJ+9S8S",
-	"Q5o6nxS95mpioFEjAE2mIksTgsIB3cRCjrOUkj3seWxms67E/4raJPpf5j8H5j//bYwy2sdbdColo0O4",
-	"5tZPZY2yiYQBu4PEu6H+zISGDvkFjTv0FuA29Oz6o/m43ipr7SW++igzHmXGX05mVI3mvg2Hy5lbC9l8",
-	"0AlZ3bba9mEFItxXgjS6SS7osvIeWcOdPjRglkaeh7RSz/8icudo9UcXdObjwtE6+pLyyvLGksQy/Nyw",
-	"fiHJ/1y9/6VGZDm+e+D4rhdXji+3Vkk191og1zA6GS+dVtnUl2AWmhkLGAox90SR1+/OzknK+I316BWm",
-	"tzG5IcGrFPt4IhjXp74YgBOMUmnSl3gLrQwe8BgIz8Z92wu9yrBG3H3jAW/tWuHKZ7q0SWbL7dvOt6c9",
-	"2V3F47AYGY+oLWS9ptLkUMihl78wr0ep36TgQ+KDhqxnBTMKiQ/+Us6DX9yyHXef+m76+Lfh0h3ynhNX",
-	"Nfqa40VyfhWUKkEUOGxbcucxENJHAii8Of5RZhofx4A3Z7a5kZ6yGE5sgrm/2LbVDtA7ruWM0D7WSHLu",
-	"djkjz4mCWPBEXXMrJynpZ9IWz3jaJXvHRz+QqKLFd+SUuUvQcnZwZj6N9u3VF8X4DaNfXGNVDOwcRJ51",
-	"/UxOID8nQV3t/C6qTRKR9dNcW8TFDDKJ/efdS9fc6abPyZhxpPo93Mvjox/2O+R59xkZA3W3nK7NO1Ok",
-	"n6kZGVGFii9eASAXOGBcVXr0ET924yA7y/QIx/9CzrFg/nrH2JVlkZba7J0zAnIF+mBZzEoVItfEsSxe",
-	"5s3d5JV0lgUR/5Bi/OiH1R99EOId5d7jidXmnzdhnC6q+9egV/29OaiL12id/P6xLN1tyCqhOW9DovVM",
-	"zUYQGomnykxWjyyPLeyEvClmzk9FppfJ6FtxA54oXciGjebBAhdu1jxEzqLIaRHO6EMFrBnIZ+6uexxG",
-	"knSqyNiAtUBMx4sQOoQXmV4D489ToHIVB2+Cxxsg5bY0PhfhFDvPrQO++vzrbkWQ4Z8oSAeBjLWBl5VO",
-	"259Bv4PWjnncO1jl+be3x5srRls6gkv0d5ROwda+1LOtHMPhXCpl7ZHMLspZsrs9nVKy8/KDyngQXRus",
-	"Jg+4xYN8ojAHQ33xA/0QglSU5Q4A38a5DugJcClsWdWa60aM3leEEg7TMNxGGGkcS9B50LiLpNhTQFNI",
-	"CDUsV+l95Mg+cIxpdc0joSdmpJPDw4hMpLhlBk6DtL9evumQd6/ObCAVLhmDZa3KF8arGtitTh51rvlv",
-	"GBlW+rBN7NIwGGxIWRgx+EOlUw9ff/fqbOd4++rMzrUKZ93+akFSQY0mpQVqx6VDoJPJfeyyBmrJueCD",
-	"lPkCh1tB7x9hyDj58P7DhT2lMXC9JYReZet/yC1zZ1UNspTgR+5ELf4g0huEsiaJxZyjbtcFmRmLPg/+",
-	"vuauKN2MxCIxRogaiSm3HjtjLHXIW2oQOJwGOQ/lHs3dWTuT8Kh73LnmZzjcXFBhbEkiCIsM9ZcKvLYm",
-	"sMfr3Rgj716dfdHbegfDpTuGc3MKVVTlOAQXU7fvp+QGYGLYlzKWdXiKSFWVih4yZ3cyeNv/wB7BNWl2",
-	"U9tjS7SOie0SYyIdS4bEo7u7knElcHBTt8AGvDFyYm2Vel7g4uWtLe9My5I+QIAnqkOcgeX9EoqM6C0Q",
-	"LgqzZ++4a73xZdqzZYouihoIuyDA6ppIjSjwuDonDJfkKlx+3bi9LRy1Rm1JEfRnuw2ELNS2E+mq8ixT",
-	"oyuK+OxSKVlWM6hGNfGr+CoU5aqklDxLJ0+zRg9+kWe9DQXauR6WMBiK+XOBg4JMBaZnoFZwYTuXo0OR",
-	"g70Un1JFaCqBJjOSKYw8LBwf05FI4Zp7XrVnnbB2YAzpS/L4c+tCdh7K/ZIaYxQFcmmhMnNjiP41hztt",
-	"2F3oYXmiCO0rkWYaSAI0SRmvvBB3g30wgOxQzXDTfM1ezzO0k+yJTCiTD8o+d+LyuxSaakB1M8RjG9aI",
-	"RqHNtrRmXviKXX9TL2CQnLA0VO88eG8h7KJZIFPz2KhdhjwVCynldy+NfAo26SsPfzq2ysXyL34R+pXI",
-	"eLLteKmrq9elZJc9q2+6rBfMSLIeCUj2QwwNcXCJOChec8FU7Rr+fyHRkrQx2BiMRKWyeV22LALZo8G1",
-	"4GQkqQIiJBlS2TdHzgy37u6fkmABhv+jhwW157OXVwdHz18c/Hz+rk36ZjNtPxRgkkgxtXdq5SVXcXDr",
-	"5ylQcm3SCpIV/wmz9y4d0VHQ9sVBAWm5PkwjmfB0B2Aso18LYvJXo9gvpq1b0qF8js6XUnKQA4r57A4/",
-	"GxH5VDLtIsqDcbEVkKX5FGz9qzJN/YTPSzS12v6yHyWP3L06fQB3h9Cmp77yaN3ZfW7XGmPLzq/7wIwE",
-	"PU9FQvye5etMKy8f9h/xphJvfgaNJta20CYX++vJyJ9QHk581ZUyrtnCR3PotkvJWa609MDW1CPCf11C",
-	"1SLDFjnrEqF5EqeCW7/sRvTjdO05DdaM+U0qsAbwr1p/tRcek9kjrW3rSmQyK1GaMdmsM0XFYuKiltwd",
-	"iWV5sRRKeS8gk/AQuq5v2j07jFki672cV5pKY5qSPo1vhhJtUBVT7lK15CyPIxUDEpmxImMBux5JRbXL",
-	"o6P9E0LJh/OLax4LziHWuRvXaPp9yjlIbPCBfktIFXTIJeVDUATLg0iiR9TGweTA41gDNswsr3iiSDSm",
-	"dz0DRm8klIHAWOYSBuhu3cNKJvnXHYkVGssFSBasZ9yB8zc/Xf7kv/vq2U8I7FrM52hrMOTzX8VYrbo6",
-	"CCKmvE3+zCD7BoyiL8NOzPYh+9BTIW8IYiz6Zw3R+KppAb/IkXtDboFlTyr5xCdzWj1nFtcaVHN0sjMV",
-	"szF+lbiM2zAysHxMkAGVj1ZVJeJduEJazvevslTbsJYcF83uLkG9Jfi1mYVlThq1xBq8PESOf/jJCaTP",
-	"7jrW9qPabKqFtL0znss77RHMItPem4vbYyIkeXNx+6JI3ptQPQpSMV1H6HlOXJPRePy8VH/2qDLpblVs",
-	"H7a/xhudOtjbRXUtzO/KC1ChN7vjiiGZJUTE9ztwjmg/Yoccd4+L/oM4dsISrIIxYI4C3bun5Lj7wzXH",
-	"l7FZd34n6g/MzCvzHuAYiM4UFtHjPokm6D5efWlpR/JsApLXZpu+csFdhtavIZDguzQX7JTLDQWjxZoj",
-	"eTQWtsNkz5IEs+ENAynkk6cthjVAhZztUsAvFFCZv56MMKkWXztQWgIdR0YOIFtJ2S1ww1BsQJFqF6q5",
-	"q2a4UMStfc3/EH0yCcWLrenWIRhSYcsQjLBOwFhwoQVnMU3TGWE8lkAV1s5jSXSKQX3WlDAM7JpHb6nS",
-	"B5gefPDmp8jso4QY2C2QqY+/MDthTAGfviqDysqUSNC27CqZMp6I6anjU3gcCVZSTJPCFKHallyy+0KU",
-	"NZZc5FskQYGO7IL2O+Q9T132qcv2C8rTYWk6AwsW7cxrILbJdMTiEYkpN5xUgXYVPpUxsnChV5gW377m",
-	"i+USI1eeeEnlYqzKY+ZGyW5LJdsbfhejOsYyvCnjNpvQ/GHNvqd5eqDZZoy0nEhxx0DZ6eJUKF9Gwm5P",
-	"tXFlfqkrtDAn0sR4TA8UmJdsUckJi1V4yLm1SdO0Nn/eflbKugmquu95lP5Pjsn/CbH4P3+IvvqPRdj9",
-	"vfZar+9XF4avCkFliQ9WxLrslibcMpPTEOeMaoZJqBhGbysr4bItohTrLtFG3fJ/7x788PHT0/bTHz43",
-	"gvUKk8RcjtMc9VkA2rZmOeacKt+FeB6b684KOyrYRvFzdR+aw7w6zGOBwW1QPsCheMjCmDJs6oRcZ93u",
-	"s5jj/yBqkwh/9s/N6O4n5IWCA4kSqulJZMluJNKE8eE1p5xEuLuRbxBNlU26J2dlZkP2uEAW2SZmJKwR",
-	"azin4NetE3Ld6nQ6163P0f41j4XBHRszj4zOs0VXGCMvDwyJwUlbWJSkgg9tzAFlHJITIiEVNLnmCsOJ",
-	"JMWoW+SREtKZbzHgxkYcGIg0FVMDucNj+5RiARmBhtk178OIGfVUSFfQ1slHNcq0IomY8rbZZdvafl4c",
-	"zOOjYT9/4aJCRYRXua7+7x8N1c7Vk7cPSxXwf//4+WM51uYWghoPV7jzB1cGu166UhmFUuKUiPVqI5Yk",
-	"0bLkUJteRH0dfls7fC5x3BYdCkSgrXkcluH/3/b7/+p0OtE1p2GJ2HYpj/5JKFk7xJC3m9oHeGKOqUNG",
-	"Cahx28LnmNGEAaC1cTgvg13foTofTlPDs+yivsHKD5XdGYS0lbGRATp2fF8UxXYGh46r4I+HfQn0Bnsb",
-	"16nMSDnoiyD9WVjfGLnjYiLBz6BfmXnOg2l+zGfZ5TVt5YS1d0RZUR/nW0KWcJW+nr1fTIEeeNLLsMNW",
-	"w1rADa//NcQGGTSQPSUR3v/0JlL0IYmIT0DBl7kg+BwtIfwMEjIDXY8/bz0oO0SZ8kR/NVTB1RVGbU7q",
-	"90OUoRTZZHnc88/2lW865Pm1cOvAJolLI53tjjw63uuDnNG74repQD5kDc3d69WxFKiF4El97f7QHKVc",
-	"F9IHDqDIp3+M+32wuN8A82sQ/94eT0tWDSN8PZ08BvduKbi3ON9TjPWz2o7SdNbOS4XTpQiw5JRXR/zW",
-	"nGf3YZiG0Y7c0h6xpCaUtwEL2PrVcpPg3QJzdijo7FQPHa/7feLslxJ1l4A32kISu9F9uCfOV8u2wzGM",
-	"+65K2XLD45178Zs3P5rnWuLGPjLh2rR7K5XxUvDhGXENIh9+cn2klqptlzAWtxDgdSPlza/Zd25xUSYI",
-	"hasg6uNVphRfeczGqcEe2+oSNxMLyg6KndyYtW2CRr7geTkCq2hFVh+Btao1mdEUsgqGepYk98G7EOce",
-	"kas6KDHL9cMyhY7FrWvfisEHWAJUj0Dub0uanowpM1KK8njbyS1Xzip5F8zwlTtmAlC/UIrZo5l1Hx6d",
-	"Se4l+xNFAtQmY5EAEdxop2IwOMVYUHNIgIE2NE0Lo31X/pkR0NR2hK+8ULkQaWrL7w2EzJ31HXLmKuA8",
-	"7z4r4lltF13fLbcIUE2opn2qMKgp4+5WJq2+nHtt4dklMuMMq0tG2kplBmSL2V9bBelL7JBgdtkFgBRA",
-	"x5TbC3MfUFJCH9dqprZ+jEWvBldszBXfwGpvEsOPbmCmQB9M6JBxqiE5Ic+7ZALS2gL9mQ9pJntUk7ER",
-	"LUfd7v7pNbchKiTicKd7MZowUYdEAbVEvkFSHuGSV3NFOtrzIcy2TXCbCGmb0TvK269rF/sa19uo8VAQ",
-	"CL2FNjuaDrcwCi5vg4avcx52quCAcQXYFBjraFIZj8wZ+7BwjDfFQpl5tfI3F3lMek1Q2Z91Kzx6/qIU",
-	"b/+08YLHJdG9EDrWFyIFTFNpPxrVf53Obcuk4BrXc/PbmWT2uMLsh6BzSEDwtoTQD52aSKNvIeXBwPhF",
-	"q/ysSnv4Vu75voJru50phDavy3t/wpIDJxKUSG+rTLIdGv+1xaddm0RX99lMd4BJ30mYD+48IubXNuY5",
-	"W9pGFcgrI6cY0CvSDNsA2tZ3Nj44fG5jeiOi6MwmCnTIL5hRXqSYdypSo3DHHOHtpKLCY1mRb9XvG2zc",
-	"+wnw36iOR655Z5b3u7aYi12vRrOdFSsoAqjm6X+5K2b3dL/gvjG09Oi92XKu4V8xz3C7/htnWda7b3Yh",
-	"kGt83xfZIxU8UsF3QwWVYimP9D8cMaVFqQ589ckauOfyA4iWFB0egi/03Z53ZRUJj8+77Wvu/VfPu4WD",
-	"65RUubGWOp7e5RC9dsto5IjCJpDVjYSfd9utMb1j42xs/uiil8X+VfhYsKUryLXa2+/a97GwFc0cIcER",
-	"PtJuJe0WG0scrdhgg3kzsqCOHQUcmFPOgw4cRTcKDHXOlce40HvWNxIDfZCUgkP3sO+tfZb0qD4tVwLp",
-	"g01alZAp2k9hfwthouUTi/ylUoThIFmaEmy6TmiYkpNxC5hZdMpQ7rhlma/+DVIo95mKKVcE7piqzt6p",
-	"9tNVdms3b0yFvFnHSb9rJvkTaMrSR0VmYxowm0gS3EV7c5lnIGFfkwX8+pqiYnM2uBvX8BctY/u96udf",
-	"uEztONOGr7vCVQzSRN0riqeQ6qVM3hPs7X/vWJ75phCi7yp5Ivh6JEU2HAV930cSgKR0BlL5whkTYZtr",
-	"fji/IGFtzKur19fcF8YMc9sTgh3q22Qi2S1LYQi+E2eMzeddK/ks1R1yRnCdZIptNCnHsKhrbgWZc0Uj",
-	"ZD4MTWacMz5sE2bT3CdSxKBU2102ESwG1ulnCrtzVrRFg/gGncvBXt/TF7Bjt3IAKEJ/iVtXR/F259z2",
-	"PlL+dkLiM2PJh9TpsJaL6TJzoGzD55JhI96QF/A5kRnfMltwKJZXzbPRsbdgy3juYfV6t3jB21jHwFXs",
-	"2G+T2LAH8zHeYeA10TVn3Dqs8X1jQIGydfuMwjBhjge9v3IMlAgeTN0hz7tHjpCD6KcoKHaFELpCPYju",
-	"NgFdSMJFeEvgg8P2IqvAdDDiqmd0ULyXUmbM2f5pMOMNzHpjpsZGrYhIecaJ7ZqmCCU34Ns35nV/tcyU",
-	"BiyzAafzzKjM4YJCZMF9m2FuqrJeYMZRld1Sid/deyauEA/e8IGoz8JHtIHEXy0GKPPd863nttTxyrX/",
-	"TDVM6eyLBtuVuCRicYHbc/wxLD22fQ6J99k3MFNL/ZqGbh2hEsFdbalMgWtTOCMJGwwAe8Liq3Okb/CV",
-	"8Riu+V40AZ4wPoz2TwL2qMjAGEq26JM3zDmx9GybZktxa9mhkATrYikL0TKv5z/NunZMtP+EWV1xBLdz",
-	"j/7C5TlJTxRKTEQYu10PnJdURQ4nDuW2rDRcwiSlsZPknqJQKgYCrajca2kFdQdbLG3A+BDkRDIbKDZk",
-	"t8Cv+Z4SJXKJbQtnReCOxjq1BOkI02lhkOx3UNqirOYin8u8NqJYzZLqcL4qQjuzm+ToYIc+g3/CzM31",
-	"Bf0GDUg9KLJny6c+WhNbYhaGVkpE4fnFtvwIBemjeNky4dtIsjsdCD1L/wrL2GI8U5XoVGQPX5sTu0PK",
-	"+H5lHBgskXwVNxmvhBwKrYE/Cqnq8lFCDkGTIOh/MxFVjXOhbnfilPutm6nO0pzQ+IZiPWeXv6HaJGVK",
-	"AzfUhL1d2ga5pHVR2zy5Nhlj4a82uQHJIW1fcwl9IXS+1jaJJdMspikZGFttRNUIlOtiapsKmFXKAYo9",
-	"xlGY2brYuEHta+5MXSzn7LrYt4mkTOEHC9WmMWLNtoyxSmcMvqOBrSqpR3DNsTkPFucjeK7omTNfRiWn",
-	"QLW/y+4Z3iOG2vfXbECGgF7pvOBEbYxCaWNtlEIgu+wGPFqVG1mVWytyiIfgU2OD43pQC9F6Gg4YH4ha",
-	"G7HUKMI7nTN+w8UUI3ZGNr+e9AF4bukuqX045w354n6Xv763ZVs5NFSD0iv8VMswd3dWXjjXYoeERQdC",
-	"yFDritlX3ecXgclr5clV5gFilfRYJOUMtKZiAKE+N1/XzqCM4mkvc5qNf+U/qB+SzWfM5atPqIYDzcbQ",
-	"fAvQF7TRaA3DzRpn7z2U8La4dkGHKwLSwFXs/h5S895U9BwpxVHek6ks8AdUiMrFaTYSfL714ZSqgCnW",
-	"ib1FHe5rUBhdietHeVcv7yqU6crQxweQd6Xgx5TFwBUs6+731r2yQ0xzUyCSrYq9cRCXkO5b4lR4S5dJ",
-	"aTvs2LVoBrLty5QbQ3UAVGcSSm4Ef1RLsMK9EvAsMQFOJ6zjz6PukN9PgJ9dvPmfq/e/3PegaZIwG1Z/",
-	"Ic08moHymVdOCttOJnUn7GAhiYgzTHj2JSVAIpvsZyy1JX86Oytq8WHEFAmBaOd9V9aoYOF3f0bHaYPd",
-	"/7/O3r1db/f9wGH4/crt3DPz7He+ve03cK+z/VKksFyFv8Q3dsjZzpIx4zjLMr72Eq91Dbidb7QqgsER",
-	"RIwDZpuvxpnSYoxrKnExeyZLeJh5IWBg+P5JbEuB17aL+RA0VsuwSEOauJZlxeA2Qk6kQIaSouP8uPvM",
-	"RptMmYL9uooK5vi++u7PuN0G0i9aV8EA8JJrOXssqrBxUYWAcmoIZ+0kNqSpwHnn/PsHNLZdO5bySBfd",
-	"cubf/aYLxpYXs7ppha9k5XfqOyp0M7/0POqASctFDZu3OmtJKM/j1rKuKfbdnnt3RZGcZkzexUm4IZ+o",
-	"nJCqWHsZHb52Jl+G9su0x5jbsUc2vymbnyOv1SS0Ntefp64lAqBh+uMCuTRIhGSYr5ecOkrFNrNEaTFR",
-	"2FjPRi8hyWL0g6ObR29SdUMNu5uL6OOut2/FDWDEOG7z1vjyPQoyF2WT58o3iilI3yrYipNUCZIKLOdZ",
-	"LAELkLoUd+2akZvXn6iA6Suy5952fVPJWEjAxqV2T5IK5d4mHlWg9NfEuLsPyLiNfM1wU5KCKz0Gp20x",
-	"yW0Drr8d1n5oyWMNPf+D/WCXrpGLNzjJsohJz8YehUGt4wXl6Rg0xabPWKuL51LB1UErKsOp/a3r6tuL",
-	"RPtVAaYzKRKduTNBxDohP9oe9a55tlly3ljbLFiR1x8+XJAfqWJxERxtt4Yl5vdMgbzmeb1YDBOlUgcR",
-	"TYnAmSdUqamQSYdEWqcR2VNZPEKQjo5HkZkt+qGbRPu2829kVsVpGqGsGWc6o2k6I3AXp5lit3Cad7cC",
-	"lldHtnCl7BYU+aFLEjpTrt+w+eGJuuYoD32Zl5OyPbNPxnSGsTJwFwMk5V/rOxBXkPeOpJ0n7C9joJRn",
-	"T5ZyljZRIzHltrC44DHYAndG+/AU9SgBt1T7hRkl1eF+mUvZihqSTj3FKheoiblEMTywkDz8hP9f3XLG",
-	"KJZ1VLXKLLJfJ1hq/9EY2rSlFpo7Dqm+AlunuvmMx6b7FaJErMX7rnJncszkGS67XCxlutu3HyqvHmdb",
-	"WbYV38os0Ll0djjyzfcen4g0NWRdWuXiJeaBO8emLaZrrGqzn9HfewriyOeAG8VkJKZEDDTwUh8dql0k",
-	"ClO2vgEqPWwMItN2iL6hWHXNgcYjVwIBi1ickijIIO/pkQRlLG8snWQmG1M+M0tWEGdYFXlAWZpJUGRM",
-	"5Y2D4ponYspPSSSphh5WksMBzPGPbYYL1tVQmkpjk05AGi1WcGOeSqHsm0bT0iBPr3nYpKE3TEXf6GUT",
-	"milQ2MPEHUWVinSR1ZHJDq7qFid6YFdAHQRVkV1CQjKPvN/DFcg5ppm4XIdd0nOolVTwd3vB0pS/X9m3",
-	"Hwh33Gx1JVOwwM0TRVCu+qyhbzVsq8TUja5mmNHi5ddGzDw4+zz1qIFgz+tW7F6qz0313Yn0fP0PJMcj",
-	"zIi7pamVw06qWhGOwjiv2wRFssycJM3FqH+DgbrmlKgpwMQKVfShkzHjmYZTEiWgIdY9wXsYMt0zqENj",
-	"HWEBlaD+ROE0wfeuucriGJQaZKmV2adkmSzOB8K+Sne9mCWyh/lEXuOwCXqK/dtFyfo8QRVTTvaii/dX",
-	"H0hIKiypqW57kVVSyfaF+vwsDyzRK6d/FOeV4jzZPi3bFytEeYGjSHX1AWwv+Z8ZZCFxoJPE3pmmvq+I",
-	"71Iblr0O81pz1fsP0VdkChII2IETskeD2hE0pObUsKIZce+5Xrj5d3rK4qrYuMuM51h3hYv7FrqJlEFe",
-	"Jsde+70M2Gd5Sx8jHGoKMbDhEGQJxxD7V1DY+vENK4ivlK+zWp0K0112r1EtzvbdKVXhFhwUCeVfm4qV",
-	"Z2XV6VcF6GVfRa5XLdGFwjz6CuWlBie3r79UTPTAKkwdBI9aTKUWw3ZNPLVs1edsNGCpV+7V3bPTuZlq",
-	"m+lqzfjwW2SWvwl5oyY0xot8XGqwmuqUmLr7Dvv5cu74m9ESIzdCbzygkS/94i+03706w5towdMZAS6F",
-	"r5ePJcRG9BZOw8wh4AMhscCLruR0FaiyizisRSx5yAisJjiKZWnKePp9cLXp1jG8gnepURO2dfX6ATiW",
-	"n2R1B3C7CX8Fle/q6jWJUwZcLznbbSl4NE3FtKeyRPR8VE9UNE8a0FTBPklBq6DroQKeEBrUOn5ShAQR",
-	"La55ZMaLyB7WcVY6wXpV6WzfJvn7V1NQipg3vTmdV4at8VKVUW4HnC8f/6GZXnniWm3uu2R5hpq3TBKL",
-	"ahuK7eVt9PcMirreO/tOzjdoqt+prKv7K873TWeJ4RKat0DHDfuOMsPcegsktSi2BDnNCw2yu4zuY14l",
-	"Q6zePAIS3TKYgoxsikDGkbFG5o8Iu/+rvPS7eeZ6MzXLEaN6aWqYwYGvPSHMwPhF830NAI991O+dC2Zw",
-	"voae1vaKIqnNs/+K/K7yQV2JgZcAlojMZ0+Ur8GpCOpFGuMxc0XUvFPZnc2GM6e06IpOk7ERKHlricT3",
-	"x2tXJpo54vtu++x9KYz8yffkW4KRS9BuocXegmlVfbDdB2NIHxzaPobUVp7/z6A3PvzdtZvLkWY3EvSL",
-	"tptrhLAuKe+viLhfPCPPCbpclglJYExZuj4BVArdQ+8S2FnR+CWSuqb+u8G5CwfWjujKD4/zrUVaFULe",
-	"D2YM5EfGXe1Yyxl36LDaQ7WLKW27fiAG7m8LsW1lJqoUG/IdoHXjSh82WW5VKaczhBO5rS3ntAusN0Pb",
-	"icbA7432l5gVj8Nh/E6qhPUyMp0H7Uyp2n8kiUqSsAdBqEUQLTZRbLBwkkPxavzP+E4oIHckaGtLrUUN",
-	"1oJbNL9uACbWrWL/rnZ//OpW9O3RioSxuF0glakrLe8paf9RhdpW/p3Zbk9gAynGWyaxk8SWO3lgpYn8",
-	"IvoimZGYYisCLLiiRzBWkA6I6yyyQFwVngz76ddg8bpVPFoQeie1eDazlyu1qhPgW8H4Miq+5F8LJtrl",
-	"JY8+mHq8sodlw2fDzboHft2CtL/Uxzz8y72yQ/xwUyxDkR8zliZFNROv09jm5KTPOJWz3VUdvoSJkBrr",
-	"2CZBAYiGBYfLA39q9bFmyVmmR2aez+1PLSdtzoW4YYAPzfQYH2VpPJNp66R1SCfs8PYp0rObeV6EvQaa",
-	"6lGbuIPNPfKlus1MG4nVCRpvWPANKHPefzbkvnCvv0EzG84wCELPgjEMVVWMYGg/KJJZdOdAVF18H0si",
-	"F6VYgkpeGD6GBXqDYWzx08VhDEsZpACaMH4LXAsZwmobry1+9ZbdAgelfIKxAaNoMk5GTM0NFHQgr9i8",
-	"hQY27YqOTH6p1OcQDsBef7gpSoX/Fyd5ZRZ5MGUJkISqUV9QmYT7jJtQ8d0vQeaUIr5jZ+L6qyHmoWmU",
-	"JL5LedVG5oH8NZvp+65RRa5w0IMrg4AvXQOScruaqhMJsyvbpY1rh5kqOeBBRFSRhFnCch8xUY0zGHRR",
-	"9DO/pdjWPx+i+KkK2Hc0HjEOnjpYgchMIgW6WnR7vtxJXpGofJvNlNGdgSYHGEN5A7P9cBnzNSyqV6Lp",
-	"eALyAG4RGkKzhGmipXNg5kSbMF15dkX/gXLfAfLeCwibsg8Jie4OXH+BA/daRChXU5DkuHtEIvdjx/3Y",
-	"y4p22EHDd5wqpfGNNUTdy2SvyCkMbFpsRBtuiu+B8Pnj5/8/AAD//w==",
+	"7L39cts4tjj4KijtVMWenywrjpOatuvW77rTSSd3kokrTk/vbjsrQuSRhDYFsAHQiiaT59gH2hfbwgFA",
+	"ghIpUbLkJNP+pzumSOAAON84H587sZhmggPXqnP2uZNRSaegQeJfz3OphDT/SkDFkmWaCd4563yYAIk4",
+	"fNKDGN+IiBgRPQGSSbhlIlcko2PokQsypelIyCkkxL5JmCKUnPb7vU63w8xYf+Qg551uh9MpdM469rVO",
+	"t6PiCUypmXtKP70BPtaTztnTxyfdzpRx//fjbkfPM/Od0pLxcefLl27nlVD69U/mS5wgo3pSjj8RSg9Y",
+	"0ul2JPyRMwlJ50zLHMIJDcRUd846eY5vLk/ROPzdR05gmgkNPJ7/HebLW39Bcs7+yIHYb0gGkqRizGKa",
+	"EpGBpOa9cyIhS+lcEQk6lxzPRkg2ZpymRILKU10cwARoArJcQgDBkQFh1XqCo3l88rf1R1Nd3TtcFE2/",
+	"jVVuv6o3bMr08iIu6RiIYv+CLnlMtCAn/T45SGBE81STp/3DJhJIcbgQIPdR5+xpv2ugY9N82jk76fcR",
+	"NvtXCRnjGsYgEbSrmPJGZFUx5XelhS/mY5UJrgBZxo80+ZlqmFHE3VhwDRz3hmZZymI8uOPfldmgz8E0",
+	"f5Ew6px1/o/jkh0d21/V8QsphXzBbyEVGdgpF7FlSjkdQ0IMdZNY5GlCuNBkCEQCjSeQECGJhFGuICG5",
+	"IgeRebOXc/yZDlOIusQ+u4H5YMrUlOp4Eh32Ol+6Zk3v4Y8clL6/NRkWK+2khmeWfFRIcstESjUYTirz",
+	"FMhBdEtTliAcgxFlKSQO8ueCj1IWfyW4Yze7IjOmJ0iecS4lcE2UptoALkGJXMbQ8+8W5zDM1TzqXvMo",
+	"VyB7KVV6QJMp4+YFfKQgHQ1SEd+IXEeHXbMxTCsSLVB2ZLaPcTJK2XiizVszqq45YgKCRUnCRiNAsBzk",
+	"vWtudu+lkEOWJMDvd/timqaG39H4RlmpCnLKlGKCm4VECWjK0p6n2UH5c3TNDyKa68m/euXDQQKcGYzA",
+	"LaIkFuKGwZF5Dbg26zDSeUL5GEjCLOHEYgpkJMXUzH/NZzAkNMseKSJm3LFYYmfqxUqOBhJ+h1gj2tmt",
+	"+4fQL0XOk/vbuX8IovJ4QjxG4WoFB4t2dkundI7LUwBIHpd0PgWu3xfc7z6POWUxcAVEs8phj4DqXAIx",
+	"PDoJz9v9ECHkVyBvWQy/cHpLWWoY2P0Cr+z8JKbcbqi8LeheEYmkxsUMYf0gxFvK546FqnsEVAgjGeaE",
+	"ag3TTKtzMqNMk5GQuNU8nw5BGt1VQSx4gnwieg9azo8uRhpkZES01RwQ7OCnZXF/5cbQws4yhJGQZlO0",
+	"nDM+7lUk+pKoNtD/wg1FCcn+BfdLOLGExPACmnoeUTwgekJRAuX8hosZ7xL4lBlisRL1VtxAgqf8C4dP",
+	"GTIBnPEepT+fE6EnIAmYV8nBaf+0S077T7vk9PGTLnna73dJr9c77JrjNedu3wM3Zg8VJTedgebi8vUH",
+	"cQP8uQSqka5okjCrql5Ko35qZpSdEU0VdDtZ8Ohzx9hODSqtNoPa/eRwa+DFnVTnBD7FaZ6AIpHWKSKd",
+	"w4+hEClQ5KhWZ9tQOe12pEgXP3t2uvYrrWtW8IaNQLMpWD5LFYme9KdGHJ+cTiKDDtEP/SQKV+M2A1eU",
+	"GSKUZpz/57f+0Q8f/9eB+vf035N/J4d/qTWESpX0N7v2j8VbYmikjYGzelTJhmeFB1Jv3Uo6s+fVJWpi",
+	"hJ6eMEUEj6HXqdsv8+pgCnotOnuI35p3F9dpAaoMt2rVb5jVSDddMv6LaZiqzaAtQKFS0nk99GolxG/d",
+	"Dm0AcWyPdkB1xRxJqIYjg411x+G/Gc4DXlv+7Ohu1ZA8T51UtQbR0hgsaWEddTuotxpd806Tedpfpm7L",
+	"gO80uOcQSz84GT+gcSxyjl6TNks2qn1ueSE3hulvHRprdmtgcaKjUwAeIEsD6eMcNZC4TemG+FE5eLew",
+	"Ap5atDSAMT3fECW9D6lmN3aFNyJGS2kztFdGqrjlrKLqK/+e+QaV5cpppSDNXmpJuTJHJzg6KjSkKRsD",
+	"j83cNE/QRzEVnGmBAHysgyifTqmsp0LNdC3i1SKAhTJYov++ulWrDvmSjjcV5hO0/gaIdMty4rXhoCSF",
+	"kSYiN/peTHNVa29IoIl5ziTxxskQ9AzAyZWMjuGRuubOR0p5gqasYR7E8GlyoIX1bqUJ+GfCKjP4khkA",
+	"Ta/AIdRfdgh1S67fjv17+lhi/d1O4P41w6xB/MVDxdm71Q2ujll7lMmU8fciBfXe+Zw2PFDDEtov38z0",
+	"gms5Xyv67Li1IBtCeXHr1eD2oDrKq6McGmshHQNay3Dsy/ZxzVhxyoDrAU0SWf+7kBJS61qyMy69Yu3T",
+	"5uVVACt3Zp+cUEIsZLLxR4nd9CqGLDOuBUrwHoe2J1K87w9l7RcK/qgsg3H97LRTR9+hCPAMnfGRMMQl",
+	"NEMeOqOSm4GNuGSaxTRtLYb/6CxhRLdTyIiAOQdYVz3C6tkUyFPZ/dV0pLZg5BuyvZJm98X41nI6A8Jr",
+	"c65mQ9/jXcamivME4htrE1Xllt1FYs5qxCDxjgp0PjGpNBlKoDfkgKapu9ebktkEOBE3eGfRAg1xnMFQ",
+	"oh3ThL0NOxcMI24CAgxsYQlU1fLGhd0WNwZf3T7Ub7OevBFjxgP//gZbLHRWbz56N3csEvB3o1YneKRI",
+	"4Hk1wj7LunZ73768IEwR4GZTErPTodFesdmfLdvTn599+UsdV8uoUjMhkwUnwMnTZ+t9BxCLW5DzgVlG",
+	"nUdDMT5O4choPf5dXHKXMK60UXrEiERCZ9Hiata7IHIFssbnsR7uBRwoxgm2Yg0qbKVa0DgGpQaFT2Fp",
+	"QdMRHQCXIk2nRuLKwOm8gEAyB4sRBm1mQt6ojMbWvWrsVkQUoyOan83yyIQq1DPt8JCckZxrlpoX5tc8",
+	"EeQgunx39YEcG9Q7no7omX0z6ppXOFn8FVnDPDrEn4kCe/dgtFnB0/k1p7E26qfRUcWME2eWWf2zjlpH",
+	"EtRkxdaYRaxnynryForDWTzmyvYvzulmaDr2ty8vXuB+bHn0mRS3zGwR4+NBLlmDNR1L0PXsYkgVPDkh",
+	"9pWu9U/PM8bHhHEtCOWGS1jPoXe4x9Sixy/vX/fW+s+WACzAWbEl7x1FPxeJw/AN9OyQc2ykTi0q1tWB",
+	"VoD7T8TZO/Hxu7PbRfmjs2aQ4bK4otvWnGHopN/Yf9GgxzM1oFzw+VTkqkHuNrmKlu2qzY7ZBiFYf00F",
+	"jLrdK6827zal27vqgM3HteUZwdQZR9u6gho3PZSQLbT3QBBamNzQTSt+b1nodhS1xPM3DeKqMoFwsDp4",
+	"n7/+6f1PTFlesR3EMUtqLvUuOHl9eXtKhDT/f0Y4aCOQyyuQx/1ev/e41z8+OV2j5DypU86EtBeiC5FD",
+	"5jHRgmhpRC4BamZLEglKlSFE0W8nJx8jG0bkaaAIDnr29OmTp6vDgxDY1/bLx5bh+b8WaKfbseFY7mej",
+	"ri+eEW5f7dFQDWMh59aRstmZVHalkYJa4H44UC2QgnNwzq4fjfWTiBnf+KLCGdPtLPUExpImkLR93QHU",
+	"4tUpNX9wyq1ft8UXeB05yKQYtoZH8JTxtuO7u+Ma8kpndK5I/xwjtxRRmqUpYdzFB0Xuw4gccEEQPtR1",
+	"fVAXmqZz0IcEFVAkyHAtUStzdVFo25UFJxQ4StxBLGzZOpR6bkzQrYx4vKoeTEEp5/RY6yuyX7R2LZUO",
+	"/AHu+To1/G3x/hW+jtgzG7g4OpYyPR+UN0ArvavBJ1f2C8MRDSRNdn8m2S1LYVxjjL4SMxKL6ZTyRJEx",
+	"aCKF0N5HjmGBBylQySFB0+kGMo1RpeYnZKHeW2a+M/pxngj3v0FhN3Y7XHCUmGv3tQDVLabhg8riDC5t",
+	"6LF00YtNbhKrsQzM94OKkhS6DNVkMKScg2zni1STlktakuIe2BrIwuU3Y9RaOhN8xMZb8u2BgrgiQv/2",
+	"7LQSYfusv4qPb/u5mPEtPw34/GCciiFN69EgfG+7mSxL3PJjSTUMUh8i3T56udsxyCFyvTTvk7VfBoG9",
+	"Az0xyqNIk8oYj9fHTi8LBYRk4ci7VQQKTnR556tLagKzsmW1x9yODrY0WOKCiFZx7xqyQ2JA1VRt8/Wi",
+	"QmkfB2OuW/VVIXY2vMtXgySHuninW3B6yWwiFBAOn7TTQpgiSQ42xLGVRxwDQfDbOwVr4DCaxTdulCrE",
+	"v3qnYSZcCLHSRFJODgQnswmLJxh3ZiwYwFQc9EunudLmZYxzrHr4N4ItRFQX8tEgxc0uFJfqLTbPfjGi",
+	"LM3lNl+q3HoHN/nyjxxyGCSQGdttcaN/pPHNWIqcJ+R3MbTO1xHjTBmtdA6aHMwo04yPu0TmnDM+toHn",
+	"+MwYdkMbGMogaXulgtrZAIMyELc3Wow98YGDpRZxMIKSetzIpDA7RmZUEQXA8bmBHZfLgtCDKeO5hrqY",
+	"xWUnZHHs9QdTf9CNS6/FuKW1Vk+yGxB8LT8pAl+fp4LDdq4EpgZFxs7ndqGcba5jVCyySqSOmisNU7em",
+	"+vgb88l2oUoLp2cnX7NlGH213Z7RXE8GU9ATkVSWqCaDG0zPCpTwodCT2uUu+AvCUNn+yWm31uW5j5Nq",
+	"uHNrAMKYCgbBb2y+X+hBevr0ybPVX6Bxkk0kVdButvvFot3d41m4i7C/wJsZos5qBH3DlN5WKyoGaR9H",
+	"UE5cXlvtOJ4gBGt9VEENQF+BSvcQ0dvOUbjW1c7USsWlLbeojfhJcxRdZehCVQK/4+kc00+CEz3D724h",
+	"IpSrGUjV63RXDl4Gc245uD9QZAVdxxqKRX/8BtiJQ7XBkOkV/gzzRiymUxd21zjKiPExyEyyNe81hs/l",
+	"WbIxLm94b9OO8VWwM8Tk1XzgF4S/rcieMh4+ffwgxL+SEL+LUF3GhlxpMX0vUriLAtd8bG0223KD8JKd",
+	"Hv3ro/lP/+iHwcfPj7vPnjTENzXcBm+YJ1VehaFjav1tdbje9VfI/nISkldic93Y3vzVMqCRMUI3Yj+Z",
+	"kLqec0oYM6UNkIO7pDhs43ZezQf9BjjgKx8HW7B+49+7FW6J4kxlKZ0Pmihv+S6G3zIpuBdDmwXAjaXI",
+	"s7ZJN+a8tuRzmo4bKacFmCXhPDtdVm4bGNWz01acqbjS38qxn4CGWA8EH9hw1FhwTeMGIWEwU97W3AI8",
+	"65/+reKqfvKsf0d3/KdBzBKJNKbqA8JSKsegdBluEFNOaJqKGSSYxuooAoJwABQVhJLjk5NDF4lQhgI8",
+	"W+cxb/DSP+1v5ievbOOCI7vpPFq7uBfQYa/+7UXU28C5vfTpVp7tYpSrmPItY1nuw/QCn+29Vi54B+md",
+	"HOAjX1WihdezILBW1vqCiK6x1Fvy4iKoZzEyLbzaWhjaEDhvHXyhNJX6jhu5nKaJflK8fipcp2abUtD4",
+	"1BaWqVXZtdC1Ke8Fk/r//l+SBTFN24Rl4F4jYvsdLtbgASi30ePJQnqoRYjV1DYDyLYN9eNuCw0HXZGG",
+	"t7Cy4rM6wIpiChtxuARalVV4bl6sTfJqLOrzSJHgbcKSLqGpEv5KIPo/j56XPx+9TiLi1UFiC2nU+jDa",
+	"pZBVgXpL4wnjcCSBJgbTCZab+KS7ZXDeiEGa2NIEddVyAlDKDS8MycUbEqGAWElb1pBgFa+JzaVz+cpg",
+	"ETVl8Rwzn11diCXy6XY+HZkBjm4pakrKjPTSzPPcD4d/Xfkx8a9LPzD+9aIY3XC9fEp5GDK0lLUBRtjG",
+	"gHHmGYgshXPCNFacsVeCYjQCnjA+JriD+GJZYsquvckZpeXcR6TU3zFJyIDae7AJEEWnZcGolGqXNYsX",
+	"QzYJZs21EiK7P7YQgMWdWELzRnJ7Xpvu8gLTW+y5Y16PdnVwQBKjnsGU6R6xh6bsImZMxxMXhKQgRJWl",
+	"gl2uCBso3RuKZD7QQgxQC8Qw3VxDjws98FzNPrGeloH5wemGzilU1IbyfzOOEw6q7uLKTz5ToqF8VMeI",
+	"v6KwVo/xQSbF2Fll4S83MB9IyJVbkivvVQF+seZXRVHswSdz8iXslQJT/uF0RAeLizTP3Go63Y4rr+TL",
+	"Jg3yoFSStUuComL+SVhTrKw70Kt+izoup2nPqj5WrIS15PyjsJScfzbMlSHbxMubnqR8DMFx18nXag2c",
+	"LSIIW0mDZcGET2vJpFVCc03R0IRqitVCBQdiWdrRFXBNcERMF/v5xQdyDJijaAvHLMi29fnIdFWRkYZs",
+	"5LvXdFheLS6CsIQcUJJAzKY0JU4JcFLTsJCrqxckYokN5N5N+rMWGYtD1S5lt8AtrRaYt1zU4XcxRLaQ",
+	"gqyoSYsZFYtrfSkkgU/UqIqueJ+9sbdF5ZKoS6Jwph7ui3laUkGhaJrHv4thz3MX8zcC1JOUKRfS28Jr",
+	"brfAvbqYgowY0ojXH1h8AxsH6q6vKVNTAcNPtHpB7r1K4Zo66F+mAPqNP+rN4N8iBLwSfbpZFHirtzcb",
+	"f0W0aZU1ezBaxHC/AprqyZbWQDIcxDY6DZJ6T9CyCTbBCedh8HkdGd6CVKxNAnRhIFWAKQeoXbRQ+rkh",
+	"R0Z5DFdlBZdthE6bXHHKUheU1CagiyrV/m11w7KsNUIXZuymyOaBKhdTTu09JH74xi3fy91Lw/3RXT3Z",
+	"Vf7/k/NjGes+ck6tumSojVzca6Vue5d3eK10cfR/20uljwflv3uDo49/DX46/N+1V00sGwRXMZu5yf2t",
+	"y2YJWl/DN1+HAAv4Xmx9ZU+aMPsnNO639tZ6TjQIikmt0mXr+ZdDmDYfh8E6aShN0/TdqHP22/oRChn8",
+	"ZSlVpG4rO91QQatZcdPO/mzo5x7q6a0Lr0HleZN41Jae1PBeYOqM8g3CbjYPzqjTJB2iV+97lyCrbMKC",
+	"2zGAY+VJblVwdGPev4tgvMaCnMVatqhNidKgvb++JIBdB9U5QNbH0xUg2DCaO8fP3NtZ1q7E9ZvYJDAh",
+	"y6S4veNFRDHIcF7rdiX+BbSWb2B+TsyY6JSk5m+iZa40JERwV8Aot862NjdSPvxroCb05OmzZQiiq1cX",
+	"J0+fnUVkJKyTjQzntvQKz2iSmL+pgmenJGFjULqLnmelJkc3MB8DJ0dpRHAKRZiutfHtdagC4Btx5TAw",
+	"bYVBbkCB5OTp08c/RL3GGqUbz57lw5TFPt5p2flhDoZxUla0Nq8qYgfvrS4cunACmXVGR7Z5TFmtH8/e",
+	"p3dmEtCxnZwTZ+kwwRUxCrmrhsOwjrXHptAb6xAI43hwqvUF0YrNr8WiyvYE91TVk17Y+o/NdHlhgd7O",
+	"OqjH8hXxUX9bt/iaEVcAv4UoWOGNqyODzYSG4XPrqoOUbYJw+KbVmaUZDXtTvinjCdMQ61y2y9LGGmaD",
+	"TDLhi/u1TmT8KvHWi/blOntyf5bh1qHgFVuvgWfGlN8tm+9O1kVh2nxcKulv5KNlejQsm5DzZbHYoGbX",
+	"eLNHI8y0BGLeOTdSNyhThjzYtWDBw3NtV4Kx6+vaCzVIisiLO+2mUIMRnbJ03oqkhBoEbrT1+fwp1Qas",
+	"ga0bNGIt0+Wboy2XbPu1hUbvIdi83rIv4i5Dsl3FE7c09jcL2Kkw4PU2wGJzLqVQU/Md7IqmIJjkS8fg",
+	"1MzFMsu9jVPn7KraWRNbeu9js9lxbqjTZ082BB4h49qwRsguc5eL4GB7vutrgFpOG9wn3QmGnZQ7+bSL",
+	"3cBCJ+3Pbel1lzrb+P4dSqWgCeOrpThjB/E/FWPG91osZYMNqf1mza7srEyNUpMNYF18eyWU9RdZa+ug",
+	"1GkGmzGRXZL5t0SwOzr0FudSA27TUZVwvmJKb1kfzZoFuJWtFYK9V5Sy8UyDlM6tiuR5RebuxdSkE7Kn",
+	"jy0V+rbmIGt727cDzAqKVbWp72R745aztVP5l+b9WKPCb15uqi5LZ7003rr6U6FdWqs6wNy7EM3Wgbpa",
+	"MthM02wg2Bq9cxNsvZOfutxOv6B2Sua2yd8PXovv3GvxYOg/GPq7M/SvMNP/NR+Jza+NqJwKOXCtDtoJ",
+	"rM3Zj0hTDHja7K6bqZvBSAIMxsN2MhG/wOCezT7BtnBtvxgxCTOapgMXk9wy48p/VGi967/5I2lHKJuI",
+	"uZC3rR34BiSHdLDp+xJScAn0bT/ZhC9MYTooosAH05bHZr6yqNH2i42ZW8uuQ/jmIGU30Pb11gcg1CCT",
+	"oPV8o0822fzy9cEoT9O9MnIFKeP5p01oRs1ottExNypyFZ7VxHh3W7Tj3oMHt0+DX0gAE7cuXwl1EmyR",
+	"x5xS0iN4ByIkoUMFXJMUqH/bai1U2Qvhc/yQ3gChTrfJMQ+h1G9yBST66cWbFx9ekGMbG3L8mSVfjqcw",
+	"HYJUx5/d+X2p1ptunT7wZw4rXELw10GmwFZp/42Z/Ivlap/cLY9/27q2G2TMt8yLX96yvabG15zQBtnx",
+	"dV9vlSAfDrRNg8X9dTa0hQ421DsxKWbQJnV3aeE+jfcObrKv3Id2tbMo2JpKk8GFpJ5g11vhy/NGCzhO",
+	"hYKEpEyhKPARRzEoEiYyESetmeBEAialh5cjhhEOnEvCJRgOJEzFbflnKrA1nfsr59W/1QTS1GdRhU7T",
+	"ZGClIoaf1f1QTmP/LqFY/N1APRAZ8PIvu3qs1hXf0DEMGFeapmnlmTNRgyflmE67Ll+RMBRChwmb7kmc",
+	"ArUPLM0PRiyFYMW+8XORI+sfuL5QlWfemiyfJEz5R1NsHO03zP5VQoxMeERjKN4onzS8JbFurYO0Lkln",
+	"Cd/237hymSV+rf6VISRXevOo5u1s900YoOI0UxOhNys68I7byMYMk75tZxtyEDkawGxFh3z4b+QJ5h+G",
+	"nvEfVn80/0IcVFH3mkeWYMxDSxfmXwFBKJ9BicinosOu6wjEid1xMmN6QqJbmuaAA4bbF2HDiwhbKEXk",
+	"ALe7dOfhvW7Ax7BZJfaZc4uzpHfNcRA7g68cjt+OhUiI4HBOIrwoimxLQUXniswm88Ound5RCsJzYGa/",
+	"5n40C4L9/ZAIw1gpwd9s+WktJCSV5oIezxrNqOJwW1hUb2yiOGLptnoTVtAD2aRHtEgOXe+XsXnsG3oS",
+	"GR+MpeFYGUgmWuchFsW08eNK534uBi61HjmiTbevzRVm1fu/kQTMxM2Az6iOJ4MsxStTMIidSabqc99z",
+	"xfh4kEm49bHGywtwHY3v0g4OoQ0jdf12r0CZu7QcdHs4+H22aBM/fvbkb6ebpWOEg7WAd7s7s6+Hw2pg",
+	"saz27HVbv45tajqQRRumKmfHKboEEb5LHL53CRd6MAc9cD9PaWqWbn7Jucozw+ANa0nH5gEmFg9uzItD",
+	"mgwUG3NccJfMpODjAVMqB4m3J74gR0rZtL6Uyg6Quti5xdXXIcnb0tjcDqUDb/6ay2D/Zi0YC9fdAQdp",
+	"15krbH9WZnvXsZZLF6r0HGXPlm0DbafnwR3aLHOYbf/5oum8CM7C8HU77rfhPSjQ2+3CLpewHt6iNs1W",
+	"MTNOsWkoHcLHIBv7n27Vj7AoRTMYUw0NpULcK8RxSNvEpVjnI0XMEqhNaeGARSBHhPJ5y2oYxaIX8xjL",
+	"Ba/eaWUrp24dceEA2CTooto4skYuNFX+XTXoIu7UDLvcy3ZlpJhIoWGoRdIst6AKu5+y7gRqAtEChri+",
+	"yEUd2zMgXygjnKbAtyR4A7HTdjfxHS/G0LlRaldebOw99AxFJWOYs1QPGG/oWrSjrsNLJBjOvL6Q9NXV",
+	"q6284lggbFCN0K1dp4sMHjQ2X3tWcXA/rb/epmnjAI9PNnOQ10FeM0U95Cu3cK9e8vKgNnCOBx9t5RO/",
+	"gjiX2zZCdNMNpiPaQocL364HBd0gF3FRF2DPRQruHvyFSumdDJy2UX+NjUKaen2vMNELJ2et9by/Egiu",
+	"XXthMVdKHgSHsbb+QRVTvloRhDZdAvz53EHmub1sbL1e3Y0tcmc38++WznJqZ2yv+ixQ+DrRtzTPei/y",
+	"VXCR5PGe8ZHodDupmBlbDxKWY7MZNp6E1mAdLfyiQN6lylLRyb8gI99Hf4W586R9Z5HFT/+2AgEXa7qi",
+	"BnHEOBGSWG8kMa9i8cGiX/wtgxnI6HB1n/rHd+o3Ul9rKSy19N9HH//6l7V8J2hz43d5pVFoDnf71l50",
+	"iyjBu0uLAqG2lSM2Y8dtS4tsm1p0+vZiU2vO3gK6WV0dgxK7DZXaGQe4H3qq3RF1h/zcr5ZRa3esvWiq",
+	"cIN1gskOvV4a/dNGIG65d4ZDJ0WuVk2w8tRFEi1HwInaxzfAFa33JrlYSXuZB6SsKEZkngIBPmYc8F6O",
+	"aWWfxUJmuSIHtuC3wU3bI3+E1a6nGdXMeiEaytT6W516gN5lwH81PxMXpbveb1WO6JeKO1HsVDfc0Y91",
+	"V4PKGUNXBincIQCVIC9y29PX/vXS0/L//Pqhs3jfe8EJxVxNgvWxyUiKKYku3119IMc015NjTInFuD/E",
+	"PbSYcNhygROtsyLCpywuu1SWnfFxCke5AmILvlYmswWRz+wvURehymzRo3ROhvPlusnMDPtHbiv9WmZT",
+	"VpL1BJExVw1FATodngtxwxqiYoZSzBRI4l4lMb5LFGicv3ZTEAj7YglFeQXohloG6AveXdrMgoUb+AKV",
+	"sBrQKAXQIYYbrJ5STscwBa6xKYAUKclSym3F+zeM559c4XbVu+YfJkyRRMQ5vu+utu1hEFuo3NPRxeXr",
+	"s6Dqe9dSj6tdX1Z0715z80PpySGYCKW6+O0MhuSX148UMStWCK55/LMgtn0AoRIITVMyBg7SyDeLB0x3",
+	"7SW8eds3lR4yTuXcwoPxrFST6Jhm7Pj28bHZZpqx3u9KcBcEsPjTnE7TqHfNr/lzwQ3qMMHVmfn7r8TW",
+	"uy/8ziSBOKUSFIk+HXlCPQq6KZADSiLvaD6jGE4QEUvddgl6AtecuN17VN0hqmkqxjkcdvF6TBH4lKUs",
+	"ZjqdE8oFn09FrlycgyfsM/LbR1yYGTX6dFS8d4Y5S1GP/Mr0ROTaxhOwhJT17zF4oliba4FJTvuPzVgH",
+	"UaWKvu0gsVwtPzo8R4jMDFWHfZec9p8gVA3l9CPDYs3GMI2NOW2kYa+2S4U5jOjTUVBk/4yUoE2pvKlc",
+	"D2D4hgtonlKeUC3knESvy8+P/g7zyEBnO3KcL40uMivUmkafCC5yK9ztEDaeRAHXPTPue8hSOjfLswXa",
+	"8NiWuj1I0LnkruOEZGPGaUqsOwGxdSiS+XnxmRm3GCusAuaHK8/wBxLVdySIzgklEoEjswlLwaOkLRvn",
+	"R2KKKM3StCCzxqGDNghRj/wd5srdHJtB6UiDJCenZCJy5DR/rWuPchAFit3gCFsdnn75S3SI/K3k8gSQ",
+	"Hh2M3ZI9mKlw+12ku5DhLbXZSIgnojqG68iCGoB/ajtbmE1HULElgMLgd8GNzmC7D3RJ9PnapoRfd87I",
+	"516v9+VL1CUz7I8SxSKx8UHmG8c2MZRHETFCgig6bEQ98s+yp4gvoIDs77Tfx1ijaouMqEuwYjc5PTlB",
+	"EJ1ab2Bm7kuMnIaEaEFOyFv2Izk4ffzEdn9Zbq0RHeIwP1q5prBWneEOhomVOBstiavIi76DV1pn73g6",
+	"7xL0vELXLPGKTuGKafivN/TTYY9cuLePwuETYsRll1z+Yv5z8eH5K3NuLslgmmNM1hTq2aaYcUcv5CC6",
+	"gvjoJeh4cmSmPENSObK/RshKDRPQ8cSgcfTOPjc8Vk9AzpjCkVlIPE8cp6u03Yh65EfUahBlfqSKxQEv",
+	"tVvPhSYUU0d9tJaPEzKWg5X8FxmNJ3B00uvb0A1tNP5ApF9cvg6qk591+r0n9lUnsDpnnSe9fu8JegP0",
+	"BHW6Y/SEOi/RuFa3yhOmbTcG1SVltjnRknKFCrzqViN77cu4WtsOweDezCAbsoreNccMCIPiVkewbCym",
+	"aeo62JjtkEATckBxeg6QKLO3CdNn5ofI6gN4EuqaY+ME+8OhRWUYYTLKOYkmLEmA2+KyBvlyA5tGiisO",
+	"txiLjFiqccgh6Bm4OD9jaD1SxJo3heqPNpixqMiBtt0oRJqYVS7aaIddYttVXHM3vRihlmJ+VIQmCcmz",
+	"HonsZvwXbqxXAUI+Nsy1BRmU2SEDucWVQsS8TjpnHWOjXvhjNWct6RQ0WoC/fa7VbF3ra6eG04qn3Byg",
+	"UTFLoJZ7X+C5VGoR1NaAbJi8jEkvp28b+V4/ZBDLWIy4xh/UCB3jCzvT7h6gfjQsK7fVaHUbUp7s8XNr",
+	"ebd48w2mx3z5WBaxQEZw0u+76znts0Eyo0MiWh3/7tqutzsgj3wYso3WyKK5ZhAficC92TNs6tSCUDdy",
+	"AerxjzTxDin85PH6T37hZR1V+9GT9R+9FHKIjCO4gWwzFXzKkImXTYGKyuudXzgbMUiIhBi4PvKLJyPf",
+	"rAszy36rUtfHbqfWZDD2nhsAGR/OdYwNmY6d7DizcWvYHNqVb68exHM0rZBZvbBFbkkRdkfomDKurHLu",
+	"iwRjFdoDY7DesMSIQvOjDczrWivBrMegsmX/GBBIbPhsb4lR2ZDKN0VArFM0fhTJfGe4WBtt+qXqL3Fl",
+	"YPZGD/URpDWE4dxPCYuN4PIBiCgEbOS5Lds8pEkR83SAaZtMWQ3CtZc7/HPQ009yfiRzTmixG//z64fC",
+	"qHSJN9ZODMnLa1YrKMsTkPWFONIyQs75iAJtqUb2mhdt0ko78VuI1RKdFq9WW8qXhbS8hhFrG0g3gubL",
+	"V9VpB7mygd/V20nzBMtbGNXAuxU20Ah8j7vlebdbRDFe85Y0bfJSF0NUbNFOtBYqkp8R2+Tg/cvn5MmT",
+	"Jz8cNjkQt9clasEYwkhgtGN7CP4k+kdJgOtVEEvQfw6GabgToRWDrmKYBUzSqvSrlI/CFltmj2fwyefW",
+	"19qUrhsodvir2GDO+qqC1SV5RrQgj/v9br/fJ1LMVI88v/oniSFNnVeNXnOVGWjUBECTmcjThKBwQEe3",
+	"kNM8peQAmz+b2awz9L+iLon+l/nPkfnPfxuzkg4xDoBKyegYrrn1tFmzMpMwYp8g8Y60P3KhoUf+geYp",
+	"+jtwGwZ2/dFiZHKdtfYCX32QGQ8y4z9OZtSN5r4NhyuYWwfZfNASWt12uvZhDSLcVYK0ugsv6bL2JlzD",
+	"J31swKyMvAhprZ7/VeTOyfqPLuncR7ajdfQ15ZXljRWJZfi5Yf1Ckv+5evePBpHl+O6R47teXDm+3Fkn",
+	"1dxrgVzD+Gq8NltnU78Hs9DcWMBQirlHirx6e/GcpIzfoGUcl6a3Mbkhwcsg+zgTjOtzXxXBCUapNBlK",
+	"vEdXBg94DITn06FtCl9nWCPuvvaAd/atcBUzvbdpcqvt2973pz3ZXcXjsBgZT6it6L2h0uRQyKGXv/Jv",
+	"RqlfpeBj4sOerGcFcyKJD19T7g6ivCc87T8mjJd/Gy7dI+84ceWzrzlehReXWakSRIHDthW3NiMhfSyD",
+	"wrvvH2Wu8XEMePdnuzzpGYvhzGba+6t5W/YB/ftazgkdYrEod2Eg5+QpURALnqhrbuUkJcNc2ioij/vk",
+	"4PTkBxLV9DqPnDL3HrScH12YTyOXOU8xAsXoF9dYHgRbKJEnfT+TE8hPSVBgvLhN65JE5MO00BZxMaNc",
+	"2nsC+9I1d7rpUzJlHKn+APfy9OSHwx552n9CpkDdPa3rd88UGeZqTiZUoeJrLx4MFzhiXNV69BE/9uMg",
+	"u8j1BMf/Ss6xYP5mx9iVZZGW2uytOQJyBfpoVdRNHSI3ROIsX0cu3EVWdJYlEX+fYvzkh/UffRDiLeXe",
+	"44ll95+2YZwuLv2XoGn/nTmoizjpnP32sSrdbdAtoQVvQ6L1TM3GQBqJp6pMVk8sjy3thKI7aMFPRa5X",
+	"yehbcQOeKF3QiY1Hwkofbtbips+iyHkZkOmDHawZyOfutn4axsL06sjYgLVETKfLEDqEF7neAOOfp0Dl",
+	"Og7eBo+/J6n8wkV1xc7X65ZbjzFN9ygoIs4UpKNAKttg01o378+g30Jnz1zxLay7K7A35t+hKvUefSqV",
+	"c7OFRvV8Jwd3vJBw2niI88tqLvF+z7OSEr76aHMexCAHqynCkvHoHynMVFHfIQp8CBdRVk0PlroLTBjR",
+	"M+BS2Kq3DZegmBWhCCUcZmEYkzA6QixBF8H4LkLlQAFNISHUCAKlD1FO+IA8ptU1j4TOzEhnx8cRyaS4",
+	"ZQZOg+a/vH/dI29fXtjADlwyBiFbRTSMAzawW0sh6l3zXzHirvJhl9ilYZDdmLIwEvOHWlcjvv725cXe",
+	"Mf3lhZ1rHZa7/dWCpIIa/U4L1Nkrh0Cz7D7x+7TfQr16LvgoZb5i5U4I4kcYM04+vPtwac91ClzviATW",
+	"+Sw+FB4GZx2O8pTgRw4HLMYhmRgUtKaVxbWTft+F+wEPwvCvuasyOCexSIwxpSZixq3n0Rh9PfKGGpQP",
+	"p7GBUdwThsMOZ9qe9E971/wCh1sI74wtEQUBqqEeVkMJ1pT3lLAfo+rty4uvGnXgYHjvjuG5OYU6OnQ8",
+	"hYuZ2/dzcgOQGYangFRPEemwVmFFdu5OBqMWvvEbtY2pfFura0fcAYsSSIxndWwfEk8g7jLKlS/CY9gB",
+	"4/Bm2Jm10pq5h8t1sF4MZ1RXtBQCPFE94kxL75FRZEJvgXBRGnwHp317D1GlVlti6rKsX7EPkq2vZ9WK",
+	"Zk/r8/lwSa40438aNewKq60DoKLQemzYBQqXyuSZdDWYVpkDNSWb9qkqraoQ1aAw+VV8pwp/XdJSkcVV",
+	"pOHj/UiZh78LQ8A5dlYwMYr5lYH7h8wEpu+grnJpG+Sju5aDDTmYUUVoKoEmc5IrjOss3UqziUjhmnt+",
+	"eGBd3HZgDJhMivwE66B3/t/DinJl1Bfy3kJl5sYUjmsOn7RhqaH/6pEidKhEmmsgCdAkZbw23MAN9sEA",
+	"skflx03zLfuUL9DesyeSUSbvlUXvxaH6XmiqAZXgEI9t0CgatzYb15qr4St2/W19rEHyyspAyOfBe0tB",
+	"Le3CxNpHnu0zoKxcSCX/f2VcWbBJ37zwP13/xT+Efilynuw6Gu3q6lUlGerA6rQuKwoz1qxnBZLDEEND",
+	"HFwhDsrXXKhat4H/X0q0b22EO4Z6Uals3p8tm0EOaHDpmk0kVUCEJGMqh+bImeHW/cNzEizA8H/0FKGG",
+	"fvHi6ujk6bOjn5+/7ZKh2UzbdgeYJFLM7I1ldcl1HNz6q0qU3Ji0gmTWv8P8nUtXdRS0e3FQQlqtH9RK",
+	"JjzeAxir6NeCmPynUexX0+8t6VC+QOcrKTnIEcZ6Bw4/WxH5TDLt4vWDcbHjlKX5FGx9tCpN/YTPKzS1",
+	"3sazHyUP3L0+OQN3h9C2p772aN3Zfek2mm+rzq9/z4wE/WFlwYQDy9eZVl4+HD7gTS3e/AwaTaxdoU0h",
+	"9jeTkT+hPMx8VZ4qrtnCWAvotk/JWa3Edc/W1APCf1tC1SLDDjnrCqF5FqeCW9/vVvTjdO0FDdaM+V0q",
+	"sAbwb1p/tdcw2fyB1nZ17ZLNK5RmTDbrTFGxyFxMmLuHsSwvlkIp7wVkEu5D1/W94efHMUtks5fzSlNp",
+	"TFMypPHNWKINqmLKXSKcnBdRumJEIjNWZCxg14qrrIZ6cnJ4Rij58PzymseCc4h14cY1mv6Qcg6y66tU",
+	"EEgV9Mh7ysegCJaPkURPqI0AKoDHsUZsnFte8UiRaEo/DQwYg4lQBgJjmUsYobv1ACvdFF/3JFbwrBao",
+	"WbKecQeev/7p/U/+u2+e/YTAbsR8TnYGQzH/VYzVzOuDOWLKu+SPHPKH+64GdmK2D9mHngl5QxBj0T9r",
+	"iMZX1Qv4RYHcW3ILLItTyyc+m9MaOLO40aBaoJO9qZit8avCZdyGkZHlY4KMqHywqmoR79IVWnO+f5Wn",
+	"rgpRgYtmd1eg3gr82s7CMieNWmIDXh4jxz/+7ATSF3eBa/uVbTfVUlLkBS/knfYIZpHp4PXl7SkRkry+",
+	"vH1WpkZmVE+CRFfXeHyREzfki54+rdQnPqlNaVwXo4hd1vFGpwn2bll9DbPnigJl6M3uuWJZZgkR8f0w",
+	"nCPaj9gjp/3Tss0ljp2wBGuMjJijQPfuOTnt/3DN8WXsCV/cifoDM/PKotU8hvkzhUUWuU9RCprc119a",
+	"2pE8m4Dkldmmb1xwV6H1awgk+D7NBTvlakPBaLHmSB6Mhd0w2YskwVoDhoGU8snTFsMasULO9yngl8rT",
+	"LF5PRpiyjK8dKS2BTiMjB5CtpOwWuGEoNmhJdUvV3FW7XCry173mv4shyULxYmv+9QiGVNgiDxOswjAV",
+	"XGjBWUzTdE4YjyVQhbUVWRKdY6ihNSUMA7vm0Ruq9BEmXx+9/iky+yghBnYLZObjL8xOGFPAJwfLoPI2",
+	"JRK0LctLZownYnbu+BQeR4KVNtOkNEWoxqKPZlznvbKBGsO5DVv1lYuRJ+LeEawnoa65C8GLJCjQkV31",
+	"YY+84+ncJy4vlDjE8oYGXgVcd8lIpKmYmc1wm3/NayP9z8PZMQikWFHxYhGE59Kn7HtCXvNUGMs0qhQO",
+	"i3pFEc8umU1YPCEx5YbVK9CuRK0yViCexBVWRehe8+V6n5Grr72i9DYWZTILR9XD1vq2MLrQ3inWkU4Z",
+	"t8mk5g9rlz4uskMNHmCAaibFJwbKThenQvkqInZ36q0/80tTnY0FmSumU3qkwLxkq6JmLFYhFhbmME3T",
+	"xvIJ9rNK0lXQluDA09y/C1L7d0hm//5dDNW/LUUdHnQ3ev2wvrNBXeQuS3zEJhattETrlplUUM7ojpiD",
+	"jPkKtrAWLtsiSrnuCvE2Lf+3/tEPHz8/7j7+4UsrWK8wR9CluC2wBwtA1xbdx5Rj5btxL2Jz01lhSxBc",
+	"/GLZj/Ywr49DWeLAW1SPcCge8limDB89I9d5v/8k5vg/iLokwp/9czO6+wmZteBAooRqehZZspuINGF8",
+	"fM0pJxHubuQbpVNlay6QiyqjIwdcIA/vEjMSFjk2rF3w684Zue70er3rzpfo8JrHwuCOTTVAvuX5tquL",
+	"UtS3hsTgpK2MS1LBxzYogjIOyRmRkAqaXHOF8U6SYugxMnEJ6dzXXy34LtWOvRrIHR7bpxTrBwm0HK/5",
+	"ECbM6M9GBmB9WCfA1STXiiRixrtmlw2rMVRRlVeL+GjYz39wTakyBK3aGOK3j4ZqFxoi2IeVFg6/ffzy",
+	"sRoMdAtBiY8r3PmjK4NdL1yllFJrclrOZqUxK5JoVW6wzeOivpGELX6/UDfA1pwKRKAt2h32kfjf9vv/",
+	"6vV60TWnoQLQrZRReBRK1h4x5O2m9hGomGLskFECmgS2cj+mjmGEamOg0Itg1/dob4TTNPAsu6jvMHK5",
+	"tr2IkLa0OzJAx47viqLYj+PYcRX88Xgogd5gc+4mnR4pB50lRlENCnQjd1zOpvgZ9Eszz/Ngmh+LWfZ5",
+	"j1w7YeMlVl6WR/qekCVcpW/I4BdTogee9CrssMXQlnDD638tsUEGHZDPSYRWzSCTYghJUQrdvswFwedo",
+	"quFnkJA56Gb8eeNB2SPKVCf6T0MVXF1pdRekfjdEGUuRZ6sDs3+2r3zXMdmvhFsHdvlcGYptd+ThZqA5",
+	"ChvdP36bSuRD1tDe/18f7IFaCJ7Ut+6wLVDKtdG95wiPYvqHwOR7C0wOML8B8e/skrVk1TIE2dPJQ/Tx",
+	"jqKPy/M9x2BEq+0oTefdolI8XYkAK055fUhyw3n274dpGO3ILe0BSxpijVuwgJ3ffbeJLi4xZ4+Czk51",
+	"3wHFf06c/Vqi7j3glbuQxG70EO6I8/Wy7XgK06ErUrfa8HjrXvzuzY/2yaC4sQ9MuLEugJXKeCl4/4y4",
+	"AZGPP7s2YivVtvcwFbcQ4HUr5c2v2TfucWEwCIUrIOsDavA2WuiHdKEG7LG9WnEzsZ7wqNzJrVnbNmjk",
+	"691XQ8TKTnTNIWLrOtMZTSGvYagXSXIXvAtx7gG56qMm80I/rFLoVNy6/sMYfIAVYPUE5OGupOnZlDIj",
+	"pSiPd519c+WskrfBDN+4YyYA9SvlwD2orPepsn7IJfeqwCNFAlogU5EAsbFNYjQ6x+hWc6qAkTk0TUsr",
+	"f18OnQnQVE8ab2AuRZraeLGRkIV3v0cuXE2fp/0nZYSu7Rvt+0OXsVwJ1XRIFUZB5dxd46T1t3mvLDz7",
+	"xH6cYX0xT1vfzYBsSeFbqzj+HjtqmF12ESMl0DHl9obdR6BU0Me1JmqsiGPRq8WdHHPlRGx4HsYr3cBc",
+	"gT7K6JhxqiE5I0/7JANpjYfh3AdpkwOqydTIopN+//D8mtuYFhJx+KQHtjdx1CNRQC2Rb6hVhMQUdXaR",
+	"jg58ULZtjN3FGEFDP47yDpvaC7/C9bZqVBWEdu+gLZOm4x2MgsvbokHwgkueKjhiXAG2wcZ6pVTGE3PG",
+	"PtAdI2ixIGlR3f71ZRFl3xCF9kfTCk+ePqtkEDxuveBpRdYvxZoNhUgBE2+6D1b4f06nv1VScIP7vMXt",
+	"THJ7XGE+R9BpJiB4WxTph15DaNL3kMRhYPyqdYvWJXJ8LxeD38A9394UQpup5t1FYRGFMwlKpLd1Ntwe",
+	"vQWNRb5dW01XX9tMd4Rp7EmY4e5cKObXLmZuW9pGFcgrI+cYASzSHNtG2laJNqA4fG6DgCOi6NxmFvTI",
+	"PzCxokya79Uke+GOOcLbS42Ih0Ipfw4zsrrT7zLgv1IdT1x32LxoqG5RHduqTeZ7q9dQhmgtMozVzp79",
+	"M4olB5Ehvgf/0I7TLR9SLXfuIXK2a7ODaB8iv8Edf5k/kM0D2TyQzSaacpmtcDxhSotKef56VDBwL+Q4",
+	"EC0p+mAEX2odv+hdK5M2n/a719y71J72S5/bOanzrK30hb0tIHrlltHKN4Z9TOt7YT/tdztT+olN86n5",
+	"o4+OH/tX6fbBrsQgW/lt7ssds7QV7XwzwRE+XEbW0m65scTRig2YWLRsS+rYU9CEOeUicMJRdKvgVufv",
+	"eYhtvWMRKTHSR0klwPUAWzfbZ8mA6vNquZUh2MRbCbmiwxQOdxDqWj2xyN9zRRjSkqcpyblmKaFhWlHO",
+	"LWBm0SlDueOWZb76F0ih3GcqplwR+MRUfQZSveuwjseOzBszIW82uTfYN5P8CTRl6Z9R89kRDZhNJAnu",
+	"or1MLbKosHnMEn59S5G9BRvcj7f6q9YKflDov0ot4GmuDV931cEYpIm6UyRSKdUr2chn8QTimzvHIy12",
+	"3hBDVy4VwdcTKfLxpLxQ0hMJQFI6B6l88Y9M2E6sH55fkrAA6dXVq2vuq4+G+fkJScWY8S7JJLtlKYzB",
+	"t22NhXStlGxdvB65ILhOMsOeq5RjaNc1t4LMeccRMh9KJ3POGR93CbOp+pkUMSjVdfdfBCuu9Ya5wlau",
+	"Nf3tIL5Bf3ew13d0HuzZ0x0AitC/x61roni7c257Hyh/N2H9ubHkQ+p0WMvFbJU5ULXhC8mwFW8oihCd",
+	"yZzvmC04FCtKE9oI31uwtVIPsEWAW7zgXazF4KqOHHZJbNiD+RivVfDm6pozbl3i+L4xoEDZ4ohGYciY",
+	"40HvrhwDJYIHU/fI0/6JI+QgICsKKoohhK7YEKK7TaIXknAR3kP4eLWDyCowPQwCGxgdFK/KlBlzfnge",
+	"zHgD88GUqalRKyJSnTGzrekUoeQGfB/OoriylrnSgKVC4HyRGVU5XFDtLbgCNMxN1RZlzDmqsjuqo7x/",
+	"z8QV4sFrPhLNlQQQbSDxt50Byvzp+dZTW0967dp/phpmdL5jVoeoWCLoApMLa6Dtns3hPfkNzNVK56Qh",
+	"PkdtRHBX5CpX4Bo6zknCRiPADr346gL9GqRjPIZrfhBlwBPGx9HhWcDjFBkZa8dWn/LWNSeWKG2bdClu",
+	"LU8TkmCBLmUhWuW6/LtZ154p7+8wb6rS4Hbuwem3OjnqkUKxhwhjt+ueE6TqyOHModyOJf97yFIaO3Hs",
+	"KQpFWyCVyhrHllZQAbBV20aMj0FmktkAtDG7BX7ND5SokEtsG2orAp9orFNLkI4wnSoFyWEPRSYKXC6K",
+	"ucxrE6quua0iV85XR2gXdpMcHezR8P87zN1cX9H4b0HqQbU/W+v0wSTYEbMwtFIhCs8vduUMKEkfxcuO",
+	"Cd9GqH3SgdCz9K+w4C/GSdWJTkUO8LUFsTumjB/WxpfBCslXcx3xUsix0Br4g5Cqr2Ml5Bg0CZIJthNR",
+	"9TgX6nZnTkPfua3pzMWMxjcUK1+7vBDVJSlTGrihJuyC0zXIJa2f2SbsdckUK5B1yQ1IDmn3mksYCqGL",
+	"tXZJLJlmMU3JyBhcE6omoFy/V9t+waxSjlDsMY7CzFYQxw3qXnNnr2Lha8s1ky6RlCn8YKkuNwa22eY6",
+	"VumMwfd+sOUt9QSuObYxwiqBBM8V3Wvmy6hi2dc7reye4WVgqH1/y1ZgCOiVLipfNAYaVDbWhhoEsstu",
+	"wINp+DVNQ4eFPkc3OK57tRCtu+CI8ZFotBErLTW85zjnN1zMMOxmYhP9yRCAF5buiiKMCy6Nr+48+c93",
+	"mewqN4dqUHqNs2kV5u7PygvnWu4lsexACBlqU1X9ukv5Mn55o/y72vxCLNcei6Sa2dZWDCDUz83XjTMo",
+	"o3jaG5l241/5D5qHZIuZeMXqE6rhSLMptN8C9AVtNVrLmLHWWYH3Jbwtrl3S8ZqoMnClw/8MKX+va7qz",
+	"VIIh78hUlvgDKkTVKjlbCT7fJHJGVcAUm8Tesg73LSiMrtb2g7xrlnc1ynRt/OI9yLtKBGPKYuAKVvVB",
+	"fONe2SOmuSkQydYF0DiIK0j3PXEqvGrLpbStfuxaNAPZ9fXSjaE6AqpzCRU3gj+qFVjhXgl4lsiA04z1",
+	"/Hk0HfK7DPjF5ev/uXr3j7seNE0SZmPjL6WZRzNQPkHLSWHbUqXphB0sJBFxjonUvlQF2PZUw5yltvZQ",
+	"b2/FMj5MmCIhEN2iAcwGlTH87s/pNG2x+//Xxds3m+2+HziMoV+7nQdmnsPe97f9Bu5Nth97hq1U4d/j",
+	"G3vkbBfJlHGcZRVfe4HXugbc3ndabcHgCCLGEbNtauNcaTG1bdvCM7NnsoKHmRcCBobvn8W2Jnlj35oP",
+	"QXu5HIs/pInrnVYObsPcRApkLCk6zk/7T2zIyIwpOGyq1GCO75vvk43bbSD9qvUaDAAvuJbzh2INWxdr",
+	"CCingXA2zkRDmgqcd86/f0Rj2z5kJY90Jaou/LvfdeXa6mLWd8/wFbL8Tv2JCugsLr2IOmDSclHD5q3O",
+	"WhHKi7i1qn2LfXfg3l1TfKcdk3dxEm5I1zm0ibVX0eFbZ/JVaL9On46FHXtg89uy+QXyWk9CG3P9Repa",
+	"IQBa5jAukUuLbEaGSXfJuaNU25NXaZEp7PBno5eQZDH6wdHNgzepvrOH3c1l9HHX27fiBjDsG7d5Z3z5",
+	"DpWhy/rNC2UhxQyk71lsxUmqBEkFlgktl4CFTV2eunZt283rj1TA9BU5cG+7Bq5kKiRgB1W7J0mNcm+z",
+	"h2pQ+lti3P17ZNxGvua4KUnJlR6C03aYqbYF198Naz+25LGBnv/BfrBP18jla5xkVcSkZ2MPwqDR8YLy",
+	"dAqaYvdpLOnFC6ng6quVFefU4c519d1Fov2iAHOSFIku3JkgYp2RH22zfNfF2yy56PBtFqzIqw8fLsmP",
+	"VLG4DI62W8MS83uuQF7zog4tholSqYOIpkTgzBlVaiZk0iOR1mlEDlQeTxCkk9NJZGaLfugn0aFtQRyZ",
+	"VXGaRihrprnOaZrOCXyK01yxWzgv2mwBK6ouW7hSdguK/NAnCZ0r1/jY/PBIXXOUh75Wy1nVnjkkUzrH",
+	"WBn4FAMk1V+bWyHXkPeepJ0n7K9joFRnT1Zyli5REzHjtmC54DHYOnhG+/AU9SABd1TAhRkl1eF+lUvZ",
+	"shiSzjzFKheoiblEMdyzkDz+jP9f3/vGKJZNVLXOLLJfJ1jC/8EY2ra3F5o7Dqm+AVunvguOx6a71atE",
+	"rMX7rmqLdMzkGa+6XKykq9u37ys5HmdbWw4W38ot0IV0djjy3TdBz0SaGrKurHL5EvPInWPbXtcNVrXZ",
+	"z+ivAwVx5BO5jWIyETMiRhp4paEP1S4ShSlbpACVHjYFkWs7xNBQrLrmQOOJq2OAlSjOSRSkgQ/0RIIy",
+	"ljfWPzKTTSmfmyUriHOstjyiLM0lKDKl8sZBcc0TMePnJJJUwwDLweEA5vinNsMFi2MoTaWxSTOQRosV",
+	"3JinUij7ptG0NMjzax42fxiMUzE0ellGcwUKe6P4oziwnijcCCP/lduGSvMIM95y9Y+IKM3MUAjZYY9c",
+	"TYTUYCQV5jDc0lRhivucUG2FV41Cdpk3EeUeLgaXJ7pnx0MTBHVxZEJCskgqf4YLl+eY1OIyK/bJPUId",
+	"qEaa2OucttLkyr59T7jjZmuqsoI1cR4pglLc5yh9r0FiFRFiNEPD+pav2rYSHcHZF4lOLdSIotTF/nWI",
+	"han+dApEsf570hoiL7us1Hcy3CoMKPqLUk9QpuYsyO1CaPs3GGCKOBBzqkmeWgyWGv32ZMp4roEcUKMq",
+	"5DQlagaQkT9yyEG5qyJI2ZgVhb2cPD00gjkBDbEeCD7A2O6BwToa6wjLtQSFMkrvjs2MVXkcg1Kj3Enw",
+	"NUqDhzwJhjxYyA60bMYAr5xuIHN+2MOBPw1ilsgBpkp5Zcr64ti/XPyvz4BUMeXkILp8d/WBhGTJEhkd",
+	"nmME+TWnQ4WhcLqUlbc0zVGBu4FMN+gadZS7e0VjcZZ71jJqp39QMWpVjGT3/MW+WKNelLiMRNIcwveC",
+	"O+IvoRsJ6VhB6ju2+IbBYfXuMLO3MD5+F0NFZiCBgB04McymrJ5BQzaRGvY4J+4915a4+E7PWFwXHfg+",
+	"5wXWXeHivoc+LVWQV8nWV34vA5Ze3dKHGI+GUhRsPAZZwTHE/jUUtnmExxriq2QsrVfxwoSf/Wt5y7P9",
+	"6RS9cAuOypT6b03tK/LSmnS+EnSn3zSrfOekncYV7MZBVFcFIyrVLVXDnC/zJnTevepTM9E9az9NEDwo",
+	"QLUKENs33TVyZJ/w0oIbX7lX98+JF2Zq7HCsNePj75HP/irkjcpojFEQuNRgNfX5RE2XRfbz1Yz1V6Ng",
+	"Rm6EwXREI183x0cDvH15gdf4gqdzAlwK3zEA669N6C2ch2lXwEdCYnUcXcvpalBlH0Fsy1hyn+FrbXAU",
+	"a/pU8fTPwdVmO8fwGt6lJm3Y1tWre+BYfpL1bdntJvwnaItXV69InDLgesXZ7ko3pGkqZgOVJ2LgQ6Ki",
+	"sn3UiKYKDkkKWgWdJRXwhNCg2vOjMp6KaHHNIzNeRA6wkrXSCRb7SueHtkKCfzUFpYh501viRW/8BgdX",
+	"FeX2wPmK8e+b6VUnbtTm/pQsz1DzjkliWW1Dsd1Y3OMNuwVyYFDUdR86dHKecYIpq5iQJBOQy73YerVF",
+	"iX/B+b7rFDtcQvu+9Lhhf6K0OrfeEkktiq1ATvNCi9Q4o/uYV8kYS19PgES3DGYgI5tfkXNkrJH5IyKc",
+	"TrEooi1+b5657lTtEuyoXplXZ3DgW8+mMzB+1WRpA8BDc/s7J9IZnG+gp40dqkhqi+y/JjmuelBXYuQl",
+	"gCUi89kj5QuYKoJ6kb2/LBRR805tfzobC57SslU9TaZGoBTNNRLfIbBbm6XniO9P22nwa2HkT74r4QqM",
+	"XIF2S00Gl0yr+oPt3xtD+uDQ9iEeufb8fwa99eHvr+FegTT7kaBfteFeK4R1GY3/iYj71dMZnaArZJmQ",
+	"BKaUpZsTQK3QPfYugb1V3F8hqRuK5xucu3Rg7Ymu/PA430akVSPk/WDGQH5g3PWOtYJxhw6rA1S7mNK2",
+	"ZQpi4OGuENuWtaJKsTHfA1q3LpNiMw3X1cG6QDiR29paWPvAejO0nWgK/M5o/x5LCuBwGPqTKmG9jEwX",
+	"8T4zqg4fSKKWJOxBEGoRRIttFBusOuVQvB7/c74XCigcCdraUhtRg7Xgls2vGwzxxGRb/Lve/fGLW9H3",
+	"RysSpuJ2iVRmri6/p6TDBxVqV8mLZrs9gY2kmO6YxM4SWyvmnpUm8g8xFMmcxBT7OGC1Gj2BqYJ0RFxb",
+	"liXiqvFk2E+/BYvXreLBgtB7KWS0nb1cq1WdAd8JxldR8QX/VjDRLi958ME045U9LBt5G27WHfDrFqT9",
+	"pTnm4Z/ulT3ih5tiFYr8mLM0KUvBeJ3GtmcnQ8apnO+vZPN7yITUWAQ4CapntKzWXB34c2eIBV8ucj0x",
+	"83zpfu44afNciBsG+NBMj/FRlsZzmXbOOsc0Y8e3j5Ge3cyLIuwV0FRPusQdbOGRrxS9ZtpIrF7QtcSC",
+	"b0BZ8P6zMfdVj/0NmtlwhkEQeh6MYaiqZgRD+0GF0bK1CaLq8vtYT7qsYxOUQcPwMaxuHAxjK8cuD2NY",
+	"yigF0ITxW+BayBBW27Vu+as37BY4KOWzsw0YZZt1MmFqYaCgB3vN5i11/+nWtLPyS6U+JXIE9vrDTVHp",
+	"mrA8yUuzyKMZS4AkVE2Ggsok3GfchJrv/hEkZyni250mrjkdYh6aRkni+7TXbWSRA9Cwmb5pHVXkCgc9",
+	"ujII+MJ1b6n2+qk7kTBZtFvZuG6Y5FIAHkRElTmlFSz3ERP1OINBF2VH91vDS4Ihyp/qgH1L4wnj4KmD",
+	"lYjMJFKgK+R34GvFFOWcqrfZTBndGWhyhDGUNzA/DJexWACkfiWaTjOQR3CL0BCaJ0wTLZ0DsyDahOna",
+	"syubN1SbNpB3XkDYegeQkOjTkWvOcOReiwjlagaSnPZPSOR+7LkfBzkvgp6Clvc4VUrjG2uIupfJQZnn",
+	"GNi0WLAg3BTfQOLLxy//fwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -880,6 +880,8 @@ type ActivitySource string
 
 // ActivityPage defines model for ActivityPage.
 type ActivityPage struct {
+	// HiddenCount Items left out because the caller may not read their source, between this page's
+	// cursor and its last item (to the oldest item on the last page).
 	HiddenCount int        `json:"hidden_count"`
 	Items       []Activity `json:"items"`
 	NextCursor  *string    `json:"next_cursor"`
@@ -1014,7 +1016,9 @@ type ConnectivityBreakdown struct {
 	Maintenance *int64 `json:"maintenance,omitempty"`
 	NeverProbed int64  `json:"never_probed"`
 	Online      int64  `json:"online"`
-	Unknown     *int64 `json:"unknown,omitempty"`
+
+	// Unknown Always 0; hosts still in state `unknown` (no probe has reached them yet) count as `never_probed`.
+	Unknown *int64 `json:"unknown,omitempty"`
 }
 
 // ConnectivityCheckResult defines model for ConnectivityCheckResult.
@@ -1060,7 +1064,7 @@ type ConnectivityConfigResponse struct {
 // ConnectivityStatus defines model for ConnectivityStatus.
 type ConnectivityStatus struct {
 	// HostsDue Live hosts whose next probe is due now.
-	HostsDue    *int64     `json:"hosts_due,omitempty"`
+	HostsDue    int64      `json:"hosts_due"`
 	LastProbeAt *time.Time `json:"last_probe_at,omitempty"`
 
 	// LastTickAt When the poller last ran (on whichever worker is the cluster leader).
@@ -1070,12 +1074,12 @@ type ConnectivityStatus struct {
 	ProbeFailureCount int64      `json:"probe_failure_count"`
 	ProbeSuccessCount int64      `json:"probe_success_count"`
 
-	// QueueDepth Background jobs waiting or retrying.
-	QueueDepth           *int64 `json:"queue_depth,omitempty"`
-	StateTransitionCount int64  `json:"state_transition_count"`
+	// QueueDepth Background jobs not finished yet (waiting, running or waiting to be retried).
+	QueueDepth           int64 `json:"queue_depth"`
+	StateTransitionCount int64 `json:"state_transition_count"`
 
 	// WorkerRunning Whether a worker process was seen working jobs in the last minute.
-	WorkerRunning *bool `json:"worker_running,omitempty"`
+	WorkerRunning bool `json:"worker_running"`
 }
 
 // CredentialCloneRequest defines model for CredentialCloneRequest.
@@ -1616,7 +1620,8 @@ type IntelligenceState struct {
 	// Snapshot One key per category (`packages`, `services`, `ports`, `users`, `groups`, `mounts`,
 	// `kernel`, `reboot`, `config_files`, `interfaces`), each an object with `value`,
 	// `collected_at` and `fresh` (false when the last collection of that category failed
-	// and `value` is the last good one; `error` then says why).
+	// and `value` is the last good one; `error` then says why), and `changed_at` (when
+	// `value` last changed) once a value was stored.
 	Snapshot map[string]interface{} `json:"snapshot"`
 }
 
@@ -2299,7 +2304,9 @@ type ClientInterface interface {
 	//
 	// Audit events, monitoring transitions, intelligence events and alerts, newest first.
 	// Items of sources the caller may not read (audit needs `audit:read`, the others
-	// `host:read`) are left out and counted in `hidden_count`.
+	// `host:read`) are left out; `hidden_count` counts those matching the other filters
+	// between the page's cursor and its last item (to the oldest on the last page), so the
+	// counts of all pages add up. `source=transaction` is accepted but matches nothing.
 	//
 	// Corresponds with GET /activity (the `ListActivity` operationId).
 	ListActivity(ctx context.Context, params *ListActivityParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2583,8 +2590,10 @@ type ClientInterface interface {
 	// A `text/event-stream` of host liveness changes, discovery and intelligence events,
 	// job progress and alerts. Each event has a monotonically increasing `id`; reconnect with
 	// `Last-Event-ID` to receive what was missed (events are kept for a retention window;
-	// when the id is older than that, the stream starts with a `reset` event). Only events
-	// the caller may read are sent. Browsers, which cannot set headers on EventSource,
+	// when the id is older than that, or was never issued by this server, the stream starts
+	// with a `reset` event). Only events the caller may read are sent, following changes
+	// of the caller's roles; the stream ends when the caller's session or token ends or
+	// loses `activity:read`. Browsers, which cannot set headers on EventSource,
 	// authenticate with `ticket` from `POST /events:ticket` instead of a bearer token.
 	// A comment line is sent every 15 seconds to keep proxies from closing the stream.
 	//
@@ -3003,7 +3012,8 @@ type ClientInterface interface {
 	// The `*_sec` fields are how often a host in that state is probed. `timeout_sec` bounds
 	// each probe layer; `unreachable_threshold` is how many consecutive failures mark a host
 	// down; `rate_limit` is the most probes started per second across the cluster;
-	// `maintenance_global` pauses all polling.
+	// `maintenance_global` pauses all polling (every host shows state `maintenance`;
+	// `connectivity:check` still probes). Shortened intervals apply at once.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3015,7 +3025,8 @@ type ClientInterface interface {
 	// The `*_sec` fields are how often a host in that state is probed. `timeout_sec` bounds
 	// each probe layer; `unreachable_threshold` is how many consecutive failures mark a host
 	// down; `rate_limit` is the most probes started per second across the cluster;
-	// `maintenance_global` pauses all polling.
+	// `maintenance_global` pauses all polling (every host shows state `maintenance`;
+	// `connectivity:check` still probes). Shortened intervals apply at once.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3035,9 +3046,11 @@ type ClientInterface interface {
 	// PutDiscoveryConfigWithBody Change the discovery configuration.
 	//
 	// `interval_sec` is how often each host is rediscovered; `rate_limit` the most discoveries
-	// a sweep starts per minute; `detect_on_first_contact` runs discovery after the first
-	// successful probe; `maintenance_global` pauses discovery. `max_cidr_hosts` bounds the
-	// size of a network scan (`POST /discovery/cidr`).
+	// the scheduler starts per minute (a manual sweep queues every eligible host at once);
+	// `detect_on_first_contact` runs discovery after the first successful probe;
+	// `maintenance_global` pauses scheduled discovery (`discovery:run` and sweeps still run).
+	// `max_cidr_hosts` bounds the size of a network scan (`POST /discovery/cidr`); when
+	// absent, the stored value is kept.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3047,9 +3060,11 @@ type ClientInterface interface {
 	// PutDiscoveryConfig Change the discovery configuration.
 	//
 	// `interval_sec` is how often each host is rediscovered; `rate_limit` the most discoveries
-	// a sweep starts per minute; `detect_on_first_contact` runs discovery after the first
-	// successful probe; `maintenance_global` pauses discovery. `max_cidr_hosts` bounds the
-	// size of a network scan (`POST /discovery/cidr`).
+	// the scheduler starts per minute (a manual sweep queues every eligible host at once);
+	// `detect_on_first_contact` runs discovery after the first successful probe;
+	// `maintenance_global` pauses scheduled discovery (`discovery:run` and sweeps still run).
+	// `max_cidr_hosts` bounds the size of a network scan (`POST /discovery/cidr`); when
+	// absent, the stored value is kept.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3070,7 +3085,7 @@ type ClientInterface interface {
 
 	// PutIntelligenceConfigWithBody Change the intelligence-collection configuration.
 	//
-	// `interval_sec` is how often each host is collected; `rate_limit` the most collections started per minute; `maintenance_global` pauses collection.
+	// `interval_sec` is how often each host is collected; `rate_limit` the most collections the scheduler starts per minute; `maintenance_global` pauses scheduled collection (`intelligence:collect` still runs).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3079,7 +3094,7 @@ type ClientInterface interface {
 
 	// PutIntelligenceConfig Change the intelligence-collection configuration.
 	//
-	// `interval_sec` is how often each host is collected; `rate_limit` the most collections started per minute; `maintenance_global` pauses collection.
+	// `interval_sec` is how often each host is collected; `rate_limit` the most collections the scheduler starts per minute; `maintenance_global` pauses scheduled collection (`intelligence:collect` still runs).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3261,7 +3276,9 @@ type ClientInterface interface {
 //
 // Audit events, monitoring transitions, intelligence events and alerts, newest first.
 // Items of sources the caller may not read (audit needs `audit:read`, the others
-// `host:read`) are left out and counted in `hidden_count`.
+// `host:read`) are left out; `hidden_count` counts those matching the other filters
+// between the page's cursor and its last item (to the oldest on the last page), so the
+// counts of all pages add up. `source=transaction` is accepted but matches nothing.
 //
 // Corresponds with GET /activity (the `ListActivity` operationId).
 func (c *Client) ListActivity(ctx context.Context, params *ListActivityParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3875,8 +3892,10 @@ func (c *Client) RegisterDiscoveredHost(ctx context.Context, scanId ScanID, addr
 // A `text/event-stream` of host liveness changes, discovery and intelligence events,
 // job progress and alerts. Each event has a monotonically increasing `id`; reconnect with
 // `Last-Event-ID` to receive what was missed (events are kept for a retention window;
-// when the id is older than that, the stream starts with a `reset` event). Only events
-// the caller may read are sent. Browsers, which cannot set headers on EventSource,
+// when the id is older than that, or was never issued by this server, the stream starts
+// with a `reset` event). Only events the caller may read are sent, following changes
+// of the caller's roles; the stream ends when the caller's session or token ends or
+// loses `activity:read`. Browsers, which cannot set headers on EventSource,
 // authenticate with `ticket` from `POST /events:ticket` instead of a bearer token.
 // A comment line is sent every 15 seconds to keep proxies from closing the stream.
 //
@@ -4865,7 +4884,8 @@ func (c *Client) GetConnectivityConfig(ctx context.Context, reqEditors ...Reques
 // The `*_sec` fields are how often a host in that state is probed. `timeout_sec` bounds
 // each probe layer; `unreachable_threshold` is how many consecutive failures mark a host
 // down; `rate_limit` is the most probes started per second across the cluster;
-// `maintenance_global` pauses all polling.
+// `maintenance_global` pauses all polling (every host shows state `maintenance`;
+// `connectivity:check` still probes). Shortened intervals apply at once.
 //
 // Takes any type of body and a specified content type.
 //
@@ -4887,7 +4907,8 @@ func (c *Client) PutConnectivityConfigWithBody(ctx context.Context, contentType 
 // The `*_sec` fields are how often a host in that state is probed. `timeout_sec` bounds
 // each probe layer; `unreachable_threshold` is how many consecutive failures mark a host
 // down; `rate_limit` is the most probes started per second across the cluster;
-// `maintenance_global` pauses all polling.
+// `maintenance_global` pauses all polling (every host shows state `maintenance`;
+// `connectivity:check` still probes). Shortened intervals apply at once.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4937,9 +4958,11 @@ func (c *Client) GetDiscoveryConfig(ctx context.Context, reqEditors ...RequestEd
 // PutDiscoveryConfigWithBody Change the discovery configuration.
 //
 // `interval_sec` is how often each host is rediscovered; `rate_limit` the most discoveries
-// a sweep starts per minute; `detect_on_first_contact` runs discovery after the first
-// successful probe; `maintenance_global` pauses discovery. `max_cidr_hosts` bounds the
-// size of a network scan (`POST /discovery/cidr`).
+// the scheduler starts per minute (a manual sweep queues every eligible host at once);
+// `detect_on_first_contact` runs discovery after the first successful probe;
+// `maintenance_global` pauses scheduled discovery (`discovery:run` and sweeps still run).
+// `max_cidr_hosts` bounds the size of a network scan (`POST /discovery/cidr`); when
+// absent, the stored value is kept.
 //
 // Takes any type of body and a specified content type.
 //
@@ -4959,9 +4982,11 @@ func (c *Client) PutDiscoveryConfigWithBody(ctx context.Context, contentType str
 // PutDiscoveryConfig Change the discovery configuration.
 //
 // `interval_sec` is how often each host is rediscovered; `rate_limit` the most discoveries
-// a sweep starts per minute; `detect_on_first_contact` runs discovery after the first
-// successful probe; `maintenance_global` pauses discovery. `max_cidr_hosts` bounds the
-// size of a network scan (`POST /discovery/cidr`).
+// the scheduler starts per minute (a manual sweep queues every eligible host at once);
+// `detect_on_first_contact` runs discovery after the first successful probe;
+// `maintenance_global` pauses scheduled discovery (`discovery:run` and sweeps still run).
+// `max_cidr_hosts` bounds the size of a network scan (`POST /discovery/cidr`); when
+// absent, the stored value is kept.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5012,7 +5037,7 @@ func (c *Client) GetIntelligenceConfig(ctx context.Context, reqEditors ...Reques
 
 // PutIntelligenceConfigWithBody Change the intelligence-collection configuration.
 //
-// `interval_sec` is how often each host is collected; `rate_limit` the most collections started per minute; `maintenance_global` pauses collection.
+// `interval_sec` is how often each host is collected; `rate_limit` the most collections the scheduler starts per minute; `maintenance_global` pauses scheduled collection (`intelligence:collect` still runs).
 //
 // Takes any type of body and a specified content type.
 //
@@ -5031,7 +5056,7 @@ func (c *Client) PutIntelligenceConfigWithBody(ctx context.Context, contentType 
 
 // PutIntelligenceConfig Change the intelligence-collection configuration.
 //
-// `interval_sec` is how often each host is collected; `rate_limit` the most collections started per minute; `maintenance_global` pauses collection.
+// `interval_sec` is how often each host is collected; `rate_limit` the most collections the scheduler starts per minute; `maintenance_global` pauses scheduled collection (`intelligence:collect` still runs).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -9742,7 +9767,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// Audit events, monitoring transitions, intelligence events and alerts, newest first.
 	// Items of sources the caller may not read (audit needs `audit:read`, the others
-	// `host:read`) are left out and counted in `hidden_count`.
+	// `host:read`) are left out; `hidden_count` counts those matching the other filters
+	// between the page's cursor and its last item (to the oldest on the last page), so the
+	// counts of all pages add up. `source=transaction` is accepted but matches nothing.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -10052,8 +10079,10 @@ type ClientWithResponsesInterface interface {
 	// A `text/event-stream` of host liveness changes, discovery and intelligence events,
 	// job progress and alerts. Each event has a monotonically increasing `id`; reconnect with
 	// `Last-Event-ID` to receive what was missed (events are kept for a retention window;
-	// when the id is older than that, the stream starts with a `reset` event). Only events
-	// the caller may read are sent. Browsers, which cannot set headers on EventSource,
+	// when the id is older than that, or was never issued by this server, the stream starts
+	// with a `reset` event). Only events the caller may read are sent, following changes
+	// of the caller's roles; the stream ends when the caller's session or token ends or
+	// loses `activity:read`. Browsers, which cannot set headers on EventSource,
 	// authenticate with `ticket` from `POST /events:ticket` instead of a bearer token.
 	// A comment line is sent every 15 seconds to keep proxies from closing the stream.
 	//
@@ -10538,7 +10567,8 @@ type ClientWithResponsesInterface interface {
 	// The `*_sec` fields are how often a host in that state is probed. `timeout_sec` bounds
 	// each probe layer; `unreachable_threshold` is how many consecutive failures mark a host
 	// down; `rate_limit` is the most probes started per second across the cluster;
-	// `maintenance_global` pauses all polling.
+	// `maintenance_global` pauses all polling (every host shows state `maintenance`;
+	// `connectivity:check` still probes). Shortened intervals apply at once.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10550,7 +10580,8 @@ type ClientWithResponsesInterface interface {
 	// The `*_sec` fields are how often a host in that state is probed. `timeout_sec` bounds
 	// each probe layer; `unreachable_threshold` is how many consecutive failures mark a host
 	// down; `rate_limit` is the most probes started per second across the cluster;
-	// `maintenance_global` pauses all polling.
+	// `maintenance_global` pauses all polling (every host shows state `maintenance`;
+	// `connectivity:check` still probes). Shortened intervals apply at once.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10574,9 +10605,11 @@ type ClientWithResponsesInterface interface {
 	// PutDiscoveryConfigWithBodyWithResponse Change the discovery configuration.
 	//
 	// `interval_sec` is how often each host is rediscovered; `rate_limit` the most discoveries
-	// a sweep starts per minute; `detect_on_first_contact` runs discovery after the first
-	// successful probe; `maintenance_global` pauses discovery. `max_cidr_hosts` bounds the
-	// size of a network scan (`POST /discovery/cidr`).
+	// the scheduler starts per minute (a manual sweep queues every eligible host at once);
+	// `detect_on_first_contact` runs discovery after the first successful probe;
+	// `maintenance_global` pauses scheduled discovery (`discovery:run` and sweeps still run).
+	// `max_cidr_hosts` bounds the size of a network scan (`POST /discovery/cidr`); when
+	// absent, the stored value is kept.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10586,9 +10619,11 @@ type ClientWithResponsesInterface interface {
 	// PutDiscoveryConfigWithResponse Change the discovery configuration.
 	//
 	// `interval_sec` is how often each host is rediscovered; `rate_limit` the most discoveries
-	// a sweep starts per minute; `detect_on_first_contact` runs discovery after the first
-	// successful probe; `maintenance_global` pauses discovery. `max_cidr_hosts` bounds the
-	// size of a network scan (`POST /discovery/cidr`).
+	// the scheduler starts per minute (a manual sweep queues every eligible host at once);
+	// `detect_on_first_contact` runs discovery after the first successful probe;
+	// `maintenance_global` pauses scheduled discovery (`discovery:run` and sweeps still run).
+	// `max_cidr_hosts` bounds the size of a network scan (`POST /discovery/cidr`); when
+	// absent, the stored value is kept.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10613,7 +10648,7 @@ type ClientWithResponsesInterface interface {
 
 	// PutIntelligenceConfigWithBodyWithResponse Change the intelligence-collection configuration.
 	//
-	// `interval_sec` is how often each host is collected; `rate_limit` the most collections started per minute; `maintenance_global` pauses collection.
+	// `interval_sec` is how often each host is collected; `rate_limit` the most collections the scheduler starts per minute; `maintenance_global` pauses scheduled collection (`intelligence:collect` still runs).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10622,7 +10657,7 @@ type ClientWithResponsesInterface interface {
 
 	// PutIntelligenceConfigWithResponse Change the intelligence-collection configuration.
 	//
-	// `interval_sec` is how often each host is collected; `rate_limit` the most collections started per minute; `maintenance_global` pauses collection.
+	// `interval_sec` is how often each host is collected; `rate_limit` the most collections the scheduler starts per minute; `maintenance_global` pauses scheduled collection (`intelligence:collect` still runs).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -11261,6 +11296,8 @@ type LogoutResponse struct {
 	HTTPResponse *http.Response
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *UnexpectedError
 	// Headers204 the parsed response headers for an HTTP 204 response
@@ -11270,6 +11307,11 @@ type LogoutResponse struct {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r LogoutResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r LogoutResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetJSONDefault returns the response for an HTTP default `application/json` response
@@ -11313,6 +11355,8 @@ type GetMeResponse struct {
 	JSON200 *AuthMeResponse
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *UnexpectedError
 }
@@ -11325,6 +11369,11 @@ func (r GetMeResponse) GetJSON200() *AuthMeResponse {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r GetMeResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetMeResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetJSONDefault returns the response for an HTTP default `application/json` response
@@ -11368,6 +11417,8 @@ type GetMyPermissionsResponse struct {
 	JSON200 *AuthMePermissionsResponse
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *UnexpectedError
 }
@@ -11380,6 +11431,11 @@ func (r GetMyPermissionsResponse) GetJSON200() *AuthMePermissionsResponse {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r GetMyPermissionsResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetMyPermissionsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetJSONDefault returns the response for an HTTP default `application/json` response
@@ -11423,6 +11479,8 @@ type EnrollMFAResponse struct {
 	JSON200 *AuthMFAEnrollResponse
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *Conflict
 	// JSONDefault the response for an HTTP default `application/json` response
@@ -11437,6 +11495,11 @@ func (r EnrollMFAResponse) GetJSON200() *AuthMFAEnrollResponse {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r EnrollMFAResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r EnrollMFAResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
@@ -11492,6 +11555,8 @@ type VerifyMFAResponse struct {
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *Conflict
 	// JSON429 the response for an HTTP 429 `application/json` response
@@ -11515,6 +11580,11 @@ func (r VerifyMFAResponse) GetJSON400() *BadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r VerifyMFAResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r VerifyMFAResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
@@ -11568,6 +11638,8 @@ type ChangePasswordResponse struct {
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *Conflict
 	// JSONDefault the response for an HTTP default `application/json` response
@@ -11582,6 +11654,11 @@ func (r ChangePasswordResponse) GetJSON400() *BadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ChangePasswordResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ChangePasswordResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
@@ -11630,6 +11707,8 @@ type GetPermissionsRegistryResponse struct {
 	JSON200 *PermissionsRegistryResponse
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *UnexpectedError
 }
@@ -11642,6 +11721,11 @@ func (r GetPermissionsRegistryResponse) GetJSON200() *PermissionsRegistryRespons
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r GetPermissionsRegistryResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetPermissionsRegistryResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetJSONDefault returns the response for an HTTP default `application/json` response
@@ -13307,6 +13391,8 @@ type SetGroupMaintenanceResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *UnexpectedError
 }
@@ -13334,6 +13420,11 @@ func (r SetGroupMaintenanceResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r SetGroupMaintenanceResponse) GetJSON404() *NotFound {
 	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r SetGroupMaintenanceResponse) GetJSON409() *Conflict {
+	return r.JSON409
 }
 
 // GetJSONDefault returns the response for an HTTP default `application/json` response
@@ -13583,6 +13674,8 @@ type ResolveHostCredentialResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *UnexpectedError
 }
@@ -13610,6 +13703,11 @@ func (r ResolveHostCredentialResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r ResolveHostCredentialResponse) GetJSON404() *NotFound {
 	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ResolveHostCredentialResponse) GetJSON409() *Conflict {
+	return r.JSON409
 }
 
 // GetJSONDefault returns the response for an HTTP default `application/json` response
@@ -13659,6 +13757,8 @@ type SetHostMaintenanceResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *UnexpectedError
 }
@@ -13686,6 +13786,11 @@ func (r SetHostMaintenanceResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r SetHostMaintenanceResponse) GetJSON404() *NotFound {
 	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r SetHostMaintenanceResponse) GetJSON409() *Conflict {
+	return r.JSON409
 }
 
 // GetJSONDefault returns the response for an HTTP default `application/json` response
@@ -13735,6 +13840,8 @@ type PutHostMaintenanceResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *UnexpectedError
 }
@@ -13762,6 +13869,11 @@ func (r PutHostMaintenanceResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r PutHostMaintenanceResponse) GetJSON404() *NotFound {
 	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r PutHostMaintenanceResponse) GetJSON409() *Conflict {
+	return r.JSON409
 }
 
 // GetJSONDefault returns the response for an HTTP default `application/json` response
@@ -14202,8 +14314,6 @@ type RunHostDiscoveryResponse struct {
 	JSON409 *Conflict
 	// JSON502 the response for an HTTP 502 `application/json` response
 	JSON502 *BadGateway
-	// JSON503 the response for an HTTP 503 `application/json` response
-	JSON503 *ServiceUnavailable
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *UnexpectedError
 }
@@ -14241,11 +14351,6 @@ func (r RunHostDiscoveryResponse) GetJSON409() *Conflict {
 // GetJSON502 returns the response for an HTTP 502 `application/json` response
 func (r RunHostDiscoveryResponse) GetJSON502() *BadGateway {
 	return r.JSON502
-}
-
-// GetJSON503 returns the response for an HTTP 503 `application/json` response
-func (r RunHostDiscoveryResponse) GetJSON503() *ServiceUnavailable {
-	return r.JSON503
 }
 
 // GetJSONDefault returns the response for an HTTP default `application/json` response
@@ -17240,7 +17345,9 @@ func (r GetVersionResponse) ContentType() string {
 //
 // Audit events, monitoring transitions, intelligence events and alerts, newest first.
 // Items of sources the caller may not read (audit needs `audit:read`, the others
-// `host:read`) are left out and counted in `hidden_count`.
+// `host:read`) are left out; `hidden_count` counts those matching the other filters
+// between the page's cursor and its last item (to the oldest on the last page), so the
+// counts of all pages add up. `source=transaction` is accepted but matches nothing.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -17748,8 +17855,10 @@ func (c *ClientWithResponses) RegisterDiscoveredHostWithResponse(ctx context.Con
 // A `text/event-stream` of host liveness changes, discovery and intelligence events,
 // job progress and alerts. Each event has a monotonically increasing `id`; reconnect with
 // `Last-Event-ID` to receive what was missed (events are kept for a retention window;
-// when the id is older than that, the stream starts with a `reset` event). Only events
-// the caller may read are sent. Browsers, which cannot set headers on EventSource,
+// when the id is older than that, or was never issued by this server, the stream starts
+// with a `reset` event). Only events the caller may read are sent, following changes
+// of the caller's roles; the stream ends when the caller's session or token ends or
+// loses `activity:read`. Browsers, which cannot set headers on EventSource,
 // authenticate with `ticket` from `POST /events:ticket` instead of a bearer token.
 // A comment line is sent every 15 seconds to keep proxies from closing the stream.
 //
@@ -18576,7 +18685,8 @@ func (c *ClientWithResponses) GetConnectivityConfigWithResponse(ctx context.Cont
 // The `*_sec` fields are how often a host in that state is probed. `timeout_sec` bounds
 // each probe layer; `unreachable_threshold` is how many consecutive failures mark a host
 // down; `rate_limit` is the most probes started per second across the cluster;
-// `maintenance_global` pauses all polling.
+// `maintenance_global` pauses all polling (every host shows state `maintenance`;
+// `connectivity:check` still probes). Shortened intervals apply at once.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -18594,7 +18704,8 @@ func (c *ClientWithResponses) PutConnectivityConfigWithBodyWithResponse(ctx cont
 // The `*_sec` fields are how often a host in that state is probed. `timeout_sec` bounds
 // each probe layer; `unreachable_threshold` is how many consecutive failures mark a host
 // down; `rate_limit` is the most probes started per second across the cluster;
-// `maintenance_global` pauses all polling.
+// `maintenance_global` pauses all polling (every host shows state `maintenance`;
+// `connectivity:check` still probes). Shortened intervals apply at once.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -18636,9 +18747,11 @@ func (c *ClientWithResponses) GetDiscoveryConfigWithResponse(ctx context.Context
 // PutDiscoveryConfigWithBodyWithResponse Change the discovery configuration.
 //
 // `interval_sec` is how often each host is rediscovered; `rate_limit` the most discoveries
-// a sweep starts per minute; `detect_on_first_contact` runs discovery after the first
-// successful probe; `maintenance_global` pauses discovery. `max_cidr_hosts` bounds the
-// size of a network scan (`POST /discovery/cidr`).
+// the scheduler starts per minute (a manual sweep queues every eligible host at once);
+// `detect_on_first_contact` runs discovery after the first successful probe;
+// `maintenance_global` pauses scheduled discovery (`discovery:run` and sweeps still run).
+// `max_cidr_hosts` bounds the size of a network scan (`POST /discovery/cidr`); when
+// absent, the stored value is kept.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -18654,9 +18767,11 @@ func (c *ClientWithResponses) PutDiscoveryConfigWithBodyWithResponse(ctx context
 // PutDiscoveryConfigWithResponse Change the discovery configuration.
 //
 // `interval_sec` is how often each host is rediscovered; `rate_limit` the most discoveries
-// a sweep starts per minute; `detect_on_first_contact` runs discovery after the first
-// successful probe; `maintenance_global` pauses discovery. `max_cidr_hosts` bounds the
-// size of a network scan (`POST /discovery/cidr`).
+// the scheduler starts per minute (a manual sweep queues every eligible host at once);
+// `detect_on_first_contact` runs discovery after the first successful probe;
+// `maintenance_global` pauses scheduled discovery (`discovery:run` and sweeps still run).
+// `max_cidr_hosts` bounds the size of a network scan (`POST /discovery/cidr`); when
+// absent, the stored value is kept.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -18699,7 +18814,7 @@ func (c *ClientWithResponses) GetIntelligenceConfigWithResponse(ctx context.Cont
 
 // PutIntelligenceConfigWithBodyWithResponse Change the intelligence-collection configuration.
 //
-// `interval_sec` is how often each host is collected; `rate_limit` the most collections started per minute; `maintenance_global` pauses collection.
+// `interval_sec` is how often each host is collected; `rate_limit` the most collections the scheduler starts per minute; `maintenance_global` pauses scheduled collection (`intelligence:collect` still runs).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -18714,7 +18829,7 @@ func (c *ClientWithResponses) PutIntelligenceConfigWithBodyWithResponse(ctx cont
 
 // PutIntelligenceConfigWithResponse Change the intelligence-collection configuration.
 //
-// `interval_sec` is how often each host is collected; `rate_limit` the most collections started per minute; `maintenance_global` pauses collection.
+// `interval_sec` is how often each host is collected; `rate_limit` the most collections the scheduler starts per minute; `maintenance_global` pauses scheduled collection (`intelligence:collect` still runs).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -19426,6 +19541,13 @@ func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest UnexpectedError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19479,6 +19601,13 @@ func ParseGetMeResponse(rsp *http.Response) (*GetMeResponse, error) {
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest UnexpectedError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19519,6 +19648,13 @@ func ParseGetMyPermissionsResponse(rsp *http.Response) (*GetMyPermissionsRespons
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest UnexpectedError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19558,6 +19694,13 @@ func ParseEnrollMFAResponse(rsp *http.Response) (*EnrollMFAResponse, error) {
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest Conflict
@@ -19615,6 +19758,13 @@ func ParseVerifyMFAResponse(rsp *http.Response) (*VerifyMFAResponse, error) {
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest Conflict
@@ -19686,6 +19836,13 @@ func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, e
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest Conflict
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19732,6 +19889,13 @@ func ParseGetPermissionsRegistryResponse(rsp *http.Response) (*GetPermissionsReg
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest UnexpectedError
@@ -21092,6 +21256,13 @@ func ParseSetGroupMaintenanceResponse(rsp *http.Response) (*SetGroupMaintenanceR
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest UnexpectedError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -21308,6 +21479,13 @@ func ParseResolveHostCredentialResponse(rsp *http.Response) (*ResolveHostCredent
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest UnexpectedError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -21369,6 +21547,13 @@ func ParseSetHostMaintenanceResponse(rsp *http.Response) (*SetHostMaintenanceRes
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest UnexpectedError
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -21429,6 +21614,13 @@ func ParsePutHostMaintenanceResponse(rsp *http.Response) (*PutHostMaintenanceRes
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest UnexpectedError
@@ -21819,13 +22011,6 @@ func ParseRunHostDiscoveryResponse(rsp *http.Response) (*RunHostDiscoveryRespons
 			return nil, err
 		}
 		response.JSON502 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest ServiceUnavailable
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON503 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest UnexpectedError

@@ -96,3 +96,31 @@ func TestRoles(t *testing.T) {
 	require.False(t, authz.RolePermissions(authz.RoleViewer).Has(authz.PermUserWrite))
 	require.Nil(t, authz.RolePermissions("nobody"))
 }
+
+// TestGuardStatusesAreDeclared: the statuses the request pipeline itself can answer are in
+// every operation's responses (the response validator accepts any status through
+// `default`, so only this test keeps them declared): 401 and 403 wherever a credential is
+// needed, 409 wherever an Idempotency-Key is honoured, 402 wherever a license feature is.
+func TestGuardStatusesAreDeclared(t *testing.T) {
+	doc := loadDoc(t)
+	ops, err := authz.LoadOperations(doc)
+	require.NoError(t, err)
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			guard := ops[op.OperationID]
+			var want []string
+			if !guard.Anonymous {
+				want = append(want, "401", "403")
+			}
+			if guard.Idempotency != "" {
+				want = append(want, "409")
+			}
+			if guard.Feature != "" {
+				want = append(want, "402")
+			}
+			for _, status := range want {
+				require.NotNil(t, op.Responses.Value(status), "%s %s (%s) does not declare %s", method, path, op.OperationID, status)
+			}
+		}
+	}
+}

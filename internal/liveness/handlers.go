@@ -90,6 +90,6 @@ func (h *Handlers) GetConnectivityStatus(ctx context.Context, _ api.GetConnectiv
 	return api.GetConnectivityStatus200JSONResponse{
 		ProbeCount: c.ProbeCount, ProbeSuccessCount: c.ProbeSuccessCount, ProbeFailureCount: c.ProbeFailureCount,
 		StateTransitionCount: c.StateTransitionCount, LastProbeAt: c.LastProbeAt, LastTickAt: c.LastTickAt,
-		MaintenanceActive: s.MaintenanceActive, WorkerRunning: &s.WorkerRunning, QueueDepth: &s.QueueDepth, HostsDue: &s.HostsDue,
+		MaintenanceActive: s.MaintenanceActive, WorkerRunning: s.WorkerRunning, QueueDepth: s.QueueDepth, HostsDue: s.HostsDue,
 	}, nil
 }

@@ -15,7 +15,9 @@ export interface paths {
          * Unified recent-activity feed.
          * @description Audit events, monitoring transitions, intelligence events and alerts, newest first.
          *     Items of sources the caller may not read (audit needs `audit:read`, the others
-         *     `host:read`) are left out and counted in `hidden_count`.
+         *     `host:read`) are left out; `hidden_count` counts those matching the other filters
+         *     between the page's cursor and its last item (to the oldest on the last page), so the
+         *     counts of all pages add up. `source=transaction` is accepted but matches nothing.
          */
         get: operations["listActivity"];
         put?: never;
@@ -429,8 +431,10 @@ export interface paths {
          * @description A `text/event-stream` of host liveness changes, discovery and intelligence events,
          *     job progress and alerts. Each event has a monotonically increasing `id`; reconnect with
          *     `Last-Event-ID` to receive what was missed (events are kept for a retention window;
-         *     when the id is older than that, the stream starts with a `reset` event). Only events
-         *     the caller may read are sent. Browsers, which cannot set headers on EventSource,
+         *     when the id is older than that, or was never issued by this server, the stream starts
+         *     with a `reset` event). Only events the caller may read are sent, following changes
+         *     of the caller's roles; the stream ends when the caller's session or token ends or
+         *     loses `activity:read`. Browsers, which cannot set headers on EventSource,
          *     authenticate with `ticket` from `POST /events:ticket` instead of a bearer token.
          *     A comment line is sent every 15 seconds to keep proxies from closing the stream.
          */
@@ -1135,7 +1139,8 @@ export interface paths {
          * @description The `*_sec` fields are how often a host in that state is probed. `timeout_sec` bounds
          *     each probe layer; `unreachable_threshold` is how many consecutive failures mark a host
          *     down; `rate_limit` is the most probes started per second across the cluster;
-         *     `maintenance_global` pauses all polling.
+         *     `maintenance_global` pauses all polling (every host shows state `maintenance`;
+         *     `connectivity:check` still probes). Shortened intervals apply at once.
          */
         put: operations["putConnectivityConfig"];
         post?: never;
@@ -1174,9 +1179,11 @@ export interface paths {
         /**
          * Change the discovery configuration.
          * @description `interval_sec` is how often each host is rediscovered; `rate_limit` the most discoveries
-         *     a sweep starts per minute; `detect_on_first_contact` runs discovery after the first
-         *     successful probe; `maintenance_global` pauses discovery. `max_cidr_hosts` bounds the
-         *     size of a network scan (`POST /discovery/cidr`).
+         *     the scheduler starts per minute (a manual sweep queues every eligible host at once);
+         *     `detect_on_first_contact` runs discovery after the first successful probe;
+         *     `maintenance_global` pauses scheduled discovery (`discovery:run` and sweeps still run).
+         *     `max_cidr_hosts` bounds the size of a network scan (`POST /discovery/cidr`); when
+         *     absent, the stored value is kept.
          */
         put: operations["putDiscoveryConfig"];
         post?: never;
@@ -1217,7 +1224,7 @@ export interface paths {
         get: operations["getIntelligenceConfig"];
         /**
          * Change the intelligence-collection configuration.
-         * @description `interval_sec` is how often each host is collected; `rate_limit` the most collections started per minute; `maintenance_global` pauses collection.
+         * @description `interval_sec` is how often each host is collected; `rate_limit` the most collections the scheduler starts per minute; `maintenance_global` pauses scheduled collection (`intelligence:collect` still runs).
          */
         put: operations["putIntelligenceConfig"];
         post?: never;
@@ -1495,6 +1502,10 @@ export interface components {
             title: string;
         };
         ActivityPage: {
+            /**
+             * @description Items left out because the caller may not read their source, between this page's
+             *     cursor and its last item (to the oldest item on the last page).
+             */
             hidden_count: number;
             items: components["schemas"]["Activity"][];
             next_cursor: string | null;
@@ -1612,7 +1623,10 @@ export interface components {
             never_probed: number;
             /** Format: int64 */
             online: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Always 0; hosts still in state `unknown` (no probe has reached them yet) count as `never_probed`.
+             */
             unknown?: number;
         };
         ConnectivityCheckResult: {
@@ -1654,7 +1668,7 @@ export interface components {
              * Format: int64
              * @description Live hosts whose next probe is due now.
              */
-            hosts_due?: number;
+            hosts_due: number;
             /** Format: date-time */
             last_probe_at?: string | null;
             /**
@@ -1671,13 +1685,13 @@ export interface components {
             probe_success_count: number;
             /**
              * Format: int64
-             * @description Background jobs waiting or retrying.
+             * @description Background jobs not finished yet (waiting, running or waiting to be retried).
              */
-            queue_depth?: number;
+            queue_depth: number;
             /** Format: int64 */
             state_transition_count: number;
             /** @description Whether a worker process was seen working jobs in the last minute. */
-            worker_running?: boolean;
+            worker_running: boolean;
         };
         CredentialCloneRequest: {
             is_default?: boolean;
@@ -2169,7 +2183,8 @@ export interface components {
              * @description One key per category (`packages`, `services`, `ports`, `users`, `groups`, `mounts`,
              *     `kernel`, `reboot`, `config_files`, `interfaces`), each an object with `value`,
              *     `collected_at` and `fresh` (false when the last collection of that category failed
-             *     and `value` is the last good one; `error` then says why).
+             *     and `value` is the last good one; `error` then says why), and `changed_at` (when
+             *     `value` last changed) once a value was stored.
              */
             snapshot: {
                 [key: string]: unknown;
@@ -2338,7 +2353,11 @@ export interface components {
                 "application/json": components["schemas"]["ErrorEnvelope"];
             };
         };
-        /** @description A duplicate resource, or an `Idempotency-Key` in flight or reused with a different request. */
+        /**
+         * @description The request conflicts with the current state (`resource.conflict`, `host.busy`,
+         *     `user.last_admin`, `user.self_lockout`), or its `Idempotency-Key` is in flight or was
+         *     used with a different request.
+         */
         Conflict: {
             headers: {
                 [name: string]: unknown;
@@ -2347,7 +2366,11 @@ export interface components {
                 "application/json": components["schemas"]["ErrorEnvelope"];
             };
         };
-        /** @description The caller lacks the permission in `detail.required_permission`. */
+        /**
+         * @description The caller lacks the permission in `detail.required_permission`
+         *     (`authz.permission_denied`), or a cookie-authenticated change did not come from the
+         *     web app's own origin (`auth.csrf_rejected`).
+         */
         Forbidden: {
             headers: {
                 [name: string]: unknown;
@@ -2642,6 +2665,7 @@ export interface operations {
                 content?: never;
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
         };
     };
@@ -2664,6 +2688,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
         };
     };
@@ -2686,6 +2711,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
         };
     };
@@ -2708,6 +2734,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
             default: components["responses"]["UnexpectedError"];
         };
@@ -2743,6 +2770,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
             429: components["responses"]["TooManyRequests"];
             default: components["responses"]["UnexpectedError"];
@@ -2770,6 +2798,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
             default: components["responses"]["UnexpectedError"];
         };
@@ -2793,6 +2822,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
         };
     };
@@ -3470,6 +3500,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             default: components["responses"]["UnexpectedError"];
         };
     };
@@ -3589,6 +3620,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             default: components["responses"]["UnexpectedError"];
         };
     };
@@ -3623,6 +3655,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             default: components["responses"]["UnexpectedError"];
         };
     };
@@ -3657,6 +3690,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             default: components["responses"]["UnexpectedError"];
         };
     };
@@ -3837,7 +3871,6 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             502: components["responses"]["BadGateway"];
-            503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["UnexpectedError"];
         };
     };
