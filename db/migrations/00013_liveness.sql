@@ -3,7 +3,7 @@
 -- Liveness of each host: the poller's schedule (next_probe_at), the in-flight marker of a
 -- probe (probe_lease_until) and the hysteresis counters of the three probe layers (ping =
 -- TCP connect and SSH banner, ssh = authenticated login, privilege = root through the
--- learned mode). The poller creates a row lazily for every live host, due at once.
+-- learned mode). Every host gets its row when it is created (trigger below), due at once.
 CREATE TABLE host_liveness (
     host_id                          uuid PRIMARY KEY REFERENCES hosts (id) ON DELETE CASCADE,
     monitoring_state                 text NOT NULL DEFAULT 'unknown'
@@ -123,6 +123,21 @@ CREATE TRIGGER host_groups_liveness_maintenance AFTER UPDATE OF maintenance_mode
     FOR EACH ROW WHEN (OLD.maintenance_mode IS DISTINCT FROM NEW.maintenance_mode)
     EXECUTE FUNCTION host_liveness_maintenance_due();
 
+-- A new host gets its liveness row, due at once, in the statement that creates it (COPY
+-- included), so the poller never has to look for hosts without one.
+-- +goose StatementBegin
+CREATE FUNCTION host_liveness_create() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO host_liveness (host_id) SELECT id FROM new_hosts WHERE deleted_at IS NULL;
+    RETURN NULL;
+END
+$$;
+-- +goose StatementEnd
+CREATE TRIGGER hosts_liveness_create AFTER INSERT ON hosts
+    REFERENCING NEW TABLE AS new_hosts
+    FOR EACH STATEMENT EXECUTE FUNCTION host_liveness_create();
+INSERT INTO host_liveness (host_id) SELECT id FROM hosts WHERE deleted_at IS NULL;
+
 -- A deleted host is no longer polled: its liveness row goes (its history stays).
 -- +goose StatementBegin
 CREATE FUNCTION host_liveness_forget_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -138,6 +153,8 @@ CREATE TRIGGER hosts_liveness_deleted AFTER UPDATE OF deleted_at ON hosts
 
 -- +goose Down
 DROP TRIGGER hosts_liveness_deleted ON hosts;
+DROP TRIGGER hosts_liveness_create ON hosts;
+DROP FUNCTION host_liveness_create();
 DROP FUNCTION host_liveness_forget_deleted();
 DROP TRIGGER host_groups_liveness_maintenance ON host_groups;
 DROP TRIGGER hosts_liveness_maintenance ON hosts;

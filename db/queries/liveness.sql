@@ -1,16 +1,3 @@
--- name: LivenessInsertMissing :execrows
--- LivenessInsertMissing gives every live host without one a liveness row, due at once.
-INSERT INTO host_liveness (host_id, next_probe_at)
-SELECT h.id, @at::timestamptz FROM hosts h
-WHERE h.deleted_at IS NULL
-  AND NOT EXISTS (SELECT 1 FROM host_liveness l WHERE l.host_id = h.id)
-ON CONFLICT (host_id) DO NOTHING;
-
--- name: LivenessEnsure :exec
--- LivenessEnsure creates the liveness row of one host when it is missing.
-INSERT INTO host_liveness (host_id, next_probe_at) VALUES (@host_id, @at)
-ON CONFLICT (host_id) DO NOTHING;
-
 -- name: LivenessClaimDue :many
 -- LivenessClaimDue leases up to lim due hosts (oldest first; rows another claim holds are
 -- skipped) until lease_until, which also becomes their next probe time should the probe
@@ -46,14 +33,6 @@ RETURNING l.host_id, l.monitoring_state, l.reachability_status, l.last_probe_at,
     l.privilege_consecutive_successes, l.privilege, l.ssh_banner, l.last_state_change_at,
     l.last_error_type, l.last_error_message,
     h.ip_address, h.port, (h.maintenance_mode OR COALESCE(g.maintenance_mode, false))::boolean AS in_maintenance;
-
--- name: LivenessTryLock :one
--- LivenessTryLock takes the session advisory lock of an on-demand probe of one host
--- (false when another session holds it).
-SELECT pg_try_advisory_lock(@lock_key::bigint);
-
--- name: LivenessUnlock :one
-SELECT pg_advisory_unlock(@lock_key::bigint);
 
 -- name: LivenessRelease :exec
 -- LivenessRelease ends the lease of a probe that reports no result.

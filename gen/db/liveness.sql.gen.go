@@ -325,22 +325,6 @@ func (q *Queries) LivenessDueMaintenanceChange(ctx context.Context, arg Liveness
 	return err
 }
 
-const livenessEnsure = `-- name: LivenessEnsure :exec
-INSERT INTO host_liveness (host_id, next_probe_at) VALUES ($1, $2)
-ON CONFLICT (host_id) DO NOTHING
-`
-
-type LivenessEnsureParams struct {
-	HostID uuid.UUID
-	At     time.Time
-}
-
-// LivenessEnsure creates the liveness row of one host when it is missing.
-func (q *Queries) LivenessEnsure(ctx context.Context, arg LivenessEnsureParams) error {
-	_, err := q.db.Exec(ctx, livenessEnsure, arg.HostID, arg.At)
-	return err
-}
-
 const livenessFleetReachability = `-- name: LivenessFleetReachability :one
 SELECT
     count(*) FILTER (WHERE l.host_id IS NOT NULL AND l.monitoring_state <> 'unknown' AND l.reachability_status = 'reachable')::bigint AS reachable,
@@ -506,23 +490,6 @@ func (q *Queries) LivenessHostsDue(ctx context.Context, at time.Time) (int64, er
 	return column_1, err
 }
 
-const livenessInsertMissing = `-- name: LivenessInsertMissing :execrows
-INSERT INTO host_liveness (host_id, next_probe_at)
-SELECT h.id, $1::timestamptz FROM hosts h
-WHERE h.deleted_at IS NULL
-  AND NOT EXISTS (SELECT 1 FROM host_liveness l WHERE l.host_id = h.id)
-ON CONFLICT (host_id) DO NOTHING
-`
-
-// LivenessInsertMissing gives every live host without one a liveness row, due at once.
-func (q *Queries) LivenessInsertMissing(ctx context.Context, at time.Time) (int64, error) {
-	result, err := q.db.Exec(ctx, livenessInsertMissing, at)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
 const livenessRelease = `-- name: LivenessRelease :exec
 UPDATE host_liveness SET probe_lease_until = NULL WHERE host_id = $1
 `
@@ -557,28 +524,4 @@ func (q *Queries) LivenessScheduleClamp(ctx context.Context, arg LivenessSchedul
 		arg.SpreadSec,
 	)
 	return err
-}
-
-const livenessTryLock = `-- name: LivenessTryLock :one
-SELECT pg_try_advisory_lock($1::bigint)
-`
-
-// LivenessTryLock takes the session advisory lock of an on-demand probe of one host
-// (false when another session holds it).
-func (q *Queries) LivenessTryLock(ctx context.Context, lockKey int64) (bool, error) {
-	row := q.db.QueryRow(ctx, livenessTryLock, lockKey)
-	var pg_try_advisory_lock bool
-	err := row.Scan(&pg_try_advisory_lock)
-	return pg_try_advisory_lock, err
-}
-
-const livenessUnlock = `-- name: LivenessUnlock :one
-SELECT pg_advisory_unlock($1::bigint)
-`
-
-func (q *Queries) LivenessUnlock(ctx context.Context, lockKey int64) (bool, error) {
-	row := q.db.QueryRow(ctx, livenessUnlock, lockKey)
-	var pg_advisory_unlock bool
-	err := row.Scan(&pg_advisory_unlock)
-	return pg_advisory_unlock, err
 }

@@ -3,14 +3,15 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/openwatch/openwatch/internal/config"
-	"github.com/openwatch/openwatch/internal/pg"
+	"github.com/openwatch/openwatch/internal/liveness"
 	"github.com/openwatch/openwatch/internal/pg/cluster"
 	"github.com/openwatch/openwatch/internal/worker"
 )
@@ -73,21 +74,15 @@ var errNoWorkerDatabase = errors.New("worker needs database.dsn or a running man
 // the initial admin.
 func RunWorker(ctx context.Context, cfg config.Config, o WorkerOptions) error {
 	log := o.Logger
-	doc, ops, err := LoadSpec(o.Spec)
+	doc, ops, err := prepare(cfg, o.Spec)
 	if err != nil {
 		return err
-	}
-	if err := os.MkdirAll(cfg.Server.DataDir, 0o711); err != nil {
-		return fmt.Errorf("create data dir: %w", err)
 	}
 	db, err := openWorkerDatabase(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer db.Close(context.WithoutCancel(ctx))
-	if err := pg.Migrate(ctx, db.Pool); err != nil {
-		return fmt.Errorf("migrate database: %w", err)
-	}
 	cfg.Worker.WithWorker = true
 	a, err := New(ctx, Deps{Config: cfg, Logger: log, Pool: db.Pool, Doc: doc, Operations: ops})
 	if err != nil {
@@ -112,14 +107,13 @@ func RunWorker(ctx context.Context, cfg config.Config, o WorkerOptions) error {
 }
 
 // openWorkerDatabase connects to database.dsn, or attaches to the managed database that
-// serve runs for the same data dir. A worker never starts (and so never owns) the managed
-// database: it would stop it on exit under serve's feet.
+// serve runs for the same data dir, and migrates its schema. A worker never starts (and so
+// never owns) the managed database: it would stop it on exit under serve's feet.
 func openWorkerDatabase(ctx context.Context, cfg config.Config, log *slog.Logger) (*Database, error) {
-	if !cfg.ManagedDatabase() {
-		return OpenDatabase(ctx, cfg, log)
-	}
-	if _, err := os.Stat(filepath.Join(cfg.Server.DataDir, cluster.LocationFile)); err != nil {
-		return nil, errNoWorkerDatabase
+	if cfg.ManagedDatabase() {
+		if _, err := os.Stat(filepath.Join(cfg.Server.DataDir, cluster.LocationFile)); err != nil {
+			return nil, errNoWorkerDatabase
+		}
 	}
 	db, err := OpenDatabase(ctx, cfg, log)
 	if err != nil {
@@ -129,11 +123,20 @@ func openWorkerDatabase(ctx context.Context, cfg config.Config, log *slog.Logger
 		db.Close(ctx)
 		return nil, errNoWorkerDatabase
 	}
-	return db, nil
+	return db.migrated(ctx)
 }
 
-// JobStatus reports background job processing (this process's role, whether any worker
-// process is alive, queue depth) for GET /system/connectivity/status.
-func (a *App) JobStatus(ctx context.Context) (worker.Status, error) {
-	return worker.ReadStatus(ctx, a.Pool, a.JobRegistry.Working())
+// jobStatus reads the job processing status for the liveness status endpoint.
+func jobStatus(pool *pgxpool.Pool, jobs *worker.Registry) liveness.JobStatusFunc {
+	return func(ctx context.Context) (liveness.JobStatus, error) {
+		st, err := worker.ReadStatus(ctx, pool, jobs.Working())
+		if err != nil {
+			return liveness.JobStatus{}, err
+		}
+		out := liveness.JobStatus{WorkerLastSeen: st.LastSeen}
+		for _, n := range st.Depth {
+			out.QueueDepth += n
+		}
+		return out, nil
+	}
 }

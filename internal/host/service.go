@@ -208,6 +208,9 @@ func (s *Service) Liveness(ctx context.Context, id uuid.UUID) (*dbq.HostLiveness
 	if err != nil {
 		return nil, pg.Translate(err)
 	}
+	if l.MonitoringState == "unknown" && l.LastProbeAt == nil {
+		return nil, nil // the row exists from creation; nothing is known until a probe ran
+	}
 	return &l, nil
 }
 

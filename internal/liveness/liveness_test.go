@@ -413,7 +413,7 @@ func TestPollerDownAndBack(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
 	var st api.ConnectivityStatus
 	res.Decode(t, &st)
-	require.True(t, *st.WorkerRunning)
+	require.True(t, st.WorkerRunning)
 	require.NotNil(t, st.LastTickAt)
 	require.GreaterOrEqual(t, st.ProbeCount, int64(5))
 	require.GreaterOrEqual(t, st.ProbeFailureCount, int64(3))
@@ -546,12 +546,12 @@ func TestFleetCounts(t *testing.T) {
 	require.Equal(t, int64(1), st.ProbeFailureCount)
 	require.Equal(t, int64(3), st.StateTransitionCount)
 	require.Nil(t, st.LastTickAt, "the poller is off in this test")
-	require.Equal(t, int64(1), *st.HostsDue, "the host never probed is due")
+	require.Equal(t, int64(1), st.HostsDue, "the host never probed is due")
 	// The application works jobs in-process, so River has a leader.
 	require.Eventually(t, func() bool {
 		var st api.ConnectivityStatus
 		f.do(http.MethodGet, "system/connectivity/status", nil).Decode(t, &st)
-		return *st.WorkerRunning
+		return st.WorkerRunning
 	}, 30*time.Second, 50*time.Millisecond)
 }
 
@@ -586,4 +586,49 @@ func TestStateChangeNotifiesInventory(t *testing.T) {
 	require.Equal(t, "host_liveness", next())
 	_, err = conn.Exec(f.ctx, "UNLISTEN *")
 	require.NoError(t, err)
+}
+
+// TestMaintenanceChangesMakeHostsDue shows the triggers of 00013_liveness.sql: a host
+// entering or leaving maintenance (its own, or its group's, or by joining a group in
+// maintenance) is due at once, and a deleted host loses its liveness row.
+func TestMaintenanceChangesMakeHostsDue(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	id := f.host("due.example.com", closedAddr(t))
+	f.checkOK(id)
+	later := func() {
+		t.Helper()
+		_, err := f.env.App.Pool.Exec(f.ctx, `UPDATE host_liveness SET next_probe_at = now() + interval '1 hour' WHERE host_id = $1`, id)
+		require.NoError(t, err)
+	}
+	due := func(why string) {
+		t.Helper()
+		require.Equal(t, 1, f.count(`SELECT count(*) FROM host_liveness WHERE host_id = $1 AND next_probe_at <= now()`, id), why)
+	}
+	ok := func(res *apitest.Response, want int) {
+		t.Helper()
+		require.Equal(t, want, res.Status, "%s", res.Body)
+	}
+
+	later()
+	ok(f.do(http.MethodPost, "hosts/"+id.String()+"/maintenance", map[string]any{"enabled": true}), http.StatusOK)
+	due("the host entered maintenance")
+	later()
+	ok(f.do(http.MethodPost, "hosts/"+id.String()+"/maintenance", map[string]any{"enabled": false}), http.StatusOK)
+	due("the host left maintenance")
+
+	res := f.do(http.MethodPost, "groups", map[string]any{"name": "due-group"})
+	ok(res, http.StatusCreated)
+	var g api.HostGroup
+	res.Decode(t, &g)
+	ok(f.do(http.MethodPost, "groups/"+g.Id.String()+":maintenance", map[string]any{"enabled": true}), http.StatusOK)
+	later()
+	ok(f.do(http.MethodPut, "groups/"+g.Id.String()+"/members/"+id.String(), nil), http.StatusNoContent)
+	due("the host joined a group in maintenance")
+	later()
+	ok(f.do(http.MethodPost, "groups/"+g.Id.String()+":maintenance", map[string]any{"enabled": false}), http.StatusOK)
+	due("the host's group left maintenance")
+
+	ok(f.do(http.MethodDelete, "hosts/"+id.String(), nil), http.StatusNoContent)
+	require.Equal(t, 0, f.count(`SELECT count(*) FROM host_liveness WHERE host_id = $1`, id), "a deleted host is not polled")
 }

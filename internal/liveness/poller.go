@@ -10,7 +10,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivertype"
 
 	dbq "github.com/openwatch/openwatch/gen/db"
@@ -59,8 +58,7 @@ func (w *tickWorker) Timeout(*river.Job[TickArgs]) time.Duration { return tickTi
 
 // RegisterJobs adds the tick worker to workers and returns the periodic job that
 // enqueues a tick every Options.Tick (on the cluster's leader), none when polling is
-// disabled. Its queue, Queue, must be
-// worked with Slots() workers.
+// disabled. Its queue, Queue, must be worked with Slots() workers.
 func (s *Service) RegisterJobs(workers *river.Workers) []*river.PeriodicJob {
 	river.AddWorker(workers, &tickWorker{svc: s})
 	if s.opts.Disabled {
@@ -82,9 +80,9 @@ func (s *Service) Slots() int { return s.opts.Slots }
 
 // TickStats says what one tick did.
 type TickStats struct {
-	// Claimed hosts were due and leased; Probed of them were probed and recorded, Marked
-	// were in maintenance and only marked so.
-	Claimed, Probed, Marked int
+	// Probed is how many leased hosts were probed and recorded (hosts in maintenance are
+	// only marked so, not counted).
+	Probed int
 }
 
 // Tick runs one round of the poller: it gives new hosts a liveness row, leases up to
@@ -104,9 +102,6 @@ func (s *Service) tick(ctx context.Context, cfg Config, budget int) (TickStats, 
 	var claimed []dbq.LivenessClaimDueRow
 	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
 		q := dbq.New(tx)
-		if _, err := q.LivenessInsertMissing(ctx, now); err != nil {
-			return pg.Translate(err)
-		}
 		var err error
 		claimed, err = q.LivenessClaimDue(ctx, dbq.LivenessClaimDueParams{At: now, Lim: int32(budget), LeaseUntil: now.Add(s.lease(cfg))})
 		if err != nil {
@@ -117,7 +112,6 @@ func (s *Service) tick(ctx context.Context, cfg Config, budget int) (TickStats, 
 	if err != nil {
 		return TickStats{}, err
 	}
-	st := TickStats{Claimed: len(claimed)}
 	var marks []outcome
 	var todo []dbq.LivenessClaimDueRow
 	for _, c := range claimed {
@@ -127,17 +121,12 @@ func (s *Service) tick(ctx context.Context, cfg Config, budget int) (TickStats, 
 			todo = append(todo, c)
 		}
 	}
-	var errs []error
+	var markErr error
 	if len(marks) > 0 {
-		if _, err := s.record(ctx, cfg, marks, nil); err != nil {
-			errs = append(errs, err)
-		} else {
-			st.Marked = len(marks)
-		}
+		_, markErr = s.record(ctx, cfg, marks, nil)
 	}
 	probed, err := s.probeAll(ctx, cfg, todo)
-	st.Probed = probed
-	return st, errors.Join(append(errs, err)...)
+	return TickStats{Probed: probed}, errors.Join(markErr, err)
 }
 
 // How probe results are batched: a batch is written when it holds flushSize results or
@@ -212,8 +201,8 @@ type Status struct {
 	Counters dbq.LivenessCountersGetRow
 	// HostsDue are live hosts whose probe is due and not running.
 	HostsDue int64
-	// QueueDepth is how many background jobs wait (available, pending, scheduled) or
-	// wait to retry.
+	// QueueDepth is how many background jobs are not finished yet (waiting, running or
+	// waiting to be retried).
 	QueueDepth int64
 	// WorkerRunning says whether some process worked jobs within workerSeenWithin: a
 	// poller tick (a job) ran, or River had a leader (elected among working processes).
@@ -239,51 +228,14 @@ func (s *Service) Status(ctx context.Context) (Status, error) {
 	if err != nil {
 		return Status{}, pg.Translate(err)
 	}
-	depth, err := s.queueDepth(ctx)
-	if err != nil {
-		return Status{}, err
-	}
-	running := c.LastTickAt != nil && now.Sub(*c.LastTickAt) < workerSeenWithin
-	if !running {
-		if running, err = s.leaderSeen(ctx, now); err != nil {
+	var jobs JobStatus
+	if s.jobs != nil {
+		if jobs, err = s.jobs(ctx); err != nil {
 			return Status{}, err
 		}
 	}
-	return Status{Counters: c, HostsDue: due, QueueDepth: depth, MaintenanceActive: cfg.MaintenanceGlobal,
+	running := c.LastTickAt != nil && now.Sub(*c.LastTickAt) < workerSeenWithin ||
+		jobs.WorkerLastSeen != nil && now.Sub(*jobs.WorkerLastSeen) < workerSeenWithin
+	return Status{Counters: c, HostsDue: due, QueueDepth: jobs.QueueDepth, MaintenanceActive: cfg.MaintenanceGlobal,
 		WorkerRunning: running}, nil
-}
-
-// leaderSeen reports whether River had a leader within workerSeenWithin: only processes
-// that work jobs take part in the election, and the leader renews its term every few
-// seconds.
-func (s *Service) leaderSeen(ctx context.Context, now time.Time) (bool, error) {
-	if s.jobs == nil {
-		return false, nil
-	}
-	l, err := s.jobs.Driver().GetExecutor().LeaderGetElectedLeader(ctx, &riverdriver.LeaderGetElectedLeaderParams{})
-	if errors.Is(err, rivertype.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, pg.Translate(err)
-	}
-	return l.ExpiresAt.After(now.Add(-workerSeenWithin)), nil
-}
-
-// queueDepth counts River jobs waiting to run or to be retried.
-func (s *Service) queueDepth(ctx context.Context) (int64, error) {
-	if s.jobs == nil {
-		return 0, nil
-	}
-	exec := s.jobs.Driver().GetExecutor()
-	var n int64
-	for _, st := range []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending,
-		rivertype.JobStateScheduled, rivertype.JobStateRetryable} {
-		c, err := exec.JobCountByState(ctx, &riverdriver.JobCountByStateParams{State: st})
-		if err != nil {
-			return 0, pg.Translate(err)
-		}
-		n += int64(c)
-	}
-	return n, nil
 }

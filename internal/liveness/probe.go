@@ -2,7 +2,6 @@ package liveness
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -93,18 +92,14 @@ func skipLogin(err error) bool {
 	return e != nil && e.Code == apperr.CodeHostUnreachable && e.Detail["error_type"] == hostssh.ErrorTypeNoCredential
 }
 
-// errorType classifies a layer failure for the error_type fields.
+// errorType classifies a layer failure for the error_type fields: the error_type hostssh
+// gave it, else sshx's classification (which also sees through a host.key_mismatch to
+// host_key_changed and a deadline to timeout).
 func errorType(err error) string {
 	if e := apperr.As(err); e != nil {
 		if t, ok := e.Detail["error_type"].(string); ok && t != "" {
 			return t
 		}
-		if e.Code == apperr.CodeHostKeyMismatch {
-			return sshx.TypeHostKeyChanged
-		}
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return sshx.TypeTimeout
 	}
 	return sshx.ErrorType(err)
 }

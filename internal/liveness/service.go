@@ -2,8 +2,6 @@ package liveness
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
 	"errors"
 	"log/slog"
 	"math/rand/v2"
@@ -12,7 +10,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/riverqueue/river"
 
 	dbq "github.com/openwatch/openwatch/gen/db"
 	"github.com/openwatch/openwatch/internal/apperr"
@@ -68,20 +65,34 @@ func (o Options) withDefaults() Options {
 type Deps struct {
 	Pool  *pgxpool.Pool
 	Audit *audit.Writer
-	// Jobs is the River client, used to report the queue depth (nil reports 0).
-	Jobs *river.Client[pgx.Tx]
+	// Jobs reports the background job processing for the status endpoint (nil reports no
+	// worker seen and an empty queue).
+	Jobs JobStatusFunc
 	// Connector runs the login and privilege layers; nil probes only the banner.
 	Connector Connector
 	Logger    *slog.Logger
 	Options   Options
 }
 
+// JobStatus is what the status endpoint reports of background job processing.
+type JobStatus struct {
+	// WorkerLastSeen is when a process working jobs last showed it was alive; nil when
+	// none ever did.
+	WorkerLastSeen *time.Time
+	// QueueDepth counts jobs not finished yet: waiting, running or to be retried.
+	QueueDepth int64
+}
+
+// JobStatusFunc reads the job processing status (the app builds it on internal/worker,
+// which domain packages do not import).
+type JobStatusFunc func(ctx context.Context) (JobStatus, error)
+
 // Service probes hosts, keeps their liveness and serves it.
 type Service struct {
 	pool  *pgxpool.Pool
 	q     *dbq.Queries
 	audit *audit.Writer
-	jobs  *river.Client[pgx.Tx]
+	jobs  JobStatusFunc
 	conn  Connector
 	log   *slog.Logger
 	opts  Options
@@ -201,9 +212,6 @@ func (s *Service) Check(ctx context.Context, actor *authz.Principal, hostID uuid
 	}
 	defer unlock()
 	now := s.opts.Now()
-	if err := s.q.LivenessEnsure(ctx, dbq.LivenessEnsureParams{HostID: hostID, At: now}); err != nil {
-		return CheckResult{}, pg.Translate(err)
-	}
 	row, err := s.q.LivenessClaimHost(ctx, dbq.LivenessClaimHostParams{HostID: hostID, At: now, LeaseUntil: now.Add(s.lease(cfg))})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return CheckResult{}, errBusy(hostID)
@@ -237,38 +245,17 @@ func errBusy(hostID uuid.UUID) error {
 		WithDetail("host_id", hostID.String())
 }
 
-// lockKey is the advisory lock key of on-demand probes of a host.
-func lockKey(hostID uuid.UUID) int64 {
-	sum := sha256.Sum256(append([]byte("openwatch.liveness.check:"), hostID[:]...))
-	return int64(binary.BigEndian.Uint64(sum[:8]))
-}
-
-// lockHost takes the host's advisory lock on a connection of its own, held until the
-// returned function runs; host.busy when another session holds it. A connection whose
-// unlock failed is closed rather than returned to the pool with the lock.
+// lockHost takes the host's cluster-wide on-demand probe lock, held until the returned
+// function runs; host.busy when another session holds it.
 func (s *Service) lockHost(ctx context.Context, hostID uuid.UUID) (func(), error) {
-	conn, err := s.pool.Acquire(ctx)
+	release, ok, err := pg.TryAdvisoryLock(ctx, s.pool, pg.AdvisoryKey("openwatch:liveness:check:"+hostID.String()))
 	if err != nil {
-		return nil, pg.Translate(err)
+		return nil, err
 	}
-	key := lockKey(hostID)
-	ok, err := dbq.New(conn).LivenessTryLock(ctx, key)
-	if err != nil || !ok {
-		conn.Release()
-		if err != nil {
-			return nil, pg.Translate(err)
-		}
+	if !ok {
 		return nil, errBusy(hostID)
 	}
-	return func() {
-		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if _, err := dbq.New(conn).LivenessUnlock(uctx, key); err != nil {
-			_ = conn.Hijack().Close(uctx)
-			return
-		}
-		conn.Release()
-	}, nil
+	return release, nil
 }
 
 // release ends the lease of a probe that reports nothing.

@@ -34,7 +34,7 @@ type Status struct {
 	// re-election); nil when none ever was (since the database started: the table is
 	// unlogged).
 	LastSeen *time.Time
-	// Depth is the number of jobs waiting or running, per job kind (QueueDepth).
+	// Depth is the number of jobs not finished yet, per job kind (QueueDepth).
 	Depth map[string]int64
 }
 
@@ -60,11 +60,11 @@ func ReadStatus(ctx context.Context, q Querier, working bool) (Status, error) {
 	return st, nil
 }
 
-// QueueDepth counts the jobs that are available, running or waiting to be retried, per
-// job kind; kinds with none are absent.
+// QueueDepth counts the jobs not finished yet: waiting to run (available, pending,
+// scheduled), running, or waiting to be retried, per job kind; kinds with none are absent.
 func QueueDepth(ctx context.Context, q Querier) (map[string]int64, error) {
 	rows, err := q.Query(ctx, `SELECT kind, count(*) FROM river_job
-		WHERE state IN ('available', 'running', 'retryable') GROUP BY kind`)
+		WHERE state IN ('available', 'pending', 'scheduled', 'running', 'retryable') GROUP BY kind`)
 	if err != nil {
 		return nil, fmt.Errorf("count queued jobs: %w", err)
 	}
