@@ -52,14 +52,25 @@ CREATE TABLE host_intel_categories (
         ('packages', 'services', 'ports', 'users', 'groups', 'mounts', 'kernel', 'reboot', 'config_files', 'interfaces'))
 );
 
--- When each host was last collected or discovered (attempts, successful or not), so the
--- schedulers pick the most overdue hosts first and do not retry a failing host every tick.
+-- When each host was last collected or discovered (attempts, successful or not, and
+-- queued jobs), so the schedulers pick the most overdue hosts first and do not retry a
+-- failing host every tick.
 CREATE TABLE host_intel_schedule (
     host_id                 uuid PRIMARY KEY REFERENCES hosts (id) ON DELETE CASCADE,
     intel_attempted_at      timestamptz,
-    intel_collected_at      timestamptz,
     discovery_attempted_at  timestamptz
 );
+
+-- The hosts the schedulers may log in to: live, out of maintenance (their own and their
+-- group's) and found reachable by the liveness poller (unreachable and never-probed hosts
+-- wait), with when each was last tried.
+CREATE VIEW intel_schedulable_hosts AS
+    SELECT h.id, h.created_at, h.os_discovered_at, s.intel_attempted_at, s.discovery_attempted_at
+    FROM hosts h
+    JOIN host_liveness l ON l.host_id = h.id AND l.reachability_status = 'reachable'
+    LEFT JOIN host_groups g ON g.id = h.group_id
+    LEFT JOIN host_intel_schedule s ON s.host_id = h.id
+    WHERE h.deleted_at IS NULL AND NOT h.maintenance_mode AND NOT COALESCE(g.maintenance_mode, false);
 
 -- The differences between two collections. The first collection of a host is a baseline
 -- and raises none.
@@ -127,6 +138,7 @@ UNION ALL
 DROP VIEW activity_feed;
 DROP FUNCTION openwatch_monitoring_activity_id(bigint);
 DROP TABLE intelligence_events;
+DROP VIEW intel_schedulable_hosts;
 DROP TABLE host_intel_schedule;
 DROP TABLE host_intel_categories;
 DROP TABLE host_system_info;

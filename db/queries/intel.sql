@@ -74,30 +74,6 @@ ON CONFLICT (host_id, category) DO UPDATE SET
     value = EXCLUDED.value, value_hash = EXCLUDED.value_hash, collected_at = EXCLUDED.collected_at,
     changed_at = EXCLUDED.changed_at, fresh = EXCLUDED.fresh, error = EXCLUDED.error;
 
--- name: IntelScheduleIntelAttempted :exec
-INSERT INTO host_intel_schedule (host_id, intel_attempted_at) VALUES (@host_id, @at)
-ON CONFLICT (host_id) DO UPDATE SET intel_attempted_at = EXCLUDED.intel_attempted_at;
-
--- name: IntelScheduleIntelCollected :exec
-INSERT INTO host_intel_schedule (host_id, intel_attempted_at, intel_collected_at) VALUES (@host_id, @at, @at)
-ON CONFLICT (host_id) DO UPDATE SET intel_attempted_at = EXCLUDED.intel_attempted_at,
-    intel_collected_at = EXCLUDED.intel_collected_at;
-
--- name: IntelScheduleGet :one
-SELECT * FROM host_intel_schedule WHERE host_id = @host_id;
-
--- name: IntelTryLock :one
--- IntelTryLock takes a session-level advisory lock (released by IntelUnlock or when the
--- connection ends, so a crashed process never leaves a host busy).
-SELECT pg_try_advisory_lock(@key::bigint);
-
--- name: IntelUnlock :exec
-SELECT pg_advisory_unlock(@key::bigint);
-
--- name: IntelScheduleDiscoveryAttempted :exec
-INSERT INTO host_intel_schedule (host_id, discovery_attempted_at) VALUES (@host_id, @at)
-ON CONFLICT (host_id) DO UPDATE SET discovery_attempted_at = EXCLUDED.discovery_attempted_at;
-
 -- name: IntelEventInsert :exec
 INSERT INTO intelligence_events (id, host_id, event_code, severity, detail, occurred_at, detected_at, correlation_id)
 VALUES (@id, @host_id, @event_code, @severity, @detail, @occurred_at, @detected_at, @correlation_id);
@@ -116,35 +92,23 @@ ORDER BY occurred_at DESC, id DESC
 LIMIT @row_limit;
 
 -- name: IntelDueForCollection :many
--- IntelDueForCollection returns live hosts out of maintenance whose last collection attempt
--- is older than the cutoff (never collected first), most overdue first. Only hosts the
--- liveness poller reaches are logged in to: unreachable and never-probed hosts wait.
-SELECT h.id FROM hosts h
-LEFT JOIN host_groups g ON g.id = h.group_id
-LEFT JOIN host_intel_schedule s ON s.host_id = h.id
-LEFT JOIN host_liveness l ON l.host_id = h.id
-WHERE h.deleted_at IS NULL AND NOT h.maintenance_mode AND NOT COALESCE(g.maintenance_mode, false)
-  AND l.reachability_status = 'reachable'
-  AND (s.intel_attempted_at IS NULL OR s.intel_attempted_at < @cutoff)
-ORDER BY s.intel_attempted_at ASC NULLS FIRST, h.id
+-- IntelDueForCollection returns schedulable hosts whose last collection attempt is older
+-- than the cutoff (never tried first), most overdue first.
+SELECT id FROM intel_schedulable_hosts
+WHERE intel_attempted_at IS NULL OR intel_attempted_at < @cutoff::timestamptz
+ORDER BY intel_attempted_at ASC NULLS FIRST, id
 LIMIT @row_limit;
 
 -- name: IntelDueForDiscovery :many
--- IntelDueForDiscovery returns live hosts out of maintenance that are due for discovery,
--- most overdue first: hosts whose last discovery attempt (or, never tried, whose creation)
--- is older than the cutoff, and, with first_contact, hosts never discovered that liveness
--- found reachable and that were not tried since retry_cutoff. Only hosts the liveness
--- poller reaches are logged in to: unreachable and never-probed hosts wait.
-SELECT h.id FROM hosts h
-LEFT JOIN host_groups g ON g.id = h.group_id
-LEFT JOIN host_intel_schedule s ON s.host_id = h.id
-LEFT JOIN host_liveness l ON l.host_id = h.id
-WHERE h.deleted_at IS NULL AND NOT h.maintenance_mode AND NOT COALESCE(g.maintenance_mode, false)
-  AND l.reachability_status = 'reachable'
-  AND (COALESCE(s.discovery_attempted_at, h.created_at) < @cutoff
-       OR (@first_contact::boolean AND h.os_discovered_at IS NULL
-           AND (s.discovery_attempted_at IS NULL OR s.discovery_attempted_at < @retry_cutoff)))
-ORDER BY COALESCE(s.discovery_attempted_at, h.created_at), h.id
+-- IntelDueForDiscovery returns schedulable hosts due for discovery, most overdue first:
+-- hosts whose last discovery attempt (or, never tried, whose creation) is older than the
+-- cutoff, and, with first_contact, hosts never discovered that were not tried since
+-- retry_cutoff.
+SELECT id FROM intel_schedulable_hosts
+WHERE COALESCE(discovery_attempted_at, created_at) < @cutoff::timestamptz
+   OR (@first_contact::boolean AND os_discovered_at IS NULL
+       AND (discovery_attempted_at IS NULL OR discovery_attempted_at < @retry_cutoff::timestamptz))
+ORDER BY COALESCE(discovery_attempted_at, created_at), id
 LIMIT @row_limit;
 
 -- name: IntelSweepHosts :many
@@ -185,14 +149,14 @@ WHERE ((x.source = 'alert' AND @include_alert::boolean) OR (x.source = 'intellig
   AND (sqlc.narg(after_at)::timestamptz IS NULL OR (x.occurred_at, x.id) >= (sqlc.narg(after_at)::timestamptz, sqlc.narg(after_id)::uuid));
 
 -- name: IntelScheduleMarkIntel :exec
--- IntelScheduleMarkIntel records that collections of the hosts were queued, so the
--- scheduler does not pick them again before their interval has passed.
+-- IntelScheduleMarkIntel records that collections of the hosts were tried or queued, so
+-- the scheduler does not pick them again before their interval has passed.
 INSERT INTO host_intel_schedule (host_id, intel_attempted_at)
 SELECT unnest(@host_ids::uuid[]), @at::timestamptz
 ON CONFLICT (host_id) DO UPDATE SET intel_attempted_at = EXCLUDED.intel_attempted_at;
 
 -- name: IntelScheduleMarkDiscovery :exec
--- IntelScheduleMarkDiscovery records that discoveries of the hosts were queued.
+-- IntelScheduleMarkDiscovery records that discoveries of the hosts were tried or queued.
 INSERT INTO host_intel_schedule (host_id, discovery_attempted_at)
 SELECT unnest(@host_ids::uuid[]), @at::timestamptz
 ON CONFLICT (host_id) DO UPDATE SET discovery_attempted_at = EXCLUDED.discovery_attempted_at;

@@ -261,25 +261,19 @@ func (q *Queries) IntelCategoryUpsert(ctx context.Context, arg IntelCategoryUpse
 }
 
 const intelDueForCollection = `-- name: IntelDueForCollection :many
-SELECT h.id FROM hosts h
-LEFT JOIN host_groups g ON g.id = h.group_id
-LEFT JOIN host_intel_schedule s ON s.host_id = h.id
-LEFT JOIN host_liveness l ON l.host_id = h.id
-WHERE h.deleted_at IS NULL AND NOT h.maintenance_mode AND NOT COALESCE(g.maintenance_mode, false)
-  AND l.reachability_status = 'reachable'
-  AND (s.intel_attempted_at IS NULL OR s.intel_attempted_at < $1)
-ORDER BY s.intel_attempted_at ASC NULLS FIRST, h.id
+SELECT id FROM intel_schedulable_hosts
+WHERE intel_attempted_at IS NULL OR intel_attempted_at < $1::timestamptz
+ORDER BY intel_attempted_at ASC NULLS FIRST, id
 LIMIT $2
 `
 
 type IntelDueForCollectionParams struct {
-	Cutoff   *time.Time
+	Cutoff   time.Time
 	RowLimit int32
 }
 
-// IntelDueForCollection returns live hosts out of maintenance whose last collection attempt
-// is older than the cutoff (never collected first), most overdue first. Only hosts the
-// liveness poller reaches are logged in to: unreachable and never-probed hosts wait.
+// IntelDueForCollection returns schedulable hosts whose last collection attempt is older
+// than the cutoff (never tried first), most overdue first.
 func (q *Queries) IntelDueForCollection(ctx context.Context, arg IntelDueForCollectionParams) ([]uuid.UUID, error) {
 	rows, err := q.db.Query(ctx, intelDueForCollection, arg.Cutoff, arg.RowLimit)
 	if err != nil {
@@ -301,31 +295,25 @@ func (q *Queries) IntelDueForCollection(ctx context.Context, arg IntelDueForColl
 }
 
 const intelDueForDiscovery = `-- name: IntelDueForDiscovery :many
-SELECT h.id FROM hosts h
-LEFT JOIN host_groups g ON g.id = h.group_id
-LEFT JOIN host_intel_schedule s ON s.host_id = h.id
-LEFT JOIN host_liveness l ON l.host_id = h.id
-WHERE h.deleted_at IS NULL AND NOT h.maintenance_mode AND NOT COALESCE(g.maintenance_mode, false)
-  AND l.reachability_status = 'reachable'
-  AND (COALESCE(s.discovery_attempted_at, h.created_at) < $1
-       OR ($2::boolean AND h.os_discovered_at IS NULL
-           AND (s.discovery_attempted_at IS NULL OR s.discovery_attempted_at < $3)))
-ORDER BY COALESCE(s.discovery_attempted_at, h.created_at), h.id
+SELECT id FROM intel_schedulable_hosts
+WHERE COALESCE(discovery_attempted_at, created_at) < $1::timestamptz
+   OR ($2::boolean AND os_discovered_at IS NULL
+       AND (discovery_attempted_at IS NULL OR discovery_attempted_at < $3::timestamptz))
+ORDER BY COALESCE(discovery_attempted_at, created_at), id
 LIMIT $4
 `
 
 type IntelDueForDiscoveryParams struct {
-	Cutoff       *time.Time
+	Cutoff       time.Time
 	FirstContact bool
-	RetryCutoff  *time.Time
+	RetryCutoff  time.Time
 	RowLimit     int32
 }
 
-// IntelDueForDiscovery returns live hosts out of maintenance that are due for discovery,
-// most overdue first: hosts whose last discovery attempt (or, never tried, whose creation)
-// is older than the cutoff, and, with first_contact, hosts never discovered that liveness
-// found reachable and that were not tried since retry_cutoff. Only hosts the liveness
-// poller reaches are logged in to: unreachable and never-probed hosts wait.
+// IntelDueForDiscovery returns schedulable hosts due for discovery, most overdue first:
+// hosts whose last discovery attempt (or, never tried, whose creation) is older than the
+// cutoff, and, with first_contact, hosts never discovered that were not tried since
+// retry_cutoff.
 func (q *Queries) IntelDueForDiscovery(ctx context.Context, arg IntelDueForDiscoveryParams) ([]uuid.UUID, error) {
 	rows, err := q.db.Query(ctx, intelDueForDiscovery,
 		arg.Cutoff,
@@ -497,68 +485,6 @@ func (q *Queries) IntelHostSetOS(ctx context.Context, arg IntelHostSetOSParams) 
 	return result.RowsAffected(), nil
 }
 
-const intelScheduleDiscoveryAttempted = `-- name: IntelScheduleDiscoveryAttempted :exec
-INSERT INTO host_intel_schedule (host_id, discovery_attempted_at) VALUES ($1, $2)
-ON CONFLICT (host_id) DO UPDATE SET discovery_attempted_at = EXCLUDED.discovery_attempted_at
-`
-
-type IntelScheduleDiscoveryAttemptedParams struct {
-	HostID uuid.UUID
-	At     *time.Time
-}
-
-func (q *Queries) IntelScheduleDiscoveryAttempted(ctx context.Context, arg IntelScheduleDiscoveryAttemptedParams) error {
-	_, err := q.db.Exec(ctx, intelScheduleDiscoveryAttempted, arg.HostID, arg.At)
-	return err
-}
-
-const intelScheduleGet = `-- name: IntelScheduleGet :one
-SELECT host_id, intel_attempted_at, intel_collected_at, discovery_attempted_at FROM host_intel_schedule WHERE host_id = $1
-`
-
-func (q *Queries) IntelScheduleGet(ctx context.Context, hostID uuid.UUID) (HostIntelSchedule, error) {
-	row := q.db.QueryRow(ctx, intelScheduleGet, hostID)
-	var i HostIntelSchedule
-	err := row.Scan(
-		&i.HostID,
-		&i.IntelAttemptedAt,
-		&i.IntelCollectedAt,
-		&i.DiscoveryAttemptedAt,
-	)
-	return i, err
-}
-
-const intelScheduleIntelAttempted = `-- name: IntelScheduleIntelAttempted :exec
-INSERT INTO host_intel_schedule (host_id, intel_attempted_at) VALUES ($1, $2)
-ON CONFLICT (host_id) DO UPDATE SET intel_attempted_at = EXCLUDED.intel_attempted_at
-`
-
-type IntelScheduleIntelAttemptedParams struct {
-	HostID uuid.UUID
-	At     *time.Time
-}
-
-func (q *Queries) IntelScheduleIntelAttempted(ctx context.Context, arg IntelScheduleIntelAttemptedParams) error {
-	_, err := q.db.Exec(ctx, intelScheduleIntelAttempted, arg.HostID, arg.At)
-	return err
-}
-
-const intelScheduleIntelCollected = `-- name: IntelScheduleIntelCollected :exec
-INSERT INTO host_intel_schedule (host_id, intel_attempted_at, intel_collected_at) VALUES ($1, $2, $2)
-ON CONFLICT (host_id) DO UPDATE SET intel_attempted_at = EXCLUDED.intel_attempted_at,
-    intel_collected_at = EXCLUDED.intel_collected_at
-`
-
-type IntelScheduleIntelCollectedParams struct {
-	HostID uuid.UUID
-	At     *time.Time
-}
-
-func (q *Queries) IntelScheduleIntelCollected(ctx context.Context, arg IntelScheduleIntelCollectedParams) error {
-	_, err := q.db.Exec(ctx, intelScheduleIntelCollected, arg.HostID, arg.At)
-	return err
-}
-
 const intelScheduleMarkDiscovery = `-- name: IntelScheduleMarkDiscovery :exec
 INSERT INTO host_intel_schedule (host_id, discovery_attempted_at)
 SELECT unnest($1::uuid[]), $2::timestamptz
@@ -570,7 +496,7 @@ type IntelScheduleMarkDiscoveryParams struct {
 	At      time.Time
 }
 
-// IntelScheduleMarkDiscovery records that discoveries of the hosts were queued.
+// IntelScheduleMarkDiscovery records that discoveries of the hosts were tried or queued.
 func (q *Queries) IntelScheduleMarkDiscovery(ctx context.Context, arg IntelScheduleMarkDiscoveryParams) error {
 	_, err := q.db.Exec(ctx, intelScheduleMarkDiscovery, arg.HostIds, arg.At)
 	return err
@@ -587,8 +513,8 @@ type IntelScheduleMarkIntelParams struct {
 	At      time.Time
 }
 
-// IntelScheduleMarkIntel records that collections of the hosts were queued, so the
-// scheduler does not pick them again before their interval has passed.
+// IntelScheduleMarkIntel records that collections of the hosts were tried or queued, so
+// the scheduler does not pick them again before their interval has passed.
 func (q *Queries) IntelScheduleMarkIntel(ctx context.Context, arg IntelScheduleMarkIntelParams) error {
 	_, err := q.db.Exec(ctx, intelScheduleMarkIntel, arg.HostIds, arg.At)
 	return err
@@ -784,27 +710,5 @@ func (q *Queries) IntelSystemInfoUpsert(ctx context.Context, arg IntelSystemInfo
 		arg.ContentHash,
 		arg.CollectedAt,
 	)
-	return err
-}
-
-const intelTryLock = `-- name: IntelTryLock :one
-SELECT pg_try_advisory_lock($1::bigint)
-`
-
-// IntelTryLock takes a session-level advisory lock (released by IntelUnlock or when the
-// connection ends, so a crashed process never leaves a host busy).
-func (q *Queries) IntelTryLock(ctx context.Context, key int64) (bool, error) {
-	row := q.db.QueryRow(ctx, intelTryLock, key)
-	var pg_try_advisory_lock bool
-	err := row.Scan(&pg_try_advisory_lock)
-	return pg_try_advisory_lock, err
-}
-
-const intelUnlock = `-- name: IntelUnlock :exec
-SELECT pg_advisory_unlock($1::bigint)
-`
-
-func (q *Queries) IntelUnlock(ctx context.Context, key int64) error {
-	_, err := q.db.Exec(ctx, intelUnlock, key)
 	return err
 }

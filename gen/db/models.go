@@ -190,7 +190,6 @@ type HostIntelCategory struct {
 type HostIntelSchedule struct {
 	HostID               uuid.UUID
 	IntelAttemptedAt     *time.Time
-	IntelCollectedAt     *time.Time
 	DiscoveryAttemptedAt *time.Time
 }
 
@@ -293,6 +292,14 @@ type IdempotencyKey struct {
 	CorrelationID string
 	CreatedAt     time.Time
 	ExpiresAt     time.Time
+}
+
+type IntelSchedulableHost struct {
+	ID                   uuid.UUID
+	CreatedAt            time.Time
+	OsDiscoveredAt       *time.Time
+	IntelAttemptedAt     *time.Time
+	DiscoveryAttemptedAt *time.Time
 }
 
 type IntelligenceEvent struct {

@@ -5,6 +5,10 @@ import (
 	dbq "github.com/openwatch/openwatch/gen/db"
 )
 
+// Response renders h as the API's HostResponse, for handlers of other domains that return
+// a host (such as registering a discovered one).
+func Response(h Host) api.HostResponse { return toAPI(h) }
+
 func toAPI(h Host) api.HostResponse {
 	prio := int(h.CheckPriority)
 	return api.HostResponse{

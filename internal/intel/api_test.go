@@ -158,6 +158,8 @@ func TestDiscovery(t *testing.T) {
 	require.Equal(t, 1, f.count(`SELECT count(*) FROM host_system_info WHERE host_id = $1`, id))
 	require.Equal(t, 1, f.count(`SELECT count(*) FROM events WHERE topic = 'discovery' AND host_id = $1`, id))
 	require.Equal(t, 2, f.count(`SELECT count(*) FROM audit_events WHERE action = 'host.discovery_run' AND resource_id = $1`, id.String()))
+	require.Equal(t, 2, f.count(`SELECT count(*) FROM audit_events WHERE action = 'host.discovery_run' AND resource_id = $1
+		AND detail->>'ssh_sessions' = '1'`, id.String()), "each discovery opens one SSH session")
 
 	// Unknown host, unreachable host, host without credential.
 	res = f.do(f.admin, http.MethodPost, "hosts/"+uuid.Must(uuid.NewV7()).String()+"/discovery:run", nil)
@@ -258,7 +260,8 @@ func TestIntelligence(t *testing.T) {
 	users := st.Snapshot[intel.CatUsers].(map[string]any)["value"].(map[string]any)
 	require.Equal(t, false, users["root"].(map[string]any)["locked"] == nil, "lock state is read as root")
 	require.Empty(t, f.events(f.admin, q).Items, "the first collection is a baseline")
-	require.Equal(t, 1, f.count(`SELECT count(*) FROM audit_events WHERE action = 'host.intelligence_collected' AND resource_id = $1`, id.String()))
+	require.Equal(t, 1, f.count(`SELECT count(*) FROM audit_events WHERE action = 'host.intelligence_collected' AND resource_id = $1
+		AND detail->>'ssh_sessions' = '1'`, id.String()), "a collection opens one SSH session")
 
 	f.collect(id)
 	for _, e := range f.events(f.admin, q).Items {

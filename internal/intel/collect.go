@@ -19,20 +19,13 @@ import (
 	"github.com/openwatch/openwatch/internal/events"
 	"github.com/openwatch/openwatch/internal/pg"
 	"github.com/openwatch/openwatch/internal/reqinfo"
+	"github.com/openwatch/openwatch/internal/sshx"
 )
 
 var (
 	errNotDiscovered = apperr.NotFound("The host has not been discovered yet; run discovery first.")
 	errNoSnapshot    = apperr.NotFound("No intelligence has been collected from the host yet.")
 )
-
-// Collection is the outcome of one intelligence collection.
-type Collection struct {
-	State State
-	// Events are the differences found (none for a host's first collection).
-	Events []dbq.IntelligenceEvent
-	Stats  Stats
-}
 
 // State is a host's latest intelligence: one entry per category collected so far.
 type State struct {
@@ -48,32 +41,20 @@ type State struct {
 // twice. A category whose command failed keeps its last good value, marked not fresh.
 // actor is the caller of an on-demand run (audited), nil for a job. Guarded by host:write.
 // Errors: resource.not_found, host.busy, host.unreachable, host.key_mismatch.
-func (s *Service) Collect(ctx context.Context, actor *authz.Principal, hostID uuid.UUID) (Collection, error) {
-	if err := s.checkHost(ctx, hostID); err != nil {
-		return Collection{}, err
+func (s *Service) Collect(ctx context.Context, actor *authz.Principal, hostID uuid.UUID) (State, error) {
+	var state State
+	attempted := func(ctx context.Context, at time.Time) error {
+		return s.q.IntelScheduleMarkIntel(ctx, dbq.IntelScheduleMarkIntelParams{HostIds: []uuid.UUID{hostID}, At: at})
 	}
-	release, err := s.lockHost(ctx, lockIntel, hostID)
+	err := s.onHost(ctx, lockIntel, hostID, intelCommands, attempted, func(br sshx.BatchResult, st Stats) error {
+		var err error
+		state, _, err = s.storeCollection(ctx, actor, hostID, parseIntel(br, isRoot(br.Privilege)), st)
+		return err
+	})
 	if err != nil {
-		return Collection{}, err
+		return State{}, err
 	}
-	defer release()
-	record := func(ctx context.Context, at time.Time) error {
-		return s.q.IntelScheduleIntelAttempted(ctx, dbq.IntelScheduleIntelAttemptedParams{HostID: hostID, At: &at})
-	}
-	conn, err := s.connect(ctx, hostID, record)
-	if err != nil {
-		return Collection{}, err
-	}
-	defer func() { _ = conn.Close() }()
-	br, err := batch(ctx, conn, intelCommands)
-	if err != nil {
-		s.recordAttempt(ctx, record)
-		return Collection{}, err
-	}
-	c := Collection{Stats: stats(conn, br)}
-	outcomes := parseIntel(br, isRoot(br.Privilege))
-	c.State, c.Events, err = s.storeCollection(ctx, actor, hostID, outcomes, c.Stats)
-	return c, err
+	return state, nil
 }
 
 // storeCollection writes a collection's categories and events in one transaction.
@@ -109,7 +90,7 @@ func (s *Service) storeCollection(ctx context.Context, actor *authz.Principal, h
 		if evs, err = s.insertEvents(ctx, tx, hostID, changes, now); err != nil {
 			return err
 		}
-		if err := q.IntelScheduleIntelCollected(ctx, dbq.IntelScheduleIntelCollectedParams{HostID: hostID, At: &now}); err != nil {
+		if err := q.IntelScheduleMarkIntel(ctx, dbq.IntelScheduleMarkIntelParams{HostIds: []uuid.UUID{hostID}, At: now}); err != nil {
 			return pg.Translate(err)
 		}
 		if actor != nil {

@@ -14,16 +14,8 @@ import (
 	"github.com/openwatch/openwatch/internal/events"
 	"github.com/openwatch/openwatch/internal/host"
 	"github.com/openwatch/openwatch/internal/pg"
+	"github.com/openwatch/openwatch/internal/sshx"
 )
-
-// Discovery is the outcome of one discovery.
-type Discovery struct {
-	Info dbq.HostSystemInfo
-	// Changed says whether the stable facts differed from the stored ones (always true
-	// for a host's first discovery).
-	Changed bool
-	Stats   Stats
-}
 
 // Discover connects to the host (one SSH connection, one session), collects its system
 // information, stores it (write-on-change) and copies the OS fields onto the host, all in
@@ -31,36 +23,24 @@ type Discovery struct {
 // finds its own result and changes nothing. actor is the caller of an on-demand run
 // (audited), nil for a job. Guarded by host:write.
 // Errors: resource.not_found, host.busy, host.unreachable, host.key_mismatch.
-func (s *Service) Discover(ctx context.Context, actor *authz.Principal, hostID uuid.UUID) (Discovery, error) {
-	if err := s.checkHost(ctx, hostID); err != nil {
-		return Discovery{}, err
+func (s *Service) Discover(ctx context.Context, actor *authz.Principal, hostID uuid.UUID) (dbq.HostSystemInfo, error) {
+	var info dbq.HostSystemInfo
+	attempted := func(ctx context.Context, at time.Time) error {
+		return s.q.IntelScheduleMarkDiscovery(ctx, dbq.IntelScheduleMarkDiscoveryParams{HostIds: []uuid.UUID{hostID}, At: at})
 	}
-	release, err := s.lockHost(ctx, lockDiscovery, hostID)
+	err := s.onHost(ctx, lockDiscovery, hostID, discoveryCommands, attempted, func(br sshx.BatchResult, st Stats) error {
+		var err error
+		info, err = s.storeDiscovery(ctx, actor, hostID, parseSystemInfo(br), st)
+		return err
+	})
 	if err != nil {
-		return Discovery{}, err
+		return dbq.HostSystemInfo{}, err
 	}
-	defer release()
-	record := func(ctx context.Context, at time.Time) error {
-		return s.q.IntelScheduleDiscoveryAttempted(ctx, dbq.IntelScheduleDiscoveryAttemptedParams{HostID: hostID, At: &at})
-	}
-	conn, err := s.connect(ctx, hostID, record)
-	if err != nil {
-		return Discovery{}, err
-	}
-	defer func() { _ = conn.Close() }()
-	br, err := batch(ctx, conn, discoveryCommands)
-	if err != nil {
-		s.recordAttempt(ctx, record)
-		return Discovery{}, err
-	}
-	si := parseSystemInfo(br)
-	d := Discovery{Stats: stats(conn, br)}
-	d.Info, d.Changed, err = s.storeDiscovery(ctx, actor, hostID, si, d.Stats)
-	return d, err
+	return info, nil
 }
 
 // storeDiscovery writes a discovery's result in one transaction.
-func (s *Service) storeDiscovery(ctx context.Context, actor *authz.Principal, hostID uuid.UUID, si SystemInfo, st Stats) (dbq.HostSystemInfo, bool, error) {
+func (s *Service) storeDiscovery(ctx context.Context, actor *authz.Principal, hostID uuid.UUID, si SystemInfo, st Stats) (dbq.HostSystemInfo, error) {
 	now := s.now().UTC()
 	hash := si.Hash()
 	var (
@@ -85,7 +65,7 @@ func (s *Service) storeDiscovery(ctx context.Context, actor *authz.Principal, ho
 			Architecture: si.Architecture, PlatformIdentifier: si.PlatformIdentifier, DiscoveredAt: now}); err != nil {
 			return err
 		}
-		if err := q.IntelScheduleDiscoveryAttempted(ctx, dbq.IntelScheduleDiscoveryAttemptedParams{HostID: hostID, At: &now}); err != nil {
+		if err := q.IntelScheduleMarkDiscovery(ctx, dbq.IntelScheduleMarkDiscoveryParams{HostIds: []uuid.UUID{hostID}, At: now}); err != nil {
 			return pg.Translate(err)
 		}
 		if changed {
@@ -102,7 +82,7 @@ func (s *Service) storeDiscovery(ctx context.Context, actor *authz.Principal, ho
 		row, err = q.IntelSystemInfoGet(ctx, hostID)
 		return noHostErr(err)
 	})
-	return row, changed, err
+	return row, err
 }
 
 // publishDiscovery announces new system facts on the live stream.

@@ -74,13 +74,13 @@ func (s *Service) Events(ctx context.Context, f EventFilter) ([]dbq.Intelligence
 	return rows, next, nil
 }
 
-// Activity sources.
+// Activity sources. The spec's "transaction" source has no items yet: a filter on it
+// matches nothing.
 const (
 	SourceAudit        = "audit"
 	SourceMonitoring   = "monitoring"
 	SourceIntelligence = "intelligence"
 	SourceAlert        = "alert"
-	SourceTransaction  = "transaction"
 )
 
 // sourcePermission is what a caller needs to see the items of a source.

@@ -26,20 +26,20 @@ func (h *Handlers) GetHostSystemInfo(ctx context.Context, req api.GetHostSystemI
 
 // RunHostDiscovery implements POST /hosts/{id}/discovery:run (host:write).
 func (h *Handlers) RunHostDiscovery(ctx context.Context, req api.RunHostDiscoveryRequestObject) (api.RunHostDiscoveryResponseObject, error) {
-	d, err := h.svc.Discover(ctx, authz.PrincipalFrom(ctx), req.Id)
+	info, err := h.svc.Discover(ctx, authz.PrincipalFrom(ctx), req.Id)
 	if err != nil {
 		return nil, err
 	}
-	return api.RunHostDiscovery200JSONResponse(systemInfo(d.Info)), nil
+	return api.RunHostDiscovery200JSONResponse(systemInfo(info)), nil
 }
 
 // CollectHostIntelligence implements POST /hosts/{id}/intelligence:collect (host:write).
 func (h *Handlers) CollectHostIntelligence(ctx context.Context, req api.CollectHostIntelligenceRequestObject) (api.CollectHostIntelligenceResponseObject, error) {
-	c, err := h.svc.Collect(ctx, authz.PrincipalFrom(ctx), req.Id)
+	st, err := h.svc.Collect(ctx, authz.PrincipalFrom(ctx), req.Id)
 	if err != nil {
 		return nil, err
 	}
-	return api.CollectHostIntelligence200JSONResponse(intelState(c.State)), nil
+	return api.CollectHostIntelligence200JSONResponse(intelState(st)), nil
 }
 
 // ListIntelligenceEvents implements GET /intelligence/events (host:read).

@@ -148,15 +148,15 @@ func (s *Service) scheduleTick(ctx context.Context) error {
 	var collect, discover []uuid.UUID
 	if !ic.MaintenanceGlobal {
 		collect, err = s.q.IntelDueForCollection(ctx, dbq.IntelDueForCollectionParams{
-			Cutoff: ptr(now.Add(-time.Duration(ic.IntervalSec) * time.Second)), RowLimit: s.perTick(ic.RateLimit)})
+			Cutoff: now.Add(-time.Duration(ic.IntervalSec) * time.Second), RowLimit: s.perTick(ic.RateLimit)})
 		if err != nil {
 			return pg.Translate(err)
 		}
 	}
 	if !dc.MaintenanceGlobal {
 		discover, err = s.q.IntelDueForDiscovery(ctx, dbq.IntelDueForDiscoveryParams{
-			Cutoff: ptr(now.Add(-time.Duration(dc.IntervalSec) * time.Second)), FirstContact: dc.DetectOnFirstContact,
-			RetryCutoff: ptr(now.Add(-firstContactRetry)), RowLimit: s.perTick(dc.RateLimit)})
+			Cutoff: now.Add(-time.Duration(dc.IntervalSec) * time.Second), FirstContact: dc.DetectOnFirstContact,
+			RetryCutoff: now.Add(-firstContactRetry), RowLimit: s.perTick(dc.RateLimit)})
 		if err != nil {
 			return pg.Translate(err)
 		}

@@ -3,7 +3,6 @@ package intel
 import (
 	"context"
 	"errors"
-	"hash/fnv"
 	"log/slog"
 	"time"
 
@@ -94,29 +93,17 @@ const (
 )
 
 func lockKey(kind string, hostID uuid.UUID) int64 {
-	h := fnv.New64a()
-	_, _ = h.Write([]byte("openwatch:intel:" + kind + ":"))
-	_, _ = h.Write(hostID[:])
-	return int64(h.Sum64()) //nolint:gosec // a hash used as a lock key: wrapping is fine
+	return pg.AdvisoryKey("openwatch:intel:" + kind + ":" + hostID.String())
 }
 
-// lockHost takes the cluster-wide lock of (kind, host) on a connection of its own and
-// returns its release. host.busy when another process or request holds it. The lock dies
-// with the connection, so a crashed worker never leaves a host busy.
+// lockHost takes the cluster-wide lock of (kind, host) and returns its release. host.busy
+// when another process or request holds it.
 func (s *Service) lockHost(ctx context.Context, kind string, hostID uuid.UUID) (func(), error) {
-	conn, err := s.pool.Acquire(ctx)
+	release, ok, err := pg.TryAdvisoryLock(ctx, s.pool, lockKey(kind, hostID))
 	if err != nil {
-		return nil, pg.Translate(err)
-	}
-	key := lockKey(kind, hostID)
-	q := dbq.New(conn)
-	ok, err := q.IntelTryLock(ctx, key)
-	if err != nil {
-		conn.Release()
-		return nil, pg.Translate(err)
+		return nil, err
 	}
 	if !ok {
-		conn.Release()
 		what := "A discovery"
 		if kind == lockIntel {
 			what = "An intelligence collection"
@@ -124,24 +111,35 @@ func (s *Service) lockHost(ctx context.Context, kind string, hostID uuid.UUID) (
 		return nil, apperr.New(apperr.CodeHostBusy, what+" of this host is already running; try again when it has finished.").
 			WithDetail("host_id", hostID.String())
 	}
-	return func() {
-		if err := q.IntelUnlock(context.WithoutCancel(ctx), key); err != nil {
-			// The lock would outlive the request on a pooled connection: drop the connection.
-			_ = conn.Conn().Close(context.WithoutCancel(ctx))
-		}
-		conn.Release()
-	}, nil
+	return release, nil
 }
 
-// connect dials the host, recording a failed attempt with record so the scheduler does not
-// retry the host at once.
-func (s *Service) connect(ctx context.Context, hostID uuid.UUID, record func(context.Context, time.Time) error) (*hostssh.Conn, error) {
+// onHost runs one discovery or collection (kind) of a host: it takes the host's lock of
+// kind, opens one SSH connection, runs cmds in one session and hands the result to store,
+// all under the lock. A failed connection or batch is recorded as an attempt (attempted)
+// so the scheduler does not retry the host at once.
+func (s *Service) onHost(ctx context.Context, kind string, hostID uuid.UUID, cmds []sshx.Command,
+	attempted func(context.Context, time.Time) error, store func(sshx.BatchResult, Stats) error) error {
+	if err := s.checkHost(ctx, hostID); err != nil {
+		return err
+	}
+	release, err := s.lockHost(ctx, kind, hostID)
+	if err != nil {
+		return err
+	}
+	defer release()
 	conn, err := s.ssh.Connect(ctx, hostID)
 	if err != nil {
-		s.recordAttempt(ctx, record)
-		return nil, err
+		s.recordAttempt(ctx, attempted)
+		return err
 	}
-	return conn, nil
+	defer func() { _ = conn.Close() }()
+	br, err := conn.RunBatch(ctx, cmds, sshx.BatchOptions{Privileged: true, FallbackUnprivileged: true})
+	if err != nil {
+		s.recordAttempt(ctx, attempted)
+		return err
+	}
+	return store(br, Stats{Sessions: conn.SessionsOpened(), Privilege: br.Privilege})
 }
 
 // recordAttempt stores the time of a failed attempt; a failure to store it is only logged.
@@ -151,11 +149,6 @@ func (s *Service) recordAttempt(ctx context.Context, record func(context.Context
 	}
 }
 
-// batch runs cmds as root when possible (falling back to the login user) in one session.
-func batch(ctx context.Context, conn *hostssh.Conn, cmds []sshx.Command) (sshx.BatchResult, error) {
-	return conn.RunBatch(ctx, cmds, sshx.BatchOptions{Privileged: true, FallbackUnprivileged: true})
-}
-
 // isRoot reports whether a batch's commands ran as root.
 func isRoot(p sshx.Privilege) bool {
 	return p == sshx.PrivRoot || p == sshx.PrivSudo || p == sshx.PrivSudoPassword
@@ -163,16 +156,10 @@ func isRoot(p sshx.Privilege) bool {
 
 // Stats describe the SSH work of one discovery or collection.
 type Stats struct {
-	// Connections is how many SSH connections were opened (1).
-	Connections int
 	// Sessions is how many SSH sessions the job opened.
 	Sessions int
 	// Privilege is how the commands ran.
 	Privilege sshx.Privilege
-}
-
-func stats(conn *hostssh.Conn, br sshx.BatchResult) Stats {
-	return Stats{Connections: 1, Sessions: conn.SessionsOpened(), Privilege: br.Privilege}
 }
 
 // noHostErr turns a vanished host into resource.not_found.

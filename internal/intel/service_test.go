@@ -98,7 +98,7 @@ func TestScheduler(t *testing.T) {
 
 	reach := func(id uuid.UUID) {
 		t.Helper()
-		_, err := env.App.Pool.Exec(ctx, `INSERT INTO host_liveness (host_id, reachability_status, monitoring_state) VALUES ($1, 'reachable', 'online')`, id)
+		_, err := env.App.Pool.Exec(ctx, `UPDATE host_liveness SET reachability_status = 'reachable', monitoring_state = 'online' WHERE host_id = $1`, id)
 		require.NoError(t, err)
 	}
 	reach(a)

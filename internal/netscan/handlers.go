@@ -2,10 +2,8 @@ package netscan
 
 import (
 	"context"
-	"fmt"
 
 	api "github.com/openwatch/openwatch/gen/api"
-	"github.com/openwatch/openwatch/internal/apperr"
 	"github.com/openwatch/openwatch/internal/authz"
 	"github.com/openwatch/openwatch/internal/host"
 )
@@ -13,13 +11,11 @@ import (
 // Handlers implements the discovery operations (network scans).
 type Handlers struct {
 	svc *Service
-	// hosts renders a registered host exactly as GET /hosts/{id} does.
-	hosts *host.Handlers
 }
 
 // NewHandlers returns the handlers.
-func NewHandlers(svc *Service, hosts *host.Handlers) *Handlers {
-	return &Handlers{svc: svc, hosts: hosts}
+func NewHandlers(svc *Service) *Handlers {
+	return &Handlers{svc: svc}
 }
 
 // StartCIDRDiscovery implements POST /discovery/cidr (host:write).
@@ -59,15 +55,7 @@ func (h *Handlers) RegisterDiscoveredHost(ctx context.Context, req api.RegisterD
 	if err != nil {
 		return nil, err
 	}
-	res, err := h.hosts.GetHost(ctx, api.GetHostRequestObject{Id: created.ID})
-	if err != nil {
-		return nil, err
-	}
-	got, ok := res.(api.GetHost200JSONResponse)
-	if !ok {
-		return nil, apperr.Internal(fmt.Errorf("get registered host: unexpected response %T", res))
-	}
-	return api.RegisterDiscoveredHost201JSONResponse(got.Host), nil
+	return api.RegisterDiscoveredHost201JSONResponse(host.Response(created)), nil
 }
 
 func deref[T any](p *T) T {

@@ -90,19 +90,6 @@ type Scan struct {
 	Hosts []dbq.NetscanHostsRow
 }
 
-// maxHosts is the discovery configuration's max_cidr_hosts (owned by package intel, which
-// serves GET/PUT /system/discovery/config).
-func (s *Service) maxHosts(ctx context.Context) (int, error) {
-	cfg, err := intel.LoadDiscoveryConfig(ctx, s.pool)
-	if err != nil {
-		return 0, err
-	}
-	if cfg.MaxCIDRHosts < 1 {
-		return intel.DefaultDiscoveryConfig.MaxCIDRHosts, nil
-	}
-	return cfg.MaxCIDRHosts, nil
-}
-
 // normalisePorts returns ports sorted and deduplicated, [DefaultPort] when empty.
 func normalisePorts(ports []int) ([]int32, error) {
 	if len(ports) == 0 {
@@ -142,10 +129,12 @@ func (s *Service) Start(ctx context.Context, actor *authz.Principal, cidr string
 	if err != nil {
 		return Scan{}, err
 	}
-	limit, err := s.maxHosts(ctx)
+	// max_cidr_hosts belongs to the discovery configuration (package intel serves it).
+	cfg, err := intel.LoadDiscoveryConfig(ctx, s.pool)
 	if err != nil {
 		return Scan{}, err
 	}
+	limit := cfg.MaxCIDRHosts
 	if size := networkSize(prefix); !size.IsInt64() || size.Int64() > int64(limit) {
 		return Scan{}, apperr.New(apperr.CodeRangeTooLarge,
 			fmt.Sprintf("The network %s spans %s addresses; scans are limited to %d.", prefix, size, limit)).
