@@ -278,14 +278,11 @@ func runCreateAdmin(ctx context.Context, e env, args []string) error {
 			return errors.New("no password given: pass --password or write it to standard input")
 		}
 	}
-	db, err := app.OpenDatabase(ctx, cfg, log)
+	db, err := app.OpenMigratedDatabase(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer db.Close(context.WithoutCancel(ctx))
-	if err := pg.Migrate(ctx, db.Pool); err != nil {
-		return err
-	}
 	aw, _, err := app.OpenAuditTrail(ctx, cfg, db.Pool, time.Now)
 	if err != nil {
 		return err
@@ -317,14 +314,11 @@ func runRekey(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := app.OpenDatabase(ctx, cfg, log)
+	db, err := app.OpenMigratedDatabase(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer db.Close(context.WithoutCancel(ctx))
-	if err := pg.Migrate(ctx, db.Pool); err != nil {
-		return err
-	}
 	path := cfg.SecretsKeyPath()
 	old, err := seal.LoadOrCreate(path)
 	if err != nil {
@@ -361,14 +355,11 @@ func runDev(ctx context.Context, e env, args []string) error {
 	if groups < 0 {
 		groups = max(hosts/100, 1)
 	}
-	db, err := app.OpenDatabase(ctx, cfg, log)
+	db, err := app.OpenMigratedDatabase(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer db.Close(context.WithoutCancel(ctx))
-	if err := pg.Migrate(ctx, db.Pool); err != nil {
-		return err
-	}
 	took, err := host.Seed(ctx, db.Pool, hosts, groups)
 	if err != nil {
 		return err

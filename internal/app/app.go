@@ -201,7 +201,6 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	}
 	verifier := license.NewVerifier(keys, 0, now)
 	hosts := host.NewService(d.Pool, aw)
-	hostH := host.NewHandlers(hosts)
 	scans := netscan.NewService(d.Pool, aw, jobs.Client, hosts, netscan.Options{Logger: d.Logger})
 	jobs.AddPeriodic(scans.RegisterJobs(jobs.Workers)...)
 	creds := credential.NewService(d.Pool, keyring, aw, now)
@@ -216,7 +215,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	if liveOpts.Now == nil {
 		liveOpts.Now = now
 	}
-	live := liveness.NewService(liveness.Deps{Pool: d.Pool, Audit: aw, Jobs: jobs.Client, Connector: sshConn,
+	live := liveness.NewService(liveness.Deps{Pool: d.Pool, Audit: aw, Jobs: jobStatus(d.Pool, jobs), Connector: sshConn,
 		Logger: d.Logger, Options: liveOpts})
 	jobs.AddQueue(liveness.Queue, live.Slots())
 	jobs.AddPeriodic(live.RegisterJobs(jobs.Workers)...)
@@ -232,12 +231,12 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		roleHandlers:     role.NewHandlers(role.NewService(d.Pool, aw)),
 		licenseHandlers:  license.NewHandlers(lic, verifier, aw),
 		auditHandlers:    audit.NewHandlers(aw),
-		hostHandlers:     hostH,
+		hostHandlers:     host.NewHandlers(hosts),
 		credHandlers:     credential.NewHandlers(creds),
 		saHandlers:       serviceaccount.NewHandlers(serviceaccount.NewService(d.Pool, authSvc, aw, now)),
 		livenessHandlers: liveness.NewHandlers(live),
 		intelHandlers:    intel.NewHandlers(intelSvc),
-		netscanHandlers:  netscan.NewHandlers(scans, hostH),
+		netscanHandlers:  netscan.NewHandlers(scans),
 		eventsHandlers:   events.NewHandlers(broker, tickets, d.Logger).WithReloader(authSvc.Reload).WithHeartbeat(d.EventHeartbeat),
 		hostkeyHandlers:  hostkey.NewHandlers(hostkey.NewService(d.Pool, aw)),
 	}

@@ -46,6 +46,25 @@ func OpenDatabase(ctx context.Context, cfg config.Config, logger *slog.Logger) (
 	return d, nil
 }
 
+// OpenMigratedDatabase is OpenDatabase followed by pg.Migrate: the database of a command
+// that reads or writes the schema.
+func OpenMigratedDatabase(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Database, error) {
+	d, err := OpenDatabase(ctx, cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	return d.migrated(ctx)
+}
+
+// migrated brings the schema up to date and returns d, or closes d when that fails.
+func (d *Database) migrated(ctx context.Context) (*Database, error) {
+	if err := pg.Migrate(ctx, d.Pool); err != nil {
+		d.Close(ctx)
+		return nil, fmt.Errorf("migrate database: %w", err)
+	}
+	return d, nil
+}
+
 // Close closes the pool and stops the managed cluster if this process started it, giving
 // it up to 30 seconds for a clean shutdown.
 func (d *Database) Close(ctx context.Context) {

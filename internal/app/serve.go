@@ -17,8 +17,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/openwatch/openwatch/internal/authz"
 	"github.com/openwatch/openwatch/internal/config"
-	"github.com/openwatch/openwatch/internal/pg"
 	"github.com/openwatch/openwatch/internal/tlscert"
 	"github.com/openwatch/openwatch/internal/user"
 )
@@ -43,27 +45,19 @@ const InitialAdminPasswordFile = "initial-admin-password"
 // managed database if it started it.
 func Serve(ctx context.Context, cfg config.Config, o ServeOptions) error {
 	log := o.Logger
-	doc, ops, err := LoadSpec(o.Spec)
+	doc, ops, err := prepare(cfg, o.Spec)
 	if err != nil {
 		return err
-	}
-	// 0711: the managed database's unprivileged user may pass through to <data_dir>/pg;
-	// everything secret below it is 0600 or in 0700 directories.
-	if err := os.MkdirAll(cfg.Server.DataDir, 0o711); err != nil {
-		return fmt.Errorf("create data dir: %w", err)
 	}
 	tlsConf, err := serverTLS(cfg, log)
 	if err != nil {
 		return err
 	}
-	db, err := OpenDatabase(ctx, cfg, log)
+	db, err := OpenMigratedDatabase(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer db.Close(context.WithoutCancel(ctx))
-	if err := pg.Migrate(ctx, db.Pool); err != nil {
-		return fmt.Errorf("migrate database: %w", err)
-	}
 	a, err := New(ctx, Deps{Config: cfg, Logger: log, Pool: db.Pool, Doc: doc, Operations: ops, Assets: o.Assets, AssetsBuilt: o.AssetsBuilt})
 	if err != nil {
 		return err
@@ -119,6 +113,21 @@ func Serve(ctx context.Context, cfg config.Config, o ServeOptions) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// prepare parses the API document and creates the data directory, the start of Serve and
+// RunWorker.
+func prepare(cfg config.Config, spec []byte) (*openapi3.T, authz.Operations, error) {
+	doc, ops, err := LoadSpec(spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	// 0711: the managed database's unprivileged user may pass through to <data_dir>/pg;
+	// everything secret below it is 0600 or in 0700 directories.
+	if err := os.MkdirAll(cfg.Server.DataDir, 0o711); err != nil {
+		return nil, nil, fmt.Errorf("create data dir: %w", err)
+	}
+	return doc, ops, nil
 }
 
 // serverTLS returns the TLS configuration: the configured certificate pair, or a local CA

@@ -136,15 +136,10 @@ func (c Config) TLSDir() string {
 }
 
 // ManagedDatabase reports whether no DSN is configured, in which case the
-// server runs its own PostgreSQL cluster under PostgresDir.
+// server runs its own PostgreSQL cluster (internal/pg/cluster chooses where:
+// <data_dir>/pg, or elsewhere when PostgreSQL's user cannot enter the data dir).
 func (c Config) ManagedDatabase() bool {
 	return c.Database.DSN == ""
-}
-
-// PostgresDir returns the directory of the managed PostgreSQL cluster:
-// <data_dir>/pg.
-func (c Config) PostgresDir() string {
-	return filepath.Join(c.Server.DataDir, "pg")
 }
 
 // SigningKeyPath returns auth.signing_key_file, or

@@ -375,7 +375,6 @@ func TestConfigMethods(t *testing.T) {
 	c := Default()
 	require.Equal(t, int64(2<<20), c.BodyLimitBytes())
 	require.Equal(t, "/var/lib/openwatch/tls", c.TLSDir())
-	require.Equal(t, "/var/lib/openwatch/pg", c.PostgresDir())
 	require.Equal(t, "/var/lib/openwatch/keys/jwt-signing.jwk", c.SigningKeyPath())
 	require.True(t, c.ManagedDatabase())
 	require.Empty(t, c.CertificateNames())

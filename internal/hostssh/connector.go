@@ -214,12 +214,6 @@ func (cn *Conn) Privilege() sshx.Privilege {
 	return cn.priv
 }
 
-// HostID returns the host the connection is to.
-func (cn *Conn) HostID() uuid.UUID { return cn.hostID }
-
-// ServerVersion returns the server's SSH identification line.
-func (cn *Conn) ServerVersion() string { return cn.client.ServerVersion() }
-
 // SessionsOpened returns how many SSH sessions the connection has opened.
 func (cn *Conn) SessionsOpened() int { return cn.client.SessionsOpened() }
 

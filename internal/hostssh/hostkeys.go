@@ -16,12 +16,6 @@ import (
 	"github.com/openwatch/openwatch/internal/sshx"
 )
 
-// Key statuses of host_ssh_keys.
-const (
-	KeyTrusted = "trusted"
-	KeyPending = "pending"
-)
-
 // KeyMismatchError says a host presented a key other than its trusted one. It wraps
 // sshx.ErrHostKeyChanged.
 type KeyMismatchError struct {

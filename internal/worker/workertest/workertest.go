@@ -20,7 +20,6 @@ package workertest
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -263,16 +262,6 @@ func (p *Process) Stop() error {
 	case <-time.After(StopTimeout):
 		p.t.Fatalf("openwatch (pid %d) still runs %s after SIGTERM\n%s", p.PID, StopTimeout, p.out.String())
 		return nil
-	}
-}
-
-// WaitExit waits for the process to exit on its own and returns its exit error.
-func (p *Process) WaitExit(ctx context.Context) error {
-	select {
-	case <-p.done:
-		return p.waitErr
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 
