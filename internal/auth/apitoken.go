@@ -54,18 +54,24 @@ var errUnknownToken = apperr.New(apperr.CodeAuthInvalidToken, "The API token is 
 // unknown, expired or revoked, or its account disabled.
 // Errors: auth.invalid_token, service.unavailable.
 func (s *Service) AuthenticateAPIToken(ctx context.Context, id uuid.UUID, secret string) (*authz.Principal, error) {
-	now := s.now()
-	e := s.sessions.get(id, now)
-	if e == nil {
-		var err error
-		if e, err = s.loadAPIToken(ctx, id, now); err != nil {
-			return nil, err
-		}
+	e, err := s.apiToken(ctx, id)
+	if err != nil {
+		return nil, err
 	}
 	if subtle.ConstantTimeCompare(digest(secret), e.cookieHash) != 1 {
 		return nil, errUnknownToken
 	}
 	return e.principal, nil
+}
+
+// apiToken returns the live API token id, from the cache when it can be trusted (the
+// cache also holds sessions, hence the id check).
+func (s *Service) apiToken(ctx context.Context, id uuid.UUID) (*sessionEntry, error) {
+	now := s.now()
+	if e := s.sessions.get(id, now); e != nil && e.principal.TokenID == id {
+		return e, nil
+	}
+	return s.loadAPIToken(ctx, id, now)
 }
 
 func (s *Service) loadAPIToken(ctx context.Context, id uuid.UUID, now time.Time) (*sessionEntry, error) {

@@ -27,6 +27,14 @@ func clientInfo(ctx context.Context) ClientInfo {
 	return ClientInfo{ClientAddr: info.ClientAddr, UserAgent: info.UserAgent, CorrelationID: info.CorrelationID}
 }
 
+// sessionCookie renders the Set-Cookie value of the session cookie (maxAge -1 deletes it).
+func sessionCookie(value string, expires time.Time, maxAge int) string {
+	return (&http.Cookie{
+		Name: CookieName, Value: value, Path: "/", Expires: expires, MaxAge: maxAge,
+		HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode,
+	}).String()
+}
+
 func loginResponse(t Tokens) api.AuthLoginResponse {
 	var enroll *bool
 	if t.MFAEnrollmentRequired {
@@ -55,10 +63,7 @@ func (h *Handlers) Login(ctx context.Context, req api.LoginRequestObject) (api.L
 	if err != nil {
 		return nil, err
 	}
-	cookie := (&http.Cookie{
-		Name: CookieName, Value: t.Cookie, Path: "/", Expires: t.SessionExpires,
-		HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode,
-	}).String()
+	cookie := sessionCookie(t.Cookie, t.SessionExpires, 0)
 	return api.Login200JSONResponse{Body: loginResponse(t), Headers: api.Login200ResponseHeaders{SetCookie: &cookie}}, nil
 }
 
@@ -76,10 +81,7 @@ func (h *Handlers) Logout(ctx context.Context, _ api.LogoutRequestObject) (api.L
 	if err := h.svc.Logout(ctx, principal(ctx)); err != nil {
 		return nil, err
 	}
-	clear := (&http.Cookie{
-		Name: CookieName, Value: "", Path: "/", Expires: time.Unix(0, 0), MaxAge: -1,
-		HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode,
-	}).String()
+	clear := sessionCookie("", time.Unix(0, 0), -1)
 	return api.Logout204Response{Headers: api.Logout204ResponseHeaders{SetCookie: &clear}}, nil
 }
 

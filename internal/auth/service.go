@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
-
 	"log/slog"
 	"strings"
 	"time"
@@ -38,7 +37,7 @@ type Config struct {
 	HashQueue       int
 }
 
-// DefaultConfig fills the brute-force limits a zero Config leaves unset.
+// withDefaults fills the brute-force limits a zero Config leaves unset.
 func (c Config) withDefaults() Config {
 	if c.LoginRate <= 0 {
 		c.LoginRate = 0.2
@@ -276,6 +275,17 @@ func (s *Service) openSession(ctx context.Context, q *dbq.Queries, user dbq.User
 	}); err != nil {
 		return Tokens{}, pg.Translate(err)
 	}
+	t, err := s.issueTokens(ctx, q, user, sessionID, expires)
+	if err != nil {
+		return Tokens{}, err
+	}
+	t.Cookie = sessionID.String() + "." + cookieSecret
+	return t, nil
+}
+
+// issueTokens returns a new access and refresh token pair for a session of user, with the
+// user's roles.
+func (s *Service) issueTokens(ctx context.Context, q *dbq.Queries, user dbq.User, sessionID uuid.UUID, expires time.Time) (Tokens, error) {
 	refresh, err := s.newRefreshToken(ctx, q, sessionID)
 	if err != nil {
 		return Tokens{}, err
@@ -288,10 +298,7 @@ func (s *Service) openSession(ctx context.Context, q *dbq.Queries, user dbq.User
 	if err != nil {
 		return Tokens{}, pg.Translate(err)
 	}
-	return Tokens{
-		AccessToken: access, RefreshToken: refresh, Cookie: sessionID.String() + "." + cookieSecret,
-		SessionExpires: expires, User: user, Roles: roles,
-	}, nil
+	return Tokens{AccessToken: access, RefreshToken: refresh, SessionExpires: expires, User: user, Roles: roles}, nil
 }
 
 func (s *Service) newRefreshToken(ctx context.Context, q *dbq.Queries, sessionID uuid.UUID) (string, error) {
@@ -362,20 +369,8 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 		if err := q.RefreshTokenMarkUsed(ctx, row.ID); err != nil {
 			return pg.Translate(err)
 		}
-		refresh, err := s.newRefreshToken(ctx, q, row.SessionID)
-		if err != nil {
-			return err
-		}
-		access, _, err := s.signer.Issue(user.ID, row.SessionID)
-		if err != nil {
-			return apperr.Internal(err)
-		}
-		roles, err := q.UserRoleList(ctx, user.ID)
-		if err != nil {
-			return pg.Translate(err)
-		}
-		t = Tokens{AccessToken: access, RefreshToken: refresh, SessionExpires: row.ExpiresAt, User: user, Roles: roles}
-		return nil
+		t, err = s.issueTokens(ctx, q, user, row.SessionID, row.ExpiresAt)
+		return err
 	})
 	if err != nil {
 		return Tokens{}, err

@@ -27,11 +27,17 @@ type Stored struct {
 	// Data is the event's JSON data object.
 	Data       []byte
 	OccurredAt time.Time
+	// sse renders the event's SSE message on first use and then returns the same bytes:
+	// the broker hands one Stored to every matching stream, so an event is encoded once
+	// however many streams send it.
+	sse func() ([]byte, error)
 }
 
 func storedFrom(r dbq.Event) Stored {
-	return Stored{ID: r.ID, Topic: Topic(r.Topic), Type: r.Type, HostID: r.HostID, Permission: r.Permission,
+	ev := Stored{ID: r.ID, Topic: Topic(r.Topic), Type: r.Type, HostID: r.HostID, Permission: r.Permission,
 		CorrelationID: r.CorrelationID, Data: r.Data, OccurredAt: r.OccurredAt}
+	ev.sse = sync.OnceValues(func() ([]byte, error) { return sseMessage(ev) })
+	return ev
 }
 
 // Filter selects the events a stream receives.

@@ -264,7 +264,7 @@ func TestCloseEndsStreams(t *testing.T) {
 	s, err := b.Subscribe(ctx, Filter{Can: allowAll}, nil)
 	require.NoError(t, err)
 	done := make(chan error, 1)
-	go func() { done <- s.Pump(ctx, &sinkBuf{}, encodeEvent, time.Hour) }()
+	go func() { done <- s.Pump(ctx, &sinkBuf{}, time.Hour) }()
 	b.Close()
 	select {
 	case err := <-done:
@@ -306,7 +306,7 @@ func TestPumpWritesServerSentEvents(t *testing.T) {
 	defer s.Close()
 	out := &sinkBuf{}
 	done := make(chan error, 1)
-	go func() { done <- s.Pump(ctx, out, encodeEvent, 10*time.Millisecond) }()
+	go func() { done <- s.Pump(ctx, out, 10*time.Millisecond) }()
 	live := publish(t, pool, Event{Topic: TopicAlerts, Type: "alert.raised", Permission: authz.PermHostRead,
 		Data: map[string]any{"text": "two\nlines"}})
 	require.Eventually(t, func() bool {
@@ -355,4 +355,26 @@ func TestPublishRejectsBadEvents(t *testing.T) {
 	}
 	var typed map[string]any // a nil map is an empty object
 	publish(t, pool, Event{Topic: TopicJobs, Type: "ok", Permission: authz.PermHostRead, Data: typed})
+}
+
+// TestEventEncodedOncePerEvent checks that the streams receiving a live event share its
+// encoded message instead of encoding it each.
+func TestEventEncodedOncePerEvent(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	ctx := context.Background()
+	b := NewBroker(pool, slog.New(slog.DiscardHandler))
+	s1, err := b.Subscribe(ctx, Filter{Can: allowAll}, nil)
+	require.NoError(t, err)
+	defer s1.Close()
+	s2, err := b.Subscribe(ctx, Filter{Can: allowAll}, nil)
+	require.NoError(t, err)
+	defer s2.Close()
+	id := publish(t, pool, ev(TopicJobs, "job.done", authz.PermHostRead))
+	require.NoError(t, b.catchUp(ctx))
+	m1, err := next(t, s1).sse()
+	require.NoError(t, err)
+	m2, err := next(t, s2).sse()
+	require.NoError(t, err)
+	require.True(t, &m1[0] == &m2[0], "both streams send the same encoded bytes")
+	require.True(t, strings.HasPrefix(string(m1), fmt.Sprintf("id: %d\nevent: job.done\ndata: {", id)), "%s", m1)
 }

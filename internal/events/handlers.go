@@ -156,7 +156,7 @@ func (r *streamResponse) VisitStreamEventsResponse(w http.ResponseWriter) error 
 	hd.Set("Cache-Control", "no-cache")
 	hd.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	err := r.st.Pump(r.ctx, sink{w: w, rc: rc}, encodeEvent, r.h.heartbeat)
+	err := r.st.Pump(r.ctx, sink{w: w, rc: rc}, r.h.heartbeat)
 	switch {
 	case err == nil, r.ctx.Err() != nil:
 	case errors.Is(err, ErrShutdown), errors.Is(err, ErrTooSlow), errors.Is(err, ErrRevoked):

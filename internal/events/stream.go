@@ -97,9 +97,6 @@ func (s *Stream) backlog(ctx context.Context) ([]Stored, bool, error) {
 	return out, true, nil
 }
 
-// Encoder renders an event as the JSON `data` of its SSE message.
-type Encoder func(Stored) ([]byte, error)
-
 // Sink is where Pump writes: the response body and a way to push it to the client.
 type Sink interface {
 	io.Writer
@@ -110,7 +107,7 @@ type Sink interface {
 // away), the write fails, or the broker drops the stream (ErrShutdown, ErrTooSlow). It
 // sends a `reset` event first when Reset is true, then the missed events, then live ones,
 // with a comment line every heartbeat while idle.
-func (s *Stream) Pump(ctx context.Context, w Sink, enc Encoder, heartbeat time.Duration) error {
+func (s *Stream) Pump(ctx context.Context, w Sink, heartbeat time.Duration) error {
 	var buf bytes.Buffer
 	buf.WriteString(": openwatch event stream\nretry: 3000\n\n")
 	if s.reset {
@@ -126,7 +123,7 @@ func (s *Stream) Pump(ctx context.Context, w Sink, enc Encoder, heartbeat time.D
 			return err
 		}
 		for _, ev := range page {
-			if err := message(&buf, ev, enc); err != nil {
+			if err := message(&buf, ev); err != nil {
 				return err
 			}
 		}
@@ -155,7 +152,7 @@ func (s *Stream) Pump(ctx context.Context, w Sink, enc Encoder, heartbeat time.D
 				continue
 			}
 			s.cursor = ev.ID
-			if err := message(&buf, ev, enc); err != nil {
+			if err := message(&buf, ev); err != nil {
 				return err
 			}
 			// Send whatever else is already waiting in the same write.
@@ -168,7 +165,7 @@ func (s *Stream) Pump(ctx context.Context, w Sink, enc Encoder, heartbeat time.D
 					}
 					if more.ID > s.cursor {
 						s.cursor = more.ID
-						if err := message(&buf, more, enc); err != nil {
+						if err := message(&buf, more); err != nil {
 							return err
 						}
 					}
@@ -183,20 +180,32 @@ func (s *Stream) Pump(ctx context.Context, w Sink, enc Encoder, heartbeat time.D
 	}
 }
 
-// message appends one SSE message for ev to buf.
-func message(buf *bytes.Buffer, ev Stored, enc Encoder) error {
-	data, err := enc(ev)
+// message appends the SSE message of ev to buf.
+func message(buf *bytes.Buffer, ev Stored) error {
+	msg, err := ev.sse()
 	if err != nil {
 		return fmt.Errorf("encode event %d: %w", ev.ID, err)
 	}
-	buf.WriteString("id: ")
-	buf.WriteString(strconv.FormatInt(ev.ID, 10))
-	buf.WriteString("\nevent: ")
-	buf.WriteString(ev.Type)
-	buf.WriteString("\ndata: ")
-	buf.Write(data) // compact JSON: no newlines
-	buf.WriteString("\n\n")
+	buf.Write(msg)
 	return nil
+}
+
+// sseMessage renders ev as one SSE message whose data is the spec's Event object.
+func sseMessage(ev Stored) ([]byte, error) {
+	data, err := encodeEvent(ev)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	b.Grow(len(data) + len(ev.Type) + 40)
+	b.WriteString("id: ")
+	b.WriteString(strconv.FormatInt(ev.ID, 10))
+	b.WriteString("\nevent: ")
+	b.WriteString(ev.Type)
+	b.WriteString("\ndata: ")
+	b.Write(data) // compact JSON: no newlines
+	b.WriteString("\n\n")
+	return b.Bytes(), nil
 }
 
 func send(w Sink, buf *bytes.Buffer) error {

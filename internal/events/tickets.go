@@ -21,11 +21,11 @@ import (
 // TicketTTL is how long a stream ticket stays valid.
 const TicketTTL = 30 * time.Second
 
-// PrincipalLoader reloads the current principal of a session or an API token, with its
-// roles and permissions as they are now (auth.Service implements it).
+// PrincipalLoader reloads the current principal behind a reference to a session
+// (SessionID and UserID) or an API token (TokenID), with its roles and permissions as
+// they are now (auth.Service implements it).
 type PrincipalLoader interface {
-	SessionPrincipal(ctx context.Context, sessionID, userID uuid.UUID) (*authz.Principal, error)
-	TokenPrincipal(ctx context.Context, tokenID uuid.UUID) (*authz.Principal, error)
+	Reload(ctx context.Context, p *authz.Principal) (*authz.Principal, error)
 }
 
 // Tickets issues and redeems the single-use tickets that authenticate one event stream
@@ -95,13 +95,16 @@ func (t *Tickets) Redeem(ctx context.Context, ticket string) (*authz.Principal, 
 	if !row.Live {
 		return nil, errBadTicket
 	}
+	var ref authz.Principal
 	switch {
 	case row.Kind == "session" && row.SessionID != nil && row.UserID != nil:
-		return t.loader.SessionPrincipal(ctx, *row.SessionID, *row.UserID)
+		ref.SessionID, ref.UserID = *row.SessionID, *row.UserID
 	case row.Kind == "token" && row.TokenID != nil:
-		return t.loader.TokenPrincipal(ctx, *row.TokenID)
+		ref.TokenID = *row.TokenID
+	default:
+		return nil, errBadTicket
 	}
-	return nil, errBadTicket
+	return t.loader.Reload(ctx, &ref)
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -37,9 +37,6 @@ type License interface {
 	HasFeature(feature string) bool
 }
 
-// SessionCookie is the name of the browser session cookie.
-const SessionCookie = "openwatch_session"
-
 // authorize authenticates the request (bearer token first, then a query ticket where the
 // operation accepts one, then the session cookie) and checks the operation's permission:
 // 401 without a valid credential, 403 without the permission. It runs before request
@@ -125,7 +122,7 @@ func (s *Server) authenticate(req *http.Request, ticketParam string) (*authz.Pri
 			return s.tickets.Redeem(req.Context(), ticket)
 		}
 	}
-	if ck, err := req.Cookie(SessionCookie); err == nil && ck.Value != "" {
+	if ck, err := req.Cookie(auth.CookieName); err == nil && ck.Value != "" {
 		if err := checkSameOrigin(req); err != nil {
 			return nil, err
 		}

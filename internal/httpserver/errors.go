@@ -1,7 +1,6 @@
 package httpserver
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -112,7 +111,3 @@ func writeEnvelope(c echo.Context, status int, body envelope) {
 		_, _ = c.Response().Write(data)
 	}
 }
-
-// detached returns a context that outlives the request, for bookkeeping that must finish
-// even when the client has gone.
-func detached(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }

@@ -24,9 +24,6 @@ type IdempotencyStore interface {
 	Release(ctx context.Context, principal, key string) error
 }
 
-// HeaderIdempotencyKey is the request header naming a logical operation.
-const HeaderIdempotencyKey = "Idempotency-Key"
-
 var (
 	errKeyInProgress = &apperr.Error{Code: apperr.CodeIdempotencyInProgress,
 		Message: "A request with this Idempotency-Key is still being processed; retry shortly.", RetryAfter: time.Second}
@@ -44,49 +41,47 @@ type validatedBody struct {
 func (b validatedBody) Close() error        { return nil }
 func (b validatedBody) ValidatedValue() any { return b.value }
 
-// idempotent implements Idempotency-Key for one operation. The request validator has
-// already enforced the header where the spec requires it.
-func (s *Server) idempotent(op *authz.Operation) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			req := c.Request()
-			key := req.Header.Get(HeaderIdempotencyKey)
-			if key == "" {
-				return next(c)
-			}
-			body, err := io.ReadAll(req.Body)
-			if err != nil {
-				return err
-			}
-			if vb, ok := req.Body.(interface{ ValidatedValue() any }); ok {
-				req.Body = validatedBody{Reader: bytes.NewReader(body), value: vb.ValidatedValue()}
-			} else {
-				req.Body = io.NopCloser(bytes.NewReader(body))
-			}
-			principal := "anonymous"
-			if p := authz.PrincipalFrom(req.Context()); p != nil {
-				principal = p.Key()
-			}
-			ctx := req.Context()
-			outcome, stored, err := s.idem.Reserve(ctx, principal, key, requestHash(req, body), reqinfo.CorrelationID(ctx))
-			if err != nil {
-				return err
-			}
-			switch outcome {
-			case idempotency.InProgress:
-				return errKeyInProgress
-			case idempotency.Mismatch:
-				return errKeyReused
-			case idempotency.Replay:
-				h := c.Response().Header()
-				h.Set("Idempotent-Replayed", "true")
-				if stored.ContentType != "" {
-					h.Set(echo.HeaderContentType, stored.ContentType)
-				}
-				return c.Blob(stored.Status, stored.ContentType, stored.Body)
-			}
-			return s.runReserved(c, next, principal, key)
+// idempotent implements Idempotency-Key for the operations that honour it. The request
+// validator has already enforced the header where the spec requires it.
+func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		key := req.Header.Get(authz.IdempotencyHeader)
+		if key == "" {
+			return next(c)
 		}
+		body, err := io.ReadAll(req.Body)
+		if err != nil {
+			return err
+		}
+		if vb, ok := req.Body.(interface{ ValidatedValue() any }); ok {
+			req.Body = validatedBody{Reader: bytes.NewReader(body), value: vb.ValidatedValue()}
+		} else {
+			req.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		principal := "anonymous"
+		if p := authz.PrincipalFrom(req.Context()); p != nil {
+			principal = p.Key()
+		}
+		ctx := req.Context()
+		outcome, stored, err := s.idem.Reserve(ctx, principal, key, requestHash(req, body), reqinfo.CorrelationID(ctx))
+		if err != nil {
+			return err
+		}
+		switch outcome {
+		case idempotency.InProgress:
+			return errKeyInProgress
+		case idempotency.Mismatch:
+			return errKeyReused
+		case idempotency.Replay:
+			h := c.Response().Header()
+			h.Set("Idempotent-Replayed", "true")
+			if stored.ContentType != "" {
+				h.Set(echo.HeaderContentType, stored.ContentType)
+			}
+			return c.Blob(stored.Status, stored.ContentType, stored.Body)
+		}
+		return s.runReserved(c, next, principal, key)
 	}
 }
 
@@ -100,7 +95,8 @@ func (s *Server) runReserved(c echo.Context, next echo.HandlerFunc, principal, k
 	if err := next(c); err != nil {
 		c.Error(err)
 	}
-	ctx, cancel := context.WithTimeout(detached(c.Request().Context()), 5*time.Second)
+	// The bookkeeping must finish even when the client has gone.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), 5*time.Second)
 	defer cancel()
 	var err error
 	if res.Status >= 500 {

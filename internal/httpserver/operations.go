@@ -198,7 +198,7 @@ func (s *Server) chain(op *authz.Operation) []echo.MiddlewareFunc {
 		mws = append(mws, s.validate(op))
 	}
 	if op.Idempotency != authz.IdempotencyNone {
-		mws = append(mws, s.idempotent(op))
+		mws = append(mws, s.idempotent)
 	}
 	return mws
 }
