@@ -53,9 +53,9 @@ type Page struct {
 
 // List returns the events matching f, newest first (by seq), one page at a time. Every
 // filter is served by an index (see db/migrations/00002_audit.sql and TestListUsesIndexes).
-// The API guards it with audit:read (a permission internal/authz has yet to add). Errors: validation_failed for a malformed cursor (field cursor),
-// a limit out of range (limit), an unknown actor type (actor_type) or Until before Since
-// (until); database errors.
+// The API guards it with audit:read. Errors: validation_failed for a malformed cursor (field
+// cursor), a limit out of range (limit), an unknown actor type (actor_type) or Until before
+// Since (until); database errors.
 func (w *Writer) List(ctx context.Context, f Filter) (Page, error) {
 	limit := f.Limit
 	switch {

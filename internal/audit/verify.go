@@ -42,7 +42,7 @@ type Result struct {
 // back. Recording the head's seq and checkpoint outside the database (an export, a log
 // line) closes that gap.
 //
-// The API guards it with audit:read (a permission internal/authz has yet to add). It
+// The API guards it with audit:verify. It
 // returns an error only when the database cannot be read; a broken chain is a Result.
 func (w *Writer) Verify(ctx context.Context) (Result, error) {
 	tx, err := w.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})

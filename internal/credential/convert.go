@@ -16,10 +16,3 @@ func toAPI(c Credential) api.CredentialResponse {
 	}
 	return r
 }
-
-func str(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
-}

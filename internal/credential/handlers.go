@@ -32,12 +32,9 @@ func (h *Handlers) ListCredentials(ctx context.Context, req api.ListCredentialsR
 func (h *Handlers) CreateCredential(ctx context.Context, req api.CreateCredentialRequestObject) (api.CreateCredentialResponseObject, error) {
 	b := req.Body
 	in := CreateInput{
-		Scope: string(b.Scope), ScopeID: b.ScopeId, Name: b.Name, Description: str(b.Description), Username: b.Username,
-		AuthMethod: string(b.AuthMethod), Password: str(b.Password), PrivateKey: str(b.PrivateKey),
-		PrivateKeyPassphrase: str(b.PrivateKeyPassphrase),
-	}
-	if b.IsDefault != nil {
-		in.IsDefault = *b.IsDefault
+		Scope: string(b.Scope), ScopeID: b.ScopeId, Name: b.Name, Description: deref(b.Description), Username: b.Username,
+		AuthMethod: string(b.AuthMethod), Password: deref(b.Password), PrivateKey: deref(b.PrivateKey),
+		PrivateKeyPassphrase: deref(b.PrivateKeyPassphrase), IsDefault: deref(b.IsDefault),
 	}
 	c, err := h.svc.Create(ctx, authz.PrincipalFrom(ctx), in)
 	if err != nil {
@@ -81,10 +78,8 @@ func (h *Handlers) DeleteCredential(ctx context.Context, req api.DeleteCredentia
 
 // CloneCredential implements POST /credentials/{id}:clone (credential:write).
 func (h *Handlers) CloneCredential(ctx context.Context, req api.CloneCredentialRequestObject) (api.CloneCredentialResponseObject, error) {
-	in := CloneInput{Scope: string(req.Body.Scope), ScopeID: req.Body.ScopeId, Name: req.Body.Name}
-	if req.Body.IsDefault != nil {
-		in.IsDefault = *req.Body.IsDefault
-	}
+	in := CloneInput{Scope: string(req.Body.Scope), ScopeID: req.Body.ScopeId, Name: req.Body.Name,
+		IsDefault: deref(req.Body.IsDefault)}
 	c, err := h.svc.Clone(ctx, authz.PrincipalFrom(ctx), req.Id, in)
 	if err != nil {
 		return nil, err

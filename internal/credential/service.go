@@ -357,13 +357,7 @@ func (s *Service) Update(ctx context.Context, actor *authz.Principal, id uuid.UU
 // already changed), sealing new ones for its id, and returns the names of the secrets it
 // changed.
 func (s *Service) updateSecrets(next *dbq.SshCredential, in UpdateInput) ([]string, error) {
-	given := func(p *string) string {
-		if p == nil {
-			return ""
-		}
-		return *p
-	}
-	key, passphrase, password := given(in.PrivateKey), given(in.PrivateKeyPassphrase), given(in.Password)
+	key, passphrase, password := deref(in.PrivateKey), deref(in.PrivateKeyPassphrase), deref(in.Password)
 	usesKey, usesPassword := usesSecrets(next.AuthMethod)
 	if err := checkSecrets(next.AuthMethod, key, passphrase, password); err != nil {
 		return nil, err

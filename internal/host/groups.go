@@ -135,15 +135,34 @@ func (s *Service) DeleteGroup(ctx context.Context, actor *authz.Principal, id uu
 	})
 }
 
+// requireGroup returns resource.not_found unless group id exists.
+func requireGroup(ctx context.Context, q *dbq.Queries, id uuid.UUID) error {
+	ok, err := q.HostGroupExists(ctx, id)
+	if err != nil {
+		return pg.Translate(err)
+	}
+	if !ok {
+		return errGroupNotFound
+	}
+	return nil
+}
+
+// GroupMembers returns a page of the live hosts of a group. Guarded by host:read.
+// Errors: resource.not_found.
+func (s *Service) GroupMembers(ctx context.Context, id uuid.UUID, limit *int, after *string) ([]dbq.HostListRow, *string, error) {
+	if err := requireGroup(ctx, s.q, id); err != nil {
+		return nil, nil, err
+	}
+	return s.List(ctx, Filter{GroupID: &id, Limit: limit, Cursor: after})
+}
+
 // SetMember puts a host in a group (in=true) or takes it out. Both are idempotent.
 // Guarded by host:write. Errors: resource.not_found (group or host).
 func (s *Service) SetMember(ctx context.Context, actor *authz.Principal, groupID, hostID uuid.UUID, in bool) error {
-	ev := audit.For(ctx, actor, audit.ActionGroupMembership, "group", groupID.String(), map[string]any{"host_id": hostID.String(), "member": in})
-	_, err := s.groupChange(ctx, groupID, ev, func(q *dbq.Queries) error {
-		if _, err := q.GroupGet(ctx, groupID); errors.Is(err, pgx.ErrNoRows) {
-			return errGroupNotFound
-		} else if err != nil {
-			return pg.Translate(err)
+	return s.write(ctx, func(tx pgx.Tx) error {
+		q := dbq.New(tx)
+		if err := requireGroup(ctx, q, groupID); err != nil {
+			return err
 		}
 		if _, err := q.HostGet(ctx, hostID); errors.Is(err, pgx.ErrNoRows) {
 			return errNotFound
@@ -156,7 +175,10 @@ func (s *Service) SetMember(ctx context.Context, actor *authz.Principal, groupID
 		} else {
 			_, err = q.GroupRemoveHost(ctx, dbq.GroupRemoveHostParams{GroupID: &groupID, HostID: hostID})
 		}
-		return pg.Translate(err)
+		if err != nil {
+			return pg.Translate(err)
+		}
+		return s.audit.Append(ctx, tx, audit.For(ctx, actor, audit.ActionGroupMembership, "group", groupID.String(),
+			map[string]any{"host_id": hostID.String(), "member": in}))
 	})
-	return err
 }

@@ -61,10 +61,7 @@ func (h *Handlers) DeleteGroup(ctx context.Context, req api.DeleteGroupRequestOb
 
 // ListGroupMembers implements GET /groups/{id}/members (host:read).
 func (h *Handlers) ListGroupMembers(ctx context.Context, req api.ListGroupMembersRequestObject) (api.ListGroupMembersResponseObject, error) {
-	if _, err := h.svc.GetGroup(ctx, req.Id); err != nil {
-		return nil, err
-	}
-	rows, next, err := h.svc.List(ctx, Filter{GroupID: &req.Id, Limit: req.Params.Limit, Cursor: req.Params.Cursor})
+	rows, next, err := h.svc.GroupMembers(ctx, req.Id, req.Params.Limit, req.Params.Cursor)
 	if err != nil {
 		return nil, err
 	}

@@ -65,6 +65,9 @@ func TestGroups(t *testing.T) {
 	do(http.MethodGet, "hosts/"+h2.Id.String(), nil).Decode(t, &host)
 	require.Nil(t, host.Host.GroupId, "hosts outlive their group")
 	require.Equal(t, http.StatusNotFound, do(http.MethodGet, "groups/"+g.Id.String(), nil).Status)
+	require.Equal(t, http.StatusNotFound, do(http.MethodGet, "groups/"+g.Id.String()+"/members", nil).Status)
+	require.Equal(t, http.StatusNotFound, do(http.MethodPut, "groups/"+g.Id.String()+"/members/"+h2.Id.String(), nil).Status)
+	require.Equal(t, http.StatusNotFound, do(http.MethodDelete, "groups/"+g.Id.String()+"/members/"+h2.Id.String(), nil).Status)
 
 	var events api.AuditEventsPage
 	do(http.MethodGet, "audit/events?resource_type=group", nil).Decode(t, &events)

@@ -105,11 +105,7 @@ func (s *Service) Create(ctx context.Context, actor *authz.Principal, in CreateI
 		}
 		row, err := q.UserInsert(ctx, dbq.UserInsertParams{ID: id, Username: in.Username, Email: in.Email, PasswordHash: hash})
 		if err != nil {
-			err = pg.Translate(err)
-			if apperr.Is(err, apperr.CodeConflict) {
-				return apperr.Conflict(fmt.Sprintf("A user named %q already exists.", in.Username)).WithDetail("field", "username")
-			}
-			return err
+			return usernameTaken(err, in.Username)
 		}
 		if _, err := q.UserRoleAssign(ctx, dbq.UserRoleAssignParams{UserID: id, RoleID: in.Role, GrantedBy: actorID(actor)}); err != nil {
 			return pg.Translate(err)
@@ -120,6 +116,17 @@ func (s *Service) Create(ctx context.Context, actor *authz.Principal, in CreateI
 	})
 	return u, err
 }
+
+// usernameTaken translates err, naming username when the name is taken.
+func usernameTaken(err error, username string) error {
+	err = pg.Translate(err)
+	if apperr.Is(err, apperr.CodeConflict) {
+		return apperr.Conflict(fmt.Sprintf("A user named %q already exists.", username)).WithDetail("field", "username")
+	}
+	return err
+}
+
+func errNotFound() error { return apperr.NotFound("The user does not exist.") }
 
 func actorID(p *authz.Principal) *uuid.UUID {
 	if p == nil {
@@ -175,12 +182,17 @@ func (s *Service) Get(ctx context.Context, id uuid.UUID) (User, error) {
 func (s *Service) get(ctx context.Context, q *dbq.Queries, id uuid.UUID) (User, error) {
 	u, err := q.UserGetByID(ctx, id)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return User{}, apperr.NotFound("The user does not exist.")
+		return User{}, errNotFound()
 	}
 	if err != nil {
 		return User{}, pg.Translate(err)
 	}
-	roles, err := q.UserRoleList(ctx, id)
+	return withRoles(ctx, q, u)
+}
+
+// withRoles adds the roles of u.
+func withRoles(ctx context.Context, q *dbq.Queries, u dbq.User) (User, error) {
+	roles, err := q.UserRoleList(ctx, u.ID)
 	if err != nil {
 		return User{}, pg.Translate(err)
 	}
@@ -208,18 +220,17 @@ func (s *Service) Update(ctx context.Context, actor *authz.Principal, id uuid.UU
 		detail["email"] = *in.Email
 	}
 	err := s.changed(ctx, id, audit.For(ctx, actor, audit.ActionUserUpdated, "user", id.String(), detail), func(q *dbq.Queries) error {
-		_, err := q.UserUpdate(ctx, dbq.UserUpdateParams{ID: id, Username: in.Username, Email: in.Email})
+		row, err := q.UserUpdate(ctx, dbq.UserUpdateParams{ID: id, Username: in.Username, Email: in.Email})
 		if errors.Is(err, pgx.ErrNoRows) {
-			return apperr.NotFound("The user does not exist.")
+			return errNotFound()
 		}
 		if err != nil {
-			err = pg.Translate(err)
-			if apperr.Is(err, apperr.CodeConflict) && in.Username != nil {
-				return apperr.Conflict(fmt.Sprintf("A user named %q already exists.", *in.Username)).WithDetail("field", "username")
+			if in.Username == nil {
+				return pg.Translate(err)
 			}
-			return err
+			return usernameTaken(err, *in.Username)
 		}
-		u, err = s.get(ctx, q, id)
+		u, err = withRoles(ctx, q, row)
 		return err
 	})
 	return u, err
@@ -241,7 +252,7 @@ func (s *Service) Delete(ctx context.Context, actor *authz.Principal, id uuid.UU
 			return pg.Translate(err)
 		}
 		if n == 0 {
-			return apperr.NotFound("The user does not exist.")
+			return errNotFound()
 		}
 		_, err = q.SessionRevokeForUser(ctx, dbq.SessionRevokeForUserParams{UserID: id})
 		return pg.Translate(err)
@@ -266,9 +277,9 @@ func (s *Service) SetDisabled(ctx context.Context, actor *authz.Principal, id uu
 				return err
 			}
 		}
-		_, err := q.UserSetDisabled(ctx, dbq.UserSetDisabledParams{ID: id, Disabled: disabled})
+		row, err := q.UserSetDisabled(ctx, dbq.UserSetDisabledParams{ID: id, Disabled: disabled})
 		if errors.Is(err, pgx.ErrNoRows) {
-			return apperr.NotFound("The user does not exist.")
+			return errNotFound()
 		}
 		if err != nil {
 			return pg.Translate(err)
@@ -278,7 +289,7 @@ func (s *Service) SetDisabled(ctx context.Context, actor *authz.Principal, id uu
 				return pg.Translate(err)
 			}
 		}
-		u, err = s.get(ctx, q, id)
+		u, err = withRoles(ctx, q, row)
 		return err
 	})
 	return u, err
@@ -304,7 +315,7 @@ func (s *Service) ResetPassword(ctx context.Context, actor *authz.Principal, id 
 			return pg.Translate(err)
 		}
 		if n == 0 {
-			return apperr.NotFound("The user does not exist.")
+			return errNotFound()
 		}
 		_, err = q.SessionRevokeForUser(ctx, dbq.SessionRevokeForUserParams{UserID: id})
 		return pg.Translate(err)
@@ -317,10 +328,7 @@ func (s *Service) ResetPassword(ctx context.Context, actor *authz.Principal, id 
 func (s *Service) AssignRole(ctx context.Context, actor *authz.Principal, id uuid.UUID, role string) error {
 	ev := audit.For(ctx, actor, audit.ActionRoleAssigned, "user", id.String(), map[string]any{"role_id": role})
 	return s.changed(ctx, id, ev, func(q *dbq.Queries) error {
-		if err := auth.CheckGrantable(ctx, q, actor, "role_id", role); err != nil {
-			return err
-		}
-		if _, err := s.get(ctx, q, id); err != nil {
+		if err := checkRoleChange(ctx, q, actor, id, role); err != nil {
 			return err
 		}
 		_, err := q.UserRoleAssign(ctx, dbq.UserRoleAssignParams{UserID: id, RoleID: role, GrantedBy: actorID(actor)})
@@ -334,10 +342,7 @@ func (s *Service) AssignRole(ctx context.Context, actor *authz.Principal, id uui
 func (s *Service) UnassignRole(ctx context.Context, actor *authz.Principal, id uuid.UUID, role string) error {
 	ev := audit.For(ctx, actor, audit.ActionRoleUnassigned, "user", id.String(), map[string]any{"role_id": role})
 	return s.changed(ctx, id, ev, func(q *dbq.Queries) error {
-		if err := auth.CheckGrantable(ctx, q, actor, "role_id", role); err != nil {
-			return err
-		}
-		if _, err := s.get(ctx, q, id); err != nil {
+		if err := checkRoleChange(ctx, q, actor, id, role); err != nil {
 			return err
 		}
 		if role == authz.RoleAdmin {
@@ -348,6 +353,18 @@ func (s *Service) UnassignRole(ctx context.Context, actor *authz.Principal, id u
 		_, err := q.UserRoleUnassign(ctx, dbq.UserRoleUnassignParams{UserID: id, RoleID: role})
 		return pg.Translate(err)
 	})
+}
+
+// checkRoleChange checks that actor may grant role and that user id exists.
+func checkRoleChange(ctx context.Context, q *dbq.Queries, actor *authz.Principal, id uuid.UUID, role string) error {
+	if err := auth.CheckGrantable(ctx, q, actor, "role_id", role); err != nil {
+		return err
+	}
+	_, err := q.UserGetByID(ctx, id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return errNotFound()
+	}
+	return pg.Translate(err)
 }
 
 // guardLastAdmin refuses a change that would leave no active admin, when id is an active

@@ -10,6 +10,9 @@ const loginOK = {
   user: alice,
 };
 
+// signedOut is /auth/me without a session: the normal state before sign-in.
+const signedOut = () => envelope(401, "auth.required", "Sign in first.");
+
 async function signIn(username: string, password: string, otp?: string) {
   const user = userEvent.setup();
   await user.type(await screen.findByLabelText("Username"), username);
@@ -21,7 +24,7 @@ async function signIn(username: string, password: string, otp?: string) {
 describe("App on load", () => {
   it("shows the sign-in form when /auth/me answers 401", async () => {
     const seen = fakeServer({
-      "GET /api/v1/auth/me": () => envelope(401, "auth.required", "Sign in first."),
+      "GET /api/v1/auth/me": signedOut,
     });
     render(<App />);
 
@@ -59,7 +62,7 @@ describe("sign-in form", () => {
     let signedIn = false;
     const seen = fakeServer({
       "GET /api/v1/auth/me": () =>
-        signedIn ? json(200, alice) : envelope(401, "auth.required", "Sign in first."),
+        signedIn ? json(200, alice) : signedOut(),
       "POST /api/v1/auth/login": () => {
         signedIn = true;
         return json(200, loginOK);
@@ -95,7 +98,7 @@ describe("sign-in form", () => {
     let signedIn = false;
     fakeServer({
       "GET /api/v1/auth/me": () =>
-        signedIn ? json(200, alice) : envelope(401, "auth.required", "Sign in first."),
+        signedIn ? json(200, alice) : signedOut(),
       "POST /api/v1/auth/login": () => {
         signedIn = true;
         return json(200, loginOK);
@@ -114,7 +117,7 @@ describe("sign-in form", () => {
 
   it("sends the one-time code only when it is filled in", async () => {
     const seen = fakeServer({
-      "GET /api/v1/auth/me": () => envelope(401, "auth.required", "Sign in first."),
+      "GET /api/v1/auth/me": signedOut,
       "POST /api/v1/auth/login": () => envelope(401, "auth.invalid_credentials", "Wrong code."),
     });
     render(<App />);
@@ -132,7 +135,7 @@ describe("sign-in form", () => {
 
   it("rejects a one-time code that is not 6 digits without calling the server", async () => {
     const seen = fakeServer({
-      "GET /api/v1/auth/me": () => envelope(401, "auth.required", "Sign in first."),
+      "GET /api/v1/auth/me": signedOut,
     });
     render(<App />);
     await signIn("alice", "pw", "12a4");
@@ -143,7 +146,7 @@ describe("sign-in form", () => {
 
   it("asks for both fields before calling the server", async () => {
     const seen = fakeServer({
-      "GET /api/v1/auth/me": () => envelope(401, "auth.required", "Sign in first."),
+      "GET /api/v1/auth/me": signedOut,
     });
     render(<App />);
     const user = userEvent.setup();
@@ -156,7 +159,7 @@ describe("sign-in form", () => {
 
   it("shows the envelope's human_message for a wrong password and stays on the form", async () => {
     fakeServer({
-      "GET /api/v1/auth/me": () => envelope(401, "auth.required", "Sign in first."),
+      "GET /api/v1/auth/me": signedOut,
       "POST /api/v1/auth/login": () =>
         envelope(401, "auth.invalid_credentials", "The username or password is incorrect."),
     });
@@ -171,7 +174,7 @@ describe("sign-in form", () => {
 
   it("shows a validation message from a 400 envelope", async () => {
     fakeServer({
-      "GET /api/v1/auth/me": () => envelope(401, "auth.required", "Sign in first."),
+      "GET /api/v1/auth/me": signedOut,
       "POST /api/v1/auth/login": () =>
         envelope(400, "validation_failed", 'Field "password" must be at most 256 characters.'),
     });
@@ -183,7 +186,7 @@ describe("sign-in form", () => {
 
   it("falls back to the HTTP status when the error is not an envelope", async () => {
     fakeServer({
-      "GET /api/v1/auth/me": () => envelope(401, "auth.required", "Sign in first."),
+      "GET /api/v1/auth/me": signedOut,
       "POST /api/v1/auth/login": () =>
         new Response("<html>Bad Gateway</html>", { status: 502, headers: { "Content-Type": "text/html" } }),
     });
@@ -195,7 +198,7 @@ describe("sign-in form", () => {
 
   it("reports an unreachable server", async () => {
     fakeServer({
-      "GET /api/v1/auth/me": () => envelope(401, "auth.required", "Sign in first."),
+      "GET /api/v1/auth/me": signedOut,
       "POST /api/v1/auth/login": () => Promise.reject(new TypeError("Failed to fetch")),
     });
     render(<App />);
@@ -206,7 +209,7 @@ describe("sign-in form", () => {
 
   it("explains when the login succeeded but the session cookie did not stick", async () => {
     fakeServer({
-      "GET /api/v1/auth/me": () => envelope(401, "auth.required", "Sign in first."),
+      "GET /api/v1/auth/me": signedOut,
       "POST /api/v1/auth/login": () => json(200, loginOK),
     });
     render(<App />);
@@ -219,7 +222,7 @@ describe("sign-in form", () => {
   it("disables the button while the request is in flight", async () => {
     let release: (r: Response) => void = () => {};
     fakeServer({
-      "GET /api/v1/auth/me": () => envelope(401, "auth.required", "Sign in first."),
+      "GET /api/v1/auth/me": signedOut,
       "POST /api/v1/auth/login": () => new Promise<Response>((resolve) => (release = resolve)),
     });
     render(<App />);
