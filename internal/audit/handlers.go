@@ -11,6 +11,7 @@ import (
 
 	api "github.com/openwatch/openwatch/gen/api"
 	"github.com/openwatch/openwatch/internal/authz"
+	"github.com/openwatch/openwatch/internal/cursor"
 )
 
 // Handlers implements the audit operations.
@@ -35,43 +36,43 @@ func str(p *string) string {
 func (h *Handlers) ListAuditEvents(ctx context.Context, req api.ListAuditEventsRequestObject) (api.ListAuditEventsResponseObject, error) {
 	p := req.Params
 	f := Filter{Action: str(p.Action), CorrelationID: str(p.CorrelationId), ResourceType: str(p.ResourceType),
-		ResourceID: str(p.ResourceId), Since: p.Since, Until: p.Until, Cursor: str(p.Cursor)}
+		ResourceID: str(p.ResourceId), Since: p.Since, Until: p.Until}
 	if p.ActorType != nil {
 		f.ActorType = string(*p.ActorType)
 	}
-	if p.Limit != nil {
-		f.Limit = *p.Limit
-	}
-	page, err := h.w.List(ctx, f)
+	r, err := cursor.Parse(h.w.Cursors(), p.Cursor, p.Limit, cursor.Limits(api.ListAuditEventsPageLimit()))
 	if err != nil {
 		return nil, err
 	}
-	out := api.ListAuditEvents200JSONResponse{Items: make([]api.AuditEvent, 0, len(page.Items)), NextCursor: page.NextCursor}
-	for _, e := range page.Items {
-		out.Items = append(out.Items, toAPI(e))
+	page, err := h.w.List(ctx, f, r)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	out := cursor.Map(page, toAPI)
+	return api.ListAuditEvents200JSONResponse{Items: out.Items, NextCursor: out.Next}, nil
 }
 
 // ExportAuditEvents implements GET /audit/events:export (audit:export, license audit_export).
 func (h *Handlers) ExportAuditEvents(ctx context.Context, req api.ExportAuditEventsRequestObject) (api.ExportAuditEventsResponseObject, error) {
 	p := req.Params
 	f := Filter{Action: str(p.Action), CorrelationID: str(p.CorrelationId), ResourceType: str(p.ResourceType),
-		ResourceID: str(p.ResourceId), Since: p.Since, Until: p.Until, Limit: MaxLimit}
+		ResourceID: str(p.ResourceId), Since: p.Since, Until: p.Until}
 	if p.ActorType != nil {
 		f.ActorType = string(*p.ActorType)
 	}
 	var events []Stored
+	r := cursor.First(h.w.Cursors(), api.ListAuditEventsPageLimit().Max)
 	for len(events) < MaxExportRows {
-		page, err := h.w.List(ctx, f)
+		page, err := h.w.List(ctx, f, r)
 		if err != nil {
 			return nil, err
 		}
 		events = append(events, page.Items...)
-		if page.NextCursor == nil {
+		if page.Next == nil {
 			break
 		}
-		f.Cursor = *page.NextCursor
+		last := page.Items[len(page.Items)-1].Seq
+		r.After = &last
 	}
 	if len(events) > MaxExportRows {
 		events = events[:MaxExportRows]

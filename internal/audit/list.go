@@ -12,13 +12,8 @@ import (
 
 	dbq "github.com/openwatch/openwatch/gen/db"
 	"github.com/openwatch/openwatch/internal/apperr"
+	"github.com/openwatch/openwatch/internal/cursor"
 	"github.com/openwatch/openwatch/internal/pg"
-)
-
-// Page sizes of List.
-const (
-	DefaultLimit = 50
-	MaxLimit     = 200
 )
 
 // cursorVersion is the first byte of a decoded cursor; cursorTagSize bytes of HMAC follow
@@ -39,37 +34,30 @@ type Filter struct {
 	ResourceID   string
 	// Since and Until bound occurred_at: Since <= occurred_at < Until.
 	Since, Until *time.Time
-	// Cursor is the NextCursor of the previous page, "" for the first page.
-	Cursor string
-	// Limit is the page size, 1 to MaxLimit; 0 means DefaultLimit.
-	Limit int
 }
 
-// Page is one page of events, newest first. NextCursor is nil on the last page.
-type Page struct {
-	Items      []Stored
-	NextCursor *string
-}
+// Cursors is the codec of the audit list's cursors (see encodeCursor): they are signed,
+// so a cursor not issued by this server is malformed.
+func (w *Writer) Cursors() cursor.Codec[int64] { return seqCodec{w: w} }
 
-// List returns the events matching f, newest first (by seq), one page at a time. Every
-// filter is served by an index (see db/migrations/00002_audit.sql and TestListUsesIndexes).
-// The API guards it with audit:read. Errors: validation_failed for a malformed cursor (field
-// cursor), a limit out of range (limit), an unknown actor type (actor_type) or Until before
-// Since (until); database errors.
-func (w *Writer) List(ctx context.Context, f Filter) (Page, error) {
-	limit := f.Limit
-	switch {
-	case limit == 0:
-		limit = DefaultLimit
-	case limit < 1 || limit > MaxLimit:
-		return Page{}, apperr.Invalid("limit", fmt.Sprintf("limit must be between 1 and %d", MaxLimit))
-	}
+type seqCodec struct{ w *Writer }
+
+func (c seqCodec) Encode(seq int64) string        { return c.w.encodeCursor(seq) }
+func (c seqCodec) Decode(s string) (int64, error) { return c.w.decodeCursor(s) }
+
+// List returns a page of the events matching f, newest first (by seq); page comes from
+// cursor.Parse with Cursors. Every filter is served by an index (see
+// db/migrations/00002_audit.sql and TestListUsesIndexes). The API guards it with
+// audit:read. Errors: validation_failed for an unknown actor type (actor_type) or Until
+// before Since (until); database errors.
+func (w *Writer) List(ctx context.Context, f Filter, page cursor.Request[int64]) (cursor.Page[Stored], error) {
+	var none cursor.Page[Stored]
 	if f.ActorType != "" && !validActorType(f.ActorType) {
-		return Page{}, apperr.Invalid("actor_type", fmt.Sprintf("actor_type must be one of %s, %s, %s, %s",
+		return none, apperr.Invalid("actor_type", fmt.Sprintf("actor_type must be one of %s, %s, %s, %s",
 			ActorUser, ActorServiceAccount, ActorSystem, ActorAnonymous))
 	}
 	if f.Since != nil && f.Until != nil && f.Until.Before(*f.Since) {
-		return Page{}, apperr.Invalid("until", "until must not be before since")
+		return none, apperr.Invalid("until", "until must not be before since")
 	}
 	params := dbq.AuditEventListParams{
 		Action:        nonEmpty(f.Action),
@@ -79,14 +67,8 @@ func (w *Writer) List(ctx context.Context, f Filter) (Page, error) {
 		ResourceID:    nonEmpty(f.ResourceID),
 		Since:         f.Since,
 		Until:         f.Until,
-		RowLimit:      int32(limit + 1),
-	}
-	if f.Cursor != "" {
-		seq, err := w.decodeCursor(f.Cursor)
-		if err != nil {
-			return Page{}, err
-		}
-		params.BeforeSeq = &seq
+		BeforeSeq:     page.After,
+		RowLimit:      page.Fetch(),
 	}
 
 	var rows []dbq.AuditEvent
@@ -100,23 +82,18 @@ func (w *Writer) List(ctx context.Context, f Filter) (Page, error) {
 		return err
 	})
 	if err != nil {
-		return Page{}, fmt.Errorf("list audit events: %w", err)
+		return none, fmt.Errorf("list audit events: %w", err)
 	}
-
-	page := Page{Items: make([]Stored, 0, min(len(rows), limit))}
-	for i, row := range rows {
-		if i == limit {
-			next := w.encodeCursor(rows[i-1].Seq)
-			page.NextCursor = &next
-			break
-		}
+	cut := cursor.Cut(page, rows, func(r dbq.AuditEvent) int64 { return r.Seq })
+	out := cursor.Page[Stored]{Items: make([]Stored, 0, len(cut.Items)), Next: cut.Next}
+	for _, row := range cut.Items {
 		s, err := stored(row)
 		if err != nil {
-			return Page{}, fmt.Errorf("list audit events: %w", err)
+			return none, fmt.Errorf("list audit events: %w", err)
 		}
-		page.Items = append(page.Items, s)
+		out.Items = append(out.Items, s)
 	}
-	return page, nil
+	return out, nil
 }
 
 // encodeCursor returns the opaque cursor for the page after seq: base64url of version,
@@ -131,17 +108,16 @@ func (w *Writer) encodeCursor(seq int64) string {
 
 // decodeCursor returns the seq of a cursor made by encodeCursor, or a validation error.
 func (w *Writer) decodeCursor(c string) (int64, error) {
-	malformed := apperr.Invalid("cursor", "cursor is malformed")
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil || len(b) != cursorSize || b[0] != cursorVersion {
-		return 0, malformed
+		return 0, cursor.Malformed()
 	}
 	if !hmac.Equal(b[9:], w.cursorTag(b[:9])) {
-		return 0, malformed
+		return 0, cursor.Malformed()
 	}
 	seq := int64(binary.BigEndian.Uint64(b[1:9]))
 	if seq < 1 {
-		return 0, malformed
+		return 0, cursor.Malformed()
 	}
 	return seq, nil
 }

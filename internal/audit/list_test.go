@@ -14,8 +14,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	api "github.com/openwatch/openwatch/gen/api"
 	"github.com/openwatch/openwatch/internal/apperr"
 	"github.com/openwatch/openwatch/internal/audit"
+	"github.com/openwatch/openwatch/internal/cursor"
 	"github.com/openwatch/openwatch/internal/pg"
 )
 
@@ -44,27 +46,42 @@ func (b *bundle) seed(t *testing.T) {
 	}
 }
 
-// seqs lists every matching seq, following cursors page by page.
-func (b *bundle) seqs(t *testing.T, f audit.Filter) []int64 {
+// limits are the spec's bounds of GET /audit/events?limit.
+var limits = cursor.Limits(api.ListAuditEventsPageLimit())
+
+// list reads the page of f that c and limit (nil: the defaults) ask for.
+func (b *bundle) list(f audit.Filter, c string, limit *int) (cursor.Page[audit.Stored], error) {
+	r, err := cursor.Parse(b.w.Cursors(), &c, limit, limits)
+	if err != nil {
+		return cursor.Page[audit.Stored]{}, err
+	}
+	return b.w.List(b.ctx, f, r)
+}
+
+// seqs lists every matching seq, following cursors page by page (limit 0: the default).
+func (b *bundle) seqs(t *testing.T, f audit.Filter, limit int) []int64 {
 	t.Helper()
-	limit := f.Limit
-	if limit == 0 {
-		limit = audit.DefaultLimit
+	var lp *int
+	if limit != 0 {
+		lp = &limit
+	} else {
+		limit = limits.Default
 	}
 	var out []int64
+	c := ""
 	for pages := 0; ; pages++ {
 		require.Less(t, pages, 100)
-		page, err := b.w.List(b.ctx, f)
+		page, err := b.list(f, c, lp)
 		require.NoError(t, err)
 		require.LessOrEqual(t, len(page.Items), limit)
 		for _, it := range page.Items {
 			out = append(out, it.Seq)
 		}
-		if page.NextCursor == nil {
+		if page.Next == nil {
 			return out
 		}
 		require.Len(t, page.Items, limit, "only the last page is short")
-		f.Cursor = *page.NextCursor
+		c = *page.Next
 	}
 }
 
@@ -105,29 +122,29 @@ func TestListFiltersAndPages(t *testing.T) {
 	}
 	for name, c := range cases {
 		for _, limit := range []int{1, 4, 5, 0, 200} {
-			f := c.f
-			f.Limit = limit
-			got := b.seqs(t, f)
+			got := b.seqs(t, c.f, limit)
 			require.Equal(t, want(c.keep), got, "%s, limit %d", name, limit)
 		}
 	}
 
-	page, err := b.w.List(b.ctx, audit.Filter{Limit: 30})
+	thirty := 30
+	page, err := b.list(audit.Filter{}, "", &thirty)
 	require.NoError(t, err)
 	require.Len(t, page.Items, 30)
-	require.Nil(t, page.NextCursor, "no cursor when the page ends exactly at the last event")
-	page, err = b.w.List(b.ctx, audit.Filter{})
+	require.Nil(t, page.Next, "no cursor when the page ends exactly at the last event")
+	page, err = b.list(audit.Filter{}, "", nil)
 	require.NoError(t, err)
-	require.Len(t, page.Items, 30, "default limit is %d", audit.DefaultLimit)
+	require.Len(t, page.Items, 30, "default limit is %d", limits.Default)
 }
 
 func TestListRefusesBadInput(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	b.seed(t)
-	page, err := b.w.List(b.ctx, audit.Filter{Limit: 2})
+	two := 2
+	page, err := b.list(audit.Filter{}, "", &two)
 	require.NoError(t, err)
-	good := *page.NextCursor
+	good := *page.Next
 	raw, err := base64.RawURLEncoding.DecodeString(good)
 	require.NoError(t, err)
 	flipped := append([]byte(nil), raw...)
@@ -135,10 +152,11 @@ func TestListRefusesBadInput(t *testing.T) {
 	renumbered := append([]byte(nil), raw...)
 	renumbered[8]++
 	otherKey := make([]byte, audit.KeySize)
-	otherPage, err := audit.NewWriter(b.pool, otherKey, nil).List(b.ctx, audit.Filter{Limit: 2})
+	other := audit.NewWriter(b.pool, otherKey, nil)
+	otherPage, err := other.List(b.ctx, audit.Filter{}, cursor.First(other.Cursors(), 2))
 	require.NoError(t, err)
 
-	for name, cursor := range map[string]string{
+	for name, c := range map[string]string{
 		"not base64":    "!!!",
 		"padded base64": good + "=",
 		"short":         good[:10],
@@ -146,22 +164,22 @@ func TestListRefusesBadInput(t *testing.T) {
 		"json":          base64.RawURLEncoding.EncodeToString([]byte(`{"v":1,"k":5}`)),
 		"flipped tag":   base64.RawURLEncoding.EncodeToString(flipped),
 		"edited seq":    base64.RawURLEncoding.EncodeToString(renumbered),
-		"other key":     *otherPage.NextCursor,
+		"other key":     *otherPage.Next,
 		"other version": base64.RawURLEncoding.EncodeToString(append([]byte{2}, raw[1:]...)),
 		"standard b64":  base64.StdEncoding.EncodeToString(raw) + "+/",
 	} {
-		_, err := b.w.List(b.ctx, audit.Filter{Cursor: cursor})
+		_, err := b.list(audit.Filter{}, c, nil)
 		requireInvalid(t, err, "cursor", name)
 	}
 
-	for _, limit := range []int{-1, 201, 1000} {
-		_, err := b.w.List(b.ctx, audit.Filter{Limit: limit})
+	for _, limit := range []int{-1, 0, 201, 1000} {
+		_, err := b.list(audit.Filter{}, "", &limit)
 		requireInvalid(t, err, "limit", strconv.Itoa(limit))
 	}
-	_, err = b.w.List(b.ctx, audit.Filter{ActorType: "robot"})
+	_, err = b.list(audit.Filter{ActorType: "robot"}, "", nil)
 	requireInvalid(t, err, "actor_type", "actor type")
 	since, until := t0, t0.Add(-time.Second)
-	_, err = b.w.List(b.ctx, audit.Filter{Since: &since, Until: &until})
+	_, err = b.list(audit.Filter{Since: &since, Until: &until}, "", nil)
 	requireInvalid(t, err, "until", "window")
 }
 
@@ -234,7 +252,7 @@ func TestListUsesIndexes(t *testing.T) {
 					return err
 				}
 				rows, err := tx.Query(b.ctx, "EXPLAIN "+query, p.before, p.action, p.correlation, p.actorType,
-					p.resType, p.resID, p.since, p.until, audit.DefaultLimit+1)
+					p.resType, p.resID, p.since, p.until, limits.Default+1)
 				if err != nil {
 					return err
 				}

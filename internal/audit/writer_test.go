@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openwatch/openwatch/internal/audit"
+	"github.com/openwatch/openwatch/internal/cursor"
 	"github.com/openwatch/openwatch/internal/pg"
 )
 
@@ -25,7 +26,7 @@ func TestAppendCommitsWithTheChange(t *testing.T) {
 		return b.w.Append(b.ctx, tx, e)
 	}))
 
-	page, err := b.w.List(b.ctx, audit.Filter{})
+	page, err := b.w.List(b.ctx, audit.Filter{}, cursor.First(b.w.Cursors(), 200))
 	require.NoError(t, err)
 	require.Len(t, page.Items, 1)
 	got := page.Items[0]
@@ -58,7 +59,7 @@ func TestAppendRollsBackWithTheChange(t *testing.T) {
 	})
 	require.ErrorIs(t, err, boom)
 
-	page, err := b.w.List(b.ctx, audit.Filter{})
+	page, err := b.w.List(b.ctx, audit.Filter{}, cursor.First(b.w.Cursors(), 200))
 	require.NoError(t, err)
 	require.Len(t, page.Items, 1, "the event went with the change")
 	b.appendN(t, 1)
@@ -84,7 +85,7 @@ func TestAppendRefusesBadEvents(t *testing.T) {
 	err := b.w.AppendAlone(b.ctx, audit.Event{Action: "user.teleported", ActorType: audit.ActorSystem})
 	require.ErrorIs(t, err, audit.ErrUnknownAction)
 
-	page, err := b.w.List(b.ctx, audit.Filter{})
+	page, err := b.w.List(b.ctx, audit.Filter{}, cursor.First(b.w.Cursors(), 200))
 	require.NoError(t, err)
 	require.Empty(t, page.Items)
 }
@@ -98,7 +99,7 @@ func TestAppendAloneSurvivesCancelledContext(t *testing.T) {
 	e.ActorType, e.ActorID = audit.ActorAnonymous, ""
 	require.NoError(t, b.w.AppendAlone(ctx, e))
 
-	page, err := b.w.List(b.ctx, audit.Filter{})
+	page, err := b.w.List(b.ctx, audit.Filter{}, cursor.First(b.w.Cursors(), 200))
 	require.NoError(t, err)
 	require.Len(t, page.Items, 1)
 	require.Equal(t, audit.SeverityWarning, page.Items[0].Severity)
@@ -111,7 +112,7 @@ func TestAppendDefaultsOccurredAtToTheClock(t *testing.T) {
 	at := time.Date(2030, 1, 2, 3, 4, 5, 6000, time.UTC)
 	w := audit.NewWriter(b.pool, b.key, func() time.Time { return at })
 	require.NoError(t, w.AppendAlone(b.ctx, event(audit.ActionLogout)))
-	page, err := w.List(b.ctx, audit.Filter{})
+	page, err := w.List(b.ctx, audit.Filter{}, cursor.First(w.Cursors(), 200))
 	require.NoError(t, err)
 	require.True(t, at.Equal(page.Items[0].OccurredAt))
 }
@@ -146,7 +147,7 @@ func TestDetailSurvivesPostgres(t *testing.T) {
 	res := b.verify(t)
 	require.True(t, res.OK, res.Reason)
 
-	page, err := b.w.List(b.ctx, audit.Filter{})
+	page, err := b.w.List(b.ctx, audit.Filter{}, cursor.First(b.w.Cursors(), 200))
 	require.NoError(t, err)
 	got := page.Items[0]
 	require.Equal(t, []string{`detail["a.b"].Cookie`, "detail.items[0].token", "detail.new_password"}, got.Redactions)

@@ -5,6 +5,7 @@ import (
 
 	api "github.com/openwatch/openwatch/gen/api"
 	"github.com/openwatch/openwatch/internal/authz"
+	"github.com/openwatch/openwatch/internal/cursor"
 )
 
 // Handlers implements the credential operations.
@@ -17,15 +18,16 @@ func NewHandlers(svc *Service) *Handlers { return &Handlers{svc: svc} }
 
 // ListCredentials implements GET /credentials (credential:read).
 func (h *Handlers) ListCredentials(ctx context.Context, req api.ListCredentialsRequestObject) (api.ListCredentialsResponseObject, error) {
-	items, next, err := h.svc.List(ctx, req.Params.Limit, req.Params.Cursor)
+	r, err := cursor.Parse(cursor.ByID{}, req.Params.Cursor, req.Params.Limit, cursor.Limits(api.ListCredentialsPageLimit()))
 	if err != nil {
 		return nil, err
 	}
-	out := api.ListCredentials200JSONResponse{Credentials: make([]api.CredentialResponse, 0, len(items)), NextCursor: next}
-	for _, c := range items {
-		out.Credentials = append(out.Credentials, toAPI(c))
+	page, err := h.svc.List(ctx, r)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	out := cursor.Map(page, toAPI)
+	return api.ListCredentials200JSONResponse{Credentials: out.Items, NextCursor: out.Next}, nil
 }
 
 // CreateCredential implements POST /credentials (credential:write).

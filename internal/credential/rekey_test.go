@@ -9,6 +9,7 @@ import (
 
 	"github.com/openwatch/openwatch/internal/audit"
 	"github.com/openwatch/openwatch/internal/credential"
+	"github.com/openwatch/openwatch/internal/cursor"
 	"github.com/openwatch/openwatch/internal/seal"
 )
 
@@ -107,10 +108,10 @@ func TestRekeyAll(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, auditKey, again)
 	svc := credential.NewService(b.pool, fresh, audit.NewWriter(b.pool, again, nil), nil)
-	items, _, err := svc.List(b.ctx, nil, nil)
+	page, err := svc.List(b.ctx, cursor.First(cursor.ByID{}, 50))
 	require.NoError(t, err)
-	require.Len(t, items, 1)
-	sec, err := svc.Secret(b.ctx, items[0].ID)
+	require.Len(t, page.Items, 1)
+	sec, err := svc.Secret(b.ctx, page.Items[0].ID)
 	require.NoError(t, err)
 	require.Equal(t, "pw1", sec.Password)
 	require.Equal(t, "pp", sec.Passphrase)

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openwatch/openwatch/internal/credential"
+	"github.com/openwatch/openwatch/internal/cursor"
 )
 
 // marker returns a string that occurs nowhere unless a secret leaked.
@@ -85,9 +86,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 		Description: ptr("rotated")}))
 	keep(b.svc.Get(b.ctx, keyCred.ID))
 	keep(b.svc.Get(b.ctx, bothCred.ID))
-	items, next, err := b.svc.List(b.ctx, nil, nil)
-	keep(items, err)
-	returned = append(returned, next)
+	page, err := b.svc.List(b.ctx, cursor.First(cursor.ByID{}, 50))
+	keep(page.Items, err)
+	returned = append(returned, page.Next)
 	keep(b.svc.Resolve(b.ctx, hostID))
 	keep(b.svc.Resolve(b.ctx, b.host(t)))
 	clone, err := b.svc.Clone(b.ctx, b.actor, bothCred.ID, credential.CloneInput{Scope: credential.ScopeSystem, Name: ptr("copy")})

@@ -248,24 +248,13 @@ func (s *Service) Create(ctx context.Context, actor *authz.Principal, in CreateI
 	return toCredential(row), nil
 }
 
-// List returns live credentials in creation order, a page at a time. Guarded by
-// credential:read. Errors: validation_failed (a bad cursor).
-func (s *Service) List(ctx context.Context, limit *int, after *string) ([]Credential, *string, error) {
-	afterID, err := cursor.AfterID(after)
+// List returns a page of live credentials in creation order. Guarded by credential:read.
+func (s *Service) List(ctx context.Context, page cursor.Request[uuid.UUID]) (cursor.Page[Credential], error) {
+	rows, err := s.q.CredentialList(ctx, dbq.CredentialListParams{After: page.After, RowLimit: page.Fetch()})
 	if err != nil {
-		return nil, nil, err
+		return cursor.Page[Credential]{}, pg.Translate(err)
 	}
-	n := cursor.Limit(limit)
-	rows, err := s.q.CredentialList(ctx, dbq.CredentialListParams{After: afterID, RowLimit: int32(n + 1)})
-	if err != nil {
-		return nil, nil, pg.Translate(err)
-	}
-	rows, next := cursor.Trim(rows, n, func(r dbq.SshCredential) any { return r.ID })
-	items := make([]Credential, len(rows))
-	for i, r := range rows {
-		items[i] = toCredential(r)
-	}
-	return items, next, nil
+	return cursor.Map(cursor.Cut(page, rows, func(r dbq.SshCredential) uuid.UUID { return r.ID }), toCredential), nil
 }
 
 // Get returns a live credential. Guarded by credential:read. Errors: resource.not_found.

@@ -12,8 +12,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	api "github.com/openwatch/openwatch/gen/api"
 	"github.com/openwatch/openwatch/internal/apperr"
 	"github.com/openwatch/openwatch/internal/credential"
+	"github.com/openwatch/openwatch/internal/cursor"
 )
 
 func TestCreate(t *testing.T) {
@@ -183,9 +185,9 @@ func TestCreateInvalid(t *testing.T) {
 			requireInvalid(t, err, tc.field)
 		})
 	}
-	items, _, err := b.svc.List(b.ctx, nil, nil)
+	page, err := b.svc.List(b.ctx, cursor.First(cursor.ByID{}, 50))
 	require.NoError(t, err)
-	require.Empty(t, items, "nothing was stored")
+	require.Empty(t, page.Items, "nothing was stored")
 	require.Empty(t, b.auditEvents(t), "nothing was audited")
 }
 
@@ -422,21 +424,23 @@ func TestDeleteAndList(t *testing.T) {
 	var seen []uuid.UUID
 	var next *string
 	for page := 0; ; page++ {
-		items, c, err := b.svc.List(b.ctx, ptr(2), next)
+		r, err := cursor.Parse(cursor.ByID{}, next, ptr(2), cursor.Limits(api.ListCredentialsPageLimit()))
 		require.NoError(t, err)
-		require.LessOrEqual(t, len(items), 2)
-		for _, it := range items {
+		p, err := b.svc.List(b.ctx, r)
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(p.Items), 2)
+		for _, it := range p.Items {
 			seen = append(seen, it.ID)
 		}
-		if c == nil {
+		if p.Next == nil {
 			break
 		}
-		next = c
+		next = p.Next
 		require.Less(t, page, 5)
 	}
 	require.Equal(t, []uuid.UUID{ids[0], ids[1], ids[3], ids[4]}, seen)
 
-	_, _, err = b.svc.List(b.ctx, nil, ptr("%%%"))
+	_, err = cursor.Parse(cursor.ByID{}, ptr("%%%"), nil, cursor.Limits(api.ListCredentialsPageLimit()))
 	requireInvalid(t, err, "cursor")
 
 	var actions []string

@@ -74,18 +74,12 @@ func (s *Service) GetGroup(ctx context.Context, id uuid.UUID) (Group, error) {
 }
 
 // ListGroups returns a page of groups. Guarded by host:read.
-func (s *Service) ListGroups(ctx context.Context, limit *int, after *string) ([]dbq.GroupListRow, *string, error) {
-	a, err := cursor.AfterID(after)
+func (s *Service) ListGroups(ctx context.Context, page cursor.Request[uuid.UUID]) (cursor.Page[dbq.GroupListRow], error) {
+	rows, err := s.q.GroupList(ctx, dbq.GroupListParams{After: page.After, RowLimit: page.Fetch()})
 	if err != nil {
-		return nil, nil, err
+		return cursor.Page[dbq.GroupListRow]{}, pg.Translate(err)
 	}
-	n := cursor.Limit(limit)
-	rows, err := s.q.GroupList(ctx, dbq.GroupListParams{After: a, RowLimit: int32(n + 1)})
-	if err != nil {
-		return nil, nil, pg.Translate(err)
-	}
-	rows, next := cursor.Trim(rows, n, func(g dbq.GroupListRow) any { return g.ID })
-	return rows, next, nil
+	return cursor.Cut(page, rows, func(g dbq.GroupListRow) uuid.UUID { return g.ID }), nil
 }
 
 // UpdateGroup renames or describes a group. Guarded by host:write.
@@ -149,11 +143,11 @@ func requireGroup(ctx context.Context, q *dbq.Queries, id uuid.UUID) error {
 
 // GroupMembers returns a page of the live hosts of a group. Guarded by host:read.
 // Errors: resource.not_found.
-func (s *Service) GroupMembers(ctx context.Context, id uuid.UUID, limit *int, after *string) ([]dbq.HostListRow, *string, error) {
+func (s *Service) GroupMembers(ctx context.Context, id uuid.UUID, page cursor.Request[uuid.UUID]) (cursor.Page[dbq.HostListRow], error) {
 	if err := requireGroup(ctx, s.q, id); err != nil {
-		return nil, nil, err
+		return cursor.Page[dbq.HostListRow]{}, err
 	}
-	return s.List(ctx, Filter{GroupID: &id, Limit: limit, Cursor: after})
+	return s.List(ctx, Filter{GroupID: &id}, page)
 }
 
 // SetMember puts a host in a group (in=true) or takes it out. Both are idempotent.

@@ -4,20 +4,23 @@ import (
 	"context"
 
 	api "github.com/openwatch/openwatch/gen/api"
+	dbq "github.com/openwatch/openwatch/gen/db"
 	"github.com/openwatch/openwatch/internal/authz"
+	"github.com/openwatch/openwatch/internal/cursor"
 )
 
 // ListGroups implements GET /groups (host:read).
 func (h *Handlers) ListGroups(ctx context.Context, req api.ListGroupsRequestObject) (api.ListGroupsResponseObject, error) {
-	rows, next, err := h.svc.ListGroups(ctx, req.Params.Limit, req.Params.Cursor)
+	r, err := cursor.Parse(cursor.ByID{}, req.Params.Cursor, req.Params.Limit, cursor.Limits(api.ListGroupsPageLimit()))
 	if err != nil {
 		return nil, err
 	}
-	out := api.ListGroups200JSONResponse{Groups: make([]api.HostGroup, 0, len(rows)), NextCursor: next}
-	for _, g := range rows {
-		out.Groups = append(out.Groups, groupToAPI(Group(g)))
+	page, err := h.svc.ListGroups(ctx, r)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	out := cursor.Map(page, func(g dbq.GroupListRow) api.HostGroup { return groupToAPI(Group(g)) })
+	return api.ListGroups200JSONResponse{Groups: out.Items, NextCursor: out.Next}, nil
 }
 
 // CreateGroup implements POST /groups (host:write).
@@ -61,15 +64,16 @@ func (h *Handlers) DeleteGroup(ctx context.Context, req api.DeleteGroupRequestOb
 
 // ListGroupMembers implements GET /groups/{id}/members (host:read).
 func (h *Handlers) ListGroupMembers(ctx context.Context, req api.ListGroupMembersRequestObject) (api.ListGroupMembersResponseObject, error) {
-	rows, next, err := h.svc.GroupMembers(ctx, req.Id, req.Params.Limit, req.Params.Cursor)
+	r, err := cursor.Parse(cursor.ByID{}, req.Params.Cursor, req.Params.Limit, cursor.Limits(api.ListGroupMembersPageLimit()))
 	if err != nil {
 		return nil, err
 	}
-	out := api.ListGroupMembers200JSONResponse{Hosts: make([]api.HostListItem, 0, len(rows)), NextCursor: next}
-	for _, r := range rows {
-		out.Hosts = append(out.Hosts, listItem(r))
+	page, err := h.svc.GroupMembers(ctx, req.Id, r)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	out := cursor.Map(page, listItem)
+	return api.ListGroupMembers200JSONResponse{Hosts: out.Items, NextCursor: out.Next}, nil
 }
 
 // AddGroupMember implements PUT /groups/{id}/members/{host_id} (host:write).

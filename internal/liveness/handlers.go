@@ -6,6 +6,7 @@ import (
 	api "github.com/openwatch/openwatch/gen/api"
 	"github.com/openwatch/openwatch/internal/apperr"
 	"github.com/openwatch/openwatch/internal/authz"
+	"github.com/openwatch/openwatch/internal/cursor"
 )
 
 // Handlers implements the liveness and connectivity operations.
@@ -18,15 +19,16 @@ func NewHandlers(svc *Service) *Handlers { return &Handlers{svc: svc} }
 
 // ListHostMonitoringHistory implements GET /hosts/{host_id}/monitoring/history (host:read).
 func (h *Handlers) ListHostMonitoringHistory(ctx context.Context, req api.ListHostMonitoringHistoryRequestObject) (api.ListHostMonitoringHistoryResponseObject, error) {
-	rows, next, err := h.svc.History(ctx, req.HostId, req.Params.Limit, req.Params.Cursor)
+	r, err := cursor.Parse(cursor.BySeq{}, req.Params.Cursor, req.Params.Limit, cursor.Limits(api.ListHostMonitoringHistoryPageLimit()))
 	if err != nil {
 		return nil, err
 	}
-	out := api.ListHostMonitoringHistory200JSONResponse{HostId: req.HostId, Entries: make([]api.HostMonitoringHistoryEntry, len(rows)), NextCursor: next}
-	for i, r := range rows {
-		out.Entries[i] = historyEntry(r)
+	page, err := h.svc.History(ctx, req.HostId, r)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	out := cursor.Map(page, historyEntry)
+	return api.ListHostMonitoringHistory200JSONResponse{HostId: req.HostId, Entries: out.Items, NextCursor: out.Next}, nil
 }
 
 // CheckHostConnectivity implements POST /hosts/{id}/connectivity:check (host:write).

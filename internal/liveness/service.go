@@ -267,37 +267,20 @@ func (s *Service) release(ctx context.Context, hostID uuid.UUID) {
 	}
 }
 
-// maxHistoryLimit bounds a page of monitoring history.
-const maxHistoryLimit = 500
-
-// History returns a page of a host's state transitions, newest first, and the cursor of
-// the next page (nil on the last). Guarded by host:read. Errors: resource.not_found,
-// validation_failed (bad cursor).
-func (s *Service) History(ctx context.Context, hostID uuid.UUID, limit *int, cur *string) ([]dbq.HostMonitoringHistory, *string, error) {
-	var before int64
-	ok, err := cursor.Decode(cur, &before)
-	if err != nil {
-		return nil, nil, err
-	}
+// History returns a page of a host's state transitions, newest first. Guarded by
+// host:read. Errors: resource.not_found.
+func (s *Service) History(ctx context.Context, hostID uuid.UUID, page cursor.Request[int64]) (cursor.Page[dbq.HostMonitoringHistory], error) {
+	var none cursor.Page[dbq.HostMonitoringHistory]
 	if _, err := s.q.HostGet(ctx, hostID); errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil, errHostNotFound
+		return none, errHostNotFound
 	} else if err != nil {
-		return nil, nil, pg.Translate(err)
+		return none, pg.Translate(err)
 	}
-	n := cursor.DefaultLimit
-	if limit != nil && *limit > 0 {
-		n = min(*limit, maxHistoryLimit)
-	}
-	p := dbq.LivenessHistoryListParams{HostID: hostID, RowLimit: int32(n + 1)}
-	if ok {
-		p.Before = &before
-	}
-	rows, err := s.q.LivenessHistoryList(ctx, p)
+	rows, err := s.q.LivenessHistoryList(ctx, dbq.LivenessHistoryListParams{HostID: hostID, Before: page.After, RowLimit: page.Fetch()})
 	if err != nil {
-		return nil, nil, pg.Translate(err)
+		return none, pg.Translate(err)
 	}
-	rows, next := cursor.Trim(rows, n, func(r dbq.HostMonitoringHistory) any { return r.ID })
-	return rows, next, nil
+	return cursor.Cut(page, rows, func(r dbq.HostMonitoringHistory) int64 { return r.ID }), nil
 }
 
 // FleetReachability counts live hosts by reachability. Guarded by system:read.

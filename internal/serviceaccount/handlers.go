@@ -5,6 +5,7 @@ import (
 
 	api "github.com/openwatch/openwatch/gen/api"
 	"github.com/openwatch/openwatch/internal/authz"
+	"github.com/openwatch/openwatch/internal/cursor"
 )
 
 // Handlers implements the service account operations.
@@ -25,15 +26,16 @@ func input(b api.ServiceAccountCreate) Input {
 
 // ListServiceAccounts implements GET /service-accounts (service_account:read).
 func (h *Handlers) ListServiceAccounts(ctx context.Context, req api.ListServiceAccountsRequestObject) (api.ListServiceAccountsResponseObject, error) {
-	p, err := h.svc.List(ctx, req.Params.Limit, req.Params.Cursor)
+	r, err := cursor.Parse(cursor.ByID{}, req.Params.Cursor, req.Params.Limit, cursor.Limits(api.ListServiceAccountsPageLimit()))
 	if err != nil {
 		return nil, err
 	}
-	out := api.ListServiceAccounts200JSONResponse{ServiceAccounts: make([]api.ServiceAccount, 0, len(p.Accounts)), NextCursor: p.NextCursor}
-	for _, a := range p.Accounts {
-		out.ServiceAccounts = append(out.ServiceAccounts, toAPI(a))
+	page, err := h.svc.List(ctx, r)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	out := cursor.Map(page, toAPI)
+	return api.ListServiceAccounts200JSONResponse{ServiceAccounts: out.Items, NextCursor: out.Next}, nil
 }
 
 // CreateServiceAccount implements POST /service-accounts (service_account:write).

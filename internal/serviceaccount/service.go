@@ -92,26 +92,13 @@ func nameConflict(err error, name string) error {
 	return err
 }
 
-// Page is one page of accounts.
-type Page struct {
-	Accounts   []dbq.ServiceAccount
-	NextCursor *string
-}
-
-// List returns accounts in creation order. Guarded by service_account:read.
-func (s *Service) List(ctx context.Context, limit *int, after *string) (Page, error) {
-	afterID, err := cursor.AfterID(after)
+// List returns a page of accounts in creation order. Guarded by service_account:read.
+func (s *Service) List(ctx context.Context, page cursor.Request[uuid.UUID]) (cursor.Page[dbq.ServiceAccount], error) {
+	rows, err := s.q.ServiceAccountList(ctx, dbq.ServiceAccountListParams{After: page.After, RowLimit: page.Fetch()})
 	if err != nil {
-		return Page{}, err
+		return cursor.Page[dbq.ServiceAccount]{}, pg.Translate(err)
 	}
-	n := cursor.Limit(limit)
-	rows, err := s.q.ServiceAccountList(ctx, dbq.ServiceAccountListParams{After: afterID, RowLimit: int32(n + 1)})
-	if err != nil {
-		return Page{}, pg.Translate(err)
-	}
-	var p Page
-	p.Accounts, p.NextCursor = cursor.Trim(rows, n, func(a dbq.ServiceAccount) any { return a.ID })
-	return p, nil
+	return cursor.Cut(page, rows, func(a dbq.ServiceAccount) uuid.UUID { return a.ID }), nil
 }
 
 // Update replaces an active account's name, description and role. Tokens whose role now

@@ -5,6 +5,7 @@ import (
 
 	api "github.com/openwatch/openwatch/gen/api"
 	"github.com/openwatch/openwatch/internal/authz"
+	"github.com/openwatch/openwatch/internal/cursor"
 )
 
 // Handlers implements the user operations.
@@ -17,15 +18,16 @@ func NewHandlers(svc *Service) *Handlers { return &Handlers{svc: svc} }
 
 // ListUsers implements GET /users (user:read).
 func (h *Handlers) ListUsers(ctx context.Context, req api.ListUsersRequestObject) (api.ListUsersResponseObject, error) {
-	page, err := h.svc.List(ctx, req.Params.Limit, req.Params.Cursor)
+	r, err := cursor.Parse(cursor.ByID{}, req.Params.Cursor, req.Params.Limit, cursor.Limits(api.ListUsersPageLimit()))
 	if err != nil {
 		return nil, err
 	}
-	out := api.ListUsers200JSONResponse{Users: make([]api.UserResponse, 0, len(page.Users)), NextCursor: page.NextCursor}
-	for _, u := range page.Users {
-		out.Users = append(out.Users, toAPI(u))
+	page, err := h.svc.List(ctx, r)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	out := cursor.Map(page, toAPI)
+	return api.ListUsers200JSONResponse{Users: out.Items, NextCursor: out.Next}, nil
 }
 
 // CreateUser implements POST /users (user:write).

@@ -136,42 +136,26 @@ func actorID(p *authz.Principal) *uuid.UUID {
 	return &id
 }
 
-// Page is one page of users.
-type Page struct {
-	Users      []User
-	NextCursor *string
-}
-
-// List returns live users in creation order. Guarded by user:read.
-// Errors: validation_failed (bad cursor).
-func (s *Service) List(ctx context.Context, limit *int, after *string) (Page, error) {
-	afterID, err := cursor.AfterID(after)
+// List returns a page of live users in creation order. Guarded by user:read.
+func (s *Service) List(ctx context.Context, page cursor.Request[uuid.UUID]) (cursor.Page[User], error) {
+	rows, err := s.q.UserList(ctx, dbq.UserListParams{After: page.After, RowLimit: page.Fetch()})
 	if err != nil {
-		return Page{}, err
+		return cursor.Page[User]{}, pg.Translate(err)
 	}
-	n := cursor.Limit(limit)
-	rows, err := s.q.UserList(ctx, dbq.UserListParams{After: afterID, RowLimit: int32(n + 1)})
-	if err != nil {
-		return Page{}, pg.Translate(err)
-	}
-	var page Page
-	rows, page.NextCursor = cursor.Trim(rows, n, func(u dbq.User) any { return u.ID })
-	ids := make([]uuid.UUID, len(rows))
-	for i, r := range rows {
+	users := cursor.Cut(page, rows, func(u dbq.User) uuid.UUID { return u.ID })
+	ids := make([]uuid.UUID, len(users.Items))
+	for i, r := range users.Items {
 		ids[i] = r.ID
 	}
 	roles, err := s.q.UserRolesForUsers(ctx, ids)
 	if err != nil {
-		return Page{}, pg.Translate(err)
+		return cursor.Page[User]{}, pg.Translate(err)
 	}
 	byUser := map[uuid.UUID][]string{}
 	for _, r := range roles {
 		byUser[r.UserID] = append(byUser[r.UserID], r.RoleID)
 	}
-	for _, r := range rows {
-		page.Users = append(page.Users, User{User: r, Roles: byUser[r.ID]})
-	}
-	return page, nil
+	return cursor.Map(users, func(r dbq.User) User { return User{User: r, Roles: byUser[r.ID]} }), nil
 }
 
 // Get returns a live user. Guarded by user:read. Errors: resource.not_found.
