@@ -16,6 +16,7 @@ import (
 	"github.com/riverqueue/river"
 
 	api "github.com/openwatch/openwatch/gen/api"
+	"github.com/openwatch/openwatch/internal/activity"
 	"github.com/openwatch/openwatch/internal/audit"
 	"github.com/openwatch/openwatch/internal/auth"
 	"github.com/openwatch/openwatch/internal/authz"
@@ -89,6 +90,7 @@ type App struct {
 	SSH *hostssh.Connector
 	// Intel runs discovery and intelligence collection.
 	Intel *intel.Service
+	Scans *netscan.Service
 	// Liveness probes hosts and keeps their monitoring state.
 	Liveness *liveness.Service
 }
@@ -106,6 +108,7 @@ type (
 	credHandlers     = credential.Handlers
 	livenessHandlers = liveness.Handlers
 	intelHandlers    = intel.Handlers
+	activityHandlers = activity.Handlers
 	netscanHandlers  = netscan.Handlers
 	eventsHandlers   = events.Handlers
 	hostkeyHandlers  = hostkey.Handlers
@@ -125,6 +128,7 @@ type server struct {
 	*credHandlers
 	*livenessHandlers
 	*intelHandlers
+	*activityHandlers
 	*netscanHandlers
 	*eventsHandlers
 	*hostkeyHandlers
@@ -236,6 +240,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		saHandlers:       serviceaccount.NewHandlers(serviceaccount.NewService(d.Pool, authSvc, aw, now)),
 		livenessHandlers: liveness.NewHandlers(live),
 		intelHandlers:    intel.NewHandlers(intelSvc),
+		activityHandlers: activity.NewHandlers(activity.NewService(d.Pool)),
 		netscanHandlers:  netscan.NewHandlers(scans),
 		eventsHandlers:   events.NewHandlers(broker, tickets, d.Logger).WithReloader(authSvc.Reload).WithHeartbeat(d.EventHeartbeat),
 		hostkeyHandlers:  hostkey.NewHandlers(hostkey.NewService(d.Pool, aw)),
@@ -249,7 +254,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build http server: %w", err)
 	}
-	return &App{Config: d.Config, Logger: d.Logger, Pool: d.Pool, Auth: authSvc, Users: users, Idem: idem, HTTP: httpSrv, License: lic, Audit: aw, Hosts: hosts, SSH: sshConn, Intel: intelSvc, Events: broker,
+	return &App{Config: d.Config, Logger: d.Logger, Pool: d.Pool, Auth: authSvc, Users: users, Idem: idem, HTTP: httpSrv, License: lic, Audit: aw, Hosts: hosts, SSH: sshConn, Intel: intelSvc, Scans: scans, Events: broker,
 		Jobs: jobs.Client, Workers: jobs.Workers, JobRegistry: jobs, Liveness: live}, nil
 }
 

@@ -61,15 +61,6 @@ func intelEvent(r dbq.IntelligenceEvent) api.IntelligenceEvent {
 	return ev
 }
 
-func activity(it ActivityItem) api.Activity {
-	a := api.Activity{Id: it.ID, Source: api.ActivitySource(it.Source), Severity: api.Severity(it.Severity),
-		HostId: it.HostID, Title: it.Title, OccurredAt: it.OccurredAt}
-	if it.Summary != "" {
-		a.Summary = &it.Summary
-	}
-	return a
-}
-
 func intelConfig(c IntelligenceConfig) api.IntelligenceConfig {
 	return api.IntelligenceConfig{IntervalSec: c.IntervalSec, RateLimit: c.RateLimit, MaintenanceGlobal: c.MaintenanceGlobal}
 }

@@ -5,6 +5,7 @@ import (
 
 	api "github.com/openwatch/openwatch/gen/api"
 	"github.com/openwatch/openwatch/internal/authz"
+	"github.com/openwatch/openwatch/internal/cursor"
 )
 
 // Handlers implements the discovery, intelligence and activity operations.
@@ -45,16 +46,17 @@ func (h *Handlers) CollectHostIntelligence(ctx context.Context, req api.CollectH
 // ListIntelligenceEvents implements GET /intelligence/events (host:read).
 func (h *Handlers) ListIntelligenceEvents(ctx context.Context, req api.ListIntelligenceEventsRequestObject) (api.ListIntelligenceEventsResponseObject, error) {
 	p := req.Params
-	rows, next, err := h.svc.Events(ctx, EventFilter{HostID: p.HostId, EventCode: (*string)(p.EventCode),
-		Severity: (*string)(p.Severity), Since: p.Since, Until: p.Until, Cursor: p.Cursor, Limit: p.Limit})
+	r, err := cursor.Parse(cursor.ByTime{}, p.Cursor, p.Limit, cursor.Limits(api.ListIntelligenceEventsPageLimit()))
 	if err != nil {
 		return nil, err
 	}
-	out := api.ListIntelligenceEvents200JSONResponse{Items: make([]api.IntelligenceEvent, 0, len(rows)), NextCursor: next}
-	for _, r := range rows {
-		out.Items = append(out.Items, intelEvent(r))
+	page, err := h.svc.Events(ctx, EventFilter{HostID: p.HostId, EventCode: (*string)(p.EventCode),
+		Severity: (*string)(p.Severity), Since: p.Since, Until: p.Until}, r)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	out := cursor.Map(page, intelEvent)
+	return api.ListIntelligenceEvents200JSONResponse{Items: out.Items, NextCursor: out.Next}, nil
 }
 
 // GetIntelligenceState implements GET /intelligence/state/{host_id} (host:read).
@@ -64,23 +66,6 @@ func (h *Handlers) GetIntelligenceState(ctx context.Context, req api.GetIntellig
 		return nil, err
 	}
 	return api.GetIntelligenceState200JSONResponse(intelState(st)), nil
-}
-
-// ListActivity implements GET /activity (activity:read; items further filtered by the
-// caller's permissions).
-func (h *Handlers) ListActivity(ctx context.Context, req api.ListActivityRequestObject) (api.ListActivityResponseObject, error) {
-	p := req.Params
-	page, err := h.svc.Activity(ctx, authz.PrincipalFrom(ctx), ActivityFilter{Source: (*string)(p.Source),
-		Severity: (*string)(p.Severity), HostID: p.HostId, Since: p.Since, Until: p.Until, Cursor: p.Cursor, Limit: p.Limit})
-	if err != nil {
-		return nil, err
-	}
-	out := api.ListActivity200JSONResponse{Items: make([]api.Activity, 0, len(page.Items)), HiddenCount: int(page.Hidden),
-		NextCursor: page.Next}
-	for _, it := range page.Items {
-		out.Items = append(out.Items, activity(it))
-	}
-	return out, nil
 }
 
 // GetIntelligenceConfig implements GET /system/intelligence/config (system:read).
