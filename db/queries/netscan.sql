@@ -43,19 +43,11 @@ ORDER BY address, port;
 
 -- name: NetscanAddressHosts :many
 -- NetscanAddressHosts returns the ports an address answered on in a scan, locking them.
-SELECT port, registered_host_id, COALESCE(claimed_at > now() - interval '1 minute', false)::boolean AS claimed
+SELECT port, registered_host_id
 FROM discovery_scan_hosts WHERE scan_id = @scan_id AND address = @address
 ORDER BY port
 FOR UPDATE;
 
--- name: NetscanClaim :exec
-UPDATE discovery_scan_hosts SET claimed_at = now()
-WHERE scan_id = @scan_id AND address = @address;
-
--- name: NetscanUnclaim :exec
-UPDATE discovery_scan_hosts SET claimed_at = NULL
-WHERE scan_id = @scan_id AND address = @address;
-
 -- name: NetscanRegistered :exec
-UPDATE discovery_scan_hosts SET registered_host_id = @host_id, claimed_at = NULL
+UPDATE discovery_scan_hosts SET registered_host_id = @host_id
 WHERE scan_id = @scan_id AND address = @address;

@@ -111,7 +111,6 @@ type DiscoveryScanHost struct {
 	ResponseTimeMs   *int32
 	FoundAt          time.Time
 	RegisteredHostID *uuid.UUID
-	ClaimedAt        *time.Time
 }
 
 type Event struct {

@@ -14,7 +14,7 @@ import (
 )
 
 const netscanAddressHosts = `-- name: NetscanAddressHosts :many
-SELECT port, registered_host_id, COALESCE(claimed_at > now() - interval '1 minute', false)::boolean AS claimed
+SELECT port, registered_host_id
 FROM discovery_scan_hosts WHERE scan_id = $1 AND address = $2
 ORDER BY port
 FOR UPDATE
@@ -28,7 +28,6 @@ type NetscanAddressHostsParams struct {
 type NetscanAddressHostsRow struct {
 	Port             int32
 	RegisteredHostID *uuid.UUID
-	Claimed          bool
 }
 
 // NetscanAddressHosts returns the ports an address answered on in a scan, locking them.
@@ -41,7 +40,7 @@ func (q *Queries) NetscanAddressHosts(ctx context.Context, arg NetscanAddressHos
 	var items []NetscanAddressHostsRow
 	for rows.Next() {
 		var i NetscanAddressHostsRow
-		if err := rows.Scan(&i.Port, &i.RegisteredHostID, &i.Claimed); err != nil {
+		if err := rows.Scan(&i.Port, &i.RegisteredHostID); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -50,21 +49,6 @@ func (q *Queries) NetscanAddressHosts(ctx context.Context, arg NetscanAddressHos
 		return nil, err
 	}
 	return items, nil
-}
-
-const netscanClaim = `-- name: NetscanClaim :exec
-UPDATE discovery_scan_hosts SET claimed_at = now()
-WHERE scan_id = $1 AND address = $2
-`
-
-type NetscanClaimParams struct {
-	ScanID  uuid.UUID
-	Address netip.Addr
-}
-
-func (q *Queries) NetscanClaim(ctx context.Context, arg NetscanClaimParams) error {
-	_, err := q.db.Exec(ctx, netscanClaim, arg.ScanID, arg.Address)
-	return err
 }
 
 const netscanFinish = `-- name: NetscanFinish :one
@@ -167,25 +151,15 @@ FROM discovery_scan_hosts WHERE scan_id = $1
 ORDER BY address, port
 `
 
-type NetscanHostsRow struct {
-	ScanID           uuid.UUID
-	Address          netip.Addr
-	Port             int32
-	SshBanner        string
-	ResponseTimeMs   *int32
-	FoundAt          time.Time
-	RegisteredHostID *uuid.UUID
-}
-
-func (q *Queries) NetscanHosts(ctx context.Context, scanID uuid.UUID) ([]NetscanHostsRow, error) {
+func (q *Queries) NetscanHosts(ctx context.Context, scanID uuid.UUID) ([]DiscoveryScanHost, error) {
 	rows, err := q.db.Query(ctx, netscanHosts, scanID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []NetscanHostsRow
+	var items []DiscoveryScanHost
 	for rows.Next() {
-		var i NetscanHostsRow
+		var i DiscoveryScanHost
 		if err := rows.Scan(
 			&i.ScanID,
 			&i.Address,
@@ -266,7 +240,7 @@ func (q *Queries) NetscanProgress(ctx context.Context, arg NetscanProgressParams
 }
 
 const netscanRegistered = `-- name: NetscanRegistered :exec
-UPDATE discovery_scan_hosts SET registered_host_id = $1, claimed_at = NULL
+UPDATE discovery_scan_hosts SET registered_host_id = $1
 WHERE scan_id = $2 AND address = $3
 `
 
@@ -308,19 +282,4 @@ func (q *Queries) NetscanStart(ctx context.Context, id uuid.UUID) (DiscoveryScan
 		&i.FinishedAt,
 	)
 	return i, err
-}
-
-const netscanUnclaim = `-- name: NetscanUnclaim :exec
-UPDATE discovery_scan_hosts SET claimed_at = NULL
-WHERE scan_id = $1 AND address = $2
-`
-
-type NetscanUnclaimParams struct {
-	ScanID  uuid.UUID
-	Address netip.Addr
-}
-
-func (q *Queries) NetscanUnclaim(ctx context.Context, arg NetscanUnclaimParams) error {
-	_, err := q.db.Exec(ctx, netscanUnclaim, arg.ScanID, arg.Address)
-	return err
 }

@@ -24,6 +24,8 @@ type pageCache struct {
 	pages     map[string][]byte
 	gen       atomic.Uint64
 	listening atomic.Bool
+	hits      atomic.Uint64
+	misses    atomic.Uint64
 }
 
 func newPageCache() *pageCache { return &pageCache{pages: map[string][]byte{}} }
@@ -32,13 +34,22 @@ func newPageCache() *pageCache { return &pageCache{pages: map[string][]byte{}} }
 func (c *pageCache) get(key string) ([]byte, uint64) {
 	gen := c.gen.Load()
 	if !c.listening.Load() {
+		c.misses.Add(1)
 		return nil, gen
 	}
 	c.mu.RLock()
 	b := c.pages[key]
 	c.mu.RUnlock()
+	if b == nil {
+		c.misses.Add(1)
+	} else {
+		c.hits.Add(1)
+	}
 	return b, gen
 }
+
+// stats returns how many lookups found a page and how many did not.
+func (c *pageCache) stats() (hits, misses uint64) { return c.hits.Load(), c.misses.Load() }
 
 // put stores a page read at generation gen, unless the inventory changed since.
 func (c *pageCache) put(key string, gen uint64, page []byte) {

@@ -4,13 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"strconv"
-	"strings"
-
-	"github.com/google/uuid"
 
 	api "github.com/openwatch/openwatch/gen/api"
 	"github.com/openwatch/openwatch/internal/authz"
+	"github.com/openwatch/openwatch/internal/cursor"
 )
 
 // Handlers implements the host operations.
@@ -21,69 +18,36 @@ type Handlers struct {
 // NewHandlers returns the host handlers.
 func NewHandlers(svc *Service) *Handlers { return &Handlers{svc: svc} }
 
-// ListHosts implements GET /hosts (host:read). Pages are served from a cache that every
-// inventory change clears, so a busy dashboard does not re-read and re-encode the same
-// page; the answer is identical either way.
+// ListHosts implements GET /hosts (host:read); pages come from the service's page cache.
 func (h *Handlers) ListHosts(ctx context.Context, req api.ListHostsRequestObject) (api.ListHostsResponseObject, error) {
 	p := req.Params
-	key := pageKey(p)
-	page, gen := h.svc.pages.get(key)
-	if page != nil {
-		return encodedPage(page), nil
-	}
-	rows, next, err := h.svc.List(ctx, Filter{Environment: p.Environment, Tag: p.Tag, GroupID: p.GroupId, Q: p.Q,
-		Maintenance: p.Maintenance, Limit: p.Limit, Cursor: p.Cursor})
+	page, err := cursor.Parse(cursor.ByID{}, p.Cursor, p.Limit, cursor.Limits(api.ListHostsPageLimit()))
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]uuid.UUID, len(rows))
-	for i, r := range rows {
-		ids[i] = r.ID
-	}
-	live, err := h.svc.LivenessSummaries(ctx, ids)
+	f := Filter{Environment: p.Environment, Tag: p.Tag, GroupID: p.GroupId, Q: p.Q, Maintenance: p.Maintenance}
+	b, err := h.svc.ListEncoded(ctx, f, page, encodeList)
 	if err != nil {
 		return nil, err
 	}
-	out := api.ListHosts200JSONResponse{Hosts: make([]api.HostListItem, 0, len(rows)), NextCursor: next}
-	for _, r := range rows {
+	return encodedPage(b), nil
+}
+
+// encodeList renders a host list page as the JSON answer of GET /hosts.
+func encodeList(p ListPage) ([]byte, error) {
+	out := api.ListHosts200JSONResponse{Hosts: make([]api.HostListItem, 0, len(p.Hosts.Items)), NextCursor: p.Hosts.Next}
+	for _, r := range p.Hosts.Items {
 		item := listItem(r)
-		if l, ok := live[r.ID]; ok {
+		if l, ok := p.Liveness[r.ID]; ok {
 			item.Liveness = livenessSummary(l)
 		}
 		out.Hosts = append(out.Hosts, item)
 	}
-	page, err = json.Marshal(out)
+	b, err := json.Marshal(out)
 	if err != nil {
 		return nil, err
 	}
-	page = append(page, '\n')
-	h.svc.pages.put(key, gen, page)
-	return encodedPage(page), nil
-}
-
-// pageKey identifies a page by every parameter that shapes it.
-func pageKey(p api.ListHostsParams) string {
-	var b strings.Builder
-	add := func(name string, v *string) {
-		if v != nil {
-			b.WriteString(name)
-			b.WriteString(strconv.Quote(*v))
-		}
-	}
-	add("e", p.Environment)
-	add("t", p.Tag)
-	add("q", p.Q)
-	add("c", p.Cursor)
-	if p.GroupId != nil {
-		b.WriteString("g" + p.GroupId.String())
-	}
-	if p.Maintenance != nil {
-		b.WriteString("m" + strconv.FormatBool(*p.Maintenance))
-	}
-	if p.Limit != nil {
-		b.WriteString("l" + strconv.Itoa(*p.Limit))
-	}
-	return b.String()
+	return append(b, '\n'), nil
 }
 
 // encodedPage is a GET /hosts answer already encoded as JSON.

@@ -215,9 +215,10 @@ func TestListsAreGzippedWhenAsked(t *testing.T) {
 	require.Len(t, page.Hosts, 20)
 }
 
-// TestListCacheFollowsEveryWriter: a cached page changes on the very next request after a
-// change through the API, and soon after a change made directly in the database (another
-// process, COPY, SQL), which the statement triggers announce.
+// TestListCacheFollowsEveryWriter: a repeated request is served from the page cache, and a
+// cached page changes on the very next request after a change through the API, and soon
+// after a change made directly in the database (another process, COPY, SQL), which the
+// statement triggers announce.
 func TestListCacheFollowsEveryWriter(t *testing.T) {
 	t.Parallel()
 	env := apitest.New(t)
@@ -236,14 +237,29 @@ func TestListCacheFollowsEveryWriter(t *testing.T) {
 		require.Equal(t, http.StatusCreated, res.Status)
 	}
 	create("one.example.com")
-	require.Equal(t, []string{"one.example.com"}, names())
-	require.Equal(t, []string{"one.example.com"}, names(), "served again, now from the cache")
+	// The listener may still be connecting: until it is, nothing is served from the cache.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		require.Equal(t, []string{"one.example.com"}, names())
+		hits, _ := env.App.Hosts.CacheStats()
+		if hits > 0 {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "a repeated page is served from the cache")
+		time.Sleep(10 * time.Millisecond)
+	}
+	hits, misses := env.App.Hosts.CacheStats()
+	require.Equal(t, []string{"one.example.com"}, names(), "served again, from the cache")
+	h2, m2 := env.App.Hosts.CacheStats()
+	require.Equal(t, [2]uint64{hits + 1, misses}, [2]uint64{h2, m2}, "the same page again is a cache hit")
 	create("two.example.com")
 	require.Equal(t, []string{"one.example.com", "two.example.com"}, names(), "an API change shows on the very next request")
+	_, m3 := env.App.Hosts.CacheStats()
+	require.Equal(t, m2+1, m3, "a change empties the cache")
 
 	_, err := env.App.Pool.Exec(context.Background(), `UPDATE hosts SET hostname = 'renamed.example.com' WHERE hostname = 'one.example.com'`)
 	require.NoError(t, err)
-	deadline := time.Now().Add(5 * time.Second)
+	deadline = time.Now().Add(5 * time.Second)
 	for names()[0] != "renamed.example.com" {
 		require.True(t, time.Now().Before(deadline), "a direct database change reaches the cache")
 		time.Sleep(10 * time.Millisecond)

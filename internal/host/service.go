@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -104,6 +105,18 @@ func duplicate(err error, hostname, env string) error {
 // Create adds a host. Guarded by host:write.
 // Errors: validation_failed (bad IP, unknown group), resource.conflict (hostname taken).
 func (s *Service) Create(ctx context.Context, actor *authz.Principal, in CreateInput) (Host, error) {
+	var h Host
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		var err error
+		h, err = s.CreateTx(ctx, tx, actor, in)
+		return err
+	})
+	return h, err
+}
+
+// CreateTx is Create inside the caller's transaction, with its audit event. The list page
+// cache of every process is cleared when the transaction commits (InventoryChannel).
+func (s *Service) CreateTx(ctx context.Context, tx pgx.Tx, actor *authz.Principal, in CreateInput) (Host, error) {
 	ip, err := parseIP("ip_address", in.IPAddress)
 	if err != nil {
 		return Host{}, err
@@ -121,26 +134,23 @@ func (s *Service) Create(ctx context.Context, actor *authz.Principal, in CreateI
 	if err != nil {
 		return Host{}, apperr.Internal(err)
 	}
-	var h Host
-	err = s.write(ctx, func(tx pgx.Tx) error {
-		q := dbq.New(tx)
-		if err := s.checkGroup(ctx, q, in.GroupID); err != nil {
-			return err
-		}
-		if _, err := q.HostInsert(ctx, dbq.HostInsertParams{
-			ID: id, Hostname: in.Hostname, IpAddress: ip, Port: int32(in.Port), DisplayName: in.DisplayName,
-			Description: in.Description, Environment: in.Environment, Tags: in.Tags, GroupID: in.GroupID,
-			Username: in.Username, CreatedBy: actorName(actor),
-		}); err != nil {
-			return duplicate(err, in.Hostname, in.Environment)
-		}
-		if h, err = q.HostGet(ctx, id); err != nil {
-			return pg.Translate(err)
-		}
-		return s.audit.Append(ctx, tx, audit.For(ctx, actor, audit.ActionHostCreated, "host", id.String(),
-			map[string]any{"hostname": in.Hostname, "ip_address": ip.String(), "environment": in.Environment}))
-	})
-	return h, err
+	q := dbq.New(tx)
+	if err := s.checkGroup(ctx, q, in.GroupID); err != nil {
+		return Host{}, err
+	}
+	if _, err := q.HostInsert(ctx, dbq.HostInsertParams{
+		ID: id, Hostname: in.Hostname, IpAddress: ip, Port: int32(in.Port), DisplayName: in.DisplayName,
+		Description: in.Description, Environment: in.Environment, Tags: in.Tags, GroupID: in.GroupID,
+		Username: in.Username, CreatedBy: actorName(actor),
+	}); err != nil {
+		return Host{}, duplicate(err, in.Hostname, in.Environment)
+	}
+	h, err := q.HostGet(ctx, id)
+	if err != nil {
+		return Host{}, pg.Translate(err)
+	}
+	return h, s.audit.Append(ctx, tx, audit.For(ctx, actor, audit.ActionHostCreated, "host", id.String(),
+		map[string]any{"hostname": in.Hostname, "ip_address": ip.String(), "environment": in.Environment}))
 }
 
 // Get returns a live host. Guarded by host:read. Errors: resource.not_found.
@@ -159,27 +169,84 @@ type Filter struct {
 	GroupID     *uuid.UUID
 	Q           *string
 	Maintenance *bool
-	Limit       *int
-	Cursor      *string
+}
+
+// key identifies the list a filter and a page request select, for the page cache.
+func (f Filter) key(page cursor.Request[uuid.UUID]) string {
+	var b strings.Builder
+	add := func(name string, v *string) {
+		if v != nil {
+			b.WriteString(name)
+			b.WriteString(strconv.Quote(*v))
+		}
+	}
+	add("e", f.Environment)
+	add("t", f.Tag)
+	add("q", f.Q)
+	if f.GroupID != nil {
+		b.WriteString("g" + f.GroupID.String())
+	}
+	if f.Maintenance != nil {
+		b.WriteString("m" + strconv.FormatBool(*f.Maintenance))
+	}
+	if page.After != nil {
+		b.WriteString("a" + page.After.String())
+	}
+	b.WriteString("l" + strconv.Itoa(page.Limit))
+	return b.String()
 }
 
 // List returns a page of live hosts in creation order. Guarded by host:read.
-func (s *Service) List(ctx context.Context, f Filter) ([]dbq.HostListRow, *string, error) {
-	after, err := cursor.AfterID(f.Cursor)
-	if err != nil {
-		return nil, nil, err
-	}
-	n := cursor.Limit(f.Limit)
+func (s *Service) List(ctx context.Context, f Filter, page cursor.Request[uuid.UUID]) (cursor.Page[dbq.HostListRow], error) {
 	rows, err := s.q.HostList(ctx, dbq.HostListParams{
-		After: after, Environment: f.Environment, Tag: f.Tag, GroupID: f.GroupID, Q: f.Q, Maintenance: f.Maintenance,
-		RowLimit: int32(n + 1),
+		After: page.After, Environment: f.Environment, Tag: f.Tag, GroupID: f.GroupID, Q: f.Q, Maintenance: f.Maintenance,
+		RowLimit: page.Fetch(),
 	})
 	if err != nil {
-		return nil, nil, pg.Translate(err)
+		return cursor.Page[dbq.HostListRow]{}, pg.Translate(err)
 	}
-	rows, next := cursor.Trim(rows, n, func(h dbq.HostListRow) any { return h.ID })
-	return rows, next, nil
+	return cursor.Cut(page, rows, func(h dbq.HostListRow) uuid.UUID { return h.ID }), nil
 }
+
+// ListPage is a page of the host list with the liveness summaries of the hosts on it that a
+// probe has reached.
+type ListPage struct {
+	Hosts    cursor.Page[dbq.HostListRow]
+	Liveness map[uuid.UUID]dbq.HostLivenessSummariesRow
+}
+
+// ListEncoded returns a page of live hosts as encode renders it. Pages are kept in a cache
+// that every inventory change clears (see pageCache), so a busy dashboard does not re-read
+// and re-encode the same page; the answer is identical either way. Guarded by host:read.
+func (s *Service) ListEncoded(ctx context.Context, f Filter, page cursor.Request[uuid.UUID], encode func(ListPage) ([]byte, error)) ([]byte, error) {
+	key := f.key(page)
+	cached, gen := s.pages.get(key)
+	if cached != nil {
+		return cached, nil
+	}
+	hosts, err := s.List(ctx, f, page)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]uuid.UUID, len(hosts.Items))
+	for i, r := range hosts.Items {
+		ids[i] = r.ID
+	}
+	live, err := s.LivenessSummaries(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	b, err := encode(ListPage{Hosts: hosts, Liveness: live})
+	if err != nil {
+		return nil, err
+	}
+	s.pages.put(key, gen, b)
+	return b, nil
+}
+
+// CacheStats reports how many host list pages were served from the page cache and how many
+// were read from the database.
+func (s *Service) CacheStats() (hits, misses uint64) { return s.pages.stats() }
 
 // LivenessSummaries returns, by host id, the liveness summary of those of the given hosts a
 // probe has reached (the others have none). Guarded by host:read.

@@ -22,7 +22,7 @@ func scanToAPI(s Scan) api.DiscoveryScan {
 	}
 }
 
-func hostToAPI(h dbq.NetscanHostsRow) api.DiscoveredHost {
+func hostToAPI(h dbq.DiscoveryScanHost) api.DiscoveredHost {
 	out := api.DiscoveredHost{Address: h.Address.String(), Port: int(h.Port), SshBanner: h.SshBanner, FoundAt: h.FoundAt,
 		RegisteredHostId: h.RegisteredHostID}
 	if h.ResponseTimeMs != nil {

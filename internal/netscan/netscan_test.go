@@ -181,6 +181,43 @@ func TestCIDRScanFindsAndRegisters(t *testing.T) {
 	}
 }
 
+// TestRegisterIsOneTransaction: a registration inside a caller's transaction that rolls
+// back leaves nothing behind (no host, no audit event, the address still registrable), and
+// a registration whose host cannot be created leaves the address registrable too.
+func TestRegisterIsOneTransaction(t *testing.T) {
+	t.Parallel()
+	srv := sshtest.Start(t, sshtest.Options{})
+	env := apitest.New(t)
+	c := client{env: env, token: env.Admin().AccessToken}
+	scan := c.start(map[string]any{"cidr": "127.0.0.1/32", "ports": []int{srv.Port}})
+	require.Len(t, c.wait(scan.Id).Hosts, 1)
+	ctx := context.Background()
+	count := func(query string, args ...any) int {
+		var n int
+		require.NoError(t, env.App.Pool.QueryRow(ctx, query, args...).Scan(&n))
+		return n
+	}
+
+	tx, err := env.App.Pool.Begin(ctx)
+	require.NoError(t, err)
+	h, err := env.App.Scans.RegisterTx(ctx, tx, nil, scan.Id, "127.0.0.1", netscan.RegisterInput{Hostname: "rolled-back"})
+	require.NoError(t, err)
+	require.Equal(t, "rolled-back", h.Hostname)
+	require.NoError(t, tx.Rollback(ctx))
+	require.Zero(t, count(`SELECT count(*) FROM hosts WHERE hostname = 'rolled-back'`))
+	require.Zero(t, count(`SELECT count(*) FROM audit_events WHERE action IN ('discovery.host_registered', 'host.created')`))
+
+	res := c.do(http.MethodPost, "hosts", map[string]any{"hostname": "taken", "ip_address": "127.0.0.9"})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	path := "discovery/" + scan.Id.String() + "/hosts/127.0.0.1:register"
+	res = c.do(http.MethodPost, path, map[string]any{"hostname": "taken"})
+	require.Equal(t, http.StatusConflict, res.Status, "%s", res.Body)
+	require.Zero(t, count(`SELECT count(*) FROM audit_events WHERE action = 'discovery.host_registered'`))
+	res = c.do(http.MethodPost, path, nil)
+	require.Equal(t, http.StatusCreated, res.Status, "the address is still registrable at once: %s", res.Body)
+	require.Equal(t, 1, count(`SELECT count(*) FROM audit_events WHERE action = 'discovery.host_registered'`))
+}
+
 func TestCIDRScanIPv6(t *testing.T) {
 	t.Parallel()
 	srv := sshtest.Start(t, sshtest.Options{Addr: "::1"})

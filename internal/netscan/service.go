@@ -87,7 +87,7 @@ func NewService(pool *pgxpool.Pool, aw *audit.Writer, jobs Enqueuer, hosts *host
 // Scan is a scan with the servers it found so far (ordered by address and port).
 type Scan struct {
 	dbq.DiscoveryScan
-	Hosts []dbq.NetscanHostsRow
+	Hosts []dbq.DiscoveryScanHost
 }
 
 // normalisePorts returns ports sorted and deduplicated, [DefaultPort] when empty.
@@ -196,79 +196,68 @@ type RegisterInput struct {
 }
 
 // Register creates a host for an address the scan found, on the port it answered on (22
-// when it answered there, else the lowest), and marks the address registered. Guarded by
-// host:write. Errors: validation_failed (address), resource.not_found (scan or address),
-// resource.conflict (already registered, being registered, or hostname taken).
+// when it answered there, else the lowest), and marks the address registered, in one
+// transaction (RegisterTx). Guarded by host:write. Errors: validation_failed (address),
+// resource.not_found (scan or address), resource.conflict (already registered, or hostname
+// taken).
 func (s *Service) Register(ctx context.Context, actor *authz.Principal, scanID uuid.UUID, address string, in RegisterInput) (host.Host, error) {
+	var h host.Host
+	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		h, err = s.RegisterTx(ctx, tx, actor, scanID, address, in)
+		return err
+	})
+	return h, err
+}
+
+// RegisterTx is Register inside the caller's transaction. The address's rows are locked
+// first, so a concurrent registration of the same address waits and then finds it
+// registered (a conflict) instead of creating a second host.
+func (s *Service) RegisterTx(ctx context.Context, tx pgx.Tx, actor *authz.Principal, scanID uuid.UUID, address string, in RegisterInput) (host.Host, error) {
 	addr, err := parseAddress("address", address)
 	if err != nil {
 		return host.Host{}, err
 	}
-	port, err := s.claim(ctx, scanID, addr)
+	q := dbq.New(tx)
+	port, err := registrablePort(ctx, q, scanID, addr)
 	if err != nil {
 		return host.Host{}, err
 	}
 	if in.Hostname == "" {
 		in.Hostname = addr.String()
 	}
-	h, err := s.hosts.Create(ctx, actor, host.CreateInput{
+	h, err := s.hosts.CreateTx(ctx, tx, actor, host.CreateInput{
 		Hostname: in.Hostname, IPAddress: addr.String(), Port: int(port), DisplayName: in.DisplayName,
 		Environment: in.Environment, Tags: in.Tags, GroupID: in.GroupID, Username: in.Username,
 	})
 	if err != nil {
-		s.unclaim(ctx, scanID, addr)
 		return host.Host{}, err
 	}
-	err = pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := dbq.New(tx).NetscanRegistered(ctx, dbq.NetscanRegisteredParams{ScanID: scanID, Address: addr, HostID: &h.ID}); err != nil {
-			return err
-		}
-		return s.audit.Append(ctx, tx, audit.For(ctx, actor, audit.ActionDiscoveryRegistered, "discovery_scan", scanID.String(),
-			map[string]any{"address": addr.String(), "port": port, "host_id": h.ID.String(), "hostname": h.Hostname}))
-	})
+	if err := q.NetscanRegistered(ctx, dbq.NetscanRegisteredParams{ScanID: scanID, Address: addr, HostID: &h.ID}); err != nil {
+		return host.Host{}, pg.Translate(err)
+	}
+	return h, s.audit.Append(ctx, tx, audit.For(ctx, actor, audit.ActionDiscoveryRegistered, "discovery_scan", scanID.String(),
+		map[string]any{"address": addr.String(), "port": port, "host_id": h.ID.String(), "hostname": h.Hostname}))
+}
+
+// registrablePort locks the rows of an address of a scan and returns the port to register
+// it on, or why it cannot be registered.
+func registrablePort(ctx context.Context, q *dbq.Queries, scanID uuid.UUID, addr netip.Addr) (int32, error) {
+	rows, err := q.NetscanAddressHosts(ctx, dbq.NetscanAddressHostsParams{ScanID: scanID, Address: addr})
 	if err != nil {
-		return host.Host{}, err
+		return 0, pg.Translate(err)
 	}
-	return h, nil
-}
-
-// claim marks an address of a scan as being registered and returns the port to register,
-// so that a concurrent registration of the same address gets a conflict instead of a
-// second host.
-func (s *Service) claim(ctx context.Context, scanID uuid.UUID, addr netip.Addr) (int32, error) {
-	var port int32
-	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
-		q := dbq.New(tx)
-		rows, err := q.NetscanAddressHosts(ctx, dbq.NetscanAddressHostsParams{ScanID: scanID, Address: addr})
-		if err != nil {
-			return err
-		}
-		if len(rows) == 0 {
-			return apperr.NotFound(fmt.Sprintf("The scan did not find %s (or the scan does not exist).", addr))
-		}
-		for _, r := range rows {
-			if r.RegisteredHostID != nil {
-				return apperr.Conflict(fmt.Sprintf("%s is already registered.", addr)).WithDetail("host_id", r.RegisteredHostID.String())
-			}
-			if r.Claimed {
-				return apperr.Conflict(fmt.Sprintf("%s is being registered by another request.", addr))
-			}
-		}
-		port = rows[0].Port // the lowest
-		for _, r := range rows {
-			if r.Port == DefaultPort {
-				port = r.Port
-			}
-		}
-		return q.NetscanClaim(ctx, dbq.NetscanClaimParams{ScanID: scanID, Address: addr})
-	})
-	return port, err
-}
-
-// unclaim releases a claim after a failed host creation (best effort: a claim also
-// expires on its own).
-func (s *Service) unclaim(ctx context.Context, scanID uuid.UUID, addr netip.Addr) {
-	if err := s.q.NetscanUnclaim(context.WithoutCancel(ctx), dbq.NetscanUnclaimParams{ScanID: scanID, Address: addr}); err != nil {
-		s.opts.Logger.WarnContext(ctx, "release discovery registration claim", slog.Any("error", err))
+	if len(rows) == 0 {
+		return 0, apperr.NotFound(fmt.Sprintf("The scan did not find %s (or the scan does not exist).", addr))
 	}
+	port := rows[0].Port // the lowest
+	for _, r := range rows {
+		if r.RegisteredHostID != nil {
+			return 0, apperr.Conflict(fmt.Sprintf("%s is already registered.", addr)).WithDetail("host_id", r.RegisteredHostID.String())
+		}
+		if r.Port == DefaultPort {
+			port = r.Port
+		}
+	}
+	return port, nil
 }
