@@ -97,8 +97,8 @@ var SpecYAML []byte
 // A limit without minimum, maximum and default is an error.
 func pageLimitsSource(doc *openapi3.T) ([]byte, error) {
 	type limit struct {
-		name              string
-		def, lo, hi       int
+		name        string
+		def, lo, hi int
 	}
 	var limits []limit
 	for _, item := range doc.Paths.Map() {
