@@ -79,8 +79,8 @@ func (c *Cluster) watch(ctx context.Context) {
 			}
 			// Backends of a killed postmaster may hold its shared memory for a moment,
 			// and the server refuses to start until they are gone.
-			c.logger.ErrorContext(ctx, "restart embedded postgres", slog.Any("error", err),
-				slog.Duration("retry_in", backoff))
+			c.logger.WarnContext(ctx, "embedded postgres did not start again, retrying",
+				slog.Any("error", err), slog.Duration("retry_in", backoff))
 			select {
 			case <-ctx.Done():
 				return
