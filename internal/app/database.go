@@ -65,8 +65,8 @@ func (d *Database) migrated(ctx context.Context) (*Database, error) {
 	return d, nil
 }
 
-// Close closes the pool and stops the managed cluster if this process started it, giving
-// it up to 30 seconds for a clean shutdown.
+// Close closes the pool and leaves the managed cluster: the last process using it stops it,
+// whichever started it, giving it up to 30 seconds for a clean shutdown.
 func (d *Database) Close(ctx context.Context) {
 	if d.Pool != nil {
 		d.Pool.Close()

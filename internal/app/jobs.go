@@ -107,8 +107,9 @@ func RunWorker(ctx context.Context, cfg config.Config, o WorkerOptions) error {
 }
 
 // openWorkerDatabase connects to database.dsn, or attaches to the managed database that
-// serve runs for the same data dir, and migrates its schema. A worker never starts (and so
-// never owns) the managed database: it would stop it on exit under serve's feet.
+// serve runs for the same data dir, and migrates its schema. A worker does not bring up a
+// managed database nobody runs; once attached it keeps it up like serve does (restarting
+// it if it disappears), even after serve stops.
 func openWorkerDatabase(ctx context.Context, cfg config.Config, log *slog.Logger) (*Database, error) {
 	if cfg.ManagedDatabase() {
 		if _, err := os.Stat(filepath.Join(cfg.Server.DataDir, cluster.LocationFile)); err != nil {

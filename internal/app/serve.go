@@ -41,8 +41,8 @@ type ServeOptions struct {
 // data directory.
 const InitialAdminPasswordFile = "initial-admin-password"
 
-// Serve runs the HTTPS server until ctx ends, then shuts down gracefully and stops the
-// managed database if it started it.
+// Serve runs the HTTPS server until ctx ends, then shuts down gracefully and leaves the
+// managed database, which stops when no other process uses it.
 func Serve(ctx context.Context, cfg config.Config, o ServeOptions) error {
 	log := o.Logger
 	doc, ops, err := prepare(cfg, o.Spec)

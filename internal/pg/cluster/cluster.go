@@ -1,20 +1,3 @@
-// Package cluster runs OpenWatch's embedded default database: when no database DSN is
-// configured, the binary keeps a PostgreSQL cluster of its own, made and started with the
-// system's PostgreSQL server programs.
-//
-// Invariants:
-//   - The server listens on a unix socket only (listen_addresses is empty), in a directory
-//     of mode 0700 with unix_socket_permissions 0700, so only its owner and root can
-//     connect; local trust authentication is then safe. TCP connections are rejected in
-//     pg_hba.conf as well.
-//   - As root, PostgreSQL runs as the `postgres` system user (or `nobody`), which owns the
-//     cluster directory. When that user cannot reach <data_dir>/pg, the cluster lives in
-//     /var/lib/openwatch-pg/<hash of the data dir> instead; <data_dir>/pg.location records
-//     the choice so every later subcommand uses the same cluster.
-//   - The process that starts postgres owns it: postgres gets SIGINT (fast shutdown) when
-//     that process dies. Other processes for the same data dir attach to the running
-//     server instead of starting a second one.
-//   - fsync stays on: this is the product's real data.
 package cluster
 
 import (
@@ -42,8 +25,11 @@ const (
 	// LocationFile, in the data dir, records where the cluster lives: "pg" (relative to
 	// the data dir) or an absolute path.
 	LocationFile = "pg.location"
-	// lockFile, in the data dir, serialises Start between processes.
+	// lockFile, in the data dir, is held exclusively while a process decides to start,
+	// attach to, restart or stop the server and does it.
 	lockFile = "pg.lock"
+	// leaseFile, in the data dir, is held shared by every process using the server.
+	leaseFile = "pg.lease"
 	// FallbackBase holds clusters whose data dir the server user cannot reach (as root).
 	FallbackBase = "/var/lib/openwatch-pg"
 	// runtimeBase holds socket directories, as root, when the cluster path is too long.
@@ -61,6 +47,10 @@ const (
 	socketName    = "/.s.PGSQL.5432"
 	readyTimeout  = 30 * time.Second
 	stopTimeout   = 30 * time.Second
+	// watchInterval is how often a Cluster checks that the postmaster is still there.
+	watchInterval = 250 * time.Millisecond
+	// restartBackoff bounds the wait between failed restarts of a vanished server.
+	restartBackoff = 5 * time.Second
 	// maxLogSize is the size past which postgres.log is rotated (once) at start.
 	maxLogSize = 10 << 20
 )
@@ -88,13 +78,26 @@ type Options struct {
 	BinDir string
 }
 
-// Cluster is a running embedded PostgreSQL server, started by this process or attached to.
+// Cluster is this process's use of the embedded PostgreSQL server: from Start, which
+// starts the server or attaches to it, to Stop. In between it holds the lease that keeps
+// the server up and restarts the server when it disappears.
 type Cluster struct {
+	home      string // the product's data dir, which holds the lock and lease files
 	dir       string
 	socketDir string
 	port      int
-	proc      *pgproc.Process // nil when attached
+	bins      pgproc.Binaries
+	runAs     pgproc.User
 	logger    *slog.Logger
+	attached  bool
+	lease     *os.File
+
+	mu   sync.Mutex
+	pid  int             // the postmaster in use
+	proc *pgproc.Process // the postmaster, when this Cluster started it
+
+	stopWatch context.CancelFunc
+	watchDone chan struct{}
 	stopOnce  sync.Once
 	stopErr   error
 }
@@ -103,7 +106,8 @@ type Cluster struct {
 // the server another process already runs for the same data dir (for example `serve`
 // while the operator runs `openwatch create-admin`). It then creates the role and
 // database `openwatch` if they are missing. Waiting for the server is bounded by 30 s,
-// after which the error ends with the server log.
+// after which the error ends with the server log. Until Stop, the server stays up for
+// this process whoever started it, and is started again if it disappears.
 func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	logger := opts.Logger
 	if logger == nil {
@@ -112,7 +116,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if opts.DataDir == "" {
 		return nil, errors.New("start embedded postgres: no data dir")
 	}
-	dataDir, err := filepath.Abs(opts.DataDir)
+	home, err := filepath.Abs(opts.DataDir)
 	if err != nil {
 		return nil, fmt.Errorf("start embedded postgres: %w", err)
 	}
@@ -130,37 +134,36 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+	if err := os.MkdirAll(home, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	unlock, err := lock(ctx, filepath.Join(dataDir, lockFile))
+	unlock, err := lock(ctx, filepath.Join(home, lockFile))
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
 
-	dir, err := clusterDir(dataDir, runAs, logger)
+	dir, err := clusterDir(home, runAs, logger)
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{dir: dir, logger: logger}
-	attached, err := c.attach(ctx)
-	if err != nil {
+	c := &Cluster{home: home, dir: dir, bins: bins, runAs: runAs, logger: logger}
+	if c.lease, err = takeLease(filepath.Join(home, leaseFile)); err != nil {
 		return nil, err
 	}
-	if !attached {
-		if err := c.start(ctx, bins, runAs, dataDir); err != nil {
-			return nil, err
-		}
+	if err := c.run(ctx, true); err != nil {
+		_ = c.lease.Close()
+		return nil, err
 	}
 	if err := c.ensureDatabase(ctx); err != nil {
-		if !attached {
-			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
-			defer cancel()
-			_ = c.Stop(stopCtx)
-		}
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
+		defer cancel()
+		_ = c.detach(stopCtx)
 		return nil, err
 	}
+	watchCtx, stopWatch := context.WithCancel(context.WithoutCancel(ctx))
+	c.stopWatch, c.watchDone = stopWatch, make(chan struct{})
+	go c.watch(watchCtx)
 	return c, nil
 }
 
@@ -180,23 +183,29 @@ func (c *Cluster) dsn(user, database string) string {
 // subdirectory and the server log its postgres.log.
 func (c *Cluster) Dir() string { return c.dir }
 
-// Attached reports whether Start found the server already running (then Stop does
-// nothing).
-func (c *Cluster) Attached() bool { return c.proc == nil }
+// Attached reports whether Start found the server already running, started by another
+// process (or another Cluster of this one).
+func (c *Cluster) Attached() bool { return c.attached }
 
-// Stop shuts the server down with a fast shutdown (clients are disconnected, a checkpoint
-// is written) when this process started it, and waits for it to exit; if ctx ends first
-// it shuts down immediately (crash recovery at the next start). It does nothing when the
-// cluster was attached to, and on later calls.
+// Stop ends this process's use of the server. When no other process (or Cluster) uses it
+// any more, it shuts the server down with a fast shutdown (clients are disconnected, a
+// checkpoint is written) and waits for it to exit; if ctx ends first it shuts down
+// immediately (crash recovery at the next start). Otherwise it leaves the server running
+// for the others, whoever started it. Later calls return the first call's result.
 func (c *Cluster) Stop(ctx context.Context) error {
-	if c.proc == nil {
-		return nil
-	}
 	c.stopOnce.Do(func() {
-		c.stopErr = c.proc.Stop(ctx)
-		if c.stopErr == nil {
-			c.logger.InfoContext(ctx, "embedded postgres stopped", slog.String("dir", c.dir))
+		c.stopWatch()
+		<-c.watchDone
+		unlock, err := lock(ctx, filepath.Join(c.home, lockFile))
+		if err != nil {
+			// Without the lock the server cannot be stopped safely; giving up the lease
+			// leaves it to the next process that stops.
+			_ = c.lease.Close()
+			c.stopErr = fmt.Errorf("stop embedded postgres: %w", err)
+			return
 		}
+		defer unlock()
+		c.stopErr = c.detach(ctx)
 	})
 	return c.stopErr
 }
@@ -204,32 +213,72 @@ func (c *Cluster) Stop(ctx context.Context) error {
 func (c *Cluster) dataDir() string { return filepath.Join(c.dir, "data") }
 func (c *Cluster) logPath() string { return filepath.Join(c.dir, "postgres.log") }
 
-// attach connects to a server already running for this cluster. It returns false when
-// there is none (or it exited while being waited for), so the caller starts one.
-func (c *Cluster) attach(ctx context.Context) (bool, error) {
+// run makes sure the server is up, attaching to a running one or starting it; first is
+// true in Start, when the socket location is still to be learnt. The caller holds the
+// lock.
+func (c *Cluster) run(ctx context.Context, first bool) error {
+	pf, running, err := c.attach(ctx)
+	if err != nil {
+		return err
+	}
+	if running {
+		if first {
+			c.socketDir, c.port, c.attached = pf.SocketDir, pf.Port, true
+		} else if pf.SocketDir != c.socketDir || pf.Port != c.port {
+			return fmt.Errorf("embedded postgres (pid %d) now listens in %s port %d, not in %s port %d: restart OpenWatch",
+				pf.PID, pf.SocketDir, pf.Port, c.socketDir, c.port)
+		}
+		c.mu.Lock()
+		c.pid = pf.PID
+		if c.proc != nil && c.proc.Cmd.Process.Pid != pf.PID {
+			c.proc = nil
+		}
+		c.mu.Unlock()
+		return nil
+	}
+	if first {
+		socketDir, err := socketDirFor(c.dir, c.runAs, hashDir(c.home))
+		if err != nil {
+			return err
+		}
+		c.socketDir, c.port = socketDir, port
+	}
+	proc, err := c.start(ctx)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.pid, c.proc = proc.Cmd.Process.Pid, proc
+	c.mu.Unlock()
+	return nil
+}
+
+// attach waits for a server already running for this cluster to accept connections and
+// returns its pid file. It returns false when there is none (or it exited while being
+// waited for), so the caller starts one.
+func (c *Cluster) attach(ctx context.Context) (pgproc.PidFile, bool, error) {
 	pf, err := pgproc.ReadPidFile(c.dataDir())
 	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
+		return pf, false, nil
 	}
 	if err != nil {
 		// A half-written pid file belongs to a postmaster that is starting up or died
 		// mid-start; postgres itself checks it again when we start.
 		c.logger.WarnContext(ctx, "ignoring unreadable postmaster.pid", slog.Any("error", err))
-		return false, nil
+		return pf, false, nil
 	}
 	if !pgproc.IsPostgres(pf.PID) {
 		if pgproc.Alive(pf.PID) {
 			// The pid was reused by an unrelated process; postgres would refuse to start
 			// while the file names a live pid.
 			if err := os.Remove(filepath.Join(c.dataDir(), "postmaster.pid")); err != nil {
-				return false, fmt.Errorf("remove stale postmaster.pid: %w", err)
+				return pf, false, fmt.Errorf("remove stale postmaster.pid: %w", err)
 			}
 		}
-		return false, nil
+		return pf, false, nil
 	}
-	c.socketDir, c.port = pf.SocketDir, pf.Port
-	// The postmaster may still be starting, or shutting down after its owner died: wait
-	// for whichever comes first.
+	// The postmaster may still be starting, or shutting down after something outside
+	// OpenWatch stopped it: wait for whichever comes first.
 	exited := make(chan struct{})
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
@@ -245,53 +294,51 @@ func (c *Cluster) attach(ctx context.Context) (bool, error) {
 			}
 		}
 	}()
-	err = pgproc.WaitReady(ctx, c.dsn(superuser, "postgres"), exited, readyTimeout, c.logPath())
+	dsn := fmt.Sprintf("host=%s port=%d user=%s dbname=postgres sslmode=disable",
+		pgproc.QuoteDSNValue(pf.SocketDir), pf.Port, superuser)
+	err = pgproc.WaitReady(ctx, dsn, exited, readyTimeout, c.logPath())
 	if err == nil {
 		c.logger.InfoContext(ctx, "attached to running embedded postgres",
 			slog.String("dir", c.dir), slog.Int("pid", pf.PID))
-		return true, nil
+		return pf, true, nil
 	}
 	select {
 	case <-exited:
 		if ctx.Err() == nil {
-			return false, nil
+			return pf, false, nil
 		}
 	default:
 	}
-	return false, fmt.Errorf("embedded postgres (pid %d) is running but does not accept connections: %w", pf.PID, err)
+	return pf, false, fmt.Errorf("embedded postgres (pid %d) is running but does not accept connections: %w", pf.PID, err)
 }
 
-// start initialises the cluster if needed and starts postgres.
-func (c *Cluster) start(ctx context.Context, bins pgproc.Binaries, runAs pgproc.User, dataDir string) error {
+// start initialises the cluster if needed and starts postgres on c.socketDir. The server
+// is not tied to this process: it keeps running for the other users when this one ends.
+func (c *Cluster) start(ctx context.Context) (*pgproc.Process, error) {
 	begin := time.Now()
-	if err := c.initdb(ctx, bins, runAs); err != nil {
-		return err
+	if err := c.initdb(ctx, c.bins, c.runAs); err != nil {
+		return nil, err
 	}
-	socketDir, err := socketDirFor(c.dir, runAs, hashDir(dataDir))
-	if err != nil {
-		return err
-	}
-	c.socketDir, c.port = socketDir, port
-	if filepath.Dir(socketDir) == runtimeBase {
+	if filepath.Dir(c.socketDir) == runtimeBase {
 		if err := os.MkdirAll(runtimeBase, 0o755); err != nil {
-			return fmt.Errorf("create %s: %w", runtimeBase, err)
+			return nil, fmt.Errorf("create %s: %w", runtimeBase, err)
 		}
 	}
-	if err := prepareDir(socketDir, runAs); err != nil {
-		return err
+	if err := prepareDir(c.socketDir, c.runAs); err != nil {
+		return nil, err
 	}
 
 	rotateLog(c.logPath())
 	logFile, err := os.OpenFile(c.logPath(), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
-		return fmt.Errorf("open postgres log: %w", err)
+		return nil, fmt.Errorf("open postgres log: %w", err)
 	}
 	defer logFile.Close() // postgres holds its own descriptor
-	cmd := runAs.Command(bins, syscall.SIGINT, "postgres",
+	cmd := c.runAs.Command(c.bins, 0, "postgres",
 		"-D", c.dataDir(),
 		"-c", "listen_addresses=",
-		"-c", fmt.Sprintf("port=%d", port),
-		"-c", "unix_socket_directories="+socketDir,
+		"-c", fmt.Sprintf("port=%d", c.port),
+		"-c", "unix_socket_directories="+c.socketDir,
 		"-c", "unix_socket_permissions=0700",
 		"-c", "fsync=on",
 	)
@@ -299,20 +346,19 @@ func (c *Cluster) start(ctx context.Context, bins pgproc.Binaries, runAs pgproc.
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	proc, err := pgproc.Start(cmd)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := pgproc.WaitReady(ctx, c.dsn(superuser, "postgres"), proc.Exited(), readyTimeout, c.logPath()); err != nil {
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
 		defer cancel()
 		_ = proc.Stop(stopCtx)
-		return fmt.Errorf("start embedded postgres in %s: %w", c.dir, err)
+		return nil, fmt.Errorf("start embedded postgres in %s: %w", c.dir, err)
 	}
-	c.proc = proc
 	c.logger.InfoContext(ctx, "embedded postgres started",
-		slog.String("dir", c.dir), slog.String("socket_dir", socketDir),
-		slog.String("version", bins.Version), slog.String("run_as", runAs.Name),
+		slog.String("dir", c.dir), slog.String("socket_dir", c.socketDir),
+		slog.String("version", c.bins.Version), slog.String("run_as", c.runAs.Name),
 		slog.Int("pid", cmd.Process.Pid), slog.Duration("took", time.Since(begin)))
-	return nil
+	return proc, nil
 }
 
 // initdb creates the data directory unless it exists. It initialises into data.init and
@@ -513,31 +559,4 @@ func writeFileAtomic(path string, data []byte) error {
 		return err
 	}
 	return os.Rename(tmp, path)
-}
-
-// lock takes an exclusive flock on path, waiting (while ctx allows) for other processes
-// or goroutines starting the same cluster, and returns its release.
-func lock(ctx context.Context, path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	t := time.NewTicker(pgproc.PollInterval)
-	defer t.Stop()
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { _ = f.Close() }, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			_ = f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			_ = f.Close()
-			return nil, fmt.Errorf("wait for %s: %w", path, ctx.Err())
-		case <-t.C:
-		}
-	}
 }

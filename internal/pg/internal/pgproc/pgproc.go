@@ -313,6 +313,43 @@ func (p *Process) Stop(ctx context.Context) error {
 	return fmt.Errorf("postgres did not shut down in time, stopped immediately: %w", ctx.Err())
 }
 
+// StopPID does what Process.Stop does for a postmaster another process started: it asks
+// for a fast shutdown and waits until pid is gone, then shuts down immediately when ctx
+// ends first.
+func StopPID(ctx context.Context, pid int) error {
+	if err := syscall.Kill(pid, syscall.SIGINT); err != nil {
+		if errors.Is(err, syscall.ESRCH) {
+			return nil
+		}
+		return fmt.Errorf("signal postgres (pid %d): %w", pid, err)
+	}
+	if waitGone(ctx, pid) {
+		return nil
+	}
+	_ = syscall.Kill(pid, syscall.SIGQUIT)
+	quitCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if !waitGone(quitCtx, pid) {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	return fmt.Errorf("postgres did not shut down in time, stopped immediately: %w", ctx.Err())
+}
+
+// waitGone polls until pid is no longer a running postgres; it returns false when ctx
+// ends first.
+func waitGone(ctx context.Context, pid int) bool {
+	t := time.NewTicker(PollInterval)
+	defer t.Stop()
+	for IsPostgres(pid) {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+	}
+	return true
+}
+
 // PollInterval is how often WaitReady tries to connect.
 const PollInterval = 25 * time.Millisecond
 
@@ -375,10 +412,17 @@ func Alive(pid int) bool {
 }
 
 // IsPostgres reports whether pid is a live process whose command name says postgres; it
-// guards against a stale pid file naming a pid the kernel has since reused.
+// guards against a stale pid file naming a pid the kernel has since reused. A postgres
+// that has exited but is not reaped yet (a zombie) is not running.
 func IsPostgres(pid int) bool {
 	if !Alive(pid) {
 		return false
+	}
+	if stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat")); err == nil {
+		// The state follows the parenthesised command name: "4242 (postgres) Z ...".
+		if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
+			return false
+		}
 	}
 	comm, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "comm"))
 	if err != nil {
