@@ -99,8 +99,8 @@ WHERE intel_attempted_at IS NULL OR intel_attempted_at < @cutoff::timestamptz
 ORDER BY intel_attempted_at ASC NULLS FIRST, id
 LIMIT @row_limit;
 
--- name: IntelDueForDiscovery :many
--- IntelDueForDiscovery returns schedulable hosts due for discovery, most overdue first:
+-- name: IntelDueForSystemInfo :many
+-- IntelDueForSystemInfo returns schedulable hosts due for discovery, most overdue first:
 -- hosts whose last discovery attempt (or, never tried, whose creation) is older than the
 -- cutoff, and, with first_contact, hosts never discovered that were not tried since
 -- retry_cutoff.
@@ -125,8 +125,8 @@ INSERT INTO host_intel_schedule (host_id, intel_attempted_at)
 SELECT unnest(@host_ids::uuid[]), @at::timestamptz
 ON CONFLICT (host_id) DO UPDATE SET intel_attempted_at = EXCLUDED.intel_attempted_at;
 
--- name: IntelScheduleMarkDiscovery :exec
--- IntelScheduleMarkDiscovery records that discoveries of the hosts were tried or queued.
+-- name: IntelScheduleMarkSystemInfo :exec
+-- IntelScheduleMarkSystemInfo records that discoveries of the hosts were tried or queued.
 INSERT INTO host_intel_schedule (host_id, discovery_attempted_at)
 SELECT unnest(@host_ids::uuid[]), @at::timestamptz
 ON CONFLICT (host_id) DO UPDATE SET discovery_attempted_at = EXCLUDED.discovery_attempted_at;

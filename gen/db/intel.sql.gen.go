@@ -172,7 +172,7 @@ func (q *Queries) IntelDueForCollection(ctx context.Context, arg IntelDueForColl
 	return items, nil
 }
 
-const intelDueForDiscovery = `-- name: IntelDueForDiscovery :many
+const intelDueForSystemInfo = `-- name: IntelDueForSystemInfo :many
 SELECT id FROM intel_schedulable_hosts
 WHERE COALESCE(discovery_attempted_at, created_at) < $1::timestamptz
    OR ($2::boolean AND os_discovered_at IS NULL
@@ -181,19 +181,19 @@ ORDER BY COALESCE(discovery_attempted_at, created_at), id
 LIMIT $4
 `
 
-type IntelDueForDiscoveryParams struct {
+type IntelDueForSystemInfoParams struct {
 	Cutoff       time.Time
 	FirstContact bool
 	RetryCutoff  time.Time
 	RowLimit     int32
 }
 
-// IntelDueForDiscovery returns schedulable hosts due for discovery, most overdue first:
+// IntelDueForSystemInfo returns schedulable hosts due for discovery, most overdue first:
 // hosts whose last discovery attempt (or, never tried, whose creation) is older than the
 // cutoff, and, with first_contact, hosts never discovered that were not tried since
 // retry_cutoff.
-func (q *Queries) IntelDueForDiscovery(ctx context.Context, arg IntelDueForDiscoveryParams) ([]uuid.UUID, error) {
-	rows, err := q.db.Query(ctx, intelDueForDiscovery,
+func (q *Queries) IntelDueForSystemInfo(ctx context.Context, arg IntelDueForSystemInfoParams) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, intelDueForSystemInfo,
 		arg.Cutoff,
 		arg.FirstContact,
 		arg.RetryCutoff,
@@ -363,23 +363,6 @@ func (q *Queries) IntelHostSetOS(ctx context.Context, arg IntelHostSetOSParams) 
 	return result.RowsAffected(), nil
 }
 
-const intelScheduleMarkDiscovery = `-- name: IntelScheduleMarkDiscovery :exec
-INSERT INTO host_intel_schedule (host_id, discovery_attempted_at)
-SELECT unnest($1::uuid[]), $2::timestamptz
-ON CONFLICT (host_id) DO UPDATE SET discovery_attempted_at = EXCLUDED.discovery_attempted_at
-`
-
-type IntelScheduleMarkDiscoveryParams struct {
-	HostIds []uuid.UUID
-	At      time.Time
-}
-
-// IntelScheduleMarkDiscovery records that discoveries of the hosts were tried or queued.
-func (q *Queries) IntelScheduleMarkDiscovery(ctx context.Context, arg IntelScheduleMarkDiscoveryParams) error {
-	_, err := q.db.Exec(ctx, intelScheduleMarkDiscovery, arg.HostIds, arg.At)
-	return err
-}
-
 const intelScheduleMarkIntel = `-- name: IntelScheduleMarkIntel :exec
 INSERT INTO host_intel_schedule (host_id, intel_attempted_at)
 SELECT unnest($1::uuid[]), $2::timestamptz
@@ -395,6 +378,23 @@ type IntelScheduleMarkIntelParams struct {
 // the scheduler does not pick them again before their interval has passed.
 func (q *Queries) IntelScheduleMarkIntel(ctx context.Context, arg IntelScheduleMarkIntelParams) error {
 	_, err := q.db.Exec(ctx, intelScheduleMarkIntel, arg.HostIds, arg.At)
+	return err
+}
+
+const intelScheduleMarkSystemInfo = `-- name: IntelScheduleMarkSystemInfo :exec
+INSERT INTO host_intel_schedule (host_id, discovery_attempted_at)
+SELECT unnest($1::uuid[]), $2::timestamptz
+ON CONFLICT (host_id) DO UPDATE SET discovery_attempted_at = EXCLUDED.discovery_attempted_at
+`
+
+type IntelScheduleMarkSystemInfoParams struct {
+	HostIds []uuid.UUID
+	At      time.Time
+}
+
+// IntelScheduleMarkSystemInfo records that discoveries of the hosts were tried or queued.
+func (q *Queries) IntelScheduleMarkSystemInfo(ctx context.Context, arg IntelScheduleMarkSystemInfoParams) error {
+	_, err := q.db.Exec(ctx, intelScheduleMarkSystemInfo, arg.HostIds, arg.At)
 	return err
 }
 

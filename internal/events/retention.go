@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/riverqueue/river"
 
 	dbq "github.com/openwatch/openwatch/gen/db"
 	"github.com/openwatch/openwatch/internal/pg"
@@ -59,37 +58,4 @@ func (r *Retention) Sweep(ctx context.Context) (SweepResult, error) {
 		return SweepResult{}, pg.Translate(err)
 	}
 	return SweepResult{Events: row.Deleted, Tickets: tickets, SweptThrough: row.SweptThrough}, nil
-}
-
-// SweepArgs is the periodic retention job.
-type SweepArgs struct{}
-
-// Kind names the job kind.
-func (SweepArgs) Kind() string { return "openwatch_events_retention" }
-
-// InsertOpts: a failed sweep is retried a few times; the next period retries anyway.
-func (SweepArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 3} }
-
-type sweepWorker struct {
-	river.WorkerDefaults[SweepArgs]
-	r *Retention
-}
-
-func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[SweepArgs]) error {
-	res, err := w.r.Sweep(ctx)
-	if err != nil {
-		return err
-	}
-	if res.Events > 0 || res.Tickets > 0 {
-		w.r.logger.InfoContext(ctx, "event retention sweep", slog.Int64("events", res.Events), slog.Int64("tickets", res.Tickets))
-	}
-	return river.RecordOutput(ctx, res)
-}
-
-// RegisterJobs adds the sweep's worker to workers and returns its periodic job.
-func (r *Retention) RegisterJobs(workers *river.Workers) []*river.PeriodicJob {
-	river.AddWorker(workers, &sweepWorker{r: r})
-	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(SweepInterval),
-		func() (river.JobArgs, *river.InsertOpts) { return SweepArgs{}, nil },
-		&river.PeriodicJobOpts{RunOnStart: true, ID: SweepArgs{}.Kind()})}
 }

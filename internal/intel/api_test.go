@@ -506,8 +506,8 @@ func TestSweep(t *testing.T) {
 	}
 	require.Equal(t, 2, sweep())
 	require.Equal(t, 0, sweep(), "hosts with a discovery queued are not enqueued twice")
-	require.Equal(t, 2, f.count(`SELECT count(*) FROM river_job WHERE kind = 'intel_discover'`))
-	require.Equal(t, 1, f.count(`SELECT count(*) FROM river_job WHERE kind = 'intel_discover' AND args->>'host_id' = $1`, a.String()))
+	require.Equal(t, 2, f.count(`SELECT count(*) FROM river_job WHERE kind = 'intel_system_info'`))
+	require.Equal(t, 1, f.count(`SELECT count(*) FROM river_job WHERE kind = 'intel_system_info' AND args->>'host_id' = $1`, a.String()))
 	require.Equal(t, 2, f.count(`SELECT count(*) FROM audit_events WHERE action = 'discovery.sweep_started'`))
 	viewer := env.Login("viewer", env.CreateUser("viewer", authz.RoleViewer))
 	res = f.do(viewer, http.MethodPost, "system/discovery/sweep", nil)

@@ -23,8 +23,8 @@ import (
 )
 
 var (
-	errNotDiscovered = apperr.NotFound("The host has not been discovered yet; run discovery first.")
-	errNoSnapshot    = apperr.NotFound("No intelligence has been collected from the host yet.")
+	errNoSystemInfo = apperr.NotFound("The host has not been discovered yet; run discovery first.")
+	errNoSnapshot   = apperr.NotFound("No intelligence has been collected from the host yet.")
 )
 
 // State is a host's latest intelligence: one entry per category collected so far.

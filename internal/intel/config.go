@@ -17,7 +17,7 @@ import (
 // Settings keys of the two configurations.
 const (
 	IntelligenceSettingsKey = "intelligence"
-	DiscoverySettingsKey    = "discovery"
+	SystemInfoSettingsKey   = "discovery"
 )
 
 // IntelligenceConfig is how often hosts are collected (the API's IntelligenceConfig).
@@ -41,26 +41,28 @@ func (c IntelligenceConfig) Validate() error {
 	return inRange("rate_limit", c.RateLimit, 1, 200)
 }
 
-// DiscoveryConfig is how hosts are discovered (the API's DiscoveryConfig). MaxCIDRHosts
-// is read by package netscan from the same settings document.
-type DiscoveryConfig struct {
-	// IntervalSec is how long after its last discovery a host is discovered again.
+// SystemInfoConfig is how often hosts' system information is collected (the API's
+// DiscoveryConfig, kept in the settings document "discovery"). MaxCIDRHosts, in the same
+// document, bounds network scans and is read by package netscan.
+type SystemInfoConfig struct {
+	// IntervalSec is how long after its last collection a host's system info is collected
+	// again.
 	IntervalSec int `json:"interval_sec"`
-	// RateLimit is the most discoveries the scheduler starts per minute.
+	// RateLimit is the most system info collections the scheduler starts per minute.
 	RateLimit int `json:"rate_limit"`
-	// DetectOnFirstContact discovers a host once it was first reached.
+	// DetectOnFirstContact collects a host's system info once it was first reached.
 	DetectOnFirstContact bool `json:"detect_on_first_contact"`
-	// MaintenanceGlobal pauses scheduled discovery.
+	// MaintenanceGlobal pauses scheduled system info collection.
 	MaintenanceGlobal bool `json:"maintenance_global"`
 	// MaxCIDRHosts bounds the size of a network scan.
 	MaxCIDRHosts int `json:"max_cidr_hosts"`
 }
 
-// DefaultDiscoveryConfig is the configuration before an operator changes it.
-var DefaultDiscoveryConfig = DiscoveryConfig{IntervalSec: 86400, RateLimit: 100, DetectOnFirstContact: true, MaxCIDRHosts: 1024}
+// DefaultSystemInfoConfig is the configuration before an operator changes it.
+var DefaultSystemInfoConfig = SystemInfoConfig{IntervalSec: 86400, RateLimit: 100, DetectOnFirstContact: true, MaxCIDRHosts: 1024}
 
 // Validate reports the first field out of range (the spec's bounds).
-func (c DiscoveryConfig) Validate() error {
+func (c SystemInfoConfig) Validate() error {
 	if err := inRange("interval_sec", c.IntervalSec, 3600, 604800); err != nil {
 		return err
 	}
@@ -82,9 +84,9 @@ func LoadIntelligenceConfig(ctx context.Context, db dbq.DBTX) (IntelligenceConfi
 	return settings.Load(ctx, db, IntelligenceSettingsKey, DefaultIntelligenceConfig)
 }
 
-// LoadDiscoveryConfig reads the stored configuration over the defaults.
-func LoadDiscoveryConfig(ctx context.Context, db dbq.DBTX) (DiscoveryConfig, error) {
-	return settings.Load(ctx, db, DiscoverySettingsKey, DefaultDiscoveryConfig)
+// LoadSystemInfoConfig reads the stored configuration over the defaults.
+func LoadSystemInfoConfig(ctx context.Context, db dbq.DBTX) (SystemInfoConfig, error) {
+	return settings.Load(ctx, db, SystemInfoSettingsKey, DefaultSystemInfoConfig)
 }
 
 // IntelligenceConfig returns the intelligence configuration. Guarded by system:read.
@@ -92,9 +94,9 @@ func (s *Service) IntelligenceConfig(ctx context.Context) (IntelligenceConfig, e
 	return LoadIntelligenceConfig(ctx, s.pool)
 }
 
-// DiscoveryConfig returns the discovery configuration. Guarded by system:read.
-func (s *Service) DiscoveryConfig(ctx context.Context) (DiscoveryConfig, error) {
-	return LoadDiscoveryConfig(ctx, s.pool)
+// SystemInfoConfig returns the system info configuration. Guarded by system:read.
+func (s *Service) SystemInfoConfig(ctx context.Context) (SystemInfoConfig, error) {
+	return LoadSystemInfoConfig(ctx, s.pool)
 }
 
 // SetIntelligenceConfig validates and stores the intelligence configuration, auditing the
@@ -116,12 +118,12 @@ func (s *Service) SetIntelligenceConfig(ctx context.Context, actor *authz.Princi
 	return c, nil
 }
 
-// SetDiscoveryConfig validates and stores the discovery configuration, auditing the values
+// SetSystemInfoConfig validates and stores the system info configuration, auditing the values
 // before and after. A zero MaxCIDRHosts keeps the stored value. Guarded by
 // system:config:write. Errors: validation_failed.
-func (s *Service) SetDiscoveryConfig(ctx context.Context, actor *authz.Principal, c DiscoveryConfig) (DiscoveryConfig, error) {
+func (s *Service) SetSystemInfoConfig(ctx context.Context, actor *authz.Principal, c SystemInfoConfig) (SystemInfoConfig, error) {
 	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
-		before, err := LoadDiscoveryConfig(ctx, tx)
+		before, err := LoadSystemInfoConfig(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -131,10 +133,10 @@ func (s *Service) SetDiscoveryConfig(ctx context.Context, actor *authz.Principal
 		if err := c.Validate(); err != nil {
 			return err
 		}
-		return s.saveConfig(ctx, tx, actor, audit.ActionDiscoveryConfigChanged, DiscoverySettingsKey, before, c)
+		return s.saveConfig(ctx, tx, actor, audit.ActionDiscoveryConfigChanged, SystemInfoSettingsKey, before, c)
 	})
 	if err != nil {
-		return DiscoveryConfig{}, err
+		return SystemInfoConfig{}, err
 	}
 	return c, nil
 }

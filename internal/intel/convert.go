@@ -65,7 +65,7 @@ func intelConfig(c IntelligenceConfig) api.IntelligenceConfig {
 	return api.IntelligenceConfig{IntervalSec: c.IntervalSec, RateLimit: c.RateLimit, MaintenanceGlobal: c.MaintenanceGlobal}
 }
 
-func discoveryConfig(c DiscoveryConfig) api.DiscoveryConfig {
+func systemInfoConfig(c SystemInfoConfig) api.DiscoveryConfig {
 	n := c.MaxCIDRHosts
 	return api.DiscoveryConfig{IntervalSec: c.IntervalSec, RateLimit: c.RateLimit, DetectOnFirstContact: c.DetectOnFirstContact,
 		MaintenanceGlobal: c.MaintenanceGlobal, MaxCidrHosts: &n}

@@ -85,13 +85,13 @@ func TestDiscoveryJobSurvivesWorkerCrash(t *testing.T) {
 	}
 	w1.Kill()
 	var jobID int64
-	require.NoError(t, pool.QueryRow(ctx, `SELECT id FROM river_job WHERE kind = 'intel_discover'`).Scan(&jobID))
+	require.NoError(t, pool.QueryRow(ctx, `SELECT id FROM river_job WHERE kind = 'intel_system_info'`).Scan(&jobID))
 	require.Equal(t, 0, count(`SELECT count(*) FROM host_system_info`), "the killed run wrote nothing")
 
 	workertest.StartWorkerProcess(t, bin, dsn, "OPENWATCH_WORKER_RESCUE_AFTER=4s")
 	job := workertest.WaitJob(t, workertest.NewInserter(t, pool), jobID, rivertype.JobStateCompleted)
 	require.GreaterOrEqual(t, job.Attempt, 2, "the job ran again after the crash")
-	require.Equal(t, 1, count(`SELECT count(*) FROM river_job WHERE kind = 'intel_discover'`))
+	require.Equal(t, 1, count(`SELECT count(*) FROM river_job WHERE kind = 'intel_system_info'`))
 	require.Equal(t, 1, count(`SELECT count(*) FROM host_system_info WHERE host_id = $1`, hostID))
 	require.Equal(t, 1, count(`SELECT count(*) FROM events WHERE topic = 'discovery' AND host_id = $1`, hostID))
 	require.Equal(t, 1, count(`SELECT count(*) FROM hosts WHERE id = $1 AND os_family IS NOT NULL AND os_discovered_at IS NOT NULL`, hostID))

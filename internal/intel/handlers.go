@@ -8,7 +8,8 @@ import (
 	"github.com/openwatch/openwatch/internal/cursor"
 )
 
-// Handlers implements the discovery, intelligence and activity operations.
+// Handlers implements the host system info ("discovery" in the API) and intelligence
+// operations.
 type Handlers struct {
 	svc *Service
 }
@@ -27,7 +28,7 @@ func (h *Handlers) GetHostSystemInfo(ctx context.Context, req api.GetHostSystemI
 
 // RunHostDiscovery implements POST /hosts/{id}/discovery:run (host:write).
 func (h *Handlers) RunHostDiscovery(ctx context.Context, req api.RunHostDiscoveryRequestObject) (api.RunHostDiscoveryResponseObject, error) {
-	info, err := h.svc.Discover(ctx, authz.PrincipalFrom(ctx), req.Id)
+	info, err := h.svc.CollectSystemInfo(ctx, authz.PrincipalFrom(ctx), req.Id)
 	if err != nil {
 		return nil, err
 	}
@@ -90,27 +91,27 @@ func (h *Handlers) PutIntelligenceConfig(ctx context.Context, req api.PutIntelli
 
 // GetDiscoveryConfig implements GET /system/discovery/config (system:read).
 func (h *Handlers) GetDiscoveryConfig(ctx context.Context, _ api.GetDiscoveryConfigRequestObject) (api.GetDiscoveryConfigResponseObject, error) {
-	c, err := h.svc.DiscoveryConfig(ctx)
+	c, err := h.svc.SystemInfoConfig(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return api.GetDiscoveryConfig200JSONResponse{Config: discoveryConfig(c), Defaults: discoveryConfig(DefaultDiscoveryConfig)}, nil
+	return api.GetDiscoveryConfig200JSONResponse{Config: systemInfoConfig(c), Defaults: systemInfoConfig(DefaultSystemInfoConfig)}, nil
 }
 
 // PutDiscoveryConfig implements PUT /system/discovery/config (system:config:write). An
 // absent max_cidr_hosts keeps the stored value.
 func (h *Handlers) PutDiscoveryConfig(ctx context.Context, req api.PutDiscoveryConfigRequestObject) (api.PutDiscoveryConfigResponseObject, error) {
 	b := req.Body
-	in := DiscoveryConfig{IntervalSec: b.IntervalSec, RateLimit: b.RateLimit, DetectOnFirstContact: b.DetectOnFirstContact,
+	in := SystemInfoConfig{IntervalSec: b.IntervalSec, RateLimit: b.RateLimit, DetectOnFirstContact: b.DetectOnFirstContact,
 		MaintenanceGlobal: b.MaintenanceGlobal}
 	if b.MaxCidrHosts != nil {
 		in.MaxCIDRHosts = *b.MaxCidrHosts
 	}
-	c, err := h.svc.SetDiscoveryConfig(ctx, authz.PrincipalFrom(ctx), in)
+	c, err := h.svc.SetSystemInfoConfig(ctx, authz.PrincipalFrom(ctx), in)
 	if err != nil {
 		return nil, err
 	}
-	return api.PutDiscoveryConfig200JSONResponse(discoveryConfig(c)), nil
+	return api.PutDiscoveryConfig200JSONResponse(systemInfoConfig(c)), nil
 }
 
 // RunDiscoverySweep implements POST /system/discovery/sweep (system:config:write).

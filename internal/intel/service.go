@@ -32,7 +32,7 @@ type Enqueuer interface {
 	InsertManyTx(ctx context.Context, tx pgx.Tx, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
 }
 
-// Service runs discovery and intelligence collection and serves their results.
+// Service runs system info and intelligence collection and serves their results.
 type Service struct {
 	pool  *pgxpool.Pool
 	q     *dbq.Queries
@@ -85,11 +85,11 @@ func (s *Service) checkHost(ctx context.Context, hostID uuid.UUID) error {
 	return nil
 }
 
-// Lock kinds: one discovery and one collection of a host may run at a time, in the whole
-// cluster.
+// Lock kinds: one system info and one intelligence collection of a host may run at a time,
+// in the whole cluster.
 const (
-	lockDiscovery = "discovery"
-	lockIntel     = "intelligence"
+	lockSystemInfo = "discovery"
+	lockIntel      = "intelligence"
 )
 
 func lockKey(kind string, hostID uuid.UUID) int64 {
@@ -114,10 +114,10 @@ func (s *Service) lockHost(ctx context.Context, kind string, hostID uuid.UUID) (
 	return release, nil
 }
 
-// onHost runs one discovery or collection (kind) of a host: it takes the host's lock of
-// kind, opens one SSH connection, runs cmds in one session and hands the result to store,
-// all under the lock. A failed connection or batch is recorded as an attempt (attempted)
-// so the scheduler does not retry the host at once.
+// onHost runs one system info or intelligence collection (kind) of a host: it takes the
+// host's lock of kind, opens one SSH connection, runs cmds in one session and hands the
+// result to store, all under the lock. A failed connection or batch is recorded as an
+// attempt (attempted) so the scheduler does not retry the host at once.
 func (s *Service) onHost(ctx context.Context, kind string, hostID uuid.UUID, cmds []sshx.Command,
 	attempted func(context.Context, time.Time) error, store func(sshx.BatchResult, Stats) error) error {
 	if err := s.checkHost(ctx, hostID); err != nil {
@@ -154,7 +154,7 @@ func isRoot(p sshx.Privilege) bool {
 	return p == sshx.PrivRoot || p == sshx.PrivSudo || p == sshx.PrivSudoPassword
 }
 
-// Stats describe the SSH work of one discovery or collection.
+// Stats describe the SSH work of one system info or intelligence collection.
 type Stats struct {
 	// Sessions is how many SSH sessions the job opened.
 	Sessions int

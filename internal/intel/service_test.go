@@ -94,7 +94,7 @@ func TestScheduler(t *testing.T) {
 	res = f.do(f.admin, http.MethodPut, "system/intelligence/config", map[string]any{"interval_sec": 300, "rate_limit": 1, "maintenance_global": false})
 	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
 	require.NoError(t, svc.ScheduleTick(ctx))
-	require.Equal(t, 0, jobs("intel_collect")+jobs("intel_discover"), "hosts no probe has reached are not logged in to")
+	require.Equal(t, 0, jobs("intel_collect")+jobs("intel_system_info"), "hosts no probe has reached are not logged in to")
 
 	reach := func(id uuid.UUID) {
 		t.Helper()
@@ -104,8 +104,8 @@ func TestScheduler(t *testing.T) {
 	reach(a)
 	reach(m)
 	require.NoError(t, svc.ScheduleTick(ctx))
-	require.Equal(t, 1, jobs("intel_discover"), "a was reached for the first time; m is in maintenance; b was never reached")
-	require.Equal(t, 1, f.count(`SELECT count(*) FROM river_job WHERE kind = 'intel_discover' AND args->>'host_id' = $1`, a.String()))
+	require.Equal(t, 1, jobs("intel_system_info"), "a was reached for the first time; m is in maintenance; b was never reached")
+	require.Equal(t, 1, f.count(`SELECT count(*) FROM river_job WHERE kind = 'intel_system_info' AND args->>'host_id' = $1`, a.String()))
 	require.Equal(t, 1, jobs("intel_collect"), "rate_limit 1 starts one collection per minute")
 
 	reach(b)
@@ -114,7 +114,7 @@ func TestScheduler(t *testing.T) {
 	require.NoError(t, svc.ScheduleTick(ctx))
 	require.Equal(t, 2, jobs("intel_collect"), "a and b once each; m is in maintenance")
 	require.Equal(t, 1, f.count(`SELECT count(*) FROM river_job WHERE kind = 'intel_collect' AND args->>'host_id' = $1`, b.String()))
-	require.Equal(t, 2, jobs("intel_discover"), "b was reached for the first time")
+	require.Equal(t, 2, jobs("intel_system_info"), "b was reached for the first time")
 	require.NoError(t, svc.ScheduleTick(ctx))
 	require.Equal(t, 2, jobs("intel_collect"), "queued jobs are not queued again")
 
@@ -125,5 +125,5 @@ func TestScheduler(t *testing.T) {
 	res = f.do(f.admin, http.MethodPut, "system/discovery/config", map[string]any{"interval_sec": 3600, "rate_limit": 10, "detect_on_first_contact": true, "maintenance_global": true})
 	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
 	require.NoError(t, svc.ScheduleTick(ctx))
-	require.Equal(t, 0, jobs("intel_collect")+jobs("intel_discover"), "maintenance_global pauses both")
+	require.Equal(t, 0, jobs("intel_collect")+jobs("intel_system_info"), "maintenance_global pauses both")
 }

@@ -78,7 +78,7 @@ func TestCIDRScanFindsAndRegisters(t *testing.T) {
 	c := client{env: env, token: env.Admin().AccessToken}
 
 	// The configured maximum is read at each start: 8 addresses allow exactly a /29.
-	require.NoError(t, settings.Save(context.Background(), env.App.Pool, intel.DiscoverySettingsKey, map[string]any{"max_cidr_hosts": 8}, nil))
+	require.NoError(t, settings.Save(context.Background(), env.App.Pool, intel.SystemInfoSettingsKey, map[string]any{"max_cidr_hosts": 8}, nil))
 	res := c.do(http.MethodPost, "discovery/cidr", map[string]any{"cidr": "127.0.0.0/28", "ports": []int{s2.Port}})
 	require.Equal(t, http.StatusBadRequest, res.Status, "%s", res.Body)
 	e := res.Err(t).Error
@@ -268,7 +268,7 @@ func TestCIDRScanValidation(t *testing.T) {
 	e := res.Err(t).Error
 	require.Equal(t, "discovery.range_too_large", e.Code)
 	require.EqualValues(t, 2048, e.Detail["size"])
-	require.EqualValues(t, intel.DefaultDiscoveryConfig.MaxCIDRHosts, e.Detail["max"])
+	require.EqualValues(t, intel.DefaultSystemInfoConfig.MaxCIDRHosts, e.Detail["max"])
 	res = c.do(http.MethodPost, "discovery/cidr", map[string]any{"cidr": "fd00::/64"})
 	require.Equal(t, http.StatusBadRequest, res.Status, "%s", res.Body)
 	require.Equal(t, "discovery.range_too_large", res.Err(t).Error.Code)

@@ -130,7 +130,7 @@ func (s *Service) Start(ctx context.Context, actor *authz.Principal, cidr string
 		return Scan{}, err
 	}
 	// max_cidr_hosts belongs to the discovery configuration (package intel serves it).
-	cfg, err := intel.LoadDiscoveryConfig(ctx, s.pool)
+	cfg, err := intel.LoadSystemInfoConfig(ctx, s.pool)
 	if err != nil {
 		return Scan{}, err
 	}

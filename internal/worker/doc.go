@@ -16,6 +16,11 @@
 //		Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 //	}
 //
+// Naming, the same in every package: a job's arguments are <Job>Args with the kind
+// "<package>_<job>" (intel_collect, liveness_tick, netscan_scan, events_retention,
+// worker_ping), its worker is the unexported <job>Worker holding the domain's service in
+// a field named svc, and both live in <job>_worker.go beside the package's RegisterJobs.
+//
 // InsertTx goes inside the transaction that writes the row the job belongs to, so a job
 // exists exactly when its row does (a rolled-back transaction leaves no job). Each domain
 // exposes a registration method for app.New:

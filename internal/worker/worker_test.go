@@ -226,7 +226,7 @@ func TestStatusOfAWorkingProcess(t *testing.T) {
 	}
 	depth, err := worker.QueueDepth(ctx, pool)
 	require.NoError(t, err)
-	require.Equal(t, map[string]int64{"openwatch_ping": 3}, depth)
+	require.Equal(t, map[string]int64{"worker_ping": 3}, depth)
 
 	before := time.Now()
 	w := newEnv(t, pool, true)
@@ -244,7 +244,7 @@ func TestStatusOfAWorkingProcess(t *testing.T) {
 
 	var out worker.PingOutput
 	var raw []byte
-	require.NoError(t, pool.QueryRow(ctx, `SELECT metadata->'output' FROM river_job WHERE kind = 'openwatch_ping' LIMIT 1`).Scan(&raw))
+	require.NoError(t, pool.QueryRow(ctx, `SELECT metadata->'output' FROM river_job WHERE kind = 'worker_ping' LIMIT 1`).Scan(&raw))
 	require.NoError(t, json.Unmarshal(raw, &out))
 	require.Equal(t, "n", out.Note)
 	require.NotZero(t, out.PID)

@@ -17,7 +17,7 @@ type PingArgs struct {
 }
 
 // Kind names the job kind.
-func (PingArgs) Kind() string { return "openwatch_ping" }
+func (PingArgs) Kind() string { return "worker_ping" }
 
 // InsertOpts gives pings few attempts: a ping that fails says enough.
 func (PingArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 3} }

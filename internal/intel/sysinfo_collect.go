@@ -17,20 +17,21 @@ import (
 	"github.com/openwatch/openwatch/internal/sshx"
 )
 
-// Discover connects to the host (one SSH connection, one session), collects its system
-// information, stores it (write-on-change) and copies the OS fields onto the host, all in
-// one transaction at the end, so a run killed half-way wrote nothing and a repeated run
-// finds its own result and changes nothing. actor is the caller of an on-demand run
-// (audited), nil for a job. Guarded by host:write.
-// Errors: resource.not_found, host.busy, host.unreachable, host.key_mismatch.
-func (s *Service) Discover(ctx context.Context, actor *authz.Principal, hostID uuid.UUID) (dbq.HostSystemInfo, error) {
+// CollectSystemInfo (the API's host discovery, POST /hosts/{id}/discovery:run) connects to
+// the host (one SSH connection, one session), collects its system information, stores it
+// (write-on-change) and copies the OS fields onto the host, all in one transaction at the
+// end, so a run killed half-way wrote nothing and a repeated run finds its own result and
+// changes nothing. actor is the caller of an on-demand run (audited), nil for a job.
+// Guarded by host:write. Errors: resource.not_found, host.busy, host.unreachable,
+// host.key_mismatch.
+func (s *Service) CollectSystemInfo(ctx context.Context, actor *authz.Principal, hostID uuid.UUID) (dbq.HostSystemInfo, error) {
 	var info dbq.HostSystemInfo
 	attempted := func(ctx context.Context, at time.Time) error {
-		return s.q.IntelScheduleMarkDiscovery(ctx, dbq.IntelScheduleMarkDiscoveryParams{HostIds: []uuid.UUID{hostID}, At: at})
+		return s.q.IntelScheduleMarkSystemInfo(ctx, dbq.IntelScheduleMarkSystemInfoParams{HostIds: []uuid.UUID{hostID}, At: at})
 	}
-	err := s.onHost(ctx, lockDiscovery, hostID, discoveryCommands, attempted, func(br sshx.BatchResult, st Stats) error {
+	err := s.onHost(ctx, lockSystemInfo, hostID, systemInfoCommands, attempted, func(br sshx.BatchResult, st Stats) error {
 		var err error
-		info, err = s.storeDiscovery(ctx, actor, hostID, parseSystemInfo(br), st)
+		info, err = s.storeSystemInfo(ctx, actor, hostID, parseSystemInfo(br), st)
 		return err
 	})
 	if err != nil {
@@ -39,8 +40,8 @@ func (s *Service) Discover(ctx context.Context, actor *authz.Principal, hostID u
 	return info, nil
 }
 
-// storeDiscovery writes a discovery's result in one transaction.
-func (s *Service) storeDiscovery(ctx context.Context, actor *authz.Principal, hostID uuid.UUID, si SystemInfo, st Stats) (dbq.HostSystemInfo, error) {
+// storeSystemInfo writes a system info collection's result in one transaction.
+func (s *Service) storeSystemInfo(ctx context.Context, actor *authz.Principal, hostID uuid.UUID, si SystemInfo, st Stats) (dbq.HostSystemInfo, error) {
 	now := s.now().UTC()
 	hash := si.Hash()
 	var (
@@ -65,11 +66,11 @@ func (s *Service) storeDiscovery(ctx context.Context, actor *authz.Principal, ho
 			Architecture: si.Architecture, PlatformIdentifier: si.PlatformIdentifier, DiscoveredAt: now}); err != nil {
 			return err
 		}
-		if err := q.IntelScheduleMarkDiscovery(ctx, dbq.IntelScheduleMarkDiscoveryParams{HostIds: []uuid.UUID{hostID}, At: now}); err != nil {
+		if err := q.IntelScheduleMarkSystemInfo(ctx, dbq.IntelScheduleMarkSystemInfoParams{HostIds: []uuid.UUID{hostID}, At: now}); err != nil {
 			return pg.Translate(err)
 		}
 		if changed {
-			if err := publishDiscovery(ctx, tx, hostID, si); err != nil {
+			if err := publishSystemInfo(ctx, tx, hostID, si); err != nil {
 				return err
 			}
 		}
@@ -85,8 +86,8 @@ func (s *Service) storeDiscovery(ctx context.Context, actor *authz.Principal, ho
 	return row, err
 }
 
-// publishDiscovery announces new system facts on the live stream.
-func publishDiscovery(ctx context.Context, tx pgx.Tx, hostID uuid.UUID, si SystemInfo) error {
+// publishSystemInfo announces new system facts on the live stream.
+func publishSystemInfo(ctx context.Context, tx pgx.Tx, hostID uuid.UUID, si SystemInfo) error {
 	_, err := events.Publish(ctx, tx, events.Event{Topic: events.TopicDiscovery, Type: "host.discovered", HostID: &hostID,
 		Permission: authz.PermHostRead, Data: map[string]any{
 			"host_id": hostID, "os_family": si.OSFamily, "os_version": si.OSVersion,
@@ -110,14 +111,14 @@ func upsertParams(hostID uuid.UUID, si SystemInfo, hash string, now time.Time) d
 }
 
 // SystemInfo returns a host's latest system information. Guarded by host:read.
-// Errors: resource.not_found (unknown host, or never discovered).
+// Errors: resource.not_found (unknown host, or its system info never collected).
 func (s *Service) SystemInfo(ctx context.Context, hostID uuid.UUID) (dbq.HostSystemInfo, error) {
 	if err := s.checkHost(ctx, hostID); err != nil {
 		return dbq.HostSystemInfo{}, err
 	}
 	row, err := s.q.IntelSystemInfoGet(ctx, hostID)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return dbq.HostSystemInfo{}, errNotDiscovered
+		return dbq.HostSystemInfo{}, errNoSystemInfo
 	}
 	return row, pg.Translate(err)
 }
