@@ -16,15 +16,6 @@ import (
 	"github.com/openwatch/openwatch/internal/seal"
 )
 
-// Where secrets are stored: the table and its sealed columns, which with the row id form
-// each value's associated data.
-const (
-	table            = "ssh_credentials"
-	columnPrivateKey = "private_key_sealed"
-	columnPassphrase = "passphrase_sealed"
-	columnPassword   = "password_sealed"
-)
-
 // Sealer encrypts secrets at rest; *seal.Keyring satisfies it.
 type Sealer interface {
 	Seal(plaintext []byte, ad seal.AD) ([]byte, error)
@@ -151,20 +142,20 @@ func (s *Service) Secret(ctx context.Context, id uuid.UUID) (Secret, error) {
 func (s *Service) seal(id uuid.UUID, m material) (sealed, error) {
 	var out sealed
 	for _, v := range []struct {
-		column string
+		column seal.Column
 		plain  []byte
 		dst    *[]byte
 	}{
-		{columnPrivateKey, m.privateKey, &out.privateKey},
-		{columnPassphrase, m.passphrase, &out.passphrase},
-		{columnPassword, m.password, &out.password},
+		{privateKeyColumn, m.privateKey, &out.privateKey},
+		{passphraseColumn, m.passphrase, &out.passphrase},
+		{passwordColumn, m.password, &out.password},
 	} {
 		if v.plain == nil {
 			continue
 		}
-		ct, err := s.sealer.Seal(v.plain, sealAD(id, v.column))
+		ct, err := s.sealer.Seal(v.plain, v.column.AD(id))
 		if err != nil {
-			return sealed{}, apperr.Internal(fmt.Errorf("seal credential %s: %w", v.column, err))
+			return sealed{}, apperr.Internal(fmt.Errorf("seal credential %s: %w", v.column.Name, err))
 		}
 		*v.dst = ct
 	}
@@ -179,18 +170,18 @@ func (s *Service) seal(id uuid.UUID, m material) (sealed, error) {
 func (s *Service) open(row dbq.SshCredential) (material, error) {
 	var m material
 	for _, v := range []struct {
-		column string
+		column seal.Column
 		ct     []byte
 		dst    *[]byte
 	}{
-		{columnPrivateKey, row.PrivateKeySealed, &m.privateKey},
-		{columnPassphrase, row.PassphraseSealed, &m.passphrase},
-		{columnPassword, row.PasswordSealed, &m.password},
+		{privateKeyColumn, row.PrivateKeySealed, &m.privateKey},
+		{passphraseColumn, row.PassphraseSealed, &m.passphrase},
+		{passwordColumn, row.PasswordSealed, &m.password},
 	} {
 		if v.ct == nil {
 			continue
 		}
-		plain, err := s.sealer.Open(v.ct, sealAD(row.ID, v.column))
+		plain, err := s.sealer.Open(v.ct, v.column.AD(row.ID))
 		if err != nil {
 			m.wipe()
 			return material{}, apperr.Internal(fmt.Errorf("open credential %s: %w", row.ID, err))
@@ -205,11 +196,6 @@ func (m material) wipe() {
 	clear(m.privateKey)
 	clear(m.passphrase)
 	clear(m.password)
-}
-
-// sealAD is the associated data of column of credential id.
-func sealAD(id uuid.UUID, column string) seal.AD {
-	return seal.AD{Table: table, Column: column, RowID: id.String()}
 }
 
 // newMaterial checks the secrets of a new credential against its auth method and parses
