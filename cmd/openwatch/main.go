@@ -24,10 +24,10 @@ import (
 	"github.com/openwatch/openwatch/internal/authz"
 	"github.com/openwatch/openwatch/internal/buildinfo"
 	"github.com/openwatch/openwatch/internal/config"
-	"github.com/openwatch/openwatch/internal/credential"
 	"github.com/openwatch/openwatch/internal/host"
 	"github.com/openwatch/openwatch/internal/logging"
 	"github.com/openwatch/openwatch/internal/pg"
+	"github.com/openwatch/openwatch/internal/rekey"
 	"github.com/openwatch/openwatch/internal/seal"
 	"github.com/openwatch/openwatch/internal/user"
 	"github.com/openwatch/openwatch/web"
@@ -328,7 +328,7 @@ func runRekey(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	n, err := credential.RekeyAll(ctx, db.Pool, old, next)
+	n, err := rekey.Run(ctx, db.Pool, old, next)
 	if err != nil {
 		return fmt.Errorf("re-seal secrets (the key file keeps both keys; run rekey again): %w", err)
 	}

@@ -60,3 +60,10 @@ LIMIT @row_limit;
 -- name: AuditEventWalk :many
 -- AuditEventWalk returns up to @row_limit events after seq @after_seq in chain order.
 SELECT * FROM audit_events WHERE seq > @after_seq ORDER BY seq LIMIT @row_limit;
+
+-- name: RekeyAuditKeyList :many
+-- RekeyAuditKeyList locks every audit key, for `openwatch rekey`.
+SELECT id, sealed_key AS sealed FROM audit_keys ORDER BY id FOR UPDATE;
+
+-- name: RekeyAuditKeySet :exec
+UPDATE audit_keys SET sealed_key = @sealed WHERE id = @id;

@@ -73,28 +73,26 @@ LIMIT 1;
 SELECT * FROM ssh_credentials
 WHERE is_default AND is_active AND deleted_at IS NULL AND scope = 'system';
 
--- name: RekeyCredentialList :many
--- RekeyCredentialList locks every credential, deleted ones too, for re-sealing.
-SELECT id, private_key_sealed, passphrase_sealed, password_sealed FROM ssh_credentials
-ORDER BY id
-FOR UPDATE;
+-- The sealed columns of ssh_credentials, for `openwatch rekey`: each List locks every
+-- credential holding a value in its column, deleted ones too.
 
--- name: RekeyCredentialSet :exec
-UPDATE ssh_credentials
-SET private_key_sealed = sqlc.narg(private_key_sealed),
-    passphrase_sealed = sqlc.narg(passphrase_sealed),
-    password_sealed = sqlc.narg(password_sealed)
-WHERE id = @id;
+-- name: RekeyCredentialPrivateKeyList :many
+SELECT id, private_key_sealed AS sealed FROM ssh_credentials
+WHERE private_key_sealed IS NOT NULL ORDER BY id FOR UPDATE;
 
--- name: RekeyUserMFAList :many
--- RekeyUserMFAList locks every user holding a sealed TOTP secret, deleted ones too.
-SELECT id, mfa_secret_sealed FROM users WHERE mfa_secret_sealed IS NOT NULL ORDER BY id FOR UPDATE;
+-- name: RekeyCredentialPrivateKeySet :exec
+UPDATE ssh_credentials SET private_key_sealed = @sealed WHERE id = @id;
 
--- name: RekeyUserMFASet :exec
-UPDATE users SET mfa_secret_sealed = @sealed WHERE id = @id;
+-- name: RekeyCredentialPassphraseList :many
+SELECT id, passphrase_sealed AS sealed FROM ssh_credentials
+WHERE passphrase_sealed IS NOT NULL ORDER BY id FOR UPDATE;
 
--- name: RekeyAuditKeyList :many
-SELECT id, sealed_key FROM audit_keys ORDER BY id FOR UPDATE;
+-- name: RekeyCredentialPassphraseSet :exec
+UPDATE ssh_credentials SET passphrase_sealed = @sealed WHERE id = @id;
 
--- name: RekeyAuditKeySet :exec
-UPDATE audit_keys SET sealed_key = @sealed WHERE id = @id;
+-- name: RekeyCredentialPasswordList :many
+SELECT id, password_sealed AS sealed FROM ssh_credentials
+WHERE password_sealed IS NOT NULL ORDER BY id FOR UPDATE;
+
+-- name: RekeyCredentialPasswordSet :exec
+UPDATE ssh_credentials SET password_sealed = @sealed WHERE id = @id;

@@ -26,3 +26,11 @@ SELECT value FROM settings WHERE key = @key;
 -- name: SettingPut :exec
 INSERT INTO settings (key, value, updated_by) VALUES (@key, @value, @updated_by)
 ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now(), updated_by = EXCLUDED.updated_by;
+
+-- name: RekeyUserMFAList :many
+-- RekeyUserMFAList locks every user holding a sealed TOTP secret, deleted ones too, for
+-- `openwatch rekey`.
+SELECT id, mfa_secret_sealed AS sealed FROM users WHERE mfa_secret_sealed IS NOT NULL ORDER BY id FOR UPDATE;
+
+-- name: RekeyUserMFASet :exec
+UPDATE users SET mfa_secret_sealed = @sealed WHERE id = @id;

@@ -291,3 +291,47 @@ func (q *Queries) AuditPlanPerCall(ctx context.Context) error {
 	_, err := q.db.Exec(ctx, auditPlanPerCall)
 	return err
 }
+
+const rekeyAuditKeyList = `-- name: RekeyAuditKeyList :many
+SELECT id, sealed_key AS sealed FROM audit_keys ORDER BY id FOR UPDATE
+`
+
+type RekeyAuditKeyListRow struct {
+	ID     uuid.UUID
+	Sealed []byte
+}
+
+// RekeyAuditKeyList locks every audit key, for `openwatch rekey`.
+func (q *Queries) RekeyAuditKeyList(ctx context.Context) ([]RekeyAuditKeyListRow, error) {
+	rows, err := q.db.Query(ctx, rekeyAuditKeyList)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RekeyAuditKeyListRow
+	for rows.Next() {
+		var i RekeyAuditKeyListRow
+		if err := rows.Scan(&i.ID, &i.Sealed); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const rekeyAuditKeySet = `-- name: RekeyAuditKeySet :exec
+UPDATE audit_keys SET sealed_key = $1 WHERE id = $2
+`
+
+type RekeyAuditKeySetParams struct {
+	Sealed []byte
+	ID     uuid.UUID
+}
+
+func (q *Queries) RekeyAuditKeySet(ctx context.Context, arg RekeyAuditKeySetParams) error {
+	_, err := q.db.Exec(ctx, rekeyAuditKeySet, arg.Sealed, arg.ID)
+	return err
+}

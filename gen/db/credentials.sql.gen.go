@@ -422,25 +422,26 @@ func (q *Queries) CredentialUpdate(ctx context.Context, arg CredentialUpdatePara
 	return i, err
 }
 
-const rekeyAuditKeyList = `-- name: RekeyAuditKeyList :many
-SELECT id, sealed_key FROM audit_keys ORDER BY id FOR UPDATE
+const rekeyCredentialPassphraseList = `-- name: RekeyCredentialPassphraseList :many
+SELECT id, passphrase_sealed AS sealed FROM ssh_credentials
+WHERE passphrase_sealed IS NOT NULL ORDER BY id FOR UPDATE
 `
 
-type RekeyAuditKeyListRow struct {
-	ID        uuid.UUID
-	SealedKey []byte
+type RekeyCredentialPassphraseListRow struct {
+	ID     uuid.UUID
+	Sealed []byte
 }
 
-func (q *Queries) RekeyAuditKeyList(ctx context.Context) ([]RekeyAuditKeyListRow, error) {
-	rows, err := q.db.Query(ctx, rekeyAuditKeyList)
+func (q *Queries) RekeyCredentialPassphraseList(ctx context.Context) ([]RekeyCredentialPassphraseListRow, error) {
+	rows, err := q.db.Query(ctx, rekeyCredentialPassphraseList)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []RekeyAuditKeyListRow
+	var items []RekeyCredentialPassphraseListRow
 	for rows.Next() {
-		var i RekeyAuditKeyListRow
-		if err := rows.Scan(&i.ID, &i.SealedKey); err != nil {
+		var i RekeyCredentialPassphraseListRow
+		if err := rows.Scan(&i.ID, &i.Sealed); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -451,49 +452,40 @@ func (q *Queries) RekeyAuditKeyList(ctx context.Context) ([]RekeyAuditKeyListRow
 	return items, nil
 }
 
-const rekeyAuditKeySet = `-- name: RekeyAuditKeySet :exec
-UPDATE audit_keys SET sealed_key = $1 WHERE id = $2
+const rekeyCredentialPassphraseSet = `-- name: RekeyCredentialPassphraseSet :exec
+UPDATE ssh_credentials SET passphrase_sealed = $1 WHERE id = $2
 `
 
-type RekeyAuditKeySetParams struct {
+type RekeyCredentialPassphraseSetParams struct {
 	Sealed []byte
 	ID     uuid.UUID
 }
 
-func (q *Queries) RekeyAuditKeySet(ctx context.Context, arg RekeyAuditKeySetParams) error {
-	_, err := q.db.Exec(ctx, rekeyAuditKeySet, arg.Sealed, arg.ID)
+func (q *Queries) RekeyCredentialPassphraseSet(ctx context.Context, arg RekeyCredentialPassphraseSetParams) error {
+	_, err := q.db.Exec(ctx, rekeyCredentialPassphraseSet, arg.Sealed, arg.ID)
 	return err
 }
 
-const rekeyCredentialList = `-- name: RekeyCredentialList :many
-SELECT id, private_key_sealed, passphrase_sealed, password_sealed FROM ssh_credentials
-ORDER BY id
-FOR UPDATE
+const rekeyCredentialPasswordList = `-- name: RekeyCredentialPasswordList :many
+SELECT id, password_sealed AS sealed FROM ssh_credentials
+WHERE password_sealed IS NOT NULL ORDER BY id FOR UPDATE
 `
 
-type RekeyCredentialListRow struct {
-	ID               uuid.UUID
-	PrivateKeySealed []byte
-	PassphraseSealed []byte
-	PasswordSealed   []byte
+type RekeyCredentialPasswordListRow struct {
+	ID     uuid.UUID
+	Sealed []byte
 }
 
-// RekeyCredentialList locks every credential, deleted ones too, for re-sealing.
-func (q *Queries) RekeyCredentialList(ctx context.Context) ([]RekeyCredentialListRow, error) {
-	rows, err := q.db.Query(ctx, rekeyCredentialList)
+func (q *Queries) RekeyCredentialPasswordList(ctx context.Context) ([]RekeyCredentialPasswordListRow, error) {
+	rows, err := q.db.Query(ctx, rekeyCredentialPasswordList)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []RekeyCredentialListRow
+	var items []RekeyCredentialPasswordListRow
 	for rows.Next() {
-		var i RekeyCredentialListRow
-		if err := rows.Scan(
-			&i.ID,
-			&i.PrivateKeySealed,
-			&i.PassphraseSealed,
-			&i.PasswordSealed,
-		); err != nil {
+		var i RekeyCredentialPasswordListRow
+		if err := rows.Scan(&i.ID, &i.Sealed); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -504,71 +496,63 @@ func (q *Queries) RekeyCredentialList(ctx context.Context) ([]RekeyCredentialLis
 	return items, nil
 }
 
-const rekeyCredentialSet = `-- name: RekeyCredentialSet :exec
-UPDATE ssh_credentials
-SET private_key_sealed = $1,
-    passphrase_sealed = $2,
-    password_sealed = $3
-WHERE id = $4
+const rekeyCredentialPasswordSet = `-- name: RekeyCredentialPasswordSet :exec
+UPDATE ssh_credentials SET password_sealed = $1 WHERE id = $2
 `
 
-type RekeyCredentialSetParams struct {
-	PrivateKeySealed []byte
-	PassphraseSealed []byte
-	PasswordSealed   []byte
-	ID               uuid.UUID
-}
-
-func (q *Queries) RekeyCredentialSet(ctx context.Context, arg RekeyCredentialSetParams) error {
-	_, err := q.db.Exec(ctx, rekeyCredentialSet,
-		arg.PrivateKeySealed,
-		arg.PassphraseSealed,
-		arg.PasswordSealed,
-		arg.ID,
-	)
-	return err
-}
-
-const rekeyUserMFAList = `-- name: RekeyUserMFAList :many
-SELECT id, mfa_secret_sealed FROM users WHERE mfa_secret_sealed IS NOT NULL ORDER BY id FOR UPDATE
-`
-
-type RekeyUserMFAListRow struct {
-	ID              uuid.UUID
-	MfaSecretSealed []byte
-}
-
-// RekeyUserMFAList locks every user holding a sealed TOTP secret, deleted ones too.
-func (q *Queries) RekeyUserMFAList(ctx context.Context) ([]RekeyUserMFAListRow, error) {
-	rows, err := q.db.Query(ctx, rekeyUserMFAList)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []RekeyUserMFAListRow
-	for rows.Next() {
-		var i RekeyUserMFAListRow
-		if err := rows.Scan(&i.ID, &i.MfaSecretSealed); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const rekeyUserMFASet = `-- name: RekeyUserMFASet :exec
-UPDATE users SET mfa_secret_sealed = $1 WHERE id = $2
-`
-
-type RekeyUserMFASetParams struct {
+type RekeyCredentialPasswordSetParams struct {
 	Sealed []byte
 	ID     uuid.UUID
 }
 
-func (q *Queries) RekeyUserMFASet(ctx context.Context, arg RekeyUserMFASetParams) error {
-	_, err := q.db.Exec(ctx, rekeyUserMFASet, arg.Sealed, arg.ID)
+func (q *Queries) RekeyCredentialPasswordSet(ctx context.Context, arg RekeyCredentialPasswordSetParams) error {
+	_, err := q.db.Exec(ctx, rekeyCredentialPasswordSet, arg.Sealed, arg.ID)
+	return err
+}
+
+const rekeyCredentialPrivateKeyList = `-- name: RekeyCredentialPrivateKeyList :many
+
+SELECT id, private_key_sealed AS sealed FROM ssh_credentials
+WHERE private_key_sealed IS NOT NULL ORDER BY id FOR UPDATE
+`
+
+type RekeyCredentialPrivateKeyListRow struct {
+	ID     uuid.UUID
+	Sealed []byte
+}
+
+// The sealed columns of ssh_credentials, for `openwatch rekey`: each List locks every
+// credential holding a value in its column, deleted ones too.
+func (q *Queries) RekeyCredentialPrivateKeyList(ctx context.Context) ([]RekeyCredentialPrivateKeyListRow, error) {
+	rows, err := q.db.Query(ctx, rekeyCredentialPrivateKeyList)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RekeyCredentialPrivateKeyListRow
+	for rows.Next() {
+		var i RekeyCredentialPrivateKeyListRow
+		if err := rows.Scan(&i.ID, &i.Sealed); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const rekeyCredentialPrivateKeySet = `-- name: RekeyCredentialPrivateKeySet :exec
+UPDATE ssh_credentials SET private_key_sealed = $1 WHERE id = $2
+`
+
+type RekeyCredentialPrivateKeySetParams struct {
+	Sealed []byte
+	ID     uuid.UUID
+}
+
+func (q *Queries) RekeyCredentialPrivateKeySet(ctx context.Context, arg RekeyCredentialPrivateKeySetParams) error {
+	_, err := q.db.Exec(ctx, rekeyCredentialPrivateKeySet, arg.Sealed, arg.ID)
 	return err
 }

@@ -51,6 +51,51 @@ func (q *Queries) RecoveryCodesDelete(ctx context.Context, userID uuid.UUID) err
 	return err
 }
 
+const rekeyUserMFAList = `-- name: RekeyUserMFAList :many
+SELECT id, mfa_secret_sealed AS sealed FROM users WHERE mfa_secret_sealed IS NOT NULL ORDER BY id FOR UPDATE
+`
+
+type RekeyUserMFAListRow struct {
+	ID     uuid.UUID
+	Sealed []byte
+}
+
+// RekeyUserMFAList locks every user holding a sealed TOTP secret, deleted ones too, for
+// `openwatch rekey`.
+func (q *Queries) RekeyUserMFAList(ctx context.Context) ([]RekeyUserMFAListRow, error) {
+	rows, err := q.db.Query(ctx, rekeyUserMFAList)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RekeyUserMFAListRow
+	for rows.Next() {
+		var i RekeyUserMFAListRow
+		if err := rows.Scan(&i.ID, &i.Sealed); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const rekeyUserMFASet = `-- name: RekeyUserMFASet :exec
+UPDATE users SET mfa_secret_sealed = $1 WHERE id = $2
+`
+
+type RekeyUserMFASetParams struct {
+	Sealed []byte
+	ID     uuid.UUID
+}
+
+func (q *Queries) RekeyUserMFASet(ctx context.Context, arg RekeyUserMFASetParams) error {
+	_, err := q.db.Exec(ctx, rekeyUserMFASet, arg.Sealed, arg.ID)
+	return err
+}
+
 const settingGet = `-- name: SettingGet :one
 SELECT value FROM settings WHERE key = $1
 `

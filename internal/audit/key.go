@@ -21,11 +21,6 @@ type Sealer interface {
 	Open(sealed []byte, ad seal.AD) ([]byte, error)
 }
 
-// keyAD is where the sealed key of row id is stored.
-func keyAD(id uuid.UUID) seal.AD {
-	return seal.AD{Table: "audit_keys", Column: "sealed_key", RowID: id.String()}
-}
-
 // LoadOrCreateKey returns the chain's HMAC key, creating it on first start: KeySize random
 // bytes stored sealed in audit_keys, with the empty chain's checkpoint signed in the same
 // transaction. Processes starting at once take turns on the chain head's lock, so they all
@@ -61,7 +56,7 @@ func LoadOrCreateKey(ctx context.Context, pool *pgxpool.Pool, sealer Sealer) ([]
 		if err != nil {
 			return fmt.Errorf("generate audit key id: %w", err)
 		}
-		sealed, err := sealer.Seal(key, keyAD(id))
+		sealed, err := sealer.Seal(key, keyColumn.AD(id))
 		if err != nil {
 			return fmt.Errorf("seal audit key: %w", err)
 		}
@@ -80,7 +75,7 @@ func LoadOrCreateKey(ctx context.Context, pool *pgxpool.Pool, sealer Sealer) ([]
 }
 
 func openKey(sealer Sealer, row dbq.AuditKeyGetRow) ([]byte, error) {
-	key, err := sealer.Open(row.SealedKey, keyAD(row.ID))
+	key, err := sealer.Open(row.SealedKey, keyColumn.AD(row.ID))
 	if err != nil {
 		return nil, fmt.Errorf("open audit key %s (is this the key file the database was set up with?): %w", row.ID, err)
 	}

@@ -23,10 +23,6 @@ type Sealer interface {
 	Open(sealed []byte, ad seal.AD) ([]byte, error)
 }
 
-func mfaAD(user uuid.UUID) seal.AD {
-	return seal.AD{Table: "users", Column: "mfa_secret_sealed", RowID: user.String()}
-}
-
 // SecuritySettingKey is the settings row holding SecurityConfig.
 const SecuritySettingKey = "security"
 
@@ -61,7 +57,7 @@ var (
 func (s *Service) checkSecondFactor(ctx context.Context, q *dbq.Queries, user dbq.User, otp, recovery string) error {
 	switch {
 	case otp != "":
-		secret, err := s.sealer.Open(user.MfaSecretSealed, mfaAD(user.ID))
+		secret, err := s.sealer.Open(user.MfaSecretSealed, mfaSecretColumn.AD(user.ID))
 		if err != nil {
 			return apperr.Internal(err)
 		}
@@ -113,7 +109,7 @@ func (s *Service) EnrollMFA(ctx context.Context, p *authz.Principal) (Enrollment
 	if err != nil {
 		return Enrollment{}, apperr.Internal(err)
 	}
-	sealed, err := s.sealer.Seal([]byte(secret), mfaAD(user.ID))
+	sealed, err := s.sealer.Seal([]byte(secret), mfaSecretColumn.AD(user.ID))
 	if err != nil {
 		return Enrollment{}, apperr.Internal(err)
 	}

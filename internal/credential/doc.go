@@ -25,6 +25,7 @@
 //     credential, else the active system default.
 //   - Deletion is soft (deleted_at set, is_active false); every mutation appends its audit
 //     event in its own transaction.
-//   - RekeyAll re-seals every sealed column of the product under a new key in one
-//     transaction (the core of `openwatch rekey`, after seal.Rotate).
+//   - The sealed columns are declared once, in sealed.go: sealing and opening take each
+//     value's associated data from its seal.Column, and SealedColumns hands the same
+//     declarations to internal/rekey, which re-seals them under a new key.
 package credential

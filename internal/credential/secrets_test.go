@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openwatch/openwatch/internal/apperr"
 	"github.com/openwatch/openwatch/internal/credential"
 	"github.com/openwatch/openwatch/internal/cursor"
 )
@@ -159,4 +160,29 @@ func dumpDatabase(t testing.TB, b *bundle) string {
 		out.WriteString(s)
 	}
 	return out.String()
+}
+
+func TestCopiedCiphertextFails(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	key := func() string { return newKey(t, "ed25519", openSSH, "", "").PEM }
+	a := b.create(t, credential.CreateInput{Scope: credential.ScopeSystem, Name: "a", Username: "root",
+		AuthMethod: credential.AuthBoth, PrivateKey: key(), Password: "pw-a"})
+	victim := b.create(t, credential.CreateInput{Scope: credential.ScopeSystem, Name: "b", Username: "root",
+		AuthMethod: credential.AuthBoth, PrivateKey: key(), Password: "pw-b"})
+
+	_, err := b.pool.Exec(b.ctx, `UPDATE ssh_credentials SET private_key_sealed = (SELECT private_key_sealed FROM ssh_credentials WHERE id = $1)
+		WHERE id = $2`, a.ID, victim.ID)
+	require.NoError(t, err)
+	_, err = b.svc.Secret(b.ctx, victim.ID)
+	requireCode(t, err, apperr.CodeInternal)
+	require.NotContains(t, err.Error(), "pw-")
+	_, err = b.svc.Clone(b.ctx, b.actor, victim.ID, credential.CloneInput{Scope: credential.ScopeSystem})
+	requireCode(t, err, apperr.CodeInternal)
+
+	// Within one row, a value moved to another column does not open either.
+	_, err = b.pool.Exec(b.ctx, `UPDATE ssh_credentials SET password_sealed = private_key_sealed WHERE id = $1`, a.ID)
+	require.NoError(t, err)
+	_, err = b.svc.Secret(b.ctx, a.ID)
+	requireCode(t, err, apperr.CodeInternal)
 }

@@ -2,13 +2,8 @@ package credential
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"log/slog"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -20,7 +15,6 @@ import (
 	"github.com/openwatch/openwatch/internal/authz"
 	"github.com/openwatch/openwatch/internal/cursor"
 	"github.com/openwatch/openwatch/internal/pg"
-	"github.com/openwatch/openwatch/internal/seal"
 )
 
 // The scopes of a credential.
@@ -41,31 +35,6 @@ const (
 	SourceHost          = "host"
 	SourceSystemDefault = "system_default"
 )
-
-// Limits on what a credential holds.
-const (
-	maxNameLen        = 256
-	maxUsernameLen    = 256
-	maxDescriptionLen = 1024
-	// maxPrivateKeyLen fits a PEM RSA key of 16384 bits with room to spare.
-	maxPrivateKeyLen = 64 << 10
-	maxSecretLen     = 4096
-)
-
-// Where secrets are stored: the table and its sealed columns, which with the row id form
-// each value's associated data.
-const (
-	table            = "ssh_credentials"
-	columnPrivateKey = "private_key_sealed"
-	columnPassphrase = "passphrase_sealed"
-	columnPassword   = "password_sealed"
-)
-
-// Sealer encrypts secrets at rest; *seal.Keyring satisfies it.
-type Sealer interface {
-	Seal(plaintext []byte, ad seal.AD) ([]byte, error)
-	Open(sealed []byte, ad seal.AD) ([]byte, error)
-}
 
 // Service manages SSH credentials.
 type Service struct {
@@ -154,51 +123,7 @@ type Resolution struct {
 	Reason string
 }
 
-// Secret is the decrypted material of a credential, for the SSH layer. It is never exposed
-// by the API; its String, GoString, LogValue and MarshalJSON hide the secrets, so printing,
-// logging or encoding one by mistake shows only the user name.
-type Secret struct {
-	Username   string
-	Password   string
-	PrivateKey []byte
-	Passphrase string
-}
-
-// String implements fmt.Stringer without the secrets.
-func (s Secret) String() string {
-	return fmt.Sprintf("credential.Secret{Username:%q, redacted}", s.Username)
-}
-
-// GoString implements fmt.GoStringer without the secrets.
-func (s Secret) GoString() string { return s.String() }
-
-// MarshalJSON implements json.Marshaler without the secrets.
-func (s Secret) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		Username string `json:"username"`
-		Redacted bool   `json:"redacted"`
-	}{s.Username, true})
-}
-
-// LogValue implements slog.LogValuer without the secrets.
-func (s Secret) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("username", s.Username), slog.Bool("redacted", true))
-}
-
 func errNotFound() error { return apperr.NotFound("The credential does not exist.") }
-
-// material is a credential's secrets in clear, with the description of its key; a nil
-// field is absent.
-type material struct {
-	privateKey, passphrase, password []byte
-	key                              keyInfo
-}
-
-// sealed is a credential's secrets sealed for one row, with the key's description.
-type sealed struct {
-	privateKey, passphrase, password []byte
-	key                              *keyInfo
-}
 
 // Create adds a credential. Guarded by credential:write. Errors: validation_failed (scope,
 // scope_id naming no live host, a missing or unusable secret, a private key that does not
@@ -342,58 +267,6 @@ func (s *Service) Update(ctx context.Context, actor *authz.Principal, id uuid.UU
 	return toCredential(row), nil
 }
 
-// updateSecrets applies the secrets of in to next (the row being updated, its auth method
-// already changed), sealing new ones for its id, and returns the names of the secrets it
-// changed.
-func (s *Service) updateSecrets(next *dbq.SshCredential, in UpdateInput) ([]string, error) {
-	key, passphrase, password := deref(in.PrivateKey), deref(in.PrivateKeyPassphrase), deref(in.Password)
-	usesKey, usesPassword := usesSecrets(next.AuthMethod)
-	if err := checkSecrets(next.AuthMethod, key, passphrase, password); err != nil {
-		return nil, err
-	}
-	var changed []string
-	switch {
-	case usesKey && key != "":
-		info, err := parseKey(key, passphrase)
-		if err != nil {
-			return nil, err
-		}
-		sv, err := s.seal(next.ID, material{privateKey: []byte(key), passphrase: optionalBytes(passphrase), key: info})
-		if err != nil {
-			return nil, err
-		}
-		next.PrivateKeySealed, next.PassphraseSealed = sv.privateKey, sv.passphrase
-		setKeyInfo(next, sv.key)
-		changed = append(changed, "private_key")
-		if passphrase != "" {
-			changed = append(changed, "private_key_passphrase")
-		}
-	case usesKey && passphrase != "":
-		return nil, apperr.Invalid("private_key", "Send the private key again together with its new passphrase.")
-	case usesKey && next.PrivateKeySealed == nil:
-		return nil, missingSecret("private_key", next.AuthMethod)
-	case !usesKey && next.PrivateKeySealed != nil:
-		next.PrivateKeySealed, next.PassphraseSealed = nil, nil
-		setKeyInfo(next, nil)
-		changed = append(changed, "private_key")
-	}
-	switch {
-	case usesPassword && password != "":
-		sv, err := s.seal(next.ID, material{password: []byte(password)})
-		if err != nil {
-			return nil, err
-		}
-		next.PasswordSealed = sv.password
-		changed = append(changed, "password")
-	case usesPassword && next.PasswordSealed == nil:
-		return nil, missingSecret("password", next.AuthMethod)
-	case !usesPassword && next.PasswordSealed != nil:
-		next.PasswordSealed = nil
-		changed = append(changed, "password")
-	}
-	return changed, nil
-}
-
 // Delete soft-deletes a live credential: it leaves lists, gets and resolution, and stops
 // being active. Guarded by credential:delete. Errors: resource.not_found.
 func (s *Service) Delete(ctx context.Context, actor *authz.Principal, id uuid.UUID) error {
@@ -513,229 +386,6 @@ func (s *Service) Resolve(ctx context.Context, hostID uuid.UUID) (Resolution, er
 		Reason: "The host has no active credential of its own; the system default applies."}, nil
 }
 
-// Secret returns the decrypted material of a live credential, for the SSH layer only:
-// never send it to a client, log it or put it in an error. Errors: resource.not_found, and
-// an internal error when a value does not open (another key file, or a ciphertext moved
-// from another row).
-func (s *Service) Secret(ctx context.Context, id uuid.UUID) (Secret, error) {
-	row, err := s.q.CredentialGet(ctx, id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Secret{}, errNotFound()
-	}
-	if err != nil {
-		return Secret{}, pg.Translate(err)
-	}
-	m, err := s.open(row)
-	if err != nil {
-		return Secret{}, err
-	}
-	return Secret{Username: row.Username, Password: string(m.password), PrivateKey: m.privateKey,
-		Passphrase: string(m.passphrase)}, nil
-}
-
-// seal seals m's secrets for row id.
-func (s *Service) seal(id uuid.UUID, m material) (sealed, error) {
-	var out sealed
-	for _, v := range []struct {
-		column string
-		plain  []byte
-		dst    *[]byte
-	}{
-		{columnPrivateKey, m.privateKey, &out.privateKey},
-		{columnPassphrase, m.passphrase, &out.passphrase},
-		{columnPassword, m.password, &out.password},
-	} {
-		if v.plain == nil {
-			continue
-		}
-		ct, err := s.sealer.Seal(v.plain, sealAD(id, v.column))
-		if err != nil {
-			return sealed{}, apperr.Internal(fmt.Errorf("seal credential %s: %w", v.column, err))
-		}
-		*v.dst = ct
-	}
-	if m.privateKey != nil {
-		key := m.key
-		out.key = &key
-	}
-	return out, nil
-}
-
-// open opens the secrets of row.
-func (s *Service) open(row dbq.SshCredential) (material, error) {
-	var m material
-	for _, v := range []struct {
-		column string
-		ct     []byte
-		dst    *[]byte
-	}{
-		{columnPrivateKey, row.PrivateKeySealed, &m.privateKey},
-		{columnPassphrase, row.PassphraseSealed, &m.passphrase},
-		{columnPassword, row.PasswordSealed, &m.password},
-	} {
-		if v.ct == nil {
-			continue
-		}
-		plain, err := s.sealer.Open(v.ct, sealAD(row.ID, v.column))
-		if err != nil {
-			m.wipe()
-			return material{}, apperr.Internal(fmt.Errorf("open credential %s: %w", row.ID, err))
-		}
-		*v.dst = plain
-	}
-	return m, nil
-}
-
-// wipe overwrites the plaintext m holds.
-func (m material) wipe() {
-	clear(m.privateKey)
-	clear(m.passphrase)
-	clear(m.password)
-}
-
-// sealAD is the associated data of column of credential id.
-func sealAD(id uuid.UUID, column string) seal.AD {
-	return seal.AD{Table: table, Column: column, RowID: id.String()}
-}
-
-// newMaterial checks the secrets of a new credential against its auth method and parses
-// its private key.
-func newMaterial(method, key, passphrase, password string) (material, error) {
-	if err := checkSecrets(method, key, passphrase, password); err != nil {
-		return material{}, err
-	}
-	usesKey, usesPassword := usesSecrets(method)
-	var m material
-	if usesKey {
-		if key == "" {
-			return material{}, missingSecret("private_key", method)
-		}
-		info, err := parseKey(key, passphrase)
-		if err != nil {
-			return material{}, err
-		}
-		m.privateKey, m.passphrase, m.key = []byte(key), optionalBytes(passphrase), info
-	}
-	if usesPassword {
-		if password == "" {
-			return material{}, missingSecret("password", method)
-		}
-		m.password = []byte(password)
-	}
-	return m, nil
-}
-
-// parseKey bounds and parses a private key.
-func parseKey(key, passphrase string) (keyInfo, error) {
-	if len(key) > maxPrivateKeyLen {
-		return keyInfo{}, apperr.Invalid("private_key", fmt.Sprintf("The private key is longer than %d bytes.", maxPrivateKeyLen))
-	}
-	return parsePrivateKey([]byte(key), []byte(passphrase))
-}
-
-// usesSecrets reports which secrets an auth method uses.
-func usesSecrets(method string) (key, password bool) {
-	return method == AuthSSHKey || method == AuthBoth, method == AuthPassword || method == AuthBoth
-}
-
-// checkSecrets refuses secrets the auth method does not use, and oversized ones.
-func checkSecrets(method, key, passphrase, password string) error {
-	usesKey, usesPassword := usesSecrets(method)
-	if !usesKey && key != "" {
-		return apperr.Invalid("private_key", fmt.Sprintf("Auth method %s takes no private_key.", method))
-	}
-	if !usesKey && passphrase != "" {
-		return apperr.Invalid("private_key_passphrase", fmt.Sprintf("Auth method %s takes no private_key_passphrase.", method))
-	}
-	if !usesPassword && password != "" {
-		return apperr.Invalid("password", fmt.Sprintf("Auth method %s takes no password.", method))
-	}
-	if len(passphrase) > maxSecretLen {
-		return apperr.Invalid("private_key_passphrase", fmt.Sprintf("The passphrase is longer than %d bytes.", maxSecretLen))
-	}
-	if len(password) > maxSecretLen {
-		return apperr.Invalid("password", fmt.Sprintf("The password is longer than %d bytes.", maxSecretLen))
-	}
-	return nil
-}
-
-func missingSecret(field, method string) error {
-	return apperr.Invalid(field, fmt.Sprintf("Auth method %s needs a %s.", method, field))
-}
-
-func errDefaultScope() error {
-	return apperr.Invalid("is_default", "Only a system credential can be the default.")
-}
-
-// checkScope checks a scope, its scope_id and the default flag, without the database.
-func checkScope(scope string, scopeID *uuid.UUID, isDefault bool) error {
-	switch scope {
-	case ScopeSystem:
-		if scopeID != nil {
-			return apperr.Invalid("scope_id", "A system credential takes no scope_id.")
-		}
-	case ScopeHost:
-		if scopeID == nil {
-			return apperr.Invalid("scope_id", "A host credential needs the scope_id of its host.")
-		}
-		if isDefault {
-			return errDefaultScope()
-		}
-	default:
-		return apperr.Invalid("scope", "The scope must be system or host.")
-	}
-	return nil
-}
-
-// checkHost checks that scopeID, when set, names a live host, and locks it against
-// deletion until the transaction ends.
-func checkHost(ctx context.Context, q *dbq.Queries, scopeID *uuid.UUID) error {
-	if scopeID == nil {
-		return nil
-	}
-	live, err := q.CredentialHostLive(ctx, *scopeID)
-	if err != nil {
-		return pg.Translate(err)
-	}
-	if !live {
-		return apperr.Invalid("scope_id", "The scope_id names no host.")
-	}
-	return nil
-}
-
-// checkFields checks the clear-text fields of a credential.
-func checkFields(name, description, username, method *string) error {
-	if err := checkText("name", *name, 1, maxNameLen); err != nil {
-		return err
-	}
-	if err := checkText("description", *description, 0, maxDescriptionLen); err != nil {
-		return err
-	}
-	if err := checkText("username", *username, 1, maxUsernameLen); err != nil {
-		return err
-	}
-	switch *method {
-	case AuthSSHKey, AuthPassword, AuthBoth:
-		return nil
-	}
-	return apperr.Invalid("auth_method", "The auth_method must be ssh_key, password or both.")
-}
-
-// checkText checks that v is text PostgreSQL stores (UTF-8 without NUL) of min to max
-// characters, not only blanks when it is required.
-func checkText(field, v string, minLen, maxLen int) error {
-	if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
-		return apperr.Invalid(field, fmt.Sprintf("The %s must be UTF-8 text without NUL characters.", field))
-	}
-	if minLen > 0 && strings.TrimSpace(v) == "" {
-		return apperr.Invalid(field, fmt.Sprintf("The %s is required.", field))
-	}
-	if n := utf8.RuneCountInString(v); n < minLen || n > maxLen {
-		return apperr.Invalid(field, fmt.Sprintf("The %s must be %d to %d characters long.", field, minLen, maxLen))
-	}
-	return nil
-}
-
 // writeErr translates an error of inserting or updating a credential: the only unique
 // index it can hit is the one allowing a single live system default.
 func writeErr(err error) error {
@@ -824,13 +474,6 @@ func actorID(p *authz.Principal) string {
 	default:
 		return p.UserID.String()
 	}
-}
-
-func optionalBytes(s string) []byte {
-	if s == "" {
-		return nil
-	}
-	return []byte(s)
 }
 
 func deref[T any](p *T) T {

@@ -22,4 +22,8 @@
 // different ADs encode alike), so a value copied into another row, column or table does not
 // open. Open never panics: malformed input, an unknown key id, a wrong AD and any
 // tampering are errors (ErrMalformed, ErrUnknownKey, ErrNotAuthentic).
+//
+// Every column holding sealed values is declared once, as a Column, by the package that
+// seals it: that package takes each value's AD from the Column, and internal/rekey reads
+// the same declarations to list and re-seal the values, so the two cannot disagree.
 package seal

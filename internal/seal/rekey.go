@@ -12,15 +12,6 @@ import (
 	"syscall"
 )
 
-// Sealed is one stored ciphertext to re-seal: where it is stored (its AD) and its value.
-type Sealed struct {
-	Table, Column, RowID string
-	Ciphertext           []byte
-}
-
-// AD returns the associated data that binds s to where it is stored.
-func (s Sealed) AD() AD { return AD{Table: s.Table, Column: s.Column, RowID: s.RowID} }
-
 // Rotate adds a new random key to the key file at path and makes it active, keeping every
 // old key so values sealed under them still open, and returns the keyring of the new file.
 // It is the first step of `openwatch rekey`: re-seal every stored value with Reseal, and

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/openwatch/openwatch/internal/seal"
@@ -120,8 +121,10 @@ func TestReseal(t *testing.T) {
 	next, err := seal.Rotate(path)
 	require.NoError(t, err)
 
-	v := seal.Sealed{Table: hostKeyAD.Table, Column: hostKeyAD.Column, RowID: hostKeyAD.RowID, Ciphertext: sealed}
-	resealed, err := seal.Reseal(old, next, v.AD(), v.Ciphertext)
+	col := seal.Column{Table: hostKeyAD.Table, Name: hostKeyAD.Column}
+	require.Equal(t, hostKeyAD, col.AD(uuid.MustParse(hostKeyAD.RowID)), "a column's AD is its table, name and row id")
+	require.Equal(t, "credentials.private_key", col.String())
+	resealed, err := seal.Reseal(old, next, col.AD(uuid.MustParse(hostKeyAD.RowID)), sealed)
 	require.NoError(t, err)
 	require.True(t, bytes.HasPrefix(resealed, []byte("ow1:"+next.ActiveKeyID()+":")))
 	got, err := next.Open(resealed, hostKeyAD)
