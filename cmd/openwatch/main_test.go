@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"strings"
 	"testing"
 
@@ -13,6 +14,9 @@ import (
 	"github.com/openwatch/openwatch/internal/pg/pgtest"
 )
 
+// allowedNetworksVar is the environment variable of ssh.allowed_networks.
+const allowedNetworksVar = "OPENWATCH_SSH_ALLOWED_NETWORKS"
+
 type result struct {
 	code           int
 	stdout, stderr string
@@ -21,6 +25,14 @@ type result struct {
 func runWith(t *testing.T, spec []byte, stdin string, vars map[string]string, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
+	// The commands may contact nothing but this machine unless a test says otherwise.
+	vars = maps.Clone(vars)
+	if vars == nil {
+		vars = map[string]string{}
+	}
+	if _, ok := vars[allowedNetworksVar]; !ok {
+		vars[allowedNetworksVar] = "127.0.0.0/8,::1/128"
+	}
 	environ := []string{}
 	for k, v := range vars {
 		environ = append(environ, k+"="+v)

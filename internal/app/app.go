@@ -36,6 +36,7 @@ import (
 	"github.com/openwatch/openwatch/internal/role"
 	"github.com/openwatch/openwatch/internal/seal"
 	"github.com/openwatch/openwatch/internal/serviceaccount"
+	"github.com/openwatch/openwatch/internal/sshx"
 	"github.com/openwatch/openwatch/internal/system"
 	"github.com/openwatch/openwatch/internal/user"
 	"github.com/openwatch/openwatch/internal/worker"
@@ -63,6 +64,9 @@ type Deps struct {
 	// EventHeartbeat, when set, replaces events.Heartbeat: how often an idle event stream
 	// sends a comment line and re-checks its caller's credential.
 	EventHeartbeat time.Duration
+	// DialFunc, when set, opens the SSH and probe connections that ssh.allowed_networks lets
+	// through (tests record the addresses dialled).
+	DialFunc sshx.DialFunc
 }
 
 // App is the assembled application.
@@ -91,6 +95,9 @@ type App struct {
 	Intel *intel.Service
 	// Liveness probes hosts and keeps their monitoring state.
 	Liveness *liveness.Service
+	// Dialer opens every SSH connection and probe, only to ssh.allowed_networks; its
+	// Blocked count says how many were refused.
+	Dialer *sshx.Dialer
 }
 
 // The domains' handler types, aliased so they can be embedded side by side.
@@ -201,10 +208,12 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	}
 	verifier := license.NewVerifier(keys, 0, now)
 	hosts := host.NewService(d.Pool, aw)
-	scans := netscan.NewService(d.Pool, aw, jobs.Client, hosts, netscan.Options{Logger: d.Logger})
+	// One dialer for every SSH connection and probe, so ssh.allowed_networks holds everywhere.
+	dialer := sshx.NewDialer(d.Config.SSH.AllowedNetworks, d.DialFunc)
+	scans := netscan.NewService(d.Pool, aw, jobs.Client, hosts, netscan.Options{Logger: d.Logger, Banner: dialer.Banner})
 	jobs.AddPeriodic(scans.RegisterJobs(jobs.Workers)...)
 	creds := credential.NewService(d.Pool, keyring, aw, now)
-	sshConn := hostssh.New(d.Pool, creds, aw, d.Logger)
+	sshConn := hostssh.New(d.Pool, creds, aw, dialer, d.Logger)
 	intelSvc := intel.NewService(d.Pool, aw, hosts, sshConn, jobs.Client, intel.Options{Logger: d.Logger, Now: now})
 	jobs.AddPeriodic(intelSvc.RegisterJobs(jobs.Workers)...)
 	liveOpts := d.Liveness
@@ -216,7 +225,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		liveOpts.Now = now
 	}
 	live := liveness.NewService(liveness.Deps{Pool: d.Pool, Audit: aw, Jobs: jobStatus(d.Pool, jobs), Connector: sshConn,
-		Logger: d.Logger, Options: liveOpts})
+		Dialer: dialer, Logger: d.Logger, Options: liveOpts})
 	jobs.AddQueue(liveness.Queue, live.Slots())
 	jobs.AddPeriodic(live.RegisterJobs(jobs.Workers)...)
 	lic := license.NewManager(verifier, d.Config.License.File, d.Logger)
@@ -250,7 +259,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		return nil, fmt.Errorf("build http server: %w", err)
 	}
 	return &App{Config: d.Config, Logger: d.Logger, Pool: d.Pool, Auth: authSvc, Users: users, Idem: idem, HTTP: httpSrv, License: lic, Audit: aw, Hosts: hosts, SSH: sshConn, Intel: intelSvc, Events: broker,
-		Jobs: jobs.Client, Workers: jobs.Workers, JobRegistry: jobs, Liveness: live}, nil
+		Jobs: jobs.Client, Workers: jobs.Workers, JobRegistry: jobs, Liveness: live, Dialer: dialer}, nil
 }
 
 // denialRecorder writes authorization denials to the audit trail.

@@ -18,6 +18,7 @@ import (
 	"github.com/openwatch/openwatch/internal/cursor"
 	"github.com/openwatch/openwatch/internal/pg"
 	"github.com/openwatch/openwatch/internal/settings"
+	"github.com/openwatch/openwatch/internal/sshx"
 )
 
 // Options tune the poller. The zero value is production's: a tick a second and the *_sec
@@ -70,8 +71,11 @@ type Deps struct {
 	Jobs JobStatusFunc
 	// Connector runs the login and privilege layers; nil probes only the banner.
 	Connector Connector
-	Logger    *slog.Logger
-	Options   Options
+	// Dialer opens the banner probes' connections and refuses addresses outside its
+	// allowed networks (the connector has its own); nil reaches loopback only.
+	Dialer  *sshx.Dialer
+	Logger  *slog.Logger
+	Options Options
 }
 
 // JobStatus is what the status endpoint reports of background job processing.
@@ -89,13 +93,14 @@ type JobStatusFunc func(ctx context.Context) (JobStatus, error)
 
 // Service probes hosts, keeps their liveness and serves it.
 type Service struct {
-	pool  *pgxpool.Pool
-	q     *dbq.Queries
-	audit *audit.Writer
-	jobs  JobStatusFunc
-	conn  Connector
-	log   *slog.Logger
-	opts  Options
+	pool   *pgxpool.Pool
+	q      *dbq.Queries
+	audit  *audit.Writer
+	jobs   JobStatusFunc
+	conn   Connector
+	dialer *sshx.Dialer
+	log    *slog.Logger
+	opts   Options
 }
 
 // NewService returns the liveness service.
@@ -104,8 +109,13 @@ func NewService(d Deps) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	dialer := d.Dialer
+	if dialer == nil {
+		dialer = sshx.Loopback()
+	}
 	o := d.Options.withDefaults()
-	return &Service{pool: d.Pool, q: dbq.New(d.Pool), audit: d.Audit, jobs: d.Jobs, conn: d.Connector, log: log, opts: o}
+	return &Service{pool: d.Pool, q: dbq.New(d.Pool), audit: d.Audit, jobs: d.Jobs, conn: d.Connector, dialer: dialer,
+		log: log, opts: o}
 }
 
 var errHostNotFound = apperr.NotFound("The host does not exist.")
@@ -220,7 +230,7 @@ func (s *Service) Check(ctx context.Context, actor *authz.Principal, hostID uuid
 		return CheckResult{}, pg.Translate(err)
 	}
 	cur := dbq.LivenessClaimDueRow(row)
-	p := probe(ctx, s.conn, target{hostID: hostID, addr: targetAddr(cur.IpAddress, cur.Port)}, cfg.timeout(), s.opts.Now)
+	p := probe(ctx, s.dialer, s.conn, target{hostID: hostID, addr: targetAddr(cur.IpAddress, cur.Port)}, cfg.timeout(), s.opts.Now)
 	if err := ctx.Err(); err != nil {
 		s.release(ctx, hostID)
 		return CheckResult{}, err
