@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	api "github.com/openwatch/openwatch/gen/api"
@@ -138,6 +139,16 @@ func TestDevSeed(t *testing.T) {
 	require.Contains(t, r.stdout, "seeded 2000 hosts in 20 groups")
 	r = runWith(t, api.SpecJSON, "", vars, "dev", "seed", "--hosts", "10")
 	require.Equal(t, 0, r.code, "seeding twice does not collide: %s", r.stderr)
+
+	// Every seeded host is on this machine, on a port nothing listens on.
+	pool, err := pgxpool.New(context.Background(), vars["OPENWATCH_DATABASE_DSN"])
+	require.NoError(t, err)
+	defer pool.Close()
+	var outside, total int
+	require.NoError(t, pool.QueryRow(context.Background(),
+		`SELECT count(*) FILTER (WHERE NOT ip_address << '127.0.0.0/8' OR port <> 1), count(*) FROM hosts`).Scan(&outside, &total))
+	require.Equal(t, 2010, total)
+	require.Zero(t, outside)
 }
 
 func TestRekeyRoundTrip(t *testing.T) {
