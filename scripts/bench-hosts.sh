@@ -21,6 +21,9 @@ cleanup() { [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev
 trap cleanup EXIT
 # BENCH_DSN_SUFFIX (such as &plan_cache_mode=auto) appends DSN parameters for experiments.
 export OPENWATCH_SERVER_DATA_DIR="$data" OPENWATCH_DATABASE_DSN="$OPENWATCH_TEST_DSN${BENCH_DSN_SUFFIX:-}" OPENWATCH_LOGGING_LEVEL=warn
+# serve runs its workers, whose liveness poller probes every host: the seeded and created
+# hosts are at loopback addresses on a closed port, and SSH may reach nothing else.
+export OPENWATCH_SSH_ALLOWED_NETWORKS=127.0.0.0/8,::1/128
 
 "$bin" dev seed --hosts "$n" 2>/dev/null
 OPENWATCH_LOGGING_LEVEL=info OPENWATCH_SERVER_LISTEN=127.0.0.1:0 "$bin" serve >"$data/out" 2>"$data/log" &
@@ -58,7 +61,7 @@ cat >"$data/create.lua" <<LUA
 counter = 0
 request = function()
   counter = counter + 1
-  local body = string.format('{"hostname":"bench-%d-%d.example.com","ip_address":"10.250.%d.%d"}', os.time(), counter, math.floor(counter / 250) % 250, counter % 250)
+  local body = string.format('{"hostname":"bench-%d-%d.example.com","ip_address":"127.250.%d.%d","port":1}', os.time(), counter, math.floor(counter / 250) % 250, counter % 250)
   return wrk.format("POST", "/api/v1/hosts", {["Content-Type"] = "application/json", ["Authorization"] = "Bearer $token"}, body)
 end
 LUA

@@ -44,6 +44,7 @@ done
 [ -n "$port" ] || { echo "no free port" >&2; exit 1; }
 start=$(date +%s%N)
 OPENWATCH_SERVER_DATA_DIR="$data" OPENWATCH_SERVER_LISTEN=127.0.0.1:$port OPENWATCH_DATABASE_DSN="$OPENWATCH_TEST_DSN" \
+  OPENWATCH_SSH_ALLOWED_NETWORKS=127.0.0.0/8,::1/128 \
   OPENWATCH_LOGGING_LEVEL="${OPENWATCH_LOGGING_LEVEL:-info}" "$bin" serve >"$data/serve.out" 2>"$log" &
 pid=$!
 base="https://localhost:$port/api/v1"

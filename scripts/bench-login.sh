@@ -18,6 +18,8 @@ cleanup() { [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev
 trap cleanup EXIT
 
 export OPENWATCH_SERVER_DATA_DIR="$data" OPENWATCH_DATABASE_DSN="$OPENWATCH_TEST_DSN"
+# The server's SSH connections and probes may reach this machine only.
+export OPENWATCH_SSH_ALLOWED_NETWORKS=127.0.0.0/8,::1/128
 # One client address sends every sign-in here: lift the per-address limit so the run
 # measures hashing, not the limiter.
 export OPENWATCH_AUTH_LOGIN_BURST=100000 OPENWATCH_AUTH_LOGIN_RATE_PER_MINUTE=100000

@@ -42,6 +42,8 @@ check() { # check NAME COMMAND...
 }
 
 export OPENWATCH_SERVER_DATA_DIR="$data"
+# The server's SSH connections and probes may reach this machine only.
+export OPENWATCH_SSH_ALLOWED_NETWORKS=127.0.0.0/8,::1/128
 OPENWATCH_SERVER_LISTEN=127.0.0.1:0 "$bin" serve --database-dsn= >"$out" 2>"$log" &
 pid=$!
 

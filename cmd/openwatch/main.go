@@ -69,7 +69,7 @@ func commands() []command {
 		{"check-config", "Validate the configuration and print it, secrets redacted.", "check-config [flags]", runCheckConfig},
 		{"version", "Print version information.", "version", runVersion},
 		{"rekey", "Re-seal every stored secret (SSH credentials, TOTP seeds, the audit key) under a new key added to the secrets key file, in one transaction. Stop serve and workers first.", "rekey [flags]", runRekey},
-		{"dev", "Developer tools: 'dev seed --hosts N' fills the database with N realistic hosts (COPY; not audited).", "dev seed --hosts N [--groups G] [flags]", runDev},
+		{"dev", "Developer tools: 'dev seed --hosts N' fills the database with N realistic hosts (COPY; not audited), all at loopback addresses on a closed port; run serve with OPENWATCH_SSH_ALLOWED_NETWORKS=127.0.0.0/8 to keep every probe on this machine.", "dev seed --hosts N [--groups G] [flags]", runDev},
 	}
 }
 
@@ -364,7 +364,7 @@ func runDev(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "seeded %d hosts in %d groups in %s\n", hosts, groups, took.Round(time.Millisecond))
+	fmt.Fprintf(e.stdout, "seeded %d hosts in %d groups in %s (loopback addresses, port %d)\n", hosts, groups, took.Round(time.Millisecond), host.SeedPort)
 	return nil
 }
 

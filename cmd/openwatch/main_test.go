@@ -4,14 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	api "github.com/openwatch/openwatch/gen/api"
 	"github.com/openwatch/openwatch/internal/pg/pgtest"
 )
+
+// allowedNetworksVar is the environment variable of ssh.allowed_networks.
+const allowedNetworksVar = "OPENWATCH_SSH_ALLOWED_NETWORKS"
 
 type result struct {
 	code           int
@@ -21,6 +26,14 @@ type result struct {
 func runWith(t *testing.T, spec []byte, stdin string, vars map[string]string, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
+	// The commands may contact nothing but this machine unless a test says otherwise.
+	vars = maps.Clone(vars)
+	if vars == nil {
+		vars = map[string]string{}
+	}
+	if _, ok := vars[allowedNetworksVar]; !ok {
+		vars[allowedNetworksVar] = "127.0.0.0/8,::1/128"
+	}
 	environ := []string{}
 	for k, v := range vars {
 		environ = append(environ, k+"="+v)
@@ -126,6 +139,16 @@ func TestDevSeed(t *testing.T) {
 	require.Contains(t, r.stdout, "seeded 2000 hosts in 20 groups")
 	r = runWith(t, api.SpecJSON, "", vars, "dev", "seed", "--hosts", "10")
 	require.Equal(t, 0, r.code, "seeding twice does not collide: %s", r.stderr)
+
+	// Every seeded host is on this machine, on a port nothing listens on.
+	pool, err := pgxpool.New(context.Background(), vars["OPENWATCH_DATABASE_DSN"])
+	require.NoError(t, err)
+	defer pool.Close()
+	var outside, total int
+	require.NoError(t, pool.QueryRow(context.Background(),
+		`SELECT count(*) FILTER (WHERE NOT ip_address << '127.0.0.0/8' OR port <> 1), count(*) FROM hosts`).Scan(&outside, &total))
+	require.Equal(t, 2010, total)
+	require.Zero(t, outside)
 }
 
 func TestRekeyRoundTrip(t *testing.T) {

@@ -56,9 +56,12 @@ func New(t testing.TB, opts ...Option) *Env {
 	require.NoError(t, err)
 	cfg := config.Default()
 	cfg.Server.DataDir = t.TempDir()
-	// The liveness poller would probe every host a test creates (addresses outside
-	// loopback too); tests of the poller turn it on with an Option setting Deps.Liveness.
+	// The liveness poller would probe every host a test creates; tests of the poller turn
+	// it on with an Option setting Deps.Liveness.
 	cfg.Worker.LivenessTick = config.Duration{}
+	// Tests contact nothing but this machine: hosts at documentation or private addresses
+	// are refused (error_type not_allowed) before any packet is sent.
+	cfg.SSH.AllowedNetworks = config.LoopbackNetworks()
 	logBuf := &logtest.Buffer{}
 	logger, err := logging.New(logBuf, "debug", "json")
 	require.NoError(t, err)

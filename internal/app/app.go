@@ -37,6 +37,7 @@ import (
 	"github.com/openwatch/openwatch/internal/role"
 	"github.com/openwatch/openwatch/internal/seal"
 	"github.com/openwatch/openwatch/internal/serviceaccount"
+	"github.com/openwatch/openwatch/internal/sshx"
 	"github.com/openwatch/openwatch/internal/system"
 	"github.com/openwatch/openwatch/internal/user"
 	"github.com/openwatch/openwatch/internal/worker"
@@ -64,6 +65,9 @@ type Deps struct {
 	// EventHeartbeat, when set, replaces events.Heartbeat: how often an idle event stream
 	// sends a comment line and re-checks its caller's credential.
 	EventHeartbeat time.Duration
+	// DialFunc, when set, opens the SSH and probe connections that ssh.allowed_networks lets
+	// through (tests record the addresses dialled).
+	DialFunc sshx.DialFunc
 }
 
 // App is the assembled application.
@@ -93,6 +97,9 @@ type App struct {
 	Scans *netscan.Service
 	// Liveness probes hosts and keeps their monitoring state.
 	Liveness *liveness.Service
+	// Dialer opens every SSH connection and probe, only to ssh.allowed_networks; its
+	// Blocked count says how many were refused.
+	Dialer *sshx.Dialer
 }
 
 // The domains' handler types, aliased so they can be embedded side by side.
@@ -205,10 +212,12 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	}
 	verifier := license.NewVerifier(keys, 0, now)
 	hosts := host.NewService(d.Pool, aw)
-	scans := netscan.NewService(d.Pool, aw, jobs.Client, hosts, netscan.Options{Logger: d.Logger})
+	// One dialer for every SSH connection and probe, so ssh.allowed_networks holds everywhere.
+	dialer := sshx.NewDialer(d.Config.SSH.AllowedNetworks, d.DialFunc)
+	scans := netscan.NewService(d.Pool, aw, jobs.Client, hosts, netscan.Options{Logger: d.Logger, Banner: dialer.Banner})
 	jobs.AddPeriodic(scans.RegisterJobs(jobs.Workers)...)
 	creds := credential.NewService(d.Pool, keyring, aw, now)
-	sshConn := hostssh.New(d.Pool, creds, aw, d.Logger)
+	sshConn := hostssh.New(d.Pool, creds, aw, dialer, d.Logger)
 	intelSvc := intel.NewService(d.Pool, aw, hosts, sshConn, jobs.Client, intel.Options{Logger: d.Logger, Now: now})
 	jobs.AddPeriodic(intelSvc.RegisterJobs(jobs.Workers)...)
 	liveOpts := d.Liveness
@@ -220,7 +229,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		liveOpts.Now = now
 	}
 	live := liveness.NewService(liveness.Deps{Pool: d.Pool, Audit: aw, Jobs: jobStatus(d.Pool, jobs), Connector: sshConn,
-		Logger: d.Logger, Options: liveOpts})
+		Dialer: dialer, Logger: d.Logger, Options: liveOpts})
 	jobs.AddQueue(liveness.Queue, live.Slots())
 	jobs.AddPeriodic(live.RegisterJobs(jobs.Workers)...)
 	lic := license.NewManager(verifier, d.Config.License.File, d.Logger)
@@ -255,7 +264,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		return nil, fmt.Errorf("build http server: %w", err)
 	}
 	return &App{Config: d.Config, Logger: d.Logger, Pool: d.Pool, Auth: authSvc, Users: users, Idem: idem, HTTP: httpSrv, License: lic, Audit: aw, Hosts: hosts, SSH: sshConn, Intel: intelSvc, Scans: scans, Events: broker,
-		Jobs: jobs.Client, Workers: jobs.Workers, JobRegistry: jobs, Liveness: live}, nil
+		Jobs: jobs.Client, Workers: jobs.Workers, JobRegistry: jobs, Liveness: live, Dialer: dialer}, nil
 }
 
 // denialRecorder writes authorization denials to the audit trail.

@@ -27,6 +27,16 @@ type Config struct {
 	Secrets  SecretsConfig  `toml:"secrets"`
 	License  LicenseConfig  `toml:"license"`
 	Worker   WorkerConfig   `toml:"worker"`
+	SSH      SSHConfig      `toml:"ssh"`
+}
+
+// SSHConfig limits where the server's SSH connections may go: liveness probes, logins,
+// discovery and network range scans alike.
+type SSHConfig struct {
+	// AllowedNetworks are the only networks SSH connections and probes may reach; an
+	// address outside them is refused before anything is sent (error_type not_allowed).
+	// Production allows everything; tests, benchmarks and development set loopback.
+	AllowedNetworks Networks `toml:"allowed_networks" help:"{networks} SSH connections, probes and range scans may reach, comma-separated CIDRs such as 10.0.0.0/8,fd00::/8; any other address is refused before it is contacted; 127.0.0.0/8,::1/128 keeps to this machine"`
 }
 
 // WorkerConfig configures background jobs (River): how many run at once in this process,
@@ -111,6 +121,9 @@ func Default() Config {
 			WithWorker:   true,
 			RescueAfter:  Duration{time.Minute},
 			LivenessTick: Duration{time.Second},
+		},
+		SSH: SSHConfig{
+			AllowedNetworks: AllNetworks(),
 		},
 	}
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -163,6 +164,19 @@ OTHER_TOOL_TOKEN=ignored
 			},
 		},
 		{
+			name:   "sshAllowedNetworksFromEnv",
+			layers: layers{environ: []string{"OPENWATCH_SSH_ALLOWED_NETWORKS=127.0.0.0/8, ::1 10.0.1.7/24,::ffff:192.0.2.0/120"}},
+			want: func(c *Config) {
+				c.SSH.AllowedNetworks = Networks{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128"),
+					netip.MustParsePrefix("10.0.1.0/24"), netip.MustParsePrefix("192.0.2.0/24")}
+			},
+		},
+		{
+			name:   "sshAllowedNetworksFromTOML",
+			layers: layers{toml: "[ssh]\nallowed_networks = \"127.0.0.0/8\"\n"},
+			want:   func(c *Config) { c.SSH.AllowedNetworks = LoopbackNetworks()[:1] },
+		},
+		{
 			name:   "workerBoolFromEnv",
 			layers: layers{environ: []string{"OPENWATCH_WORKER_WITH_WORKER=false"}},
 			want:   func(c *Config) { c.Worker.WithWorker = false },
@@ -250,6 +264,9 @@ func TestLoadErrors(t *testing.T) {
 		{"workerWithWorkerNotBool", layers{environ: []string{"OPENWATCH_WORKER_WITH_WORKER=maybe"}}, `config: worker.with_worker: "maybe" is not true or false`},
 		{"workerWithWorkerTOMLString", layers{toml: "[worker]\nwith_worker = \"yes\"\n"}, "config: worker.with_worker: want a boolean, not a string"},
 		{"workerLivenessTickTooShort", layers{environ: []string{"OPENWATCH_WORKER_LIVENESS_TICK=10ms"}}, "config: worker.liveness_tick: must be 0 (off) or between 100ms and 1m"},
+		{"sshAllowedNetworksBad", layers{environ: []string{"OPENWATCH_SSH_ALLOWED_NETWORKS=127.0.0.0/8,10.0.0.0/33"}}, `config: ssh.allowed_networks: "10.0.0.0/33" is not a network such as 10.0.0.0/8 or fd00::/8 (from OPENWATCH_SSH_ALLOWED_NETWORKS in environment)`},
+		{"sshAllowedNetworksEmpty", layers{toml: "[ssh]\nallowed_networks = \"\"\n"}, "config: ssh.allowed_networks: must name at least one network"},
+		{"sshAllowedNetworksTOMLArray", layers{toml: "[ssh]\nallowed_networks = [\"127.0.0.0/8\"]\n"}, "config: ssh.allowed_networks: want a string, not an array"},
 		{"tlsCertWithoutKey", layers{toml: "[server]\ntls_cert = \"/a.crt\"\n"}, "config: server.tls_cert and server.tls_key must be set together"},
 		{"bodyLimitUnparsable", layers{flags: map[string]string{"server.body_limit": "2 furlongs"}}, `config: server.body_limit: "2 furlongs" is not a size`},
 		{"bodyLimitTooSmall", layers{flags: map[string]string{"server.body_limit": "10"}}, "config: server.body_limit: must be between 1KiB and 1GiB"},
@@ -311,6 +328,7 @@ func TestWriteTOMLReadsBack(t *testing.T) {
 	want.Server.PublicURL = "https://ow.example.com"
 	want.Database.MaxConnections = 42
 	want.Auth.RefreshTokenTTL = Duration{90 * time.Minute}
+	want.SSH.AllowedNetworks = LoopbackNetworks()
 	var buf bytes.Buffer
 	require.NoError(t, want.WriteTOML(&buf))
 

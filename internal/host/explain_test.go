@@ -48,7 +48,7 @@ func TestEveryListFilterUsesAnIndex(t *testing.T) {
 		"tag":         {nil, nil, str("debian12"), nil, nil, nil, 51},
 		"group":       {nil, nil, nil, groupID, nil, nil, 51},
 		"search":      {nil, nil, nil, nil, str("012345"), nil, 51},
-		"search ip":   {nil, nil, nil, nil, str("10.0.48."), nil, 51},
+		"search ip":   {nil, nil, nil, nil, str("127.1.48."), nil, 51},
 		"maintenance": {nil, nil, nil, nil, nil, &yes, 51},
 		"combined":    {someID, str("production"), str("web"), nil, nil, nil, 51},
 	}

@@ -13,9 +13,16 @@ import (
 	"github.com/openwatch/openwatch/internal/pg"
 )
 
+// SeedPort is the SSH port of seeded hosts: one nothing listens on, so probing a seeded
+// host is refused at once.
+const SeedPort = 1
+
 // Seed fills the inventory with n realistic hosts spread over groups (development and
 // benchmarks only: `openwatch dev seed`). Rows go in with COPY, so 100,000 hosts take
-// seconds, and bypass the audit trail on purpose.
+// seconds, and bypass the audit trail on purpose. Every host is on this machine: its
+// address is in 127.1.0.0 to 127.255.255.255 (n at most 16,711,680) and its port is
+// SeedPort, so a server with workers polling a seeded inventory never contacts another
+// machine.
 func Seed(ctx context.Context, pool *pgxpool.Pool, n, groups int) (time.Duration, error) {
 	start := time.Now()
 	envs := []string{"production", "staging", "development"}
@@ -40,12 +47,12 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, n, groups int) (time.Duration
 			}
 			role, env := roles[i%len(roles)], envs[i%len(envs)]
 			id, _ := uuid.NewV7()
-			ip := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+			ip := netip.AddrFrom4([4]byte{127, byte(1 + i>>16), byte(i >> 8), byte(i)})
 			var group *uuid.UUID
 			if groups > 0 && i%5 != 0 {
 				group = &groupIDs[i%groups]
 			}
-			row := []any{id, fmt.Sprintf("%s-%s-%06d.%s.example.com", role, stamp, i, env), ip, 22,
+			row := []any{id, fmt.Sprintf("%s-%s-%06d.%s.example.com", role, stamp, i, env), ip, SeedPort,
 				fmt.Sprintf("%s %d", role, i), "", env, []string{role, dists[i%len(dists)]}, group, "ops", "seed"}
 			i++
 			return row, nil

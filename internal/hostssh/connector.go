@@ -34,20 +34,25 @@ type Credentials interface {
 
 // Connector opens SSH connections to inventory hosts. It is safe for concurrent use.
 type Connector struct {
-	pool  *pgxpool.Pool
-	q     *dbq.Queries
-	creds Credentials
-	aw    *audit.Writer
-	log   *slog.Logger
+	pool   *pgxpool.Pool
+	q      *dbq.Queries
+	creds  Credentials
+	aw     *audit.Writer
+	dialer *sshx.Dialer
+	log    *slog.Logger
 }
 
 // New returns a connector reading hosts, keys and settings from pool, credentials from
-// creds, and auditing trust decisions with aw.
-func New(pool *pgxpool.Pool, creds Credentials, aw *audit.Writer, log *slog.Logger) *Connector {
+// creds, auditing trust decisions with aw and dialling through dialer (nil reaches
+// loopback only).
+func New(pool *pgxpool.Pool, creds Credentials, aw *audit.Writer, dialer *sshx.Dialer, log *slog.Logger) *Connector {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Connector{pool: pool, q: dbq.New(pool), creds: creds, aw: aw, log: log}
+	if dialer == nil {
+		dialer = sshx.Loopback()
+	}
+	return &Connector{pool: pool, q: dbq.New(pool), creds: creds, aw: aw, dialer: dialer, log: log}
 }
 
 // Conn is an authenticated SSH connection to one host. Its methods are safe for
@@ -96,7 +101,7 @@ func (c *Connector) Connect(ctx context.Context, hostID uuid.UUID) (*Conn, error
 	}
 	verifier := &hostVerifier{c: c, hostID: hostID}
 	addr := net.JoinHostPort(target.Address, strconv.Itoa(int(target.Port)))
-	client, err := sshx.Dial(ctx, addr, auth, sshx.Options{
+	client, err := c.dialer.Dial(ctx, addr, auth, sshx.Options{
 		DialTimeout: cfg.DialTimeout(), CommandTimeout: cfg.CommandTimeout(), HostKeys: verifier,
 	})
 	if err != nil {
@@ -159,8 +164,11 @@ func dialError(err error, v *hostVerifier) error {
 func unreachable(err error) error {
 	typ := sshx.ErrorType(err)
 	msg := "The host could not be reached over SSH (" + typ + ")."
-	if typ == sshx.TypePrivilegeDenied {
+	switch typ {
+	case sshx.TypePrivilegeDenied:
 		msg = "The host was reached over SSH, but commands could not run as root (privilege_denied)."
+	case sshx.TypeNotAllowed:
+		msg = "The host's address is outside the networks SSH may reach (ssh.allowed_networks), so it was not contacted (not_allowed)."
 	}
 	return &apperr.Error{Code: apperr.CodeHostUnreachable, Err: err, Message: msg,
 		Detail: map[string]any{"error_type": typ}}

@@ -36,7 +36,7 @@ func AuthorizedKey(key ssh.PublicKey) string {
 	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key)))
 }
 
-// hostVerifier verifies the keys of one host for sshx.Dial and remembers a failure of its
+// hostVerifier verifies the keys of one host for sshx.Dialer.Dial and remembers a failure of its
 // own (the database), which is not the host's fault.
 type hostVerifier struct {
 	c       *Connector

@@ -23,7 +23,9 @@
 // (probe_lease_until) marks a probe in flight, so a crashed process delays a host by at
 // most the lease, and an on-demand check (POST /hosts/{id}/connectivity:check) of a host
 // the poller is probing is refused with host.busy, as is a second on-demand check of the
-// same host in any process (a PostgreSQL advisory lock per host). The next probe of a
+// same host in any process (the same lease: no probe holds a database connection while it
+// waits on the network). An address outside ssh.allowed_networks is never contacted: its
+// probe fails the ping layer with error_type not_allowed. The next probe of a
 // host is due after the interval of its new state (the *_sec settings), ±10% jitter so a
 // fleet is not probed in bursts. Hosts entering or leaving maintenance (their own, their
 // group's, or maintenance_global) are made due at once by triggers and by SetConfig.

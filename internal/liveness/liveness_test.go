@@ -11,11 +11,15 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	api "github.com/openwatch/openwatch/gen/api"
 	"github.com/openwatch/openwatch/internal/apitest"
 	"github.com/openwatch/openwatch/internal/app"
+	"github.com/openwatch/openwatch/internal/apperr"
+	"github.com/openwatch/openwatch/internal/credential"
+	"github.com/openwatch/openwatch/internal/hostssh"
 	"github.com/openwatch/openwatch/internal/liveness"
 	"github.com/openwatch/openwatch/internal/sshx"
 	"github.com/openwatch/openwatch/internal/sshx/sshtest"
@@ -631,4 +635,63 @@ func TestMaintenanceChangesMakeHostsDue(t *testing.T) {
 
 	ok(f.do(http.MethodDelete, "hosts/"+id.String(), nil), http.StatusNoContent)
 	require.Equal(t, 0, f.count(`SELECT count(*) FROM host_liveness WHERE host_id = $1`, id), "a deleted host is not polled")
+}
+
+// TestCheckNeedsOneConnectionAtATime runs a check through every layer on a pool of a
+// single connection: a busy server, whose other connections are held by listeners and
+// jobs, must still finish it. A check used to hold an advisory lock on a pooled connection
+// for its whole probe while the login and the recording needed another: on a busy pool
+// the login timed out and recording the result failed with a raw context deadline, which
+// the API answered as 500 internal.error.
+func TestCheckNeedsOneConnectionAtATime(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	srv := sshtest.Start(t, sshtest.Options{Addr: "127.0.0.1"})
+	id := f.host("pool.example.com", srv.Addr)
+	f.credential(srv, id, sshtest.UserSudo)
+
+	cfg, err := pgxpool.ParseConfig(f.env.App.Pool.Config().ConnString())
+	require.NoError(t, err)
+	cfg.MaxConns = 1
+	pool, err := pgxpool.NewWithConfig(f.ctx, cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	aw, keyring, err := app.OpenAuditTrail(f.ctx, f.env.App.Config, pool, nil)
+	require.NoError(t, err)
+	creds := credential.NewService(pool, keyring, aw, time.Now)
+	svc := liveness.NewService(liveness.Deps{Pool: pool, Audit: aw, Connector: hostssh.New(pool, creds, aw, nil, nil)})
+
+	// The deadline only keeps a starved check from hanging the test binary.
+	ctx, cancel := context.WithTimeout(f.ctx, 2*time.Minute)
+	defer cancel()
+	res, err := svc.Check(ctx, nil, id)
+	require.NoError(t, err)
+	require.True(t, res.Probe.PingOK, res.Probe.ErrorMessage)
+	require.True(t, *res.Probe.SSHOK, res.Probe.ErrorMessage)
+	require.True(t, *res.Probe.PrivilegeOK, res.Probe.ErrorMessage)
+	require.Equal(t, liveness.StateOnline, res.State)
+}
+
+// TestCheckStoppedIsRetryable shows a check whose context ends (the database did not
+// answer in time, or the request went away) answers service.unavailable naming the layer
+// and the step, which is retryable, never a raw context error (500 internal.error), and
+// leaves the host free for the next check.
+func TestCheckStoppedIsRetryable(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	id := f.host("stopped.example.com", closedAddr(t))
+
+	cancelled, cancel := context.WithCancel(f.ctx)
+	cancel()
+	expired, cancelExpired := context.WithDeadline(f.ctx, time.Now().Add(-time.Second))
+	defer cancelExpired()
+	for ctx, why := range map[context.Context]string{cancelled: "the request was cancelled", expired: "did not answer in time"} {
+		_, err := f.env.App.Liveness.Check(ctx, nil, id)
+		e := apperr.As(err)
+		require.Equal(t, apperr.CodeUnavailable, e.Code, "%v", err)
+		require.True(t, e.Spec().Retryable)
+		require.Equal(t, "database", e.Detail["layer"])
+		require.Contains(t, e.HumanMessage(), why)
+	}
+	require.Equal(t, api.MonitoringStateCritical, *f.checkOK(id).MonitoringState)
 }

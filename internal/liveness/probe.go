@@ -37,9 +37,11 @@ var privilegeProbe = []sshx.Command{{Name: "liveness", Script: "true"}}
 
 // probe runs the layers against t, each within the configured timeout: the banner, then,
 // when the banner answered and a connector is set, the login and the privileged command.
-func probe(ctx context.Context, conn Connector, t target, timeout time.Duration, now func() time.Time) *Probe {
+// An address the dialer may not reach fails the ping layer with error_type not_allowed
+// and is never contacted.
+func probe(ctx context.Context, dialer *sshx.Dialer, conn Connector, t target, timeout time.Duration, now func() time.Time) *Probe {
 	p := &Probe{At: now()}
-	banner, rtt, err := sshx.Banner(ctx, t.addr, timeout)
+	banner, rtt, err := dialer.Banner(ctx, t.addr, timeout)
 	p.ResponseMS = int(rtt.Milliseconds())
 	if err != nil {
 		p.fail(LayerPing, sshx.ErrorType(err), err)

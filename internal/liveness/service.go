@@ -18,6 +18,7 @@ import (
 	"github.com/openwatch/openwatch/internal/cursor"
 	"github.com/openwatch/openwatch/internal/pg"
 	"github.com/openwatch/openwatch/internal/settings"
+	"github.com/openwatch/openwatch/internal/sshx"
 )
 
 // Options tune the poller. The zero value is production's: a tick a second and the *_sec
@@ -70,8 +71,11 @@ type Deps struct {
 	Jobs JobStatusFunc
 	// Connector runs the login and privilege layers; nil probes only the banner.
 	Connector Connector
-	Logger    *slog.Logger
-	Options   Options
+	// Dialer opens the banner probes' connections and refuses addresses outside its
+	// allowed networks (the connector has its own); nil reaches loopback only.
+	Dialer  *sshx.Dialer
+	Logger  *slog.Logger
+	Options Options
 }
 
 // JobStatus is what the status endpoint reports of background job processing.
@@ -89,13 +93,14 @@ type JobStatusFunc func(ctx context.Context) (JobStatus, error)
 
 // Service probes hosts, keeps their liveness and serves it.
 type Service struct {
-	pool  *pgxpool.Pool
-	q     *dbq.Queries
-	audit *audit.Writer
-	jobs  JobStatusFunc
-	conn  Connector
-	log   *slog.Logger
-	opts  Options
+	pool   *pgxpool.Pool
+	q      *dbq.Queries
+	audit  *audit.Writer
+	jobs   JobStatusFunc
+	conn   Connector
+	dialer *sshx.Dialer
+	log    *slog.Logger
+	opts   Options
 }
 
 // NewService returns the liveness service.
@@ -104,8 +109,13 @@ func NewService(d Deps) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	dialer := d.Dialer
+	if dialer == nil {
+		dialer = sshx.Loopback()
+	}
 	o := d.Options.withDefaults()
-	return &Service{pool: d.Pool, q: dbq.New(d.Pool), audit: d.Audit, jobs: d.Jobs, conn: d.Connector, log: log, opts: o}
+	return &Service{pool: d.Pool, q: dbq.New(d.Pool), audit: d.Audit, jobs: d.Jobs, conn: d.Connector, dialer: dialer,
+		log: log, opts: o}
 }
 
 var errHostNotFound = apperr.NotFound("The host does not exist.")
@@ -195,35 +205,24 @@ type CheckResult struct {
 
 // Check probes a host now through every layer and records the result like the poller
 // does, audited. Guarded by host:write. Errors: resource.not_found, host.busy (a probe
-// of the host is in flight, here or in another process).
+// of the host is in flight, here or in another process), service.unavailable (retryable;
+// detail.layer and detail.step name where it stopped: the database did not answer in
+// time, or the request ended).
+//
+// Only the host's lease (probe_lease_until, the one the poller honours too) keeps a
+// second probe away: the check holds no database connection while it probes, so however
+// many checks and jobs run at once, each needs one pooled connection at a time.
 func (s *Service) Check(ctx context.Context, actor *authz.Principal, hostID uuid.UUID) (CheckResult, error) {
-	if _, err := s.q.HostGet(ctx, hostID); errors.Is(err, pgx.ErrNoRows) {
-		return CheckResult{}, errHostNotFound
-	} else if err != nil {
-		return CheckResult{}, pg.Translate(err)
-	}
-	cfg, err := LoadConfig(ctx, s.pool)
+	cctx, cancel := context.WithTimeout(ctx, claimTimeout)
+	defer cancel()
+	cur, cfg, err := s.claim(cctx, hostID)
 	if err != nil {
-		return CheckResult{}, err
+		return CheckResult{}, stopped("database", "claiming the host", err)
 	}
-	unlock, err := s.lockHost(ctx, hostID)
-	if err != nil {
-		return CheckResult{}, err
-	}
-	defer unlock()
-	now := s.opts.Now()
-	row, err := s.q.LivenessClaimHost(ctx, dbq.LivenessClaimHostParams{HostID: hostID, At: now, LeaseUntil: now.Add(s.lease(cfg))})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return CheckResult{}, errBusy(hostID)
-	}
-	if err != nil {
-		return CheckResult{}, pg.Translate(err)
-	}
-	cur := dbq.LivenessClaimDueRow(row)
-	p := probe(ctx, s.conn, target{hostID: hostID, addr: targetAddr(cur.IpAddress, cur.Port)}, cfg.timeout(), s.opts.Now)
+	p := probe(ctx, s.dialer, s.conn, target{hostID: hostID, addr: targetAddr(cur.IpAddress, cur.Port)}, cfg.timeout(), s.opts.Now)
 	if err := ctx.Err(); err != nil {
 		s.release(ctx, hostID)
-		return CheckResult{}, err
+		return CheckResult{}, stopped("probe", "probing the host", err)
 	}
 	out := []outcome{{cur: cur, probe: p, maintenance: cur.InMaintenance || cfg.MaintenanceGlobal}}
 	res, err := s.record(ctx, cfg, out, func(tx pgx.Tx, res []verdict) error {
@@ -235,9 +234,36 @@ func (s *Service) Check(ctx context.Context, actor *authz.Principal, hostID uuid
 	})
 	if err != nil {
 		s.release(ctx, hostID)
-		return CheckResult{}, err
+		return CheckResult{}, stopped("database", "recording the result", err)
 	}
 	return CheckResult{Probe: p, State: res[0].state, Reachability: res[0].reachability}, nil
+}
+
+// claimTimeout bounds the database work before an on-demand probe, so a busy database
+// answers a retryable error instead of keeping the request waiting.
+const claimTimeout = 15 * time.Second
+
+// claim leases hostID for an on-demand probe and returns its liveness row and the
+// polling configuration. Errors: resource.not_found, host.busy.
+func (s *Service) claim(ctx context.Context, hostID uuid.UUID) (dbq.LivenessClaimDueRow, Config, error) {
+	if _, err := s.q.HostGet(ctx, hostID); errors.Is(err, pgx.ErrNoRows) {
+		return dbq.LivenessClaimDueRow{}, Config{}, errHostNotFound
+	} else if err != nil {
+		return dbq.LivenessClaimDueRow{}, Config{}, pg.Translate(err)
+	}
+	cfg, err := LoadConfig(ctx, s.pool)
+	if err != nil {
+		return dbq.LivenessClaimDueRow{}, Config{}, err
+	}
+	now := s.opts.Now()
+	row, err := s.q.LivenessClaimHost(ctx, dbq.LivenessClaimHostParams{HostID: hostID, At: now, LeaseUntil: now.Add(s.lease(cfg))})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return dbq.LivenessClaimDueRow{}, Config{}, errBusy(hostID)
+	}
+	if err != nil {
+		return dbq.LivenessClaimDueRow{}, Config{}, pg.Translate(err)
+	}
+	return dbq.LivenessClaimDueRow(row), cfg, nil
 }
 
 func errBusy(hostID uuid.UUID) error {
@@ -245,17 +271,23 @@ func errBusy(hostID uuid.UUID) error {
 		WithDetail("host_id", hostID.String())
 }
 
-// lockHost takes the host's cluster-wide on-demand probe lock, held until the returned
-// function runs; host.busy when another session holds it.
-func (s *Service) lockHost(ctx context.Context, hostID uuid.UUID) (func(), error) {
-	release, ok, err := pg.TryAdvisoryLock(ctx, s.pool, pg.AdvisoryKey("openwatch:liveness:check:"+hostID.String()))
-	if err != nil {
-		return nil, err
+// stopped turns a context that ended during a step of a check (a deadline while waiting
+// for the database, or the request gone) into service.unavailable naming the layer that
+// was slow and the step, so the caller sees a retryable error and never internal.error.
+// Other errors are returned unchanged.
+func stopped(layer, step string, err error) error {
+	var why string
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		why = ": the " + layer + " did not answer in time"
+	case errors.Is(err, context.Canceled):
+		why = ": the request was cancelled"
+	default:
+		return err
 	}
-	if !ok {
-		return nil, errBusy(hostID)
-	}
-	return release, nil
+	return &apperr.Error{Code: apperr.CodeUnavailable, Err: err,
+		Message: "The connectivity check stopped while " + step + why + ". Retry shortly.",
+		Detail:  map[string]any{"layer": layer, "step": step}}
 }
 
 // release ends the lease of a probe that reports nothing.

@@ -151,7 +151,7 @@ func (s *Service) probeAll(ctx context.Context, cfg Config, todo []dbq.LivenessC
 			sem <- struct{}{}
 			wg.Go(func() {
 				defer func() { <-sem }()
-				p := probe(ctx, s.conn, target{hostID: c.HostID, addr: targetAddr(c.IpAddress, c.Port)}, cfg.timeout(), s.opts.Now)
+				p := probe(ctx, s.dialer, s.conn, target{hostID: c.HostID, addr: targetAddr(c.IpAddress, c.Port)}, cfg.timeout(), s.opts.Now)
 				if ctx.Err() == nil {
 					out <- outcome{cur: c, probe: p}
 				}

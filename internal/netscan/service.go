@@ -33,7 +33,7 @@ type Enqueuer interface {
 	InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 }
 
-// BannerFunc reads the SSH banner at addr (host:port); sshx.Banner is the real one.
+// BannerFunc reads the SSH banner at addr (host:port); (*sshx.Dialer).Banner is the real one.
 type BannerFunc func(ctx context.Context, addr string, timeout time.Duration) (string, time.Duration, error)
 
 // Options tune the scanner; zero values take the defaults.
@@ -44,7 +44,8 @@ type Options struct {
 	ProbeTimeout time.Duration
 	// ProgressEvery is how often a running scan records its progress (default 1 s).
 	ProgressEvery time.Duration
-	// Banner replaces sshx.Banner (tests).
+	// Banner reads banners: the Banner method of the dialer that refuses addresses outside
+	// ssh.allowed_networks. Nil reaches loopback only (sshx.Loopback).
 	Banner BannerFunc
 	Logger *slog.Logger
 }
@@ -60,7 +61,7 @@ func (o Options) withDefaults() Options {
 		o.ProgressEvery = time.Second
 	}
 	if o.Banner == nil {
-		o.Banner = sshx.Banner
+		o.Banner = sshx.Loopback().Banner
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

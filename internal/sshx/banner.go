@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"time"
 )
@@ -17,16 +16,16 @@ const maxBannerLines = 20
 // Banner is the credential-free probe: it connects to addr over TCP and reads
 // the server's SSH identification line ("SSH-2.0-..."), all within timeout
 // (and ctx). It returns the line without its line ending and the elapsed
-// time. A peer that answers with something else fails with ErrProtocol.
-func Banner(ctx context.Context, addr string, timeout time.Duration) (string, time.Duration, error) {
+// time. A peer that answers with something else fails with ErrProtocol; an
+// address outside the allowed networks is never dialled (ErrNotAllowed).
+func (d *Dialer) Banner(ctx context.Context, addr string, timeout time.Duration) (string, time.Duration, error) {
 	start := time.Now()
 	if timeout <= 0 {
 		timeout = DefaultDialTimeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	conn, err := d.connect(ctx, addr)
 	if err != nil {
 		return "", time.Since(start), fmt.Errorf("sshx: banner %s: %w", addr, err)
 	}

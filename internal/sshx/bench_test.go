@@ -34,7 +34,7 @@ func BenchmarkBanner(b *testing.B) {
 				if i >= int64(b.N) {
 					return
 				}
-				if _, _, err := sshx.Banner(context.Background(), addrs[i%int64(len(addrs))], 5*time.Second); err != nil {
+				if _, _, err := sshx.Loopback().Banner(context.Background(), addrs[i%int64(len(addrs))], 5*time.Second); err != nil {
 					failed.Add(1)
 				}
 			}
@@ -75,7 +75,7 @@ func BenchmarkDialBatch(b *testing.B) {
 	opts := sshx.Options{HostKeys: s.HostKeys()}
 	b.ResetTimer()
 	for b.Loop() {
-		c, err := sshx.Dial(context.Background(), s.Addr, u.KeyAuth(), opts)
+		c, err := sshx.Loopback().Dial(context.Background(), s.Addr, u.KeyAuth(), opts)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -96,7 +96,7 @@ func BenchmarkDial(b *testing.B) {
 	u := s.User(sshtest.UserPlain)
 	opts := sshx.Options{HostKeys: s.HostKeys()}
 	for b.Loop() {
-		c, err := sshx.Dial(context.Background(), s.Addr, u.KeyAuth(), opts)
+		c, err := sshx.Loopback().Dial(context.Background(), s.Addr, u.KeyAuth(), opts)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -120,7 +120,7 @@ func BenchmarkFarmLogin(b *testing.B) {
 				if i >= int64(b.N) {
 					return
 				}
-				c, err := sshx.Dial(context.Background(), fleet.Addrs[i%int64(len(fleet.Addrs))], fleet.Auth, opts)
+				c, err := sshx.Loopback().Dial(context.Background(), fleet.Addrs[i%int64(len(fleet.Addrs))], fleet.Auth, opts)
 				if err != nil {
 					firstErr.CompareAndSwap(nil, err)
 					return

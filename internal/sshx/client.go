@@ -98,8 +98,9 @@ type Client struct {
 // Dial connects to addr (host:port), verifies the host key with
 // opts.HostKeys and logs in with auth: public key first when a key is given,
 // then password, then keyboard-interactive answered with the password. The
-// errors it returns classify with ErrorType.
-func Dial(ctx context.Context, addr string, auth Auth, opts Options) (*Client, error) {
+// errors it returns classify with ErrorType; an address outside the allowed
+// networks is never dialled (ErrNotAllowed).
+func (d *Dialer) Dial(ctx context.Context, addr string, auth Auth, opts Options) (*Client, error) {
 	if opts.HostKeys == nil {
 		return nil, errors.New("sshx: dial: Options.HostKeys is required")
 	}
@@ -111,8 +112,7 @@ func Dial(ctx context.Context, addr string, auth Auth, opts Options) (*Client, e
 	ctx, cancel := context.WithTimeout(ctx, opts.DialTimeout)
 	defer cancel()
 
-	var d net.Dialer
-	nc, err := d.DialContext(ctx, "tcp", addr)
+	nc, err := d.connect(ctx, addr)
 	if err != nil {
 		return nil, fmt.Errorf("sshx: dial %s: %w", addr, err)
 	}

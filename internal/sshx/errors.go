@@ -21,6 +21,7 @@ const (
 	TypeHostKeyChanged     = "host_key_changed"
 	TypeCommandTimeout     = "command_timeout"
 	TypePrivilegeDenied    = "privilege_denied"
+	TypeNotAllowed         = "not_allowed"
 	TypeUnknown            = "unknown"
 )
 
@@ -40,6 +41,9 @@ var (
 	// login is not root, sudo -n fails and a sudo password is not allowed or
 	// was rejected.
 	ErrPrivilegeDenied = errors.New("sshx: privilege escalation denied")
+	// ErrNotAllowed means the address is outside the networks the Dialer may
+	// reach (ssh.allowed_networks): nothing was dialled.
+	ErrNotAllowed = errors.New("sshx: address not allowed (ssh.allowed_networks)")
 )
 
 // ErrorType classifies err into one of the Type* values for the API's
@@ -57,6 +61,7 @@ func ErrorType(err error) string {
 		{ErrAuthFailed, TypeAuthFailed},
 		{ErrPrivilegeDenied, TypePrivilegeDenied},
 		{ErrProtocol, TypeProtocol},
+		{ErrNotAllowed, TypeNotAllowed},
 	}
 	for _, s := range sentinels {
 		if errors.Is(err, s.err) {

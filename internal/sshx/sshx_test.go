@@ -5,7 +5,10 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,7 +27,7 @@ func setup(t *testing.T) *sshtest.Server {
 
 func dial(t *testing.T, s *sshtest.Server, auth sshx.Auth) (*sshx.Client, error) {
 	t.Helper()
-	c, err := sshx.Dial(context.Background(), s.Addr, auth, sshx.Options{HostKeys: s.HostKeys()})
+	c, err := sshx.Loopback().Dial(context.Background(), s.Addr, auth, sshx.Options{HostKeys: s.HostKeys()})
 	if c != nil {
 		t.Cleanup(func() { _ = c.Close() })
 	}
@@ -76,13 +79,13 @@ func TestDialFailures(t *testing.T) {
 	t.Run("host key changed", func(t *testing.T) {
 		other, err := ssh.ParsePrivateKey(otherKey(t))
 		require.NoError(t, err)
-		_, err = sshx.Dial(context.Background(), s.Addr, u.Auth(),
+		_, err = sshx.Loopback().Dial(context.Background(), s.Addr, u.Auth(),
 			sshx.Options{HostKeys: sshx.FixedHostKey(other.PublicKey())})
 		require.ErrorIs(t, err, sshx.ErrHostKeyChanged)
 		require.Equal(t, sshx.TypeHostKeyChanged, sshx.ErrorType(err))
 	})
 	t.Run("no verifier", func(t *testing.T) {
-		_, err := sshx.Dial(context.Background(), s.Addr, u.Auth(), sshx.Options{})
+		_, err := sshx.Loopback().Dial(context.Background(), s.Addr, u.Auth(), sshx.Options{})
 		require.Error(t, err)
 	})
 	t.Run("no credentials", func(t *testing.T) {
@@ -90,18 +93,18 @@ func TestDialFailures(t *testing.T) {
 		require.Error(t, err)
 	})
 	t.Run("connection refused", func(t *testing.T) {
-		_, err := sshx.Dial(context.Background(), closedPort(t), u.Auth(), sshx.Options{HostKeys: s.HostKeys()})
+		_, err := sshx.Loopback().Dial(context.Background(), closedPort(t), u.Auth(), sshx.Options{HostKeys: s.HostKeys()})
 		require.Equal(t, sshx.TypeConnectionRefused, sshx.ErrorType(err), fmt.Sprint(err))
 	})
 	t.Run("not ssh", func(t *testing.T) {
 		addr := fakeServer(t, "HTTP/1.1 400 Bad Request\r\n\r\n")
-		_, err := sshx.Dial(context.Background(), addr, u.Auth(),
+		_, err := sshx.Loopback().Dial(context.Background(), addr, u.Auth(),
 			sshx.Options{HostKeys: s.HostKeys(), DialTimeout: 300 * time.Millisecond})
 		require.Equal(t, sshx.TypeProtocol, sshx.ErrorType(err), fmt.Sprint(err))
 	})
 	t.Run("silent server times out", func(t *testing.T) {
 		addr := fakeServer(t, "")
-		_, err := sshx.Dial(context.Background(), addr, u.Auth(),
+		_, err := sshx.Loopback().Dial(context.Background(), addr, u.Auth(),
 			sshx.Options{HostKeys: s.HostKeys(), DialTimeout: 200 * time.Millisecond})
 		require.Equal(t, sshx.TypeTimeout, sshx.ErrorType(err), fmt.Sprint(err))
 	})
@@ -117,7 +120,7 @@ func TestHostKeyRotation(t *testing.T) {
 
 	s.RotateHostKey()
 	s.Restart()
-	_, err = sshx.Dial(context.Background(), s.Addr, u.KeyAuth(), sshx.Options{HostKeys: old})
+	_, err = sshx.Loopback().Dial(context.Background(), s.Addr, u.KeyAuth(), sshx.Options{HostKeys: old})
 	require.Equal(t, sshx.TypeHostKeyChanged, sshx.ErrorType(err), fmt.Sprint(err))
 	_, err = dial(t, s, u.KeyAuth())
 	require.NoError(t, err)
@@ -184,7 +187,7 @@ func TestBatchCommandTimeout(t *testing.T) {
 	t.Parallel()
 	s := setup(t)
 	u := s.User(sshtest.UserPlain)
-	c, err := sshx.Dial(context.Background(), s.Addr, u.KeyAuth(),
+	c, err := sshx.Loopback().Dial(context.Background(), s.Addr, u.KeyAuth(),
 		sshx.Options{HostKeys: s.HostKeys(), CommandTimeout: 300 * time.Millisecond})
 	require.NoError(t, err)
 	defer func() { _ = c.Close() }()
@@ -209,7 +212,7 @@ func TestBatchTimeoutKillsRootCommands(t *testing.T) {
 	t.Parallel()
 	s := setup(t)
 	u := s.User(sshtest.UserSudo)
-	c, err := sshx.Dial(context.Background(), s.Addr, u.KeyAuth(),
+	c, err := sshx.Loopback().Dial(context.Background(), s.Addr, u.KeyAuth(),
 		sshx.Options{HostKeys: s.HostKeys(), CommandTimeout: 500 * time.Millisecond})
 	require.NoError(t, err)
 	defer func() { _ = c.Close() }()
@@ -362,22 +365,22 @@ func TestBatchUnprivilegedReportsRoot(t *testing.T) {
 func TestBanner(t *testing.T) {
 	t.Parallel()
 	s := setup(t)
-	banner, elapsed, err := sshx.Banner(context.Background(), s.Addr, 5*time.Second)
+	banner, elapsed, err := sshx.Loopback().Banner(context.Background(), s.Addr, 5*time.Second)
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(banner, "SSH-2.0-OpenSSH"), banner)
 	require.Positive(t, elapsed)
 
-	_, _, err = sshx.Banner(context.Background(), closedPort(t), time.Second)
+	_, _, err = sshx.Loopback().Banner(context.Background(), closedPort(t), time.Second)
 	require.Equal(t, sshx.TypeConnectionRefused, sshx.ErrorType(err), fmt.Sprint(err))
 
-	_, _, err = sshx.Banner(context.Background(), fakeServer(t, "220 smtp ready\r\n"), time.Second)
+	_, _, err = sshx.Loopback().Banner(context.Background(), fakeServer(t, "220 smtp ready\r\n"), time.Second)
 	require.Equal(t, sshx.TypeProtocol, sshx.ErrorType(err), fmt.Sprint(err))
 
-	banner, _, err = sshx.Banner(context.Background(), fakeServer(t, "hello first\r\nSSH-2.0-Fake_1.0\r\n"), time.Second)
+	banner, _, err = sshx.Loopback().Banner(context.Background(), fakeServer(t, "hello first\r\nSSH-2.0-Fake_1.0\r\n"), time.Second)
 	require.NoError(t, err)
 	require.Equal(t, "SSH-2.0-Fake_1.0", banner)
 
-	_, _, err = sshx.Banner(context.Background(), fakeServer(t, ""), 100*time.Millisecond)
+	_, _, err = sshx.Loopback().Banner(context.Background(), fakeServer(t, ""), 100*time.Millisecond)
 	require.Equal(t, sshx.TypeTimeout, sshx.ErrorType(err), fmt.Sprint(err))
 }
 
@@ -442,4 +445,78 @@ func truncate(b []byte) []byte {
 		return b[:80]
 	}
 	return b
+}
+
+// recordingDial records the addresses it is asked to dial and dials them.
+type recordingDial struct {
+	mu    sync.Mutex
+	addrs []string
+}
+
+func (r *recordingDial) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	r.mu.Lock()
+	r.addrs = append(r.addrs, addr)
+	r.mu.Unlock()
+	var d net.Dialer
+	return d.DialContext(ctx, network, addr)
+}
+
+func (r *recordingDial) dialled() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.addrs...)
+}
+
+// TestDialerRefusesBeforeDialling shows an address outside the dialer's networks (however
+// written) never reaches the dial function, fails with not_allowed and is counted, for
+// banner probes and logins alike.
+func TestDialerRefusesBeforeDialling(t *testing.T) {
+	t.Parallel()
+	rec := &recordingDial{}
+	d := sshx.NewDialer(sshx.LoopbackNetworks(), rec.dial)
+	anyKey := sshx.HostKeyFunc(func(context.Context, string, ssh.PublicKey) error { return nil })
+	outside := []string{"10.0.0.1:22", "192.0.2.7:22", "[::ffff:10.0.0.1]:22", "[2001:db8::1]:22", "[fe80::1%lo]:22"}
+	for _, addr := range outside {
+		_, _, err := d.Banner(context.Background(), addr, time.Second)
+		require.ErrorIs(t, err, sshx.ErrNotAllowed, addr)
+		require.Equal(t, sshx.TypeNotAllowed, sshx.ErrorType(err))
+		require.Contains(t, err.Error(), "127.0.0.0/8, ::1/128")
+		_, err = d.Dial(context.Background(), addr, sshx.Auth{Username: "u", Password: "p"}, sshx.Options{HostKeys: anyKey})
+		require.ErrorIs(t, err, sshx.ErrNotAllowed, addr)
+	}
+	require.EqualValues(t, 2*len(outside), d.Blocked())
+	require.Empty(t, rec.dialled())
+
+	// Loopback goes through the dial function (to a closed port here) and is not counted.
+	closed := closedPort(t)
+	_, _, err := d.Banner(context.Background(), closed, time.Second)
+	require.Equal(t, sshx.TypeConnectionRefused, sshx.ErrorType(err), fmt.Sprint(err))
+	require.Equal(t, []string{closed}, rec.dialled())
+	require.EqualValues(t, 2*len(outside), d.Blocked())
+	require.True(t, d.Allows(netip.MustParseAddr("::ffff:127.0.0.9")))
+	require.True(t, d.Allows(netip.MustParseAddr("::1")))
+
+	// A dialer without networks reaches nothing; every network allows any address.
+	_, _, err = sshx.NewDialer(nil, rec.dial).Banner(context.Background(), closed, time.Second)
+	require.ErrorIs(t, err, sshx.ErrNotAllowed)
+	all := sshx.NewDialer(sshx.AllNetworks(), nil)
+	require.True(t, all.Allows(netip.MustParseAddr("192.0.2.7")))
+	require.True(t, all.Allows(netip.MustParseAddr("fe80::1%eth0")))
+}
+
+// TestDialerResolvesNames dials a host name's allowed addresses only.
+func TestDialerResolvesNames(t *testing.T) {
+	t.Parallel()
+	s := setup(t)
+	rec := &recordingDial{}
+	banner, _, err := sshx.NewDialer(sshx.LoopbackNetworks(), rec.dial).Banner(context.Background(),
+		net.JoinHostPort("localhost", strconv.Itoa(s.Port)), 5*time.Second)
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(banner, "SSH-2.0-"), banner)
+	require.NotEmpty(t, rec.dialled())
+
+	d := sshx.NewDialer([]netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}, rec.dial)
+	_, _, err = d.Banner(context.Background(), net.JoinHostPort("localhost", strconv.Itoa(s.Port)), time.Second)
+	require.ErrorIs(t, err, sshx.ErrNotAllowed, "localhost resolves to loopback only")
+	require.EqualValues(t, 1, d.Blocked())
 }

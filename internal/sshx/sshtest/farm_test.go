@@ -29,7 +29,7 @@ func TestFarmBanners(t *testing.T) {
 	}
 	require.Len(t, hosts, 3)
 	for _, a := range []string{addrs[0], addrs[449]} {
-		banner, _, err := sshx.Banner(context.Background(), a, 5*time.Second)
+		banner, _, err := sshx.Loopback().Banner(context.Background(), a, 5*time.Second)
 		require.NoError(t, err)
 		require.Equal(t, sshtest.FarmBanner, banner)
 	}
@@ -38,7 +38,7 @@ func TestFarmBanners(t *testing.T) {
 func TestFarmHandshake(t *testing.T) {
 	t.Parallel()
 	fleet := sshtest.FarmWith(t, 3, sshtest.FarmOptions{Handshake: true})
-	c, err := sshx.Dial(context.Background(), fleet.Addrs[2], fleet.Auth, sshx.Options{HostKeys: fleet.HostKeys()})
+	c, err := sshx.Loopback().Dial(context.Background(), fleet.Addrs[2], fleet.Auth, sshx.Options{HostKeys: fleet.HostKeys()})
 	require.NoError(t, err)
 	defer func() { _ = c.Close() }()
 	res, err := c.Batch(context.Background(), []sshx.Command{
@@ -52,7 +52,7 @@ func TestFarmHandshake(t *testing.T) {
 
 	bad := fleet.Auth
 	bad.PrivateKey = sshtest.NewPrivateKey(t)
-	_, err = sshx.Dial(context.Background(), fleet.Addrs[0], bad, sshx.Options{HostKeys: fleet.HostKeys()})
+	_, err = sshx.Loopback().Dial(context.Background(), fleet.Addrs[0], bad, sshx.Options{HostKeys: fleet.HostKeys()})
 	require.Equal(t, sshx.TypeAuthFailed, sshx.ErrorType(err))
 }
 
@@ -60,14 +60,14 @@ func TestServerStopRestart(t *testing.T) {
 	t.Parallel()
 	s := sshtest.Start(t, sshtest.Options{Addr: "127.0.0.2"})
 	port := s.Port
-	_, _, err := sshx.Banner(context.Background(), s.Addr, 5*time.Second)
+	_, _, err := sshx.Loopback().Banner(context.Background(), s.Addr, 5*time.Second)
 	require.NoError(t, err)
 	s.Stop()
-	_, _, err = sshx.Banner(context.Background(), s.Addr, 5*time.Second)
+	_, _, err = sshx.Loopback().Banner(context.Background(), s.Addr, 5*time.Second)
 	require.Equal(t, sshx.TypeConnectionRefused, sshx.ErrorType(err))
 	s.Restart()
 	require.Equal(t, port, s.Port)
-	banner, _, err := sshx.Banner(context.Background(), s.Addr, 5*time.Second)
+	banner, _, err := sshx.Loopback().Banner(context.Background(), s.Addr, 5*time.Second)
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(banner, "SSH-2.0-OpenSSH"), banner)
 	for _, kind := range []sshtest.UserKind{sshtest.UserSudo, sshtest.UserSudoPassword, sshtest.UserPlain, sshtest.UserRoot} {

@@ -118,7 +118,7 @@ func (s *Server) HostKeys() sshx.HostKeyVerifier { return sshx.FixedHostKey(s.Ho
 // current host key, and closes the client at the end of the test.
 func (s *Server) Dial(t testing.TB, kind UserKind) *sshx.Client {
 	t.Helper()
-	c, err := sshx.Dial(context.Background(), s.Addr, s.User(kind).Auth(), sshx.Options{HostKeys: s.HostKeys()})
+	c, err := sshx.Loopback().Dial(context.Background(), s.Addr, s.User(kind).Auth(), sshx.Options{HostKeys: s.HostKeys()})
 	if err != nil {
 		t.Fatalf("sshtest: dial %s as %s: %v", s.Addr, userNames[kind], err)
 	}
@@ -326,7 +326,7 @@ func (s *Server) start() error {
 			return fmt.Errorf("sshd exited during start-up: %s", strings.TrimSpace(out))
 		default:
 		}
-		banner, _, err := sshx.Banner(context.Background(), s.Addr, time.Second)
+		banner, _, err := sshx.Loopback().Banner(context.Background(), s.Addr, time.Second)
 		if err == nil && strings.HasPrefix(banner, "SSH-") {
 			return nil
 		}
