@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -15,27 +16,25 @@ func AdvisoryKey(name string) int64 {
 	return int64(binary.BigEndian.Uint64(sum[:8])) //nolint:gosec // a hash used as a lock key: wrapping is fine
 }
 
-// TryAdvisoryLock takes the session-level advisory lock key on a pooled connection of its
-// own, without waiting: ok is false when another session holds it. On success, release
-// unlocks and returns the connection to the pool; a connection whose unlock failed is
-// closed instead, so the lock never outlives the caller on a pooled connection. The lock
-// dies with its connection, so a crashed process never leaves it held.
+// TryAdvisoryLock takes the session-level advisory lock key without waiting, on a
+// connection of its own opened beside the pool (same settings): ok is false when another
+// session holds it. Holding the lock never takes a connection from the pool, so holders
+// that also query through the pool cannot exhaust it and wait on each other. release
+// closes that connection, which drops the lock; the lock also dies with its connection, so
+// a crashed process never leaves it held.
 func TryAdvisoryLock(ctx context.Context, pool *pgxpool.Pool, key int64) (release func(), ok bool, err error) {
-	conn, err := pool.Acquire(ctx)
+	conn, err := pgx.ConnectConfig(ctx, pool.Config().ConnConfig.Copy())
 	if err != nil {
 		return nil, false, Translate(err)
 	}
+	closeConn := func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+		defer cancel()
+		_ = conn.Close(cctx)
+	}
 	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&ok); err != nil || !ok {
-		conn.Release()
+		closeConn()
 		return nil, false, Translate(err)
 	}
-	return func() {
-		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
-		defer cancel()
-		if _, err := conn.Exec(uctx, "SELECT pg_advisory_unlock($1)", key); err != nil {
-			_ = conn.Hijack().Close(uctx)
-			return
-		}
-		conn.Release()
-	}, true, nil
+	return closeConn, true, nil
 }
