@@ -217,7 +217,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	scans := netscan.NewService(d.Pool, aw, jobs.Client, hosts, netscan.Options{Logger: d.Logger, Banner: dialer.Banner})
 	jobs.AddPeriodic(scans.RegisterJobs(jobs.Workers)...)
 	creds := credential.NewService(d.Pool, keyring, aw, now)
-	sshConn := hostssh.New(d.Pool, creds, aw, dialer, d.Logger)
+	sshConn := hostssh.NewConnector(d.Pool, creds, aw, hostssh.Options{Dialer: dialer, Logger: d.Logger})
 	intelSvc := intel.NewService(d.Pool, aw, hosts, sshConn, jobs.Client, intel.Options{Logger: d.Logger, Now: now})
 	jobs.AddPeriodic(intelSvc.RegisterJobs(jobs.Workers)...)
 	liveOpts := d.Liveness
@@ -228,8 +228,8 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	if liveOpts.Now == nil {
 		liveOpts.Now = now
 	}
-	live := liveness.NewService(liveness.Deps{Pool: d.Pool, Audit: aw, Jobs: jobStatus(d.Pool, jobs), Connector: sshConn,
-		Dialer: dialer, Logger: d.Logger, Options: liveOpts})
+	liveOpts.Dialer, liveOpts.Logger = dialer, d.Logger
+	live := liveness.NewService(d.Pool, aw, sshConn, jobStatus(d.Pool, jobs), liveOpts)
 	jobs.AddQueue(liveness.Queue, live.Slots())
 	jobs.AddPeriodic(live.RegisterJobs(jobs.Workers)...)
 	lic := license.NewManager(verifier, d.Config.License.File, d.Logger)
@@ -251,7 +251,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		intelHandlers:    intel.NewHandlers(intelSvc),
 		activityHandlers: activity.NewHandlers(activity.NewService(d.Pool)),
 		netscanHandlers:  netscan.NewHandlers(scans),
-		eventsHandlers:   events.NewHandlers(broker, tickets, d.Logger).WithReloader(authSvc.Reload).WithHeartbeat(d.EventHeartbeat),
+		eventsHandlers:   events.NewHandlers(broker, tickets, events.HandlerOptions{Heartbeat: d.EventHeartbeat, Reloader: authSvc.Reload, Logger: d.Logger}),
 		hostkeyHandlers:  hostkey.NewHandlers(hostkey.NewService(d.Pool, aw)),
 	}
 	httpSrv, err := httpserver.New(httpserver.Options{

@@ -28,26 +28,27 @@ type Handlers struct {
 // roles it holds now), or an error when the credential ended.
 type Reloader func(ctx context.Context, p *authz.Principal) (*authz.Principal, error)
 
-// WithHeartbeat sets how often an idle stream sends a comment line (and re-checks its
-// caller); zero keeps Heartbeat.
-func (h *Handlers) WithHeartbeat(d time.Duration) *Handlers {
-	if d > 0 {
-		h.heartbeat = d
-	}
-	return h
-}
-
-// WithReloader makes every open stream reload its caller at each heartbeat: a stream
-// ends when the caller's session or token ends or loses activity:read, and follows
-// permission changes in between.
-func (h *Handlers) WithReloader(r Reloader) *Handlers {
-	h.reload = r
-	return h
+// HandlerOptions tune the stream handlers; zero values take the defaults.
+type HandlerOptions struct {
+	// Heartbeat is how often an idle stream sends a comment line and re-checks its caller
+	// (default Heartbeat).
+	Heartbeat time.Duration
+	// Reloader, when set, makes every open stream reload its caller at each heartbeat: a
+	// stream ends when the caller's session or token ends or loses activity:read, and
+	// follows permission changes in between.
+	Reloader Reloader
+	Logger   *slog.Logger
 }
 
 // NewHandlers returns the handlers over the process's broker and the ticket service.
-func NewHandlers(broker *Broker, tickets *Tickets, logger *slog.Logger) *Handlers {
-	return &Handlers{broker: broker, tickets: tickets, logger: logger, heartbeat: Heartbeat}
+func NewHandlers(broker *Broker, tickets *Tickets, opts HandlerOptions) *Handlers {
+	if opts.Heartbeat <= 0 {
+		opts.Heartbeat = Heartbeat
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Handlers{broker: broker, tickets: tickets, logger: opts.Logger, heartbeat: opts.Heartbeat, reload: opts.Reloader}
 }
 
 var errNoPrincipal = apperr.New(apperr.CodeAuthRequired, "Authentication is required to follow the event stream.")

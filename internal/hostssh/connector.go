@@ -42,17 +42,24 @@ type Connector struct {
 	log    *slog.Logger
 }
 
-// New returns a connector reading hosts, keys and settings from pool, credentials from
-// creds, auditing trust decisions with aw and dialling through dialer (nil reaches
-// loopback only).
-func New(pool *pgxpool.Pool, creds Credentials, aw *audit.Writer, dialer *sshx.Dialer, log *slog.Logger) *Connector {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+// Options tune a connector; zero values take the defaults.
+type Options struct {
+	// Dialer opens the connections and refuses addresses outside its allowed networks
+	// (default: loopback only).
+	Dialer *sshx.Dialer
+	Logger *slog.Logger
+}
+
+// NewConnector returns a connector reading hosts, keys and settings from pool, credentials
+// from creds and auditing trust decisions with aw.
+func NewConnector(pool *pgxpool.Pool, creds Credentials, aw *audit.Writer, opts Options) *Connector {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if dialer == nil {
-		dialer = sshx.Loopback()
+	if opts.Dialer == nil {
+		opts.Dialer = sshx.Loopback()
 	}
-	return &Connector{pool: pool, q: dbq.New(pool), creds: creds, aw: aw, dialer: dialer, log: log}
+	return &Connector{pool: pool, q: dbq.New(pool), creds: creds, aw: aw, dialer: opts.Dialer, log: opts.Logger}
 }
 
 // Conn is an authenticated SSH connection to one host. Its methods are safe for

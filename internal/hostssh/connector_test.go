@@ -229,7 +229,7 @@ func TestConcurrentFirstContact(t *testing.T) {
 	errs := make([]error, n)
 	for i := range n {
 		// Separate connectors share nothing in memory, like separate processes.
-		c := hostssh.New(f.env.App.Pool, credentialsOf(f.env), f.env.App.Audit, nil, nil)
+		c := hostssh.NewConnector(f.env.App.Pool, credentialsOf(f.env), f.env.App.Audit, hostssh.Options{})
 		wg.Go(func() {
 			conn, err := c.Connect(f.ctx, id)
 			if err == nil {

@@ -36,7 +36,7 @@ func BenchmarkPoller(b *testing.B) {
 	addrs := sshtest.Farm(b, farmHosts)
 	pool := pgtest.NewPool(b)
 	seedFarm(b, pool, addrs)
-	svc := liveness.NewService(liveness.Deps{Pool: pool})
+	svc := liveness.NewService(pool, nil, nil, nil, liveness.Options{})
 	cfg, err := liveness.LoadConfig(ctx, pool)
 	require.NoError(b, err)
 	tick := time.Second

@@ -659,7 +659,7 @@ func TestCheckNeedsOneConnectionAtATime(t *testing.T) {
 	aw, keyring, err := app.OpenAuditTrail(f.ctx, f.env.App.Config, pool, nil)
 	require.NoError(t, err)
 	creds := credential.NewService(pool, keyring, aw, time.Now)
-	svc := liveness.NewService(liveness.Deps{Pool: pool, Audit: aw, Connector: hostssh.New(pool, creds, aw, nil, nil)})
+	svc := liveness.NewService(pool, aw, hostssh.NewConnector(pool, creds, aw, hostssh.Options{}), nil, liveness.Options{})
 
 	// The deadline only keeps a starved check from hanging the test binary.
 	ctx, cancel := context.WithTimeout(f.ctx, 2*time.Minute)

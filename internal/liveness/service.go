@@ -41,6 +41,10 @@ type Options struct {
 	// Disabled leaves polling off (worker.liveness_tick = 0): no periodic tick is
 	// registered; on-demand checks still work.
 	Disabled bool
+	// Dialer opens the banner probes' connections and refuses addresses outside its
+	// allowed networks (the connector has its own); default: loopback only.
+	Dialer *sshx.Dialer
+	Logger *slog.Logger
 }
 
 func (o Options) withDefaults() Options {
@@ -59,23 +63,13 @@ func (o Options) withDefaults() Options {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Dialer == nil {
+		o.Dialer = sshx.Loopback()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
 	return o
-}
-
-// Deps are what the service is built from.
-type Deps struct {
-	Pool  *pgxpool.Pool
-	Audit *audit.Writer
-	// Jobs reports the background job processing for the status endpoint (nil reports no
-	// worker seen and an empty queue).
-	Jobs JobStatusFunc
-	// Connector runs the login and privilege layers; nil probes only the banner.
-	Connector Connector
-	// Dialer opens the banner probes' connections and refuses addresses outside its
-	// allowed networks (the connector has its own); nil reaches loopback only.
-	Dialer  *sshx.Dialer
-	Logger  *slog.Logger
-	Options Options
 }
 
 // JobStatus is what the status endpoint reports of background job processing.
@@ -103,19 +97,12 @@ type Service struct {
 	opts   Options
 }
 
-// NewService returns the liveness service.
-func NewService(d Deps) *Service {
-	log := d.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	dialer := d.Dialer
-	if dialer == nil {
-		dialer = sshx.Loopback()
-	}
-	o := d.Options.withDefaults()
-	return &Service{pool: d.Pool, q: dbq.New(d.Pool), audit: d.Audit, jobs: d.Jobs, conn: d.Connector, dialer: dialer,
-		log: log, opts: o}
+// NewService returns the liveness service: conn runs the login and privilege layers (nil probes only the banner); jobs reports the
+// background job processing for the status endpoint (nil reports no worker seen and an
+// empty queue).
+func NewService(pool *pgxpool.Pool, aw *audit.Writer, conn Connector, jobs JobStatusFunc, opts Options) *Service {
+	o := opts.withDefaults()
+	return &Service{pool: pool, q: dbq.New(pool), audit: aw, jobs: jobs, conn: conn, dialer: o.Dialer, log: o.Logger, opts: o}
 }
 
 var errHostNotFound = apperr.NotFound("The host does not exist.")

@@ -30,7 +30,7 @@
 // app.New builds one Registry and the River client FIRST, before any domain service, so
 // the client handed to services is never nil. Then, for each domain:
 //
-//	svc := liveness.NewService(d.Pool, aw, jobs.Client, ...)
+//	svc := netscan.NewService(d.Pool, aw, jobs.Client, hosts, netscan.Options{...})
 //	jobs.AddPeriodic(svc.RegisterJobs(jobs.Workers)...)
 //
 // River looks workers up in the bundle when it runs or rescues a job, not when the client
