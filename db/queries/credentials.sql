@@ -60,7 +60,7 @@ SELECT EXISTS (SELECT 1 FROM hosts WHERE id = @id AND deleted_at IS NULL FOR SHA
 
 -- name: CredentialHostExists :one
 -- CredentialHostExists reports whether a live host has id @id, without locking it.
-SELECT EXISTS (SELECT 1 FROM hosts WHERE id = @id AND deleted_at IS NULL);
+SELECT EXISTS (SELECT 1 FROM live_hosts WHERE id = @id);
 
 -- name: CredentialResolveHost :one
 -- CredentialResolveHost returns a host's newest active, live host-scoped credential.

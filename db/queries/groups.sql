@@ -3,11 +3,11 @@ INSERT INTO host_groups (id, name, description, created_by) VALUES (@id, @name, 
 RETURNING id;
 
 -- name: GroupGet :one
-SELECT g.*, (SELECT count(*) FROM hosts h WHERE h.group_id = g.id AND h.deleted_at IS NULL)::bigint AS host_count
+SELECT g.*, (SELECT count(*) FROM live_hosts h WHERE h.group_id = g.id)::bigint AS host_count
 FROM host_groups g WHERE g.id = @id;
 
 -- name: GroupList :many
-SELECT g.*, (SELECT count(*) FROM hosts h WHERE h.group_id = g.id AND h.deleted_at IS NULL)::bigint AS host_count
+SELECT g.*, (SELECT count(*) FROM live_hosts h WHERE h.group_id = g.id)::bigint AS host_count
 FROM host_groups g
 WHERE (sqlc.narg(after)::uuid IS NULL OR g.id > sqlc.narg(after)::uuid)
 ORDER BY g.id

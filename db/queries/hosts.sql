@@ -5,24 +5,19 @@ RETURNING id;
 
 -- name: HostGet :one
 -- HostGet returns a live host with its effective maintenance mode.
-SELECT h.*, (h.maintenance_mode OR COALESCE(g.maintenance_mode, false))::boolean AS effective_maintenance
-FROM hosts h LEFT JOIN host_groups g ON g.id = h.group_id
-WHERE h.id = @id AND h.deleted_at IS NULL;
+SELECT * FROM live_hosts WHERE id = @id;
 
 -- name: HostList :many
 -- HostList returns live hosts in id order after the cursor, filtered; every filter is
 -- served by an index of 00007_hosts.sql.
-SELECT h.*, (h.maintenance_mode OR COALESCE(g.maintenance_mode, false))::boolean AS effective_maintenance
-FROM hosts h LEFT JOIN host_groups g ON g.id = h.group_id
-WHERE h.deleted_at IS NULL
-  AND (sqlc.narg(after)::uuid IS NULL OR h.id > sqlc.narg(after)::uuid)
+SELECT h.* FROM live_hosts h
+WHERE (sqlc.narg(after)::uuid IS NULL OR h.id > sqlc.narg(after)::uuid)
   AND (sqlc.narg(environment)::text IS NULL OR h.environment = sqlc.narg(environment)::text)
   AND (sqlc.narg(tag)::text IS NULL OR h.tags @> ARRAY[sqlc.narg(tag)::text])
   AND (sqlc.narg(group_id)::uuid IS NULL OR h.group_id = sqlc.narg(group_id)::uuid)
   AND (sqlc.narg(q)::text IS NULL OR h.hostname ILIKE '%' || sqlc.narg(q)::text || '%'
        OR h.display_name ILIKE '%' || sqlc.narg(q)::text || '%' OR host(h.ip_address) LIKE sqlc.narg(q)::text || '%')
-  AND (sqlc.narg(maintenance)::boolean IS NULL
-       OR (h.maintenance_mode OR COALESCE(g.maintenance_mode, false)) = sqlc.narg(maintenance)::boolean)
+  AND (sqlc.narg(maintenance)::boolean IS NULL OR h.effective_maintenance = sqlc.narg(maintenance)::boolean)
 ORDER BY h.id
 LIMIT @row_limit;
 

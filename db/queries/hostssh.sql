@@ -1,10 +1,10 @@
 -- name: HostSSHTarget :one
 -- HostSSHTarget returns where and as whom to connect to a live host.
 SELECT host(ip_address)::text AS address, port, username
-FROM hosts WHERE id = @id AND deleted_at IS NULL;
+FROM live_hosts WHERE id = @id;
 
 -- name: HostSSHHostExists :one
-SELECT EXISTS (SELECT 1 FROM hosts WHERE id = @id AND deleted_at IS NULL)::boolean;
+SELECT EXISTS (SELECT 1 FROM live_hosts WHERE id = @id)::boolean;
 
 -- name: HostSSHKeySeen :one
 -- HostSSHKeySeen marks the trusted key as seen when it is the presented one; no row means

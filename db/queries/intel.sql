@@ -16,7 +16,7 @@ WHERE id = @id AND deleted_at IS NULL
        OR platform_identifier IS DISTINCT FROM sqlc.narg(platform_identifier)::text);
 
 -- name: IntelHostExists :one
-SELECT EXISTS (SELECT 1 FROM hosts WHERE id = @id AND deleted_at IS NULL);
+SELECT EXISTS (SELECT 1 FROM live_hosts WHERE id = @id);
 
 -- name: IntelSystemInfoGet :one
 SELECT * FROM host_system_info WHERE host_id = @host_id;
@@ -113,10 +113,7 @@ LIMIT @row_limit;
 
 -- name: IntelSweepHosts :many
 -- IntelSweepHosts returns every live host out of maintenance.
-SELECT h.id FROM hosts h
-LEFT JOIN host_groups g ON g.id = h.group_id
-WHERE h.deleted_at IS NULL AND NOT h.maintenance_mode AND NOT COALESCE(g.maintenance_mode, false)
-ORDER BY h.id;
+SELECT id FROM live_hosts WHERE NOT effective_maintenance ORDER BY id;
 
 -- name: IntelScheduleMarkIntel :exec
 -- IntelScheduleMarkIntel records that collections of the hosts were tried or queued, so

@@ -11,28 +11,18 @@ WITH due AS (
     FOR UPDATE OF l SKIP LOCKED
 )
 UPDATE host_liveness l SET probe_lease_until = @lease_until::timestamptz, next_probe_at = @lease_until::timestamptz
-FROM due, hosts h LEFT JOIN host_groups g ON g.id = h.group_id
-WHERE l.host_id = due.host_id AND h.id = l.host_id AND h.deleted_at IS NULL
-RETURNING l.host_id, l.monitoring_state, l.reachability_status, l.last_probe_at, l.last_response_ms,
-    l.consecutive_failures, l.ping_consecutive_failures, l.ping_consecutive_successes,
-    l.ssh_consecutive_failures, l.ssh_consecutive_successes, l.privilege_consecutive_failures,
-    l.privilege_consecutive_successes, l.privilege, l.ssh_banner, l.last_state_change_at,
-    l.last_error_type, l.last_error_message,
-    h.ip_address, h.port, (h.maintenance_mode OR COALESCE(g.maintenance_mode, false))::boolean AS in_maintenance;
+FROM due, live_hosts h
+WHERE l.host_id = due.host_id AND h.id = l.host_id
+RETURNING l.*, h.ip_address, h.port, h.effective_maintenance AS in_maintenance;
 
 -- name: LivenessClaimHost :one
 -- LivenessClaimHost leases one live host for an on-demand probe unless a probe of it is
 -- in flight (no row then). Its next probe is not due before the lease ends.
 UPDATE host_liveness l SET probe_lease_until = p.lease_until, next_probe_at = GREATEST(l.next_probe_at, p.lease_until)
-FROM (SELECT @lease_until::timestamptz AS lease_until) p, hosts h LEFT JOIN host_groups g ON g.id = h.group_id
-WHERE l.host_id = @host_id AND h.id = l.host_id AND h.deleted_at IS NULL
+FROM (SELECT @lease_until::timestamptz AS lease_until) p, live_hosts h
+WHERE l.host_id = @host_id AND h.id = l.host_id
   AND (l.probe_lease_until IS NULL OR l.probe_lease_until <= @at::timestamptz)
-RETURNING l.host_id, l.monitoring_state, l.reachability_status, l.last_probe_at, l.last_response_ms,
-    l.consecutive_failures, l.ping_consecutive_failures, l.ping_consecutive_successes,
-    l.ssh_consecutive_failures, l.ssh_consecutive_successes, l.privilege_consecutive_failures,
-    l.privilege_consecutive_successes, l.privilege, l.ssh_banner, l.last_state_change_at,
-    l.last_error_type, l.last_error_message,
-    h.ip_address, h.port, (h.maintenance_mode OR COALESCE(g.maintenance_mode, false))::boolean AS in_maintenance;
+RETURNING l.*, h.ip_address, h.port, h.effective_maintenance AS in_maintenance;
 
 -- name: LivenessRelease :exec
 -- LivenessRelease ends the lease of a probe that reports no result.
@@ -100,9 +90,8 @@ FROM liveness_counters;
 -- name: LivenessHostsDue :one
 -- LivenessHostsDue counts live hosts due for a probe not running: those without a row yet
 -- and those whose next probe time has come.
-SELECT count(*)::bigint FROM hosts h LEFT JOIN host_liveness l ON l.host_id = h.id
-WHERE h.deleted_at IS NULL
-  AND (l.host_id IS NULL OR (l.next_probe_at <= @at::timestamptz
+SELECT count(*)::bigint FROM live_hosts h LEFT JOIN host_liveness l ON l.host_id = h.id
+WHERE (l.host_id IS NULL OR (l.next_probe_at <= @at::timestamptz
        AND (l.probe_lease_until IS NULL OR l.probe_lease_until <= @at::timestamptz)));
 
 -- name: LivenessGet :one
@@ -116,8 +105,7 @@ SELECT
     count(*) FILTER (WHERE l.host_id IS NOT NULL AND l.monitoring_state <> 'unknown' AND l.reachability_status = 'unreachable')::bigint AS unreachable,
     count(*) FILTER (WHERE l.host_id IS NOT NULL AND l.monitoring_state <> 'unknown' AND l.reachability_status = 'unknown')::bigint AS unknown,
     count(*) FILTER (WHERE l.host_id IS NULL OR l.monitoring_state = 'unknown')::bigint AS never_probed
-FROM hosts h LEFT JOIN host_liveness l ON l.host_id = h.id
-WHERE h.deleted_at IS NULL;
+FROM live_hosts h LEFT JOIN host_liveness l ON l.host_id = h.id;
 
 -- name: LivenessFleetStates :one
 -- LivenessFleetStates counts live hosts by monitoring state; never_probed covers hosts
@@ -129,8 +117,7 @@ SELECT
     count(*) FILTER (WHERE l.monitoring_state = 'down')::bigint AS down,
     count(*) FILTER (WHERE l.monitoring_state = 'maintenance')::bigint AS maintenance,
     count(*) FILTER (WHERE l.host_id IS NULL OR l.monitoring_state = 'unknown')::bigint AS never_probed
-FROM hosts h LEFT JOIN host_liveness l ON l.host_id = h.id
-WHERE h.deleted_at IS NULL;
+FROM live_hosts h LEFT JOIN host_liveness l ON l.host_id = h.id;
 
 -- name: LivenessScheduleClamp :exec
 -- LivenessScheduleClamp brings forward the next probe of hosts in a state whose interval

@@ -96,7 +96,7 @@ func (q *Queries) CredentialGetForUpdate(ctx context.Context, id uuid.UUID) (Ssh
 }
 
 const credentialHostExists = `-- name: CredentialHostExists :one
-SELECT EXISTS (SELECT 1 FROM hosts WHERE id = $1 AND deleted_at IS NULL)
+SELECT EXISTS (SELECT 1 FROM live_hosts WHERE id = $1)
 `
 
 // CredentialHostExists reports whether a live host has id @id, without locking it.

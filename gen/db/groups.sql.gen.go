@@ -42,7 +42,7 @@ func (q *Queries) GroupDelete(ctx context.Context, id uuid.UUID) (int64, error) 
 }
 
 const groupGet = `-- name: GroupGet :one
-SELECT g.id, g.name, g.description, g.maintenance_mode, g.created_by, g.created_at, g.updated_at, (SELECT count(*) FROM hosts h WHERE h.group_id = g.id AND h.deleted_at IS NULL)::bigint AS host_count
+SELECT g.id, g.name, g.description, g.maintenance_mode, g.created_by, g.created_at, g.updated_at, (SELECT count(*) FROM live_hosts h WHERE h.group_id = g.id)::bigint AS host_count
 FROM host_groups g WHERE g.id = $1
 `
 
@@ -98,7 +98,7 @@ func (q *Queries) GroupInsert(ctx context.Context, arg GroupInsertParams) (uuid.
 }
 
 const groupList = `-- name: GroupList :many
-SELECT g.id, g.name, g.description, g.maintenance_mode, g.created_by, g.created_at, g.updated_at, (SELECT count(*) FROM hosts h WHERE h.group_id = g.id AND h.deleted_at IS NULL)::bigint AS host_count
+SELECT g.id, g.name, g.description, g.maintenance_mode, g.created_by, g.created_at, g.updated_at, (SELECT count(*) FROM live_hosts h WHERE h.group_id = g.id)::bigint AS host_count
 FROM host_groups g
 WHERE ($1::uuid IS NULL OR g.id > $1::uuid)
 ORDER BY g.id

@@ -14,41 +14,13 @@ import (
 )
 
 const hostGet = `-- name: HostGet :one
-SELECT h.id, h.hostname, h.ip_address, h.port, h.display_name, h.description, h.environment, h.tags, h.group_id, h.username, h.created_by, h.created_at, h.updated_at, h.maintenance_mode, h.check_priority, h.last_scan_at, h.os_family, h.os_version, h.architecture, h.platform_identifier, h.os_discovered_at, h.deleted_at, (h.maintenance_mode OR COALESCE(g.maintenance_mode, false))::boolean AS effective_maintenance
-FROM hosts h LEFT JOIN host_groups g ON g.id = h.group_id
-WHERE h.id = $1 AND h.deleted_at IS NULL
+SELECT id, hostname, ip_address, port, display_name, description, environment, tags, group_id, username, created_by, created_at, updated_at, maintenance_mode, check_priority, last_scan_at, os_family, os_version, architecture, platform_identifier, os_discovered_at, deleted_at, effective_maintenance FROM live_hosts WHERE id = $1
 `
 
-type HostGetRow struct {
-	ID                   uuid.UUID
-	Hostname             string
-	IpAddress            netip.Addr
-	Port                 int32
-	DisplayName          string
-	Description          string
-	Environment          string
-	Tags                 []string
-	GroupID              *uuid.UUID
-	Username             string
-	CreatedBy            string
-	CreatedAt            time.Time
-	UpdatedAt            time.Time
-	MaintenanceMode      bool
-	CheckPriority        int32
-	LastScanAt           *time.Time
-	OsFamily             *string
-	OsVersion            *string
-	Architecture         *string
-	PlatformIdentifier   *string
-	OsDiscoveredAt       *time.Time
-	DeletedAt            *time.Time
-	EffectiveMaintenance bool
-}
-
 // HostGet returns a live host with its effective maintenance mode.
-func (q *Queries) HostGet(ctx context.Context, id uuid.UUID) (HostGetRow, error) {
+func (q *Queries) HostGet(ctx context.Context, id uuid.UUID) (LiveHost, error) {
 	row := q.db.QueryRow(ctx, hostGet, id)
-	var i HostGetRow
+	var i LiveHost
 	err := row.Scan(
 		&i.ID,
 		&i.Hostname,
@@ -128,17 +100,14 @@ func (q *Queries) HostInsert(ctx context.Context, arg HostInsertParams) (uuid.UU
 }
 
 const hostList = `-- name: HostList :many
-SELECT h.id, h.hostname, h.ip_address, h.port, h.display_name, h.description, h.environment, h.tags, h.group_id, h.username, h.created_by, h.created_at, h.updated_at, h.maintenance_mode, h.check_priority, h.last_scan_at, h.os_family, h.os_version, h.architecture, h.platform_identifier, h.os_discovered_at, h.deleted_at, (h.maintenance_mode OR COALESCE(g.maintenance_mode, false))::boolean AS effective_maintenance
-FROM hosts h LEFT JOIN host_groups g ON g.id = h.group_id
-WHERE h.deleted_at IS NULL
-  AND ($1::uuid IS NULL OR h.id > $1::uuid)
+SELECT h.id, h.hostname, h.ip_address, h.port, h.display_name, h.description, h.environment, h.tags, h.group_id, h.username, h.created_by, h.created_at, h.updated_at, h.maintenance_mode, h.check_priority, h.last_scan_at, h.os_family, h.os_version, h.architecture, h.platform_identifier, h.os_discovered_at, h.deleted_at, h.effective_maintenance FROM live_hosts h
+WHERE ($1::uuid IS NULL OR h.id > $1::uuid)
   AND ($2::text IS NULL OR h.environment = $2::text)
   AND ($3::text IS NULL OR h.tags @> ARRAY[$3::text])
   AND ($4::uuid IS NULL OR h.group_id = $4::uuid)
   AND ($5::text IS NULL OR h.hostname ILIKE '%' || $5::text || '%'
        OR h.display_name ILIKE '%' || $5::text || '%' OR host(h.ip_address) LIKE $5::text || '%')
-  AND ($6::boolean IS NULL
-       OR (h.maintenance_mode OR COALESCE(g.maintenance_mode, false)) = $6::boolean)
+  AND ($6::boolean IS NULL OR h.effective_maintenance = $6::boolean)
 ORDER BY h.id
 LIMIT $7
 `
@@ -153,35 +122,9 @@ type HostListParams struct {
 	RowLimit    int32
 }
 
-type HostListRow struct {
-	ID                   uuid.UUID
-	Hostname             string
-	IpAddress            netip.Addr
-	Port                 int32
-	DisplayName          string
-	Description          string
-	Environment          string
-	Tags                 []string
-	GroupID              *uuid.UUID
-	Username             string
-	CreatedBy            string
-	CreatedAt            time.Time
-	UpdatedAt            time.Time
-	MaintenanceMode      bool
-	CheckPriority        int32
-	LastScanAt           *time.Time
-	OsFamily             *string
-	OsVersion            *string
-	Architecture         *string
-	PlatformIdentifier   *string
-	OsDiscoveredAt       *time.Time
-	DeletedAt            *time.Time
-	EffectiveMaintenance bool
-}
-
 // HostList returns live hosts in id order after the cursor, filtered; every filter is
 // served by an index of 00007_hosts.sql.
-func (q *Queries) HostList(ctx context.Context, arg HostListParams) ([]HostListRow, error) {
+func (q *Queries) HostList(ctx context.Context, arg HostListParams) ([]LiveHost, error) {
 	rows, err := q.db.Query(ctx, hostList,
 		arg.After,
 		arg.Environment,
@@ -195,9 +138,9 @@ func (q *Queries) HostList(ctx context.Context, arg HostListParams) ([]HostListR
 		return nil, err
 	}
 	defer rows.Close()
-	var items []HostListRow
+	var items []LiveHost
 	for rows.Next() {
-		var i HostListRow
+		var i LiveHost
 		if err := rows.Scan(
 			&i.ID,
 			&i.Hostname,

@@ -12,7 +12,7 @@ import (
 )
 
 const hostSSHHostExists = `-- name: HostSSHHostExists :one
-SELECT EXISTS (SELECT 1 FROM hosts WHERE id = $1 AND deleted_at IS NULL)::boolean
+SELECT EXISTS (SELECT 1 FROM live_hosts WHERE id = $1)::boolean
 `
 
 func (q *Queries) HostSSHHostExists(ctx context.Context, id uuid.UUID) (bool, error) {
@@ -294,7 +294,7 @@ func (q *Queries) HostSSHSetPrivilege(ctx context.Context, arg HostSSHSetPrivile
 
 const hostSSHTarget = `-- name: HostSSHTarget :one
 SELECT host(ip_address)::text AS address, port, username
-FROM hosts WHERE id = $1 AND deleted_at IS NULL
+FROM live_hosts WHERE id = $1
 `
 
 type HostSSHTargetRow struct {

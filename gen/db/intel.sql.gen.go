@@ -311,7 +311,7 @@ func (q *Queries) IntelEventList(ctx context.Context, arg IntelEventListParams) 
 }
 
 const intelHostExists = `-- name: IntelHostExists :one
-SELECT EXISTS (SELECT 1 FROM hosts WHERE id = $1 AND deleted_at IS NULL)
+SELECT EXISTS (SELECT 1 FROM live_hosts WHERE id = $1)
 `
 
 func (q *Queries) IntelHostExists(ctx context.Context, id uuid.UUID) (bool, error) {
@@ -399,10 +399,7 @@ func (q *Queries) IntelScheduleMarkSystemInfo(ctx context.Context, arg IntelSche
 }
 
 const intelSweepHosts = `-- name: IntelSweepHosts :many
-SELECT h.id FROM hosts h
-LEFT JOIN host_groups g ON g.id = h.group_id
-WHERE h.deleted_at IS NULL AND NOT h.maintenance_mode AND NOT COALESCE(g.maintenance_mode, false)
-ORDER BY h.id
+SELECT id FROM live_hosts WHERE NOT effective_maintenance ORDER BY id
 `
 
 // IntelSweepHosts returns every live host out of maintenance.

@@ -86,14 +86,9 @@ WITH due AS (
     FOR UPDATE OF l SKIP LOCKED
 )
 UPDATE host_liveness l SET probe_lease_until = $1::timestamptz, next_probe_at = $1::timestamptz
-FROM due, hosts h LEFT JOIN host_groups g ON g.id = h.group_id
-WHERE l.host_id = due.host_id AND h.id = l.host_id AND h.deleted_at IS NULL
-RETURNING l.host_id, l.monitoring_state, l.reachability_status, l.last_probe_at, l.last_response_ms,
-    l.consecutive_failures, l.ping_consecutive_failures, l.ping_consecutive_successes,
-    l.ssh_consecutive_failures, l.ssh_consecutive_successes, l.privilege_consecutive_failures,
-    l.privilege_consecutive_successes, l.privilege, l.ssh_banner, l.last_state_change_at,
-    l.last_error_type, l.last_error_message,
-    h.ip_address, h.port, (h.maintenance_mode OR COALESCE(g.maintenance_mode, false))::boolean AS in_maintenance
+FROM due, live_hosts h
+WHERE l.host_id = due.host_id AND h.id = l.host_id
+RETURNING l.host_id, l.monitoring_state, l.reachability_status, l.last_probe_at, l.last_response_ms, l.consecutive_failures, l.ping_consecutive_failures, l.ping_consecutive_successes, l.ssh_consecutive_failures, l.ssh_consecutive_successes, l.privilege_consecutive_failures, l.privilege_consecutive_successes, l.privilege, l.ssh_banner, l.last_state_change_at, l.last_error_type, l.last_error_message, l.next_probe_at, l.probe_lease_until, l.updated_at, h.ip_address, h.port, h.effective_maintenance AS in_maintenance
 `
 
 type LivenessClaimDueParams struct {
@@ -120,6 +115,9 @@ type LivenessClaimDueRow struct {
 	LastStateChangeAt             *time.Time
 	LastErrorType                 *string
 	LastErrorMessage              *string
+	NextProbeAt                   time.Time
+	ProbeLeaseUntil               *time.Time
+	UpdatedAt                     time.Time
 	IpAddress                     netip.Addr
 	Port                          int32
 	InMaintenance                 bool
@@ -155,6 +153,9 @@ func (q *Queries) LivenessClaimDue(ctx context.Context, arg LivenessClaimDuePara
 			&i.LastStateChangeAt,
 			&i.LastErrorType,
 			&i.LastErrorMessage,
+			&i.NextProbeAt,
+			&i.ProbeLeaseUntil,
+			&i.UpdatedAt,
 			&i.IpAddress,
 			&i.Port,
 			&i.InMaintenance,
@@ -171,15 +172,10 @@ func (q *Queries) LivenessClaimDue(ctx context.Context, arg LivenessClaimDuePara
 
 const livenessClaimHost = `-- name: LivenessClaimHost :one
 UPDATE host_liveness l SET probe_lease_until = p.lease_until, next_probe_at = GREATEST(l.next_probe_at, p.lease_until)
-FROM (SELECT $3::timestamptz AS lease_until) p, hosts h LEFT JOIN host_groups g ON g.id = h.group_id
-WHERE l.host_id = $1 AND h.id = l.host_id AND h.deleted_at IS NULL
+FROM (SELECT $3::timestamptz AS lease_until) p, live_hosts h
+WHERE l.host_id = $1 AND h.id = l.host_id
   AND (l.probe_lease_until IS NULL OR l.probe_lease_until <= $2::timestamptz)
-RETURNING l.host_id, l.monitoring_state, l.reachability_status, l.last_probe_at, l.last_response_ms,
-    l.consecutive_failures, l.ping_consecutive_failures, l.ping_consecutive_successes,
-    l.ssh_consecutive_failures, l.ssh_consecutive_successes, l.privilege_consecutive_failures,
-    l.privilege_consecutive_successes, l.privilege, l.ssh_banner, l.last_state_change_at,
-    l.last_error_type, l.last_error_message,
-    h.ip_address, h.port, (h.maintenance_mode OR COALESCE(g.maintenance_mode, false))::boolean AS in_maintenance
+RETURNING l.host_id, l.monitoring_state, l.reachability_status, l.last_probe_at, l.last_response_ms, l.consecutive_failures, l.ping_consecutive_failures, l.ping_consecutive_successes, l.ssh_consecutive_failures, l.ssh_consecutive_successes, l.privilege_consecutive_failures, l.privilege_consecutive_successes, l.privilege, l.ssh_banner, l.last_state_change_at, l.last_error_type, l.last_error_message, l.next_probe_at, l.probe_lease_until, l.updated_at, h.ip_address, h.port, h.effective_maintenance AS in_maintenance
 `
 
 type LivenessClaimHostParams struct {
@@ -206,6 +202,9 @@ type LivenessClaimHostRow struct {
 	LastStateChangeAt             *time.Time
 	LastErrorType                 *string
 	LastErrorMessage              *string
+	NextProbeAt                   time.Time
+	ProbeLeaseUntil               *time.Time
+	UpdatedAt                     time.Time
 	IpAddress                     netip.Addr
 	Port                          int32
 	InMaintenance                 bool
@@ -234,6 +233,9 @@ func (q *Queries) LivenessClaimHost(ctx context.Context, arg LivenessClaimHostPa
 		&i.LastStateChangeAt,
 		&i.LastErrorType,
 		&i.LastErrorMessage,
+		&i.NextProbeAt,
+		&i.ProbeLeaseUntil,
+		&i.UpdatedAt,
 		&i.IpAddress,
 		&i.Port,
 		&i.InMaintenance,
@@ -331,8 +333,7 @@ SELECT
     count(*) FILTER (WHERE l.host_id IS NOT NULL AND l.monitoring_state <> 'unknown' AND l.reachability_status = 'unreachable')::bigint AS unreachable,
     count(*) FILTER (WHERE l.host_id IS NOT NULL AND l.monitoring_state <> 'unknown' AND l.reachability_status = 'unknown')::bigint AS unknown,
     count(*) FILTER (WHERE l.host_id IS NULL OR l.monitoring_state = 'unknown')::bigint AS never_probed
-FROM hosts h LEFT JOIN host_liveness l ON l.host_id = h.id
-WHERE h.deleted_at IS NULL
+FROM live_hosts h LEFT JOIN host_liveness l ON l.host_id = h.id
 `
 
 type LivenessFleetReachabilityRow struct {
@@ -364,8 +365,7 @@ SELECT
     count(*) FILTER (WHERE l.monitoring_state = 'down')::bigint AS down,
     count(*) FILTER (WHERE l.monitoring_state = 'maintenance')::bigint AS maintenance,
     count(*) FILTER (WHERE l.host_id IS NULL OR l.monitoring_state = 'unknown')::bigint AS never_probed
-FROM hosts h LEFT JOIN host_liveness l ON l.host_id = h.id
-WHERE h.deleted_at IS NULL
+FROM live_hosts h LEFT JOIN host_liveness l ON l.host_id = h.id
 `
 
 type LivenessFleetStatesRow struct {
@@ -475,9 +475,8 @@ func (q *Queries) LivenessHistoryList(ctx context.Context, arg LivenessHistoryLi
 }
 
 const livenessHostsDue = `-- name: LivenessHostsDue :one
-SELECT count(*)::bigint FROM hosts h LEFT JOIN host_liveness l ON l.host_id = h.id
-WHERE h.deleted_at IS NULL
-  AND (l.host_id IS NULL OR (l.next_probe_at <= $1::timestamptz
+SELECT count(*)::bigint FROM live_hosts h LEFT JOIN host_liveness l ON l.host_id = h.id
+WHERE (l.host_id IS NULL OR (l.next_probe_at <= $1::timestamptz
        AND (l.probe_lease_until IS NULL OR l.probe_lease_until <= $1::timestamptz)))
 `
 

@@ -312,6 +312,32 @@ type IntelligenceEvent struct {
 	CorrelationID string
 }
 
+type LiveHost struct {
+	ID                   uuid.UUID
+	Hostname             string
+	IpAddress            netip.Addr
+	Port                 int32
+	DisplayName          string
+	Description          string
+	Environment          string
+	Tags                 []string
+	GroupID              *uuid.UUID
+	Username             string
+	CreatedBy            string
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
+	MaintenanceMode      bool
+	CheckPriority        int32
+	LastScanAt           *time.Time
+	OsFamily             *string
+	OsVersion            *string
+	Architecture         *string
+	PlatformIdentifier   *string
+	OsDiscoveredAt       *time.Time
+	DeletedAt            *time.Time
+	EffectiveMaintenance bool
+}
+
 type LivenessCounter struct {
 	ID                   bool
 	ProbeCount           int64

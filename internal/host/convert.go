@@ -20,7 +20,7 @@ func toAPI(h Host) api.HostResponse {
 	}
 }
 
-func listItem(h dbq.HostListRow) api.HostListItem {
+func listItem(h dbq.LiveHost) api.HostListItem {
 	r := toAPI(Host(h))
 	return api.HostListItem{
 		Id: r.Id, Hostname: r.Hostname, IpAddress: r.IpAddress, Port: r.Port, DisplayName: r.DisplayName,

@@ -48,7 +48,7 @@ func (s *Service) write(ctx context.Context, fn func(tx pgx.Tx) error) error {
 }
 
 // Host is a live host with its effective maintenance mode.
-type Host = dbq.HostGetRow
+type Host = dbq.LiveHost
 
 // CreateInput describes a new host.
 type CreateInput struct {
@@ -197,21 +197,21 @@ func (f Filter) key(page cursor.Request[uuid.UUID]) string {
 }
 
 // List returns a page of live hosts in creation order. Guarded by host:read.
-func (s *Service) List(ctx context.Context, f Filter, page cursor.Request[uuid.UUID]) (cursor.Page[dbq.HostListRow], error) {
+func (s *Service) List(ctx context.Context, f Filter, page cursor.Request[uuid.UUID]) (cursor.Page[dbq.LiveHost], error) {
 	rows, err := s.q.HostList(ctx, dbq.HostListParams{
 		After: page.After, Environment: f.Environment, Tag: f.Tag, GroupID: f.GroupID, Q: f.Q, Maintenance: f.Maintenance,
 		RowLimit: page.Fetch(),
 	})
 	if err != nil {
-		return cursor.Page[dbq.HostListRow]{}, pg.Translate(err)
+		return cursor.Page[dbq.LiveHost]{}, pg.Translate(err)
 	}
-	return cursor.Cut(page, rows, func(h dbq.HostListRow) uuid.UUID { return h.ID }), nil
+	return cursor.Cut(page, rows, func(h dbq.LiveHost) uuid.UUID { return h.ID }), nil
 }
 
 // ListPage is a page of the host list with the liveness summaries of the hosts on it that a
 // probe has reached.
 type ListPage struct {
-	Hosts    cursor.Page[dbq.HostListRow]
+	Hosts    cursor.Page[dbq.LiveHost]
 	Liveness map[uuid.UUID]dbq.HostLivenessSummariesRow
 }
 
