@@ -47,7 +47,9 @@ func ParseAPIToken(raw string) (id uuid.UUID, secret string, ok bool) {
 	return id, secret, true
 }
 
-var errUnknownToken = apperr.New(apperr.CodeAuthInvalidToken, "The API token is unknown: check the token id and secret.")
+func errUnknownToken() error {
+	return apperr.New(apperr.CodeAuthInvalidToken, "The API token is unknown: check the token id and secret.")
+}
 
 // AuthenticateAPIToken resolves a service account token (id and secret, from a bearer
 // token or HTTP Basic) to its principal. The 401 message says whether the token is
@@ -59,7 +61,7 @@ func (s *Service) AuthenticateAPIToken(ctx context.Context, id uuid.UUID, secret
 		return nil, err
 	}
 	if subtle.ConstantTimeCompare(digest(secret), e.cookieHash) != 1 {
-		return nil, errUnknownToken
+		return nil, errUnknownToken()
 	}
 	return e.principal, nil
 }
@@ -77,7 +79,7 @@ func (s *Service) apiToken(ctx context.Context, id uuid.UUID) (*sessionEntry, er
 func (s *Service) loadAPIToken(ctx context.Context, id uuid.UUID, now time.Time) (*sessionEntry, error) {
 	row, err := s.q.APITokenAuth(ctx, id)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, errUnknownToken
+		return nil, errUnknownToken()
 	}
 	if err != nil {
 		return nil, pg.Translate(err)

@@ -19,7 +19,7 @@ import (
 // Group is a host group with its live host count.
 type Group = dbq.GroupGetRow
 
-var errGroupNotFound = apperr.NotFound("The group does not exist.")
+func errGroupNotFound() error { return apperr.NotFound("The group does not exist.") }
 
 func groupConflict(err error, name string) error {
 	err = pg.Translate(err)
@@ -41,7 +41,7 @@ func (s *Service) groupChange(ctx context.Context, id uuid.UUID, ev audit.Event,
 		var err error
 		g, err = q.GroupGet(ctx, id)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return errGroupNotFound
+			return errGroupNotFound()
 		}
 		if err != nil {
 			return pg.Translate(err)
@@ -68,7 +68,7 @@ func (s *Service) CreateGroup(ctx context.Context, actor *authz.Principal, name,
 func (s *Service) GetGroup(ctx context.Context, id uuid.UUID) (Group, error) {
 	g, err := s.q.GroupGet(ctx, id)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return Group{}, errGroupNotFound
+		return Group{}, errGroupNotFound()
 	}
 	return g, pg.Translate(err)
 }
@@ -100,7 +100,7 @@ func (s *Service) UpdateGroup(ctx context.Context, actor *authz.Principal, id uu
 			return pg.Translate(err)
 		}
 		if n == 0 {
-			return errGroupNotFound
+			return errGroupNotFound()
 		}
 		return nil
 	})
@@ -115,7 +115,7 @@ func (s *Service) SetGroupMaintenance(ctx context.Context, actor *authz.Principa
 			return pg.Translate(err)
 		}
 		if n == 0 {
-			return errGroupNotFound
+			return errGroupNotFound()
 		}
 		return nil
 	})
@@ -129,7 +129,7 @@ func (s *Service) DeleteGroup(ctx context.Context, actor *authz.Principal, id uu
 			return pg.Translate(err)
 		}
 		if n == 0 {
-			return errGroupNotFound
+			return errGroupNotFound()
 		}
 		return s.audit.Append(ctx, tx, audit.For(ctx, actor, audit.ActionGroupDeleted, "group", id.String(), nil))
 	})
@@ -142,7 +142,7 @@ func requireGroup(ctx context.Context, q *dbq.Queries, id uuid.UUID) error {
 		return pg.Translate(err)
 	}
 	if !ok {
-		return errGroupNotFound
+		return errGroupNotFound()
 	}
 	return nil
 }
@@ -165,7 +165,7 @@ func (s *Service) SetMember(ctx context.Context, actor *authz.Principal, groupID
 			return err
 		}
 		if _, err := q.HostGet(ctx, hostID); errors.Is(err, pgx.ErrNoRows) {
-			return errNotFound
+			return errNotFound()
 		} else if err != nil {
 			return pg.Translate(err)
 		}

@@ -62,7 +62,7 @@ type CreateInput struct {
 	Username    string
 }
 
-var errNotFound = apperr.NotFound("The host does not exist.")
+func errNotFound() error { return apperr.NotFound("The host does not exist.") }
 
 func parseIP(field, s string) (netip.Addr, error) {
 	a, err := netip.ParseAddr(strings.TrimSpace(s))
@@ -147,7 +147,7 @@ func (s *Service) Create(ctx context.Context, actor *authz.Principal, in CreateI
 func (s *Service) Get(ctx context.Context, id uuid.UUID) (Host, error) {
 	h, err := s.q.HostGet(ctx, id)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return Host{}, errNotFound
+		return Host{}, errNotFound()
 	}
 	return h, pg.Translate(err)
 }
@@ -256,7 +256,7 @@ func (s *Service) Update(ctx context.Context, actor *authz.Principal, id uuid.UU
 		}
 		cur, err := q.HostGet(ctx, id)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return errNotFound
+			return errNotFound()
 		}
 		if err != nil {
 			return pg.Translate(err)
@@ -305,7 +305,7 @@ func (s *Service) SetMaintenance(ctx context.Context, actor *authz.Principal, id
 			return pg.Translate(err)
 		}
 		if n == 0 {
-			return errNotFound
+			return errNotFound()
 		}
 		if h, err = q.HostGet(ctx, id); err != nil {
 			return pg.Translate(err)
@@ -323,7 +323,7 @@ func (s *Service) Delete(ctx context.Context, actor *authz.Principal, id uuid.UU
 			return pg.Translate(err)
 		}
 		if n == 0 {
-			return errNotFound
+			return errNotFound()
 		}
 		return s.audit.Append(ctx, tx, audit.For(ctx, actor, audit.ActionHostDeleted, "host", id.String(), nil))
 	})

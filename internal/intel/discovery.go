@@ -117,7 +117,7 @@ func (s *Service) SystemInfo(ctx context.Context, hostID uuid.UUID) (dbq.HostSys
 	}
 	row, err := s.q.IntelSystemInfoGet(ctx, hostID)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return dbq.HostSystemInfo{}, errNotDiscovered
+		return dbq.HostSystemInfo{}, errNotDiscovered()
 	}
 	return row, pg.Translate(err)
 }

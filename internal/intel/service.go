@@ -71,7 +71,7 @@ func NewService(pool *pgxpool.Pool, aw *audit.Writer, hosts *host.Service, ssh C
 	return s
 }
 
-var errHostNotFound = apperr.NotFound("The host does not exist.")
+func errHostNotFound() error { return apperr.NotFound("The host does not exist.") }
 
 // checkHost fails with resource.not_found unless hostID names a live host.
 func (s *Service) checkHost(ctx context.Context, hostID uuid.UUID) error {
@@ -80,7 +80,7 @@ func (s *Service) checkHost(ctx context.Context, hostID uuid.UUID) error {
 		return pg.Translate(err)
 	}
 	if !ok {
-		return errHostNotFound
+		return errHostNotFound()
 	}
 	return nil
 }
@@ -165,7 +165,7 @@ type Stats struct {
 // noHostErr turns a vanished host into resource.not_found.
 func noHostErr(err error) error {
 	if errors.Is(err, pgx.ErrNoRows) {
-		return errHostNotFound
+		return errHostNotFound()
 	}
 	return pg.Translate(err)
 }

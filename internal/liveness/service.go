@@ -108,7 +108,7 @@ func NewService(d Deps) *Service {
 	return &Service{pool: d.Pool, q: dbq.New(d.Pool), audit: d.Audit, jobs: d.Jobs, conn: d.Connector, log: log, opts: o}
 }
 
-var errHostNotFound = apperr.NotFound("The host does not exist.")
+func errHostNotFound() error { return apperr.NotFound("The host does not exist.") }
 
 // leaseMargin is added to the longest a probe may take to get its lease.
 const leaseMargin = 15 * time.Second
@@ -198,7 +198,7 @@ type CheckResult struct {
 // of the host is in flight, here or in another process).
 func (s *Service) Check(ctx context.Context, actor *authz.Principal, hostID uuid.UUID) (CheckResult, error) {
 	if _, err := s.q.HostGet(ctx, hostID); errors.Is(err, pgx.ErrNoRows) {
-		return CheckResult{}, errHostNotFound
+		return CheckResult{}, errHostNotFound()
 	} else if err != nil {
 		return CheckResult{}, pg.Translate(err)
 	}
@@ -280,7 +280,7 @@ func (s *Service) History(ctx context.Context, hostID uuid.UUID, limit *int, cur
 		return nil, nil, err
 	}
 	if _, err := s.q.HostGet(ctx, hostID); errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil, errHostNotFound
+		return nil, nil, errHostNotFound()
 	} else if err != nil {
 		return nil, nil, pg.Translate(err)
 	}

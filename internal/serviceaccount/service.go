@@ -50,7 +50,7 @@ type Input struct {
 	Role        string
 }
 
-var errNotFound = apperr.NotFound("The service account does not exist.")
+func errNotFound() error { return apperr.NotFound("The service account does not exist.") }
 
 func actorName(p *authz.Principal) string {
 	if p.IsServiceAccount() {
@@ -126,7 +126,7 @@ func (s *Service) Update(ctx context.Context, actor *authz.Principal, id uuid.UU
 		var err error
 		a, err = q.ServiceAccountUpdate(ctx, dbq.ServiceAccountUpdateParams{ID: id, Name: &in.Name, Description: &in.Description, Role: &in.Role})
 		if errors.Is(err, pgx.ErrNoRows) {
-			return errNotFound
+			return errNotFound()
 		}
 		if err != nil {
 			return nameConflict(err, in.Name)
@@ -186,7 +186,7 @@ func (s *Service) Disable(ctx context.Context, actor *authz.Principal, id uuid.U
 	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
 		q := dbq.New(tx)
 		if _, err := q.ServiceAccountGet(ctx, id); errors.Is(err, pgx.ErrNoRows) {
-			return errNotFound
+			return errNotFound()
 		} else if err != nil {
 			return pg.Translate(err)
 		}
@@ -212,7 +212,7 @@ func (s *Service) Disable(ctx context.Context, actor *authz.Principal, id uuid.U
 // Tokens lists an account's token metadata. Guarded by service_account:read.
 func (s *Service) Tokens(ctx context.Context, id uuid.UUID) ([]dbq.ApiToken, error) {
 	if _, err := s.q.ServiceAccountGet(ctx, id); errors.Is(err, pgx.ErrNoRows) {
-		return nil, errNotFound
+		return nil, errNotFound()
 	} else if err != nil {
 		return nil, pg.Translate(err)
 	}
@@ -277,7 +277,7 @@ func (s *Service) MintToken(ctx context.Context, actor *authz.Principal, account
 		q := dbq.New(tx)
 		acct, err := q.ServiceAccountGet(ctx, accountID)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return errNotFound
+			return errNotFound()
 		}
 		if err != nil {
 			return pg.Translate(err)
