@@ -4,13 +4,11 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/openwatch/openwatch/internal/apperr"
 	"github.com/openwatch/openwatch/internal/authz"
@@ -78,11 +76,8 @@ func (s *Service) apiToken(ctx context.Context, id uuid.UUID) (*sessionEntry, er
 
 func (s *Service) loadAPIToken(ctx context.Context, id uuid.UUID, now time.Time) (*sessionEntry, error) {
 	row, err := s.q.APITokenAuth(ctx, id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, errUnknownToken()
-	}
 	if err != nil {
-		return nil, pg.Translate(err)
+		return nil, pg.NotFoundAs(err, errUnknownToken())
 	}
 	switch {
 	case row.RevokedAt != nil:

@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"encoding/json"
-	"errors"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -39,11 +38,8 @@ type SecurityConfig struct {
 func ReadSecurityConfig(ctx context.Context, q *dbq.Queries) (SecurityConfig, error) {
 	var c SecurityConfig
 	raw, err := q.SettingGet(ctx, SecuritySettingKey)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return c, nil
-	}
 	if err != nil {
-		return c, pg.Translate(err)
+		return c, pg.IgnoreNotFound(err)
 	}
 	if err := json.Unmarshal(raw, &c); err != nil {
 		return c, apperr.Internal(err)

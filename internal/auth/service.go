@@ -150,8 +150,8 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Tokens, error) {
 	}
 	user, err := s.q.UserGetByUsername(ctx, in.Username)
 	found := err == nil
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return Tokens{}, pg.Translate(err)
+	if err = pg.IgnoreNotFound(err); err != nil {
+		return Tokens{}, err
 	}
 	now := s.now()
 	var lockedUntil time.Time
@@ -334,11 +334,8 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
 		q := dbq.New(tx)
 		row, err := q.RefreshTokenGet(ctx, digest(refreshToken))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return errBadRefresh()
-		}
 		if err != nil {
-			return pg.Translate(err)
+			return pg.NotFoundAs(err, errBadRefresh())
 		}
 		if row.UsedAt != nil {
 			// A stolen token raced its owner, or a client replayed one: end the session.
@@ -355,20 +352,15 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 			return errBadRefresh()
 		}
 		// The same test every request passes: live, not idle too long, user enabled.
-		if _, err := q.SessionGetActive(ctx, dbq.SessionGetActiveParams{ID: row.SessionID, IdleSeconds: int32(s.cfg.IdleTimeout / time.Second)}); errors.Is(err, pgx.ErrNoRows) {
-			return errBadRefresh()
-		} else if err != nil {
-			return pg.Translate(err)
+		if _, err := q.SessionGetActive(ctx, dbq.SessionGetActiveParams{ID: row.SessionID, IdleSeconds: int32(s.cfg.IdleTimeout / time.Second)}); err != nil {
+			return pg.NotFoundAs(err, errBadRefresh())
 		}
 		if err := q.SessionTouch(ctx, row.SessionID); err != nil {
 			return pg.Translate(err)
 		}
 		user, err := q.UserGetByID(ctx, row.UserID)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return errBadRefresh()
-		}
 		if err != nil {
-			return pg.Translate(err)
+			return pg.NotFoundAs(err, errBadRefresh())
 		}
 		if user.DisabledAt != nil {
 			return errBadRefresh()
@@ -509,11 +501,8 @@ func (s *Service) session(ctx context.Context, id uuid.UUID) (*sessionEntry, err
 		return e, nil
 	}
 	row, err := s.q.SessionGetActive(ctx, dbq.SessionGetActiveParams{ID: id, IdleSeconds: int32(s.cfg.IdleTimeout / time.Second)})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, errSessionEnded()
-	}
 	if err != nil {
-		return nil, pg.Translate(err)
+		return nil, pg.NotFoundAs(err, errSessionEnded())
 	}
 	// Cached entries are reloaded at least every minute, so this records activity about
 	// once a minute per busy session.

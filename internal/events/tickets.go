@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	dbq "github.com/openwatch/openwatch/gen/db"
@@ -90,11 +89,8 @@ func (t *Tickets) Redeem(ctx context.Context, ticket string) (*authz.Principal, 
 	}
 	sum := sha256.Sum256([]byte(ticket))
 	row, err := dbq.New(t.pool).EventTicketConsume(ctx, sum[:])
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, errBadTicket()
-	}
 	if err != nil {
-		return nil, pg.Translate(err)
+		return nil, pg.NotFoundAs(err, errBadTicket())
 	}
 	if !row.Live {
 		return nil, errBadTicket()

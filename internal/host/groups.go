@@ -2,7 +2,6 @@ package host
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -40,11 +39,8 @@ func (s *Service) groupChange(ctx context.Context, id uuid.UUID, ev audit.Event,
 		}
 		var err error
 		g, err = q.GroupGet(ctx, id)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return errGroupNotFound()
-		}
 		if err != nil {
-			return pg.Translate(err)
+			return pg.NotFoundAs(err, errGroupNotFound())
 		}
 		return s.audit.Append(ctx, tx, ev)
 	})
@@ -67,10 +63,7 @@ func (s *Service) CreateGroup(ctx context.Context, actor *authz.Principal, name,
 // GetGroup returns a group. Guarded by host:read.
 func (s *Service) GetGroup(ctx context.Context, id uuid.UUID) (Group, error) {
 	g, err := s.q.GroupGet(ctx, id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Group{}, errGroupNotFound()
-	}
-	return g, pg.Translate(err)
+	return g, pg.NotFoundAs(err, errGroupNotFound())
 }
 
 // ListGroups returns a page of groups. Guarded by host:read.
@@ -164,10 +157,8 @@ func (s *Service) SetMember(ctx context.Context, actor *authz.Principal, groupID
 		if err := requireGroup(ctx, q, groupID); err != nil {
 			return err
 		}
-		if _, err := q.HostGet(ctx, hostID); errors.Is(err, pgx.ErrNoRows) {
-			return errNotFound()
-		} else if err != nil {
-			return pg.Translate(err)
+		if _, err := q.HostGet(ctx, hostID); err != nil {
+			return pg.NotFoundAs(err, errNotFound())
 		}
 		var err error
 		if in {

@@ -2,7 +2,6 @@ package host
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -146,10 +145,7 @@ func (s *Service) Create(ctx context.Context, actor *authz.Principal, in CreateI
 // Get returns a live host. Guarded by host:read. Errors: resource.not_found.
 func (s *Service) Get(ctx context.Context, id uuid.UUID) (Host, error) {
 	h, err := s.q.HostGet(ctx, id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Host{}, errNotFound()
-	}
-	return h, pg.Translate(err)
+	return h, pg.NotFoundAs(err, errNotFound())
 }
 
 // Filter narrows a host list.
@@ -202,11 +198,8 @@ func (s *Service) LivenessSummaries(ctx context.Context, ids []uuid.UUID) (map[u
 // Guarded by host:read.
 func (s *Service) Liveness(ctx context.Context, id uuid.UUID) (*dbq.HostLiveness, error) {
 	l, err := s.q.LivenessGet(ctx, id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
-	}
 	if err != nil {
-		return nil, pg.Translate(err)
+		return nil, pg.IgnoreNotFound(err)
 	}
 	if l.MonitoringState == "unknown" && l.LastProbeAt == nil {
 		return nil, nil // the row exists from creation; nothing is known until a probe ran
@@ -255,11 +248,8 @@ func (s *Service) Update(ctx context.Context, actor *authz.Principal, id uuid.UU
 			return err
 		}
 		cur, err := q.HostGet(ctx, id)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return errNotFound()
-		}
 		if err != nil {
-			return pg.Translate(err)
+			return pg.NotFoundAs(err, errNotFound())
 		}
 		if _, err := q.HostUpdate(ctx, p); err != nil {
 			env := cur.Environment

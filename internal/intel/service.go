@@ -2,7 +2,6 @@ package intel
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"time"
 
@@ -164,8 +163,5 @@ type Stats struct {
 
 // noHostErr turns a vanished host into resource.not_found.
 func noHostErr(err error) error {
-	if errors.Is(err, pgx.ErrNoRows) {
-		return errHostNotFound()
-	}
-	return pg.Translate(err)
+	return pg.NotFoundAs(err, errHostNotFound())
 }

@@ -2,7 +2,6 @@ package liveness
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"math/rand/v2"
 	"time"
@@ -197,10 +196,8 @@ type CheckResult struct {
 // does, audited. Guarded by host:write. Errors: resource.not_found, host.busy (a probe
 // of the host is in flight, here or in another process).
 func (s *Service) Check(ctx context.Context, actor *authz.Principal, hostID uuid.UUID) (CheckResult, error) {
-	if _, err := s.q.HostGet(ctx, hostID); errors.Is(err, pgx.ErrNoRows) {
-		return CheckResult{}, errHostNotFound()
-	} else if err != nil {
-		return CheckResult{}, pg.Translate(err)
+	if _, err := s.q.HostGet(ctx, hostID); err != nil {
+		return CheckResult{}, pg.NotFoundAs(err, errHostNotFound())
 	}
 	cfg, err := LoadConfig(ctx, s.pool)
 	if err != nil {
@@ -213,11 +210,8 @@ func (s *Service) Check(ctx context.Context, actor *authz.Principal, hostID uuid
 	defer unlock()
 	now := s.opts.Now()
 	row, err := s.q.LivenessClaimHost(ctx, dbq.LivenessClaimHostParams{HostID: hostID, At: now, LeaseUntil: now.Add(s.lease(cfg))})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return CheckResult{}, errBusy(hostID)
-	}
 	if err != nil {
-		return CheckResult{}, pg.Translate(err)
+		return CheckResult{}, pg.NotFoundAs(err, errBusy(hostID))
 	}
 	cur := dbq.LivenessClaimDueRow(row)
 	p := probe(ctx, s.conn, target{hostID: hostID, addr: targetAddr(cur.IpAddress, cur.Port)}, cfg.timeout(), s.opts.Now)
@@ -279,10 +273,8 @@ func (s *Service) History(ctx context.Context, hostID uuid.UUID, limit *int, cur
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := s.q.HostGet(ctx, hostID); errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil, errHostNotFound()
-	} else if err != nil {
-		return nil, nil, pg.Translate(err)
+	if _, err := s.q.HostGet(ctx, hostID); err != nil {
+		return nil, nil, pg.NotFoundAs(err, errHostNotFound())
 	}
 	n := cursor.DefaultLimit
 	if limit != nil && *limit > 0 {

@@ -3,6 +3,12 @@ package pg_test
 import (
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -56,4 +62,40 @@ func TestIgnoreNotFound(t *testing.T) {
 
 	boom := errors.New("boom")
 	require.Same(t, boom, pg.IgnoreNotFound(boom))
+}
+
+// TestNoRowsHandledHereOnly walks the product's Go code: only internal/pg may look at
+// pgx.ErrNoRows; everything else says what a missing row means with NotFoundAs or
+// IgnoreNotFound (or leaves it to Translate).
+func TestNoRowsHandledHereOnly(t *testing.T) {
+	root := filepath.Join("..", "..")
+	pgDir := filepath.Join(root, "internal", "pg")
+	fset := token.NewFileSet()
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			switch {
+			case path == pgDir, d.Name() == "node_modules", d.Name() == ".git", d.Name() == "web":
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			return err
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			if sel, ok := n.(*ast.SelectorExpr); ok && sel.Sel.Name == "ErrNoRows" {
+				t.Errorf("%s uses ErrNoRows: use pg.NotFoundAs or pg.IgnoreNotFound", fset.Position(sel.Pos()))
+			}
+			return true
+		})
+		return nil
+	})
+	require.NoError(t, err)
 }
