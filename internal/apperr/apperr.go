@@ -3,6 +3,7 @@ package apperr
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 )
 
@@ -54,13 +55,14 @@ func Newf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// WithDetail returns e with key set in its detail map.
+// WithDetail returns a copy of e with key set in its detail map. e itself is left alone, so
+// adding detail to an error that someone else also holds cannot change theirs.
 func (e *Error) WithDetail(key string, value any) *Error {
-	if e.Detail == nil {
-		e.Detail = map[string]any{}
-	}
-	e.Detail[key] = value
-	return e
+	c := *e
+	c.Detail = make(map[string]any, len(e.Detail)+1)
+	maps.Copy(c.Detail, e.Detail)
+	c.Detail[key] = value
+	return &c
 }
 
 // RateLimited reports that the caller must wait before retrying.

@@ -3,7 +3,6 @@ package audit
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -29,8 +28,8 @@ func LoadOrCreateKey(ctx context.Context, pool *pgxpool.Pool, sealer Sealer) ([]
 	q := dbq.New(pool)
 	if row, err := q.AuditKeyGet(ctx); err == nil {
 		return openKey(sealer, row)
-	} else if !errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("read audit key: %w", pg.Translate(err))
+	} else if err = pg.IgnoreNotFound(err); err != nil {
+		return nil, fmt.Errorf("read audit key: %w", err)
 	}
 
 	var key []byte
@@ -45,7 +44,7 @@ func LoadOrCreateKey(ctx context.Context, pool *pgxpool.Pool, sealer Sealer) ([]
 			key, err = openKey(sealer, row)
 			return err
 		}
-		if !errors.Is(err, pgx.ErrNoRows) {
+		if err = pg.IgnoreNotFound(err); err != nil {
 			return fmt.Errorf("read audit key: %w", err)
 		}
 		key = make([]byte, KeySize)

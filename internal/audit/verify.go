@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
-	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -53,9 +52,9 @@ func (w *Writer) Verify(ctx context.Context) (Result, error) {
 	q := w.q.WithTx(tx)
 
 	head, err := q.AuditHeadGet(ctx)
-	headMissing := errors.Is(err, pgx.ErrNoRows)
-	if err != nil && !headMissing {
-		return Result{}, fmt.Errorf("verify audit chain: read head: %w", pg.Translate(err))
+	headMissing := err != nil // no head row yet; any other error returns just below
+	if err = pg.IgnoreNotFound(err); err != nil {
+		return Result{}, fmt.Errorf("verify audit chain: read head: %w", err)
 	}
 
 	var res Result

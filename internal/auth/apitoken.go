@@ -4,13 +4,11 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/openwatch/openwatch/internal/apperr"
 	"github.com/openwatch/openwatch/internal/authz"
@@ -47,7 +45,9 @@ func ParseAPIToken(raw string) (id uuid.UUID, secret string, ok bool) {
 	return id, secret, true
 }
 
-var errUnknownToken = apperr.New(apperr.CodeAuthInvalidToken, "The API token is unknown: check the token id and secret.")
+func errUnknownToken() error {
+	return apperr.New(apperr.CodeAuthInvalidToken, "The API token is unknown: check the token id and secret.")
+}
 
 // AuthenticateAPIToken resolves a service account token (id and secret, from a bearer
 // token or HTTP Basic) to its principal. The 401 message says whether the token is
@@ -59,7 +59,7 @@ func (s *Service) AuthenticateAPIToken(ctx context.Context, id uuid.UUID, secret
 		return nil, err
 	}
 	if subtle.ConstantTimeCompare(digest(secret), e.cookieHash) != 1 {
-		return nil, errUnknownToken
+		return nil, errUnknownToken()
 	}
 	return e.principal, nil
 }
@@ -76,11 +76,8 @@ func (s *Service) apiToken(ctx context.Context, id uuid.UUID) (*sessionEntry, er
 
 func (s *Service) loadAPIToken(ctx context.Context, id uuid.UUID, now time.Time) (*sessionEntry, error) {
 	row, err := s.q.APITokenAuth(ctx, id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, errUnknownToken
-	}
 	if err != nil {
-		return nil, pg.Translate(err)
+		return nil, pg.NotFoundAs(err, errUnknownToken())
 	}
 	switch {
 	case row.RevokedAt != nil:

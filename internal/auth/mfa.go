@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"encoding/json"
-	"errors"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -35,11 +34,8 @@ type SecurityConfig struct {
 func ReadSecurityConfig(ctx context.Context, q *dbq.Queries) (SecurityConfig, error) {
 	var c SecurityConfig
 	raw, err := q.SettingGet(ctx, SecuritySettingKey)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return c, nil
-	}
 	if err != nil {
-		return c, pg.Translate(err)
+		return c, pg.IgnoreNotFound(err)
 	}
 	if err := json.Unmarshal(raw, &c); err != nil {
 		return c, apperr.Internal(err)
@@ -47,10 +43,13 @@ func ReadSecurityConfig(ctx context.Context, q *dbq.Queries) (SecurityConfig, er
 	return c, nil
 }
 
-var (
-	errMFARequired = apperr.New(apperr.CodeMFARequired, "This account requires a one-time code: send otp (or recovery_code) with the username and password.")
-	errMFAInvalid  = apperr.New(apperr.CodeMFAInvalid, "The one-time code is invalid or was already used.")
-)
+func errMFARequired() error {
+	return apperr.New(apperr.CodeMFARequired, "This account requires a one-time code: send otp (or recovery_code) with the username and password.")
+}
+
+func errMFAInvalid() error {
+	return apperr.New(apperr.CodeMFAInvalid, "The one-time code is invalid or was already used.")
+}
 
 // checkSecondFactor verifies the otp or recovery code of a user with MFA active, inside
 // the sign-in transaction. A code's time step is accepted once only.
@@ -63,14 +62,14 @@ func (s *Service) checkSecondFactor(ctx context.Context, q *dbq.Queries, user db
 		}
 		step, err := mfa.Verify(string(secret), otp, s.now(), user.MfaLastStep)
 		if err != nil {
-			return errMFAInvalid
+			return errMFAInvalid()
 		}
 		n, err := q.UserMFAAdvance(ctx, dbq.UserMFAAdvanceParams{ID: user.ID, Step: step})
 		if err != nil {
 			return pg.Translate(err)
 		}
 		if n == 0 {
-			return errMFAInvalid // a concurrent sign-in used this code first
+			return errMFAInvalid() // a concurrent sign-in used this code first
 		}
 		return nil
 	case recovery != "":
@@ -79,11 +78,11 @@ func (s *Service) checkSecondFactor(ctx context.Context, q *dbq.Queries, user db
 			return pg.Translate(err)
 		}
 		if n == 0 {
-			return errMFAInvalid
+			return errMFAInvalid()
 		}
 		return nil
 	}
-	return errMFARequired
+	return errMFARequired()
 }
 
 // Enrollment is a new, unverified TOTP secret.
@@ -173,7 +172,7 @@ func (s *Service) VerifyMFA(ctx context.Context, p *authz.Principal, clientAddr,
 		}
 		return pg.Translate(q.AuthNotify(ctx, "user:"+user.ID.String()))
 	})
-	if errors.Is(err, errMFAInvalid) {
+	if apperr.Is(err, apperr.CodeMFAInvalid) {
 		s.record(ctx, p, audit.ActionMFAFailed, nil)
 	}
 	if err != nil {

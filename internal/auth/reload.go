@@ -27,7 +27,7 @@ func (s *Service) Reload(ctx context.Context, p *authz.Principal) (*authz.Princi
 		return nil, err
 	}
 	if e.principal.UserID != p.UserID {
-		return nil, errSessionEnded
+		return nil, errSessionEnded()
 	}
 	return e.principal, nil
 }

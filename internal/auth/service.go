@@ -125,12 +125,19 @@ type Tokens struct {
 	MFAEnrollmentRequired bool
 }
 
-var (
-	errInvalidCredentials = apperr.New(apperr.CodeAuthInvalidCredentials, "The username or password is incorrect.")
-	errTokenExpired       = errors.New("token expired")
-	errBadRefresh         = apperr.New(apperr.CodeAuthInvalidToken, "The refresh token is unknown, expired or revoked; sign in again.")
-	errRefreshReused      = apperr.New(apperr.CodeAuthInvalidToken, "The refresh token was already used; the session has been revoked. Sign in again.")
-)
+var errTokenExpired = errors.New("token expired")
+
+func errInvalidCredentials() error {
+	return apperr.New(apperr.CodeAuthInvalidCredentials, "The username or password is incorrect.")
+}
+
+func errBadRefresh() error {
+	return apperr.New(apperr.CodeAuthInvalidToken, "The refresh token is unknown, expired or revoked; sign in again.")
+}
+
+func errRefreshReused() error {
+	return apperr.New(apperr.CodeAuthInvalidToken, "The refresh token was already used; the session has been revoked. Sign in again.")
+}
 
 // Login checks a username and password and opens a session. Unknown users, wrong passwords
 // and disabled accounts answer the same error after the same work; locking and rate
@@ -143,8 +150,8 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Tokens, error) {
 	}
 	user, err := s.q.UserGetByUsername(ctx, in.Username)
 	found := err == nil
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return Tokens{}, pg.Translate(err)
+	if err = pg.IgnoreNotFound(err); err != nil {
+		return Tokens{}, err
 	}
 	now := s.now()
 	var lockedUntil time.Time
@@ -181,7 +188,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Tokens, error) {
 		if err := s.recordFailure(ctx, found, user, in.Username); err != nil {
 			return Tokens{}, err
 		}
-		return Tokens{}, errInvalidCredentials
+		return Tokens{}, errInvalidCredentials()
 	}
 	var t Tokens
 	err = pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
@@ -206,7 +213,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Tokens, error) {
 		return s.audit.Append(ctx, tx, audit.For(ctx, &authz.Principal{UserID: user.ID}, audit.ActionLoginSucceeded, "user", user.ID.String(),
 			map[string]any{"username": user.Username, "second_factor": user.MfaEnabledAt != nil}))
 	})
-	if errors.Is(err, errMFAInvalid) {
+	if apperr.Is(err, apperr.CodeMFAInvalid) {
 		// A wrong second factor counts like a wrong password.
 		s.record(ctx, nil, audit.ActionMFAFailed, map[string]any{"username": in.Username})
 		if ferr := s.recordFailure(ctx, true, user, in.Username); ferr != nil {
@@ -327,11 +334,8 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
 		q := dbq.New(tx)
 		row, err := q.RefreshTokenGet(ctx, digest(refreshToken))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return errBadRefresh
-		}
 		if err != nil {
-			return pg.Translate(err)
+			return pg.NotFoundAs(err, errBadRefresh())
 		}
 		if row.UsedAt != nil {
 			// A stolen token raced its owner, or a client replayed one: end the session.
@@ -345,26 +349,21 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 			return s.audit.Append(ctx, tx, audit.For(ctx, &authz.Principal{UserID: row.UserID}, audit.ActionRefreshReused, "session", row.SessionID.String(), nil))
 		}
 		if row.RevokedAt != nil || !s.now().Before(row.ExpiresAt) {
-			return errBadRefresh
+			return errBadRefresh()
 		}
 		// The same test every request passes: live, not idle too long, user enabled.
-		if _, err := q.SessionGetActive(ctx, dbq.SessionGetActiveParams{ID: row.SessionID, IdleSeconds: int32(s.cfg.IdleTimeout / time.Second)}); errors.Is(err, pgx.ErrNoRows) {
-			return errBadRefresh
-		} else if err != nil {
-			return pg.Translate(err)
+		if _, err := q.SessionGetActive(ctx, dbq.SessionGetActiveParams{ID: row.SessionID, IdleSeconds: int32(s.cfg.IdleTimeout / time.Second)}); err != nil {
+			return pg.NotFoundAs(err, errBadRefresh())
 		}
 		if err := q.SessionTouch(ctx, row.SessionID); err != nil {
 			return pg.Translate(err)
 		}
 		user, err := q.UserGetByID(ctx, row.UserID)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return errBadRefresh
-		}
 		if err != nil {
-			return pg.Translate(err)
+			return pg.NotFoundAs(err, errBadRefresh())
 		}
 		if user.DisabledAt != nil {
-			return errBadRefresh
+			return errBadRefresh()
 		}
 		if err := q.RefreshTokenMarkUsed(ctx, row.ID); err != nil {
 			return pg.Translate(err)
@@ -377,7 +376,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 	}
 	if reused != nil {
 		s.InvalidateSession(*reused)
-		return Tokens{}, errRefreshReused
+		return Tokens{}, errRefreshReused()
 	}
 	return t, nil
 }
@@ -445,25 +444,31 @@ func (s *Service) ChangePassword(ctx context.Context, p *authz.Principal, curren
 	return err
 }
 
-var (
-	errBadToken     = apperr.New(apperr.CodeAuthInvalidToken, "The access token is invalid or has expired.")
-	errBadCookie    = apperr.New(apperr.CodeAuthInvalidToken, "The session cookie is invalid or has expired.")
-	errSessionEnded = apperr.New(apperr.CodeAuthInvalidToken, "The session has ended (signed out, revoked, expired or idle too long); sign in again.")
-)
+func errBadToken() error {
+	return apperr.New(apperr.CodeAuthInvalidToken, "The access token is invalid or has expired.")
+}
+
+func errBadCookie() error {
+	return apperr.New(apperr.CodeAuthInvalidToken, "The session cookie is invalid or has expired.")
+}
+
+func errSessionEnded() error {
+	return apperr.New(apperr.CodeAuthInvalidToken, "The session has ended (signed out, revoked, expired or idle too long); sign in again.")
+}
 
 // AuthenticateBearer resolves an access token to its principal.
 // Errors: auth.invalid_token, service.unavailable.
 func (s *Service) AuthenticateBearer(ctx context.Context, token string) (*authz.Principal, error) {
 	claims, err := s.signer.Verify(token)
 	if err != nil {
-		return nil, errBadToken
+		return nil, errBadToken()
 	}
 	e, err := s.session(ctx, claims.SessionID)
 	if err != nil {
 		return nil, err
 	}
 	if e.principal.UserID != claims.UserID {
-		return nil, errBadToken
+		return nil, errBadToken()
 	}
 	return e.principal, nil
 }
@@ -473,18 +478,18 @@ func (s *Service) AuthenticateBearer(ctx context.Context, token string) (*authz.
 func (s *Service) AuthenticateCookie(ctx context.Context, value string) (*authz.Principal, error) {
 	idPart, secret, ok := strings.Cut(value, ".")
 	if !ok || secret == "" {
-		return nil, errBadCookie
+		return nil, errBadCookie()
 	}
 	id, err := uuid.Parse(idPart)
 	if err != nil {
-		return nil, errBadCookie
+		return nil, errBadCookie()
 	}
 	e, err := s.session(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	if subtle.ConstantTimeCompare(digest(secret), e.cookieHash) != 1 {
-		return nil, errBadCookie
+		return nil, errBadCookie()
 	}
 	return e.principal, nil
 }
@@ -496,11 +501,8 @@ func (s *Service) session(ctx context.Context, id uuid.UUID) (*sessionEntry, err
 		return e, nil
 	}
 	row, err := s.q.SessionGetActive(ctx, dbq.SessionGetActiveParams{ID: id, IdleSeconds: int32(s.cfg.IdleTimeout / time.Second)})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, errSessionEnded
-	}
 	if err != nil {
-		return nil, pg.Translate(err)
+		return nil, pg.NotFoundAs(err, errSessionEnded())
 	}
 	// Cached entries are reloaded at least every minute, so this records activity about
 	// once a minute per busy session.

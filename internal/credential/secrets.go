@@ -3,12 +3,10 @@ package credential
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	dbq "github.com/openwatch/openwatch/gen/db"
 	"github.com/openwatch/openwatch/internal/apperr"
@@ -124,11 +122,8 @@ func (s *Service) updateSecrets(next *dbq.SshCredential, in UpdateInput) ([]stri
 // from another row).
 func (s *Service) Secret(ctx context.Context, id uuid.UUID) (Secret, error) {
 	row, err := s.q.CredentialGet(ctx, id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Secret{}, errNotFound()
-	}
 	if err != nil {
-		return Secret{}, pg.Translate(err)
+		return Secret{}, pg.NotFoundAs(err, errNotFound())
 	}
 	m, err := s.open(row)
 	if err != nil {

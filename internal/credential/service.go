@@ -2,7 +2,6 @@ package credential
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -185,11 +184,8 @@ func (s *Service) List(ctx context.Context, page cursor.Request[uuid.UUID]) (cur
 // Get returns a live credential. Guarded by credential:read. Errors: resource.not_found.
 func (s *Service) Get(ctx context.Context, id uuid.UUID) (Credential, error) {
 	row, err := s.q.CredentialGet(ctx, id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Credential{}, errNotFound()
-	}
 	if err != nil {
-		return Credential{}, pg.Translate(err)
+		return Credential{}, pg.NotFoundAs(err, errNotFound())
 	}
 	return toCredential(row), nil
 }
@@ -203,11 +199,8 @@ func (s *Service) Update(ctx context.Context, actor *authz.Principal, id uuid.UU
 	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
 		q := dbq.New(tx)
 		cur, err := q.CredentialGetForUpdate(ctx, id)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return errNotFound()
-		}
 		if err != nil {
-			return pg.Translate(err)
+			return pg.NotFoundAs(err, errNotFound())
 		}
 		next := cur
 		var changed []string
@@ -273,11 +266,8 @@ func (s *Service) Delete(ctx context.Context, actor *authz.Principal, id uuid.UU
 	return pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
 		q := dbq.New(tx)
 		cur, err := q.CredentialGetForUpdate(ctx, id)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return errNotFound()
-		}
 		if err != nil {
-			return pg.Translate(err)
+			return pg.NotFoundAs(err, errNotFound())
 		}
 		if _, err := q.CredentialSoftDelete(ctx, dbq.CredentialSoftDeleteParams{ID: id, Now: s.now()}); err != nil {
 			return pg.Translate(err)
@@ -308,11 +298,8 @@ func (s *Service) Clone(ctx context.Context, actor *authz.Principal, id uuid.UUI
 	err = pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
 		q := dbq.New(tx)
 		src, err := q.CredentialGetForUpdate(ctx, id)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return errNotFound()
-		}
 		if err != nil {
-			return pg.Translate(err)
+			return pg.NotFoundAs(err, errNotFound())
 		}
 		if err := checkHost(ctx, q, in.ScopeID); err != nil {
 			return err
@@ -371,16 +358,13 @@ func (s *Service) Resolve(ctx context.Context, hostID uuid.UUID) (Resolution, er
 		return Resolution{Credential: toCredential(row), Source: SourceHost,
 			Reason: "The host has an active credential of its own; the newest one applies."}, nil
 	}
-	if !errors.Is(err, pgx.ErrNoRows) {
-		return Resolution{}, pg.Translate(err)
+	if err = pg.IgnoreNotFound(err); err != nil {
+		return Resolution{}, err
 	}
 	row, err = s.q.CredentialSystemDefault(ctx)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Resolution{}, apperr.NotFound(
-			"No credential applies to the host: it has no active credential of its own and there is no active system default.")
-	}
 	if err != nil {
-		return Resolution{}, pg.Translate(err)
+		return Resolution{}, pg.NotFoundAs(err, apperr.NotFound(
+			"No credential applies to the host: it has no active credential of its own and there is no active system default."))
 	}
 	return Resolution{Credential: toCredential(row), Source: SourceSystemDefault,
 		Reason: "The host has no active credential of its own; the system default applies."}, nil

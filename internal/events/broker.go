@@ -83,7 +83,7 @@ var (
 	ErrRevoked = errors.New("events: credential revoked")
 )
 
-var errClosed = apperr.Unavailable(ErrShutdown)
+func errClosed() error { return apperr.Unavailable(ErrShutdown) }
 
 const (
 	// streamBuffer is how many matching events may wait for a slow client before it is
@@ -271,7 +271,7 @@ func (b *Broker) Subscribe(ctx context.Context, f Filter, after *int64) (*Stream
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
-		return nil, errClosed
+		return nil, errClosed()
 	}
 	s := &Stream{b: b, filter: f, live: make(chan Stored, streamBuffer), through: b.last, cursor: b.last}
 	b.subs[s] = struct{}{}

@@ -51,7 +51,9 @@ func NewHandlers(broker *Broker, tickets *Tickets, opts HandlerOptions) *Handler
 	return &Handlers{broker: broker, tickets: tickets, logger: opts.Logger, heartbeat: opts.Heartbeat, reload: opts.Reloader}
 }
 
-var errNoPrincipal = apperr.New(apperr.CodeAuthRequired, "Authentication is required to follow the event stream.")
+func errNoPrincipal() error {
+	return apperr.New(apperr.CodeAuthRequired, "Authentication is required to follow the event stream.")
+}
 
 // StreamEvents implements GET /events (activity:read): Server-Sent Events of the topics
 // asked for, filtered by the caller's permissions, resuming after Last-Event-ID (the
@@ -59,7 +61,7 @@ var errNoPrincipal = apperr.New(apperr.CodeAuthRequired, "Authentication is requ
 func (h *Handlers) StreamEvents(ctx context.Context, req api.StreamEventsRequestObject) (api.StreamEventsResponseObject, error) {
 	p := authz.PrincipalFrom(ctx)
 	if p == nil {
-		return nil, errNoPrincipal
+		return nil, errNoPrincipal()
 	}
 	after, err := lastEventID(req.Params)
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	dbq "github.com/openwatch/openwatch/gen/db"
@@ -41,12 +40,16 @@ func NewTickets(pool *pgxpool.Pool, loader PrincipalLoader) *Tickets {
 	return &Tickets{pool: pool, loader: loader}
 }
 
-var (
-	errBadTicket = apperr.New(apperr.CodeAuthInvalidToken,
+func errBadTicket() error {
+	return apperr.New(apperr.CodeAuthInvalidToken,
 		"The event stream ticket is unknown, already used or expired; request a new one with POST /events:ticket.")
-	// Every principal the authenticator builds has a session or an API token.
-	errNoTicketIdentity = apperr.Internal(errors.New("events: principal has neither a session nor an API token"))
-)
+}
+
+// errNoTicketIdentity() should never happen: every principal the authenticator builds has a
+// session or an API token.
+func errNoTicketIdentity() error {
+	return apperr.Internal(errors.New("events: principal has neither a session nor an API token"))
+}
 
 // Issue returns a new ticket for p and when it expires. The ticket names p's session (or
 // API token), so it stops working when that session ends or the token is revoked.
@@ -55,13 +58,13 @@ func (t *Tickets) Issue(ctx context.Context, p *authz.Principal) (string, time.T
 	params := dbq.EventTicketInsertParams{TtlSeconds: TicketTTL.Seconds()}
 	switch {
 	case p == nil:
-		return "", time.Time{}, errNoTicketIdentity
+		return "", time.Time{}, errNoTicketIdentity()
 	case p.IsServiceAccount():
 		params.Kind, params.ServiceAccountID, params.TokenID = "token", ptr(p.ServiceAccountID), ptr(p.TokenID)
 	case p.SessionID != uuid.Nil && p.UserID != uuid.Nil:
 		params.Kind, params.UserID, params.SessionID = "session", ptr(p.UserID), ptr(p.SessionID)
 	default:
-		return "", time.Time{}, errNoTicketIdentity
+		return "", time.Time{}, errNoTicketIdentity()
 	}
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
@@ -82,18 +85,15 @@ func (t *Tickets) Issue(ctx context.Context, p *authz.Principal) (string, time.T
 // Errors: auth.invalid_token, service.unavailable.
 func (t *Tickets) Redeem(ctx context.Context, ticket string) (*authz.Principal, error) {
 	if ticket == "" || len(ticket) > 128 {
-		return nil, errBadTicket
+		return nil, errBadTicket()
 	}
 	sum := sha256.Sum256([]byte(ticket))
 	row, err := dbq.New(t.pool).EventTicketConsume(ctx, sum[:])
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, errBadTicket
-	}
 	if err != nil {
-		return nil, pg.Translate(err)
+		return nil, pg.NotFoundAs(err, errBadTicket())
 	}
 	if !row.Live {
-		return nil, errBadTicket
+		return nil, errBadTicket()
 	}
 	var ref authz.Principal
 	switch {
@@ -102,7 +102,7 @@ func (t *Tickets) Redeem(ctx context.Context, ticket string) (*authz.Principal, 
 	case row.Kind == "token" && row.TokenID != nil:
 		ref.TokenID = *row.TokenID
 	default:
-		return nil, errBadTicket
+		return nil, errBadTicket()
 	}
 	return t.loader.Reload(ctx, &ref)
 }

@@ -2,7 +2,6 @@ package host
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -19,7 +18,7 @@ import (
 // Group is a host group with its live host count.
 type Group = dbq.GroupGetRow
 
-var errGroupNotFound = apperr.NotFound("The group does not exist.")
+func errGroupNotFound() error { return apperr.NotFound("The group does not exist.") }
 
 func groupConflict(err error, name string) error {
 	err = pg.Translate(err)
@@ -40,11 +39,8 @@ func (s *Service) groupChange(ctx context.Context, id uuid.UUID, ev audit.Event,
 		}
 		var err error
 		g, err = q.GroupGet(ctx, id)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return errGroupNotFound
-		}
 		if err != nil {
-			return pg.Translate(err)
+			return pg.NotFoundAs(err, errGroupNotFound())
 		}
 		return s.audit.Append(ctx, tx, ev)
 	})
@@ -67,10 +63,7 @@ func (s *Service) CreateGroup(ctx context.Context, actor *authz.Principal, name,
 // GetGroup returns a group. Guarded by host:read.
 func (s *Service) GetGroup(ctx context.Context, id uuid.UUID) (Group, error) {
 	g, err := s.q.GroupGet(ctx, id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Group{}, errGroupNotFound
-	}
-	return g, pg.Translate(err)
+	return g, pg.NotFoundAs(err, errGroupNotFound())
 }
 
 // ListGroups returns a page of groups. Guarded by host:read.
@@ -94,7 +87,7 @@ func (s *Service) UpdateGroup(ctx context.Context, actor *authz.Principal, id uu
 			return pg.Translate(err)
 		}
 		if n == 0 {
-			return errGroupNotFound
+			return errGroupNotFound()
 		}
 		return nil
 	})
@@ -109,7 +102,7 @@ func (s *Service) SetGroupMaintenance(ctx context.Context, actor *authz.Principa
 			return pg.Translate(err)
 		}
 		if n == 0 {
-			return errGroupNotFound
+			return errGroupNotFound()
 		}
 		return nil
 	})
@@ -123,7 +116,7 @@ func (s *Service) DeleteGroup(ctx context.Context, actor *authz.Principal, id uu
 			return pg.Translate(err)
 		}
 		if n == 0 {
-			return errGroupNotFound
+			return errGroupNotFound()
 		}
 		return s.audit.Append(ctx, tx, audit.For(ctx, actor, audit.ActionGroupDeleted, "group", id.String(), nil))
 	})
@@ -136,7 +129,7 @@ func requireGroup(ctx context.Context, q *dbq.Queries, id uuid.UUID) error {
 		return pg.Translate(err)
 	}
 	if !ok {
-		return errGroupNotFound
+		return errGroupNotFound()
 	}
 	return nil
 }
@@ -158,10 +151,8 @@ func (s *Service) SetMember(ctx context.Context, actor *authz.Principal, groupID
 		if err := requireGroup(ctx, q, groupID); err != nil {
 			return err
 		}
-		if _, err := q.HostGet(ctx, hostID); errors.Is(err, pgx.ErrNoRows) {
-			return errNotFound
-		} else if err != nil {
-			return pg.Translate(err)
+		if _, err := q.HostGet(ctx, hostID); err != nil {
+			return pg.NotFoundAs(err, errNotFound())
 		}
 		var err error
 		if in {

@@ -2,7 +2,6 @@ package host
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -63,7 +62,7 @@ type CreateInput struct {
 	Username    string
 }
 
-var errNotFound = apperr.NotFound("The host does not exist.")
+func errNotFound() error { return apperr.NotFound("The host does not exist.") }
 
 func parseIP(field, s string) (netip.Addr, error) {
 	a, err := netip.ParseAddr(strings.TrimSpace(s))
@@ -156,10 +155,7 @@ func (s *Service) CreateTx(ctx context.Context, tx pgx.Tx, actor *authz.Principa
 // Get returns a live host. Guarded by host:read. Errors: resource.not_found.
 func (s *Service) Get(ctx context.Context, id uuid.UUID) (Host, error) {
 	h, err := s.q.HostGet(ctx, id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Host{}, errNotFound
-	}
-	return h, pg.Translate(err)
+	return h, pg.NotFoundAs(err, errNotFound())
 }
 
 // Filter narrows a host list.
@@ -269,11 +265,8 @@ func (s *Service) LivenessSummaries(ctx context.Context, ids []uuid.UUID) (map[u
 // Guarded by host:read.
 func (s *Service) Liveness(ctx context.Context, id uuid.UUID) (*dbq.HostLiveness, error) {
 	l, err := s.q.LivenessGet(ctx, id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
-	}
 	if err != nil {
-		return nil, pg.Translate(err)
+		return nil, pg.IgnoreNotFound(err)
 	}
 	if l.MonitoringState == "unknown" && l.LastProbeAt == nil {
 		return nil, nil // the row exists from creation; nothing is known until a probe ran
@@ -322,11 +315,8 @@ func (s *Service) Update(ctx context.Context, actor *authz.Principal, id uuid.UU
 			return err
 		}
 		cur, err := q.HostGet(ctx, id)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return errNotFound
-		}
 		if err != nil {
-			return pg.Translate(err)
+			return pg.NotFoundAs(err, errNotFound())
 		}
 		if _, err := q.HostUpdate(ctx, p); err != nil {
 			env := cur.Environment
@@ -372,7 +362,7 @@ func (s *Service) SetMaintenance(ctx context.Context, actor *authz.Principal, id
 			return pg.Translate(err)
 		}
 		if n == 0 {
-			return errNotFound
+			return errNotFound()
 		}
 		if h, err = q.HostGet(ctx, id); err != nil {
 			return pg.Translate(err)
@@ -390,7 +380,7 @@ func (s *Service) Delete(ctx context.Context, actor *authz.Principal, id uuid.UU
 			return pg.Translate(err)
 		}
 		if n == 0 {
-			return errNotFound
+			return errNotFound()
 		}
 		return s.audit.Append(ctx, tx, audit.For(ctx, actor, audit.ActionHostDeleted, "host", id.String(), nil))
 	})

@@ -2,7 +2,6 @@ package hostkey
 
 import (
 	"context"
-	"errors"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -63,12 +62,9 @@ func (s *Service) Approve(ctx context.Context, actor *authz.Principal, hostID uu
 			return err
 		}
 		pending, err := q.HostSSHKeyPendingLock(ctx, dbq.HostSSHKeyPendingLockParams{HostID: hostID, FingerprintSha256: fingerprint})
-		if errors.Is(err, pgx.ErrNoRows) {
-			return apperr.Conflict("The host has no pending host key with that fingerprint.").
-				WithDetail("fingerprint_sha256", fingerprint)
-		}
 		if err != nil {
-			return pg.Translate(err)
+			return pg.NotFoundAs(err, apperr.Conflict("The host has no pending host key with that fingerprint.").
+				WithDetail("fingerprint_sha256", fingerprint))
 		}
 		previous, err := q.HostSSHKeyDeleteTrusted(ctx, hostID)
 		if err != nil {

@@ -10,7 +10,6 @@ import (
 	"sync"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	dbq "github.com/openwatch/openwatch/gen/db"
@@ -83,11 +82,8 @@ type Conn struct {
 // error chain, so sshx.ErrorType(err) also works on the result.
 func (c *Connector) Connect(ctx context.Context, hostID uuid.UUID) (*Conn, error) {
 	target, err := c.q.HostSSHTarget(ctx, hostID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, apperr.NotFound("The host does not exist.")
-	}
 	if err != nil {
-		return nil, pg.Translate(err)
+		return nil, pg.NotFoundAs(err, apperr.NotFound("The host does not exist."))
 	}
 	cfg, err := LoadConfig(ctx, c.pool)
 	if err != nil {
@@ -143,11 +139,8 @@ func (c *Connector) secret(ctx context.Context, hostID uuid.UUID) (credential.Se
 // privilege returns the host's learned privilege mode (PrivUnknown when none).
 func (c *Connector) privilege(ctx context.Context, hostID uuid.UUID) (sshx.Privilege, error) {
 	p, err := c.q.HostSSHPrivilege(ctx, hostID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return sshx.PrivUnknown, nil
-	}
 	if err != nil {
-		return sshx.PrivUnknown, pg.Translate(err)
+		return sshx.PrivUnknown, pg.IgnoreNotFound(err)
 	}
 	return sshx.Privilege(p), nil
 }

@@ -63,8 +63,8 @@ func (c *Connector) verifyKey(ctx context.Context, hostID uuid.UUID, key ssh.Pub
 	if err == nil {
 		return nil
 	}
-	if !errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("verify host key: %w", pg.Translate(err))
+	if err = pg.IgnoreNotFound(err); err != nil {
+		return fmt.Errorf("verify host key: %w", err)
 	}
 	var mismatch error
 	err = pg.WithTx(ctx, c.pool, func(tx pgx.Tx) error {
@@ -88,8 +88,8 @@ func (c *Connector) verifyKeyTx(ctx context.Context, tx pgx.Tx, hostID uuid.UUID
 		return c.aw.Append(ctx, tx, systemEvent(ctx, audit.ActionHostKeyTrusted, hostID,
 			map[string]any{"key_type": key.Type(), "fingerprint_sha256": fp}))
 	}
-	if !errors.Is(err, pgx.ErrNoRows) {
-		return pg.Translate(err)
+	if err = pg.IgnoreNotFound(err); err != nil {
+		return err
 	}
 	// Another connection trusted a key first (or earlier): compare with it.
 	trusted, err := q.HostSSHKeyTrusted(ctx, hostID)

@@ -71,12 +71,15 @@ func (s *Server) authorize(op *authz.Operation) echo.MiddlewareFunc {
 	}
 }
 
-var (
-	errNoCredential = apperr.New(apperr.CodeAuthRequired,
+func errNoCredential() error {
+	return apperr.New(apperr.CodeAuthRequired,
 		"Authentication is required: send an access token as 'Authorization: Bearer <token>' or sign in for a session cookie.")
-	errBadScheme = apperr.New(apperr.CodeAuthInvalidToken,
+}
+
+func errBadScheme() error {
+	return apperr.New(apperr.CodeAuthInvalidToken,
 		"The Authorization header must use the Bearer scheme, or Basic with an API token id and secret.")
-)
+}
 
 // queryTicketParam returns the name of the query parameter carrying a ticket when one of
 // the operation's security schemes is an apiKey in the query, or "".
@@ -101,7 +104,7 @@ func (s *Server) authenticate(req *http.Request, ticketParam string) (*authz.Pri
 		token = strings.TrimSpace(token)
 		switch {
 		case token == "":
-			return nil, errBadScheme
+			return nil, errBadScheme()
 		case strings.EqualFold(scheme, "Bearer"):
 			if id, secret, ok := auth.ParseAPIToken(token); ok {
 				return s.auth.AuthenticateAPIToken(req.Context(), id, secret)
@@ -111,11 +114,11 @@ func (s *Server) authenticate(req *http.Request, ticketParam string) (*authz.Pri
 			user, secret, ok := req.BasicAuth()
 			id, err := uuid.Parse(user)
 			if !ok || err != nil || secret == "" {
-				return nil, errBadScheme
+				return nil, errBadScheme()
 			}
 			return s.auth.AuthenticateAPIToken(req.Context(), id, secret)
 		}
-		return nil, errBadScheme
+		return nil, errBadScheme()
 	}
 	if ticketParam != "" {
 		if ticket := req.URL.Query().Get(ticketParam); ticket != "" {
@@ -128,11 +131,13 @@ func (s *Server) authenticate(req *http.Request, ticketParam string) (*authz.Pri
 		}
 		return s.auth.AuthenticateCookie(req.Context(), ck.Value)
 	}
-	return nil, errNoCredential
+	return nil, errNoCredential()
 }
 
-var errCrossSite = apperr.New(apperr.CodeCSRFRejected,
-	"A cookie-authenticated change must come from the OpenWatch web app itself; scripts should use a bearer token.")
+func errCrossSite() error {
+	return apperr.New(apperr.CodeCSRFRejected,
+		"A cookie-authenticated change must come from the OpenWatch web app itself; scripts should use a bearer token.")
+}
 
 // checkSameOrigin is the CSRF defence for cookie-authenticated writes: browsers say where
 // a request comes from (Sec-Fetch-Site, or Origin), and a change must come from this
@@ -147,7 +152,7 @@ func checkSameOrigin(req *http.Request) error {
 		if site == "same-origin" || site == "none" {
 			return nil
 		}
-		return errCrossSite
+		return errCrossSite()
 	}
 	origin := req.Header.Get("Origin")
 	if origin == "" {
@@ -155,7 +160,7 @@ func checkSameOrigin(req *http.Request) error {
 	}
 	u, err := url.Parse(origin)
 	if err != nil || !strings.EqualFold(u.Host, req.Host) {
-		return errCrossSite
+		return errCrossSite()
 	}
 	return nil
 }

@@ -24,12 +24,15 @@ type IdempotencyStore interface {
 	Release(ctx context.Context, principal, key string) error
 }
 
-var (
-	errKeyInProgress = &apperr.Error{Code: apperr.CodeIdempotencyInProgress,
+func errKeyInProgress() error {
+	return &apperr.Error{Code: apperr.CodeIdempotencyInProgress,
 		Message: "A request with this Idempotency-Key is still being processed; retry shortly.", RetryAfter: time.Second}
-	errKeyReused = apperr.New(apperr.CodeIdempotencyKeyReused,
+}
+
+func errKeyReused() error {
+	return apperr.New(apperr.CodeIdempotencyKeyReused,
 		"This Idempotency-Key was already used for a different request; use a new key.")
-)
+}
 
 // validatedBody keeps the validator's decoded value available to the strict handler after
 // the body was read again for hashing.
@@ -70,9 +73,9 @@ func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		switch outcome {
 		case idempotency.InProgress:
-			return errKeyInProgress
+			return errKeyInProgress()
 		case idempotency.Mismatch:
-			return errKeyReused
+			return errKeyReused()
 		case idempotency.Replay:
 			h := c.Response().Header()
 			h.Set("Idempotent-Replayed", "true")

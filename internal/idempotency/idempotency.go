@@ -10,10 +10,8 @@ package idempotency
 import (
 	"bytes"
 	"context"
-	"errors"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	dbq "github.com/openwatch/openwatch/gen/db"
@@ -65,16 +63,13 @@ func (s *Store) Reserve(ctx context.Context, principal, key string, requestHash 
 	if err == nil {
 		return Reserved, nil, nil
 	}
-	if !errors.Is(err, pgx.ErrNoRows) {
-		return 0, nil, pg.Translate(err)
+	if err = pg.IgnoreNotFound(err); err != nil {
+		return 0, nil, err
 	}
 	row, err := s.q.IdempotencyGet(ctx, dbq.IdempotencyGetParams{Principal: principal, Key: key})
-	if errors.Is(err, pgx.ErrNoRows) {
-		// Released between the two statements: the caller may simply retry.
-		return InProgress, nil, nil
-	}
 	if err != nil {
-		return 0, nil, pg.Translate(err)
+		// No row: released between the two statements, so the caller may simply retry.
+		return InProgress, nil, pg.IgnoreNotFound(err)
 	}
 	switch {
 	case !bytes.Equal(row.RequestHash, requestHash):

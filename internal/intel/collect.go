@@ -22,10 +22,13 @@ import (
 	"github.com/openwatch/openwatch/internal/sshx"
 )
 
-var (
-	errNoSystemInfo = apperr.NotFound("The host has not been discovered yet; run discovery first.")
-	errNoSnapshot   = apperr.NotFound("No intelligence has been collected from the host yet.")
-)
+func errNoSystemInfo() error {
+	return apperr.NotFound("The host has not been discovered yet; run discovery first.")
+}
+
+func errNoSnapshot() error {
+	return apperr.NotFound("No intelligence has been collected from the host yet.")
+}
 
 // State is a host's latest intelligence: one entry per category collected so far.
 type State struct {
@@ -210,7 +213,7 @@ func loadState(ctx context.Context, q *dbq.Queries, hostID uuid.UUID) (State, er
 		return State{}, pg.Translate(err)
 	}
 	if len(rows) == 0 {
-		return State{}, errNoSnapshot
+		return State{}, errNoSnapshot()
 	}
 	st := State{HostID: hostID, Categories: rows}
 	for _, r := range rows {

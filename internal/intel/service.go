@@ -2,7 +2,6 @@ package intel
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"time"
 
@@ -71,7 +70,7 @@ func NewService(pool *pgxpool.Pool, aw *audit.Writer, hosts *host.Service, ssh C
 	return s
 }
 
-var errHostNotFound = apperr.NotFound("The host does not exist.")
+func errHostNotFound() error { return apperr.NotFound("The host does not exist.") }
 
 // checkHost fails with resource.not_found unless hostID names a live host.
 func (s *Service) checkHost(ctx context.Context, hostID uuid.UUID) error {
@@ -80,7 +79,7 @@ func (s *Service) checkHost(ctx context.Context, hostID uuid.UUID) error {
 		return pg.Translate(err)
 	}
 	if !ok {
-		return errHostNotFound
+		return errHostNotFound()
 	}
 	return nil
 }
@@ -164,8 +163,5 @@ type Stats struct {
 
 // noHostErr turns a vanished host into resource.not_found.
 func noHostErr(err error) error {
-	if errors.Is(err, pgx.ErrNoRows) {
-		return errHostNotFound
-	}
-	return pg.Translate(err)
+	return pg.NotFoundAs(err, errHostNotFound())
 }

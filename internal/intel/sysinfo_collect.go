@@ -2,7 +2,6 @@ package intel
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -55,7 +54,7 @@ func (s *Service) storeSystemInfo(ctx context.Context, actor *authz.Principal, h
 		case err == nil && stored == hash:
 			err = q.IntelSystemInfoTouch(ctx, dbq.IntelSystemInfoTouchParams{HostID: hostID, CollectedAt: now,
 				MemAvailableMb: si.MemAvailableMB, DiskUsedGb: si.DiskUsedGB, DiskFreeGb: si.DiskFreeGB})
-		case err == nil || errors.Is(err, pgx.ErrNoRows):
+		case pg.IgnoreNotFound(err) == nil: // found with another hash, or not stored yet
 			changed = true
 			err = q.IntelSystemInfoUpsert(ctx, upsertParams(hostID, si, hash, now))
 		}
@@ -117,8 +116,5 @@ func (s *Service) SystemInfo(ctx context.Context, hostID uuid.UUID) (dbq.HostSys
 		return dbq.HostSystemInfo{}, err
 	}
 	row, err := s.q.IntelSystemInfoGet(ctx, hostID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return dbq.HostSystemInfo{}, errNoSystemInfo
-	}
-	return row, pg.Translate(err)
+	return row, pg.NotFoundAs(err, errNoSystemInfo())
 }

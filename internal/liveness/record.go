@@ -3,7 +3,6 @@ package liveness
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -221,11 +220,8 @@ func (s *Service) raiseAlert(ctx context.Context, tx pgx.Tx, q *dbq.Queries, c t
 	_, err = q.AlertRaiseHostUnreachable(ctx, dbq.AlertRaiseHostUnreachableParams{
 		ID: id, HostID: &hostID, Title: fmt.Sprintf("Host %s is unreachable over SSH", addr), Detail: raw, At: c.at,
 	})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil
-	}
 	if err != nil {
-		return pg.Translate(err)
+		return pg.IgnoreNotFound(err)
 	}
 	return publish(ctx, tx, events.TopicAlerts, EventAlertRaised, hostID, map[string]any{
 		"alert_id": id, "alert_type": AlertHostUnreachable, "host_id": hostID, "severity": "high", "status": "open"})

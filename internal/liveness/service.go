@@ -105,7 +105,7 @@ func NewService(pool *pgxpool.Pool, aw *audit.Writer, conn Connector, jobs JobSt
 	return &Service{pool: pool, q: dbq.New(pool), audit: aw, jobs: jobs, conn: conn, dialer: o.Dialer, log: o.Logger, opts: o}
 }
 
-var errHostNotFound = apperr.NotFound("The host does not exist.")
+func errHostNotFound() error { return apperr.NotFound("The host does not exist.") }
 
 // leaseMargin is added to the longest a probe may take to get its lease.
 const leaseMargin = 15 * time.Second
@@ -233,10 +233,8 @@ const claimTimeout = 15 * time.Second
 // claim leases hostID for an on-demand probe and returns its liveness row and the
 // polling configuration. Errors: resource.not_found, host.busy.
 func (s *Service) claim(ctx context.Context, hostID uuid.UUID) (dbq.LivenessClaimDueRow, Config, error) {
-	if _, err := s.q.HostGet(ctx, hostID); errors.Is(err, pgx.ErrNoRows) {
-		return dbq.LivenessClaimDueRow{}, Config{}, errHostNotFound
-	} else if err != nil {
-		return dbq.LivenessClaimDueRow{}, Config{}, pg.Translate(err)
+	if _, err := s.q.HostGet(ctx, hostID); err != nil {
+		return dbq.LivenessClaimDueRow{}, Config{}, pg.NotFoundAs(err, errHostNotFound())
 	}
 	cfg, err := LoadConfig(ctx, s.pool)
 	if err != nil {
@@ -244,11 +242,8 @@ func (s *Service) claim(ctx context.Context, hostID uuid.UUID) (dbq.LivenessClai
 	}
 	now := s.opts.Now()
 	row, err := s.q.LivenessClaimHost(ctx, dbq.LivenessClaimHostParams{HostID: hostID, At: now, LeaseUntil: now.Add(s.lease(cfg))})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return dbq.LivenessClaimDueRow{}, Config{}, errBusy(hostID)
-	}
 	if err != nil {
-		return dbq.LivenessClaimDueRow{}, Config{}, pg.Translate(err)
+		return dbq.LivenessClaimDueRow{}, Config{}, pg.NotFoundAs(err, errBusy(hostID))
 	}
 	return dbq.LivenessClaimDueRow(row), cfg, nil
 }
@@ -290,10 +285,8 @@ func (s *Service) release(ctx context.Context, hostID uuid.UUID) {
 // host:read. Errors: resource.not_found.
 func (s *Service) History(ctx context.Context, hostID uuid.UUID, page cursor.Request[int64]) (cursor.Page[dbq.HostMonitoringHistory], error) {
 	var none cursor.Page[dbq.HostMonitoringHistory]
-	if _, err := s.q.HostGet(ctx, hostID); errors.Is(err, pgx.ErrNoRows) {
-		return none, errHostNotFound
-	} else if err != nil {
-		return none, pg.Translate(err)
+	if _, err := s.q.HostGet(ctx, hostID); err != nil {
+		return none, pg.NotFoundAs(err, errHostNotFound())
 	}
 	rows, err := s.q.LivenessHistoryList(ctx, dbq.LivenessHistoryListParams{HostID: hostID, Before: page.After, RowLimit: page.Fetch()})
 	if err != nil {

@@ -2,7 +2,6 @@ package netscan
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/netip"
 	"sync"
@@ -70,11 +69,8 @@ func (w *scanWorker) Work(ctx context.Context, job *river.Job[ScanArgs]) error {
 // already recorded are not recorded, nor announced, twice.
 func (s *Service) Run(ctx context.Context, id uuid.UUID) error {
 	scan, err := s.q.NetscanStart(ctx, id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil
-	}
 	if err != nil {
-		return pg.Translate(err)
+		return pg.IgnoreNotFound(err)
 	}
 	prefix, err := netip.ParsePrefix(scan.Cidr)
 	if err != nil {
@@ -166,11 +162,8 @@ func (r *run) probe(ctx context.Context, t target) error {
 	return pg.WithTx(ctx, r.svc.pool, func(tx pgx.Tx) error {
 		foundAt, err := dbq.New(tx).NetscanHostInsert(ctx, dbq.NetscanHostInsertParams{
 			ScanID: r.scan.ID, Address: t.addr, Port: t.port, SshBanner: banner, ResponseTimeMs: &ms})
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil // recorded by an earlier run of this job
-		}
 		if err != nil {
-			return err
+			return pg.IgnoreNotFound(err) // no row: recorded by an earlier run of this job
 		}
 		_, err = events.Publish(ctx, tx, events.Event{Topic: events.TopicDiscovery, Type: "discovery.host_found",
 			Permission: authz.PermHostRead, Data: map[string]any{
@@ -232,11 +225,8 @@ func (s *Service) finish(ctx context.Context, scan dbq.DiscoveryScan, scanned in
 	}
 	return pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
 		row, err := dbq.New(tx).NetscanFinish(ctx, dbq.NetscanFinishParams{ID: scan.ID, Status: status, Error: msg, Scanned: scanned})
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil // finished already
-		}
 		if err != nil {
-			return err
+			return pg.IgnoreNotFound(err) // no row: finished already
 		}
 		if _, err := events.Publish(ctx, tx, progressEvent(row, row.Scanned, row.Found, status)); err != nil {
 			return err

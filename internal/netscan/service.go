@@ -2,7 +2,6 @@ package netscan
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -166,17 +165,14 @@ func (s *Service) Start(ctx context.Context, actor *authz.Principal, cidr string
 	return Scan{DiscoveryScan: row}, nil
 }
 
-var errScanNotFound = apperr.NotFound("The scan does not exist.")
+func errScanNotFound() error { return apperr.NotFound("The scan does not exist.") }
 
 // Get returns a scan and the servers it found. Guarded by host:read.
 // Errors: resource.not_found.
 func (s *Service) Get(ctx context.Context, id uuid.UUID) (Scan, error) {
 	row, err := s.q.NetscanGet(ctx, id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Scan{}, errScanNotFound
-	}
 	if err != nil {
-		return Scan{}, pg.Translate(err)
+		return Scan{}, pg.NotFoundAs(err, errScanNotFound())
 	}
 	hosts, err := s.q.NetscanHosts(ctx, id)
 	if err != nil {

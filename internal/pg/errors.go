@@ -113,6 +113,25 @@ func Translate(err error) error {
 	return err
 }
 
+// NotFoundAs is Translate for a query whose missing row means a particular error to the
+// caller: pgx.ErrNoRows becomes notFound (a fresh value the caller builds, such as
+// errNotFound()), any other error is translated, and nil stays nil.
+func NotFoundAs(err, notFound error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return notFound
+	}
+	return Translate(err)
+}
+
+// IgnoreNotFound is Translate for a query whose row is optional: pgx.ErrNoRows becomes nil
+// and any other error is translated.
+func IgnoreNotFound(err error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	return Translate(err)
+}
+
 // unavailable reports whether err means the database cannot be reached or used right now.
 func unavailable(err error) bool {
 	var connectErr *pgconn.ConnectError

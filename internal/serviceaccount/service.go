@@ -50,7 +50,7 @@ type Input struct {
 	Role        string
 }
 
-var errNotFound = apperr.NotFound("The service account does not exist.")
+func errNotFound() error { return apperr.NotFound("The service account does not exist.") }
 
 func actorName(p *authz.Principal) string {
 	if p.IsServiceAccount() {
@@ -112,11 +112,8 @@ func (s *Service) Update(ctx context.Context, actor *authz.Principal, id uuid.UU
 		}
 		var err error
 		a, err = q.ServiceAccountUpdate(ctx, dbq.ServiceAccountUpdateParams{ID: id, Name: &in.Name, Description: &in.Description, Role: &in.Role})
-		if errors.Is(err, pgx.ErrNoRows) {
-			return errNotFound
-		}
 		if err != nil {
-			return nameConflict(err, in.Name)
+			return nameConflict(pg.NotFoundAs(err, errNotFound()), in.Name)
 		}
 		if err := revokeExceeding(ctx, q, id, in.Role); err != nil {
 			return err
@@ -172,10 +169,8 @@ func revokeExceeding(ctx context.Context, q *dbq.Queries, id uuid.UUID, role str
 func (s *Service) Disable(ctx context.Context, actor *authz.Principal, id uuid.UUID) error {
 	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
 		q := dbq.New(tx)
-		if _, err := q.ServiceAccountGet(ctx, id); errors.Is(err, pgx.ErrNoRows) {
-			return errNotFound
-		} else if err != nil {
-			return pg.Translate(err)
+		if _, err := q.ServiceAccountGet(ctx, id); err != nil {
+			return pg.NotFoundAs(err, errNotFound())
 		}
 		if _, err := q.ServiceAccountDisable(ctx, id); err != nil {
 			return pg.Translate(err)
@@ -198,10 +193,8 @@ func (s *Service) Disable(ctx context.Context, actor *authz.Principal, id uuid.U
 
 // Tokens lists an account's token metadata. Guarded by service_account:read.
 func (s *Service) Tokens(ctx context.Context, id uuid.UUID) ([]dbq.ApiToken, error) {
-	if _, err := s.q.ServiceAccountGet(ctx, id); errors.Is(err, pgx.ErrNoRows) {
-		return nil, errNotFound
-	} else if err != nil {
-		return nil, pg.Translate(err)
+	if _, err := s.q.ServiceAccountGet(ctx, id); err != nil {
+		return nil, pg.NotFoundAs(err, errNotFound())
 	}
 	ts, err := s.q.APITokenList(ctx, id)
 	return ts, pg.Translate(err)
@@ -263,11 +256,8 @@ func (s *Service) MintToken(ctx context.Context, actor *authz.Principal, account
 	err = pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
 		q := dbq.New(tx)
 		acct, err := q.ServiceAccountGet(ctx, accountID)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return errNotFound
-		}
 		if err != nil {
-			return pg.Translate(err)
+			return pg.NotFoundAs(err, errNotFound())
 		}
 		if acct.DisabledAt != nil {
 			return apperr.Conflict("The service account is disabled; enable a new one to mint tokens.")

@@ -7,11 +7,9 @@ package settings
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	dbq "github.com/openwatch/openwatch/gen/db"
 	"github.com/openwatch/openwatch/internal/authz"
@@ -22,11 +20,8 @@ import (
 // document lacks keep their default values.
 func Load[T any](ctx context.Context, db dbq.DBTX, key string, defaults T) (T, error) {
 	raw, err := dbq.New(db).SettingGet(ctx, key)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return defaults, nil
-	}
 	if err != nil {
-		return defaults, pg.Translate(err)
+		return defaults, pg.IgnoreNotFound(err)
 	}
 	out := defaults
 	if err := json.Unmarshal(raw, &out); err != nil {

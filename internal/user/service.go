@@ -165,11 +165,8 @@ func (s *Service) Get(ctx context.Context, id uuid.UUID) (User, error) {
 
 func (s *Service) get(ctx context.Context, q *dbq.Queries, id uuid.UUID) (User, error) {
 	u, err := q.UserGetByID(ctx, id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return User{}, errNotFound()
-	}
 	if err != nil {
-		return User{}, pg.Translate(err)
+		return User{}, pg.NotFoundAs(err, errNotFound())
 	}
 	return withRoles(ctx, q, u)
 }
@@ -205,12 +202,10 @@ func (s *Service) Update(ctx context.Context, actor *authz.Principal, id uuid.UU
 	}
 	err := s.changed(ctx, id, audit.For(ctx, actor, audit.ActionUserUpdated, "user", id.String(), detail), func(q *dbq.Queries) error {
 		row, err := q.UserUpdate(ctx, dbq.UserUpdateParams{ID: id, Username: in.Username, Email: in.Email})
-		if errors.Is(err, pgx.ErrNoRows) {
-			return errNotFound()
-		}
 		if err != nil {
+			err = pg.NotFoundAs(err, errNotFound())
 			if in.Username == nil {
-				return pg.Translate(err)
+				return err
 			}
 			return usernameTaken(err, *in.Username)
 		}
@@ -262,11 +257,8 @@ func (s *Service) SetDisabled(ctx context.Context, actor *authz.Principal, id uu
 			}
 		}
 		row, err := q.UserSetDisabled(ctx, dbq.UserSetDisabledParams{ID: id, Disabled: disabled})
-		if errors.Is(err, pgx.ErrNoRows) {
-			return errNotFound()
-		}
 		if err != nil {
-			return pg.Translate(err)
+			return pg.NotFoundAs(err, errNotFound())
 		}
 		if disabled {
 			if _, err := q.SessionRevokeForUser(ctx, dbq.SessionRevokeForUserParams{UserID: id}); err != nil {
@@ -345,10 +337,7 @@ func checkRoleChange(ctx context.Context, q *dbq.Queries, actor *authz.Principal
 		return err
 	}
 	_, err := q.UserGetByID(ctx, id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return errNotFound()
-	}
-	return pg.Translate(err)
+	return pg.NotFoundAs(err, errNotFound())
 }
 
 // guardLastAdmin refuses a change that would leave no active admin, when id is an active
@@ -358,11 +347,8 @@ func guardLastAdmin(ctx context.Context, q *dbq.Queries, id uuid.UUID, verb stri
 		return pg.Translate(err)
 	}
 	u, err := q.UserGetByID(ctx, id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil // the caller reports the missing user
-	}
 	if err != nil {
-		return pg.Translate(err)
+		return pg.IgnoreNotFound(err) // the caller reports the missing user
 	}
 	roles, err := q.UserRoleList(ctx, id)
 	if err != nil {

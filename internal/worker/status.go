@@ -2,11 +2,12 @@ package worker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/openwatch/openwatch/internal/pg"
 )
 
 // LeaderTTL is how long River's leader row stays valid after each re-election (River
@@ -46,13 +47,12 @@ func ReadStatus(ctx context.Context, q Querier, working bool) (Status, error) {
 	err := q.QueryRow(ctx, `SELECT leader_id, expires_at, expires_at > now() FROM river_leader ORDER BY expires_at DESC LIMIT 1`).
 		Scan(&st.LeaderID, &expires, &alive)
 	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-	case err != nil:
-		return Status{}, fmt.Errorf("read river leader: %w", err)
-	default:
+	case err == nil:
 		st.LeaderAlive = alive
 		seen := expires.Add(-LeaderTTL)
 		st.LastSeen = &seen
+	case pg.IgnoreNotFound(err) != nil: // no row means no leader yet
+		return Status{}, fmt.Errorf("read river leader: %w", err)
 	}
 	if st.Depth, err = QueueDepth(ctx, q); err != nil {
 		return Status{}, err
