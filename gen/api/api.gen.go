@@ -4944,6 +4944,20 @@ func (response VerifyAuditIntegrity200JSONResponse) VisitVerifyAuditIntegrityRes
 	return err
 }
 
+type VerifyAuditIntegrity400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response VerifyAuditIntegrity400JSONResponse) VisitVerifyAuditIntegrityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type VerifyAuditIntegrity401JSONResponse struct{ UnauthorizedJSONResponse }
 
 func (response VerifyAuditIntegrity401JSONResponse) VisitVerifyAuditIntegrityResponse(w http.ResponseWriter) error {
@@ -5120,6 +5134,20 @@ func (response Logout204Response) VisitLogoutResponse(w http.ResponseWriter) err
 	return nil
 }
 
+type Logout400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response Logout400JSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type Logout401JSONResponse struct{ UnauthorizedJSONResponse }
 
 func (response Logout401JSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
@@ -5182,6 +5210,20 @@ func (response GetMe200JSONResponse) VisitGetMeResponse(w http.ResponseWriter) e
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMe400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetMe400JSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5252,6 +5294,20 @@ func (response GetMyPermissions200JSONResponse) VisitGetMyPermissionsResponse(w 
 	return err
 }
 
+type GetMyPermissions400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetMyPermissions400JSONResponse) VisitGetMyPermissionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetMyPermissions401JSONResponse struct{ UnauthorizedJSONResponse }
 
 func (response GetMyPermissions401JSONResponse) VisitGetMyPermissionsResponse(w http.ResponseWriter) error {
@@ -5314,6 +5370,20 @@ func (response EnrollMFA200JSONResponse) VisitEnrollMFAResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnrollMFA400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response EnrollMFA400JSONResponse) VisitEnrollMFAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5603,6 +5673,20 @@ func (response GetPermissionsRegistry200JSONResponse) VisitGetPermissionsRegistr
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPermissionsRegistry400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetPermissionsRegistry400JSONResponse) VisitGetPermissionsRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6763,6 +6847,20 @@ func (response CreateEventTicket201JSONResponse) VisitCreateEventTicketResponse(
 	return err
 }
 
+type CreateEventTicket400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateEventTicket400JSONResponse) VisitCreateEventTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateEventTicket401JSONResponse struct{ UnauthorizedJSONResponse }
 
 func (response CreateEventTicket401JSONResponse) VisitCreateEventTicketResponse(w http.ResponseWriter) error {
@@ -6829,6 +6927,20 @@ func (response GetFleetConnectivityBreakdown200JSONResponse) VisitGetFleetConnec
 	return err
 }
 
+type GetFleetConnectivityBreakdown400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetFleetConnectivityBreakdown400JSONResponse) VisitGetFleetConnectivityBreakdownResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetFleetConnectivityBreakdown401JSONResponse struct{ UnauthorizedJSONResponse }
 
 func (response GetFleetConnectivityBreakdown401JSONResponse) VisitGetFleetConnectivityBreakdownResponse(w http.ResponseWriter) error {
@@ -6891,6 +7003,20 @@ func (response GetFleetLiveness200JSONResponse) VisitGetFleetLivenessResponse(w 
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetLiveness400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetFleetLiveness400JSONResponse) VisitGetFleetLivenessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7843,6 +7969,20 @@ func (response GetHealth200JSONResponse) VisitGetHealthResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealth400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetHealth400JSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9722,6 +9862,20 @@ func (response GetLicense200JSONResponse) VisitGetLicenseResponse(w http.Respons
 	return err
 }
 
+type GetLicense400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetLicense400JSONResponse) VisitGetLicenseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetLicense401JSONResponse struct{ UnauthorizedJSONResponse }
 
 func (response GetLicense401JSONResponse) VisitGetLicenseResponse(w http.ResponseWriter) error {
@@ -9788,6 +9942,20 @@ func (response GetOpenAPIJSON200JSONResponse) VisitGetOpenAPIJSONResponse(w http
 	return err
 }
 
+type GetOpenAPIJSON400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetOpenAPIJSON400JSONResponse) VisitGetOpenAPIJSONResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetOpenAPIJSONdefaultJSONResponse struct {
 	Body       ErrorEnvelope
 	StatusCode int
@@ -9832,6 +10000,20 @@ func (response GetOpenAPIYAML200ApplicationyamlResponse) VisitGetOpenAPIYAMLResp
 	return err
 }
 
+type GetOpenAPIYAML400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetOpenAPIYAML400JSONResponse) VisitGetOpenAPIYAMLResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetOpenAPIYAMLdefaultJSONResponse struct {
 	Body       ErrorEnvelope
 	StatusCode int
@@ -9866,6 +10048,20 @@ func (response ListRoles200JSONResponse) VisitListRolesResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRoles400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListRoles400JSONResponse) VisitListRolesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -10703,6 +10899,20 @@ func (response GetConnectivityConfig200JSONResponse) VisitGetConnectivityConfigR
 	return err
 }
 
+type GetConnectivityConfig400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetConnectivityConfig400JSONResponse) VisitGetConnectivityConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetConnectivityConfig401JSONResponse struct{ UnauthorizedJSONResponse }
 
 func (response GetConnectivityConfig401JSONResponse) VisitGetConnectivityConfigResponse(w http.ResponseWriter) error {
@@ -10850,6 +11060,20 @@ func (response GetConnectivityStatus200JSONResponse) VisitGetConnectivityStatusR
 	return err
 }
 
+type GetConnectivityStatus400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetConnectivityStatus400JSONResponse) VisitGetConnectivityStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetConnectivityStatus401JSONResponse struct{ UnauthorizedJSONResponse }
 
 func (response GetConnectivityStatus401JSONResponse) VisitGetConnectivityStatusResponse(w http.ResponseWriter) error {
@@ -10912,6 +11136,20 @@ func (response GetDiscoveryConfig200JSONResponse) VisitGetDiscoveryConfigRespons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDiscoveryConfig400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetDiscoveryConfig400JSONResponse) VisitGetDiscoveryConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -11158,6 +11396,20 @@ func (response GetIntelligenceConfig200JSONResponse) VisitGetIntelligenceConfigR
 	return err
 }
 
+type GetIntelligenceConfig400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetIntelligenceConfig400JSONResponse) VisitGetIntelligenceConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetIntelligenceConfig401JSONResponse struct{ UnauthorizedJSONResponse }
 
 func (response GetIntelligenceConfig401JSONResponse) VisitGetIntelligenceConfigResponse(w http.ResponseWriter) error {
@@ -11305,6 +11557,20 @@ func (response GetSecurityConfig200JSONResponse) VisitGetSecurityConfigResponse(
 	return err
 }
 
+type GetSecurityConfig400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetSecurityConfig400JSONResponse) VisitGetSecurityConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetSecurityConfig401JSONResponse struct{ UnauthorizedJSONResponse }
 
 func (response GetSecurityConfig401JSONResponse) VisitGetSecurityConfigResponse(w http.ResponseWriter) error {
@@ -11448,6 +11714,20 @@ func (response GetSSHConfig200JSONResponse) VisitGetSSHConfigResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSHConfig400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetSSHConfig400JSONResponse) VisitGetSSHConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -12568,6 +12848,20 @@ func (response GetVersion200JSONResponse) VisitGetVersionResponse(w http.Respons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVersion400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetVersion400JSONResponse) VisitGetVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -15824,7 +16118,7 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
 	"7L39cts4tjj4KijtVMWenywrjpOatuvW77rTSSd3kokrTk/vbjsrQuSRhDYFsAHQiiaT59gH2hfbwgFA",
-	"ghIpUbLkJNP+pzumSOAAON84H587sZhmggPXqnP2uZNRSaegQeJfz3OphDT/SkDFkmWaCd4563yYAIk4",
+	"ghIpUbLkpCf+pzumSOAAON84H587sZhmggPXqnP2uZNRSaegQeJfz3OphDT/SkDFkmWaCd4563yYAIk4",
 	"fNKDGN+IiBgRPQGSSbhlIlcko2PokQsypelIyCkkxL5JmCKUnPb7vU63w8xYf+Qg551uh9MpdM469rVO",
 	"t6PiCUypmXtKP70BPtaTztnTxyfdzpRx//fjbkfPM/Od0pLxcefLl27nlVD69U/mS5wgo3pSjj8RSg9Y",
 	"0ul2JPyRMwlJ50zLHMIJDcRUd846eY5vLk/ROPzdR05gmgkNPJ7/HebLW39Bcs7+yIHYb0gGkqRizGKa",
@@ -15922,12 +16216,12 @@ var swaggerSpec = []string{
 	"3cBCJ+3Pbel1lzrb+P4dSqWgCeOrpThjB/E/FWPG91osZYMNqf1mza7srEyNUpMNYF18eyWU9RdZa+ug",
 	"1GkGmzGRXZL5t0SwOzr0FudSA27TUZVwvmJKb1kfzZoFuJWtFYK9V5Sy8UyDlM6tiuR5RebuxdSkE7Kn",
 	"jy0V+rbmIGt727cDzAqKVbWp72R745aztVP5l+b9WKPCb15uqi5LZ7003rr6U6FdWqs6wNy7EM3Wgbpa",
-	"MthM02wg2Bq9cxNsvZOfutxOv6B2Sua2yd8PXovv3GvxYOg/GPq7M/SvMNP/NR+Jza+NqJwKOXCtDtoJ",
-	"rM3Zj0hTDHja7K6bqZvBSAIMxsN2MhG/wOCezT7BtnBtvxgxCTOapgMXk9wy48p/VGi967/5I2lHKJuI",
-	"uZC3rR34BiSHdLDp+xJScAn0bT/ZhC9MYTooosAH05bHZr6yqNH2i42ZW8uuQ/jmIGU30Pb11gcg1CCT",
-	"oPV8o0822fzy9cEoT9O9MnIFKeP5p01oRs1ottExNypyFZ7VxHh3W7Tj3oMHt0+DX0gAE7cuXwl1EmyR",
-	"x5xS0iN4ByIkoUMFXJMUqH/bai1U2Qvhc/yQ3gChTrfJMQ+h1G9yBST66cWbFx9ekGMbG3L8mSVfjqcw",
-	"HYJUx5/d+X2p1ptunT7wZw4rXELw10GmwFZp/42Z/Ivlap/cLY9/27q2G2TMt8yLX96yvabG15zQBtnx",
+	"MthM02wg2Bq9cxNsvZOfutxOv6B2Sua2yd8PXos/udfiwdB/MPR3Z+hfYab/az4Sm18bUTkVcuBaHbQT",
+	"WJuzH5GmGPC02V03UzeDkQQYjIftZCJ+gcE9m32CbeHafjFiEmY0TQcuJrllxpX/qNB613/zR9KOUDYR",
+	"cyFvWzvwDUgO6WDT9yWk4BLo236yCV+YwnRQRIEPpi2PzXxlUaPtFxszt5Zdh/DNQcpuoO3rrQ9AqEEm",
+	"Qev5Rp9ssvnl64NRnqZ7ZeQKUsbzT5vQjJrRbKNjblTkKjyrifHutmjHvQcPbp8Gv5AAJm5dvhLqJNgi",
+	"jzmlpEfwDkRIQocKuCYpUP+21VqoshfC5/ghvQFCnW6TYx5Cqd/kCkj004s3Lz68IMc2NuT4M0u+HE9h",
+	"OgSpjj+78/tSrTfdOn3gew4rXELw10GmwFZp/42Z/Ivlap/cLY9/27q2G2TMt8yLX96yvabG15zQBtnx",
 	"dV9vlSAfDrRNg8X9dTa0hQ421DsxKWbQJnV3aeE+jfcObrKv3Id2tbMo2JpKk8GFpJ5g11vhy/NGCzhO",
 	"hYKEpEyhKPARRzEoEiYyESetmeBEAialh5cjhhEOnEvCJRgOJEzFbflnKrA1nfsr59W/1QTS1GdRhU7T",
 	"ZGClIoaf1f1QTmP/LqFY/N1APRAZ8PIvu3qs1hXf0DEMGFeapmnlmTNRgyflmE67Ll+RMBRChwmb7kmc",
@@ -15965,172 +16259,173 @@ var swaggerSpec = []string{
 	"8NiWuj1I0LnkruOEZGPGaUqsOwGxdSiS+XnxmRm3GCusAuaHK8/wBxLVdySIzgklEoEjswlLwaOkLRvn",
 	"R2KKKM3StCCzxqGDNghRj/wd5srdHJtB6UiDJCenZCJy5DR/rWuPchAFit3gCFsdnn75S3SI/K3k8gSQ",
 	"Hh2M3ZI9mKlw+12ku5DhLbXZSIgnojqG68iCGoB/ajtbmE1HULElgMLgd8GNzmC7D3RJ9PnapoRfd87I",
-	"516v9+VL1CUz7I8SxSKx8UHmG8c2MZRHETFCgig6bEQ98s+yp4gvoIDs77Tfx1ijaouMqEuwYjc5PTlB",
-	"EJ1ab2Bm7kuMnIaEaEFOyFv2Izk4ffzEdn9Zbq0RHeIwP1q5prBWneEOhomVOBstiavIi76DV1pn73g6",
-	"7xL0vELXLPGKTuGKafivN/TTYY9cuLePwuETYsRll1z+Yv5z8eH5K3NuLslgmmNM1hTq2aaYcUcv5CC6",
-	"gvjoJeh4cmSmPENSObK/RshKDRPQ8cSgcfTOPjc8Vk9AzpjCkVlIPE8cp6u03Yh65EfUahBlfqSKxQEv",
-	"tVvPhSYUU0d9tJaPEzKWg5X8FxmNJ3B00uvb0A1tNP5ApF9cvg6qk591+r0n9lUnsDpnnSe9fu8JegP0",
-	"BHW6Y/SEOi/RuFa3yhOmbTcG1SVltjnRknKFCrzqViN77cu4WtsOweDezCAbsoreNccMCIPiVkewbCym",
-	"aeo62JjtkEATckBxeg6QKLO3CdNn5ofI6gN4EuqaY+ME+8OhRWUYYTLKOYkmLEmA2+KyBvlyA5tGiisO",
-	"txiLjFiqccgh6Bm4OD9jaD1SxJo3heqPNpixqMiBtt0oRJqYVS7aaIddYttVXHM3vRihlmJ+VIQmCcmz",
-	"HonsZvwXbqxXAUI+Nsy1BRmU2SEDucWVQsS8TjpnHWOjXvhjNWct6RQ0WoC/fa7VbF3ra6eG04qn3Byg",
-	"UTFLoJZ7X+C5VGoR1NaAbJi8jEkvp28b+V4/ZBDLWIy4xh/UCB3jCzvT7h6gfjQsK7fVaHUbUp7s8XNr",
-	"ebd48w2mx3z5WBaxQEZw0u+76znts0Eyo0MiWh3/7tqutzsgj3wYso3WyKK5ZhAficC92TNs6tSCUDdy",
-	"AerxjzTxDin85PH6T37hZR1V+9GT9R+9FHKIjCO4gWwzFXzKkImXTYGKyuudXzgbMUiIhBi4PvKLJyPf",
-	"rAszy36rUtfHbqfWZDD2nhsAGR/OdYwNmY6d7DizcWvYHNqVb68exHM0rZBZvbBFbkkRdkfomDKurHLu",
-	"iwRjFdoDY7DesMSIQvOjDczrWivBrMegsmX/GBBIbPhsb4lR2ZDKN0VArFM0fhTJfGe4WBtt+qXqL3Fl",
-	"YPZGD/URpDWE4dxPCYuN4PIBiCgEbOS5Lds8pEkR83SAaZtMWQ3CtZc7/HPQ009yfiRzTmixG//z64fC",
-	"qHSJN9ZODMnLa1YrKMsTkPWFONIyQs75iAJtqUb2mhdt0ko78VuI1RKdFq9WW8qXhbS8hhFrG0g3gubL",
-	"V9VpB7mygd/V20nzBMtbGNXAuxU20Ah8j7vlebdbRDFe85Y0bfJSF0NUbNFOtBYqkp8R2+Tg/cvn5MmT",
-	"Jz8cNjkQt9clasEYwkhgtGN7CP4k+kdJgOtVEEvQfw6GabgToRWDrmKYBUzSqvSrlI/CFltmj2fwyefW",
-	"19qUrhsodvir2GDO+qqC1SV5RrQgj/v9br/fJ1LMVI88v/oniSFNnVeNXnOVGWjUBECTmcjThKBwQEe3",
-	"kNM8peQAmz+b2awz9L+iLon+l/nPkfnPfxuzkg4xDoBKyegYrrn1tFmzMpMwYp8g8Y60P3KhoUf+geYp",
-	"+jtwGwZ2/dFiZHKdtfYCX32QGQ8y4z9OZtSN5r4NhyuYWwfZfNASWt12uvZhDSLcVYK0ugsv6bL2JlzD",
-	"J31swKyMvAhprZ7/VeTOyfqPLuncR7ajdfQ15ZXljRWJZfi5Yf1Ckv+5evePBpHl+O6R47teXDm+3Fkn",
-	"1dxrgVzD+Gq8NltnU78Hs9DcWMBQirlHirx6e/GcpIzfoGUcl6a3Mbkhwcsg+zgTjOtzXxXBCUapNBlK",
-	"vEdXBg94DITn06FtCl9nWCPuvvaAd/atcBUzvbdpcqvt2973pz3ZXcXjsBgZT6it6L2h0uRQyKGXv/Jv",
-	"RqlfpeBj4sOerGcFcyKJD19T7g6ivCc87T8mjJd/Gy7dI+84ceWzrzlehReXWakSRIHDthW3NiMhfSyD",
-	"wrvvH2Wu8XEMePdnuzzpGYvhzGba+6t5W/YB/ftazgkdYrEod2Eg5+QpURALnqhrbuUkJcNc2ioij/vk",
-	"4PTkBxLV9DqPnDL3HrScH12YTyOXOU8xAsXoF9dYHgRbKJEnfT+TE8hPSVBgvLhN65JE5MO00BZxMaNc",
-	"2nsC+9I1d7rpUzJlHKn+APfy9OSHwx552n9CpkDdPa3rd88UGeZqTiZUoeJrLx4MFzhiXNV69BE/9uMg",
-	"u8j1BMf/Ss6xYP5mx9iVZZGW2uytOQJyBfpoVdRNHSI3ROIsX0cu3EVWdJYlEX+fYvzkh/UffRDiLeXe",
-	"44ll95+2YZwuLv2XoGn/nTmoizjpnP32sSrdbdAtoQVvQ6L1TM3GQBqJp6pMVk8sjy3thKI7aMFPRa5X",
-	"yehbcQOeKF3QiY1Hwkofbtbips+iyHkZkOmDHawZyOfutn4axsL06sjYgLVETKfLEDqEF7neAOOfp0Dl",
-	"Og7eBo+/J6n8wkV1xc7X65ZbjzFN9ygoIs4UpKNAKttg01o378+g30Jnz1zxLay7K7A35t+hKvUefSqV",
-	"c7OFRvV8Jwd3vJBw2niI88tqLvF+z7OSEr76aHMexCAHqynCkvHoHynMVFHfIQp8CBdRVk0PlroLTBjR",
-	"M+BS2Kq3DZegmBWhCCUcZmEYkzA6QixBF8H4LkLlQAFNISHUCAKlD1FO+IA8ptU1j4TOzEhnx8cRyaS4",
-	"ZQZOg+a/vH/dI29fXtjADlwyBiFbRTSMAzawW0sh6l3zXzHirvJhl9ilYZDdmLIwEvOHWlcjvv725cXe",
-	"Mf3lhZ1rHZa7/dWCpIIa/U4L1Nkrh0Cz7D7x+7TfQr16LvgoZb5i5U4I4kcYM04+vPtwac91ClzviATW",
-	"+Sw+FB4GZx2O8pTgRw4HLMYhmRgUtKaVxbWTft+F+wEPwvCvuasyOCexSIwxpSZixq3n0Rh9PfKGGpQP",
-	"p7GBUdwThsMOZ9qe9E971/wCh1sI74wtEQUBqqEeVkMJ1pT3lLAfo+rty4uvGnXgYHjvjuG5OYU6OnQ8",
-	"hYuZ2/dzcgOQGYangFRPEemwVmFFdu5OBqMWvvEbtY2pfFura0fcAYsSSIxndWwfEk8g7jLKlS/CY9gB",
-	"4/Bm2Jm10pq5h8t1sF4MZ1RXtBQCPFE94kxL75FRZEJvgXBRGnwHp317D1GlVlti6rKsX7EPkq2vZ9WK",
-	"Zk/r8/lwSa40438aNewKq60DoKLQemzYBQqXyuSZdDWYVpkDNSWb9qkqraoQ1aAw+VV8pwp/XdJSkcVV",
-	"pOHj/UiZh78LQ8A5dlYwMYr5lYH7h8wEpu+grnJpG+Sju5aDDTmYUUVoKoEmc5IrjOss3UqziUjhmnt+",
-	"eGBd3HZgDJhMivwE66B3/t/DinJl1Bfy3kJl5sYUjmsOn7RhqaH/6pEidKhEmmsgCdAkZbw23MAN9sEA",
-	"skflx03zLfuUL9DesyeSUSbvlUXvxaH6XmiqAZXgEI9t0CgatzYb15qr4St2/W19rEHyyspAyOfBe0tB",
-	"Le3CxNpHnu0zoKxcSCX/f2VcWbBJ37zwP13/xT+Efilynuw6Gu3q6lUlGerA6rQuKwoz1qxnBZLDEEND",
-	"HFwhDsrXXKhat4H/X0q0b22EO4Z6Uals3p8tm0EOaHDpmk0kVUCEJGMqh+bImeHW/cNzEizA8H/0FKGG",
-	"fvHi6ujk6bOjn5+/7ZKh2UzbdgeYJFLM7I1ldcl1HNz6q0qU3Ji0gmTWv8P8nUtXdRS0e3FQQlqtH9RK",
-	"JjzeAxir6NeCmPynUexX0+8t6VC+QOcrKTnIEcZ6Bw4/WxH5TDLt4vWDcbHjlKX5FGx9tCpN/YTPKzS1",
-	"3sazHyUP3L0+OQN3h9C2p772aN3Zfek2mm+rzq9/z4wE/WFlwYQDy9eZVl4+HD7gTS3e/AwaTaxdoU0h",
-	"9jeTkT+hPMx8VZ4qrtnCWAvotk/JWa3Edc/W1APCf1tC1SLDDjnrCqF5FqeCW9/vVvTjdO0FDdaM+V0q",
-	"sAbwb1p/tdcw2fyB1nZ17ZLNK5RmTDbrTFGxyFxMmLuHsSwvlkIp7wVkEu5D1/W94efHMUtks5fzSlNp",
-	"TFMypPHNWKINqmLKXSKcnBdRumJEIjNWZCxg14qrrIZ6cnJ4Rij58PzymseCc4h14cY1mv6Qcg6y66tU",
-	"EEgV9Mh7ysegCJaPkURPqI0AKoDHsUZsnFte8UiRaEo/DQwYg4lQBgJjmUsYobv1ACvdFF/3JFbwrBao",
-	"WbKecQeev/7p/U/+u2+e/YTAbsR8TnYGQzH/VYzVzOuDOWLKu+SPHPKH+64GdmK2D9mHngl5QxBj0T9r",
-	"iMZX1Qv4RYHcW3ILLItTyyc+m9MaOLO40aBaoJO9qZit8avCZdyGkZHlY4KMqHywqmoR79IVWnO+f5Wn",
-	"rgpRgYtmd1eg3gr82s7CMieNWmIDXh4jxz/+7ATSF3eBa/uVbTfVUlLkBS/knfYIZpHp4PXl7SkRkry+",
-	"vH1WpkZmVE+CRFfXeHyREzfki54+rdQnPqlNaVwXo4hd1vFGpwn2bll9DbPnigJl6M3uuWJZZgkR8f0w",
-	"nCPaj9gjp/3Tss0ljp2wBGuMjJijQPfuOTnt/3DN8WXsCV/cifoDM/PKotU8hvkzhUUWuU9RCprc119a",
-	"2pE8m4Dkldmmb1xwV6H1awgk+D7NBTvlakPBaLHmSB6Mhd0w2YskwVoDhoGU8snTFsMasULO9yngl8rT",
-	"LF5PRpiyjK8dKS2BTiMjB5CtpOwWuGEoNmhJdUvV3FW7XCry173mv4shyULxYmv+9QiGVNgiDxOswjAV",
-	"XGjBWUzTdE4YjyVQhbUVWRKdY6ihNSUMA7vm0Ruq9BEmXx+9/iky+yghBnYLZObjL8xOGFPAJwfLoPI2",
-	"JRK0LctLZownYnbu+BQeR4KVNtOkNEWoxqKPZlznvbKBGsO5DVv1lYuRJ+LeEawnoa65C8GLJCjQkV31",
-	"YY+84+ncJy4vlDjE8oYGXgVcd8lIpKmYmc1wm3/NayP9z8PZMQikWFHxYhGE59Kn7HtCXvNUGMs0qhQO",
-	"i3pFEc8umU1YPCEx5YbVK9CuRK0yViCexBVWRehe8+V6n5Grr72i9DYWZTILR9XD1vq2MLrQ3inWkU4Z",
-	"t8mk5g9rlz4uskMNHmCAaibFJwbKThenQvkqInZ36q0/80tTnY0FmSumU3qkwLxkq6JmLFYhFhbmME3T",
-	"xvIJ9rNK0lXQluDA09y/C1L7d0hm//5dDNW/LUUdHnQ3ev2wvrNBXeQuS3zEJhattETrlplUUM7ojpiD",
-	"jPkKtrAWLtsiSrnuCvE2Lf+3/tEPHz8/7j7+4UsrWK8wR9CluC2wBwtA1xbdx5Rj5btxL2Jz01lhSxBc",
-	"/GLZj/Ywr49DWeLAW1SPcCge8limDB89I9d5v/8k5vg/iLokwp/9czO6+wmZteBAooRqehZZspuINGF8",
-	"fM0pJxHubuQbpVNlay6QiyqjIwdcIA/vEjMSFjk2rF3w684Zue70er3rzpfo8JrHwuCOTTVAvuX5tquL",
-	"UtS3hsTgpK2MS1LBxzYogjIOyRmRkAqaXHOF8U6SYugxMnEJ6dzXXy34LtWOvRrIHR7bpxTrBwm0HK/5",
-	"ECbM6M9GBmB9WCfA1STXiiRixrtmlw2rMVRRlVeL+GjYz39wTakyBK3aGOK3j4ZqFxoi2IeVFg6/ffzy",
-	"sRoMdAtBiY8r3PmjK4NdL1yllFJrclrOZqUxK5JoVW6wzeOivpGELX6/UDfA1pwKRKAt2h32kfjf9vv/",
-	"6vV60TWnoQLQrZRReBRK1h4x5O2m9hGomGLskFECmgS2cj+mjmGEamOg0Itg1/dob4TTNPAsu6jvMHK5",
-	"tr2IkLa0OzJAx47viqLYj+PYcRX88Xgogd5gc+4mnR4pB50lRlENCnQjd1zOpvgZ9Eszz/Ngmh+LWfZ5",
-	"j1w7YeMlVl6WR/qekCVcpW/I4BdTogee9CrssMXQlnDD638tsUEGHZDPSYRWzSCTYghJUQrdvswFwedo",
-	"quFnkJA56Gb8eeNB2SPKVCf6T0MVXF1pdRekfjdEGUuRZ6sDs3+2r3zXMdmvhFsHdvlcGYptd+ThZqA5",
-	"ChvdP36bSuRD1tDe/18f7IFaCJ7Ut+6wLVDKtdG95wiPYvqHwOR7C0wOML8B8e/skrVk1TIE2dPJQ/Tx",
-	"jqKPy/M9x2BEq+0oTefdolI8XYkAK055fUhyw3n274dpGO3ILe0BSxpijVuwgJ3ffbeJLi4xZ4+Czk51",
-	"3wHFf06c/Vqi7j3glbuQxG70EO6I8/Wy7XgK06ErUrfa8HjrXvzuzY/2yaC4sQ9MuLEugJXKeCl4/4y4",
-	"AZGPP7s2YivVtvcwFbcQ4HUr5c2v2TfucWEwCIUrIOsDavA2WuiHdKEG7LG9WnEzsZ7wqNzJrVnbNmjk",
-	"691XQ8TKTnTNIWLrOtMZTSGvYagXSXIXvAtx7gG56qMm80I/rFLoVNy6/sMYfIAVYPUE5OGupOnZlDIj",
-	"pSiPd519c+WskrfBDN+4YyYA9SvlwD2orPepsn7IJfeqwCNFAlogU5EAsbFNYjQ6x+hWc6qAkTk0TUsr",
-	"f18OnQnQVE8ab2AuRZraeLGRkIV3v0cuXE2fp/0nZYSu7Rvt+0OXsVwJ1XRIFUZB5dxd46T1t3mvLDz7",
-	"xH6cYX0xT1vfzYBsSeFbqzj+HjtqmF12ESMl0DHl9obdR6BU0Me1JmqsiGPRq8WdHHPlRGx4HsYr3cBc",
-	"gT7K6JhxqiE5I0/7JANpjYfh3AdpkwOqydTIopN+//D8mtuYFhJx+KQHtjdx1CNRQC2Rb6hVhMQUdXaR",
-	"jg58ULZtjN3FGEFDP47yDpvaC7/C9bZqVBWEdu+gLZOm4x2MgsvbokHwgkueKjhiXAG2wcZ6pVTGE3PG",
-	"PtAdI2ixIGlR3f71ZRFl3xCF9kfTCk+ePqtkEDxuveBpRdYvxZoNhUgBE2+6D1b4f06nv1VScIP7vMXt",
-	"THJ7XGE+R9BpJiB4WxTph15DaNL3kMRhYPyqdYvWJXJ8LxeD38A9394UQpup5t1FYRGFMwlKpLd1Ntwe",
-	"vQWNRb5dW01XX9tMd4Rp7EmY4e5cKObXLmZuW9pGFcgrI+cYASzSHNtG2laJNqA4fG6DgCOi6NxmFvTI",
-	"PzCxokya79Uke+GOOcLbS42Ih0Ipfw4zsrrT7zLgv1IdT1x32LxoqG5RHduqTeZ7q9dQhmgtMozVzp79",
-	"M4olB5Ehvgf/0I7TLR9SLXfuIXK2a7ODaB8iv8Edf5k/kM0D2TyQzSaacpmtcDxhSotKef56VDBwL+Q4",
-	"EC0p+mAEX2odv+hdK5M2n/a719y71J72S5/bOanzrK30hb0tIHrlltHKN4Z9TOt7YT/tdztT+olN86n5",
-	"o4+OH/tX6fbBrsQgW/lt7ssds7QV7XwzwRE+XEbW0m65scTRig2YWLRsS+rYU9CEOeUicMJRdKvgVufv",
-	"eYhtvWMRKTHSR0klwPUAWzfbZ8mA6vNquZUh2MRbCbmiwxQOdxDqWj2xyN9zRRjSkqcpyblmKaFhWlHO",
-	"LWBm0SlDueOWZb76F0ih3GcqplwR+MRUfQZSveuwjseOzBszIW82uTfYN5P8CTRl6Z9R89kRDZhNJAnu",
-	"or1MLbKosHnMEn59S5G9BRvcj7f6q9YKflDov0ot4GmuDV931cEYpIm6UyRSKdUr2chn8QTimzvHIy12",
-	"3hBDVy4VwdcTKfLxpLxQ0hMJQFI6B6l88Y9M2E6sH55fkrAA6dXVq2vuq4+G+fkJScWY8S7JJLtlKYzB",
-	"t22NhXStlGxdvB65ILhOMsOeq5RjaNc1t4LMeccRMh9KJ3POGR93CbOp+pkUMSjVdfdfBCuu9Ya5wlau",
-	"Nf3tIL5Bf3ew13d0HuzZ0x0AitC/x61roni7c257Hyh/N2H9ubHkQ+p0WMvFbJU5ULXhC8mwFW8oihCd",
-	"yZzvmC04FCtKE9oI31uwtVIPsEWAW7zgXazF4KqOHHZJbNiD+RivVfDm6pozbl3i+L4xoEDZ4ohGYciY",
-	"40HvrhwDJYIHU/fI0/6JI+QgICsKKoohhK7YEKK7TaIXknAR3kP4eLWDyCowPQwCGxgdFK/KlBlzfnge",
-	"zHgD88GUqalRKyJSnTGzrekUoeQGfB/OoriylrnSgKVC4HyRGVU5XFDtLbgCNMxN1RZlzDmqsjuqo7x/",
-	"z8QV4sFrPhLNlQQQbSDxt50Byvzp+dZTW0967dp/phpmdL5jVoeoWCLoApMLa6Dtns3hPfkNzNVK56Qh",
-	"PkdtRHBX5CpX4Bo6zknCRiPADr346gL9GqRjPIZrfhBlwBPGx9HhWcDjFBkZa8dWn/LWNSeWKG2bdClu",
-	"LU8TkmCBLmUhWuW6/LtZ154p7+8wb6rS4Hbuwem3OjnqkUKxhwhjt+ueE6TqyOHModyOJf97yFIaO3Hs",
-	"KQpFWyCVyhrHllZQAbBV20aMj0FmktkAtDG7BX7ND5SokEtsG2orAp9orFNLkI4wnSoFyWEPRSYKXC6K",
-	"ucxrE6quua0iV85XR2gXdpMcHezR8P87zN1cX9H4b0HqQbU/W+v0wSTYEbMwtFIhCs8vduUMKEkfxcuO",
-	"Cd9GqH3SgdCz9K+w4C/GSdWJTkUO8LUFsTumjB/WxpfBCslXcx3xUsix0Br4g5Cqr2Ml5Bg0CZIJthNR",
-	"9TgX6nZnTkPfua3pzMWMxjcUK1+7vBDVJSlTGrihJuyC0zXIJa2f2SbsdckUK5B1yQ1IDmn3mksYCqGL",
-	"tXZJLJlmMU3JyBhcE6omoFy/V9t+waxSjlDsMY7CzFYQxw3qXnNnr2Lha8s1ky6RlCn8YKkuNwa22eY6",
-	"VumMwfd+sOUt9QSuObYxwiqBBM8V3Wvmy6hi2dc7reye4WVgqH1/y1ZgCOiVLipfNAYaVDbWhhoEsstu",
-	"wINp+DVNQ4eFPkc3OK57tRCtu+CI8ZFotBErLTW85zjnN1zMMOxmYhP9yRCAF5buiiKMCy6Nr+48+c93",
-	"mewqN4dqUHqNs2kV5u7PygvnWu4lsexACBlqU1X9ukv5Mn55o/y72vxCLNcei6Sa2dZWDCDUz83XjTMo",
-	"o3jaG5l241/5D5qHZIuZeMXqE6rhSLMptN8C9AVtNVrLmLHWWYH3Jbwtrl3S8ZqoMnClw/8MKX+va7qz",
-	"VIIh78hUlvgDKkTVKjlbCT7fJHJGVcAUm8Tesg73LSiMrtb2g7xrlnc1ynRt/OI9yLtKBGPKYuAKVvVB",
-	"fONe2SOmuSkQydYF0DiIK0j3PXEqvGrLpbStfuxaNAPZ9fXSjaE6AqpzCRU3gj+qFVjhXgl4lsiA04z1",
-	"/Hk0HfK7DPjF5ev/uXr3j7seNE0SZmPjL6WZRzNQPkHLSWHbUqXphB0sJBFxjonUvlQF2PZUw5yltvZQ",
-	"b2/FMj5MmCIhEN2iAcwGlTH87s/pNG2x+//Xxds3m+2+HziMoV+7nQdmnsPe97f9Bu5Nth97hq1U4d/j",
-	"G3vkbBfJlHGcZRVfe4HXugbc3ndabcHgCCLGEbNtauNcaTG1bdvCM7NnsoKHmRcCBobvn8W2Jnlj35oP",
-	"QXu5HIs/pInrnVYObsPcRApkLCk6zk/7T2zIyIwpOGyq1GCO75vvk43bbSD9qvUaDAAvuJbzh2INWxdr",
-	"CCingXA2zkRDmgqcd86/f0Rj2z5kJY90Jaou/LvfdeXa6mLWd8/wFbL8Tv2JCugsLr2IOmDSclHD5q3O",
-	"WhHKi7i1qn2LfXfg3l1TfKcdk3dxEm5I1zm0ibVX0eFbZ/JVaL9On46FHXtg89uy+QXyWk9CG3P9Repa",
-	"IQBa5jAukUuLbEaGSXfJuaNU25NXaZEp7PBno5eQZDH6wdHNgzepvrOH3c1l9HHX27fiBjDsG7d5Z3z5",
-	"DpWhy/rNC2UhxQyk71lsxUmqBEkFlgktl4CFTV2eunZt283rj1TA9BU5cG+7Bq5kKiRgB1W7J0mNcm+z",
-	"h2pQ+lti3P17ZNxGvua4KUnJlR6C03aYqbYF198Naz+25LGBnv/BfrBP18jla5xkVcSkZ2MPwqDR8YLy",
-	"dAqaYvdpLOnFC6ng6quVFefU4c519d1Fov2iAHOSFIku3JkgYp2RH22zfNfF2yy56PBtFqzIqw8fLsmP",
-	"VLG4DI62W8MS83uuQF7zog4tholSqYOIpkTgzBlVaiZk0iOR1mlEDlQeTxCkk9NJZGaLfugn0aFtQRyZ",
-	"VXGaRihrprnOaZrOCXyK01yxWzgv2mwBK6ouW7hSdguK/NAnCZ0r1/jY/PBIXXOUh75Wy1nVnjkkUzrH",
-	"WBn4FAMk1V+bWyHXkPeepJ0n7K9joFRnT1Zyli5REzHjtmC54DHYOnhG+/AU9SABd1TAhRkl1eF+lUvZ",
-	"shiSzjzFKheoiblEMdyzkDz+jP9f3/vGKJZNVLXOLLJfJ1jC/8EY2ra3F5o7Dqm+AVunvguOx6a71atE",
-	"rMX7rmqLdMzkGa+6XKykq9u37ys5HmdbWw4W38ot0IV0djjy3TdBz0SaGrKurHL5EvPInWPbXtcNVrXZ",
-	"z+ivAwVx5BO5jWIyETMiRhp4paEP1S4ShSlbpACVHjYFkWs7xNBQrLrmQOOJq2OAlSjOSRSkgQ/0RIIy",
-	"ljfWPzKTTSmfmyUriHOstjyiLM0lKDKl8sZBcc0TMePnJJJUwwDLweEA5vinNsMFi2MoTaWxSTOQRosV",
-	"3JinUij7ptG0NMjzax42fxiMUzE0ellGcwUKe6P4oziwnijcCCP/lduGSvMIM95y9Y+IKM3MUAjZYY9c",
-	"TYTUYCQV5jDc0lRhivucUG2FV41Cdpk3EeUeLgaXJ7pnx0MTBHVxZEJCskgqf4YLl+eY1OIyK/bJPUId",
-	"qEaa2OucttLkyr59T7jjZmuqsoI1cR4pglLc5yh9r0FiFRFiNEPD+pav2rYSHcHZF4lOLdSIotTF/nWI",
-	"han+dApEsf570hoiL7us1Hcy3CoMKPqLUk9QpuYsyO1CaPs3GGCKOBBzqkmeWgyWGv32ZMp4roEcUKMq",
-	"5DQlagaQkT9yyEG5qyJI2ZgVhb2cPD00gjkBDbEeCD7A2O6BwToa6wjLtQSFMkrvjs2MVXkcg1Kj3Enw",
-	"NUqDhzwJhjxYyA60bMYAr5xuIHN+2MOBPw1ilsgBpkp5Zcr64ti/XPyvz4BUMeXkILp8d/WBhGTJEhkd",
-	"nmME+TWnQ4WhcLqUlbc0zVGBu4FMN+gadZS7e0VjcZZ71jJqp39QMWpVjGT3/MW+WKNelLiMRNIcwveC",
-	"O+IvoRsJ6VhB6ju2+IbBYfXuMLO3MD5+F0NFZiCBgB04McymrJ5BQzaRGvY4J+4915a4+E7PWFwXHfg+",
-	"5wXWXeHivoc+LVWQV8nWV34vA5Ze3dKHGI+GUhRsPAZZwTHE/jUUtnmExxriq2QsrVfxwoSf/Wt5y7P9",
-	"6RS9cAuOypT6b03tK/LSmnS+EnSn3zSrfOekncYV7MZBVFcFIyrVLVXDnC/zJnTevepTM9E9az9NEDwo",
-	"QLUKENs33TVyZJ/w0oIbX7lX98+JF2Zq7HCsNePj75HP/irkjcpojFEQuNRgNfX5RE2XRfbz1Yz1V6Ng",
-	"Rm6EwXREI183x0cDvH15gdf4gqdzAlwK3zEA669N6C2ch2lXwEdCYnUcXcvpalBlH0Fsy1hyn+FrbXAU",
-	"a/pU8fTPwdVmO8fwGt6lJm3Y1tWre+BYfpL1bdntJvwnaItXV69InDLgesXZ7ko3pGkqZgOVJ2LgQ6Ki",
-	"sn3UiKYKDkkKWgWdJRXwhNCg2vOjMp6KaHHNIzNeRA6wkrXSCRb7SueHtkKCfzUFpYh501viRW/8BgdX",
-	"FeX2wPmK8e+b6VUnbtTm/pQsz1DzjkliWW1Dsd1Y3OMNuwVyYFDUdR86dHKecYIpq5iQJBOQy73YerVF",
-	"iX/B+b7rFDtcQvu+9Lhhf6K0OrfeEkktiq1ATvNCi9Q4o/uYV8kYS19PgES3DGYgI5tfkXNkrJH5IyKc",
-	"TrEooi1+b5657lTtEuyoXplXZ3DgW8+mMzB+1WRpA8BDc/s7J9IZnG+gp40dqkhqi+y/JjmuelBXYuQl",
-	"gCUi89kj5QuYKoJ6kb2/LBRR805tfzobC57SslU9TaZGoBTNNRLfIbBbm6XniO9P22nwa2HkT74r4QqM",
-	"XIF2S00Gl0yr+oPt3xtD+uDQ9iEeufb8fwa99eHvr+FegTT7kaBfteFeK4R1GY3/iYj71dMZnaArZJmQ",
-	"BKaUpZsTQK3QPfYugb1V3F8hqRuK5xucu3Rg7Ymu/PA430akVSPk/WDGQH5g3PWOtYJxhw6rA1S7mNK2",
-	"ZQpi4OGuENuWtaJKsTHfA1q3LpNiMw3X1cG6QDiR29paWPvAejO0nWgK/M5o/x5LCuBwGPqTKmG9jEwX",
-	"8T4zqg4fSKKWJOxBEGoRRIttFBusOuVQvB7/c74XCigcCdraUhtRg7Xgls2vGwzxxGRb/Lve/fGLW9H3",
-	"RysSpuJ2iVRmri6/p6TDBxVqV8mLZrs9gY2kmO6YxM4SWyvmnpUm8g8xFMmcxBT7OGC1Gj2BqYJ0RFxb",
-	"liXiqvFk2E+/BYvXreLBgtB7KWS0nb1cq1WdAd8JxldR8QX/VjDRLi958ME045U9LBt5G27WHfDrFqT9",
-	"pTnm4Z/ulT3ih5tiFYr8mLM0KUvBeJ3GtmcnQ8apnO+vZPN7yITUWAQ4CapntKzWXB34c2eIBV8ucj0x",
-	"83zpfu44afNciBsG+NBMj/FRlsZzmXbOOsc0Y8e3j5Ge3cyLIuwV0FRPusQdbOGRrxS9ZtpIrF7QtcSC",
-	"b0BZ8P6zMfdVj/0NmtlwhkEQeh6MYaiqZgRD+0GF0bK1CaLq8vtYT7qsYxOUQcPwMaxuHAxjK8cuD2NY",
-	"yigF0ITxW+BayBBW27Vu+as37BY4KOWzsw0YZZt1MmFqYaCgB3vN5i11/+nWtLPyS6U+JXIE9vrDTVHp",
-	"mrA8yUuzyKMZS4AkVE2Ggsok3GfchJrv/hEkZyni250mrjkdYh6aRkni+7TXbWSRA9Cwmb5pHVXkCgc9",
-	"ujII+MJ1b6n2+qk7kTBZtFvZuG6Y5FIAHkRElTmlFSz3ERP1OINBF2VH91vDS4Ihyp/qgH1L4wnj4KmD",
-	"lYjMJFKgK+R34GvFFOWcqrfZTBndGWhyhDGUNzA/DJexWACkfiWaTjOQR3CL0BCaJ0wTLZ0DsyDahOna",
-	"syubN1SbNpB3XkDYegeQkOjTkWvOcOReiwjlagaSnPZPSOR+7LkfBzkvgp6Clvc4VUrjG2uIupfJQZnn",
-	"GNi0WLAg3BTfQOLLxy//fwAAAP//",
+	"516v9+VL1CUz7I8SxSKx8UHmG8c2MZRHETFCgig6bEQ98s+yp4gvoIDs77Tfx1ijaouMqEuwYjc5PTnp",
+	"kQuCsg0ZiuUxiJrMNuO35J6BjIHrI+CxwHYmKDIaRvcU6VAio5JOwZzggadO207msNzIgi48ZBJogpkF",
+	"I0PYMzCsfOjI4q/EmSFmj5lbKUZ6Q0K0ICfkLfuRHJw+fmK71Sy3AokOcZgfrRxWWFvPcDPDdEsai5bE",
+	"a+RF9cErrbN3PJ13CXqKoWtWekWncMU0/Ncb+unQbKx9+ygcPiFGvHfJ5S/mPxcfnr8yeOaSIqY5xpBN",
+	"oZ7Nixl39E0OoiuIj16CjidHZsozJO0j+2uErN8wLR1PzElE7+xzIxP0BOSMKRyZhcT+xHHmSpuQqEd+",
+	"RC0MUfxHqlgc8H679QZNKKa6+ugyH9dkLB2rqVxkNJ7A0Umvb0NNtLFQAhXk4vJ1UE39rNPvPbGvOgHb",
+	"Oes86fV7T9B7oSeogx6j59Z5tca1umCeMG27R6guKbPjiZaUKzQ4VLcaiWxfxtXa9g0GI2cG2ZC19a45",
+	"ZmwYkrQ6jWW7MU1T13HHbAei7wHF6TlAoszeJkyfmR8iq7/gSahrjo0e7A+HFpVhhMkz5ySasCQBbovh",
+	"GuTLDWwaOURxuMVYZMRSjUMOQc/AxSUaw/CRItYcK0wVtBmNBUgOtO2eIdLErHLRpjzsEtte45q76cUI",
+	"tSrzoyI0SUie9UhkN+O/cGO9yhLy3WGuLciAfMVAbnGlIP3XSeesY2zqC3+s5qwd71BY3aFOE3etup3Z",
+	"QCuefXOARiUugVru1YHnUqmdUFuzsmHyMoa+nL5tpH79kEHsZTHiGv9VI3SML+xMu3uL+tGwDN5Wo9Vt",
+	"SHmyx8+tp6DFm28wnefLx7LoBjKCk37fXSdqn72SGZ0X0er4d9cmvt0BeeTDEHO0nhbNS4P4SATuzZ5h",
+	"U6cWhLqRC1CPf6SJd6DhJ4/Xf/ILL+u+2o+erP/opZBDZBzBjWmbqeBThky8bGJUVIrv/MLZiEFCJKAi",
+	"4BdPRr65GGbC/Valro/dTq2JY+xTNwAyPpzrGBtIHTvZcWbj7LCZtSs3Xz2I52gKIrN6YYvykiJMkNAx",
+	"ZVxZY8IXNcaquQfGwL5hiRGF5kcbSNi1ao5Zj0Fly/4xgJHYcN/eEqOyIaBvigBep2j8KJL5znCxNjr2",
+	"S9W/48rW7I0e6iNeawjDucsSFhvB5QMmUQjYSHlbZnpIkyJG6wDTTJ2iSV07vMPvg55+kvMjmXNCi934",
+	"n18/FEawSxSydm1IXl6zWkFZnoCs78aRlhFyzqcVaEs1ste8aJNs2onfQqyW6LR4FdxSviykETaMWNvw",
+	"uhE0X26rTjvIlQ1Ur96mmidYjsOoBt4NsoFG4HvyLc+73SKK8Zq3pGmTl7ouomKLdq21qJH8jNgmB+9f",
+	"PidPnjz54bDJ4bm9LlELxhBGAqMz20PwnegfJQGuV0EsQX8fDNNwJ0IrBl3FMAuYpFXpVykfhS22zB7P",
+	"4JOvBVBrU7rupdiRsGKDOeurClaX5BnRgjzu97v9fp9IMVM98vzqnySGNHVeQHrNVWagURMATWYiTxOC",
+	"wgEd80JO85SSA2xWbWazztv/irok+l/mP0fmP/9tzEo6xLgFKiWjY7jm1jNozcpMwoh9gsQ7/v7IhYYe",
+	"+Qeap+jvwG0Y2PVHi5HUddbaC3z1QWY8yIz/OJlRN5r7NhyuYG4dZPNBC2t12+nahzWIcFcJ0uruvqTL",
+	"2pt7DZ/0sQGzMvIipLV6/leROyfrP7qkcx+Jj9bR15RXljdWJJbh54b1C0n+5+rdPxpEluO7R47venHl",
+	"+HJnnVRzrwVyDePB8ZpvnU39HsxCc2MBQynmHiny6u3Fc5IyfoOWcVya3sbkhgQvr+zjTDCuz30VBycY",
+	"pdJkKPHeXxk84DEQnk+Htol9nWGNuPvaA97Zt8JVzPTepvWttm+/D4XLHgSeoEXieEJt0fIN9SyHdQ4j",
+	"fVRDMxb+KgUfEx/ZZZ0xmPZJfISectcW5VXoaf8xYbz82zD2HnnHiasQfs3xtr+4r0uVIAocgq646BkJ",
+	"6cM1FF7v/yhzjY9jwOtN28hKz1gMZ7aYgI8+sJUt8EpAyzmhQ6yH5e4Y5Jw8JQpiwRN1za1opWSYS1so",
+	"5XGfHJye/ECimnbukdP/3oOW86ML82nkigNQDLIxKsk1VkDBLlHkSd/P5GT4UxLUUC8uDLskEfkwLRRM",
+	"XMwol/Zqwb50zZ06+5RMGUdGcYB7eXryw2GPPO0/IVOg7iratfRnigxzNScTqlBXtncVhnEcMa5qLwEQ",
+	"P/bjU7vI9QTH/0r+tGD+Zl/aleWqltpsYAACcgX6aFVgUR0iNwQbLd9gLlxfVtScJa3gPhngyQ/rP/og",
+	"xFvKvZMUOws8bcM4Xej9L7yoSHl3DuqCajpnv32sKgQ2rpjQgrch0XqmZsM8jZBUVSarJ5bHlqZF0QC1",
+	"4Kci16vE+q24AU+ULq7GhlxhMRM3a3E5aFHkvIw59fEc1nLkcxeQMA3DfXp1ZGzAWiKm02UIHcKLXG+A",
+	"8c9ToHIdB/+G8PiraaIu1i12HmW3Q/VI1nRbg1LlTEE6CgS5DcGtdSb/DPotdPbMSN/CuhsJey//fShs",
+	"79HZUzlqW7FVz3dy1scLmbuN5z6/rCZl7xcFKrn1q7Eh50Ewd7CaIr4bseWRwpSf78Sv+iFcd1mxPtid",
+	"XSDPiJ4Bl8JWHG640MWMFEUo4TALQ7KEUV5iCbpIhHDRNgcKaAoJoUZCKX2IAswHQzKtrnkkdGZGOjs+",
+	"jkgmxS0zcBrK+OX96x55+/LCBqngkjEA3GrIYQy2gd2aMFHvmv+K0Y6VD7vELg0DHMeUhVGwP9S6TfH1",
+	"ty8v9k4cLy/sXOsIw+2vFiQV1CieWqAxUTkEmmXfOEmc9luois8FH6XMFxjdCQ39CGPGyYd3Hy4tKkyB",
+	"6x1RzTqXzYfCweIs3VGeEvzIoY1FUqQsg7XWTLToedLvu2hH4EHWxDV3RSHnJBaJMQzVRMy4dbwaA7ZH",
+	"3lBDJeE0Ni6Me1pyCOXM9JP+ae+aX+BwC9G4saW7IJ441ClriMe6JTzx7MdAfPvy4qsGXTgY3rtjeG5O",
+	"oY50HRviYub2/ZzcAGSGRyog1VNE0q1VvlECuJPBoI3/NCrf1oLcEXfAGhISw3mdpIDEE4i7i3PVpvAY",
+	"dsA4vEl5Zi3OZu7hUlOsR8Y5CCq6EAGeqB5xZrL3LikyobdAuCiN14PTvr2GqVKrrQh2WZYb2QfJ1pcf",
+	"a0Wzp/Xpl7gkV0nzQebVY7V1ZlTUZo8Nu0DhUv88k65k1iqjo6bC1j61q1UFvRp0LL+K78esqEtLK/L0",
+	"ikILeKNUVlrYhbnh/For+B7FDNrA+0VmAhO0UL25lKCM3svHmH6DQRozqghNJdBkTnKFkbClV202ESlc",
+	"c89CD6yH3w6MIaZJkdFh7yec+/uwoo8ZjYe8t1CZuTEV5prDJ224cOi+e6QIHSqR5hpIAjRJGa8N0HCD",
+	"fTCA7FFfctN8yy71C7Qq7YlklN2vS2gv/uT3QlMNqDeHeGzDbNGEtvnW1igOX7Hrb+tiDtJ9VoaOPg/e",
+	"WwoDahdY1z5Wb58heOVCKhUeVkbiBZv0zesLp+u/+IfQL0XOk13H711dvaqkjx1YNdjlkbnMP51LDslh",
+	"iKEhDq4QB+VrLriv28D/LyWaxDYnAIPjqFQ2s9MWRiEHNLhzziaSKiBCkjGVQ3PkzHDr/uE5CRZg+D/6",
+	"o1Cpv3hxdXTy9NnRz8/fdsnQbKZtrARMEilm9sK2uuQ6Dm69YiVKbkxaQbry32H+ziUkOwravTgoIa1W",
+	"iGolEx7vAYxV9GtBTP7TKParmQSWdChfoPOVlBxkgWNFC4efrYh8Jpl2GQ7BuNhTzNJ8CrYCXpWmfsLn",
+	"FZpabxbaj5IH7l6fzoK7Q2jbU197tO7svnQbLb5V59e/Z0aCLrSyJMaB5etMKy8fDh/wphZvfgaNJtau",
+	"0KYQ+5vJyJ9QHma+7lIV12zpswV026fkrNZau2dr6gHhvy2hapFhh5x1hdA8i1PBrbt4K/pxuvaCBmvG",
+	"/FMqsAbwb1p/tTc32fyB1nZ1U5PNK5RmTDbrTFGxyFxInLu6sSwvlkIp7wVkEu5D1/Xd/+fHMUtks5fz",
+	"SlNpTFMypPHNWKINqmLKXeqgnBdBymJEIjNWZCxg12ytrHd7cnJ4Rij58PzymseCc4h14cY1mv6Qcg6y",
+	"6+t6EEgV9Mh7ysegCBbckURPqA1NKoDHsUZsnFte8UiRaEo/DQwYg4lQBgJjmUsYobv1AKsNFV/3JNZo",
+	"rZb0WbKecQeev/7p/U/+u2+e/YTAbsR8TnYGQzH/VYz16utDRmLKu+SPHPKHK7IGdmK2D9mHngl5QxBj",
+	"0T9riMbXTQz4RYHcW3ILLCRUyyc+m9MaOLO40aBaoJO9qZit8avCZdyGkZHlY4KMqHywqmoR79KV0nO+",
+	"f5Wnrm5TgYtmd1eg3gr82s7CMieNWmIDXh4jxz/+7ATSF3fnazvSbTfVUhrpBS/knfYIZpHp4PXl7SkR",
+	"kry+vH1WJpNmVE+C1GDXWn6REzdk2J4+rVSgPqlNAl0XCYl99PFGpwn2blmvDvMNi5Ju6M3uufJiZgkR",
+	"8R1PnCPaj9gjp/3TspEpjp2wBKuyjJijQPfuOTnt/3DN8WXs+l/cifoDM/O6ipZuYiwFS/EqlLsgmFsm",
+	"BTZNqr+0tCN5NgHJK7NN37jgrkLr1xBI8H2aC3bK1YaC0WLNkTwYC7thshdJgtUZDAMp5ZOnLYZVgIWc",
+	"71PALxX0WbyejDDJG187UloCnUZGDiBbSdktcMNQbJyT6paquatnulQWsXvNfxdDkoXixVZJ7BEMqbBl",
+	"MSZYt2IquNCCs5im6ZwwHkugCqtRsiQ6x+hEa0oYBnbNozdU6SNMVz96/VNk9lFCDOwWyMzHX5idMKaA",
+	"T6eWQW11SiRoW3iZzBhPxOzc8Sk8jgRrqaZJaYpQjWUyzbjOe2UDNYZzG+nqa1MjT8S9I1iBQ11zF7UX",
+	"SVCgI7vqwx55x9O5T/VeKApp65lKwNK+XTISaSpmZjPc5l/z2hSE83B2DAIpVlS8WMTtuewx+56Q1zwV",
+	"xjKNKqXWol5R9rRLZhMWT0hMuWH1CrQrQqyMFYgncYV1JLrXfLlCauQqqK8oro5lrMzCUfWw1dwtjC4a",
+	"eIqVwlPGbS6t+cPapY+L5FiDBxjTmknxiYGy08WpUL7uit2deuvP/NJUmWRB5orplB4pMC/ZOrIZi1WI",
+	"hYU5TNO0seCE/ayScxY0njjwNPfvgtT+HZLZv38XQ/VvS1GHB92NXj+s711RF+zLEh/kiWU+LdG6ZSYV",
+	"lDO6I6ZgY1aELUWGy7aIUq67QrxNy/+tf/TDx8+Pu49/+NIK1itMkXQZfgvswQLQtW0VMONa+X7ri9jc",
+	"dFbY9AUXv1gopT3M6+NQljjwFvU2HIqHPJYpw0fPyHXe7z+JOf4Poi6J8Gf/3IzufkJmLTiQKKGankWW",
+	"7CYiTRgfX3PKSYS7G/lW+FTZKhXkosroyAEXyMO7xIyEZawNaxf8unNGrju9Xu+68yU6vOaxMLhjsxOQ",
+	"b3m+7SrJFBXMITE4aWsJk1TwsQ2KoIxDckYkpIIm11xhvJOkGK2MTFxCOvcVawu+S7VjrwZyh8f2KcWK",
+	"SwItx2s+hAkz+rORAVhR1wlwNcm1IomY8a7ZZcNqDFVU5dUiPhr28x8c1lmGoFVbf/z20VDtQssL+7DS",
+	"pOO3j18+VoOBbiEoinKFO390ZbDrhastU2pNTsvZrJhoRRKtSo222WLUtwqx9c4XyibYKl2BCLRl2cNO",
+	"If/bfv9fvV4vuuY0VAC6lSoSj0LJ2iOGvN3UPgIVM6wdMkpAk8D2ZsAENYxQbQwUehHs+h7tjXCaBp5l",
+	"F/V9BDvX9pwR0tb7R57pOPhdsRqbtBw7RoQ/Hg8l0Bvs2N5kBiCxoX/F6LZBFXRkqMs5Gz+DfmnmeR5M",
+	"82Mxyz6vnmsnbLz3yr+b2ofhxvjGHn79JUYhcqxCKFukbgmdvJbZEoFk0En7nERoOw0yKYaQFCXq7ctc",
+	"EHyOBiF+BgmZg25GuTcelD1iWXWiB+zq4IaU7oCCodwNt8ZS5NnqiPGf7St/6mDxV8KtAxvMrowRtzvy",
+	"cGXRHB6Ofim/TSXyITdpfzFRH4WC6hGe1LfuSS5QynVwvufQk2L6h4jpe4uYDjC/AfHv7Cu2ZNUyNtrT",
+	"yUNY9I7CosvzPccoSasgKU3n3aLoP12JACtOeX2sdMN59u+HaRiFyi3tAUsagqBbsICdX8q3CXsuMWeP",
+	"gs5Odd+Rzt8nzn4tUfceMBZASGI3egh3xPl62XY8henQFQ9cbXi8dS/+6c2P9lmquLEPTLixYIGVynhb",
+	"ef+MuAGRjz+7jnAr1bb3MBW3EOB1K+XNr9n3YHLxOQiFK+zrI33wmlzohzymBuyxbYJxM7HO86jcya1Z",
+	"2zZo5FsXVGPXyqaCzbFr65oMGk0hr2GoF0lyF7wLce4BuerDOfNCP6xS6FTcutbXGBWBlXn1BOThrqTp",
+	"2ZQyI6Uoj3edFnTlrJK3wQzfuGMmAPUrJec9qKz3qbJ+yCX3qsAjRQJaIFORALFBV2I0OsewW3OqgCFD",
+	"NE1LK39fDp0J0FRPGi9tLkWa2kC2kZCFd79HLlyxoaf9J2XosG1Z7luTl0FmCdV0SBWGZ+Xc3fyk9XeG",
+	"ryw8+8R+nGF9LVNbq86AvDUpfGvF499jPxVzMC76pVxnTLmNFvDRNBWMc42pGqv7WIxscfPHXGkUG2qI",
+	"sVc3MFegjzI6ZpxqSM7I0z7JQFp7Yzj3AefkgGoyNeLrpN8/PL/mNj6HRBw+6YHtTB31SBQQWOTbqRXh",
+	"PUVlYiS9Ax9gbtuidzHe0ZCcI9bDpubSr3C9rdqUBWHqO2jKpel4B6Pg8rZoD73gxacKjhhXgE3QsVwr",
+	"lfHEnLEP2sdoYKzHWjQqeH1ZZAw0RNT90bTCk6fPKtkQj1sveFpRD5bi5oZCpIBJRN0Hw/0/p8/jKsG5",
+	"wRXg4nYmuT2uMDclaBoUELwt8PRDryHM6s+QkGJg/Ko1mNYlpfxZ7hK/gavBvemQNuvOe5jCghBnEpRI",
+	"b+vMvj06GBprnLumqq68uJnuCFPykzBb33ldzK9dzEK3tI0qkFdGzjGaWaQ5Ng21jTJtcHT43AY0R0TR",
+	"uc2S6JF/YJJIWQCgV5O4hjvmCG8v9S4eir58H5ZndaffZcB/pTqeuN7AedFO36I6dsibzPdWe6KM6lpk",
+	"GKv9Q/tnFEs+JUN8Dy6lHaeOPqSN7typ5GzXZp/SPkR+gwf/Mn8gmweyeSCbTTTlMo3ieMKUFpXuBPWo",
+	"YOBeSL4gWlL0wQiuul7HxYS5Ze9amYD6tN+95t6l9rRf+tzOSZ1nbaUv7G0B0Su3jFa+MWxJW98J/Wm/",
+	"25nST2yaT80ffXT82L9Ktw/2pAbZym9zX+6Ypa1o55sJjvDh/rKWdsuNJY5WbIzFomVbUsee4izMKRex",
+	"Fo6iW8XDOn/PQzjsHQtiiZE+SioxsQfYhds+SwZUn1dLxwzBJhFLyBUdpnC4g+jY6olF/moswiiYPE1J",
+	"zjVLCQ2Tl3JuATOLThnKHbcs89W/QArlPlMx5YrAJ6bq85zqXYd1PHZk3pgJebPJvcG+meRPoClLv0fN",
+	"Z0c0YDaRJLiL9v61SLzCRjhL+PUtBQMXbHA/3uqvWvf4QaH/KnWNp7k2fN1VOmOQJupOwUulVK+kSZ/F",
+	"E4hv7hzCtNhFRAxd6VcEX0+kyMeT8kJJTyQASekcpPKFTDJhe9d+eH5JwmKqV1evrrmvpBrWGkhIKsaM",
+	"d0km2S1LYQy+0W0spGsLZWv89cgFwXWSGXappRyjwa65FWTOO46Q+eg7mXPO+LhLmC07kEkRg1Jdd/9F",
+	"sHpcb5grbH5b094P4hv0dwd7fUfnwZ493QGgCP173Lomirc757b3gfJ3kwmQG0s+pE6HtVzMVpkDVRu+",
+	"kAxb8YaioNKZzPmO2YJDsaLMog0KvgVb9/UA2x24xQvexSIRroLKYZfEhj2Yj/FaBW+urjnj1iWO7xsD",
+	"CpQt9GgUhow5HvTuyjFQIngwdY887Z84Qg5iuKKgOhpC6AonIbrbVH0hCRfhPYQPcTuIrALTw7ixgdFB",
+	"8apMmTHnh+fBjDcwH0yZmhq1IiLVGTPbZk8RSm7AtyEtCkVrmSsNWPYEzheZUZXDBZXrgitAw9xUbYHJ",
+	"nKMqu6Oa0Pv3TFwhHrzmI9FcrwDRBhJ/2xmgzHfPt57a2thr1/4z1TCj8x2zOkTFEkEXmFxYz233bA7v",
+	"yW9grlY6Jw3xOWojgruCXbkC15xyThI2GgE2KMZXF+jXIB3jMVzzgygDnjA+jg7PAh6nyMhYO7aSlreu",
+	"ObFEaRvLS3FreZqQBIuNKQvRKtfl38269kx5f4d5U2EHt3MPTr/V+VSPFIo9RBi7XfecU1VHDmcO5XYs",
+	"+d9DltLYiWNPUSjaAqlU1mu2tIIKgK1AN2J8DDKTzAagjdkt8Gt+oESFXGLbT1wR+ERjnVqCdITpVClI",
+	"DnsoMlHgclHMZV6bUHXNbUW8cr46Qruwm+ToYI+G/99h7ub6isZ/C1IPKhfauq0PJsGOmIWhlQpReH6x",
+	"K2dASfooXnZM+DZC7ZMOhJ6lf4XFizFOqk50KnKAry2I3TFl/LA2vgxWSL6a64iXQo6F1sAfhFR96Ssh",
+	"x6BJkEywnYiqx7lQtztzGvrObU1nLmY0vqFYxdvlhaguSZnSwA01YUefrkEuaf3MNsevS6ZY56xLbkBy",
+	"SLvXXMJQCF2stUtiyTSLaUpGxuCaUDUB5XrX2lYSZpVyhGKPcRRmtho6blD3mjt7FYt4W66ZdImkTOEH",
+	"SzXGMbDNNgqySmcMvo+FLdWpJ3DNsSUTli8keK7oXjNfRhXLvt5pZfcMLwND7ftbtgJDQK90USyjMdCg",
+	"srE21CCQXXYDHkzDr2kaOiz0ab3Bcd2rhWjdBUeMj0SjjVhpD+I9xzm/4WKGYTcTWxuADAF4YemuKPW4",
+	"4NL46s6T/3yXya5yc6gGpdc4m1Zh7v6svHCu5b4Yyw6EkKE2dQiou5Qv45c3yr+rzS/E0vOxSKqZbW3F",
+	"AEL93HzdOIMyiqe9kWk3/pX/oHlItpiJV6w+oRqONJtC+y1AX9BWo7WMGWudFXhfwtvi2iUdr4kqA1cG",
+	"/XtI+Xtd02mmEgx5R6ayxB9QIaoW1tlK8PmGlzOqAqbYJPaWdbhvQWF0RcAf5F2zvKtRpmvjF+9B3lUi",
+	"GFMWA1ewqqfjG/fKHjHNTYFIti6AxkH8p0C6XaZy5VLaTkd2+ZqB7PpC7sa2HQHVuYSK58Gf7gpEcq8E",
+	"bE5kwGnGev4Im/DiXQb84vL1/1y9+8ddcYMmCbPh9JfSzKMZKJ/T5QS37SjThBQOFpKIOMfca1/dAmx3",
+	"rmHOUlvhaFuM2UtJjg8TpkgId7dombNB/Q1/YHM6TVsc2P918fbNZgfmBw4j9deewIGZ57D3XZyYWeom",
+	"J4aN2VbaFu/xjT2y3ItkyjjOsorhvsD7ZgPud1Q5wmAiot8Rs+2D41xpMbXt9MJjtse4grmaFwLOiu+f",
+	"xbYke2M/oQ9B278cC1mkietpVw5uQ/ZECmQsKV4CnPaf2PCXGVNw2FR1wpz4N9+/HLfbQPpVa08YAF5w",
+	"LecPhSe2LjwRUE4D4WycVYc0FTgi3V3FEY1tw5WVbNWV27rw7/6pC/dWF7O+eYiv9uV36jti6YtLLyIo",
+	"mLRc1LB5q0xX5Pgibq3qXmPfHbh31xQSasfkXcyHG9J1dG1i7VV0+NaZfBXar9OmZGHHHtj8tmx+gbzW",
+	"k9DGXH+RulYIgJb5mEvk0iIzk2ECYXLuKNX2SlZaZAo7L9pILCRZjORwdPPgGatvbGJ3cxl93FX9rbgB",
+	"DGHHbd4ZX75DYeyyfPVCiUsxA+l7SVtxkipBUoFVUsslYF1Xl3OvXTt98/ojFTB9RQ7c266xLpkKCdjZ",
+	"1u5JUqPc20yoGpT+lhh3/x4Zt5GvOW5KUnKlh0C7HWbdbcH1d8Pajy15bKDnf7Af7NObcvkaJ1kV/enZ",
+	"2IMwaHS8oDydgqbYFRzLk/FCKrhacWX1PHW4c119d1F1vyjA/CpFogt3JohYZ+RHbH7tu6ubJRed182C",
+	"FXn14cMl+ZEqFpeB3nZrWGJ+zxXIa17U1MWQVyp1EJ2VCJw5o0rNhEx6JNI6jciByuMJgnRyOonMbNEP",
+	"/SQ6tK2hI7MqTtMIZc001zlN0zmBT3GaK3YL50WXMWBFBWkLV8puQZEf+iShc+UaUpsfHqlrjvLQ1505",
+	"q9ozh2RK5xj3A59igKT6a3OL6hry3pO084T9dQyU6uzJSs7SJWoiZtzWaxc8BlvTz2gfnqIeJOCOitEw",
+	"o6Q63K9yKVviQ9KZp1jlgk4xLyqGexaSx5/x/+tb/xjFsomq1plF9usEOxg8GEPbtjZDc8ch1Tdg69Q3",
+	"AfLYdLfam4i1eEVW7UOPWUnjVVeYldR7+/Z9JfrjbGtL2+JbuQW6kM4OR77HTvOZSFPDCSobs3xVeuSO",
+	"vm138AZD3BxB9NeBgjjyeexGl5mIGREjDbzSAolqF4jDlK3RgHoSm4LItR1iaIhcXXOg8cSVccBCHOck",
+	"CrLgB3oiQRljHcs/mcmmlM/NkhXEORabHlGW5hIUmVJ546C45omY8XMSSaphgNXwcACDMVOb4IO1QZSm",
+	"0pixGUij+ApuLFoplH3TKGca5Pk1D3tfDMapGBpVLqO5AoXdZPxRHFjnFW6EURmU24ZK7wwz3nLxk4go",
+	"zcxQCNlhj1xNhNRghBumcNzSVGGG/5xQbeVdjQ53mTfR8R7uEpcnumdfRRMEdWF0QkKySCrfBcvAnB6X",
+	"WLJP7hGqTTUCyN4AtRVAV/bte8IdN1tTkRksCfRIERT8PkXrO4qRq0gdo38abrl8obeVtAnQpUgNa6Gs",
+	"FMVB9q+pLEz1oKa0un5w5TTuRzeJvIS0uoXTFKxaggpGUU8LyvynBe2gUA38GwwwDx+IQYQkTy3SS40X",
+	"CmTKeK6BHFCjkOQ0JWoGkJE/cshBuTssSNmYFdXTnNQ+NOI/AQ2xHgg+wAD6gUFUGusIa+IE1UhKt5NN",
+	"P1Z5HINSo9zpCWtUEw95Egx5sJCCaZmZAV45DUTm/LCHA38axCyRA8xH8yqbdRKyf7kga59mqmLKyUF0",
+	"+e7qAwkpmSUyOjzHMP1rTocKw/p0KZFvaZqjmngDmW7QaOqIfffqzOIs96zL1E7/oMjUKjLJ7vmLfbFG",
+	"iSlxGYmkObbwBXfEX0I3EtKxgtS3xfGNnMMS6WH6dGHi/C6GisxAAgE7cGKYTVmihIZsIjXscU7ce65d",
+	"dPGdnrG4Lmzxfc4LrLvCxf0ZmuFUQV4ljl/5vQxYenVLH4JPGup9sPEYZAXHEPvXUNjmoSdriK+SFrZe",
+	"KwyzqvavGC7P9qAbbpZNeFSWOvjWNMUiX7BJTSxBdypRs5Z4TtopacFuHER11UmiUkNTNfz8Mm+igN1r",
+	"SzUT3bPC1ATBg85UqzOxfdNdIxP3+T4tGPiVe3X/zHthpsZm1VozPv5OWPOvQt6ojMYYBIK7E2xAfQZW",
+	"012Z/Xw1L/7VqLGRG2EwHdHIl0DywRBvX15gFIPg6ZwAl8I3f8BSehN6C+dhbhvwkZBY6EjXMsca7NpH",
+	"DN8yYt1n9F4btMbyTN8VajtGONs5htewOzVpw+muXt0Dk/OTrG/KbzfhO9VJr65ekThlwPUKdNiVBkrT",
+	"VMwGKk/EwAeRRWXzsBFNFRySFLQK+ooq4AmhQa3vR2UEGtHimkdmvIgcYB1zpRMs9ZbOD219DP9qCkoR",
+	"86Z3EdBbylI6TJvuEqtYugdmWYx/33yyOnGjzvhdcknDAHZMEsvKIUr6xtIub9gtkAODoq731KFTDRgn",
+	"mOSLKVwyAbncia9XW5L6F5zvT52UiEvADPZWne9ww76jRES33hJJLYqtQE7zQotkQqMumVfJGAufT4BE",
+	"twxmICObkZJzZKyR+SMinE6xJKZtfWCeud5k7VISqV6ZiWhw4FvPPzQwftX0cgPAKhp5SD1slXpocL6B",
+	"njb29CKpLbL/mnTC6kFdiZGXAJaIzGePlC9fqwjqRfZitdBdzTu13Qlt9HxKlSY0xtgxmkyNQClaqyS+",
+	"P2S3Nq/REd9322fya2HkT74n5QqMXIF2Sy0ml6yx+oPt3xtD+uDQ9iGCu/b8fwa99eHvr91igTT7kaBf",
+	"td1iK4R1OaD/iYj71RNAnaArZJmQBKaUpZsTQK3QPfYugb31W1ghqRtaJxicu3Rg7Ymu/PA430akVSPk",
+	"/WDGQH5g3PWOtYJxhw6rA1S7mNK2YQ5i4OGuENsWAqNKsTHfA1q3LixjczPXVQ67QDiR29rqYfvAejO0",
+	"nWgK/M5o/x6LMOBwGJOUKmG9jEwXgUgzqg4fSKKWJOxBEGoRRIttFBus0+VQvB7/c74XCigcCdraUhtR",
+	"g7Xgls2vG4w9xfRk/Lve/fGLW9Gfj1YkTMXtEqnMXFcGT0mHDyrUrtI9zXZ7AhtJMd0xiZ0ltrrOPStN",
+	"5B9iKJI5iSl28cD6PnoCUwXpiLimPEvEVePJsJ9+CxavW8WDBaH3UvppO3u5Vqs6A74TjK+i4gv+rWCi",
+	"XV7y4INpxit7WDYkONysO+DXLUj7S3OYxD/dK3vEDzfFKhT5MWdpUhbP8TqNbc5PhoxTOf+mSmm/h0xI",
+	"jZWWk6BEScsq2tWBP3eGWFXnItcTM8+X7ueOE1DPhbhhgA/N9BiFZdlCLtPOWeeYZuz49jGyADfzotR7",
+	"BTTVky5xuFA48Sv1y5k2Qq4XtLmx4BtQFi4M2Jj70tL+0s2cEcO4CT0PxjCEWDOCYRdBGdeyFw5i9/L7",
+	"WOe7LBYU1JrDIDUsIR0MY8vzLg9juNAoBdCE8VvgWsgQVtvmcPmrN+wWOCjl89kNGGVffjJhamGgoGl/",
+	"zeYttYvq1vQ/80ulPiN0BPbGxE1RabOxPMlLs8ijGUuAJFRNhoLKJNxn3ISa7/4RJJop4vvjJq6bIWIe",
+	"WlNJ4hv7121kkc/QsJm+yyFV5AoHPboyCPjCtfupNoeqO5EwV7Zb2bhumLBTAB7EXZUptRUs90EW9TiD",
+	"cRpFWBC5NbwkGKL8qQ7YtzSeMA6eOliJyEwiBbpqiQe+IE9RM6t6Ac6UUbeBJkcYqXkD88NwGYtVVupX",
+	"ouk0A3kEtwgNoXnCNNHS+TwLok2Yrj27snVHtWUHeedliq0QAQmJPh251hxH7rWIUK5mIMlp/4RE7see",
+	"+3GQ8yJOKiobDuFUKY1vrO3qXiYHZc5mYAZjiYdwU3z7kC8fv/z/AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

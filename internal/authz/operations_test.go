@@ -100,7 +100,8 @@ func TestRoles(t *testing.T) {
 // TestGuardStatusesAreDeclared: the statuses the request pipeline itself can answer are in
 // every operation's responses (the response validator accepts any status through
 // `default`, so only this test keeps them declared): 401 and 403 wherever a credential is
-// needed, 409 wherever an Idempotency-Key is honoured, 402 wherever a license feature is.
+// needed, 409 wherever an Idempotency-Key is honoured, 402 wherever a license feature is,
+// and 400 everywhere (a query string that is not valid percent-encoding).
 func TestGuardStatusesAreDeclared(t *testing.T) {
 	doc := loadDoc(t)
 	ops, err := authz.LoadOperations(doc)
@@ -108,7 +109,7 @@ func TestGuardStatusesAreDeclared(t *testing.T) {
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
 			guard := ops[op.OperationID]
-			var want []string
+			want := []string{"400"}
 			if !guard.Anonymous {
 				want = append(want, "401", "403")
 			}

@@ -358,3 +358,36 @@ func TestCSRFDefenceForCookieWrites(t *testing.T) {
 		Headers: map[string]string{"Sec-Fetch-Site": "cross-site"}})
 	require.Equal(t, http.StatusCreated, res.Status, "bearer tokens are not ambient credentials")
 }
+
+// TestMalformedQueryString: a query string that is not valid percent-encoding is a 400
+// naming the parameter on every operation, anonymous or not, never read as if the
+// parameter were absent.
+func TestMalformedQueryString(t *testing.T) {
+	t.Parallel()
+	env := apitest.New(t)
+	admin := env.Admin()
+	cases := []struct {
+		path, field string
+	}{
+		{"audit/events?cursor=%%%", "cursor"},
+		{"audit/events?limit=5&cursor=%zz", "cursor"},
+		{"audit/events?action=%E", "action"},
+		{"audit/events?cursor=a;b", "cursor"},
+		{"hosts?bad%2=1", "bad%2"},
+		{"health?x=%%%", "x"},
+		{"version?%41=%", "A"},
+		{"openapi.json?q=100%", "q"},
+		{"auth/me?x=%GG", "x"},
+	}
+	for _, tc := range cases {
+		res := env.Do(apitest.Request{Method: http.MethodGet, Path: tc.path, Token: admin.AccessToken})
+		require.Equal(t, http.StatusBadRequest, res.Status, "%s: %s", tc.path, res.Body)
+		e := res.Err(t)
+		require.Equal(t, "validation_failed", e.Error.Code, tc.path)
+		require.Equal(t, tc.field, e.Error.Detail["field"], tc.path)
+		require.Contains(t, e.Error.HumanMessage, tc.field, tc.path)
+	}
+	// Well-formed escapes still pass.
+	res := env.Do(apitest.Request{Method: http.MethodGet, Path: "audit/events?action=user.created%2B&limit=5", Token: admin.AccessToken})
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+}

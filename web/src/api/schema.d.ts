@@ -2610,6 +2610,7 @@ export interface operations {
                     "application/json": components["schemas"]["AuditIntegrityResult"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
@@ -2664,6 +2665,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
@@ -2687,6 +2689,7 @@ export interface operations {
                     "application/json": components["schemas"]["AuthMeResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
@@ -2710,6 +2713,7 @@ export interface operations {
                     "application/json": components["schemas"]["AuthMePermissionsResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
@@ -2733,6 +2737,7 @@ export interface operations {
                     "application/json": components["schemas"]["AuthMFAEnrollResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
@@ -2821,6 +2826,7 @@ export interface operations {
                     "application/json": components["schemas"]["PermissionsRegistryResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
@@ -3187,6 +3193,7 @@ export interface operations {
                     "application/json": components["schemas"]["EventTicket"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
@@ -3210,6 +3217,7 @@ export interface operations {
                     "application/json": components["schemas"]["ConnectivityBreakdown"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
@@ -3233,6 +3241,7 @@ export interface operations {
                     "application/json": components["schemas"]["FleetLiveness"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
@@ -3522,6 +3531,7 @@ export interface operations {
                     "application/json": components["schemas"]["HealthResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["UnexpectedError"];
         };
@@ -4096,6 +4106,7 @@ export interface operations {
                     "application/json": components["schemas"]["LicenseStateResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
@@ -4121,6 +4132,7 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["BadRequest"];
             default: components["responses"]["UnexpectedError"];
         };
     };
@@ -4142,6 +4154,7 @@ export interface operations {
                     "application/yaml": unknown;
                 };
             };
+            400: components["responses"]["BadRequest"];
             default: components["responses"]["UnexpectedError"];
         };
     };
@@ -4163,6 +4176,7 @@ export interface operations {
                     "application/json": components["schemas"]["AdminRolesResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
@@ -4421,6 +4435,7 @@ export interface operations {
                     "application/json": components["schemas"]["ConnectivityConfigResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
@@ -4472,6 +4487,7 @@ export interface operations {
                     "application/json": components["schemas"]["ConnectivityStatus"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
@@ -4495,6 +4511,7 @@ export interface operations {
                     "application/json": components["schemas"]["DiscoveryConfigResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
@@ -4574,6 +4591,7 @@ export interface operations {
                     "application/json": components["schemas"]["IntelligenceConfigResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
@@ -4625,6 +4643,7 @@ export interface operations {
                     "application/json": components["schemas"]["SecurityConfig"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
@@ -4676,6 +4695,7 @@ export interface operations {
                     "application/json": components["schemas"]["SSHConfigResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
@@ -5016,6 +5036,7 @@ export interface operations {
                     "application/json": components["schemas"]["VersionResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             default: components["responses"]["UnexpectedError"];
         };
     };
