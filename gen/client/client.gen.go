@@ -386,33 +386,6 @@ func (e ErrorCode) Valid() bool {
 	}
 }
 
-// Defines values for EventTopic.
-const (
-	EventTopicAlerts       EventTopic = "alerts"
-	EventTopicDiscovery    EventTopic = "discovery"
-	EventTopicIntelligence EventTopic = "intelligence"
-	EventTopicJobs         EventTopic = "jobs"
-	EventTopicLiveness     EventTopic = "liveness"
-)
-
-// Valid indicates whether the value is a known member of the EventTopic enum.
-func (e EventTopic) Valid() bool {
-	switch e {
-	case EventTopicAlerts:
-		return true
-	case EventTopicDiscovery:
-		return true
-	case EventTopicIntelligence:
-		return true
-	case EventTopicJobs:
-		return true
-	case EventTopicLiveness:
-		return true
-	default:
-		return false
-	}
-}
-
 // Defines values for HealthResponseStatus.
 const (
 	HealthResponseStatusDegraded HealthResponseStatus = "degraded"
@@ -1271,24 +1244,6 @@ type ErrorCode string
 type ErrorEnvelope struct {
 	Error Error `json:"error"`
 }
-
-// Event The `data` of one Server-Sent Event of `GET /events`.
-type Event struct {
-	CorrelationId *string                `json:"correlation_id,omitempty"`
-	Data          map[string]interface{} `json:"data"`
-	HostId        *openapi_types.UUID    `json:"host_id,omitempty"`
-
-	// Id The event id (a decimal integer, also the SSE `id`).
-	Id         string     `json:"id"`
-	OccurredAt time.Time  `json:"occurred_at"`
-	Topic      EventTopic `json:"topic"`
-
-	// Type For example `host.state_changed`, `intelligence.event`, `discovery.completed`, `job.progress`, `alert.raised`.
-	Type string `json:"type"`
-}
-
-// EventTopic defines model for Event.Topic.
-type EventTopic string
 
 // EventTicket defines model for EventTicket.
 type EventTicket struct {

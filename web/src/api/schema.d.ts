@@ -1853,23 +1853,6 @@ export interface components {
         ErrorEnvelope: {
             error: components["schemas"]["Error"];
         };
-        /** @description The `data` of one Server-Sent Event of `GET /events`. */
-        Event: {
-            correlation_id?: string;
-            data: {
-                [key: string]: unknown;
-            };
-            /** Format: uuid */
-            host_id?: string | null;
-            /** @description The event id (a decimal integer, also the SSE `id`). */
-            id: string;
-            /** Format: date-time */
-            occurred_at: string;
-            /** @enum {string} */
-            topic: "liveness" | "discovery" | "intelligence" | "jobs" | "alerts";
-            /** @description For example `host.state_changed`, `intelligence.event`, `discovery.completed`, `job.progress`, `alert.raised`. */
-            type: string;
-        };
         EventTicket: {
             /** Format: date-time */
             expires_at: string;
@@ -2057,7 +2040,7 @@ export interface components {
             id: number;
             monitoring_state: components["schemas"]["MonitoringState"];
             ping_ok?: boolean | null;
-            previous_state?: components["schemas"]["MonitoringState"] | null;
+            previous_state?: (string & components["schemas"]["MonitoringState"]) | null;
             privilege_ok?: boolean | null;
             response_time_ms?: number | null;
             ssh_ok?: boolean | null;
@@ -3156,7 +3139,13 @@ export interface operations {
         responses: {
             /**
              * @description The stream. Each event is `id: <n>`, `event: <type>` and one `data:` line holding
-             *     an `Event` object as JSON. A `reset` event (no `id`, data `{"reason": "..."}`)
+             *     one JSON object with the fields `id` (string, the decimal event id, also the SSE
+             *     `id`), `topic` (one of `liveness`, `discovery`, `intelligence`, `jobs`, `alerts`),
+             *     `type` (for example `host.state_changed`, `intelligence.event`,
+             *     `discovery.completed`, `job.progress`, `alert.raised`), `host_id` (uuid, absent
+             *     when the event concerns no host), `occurred_at` (RFC 3339), `correlation_id`
+             *     (string, optional) and `data` (an object whose fields depend on `type`). A `reset`
+             *     event (no `id`, data `{"reason": "..."}`)
              *     comes first when events after the requested id are no longer retained: reload
              *     state rather than rely on the events that follow. A stream that falls too far
              *     behind, or whose server shuts down, is closed; reconnect with `Last-Event-ID`.
