@@ -2931,7 +2931,7 @@ type ClientInterface interface {
 	// CreateServiceAccountTokenWithBody Mint a token for an account; the raw token is returned once.
 	//
 	// Use it as `Authorization: Bearer <token>`, or as HTTP Basic with the token id as user
-	// name and the part after the dot as password. `ttl` (such as `24h` or `90d`) and
+	// name and, as password, either the part after the dot or the whole token. `ttl` (such as `24h` or `90d`) and
 	// `eternal` are mutually exclusive; without either the token lives 90 days. The token's
 	// role (default: the account's) may not exceed the account's.
 	//
@@ -2943,7 +2943,7 @@ type ClientInterface interface {
 	// CreateServiceAccountToken Mint a token for an account; the raw token is returned once.
 	//
 	// Use it as `Authorization: Bearer <token>`, or as HTTP Basic with the token id as user
-	// name and the part after the dot as password. `ttl` (such as `24h` or `90d`) and
+	// name and, as password, either the part after the dot or the whole token. `ttl` (such as `24h` or `90d`) and
 	// `eternal` are mutually exclusive; without either the token lives 90 days. The token's
 	// role (default: the account's) may not exceed the account's.
 	//
@@ -4763,7 +4763,7 @@ func (c *Client) ListServiceAccountTokens(ctx context.Context, id ID, reqEditors
 // CreateServiceAccountTokenWithBody Mint a token for an account; the raw token is returned once.
 //
 // Use it as `Authorization: Bearer <token>`, or as HTTP Basic with the token id as user
-// name and the part after the dot as password. `ttl` (such as `24h` or `90d`) and
+// name and, as password, either the part after the dot or the whole token. `ttl` (such as `24h` or `90d`) and
 // `eternal` are mutually exclusive; without either the token lives 90 days. The token's
 // role (default: the account's) may not exceed the account's.
 //
@@ -4785,7 +4785,7 @@ func (c *Client) CreateServiceAccountTokenWithBody(ctx context.Context, id ID, c
 // CreateServiceAccountToken Mint a token for an account; the raw token is returned once.
 //
 // Use it as `Authorization: Bearer <token>`, or as HTTP Basic with the token id as user
-// name and the part after the dot as password. `ttl` (such as `24h` or `90d`) and
+// name and, as password, either the part after the dot or the whole token. `ttl` (such as `24h` or `90d`) and
 // `eternal` are mutually exclusive; without either the token lives 90 days. The token's
 // role (default: the account's) may not exceed the account's.
 //
@@ -10482,7 +10482,7 @@ type ClientWithResponsesInterface interface {
 	// CreateServiceAccountTokenWithBodyWithResponse Mint a token for an account; the raw token is returned once.
 	//
 	// Use it as `Authorization: Bearer <token>`, or as HTTP Basic with the token id as user
-	// name and the part after the dot as password. `ttl` (such as `24h` or `90d`) and
+	// name and, as password, either the part after the dot or the whole token. `ttl` (such as `24h` or `90d`) and
 	// `eternal` are mutually exclusive; without either the token lives 90 days. The token's
 	// role (default: the account's) may not exceed the account's.
 	//
@@ -10494,7 +10494,7 @@ type ClientWithResponsesInterface interface {
 	// CreateServiceAccountTokenWithResponse Mint a token for an account; the raw token is returned once.
 	//
 	// Use it as `Authorization: Bearer <token>`, or as HTTP Basic with the token id as user
-	// name and the part after the dot as password. `ttl` (such as `24h` or `90d`) and
+	// name and, as password, either the part after the dot or the whole token. `ttl` (such as `24h` or `90d`) and
 	// `eternal` are mutually exclusive; without either the token lives 90 days. The token's
 	// role (default: the account's) may not exceed the account's.
 	//
@@ -18723,7 +18723,7 @@ func (c *ClientWithResponses) ListServiceAccountTokensWithResponse(ctx context.C
 // CreateServiceAccountTokenWithBodyWithResponse Mint a token for an account; the raw token is returned once.
 //
 // Use it as `Authorization: Bearer <token>`, or as HTTP Basic with the token id as user
-// name and the part after the dot as password. `ttl` (such as `24h` or `90d`) and
+// name and, as password, either the part after the dot or the whole token. `ttl` (such as `24h` or `90d`) and
 // `eternal` are mutually exclusive; without either the token lives 90 days. The token's
 // role (default: the account's) may not exceed the account's.
 //
@@ -18741,7 +18741,7 @@ func (c *ClientWithResponses) CreateServiceAccountTokenWithBodyWithResponse(ctx 
 // CreateServiceAccountTokenWithResponse Mint a token for an account; the raw token is returned once.
 //
 // Use it as `Authorization: Bearer <token>`, or as HTTP Basic with the token id as user
-// name and the part after the dot as password. `ttl` (such as `24h` or `90d`) and
+// name and, as password, either the part after the dot or the whole token. `ttl` (such as `24h` or `90d`) and
 // `eternal` are mutually exclusive; without either the token lives 90 days. The token's
 // role (default: the account's) may not exceed the account's.
 //

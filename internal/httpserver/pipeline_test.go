@@ -2,6 +2,7 @@ package httpserver_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -390,4 +391,52 @@ func TestMalformedQueryString(t *testing.T) {
 	// Well-formed escapes still pass.
 	res := env.Do(apitest.Request{Method: http.MethodGet, Path: "audit/events?action=user.created%2B&limit=5", Token: admin.AccessToken})
 	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+}
+
+// TestBasicAuthWithAPIToken: HTTP Basic takes the token id as user name and, as password,
+// either the secret (the part after the dot) or the whole token as it was handed out.
+func TestBasicAuthWithAPIToken(t *testing.T) {
+	t.Parallel()
+	env := apitest.New(t)
+	admin := env.Admin()
+	var sa api.ServiceAccount
+	res := env.Do(apitest.Request{Method: http.MethodPost, Path: "service-accounts", Token: admin.AccessToken,
+		JSON: map[string]string{"name": "basic", "role": "viewer"}})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	res.Decode(t, &sa)
+	mint := func(name string) api.APITokenCreated {
+		var tok api.APITokenCreated
+		res := env.Do(apitest.Request{Method: http.MethodPost, Path: "service-accounts/" + sa.Id.String() + "/tokens", Token: admin.AccessToken,
+			JSON: map[string]any{"name": name}})
+		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+		res.Decode(t, &tok)
+		return tok
+	}
+	tok, other := mint("one"), mint("two")
+	id := tok.TokenMeta.Id.String()
+	secret := tok.Token[strings.Index(tok.Token, ".")+1:]
+	basic := func(user, password string) *apitest.Response {
+		raw := base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
+		return env.Do(apitest.Request{Method: http.MethodGet, Path: "auth/me", Headers: map[string]string{"Authorization": "Basic " + raw}})
+	}
+	for name, pw := range map[string]string{"the secret": secret, "the whole token": tok.Token} {
+		res := basic(id, pw)
+		require.Equal(t, http.StatusOK, res.Status, "%s: %s", name, res.Body)
+		var me api.AuthMeResponse
+		res.Decode(t, &me)
+		require.Equal(t, sa.Id, me.Id, name)
+	}
+	for name, pw := range map[string]string{
+		"a wrong secret":         secret[:len(secret)-2] + "xx",
+		"a whole token, wrong":   tok.Token[:len(tok.Token)-2] + "xx",
+		"another token":          other.Token,
+		"another token's secret": other.Token[strings.Index(other.Token, ".")+1:],
+		"a token without secret": tok.Token[:strings.Index(tok.Token, ".")+1],
+		"the token id":           id,
+		"an empty password":      "",
+	} {
+		res := basic(id, pw)
+		require.Equal(t, http.StatusUnauthorized, res.Status, "%s: %s", name, res.Body)
+		require.Equal(t, "auth.invalid_token", res.Err(t).Error.Code, name)
+	}
 }

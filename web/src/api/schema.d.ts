@@ -1094,7 +1094,7 @@ export interface paths {
         /**
          * Mint a token for an account; the raw token is returned once.
          * @description Use it as `Authorization: Bearer <token>`, or as HTTP Basic with the token id as user
-         *     name and the part after the dot as password. `ttl` (such as `24h` or `90d`) and
+         *     name and, as password, either the part after the dot or the whole token. `ttl` (such as `24h` or `90d`) and
          *     `eternal` are mutually exclusive; without either the token lives 90 days. The token's
          *     role (default: the account's) may not exceed the account's.
          */
