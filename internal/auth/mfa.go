@@ -205,13 +205,9 @@ func (s *Service) SetSecurityConfig(ctx context.Context, p *authz.Principal, c S
 	if err != nil {
 		return c, apperr.Internal(err)
 	}
-	var by *uuid.UUID
-	if !p.IsServiceAccount() {
-		by = &p.UserID
-	}
 	err = pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
 		q := dbq.New(tx)
-		if err := q.SettingPut(ctx, dbq.SettingPutParams{Key: SecuritySettingKey, Value: raw, UpdatedBy: by}); err != nil {
+		if err := q.SettingPut(ctx, dbq.SettingPutParams{Key: SecuritySettingKey, Value: raw, UpdatedBy: p.Actor().UserID()}); err != nil {
 			return pg.Translate(err)
 		}
 		if err := q.AuthNotify(ctx, "*"); err != nil {

@@ -72,13 +72,6 @@ func parseIP(field, s string) (netip.Addr, error) {
 	return a.Unmap(), nil
 }
 
-func actorName(p *authz.Principal) string {
-	if p == nil {
-		return "system"
-	}
-	return p.Username
-}
-
 func (s *Service) checkGroup(ctx context.Context, q *dbq.Queries, id *uuid.UUID) error {
 	if id == nil {
 		return nil
@@ -130,7 +123,7 @@ func (s *Service) Create(ctx context.Context, actor *authz.Principal, in CreateI
 		if _, err := q.HostInsert(ctx, dbq.HostInsertParams{
 			ID: id, Hostname: in.Hostname, IpAddress: ip, Port: int32(in.Port), DisplayName: in.DisplayName,
 			Description: in.Description, Environment: in.Environment, Tags: in.Tags, GroupID: in.GroupID,
-			Username: in.Username, CreatedBy: actorName(actor),
+			Username: in.Username, CreatedBy: actor.Actor().String(),
 		}); err != nil {
 			return duplicate(err, in.Hostname, in.Environment)
 		}
