@@ -15,7 +15,7 @@ LDFLAGS := -s -w $(if $(VERSION),-X github.com/openwatch/openwatch/internal/buil
 # make run: a local data directory unless the environment names one.
 export OPENWATCH_SERVER_DATA_DIR ?= $(CURDIR)/.data
 
-.PHONY: all generate generate-check web web-deps build run test test-go test-web test-e2e vet fmt lint bench deps test-deps clean
+.PHONY: all generate generate-check web web-deps build run test test-go test-web test-e2e vet fmt lint lint-spec bench deps test-deps clean
 
 all: build
 
@@ -68,8 +68,13 @@ fmt:
 lint: vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out" >&2; exit 1; fi
 
-## test: everything, on a throwaway PostgreSQL: vet, Go tests with -race, web unit tests, UI end-to-end.
-test: test-deps web-deps lint test-go test-web test-e2e
+## lint-spec: the served (bundled) API document passes Redocly's recommended rules with no
+## error and no warning, so SDK generators and conformance tools read it as we mean it.
+lint-spec: web-deps
+	cd web && npm run --silent lint:spec
+
+## test: everything, on a throwaway PostgreSQL: vet, the API document's lint, Go tests with -race, web unit tests, UI end-to-end.
+test: test-deps web-deps lint lint-spec test-go test-web test-e2e
 
 test-go:
 	$(GO) run ./scripts/withpg -- $(GO) test -race -count=1 ./...

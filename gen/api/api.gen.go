@@ -390,33 +390,6 @@ func (e ErrorCode) Valid() bool {
 	}
 }
 
-// Defines values for EventTopic.
-const (
-	EventTopicAlerts       EventTopic = "alerts"
-	EventTopicDiscovery    EventTopic = "discovery"
-	EventTopicIntelligence EventTopic = "intelligence"
-	EventTopicJobs         EventTopic = "jobs"
-	EventTopicLiveness     EventTopic = "liveness"
-)
-
-// Valid indicates whether the value is a known member of the EventTopic enum.
-func (e EventTopic) Valid() bool {
-	switch e {
-	case EventTopicAlerts:
-		return true
-	case EventTopicDiscovery:
-		return true
-	case EventTopicIntelligence:
-		return true
-	case EventTopicJobs:
-		return true
-	case EventTopicLiveness:
-		return true
-	default:
-		return false
-	}
-}
-
 // Defines values for HealthResponseStatus.
 const (
 	HealthResponseStatusDegraded HealthResponseStatus = "degraded"
@@ -1275,24 +1248,6 @@ type ErrorCode string
 type ErrorEnvelope struct {
 	Error Error `json:"error"`
 }
-
-// Event The `data` of one Server-Sent Event of `GET /events`.
-type Event struct {
-	CorrelationId *string                `json:"correlation_id,omitempty"`
-	Data          map[string]interface{} `json:"data"`
-	HostId        *openapi_types.UUID    `json:"host_id,omitempty"`
-
-	// Id The event id (a decimal integer, also the SSE `id`).
-	Id         string     `json:"id"`
-	OccurredAt time.Time  `json:"occurred_at"`
-	Topic      EventTopic `json:"topic"`
-
-	// Type For example `host.state_changed`, `intelligence.event`, `discovery.completed`, `job.progress`, `alert.raised`.
-	Type string `json:"type"`
-}
-
-// EventTopic defines model for Event.Topic.
-type EventTopic string
 
 // EventTicket defines model for EventTicket.
 type EventTicket struct {
@@ -4944,6 +4899,20 @@ func (response VerifyAuditIntegrity200JSONResponse) VisitVerifyAuditIntegrityRes
 	return err
 }
 
+type VerifyAuditIntegrity400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response VerifyAuditIntegrity400JSONResponse) VisitVerifyAuditIntegrityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type VerifyAuditIntegrity401JSONResponse struct{ UnauthorizedJSONResponse }
 
 func (response VerifyAuditIntegrity401JSONResponse) VisitVerifyAuditIntegrityResponse(w http.ResponseWriter) error {
@@ -5120,6 +5089,20 @@ func (response Logout204Response) VisitLogoutResponse(w http.ResponseWriter) err
 	return nil
 }
 
+type Logout400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response Logout400JSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type Logout401JSONResponse struct{ UnauthorizedJSONResponse }
 
 func (response Logout401JSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
@@ -5182,6 +5165,20 @@ func (response GetMe200JSONResponse) VisitGetMeResponse(w http.ResponseWriter) e
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMe400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetMe400JSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5252,6 +5249,20 @@ func (response GetMyPermissions200JSONResponse) VisitGetMyPermissionsResponse(w 
 	return err
 }
 
+type GetMyPermissions400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetMyPermissions400JSONResponse) VisitGetMyPermissionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetMyPermissions401JSONResponse struct{ UnauthorizedJSONResponse }
 
 func (response GetMyPermissions401JSONResponse) VisitGetMyPermissionsResponse(w http.ResponseWriter) error {
@@ -5314,6 +5325,20 @@ func (response EnrollMFA200JSONResponse) VisitEnrollMFAResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnrollMFA400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response EnrollMFA400JSONResponse) VisitEnrollMFAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5603,6 +5628,20 @@ func (response GetPermissionsRegistry200JSONResponse) VisitGetPermissionsRegistr
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPermissionsRegistry400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetPermissionsRegistry400JSONResponse) VisitGetPermissionsRegistryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6763,6 +6802,20 @@ func (response CreateEventTicket201JSONResponse) VisitCreateEventTicketResponse(
 	return err
 }
 
+type CreateEventTicket400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateEventTicket400JSONResponse) VisitCreateEventTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateEventTicket401JSONResponse struct{ UnauthorizedJSONResponse }
 
 func (response CreateEventTicket401JSONResponse) VisitCreateEventTicketResponse(w http.ResponseWriter) error {
@@ -6829,6 +6882,20 @@ func (response GetFleetConnectivityBreakdown200JSONResponse) VisitGetFleetConnec
 	return err
 }
 
+type GetFleetConnectivityBreakdown400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetFleetConnectivityBreakdown400JSONResponse) VisitGetFleetConnectivityBreakdownResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetFleetConnectivityBreakdown401JSONResponse struct{ UnauthorizedJSONResponse }
 
 func (response GetFleetConnectivityBreakdown401JSONResponse) VisitGetFleetConnectivityBreakdownResponse(w http.ResponseWriter) error {
@@ -6891,6 +6958,20 @@ func (response GetFleetLiveness200JSONResponse) VisitGetFleetLivenessResponse(w 
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetLiveness400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetFleetLiveness400JSONResponse) VisitGetFleetLivenessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7843,6 +7924,20 @@ func (response GetHealth200JSONResponse) VisitGetHealthResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealth400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetHealth400JSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9722,6 +9817,20 @@ func (response GetLicense200JSONResponse) VisitGetLicenseResponse(w http.Respons
 	return err
 }
 
+type GetLicense400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetLicense400JSONResponse) VisitGetLicenseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetLicense401JSONResponse struct{ UnauthorizedJSONResponse }
 
 func (response GetLicense401JSONResponse) VisitGetLicenseResponse(w http.ResponseWriter) error {
@@ -9788,6 +9897,20 @@ func (response GetOpenAPIJSON200JSONResponse) VisitGetOpenAPIJSONResponse(w http
 	return err
 }
 
+type GetOpenAPIJSON400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetOpenAPIJSON400JSONResponse) VisitGetOpenAPIJSONResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetOpenAPIJSONdefaultJSONResponse struct {
 	Body       ErrorEnvelope
 	StatusCode int
@@ -9832,6 +9955,20 @@ func (response GetOpenAPIYAML200ApplicationyamlResponse) VisitGetOpenAPIYAMLResp
 	return err
 }
 
+type GetOpenAPIYAML400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetOpenAPIYAML400JSONResponse) VisitGetOpenAPIYAMLResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetOpenAPIYAMLdefaultJSONResponse struct {
 	Body       ErrorEnvelope
 	StatusCode int
@@ -9866,6 +10003,20 @@ func (response ListRoles200JSONResponse) VisitListRolesResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRoles400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListRoles400JSONResponse) VisitListRolesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -10703,6 +10854,20 @@ func (response GetConnectivityConfig200JSONResponse) VisitGetConnectivityConfigR
 	return err
 }
 
+type GetConnectivityConfig400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetConnectivityConfig400JSONResponse) VisitGetConnectivityConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetConnectivityConfig401JSONResponse struct{ UnauthorizedJSONResponse }
 
 func (response GetConnectivityConfig401JSONResponse) VisitGetConnectivityConfigResponse(w http.ResponseWriter) error {
@@ -10850,6 +11015,20 @@ func (response GetConnectivityStatus200JSONResponse) VisitGetConnectivityStatusR
 	return err
 }
 
+type GetConnectivityStatus400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetConnectivityStatus400JSONResponse) VisitGetConnectivityStatusResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetConnectivityStatus401JSONResponse struct{ UnauthorizedJSONResponse }
 
 func (response GetConnectivityStatus401JSONResponse) VisitGetConnectivityStatusResponse(w http.ResponseWriter) error {
@@ -10912,6 +11091,20 @@ func (response GetDiscoveryConfig200JSONResponse) VisitGetDiscoveryConfigRespons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDiscoveryConfig400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetDiscoveryConfig400JSONResponse) VisitGetDiscoveryConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -11158,6 +11351,20 @@ func (response GetIntelligenceConfig200JSONResponse) VisitGetIntelligenceConfigR
 	return err
 }
 
+type GetIntelligenceConfig400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetIntelligenceConfig400JSONResponse) VisitGetIntelligenceConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetIntelligenceConfig401JSONResponse struct{ UnauthorizedJSONResponse }
 
 func (response GetIntelligenceConfig401JSONResponse) VisitGetIntelligenceConfigResponse(w http.ResponseWriter) error {
@@ -11305,6 +11512,20 @@ func (response GetSecurityConfig200JSONResponse) VisitGetSecurityConfigResponse(
 	return err
 }
 
+type GetSecurityConfig400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetSecurityConfig400JSONResponse) VisitGetSecurityConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetSecurityConfig401JSONResponse struct{ UnauthorizedJSONResponse }
 
 func (response GetSecurityConfig401JSONResponse) VisitGetSecurityConfigResponse(w http.ResponseWriter) error {
@@ -11448,6 +11669,20 @@ func (response GetSSHConfig200JSONResponse) VisitGetSSHConfigResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSHConfig400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetSSHConfig400JSONResponse) VisitGetSSHConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -12568,6 +12803,20 @@ func (response GetVersion200JSONResponse) VisitGetVersionResponse(w http.Respons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVersion400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetVersion400JSONResponse) VisitGetVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -15823,51 +16072,51 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L39cts4tjj4KijtVMWenywrjpOatuvW77rTSSd3kokrTk/vbjsrQuSRhDYFsAHQiiaT59gH2hfbwgFA",
-	"ghIpUbLkJNP+pzumSOAAON84H587sZhmggPXqnP2uZNRSaegQeJfz3OphDT/SkDFkmWaCd4563yYAIk4",
-	"fNKDGN+IiBgRPQGSSbhlIlcko2PokQsypelIyCkkxL5JmCKUnPb7vU63w8xYf+Qg551uh9MpdM469rVO",
-	"t6PiCUypmXtKP70BPtaTztnTxyfdzpRx//fjbkfPM/Od0pLxcefLl27nlVD69U/mS5wgo3pSjj8RSg9Y",
-	"0ul2JPyRMwlJ50zLHMIJDcRUd846eY5vLk/ROPzdR05gmgkNPJ7/HebLW39Bcs7+yIHYb0gGkqRizGKa",
-	"EpGBpOa9cyIhS+lcEQk6lxzPRkg2ZpymRILKU10cwARoArJcQgDBkQFh1XqCo3l88rf1R1Nd3TtcFE2/",
-	"jVVuv6o3bMr08iIu6RiIYv+CLnlMtCAn/T45SGBE81STp/3DJhJIcbgQIPdR5+xpv2ugY9N82jk76fcR",
-	"NvtXCRnjGsYgEbSrmPJGZFUx5XelhS/mY5UJrgBZxo80+ZlqmFHE3VhwDRz3hmZZymI8uOPfldmgz8E0",
+	"7L3/dts29jj4KjjaOSf2fGVZcZycqX3mfD9umjSZSRqfOJ3ubp0VIfJKQk0BLABa0XTyHPtA+2J7cAGQ",
+	"oERKlCw56cT/tDFFAhfA/Y37449OLKaZ4MC16pz90cmopFPQIPGv57lUQpp/JaBiyTLNBO+cdT5MgEQc",
+	"PulBjG9ERIyIngDJJNwykSuS0TH0yAWZ0nQk5BQSYt8kTBFKTvv9XqfbYWas33OQ8063w+kUOmcd+1qn",
+	"21HxBKbUzD2ln94AH+tJ5+zp45NuZ8q4//txt6PnmflOacn4uPP5c7fzSij9+gfzJU6QUT0px58IpQcs",
+	"6XQ7En7PmYSkc6ZlDuGEBmKqO2edPMc3l6doHP7uIycwzYQGHs//CfPlrb8gOWe/50DsNyQDSVIxZjFN",
+	"ichAUvPeOZGQpXSuiASdS45nIyQbM05TIkHlqS4OYAI0AVkuIYDgyICwaj3B0Tw++dv6o6mu7h0uiqZf",
+	"xyq3X9UbNmV6eRGXdAxEsX9DlzwmWpCTfp8cJDCiearJ0/5hEwmkOFwIkPuoc/a03zXQsWk+7Zyd9PsI",
+	"m/2rhIxxDWOQCNpVTHkjsqqY8rvSwmfzscoEV4As43ua/Eg1zCjibiy4Bo57Q7MsZTEe3PFvymzQH8E0",
 	"f5Ew6px1/o/jkh0d21/V8QsphXzBbyEVGdgpF7FlSjkdQ0IMdZNY5GlCuNBkCEQCjSeQECGJhFGuICG5",
-	"IgeRebOXc/yZDlOIusQ+u4H5YMrUlOp4Eh32Ol+6Zk3v4Y8clL6/NRkWK+2khmeWfFRIcstESjUYTirz",
-	"FMhBdEtTliAcgxFlKSQO8ueCj1IWfyW4Yze7IjOmJ0iecS4lcE2UptoALkGJXMbQ8+8W5zDM1TzqXvMo",
+	"IgeRebOXc/yZDlOIusQ+u4H5YMrUlOp4Eh32Op+7Zk3v4fcclL6/NRkWK+2khmeWfFRIcstESjUYTirz",
+	"FMhBdEtTliAcgxFlKSQO8ueCj1IWfyG4Yze7IjOmJ0iecS4lcE2UptoALkGJXMbQ8+8W5zDM1TzqXvMo",
 	"VyB7KVV6QJMp4+YFfKQgHQ1SEd+IXEeHXbMxTCsSLVB2ZLaPcTJK2XiizVszqq45YgKCRUnCRiNAsBzk",
-	"vWtudu+lkEOWJMDvd/timqaG39H4RlmpCnLKlGKCm4VECWjK0p6n2UH5c3TNDyKa68m/euXDQQKcGYzA",
-	"LaIkFuKGwZF5Dbg26zDSeUL5GEjCLOHEYgpkJMXUzH/NZzAkNMseKSJm3LFYYmfqxUqOBhJ+h1gj2tmt",
-	"+4fQL0XOk/vbuX8IovJ4QjxG4WoFB4t2dkundI7LUwBIHpd0PgWu3xfc7z6POWUxcAVEs8phj4DqXAIx",
-	"PDoJz9v9ECHkVyBvWQy/cHpLWWoY2P0Cr+z8JKbcbqi8LeheEYmkxsUMYf0gxFvK546FqnsEVAgjGeaE",
-	"ag3TTKtzMqNMk5GQuNU8nw5BGt1VQSx4gnwieg9azo8uRhpkZES01RwQ7OCnZXF/5cbQws4yhJGQZlO0",
-	"nDM+7lUk+pKoNtD/wg1FCcn+BfdLOLGExPACmnoeUTwgekJRAuX8hosZ7xL4lBlisRL1VtxAgqf8C4dP",
-	"GTIBnPEepT+fE6EnIAmYV8nBaf+0S077T7vk9PGTLnna73dJr9c77JrjNedu3wM3Zg8VJTedgebi8vUH",
-	"cQP8uQSqka5okjCrql5Ko35qZpSdEU0VdDtZ8Ohzx9hODSqtNoPa/eRwa+DFnVTnBD7FaZ6AIpHWKSKd",
-	"w4+hEClQ5KhWZ9tQOe12pEgXP3t2uvYrrWtW8IaNQLMpWD5LFYme9KdGHJ+cTiKDDtEP/SQKV+M2A1eU",
-	"GSKUZpz/57f+0Q8f/9eB+vf035N/J4d/qTWESpX0N7v2j8VbYmikjYGzelTJhmeFB1Jv3Uo6s+fVJWpi",
-	"hJ6eMEUEj6HXqdsv8+pgCnotOnuI35p3F9dpAaoMt2rVb5jVSDddMv6LaZiqzaAtQKFS0nk99GolxG/d",
-	"Dm0AcWyPdkB1xRxJqIYjg411x+G/Gc4DXlv+7Ohu1ZA8T51UtQbR0hgsaWEddTuotxpd806Tedpfpm7L",
-	"gO80uOcQSz84GT+gcSxyjl6TNks2qn1ueSE3hulvHRprdmtgcaKjUwAeIEsD6eMcNZC4TemG+FE5eLew",
-	"Ap5atDSAMT3fECW9D6lmN3aFNyJGS2kztFdGqrjlrKLqK/+e+QaV5cpppSDNXmpJuTJHJzg6KjSkKRsD",
-	"j83cNE/QRzEVnGmBAHysgyifTqmsp0LNdC3i1SKAhTJYov++ulWrDvmSjjcV5hO0/gaIdMty4rXhoCSF",
-	"kSYiN/peTHNVa29IoIl5ziTxxskQ9AzAyZWMjuGRuubOR0p5gqasYR7E8GlyoIX1bqUJ+GfCKjP4khkA",
-	"Ta/AIdRfdgh1S67fjv17+lhi/d1O4P41w6xB/MVDxdm71Q2ujll7lMmU8fciBfXe+Zw2PFDDEtov38z0",
-	"gms5Xyv67Li1IBtCeXHr1eD2oDrKq6McGmshHQNay3Dsy/ZxzVhxyoDrAU0SWf+7kBJS61qyMy69Yu3T",
-	"5uVVACt3Zp+cUEIsZLLxR4nd9CqGLDOuBUrwHoe2J1K87w9l7RcK/qgsg3H97LRTR9+hCPAMnfGRMMQl",
-	"NEMeOqOSm4GNuGSaxTRtLYb/6CxhRLdTyIiAOQdYVz3C6tkUyFPZ/dV0pLZg5BuyvZJm98X41nI6A8Jr",
-	"c65mQ9/jXcamivME4htrE1Xllt1FYs5qxCDxjgp0PjGpNBlKoDfkgKapu9ebktkEOBE3eGfRAg1xnMFQ",
-	"oh3ThL0NOxcMI24CAgxsYQlU1fLGhd0WNwZf3T7Ub7OevBFjxgP//gZbLHRWbz56N3csEvB3o1YneKRI",
-	"4Hk1wj7LunZ73768IEwR4GZTErPTodFesdmfLdvTn599+UsdV8uoUjMhkwUnwMnTZ+t9BxCLW5DzgVlG",
+	"vWtudu+lkEOWJMDvd/timqaG39H4RlmpCnLKlGKCm4VECWjK0p6n2UH5c3TNDyKa68m/e+XDQQKcGYzA",
+	"LaIkFuKGwZF5Dbg26zDSeUL5GEjCLOHEYgpkJMXUzH/NZzAkNMseKSJm3LFYYmfqxUqOBhJ+g1gj2tmt",
+	"+0nolyLnyf3t3E+CqDyeEI9RuFrBwaKd3dIpnePyFACSxyWdT4Hr9wX3u89jTlkMXAHRrHLYI6A6l0AM",
+	"j07C83Y/RAj5FchbFsPPnN5SlhoGdr/AKzs/iSm3GypvC7pXRCKpcTFDWD8I8ZbyuWOh6h4BFcJIhjmh",
+	"WsM00+qczCjTZCQkbjXPp0OQRndVEAueIJ+I3oOW86OLkQYZGRFtNQcEO/hpWdxfuTG0sLMMYSSk2RQt",
+	"54yPexWJviSqDfQ/c0NRQrJ/w/0STiwhMbyApp5HFA+InlCUQDm/4WLGuwQ+ZYZYrES9FTeQ4Cn/zOFT",
+	"hkwAZ7xH6c/nROgJSALmVXJw2j/tktP+0y45ffykS572+13S6/UOu+Z4zbnb98CN2UNFyU1noLm4fP1B",
+	"3AB/LoFqpCuaJMyqqpfSqJ+aGWVnRFMF3U4WPPqjY2ynBpVWm0HtfnK4NfDiTqpzAp/iNE9AkUjrFJHO",
+	"4cdQiBQoclSrs22onHY7UqSLnz07XfuV1jUreMNGoNkULJ+likRP+lMjjk9OJ5FBh+i7fhKFq3GbgSvK",
+	"DBFKM87/82v/6LuP/+tA/Wf6n8l/ksO/1BpCpUr6q137x+ItMTTSxsBZPapkw7PCA6m3biWd2fPqEjUx",
+	"Qk9PmCKCx9Dr1O2XeXUwBb0WnT3Eb827i+u0AFWGW7XqN8xqpJsuGf/FNEzVZtAWoFAp6bweerUS4rdu",
+	"hzaAOLZHO6C6Yo4kVMORwca64/DfDOcBry1/dnS3akiep06qWoNoaQyWtLCOuh3UW42ueafJPO0vU7dl",
+	"wHca3HOIpR+cjB/QOBY5R69JmyUb1T63vJAbw/TXDo01uzWwONHRKQAPkKWB9HGOGkjcpnRD/KgcvFtY",
+	"AU8tWhrAmJ5viJLeh1SzG7vCGxGjpbQZ2isjVdxyVlH1lX/PfIPKcuW0UpBmL7WkXJmjExwdFRrSlI2B",
+	"x2Zumifoo5gKzrRAAD7WQZRPp1TWU6FmuhbxahHAQhks0X9f3apVh3xJx5sK8wlafwNEumU58dpwUJLC",
+	"SBORG30vprmqtTck0MQ8Z5J442QIegbg5EpGx/BIXXPnI6U8QVPWMA9i+DQ50MJ6t9IE/DNhlRl8yQyA",
+	"plfgEOovO4S6Jddvx/49fSyx/m4ncP+aYdYg/uKh4uzd6gZXx6w9ymTK+HuRgnrvfE4bHqhhCe2Xb2Z6",
+	"wbWcrxV9dtxakA2hvLj1anB7UB3l1VEOjbWQjgGtZTj2Zfu4Zqw4ZcD1gCaJrP9dSAmpdS3ZGZdesfZp",
+	"8/IqgJU7s09OKCEWMtn4o8RuehVDlhnXAiV4j0PbEyne94ey9gsFv1eWwbh+dtqpo+9QBHiGzvhIGOIS",
+	"miEPnVHJzcBGXDLNYpq2FsO/d5YwotspZETAnAOsqx5h9WwK5Kns/mo6Ulsw8g3ZXkmz+2J8azmdAeG1",
+	"OVezoe/xLmNTxXkC8Y21iapyy+4iMWc1YpB4RwU6n5hUmgwl0BtyQNPU3etNyWwCnIgbvLNogYY4zmAo",
+	"0Y5pwt6GnQuGETcBAQa2sASqannjwm6LG4Ovbh/qt1lP3ogx44F/f4MtFjqrNx+9mzsWCfi7UasTPFIk",
+	"8LwaYZ9lXbu9b19eEKYIcLMpidnp0Giv2OzPlu3pP559/ksdV8uoUjMhkwUnwMnTZ+t9BxCLW5DzgVlG",
 	"nUdDMT5O4choPf5dXHKXMK60UXrEiERCZ9Hiata7IHIFssbnsR7uBRwoxgm2Yg0qbKVa0DgGpQaFT2Fp",
 	"QdMRHQCXIk2nRuLKwOm8gEAyB4sRBm1mQt6ojMbWvWrsVkQUoyOan83yyIQq1DPt8JCckZxrlpoX5tc8",
 	"EeQgunx39YEcG9Q7no7omX0z6ppXOFn8FVnDPDrEn4kCe/dgtFnB0/k1p7E26qfRUcWME2eWWf2zjlpH",
 	"EtRkxdaYRaxnynryForDWTzmyvYvzulmaDr2ty8vXuB+bHn0mRS3zGwR4+NBLlmDNR1L0PXsYkgVPDkh",
-	"9pWu9U/PM8bHhHEtCOWGS1jPoXe4x9Sixy/vX/fW+s+WACzAWbEl7x1FPxeJw/AN9OyQc2ykTi0q1tWB",
-	"VoD7T8TZO/Hxu7PbRfmjs2aQ4bK4otvWnGHopN/Yf9GgxzM1oFzw+VTkqkHuNrmKlu2qzY7ZBiFYf00F",
+	"9pWu9U/PM8bHhHEtCOWGS1jPoXe4x9Six8/vX/fW+s+WACzAWbEl7x1FPxeJw/AN9OyQc2ykTi0q1tWB",
+	"VoD7L8TZO/Hxu7PbRfmjs2aQ4bK4otvWnGHopN/Yf9GgxzM1oFzw+VTkqkHuNrmKlu2qzY7ZBiFYf00F",
 	"jLrdK6827zal27vqgM3HteUZwdQZR9u6gho3PZSQLbT3QBBamNzQTSt+b1nodhS1xPM3DeKqMoFwsDp4",
-	"n7/+6f1PTFlesR3EMUtqLvUuOHl9eXtKhDT/f0Y4aCOQyyuQx/1ev/e41z8+OV2j5DypU86EtBeiC5FD",
-	"5jHRgmhpRC4BamZLEglKlSFE0W8nJx8jG0bkaaAIDnr29OmTp6vDgxDY1/bLx5bh+b8WaKfbseFY7mej",
-	"ri+eEW5f7dFQDWMh59aRstmZVHalkYJa4H44UC2QgnNwzq4fjfWTiBnf+KLCGdPtLPUExpImkLR93QHU",
+	"n7/+4f0PTFlesR3EMUtqLvUuOHl9eXtKhDT/f0Y4aCOQyyuQx/1ev/e41z8+OV2j5DypU86EtBeiC5FD",
+	"5jHRgmhpRC4BamZLEglKlSFE0a8nJx8jG0bkaaAIDnr29OmTp6vDgxDY1/bLx5bh+b8WaKfbseFY7mej",
+	"ri+eEW5f7dFQDWMh59aRstmZVHalkYJa4H44UC2QgnNwzq7vjfWTiBnf+KLCGdPtLPUExpImkLR93QHU",
 	"4tUpNX9wyq1ft8UXeB05yKQYtoZH8JTxtuO7u+Ma8kpndK5I/xwjtxRRmqUpYdzFB0Xuw4gccEEQPtR1",
 	"fVAXmqZz0IcEFVAkyHAtUStzdVFo25UFJxQ4StxBLGzZOpR6bkzQrYx4vKoeTEEp5/RY6yuyX7R2LZUO",
 	"/AHu+To1/G3x/hW+jtgzG7g4OpYyPR+UN0ArvavBJ1f2C8MRDSRNdn8m2S1LYVxjjL4SMxKL6ZTyRJEx",
@@ -15876,261 +16125,263 @@ var swaggerSpec = []string{
 	"7LQSYfusv4qPb/u5mPEtPw34/GCciiFN69EgfG+7mSxL3PJjSTUMUh8i3T56udsxyCFyvTTvk7VfBoG9",
 	"Az0xyqNIk8oYj9fHTi8LBYRk4ci7VQQKTnR556tLagKzsmW1x9yODrY0WOKCiFZx7xqyQ2JA1VRt8/Wi",
 	"QmkfB2OuW/VVIXY2vMtXgySHuninW3B6yWwiFBAOn7TTQpgiSQ42xLGVRxwDQfDbOwVr4DCaxTdulCrE",
-	"v3qnYSZcCLHSRFJODgQnswmLJxh3ZiwYwFQc9EunudLmZYxzrHr4N4ItRFQX8tEgxc0uFJfqLTbPfjGi",
-	"LM3lNl+q3HoHN/nyjxxyGCSQGdttcaN/pPHNWIqcJ+R3MbTO1xHjTBmtdA6aHMwo04yPu0TmnDM+toHn",
+	"v3inYSZcCLHSRFJODgQnswmLJxh3ZiwYwFQc9EunudLmZYxzrHr4N4ItRFQX8tEgxc0uFJfqLTbPfjGi",
+	"LM3lNl+q3HoHN/ny9xxyGCSQGdttcaO/p/HNWIqcJ+Q3MbTO1xHjTBmtdA6aHMwo04yPu0TmnDM+toHn",
 	"+MwYdkMbGMogaXulgtrZAIMyELc3Wow98YGDpRZxMIKSetzIpDA7RmZUEQXA8bmBHZfLgtCDKeO5hrqY",
-	"xWUnZHHs9QdTf9CNS6/FuKW1Vk+yGxB8LT8pAl+fp4LDdq4EpgZFxs7ndqGcba5jVCyySqSOmisNU7em",
-	"+vgb88l2oUoLp2cnX7NlGH213Z7RXE8GU9ATkVSWqCaDG0zPCpTwodCT2uUu+AvCUNn+yWm31uW5j5Nq",
-	"uHNrAMKYCgbBb2y+X+hBevr0ybPVX6Bxkk0kVdButvvFot3d41m4i7C/wJsZos5qBH3DlN5WKyoGaR9H",
-	"UE5cXlvtOJ4gBGt9VEENQF+BSvcQ0dvOUbjW1c7USsWlLbeojfhJcxRdZehCVQK/4+kc00+CEz3D724h",
-	"IpSrGUjV63RXDl4Gc245uD9QZAVdxxqKRX/8BtiJQ7XBkOkV/gzzRiymUxd21zjKiPExyEyyNe81hs/l",
-	"WbIxLm94b9OO8VWwM8Tk1XzgF4S/rcieMh4+ffwgxL+SEL+LUF3GhlxpMX0vUriLAtd8bG0223KD8JKd",
-	"Hv3ro/lP/+iHwcfPj7vPnjTENzXcBm+YJ1VehaFjav1tdbje9VfI/nISkldic93Y3vzVMqCRMUI3Yj+Z",
-	"kLqec0oYM6UNkIO7pDhs43ZezQf9BjjgKx8HW7B+49+7FW6J4kxlKZ0Pmihv+S6G3zIpuBdDmwXAjaXI",
-	"s7ZJN+a8tuRzmo4bKacFmCXhPDtdVm4bGNWz01acqbjS38qxn4CGWA8EH9hw1FhwTeMGIWEwU97W3AI8",
-	"65/+reKqfvKsf0d3/KdBzBKJNKbqA8JSKsegdBluEFNOaJqKGSSYxuooAoJwABQVhJLjk5NDF4lQhgI8",
-	"W+cxb/DSP+1v5ievbOOCI7vpPFq7uBfQYa/+7UXU28C5vfTpVp7tYpSrmPItY1nuw/QCn+29Vi54B+md",
-	"HOAjX1WihdezILBW1vqCiK6x1Fvy4iKoZzEyLbzaWhjaEDhvHXyhNJX6jhu5nKaJflK8fipcp2abUtD4",
-	"1BaWqVXZtdC1Ke8Fk/r//l+SBTFN24Rl4F4jYvsdLtbgASi30ePJQnqoRYjV1DYDyLYN9eNuCw0HXZGG",
-	"t7Cy4rM6wIpiChtxuARalVV4bl6sTfJqLOrzSJHgbcKSLqGpEv5KIPo/j56XPx+9TiLi1UFiC2nU+jDa",
-	"pZBVgXpL4wnjcCSBJgbTCZab+KS7ZXDeiEGa2NIEddVyAlDKDS8MycUbEqGAWElb1pBgFa+JzaVz+cpg",
-	"ETVl8Rwzn11diCXy6XY+HZkBjm4pakrKjPTSzPPcD4d/Xfkx8a9LPzD+9aIY3XC9fEp5GDK0lLUBRtjG",
-	"gHHmGYgshXPCNFacsVeCYjQCnjA+JriD+GJZYsquvckZpeXcR6TU3zFJyIDae7AJEEWnZcGolGqXNYsX",
-	"QzYJZs21EiK7P7YQgMWdWELzRnJ7Xpvu8gLTW+y5Y16PdnVwQBKjnsGU6R6xh6bsImZMxxMXhKQgRJWl",
-	"gl2uCBso3RuKZD7QQgxQC8Qw3VxDjws98FzNPrGeloH5wemGzilU1IbyfzOOEw6q7uLKTz5ToqF8VMeI",
-	"v6KwVo/xQSbF2Fll4S83MB9IyJVbkivvVQF+seZXRVHswSdz8iXslQJT/uF0RAeLizTP3Go63Y4rr+TL",
-	"Jg3yoFSStUuComL+SVhTrKw70Kt+izoup2nPqj5WrIS15PyjsJScfzbMlSHbxMubnqR8DMFx18nXag2c",
-	"LSIIW0mDZcGET2vJpFVCc03R0IRqitVCBQdiWdrRFXBNcERMF/v5xQdyDJijaAvHLMi29fnIdFWRkYZs",
-	"5LvXdFheLS6CsIQcUJJAzKY0JU4JcFLTsJCrqxckYokN5N5N+rMWGYtD1S5lt8AtrRaYt1zU4XcxRLaQ",
-	"gqyoSYsZFYtrfSkkgU/UqIqueJ+9sbdF5ZKoS6Jwph7ui3laUkGhaJrHv4thz3MX8zcC1JOUKRfS28Jr",
-	"brfAvbqYgowY0ojXH1h8AxsH6q6vKVNTAcNPtHpB7r1K4Zo66F+mAPqNP+rN4N8iBLwSfbpZFHirtzcb",
-	"f0W0aZU1ezBaxHC/AprqyZbWQDIcxDY6DZJ6T9CyCTbBCedh8HkdGd6CVKxNAnRhIFWAKQeoXbRQ+rkh",
-	"R0Z5DFdlBZdthE6bXHHKUheU1CagiyrV/m11w7KsNUIXZuymyOaBKhdTTu09JH74xi3fy91Lw/3RXT3Z",
-	"Vf7/k/NjGes+ck6tumSojVzca6Vue5d3eK10cfR/20uljwflv3uDo49/DX46/N+1V00sGwRXMZu5yf2t",
-	"y2YJWl/DN1+HAAv4Xmx9ZU+aMPsnNO639tZ6TjQIikmt0mXr+ZdDmDYfh8E6aShN0/TdqHP22/oRChn8",
-	"ZSlVpG4rO91QQatZcdPO/mzo5x7q6a0Lr0HleZN41Jae1PBeYOqM8g3CbjYPzqjTJB2iV+97lyCrbMKC",
-	"2zGAY+VJblVwdGPev4tgvMaCnMVatqhNidKgvb++JIBdB9U5QNbH0xUg2DCaO8fP3NtZ1q7E9ZvYJDAh",
-	"y6S4veNFRDHIcF7rdiX+BbSWb2B+TsyY6JSk5m+iZa40JERwV8Aot862NjdSPvxroCb05OmzZQiiq1cX",
-	"J0+fnUVkJKyTjQzntvQKz2iSmL+pgmenJGFjULqLnmelJkc3MB8DJ0dpRHAKRZiutfHtdagC4Btx5TAw",
-	"bYVBbkCB5OTp08c/RL3GGqUbz57lw5TFPt5p2flhDoZxUla0Nq8qYgfvrS4cunACmXVGR7Z5TFmtH8/e",
-	"p3dmEtCxnZwTZ+kwwRUxCrmrhsOwjrXHptAb6xAI43hwqvUF0YrNr8WiyvYE91TVk17Y+o/NdHlhgd7O",
-	"OqjH8hXxUX9bt/iaEVcAv4UoWOGNqyODzYSG4XPrqoOUbYJw+KbVmaUZDXtTvinjCdMQ61y2y9LGGmaD",
-	"TDLhi/u1TmT8KvHWi/blOntyf5bh1qHgFVuvgWfGlN8tm+9O1kVh2nxcKulv5KNlejQsm5DzZbHYoGbX",
-	"eLNHI8y0BGLeOTdSNyhThjzYtWDBw3NtV4Kx6+vaCzVIisiLO+2mUIMRnbJ03oqkhBoEbrT1+fwp1Qas",
-	"ga0bNGIt0+Wboy2XbPu1hUbvIdi83rIv4i5Dsl3FE7c09jcL2Kkw4PU2wGJzLqVQU/Md7IqmIJjkS8fg",
-	"1MzFMsu9jVPn7KraWRNbeu9js9lxbqjTZ082BB4h49qwRsguc5eL4GB7vutrgFpOG9wn3QmGnZQ7+bSL",
-	"3cBCJ+3Pbel1lzrb+P4dSqWgCeOrpThjB/E/FWPG91osZYMNqf1mza7srEyNUpMNYF18eyWU9RdZa+ug",
-	"1GkGmzGRXZL5t0SwOzr0FudSA27TUZVwvmJKb1kfzZoFuJWtFYK9V5Sy8UyDlM6tiuR5RebuxdSkE7Kn",
-	"jy0V+rbmIGt727cDzAqKVbWp72R745aztVP5l+b9WKPCb15uqi5LZ7003rr6U6FdWqs6wNy7EM3Wgbpa",
-	"MthM02wg2Bq9cxNsvZOfutxOv6B2Sua2yd8PXovv3GvxYOg/GPq7M/SvMNP/NR+Jza+NqJwKOXCtDtoJ",
-	"rM3Zj0hTDHja7K6bqZvBSAIMxsN2MhG/wOCezT7BtnBtvxgxCTOapgMXk9wy48p/VGi967/5I2lHKJuI",
-	"uZC3rR34BiSHdLDp+xJScAn0bT/ZhC9MYTooosAH05bHZr6yqNH2i42ZW8uuQ/jmIGU30Pb11gcg1CCT",
-	"oPV8o0822fzy9cEoT9O9MnIFKeP5p01oRs1ottExNypyFZ7VxHh3W7Tj3oMHt0+DX0gAE7cuXwl1EmyR",
-	"x5xS0iN4ByIkoUMFXJMUqH/bai1U2Qvhc/yQ3gChTrfJMQ+h1G9yBST66cWbFx9ekGMbG3L8mSVfjqcw",
-	"HYJUx5/d+X2p1ptunT7wZw4rXELw10GmwFZp/42Z/Ivlap/cLY9/27q2G2TMt8yLX96yvabG15zQBtnx",
-	"dV9vlSAfDrRNg8X9dTa0hQ421DsxKWbQJnV3aeE+jfcObrKv3Id2tbMo2JpKk8GFpJ5g11vhy/NGCzhO",
-	"hYKEpEyhKPARRzEoEiYyESetmeBEAialh5cjhhEOnEvCJRgOJEzFbflnKrA1nfsr59W/1QTS1GdRhU7T",
-	"ZGClIoaf1f1QTmP/LqFY/N1APRAZ8PIvu3qs1hXf0DEMGFeapmnlmTNRgyflmE67Ll+RMBRChwmb7kmc",
-	"ArUPLM0PRiyFYMW+8XORI+sfuL5QlWfemiyfJEz5R1NsHO03zP5VQoxMeERjKN4onzS8JbFurYO0Lkln",
-	"Cd/237hymSV+rf6VISRXevOo5u1s900YoOI0UxOhNys68I7byMYMk75tZxtyEDkawGxFh3z4b+QJ5h+G",
-	"nvEfVn80/0IcVFH3mkeWYMxDSxfmXwFBKJ9BicinosOu6wjEid1xMmN6QqJbmuaAA4bbF2HDiwhbKEXk",
-	"ALe7dOfhvW7Ax7BZJfaZc4uzpHfNcRA7g68cjt+OhUiI4HBOIrwoimxLQUXniswm88Ound5RCsJzYGa/",
-	"5n40C4L9/ZAIw1gpwd9s+WktJCSV5oIezxrNqOJwW1hUb2yiOGLptnoTVtAD2aRHtEgOXe+XsXnsG3oS",
-	"GR+MpeFYGUgmWuchFsW08eNK534uBi61HjmiTbevzRVm1fu/kQTMxM2Az6iOJ4MsxStTMIidSabqc99z",
-	"xfh4kEm49bHGywtwHY3v0g4OoQ0jdf12r0CZu7QcdHs4+H22aBM/fvbkb6ebpWOEg7WAd7s7s6+Hw2pg",
-	"saz27HVbv45tajqQRRumKmfHKboEEb5LHL53CRd6MAc9cD9PaWqWbn7Jucozw+ANa0nH5gEmFg9uzItD",
-	"mgwUG3NccJfMpODjAVMqB4m3J74gR0rZtL6Uyg6Quti5xdXXIcnb0tjcDqUDb/6ay2D/Zi0YC9fdAQdp",
-	"15krbH9WZnvXsZZLF6r0HGXPlm0DbafnwR3aLHOYbf/5oum8CM7C8HU77rfhPSjQ2+3CLpewHt6iNs1W",
-	"MTNOsWkoHcLHIBv7n27Vj7AoRTMYUw0NpULcK8RxSNvEpVjnI0XMEqhNaeGARSBHhPJ5y2oYxaIX8xjL",
-	"Ba/eaWUrp24dceEA2CTooto4skYuNFX+XTXoIu7UDLvcy3ZlpJhIoWGoRdIst6AKu5+y7gRqAtEChri+",
-	"yEUd2zMgXygjnKbAtyR4A7HTdjfxHS/G0LlRaldebOw99AxFJWOYs1QPGG/oWrSjrsNLJBjOvL6Q9NXV",
-	"q6284lggbFCN0K1dp4sMHjQ2X3tWcXA/rb/epmnjAI9PNnOQ10FeM0U95Cu3cK9e8vKgNnCOBx9t5RO/",
-	"gjiX2zZCdNMNpiPaQocL364HBd0gF3FRF2DPRQruHvyFSumdDJy2UX+NjUKaen2vMNELJ2et9by/Egiu",
-	"XXthMVdKHgSHsbb+QRVTvloRhDZdAvz53EHmub1sbL1e3Y0tcmc38++WznJqZ2yv+ixQ+DrRtzTPei/y",
-	"VXCR5PGe8ZHodDupmBlbDxKWY7MZNp6E1mAdLfyiQN6lylLRyb8gI99Hf4W586R9Z5HFT/+2AgEXa7qi",
-	"BnHEOBGSWG8kMa9i8cGiX/wtgxnI6HB1n/rHd+o3Ul9rKSy19N9HH//6l7V8J2hz43d5pVFoDnf71l50",
-	"iyjBu0uLAqG2lSM2Y8dtS4tsm1p0+vZiU2vO3gK6WV0dgxK7DZXaGQe4H3qq3RF1h/zcr5ZRa3esvWiq",
-	"cIN1gskOvV4a/dNGIG65d4ZDJ0WuVk2w8tRFEi1HwInaxzfAFa33JrlYSXuZB6SsKEZkngIBPmYc8F6O",
-	"aWWfxUJmuSIHtuC3wU3bI3+E1a6nGdXMeiEaytT6W516gN5lwH81PxMXpbveb1WO6JeKO1HsVDfc0Y91",
-	"V4PKGUNXBincIQCVIC9y29PX/vXS0/L//Pqhs3jfe8EJxVxNgvWxyUiKKYku3119IMc015NjTInFuD/E",
-	"PbSYcNhygROtsyLCpywuu1SWnfFxCke5AmILvlYmswWRz+wvURehymzRo3ROhvPlusnMDPtHbiv9WmZT",
-	"VpL1BJExVw1FATodngtxwxqiYoZSzBRI4l4lMb5LFGicv3ZTEAj7YglFeQXohloG6AveXdrMgoUb+AKV",
-	"sBrQKAXQIYYbrJ5STscwBa6xKYAUKclSym3F+zeM559c4XbVu+YfJkyRRMQ5vu+utu1hEFuo3NPRxeXr",
-	"s6Dqe9dSj6tdX1Z0715z80PpySGYCKW6+O0MhuSX148UMStWCK55/LMgtn0AoRIITVMyBg7SyDeLB0x3",
-	"7SW8eds3lR4yTuXcwoPxrFST6Jhm7Pj28bHZZpqx3u9KcBcEsPjTnE7TqHfNr/lzwQ3qMMHVmfn7r8TW",
-	"uy/8ziSBOKUSFIk+HXlCPQq6KZADSiLvaD6jGE4QEUvddgl6AtecuN17VN0hqmkqxjkcdvF6TBH4lKUs",
-	"ZjqdE8oFn09FrlycgyfsM/LbR1yYGTX6dFS8d4Y5S1GP/Mr0ROTaxhOwhJT17zF4oliba4FJTvuPzVgH",
-	"UaWKvu0gsVwtPzo8R4jMDFWHfZec9p8gVA3l9CPDYs3GMI2NOW2kYa+2S4U5jOjTUVBk/4yUoE2pvKlc",
-	"D2D4hgtonlKeUC3knESvy8+P/g7zyEBnO3KcL40uMivUmkafCC5yK9ztEDaeRAHXPTPue8hSOjfLswXa",
-	"8NiWuj1I0LnkruOEZGPGaUqsOwGxdSiS+XnxmRm3GCusAuaHK8/wBxLVdySIzgklEoEjswlLwaOkLRvn",
-	"R2KKKM3StCCzxqGDNghRj/wd5srdHJtB6UiDJCenZCJy5DR/rWuPchAFit3gCFsdnn75S3SI/K3k8gSQ",
-	"Hh2M3ZI9mKlw+12ku5DhLbXZSIgnojqG68iCGoB/ajtbmE1HULElgMLgd8GNzmC7D3RJ9PnapoRfd87I",
-	"516v9+VL1CUz7I8SxSKx8UHmG8c2MZRHETFCgig6bEQ98s+yp4gvoIDs77Tfx1ijaouMqEuwYjc5PTlB",
-	"EJ1ab2Bm7kuMnIaEaEFOyFv2Izk4ffzEdn9Zbq0RHeIwP1q5prBWneEOhomVOBstiavIi76DV1pn73g6",
-	"7xL0vELXLPGKTuGKafivN/TTYY9cuLePwuETYsRll1z+Yv5z8eH5K3NuLslgmmNM1hTq2aaYcUcv5CC6",
-	"gvjoJeh4cmSmPENSObK/RshKDRPQ8cSgcfTOPjc8Vk9AzpjCkVlIPE8cp6u03Yh65EfUahBlfqSKxQEv",
-	"tVvPhSYUU0d9tJaPEzKWg5X8FxmNJ3B00uvb0A1tNP5ApF9cvg6qk591+r0n9lUnsDpnnSe9fu8JegP0",
-	"BHW6Y/SEOi/RuFa3yhOmbTcG1SVltjnRknKFCrzqViN77cu4WtsOweDezCAbsoreNccMCIPiVkewbCym",
-	"aeo62JjtkEATckBxeg6QKLO3CdNn5ofI6gN4EuqaY+ME+8OhRWUYYTLKOYkmLEmA2+KyBvlyA5tGiisO",
-	"txiLjFiqccgh6Bm4OD9jaD1SxJo3heqPNpixqMiBtt0oRJqYVS7aaIddYttVXHM3vRihlmJ+VIQmCcmz",
-	"HonsZvwXbqxXAUI+Nsy1BRmU2SEDucWVQsS8TjpnHWOjXvhjNWct6RQ0WoC/fa7VbF3ra6eG04qn3Byg",
-	"UTFLoJZ7X+C5VGoR1NaAbJi8jEkvp28b+V4/ZBDLWIy4xh/UCB3jCzvT7h6gfjQsK7fVaHUbUp7s8XNr",
-	"ebd48w2mx3z5WBaxQEZw0u+76znts0Eyo0MiWh3/7tqutzsgj3wYso3WyKK5ZhAficC92TNs6tSCUDdy",
-	"AerxjzTxDin85PH6T37hZR1V+9GT9R+9FHKIjCO4gWwzFXzKkImXTYGKyuudXzgbMUiIhBi4PvKLJyPf",
-	"rAszy36rUtfHbqfWZDD2nhsAGR/OdYwNmY6d7DizcWvYHNqVb68exHM0rZBZvbBFbkkRdkfomDKurHLu",
-	"iwRjFdoDY7DesMSIQvOjDczrWivBrMegsmX/GBBIbPhsb4lR2ZDKN0VArFM0fhTJfGe4WBtt+qXqL3Fl",
-	"YPZGD/URpDWE4dxPCYuN4PIBiCgEbOS5Lds8pEkR83SAaZtMWQ3CtZc7/HPQ009yfiRzTmixG//z64fC",
-	"qHSJN9ZODMnLa1YrKMsTkPWFONIyQs75iAJtqUb2mhdt0ko78VuI1RKdFq9WW8qXhbS8hhFrG0g3gubL",
-	"V9VpB7mygd/V20nzBMtbGNXAuxU20Ah8j7vlebdbRDFe85Y0bfJSF0NUbNFOtBYqkp8R2+Tg/cvn5MmT",
-	"Jz8cNjkQt9clasEYwkhgtGN7CP4k+kdJgOtVEEvQfw6GabgToRWDrmKYBUzSqvSrlI/CFltmj2fwyefW",
-	"19qUrhsodvir2GDO+qqC1SV5RrQgj/v9br/fJ1LMVI88v/oniSFNnVeNXnOVGWjUBECTmcjThKBwQEe3",
-	"kNM8peQAmz+b2awz9L+iLon+l/nPkfnPfxuzkg4xDoBKyegYrrn1tFmzMpMwYp8g8Y60P3KhoUf+geYp",
-	"+jtwGwZ2/dFiZHKdtfYCX32QGQ8y4z9OZtSN5r4NhyuYWwfZfNASWt12uvZhDSLcVYK0ugsv6bL2JlzD",
-	"J31swKyMvAhprZ7/VeTOyfqPLuncR7ajdfQ15ZXljRWJZfi5Yf1Ckv+5evePBpHl+O6R47teXDm+3Fkn",
-	"1dxrgVzD+Gq8NltnU78Hs9DcWMBQirlHirx6e/GcpIzfoGUcl6a3Mbkhwcsg+zgTjOtzXxXBCUapNBlK",
-	"vEdXBg94DITn06FtCl9nWCPuvvaAd/atcBUzvbdpcqvt2973pz3ZXcXjsBgZT6it6L2h0uRQyKGXv/Jv",
-	"RqlfpeBj4sOerGcFcyKJD19T7g6ivCc87T8mjJd/Gy7dI+84ceWzrzlehReXWakSRIHDthW3NiMhfSyD",
-	"wrvvH2Wu8XEMePdnuzzpGYvhzGba+6t5W/YB/ftazgkdYrEod2Eg5+QpURALnqhrbuUkJcNc2ioij/vk",
-	"4PTkBxLV9DqPnDL3HrScH12YTyOXOU8xAsXoF9dYHgRbKJEnfT+TE8hPSVBgvLhN65JE5MO00BZxMaNc",
-	"2nsC+9I1d7rpUzJlHKn+APfy9OSHwx552n9CpkDdPa3rd88UGeZqTiZUoeJrLx4MFzhiXNV69BE/9uMg",
-	"u8j1BMf/Ss6xYP5mx9iVZZGW2uytOQJyBfpoVdRNHSI3ROIsX0cu3EVWdJYlEX+fYvzkh/UffRDiLeXe",
-	"44ll95+2YZwuLv2XoGn/nTmoizjpnP32sSrdbdAtoQVvQ6L1TM3GQBqJp6pMVk8sjy3thKI7aMFPRa5X",
-	"yehbcQOeKF3QiY1Hwkofbtbips+iyHkZkOmDHawZyOfutn4axsL06sjYgLVETKfLEDqEF7neAOOfp0Dl",
-	"Og7eBo+/J6n8wkV1xc7X65ZbjzFN9ygoIs4UpKNAKttg01o378+g30Jnz1zxLay7K7A35t+hKvUefSqV",
-	"c7OFRvV8Jwd3vJBw2niI88tqLvF+z7OSEr76aHMexCAHqynCkvHoHynMVFHfIQp8CBdRVk0PlroLTBjR",
-	"M+BS2Kq3DZegmBWhCCUcZmEYkzA6QixBF8H4LkLlQAFNISHUCAKlD1FO+IA8ptU1j4TOzEhnx8cRyaS4",
-	"ZQZOg+a/vH/dI29fXtjADlwyBiFbRTSMAzawW0sh6l3zXzHirvJhl9ilYZDdmLIwEvOHWlcjvv725cXe",
-	"Mf3lhZ1rHZa7/dWCpIIa/U4L1Nkrh0Cz7D7x+7TfQr16LvgoZb5i5U4I4kcYM04+vPtwac91ClzviATW",
-	"+Sw+FB4GZx2O8pTgRw4HLMYhmRgUtKaVxbWTft+F+wEPwvCvuasyOCexSIwxpSZixq3n0Rh9PfKGGpQP",
-	"p7GBUdwThsMOZ9qe9E971/wCh1sI74wtEQUBqqEeVkMJ1pT3lLAfo+rty4uvGnXgYHjvjuG5OYU6OnQ8",
-	"hYuZ2/dzcgOQGYangFRPEemwVmFFdu5OBqMWvvEbtY2pfFura0fcAYsSSIxndWwfEk8g7jLKlS/CY9gB",
-	"4/Bm2Jm10pq5h8t1sF4MZ1RXtBQCPFE94kxL75FRZEJvgXBRGnwHp317D1GlVlti6rKsX7EPkq2vZ9WK",
-	"Zk/r8/lwSa40438aNewKq60DoKLQemzYBQqXyuSZdDWYVpkDNSWb9qkqraoQ1aAw+VV8pwp/XdJSkcVV",
-	"pOHj/UiZh78LQ8A5dlYwMYr5lYH7h8wEpu+grnJpG+Sju5aDDTmYUUVoKoEmc5IrjOss3UqziUjhmnt+",
-	"eGBd3HZgDJhMivwE66B3/t/DinJl1Bfy3kJl5sYUjmsOn7RhqaH/6pEidKhEmmsgCdAkZbw23MAN9sEA",
-	"skflx03zLfuUL9DesyeSUSbvlUXvxaH6XmiqAZXgEI9t0CgatzYb15qr4St2/W19rEHyyspAyOfBe0tB",
-	"Le3CxNpHnu0zoKxcSCX/f2VcWbBJ37zwP13/xT+Efilynuw6Gu3q6lUlGerA6rQuKwoz1qxnBZLDEEND",
-	"HFwhDsrXXKhat4H/X0q0b22EO4Z6Uals3p8tm0EOaHDpmk0kVUCEJGMqh+bImeHW/cNzEizA8H/0FKGG",
-	"fvHi6ujk6bOjn5+/7ZKh2UzbdgeYJFLM7I1ldcl1HNz6q0qU3Ji0gmTWv8P8nUtXdRS0e3FQQlqtH9RK",
-	"JjzeAxir6NeCmPynUexX0+8t6VC+QOcrKTnIEcZ6Bw4/WxH5TDLt4vWDcbHjlKX5FGx9tCpN/YTPKzS1",
-	"3sazHyUP3L0+OQN3h9C2p772aN3Zfek2mm+rzq9/z4wE/WFlwYQDy9eZVl4+HD7gTS3e/AwaTaxdoU0h",
-	"9jeTkT+hPMx8VZ4qrtnCWAvotk/JWa3Edc/W1APCf1tC1SLDDjnrCqF5FqeCW9/vVvTjdO0FDdaM+V0q",
-	"sAbwb1p/tdcw2fyB1nZ17ZLNK5RmTDbrTFGxyFxMmLuHsSwvlkIp7wVkEu5D1/W94efHMUtks5fzSlNp",
-	"TFMypPHNWKINqmLKXSKcnBdRumJEIjNWZCxg14qrrIZ6cnJ4Rij58PzymseCc4h14cY1mv6Qcg6y66tU",
-	"EEgV9Mh7ysegCJaPkURPqI0AKoDHsUZsnFte8UiRaEo/DQwYg4lQBgJjmUsYobv1ACvdFF/3JFbwrBao",
-	"WbKecQeev/7p/U/+u2+e/YTAbsR8TnYGQzH/VYzVzOuDOWLKu+SPHPKH+64GdmK2D9mHngl5QxBj0T9r",
-	"iMZX1Qv4RYHcW3ILLItTyyc+m9MaOLO40aBaoJO9qZit8avCZdyGkZHlY4KMqHywqmoR79IVWnO+f5Wn",
-	"rgpRgYtmd1eg3gr82s7CMieNWmIDXh4jxz/+7ATSF3eBa/uVbTfVUlLkBS/knfYIZpHp4PXl7SkRkry+",
-	"vH1WpkZmVE+CRFfXeHyREzfki54+rdQnPqlNaVwXo4hd1vFGpwn2bll9DbPnigJl6M3uuWJZZgkR8f0w",
-	"nCPaj9gjp/3Tss0ljp2wBGuMjJijQPfuOTnt/3DN8WXsCV/cifoDM/PKotU8hvkzhUUWuU9RCprc119a",
-	"2pE8m4Dkldmmb1xwV6H1awgk+D7NBTvlakPBaLHmSB6Mhd0w2YskwVoDhoGU8snTFsMasULO9yngl8rT",
-	"LF5PRpiyjK8dKS2BTiMjB5CtpOwWuGEoNmhJdUvV3FW7XCry173mv4shyULxYmv+9QiGVNgiDxOswjAV",
-	"XGjBWUzTdE4YjyVQhbUVWRKdY6ihNSUMA7vm0Ruq9BEmXx+9/iky+yghBnYLZObjL8xOGFPAJwfLoPI2",
-	"JRK0LctLZownYnbu+BQeR4KVNtOkNEWoxqKPZlznvbKBGsO5DVv1lYuRJ+LeEawnoa65C8GLJCjQkV31",
-	"YY+84+ncJy4vlDjE8oYGXgVcd8lIpKmYmc1wm3/NayP9z8PZMQikWFHxYhGE59Kn7HtCXvNUGMs0qhQO",
-	"i3pFEc8umU1YPCEx5YbVK9CuRK0yViCexBVWRehe8+V6n5Grr72i9DYWZTILR9XD1vq2MLrQ3inWkU4Z",
-	"t8mk5g9rlz4uskMNHmCAaibFJwbKThenQvkqInZ36q0/80tTnY0FmSumU3qkwLxkq6JmLFYhFhbmME3T",
-	"xvIJ9rNK0lXQluDA09y/C1L7d0hm//5dDNW/LUUdHnQ3ev2wvrNBXeQuS3zEJhattETrlplUUM7ojpiD",
-	"jPkKtrAWLtsiSrnuCvE2Lf+3/tEPHz8/7j7+4UsrWK8wR9CluC2wBwtA1xbdx5Rj5btxL2Jz01lhSxBc",
-	"/GLZj/Ywr49DWeLAW1SPcCge8limDB89I9d5v/8k5vg/iLokwp/9czO6+wmZteBAooRqehZZspuINGF8",
-	"fM0pJxHubuQbpVNlay6QiyqjIwdcIA/vEjMSFjk2rF3w684Zue70er3rzpfo8JrHwuCOTTVAvuX5tquL",
-	"UtS3hsTgpK2MS1LBxzYogjIOyRmRkAqaXHOF8U6SYugxMnEJ6dzXXy34LtWOvRrIHR7bpxTrBwm0HK/5",
-	"ECbM6M9GBmB9WCfA1STXiiRixrtmlw2rMVRRlVeL+GjYz39wTakyBK3aGOK3j4ZqFxoi2IeVFg6/ffzy",
-	"sRoMdAtBiY8r3PmjK4NdL1yllFJrclrOZqUxK5JoVW6wzeOivpGELX6/UDfA1pwKRKAt2h32kfjf9vv/",
-	"6vV60TWnoQLQrZRReBRK1h4x5O2m9hGomGLskFECmgS2cj+mjmGEamOg0Itg1/dob4TTNPAsu6jvMHK5",
-	"tr2IkLa0OzJAx47viqLYj+PYcRX88Xgogd5gc+4mnR4pB50lRlENCnQjd1zOpvgZ9Eszz/Ngmh+LWfZ5",
-	"j1w7YeMlVl6WR/qekCVcpW/I4BdTogee9CrssMXQlnDD638tsUEGHZDPSYRWzSCTYghJUQrdvswFwedo",
-	"quFnkJA56Gb8eeNB2SPKVCf6T0MVXF1pdRekfjdEGUuRZ6sDs3+2r3zXMdmvhFsHdvlcGYptd+ThZqA5",
-	"ChvdP36bSuRD1tDe/18f7IFaCJ7Ut+6wLVDKtdG95wiPYvqHwOR7C0wOML8B8e/skrVk1TIE2dPJQ/Tx",
-	"jqKPy/M9x2BEq+0oTefdolI8XYkAK055fUhyw3n274dpGO3ILe0BSxpijVuwgJ3ffbeJLi4xZ4+Czk51",
-	"3wHFf06c/Vqi7j3glbuQxG70EO6I8/Wy7XgK06ErUrfa8HjrXvzuzY/2yaC4sQ9MuLEugJXKeCl4/4y4",
-	"AZGPP7s2YivVtvcwFbcQ4HUr5c2v2TfucWEwCIUrIOsDavA2WuiHdKEG7LG9WnEzsZ7wqNzJrVnbNmjk",
-	"691XQ8TKTnTNIWLrOtMZTSGvYagXSXIXvAtx7gG56qMm80I/rFLoVNy6/sMYfIAVYPUE5OGupOnZlDIj",
-	"pSiPd519c+WskrfBDN+4YyYA9SvlwD2orPepsn7IJfeqwCNFAlogU5EAsbFNYjQ6x+hWc6qAkTk0TUsr",
-	"f18OnQnQVE8ab2AuRZraeLGRkIV3v0cuXE2fp/0nZYSu7Rvt+0OXsVwJ1XRIFUZB5dxd46T1t3mvLDz7",
-	"xH6cYX0xT1vfzYBsSeFbqzj+HjtqmF12ESMl0DHl9obdR6BU0Me1JmqsiGPRq8WdHHPlRGx4HsYr3cBc",
-	"gT7K6JhxqiE5I0/7JANpjYfh3AdpkwOqydTIopN+//D8mtuYFhJx+KQHtjdx1CNRQC2Rb6hVhMQUdXaR",
-	"jg58ULZtjN3FGEFDP47yDpvaC7/C9bZqVBWEdu+gLZOm4x2MgsvbokHwgkueKjhiXAG2wcZ6pVTGE3PG",
-	"PtAdI2ixIGlR3f71ZRFl3xCF9kfTCk+ePqtkEDxuveBpRdYvxZoNhUgBE2+6D1b4f06nv1VScIP7vMXt",
-	"THJ7XGE+R9BpJiB4WxTph15DaNL3kMRhYPyqdYvWJXJ8LxeD38A9394UQpup5t1FYRGFMwlKpLd1Ntwe",
-	"vQWNRb5dW01XX9tMd4Rp7EmY4e5cKObXLmZuW9pGFcgrI+cYASzSHNtG2laJNqA4fG6DgCOi6NxmFvTI",
-	"PzCxokya79Uke+GOOcLbS42Ih0Ipfw4zsrrT7zLgv1IdT1x32LxoqG5RHduqTeZ7q9dQhmgtMozVzp79",
-	"M4olB5Ehvgf/0I7TLR9SLXfuIXK2a7ODaB8iv8Edf5k/kM0D2TyQzSaacpmtcDxhSotKef56VDBwL+Q4",
-	"EC0p+mAEX2odv+hdK5M2n/a719y71J72S5/bOanzrK30hb0tIHrlltHKN4Z9TOt7YT/tdztT+olN86n5",
-	"o4+OH/tX6fbBrsQgW/lt7ssds7QV7XwzwRE+XEbW0m65scTRig2YWLRsS+rYU9CEOeUicMJRdKvgVufv",
-	"eYhtvWMRKTHSR0klwPUAWzfbZ8mA6vNquZUh2MRbCbmiwxQOdxDqWj2xyN9zRRjSkqcpyblmKaFhWlHO",
-	"LWBm0SlDueOWZb76F0ih3GcqplwR+MRUfQZSveuwjseOzBszIW82uTfYN5P8CTRl6Z9R89kRDZhNJAnu",
-	"or1MLbKosHnMEn59S5G9BRvcj7f6q9YKflDov0ot4GmuDV931cEYpIm6UyRSKdUr2chn8QTimzvHIy12",
-	"3hBDVy4VwdcTKfLxpLxQ0hMJQFI6B6l88Y9M2E6sH55fkrAA6dXVq2vuq4+G+fkJScWY8S7JJLtlKYzB",
-	"t22NhXStlGxdvB65ILhOMsOeq5RjaNc1t4LMeccRMh9KJ3POGR93CbOp+pkUMSjVdfdfBCuu9Ya5wlau",
-	"Nf3tIL5Bf3ew13d0HuzZ0x0AitC/x61roni7c257Hyh/N2H9ubHkQ+p0WMvFbJU5ULXhC8mwFW8oihCd",
-	"yZzvmC04FCtKE9oI31uwtVIPsEWAW7zgXazF4KqOHHZJbNiD+RivVfDm6pozbl3i+L4xoEDZ4ohGYciY",
-	"40HvrhwDJYIHU/fI0/6JI+QgICsKKoohhK7YEKK7TaIXknAR3kP4eLWDyCowPQwCGxgdFK/KlBlzfnge",
-	"zHgD88GUqalRKyJSnTGzrekUoeQGfB/OoriylrnSgKVC4HyRGVU5XFDtLbgCNMxN1RZlzDmqsjuqo7x/",
-	"z8QV4sFrPhLNlQQQbSDxt50Byvzp+dZTW0967dp/phpmdL5jVoeoWCLoApMLa6Dtns3hPfkNzNVK56Qh",
-	"PkdtRHBX5CpX4Bo6zknCRiPADr346gL9GqRjPIZrfhBlwBPGx9HhWcDjFBkZa8dWn/LWNSeWKG2bdClu",
-	"LU8TkmCBLmUhWuW6/LtZ154p7+8wb6rS4Hbuwem3OjnqkUKxhwhjt+ueE6TqyOHModyOJf97yFIaO3Hs",
-	"KQpFWyCVyhrHllZQAbBV20aMj0FmktkAtDG7BX7ND5SokEtsG2orAp9orFNLkI4wnSoFyWEPRSYKXC6K",
-	"ucxrE6quua0iV85XR2gXdpMcHezR8P87zN1cX9H4b0HqQbU/W+v0wSTYEbMwtFIhCs8vduUMKEkfxcuO",
-	"Cd9GqH3SgdCz9K+w4C/GSdWJTkUO8LUFsTumjB/WxpfBCslXcx3xUsix0Br4g5Cqr2Ml5Bg0CZIJthNR",
-	"9TgX6nZnTkPfua3pzMWMxjcUK1+7vBDVJSlTGrihJuyC0zXIJa2f2SbsdckUK5B1yQ1IDmn3mksYCqGL",
-	"tXZJLJlmMU3JyBhcE6omoFy/V9t+waxSjlDsMY7CzFYQxw3qXnNnr2Lha8s1ky6RlCn8YKkuNwa22eY6",
-	"VumMwfd+sOUt9QSuObYxwiqBBM8V3Wvmy6hi2dc7reye4WVgqH1/y1ZgCOiVLipfNAYaVDbWhhoEsstu",
-	"wINp+DVNQ4eFPkc3OK57tRCtu+CI8ZFotBErLTW85zjnN1zMMOxmYhP9yRCAF5buiiKMCy6Nr+48+c93",
-	"mewqN4dqUHqNs2kV5u7PygvnWu4lsexACBlqU1X9ukv5Mn55o/y72vxCLNcei6Sa2dZWDCDUz83XjTMo",
-	"o3jaG5l241/5D5qHZIuZeMXqE6rhSLMptN8C9AVtNVrLmLHWWYH3Jbwtrl3S8ZqoMnClw/8MKX+va7qz",
-	"VIIh78hUlvgDKkTVKjlbCT7fJHJGVcAUm8Tesg73LSiMrtb2g7xrlnc1ynRt/OI9yLtKBGPKYuAKVvVB",
-	"fONe2SOmuSkQydYF0DiIK0j3PXEqvGrLpbStfuxaNAPZ9fXSjaE6AqpzCRU3gj+qFVjhXgl4lsiA04z1",
-	"/Hk0HfK7DPjF5ev/uXr3j7seNE0SZmPjL6WZRzNQPkHLSWHbUqXphB0sJBFxjonUvlQF2PZUw5yltvZQ",
-	"b2/FMj5MmCIhEN2iAcwGlTH87s/pNG2x+//Xxds3m+2+HziMoV+7nQdmnsPe97f9Bu5Nth97hq1U4d/j",
-	"G3vkbBfJlHGcZRVfe4HXugbc3ndabcHgCCLGEbNtauNcaTG1bdvCM7NnsoKHmRcCBobvn8W2Jnlj35oP",
-	"QXu5HIs/pInrnVYObsPcRApkLCk6zk/7T2zIyIwpOGyq1GCO75vvk43bbSD9qvUaDAAvuJbzh2INWxdr",
-	"CCingXA2zkRDmgqcd86/f0Rj2z5kJY90Jaou/LvfdeXa6mLWd8/wFbL8Tv2JCugsLr2IOmDSclHD5q3O",
-	"WhHKi7i1qn2LfXfg3l1TfKcdk3dxEm5I1zm0ibVX0eFbZ/JVaL9On46FHXtg89uy+QXyWk9CG3P9Repa",
-	"IQBa5jAukUuLbEaGSXfJuaNU25NXaZEp7PBno5eQZDH6wdHNgzepvrOH3c1l9HHX27fiBjDsG7d5Z3z5",
-	"DpWhy/rNC2UhxQyk71lsxUmqBEkFlgktl4CFTV2eunZt283rj1TA9BU5cG+7Bq5kKiRgB1W7J0mNcm+z",
-	"h2pQ+lti3P17ZNxGvua4KUnJlR6C03aYqbYF198Naz+25LGBnv/BfrBP18jla5xkVcSkZ2MPwqDR8YLy",
-	"dAqaYvdpLOnFC6ng6quVFefU4c519d1Fov2iAHOSFIku3JkgYp2RH22zfNfF2yy56PBtFqzIqw8fLsmP",
-	"VLG4DI62W8MS83uuQF7zog4tholSqYOIpkTgzBlVaiZk0iOR1mlEDlQeTxCkk9NJZGaLfugn0aFtQRyZ",
-	"VXGaRihrprnOaZrOCXyK01yxWzgv2mwBK6ouW7hSdguK/NAnCZ0r1/jY/PBIXXOUh75Wy1nVnjkkUzrH",
-	"WBn4FAMk1V+bWyHXkPeepJ0n7K9joFRnT1Zyli5REzHjtmC54DHYOnhG+/AU9SABd1TAhRkl1eF+lUvZ",
-	"shiSzjzFKheoiblEMdyzkDz+jP9f3/vGKJZNVLXOLLJfJ1jC/8EY2ra3F5o7Dqm+AVunvguOx6a71atE",
-	"rMX7rmqLdMzkGa+6XKykq9u37ys5HmdbWw4W38ot0IV0djjy3TdBz0SaGrKurHL5EvPInWPbXtcNVrXZ",
-	"z+ivAwVx5BO5jWIyETMiRhp4paEP1S4ShSlbpACVHjYFkWs7xNBQrLrmQOOJq2OAlSjOSRSkgQ/0RIIy",
-	"ljfWPzKTTSmfmyUriHOstjyiLM0lKDKl8sZBcc0TMePnJJJUwwDLweEA5vinNsMFi2MoTaWxSTOQRosV",
-	"3JinUij7ptG0NMjzax42fxiMUzE0ellGcwUKe6P4oziwnijcCCP/lduGSvMIM95y9Y+IKM3MUAjZYY9c",
-	"TYTUYCQV5jDc0lRhivucUG2FV41Cdpk3EeUeLgaXJ7pnx0MTBHVxZEJCskgqf4YLl+eY1OIyK/bJPUId",
-	"qEaa2OucttLkyr59T7jjZmuqsoI1cR4pglLc5yh9r0FiFRFiNEPD+pav2rYSHcHZF4lOLdSIotTF/nWI",
-	"han+dApEsf570hoiL7us1Hcy3CoMKPqLUk9QpuYsyO1CaPs3GGCKOBBzqkmeWgyWGv32ZMp4roEcUKMq",
-	"5DQlagaQkT9yyEG5qyJI2ZgVhb2cPD00gjkBDbEeCD7A2O6BwToa6wjLtQSFMkrvjs2MVXkcg1Kj3Enw",
-	"NUqDhzwJhjxYyA60bMYAr5xuIHN+2MOBPw1ilsgBpkp5Zcr64ti/XPyvz4BUMeXkILp8d/WBhGTJEhkd",
-	"nmME+TWnQ4WhcLqUlbc0zVGBu4FMN+gadZS7e0VjcZZ71jJqp39QMWpVjGT3/MW+WKNelLiMRNIcwveC",
-	"O+IvoRsJ6VhB6ju2+IbBYfXuMLO3MD5+F0NFZiCBgB04McymrJ5BQzaRGvY4J+4915a4+E7PWFwXHfg+",
-	"5wXWXeHivoc+LVWQV8nWV34vA5Ze3dKHGI+GUhRsPAZZwTHE/jUUtnmExxriq2QsrVfxwoSf/Wt5y7P9",
-	"6RS9cAuOypT6b03tK/LSmnS+EnSn3zSrfOekncYV7MZBVFcFIyrVLVXDnC/zJnTevepTM9E9az9NEDwo",
-	"QLUKENs33TVyZJ/w0oIbX7lX98+JF2Zq7HCsNePj75HP/irkjcpojFEQuNRgNfX5RE2XRfbz1Yz1V6Ng",
-	"Rm6EwXREI183x0cDvH15gdf4gqdzAlwK3zEA669N6C2ch2lXwEdCYnUcXcvpalBlH0Fsy1hyn+FrbXAU",
-	"a/pU8fTPwdVmO8fwGt6lJm3Y1tWre+BYfpL1bdntJvwnaItXV69InDLgesXZ7ko3pGkqZgOVJ2LgQ6Ki",
-	"sn3UiKYKDkkKWgWdJRXwhNCg2vOjMp6KaHHNIzNeRA6wkrXSCRb7SueHtkKCfzUFpYh501viRW/8BgdX",
-	"FeX2wPmK8e+b6VUnbtTm/pQsz1DzjkliWW1Dsd1Y3OMNuwVyYFDUdR86dHKecYIpq5iQJBOQy73YerVF",
-	"iX/B+b7rFDtcQvu+9Lhhf6K0OrfeEkktiq1ATvNCi9Q4o/uYV8kYS19PgES3DGYgI5tfkXNkrJH5IyKc",
-	"TrEooi1+b5657lTtEuyoXplXZ3DgW8+mMzB+1WRpA8BDc/s7J9IZnG+gp40dqkhqi+y/JjmuelBXYuQl",
-	"gCUi89kj5QuYKoJ6kb2/LBRR805tfzobC57SslU9TaZGoBTNNRLfIbBbm6XniO9P22nwa2HkT74r4QqM",
-	"XIF2S00Gl0yr+oPt3xtD+uDQ9iEeufb8fwa99eHvr+FegTT7kaBfteFeK4R1GY3/iYj71dMZnaArZJmQ",
-	"BKaUpZsTQK3QPfYugb1V3F8hqRuK5xucu3Rg7Ymu/PA430akVSPk/WDGQH5g3PWOtYJxhw6rA1S7mNK2",
-	"ZQpi4OGuENuWtaJKsTHfA1q3LpNiMw3X1cG6QDiR29paWPvAejO0nWgK/M5o/x5LCuBwGPqTKmG9jEwX",
-	"8T4zqg4fSKKWJOxBEGoRRIttFBusOuVQvB7/c74XCigcCdraUhtRg7Xgls2vGwzxxGRb/Lve/fGLW9H3",
-	"RysSpuJ2iVRmri6/p6TDBxVqV8mLZrs9gY2kmO6YxM4SWyvmnpUm8g8xFMmcxBT7OGC1Gj2BqYJ0RFxb",
-	"liXiqvFk2E+/BYvXreLBgtB7KWS0nb1cq1WdAd8JxldR8QX/VjDRLi958ME045U9LBt5G27WHfDrFqT9",
-	"pTnm4Z/ulT3ih5tiFYr8mLM0KUvBeJ3GtmcnQ8apnO+vZPN7yITUWAQ4CapntKzWXB34c2eIBV8ucj0x",
-	"83zpfu44afNciBsG+NBMj/FRlsZzmXbOOsc0Y8e3j5Ge3cyLIuwV0FRPusQdbOGRrxS9ZtpIrF7QtcSC",
-	"b0BZ8P6zMfdVj/0NmtlwhkEQeh6MYaiqZgRD+0GF0bK1CaLq8vtYT7qsYxOUQcPwMaxuHAxjK8cuD2NY",
-	"yigF0ITxW+BayBBW27Vu+as37BY4KOWzsw0YZZt1MmFqYaCgB3vN5i11/+nWtLPyS6U+JXIE9vrDTVHp",
-	"mrA8yUuzyKMZS4AkVE2Ggsok3GfchJrv/hEkZyni250mrjkdYh6aRkni+7TXbWSRA9Cwmb5pHVXkCgc9",
-	"ujII+MJ1b6n2+qk7kTBZtFvZuG6Y5FIAHkRElTmlFSz3ERP1OINBF2VH91vDS4Ihyp/qgH1L4wnj4KmD",
-	"lYjMJFKgK+R34GvFFOWcqrfZTBndGWhyhDGUNzA/DJexWACkfiWaTjOQR3CL0BCaJ0wTLZ0DsyDahOna",
-	"syubN1SbNpB3XkDYegeQkOjTkWvOcOReiwjlagaSnPZPSOR+7LkfBzkvgp6Clvc4VUrjG2uIupfJQZnn",
-	"GNi0WLAg3BTfQOLLxy//fwAAAP//",
+	"xWUnZHHs9QdTf9CNS6/FuKW1Vk+yGxB8LT8pAl+fp4LDdq4EpgZFxs4f7UI521zHqFhklUgdNVcapm5N",
+	"9fE35pPtQpUWTs9OvmbLMPpquz2juZ4MpqAnIqksUU0GN5ieFSjhQ6Entctd8BeEobL9k9NurctzHyfV",
+	"cOfWAIQxFQyC39h8v9CD9PTpk2erv0DjJJtIqqDdbPeLRbu7x7NwF2F/gTczRJ3VCPqGKb2tVlQM0j6O",
+	"oJy4vLbacTxBCNb6qIIagL4Ale4horedo3Ctq52plYpLW25RG/GT5ii6ytCFqgR+x9M5pp8EJ3qG391C",
+	"RChXM5Cq1+muHLwM5txycH+gyAq6jjUUi/74FbATh2qDIdMr/BnmjVhMpy7srnGUEeNjkJlka95rDJ/L",
+	"s2RjXN7w3qYd46tgZ4jJq/nAzwh/W5E9ZTx8+vhBiH8hIX4XobqMDbnSYvpepHAXBa752NpstuUG4SU7",
+	"Pfr3R/Of/tF3g49/PO4+e9IQ39RwG7xhnlR5FYaOqfW31eF6118h+8tJSF6JzXVje/NXy4BGxgjdiP1k",
+	"Qup6zilhzJQ2QA7ukuKwjdt5NR/0G+CAr3wcbMH6jX/vVrglijOVpXQ+aKK85bsYfsuk4F4MbRYAN5Yi",
+	"z9om3Zjz2pLPaTpupJwWYJaE8+x0WbltYFTPTltxpuJKfyvHfgIaYj0QfGDDUWPBNY0bhITBTHlbcwvw",
+	"rH/6t4qr+smz/h3d8Z8GMUsk0piqDwhLqRyD0mW4QUw5oWkqZpBgGqujCAjCAVBUEEqOT04OXSRCGQrw",
+	"bJ3HvMFL/7S/mZ+8so0Ljuym82jt4l5Ah736txdRbwPn9tKnW3m2i1GuYsq3jGW5D9MLfLb3WrngHaR3",
+	"coCPfFWJFl7PgsBaWesLIrrGUm/Ji4ugnsXItPBqa2FoQ+C8dfCF0lTqO27kcpom+knx+qlwnZptSkHj",
+	"U1tYplZl10LXprwXTOr/+39JFsQ0bROWgXuNiO13uFiDB6DcRo8nC+mhFiFWU9sMINs21I+7LTQcdEUa",
+	"3sLKis/qACuKKWzE4RJoVVbhuXmxNsmrsajPI0WCtwlLuoSmSvgrgej/PHpe/nz0OomIVweJLaRR68No",
+	"l0JWBeotjSeMw5EEmhhMJ1hu4pPulsF5IwZpYksT1FXLCUApN7wwJBdvSIQCYiVtWUOCVbwmNpfO5SuD",
+	"RdSUxXPMfHZ1IZbIp9v5dGQGOLqlqCkpM9JLM89zPxz+deXHxL8u/cD414tidMP18inlYcjQUtYGGGEb",
+	"A8aZZyCyFM4J01hxxl4JitEIeML4mOAO4otliSm79iZnlJZzH5FSf8ckIQNq78EmQBSdlgWjUqpd1ixe",
+	"DNkkmDXXSojs/thCABZ3YgnNG8nteW26ywtMb7Hnjnk92tXBAUmMegZTpnvEHpqyi5gxHU9cEJKCEFWW",
+	"Cna5ImygdG8okvlACzFALRDDdHMNPS70wHM1+8R6WgbmB6cbOqdQURvK/804TjiouosrP/lMiYbyUR0j",
+	"/orCWj3GB5kUY2eVhb/cwHwgIVduSa68VwX4xZpfFUWxB5/MyZewVwpM+YfTER0sLtI8c6vpdDuuvJIv",
+	"mzTIg1JJ1i4Jior5J2FNsbLuQK/6Leq4nKY9q/pYsRLWkvOPwlJy/tkwV4ZsEy9vepLyMQTHXSdfqzVw",
+	"toggbCUNlgUTPq0lk1vg+gOLb2DjgMb1tTdqKgX4iVa7Cdx7lQIfddC/TAH0G3YL3HlVNoB/i1DZSpTe",
+	"ZtGyrd7ebPwVUXlVFPZgtIh1fQU01ZMttaZkaCxBbsm71mJeVlUnOOE8DNKto5tbkIq1SRQtFMkKMOUA",
+	"tYsWSj83+jEzdutVWeliG+Jsk1NLWeqCN9oEvlCl2r+tbliWtUboQt3fFNk8UOViyqm9JemHb9zyvfio",
+	"G/zsd/X4VTWIH5y9b6ygyBn/dUkjG7kC1xp67V2Dofv94uj/ts73jwflv3uDo49/DX46/N+1LnmWDQKX",
+	"9WbuRO+d3iyR5Uv4MOsQYAHfi62v7EkTZv+ARtDWXi3PiQZB0Z1VMr+efzmEafNxGNSQhtI0Td+NOme/",
+	"rh+hkMGfm0Pq/R7VbG0nmLdbtwNNO/2joad7qEO2LiwBb1k2ieNr6YEK/alTZ8xsEK6w+aV2na/GIX71",
+	"nmwJssomLLhrAjhWnuRWhRo3lgW7CGJqLGRYrGWLmn4oHdr7OUsC2HUwkgNkfRxSAYINP7hz3MG9nWXt",
+	"Slyd/k0udLNMits7OnCLQYbzWncV8S+go+IG5ufEjInOHGr+JlrmSkNCBHeFX3LrpGjjyfdhMwM1oSdP",
+	"ny1DEF29ujh5+uwsIiNhnRNkOLclK3hGk8T8TRU8OyUJG4PSXfTYKTU5uoH5GDg5SiOCUyjCdK2zyV4j",
+	"KQC+EVcOA3qqML8UksAnOs1SsKBAcvL06ePvol5jbceNZ8/yYcpiHyey7Gc1B8M4KSsBm1cVsYP3Vhdc",
+	"XDiBzDrxItt0o6xyjmfv0+IyCegQTM6Js3yY4IoYBd1VEWFY/9djU+jFcgiE8Q841fpCUsXm12JRZXsC",
+	"/371pBe2/mMzXV5YoLezFuqxfEVcyd/WLb5mxBXAbyEKVoRt1JHBZkLD8Ll1VRXK9io4fNPqzNKMxr0p",
+	"35TxhGmIdS7bZbdi7adBJpnwRdFaJ4B9kTjVRXtznX25P0tx6xDaiu3XwDNjyu+WBXUna6MwdT4ulUI3",
+	"8tEyPRqmm+d8hVgsMbtO7V5m8DAaYcYaEPPOuZHCQbkn5MmulQUepmtfEYxdXx9cqEFS3GDfaXeFGozo",
+	"lKXzViQm1CBws63Pi06pNmANbP2VEWuZdtwctbZk+68t2HgPQbv1ln8RvxaS8SoeuaUzYLPAhwpDXm8T",
+	"LDY5Ugo1N98JrGiugMmSdAxO7VwsV9vbOAXJrqqddbGldz82mx3nhjp9FlpDAAcysg1rLewyB7QIsrTn",
+	"u76WouW8mElnm73cCYadlI34tIvdwIIR7c9t6XWXgtj4/h1KTqBJ46tOOOMH8T8VY8b3WnRigw2p/WbN",
+	"ruys3IdSkw1gXXx7JZT1F11r60nUaQqbMZFdkvnXRLA7OvQW51IDbtNRlXC+YkpvWWfKmgm4la0Vgr1X",
+	"5rFxIYOUzq2K5HlF5u7N1KQTsqePLRX8tuYha3sbuAPMCor+tKmTY3uMlrO1MwGW5t1PGZ+67If10nnr",
+	"qjqFtmmt7gCT70JEWwdAaslgM82zgYBr9NBNsPdOfuxyO/2C2imd2ybVPng1/uRejQfD/8Hw353hf4UZ",
+	"1K/5SGx+rUTlVMiBKyHfTmBtzn5EmmKA1GZ34UzdDEYSYDAetpOJ+AUGA232CbbbavvFiEmY0TQduFjP",
+	"lpks/qNCC17/ze9JO0LZRMyFvG3twDcgOaSDTd+XkIJLTG77ySZ8YQrTQRFdO5i2PDbzlUWNtl9szNxa",
+	"dnPBNwcpu4G2r7c+AKEGmQSt5xt9ssnml68PRnma7pWRK0gZzz9tQjNqRrONjrlRkavwrCbGu9tiCPce",
+	"bLh9evFCYo24dXkgqJNg6zHmlJIewTsSIQkdKuCapED921ZrocpeGJ/jh/QGCHW6Ta6JGAX6Ta6ARD+8",
+	"ePPiwwtybGNHjv9gyefjKUyHINXxH+78Plfr+LZutfcthyEuIfjroIHfVunUjRnSi2VAn9wtP3rbeqEb",
+	"ZCK3zDde3rK9phzXnNAGWcd1X2+VeBwOtE3juv11jLMJ5BvqnWCWMGiTErm0cJ8eeQe32Rfu77naWRRs",
+	"TaV5W7VfW7jrrfDleaMFHKdCQUJSplAU+IikGIylW45CnLRmghMJmOwbXpYYRjhwLgmXuDWQMBW35Z+p",
+	"wJZf7q+cV/9WE0hT51RPQidqMrBSEcPT6n4op7F/l1As/m6gHogMePmXXT1WQYpv6BgGjCtN07TyzJmo",
+	"wZNyTKddl69IGAqhw0Q49yROgdoHluYHI5ZCsGLfULfIPfQPXL+dyjNvTZZPEqb8oyk25PUbZv8qIUYm",
+	"PKIxFG+UTxreklgP1EFal9SzhG/7bwi4zBK/VF/AEJIrvXnU83a2+yYMUHGaqYnQmyVzv+M28jHDZFrb",
+	"MYQcRI4GVNQlkUM+/DfyBPMPQ8/4D6s/mn8hDqqoe80jSzDmoaUL86+AIPD1AvlUdNh1nVY4sTtOZkxP",
+	"SHRL0xxwwHD7ImwkEGFrmogc4HaX7jy85w34GDYBxP5dbnGW9K45DmJn8BWZ8duxEAkRHM5JhBdHkW3V",
+	"puhckdlkfti10ztKQXgOzOzX3I9mQbC/H2LvekIJ/mbL+mohIak0bVuRa2ElRnG4LSyqNzYBF7F0W70J",
+	"K5OBbNIjdtHI3eUHb+hJZHwwloZjZSCZaJ23WBQpxo8rHdG5GLiUZeSINo25ttgGq94HjiRgk9UM+Izq",
+	"eDLIUrxCBYPYmWSqPqc4V4yPB5mEWx+LvLwA1yn2Lm22ENowktdv9wqUuUsrN7eHg99mizbx42dP/na6",
+	"WbpGOFgLeLe7M/tyOKwGFstqz1639evYZpEDWbS3qXJ2nKJLEOG7xOF7l3ChB3PQA/fzlKZm6eaXnKs8",
+	"MwzesJZ0bB5gIvLgxrw4pMlAsTHHBXfJTAo+HjClcpB4e+ILHaSUTetLVOwAqYudW1x9HZK8LY3N7VA6",
+	"8OavuQz2b9aCsXD9HXCQdh2PwrZSZXZ4HWu5dKFLz1H2bNmOzXbQHdyhfS2H2fafL5rOi+AsDF+3434b",
+	"3oMCvd0u7HIJ6+Etan5sFUPjFJt6g98ggmzsK7lVn7eixMdgTDU0VC1yrxDHIW1zjGKdjxQxS6A25YUD",
+	"FtcbEcrnvXY5jsWiF/McywWv3mllK1JuHXHhANgk6KLakK9GLjRVVF016CLu1LXJX+oRujJyTKTQMNQi",
+	"aZZbUIXdT1l3AjWBaQFDXF8Uo47tGZAvlBFOU+BbEryB2Gm7m/iOF2Pq3Ci1Ky829h56MaKSMcxZqgeM",
+	"N3SD2VE31yUSDGdeX6D36urVVl5xLLw0qEbs1q7TRQoPGptaPas4uJ/WX2/TtHGAxyebOcjrIK+Zoh7y",
+	"lVu4Vy95eVAbOMeDj7byiV9BnMttG8y56QbTEW2hw4Vv14OCbpCLuKgbsOciBncP/kKl9E4GTtuov8YG",
+	"DE09lFeY6IWTs9Z63l+JBNcGu7CYKyURgsNYWx+hiilfrEhCm+rr/nzuIPPcXja2tK7uxha5tZv5d0tn",
+	"ObUztld9Fih8nehbmme9F/kquEjyeM/4SHS6nVTMjK0HCcuxiQcbT0JrsI4WflYg71KVqeiQXpCR70++",
+	"wtx50r5jw+Knf1uBgIu1MlGDOGKcCEmsN5KYVwlLgj7ctwxmIKPD1f2/H9+pj0N9baawNNP/HH3861/W",
+	"8p2aLvArjUJzuNu3TKJbRAneXVrcueW+zeBx29Ii+6YWnb6+2NSas7eAblZ3x6DEbkOldsYB7oeeandE",
+	"3SFf94tl2Noday+aKtxgnWCyQ6+XRv+yEYhb7p3h0EmRu1UTrDx1kUTLEXCi9vENcEXrvUkuVtJe5gEp",
+	"K44RmadAgI8ZB7yXY1rZZ7GQWa7IgS2kbHDT9h4fYRXhaUY1s16Iw1pndXGrUw/Quwz4L+Zn4qJ01/ut",
+	"yhH9UnEnip3qhjv6se5qUDlj6MoghTsEoBLkRW57pdq/Xnpa/scvHzqL970XnFDM3SRYd5iMpJiS6PLd",
+	"1QdyTHM9OcYUWYz7Q9xDiwmHLRc40TorInzKYrRL5a4ZH6dwlCsgtkBsZTL8WJ3ZX6IuQpXZokjpnAzn",
+	"JPrxRfEawsPMsL/ngF4/y2zKyrOeIDLmqqUoQKfDcyFuWENUzFCKmQJJ3KskxneJAo3z124KAmFfLKEo",
+	"rwDdUMsAfca7S5tZsHADX6ASVgsapQA6xHCD1VPK6RimwDUWW5ciJVlKua0k/obx/JMriK161/zDhCmS",
+	"iDjH993Vtj0MYgtAezq6uHx9FlTT7lrqcTXBy0rZ3Wtufig9OQQToVQXv53BkPz8+pEiZsUKwTWPfxTE",
+	"lmUnVAKhaUrGwEEa+WbxgOmuvYQ3b/tmvUPGqZxbeDCelWoSHdOMHd8+PjbbTDPW+00J7oIAFn+a02ka",
+	"9a75NX8uuEEdJrg6M3//ldg64oXfmSQQp1SCItGnI0+oR0GVenJASeQdzWcUwwkiYqnbLkFP4JoTt3uP",
+	"qjtENU3FOIfDLl6PKQKfspTFTKdzQrng86nIlYtz8IR9Rn79iAszo0afjor3zjBnKeqRX5ieiFzbeAKW",
+	"kLKuOAZPFGtzrQXJaf+xGesgqlQnt5X5l6uQR4fnCJGZoeqw75LT/hOEqqFMeWRYrNkYprHhoY007NVW",
+	"/zeHEX06CoqXn5EStCmVN5XrAQzfcAHNU8oTqoWck+h1+fnRP2EeGehsp4PzpdFFZoVa0+gTwUVuhbsd",
+	"wsaTKOC6Z8Z9D1lK52Z5toAbHttSFX0JOpfcVfKXbMw4TYl1JyC2DkUyPy8+M+MWY4VVwvxw5Rl+R6L6",
+	"Su/ROaFEInBkNmEpeJS0ZeX8SEwRpVmaFmTWOHRQXj7qkX/CXLmbYzMoHWmQ5OSUTESOnOavdW0nDqJA",
+	"sRscYQu5089/iQ6Rv5VcngDSo4OxW7IHMxVuv4t0FzK8pTYbCfFEVMdwnS5QA/BPbccAs+kIKpZaVxj8",
+	"LrjRGWxV9y6J/ri2KeLXnTPyR6/X+/w56rrO81EsEhsfZL5xbBNDeRQRIySIonNB1CP/Kns1+IIKyP5O",
+	"+32MNaq2Hoi6BCt8k9OTkx65ICjbkKFYHoOoyWyTc0vuGcgYuD4CHgtsE4Eio2F0T5EOJTIq6RTMCR54",
+	"6rRtOg7LjSzowkMmgSaYWTAyhD0Dw8qHjiz+SpwZYvaYuZVipDckRAtyQt6y78nB6eMntgvIcouF6BCH",
+	"+d7KYYW19ww3M0y3pLFoSbxGXlQfvNI6e8fTeZegpxi6ZqVXdApXTMPf39BPh2Zj7dtH4fAJMeK9Sy5/",
+	"Nv+5+PD8lcEzlxQxzTGGbAr1bF7MuKNvchBdQXz0EnQ8OTJTniFpH9lfI2T9hmnpeGJOInpnnxuZoCcg",
+	"Z0zhyCwk9ieOM1faL0Q98j1qYYji31PF4oD32603aEIx1dVHl/m4JmPpWE3lIqPxBI5Oen1jbsrUaXPq",
+	"7Ph4Npv1KP7cE3J87L5Vx29eP3/x09UL/AbDU7SxagK15eLydVCx/azT7z2xrzqh3DnrPOn1e0/Q46En",
+	"qLceo7fXecLGtfpjnjBNrPrXJWVGPSnb0atuNXrZvow7RFOQ5jsOM4OgyA571xyzPAwZWz3IsuqYpqnr",
+	"fmK2EFH+gOL0HCBR5jwSps/MD5HVefD01DWPJkK5Hw4t+sMIE27OSTRhSQKuZb5B2NzAppGrFAhRjEVG",
+	"LNU45BD0DFwsozEmHyliTbjCvEE701iN5ABThICINDGrXLRDD7tECYu9bnoxQk3M/KgITRKSZz0S2c34",
+	"O26sV3NCXj3MtQUZkBcZyC1+FeziddI56xg7/MIfqzlrx28UVoio095d22RnatDKbYA5QKNGl0C5gGV/",
+	"3Nh9JLFpJQV21NbBbJi8jLsvp28b3V8/ZBCvWYy4xufVCB3jCzvT7q6jfjQsrbfVaHUbUp7s8XPrXWjx",
+	"5htMAfr8sSzUgYzgpN93V5DaZ7xkRk9GtDr+zbXsbndAHvkwLB0trkWT1CA+EoF7s2fY1KkFoW7kAtTj",
+	"72ninW74yeP1n/zMy1qy9qMn6z96KeQQGUdwy9pmKviUIeMvG8oU1eg7P3M2YpAQCag8+MWTkW/0hNlz",
+	"v1ap62O3U2sWGZvWDYCMD+c6xmY+Xmac2dg8bCzsStpXD+I5mo/IrF7YQr+kCC0kdEwZV9YA8YWSsRLv",
+	"gTHKb1hixKf50QYfdq1qZNZjUNmyfwx6JDZEuLfEqGzY6Jsi6NcpJ9+LZL4zXKyNqP1c9QkZm+7zHumh",
+	"Pkq2hjCciy1hsRFcPsgShYCNrrelq4c0KeK6DjA11Smn1LUmO/w26OkHOT+SOSe02I1//PKhMJxdcpG1",
+	"hUPy8trYCsryBGT9PY60jJBzfrBAW6qRveZFm5jTTvwWYrVEp8Xr45byZSH1sGHE2ubDjaD5kl112kGu",
+	"bHB79QbWPMESHkY18K6TDTQC3x9ted7tFlGM17wlTZu81AEPFVu0ha0VjuRnxDY5eP/yOXny5Ml3h01O",
+	"0u11iVowhjASGNHZHoJvRP8oCXC9CmIJ+ttgmIY7EVox6CqGWcAkrUq/SvkobLFl9ngGn3z9gFqb0nWS",
+	"NO9WbTBnfVXB6pI8I1qQx/1+t9/vEylmqkeeX/2LxJCmznNIr7nKDDRqAqDJTORpQlA4oDNfyGmeUnKA",
+	"jYPNbNbh+/eoS6L/Zf5zZP7zP8aspEOMdaBSMjqGa269idaszCSM2CdIvLPw91xo6JGf0DxFHwluw8Cu",
+	"P1qMvq6z1l7gqw8y40Fm/NfJjLrR3LfhcAVz6yCbD9oJq9tO1z6sQYS7SpBW9/0lXdbe9mv4pI8NmJWR",
+	"FyGt1fO/iNw5Wf/RJZ376H20jr6kvLK8sSKxDD83rF9I8o+rdz81iCzHd48c3/XiyvHlzjqp5l4L5BrG",
+	"kOPV4Dqb+j2YhebGAoZSzD1S5NXbi+ckZfwGLeO4NL2NyQ0JXnjZx5lgXJ/7yg9OMEqlyVBirIAyeMBj",
+	"IDyfDm1D8TrDGnH3tQe8s2+Fq5jpvU0FXG3ffhsKlz0IPEGLxPGE2sLnG+pZDuscRvpIiGYs/EUKPiY+",
+	"Gsw6YzBVlPioPuWuOsrr09P+Y9/FHv82jL1H3nHiqoxfc4wQKO74UiWIAoegKy6HRkL6EA+FIQHfy1zj",
+	"4xjwStQ2x9IzFsOZLUDgIxZsNQy8EtByTugQa2i5OwY5J0+JgljwRF1zK1opGebSFld53CcHpyffkaim",
+	"tXbk9L/3oOX86MJ8GrmCAhQDc4xKco1VU7DzFHnS9zM5Gf6UBHXYi0vGLklEPkwLBRMXM8qlvVqwL11z",
+	"p84+JVPGkVEc4F6ennx32CNP+0/IFKi7vnbt1Zkiw1zNyYQq1JXtXYVhHEeMq9pLAMSP/fjULnI9wfG/",
+	"kD8tmL/Zl3ZluaqlNhtMgIBcgT5aFYxUh8gNAUrLt54LV54VNWdJK7hPBnjy3fqPPgjxlnLvJMXuBE/b",
+	"ME4Xrv9z0CP+zhzUBeJ0zn79WFUIbCwyoQVvQ6L1TM2GhhohqapMVk8sjy1NC4ulIT8VuV4l1m/FDXii",
+	"dLE4NkwLC6C4WYvLQYsi52Wcqo8BsZYjn7sghmkYItSrI2PbiX+BmE6XIXQIL3K9AcY/T4HKdRz8K8Lj",
+	"L6aJuvi42HmU3Q7VI1nTbQ1KlTMF6SgQ5DZst9aZ/CPot9DZMyN9C+tuJOy9/LehsL1HZ0/lqG2VVz3f",
+	"yVkfL2T7Np77/LKayL1fFKjk46/GhpwHAeDBaoqYcMSWRwrThL4Rv+qHcN1llftgd3aBPCN6BlwKW6W4",
+	"4UIXs1gUoYTDLAzjEkZ5iSXoInnCRdscKKApJIQaCaX0IQowH0DJtLrmkdCZGens+DgimRS3zMBpKOPn",
+	"96975O3LCxukgkvGoHGrIYdx2wZ2a8JEvWv+C0ZIVj7sErs0DIocUxZGzn5X6zbF19++vNg7cby8sHOt",
+	"Iwy3v1qQVFCjeGqBxkTlEGiWfeUkcdpvoSo+F3yUMl+UdCc09D2MGScf3n24tKgwBa53RDXrXDYfCgeL",
+	"s3RHeUrwI4c2FkmRsgzWWjPRoudJv+8iJIEHmRbX3BWSnJNYJMYwVBMx49bxagzYHnlDDZWE09i4MO5p",
+	"ySGUM9NP+qe9a36Bwy1E8MaW7oIY5FCnrCEe65bwxLMfA/Hty4svGnThYHjvjuG5OYU60nVsiIuZ2/dz",
+	"cgOQGR6pgFRPEUm3VvlGCeBOBoM2/tuofFsLckfcAetOSAwBdpICEk8g7i7OVajCY9gB4/Am5Zm1OJu5",
+	"h0tnsR4Z5yCo6EIEeKJ6xJnJ3rukyITeAuGiNF4PTvv2GqZKrbaK2GVZomQfJFtfsqwVzZ7Wp2ziklz1",
+	"zQeZV4/V1plRUZs9NuwChUv980y6MlurjI6aqlz71K5WFQFr0LH8Kr4ds6Iula3I7SuKM+CNUlmdYRfm",
+	"hvNrreB7FLNuA+8XmQlM6kL15lKCMnovH2PKDgZpzKgiNJVAkznJFUbCll612USkcM09Cz2wHn47MIaY",
+	"JkUWiL2fcO7vw4o+ZjQe8t5CZebG9JlrDp+04cKh++6RInSoRJprIAnQJGW8NkDDDfbBALJHfclN8zW7",
+	"1C/QqrQnklF2vy6hvfiT3wtNNaDeHOKxDbNFE9rmaFujOHzFrr+tizlIEVoZOvo8eG8pDKhdYF37WL19",
+	"huCVC6lUhVgZiRds0levL5yu/+InoV+KnCe7jt+7unpVSTk7sGqwyz1z2YI6lxySwxBDQxxcIQ7K11xw",
+	"X7eB/19KNIltTgAGx1GpbDaoLaZCDmhw55xNJFVAhCRjKofmyJnh1v3DcxIswPB/9EehUn/x4uro5Omz",
+	"ox+fv+2SodlM24wJmCRSzOyFbXXJdRzcesVKlNyYtIIU53/C/J1LYnYUtHtxUEJarSrVSiY83gMYq+jX",
+	"gpj8t1HsFzMJLOlQvkDnKyk5yBzHKhgOP1sR+Uwy7TIcgnGxD5ml+RRs1bwqTf2Azys0td4stB8lD9y9",
+	"Pp0Fd4fQtqe+9mjd2X3uNlp8q86vf8+MBF1oZRmNA8vXmVZePhw+4E0t3vwIGk2sXaFNIfY3k5E/oDzM",
+	"fK2mKq7ZcmkL6LZPyVmtz3bP1tQDwn9dQtUiww456wqheRanglt38Vb043TtBQ3WjPmnVGAN4F+1/mpv",
+	"brL5A63t6qYmm1cozZhs1pmiYpG5kDh3dWNZXiyFUt4LyCTch66bMGVv9o5jlshmL+eVptKYpmRI45ux",
+	"RBtUxZS71EE5L4KUxYhEZqzIWMCuQVtZI/fk5PCMUPLh+eU1jwXnEOvCjWs0/SHlHGTX1/UgkCrokfeU",
+	"j0ERLNIjiZ5QG5pUAI9jjdg4t7zikSLRlH4aGDAGE6EMBMYylzBCd+sBVigqvu5JrOtaLQO0ZD3jDjx/",
+	"/cP7H/x3Xz37CYHdiPmc7AyGYv6rGGvc14eMxJR3ye855A9XZA3sxGwfsg89E/KGIMaif9YQja+1GPCL",
+	"Arm35BZYSKiWT/xhTmvgzOJGg2qBTvamYrbGrwqXcRtGRpaPCTKi8sGqqkW8S1d+z/n+VZ66uk0FLprd",
+	"XYF6K/BrOwvLnDRqiQ14eYwc//gPJ5A+uztf28Vuu6mW0kgveCHvtEcwi0wHry9vT4mQ5PXl7bMymTSj",
+	"ehKkBrt29IucuCHD9vRppWr1SW0S6LpISOy9jzc6TbB3yxp3mG9YlIFDb3bPlRczS4iI75LiHNF+xB45",
+	"7Z+WzU9x7IQlWJVlxBwFunfPyWn/u2uOLzMsLOjvRP2BmXldFUw3MZaPpXgVyl0QzC2TAhst1V9a2pE8",
+	"m4Dkldmmr1xwV6H1awgk+D7NBTvlakPBaLHmSB6Mhd0w2YskweoMhoGU8snTFsPKwULO9ynglwr6LF5P",
+	"Rpjkja8dKS2BTiMjB5CtpOwWuGEoNs5JdUvV3NVAXSqL2L3mv4khyULxYqsk9giGVNiyGBOsWzEVXGjB",
+	"WUzTdE4YjyVQhRUsWRKdY3SiNSUMA7vm0Ruq9BGmqx+9/iEy+yghBnYLZObjL8xOGFPAp1PLoB47JRK0",
+	"LdZMZownYnbu+BQeR4L1V9OkNEWoxtKaZlznvbKBGsO5jXT19ayRJ+LeEazAoa65i9qLJCjQkV31YY+8",
+	"4+ncp3ovFIW0NVAlYDngLhmJNBUzsxlu8695bQrCeTg7BoEUKypeLOL2XPaYfU/Ia54KY5lGlVJrUa8o",
+	"ldolswmLJySm3LB6BdoVLlbGCsSTuMI6Et1rvlxVNXJV11cUZMcyVmbhqHrYCvAWRhcNPMXq4injNpfW",
+	"/GHt0sdFcqzBA4xpzaT4xEDZ6eJUKF93xe5OvfVnfmmqTLIgc8V0So8UmJds7dmMxSrEwsIcpmnaWHDC",
+	"flbJOQuaVRx4mvtPQWr/CcnsP7+JofqPpajDg+5Grx/W97uoC/ZliQ/yxDKflmjdMpMKyhndEVOwMSvC",
+	"liLDZVtEKdddId6m5f/aP/ru4x+Pu4+/+9wK1itMkXQZfgvswQLQta0YMONa+R7ti9jcdFbYKAYXv1go",
+	"pT3M6+NQljjwFvU2HIqHPJYpw0fPyHXe7z+JOf4Poi6J8Gf/3IzufkJmLTiQKKGankWW7CYiTRgfX3Pz",
+	"yz+u3v1UaZ5vqzdAmuBkETmwYFqemEDMpjT18CRdm1VvzbUX1zyyVRYjJImIHLji15FHagNsgde+mb9H",
+	"bfO3wW7zf4vg0WH3mkdmQRE5MKcOn+g0S4GggttTmmpw3X6SxdF6CGNkBigdSNgeAbR9+zcx7BVFy/2c",
+	"PUmZArsKV5Y1Igd5jmvFCtaBhLHbEAseg+SKcIFS1nwqYgzvdm3+i5o1XRJVyxdF17zYYK8M2ABBPLKI",
+	"HFBeHA/WAHZnk0AGeLjE7g/Wq3bC6ZpbwA64wDPsEjMW1is38ljw684Zue70er3rzufo8JrHwhC8TSnB",
+	"xXlh68r/FKXqITGMxBaNJqngYxvJQhmH5IxISAVNrjmeC5EUQ8xR8kpI577McCEsqXYy0YDumI99SrFM",
+	"lkBz/5oPYcKM0WMEN26B07rUJNeKJGLGu4Y0jHwwrKyqZCwyESMz/otjccu4wWqPl18/Gla70NvEPqx0",
+	"Y/n14+eP1QiuWwgq2Vzhzh9dGex64QoClaquU003qwBbUR9W5bPbFD/qe8LYwvYLtS5sabVAb7H198OW",
+	"MP/bfv/3Xq8XXXMaam3dSumPR6E61COGJ7upfdgwpsU7ZJSAdpxtwoFZhRhW3Bjd9SLY9T0aieE0DYLG",
+	"LurbiFCvbS4kpG3sgDzTid27YjV24zl2jAh/PB5KoDfYmr/JdkNiQ6eYMUiC0vXIUJcTbX4E/dLM8zyY",
+	"5vtiln3GC9RO2HhZmX8zBSvDjfEdXPz6S4xC5FiFULay4BI6eS2qJQLJoGX6OYnQ4B1kUgwhKfoK2Je5",
+	"IPgcrXj8DBIyB92Mcm88KHvEsupED9jVwQ0pfTgFQ7kbbo2lyLPVYf4/2lf+1BH+r4RbB3YSXhnYb3fk",
+	"4Z6pOaYfnYl+m0rkQ27S/japPnQI1SM8qa/d/V+glGvVfc/xQsX0D2Hu9xbmHmB+A+Lf2cFvyaplQLun",
+	"k4dY9h3Fspfne46hrVZBUprOu0WnBroSAVac8voA94bz7N8P0zAKlVvaA5Y0RK63YAE7j6RoE6teYs4e",
+	"BZ2d6r7D079NnP1Sou49YACHkMRu9BDuiPP1su14CtOhq/i42vB4617805sf7VOLcWMfmHBjlQkrlfGK",
+	"+f4ZcQMiH//h7otWqm3vYSpuIcDrVsqbX7NvnOWCqhAKV43Zh2dhbIPQD8lnDdhj+0HjZmJx7lG5k1uz",
+	"tm3QyPebqAYclp0gmwMO13WGNJpCXsNQL5LkLngX4twDctXH4OaFflil0Km4dT3OMZQFyynrCcjDXUnT",
+	"syllRkpRHu86l+vKWSVvgxm+csdMAOoXyqh8UFnvU2X9kEvuVYFHigS0QKYiAWIj5cRodI6x0uZUAeO8",
+	"aJqWVv6+HDoToKmeNF7aXIo0tdGHIyEL736PXLgKUU/7T8rIHNub3vegLyMDE6rpkCqMqcu5u/lJ6+8M",
+	"X1l49on9OMP6ArS2wKABeWtS+Noq/r/HJjjmYFz0S7nOmHIbLeCjaSoY57qJNZZkshjZ4uaPuXo2Nj4U",
+	"A+ZuYK5AH2V0zDjVkJyRp32SgbT2xnDuswTIAdVkasTXSb9/eH7NbXwOiTh80gPbTjzqkSggsMj3wCvC",
+	"e4py0kh6Bz4rwPa/72KQqiE5R6yHTR3BX+F6W/WWC3ILdtBJTdPxDkbB5W3R03vBi08VHDGuADvXY41d",
+	"KuOJOWOfaYEh3FhEt+gu8fqySPNoCIP8vWmFJ0+fVVJYHrde8LSiHiwFOw6FSAEzv7oPhvt/T3POVYJz",
+	"gyvAxe1McntcYUJR0OkpIHhbleu7XkOY1Z8hi8jA+EULZ63LJPqz3CV+BVeDe9Mhbaqk9zCFVTzOJCiR",
+	"3taZfXt0MDQWpnedcF1NeDPdEdZRSMISC87rYn7tYukAS9uoAnll5BzDmUWaY6i07W5qI9rD5zagOSKK",
+	"zm1qS4/8hJk9ZdWGXk22Ie6YI7y9FCl5qNTzbVie1Z1+lwH/hep44ho65wpcoppFdWxrOJnvrWBIGdW1",
+	"yDBW+4f2zyiWfEqG+B5cSjvO933I9d25U8nZrs0+pX2I/AYP/mX+QDYPZPNANptoymUaxfGEKS0qLSXq",
+	"UcHAvZB8QbSk6IMRXHW9josJc8vetTJr+Gm/e829S+1pv/S5nZM6z9pKX9jbAqJXbhmtfGPYR7i+ff3T",
+	"frczpZ/YNJ+aP/ro+LF/lW4fbCQOspXf5r7cMUtb0c43Exzhw/1lLe2WG0scrdgYi0XLtqSOPcVZmFMu",
+	"Yi0cRbeKh3X+nodw2DtWMRMjfZRUYmIPsHW6fZYMqD6v1vsZgk0ilpArOkzhcAfRsdUTK5PIMQomT1OS",
+	"c81SQsPkpZxbwDDTm6HcccsyX/0bpFDuMxVTrgh8Yqo+z6nedVjHY0fmjZmQN5vcG+ybSf4AmrL0W9R8",
+	"dkQDZhNJgrto71+LxCvsXrSEX19TMHDBBvfjrf6ixaofFPovUox6mmvD1115OixCcafgpVKqV9Kkz+IJ",
+	"xDd3DmFabP0ihq5eL4KvJ1Lk40l5oaQnEoCkdA5S+eozmbANhz88vyRhBdyrq1fX3Je/DWsNJCQVY8a7",
+	"JJPslqUwBt+dOBbS9fKyhRl75ILgOskMWwtTjtFg19wKMucdR8h89J3MOccqIcyWHcikiEGprrv/chVR",
+	"hrnCjsU1PRkhvkF/d7DXd3Qe7NnTHQCK0L/HrWuieLtzbnsfKH83mQC5seRD6nRYy8VslTlQteELybAV",
+	"byhq95zJnO+YLTgUK2pj2qDgW7DFerF4kV+84F0sEuEqqBx2SWzYg/kYr1Xw5uqaM25d4vi+MaBA2eqc",
+	"RmHImONB7658FR/Bg6l75Gn/xBFyEMMVBQWHEEJX7QrR3abqC0m4CO8hfIjbQWQVmB7GjQ1sJSVF58qM",
+	"OT88D2a8gflgytTUqBURqc6Y2d6IilByA753bFHdW8tcacCyJ3C+yIyqHC4oNxhcARrmpmqrguYcVdkd",
+	"FfLev2fiCvHgNR+J5noFiDaQ+NvOAGW+eb711BY0X7v2H6mGGZ3vmNUhKpYIusDkwtpiu2dzeE9+A3O1",
+	"0jlpiM9RGxHcFezKFbiOonOSsNEIsKs0vrpAvwbpGI/hmh9EGfCE8XF0eBbwOEVGxtqxlbS8dc2JJUoh",
+	"DVuR4tbyNCEJVhtTFqJVrst/mnXtmfL+CfOmwg5u5x6cfqvzqR4pFHuIMHa77jmnqo4czhzK7Vjyv4cs",
+	"pbETx56iULQFUqkssm1pBRUAX4SPj0FmktkAtDG7BX7ND5SokEtsm8ArAp9orFNLkI4wnSoFyWEPRSYK",
+	"XC6KucxrE6quua2IV85XR2gXdpMcHezR8P8nzN1cX9D4b0HqQeVCWx7ywSTYEbMwtFIhCs8vduUMKEkf",
+	"xcuOCd9GqH3SgdCz9K+w4jTGSdWJTkUO8LUFsTumjB/WxpfBCslXcx3xUsix0Br4g5CqL30l5Bg0CZIJ",
+	"thNR9TgX6nZnTkPfua3pzMWMxjcUS6+7vBDVJSlTGrihJmzD1DXIJa2f2eb4dckU65x1yQ1IDmn3mksY",
+	"CqGLtXZJLJlmMU3JyBhcE6omoFzDYdv/w6xSjlDsMY7CzJawxw3qXnNnr2LldVdUt0uwHK6qKwyPgW22",
+	"u5NVOmPwzUdsqU49gWuOfbSwfCHBc0X3mvkyqlj29U4ru2d4GRhq31+zFRgCeqWLYhmNgQaVjbWhBoHs",
+	"shvwYBp+SdPQYaFP6w2O614tROsuOGJ8JBptxEpPF+85zvkNFzMMu5nY2gBkCMALS3dFqccFl8YXd578",
+	"97tMdpWbQzUovcbZtApz92flhXMtNzNZdiCEDLWprUPdpXwZv7xR/l1tfiH2C4hFUs1saysGEOrn5uvG",
+	"GZRRPO2NTLvxr/wHzUOyxUy8YvUJ1XCk2RTabwH6grYarWXMWOuswPsS3hbXLul4TVQZuDLo30LK3+ua",
+	"9kCVYMg7MpUl/oAKUbWwzlaCz3cpnVEVMMUmsbesw30NCqMrAv4g75rlXY0yXRu/eA/yrhLBmLIYuIJV",
+	"jTjfuFf2iGluCkSydQE0DuI/BdLtMpUrl9K2p7LL1wxk1xdyN7btCKjOJVQ8D/50VyCSeyVgcyIDTjPW",
+	"80fYhBfvMuAXl6//cfXup7viBk0SZsPpL6WZRzNQPqfLCW7baaYJKRwsJBFxjrnXvroF2JZqw5yltsLR",
+	"thizl5IcHyZMkRDuLqEKGx9tUn/DH9icTtMWB/Z/Xbx9s9mB+YHDSP21J3Bg5jnsfRMnZpa6yYlhN72V",
+	"tsV7fGOPLPcimTKOs6xiuC/wvtmA+w1VjjCYiOh3xGzP5zhXWkxtD8TwmO0xrmCu5oWAs+L7Z7Etyd7Y",
+	"T+hD0Ksxx0IWaeIaEZaD25A9kQIZS4qXAKf9Jzb8ZcYUHDZVnTAn/tU3ncftNpB+0doTBoAXXMv5Q+GJ",
+	"rQtPBJTTQDgbZ9UhTQWOSHdXcURj23BlJVt15bYu/Lt/6sK91cWsbx7iq335nfqGWPri0osICiYtFzVs",
+	"3irTFTm+iFurutfYdwfu3TWFhNoxeRfz4YZ0bXibWHsVHb52Jl+F9su0KVnYsQc2vy2bXyCv9SS0Mddf",
+	"pK4VAqBlPuYSubTIzGSYQJicO0q1Da6VFpnCzos2EgtJFiM5HN08eMbqG5vY3VxGH3dVfytuAEPYcZt3",
+	"xpfvUBi7LF+9UOJSzED6BuBWnKRKkFRgldRyCVjX1eXcWySZ4euPVMD0FTlwb7tuyGQqJGBnW7snSY1y",
+	"bzOhalD6a2Lc/Xtk3Ea+5rgpScmVHgLtdph1twXX3w1rP7bksYGe/8F+sE9vyuVrnGRV9KdnYw/CoNHx",
+	"gvJ0CppiV3AsT8YLqeBqxZXV89ThznX13UXV/awA86sUiS7cmSBinZHvsfm1b4lvlly0yzcLVuTVhw+X",
+	"5HuqWFwGetutYYn5PVcgr7mvqYsOyIwqNRMy6RJgRXXnjEodhGwlAlMjzD9nEyOkcMweibROI3Kg8niC",
+	"4J6cTiLzYvRdP4kObdvoyKyY0zRCOTTNdU7TdE7gU5zmit3CedGBLJjfwpyyW1Dkuz5J6Fy5ZtXmh0fq",
+	"mqOs9DVpzqq2ziGZ0jnGBMGnGCCp/trcvrqG9PckCT3RfxnjpTp7spLrdImaiBm3tdwFj8HW+zOaiae2",
+	"B+m4o0I1zCiwDverHMyW/5B05qlZuYBUzJmK4Z4F6PEf+P/1bYGM0tlEVetMJvt1gt0NHgylbdueoSnk",
+	"kOorsIPqGwR5bLpbXU7EWrw+q/aox4yl8arrzUpavn37vooA4Gxry97iW7kFGvkvSmWLI99iF/pMpKnh",
+	"BJWNWb5GPXJH37ZzeIORbo4g+utAQRz5HHejy0zEjIiRBl5pj0S1C9JhytZvSIyexKYgcm2HGBoiV9cc",
+	"aDxxJR6wSMc5iYIM+YGeSFDGkMfSUGayKeVzs2QFcY6FqEeUpbkERaZU3jgornkiZvycRJJqGGClPBzA",
+	"YMzUJv9g3RClqTQmbgbSKMWCG2tXCmXfNMqZBnl+zcO+GINxKoZGlctorkBhpxl/FAfWsYUbYVQG5bah",
+	"0lfDjLdcGCUiSjMzFEJ22CNXEyE1GOGG6R23NFWY/T8nVFt5V6PDXeZNdLyHe8blie7Zj9EEQV2InZCQ",
+	"LJLKN8EyMN/HJZ3sk3uEalONALK3Q20F0JV9+55wx83WVIAGywU9UgQFv0/f+obi5ypSx+ifhlsuX/Zt",
+	"JW0CdCnSxlooK0XhkP1rKgtTPagpra4mXKmN+9FNIi8hrW7hNAWrlqCCUdTagjI3akE7KFQD/wYDzNEH",
+	"YhAhyVOL9FLjZQOZMp5rIAfUKCQ5TYmaAWTk9xxyUO5+C1I2ZkVlNSe1D434T0BDrAeCDzC4fmAQlcY6",
+	"wno5QaWS0vtkU5NVHseg1Ch3esIa1cRDngRDHiykZ1pmZoBXTgOROT/s4cCfBjFL5ABz1bzKZh2I7N8u",
+	"ANunoKqYcnIQXb67+kBCSmaJjA7PMYT/mtOhwpA/XUrkW5rmqCbeQKYbNJo6Yt+9OrM4yz3rMrXTPygy",
+	"tYpMsnv+Yl+sUWJKXEYiaY47fMEd8ZfQjYR0rCD1LXN8k+ewfHqYWl2YOL+JoSIzkEDADpwYZlOWL6Eh",
+	"m0gNe5wT955rJV18p2csrgtpfJ/zAuuucHF/hkY5VZBXieNXfi8Dll7d0ofAlIZaIGw8BlnBMcT+NRS2",
+	"eVjKGuKrpIyt1wrDjKv9K4bLsz3ohptlGh6VZRC+Nk2xyCVsUhNL0J1K1KwlnpN2SlqwGwdRXeWSqNTQ",
+	"VA0/v8ybKGD32lLNRPesMDVB8KAz1epMbN9018jEfS5QCwZ+5V7dP/NemKmxkbXWjI+/Edb8i5A3KqMx",
+	"Bojg7gQbUJ+d1XRXZj9fzYt/MWps5EYYTEc08uWRfDDE25cXGMUgeDonwKXwjSGwzN6E3sJ5mPcGfCQk",
+	"FkHStcyxBrv2Ed+3jFj3GdnXBq2xdNM3hdqOEc52juE17E5N2nC6q1f3wOT8JOsb9ttN+EZ10qurVyRO",
+	"GXC9Ah12pYHSNBWzgcoTMfBhZ1HZWGxEUwWHJAWtgp6jCnhCaFAH/FEZs0a0uOaRGS8iB1jjXOkEy8Cl",
+	"80NbO8O/moJSxLzpXQT0lrKUDtOmu8Qqlu6BWRbj3zefrE7cqDN+k1zSMIAdk8SycoiSvrHsyxt2C+TA",
+	"oKjrS3XoVAPGCSYAY3qXTEAud+nr1Zar/hnn+1MnLOISMLu9VVc83LBvKEnRrbdEUotiK5DTvNAi0dCo",
+	"S+ZVMsai6BMg0S2DGcjIZqvkHBlrZP6ICKdTLJdp2yKYZ65vWbt0RapXZikaHPjacxMNjF809dwAsIpG",
+	"HtISW6UlGpxvoKeNPb1IaovsvybVsHpQV2LkJYAlIvPZI+VL2yqCepG9WC10V/NObedCGz2fUqUJjTF2",
+	"jCZTI1CKtiuJ7x3Zrc15dMT3zfag/FIY+YPvV7kCI1eg3VL7ySVrrP5g+/fGkD44tH2I4K49/x9Bb334",
+	"+2vFWCDNfiToF23F2AphXX7ofyPifvHkUCfoClkmJIEpZenmBFArdI+9S2BvvRhWSOqGtgoG5y4dWHui",
+	"Kz88zrcRadUIeT+YMZAfGHe9Y61g3KHD6gDVLqa0baaDGHi4K8S2RcKoUmzM94DWrYvO2NzMdVXFLhBO",
+	"5La2stg+sN4MbSeaAr8z2r/HAg04HMYkpUpYLyPTRSDSjKrDB5KoJQl7EIRaBNFiG8UGa3g5FK/H/5zv",
+	"hQIKR4K2ttRG1GAtuGXz6wZjTzE9Gf+ud3/87Fb056MVCVNxu0QqM9exwVPS4YMKtat0T7PdnsBGUkx3",
+	"TGJnia28c89KE/lJDEUyJzHFDh9Y+0dPYKogHfnCBEvEVePJsJ9+DRavW8WDBaH3UhZqO3u5Vqs6A74T",
+	"jK+i4gv+tWCiXV7y4INpxit7WDYkONysO+DXLUj7S3OYxL/cK3vEDzfFKhT5PmdpUhbW8TqNbdxPhoxT",
+	"Of+qymy/h0xIjVWYk6BEScsK29WB/+gMseLORa4nZp7P3T86TkA9F+KGAT4002MUlmULuUw7Z51jmrHj",
+	"28fIAtzMi1LvFdBUT7rE4ULhxK/UNmfaCLle0ALHgm9AWbgwYGPuy077SzdzRgzjJvQ8GMMQYs0Ihl0E",
+	"JV7LPjmI3cvvYw3wYr6wDh0GqWF56WAYW7p3eRjDhUYpgCaM3wLXQoaw2haIy1+9YbfAQSmfz27AKHv2",
+	"kwlTCwMFDf1rNm+plVS3pjeaXyr1GaEjsDcmbopKC47lSV6aRR7NWAIkoWoyFFQm4T7jJtR891OQaKaI",
+	"752buE6HiHloTSWJb/pft5FFPkPDZvoOiFSRKxz06Mog4AvXCqjaOKruRMJc2W5l47phwk4BeBB3VabU",
+	"VrDcB1nU4wzGaRRhQeTW8JJgiPKnOmDf0njCOHjqYCUiM4kU6CopHviCPEU9reoFOFNG3QaaHGGk5g3M",
+	"D8NlLFZZqV+JptMM5BHcIjSE5gnTREvn8yyINmG69uzKth7Vdh7knZcptkIEJCT6dOTadhy51yJCuZqB",
+	"JKf9ExK5H3vux0HOizipqGxGhFOlNL6xtqt7mRyUOZuBGYwlHsJN8a1FPn/8/P8HAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

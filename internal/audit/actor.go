@@ -15,12 +15,10 @@ func For(ctx context.Context, p *authz.Principal, action Action, resourceType, r
 		Action: action, ResourceType: resourceType, ResourceID: resourceID, Detail: detail,
 		CorrelationID: info.CorrelationID, ClientAddr: info.ClientAddr,
 	}
-	switch {
-	case p != nil && p.IsServiceAccount():
-		e.ActorType, e.ActorID = ActorServiceAccount, p.ServiceAccountID.String()
-	case p != nil:
-		e.ActorType, e.ActorID = ActorUser, p.UserID.String()
-	case info.CorrelationID != "":
+	switch a := p.Actor(); {
+	case a.Kind != authz.ActorSystem:
+		e.ActorType, e.ActorID = string(a.Kind), a.String()
+	case p == nil && info.CorrelationID != "":
 		e.ActorType = ActorAnonymous
 	default:
 		e.ActorType = ActorSystem

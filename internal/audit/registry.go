@@ -1,5 +1,7 @@
 package audit
 
+import "github.com/openwatch/openwatch/internal/authz"
+
 // Action names what an audit event records, as <domain>.<verb> (auth.login.failed). Only the
 // actions in Actions may be appended.
 type Action string
@@ -146,11 +148,11 @@ var Actions = map[Action]Spec{
 	ActionDiscoverySweep:            {SeverityInfo, "A discovery sweep of every eligible host was started."},
 }
 
-// The actor types an event may name.
+// The actor types an event may name: the kinds of authz.Actor, and an anonymous caller.
 const (
-	ActorUser           = "user"
-	ActorServiceAccount = "service_account"
-	ActorSystem         = "system"
+	ActorUser           = string(authz.ActorUser)
+	ActorServiceAccount = string(authz.ActorServiceAccount)
+	ActorSystem         = string(authz.ActorSystem)
 	ActorAnonymous      = "anonymous"
 )
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	dbq "github.com/openwatch/openwatch/gen/db"
@@ -200,13 +199,9 @@ func (s *Service) SetSecurityConfig(ctx context.Context, p *authz.Principal, c S
 	if err != nil {
 		return c, apperr.Internal(err)
 	}
-	var by *uuid.UUID
-	if !p.IsServiceAccount() {
-		by = &p.UserID
-	}
 	err = pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
 		q := dbq.New(tx)
-		if err := q.SettingPut(ctx, dbq.SettingPutParams{Key: SecuritySettingKey, Value: raw, UpdatedBy: by}); err != nil {
+		if err := q.SettingPut(ctx, dbq.SettingPutParams{Key: SecuritySettingKey, Value: raw, UpdatedBy: p.Actor().UserID()}); err != nil {
 			return pg.Translate(err)
 		}
 		if err := q.AuthNotify(ctx, "*"); err != nil {

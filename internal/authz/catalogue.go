@@ -19,6 +19,9 @@ type Permission struct {
 	// Dangerous marks permissions that can take over the system or destroy data.
 	Dangerous bool
 	// LicenseGated names the license feature the permission's operations need, if any.
+	// Every operation requiring the permission declares the same feature in the spec's
+	// x-license-feature, which the request pipeline enforces; LoadOperations refuses a
+	// spec that disagrees.
 	LicenseGated string
 }
 

@@ -51,11 +51,17 @@ type Operations map[string]*Operation
 
 // LoadOperations builds the operation table from the document. It fails, naming every
 // offending operation, when one has neither a permission nor the anonymous marker, names a
-// permission missing from the catalogue, is marked anonymous without `security: []`, or
-// declares an unknown idempotency mode.
+// permission missing from the catalogue, is marked anonymous without `security: []`,
+// declares an unknown idempotency mode, or disagrees with the catalogue about the license
+// feature it needs: an operation requiring a license-gated permission must declare that
+// feature in x-license-feature, and only such an operation may declare one.
 func LoadOperations(doc *openapi3.T) (Operations, error) {
 	ops := Operations{}
 	var problems []string
+	gated := map[string]string{} // permission → the license feature the catalogue gates it behind
+	for _, p := range Permissions() {
+		gated[p.ID] = p.LicenseGated
+	}
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
 			where := fmt.Sprintf("%s %s (operationId %q)", method, path, op.OperationID)
@@ -97,6 +103,16 @@ func LoadOperations(doc *openapi3.T) (Operations, error) {
 					problems = append(problems, where+" has an empty "+ExtLicenseFeature+" or is anonymous")
 				}
 				o.Feature = f
+			}
+			if want := gated[o.Permission]; o.Feature != want {
+				switch {
+				case o.Feature == "":
+					problems = append(problems, fmt.Sprintf("%s requires %s, which the license feature %q gates, but does not declare %s", where, o.Permission, want, ExtLicenseFeature))
+				case want == "":
+					problems = append(problems, fmt.Sprintf("%s declares %s %q but requires %s, which no license feature gates in the permission catalogue", where, ExtLicenseFeature, o.Feature, o.Permission))
+				default:
+					problems = append(problems, fmt.Sprintf("%s declares %s %q but its permission %s is gated by %q", where, ExtLicenseFeature, o.Feature, o.Permission, want))
+				}
 			}
 			if msg := checkIdempotencyHeader(op, o.Idempotency); msg != "" {
 				problems = append(problems, where+" "+msg)

@@ -59,6 +59,9 @@ func TestLoadOperationsRejects(t *testing.T) {
 		"bad idempotency": func(op *openapi3.Operation) {
 			op.Extensions[authz.ExtIdempotency] = "sometimes"
 		},
+		"license feature on an ungated permission": func(op *openapi3.Operation) {
+			op.Extensions[authz.ExtLicenseFeature] = "audit_export"
+		},
 	}
 	for name, mutate := range cases {
 		doc := loadDoc(t)
@@ -82,6 +85,43 @@ func TestLoadOperationsRejects(t *testing.T) {
 	require.ErrorContains(t, err, "does not declare security: []")
 }
 
+// TestLicenseGatedOperations: the license-gated operations are the ones the spec marks
+// with x-license-feature, and they are exactly the operations requiring a permission the
+// catalogue gates: an operation nobody classified, or a spec and catalogue that drift
+// apart, stop the server from starting.
+func TestLicenseGatedOperations(t *testing.T) {
+	ops, err := authz.LoadOperations(loadDoc(t))
+	require.NoError(t, err)
+	gated := map[string]string{}
+	for _, p := range authz.Permissions() {
+		if p.LicenseGated != "" {
+			gated[p.ID] = p.LicenseGated
+		}
+	}
+	require.NotEmpty(t, gated)
+	features := map[string]string{}
+	for id, op := range ops {
+		require.Equal(t, gated[op.Permission], op.Feature, "%s requires %s", id, op.Permission)
+		if op.Feature != "" {
+			features[id] = op.Feature
+		}
+	}
+	require.Equal(t, map[string]string{"exportAuditEvents": "audit_export"}, features)
+
+	// A new operation requiring a gated permission that forgets the extension.
+	doc := loadDoc(t)
+	op := doc.Paths.Find("/audit/events:export").Get
+	delete(op.Extensions, authz.ExtLicenseFeature)
+	_, err = authz.LoadOperations(doc)
+	require.ErrorContains(t, err, `(operationId "exportAuditEvents") requires audit:export, which the license feature "audit_export" gates, but does not declare x-license-feature`)
+
+	// The spec naming another feature than the catalogue.
+	doc = loadDoc(t)
+	doc.Paths.Find("/audit/events:export").Get.Extensions[authz.ExtLicenseFeature] = "audit_stream"
+	_, err = authz.LoadOperations(doc)
+	require.ErrorContains(t, err, `is gated by "audit_export"`)
+}
+
 func TestRoles(t *testing.T) {
 	admin := authz.RolePermissions(authz.RoleAdmin)
 	for _, p := range authz.Permissions() {
@@ -100,7 +140,8 @@ func TestRoles(t *testing.T) {
 // TestGuardStatusesAreDeclared: the statuses the request pipeline itself can answer are in
 // every operation's responses (the response validator accepts any status through
 // `default`, so only this test keeps them declared): 401 and 403 wherever a credential is
-// needed, 409 wherever an Idempotency-Key is honoured, 402 wherever a license feature is.
+// needed, 409 wherever an Idempotency-Key is honoured, 402 wherever a license feature is,
+// and 400 everywhere (a query string that is not valid percent-encoding).
 func TestGuardStatusesAreDeclared(t *testing.T) {
 	doc := loadDoc(t)
 	ops, err := authz.LoadOperations(doc)
@@ -108,7 +149,7 @@ func TestGuardStatusesAreDeclared(t *testing.T) {
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
 			guard := ops[op.OperationID]
-			var want []string
+			want := []string{"400"}
 			if !guard.Anonymous {
 				want = append(want, "401", "403")
 			}

@@ -42,6 +42,59 @@ func (p *Principal) ID() uuid.UUID {
 	return p.UserID
 }
 
+// ActorKind says what kind of identity acted.
+type ActorKind string
+
+// The actor kinds. Audit events record them as their actor_type.
+const (
+	ActorUser           ActorKind = "user"
+	ActorServiceAccount ActorKind = "service_account"
+	ActorSystem         ActorKind = "system"
+)
+
+// Actor is who acted, in the one form every record of it is derived from: audit events
+// (Kind and ID), the text created_by columns (String) and the columns that reference
+// users, such as granted_by (UserID).
+type Actor struct {
+	Kind ActorKind
+	// ID is the user's or the service account's id; uuid.Nil for the system.
+	ID uuid.UUID
+}
+
+// Actor returns who acts as p: the user, the service account an API token belongs to, or
+// the system when p is nil (a background job or a command-line bootstrap).
+func (p *Principal) Actor() Actor {
+	switch {
+	case p == nil:
+		return Actor{Kind: ActorSystem}
+	case p.IsServiceAccount():
+		return Actor{Kind: ActorServiceAccount, ID: p.ServiceAccountID}
+	case p.UserID == uuid.Nil:
+		return Actor{Kind: ActorSystem}
+	default:
+		return Actor{Kind: ActorUser, ID: p.UserID}
+	}
+}
+
+// String returns the id recorded in text created_by columns: the user's or the service
+// account's id, "" for the system.
+func (a Actor) String() string {
+	if a.Kind == ActorSystem {
+		return ""
+	}
+	return a.ID.String()
+}
+
+// UserID returns the acting user's id for columns that reference users, or nil when no
+// user acted (a service account or the system): such columns can name no one else.
+func (a Actor) UserID() *uuid.UUID {
+	if a.Kind != ActorUser {
+		return nil
+	}
+	id := a.ID
+	return &id
+}
+
 // Can reports whether the principal holds permission.
 func (p *Principal) Can(permission string) bool {
 	return p != nil && p.Permissions.Has(permission)

@@ -159,7 +159,7 @@ func (s *Service) Create(ctx context.Context, actor *authz.Principal, in CreateI
 			}
 		}
 		row, err = q.CredentialInsert(ctx, insertParams(id, in.Scope, in.ScopeID, in.Name, in.Description, in.Username,
-			in.AuthMethod, sv, in.IsDefault, actorID(actor), now))
+			in.AuthMethod, sv, in.IsDefault, actor.Actor().String(), now))
 		if err != nil {
 			return writeErr(err)
 		}
@@ -328,7 +328,7 @@ func (s *Service) Clone(ctx context.Context, actor *authz.Principal, id uuid.UUI
 			}
 		}
 		row, err = q.CredentialInsert(ctx, insertParams(newID, in.Scope, in.ScopeID, name, src.Description, src.Username,
-			src.AuthMethod, sv, in.IsDefault, actorID(actor), now))
+			src.AuthMethod, sv, in.IsDefault, actor.Actor().String(), now))
 		if err != nil {
 			return writeErr(err)
 		}
@@ -446,18 +446,6 @@ func toCredential(row dbq.SshCredential) Credential {
 		c.KeyBits = &bits
 	}
 	return c
-}
-
-// actorID is the id of the user or service account acting, "" for the system.
-func actorID(p *authz.Principal) string {
-	switch {
-	case p == nil:
-		return ""
-	case p.IsServiceAccount():
-		return p.ServiceAccountID.String()
-	default:
-		return p.UserID.String()
-	}
 }
 
 func deref[T any](p *T) T {

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	api "github.com/openwatch/openwatch/gen/api"
+	"github.com/openwatch/openwatch/internal/events"
 	"github.com/openwatch/openwatch/internal/pg/pgtest"
 	"github.com/openwatch/openwatch/internal/worker/workertest"
 )
@@ -68,17 +69,17 @@ func openProcStream(t *testing.T, s *workertest.ServeProcess, token string, last
 }
 
 // until returns the events up to and including the first that satisfies stop.
-func (ps *procStream) until(stop func(Message, api.Event) bool) []api.Event {
+func (ps *procStream) until(stop func(Message, events.Payload) bool) []events.Payload {
 	ps.t.Helper()
-	var got []api.Event
+	var got []events.Payload
 	deadline := time.After(workertest.JobTimeout)
 	for {
 		select {
 		case m, ok := <-ps.msgs:
 			require.True(ps.t, ok, "the stream ended")
-			var ev api.Event
+			var ev events.Payload
 			require.NoError(ps.t, json.Unmarshal([]byte(m.Data), &ev), "%s", m.Data)
-			require.Equal(ps.t, m.ID, ev.Id)
+			require.Equal(ps.t, m.ID, ev.ID)
 			require.Equal(ps.t, m.Event, ev.Type)
 			got = append(got, ev)
 			if stop(m, ev) {
@@ -90,8 +91,8 @@ func (ps *procStream) until(stop func(Message, api.Event) bool) []api.Event {
 	}
 }
 
-func completedScan(scanID string) func(Message, api.Event) bool {
-	return func(_ Message, ev api.Event) bool {
+func completedScan(scanID string) func(Message, events.Payload) bool {
+	return func(_ Message, ev events.Payload) bool {
 		return ev.Type == "discovery.completed" && ev.Data["scan_id"] == scanID
 	}
 }
@@ -161,10 +162,10 @@ func TestEventsCrossProcesses(t *testing.T) {
 	got1 := st1.until(completedScan(first))
 	got2 := st2.until(completedScan(first))
 	done1, done2 := got1[len(got1)-1], got2[len(got2)-1]
-	require.Equal(t, done1.Id, done2.Id, "both serves stream the same event")
-	require.Equal(t, api.EventTopicDiscovery, done1.Topic)
-	require.NotNil(t, done1.CorrelationId)
-	require.Equal(t, correlation, *done1.CorrelationId, "the job's events carry the request's correlation id")
+	require.Equal(t, done1.ID, done2.ID, "both serves stream the same event")
+	require.Equal(t, events.TopicDiscovery, done1.Topic)
+	require.NotNil(t, done1.CorrelationID)
+	require.Equal(t, correlation, *done1.CorrelationID, "the job's events carry the request's correlation id")
 
 	// s2's client goes away; a second scan runs meanwhile (seen on s1's stream).
 	st2.cancel()
@@ -173,12 +174,12 @@ func TestEventsCrossProcesses(t *testing.T) {
 	require.NotEmpty(t, missed)
 
 	// Reconnecting to s2 with Last-Event-ID returns exactly the missed events, in order.
-	again := openProcStream(t, s2, token, done2.Id)
+	again := openProcStream(t, s2, token, done2.ID)
 	replay := again.until(completedScan(second))
 	require.Equal(t, ids(missed), ids(replay))
-	prev, _ := strconv.ParseInt(done2.Id, 10, 64)
+	prev, _ := strconv.ParseInt(done2.ID, 10, 64)
 	for _, ev := range replay {
-		n, err := strconv.ParseInt(ev.Id, 10, 64)
+		n, err := strconv.ParseInt(ev.ID, 10, 64)
 		require.NoError(t, err)
 		require.Greater(t, n, prev)
 		prev = n
@@ -196,10 +197,10 @@ func TestEventsCrossProcesses(t *testing.T) {
 	}
 }
 
-func ids(evs []api.Event) []string {
+func ids(evs []events.Payload) []string {
 	out := make([]string, len(evs))
 	for i, ev := range evs {
-		out[i] = ev.Id
+		out[i] = ev.ID
 	}
 	return out
 }

@@ -55,7 +55,7 @@ func (s *Service) CreateGroup(ctx context.Context, actor *authz.Principal, name,
 	}
 	ev := audit.For(ctx, actor, audit.ActionGroupCreated, "group", id.String(), map[string]any{"name": name})
 	return s.groupChange(ctx, id, ev, func(q *dbq.Queries) error {
-		_, err := q.GroupInsert(ctx, dbq.GroupInsertParams{ID: id, Name: name, Description: description, CreatedBy: actorName(actor)})
+		_, err := q.GroupInsert(ctx, dbq.GroupInsertParams{ID: id, Name: name, Description: description, CreatedBy: actor.Actor().String()})
 		return groupConflict(err, name)
 	})
 }

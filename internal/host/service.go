@@ -72,13 +72,6 @@ func parseIP(field, s string) (netip.Addr, error) {
 	return a.Unmap(), nil
 }
 
-func actorName(p *authz.Principal) string {
-	if p == nil {
-		return "system"
-	}
-	return p.Username
-}
-
 func (s *Service) checkGroup(ctx context.Context, q *dbq.Queries, id *uuid.UUID) error {
 	if id == nil {
 		return nil
@@ -140,7 +133,7 @@ func (s *Service) CreateTx(ctx context.Context, tx pgx.Tx, actor *authz.Principa
 	if _, err := q.HostInsert(ctx, dbq.HostInsertParams{
 		ID: id, Hostname: in.Hostname, IpAddress: ip, Port: int32(in.Port), DisplayName: in.DisplayName,
 		Description: in.Description, Environment: in.Environment, Tags: in.Tags, GroupID: in.GroupID,
-		Username: in.Username, CreatedBy: actorName(actor),
+		Username: in.Username, CreatedBy: actor.Actor().String(),
 	}); err != nil {
 		return Host{}, duplicate(err, in.Hostname, in.Environment)
 	}

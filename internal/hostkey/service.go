@@ -70,7 +70,7 @@ func (s *Service) Approve(ctx context.Context, actor *authz.Principal, hostID uu
 		if err != nil {
 			return pg.Translate(err)
 		}
-		by := approver(actor)
+		by := actor.Actor().String()
 		if err := q.HostSSHKeyApprove(ctx, dbq.HostSSHKeyApproveParams{ID: pending.ID, ApprovedBy: &by}); err != nil {
 			return pg.Translate(err)
 		}
@@ -146,13 +146,6 @@ func configDiff(before, after hostssh.Config) []map[string]any {
 }
 
 // approver names who approved a key.
-func approver(p *authz.Principal) string {
-	if p == nil {
-		return "system"
-	}
-	return p.Username
-}
-
 func nonNil(s []string) []string {
 	if s == nil {
 		return []string{}

@@ -196,7 +196,9 @@ func TestHostKeyLifecycle(t *testing.T) {
 	require.Equal(t, newFP, keys.Keys[0].FingerprintSha256)
 	require.Equal(t, api.HostKeyStatus("trusted"), keys.Keys[0].Status)
 	require.NotNil(t, keys.Keys[0].ApprovedBy)
-	require.Equal(t, "admin", *keys.Keys[0].ApprovedBy)
+	var me api.AuthMeResponse
+	f.do(http.MethodGet, "auth/me", nil).Decode(t, &me)
+	require.Equal(t, me.Id.String(), *keys.Keys[0].ApprovedBy, "the approver's id")
 	require.NotNil(t, keys.Keys[0].ApprovedAt)
 	require.Equal(t, 1, f.auditCount("host.key_approved", id))
 	require.Equal(t, "owtest-sudo", whoami(t, f.connect(id), false))

@@ -116,6 +116,15 @@ func (s *Server) authenticate(req *http.Request, ticketParam string) (*authz.Pri
 			if !ok || err != nil || secret == "" {
 				return nil, errBadScheme()
 			}
+			// The password is the secret (the part after the dot) or the whole token, whose
+			// id must then be the user name's.
+			if tokenID, tokenSecret, whole := auth.ParseAPIToken(secret); whole {
+				if tokenID != id {
+					return nil, apperr.New(apperr.CodeAuthInvalidToken,
+						"The API token given as the Basic password belongs to another token id than the user name.")
+				}
+				secret = tokenSecret
+			}
 			return s.auth.AuthenticateAPIToken(req.Context(), id, secret)
 		}
 		return nil, errBadScheme()

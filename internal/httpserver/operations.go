@@ -194,6 +194,7 @@ func (s *Server) chain(op *authz.Operation) []echo.MiddlewareFunc {
 	if !op.Anonymous {
 		mws = append(mws, s.authorize(op))
 	}
+	mws = append(mws, checkQuery)
 	if op.NeedsValidation {
 		mws = append(mws, s.validate(op))
 	}

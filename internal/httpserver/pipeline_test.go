@@ -2,6 +2,7 @@ package httpserver_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -357,4 +358,85 @@ func TestCSRFDefenceForCookieWrites(t *testing.T) {
 	res = env.Do(apitest.Request{Method: http.MethodPost, Path: "users", Token: s.AccessToken, JSON: map[string]string{"username": "bearer1", "email": "b@example.com", "password": "long-enough-pw"},
 		Headers: map[string]string{"Sec-Fetch-Site": "cross-site"}})
 	require.Equal(t, http.StatusCreated, res.Status, "bearer tokens are not ambient credentials")
+}
+
+// TestMalformedQueryString: a query string that is not valid percent-encoding is a 400
+// naming the parameter on every operation, anonymous or not, never read as if the
+// parameter were absent.
+func TestMalformedQueryString(t *testing.T) {
+	t.Parallel()
+	env := apitest.New(t)
+	admin := env.Admin()
+	cases := []struct {
+		path, field string
+	}{
+		{"audit/events?cursor=%%%", "cursor"},
+		{"audit/events?limit=5&cursor=%zz", "cursor"},
+		{"audit/events?action=%E", "action"},
+		{"audit/events?cursor=a;b", "cursor"},
+		{"hosts?bad%2=1", "bad%2"},
+		{"health?x=%%%", "x"},
+		{"version?%41=%", "A"},
+		{"openapi.json?q=100%", "q"},
+		{"auth/me?x=%GG", "x"},
+	}
+	for _, tc := range cases {
+		res := env.Do(apitest.Request{Method: http.MethodGet, Path: tc.path, Token: admin.AccessToken})
+		require.Equal(t, http.StatusBadRequest, res.Status, "%s: %s", tc.path, res.Body)
+		e := res.Err(t)
+		require.Equal(t, "validation_failed", e.Error.Code, tc.path)
+		require.Equal(t, tc.field, e.Error.Detail["field"], tc.path)
+		require.Contains(t, e.Error.HumanMessage, tc.field, tc.path)
+	}
+	// Well-formed escapes still pass.
+	res := env.Do(apitest.Request{Method: http.MethodGet, Path: "audit/events?action=user.created%2B&limit=5", Token: admin.AccessToken})
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+}
+
+// TestBasicAuthWithAPIToken: HTTP Basic takes the token id as user name and, as password,
+// either the secret (the part after the dot) or the whole token as it was handed out.
+func TestBasicAuthWithAPIToken(t *testing.T) {
+	t.Parallel()
+	env := apitest.New(t)
+	admin := env.Admin()
+	var sa api.ServiceAccount
+	res := env.Do(apitest.Request{Method: http.MethodPost, Path: "service-accounts", Token: admin.AccessToken,
+		JSON: map[string]string{"name": "basic", "role": "viewer"}})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	res.Decode(t, &sa)
+	mint := func(name string) api.APITokenCreated {
+		var tok api.APITokenCreated
+		res := env.Do(apitest.Request{Method: http.MethodPost, Path: "service-accounts/" + sa.Id.String() + "/tokens", Token: admin.AccessToken,
+			JSON: map[string]any{"name": name}})
+		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+		res.Decode(t, &tok)
+		return tok
+	}
+	tok, other := mint("one"), mint("two")
+	id := tok.TokenMeta.Id.String()
+	secret := tok.Token[strings.Index(tok.Token, ".")+1:]
+	basic := func(user, password string) *apitest.Response {
+		raw := base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
+		return env.Do(apitest.Request{Method: http.MethodGet, Path: "auth/me", Headers: map[string]string{"Authorization": "Basic " + raw}})
+	}
+	for name, pw := range map[string]string{"the secret": secret, "the whole token": tok.Token} {
+		res := basic(id, pw)
+		require.Equal(t, http.StatusOK, res.Status, "%s: %s", name, res.Body)
+		var me api.AuthMeResponse
+		res.Decode(t, &me)
+		require.Equal(t, sa.Id, me.Id, name)
+	}
+	for name, pw := range map[string]string{
+		"a wrong secret":         secret[:len(secret)-2] + "xx",
+		"a whole token, wrong":   tok.Token[:len(tok.Token)-2] + "xx",
+		"another token":          other.Token,
+		"another token's secret": other.Token[strings.Index(other.Token, ".")+1:],
+		"a token without secret": tok.Token[:strings.Index(tok.Token, ".")+1],
+		"the token id":           id,
+		"an empty password":      "",
+	} {
+		res := basic(id, pw)
+		require.Equal(t, http.StatusUnauthorized, res.Status, "%s: %s", name, res.Body)
+		require.Equal(t, "auth.invalid_token", res.Err(t).Error.Code, name)
+	}
 }

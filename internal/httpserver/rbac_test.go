@@ -32,6 +32,34 @@ func requestFor(op *authz.Operation) apitest.Request {
 	return req
 }
 
+// validBodies are request bodies that pass validation, for the operations that create
+// something without naming an existing resource in their path: there the service runs and
+// records who acted. n makes every name unique.
+var validBodies = map[string]func(n int) any{
+	"createUser": func(n int) any {
+		return map[string]string{"username": fmt.Sprintf("made%d", n), "email": fmt.Sprintf("made%d@example.com", n),
+			"password": "matrix-password-0123", "role": authz.RoleViewer}
+	},
+	"createRole": func(n int) any {
+		return map[string]any{"id": fmt.Sprintf("made_%d", n), "description": "made by the matrix", "permissions": []string{authz.PermHostRead}}
+	},
+	"createServiceAccount": func(n int) any {
+		return map[string]string{"name": fmt.Sprintf("made-%d", n), "role": authz.RoleViewer}
+	},
+	"createHost": func(n int) any {
+		return map[string]string{"hostname": fmt.Sprintf("made%d", n), "ip_address": "127.0.0.1"}
+	},
+	"createGroup": func(n int) any { return map[string]string{"name": fmt.Sprintf("made-%d", n)} },
+	"createCredential": func(n int) any {
+		return map[string]string{"scope": "system", "name": fmt.Sprintf("made-%d", n), "username": "root",
+			"auth_method": "password", "password": "matrix-password-0123"}
+	},
+}
+
+// personOnly are the operations about a person's own password and second factor: an API
+// token answers 409 there (a service account has neither), a user session does not.
+var personOnly = map[string]bool{"enrollMFA": true}
+
 func sortedOps(t *testing.T) []*authz.Operation {
 	_, ops, err := app.LoadSpec(api.SpecJSON)
 	require.NoError(t, err)
@@ -43,43 +71,89 @@ func sortedOps(t *testing.T) []*authz.Operation {
 	return out
 }
 
-// TestPermissionMatrix walks every operation of the spec for every built-in role and
+// TestPermissionMatrix walks every operation of the spec for every built-in role, both as
+// a signed-in user of the role and as an API token of a service account of the role, and
 // checks that each answer is exactly what the registry allows: 403 naming the operation's
 // permission when the role lacks it, anything but 401/403-for-that-permission when it
-// holds it.
+// holds it. What one of the two callers may do, the other may: both get the same status
+// (operations that create something get a valid body, so the service runs and records
+// who acted), except where a token has no person behind it (personOnly).
 func TestPermissionMatrix(t *testing.T) {
 	t.Parallel()
 	env := apitest.New(t)
-	env.Admin()
+	admin := env.Admin()
 	ops := sortedOps(t)
-	unexpectedSuccesses, mismatches := 0, 0
-	checked := 0
+	unexpectedSuccesses, mismatches, differences := 0, 0, 0
+	checked, n := 0, 0
 	for _, role := range authz.BuiltInRoles() {
 		pw := env.CreateUser("matrix_"+role.ID, role.ID)
+		token := mintToken(t, env, admin, "matrix-"+role.ID, role.ID)
 		perms := authz.RolePermissions(role.ID)
 		for _, op := range ops {
 			if op.Anonymous {
 				continue
 			}
-			s := env.Login("matrix_"+role.ID, pw) // fresh: some operations (logout) end the session
-			req := requestFor(op)
-			req.Token = s.AccessToken
-			res := env.Do(req)
-			checked++
-			denied := res.Status == http.StatusForbidden && res.Err(t).Error.Detail["required_permission"] == op.Permission
+			status := map[string]int{}
+			for _, caller := range []string{"user", "token"} {
+				req := requestFor(op)
+				if body := validBodies[op.ID]; body != nil {
+					n++
+					req.Body, req.JSON = nil, body(n)
+				}
+				if caller == "user" {
+					req.Token = env.Login("matrix_"+role.ID, pw).AccessToken // fresh: some operations (logout) end the session
+				} else {
+					req.Token = token
+				}
+				res := env.Do(req)
+				checked++
+				status[caller] = res.Status
+				denied := res.Status == http.StatusForbidden && res.Err(t).Error.Detail["required_permission"] == op.Permission
+				switch {
+				case perms.Has(op.Permission) && (denied || res.Status == http.StatusUnauthorized):
+					mismatches++
+					t.Errorf("%s as %s (%s): allowed by the registry but answered %d: %s", op.ID, role.ID, caller, res.Status, res.Body)
+				case !perms.Has(op.Permission) && !denied:
+					unexpectedSuccesses++
+					t.Errorf("%s as %s (%s): the registry denies %s but it answered %d: %s", op.ID, role.ID, caller, op.Permission, res.Status, res.Body)
+				case op.Method != http.MethodGet && res.Status == http.StatusBadRequest && validBodies[op.ID] != nil:
+					differences++
+					t.Errorf("%s as %s (%s): a valid request answered 400: %s", op.ID, role.ID, caller, res.Body)
+				}
+			}
 			switch {
-			case perms.Has(op.Permission) && (denied || res.Status == http.StatusUnauthorized):
-				mismatches++
-				t.Errorf("%s as %s: allowed by the registry but answered %d: %s", op.ID, role.ID, res.Status, res.Body)
-			case !perms.Has(op.Permission) && !denied:
-				unexpectedSuccesses++
-				t.Errorf("%s as %s: the registry denies %s but it answered %d: %s", op.ID, role.ID, op.Permission, res.Status, res.Body)
+			case personOnly[op.ID] && perms.Has(op.Permission):
+				if status["token"] != http.StatusConflict {
+					differences++
+					t.Errorf("%s as %s (token) answered %d, want 409 (a service account has no person behind it)", op.ID, role.ID, status["token"])
+				}
+			case status["user"] != status["token"]:
+				differences++
+				t.Errorf("%s as %s: a user session answered %d but an API token %d", op.ID, role.ID, status["user"], status["token"])
 			}
 		}
 	}
-	t.Logf("checked %d role × operation pairs: %d unexpected successes, %d wrongly denied", checked, unexpectedSuccesses, mismatches)
+	t.Logf("checked %d role × caller × operation triples: %d unexpected successes, %d wrongly denied, %d user/token differences",
+		checked, unexpectedSuccesses, mismatches, differences)
 	require.Zero(t, unexpectedSuccesses)
 	require.Zero(t, mismatches)
+	require.Zero(t, differences)
+}
+
+// mintToken creates a service account with role and returns a new API token of it.
+func mintToken(t *testing.T, env *apitest.Env, admin apitest.Session, name, role string) string {
+	t.Helper()
+	var sa api.ServiceAccount
+	res := env.Do(apitest.Request{Method: http.MethodPost, Path: "service-accounts", Token: admin.AccessToken,
+		JSON: map[string]string{"name": name, "role": role}})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	res.Decode(t, &sa)
+	var tok api.APITokenCreated
+	res = env.Do(apitest.Request{Method: http.MethodPost, Path: "service-accounts/" + sa.Id.String() + "/tokens", Token: admin.AccessToken,
+		JSON: map[string]any{"name": name, "eternal": true}})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	res.Decode(t, &tok)
+	return tok.Token
 }
 
 // TestDeadCredentialsMatrix: anonymous callers, disabled users, revoked tokens and

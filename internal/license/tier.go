@@ -42,6 +42,12 @@ const (
 	FeatureAuditExport Feature = "audit_export"
 )
 
+// Features lists every feature OpenWatch knows, sorted. The operations a feature gates are
+// the ones the API spec marks with x-license-feature; a test keeps the two in step.
+func Features() []Feature {
+	return []Feature{FeatureAuditExport}
+}
+
 // effectiveFeatures returns the tier's features and the extras, sorted and without
 // duplicates; never nil.
 func effectiveFeatures(t Tier, extra []Feature) []Feature {

@@ -110,13 +110,6 @@ func normalisePorts(ports []int) ([]int32, error) {
 	return out, nil
 }
 
-func actorName(p *authz.Principal) string {
-	if p == nil {
-		return "system"
-	}
-	return p.Username
-}
-
 // Start validates the network, records a queued scan and enqueues its job in one
 // transaction. Guarded by host:write. Errors: validation_failed (cidr, ports),
 // discovery.range_too_large (detail size, max).
@@ -149,7 +142,7 @@ func (s *Service) Start(ctx context.Context, actor *authz.Principal, cidr string
 	err = pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error
 		row, err = dbq.New(tx).NetscanInsert(ctx, dbq.NetscanInsertParams{
-			ID: id, Cidr: prefix.String(), Ports: portList, Total: total, CreatedBy: actorName(actor)})
+			ID: id, Cidr: prefix.String(), Ports: portList, Total: total, CreatedBy: actor.Actor().String()})
 		if err != nil {
 			return err
 		}

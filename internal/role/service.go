@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -73,14 +72,10 @@ func (s *Service) Create(ctx context.Context, actor *authz.Principal, in CreateI
 			"You cannot create a role with permissions you do not have (%s).", strings.Join(missing, ", ")).
 			WithDetail("required_permission", missing[0]).WithDetail("missing_permissions", missing)
 	}
-	var by *uuid.UUID
-	if !actor.IsServiceAccount() {
-		by = &actor.UserID
-	}
 	var r dbq.CustomRole
 	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error
-		r, err = dbq.New(tx).CustomRoleInsert(ctx, dbq.CustomRoleInsertParams{ID: in.ID, Description: in.Description, Permissions: perms, CreatedBy: by})
+		r, err = dbq.New(tx).CustomRoleInsert(ctx, dbq.CustomRoleInsertParams{ID: in.ID, Description: in.Description, Permissions: perms, CreatedBy: actor.Actor().UserID()})
 		if err != nil {
 			err = pg.Translate(err)
 			if apperr.Is(err, apperr.CodeConflict) {

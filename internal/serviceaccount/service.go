@@ -52,13 +52,6 @@ type Input struct {
 
 func errNotFound() error { return apperr.NotFound("The service account does not exist.") }
 
-func actorName(p *authz.Principal) string {
-	if p.IsServiceAccount() {
-		return "service_account:" + p.Username
-	}
-	return p.Username
-}
-
 // Create adds an account. The actor must hold every permission of the role. Guarded by
 // service_account:write. Errors: validation_failed, authz.permission_denied, resource.conflict.
 func (s *Service) Create(ctx context.Context, actor *authz.Principal, in Input) (dbq.ServiceAccount, error) {
@@ -73,7 +66,7 @@ func (s *Service) Create(ctx context.Context, actor *authz.Principal, in Input) 
 			return err
 		}
 		a, err = q.ServiceAccountInsert(ctx, dbq.ServiceAccountInsertParams{
-			ID: id, Name: in.Name, Description: in.Description, Role: in.Role, CreatedBy: actorName(actor),
+			ID: id, Name: in.Name, Description: in.Description, Role: in.Role, CreatedBy: actor.Actor().String(),
 		})
 		if err != nil {
 			return nameConflict(err, in.Name)
@@ -282,7 +275,7 @@ func (s *Service) MintToken(ctx context.Context, actor *authz.Principal, account
 		}
 		tok, err = q.APITokenInsert(ctx, dbq.APITokenInsertParams{
 			ID: id, ServiceAccountID: accountID, Name: in.Name, SecretHash: hash, Role: role,
-			CreatedBy: actorName(actor), ExpiresAt: expires,
+			CreatedBy: actor.Actor().String(), ExpiresAt: expires,
 		})
 		if err != nil {
 			return pg.Translate(err)

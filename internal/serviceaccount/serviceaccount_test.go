@@ -26,7 +26,9 @@ func TestServiceAccountTokens(t *testing.T) {
 	var sa api.ServiceAccount
 	res.Decode(t, &sa)
 	require.Equal(t, api.ServiceAccountStatusActive, sa.Status)
-	require.Equal(t, "admin", sa.CreatedBy)
+	var adminMe api.AuthMeResponse
+	env.Do(apitest.Request{Method: http.MethodGet, Path: "auth/me", Token: admin.AccessToken}).Decode(t, &adminMe)
+	require.Equal(t, adminMe.Id.String(), sa.CreatedBy, "the creator's id")
 
 	mint := func(body map[string]any) *apitest.Response {
 		return env.Do(apitest.Request{Method: http.MethodPost, Path: "service-accounts/" + sa.Id.String() + "/tokens", Token: admin.AccessToken, JSON: body})

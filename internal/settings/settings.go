@@ -9,8 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/google/uuid"
-
 	dbq "github.com/openwatch/openwatch/gen/db"
 	"github.com/openwatch/openwatch/internal/authz"
 	"github.com/openwatch/openwatch/internal/pg"
@@ -34,13 +32,9 @@ func Load[T any](ctx context.Context, db dbq.DBTX, key string, defaults T) (T, e
 // service account or the system). Call it inside the transaction that also writes the
 // audit event of the change.
 func Save(ctx context.Context, db dbq.DBTX, key string, v any, p *authz.Principal) error {
-	var by *uuid.UUID
-	if p != nil && !p.IsServiceAccount() && p.UserID != uuid.Nil {
-		by = &p.UserID
-	}
 	raw, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("encode setting %s: %w", key, err)
 	}
-	return pg.Translate(dbq.New(db).SettingPut(ctx, dbq.SettingPutParams{Key: key, Value: raw, UpdatedBy: by}))
+	return pg.Translate(dbq.New(db).SettingPut(ctx, dbq.SettingPutParams{Key: key, Value: raw, UpdatedBy: p.Actor().UserID()}))
 }

@@ -107,7 +107,7 @@ func (s *Service) Create(ctx context.Context, actor *authz.Principal, in CreateI
 		if err != nil {
 			return usernameTaken(err, in.Username)
 		}
-		if _, err := q.UserRoleAssign(ctx, dbq.UserRoleAssignParams{UserID: id, RoleID: in.Role, GrantedBy: actorID(actor)}); err != nil {
+		if _, err := q.UserRoleAssign(ctx, dbq.UserRoleAssignParams{UserID: id, RoleID: in.Role, GrantedBy: actor.Actor().UserID()}); err != nil {
 			return pg.Translate(err)
 		}
 		u = User{User: row, Roles: []string{in.Role}}
@@ -127,14 +127,6 @@ func usernameTaken(err error, username string) error {
 }
 
 func errNotFound() error { return apperr.NotFound("The user does not exist.") }
-
-func actorID(p *authz.Principal) *uuid.UUID {
-	if p == nil {
-		return nil
-	}
-	id := p.UserID
-	return &id
-}
 
 // List returns a page of live users in creation order. Guarded by user:read.
 func (s *Service) List(ctx context.Context, page cursor.Request[uuid.UUID]) (cursor.Page[User], error) {
@@ -307,7 +299,7 @@ func (s *Service) AssignRole(ctx context.Context, actor *authz.Principal, id uui
 		if err := checkRoleChange(ctx, q, actor, id, role); err != nil {
 			return err
 		}
-		_, err := q.UserRoleAssign(ctx, dbq.UserRoleAssignParams{UserID: id, RoleID: role, GrantedBy: actorID(actor)})
+		_, err := q.UserRoleAssign(ctx, dbq.UserRoleAssignParams{UserID: id, RoleID: role, GrantedBy: actor.Actor().UserID()})
 		return pg.Translate(err)
 	})
 }

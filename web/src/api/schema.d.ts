@@ -1094,7 +1094,7 @@ export interface paths {
         /**
          * Mint a token for an account; the raw token is returned once.
          * @description Use it as `Authorization: Bearer <token>`, or as HTTP Basic with the token id as user
-         *     name and the part after the dot as password. `ttl` (such as `24h` or `90d`) and
+         *     name and, as password, either the part after the dot or the whole token. `ttl` (such as `24h` or `90d`) and
          *     `eternal` are mutually exclusive; without either the token lives 90 days. The token's
          *     role (default: the account's) may not exceed the account's.
          */
@@ -1853,23 +1853,6 @@ export interface components {
         ErrorEnvelope: {
             error: components["schemas"]["Error"];
         };
-        /** @description The `data` of one Server-Sent Event of `GET /events`. */
-        Event: {
-            correlation_id?: string;
-            data: {
-                [key: string]: unknown;
-            };
-            /** Format: uuid */
-            host_id?: string | null;
-            /** @description The event id (a decimal integer, also the SSE `id`). */
-            id: string;
-            /** Format: date-time */
-            occurred_at: string;
-            /** @enum {string} */
-            topic: "liveness" | "discovery" | "intelligence" | "jobs" | "alerts";
-            /** @description For example `host.state_changed`, `intelligence.event`, `discovery.completed`, `job.progress`, `alert.raised`. */
-            type: string;
-        };
         EventTicket: {
             /** Format: date-time */
             expires_at: string;
@@ -2057,7 +2040,7 @@ export interface components {
             id: number;
             monitoring_state: components["schemas"]["MonitoringState"];
             ping_ok?: boolean | null;
-            previous_state?: components["schemas"]["MonitoringState"] | null;
+            previous_state?: (string & components["schemas"]["MonitoringState"]) | null;
             privilege_ok?: boolean | null;
             response_time_ms?: number | null;
             ssh_ok?: boolean | null;
@@ -2610,6 +2593,7 @@ export interface operations {
                     "application/json": components["schemas"]["AuditIntegrityResult"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
@@ -2664,6 +2648,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
@@ -2687,6 +2672,7 @@ export interface operations {
                     "application/json": components["schemas"]["AuthMeResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
@@ -2710,6 +2696,7 @@ export interface operations {
                     "application/json": components["schemas"]["AuthMePermissionsResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
@@ -2733,6 +2720,7 @@ export interface operations {
                     "application/json": components["schemas"]["AuthMFAEnrollResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
@@ -2821,6 +2809,7 @@ export interface operations {
                     "application/json": components["schemas"]["PermissionsRegistryResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
@@ -3150,7 +3139,13 @@ export interface operations {
         responses: {
             /**
              * @description The stream. Each event is `id: <n>`, `event: <type>` and one `data:` line holding
-             *     an `Event` object as JSON. A `reset` event (no `id`, data `{"reason": "..."}`)
+             *     one JSON object with the fields `id` (string, the decimal event id, also the SSE
+             *     `id`), `topic` (one of `liveness`, `discovery`, `intelligence`, `jobs`, `alerts`),
+             *     `type` (for example `host.state_changed`, `intelligence.event`,
+             *     `discovery.completed`, `job.progress`, `alert.raised`), `host_id` (uuid, absent
+             *     when the event concerns no host), `occurred_at` (RFC 3339), `correlation_id`
+             *     (string, optional) and `data` (an object whose fields depend on `type`). A `reset`
+             *     event (no `id`, data `{"reason": "..."}`)
              *     comes first when events after the requested id are no longer retained: reload
              *     state rather than rely on the events that follow. A stream that falls too far
              *     behind, or whose server shuts down, is closed; reconnect with `Last-Event-ID`.
@@ -3187,6 +3182,7 @@ export interface operations {
                     "application/json": components["schemas"]["EventTicket"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
@@ -3210,6 +3206,7 @@ export interface operations {
                     "application/json": components["schemas"]["ConnectivityBreakdown"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
@@ -3233,6 +3230,7 @@ export interface operations {
                     "application/json": components["schemas"]["FleetLiveness"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
@@ -3522,6 +3520,7 @@ export interface operations {
                     "application/json": components["schemas"]["HealthResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["UnexpectedError"];
         };
@@ -4096,6 +4095,7 @@ export interface operations {
                     "application/json": components["schemas"]["LicenseStateResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
@@ -4121,6 +4121,7 @@ export interface operations {
                     };
                 };
             };
+            400: components["responses"]["BadRequest"];
             default: components["responses"]["UnexpectedError"];
         };
     };
@@ -4142,6 +4143,7 @@ export interface operations {
                     "application/yaml": unknown;
                 };
             };
+            400: components["responses"]["BadRequest"];
             default: components["responses"]["UnexpectedError"];
         };
     };
@@ -4163,6 +4165,7 @@ export interface operations {
                     "application/json": components["schemas"]["AdminRolesResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
@@ -4421,6 +4424,7 @@ export interface operations {
                     "application/json": components["schemas"]["ConnectivityConfigResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
@@ -4472,6 +4476,7 @@ export interface operations {
                     "application/json": components["schemas"]["ConnectivityStatus"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
@@ -4495,6 +4500,7 @@ export interface operations {
                     "application/json": components["schemas"]["DiscoveryConfigResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
@@ -4574,6 +4580,7 @@ export interface operations {
                     "application/json": components["schemas"]["IntelligenceConfigResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
@@ -4625,6 +4632,7 @@ export interface operations {
                     "application/json": components["schemas"]["SecurityConfig"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
@@ -4676,6 +4684,7 @@ export interface operations {
                     "application/json": components["schemas"]["SSHConfigResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
@@ -5016,6 +5025,7 @@ export interface operations {
                     "application/json": components["schemas"]["VersionResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             default: components["responses"]["UnexpectedError"];
         };
     };
