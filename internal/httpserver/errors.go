@@ -1,6 +1,7 @@
 package httpserver
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -33,6 +34,10 @@ func toAppErr(err error) *apperr.Error {
 	var ae *apperr.Error
 	if errors.As(err, &ae) {
 		return ae
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		// A step ran out of time (an overloaded database or host): retryable, never internal.
+		return apperr.Unavailable(err)
 	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {

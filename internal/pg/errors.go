@@ -1,6 +1,7 @@
 package pg
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -57,7 +58,10 @@ var fkDetail = regexp.MustCompile(`^Key \(([^)]*)\)=\(.*\) is (not present in|st
 //     missing database), a connection lost or a server shutting down: Unavailable.
 //
 // nil and errors that already carry an apperr kind are returned unchanged; anything else
-// (including context cancellation) is returned as is, for the caller to wrap with %w.
+// (including a cancelled context: the caller went away) is returned as is, for the caller
+// to wrap with %w. A deadline that passed while waiting for the database (an overloaded
+// pool or server) is Unavailable naming the layer, so callers retry instead of seeing an
+// internal error.
 func Translate(err error) error {
 	if err == nil {
 		return nil
@@ -71,6 +75,9 @@ func Translate(err error) error {
 	}
 	if unavailable(err) {
 		return apperr.Unavailable(err)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return apperr.Unavailable(err).WithDetail("layer", "database")
 	}
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) {

@@ -1,6 +1,7 @@
 package pg_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"go/ast"
@@ -98,4 +99,15 @@ func TestNoRowsHandledHereOnly(t *testing.T) {
 		return nil
 	})
 	require.NoError(t, err)
+}
+
+// TestTranslateDeadline: a deadline passed while waiting for the database is a retryable
+// service.unavailable naming the layer, never an internal error; a cancelled context stays
+// as it is.
+func TestTranslateDeadline(t *testing.T) {
+	err := pg.Translate(fmt.Errorf("begin transaction: %w", context.DeadlineExceeded))
+	require.True(t, apperr.Is(err, apperr.CodeUnavailable), "%v", err)
+	require.Equal(t, "database", apperr.As(err).Detail["layer"])
+	require.ErrorIs(t, pg.Translate(context.Canceled), context.Canceled)
+	require.False(t, apperr.Is(pg.Translate(context.Canceled), apperr.CodeUnavailable))
 }
