@@ -40,16 +40,14 @@ func (h *Handlers) ListAuditEvents(ctx context.Context, req api.ListAuditEventsR
 	if p.ActorType != nil {
 		f.ActorType = string(*p.ActorType)
 	}
-	r, err := cursor.Parse(h.w.Cursors(), p.Cursor, p.Limit, cursor.Limits(api.ListAuditEventsPageLimit()))
+	page, err := cursor.Serve(ctx, h.w.Cursors(), p.Cursor, p.Limit, cursor.Limits(api.ListAuditEventsPageLimit()),
+		func(ctx context.Context, r cursor.Request[int64]) (cursor.Page[Stored], error) {
+			return h.w.List(ctx, f, r)
+		}, toAPI)
 	if err != nil {
 		return nil, err
 	}
-	page, err := h.w.List(ctx, f, r)
-	if err != nil {
-		return nil, err
-	}
-	out := cursor.Map(page, toAPI)
-	return api.ListAuditEvents200JSONResponse{Items: out.Items, NextCursor: out.Next}, nil
+	return api.ListAuditEvents200JSONResponse{Items: page.Items, NextCursor: page.Next}, nil
 }
 
 // ExportAuditEvents implements GET /audit/events:export (audit:export, license audit_export).

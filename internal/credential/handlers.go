@@ -18,16 +18,13 @@ func NewHandlers(svc *Service) *Handlers { return &Handlers{svc: svc} }
 
 // ListCredentials implements GET /credentials (credential:read).
 func (h *Handlers) ListCredentials(ctx context.Context, req api.ListCredentialsRequestObject) (api.ListCredentialsResponseObject, error) {
-	r, err := cursor.Parse(cursor.ByID{}, req.Params.Cursor, req.Params.Limit, cursor.Limits(api.ListCredentialsPageLimit()))
+	p := req.Params
+	page, err := cursor.Serve(ctx, cursor.ByID{}, p.Cursor, p.Limit, cursor.Limits(api.ListCredentialsPageLimit()),
+		h.svc.List, toAPI)
 	if err != nil {
 		return nil, err
 	}
-	page, err := h.svc.List(ctx, r)
-	if err != nil {
-		return nil, err
-	}
-	out := cursor.Map(page, toAPI)
-	return api.ListCredentials200JSONResponse{Credentials: out.Items, NextCursor: out.Next}, nil
+	return api.ListCredentials200JSONResponse{Credentials: page.Items, NextCursor: page.Next}, nil
 }
 
 // CreateCredential implements POST /credentials (credential:write).

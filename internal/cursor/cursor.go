@@ -1,7 +1,7 @@
 // Package cursor is the one way the API pages through lists: keyset pagination with an
 // opaque cursor. A handler turns the request's cursor and limit into a Request with Parse
 // (a malformed cursor or a limit out of bounds is a 400 naming the parameter, never a
-// silent first page); the service fetches Request.Fetch rows (one more than the page, so
+// silent first page), or answers the whole request with Serve; the service fetches Request.Fetch rows (one more than the page, so
 // it knows whether another page follows) after Request.After, and Cut trims them to the
 // Page with the cursor of the next one.
 //
@@ -12,6 +12,7 @@
 package cursor
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -62,6 +63,21 @@ func Parse[K any](codec Codec[K], c *string, limit *int, l Limits) (Request[K], 
 		r.After = &k
 	}
 	return r, nil
+}
+
+// Serve answers a list request: it parses the page request (c and limit, within l), reads
+// the page with read and converts its items with conv. Errors: those of Parse and read.
+func Serve[K, T, U any](ctx context.Context, codec Codec[K], c *string, limit *int, l Limits,
+	read func(context.Context, Request[K]) (Page[T], error), conv func(T) U) (Page[U], error) {
+	r, err := Parse(codec, c, limit, l)
+	if err != nil {
+		return Page[U]{}, err
+	}
+	p, err := read(ctx, r)
+	if err != nil {
+		return Page[U]{}, err
+	}
+	return Map(p, conv), nil
 }
 
 // First returns the request of a list's first page of size limit.

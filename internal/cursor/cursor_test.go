@@ -1,6 +1,7 @@
 package cursor
 
 import (
+	"context"
 	"strconv"
 	"testing"
 	"time"
@@ -96,4 +97,19 @@ func TestMapKeepsCursor(t *testing.T) {
 	p := Map(Page[int]{Items: []int{1, 2}, Next: &next}, strconv.Itoa)
 	require.Equal(t, []string{"1", "2"}, p.Items)
 	require.Equal(t, &next, p.Next)
+}
+
+func TestServe(t *testing.T) {
+	ctx := context.Background()
+	read := func(_ context.Context, r Request[int64]) (Page[int64], error) {
+		return Cut(r, []int64{9, 8, 7, 6}, func(v int64) int64 { return v }), nil
+	}
+	two := 2
+	page, err := Serve(ctx, BySeq{}, nil, &two, bounds, read, func(v int64) string { return strconv.FormatInt(v, 10) })
+	require.NoError(t, err)
+	require.Equal(t, []string{"9", "8"}, page.Items)
+	require.NotNil(t, page.Next)
+	bad := "%%%"
+	_, err = Serve(ctx, BySeq{}, &bad, nil, bounds, read, func(v int64) int64 { return v })
+	require.True(t, apperr.Is(err, apperr.CodeValidationFailed))
 }

@@ -3,6 +3,8 @@ package host
 import (
 	"context"
 
+	"github.com/google/uuid"
+
 	api "github.com/openwatch/openwatch/gen/api"
 	dbq "github.com/openwatch/openwatch/gen/db"
 	"github.com/openwatch/openwatch/internal/authz"
@@ -11,16 +13,13 @@ import (
 
 // ListGroups implements GET /groups (host:read).
 func (h *Handlers) ListGroups(ctx context.Context, req api.ListGroupsRequestObject) (api.ListGroupsResponseObject, error) {
-	r, err := cursor.Parse(cursor.ByID{}, req.Params.Cursor, req.Params.Limit, cursor.Limits(api.ListGroupsPageLimit()))
+	p := req.Params
+	page, err := cursor.Serve(ctx, cursor.ByID{}, p.Cursor, p.Limit, cursor.Limits(api.ListGroupsPageLimit()),
+		h.svc.ListGroups, func(g dbq.GroupListRow) api.HostGroup { return groupToAPI(Group(g)) })
 	if err != nil {
 		return nil, err
 	}
-	page, err := h.svc.ListGroups(ctx, r)
-	if err != nil {
-		return nil, err
-	}
-	out := cursor.Map(page, func(g dbq.GroupListRow) api.HostGroup { return groupToAPI(Group(g)) })
-	return api.ListGroups200JSONResponse{Groups: out.Items, NextCursor: out.Next}, nil
+	return api.ListGroups200JSONResponse{Groups: page.Items, NextCursor: page.Next}, nil
 }
 
 // CreateGroup implements POST /groups (host:write).
@@ -64,16 +63,15 @@ func (h *Handlers) DeleteGroup(ctx context.Context, req api.DeleteGroupRequestOb
 
 // ListGroupMembers implements GET /groups/{id}/members (host:read).
 func (h *Handlers) ListGroupMembers(ctx context.Context, req api.ListGroupMembersRequestObject) (api.ListGroupMembersResponseObject, error) {
-	r, err := cursor.Parse(cursor.ByID{}, req.Params.Cursor, req.Params.Limit, cursor.Limits(api.ListGroupMembersPageLimit()))
+	p := req.Params
+	page, err := cursor.Serve(ctx, cursor.ByID{}, p.Cursor, p.Limit, cursor.Limits(api.ListGroupMembersPageLimit()),
+		func(ctx context.Context, r cursor.Request[uuid.UUID]) (cursor.Page[dbq.LiveHost], error) {
+			return h.svc.GroupMembers(ctx, req.Id, r)
+		}, listItem)
 	if err != nil {
 		return nil, err
 	}
-	page, err := h.svc.GroupMembers(ctx, req.Id, r)
-	if err != nil {
-		return nil, err
-	}
-	out := cursor.Map(page, listItem)
-	return api.ListGroupMembers200JSONResponse{Hosts: out.Items, NextCursor: out.Next}, nil
+	return api.ListGroupMembers200JSONResponse{Hosts: page.Items, NextCursor: page.Next}, nil
 }
 
 // AddGroupMember implements PUT /groups/{id}/members/{host_id} (host:write).

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	api "github.com/openwatch/openwatch/gen/api"
+	dbq "github.com/openwatch/openwatch/gen/db"
 	"github.com/openwatch/openwatch/internal/authz"
 	"github.com/openwatch/openwatch/internal/cursor"
 )
@@ -47,17 +48,16 @@ func (h *Handlers) CollectHostIntelligence(ctx context.Context, req api.CollectH
 // ListIntelligenceEvents implements GET /intelligence/events (host:read).
 func (h *Handlers) ListIntelligenceEvents(ctx context.Context, req api.ListIntelligenceEventsRequestObject) (api.ListIntelligenceEventsResponseObject, error) {
 	p := req.Params
-	r, err := cursor.Parse(cursor.ByTime{}, p.Cursor, p.Limit, cursor.Limits(api.ListIntelligenceEventsPageLimit()))
+	f := EventFilter{HostID: p.HostId, EventCode: (*string)(p.EventCode), Severity: (*string)(p.Severity),
+		Since: p.Since, Until: p.Until}
+	page, err := cursor.Serve(ctx, cursor.ByTime{}, p.Cursor, p.Limit, cursor.Limits(api.ListIntelligenceEventsPageLimit()),
+		func(ctx context.Context, r cursor.Request[cursor.TimeID]) (cursor.Page[dbq.IntelligenceEvent], error) {
+			return h.svc.Events(ctx, f, r)
+		}, intelEvent)
 	if err != nil {
 		return nil, err
 	}
-	page, err := h.svc.Events(ctx, EventFilter{HostID: p.HostId, EventCode: (*string)(p.EventCode),
-		Severity: (*string)(p.Severity), Since: p.Since, Until: p.Until}, r)
-	if err != nil {
-		return nil, err
-	}
-	out := cursor.Map(page, intelEvent)
-	return api.ListIntelligenceEvents200JSONResponse{Items: out.Items, NextCursor: out.Next}, nil
+	return api.ListIntelligenceEvents200JSONResponse{Items: page.Items, NextCursor: page.Next}, nil
 }
 
 // GetIntelligenceState implements GET /intelligence/state/{host_id} (host:read).

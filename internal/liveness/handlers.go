@@ -4,6 +4,7 @@ import (
 	"context"
 
 	api "github.com/openwatch/openwatch/gen/api"
+	dbq "github.com/openwatch/openwatch/gen/db"
 	"github.com/openwatch/openwatch/internal/apperr"
 	"github.com/openwatch/openwatch/internal/authz"
 	"github.com/openwatch/openwatch/internal/cursor"
@@ -19,16 +20,15 @@ func NewHandlers(svc *Service) *Handlers { return &Handlers{svc: svc} }
 
 // ListHostMonitoringHistory implements GET /hosts/{host_id}/monitoring/history (host:read).
 func (h *Handlers) ListHostMonitoringHistory(ctx context.Context, req api.ListHostMonitoringHistoryRequestObject) (api.ListHostMonitoringHistoryResponseObject, error) {
-	r, err := cursor.Parse(cursor.BySeq{}, req.Params.Cursor, req.Params.Limit, cursor.Limits(api.ListHostMonitoringHistoryPageLimit()))
+	p := req.Params
+	page, err := cursor.Serve(ctx, cursor.BySeq{}, p.Cursor, p.Limit, cursor.Limits(api.ListHostMonitoringHistoryPageLimit()),
+		func(ctx context.Context, r cursor.Request[int64]) (cursor.Page[dbq.HostMonitoringHistory], error) {
+			return h.svc.History(ctx, req.HostId, r)
+		}, historyEntry)
 	if err != nil {
 		return nil, err
 	}
-	page, err := h.svc.History(ctx, req.HostId, r)
-	if err != nil {
-		return nil, err
-	}
-	out := cursor.Map(page, historyEntry)
-	return api.ListHostMonitoringHistory200JSONResponse{HostId: req.HostId, Entries: out.Items, NextCursor: out.Next}, nil
+	return api.ListHostMonitoringHistory200JSONResponse{HostId: req.HostId, Entries: page.Items, NextCursor: page.Next}, nil
 }
 
 // CheckHostConnectivity implements POST /hosts/{id}/connectivity:check (host:write).

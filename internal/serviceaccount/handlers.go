@@ -26,16 +26,13 @@ func input(b api.ServiceAccountCreate) Input {
 
 // ListServiceAccounts implements GET /service-accounts (service_account:read).
 func (h *Handlers) ListServiceAccounts(ctx context.Context, req api.ListServiceAccountsRequestObject) (api.ListServiceAccountsResponseObject, error) {
-	r, err := cursor.Parse(cursor.ByID{}, req.Params.Cursor, req.Params.Limit, cursor.Limits(api.ListServiceAccountsPageLimit()))
+	p := req.Params
+	page, err := cursor.Serve(ctx, cursor.ByID{}, p.Cursor, p.Limit, cursor.Limits(api.ListServiceAccountsPageLimit()),
+		h.svc.List, toAPI)
 	if err != nil {
 		return nil, err
 	}
-	page, err := h.svc.List(ctx, r)
-	if err != nil {
-		return nil, err
-	}
-	out := cursor.Map(page, toAPI)
-	return api.ListServiceAccounts200JSONResponse{ServiceAccounts: out.Items, NextCursor: out.Next}, nil
+	return api.ListServiceAccounts200JSONResponse{ServiceAccounts: page.Items, NextCursor: page.Next}, nil
 }
 
 // CreateServiceAccount implements POST /service-accounts (service_account:write).

@@ -18,16 +18,13 @@ func NewHandlers(svc *Service) *Handlers { return &Handlers{svc: svc} }
 
 // ListUsers implements GET /users (user:read).
 func (h *Handlers) ListUsers(ctx context.Context, req api.ListUsersRequestObject) (api.ListUsersResponseObject, error) {
-	r, err := cursor.Parse(cursor.ByID{}, req.Params.Cursor, req.Params.Limit, cursor.Limits(api.ListUsersPageLimit()))
+	p := req.Params
+	page, err := cursor.Serve(ctx, cursor.ByID{}, p.Cursor, p.Limit, cursor.Limits(api.ListUsersPageLimit()),
+		h.svc.List, toAPI)
 	if err != nil {
 		return nil, err
 	}
-	page, err := h.svc.List(ctx, r)
-	if err != nil {
-		return nil, err
-	}
-	out := cursor.Map(page, toAPI)
-	return api.ListUsers200JSONResponse{Users: out.Items, NextCursor: out.Next}, nil
+	return api.ListUsers200JSONResponse{Users: page.Items, NextCursor: page.Next}, nil
 }
 
 // CreateUser implements POST /users (user:write).
