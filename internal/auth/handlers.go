@@ -88,7 +88,7 @@ func (h *Handlers) Logout(ctx context.Context, _ api.LogoutRequestObject) (api.L
 // GetMe implements GET /auth/me (account:self).
 func (h *Handlers) GetMe(ctx context.Context, _ api.GetMeRequestObject) (api.GetMeResponseObject, error) {
 	p := principal(ctx)
-	return api.GetMe200JSONResponse{Id: p.ID(), Username: p.Username, Email: p.Email, Role: p.Role}, nil
+	return api.GetMe200JSONResponse{Id: p.Actor().ID, Username: p.Username, Email: p.Email, Role: p.Role}, nil
 }
 
 // GetMyPermissions implements GET /auth/me/permissions (account:self).
@@ -96,7 +96,7 @@ func (h *Handlers) GetMyPermissions(ctx context.Context, _ api.GetMyPermissionsR
 	p := principal(ctx)
 	roles := append([]string{}, p.Roles...)
 	res := api.GetMyPermissions200JSONResponse{Permissions: p.Permissions.Sorted()}
-	res.Identity.Id = p.ID().String()
+	res.Identity.Id = p.Actor().ID.String()
 	res.Identity.Role = p.Role
 	res.Identity.Roles = &roles
 	return res, nil

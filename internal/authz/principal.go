@@ -34,14 +34,6 @@ func (p *Principal) Key() string {
 // IsServiceAccount reports whether the caller is an API token of a service account.
 func (p *Principal) IsServiceAccount() bool { return p.TokenID != uuid.Nil }
 
-// ID returns the id of the acting identity: the user, or the service account.
-func (p *Principal) ID() uuid.UUID {
-	if p.IsServiceAccount() {
-		return p.ServiceAccountID
-	}
-	return p.UserID
-}
-
 // ActorKind says what kind of identity acted.
 type ActorKind string
 
