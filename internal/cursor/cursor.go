@@ -1,9 +1,10 @@
 // Package cursor is the one way the API pages through lists: keyset pagination with an
-// opaque cursor. A handler turns the request's cursor and limit into a Request with Parse
-// (a malformed cursor or a limit out of bounds is a 400 naming the parameter, never a
-// silent first page), or answers the whole request with Serve; the service fetches Request.Fetch rows (one more than the page, so
-// it knows whether another page follows) after Request.After, and Cut trims them to the
-// Page with the cursor of the next one.
+// opaque cursor. A handler answers a list request with Serve, or turns the request's
+// cursor and limit into a Request with Parse when the page carries more than items (a
+// malformed cursor or a limit out of bounds is a 400 naming the parameter, never a silent
+// first page); the service fetches Request.Fetch rows (one more than the page, so it knows
+// whether another page follows) after Request.After, and Cut trims them to the Page with
+// the cursor of the next one.
 //
 // How a key becomes a cursor is the Codec's business: JSON (a versioned base64url JSON
 // envelope) serves most lists; a list with its own needs (the audit trail signs its

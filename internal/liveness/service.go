@@ -97,9 +97,9 @@ type Service struct {
 	opts   Options
 }
 
-// NewService returns the liveness service: conn runs the login and privilege layers (nil probes only the banner); jobs reports the
-// background job processing for the status endpoint (nil reports no worker seen and an
-// empty queue).
+// NewService returns the liveness service: conn runs the login and privilege layers (nil
+// probes only the banner); jobs reports the background job processing for the status
+// endpoint (nil reports no worker seen and an empty queue).
 func NewService(pool *pgxpool.Pool, aw *audit.Writer, conn Connector, jobs JobStatusFunc, opts Options) *Service {
 	o := opts.withDefaults()
 	return &Service{pool: pool, q: dbq.New(pool), audit: aw, jobs: jobs, conn: conn, dialer: o.Dialer, log: o.Logger, opts: o}
