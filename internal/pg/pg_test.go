@@ -250,6 +250,35 @@ func TestMigrate(t *testing.T) {
 	t.Log("\n" + out.String())
 }
 
+// TestJobKindsRenamed: jobs queued under a kind's old name run under its new one after the
+// upgrade (00018_job_kinds.sql), and the downgrade gives them their old names back.
+func TestJobKindsRenamed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	provider, closeProvider, err := pg.GooseProvider(pool)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = closeProvider() })
+	_, err = provider.DownTo(ctx, 17)
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `INSERT INTO river_job (args, kind, max_attempts, queue, state, priority)
+		VALUES ('{}', 'intel_discover', 5, 'default', 'available', 1), ('{}', 'openwatch_ping', 5, 'default', 'available', 1)`)
+	require.NoError(t, err)
+	_, err = provider.Up(ctx)
+	require.NoError(t, err)
+	kinds := func() []string {
+		rows, err := pool.Query(ctx, `SELECT kind FROM river_job ORDER BY kind`)
+		require.NoError(t, err)
+		out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		require.NoError(t, err)
+		return out
+	}
+	require.Equal(t, []string{"intel_system_info", "worker_ping"}, kinds())
+	_, err = provider.DownTo(ctx, 17)
+	require.NoError(t, err)
+	require.Equal(t, []string{"intel_discover", "openwatch_ping"}, kinds())
+}
+
 func TestMigrationStatusPending(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
