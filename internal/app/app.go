@@ -241,7 +241,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		systemHandlers:   system.NewHandlers(system.NewHealth(d.Pool, now), buildinfo.Get()),
 		authHandlers:     auth.NewHandlers(authSvc),
 		userHandlers:     user.NewHandlers(users),
-		roleHandlers:     role.NewHandlers(role.NewService(d.Pool, aw)),
+		roleHandlers:     role.NewHandlers(role.NewService(d.Pool, aw), d.Operations.LicenseGates()),
 		licenseHandlers:  license.NewHandlers(lic, verifier, aw),
 		auditHandlers:    audit.NewHandlers(aw),
 		hostHandlers:     host.NewHandlers(hosts),

@@ -18,11 +18,6 @@ type Permission struct {
 	Description string
 	// Dangerous marks permissions that can take over the system or destroy data.
 	Dangerous bool
-	// LicenseGated names the license feature the permission's operations need, if any.
-	// Every operation requiring the permission declares the same feature in the spec's
-	// x-license-feature, which the request pipeline enforces; LoadOperations refuses a
-	// spec that disagrees.
-	LicenseGated string
 }
 
 // Role is a named set of permissions.
@@ -102,7 +97,7 @@ func Permissions() []Permission {
 		{ID: PermCredRead, Category: "credential", Description: "List credentials and see which one a host uses (never the secrets)."},
 		{ID: PermCredWrite, Category: "credential", Description: "Create, change and copy SSH credentials.", Dangerous: true},
 		{ID: PermCredDelete, Category: "credential", Description: "Delete SSH credentials.", Dangerous: true},
-		{ID: PermAuditExport, Category: "audit", Description: "Export audit events as CSV or JSON.", LicenseGated: "audit_export"},
+		{ID: PermAuditExport, Category: "audit", Description: "Export audit events as CSV or JSON."},
 		{ID: PermAuditVerify, Category: "audit", Description: "Verify the integrity of the audit chain."},
 		{ID: PermSAWrite, Category: "service_account", Description: "Create, change and disable service accounts; mint and revoke tokens.", Dangerous: true},
 		{ID: PermSysRead, Category: "system", Description: "Read fleet dashboards, system settings and worker status."},

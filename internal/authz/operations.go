@@ -52,16 +52,12 @@ type Operations map[string]*Operation
 // LoadOperations builds the operation table from the document. It fails, naming every
 // offending operation, when one has neither a permission nor the anonymous marker, names a
 // permission missing from the catalogue, is marked anonymous without `security: []`,
-// declares an unknown idempotency mode, or disagrees with the catalogue about the license
-// feature it needs: an operation requiring a license-gated permission must declare that
-// feature in x-license-feature, and only such an operation may declare one.
+// declares an unknown idempotency mode, or disagrees with another operation requiring the
+// same permission about the license feature (x-license-feature) it needs: a permission is
+// license-gated exactly when the spec says so, for all of its operations (LicenseGates).
 func LoadOperations(doc *openapi3.T) (Operations, error) {
 	ops := Operations{}
 	var problems []string
-	gated := map[string]string{} // permission → the license feature the catalogue gates it behind
-	for _, p := range Permissions() {
-		gated[p.ID] = p.LicenseGated
-	}
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
 			where := fmt.Sprintf("%s %s (operationId %q)", method, path, op.OperationID)
@@ -104,16 +100,6 @@ func LoadOperations(doc *openapi3.T) (Operations, error) {
 				}
 				o.Feature = f
 			}
-			if want := gated[o.Permission]; o.Feature != want {
-				switch {
-				case o.Feature == "":
-					problems = append(problems, fmt.Sprintf("%s requires %s, which the license feature %q gates, but does not declare %s", where, o.Permission, want, ExtLicenseFeature))
-				case want == "":
-					problems = append(problems, fmt.Sprintf("%s declares %s %q but requires %s, which no license feature gates in the permission catalogue", where, ExtLicenseFeature, o.Feature, o.Permission))
-				default:
-					problems = append(problems, fmt.Sprintf("%s declares %s %q but its permission %s is gated by %q", where, ExtLicenseFeature, o.Feature, o.Permission, want))
-				}
-			}
 			if msg := checkIdempotencyHeader(op, o.Idempotency); msg != "" {
 				problems = append(problems, where+" "+msg)
 			}
@@ -124,11 +110,53 @@ func LoadOperations(doc *openapi3.T) (Operations, error) {
 			ops[o.ID] = o
 		}
 	}
+	problems = append(problems, ops.gateProblems()...)
 	if len(problems) > 0 {
 		sort.Strings(problems)
 		return nil, errors.New("api spec: " + strings.Join(problems, "; "))
 	}
 	return ops, nil
+}
+
+// LicenseGates returns, for each license-gated permission, the license feature its
+// operations need, as the spec declares it (x-license-feature).
+func (o Operations) LicenseGates() map[string]string {
+	gates := map[string]string{}
+	for _, op := range o {
+		if op.Feature != "" && op.Permission != "" {
+			gates[op.Permission] = op.Feature
+		}
+	}
+	return gates
+}
+
+// gateProblems names the permissions whose operations disagree on the license feature
+// they need.
+func (o Operations) gateProblems() []string {
+	byPerm := map[string]map[string][]string{} // permission → feature → operation ids
+	for _, op := range o {
+		if op.Permission == "" {
+			continue
+		}
+		if byPerm[op.Permission] == nil {
+			byPerm[op.Permission] = map[string][]string{}
+		}
+		byPerm[op.Permission][op.Feature] = append(byPerm[op.Permission][op.Feature], op.ID)
+	}
+	var problems []string
+	for perm, features := range byPerm {
+		if len(features) < 2 {
+			continue
+		}
+		var parts []string
+		for f, ids := range features {
+			sort.Strings(ids)
+			parts = append(parts, fmt.Sprintf("operationId %q declare %s %q", ids, ExtLicenseFeature, f))
+		}
+		sort.Strings(parts)
+		problems = append(problems, fmt.Sprintf("the operations requiring %s disagree on the license feature: %s", perm, strings.Join(parts, "; ")))
+	}
+	return problems
 }
 
 // IdempotencyHeader is the request header named by x-idempotency.

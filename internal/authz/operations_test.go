@@ -92,34 +92,31 @@ func TestLoadOperationsRejects(t *testing.T) {
 func TestLicenseGatedOperations(t *testing.T) {
 	ops, err := authz.LoadOperations(loadDoc(t))
 	require.NoError(t, err)
-	gated := map[string]string{}
-	for _, p := range authz.Permissions() {
-		if p.LicenseGated != "" {
-			gated[p.ID] = p.LicenseGated
-		}
-	}
-	require.NotEmpty(t, gated)
+	gates := ops.LicenseGates()
+	require.Equal(t, map[string]string{authz.PermAuditExport: "audit_export"}, gates)
 	features := map[string]string{}
 	for id, op := range ops {
-		require.Equal(t, gated[op.Permission], op.Feature, "%s requires %s", id, op.Permission)
+		require.Equal(t, gates[op.Permission], op.Feature, "%s requires %s", id, op.Permission)
 		if op.Feature != "" {
 			features[id] = op.Feature
 		}
 	}
 	require.Equal(t, map[string]string{"exportAuditEvents": "audit_export"}, features)
 
-	// A new operation requiring a gated permission that forgets the extension.
+	// A second operation requiring the gated permission that forgets the extension.
 	doc := loadDoc(t)
-	op := doc.Paths.Find("/audit/events:export").Get
-	delete(op.Extensions, authz.ExtLicenseFeature)
+	export := doc.Paths.Find("/audit/events:export").Get
+	twin := *export
+	twin.OperationID = "exportAuditEventsAgain"
+	twin.Extensions = map[string]any{authz.ExtRequiredPermission: authz.PermAuditExport}
+	doc.Paths.Set("/audit/events:export-again", &openapi3.PathItem{Get: &twin})
 	_, err = authz.LoadOperations(doc)
-	require.ErrorContains(t, err, `(operationId "exportAuditEvents") requires audit:export, which the license feature "audit_export" gates, but does not declare x-license-feature`)
+	require.ErrorContains(t, err, `the operations requiring audit:export disagree on the license feature: operationId ["exportAuditEvents"] declare x-license-feature "audit_export"; operationId ["exportAuditEventsAgain"] declare x-license-feature ""`)
 
-	// The spec naming another feature than the catalogue.
-	doc = loadDoc(t)
-	doc.Paths.Find("/audit/events:export").Get.Extensions[authz.ExtLicenseFeature] = "audit_stream"
+	// Two operations naming different features for one permission.
+	twin.Extensions[authz.ExtLicenseFeature] = "audit_stream"
 	_, err = authz.LoadOperations(doc)
-	require.ErrorContains(t, err, `is gated by "audit_export"`)
+	require.ErrorContains(t, err, `operationId ["exportAuditEventsAgain"] declare x-license-feature "audit_stream"`)
 }
 
 func TestRoles(t *testing.T) {

@@ -38,9 +38,4 @@ func TestFeaturesGateOperations(t *testing.T) {
 			require.Contains(t, known, f, "tier %s", tier)
 		}
 	}
-	for _, p := range authz.Permissions() {
-		if p.LicenseGated != "" {
-			require.Contains(t, known, Feature(p.LicenseGated), "permission %s", p.ID)
-		}
-	}
 }

@@ -9,11 +9,15 @@ import (
 
 // Handlers implements the role operations and the permissions registry.
 type Handlers struct {
-	svc *Service
+	svc   *Service
+	gates map[string]string
 }
 
-// NewHandlers returns the role handlers.
-func NewHandlers(svc *Service) *Handlers { return &Handlers{svc: svc} }
+// NewHandlers returns the role handlers; gates maps each license-gated permission to the
+// license feature it needs (authz.Operations.LicenseGates, read from the spec).
+func NewHandlers(svc *Service, gates map[string]string) *Handlers {
+	return &Handlers{svc: svc, gates: gates}
+}
 
 // ListRoles implements GET /roles (role:read).
 func (h *Handlers) ListRoles(ctx context.Context, _ api.ListRolesRequestObject) (api.ListRolesResponseObject, error) {
@@ -45,9 +49,8 @@ func (h *Handlers) GetPermissionsRegistry(ctx context.Context, _ api.GetPermissi
 	}
 	for _, p := range authz.Permissions() {
 		e := api.PermissionEntry{Category: p.Category, Dangerous: p.Dangerous, Description: p.Description, Id: p.ID}
-		if p.LicenseGated != "" {
-			gated := p.LicenseGated
-			e.LicenseGated = &gated
+		if f, ok := h.gates[p.ID]; ok {
+			e.LicenseGated = &f
 		}
 		out.Permissions = append(out.Permissions, e)
 	}

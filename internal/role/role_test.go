@@ -58,6 +58,13 @@ func TestCustomRoles(t *testing.T) {
 	var reg api.PermissionsRegistryResponse
 	res.Decode(t, &reg)
 	require.Len(t, reg.Permissions, len(authz.Permissions()))
+	for _, p := range reg.Permissions {
+		if p.Id == authz.PermAuditExport {
+			require.Equal(t, "audit_export", *p.LicenseGated, "the spec gates audit:export")
+		} else {
+			require.Nil(t, p.LicenseGated, p.Id)
+		}
+	}
 	// The registry shows every built-in role with exactly the catalogue's permissions, and
 	// the custom role with its own.
 	want := map[string][]string{"helpdesk": {"user:read", "user:write"}}
