@@ -15,7 +15,7 @@ LDFLAGS := -s -w $(if $(VERSION),-X github.com/openwatch/openwatch/internal/buil
 # make run: a local data directory unless the environment names one.
 export OPENWATCH_SERVER_DATA_DIR ?= $(CURDIR)/.data
 
-.PHONY: all generate generate-check web web-deps build run test test-go test-web test-e2e vet fmt lint lint-spec bench deps test-deps clean
+.PHONY: all generate generate-check web web-deps build run test test-go test-web test-e2e vet fmt lint lint-spec bench bench-micro deps test-deps clean
 
 all: build
 
@@ -85,8 +85,13 @@ test-web: web-deps
 test-e2e: build
 	bash scripts/e2e.sh
 
-## bench: micro-benchmarks of the request pipeline (figures, never pass/fail).
-bench:
+## bench: the figures of the closing notes, on the managed database with durability on and
+## default logging, beside a bare TLS server measured in the same run (two runs).
+bench: deps build
+	bash scripts/bench.sh
+
+## bench-micro: micro-benchmarks of the request pipeline (figures, never pass/fail).
+bench-micro:
 	$(GO) run ./scripts/withpg -- $(GO) test -run '^$$' -bench . -benchmem ./internal/httpserver/ ./internal/auth/
 
 clean:

@@ -53,6 +53,7 @@ func run(target, caFile, user, password string, n int) error {
 	var mu sync.Mutex
 	var lat []time.Duration
 	codes := map[int]int{}
+	byCode := map[int][]time.Duration{}
 	start := make(chan struct{})
 	var wg sync.WaitGroup
 	for range n {
@@ -71,6 +72,7 @@ func run(target, caFile, user, password string, n int) error {
 			mu.Lock()
 			lat = append(lat, d)
 			codes[code]++
+			byCode[code] = append(byCode[code], d)
 			mu.Unlock()
 		}()
 	}
@@ -80,6 +82,12 @@ func run(target, caFile, user, password string, n int) error {
 	pct := func(p float64) time.Duration { return lat[int(p*float64(len(lat)-1))] }
 	fmt.Printf("%d concurrent sign-ins: p50 %s  p99 %s  max %s  statuses %v\n",
 		n, pct(0.5).Round(time.Millisecond), pct(0.99).Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond), codes)
+	for _, code := range []int{200, 429, 503} {
+		if d := byCode[code]; len(d) > 0 {
+			sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+			fmt.Printf("  %d: %d answers, p50 %s, max %s\n", code, len(d), d[len(d)/2].Round(time.Millisecond), d[len(d)-1].Round(time.Millisecond))
+		}
+	}
 	if bad := n - codes[200] - codes[429] - codes[503]; bad > 0 {
 		return fmt.Errorf("%d sign-ins ended otherwise than 200, 429 or 503", bad)
 	}

@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# The figures of the closing notes, measured on what users run: the built binary on its
+# managed database (durability on, the PostgreSQL defaults) with default logging, its
+# workers running (the liveness poller probes every seeded host), seeded with loopback
+# hosts on a closed port (SSH may reach nothing else). Beside it, in the same run, a bare
+# Go HTTPS server with the same certificate (scripts/benchceiling) is the ceiling.
+#
+# Each run prints one table: req/s, p50 and p99 at 32 connections (wrk over TLS) for
+# GET /health, GET /auth/me, GET /hosts/{id}, GET /hosts (first page) and
+# GET /audit/events?limit=50, sequential POST /hosts (one connection, one commit per
+# create), start-up to healthy on the managed database and on an external one, and 50
+# concurrent sign-ins with the server's peak RSS. Two runs by default.
+#
+#   make bench                      (builds first)
+#   scripts/bench.sh [runs, default 2] [duration per figure, default 5s] [hosts, default 10000]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-2}
+dur=${2:-5s}
+hosts=${3:-10000}
+bin=${OPENWATCH_BIN:-bin/openwatch}
+[ -x "$bin" ] || { echo "build the binary first: make build" >&2; exit 1; }
+for tool in wrk curl; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+      apt-get install -y -qq --no-install-recommends "$tool" >/dev/null 2>&1 ||
+        { apt-get update -qq && apt-get install -y -qq --no-install-recommends "$tool" >/dev/null; }
+    else
+      echo "$tool is required (apt-get install $tool)" >&2; exit 1
+    fi
+  fi
+done
+
+tools=$(mktemp -d)
+go build -o "$tools/benchceiling" ./scripts/benchceiling
+go build -o "$tools/loginload" ./scripts/loginload
+
+data=""
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  pids=()
+  [ -n "$data" ] && rm -rf "$data"
+}
+trap 'cleanup; rm -rf "$tools"' EXIT
+
+# The server's SSH logins and probes may reach this machine only.
+export OPENWATCH_SSH_ALLOWED_NETWORKS=127.0.0.0/8,::1/128
+
+ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+
+# listen_port LOG PID: the port a serve that listens on 127.0.0.1:0 logged.
+listen_port() {
+  local port=""
+  for _ in $(seq 1 2000); do
+    port=$(grep -o '"listen":"127\.0\.0\.1:[0-9]*"' "$1" 2>/dev/null | head -1 | sed 's/.*://; s/"$//') || true
+    [ -n "$port" ] && { echo "$port"; return; }
+    kill -0 "$2" 2>/dev/null || { cat "$1" >&2; return 1; }
+    sleep 0.005
+  done
+  echo "no port in $1" >&2; return 1
+}
+
+# wait_healthy URL PID: poll until the server answers /health (its CA is made at start-up).
+wait_healthy() {
+  until curl -sf --cacert "$OPENWATCH_SERVER_DATA_DIR/tls/ca.crt" "$1/health" >/dev/null 2>&1; do
+    kill -0 "$2" 2>/dev/null || return 1
+    sleep 0.005
+  done
+}
+
+# figure NAME CONNECTIONS [wrk args]: one table row; the first row of a run is the ceiling.
+ceiling=""
+figure() {
+  local name=$1 c=$2; shift 2
+  local out rps ratio
+  out=$(wrk -t2 -c"$c" -d"$dur" --latency "$@")
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  [ -z "$ceiling" ] && ceiling=$rps
+  ratio=$(awk -v a="$rps" -v b="$ceiling" 'BEGIN { printf "%.0f%%", 100 * a / b }')
+  printf '| %-28s | %3s | %10s | %8s | %8s | %10s |\n' "$name" "$c" "$rps" \
+    "$(awk '$1=="50%" {print $2}' <<<"$out")" "$(awk '$1=="99%" {print $2}' <<<"$out")" "$ratio"
+  if grep -q 'Non-2xx' <<<"$out"; then echo "  $(grep 'Non-2xx' <<<"$out")"; fi
+}
+
+one_run() {
+  data=$(mktemp -d)
+  chmod 0755 "$data" # the managed PostgreSQL runs as its own user and must reach it
+  local dd="$data/data"
+  export OPENWATCH_SERVER_DATA_DIR="$dd"
+  unset OPENWATCH_DATABASE_DSN
+
+  "$bin" dev seed --hosts "$hosts" >/dev/null 2>"$data/seed.log" || { cat "$data/seed.log" >&2; exit 1; }
+
+  # Start-up on the managed database: the cluster is stopped (dev seed stopped it).
+  local t0 port pid base ca token host
+  t0=$(date +%s%N)
+  OPENWATCH_SERVER_LISTEN=127.0.0.1:0 "$bin" serve >"$data/serve.out" 2>"$data/serve.log" &
+  pid=$!; pids+=("$pid")
+  port=$(listen_port "$data/serve.log" "$pid")
+  base="https://localhost:$port/api/v1"
+  wait_healthy "$base" "$pid"
+  local managed_ms; managed_ms=$(ms_since "$t0")
+  ca="$dd/tls/ca.crt"
+
+  token=$(curl -s --cacert "$ca" -X POST "$base/auth/login" -H 'Content-Type: application/json' \
+    -d "{\"username\":\"admin\",\"password\":\"$(cat "$dd/initial-admin-password")\"}" | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+  [ -n "$token" ] || { echo "sign-in failed" >&2; exit 1; }
+  host=$(curl -s --cacert "$ca" -H "Authorization: Bearer $token" "$base/hosts?limit=200" | grep -o '"id":"[0-9a-f-]*"' | sed -n '100p' | cut -d'"' -f4)
+  [ -n "$host" ] || { echo "no seeded host found" >&2; exit 1; }
+
+  "$tools/benchceiling" -cert "$dd/tls/server.crt" -key "$dd/tls/server.key" >"$data/ceiling.out" 2>&1 &
+  pids+=("$!")
+  until grep -q 'listening on' "$data/ceiling.out" 2>/dev/null; do sleep 0.01; done
+  local cport; cport=$(awk '/listening on/ {print $3}' "$data/ceiling.out")
+
+  cat >"$data/create.lua" <<LUA
+counter = 0
+request = function()
+  counter = counter + 1
+  local body = string.format('{"hostname":"bench-%d-%d.example.com","ip_address":"127.250.%d.%d","port":1}', os.time(), counter, math.floor(counter / 250) % 250, counter % 250)
+  return wrk.format("POST", "/api/v1/hosts", {["Content-Type"] = "application/json", ["Authorization"] = "Bearer $token"}, body)
+end
+LUA
+
+  ceiling=""
+  local auth="Authorization: Bearer $token"
+  printf '| %-28s | %3s | %10s | %8s | %8s | %10s |\n' figure c 'req/s' p50 p99 'of ceiling'
+  printf '|%s|%s|%s|%s|%s|%s|\n' ------------------------------ ----- ------------ ---------- ---------- ------------
+  figure "ceiling (bare Go TLS hello)" 32 "https://localhost:$cport/"
+  figure "GET /health" 32 "$base/health"
+  figure "GET /auth/me" 32 -H "$auth" "$base/auth/me"
+  figure "GET /hosts/{id}" 32 -H "$auth" "$base/hosts/$host"
+  figure "GET /hosts (first page)" 32 -H "$auth" "$base/hosts"
+  figure "GET /audit/events?limit=50" 32 -H "$auth" "$base/audit/events?limit=50"
+  figure "POST /hosts (sequential)" 1 -t1 -s "$data/create.lua" "https://localhost:$port"
+  echo "start-up to healthy, managed database (cluster stopped): $managed_ms ms"
+  echo "serve RSS after the load: $(awk '/VmRSS/ {printf "%.0f MB", $2/1024}' "/proc/$pid/status")"
+
+  # Start-up on an external database: a second process pointed at the running cluster's
+  # socket, as a replica would be. It then takes 50 concurrent sign-ins (default limits).
+  local sock db user
+  sock=$(grep -o '"msg":"database connected","host":"[^"]*"' "$data/serve.log" | head -1 | sed 's/.*"host":"//; s/"$//')
+  db=$(grep -o '"database":"[^"]*"' "$data/serve.log" | head -1 | cut -d'"' -f4)
+  user=$(grep -o '"msg":"database connected"[^}]*"user":"[^"]*"' "$data/serve.log" | head -1 | sed 's/.*"user":"//; s/"$//')
+  local t1 pid2 port2
+  t1=$(date +%s%N)
+  OPENWATCH_DATABASE_DSN="host=$sock dbname=$db user=$user" OPENWATCH_SERVER_LISTEN=127.0.0.1:0 \
+    "$bin" serve >"$data/serve2.out" 2>"$data/serve2.log" &
+  pid2=$!; pids+=("$pid2")
+  port2=$(listen_port "$data/serve2.log" "$pid2")
+  wait_healthy "https://localhost:$port2/api/v1" "$pid2"
+  echo "start-up to healthy, external database: $(ms_since "$t1") ms"
+  "$tools/loginload" -url "https://localhost:$port2" -ca "$ca" -user admin \
+    -password "$(cat "$dd/initial-admin-password")" -n 50
+  echo "serve peak RSS under the sign-ins (VmHWM): $(awk '/VmHWM/ {printf "%.0f MB", $2/1024}' "/proc/$pid2/status")"
+  cleanup
+}
+
+echo "OpenWatch $("$bin" version 2>/dev/null | head -1); $hosts hosts; $(nproc) cores; wrk -t2, $dur per figure"
+for r in $(seq 1 "$runs"); do
+  echo
+  echo "run $r of $runs"
+  one_run
+done
