@@ -51,3 +51,10 @@ SELECT EXISTS (SELECT 1 FROM host_groups WHERE id = @id);
 SELECT host_id, monitoring_state, reachability_status, last_state_change_at
 FROM host_liveness
 WHERE host_id = ANY (@host_ids::uuid[]) AND (monitoring_state <> 'unknown' OR last_probe_at IS NOT NULL);
+
+-- name: HostDetailGet :one
+-- HostDetailGet returns a live host with its liveness row in one round trip: every live
+-- host has one, made with it (host_liveness_create of 00013_liveness.sql).
+SELECT sqlc.embed(h), sqlc.embed(l)
+FROM live_hosts h JOIN host_liveness l ON l.host_id = h.id
+WHERE h.id = @id;

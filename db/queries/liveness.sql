@@ -94,9 +94,6 @@ SELECT count(*)::bigint FROM live_hosts h LEFT JOIN host_liveness l ON l.host_id
 WHERE (l.host_id IS NULL OR (l.next_probe_at <= @at::timestamptz
        AND (l.probe_lease_until IS NULL OR l.probe_lease_until <= @at::timestamptz)));
 
--- name: LivenessGet :one
-SELECT * FROM host_liveness WHERE host_id = @host_id;
-
 -- name: LivenessFleetReachability :one
 -- LivenessFleetReachability counts live hosts by reachability; a host never probed (no
 -- row, or still unknown) counts only as never_probed.

@@ -13,6 +13,70 @@ import (
 	"github.com/google/uuid"
 )
 
+const hostDetailGet = `-- name: HostDetailGet :one
+SELECT h.id, h.hostname, h.ip_address, h.port, h.display_name, h.description, h.environment, h.tags, h.group_id, h.username, h.created_by, h.created_at, h.updated_at, h.maintenance_mode, h.check_priority, h.last_scan_at, h.os_family, h.os_version, h.architecture, h.platform_identifier, h.os_discovered_at, h.deleted_at, h.effective_maintenance, l.host_id, l.monitoring_state, l.reachability_status, l.last_probe_at, l.last_response_ms, l.consecutive_failures, l.ping_consecutive_failures, l.ping_consecutive_successes, l.ssh_consecutive_failures, l.ssh_consecutive_successes, l.privilege_consecutive_failures, l.privilege_consecutive_successes, l.privilege, l.ssh_banner, l.last_state_change_at, l.last_error_type, l.last_error_message, l.next_probe_at, l.probe_lease_until, l.updated_at
+FROM live_hosts h JOIN host_liveness l ON l.host_id = h.id
+WHERE h.id = $1
+`
+
+type HostDetailGetRow struct {
+	LiveHost     LiveHost
+	HostLiveness HostLiveness
+}
+
+// HostDetailGet returns a live host with its liveness row in one round trip: every live
+// host has one, made with it (host_liveness_create of 00013_liveness.sql).
+func (q *Queries) HostDetailGet(ctx context.Context, id uuid.UUID) (HostDetailGetRow, error) {
+	row := q.db.QueryRow(ctx, hostDetailGet, id)
+	var i HostDetailGetRow
+	err := row.Scan(
+		&i.LiveHost.ID,
+		&i.LiveHost.Hostname,
+		&i.LiveHost.IpAddress,
+		&i.LiveHost.Port,
+		&i.LiveHost.DisplayName,
+		&i.LiveHost.Description,
+		&i.LiveHost.Environment,
+		&i.LiveHost.Tags,
+		&i.LiveHost.GroupID,
+		&i.LiveHost.Username,
+		&i.LiveHost.CreatedBy,
+		&i.LiveHost.CreatedAt,
+		&i.LiveHost.UpdatedAt,
+		&i.LiveHost.MaintenanceMode,
+		&i.LiveHost.CheckPriority,
+		&i.LiveHost.LastScanAt,
+		&i.LiveHost.OsFamily,
+		&i.LiveHost.OsVersion,
+		&i.LiveHost.Architecture,
+		&i.LiveHost.PlatformIdentifier,
+		&i.LiveHost.OsDiscoveredAt,
+		&i.LiveHost.DeletedAt,
+		&i.LiveHost.EffectiveMaintenance,
+		&i.HostLiveness.HostID,
+		&i.HostLiveness.MonitoringState,
+		&i.HostLiveness.ReachabilityStatus,
+		&i.HostLiveness.LastProbeAt,
+		&i.HostLiveness.LastResponseMs,
+		&i.HostLiveness.ConsecutiveFailures,
+		&i.HostLiveness.PingConsecutiveFailures,
+		&i.HostLiveness.PingConsecutiveSuccesses,
+		&i.HostLiveness.SshConsecutiveFailures,
+		&i.HostLiveness.SshConsecutiveSuccesses,
+		&i.HostLiveness.PrivilegeConsecutiveFailures,
+		&i.HostLiveness.PrivilegeConsecutiveSuccesses,
+		&i.HostLiveness.Privilege,
+		&i.HostLiveness.SshBanner,
+		&i.HostLiveness.LastStateChangeAt,
+		&i.HostLiveness.LastErrorType,
+		&i.HostLiveness.LastErrorMessage,
+		&i.HostLiveness.NextProbeAt,
+		&i.HostLiveness.ProbeLeaseUntil,
+		&i.HostLiveness.UpdatedAt,
+	)
+	return i, err
+}
+
 const hostGet = `-- name: HostGet :one
 SELECT id, hostname, ip_address, port, display_name, description, environment, tags, group_id, username, created_by, created_at, updated_at, maintenance_mode, check_priority, last_scan_at, os_family, os_version, architecture, platform_identifier, os_discovered_at, deleted_at, effective_maintenance FROM live_hosts WHERE id = $1
 `

@@ -393,38 +393,6 @@ func (q *Queries) LivenessFleetStates(ctx context.Context) (LivenessFleetStatesR
 	return i, err
 }
 
-const livenessGet = `-- name: LivenessGet :one
-SELECT host_id, monitoring_state, reachability_status, last_probe_at, last_response_ms, consecutive_failures, ping_consecutive_failures, ping_consecutive_successes, ssh_consecutive_failures, ssh_consecutive_successes, privilege_consecutive_failures, privilege_consecutive_successes, privilege, ssh_banner, last_state_change_at, last_error_type, last_error_message, next_probe_at, probe_lease_until, updated_at FROM host_liveness WHERE host_id = $1
-`
-
-func (q *Queries) LivenessGet(ctx context.Context, hostID uuid.UUID) (HostLiveness, error) {
-	row := q.db.QueryRow(ctx, livenessGet, hostID)
-	var i HostLiveness
-	err := row.Scan(
-		&i.HostID,
-		&i.MonitoringState,
-		&i.ReachabilityStatus,
-		&i.LastProbeAt,
-		&i.LastResponseMs,
-		&i.ConsecutiveFailures,
-		&i.PingConsecutiveFailures,
-		&i.PingConsecutiveSuccesses,
-		&i.SshConsecutiveFailures,
-		&i.SshConsecutiveSuccesses,
-		&i.PrivilegeConsecutiveFailures,
-		&i.PrivilegeConsecutiveSuccesses,
-		&i.Privilege,
-		&i.SshBanner,
-		&i.LastStateChangeAt,
-		&i.LastErrorType,
-		&i.LastErrorMessage,
-		&i.NextProbeAt,
-		&i.ProbeLeaseUntil,
-		&i.UpdatedAt,
-	)
-	return i, err
-}
-
 const livenessHistoryList = `-- name: LivenessHistoryList :many
 SELECT id, host_id, check_time, monitoring_state, previous_state, response_time_ms, ping_ok, ssh_ok,
     privilege_ok, failed_layer, error_message, error_type

@@ -91,11 +91,7 @@ func (h *Handlers) CreateHost(ctx context.Context, req api.CreateHostRequestObje
 
 // GetHost implements GET /hosts/{id} (host:read).
 func (h *Handlers) GetHost(ctx context.Context, req api.GetHostRequestObject) (api.GetHostResponseObject, error) {
-	host, err := h.svc.Get(ctx, req.Id)
-	if err != nil {
-		return nil, err
-	}
-	live, err := h.svc.Liveness(ctx, req.Id)
+	host, live, err := h.svc.Detail(ctx, req.Id)
 	if err != nil {
 		return nil, err
 	}

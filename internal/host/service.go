@@ -254,17 +254,28 @@ func (s *Service) LivenessSummaries(ctx context.Context, ids []uuid.UUID) (map[u
 	return out, nil
 }
 
-// Liveness returns the liveness row of a host, or nil when the poller has not seen it yet.
-// Guarded by host:read.
-func (s *Service) Liveness(ctx context.Context, id uuid.UUID) (*dbq.HostLiveness, error) {
-	l, err := s.q.LivenessGet(ctx, id)
-	if err != nil {
-		return nil, pg.IgnoreNotFound(err)
+// Detail returns a live host and its liveness (nil while no probe has reached it), in one
+// query. Guarded by host:read. Errors: resource.not_found.
+func (s *Service) Detail(ctx context.Context, id uuid.UUID) (Host, *dbq.HostLiveness, error) {
+	row, err := s.q.HostDetailGet(ctx, id)
+	if err == nil {
+		return row.LiveHost, probed(row.HostLiveness), nil
 	}
+	if err := pg.IgnoreNotFound(err); err != nil {
+		return Host{}, nil, err
+	}
+	// No row: the host does not exist, or (never expected) has no liveness row yet.
+	h, err := s.Get(ctx, id)
+	return h, nil, err
+}
+
+// probed returns l, or nil when the row only exists because its host does: nothing is
+// known until a probe ran.
+func probed(l dbq.HostLiveness) *dbq.HostLiveness {
 	if l.MonitoringState == "unknown" && l.LastProbeAt == nil {
-		return nil, nil // the row exists from creation; nothing is known until a probe ran
+		return nil
 	}
-	return &l, nil
+	return &l
 }
 
 // UpdateInput holds the fields to change; nil leaves a field as it is.
