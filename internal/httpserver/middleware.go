@@ -35,8 +35,13 @@ func (s *Server) correlation(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// healthPath is the liveness probe load balancers and orchestrators poll.
+const healthPath = "/api/v1/health"
+
 // accessLog writes one JSON line per request. It renders errors itself (through the error
-// handler) so the line carries the final status.
+// handler) so the line carries the final status. Answered health checks, which monitoring
+// sends every few seconds, are logged at debug; server errors at error, the rest at info.
+// Nothing is built for a line the logger would drop.
 func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
@@ -46,8 +51,14 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		req := c.Request()
 		res := c.Response()
 		level := slog.LevelInfo
-		if res.Status >= 500 {
+		switch {
+		case res.Status >= 500:
 			level = slog.LevelError
+		case req.URL.Path == healthPath:
+			level = slog.LevelDebug
+		}
+		if !s.logger.Enabled(req.Context(), level) {
+			return nil
 		}
 		s.logger.LogAttrs(req.Context(), level, "request",
 			slog.String("method", req.Method),

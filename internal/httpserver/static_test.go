@@ -110,3 +110,27 @@ func TestCorrelationIDInContext(t *testing.T) {
 	require.Equal(t, rec.Header().Get(HeaderCorrelationID), seen)
 	require.Len(t, seen, 26)
 }
+
+// TestAccessLogLevels: an answered health check is logged at debug only; other requests at
+// info, server errors at error.
+func TestAccessLogLevels(t *testing.T) {
+	for _, tc := range []struct {
+		level slog.Level
+		path  string
+		logs  bool
+	}{
+		{slog.LevelInfo, "/api/v1/health", false},
+		{slog.LevelDebug, "/api/v1/health", true},
+		{slog.LevelInfo, "/api/v1/nowhere", true},
+		{slog.LevelError, "/api/v1/boom", true},
+		{slog.LevelError, "/api/v1/nowhere", false},
+	} {
+		var buf bytes.Buffer
+		s := staticServer(t, fstest.MapFS{}, false)
+		s.logger = slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: tc.level}))
+		s.echo.GET("/api/v1/health", func(c echo.Context) error { return c.NoContent(http.StatusOK) })
+		s.echo.GET("/api/v1/boom", func(c echo.Context) error { return c.NoContent(http.StatusInternalServerError) })
+		get(t, s, tc.path)
+		require.Equal(t, tc.logs, bytes.Contains(buf.Bytes(), []byte(`"msg":"request"`)), "%s at %s: %s", tc.path, tc.level, buf.String())
+	}
+}
