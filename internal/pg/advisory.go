@@ -20,8 +20,8 @@ func AdvisoryKey(name string) int64 {
 // connection of its own opened beside the pool (same settings): ok is false when another
 // session holds it. Holding the lock never takes a connection from the pool, so holders
 // that also query through the pool cannot exhaust it and wait on each other. release
-// closes that connection, which drops the lock; the lock also dies with its connection, so
-// a crashed process never leaves it held.
+// unlocks and closes that connection; the lock also dies with its connection, so a
+// crashed process never leaves it held.
 func TryAdvisoryLock(ctx context.Context, pool *pgxpool.Pool, key int64) (release func(), ok bool, err error) {
 	conn, err := pgx.ConnectConfig(ctx, pool.Config().ConnConfig.Copy())
 	if err != nil {
@@ -36,5 +36,12 @@ func TryAdvisoryLock(ctx context.Context, pool *pgxpool.Pool, key int64) (releas
 		closeConn()
 		return nil, false, Translate(err)
 	}
-	return closeConn, true, nil
+	return func() {
+		// Unlock first: the server drops a closed connection's locks only once its backend
+		// has exited, and the next taker may be right behind. Closing drops it anyway.
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+		defer cancel()
+		_, _ = conn.Exec(uctx, "SELECT pg_advisory_unlock($1)", key)
+		closeConn()
+	}, true, nil
 }
