@@ -2757,7 +2757,10 @@ type ClientInterface interface {
 	//
 	// Probes the host through the same three layers as the poller (TCP connect and SSH
 	// banner, authenticated login, privilege) and records the result. A check while another
-	// probe of the same host is running, in any process, is 409 `host.busy`.
+	// probe of the same host is running, in any process, is 409 `host.busy`. A check that
+	// cannot finish in time (the database does not answer, or the request ends) is a
+	// retryable 503 `service.unavailable` whose `detail.layer` (`database` or `probe`) and
+	// `detail.step` say where it stopped.
 	//
 	// Corresponds with POST /hosts/{id}/connectivity:check (the `CheckHostConnectivity` operationId).
 	CheckHostConnectivity(ctx context.Context, id ID, params *CheckHostConnectivityParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -4359,7 +4362,10 @@ func (c *Client) UpdateHost(ctx context.Context, id ID, body UpdateHostJSONReque
 //
 // Probes the host through the same three layers as the poller (TCP connect and SSH
 // banner, authenticated login, privilege) and records the result. A check while another
-// probe of the same host is running, in any process, is 409 `host.busy`.
+// probe of the same host is running, in any process, is 409 `host.busy`. A check that
+// cannot finish in time (the database does not answer, or the request ends) is a
+// retryable 503 `service.unavailable` whose `detail.layer` (`database` or `probe`) and
+// `detail.step` say where it stopped.
 //
 // Corresponds with POST /hosts/{id}/connectivity:check (the `CheckHostConnectivity` operationId).
 func (c *Client) CheckHostConnectivity(ctx context.Context, id ID, params *CheckHostConnectivityParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -10278,7 +10284,10 @@ type ClientWithResponsesInterface interface {
 	//
 	// Probes the host through the same three layers as the poller (TCP connect and SSH
 	// banner, authenticated login, privilege) and records the result. A check while another
-	// probe of the same host is running, in any process, is 409 `host.busy`.
+	// probe of the same host is running, in any process, is 409 `host.busy`. A check that
+	// cannot finish in time (the database does not answer, or the request ends) is a
+	// retryable 503 `service.unavailable` whose `detail.layer` (`database` or `probe`) and
+	// `detail.step` say where it stopped.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -14254,6 +14263,8 @@ type CheckHostConnectivityResponse struct {
 	JSON404 *NotFound
 	// JSON409 the response for an HTTP 409 `application/json` response
 	JSON409 *Conflict
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ServiceUnavailable
 	// JSONDefault the response for an HTTP default `application/json` response
 	JSONDefault *UnexpectedError
 }
@@ -14286,6 +14297,11 @@ func (r CheckHostConnectivityResponse) GetJSON404() *NotFound {
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
 func (r CheckHostConnectivityResponse) GetJSON409() *Conflict {
 	return r.JSON409
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CheckHostConnectivityResponse) GetJSON503() *ServiceUnavailable {
+	return r.JSON503
 }
 
 // GetJSONDefault returns the response for an HTTP default `application/json` response
@@ -18381,7 +18397,10 @@ func (c *ClientWithResponses) UpdateHostWithResponse(ctx context.Context, id ID,
 //
 // Probes the host through the same three layers as the poller (TCP connect and SSH
 // banner, authenticated login, privilege) and records the result. A check while another
-// probe of the same host is running, in any process, is 409 `host.busy`.
+// probe of the same host is running, in any process, is 409 `host.busy`. A check that
+// cannot finish in time (the database does not answer, or the request ends) is a
+// retryable 503 `service.unavailable` whose `detail.layer` (`database` or `probe`) and
+// `detail.step` say where it stopped.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -22108,6 +22127,13 @@ func ParseCheckHostConnectivityResponse(rsp *http.Response) (*CheckHostConnectiv
 			return nil, err
 		}
 		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest UnexpectedError

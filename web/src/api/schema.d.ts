@@ -757,7 +757,10 @@ export interface paths {
          * Run a connectivity check now.
          * @description Probes the host through the same three layers as the poller (TCP connect and SSH
          *     banner, authenticated login, privilege) and records the result. A check while another
-         *     probe of the same host is running, in any process, is 409 `host.busy`.
+         *     probe of the same host is running, in any process, is 409 `host.busy`. A check that
+         *     cannot finish in time (the database does not answer, or the request ends) is a
+         *     retryable 503 `service.unavailable` whose `detail.layer` (`database` or `probe`) and
+         *     `detail.step` say where it stopped.
          */
         post: operations["checkHostConnectivity"];
         delete?: never;
@@ -3838,6 +3841,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["UnexpectedError"];
         };
     };
