@@ -266,7 +266,6 @@ func (u User) Initdb(ctx context.Context, b Binaries, dir string, args ...string
 type Process struct {
 	Cmd    *exec.Cmd
 	exited chan struct{}
-	err    error // valid once exited is closed
 }
 
 // Start starts cmd and reaps it in the background; Exited tells when it is gone.
@@ -276,7 +275,7 @@ func Start(cmd *exec.Cmd) (*Process, error) {
 	}
 	p := &Process{Cmd: cmd, exited: make(chan struct{})}
 	go func() {
-		p.err = cmd.Wait()
+		_ = cmd.Wait() // the exit status is not used: a vanished server is restarted either way
 		close(p.exited)
 	}()
 	return p, nil
@@ -284,9 +283,6 @@ func Start(cmd *exec.Cmd) (*Process, error) {
 
 // Exited is closed once the process has ended.
 func (p *Process) Exited() <-chan struct{} { return p.exited }
-
-// Err is the process's exit status; valid once Exited is closed.
-func (p *Process) Err() error { return p.err }
 
 // Stop asks postgres for a fast shutdown (SIGINT: clients are disconnected, a checkpoint
 // is written) and waits for it to exit; when ctx ends first it sends SIGQUIT (immediate
