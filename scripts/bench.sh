@@ -13,6 +13,10 @@
 #
 #   make bench                      (builds first)
 #   scripts/bench.sh [runs, default 2] [duration per figure, default 5s] [hosts, default 10000]
+#
+# BENCH_PROFILE=DIR also serves the runtime profiles on loopback (server.profile_listen) and
+# keeps a CPU profile of the server under each figure's load in DIR, named
+# run<N>-<figure>.pprof (read them with go tool pprof -top bin/openwatch FILE).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-2}
@@ -70,17 +74,59 @@ wait_healthy() {
   done
 }
 
+profile_dir=${BENCH_PROFILE:-}
+[ -n "$profile_dir" ] && mkdir -p "$profile_dir"
+prof_addr=""
+run_no=0
+
+# cpu_ticks PID...: CPU time (user + system, in clock ticks) the processes have used.
+cpu_ticks() {
+  local t=0 p f
+  for p in "$@"; do
+    f=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+    f=${f##*) } # fields after the command name, which may hold spaces
+    t=$(( t + $(awk '{print $12 + $13}' <<<"$f") ))
+  done
+  echo "$t"
+}
+# db_pids: the managed PostgreSQL's postmaster and its children (backends, walwriter...).
+db_pids() {
+  [ -n "$db_pid" ] || return 0
+  echo "$db_pid"
+  ps -o pid= --ppid "$db_pid" 2>/dev/null
+}
+srv_pid=""
+db_pid=""
+tick_us=$(( 1000000 / $(getconf CLK_TCK) ))
+
 # figure NAME CONNECTIONS [wrk args]: one table row; the first row of a run is the ceiling.
+# The last two columns are the CPU time per request of the server and of its database (the
+# rest of the machine goes to wrk). With BENCH_PROFILE, the server's CPU
+# profile under the load is saved beside the others.
 ceiling=""
 figure() {
   local name=$1 c=$2; shift 2
-  local out rps ratio
+  local out rps ratio prof_pid="" s0 d0 s1 d1 n srv_us="" db_us=""
+  if [ -n "$prof_addr" ] && [ -n "$ceiling" ]; then
+    local slug; slug=$(tr -c 'a-zA-Z0-9\n' '-' <<<"$name" | tr -s '-' | sed 's/^-//; s/-$//')
+    curl -s "http://$prof_addr/debug/pprof/profile?seconds=$(( ${dur%s} - 1 ))" \
+      -o "$profile_dir/run$run_no-$slug.pprof" &
+    prof_pid=$!
+  fi
+  s0=$(cpu_ticks "$srv_pid"); d0=$(cpu_ticks $(db_pids))
   out=$(wrk -t2 -c"$c" -d"$dur" --latency "$@")
+  s1=$(cpu_ticks "$srv_pid"); d1=$(cpu_ticks $(db_pids))
+  [ -n "$prof_pid" ] && wait "$prof_pid"
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  n=$(awk '/requests in/ {print $1}' <<<"$out")
+  if [ -n "$ceiling" ] && [ "${n:-0}" -gt 0 ]; then
+    srv_us=$(( (s1 - s0) * tick_us / n )); db_us=$(( (d1 - d0) * tick_us / n ))
+  fi
   [ -z "$ceiling" ] && ceiling=$rps
   ratio=$(awk -v a="$rps" -v b="$ceiling" 'BEGIN { printf "%.0f%%", 100 * a / b }')
-  printf '| %-28s | %3s | %10s | %8s | %8s | %10s |\n' "$name" "$c" "$rps" \
-    "$(awk '$1=="50%" {print $2}' <<<"$out")" "$(awk '$1=="99%" {print $2}' <<<"$out")" "$ratio"
+  printf '| %-28s | %3s | %10s | %8s | %8s | %10s | %9s | %9s |\n' "$name" "$c" "$rps" \
+    "$(awk '$1=="50%" {print $2}' <<<"$out")" "$(awk '$1=="99%" {print $2}' <<<"$out")" "$ratio" \
+    "${srv_us:+$srv_us us}" "${db_us:+$db_us us}"
   if grep -q 'Non-2xx' <<<"$out"; then echo "  $(grep 'Non-2xx' <<<"$out")"; fi
 }
 
@@ -95,10 +141,15 @@ one_run() {
 
   # Start-up on the managed database: the cluster is stopped (dev seed stopped it).
   local t0 port pid base ca token host
+  local prof_listen=""
+  [ -n "$profile_dir" ] && prof_listen=127.0.0.1:0
   t0=$(date +%s%N)
-  OPENWATCH_SERVER_LISTEN=127.0.0.1:0 "$bin" serve >"$data/serve.out" 2>"$data/serve.log" &
+  OPENWATCH_SERVER_PROFILE_LISTEN=$prof_listen OPENWATCH_SERVER_LISTEN=127.0.0.1:0 "$bin" serve >"$data/serve.out" 2>"$data/serve.log" &
   pid=$!; pids+=("$pid")
   port=$(listen_port "$data/serve.log" "$pid")
+  if [ -n "$profile_dir" ]; then
+    prof_addr=$(grep -o '"profile_listen":"127\.0\.0\.1:[0-9]*"' "$data/serve.log" | head -1 | cut -d'"' -f4)
+  fi
   base="https://localhost:$port/api/v1"
   wait_healthy "$base" "$pid"
   local managed_ms; managed_ms=$(ms_since "$t0")
@@ -126,8 +177,15 @@ LUA
 
   ceiling=""
   local auth="Authorization: Bearer $token"
-  printf '| %-28s | %3s | %10s | %8s | %8s | %10s |\n' figure c 'req/s' p50 p99 'of ceiling'
-  printf '|%s|%s|%s|%s|%s|%s|\n' ------------------------------ ----- ------------ ---------- ---------- ------------
+  srv_pid=$pid
+  # The postmaster's pid is the first line of its socket's lock file.
+  local sockdir lock
+  sockdir=$(grep -o '"msg":"database connected","host":"[^"]*"' "$data/serve.log" | head -1 | sed 's/.*"host":"//; s/"$//')
+  lock=$(ls "$sockdir"/.s.PGSQL.*.lock 2>/dev/null | head -1) || true
+  db_pid=""
+  [ -n "$lock" ] && db_pid=$(head -1 "$lock")
+  printf '| %-28s | %3s | %10s | %8s | %8s | %10s | %9s | %9s |\n' figure c 'req/s' p50 p99 'of ceiling' 'server' 'database'
+  printf '|%s|%s|%s|%s|%s|%s|%s|%s|\n' ------------------------------ ----- ------------ ---------- ---------- ------------ ----------- -----------
   figure "ceiling (bare Go TLS hello)" 32 "https://localhost:$cport/"
   figure "GET /health" 32 "$base/health"
   figure "GET /auth/me" 32 -H "$auth" "$base/auth/me"
@@ -160,6 +218,7 @@ LUA
 
 echo "OpenWatch $("$bin" version 2>/dev/null | head -1); $hosts hosts; $(nproc) cores; wrk -t2, $dur per figure"
 for r in $(seq 1 "$runs"); do
+  run_no=$r
   echo
   echo "run $r of $runs"
   one_run

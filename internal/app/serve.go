@@ -76,6 +76,13 @@ func Serve(ctx context.Context, cfg config.Config, o ServeOptions) error {
 		waitBG()
 	}()
 
+	if cfg.Server.ProfileListen != "" {
+		stopProfiles, err := serveProfiles(ctx, cfg.Server.ProfileListen, log)
+		if err != nil {
+			return err
+		}
+		defer stopProfiles()
+	}
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Server.Listen, err)

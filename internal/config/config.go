@@ -70,6 +70,9 @@ type ServerConfig struct {
 	TLSCA     string `toml:"tls_ca" help:"optional CA bundle {file} that clients should trust (reported, not served)"`
 	BodyLimit string `toml:"body_limit" help:"largest request body accepted, a {size} such as 512KiB, 2MiB or 1048576"`
 	PublicURL string `toml:"public_url" help:"optional external {URL} of this server, such as https://openwatch.example.com"`
+	// ProfileListen serves the Go runtime's profiles (net/http/pprof) over plain HTTP on a
+	// loopback address, for diagnosing speed and memory; off unless set.
+	ProfileListen string `toml:"profile_listen" help:"loopback {host:port} such as 127.0.0.1:6060 serving Go runtime profiles (pprof) over plain HTTP to this machine only; empty serves none"`
 }
 
 // DatabaseConfig configures the PostgreSQL connection.

@@ -271,6 +271,8 @@ func TestLoadErrors(t *testing.T) {
 		{"bodyLimitUnparsable", layers{flags: map[string]string{"server.body_limit": "2 furlongs"}}, `config: server.body_limit: "2 furlongs" is not a size`},
 		{"bodyLimitTooSmall", layers{flags: map[string]string{"server.body_limit": "10"}}, "config: server.body_limit: must be between 1KiB and 1GiB"},
 		{"publicURLRelative", layers{flags: map[string]string{"server.public_url": "ow.example.com"}}, `config: server.public_url: "ow.example.com" is not an absolute http or https URL`},
+		{"profileListenNotLoopback", layers{environ: []string{"OPENWATCH_SERVER_PROFILE_LISTEN=0.0.0.0:6060"}}, `config: server.profile_listen: "0.0.0.0:6060" must be on a loopback address such as 127.0.0.1: profiles are for this machine only`},
+		{"profileListenNotHostPort", layers{flags: map[string]string{"server.profile_listen": "6060"}}, `config: server.profile_listen: "6060" is not host:port`},
 		{"dataDirEmpty", layers{flags: map[string]string{"server.data_dir": ""}}, "config: server.data_dir: must not be empty"},
 		{"dsnWrongScheme", layers{environ: []string{"OPENWATCH_DATABASE_DSN=mysql://u:hunter2@db/ow"}}, `config: database.dsn: "mysql://u:<redacted>@db/ow" is not a postgres://`},
 		{"dsnUnparsableURL", layers{environ: []string{"OPENWATCH_DATABASE_DSN=postgres://u:hunter2@db:port/ow"}}, `config: database.dsn: "postgres://u:<redacted>@db:port/ow" is not a valid URL`},

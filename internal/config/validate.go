@@ -57,6 +57,11 @@ func (c Config) Validate() error {
 	if err := checkHostPort(s.Listen); err != nil {
 		bad("server.listen", "%v", err)
 	}
+	if s.ProfileListen != "" {
+		if err := checkLoopbackHostPort(s.ProfileListen); err != nil {
+			bad("server.profile_listen", "%v", err)
+		}
+	}
 	if s.DataDir == "" {
 		bad("server.data_dir", "must not be empty")
 	}
@@ -136,6 +141,18 @@ func checkHostPort(s string) error {
 	n, err := strconv.Atoi(port)
 	if err != nil || n < 0 || n > 65535 {
 		return fmt.Errorf("%q is not host:port with a port number from 0 to 65535", s)
+	}
+	return nil
+}
+
+// checkLoopbackHostPort accepts host:port whose host is localhost or a loopback address.
+func checkLoopbackHostPort(s string) error {
+	if err := checkHostPort(s); err != nil {
+		return err
+	}
+	host, _, _ := net.SplitHostPort(s)
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("%q must be on a loopback address such as 127.0.0.1: profiles are for this machine only", s)
 	}
 	return nil
 }

@@ -36,6 +36,7 @@ func Connect(ctx context.Context, dsn string, maxConns int, logger *slog.Logger)
 		cfg.MaxConns = int32(min(maxConns, math.MaxInt32))
 	}
 	cfg.HealthCheckPeriod = healthCheckPeriod
+	cfg.AfterConnect = AfterConnect
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
 	}
@@ -54,6 +55,13 @@ func Connect(ctx context.Context, dsn string, maxConns int, logger *slog.Logger)
 		slog.String("user", cfg.ConnConfig.User),
 		slog.Int("max_conns", int(cfg.MaxConns)))
 	return pool, nil
+}
+
+// AfterConnect prepares every new connection of a pool: it registers the Go types the
+// queries use natively (RegisterUUID). Pools opened outside Connect (tests) set it too.
+func AfterConnect(_ context.Context, c *pgx.Conn) error {
+	RegisterUUID(c.TypeMap())
+	return nil
 }
 
 // WithTx runs fn inside a transaction on pool. The transaction commits when fn returns nil

@@ -55,6 +55,7 @@ func NewPool(t testing.TB) *pgxpool.Pool {
 		t.Fatalf("pgtest: parse test database dsn: %v", err)
 	}
 	cfg.MaxConns = poolMaxConns
+	cfg.AfterConnect = pg.AfterConnect
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
