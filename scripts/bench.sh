@@ -17,6 +17,9 @@
 # BENCH_PROFILE=DIR also serves the runtime profiles on loopback (server.profile_listen) and
 # keeps a CPU profile of the server under each figure's load in DIR, named
 # run<N>-<figure>.pprof (read them with go tool pprof -top bin/openwatch FILE).
+# BENCH_ONLY=REGEX measures only the table rows whose name matches (the ceiling always),
+# and the start-up and sign-in figures only if "sign-in" matches: for quick iterations,
+# never for the figures of a closing note.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-2}
@@ -106,6 +109,7 @@ tick_us=$(( 1000000 / $(getconf CLK_TCK) ))
 ceiling=""
 figure() {
   local name=$1 c=$2; shift 2
+  if [ -n "${BENCH_ONLY:-}" ] && [ -n "$ceiling" ] && ! grep -Eq "$BENCH_ONLY" <<<"$name"; then return; fi
   local out rps ratio prof_pid="" s0 d0 s1 d1 n srv_us="" db_us=""
   if [ -n "$prof_addr" ] && [ -n "$ceiling" ]; then
     local slug; slug=$(tr -c 'a-zA-Z0-9\n' '-' <<<"$name" | tr -s '-' | sed 's/^-//; s/-$//')
@@ -195,6 +199,7 @@ LUA
   figure "POST /hosts (sequential)" 1 -t1 -s "$data/create.lua" "https://localhost:$port"
   echo "start-up to healthy, managed database (cluster stopped): $managed_ms ms"
   echo "serve RSS after the load: $(awk '/VmRSS/ {printf "%.0f MB", $2/1024}' "/proc/$pid/status")"
+  if [ -n "${BENCH_ONLY:-}" ] && ! grep -Eq "$BENCH_ONLY" <<<"sign-in"; then cleanup; return; fi
 
   # Start-up on an external database: a second process pointed at the running cluster's
   # socket, as a replica would be. It then takes 50 concurrent sign-ins (default limits).

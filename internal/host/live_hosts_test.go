@@ -2,6 +2,7 @@ package host_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -37,4 +38,39 @@ func TestLiveHostsHasEveryHostColumn(t *testing.T) {
 	_, err := pool.Exec(ctx, `ALTER TABLE hosts ADD COLUMN added_later text`)
 	require.NoError(t, err)
 	require.NotEqual(t, want(), columns(ctx, t, pool, "live_hosts"))
+}
+
+// TestHostDetailPlanReadsNoGroupTable guards the plan of a host detail (HostDetailGet): the
+// group of a host is looked up by its key, never by hashing host_groups whole, and a host
+// without a group does not touch host_groups at all (00019_live_hosts_group_lookup.sql).
+func TestHostDetailPlanReadsNoGroupTable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	_, err := pool.Exec(ctx, `INSERT INTO host_groups (id, name) SELECT gen_random_uuid(), 'g' || i FROM generate_series(1, 5000) i`)
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `INSERT INTO hosts (id, hostname, ip_address, group_id, created_by)
+		SELECT gen_random_uuid(), 'h' || i, '127.0.0.1', CASE WHEN i % 2 = 0 THEN (SELECT id FROM host_groups ORDER BY name LIMIT 1) END, 'test'
+		FROM generate_series(1, 500) i`)
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `ANALYZE hosts; ANALYZE host_groups; ANALYZE host_liveness`)
+	require.NoError(t, err)
+
+	plan := func(grouped bool) string {
+		var id string
+		require.NoError(t, pool.QueryRow(ctx, `SELECT id::text FROM hosts WHERE (group_id IS NOT NULL) = $1 LIMIT 1`, grouped).Scan(&id))
+		rows, err := pool.Query(ctx, `EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+			SELECT h.*, l.* FROM live_hosts h JOIN host_liveness l ON l.host_id = h.id WHERE h.id = '`+id+`'`)
+		require.NoError(t, err)
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		require.NoError(t, err)
+		return strings.Join(lines, "\n")
+	}
+	grouped := plan(true)
+	require.NotContains(t, grouped, "Hash", grouped)
+	require.NotContains(t, grouped, "Seq Scan on host_groups", grouped)
+	require.Contains(t, grouped, "Index Scan using host_groups_pkey on host_groups g (actual rows=1 loops=1)", grouped)
+	ungrouped := plan(false)
+	require.NotContains(t, ungrouped, "Hash", ungrouped)
+	require.Contains(t, ungrouped, "Index Scan using host_groups_pkey on host_groups g (never executed)", ungrouped)
 }
