@@ -218,6 +218,10 @@ LUA
   "$tools/loginload" -url "https://localhost:$port2" -ca "$ca" -user admin \
     -password "$(cat "$dd/initial-admin-password")" -n 50
   echo "serve peak RSS under the sign-ins (VmHWM): $(awk '/VmHWM/ {printf "%.0f MB", $2/1024}' "/proc/$pid2/status")"
+  # The floor of "at once": the same 50 new TLS connections to the ceiling, which answers
+  # each POST with its hello.
+  echo -n "ceiling, same load: "
+  "$tools/loginload" -url "https://localhost:$cport" -ca "$ca" -n 50 | head -1 | sed "s/sign-ins/requests/"
   cleanup
 }
 

@@ -284,8 +284,8 @@ func (r denialRecorder) RecordDenial(ctx context.Context, p *authz.Principal, op
 func (a *App) Handler() http.Handler { return a.HTTP.Echo() }
 
 // RunBackground starts the application's background loops (the session invalidation
-// listener, the idempotency sweeper and, when this process works jobs, River), which run
-// until ctx ends. The returned function
+// listener, the recorder of coalesced sign-in refusals, the idempotency sweeper and, when
+// this process works jobs, River), which run until ctx ends. The returned function
 // waits for them to finish; call it before closing the pool.
 func (a *App) RunBackground(ctx context.Context) (wait func()) {
 	var wg sync.WaitGroup
@@ -295,6 +295,7 @@ func (a *App) RunBackground(ctx context.Context) (wait func()) {
 	listener.Subscribe(events.Channel, a.Events)
 	wg.Go(func() { listener.Run(ctx) })
 	wg.Go(func() { a.Events.Run(ctx) })
+	wg.Go(func() { a.Auth.RunRefusals(ctx) })
 	a.runJobs(ctx, &wg)
 	wg.Go(func() {
 		t := time.NewTicker(10 * time.Minute)

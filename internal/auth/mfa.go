@@ -131,7 +131,7 @@ func (s *Service) VerifyMFA(ctx context.Context, p *authz.Principal, clientAddr,
 		return nil, errNotForServiceAccounts("second factor")
 	}
 	if ok, wait := s.mfaAddr.Allow(clientAddr); !ok {
-		s.record(ctx, p, audit.ActionRateLimited, map[string]any{"what": "mfa_verify"})
+		s.refuse(ctx, p, audit.ActionRateLimited, map[string]any{"what": "mfa_verify"})
 		return nil, apperr.RateLimited("Too many one-time code attempts from this address; try again later.", wait)
 	}
 	var codes []string

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"log/slog"
+	"runtime"
 	"strings"
 	"time"
 
@@ -49,13 +50,19 @@ func (c Config) withDefaults() Config {
 		c.Lockout = ratelimit.DefaultBackoff()
 	}
 	if c.HashConcurrency <= 0 {
-		c.HashConcurrency = 2
+		c.HashConcurrency = DefaultHashConcurrency()
 	}
 	if c.HashQueue <= 0 {
 		c.HashQueue = 64
 	}
 	return c
 }
+
+// DefaultHashConcurrency is how many Argon2id hashes run at once unless configured: one per
+// CPU the Go runtime uses but one, never fewer than one. A hash runs for tens of
+// milliseconds without yielding, so hashes on every CPU would make every other request,
+// a refused sign-in's 429 included, wait for the scheduler to preempt one.
+func DefaultHashConcurrency() int { return max(1, runtime.GOMAXPROCS(0)-1) }
 
 // Service signs people in and authenticates requests.
 type Service struct {
@@ -73,6 +80,9 @@ type Service struct {
 	unknown   *failures
 	sealer    Sealer
 	audit     *audit.Writer
+	// refusals records the refusals that do no other work (rate limits, locked accounts)
+	// after the answer, coalesced (RunRefusals).
+	refusals *audit.Coalescer
 }
 
 // NewService returns the authentication service.
@@ -87,9 +97,10 @@ func NewService(pool *pgxpool.Pool, signer *TokenSigner, sealer Sealer, aw *audi
 		cfg: cfg, logger: logger, now: now, dummyHash: dummy,
 		perAddr: ratelimit.NewLimiter(cfg.LoginRate, cfg.LoginBurst, now),
 		mfaAddr: ratelimit.NewLimiter(cfg.LoginRate, cfg.LoginBurst, now),
-		sealer:  sealer,
-		audit:   aw,
-		gate:    ratelimit.NewGate(cfg.HashConcurrency, cfg.HashQueue),
+		sealer:   sealer,
+		audit:    aw,
+		refusals: audit.NewCoalescer(aw, time.Second, logger),
+		gate:     ratelimit.NewGate(cfg.HashConcurrency, cfg.HashQueue),
 		unknown: newFailures(now),
 	}, nil
 }
@@ -145,7 +156,7 @@ func errRefreshReused() error {
 // Errors: auth.invalid_credentials, rate_limit.exceeded, service.unavailable.
 func (s *Service) Login(ctx context.Context, in LoginInput) (Tokens, error) {
 	if ok, wait := s.perAddr.Allow(in.ClientAddr); !ok {
-		s.record(ctx, nil, audit.ActionRateLimited, map[string]any{"username": in.Username})
+		s.refuse(ctx, nil, audit.ActionRateLimited, map[string]any{"username": in.Username})
 		return Tokens{}, apperr.RateLimited("Too many sign-in attempts from this address; try again later.", wait)
 	}
 	user, err := s.q.UserGetByUsername(ctx, in.Username)
@@ -161,7 +172,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Tokens, error) {
 		lockedUntil = s.unknown.lockedUntil(in.Username)
 	}
 	if now.Before(lockedUntil) {
-		s.record(ctx, nil, audit.ActionLoginFailed, map[string]any{"username": in.Username, "reason": "locked"})
+		s.refuse(ctx, nil, audit.ActionLoginFailed, map[string]any{"username": in.Username, "reason": "locked"})
 		return Tokens{}, errLocked(lockedUntil.Sub(now))
 	}
 	hash := s.dummyHash
@@ -230,6 +241,20 @@ func (s *Service) record(ctx context.Context, p *authz.Principal, action audit.A
 		s.logger.ErrorContext(ctx, "record audit event", slog.String("action", string(action)), slog.Any("error", err))
 	}
 }
+
+// refuse records a refusal that did no other work after the answer, coalesced with its
+// repeats (audit.Coalescer): a client hammering a limit gets its 429 at once and writes one
+// audit event per second, not one per attempt.
+func (s *Service) refuse(ctx context.Context, p *authz.Principal, action audit.Action, detail map[string]any) {
+	s.refusals.Add(audit.For(ctx, p, action, "user", "", detail))
+}
+
+// RunRefusals records the coalesced refusals every second until ctx ends, then the last
+// ones. The process runs it beside its server (App.RunBackground).
+func (s *Service) RunRefusals(ctx context.Context) { s.refusals.Run(ctx) }
+
+// FlushRefusals records the refusals not recorded yet, now.
+func (s *Service) FlushRefusals(ctx context.Context) error { return s.refusals.Flush(ctx) }
 
 // recordFailure counts a failed sign-in and locks the account past the threshold.
 func (s *Service) recordFailure(ctx context.Context, found bool, user dbq.User, username string) error {

@@ -2,12 +2,17 @@ package auth_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	api "github.com/openwatch/openwatch/gen/api"
@@ -15,6 +20,8 @@ import (
 	"github.com/openwatch/openwatch/internal/app"
 	"github.com/openwatch/openwatch/internal/auth"
 	"github.com/openwatch/openwatch/internal/authz"
+	"github.com/openwatch/openwatch/internal/pg/pgtest"
+	"github.com/openwatch/openwatch/internal/reqinfo"
 )
 
 // eventually retries check until it passes or a few seconds go by; notifications arrive
@@ -148,22 +155,84 @@ func TestChangePassword(t *testing.T) {
 
 func TestLoginRateLimitPerAddress(t *testing.T) {
 	t.Parallel()
+	queries := &queryLog{sql: map[string][]string{}}
+	cfg, err := pgxpool.ParseConfig(pgtest.NewDSN(t))
+	require.NoError(t, err)
+	cfg.ConnConfig.Tracer = queries
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
 	env := apitest.New(t, func(d *app.Deps) {
+		d.Pool = pool
 		d.TuneAuth = func(c *auth.Config) { c.LoginRate, c.LoginBurst = 0.001, 3 }
 	})
 	pw := env.CreateUser("rl", authz.RoleViewer)
-	login := func(password string) *apitest.Response {
-		return env.Do(apitest.Request{Method: http.MethodPost, Path: "auth/login", JSON: map[string]string{"username": "rl", "password": password}})
+	login := func(password, correlation string) *apitest.Response {
+		return env.Do(apitest.Request{Method: http.MethodPost, Path: "auth/login", JSON: map[string]string{"username": "rl", "password": password},
+			Headers: map[string]string{"X-Correlation-Id": correlation}})
 	}
-	for range 3 {
-		require.Equal(t, http.StatusUnauthorized, login("wrong-password").Status)
+	for i := range 3 {
+		require.Equal(t, http.StatusUnauthorized, login("wrong-password", fmt.Sprint("failed-", i)).Status)
 	}
-	res := login(pw)
+	res := login(pw, "refused-1")
 	require.Equal(t, http.StatusTooManyRequests, res.Status, "the burst is spent, even for the right password")
 	require.Equal(t, "rate_limit.exceeded", res.Err(t).Error.Code)
 	require.NotEmpty(t, res.Header.Get("Retry-After"))
 	require.True(t, res.Err(t).Error.Retryable)
-	require.Equal(t, 1, auditCount(t, env, "auth.rate_limited"), "the refusal is audited")
+	require.Equal(t, http.StatusTooManyRequests, login(pw, "refused-2").Status)
+	require.Equal(t, http.StatusTooManyRequests, login("wrong-password", "refused-3").Status)
+
+	// The refusals are answered without waiting for the database: no query, not even the
+	// audit event, runs before the 429 (the event is recorded after, coalesced).
+	for _, id := range []string{"refused-1", "refused-2", "refused-3"} {
+		require.Empty(t, queries.of(id), "%s ran %q", id, queries.of(id))
+	}
+	require.NotEmpty(t, queries.of("failed-0"), "the tracer sees the requests' queries")
+
+	// Repeats are counted in one event (two if a background flush fell between them).
+	require.NoError(t, env.App.Auth.FlushRefusals(context.Background()))
+	events := auditCount(t, env, "auth.rate_limited")
+	require.True(t, events == 1 || events == 2, "%d events for three refusals", events)
+	var count int
+	var first string
+	require.NoError(t, env.App.Pool.QueryRow(context.Background(), `SELECT sum((detail->>'count')::int), min(correlation_id)
+		FROM audit_events WHERE action = 'auth.rate_limited'`).Scan(&count, &first))
+	require.Equal(t, 3, count, "every refusal is counted")
+	require.Equal(t, "refused-1", first, "an event is the first refusal's")
+	verified, err := env.App.Audit.Verify(context.Background())
+	require.NoError(t, err)
+	require.True(t, verified.OK, "the chain holds: %+v", verified)
+}
+
+// queryLog records the SQL each request sends, by correlation id.
+type queryLog struct {
+	mu  sync.Mutex
+	sql map[string][]string
+}
+
+func (l *queryLog) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	if id := reqinfo.CorrelationID(ctx); id != "" {
+		l.mu.Lock()
+		l.sql[id] = append(l.sql[id], data.SQL)
+		l.mu.Unlock()
+	}
+	return ctx
+}
+
+func (*queryLog) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (l *queryLog) of(id string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.sql[id]
+}
+
+func TestDefaultHashConcurrencyLeavesACPU(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for procs, want := range map[int]int{1: 1, 2: 1, 3: 2, 8: 7} {
+		runtime.GOMAXPROCS(procs)
+		require.Equal(t, want, auth.DefaultHashConcurrency(), "GOMAXPROCS %d", procs)
+	}
 }
 
 func auditCount(t *testing.T, env *apitest.Env, action string) int {
