@@ -95,13 +95,13 @@ func NewService(pool *pgxpool.Pool, signer *TokenSigner, sealer Sealer, aw *audi
 	return &Service{
 		pool: pool, q: dbq.New(pool), signer: signer, sessions: newSessionCache(time.Minute),
 		cfg: cfg, logger: logger, now: now, dummyHash: dummy,
-		perAddr: ratelimit.NewLimiter(cfg.LoginRate, cfg.LoginBurst, now),
-		mfaAddr: ratelimit.NewLimiter(cfg.LoginRate, cfg.LoginBurst, now),
+		perAddr:  ratelimit.NewLimiter(cfg.LoginRate, cfg.LoginBurst, now),
+		mfaAddr:  ratelimit.NewLimiter(cfg.LoginRate, cfg.LoginBurst, now),
 		sealer:   sealer,
 		audit:    aw,
 		refusals: audit.NewCoalescer(aw, time.Second, logger),
 		gate:     ratelimit.NewGate(cfg.HashConcurrency, cfg.HashQueue),
-		unknown: newFailures(now),
+		unknown:  newFailures(now),
 	}, nil
 }
 
