@@ -68,18 +68,25 @@ func AfterConnect(_ context.Context, c *pgx.Conn) error {
 // and rolls back when fn returns an error or panics (the panic then continues). Errors from
 // fn, BEGIN and COMMIT pass through Translate, so a caller sees apperr kinds for driver
 // errors such as a unique violation raised by a deferred constraint at commit time.
+//
+// The transaction is sent lazily (see lazyTx): BEGIN travels with the first statement and
+// the statements queued with AtCommit travel with COMMIT, so a write of one statement and
+// its audit event costs three round trips, not six.
 func WithTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) (err error) {
-	tx, err := pool.Begin(ctx)
+	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", Translate(err))
 	}
+	tx := &lazyTx{conn: conn}
+	ended := false
 	defer func() {
-		if p := recover(); p != nil {
+		if !ended { // fn panicked (the panic goes on) or ended its goroutine
 			rollback(ctx, tx)
-			panic(p)
 		}
 	}()
-	if err := fn(tx); err != nil {
+	err = fn(tx)
+	ended = true
+	if err != nil {
 		rollback(ctx, tx)
 		return Translate(err)
 	}
