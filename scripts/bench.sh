@@ -175,7 +175,8 @@ counter = 0
 request = function()
   counter = counter + 1
   local body = string.format('{"hostname":"bench-%d-%d.example.com","ip_address":"127.250.%d.%d","port":1}', os.time(), counter, math.floor(counter / 250) % 250, counter % 250)
-  return wrk.format("POST", "/api/v1/hosts", {["Content-Type"] = "application/json", ["Authorization"] = "Bearer $token"}, body)
+  local key = string.format("bench-%d-%d", os.time(), counter)
+  return wrk.format("POST", "/api/v1/hosts", {["Content-Type"] = "application/json", ["Authorization"] = "Bearer $token", ["Idempotency-Key"] = key}, body)
 end
 LUA
 

@@ -6,9 +6,10 @@ WITH head AS (
 )
 SELECT head.seq, head.mac, clock_timestamp()::timestamptz AS now FROM head;
 
--- name: AuditEventAppend :execrows
--- AuditEventAppend inserts the event at @seq and moves the head to it. It changes no row
--- (and inserts nothing) unless the head is the row before: seq @seq - 1 with mac @prev_mac.
+-- name: AuditEventAppend :exec
+-- AuditEventAppend inserts the event at @seq and moves the head to it. Unless the head is
+-- the row before (seq @seq - 1 with mac @prev_mac) it changes nothing and raises (SQLSTATE
+-- OW001, audit_appended of 00020_audit_append_raises.sql), so it can travel with COMMIT.
 WITH inserted AS (
     INSERT INTO audit_events (
         id, seq, occurred_at, recorded_at, correlation_id, action, severity, actor_type,
@@ -18,9 +19,12 @@ WITH inserted AS (
         @detail, @redactions::text[], @prev_mac, @mac
     FROM audit_head h WHERE h.seq + 1 = @seq AND h.mac = @prev_mac
     RETURNING seq
+), moved AS (
+    UPDATE audit_head SET seq = inserted.seq, mac = @mac, checkpoint_mac = @checkpoint_mac
+    FROM inserted
+    RETURNING audit_head.seq
 )
-UPDATE audit_head SET seq = inserted.seq, mac = @mac, checkpoint_mac = @checkpoint_mac
-FROM inserted;
+SELECT audit_appended((SELECT count(*) FROM moved));
 
 -- name: AuditHeadGet :one
 SELECT seq, mac, checkpoint_mac FROM audit_head;

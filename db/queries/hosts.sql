@@ -1,7 +1,16 @@
 -- name: HostInsert :one
-INSERT INTO hosts (id, hostname, ip_address, port, display_name, description, environment, tags, group_id, username, created_by)
-VALUES (@id, @hostname, @ip_address, @port, @display_name, @description, @environment, @tags, @group_id, @username, @created_by)
-RETURNING id;
+-- HostInsert creates a host and returns it as live_hosts shows it (the same columns and
+-- effective_maintenance expression as 00019_live_hosts_group_lookup.sql), without a
+-- second round trip to read it back.
+WITH h AS (
+    INSERT INTO hosts (id, hostname, ip_address, port, display_name, description, environment, tags, group_id, username, created_by)
+    VALUES (@id, @hostname, @ip_address, @port, @display_name, @description, @environment, @tags, @group_id, @username, @created_by)
+    RETURNING *
+)
+SELECT h.*,
+       (h.maintenance_mode OR (h.group_id IS NOT NULL AND COALESCE(
+           (SELECT g.maintenance_mode FROM host_groups g WHERE g.id = h.group_id), false)))::boolean AS effective_maintenance
+FROM h;
 
 -- name: HostGet :one
 -- HostGet returns a live host with its effective maintenance mode.

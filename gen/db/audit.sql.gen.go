@@ -12,24 +12,25 @@ import (
 	"github.com/google/uuid"
 )
 
-const auditEventAppend = `-- name: AuditEventAppend :execrows
+const auditEventAppend = `-- name: AuditEventAppend :exec
 WITH inserted AS (
     INSERT INTO audit_events (
         id, seq, occurred_at, recorded_at, correlation_id, action, severity, actor_type,
         actor_id, resource_type, resource_id, client_addr, detail, redactions, prev_mac, mac)
-    SELECT $3, $4, $5, $6, $7, $8, $9, $10,
-        $11, $12, $13, $14,
-        $15, $16::text[], $17, $1
-    FROM audit_head h WHERE h.seq + 1 = $4 AND h.mac = $17
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8,
+        $9, $10, $11, $12,
+        $13, $14::text[], $15, $16
+    FROM audit_head h WHERE h.seq + 1 = $2 AND h.mac = $15
     RETURNING seq
+), moved AS (
+    UPDATE audit_head SET seq = inserted.seq, mac = $16, checkpoint_mac = $17
+    FROM inserted
+    RETURNING audit_head.seq
 )
-UPDATE audit_head SET seq = inserted.seq, mac = $1, checkpoint_mac = $2
-FROM inserted
+SELECT audit_appended((SELECT count(*) FROM moved))
 `
 
 type AuditEventAppendParams struct {
-	Mac           []byte
-	CheckpointMac []byte
 	ID            uuid.UUID
 	Seq           int64
 	OccurredAt    time.Time
@@ -45,14 +46,15 @@ type AuditEventAppendParams struct {
 	Detail        []byte
 	Redactions    []string
 	PrevMac       []byte
+	Mac           []byte
+	CheckpointMac []byte
 }
 
-// AuditEventAppend inserts the event at @seq and moves the head to it. It changes no row
-// (and inserts nothing) unless the head is the row before: seq @seq - 1 with mac @prev_mac.
-func (q *Queries) AuditEventAppend(ctx context.Context, arg AuditEventAppendParams) (int64, error) {
-	result, err := q.db.Exec(ctx, auditEventAppend,
-		arg.Mac,
-		arg.CheckpointMac,
+// AuditEventAppend inserts the event at @seq and moves the head to it. Unless the head is
+// the row before (seq @seq - 1 with mac @prev_mac) it changes nothing and raises (SQLSTATE
+// OW001, audit_appended of 00020_audit_append_raises.sql), so it can travel with COMMIT.
+func (q *Queries) AuditEventAppend(ctx context.Context, arg AuditEventAppendParams) error {
+	_, err := q.db.Exec(ctx, auditEventAppend,
 		arg.ID,
 		arg.Seq,
 		arg.OccurredAt,
@@ -68,11 +70,10 @@ func (q *Queries) AuditEventAppend(ctx context.Context, arg AuditEventAppendPara
 		arg.Detail,
 		arg.Redactions,
 		arg.PrevMac,
+		arg.Mac,
+		arg.CheckpointMac,
 	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
+	return err
 }
 
 const auditEventList = `-- name: AuditEventList :many

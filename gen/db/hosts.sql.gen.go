@@ -125,9 +125,15 @@ func (q *Queries) HostGroupExists(ctx context.Context, id uuid.UUID) (bool, erro
 }
 
 const hostInsert = `-- name: HostInsert :one
-INSERT INTO hosts (id, hostname, ip_address, port, display_name, description, environment, tags, group_id, username, created_by)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-RETURNING id
+WITH h AS (
+    INSERT INTO hosts (id, hostname, ip_address, port, display_name, description, environment, tags, group_id, username, created_by)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+    RETURNING id, hostname, ip_address, port, display_name, description, environment, tags, group_id, username, created_by, created_at, updated_at, maintenance_mode, check_priority, last_scan_at, os_family, os_version, architecture, platform_identifier, os_discovered_at, deleted_at
+)
+SELECT h.id, h.hostname, h.ip_address, h.port, h.display_name, h.description, h.environment, h.tags, h.group_id, h.username, h.created_by, h.created_at, h.updated_at, h.maintenance_mode, h.check_priority, h.last_scan_at, h.os_family, h.os_version, h.architecture, h.platform_identifier, h.os_discovered_at, h.deleted_at,
+       (h.maintenance_mode OR (h.group_id IS NOT NULL AND COALESCE(
+           (SELECT g.maintenance_mode FROM host_groups g WHERE g.id = h.group_id), false)))::boolean AS effective_maintenance
+FROM h
 `
 
 type HostInsertParams struct {
@@ -144,7 +150,36 @@ type HostInsertParams struct {
 	CreatedBy   string
 }
 
-func (q *Queries) HostInsert(ctx context.Context, arg HostInsertParams) (uuid.UUID, error) {
+type HostInsertRow struct {
+	ID                   uuid.UUID
+	Hostname             string
+	IpAddress            netip.Addr
+	Port                 int32
+	DisplayName          string
+	Description          string
+	Environment          string
+	Tags                 []string
+	GroupID              *uuid.UUID
+	Username             string
+	CreatedBy            string
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
+	MaintenanceMode      bool
+	CheckPriority        int32
+	LastScanAt           *time.Time
+	OsFamily             *string
+	OsVersion            *string
+	Architecture         *string
+	PlatformIdentifier   *string
+	OsDiscoveredAt       *time.Time
+	DeletedAt            *time.Time
+	EffectiveMaintenance bool
+}
+
+// HostInsert creates a host and returns it as live_hosts shows it (the same columns and
+// effective_maintenance expression as 00019_live_hosts_group_lookup.sql), without a
+// second round trip to read it back.
+func (q *Queries) HostInsert(ctx context.Context, arg HostInsertParams) (HostInsertRow, error) {
 	row := q.db.QueryRow(ctx, hostInsert,
 		arg.ID,
 		arg.Hostname,
@@ -158,9 +193,33 @@ func (q *Queries) HostInsert(ctx context.Context, arg HostInsertParams) (uuid.UU
 		arg.Username,
 		arg.CreatedBy,
 	)
-	var id uuid.UUID
-	err := row.Scan(&id)
-	return id, err
+	var i HostInsertRow
+	err := row.Scan(
+		&i.ID,
+		&i.Hostname,
+		&i.IpAddress,
+		&i.Port,
+		&i.DisplayName,
+		&i.Description,
+		&i.Environment,
+		&i.Tags,
+		&i.GroupID,
+		&i.Username,
+		&i.CreatedBy,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.MaintenanceMode,
+		&i.CheckPriority,
+		&i.LastScanAt,
+		&i.OsFamily,
+		&i.OsVersion,
+		&i.Architecture,
+		&i.PlatformIdentifier,
+		&i.OsDiscoveredAt,
+		&i.DeletedAt,
+		&i.EffectiveMaintenance,
+	)
+	return i, err
 }
 
 const hostList = `-- name: HostList :many

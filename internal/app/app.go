@@ -257,6 +257,9 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	httpSrv, err := httpserver.New(httpserver.Options{
 		Logger: d.Logger, Doc: d.Doc, Operations: d.Operations, Handlers: handlers,
 		Authenticator: authSvc, Tickets: tickets, Idempotency: idem, License: lic, Denials: denialRecorder{aw: aw, log: d.Logger},
+		// Creating a host commits once: the host, its liveness row, its audit event and the
+		// idempotency bookkeeping.
+		OneCommit: []string{"createHost"},
 		BodyLimit: d.Config.BodyLimitBytes(),
 		Assets:    d.Assets, AssetsBuilt: d.AssetsBuilt, Now: now,
 	})

@@ -102,7 +102,7 @@ func (c *Coalescer) Flush(ctx context.Context) error {
 	if len(order) == 0 {
 		return nil
 	}
-	err := pg.WithTx(ctx, c.w.pool, func(tx pgx.Tx) error {
+	err := pg.WithOwnTx(ctx, c.w.pool, func(tx pgx.Tx) error {
 		for _, key := range order {
 			if err := c.w.Append(ctx, tx, pending[key].event()); err != nil {
 				return err

@@ -88,13 +88,19 @@ func NewWriter(pool *pgxpool.Pool, key []byte, now func() time.Time) *Writer {
 //
 // Append locks the chain head until tx ends: concurrent writers take turns, so call it as
 // the last statement before commit to keep the wait short (and to take the head lock after
-// every other lock, which rules out deadlocks on it). tx must be READ COMMITTED (pg.WithTx's
+// every other lock, which rules out deadlocks on it). In a pg.WithTx transaction the event
+// is inserted in the round trip that commits (pg.AtCommit): a write and its event cost
+// the head lock's round trip and nothing more. tx must be READ COMMITTED (pg.WithTx's
 // default). Errors: ErrUnknownAction or a bad actor type (programming errors), detail that
 // cannot be encoded as JSON, and database errors (translated by pg.Translate).
 func (w *Writer) Append(ctx context.Context, tx pgx.Tx, e Event) error {
 	row, detail, err := w.prepare(e)
 	if err != nil {
 		return err
+	}
+	// An event appended earlier in tx may still be queued for the commit: it goes first.
+	if err := pg.SendQueued(ctx, tx); err != nil {
+		return fmt.Errorf("append audit event: %w", pg.Translate(err))
 	}
 	q := w.q.WithTx(tx)
 	head, err := q.AuditHeadLock(ctx)
@@ -105,7 +111,9 @@ func (w *Writer) Append(ctx context.Context, tx pgx.Tx, e Event) error {
 	row.PrevMac = head.Mac
 	row.RecordedAt = head.Now
 	row.Mac = eventMAC(w.key, &row, detail)
-	n, err := q.AuditEventAppend(ctx, dbq.AuditEventAppendParams{
+	// The append travels with COMMIT: it raises rather than change nothing, so a head that
+	// moved (impossible while the lock is held) rolls the change back with it.
+	err = dbq.New(pg.AtCommit(tx)).AuditEventAppend(ctx, dbq.AuditEventAppendParams{
 		ID: row.ID, Seq: row.Seq, OccurredAt: row.OccurredAt, RecordedAt: row.RecordedAt,
 		CorrelationID: row.CorrelationID, Action: row.Action, Severity: row.Severity,
 		ActorType: row.ActorType, ActorID: row.ActorID, ResourceType: row.ResourceType,
@@ -116,10 +124,6 @@ func (w *Writer) Append(ctx context.Context, tx pgx.Tx, e Event) error {
 	if err != nil {
 		return fmt.Errorf("append audit event: %w", pg.Translate(err))
 	}
-	if n != 1 {
-		// Impossible while the head lock is held; refuse rather than fork the chain.
-		return fmt.Errorf("append audit event: the chain head moved while locked")
-	}
 	return nil
 }
 
@@ -129,7 +133,7 @@ func (w *Writer) Append(ctx context.Context, tx pgx.Tx, e Event) error {
 func (w *Writer) AppendAlone(ctx context.Context, e Event) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), aloneTimeout)
 	defer cancel()
-	return pg.WithTx(ctx, w.pool, func(tx pgx.Tx) error {
+	return pg.WithOwnTx(ctx, w.pool, func(tx pgx.Tx) error {
 		return w.Append(ctx, tx, e)
 	})
 }

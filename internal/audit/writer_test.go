@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 
 	"github.com/openwatch/openwatch/internal/audit"
@@ -210,4 +211,39 @@ func TestTrailIsAppendOnly(t *testing.T) {
 		require.Contains(t, err.Error(), "append-only", sql)
 	}
 	require.True(t, b.verify(t).OK)
+}
+
+// TestAppendedRaises: the append's check raises (so an append sent with COMMIT stops it)
+// unless exactly one head row moved.
+func TestAppendedRaises(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, err := b.pool.Exec(b.ctx, `SELECT audit_appended(1)`)
+	require.NoError(t, err)
+	for _, moved := range []int{0, 2} {
+		_, err = b.pool.Exec(b.ctx, `SELECT audit_appended($1)`, moved)
+		var pgErr *pgconn.PgError
+		require.ErrorAs(t, err, &pgErr)
+		require.Equal(t, "OW001", pgErr.Code)
+	}
+}
+
+// TestAppendsInOneTransaction: events appended one after another in a transaction chain
+// one after another (the earlier, queued for the commit, is sent before the next locks
+// the head).
+func TestAppendsInOneTransaction(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	require.NoError(t, pg.WithTx(b.ctx, b.pool, func(tx pgx.Tx) error {
+		for range 3 {
+			if err := b.w.Append(b.ctx, tx, event(audit.ActionUserCreated)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	res, err := b.w.Verify(b.ctx)
+	require.NoError(t, err)
+	require.True(t, res.OK, "%+v", res)
+	require.EqualValues(t, 3, res.Checked)
 }

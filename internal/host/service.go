@@ -130,17 +130,15 @@ func (s *Service) CreateTx(ctx context.Context, tx pgx.Tx, actor *authz.Principa
 	if err := s.checkGroup(ctx, q, in.GroupID); err != nil {
 		return Host{}, err
 	}
-	if _, err := q.HostInsert(ctx, dbq.HostInsertParams{
+	row, err := q.HostInsert(ctx, dbq.HostInsertParams{
 		ID: id, Hostname: in.Hostname, IpAddress: ip, Port: int32(in.Port), DisplayName: in.DisplayName,
 		Description: in.Description, Environment: in.Environment, Tags: in.Tags, GroupID: in.GroupID,
 		Username: in.Username, CreatedBy: actor.Actor().String(),
-	}); err != nil {
+	})
+	if err != nil {
 		return Host{}, duplicate(err, in.Hostname, in.Environment)
 	}
-	h, err := q.HostGet(ctx, id)
-	if err != nil {
-		return Host{}, pg.Translate(err)
-	}
+	h := Host(row)
 	return h, s.audit.Append(ctx, tx, audit.For(ctx, actor, audit.ActionHostCreated, "host", id.String(),
 		map[string]any{"hostname": in.Hostname, "ip_address": ip.String(), "environment": in.Environment}))
 }

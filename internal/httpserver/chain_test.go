@@ -95,6 +95,21 @@ func (m *memStore) Release(_ context.Context, principal, key string) error {
 	return nil
 }
 
+// Within has the SQL store's semantics without a transaction: the reservation is dropped
+// unless fn keeps its response.
+func (m *memStore) Within(ctx context.Context, principal, key string, hash []byte, correlationID string,
+	fn func(context.Context) (idempotency.Stored, bool)) (idempotency.Outcome, *idempotency.Stored, error) {
+	outcome, stored, err := m.Reserve(ctx, principal, key, hash, correlationID)
+	if err != nil || outcome != idempotency.Reserved {
+		return outcome, stored, err
+	}
+	resp, keep := fn(ctx)
+	if !keep {
+		return outcome, nil, m.Release(ctx, principal, key)
+	}
+	return outcome, nil, m.Complete(ctx, principal, key, resp)
+}
+
 func chainServer(t *testing.T, handler echo.HandlerFunc) *Server {
 	return chainServerFor(t, func(string) echo.HandlerFunc { return handler })
 }

@@ -199,7 +199,7 @@ func (s *Server) chain(op *authz.Operation) []echo.MiddlewareFunc {
 		mws = append(mws, s.validate(op))
 	}
 	if op.Idempotency != authz.IdempotencyNone {
-		mws = append(mws, s.idempotent)
+		mws = append(mws, s.idempotent(op))
 	}
 	return mws
 }

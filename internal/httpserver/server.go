@@ -28,8 +28,13 @@ type Options struct {
 	// security scheme in the query accept (GET /events for browsers); nil accepts none.
 	Tickets     TicketRedeemer
 	Idempotency IdempotencyStore
-	License     License
-	Denials     DenialRecorder
+	// OneCommit lists the operations (by operationId) whose handler, with an
+	// Idempotency-Key, runs in the transaction of its idempotency bookkeeping so that the
+	// request commits once: operations whose every write goes through pg.WithTx and that
+	// read nothing back through the pool after writing.
+	OneCommit []string
+	License   License
+	Denials   DenialRecorder
 	// BodyLimit is the largest request body accepted, in bytes.
 	BodyLimit int64
 	// Assets is the built web app (may be nil); AssetsBuilt says whether it holds a real build.
@@ -46,6 +51,7 @@ type Server struct {
 	auth        Authenticator
 	tickets     TicketRedeemer
 	idem        IdempotencyStore
+	oneCommit   map[string]bool
 	license     License
 	denials     DenialRecorder
 	bodyLimit   int64
@@ -67,6 +73,13 @@ func New(o Options) (*Server, error) {
 	s := &Server{
 		echo: echo.New(), logger: o.Logger, doc: o.Doc, auth: o.Authenticator, tickets: o.Tickets, idem: o.Idempotency, license: o.License, denials: o.Denials,
 		bodyLimit: o.BodyLimit, paths: newPathMatcher(o.Operations), assets: o.Assets, assetsBuilt: o.AssetsBuilt, now: o.Now,
+		oneCommit: map[string]bool{},
+	}
+	for _, id := range o.OneCommit {
+		if _, ok := o.Operations[id]; !ok {
+			return nil, fmt.Errorf("httpserver: one-commit operation %q is not in the spec", id)
+		}
+		s.oneCommit[id] = true
 	}
 	e := s.echo
 	e.HideBanner = true

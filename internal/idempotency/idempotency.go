@@ -10,8 +10,10 @@ package idempotency
 import (
 	"bytes"
 	"context"
+	"errors"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	dbq "github.com/openwatch/openwatch/gen/db"
@@ -45,18 +47,62 @@ type Stored struct {
 
 // Store keeps idempotency entries in PostgreSQL.
 type Store struct {
-	q   *dbq.Queries
-	now func() time.Time
+	pool *pgxpool.Pool
+	q    *dbq.Queries
+	now  func() time.Time
 }
 
 // NewStore returns a store on pool.
 func NewStore(pool *pgxpool.Pool, now func() time.Time) *Store {
-	return &Store{q: dbq.New(pool), now: now}
+	return &Store{pool: pool, q: dbq.New(pool), now: now}
 }
 
 // Reserve claims key for principal, or reports why it cannot.
 func (s *Store) Reserve(ctx context.Context, principal, key string, requestHash []byte, correlationID string) (Outcome, *Stored, error) {
-	_, err := s.q.IdempotencyReserve(ctx, dbq.IdempotencyReserveParams{
+	return s.reserve(ctx, s.q, principal, key, requestHash, correlationID)
+}
+
+// errNotKept rolls back Within's transaction when there is nothing to keep.
+var errNotKept = errors.New("idempotency: nothing to keep")
+
+// Within runs fn in one transaction with the reservation of key and, when fn says to keep
+// its response, with storing that response: the request's changes, their audit events and
+// the idempotency bookkeeping commit once (pg.WithTx calls under fn's context join the
+// transaction). A concurrent duplicate waits for that commit and is then a Replay.
+//
+// When the key is not Reserved, fn does not run and the outcome says why (with the stored
+// response for a Replay). When fn returns keep false, everything fn did rolls back and
+// the key stays free. err is a database error, of the commit included: nothing was kept.
+func (s *Store) Within(ctx context.Context, principal, key string, requestHash []byte, correlationID string,
+	fn func(ctx context.Context) (resp Stored, keep bool)) (Outcome, *Stored, error) {
+	var outcome Outcome
+	var stored *Stored
+	err := pg.WithOwnTx(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		outcome, stored, err = s.reserve(ctx, dbq.New(tx), principal, key, requestHash, correlationID)
+		if err != nil {
+			return err
+		}
+		if outcome != Reserved {
+			return errNotKept
+		}
+		resp, keep := fn(pg.ContextWithTx(ctx, tx))
+		if !keep {
+			return errNotKept
+		}
+		status := int32(resp.Status)
+		return dbq.New(pg.AtCommit(tx)).IdempotencyComplete(ctx, dbq.IdempotencyCompleteParams{
+			Principal: principal, Key: key, StatusCode: &status, ContentType: &resp.ContentType, ResponseBody: resp.Body,
+		})
+	})
+	if errors.Is(err, errNotKept) {
+		err = nil
+	}
+	return outcome, stored, err
+}
+
+func (s *Store) reserve(ctx context.Context, q *dbq.Queries, principal, key string, requestHash []byte, correlationID string) (Outcome, *Stored, error) {
+	_, err := q.IdempotencyReserve(ctx, dbq.IdempotencyReserveParams{
 		Principal: principal, Key: key, RequestHash: requestHash, CorrelationID: correlationID,
 		ExpiresAt: s.now().Add(TTL),
 	})
@@ -66,7 +112,7 @@ func (s *Store) Reserve(ctx context.Context, principal, key string, requestHash 
 	if err = pg.IgnoreNotFound(err); err != nil {
 		return 0, nil, err
 	}
-	row, err := s.q.IdempotencyGet(ctx, dbq.IdempotencyGetParams{Principal: principal, Key: key})
+	row, err := q.IdempotencyGet(ctx, dbq.IdempotencyGetParams{Principal: principal, Key: key})
 	if err != nil {
 		// No row: released between the two statements, so the caller may simply retry.
 		return InProgress, nil, pg.IgnoreNotFound(err)

@@ -72,7 +72,20 @@ func AfterConnect(_ context.Context, c *pgx.Conn) error {
 // The transaction is sent lazily (see lazyTx): BEGIN travels with the first statement and
 // the statements queued with AtCommit travel with COMMIT, so a write of one statement and
 // its audit event costs three round trips, not six.
-func WithTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) (err error) {
+//
+// Inside ContextWithTx's context (a request that must commit once, with its idempotency
+// bookkeeping), fn joins that transaction instead: its owner commits or rolls back
+// everything at once, so an error from fn rolls back all of it.
+func WithTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error {
+	if tx, ok := ctx.Value(ambientKey{}).(*lazyTx); ok && !tx.closed {
+		return Translate(fn(tx))
+	}
+	return WithOwnTx(ctx, pool, fn)
+}
+
+// WithOwnTx is WithTx in a transaction of its own even inside ContextWithTx's context, for
+// what must commit whatever becomes of the request (the record of a refusal).
+func WithOwnTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) (err error) {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", Translate(err))
@@ -94,6 +107,17 @@ func WithTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) (err
 		return fmt.Errorf("commit transaction: %w", Translate(err))
 	}
 	return nil
+}
+
+type ambientKey struct{}
+
+// ContextWithTx returns ctx carrying tx, a transaction of WithOwnTx (others are ignored):
+// WithTx calls under it join tx rather than begin their own.
+func ContextWithTx(ctx context.Context, tx pgx.Tx) context.Context {
+	if t, ok := tx.(*lazyTx); ok {
+		return context.WithValue(ctx, ambientKey{}, t)
+	}
+	return ctx
 }
 
 // rollback ends tx even when ctx is already cancelled. A failed rollback leaves nothing to

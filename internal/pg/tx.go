@@ -151,12 +151,58 @@ func (t *lazyTx) LargeObjects() pgx.LargeObjects {
 
 func (t *lazyTx) Conn() *pgx.Conn { return t.conn.Conn() }
 
-// Begin starts a nested transaction: a savepoint.
+// Begin starts a nested transaction: a savepoint. The statements queued with AtCommit are
+// sent first, so rolling the savepoint back cannot take them with it.
 func (t *lazyTx) Begin(ctx context.Context) (pgx.Tx, error) {
+	if err := t.sendQueued(ctx); err != nil {
+		return nil, err
+	}
 	if err := t.begin(ctx); err != nil {
 		return nil, err
 	}
 	return t.savepoint(ctx, t)
+}
+
+// sendQueued sends the statements queued with AtCommit now (with BEGIN if nothing was
+// sent yet).
+func (t *lazyTx) sendQueued(ctx context.Context) error {
+	if t.closed {
+		return pgx.ErrTxClosed
+	}
+	if len(t.atCommit) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{QueuedQueries: t.atCommit}
+	t.atCommit = nil
+	var br pgx.BatchResults
+	if t.begun {
+		br = t.conn.SendBatch(ctx, b)
+	} else {
+		br = t.withBegin(ctx, b)
+	}
+	var err error
+	for range b.QueuedQueries {
+		if _, err = br.Exec(); err != nil {
+			break
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// SendQueued sends the statements queued on tx with AtCommit now, in one round trip, for a
+// caller that must read what they wrote (an audit event appended after another in the
+// same transaction). Nothing happens on a transaction not from WithTx.
+func SendQueued(ctx context.Context, tx pgx.Tx) error {
+	switch t := tx.(type) {
+	case *lazyTx:
+		return t.sendQueued(ctx)
+	case *savepointTx:
+		return t.root.sendQueued(ctx)
+	}
+	return nil
 }
 
 func (t *lazyTx) savepoint(ctx context.Context, db dbtx) (pgx.Tx, error) {

@@ -275,3 +275,35 @@ func TestAtCommitOutsideWithTx(t *testing.T) {
 	require.NoError(t, tx.Rollback(ctx))
 	require.Zero(t, count(t, pool))
 }
+
+// TestSendQueued: queued statements can be sent before the commit, and a savepoint sends
+// them first so that rolling it back cannot undo them.
+func TestSendQueued(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool, rt := tracedPool(t)
+	require.NoError(t, pg.WithTx(ctx, pool, func(tx pgx.Tx) error {
+		_, err := pg.AtCommit(tx).Exec(ctx, `INSERT INTO t (id) VALUES ($1)`, 1)
+		require.NoError(t, err)
+		require.NoError(t, pg.SendQueued(ctx, tx))
+		require.NoError(t, pg.SendQueued(ctx, tx), "nothing left to send")
+		var n int
+		require.NoError(t, tx.QueryRow(ctx, `SELECT count(*) FROM t WHERE id > $1`, 0).Scan(&n))
+		require.Equal(t, 1, n, "the queued insert was sent")
+		_, err = pg.AtCommit(tx).Exec(ctx, `INSERT INTO t (id) VALUES ($1)`, 2)
+		require.NoError(t, err)
+		sp, err := tx.Begin(ctx)
+		require.NoError(t, err)
+		require.NoError(t, sp.Rollback(ctx))
+		return nil
+	}))
+	require.Equal(t, []string{
+		"[BEGIN | INSERT INTO t (id) VALUES ($1)]",
+		"SELECT count(*) FROM t WHERE id > $1",
+		"[INSERT INTO t (id) VALUES ($1)]",
+		"SAVEPOINT sp_1",
+		"ROLLBACK TO SAVEPOINT sp_1",
+		"[COMMIT]",
+	}, rt.take())
+	require.Equal(t, 2, count(t, pool), "the savepoint's rollback kept the insert queued before it")
+}
