@@ -7,8 +7,8 @@
 #
 # Each run prints one table: req/s, p50 and p99 at 32 connections (wrk over TLS) for
 # GET /health, GET /auth/me, GET /hosts/{id}, GET /hosts (first page) and
-# GET /audit/events?limit=50, sequential POST /hosts (one connection, one commit per
-# create), start-up to healthy on the managed database and on an external one, and 50
+# GET /audit/events?limit=50, sequential POST /hosts (one connection, each with its own
+# Idempotency-Key: one commit per create), start-up to healthy on the managed database and on an external one, and 50
 # concurrent sign-ins with the server's peak RSS. Two runs by default.
 #
 #   make bench                      (builds first)
