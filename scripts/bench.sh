@@ -92,11 +92,16 @@ cpu_ticks() {
   done
   echo "$t"
 }
-# db_pids: the managed PostgreSQL's postmaster and its children (backends, walwriter...).
-db_pids() {
-  [ -n "$db_pid" ] || return 0
-  echo "$db_pid"
-  ps -o pid= --ppid "$db_pid" 2>/dev/null
+# db_ticks: CPU time of the managed PostgreSQL: its postmaster, its children (backends,
+# walwriter...) and the children that have exited (the postmaster's cutime and cstime),
+# so a backend ending during a figure does not take its time with it.
+db_ticks() {
+  [ -n "$db_pid" ] || { echo 0; return; }
+  local f reaped
+  f=$(cat "/proc/$db_pid/stat" 2>/dev/null) || { echo 0; return; }
+  f=${f##*) }
+  reaped=$(awk '{print $14 + $15}' <<<"$f")
+  echo $(( reaped + $(cpu_ticks "$db_pid" $(ps -o pid= --ppid "$db_pid" 2>/dev/null)) ))
 }
 srv_pid=""
 db_pid=""
@@ -117,9 +122,9 @@ figure() {
       -o "$profile_dir/run$run_no-$slug.pprof" &
     prof_pid=$!
   fi
-  s0=$(cpu_ticks "$srv_pid"); d0=$(cpu_ticks $(db_pids))
+  s0=$(cpu_ticks "$srv_pid"); d0=$(db_ticks)
   out=$(wrk -t2 -c"$c" -d"$dur" --latency "$@")
-  s1=$(cpu_ticks "$srv_pid"); d1=$(cpu_ticks $(db_pids))
+  s1=$(cpu_ticks "$srv_pid"); d1=$(db_ticks)
   [ -n "$prof_pid" ] && wait "$prof_pid"
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   n=$(awk '/requests in/ {print $1}' <<<"$out")
