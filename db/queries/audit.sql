@@ -61,6 +61,12 @@ WHERE (sqlc.narg(before_seq)::bigint IS NULL OR seq < sqlc.narg(before_seq))
 ORDER BY seq DESC
 LIMIT @row_limit;
 
+-- name: AuditEventListAll :many
+-- AuditEventListAll is AuditEventList without filters, newest first before seq
+-- @before_seq: a backward range scan of audit_events_seq_key that a cached generic plan
+-- serves as well as a custom one, so it needs neither AuditPlanPerCall nor a transaction.
+SELECT * FROM audit_events WHERE seq < @before_seq ORDER BY seq DESC LIMIT @row_limit;
+
 -- name: AuditEventWalk :many
 -- AuditEventWalk returns up to @row_limit events after seq @after_seq in chain order.
 SELECT * FROM audit_events WHERE seq > @after_seq ORDER BY seq LIMIT @row_limit;

@@ -151,6 +151,55 @@ func (q *Queries) AuditEventList(ctx context.Context, arg AuditEventListParams) 
 	return items, nil
 }
 
+const auditEventListAll = `-- name: AuditEventListAll :many
+SELECT id, seq, occurred_at, recorded_at, correlation_id, action, severity, actor_type, actor_id, resource_type, resource_id, client_addr, detail, redactions, prev_mac, mac FROM audit_events WHERE seq < $1 ORDER BY seq DESC LIMIT $2
+`
+
+type AuditEventListAllParams struct {
+	BeforeSeq int64
+	RowLimit  int32
+}
+
+// AuditEventListAll is AuditEventList without filters, newest first before seq
+// @before_seq: a backward range scan of audit_events_seq_key that a cached generic plan
+// serves as well as a custom one, so it needs neither AuditPlanPerCall nor a transaction.
+func (q *Queries) AuditEventListAll(ctx context.Context, arg AuditEventListAllParams) ([]AuditEvent, error) {
+	rows, err := q.db.Query(ctx, auditEventListAll, arg.BeforeSeq, arg.RowLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AuditEvent
+	for rows.Next() {
+		var i AuditEvent
+		if err := rows.Scan(
+			&i.ID,
+			&i.Seq,
+			&i.OccurredAt,
+			&i.RecordedAt,
+			&i.CorrelationID,
+			&i.Action,
+			&i.Severity,
+			&i.ActorType,
+			&i.ActorID,
+			&i.ResourceType,
+			&i.ResourceID,
+			&i.ClientAddr,
+			&i.Detail,
+			&i.Redactions,
+			&i.PrevMac,
+			&i.Mac,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const auditEventWalk = `-- name: AuditEventWalk :many
 SELECT id, seq, occurred_at, recorded_at, correlation_id, action, severity, actor_type, actor_id, resource_type, resource_id, client_addr, detail, redactions, prev_mac, mac FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2
 `

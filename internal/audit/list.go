@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -72,19 +73,22 @@ func (w *Writer) List(ctx context.Context, f Filter, page cursor.Request[int64])
 	}
 
 	var rows []dbq.AuditEvent
-	err := pg.WithTx(ctx, w.pool, func(tx pgx.Tx) error {
-		q := w.q.WithTx(tx)
-		if err := q.AuditPlanPerCall(ctx); err != nil {
-			return err
+	var err error
+	if unfiltered(params) {
+		// The trail as it is, newest first: one statement on a cached plan.
+		before := int64(math.MaxInt64)
+		if page.After != nil {
+			before = *page.After
 		}
-		var err error
-		rows, err = q.AuditEventList(ctx, params)
-		return err
-	})
+		rows, err = w.q.AuditEventListAll(ctx, dbq.AuditEventListAllParams{BeforeSeq: before, RowLimit: page.Fetch()})
+	} else {
+		rows, err = w.listFiltered(ctx, params)
+	}
 	if err != nil {
-		return none, fmt.Errorf("list audit events: %w", err)
+		return none, fmt.Errorf("list audit events: %w", pg.Translate(err))
 	}
 	cut := cursor.Cut(page, rows, func(r dbq.AuditEvent) int64 { return r.Seq })
+
 	out := cursor.Page[Stored]{Items: make([]Stored, 0, len(cut.Items)), Next: cut.Next}
 	for _, row := range cut.Items {
 		s, err := stored(row)
@@ -131,4 +135,26 @@ func nonEmpty(s string) *string {
 		return nil
 	}
 	return &s
+}
+
+// unfiltered reports whether p filters nothing (the page position aside).
+func unfiltered(p dbq.AuditEventListParams) bool {
+	return p.Action == nil && p.CorrelationID == nil && p.ActorType == nil && p.ResourceType == nil &&
+		p.ResourceID == nil && p.Since == nil && p.Until == nil
+}
+
+// listFiltered runs AuditEventList planned for its actual filters (AuditPlanPerCall), so
+// each filter uses its index.
+func (w *Writer) listFiltered(ctx context.Context, params dbq.AuditEventListParams) ([]dbq.AuditEvent, error) {
+	var rows []dbq.AuditEvent
+	err := pg.WithTx(ctx, w.pool, func(tx pgx.Tx) error {
+		q := w.q.WithTx(tx)
+		if err := q.AuditPlanPerCall(ctx); err != nil {
+			return err
+		}
+		var err error
+		rows, err = q.AuditEventList(ctx, params)
+		return err
+	})
+	return rows, err
 }

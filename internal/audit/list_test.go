@@ -1,6 +1,7 @@
 package audit_test
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"go/ast"
@@ -8,10 +9,12 @@ import (
 	"go/token"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	api "github.com/openwatch/openwatch/gen/api"
@@ -282,4 +285,67 @@ func generatedQuery(t *testing.T, name string) string {
 	text, err := strconv.Unquote(lit.Value)
 	require.NoError(t, err)
 	return text
+}
+
+// statements counts what a pool sends: each statement outside a pipeline, each pipeline.
+type statements struct {
+	mu   sync.Mutex
+	sent []string
+}
+
+func (s *statements) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	s.mu.Lock()
+	s.sent = append(s.sent, d.SQL)
+	s.mu.Unlock()
+	return ctx
+}
+func (*statements) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+func (s *statements) TraceBatchStart(ctx context.Context, c *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
+	return s.TraceQueryStart(ctx, c, pgx.TraceQueryStartData{SQL: "pipeline"})
+}
+func (*statements) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (*statements) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+
+func (s *statements) take() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.sent
+	s.sent = nil
+	return out
+}
+
+// TestUnfilteredListIsOneStatement: a page of the whole trail is one statement on a cached
+// plan, without a transaction; a filtered page plans for its filters in a transaction.
+func TestUnfilteredListIsOneStatement(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.appendN(t, 5)
+	sent := &statements{}
+	cfg, err := pgxpool.ParseConfig(b.pool.Config().ConnString())
+	require.NoError(t, err)
+	cfg.ConnConfig.Tracer = sent
+	pool, err := pgxpool.NewWithConfig(b.ctx, cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	w := audit.NewWriter(pool, b.key, time.Now)
+
+	page, err := w.List(b.ctx, audit.Filter{}, cursor.First(w.Cursors(), 2))
+	require.NoError(t, err)
+	require.Len(t, page.Items, 2)
+	first := sent.take()
+	require.Len(t, first, 1, "%q", first)
+	require.Contains(t, first[0], "AuditEventListAll")
+
+	limit := 2
+	next, err := cursor.Parse(w.Cursors(), page.Next, &limit, cursor.Limits{Default: 2, Min: 1, Max: 200})
+	require.NoError(t, err)
+	page2, err := w.List(b.ctx, audit.Filter{}, next)
+	require.NoError(t, err)
+	require.Equal(t, page.Items[1].Seq-1, page2.Items[0].Seq, "the next page follows on")
+	require.Len(t, sent.take(), 1)
+
+	_, err = w.List(b.ctx, audit.Filter{Action: string(audit.ActionUserCreated)}, cursor.First(w.Cursors(), 2))
+	require.NoError(t, err)
+	filtered := sent.take()
+	require.Greater(t, len(filtered), 1, "%q", filtered)
 }
