@@ -32,7 +32,7 @@ type Service struct {
 
 // NewService returns the host service.
 func NewService(pool *pgxpool.Pool, aw *audit.Writer) *Service {
-	return &Service{pool: pool, q: dbq.New(pool), audit: aw, pages: newPageCache()}
+	return &Service{pool: pool, q: dbq.New(pg.ScanOnce(pool)), audit: aw, pages: newPageCache()}
 }
 
 // Subscriber is what the notification listener feeds (channel InventoryChannel).
