@@ -33,7 +33,7 @@ func OpenDatabase(ctx context.Context, cfg config.Config, logger *slog.Logger) (
 		d.cluster = c
 		dsn = c.DSN()
 	}
-	pool, err := pg.Connect(ctx, dsn, cfg.Database.MaxConnections, logger)
+	pool, err := pg.Connect(ctx, dsn, cfg.PoolSize(), logger)
 	if err != nil {
 		d.Close(ctx)
 		return nil, fmt.Errorf("connect to database: %w", err)

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -256,8 +257,8 @@ func TestLoadErrors(t *testing.T) {
 		{"listenPortOutOfRange", layers{environ: []string{"OPENWATCH_SERVER_LISTEN=:70000"}}, `config: server.listen: ":70000" is not host:port with a port number`},
 		{"levelUnknown", layers{toml: "[logging]\nlevel = \"loud\"\n"}, `config: logging.level: "loud" is not one of debug, info, warn, error`},
 		{"formatUnknown", layers{flags: map[string]string{"logging.format": "xml"}}, `config: logging.format: "xml" is not one of json, text`},
-		{"maxConnectionsZero", layers{toml: "[database]\nmax_connections = 0\n"}, "config: database.max_connections: must be between 1 and 1000"},
-		{"maxConnectionsTooMany", layers{environ: []string{"OPENWATCH_DATABASE_MAX_CONNECTIONS=1001"}}, "config: database.max_connections: must be between 1 and 1000"},
+		{"maxConnectionsNegative", layers{toml: "[database]\nmax_connections = -1\n"}, "config: database.max_connections: must be 0 (sized from the CPUs) or between 1 and 1000"},
+		{"maxConnectionsTooMany", layers{environ: []string{"OPENWATCH_DATABASE_MAX_CONNECTIONS=1001"}}, "config: database.max_connections: must be 0 (sized from the CPUs) or between 1 and 1000"},
 		{"maxConnectionsNotInteger", layers{environ: []string{"OPENWATCH_DATABASE_MAX_CONNECTIONS=abc"}}, `config: database.max_connections: "abc" is not an integer (from OPENWATCH_DATABASE_MAX_CONNECTIONS in environment)`},
 		{"workerConcurrencyZero", layers{toml: "[worker]\nconcurrency = 0\n"}, "config: worker.concurrency: must be between 1 and 10000"},
 		{"workerRescueTooShort", layers{environ: []string{"OPENWATCH_WORKER_RESCUE_AFTER=500ms"}}, "config: worker.rescue_after: must be between 1s and 24h"},
@@ -475,4 +476,16 @@ func TestEnvAndFlagNamesDerivedFromTags(t *testing.T) {
 	require.Contains(t, flags, "server-data-dir")
 	require.Contains(t, flags, "auth-session-idle-timeout")
 	require.Len(t, fields(), strings.Count(strings.Join(envs, " "), "OPENWATCH_"))
+}
+
+func TestPoolSize(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	c := Default()
+	require.Zero(t, c.Database.MaxConnections, "sized from the CPUs unless set")
+	for procs, want := range map[int]int{1: 8, 2: 8, 3: 12, 4: 16, 5: 20, 64: 20} {
+		runtime.GOMAXPROCS(procs)
+		require.Equal(t, want, c.PoolSize(), "%d CPUs", procs)
+	}
+	c.Database.MaxConnections = 3
+	require.Equal(t, 3, c.PoolSize(), "a configured size wins")
 }

@@ -84,8 +84,8 @@ func (c Config) Validate() error {
 	if err := checkDSN(d.DSN); err != nil {
 		bad("database.dsn", "%v", err)
 	}
-	if d.MaxConnections < minMaxConnections || d.MaxConnections > maxMaxConnections {
-		bad("database.max_connections", "must be between %d and %d", minMaxConnections, maxMaxConnections)
+	if d.MaxConnections != 0 && (d.MaxConnections < minMaxConnections || d.MaxConnections > maxMaxConnections) {
+		bad("database.max_connections", "must be 0 (sized from the CPUs) or between %d and %d", minMaxConnections, maxMaxConnections)
 	}
 
 	l := c.Logging
