@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 
 	api "github.com/openwatch/openwatch/gen/api"
 	"github.com/openwatch/openwatch/internal/authz"
@@ -53,8 +54,12 @@ func encodeList(p ListPage) ([]byte, error) {
 // encodedPage is a GET /hosts answer already encoded as JSON.
 type encodedPage []byte
 
+// VisitListHostsResponse writes the page with its length, so the body goes out whole in
+// one write rather than chunked (a compressing writer drops the length).
 func (e encodedPage) VisitListHostsResponse(w http.ResponseWriter) error {
-	w.Header().Set("Content-Type", "application/json")
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(e)))
 	w.WriteHeader(http.StatusOK)
 	_, err := w.Write(e)
 	return err

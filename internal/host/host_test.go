@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -213,6 +214,12 @@ func TestListsAreGzippedWhenAsked(t *testing.T) {
 	var page api.HostListResponse
 	require.NoError(t, json.NewDecoder(zr).Decode(&page))
 	require.Len(t, page.Hosts, 20)
+	require.Empty(t, rec.Header().Get("Content-Length"), "no length of the uncompressed body on a compressed one")
+
+	// Uncompressed, the page says its length, so it is written whole, not chunked.
+	plain := env.Do(apitest.Request{Method: http.MethodGet, Path: "hosts", Token: admin.AccessToken})
+	require.Equal(t, http.StatusOK, plain.Status)
+	require.Equal(t, strconv.Itoa(len(plain.Body)), plain.Header.Get("Content-Length"))
 }
 
 // TestListCacheFollowsEveryWriter: a repeated request is served from the page cache, and a
