@@ -139,6 +139,48 @@ figure() {
   if grep -q 'Non-2xx' <<<"$out"; then echo "  $(grep 'Non-2xx' <<<"$out")"; fi
 }
 
+# create_floor DIR: the database's own ceiling for a create. pgbench (a C client on the
+# unix socket: no HTTP, TLS or Go) sends the statements of POST /hosts with an
+# Idempotency-Key in the same four round trips (BEGIN with the key's reservation; the
+# insert returning the host; the audit head's lock; the event, the stored response and
+# COMMIT), one connection, durability on. A create can be no faster than this.
+create_floor() {
+  local pgbench sock db user
+  pgbench=$(command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench 2>/dev/null | head -1) || true
+  if [ -z "$pgbench" ]; then echo "  (no pgbench: the database's floor for a create is not measured)"; return; fi
+  sock=$(grep -o '"msg":"database connected","host":"[^"]*"' "$1/serve.log" | head -1 | sed 's/.*"host":"//; s/"$//')
+  db=$(grep -o '"database":"[^"]*"' "$1/serve.log" | head -1 | cut -d'"' -f4)
+  user=$(grep -o '"msg":"database connected"[^}]*"user":"[^"]*"' "$1/serve.log" | head -1 | sed 's/.*"user":"//; s/"$//')
+  # pgbench reads ":name" as a variable: no literal below has a colon before a letter.
+  cat >"$1/floor.sql" <<'SQL'
+\set n random(1, 2000000000)
+\startpipeline
+BEGIN;
+INSERT INTO idempotency_keys (principal, key, request_hash, correlation_id, expires_at)
+  VALUES ('floor', 'floor-' || :n::text, '\x0011', 'floor', now() + interval '1 day')
+  ON CONFLICT (principal, key) DO UPDATE SET state = 'in_progress' WHERE idempotency_keys.expires_at <= now() RETURNING principal;
+\endpipeline
+WITH h AS (INSERT INTO hosts (id, hostname, ip_address, port, display_name, description, environment, tags, group_id, username, created_by)
+  VALUES (gen_random_uuid(), 'floor-' || :n::text || '.example.com', '127.251.1.1', 1, '', '', 'production', '{}', NULL, '', 'floor') RETURNING *)
+  SELECT h.*, (h.maintenance_mode OR (h.group_id IS NOT NULL AND COALESCE((SELECT g.maintenance_mode FROM host_groups g WHERE g.id = h.group_id), false)))::boolean FROM h;
+WITH head AS (SELECT seq, mac FROM audit_head FOR UPDATE) SELECT head.seq, head.mac, clock_timestamp() FROM head;
+\startpipeline
+WITH inserted AS (INSERT INTO audit_events (id, seq, occurred_at, recorded_at, correlation_id, action, severity, actor_type, actor_id, resource_type, resource_id, client_addr, detail, redactions, prev_mac, mac)
+  SELECT gen_random_uuid(), h.seq + 1, now(), now(), 'floor', 'host.created', 'info', 'user', 'floor', 'host', 'floor', '', '{"hostname": "floor"}', '{}', h.mac, h.mac FROM audit_head h RETURNING seq),
+  moved AS (UPDATE audit_head SET seq = inserted.seq FROM inserted RETURNING audit_head.seq)
+  SELECT audit_appended((SELECT count(*) FROM moved));
+UPDATE idempotency_keys SET state = 'done', status_code = 201, content_type = 'application/json', response_body = convert_to(repeat('x', 700), 'UTF8')
+  WHERE principal = 'floor' AND key = 'floor-' || :n::text;
+COMMIT;
+\endpipeline
+SQL
+  local out tps lat
+  out=$("$pgbench" -h "$sock" -U "$user" -n -M prepared -c 1 -T "${dur%s}" -f "$1/floor.sql" "$db" 2>&1) || { echo "  pgbench failed: $(tail -2 <<<"$out")"; return; }
+  tps=$(awk '/^tps/ {print $3}' <<<"$out")
+  lat=$(awk '/latency average/ {print $4 $5}' <<<"$out")
+  printf '| %-28s | %3s | %10.2f | %8s | %8s | %10s | %9s | %9s |\n' "  the database alone (pgbench)" 1 "$tps" "$lat" "" "" "" ""
+}
+
 one_run() {
   data=$(mktemp -d)
   chmod 0755 "$data" # the managed PostgreSQL runs as its own user and must reach it
@@ -203,6 +245,7 @@ LUA
   figure "GET /hosts (first page)" 32 -H "$auth" "$base/hosts"
   figure "GET /audit/events?limit=50" 32 -H "$auth" "$base/audit/events?limit=50"
   figure "POST /hosts (sequential)" 1 -t1 -s "$data/create.lua" "https://localhost:$port"
+  create_floor "$data"
   echo "start-up to healthy, managed database (cluster stopped): $managed_ms ms"
   echo "serve RSS after the load: $(awk '/VmRSS/ {printf "%.0f MB", $2/1024}' "/proc/$pid/status")"
   if [ -n "${BENCH_ONLY:-}" ] && ! grep -Eq "$BENCH_ONLY" <<<"sign-in"; then cleanup; return; fi

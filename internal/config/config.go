@@ -2,9 +2,9 @@ package config
 
 import (
 	"net"
-	"runtime"
 	"net/url"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 )
@@ -78,7 +78,7 @@ type ServerConfig struct {
 
 // DatabaseConfig configures the PostgreSQL connection.
 type DatabaseConfig struct {
-	DSN            string `toml:"dsn" secret:"true" help:"PostgreSQL connection string ({DSN}); empty runs a managed local cluster under <data_dir>/pg"`
+	DSN string `toml:"dsn" secret:"true" help:"PostgreSQL connection string ({DSN}); empty runs a managed local cluster under <data_dir>/pg"`
 	// MaxConnections 0 sizes the pool from the CPUs (MaxConnectionsFor).
 	MaxConnections int `toml:"max_connections" help:"largest {number} of pooled database connections (1 to 1000); 0 sizes the pool from the CPUs: four per CPU, from 8 to 20"`
 }
