@@ -69,6 +69,7 @@ func Serve(ctx context.Context, cfg config.Config, o ServeOptions) error {
 		return err
 	}
 	bg, stopBG := context.WithCancel(ctx)
+	tuneGC(bg, log)
 	waitBG := a.RunBackground(bg)
 	go a.reloadOnHangup(bg)
 	defer func() {
