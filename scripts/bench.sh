@@ -5,11 +5,13 @@
 # hosts on a closed port (SSH may reach nothing else). Beside it, in the same run, a bare
 # Go HTTPS server with the same certificate (scripts/benchceiling) is the ceiling.
 #
-# Each run prints one table: req/s, p50 and p99 at 32 connections (wrk over TLS) for
+# Each run prints one table: req/s, p50 and p99 at 32 connections (wrk over TLS), and the
+# ratio to the ceiling measured just before (printed beside it), for
 # GET /health, GET /auth/me, GET /hosts/{id}, GET /hosts (first page) and
-# GET /audit/events?limit=50, sequential POST /hosts (one connection, each with its own
-# Idempotency-Key: one commit per create), start-up to healthy on the managed database and on an external one, and 50
-# concurrent sign-ins with the server's peak RSS. Two runs by default.
+# GET /audit/events?limit=50; sequential POST /hosts (one connection, each with its own
+# Idempotency-Key: one commit per create) beside the database's own floor for the same
+# statements (pgbench); start-up to healthy on the managed database and on an external one;
+# 50 concurrent sign-ins with the server's peak RSS. Two runs by default.
 #
 #   make bench                      (builds first)
 #   scripts/bench.sh [runs, default 2] [duration per figure, default 5s] [hosts, default 10000]
@@ -122,6 +124,12 @@ figure() {
       -o "$profile_dir/run$run_no-$slug.pprof" &
     prof_pid=$!
   fi
+  # The machine's speed drifts (a shared virtual machine): each figure at 32 connections is
+  # compared with the ceiling measured just before it, and that ceiling is printed too.
+  local paired=""
+  if [ -n "$ceiling" ] && [ "$c" -gt 1 ]; then
+    paired=$(wrk -t2 -c"$c" -d"$dur" "$ceiling_url" | awk '/Requests\/sec/ {print $2}')
+  fi
   s0=$(cpu_ticks "$srv_pid"); d0=$(db_ticks)
   out=$(wrk -t2 -c"$c" -d"$dur" --latency "$@")
   s1=$(cpu_ticks "$srv_pid"); d1=$(db_ticks)
@@ -132,10 +140,14 @@ figure() {
     srv_us=$(( (s1 - s0) * tick_us / n )); db_us=$(( (d1 - d0) * tick_us / n ))
   fi
   [ -z "$ceiling" ] && ceiling=$rps
-  ratio=$(awk -v a="$rps" -v b="$ceiling" 'BEGIN { printf "%.0f%%", 100 * a / b }')
-  printf '| %-28s | %3s | %10s | %8s | %8s | %10s | %9s | %9s |\n' "$name" "$c" "$rps" \
+  ratio=""
+  if [ "$c" -gt 1 ]; then
+    ratio=$(awk -v a="$rps" -v b="${paired:-$ceiling}" 'BEGIN { printf "%.0f%%", 100 * a / b }')
+  fi
+  last_rps=$rps
+  printf '| %-28s | %3s | %10s | %8s | %8s | %10s | %10s | %9s | %9s |\n' "$name" "$c" "$rps" \
     "$(awk '$1=="50%" {print $2}' <<<"$out")" "$(awk '$1=="99%" {print $2}' <<<"$out")" "$ratio" \
-    "${srv_us:+$srv_us us}" "${db_us:+$db_us us}"
+    "${paired:-$([ -z "$srv_us" ] && [ "$c" -gt 1 ] && echo "$rps")}" "${srv_us:+$srv_us us}" "${db_us:+$db_us us}"
   if grep -q 'Non-2xx' <<<"$out"; then echo "  $(grep 'Non-2xx' <<<"$out")"; fi
 }
 
@@ -178,7 +190,9 @@ SQL
   out=$("$pgbench" -h "$sock" -U "$user" -n -M prepared -c 1 -T "${dur%s}" -f "$1/floor.sql" "$db" 2>&1) || { echo "  pgbench failed: $(tail -2 <<<"$out")"; return; }
   tps=$(awk '/^tps/ {print $3}' <<<"$out")
   lat=$(awk '/latency average/ {print $4 $5}' <<<"$out")
-  printf '| %-28s | %3s | %10.2f | %8s | %8s | %10s | %9s | %9s |\n' "  the database alone (pgbench)" 1 "$tps" "$lat" "" "" "" ""
+  # Its "of ceiling" is the create's rate over this floor's.
+  printf '| %-28s | %3s | %10.2f | %8s | %8s | %10s | %10s | %9s | %9s |\n' "  the database alone (pgbench)" 1 "$tps" "$lat" "" \
+    "$(awk -v a="$last_rps" -v b="$tps" 'BEGIN { printf "%.0f%%", 100 * a / b }')" "" "" ""
 }
 
 one_run() {
@@ -236,9 +250,10 @@ LUA
   lock=$(ls "$sockdir"/.s.PGSQL.*.lock 2>/dev/null | head -1) || true
   db_pid=""
   [ -n "$lock" ] && db_pid=$(head -1 "$lock")
-  printf '| %-28s | %3s | %10s | %8s | %8s | %10s | %9s | %9s |\n' figure c 'req/s' p50 p99 'of ceiling' 'server' 'database'
-  printf '|%s|%s|%s|%s|%s|%s|%s|%s|\n' ------------------------------ ----- ------------ ---------- ---------- ------------ ----------- -----------
-  figure "ceiling (bare Go TLS hello)" 32 "https://localhost:$cport/"
+  printf '| %-28s | %3s | %10s | %8s | %8s | %10s | %10s | %9s | %9s |\n' figure c 'req/s' p50 p99 'of ceiling' 'ceiling' 'server' 'database'
+  printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' ------------------------------ ----- ------------ ---------- ---------- ------------ ------------ ----------- -----------
+  ceiling_url="https://localhost:$cport/"
+  figure "ceiling (bare Go TLS hello)" 32 "$ceiling_url"
   figure "GET /health" 32 "$base/health"
   figure "GET /auth/me" 32 -H "$auth" "$base/auth/me"
   figure "GET /hosts/{id}" 32 -H "$auth" "$base/hosts/$host"
