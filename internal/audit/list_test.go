@@ -1,7 +1,6 @@
 package audit_test
 
 import (
-	"context"
 	"encoding/base64"
 	"fmt"
 	"go/ast"
@@ -9,7 +8,6 @@ import (
 	"go/token"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +20,7 @@ import (
 	"github.com/openwatch/openwatch/internal/audit"
 	"github.com/openwatch/openwatch/internal/cursor"
 	"github.com/openwatch/openwatch/internal/pg"
+	"github.com/openwatch/openwatch/internal/pg/pgtest"
 )
 
 var t0 = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
@@ -287,40 +286,13 @@ func generatedQuery(t *testing.T, name string) string {
 	return text
 }
 
-// statements counts what a pool sends: each statement outside a pipeline, each pipeline.
-type statements struct {
-	mu   sync.Mutex
-	sent []string
-}
-
-func (s *statements) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	s.mu.Lock()
-	s.sent = append(s.sent, d.SQL)
-	s.mu.Unlock()
-	return ctx
-}
-func (*statements) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-func (s *statements) TraceBatchStart(ctx context.Context, c *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
-	return s.TraceQueryStart(ctx, c, pgx.TraceQueryStartData{SQL: "pipeline"})
-}
-func (*statements) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-func (*statements) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
-
-func (s *statements) take() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := s.sent
-	s.sent = nil
-	return out
-}
-
 // TestUnfilteredListIsOneStatement: a page of the whole trail is one statement on a cached
 // plan, without a transaction; a filtered page plans for its filters in a transaction.
 func TestUnfilteredListIsOneStatement(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	b.appendN(t, 5)
-	sent := &statements{}
+	sent := pgtest.NewQueryLog()
 	cfg, err := pgxpool.ParseConfig(b.pool.Config().ConnString())
 	require.NoError(t, err)
 	cfg.ConnConfig.Tracer = sent
@@ -332,7 +304,7 @@ func TestUnfilteredListIsOneStatement(t *testing.T) {
 	page, err := w.List(b.ctx, audit.Filter{}, cursor.First(w.Cursors(), 2))
 	require.NoError(t, err)
 	require.Len(t, page.Items, 2)
-	first := sent.take()
+	first := sent.Take("")
 	require.Len(t, first, 1, "%q", first)
 	require.Contains(t, first[0], "AuditEventListAll")
 
@@ -342,10 +314,10 @@ func TestUnfilteredListIsOneStatement(t *testing.T) {
 	page2, err := w.List(b.ctx, audit.Filter{}, next)
 	require.NoError(t, err)
 	require.Equal(t, page.Items[1].Seq-1, page2.Items[0].Seq, "the next page follows on")
-	require.Len(t, sent.take(), 1)
+	require.Len(t, sent.Take(""), 1)
 
 	_, err = w.List(b.ctx, audit.Filter{Action: string(audit.ActionUserCreated)}, cursor.First(w.Cursors(), 2))
 	require.NoError(t, err)
-	filtered := sent.take()
+	filtered := sent.Take("")
 	require.Greater(t, len(filtered), 1, "%q", filtered)
 }

@@ -6,13 +6,10 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	api "github.com/openwatch/openwatch/gen/api"
@@ -21,7 +18,6 @@ import (
 	"github.com/openwatch/openwatch/internal/auth"
 	"github.com/openwatch/openwatch/internal/authz"
 	"github.com/openwatch/openwatch/internal/pg/pgtest"
-	"github.com/openwatch/openwatch/internal/reqinfo"
 )
 
 // eventually retries check until it passes or a few seconds go by; notifications arrive
@@ -155,13 +151,8 @@ func TestChangePassword(t *testing.T) {
 
 func TestLoginRateLimitPerAddress(t *testing.T) {
 	t.Parallel()
-	queries := &queryLog{sql: map[string][]string{}}
-	cfg, err := pgxpool.ParseConfig(pgtest.NewDSN(t))
-	require.NoError(t, err)
-	cfg.ConnConfig.Tracer = queries
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
+	queries := pgtest.NewQueryLog()
+	pool := pgtest.NewTracedPool(t, queries, 4)
 	env := apitest.New(t, func(d *app.Deps) {
 		d.Pool = pool
 		d.TuneAuth = func(c *auth.Config) { c.LoginRate, c.LoginBurst = 0.001, 3 }
@@ -185,9 +176,9 @@ func TestLoginRateLimitPerAddress(t *testing.T) {
 	// The refusals are answered without waiting for the database: no query, not even the
 	// audit event, runs before the 429 (the event is recorded after, coalesced).
 	for _, id := range []string{"refused-1", "refused-2", "refused-3"} {
-		require.Empty(t, queries.of(id), "%s ran %q", id, queries.of(id))
+		require.Empty(t, queries.Of(id), "%s ran %q", id, queries.Of(id))
 	}
-	require.NotEmpty(t, queries.of("failed-0"), "the tracer sees the requests' queries")
+	require.NotEmpty(t, queries.Of("failed-0"), "the tracer sees the requests' queries")
 
 	// Repeats are counted in one event (two if a background flush fell between them).
 	require.NoError(t, env.App.Auth.FlushRefusals(context.Background()))
@@ -202,29 +193,6 @@ func TestLoginRateLimitPerAddress(t *testing.T) {
 	verified, err := env.App.Audit.Verify(context.Background())
 	require.NoError(t, err)
 	require.True(t, verified.OK, "the chain holds: %+v", verified)
-}
-
-// queryLog records the SQL each request sends, by correlation id.
-type queryLog struct {
-	mu  sync.Mutex
-	sql map[string][]string
-}
-
-func (l *queryLog) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
-	if id := reqinfo.CorrelationID(ctx); id != "" {
-		l.mu.Lock()
-		l.sql[id] = append(l.sql[id], data.SQL)
-		l.mu.Unlock()
-	}
-	return ctx
-}
-
-func (*queryLog) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
-func (l *queryLog) of(id string) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.sql[id]
 }
 
 func TestDefaultHashConcurrencyLeavesACPU(t *testing.T) {

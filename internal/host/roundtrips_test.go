@@ -4,66 +4,22 @@ import (
 	"context"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	api "github.com/openwatch/openwatch/gen/api"
 	"github.com/openwatch/openwatch/internal/apitest"
 	"github.com/openwatch/openwatch/internal/app"
 	"github.com/openwatch/openwatch/internal/pg/pgtest"
-	"github.com/openwatch/openwatch/internal/reqinfo"
 )
-
-// queryLog records the SQL each request sends, by correlation id.
-type queryLog struct {
-	mu  sync.Mutex
-	sql map[string][]string
-}
-
-func (l *queryLog) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
-	if id := reqinfo.CorrelationID(ctx); id != "" {
-		l.mu.Lock()
-		l.sql[id] = append(l.sql[id], data.SQL)
-		l.mu.Unlock()
-	}
-	return ctx
-}
-
-func (*queryLog) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
-// A batch (pipeline) is one round trip: it is logged as its statements joined by " | ".
-func (l *queryLog) TraceBatchStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceBatchStartData) context.Context {
-	var sqls []string
-	for _, q := range data.Batch.QueuedQueries {
-		sqls = append(sqls, q.SQL)
-	}
-	return l.TraceQueryStart(ctx, nil, pgx.TraceQueryStartData{SQL: strings.Join(sqls, " | ")})
-}
-
-func (*queryLog) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-func (*queryLog) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
-
-func (l *queryLog) of(id string) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.sql[id]
-}
 
 // TestHostDetailIsOneQuery: GET /hosts/{id} reads the host and its liveness in one round
 // trip to the database, probed or not.
 func TestHostDetailIsOneQuery(t *testing.T) {
 	t.Parallel()
-	log := &queryLog{sql: map[string][]string{}}
-	cfg, err := pgxpool.ParseConfig(pgtest.NewDSN(t))
-	require.NoError(t, err)
-	cfg.ConnConfig.Tracer = log
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
+	log := pgtest.NewQueryLog()
+	pool := pgtest.NewTracedPool(t, log, 4)
 	env := apitest.New(t, func(d *app.Deps) { d.Pool = pool })
 	admin := env.Admin()
 
@@ -81,14 +37,14 @@ func TestHostDetailIsOneQuery(t *testing.T) {
 	}
 	get("warm-up") // the caller's session is loaded once, then cached
 	require.Nil(t, get("never-probed").Liveness)
-	require.Len(t, log.of("never-probed"), 1, "%q", log.of("never-probed"))
+	require.Len(t, log.Of("never-probed"), 1, "%q", log.Of("never-probed"))
 
-	_, err = pool.Exec(context.Background(), `UPDATE host_liveness SET monitoring_state = 'online',
+	_, err := pool.Exec(context.Background(), `UPDATE host_liveness SET monitoring_state = 'online',
 		reachability_status = 'reachable', last_probe_at = now() WHERE host_id = $1`, h.Id)
 	require.NoError(t, err)
 	d := get("probed")
 	require.Equal(t, api.MonitoringStateOnline, *d.Liveness.MonitoringState)
-	require.Len(t, log.of("probed"), 1, "%q", log.of("probed"))
+	require.Len(t, log.Of("probed"), 1, "%q", log.Of("probed"))
 }
 
 // TestHostCreateCommitsOnce: POST /hosts with an Idempotency-Key commits once, in four round
@@ -96,13 +52,8 @@ func TestHostDetailIsOneQuery(t *testing.T) {
 // head's lock, then the audit event, the stored response and COMMIT together.
 func TestHostCreateCommitsOnce(t *testing.T) {
 	t.Parallel()
-	log := &queryLog{sql: map[string][]string{}}
-	cfg, err := pgxpool.ParseConfig(pgtest.NewDSN(t))
-	require.NoError(t, err)
-	cfg.ConnConfig.Tracer = log
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
+	log := pgtest.NewQueryLog()
+	pool := pgtest.NewTracedPool(t, log, 4)
 	env := apitest.New(t, func(d *app.Deps) { d.Pool = pool })
 	admin := env.Admin()
 	create := func(correlation, key string, body map[string]any) *apitest.Response {
@@ -113,12 +64,12 @@ func TestHostCreateCommitsOnce(t *testing.T) {
 
 	res := create("first", "key-1", seedHost)
 	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
-	sent := log.of("first")
+	sent := log.Of("first")
 	require.Len(t, sent, 4, "%q", sent)
-	require.True(t, strings.HasPrefix(sent[0], "BEGIN | -- name: IdempotencyReserve"), "%q", sent[0])
+	require.True(t, strings.HasPrefix(sent[0], "[BEGIN | -- name: IdempotencyReserve"), "%q", sent[0])
 	require.Contains(t, sent[1], "-- name: HostInsert")
 	require.Contains(t, sent[2], "-- name: AuditHeadLock")
-	require.Regexp(t, `^-- name: AuditEventAppend .* \| -- name: IdempotencyComplete .* \| COMMIT$`, strings.ReplaceAll(sent[3], "\n", " "))
+	require.Regexp(t, `^\[-- name: AuditEventAppend .* \| -- name: IdempotencyComplete .* \| COMMIT\]$`, strings.ReplaceAll(sent[3], "\n", " "))
 	commits := 0
 	for _, s := range sent {
 		commits += strings.Count(s, "COMMIT")

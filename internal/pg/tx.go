@@ -172,24 +172,33 @@ func (t *lazyTx) sendQueued(ctx context.Context) error {
 	if len(t.atCommit) == 0 {
 		return nil
 	}
-	b := &pgx.Batch{QueuedQueries: t.atCommit}
+	queued := t.atCommit
 	t.atCommit = nil
+	_, err := t.send(ctx, queued)
+	return err
+}
+
+// send sends queued in one pipeline (BEGIN first when nothing was sent yet), reads every
+// result and returns the last one's command tag. The first error stops the pipeline.
+func (t *lazyTx) send(ctx context.Context, queued []*pgx.QueuedQuery) (pgconn.CommandTag, error) {
+	b := &pgx.Batch{QueuedQueries: queued}
 	var br pgx.BatchResults
 	if t.begun {
 		br = t.conn.SendBatch(ctx, b)
 	} else {
 		br = t.withBegin(ctx, b)
 	}
+	var tag pgconn.CommandTag
 	var err error
-	for range b.QueuedQueries {
-		if _, err = br.Exec(); err != nil {
+	for range queued {
+		if tag, err = br.Exec(); err != nil {
 			break
 		}
 	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
-	return err
+	return tag, err
 }
 
 // SendQueued sends the statements queued on tx with AtCommit now, in one round trip, for a
@@ -224,27 +233,7 @@ func (t *lazyTx) Commit(ctx context.Context) error {
 	if !t.begun && len(t.atCommit) == 0 {
 		return nil // nothing was sent: there is nothing to commit
 	}
-	b := &pgx.Batch{QueuedQueries: t.atCommit}
-	b.Queue("COMMIT")
-	var br pgx.BatchResults
-	if t.begun {
-		br = t.conn.SendBatch(ctx, b)
-	} else {
-		br = t.withBegin(ctx, b)
-	}
-	var err error
-	for range t.atCommit {
-		if _, err = br.Exec(); err != nil {
-			break
-		}
-	}
-	var tag pgconn.CommandTag
-	if err == nil {
-		tag, err = br.Exec()
-	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
+	tag, err := t.send(ctx, append(t.atCommit, &pgx.QueuedQuery{SQL: "COMMIT"}))
 	if err != nil {
 		if t.conn.Conn().PgConn().TxStatus() != 'I' {
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)

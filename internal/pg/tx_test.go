@@ -3,8 +3,6 @@ package pg_test
 import (
 	"context"
 	"errors"
-	"strings"
-	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -17,56 +15,13 @@ import (
 	"github.com/openwatch/openwatch/internal/pg/pgtest"
 )
 
-// roundTrips counts what a pool sends: each query outside a batch and each batch is one
-// round trip to the server.
-type roundTrips struct {
-	mu   sync.Mutex
-	sent []string
-}
-
-func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	r.add(d.SQL)
-	return ctx
-}
-func (*roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
-	var sqls []string
-	for _, q := range d.Batch.QueuedQueries {
-		sqls = append(sqls, q.SQL)
-	}
-	r.add("[" + strings.Join(sqls, " | ") + "]")
-	return ctx
-}
-func (*roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-func (*roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
-
-func (r *roundTrips) add(s string) {
-	r.mu.Lock()
-	r.sent = append(r.sent, s)
-	r.mu.Unlock()
-}
-
-func (r *roundTrips) take() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	s := r.sent
-	r.sent = nil
-	return s
-}
-
-func tracedPool(t *testing.T) (*pgxpool.Pool, *roundTrips) {
+func tracedPool(t *testing.T) (*pgxpool.Pool, *pgtest.QueryLog) {
 	t.Helper()
-	rt := &roundTrips{}
-	cfg, err := pgxpool.ParseConfig(pgtest.NewDSN(t))
+	rt := pgtest.NewQueryLog()
+	pool := pgtest.NewTracedPool(t, rt, 2)
+	_, err := pool.Exec(context.Background(), `CREATE TABLE t (id int PRIMARY KEY, v text NOT NULL DEFAULT '')`)
 	require.NoError(t, err)
-	cfg.ConnConfig.Tracer = rt
-	cfg.MaxConns = 2
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
-	_, err = pool.Exec(context.Background(), `CREATE TABLE t (id int PRIMARY KEY, v text NOT NULL DEFAULT '')`)
-	require.NoError(t, err)
-	rt.take()
+	rt.Take("")
 	return pool, rt
 }
 
@@ -99,18 +54,18 @@ func TestWithTxRoundTrips(t *testing.T) {
 		"[BEGIN | INSERT INTO t (id) VALUES ($1)]",
 		"SELECT count(*) FROM t WHERE id > $1",
 		"[INSERT INTO t (id, v) VALUES ($1, $2) | COMMIT]",
-	}, rt.take())
+	}, rt.Take(""))
 	require.Equal(t, 2, count(t, pool))
-	rt.take()
+	rt.Take("")
 
 	require.NoError(t, pg.WithTx(ctx, pool, func(pgx.Tx) error { return nil }))
-	require.Empty(t, rt.take(), "a transaction that sends nothing costs nothing")
+	require.Empty(t, rt.Take(""), "a transaction that sends nothing costs nothing")
 
 	require.NoError(t, pg.WithTx(ctx, pool, func(tx pgx.Tx) error {
 		_, err := pg.AtCommit(tx).Exec(ctx, `INSERT INTO t (id) VALUES ($1)`, 3)
 		return err
 	}))
-	require.Equal(t, []string{"[BEGIN | INSERT INTO t (id) VALUES ($1) | COMMIT]"}, rt.take(), "one round trip")
+	require.Equal(t, []string{"[BEGIN | INSERT INTO t (id) VALUES ($1) | COMMIT]"}, rt.Take(""), "one round trip")
 	require.Equal(t, 3, count(t, pool))
 }
 
@@ -304,6 +259,6 @@ func TestSendQueued(t *testing.T) {
 		"SAVEPOINT sp_1",
 		"ROLLBACK TO SAVEPOINT sp_1",
 		"[COMMIT]",
-	}, rt.take())
+	}, rt.Take(""))
 	require.Equal(t, 2, count(t, pool), "the savepoint's rollback kept the insert queued before it")
 }

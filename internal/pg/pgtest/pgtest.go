@@ -49,13 +49,22 @@ var (
 // NewPool returns a pool on a fresh, migrated database that is dropped when t ends.
 func NewPool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
-	dsn := NewDSN(t)
-	cfg, err := pgxpool.ParseConfig(dsn)
+	return openPool(t, poolMaxConns, nil)
+}
+
+// openPool opens a pool of at most maxConns connections on a fresh, migrated database,
+// tracing its statements with tracer when it is not nil.
+func openPool(t testing.TB, maxConns int32, tracer pgx.QueryTracer) *pgxpool.Pool {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(NewDSN(t))
 	if err != nil {
 		t.Fatalf("pgtest: parse test database dsn: %v", err)
 	}
-	cfg.MaxConns = poolMaxConns
+	cfg.MaxConns = maxConns
 	cfg.AfterConnect = pg.AfterConnect
+	if tracer != nil {
+		cfg.ConnConfig.Tracer = tracer
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
