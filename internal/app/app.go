@@ -301,20 +301,27 @@ func (a *App) RunBackground(ctx context.Context) (wait func()) {
 	wg.Go(func() { a.Auth.RunRefusals(ctx) })
 	a.runJobs(ctx, &wg)
 	wg.Go(func() {
-		t := time.NewTicker(10 * time.Minute)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if n, err := a.Idem.Sweep(ctx); err != nil {
-					a.Logger.WarnContext(ctx, "idempotency sweep failed", slog.Any("error", err))
-				} else if n > 0 {
-					a.Logger.InfoContext(ctx, "idempotency sweep", slog.Int64("expired", n))
-				}
+		every(ctx, 10*time.Minute, func() {
+			if n, err := a.Idem.Sweep(ctx); err != nil {
+				a.Logger.WarnContext(ctx, "idempotency sweep failed", slog.Any("error", err))
+			} else if n > 0 {
+				a.Logger.InfoContext(ctx, "idempotency sweep", slog.Int64("expired", n))
 			}
-		}
+		})
 	})
 	return wg.Wait
+}
+
+// every calls fn every interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, fn func()) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fn()
+		}
+	}
 }

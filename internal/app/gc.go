@@ -43,17 +43,6 @@ func tuneGC(ctx context.Context, log *slog.Logger) bool {
 	apply()
 	debug.SetGCPercent(gcPercent)
 	log.Debug("garbage collector tuned", slog.Int("gogc", gcPercent), slog.Int64("memory_limit_floor", gcFloor))
-	go func() {
-		t := time.NewTicker(gcEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				apply()
-			}
-		}
-	}()
+	go every(ctx, gcEvery, apply)
 	return true
 }
