@@ -139,7 +139,7 @@ figure() {
   if [ -n "$ceiling" ] && [ "${n:-0}" -gt 0 ]; then
     srv_us=$(( (s1 - s0) * tick_us / n )); db_us=$(( (d1 - d0) * tick_us / n ))
   fi
-  [ -z "$ceiling" ] && ceiling=$rps
+  if [ -z "$ceiling" ]; then ceiling=$rps; paired=$rps; fi
   ratio=""
   if [ "$c" -gt 1 ]; then
     ratio=$(awk -v a="$rps" -v b="${paired:-$ceiling}" 'BEGIN { printf "%.0f%%", 100 * a / b }')
@@ -147,7 +147,7 @@ figure() {
   last_rps=$rps
   printf '| %-28s | %3s | %10s | %8s | %8s | %10s | %10s | %9s | %9s |\n' "$name" "$c" "$rps" \
     "$(awk '$1=="50%" {print $2}' <<<"$out")" "$(awk '$1=="99%" {print $2}' <<<"$out")" "$ratio" \
-    "${paired:-$([ -z "$srv_us" ] && [ "$c" -gt 1 ] && echo "$rps")}" "${srv_us:+$srv_us us}" "${db_us:+$db_us us}"
+    "$paired" "${srv_us:+$srv_us us}" "${db_us:+$db_us us}"
   if grep -q 'Non-2xx' <<<"$out"; then echo "  $(grep 'Non-2xx' <<<"$out")"; fi
 }
 
