@@ -118,17 +118,18 @@ figure() {
   local name=$1 c=$2; shift 2
   if [ -n "${BENCH_ONLY:-}" ] && [ -n "$ceiling" ] && ! grep -Eq "$BENCH_ONLY" <<<"$name"; then return; fi
   local out rps ratio prof_pid="" s0 d0 s1 d1 n srv_us="" db_us=""
-  if [ -n "$prof_addr" ] && [ -n "$ceiling" ]; then
-    local slug; slug=$(tr -c 'a-zA-Z0-9\n' '-' <<<"$name" | tr -s '-' | sed 's/^-//; s/-$//')
-    curl -s "http://$prof_addr/debug/pprof/profile?seconds=$(( ${dur%s} - 1 ))" \
-      -o "$profile_dir/run$run_no-$slug.pprof" &
-    prof_pid=$!
-  fi
   # The machine's speed drifts (a shared virtual machine): each figure at 32 connections is
   # compared with the ceiling measured just before it, and that ceiling is printed too.
   local paired=""
   if [ -n "$ceiling" ] && [ "$c" -gt 1 ]; then
     paired=$(wrk -t2 -c"$c" -d"$dur" "$ceiling_url" | awk '/Requests\/sec/ {print $2}')
+  fi
+  # The profile covers the figure's own load, not the paired ceiling's.
+  if [ -n "$prof_addr" ] && [ -n "$ceiling" ]; then
+    local slug; slug=$(tr -c 'a-zA-Z0-9\n' '-' <<<"$name" | tr -s '-' | sed 's/^-//; s/-$//')
+    curl -s "http://$prof_addr/debug/pprof/profile?seconds=$(( ${dur%s} - 1 ))" \
+      -o "$profile_dir/run$run_no-$slug.pprof" &
+    prof_pid=$!
   fi
   s0=$(cpu_ticks "$srv_pid"); d0=$(db_ticks)
   out=$(wrk -t2 -c"$c" -d"$dur" --latency "$@")

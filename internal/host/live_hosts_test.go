@@ -40,7 +40,7 @@ func TestLiveHostsHasEveryHostColumn(t *testing.T) {
 	require.NotEqual(t, want(), columns(ctx, t, pool, "live_hosts"))
 }
 
-// TestHostDetailPlanReadsNoGroupTable guards the plan of a host detail (HostDetailGet): the
+// TestHostDetailPlanReadsNoGroupTable guards the plan of a host detail (HostDetailList): the
 // group of a host is looked up by its key, never by hashing host_groups whole, and a host
 // without a group does not touch host_groups at all (00019_live_hosts_group_lookup.sql).
 func TestHostDetailPlanReadsNoGroupTable(t *testing.T) {
@@ -60,7 +60,7 @@ func TestHostDetailPlanReadsNoGroupTable(t *testing.T) {
 		var id string
 		require.NoError(t, pool.QueryRow(ctx, `SELECT id::text FROM hosts WHERE (group_id IS NOT NULL) = $1 LIMIT 1`, grouped).Scan(&id))
 		rows, err := pool.Query(ctx, `EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
-			SELECT h.*, l.* FROM live_hosts h JOIN host_liveness l ON l.host_id = h.id WHERE h.id = '`+id+`'`)
+			SELECT h.*, l.* FROM live_hosts h JOIN host_liveness l ON l.host_id = h.id WHERE h.id = ANY (ARRAY['`+id+`']::uuid[])`)
 		require.NoError(t, err)
 		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
 		require.NoError(t, err)

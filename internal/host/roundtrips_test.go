@@ -2,10 +2,15 @@ package host_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	api "github.com/openwatch/openwatch/gen/api"
@@ -45,6 +50,70 @@ func TestHostDetailIsOneQuery(t *testing.T) {
 	d := get("probed")
 	require.Equal(t, api.MonitoringStateOnline, *d.Liveness.MonitoringState)
 	require.Len(t, log.Of("probed"), 1, "%q", log.Of("probed"))
+}
+
+// TestHostDetailsAskedTogetherShareAQuery: the details asked while a detail query runs are
+// read together by the next query, and each caller gets its own host (or a 404).
+func TestHostDetailsAskedTogetherShareAQuery(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	log := pgtest.NewQueryLog()
+	pool := pgtest.NewTracedPool(t, log, 4)
+	env := apitest.New(t, func(d *app.Deps) { d.Pool = pool })
+	admin := env.Admin()
+	var ids []string
+	for i := range 8 {
+		body := map[string]any{"hostname": fmt.Sprintf("together-%d.example.com", i), "ip_address": "127.0.0.1"}
+		res := env.Do(apitest.Request{Method: http.MethodPost, Path: "hosts", Token: admin.AccessToken, JSON: body})
+		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+		var h api.HostResponse
+		res.Decode(t, &h)
+		ids = append(ids, h.Id.String())
+	}
+	missing := uuid.NewString()
+	get := func(id string) *apitest.Response {
+		return env.Do(apitest.Request{Method: http.MethodGet, Path: "hosts/" + id, Token: admin.AccessToken})
+	}
+	require.Equal(t, http.StatusOK, get(ids[0]).Status) // the session is cached
+
+	// Hold the first detail query on a lock, so that the others queue behind it.
+	lock, err := pool.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = lock.Rollback(ctx) }()
+	_, err = lock.Exec(ctx, `LOCK TABLE host_liveness IN ACCESS EXCLUSIVE MODE`)
+	require.NoError(t, err)
+	before := log.Containing("-- name: HostDetailList")
+
+	asked := append(slices.Clone(ids), ids...)
+	asked = append(asked, missing)
+	answers := make([]*apitest.Response, len(asked))
+	var wg sync.WaitGroup
+	wg.Go(func() { answers[0] = get(asked[0]) })
+	require.Eventually(t, func() bool {
+		var waiting int
+		require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE wait_event_type = 'Lock' AND query LIKE '%HostDetailList%'`).Scan(&waiting))
+		return waiting == 1
+	}, 10*time.Second, 5*time.Millisecond)
+	for i := 1; i < len(asked); i++ {
+		wg.Go(func() { answers[i] = get(asked[i]) })
+	}
+	time.Sleep(300 * time.Millisecond) // let them reach the queue
+	require.NoError(t, lock.Rollback(ctx))
+	wg.Wait()
+
+	for i, res := range answers {
+		if asked[i] == missing {
+			require.Equal(t, http.StatusNotFound, res.Status, "%s", res.Body)
+			continue
+		}
+		require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+		var d api.HostDetailResponse
+		res.Decode(t, &d)
+		require.Equal(t, asked[i], d.Host.Id.String())
+	}
+	queries := log.Containing("-- name: HostDetailList") - before
+	require.Less(t, queries, 5, "%d details asked together took %d queries", len(asked), queries)
 }
 
 // TestHostCreateCommitsOnce: POST /hosts with an Idempotency-Key commits once, in four round

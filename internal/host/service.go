@@ -28,11 +28,27 @@ type Service struct {
 	q     *dbq.Queries
 	audit *audit.Writer
 	pages *pageCache
+	// details reads host details, several in one query when many are asked at once.
+	details *pg.Loader[uuid.UUID, dbq.HostDetailListRow]
 }
+
+// Host details are read one query at a time, each for up to detailBatch hosts: under load
+// the details asked while a query runs are read by the next, so a busy server sends the
+// database a few queries of many rows rather than one query per request. Measured with
+// make bench (32 connections, 2 cores, database on the same machine), one query at a time
+// served 21k details a second, two at a time 17k, four 11k; the database's time per detail
+// fell from 62 to 9 µs: every query costs a round trip, a wake-up of its backend and an
+// executor start, while one more row of a query costs little.
+const (
+	detailLanes = 1
+	detailBatch = 64
+)
 
 // NewService returns the host service.
 func NewService(pool *pgxpool.Pool, aw *audit.Writer) *Service {
-	return &Service{pool: pool, q: dbq.New(pg.ScanOnce(pool)), audit: aw, pages: newPageCache()}
+	s := &Service{pool: pool, q: dbq.New(pg.ScanOnce(pool)), audit: aw, pages: newPageCache()}
+	s.details = pg.NewLoader(detailLanes, detailBatch, s.readDetails)
+	return s
 }
 
 // Subscriber is what the notification listener feeds (channel InventoryChannel).
@@ -255,16 +271,29 @@ func (s *Service) LivenessSummaries(ctx context.Context, ids []uuid.UUID) (map[u
 // Detail returns a live host and its liveness (nil while no probe has reached it), in one
 // query. Guarded by host:read. Errors: resource.not_found.
 func (s *Service) Detail(ctx context.Context, id uuid.UUID) (Host, *dbq.HostLiveness, error) {
-	row, err := s.q.HostDetailGet(ctx, id)
-	if err == nil {
-		return row.LiveHost, probed(row.HostLiveness), nil
+	row, found, err := s.details.Load(ctx, id)
+	if err != nil {
+		return Host{}, nil, pg.Translate(err)
 	}
-	if err := pg.IgnoreNotFound(err); err != nil {
-		return Host{}, nil, err
+	if found {
+		return row.LiveHost, probed(row.HostLiveness), nil
 	}
 	// No row: the host does not exist, or (never expected) has no liveness row yet.
 	h, err := s.Get(ctx, id)
 	return h, nil, err
+}
+
+// readDetails reads the details of ids in one query, for s.details.
+func (s *Service) readDetails(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]dbq.HostDetailListRow, error) {
+	rows, err := s.q.HostDetailList(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[uuid.UUID]dbq.HostDetailListRow, len(rows))
+	for _, r := range rows {
+		byID[r.LiveHost.ID] = r
+	}
+	return byID, nil
 }
 
 // probed returns l, or nil when the row only exists because its host does: nothing is

@@ -17,3 +17,10 @@ func ScanPlansOf(c *pgconn.PgConn, sql string) any {
 	}
 	return nil
 }
+
+// LoaderWaiting returns how many lookups wait in l.
+func LoaderWaiting[K comparable, V any](l *Loader[K, V]) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.waiting)
+}

@@ -62,6 +62,21 @@ func (l *QueryLog) Of(correlationID string) []string {
 	return append([]string(nil), l.sent[correlationID]...)
 }
 
+// Containing counts the round trips, under every correlation id, whose SQL contains s.
+func (l *QueryLog) Containing(s string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, sent := range l.sent {
+		for _, sql := range sent {
+			if strings.Contains(sql, s) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 // Take returns the round trips made under a correlation id and forgets them.
 func (l *QueryLog) Take(correlationID string) []string {
 	l.mu.Lock()
