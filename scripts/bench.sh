@@ -154,8 +154,8 @@ figure() {
 
 # create_floor DIR: the database's own ceiling for a create. pgbench (a C client on the
 # unix socket: no HTTP, TLS or Go) sends the statements of POST /hosts with an
-# Idempotency-Key in the same four round trips (BEGIN with the key's reservation; the
-# insert returning the host; the audit head's lock; the event, the stored response and
+# Idempotency-Key in the same two round trips (BEGIN, the key's reservation, the insert
+# returning the host and the audit head's lock; then the event, the stored response and
 # COMMIT), one connection, durability on. A create can be no faster than this.
 create_floor() {
   local pgbench sock db user
@@ -172,11 +172,11 @@ BEGIN;
 INSERT INTO idempotency_keys (principal, key, request_hash, correlation_id, expires_at)
   VALUES ('floor', 'floor-' || :n::text, '\x0011', 'floor', now() + interval '1 day')
   ON CONFLICT (principal, key) DO UPDATE SET state = 'in_progress' WHERE idempotency_keys.expires_at <= now() RETURNING principal;
-\endpipeline
 WITH h AS (INSERT INTO hosts (id, hostname, ip_address, port, display_name, description, environment, tags, group_id, username, created_by)
   VALUES (gen_random_uuid(), 'floor-' || :n::text || '.example.com', '127.251.1.1', 1, '', '', 'production', '{}', NULL, '', 'floor') RETURNING *)
   SELECT h.*, (h.maintenance_mode OR (h.group_id IS NOT NULL AND COALESCE((SELECT g.maintenance_mode FROM host_groups g WHERE g.id = h.group_id), false)))::boolean FROM h;
 WITH head AS (SELECT seq, mac FROM audit_head FOR UPDATE) SELECT head.seq, head.mac, clock_timestamp() FROM head;
+\endpipeline
 \startpipeline
 WITH inserted AS (INSERT INTO audit_events (id, seq, occurred_at, recorded_at, correlation_id, action, severity, actor_type, actor_id, resource_type, resource_id, client_addr, detail, redactions, prev_mac, mac)
   SELECT gen_random_uuid(), h.seq + 1, now(), now(), 'floor', 'host.created', 'info', 'user', 'floor', 'host', 'floor', '', '{"hostname": "floor"}', '{}', h.mac, h.mac FROM audit_head h RETURNING seq),

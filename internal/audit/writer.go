@@ -94,17 +94,58 @@ func NewWriter(pool *pgxpool.Pool, key []byte, now func() time.Time) *Writer {
 // default). Errors: ErrUnknownAction or a bad actor type (programming errors), detail that
 // cannot be encoded as JSON, and database errors (translated by pg.Translate).
 func (w *Writer) Append(ctx context.Context, tx pgx.Tx, e Event) error {
+	return w.AppendLocked(ctx, tx, nil, e)
+}
+
+// HeadLock is the chain head, locked in the round trip of a write (LockBehind).
+type HeadLock struct {
+	head dbq.AuditHeadLockRow
+	read bool
+}
+
+// LockBehind queues the chain head's lock behind tx's next statement, in its round trip
+// (pg.Behind), for the event AppendLocked appends after that statement: a write and its
+// event then cost the write's round trip and the commit's, and nothing more. Send the
+// write's last statement next, so the head stays the last lock tx takes, and append no
+// other event to tx before AppendLocked. It returns nil, queuing nothing, where it cannot
+// save the round trip: tx is not from pg.WithTx, or holds an event queued for its commit,
+// which the head does not count yet.
+func (w *Writer) LockBehind(tx pgx.Tx) *HeadLock {
+	if pg.QueuedAtCommit(tx) > 0 {
+		return nil
+	}
+	l := &HeadLock{}
+	lock := pg.Statement(func(db pg.DBTX) { _, _ = dbq.New(db).AuditHeadLock(context.Background()) })
+	lock.QueryRow(func(row pgx.Row) error {
+		if err := row.Scan(&l.head.Seq, &l.head.Mac, &l.head.Now); err != nil {
+			return fmt.Errorf("lock audit head: %w", err)
+		}
+		l.read = true
+		return nil
+	})
+	if !pg.Behind(tx, lock) {
+		return nil
+	}
+	return l
+}
+
+// AppendLocked is Append with the head that lock (from LockBehind on tx) locked; a nil
+// lock is Append.
+func (w *Writer) AppendLocked(ctx context.Context, tx pgx.Tx, lock *HeadLock, e Event) error {
 	row, detail, err := w.prepare(e)
 	if err != nil {
 		return err
 	}
-	// An event appended earlier in tx may still be queued for the commit: it goes first.
+	// An event appended earlier in tx may still be queued for the commit: it goes first
+	// (and a head lock still queued goes now).
 	if err := pg.SendQueued(ctx, tx); err != nil {
 		return fmt.Errorf("append audit event: %w", pg.Translate(err))
 	}
 	q := w.q.WithTx(tx)
-	head, err := q.AuditHeadLock(ctx)
-	if err != nil {
+	var head dbq.AuditHeadLockRow
+	if lock != nil && lock.read {
+		head, lock.read = lock.head, false // a lock serves one event
+	} else if head, err = q.AuditHeadLock(ctx); err != nil {
 		return fmt.Errorf("lock audit head: %w", pg.Translate(err))
 	}
 	row.Seq = head.Seq + 1

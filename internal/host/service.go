@@ -146,6 +146,7 @@ func (s *Service) CreateTx(ctx context.Context, tx pgx.Tx, actor *authz.Principa
 	if err := s.checkGroup(ctx, q, in.GroupID); err != nil {
 		return Host{}, err
 	}
+	head := s.audit.LockBehind(tx) // the event's head lock travels with the insert
 	row, err := q.HostInsert(ctx, dbq.HostInsertParams{
 		ID: id, Hostname: in.Hostname, IpAddress: ip, Port: int32(in.Port), DisplayName: in.DisplayName,
 		Description: in.Description, Environment: in.Environment, Tags: in.Tags, GroupID: in.GroupID,
@@ -155,7 +156,7 @@ func (s *Service) CreateTx(ctx context.Context, tx pgx.Tx, actor *authz.Principa
 		return Host{}, duplicate(err, in.Hostname, in.Environment)
 	}
 	h := Host(row)
-	return h, s.audit.Append(ctx, tx, audit.For(ctx, actor, audit.ActionHostCreated, "host", id.String(),
+	return h, s.audit.AppendLocked(ctx, tx, head, audit.For(ctx, actor, audit.ActionHostCreated, "host", id.String(),
 		map[string]any{"hostname": in.Hostname, "ip_address": ip.String(), "environment": in.Environment}))
 }
 

@@ -111,8 +111,11 @@ func replied(c echo.Context, outcome idempotency.Outcome, stored *idempotency.St
 
 // runInOneCommit runs the handler inside the transaction that reserves the key and stores
 // the response, so a successful request commits once: its changes, their audit events and
-// the bookkeeping. The response is held back until that commit succeeds; when it fails the
-// client gets the error instead and nothing was kept. A response of 400 or more rolls the
+// the bookkeeping. The reservation travels with the handler's first statement, so the
+// handler runs before it is known to hold the key: an operation in Options.OneCommit must
+// change nothing outside the database. The response is held back until that commit
+// succeeds; when it fails, or the key was not free, the client gets the error or the
+// stored response instead and nothing was kept. A response of 400 or more rolls the
 // handler's changes back; a 4xx is then stored on its own, for replay, and a 5xx frees the
 // key for a retry.
 func (s *Server) runInOneCommit(c echo.Context, next echo.HandlerFunc, principal, key string, hash []byte) error {
@@ -138,6 +141,8 @@ func (s *Server) runInOneCommit(c echo.Context, next echo.HandlerFunc, principal
 		held.restore(res)
 		return err
 	case outcome != idempotency.Reserved:
+		// The key was not free: what the handler answered is forgotten with its changes.
+		held.restore(res)
 		return replied(c, outcome, stored)
 	}
 	if status >= 400 && status < 500 {

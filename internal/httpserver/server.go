@@ -30,8 +30,9 @@ type Options struct {
 	Idempotency IdempotencyStore
 	// OneCommit lists the operations (by operationId) whose handler, with an
 	// Idempotency-Key, runs in the transaction of its idempotency bookkeeping so that the
-	// request commits once: operations whose every write goes through pg.WithTx and that
-	// read nothing back through the pool after writing.
+	// request commits once: operations whose every write goes through pg.WithTx, that
+	// read nothing back through the pool after writing, and that change nothing outside
+	// the database (the handler runs before the key is known to be free).
 	OneCommit []string
 	License   License
 	Denials   DenialRecorder

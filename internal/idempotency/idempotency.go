@@ -65,28 +65,51 @@ func (s *Store) Reserve(ctx context.Context, principal, key string, requestHash 
 // errNotKept rolls back Within's transaction when there is nothing to keep.
 var errNotKept = errors.New("idempotency: nothing to keep")
 
+// errNotReserved rolls back Within's transaction when the key was not free.
+var errNotReserved = errors.New("idempotency: key not reserved")
+
 // Within runs fn in one transaction with the reservation of key and, when fn says to keep
 // its response, with storing that response: the request's changes, their audit events and
 // the idempotency bookkeeping commit once (pg.WithTx calls under fn's context join the
 // transaction). A concurrent duplicate waits for that commit and is then a Replay.
 //
-// When the key is not Reserved, fn does not run and the outcome says why (with the stored
-// response for a Replay). When fn returns keep false, everything fn did rolls back and
-// the key stays free. err is a database error, of the commit included: nothing was kept.
+// The reservation travels ahead of fn's first statement, in its round trip (pg.Ahead), so
+// fn runs before the reservation's answer is known: fn must change nothing outside the
+// transaction. When the key was not free, everything fn did rolls back and the outcome
+// says why (with the stored response for a Replay). When fn returns keep false, everything
+// fn did rolls back and the key stays free. err is a database error, of the commit
+// included: nothing was kept.
 func (s *Store) Within(ctx context.Context, principal, key string, requestHash []byte, correlationID string,
 	fn func(ctx context.Context) (resp Stored, keep bool)) (Outcome, *Stored, error) {
-	var outcome Outcome
-	var stored *Stored
 	err := pg.WithOwnTx(ctx, s.pool, func(tx pgx.Tx) error {
-		var err error
-		outcome, stored, err = s.reserve(ctx, dbq.New(tx), principal, key, requestHash, correlationID)
-		if err != nil {
-			return err
-		}
-		if outcome != Reserved {
-			return errNotKept
+		var answered, reserved bool
+		reserve := pg.Statement(func(db pg.DBTX) {
+			_, _ = dbq.New(db).IdempotencyReserve(ctx, s.reserveParams(principal, key, requestHash, correlationID))
+		})
+		reserve.QueryRow(func(row pgx.Row) error {
+			var p string
+			scanErr := row.Scan(&p)
+			if err := pg.IgnoreNotFound(scanErr); err != nil {
+				return err
+			}
+			answered, reserved = true, scanErr == nil // no row: the key is held
+			return nil
+		})
+		if !pg.Ahead(tx, reserve) {
+			return errors.New("idempotency: Within needs a pg.WithTx transaction")
 		}
 		resp, keep := fn(pg.ContextWithTx(ctx, tx))
+		if !answered { // fn sent nothing, or its first round trip failed
+			if err := pg.SendQueued(ctx, tx); err != nil {
+				return err
+			}
+			if !answered {
+				return errors.New("idempotency: the reservation was not sent")
+			}
+		}
+		if !reserved {
+			return errNotReserved
+		}
 		if !keep {
 			return errNotKept
 		}
@@ -95,26 +118,41 @@ func (s *Store) Within(ctx context.Context, principal, key string, requestHash [
 			Principal: principal, Key: key, StatusCode: &status, ContentType: &resp.ContentType, ResponseBody: resp.Body,
 		})
 	})
-	if errors.Is(err, errNotKept) {
-		err = nil
+	switch {
+	case errors.Is(err, errNotKept):
+		return Reserved, nil, nil
+	case errors.Is(err, errNotReserved):
+		return s.held(ctx, s.q, principal, key, requestHash)
+	case err != nil:
+		return 0, nil, err
 	}
-	return outcome, stored, err
+	return Reserved, nil, nil
+}
+
+func (s *Store) reserveParams(principal, key string, requestHash []byte, correlationID string) dbq.IdempotencyReserveParams {
+	return dbq.IdempotencyReserveParams{
+		Principal: principal, Key: key, RequestHash: requestHash, CorrelationID: correlationID,
+		ExpiresAt: s.now().Add(TTL),
+	}
 }
 
 func (s *Store) reserve(ctx context.Context, q *dbq.Queries, principal, key string, requestHash []byte, correlationID string) (Outcome, *Stored, error) {
-	_, err := q.IdempotencyReserve(ctx, dbq.IdempotencyReserveParams{
-		Principal: principal, Key: key, RequestHash: requestHash, CorrelationID: correlationID,
-		ExpiresAt: s.now().Add(TTL),
-	})
+	_, err := q.IdempotencyReserve(ctx, s.reserveParams(principal, key, requestHash, correlationID))
 	if err == nil {
 		return Reserved, nil, nil
 	}
 	if err = pg.IgnoreNotFound(err); err != nil {
 		return 0, nil, err
 	}
+	return s.held(ctx, q, principal, key, requestHash)
+}
+
+// held says why a key that could not be reserved is held: the stored response of the same
+// request, a different request, or one still running.
+func (s *Store) held(ctx context.Context, q *dbq.Queries, principal, key string, requestHash []byte) (Outcome, *Stored, error) {
 	row, err := q.IdempotencyGet(ctx, dbq.IdempotencyGetParams{Principal: principal, Key: key})
 	if err != nil {
-		// No row: released between the two statements, so the caller may simply retry.
+		// No row: released since, so the caller may simply retry.
 		return InProgress, nil, pg.IgnoreNotFound(err)
 	}
 	switch {

@@ -2,12 +2,15 @@ package idempotency_test
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/openwatch/openwatch/internal/idempotency"
+	"github.com/openwatch/openwatch/internal/pg"
 	"github.com/openwatch/openwatch/internal/pg/pgtest"
 )
 
@@ -73,4 +76,80 @@ func TestExpiredKeysAreTakenOverAndSwept(t *testing.T) {
 	n, err := s.Sweep(ctx)
 	require.NoError(t, err)
 	require.EqualValues(t, 1, n, "only the expired entry is swept")
+}
+
+// TestWithin: the handler's changes, the reservation and the stored response commit once;
+// when the key is not free, whatever the handler did (it runs before that is known) rolls
+// back and the outcome says why.
+func TestWithin(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	_, err := pool.Exec(ctx, `CREATE TABLE w (id int PRIMARY KEY)`)
+	require.NoError(t, err)
+	s := idempotency.NewStore(pool, time.Now)
+	rows := func() int {
+		var n int
+		require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM w`).Scan(&n))
+		return n
+	}
+	ran := 0
+	write := func(id int, keep bool) func(context.Context) (idempotency.Stored, bool) {
+		return func(ctx context.Context) (idempotency.Stored, bool) {
+			ran++
+			err := pg.WithTx(ctx, pool, func(tx pgx.Tx) error {
+				_, err := tx.Exec(ctx, `INSERT INTO w (id) VALUES ($1) ON CONFLICT DO NOTHING`, id)
+				return err
+			})
+			require.NoError(t, err)
+			return idempotency.Stored{Status: 201, ContentType: "application/json", Body: []byte(`{"id":` + strconv.Itoa(id) + `}`)}, keep
+		}
+	}
+
+	out, st, err := s.Within(ctx, "p", "k1", []byte("h1"), "c", write(1, true))
+	require.NoError(t, err)
+	require.Equal(t, idempotency.Reserved, out)
+	require.Nil(t, st)
+	require.Equal(t, 1, rows())
+
+	// The same request again: the handler runs, its write rolls back, the answer is the first.
+	_, err = pool.Exec(ctx, `DELETE FROM w`)
+	require.NoError(t, err)
+	out, st, err = s.Within(ctx, "p", "k1", []byte("h1"), "c", write(2, true))
+	require.NoError(t, err)
+	require.Equal(t, idempotency.Replay, out)
+	require.Equal(t, `{"id":1}`, string(st.Body))
+	require.Equal(t, 0, rows())
+	require.Equal(t, 2, ran)
+
+	out, _, err = s.Within(ctx, "p", "k1", []byte("other"), "c", write(3, true))
+	require.NoError(t, err)
+	require.Equal(t, idempotency.Mismatch, out)
+	require.Equal(t, 0, rows())
+
+	// A handler that keeps nothing leaves the key free.
+	out, _, err = s.Within(ctx, "p", "k2", []byte("h2"), "c", write(4, false))
+	require.NoError(t, err)
+	require.Equal(t, idempotency.Reserved, out)
+	require.Equal(t, 0, rows())
+	out, _, err = s.Reserve(ctx, "p", "k2", []byte("h2"), "c")
+	require.NoError(t, err)
+	require.Equal(t, idempotency.Reserved, out, "k2 was free")
+
+	// k2 is now held by a request still running (Reserve without Complete).
+	out, _, err = s.Within(ctx, "p", "k2", []byte("h2"), "c", write(5, true))
+	require.NoError(t, err)
+	require.Equal(t, idempotency.InProgress, out)
+	require.Equal(t, 0, rows())
+
+	// A handler that sends nothing still reserves and stores.
+	out, _, err = s.Within(ctx, "p", "k3", []byte("h3"), "c", func(context.Context) (idempotency.Stored, bool) {
+		return idempotency.Stored{Status: 200, Body: []byte("ok")}, true
+	})
+	require.NoError(t, err)
+	require.Equal(t, idempotency.Reserved, out)
+	out, st, err = s.Reserve(ctx, "p", "k3", []byte("h3"), "c")
+	require.NoError(t, err)
+	require.Equal(t, idempotency.Replay, out)
+	require.Equal(t, "ok", string(st.Body))
 }

@@ -2,6 +2,7 @@ package pg
 
 import (
 	"context"
+	"errors"
 	"strconv"
 
 	"github.com/jackc/pgx/v5"
@@ -16,6 +17,8 @@ import (
 //     one pipeline. A transaction that sends nothing sends neither BEGIN nor COMMIT.
 //   - Statements queued with AtCommit travel with COMMIT, in one pipeline; an error in one
 //     stops the pipeline before COMMIT, so the transaction rolls back.
+//   - Statements queued with Ahead and Behind travel with the next statement, before and
+//     after it: a write can take its checks and its follow-up locks in its own round trip.
 //
 // Everything else behaves as pgx's own transaction: nested Begin makes a savepoint,
 // Commit reports pgx.ErrTxCommitRollback for a transaction the server had aborted, and a
@@ -24,6 +27,8 @@ type lazyTx struct {
 	conn   *pgxpool.Conn
 	begun  bool
 	closed bool
+	// ahead and behind are sent before and after the next statement, in its pipeline.
+	ahead, behind []*pgx.QueuedQuery
 	// atCommit are the statements sent with COMMIT.
 	atCommit   []*pgx.QueuedQuery
 	savepoints int
@@ -46,47 +51,88 @@ func pipelinable(args []any) bool {
 	return true
 }
 
-// begin sends BEGIN on its own, for the statements that cannot travel with it.
+// begin sends BEGIN and the statements queued Ahead, for a statement that cannot travel
+// with them (the Behind ones wait for a later round trip, so they still come after it).
 func (t *lazyTx) begin(ctx context.Context) error {
 	if t.closed {
 		return pgx.ErrTxClosed
 	}
-	if t.begun {
+	if t.begun && len(t.ahead) == 0 {
 		return nil
 	}
-	if _, err := t.conn.Exec(ctx, "BEGIN"); err != nil {
-		return err
+	if len(t.ahead) == 0 {
+		if _, err := t.conn.Exec(ctx, "BEGIN"); err != nil {
+			return err
+		}
+		t.begun = true
+		return nil
 	}
-	t.begun = true
-	return nil
+	ahead := t.ahead
+	t.ahead = nil
+	_, err := t.send(ctx, ahead)
+	return err
 }
 
-// withBegin sends BEGIN and the queries of b in one pipeline, reads BEGIN's result and
-// returns the rest for the caller to read and close.
-func (t *lazyTx) withBegin(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
-	queued := make([]*pgx.QueuedQuery, 0, len(b.QueuedQueries)+1)
-	queued = append(queued, &pgx.QueuedQuery{SQL: "BEGIN"})
-	br := t.conn.SendBatch(ctx, &pgx.Batch{QueuedQueries: append(queued, b.QueuedQueries...)})
-	if _, err := br.Exec(); err != nil {
-		return failedBatch{br: br, err: err}
+// direct reports whether a statement with args goes straight to the connection: the
+// transaction has begun and nothing waits to travel with it, or args cannot travel in a
+// pipeline at all.
+func (t *lazyTx) direct(args []any) bool {
+	return (t.begun && len(t.ahead) == 0 && len(t.behind) == 0) || !pipelinable(args)
+}
+
+// next sends queued in one pipeline with the statements queued Ahead before them and
+// Behind after them (and BEGIN first when nothing was sent yet). It reads BEGIN's and the
+// Ahead results and returns the rest for the caller to read and close (closing runs the
+// Behind statements' callbacks).
+func (t *lazyTx) next(ctx context.Context, queued []*pgx.QueuedQuery) pgx.BatchResults {
+	ahead, behind := t.ahead, t.behind
+	t.ahead, t.behind = nil, nil
+	return t.pipeline(ctx, ahead, queued, behind)
+}
+
+// pipeline sends ahead, queued and behind in one pipeline (BEGIN first when nothing was
+// sent yet), reads BEGIN's and ahead's results and returns the rest.
+func (t *lazyTx) pipeline(ctx context.Context, ahead, queued, behind []*pgx.QueuedQuery) pgx.BatchResults {
+	all := make([]*pgx.QueuedQuery, 0, len(ahead)+len(queued)+len(behind)+1)
+	if !t.begun {
+		all = append(all, &pgx.QueuedQuery{SQL: "BEGIN"})
 	}
-	t.begun = true
+	all = append(append(append(all, ahead...), queued...), behind...)
+	br := t.conn.SendBatch(ctx, &pgx.Batch{QueuedQueries: all})
+	if !t.begun {
+		if _, err := br.Exec(); err != nil {
+			return failedBatch{br: br, err: err}
+		}
+		t.begun = true
+	}
+	for _, q := range ahead {
+		if err := readQueued(br, q); err != nil {
+			return failedBatch{br: br, err: err}
+		}
+	}
 	return br
+}
+
+// readQueued reads the result of q from br: through q's callback when it has one.
+func readQueued(br pgx.BatchResults, q *pgx.QueuedQuery) error {
+	if q.Fn != nil {
+		return q.Fn(br)
+	}
+	_, err := br.Exec()
+	return err
 }
 
 func (t *lazyTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	if t.closed {
 		return pgconn.CommandTag{}, pgx.ErrTxClosed
 	}
-	if t.begun || !pipelinable(args) {
+	if t.direct(args) {
 		if err := t.begin(ctx); err != nil {
 			return pgconn.CommandTag{}, err
 		}
 		return t.conn.Exec(ctx, sql, args...)
 	}
-	b := &pgx.Batch{}
-	b.Queue(sql, args...)
-	br := t.withBegin(ctx, b)
+	br := t.next(ctx, []*pgx.QueuedQuery{{SQL: sql, Arguments: args}})
 	tag, err := br.Exec()
 	if cerr := br.Close(); err == nil {
 		err = cerr
@@ -98,15 +144,13 @@ func (t *lazyTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, 
 	if t.closed {
 		return nil, pgx.ErrTxClosed
 	}
-	if t.begun || !pipelinable(args) {
+	if t.direct(args) {
 		if err := t.begin(ctx); err != nil {
 			return nil, err
 		}
 		return t.conn.Query(ctx, sql, args...)
 	}
-	b := &pgx.Batch{}
-	b.Queue(sql, args...)
-	br := t.withBegin(ctx, b)
+	br := t.next(ctx, []*pgx.QueuedQuery{{SQL: sql, Arguments: args}})
 	rows, err := br.Query()
 	if err != nil {
 		_ = br.Close()
@@ -124,10 +168,10 @@ func (t *lazyTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	if t.closed {
 		return failedBatch{err: pgx.ErrTxClosed}
 	}
-	if t.begun {
+	if t.begun && len(t.ahead) == 0 && len(t.behind) == 0 {
 		return t.conn.SendBatch(ctx, b)
 	}
-	return t.withBegin(ctx, b)
+	return t.next(ctx, b.QueuedQueries)
 }
 
 func (t *lazyTx) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
@@ -151,8 +195,8 @@ func (t *lazyTx) LargeObjects() pgx.LargeObjects {
 
 func (t *lazyTx) Conn() *pgx.Conn { return t.conn.Conn() }
 
-// Begin starts a nested transaction: a savepoint. The statements queued with AtCommit are
-// sent first, so rolling the savepoint back cannot take them with it.
+// Begin starts a nested transaction: a savepoint. The statements queued (with Ahead, Behind
+// and AtCommit) are sent first, so rolling the savepoint back cannot take them with it.
 func (t *lazyTx) Begin(ctx context.Context) (pgx.Tx, error) {
 	if err := t.sendQueued(ctx); err != nil {
 		return nil, err
@@ -163,35 +207,47 @@ func (t *lazyTx) Begin(ctx context.Context) (pgx.Tx, error) {
 	return t.savepoint(ctx, t)
 }
 
-// sendQueued sends the statements queued with AtCommit now (with BEGIN if nothing was
-// sent yet).
+// sendQueued sends every statement queued (Ahead, Behind, then AtCommit) now, in one
+// round trip (with BEGIN if nothing was sent yet).
 func (t *lazyTx) sendQueued(ctx context.Context) error {
 	if t.closed {
 		return pgx.ErrTxClosed
 	}
-	if len(t.atCommit) == 0 {
+	if len(t.ahead)+len(t.behind)+len(t.atCommit) == 0 {
 		return nil
 	}
-	queued := t.atCommit
-	t.atCommit = nil
-	_, err := t.send(ctx, queued)
+	_, err := t.send(ctx, t.takeQueued())
 	return err
 }
 
+// takeQueued returns and forgets every statement queued, in the order they run.
+func (t *lazyTx) takeQueued() []*pgx.QueuedQuery {
+	queued := make([]*pgx.QueuedQuery, 0, len(t.ahead)+len(t.behind)+len(t.atCommit)+1)
+	queued = append(append(append(queued, t.ahead...), t.behind...), t.atCommit...)
+	t.ahead, t.behind, t.atCommit = nil, nil, nil
+	return queued
+}
+
 // send sends queued in one pipeline (BEGIN first when nothing was sent yet), reads every
-// result and returns the last one's command tag. The first error stops the pipeline.
+// result (through a statement's callback when it has one) and returns the last command
+// tag read. The first error stops the pipeline.
 func (t *lazyTx) send(ctx context.Context, queued []*pgx.QueuedQuery) (pgconn.CommandTag, error) {
 	b := &pgx.Batch{QueuedQueries: queued}
 	var br pgx.BatchResults
 	if t.begun {
 		br = t.conn.SendBatch(ctx, b)
 	} else {
-		br = t.withBegin(ctx, b)
+		br = t.pipeline(ctx, nil, queued, nil)
 	}
 	var tag pgconn.CommandTag
 	var err error
-	for range queued {
-		if tag, err = br.Exec(); err != nil {
+	for _, q := range queued {
+		if q.Fn != nil {
+			err = q.Fn(br)
+		} else {
+			tag, err = br.Exec()
+		}
+		if err != nil {
 			break
 		}
 	}
@@ -201,9 +257,10 @@ func (t *lazyTx) send(ctx context.Context, queued []*pgx.QueuedQuery) (pgconn.Co
 	return tag, err
 }
 
-// SendQueued sends the statements queued on tx with AtCommit now, in one round trip, for a
-// caller that must read what they wrote (an audit event appended after another in the
-// same transaction). Nothing happens on a transaction not from WithTx.
+// SendQueued sends the statements queued on tx (with Ahead, Behind and AtCommit) now, in
+// one round trip, for a caller that must read what they wrote (an audit event appended
+// after another in the same transaction) or needs their results. Nothing happens on a
+// transaction not from WithTx.
 func SendQueued(ctx context.Context, tx pgx.Tx) error {
 	switch t := tx.(type) {
 	case *lazyTx:
@@ -230,10 +287,10 @@ func (t *lazyTx) Commit(ctx context.Context) error {
 		return pgx.ErrTxClosed
 	}
 	defer t.release()
-	if !t.begun && len(t.atCommit) == 0 {
+	if !t.begun && len(t.ahead)+len(t.behind)+len(t.atCommit) == 0 {
 		return nil // nothing was sent: there is nothing to commit
 	}
-	tag, err := t.send(ctx, append(t.atCommit, &pgx.QueuedQuery{SQL: "COMMIT"}))
+	tag, err := t.send(ctx, append(t.takeQueued(), &pgx.QueuedQuery{SQL: "COMMIT"}))
 	if err != nil {
 		if t.conn.Conn().PgConn().TxStatus() != 'I' {
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
@@ -264,7 +321,7 @@ func (t *lazyTx) Rollback(ctx context.Context) error {
 // transaction (a failed ROLLBACK).
 func (t *lazyTx) release() {
 	t.closed = true
-	t.atCommit = nil
+	t.ahead, t.behind, t.atCommit = nil, nil, nil
 	t.conn.Release()
 }
 
@@ -450,4 +507,103 @@ func (f failedBatch) Close() error {
 		_ = f.br.Close()
 	}
 	return f.err
+}
+
+// Ahead queues q to travel in the round trip of tx's next statement, before it; q's
+// callback (pgx.QueuedQuery's Exec, Query or QueryRow) reads its result before that
+// statement's, and an error it returns fails that statement. A transaction that sends no
+// other statement sends q with its commit (or SendQueued). It reports false, queuing
+// nothing, when tx is not from WithTx (or a savepoint of one): the caller sends q itself.
+func Ahead(tx pgx.Tx, q *pgx.QueuedQuery) bool {
+	t := rootOf(tx)
+	if t == nil || t.closed {
+		return false
+	}
+	t.ahead = append(t.ahead, q)
+	return true
+}
+
+// Behind queues q to travel in the round trip of tx's next statement, after it (or, when
+// that statement cannot travel in a pipeline, with a later round trip): a write can take
+// the locks that must follow its own without a round trip of their own. q runs only when
+// the statement succeeded; its callback reads its result when the statement's result is
+// closed. It reports false, queuing nothing, as Ahead does.
+func Behind(tx pgx.Tx, q *pgx.QueuedQuery) bool {
+	t := rootOf(tx)
+	if t == nil || t.closed {
+		return false
+	}
+	t.behind = append(t.behind, q)
+	return true
+}
+
+// QueuedAtCommit returns how many statements wait on tx for its commit (AtCommit).
+func QueuedAtCommit(tx pgx.Tx) int {
+	if t := rootOf(tx); t != nil {
+		return len(t.atCommit)
+	}
+	return 0
+}
+
+// rootOf returns the WithTx transaction tx is or belongs to, or nil.
+func rootOf(tx pgx.Tx) *lazyTx {
+	switch t := tx.(type) {
+	case *lazyTx:
+		return t
+	case *savepointTx:
+		return t.root
+	}
+	return nil
+}
+
+// DBTX is what a query method generated by sqlc sends its statements through.
+type DBTX interface {
+	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+	QueryRow(context.Context, string, ...any) pgx.Row
+	SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
+}
+
+// Statement returns the statement a generated query method sends (its SQL and arguments,
+// as the method orders them) without sending it, for Ahead and Behind: call runs the
+// method on a recorder, and what the method returns is meaningless. The statement's
+// result is read by the callback set on it (QueuedQuery.QueryRow, Exec or Query).
+func Statement(call func(db DBTX)) *pgx.QueuedQuery {
+	r := &recorder{}
+	call(r)
+	if r.q == nil {
+		panic("pg: Statement's call sent no statement")
+	}
+	return r.q
+}
+
+// recorder keeps the one statement sent to it and answers errRecorded.
+type recorder struct{ q *pgx.QueuedQuery }
+
+var errRecorded = errors.New("pg: statement recorded, not sent")
+
+func (r *recorder) record(sql string, args []any) {
+	if r.q != nil {
+		panic("pg: Statement's call sent more than one statement")
+	}
+	r.q = &pgx.QueuedQuery{SQL: sql, Arguments: args}
+}
+
+func (r *recorder) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	r.record(sql, args)
+	return pgconn.CommandTag{}, errRecorded
+}
+
+func (r *recorder) Query(_ context.Context, sql string, args ...any) (pgx.Rows, error) {
+	r.record(sql, args)
+	return nil, errRecorded
+}
+
+func (r *recorder) QueryRow(_ context.Context, sql string, args ...any) pgx.Row {
+	r.record(sql, args)
+	return row{err: errRecorded}
+}
+
+func (r *recorder) SendBatch(context.Context, *pgx.Batch) pgx.BatchResults {
+	panic("pg: Statement records single statements, not batches")
 }
