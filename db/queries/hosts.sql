@@ -61,10 +61,18 @@ SELECT host_id, monitoring_state, reachability_status, last_state_change_at
 FROM host_liveness
 WHERE host_id = ANY (@host_ids::uuid[]) AND (monitoring_state <> 'unknown' OR last_probe_at IS NOT NULL);
 
+-- name: HostDetailGet :one
+-- HostDetailGet returns a live host with its liveness row in one round trip: every live
+-- host has one, made with it (host_liveness_create of 00013_liveness.sql). The server
+-- keeps one generic plan for it; HostDetailList, whose plan depends on how many ids it
+-- gets, is planned on every call, which costs more than reading one row.
+SELECT sqlc.embed(h), sqlc.embed(l)
+FROM live_hosts h JOIN host_liveness l ON l.host_id = h.id
+WHERE h.id = @id;
+
 -- name: HostDetailList :many
--- HostDetailList returns live hosts with their liveness rows in one round trip, for the
--- host details asked at about the same time (host.Service.Detail): every live host has
--- one, made with it (host_liveness_create of 00013_liveness.sql).
+-- HostDetailList is HostDetailGet for the host details asked at about the same time
+-- (host.Service.Detail).
 SELECT sqlc.embed(h), sqlc.embed(l)
 FROM live_hosts h JOIN host_liveness l ON l.host_id = h.id
 WHERE h.id = ANY (@ids::uuid[]);

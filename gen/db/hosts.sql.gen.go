@@ -13,6 +13,72 @@ import (
 	"github.com/google/uuid"
 )
 
+const hostDetailGet = `-- name: HostDetailGet :one
+SELECT h.id, h.hostname, h.ip_address, h.port, h.display_name, h.description, h.environment, h.tags, h.group_id, h.username, h.created_by, h.created_at, h.updated_at, h.maintenance_mode, h.check_priority, h.last_scan_at, h.os_family, h.os_version, h.architecture, h.platform_identifier, h.os_discovered_at, h.deleted_at, h.effective_maintenance, l.host_id, l.monitoring_state, l.reachability_status, l.last_probe_at, l.last_response_ms, l.consecutive_failures, l.ping_consecutive_failures, l.ping_consecutive_successes, l.ssh_consecutive_failures, l.ssh_consecutive_successes, l.privilege_consecutive_failures, l.privilege_consecutive_successes, l.privilege, l.ssh_banner, l.last_state_change_at, l.last_error_type, l.last_error_message, l.next_probe_at, l.probe_lease_until, l.updated_at
+FROM live_hosts h JOIN host_liveness l ON l.host_id = h.id
+WHERE h.id = $1
+`
+
+type HostDetailGetRow struct {
+	LiveHost     LiveHost
+	HostLiveness HostLiveness
+}
+
+// HostDetailGet returns a live host with its liveness row in one round trip: every live
+// host has one, made with it (host_liveness_create of 00013_liveness.sql). The server
+// keeps one generic plan for it; HostDetailList, whose plan depends on how many ids it
+// gets, is planned on every call, which costs more than reading one row.
+func (q *Queries) HostDetailGet(ctx context.Context, id uuid.UUID) (HostDetailGetRow, error) {
+	row := q.db.QueryRow(ctx, hostDetailGet, id)
+	var i HostDetailGetRow
+	err := row.Scan(
+		&i.LiveHost.ID,
+		&i.LiveHost.Hostname,
+		&i.LiveHost.IpAddress,
+		&i.LiveHost.Port,
+		&i.LiveHost.DisplayName,
+		&i.LiveHost.Description,
+		&i.LiveHost.Environment,
+		&i.LiveHost.Tags,
+		&i.LiveHost.GroupID,
+		&i.LiveHost.Username,
+		&i.LiveHost.CreatedBy,
+		&i.LiveHost.CreatedAt,
+		&i.LiveHost.UpdatedAt,
+		&i.LiveHost.MaintenanceMode,
+		&i.LiveHost.CheckPriority,
+		&i.LiveHost.LastScanAt,
+		&i.LiveHost.OsFamily,
+		&i.LiveHost.OsVersion,
+		&i.LiveHost.Architecture,
+		&i.LiveHost.PlatformIdentifier,
+		&i.LiveHost.OsDiscoveredAt,
+		&i.LiveHost.DeletedAt,
+		&i.LiveHost.EffectiveMaintenance,
+		&i.HostLiveness.HostID,
+		&i.HostLiveness.MonitoringState,
+		&i.HostLiveness.ReachabilityStatus,
+		&i.HostLiveness.LastProbeAt,
+		&i.HostLiveness.LastResponseMs,
+		&i.HostLiveness.ConsecutiveFailures,
+		&i.HostLiveness.PingConsecutiveFailures,
+		&i.HostLiveness.PingConsecutiveSuccesses,
+		&i.HostLiveness.SshConsecutiveFailures,
+		&i.HostLiveness.SshConsecutiveSuccesses,
+		&i.HostLiveness.PrivilegeConsecutiveFailures,
+		&i.HostLiveness.PrivilegeConsecutiveSuccesses,
+		&i.HostLiveness.Privilege,
+		&i.HostLiveness.SshBanner,
+		&i.HostLiveness.LastStateChangeAt,
+		&i.HostLiveness.LastErrorType,
+		&i.HostLiveness.LastErrorMessage,
+		&i.HostLiveness.NextProbeAt,
+		&i.HostLiveness.ProbeLeaseUntil,
+		&i.HostLiveness.UpdatedAt,
+	)
+	return i, err
+}
+
 const hostDetailList = `-- name: HostDetailList :many
 SELECT h.id, h.hostname, h.ip_address, h.port, h.display_name, h.description, h.environment, h.tags, h.group_id, h.username, h.created_by, h.created_at, h.updated_at, h.maintenance_mode, h.check_priority, h.last_scan_at, h.os_family, h.os_version, h.architecture, h.platform_identifier, h.os_discovered_at, h.deleted_at, h.effective_maintenance, l.host_id, l.monitoring_state, l.reachability_status, l.last_probe_at, l.last_response_ms, l.consecutive_failures, l.ping_consecutive_failures, l.ping_consecutive_successes, l.ssh_consecutive_failures, l.ssh_consecutive_successes, l.privilege_consecutive_failures, l.privilege_consecutive_successes, l.privilege, l.ssh_banner, l.last_state_change_at, l.last_error_type, l.last_error_message, l.next_probe_at, l.probe_lease_until, l.updated_at
 FROM live_hosts h JOIN host_liveness l ON l.host_id = h.id
@@ -24,9 +90,8 @@ type HostDetailListRow struct {
 	HostLiveness HostLiveness
 }
 
-// HostDetailList returns live hosts with their liveness rows in one round trip, for the
-// host details asked at about the same time (host.Service.Detail): every live host has
-// one, made with it (host_liveness_create of 00013_liveness.sql).
+// HostDetailList is HostDetailGet for the host details asked at about the same time
+// (host.Service.Detail).
 func (q *Queries) HostDetailList(ctx context.Context, ids []uuid.UUID) ([]HostDetailListRow, error) {
 	rows, err := q.db.Query(ctx, hostDetailList, ids)
 	if err != nil {
