@@ -83,16 +83,22 @@ func Publish(ctx context.Context, tx pgx.Tx, ev Event) (Published, error) {
 	if data[0] != '{' {
 		return Published{}, fmt.Errorf("events: data of %s must encode as a JSON object", ev.Type)
 	}
+	// In a pg.WithTx transaction an event costs one round trip: the publish lock travels
+	// ahead of the insert and the notification with the commit (NOTIFY is delivered at
+	// commit wherever it is sent in the transaction).
 	q := dbq.New(tx)
-	if err := q.EventsLockPublish(ctx); err != nil {
-		return Published{}, pg.Translate(err)
+	lock := pg.Statement(func(db pg.DBTX) { _ = dbq.New(db).EventsLockPublish(ctx) })
+	if !pg.Ahead(tx, lock) {
+		if err := q.EventsLockPublish(ctx); err != nil {
+			return Published{}, pg.Translate(err)
+		}
 	}
 	row, err := q.EventInsert(ctx, dbq.EventInsertParams{Topic: string(ev.Topic), Type: ev.Type, HostID: ev.HostID,
 		Permission: ev.Permission, CorrelationID: reqinfo.CorrelationID(ctx), Data: data})
 	if err != nil {
 		return Published{}, pg.Translate(err)
 	}
-	if err := q.EventNotify(ctx, strconv.FormatInt(row.ID, 10)); err != nil {
+	if err := dbq.New(pg.AtCommit(tx)).EventNotify(ctx, strconv.FormatInt(row.ID, 10)); err != nil {
 		return Published{}, pg.Translate(err)
 	}
 	return Published{ID: row.ID, OccurredAt: row.OccurredAt}, nil
