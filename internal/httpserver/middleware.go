@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/openwatch/openwatch/internal/apperr"
+	"github.com/openwatch/openwatch/internal/logging"
 	"github.com/openwatch/openwatch/internal/reqinfo"
 )
 
@@ -20,18 +21,47 @@ const HeaderCorrelationID = "X-Correlation-Id"
 // and puts it with the client's address into the request context.
 func (s *Server) correlation(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		req := c.Request()
-		id := req.Header.Get(HeaderCorrelationID)
-		if !reqinfo.ValidCorrelationID(id) {
-			id = reqinfo.NewCorrelationID(s.now())
-		}
-		h := c.Response().Header()
-		h.Set(HeaderCorrelationID, id)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Strict-Transport-Security", "max-age=31536000")
-		info := &reqinfo.Info{CorrelationID: id, ClientAddr: c.RealIP(), UserAgent: req.UserAgent()}
-		c.SetRequest(req.WithContext(reqinfo.With(req.Context(), info)))
+		s.correlate(c)
 		return next(c)
+	}
+}
+
+func (s *Server) correlate(c echo.Context) {
+	req := c.Request()
+	id := req.Header.Get(HeaderCorrelationID)
+	if !reqinfo.ValidCorrelationID(id) {
+		id = reqinfo.NewCorrelationID(s.now())
+	}
+	// Canonical keys set directly, the constant values shared: every response has them.
+	h := c.Response().Header()
+	h[HeaderCorrelationID] = []string{id}
+	h["X-Content-Type-Options"] = nosniff
+	h["Strict-Transport-Security"] = hsts
+	info := &reqinfo.Info{CorrelationID: id, ClientAddr: c.RealIP(), UserAgent: req.UserAgent()}
+	c.SetRequest(req.WithContext(reqinfo.With(req.Context(), info)))
+}
+
+// The values of the headers every response carries. A handler may replace them, never
+// change them in place.
+var (
+	nosniff = []string{"nosniff"}
+	hsts    = []string{"max-age=31536000"}
+)
+
+// Echo applies the server-wide middleware again on every request, one closure each, so
+// the server's own come in two: correlatedAndLogged (correlation, then accessLog) outside
+// the compressor and guarded (recoverPanics, then limitBody) inside it.
+func (s *Server) correlatedAndLogged(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		s.correlate(c)
+		return s.logged(c, next)
+	}
+}
+
+func (s *Server) guarded(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer s.recovered(c, &err)
+		return s.limited(c, next)
 	}
 }
 
@@ -43,67 +73,82 @@ const healthPath = "/api/v1/health"
 // sends every few seconds, are logged at debug; server errors at error, the rest at info.
 // Nothing is built for a line the logger would drop.
 func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		start := time.Now()
-		if err := next(c); err != nil {
-			c.Error(err)
+	return func(c echo.Context) error { return s.logged(c, next) }
+}
+
+func (s *Server) logged(c echo.Context, next echo.HandlerFunc) error {
+	start := time.Now()
+	if err := next(c); err != nil {
+		c.Error(err)
+	}
+	req := c.Request()
+	res := c.Response()
+	level := slog.LevelInfo
+	switch {
+	case res.Status >= 500:
+		level = slog.LevelError
+	case req.URL.Path == healthPath:
+		level = slog.LevelDebug
+	}
+	if s.requests != nil {
+		if s.requests.Enabled(level) {
+			s.requests.LogRequest(req.Context(), level, logging.Request{Method: req.Method, Path: req.URL.Path,
+				Status: res.Status, Bytes: res.Size, DurationMS: float64(time.Since(start).Microseconds()) / 1000,
+				Client: reqinfo.From(req.Context()).ClientAddr})
 		}
-		req := c.Request()
-		res := c.Response()
-		level := slog.LevelInfo
-		switch {
-		case res.Status >= 500:
-			level = slog.LevelError
-		case req.URL.Path == healthPath:
-			level = slog.LevelDebug
-		}
-		if !s.logger.Enabled(req.Context(), level) {
-			return nil
-		}
-		s.logger.LogAttrs(req.Context(), level, "request",
-			slog.String("method", req.Method),
-			slog.String("path", req.URL.Path),
-			slog.Int("status", res.Status),
-			slog.Int64("bytes", res.Size),
-			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
-			slog.String("client", reqinfo.From(req.Context()).ClientAddr),
-		)
 		return nil
 	}
+	if !s.logger.Enabled(req.Context(), level) {
+		return nil
+	}
+	s.logger.LogAttrs(req.Context(), level, "request",
+		slog.String("method", req.Method),
+		slog.String("path", req.URL.Path),
+		slog.Int("status", res.Status),
+		slog.Int64("bytes", res.Size),
+		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+		slog.String("client", reqinfo.From(req.Context()).ClientAddr),
+	)
+	return nil
 }
 
 // recoverPanics turns a panic in anything below it into a 500 envelope and logs the stack.
 func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) (err error) {
-		defer func() {
-			r := recover()
-			if r == nil {
-				return
-			}
-			if r == http.ErrAbortHandler {
-				panic(r) // net/http's own signal to abort the response
-			}
-			stack := make([]byte, 8<<10)
-			stack = stack[:runtime.Stack(stack, false)]
-			s.logger.ErrorContext(c.Request().Context(), "panic", slog.Any("panic", r), slog.String("stack", string(stack)))
-			err = apperr.Internal(fmt.Errorf("panic: %v", r))
-		}()
+		defer s.recovered(c, &err)
 		return next(c)
 	}
+}
+
+// recovered is recoverPanics' deferred call: it sets *err for a panic.
+func (s *Server) recovered(c echo.Context, err *error) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	if r == http.ErrAbortHandler {
+		panic(r) // net/http's own signal to abort the response
+	}
+	stack := make([]byte, 8<<10)
+	stack = stack[:runtime.Stack(stack, false)]
+	s.logger.ErrorContext(c.Request().Context(), "panic", slog.Any("panic", r), slog.String("stack", string(stack)))
+	*err = apperr.Internal(fmt.Errorf("panic: %v", r))
 }
 
 // limitBody refuses bodies over the limit: at once when Content-Length says so, otherwise
 // when reading passes the limit.
 func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		req := c.Request()
-		if req.ContentLength > s.bodyLimit {
-			return apperr.Newf(apperr.CodeBodyTooLarge, "The request body is larger than the limit of %d bytes.", s.bodyLimit).
-				WithDetail("limit_bytes", s.bodyLimit)
-		}
-		if req.Body != nil && req.Body != http.NoBody {
-			req.Body = http.MaxBytesReader(c.Response(), req.Body, s.bodyLimit)
-		}
-		return next(c)
+	return func(c echo.Context) error { return s.limited(c, next) }
+}
+
+func (s *Server) limited(c echo.Context, next echo.HandlerFunc) error {
+	req := c.Request()
+	if req.ContentLength > s.bodyLimit {
+		return apperr.Newf(apperr.CodeBodyTooLarge, "The request body is larger than the limit of %d bytes.", s.bodyLimit).
+			WithDetail("limit_bytes", s.bodyLimit)
 	}
+	if req.Body != nil && req.Body != http.NoBody {
+		req.Body = http.MaxBytesReader(c.Response(), req.Body, s.bodyLimit)
+	}
+	return next(c)
 }

@@ -142,7 +142,8 @@ func (r *opRouter) register() {
 			d.fallback = wrap(rt.h, r.s.chain(rt.op))
 			continue
 		}
-		e.Add(rt.op.Method, path, rt.h, r.s.chain(rt.op)...)
+		// Composed once here: Echo would apply route middleware again on every request.
+		e.Add(rt.op.Method, path, wrap(rt.h, r.s.chain(rt.op)))
 	}
 	for _, key := range order {
 		d := dispatchers[key]

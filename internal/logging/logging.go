@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/openwatch/openwatch/internal/reqinfo"
 )
@@ -20,20 +21,21 @@ func New(w io.Writer, level, format string) (*slog.Logger, error) {
 		return nil, fmt.Errorf("logging level %q: %w", level, err)
 	}
 	opts := &slog.HandlerOptions{Level: lv}
-	var h slog.Handler
 	switch strings.ToLower(format) {
 	case "json", "":
-		h = slog.NewJSONHandler(w, opts)
+		return slog.New(correlationHandler{Handler: slog.NewJSONHandler(w, opts), json: &jsonLines{w: w, level: lv, now: time.Now}}), nil
 	case "text":
-		h = slog.NewTextHandler(w, opts)
-	default:
-		return nil, fmt.Errorf("logging format %q: want json or text", format)
+		return slog.New(correlationHandler{Handler: slog.NewTextHandler(w, opts)}), nil
 	}
-	return slog.New(correlationHandler{h}), nil
+	return nil, fmt.Errorf("logging format %q: want json or text", format)
 }
 
-// correlationHandler adds correlation_id to records logged with a request context.
-type correlationHandler struct{ slog.Handler }
+// correlationHandler adds correlation_id to records logged with a request context. A
+// JSON one also writes request lines itself (RequestLoggerOf).
+type correlationHandler struct {
+	slog.Handler
+	json *jsonLines
+}
 
 func (h correlationHandler) Handle(ctx context.Context, r slog.Record) error {
 	if id := reqinfo.CorrelationID(ctx); id != "" {
@@ -42,10 +44,12 @@ func (h correlationHandler) Handle(ctx context.Context, r slog.Record) error {
 	return h.Handler.Handle(ctx, r)
 }
 
+// WithAttrs and WithGroup return handlers without the request fast path: their lines
+// carry more than a request line has.
 func (h correlationHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return correlationHandler{h.Handler.WithAttrs(attrs)}
+	return correlationHandler{Handler: h.Handler.WithAttrs(attrs)}
 }
 
 func (h correlationHandler) WithGroup(name string) slog.Handler {
-	return correlationHandler{h.Handler.WithGroup(name)}
+	return correlationHandler{Handler: h.Handler.WithGroup(name)}
 }
