@@ -1,6 +1,8 @@
 package host
 
 import (
+	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 
@@ -20,15 +22,73 @@ const maxCachedPages = 1024
 // listener is down nothing is served from it. A generation counter keeps a page read
 // before a change from being stored after it.
 type pageCache struct {
-	mu        sync.RWMutex
-	pages     map[string][]byte
+	mu    sync.RWMutex
+	pages map[string][]byte
+	// flights are the pages being read, by key: a miss that finds one of its generation
+	// waits for it instead of reading the same page again.
+	flights   map[string]*flight
 	gen       atomic.Uint64
 	listening atomic.Bool
 	hits      atomic.Uint64
 	misses    atomic.Uint64
 }
 
-func newPageCache() *pageCache { return &pageCache{pages: map[string][]byte{}} }
+func newPageCache() *pageCache {
+	return &pageCache{pages: map[string][]byte{}, flights: map[string]*flight{}}
+}
+
+// flight is one read of a page; done is closed when page or err is set.
+type flight struct {
+	gen  uint64
+	done chan struct{}
+	page []byte
+	err  error
+}
+
+// load returns the page of key: cached, or read by build. Concurrent misses of one key
+// and generation share one build: a change to the inventory clears every page, and the
+// requests that then miss together (a busy dashboard, a fleet changing state) would
+// otherwise each read the same page from the database. A build that fails is not shared:
+// a waiter then builds its own.
+func (c *pageCache) load(ctx context.Context, key string, build func() ([]byte, error)) ([]byte, error) {
+	page, gen := c.get(key)
+	if page != nil {
+		return page, nil
+	}
+	if !c.listening.Load() {
+		return build()
+	}
+	c.mu.Lock()
+	if f := c.flights[key]; f != nil && f.gen == gen {
+		c.mu.Unlock()
+		select {
+		case <-f.done:
+			if f.err == nil {
+				return f.page, nil
+			}
+			return build()
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	f := &flight{gen: gen, done: make(chan struct{})}
+	c.flights[key] = f
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		if c.flights[key] == f {
+			delete(c.flights, key)
+		}
+		c.mu.Unlock()
+		close(f.done)
+	}()
+	f.err = errors.New("host: page read panicked") // until build returns
+	f.page, f.err = build()
+	if f.err == nil {
+		c.put(key, gen, f.page)
+	}
+	return f.page, f.err
+}
 
 // get returns a cached page and the generation to store a fresh one under.
 func (c *pageCache) get(key string) ([]byte, uint64) {

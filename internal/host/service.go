@@ -223,29 +223,21 @@ type ListPage struct {
 // that every inventory change clears (see pageCache), so a busy dashboard does not re-read
 // and re-encode the same page; the answer is identical either way. Guarded by host:read.
 func (s *Service) ListEncoded(ctx context.Context, f Filter, page cursor.Request[uuid.UUID], encode func(ListPage) ([]byte, error)) ([]byte, error) {
-	key := f.key(page)
-	cached, gen := s.pages.get(key)
-	if cached != nil {
-		return cached, nil
-	}
-	hosts, err := s.List(ctx, f, page)
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]uuid.UUID, len(hosts.Items))
-	for i, r := range hosts.Items {
-		ids[i] = r.ID
-	}
-	live, err := s.LivenessSummaries(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	b, err := encode(ListPage{Hosts: hosts, Liveness: live})
-	if err != nil {
-		return nil, err
-	}
-	s.pages.put(key, gen, b)
-	return b, nil
+	return s.pages.load(ctx, f.key(page), func() ([]byte, error) {
+		hosts, err := s.List(ctx, f, page)
+		if err != nil {
+			return nil, err
+		}
+		ids := make([]uuid.UUID, len(hosts.Items))
+		for i, r := range hosts.Items {
+			ids[i] = r.ID
+		}
+		live, err := s.LivenessSummaries(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		return encode(ListPage{Hosts: hosts, Liveness: live})
+	})
 }
 
 // CacheStats reports how many host list pages were served from the page cache and how many
