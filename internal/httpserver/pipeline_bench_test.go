@@ -13,17 +13,22 @@ import (
 	"github.com/openwatch/openwatch/internal/logging"
 )
 
+// quietServer returns the whole server's handler, logging as a server does by default
+// (info, JSON) to nowhere, and an admin's access token.
+func quietServer(t testing.TB) (http.Handler, string) {
+	env := apitest.New(t, func(d *app.Deps) {
+		l, err := logging.New(io.Discard, "info", "json")
+		require.NoError(t, err)
+		d.Logger = l
+	})
+	return env.App.Handler(), env.Admin().AccessToken
+}
+
 // BenchmarkPipeline measures the whole request pipeline in process (no TLS, no sockets)
 // for the cheapest reads, with the default logging (info, JSON): what the server adds to a
 // bare handler on every request. Figures only (make bench-micro).
 func BenchmarkPipeline(b *testing.B) {
-	env := apitest.New(b, func(d *app.Deps) {
-		l, err := logging.New(io.Discard, "info", "json")
-		require.NoError(b, err)
-		d.Logger = l
-	})
-	token := env.Admin().AccessToken
-	h := env.App.Handler()
+	h, token := quietServer(b)
 	for _, tc := range []struct{ name, path string }{
 		{"health", "/api/v1/health"},
 		{"auth-me", "/api/v1/auth/me"},
@@ -49,13 +54,7 @@ func BenchmarkPipeline(b *testing.B) {
 // default logging, GET /health and GET /auth/me allocate no more than this (the test's
 // own recorder included); each of those fixes undone adds two or more.
 func TestPipelineAllocations(t *testing.T) {
-	env := apitest.New(t, func(d *app.Deps) {
-		l, err := logging.New(io.Discard, "info", "json")
-		require.NoError(t, err)
-		d.Logger = l
-	})
-	token := env.Admin().AccessToken
-	h := env.App.Handler()
+	h, token := quietServer(t)
 	// Measured 23 and 26 (25 and 32 under the race detector, whose sync.Pool drops items).
 	cases := []struct {
 		path string

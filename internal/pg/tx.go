@@ -515,12 +515,7 @@ func (f failedBatch) Close() error {
 // other statement sends q with its commit (or SendQueued). It reports false, queuing
 // nothing, when tx is not from WithTx (or a savepoint of one): the caller sends q itself.
 func Ahead(tx pgx.Tx, q *pgx.QueuedQuery) bool {
-	t := rootOf(tx)
-	if t == nil || t.closed {
-		return false
-	}
-	t.ahead = append(t.ahead, q)
-	return true
+	return queue(tx, q, func(t *lazyTx) *[]*pgx.QueuedQuery { return &t.ahead })
 }
 
 // Behind queues q to travel in the round trip of tx's next statement, after it (or, when
@@ -529,11 +524,17 @@ func Ahead(tx pgx.Tx, q *pgx.QueuedQuery) bool {
 // the statement succeeded; its callback reads its result when the statement's result is
 // closed. It reports false, queuing nothing, as Ahead does.
 func Behind(tx pgx.Tx, q *pgx.QueuedQuery) bool {
+	return queue(tx, q, func(t *lazyTx) *[]*pgx.QueuedQuery { return &t.behind })
+}
+
+// queue appends q to the list of tx's WithTx transaction that list picks.
+func queue(tx pgx.Tx, q *pgx.QueuedQuery, list func(*lazyTx) *[]*pgx.QueuedQuery) bool {
 	t := rootOf(tx)
 	if t == nil || t.closed {
 		return false
 	}
-	t.behind = append(t.behind, q)
+	l := list(t)
+	*l = append(*l, q)
 	return true
 }
 
