@@ -6,7 +6,7 @@
 # Go HTTPS server with the same certificate (scripts/benchceiling) is the ceiling.
 #
 # Each run prints one table: req/s, p50 and p99 at 32 connections (wrk over TLS), and the
-# ratio to the ceiling measured just before (printed beside it), for
+# ratio to the ceiling measured just before and just after (their mean printed beside it), for
 # GET /health, GET /auth/me, GET /hosts/{id}, GET /hosts (first page) and
 # GET /audit/events?limit=50; sequential POST /hosts (one connection, each with its own
 # Idempotency-Key: one commit per create) beside the database's own floor for the same
@@ -114,16 +114,15 @@ tick_us=$(( 1000000 / $(getconf CLK_TCK) ))
 # rest of the machine goes to wrk). With BENCH_PROFILE, the server's CPU
 # profile under the load is saved beside the others.
 ceiling=""
+ceiling_last=""
 figure() {
   local name=$1 c=$2; shift 2
   if [ -n "${BENCH_ONLY:-}" ] && [ -n "$ceiling" ] && ! grep -Eq "$BENCH_ONLY" <<<"$name"; then return; fi
   local out rps ratio prof_pid="" s0 d0 s1 d1 n srv_us="" db_us=""
   # The machine's speed drifts (a shared virtual machine): each figure at 32 connections is
-  # compared with the ceiling measured just before it, and that ceiling is printed too.
-  local paired=""
-  if [ -n "$ceiling" ] && [ "$c" -gt 1 ]; then
-    paired=$(wrk -t2 -c"$c" -d"$dur" "$ceiling_url" | awk '/Requests\/sec/ {print $2}')
-  fi
+  # compared with the mean of the ceilings measured just before and just after it (the
+  # one after a row is the one before the next), and that mean is printed too.
+  local paired="" before=$ceiling_last
   # The profile covers the figure's own load, not the paired ceiling's.
   if [ -n "$prof_addr" ] && [ -n "$ceiling" ]; then
     local slug; slug=$(tr -c 'a-zA-Z0-9\n' '-' <<<"$name" | tr -s '-' | sed 's/^-//; s/-$//')
@@ -135,12 +134,16 @@ figure() {
   out=$(wrk -t2 -c"$c" -d"$dur" --latency "$@")
   s1=$(cpu_ticks "$srv_pid"); d1=$(db_ticks)
   [ -n "$prof_pid" ] && wait "$prof_pid"
+  if [ -n "$ceiling" ] && [ "$c" -gt 1 ]; then
+    ceiling_last=$(wrk -t2 -c"$c" -d"$dur" "$ceiling_url" | awk '/Requests\/sec/ {print $2}')
+    paired=$(awk -v a="$before" -v b="$ceiling_last" 'BEGIN { printf "%.2f", (a + b) / 2 }')
+  fi
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   n=$(awk '/requests in/ {print $1}' <<<"$out")
   if [ -n "$ceiling" ] && [ "${n:-0}" -gt 0 ]; then
     srv_us=$(( (s1 - s0) * tick_us / n )); db_us=$(( (d1 - d0) * tick_us / n ))
   fi
-  if [ -z "$ceiling" ]; then ceiling=$rps; paired=$rps; fi
+  if [ -z "$ceiling" ]; then ceiling=$rps; paired=$rps; ceiling_last=$rps; fi
   ratio=""
   if [ "$c" -gt 1 ]; then
     ratio=$(awk -v a="$rps" -v b="${paired:-$ceiling}" 'BEGIN { printf "%.0f%%", 100 * a / b }')
@@ -243,6 +246,7 @@ end
 LUA
 
   ceiling=""
+  ceiling_last=""
   local auth="Authorization: Bearer $token"
   srv_pid=$pid
   # The postmaster's pid is the first line of its socket's lock file.
