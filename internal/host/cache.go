@@ -17,15 +17,26 @@ const InventoryChannel = "openwatch_inventory"
 // maxCachedPages bounds the page cache; it is cleared when full.
 const maxCachedPages = 1024
 
+// livenessTable is the payload of the notifications a liveness change sends (00013).
+const livenessTable = "host_liveness"
+
 // pageCache keeps encoded GET /hosts pages. Every inventory change clears it: at once in
 // the process that made the change, through InventoryChannel in the others. While the
 // listener is down nothing is served from it. A generation counter keeps a page read
 // before a change from being stored after it.
+//
+// A change of a host's monitoring state (the liveness poller's, which in a fleet that
+// flaps comes several times a second) only makes the pages stale: the next miss of a
+// page reads it again, and the requests that come while it does get the stale page at
+// once instead of waiting, so a busy dashboard does not stall behind every probe batch.
+// A request that comes alone always gets a page read after the change.
 type pageCache struct {
 	mu    sync.RWMutex
 	pages map[string][]byte
+	// stale are the pages a liveness change made stale, by key, until read again.
+	stale map[string][]byte
 	// flights are the pages being read, by key: a miss that finds one of its generation
-	// waits for it instead of reading the same page again.
+	// waits for it (or takes the stale page) instead of reading the same page again.
 	flights   map[string]*flight
 	gen       atomic.Uint64
 	listening atomic.Bool
@@ -34,7 +45,7 @@ type pageCache struct {
 }
 
 func newPageCache() *pageCache {
-	return &pageCache{pages: map[string][]byte{}, flights: map[string]*flight{}}
+	return &pageCache{pages: map[string][]byte{}, stale: map[string][]byte{}, flights: map[string]*flight{}}
 }
 
 // flight is one read of a page; done is closed when page or err is set.
@@ -60,6 +71,10 @@ func (c *pageCache) load(ctx context.Context, key string, build func() ([]byte, 
 	}
 	c.mu.Lock()
 	if f := c.flights[key]; f != nil && f.gen == gen {
+		if stale := c.stale[key]; stale != nil {
+			c.mu.Unlock()
+			return stale, nil
+		}
 		c.mu.Unlock()
 		select {
 		case <-f.done:
@@ -125,6 +140,7 @@ func (c *pageCache) put(key string, gen uint64, page []byte) {
 		clear(c.pages)
 	}
 	c.pages[key] = page
+	delete(c.stale, key)
 }
 
 // invalidate drops every page.
@@ -132,11 +148,33 @@ func (c *pageCache) invalidate() {
 	c.mu.Lock()
 	c.gen.Add(1)
 	clear(c.pages)
+	clear(c.stale)
 	c.mu.Unlock()
 }
 
-// Notify implements pg.Subscriber.
-func (c *pageCache) Notify(string) { c.invalidate() }
+// soften makes every page stale (see pageCache).
+func (c *pageCache) soften() {
+	c.mu.Lock()
+	c.gen.Add(1)
+	if len(c.stale)+len(c.pages) > maxCachedPages {
+		clear(c.stale)
+	}
+	for k, p := range c.pages {
+		c.stale[k] = p
+	}
+	clear(c.pages)
+	c.mu.Unlock()
+}
+
+// Notify implements pg.Subscriber: a liveness change makes the pages stale, any other
+// change drops them.
+func (c *pageCache) Notify(payload string) {
+	if payload == livenessTable {
+		c.soften()
+		return
+	}
+	c.invalidate()
+}
 
 // Connected implements pg.Subscriber.
 func (c *pageCache) Connected(on bool) {

@@ -115,3 +115,60 @@ func TestPageReadFailureIsNotShared(t *testing.T) {
 	}
 	require.Equal(t, 2, n)
 }
+
+// TestLivenessChangeServesStaleWhileReading: after a liveness change the first miss reads
+// the page again, and the requests that come meanwhile get the page as it was instead of
+// waiting; any other change makes them wait for the new page.
+func TestLivenessChangeServesStaleWhileReading(t *testing.T) {
+	c := newPageCache()
+	c.Connected(true)
+	ctx := context.Background()
+	p, err := c.load(ctx, "k", func() ([]byte, error) { return []byte("v1"), nil })
+	require.NoError(t, err)
+	require.Equal(t, "v1", string(p))
+
+	c.Notify("host_liveness")
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	var first []byte
+	wg.Go(func() {
+		first, _ = c.load(ctx, "k", func() ([]byte, error) { <-release; return []byte("v2"), nil })
+	})
+	require.Eventually(t, func() bool { return flightOf(c, "k") != nil }, 5*time.Second, time.Millisecond)
+	during, err := c.load(ctx, "k", func() ([]byte, error) { t.Error("a second read"); return nil, nil })
+	require.NoError(t, err)
+	require.Equal(t, "v1", string(during), "served stale at once while the page is read")
+	close(release)
+	wg.Wait()
+	require.Equal(t, "v2", string(first), "the request that came first reads the page again")
+	after, err := c.load(ctx, "k", func() ([]byte, error) { return []byte("v3"), nil })
+	require.NoError(t, err)
+	require.Equal(t, "v2", string(after), "the new page is cached")
+
+	// A request that comes alone after a change never gets the stale page.
+	c.Notify("host_liveness")
+	alone, err := c.load(ctx, "k", func() ([]byte, error) { return []byte("v3"), nil })
+	require.NoError(t, err)
+	require.Equal(t, "v3", string(alone))
+
+	// Any other change: no stale page; the others wait for the new one.
+	c.Notify("hosts")
+	release = make(chan struct{})
+	wg.Go(func() {
+		_, _ = c.load(ctx, "k", func() ([]byte, error) { <-release; return []byte("v4"), nil })
+	})
+	require.Eventually(t, func() bool { return flightOf(c, "k") != nil }, 5*time.Second, time.Millisecond)
+	got := make(chan []byte, 1)
+	go func() {
+		p, _ := c.load(ctx, "k", func() ([]byte, error) { return []byte("own"), nil })
+		got <- p
+	}()
+	select {
+	case p := <-got:
+		t.Fatalf("answered %q before the page was read", p)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	require.Equal(t, "v4", string(<-got))
+	wg.Wait()
+}
