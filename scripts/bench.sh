@@ -106,12 +106,13 @@ db_ticks() {
   echo $(( reaped + $(cpu_ticks "$db_pid" $(ps -o pid= --ppid "$db_pid" 2>/dev/null)) ))
 }
 srv_pid=""
+ceiling_pid=""
 db_pid=""
 tick_us=$(( 1000000 / $(getconf CLK_TCK) ))
 
 # figure NAME CONNECTIONS [wrk args]: one table row; the first row of a run is the ceiling.
-# The last two columns are the CPU time per request of the server and of its database (the
-# rest of the machine goes to wrk). With BENCH_PROFILE, the server's CPU
+# The last two columns are the CPU time per request of the server (on the first row, of the
+# bare ceiling server) and of its database (the rest of the machine goes to wrk). With BENCH_PROFILE, the server's CPU
 # profile under the load is saved beside the others.
 ceiling=""
 ceiling_last=""
@@ -130,9 +131,12 @@ figure() {
       -o "$profile_dir/run$run_no-$slug.pprof" &
     prof_pid=$!
   fi
-  s0=$(cpu_ticks "$srv_pid"); d0=$(db_ticks)
+  # The ceiling's row gives the bare server's own CPU per request, for comparison.
+  local measured=$srv_pid
+  [ -z "$ceiling" ] && measured=$ceiling_pid
+  s0=$(cpu_ticks "$measured"); d0=$(db_ticks)
   out=$(wrk -t2 -c"$c" -d"$dur" --latency "$@")
-  s1=$(cpu_ticks "$srv_pid"); d1=$(db_ticks)
+  s1=$(cpu_ticks "$measured"); d1=$(db_ticks)
   [ -n "$prof_pid" ] && wait "$prof_pid"
   if [ -n "$ceiling" ] && [ "$c" -gt 1 ]; then
     ceiling_last=$(wrk -t2 -c"$c" -d"$dur" "$ceiling_url" | awk '/Requests\/sec/ {print $2}')
@@ -140,8 +144,9 @@ figure() {
   fi
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   n=$(awk '/requests in/ {print $1}' <<<"$out")
-  if [ -n "$ceiling" ] && [ "${n:-0}" -gt 0 ]; then
-    srv_us=$(( (s1 - s0) * tick_us / n )); db_us=$(( (d1 - d0) * tick_us / n ))
+  if [ "${n:-0}" -gt 0 ]; then
+    srv_us=$(( (s1 - s0) * tick_us / n ))
+    [ -n "$ceiling" ] && db_us=$(( (d1 - d0) * tick_us / n ))
   fi
   if [ -z "$ceiling" ]; then ceiling=$rps; paired=$rps; ceiling_last=$rps; fi
   ratio=""
@@ -231,7 +236,8 @@ one_run() {
   [ -n "$host" ] || { echo "no seeded host found" >&2; exit 1; }
 
   "$tools/benchceiling" -cert "$dd/tls/server.crt" -key "$dd/tls/server.key" >"$data/ceiling.out" 2>&1 &
-  pids+=("$!")
+  ceiling_pid=$!
+  pids+=("$ceiling_pid")
   until grep -q 'listening on' "$data/ceiling.out" 2>/dev/null; do sleep 0.01; done
   local cport; cport=$(awk '/listening on/ {print $3}' "$data/ceiling.out")
 
