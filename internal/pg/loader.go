@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 )
 
 // Loader reads rows by key, gathering the lookups that arrive while the database is busy
@@ -34,7 +35,13 @@ type loadCall[K comparable, V any] struct {
 	found bool
 	err   error
 	wake  chan []*loadCall[K, V]
+	// leads is set (under the loader's lock) when the call is chosen to run its batch.
+	leads bool
 }
+
+// batchTimeout bounds a query that runs for others: it does not end when the context of
+// the call that runs it does.
+const batchTimeout = 30 * time.Second
 
 // errLoaderPanicked is what the others of a batch get when its query panicked.
 var errLoaderPanicked = errors.New("pg: the query reading this row panicked")
@@ -67,18 +74,19 @@ func (l *Loader[K, V]) Load(ctx context.Context, key K) (V, bool, error) {
 		return c.val, c.found, c.err
 	case <-ctx.Done():
 	}
-	if l.leave(c) {
-		var zero V
-		return zero, false, ctx.Err()
+	if !l.leave(c) {
+		// Chosen to run a batch: the others wait for it, and it is on its way. A call that
+		// is only one of a batch leaves: nobody waits for it.
+		if batch := <-c.wake; batch != nil {
+			l.run(ctx, c, batch)
+		}
 	}
-	// Already part of a batch, perhaps as the one to run it: the others wait for it.
-	if batch, chosen := <-c.wake; chosen {
-		l.run(ctx, c, batch)
-	}
-	return c.val, c.found, c.err
+	var zero V
+	return zero, false, ctx.Err()
 }
 
-// leave takes a waiting call off the queue; false when a batch already holds it.
+// leave takes a waiting call off the queue, or reports false when it was chosen to run a
+// batch (which it must then do). A call that is one of a batch it does not run may leave.
 func (l *Loader[K, V]) leave(c *loadCall[K, V]) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -88,7 +96,7 @@ func (l *Loader[K, V]) leave(c *loadCall[K, V]) bool {
 			return true
 		}
 	}
-	return false
+	return !c.leads
 }
 
 // run reads batch (self among it) on a lane it holds, sets every result, then hands the
@@ -96,7 +104,9 @@ func (l *Loader[K, V]) leave(c *loadCall[K, V]) bool {
 // others wait for it.
 func (l *Loader[K, V]) run(ctx context.Context, self *loadCall[K, V], batch []*loadCall[K, V]) {
 	if len(batch) > 1 {
-		ctx = context.WithoutCancel(ctx)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), batchTimeout)
+		defer cancel()
 	}
 	settled := false
 	defer func() {
@@ -139,6 +149,7 @@ func (l *Loader[K, V]) handOff() {
 	batch := make([]*loadCall[K, V], n)
 	copy(batch, l.waiting)
 	l.waiting = append(l.waiting[:0], l.waiting[n:]...)
+	batch[0].leads = true
 	l.mu.Unlock()
 	batch[0].wake <- batch
 }

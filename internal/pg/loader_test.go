@@ -230,3 +230,30 @@ func TestLoaderPanicReleasesOthers(t *testing.T) {
 	require.True(t, found)
 	require.Equal(t, "ok", v)
 }
+
+// TestLoaderMemberLeavesARunningBatch: a lookup whose context ends while the batch that
+// holds it runs leaves at once; the batch still answers the others.
+func TestLoaderMemberLeavesARunningBatch(t *testing.T) {
+	g := newGate()
+	l := pg.NewLoader(1, 10, g.fetch)
+	out := make(chan result, 10)
+	go load(context.Background(), l, 0, out)
+	<-g.started
+	go load(context.Background(), l, 1, out)
+	waitWaiting(t, l, 1)
+	member, cancel := context.WithCancel(context.Background())
+	go load(member, l, 2, out)
+	waitWaiting(t, l, 2)
+	g.release <- nil
+	require.Equal(t, 0, (<-out).key)
+	require.ElementsMatch(t, []int{1, 2}, <-g.started) // the batch of 1 and 2 runs
+	cancel()
+	r := <-out
+	require.Equal(t, 2, r.key)
+	require.ErrorIs(t, r.err, context.Canceled, "left while its batch ran")
+	g.release <- nil
+	r = <-out
+	require.Equal(t, 1, r.key)
+	require.NoError(t, r.err)
+	require.Equal(t, "rowb", r.val)
+}
