@@ -29,10 +29,24 @@ func HashPassword(password string, p PasswordParams) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("read salt: %w", err)
 	}
-	key := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, argonKeyLen)
+	return encodeHash(p, salt, argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, argonKeyLen)), nil
+}
+
+// decoyHash returns a well-formed hash with p's cost that no password matches: random
+// salt and key. Checking a password against it costs what checking against a real hash
+// does, without hashing anything to make it (start-up stays quick).
+func decoyHash(p PasswordParams) (string, error) {
+	b := make([]byte, 16+argonKeyLen)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("read decoy: %w", err)
+	}
+	return encodeHash(p, b[:16], b[16:]), nil
+}
+
+func encodeHash(p PasswordParams, salt, key []byte) string {
 	enc := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
-		argon2.Version, p.Memory, p.Time, p.Threads, enc.EncodeToString(salt), enc.EncodeToString(key)), nil
+		argon2.Version, p.Memory, p.Time, p.Threads, enc.EncodeToString(salt), enc.EncodeToString(key))
 }
 
 var errBadHash = errors.New("malformed password hash")

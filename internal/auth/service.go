@@ -88,7 +88,7 @@ type Service struct {
 // NewService returns the authentication service.
 func NewService(pool *pgxpool.Pool, signer *TokenSigner, sealer Sealer, aw *audit.Writer, cfg Config, logger *slog.Logger, now func() time.Time) (*Service, error) {
 	cfg = cfg.withDefaults()
-	dummy, err := HashPassword("openwatch-timing-equaliser", cfg.Password)
+	dummy, err := decoyHash(cfg.Password)
 	if err != nil {
 		return nil, err
 	}

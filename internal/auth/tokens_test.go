@@ -139,3 +139,23 @@ var (
 	osStat  = os.Stat
 	osChmod = os.Chmod
 )
+
+// TestDecoyHash: the hash unknown users are checked against has the configured cost and
+// matches no password (checking against it takes as long as against a real one).
+func TestDecoyHash(t *testing.T) {
+	p := PasswordParams{Memory: 64, Time: 1, Threads: 1}
+	h, err := decoyHash(p)
+	require.NoError(t, err)
+	real, err := HashPassword("x", p)
+	require.NoError(t, err)
+	require.Equal(t, strings.SplitN(real, "$", 5)[:4], strings.SplitN(h, "$", 5)[:4], "same algorithm, version and cost")
+	require.Len(t, h, len(real))
+	for _, pw := range []string{"", "x", "openwatch-timing-equaliser"} {
+		ok, err := VerifyPassword(pw, h)
+		require.NoError(t, err)
+		require.False(t, ok)
+	}
+	other, err := decoyHash(p)
+	require.NoError(t, err)
+	require.NotEqual(t, h, other)
+}
