@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	api "github.com/openwatch/openwatch/gen/api"
+	"github.com/openwatch/openwatch/internal/pg/cluster"
 	"github.com/openwatch/openwatch/internal/pg/pgtest"
 )
 
@@ -63,10 +65,14 @@ func mutateSpec(t *testing.T, path, method string, fn func(op map[string]any)) [
 
 func TestServeRefusesOperationWithoutPermission(t *testing.T) {
 	spec := mutateSpec(t, "/auth/me", "get", func(op map[string]any) { delete(op, "x-required-permission") })
-	r := runWith(t, spec, "", map[string]string{"OPENWATCH_SERVER_DATA_DIR": t.TempDir()}, "serve")
+	dataDir := t.TempDir()
+	r := runWith(t, spec, "", map[string]string{"OPENWATCH_SERVER_DATA_DIR": dataDir}, "serve")
 	require.NotEqual(t, 0, r.code)
 	require.Contains(t, r.stderr, `operationId "getMe"`)
 	require.Contains(t, r.stderr, "neither x-required-permission nor the anonymous marker")
+	// The document is checked first: no managed database was set up for nothing.
+	require.NoFileExists(t, filepath.Join(dataDir, cluster.LocationFile))
+	require.NoDirExists(t, filepath.Join(dataDir, "pg"))
 }
 
 func TestServeRefusesUnknownPermission(t *testing.T) {

@@ -74,7 +74,7 @@ var errNoWorkerDatabase = errors.New("worker needs database.dsn or a running man
 // the initial admin.
 func RunWorker(ctx context.Context, cfg config.Config, o WorkerOptions) error {
 	log := o.Logger
-	parsed, err := prepare(cfg, o.Spec)
+	doc, ops, err := prepare(cfg, o.Spec)
 	if err != nil {
 		return err
 	}
@@ -83,10 +83,6 @@ func RunWorker(ctx context.Context, cfg config.Config, o WorkerOptions) error {
 		return err
 	}
 	defer db.Close(context.WithoutCancel(ctx))
-	doc, ops, err := parsed()
-	if err != nil {
-		return err
-	}
 	cfg.Worker.WithWorker = true
 	a, err := New(ctx, Deps{Config: cfg, Logger: log, Pool: db.Pool, Doc: doc, Operations: ops})
 	if err != nil {

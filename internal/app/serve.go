@@ -45,7 +45,7 @@ const InitialAdminPasswordFile = "initial-admin-password"
 // managed database, which stops when no other process uses it.
 func Serve(ctx context.Context, cfg config.Config, o ServeOptions) error {
 	log := o.Logger
-	parsed, err := prepare(cfg, o.Spec)
+	doc, ops, err := prepare(cfg, o.Spec)
 	if err != nil {
 		return err
 	}
@@ -58,10 +58,6 @@ func Serve(ctx context.Context, cfg config.Config, o ServeOptions) error {
 		return err
 	}
 	defer db.Close(context.WithoutCancel(ctx))
-	doc, ops, err := parsed()
-	if err != nil {
-		return err
-	}
 	a, err := New(ctx, Deps{Config: cfg, Logger: log, Pool: db.Pool, Doc: doc, Operations: ops, Assets: o.Assets, AssetsBuilt: o.AssetsBuilt})
 	if err != nil {
 		return err
@@ -127,29 +123,20 @@ func Serve(ctx context.Context, cfg config.Config, o ServeOptions) error {
 	return nil
 }
 
-// prepare creates the data directory and starts parsing the API document, the start of
-// Serve and RunWorker; the returned function waits for the document. The parse (tens of
-// milliseconds) overlaps opening the database.
-func prepare(cfg config.Config, spec []byte) (func() (*openapi3.T, authz.Operations, error), error) {
+// prepare parses the API document and creates the data directory, the start of Serve and
+// RunWorker. It comes first, so an invalid document stops the process before anything
+// else (a managed database, say) is set up.
+func prepare(cfg config.Config, spec []byte) (*openapi3.T, authz.Operations, error) {
+	doc, ops, err := LoadSpec(spec)
+	if err != nil {
+		return nil, nil, err
+	}
 	// 0711: the managed database's unprivileged user may pass through to <data_dir>/pg;
 	// everything secret below it is 0600 or in 0700 directories.
 	if err := os.MkdirAll(cfg.Server.DataDir, 0o711); err != nil {
-		return nil, fmt.Errorf("create data dir: %w", err)
+		return nil, nil, fmt.Errorf("create data dir: %w", err)
 	}
-	type parsed struct {
-		doc *openapi3.T
-		ops authz.Operations
-		err error
-	}
-	ch := make(chan parsed, 1)
-	go func() {
-		doc, ops, err := LoadSpec(spec)
-		ch <- parsed{doc, ops, err}
-	}()
-	return func() (*openapi3.T, authz.Operations, error) {
-		p := <-ch
-		return p.doc, p.ops, p.err
-	}, nil
+	return doc, ops, nil
 }
 
 // serverTLS returns the TLS configuration: the configured certificate pair, or a local CA
