@@ -50,7 +50,18 @@ cleanup() {
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   pids=()
-  [ -n "$data" ] && rm -rf "$data"
+  if [ -n "$data" ]; then
+    # The managed cluster lives outside the data dir when its server user cannot reach
+    # it there (pg.location names it): remove it as well, once its server has stopped.
+    local loc=""
+    loc=$(cat "$data/data/pg.location" 2>/dev/null) || true
+    case "$loc" in
+      /*/openwatch-pg/*)
+        for _ in $(seq 1 100); do [ -e "$loc/data/postmaster.pid" ] || break; sleep 0.1; done
+        [ -e "$loc/data/postmaster.pid" ] || rm -rf "$loc" ;;
+    esac
+    rm -rf "$data"
+  fi
 }
 trap 'cleanup; rm -rf "$tools"' EXIT
 
