@@ -83,14 +83,15 @@ func (s *Store) Within(ctx context.Context, principal, key string, requestHash [
 	fn func(ctx context.Context) (resp Stored, keep bool)) (Outcome, *Stored, error) {
 	err := pg.WithOwnTx(ctx, s.pool, func(tx pgx.Tx) error {
 		var answered, reserved bool
+		var reserveErr error
 		reserve := pg.Statement(func(db pg.DBTX) {
 			_, _ = dbq.New(db).IdempotencyReserve(ctx, s.reserveParams(principal, key, requestHash, correlationID))
 		})
 		reserve.QueryRow(func(row pgx.Row) error {
 			var p string
 			scanErr := row.Scan(&p)
-			if err := pg.IgnoreNotFound(scanErr); err != nil {
-				return err
+			if reserveErr = pg.IgnoreNotFound(scanErr); reserveErr != nil {
+				return reserveErr
 			}
 			answered, reserved = true, scanErr == nil // no row: the key is held
 			return nil
@@ -99,6 +100,9 @@ func (s *Store) Within(ctx context.Context, principal, key string, requestHash [
 			return errors.New("idempotency: Within needs a pg.WithTx transaction")
 		}
 		resp, keep := fn(pg.ContextWithTx(ctx, tx))
+		if reserveErr != nil { // fn saw it too, as the error of its first statement
+			return reserveErr
+		}
 		if !answered { // fn sent nothing, or its first round trip failed
 			if err := pg.SendQueued(ctx, tx); err != nil {
 				return err

@@ -153,3 +153,24 @@ func TestWithin(t *testing.T) {
 	require.Equal(t, idempotency.Replay, out)
 	require.Equal(t, "ok", string(st.Body))
 }
+
+// TestWithinReportsAFailedReservation: when the reservation itself fails, Within returns
+// that failure (which fn saw as its first statement's), and nothing is kept.
+func TestWithinReportsAFailedReservation(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	s := idempotency.NewStore(pool, time.Now)
+	var fnErr error
+	_, _, err := s.Within(ctx, "p\x00", "k", []byte("h"), "c", func(ctx context.Context) (idempotency.Stored, bool) {
+		fnErr = pg.WithTx(ctx, pool, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `SELECT $1::int`, 1)
+			return err
+		})
+		return idempotency.Stored{Status: 500}, false
+	})
+	require.Error(t, fnErr)
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), "not sent")
+	require.Contains(t, err.Error(), "0x00", "the database's own reason: a NUL in the principal")
+}
