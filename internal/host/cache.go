@@ -17,6 +17,9 @@ const InventoryChannel = "openwatch_inventory"
 // maxCachedPages bounds the page cache; it is cleared when full.
 const maxCachedPages = 1024
 
+// errPageReadPanicked is what the waiters of a page read get when the read panicked.
+var errPageReadPanicked = errors.New("host: page read panicked")
+
 // livenessTable is the payload of the notifications a liveness change sends (00013).
 const livenessTable = "host_liveness"
 
@@ -97,7 +100,7 @@ func (c *pageCache) load(ctx context.Context, key string, build func() ([]byte, 
 		c.mu.Unlock()
 		close(f.done)
 	}()
-	f.err = errors.New("host: page read panicked") // until build returns
+	f.err = errPageReadPanicked // until build returns
 	f.page, f.err = build()
 	if f.err == nil {
 		c.put(key, gen, f.page)

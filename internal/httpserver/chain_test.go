@@ -124,7 +124,7 @@ func chainServerFor(t *testing.T, handler func(opID string) echo.HandlerFunc) *S
 	s := &Server{echo: echo.New(), logger: slog.New(slog.DiscardHandler), doc: doc, auth: staticAuth{p},
 		idem: &memStore{rows: map[string]*memRow{}}, bodyLimit: 1 << 20, paths: newPathMatcher(ops), now: time.Now}
 	s.echo.HTTPErrorHandler = s.errorHandler
-	s.echo.Use(s.correlation, s.accessLog, s.recoverPanics, s.limitBody)
+	s.echo.Use(s.correlatedAndLogged, s.guarded)
 	r := &opRouter{s: s, byPath: map[string]*authz.Operation{}, seen: map[string]bool{}}
 	for _, op := range ops {
 		r.byPath[op.Method+" "+echoPath(op.Path)] = op

@@ -17,15 +17,8 @@ import (
 // HeaderCorrelationID is the request and response header carrying the correlation id.
 const HeaderCorrelationID = "X-Correlation-Id"
 
-// correlation accepts a well-formed X-Correlation-Id or generates a sortable one, echoes it,
+// correlate accepts a well-formed X-Correlation-Id or generates a sortable one, echoes it,
 // and puts it with the client's address into the request context.
-func (s *Server) correlation(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		s.correlate(c)
-		return next(c)
-	}
-}
-
 func (s *Server) correlate(c echo.Context) {
 	req := c.Request()
 	id := req.Header.Get(HeaderCorrelationID)
@@ -49,8 +42,8 @@ var (
 )
 
 // Echo applies the server-wide middleware again on every request, one closure each, so
-// the server's own come in two: correlatedAndLogged (correlation, then accessLog) outside
-// the compressor and guarded (recoverPanics, then limitBody) inside it.
+// the server's own come in two: correlatedAndLogged (correlate, then logged) outside the
+// compressor and guarded (recovered, then limited) inside it.
 func (s *Server) correlatedAndLogged(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		s.correlate(c)
@@ -68,14 +61,10 @@ func (s *Server) guarded(next echo.HandlerFunc) echo.HandlerFunc {
 // healthPath is the liveness probe load balancers and orchestrators poll.
 const healthPath = "/api/v1/health"
 
-// accessLog writes one JSON line per request. It renders errors itself (through the error
-// handler) so the line carries the final status. Answered health checks, which monitoring
-// sends every few seconds, are logged at debug; server errors at error, the rest at info.
-// Nothing is built for a line the logger would drop.
-func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error { return s.logged(c, next) }
-}
-
+// logged runs next and writes the request's access line. It renders errors itself
+// (through the error handler) so the line carries the final status. Answered health
+// checks, which monitoring sends every few seconds, are logged at debug; server errors at
+// error, the rest at info. Nothing is built for a line the logger would drop.
 func (s *Server) logged(c echo.Context, next echo.HandlerFunc) error {
 	start := time.Now()
 	if err := next(c); err != nil {
@@ -112,15 +101,8 @@ func (s *Server) logged(c echo.Context, next echo.HandlerFunc) error {
 	return nil
 }
 
-// recoverPanics turns a panic in anything below it into a 500 envelope and logs the stack.
-func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) (err error) {
-		defer s.recovered(c, &err)
-		return next(c)
-	}
-}
-
-// recovered is recoverPanics' deferred call: it sets *err for a panic.
+// recovered, deferred, turns a panic in anything below it into a 500 envelope (in *err)
+// and logs the stack.
 func (s *Server) recovered(c echo.Context, err *error) {
 	r := recover()
 	if r == nil {
@@ -135,12 +117,8 @@ func (s *Server) recovered(c echo.Context, err *error) {
 	*err = apperr.Internal(fmt.Errorf("panic: %v", r))
 }
 
-// limitBody refuses bodies over the limit: at once when Content-Length says so, otherwise
+// limited refuses bodies over the limit: at once when Content-Length says so, otherwise
 // when reading passes the limit.
-func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error { return s.limited(c, next) }
-}
-
 func (s *Server) limited(c echo.Context, next echo.HandlerFunc) error {
 	req := c.Request()
 	if req.ContentLength > s.bodyLimit {

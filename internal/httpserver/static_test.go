@@ -18,9 +18,9 @@ import (
 
 func staticServer(t *testing.T, assets fstest.MapFS, built bool) *Server {
 	s := &Server{echo: echo.New(), logger: slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil)), assets: assets, assetsBuilt: built,
-		paths: &pathMatcher{}, now: time.Now}
+		paths: &pathMatcher{}, now: time.Now, bodyLimit: 1 << 20}
 	s.echo.HTTPErrorHandler = s.errorHandler
-	s.echo.Use(s.correlation, s.accessLog, s.recoverPanics)
+	s.echo.Use(s.correlatedAndLogged, s.guarded)
 	s.echo.RouteNotFound("/api/*", s.apiNotFound)
 	s.registerStatic()
 	return s

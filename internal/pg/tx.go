@@ -73,12 +73,13 @@ func (t *lazyTx) begin(ctx context.Context) error {
 	return err
 }
 
-// direct reports whether a statement with args goes straight to the connection: the
-// transaction has begun and nothing waits to travel with it, or args cannot travel in a
-// pipeline at all.
-func (t *lazyTx) direct(args []any) bool {
-	return (t.begun && len(t.ahead) == 0 && len(t.behind) == 0) || !pipelinable(args)
-}
+// alone reports whether the next statement can go straight to the connection: the
+// transaction has begun and nothing waits to travel with it.
+func (t *lazyTx) alone() bool { return t.begun && len(t.ahead) == 0 && len(t.behind) == 0 }
+
+// direct reports whether a statement with args goes straight to the connection: it is
+// alone, or args cannot travel in a pipeline at all.
+func (t *lazyTx) direct(args []any) bool { return t.alone() || !pipelinable(args) }
 
 // next sends queued in one pipeline with the statements queued Ahead before them and
 // Behind after them (and BEGIN first when nothing was sent yet). It reads BEGIN's and the
@@ -168,7 +169,7 @@ func (t *lazyTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	if t.closed {
 		return failedBatch{err: pgx.ErrTxClosed}
 	}
-	if t.begun && len(t.ahead) == 0 && len(t.behind) == 0 {
+	if t.alone() {
 		return t.conn.SendBatch(ctx, b)
 	}
 	return t.next(ctx, b.QueuedQueries)
