@@ -194,12 +194,12 @@ INSERT INTO idempotency_keys (principal, key, request_hash, correlation_id, expi
 WITH h AS (INSERT INTO hosts (id, hostname, ip_address, port, display_name, description, environment, tags, group_id, username, created_by)
   VALUES (gen_random_uuid(), 'floor-' || :n::text || '.example.com', '127.251.1.1', 1, '', '', 'production', '{}', NULL, '', 'floor') RETURNING *)
   SELECT h.*, (h.maintenance_mode OR (h.group_id IS NOT NULL AND COALESCE((SELECT g.maintenance_mode FROM host_groups g WHERE g.id = h.group_id), false)))::boolean FROM h;
-WITH head AS (SELECT seq, mac FROM audit_head FOR UPDATE) SELECT head.seq, head.mac, clock_timestamp() FROM head;
+WITH head AS (SELECT seq, mac FROM audit_head WHERE id FOR UPDATE) SELECT head.seq, head.mac, clock_timestamp() FROM head;
 \endpipeline
 \startpipeline
 WITH inserted AS (INSERT INTO audit_events (id, seq, occurred_at, recorded_at, correlation_id, action, severity, actor_type, actor_id, resource_type, resource_id, client_addr, detail, redactions, prev_mac, mac)
-  SELECT gen_random_uuid(), h.seq + 1, now(), now(), 'floor', 'host.created', 'info', 'user', 'floor', 'host', 'floor', '', '{"hostname": "floor"}', '{}', h.mac, h.mac FROM audit_head h RETURNING seq),
-  moved AS (UPDATE audit_head SET seq = inserted.seq FROM inserted RETURNING audit_head.seq)
+  SELECT gen_random_uuid(), h.seq + 1, now(), now(), 'floor', 'host.created', 'info', 'user', 'floor', 'host', 'floor', '', '{"hostname": "floor"}', '{}', h.mac, h.mac FROM audit_head h WHERE h.id RETURNING seq),
+  moved AS (UPDATE audit_head SET seq = inserted.seq FROM inserted WHERE audit_head.id RETURNING audit_head.seq)
   SELECT audit_appended((SELECT count(*) FROM moved));
 UPDATE idempotency_keys SET state = 'done', status_code = 201, content_type = 'application/json', response_body = convert_to(repeat('x', 700), 'UTF8')
   WHERE principal = 'floor' AND key = 'floor-' || :n::text;

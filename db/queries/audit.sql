@@ -1,8 +1,13 @@
 -- name: AuditHeadLock :one
 -- AuditHeadLock locks the chain head until the transaction ends and returns it with the
 -- database clock read after the lock was granted, so recorded_at follows seq order.
+-- Every statement here names the head by its key (WHERE id): every append leaves a dead
+-- version of the row, and a transaction holding the horizon back (a bulk import, a
+-- backup) can spread them over many pages that the table keeps afterwards. By its key
+-- the head is a couple of page reads however large the table grew; unnamed, a scan of
+-- every page on every append.
 WITH head AS (
-    SELECT seq, mac FROM audit_head FOR UPDATE
+    SELECT seq, mac FROM audit_head WHERE id FOR UPDATE
 )
 SELECT head.seq, head.mac, clock_timestamp()::timestamptz AS now FROM head;
 
@@ -17,21 +22,22 @@ WITH inserted AS (
     SELECT @id, @seq, @occurred_at, @recorded_at, @correlation_id, @action, @severity, @actor_type,
         sqlc.narg(actor_id), sqlc.narg(resource_type), sqlc.narg(resource_id), @client_addr,
         @detail, @redactions::text[], @prev_mac, @mac
-    FROM audit_head h WHERE h.seq + 1 = @seq AND h.mac = @prev_mac
+    FROM audit_head h WHERE h.id AND h.seq + 1 = @seq AND h.mac = @prev_mac
     RETURNING seq
 ), moved AS (
     UPDATE audit_head SET seq = inserted.seq, mac = @mac, checkpoint_mac = @checkpoint_mac
     FROM inserted
+    WHERE audit_head.id
     RETURNING audit_head.seq
 )
 SELECT audit_appended((SELECT count(*) FROM moved));
 
 -- name: AuditHeadGet :one
-SELECT seq, mac, checkpoint_mac FROM audit_head;
+SELECT seq, mac, checkpoint_mac FROM audit_head WHERE id;
 
 -- name: AuditHeadSignEmpty :execrows
 -- AuditHeadSignEmpty signs the empty chain when the audit key is created.
-UPDATE audit_head SET checkpoint_mac = @checkpoint_mac WHERE seq = 0 AND checkpoint_mac IS NULL;
+UPDATE audit_head SET checkpoint_mac = @checkpoint_mac WHERE id AND seq = 0 AND checkpoint_mac IS NULL;
 
 -- name: AuditKeyGet :one
 -- AuditKeyGet returns the key in use: the oldest.

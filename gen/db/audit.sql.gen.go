@@ -20,11 +20,12 @@ WITH inserted AS (
     SELECT $1, $2, $3, $4, $5, $6, $7, $8,
         $9, $10, $11, $12,
         $13, $14::text[], $15, $16
-    FROM audit_head h WHERE h.seq + 1 = $2 AND h.mac = $15
+    FROM audit_head h WHERE h.id AND h.seq + 1 = $2 AND h.mac = $15
     RETURNING seq
 ), moved AS (
     UPDATE audit_head SET seq = inserted.seq, mac = $16, checkpoint_mac = $17
     FROM inserted
+    WHERE audit_head.id
     RETURNING audit_head.seq
 )
 SELECT audit_appended((SELECT count(*) FROM moved))
@@ -248,7 +249,7 @@ func (q *Queries) AuditEventWalk(ctx context.Context, arg AuditEventWalkParams) 
 }
 
 const auditHeadGet = `-- name: AuditHeadGet :one
-SELECT seq, mac, checkpoint_mac FROM audit_head
+SELECT seq, mac, checkpoint_mac FROM audit_head WHERE id
 `
 
 type AuditHeadGetRow struct {
@@ -266,7 +267,7 @@ func (q *Queries) AuditHeadGet(ctx context.Context) (AuditHeadGetRow, error) {
 
 const auditHeadLock = `-- name: AuditHeadLock :one
 WITH head AS (
-    SELECT seq, mac FROM audit_head FOR UPDATE
+    SELECT seq, mac FROM audit_head WHERE id FOR UPDATE
 )
 SELECT head.seq, head.mac, clock_timestamp()::timestamptz AS now FROM head
 `
@@ -279,6 +280,11 @@ type AuditHeadLockRow struct {
 
 // AuditHeadLock locks the chain head until the transaction ends and returns it with the
 // database clock read after the lock was granted, so recorded_at follows seq order.
+// Every statement here names the head by its key (WHERE id): every append leaves a dead
+// version of the row, and a transaction holding the horizon back (a bulk import, a
+// backup) can spread them over many pages that the table keeps afterwards. By its key
+// the head is a couple of page reads however large the table grew; unnamed, a scan of
+// every page on every append.
 func (q *Queries) AuditHeadLock(ctx context.Context) (AuditHeadLockRow, error) {
 	row := q.db.QueryRow(ctx, auditHeadLock)
 	var i AuditHeadLockRow
@@ -287,7 +293,7 @@ func (q *Queries) AuditHeadLock(ctx context.Context) (AuditHeadLockRow, error) {
 }
 
 const auditHeadSignEmpty = `-- name: AuditHeadSignEmpty :execrows
-UPDATE audit_head SET checkpoint_mac = $1 WHERE seq = 0 AND checkpoint_mac IS NULL
+UPDATE audit_head SET checkpoint_mac = $1 WHERE id AND seq = 0 AND checkpoint_mac IS NULL
 `
 
 // AuditHeadSignEmpty signs the empty chain when the audit key is created.

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 
+	dbq "github.com/openwatch/openwatch/gen/db"
 	"github.com/openwatch/openwatch/internal/audit"
 	"github.com/openwatch/openwatch/internal/cursor"
 	"github.com/openwatch/openwatch/internal/pg"
@@ -246,4 +247,50 @@ func TestAppendsInOneTransaction(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, res.OK, "%+v", res)
 	require.EqualValues(t, 3, res.Checked)
+}
+
+// TestHeadIsReadByItsKey: every append leaves a dead version of the head row, and a
+// transaction holding the horizon back spreads them over pages the table keeps. Appending
+// (and verifying) must still find the head through its key, never by scanning the table.
+func TestHeadIsReadByItsKey(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	// Two thousand versions of the head in a transaction that rolls back: the table keeps
+	// their pages.
+	tx, err := b.pool.Begin(b.ctx)
+	require.NoError(t, err)
+	_, err = tx.Exec(b.ctx, `DO $$ BEGIN FOR i IN 1..2000 LOOP UPDATE audit_head SET seq = seq; END LOOP; END $$`)
+	require.NoError(t, err)
+	require.NoError(t, tx.Rollback(b.ctx))
+	var pages int64
+	require.NoError(t, b.pool.QueryRow(b.ctx, `SELECT pg_relation_size('audit_head') / 8192`).Scan(&pages))
+	require.Greater(t, pages, int64(10), "the head table did not grow: the test proves nothing")
+
+	// The backend's counts of scans not yet reported, so compared before and after.
+	scans := func(tx pgx.Tx) (seq, idx int64) {
+		t.Helper()
+		require.NoError(t, tx.QueryRow(b.ctx, `SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables
+			WHERE relname = 'audit_head'`).Scan(&seq, &idx))
+		return seq, idx
+	}
+	require.NoError(t, pg.WithTx(b.ctx, b.pool, func(tx pgx.Tx) error {
+		seq0, idx0 := scans(tx)
+		for range 2 {
+			if err := b.w.Append(b.ctx, tx, event(audit.ActionUserUpdated)); err != nil {
+				return err
+			}
+		}
+		seq, idx := scans(tx)
+		require.Equal(t, seq0, seq, "an append scanned the whole head table")
+		require.Greater(t, idx, idx0)
+		return nil
+	}))
+	require.NoError(t, pg.WithTx(b.ctx, b.pool, func(tx pgx.Tx) error {
+		seq0, _ := scans(tx)
+		_, err := dbq.New(tx).AuditHeadGet(b.ctx)
+		require.NoError(t, err)
+		seq, _ := scans(tx)
+		require.Equal(t, seq0, seq, "reading the head scanned the whole table")
+		return nil
+	}))
 }
