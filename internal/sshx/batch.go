@@ -62,6 +62,10 @@ type BatchOptions struct {
 	// FallbackUnprivileged runs the commands as the login user when no root
 	// access is available, instead of failing with ErrPrivilegeDenied.
 	FallbackUnprivileged bool
+	// OnDone, when set, is called with a command's index as soon as its end
+	// marker arrives, while later commands still run (progress, timings). It
+	// runs on the goroutine reading the session's output: keep it short.
+	OnDone func(index int)
 }
 
 // BatchResult is the outcome of a batch.
@@ -127,7 +131,7 @@ func (c *Client) Batch(ctx context.Context, cmds []Command, o BatchOptions) (Bat
 		return BatchResult{}, err
 	}
 	defer func() { _ = sess.Close() }()
-	run := &batchRun{delim: delim, privSeen: make(chan struct{})}
+	run := &batchRun{delim: delim, privSeen: make(chan struct{}), onDone: o.OnDone}
 	out := run.stdoutWriter()
 	sess.Stdout = out
 	sess.Stderr = &run.stderr
@@ -255,6 +259,8 @@ type batchRun struct {
 	privOnce sync.Once
 	privSeen chan struct{}
 	priv     string
+	onDone   func(int)
+	scanned  int // stdout offset up to which end markers were reported
 }
 
 // stdoutWriter returns the writer for stdout, which signals privSeen once
@@ -269,8 +275,39 @@ func (r *batchRun) stdoutWriter() io.Writer {
 				r.privOnce.Do(func() { r.priv = mode; close(r.privSeen) })
 			}
 		}
+		if r.onDone != nil {
+			r.reportEnds()
+		}
 		return n, err
 	})
+}
+
+// reportEnds calls onDone for every end marker line completed since the last call.
+// Writes come from one goroutine, so the buffer does not change meanwhile.
+func (r *batchRun) reportEnds() {
+	buf := r.stdout.Bytes()
+	marker := []byte("\n" + r.delim + " E ")
+	for {
+		i := bytes.Index(buf[r.scanned:], marker)
+		if i < 0 {
+			// A marker may have begun in the last bytes: look at them again next time.
+			r.scanned = max(r.scanned, len(buf)-len(marker)+1)
+			return
+		}
+		start := r.scanned + i
+		j := bytes.IndexByte(buf[start+len(marker):], '\n')
+		if j < 0 {
+			r.scanned = start
+			return
+		}
+		fields := strings.Fields(string(buf[start+len(marker) : start+len(marker)+j]))
+		if len(fields) > 0 {
+			if idx, err := strconv.Atoi(fields[0]); err == nil {
+				r.onDone(idx)
+			}
+		}
+		r.scanned = start + len(marker) + j // the line's newline may open the next marker
+	}
 }
 
 // privilegeLine finds the "D P mode" line in the stdout received so far.

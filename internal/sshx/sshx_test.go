@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -181,6 +183,44 @@ func TestBatchOutputs(t *testing.T) {
 	fails, ok := res.Result("fails")
 	require.True(t, ok)
 	require.False(t, fails.OK())
+}
+
+// TestBatchReportsCommandsAsTheyEnd: OnDone hears of a command while later ones still
+// run. The second command waits for a file the test creates only after hearing of the
+// first, so a batch that reported at the end would never finish.
+func TestBatchReportsCommandsAsTheyEnd(t *testing.T) {
+	t.Parallel()
+	s := setup(t)
+	c := s.Dial(t, sshtest.UserPlain)
+	dir, err := os.MkdirTemp("", "batch-ondone-") // the test user must reach it
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	require.NoError(t, os.Chmod(dir, 0o755))
+	flag := filepath.Join(dir, "go")
+	var mu sync.Mutex
+	var done []int
+	o := sshx.BatchOptions{OnDone: func(i int) {
+		mu.Lock()
+		done = append(done, i)
+		mu.Unlock()
+		if i == 0 {
+			_ = os.WriteFile(flag, nil, 0o644)
+		}
+	}}
+	// The first command's output fills many writes, so a marker split across two writes
+	// is seen too.
+	cmds := []sshx.Command{
+		{Name: "first", Script: "head -c 300000 /dev/zero | tr '\\0' x"},
+		{Name: "waits", Script: "n=0; while [ ! -e " + flag + " ] && [ $n -lt 200 ]; do sleep 0.05; n=$((n+1)); done; [ -e " + flag + " ]"},
+		{Name: "last", Script: "echo last"},
+	}
+	res, err := c.Batch(context.Background(), cmds, o)
+	require.NoError(t, err)
+	require.Len(t, res.Results[0].Stdout, 300000)
+	require.Equal(t, 0, res.Results[1].ExitCode, "the second command never saw the file: the first was not reported while it waited")
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, []int{0, 1, 2}, done)
 }
 
 func TestBatchCommandTimeout(t *testing.T) {
