@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the system packages OpenWatch and its tests need, when they are missing:
 # PostgreSQL server binaries (the managed database and the test database), Chromium (the
-# UI end-to-end test), OpenSSH server and sudo (the SSH tests run a real sshd) and curl. Uses apt as root; otherwise says what to install.
+# UI end-to-end test), OpenSSH server and sudo (the SSH tests run a real sshd), kmod (the
+# compliance scan tests read the target's modprobe configuration) and curl. Uses apt as
+# root; otherwise says what to install.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -12,6 +14,7 @@ command -v curl >/dev/null 2>&1 || missing+=(curl ca-certificates)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 [ -x /usr/bin/sudo ] || missing+=(sudo)
+command -v modprobe >/dev/null 2>&1 || [ -x /usr/sbin/modprobe ] || [ -x /sbin/modprobe ] || missing+=(kmod)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then

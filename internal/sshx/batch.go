@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -62,6 +63,10 @@ type BatchOptions struct {
 	// FallbackUnprivileged runs the commands as the login user when no root
 	// access is available, instead of failing with ErrPrivilegeDenied.
 	FallbackUnprivileged bool
+	// Prelude is POSIX sh run once before the commands, in the same shell, so the
+	// functions it defines are available to every command (one copy of a long helper
+	// instead of one per command).
+	Prelude string
 	// OnDone, when set, is called with a command's index as soon as its end
 	// marker arrives, while later commands still run (progress, timings). It
 	// runs on the goroutine reading the session's output: keep it short.
@@ -193,9 +198,11 @@ func shellQuote(s string) string {
 // user that decides the privilege mode, prints it, and executes the inner
 // script (the framed commands) as root or as the user.
 func buildScript(delim string, cmds []Command, o BatchOptions, allowPassword bool) string {
-	inner := buildInner(delim, cmds)
+	inner := buildInner(delim, cmds, o.Prelude)
 	var b strings.Builder
-	b.WriteString("D=" + shellQuote(delim) + "\nI=" + shellQuote(inner) + "\n")
+	// The inner script travels base64-encoded: quoting it inside the outer script, itself
+	// quoted for the login shell, would multiply its quotes at every level.
+	b.WriteString("D=" + shellQuote(delim) + "\nI=$(printf '%s' " + base64.StdEncoding.EncodeToString([]byte(inner)) + " | base64 -d) || exit 1\n")
 	if !o.Privileged {
 		b.WriteString(`m=''; [ "$(id -u)" = 0 ] && m=root
 printf '\n%s P %s\n' "$D" "$m"
@@ -235,13 +242,16 @@ esac
 
 // buildInner frames each command with begin and end markers on stdout and
 // stderr; the end marker on stdout carries the exit code.
-func buildInner(delim string, cmds []Command) string {
+func buildInner(delim string, cmds []Command, prelude string) string {
 	var b strings.Builder
 	b.WriteString("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH; LC_ALL=C; export PATH LC_ALL\n")
 	// On SIGTERM or SIGHUP (a timed-out batch) kill the whole process group,
 	// including commands running as root under sudo. Commands run in the
 	// background so that the trap fires while the shell waits.
 	b.WriteString("trap 'trap - TERM HUP; kill -KILL 0' TERM HUP\n")
+	if prelude != "" {
+		b.WriteString(prelude + "\n")
+	}
 	fmt.Fprintf(&b, "printf '\\n%%s R %%s\\n' %s \"$(id -u)\"\n", delim)
 	for i, c := range cmds {
 		fmt.Fprintf(&b, "printf '\\n%%s B %d\\n' %s; printf '\\n%%s B %d\\n' %s >&2\n", i, delim, i, delim)

@@ -1,0 +1,361 @@
+package engine
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/openwatch/openwatch/internal/rule"
+	"github.com/openwatch/openwatch/internal/sshx"
+)
+
+// Output caps, on the target: a check's own record, and a shared source that many checks
+// read.
+const (
+	CheckOutputCap  = 4 << 10
+	SourceOutputCap = 256 << 10
+	stderrCap       = 2 << 10
+)
+
+// Keys of the shared records.
+const (
+	keyOS         = "os"
+	keyCaps       = "capabilities"
+	keySSHD       = "sshd"
+	keyPackages   = "packages"
+	keyUnits      = "units"
+	keyTarget     = "default-target"
+	keySysctl     = "sysctl"
+	keySysctlD    = "sysctl-files"
+	keyModprobe   = "modprobe"
+	keyMounts     = "mounts"
+	keyStat       = "stat"
+	keyCmdline    = "cmdline"
+	keyBootConfig = "boot-config"
+	keyAuditctl   = "auditctl"
+	keyAuditFiles = "audit-rules-files"
+	keySELinux    = "selinux"
+	keyAppArmor   = "apparmor"
+)
+
+// recordSpec is one command of the program.
+type recordSpec struct {
+	Key     string
+	Command string // the shell text, as evidence shows it
+	Cap     int
+	Root    bool // meaningless without root: an unprivileged run is an error
+}
+
+// Program is a host's compiled scan: the records to run, in order.
+type Program struct {
+	Records []recordSpec
+	index   map[string]int
+	// CheckTimeout bounds each record on the target (timeout(1), when present).
+	CheckTimeout time.Duration
+}
+
+// needs accumulates what the checks read from the shared sources.
+type needs struct {
+	packages, units, sysctl, paths []string
+	own                            []recordSpec // per-check records, in check order
+	shared                         map[string]bool
+}
+
+func (n *needs) add(list *[]string, v string) {
+	if !slices.Contains(*list, v) {
+		*list = append(*list, v)
+	}
+}
+
+func (n *needs) addOwn(r recordSpec) {
+	for _, o := range n.own {
+		if o.Key == r.Key {
+			return
+		}
+	}
+	n.own = append(n.own, r)
+}
+
+// Compile builds the program for rules: the host's identity and capabilities, every
+// shared source any implementation of any rule reads, and the checks' own records. Every
+// implementation is included because which one applies is known only once the host has
+// answered, in the same session.
+func Compile(rules []*rule.Rule, checkTimeout time.Duration) *Program {
+	n := &needs{shared: map[string]bool{}}
+	for _, r := range rules {
+		for _, im := range r.Implementations {
+			im.Check.Walk(func(c *rule.Check) { collect(r, c, n) })
+		}
+	}
+	p := &Program{index: map[string]int{}, CheckTimeout: checkTimeout}
+	p.add(recordSpec{Key: keyOS, Command: osScript, Cap: SourceOutputCap})
+	p.add(recordSpec{Key: keyCaps, Command: capabilityScript(), Cap: SourceOutputCap})
+	if n.shared[keySSHD] {
+		p.add(recordSpec{Key: keySSHD, Command: "command -v sshd >/dev/null 2>&1 || { echo '#!absent'; exit 0; }\nsshd -T", Cap: SourceOutputCap, Root: true})
+	}
+	if len(n.packages) > 0 {
+		p.add(recordSpec{Key: keyPackages, Command: packagesScript(n.packages), Cap: SourceOutputCap})
+	}
+	if len(n.units) > 0 {
+		p.add(recordSpec{Key: keyUnits, Command: unitsScript(n.units), Cap: SourceOutputCap})
+	}
+	if n.shared[keyTarget] {
+		p.add(recordSpec{Key: keyTarget, Command: "[ -d /run/systemd/system ] || { echo '#!nosystemd'; exit 0; }\nsystemctl get-default", Cap: CheckOutputCap})
+	}
+	if len(n.sysctl) > 0 {
+		p.add(recordSpec{Key: keySysctl, Command: "command -v sysctl >/dev/null 2>&1 || { echo '#!nosysctl'; exit 0; }\nsysctl -e -- " + quoteAll(n.sysctl) + "\ntrue", Cap: SourceOutputCap})
+		p.add(recordSpec{Key: keySysctlD, Command: sysctlFilesScript(n.sysctl), Cap: SourceOutputCap})
+	}
+	if n.shared[keyModprobe] {
+		p.add(recordSpec{Key: keyModprobe, Command: "command -v modprobe >/dev/null 2>&1 || { echo '#!nomodprobe'; exit 0; }\nmodprobe --showconfig 2>/dev/null | grep -E '^(blacklist|install)[[:space:]]'\necho '#!loaded'\ncut -d' ' -f1 /proc/modules 2>/dev/null\ntrue", Cap: SourceOutputCap})
+	}
+	if n.shared[keyMounts] {
+		p.add(recordSpec{Key: keyMounts, Command: "cat /proc/self/mounts", Cap: SourceOutputCap})
+	}
+	if len(n.paths) > 0 {
+		p.add(recordSpec{Key: keyStat, Command: "for p in " + quoteAll(n.paths) + "; do\n  if [ -e \"$p\" ] || [ -L \"$p\" ]; then stat -c '%a\t%U\t%G\t%F\t%n' -- \"$p\"; else printf '#!absent\\t%s\\n' \"$p\"; fi\ndone", Cap: SourceOutputCap})
+	}
+	if n.shared[keyCmdline] {
+		p.add(recordSpec{Key: keyCmdline, Command: "cat /proc/cmdline", Cap: SourceOutputCap})
+		p.add(recordSpec{Key: keyBootConfig, Command: bootConfigScript, Cap: SourceOutputCap})
+	}
+	if n.shared[keyAuditctl] {
+		p.add(recordSpec{Key: keyAuditctl, Command: "command -v auditctl >/dev/null 2>&1 || { echo '#!noauditctl'; exit 0; }\nauditctl -l", Cap: SourceOutputCap, Root: true})
+		p.add(recordSpec{Key: keyAuditFiles, Command: "for f in /etc/audit/rules.d/*.rules; do\n  [ -f \"$f\" ] || continue\n  printf '#!file\\t%s\\n' \"$f\"\n  grep -E '^[[:space:]]*-[aw][[:space:]]' -- \"$f\"\ndone\ntrue", Cap: SourceOutputCap, Root: true})
+	}
+	if n.shared[keySELinux] {
+		p.add(recordSpec{Key: keySELinux, Command: "if command -v getenforce >/dev/null 2>&1; then getenforce\nelif [ -r /sys/fs/selinux/enforce ]; then if [ \"$(cat /sys/fs/selinux/enforce)\" = 1 ]; then echo Enforcing; else echo Permissive; fi\nelse echo Disabled; fi", Cap: CheckOutputCap})
+	}
+	if n.shared[keyAppArmor] {
+		p.add(recordSpec{Key: keyAppArmor, Command: "cat /sys/module/apparmor/parameters/enabled 2>/dev/null || echo N\necho '#!profiles'\ncat /sys/kernel/security/apparmor/profiles 2>/dev/null\ntrue", Cap: SourceOutputCap, Root: true})
+	}
+	for _, r := range n.own {
+		p.add(r)
+	}
+	return p
+}
+
+func (p *Program) add(r recordSpec) {
+	p.index[r.Key] = len(p.Records)
+	p.Records = append(p.Records, r)
+}
+
+// Commands renders the program as sshx batch commands: each calls the prelude's wrapper
+// with its cap and script.
+func (p *Program) Commands() []sshx.Command {
+	cmds := make([]sshx.Command, len(p.Records))
+	for i, r := range p.Records {
+		// The script goes in a here-document: no quoting, so no growth.
+		cmds[i] = sshx.Command{Name: r.Key, Script: fmt.Sprintf("ow_run %d <<'%s'\n%s\n%s", r.Cap+1, heredocEnd, r.Command, heredocEnd)}
+	}
+	return cmds
+}
+
+// heredocEnd ends a record's script; no script may contain it on a line of its own.
+const heredocEnd = "OW_END_OF_RECORD"
+
+// Prelude defines ow_run CAP, which reads a script on its standard input: it runs it under timeout(1) when the host has it,
+// keeps the first CAP bytes of its standard output (the program asks for one more than
+// the record's cap, so truncation shows) and the first 2 KiB of its standard error, and
+// exits with the script's status: 124 on a timeout, 141 when the cap cut it short.
+func (p *Program) Prelude() string {
+	secs := int(p.CheckTimeout.Round(time.Second) / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	return fmt.Sprintf(`ow_run() {
+  S=$(cat)
+  exec 4>&1 5>&2
+  rc=$( { { { { if command -v timeout >/dev/null 2>&1; then timeout -k 2 %d /bin/sh -c "$S" </dev/null; else /bin/sh -c "$S" </dev/null; fi; } 2>&1 1>&6 6>&-; echo $? >&3; } | head -c %d >&5; } 6>&1 | head -c "$1" >&4; } 3>&1 )
+  return "${rc:-1}"
+}`, secs, stderrCap)
+}
+
+// collect records what a check reads.
+func collect(r *rule.Rule, c *rule.Check, n *needs) {
+	switch p := c.Params.(type) {
+	case *rule.ConfigValue:
+		n.addOwn(recordSpec{Key: configKey(p), Command: configScript(p), Cap: CheckOutputCap, Root: rootPath(p.Path)})
+	case *rule.SSHDConfig:
+		n.shared[keySSHD] = true
+	case *rule.Sysctl:
+		n.add(&n.sysctl, p.Key)
+	case *rule.PackageState:
+		n.add(&n.packages, p.Name)
+	case *rule.ServiceState:
+		n.add(&n.units, p.Name)
+	case *rule.KernelModule:
+		n.shared[keyModprobe] = true
+	case *rule.MountOption:
+		n.shared[keyMounts] = true
+	case *rule.FilePermission:
+		n.add(&n.paths, p.Path)
+	case *rule.FileExists:
+		n.add(&n.paths, p.Path)
+	case *rule.FileContent:
+		n.addOwn(recordSpec{Key: "file " + p.Path, Command: "[ -f " + shellQuote(p.Path) + " ] || exit 3\ncat -- " + shellQuote(p.Path), Cap: CheckOutputCap, Root: rootPath(p.Path)})
+	case *rule.AuditRule:
+		n.shared[keyAuditctl] = true
+	case *rule.GrubParameter:
+		n.shared[keyCmdline] = true
+	case *rule.SELinuxState:
+		n.shared[keySELinux] = true
+	case *rule.AppArmorState:
+		n.shared[keyAppArmor] = true
+	case *rule.SystemdTarget:
+		n.shared[keyTarget] = true
+	case *rule.Command:
+		n.addOwn(recordSpec{Key: commandKey(r, c), Command: p.Script, Cap: CheckOutputCap, Root: p.Root})
+	}
+}
+
+// commandKey names a command check's record by its rule and its position among the
+// rule's checks.
+func commandKey(r *rule.Rule, target *rule.Check) string {
+	i := 0
+	for _, im := range r.Implementations {
+		found := false
+		im.Check.Walk(func(c *rule.Check) {
+			if c == target {
+				found = true
+			}
+			if !found {
+				i++
+			}
+		})
+		if found {
+			break
+		}
+	}
+	return "command " + r.ID + "#" + strconv.Itoa(i)
+}
+
+func configKey(p *rule.ConfigValue) string {
+	return "config " + p.Path + " " + p.DropinDir + " " + p.Key
+}
+
+// configScript prints the non-comment lines of the file (and of the drop-in directory's
+// *.conf files, in name order) that set the key, prefixed with the file name, and
+// '#!absent' when the main file does not exist.
+func configScript(p *rule.ConfigValue) string {
+	files := shellQuote(p.Path)
+	if p.DropinDir != "" {
+		files += " " + shellQuote(strings.TrimSuffix(p.DropinDir, "/")) + "/*.conf"
+	}
+	pattern := "^[[:space:]]*" + regexp.QuoteMeta(p.Key) + "([[:space:]]*=|[[:space:]]|$)"
+	return "[ -e " + shellQuote(p.Path) + " ] || echo '#!absent'\nfor f in " + files + "; do\n  [ -f \"$f\" ] || continue\n  grep -HiE -- " + shellQuote(pattern) + " \"$f\"\ndone\ntrue"
+}
+
+// rootPath reports whether reading a file there needs root on common systems.
+func rootPath(p string) bool {
+	for _, prefix := range []string{"/etc/audit", "/etc/sudoers", "/etc/shadow", "/etc/gshadow", "/var/log/audit", "/etc/security/opasswd", "/boot/grub"} {
+		if strings.HasPrefix(p, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+const osScript = "cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release"
+
+// capabilityScript prints one "name=1" or "name=0" line per capability.
+func capabilityScript() string {
+	var b strings.Builder
+	b.WriteString("c() { if eval \"$2\" >/dev/null 2>&1; then echo \"$1=1\"; else echo \"$1=0\"; fi; }\n")
+	for _, name := range rule.Capabilities {
+		fmt.Fprintf(&b, "c %s %s\n", name, shellQuote(capabilityTests[name]))
+	}
+	return b.String()
+}
+
+// capabilityTests holds a POSIX sh test per capability; every rule.Capabilities name must
+// have one (a test checks).
+var capabilityTests = map[string]string{
+	"apt":              "command -v apt-get",
+	"dnf":              "command -v dnf || command -v yum",
+	"sshd_config_d":    "[ -d /etc/ssh/sshd_config.d ] && grep -Eiq '^[[:space:]]*include[[:space:]]+/etc/ssh/sshd_config\\.d/' /etc/ssh/sshd_config",
+	"gdm":              "command -v gdm3 || command -v gdm || [ -e /usr/sbin/gdm3 ] || [ -e /usr/sbin/gdm ]",
+	"authselect":       "command -v authselect && authselect current",
+	"pam_faillock":     "ls /lib/*/security/pam_faillock.so /lib64/security/pam_faillock.so /usr/lib/*/security/pam_faillock.so /usr/lib64/security/pam_faillock.so 2>/dev/null | grep -q .",
+	"selinux":          "[ -e /sys/fs/selinux/enforce ]",
+	"apparmor":         "[ \"$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)\" = Y ]",
+	"firewalld":        "command -v firewall-cmd || command -v firewalld",
+	"nftables_active":  "[ -d /run/systemd/system ] && systemctl is-active -q nftables",
+	"rsyslog_active":   "[ -d /run/systemd/system ] && systemctl is-active -q rsyslog",
+	"sssd":             "command -v sssd || [ -x /usr/sbin/sssd ]",
+	"sssd_configured":  "[ -f /etc/sssd/sssd.conf ]",
+	"directory_joined": "{ command -v realm && realm list | grep -q .; } || grep -Eqs '^[[:space:]]*domains[[:space:]]*=' /etc/sssd/sssd.conf",
+	"systemd":          "[ -d /run/systemd/system ]",
+	"journald_remote":  "[ -e /lib/systemd/systemd-journal-remote ] || [ -e /usr/lib/systemd/systemd-journal-remote ]",
+	"grub":             "[ -f /etc/default/grub ] || [ -d /boot/grub ] || [ -d /boot/grub2 ]",
+}
+
+// packagesScript prints "#!dpkg" or "#!rpm" and then one line per installed package the
+// rules name: name, tab, status (dpkg only), tab, version.
+func packagesScript(names []string) string {
+	q := quoteAll(names)
+	return "if command -v dpkg-query >/dev/null 2>&1; then echo '#!dpkg'; dpkg-query -W -f='${Package}\\t${db:Status-Abbrev}\\t${Version}\\n' -- " + q + " 2>/dev/null\n" +
+		"elif command -v rpm >/dev/null 2>&1; then echo '#!rpm'; rpm -q --qf '%{NAME}\\tii \\t%{VERSION}-%{RELEASE}\\n' -- " + q + " 2>/dev/null | grep -v 'is not installed'\n" +
+		"else echo '#!none'; fi\ntrue"
+}
+
+// unitsScript describes the units: with systemd running, one systemctl show for all;
+// without it (a container, or another init) "#!offline" and each unit's unit file state
+// read from disk (systemctl --root), since nothing is active under a systemd that is not
+// running; "#!nosystemd" without systemctl at all.
+func unitsScript(units []string) string {
+	q := quoteAll(units)
+	return "if [ -d /run/systemd/system ]; then systemctl show -p Names -p LoadState -p ActiveState -p UnitFileState -- " + q + "\n" +
+		"elif command -v systemctl >/dev/null 2>&1; then echo '#!offline'\n" +
+		"  for u in " + q + "; do s=$(systemctl --root=/ is-enabled -- \"$u\" 2>/dev/null | head -n 1); printf '%s\\t%s\\n' \"$u\" \"${s:-not-found}\"; done\n" +
+		"else echo '#!nosystemd'; fi\ntrue"
+}
+
+// sysctlDirs are the directories systemd-sysctl reads, highest precedence first; a file
+// name in an earlier one hides the same name in later ones. /etc/sysctl.conf comes last.
+var sysctlDirs = []string{"/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d", "/lib/sysctl.d"}
+
+// sysctlFilesScript lists every sysctl configuration file ("#!file\tPATH") and the lines
+// in them that set one of the keys (grep -H: "PATH:LINE").
+func sysctlFilesScript(keys []string) string {
+	alts := make([]string, len(keys))
+	for i, k := range keys {
+		alts[i] = strings.ReplaceAll(regexp.QuoteMeta(k), `\.`, `[./]`)
+	}
+	pattern := "^[[:space:]]*-?(" + strings.Join(alts, "|") + ")[[:space:]]*="
+	var globs []string
+	for _, d := range sysctlDirs {
+		globs = append(globs, d+"/*.conf")
+	}
+	return "for f in " + strings.Join(globs, " ") + " /etc/sysctl.conf; do\n  [ -f \"$f\" ] || continue\n  printf '#!file\\t%s\\n' \"$f\"\n  grep -HE -- " + shellQuote(pattern) + " \"$f\"\ndone\ntrue"
+}
+
+// bootConfigScript prints the kernel command lines the boot loader is configured with:
+// GRUB's defaults, BootLoaderSpec entries and grubenv, each line prefixed with its file
+// ("#!file" lines list the files found).
+const bootConfigScript = `for f in /etc/default/grub /etc/default/grub.d/*.cfg /boot/loader/entries/*.conf /boot/grub2/grubenv; do
+  [ -f "$f" ] || continue
+  printf '#!file\t%s\n' "$f"
+  grep -HE '^[[:space:]]*(GRUB_CMDLINE_LINUX(_DEFAULT)?=|options[[:space:]]|kernelopts=)' -- "$f"
+done
+true`
+
+// shellQuote quotes s as one POSIX sh word: bare when it has only characters the shell
+// takes literally, single-quoted otherwise.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:@+,=") == "" && !strings.HasPrefix(s, "-") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func quoteAll(list []string) string {
+	q := make([]string, len(list))
+	for i, s := range list {
+		q[i] = shellQuote(s)
+	}
+	return strings.Join(q, " ")
+}
