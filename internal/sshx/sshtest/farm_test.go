@@ -2,7 +2,9 @@ package sshtest_test
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -77,4 +79,31 @@ func TestServerStopRestart(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, u.Name+"\n", string(r.Stdout))
 	}
+}
+
+// TestOverlayKeepsChangesInside: a session changes /etc through the overlay; the machine's
+// /etc never sees it, and another server (another namespace) does not either.
+func TestOverlayKeepsChangesInside(t *testing.T) {
+	t.Parallel()
+	s := sshtest.Start(t, sshtest.Options{Addr: "127.0.0.3", Overlay: []string{"/etc"}})
+	c := s.Dial(t, sshtest.UserRoot)
+	name := fmt.Sprintf("/etc/openwatch-overlay-test-%d", time.Now().UnixNano())
+	res, err := c.Batch(context.Background(), []sshx.Command{
+		{Name: "write", Script: "echo changed > " + name + " && cat " + name},
+		{Name: "passwd still readable", Script: "grep -c '^root:' /etc/passwd"},
+	}, sshx.BatchOptions{Privileged: true})
+	require.NoError(t, err)
+	require.Equal(t, "changed\n", string(res.Results[0].Stdout))
+	require.Equal(t, "1\n", string(res.Results[1].Stdout))
+	_, err = os.Stat(name)
+	require.True(t, os.IsNotExist(err), "the machine's /etc was changed: %v", err)
+
+	again, err := c.Run(context.Background(), "cat "+name)
+	require.NoError(t, err)
+	require.Equal(t, "changed\n", string(again.Stdout), "a second session sees the change")
+
+	other := sshtest.Start(t, sshtest.Options{Addr: "127.0.0.4", Overlay: []string{"/etc"}})
+	res2, err := other.Dial(t, sshtest.UserRoot).Run(context.Background(), "test -e "+name+"; echo $?")
+	require.NoError(t, err)
+	require.Equal(t, "1\n", string(res2.Stdout))
 }

@@ -37,6 +37,12 @@ type Options struct {
 	// Addr is the loopback IP to listen on (default 127.0.0.1). Any
 	// 127.0.0.0/8 address works on Linux.
 	Addr string
+	// Overlay lists directories (such as /etc) that sshd and every session it
+	// serves see through a throwaway overlay, in a mount namespace of their
+	// own: a test may change files there over SSH (as a remediation would)
+	// and this machine's own directories stay untouched. The overlays go when
+	// the server stops.
+	Overlay []string
 }
 
 // Server is a running sshd. Its methods are not safe for concurrent use.
@@ -54,6 +60,7 @@ type Server struct {
 	logPath  string
 	penalty  bool // the config disables PerSourcePenalties (OpenSSH >= 9.8)
 	hostPath string
+	overlay  []string
 }
 
 // startAttempts is how many free ports Start tries before giving up.
@@ -76,7 +83,7 @@ func Start(t testing.TB, opts Options) *Server {
 	if err != nil {
 		t.Fatalf("sshtest: prepare test users: %v", err)
 	}
-	s := &Server{t: t, Host: opts.Addr, id: id}
+	s := &Server{t: t, Host: opts.Addr, id: id, overlay: opts.Overlay}
 	if err := s.prepareDir(); err != nil {
 		t.Fatalf("sshtest: %v", err)
 	}
@@ -287,6 +294,33 @@ LogLevel VERBOSE
 
 var errPortInUse = errors.New("port in use")
 
+// command returns sshd's command: sshd itself, or with overlays unshare(1) mounting them
+// in a private mount namespace and then running sshd there (unshare execs, so the
+// process is sshd's).
+func (s *Server) command(cfg string) (*exec.Cmd, error) {
+	if len(s.overlay) == 0 {
+		return exec.Command(sshdPath(), "-D", "-e", "-f", cfg), nil
+	}
+	var script strings.Builder
+	script.WriteString("set -e\n")
+	for i, dir := range s.overlay {
+		if !filepath.IsAbs(dir) || strings.ContainsAny(dir, "',\n") {
+			return nil, fmt.Errorf("overlay %q: want an absolute path without quotes or commas", dir)
+		}
+		base := filepath.Join(s.dir, "overlay", strconv.Itoa(i))
+		upper, work := filepath.Join(base, "upper"), filepath.Join(base, "work")
+		if err := os.MkdirAll(upper, 0o755); err != nil {
+			return nil, fmt.Errorf("overlay %s: %w", dir, err)
+		}
+		if err := os.MkdirAll(work, 0o755); err != nil {
+			return nil, fmt.Errorf("overlay %s: %w", dir, err)
+		}
+		fmt.Fprintf(&script, "mount -t overlay overlay -o 'lowerdir=%s,upperdir=%s,workdir=%s' '%s'\n", dir, upper, work, dir)
+	}
+	fmt.Fprintf(&script, "exec '%s' -D -e -f '%s'\n", sshdPath(), cfg)
+	return exec.Command("unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script.String()), nil
+}
+
 // start launches sshd and waits until it serves its banner.
 func (s *Server) start() error {
 	cfg := filepath.Join(s.dir, "sshd_config")
@@ -305,7 +339,10 @@ func (s *Server) start() error {
 		return fmt.Errorf("stat sshd log: %w", err)
 	}
 	mark := info.Size()
-	cmd := exec.Command(sshdPath(), "-D", "-e", "-f", cfg)
+	cmd, err := s.command(cfg)
+	if err != nil {
+		return err
+	}
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	if err := cmd.Start(); err != nil {
