@@ -257,22 +257,22 @@ func (e CredentialUpdateRequestAuthMethod) Valid() bool {
 
 // Defines values for DiscoveryScanStatus.
 const (
-	Completed DiscoveryScanStatus = "completed"
-	Failed    DiscoveryScanStatus = "failed"
-	Queued    DiscoveryScanStatus = "queued"
-	Running   DiscoveryScanStatus = "running"
+	DiscoveryScanStatusCompleted DiscoveryScanStatus = "completed"
+	DiscoveryScanStatusFailed    DiscoveryScanStatus = "failed"
+	DiscoveryScanStatusQueued    DiscoveryScanStatus = "queued"
+	DiscoveryScanStatusRunning   DiscoveryScanStatus = "running"
 )
 
 // Valid indicates whether the value is a known member of the DiscoveryScanStatus enum.
 func (e DiscoveryScanStatus) Valid() bool {
 	switch e {
-	case Completed:
+	case DiscoveryScanStatusCompleted:
 		return true
-	case Failed:
+	case DiscoveryScanStatusFailed:
 		return true
-	case Queued:
+	case DiscoveryScanStatusQueued:
 		return true
-	case Running:
+	case DiscoveryScanStatusRunning:
 		return true
 	default:
 		return false
@@ -326,6 +326,7 @@ const (
 	ErrorCodeResourceNotFound          ErrorCode = "resource.not_found"
 	ErrorCodeRouteMethodNotAllowed     ErrorCode = "route.method_not_allowed"
 	ErrorCodeRouteNotFound             ErrorCode = "route.not_found"
+	ErrorCodeScanInProgress            ErrorCode = "scan.in_progress"
 	ErrorCodeServiceUnavailable        ErrorCode = "service.unavailable"
 	ErrorCodeUserLastAdmin             ErrorCode = "user.last_admin"
 	ErrorCodeUserSelfLockout           ErrorCode = "user.self_lockout"
@@ -376,6 +377,8 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeRouteMethodNotAllowed:
 		return true
 	case ErrorCodeRouteNotFound:
+		return true
+	case ErrorCodeScanInProgress:
 		return true
 	case ErrorCodeServiceUnavailable:
 		return true
@@ -642,6 +645,27 @@ func (e MonitoringState) Valid() bool {
 	}
 }
 
+// Defines values for PlatformRangeFamily.
+const (
+	Debian PlatformRangeFamily = "debian"
+	Rhel   PlatformRangeFamily = "rhel"
+	Ubuntu PlatformRangeFamily = "ubuntu"
+)
+
+// Valid indicates whether the value is a known member of the PlatformRangeFamily enum.
+func (e PlatformRangeFamily) Valid() bool {
+	switch e {
+	case Debian:
+		return true
+	case Rhel:
+		return true
+	case Ubuntu:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ReachabilityStatus.
 const (
 	ReachabilityStatusReachable   ReachabilityStatus = "reachable"
@@ -657,6 +681,138 @@ func (e ReachabilityStatus) Valid() bool {
 	case ReachabilityStatusUnknown:
 		return true
 	case ReachabilityStatusUnreachable:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ResultStatus.
+const (
+	ResultStatusError   ResultStatus = "error"
+	ResultStatusFail    ResultStatus = "fail"
+	ResultStatusPass    ResultStatus = "pass"
+	ResultStatusSkipped ResultStatus = "skipped"
+)
+
+// Valid indicates whether the value is a known member of the ResultStatus enum.
+func (e ResultStatus) Valid() bool {
+	switch e {
+	case ResultStatusError:
+		return true
+	case ResultStatusFail:
+		return true
+	case ResultStatusPass:
+		return true
+	case ResultStatusSkipped:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RuleCategory.
+const (
+	RuleCategoryAccessControl RuleCategory = "access-control"
+	RuleCategoryAudit         RuleCategory = "audit"
+	RuleCategoryFilesystem    RuleCategory = "filesystem"
+	RuleCategoryKernel        RuleCategory = "kernel"
+	RuleCategoryLogging       RuleCategory = "logging"
+	RuleCategoryNetwork       RuleCategory = "network"
+	RuleCategoryServices      RuleCategory = "services"
+	RuleCategorySystem        RuleCategory = "system"
+)
+
+// Valid indicates whether the value is a known member of the RuleCategory enum.
+func (e RuleCategory) Valid() bool {
+	switch e {
+	case RuleCategoryAccessControl:
+		return true
+	case RuleCategoryAudit:
+		return true
+	case RuleCategoryFilesystem:
+		return true
+	case RuleCategoryKernel:
+		return true
+	case RuleCategoryLogging:
+		return true
+	case RuleCategoryNetwork:
+		return true
+	case RuleCategoryServices:
+		return true
+	case RuleCategorySystem:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RuleSeverity.
+const (
+	RuleSeverityCritical RuleSeverity = "critical"
+	RuleSeverityHigh     RuleSeverity = "high"
+	RuleSeverityLow      RuleSeverity = "low"
+	RuleSeverityMedium   RuleSeverity = "medium"
+)
+
+// Valid indicates whether the value is a known member of the RuleSeverity enum.
+func (e RuleSeverity) Valid() bool {
+	switch e {
+	case RuleSeverityCritical:
+		return true
+	case RuleSeverityHigh:
+		return true
+	case RuleSeverityLow:
+		return true
+	case RuleSeverityMedium:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ScanTrigger.
+const (
+	Batch     ScanTrigger = "batch"
+	Manual    ScanTrigger = "manual"
+	Scheduled ScanTrigger = "scheduled"
+)
+
+// Valid indicates whether the value is a known member of the ScanTrigger enum.
+func (e ScanTrigger) Valid() bool {
+	switch e {
+	case Batch:
+		return true
+	case Manual:
+		return true
+	case Scheduled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ScanStatus.
+const (
+	ScanStatusCancelled ScanStatus = "cancelled"
+	ScanStatusCompleted ScanStatus = "completed"
+	ScanStatusFailed    ScanStatus = "failed"
+	ScanStatusQueued    ScanStatus = "queued"
+	ScanStatusRunning   ScanStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the ScanStatus enum.
+func (e ScanStatus) Valid() bool {
+	switch e {
+	case ScanStatusCancelled:
+		return true
+	case ScanStatusCompleted:
+		return true
+	case ScanStatusFailed:
+		return true
+	case ScanStatusQueued:
+		return true
+	case ScanStatusRunning:
 		return true
 	default:
 		return false
@@ -1255,12 +1411,65 @@ type EventTicket struct {
 	Ticket    string    `json:"ticket"`
 }
 
+// EvidenceCheck defines model for EvidenceCheck.
+type EvidenceCheck struct {
+	Actual string           `json:"actual"`
+	Checks *[]EvidenceCheck `json:"checks,omitempty"`
+
+	// Commands The exact shell text run on the host for what this check read.
+	Commands []string `json:"commands"`
+
+	// DurationMs Time its commands took on the host.
+	DurationMs float32 `json:"duration_ms"`
+	Expected   string  `json:"expected"`
+
+	// Method The check method, or `all_of` for a composite whose parts are in `checks`.
+	Method string `json:"method"`
+
+	// Output The part of the output this check looked at.
+	Output     string                 `json:"output"`
+	Parameters map[string]interface{} `json:"parameters"`
+
+	// Status `pass` and `fail` were checked on the host; `skipped` is not applicable there (the
+	// reason says why); `error` could not be checked (the reason says why). The score is
+	// pass / (pass + fail).
+	Status    ResultStatus `json:"status"`
+	Truncated bool         `json:"truncated"`
+
+	// Variables The rule variable values this check used.
+	Variables map[string]string `json:"variables"`
+}
+
 // FleetLiveness defines model for FleetLiveness.
 type FleetLiveness struct {
 	NeverProbed int64 `json:"never_probed"`
 	Reachable   int64 `json:"reachable"`
 	Unknown     int64 `json:"unknown"`
 	Unreachable int64 `json:"unreachable"`
+}
+
+// Framework defines model for Framework.
+type Framework struct {
+	// Benchmark The CIS or STIG benchmark key (`rhel9`, `ubuntu22`, ...).
+	Benchmark *string `json:"benchmark"`
+
+	// Family `cis`, `stig`, `nist-800-53`, `nist-800-171`, `pci-dss-4`, `srg` or `all`.
+	Family string `json:"family"`
+	Id     string `json:"id"`
+	Name   string `json:"name"`
+
+	// Platforms Rules of the framework that apply to each platform family.
+	Platforms struct {
+		Debian int `json:"debian"`
+		Rhel   int `json:"rhel"`
+		Ubuntu int `json:"ubuntu"`
+	} `json:"platforms"`
+	RuleCount int `json:"rule_count"`
+}
+
+// FrameworkList defines model for FrameworkList.
+type FrameworkList struct {
+	Items []Framework `json:"items"`
 }
 
 // HealthResponse defines model for HealthResponse.
@@ -1656,8 +1865,31 @@ type PermissionsRegistryResponse struct {
 	Roles       []RoleEntry       `json:"roles"`
 }
 
+// PlatformRange defines model for PlatformRange.
+type PlatformRange struct {
+	Family     PlatformRangeFamily `json:"family"`
+	MaxVersion *string             `json:"max_version,omitempty"`
+	MinVersion *string             `json:"min_version,omitempty"`
+}
+
+// PlatformRangeFamily defines model for PlatformRange.Family.
+type PlatformRangeFamily string
+
 // ReachabilityStatus defines model for ReachabilityStatus.
 type ReachabilityStatus string
+
+// ResultCounts defines model for ResultCounts.
+type ResultCounts struct {
+	Error   int `json:"error"`
+	Fail    int `json:"fail"`
+	Pass    int `json:"pass"`
+	Skipped int `json:"skipped"`
+}
+
+// ResultStatus `pass` and `fail` were checked on the host; `skipped` is not applicable there (the
+// reason says why); `error` could not be checked (the reason says why). The score is
+// pass / (pass + fail).
+type ResultStatus string
 
 // RoleAssignmentRequest defines model for RoleAssignmentRequest.
 type RoleAssignmentRequest struct {
@@ -1672,6 +1904,90 @@ type RoleEntry struct {
 	Permissions []string `json:"permissions"`
 }
 
+// RuleCategory defines model for RuleCategory.
+type RuleCategory string
+
+// RuleDetail defines model for RuleDetail.
+type RuleDetail struct {
+	Category        RuleCategory         `json:"category"`
+	ConflictsWith   []string             `json:"conflicts_with"`
+	DependsOn       []string             `json:"depends_on"`
+	Description     string               `json:"description"`
+	Frameworks      []string             `json:"frameworks"`
+	Id              string               `json:"id"`
+	Implementations []RuleImplementation `json:"implementations"`
+	Methods         []string             `json:"methods"`
+	Platforms       []PlatformRange      `json:"platforms"`
+	Rationale       string               `json:"rationale"`
+
+	// References The framework entries the rule maps to: `cis` and `stig` by benchmark key (CIS
+	// section, level and type; STIG vulnerability id, STIG id, CAT and CCIs), and the
+	// lists `nist_800_53`, `nist_800_171`, `pci_dss_4`, `srg`.
+	References map[string]interface{} `json:"references"`
+	Severity   RuleSeverity           `json:"severity"`
+	Supersedes []string               `json:"supersedes"`
+	Title      string                 `json:"title"`
+	Variables  []RuleVariable         `json:"variables"`
+}
+
+// RuleEvidence defines model for RuleEvidence.
+type RuleEvidence struct {
+	// Evidence Null when no implementation of the rule fits the host.
+	Evidence *EvidenceCheck     `json:"evidence"`
+	HostId   openapi_types.UUID `json:"host_id"`
+	Reason   string             `json:"reason"`
+
+	// RecordedAt When this result and evidence were first recorded.
+	RecordedAt time.Time          `json:"recorded_at"`
+	RuleId     string             `json:"rule_id"`
+	ScanId     openapi_types.UUID `json:"scan_id"`
+	Severity   RuleSeverity       `json:"severity"`
+
+	// Status `pass` and `fail` were checked on the host; `skipped` is not applicable there (the
+	// reason says why); `error` could not be checked (the reason says why). The score is
+	// pass / (pass + fail).
+	Status ResultStatus `json:"status"`
+}
+
+// RuleImplementation defines model for RuleImplementation.
+type RuleImplementation struct {
+	// Check The typed check (`method` and its parameters) or `all_of` a list of them.
+	Check       map[string]interface{} `json:"check"`
+	Remediation []string               `json:"remediation"`
+
+	// When The capability guard, or null for the implementation used when no guard holds.
+	When *string `json:"when"`
+}
+
+// RulePage defines model for RulePage.
+type RulePage struct {
+	Items      []RuleSummary `json:"items"`
+	NextCursor *string       `json:"next_cursor"`
+}
+
+// RuleSeverity defines model for RuleSeverity.
+type RuleSeverity string
+
+// RuleSummary defines model for RuleSummary.
+type RuleSummary struct {
+	Category   RuleCategory    `json:"category"`
+	Frameworks []string        `json:"frameworks"`
+	Id         string          `json:"id"`
+	Methods    []string        `json:"methods"`
+	Platforms  []PlatformRange `json:"platforms"`
+	Severity   RuleSeverity    `json:"severity"`
+	Title      string          `json:"title"`
+}
+
+// RuleVariable defines model for RuleVariable.
+type RuleVariable struct {
+	Default *string `json:"default"`
+	Name    string  `json:"name"`
+
+	// Value The value scans use now (the installation's, else the default).
+	Value *string `json:"value"`
+}
+
 // SSHConfig defines model for SSHConfig.
 type SSHConfig struct {
 	AllowSudoPassword bool `json:"allow_sudo_password"`
@@ -1683,6 +1999,119 @@ type SSHConfig struct {
 type SSHConfigResponse struct {
 	Config   SSHConfig `json:"config"`
 	Defaults SSHConfig `json:"defaults"`
+}
+
+// Scan defines model for Scan.
+type Scan struct {
+	BatchId *openapi_types.UUID `json:"batch_id,omitempty"`
+
+	// Changed Results seen for the first time or whose status changed.
+	Changed   int          `json:"changed"`
+	Counts    ResultCounts `json:"counts"`
+	CreatedAt time.Time    `json:"created_at"`
+
+	// DurationMs From start to finish.
+	DurationMs *int `json:"duration_ms,omitempty"`
+
+	// Error Why a failed scan failed.
+	Error      *string            `json:"error,omitempty"`
+	FinishedAt *time.Time         `json:"finished_at,omitempty"`
+	Framework  *string            `json:"framework,omitempty"`
+	HostId     openapi_types.UUID `json:"host_id"`
+	Id         openapi_types.UUID `json:"id"`
+
+	// Platform The host's platform as the scan found it (empty before).
+	Platform struct {
+		Family  string `json:"family"`
+		Version string `json:"version"`
+	} `json:"platform"`
+
+	// Privilege How the commands ran (`root`, `sudo`, `sudo_password`, `none`), empty before the scan ran.
+	Privilege string `json:"privilege"`
+
+	// Progress Commands of the scan's program done so far, out of all of them.
+	Progress struct {
+		RecordsDone  int `json:"records_done"`
+		RecordsTotal int `json:"records_total"`
+	} `json:"progress"`
+
+	// RequestedBy The actor who asked for it (`user:<id>`, `service_account:<id>`), or `system`.
+	RequestedBy string    `json:"requested_by"`
+	RuleIds     *[]string `json:"rule_ids,omitempty"`
+
+	// RulesTotal Rules evaluated (those for the host's platform), once completed.
+	RulesTotal int `json:"rules_total"`
+
+	// Sessions SSH sessions the scan opened.
+	Sessions  int         `json:"sessions"`
+	StartedAt *time.Time  `json:"started_at,omitempty"`
+	Status    ScanStatus  `json:"status"`
+	Trigger   ScanTrigger `json:"trigger"`
+}
+
+// ScanTrigger defines model for Scan.Trigger.
+type ScanTrigger string
+
+// ScanPage defines model for ScanPage.
+type ScanPage struct {
+	Items      []Scan  `json:"items"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+// ScanRequest What to scan; neither field means every rule.
+type ScanRequest struct {
+	// Framework A framework id of `GET /compliance/frameworks`.
+	Framework *string   `json:"framework,omitempty"`
+	RuleIds   *[]string `json:"rule_ids,omitempty"`
+}
+
+// ScanResult defines model for ScanResult.
+type ScanResult struct {
+	// ChangedAt When the result last changed (this scan or an earlier one).
+	ChangedAt time.Time `json:"changed_at"`
+
+	// Reason Why it failed, was skipped or errored; empty when it passed.
+	Reason   string       `json:"reason"`
+	RuleId   string       `json:"rule_id"`
+	Severity RuleSeverity `json:"severity"`
+
+	// Status `pass` and `fail` were checked on the host; `skipped` is not applicable there (the
+	// reason says why); `error` could not be checked (the reason says why). The score is
+	// pass / (pass + fail).
+	Status ResultStatus `json:"status"`
+	Title  string       `json:"title"`
+}
+
+// ScanResultPage defines model for ScanResultPage.
+type ScanResultPage struct {
+	Items      []ScanResult `json:"items"`
+	NextCursor *string      `json:"next_cursor"`
+}
+
+// ScanStatus defines model for ScanStatus.
+type ScanStatus string
+
+// ScanVariable defines model for ScanVariable.
+type ScanVariable struct {
+	Default     *string `json:"default"`
+	Description string  `json:"description"`
+	Name        string  `json:"name"`
+
+	// Rules The ids of the rules that use it.
+	Rules []string `json:"rules"`
+
+	// Value This installation's value; null when the default applies.
+	Value *string `json:"value"`
+}
+
+// ScanVariables defines model for ScanVariables.
+type ScanVariables struct {
+	Items []ScanVariable `json:"items"`
+}
+
+// ScanVariablesUpdate defines model for ScanVariablesUpdate.
+type ScanVariablesUpdate struct {
+	Values map[string]*string `json:"values"`
 }
 
 // SecurityConfig defines model for SecurityConfig.
@@ -1787,6 +2216,9 @@ type IdempotencyKeyOptional = string
 
 // Limit defines model for Limit.
 type Limit = int
+
+// RuleID defines model for RuleID.
+type RuleID = string
 
 // ScanID defines model for ScanID.
 type ScanID = openapi_types.UUID
@@ -2032,6 +2464,12 @@ type CollectHostIntelligenceParams struct {
 	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
 }
 
+// StartHostScanParams defines parameters for StartHostScan.
+type StartHostScanParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
 // ListIntelligenceEventsParams defines parameters for ListIntelligenceEvents.
 type ListIntelligenceEventsParams struct {
 	HostId    *openapi_types.UUID    `form:"host_id,omitempty" json:"host_id,omitempty"`
@@ -2051,6 +2489,50 @@ type ListIntelligenceEventsParams struct {
 type CreateRoleParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
+// ListRulesParams defines parameters for ListRules.
+type ListRulesParams struct {
+	Framework *string       `form:"framework,omitempty" json:"framework,omitempty"`
+	Severity  *RuleSeverity `form:"severity,omitempty" json:"severity,omitempty"`
+	Category  *RuleCategory `form:"category,omitempty" json:"category,omitempty"`
+	Platform  *string       `form:"platform,omitempty" json:"platform,omitempty"`
+	Q         *string       `form:"q,omitempty" json:"q,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListScansParams defines parameters for ListScans.
+type ListScansParams struct {
+	HostId  *openapi_types.UUID `form:"host_id,omitempty" json:"host_id,omitempty"`
+	Status  *ScanStatus         `form:"status,omitempty" json:"status,omitempty"`
+	BatchId *openapi_types.UUID `form:"batch_id,omitempty" json:"batch_id,omitempty"`
+
+	// Since Only scans created at or after this instant.
+	Since *time.Time `form:"since,omitempty" json:"since,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListScanResultsParams defines parameters for ListScanResults.
+type ListScanResultsParams struct {
+	Status    *ResultStatus `form:"status,omitempty" json:"status,omitempty"`
+	Severity  *RuleSeverity `form:"severity,omitempty" json:"severity,omitempty"`
+	Framework *string       `form:"framework,omitempty" json:"framework,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // ListServiceAccountsParams defines parameters for ListServiceAccounts.
@@ -2143,6 +2625,9 @@ type UpdateHostJSONRequestBody = HostUpdateRequest
 // ApproveHostKeyJSONRequestBody defines body for ApproveHostKey for application/json ContentType.
 type ApproveHostKeyJSONRequestBody = HostKeyApproveRequest
 
+// StartHostScanJSONRequestBody defines body for StartHostScan for application/json ContentType.
+type StartHostScanJSONRequestBody = ScanRequest
+
 // CreateRoleJSONRequestBody defines body for CreateRole for application/json ContentType.
 type CreateRoleJSONRequestBody = CustomRoleCreateRequest
 
@@ -2163,6 +2648,9 @@ type PutDiscoveryConfigJSONRequestBody = DiscoveryConfig
 
 // PutIntelligenceConfigJSONRequestBody defines body for PutIntelligenceConfig for application/json ContentType.
 type PutIntelligenceConfigJSONRequestBody = IntelligenceConfig
+
+// SetScanVariablesJSONRequestBody defines body for SetScanVariables for application/json ContentType.
+type SetScanVariablesJSONRequestBody = ScanVariablesUpdate
 
 // PutSecurityConfigJSONRequestBody defines body for PutSecurityConfig for application/json ContentType.
 type PutSecurityConfigJSONRequestBody = SecurityConfig
@@ -2229,6 +2717,9 @@ type ServerInterface interface {
 	// RefreshToken Rotate a refresh token for a new access and refresh token pair.
 	// (POST /auth/refresh)
 	RefreshToken(ctx echo.Context) error
+	// ListComplianceFrameworks The frameworks rules map to, with honest coverage.
+	// (GET /compliance/frameworks)
+	ListComplianceFrameworks(ctx echo.Context) error
 	// ListCredentials List SSH credentials (secrets are never returned).
 	// (GET /credentials)
 	ListCredentials(ctx echo.Context, params ListCredentialsParams) error
@@ -2343,6 +2834,9 @@ type ServerInterface interface {
 	// CollectHostIntelligence Collect host intelligence now.
 	// (POST /hosts/{id}/intelligence:collect)
 	CollectHostIntelligence(ctx echo.Context, id ID, params CollectHostIntelligenceParams) error
+	// StartHostScan Scan a host against the compliance rules.
+	// (POST /hosts/{id}/scans)
+	StartHostScan(ctx echo.Context, id ID, params StartHostScanParams) error
 	// GetHostSystemInfo Latest collected system information.
 	// (GET /hosts/{id}/system-info)
 	GetHostSystemInfo(ctx echo.Context, id ID) error
@@ -2367,6 +2861,27 @@ type ServerInterface interface {
 	// CreateRole Create a custom role.
 	// (POST /roles:create)
 	CreateRole(ctx echo.Context, params CreateRoleParams) error
+	// ListRules Browse the compliance rules.
+	// (GET /rules)
+	ListRules(ctx echo.Context, params ListRulesParams) error
+	// GetRule One rule with its references, variables and implementations.
+	// (GET /rules/{ruleId})
+	GetRule(ctx echo.Context, ruleId RuleID) error
+	// ListScans List scans, newest first.
+	// (GET /scans)
+	ListScans(ctx echo.Context, params ListScansParams) error
+	// GetScan One scan with its progress and counts.
+	// (GET /scans/{id})
+	GetScan(ctx echo.Context, id ID) error
+	// ListScanResults The results of a completed scan, by rule id.
+	// (GET /scans/{id}/results)
+	ListScanResults(ctx echo.Context, id ID, params ListScanResultsParams) error
+	// GetScanRuleEvidence What a scan looked at and found for one rule.
+	// (GET /scans/{id}/rules/{ruleId}/evidence)
+	GetScanRuleEvidence(ctx echo.Context, id ID, ruleId RuleID) error
+	// CancelScan Cancel a queued or running scan.
+	// (POST /scans/{id}:cancel)
+	CancelScan(ctx echo.Context, id ID) error
 	// ListServiceAccounts List service accounts with their role and status.
 	// (GET /service-accounts)
 	ListServiceAccounts(ctx echo.Context, params ListServiceAccountsParams) error
@@ -2412,6 +2927,12 @@ type ServerInterface interface {
 	// PutIntelligenceConfig Change the intelligence-collection configuration.
 	// (PUT /system/intelligence/config)
 	PutIntelligenceConfig(ctx echo.Context) error
+	// GetScanVariables The rule variables and the values scans use.
+	// (GET /system/scan/variables)
+	GetScanVariables(ctx echo.Context) error
+	// SetScanVariables Set or clear this installation's values of rule variables.
+	// (PUT /system/scan/variables)
+	SetScanVariables(ctx echo.Context) error
 	// GetSecurityConfig Workspace security settings.
 	// (GET /system/security/config)
 	GetSecurityConfig(ctx echo.Context) error
@@ -2761,6 +3282,15 @@ func (w *ServerInterfaceWrapper) RefreshToken(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RefreshToken(ctx)
+	return err
+}
+
+// ListComplianceFrameworks converts echo context to params.
+func (w *ServerInterfaceWrapper) ListComplianceFrameworks(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListComplianceFrameworks(ctx)
 	return err
 }
 
@@ -3735,6 +4265,42 @@ func (w *ServerInterfaceWrapper) CollectHostIntelligence(ctx echo.Context) error
 	return err
 }
 
+// StartHostScan converts echo context to params.
+func (w *ServerInterfaceWrapper) StartHostScan(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params StartHostScanParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyOptional
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StartHostScan(ctx, id, params)
+	return err
+}
+
 // GetHostSystemInfo converts echo context to params.
 func (w *ServerInterfaceWrapper) GetHostSystemInfo(ctx echo.Context) error {
 	var err error
@@ -3889,6 +4455,244 @@ func (w *ServerInterfaceWrapper) CreateRole(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CreateRole(ctx, params)
+	return err
+}
+
+// ListRules converts echo context to params.
+func (w *ServerInterfaceWrapper) ListRules(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListRulesParams
+	// ------------- Optional query parameter "framework" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "framework", ctx.QueryParams(), &params.Framework, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter framework: %s", err))
+	}
+
+	// ------------- Optional query parameter "severity" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "severity", ctx.QueryParams(), &params.Severity, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter severity: %s", err))
+	}
+
+	// ------------- Optional query parameter "category" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "category", ctx.QueryParams(), &params.Category, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter category: %s", err))
+	}
+
+	// ------------- Optional query parameter "platform" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "platform", ctx.QueryParams(), &params.Platform, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter platform: %s", err))
+	}
+
+	// ------------- Optional query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "q", ctx.QueryParams(), &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter q: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListRules(ctx, params)
+	return err
+}
+
+// GetRule converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRule(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "ruleId" -------------
+	var ruleId RuleID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "ruleId", ctx.Param("ruleId"), &ruleId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter ruleId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRule(ctx, ruleId)
+	return err
+}
+
+// ListScans converts echo context to params.
+func (w *ServerInterfaceWrapper) ListScans(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListScansParams
+	// ------------- Optional query parameter "host_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "host_id", ctx.QueryParams(), &params.HostId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter host_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "batch_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "batch_id", ctx.QueryParams(), &params.BatchId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter batch_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "since" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "since", ctx.QueryParams(), &params.Since, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter since: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListScans(ctx, params)
+	return err
+}
+
+// GetScan converts echo context to params.
+func (w *ServerInterfaceWrapper) GetScan(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetScan(ctx, id)
+	return err
+}
+
+// ListScanResults converts echo context to params.
+func (w *ServerInterfaceWrapper) ListScanResults(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListScanResultsParams
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "severity" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "severity", ctx.QueryParams(), &params.Severity, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter severity: %s", err))
+	}
+
+	// ------------- Optional query parameter "framework" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "framework", ctx.QueryParams(), &params.Framework, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter framework: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListScanResults(ctx, id, params)
+	return err
+}
+
+// GetScanRuleEvidence converts echo context to params.
+func (w *ServerInterfaceWrapper) GetScanRuleEvidence(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "ruleId" -------------
+	var ruleId RuleID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "ruleId", ctx.Param("ruleId"), &ruleId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter ruleId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetScanRuleEvidence(ctx, id, ruleId)
+	return err
+}
+
+// CancelScan converts echo context to params.
+func (w *ServerInterfaceWrapper) CancelScan(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CancelScan(ctx, id)
 	return err
 }
 
@@ -4123,6 +4927,24 @@ func (w *ServerInterfaceWrapper) PutIntelligenceConfig(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.PutIntelligenceConfig(ctx)
+	return err
+}
+
+// GetScanVariables converts echo context to params.
+func (w *ServerInterfaceWrapper) GetScanVariables(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetScanVariables(ctx)
+	return err
+}
+
+// SetScanVariables converts echo context to params.
+func (w *ServerInterfaceWrapper) SetScanVariables(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetScanVariables(ctx)
 	return err
 }
 
@@ -4414,6 +5236,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/auth/password\\:change", wrapper.ChangePassword, options.OperationMiddlewares["changePassword"]...)
 	router.GET(options.BaseURL+"/auth/permissions\\:registry", wrapper.GetPermissionsRegistry, options.OperationMiddlewares["getPermissionsRegistry"]...)
 	router.POST(options.BaseURL+"/auth/refresh", wrapper.RefreshToken, options.OperationMiddlewares["refreshToken"]...)
+	router.GET(options.BaseURL+"/compliance/frameworks", wrapper.ListComplianceFrameworks, options.OperationMiddlewares["listComplianceFrameworks"]...)
 	router.GET(options.BaseURL+"/credentials", wrapper.ListCredentials, options.OperationMiddlewares["listCredentials"]...)
 	router.POST(options.BaseURL+"/credentials", wrapper.CreateCredential, options.OperationMiddlewares["createCredential"]...)
 	router.DELETE(options.BaseURL+"/credentials/:id", wrapper.DeleteCredential, options.OperationMiddlewares["deleteCredential"]...)
@@ -4452,6 +5275,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/hosts/:id/host-keys\\:approve", wrapper.ApproveHostKey, options.OperationMiddlewares["approveHostKey"]...)
 	router.POST(options.BaseURL+"/hosts/:id/host-keys\\:reset", wrapper.ResetHostKeys, options.OperationMiddlewares["resetHostKeys"]...)
 	router.POST(options.BaseURL+"/hosts/:id/intelligence\\:collect", wrapper.CollectHostIntelligence, options.OperationMiddlewares["collectHostIntelligence"]...)
+	router.POST(options.BaseURL+"/hosts/:id/scans", wrapper.StartHostScan, options.OperationMiddlewares["startHostScan"]...)
 	router.GET(options.BaseURL+"/hosts/:id/system-info", wrapper.GetHostSystemInfo, options.OperationMiddlewares["getHostSystemInfo"]...)
 	router.GET(options.BaseURL+"/intelligence/events", wrapper.ListIntelligenceEvents, options.OperationMiddlewares["listIntelligenceEvents"]...)
 	router.GET(options.BaseURL+"/intelligence/state/:host_id", wrapper.GetIntelligenceState, options.OperationMiddlewares["getIntelligenceState"]...)
@@ -4460,6 +5284,13 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPIYAML, options.OperationMiddlewares["getOpenAPIYAML"]...)
 	router.GET(options.BaseURL+"/roles", wrapper.ListRoles, options.OperationMiddlewares["listRoles"]...)
 	router.POST(options.BaseURL+"/roles\\:create", wrapper.CreateRole, options.OperationMiddlewares["createRole"]...)
+	router.GET(options.BaseURL+"/rules", wrapper.ListRules, options.OperationMiddlewares["listRules"]...)
+	router.GET(options.BaseURL+"/rules/:ruleId", wrapper.GetRule, options.OperationMiddlewares["getRule"]...)
+	router.GET(options.BaseURL+"/scans", wrapper.ListScans, options.OperationMiddlewares["listScans"]...)
+	router.GET(options.BaseURL+"/scans/:id", wrapper.GetScan, options.OperationMiddlewares["getScan"]...)
+	router.GET(options.BaseURL+"/scans/:id/results", wrapper.ListScanResults, options.OperationMiddlewares["listScanResults"]...)
+	router.GET(options.BaseURL+"/scans/:id/rules/:ruleId/evidence", wrapper.GetScanRuleEvidence, options.OperationMiddlewares["getScanRuleEvidence"]...)
+	router.POST(options.BaseURL+"/scans/:id\\:cancel", wrapper.CancelScan, options.OperationMiddlewares["cancelScan"]...)
 	router.GET(options.BaseURL+"/service-accounts", wrapper.ListServiceAccounts, options.OperationMiddlewares["listServiceAccounts"]...)
 	router.POST(options.BaseURL+"/service-accounts", wrapper.CreateServiceAccount, options.OperationMiddlewares["createServiceAccount"]...)
 	router.DELETE(options.BaseURL+"/service-accounts/:id", wrapper.DeleteServiceAccount, options.OperationMiddlewares["deleteServiceAccount"]...)
@@ -4475,6 +5306,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/system/discovery/sweep", wrapper.RunDiscoverySweep, options.OperationMiddlewares["runDiscoverySweep"]...)
 	router.GET(options.BaseURL+"/system/intelligence/config", wrapper.GetIntelligenceConfig, options.OperationMiddlewares["getIntelligenceConfig"]...)
 	router.PUT(options.BaseURL+"/system/intelligence/config", wrapper.PutIntelligenceConfig, options.OperationMiddlewares["putIntelligenceConfig"]...)
+	router.GET(options.BaseURL+"/system/scan/variables", wrapper.GetScanVariables, options.OperationMiddlewares["getScanVariables"]...)
+	router.PUT(options.BaseURL+"/system/scan/variables", wrapper.SetScanVariables, options.OperationMiddlewares["setScanVariables"]...)
 	router.GET(options.BaseURL+"/system/security/config", wrapper.GetSecurityConfig, options.OperationMiddlewares["getSecurityConfig"]...)
 	router.PUT(options.BaseURL+"/system/security/config", wrapper.PutSecurityConfig, options.OperationMiddlewares["putSecurityConfig"]...)
 	router.GET(options.BaseURL+"/system/ssh/config", wrapper.GetSSHConfig, options.OperationMiddlewares["getSSHConfig"]...)
@@ -5747,6 +6580,86 @@ type RefreshTokendefaultJSONResponse struct {
 }
 
 func (response RefreshTokendefaultJSONResponse) VisitRefreshTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListComplianceFrameworksRequestObject struct {
+}
+
+type ListComplianceFrameworksResponseObject interface {
+	VisitListComplianceFrameworksResponse(w http.ResponseWriter) error
+}
+
+type ListComplianceFrameworks200JSONResponse FrameworkList
+
+func (response ListComplianceFrameworks200JSONResponse) VisitListComplianceFrameworksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListComplianceFrameworks400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListComplianceFrameworks400JSONResponse) VisitListComplianceFrameworksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListComplianceFrameworks401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListComplianceFrameworks401JSONResponse) VisitListComplianceFrameworksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListComplianceFrameworks403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListComplianceFrameworks403JSONResponse) VisitListComplianceFrameworksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListComplianceFrameworksdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListComplianceFrameworksdefaultJSONResponse) VisitListComplianceFrameworksResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -9539,6 +10452,117 @@ func (response CollectHostIntelligencedefaultJSONResponse) VisitCollectHostIntel
 	return err
 }
 
+type StartHostScanRequestObject struct {
+	Id     ID `json:"id"`
+	Params StartHostScanParams
+	Body   *StartHostScanJSONRequestBody
+}
+
+type StartHostScanResponseObject interface {
+	VisitStartHostScanResponse(w http.ResponseWriter) error
+}
+
+type StartHostScan202JSONResponse Scan
+
+func (response StartHostScan202JSONResponse) VisitStartHostScanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartHostScan400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response StartHostScan400JSONResponse) VisitStartHostScanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartHostScan401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response StartHostScan401JSONResponse) VisitStartHostScanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartHostScan403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response StartHostScan403JSONResponse) VisitStartHostScanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartHostScan404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response StartHostScan404JSONResponse) VisitStartHostScanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartHostScan409JSONResponse struct{ ConflictJSONResponse }
+
+func (response StartHostScan409JSONResponse) VisitStartHostScanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartHostScandefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response StartHostScandefaultJSONResponse) VisitStartHostScanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetHostSystemInfoRequestObject struct {
 	Id ID `json:"id"`
 }
@@ -10165,6 +11189,659 @@ type CreateRoledefaultJSONResponse struct {
 }
 
 func (response CreateRoledefaultJSONResponse) VisitCreateRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRulesRequestObject struct {
+	Params ListRulesParams
+}
+
+type ListRulesResponseObject interface {
+	VisitListRulesResponse(w http.ResponseWriter) error
+}
+
+type ListRules200JSONResponse RulePage
+
+func (response ListRules200JSONResponse) VisitListRulesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRules400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListRules400JSONResponse) VisitListRulesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRules401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListRules401JSONResponse) VisitListRulesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRules403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListRules403JSONResponse) VisitListRulesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRulesdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListRulesdefaultJSONResponse) VisitListRulesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRuleRequestObject struct {
+	RuleId RuleID `json:"ruleId"`
+}
+
+type GetRuleResponseObject interface {
+	VisitGetRuleResponse(w http.ResponseWriter) error
+}
+
+type GetRule200JSONResponse RuleDetail
+
+func (response GetRule200JSONResponse) VisitGetRuleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRule400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetRule400JSONResponse) VisitGetRuleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRule401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetRule401JSONResponse) VisitGetRuleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRule403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetRule403JSONResponse) VisitGetRuleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRule404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetRule404JSONResponse) VisitGetRuleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRuledefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetRuledefaultJSONResponse) VisitGetRuleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListScansRequestObject struct {
+	Params ListScansParams
+}
+
+type ListScansResponseObject interface {
+	VisitListScansResponse(w http.ResponseWriter) error
+}
+
+type ListScans200JSONResponse ScanPage
+
+func (response ListScans200JSONResponse) VisitListScansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListScans400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListScans400JSONResponse) VisitListScansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListScans401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListScans401JSONResponse) VisitListScansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListScans403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListScans403JSONResponse) VisitListScansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListScansdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListScansdefaultJSONResponse) VisitListScansResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetScanResponseObject interface {
+	VisitGetScanResponse(w http.ResponseWriter) error
+}
+
+type GetScan200JSONResponse Scan
+
+func (response GetScan200JSONResponse) VisitGetScanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScan400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetScan400JSONResponse) VisitGetScanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScan401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetScan401JSONResponse) VisitGetScanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScan403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetScan403JSONResponse) VisitGetScanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScan404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetScan404JSONResponse) VisitGetScanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScandefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetScandefaultJSONResponse) VisitGetScanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListScanResultsRequestObject struct {
+	Id     ID `json:"id"`
+	Params ListScanResultsParams
+}
+
+type ListScanResultsResponseObject interface {
+	VisitListScanResultsResponse(w http.ResponseWriter) error
+}
+
+type ListScanResults200JSONResponse ScanResultPage
+
+func (response ListScanResults200JSONResponse) VisitListScanResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListScanResults400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListScanResults400JSONResponse) VisitListScanResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListScanResults401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListScanResults401JSONResponse) VisitListScanResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListScanResults403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListScanResults403JSONResponse) VisitListScanResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListScanResults404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListScanResults404JSONResponse) VisitListScanResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListScanResultsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListScanResultsdefaultJSONResponse) VisitListScanResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanRuleEvidenceRequestObject struct {
+	Id     ID     `json:"id"`
+	RuleId RuleID `json:"ruleId"`
+}
+
+type GetScanRuleEvidenceResponseObject interface {
+	VisitGetScanRuleEvidenceResponse(w http.ResponseWriter) error
+}
+
+type GetScanRuleEvidence200JSONResponse RuleEvidence
+
+func (response GetScanRuleEvidence200JSONResponse) VisitGetScanRuleEvidenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanRuleEvidence400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetScanRuleEvidence400JSONResponse) VisitGetScanRuleEvidenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanRuleEvidence401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetScanRuleEvidence401JSONResponse) VisitGetScanRuleEvidenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanRuleEvidence403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetScanRuleEvidence403JSONResponse) VisitGetScanRuleEvidenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanRuleEvidence404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetScanRuleEvidence404JSONResponse) VisitGetScanRuleEvidenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanRuleEvidencedefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetScanRuleEvidencedefaultJSONResponse) VisitGetScanRuleEvidenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelScanRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type CancelScanResponseObject interface {
+	VisitCancelScanResponse(w http.ResponseWriter) error
+}
+
+type CancelScan200JSONResponse Scan
+
+func (response CancelScan200JSONResponse) VisitCancelScanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelScan400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CancelScan400JSONResponse) VisitCancelScanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelScan401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CancelScan401JSONResponse) VisitCancelScanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelScan403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CancelScan403JSONResponse) VisitCancelScanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelScan404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CancelScan404JSONResponse) VisitCancelScanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelScan409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CancelScan409JSONResponse) VisitCancelScanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelScandefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response CancelScandefaultJSONResponse) VisitCancelScanResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -11494,6 +13171,167 @@ type PutIntelligenceConfigdefaultJSONResponse struct {
 }
 
 func (response PutIntelligenceConfigdefaultJSONResponse) VisitPutIntelligenceConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanVariablesRequestObject struct {
+}
+
+type GetScanVariablesResponseObject interface {
+	VisitGetScanVariablesResponse(w http.ResponseWriter) error
+}
+
+type GetScanVariables200JSONResponse ScanVariables
+
+func (response GetScanVariables200JSONResponse) VisitGetScanVariablesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanVariables400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetScanVariables400JSONResponse) VisitGetScanVariablesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanVariables401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetScanVariables401JSONResponse) VisitGetScanVariablesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanVariables403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetScanVariables403JSONResponse) VisitGetScanVariablesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanVariablesdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetScanVariablesdefaultJSONResponse) VisitGetScanVariablesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetScanVariablesRequestObject struct {
+	Body *SetScanVariablesJSONRequestBody
+}
+
+type SetScanVariablesResponseObject interface {
+	VisitSetScanVariablesResponse(w http.ResponseWriter) error
+}
+
+type SetScanVariables200JSONResponse ScanVariables
+
+func (response SetScanVariables200JSONResponse) VisitSetScanVariablesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetScanVariables400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SetScanVariables400JSONResponse) VisitSetScanVariablesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetScanVariables401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SetScanVariables401JSONResponse) VisitSetScanVariablesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetScanVariables403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SetScanVariables403JSONResponse) VisitSetScanVariablesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetScanVariablesdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response SetScanVariablesdefaultJSONResponse) VisitSetScanVariablesResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -12896,6 +14734,9 @@ type StrictServerInterface interface {
 	// RefreshToken Rotate a refresh token for a new access and refresh token pair.
 	// (POST /auth/refresh)
 	RefreshToken(ctx context.Context, request RefreshTokenRequestObject) (RefreshTokenResponseObject, error)
+	// ListComplianceFrameworks The frameworks rules map to, with honest coverage.
+	// (GET /compliance/frameworks)
+	ListComplianceFrameworks(ctx context.Context, request ListComplianceFrameworksRequestObject) (ListComplianceFrameworksResponseObject, error)
 	// ListCredentials List SSH credentials (secrets are never returned).
 	// (GET /credentials)
 	ListCredentials(ctx context.Context, request ListCredentialsRequestObject) (ListCredentialsResponseObject, error)
@@ -13010,6 +14851,9 @@ type StrictServerInterface interface {
 	// CollectHostIntelligence Collect host intelligence now.
 	// (POST /hosts/{id}/intelligence:collect)
 	CollectHostIntelligence(ctx context.Context, request CollectHostIntelligenceRequestObject) (CollectHostIntelligenceResponseObject, error)
+	// StartHostScan Scan a host against the compliance rules.
+	// (POST /hosts/{id}/scans)
+	StartHostScan(ctx context.Context, request StartHostScanRequestObject) (StartHostScanResponseObject, error)
 	// GetHostSystemInfo Latest collected system information.
 	// (GET /hosts/{id}/system-info)
 	GetHostSystemInfo(ctx context.Context, request GetHostSystemInfoRequestObject) (GetHostSystemInfoResponseObject, error)
@@ -13034,6 +14878,27 @@ type StrictServerInterface interface {
 	// CreateRole Create a custom role.
 	// (POST /roles:create)
 	CreateRole(ctx context.Context, request CreateRoleRequestObject) (CreateRoleResponseObject, error)
+	// ListRules Browse the compliance rules.
+	// (GET /rules)
+	ListRules(ctx context.Context, request ListRulesRequestObject) (ListRulesResponseObject, error)
+	// GetRule One rule with its references, variables and implementations.
+	// (GET /rules/{ruleId})
+	GetRule(ctx context.Context, request GetRuleRequestObject) (GetRuleResponseObject, error)
+	// ListScans List scans, newest first.
+	// (GET /scans)
+	ListScans(ctx context.Context, request ListScansRequestObject) (ListScansResponseObject, error)
+	// GetScan One scan with its progress and counts.
+	// (GET /scans/{id})
+	GetScan(ctx context.Context, request GetScanRequestObject) (GetScanResponseObject, error)
+	// ListScanResults The results of a completed scan, by rule id.
+	// (GET /scans/{id}/results)
+	ListScanResults(ctx context.Context, request ListScanResultsRequestObject) (ListScanResultsResponseObject, error)
+	// GetScanRuleEvidence What a scan looked at and found for one rule.
+	// (GET /scans/{id}/rules/{ruleId}/evidence)
+	GetScanRuleEvidence(ctx context.Context, request GetScanRuleEvidenceRequestObject) (GetScanRuleEvidenceResponseObject, error)
+	// CancelScan Cancel a queued or running scan.
+	// (POST /scans/{id}:cancel)
+	CancelScan(ctx context.Context, request CancelScanRequestObject) (CancelScanResponseObject, error)
 	// ListServiceAccounts List service accounts with their role and status.
 	// (GET /service-accounts)
 	ListServiceAccounts(ctx context.Context, request ListServiceAccountsRequestObject) (ListServiceAccountsResponseObject, error)
@@ -13079,6 +14944,12 @@ type StrictServerInterface interface {
 	// PutIntelligenceConfig Change the intelligence-collection configuration.
 	// (PUT /system/intelligence/config)
 	PutIntelligenceConfig(ctx context.Context, request PutIntelligenceConfigRequestObject) (PutIntelligenceConfigResponseObject, error)
+	// GetScanVariables The rule variables and the values scans use.
+	// (GET /system/scan/variables)
+	GetScanVariables(ctx context.Context, request GetScanVariablesRequestObject) (GetScanVariablesResponseObject, error)
+	// SetScanVariables Set or clear this installation's values of rule variables.
+	// (PUT /system/scan/variables)
+	SetScanVariables(ctx context.Context, request SetScanVariablesRequestObject) (SetScanVariablesResponseObject, error)
 	// GetSecurityConfig Workspace security settings.
 	// (GET /system/security/config)
 	GetSecurityConfig(ctx context.Context, request GetSecurityConfigRequestObject) (GetSecurityConfigResponseObject, error)
@@ -13575,6 +15446,29 @@ func (sh *strictHandler) RefreshToken(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(RefreshTokenResponseObject); ok {
 		return validResponse.VisitRefreshTokenResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListComplianceFrameworks operation middleware
+func (sh *strictHandler) ListComplianceFrameworks(ctx echo.Context) error {
+	var request ListComplianceFrameworksRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListComplianceFrameworks(ctx.Request().Context(), request.(ListComplianceFrameworksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListComplianceFrameworks")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListComplianceFrameworksResponseObject); ok {
+		return validResponse.VisitListComplianceFrameworksResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -14840,6 +16734,58 @@ func (sh *strictHandler) CollectHostIntelligence(ctx echo.Context, id ID, params
 	return nil
 }
 
+// StartHostScan operation middleware
+func (sh *strictHandler) StartHostScan(ctx echo.Context, id ID, params StartHostScanParams) error {
+	var request StartHostScanRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body StartHostScanJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StartHostScan(ctx.Request().Context(), request.(StartHostScanRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StartHostScan")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StartHostScanResponseObject); ok {
+		return validResponse.VisitStartHostScanResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetHostSystemInfo operation middleware
 func (sh *strictHandler) GetHostSystemInfo(ctx echo.Context, id ID) error {
 	var request GetHostSystemInfoRequestObject
@@ -15049,6 +16995,183 @@ func (sh *strictHandler) CreateRole(ctx echo.Context, params CreateRoleParams) e
 		return err
 	} else if validResponse, ok := response.(CreateRoleResponseObject); ok {
 		return validResponse.VisitCreateRoleResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListRules operation middleware
+func (sh *strictHandler) ListRules(ctx echo.Context, params ListRulesParams) error {
+	var request ListRulesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListRules(ctx.Request().Context(), request.(ListRulesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListRules")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListRulesResponseObject); ok {
+		return validResponse.VisitListRulesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetRule operation middleware
+func (sh *strictHandler) GetRule(ctx echo.Context, ruleId RuleID) error {
+	var request GetRuleRequestObject
+
+	request.RuleId = ruleId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetRule(ctx.Request().Context(), request.(GetRuleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetRule")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetRuleResponseObject); ok {
+		return validResponse.VisitGetRuleResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListScans operation middleware
+func (sh *strictHandler) ListScans(ctx echo.Context, params ListScansParams) error {
+	var request ListScansRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListScans(ctx.Request().Context(), request.(ListScansRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListScans")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListScansResponseObject); ok {
+		return validResponse.VisitListScansResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetScan operation middleware
+func (sh *strictHandler) GetScan(ctx echo.Context, id ID) error {
+	var request GetScanRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetScan(ctx.Request().Context(), request.(GetScanRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetScan")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetScanResponseObject); ok {
+		return validResponse.VisitGetScanResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListScanResults operation middleware
+func (sh *strictHandler) ListScanResults(ctx echo.Context, id ID, params ListScanResultsParams) error {
+	var request ListScanResultsRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListScanResults(ctx.Request().Context(), request.(ListScanResultsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListScanResults")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListScanResultsResponseObject); ok {
+		return validResponse.VisitListScanResultsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetScanRuleEvidence operation middleware
+func (sh *strictHandler) GetScanRuleEvidence(ctx echo.Context, id ID, ruleId RuleID) error {
+	var request GetScanRuleEvidenceRequestObject
+
+	request.Id = id
+	request.RuleId = ruleId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetScanRuleEvidence(ctx.Request().Context(), request.(GetScanRuleEvidenceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetScanRuleEvidence")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetScanRuleEvidenceResponseObject); ok {
+		return validResponse.VisitGetScanRuleEvidenceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CancelScan operation middleware
+func (sh *strictHandler) CancelScan(ctx echo.Context, id ID) error {
+	var request CancelScanRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CancelScan(ctx.Request().Context(), request.(CancelScanRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CancelScan")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CancelScanResponseObject); ok {
+		return validResponse.VisitCancelScanResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -15549,6 +17672,75 @@ func (sh *strictHandler) PutIntelligenceConfig(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(PutIntelligenceConfigResponseObject); ok {
 		return validResponse.VisitPutIntelligenceConfigResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetScanVariables operation middleware
+func (sh *strictHandler) GetScanVariables(ctx echo.Context) error {
+	var request GetScanVariablesRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetScanVariables(ctx.Request().Context(), request.(GetScanVariablesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetScanVariables")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetScanVariablesResponseObject); ok {
+		return validResponse.VisitGetScanVariablesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SetScanVariables operation middleware
+func (sh *strictHandler) SetScanVariables(ctx echo.Context) error {
+	var request SetScanVariablesRequestObject
+
+	var body SetScanVariablesJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetScanVariables(ctx.Request().Context(), request.(SetScanVariablesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetScanVariables")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetScanVariablesResponseObject); ok {
+		return validResponse.VisitSetScanVariablesResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -16086,318 +18278,384 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1/c9s48jf4VlC6rYq9jywrjpPasWvr+XoyySS7ycQVZ3bubpQTIbIlYUwBHAC0op3N67gXdG/sCg2A",
-	"BCVSomTLyWz8z0xMkfjZ3ehudH/6j04sZpngwLXqnP3RyaikM9Ag8a/nuVRCmn8loGLJMs0E75x1PkyB",
-	"RBw+6WGMb0REjImeAskk3DCRK5LRCfTIBZnRdCzkDBJi3yRMEUpO+/1ep9thpq3fc5CLTrfD6Qw6Zx37",
-	"WqfbUfEUZtT0PaOf3gCf6Gnn7Onjk25nxrj/+3G3oxeZ+U5pyfik8/lzt/NKKP36B/MldpBRPS3bnwql",
-	"hyzpdDsSfs+ZhKRzpmUOYYdmxFR3zjp5jm+udtHY/O1bTmCWCQ08XvwTFqtLf0Fyzn7PgdhvSAaSpGLC",
-	"YpoSkYGk5r1zIiFL6UIRCTqXHPdGSDZhnKZEgspTXWzAFGgCspxCMIIjM4R18wm25vHJ3zZvTXV273BS",
-	"NP06Zrn7rN6wGdOrk7ikEyCK/Ru65DHRgpz0++QggTHNU02e9g+bWCDF5sIBuY86Z0/7XTM6NstnnbOT",
-	"fh/HZv8qR8a4hglIHNpVTHkjsaqY8tvywmfzscoEV4Ai43ua/Eg1zCnSbiy4Bo5rQ7MsZTFu3PFvyizQ",
-	"H0E3f5Ew7px1/o/jUhwd21/V8QsphXzBbyAVGdgul6llRjmdQEIMd5NY5GlCuNBkBEQCjaeQECGJhHGu",
-	"ICG5IgeRebOXc/yZjlKIusQ+u4bFcMbUjOp4Gh32Op+7Zk7v4fcclL6/ORkRK22nRmaWclRIcsNESjUY",
-	"SSrzFMhBdENTluA4hmPKUkjcyJ8LPk5Z/IXGHbveFZkzPUX2jHMpgWuiNNVm4BKUyGUMPf9usQ+jXC2i",
-	"7oBHuQLZS6nSQ5rMGDcv4CMF6XiYivha5Do67JqFYVqRaImzI7N8jJNxyiZTbd6aUzXgSAk4LEoSNh4D",
-	"DsuNvDfgZvVeCjliSQL8fpcvpmlq5B2Nr5U9VUHOmFJMcDORKAFNWdrzPDssf44G/CCiuZ7+u1c+HCbA",
-	"maEIXCJKYiGuGRyZ14BrMw9zOk8pnwBJmGWcWMyAjKWYmf4HfA4jQrPskSJizp2IJbanXqzkeCjhN4g1",
-	"kp1dup+Efilyntzfyv0kiMrjKfEUhbMVHCzZ2SWd0QVOTwEge1zSxQy4fl9Iv/vc5pTFwBUQzSqbPQaq",
-	"cwnEyOgk3G/3Q4QjvwJ5w2L4mdMbylIjwO538Mr2T2LK7YLKm4LvFZHIalzMcawfhHhL+cKJUHWPAxXC",
-	"nAwLQrWGWabVOZlTpslYSFxqns9GII3uqiAWPEE5Eb0HLRdHF2MNMjJHtNUccNjBT6vH/ZVrQwvbywjG",
-	"QppF0XLB+KRXOdFXjmoz+p+54Sgh2b/hfhknlpAYWUBTLyOKB0RPKZ5AOb/mYs67BD5lhlnsiXojriHB",
-	"Xf6Zw6cMhQD2eI+nP18QoacgCZhXycFp/7RLTvtPu+T08ZMuedrvd0mv1zvsmu01+27fA9dmDxUl150Z",
-	"zcXl6w/iGvhzCVQjX9EkYVZVvZRG/dTMKDtjmirodrLg0R8dYzs1qLTaNGrXk8ONGS+upDon8ClO8wQU",
-	"ibROkegcfYyESIGiRLU625bKabcjRbr82bPTjV9pXTODN2wMms3AylmqSPSkPzPH8cnpNDLkEH3XT6Jw",
-	"Nm4xcEaZYUJp2vl/fu0ffffxfx2o/8z+M/1PcviXWkOoVEl/tXP/WLwlRua0MeOsblWy5V7hhtRbt5LO",
-	"7X51iZqaQ09PmSKCx9Dr1K2XeXU4A72RnP2I35p3l+dpB1Rpbt2s3zCrkW47ZfwX0zBT2422GAqVki7q",
-	"R6/WjvitW6EtRhzbrR1SXTFHEqrhyFBj3Xb4b0aLQNaWPzu+W9ckz1N3qlqDaKUNlrSwjrod1FuNrnmr",
-	"zjzvr3K3FcC3atxLiJUf3Bk/pHEsco5ekzZTNqp9bmUhN4bprx0aa3ZjxuKOjk4x8IBYGlgf+6gZiVuU",
-	"bkgflY13EyvGU0uWZmBML7YkSe9DqlmNu6IbEaOltB3ZK3OquOms4+or/575BpXlym6lIM1aakm5Mlsn",
-	"ODoqNKQpmwCPTd80T9BHMROcaYED+Fg3onw2o7KeCzXTtYRXSwB2lMEU/ffVpVq3yZd0su1hPkXrb4hE",
-	"t3pOvDYSlKQw1kTkRt+Laa5q7Q0JNDHPmSTeOBmBngO4cyWjE3ikBtz5SClP0JQ1woMYOU0OtLDerTQB",
-	"/0xYZQZfMg2g6RU4hPqrDqFuKfXbiX/PHyuiv9sJ3L+mmQ2Ev7yp2Hu3usDVNmu3Mpkx/l6koN47n9OW",
-	"G2pEQvvpm55ecC0XG48+227tkA2jvLjxanD7oTrOq+McGmshnQDaKHDsy/ZxTVtxyoDrIU0SWf+7kBJS",
-	"61qyPa68Yu3T5ulVBlauzD4loYRYyGTrjxK76FUKWRVcS5zgPQ5td6R432/Kxi8U/F6ZBuP62Wmnjr/D",
-	"I8ALdMbHwjCX0Axl6JxKbho2xyXTLKZp62P4984KRXQ7xRkRCOeA6qpbWN2bgngqq7+ej9QOgnxLsVfy",
-	"7L4E30ZJZ4bw2uyrWdD3eJexreI8hfja2kTVc8uuIjF7NWaQeEcFOp+YVJqMJNBrckDT1N3rzch8CpyI",
-	"a7yzaEGG2M5wJNGOaaLehpULmhHXAQMGtrAEqmpl49Jqi2tDr24d6pdZT9+ICeOBf3+LJRY6qzcfvZs7",
-	"Fgn4u1GrEzxSJPC8msM+y7p2ed++vCBMEeBmURKz0qHRXrHZn63a0388+/yXOqmWUaXmQiZLToCTp882",
-	"+w4gFjcgF0MzjTqPhmJ8ksKR0Xr8uzjlLmFcaaP0iDGJhM6i5dlsdkHkCmSNz2PzuJdooGgnWIoNpLCT",
-	"akHjGJQaFj6FlQnNxnQIXIo0nZkTVwZO5yUCkjlYijBkMxfyWmU0tu5VY7cioRgd0fxspkemVKGeaZuH",
-	"5IzkXLPUvLAY8ESQg+jy3dUHcmxI73g2pmf2zahrXuFk+VcUDYvoEH8mCuzdg9FmBU8XA05jbdRPo6OK",
-	"OSfOLLP6Zx23jiWo6ZqlMZPYLJT19C0Um7O8zZXlX+7T9dC07W9fXrzA9dhx6zMpbphZIsYnw1yyBms6",
-	"lqDrxcWIKnhyQuwrXeufXmSMTwjjWhDKjZSwnkPvcI+pJY+f37/ubfSfrQywGM6aJXnvOPq5SByFb6Fn",
-	"h5JjK3VqWbGuNrRmuP9Cmr2VHL+9uF0+f3TWPGS4LK7odjVnGDrpt/ZfNOjxTA0pF3wxE7lqOHebXEWr",
-	"dtV222yDEKy/pjKMutUrrzZv16Vbu2qDzdu14x7BzBlHu7qCGhc9PCFbaO/BQWjH5JpumvF7K0J346gV",
-	"mb9tEFdVCISN1Y33+esf3v/AlJUVu404ZknNpd4FJ68vb06JkOb/zwgHbQ7k8grkcb/X7z3u9Y9PTjco",
-	"OU/qlDMh7YXoUuSQeUy0IFqaI5cANb0liQSlyhCi6NeTk4+RDSPyPFAEBz17+vTJ0/XhQTjY1/bLx1bg",
-	"+b+WeKfbseFY7mejri/vES5f7dZQDRMhF9aRst2eVFalkYNa0H7YUO0gBefgnF3fG+snEXO+9UWFM6bb",
-	"WeoJTCRNIGn7uhtQi1dn1PzBKbd+3RZf4HXkMJNi1Ho8gqeMt23f3R3XsFc6pwtF+ucYuaWI0ixNCeMu",
-	"PihyH0bkgAuC40Nd1wd1oWm6AH1IUAFFhgznErUyV5cPbTuzYIcCR4nbiKUl20RSz40JupMRj1fVwxko",
-	"5ZweG31F9ovWrqXSgT/ENd+khr8t3r/C15F65kMXR8dSphfD8gZorXc1+OTKfmEkohlJk92fSXbDUpjU",
-	"GKOvxJzEYjajPFFkAppIIbT3kWNY4EEKVHJI0HS6hkxjVKn5CUWo95aZ74x+nCfC/W9Y2I3dDhccT8yN",
-	"61oM1U2m4YPK5AwtbemxdNGLTW4Sq7EMzffDipIUugzVdDiinINs54tU05ZTWjnF/WBrRhZOv5miNvKZ",
-	"4GM22VFuDxXElSP0b89OKxG2z/rr5Piun4s53/HTQM4PJ6kY0bSeDML3duvJisQdP5ZUwzD1IdLto5e7",
-	"HUMcItcr/T7Z+GUQ2DvUU6M8ijSptPF4c+z06qGAI1na8m6VgIIdXV356pSahllZstptbscHOxosccFE",
-	"66R3DdshM6Bqqnb5elmhtI+DNjfN+qo4dra8y1fDJIe6eKcbcHrJfCoUEA6ftNNCmCJJDjbEsZVHHANB",
-	"8NtbBWtgM5rF166V6oh/8U7DTLgQYqWJpJwcCE7mUxZPMe7MWDCAqTjol05zpc3LGOdY9fBvNbaQUF3I",
-	"R8MpblahuFRvsXj2izFlaS53+VLl1ju4zZe/55DDMIHM2G7LC/09ja8nUuQ8Ib+JkXW+jhlnymilC9Dk",
-	"YE6ZZnzSJTLnnPGJDTzHZ8awG9nAUAZJ2ysV1M6GGJSBtL3VZOyOD91YagkHIyipp41MCrNiZE4VUQAc",
-	"n5ux43RZEHowYzzXUBezuOqELLa9fmPqN7px6rUUtzLX6k52A4avlSdF4OvzVHDYzZXA1LDI2PmjXShn",
-	"m+sYFYusEqmjFkrDzM2pPv7GfLJbqNLS7tnONywZRl/ttmY019PhDPRUJJUpqunwGtOzAiV8JPS0drpL",
-	"/oIwVLZ/ctqtdXnuY6ca7twaBmFMBUPg1zbfL/QgPX365Nn6L9A4yaaSKmjX2/1S0d3d49lxF2F/gTcz",
-	"JJ31BPqGKb2rVlQ00j6OoOy4vLa643iCcFibowpqBvQFuHQPEb3tHIUbXe1MrVVc2kqL2oifNMejqwxd",
-	"qJ7A73i6wPSTYEfP8LsbiAjlag5S9TrdtY2XwZw7Nu43FEVB14mGYtIfvwJx4khtOGJ6jT/DvBGL2cyF",
-	"3TW2MmZ8AjKTbMN7jeFzeZZsTctb3tu0E3wV6gwpeb0c+BnH3/bInjEePn38cIh/oUP8NofqKjXkSovZ",
-	"e5HCbRS45m1rs9hWGoSX7PTo3x/Nf/pH3w0//vG4++xJQ3xTw23wlnlS5VUYOqY231aH8918hewvJyF5",
-	"JbbXje3NX60AGhsjdCvxkwmp6yWnhAlT2gxyeJsUh13czuvloF8AN/jKx8ESbF74926GO5I4U1lKF8Mm",
-	"zlu9i+E3TAruj6HtAuAmUuRZ26Qbs187yjlNJ42c02KYJeM8O11VbhsE1bPTVpKpuNLfybGfgIZYDwUf",
-	"2nDUWHBN44ZDwlCmvKm5BXjWP/1bxVX95Fn/lu74T8OYJRJ5TNUHhKVUTkDpMtwgppzQNBVzSDCN1XEE",
-	"BOEAeFQQSo5PTg5dJEIZCvBsk8e8wUv/tL+dn7yyjEuO7Kb9aO3iXiKHvfq3l0lvC+f2yqc7ebaLVq5i",
-	"yneMZbkP0wt8tvfGc8E7SG/lAB97VIkWXs+CwVpZ60tHdI2l3lIWF0E9y5Fp4dXWUtOGwXnr4AulqdS3",
-	"XMjVNE30k+L1U+E6NcuUgsanFlimVmXXQtemvBdC6v/7f0kWxDTtEpaBa42E7Ve4mIMfQLmMnk6W0kMt",
-	"QazntjlAtmuoH3dLaCTomjS8pZkVn9UNrABT2ErCJdAKVuG5ebE2yasR1OeRIsHbhCVdQlMl/JVA9H8e",
-	"PS9/PnqdRMSrg8QCadT6MNqlkFUH9ZbGU8bhSAJNDKUThJv4pLtlcN6YQZpYaII6tJxgKOWCF4bk8g2J",
-	"UEDsSVtiSLCK18Tm0rl8ZbCEmrJ4gZnPDhdihX26nU9HpoGjG4qakjItvTT9PPfN4V9Xvk3869I3jH+9",
-	"KFo3Ui+fUR6GDK1kbYA5bGPAOPMMRJbCOWEaEWfslaAYj4EnjE8IriC+WEJM2bk3OaO0XPiIlPo7JgkZ",
-	"UHsPNgWi6KwEjEqpdlmzeDFkk2A2XCshsfttCwewvBIrZN7Ibs9r011eYHqL3XfM69EOBwckMeoZzJju",
-	"Ebtpyk5iznQ8dUFICkJSWQHsciBsoHRvJJLFUAsxRC0Qw3RzDT0u9NBLNfvEelqG5genGzqnUIEN5f9m",
-	"HDscVt3FlZ98pkQDfFTHHH8FsFaP8WEmxcRZZeEv17AYSsiVm5KD96oMfhnzq6Io9uCT2fly7BWAKf9w",
-	"NqbD5UmaZ242nW7HwSt52KRhHkAlWbskABXzT0JMsRJ3oFf9FnVcTtOeVX3ssRJiyflHIZScfzbKlWHb",
-	"xJ83PUn5BILtrjtfqxg4O0QQtjoNVg8mfFrLJjfA9QcWX8PWAY2bsTdqkAJ8R+vdBO69CsBH3ehfpgD6",
-	"DbsB7rwqW4x/h1DZSpTedtGyrd7erv01UXlVEvbDaBHr+gpoqqc7ak3JyFiC3LJ3rcW8qqpOscNFGKRb",
-	"xzc3IBVrkyhaKJKVwZQN1E5aKP3c6MfM2K1XJdLFLszZJqeWstQFb7QJfKFKtX9bXbMsa03Qhbq/LbH5",
-	"QZWTKbv2lqRvvnHJ9+KjbvCz39bjV9UgfnD2vrGCImf81yWNbOUK3GjotXcNhu73i6P/2zrfPx6U/+4N",
-	"jz7+Nfjp8H/XuuRZNgxc1tu5E713ertEli/hw6wjgCV6L5a+siZNlP0DGkE7e7W8JBoGoDvrzvx6+eUI",
-	"ps3HYVBDGp6mafpu3Dn7dXMLxRn8uTmk3q9RzdJ2gn67dSvQtNI/Gn66BxyyTWEJeMuyTRxfSw9U6E+d",
-	"OWNmi3CF7S+163w1jvCr92QrI6sswpK7JhjH2p3cCahx67PgLoKYGoEMi7nsgOmHp0N7P2fJAHcdjOQG",
-	"sjkOqRiCDT+4ddzBve1l7UwcTv82F7pZJsXNLR24RSOjRa27ivgX0FFxDYtzYtpEZw41fxMtc6UhIYI7",
-	"4JfcOinaePJ92MxQTenJ02erI4iuXl2cPH12FpGxsM4JMlpYyAqe0SQxf1MFz05JwiagdBc9dkpNj65h",
-	"MQFOjtKIYBeKMF3rbLLXSAqAbyWVw4Ce6phfCkngE51lKdihQHLy9Onj76JeI7bj1r1n+ShlsY8TWfWz",
-	"mo1hnJRIwOZVRWzjvfWAi0s7kFknXmSLbpQo57j3Pi0uk4AOweScOMuHCa6IUdAdighD/F9PTaEXyxEQ",
-	"xj9gV5uBpIrFr6WiyvIE/v3qTi8t/cdmvrywg97NWqin8jVxJX/bNPmaFtcMfoejYE3YRh0bbHdoGDm3",
-	"CVWhLK+CzTfNzkzNaNzbyk0ZT5mGWOeyXXYrYj8NM8mEB0VrnQD2ReJUl+3NTfbl/izFnUNoK7Zfg8yM",
-	"Kb9dFtStrI3C1Pm4AoVuzkcr9GiYbp7zNcdiSdl1aveqgIfxGDPWgJh3zs0pHMA9oUx2pSxwM135iqDt",
-	"enxwoYZJcYN9q9UVajimM5YuWrGYUMPAzbY5Lzql2gxraPFXxqxl2nFz1NqK7b8RsPEegnbrLf8ifi1k",
-	"43UyckdnwHaBDxWBvNkmWC5ypBRqbr4SWFFcAZMl6QSc2rkMV9vbOgXJzqqddbGjdz82ix3nhjt9FlpD",
-	"AAcKsi2xFu4yB7QIsrT7uxlL0UpezKSzxV5uNYY7gY34dBergYAR7fdt5XWXgtj4/i0gJ9Ck8agTzvhB",
-	"+k/FhPG9gk5ssSC132xYlTuD+1BqusVYl99eO8r6i66NeBJ1msJ2QuQu2fxrYtg72vQW+1Iz3KatKsf5",
-	"iim9I86UNRNwKVsrBHtH5rFxIcOULqyK5GVF5u7N1LQTiqePLRX8tuYha3sbeAeUFYD+tMHJsTVGy97a",
-	"mQAr/e4Hxqcu+2Hz6bwzqk6hbVqrO6Dk2zDRzgGQWjLYTvNsYOAaPXQb6r2VH7tcTj+hdkrnrkm1D16N",
-	"P7lX48HwfzD8787wv8IM6td8LLa/VqJyJuTQQci3O7C2Fz8iTTFAaru7cKauh2MJMJyM2p2J+AUGA233",
-	"CZbbavvFmEmY0zQduljPlpks/qNCC978ze9JO0bZ5pgLZdvGhq9BckiH274vIQWXmNz2k23kwgxmwyK6",
-	"djhruW3mK0sabb/YWri1rOaCbw5Tdg1tX2+9AUINMwlaL7b6ZJvFL18fjvM03asgV5Aynn/ahmfUnGZb",
-	"bXOjIleRWU2C927BEO492HD39OKlxBpx4/JAUCfB0mPMKSU9gnckQhI6UsA1SYH6t63WQpW9MD7HD+k1",
-	"EOp0m1wTMQ70m1wBiX548ebFhxfk2MaOHP/Bks/HM5iNQKrjP9z+fa7i+LYutfcthyGuEPjroIDfTunU",
-	"jRnSyzCgT26XH70rXugWmcgt841Xl2yvKcc1O7RF1nHd1zslHocN7VK4bn8V42wC+ZZ6J5gpDNukRK5M",
-	"3KdH3sJt9oXre653FgVLUyneVq3XFq56K3p53mgBx6lQkJCUKTwKfERSDMbSLVsh7rRmghMJmOwbXpYY",
-	"QTh0LgmXuDWUMBM35Z+pwJJf7q+cV/9WU0hT51RPQidqMrSnIoan1f1QdmP/Lkex/LsZ9VBkwMu/7OwR",
-	"BSm+phMYMq40TdPKM2eiBk/KNp12Xb4iYSSEDhPh3JM4BWofWJ4fjlkKwYx9Qd0i99A/cPV2Ks+8NVk+",
-	"SZjyj2ZYkNcvmP2rHDEK4TGNoXijfNLwlkQ8UDfSuqSeFXrbf0HAVZH4peoChiO50ttHPe9mu28jABWn",
-	"mZoKvV0y9ztuIx8zTKa1FUPIQeR4QEVdEjniw3+jTDD/MPyM/7D6o/kX0qCKugMeWYYxDy1fmH8FDIGv",
-	"F8SnosOuq7TCiV1xMmd6SqIbmuaADYbLF2EhgQhL00TkAJe7dOfhPW8gx7AIINbvcpOzrDfg2IjtwSMy",
-	"47cTIRIiOJyTCC+OIluqTdGFIvPp4rBru3ecguM5ML0PuG/NDsH+foi16wkl+JuF9dVCQlIp2rYm18Ke",
-	"GMXmtrCo3tgEXKTSXfUmRCYD2aRH3EUhd5cfvKUnkfHhRBqJlYFkonXeYgFSjB9XKqJzMXQpyygRbRpz",
-	"LdgGq94HjiVgkdUM+JzqeDrMUrxCBUPYmWSqPqc4V4xPhpmEGx+LvDoBVyn2NmW2cLRhJK9f7jUkc5tS",
-	"bm4Nh7/Nl23ix8+e/O10u3SNsLEW493tzuzL0bAaWiqr3Xvd1q9ji0UOZVHepirZsYsuQYLvEkfvXcKF",
-	"Hi5AD93PM5qaqZtfcq7yzAh4I1rSiXmAicjDa/PiiCZDxSYcJ9wlcyn4ZMiUykHi7YkHOkgpm9VDVNwB",
-	"URcrtzz7OiJ5Wxqbu5F04M3fcBns36wdxtL1dyBB2lU8CstKldnhdaLl0oUuPcezZ8dybLaC7vAW5Ws5",
-	"zHf/fNl0Xh7OUvN1K+6X4T0o0Lutwl1OYfN4C8yPnWJonGJTb/AbQpCNdSV3qvNWQHwMJ1RDA2qRe4U4",
-	"CWmLYxTzfKSImQK1KS8cEFxvTChf9NrlOBaTXs5zLCe8fqWVRaTcOeLCDWCboItqQb6ac6EJUXVdo8u0",
-	"U1cmf6VG6NrIMZFCQ1PLrFkuQXXsvsu6HagJTAsE4mZQjDqxZ4Z8oczhNAO+I8ObETttdxvf8XJMnWul",
-	"dubFwt5DLUZUMkY5S/WQ8YZqMHdUzXWFBcOeNwP0Xl292skrjsBLw2rEbu08XaTwsLGo1bOKg/tp/fU2",
-	"TRsbeHyynYO8buQ1XdSPfO0S7tVLXm7UFs7x4KOdfOJXEOdy1wJzrrvhbExb6HDh2/VDQTfIRVzgBuwZ",
-	"xOD2wV+olN7KwGkb9ddYgKGphvIaE71wctZaz/uDSHBlsAuLuQKJEGzGRnyEKqV8MZCENujrfn9ucea5",
-	"tWwsaV1djR1ya7fz75bOcmp7bK/6LHH4pqNvpZ/NXuSr4CLJ0z3jY9HpdlIxN7YeJCzHIh5sMg2twTpe",
-	"+FmBvA0qU1EhvWAjX598jbnzpH3FhuVP/7aGAJexMlGDOGKcCEmsN5KYVwlLgjrcNwzmIKPD9fW/H9+q",
-	"jkM9NlMIzfQ/Rx//+peNcqemCvxao9Bs7u4lk+gOUYK3Py1uXXLfZvC4ZWmRfVNLTl9fbGrN3tuBboe7",
-	"Y0jibkOl7kwC3A8/1a6IukW+7hfLsLUr1v5oqkiDTQeTbXrzafQvG4G449oZCZ0UuVs1wcozF0m0GgEn",
-	"ah9fA1e03pvkYiXtZR6QEnGMyDwFAnzCOOC9HNPKPouFzHJFDiyQsqFNW3t8jCjCs4xqZr0Qh7XO6uJW",
-	"p35A7zLgv5ifiYvS3ey3Klv0U8WVKFaqG67ox7qrQeWMoStDFG4TgEqQF7mtlWr/eul5+R+/fOgs3/de",
-	"cEIxd5Mg7jAZSzEj0eW7qw/kmOZ6eowpshj3h7SHFhM2W05wqnVWRPiUYLQrcNeMT1I4yhUQCxBb6Qw/",
-	"Vmf2l6iLo8osKFK6IKMFiX58UbyG42Gm2d9zQK+fFTYl8qxniIw5tBQF6HR4LsQ1a4iKGUkxVyCJe5XE",
-	"+C5RoLH/2kXBQdgXy1GUV4CuqdUBfca7S5tZsHQDX5ASogWNUwAdUrih6hnldAIz4BrB1qVISZZSbpHE",
-	"3zCef3KA2Ko34B+mTJFExDm+76627WYQCwDt+eji8vVZgKbdtdzjMMFLpOzugJsfSk8OwUQo1cVv5zAi",
-	"P79+pIiZscLhmsc/CmJh2QmVQGiakglwkOZ8s3TAdNdewpu3fbHeEeNULux4MJ6VahId04wd3zw+NstM",
-	"M9b7TQnuggCWf1rQWRr1BnzAnwtuSIcJrs7M338lFke88DuTBOKUSlAk+nTkGfUoQKknB5RE3tF8RjGc",
-	"ICKWu+0U9BQGnLjVe1RdIappKiY5HHbxekwR+JSlLGY6XRDKBV/MRK5cnINn7DPy60ecmGk1+nRUvHeG",
-	"OUtRj/zC9FTk2sYTsISUuOIYPFHMzZUWJKf9x6atg6iCTm6R+VdRyKPDcxyR6aHqsO+S0/4THFUDTHlk",
-	"RKxZGKax4KGNNOzVov+bzYg+HQXg5WekHNqMyuvK9QCGb7iA5hnlCdVCLkj0uvz86J+wiMzobKWD85XW",
-	"RWYPtabWp4KL3B7utgkbT6KA655p9z1kKV2Y6VkAN9y2FRR9CTqX3CH5SzZhnKbEuhOQWkciWZwXn5l2",
-	"i7ZClDDfXLmH35GoHuk9OieUSBwcmU9ZCp4kLaycb4kpojRL04LNGpsO4OWjHvknLJS7OTaN0rEGSU5O",
-	"yVTkKGn+Wld24iAKFLvhEZaQO/38l+gQ5Vsp5QkgP7oxdkvxYLrC5XeR7kKGt9RmISGeimobrtIFagD+",
-	"qa0YYBYdh4pQ6wqD3wU3OoNFde+S6I+BTREfdM7IH71e7/PnqOsqz0exSGx8kPnGiU0M5VFEjJEhisoF",
-	"UY/8q6zV4AEVUPyd9vsYa1QtPRB1CSJ8k9OTkx65IHi2oUCxMgZJk9ki55bdM5AxcH0EPBZYJgKPjIbW",
-	"PUc6ksiopDMwO3jgudOW6TgsF7LgCz8yCTTBzIKxYew5GFE+cmzxV+LMELPGzM0UI70hIVqQE/KWfU8O",
-	"Th8/sVVAVkssRIfYzPf2HFaIvWekmRG6JY9FK8dr5I/qg1daZ+94uugS9BRD18z0is7gimn4+xv66dAs",
-	"rH37KGw+IeZ475LLn81/Lj48f2XozCVFzHKMIZtBvZgXc+74mxxEVxAfvQQdT49Ml2fI2kf21whFvxFa",
-	"Op6anYje2efmTNBTkHOmsGUWMvsTJ5kr5ReiHvketTAk8e+pYnEg++3SGzKhmOrqo8t8XJOxdKymcpHR",
-	"eApHJ72+MTdl6rQ5dXZ8PJ/PexR/7gk5OXbfquM3r5+/+OnqBX6D4SnaWDWB2nJx+TpAbD/r9HtP7Kvu",
-	"UO6cdZ70+r0n6PHQU9Rbj9Hb6zxhk1r9MU+YJlb965Iyo56U5ehVtxq9bF/GFaIpSPMdh7khUBSHvQHH",
-	"LA/DxlYPsqI6pmnqqp+YJUSSP6DYPQdIlNmPhOkz80NkdR7cPTXg0VQo98OhJX8YY8LNOYmmLEnAlcw3",
-	"BJubsWmUKgVBFG2RMUs1NjkCPQcXy2iMyUeKWBOuMG/QzjRWIznAFCEgIk3MLJft0MMuUcJSr+tejFET",
-	"Mz8qQpOE5FmPRHYx/o4L69WcUFaPcm2HDCiLzMgtfRXi4nXSOesYO/zCb6vZaydvFCJE1GnvrmyyMzVo",
-	"5TbAbKBRo8tBuYBlv91YfSSxaSUFddTiYDZ0Xsbdl923je6vbzKI1yxa3ODzahwd40sr0+6uo741hNbb",
-	"qbW6BSl39vi59S60ePMNpgB9/lgCdaAgOOn33RWk9hkvmdGTkayOf3Mlu9ttkCc+DEtHi2vZJDWEj0zg",
-	"3uwZMXVqh1DXcjHU4+9p4p1u+MnjzZ/8zEssWfvRk80fvRRyhIIjuGVt0xV8ylDwlwVlCjT6zs+cjRkk",
-	"RAIqD37yZOwLPWH23K9V7vrY7dSaRcamdQ2g4MO+jrGYjz8zzmxsHhYWdpD21Y14juYjCqsXFuiXFKGF",
-	"hE4o48oaIB4oGZF4D4xRfs0Sc3yaH23wYdeqRmY+hpSt+MegR2JDhHsrgsqGjb4pgn6dcvK9SBZ3Rou1",
-	"EbWfqz4hY9N93iM/1EfJ1jCGc7ElLDYHlw+yxEPARtdb6OoRTYq4rgNMTXXKKXWlyQ6/DX76QS6OZM4J",
-	"LVbjH798KAxnl1xkbeGQvbw2toazPANZf49jLXPIOT9YoC3VnL3mRZuY0+74LY7VkpyWr49bni9LqYcN",
-	"LdYWH24cmofsqtMOcmWD26s3sOYJQngY1cC7TrbQCHx9tNV+d5tE0V7zkjQt8koFPFRs0Ra2Vjiynzm2",
-	"ycH7l8/JkydPvjtscpLurkvUDmMEY4ERne1H8I3oHyUDblZBLEN/GwLTSCdCKwZdxTALhKRV6dcpH4Ut",
-	"tioez+CTxw+otSldJUnzbtUGc9ZXdVhdkmdEC/K43+/2+30ixVz1yPOrf5EY0tR5DumAq8yMRk0BNJmL",
-	"PE0IHg7ozBdylqeUHGDhYNObdfj+PeqS6H+Z/xyZ//yPMSvpCGMdqJSMTmDArTfRmpWZhDH7BIl3Fv6e",
-	"Cw098hOap+gjwWUY2vlHy9HXddbaC3z14cx4ODP+686Mutbct2FzhXDroJgPygmrm07XPqwhhNueIK3u",
-	"+0u+rL3t1/BJH5thVlpeHmmtnv9Fzp2TzR9d0oWP3kfr6EueV1Y2Vk4sI8+N6BeS/OPq3U8NR5aTu0dO",
-	"7vrjysnlzqZTzb0WnGsYQ45Xg5ts6vdgJpobCxjKY+6RIq/eXjwnKePXaBnHpeltTG5I8MLLPs4E4/rc",
-	"Iz+4g1EqTUYSYwWUoQMeA+H5bGQLitcZ1ki7r/3AO/tWuIqe3ttUwPX27behcNmNwB20RBxPqQU+31LP",
-	"clTnKNJHQjRT4S9S8Anx0WDWGYOposRH9Sl31VFen572H/sq9vi3Eew98o4ThzI+4BghUNzxpUoQBY5A",
-	"11wOjYX0IR4KQwK+l7nGxzHglagtjqXnLIYzC0DgIxYsGgZeCWi5IHSEGFrujkEuyFOiIBY8UQNuj1ZK",
-	"Rrm04CqP++Tg9OQ7EtWU1o6c/vcetFwcXZhPIwcoQDEwx6gkA0RNwcpT5Enf9+TO8KckwGEvLhm7JBH5",
-	"KC0UTJzMOJf2asG+NOBOnX1KZoyjoDjAtTw9+e6wR572n5AZUHd97cqrM0VGuVqQKVWoK9u7CiM4jhhX",
-	"tZcASB/78ald5HqK7X8hf1rQf7Mv7cpKVcttNpgAB3IF+mhdMFIdITcEKK3eei5deVbUnBWt4D4F4Ml3",
-	"mz/6IMRbyr2TFKsTPG0jOF24/s9BjfhbS1AXiNM5+/VjVSGwsciEFrINmdYLNRsaag5JVRWyemplbGla",
-	"WCoN5anI9bpj/UZcg2dKF4tjw7QQAMX1WlwOWhI5L+NUfQyItRz5wgUxzMIQoV4dG9tK/EvMdLo6Qkfw",
-	"ItdbUPzzFKjcJMG/Ijr+Ypqoi4+LnUfZrVA9kTXd1uCpcqYgHQcHuQ3brXUm/wj6LXT2LEjfwqYbCXsv",
-	"/20obO/R2VPZaovyqhd3stfHS9m+jfu+uKwmcu+XBCr5+OupIedBAHgwmyImHKnlkcI0oW/Er/ohnHeJ",
-	"ch+szl0Qz5ieAZfCohQ3XOhiFosilHCYh2FcwigvsQRdJE+4aJsDBTSFhFBzQil9iAeYD6BkWg14JHRm",
-	"Wjo7Po5IJsUNM+M0nPHz+9c98vblhQ1SwSlj0LjVkMO4bTN2a8JEvQH/BSMkKx92iZ0aBkVOKAsjZ7+r",
-	"dZvi629fXuydOV5e2L42MYZbXy1IKqhRPLVAY6KyCTTLvnKWOO23UBWfCz5OmQclvRMe+h4mjJMP7z5c",
-	"WlKYAdd3xDWbXDYfCgeLs3THeUrwI0c2lkiRswzVWjPRkudJv+8iJIEHmRYD7oAkFyQWiTEM1VTMuXW8",
-	"GgO2R95QwyVhNzYujHtecgTlzPST/mlvwC+wuaUI3tjyXRCDHOqUNcxj3RKeefZjIL59efFFgy7cGN67",
-	"bXhudqGOdZ0Y4mLu1v2cXANkRkYqINVdRNatVb7xBHA7g0Eb/21cvqsFeUfSAXEnJIYAu5MCEs8g7i7O",
-	"IVThNtyB4PAm5Zm1OJulh0tnsR4Z5yCo6EIEeKJ6xJnJ3rukyJTeAOGiNF4PTvv2GqbKrRZF7LKEKNkH",
-	"y9ZDlrXi2dP6lE2ckkPffDjz6qnaOjMqarOnhrsg4VL/PJMOZmud0VGDyrVP7WodCFiDjuVn8e2YFXWp",
-	"bEVuXwHOgDdKJTrDXZgbzq+1Ru5RzLoNvF9kLjCpC9WbSwnK6L18gik7GKQxp4rQVAJNFiRXGAlbetXm",
-	"U5HCgHsRemA9/LZhDDFNiiwQez/h3N+HFX3MaDzkvR2V6RvTZwYcPmkjhUP33SNF6EiJNNdAEqBJynht",
-	"gIZr7IMZyB71JdfN1+xSv0Cr0u5IRtn9uoT24k9+LzTVgHpzSMc2zBZNaJujbY3i8BU7/7Yu5iBFaG3o",
-	"6PPgvZUwoHaBde1j9fYZgldOpIIKsTYSL1ikr15fON38xU9CvxQ5T+46fu/q6lUl5ezAqsEu98xlC+pc",
-	"ckgOQwoNaXDNcVC+5oL7ug3y/1KiSWxzAjA4jkpls0EtmAo5oMGdczaVVAERkkyoHJktZ0Za9w/PSTAB",
-	"I//RH4VK/cWLq6OTp8+Ofnz+tktGZjFtMSZgkkgxtxe21SnXSXDrFStJcmvWClKc/wmLdy6J2XHQ3R8H",
-	"5UirqFKtzoTHexjGOv61Q0z+2zj2i5kElnUoX+LztZwcZI4jCoajz1ZMPpdMuwyHoF2sQ2Z5PgWLmlfl",
-	"qR/weYWnNpuF9qPkQbrXp7Pg6hDadtc3bq3bu8/dRotv3f7171mQoAuthNE4sHKdaeXPh8MHuqmlmx9B",
-	"o4l1V2RTHPvbnZE/4HmYeaymKq1ZuLQlctvnyVnFZ7tna+qB4L+uQ9USwx1K1jWH5lmcCm7dxTvxj9O1",
-	"lzRY0+afUoE1A/+q9Vd7c5MtHnjtrm5qskWF04zJZp0pKhaZC4lzVzdW5MVSKOW9gEzCfei6CVP2Zu84",
-	"Zols9nJeaSqNaUpGNL6eSLRBVUy5Sx2UiyJIWYxJZNqKjAXsCrSVGLknJ4dnhJIPzy8HPBacQ6wLN67R",
-	"9EeUc5Bdj+tBIFXQI+8pn4AiCNIjiZ5SG5pUDB7bGrNJbmXFI0WiGf00NMMYToUyIzCWuYQxulsPEKGo",
-	"+LonEde1CgO0Yj3jCjx//cP7H/x3X734CQe7lfA5ubMxFP1fxYhxXx8yElPeJb/nkD9ckTWIE7N8KD70",
-	"XMhrghSL/lnDNB5rMZAXBXHvKC0QSKhWTvxhdmvozOJGg2qJT/amYramr4qUcQtGxlaOCTKm8sGqqiW8",
-	"Swe/53z/Kk8dblNBi2Z115DeGvrazcIyO41aYgNdHqPEP/7DHUif3Z2vrWK3W1craaQXvDjvtCcwS0wH",
-	"ry9vTomQ5PXlzbMymTSjehqkBrty9MuSuCHD9vRpBbX6pDYJdFMkJNbexxudprF3S4w7zDcsYODQm91z",
-	"8GJmChHxVVKcI9q32COn/dOy+Cm2nbAEUVnGzHGge/ecnPa/G3B8mSGwoL8T9Rtm+nUomK5jhI+leBXK",
-	"XRDMDZMCCy3VX1ralryYgOSVWaav/OCujtbPITjB92ku2C7XGwpGizVb8mAs3I2QvUgSRGcwAqQ8nzxv",
-	"MUQOFnKxzwN+BdBn+XoywiRvfO1IaQl0FplzAMVKym6AG4Fi45xUt1TNHQbqCixid8B/EyOShceLRUns",
-	"EQypsLAYU8StmAkutOAspmm6IIzHEqhCBEuWROcYnWhNCSPABjx6Q5U+wnT1o9c/RGYdJcTAboDMffyF",
-	"WQljCvh0ahngsVMiQVuwZjJnPBHzcyencDsSxF9Nk9IUoRqhNU27zntlAzVGCxvp6vGsUSbi2hFE4FAD",
-	"7qL2IgkKdGRnfdgj73i68KneS6CQFgNVAsIBd8lYpKmYm8Vwiz/gtSkI52HvGARSzKh4sYjbc9lj9j0h",
-	"BzwVxjKNKlBrUa+ASu2S+ZTFUxJTbkS9Au2Ai5WxAnEnrhBHojvgq6iqkUNdXwPIjjBWZuKoelgEeDtG",
-	"Fw08Q3TxlHGbS2v+sHbp4yI51tABxrRmUnxioGx3cSqUx12xq1Nv/ZlfmpBJls5cMZvRIwXmJYs9m7FY",
-	"hVRYmMM0TRsBJ+xnlZyzoFjFgee5/xSs9p+Qzf7zmxip/1iOOjzobvX6YX29i7pgX5b4IE+E+bRM66aZ",
-	"VEjO6I6Ygo1ZERaKDKdtCaWcd4V5m6b/a//ou49/PO4+/u5zq7FeYYqky/BbEg92AF1bigEzrpWv0b5M",
-	"zU17hYVicPLLQCntx7w5DmVFAu+At+FIPJSxTBk5ekYGeb//JOb4P4i6JMKf/XPTuvsJhbXgQKKEanoW",
-	"WbabijRhfDLg5pd/XL37qVI836I3QJpgZxE5sMO0MjGBmM1o6seTdG1WvTXXXgx4ZFEWI2SJiBw48OvI",
-	"E7UZbEHXvpi/J23zt6Fu839L4NFhd8AjM6GIHJhdh090lqVAUMHtKU01uGo/yXJrPRxjZBooHUhYHgG0",
-	"ffs3MeoVoOW+z56kTIGdhYNljchBnuNcEcE6OGHsMsSCxyC5IlzgKWs+FTGGd7sy/wVmTZdEVfiiaMCL",
-	"BfbKgA0QxC2LyAHlxfYgBrDbmwQywM0ldn0Qr9odTgNuB3bABe5hl5i2EK/cnMeCDzpnZNDp9XqDzufo",
-	"cMBjYRjeppTg5Pxh6+B/Cqh6SIwgsaDRJBV8YiNZKOOQnBEJqaDJgOO+EEkxxBxPXgnpwsMMF4cl1e5M",
-	"NEN3wsc+pQiTJdDcH/ARTJkxeszBjUvgtC41zbUiiZjzrmENcz4YUVZVMpaFiDkz/otjccu4wWqNl18/",
-	"GlG7VNvEPqxUY/n14+eP1QiuGwiQbK5w5Y+uDHW9cIBAparrVNPtEGAr6sO6fHab4kd9TRgLbL+EdWGh",
-	"1QK9xeLvhyVh/rf9/u+9Xi8acBpqbd0K9MejUB3qESOTXdc+bBjT4h0xSkA7zhbhwKxCDCtujO56Eaz6",
-	"Ho3EsJuGg8ZO6tuIUK8tLiSkLeyAMtMdu7elaqzGc+wEEf54PJJAr7E0f5PthsyGTjFjkATQ9ShQVxNt",
-	"fgT90vTzPOjm+6KXfcYL1HbYeFmZfzOAleHC+Aoufv4lRSFxrCMoiyy4Qk5ei2pJQDIomX5OIjR4h5kU",
-	"I0iKugL2ZS4IPkcrHj+DhCxAN5PcGz+UPVJZtaMH6urggpQ+nEKg3I62JlLk2fow/x/tK3/qCP9Xws0D",
-	"KwmvDey3K/Jwz9Qc04/ORL9MJfGhNGl/m1QfOoTqEe7U1+7+L0jKleq+53ihovuHMPd7C3MPKL+B8G/t",
-	"4Lds1TKg3fPJQyz7HcWyl/t7jqGtVkFSmi66RaUGupYA1uzy5gD3hv3s34/QMAqVm9oDlTRErrcQAXce",
-	"SdEmVr2knD0edLar+w5P/zZp9ksdde8BAziEJHahR3BLmq8/245nMBs5xMf1hsdb9+Kf3vxon1qMC/sg",
-	"hBtRJuypjFfM9y+IGwj5+A93X7RWbXsPM3EDAV23Ut78nH3hLBdUhaNwaMw+PAtjG4R+SD5roB5bDxoX",
-	"E8G5x+VK7izadiEjX2+iGnBYVoJsDjjcVBnSaAp5jUC9SJLb0F1Icw/EVR+Dmxf6YZVDZ+LG1TjHUBaE",
-	"U9ZTkId3dZqezSgzpxTl8V3ncl05q+Rt0MNX7pgJhvqFMiofVNb7VFk/5JJ7VeCRIgEvkJlIgNhIOTEe",
-	"n2OstNlVwDgvmqallb8vh84UaKqnjZc2lyJNbfThWMjCu98jFw4h6mn/SRmZY2vT+xr0ZWRgQjUdUYUx",
-	"dTl3Nz9p/Z3hKzuefVI/9rAZgNYCDJoh78wKXxvi/3ssgmM2xkW/lPOMKbfRAj6apkJxrppYIySTpcgW",
-	"N3/M4dnY+FAMmLuGhQJ9lNEJ41RDckae9kkG0tobo4XPEiAHVJOZOb5O+v3D8wG38Tkk4vBJD2058ahH",
-	"ooDBIl8DrwjvKeCkkfUOfFaArX/fxSBVw3KOWQ+bKoK/wvm2qi0X5BbcQSU1TSd30ApOb4ea3ktefKrg",
-	"iHEFWLkeMXapjKdmj32mBYZwI4huUV3i9WWR5tEQBvl70wxPnj6rpLA8bj3hWUU9WAl2HAmRAmZ+dR8M",
-	"9/+e4pzrDs4trgCXlzPJ7XaFCUVBpaeA4S0q13e9hjCrP0MWkRnjFwXO2pRJ9Ge5S/wKrgb3pkPaVEnv",
-	"YQpRPM4kKJHe1Jl9e3QwNALTu0q4DhPedHeEOApJCLHgvC7m1y5CB1jeRhXIKyPnGM4s0hxDpW11UxvR",
-	"Hj63Ac0RUXRhU1t65CfM7ClRG3o12Ya4Yo7x9gJS8oDU821YntWVfpcB/4XqeOoKOucKXKKaJXUsazhd",
-	"7A0wpIzqWhYY6/1D+xcUKz4lw3wPLqU7zvd9yPW9c6eSs12bfUr7OPIbPPiX+QPbPLDNA9tsoymXaRTH",
-	"U6a0qJSUqCcFM+6l5AuiJUUfjOCq63VcTJhb9a6VWcNP+90B9y61p/3S53ZO6jxra31hb4sRvXLTaOUb",
-	"wzrC9eXrn/a7nRn9xGb5zPzRR8eP/at0+2AhcZCt/Db35Y5ZWYp2vplgCx/uL2t5t1xY4njFxlgsW7Yl",
-	"d+wpzsLschFr4Ti6VTys8/c8hMPeEsVMjPVRUomJPcDS6fZZMqT6vIr3MwKbRCwhV3SUwuEdRMdWd6xM",
-	"IscomDxNSc41SwkNk5dybgeGmd4Mzx03LfPVv0EK5T5TMeWKwCem6vOc6l2HdTJ2bN6YC3m9zb3BvoXk",
-	"D6ApS79FzeeOeMAsIklwFe39a5F4hdWLVujrawoGLsTgfrzVXxSs+kGh/yJg1LNcG7nu4OkQhOJWwUvl",
-	"qV5Jkz6LpxBf3zqEabn0ixg5vF4cvp5KkU+m5YWSnkoAktIFSOXRZzJhCw5/eH5JQgTcq6tXA+7hb0Os",
-	"gYSkYsJ4l2SS3bAUJuCrE8dCulpeFpixRy4IzpPMsbQw5RgNNuD2IHPecRyZj76TOeeIEsIs7EAmRQxK",
-	"dd39l0NEGeVqEZWt6ynVA+7QccaMM4VXx5rN3MV8ETaSCLCRpRZIsOvx/JwEQXypQ4T+G3AJWi6QFp72",
-	"n5DIhTf08jK6InJAHZEVnz1c2IgcRL6/yLQf4WyjQ4uZ4N9VGjLvzgcJhGmitMiyhlI5Zp7oxw9o6JZO",
-	"kT178IOB4ujfI0k0STJLEY5svnWJ9sWCfcrwnpwTSkKB5ViNi/k6C6nq1igOy53EZQFndCZzfseS0lFn",
-	"ARdq46RvwOIXI56Tn7zgXcTNcKAyh10SG4lpPsabJrzMG3DG7S0Bvm9sSlAWsNToUBlzYvndlQc2Ejzo",
-	"ukee9k+cbAvC2qIAgwlH6EQccopFLxCScBFezfiovwMvaDCUbmjBpRRdKNPm4vA86PEaFsMZUzOjaUWk",
-	"2mNmy0UqQsk1+HK6BeC5lrnSgEgwcL4sn6tCP0BgDG5FjbxXtUCpOUft/o6wzffvrLlCOnjNx6IZwgHJ",
-	"BhJ/ARyQzIPIsxjvG+f+I9Uwp4s7FnVIiiWBLgm5EG7t7sUchg5cw0Kt9dca5nPcRgR3GGa5AldkdUES",
-	"Nh4DFtrGV5f41xAd4zEM+EGUAU8Yn0SHZ4GMU2RsDEALLuYdDpxYphTSiBUpbqxME5IgAJuyI1rnzf2n",
-	"mdeeOe+fsGjCunAr9+AHXZ9i9kjhsYcEY5frntPM6tjhzJHcHZ/87yFLaeyOY89ReLQFp1KJO255BRUA",
-	"j0vIJyAzyWxM3oTdAB/wAyUq7BLbuviKwCca69QypGNMp0pBctjDIxMPXC6KvsxrU6oG3IIElv3VMdqF",
-	"XSTHB3v0hfwTFq6vL+gPacHqAZijRcx88I/ckbAwvFJhCi8v7so/UrI+Hi93zPg2aO+TDg49y/8KQbgx",
-	"dKzu6FTkAF9bOnYnlPHD2pA7WHPy1dzQvBRyIrQG/nBI1aOBCTkBTYL8it2OqHqaC3W7M6eh37mt6czF",
-	"jMbXFNHonS9JdUnKlAZuuAkrU3UNcUnrerdpj10yQ+i3LrkGySHtDriEkRC6mGuXxJJpFtOUjI3BNaVq",
-	"CsrVYLYlUcws5RiPPcbxMLOo/rhA3QF39iqC0Tuc4S5BhGBVh5WPsX624JVVOmPw9VgseqmewoBjaTFE",
-	"dCS4r+hxNF9GFcs+qvV32TXD+9FQ+/6arcBwoFe6wA9pjL2oLKyNvgjOLrsAD6bhlzQNHRX6TOdgu+7V",
-	"QrTugiPGx6LRRqyUufHO9JxfczHHSKSphUsgIwBeWLpr0C+XXBpf3Hny3+8yuat0JapB6Q3OpnWUuz8r",
-	"L+xrtb7LqgMhFKhNlS7q4hTKkO6tUhJrUy6xhEIskmqyX9tjAEf93Hzd2IMyiqe9zGnX/pX/oLlJtpyc",
-	"WMw+oRqONJtB+yVAX9BOrbUMo2udKHlfh7eltUs62RBoBw4Z/lvIgnxdUzGpEh96S6GyIh9QIapiDe10",
-	"8PnCrXOqAqHYdOyt6nBfg8LocNEfzrvm865Gma4N6byH864S1JmyGLiCdbVJ37hX9khprgsksk0xRW7E",
-	"fwqiu8vstlxKW7HLTl8zkF2PbW9s2zFQnUuoeB787q4hJPdKIOZEBpxmrOe3sIku3mXALy5f/+Pq3U+3",
-	"pQ2aJMxmGFxK049moHyamzu4bfGdJqJwYyGJiHNMR/eAH2CrzI1yllrQp10pZi8oJR+mTJFw3F1CFdaC",
-	"2gaSxG/Ygs7SFhv2f128fbPdhvmGw+SFjTtwYPo57H0TO2amus2OYYHBtbbFe3xjjyL3Ipkxjr2sE7gv",
-	"8L7ZDPcbAtMwlIjkd8RsGew4V1rMbFnIcJvtNq4RruaFQLLi+2exRalvLLH0IShfmSO2R5q42oxl4zYq",
-	"UKRAJpLiJcBp/4kNf5kzBYdNQBxmx7/6Ovy43GakXxSOwwzgBddy8YDFsTMWR8A5DYyzdaIh8lTgiHR3",
-	"FUc0tjVo1opVF5R44d/9U2MZVyezuZ6KB0DzK/UNifTlqRcRFExaKWrEvFWmK+f4Mm2tK+hj3x26dzdg",
-	"K7UT8i7mwzXpKhM3ifYqOXztQr462i9TuWVpxR7E/K5ifom9NrPQ1lJ/mbvWHAAtU1RX2KVFsirDnMrk",
-	"3HGqrfmttMgUFqO0kVjIshjJ4fjmwTNWX+vFruYq+bir+htxDRjCjst8Z3L5FljhJaL3EuqnmIP0NdHt",
-	"cZIqQVKBwLHlFBDq1sEQWCKZ4+uPVCD0FTlwb7sC0WQmJGCxX7smSY1yb5PDakj6axLc/XsU3OZ8zXFR",
-	"klIqPQTa3WEi4g5S/25E+7Fljy30/A/2g316Uy5fYyfroj+9GHs4DBodL3iezkBTLJSOiG28OBUcfF4J",
-	"KKgO71xXv7uoup8V5kxSRaILtydIWGfke6wHTgZ5v/8kxinjPyHCbE+qyKsPHy7J91SxuAz0tkvDEvN7",
-	"rkAOuIcZRgdkRpWaC5l0CbAC8DqjUgchW4nQPp10PjWHFLbZI5HWaUQOVB5Pcbgnp1ObF/pdPymyQs2M",
-	"OU0jPIdmuc5pmi4IfIrTXLEbOC+KsgX92zGn7AYU+a5PErpQrn63+eGRGnA8Kz1Mz1nV1jkkM7rAmCD4",
-	"FAMk1V+bK3rXsP6eTkLP9F/GeKn2nqyVOl2ipmLOLby94DFYCESjmXhuezgd7wi7hxkF1tF+VYJZRBRJ",
-	"556blQtIxZypGO75AD3+A/+/uVKSUTqbuGqTyWS/Ts59/viDobRLJTg0hRxRfQV2UH3NJE9Nt4MqRarF",
-	"67Nq2X7MWJqsu96sZPTbt+8LPwB724gEjG/ldtAof/FUtjTyLRbmz0SaGklQWZjVa9Qjt/Vti6k3GOlm",
-	"C6K/DhXEkc9xN7rMVMyJGGvglYpRVLsgHaYs9ENi9CQ2A5Fr28TIMLkacKDx1KFDILzGOYmCDPmhnkpQ",
-	"xpBHtCzT2YzyhZmygjhHbO4xZWkuQZEZldduFAOeiDk/J5GkGoYIHogNGIqZ2eQfhFJRmkpj4mYgjVIs",
-	"uLF2pVD2TaOcaZDnAx6WChlOUjEyqlxGcwUKi+/4rTiwji1cCKMyKLcMlVIjpr1VrJiIKM1MUziywx65",
-	"mgqpwRxumN5xQ1OF2f8LQrU972p0uMu8iY/3cM+42tE9+zGaRlAXYickJMus8k2IDMz3cUkn+5QeodpU",
-	"cwDZ26G2B9CVffueaMf11oRdgwhKjxTBg9+nb31D8XOVU8fon0Zarl727XTaBORSpI21UFYK4JD9aypL",
-	"XT2oKa2uJhzUxv3oJpE/Ia1u4TQFq5agglHAj0GZG7WkHRSqgX+DAeboAzGEkOSpJXqp8bKBzBjPNZAD",
-	"ahSSnKZEzQEy8nsOOSh3vwUpm7ACbM6d2ofnFiQMYj0UfIjB9UNDqDTWEeLlBEglpffJpiarPI5BqXHu",
-	"9IQNqokfeRI0ebCUnmmFmRm8chqIzPlhDxv+NIxZIoeYq+ZVNutAZP92Adg+BVXFlJOD6PLd1QcScjJL",
-	"ZHR4jiH8A05HCkP+dHki39A0RzXxGjLdoNHUMfvdqzPLvdyzLlPb/YMiU6vIJHcvX+yLNUpMScvIJM1x",
-	"hy+4Y/5ydGMhnShIfRUhX/c6RJQPU6sLE+c3MVJkDhII2IYTI2xK+BIaionUiMcFce+56trFd3rO4rqQ",
-	"xvc5L6juCif3Z6gdVB3yuuP4lV/LQKRXl/QhMKUBC4RNJiArNIbUv4HDtg9L2cB8lZSxzVphmHG1f8Vw",
-	"tbcH3XC7TMOjEgbha9MUi1zCJjWxHLpTiZq1xHPSTkkLVuMgqkMuiUoNTdXI88u8iQPuXluq6eieFaam",
-	"ETzoTLU6E9s33zUKcZ8L1EKAX7lX9y+8l3pqrO2tNeOTb0Q0/yLktcpojAEiuDrBAtRnZzXdldnP18vi",
-	"X4waG7kWhrMxjTw8kg+GePvyAqMYBE8XBLgUvlYGwuxN6Q2ch3lvwMdCIgiSrhWONdS1j/i+VcK6z8i+",
-	"NmSN0E3fFGk7QTi/cwqvEXdq2kbSXb26ByHnO9mkmPpF+EZ10qurVyROGXC9hhzuSgOlaSrmQ5UnYujD",
-	"zqKy1tqYpgoOSQpaBWVYFfCE0AAH/FEZs0a0GPDItBeRA8Q4VzpBGLh0cWixM/yrKShFzJveRVBgyzd4",
-	"3qpUugdhWbR/33Ky2nGjzvhNSkkjAO6YJVaVQzzpG2Ff3rAbIAeGRF2prkOnGjBOMAEY07tkAnK1cGGv",
-	"Fq76Z+zvT52wiFPA7PZWhQJxwb6hJEU335JILYmtIU7zQotEQ6MumVfJBEHRp0CiGwZzkJHNVsk5CtbI",
-	"/BERTmcIl2nLIphnrpRbu3RFqtdmKRoa+NpzE80Yv2jquRnAOh55SEtslZZoaL6Bn7b29CKrLYv/mlTD",
-	"6kZdibE/ASwTmc8eKQ9tqwjqRfZitdBdzTu1xRxt9HxKlSY0xtgxmszMgVKUXUl8Oc1ubc6jY75vtizn",
-	"l6LIH3wJzzUUuYbsVipyrlhj9RvbvzeB9MGR7UMEd+3+/wh6583fX3XKgmj2c4J+0eqUrQjW5Yf+NxLu",
-	"F08OdQddcZYJSWBGWbo9A9QeusfeJbC3WgxrTuqGsgqG5i7dsPbEV7557G8r1qo55H1jxkB+ENz1jrVC",
-	"cIcOqwNUu5jStpgOUuDhXRG2BQmjSrEJ3wNZtwadsbmZm1DFLnCcKG0tstg+qN40bTuaAb812b9HgAZs",
-	"DmOSUiWsl5HpIhBpTtXhA0vUsoTdCEItgWixi2KDGF6OxOvpP+d74YDCkaCtLbUVN1gLbtX8usbYU0xP",
-	"xr/r3R8/uxn9+XhFwkzcrLDK3FVs8Jx0+KBC3VW6p1luz2BjKWZ3zGJniUXeuWelifwkRiJZkJhihQ/E",
-	"/tFTmClIxx6YYIW5ajwZ9tOvweJ1s3iwIPReYKF2s5drtaoz4HdC8VVSfMG/Fkq000sefDDNdGU3y4YE",
-	"h4t1C/q6AWl/aQ6T+Jd7ZY/04bpYRyLf5yxNSmAdr9PkHCu7jRincvFVwWy/h0xIjSjMSQBR0hJhu9rw",
-	"H50RIu5c5Hpq+vnc/aPjDqjnQlwzwIeme4zCsmIhl2nnrHNMM3Z88xhFgOt5+dR7BTTV0y5xtFA48SvY",
-	"5kybQ64XlMCxwzdDWbowYBPuYaf9pZvZI4ZxE3oRtGEYsaYFIy4CiNeyTg5S9+r7iAFe9Bfi0GGQGsJL",
-	"B81Y6N7VZowUGqcAmjB+A1wLGY7VlkBc/eoNuwEOSvl8djOMsmY/mTK11FBQ0L9m8VZKSXVraqP5qVKf",
-	"EToGe2PiuqiU4Fjt5KWZ5NGcJUASqqYjQWUSrjMuQs13PwWJZor42rmJq3SIlIfWVJL4ov91C1nkMzQs",
-	"pq+ASBW5wkaPrgwBvnClgKqFo+p2JMyV7VYWrhsm7BQDD+KuypTaCpX7IIt6msE4jSIsiNwYWRI0Uf5U",
-	"N9i3NJ4yDp47WEnITCIHOiTFAw/IU+BpVS/AmTLqNtDkCCM1r2FxGE5jGWWlfiaazjKQR3CDoyE0T5gm",
-	"WjqfZ8G0CdO1e1eW9aiW8yDv/JliESIgIdGnI1e248i9FhHK1RwkOe2fkMj92HM/DnNexElFZTEi7Cql",
-	"8bW1Xd3L5KDM2QzMYIR4CBfFlxb5/PHz/x8AAP//",
+	"7L39chs5si/4KgjtibA0h6JkWfadluLEvWq13fYZu+213NN3d+hlgVVJEq0iwAZQojkeP8c+0L7YBjKB",
+	"+iCryCIlyu6x/rFFsgqfmYnMROYvP+/FajJVEqQ1e2ef96Zc8wlY0PjpMtNGafdXAibWYmqFkntnex/G",
+	"wCIJn2w/xicipobMjoFNNdwIlRk25SPosgs24elQ6QkkjJ5kwjDOTo+Pu3udPeHa+iMDPd/r7Ek+gb2z",
+	"PXpsr7Nn4jFMuOt7wj+9Bjmy472zp49POnsTIcPnx509O5+694zVQo72vnzp7L1Uxr76yb2JHUy5HRft",
+	"j5WxfZHsdfY0/JEJDcnemdUZlDt0I+Z272wvy/DJ5S4am799ywlMpsqCjOd/g/ny0l+wTIo/MmD0DpuC",
+	"ZqkaiZinTE1Bc/fcOdMwTfncMA020xL3RmkxEpKnTIPJUptvwBh4ArqYQmkEh24Iq+ZT2prHJ39dvzXV",
+	"2b3FSfH025jl9rN6LSbCLk/iHR8BM+Kf0GGPmVXs5PiY7Scw5Flq2dPjgyYWSLG58oD8S3tnT487bnRi",
+	"kk32zk6Oj3Fs9KkYmZAWRqBxaO+zFBqJVbsfk9Yb7LsrLcWUWwvaNfz//IMf/vOj++f48If+4ce//Ect",
+	"dV/FXDYOx8Rc3pY1v7iXzVRJAyjBfuTJz9zCjCMrxUpakLhVfDpNRYx0dPS7cfv1udTNf2gY7p3t/R9H",
+	"hXQ8ol/N0XOtlX4ubyBVU6AuF4l3wiUfQcKcsGGxytKESWXZAJgGHo8hYUozDcPMQMIyw/Yj92Q3k/gz",
+	"H6QQdRh9dw3z/kSYCbfxODro7n3puDm9hz8yMPb+5uQkvqZOnQgvxLrS7EaolFtwgt1RFNuPbngqEhxH",
+	"f8hFCokf+aWSw1TEX2ncse/dsJmwY5QWcaY1SMuM5dYNXINRmY6hG57N92GQmXnU6ckoM6C7KTe2z5OJ",
+	"kO4B/MpAOuynKr5WmY0OOm5hhDUsWhA0kVs+IdkwFaOxdU/NuOlJpAQcFmeJGA4Bh+VH3u1Jt3ovlB6I",
+	"JAF5v8sX8zR14pfH14YOedATYYxQ0k0kSsBykXYDz/aLn6Oe3I94Zsf/7BZf9hOQwlEELhFnsVLXAg7d",
+	"YyCtm4dTFsZcjoAlghgnVhNgQ60mrv+enMGA8en0kWFqJr3EZ9RTNzZ62NfwO8QWyY6W7hdlX6hMJve3",
+	"cr8oZrJ4zAJF4WyVBCI7WtIJn+P0DACyxzs+n4C073Ppd5/bnIoYpAFmRWWzh8BtpoE5GZ2U99v/EOHI",
+	"r0DfiBh+lfyGi9QJsPsdvKH+WcwlLai+yfneMI2sJtUMx/pBqTdczr0INfc4UKXcyTBn7tScTK05ZzMu",
+	"LBsqjUsts8kAtFOlDcRKJignovdg9fzwYmhBR05jIEUGh136aVn7uPJtWEW9DGCotFsUq+dCjroVBWNJ",
+	"c3Cj/1U6jlJa/BPul3FiDYmTBTwNMiL/gtkxxxMok9dSzWSHwaepYxY6UW/UNSS4y79K+DRFIYA93uPp",
+	"L+dM2TFoBu5Rtn96fNphp8dPO+z08ZMOe3p83GHdbveg47bX7Ts9B77NLipKvjs3mot3rz6oa5CXGrhF",
+	"vuJJIkhzfqedNmyFU3aGPDXQ2ZuWvvq850y5Bg3bukZpPSXcuPHiSppzBp/iNEvAsMjaFInO08dAqRQ4",
+	"SlTS2TbUlTt7WqWLrz07XfuWtTUzeC2GYMUESM5yw6InxxN3HJ+cjiNHDtEPx0lUno1fDJxRWXU9Pvzh",
+	"43/um39N/jX+V3JQr7kWKuk/aO4f86fUwJ02bpzVrUo23CvckHpjW/MZ7VeHmbE79OxYGKZkDN29uvVy",
+	"j/YnYNeScxjxG/fs4jxpQJXmVs36tSCNdNMp41/CwsRsNtp8KFxrPq8fvVk54jd+hTYYcUxb2+e2Yo4k",
+	"3MKho8a67QjvDOYlWVv87PluVZMyS/2pSgbRUhsiaWEddfZQb3W65q06C7y/zN0kgG/VeJAQSz/4M77P",
+	"41hlEp04babsVPuMZKF0dvI/9nhsxY0biz869vKBl4ilgfWxj5qR+EXplOmjsvF+Yvl4asnSDUzY+YYk",
+	"GVxaNatxV3SjYrSUNiN7404VP51VXH0VnnPvoLJc2a0UtFtLq7k0buuURL+JhTQVI5Cx65tnCbpMJkoK",
+	"q3AAH+tGlE0mXNdzoRW2lvBqCYBGWZpieL+6VKs2+R0fbXqYj9H66yPRLZ8Tr5wEZSkMLVOZ0/dinpla",
+	"e0MDT9z3QrNgnAzAzgD8uTLlI3hketK7bLlM0JR1woM5Oc32rSJnW5pA+E6RMoMPuQbQ9Cr5p46X/VOd",
+	"Quq3E/+BP5ZEf2ev5I12zawh/MVNxd471QWutlm7lclEyPcqBfPe+5w23FAnEtpP3/X0XFo9X3v0Ubu1",
+	"Q3aM8vwmqMHth+o5r45zeGyV9gJorcChh+nrmrbiVIC0fZ4kuv53pTWk5FqiHpceIfu0eXqVgRUrs0tJ",
+	"qCFWOtn4pYQWvUohy4JrgROCx6HtjuTPh01Z+4aBPyrTENI+O92r4+/yERAEupBD5ZhLWYEydMa1dA27",
+	"41JYEfO09TH8x94SRXT28jOiJJxLVFfdwure5MRTWf3VfGS2EOQbir2CZ3cl+NZKOjeEV25f3YK+x6uV",
+	"TRXnMcTXZBNVzy1aReb2aiggCY4KdD4JbSwbaODXbJ+nqb9mnLDZGCRT13iF0oIMsZ3+QKMd00S9DStX",
+	"akZdlxiwZAtr4KZWNi6strp29OrXoX6Z7fi1GglZ8u9vsMTKTuvNx+DmjlUC4aqWdIJHhpU8r+6wn047",
+	"tLxvXlwwYRhItyiJW+my0V6x2Z8t29Ofn335jzqpNuXGzJROFpwAJ0+frfcdQKxuQM/7bhp1Hg0j5CiF",
+	"Q6f1hGdxyh0mpLFO6VFDFik7jRZns94FkRnQNT6P9eNeoIG8ndJSrCGFrVQLHsdgTD/3KSxNaDLkfZBa",
+	"penEnbi65HReICCdAVGEI5uZ0tdmymNyrzq7FQnF6YjuZzc9NuYG9UxqHpIzlkkrUvfAvCcTxfajd2+v",
+	"PrAjR3pHkyE/oyejjntEssVfUTTMowP8mRmguwenzSqZznuSx9apn05HVTPJvFlG+mcdtw41mPGKpXGT",
+	"WC+U7fgN5JuzuM2V5V/s0/fQtO1vXlw8x/XYcuunWt0It0RCjvqZFg3WdKzB1ouLATfw5ITRIx3yT8+n",
+	"Qo6YkFYxLp2UIM9hcLjHnMjj1/evumv9Z0sDzIezYknee46+VImn8A307LLk2EidWlSsqw2tGO7fkWZv",
+	"JcdvL24Xzx87bR4yvMuv6LY1ZwQ66Tf2XzTo8cL0uVRyPlGZaTh3m1xFy3bVZttMQQjkr6kMo271iqvN",
+	"23Xp167aYPN2bblHMPHG0bauoMZFL5+QLbT30kFIY/JNN834PYnQ7ThqSeZvGlNWFQLlxurGe/nqp/c/",
+	"CUOyYrsRxyKpudS7kOzVu5tTprT7/xmTYN2BXFyBPD7uHncfd4+PTk7XKDlP6pQzpelCdCGQyX3NrGJW",
+	"uyOXAXe9JYkGY4qIpugfJycfI4pqCjyQxyo9e/r0ydPV0Uo42Ff05mMSeOHTAu909ig6zP/s1PXFPcLl",
+	"q90abmGk9JwcKZvtSWVVGjmoBe2XG6odpJISvLPrR2f9JGomN76o8MZ0O0s9gZHmCSRtH/cDavHohLsP",
+	"kkvy67Z4A68j+1OtBq3Ho2QqZNv2/d1xDXulMz437PgcI7cMM1akKRPSxwdF/sWI7UvFcHyo64agLjRN",
+	"52APGCqgyJDluUStzNXFQ5tmVtqhkqPEb8TCkq0jqUtngm5lxONVdX8Cxninx1pfEb3R2rVUOPD7uObr",
+	"1PA3+fNX+DhSz6zv4+hEKuy8X9wArfSull65ojecRHQjabL7p1rciBRGNcboSzVjsZpMuEwMG4FlWikb",
+	"fOQYFrifAtcSEjSdrmFqMcjV/YQiNHjL3HtOP84S5f/r53ZjZ08qiSfm2nXNh+on0/BCZXKOljb0WPro",
+	"xSY3CWksffd+v6IklV2GZtwfcClBt/NFmnHLKS2d4mGwNSMrT7+ZotbymZJDMdpSbvcNxJUj9K/PTisB",
+	"v8+OV8nxbV9XM7nlqyU53x+lasDTejIoP7ddTyQSt3xZcwv9NERstw+m7uw54lCZXer3ydo3S4G9fTt2",
+	"yqNKk0obj9eHci8fCjiShS3vVAmotKPLK1+dUtMwK0tWu83t+GBLgyXOmWiV9K5hO2QGVE3NNm8vKpT0",
+	"danNdbO+yo+dDe/yTT/JoC7e6Qa8XjIbKwNMwifrtRBhWJIBhTi28ohjIAi+e6tgDWzGivjat1Id8W/B",
+	"aThVPoTYWKa5ZPtKstlYxGOMO3MWDGBmEPql08xY9zDGOVY9/BuNrUyoPuSj4RR3q5BfqrdYPHpjyEWa",
+	"6W3eNBl5Bzd5848MMugnMHW22+JC/8jj65FWmUzY72pAztehkMI4rXQOlu3PuLBCjjpMZ1IKOaLAc/zO",
+	"GXYDCgwVkLS9UkHtrI9BGUjbG02Gdrzvx1JLOBhByQNtTLVyK8Zm3DADIPF7N3acriiFHkyEzCzUxSwu",
+	"OyHzba/fmPqNbpx6LcUtzbW6k50Sw9fKkzzw9TJVErZzJQjTzxOIPrcL5WxzHWNiNa1E6pi5sTDxc6qP",
+	"v3GvbBeqtLB71PmaJcPoq+3WjGd23J+AHaukMkUz7l9jtlhJCR8oO66d7oK/oJJLdXLaqXV57mKnGu7c",
+	"GgbhTAVH4NeUflj2ID19+uTZ6jfQOJmONTfQrrf7paK7u8ejcedhfyVvZpl0VhPoa2HstlpR3kj7OIKi",
+	"4+La6o7jCcrDWh9VUDOgr8ClO4jobecoXOtqF2al4tJWWtRG/KQZHl1F6EL1BH4r0zmmn5R29Azfu4GI",
+	"cWlmoE13r7Oy8SKYc8vGw4aiKOh40ZBP+uM3IE48qfUHwq7wZ7gnYjWZ+LC7xlaGQo5AT7VY81xj+Fw2",
+	"TTam5Q3vbdoJvgp1lil5tRz4Fcff9sieCFn+9vHDIf6VDvHbHKrL1JAZqybvVQq3UeCat63NYpM0aEpv",
+	"//j5cefZk4b4pobb4A3zpIqrMHRMrb+tLs93/RVyuJyE5KXaXDemm79aATR0RuhG4meqtK2XnBpGwlg3",
+	"yP5tUhy2cTuvloNhAfzgKy+XlmD9wr/3M9ySxIWZpnzeb+K85bsYeSO0kuEY2iwAbqRVNm2bdOP2a0s5",
+	"Z/mokXNaDLNgnGeny8ptg6B6dtpKMuVX+ls59hOwENu+kn0KR42VtDxuOCQcZeqbmluAZ8enf624qp88",
+	"O76lO/5TPxaJRh4z9QFhKdcjMLYIN4i5ZDxN1QwSTGP1HAGlcAA8KhhnRycnBz4SoQgFeLbOY97gpX96",
+	"vJmfvLKMC47spv1o7eJeIIed+rcXSW8D5/bSq1t5tvNWrmIut4xluQ/TC0K299pzIThIb+UAHwZUiRZe",
+	"z5zBWlnrC0d0jaXeUhbnQT2LkWnlq62Fph2Dy9bBF8ZybW+5kMtpmugnxeun3HXqlikFi98SsEytym6V",
+	"rU15z4XU//f/smkppmmbsAxcayTssML5HMIAimUMdLKQHkoEsZrbZgDTbUP9pF9CJ0FXpOEtzCx/rW5g",
+	"OZjCRhIugVawCpfuwdokr0ZQn0eGlZ5mIukwnhoVrgSi/314Wfx8+CqJWFAHGQFp1Pow2qWQVQf1hsdj",
+	"IeFQA08cpTOEm/hkO0Vw3lBAmhA0QR1aTmkoxYLnhuTiDYkywOikLTAkRMVrQrl0Pl8ZiFBTEc8x89nj",
+	"QiyxT2fv06Fr4PCGo6ZkXEsvXD+XoTn8dBXaxE/vQsP46XneupN62YTLcsjQUtYGuMM2Bowzn4KapnDO",
+	"hEXEGboSVMMhyETIEcMVxAcLiCmae5Mzyup5iEipv2PSMAVO92BjYIZPCsColFufNYsXQ5QEs+ZaCYk9",
+	"bFt5AIsrsUTmjex2WZvu8hzTW2jfMa/Hehwc0MypZzARtsto0wxNYiZsPPZBSAbKpLIE2OVB2MDY7kAl",
+	"875Vqo9aIIbpZha6Utl+kGr0DXla+u4Hrxt6p1CODRU+C4kd9qvu4spPIVOiAT5qzx1/ObBWV8j+VKuR",
+	"t8rKv1zDvK8hM35KHt6rMvhFzK+KotiFT27ni7FXAKbCl5Mh7y9O0n3nZ7PX2fPwSgE2qZ+VoJLILimB",
+	"ioVvyphiBe5At/ou6riSp11SfehYKWPJha/KUHLhu0FmHNsm4bzpai5HUNlud4hVFrjuyK3C4mwRVNjq",
+	"gFg+q/DbWs65AWk/iPgaNo5xXA/HUQMeEDpa7Tnwz1UwP+pHLxInEzFSc/NM7YzXh/hj7mF7FbQ6iho1",
+	"MUQ41h/R8InHlpkxpClzJyHTmayEQDo5PhtzS6gDODjEJqiEkK/Nd04yggP1rp2FcYgJYGJYHoxplbou",
+	"j6Ik0wmAy0OyEH/XZs7lHuWaTEucBD2B4FURT9O+GkY4Wc5wlY2w4GN4ptypoVwD3Yfg/kS1R5nK7DRr",
+	"SNhyrYS8TnquvKSpUteQMG679QmZZcTfjVLm2wbWGqcv5CG1Vmcy5tXFLfkjbrgWTmqtGM66GzdSELMU",
+	"WGjMqQsZahP5qrgjoUbjWmDY/Doj1+1L61VigHx/yvMr0VEnsGV5glXarZMDL1IA+1rcgPQO1w3kwBZR",
+	"9JUA3s0C6Vs9vVn7KwJ2q6dbGEaLMPgXbvNmSm8qVAcg4/GE03vLxHb56sox+9WHVz+z/FF2DXO2H+kx",
+	"pD8gTOggkzY7OYkI/63byr/AJyKtgYGOYmFcm8aKkftfCmMP/3p8fPj0SeXj4//x2H2exuIwMebwFN/R",
+	"oyiIpnpZ05CR13ihPE25ddu5nkSrs3ifpWCC4BqGraHMUj6dpnNnoGO2UeiB0YJ095a9qwPBZcNFwhjS",
+	"+l9oS2oREKvE55vP3/CN1pGYEzxFNFwbN4K/P/V73SkRW6W18jqvpO0tgNg2Q6QouGhtWiM2Vzfal8BT",
+	"O97StZEM+jGF2jYdI8v+pDF2OC9n0tRpsjegjWiD5pCfCJXBFA3UTloZe6km01RwGcNVAUe1jbrcBviC",
+	"i9RHWLaJTuXGtH/aXIvptPXRkvvkNhX7YVDFZIqug7s3NN+45Du5SG64DL/ttVxVRP7knfJOEkbeQ1+X",
+	"2bnRfd3aY6f9/V35jvzi8P+mG/KP+8Xf3f7hx7+Ufjr4n7X35mLaL90rb3bnF66QN8s2/RoXjXUEsEDv",
+	"+dJX1qSJsn9CT+XWV09BEvVLyHirBH+9/PIE0+blcuRhWtZr0/TtcO/sH+tbyLXhL815bw3KvA8jy/vt",
+	"1K1A00r/7PjpHsBC18UOYijEJsH2La+JypeeE+9x3CCmcPPIsxWaUDWYZWlklUVYuFMpjWPlTm6Fprzx",
+	"WXAXkcaNaMP5XLbQ9/B0aK/wFQxw1xHDfiDrg4XzIVCM4K2DA+9tL2tn4mv7bOLWm061urnlLWveyGBe",
+	"e6fEwgNokV3D/Jy5Nr3zytmzVmfGQsKU9OhsGd0ktLluD7GtfTPmJ0+f1Vi1Vy8vTp4+O4vYUNENAhvM",
+	"CVdKTnmSuM/cwLNTlogRGNvBazVjxofXMB+BZIdpxLALw0S9u4tiPQyA3Egql6Nuq2N+oTSDT3wyTYGG",
+	"AsnJ06ePf6i3rNHHv3Hv02yQijgEcy67H9zGCMkKuH73qGHUeHc1KvLCDkzppi2iQl1FKRLc++C4nWrA",
+	"W7vknHnLRyhpmFPQPdSXQJD+QE3lqyZPQBikiF2tR3vMF7+WiirLU3LUVXd6Yek/NvPlBQ16O2uhnspX",
+	"BH/+dd3ka1pcMfgtjoIVsZV1bLDZoeHk3DofQVGSDZtvmp2bmtO4N5WbOh4LC7HNdDsICnQP96daqIBc",
+	"2jpL+6skkyzam+vsy91ZilvnuVRsvwaZGXN5u1TlW1kbuanzcaleiTsfSejxMiZMJlcciwVl16ndNVdp",
+	"wyGmlQNzz5y7U7iEyYgy2debws30NaZKbdcX8VCmn+RhZrdaXWX6hau6zdMlN9t68BLv9uwTSNpQtMQG",
+	"aQ4tX7L9194y3kNmTb3lnweZl9l4lYzc0hmwWXRiRSCvtwkWCyMag5pbqB6aV0BCRAM+Aq92LmLKdzfO",
+	"E6ZZtbMutrxni91ix5njzpAq3hBliYJsQ0CkuwRqyDMhaH/XAx6T5MV0d6rIdqsx3Am206e7WA1EdWq/",
+	"b0uPe5yAxudvgQuFJk2AhvLGD9J/qkZC7hQZaoMFqX1nzarcGSaXMeMNxrr49MpR1l85rwV9qtMUNhMi",
+	"d8nm3xLD3tGmt9iXmuE2bVUxzpfC2C3BIMlMwKVsrRDsHD6Pgjf7KZ+TihRkxdTfm5nxXlk8fWyp4Lc1",
+	"D0Xb28A7oKwSMl8bMDuqS1701s4EWOp3N1h7dSmK60/nraHvcm2TrO4SJd+GibbOUrBawGaaZwMD1+ih",
+	"m1DvrfzYxXKGCbVTOrdFvnjwavzJvRoPhv+D4X93hv8Vwpy8kkO1+bUS1xOl+77OS7sDa3Pxo9IUA6Q2",
+	"uwsX5ro/1AD90aDdmYhvYDDQZq9gTcy2bwyFhhlP075PyGiZbhpeyrXg9e/8kbRjlE2OubJsW9vwNWgJ",
+	"aX/T5zWk4NFD2r6yiVyYwKSfp8D0Jy23zb1FpNH2jY2FW8uSa/hkPxXX0Pbx1hugTH+qwdr5Rq9ssvjF",
+	"4/1hlqY7FeQGUiGzT5vwjJnx6Ubb3KjIVWRWk+C9W8Siew823B4DZCH7Vd34ZE3USbA+qPBKSZfhHYnS",
+	"jA8MSMtS4OFp0lq4oQvjc3yRXwPjXrfJMK+l0G8yAyz66fnr5x+esyOKHTn6LJIvRxOYDECbo89+/75U",
+	"wfZb18P9nsMQlwj8VanK7laYJ40wJotY3U9uB2KyLaj3BnAhLUFBlpdsp7ggNTu0ATRI3dtboYOUG9qm",
+	"uuzuyroSysuGeie4KfTb4BYsTTxgGNzCbfaVi3CvdhaVlqZSYbVaVLW86q3o5bLRAo5TZSBhqTB4FISI",
+	"pBicpVu0wvxpLZRkGhCRo3xZ4gRh37skfHZ1X8NE3RQfU4V1Of2nTFY/Yxqrd6onZSdq0qdTEcPT6n4o",
+	"uqHPxSgWf3ej7qspyOITzR7TDuNrPoK+kMbyNK18503U0jdFm167Lh7RMFDKlrPV/TdxCpy+IJ7vD0UK",
+	"pRmHqvc5QED4whfFq3wXrMnim0SY8NUEq+aHBaNPxYhRCA95DPkTxTcNT2kE7fYjrUvqWaK33VftXRaJ",
+	"X6t4b3kkV3bzqOftbPdNBKCRfGrGym6GuPJWUuTjFBEvqKwX2488D1B6JBEf/o0yAfMwDWj8g/RH9xfS",
+	"oIk6PRkRw7gviS/cXyWGwMdz4jPRQceXQ5OMVpzNhB2zCBOOscHy8kVY7SfC+nER28flLtx5eM9bkmOY",
+	"GIlFNv3kiPV6EhuhHkLZBHx3pFTClIRzFuHFUUT1VA2fGzYbzw861L3nFBzPvuu9J0NrNAT6/YApJ1g5",
+	"JU8T9r5VGpJKZdUVuRZ0YuSb28Kiek0oGUil2+pNCB8KukmPaAHvsN4vQyAeG3oSheyPtJNYU9BCtc5b",
+	"zCsJ4Ms5dgRd8vc9rghKRMIaqUXEEtX7wKEGrIQ+BTnjNh73pyleoYIj7KkWBmqbyYyQo/5Uw02IRV6e",
+	"gC/nfptamDjaciRvWO4VJHObeqt+Dfu/zxZt4sfPnvz1dLN0jXJjLca73Z3Z16Nh0ycqq91729avQxWd",
+	"+zqvQVeV7NhFhyHBd5in9w6TyvbnYPv+5wlP3dTdL5k02dQJeCda0pH7AiEB+tfuwQFP+kaMJE64w2Za",
+	"yVFfGJOBxtuTgEaUcjGpx5G6A6LOV25x9nVE8qYwNrcj6ZI3f81lcHiydhgL198lCdKuLGG59mOB01An",
+	"Wt750KVLPHu2rJlKZe77t6gxL2G2/euLpvPicBaar1vxsAzvwYDdbhXucgrrx5sDc20VQ+MVm3qD3xGC",
+	"biz+vFUx1hyHqz8KCDQ1aLf0CPMSkipY5fN8ZJibAqeUFwmIgDtkXM677XIc80kv5jkWE1690oZgo7eO",
+	"uPAD2CToolo1t+ZcaII9X9XoIu3UNLtcyHtl5JhKoaGpRdYslqA69tBl7Q74S4z3bp82zQvKr5GCAF2L",
+	"KFLx8fabYSmQo/utYSv8SOomWBN5VxrwevydurET+tMl2lfbAl3U41o0hKZy0xQIWuBVtICc8HgTNWAT",
+	"9StXwriqSarjxgTTj4s0YjPQHiuMUinDxck5i3x3aNhJRTg4IkYQKzt2r+3bMfQkFW4pTLvC5ItVlib4",
+	"6qDow73EFt/pMifuTKw0MGF60g2THbF9/P8/0do8IFsvjyNsuTKl/VcpXBinfU1AbnmiOZb05twmlyOL",
+	"QaO+ldr9yyXHPVQERy16kInU9oVsqEnYIE43VDmXC0OUe15fJuJ9lsJl6YwuTNIYjDmMlbRapQh4meAl",
+	"CXpIQsUd8qTsdfZSNRpRAKoHkC/cgiYv61NPPVkKP61x/K/VLFYeGeUZfiHXZypia/ozQZUWNwAihCnI",
+	"xPSJFjZ5bzUR5cBYm9pqDcQ3mabgmJFUmPana5bCq8q7dZ0SYN6GI63gh7XTHSpncZ3mwIlSmipghUuE",
+	"zVyOHyo4ZT7SE6U3wg1O+NQwq84YwrORwEeENjaYL+LCXb666klDnr4OS+EGUnzBjfWckORuslSC9gcy",
+	"Ylvj1+6Py4sP+PTl5Svj3Xp4LKTCWEP4b/2/Hh/3Czg4/FjAwfUTY/o5HFytR6/95ZEjjeICqbNnsilo",
+	"A8mm3gUrbMOGVVAhW5Pr3/1b7SQl9b4oMQtCqtx3lbT4gnorvFrwQoXeqgCQi8xYkSJL4qiysk0CO6C2",
+	"bqptlV9rFRy/AA9bnxmLzm2pWHWiAfMPuWYorKnAsVbdRxveJRQV7Wp+ipVO8nuM2mLFwjDyyyBPhUUh",
+	"hY0AL0IrjZWJl/vNcv2lpvocl62vSbZlxy1wWpfKXdIwy1fBYVolT61f/AqnlFe9U5BZE/kuHDFbJOVs",
+	"LtLdQBKPC7sfEduS+HakWSC+HlQQfXl+KW3HMKlF79cwgUTkM2kvCR3bNNyH82k4EUYZ14QynIO0ODZa",
+	"YLXMQJKzIb7CxipNzObJtDgon0qwV51c027u/JoVab3AIfsqF6wVfiupySV/6FiMxngiJCKboEo8a1R4",
+	"t8sg3FbjvWPt8lvR/7aVlU0qyCqFYUu1oImUcq1lU1s0rxWy9v6lMbcFr3rrBQ/dAruDwGAYplQzciv4",
+	"kBQUBI9Mh0FqyGnqR3SwuaTJceBCHQ0aV92KXV293Co0EUtU9Ktp07W2uE/XxgQ5ldmlUEYqwJZHGT6t",
+	"zzHgaWMDj082i1KsG3lNF/UjX7mEOw1VLDZqgwjF0ktbBSZuUa1sgBfiWyaOhSCkJQ4i7cowAyDzk5oU",
+	"Src9DEshKAOMdKkQg9GtTZ+Nc3fqeoXOu163zOJbWVzhhVYThsW/mFWM6qmt4PXSBHLX7qIOPmfcR7lQ",
+	"kUH6uy3A3B3Ucyvjw+8yN7qxWps/NTZEUv/gzadHpoBK52RV0TqqDLVZtg+TqZ2zAQyVhoNlHPXiomJ7",
+	"ZOwcyHwVFPYakAw38hwoQ3PJ9iPto7Gc5Av/5xIQ3RxKAgZklaZYLIHmsr4ARqhrs9mKX4bBeVPW9eFW",
+	"37XGJyxREphRbMh1J6Qx8DQtWwsLTm40k0zfvdgEoEFP5FDaa9ErSi0uvl6LXE/e+QZ4SEdiPLYkqBg3",
+	"10CVuBxRYUzdWS87Pn4SiwT/h1L8XZ/HKLIWnzigEinkAK4HTPRG5hqFsoFTC29glkJp4eqqEIBTMZx8",
+	"dEoNFlfzQnqBrdyYKd7Y1yKsF9EGCvd9tburq5cs/FpQJ4X9du+hvuLK4zbmslypRYxG1cCxCZdUxWTg",
+	"q0i5N5OsvhLj6kjyolqi72aBABeAfctbmJ+AxYFb4uPS4pfFTEm2NmkKO7dWUR35Wmaq67ztBdziuczx",
+	"iHeUes4kCKycR8X4JuAMAsBqdG6Pao6U8pm6WP2v8KaLxAnH6OfnH9hRgct9VJhOdbD3a8J5aqVHJavu",
+	"eLNS7PS4//y4xqvcsOohzm0jX1aI0m10VkLwVZbDdp38EsZLFc24ZMB1KkAzJenEb+m1zB2py0qasF4z",
+	"61BYMF0Eu+5Qs4Pk3B/C6HcSlrljuiLeWnpH79Hj2dr2L/yeNQ6AZVdoaR8/rqSPe5E+nhS/pgy62rLU",
+	"b2cvdhIhbSr769q+B9/JuuvaRt8KnmD1epUo9Eh8iuL+MwMexrq9K63RgYPIIGVHDTl0PNJinoMQyrdj",
+	"2AmYW7huKqFtC46csBhNJPL39UXg7ogf2l8RNlYyqgy4JTp9ddhUnW5VwbvSmXV6/MOzNuBt/FO5iZAK",
+	"u5B+vjqJw4+rdtIQZ07kbeV78330J0PeIkK5/HT9UNDIuIjzqhg7LtFxe2gjDLm+lT7fFtOqURiphpv2",
+	"FQkoeQpfbW7I7gqA4FhLR2vFLihtxtrqH1VK+WolQBYx4Gs1V78/twh482uJLa1fjS2Q4zfTGIpUUO8N",
+	"2EBQVzl8nahe6qeFXlJzfSfkUPmrutLNnb/Jy+/26njhVwP6NjXHYOIj3nI2om86q4L5n9QWd22VB/DX",
+	"FQS4aLBh+OChQNuCcu2Ye9SZb/tBeYhuBMxARwebW2yrECvaVB4rFx77X4cf//Ifa+VO3mMnX+WVKQ9u",
+	"c7e9KNnGA38Xp0VOUNueI4RP65elBbZsLTl9e8hrNXtPA92sqpQjibsFArozCXA//FS7IuYWaPRfDT+e",
+	"Vqz90VSRBusOJmp6/Wn0d7o32XLtnIROcmTiGii+icfJWcZ3UrVfX4M0vCEogEYajNfCb0ehfSBHQkIe",
+	"SYXfxUpPM8P2yX3oaJNdw5Sqwbv3uRUU33RQXwc95CzXD+jtFORv7mfmMejWZ2UVLYap4krkK9Upr+jH",
+	"OpvJeGPoyhFFKBjNNeiLjILI6dOLwMv//duHvUUf64VkFFbPrLoGyYZaTVj07u3VB3bEMzs+QgB49IEi",
+	"7aHFhM0WExxbO83xaz6I+Bps3RFuhBylcJgZYBYfqnSGL5sz+iXq4KimVPIrnbPB3Lto6TEcj3DN/pEB",
+	"hr2QsNmj14uh8anwtYC8c/5SqWvREGoy0GpmQIdrEhbjs8yAxf5rFwUHQQ8WoygS3H1TywP6gpn5hJu5",
+	"gC+RkxLWwhqmALZM4Y6qJ1zyEQbbMZ8NwaYpl3R79FrI7BNz2iho0+1JdMIkKs7weQ/cQJvBjMp0DIGP",
+	"Lt69OqNf8eUOcQ+dLQzTiNGJ0+lJDFDM0zgohtF08N0ZDNivrx4ZDG80IUac/axYnAo3Aq4B7yRHIEHj",
+	"1RfSgbAdgpggdxR65NhASK7nNB5Ea+OWRUd8Ko5uHh+5ZeZT0f3dKOnD3hd/mvNJGnV7sicvlXSkI5Q0",
+	"Z+7zX9hzvDzIsypZAnHKNRgWfToMjHpYTDJi+5xFIdLqjGMIfcSIu2kKGAvP/Oo9qq4QtzxVowzo8lEY",
+	"Bp+mqYiFTeeMSyXnE5UZj+IRGPuM/eMjTsy1Gn06zJ87Q0TeqMt+E3asMktoGSJhsQaEOuQpo9s9Pzcu",
+	"zQy0YafHj11b+5Ej426Ypa/L7r4KWekoDaKDcxyR66Gajtphp8dPcFTurX92i1/6CUjhmpR84hZGWCYk",
+	"iwhHK++xX1rXrtuM6NOhSGAyVRZkPD9jxdAmXF9Xkl/RSenh+iZcJtwqPWfRq+L1w7/BPHKjGwNPQJ8v",
+	"ta6mdKg1tT5WUmX+HhabIE+lAWm7rt33ME353E2PyhPitiHjuHMlcIwGm2l/26q0GAnJ0xBo46h1oJL5",
+	"ef6aazdvq1wDLzRX7OEPLCpNp3sN876GzEASnTPONA6OzcaCkvdcwyGGnFoShhkr0jRns8amheyHC86o",
+	"y/4Gc+NxEVyjfGhBs5NTNlYZSpq/sOh/H14WoGqHr5KI7Uclxa5/+PHz486z0y//ER2gfCukfLjMozF2",
+	"CvHgusLl9ziOSpcxGDBePh6rahukwZAGEL7FOyJcdBzqc/eRYgqVdDrDDaRqCh0Wfe5RpFBv74x97na7",
+	"X75EHR8mFcUqIfQb944Xm+SvZGqIDIHtXrrHuuzvucxkoVwIir/T42NE0vE/enCrqMOkGyo7PTnpsguG",
+	"ZxsKFJIxSJo+P5PYfQo6BmkPQcYqQW5zR0ZD64EjPUnk8eVsP3An6kbRQbGQOV+EkWngCeJmDh1jY3oC",
+	"7QouqTdD3BoLP1PEMYSEWcVO2BvxI9s/ffyERX6Xu243+lapfsr1CKIDbOZHOocNVpZ00swJ3YLHoqXj",
+	"NQpH9f5La6dvZTrvMPQUQ8fN9IpP4EpY+K/X/NOBW1h6+rDcfMLc8d5h7351/1x8uHzp6MxDfk4yREia",
+	"QL2YVzPp+ZvtR1cQH74AG48PXZdnyNqH9GuEot8JLRuP3U5Eb+l7dybYMeiZMNiyKDP7Ey+ZY6OHfQ2/",
+	"I5JR1GU/ohaGJP4jNyIuyX5aekzjRSD3gJ0UUHucpUOaysWUx2M4POkeO3NTp16bM2dHR7PZrMvx567S",
+	"oyP/rjl6/ery+S9Xz/Gd4vaypLZcvHtVCsI62zvuPqFH/aG8d7b3pHvcfYIeDztGvfUIvb3eEzaq1R+z",
+	"RFhG6l+HFfUimNVcGjRSTKeKzUcP4wrxFLR7T8LMESiKw26PbtQdG5MeRKI65mkKTsbMcQmR5Pcx1RRx",
+	"F4zbj0TYM/dDRDoP7p7pyWisjP/hgMgfhggne86isUgSkFQ+GtOlJeYfOamSE0TeFhuK1GKTA7Az8Ldk",
+	"zph8ZBiZcLl5g3amsxrZPgLgAlNp4ma5aIcedJhRRL2+ex8d5n40jCcJy6ZdFtFi/BcubFBzyrJ6kFka",
+	"MqAsciMn+srFxatk72zP2eEXYVvdXod8FkzxqtPeqeNgavDKbYDbQIzayQfl4fjCdpfygQvqqA0Paui8",
+	"dJued98Wu7K+yVLUUd7iGp9X4+iEXFiZdncd9a1h4citWqtbkGJnjy7Ju9DiydcIcPvlY1GGBgXByfGx",
+	"j+22Ac+VkAjcjh/97kND2m1QID6McECLa9EkdYSPTOCf7DoxdUpDqGs5H+rRjzwJTjd85fH6V36VRaVk",
+	"eunJ+pdeKD1AwVEKX2/TFXyaouBHbYS8BSG/Z+9XKYYCEqYBlYcweTYEHyuD2ND/qHLXx85erVnkbFrf",
+	"AAo+7OuIJxMhw5lxRshTbthTZWpkO6ZykvB9TmWsWQ6cxfiIC2nIAAllwLHO9L4zyq9F4o5PTAhBaK0O",
+	"qUZuPo6USfwjpBcjALzukqAiULTXOaSdV05+VMn8zmixFi/uS9Un5NNOd8YP9RhwNYzhXWyJiN3BFSDE",
+	"8BAg7EgqzD7gSY5aRNFfATxEkrJ98H3w0096fqgziZmZtBr//duH3HD24S9kC5fZK2hjKzgrMBD5ezxr",
+	"uUPO+8FK2lLN2eseJNjZdsdvfqwW5LR4fdzyfFkA1m5o8dlp6wYxAjxUY1/WDjJD0I3VG9gC5KOzl7tO",
+	"NtAINJBCstzvdpPI22tekqZFrvLnc6/Yoi1MVjiyH6b07L9/ccmePHnyw0GTk3R7XaJ2GHnGQ/sRfCf6",
+	"R8GA61UQYujvQ2A66cR4xaCrGGYlIUkq/SrlI7fFlsXjGXwK1TFqbUryAOOzVRvMW1/VYXVYNmVWscfH",
+	"x53j42Om1cx02eXV31kMaeo9h7wnzdSNxowBLJshKhYeDujMV3qSpZztY26F640cvv8VdVj0n+6fQ/fP",
+	"/3JmJR9grAPXWvARQm/ZTEsyK6cahuITJMFZ+EemLHTZL2ieoo8El6FP848WsQXrrLXn+OjDmfFwZvzb",
+	"nRl1rfl3y83lwm3vdwqhzwEVzM1eh76sIYTbniCt7vsLvqy97bfwyR65YVZaXhxprZ7/Vc6dk/UvvePz",
+	"AN2H1tHXPK9INlZOLCfPnehXmv331dtfGo4sL3cPvdwNx5WXy3vrTjX/WOlcw/Q8vBpcZ1O/BzfRzELI",
+	"ksJxPzLs5ZuLS5YKeY2WcVyY3s7khgQvvOjrqRLSnoe6JqXU8YHGWAHj6EDGwGQ2GYBuMqyRdl+Fge/t",
+	"WuHKewo5Jyvt2+9D4aKNwB0kIo7HnMr6b6hnearzFBkiIZqp8Det5IiFaDByxiAQOgtRfcZfdRTXp6fH",
+	"j5mQxWcn2LvsrWS+hn5P+hQ0f8eXGsUMeAJdcTk0VDqEeBgMCfhRZxa/jgGvRFM1g4TZmYjhjMprhIgF",
+	"qvWCVwJWzxkfYGq1v2PQc/aUGYiVTExP0tHK2SDThNL0+Jjtn578wKKirlcXPsUACSSR1//eg9Xzwwv3",
+	"auRx9TgG5jiVpIc1gQyO/8lx6Mmf4U9Z7FYhzrBab7hk7LBEZYM0VzBxMsNM09UCPdSTXp19yiZCoqDY",
+	"x7U8PfnhoMueHj/xSZZFQIhbpUFm5mzMDerKdFfhBMehkKb2EgDpYzc+tYvMjrH9r+RPK/Xf7Eu7IqlK",
+	"3EbBBDiQK7CHq4KR6gi5IUBp+dZz4cqzouYsaQX3KQBPflj/0gel3nAZnKSYIvm0jeD04fq/yrxG6+0l",
+	"qA/E2Tv7x8eqQkCxyIznsg2ZNgg1Cg11h6SpClk7JhlbmBZEpWV5qjK76li/UdcQmNLH4lCYFpb38b3m",
+	"l4NEIudFnGqIASHLUc4DNEQ5RKhbx8ZuWEvMdFoDNEAErzK7AcVfpsD1Ogn+DdHxV9NEfXxc7D3KfoXq",
+	"iazptoZAMQykw9JBTmG7tc7kn8G+gb0dC9I3sO5Ggu7lvw+F7T06eypbTTWM7fxO9vpoAeq7cd/n76pl",
+	"CnZLApVqE6upIZOlAPDSbPKYcKSWRwbThL4Tv+qH8rwBQ3+cVlhanbsgniE/A6kV1eBuuNDFLBbDOJMw",
+	"K4dxKae8xBpsnjzho232DfAUEsbdCWXsAR5gIYBSWNOTkbJT19LZ0VHEplrdCDdOxxm/vn/VZW9eXFCQ",
+	"Ck4Zg8ZJQy7HbbuxkwkTdXvyN4yQrLzYYTQ1DIoccVGOnP2h1m2Kj795cbFz5nhxQX2tYwy/vlaxVHGn",
+	"eFqFxkRlE/h0+o2zxOlxC1Xx0gNV3yEP/QgjIdmHtx/eESlMQNo74pp1LpsPuYPFW7rDLGX4kicbIlLk",
+	"LEe1ZCYSeZ4cH/sISZClTIue9GVS5yxWiTMMzVjNPOK0M2C77DV3XFLuhuLCZOAlT1DeTD85Pu325AU2",
+	"txDBGxPflWKQyzplDfOQWyIwz24MxDcvLr5q0IUfw3u/DZduF+pY14shqWZ+3c/ZNcDUyUgDrLqLyLq1",
+	"yjeeAH5nMGjj343Lt7Ug70g6IO6ExhBgf1JAEhjE38X5+mu4DXcgOIJJeUYWZ7P08Oks5JHxDoKKLsRA",
+	"JqbLvJkcvEuGjfkNMKkK43X/9JiuYarcSjXy3hXYr7tg2fqCfK149rQ+ZROnlOOaPpx5dVRNzoyK2hyo",
+	"4S5IuNA/z7QvIrfK6KipObdL7WpVibsGHSvM4vsxK+pS2fLcvhycAW+UCnSGuzA3vF9rhdzjmHVb8n4x",
+	"xO3z6s07DcbpvXKEKTsYpDHjhvFUA0/mVKdAl7xqs7FKoSeDCN0nDz81jCGmSZ4FQvcT3v19UNHHnMbD",
+	"3tOoXN+YPtOT8Mk6KVx23z0yjA+MSjMLLAGepELWBmj4xj64gexQX/LdfMsu9Qu0KmlHplzcr0toJ/7k",
+	"98pyC6g3l+mYwmzRhKYcbTKKy4/Q/Nu6mGsBLpvDo/DWKEfK3Ofs8tUVU5rqQeWFpTrsl1dXH9jVO/bX",
+	"4+PDp0+qnx//j8cd9u7yFfvp6qpDV3dX73/2JeF5mkYHRWYX3SM7rYXg6CYc8R2tYsJ28E5QWU71qqag",
+	"c2zcniTo5y57ZQ2LfKTyzHF6lA8/wpRRfxk+G0N9FNRrYexlvkgvyvUTdkbzeS+IhdRw4hTb9f2cOcWc",
+	"C3pgVnWIYMZKAqbl3YD2IBuBCXKUv6azJk/TooOmlDm3MqL6svTcUnRcu3jT9iGsu4xMLSZSAUtZGaBa",
+	"WqRvXo0+Xf/GL8q+UJlM7jqs9erqZSUTc5+sQ5+S6ZNobaYlJAdlmi3T4ArKLR7z9NtpUIveafQUUaoM",
+	"xoxybShJmjCGnDwvQjGmY80N1oMYcT1wWy6cEnN8cM5KE3BqEbppkQMvnl8dnjx9dvjz5ZsOGyDUPyUg",
+	"Cs20mpGMr065TuaSs7ggyY1Zq5T5/zeYv/W5/Z6D7l5LKkZaBVtrpSo93sEwVvEvDTH5d+PYr2YpE+tw",
+	"ucDnKzm5BKiA4DCePlsx+UwLC0un1NFnkXwhnk+BwCSrPPUTfl/hqfXeEnopeZDu9VleuDqMt931tVvr",
+	"9+5Lp9ERsmr/ju9ZkKBnuUCX2Se5LrC2EJ4PBw90U0s3P4NFz8NdkU1+7G92Rv6E5+E0QJhVaY1QBBfI",
+	"bZcnZxW28J6dDA8E/20dqkQMdyhZVxyaZ3HqKx1txz9e117QYF2bf0oF1g38m9Zf6UJzOn/gtbu6wJzO",
+	"K5zmTDbyMZpYTX2kqL/RJJEXa2VMcI4LDfeh6ybC0IX3USwS3ez8v7JcO9OUDXh8PdJog1IJmqEPzQ+x",
+	"+2rIItdW5CzgCDNaogI6+uTk4Ixx9uHyXU/GSkqIbX674TT9AZcSdCfA3WCx0S7DMrCGIXaVZnbMfTGL",
+	"MHhsayhGvprhI8OiCf/Ud8Poj5VxI3CWuYYh3kLsI3BX/nZXI9xxFR1ryXrGFbh89dP7n8J737z4KQ92",
+	"I+FzcmdjyPun0lgNkVQxlx1GVWIebo5rxYlbPhQfFq8IkGLx2oLKzREEaUle5MS9pbRAx22tnPjsa8V/",
+	"WXWzvMgnO1MxW9NXRcr4BfNlM6mM44NVVUt47zwqpb8Soyq3aliiRbe6K0hv7cXAplLU7TRqiQ10eYQS",
+	"/+izP5C++FAIKnS4XVdL2dUXMj/vFmqw7r96d3PKlGav3t08K3Ksp9yOSxnz9O7eoiRuSDw/fVoBcz+p",
+	"zY1eFyDsVoUuOpvG3ikuCDENN0dHRG9216PuuSlEoY6U8Y7o0GKXnR6fFtWmsO1EJAhWNBSeA/2z5+z0",
+	"+IeeDCXkRBEqEDaMSs6FIp2Y/CMMXi/KkLgI8kZoJSeEjFlzl08tBTEByUu3TN/4wV0dbZhD6QTfpblA",
+	"Xa42FJwW67bkwVi4GyF7kSQIWuIESHE+Bd4SCKit9HyXB/wSztXi9WSE2Af42KGxGvgkcucAipVU3IB0",
+	"AoXC/0ynUM09NPASWminJ39XAzYtHy8EHtplGA9BaDFjhHOZKKmskiLmaTpnQsYauEFgV5FE5xi0S6aE",
+	"E2A9Gb3mxh4iisPhq58it44aYhA3QMEKM26YWwlnCgSUAV0qU8CZBksY5mwmZKJm515O4XYkCEucJoUp",
+	"wi0izrp2vfeK4pcGcwoADzDvKBNx7aiuuulJH8waaTBgI5r1QZe9lek8ICAsYKUSNLAGRMnusKFKUzVz",
+	"i+EXvydrM3POy71jbFQ+o/zBPJzVJ1XSc0r3ZKqcZRpVEAijbo4g3GGzsYjHLObSiXoD1uN5G2cF4k5c",
+	"IbxKpyeXwYYjX4xgRZ0CRHdzE0fVgwoj0Bh9kPwEQfdTISnF3H0gu/RxnjPu6ABDvadafRJgqLs4VSbA",
+	"EdHq1Ft/7pcmwJ6a0uGHBtxDBMk8FbEpU2FuDvM0bcRhodcqqZilGi77gef+lbPav8ps9q/f1cD8izjq",
+	"X+4cNgf7nS1eOqgvCVNf5TLEQSMSLjGwn3JSIT+nRyJKASYO+RqYKJWQaIo1qDBy01L84/jwh4+fH3ce",
+	"//Cl1VivMIvYJ8EuiAoaQIeqlSAogcebWqbspn3DWko4+UUsofZjXh+TsiSNt4Ck8eRelrcC47rOGFVy",
+	"l0Wpd/w5fO9a9z+h4FYSWJRwy88iYsGxShMhRz3pfvnvq7e/MCqnUmiYCIHug8j2aZgdX6E0FhOehvEk",
+	"HQKeINPteU9GBEQaIXtEbN/jw0eBtN1gc+p2H8oE7j47Gnf/E5ljGXtH6dFBpycjN7OI7bvth098Mk2B",
+	"odbbNZZb8JWxksVmuzjYyDVQeJXyEre+024O8B8672ouDNB0PIRxxPazDCeNaO+lY4fWI1YyBi0NkwqP",
+	"XveqijEVIulzG5XwnTosqkJ9RT2Zr3TQECiYFvcuYvtc5vtENfJpkxKYAu4yo/VBbHd/YvUkDWxfKtzM",
+	"DnNtIbY/lUju7Z2x3l632+3tfYkOejJWjvMp/QonF05gD5WVl3WAxEkUAlhnqZIjCm/hQkJyxjSkiic9",
+	"ifvCNMd0DDyONaTzAMmdn6Dc+oPSDd1LIfqWI6ScQh9ATw5gLJwl5E5zXAKviplxZg1L1Ex2HI+4Q8PJ",
+	"tKrmsShN3EHybxxDWMTYVush/eOjk7kLdYDoy0rlon98/PKxGtZ1AyXUpytc+cMrR13PPXhWof96fXUz",
+	"tOSKTrEK+4HSYXmon0RFIBZwYQiGsKTMUK2Kcvmk/0nv/1e32416kpdVuU4FJudRWUfqMiecfdchxB4h",
+	"JDwxakDjjgrWYAYuhuA3hnw9L636Di3HcjcNJw5N6vuIrK0txKU0FUFBmenP39tSNVauOvKCCH88Gmjg",
+	"105aNRp0yGzoKXNWSqnMAwrU5aS0n8G+cP1clrr5Me9ll0EEtR023mBm3w24a3lhQrWjMP+CopA4VhEU",
+	"oXAukVNQp1oSkAYejzkV9jtnEVrB/alWA0jyGhz0sFQMv0fTHl+DhM3BNpPc6zCUXeYGVDp6oK49XJDC",
+	"sZMLlNvR1kirbLo69v9neuRPHfb/Uvl5NGWaFNH+tCIPl0/Ngf7oYQzLVBAfSpP2V0z18USoHuFOfet3",
+	"AjlJ+bL29xxElHf/EPt+b7HvJcpvIPxbe/2JrVpGuQc+eQhwv6MA92J/zzHelRQkY/m8k1c14SsJYMUu",
+	"r496b9jP4/sRGk6h8lN7oJKGcPYWIuDOwyvaBLAXlLPDg466uu+Y9e+TZr/WUfceMKpDaUYLPYBb0nz9",
+	"2XY0gcnAo6OuNjze+Af/9OZH+3xjXNgHIdyYHU+nMt47378gbiDko8/+vmil2vYeJuoGSnTdSnkLcw5F",
+	"5nykFY7CI5eHmC0MeFD2ISOtgXqodjouJgLZD4uV3Fq0bUNGoTZLNQqxqJraHIW4roqq0xSyGoF6kSS3",
+	"obsyzT0QV31gbpbrh1UOnagbqoFI8S0IPW7HoA/u6jQ9m3DhTiku47tO8LryVsmbUg/fuGOmNNSvlGb5",
+	"oLLep8r6IdMyqAKPDCvxApuoBBiFz6nh8BwDqN2uAgZ/8TQtrPxdOXTGwFM7bry0eafSlEISh0rn3v0u",
+	"u/Boak+PnxQhOlhaloG8gVRNoQgXTLjlA24w0C6T/uYnrb8zfEnj2SX1Yw/rwZoJjNMNeWtW+NaqY7zH",
+	"glFuY3z0SzHPmEuKFgjRNBWK85X3GuHLiCJb3PwJD3JDQaMYOXcNcwP2cMpHQnILyRl7ekwoYs7eGMxD",
+	"6gDb55ZN3PF1cnx8cN6TFJ/DIgmfbJ9K70ddFpUYLAr1IvPwnhx6HVlvP6QKPDIMI3WU7knHcp5ZD5qQ",
+	"yF7ifFvVYSwlHNxB1UHLR3fQCk5vi/r3C158buBQSAPSCI9HzXU8dnsc0i8wrhsBp/NKLK/e5bkfDfGQ",
+	"fzTN8OTps0pey+PWE55U1IOlqMeBUilgOljnwXD/9ylku+rg3OAKcHE5k4y2q5xlVKqKVmJ4gur6odsQ",
+	"ZvVnSC1yY/yqaFrr0ov+LHeJ38DV4M50SMqfDB6mMrTHmQaj0ps6s2+HDobGIg6+arSvn+C6O0RwhaSM",
+	"u+C9Lu7XDuIJEG+jChSUkXMMZ1ZphqHSVAmYQtvL31NAc8QMn1O+S5f9guk+BZRDtyYFEVfMM95OkEse",
+	"4Hu+D8uzutJvpyB/4zYe++LnmQGfvUakjiVAx/OdoYgUUV2LAmO1f2j3gmLJp+SY78GldMdJwA8JwHfu",
+	"VPK2a7NPaRdHfoMH/132wDYPbPPANptoykUaxdFYGKsq5VfqScGNeyH5glnN0QejpOkEHRcT5pa9a0Uq",
+	"8dPjTk8Gl9rT48Lnds7qPGsrfWFv8hG99NNo5RvDmtsVh0y+z0+PO3sT/klMson7cIyOH/pUuH2w6D7o",
+	"Vn6b+3LHLC1FO99MaQsf7i9rebdYWOZ5hWIsFi3bgjt2FGfhdjmPtfAc3Soe1vt7HsJhbwltpob2MKnE",
+	"xO4bsIbRd0mf2/MqCNAAKIlYQ2b4IIWDO4iOre5YkU2OUTBZmrJMWpEyXk5eyiQNrKj2wvy03Fv/BK2M",
+	"fw0zzBl8EqY+z6nedVgnY/NaHZvcG+xaSP4Elov0e9R87ogH3CKyBFeR7l/zxCus9LVEX99SMHAuBnfj",
+	"rf6qCNYPCv1XQaieZNbJdY9ZhyAUtwpeKk71Spr0WTyG+PrWIUyL9WDUwIP44vDtWKtsNC4ulOxYA7CU",
+	"z0GbAEMzVVSc+8PlO1aGxb26etmTARO3jDWQsFSNhOywqRY3IoURhEresdK+7h2hNXbZBcN5shmW4eYS",
+	"o8F6kg4y7x3HkYXoO51JiSghgmAHplrFYEzH3395RJRBZuZR0bodc9uTHiZnKKQweHVsxcRfzOdhI4kC",
+	"iiwldMFOAPnzEgRBpw4QD7AnNVg9R1p4evyERT68oZsV0RWRB+qISHx2cWEjth+F/iLXfoSzjQ4IMyE8",
+	"ayxMgzsfNDBhmbFqOm2on+PmiX78Eg3d0imyYw9+aaA4+vdIEk2SjCjCk833LtG+WrBPEd6TScZZWWB5",
+	"VpNqtspCqro18sNyK3GZwxmd6UzesaT01JljiFKc9A0QqDECO4XJK9lB3AwPKnPQYbGTmO5lvGnCy7ye",
+	"FJJuCfB5Z1OCIRRTp0NNhRfLb68CsJGSpa677OnxiZdtpbC2qITBhCP0Ig45hdALlGZSla9mQtTffhA0",
+	"GErXJ3Apw+fGtTk/OC/1eA3z/kSYidO0IlbtcUqlVQ3j7BpC6ekcBd3qzFhAJBg4X5TPVaFfgmUs3Yo6",
+	"eW9q0VMzidr9HQGe795Zc4V08EoOVTOEA5INJOECuEQyDyKPgN/Xzv1nbmHG53cs6pAUCwJdEHJluLW7",
+	"F3MYOnANc7PSX+uYz3MbU9JjmGUGfEHiOUvEcAhYlB4fXeBfR3RCxtCT+9EUZCLkKDo4K8k4w4bOACRw",
+	"seBwkIyYUmknVrS6IZmmNEMANkMjWuXN/Zub1445728wX1VV1S3tg+m/MsXskcFjDwmGluue08zq2OHM",
+	"k9wdn/zvYZry2B/HgaPwaCudSgUYOfEKKgABl1COQE+1oJi8kbgB2ZP7RlXYBWuC6Ilh8InHNiWG9Izp",
+	"VSlIDrp4ZOKBK1Xel3tszE1PEkhg0V8do13QInk+2KEv5G8w9319RX9IC1YvgTkSYuaDf+SOhIXjlQpT",
+	"BHlxV/6RgvXxeLljxqegvU+2dOgR/1MZcQwdqzs6DdvHxxaO3REX8qA25A5WnHw1NzQvlB4pa0E+HFL1",
+	"aGBKj8CyUn7FdkdUPc2Vdbszr6Hfua3pzcUpj685QtR7X5LpsFQYC9JxE5ar6jji0uR6p7THDpsg9FuH",
+	"XYOWkHZ6UsNAKZvPtcNiLayIecqGzuAaczMG4wszU50UN0s9xGNPSDzMCOofF6jTk95eRYR6jzPcYYgQ",
+	"bOoA9DHWj6pgkdIZQyjSQuildgw9ifXGENGR4b6ix9G9GVUs+6jW30VrhvejZe37W7YCywO9sjl+SGPs",
+	"RWVhKfqidHbRAjyYhl/TNPRUGDKdS9t1rxYi3uDesVD6PzPIsDZPqKQX5OuZr12gsxQQWXugkvkB4aO7",
+	"7xCOAsGG8+vgiLLdEH1foD4duSf7IjERAQpjJzqTeXZ9qZQfJ+xiRCjnE3LCeQnVk15E5XFEIqBdI9Ix",
+	"LgyuURQc+SlmjxHI9j7itAeM9bOexL+6VOwtgK93sRpG6XMZKh2/oAsFSKKDLnuPK4DXDNRhT3punqbc",
+	"DpWeMHdYSZXfgKBTDNsRsp+3zfZpGuEygOpHRQfkM6O1RKqjIiS4fjRutL7pkuScnR4fM8knoYYEuhZD",
+	"oaVMXks1kyzfpp7EV1NgImmsMoiurJjLbz3g0o1xZVWikzvt6t+ifOCfxNDw9QaR/FHN9mZHKRQBBVEl",
+	"qxhF5HaRle7dM/gEcVYne9FVeyjkUDX65yp1x8JFZmA/pZGHyW0PMvcyrkAeXnAnf3XH9b+/u/quUkW5",
+	"BWPXOPpXaQ2787CV+1ouuLXsvC0rs02lh+pixIp0mo3SwWvT3bGOTaySaqJ1WxUcR33p3m7swThVhy7S",
+	"Wx4F4YXmJsViYng++4RbOLRiAu2XAP3wW7XWMoS5dZL6fRlORGvv+GhNkDP4qhzfQwb6q5oSdpXY/FsK",
+	"lSX5gMZoFedtq4MvVNKecVMSik3H3rL9/C0Y674mxcN513ze1TgyasPp7+G8qwTUpyIGaWBVsejX/pEd",
+	"UprvAolsXTynH/GfgujuMrM405pKKNL0rQDdCXVFuEzYELjNdFXlD7u7gpD8IyUxp6Yg+VR0wxY20cXb",
+	"KciLd6/+++rtL7elDZ4kgmyQd9r1YwWYkGLsD24qfNZEFH4sLFFxhlAgAWwJqOznIBMpAe5tSzE7QYj6",
+	"MBaGlcfdYdxgQb5N4KDChs35JG2xYf/XxZvXm21YaLicOLZ2B/ZdPwfd72LH3FQ32TGs+LrStniPT+xQ",
+	"5F4kEyGxl1UC9zn5OVUK3xGQETpfHfkdYoB1wuLMWDWhOr3lbaZtXCFc3QMlyYrPn8VUIaSxvN2HUj3h",
+	"DHGV0sQ7nIvGydesUmAjzfEC9vT4CYUezoSBgyYQJLfj37rf8hKX2430q0IhuQE8l1bPH3CQtsZBKnFO",
+	"A+Ns7IpEnipdAqGfc2VcIF3J0IEiKKS4VPR7MGci6bIXBF14Vr6zwYqrWDa5J+k2pfCvHuWPGSwQG/wk",
+	"UYdFMbcwUlTeNtx5YMoDDASXWIc2G2TSZpT7oMeQRkXN13TOfNXxG9Bu0mfMv3n4+MT1hbhHf0Rsf4a5",
+	"JHRd1JMi6TArbFrC659SqHW8AB3YQbBTutCaNGaa4z3ODrMe78rh5Ma53ukU9mSjZi/DS43Nhu1trANO",
+	"O/cv2u9/ua0+2D/E8tL/ud/rdemvg78c/M//aO/yaoZs9Jn7qyEb/0x+L7cL6z1d/q7je9BQqKT/2sse",
+	"koof19zolFQT9/zRZ/ffq4o3a8mKcDuyt+Mdp4TlJtPBDfLB21RLHW8lLQ+dIMIapiFEH3XYDdeCD1If",
+	"iCQm0xScCcM9DsZ21LOpMun2N3c/5WEbjYbQFT5x3/cq5Fdpf+cRc3lFrzQ2OeA2Ht8aBfitTOceroDs",
+	"iIRxzDYIYVFYncFYLm0T4O/21y9/poPDbcn6gwNX8jsybXG+zRcjpRCBVqdGEVy06sTwsTI73epVwScP",
+	"Z0XjWYFBU/lZEUKvfEbmYq3qTahj60v4gqSOKDys2bbDww6fQTAtPPdsiKSDG55m3KeC5Xdv+7oSnIaT",
+	"DkFpY34DPSmVhIOOT/yfM2OVSooLPGw6BLt1GPB4HIy1VMhrZhW2CTciAar5X9iVdKZEC7ZixdosAtHa",
+	"mJ3n5RA2JbF6Amenx8eNJh1FhNGqtjpSNzwHqe11J+GOLLxtjdA/26lGi9zCKKKNfpB+jXdqfoXoJhZ5",
+	"DDAiCQMWB/M8EPRrysCKXXYUBMtKf1d4KIQsu5cfmSAq0V0kDM7yzOeAQXzNJmDHKiHLABMxwrh6cr8w",
+	"HODTlMsEEh/tjKl7bukmXCauC16Rt/iQ0ExldppZth/z6RSSTk9GVmcSgVJ8Mn2c2bxJ2jTK2o1txlPm",
+	"ZLkzYNzvYSz+S5YZepYCghHPxBvHNCar1HWXVcIwUIpTxGFYlZCtgbZljfT0aoyTRM/DHuzYCM77aVBt",
+	"8kPmgcHrGPy3MbchLDxV6posJbwpx5h6t+NKBm/C/XF4ZwsLmeq6xU4BSO84yeEixMyT1uQ4JqKOUsec",
+	"zriUMZwzHiLqCejDqimpiYtv9GQojT3TwrrnwzlEYf4aCL6/G/trh6U4f1KTDnJ27cmcX3nq1n3uOm3A",
+	"AMJxfG2Do5Sj5O/HHuLe7+hiCfeX8eVED2/pbcrHnqfImqWMw0Mek+2z2i9FD1+EZ//UFYmrk2lKHy+5",
+	"TXwZs7BS35MHZWHqOQ6C0HQf74QiybAKNS7S1irCpGf7/tk1FZLahQt4VdA36bRBVVcSkC5uq+Twzac5",
+	"VUZLM7jvWIGFFXsIGNg2YGCBvdaz0OapTAvcVQolWOyhJdD0Eru0gJwWiIycnHtOteoapNeqZkpfk56F",
+	"LIt4DP+masQdUY9fzWXy8Qn3N+oa0KjFZb4zuXyLit9FXe6F2p1qBjqkqtJxkhrFUoXlX4spYMFaX0yA",
+	"iGSGjz8yJaFv2L5/2p0JrtWJ0sC4Br8mSU2YGEG81pD0tyS4j+9RcLvzNcNFSQqp9KDN3yGc8BZS/25E",
+	"+xGxxwZ6/gd6YZdxue9eYSerMJyCGHs4DBpDePE8nYDlCbc8pPuHU8EXwSvKApqDO9fV785D86tB5GNu",
+	"WHTh9wQJ64z9CFyDZr3s+PhJjFPGPwHBJtwLLz98eMd+5EbEBVwbLY1AUInMgO7JUCwYb72m3JiZ0kmH",
+	"gcjLVk+5tiWnRqJswJKYjd0hhW12WWRtGrF9k8VjHO7J6ZgiHH84TnJsZzdjydMIz6FJZjOMeIRPcZoZ",
+	"cQPnLPiPSv3TmFNxA4b9cMwSPjcEmoE/PDI9iWdlKLZzVrV1DtiEz/HODz7FAEn111o3Uo0ZhFy5o5Mw",
+	"MP3XMV6qvScrpU6HmbGa+SsEJWPo5DcGgdseTsc7qsAjnALrab8qwaiuieazwM3Gw0rhdXcM93yAHn3G",
+	"//trrKX3qHQ2cdU6k4neTs4DCvyDobQFji+ZQp6ovgE7qFNbbzRQ0+0KjiLVYiJWparEEeKOjlYFLFVw",
+	"+enp+6oCgL2treeLT2U0aJS/eCoTjXwnztjyqmF9DicJKguznJB36Ld+FW3jg4UalzV4XKO/9A3EUUCq",
+	"d7rMWM2YGlrIgXnwpp1bn+4tDBVwSJyeJCagMktNDByTm57EYCKq8YBFMs5ZVMK579uxBuMMeax55Tqb",
+	"cDl3UzYQZ1hhe8hFmmkwbML1tR9FTyZqJs9ZpLmFPpYAxAYcxUwIwhMLoniIL4ykMhArvHzXytCTTjmz",
+	"oM97MiqVceyPUjVwqtyUZwYMZpWErdgnxxYuhFMZjF+G8vuRa2+54kvEjBWuKRzZQZddjZW24A43BGm8",
+	"4alBDP95uJ6s0+HeZU18vIOMteWO7tmP0TSCOrAGpSFZZJXvQmQgaqePDtml9CirTTUHkA+qa3kAXYUQ",
+	"vHuhnTx2r74CDdZBemQoODSAsH5HSAyVU8fpn05aLl/2bXXalMglB39toazk5T92r6ksdPWgprS6mvAF",
+	"M+5HN4nCCUm6hdcUSC1BBSMvIgYFyt6CdpCrBuEJAYai6xwhJFlKRK8tXjawiZCZBbbPnUKS8ZSZGcCU",
+	"IjSMv9+CVIxEXjLOn9oH51TqC2LbV7KP2Qh9R6g8thFBoRb1RgrvEwGMmyyOwZhh5vWENapJGHlSanJ/",
+	"AWSZhJkbvPEaiM7kQRcb/tSPRaL7iHoYVDZyIIp/eiifACSNEUD70bu3Vx9YmZNFoqODcwxr6kk+MAge",
+	"YYsTGeMZ3dZcw9Q2aDR1zH736sxiL/esy9R2/6DI1Coyyd3LF3qwRokpaBmZpBnB4rn0zF+Mbqi0FwWI",
+	"PoxiQCq0kcp14csA6bmJ87saGDYDDQykj/va56UiJLwsJnyEoH9OUK5H/p6dibgOHON9JnOqu8LJ3WnQ",
+	"y64ZBYe86jh+GdayJNKrS/oQmNJQ0UOMRqArNIbUv4bDNg9LWcN8FfDB9VphGbtv94rhcm8PuuFmmJWH",
+	"RTGDb01TzFEpm9TEYuheJWrWEs9ZOyWttBr7UV39kajQ0EyNPH+XNXHA3WtLNR3ds8LUNIIHnalWZxK7",
+	"5rtGIe5Mg6M8maoxiYtQ1/JEp6KsRGaA7UefPzO8sv/yJcIS0JTAddApEnn9moWEqTTDcgkBGiBNSeoa",
+	"sGxfZmkayqtJX6W66BD91xkGIHTZRTEk11NPSn9F77tjUmlvxUz4tS8fFwYu5IgJLB7txhxhxdXIF1EU",
+	"KGcM2BWZV3/PV23HiR1FRw08lO/f9wM+iomQVfSQnLKMh6PIDOzurKKeIjbhU1NQoeOCUJ5YaAyCxAfP",
+	"GVJ1nALXxrN8QfePTGCJ/ZLOkRcF9lXLWE4HaEG4rhJ2DTD1nWETXXZRZGAjTwrTk7xcc8Qxzmtu3WEY",
+	"limP2KRZndNxS2lSj4rkcaxEzGZjEY970jsHkBmTLrvIEmEhKaJ6VJr4alah2dryJXW8tJvCI3kfFOR3",
+	"73GdG3Hyn60g4l1VEQGM40I+YUvnQ+ATExC2ypJvF4ejh1xtYd1c+Ud3b9ks9NSkVoG1Qo6+kxPhN6Wv",
+	"zZTHGD2Jq1NagHoQ3KZAEnp9tfD/DbNDfQv9yZBHoQJgiBR88+ICQ/yUTOcMpFapVywQwmPMb+C8DC8M",
+	"cqg01vmztZZDDXXtIvh9mbDuM+y9DVljdcLvirS9lTC7cwqvEXdm3EbSXb28ByEXOlnntQmL8J06bK6u",
+	"XrI4FSDtCnK4K5WXp6ma9U2WqH6IyY7yCGc25KmBA5aCNQil/hu38ZgZZ15xFmtIQFrB00dFQDezqicj",
+	"117E9rGCoLEJVjpN5z7ZPjyagjHMPRn85/yGi9Sd/A3XUlUq3YGwzNu/bzlZ7bjRofJdSkknAO6YJZaV",
+	"QzzpGz0lr8UNVuC0jIKOkwOvGghJ+IiY+6wT0B0siQz2cMpHQlIqbh1E1q/Y3586mx+ngAjOK8R5kcyP",
+	"C/YdZfD7+RZESiS2gjjdAy2y8J265B5lIyeVHXdENwJmoCNK5cwkCtbIfYi884JLxOzHB0hJbZnLz+3K",
+	"FH5HA9964r4b41dF+HcDWMUjDzn7rXL2Hc038NPG16DIaovivyYPv7pRV2oYTgBiIvfaIxOqtxt0O/uo",
+	"o1x3dc+gz24AsXK8qCHDPHJKLUu5sYzHGFjNk4k7ULikEqXhsFlmPgIE8MzXAgYgtPOQMXUnwXa4nKsp",
+	"cgXZeer60mm0xuo39vjeBNIHT7YP6U21+/8z2K03/3aJu876WqYYcn3nRLObE5Q62egEvWeC9eAJ/46E",
+	"+9WRE/xBl59lSjOYcJFuzgC1h+5RcAmcaTAkFO8ws/3D6pO6JkzPDcLR3Ds/rB3xVWge+9uItWoO+dAY",
+	"XnA/CO6mi6iclnOH1T6qXcJYza3SDCnw4K4Im2qxcWPESO6ArFsjshFwwbribRc4TpS2ypdfuXuqd01T",
+	"RxOQtyb794hehM1hwG5qFHkZhc2jdGfcHDywRC1L0EYwTgRi1TaKDZZK8yReT/+Z3AkH5I4ES7bURtxA",
+	"Ftyy+XWNiRmI3YGf690fv/oZ/fl4RcNE3Syxyox7F7znpIMHFequsBDccgcGG2o1uWMWO0sIlu6elSb2",
+	"ixqoZM5iLpkfAdb5M5AOA2rPEnPVeDLo1W/B4vWzeLAg7E4wE7ezl2u1qjOQd0LxVVJ8Lr8VSqTpJQ8+",
+	"mGa6os2ifJnyYt2CvnwZ1FVhEn/3j+yQPnwXq0jkx0ykSYE6l5ffIIDygZBcz7+paubvYaq0xdK4SQm/",
+	"q2Uh82rDn/cGCEd3kdmx6+dL5/OeP6AulboWgF+67jEKi8RCptO9s70jPhVHN49RBPieF0+9l8BTO+6E",
+	"kri5E79SQl5Yd8h1S5WGaPjLZfSuxEiG6t7h0g2jdTFuws5LbThGrGnBiYsS/nn+OFH38vNYaj3vrwzS",
+	"ikFqWMW71AxVSF5uxkmhYQpgmZA3IK3S5bFienLNW6/FDUgwJoC9uGFMlBRWIdjsWJiFhoof6xYPV5UJ",
+	"SRBMWGLYA94UiRX5VHmASxgC3Zj4LsoP13Tywk3ycCYSYAk344HiOimvMy5CzXu/lLKwff7CUMgEAxU8",
+	"5aE1lSQ+cLx2IfNkv4bFdAaMtIZxw66w0cMrR4DP8dtSO/RYTSNlIIlOZeE65WzWfOCluKsCb6JC5SHI",
+	"op5mME4jDwtiN06WlJoofqob7Bsej4WEwB2iIGShkQM9zPB+QKvLw9KrF+BYn8xZ/ocYqXkN84PyNBYh",
+	"yOpnYvlkCvqQouQt41kiLLPa+zxzpk2ErV32vGQuEYgaIumaUKkolITC0iZ5gZ1ijFhUon5gi+V4qxXH",
+	"8+jTwBdFITeSABM+ZVaVRUBWLwJeixikAWaFb20I3GYaTJe9DeciQUBBwqJPhyk9f+gfixiXZgaanR6f",
+	"sMj/2PU/9jOZx3pFRcEk7CrlMY01dMj2i7D5kilP2Uilifg+9r58/PL/BwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -31,6 +31,15 @@ func ListHostsPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max:
 // ListIntelligenceEventsPageLimit bounds the limit parameter of ListIntelligenceEvents.
 func ListIntelligenceEventsPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
 
+// ListRulesPageLimit bounds the limit parameter of ListRules.
+func ListRulesPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
+
+// ListScanResultsPageLimit bounds the limit parameter of ListScanResults.
+func ListScanResultsPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
+
+// ListScansPageLimit bounds the limit parameter of ListScans.
+func ListScansPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
+
 // ListServiceAccountsPageLimit bounds the limit parameter of ListServiceAccounts.
 func ListServiceAccountsPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
 

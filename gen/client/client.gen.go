@@ -253,22 +253,22 @@ func (e CredentialUpdateRequestAuthMethod) Valid() bool {
 
 // Defines values for DiscoveryScanStatus.
 const (
-	Completed DiscoveryScanStatus = "completed"
-	Failed    DiscoveryScanStatus = "failed"
-	Queued    DiscoveryScanStatus = "queued"
-	Running   DiscoveryScanStatus = "running"
+	DiscoveryScanStatusCompleted DiscoveryScanStatus = "completed"
+	DiscoveryScanStatusFailed    DiscoveryScanStatus = "failed"
+	DiscoveryScanStatusQueued    DiscoveryScanStatus = "queued"
+	DiscoveryScanStatusRunning   DiscoveryScanStatus = "running"
 )
 
 // Valid indicates whether the value is a known member of the DiscoveryScanStatus enum.
 func (e DiscoveryScanStatus) Valid() bool {
 	switch e {
-	case Completed:
+	case DiscoveryScanStatusCompleted:
 		return true
-	case Failed:
+	case DiscoveryScanStatusFailed:
 		return true
-	case Queued:
+	case DiscoveryScanStatusQueued:
 		return true
-	case Running:
+	case DiscoveryScanStatusRunning:
 		return true
 	default:
 		return false
@@ -322,6 +322,7 @@ const (
 	ErrorCodeResourceNotFound          ErrorCode = "resource.not_found"
 	ErrorCodeRouteMethodNotAllowed     ErrorCode = "route.method_not_allowed"
 	ErrorCodeRouteNotFound             ErrorCode = "route.not_found"
+	ErrorCodeScanInProgress            ErrorCode = "scan.in_progress"
 	ErrorCodeServiceUnavailable        ErrorCode = "service.unavailable"
 	ErrorCodeUserLastAdmin             ErrorCode = "user.last_admin"
 	ErrorCodeUserSelfLockout           ErrorCode = "user.self_lockout"
@@ -372,6 +373,8 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeRouteMethodNotAllowed:
 		return true
 	case ErrorCodeRouteNotFound:
+		return true
+	case ErrorCodeScanInProgress:
 		return true
 	case ErrorCodeServiceUnavailable:
 		return true
@@ -638,6 +641,27 @@ func (e MonitoringState) Valid() bool {
 	}
 }
 
+// Defines values for PlatformRangeFamily.
+const (
+	Debian PlatformRangeFamily = "debian"
+	Rhel   PlatformRangeFamily = "rhel"
+	Ubuntu PlatformRangeFamily = "ubuntu"
+)
+
+// Valid indicates whether the value is a known member of the PlatformRangeFamily enum.
+func (e PlatformRangeFamily) Valid() bool {
+	switch e {
+	case Debian:
+		return true
+	case Rhel:
+		return true
+	case Ubuntu:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ReachabilityStatus.
 const (
 	ReachabilityStatusReachable   ReachabilityStatus = "reachable"
@@ -653,6 +677,138 @@ func (e ReachabilityStatus) Valid() bool {
 	case ReachabilityStatusUnknown:
 		return true
 	case ReachabilityStatusUnreachable:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ResultStatus.
+const (
+	ResultStatusError   ResultStatus = "error"
+	ResultStatusFail    ResultStatus = "fail"
+	ResultStatusPass    ResultStatus = "pass"
+	ResultStatusSkipped ResultStatus = "skipped"
+)
+
+// Valid indicates whether the value is a known member of the ResultStatus enum.
+func (e ResultStatus) Valid() bool {
+	switch e {
+	case ResultStatusError:
+		return true
+	case ResultStatusFail:
+		return true
+	case ResultStatusPass:
+		return true
+	case ResultStatusSkipped:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RuleCategory.
+const (
+	RuleCategoryAccessControl RuleCategory = "access-control"
+	RuleCategoryAudit         RuleCategory = "audit"
+	RuleCategoryFilesystem    RuleCategory = "filesystem"
+	RuleCategoryKernel        RuleCategory = "kernel"
+	RuleCategoryLogging       RuleCategory = "logging"
+	RuleCategoryNetwork       RuleCategory = "network"
+	RuleCategoryServices      RuleCategory = "services"
+	RuleCategorySystem        RuleCategory = "system"
+)
+
+// Valid indicates whether the value is a known member of the RuleCategory enum.
+func (e RuleCategory) Valid() bool {
+	switch e {
+	case RuleCategoryAccessControl:
+		return true
+	case RuleCategoryAudit:
+		return true
+	case RuleCategoryFilesystem:
+		return true
+	case RuleCategoryKernel:
+		return true
+	case RuleCategoryLogging:
+		return true
+	case RuleCategoryNetwork:
+		return true
+	case RuleCategoryServices:
+		return true
+	case RuleCategorySystem:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RuleSeverity.
+const (
+	RuleSeverityCritical RuleSeverity = "critical"
+	RuleSeverityHigh     RuleSeverity = "high"
+	RuleSeverityLow      RuleSeverity = "low"
+	RuleSeverityMedium   RuleSeverity = "medium"
+)
+
+// Valid indicates whether the value is a known member of the RuleSeverity enum.
+func (e RuleSeverity) Valid() bool {
+	switch e {
+	case RuleSeverityCritical:
+		return true
+	case RuleSeverityHigh:
+		return true
+	case RuleSeverityLow:
+		return true
+	case RuleSeverityMedium:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ScanTrigger.
+const (
+	Batch     ScanTrigger = "batch"
+	Manual    ScanTrigger = "manual"
+	Scheduled ScanTrigger = "scheduled"
+)
+
+// Valid indicates whether the value is a known member of the ScanTrigger enum.
+func (e ScanTrigger) Valid() bool {
+	switch e {
+	case Batch:
+		return true
+	case Manual:
+		return true
+	case Scheduled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ScanStatus.
+const (
+	ScanStatusCancelled ScanStatus = "cancelled"
+	ScanStatusCompleted ScanStatus = "completed"
+	ScanStatusFailed    ScanStatus = "failed"
+	ScanStatusQueued    ScanStatus = "queued"
+	ScanStatusRunning   ScanStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the ScanStatus enum.
+func (e ScanStatus) Valid() bool {
+	switch e {
+	case ScanStatusCancelled:
+		return true
+	case ScanStatusCompleted:
+		return true
+	case ScanStatusFailed:
+		return true
+	case ScanStatusQueued:
+		return true
+	case ScanStatusRunning:
 		return true
 	default:
 		return false
@@ -1251,12 +1407,65 @@ type EventTicket struct {
 	Ticket    string    `json:"ticket"`
 }
 
+// EvidenceCheck defines model for EvidenceCheck.
+type EvidenceCheck struct {
+	Actual string           `json:"actual"`
+	Checks *[]EvidenceCheck `json:"checks,omitempty"`
+
+	// Commands The exact shell text run on the host for what this check read.
+	Commands []string `json:"commands"`
+
+	// DurationMs Time its commands took on the host.
+	DurationMs float32 `json:"duration_ms"`
+	Expected   string  `json:"expected"`
+
+	// Method The check method, or `all_of` for a composite whose parts are in `checks`.
+	Method string `json:"method"`
+
+	// Output The part of the output this check looked at.
+	Output     string                 `json:"output"`
+	Parameters map[string]interface{} `json:"parameters"`
+
+	// Status `pass` and `fail` were checked on the host; `skipped` is not applicable there (the
+	// reason says why); `error` could not be checked (the reason says why). The score is
+	// pass / (pass + fail).
+	Status    ResultStatus `json:"status"`
+	Truncated bool         `json:"truncated"`
+
+	// Variables The rule variable values this check used.
+	Variables map[string]string `json:"variables"`
+}
+
 // FleetLiveness defines model for FleetLiveness.
 type FleetLiveness struct {
 	NeverProbed int64 `json:"never_probed"`
 	Reachable   int64 `json:"reachable"`
 	Unknown     int64 `json:"unknown"`
 	Unreachable int64 `json:"unreachable"`
+}
+
+// Framework defines model for Framework.
+type Framework struct {
+	// Benchmark The CIS or STIG benchmark key (`rhel9`, `ubuntu22`, ...).
+	Benchmark *string `json:"benchmark"`
+
+	// Family `cis`, `stig`, `nist-800-53`, `nist-800-171`, `pci-dss-4`, `srg` or `all`.
+	Family string `json:"family"`
+	Id     string `json:"id"`
+	Name   string `json:"name"`
+
+	// Platforms Rules of the framework that apply to each platform family.
+	Platforms struct {
+		Debian int `json:"debian"`
+		Rhel   int `json:"rhel"`
+		Ubuntu int `json:"ubuntu"`
+	} `json:"platforms"`
+	RuleCount int `json:"rule_count"`
+}
+
+// FrameworkList defines model for FrameworkList.
+type FrameworkList struct {
+	Items []Framework `json:"items"`
 }
 
 // HealthResponse defines model for HealthResponse.
@@ -1652,8 +1861,31 @@ type PermissionsRegistryResponse struct {
 	Roles       []RoleEntry       `json:"roles"`
 }
 
+// PlatformRange defines model for PlatformRange.
+type PlatformRange struct {
+	Family     PlatformRangeFamily `json:"family"`
+	MaxVersion *string             `json:"max_version,omitempty"`
+	MinVersion *string             `json:"min_version,omitempty"`
+}
+
+// PlatformRangeFamily defines model for PlatformRange.Family.
+type PlatformRangeFamily string
+
 // ReachabilityStatus defines model for ReachabilityStatus.
 type ReachabilityStatus string
+
+// ResultCounts defines model for ResultCounts.
+type ResultCounts struct {
+	Error   int `json:"error"`
+	Fail    int `json:"fail"`
+	Pass    int `json:"pass"`
+	Skipped int `json:"skipped"`
+}
+
+// ResultStatus `pass` and `fail` were checked on the host; `skipped` is not applicable there (the
+// reason says why); `error` could not be checked (the reason says why). The score is
+// pass / (pass + fail).
+type ResultStatus string
 
 // RoleAssignmentRequest defines model for RoleAssignmentRequest.
 type RoleAssignmentRequest struct {
@@ -1668,6 +1900,90 @@ type RoleEntry struct {
 	Permissions []string `json:"permissions"`
 }
 
+// RuleCategory defines model for RuleCategory.
+type RuleCategory string
+
+// RuleDetail defines model for RuleDetail.
+type RuleDetail struct {
+	Category        RuleCategory         `json:"category"`
+	ConflictsWith   []string             `json:"conflicts_with"`
+	DependsOn       []string             `json:"depends_on"`
+	Description     string               `json:"description"`
+	Frameworks      []string             `json:"frameworks"`
+	Id              string               `json:"id"`
+	Implementations []RuleImplementation `json:"implementations"`
+	Methods         []string             `json:"methods"`
+	Platforms       []PlatformRange      `json:"platforms"`
+	Rationale       string               `json:"rationale"`
+
+	// References The framework entries the rule maps to: `cis` and `stig` by benchmark key (CIS
+	// section, level and type; STIG vulnerability id, STIG id, CAT and CCIs), and the
+	// lists `nist_800_53`, `nist_800_171`, `pci_dss_4`, `srg`.
+	References map[string]interface{} `json:"references"`
+	Severity   RuleSeverity           `json:"severity"`
+	Supersedes []string               `json:"supersedes"`
+	Title      string                 `json:"title"`
+	Variables  []RuleVariable         `json:"variables"`
+}
+
+// RuleEvidence defines model for RuleEvidence.
+type RuleEvidence struct {
+	// Evidence Null when no implementation of the rule fits the host.
+	Evidence *EvidenceCheck     `json:"evidence"`
+	HostId   openapi_types.UUID `json:"host_id"`
+	Reason   string             `json:"reason"`
+
+	// RecordedAt When this result and evidence were first recorded.
+	RecordedAt time.Time          `json:"recorded_at"`
+	RuleId     string             `json:"rule_id"`
+	ScanId     openapi_types.UUID `json:"scan_id"`
+	Severity   RuleSeverity       `json:"severity"`
+
+	// Status `pass` and `fail` were checked on the host; `skipped` is not applicable there (the
+	// reason says why); `error` could not be checked (the reason says why). The score is
+	// pass / (pass + fail).
+	Status ResultStatus `json:"status"`
+}
+
+// RuleImplementation defines model for RuleImplementation.
+type RuleImplementation struct {
+	// Check The typed check (`method` and its parameters) or `all_of` a list of them.
+	Check       map[string]interface{} `json:"check"`
+	Remediation []string               `json:"remediation"`
+
+	// When The capability guard, or null for the implementation used when no guard holds.
+	When *string `json:"when"`
+}
+
+// RulePage defines model for RulePage.
+type RulePage struct {
+	Items      []RuleSummary `json:"items"`
+	NextCursor *string       `json:"next_cursor"`
+}
+
+// RuleSeverity defines model for RuleSeverity.
+type RuleSeverity string
+
+// RuleSummary defines model for RuleSummary.
+type RuleSummary struct {
+	Category   RuleCategory    `json:"category"`
+	Frameworks []string        `json:"frameworks"`
+	Id         string          `json:"id"`
+	Methods    []string        `json:"methods"`
+	Platforms  []PlatformRange `json:"platforms"`
+	Severity   RuleSeverity    `json:"severity"`
+	Title      string          `json:"title"`
+}
+
+// RuleVariable defines model for RuleVariable.
+type RuleVariable struct {
+	Default *string `json:"default"`
+	Name    string  `json:"name"`
+
+	// Value The value scans use now (the installation's, else the default).
+	Value *string `json:"value"`
+}
+
 // SSHConfig defines model for SSHConfig.
 type SSHConfig struct {
 	AllowSudoPassword bool `json:"allow_sudo_password"`
@@ -1679,6 +1995,119 @@ type SSHConfig struct {
 type SSHConfigResponse struct {
 	Config   SSHConfig `json:"config"`
 	Defaults SSHConfig `json:"defaults"`
+}
+
+// Scan defines model for Scan.
+type Scan struct {
+	BatchId *openapi_types.UUID `json:"batch_id,omitempty"`
+
+	// Changed Results seen for the first time or whose status changed.
+	Changed   int          `json:"changed"`
+	Counts    ResultCounts `json:"counts"`
+	CreatedAt time.Time    `json:"created_at"`
+
+	// DurationMs From start to finish.
+	DurationMs *int `json:"duration_ms,omitempty"`
+
+	// Error Why a failed scan failed.
+	Error      *string            `json:"error,omitempty"`
+	FinishedAt *time.Time         `json:"finished_at,omitempty"`
+	Framework  *string            `json:"framework,omitempty"`
+	HostId     openapi_types.UUID `json:"host_id"`
+	Id         openapi_types.UUID `json:"id"`
+
+	// Platform The host's platform as the scan found it (empty before).
+	Platform struct {
+		Family  string `json:"family"`
+		Version string `json:"version"`
+	} `json:"platform"`
+
+	// Privilege How the commands ran (`root`, `sudo`, `sudo_password`, `none`), empty before the scan ran.
+	Privilege string `json:"privilege"`
+
+	// Progress Commands of the scan's program done so far, out of all of them.
+	Progress struct {
+		RecordsDone  int `json:"records_done"`
+		RecordsTotal int `json:"records_total"`
+	} `json:"progress"`
+
+	// RequestedBy The actor who asked for it (`user:<id>`, `service_account:<id>`), or `system`.
+	RequestedBy string    `json:"requested_by"`
+	RuleIds     *[]string `json:"rule_ids,omitempty"`
+
+	// RulesTotal Rules evaluated (those for the host's platform), once completed.
+	RulesTotal int `json:"rules_total"`
+
+	// Sessions SSH sessions the scan opened.
+	Sessions  int         `json:"sessions"`
+	StartedAt *time.Time  `json:"started_at,omitempty"`
+	Status    ScanStatus  `json:"status"`
+	Trigger   ScanTrigger `json:"trigger"`
+}
+
+// ScanTrigger defines model for Scan.Trigger.
+type ScanTrigger string
+
+// ScanPage defines model for ScanPage.
+type ScanPage struct {
+	Items      []Scan  `json:"items"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+// ScanRequest What to scan; neither field means every rule.
+type ScanRequest struct {
+	// Framework A framework id of `GET /compliance/frameworks`.
+	Framework *string   `json:"framework,omitempty"`
+	RuleIds   *[]string `json:"rule_ids,omitempty"`
+}
+
+// ScanResult defines model for ScanResult.
+type ScanResult struct {
+	// ChangedAt When the result last changed (this scan or an earlier one).
+	ChangedAt time.Time `json:"changed_at"`
+
+	// Reason Why it failed, was skipped or errored; empty when it passed.
+	Reason   string       `json:"reason"`
+	RuleId   string       `json:"rule_id"`
+	Severity RuleSeverity `json:"severity"`
+
+	// Status `pass` and `fail` were checked on the host; `skipped` is not applicable there (the
+	// reason says why); `error` could not be checked (the reason says why). The score is
+	// pass / (pass + fail).
+	Status ResultStatus `json:"status"`
+	Title  string       `json:"title"`
+}
+
+// ScanResultPage defines model for ScanResultPage.
+type ScanResultPage struct {
+	Items      []ScanResult `json:"items"`
+	NextCursor *string      `json:"next_cursor"`
+}
+
+// ScanStatus defines model for ScanStatus.
+type ScanStatus string
+
+// ScanVariable defines model for ScanVariable.
+type ScanVariable struct {
+	Default     *string `json:"default"`
+	Description string  `json:"description"`
+	Name        string  `json:"name"`
+
+	// Rules The ids of the rules that use it.
+	Rules []string `json:"rules"`
+
+	// Value This installation's value; null when the default applies.
+	Value *string `json:"value"`
+}
+
+// ScanVariables defines model for ScanVariables.
+type ScanVariables struct {
+	Items []ScanVariable `json:"items"`
+}
+
+// ScanVariablesUpdate defines model for ScanVariablesUpdate.
+type ScanVariablesUpdate struct {
+	Values map[string]*string `json:"values"`
 }
 
 // SecurityConfig defines model for SecurityConfig.
@@ -1783,6 +2212,9 @@ type IdempotencyKeyOptional = string
 
 // Limit defines model for Limit.
 type Limit = int
+
+// RuleID defines model for RuleID.
+type RuleID = string
 
 // ScanID defines model for ScanID.
 type ScanID = openapi_types.UUID
@@ -2028,6 +2460,12 @@ type CollectHostIntelligenceParams struct {
 	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
 }
 
+// StartHostScanParams defines parameters for StartHostScan.
+type StartHostScanParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
 // ListIntelligenceEventsParams defines parameters for ListIntelligenceEvents.
 type ListIntelligenceEventsParams struct {
 	HostId    *openapi_types.UUID    `form:"host_id,omitempty" json:"host_id,omitempty"`
@@ -2047,6 +2485,50 @@ type ListIntelligenceEventsParams struct {
 type CreateRoleParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
+// ListRulesParams defines parameters for ListRules.
+type ListRulesParams struct {
+	Framework *string       `form:"framework,omitempty" json:"framework,omitempty"`
+	Severity  *RuleSeverity `form:"severity,omitempty" json:"severity,omitempty"`
+	Category  *RuleCategory `form:"category,omitempty" json:"category,omitempty"`
+	Platform  *string       `form:"platform,omitempty" json:"platform,omitempty"`
+	Q         *string       `form:"q,omitempty" json:"q,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListScansParams defines parameters for ListScans.
+type ListScansParams struct {
+	HostId  *openapi_types.UUID `form:"host_id,omitempty" json:"host_id,omitempty"`
+	Status  *ScanStatus         `form:"status,omitempty" json:"status,omitempty"`
+	BatchId *openapi_types.UUID `form:"batch_id,omitempty" json:"batch_id,omitempty"`
+
+	// Since Only scans created at or after this instant.
+	Since *time.Time `form:"since,omitempty" json:"since,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListScanResultsParams defines parameters for ListScanResults.
+type ListScanResultsParams struct {
+	Status    *ResultStatus `form:"status,omitempty" json:"status,omitempty"`
+	Severity  *RuleSeverity `form:"severity,omitempty" json:"severity,omitempty"`
+	Framework *string       `form:"framework,omitempty" json:"framework,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // ListServiceAccountsParams defines parameters for ListServiceAccounts.
@@ -2139,6 +2621,9 @@ type UpdateHostJSONRequestBody = HostUpdateRequest
 // ApproveHostKeyJSONRequestBody defines body for ApproveHostKey for application/json ContentType.
 type ApproveHostKeyJSONRequestBody = HostKeyApproveRequest
 
+// StartHostScanJSONRequestBody defines body for StartHostScan for application/json ContentType.
+type StartHostScanJSONRequestBody = ScanRequest
+
 // CreateRoleJSONRequestBody defines body for CreateRole for application/json ContentType.
 type CreateRoleJSONRequestBody = CustomRoleCreateRequest
 
@@ -2159,6 +2644,9 @@ type PutDiscoveryConfigJSONRequestBody = DiscoveryConfig
 
 // PutIntelligenceConfigJSONRequestBody defines body for PutIntelligenceConfig for application/json ContentType.
 type PutIntelligenceConfigJSONRequestBody = IntelligenceConfig
+
+// SetScanVariablesJSONRequestBody defines body for SetScanVariables for application/json ContentType.
+type SetScanVariablesJSONRequestBody = ScanVariablesUpdate
 
 // PutSecurityConfigJSONRequestBody defines body for PutSecurityConfig for application/json ContentType.
 type PutSecurityConfigJSONRequestBody = SecurityConfig
@@ -2427,6 +2915,15 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /auth/refresh (the `RefreshToken` operationId).
 	RefreshToken(ctx context.Context, body RefreshTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListComplianceFrameworks The frameworks rules map to, with honest coverage.
+	//
+	// Each framework (a CIS or STIG benchmark, NIST SP 800-53, NIST SP 800-171, PCI DSS,
+	// the SRG, and `all`) with the number of rules mapped to it, in total and per platform
+	// family. Its `id` is what `framework` takes everywhere.
+	//
+	// Corresponds with GET /compliance/frameworks (the `ListComplianceFrameworks` operationId).
+	ListComplianceFrameworks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListCredentials List SSH credentials (secrets are never returned).
 	//
@@ -2823,6 +3320,36 @@ type ClientInterface interface {
 	// Corresponds with POST /hosts/{id}/intelligence:collect (the `CollectHostIntelligence` operationId).
 	CollectHostIntelligence(ctx context.Context, id ID, params *CollectHostIntelligenceParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// StartHostScanWithBody Scan a host against the compliance rules.
+	//
+	// Queues a scan of the host: every rule (no body), the rules of one `framework`, or
+	// the listed `rule_ids`. The scan runs in the background as one program over one SSH
+	// session; follow it with `GET /scans/{id}` or the live stream (topic `scans`:
+	// `scan.queued`, `scan.started`, `scan.progress`, `scan.finished`). Rules not for the
+	// host's platform get no result. 409 `scan.in_progress` (with `detail.scan_id`) while
+	// the host has a scan queued or running; 400 naming the field for an unknown framework
+	// or rule id.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /hosts/{id}/scans (the `StartHostScan` operationId).
+	StartHostScanWithBody(ctx context.Context, id ID, params *StartHostScanParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StartHostScan Scan a host against the compliance rules.
+	//
+	// Queues a scan of the host: every rule (no body), the rules of one `framework`, or
+	// the listed `rule_ids`. The scan runs in the background as one program over one SSH
+	// session; follow it with `GET /scans/{id}` or the live stream (topic `scans`:
+	// `scan.queued`, `scan.started`, `scan.progress`, `scan.finished`). Rules not for the
+	// host's platform get no result. 409 `scan.in_progress` (with `detail.scan_id`) while
+	// the host has a scan queued or running; 400 naming the field for an unknown framework
+	// or rule id.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /hosts/{id}/scans (the `StartHostScan` operationId).
+	StartHostScan(ctx context.Context, id ID, params *StartHostScanParams, body StartHostScanJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetHostSystemInfo Latest collected system information.
 	//
 	// 404 when the host is unknown or has not been discovered yet.
@@ -2879,6 +3406,60 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /roles:create (the `CreateRole` operationId).
 	CreateRole(ctx context.Context, params *CreateRoleParams, body CreateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListRules Browse the compliance rules.
+	//
+	// The rules built into this server, by id. Filters: `framework` (an id of
+	// `GET /compliance/frameworks`), `severity`, `category`, `platform` (`debian`,
+	// `ubuntu` or `rhel`, optionally with a version: `debian-12`), and `q` (words in the
+	// id, title or description, case-insensitive, all of them).
+	//
+	// Corresponds with GET /rules (the `ListRules` operationId).
+	ListRules(ctx context.Context, params *ListRulesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetRule One rule with its references, variables and implementations.
+	//
+	// Corresponds with GET /rules/{ruleId} (the `GetRule` operationId).
+	GetRule(ctx context.Context, ruleId RuleID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListScans List scans, newest first.
+	//
+	// Corresponds with GET /scans (the `ListScans` operationId).
+	ListScans(ctx context.Context, params *ListScansParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetScan One scan with its progress and counts.
+	//
+	// Corresponds with GET /scans/{id} (the `GetScan` operationId).
+	GetScan(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListScanResults The results of a completed scan, by rule id.
+	//
+	// One result per rule the scan evaluated on the host (rules not for its platform have
+	// none), as they stood when the scan finished, each with a link to its evidence.
+	// Filters: `status`, `severity`, `framework` (a framework id of
+	// `GET /compliance/frameworks`; an unknown one is a 400).
+	//
+	// Corresponds with GET /scans/{id}/results (the `ListScanResults` operationId).
+	ListScanResults(ctx context.Context, id ID, params *ListScanResultsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetScanRuleEvidence What a scan looked at and found for one rule.
+	//
+	// The evidence of the rule's result in this scan: the check method and its parameters
+	// (variables expanded), the exact commands read on the host, their output (capped,
+	// `truncated` when cut), the expected and actual values, the variable values used and
+	// the time the commands took. 404 when the scan has no result for the rule.
+	//
+	// Corresponds with GET /scans/{id}/rules/{ruleId}/evidence (the `GetScanRuleEvidence` operationId).
+	GetScanRuleEvidence(ctx context.Context, id ID, ruleId RuleID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelScan Cancel a queued or running scan.
+	//
+	// A queued scan ends `cancelled` at once; a running one stops and ends `cancelled`
+	// without writing results. 409 `resource.conflict` (with `detail.status`) when the
+	// scan has already ended.
+	//
+	// Corresponds with POST /scans/{id}:cancel (the `CancelScan` operationId).
+	CancelScan(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListServiceAccounts List service accounts with their role and status.
 	//
@@ -3058,6 +3639,39 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /system/intelligence/config (the `PutIntelligenceConfig` operationId).
 	PutIntelligenceConfig(ctx context.Context, body PutIntelligenceConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetScanVariables The rule variables and the values scans use.
+	//
+	// Every variable the rules use (`{{ name }}` in a check), with its default, the value
+	// this installation set (null when none) and the rules that use it. A variable with
+	// neither default nor value makes the rules using it end in `error` until it is set.
+	//
+	// Corresponds with GET /system/scan/variables (the `GetScanVariables` operationId).
+	GetScanVariables(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetScanVariablesWithBody Set or clear this installation's values of rule variables.
+	//
+	// `values` maps variable names to their new value; null clears the installation's value
+	// (the default applies again). Variables not named keep their value. An unknown name is
+	// a 400 naming it. Later scans use the new values; each result's evidence says which
+	// value it used. Audited with the old and new values.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /system/scan/variables (the `SetScanVariables` operationId).
+	SetScanVariablesWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetScanVariables Set or clear this installation's values of rule variables.
+	//
+	// `values` maps variable names to their new value; null clears the installation's value
+	// (the default applies again). Variables not named keep their value. An unknown name is
+	// a 400 naming it. Later scans use the new values; each result's evidence says which
+	// value it used. Audited with the old and new values.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /system/scan/variables (the `SetScanVariables` operationId).
+	SetScanVariables(ctx context.Context, body SetScanVariablesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetSecurityConfig Workspace security settings.
 	//
@@ -3583,6 +4197,25 @@ func (c *Client) RefreshTokenWithBody(ctx context.Context, contentType string, b
 // Corresponds with POST /auth/refresh (the `RefreshToken` operationId).
 func (c *Client) RefreshToken(ctx context.Context, body RefreshTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRefreshTokenRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListComplianceFrameworks The frameworks rules map to, with honest coverage.
+//
+// Each framework (a CIS or STIG benchmark, NIST SP 800-53, NIST SP 800-171, PCI DSS,
+// the SRG, and `all`) with the number of rules mapped to it, in total and per platform
+// family. Its `id` is what `framework` takes everywhere.
+//
+// Corresponds with GET /compliance/frameworks (the `ListComplianceFrameworks` operationId).
+func (c *Client) ListComplianceFrameworks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListComplianceFrameworksRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -4498,6 +5131,56 @@ func (c *Client) CollectHostIntelligence(ctx context.Context, id ID, params *Col
 	return c.Client.Do(req)
 }
 
+// StartHostScanWithBody Scan a host against the compliance rules.
+//
+// Queues a scan of the host: every rule (no body), the rules of one `framework`, or
+// the listed `rule_ids`. The scan runs in the background as one program over one SSH
+// session; follow it with `GET /scans/{id}` or the live stream (topic `scans`:
+// `scan.queued`, `scan.started`, `scan.progress`, `scan.finished`). Rules not for the
+// host's platform get no result. 409 `scan.in_progress` (with `detail.scan_id`) while
+// the host has a scan queued or running; 400 naming the field for an unknown framework
+// or rule id.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /hosts/{id}/scans (the `StartHostScan` operationId).
+func (c *Client) StartHostScanWithBody(ctx context.Context, id ID, params *StartHostScanParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStartHostScanRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StartHostScan Scan a host against the compliance rules.
+//
+// Queues a scan of the host: every rule (no body), the rules of one `framework`, or
+// the listed `rule_ids`. The scan runs in the background as one program over one SSH
+// session; follow it with `GET /scans/{id}` or the live stream (topic `scans`:
+// `scan.queued`, `scan.started`, `scan.progress`, `scan.finished`). Rules not for the
+// host's platform get no result. 409 `scan.in_progress` (with `detail.scan_id`) while
+// the host has a scan queued or running; 400 naming the field for an unknown framework
+// or rule id.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /hosts/{id}/scans (the `StartHostScan` operationId).
+func (c *Client) StartHostScan(ctx context.Context, id ID, params *StartHostScanParams, body StartHostScanJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStartHostScanRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetHostSystemInfo Latest collected system information.
 //
 // 404 when the host is unknown or has not been discovered yet.
@@ -4635,6 +5318,130 @@ func (c *Client) CreateRoleWithBody(ctx context.Context, params *CreateRoleParam
 // Corresponds with POST /roles:create (the `CreateRole` operationId).
 func (c *Client) CreateRole(ctx context.Context, params *CreateRoleParams, body CreateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateRoleRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListRules Browse the compliance rules.
+//
+// The rules built into this server, by id. Filters: `framework` (an id of
+// `GET /compliance/frameworks`), `severity`, `category`, `platform` (`debian`,
+// `ubuntu` or `rhel`, optionally with a version: `debian-12`), and `q` (words in the
+// id, title or description, case-insensitive, all of them).
+//
+// Corresponds with GET /rules (the `ListRules` operationId).
+func (c *Client) ListRules(ctx context.Context, params *ListRulesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListRulesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetRule One rule with its references, variables and implementations.
+//
+// Corresponds with GET /rules/{ruleId} (the `GetRule` operationId).
+func (c *Client) GetRule(ctx context.Context, ruleId RuleID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetRuleRequest(c.Server, ruleId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListScans List scans, newest first.
+//
+// Corresponds with GET /scans (the `ListScans` operationId).
+func (c *Client) ListScans(ctx context.Context, params *ListScansParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListScansRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetScan One scan with its progress and counts.
+//
+// Corresponds with GET /scans/{id} (the `GetScan` operationId).
+func (c *Client) GetScan(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetScanRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListScanResults The results of a completed scan, by rule id.
+//
+// One result per rule the scan evaluated on the host (rules not for its platform have
+// none), as they stood when the scan finished, each with a link to its evidence.
+// Filters: `status`, `severity`, `framework` (a framework id of
+// `GET /compliance/frameworks`; an unknown one is a 400).
+//
+// Corresponds with GET /scans/{id}/results (the `ListScanResults` operationId).
+func (c *Client) ListScanResults(ctx context.Context, id ID, params *ListScanResultsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListScanResultsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetScanRuleEvidence What a scan looked at and found for one rule.
+//
+// The evidence of the rule's result in this scan: the check method and its parameters
+// (variables expanded), the exact commands read on the host, their output (capped,
+// `truncated` when cut), the expected and actual values, the variable values used and
+// the time the commands took. 404 when the scan has no result for the rule.
+//
+// Corresponds with GET /scans/{id}/rules/{ruleId}/evidence (the `GetScanRuleEvidence` operationId).
+func (c *Client) GetScanRuleEvidence(ctx context.Context, id ID, ruleId RuleID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetScanRuleEvidenceRequest(c.Server, id, ruleId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelScan Cancel a queued or running scan.
+//
+// A queued scan ends `cancelled` at once; a running one stops and ends `cancelled`
+// without writing results. 409 `resource.conflict` (with `detail.status`) when the
+// scan has already ended.
+//
+// Corresponds with POST /scans/{id}:cancel (the `CancelScan` operationId).
+func (c *Client) CancelScan(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelScanRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -5024,6 +5831,69 @@ func (c *Client) PutIntelligenceConfigWithBody(ctx context.Context, contentType 
 // Corresponds with PUT /system/intelligence/config (the `PutIntelligenceConfig` operationId).
 func (c *Client) PutIntelligenceConfig(ctx context.Context, body PutIntelligenceConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPutIntelligenceConfigRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetScanVariables The rule variables and the values scans use.
+//
+// Every variable the rules use (`{{ name }}` in a check), with its default, the value
+// this installation set (null when none) and the rules that use it. A variable with
+// neither default nor value makes the rules using it end in `error` until it is set.
+//
+// Corresponds with GET /system/scan/variables (the `GetScanVariables` operationId).
+func (c *Client) GetScanVariables(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetScanVariablesRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetScanVariablesWithBody Set or clear this installation's values of rule variables.
+//
+// `values` maps variable names to their new value; null clears the installation's value
+// (the default applies again). Variables not named keep their value. An unknown name is
+// a 400 naming it. Later scans use the new values; each result's evidence says which
+// value it used. Audited with the old and new values.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /system/scan/variables (the `SetScanVariables` operationId).
+func (c *Client) SetScanVariablesWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetScanVariablesRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetScanVariables Set or clear this installation's values of rule variables.
+//
+// `values` maps variable names to their new value; null clears the installation's value
+// (the default applies again). Variables not named keep their value. An unknown name is
+// a 400 naming it. Later scans use the new values; each result's evidence says which
+// value it used. Audited with the old and new values.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /system/scan/variables (the `SetScanVariables` operationId).
+func (c *Client) SetScanVariables(ctx context.Context, body SetScanVariablesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetScanVariablesRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6196,6 +7066,33 @@ func NewRefreshTokenRequestWithBody(server string, contentType string, body io.R
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListComplianceFrameworksRequest constructs an http.Request for the ListComplianceFrameworks method
+func NewListComplianceFrameworksRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/compliance/frameworks")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -8123,6 +9020,68 @@ func NewCollectHostIntelligenceRequest(server string, id ID, params *CollectHost
 	return req, nil
 }
 
+// NewStartHostScanRequest calls the generic StartHostScan builder with application/json body
+func NewStartHostScanRequest(server string, id ID, params *StartHostScanParams, body StartHostScanJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewStartHostScanRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewStartHostScanRequestWithBody constructs an http.Request for the StartHostScan method, with any body, and a specified content type
+func NewStartHostScanRequestWithBody(server string, id ID, params *StartHostScanParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s/scans", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetHostSystemInfoRequest constructs an http.Request for the GetHostSystemInfo method
 func NewGetHostSystemInfoRequest(server string, id ID) (*http.Request, error) {
 	var err error
@@ -8475,6 +9434,498 @@ func NewCreateRoleRequestWithBody(server string, params *CreateRoleParams, conte
 			req.Header.Set("Idempotency-Key", headerParam0)
 		}
 
+	}
+
+	return req, nil
+}
+
+// NewListRulesRequest constructs an http.Request for the ListRules method
+func NewListRulesRequest(server string, params *ListRulesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/rules")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Framework != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "framework", *params.Framework, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Severity != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "severity", *params.Severity, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Category != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "category", *params.Category, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Platform != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "platform", *params.Platform, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Q != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetRuleRequest constructs an http.Request for the GetRule method
+func NewGetRuleRequest(server string, ruleId RuleID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "ruleId", ruleId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/rules/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListScansRequest constructs an http.Request for the ListScans method
+func NewListScansRequest(server string, params *ListScansParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/scans")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.HostId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "host_id", *params.HostId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BatchId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "batch_id", *params.BatchId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Since != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "since", *params.Since, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetScanRequest constructs an http.Request for the GetScan method
+func NewGetScanRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/scans/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListScanResultsRequest constructs an http.Request for the ListScanResults method
+func NewListScanResultsRequest(server string, id ID, params *ListScanResultsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/scans/%s/results", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Severity != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "severity", *params.Severity, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Framework != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "framework", *params.Framework, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetScanRuleEvidenceRequest constructs an http.Request for the GetScanRuleEvidence method
+func NewGetScanRuleEvidenceRequest(server string, id ID, ruleId RuleID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "ruleId", ruleId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/scans/%s/rules/%s/evidence", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCancelScanRequest constructs an http.Request for the CancelScan method
+func NewCancelScanRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/scans/%s:cancel", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
 	}
 
 	return req, nil
@@ -9055,6 +10506,73 @@ func NewPutIntelligenceConfigRequestWithBody(server string, contentType string, 
 	}
 
 	operationPath := fmt.Sprintf("/system/intelligence/config")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetScanVariablesRequest constructs an http.Request for the GetScanVariables method
+func NewGetScanVariablesRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/system/scan/variables")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSetScanVariablesRequest calls the generic SetScanVariables builder with application/json body
+func NewSetScanVariablesRequest(server string, body SetScanVariablesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetScanVariablesRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewSetScanVariablesRequestWithBody constructs an http.Request for the SetScanVariables method, with any body, and a specified content type
+func NewSetScanVariablesRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/system/scan/variables")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -9915,6 +11433,17 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /auth/refresh (the `RefreshToken` operationId).
 	RefreshTokenWithResponse(ctx context.Context, body RefreshTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*RefreshTokenResponse, error)
 
+	// ListComplianceFrameworksWithResponse The frameworks rules map to, with honest coverage.
+	//
+	// Each framework (a CIS or STIG benchmark, NIST SP 800-53, NIST SP 800-171, PCI DSS,
+	// the SRG, and `all`) with the number of rules mapped to it, in total and per platform
+	// family. Its `id` is what `framework` takes everywhere.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /compliance/frameworks (the `ListComplianceFrameworks` operationId).
+	ListComplianceFrameworksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListComplianceFrameworksResponse, error)
+
 	// ListCredentialsWithResponse List SSH credentials (secrets are never returned).
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -10360,6 +11889,36 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /hosts/{id}/intelligence:collect (the `CollectHostIntelligence` operationId).
 	CollectHostIntelligenceWithResponse(ctx context.Context, id ID, params *CollectHostIntelligenceParams, reqEditors ...RequestEditorFn) (*CollectHostIntelligenceResponse, error)
 
+	// StartHostScanWithBodyWithResponse Scan a host against the compliance rules.
+	//
+	// Queues a scan of the host: every rule (no body), the rules of one `framework`, or
+	// the listed `rule_ids`. The scan runs in the background as one program over one SSH
+	// session; follow it with `GET /scans/{id}` or the live stream (topic `scans`:
+	// `scan.queued`, `scan.started`, `scan.progress`, `scan.finished`). Rules not for the
+	// host's platform get no result. 409 `scan.in_progress` (with `detail.scan_id`) while
+	// the host has a scan queued or running; 400 naming the field for an unknown framework
+	// or rule id.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /hosts/{id}/scans (the `StartHostScan` operationId).
+	StartHostScanWithBodyWithResponse(ctx context.Context, id ID, params *StartHostScanParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StartHostScanResponse, error)
+
+	// StartHostScanWithResponse Scan a host against the compliance rules.
+	//
+	// Queues a scan of the host: every rule (no body), the rules of one `framework`, or
+	// the listed `rule_ids`. The scan runs in the background as one program over one SSH
+	// session; follow it with `GET /scans/{id}` or the live stream (topic `scans`:
+	// `scan.queued`, `scan.started`, `scan.progress`, `scan.finished`). Rules not for the
+	// host's platform get no result. 409 `scan.in_progress` (with `detail.scan_id`) while
+	// the host has a scan queued or running; 400 naming the field for an unknown framework
+	// or rule id.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /hosts/{id}/scans (the `StartHostScan` operationId).
+	StartHostScanWithResponse(ctx context.Context, id ID, params *StartHostScanParams, body StartHostScanJSONRequestBody, reqEditors ...RequestEditorFn) (*StartHostScanResponse, error)
+
 	// GetHostSystemInfoWithResponse Latest collected system information.
 	//
 	// 404 when the host is unknown or has not been discovered yet.
@@ -10430,6 +11989,74 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /roles:create (the `CreateRole` operationId).
 	CreateRoleWithResponse(ctx context.Context, params *CreateRoleParams, body CreateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRoleResponse, error)
+
+	// ListRulesWithResponse Browse the compliance rules.
+	//
+	// The rules built into this server, by id. Filters: `framework` (an id of
+	// `GET /compliance/frameworks`), `severity`, `category`, `platform` (`debian`,
+	// `ubuntu` or `rhel`, optionally with a version: `debian-12`), and `q` (words in the
+	// id, title or description, case-insensitive, all of them).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /rules (the `ListRules` operationId).
+	ListRulesWithResponse(ctx context.Context, params *ListRulesParams, reqEditors ...RequestEditorFn) (*ListRulesResponse, error)
+
+	// GetRuleWithResponse One rule with its references, variables and implementations.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /rules/{ruleId} (the `GetRule` operationId).
+	GetRuleWithResponse(ctx context.Context, ruleId RuleID, reqEditors ...RequestEditorFn) (*GetRuleResponse, error)
+
+	// ListScansWithResponse List scans, newest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /scans (the `ListScans` operationId).
+	ListScansWithResponse(ctx context.Context, params *ListScansParams, reqEditors ...RequestEditorFn) (*ListScansResponse, error)
+
+	// GetScanWithResponse One scan with its progress and counts.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /scans/{id} (the `GetScan` operationId).
+	GetScanWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetScanResponse, error)
+
+	// ListScanResultsWithResponse The results of a completed scan, by rule id.
+	//
+	// One result per rule the scan evaluated on the host (rules not for its platform have
+	// none), as they stood when the scan finished, each with a link to its evidence.
+	// Filters: `status`, `severity`, `framework` (a framework id of
+	// `GET /compliance/frameworks`; an unknown one is a 400).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /scans/{id}/results (the `ListScanResults` operationId).
+	ListScanResultsWithResponse(ctx context.Context, id ID, params *ListScanResultsParams, reqEditors ...RequestEditorFn) (*ListScanResultsResponse, error)
+
+	// GetScanRuleEvidenceWithResponse What a scan looked at and found for one rule.
+	//
+	// The evidence of the rule's result in this scan: the check method and its parameters
+	// (variables expanded), the exact commands read on the host, their output (capped,
+	// `truncated` when cut), the expected and actual values, the variable values used and
+	// the time the commands took. 404 when the scan has no result for the rule.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /scans/{id}/rules/{ruleId}/evidence (the `GetScanRuleEvidence` operationId).
+	GetScanRuleEvidenceWithResponse(ctx context.Context, id ID, ruleId RuleID, reqEditors ...RequestEditorFn) (*GetScanRuleEvidenceResponse, error)
+
+	// CancelScanWithResponse Cancel a queued or running scan.
+	//
+	// A queued scan ends `cancelled` at once; a running one stops and ends `cancelled`
+	// without writing results. 409 `resource.conflict` (with `detail.status`) when the
+	// scan has already ended.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /scans/{id}:cancel (the `CancelScan` operationId).
+	CancelScanWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*CancelScanResponse, error)
 
 	// ListServiceAccountsWithResponse List service accounts with their role and status.
 	//
@@ -10627,6 +12254,41 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /system/intelligence/config (the `PutIntelligenceConfig` operationId).
 	PutIntelligenceConfigWithResponse(ctx context.Context, body PutIntelligenceConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*PutIntelligenceConfigResponse, error)
+
+	// GetScanVariablesWithResponse The rule variables and the values scans use.
+	//
+	// Every variable the rules use (`{{ name }}` in a check), with its default, the value
+	// this installation set (null when none) and the rules that use it. A variable with
+	// neither default nor value makes the rules using it end in `error` until it is set.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /system/scan/variables (the `GetScanVariables` operationId).
+	GetScanVariablesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetScanVariablesResponse, error)
+
+	// SetScanVariablesWithBodyWithResponse Set or clear this installation's values of rule variables.
+	//
+	// `values` maps variable names to their new value; null clears the installation's value
+	// (the default applies again). Variables not named keep their value. An unknown name is
+	// a 400 naming it. Later scans use the new values; each result's evidence says which
+	// value it used. Audited with the old and new values.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /system/scan/variables (the `SetScanVariables` operationId).
+	SetScanVariablesWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetScanVariablesResponse, error)
+
+	// SetScanVariablesWithResponse Set or clear this installation's values of rule variables.
+	//
+	// `values` maps variable names to their new value; null clears the installation's value
+	// (the default applies again). Variables not named keep their value. An unknown name is
+	// a 400 naming it. Later scans use the new values; each result's evidence says which
+	// value it used. Audited with the old and new values.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /system/scan/variables (the `SetScanVariables` operationId).
+	SetScanVariablesWithResponse(ctx context.Context, body SetScanVariablesJSONRequestBody, reqEditors ...RequestEditorFn) (*SetScanVariablesResponse, error)
 
 	// GetSecurityConfigWithResponse Workspace security settings.
 	//
@@ -11824,6 +13486,75 @@ func (r RefreshTokenResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RefreshTokenResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListComplianceFrameworksResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FrameworkList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListComplianceFrameworksResponse) GetJSON200() *FrameworkList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListComplianceFrameworksResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListComplianceFrameworksResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListComplianceFrameworksResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListComplianceFrameworksResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListComplianceFrameworksResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListComplianceFrameworksResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListComplianceFrameworksResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListComplianceFrameworksResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -14746,6 +16477,89 @@ func (r CollectHostIntelligenceResponse) ContentType() string {
 	return ""
 }
 
+type StartHostScanResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *Scan
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r StartHostScanResponse) GetJSON202() *Scan {
+	return r.JSON202
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r StartHostScanResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r StartHostScanResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r StartHostScanResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r StartHostScanResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r StartHostScanResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r StartHostScanResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r StartHostScanResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StartHostScanResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StartHostScanResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StartHostScanResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetHostSystemInfoResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -15285,6 +17099,531 @@ func (r CreateRoleResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CreateRoleResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListRulesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RulePage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListRulesResponse) GetJSON200() *RulePage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListRulesResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListRulesResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListRulesResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListRulesResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListRulesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListRulesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListRulesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListRulesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetRuleResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RuleDetail
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetRuleResponse) GetJSON200() *RuleDetail {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetRuleResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetRuleResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetRuleResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetRuleResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetRuleResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetRuleResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetRuleResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetRuleResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetRuleResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListScansResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ScanPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListScansResponse) GetJSON200() *ScanPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListScansResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListScansResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListScansResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListScansResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListScansResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListScansResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListScansResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListScansResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetScanResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Scan
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetScanResponse) GetJSON200() *Scan {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetScanResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetScanResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetScanResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetScanResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetScanResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetScanResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetScanResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetScanResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetScanResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListScanResultsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ScanResultPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListScanResultsResponse) GetJSON200() *ScanResultPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListScanResultsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListScanResultsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListScanResultsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListScanResultsResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListScanResultsResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListScanResultsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListScanResultsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListScanResultsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListScanResultsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetScanRuleEvidenceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RuleEvidence
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetScanRuleEvidenceResponse) GetJSON200() *RuleEvidence {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetScanRuleEvidenceResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetScanRuleEvidenceResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetScanRuleEvidenceResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetScanRuleEvidenceResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetScanRuleEvidenceResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetScanRuleEvidenceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetScanRuleEvidenceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetScanRuleEvidenceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetScanRuleEvidenceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CancelScanResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Scan
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CancelScanResponse) GetJSON200() *Scan {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CancelScanResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CancelScanResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CancelScanResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CancelScanResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CancelScanResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CancelScanResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CancelScanResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CancelScanResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CancelScanResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CancelScanResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -16369,6 +18708,144 @@ func (r PutIntelligenceConfigResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PutIntelligenceConfigResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetScanVariablesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ScanVariables
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetScanVariablesResponse) GetJSON200() *ScanVariables {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetScanVariablesResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetScanVariablesResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetScanVariablesResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetScanVariablesResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetScanVariablesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetScanVariablesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetScanVariablesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetScanVariablesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SetScanVariablesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ScanVariables
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetScanVariablesResponse) GetJSON200() *ScanVariables {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SetScanVariablesResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SetScanVariablesResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r SetScanVariablesResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r SetScanVariablesResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SetScanVariablesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetScanVariablesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetScanVariablesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetScanVariablesResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -17764,6 +20241,23 @@ func (c *ClientWithResponses) RefreshTokenWithResponse(ctx context.Context, body
 	return ParseRefreshTokenResponse(rsp)
 }
 
+// ListComplianceFrameworksWithResponse The frameworks rules map to, with honest coverage.
+//
+// Each framework (a CIS or STIG benchmark, NIST SP 800-53, NIST SP 800-171, PCI DSS,
+// the SRG, and `all`) with the number of rules mapped to it, in total and per platform
+// family. Its `id` is what `framework` takes everywhere.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /compliance/frameworks (the `ListComplianceFrameworks` operationId).
+func (c *ClientWithResponses) ListComplianceFrameworksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListComplianceFrameworksResponse, error) {
+	rsp, err := c.ListComplianceFrameworks(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListComplianceFrameworksResponse(rsp)
+}
+
 // ListCredentialsWithResponse List SSH credentials (secrets are never returned).
 //
 // Returns a wrapper object for the known response body format(s).
@@ -18515,6 +21009,48 @@ func (c *ClientWithResponses) CollectHostIntelligenceWithResponse(ctx context.Co
 	return ParseCollectHostIntelligenceResponse(rsp)
 }
 
+// StartHostScanWithBodyWithResponse Scan a host against the compliance rules.
+//
+// Queues a scan of the host: every rule (no body), the rules of one `framework`, or
+// the listed `rule_ids`. The scan runs in the background as one program over one SSH
+// session; follow it with `GET /scans/{id}` or the live stream (topic `scans`:
+// `scan.queued`, `scan.started`, `scan.progress`, `scan.finished`). Rules not for the
+// host's platform get no result. 409 `scan.in_progress` (with `detail.scan_id`) while
+// the host has a scan queued or running; 400 naming the field for an unknown framework
+// or rule id.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /hosts/{id}/scans (the `StartHostScan` operationId).
+func (c *ClientWithResponses) StartHostScanWithBodyWithResponse(ctx context.Context, id ID, params *StartHostScanParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StartHostScanResponse, error) {
+	rsp, err := c.StartHostScanWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStartHostScanResponse(rsp)
+}
+
+// StartHostScanWithResponse Scan a host against the compliance rules.
+//
+// Queues a scan of the host: every rule (no body), the rules of one `framework`, or
+// the listed `rule_ids`. The scan runs in the background as one program over one SSH
+// session; follow it with `GET /scans/{id}` or the live stream (topic `scans`:
+// `scan.queued`, `scan.started`, `scan.progress`, `scan.finished`). Rules not for the
+// host's platform get no result. 409 `scan.in_progress` (with `detail.scan_id`) while
+// the host has a scan queued or running; 400 naming the field for an unknown framework
+// or rule id.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /hosts/{id}/scans (the `StartHostScan` operationId).
+func (c *ClientWithResponses) StartHostScanWithResponse(ctx context.Context, id ID, params *StartHostScanParams, body StartHostScanJSONRequestBody, reqEditors ...RequestEditorFn) (*StartHostScanResponse, error) {
+	rsp, err := c.StartHostScan(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStartHostScanResponse(rsp)
+}
+
 // GetHostSystemInfoWithResponse Latest collected system information.
 //
 // 404 when the host is unknown or has not been discovered yet.
@@ -18638,6 +21174,116 @@ func (c *ClientWithResponses) CreateRoleWithResponse(ctx context.Context, params
 		return nil, err
 	}
 	return ParseCreateRoleResponse(rsp)
+}
+
+// ListRulesWithResponse Browse the compliance rules.
+//
+// The rules built into this server, by id. Filters: `framework` (an id of
+// `GET /compliance/frameworks`), `severity`, `category`, `platform` (`debian`,
+// `ubuntu` or `rhel`, optionally with a version: `debian-12`), and `q` (words in the
+// id, title or description, case-insensitive, all of them).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /rules (the `ListRules` operationId).
+func (c *ClientWithResponses) ListRulesWithResponse(ctx context.Context, params *ListRulesParams, reqEditors ...RequestEditorFn) (*ListRulesResponse, error) {
+	rsp, err := c.ListRules(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListRulesResponse(rsp)
+}
+
+// GetRuleWithResponse One rule with its references, variables and implementations.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /rules/{ruleId} (the `GetRule` operationId).
+func (c *ClientWithResponses) GetRuleWithResponse(ctx context.Context, ruleId RuleID, reqEditors ...RequestEditorFn) (*GetRuleResponse, error) {
+	rsp, err := c.GetRule(ctx, ruleId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetRuleResponse(rsp)
+}
+
+// ListScansWithResponse List scans, newest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /scans (the `ListScans` operationId).
+func (c *ClientWithResponses) ListScansWithResponse(ctx context.Context, params *ListScansParams, reqEditors ...RequestEditorFn) (*ListScansResponse, error) {
+	rsp, err := c.ListScans(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListScansResponse(rsp)
+}
+
+// GetScanWithResponse One scan with its progress and counts.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /scans/{id} (the `GetScan` operationId).
+func (c *ClientWithResponses) GetScanWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetScanResponse, error) {
+	rsp, err := c.GetScan(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetScanResponse(rsp)
+}
+
+// ListScanResultsWithResponse The results of a completed scan, by rule id.
+//
+// One result per rule the scan evaluated on the host (rules not for its platform have
+// none), as they stood when the scan finished, each with a link to its evidence.
+// Filters: `status`, `severity`, `framework` (a framework id of
+// `GET /compliance/frameworks`; an unknown one is a 400).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /scans/{id}/results (the `ListScanResults` operationId).
+func (c *ClientWithResponses) ListScanResultsWithResponse(ctx context.Context, id ID, params *ListScanResultsParams, reqEditors ...RequestEditorFn) (*ListScanResultsResponse, error) {
+	rsp, err := c.ListScanResults(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListScanResultsResponse(rsp)
+}
+
+// GetScanRuleEvidenceWithResponse What a scan looked at and found for one rule.
+//
+// The evidence of the rule's result in this scan: the check method and its parameters
+// (variables expanded), the exact commands read on the host, their output (capped,
+// `truncated` when cut), the expected and actual values, the variable values used and
+// the time the commands took. 404 when the scan has no result for the rule.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /scans/{id}/rules/{ruleId}/evidence (the `GetScanRuleEvidence` operationId).
+func (c *ClientWithResponses) GetScanRuleEvidenceWithResponse(ctx context.Context, id ID, ruleId RuleID, reqEditors ...RequestEditorFn) (*GetScanRuleEvidenceResponse, error) {
+	rsp, err := c.GetScanRuleEvidence(ctx, id, ruleId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetScanRuleEvidenceResponse(rsp)
+}
+
+// CancelScanWithResponse Cancel a queued or running scan.
+//
+// A queued scan ends `cancelled` at once; a running one stops and ends `cancelled`
+// without writing results. 409 `resource.conflict` (with `detail.status`) when the
+// scan has already ended.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /scans/{id}:cancel (the `CancelScan` operationId).
+func (c *ClientWithResponses) CancelScanWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*CancelScanResponse, error) {
+	rsp, err := c.CancelScan(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelScanResponse(rsp)
 }
 
 // ListServiceAccountsWithResponse List service accounts with their role and status.
@@ -18961,6 +21607,59 @@ func (c *ClientWithResponses) PutIntelligenceConfigWithResponse(ctx context.Cont
 		return nil, err
 	}
 	return ParsePutIntelligenceConfigResponse(rsp)
+}
+
+// GetScanVariablesWithResponse The rule variables and the values scans use.
+//
+// Every variable the rules use (`{{ name }}` in a check), with its default, the value
+// this installation set (null when none) and the rules that use it. A variable with
+// neither default nor value makes the rules using it end in `error` until it is set.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /system/scan/variables (the `GetScanVariables` operationId).
+func (c *ClientWithResponses) GetScanVariablesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetScanVariablesResponse, error) {
+	rsp, err := c.GetScanVariables(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetScanVariablesResponse(rsp)
+}
+
+// SetScanVariablesWithBodyWithResponse Set or clear this installation's values of rule variables.
+//
+// `values` maps variable names to their new value; null clears the installation's value
+// (the default applies again). Variables not named keep their value. An unknown name is
+// a 400 naming it. Later scans use the new values; each result's evidence says which
+// value it used. Audited with the old and new values.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /system/scan/variables (the `SetScanVariables` operationId).
+func (c *ClientWithResponses) SetScanVariablesWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetScanVariablesResponse, error) {
+	rsp, err := c.SetScanVariablesWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetScanVariablesResponse(rsp)
+}
+
+// SetScanVariablesWithResponse Set or clear this installation's values of rule variables.
+//
+// `values` maps variable names to their new value; null clears the installation's value
+// (the default applies again). Variables not named keep their value. An unknown name is
+// a 400 naming it. Later scans use the new values; each result's evidence says which
+// value it used. Audited with the old and new values.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /system/scan/variables (the `SetScanVariables` operationId).
+func (c *ClientWithResponses) SetScanVariablesWithResponse(ctx context.Context, body SetScanVariablesJSONRequestBody, reqEditors ...RequestEditorFn) (*SetScanVariablesResponse, error) {
+	rsp, err := c.SetScanVariables(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetScanVariablesResponse(rsp)
 }
 
 // GetSecurityConfigWithResponse Workspace security settings.
@@ -20106,6 +22805,60 @@ func ParseRefreshTokenResponse(rsp *http.Response) (*RefreshTokenResponse, error
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListComplianceFrameworksResponse parses an HTTP response from a ListComplianceFrameworksWithResponse call
+func ParseListComplianceFrameworksResponse(rsp *http.Response) (*ListComplianceFrameworksResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListComplianceFrameworksResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FrameworkList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest UnexpectedError
@@ -22483,6 +25236,74 @@ func ParseCollectHostIntelligenceResponse(rsp *http.Response) (*CollectHostIntel
 	return response, nil
 }
 
+// ParseStartHostScanResponse parses an HTTP response from a StartHostScanWithResponse call
+func ParseStartHostScanResponse(rsp *http.Response) (*StartHostScanResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StartHostScanResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest Scan
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetHostSystemInfoResponse parses an HTTP response from a GetHostSystemInfoWithResponse call
 func ParseGetHostSystemInfoResponse(rsp *http.Response) (*GetHostSystemInfoResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -22888,6 +25709,426 @@ func ParseCreateRoleResponse(rsp *http.Response) (*CreateRoleResponse, error) {
 			return nil, err
 		}
 		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListRulesResponse parses an HTTP response from a ListRulesWithResponse call
+func ParseListRulesResponse(rsp *http.Response) (*ListRulesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListRulesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RulePage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetRuleResponse parses an HTTP response from a GetRuleWithResponse call
+func ParseGetRuleResponse(rsp *http.Response) (*GetRuleResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetRuleResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RuleDetail
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListScansResponse parses an HTTP response from a ListScansWithResponse call
+func ParseListScansResponse(rsp *http.Response) (*ListScansResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListScansResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ScanPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetScanResponse parses an HTTP response from a GetScanWithResponse call
+func ParseGetScanResponse(rsp *http.Response) (*GetScanResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetScanResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Scan
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListScanResultsResponse parses an HTTP response from a ListScanResultsWithResponse call
+func ParseListScanResultsResponse(rsp *http.Response) (*ListScanResultsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListScanResultsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ScanResultPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetScanRuleEvidenceResponse parses an HTTP response from a GetScanRuleEvidenceWithResponse call
+func ParseGetScanRuleEvidenceResponse(rsp *http.Response) (*GetScanRuleEvidenceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetScanRuleEvidenceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RuleEvidence
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCancelScanResponse parses an HTTP response from a CancelScanWithResponse call
+func ParseCancelScanResponse(rsp *http.Response) (*CancelScanResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CancelScanResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Scan
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest Conflict
@@ -23735,6 +26976,114 @@ func ParsePutIntelligenceConfigResponse(rsp *http.Response) (*PutIntelligenceCon
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest IntelligenceConfig
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetScanVariablesResponse parses an HTTP response from a GetScanVariablesWithResponse call
+func ParseGetScanVariablesResponse(rsp *http.Response) (*GetScanVariablesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetScanVariablesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ScanVariables
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSetScanVariablesResponse parses an HTTP response from a SetScanVariablesWithResponse call
+func ParseSetScanVariablesResponse(rsp *http.Response) (*SetScanVariablesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetScanVariablesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ScanVariables
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

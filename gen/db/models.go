@@ -140,6 +140,30 @@ type EventsHorizon struct {
 	SweptThrough int64
 }
 
+type Evidence struct {
+	Hash      []byte
+	Body      []byte
+	CreatedAt time.Time
+}
+
+type FleetCompliance struct {
+	Framework    string
+	Shard        int16
+	PassCount    int64
+	FailCount    int64
+	SkippedCount int64
+	ErrorCount   int64
+}
+
+type FleetComplianceHistory struct {
+	Framework    string
+	At           time.Time
+	PassCount    int64
+	FailCount    int64
+	SkippedCount int64
+	ErrorCount   int64
+}
+
 type Host struct {
 	ID                 uuid.UUID
 	Hostname           string
@@ -163,6 +187,28 @@ type Host struct {
 	PlatformIdentifier *string
 	OsDiscoveredAt     *time.Time
 	DeletedAt          *time.Time
+}
+
+type HostCompliance struct {
+	HostID          uuid.UUID
+	Framework       string
+	PassCount       int32
+	FailCount       int32
+	SkippedCount    int32
+	ErrorCount      int32
+	CriticalFailing int32
+	UpdatedAt       time.Time
+}
+
+type HostComplianceHistory struct {
+	HostID          uuid.UUID
+	Framework       string
+	ValidFrom       time.Time
+	PassCount       int32
+	FailCount       int32
+	SkippedCount    int32
+	ErrorCount      int32
+	CriticalFailing int32
 }
 
 type HostGroup struct {
@@ -354,6 +400,93 @@ type RefreshToken struct {
 	TokenHash []byte
 	CreatedAt time.Time
 	UsedAt    *time.Time
+}
+
+type RuleFleet struct {
+	RuleID       string
+	PassHosts    int32
+	FailHosts    int32
+	SkippedHosts int32
+	ErrorHosts   int32
+}
+
+type RuleState struct {
+	HostID       uuid.UUID
+	RuleID       string
+	Status       string
+	Severity     string
+	Reason       string
+	EvidenceHash []byte
+	ScanID       uuid.UUID
+	FirstSeenAt  time.Time
+	ChangedAt    time.Time
+}
+
+type RuleTransition struct {
+	ID               uuid.UUID
+	HostID           uuid.UUID
+	RuleID           string
+	ScanID           uuid.UUID
+	ChangeKind       string
+	Status           string
+	PreviousStatus   *string
+	Severity         string
+	PreviousSeverity *string
+	Reason           string
+	EvidenceHash     []byte
+	OccurredAt       time.Time
+}
+
+type Scan struct {
+	ID              uuid.UUID
+	HostID          uuid.UUID
+	BatchID         *uuid.UUID
+	Status          string
+	Trigger         string
+	Framework       *string
+	RuleIds         []string
+	RequestedBy     string
+	CorrelationID   string
+	CreatedAt       time.Time
+	StartedAt       *time.Time
+	FinishedAt      *time.Time
+	RulesTotal      int32
+	RecordsTotal    int32
+	RecordsDone     int32
+	PassCount       int32
+	FailCount       int32
+	SkippedCount    int32
+	ErrorCount      int32
+	ChangedCount    int32
+	Sessions        int32
+	Privilege       string
+	OsFamily        string
+	OsVersion       string
+	Timings         []byte
+	Error           string
+	CancelRequested bool
+}
+
+type ScanBatch struct {
+	ID            uuid.UUID
+	Selector      []byte
+	Framework     *string
+	RuleIds       []string
+	Concurrency   int32
+	Status        string
+	HostsTotal    int32
+	HostsSkipped  int32
+	RequestedBy   string
+	CorrelationID string
+	CreatedAt     time.Time
+	FinishedAt    *time.Time
+}
+
+type ScanVariable struct {
+	Name      string
+	Value     string
+	UpdatedAt time.Time
+	UpdatedBy string
 }
 
 type ServiceAccount struct {

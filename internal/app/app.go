@@ -35,6 +35,8 @@ import (
 	"github.com/openwatch/openwatch/internal/netscan"
 	"github.com/openwatch/openwatch/internal/pg"
 	"github.com/openwatch/openwatch/internal/role"
+	"github.com/openwatch/openwatch/internal/rule"
+	"github.com/openwatch/openwatch/internal/scan"
 	"github.com/openwatch/openwatch/internal/seal"
 	"github.com/openwatch/openwatch/internal/serviceaccount"
 	"github.com/openwatch/openwatch/internal/sshx"
@@ -95,6 +97,9 @@ type App struct {
 	// Intel runs discovery and intelligence collection.
 	Intel *intel.Service
 	Scans *netscan.Service
+	// Compliance requests, runs and stores compliance scans; Rules is its rule catalog.
+	Compliance *scan.Service
+	Rules      *scan.Catalog
 	// Liveness probes hosts and keeps their monitoring state.
 	Liveness *liveness.Service
 	// Dialer opens every SSH connection and probe, only to ssh.allowed_networks; its
@@ -117,6 +122,7 @@ type (
 	intelHandlers    = intel.Handlers
 	activityHandlers = activity.Handlers
 	netscanHandlers  = netscan.Handlers
+	scanHandlers     = scan.Handlers
 	eventsHandlers   = events.Handlers
 	hostkeyHandlers  = hostkey.Handlers
 )
@@ -137,6 +143,7 @@ type server struct {
 	*intelHandlers
 	*activityHandlers
 	*netscanHandlers
+	*scanHandlers
 	*eventsHandlers
 	*hostkeyHandlers
 }
@@ -220,6 +227,10 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	sshConn := hostssh.NewConnector(d.Pool, creds, aw, hostssh.Options{Dialer: dialer, Logger: d.Logger})
 	intelSvc := intel.NewService(d.Pool, aw, hosts, sshConn, jobs.Client, intel.Options{Logger: d.Logger, Now: now})
 	jobs.AddPeriodic(intelSvc.RegisterJobs(jobs.Workers)...)
+	// The rule corpus is parsed on first use (or when Warm runs after start-up).
+	rules := scan.LoadCatalog(rule.Embedded)
+	complianceScans := scan.NewService(d.Pool, aw, rules, sshConn, jobs.Client, scan.Options{Logger: d.Logger, Now: now})
+	jobs.AddPeriodic(complianceScans.RegisterJobs(jobs.Workers)...)
 	liveOpts := d.Liveness
 	if liveOpts.Tick == 0 {
 		liveOpts.Tick = d.Config.Worker.LivenessTick.Duration
@@ -251,6 +262,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		intelHandlers:    intel.NewHandlers(intelSvc),
 		activityHandlers: activity.NewHandlers(activity.NewService(d.Pool)),
 		netscanHandlers:  netscan.NewHandlers(scans),
+		scanHandlers:     scan.NewHandlers(complianceScans),
 		eventsHandlers:   events.NewHandlers(broker, tickets, events.HandlerOptions{Heartbeat: d.EventHeartbeat, Reloader: authSvc.Reload, Logger: d.Logger}),
 		hostkeyHandlers:  hostkey.NewHandlers(hostkey.NewService(d.Pool, aw)),
 	}
@@ -266,7 +278,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build http server: %w", err)
 	}
-	return &App{Config: d.Config, Logger: d.Logger, Pool: d.Pool, Auth: authSvc, Users: users, Idem: idem, HTTP: httpSrv, License: lic, Audit: aw, Hosts: hosts, SSH: sshConn, Intel: intelSvc, Scans: scans, Events: broker,
+	return &App{Config: d.Config, Logger: d.Logger, Pool: d.Pool, Auth: authSvc, Users: users, Idem: idem, HTTP: httpSrv, License: lic, Audit: aw, Hosts: hosts, SSH: sshConn, Intel: intelSvc, Scans: scans, Compliance: complianceScans, Rules: rules, Events: broker,
 		Jobs: jobs.Client, Workers: jobs.Workers, JobRegistry: jobs, Liveness: live, Dialer: dialer}, nil
 }
 

@@ -103,7 +103,13 @@ func Serve(ctx context.Context, cfg config.Config, o ServeOptions) error {
 	go func() { errc <- srv.ServeTLS(ln, "", "") }()
 	// Start-up allocates heavily and briefly (spec parsing); hand that memory back so an
 	// idle server stays small, once it serves (a collection would only delay it).
-	go debug.FreeOSMemory()
+	// The rule corpus is parsed now, off the start-up path, then that memory goes back too.
+	go func() {
+		if err := a.Rules.Warm(); err != nil {
+			log.Error("the rule corpus did not load: scans fail until it is fixed", slog.Any("error", err))
+		}
+		debug.FreeOSMemory()
+	}()
 	log.Info("openwatch serving", slog.String("listen", ln.Addr().String()), slog.String("url", "https://"+displayAddr(ln.Addr())+"/"),
 		slog.Bool("with_worker", a.JobRegistry.Working()))
 	if o.Ready != nil {

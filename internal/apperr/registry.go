@@ -44,6 +44,7 @@ const (
 	CodeHostKeyMismatch        Code = "host.key_mismatch"
 	CodeHostBusy               Code = "host.busy"
 	CodeRangeTooLarge          Code = "discovery.range_too_large"
+	CodeScanInProgress         Code = "scan.in_progress"
 )
 
 // Spec describes how a code is presented: its HTTP status, fault, whether a retry may
@@ -82,4 +83,5 @@ var Registry = map[Code]Spec{
 	CodeHostKeyMismatch:        {http.StatusBadGateway, FaultExternal, false, "The host presented an SSH host key other than the trusted one; approve or reset its keys."},
 	CodeHostBusy:               {http.StatusConflict, FaultClient, true, "Another check of this host is running; retry when it finishes."},
 	CodeRangeTooLarge:          {http.StatusBadRequest, FaultClient, false, "The network range is larger than the configured maximum."},
+	CodeScanInProgress:         {http.StatusConflict, FaultClient, true, "A scan of this host is already queued or running; retry when it has finished."},
 }

@@ -85,6 +85,9 @@ const (
 	ActionIntelligenceConfigChanged Action = "system.intelligence_config_changed"
 	ActionDiscoveryConfigChanged    Action = "system.discovery_config_changed"
 	ActionDiscoverySweep            Action = "discovery.sweep_started"
+	ActionScanRequested             Action = "scan.requested"
+	ActionScanCancelled             Action = "scan.cancelled"
+	ActionScanVariablesChanged      Action = "system.scan_variables_changed"
 )
 
 // Actions is the registry of every action an event may record. Adding an action means
@@ -138,6 +141,9 @@ var Actions = map[Action]Spec{
 	ActionHostKeysReset:             {SeverityNotice, "An operator reset a host's SSH host keys (the next contact trusts the key it presents)."},
 	ActionSSHConfigChanged:          {SeverityNotice, "The SSH client settings were changed."},
 	ActionDiscoveryScanStarted:      {SeverityInfo, "A network scan for SSH servers was started."},
+	ActionScanRequested:             {SeverityInfo, "A compliance scan of a host was requested."},
+	ActionScanCancelled:             {SeverityInfo, "A compliance scan was cancelled."},
+	ActionScanVariablesChanged:      {SeverityNotice, "The values of rule variables used by compliance scans were changed."},
 	ActionDiscoveryRegistered:       {SeverityInfo, "A host found by a network scan was added to the inventory."},
 	ActionHostConnectivityChecked:   {SeverityInfo, "A connectivity check of a host was run on demand."},
 	ActionConnectivityConfigChanged: {SeverityNotice, "The connectivity polling configuration was changed."},

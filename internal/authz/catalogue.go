@@ -56,6 +56,9 @@ const (
 	PermSysWrite    = "system:write"
 	PermSysConfig   = "system:config:write"
 	PermActivity    = "activity:read"
+	PermScanRead    = "scan:read"
+	PermScanExecute = "scan:execute"
+	PermScanCancel  = "scan:cancel"
 )
 
 // Categories lists the permission categories.
@@ -72,6 +75,7 @@ func Categories() []Category {
 		{ID: "credential", Description: "The SSH credential vault."},
 		{ID: "system", Description: "Fleet dashboards and the connectivity, intelligence, discovery and SSH settings."},
 		{ID: "activity", Description: "The activity feed and the live event stream."},
+		{ID: "scan", Description: "Compliance scans, their results and evidence, and the rule corpus."},
 	}
 }
 
@@ -104,6 +108,9 @@ func Permissions() []Permission {
 		{ID: PermSysWrite, Category: "system", Description: "Change the connectivity polling settings."},
 		{ID: PermSysConfig, Category: "system", Description: "Change intelligence, discovery and SSH settings (including whether sudo passwords may be sent) and start discovery sweeps.", Dangerous: true},
 		{ID: PermActivity, Category: "activity", Description: "Read the activity feed and the live event stream (items are further filtered by the other permissions held)."},
+		{ID: PermScanRead, Category: "scan", Description: "List scans and read their results and evidence; browse the rules."},
+		{ID: PermScanExecute, Category: "scan", Description: "Start compliance scans of hosts."},
+		{ID: PermScanCancel, Category: "scan", Description: "Cancel queued or running scans."},
 	}
 }
 
@@ -124,11 +131,11 @@ func BuiltInRoles() []Role {
 	sort.Strings(all)
 	return []Role{
 		{ID: RoleViewer, Description: "Read-only access.", BuiltIn: true,
-			Permissions: []string{PermAccountSelf, PermActivity, PermHostRead, PermLicRead, PermSysRead}},
+			Permissions: []string{PermAccountSelf, PermActivity, PermHostRead, PermLicRead, PermScanRead, PermSysRead}},
 		{ID: RoleAuditor, Description: "Read access plus audit and compliance review.", BuiltIn: true,
-			Permissions: []string{PermAccountSelf, PermActivity, PermAuditExport, PermAuditRead, PermAuditVerify, PermHostRead, PermLicRead, PermRoleRead, PermSARead, PermSecRead, PermSysRead, PermUserRead}},
+			Permissions: []string{PermAccountSelf, PermActivity, PermAuditExport, PermAuditRead, PermAuditVerify, PermHostRead, PermLicRead, PermRoleRead, PermSARead, PermScanRead, PermSecRead, PermSysRead, PermUserRead}},
 		{ID: RoleSecurityAdmin, Description: "Security configuration: users, roles and access.", BuiltIn: true,
-			Permissions: []string{PermAccountSelf, PermActivity, PermAuditRead, PermCredDelete, PermCredRead, PermCredWrite, PermHostRead, PermLicRead, PermRoleAssign, PermRoleRead, PermRoleWrite, PermSARead, PermSAWrite, PermSecRead, PermSecWrite, PermSysRead, PermUserDelete, PermUserRead, PermUserWrite}},
+			Permissions: []string{PermAccountSelf, PermActivity, PermAuditRead, PermCredDelete, PermCredRead, PermCredWrite, PermHostRead, PermLicRead, PermRoleAssign, PermRoleRead, PermRoleWrite, PermSARead, PermSAWrite, PermScanCancel, PermScanExecute, PermScanRead, PermSecRead, PermSecWrite, PermSysRead, PermUserDelete, PermUserRead, PermUserWrite}},
 		{ID: RoleAdmin, Description: "Full system administration.", BuiltIn: true, Permissions: all},
 	}
 }

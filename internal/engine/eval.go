@@ -29,6 +29,9 @@ type Result struct {
 	Reason   string // why it was skipped or errored, or what failed
 	Severity rule.Severity
 	Evidence *Evidence // nil when no implementation was evaluated
+	// Applicable is false when the rule is not for the host's platform: such a result is
+	// not part of the host's compliance.
+	Applicable bool
 }
 
 // Evidence is what a check looked at and found.
@@ -43,6 +46,8 @@ type Evidence struct {
 	Variables  map[string]string `json:"variables,omitempty"`
 	DurationMS float64           `json:"duration_ms"`
 	Status     Status            `json:"status"`
+	// Records are the keys of the records the check read (their timings are the scan's).
+	Records []string `json:"records"`
 	// Checks are the parts of an all_of composite (Method "all_of").
 	Checks []*Evidence `json:"checks,omitempty"`
 }
@@ -79,8 +84,8 @@ func Evaluate(rules []*rule.Rule, rs *Records, host Host, vars map[string]string
 }
 
 func evaluateRule(r *rule.Rule, rs *Records, host Host, site map[string]string) Result {
-	res := Result{RuleID: r.ID, Severity: r.Severity}
-	if !r.AppliesTo(host.Family, host.Version) {
+	res := Result{RuleID: r.ID, Severity: r.Severity, Applicable: r.AppliesTo(host.Family, host.Version)}
+	if !res.Applicable {
 		res.Status, res.Reason = StatusSkipped, fmt.Sprintf("the rule is for %s; the host runs %s", platforms(r), hostName(host))
 		return res
 	}
@@ -165,6 +170,7 @@ func evaluateCheck(r *rule.Rule, c *rule.Check, rs *Records, values map[string]s
 			part := evaluateCheck(r, &c.AllOf[i], rs, values)
 			ev.Checks = append(ev.Checks, part)
 			ev.Commands = append(ev.Commands, part.Commands...)
+			ev.Records = append(ev.Records, part.Records...)
 			ev.DurationMS += part.DurationMS
 			statuses[part.Status]++
 		}
@@ -179,11 +185,13 @@ func evaluateCheck(r *rule.Rule, c *rule.Check, rs *Records, values map[string]s
 			ev.Status = StatusPass
 		}
 		ev.Commands = slices.Compact(ev.Commands)
+		ev.Records = slices.Compact(ev.Records)
 		return ev
 	}
 	params, missing := expand(c.Params, values)
-	ev := &Evidence{Method: c.Method, Parameters: paramMap(params), Variables: usedValues(c, values)}
 	keys := recordKeys(r, c)
+	parameters, _ := rule.ParamsMap(params) // a typed check's parameters always render
+	ev := &Evidence{Method: c.Method, Parameters: parameters, Variables: usedValues(c, values), Records: keys}
 	var o outcome
 	if missing != "" {
 		o = errored(fmt.Sprintf("the site variable %s has no value: set it in the scan variables", missing))
@@ -316,25 +324,6 @@ func expand(p any, values map[string]string) (any, string) {
 		f.SetString(s)
 	}
 	return dst.Interface(), ""
-}
-
-// paramMap renders parameters as the rule file names them.
-func paramMap(p any) map[string]any {
-	out := map[string]any{}
-	v := reflect.ValueOf(p).Elem()
-	t := v.Type()
-	for i := range t.NumField() {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
-		f := v.Field(i)
-		if f.IsZero() {
-			continue
-		}
-		if f.Kind() == reflect.Pointer {
-			f = f.Elem()
-		}
-		out[name] = f.Interface()
-	}
-	return out
 }
 
 // usedValues are the variable values a check uses.

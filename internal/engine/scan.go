@@ -13,6 +13,21 @@ import (
 // DefaultCheckTimeout bounds each record of a scan on the target.
 const DefaultCheckTimeout = 20 * time.Second
 
+// Runner runs commands in one SSH session: a host connection (hostssh.Conn, which fills
+// in the host's privilege mode and sudo settings) or a bare client (ClientRunner).
+type Runner interface {
+	RunBatch(ctx context.Context, cmds []sshx.Command, o sshx.BatchOptions) (sshx.BatchResult, error)
+}
+
+// ClientRunner runs batches on a bare SSH client with the options as given.
+func ClientRunner(c *sshx.Client) Runner { return clientRunner{c} }
+
+type clientRunner struct{ c *sshx.Client }
+
+func (r clientRunner) RunBatch(ctx context.Context, cmds []sshx.Command, o sshx.BatchOptions) (sshx.BatchResult, error) {
+	return r.c.Batch(ctx, cmds, o)
+}
+
 // Options tune a scan.
 type Options struct {
 	// CheckTimeout bounds each record (default DefaultCheckTimeout). The whole scan is
@@ -41,6 +56,8 @@ type Scan struct {
 	Privilege sshx.Privilege
 	Started   time.Time
 	Duration  time.Duration
+	// Timings are each record's time on the target, by key.
+	Timings map[string]time.Duration
 }
 
 // Counts tallies results by status.
@@ -56,7 +73,7 @@ func (s *Scan) Counts() map[Status]int {
 // per rule with o.PerRule). It fails only when the host could not be read at all (the
 // session failed, or the host's identity is unreadable); a rule that cannot be checked is
 // an error result.
-func Run(ctx context.Context, c *sshx.Client, rules []*rule.Rule, o Options) (*Scan, error) {
+func Run(ctx context.Context, c Runner, rules []*rule.Rule, o Options) (*Scan, error) {
 	if o.CheckTimeout <= 0 {
 		o.CheckTimeout = DefaultCheckTimeout
 	}
@@ -71,19 +88,25 @@ func Run(ctx context.Context, c *sshx.Client, rules []*rule.Rule, o Options) (*S
 			s.Results = append(s.Results, one.Results...)
 			s.Sessions += one.Sessions
 			s.Records += one.Records
+			if s.Timings == nil {
+				s.Timings = map[string]time.Duration{}
+			}
+			for k, d := range one.Timings {
+				s.Timings[k] += d
+			}
 		}
 	} else {
 		one, err := runProgram(ctx, c, rules, o)
 		if err != nil {
 			return nil, err
 		}
-		s.Host, s.Privilege, s.Results, s.Sessions, s.Records = one.Host, one.Privilege, one.Results, one.Sessions, one.Records
+		s.Host, s.Privilege, s.Results, s.Sessions, s.Records, s.Timings = one.Host, one.Privilege, one.Results, one.Sessions, one.Records, one.Timings
 	}
 	s.Duration = time.Since(s.Started)
 	return s, nil
 }
 
-func runProgram(ctx context.Context, c *sshx.Client, rules []*rule.Rule, o Options) (*Scan, error) {
+func runProgram(ctx context.Context, c Runner, rules []*rule.Rule, o Options) (*Scan, error) {
 	prog := Compile(rules, o.CheckTimeout)
 	cmds := prog.Commands()
 	if size := scriptSize(cmds) + len(prog.Prelude()); size > sshx.MaxScriptBytes {
@@ -93,7 +116,7 @@ func runProgram(ctx context.Context, c *sshx.Client, rules []*rule.Rule, o Optio
 	ends := make([]time.Time, len(cmds))
 	start := time.Now()
 	done := 0
-	br, err := c.Batch(ctx, cmds, sshx.BatchOptions{
+	br, err := c.RunBatch(ctx, cmds, sshx.BatchOptions{
 		Privileged:           true,
 		FallbackUnprivileged: true,
 		Privilege:            o.Privilege,
@@ -123,7 +146,12 @@ func runProgram(ctx context.Context, c *sshx.Client, rules []*rule.Rule, o Optio
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
+	timings := make(map[string]time.Duration, len(rs.ByKey))
+	for k, r := range rs.ByKey {
+		timings[k] = r.Duration
+	}
 	return &Scan{
+		Timings:   timings,
 		Host:      host,
 		Results:   Evaluate(rules, rs, host, o.Variables),
 		Sessions:  br.Sessions,

@@ -18,7 +18,7 @@ func TestScanSmoke(t *testing.T) {
 	c := s.Dial(t, sshtest.UserRoot)
 	corpus, err := rule.Embedded()
 	require.NoError(t, err)
-	scan, err := engine.Run(context.Background(), c, corpus.All(), engine.Options{})
+	scan, err := engine.Run(context.Background(), engine.ClientRunner(c), corpus.All(), engine.Options{})
 	require.NoError(t, err)
 	t.Logf("host %+v sessions %d records %d duration %s counts %v", scan.Host, scan.Sessions, scan.Records, scan.Duration, scan.Counts())
 	reasons := map[string]int{}

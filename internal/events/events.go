@@ -44,10 +44,11 @@ const (
 	TopicIntelligence Topic = "intelligence"
 	TopicJobs         Topic = "jobs"
 	TopicAlerts       Topic = "alerts"
+	TopicScans        Topic = "scans"
 )
 
 // Topics lists every topic.
-var Topics = []Topic{TopicLiveness, TopicDiscovery, TopicIntelligence, TopicJobs, TopicAlerts}
+var Topics = []Topic{TopicLiveness, TopicDiscovery, TopicIntelligence, TopicJobs, TopicAlerts, TopicScans}
 
 // Event is one event to publish.
 type Event struct {

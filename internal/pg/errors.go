@@ -206,3 +206,10 @@ func withCause(e *apperr.Error, cause error) *apperr.Error {
 	e.Err = cause
 	return e
 }
+
+// IsUniqueViolation reports whether err is a unique violation of the named constraint or
+// index.
+func IsUniqueViolation(err error, constraint string) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == codeUniqueViolation && pgErr.ConstraintName == constraint
+}

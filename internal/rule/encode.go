@@ -2,6 +2,7 @@ package rule
 
 import (
 	"bytes"
+	"fmt"
 	"reflect"
 	"strings"
 
@@ -87,4 +88,28 @@ func mustNode(v any) *yaml.Node {
 		panic("rule: encode " + reflect.TypeOf(v).String() + ": " + err.Error())
 	}
 	return &n
+}
+
+// ParamsMap renders a check's parameter struct as the rule file names its fields,
+// leaving out the optional ones that are unset.
+func ParamsMap(p any) (map[string]any, error) {
+	v := reflect.ValueOf(p)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return nil, fmt.Errorf("rule: parameters are %T, not a pointer to a struct", p)
+	}
+	v = v.Elem()
+	t := v.Type()
+	out := make(map[string]any, t.NumField())
+	for i := range t.NumField() {
+		name, opts, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		f := v.Field(i)
+		if name == "" || name == "-" || (strings.Contains(opts, "omitempty") && f.IsZero()) {
+			continue
+		}
+		if f.Kind() == reflect.Pointer {
+			f = f.Elem()
+		}
+		out[name] = f.Interface()
+	}
+	return out, nil
 }

@@ -290,6 +290,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/compliance/frameworks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The frameworks rules map to, with honest coverage.
+         * @description Each framework (a CIS or STIG benchmark, NIST SP 800-53, NIST SP 800-171, PCI DSS,
+         *     the SRG, and `all`) with the number of rules mapped to it, in total and per platform
+         *     family. Its `id` is what `framework` takes everywhere.
+         */
+        get: operations["listComplianceFrameworks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/credentials": {
         parameters: {
             query?: never;
@@ -889,6 +911,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/hosts/{id}/scans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Scan a host against the compliance rules.
+         * @description Queues a scan of the host: every rule (no body), the rules of one `framework`, or
+         *     the listed `rule_ids`. The scan runs in the background as one program over one SSH
+         *     session; follow it with `GET /scans/{id}` or the live stream (topic `scans`:
+         *     `scan.queued`, `scan.started`, `scan.progress`, `scan.finished`). Rules not for the
+         *     host's platform get no result. 409 `scan.in_progress` (with `detail.scan_id`) while
+         *     the host has a scan queued or running; 400 naming the field for an unknown framework
+         *     or rule id.
+         */
+        post: operations["startHostScan"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/hosts/{id}/system-info": {
         parameters: {
             query?: never;
@@ -1032,6 +1082,159 @@ export interface paths {
          * @description The caller must hold every permission the role grants (403 otherwise).
          */
         post: operations["createRole"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Browse the compliance rules.
+         * @description The rules built into this server, by id. Filters: `framework` (an id of
+         *     `GET /compliance/frameworks`), `severity`, `category`, `platform` (`debian`,
+         *     `ubuntu` or `rhel`, optionally with a version: `debian-12`), and `q` (words in the
+         *     id, title or description, case-insensitive, all of them).
+         */
+        get: operations["listRules"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rules/{ruleId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ruleId: components["parameters"]["RuleID"];
+            };
+            cookie?: never;
+        };
+        /** One rule with its references, variables and implementations. */
+        get: operations["getRule"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/scans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List scans, newest first. */
+        get: operations["listScans"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/scans/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /** One scan with its progress and counts. */
+        get: operations["getScan"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/scans/{id}/results": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The results of a completed scan, by rule id.
+         * @description One result per rule the scan evaluated on the host (rules not for its platform have
+         *     none), as they stood when the scan finished, each with a link to its evidence.
+         *     Filters: `status`, `severity`, `framework` (a framework id of
+         *     `GET /compliance/frameworks`; an unknown one is a 400).
+         */
+        get: operations["listScanResults"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/scans/{id}/rules/{ruleId}/evidence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+                ruleId: components["parameters"]["RuleID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * What a scan looked at and found for one rule.
+         * @description The evidence of the rule's result in this scan: the check method and its parameters
+         *     (variables expanded), the exact commands read on the host, their output (capped,
+         *     `truncated` when cut), the expected and actual values, the variable values used and
+         *     the time the commands took. 404 when the scan has no result for the rule.
+         */
+        get: operations["getScanRuleEvidence"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/scans/{id}:cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a queued or running scan.
+         * @description A queued scan ends `cancelled` at once; a running one stops and ends `cancelled`
+         *     without writing results. 409 `resource.conflict` (with `detail.status`) when the
+         *     scan has already ended.
+         */
+        post: operations["cancelScan"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1230,6 +1433,35 @@ export interface paths {
          * @description `interval_sec` is how often each host is collected; `rate_limit` the most collections the scheduler starts per minute; `maintenance_global` pauses scheduled collection (`intelligence:collect` still runs).
          */
         put: operations["putIntelligenceConfig"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/system/scan/variables": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The rule variables and the values scans use.
+         * @description Every variable the rules use (`{{ name }}` in a check), with its default, the value
+         *     this installation set (null when none) and the rules that use it. A variable with
+         *     neither default nor value makes the rules using it end in `error` until it is set.
+         */
+        get: operations["getScanVariables"];
+        /**
+         * Set or clear this installation's values of rule variables.
+         * @description `values` maps variable names to their new value; null clears the installation's value
+         *     (the default applies again). Variables not named keep their value. An unknown name is
+         *     a 400 naming it. Later scans use the new values; each result's evidence says which
+         *     value it used. Audited with the old and new values.
+         */
+        put: operations["setScanVariables"];
         post?: never;
         delete?: never;
         options?: never;
@@ -1852,7 +2084,7 @@ export interface components {
          * @description Every error code the server can emit. Clients may switch on these.
          * @enum {string}
          */
-        ErrorCode: "validation_failed" | "request.body_too_large" | "route.not_found" | "route.method_not_allowed" | "auth.required" | "auth.invalid_credentials" | "auth.invalid_token" | "authz.permission_denied" | "idempotency.in_progress" | "idempotency.key_reused" | "resource.not_found" | "resource.conflict" | "rate_limit.exceeded" | "auth.csrf_rejected" | "auth.mfa_required" | "auth.mfa_invalid" | "license.feature_unavailable" | "user.last_admin" | "user.self_lockout" | "service.unavailable" | "internal.error" | "host.unreachable" | "host.key_mismatch" | "host.busy" | "discovery.range_too_large";
+        ErrorCode: "validation_failed" | "request.body_too_large" | "route.not_found" | "route.method_not_allowed" | "auth.required" | "auth.invalid_credentials" | "auth.invalid_token" | "authz.permission_denied" | "idempotency.in_progress" | "idempotency.key_reused" | "resource.not_found" | "resource.conflict" | "rate_limit.exceeded" | "auth.csrf_rejected" | "auth.mfa_required" | "auth.mfa_invalid" | "license.feature_unavailable" | "user.last_admin" | "user.self_lockout" | "service.unavailable" | "internal.error" | "host.unreachable" | "host.key_mismatch" | "host.busy" | "discovery.range_too_large" | "scan.in_progress";
         ErrorEnvelope: {
             error: components["schemas"]["Error"];
         };
@@ -1860,6 +2092,28 @@ export interface components {
             /** Format: date-time */
             expires_at: string;
             ticket: string;
+        };
+        EvidenceCheck: {
+            actual: string;
+            checks?: components["schemas"]["EvidenceCheck"][];
+            /** @description The exact shell text run on the host for what this check read. */
+            commands: string[];
+            /** @description Time its commands took on the host. */
+            duration_ms: number;
+            expected: string;
+            /** @description The check method, or `all_of` for a composite whose parts are in `checks`. */
+            method: string;
+            /** @description The part of the output this check looked at. */
+            output: string;
+            parameters: {
+                [key: string]: unknown;
+            };
+            status: components["schemas"]["ResultStatus"];
+            truncated: boolean;
+            /** @description The rule variable values this check used. */
+            variables: {
+                [key: string]: string;
+            };
         };
         FleetLiveness: {
             /** Format: int64 */
@@ -1870,6 +2124,24 @@ export interface components {
             unknown: number;
             /** Format: int64 */
             unreachable: number;
+        };
+        Framework: {
+            /** @description The CIS or STIG benchmark key (`rhel9`, `ubuntu22`, ...). */
+            benchmark: string | null;
+            /** @description `cis`, `stig`, `nist-800-53`, `nist-800-171`, `pci-dss-4`, `srg` or `all`. */
+            family: string;
+            id: string;
+            name: string;
+            /** @description Rules of the framework that apply to each platform family. */
+            platforms: {
+                debian: number;
+                rhel: number;
+                ubuntu: number;
+            };
+            rule_count: number;
+        };
+        FrameworkList: {
+            items: components["schemas"]["Framework"][];
         };
         HealthResponse: {
             db_connected: boolean;
@@ -2227,8 +2499,27 @@ export interface components {
             permissions: components["schemas"]["PermissionEntry"][];
             roles: components["schemas"]["RoleEntry"][];
         };
+        PlatformRange: {
+            /** @enum {string} */
+            family: "debian" | "ubuntu" | "rhel";
+            max_version?: string;
+            min_version?: string;
+        };
         /** @enum {string} */
         ReachabilityStatus: "reachable" | "unreachable" | "unknown";
+        ResultCounts: {
+            error: number;
+            fail: number;
+            pass: number;
+            skipped: number;
+        };
+        /**
+         * @description `pass` and `fail` were checked on the host; `skipped` is not applicable there (the
+         *     reason says why); `error` could not be checked (the reason says why). The score is
+         *     pass / (pass + fail).
+         * @enum {string}
+         */
+        ResultStatus: "pass" | "fail" | "skipped" | "error";
         RoleAssignmentRequest: {
             role_id: string;
         };
@@ -2238,6 +2529,79 @@ export interface components {
             is_built_in: boolean;
             permissions: string[];
         };
+        /** @enum {string} */
+        RuleCategory: "access-control" | "audit" | "filesystem" | "kernel" | "logging" | "network" | "services" | "system";
+        RuleDetail: {
+            category: components["schemas"]["RuleCategory"];
+            conflicts_with: string[];
+            depends_on: string[];
+            description: string;
+            frameworks: string[];
+            id: string;
+            implementations: components["schemas"]["RuleImplementation"][];
+            methods: string[];
+            platforms: components["schemas"]["PlatformRange"][];
+            rationale: string;
+            /**
+             * @description The framework entries the rule maps to: `cis` and `stig` by benchmark key (CIS
+             *     section, level and type; STIG vulnerability id, STIG id, CAT and CCIs), and the
+             *     lists `nist_800_53`, `nist_800_171`, `pci_dss_4`, `srg`.
+             */
+            references: {
+                [key: string]: unknown;
+            };
+            severity: components["schemas"]["RuleSeverity"];
+            supersedes: string[];
+            title: string;
+            variables: components["schemas"]["RuleVariable"][];
+        };
+        RuleEvidence: {
+            /** @description Null when no implementation of the rule fits the host. */
+            evidence: components["schemas"]["EvidenceCheck"] | null;
+            /** Format: uuid */
+            host_id: string;
+            reason: string;
+            /**
+             * Format: date-time
+             * @description When this result and evidence were first recorded.
+             */
+            recorded_at: string;
+            rule_id: string;
+            /** Format: uuid */
+            scan_id: string;
+            severity: components["schemas"]["RuleSeverity"];
+            status: components["schemas"]["ResultStatus"];
+        };
+        RuleImplementation: {
+            /** @description The typed check (`method` and its parameters) or `all_of` a list of them. */
+            check: {
+                [key: string]: unknown;
+            };
+            remediation: string[];
+            /** @description The capability guard, or null for the implementation used when no guard holds. */
+            when: string | null;
+        };
+        RulePage: {
+            items: components["schemas"]["RuleSummary"][];
+            next_cursor: string | null;
+        };
+        /** @enum {string} */
+        RuleSeverity: "critical" | "high" | "medium" | "low";
+        RuleSummary: {
+            category: components["schemas"]["RuleCategory"];
+            frameworks: string[];
+            id: string;
+            methods: string[];
+            platforms: components["schemas"]["PlatformRange"][];
+            severity: components["schemas"]["RuleSeverity"];
+            title: string;
+        };
+        RuleVariable: {
+            default: string | null;
+            name: string;
+            /** @description The value scans use now (the installation's, else the default). */
+            value: string | null;
+        };
         SSHConfig: {
             allow_sudo_password: boolean;
             command_timeout_sec: number;
@@ -2246,6 +2610,96 @@ export interface components {
         SSHConfigResponse: {
             config: components["schemas"]["SSHConfig"];
             defaults: components["schemas"]["SSHConfig"];
+        };
+        Scan: {
+            /** Format: uuid */
+            batch_id?: string | null;
+            /** @description Results seen for the first time or whose status changed. */
+            changed: number;
+            counts: components["schemas"]["ResultCounts"];
+            /** Format: date-time */
+            created_at: string;
+            /** @description From start to finish. */
+            duration_ms?: number | null;
+            /** @description Why a failed scan failed. */
+            error?: string | null;
+            /** Format: date-time */
+            finished_at?: string | null;
+            framework?: string | null;
+            /** Format: uuid */
+            host_id: string;
+            /** Format: uuid */
+            id: string;
+            /** @description The host's platform as the scan found it (empty before). */
+            platform: {
+                family: string;
+                version: string;
+            };
+            /** @description How the commands ran (`root`, `sudo`, `sudo_password`, `none`), empty before the scan ran. */
+            privilege: string;
+            /** @description Commands of the scan's program done so far, out of all of them. */
+            progress: {
+                records_done: number;
+                records_total: number;
+            };
+            /** @description The actor who asked for it (`user:<id>`, `service_account:<id>`), or `system`. */
+            requested_by: string;
+            rule_ids?: string[] | null;
+            /** @description Rules evaluated (those for the host's platform), once completed. */
+            rules_total: number;
+            /** @description SSH sessions the scan opened. */
+            sessions: number;
+            /** Format: date-time */
+            started_at?: string | null;
+            status: components["schemas"]["ScanStatus"];
+            /** @enum {string} */
+            trigger: "manual" | "batch" | "scheduled";
+        };
+        ScanPage: {
+            items: components["schemas"]["Scan"][];
+            next_cursor: string | null;
+        };
+        /** @description What to scan; neither field means every rule. */
+        ScanRequest: {
+            /** @description A framework id of `GET /compliance/frameworks`. */
+            framework?: string;
+            rule_ids?: string[];
+        };
+        ScanResult: {
+            /**
+             * Format: date-time
+             * @description When the result last changed (this scan or an earlier one).
+             */
+            changed_at: string;
+            /** @description Why it failed, was skipped or errored; empty when it passed. */
+            reason: string;
+            rule_id: string;
+            severity: components["schemas"]["RuleSeverity"];
+            status: components["schemas"]["ResultStatus"];
+            title: string;
+        };
+        ScanResultPage: {
+            items: components["schemas"]["ScanResult"][];
+            next_cursor: string | null;
+        };
+        /** @enum {string} */
+        ScanStatus: "queued" | "running" | "completed" | "failed" | "cancelled";
+        ScanVariable: {
+            default: string | null;
+            description: string;
+            name: string;
+            /** @description The ids of the rules that use it. */
+            rules: string[];
+            /** @description This installation's value; null when the default applies. */
+            value: string | null;
+        };
+        ScanVariables: {
+            items: components["schemas"]["ScanVariable"][];
+        };
+        ScanVariablesUpdate: {
+            values: {
+                [key: string]: string | null;
+            };
         };
         SecurityConfig: {
             require_mfa: boolean;
@@ -2433,6 +2887,7 @@ export interface components {
         IdempotencyKeyOptional: string;
         /** @description Page size, 1 to 200 (default 50). */
         Limit: number;
+        RuleID: string;
         ScanID: string;
     };
     requestBodies: never;
@@ -2845,6 +3300,30 @@ export interface operations {
             default: components["responses"]["UnexpectedError"];
         };
     };
+    listComplianceFrameworks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The frameworks. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FrameworkList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
     listCredentials: {
         parameters: {
             query?: {
@@ -3143,7 +3622,7 @@ export interface operations {
             /**
              * @description The stream. Each event is `id: <n>`, `event: <type>` and one `data:` line holding
              *     one JSON object with the fields `id` (string, the decimal event id, also the SSE
-             *     `id`), `topic` (one of `liveness`, `discovery`, `intelligence`, `jobs`, `alerts`),
+             *     `id`), `topic` (one of `liveness`, `discovery`, `intelligence`, `jobs`, `alerts`, `scans`),
              *     `type` (for example `host.state_changed`, `intelligence.event`,
              *     `discovery.completed`, `job.progress`, `alert.raised`), `host_id` (uuid, absent
              *     when the event concerns no host), `occurred_at` (RFC 3339), `correlation_id`
@@ -3993,6 +4472,41 @@ export interface operations {
             default: components["responses"]["UnexpectedError"];
         };
     };
+    startHostScan: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique string per logical operation; replays return the original result. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKeyOptional"];
+            };
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ScanRequest"];
+            };
+        };
+        responses: {
+            /** @description The scan, queued. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Scan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
     getHostSystemInfo: {
         parameters: {
             query?: never;
@@ -4203,6 +4717,219 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listRules: {
+        parameters: {
+            query?: {
+                framework?: string;
+                severity?: components["schemas"]["RuleSeverity"];
+                category?: components["schemas"]["RuleCategory"];
+                platform?: string;
+                q?: string;
+                /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of rules. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RulePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ruleId: components["parameters"]["RuleID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The rule. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleDetail"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listScans: {
+        parameters: {
+            query?: {
+                host_id?: string;
+                status?: components["schemas"]["ScanStatus"];
+                batch_id?: string;
+                /** @description Only scans created at or after this instant. */
+                since?: string;
+                /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of scans. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScanPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getScan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The scan. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Scan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listScanResults: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["ResultStatus"];
+                severity?: components["schemas"]["RuleSeverity"];
+                framework?: string;
+                /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of results. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScanResultPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getScanRuleEvidence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+                ruleId: components["parameters"]["RuleID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The evidence. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleEvidence"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    cancelScan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The scan after the request. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Scan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             default: components["responses"]["UnexpectedError"];
         };
@@ -4610,6 +5337,58 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["IntelligenceConfig"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getScanVariables: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The variables. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScanVariables"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    setScanVariables: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScanVariablesUpdate"];
+            };
+        };
+        responses: {
+            /** @description The variables after the change. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScanVariables"];
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -1,0 +1,33 @@
+// Package scan runs compliance scans of inventory hosts and keeps their results.
+//
+// A scan is requested for one host (POST /hosts/{id}/scans: the scan row, its River job and
+// the audit event commit together; 409 scan.in_progress while the host has one queued or
+// running, which a partial unique index guarantees across processes). The worker connects
+// through hostssh (credentials, host key trust, learned privilege mode), runs the host's
+// rules as one program in one SSH session (package engine), publishes progress on the live
+// stream (topic scans) as records arrive, and stores the results in one transaction.
+//
+// Storage is write-on-change:
+//   - rule_states holds the current result of each (host, rule); a scan rewrites only the
+//     rows whose status, severity or evidence changed;
+//   - rule_transitions logs each change (first_seen, state_changed, severity_changed, and
+//     evidence_changed, which the seed's change feed leaves out): the history that
+//     answers "as of" questions;
+//   - evidence is content-addressed (SHA-256 of its canonical JSON, timings excluded), so
+//     an unchanged result stores nothing new;
+//   - rollups per host and framework (host_compliance, with its history), fleet totals per
+//     framework (fleet_compliance, sharded by host so concurrent scans rarely wait on one
+//     row) and hosts per rule and status (rule_fleet) change in the same transaction by
+//     the scan's differences, so summaries never aggregate states.
+//
+// Invariants:
+//   - Rules not for the host's platform have no result: they are not part of its
+//     compliance. Every other rule of the scan has exactly one result.
+//   - A scan's results are written once: the write is conditional on the scan still
+//     running, in the same transaction; a retried job (a worker killed mid-scan) that
+//     finds its scan ended writes nothing.
+//   - A scan that cannot reach its host, or whose program fails, ends failed with the
+//     reason and writes no result. A cancelled scan writes none either.
+//   - One score formula everywhere: passing_fraction = pass / (pass + fail); skipped and
+//     error are counted apart.
+package scan

@@ -1,0 +1,187 @@
+package scan
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	dbq "github.com/openwatch/openwatch/gen/db"
+	"github.com/openwatch/openwatch/internal/engine"
+	"github.com/openwatch/openwatch/internal/pg"
+	"github.com/openwatch/openwatch/internal/rule"
+)
+
+// store writes a finished scan in one transaction: the scan's end (once: a repeated
+// attempt finds it ended and writes nothing), the evidence not stored yet, the states that
+// changed and their transitions, the host's rollups that changed, and the changes to the
+// fleet totals; then announces it. Nothing is written for results that did not change.
+func (s *Service) store(ctx context.Context, row dbq.Scan, rules []*rule.Rule, run *engine.Scan) error {
+	results, err := resultsOf(run)
+	if err != nil {
+		return err
+	}
+	counts := tally{}
+	for _, r := range results {
+		counts.add(r.Status, r.Severity, 1)
+	}
+	now := s.now()
+	err = pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+		q := dbq.New(tx)
+		stored, err := q.ComplianceStatesOfHost(ctx, row.HostID)
+		if err != nil {
+			return err
+		}
+		old := make(map[string]state, len(stored))
+		for _, st := range stored {
+			old[st.RuleID] = state{Status: st.Status, Severity: st.Severity, Reason: st.Reason, Hash: st.EvidenceHash, FirstSeen: st.FirstSeenAt}
+		}
+		rollRows, err := q.HostComplianceOfHost(ctx, row.HostID)
+		if err != nil {
+			return err
+		}
+		before := make(map[string]tally, len(rollRows))
+		for _, r := range rollRows {
+			before[r.Framework] = tally{r.PassCount, r.FailCount, r.SkippedCount, r.ErrorCount, r.CriticalFailing}
+		}
+		changes := diff(old, results)
+		finished, err := q.ScanFinish(ctx, dbq.ScanFinishParams{
+			ID: row.ID, Status: "completed", FinishedAt: now, RulesTotal: int32(len(results)),
+			RecordsTotal: int32(run.Records), RecordsDone: int32(run.Records),
+			PassCount: counts.Pass, FailCount: counts.Fail, SkippedCount: counts.Skipped, ErrorCount: counts.Error,
+			ChangedCount: int32(countStateChanges(changes)), Sessions: int32(run.Sessions),
+			Privilege: string(run.Privilege), OsFamily: run.Host.Family, OsVersion: string(run.Host.Version),
+			Timings: timingsJSON(run.Timings),
+		})
+		if err != nil {
+			return err // no rows: another attempt finished it
+		}
+		// The writes travel with COMMIT.
+		w := dbq.New(pg.AtCommit(tx))
+		if len(changes) > 0 {
+			if err := s.writeChanges(ctx, w, row, results, changes, now); err != nil {
+				return err
+			}
+		}
+		after := rollups(apply(old, changes, now), s.cat.FrameworksOf)
+		if err := writeRollups(ctx, w, row.HostID, before, after, now); err != nil {
+			return err
+		}
+		if err := writeRuleFleet(ctx, w, ruleDeltas(changes)); err != nil {
+			return err
+		}
+		return s.publish(ctx, tx, finished, "scan.finished", map[string]any{
+			"pass": counts.Pass, "fail": counts.Fail, "skipped": counts.Skipped, "error": counts.Error,
+			"changed": finished.ChangedCount,
+		})
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	return pg.Translate(err)
+}
+
+// countStateChanges counts the changes a person would call changes: new results and new
+// statuses.
+func countStateChanges(changes []change) int {
+	n := 0
+	for _, c := range changes {
+		if c.Kind == KindFirstSeen || c.Kind == KindStateChanged {
+			n++
+		}
+	}
+	return n
+}
+
+// writeChanges stores new evidence, the changed states and their transitions.
+func (s *Service) writeChanges(ctx context.Context, w *dbq.Queries, row dbq.Scan, results []result, changes []change, now time.Time) error {
+	bodies := make(map[string][]byte, len(changes))
+	for _, r := range results {
+		bodies[string(r.Hash)] = r.Body
+	}
+	var hashes, evBodies [][]byte
+	seen := map[string]bool{}
+	n := len(changes)
+	ids := make([]uuid.UUID, n)
+	ruleIDs, kinds, statuses, prevStatuses := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	severities, prevSeverities, reasons := make([]string, n), make([]string, n), make([]string, n)
+	evHashes := make([][]byte, n)
+	firstSeen := make([]time.Time, n)
+	for i, c := range changes {
+		if !seen[string(c.Hash)] {
+			seen[string(c.Hash)] = true
+			hashes, evBodies = append(hashes, c.Hash), append(evBodies, bodies[string(c.Hash)])
+		}
+		ids[i] = newID()
+		ruleIDs[i], kinds[i], statuses[i], prevStatuses[i] = c.RuleID, c.Kind, c.Status, c.PrevStatus
+		severities[i], prevSeverities[i], reasons[i], evHashes[i] = c.Severity, c.PrevSeverity, c.Reason, c.Hash
+		firstSeen[i] = c.FirstSeen
+		if c.Kind == KindFirstSeen {
+			firstSeen[i] = now
+		}
+	}
+	if err := w.EvidenceInsert(ctx, dbq.EvidenceInsertParams{Hashes: hashes, Bodies: evBodies, CreatedAt: now}); err != nil {
+		return err
+	}
+	if err := w.RuleStatesUpsert(ctx, dbq.RuleStatesUpsertParams{HostID: row.HostID, RuleIds: ruleIDs, Statuses: statuses,
+		Severities: severities, Reasons: reasons, EvidenceHashes: evHashes, ScanID: row.ID, FirstSeen: firstSeen,
+		ChangedAt: now}); err != nil {
+		return err
+	}
+	return w.RuleTransitionsInsert(ctx, dbq.RuleTransitionsInsertParams{Ids: ids, HostID: row.HostID, RuleIds: ruleIDs,
+		ScanID: row.ID, Kinds: kinds, Statuses: statuses, PreviousStatuses: prevStatuses, Severities: severities,
+		PreviousSeverities: prevSeverities, Reasons: reasons, EvidenceHashes: evHashes, OccurredAt: now})
+}
+
+// writeRollups writes the host's rollups that changed (with their history) and adds the
+// differences to the fleet totals.
+func writeRollups(ctx context.Context, w *dbq.Queries, hostID uuid.UUID, before, after map[string]tally, now time.Time) error {
+	frameworks := slices.Sorted(maps.Keys(after))
+	for f := range before {
+		if _, ok := after[f]; !ok {
+			frameworks = append(frameworks, f) // counted before, nothing now
+		}
+	}
+	var up dbq.HostComplianceUpsertParams
+	var fleet dbq.FleetComplianceAddParams
+	for _, f := range frameworks {
+		b, a := before[f], after[f]
+		if a == b {
+			continue
+		}
+		up.Frameworks = append(up.Frameworks, f)
+		up.Pass, up.Fail, up.Skipped = append(up.Pass, a.Pass), append(up.Fail, a.Fail), append(up.Skipped, a.Skipped)
+		up.Errors, up.Critical = append(up.Errors, a.Error), append(up.Critical, a.Critical)
+		d := a.minus(b)
+		fleet.Frameworks = append(fleet.Frameworks, f)
+		fleet.Pass, fleet.Fail, fleet.Skipped, fleet.Errors = append(fleet.Pass, d.Pass), append(fleet.Fail, d.Fail),
+			append(fleet.Skipped, d.Skipped), append(fleet.Errors, d.Error)
+	}
+	if len(up.Frameworks) == 0 {
+		return nil
+	}
+	up.HostID, up.At = hostID, now
+	if err := w.HostComplianceUpsert(ctx, up); err != nil {
+		return err
+	}
+	fleet.HostID = hostID
+	return w.FleetComplianceAdd(ctx, fleet)
+}
+
+// writeRuleFleet adds the changes of per-rule host counts.
+func writeRuleFleet(ctx context.Context, w *dbq.Queries, deltas map[string]tally) error {
+	if len(deltas) == 0 {
+		return nil
+	}
+	var p dbq.RuleFleetAddParams
+	for _, id := range slices.Sorted(maps.Keys(deltas)) {
+		d := deltas[id]
+		p.RuleIds = append(p.RuleIds, id)
+		p.Pass, p.Fail, p.Skipped, p.Errors = append(p.Pass, d.Pass), append(p.Fail, d.Fail), append(p.Skipped, d.Skipped), append(p.Errors, d.Error)
+	}
+	return w.RuleFleetAdd(ctx, p)
+}
