@@ -234,7 +234,7 @@ func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
 func recordKeys(r *rule.Rule, c *rule.Check) []string {
 	switch p := c.Params.(type) {
 	case *rule.ConfigValue:
-		return []string{configKey(p)}
+		return []string{keyConfig}
 	case *rule.SSHDConfig:
 		return []string{keySSHD}
 	case *rule.Sysctl:

@@ -38,19 +38,23 @@ func ptr[T any](v T) *T { return &v }
 
 func TestConfigValue(t *testing.T) {
 	p := &rule.ConfigValue{Path: "/etc/login.defs", Key: "PASS_MAX_DAYS", Expected: "60", Comparator: "<=", Delimiter: " "}
-	key := configKey(p)
+	key := keyConfig
+	const head = "#!file\t/etc/login.defs\t1\n"
 	cases := []struct {
 		out    string
 		want   Status
 		reason string
 	}{
-		{"/etc/login.defs:PASS_MAX_DAYS\t45\n", StatusPass, ""},
-		{"/etc/login.defs:PASS_MAX_DAYS 99999\n", StatusFail, "PASS_MAX_DAYS is 99999 in /etc/login.defs"},
-		{"/etc/login.defs:PASS_MAX_DAYS 30\n/etc/login.defs:PASS_MAX_DAYS 90\n", StatusFail, "is 90"}, // the last one counts
-		{"", StatusFail, "PASS_MAX_DAYS is not set in /etc/login.defs"},
-		{"#!absent\n", StatusFail, "/etc/login.defs does not exist"},
-		{"/etc/login.defs:PASS_MAX_DAYS never\n", StatusFail, "not a number"},
-		{"/etc/login.defs:PASS_MAX_DAYSX 10\n", StatusFail, "not set"}, // another key
+		{head + "/etc/login.defs:PASS_MAX_DAYS\t45\n", StatusPass, ""},
+		{head + "/etc/login.defs:PASS_MAX_DAYS 99999\n", StatusFail, "PASS_MAX_DAYS is 99999 in /etc/login.defs"},
+		{head + "/etc/login.defs:PASS_MAX_DAYS 30\n/etc/login.defs:PASS_MAX_DAYS 90\n", StatusFail, "is 90"}, // the last one counts
+		{head, StatusFail, "PASS_MAX_DAYS is not set in /etc/login.defs"},
+		{"#!file\t/etc/login.defs\t0\n", StatusFail, "/etc/login.defs does not exist"},
+		{head + "/etc/login.defs:PASS_MAX_DAYS never\n", StatusFail, "not a number"},
+		{head + "/etc/login.defs:PASS_MAX_DAYSX 10\n", StatusFail, "not set"}, // another key
+		// Lines of another file the record also read are not this check's.
+		{head + "#!file\t/etc/other.conf\t1\n/etc/other.conf:PASS_MAX_DAYS 99\n", StatusFail, "not set"},
+		{"#!file\t/etc/login.defs\tunreadable\n", StatusError, "cannot be read without root"},
 	}
 	for _, tc := range cases {
 		requireOutcome(t, eval(t, p, recs(map[string]string{key: tc.out})), tc.want, tc.reason)
@@ -58,21 +62,24 @@ func TestConfigValue(t *testing.T) {
 
 	// Drop-ins win in name order; "key = value" with spaces; quotes stripped.
 	q := &rule.ConfigValue{Path: "/etc/security/pwquality.conf", DropinDir: "/etc/security/pwquality.conf.d", Key: "minlen", Expected: "15", Comparator: ">="}
-	out := "/etc/security/pwquality.conf:minlen = 8\n/etc/security/pwquality.conf.d/50-site.conf:minlen=\"16\"\n"
-	o := eval(t, q, recs(map[string]string{configKey(q): out}))
+	out := "#!file\t/etc/security/pwquality.conf\t1\n/etc/security/pwquality.conf:minlen = 8\n" +
+		"#!file\t/etc/security/pwquality.conf.d/50-site.conf\t1\n/etc/security/pwquality.conf.d/50-site.conf:minlen=\"16\"\n"
+	o := eval(t, q, recs(map[string]string{keyConfig: out}))
 	requireOutcome(t, o, StatusPass, "")
 	require.Equal(t, "16", o.actual)
 
 	// A bare flag only has to be present.
 	f := &rule.ConfigValue{Path: "/etc/security/faillock.conf", Key: "even_deny_root"}
-	requireOutcome(t, eval(t, f, recs(map[string]string{configKey(f): "/etc/security/faillock.conf:even_deny_root\n"})), StatusPass, "")
-	requireOutcome(t, eval(t, f, recs(map[string]string{configKey(f): ""})), StatusFail, "not set")
+	fh := "#!file\t/etc/security/faillock.conf\t1\n"
+	requireOutcome(t, eval(t, f, recs(map[string]string{keyConfig: fh + "/etc/security/faillock.conf:even_deny_root\n"})), StatusPass, "")
+	requireOutcome(t, eval(t, f, recs(map[string]string{keyConfig: fh})), StatusFail, "not set")
 
 	// Text comparison, optionally without case.
 	s := &rule.ConfigValue{Path: "/etc/systemd/journald.conf", Key: "Storage", Expected: "persistent", Delimiter: "=", CaseInsensitive: true}
-	requireOutcome(t, eval(t, s, recs(map[string]string{configKey(s): "/etc/systemd/journald.conf:Storage=Persistent\n"})), StatusPass, "")
+	jh := "#!file\t/etc/systemd/journald.conf\t1\n/etc/systemd/journald.conf:Storage=Persistent\n"
+	requireOutcome(t, eval(t, s, recs(map[string]string{keyConfig: jh})), StatusPass, "")
 	s.CaseInsensitive = false
-	requireOutcome(t, eval(t, s, recs(map[string]string{configKey(s): "/etc/systemd/journald.conf:Storage=Persistent\n"})), StatusFail, "Storage is Persistent")
+	requireOutcome(t, eval(t, s, recs(map[string]string{keyConfig: jh})), StatusFail, "Storage is Persistent")
 
 	// A record that did not run cleanly is an error, never a fail.
 	rs := recs(map[string]string{key: strings.Repeat("x", 10)})
@@ -153,7 +160,7 @@ func TestService(t *testing.T) {
 	requireOutcome(t, eval(t, &rule.ServiceState{Name: "auditd", Enabled: ptr(true)}, recs(map[string]string{keyUnits: "#!nosystemd\n"})), StatusError, "not the init system")
 
 	// Without a running systemd: unit file states from disk, nothing active.
-	offline := recs(map[string]string{keyUnits: "#!offline\nssh\tenabled\nauditd\tnot-found\nctrl-alt-del.target\tmasked\n"})
+	offline := recs(map[string]string{keyUnits: "#!offline\nssh.service\tenabled\nauditd.service\tnot-found\nctrl-alt-del.target\tmasked\n"})
 	requireOutcome(t, eval(t, &rule.ServiceState{Name: "ssh", Enabled: ptr(true)}, offline), StatusPass, "")
 	requireOutcome(t, eval(t, &rule.ServiceState{Name: "ssh", Active: ptr(true)}, offline), StatusFail, "not active")
 	requireOutcome(t, eval(t, &rule.ServiceState{Name: "auditd", Enabled: ptr(true), Active: ptr(true)}, offline), StatusFail, "not enabled")
@@ -275,8 +282,7 @@ implementations:
 `
 	r, err := rule.Parse("corpus/sample.yaml", []byte(src))
 	require.NoError(t, err)
-	cv := r.Implementations[0].Check.AllOf[0].Params.(*rule.ConfigValue)
-	rs := recs(map[string]string{configKey(cv): "/etc/login.defs:PASS_MAX_DAYS 90\n", keyMounts: "/dev/vda / ext4 rw 0 0\n"})
+	rs := recs(map[string]string{keyConfig: "#!file\t/etc/login.defs\t1\n/etc/login.defs:PASS_MAX_DAYS 90\n", keyMounts: "/dev/vda / ext4 rw 0 0\n"})
 	debian := Host{Family: "debian", Version: "12", Capabilities: map[string]bool{"sshd_config_d": true}}
 
 	res := Evaluate([]*rule.Rule{r}, rs, debian, nil)[0]

@@ -48,20 +48,34 @@ func describeExpected(comparator, expected string) string {
 // --- config_value ---
 
 func evalConfigValue(p *rule.ConfigValue, rs *Records) outcome {
-	rec, problem := rs.get(configKey(p))
+	rec, problem := rs.get(keyConfig)
 	if problem != "" {
 		return errored(problem)
 	}
-	absent := false
+	dropin := strings.TrimSuffix(p.DropinDir, "/")
+	ours := func(file string) bool {
+		return file == p.Path || dropin != "" && path.Dir(file) == dropin && strings.HasSuffix(file, ".conf")
+	}
+	absent, reading := false, ""
 	var last, lastFile, lastLine string
 	var found []string
 	for _, l := range lines(rec.Stdout) {
-		if l == "#!absent" {
-			absent = true
+		if header, ok := strings.CutPrefix(l, "#!file\t"); ok {
+			file, state, _ := strings.Cut(header, "\t")
+			switch {
+			case !ours(file):
+				reading = ""
+			case state == "unreadable":
+				return errored(fmt.Sprintf("%s cannot be read without root, and the host gives none", file))
+			case state == "0" && file == p.Path:
+				absent, reading = true, ""
+			default:
+				reading = file
+			}
 			continue
 		}
 		file, text, ok := strings.Cut(l, ":")
-		if !ok {
+		if !ok || reading == "" || file != reading {
 			continue
 		}
 		key, value, ok := splitKeyValue(text, p.Delimiter)
@@ -373,7 +387,7 @@ func evalService(p *rule.ServiceState, rs *Records) outcome {
 	if offline {
 		for _, l := range out[1:] {
 			unit, state, _ := strings.Cut(l, "\t")
-			if unit == p.Name || unit == name {
+			if unit == name {
 				u = &unitState{names: []string{name}, load: "loaded", active: "inactive (systemd is not running)", file: state}
 				switch state {
 				case "not-found":
@@ -825,6 +839,9 @@ func evalCommand(p *rule.Command, rs *Records, key string) outcome {
 	rec, problem := rs.get(key)
 	if problem != "" {
 		return errored(problem)
+	}
+	if strings.TrimSpace(string(rec.Stdout)) == notForPlatform {
+		return errored("the program did not run this check: the host's platform family is not one the rule is for")
 	}
 	out := string(rec.Stdout)
 	var want []string

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -17,7 +18,6 @@ import (
 const (
 	CheckOutputCap  = 4 << 10
 	SourceOutputCap = 256 << 10
-	stderrCap       = 2 << 10
 )
 
 // Keys of the shared records.
@@ -39,6 +39,7 @@ const (
 	keyAuditFiles = "audit-rules-files"
 	keySELinux    = "selinux"
 	keyAppArmor   = "apparmor"
+	keyConfig     = "config-files"
 )
 
 // recordSpec is one command of the program.
@@ -47,6 +48,9 @@ type recordSpec struct {
 	Command string // the shell text, as evidence shows it
 	Cap     int
 	Root    bool // meaningless without root: an unprivileged run is an error
+	// Families, when set, are the platform families the record is for: on a host of
+	// another family the program does not run it (a check of a rule for RHEL on Debian).
+	Families []string
 }
 
 // Program is a host's compiled scan: the records to run, in order.
@@ -60,8 +64,28 @@ type Program struct {
 // needs accumulates what the checks read from the shared sources.
 type needs struct {
 	packages, units, sysctl, paths []string
+	configs                        []*configGroup
 	own                            []recordSpec // per-check records, in check order
 	shared                         map[string]bool
+}
+
+// configGroup is a key/value file with its drop-in directory and the keys checks read.
+type configGroup struct {
+	path, dropin string
+	keys         []string
+}
+
+func (n *needs) addConfig(p *rule.ConfigValue) {
+	dropin := strings.TrimSuffix(p.DropinDir, "/")
+	for _, g := range n.configs {
+		if g.path == p.Path && g.dropin == dropin {
+			if !slices.Contains(g.keys, p.Key) {
+				g.keys = append(g.keys, p.Key)
+			}
+			return
+		}
+	}
+	n.configs = append(n.configs, &configGroup{path: p.Path, dropin: dropin, keys: []string{p.Key}})
 }
 
 func (n *needs) add(list *[]string, v string) {
@@ -115,6 +139,9 @@ func Compile(rules []*rule.Rule, checkTimeout time.Duration) *Program {
 	if n.shared[keyMounts] {
 		p.add(recordSpec{Key: keyMounts, Command: "cat /proc/self/mounts", Cap: SourceOutputCap})
 	}
+	if len(n.configs) > 0 {
+		p.add(recordSpec{Key: keyConfig, Command: configScript(n.configs), Cap: SourceOutputCap})
+	}
 	if len(n.paths) > 0 {
 		p.add(recordSpec{Key: keyStat, Command: "for p in " + quoteAll(n.paths) + "; do\n  if [ -e \"$p\" ] || [ -L \"$p\" ]; then stat -c '%a\t%U\t%G\t%F\t%n' -- \"$p\"; else printf '#!absent\\t%s\\n' \"$p\"; fi\ndone", Cap: SourceOutputCap})
 	}
@@ -149,13 +176,21 @@ func (p *Program) Commands() []sshx.Command {
 	cmds := make([]sshx.Command, len(p.Records))
 	for i, r := range p.Records {
 		// The script goes in a here-document: no quoting, so no growth.
-		cmds[i] = sshx.Command{Name: r.Key, Script: fmt.Sprintf("ow_run %d <<'%s'\n%s\n%s", r.Cap+1, heredocEnd, r.Command, heredocEnd)}
+		run := fmt.Sprintf("ow_run %d <<'%s'\n%s\n%s", r.Cap+1, heredocEnd, r.Command, heredocEnd)
+		if len(r.Families) > 0 {
+			run = fmt.Sprintf("case \"$OW_FAMILY\" in\n%s)\n%s\n;;\n*) echo '%s' ;;\nesac", strings.Join(r.Families, "|"), run, notForPlatform)
+		}
+		cmds[i] = sshx.Command{Name: r.Key, Script: run}
 	}
 	return cmds
 }
 
 // heredocEnd ends a record's script; no script may contain it on a line of its own.
 const heredocEnd = "OW_END_OF_RECORD"
+
+// notForPlatform is the output of a record the program did not run because the host's
+// platform family is not one it is for.
+const notForPlatform = "#!not-for-platform"
 
 // Prelude defines ow_run CAP, which reads a script on its standard input: it runs it under timeout(1) when the host has it,
 // keeps the first CAP bytes of its standard output (the program asks for one more than
@@ -166,19 +201,33 @@ func (p *Program) Prelude() string {
 	if secs < 1 {
 		secs = 1
 	}
-	return fmt.Sprintf(`ow_run() {
+	return fmt.Sprintf(`OW_ID=; OW_LIKE=
+for f in /etc/os-release /usr/lib/os-release; do
+  [ -r "$f" ] || continue
+  while IFS='=' read -r k v; do
+    v=${v#[\"\']}; v=${v%%[\"\']}
+    case $k in ID) OW_ID=$v ;; ID_LIKE) OW_LIKE=$v ;; esac
+  done < "$f"
+  break
+done
+case $OW_ID in
+debian|ubuntu) OW_FAMILY=$OW_ID ;;
+%s) OW_FAMILY=rhel ;;
+*) case " $OW_LIKE " in *" rhel "*) OW_FAMILY=rhel ;; *) OW_FAMILY=unknown ;; esac ;;
+esac
+ow_run() {
   S=$(cat)
-  exec 4>&1 5>&2
-  rc=$( { { { { if command -v timeout >/dev/null 2>&1; then timeout -k 2 %d /bin/sh -c "$S" </dev/null; else /bin/sh -c "$S" </dev/null; fi; } 2>&1 1>&6 6>&-; echo $? >&3; } | head -c %d >&5; } 6>&1 | head -c "$1" >&4; } 3>&1 )
+  exec 4>&1
+  rc=$( { { if command -v timeout >/dev/null 2>&1; then timeout -k 2 %d /bin/sh -c "$S" </dev/null; else /bin/sh -c "$S" </dev/null; fi; echo $? >&3; } | head -c "$1" >&4; } 3>&1 )
   return "${rc:-1}"
-}`, secs, stderrCap)
+}`, strings.Join(slices.Sorted(maps.Keys(rhelLike)), "|"), secs)
 }
 
 // collect records what a check reads.
 func collect(r *rule.Rule, c *rule.Check, n *needs) {
 	switch p := c.Params.(type) {
 	case *rule.ConfigValue:
-		n.addOwn(recordSpec{Key: configKey(p), Command: configScript(p), Cap: CheckOutputCap, Root: rootPath(p.Path)})
+		n.addConfig(p)
 	case *rule.SSHDConfig:
 		n.shared[keySSHD] = true
 	case *rule.Sysctl:
@@ -208,7 +257,13 @@ func collect(r *rule.Rule, c *rule.Check, n *needs) {
 	case *rule.SystemdTarget:
 		n.shared[keyTarget] = true
 	case *rule.Command:
-		n.addOwn(recordSpec{Key: commandKey(r, c), Command: p.Script, Cap: CheckOutputCap, Root: p.Root})
+		var families []string
+		for _, pl := range r.Platforms {
+			if !slices.Contains(families, pl.Family) {
+				families = append(families, pl.Family)
+			}
+		}
+		n.addOwn(recordSpec{Key: commandKey(r, c), Command: p.Script, Cap: CheckOutputCap, Root: p.Root, Families: families})
 	}
 }
 
@@ -233,20 +288,29 @@ func commandKey(r *rule.Rule, target *rule.Check) string {
 	return "command " + r.ID + "#" + strconv.Itoa(i)
 }
 
-func configKey(p *rule.ConfigValue) string {
-	return "config " + p.Path + " " + p.DropinDir + " " + p.Key
-}
-
-// configScript prints the non-comment lines of the file (and of the drop-in directory's
-// *.conf files, in name order) that set the key, prefixed with the file name, and
-// '#!absent' when the main file does not exist.
-func configScript(p *rule.ConfigValue) string {
-	files := shellQuote(p.Path)
-	if p.DropinDir != "" {
-		files += " " + shellQuote(strings.TrimSuffix(p.DropinDir, "/")) + "/*.conf"
+// configScript lists, for each key/value file and the *.conf files of its drop-in
+// directory (in name order), whether it exists ("#!file<TAB>PATH<TAB>1", 0 when it does not,
+// "unreadable" when it cannot be read) followed by its non-comment lines that set one of
+// the keys, prefixed with the file name (grep -H: "PATH:LINE"). One grep per file, however
+// many checks read it.
+func configScript(groups []*configGroup) string {
+	var b strings.Builder
+	for _, g := range groups {
+		alts := make([]string, len(g.keys))
+		for i, k := range g.keys {
+			alts[i] = regexp.QuoteMeta(k)
+		}
+		pattern := "^[[:space:]]*(" + strings.Join(alts, "|") + ")([[:space:]]*=|[[:space:]]|$)"
+		files := shellQuote(g.path)
+		if g.dropin != "" {
+			files += " " + shellQuote(g.dropin) + "/*.conf"
+		}
+		fmt.Fprintf(&b, "for f in %s; do\n  if [ ! -e \"$f\" ]; then printf '#!file\\t%%s\\t0\\n' \"$f\"\n"+
+			"  elif [ ! -r \"$f\" ]; then printf '#!file\\t%%s\\tunreadable\\n' \"$f\"\n"+
+			"  else printf '#!file\\t%%s\\t1\\n' \"$f\"; grep -HiE -- %s \"$f\"; fi\ndone\n", files, shellQuote(pattern))
 	}
-	pattern := "^[[:space:]]*" + regexp.QuoteMeta(p.Key) + "([[:space:]]*=|[[:space:]]|$)"
-	return "[ -e " + shellQuote(p.Path) + " ] || echo '#!absent'\nfor f in " + files + "; do\n  [ -f \"$f\" ] || continue\n  grep -HiE -- " + shellQuote(pattern) + " \"$f\"\ndone\ntrue"
+	b.WriteString("true")
+	return b.String()
 }
 
 // rootPath reports whether reading a file there needs root on common systems.
@@ -308,9 +372,22 @@ func packagesScript(names []string) string {
 // running; "#!nosystemd" without systemctl at all.
 func unitsScript(units []string) string {
 	q := quoteAll(units)
+	// Offline, systemctl --root answers for several units at once but stops at the first
+	// one it cannot find: ask it only about units with a unit file.
 	return "if [ -d /run/systemd/system ]; then systemctl show -p Names -p LoadState -p ActiveState -p UnitFileState -- " + q + "\n" +
 		"elif command -v systemctl >/dev/null 2>&1; then echo '#!offline'\n" +
-		"  for u in " + q + "; do s=$(systemctl --root=/ is-enabled -- \"$u\" 2>/dev/null | head -n 1); printf '%s\\t%s\\n' \"$u\" \"${s:-not-found}\"; done\n" +
+		"  found=\n" +
+		"  for u in " + q + "; do\n" +
+		"    case $u in *.*) n=$u ;; *) n=$u.service ;; esac\n" +
+		"    if [ -e /etc/systemd/system/$n ] || [ -e /run/systemd/system/$n ] || [ -e /lib/systemd/system/$n ] || [ -e /usr/lib/systemd/system/$n ]; then found=\"$found $n\"\n" +
+		"    else printf '%s\\tnot-found\\n' \"$n\"; fi\n" +
+		"  done\n" +
+		"  if [ -n \"$found\" ]; then\n" +
+		"    states=$(systemctl --root=/ is-enabled -- $found 2>/dev/null)\n" +
+		"    set -- $found\n" +
+		"    for st in $states; do printf '%s\\t%s\\n' \"$1\" \"$st\"; shift; done\n" +
+		"    for n in \"$@\"; do st=$(systemctl --root=/ is-enabled -- \"$n\" 2>/dev/null | head -n 1); printf '%s\\t%s\\n' \"$n\" \"${st:-not-found}\"; done\n" +
+		"  fi\n" +
 		"else echo '#!nosystemd'; fi\ntrue"
 }
 
