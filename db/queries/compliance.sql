@@ -166,3 +166,84 @@ ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.u
 
 -- name: ScanVariableClear :exec
 DELETE FROM scan_variables WHERE name = @name;
+
+-- name: FleetComplianceTotals :one
+-- FleetComplianceTotals sums a framework's shards: the fleet's current results.
+SELECT COALESCE(sum(pass_count), 0)::bigint AS pass, COALESCE(sum(fail_count), 0)::bigint AS fail,
+    COALESCE(sum(skipped_count), 0)::bigint AS skipped, COALESCE(sum(error_count), 0)::bigint AS errors
+FROM fleet_compliance WHERE framework = @framework;
+
+-- name: FleetComplianceTotalsAt :one
+-- FleetComplianceTotalsAt is FleetComplianceTotals as of an instant: each host live then
+-- counts with its rollup as it stood.
+SELECT COALESCE(sum(pass_count), 0)::bigint AS pass, COALESCE(sum(fail_count), 0)::bigint AS fail,
+    COALESCE(sum(skipped_count), 0)::bigint AS skipped, COALESCE(sum(error_count), 0)::bigint AS errors
+FROM (
+    SELECT DISTINCT ON (hh.host_id) hh.pass_count, hh.fail_count, hh.skipped_count, hh.error_count
+    FROM host_compliance_history hh JOIN hosts h ON h.id = hh.host_id
+    WHERE hh.framework = @framework AND hh.valid_from <= @at AND h.created_at <= @at
+      AND (h.deleted_at IS NULL OR h.deleted_at > @at)
+    ORDER BY hh.host_id, hh.valid_from DESC
+) latest;
+
+-- name: FleetTopFailingRules :many
+-- FleetTopFailingRules ranks the rules failing on most live hosts among @rule_ids.
+SELECT rule_id, fail_hosts FROM rule_fleet
+WHERE fail_hosts > 0 AND rule_id = ANY(@rule_ids::text[])
+ORDER BY fail_hosts DESC, rule_id
+LIMIT @row_limit;
+
+-- name: FleetTopFailingRulesAt :many
+-- FleetTopFailingRulesAt is FleetTopFailingRules as of an instant, from the transitions.
+SELECT rule_id, count(*)::bigint AS fail_hosts FROM (
+    SELECT DISTINCT ON (t.host_id, t.rule_id) t.rule_id, t.status
+    FROM rule_transitions t JOIN hosts h ON h.id = t.host_id
+    WHERE t.rule_id = ANY(@rule_ids::text[]) AND t.occurred_at <= @at AND h.created_at <= @at
+      AND (h.deleted_at IS NULL OR h.deleted_at > @at)
+    ORDER BY t.host_id, t.rule_id, t.occurred_at DESC, t.id DESC
+) latest
+WHERE status = 'fail'
+GROUP BY rule_id
+ORDER BY fail_hosts DESC, rule_id
+LIMIT @row_limit;
+
+-- name: FleetTopFailingHosts :many
+-- FleetTopFailingHosts ranks live hosts by failing rules of a framework.
+SELECT c.host_id, c.fail_count FROM host_compliance c
+WHERE c.framework = @framework AND c.fail_count > 0
+  AND EXISTS (SELECT 1 FROM hosts h WHERE h.id = c.host_id AND h.deleted_at IS NULL)
+ORDER BY c.fail_count DESC, c.host_id
+LIMIT @row_limit;
+
+-- name: FleetTopFailingHostsAt :many
+SELECT host_id, fail_count FROM (
+    SELECT DISTINCT ON (hh.host_id) hh.host_id, hh.fail_count
+    FROM host_compliance_history hh JOIN hosts h ON h.id = hh.host_id
+    WHERE hh.framework = @framework AND hh.valid_from <= @at AND h.created_at <= @at
+      AND (h.deleted_at IS NULL OR h.deleted_at > @at)
+    ORDER BY hh.host_id, hh.valid_from DESC
+) latest
+WHERE fail_count > 0
+ORDER BY fail_count DESC, host_id
+LIMIT @row_limit;
+
+-- name: FleetRecentChanges :many
+-- FleetRecentChanges is the change feed of live hosts, newest first: first results,
+-- status changes and severity changes (not evidence-only changes), optionally of some
+-- rules only, at or after @since and at or before @until.
+SELECT t.id, t.host_id, t.rule_id, t.status, t.severity, t.change_kind, t.occurred_at
+FROM rule_transitions t
+WHERE t.change_kind <> 'evidence_changed'
+  AND t.occurred_at >= @since AND t.occurred_at <= @until
+  AND (sqlc.narg(rule_ids)::text[] IS NULL OR t.rule_id = ANY(sqlc.narg(rule_ids)::text[]))
+  AND EXISTS (SELECT 1 FROM hosts h WHERE h.id = t.host_id AND h.deleted_at IS NULL)
+ORDER BY t.occurred_at DESC, t.id DESC
+LIMIT @row_limit;
+
+-- name: HostComplianceAt :one
+-- HostComplianceAt is a host's rollup for a framework as of an instant (zeros before).
+SELECT pass_count, fail_count, skipped_count, error_count, critical_failing
+FROM host_compliance_history
+WHERE host_id = @host_id AND framework = @framework AND valid_from <= @at
+ORDER BY valid_from DESC
+LIMIT 1;

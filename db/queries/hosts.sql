@@ -62,17 +62,26 @@ FROM host_liveness
 WHERE host_id = ANY (@host_ids::uuid[]) AND (monitoring_state <> 'unknown' OR last_probe_at IS NOT NULL);
 
 -- name: HostDetailGet :one
--- HostDetailGet returns a live host with its liveness row in one round trip: every live
+-- HostDetailGet returns a live host with its liveness row and its compliance rollup over
+-- every rule (zeros before its first scan) in one round trip: every live
 -- host has one, made with it (host_liveness_create of 00013_liveness.sql). The server
 -- keeps one generic plan for it; HostDetailList, whose plan depends on how many ids it
 -- gets, is planned on every call, which costs more than reading one row.
-SELECT sqlc.embed(h), sqlc.embed(l)
+SELECT sqlc.embed(h), sqlc.embed(l),
+    COALESCE(c.pass_count, 0)::int AS compliance_pass, COALESCE(c.fail_count, 0)::int AS compliance_fail,
+    COALESCE(c.skipped_count, 0)::int AS compliance_skipped, COALESCE(c.error_count, 0)::int AS compliance_error,
+    COALESCE(c.critical_failing, 0)::int AS compliance_critical
 FROM live_hosts h JOIN host_liveness l ON l.host_id = h.id
+LEFT JOIN host_compliance c ON c.host_id = h.id AND c.framework = 'all'
 WHERE h.id = @id;
 
 -- name: HostDetailList :many
 -- HostDetailList is HostDetailGet for the host details asked at about the same time
 -- (host.Service.Detail).
-SELECT sqlc.embed(h), sqlc.embed(l)
+SELECT sqlc.embed(h), sqlc.embed(l),
+    COALESCE(c.pass_count, 0)::int AS compliance_pass, COALESCE(c.fail_count, 0)::int AS compliance_fail,
+    COALESCE(c.skipped_count, 0)::int AS compliance_skipped, COALESCE(c.error_count, 0)::int AS compliance_error,
+    COALESCE(c.critical_failing, 0)::int AS compliance_critical
 FROM live_hosts h JOIN host_liveness l ON l.host_id = h.id
+LEFT JOIN host_compliance c ON c.host_id = h.id AND c.framework = 'all'
 WHERE h.id = ANY (@ids::uuid[]);

@@ -393,6 +393,27 @@ func (e ErrorCode) Valid() bool {
 	}
 }
 
+// Defines values for FleetTransactionChangeKind.
+const (
+	FirstSeen       FleetTransactionChangeKind = "first_seen"
+	SeverityChanged FleetTransactionChangeKind = "severity_changed"
+	StateChanged    FleetTransactionChangeKind = "state_changed"
+)
+
+// Valid indicates whether the value is a known member of the FleetTransactionChangeKind enum.
+func (e FleetTransactionChangeKind) Valid() bool {
+	switch e {
+	case FirstSeen:
+		return true
+	case SeverityChanged:
+		return true
+	case StateChanged:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthResponseStatus.
 const (
 	HealthResponseStatusDegraded HealthResponseStatus = "degraded"
@@ -1440,6 +1461,12 @@ type EvidenceCheck struct {
 	Variables map[string]string `json:"variables"`
 }
 
+// FleetHostFailure defines model for FleetHostFailure.
+type FleetHostFailure struct {
+	FailingRuleCount int64              `json:"failing_rule_count"`
+	HostId           openapi_types.UUID `json:"host_id"`
+}
+
 // FleetLiveness defines model for FleetLiveness.
 type FleetLiveness struct {
 	NeverProbed int64 `json:"never_probed"`
@@ -1447,6 +1474,51 @@ type FleetLiveness struct {
 	Unknown     int64 `json:"unknown"`
 	Unreachable int64 `json:"unreachable"`
 }
+
+// FleetRecentChanges defines model for FleetRecentChanges.
+type FleetRecentChanges struct {
+	Items []FleetTransaction `json:"items"`
+}
+
+// FleetRuleFailure defines model for FleetRuleFailure.
+type FleetRuleFailure struct {
+	FailingHostCount int64  `json:"failing_host_count"`
+	RuleId           string `json:"rule_id"`
+}
+
+// FleetScore defines model for FleetScore.
+type FleetScore struct {
+	PassingFraction  float64 `json:"passing_fraction"`
+	TotalEvaluations int64   `json:"total_evaluations"`
+}
+
+// FleetTopFailingHosts defines model for FleetTopFailingHosts.
+type FleetTopFailingHosts struct {
+	Items []FleetHostFailure `json:"items"`
+}
+
+// FleetTopFailingRules defines model for FleetTopFailingRules.
+type FleetTopFailingRules struct {
+	Items []FleetRuleFailure `json:"items"`
+}
+
+// FleetTransaction defines model for FleetTransaction.
+type FleetTransaction struct {
+	ChangeKind FleetTransactionChangeKind `json:"change_kind"`
+	HostId     openapi_types.UUID         `json:"host_id"`
+	Id         openapi_types.UUID         `json:"id"`
+	OccurredAt time.Time                  `json:"occurred_at"`
+	RuleId     string                     `json:"rule_id"`
+	Severity   *string                    `json:"severity,omitempty"`
+
+	// Status `pass` and `fail` were checked on the host; `skipped` is not applicable there (the
+	// reason says why); `error` could not be checked (the reason says why). The score is
+	// pass / (pass + fail).
+	Status ResultStatus `json:"status"`
+}
+
+// FleetTransactionChangeKind defines model for FleetTransaction.ChangeKind.
+type FleetTransactionChangeKind string
 
 // Framework defines model for Framework.
 type Framework struct {
@@ -2199,8 +2271,17 @@ type VersionResponse struct {
 	Openwatch string `json:"openwatch"`
 }
 
+// AsOf defines model for AsOf.
+type AsOf = time.Time
+
 // Cursor defines model for Cursor.
 type Cursor = string
+
+// FleetLimit defines model for FleetLimit.
+type FleetLimit = int
+
+// FrameworkFilter defines model for FrameworkFilter.
+type FrameworkFilter = string
 
 // HostID defines model for HostID.
 type HostID = openapi_types.UUID
@@ -2360,6 +2441,52 @@ type StreamEventsParams struct {
 
 	// LastEventID The id of the last event received; the stream resumes after it.
 	LastEventID *string `json:"Last-Event-ID,omitempty"`
+}
+
+// GetFleetRecentChangesParams defines parameters for GetFleetRecentChanges.
+type GetFleetRecentChangesParams struct {
+	// Framework A framework id of `GET /compliance/frameworks` (default `all`, every rule); an unknown one is a 400.
+	Framework *FrameworkFilter `form:"framework,omitempty" json:"framework,omitempty"`
+	Since     *time.Time       `form:"since,omitempty" json:"since,omitempty"`
+
+	// Limit How many items, 1 to 1000 (default 10).
+	Limit *FleetLimit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// AsOf Answer as things stood at this instant (RFC 3339) instead of now.
+	AsOf *AsOf `form:"as_of,omitempty" json:"as_of,omitempty"`
+}
+
+// GetFleetScoreParams defines parameters for GetFleetScore.
+type GetFleetScoreParams struct {
+	// Framework A framework id of `GET /compliance/frameworks` (default `all`, every rule); an unknown one is a 400.
+	Framework *FrameworkFilter `form:"framework,omitempty" json:"framework,omitempty"`
+
+	// AsOf Answer as things stood at this instant (RFC 3339) instead of now.
+	AsOf *AsOf `form:"as_of,omitempty" json:"as_of,omitempty"`
+}
+
+// GetFleetTopFailingHostsParams defines parameters for GetFleetTopFailingHosts.
+type GetFleetTopFailingHostsParams struct {
+	// Framework A framework id of `GET /compliance/frameworks` (default `all`, every rule); an unknown one is a 400.
+	Framework *FrameworkFilter `form:"framework,omitempty" json:"framework,omitempty"`
+
+	// Limit How many items, 1 to 1000 (default 10).
+	Limit *FleetLimit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// AsOf Answer as things stood at this instant (RFC 3339) instead of now.
+	AsOf *AsOf `form:"as_of,omitempty" json:"as_of,omitempty"`
+}
+
+// GetFleetTopFailingRulesParams defines parameters for GetFleetTopFailingRules.
+type GetFleetTopFailingRulesParams struct {
+	// Framework A framework id of `GET /compliance/frameworks` (default `all`, every rule); an unknown one is a 400.
+	Framework *FrameworkFilter `form:"framework,omitempty" json:"framework,omitempty"`
+
+	// Limit How many items, 1 to 1000 (default 10).
+	Limit *FleetLimit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// AsOf Answer as things stood at this instant (RFC 3339) instead of now.
+	AsOf *AsOf `form:"as_of,omitempty" json:"as_of,omitempty"`
 }
 
 // ListGroupsParams defines parameters for ListGroups.
@@ -2759,6 +2886,18 @@ type ServerInterface interface {
 	// GetFleetLiveness Fleet liveness breakdown.
 	// (GET /fleet/liveness)
 	GetFleetLiveness(ctx echo.Context) error
+	// GetFleetRecentChanges Recent changes of results across the fleet.
+	// (GET /fleet/recent-changes)
+	GetFleetRecentChanges(ctx echo.Context, params GetFleetRecentChangesParams) error
+	// GetFleetScore The fleet's compliance score.
+	// (GET /fleet/score)
+	GetFleetScore(ctx echo.Context, params GetFleetScoreParams) error
+	// GetFleetTopFailingHosts The hosts failing the most rules.
+	// (GET /fleet/top-failing-hosts)
+	GetFleetTopFailingHosts(ctx echo.Context, params GetFleetTopFailingHostsParams) error
+	// GetFleetTopFailingRules The rules failing on the most hosts.
+	// (GET /fleet/top-failing-rules)
+	GetFleetTopFailingRules(ctx echo.Context, params GetFleetTopFailingRulesParams) error
 	// ListGroups List host groups.
 	// (GET /groups)
 	ListGroups(ctx echo.Context, params ListGroupsParams) error
@@ -3587,6 +3726,134 @@ func (w *ServerInterfaceWrapper) GetFleetLiveness(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetFleetLiveness(ctx)
+	return err
+}
+
+// GetFleetRecentChanges converts echo context to params.
+func (w *ServerInterfaceWrapper) GetFleetRecentChanges(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetFleetRecentChangesParams
+	// ------------- Optional query parameter "framework" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "framework", ctx.QueryParams(), &params.Framework, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter framework: %s", err))
+	}
+
+	// ------------- Optional query parameter "since" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "since", ctx.QueryParams(), &params.Since, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter since: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "as_of" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "as_of", ctx.QueryParams(), &params.AsOf, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter as_of: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetFleetRecentChanges(ctx, params)
+	return err
+}
+
+// GetFleetScore converts echo context to params.
+func (w *ServerInterfaceWrapper) GetFleetScore(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetFleetScoreParams
+	// ------------- Optional query parameter "framework" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "framework", ctx.QueryParams(), &params.Framework, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter framework: %s", err))
+	}
+
+	// ------------- Optional query parameter "as_of" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "as_of", ctx.QueryParams(), &params.AsOf, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter as_of: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetFleetScore(ctx, params)
+	return err
+}
+
+// GetFleetTopFailingHosts converts echo context to params.
+func (w *ServerInterfaceWrapper) GetFleetTopFailingHosts(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetFleetTopFailingHostsParams
+	// ------------- Optional query parameter "framework" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "framework", ctx.QueryParams(), &params.Framework, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter framework: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "as_of" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "as_of", ctx.QueryParams(), &params.AsOf, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter as_of: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetFleetTopFailingHosts(ctx, params)
+	return err
+}
+
+// GetFleetTopFailingRules converts echo context to params.
+func (w *ServerInterfaceWrapper) GetFleetTopFailingRules(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetFleetTopFailingRulesParams
+	// ------------- Optional query parameter "framework" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "framework", ctx.QueryParams(), &params.Framework, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter framework: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "as_of" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "as_of", ctx.QueryParams(), &params.AsOf, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter as_of: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetFleetTopFailingRules(ctx, params)
 	return err
 }
 
@@ -5250,6 +5517,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/events\\:ticket", wrapper.CreateEventTicket, options.OperationMiddlewares["createEventTicket"]...)
 	router.GET(options.BaseURL+"/fleet/connectivity/breakdown", wrapper.GetFleetConnectivityBreakdown, options.OperationMiddlewares["getFleetConnectivityBreakdown"]...)
 	router.GET(options.BaseURL+"/fleet/liveness", wrapper.GetFleetLiveness, options.OperationMiddlewares["getFleetLiveness"]...)
+	router.GET(options.BaseURL+"/fleet/recent-changes", wrapper.GetFleetRecentChanges, options.OperationMiddlewares["getFleetRecentChanges"]...)
+	router.GET(options.BaseURL+"/fleet/score", wrapper.GetFleetScore, options.OperationMiddlewares["getFleetScore"]...)
+	router.GET(options.BaseURL+"/fleet/top-failing-hosts", wrapper.GetFleetTopFailingHosts, options.OperationMiddlewares["getFleetTopFailingHosts"]...)
+	router.GET(options.BaseURL+"/fleet/top-failing-rules", wrapper.GetFleetTopFailingRules, options.OperationMiddlewares["getFleetTopFailingRules"]...)
 	router.GET(options.BaseURL+"/groups", wrapper.ListGroups, options.OperationMiddlewares["listGroups"]...)
 	router.POST(options.BaseURL+"/groups", wrapper.CreateGroup, options.OperationMiddlewares["createGroup"]...)
 	router.DELETE(options.BaseURL+"/groups/:id", wrapper.DeleteGroup, options.OperationMiddlewares["deleteGroup"]...)
@@ -7923,6 +8194,330 @@ type GetFleetLivenessdefaultJSONResponse struct {
 }
 
 func (response GetFleetLivenessdefaultJSONResponse) VisitGetFleetLivenessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetRecentChangesRequestObject struct {
+	Params GetFleetRecentChangesParams
+}
+
+type GetFleetRecentChangesResponseObject interface {
+	VisitGetFleetRecentChangesResponse(w http.ResponseWriter) error
+}
+
+type GetFleetRecentChanges200JSONResponse FleetRecentChanges
+
+func (response GetFleetRecentChanges200JSONResponse) VisitGetFleetRecentChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetRecentChanges400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetFleetRecentChanges400JSONResponse) VisitGetFleetRecentChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetRecentChanges401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetFleetRecentChanges401JSONResponse) VisitGetFleetRecentChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetRecentChanges403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetFleetRecentChanges403JSONResponse) VisitGetFleetRecentChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetRecentChangesdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetFleetRecentChangesdefaultJSONResponse) VisitGetFleetRecentChangesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetScoreRequestObject struct {
+	Params GetFleetScoreParams
+}
+
+type GetFleetScoreResponseObject interface {
+	VisitGetFleetScoreResponse(w http.ResponseWriter) error
+}
+
+type GetFleetScore200JSONResponse FleetScore
+
+func (response GetFleetScore200JSONResponse) VisitGetFleetScoreResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetScore400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetFleetScore400JSONResponse) VisitGetFleetScoreResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetScore401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetFleetScore401JSONResponse) VisitGetFleetScoreResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetScore403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetFleetScore403JSONResponse) VisitGetFleetScoreResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetScoredefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetFleetScoredefaultJSONResponse) VisitGetFleetScoreResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetTopFailingHostsRequestObject struct {
+	Params GetFleetTopFailingHostsParams
+}
+
+type GetFleetTopFailingHostsResponseObject interface {
+	VisitGetFleetTopFailingHostsResponse(w http.ResponseWriter) error
+}
+
+type GetFleetTopFailingHosts200JSONResponse FleetTopFailingHosts
+
+func (response GetFleetTopFailingHosts200JSONResponse) VisitGetFleetTopFailingHostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetTopFailingHosts400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetFleetTopFailingHosts400JSONResponse) VisitGetFleetTopFailingHostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetTopFailingHosts401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetFleetTopFailingHosts401JSONResponse) VisitGetFleetTopFailingHostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetTopFailingHosts403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetFleetTopFailingHosts403JSONResponse) VisitGetFleetTopFailingHostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetTopFailingHostsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetFleetTopFailingHostsdefaultJSONResponse) VisitGetFleetTopFailingHostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetTopFailingRulesRequestObject struct {
+	Params GetFleetTopFailingRulesParams
+}
+
+type GetFleetTopFailingRulesResponseObject interface {
+	VisitGetFleetTopFailingRulesResponse(w http.ResponseWriter) error
+}
+
+type GetFleetTopFailingRules200JSONResponse FleetTopFailingRules
+
+func (response GetFleetTopFailingRules200JSONResponse) VisitGetFleetTopFailingRulesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetTopFailingRules400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetFleetTopFailingRules400JSONResponse) VisitGetFleetTopFailingRulesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetTopFailingRules401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetFleetTopFailingRules401JSONResponse) VisitGetFleetTopFailingRulesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetTopFailingRules403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetFleetTopFailingRules403JSONResponse) VisitGetFleetTopFailingRulesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetTopFailingRulesdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetFleetTopFailingRulesdefaultJSONResponse) VisitGetFleetTopFailingRulesResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -14776,6 +15371,18 @@ type StrictServerInterface interface {
 	// GetFleetLiveness Fleet liveness breakdown.
 	// (GET /fleet/liveness)
 	GetFleetLiveness(ctx context.Context, request GetFleetLivenessRequestObject) (GetFleetLivenessResponseObject, error)
+	// GetFleetRecentChanges Recent changes of results across the fleet.
+	// (GET /fleet/recent-changes)
+	GetFleetRecentChanges(ctx context.Context, request GetFleetRecentChangesRequestObject) (GetFleetRecentChangesResponseObject, error)
+	// GetFleetScore The fleet's compliance score.
+	// (GET /fleet/score)
+	GetFleetScore(ctx context.Context, request GetFleetScoreRequestObject) (GetFleetScoreResponseObject, error)
+	// GetFleetTopFailingHosts The hosts failing the most rules.
+	// (GET /fleet/top-failing-hosts)
+	GetFleetTopFailingHosts(ctx context.Context, request GetFleetTopFailingHostsRequestObject) (GetFleetTopFailingHostsResponseObject, error)
+	// GetFleetTopFailingRules The rules failing on the most hosts.
+	// (GET /fleet/top-failing-rules)
+	GetFleetTopFailingRules(ctx context.Context, request GetFleetTopFailingRulesRequestObject) (GetFleetTopFailingRulesResponseObject, error)
 	// ListGroups List host groups.
 	// (GET /groups)
 	ListGroups(ctx context.Context, request ListGroupsRequestObject) (ListGroupsResponseObject, error)
@@ -15909,6 +16516,106 @@ func (sh *strictHandler) GetFleetLiveness(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetFleetLivenessResponseObject); ok {
 		return validResponse.VisitGetFleetLivenessResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetFleetRecentChanges operation middleware
+func (sh *strictHandler) GetFleetRecentChanges(ctx echo.Context, params GetFleetRecentChangesParams) error {
+	var request GetFleetRecentChangesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFleetRecentChanges(ctx.Request().Context(), request.(GetFleetRecentChangesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFleetRecentChanges")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetFleetRecentChangesResponseObject); ok {
+		return validResponse.VisitGetFleetRecentChangesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetFleetScore operation middleware
+func (sh *strictHandler) GetFleetScore(ctx echo.Context, params GetFleetScoreParams) error {
+	var request GetFleetScoreRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFleetScore(ctx.Request().Context(), request.(GetFleetScoreRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFleetScore")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetFleetScoreResponseObject); ok {
+		return validResponse.VisitGetFleetScoreResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetFleetTopFailingHosts operation middleware
+func (sh *strictHandler) GetFleetTopFailingHosts(ctx echo.Context, params GetFleetTopFailingHostsParams) error {
+	var request GetFleetTopFailingHostsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFleetTopFailingHosts(ctx.Request().Context(), request.(GetFleetTopFailingHostsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFleetTopFailingHosts")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetFleetTopFailingHostsResponseObject); ok {
+		return validResponse.VisitGetFleetTopFailingHostsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetFleetTopFailingRules operation middleware
+func (sh *strictHandler) GetFleetTopFailingRules(ctx echo.Context, params GetFleetTopFailingRulesParams) error {
+	var request GetFleetTopFailingRulesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFleetTopFailingRules(ctx.Request().Context(), request.(GetFleetTopFailingRulesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFleetTopFailingRules")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetFleetTopFailingRulesResponseObject); ok {
+		return validResponse.VisitGetFleetTopFailingRulesResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -18278,384 +18985,399 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L39chs5si/4KgjtibA0h6JkWfadluLEvWq13fYZu+213NN3d+hlgVVJEq0iwAZQojkeP8c+0L7YBjKB",
-	"+iCryCIlyu6x/rFFsgqfmYnMROYvP+/FajJVEqQ1e2ef96Zc8wlY0PjpMtNGafdXAibWYmqFkntnex/G",
-	"wCIJn2w/xicipobMjoFNNdwIlRk25SPosgs24elQ6QkkjJ5kwjDOTo+Pu3udPeHa+iMDPd/r7Ek+gb2z",
-	"PXpsr7Nn4jFMuOt7wj+9Bjmy472zp49POnsTIcPnx509O5+694zVQo72vnzp7L1Uxr76yb2JHUy5HRft",
-	"j5WxfZHsdfY0/JEJDcnemdUZlDt0I+Z272wvy/DJ5S4am799ywlMpsqCjOd/g/ny0l+wTIo/MmD0DpuC",
-	"ZqkaiZinTE1Bc/fcOdMwTfncMA020xL3RmkxEpKnTIPJUptvwBh4ArqYQmkEh24Iq+ZT2prHJ39dvzXV",
-	"2b3FSfH025jl9rN6LSbCLk/iHR8BM+Kf0GGPmVXs5PiY7Scw5Flq2dPjgyYWSLG58oD8S3tnT487bnRi",
-	"kk32zk6Oj3Fs9KkYmZAWRqBxaO+zFBqJVbsfk9Yb7LsrLcWUWwvaNfz//IMf/vOj++f48If+4ce//Ect",
-	"dV/FXDYOx8Rc3pY1v7iXzVRJAyjBfuTJz9zCjCMrxUpakLhVfDpNRYx0dPS7cfv1udTNf2gY7p3t/R9H",
-	"hXQ8ol/N0XOtlX4ubyBVU6AuF4l3wiUfQcKcsGGxytKESWXZAJgGHo8hYUozDcPMQMIyw/Yj92Q3k/gz",
-	"H6QQdRh9dw3z/kSYCbfxODro7n3puDm9hz8yMPb+5uQkvqZOnQgvxLrS7EaolFtwgt1RFNuPbngqEhxH",
-	"f8hFCokf+aWSw1TEX2ncse/dsJmwY5QWcaY1SMuM5dYNXINRmY6hG57N92GQmXnU6ckoM6C7KTe2z5OJ",
-	"kO4B/MpAOuynKr5WmY0OOm5hhDUsWhA0kVs+IdkwFaOxdU/NuOlJpAQcFmeJGA4Bh+VH3u1Jt3ovlB6I",
-	"JAF5v8sX8zR14pfH14YOedATYYxQ0k0kSsBykXYDz/aLn6Oe3I94Zsf/7BZf9hOQwlEELhFnsVLXAg7d",
-	"YyCtm4dTFsZcjoAlghgnVhNgQ60mrv+enMGA8en0kWFqJr3EZ9RTNzZ62NfwO8QWyY6W7hdlX6hMJve3",
-	"cr8oZrJ4zAJF4WyVBCI7WtIJn+P0DACyxzs+n4C073Ppd5/bnIoYpAFmRWWzh8BtpoE5GZ2U99v/EOHI",
-	"r0DfiBh+lfyGi9QJsPsdvKH+WcwlLai+yfneMI2sJtUMx/pBqTdczr0INfc4UKXcyTBn7tScTK05ZzMu",
-	"LBsqjUsts8kAtFOlDcRKJignovdg9fzwYmhBR05jIEUGh136aVn7uPJtWEW9DGCotFsUq+dCjroVBWNJ",
-	"c3Cj/1U6jlJa/BPul3FiDYmTBTwNMiL/gtkxxxMok9dSzWSHwaepYxY6UW/UNSS4y79K+DRFIYA93uPp",
-	"L+dM2TFoBu5Rtn96fNphp8dPO+z08ZMOe3p83GHdbveg47bX7Ts9B77NLipKvjs3mot3rz6oa5CXGrhF",
-	"vuJJIkhzfqedNmyFU3aGPDXQ2ZuWvvq850y5Bg3bukZpPSXcuPHiSppzBp/iNEvAsMjaFInO08dAqRQ4",
-	"SlTS2TbUlTt7WqWLrz07XfuWtTUzeC2GYMUESM5yw6InxxN3HJ+cjiNHDtEPx0lUno1fDJxRWXU9Pvzh",
-	"43/um39N/jX+V3JQr7kWKuk/aO4f86fUwJ02bpzVrUo23CvckHpjW/MZ7VeHmbE79OxYGKZkDN29uvVy",
-	"j/YnYNeScxjxG/fs4jxpQJXmVs36tSCNdNMp41/CwsRsNtp8KFxrPq8fvVk54jd+hTYYcUxb2+e2Yo4k",
-	"3MKho8a67QjvDOYlWVv87PluVZMyS/2pSgbRUhsiaWEddfZQb3W65q06C7y/zN0kgG/VeJAQSz/4M77P",
-	"41hlEp04babsVPuMZKF0dvI/9nhsxY0biz869vKBl4ilgfWxj5qR+EXplOmjsvF+Yvl4asnSDUzY+YYk",
-	"GVxaNatxV3SjYrSUNiN7404VP51VXH0VnnPvoLJc2a0UtFtLq7k0buuURL+JhTQVI5Cx65tnCbpMJkoK",
-	"q3AAH+tGlE0mXNdzoRW2lvBqCYBGWZpieL+6VKs2+R0fbXqYj9H66yPRLZ8Tr5wEZSkMLVOZ0/dinpla",
-	"e0MDT9z3QrNgnAzAzgD8uTLlI3hketK7bLlM0JR1woM5Oc32rSJnW5pA+E6RMoMPuQbQ9Cr5p46X/VOd",
-	"Quq3E/+BP5ZEf2ev5I12zawh/MVNxd471QWutlm7lclEyPcqBfPe+5w23FAnEtpP3/X0XFo9X3v0Ubu1",
-	"Q3aM8vwmqMHth+o5r45zeGyV9gJorcChh+nrmrbiVIC0fZ4kuv53pTWk5FqiHpceIfu0eXqVgRUrs0tJ",
-	"qCFWOtn4pYQWvUohy4JrgROCx6HtjuTPh01Z+4aBPyrTENI+O92r4+/yERAEupBD5ZhLWYEydMa1dA27",
-	"41JYEfO09TH8x94SRXT28jOiJJxLVFfdwure5MRTWf3VfGS2EOQbir2CZ3cl+NZKOjeEV25f3YK+x6uV",
-	"TRXnMcTXZBNVzy1aReb2aiggCY4KdD4JbSwbaODXbJ+nqb9mnLDZGCRT13iF0oIMsZ3+QKMd00S9DStX",
-	"akZdlxiwZAtr4KZWNi6strp29OrXoX6Z7fi1GglZ8u9vsMTKTuvNx+DmjlUC4aqWdIJHhpU8r+6wn047",
-	"tLxvXlwwYRhItyiJW+my0V6x2Z8t29Ofn335jzqpNuXGzJROFpwAJ0+frfcdQKxuQM/7bhp1Hg0j5CiF",
-	"Q6f1hGdxyh0mpLFO6VFDFik7jRZns94FkRnQNT6P9eNeoIG8ndJSrCGFrVQLHsdgTD/3KSxNaDLkfZBa",
-	"penEnbi65HReICCdAVGEI5uZ0tdmymNyrzq7FQnF6YjuZzc9NuYG9UxqHpIzlkkrUvfAvCcTxfajd2+v",
-	"PrAjR3pHkyE/oyejjntEssVfUTTMowP8mRmguwenzSqZznuSx9apn05HVTPJvFlG+mcdtw41mPGKpXGT",
-	"WC+U7fgN5JuzuM2V5V/s0/fQtO1vXlw8x/XYcuunWt0It0RCjvqZFg3WdKzB1ouLATfw5ITRIx3yT8+n",
-	"Qo6YkFYxLp2UIM9hcLjHnMjj1/evumv9Z0sDzIezYknee46+VImn8A307LLk2EidWlSsqw2tGO7fkWZv",
-	"JcdvL24Xzx87bR4yvMuv6LY1ZwQ66Tf2XzTo8cL0uVRyPlGZaTh3m1xFy3bVZttMQQjkr6kMo271iqvN",
-	"23Xp167aYPN2bblHMPHG0bauoMZFL5+QLbT30kFIY/JNN834PYnQ7ThqSeZvGlNWFQLlxurGe/nqp/c/",
-	"CUOyYrsRxyKpudS7kOzVu5tTprT7/xmTYN2BXFyBPD7uHncfd4+PTk7XKDlP6pQzpelCdCGQyX3NrGJW",
-	"uyOXAXe9JYkGY4qIpugfJycfI4pqCjyQxyo9e/r0ydPV0Uo42Ff05mMSeOHTAu909ig6zP/s1PXFPcLl",
-	"q90abmGk9JwcKZvtSWVVGjmoBe2XG6odpJISvLPrR2f9JGomN76o8MZ0O0s9gZHmCSRtH/cDavHohLsP",
-	"kkvy67Z4A68j+1OtBq3Ho2QqZNv2/d1xDXulMz437PgcI7cMM1akKRPSxwdF/sWI7UvFcHyo64agLjRN",
-	"52APGCqgyJDluUStzNXFQ5tmVtqhkqPEb8TCkq0jqUtngm5lxONVdX8Cxninx1pfEb3R2rVUOPD7uObr",
-	"1PA3+fNX+DhSz6zv4+hEKuy8X9wArfSull65ojecRHQjabL7p1rciBRGNcboSzVjsZpMuEwMG4FlWikb",
-	"fOQYFrifAtcSEjSdrmFqMcjV/YQiNHjL3HtOP84S5f/r53ZjZ08qiSfm2nXNh+on0/BCZXKOljb0WPro",
-	"xSY3CWksffd+v6IklV2GZtwfcClBt/NFmnHLKS2d4mGwNSMrT7+ZotbymZJDMdpSbvcNxJUj9K/PTisB",
-	"v8+OV8nxbV9XM7nlqyU53x+lasDTejIoP7ddTyQSt3xZcwv9NERstw+m7uw54lCZXer3ydo3S4G9fTt2",
-	"yqNKk0obj9eHci8fCjiShS3vVAmotKPLK1+dUtMwK0tWu83t+GBLgyXOmWiV9K5hO2QGVE3NNm8vKpT0",
-	"danNdbO+yo+dDe/yTT/JoC7e6Qa8XjIbKwNMwifrtRBhWJIBhTi28ohjIAi+e6tgDWzGivjat1Id8W/B",
-	"aThVPoTYWKa5ZPtKstlYxGOMO3MWDGBmEPql08xY9zDGOVY9/BuNrUyoPuSj4RR3q5BfqrdYPHpjyEWa",
-	"6W3eNBl5Bzd5848MMugnMHW22+JC/8jj65FWmUzY72pAztehkMI4rXQOlu3PuLBCjjpMZ1IKOaLAc/zO",
-	"GXYDCgwVkLS9UkHtrI9BGUjbG02Gdrzvx1JLOBhByQNtTLVyK8Zm3DADIPF7N3acriiFHkyEzCzUxSwu",
-	"OyHzba/fmPqNbpx6LcUtzbW6k50Sw9fKkzzw9TJVErZzJQjTzxOIPrcL5WxzHWNiNa1E6pi5sTDxc6qP",
-	"v3GvbBeqtLB71PmaJcPoq+3WjGd23J+AHaukMkUz7l9jtlhJCR8oO66d7oK/oJJLdXLaqXV57mKnGu7c",
-	"GgbhTAVH4NeUflj2ID19+uTZ6jfQOJmONTfQrrf7paK7u8ejcedhfyVvZpl0VhPoa2HstlpR3kj7OIKi",
-	"4+La6o7jCcrDWh9VUDOgr8ClO4jobecoXOtqF2al4tJWWtRG/KQZHl1F6EL1BH4r0zmmn5R29Azfu4GI",
-	"cWlmoE13r7Oy8SKYc8vGw4aiKOh40ZBP+uM3IE48qfUHwq7wZ7gnYjWZ+LC7xlaGQo5AT7VY81xj+Fw2",
-	"TTam5Q3vbdoJvgp1lil5tRz4Fcff9sieCFn+9vHDIf6VDvHbHKrL1JAZqybvVQq3UeCat63NYpM0aEpv",
-	"//j5cefZk4b4pobb4A3zpIqrMHRMrb+tLs93/RVyuJyE5KXaXDemm79aATR0RuhG4meqtK2XnBpGwlg3",
-	"yP5tUhy2cTuvloNhAfzgKy+XlmD9wr/3M9ySxIWZpnzeb+K85bsYeSO0kuEY2iwAbqRVNm2bdOP2a0s5",
-	"Z/mokXNaDLNgnGeny8ptg6B6dtpKMuVX+ls59hOwENu+kn0KR42VtDxuOCQcZeqbmluAZ8enf624qp88",
-	"O76lO/5TPxaJRh4z9QFhKdcjMLYIN4i5ZDxN1QwSTGP1HAGlcAA8KhhnRycnBz4SoQgFeLbOY97gpX96",
-	"vJmfvLKMC47spv1o7eJeIIed+rcXSW8D5/bSq1t5tvNWrmIut4xluQ/TC0K299pzIThIb+UAHwZUiRZe",
-	"z5zBWlnrC0d0jaXeUhbnQT2LkWnlq62Fph2Dy9bBF8ZybW+5kMtpmugnxeun3HXqlikFi98SsEytym6V",
-	"rU15z4XU//f/smkppmmbsAxcayTssML5HMIAimUMdLKQHkoEsZrbZgDTbUP9pF9CJ0FXpOEtzCx/rW5g",
-	"OZjCRhIugVawCpfuwdokr0ZQn0eGlZ5mIukwnhoVrgSi/314Wfx8+CqJWFAHGQFp1Pow2qWQVQf1hsdj",
-	"IeFQA08cpTOEm/hkO0Vw3lBAmhA0QR1aTmkoxYLnhuTiDYkywOikLTAkRMVrQrl0Pl8ZiFBTEc8x89nj",
-	"QiyxT2fv06Fr4PCGo6ZkXEsvXD+XoTn8dBXaxE/vQsP46XneupN62YTLcsjQUtYGuMM2Bowzn4KapnDO",
-	"hEXEGboSVMMhyETIEcMVxAcLiCmae5Mzyup5iEipv2PSMAVO92BjYIZPCsColFufNYsXQ5QEs+ZaCYk9",
-	"bFt5AIsrsUTmjex2WZvu8hzTW2jfMa/Hehwc0MypZzARtsto0wxNYiZsPPZBSAbKpLIE2OVB2MDY7kAl",
-	"875Vqo9aIIbpZha6Utl+kGr0DXla+u4Hrxt6p1CODRU+C4kd9qvu4spPIVOiAT5qzx1/ObBWV8j+VKuR",
-	"t8rKv1zDvK8hM35KHt6rMvhFzK+KotiFT27ni7FXAKbCl5Mh7y9O0n3nZ7PX2fPwSgE2qZ+VoJLILimB",
-	"ioVvyphiBe5At/ou6riSp11SfehYKWPJha/KUHLhu0FmHNsm4bzpai5HUNlud4hVFrjuyK3C4mwRVNjq",
-	"gFg+q/DbWs65AWk/iPgaNo5xXA/HUQMeEDpa7Tnwz1UwP+pHLxInEzFSc/NM7YzXh/hj7mF7FbQ6iho1",
-	"MUQ41h/R8InHlpkxpClzJyHTmayEQDo5PhtzS6gDODjEJqiEkK/Nd04yggP1rp2FcYgJYGJYHoxplbou",
-	"j6Ik0wmAy0OyEH/XZs7lHuWaTEucBD2B4FURT9O+GkY4Wc5wlY2w4GN4ptypoVwD3Yfg/kS1R5nK7DRr",
-	"SNhyrYS8TnquvKSpUteQMG679QmZZcTfjVLm2wbWGqcv5CG1Vmcy5tXFLfkjbrgWTmqtGM66GzdSELMU",
-	"WGjMqQsZahP5qrgjoUbjWmDY/Doj1+1L61VigHx/yvMr0VEnsGV5glXarZMDL1IA+1rcgPQO1w3kwBZR",
-	"9JUA3s0C6Vs9vVn7KwJ2q6dbGEaLMPgXbvNmSm8qVAcg4/GE03vLxHb56sox+9WHVz+z/FF2DXO2H+kx",
-	"pD8gTOggkzY7OYkI/63byr/AJyKtgYGOYmFcm8aKkftfCmMP/3p8fPj0SeXj4//x2H2exuIwMebwFN/R",
-	"oyiIpnpZ05CR13ihPE25ddu5nkSrs3ifpWCC4BqGraHMUj6dpnNnoGO2UeiB0YJ095a9qwPBZcNFwhjS",
-	"+l9oS2oREKvE55vP3/CN1pGYEzxFNFwbN4K/P/V73SkRW6W18jqvpO0tgNg2Q6QouGhtWiM2Vzfal8BT",
-	"O97StZEM+jGF2jYdI8v+pDF2OC9n0tRpsjegjWiD5pCfCJXBFA3UTloZe6km01RwGcNVAUe1jbrcBviC",
-	"i9RHWLaJTuXGtH/aXIvptPXRkvvkNhX7YVDFZIqug7s3NN+45Du5SG64DL/ttVxVRP7knfJOEkbeQ1+X",
-	"2bnRfd3aY6f9/V35jvzi8P+mG/KP+8Xf3f7hx7+Ufjr4n7X35mLaL90rb3bnF66QN8s2/RoXjXUEsEDv",
-	"+dJX1qSJsn9CT+XWV09BEvVLyHirBH+9/PIE0+blcuRhWtZr0/TtcO/sH+tbyLXhL815bw3KvA8jy/vt",
-	"1K1A00r/7PjpHsBC18UOYijEJsH2La+JypeeE+9x3CCmcPPIsxWaUDWYZWlklUVYuFMpjWPlTm6Fprzx",
-	"WXAXkcaNaMP5XLbQ9/B0aK/wFQxw1xHDfiDrg4XzIVCM4K2DA+9tL2tn4mv7bOLWm061urnlLWveyGBe",
-	"e6fEwgNokV3D/Jy5Nr3zytmzVmfGQsKU9OhsGd0ktLluD7GtfTPmJ0+f1Vi1Vy8vTp4+O4vYUNENAhvM",
-	"CVdKTnmSuM/cwLNTlogRGNvBazVjxofXMB+BZIdpxLALw0S9u4tiPQyA3Egql6Nuq2N+oTSDT3wyTYGG",
-	"AsnJ06ePf6i3rNHHv3Hv02yQijgEcy67H9zGCMkKuH73qGHUeHc1KvLCDkzppi2iQl1FKRLc++C4nWrA",
-	"W7vknHnLRyhpmFPQPdSXQJD+QE3lqyZPQBikiF2tR3vMF7+WiirLU3LUVXd6Yek/NvPlBQ16O2uhnspX",
-	"BH/+dd3ka1pcMfgtjoIVsZV1bLDZoeHk3DofQVGSDZtvmp2bmtO4N5WbOh4LC7HNdDsICnQP96daqIBc",
-	"2jpL+6skkyzam+vsy91ZilvnuVRsvwaZGXN5u1TlW1kbuanzcaleiTsfSejxMiZMJlcciwVl16ndNVdp",
-	"wyGmlQNzz5y7U7iEyYgy2debws30NaZKbdcX8VCmn+RhZrdaXWX6hau6zdMlN9t68BLv9uwTSNpQtMQG",
-	"aQ4tX7L9194y3kNmTb3lnweZl9l4lYzc0hmwWXRiRSCvtwkWCyMag5pbqB6aV0BCRAM+Aq92LmLKdzfO",
-	"E6ZZtbMutrxni91ix5njzpAq3hBliYJsQ0CkuwRqyDMhaH/XAx6T5MV0d6rIdqsx3Am206e7WA1EdWq/",
-	"b0uPe5yAxudvgQuFJk2AhvLGD9J/qkZC7hQZaoMFqX1nzarcGSaXMeMNxrr49MpR1l85rwV9qtMUNhMi",
-	"d8nm3xLD3tGmt9iXmuE2bVUxzpfC2C3BIMlMwKVsrRDsHD6Pgjf7KZ+TihRkxdTfm5nxXlk8fWyp4Lc1",
-	"D0Xb28A7oKwSMl8bMDuqS1701s4EWOp3N1h7dSmK60/nraHvcm2TrO4SJd+GibbOUrBawGaaZwMD1+ih",
-	"m1DvrfzYxXKGCbVTOrdFvnjwavzJvRoPhv+D4X93hv8Vwpy8kkO1+bUS1xOl+77OS7sDa3Pxo9IUA6Q2",
-	"uwsX5ro/1AD90aDdmYhvYDDQZq9gTcy2bwyFhhlP075PyGiZbhpeyrXg9e/8kbRjlE2OubJsW9vwNWgJ",
-	"aX/T5zWk4NFD2r6yiVyYwKSfp8D0Jy23zb1FpNH2jY2FW8uSa/hkPxXX0Pbx1hugTH+qwdr5Rq9ssvjF",
-	"4/1hlqY7FeQGUiGzT5vwjJnx6Ubb3KjIVWRWk+C9W8Siew823B4DZCH7Vd34ZE3USbA+qPBKSZfhHYnS",
-	"jA8MSMtS4OFp0lq4oQvjc3yRXwPjXrfJMK+l0G8yAyz66fnr5x+esyOKHTn6LJIvRxOYDECbo89+/75U",
-	"wfZb18P9nsMQlwj8VanK7laYJ40wJotY3U9uB2KyLaj3BnAhLUFBlpdsp7ggNTu0ATRI3dtboYOUG9qm",
-	"uuzuyroSysuGeie4KfTb4BYsTTxgGNzCbfaVi3CvdhaVlqZSYbVaVLW86q3o5bLRAo5TZSBhqTB4FISI",
-	"pBicpVu0wvxpLZRkGhCRo3xZ4gRh37skfHZ1X8NE3RQfU4V1Of2nTFY/Yxqrd6onZSdq0qdTEcPT6n4o",
-	"uqHPxSgWf3ej7qspyOITzR7TDuNrPoK+kMbyNK18503U0jdFm167Lh7RMFDKlrPV/TdxCpy+IJ7vD0UK",
-	"pRmHqvc5QED4whfFq3wXrMnim0SY8NUEq+aHBaNPxYhRCA95DPkTxTcNT2kE7fYjrUvqWaK33VftXRaJ",
-	"X6t4b3kkV3bzqOftbPdNBKCRfGrGym6GuPJWUuTjFBEvqKwX2488D1B6JBEf/o0yAfMwDWj8g/RH9xfS",
-	"oIk6PRkRw7gviS/cXyWGwMdz4jPRQceXQ5OMVpzNhB2zCBOOscHy8kVY7SfC+nER28flLtx5eM9bkmOY",
-	"GIlFNv3kiPV6EhuhHkLZBHx3pFTClIRzFuHFUUT1VA2fGzYbzw861L3nFBzPvuu9J0NrNAT6/YApJ1g5",
-	"JU8T9r5VGpJKZdUVuRZ0YuSb28Kiek0oGUil2+pNCB8KukmPaAHvsN4vQyAeG3oSheyPtJNYU9BCtc5b",
-	"zCsJ4Ms5dgRd8vc9rghKRMIaqUXEEtX7wKEGrIQ+BTnjNh73pyleoYIj7KkWBmqbyYyQo/5Uw02IRV6e",
-	"gC/nfptamDjaciRvWO4VJHObeqt+Dfu/zxZt4sfPnvz1dLN0jXJjLca73Z3Z16Nh0ycqq91729avQxWd",
-	"+zqvQVeV7NhFhyHBd5in9w6TyvbnYPv+5wlP3dTdL5k02dQJeCda0pH7AiEB+tfuwQFP+kaMJE64w2Za",
-	"yVFfGJOBxtuTgEaUcjGpx5G6A6LOV25x9nVE8qYwNrcj6ZI3f81lcHiydhgL198lCdKuLGG59mOB01An",
-	"Wt750KVLPHu2rJlKZe77t6gxL2G2/euLpvPicBaar1vxsAzvwYDdbhXucgrrx5sDc20VQ+MVm3qD3xGC",
-	"biz+vFUx1hyHqz8KCDQ1aLf0CPMSkipY5fN8ZJibAqeUFwmIgDtkXM677XIc80kv5jkWE1690oZgo7eO",
-	"uPAD2CToolo1t+ZcaII9X9XoIu3UNLtcyHtl5JhKoaGpRdYslqA69tBl7Q74S4z3bp82zQvKr5GCAF2L",
-	"KFLx8fabYSmQo/utYSv8SOomWBN5VxrwevydurET+tMl2lfbAl3U41o0hKZy0xQIWuBVtICc8HgTNWAT",
-	"9StXwriqSarjxgTTj4s0YjPQHiuMUinDxck5i3x3aNhJRTg4IkYQKzt2r+3bMfQkFW4pTLvC5ItVlib4",
-	"6qDow73EFt/pMifuTKw0MGF60g2THbF9/P8/0do8IFsvjyNsuTKl/VcpXBinfU1AbnmiOZb05twmlyOL",
-	"QaO+ldr9yyXHPVQERy16kInU9oVsqEnYIE43VDmXC0OUe15fJuJ9lsJl6YwuTNIYjDmMlbRapQh4meAl",
-	"CXpIQsUd8qTsdfZSNRpRAKoHkC/cgiYv61NPPVkKP61x/K/VLFYeGeUZfiHXZypia/ozQZUWNwAihCnI",
-	"xPSJFjZ5bzUR5cBYm9pqDcQ3mabgmJFUmPana5bCq8q7dZ0SYN6GI63gh7XTHSpncZ3mwIlSmipghUuE",
-	"zVyOHyo4ZT7SE6U3wg1O+NQwq84YwrORwEeENjaYL+LCXb666klDnr4OS+EGUnzBjfWckORuslSC9gcy",
-	"Ylvj1+6Py4sP+PTl5Svj3Xp4LKTCWEP4b/2/Hh/3Czg4/FjAwfUTY/o5HFytR6/95ZEjjeICqbNnsilo",
-	"A8mm3gUrbMOGVVAhW5Pr3/1b7SQl9b4oMQtCqtx3lbT4gnorvFrwQoXeqgCQi8xYkSJL4qiysk0CO6C2",
-	"bqptlV9rFRy/AA9bnxmLzm2pWHWiAfMPuWYorKnAsVbdRxveJRQV7Wp+ipVO8nuM2mLFwjDyyyBPhUUh",
-	"hY0AL0IrjZWJl/vNcv2lpvocl62vSbZlxy1wWpfKXdIwy1fBYVolT61f/AqnlFe9U5BZE/kuHDFbJOVs",
-	"LtLdQBKPC7sfEduS+HakWSC+HlQQfXl+KW3HMKlF79cwgUTkM2kvCR3bNNyH82k4EUYZ14QynIO0ODZa",
-	"YLXMQJKzIb7CxipNzObJtDgon0qwV51c027u/JoVab3AIfsqF6wVfiupySV/6FiMxngiJCKboEo8a1R4",
-	"t8sg3FbjvWPt8lvR/7aVlU0qyCqFYUu1oImUcq1lU1s0rxWy9v6lMbcFr3rrBQ/dAruDwGAYplQzciv4",
-	"kBQUBI9Mh0FqyGnqR3SwuaTJceBCHQ0aV92KXV293Co0EUtU9Ktp07W2uE/XxgQ5ldmlUEYqwJZHGT6t",
-	"zzHgaWMDj082i1KsG3lNF/UjX7mEOw1VLDZqgwjF0ktbBSZuUa1sgBfiWyaOhSCkJQ4i7cowAyDzk5oU",
-	"Src9DEshKAOMdKkQg9GtTZ+Nc3fqeoXOu163zOJbWVzhhVYThsW/mFWM6qmt4PXSBHLX7qIOPmfcR7lQ",
-	"kUH6uy3A3B3Ucyvjw+8yN7qxWps/NTZEUv/gzadHpoBK52RV0TqqDLVZtg+TqZ2zAQyVhoNlHPXiomJ7",
-	"ZOwcyHwVFPYakAw38hwoQ3PJ9iPto7Gc5Av/5xIQ3RxKAgZklaZYLIHmsr4ARqhrs9mKX4bBeVPW9eFW",
-	"37XGJyxREphRbMh1J6Qx8DQtWwsLTm40k0zfvdgEoEFP5FDaa9ErSi0uvl6LXE/e+QZ4SEdiPLYkqBg3",
-	"10CVuBxRYUzdWS87Pn4SiwT/h1L8XZ/HKLIWnzigEinkAK4HTPRG5hqFsoFTC29glkJp4eqqEIBTMZx8",
-	"dEoNFlfzQnqBrdyYKd7Y1yKsF9EGCvd9tburq5cs/FpQJ4X9du+hvuLK4zbmslypRYxG1cCxCZdUxWTg",
-	"q0i5N5OsvhLj6kjyolqi72aBABeAfctbmJ+AxYFb4uPS4pfFTEm2NmkKO7dWUR35Wmaq67ztBdziuczx",
-	"iHeUes4kCKycR8X4JuAMAsBqdG6Pao6U8pm6WP2v8KaLxAnH6OfnH9hRgct9VJhOdbD3a8J5aqVHJavu",
-	"eLNS7PS4//y4xqvcsOohzm0jX1aI0m10VkLwVZbDdp38EsZLFc24ZMB1KkAzJenEb+m1zB2py0qasF4z",
-	"61BYMF0Eu+5Qs4Pk3B/C6HcSlrljuiLeWnpH79Hj2dr2L/yeNQ6AZVdoaR8/rqSPe5E+nhS/pgy62rLU",
-	"b2cvdhIhbSr769q+B9/JuuvaRt8KnmD1epUo9Eh8iuL+MwMexrq9K63RgYPIIGVHDTl0PNJinoMQyrdj",
-	"2AmYW7huKqFtC46csBhNJPL39UXg7ogf2l8RNlYyqgy4JTp9ddhUnW5VwbvSmXV6/MOzNuBt/FO5iZAK",
-	"u5B+vjqJw4+rdtIQZ07kbeV78330J0PeIkK5/HT9UNDIuIjzqhg7LtFxe2gjDLm+lT7fFtOqURiphpv2",
-	"FQkoeQpfbW7I7gqA4FhLR2vFLihtxtrqH1VK+WolQBYx4Gs1V78/twh482uJLa1fjS2Q4zfTGIpUUO8N",
-	"2EBQVzl8nahe6qeFXlJzfSfkUPmrutLNnb/Jy+/26njhVwP6NjXHYOIj3nI2om86q4L5n9QWd22VB/DX",
-	"FQS4aLBh+OChQNuCcu2Ye9SZb/tBeYhuBMxARwebW2yrECvaVB4rFx77X4cf//Ifa+VO3mMnX+WVKQ9u",
-	"c7e9KNnGA38Xp0VOUNueI4RP65elBbZsLTl9e8hrNXtPA92sqpQjibsFArozCXA//FS7IuYWaPRfDT+e",
-	"Vqz90VSRBusOJmp6/Wn0d7o32XLtnIROcmTiGii+icfJWcZ3UrVfX4M0vCEogEYajNfCb0ehfSBHQkIe",
-	"SYXfxUpPM8P2yX3oaJNdw5Sqwbv3uRUU33RQXwc95CzXD+jtFORv7mfmMejWZ2UVLYap4krkK9Upr+jH",
-	"OpvJeGPoyhFFKBjNNeiLjILI6dOLwMv//duHvUUf64VkFFbPrLoGyYZaTVj07u3VB3bEMzs+QgB49IEi",
-	"7aHFhM0WExxbO83xaz6I+Bps3RFuhBylcJgZYBYfqnSGL5sz+iXq4KimVPIrnbPB3Lto6TEcj3DN/pEB",
-	"hr2QsNmj14uh8anwtYC8c/5SqWvREGoy0GpmQIdrEhbjs8yAxf5rFwUHQQ8WoygS3H1TywP6gpn5hJu5",
-	"gC+RkxLWwhqmALZM4Y6qJ1zyEQbbMZ8NwaYpl3R79FrI7BNz2iho0+1JdMIkKs7weQ/cQJvBjMp0DIGP",
-	"Lt69OqNf8eUOcQ+dLQzTiNGJ0+lJDFDM0zgohtF08N0ZDNivrx4ZDG80IUac/axYnAo3Aq4B7yRHIEHj",
-	"1RfSgbAdgpggdxR65NhASK7nNB5Ea+OWRUd8Ko5uHh+5ZeZT0f3dKOnD3hd/mvNJGnV7sicvlXSkI5Q0",
-	"Z+7zX9hzvDzIsypZAnHKNRgWfToMjHpYTDJi+5xFIdLqjGMIfcSIu2kKGAvP/Oo9qq4QtzxVowzo8lEY",
-	"Bp+mqYiFTeeMSyXnE5UZj+IRGPuM/eMjTsy1Gn06zJ87Q0TeqMt+E3asMktoGSJhsQaEOuQpo9s9Pzcu",
-	"zQy0YafHj11b+5Ej426Ypa/L7r4KWekoDaKDcxyR66Gajtphp8dPcFTurX92i1/6CUjhmpR84hZGWCYk",
-	"iwhHK++xX1rXrtuM6NOhSGAyVRZkPD9jxdAmXF9Xkl/RSenh+iZcJtwqPWfRq+L1w7/BPHKjGwNPQJ8v",
-	"ta6mdKg1tT5WUmX+HhabIE+lAWm7rt33ME353E2PyhPitiHjuHMlcIwGm2l/26q0GAnJ0xBo46h1oJL5",
-	"ef6aazdvq1wDLzRX7OEPLCpNp3sN876GzEASnTPONA6OzcaCkvdcwyGGnFoShhkr0jRns8amheyHC86o",
-	"y/4Gc+NxEVyjfGhBs5NTNlYZSpq/sOh/H14WoGqHr5KI7Uclxa5/+PHz486z0y//ER2gfCukfLjMozF2",
-	"CvHgusLl9ziOSpcxGDBePh6rahukwZAGEL7FOyJcdBzqc/eRYgqVdDrDDaRqCh0Wfe5RpFBv74x97na7",
-	"X75EHR8mFcUqIfQb944Xm+SvZGqIDIHtXrrHuuzvucxkoVwIir/T42NE0vE/enCrqMOkGyo7PTnpsguG",
-	"ZxsKFJIxSJo+P5PYfQo6BmkPQcYqQW5zR0ZD64EjPUnk8eVsP3An6kbRQbGQOV+EkWngCeJmDh1jY3oC",
-	"7QouqTdD3BoLP1PEMYSEWcVO2BvxI9s/ffyERX6Xu243+lapfsr1CKIDbOZHOocNVpZ00swJ3YLHoqXj",
-	"NQpH9f5La6dvZTrvMPQUQ8fN9IpP4EpY+K/X/NOBW1h6+rDcfMLc8d5h7351/1x8uHzp6MxDfk4yREia",
-	"QL2YVzPp+ZvtR1cQH74AG48PXZdnyNqH9GuEot8JLRuP3U5Eb+l7dybYMeiZMNiyKDP7Ey+ZY6OHfQ2/",
-	"I5JR1GU/ohaGJP4jNyIuyX5aekzjRSD3gJ0UUHucpUOaysWUx2M4POkeO3NTp16bM2dHR7PZrMvx567S",
-	"oyP/rjl6/ery+S9Xz/Gd4vaypLZcvHtVCsI62zvuPqFH/aG8d7b3pHvcfYIeDztGvfUIvb3eEzaq1R+z",
-	"RFhG6l+HFfUimNVcGjRSTKeKzUcP4wrxFLR7T8LMESiKw26PbtQdG5MeRKI65mkKTsbMcQmR5Pcx1RRx",
-	"F4zbj0TYM/dDRDoP7p7pyWisjP/hgMgfhggne86isUgSkFQ+GtOlJeYfOamSE0TeFhuK1GKTA7Az8Ldk",
-	"zph8ZBiZcLl5g3amsxrZPgLgAlNp4ma5aIcedJhRRL2+ex8d5n40jCcJy6ZdFtFi/BcubFBzyrJ6kFka",
-	"MqAsciMn+srFxatk72zP2eEXYVvdXod8FkzxqtPeqeNgavDKbYDbQIzayQfl4fjCdpfygQvqqA0Paui8",
-	"dJued98Wu7K+yVLUUd7iGp9X4+iEXFiZdncd9a1h4citWqtbkGJnjy7Ju9DiydcIcPvlY1GGBgXByfGx",
-	"j+22Ac+VkAjcjh/97kND2m1QID6McECLa9EkdYSPTOCf7DoxdUpDqGs5H+rRjzwJTjd85fH6V36VRaVk",
-	"eunJ+pdeKD1AwVEKX2/TFXyaouBHbYS8BSG/Z+9XKYYCEqYBlYcweTYEHyuD2ND/qHLXx85erVnkbFrf",
-	"AAo+7OuIJxMhw5lxRshTbthTZWpkO6ZykvB9TmWsWQ6cxfiIC2nIAAllwLHO9L4zyq9F4o5PTAhBaK0O",
-	"qUZuPo6USfwjpBcjALzukqAiULTXOaSdV05+VMn8zmixFi/uS9Un5NNOd8YP9RhwNYzhXWyJiN3BFSDE",
-	"8BAg7EgqzD7gSY5aRNFfATxEkrJ98H3w0096fqgziZmZtBr//duH3HD24S9kC5fZK2hjKzgrMBD5ezxr",
-	"uUPO+8FK2lLN2eseJNjZdsdvfqwW5LR4fdzyfFkA1m5o8dlp6wYxAjxUY1/WDjJD0I3VG9gC5KOzl7tO",
-	"NtAINJBCstzvdpPI22tekqZFrvLnc6/Yoi1MVjiyH6b07L9/ccmePHnyw0GTk3R7XaJ2GHnGQ/sRfCf6",
-	"R8GA61UQYujvQ2A66cR4xaCrGGYlIUkq/SrlI7fFlsXjGXwK1TFqbUryAOOzVRvMW1/VYXVYNmVWscfH",
-	"x53j42Om1cx02eXV31kMaeo9h7wnzdSNxowBLJshKhYeDujMV3qSpZztY26F640cvv8VdVj0n+6fQ/fP",
-	"/3JmJR9grAPXWvARQm/ZTEsyK6cahuITJMFZ+EemLHTZL2ieoo8El6FP848WsQXrrLXn+OjDmfFwZvzb",
-	"nRl1rfl3y83lwm3vdwqhzwEVzM1eh76sIYTbniCt7vsLvqy97bfwyR65YVZaXhxprZ7/Vc6dk/UvvePz",
-	"AN2H1tHXPK9INlZOLCfPnehXmv331dtfGo4sL3cPvdwNx5WXy3vrTjX/WOlcw/Q8vBpcZ1O/BzfRzELI",
-	"ksJxPzLs5ZuLS5YKeY2WcVyY3s7khgQvvOjrqRLSnoe6JqXU8YHGWAHj6EDGwGQ2GYBuMqyRdl+Fge/t",
-	"WuHKewo5Jyvt2+9D4aKNwB0kIo7HnMr6b6hnearzFBkiIZqp8Det5IiFaDByxiAQOgtRfcZfdRTXp6fH",
-	"j5mQxWcn2LvsrWS+hn5P+hQ0f8eXGsUMeAJdcTk0VDqEeBgMCfhRZxa/jgGvRFM1g4TZmYjhjMprhIgF",
-	"qvWCVwJWzxkfYGq1v2PQc/aUGYiVTExP0tHK2SDThNL0+Jjtn578wKKirlcXPsUACSSR1//eg9Xzwwv3",
-	"auRx9TgG5jiVpIc1gQyO/8lx6Mmf4U9Z7FYhzrBab7hk7LBEZYM0VzBxMsNM09UCPdSTXp19yiZCoqDY",
-	"x7U8PfnhoMueHj/xSZZFQIhbpUFm5mzMDerKdFfhBMehkKb2EgDpYzc+tYvMjrH9r+RPK/Xf7Eu7IqlK",
-	"3EbBBDiQK7CHq4KR6gi5IUBp+dZz4cqzouYsaQX3KQBPflj/0gel3nAZnKSYIvm0jeD04fq/yrxG6+0l",
-	"qA/E2Tv7x8eqQkCxyIznsg2ZNgg1Cg11h6SpClk7JhlbmBZEpWV5qjK76li/UdcQmNLH4lCYFpb38b3m",
-	"l4NEIudFnGqIASHLUc4DNEQ5RKhbx8ZuWEvMdFoDNEAErzK7AcVfpsD1Ogn+DdHxV9NEfXxc7D3KfoXq",
-	"iazptoZAMQykw9JBTmG7tc7kn8G+gb0dC9I3sO5Ggu7lvw+F7T06eypbTTWM7fxO9vpoAeq7cd/n76pl",
-	"CnZLApVqE6upIZOlAPDSbPKYcKSWRwbThL4Tv+qH8rwBQ3+cVlhanbsgniE/A6kV1eBuuNDFLBbDOJMw",
-	"K4dxKae8xBpsnjzho232DfAUEsbdCWXsAR5gIYBSWNOTkbJT19LZ0VHEplrdCDdOxxm/vn/VZW9eXFCQ",
-	"Ck4Zg8ZJQy7HbbuxkwkTdXvyN4yQrLzYYTQ1DIoccVGOnP2h1m2Kj795cbFz5nhxQX2tYwy/vlaxVHGn",
-	"eFqFxkRlE/h0+o2zxOlxC1Xx0gNV3yEP/QgjIdmHtx/eESlMQNo74pp1LpsPuYPFW7rDLGX4kicbIlLk",
-	"LEe1ZCYSeZ4cH/sISZClTIue9GVS5yxWiTMMzVjNPOK0M2C77DV3XFLuhuLCZOAlT1DeTD85Pu325AU2",
-	"txDBGxPflWKQyzplDfOQWyIwz24MxDcvLr5q0IUfw3u/DZduF+pY14shqWZ+3c/ZNcDUyUgDrLqLyLq1",
-	"yjeeAH5nMGjj343Lt7Ug70g6IO6ExhBgf1JAEhjE38X5+mu4DXcgOIJJeUYWZ7P08Oks5JHxDoKKLsRA",
-	"JqbLvJkcvEuGjfkNMKkK43X/9JiuYarcSjXy3hXYr7tg2fqCfK149rQ+ZROnlOOaPpx5dVRNzoyK2hyo",
-	"4S5IuNA/z7QvIrfK6KipObdL7WpVibsGHSvM4vsxK+pS2fLcvhycAW+UCnSGuzA3vF9rhdzjmHVb8n4x",
-	"xO3z6s07DcbpvXKEKTsYpDHjhvFUA0/mVKdAl7xqs7FKoSeDCN0nDz81jCGmSZ4FQvcT3v19UNHHnMbD",
-	"3tOoXN+YPtOT8Mk6KVx23z0yjA+MSjMLLAGepELWBmj4xj64gexQX/LdfMsu9Qu0KmlHplzcr0toJ/7k",
-	"98pyC6g3l+mYwmzRhKYcbTKKy4/Q/Nu6mGsBLpvDo/DWKEfK3Ofs8tUVU5rqQeWFpTrsl1dXH9jVO/bX",
-	"4+PDp0+qnx//j8cd9u7yFfvp6qpDV3dX73/2JeF5mkYHRWYX3SM7rYXg6CYc8R2tYsJ28E5QWU71qqag",
-	"c2zcniTo5y57ZQ2LfKTyzHF6lA8/wpRRfxk+G0N9FNRrYexlvkgvyvUTdkbzeS+IhdRw4hTb9f2cOcWc",
-	"C3pgVnWIYMZKAqbl3YD2IBuBCXKUv6azJk/TooOmlDm3MqL6svTcUnRcu3jT9iGsu4xMLSZSAUtZGaBa",
-	"WqRvXo0+Xf/GL8q+UJlM7jqs9erqZSUTc5+sQ5+S6ZNobaYlJAdlmi3T4ArKLR7z9NtpUIveafQUUaoM",
-	"xoxybShJmjCGnDwvQjGmY80N1oMYcT1wWy6cEnN8cM5KE3BqEbppkQMvnl8dnjx9dvjz5ZsOGyDUPyUg",
-	"Cs20mpGMr065TuaSs7ggyY1Zq5T5/zeYv/W5/Z6D7l5LKkZaBVtrpSo93sEwVvEvDTH5d+PYr2YpE+tw",
-	"ucDnKzm5BKiA4DCePlsx+UwLC0un1NFnkXwhnk+BwCSrPPUTfl/hqfXeEnopeZDu9VleuDqMt931tVvr",
-	"9+5Lp9ERsmr/ju9ZkKBnuUCX2Se5LrC2EJ4PBw90U0s3P4NFz8NdkU1+7G92Rv6E5+E0QJhVaY1QBBfI",
-	"bZcnZxW28J6dDA8E/20dqkQMdyhZVxyaZ3HqKx1txz9e117QYF2bf0oF1g38m9Zf6UJzOn/gtbu6wJzO",
-	"K5zmTDbyMZpYTX2kqL/RJJEXa2VMcI4LDfeh6ybC0IX3USwS3ez8v7JcO9OUDXh8PdJog1IJmqEPzQ+x",
-	"+2rIItdW5CzgCDNaogI6+uTk4Ixx9uHyXU/GSkqIbX674TT9AZcSdCfA3WCx0S7DMrCGIXaVZnbMfTGL",
-	"MHhsayhGvprhI8OiCf/Ud8Poj5VxI3CWuYYh3kLsI3BX/nZXI9xxFR1ryXrGFbh89dP7n8J737z4KQ92",
-	"I+FzcmdjyPun0lgNkVQxlx1GVWIebo5rxYlbPhQfFq8IkGLx2oLKzREEaUle5MS9pbRAx22tnPjsa8V/",
-	"WXWzvMgnO1MxW9NXRcr4BfNlM6mM44NVVUt47zwqpb8Soyq3aliiRbe6K0hv7cXAplLU7TRqiQ10eYQS",
-	"/+izP5C++FAIKnS4XVdL2dUXMj/vFmqw7r96d3PKlGav3t08K3Ksp9yOSxnz9O7eoiRuSDw/fVoBcz+p",
-	"zY1eFyDsVoUuOpvG3ikuCDENN0dHRG9216PuuSlEoY6U8Y7o0GKXnR6fFtWmsO1EJAhWNBSeA/2z5+z0",
-	"+IeeDCXkRBEqEDaMSs6FIp2Y/CMMXi/KkLgI8kZoJSeEjFlzl08tBTEByUu3TN/4wV0dbZhD6QTfpblA",
-	"Xa42FJwW67bkwVi4GyF7kSQIWuIESHE+Bd4SCKit9HyXB/wSztXi9WSE2Af42KGxGvgkcucAipVU3IB0",
-	"AoXC/0ynUM09NPASWminJ39XAzYtHy8EHtplGA9BaDFjhHOZKKmskiLmaTpnQsYauEFgV5FE5xi0S6aE",
-	"E2A9Gb3mxh4iisPhq58it44aYhA3QMEKM26YWwlnCgSUAV0qU8CZBksY5mwmZKJm515O4XYkCEucJoUp",
-	"wi0izrp2vfeK4pcGcwoADzDvKBNx7aiuuulJH8waaTBgI5r1QZe9lek8ICAsYKUSNLAGRMnusKFKUzVz",
-	"i+EXvydrM3POy71jbFQ+o/zBPJzVJ1XSc0r3ZKqcZRpVEAijbo4g3GGzsYjHLObSiXoD1uN5G2cF4k5c",
-	"IbxKpyeXwYYjX4xgRZ0CRHdzE0fVgwoj0Bh9kPwEQfdTISnF3H0gu/RxnjPu6ABDvadafRJgqLs4VSbA",
-	"EdHq1Ft/7pcmwJ6a0uGHBtxDBMk8FbEpU2FuDvM0bcRhodcqqZilGi77gef+lbPav8ps9q/f1cD8izjq",
-	"X+4cNgf7nS1eOqgvCVNf5TLEQSMSLjGwn3JSIT+nRyJKASYO+RqYKJWQaIo1qDBy01L84/jwh4+fH3ce",
-	"//Cl1VivMIvYJ8EuiAoaQIeqlSAogcebWqbspn3DWko4+UUsofZjXh+TsiSNt4Ck8eRelrcC47rOGFVy",
-	"l0Wpd/w5fO9a9z+h4FYSWJRwy88iYsGxShMhRz3pfvnvq7e/MCqnUmiYCIHug8j2aZgdX6E0FhOehvEk",
-	"HQKeINPteU9GBEQaIXtEbN/jw0eBtN1gc+p2H8oE7j47Gnf/E5ljGXtH6dFBpycjN7OI7bvth098Mk2B",
-	"odbbNZZb8JWxksVmuzjYyDVQeJXyEre+024O8B8672ouDNB0PIRxxPazDCeNaO+lY4fWI1YyBi0NkwqP",
-	"XveqijEVIulzG5XwnTosqkJ9RT2Zr3TQECiYFvcuYvtc5vtENfJpkxKYAu4yo/VBbHd/YvUkDWxfKtzM",
-	"DnNtIbY/lUju7Z2x3l632+3tfYkOejJWjvMp/QonF05gD5WVl3WAxEkUAlhnqZIjCm/hQkJyxjSkiic9",
-	"ifvCNMd0DDyONaTzAMmdn6Dc+oPSDd1LIfqWI6ScQh9ATw5gLJwl5E5zXAKviplxZg1L1Ex2HI+4Q8PJ",
-	"tKrmsShN3EHybxxDWMTYVush/eOjk7kLdYDoy0rlon98/PKxGtZ1AyXUpytc+cMrR13PPXhWof96fXUz",
-	"tOSKTrEK+4HSYXmon0RFIBZwYQiGsKTMUK2Kcvmk/0nv/1e32416kpdVuU4FJudRWUfqMiecfdchxB4h",
-	"JDwxakDjjgrWYAYuhuA3hnw9L636Di3HcjcNJw5N6vuIrK0txKU0FUFBmenP39tSNVauOvKCCH88Gmjg",
-	"105aNRp0yGzoKXNWSqnMAwrU5aS0n8G+cP1clrr5Me9ll0EEtR023mBm3w24a3lhQrWjMP+CopA4VhEU",
-	"oXAukVNQp1oSkAYejzkV9jtnEVrB/alWA0jyGhz0sFQMv0fTHl+DhM3BNpPc6zCUXeYGVDp6oK49XJDC",
-	"sZMLlNvR1kirbLo69v9neuRPHfb/Uvl5NGWaFNH+tCIPl0/Ngf7oYQzLVBAfSpP2V0z18USoHuFOfet3",
-	"AjlJ+bL29xxElHf/EPt+b7HvJcpvIPxbe/2JrVpGuQc+eQhwv6MA92J/zzHelRQkY/m8k1c14SsJYMUu",
-	"r496b9jP4/sRGk6h8lN7oJKGcPYWIuDOwyvaBLAXlLPDg466uu+Y9e+TZr/WUfceMKpDaUYLPYBb0nz9",
-	"2XY0gcnAo6OuNjze+Af/9OZH+3xjXNgHIdyYHU+nMt47378gbiDko8/+vmil2vYeJuoGSnTdSnkLcw5F",
-	"5nykFY7CI5eHmC0MeFD2ISOtgXqodjouJgLZD4uV3Fq0bUNGoTZLNQqxqJraHIW4roqq0xSyGoF6kSS3",
-	"obsyzT0QV31gbpbrh1UOnagbqoFI8S0IPW7HoA/u6jQ9m3DhTiku47tO8LryVsmbUg/fuGOmNNSvlGb5",
-	"oLLep8r6IdMyqAKPDCvxApuoBBiFz6nh8BwDqN2uAgZ/8TQtrPxdOXTGwFM7bry0eafSlEISh0rn3v0u",
-	"u/Boak+PnxQhOlhaloG8gVRNoQgXTLjlA24w0C6T/uYnrb8zfEnj2SX1Yw/rwZoJjNMNeWtW+NaqY7zH",
-	"glFuY3z0SzHPmEuKFgjRNBWK85X3GuHLiCJb3PwJD3JDQaMYOXcNcwP2cMpHQnILyRl7ekwoYs7eGMxD",
-	"6gDb55ZN3PF1cnx8cN6TFJ/DIgmfbJ9K70ddFpUYLAr1IvPwnhx6HVlvP6QKPDIMI3WU7knHcp5ZD5qQ",
-	"yF7ifFvVYSwlHNxB1UHLR3fQCk5vi/r3C158buBQSAPSCI9HzXU8dnsc0i8wrhsBp/NKLK/e5bkfDfGQ",
-	"fzTN8OTps0pey+PWE55U1IOlqMeBUilgOljnwXD/9ylku+rg3OAKcHE5k4y2q5xlVKqKVmJ4gur6odsQ",
-	"ZvVnSC1yY/yqaFrr0ov+LHeJ38DV4M50SMqfDB6mMrTHmQaj0ps6s2+HDobGIg6+arSvn+C6O0RwhaSM",
-	"u+C9Lu7XDuIJEG+jChSUkXMMZ1ZphqHSVAmYQtvL31NAc8QMn1O+S5f9guk+BZRDtyYFEVfMM95OkEse",
-	"4Hu+D8uzutJvpyB/4zYe++LnmQGfvUakjiVAx/OdoYgUUV2LAmO1f2j3gmLJp+SY78GldMdJwA8JwHfu",
-	"VPK2a7NPaRdHfoMH/132wDYPbPPANptoykUaxdFYGKsq5VfqScGNeyH5glnN0QejpOkEHRcT5pa9a0Uq",
-	"8dPjTk8Gl9rT48Lnds7qPGsrfWFv8hG99NNo5RvDmtsVh0y+z0+PO3sT/klMson7cIyOH/pUuH2w6D7o",
-	"Vn6b+3LHLC1FO99MaQsf7i9rebdYWOZ5hWIsFi3bgjt2FGfhdjmPtfAc3Soe1vt7HsJhbwltpob2MKnE",
-	"xO4bsIbRd0mf2/MqCNAAKIlYQ2b4IIWDO4iOre5YkU2OUTBZmrJMWpEyXk5eyiQNrKj2wvy03Fv/BK2M",
-	"fw0zzBl8EqY+z6nedVgnY/NaHZvcG+xaSP4Elov0e9R87ogH3CKyBFeR7l/zxCus9LVEX99SMHAuBnfj",
-	"rf6qCNYPCv1XQaieZNbJdY9ZhyAUtwpeKk71Spr0WTyG+PrWIUyL9WDUwIP44vDtWKtsNC4ulOxYA7CU",
-	"z0GbAEMzVVSc+8PlO1aGxb26etmTARO3jDWQsFSNhOywqRY3IoURhEresdK+7h2hNXbZBcN5shmW4eYS",
-	"o8F6kg4y7x3HkYXoO51JiSghgmAHplrFYEzH3395RJRBZuZR0bodc9uTHiZnKKQweHVsxcRfzOdhI4kC",
-	"iiwldMFOAPnzEgRBpw4QD7AnNVg9R1p4evyERT68oZsV0RWRB+qISHx2cWEjth+F/iLXfoSzjQ4IMyE8",
-	"ayxMgzsfNDBhmbFqOm2on+PmiX78Eg3d0imyYw9+aaA4+vdIEk2SjCjCk833LtG+WrBPEd6TScZZWWB5",
-	"VpNqtspCqro18sNyK3GZwxmd6UzesaT01JljiFKc9A0QqDECO4XJK9lB3AwPKnPQYbGTmO5lvGnCy7ye",
-	"FJJuCfB5Z1OCIRRTp0NNhRfLb68CsJGSpa677OnxiZdtpbC2qITBhCP0Ig45hdALlGZSla9mQtTffhA0",
-	"GErXJ3Apw+fGtTk/OC/1eA3z/kSYidO0IlbtcUqlVQ3j7BpC6ekcBd3qzFhAJBg4X5TPVaFfgmUs3Yo6",
-	"eW9q0VMzidr9HQGe795Zc4V08EoOVTOEA5INJOECuEQyDyKPgN/Xzv1nbmHG53cs6pAUCwJdEHJluLW7",
-	"F3MYOnANc7PSX+uYz3MbU9JjmGUGfEHiOUvEcAhYlB4fXeBfR3RCxtCT+9EUZCLkKDo4K8k4w4bOACRw",
-	"seBwkIyYUmknVrS6IZmmNEMANkMjWuXN/Zub1445728wX1VV1S3tg+m/MsXskcFjDwmGluue08zq2OHM",
-	"k9wdn/zvYZry2B/HgaPwaCudSgUYOfEKKgABl1COQE+1oJi8kbgB2ZP7RlXYBWuC6Ilh8InHNiWG9Izp",
-	"VSlIDrp4ZOKBK1Xel3tszE1PEkhg0V8do13QInk+2KEv5G8w9319RX9IC1YvgTkSYuaDf+SOhIXjlQpT",
-	"BHlxV/6RgvXxeLljxqegvU+2dOgR/1MZcQwdqzs6DdvHxxaO3REX8qA25A5WnHw1NzQvlB4pa0E+HFL1",
-	"aGBKj8CyUn7FdkdUPc2Vdbszr6Hfua3pzcUpj685QtR7X5LpsFQYC9JxE5ar6jji0uR6p7THDpsg9FuH",
-	"XYOWkHZ6UsNAKZvPtcNiLayIecqGzuAaczMG4wszU50UN0s9xGNPSDzMCOofF6jTk95eRYR6jzPcYYgQ",
-	"bOoA9DHWj6pgkdIZQyjSQuildgw9ifXGENGR4b6ix9G9GVUs+6jW30VrhvejZe37W7YCywO9sjl+SGPs",
-	"RWVhKfqidHbRAjyYhl/TNPRUGDKdS9t1rxYi3uDesVD6PzPIsDZPqKQX5OuZr12gsxQQWXugkvkB4aO7",
-	"7xCOAsGG8+vgiLLdEH1foD4duSf7IjERAQpjJzqTeXZ9qZQfJ+xiRCjnE3LCeQnVk15E5XFEIqBdI9Ix",
-	"LgyuURQc+SlmjxHI9j7itAeM9bOexL+6VOwtgK93sRpG6XMZKh2/oAsFSKKDLnuPK4DXDNRhT3punqbc",
-	"DpWeMHdYSZXfgKBTDNsRsp+3zfZpGuEygOpHRQfkM6O1RKqjIiS4fjRutL7pkuScnR4fM8knoYYEuhZD",
-	"oaVMXks1kyzfpp7EV1NgImmsMoiurJjLbz3g0o1xZVWikzvt6t+ifOCfxNDw9QaR/FHN9mZHKRQBBVEl",
-	"qxhF5HaRle7dM/gEcVYne9FVeyjkUDX65yp1x8JFZmA/pZGHyW0PMvcyrkAeXnAnf3XH9b+/u/quUkW5",
-	"BWPXOPpXaQ2787CV+1ouuLXsvC0rs02lh+pixIp0mo3SwWvT3bGOTaySaqJ1WxUcR33p3m7swThVhy7S",
-	"Wx4F4YXmJsViYng++4RbOLRiAu2XAP3wW7XWMoS5dZL6fRlORGvv+GhNkDP4qhzfQwb6q5oSdpXY/FsK",
-	"lSX5gMZoFedtq4MvVNKecVMSik3H3rL9/C0Y674mxcN513ze1TgyasPp7+G8qwTUpyIGaWBVsejX/pEd",
-	"UprvAolsXTynH/GfgujuMrM405pKKNL0rQDdCXVFuEzYELjNdFXlD7u7gpD8IyUxp6Yg+VR0wxY20cXb",
-	"KciLd6/+++rtL7elDZ4kgmyQd9r1YwWYkGLsD24qfNZEFH4sLFFxhlAgAWwJqOznIBMpAe5tSzE7QYj6",
-	"MBaGlcfdYdxgQb5N4KDChs35JG2xYf/XxZvXm21YaLicOLZ2B/ZdPwfd72LH3FQ32TGs+LrStniPT+xQ",
-	"5F4kEyGxl1UC9zn5OVUK3xGQETpfHfkdYoB1wuLMWDWhOr3lbaZtXCFc3QMlyYrPn8VUIaSxvN2HUj3h",
-	"DHGV0sQ7nIvGydesUmAjzfEC9vT4CYUezoSBgyYQJLfj37rf8hKX2430q0IhuQE8l1bPH3CQtsZBKnFO",
-	"A+Ns7IpEnipdAqGfc2VcIF3J0IEiKKS4VPR7MGci6bIXBF14Vr6zwYqrWDa5J+k2pfCvHuWPGSwQG/wk",
-	"UYdFMbcwUlTeNtx5YMoDDASXWIc2G2TSZpT7oMeQRkXN13TOfNXxG9Bu0mfMv3n4+MT1hbhHf0Rsf4a5",
-	"JHRd1JMi6TArbFrC659SqHW8AB3YQbBTutCaNGaa4z3ODrMe78rh5Ma53ukU9mSjZi/DS43Nhu1trANO",
-	"O/cv2u9/ua0+2D/E8tL/ud/rdemvg78c/M//aO/yaoZs9Jn7qyEb/0x+L7cL6z1d/q7je9BQqKT/2sse",
-	"koof19zolFQT9/zRZ/ffq4o3a8mKcDuyt+Mdp4TlJtPBDfLB21RLHW8lLQ+dIMIapiFEH3XYDdeCD1If",
-	"iCQm0xScCcM9DsZ21LOpMun2N3c/5WEbjYbQFT5x3/cq5Fdpf+cRc3lFrzQ2OeA2Ht8aBfitTOceroDs",
-	"iIRxzDYIYVFYncFYLm0T4O/21y9/poPDbcn6gwNX8jsybXG+zRcjpRCBVqdGEVy06sTwsTI73epVwScP",
-	"Z0XjWYFBU/lZEUKvfEbmYq3qTahj60v4gqSOKDys2bbDww6fQTAtPPdsiKSDG55m3KeC5Xdv+7oSnIaT",
-	"DkFpY34DPSmVhIOOT/yfM2OVSooLPGw6BLt1GPB4HIy1VMhrZhW2CTciAar5X9iVdKZEC7ZixdosAtHa",
-	"mJ3n5RA2JbF6Amenx8eNJh1FhNGqtjpSNzwHqe11J+GOLLxtjdA/26lGi9zCKKKNfpB+jXdqfoXoJhZ5",
-	"DDAiCQMWB/M8EPRrysCKXXYUBMtKf1d4KIQsu5cfmSAq0V0kDM7yzOeAQXzNJmDHKiHLABMxwrh6cr8w",
-	"HODTlMsEEh/tjKl7bukmXCauC16Rt/iQ0ExldppZth/z6RSSTk9GVmcSgVJ8Mn2c2bxJ2jTK2o1txlPm",
-	"ZLkzYNzvYSz+S5YZepYCghHPxBvHNCar1HWXVcIwUIpTxGFYlZCtgbZljfT0aoyTRM/DHuzYCM77aVBt",
-	"8kPmgcHrGPy3MbchLDxV6posJbwpx5h6t+NKBm/C/XF4ZwsLmeq6xU4BSO84yeEixMyT1uQ4JqKOUsec",
-	"zriUMZwzHiLqCejDqimpiYtv9GQojT3TwrrnwzlEYf4aCL6/G/trh6U4f1KTDnJ27cmcX3nq1n3uOm3A",
-	"AMJxfG2Do5Sj5O/HHuLe7+hiCfeX8eVED2/pbcrHnqfImqWMw0Mek+2z2i9FD1+EZ//UFYmrk2lKHy+5",
-	"TXwZs7BS35MHZWHqOQ6C0HQf74QiybAKNS7S1irCpGf7/tk1FZLahQt4VdA36bRBVVcSkC5uq+Twzac5",
-	"VUZLM7jvWIGFFXsIGNg2YGCBvdaz0OapTAvcVQolWOyhJdD0Eru0gJwWiIycnHtOteoapNeqZkpfk56F",
-	"LIt4DP+masQdUY9fzWXy8Qn3N+oa0KjFZb4zuXyLit9FXe6F2p1qBjqkqtJxkhrFUoXlX4spYMFaX0yA",
-	"iGSGjz8yJaFv2L5/2p0JrtWJ0sC4Br8mSU2YGEG81pD0tyS4j+9RcLvzNcNFSQqp9KDN3yGc8BZS/25E",
-	"+xGxxwZ6/gd6YZdxue9eYSerMJyCGHs4DBpDePE8nYDlCbc8pPuHU8EXwSvKApqDO9fV785D86tB5GNu",
-	"WHTh9wQJ64z9CFyDZr3s+PhJjFPGPwHBJtwLLz98eMd+5EbEBVwbLY1AUInMgO7JUCwYb72m3JiZ0kmH",
-	"gcjLVk+5tiWnRqJswJKYjd0hhW12WWRtGrF9k8VjHO7J6ZgiHH84TnJsZzdjydMIz6FJZjOMeIRPcZoZ",
-	"cQPnLPiPSv3TmFNxA4b9cMwSPjcEmoE/PDI9iWdlKLZzVrV1DtiEz/HODz7FAEn111o3Uo0ZhFy5o5Mw",
-	"MP3XMV6qvScrpU6HmbGa+SsEJWPo5DcGgdseTsc7qsAjnALrab8qwaiuieazwM3Gw0rhdXcM93yAHn3G",
-	"//trrKX3qHQ2cdU6k4neTs4DCvyDobQFji+ZQp6ovgE7qFNbbzRQ0+0KjiLVYiJWparEEeKOjlYFLFVw",
-	"+enp+6oCgL2treeLT2U0aJS/eCoTjXwnztjyqmF9DicJKguznJB36Ld+FW3jg4UalzV4XKO/9A3EUUCq",
-	"d7rMWM2YGlrIgXnwpp1bn+4tDBVwSJyeJCagMktNDByTm57EYCKq8YBFMs5ZVMK579uxBuMMeax55Tqb",
-	"cDl3UzYQZ1hhe8hFmmkwbML1tR9FTyZqJs9ZpLmFPpYAxAYcxUwIwhMLoniIL4ykMhArvHzXytCTTjmz",
-	"oM97MiqVceyPUjVwqtyUZwYMZpWErdgnxxYuhFMZjF+G8vuRa2+54kvEjBWuKRzZQZddjZW24A43BGm8",
-	"4alBDP95uJ6s0+HeZU18vIOMteWO7tmP0TSCOrAGpSFZZJXvQmQgaqePDtml9CirTTUHkA+qa3kAXYUQ",
-	"vHuhnTx2r74CDdZBemQoODSAsH5HSAyVU8fpn05aLl/2bXXalMglB39toazk5T92r6ksdPWgprS6mvAF",
-	"M+5HN4nCCUm6hdcUSC1BBSMvIgYFyt6CdpCrBuEJAYai6xwhJFlKRK8tXjawiZCZBbbPnUKS8ZSZGcCU",
-	"IjSMv9+CVIxEXjLOn9oH51TqC2LbV7KP2Qh9R6g8thFBoRb1RgrvEwGMmyyOwZhh5vWENapJGHlSanJ/",
-	"AWSZhJkbvPEaiM7kQRcb/tSPRaL7iHoYVDZyIIp/eiifACSNEUD70bu3Vx9YmZNFoqODcwxr6kk+MAge",
-	"YYsTGeMZ3dZcw9Q2aDR1zH736sxiL/esy9R2/6DI1Coyyd3LF3qwRokpaBmZpBnB4rn0zF+Mbqi0FwWI",
-	"PoxiQCq0kcp14csA6bmJ87saGDYDDQykj/va56UiJLwsJnyEoH9OUK5H/p6dibgOHON9JnOqu8LJ3WnQ",
-	"y64ZBYe86jh+GdayJNKrS/oQmNJQ0UOMRqArNIbUv4bDNg9LWcN8FfDB9VphGbtv94rhcm8PuuFmmJWH",
-	"RTGDb01TzFEpm9TEYuheJWrWEs9ZOyWttBr7UV39kajQ0EyNPH+XNXHA3WtLNR3ds8LUNIIHnalWZxK7",
-	"5rtGIe5Mg6M8maoxiYtQ1/JEp6KsRGaA7UefPzO8sv/yJcIS0JTAddApEnn9moWEqTTDcgkBGiBNSeoa",
-	"sGxfZmkayqtJX6W66BD91xkGIHTZRTEk11NPSn9F77tjUmlvxUz4tS8fFwYu5IgJLB7txhxhxdXIF1EU",
-	"KGcM2BWZV3/PV23HiR1FRw08lO/f9wM+iomQVfSQnLKMh6PIDOzurKKeIjbhU1NQoeOCUJ5YaAyCxAfP",
-	"GVJ1nALXxrN8QfePTGCJ/ZLOkRcF9lXLWE4HaEG4rhJ2DTD1nWETXXZRZGAjTwrTk7xcc8Qxzmtu3WEY",
-	"limP2KRZndNxS2lSj4rkcaxEzGZjEY970jsHkBmTLrvIEmEhKaJ6VJr4alah2dryJXW8tJvCI3kfFOR3",
-	"73GdG3Hyn60g4l1VEQGM40I+YUvnQ+ATExC2ypJvF4ejh1xtYd1c+Ud3b9ks9NSkVoG1Qo6+kxPhN6Wv",
-	"zZTHGD2Jq1NagHoQ3KZAEnp9tfD/DbNDfQv9yZBHoQJgiBR88+ICQ/yUTOcMpFapVywQwmPMb+C8DC8M",
-	"cqg01vmztZZDDXXtIvh9mbDuM+y9DVljdcLvirS9lTC7cwqvEXdm3EbSXb28ByEXOlnntQmL8J06bK6u",
-	"XrI4FSDtCnK4K5WXp6ma9U2WqH6IyY7yCGc25KmBA5aCNQil/hu38ZgZZ15xFmtIQFrB00dFQDezqicj",
-	"117E9rGCoLEJVjpN5z7ZPjyagjHMPRn85/yGi9Sd/A3XUlUq3YGwzNu/bzlZ7bjRofJdSkknAO6YJZaV",
-	"QzzpGz0lr8UNVuC0jIKOkwOvGghJ+IiY+6wT0B0siQz2cMpHQlIqbh1E1q/Y3586mx+ngAjOK8R5kcyP",
-	"C/YdZfD7+RZESiS2gjjdAy2y8J265B5lIyeVHXdENwJmoCNK5cwkCtbIfYi884JLxOzHB0hJbZnLz+3K",
-	"FH5HA9964r4b41dF+HcDWMUjDzn7rXL2Hc038NPG16DIaovivyYPv7pRV2oYTgBiIvfaIxOqtxt0O/uo",
-	"o1x3dc+gz24AsXK8qCHDPHJKLUu5sYzHGFjNk4k7ULikEqXhsFlmPgIE8MzXAgYgtPOQMXUnwXa4nKsp",
-	"cgXZeer60mm0xuo39vjeBNIHT7YP6U21+/8z2K03/3aJu876WqYYcn3nRLObE5Q62egEvWeC9eAJ/46E",
-	"+9WRE/xBl59lSjOYcJFuzgC1h+5RcAmcaTAkFO8ws/3D6pO6JkzPDcLR3Ds/rB3xVWge+9uItWoO+dAY",
-	"XnA/CO6mi6iclnOH1T6qXcJYza3SDCnw4K4Im2qxcWPESO6ArFsjshFwwbribRc4TpS2ypdfuXuqd01T",
-	"RxOQtyb794hehM1hwG5qFHkZhc2jdGfcHDywRC1L0EYwTgRi1TaKDZZK8yReT/+Z3AkH5I4ES7bURtxA",
-	"Ftyy+XWNiRmI3YGf690fv/oZ/fl4RcNE3Syxyox7F7znpIMHFequsBDccgcGG2o1uWMWO0sIlu6elSb2",
-	"ixqoZM5iLpkfAdb5M5AOA2rPEnPVeDLo1W/B4vWzeLAg7E4wE7ezl2u1qjOQd0LxVVJ8Lr8VSqTpJQ8+",
-	"mGa6os2ifJnyYt2CvnwZ1FVhEn/3j+yQPnwXq0jkx0ykSYE6l5ffIIDygZBcz7+paubvYaq0xdK4SQm/",
-	"q2Uh82rDn/cGCEd3kdmx6+dL5/OeP6AulboWgF+67jEKi8RCptO9s70jPhVHN49RBPieF0+9l8BTO+6E",
-	"kri5E79SQl5Yd8h1S5WGaPjLZfSuxEiG6t7h0g2jdTFuws5LbThGrGnBiYsS/nn+OFH38vNYaj3vrwzS",
-	"ikFqWMW71AxVSF5uxkmhYQpgmZA3IK3S5bFienLNW6/FDUgwJoC9uGFMlBRWIdjsWJiFhoof6xYPV5UJ",
-	"SRBMWGLYA94UiRX5VHmASxgC3Zj4LsoP13Tywk3ycCYSYAk344HiOimvMy5CzXu/lLKwff7CUMgEAxU8",
-	"5aE1lSQ+cLx2IfNkv4bFdAaMtIZxw66w0cMrR4DP8dtSO/RYTSNlIIlOZeE65WzWfOCluKsCb6JC5SHI",
-	"op5mME4jDwtiN06WlJoofqob7Bsej4WEwB2iIGShkQM9zPB+QKvLw9KrF+BYn8xZ/ocYqXkN84PyNBYh",
-	"yOpnYvlkCvqQouQt41kiLLPa+zxzpk2ErV32vGQuEYgaIumaUKkolITC0iZ5gZ1ijFhUon5gi+V4qxXH",
-	"8+jTwBdFITeSABM+ZVaVRUBWLwJeixikAWaFb20I3GYaTJe9DeciQUBBwqJPhyk9f+gfixiXZgaanR6f",
-	"sMj/2PU/9jOZx3pFRcEk7CrlMY01dMj2i7D5kilP2Uilifg+9r58/PL/BwAA//8=",
+	"7P3/dhs5ri+KvwqXv3utyLNl2UmcnGl77XWO2510sieZ5Bunp8+9oxwVVQVJHJdINcmyounJc9wHui92",
+	"FwGyfkhVUkmWnfTE/ySWVMWfAAiAwAe/H8RqOlMSpDUHZ78fzLjmU7Cg8dOFeTdy/ydgYi1mVih5cHZw",
+	"Ic0cNOOG2YmQY8OMVSph3LrPhglpLJeWdT68vGRPnz794RC/Ap4wNWJSzXsH3QPhGvotA7046B5IPoWD",
+	"swNuBmp00D0w8QSm3PU7UnrK7cHZQcItHFkxhYPugV3M3NPGaiHHB1++dA8uM22UXh3oxwmwSMJnO4jx",
+	"icgNwE6AzTTcCJUZNuNj6LELNuWp6wsSRk8yYRhnpycnTWOlxyqDnfLPb0CO7eTg7NnjJ92DqZDh8+O6",
+	"Ub9MAewbMRV2deSv1JxNuVwwYWFquuwxs4o9Pjk5YZ0ERjxLLXt8ctg0uBQbLY/Nv3Rw9vik6wYqptnU",
+	"fTg5wXH6j/kohbQwBk3DdAQxV/r6pUgt1KzyBRuFR5jAPY5+fvGRHTvCSgWXMRznD5iomEDE0zTqMrgB",
+	"vWA6S+HwnHHJMnkt1VwyJWHjLuTtNm3E89PN+/BKGfv6J/cidjHjdlL0MFHGDkRy0D3Q8FsmNCQHZ1Zn",
+	"UEulWYZPrnbR2PztW05gOlMWZLz4CyzqNieT4rcMGL3DZqBZqsYi5ilTM9DcPXfONMxSvjBMg820RB5R",
+	"WoyF5CnTYLLU5lswAZ6ALqZQGsGRG8K6+ZR25vGTP2/emurs3uGkePptzHL3WTXw/Hs+BmbEP8Gz+5My",
+	"tz/biduflbn9SQtm/5Cl0EisjkdfJ6032HdXWooZtxa0a/j//J0f/fOT++fk6IfB0ac//UctdV/FXDYO",
+	"x8Rc3pY1v7iXzUxJA3jg/ciTn7mFOUdWipW0IHGr+GyWihjp6Pgfxu3X76Vu/kPD6ODs4P93XBymx/Sr",
+	"OX6htdIv5A2kagbU5TLxTrnkY0iYEzYsVlmaMKksGwLTwOMJJExppmGUGUhYZlgnck/2Mok/82EKUZfR",
+	"d9ewGEyFmXIbT6LD3sGXrpvTB/gtA2Pvb07u5NXUqRPixfGqNLsRKuUWnGh3FMU60Q1PRYLjGIy4SCHx",
+	"I79UcpSK+CuNO/a9GzYXdoLSIs60BmmZsdy6gWswKtMx9MKz+T4MM7OIun0ZZQZ0L+XGDngyFdI9gF8Z",
+	"SEeDVMXXKrPRYdctjLCGRUuCJmKoUbFRKsYT656ac9OXSAk4LM4SMRoBDsuPvNeXbvVeKj0USQLyfpcv",
+	"5mnqxC+Prw0pW6CnwhihpJtIlIDlIu0Fnh0UP0d92Yl4Zif/7BVfDhKQwlEELhFnsVLXAo7cYyCtm4dT",
+	"2iZcjoElghgnVlNgI62mrv++nMOQ8dnskWGoV6DEZ9RTLzZ6NNDwD4gtkh0t3V+Vfakymdzfyv1VMZPF",
+	"ExYoCmfrVCBbLOmUL3B6BgDZ4z1fTEHaD7n0u89tTkUM0gCzorLZI+A208CcjE7K++1/iHDkV6BvRAy/",
+	"SH7DReoE2P0O3lD/LOaSFlTf5HxvmEZWQ0PlS/fgo1JvuVx4EWrucaBKkQ3gTs3pzJpzNufCspHSuNQy",
+	"mw5BO33bQKxkgnIi+gBWL44uRhZ05DQGUmRw2KWfVrWPK9+GVdTLEEZKu0WxeiHkuFdRMFY0Bzf6X6Tj",
+	"KKXFP+F+GSfWkDhZwNMgI/IvmJ1wPIG8VdFl8HnmmIVO1Bt1DQnu8i8SPs9QCGCP93j6ywVTdgKagXuU",
+	"dU5PTrvs9ORZl50+ftplz05OuqzX6x123fa6fafnwLfZQ0XJd4c2+/vXH9U1yEsN3CJf8SQRpDm/104b",
+	"tsIpOyOeGugezEpf/X7gLP8GDdu6Rmk9pbPZ/Eqacwaf4zRLwLDI2hSJztPHUKkUOEpU0tm21JW7B1ql",
+	"sK1J1z2wtmYGb8QIrJgCyVluWPT0ZOqO4yenk8iRQ/TDSRKVZ+MXA2dUVl1Pjn749J8d86/pvyb/Sg7r",
+	"NddCJf07zf1T/pQautPGjbO6VcmWe4UbUu/00HxO+9VlZuIOPXTMKBlD76BuvdyjgynYjeQcRvzWPbs8",
+	"TxpQpbl1s34jSCPddsr4F/pFthttPhSuNV/Uj96sHfFbv0JbjDimrR1w29af1c3fGS5Ksrb42fPduiZl",
+	"lvpTlQyilTZE0sI66h6g3up0zVt1Fnh/lbtJAN+q8SAhVn7wZ/yAx7HKJDpx2kzZqfYZyULp7OS/H/DY",
+	"ihs3Fn90HOQDLxFLA+tjHzUj8YvSLdNHZeP9xPLx1JKlG5iwiy1JMri0alZjX3SjYrSUtiN7404VP511",
+	"XH0VnnPvoLJc2a0UtFtLq7k0buuURL+JhTQVY5Cx65tnCbpMpkoKq3AAn+pGlE2nXNdzoRW2lvBqCYBG",
+	"WZpieL+6VOs2+T0fb3uYT9D6GyDRrZ4Tr50EZSmMLFOZ0/dinplae0MDT9z3QrNgnAzBzgH8uTLjY3hk",
+	"+tK7zrlM0JR1wgP916xjFTnb0gTCd4qUGXzINYCmV8k/dbLqn+oWUr+d+A/8sSL6uwelWwHXzAbCX95U",
+	"7L1bXeBqm7VbmUyF/KBSMB+8z2nLDXUiof30XU8vpNWLjUcftVs7ZMcoL26CGtx+qJ7z6jiHx1ZpL4A2",
+	"Chx6mL6uaStOBUg74Emi639XWkNKriXqceURsk+bp1cZWLEydykJNcRKJ1u/lNCiVylkVXAtcULwOLTd",
+	"kfz5sCkb3zDwW2UaQtrnpwd1/F0+AoJAF3KkHHMpK1CGzrmWrmF3XAorYp62PoZ/O1ihiO5BfkaUhHOJ",
+	"6qpbWN2bnHgqq7+ej8wOgnxLsVfw7F0Jvo2Szg3htdtXt6Af8GplW8V5AvE12UTVc4tWkbm9GglIgqMC",
+	"nU9CG8uGGvg16/A09de9UzafgGTqGq9QWpAhtjMYarRjmqi3YeVKzajrEgOWbGEN3NTKxqXVVteOXv06",
+	"1C+znbxRYyFL/v0tlljZWb35GNzcsUogXJmTTvDIsJLn1R32s1mXlvftywsmDAPpFiVxK1022is2+/NV",
+	"e/r351/+o06qzbgxc6WTJSfAk2fPN/sOIFY3oBcDN406j4YRcpzCkdN6wrM45W45XiFSdhYtz2azCyIz",
+	"oGt8HpvHvUQDeTulpdhACjupFjyOwZhB7lNYmdB0xAcgtUrTqTtxdcnpvERAOgOiCEc2eOk/4zG5V53d",
+	"ioTidET3s5sem3CDeiY1D8kZy6QVqXtg0ZeJYp3o/burj+zYkd7xdMTP6Mmo6x6RbPlXFA2L6BB/Zgbo",
+	"7sFps0qmi77ksXXqp9NR1Vwyb5aR/lnHrSMNZrJmadwkNgtlO3kL+eYsb3Nl+Zf79D00bfvblxcvcD12",
+	"3PqZVjfCLZGQ40GmRYM1HWuw9eJiyA08fcLokS75pxczIcdMSKsYl05KkOcwONxjTuTxy4fXvY3+s5UB",
+	"5sNZsyQfPEdfqsRT+BZ6dllybKVOLSvW1YbWDPdvSLO3kuO3F7fL54+dNQ8Z3udXdLuaMwKd9Fv7Lxr0",
+	"eGEGXCq5mKrMNJy7Ta6iVbtqu22mIATy11SGUbd6xdXm7br0a1dtsHm7dtwjmHrjaFdXUOOil0/IFtp7",
+	"6SCkMfmmm2b8gUTobhy1IvO3je2rCoFyY3XjvXz904efhCFZsduIY5HUheZJ9vr9zSlT2v3/nEmwGKaX",
+	"X4E8Pumd9B73To6fnG5Qcp7WKWdK04XoUiCT+5pZxax2Ry4D7npLEg3GlML//v7kyaeIopoCD+SxSs+f",
+	"PXv6bH20Eg72Nb35mARe+LTEO90Dig7zPzt1fXmPcPlqt4ZbGCu9IEfKdntSWZVGDmpB++WGageppATv",
+	"7PrRWT+JmsutLyq8Md3OUk9grHkCSdvH/YBaPDrl7oPkkvy6Ld7A68jBTKth6/EomQrZtn1/d1zDXumc",
+	"Lww7OcfILcOMFWnKhPTxQZF/MWIdqRiOD3XdENSFpukC7CFDBRQZsjyXqJW5unxo08xKO1RylPiNWFqy",
+	"TSR16UzQnYx4vKoeTMEY7/TY6CuiN1q7lgoH/gDXfJMa/jZ//gofR+qZD3wcnUiFXQyKG6C13tXSK1f0",
+	"hpOIbiRNdv9MixuRwhjq471jNZ1ymRg2Bsu0Ujb4yDEssJMC1xISNJ2uYWYxyNX9hCI0eMvce04/zhLl",
+	"/xvkdmP3QCqJJ+bGdc2H6ifT8EJlco6WtvRY+ujFJjcJaSwD9/6goiSVXYZmMhhyKUG380WaScsprZzi",
+	"YbA1IytPv5miNvKZkiMx3lFuDwzElSP0z89PKwG/z0/WyfFdX1dzueOrJTk/GKdqyNN6Mig/t1tPJBJ3",
+	"fFlzC4M0RGy3D6buHjjiUJld6ffpxjdLgb0DO3HKo0qTShuPN4dyrx4KOJKlLe9WCai0o6srX51S0zAr",
+	"S1a7ze34YEeDJc6ZaJ30rmE7ZAZUTc0uby8rlPR1qc1Ns77Kj50t7/LNIMmgLt7pBrxeMp8oA0zCZ+u1",
+	"EGFYkkHIxWqhAmEgCL57q2ANbMaK+Nq3Uh3xr8FpOFM+hNhYprlkHSXZfCLiCcadOQsGMEML/dJpZqx7",
+	"GOMcqx7+rcZWJlQf8tFwirtVyC/VWywevTHiIs30Lm+ajLyD27z5WwYZDBKYOdtteaF/5PH1WKtMJuwf",
+	"akjO15GQwjitdAGWdeZcWCHHXaYzKYUcU+A5fucMuyEFhgpI2l6poHY2wKAMpO2tJkM7PvBjqSUcjKDk",
+	"gTZmWrkVY3NumAGQ+L0bO05XlEIPpkJmFupiFledkPm2129M/UY3Tr2W4lbmWt3Jbonha+VJHvh6mSoJ",
+	"u7kShBnkCUS/twvlbHMdY2I1q0TqmIWxMPVzqo+/ca/sFqq0tHvU+YYlw+ir3daMZ3YymIKdqKQyRTMZ",
+	"XGO2WEkJHyo7qZ3ukr+gkkv15LRb6/K8i51quHNrGIQzFRyBX1P6YdmD9OzZ0+fr30DjZDbR3EC73u6X",
+	"ivZ3j0fjzsP+St7MMumsJ9A3wthdtaK8kfZxBEXHxbXVnuMJysPaHFVQM6CvwKV3ENHbzlG40dUuzFrF",
+	"pa20qI34STM8uorQheoJ/E6mC0w/Ke3oGb53AxHjCBhgegfdtY0XwZw7Nh42FEVB14uGfNKfvgFx4klt",
+	"MBR2jT/DPRGr6dSH3TW2MhJyDHqmxYbnGsPnslmyNS1veW/TTvBVqLNMyevlwC84/rZH9lTI8rePHw7x",
+	"r3SI3+ZQXaWGzFg1/aBSuI0C17xtbRabpEFTevun3x93nz9tiG9quA3eMk+quApDx9Tm2+ryfDdfIYfL",
+	"SUheqe11Y7r5qxVAI2eEbiV+ZkrbesmpYSyMdYMc3CbFYRe383o5GBbAD77ycmkJNi/8Bz/DHUlcmFnK",
+	"F4Mmzlu9i5E3QisZjqHtAuDGWmWztkk3br92lHOWjxs5p8UwC8Z5frqq3DYIquenrSRTfqW/k2M/AQux",
+	"HSg5oHDUWEnL44ZDwlGmvqm5BXh+cvrniqv66fOTW7rjPw9ikWjkMVMfEJZyPQZji3CDmEvG01TNIcE0",
+	"Vs8RYMpwRk9Ou4yz4ydPDn0kQhEK8HyTx7zBS//sZDs/eWUZlxzZTfvR2sW9RA536t9eJr0tnNsrr+7k",
+	"2c5buYq53DGW5T5MLwjZ3hvPheAgvZUDfBRQJVp4PXMGa2WtLx3RNZZ6S1mcB/UsR6aVr7aWmnYMLlsH",
+	"XxjLtb3lQq6maaKfFK+fctcpIpCBxW8JWKZWZbfK1qa850Lq//1/2KwU07RLWAauNRJ2WOF8DmEAxTIG",
+	"OllKDyWCWM9tc4DZrqF+0i+hk6Br0vCWZpa/VjewHExhKwmXQCtYhUv3YG2SVyOozyPDSk8zkXQZT40K",
+	"VwLR/z66LH4+ep1ELKiDjIA0an0Y7VLIqoN6y+OJkHCkgSeO0hnCTXy23SI4byQgTQiaoA4tpzSUYsFz",
+	"Q3L5hkQZYHTSFhgSouI1oVw6n68MRKipiBeY+exxIVbYp3vw+cg1cHTDUVMyrqWXrp/L0Bx+ugpt4qf3",
+	"oWH89CJv3Um9bMplOWRoJWsD3GEbA8aZz0DNUjhnwiLiDF0JqtEIZCLkmOEK4oMFxBTNvckZZfUiRKTU",
+	"3zFpmAGne7AJMMOnBWBUyq3PmsWLIUqC2XCthMQetq08gOWVWCHzRna7rE13eYHpLbTvmNdjPQ4OaObU",
+	"M5gK22O0aYYmMRc2nvggJANlUlkB7PIgbGBsb6iSxcAqNUAtEMN0Mws9qewgSDX6hjwtA/eD1w29UyjH",
+	"hgqfhcQOB1V3ceWnkCnRAB914I6/HFirJ+RgptXYW2XlX65hMdCQGT8lD+9VGfwy5ldFUezBZ7fzxdgr",
+	"AFPhy+mID5Yn6b7zsznoHnh4pQCbNMhKUElkl5RAxcI3ZUyxAnegV30XdVzJ0x6pPnSslLHkwldlKLnw",
+	"3TAzjm2TcN70NJdjqGy3O8QqC1x35FZhcXYIKmx1QKyeVfhtLefcgLQfRXwNW8c4bobjqAEPCB2t9xz4",
+	"5yqYH/WjF4mTiRipuX2mdsbrQ/wx97C9ClodRY2aGCIc649o+Mxjy8wE0pS5k5DpTFZCIJ0cn08CzDAO",
+	"DrEJKiHkG/Odk4zgQL1rZ2kcYgqYGJYHY1qlrsujKMl0AuDykCzE37WZc7lHuSbTEidBTyB4VcTTdKBG",
+	"EU6WM1xlIyz4GJ4Zd2oo10D3Ibg/Ue1RpjI7yxoStlwrIa+TnisvaarUNSSM2159QmYZIHqrlPm2gbXG",
+	"6Qt5SK3VmYx5dXFL/ogbroWTWmuGs+nGjRTELAUWGnPqQobaRL4q7kio0biWGDa/zsh1+9J6lRgg35/y",
+	"/Ep01A1sWZ5glXbr5ABCSjv77yXFoGwpCtxZLuR44NZiqwCdNf7W9QKugFeu6btxhm/EDUjvUt5iejvk",
+	"CVRClLdLFWj19HbtrwlJrp7fYRgtAv1xQT9ADNJeIoqmuVNwAuzuYwmbZ2OiG7baPPIshdsRO5LgNsSO",
+	"FNomdyc82K3rq3FGV7Haei4zboxrf6QL3JVCE1EZUcXKsYV+hwE4Ycdz5JBtqXCl77p2G2f7Uc1e0uK8",
+	"Cu6uu6W9snS8Je0VY3dUeA9jLxP7bcdeYsFtgTlQ5b8WsnJLTk5xA2iFUcgjPZmUoFXyrz41XAK1vTC6",
+	"U/SdRv6uAtSs8Um212/q3ISlmgO5BMn1ifLyb0YPy4s3bLnJQ5DxZMrpvVVl6fL1lVNWrz6+/pnlj7Jr",
+	"WLBOpCeQ/oAw18NM2uzJk4jwS3ut/ON8KtKaMgZRLIxr01gxdv9LYezRn09Ojp49rXx8/D8eu8+zWBwl",
+	"xhyd4jt6HAXVul5XbtjsxoCoWcqto6XNLF+dBYqJoHgXRTMQGYHPZumCWUXZsqEHRgvSO1i9HRwKLhsu",
+	"wieQ1v9CW1KL4FulQ998/oZvtI7EqspiGze4j//xe90tEVultfI6r6XtHYBEtxS+ORftLnVfAU/tZEfX",
+	"fDIcxJQq0mQGrd6HTLDDRTkTtE7q3oA2og0aUS6BKoMpGqidtDL2Mi8Dc1XAKe7i7mkD3ETHcdvsCtJc",
+	"2t5aXYvZrLXhkN8p7ahOFUrjQdF1uK4MzTcu+Z0EQjUEc902rKQqIn/yl8pOEkb+hrkOmWCreJONx077",
+	"+JNyjNfF0f9NEV6fOsXfvcHRpz+Vfjr8n7VxX2I2KMVFbRezEkKgtkNL+BqBMnUEUOMB8AdCaU2aKPsn",
+	"vGnbOXQiSKJBCdl1neCvl1+eYNq8XI6cT8teizR9Nzo4+/vmFnJfx5fmvO0GZ5QPg8777datQNNK/+z4",
+	"6R7ArjfFvm9tnrc0DcpBO1N/Y7ZFTPz2kdNrNKFqMObKyCqLsBQTUBrH2p3cqRrA1mfBPjJlGtHy87ns",
+	"oO/h6dBe4SsYYN8ZL34gm5Nd8iFQjPutg9vvbS9rZ+Jr021zLTWbaXVzyyihvJHhojYmgoUH0CK7hsU5",
+	"c236yxdnz1qdGQsJU9Kji2Z0E94mXCzkZgzMhD959rzGqr16dfHk2fOziI0U3YCz4YJwEeWMJ4n7zA08",
+	"P2WJGIOxXQwLMWZydA2LMUh2lEYMuzBM1F/XFG6ZraRyOWukOuaXSjP4zKezFGgokDx59uzxD/WWNd5R",
+	"b937LBumIg7JCKvuB7cxQrKi3Ix71DBqvLce1X9pB2YUKRJRqcmilBbufbh4nGnAqJPknHnLRyhpmFPQ",
+	"PVSlwCIzgZrKoRKegDDIHrvajFacL34tFVWWp+QYqu700tJ/aubLCxr0btZCPZWvSV7486bJ17S4ZvA7",
+	"HAXbuBkdWW11aDg5t8lHULj3sPmm2bmpOY17W7mp44mwEFt/I7JRUOH15mCmhQqOzdYoI18lGXLZ3txk",
+	"X96dpbhznmbF9muQmTGXt4PauJW1kZs6n1bqbbnzkYQeL2OaZXLNsVhQdp3aXRMKMhohLAow98y5O4VL",
+	"mMIok329RNxMXyOx1HZ9ESplBkkeJn2r1VVmULiq2zxdcrNtBt/ybs8BgXyOREtsq+bUqBXbf2OUzD1k",
+	"htZb/nmSVJmN18nIHZ0B20XXVwTyZptgubCvMai5hSrkeQU/ROThY/Bq53JNlN7WOBc0q3bWxY5RFLFb",
+	"7Dhz3BmgThqyBFCQbQnot0+goTyTj/Z3M2A/Sd7S3eWtxrAXbMLP+1gNRCVsv28rj3ucm8bnb4FriCZN",
+	"gDb0xg/Sf6rGQt4psuEWC1L7zoZV2RumpDGTLca6/PTaUdYHFG0ELazTFLYTIvtk82+JYfe06S32pWa4",
+	"TVtVjPOVMHZHMGMyE3ApWysEdw7/SskHg5QvSEUKsmLm783M5KAsnj61VPB3jEJZg2l8e8oqIcu2AWOF",
+	"G6EyU/TWzgRY6fdusGLrUuw3n847Q7cuBdWUKPk2TLRzlp3VArbTPBsYuEYP3YZ6b+XHLpYzTKid0rkr",
+	"ctODV+MP7tV4MPwfDP/9Gf5XCNP1Wo7U9tdKXE+VHvg6Ze0OrO3Fj0pTDJDa7i5cmOvBSAMMxsN2ZyK+",
+	"QeHWW72CNZ3bvjESGuY8TQc+obAlXEJ4KdeCN7/zW9KOUbY55sqybWPD16AlpINtn9eQgke/avvKNnJh",
+	"CtNBnsI5mLbcNvcWkUbbN7YWbi1LhuKTg1RcQ9vHW2+AMoOZBmsXW72yzeIXjw9GWZreqSA3kAqZfd6G",
+	"Z8ycz7ba5kZFriKzmgTvfhH37j3YcHcMqyX0BnXjwQZQJ8H61sIrJT2GdyRKMz40IC1LgYenSWvhhi6M",
+	"z/FFfg2Me90mw7zMQr/JDLDopxdvXnx8wY4pduT4d5F8OZ7CdAjaHP/u9+9LtVhM63ru33MY4gqBvy5V",
+	"id8Js6sRhmu51sTT24Fw7VqUYgu4q5agVqtLdqe4VjU7tAW0Vd3bO6FblRvapTr63ZUlJ5SyLfVOcFMY",
+	"tMHdWZl4wOD5VpK3ygla6yZyFZ7b4CwqLU2lQni1KHh51VvRy2WjBRynykDCUmHwKAgRSTE4S7dohfnT",
+	"WijJNCCiVPmyxAnCgXdJeHSQgYapuik+pgrrSvtPmax+RhiGUgZf7uRLBnQqYnha3Q9FN/S5GMXy727U",
+	"AzUDWXyi2WPafHzNxzAQ0lieppXvvIla+qZo02vXxSMahkrZMtqK/yZOgdMXxPODkUirOYto7BQAN+EL",
+	"X9S18l2wJotvEmHCV1OVSZsvGH0qRoxCeMRjyJ8ovml4SmPRiTWplCv0dvdV51dF4tcqPl8eyZXdPup5",
+	"N9t9GwFoJJ+ZibLbIYa9kxT5OEPEJipLyTqR5wFKjyTiw79RJmAepgGNf5D+6P5CGjRRty8jYhj3JfGF",
+	"+6vEEPh4TnwmOuz6cp6S0YqzubATFiFgBjZYXr4Iq9VFWP80Yh1c7sKdh/e8JTmGiZFYJNpPjlivL7ER",
+	"6iGU/cF3x0olTEk4ZxFeHEVUD9zwhWHzyeKwS917TsHxdFzvfRlaoyHQ74dMOcHKCfyDasdYpSGpVAZf",
+	"k2vhM3XD5rawqN4QyhNS6a56E8Jfg27SI1rAE232yxAI1ZaeRCEHY+0k1gy0UK3zFvNKOPhyjn1El/wD",
+	"j4uFEpGwsmoRHUX1PnCkwb3izpo5t/FkMEvxChUcYc+0MFDbTIbABjMNNyEWeXUCc66lkOPb1HLG0ZYj",
+	"ecNyryGZ29QL92s4+Md82SZ+/Pzpn0+3S9coN9ZivLvdmX09GjYDorLavbdt/To3OPuBzmuoViU7dtFl",
+	"SPBd5um9y6SygwXYgf95ylM3dfdLJk02cwLeiZZ07L5AwJfBtXtwyJOBEWOJE+6yuVZyPBDGZKDx9iSg",
+	"6aVcTOtxEPdA1PnKLc++jkjeFsbmbiRd8uZvuAwOT9YOY+n6uyRB2pXVLdcuLlB46kTLex+6RJg7O9b8",
+	"dhaItIOGUg9t0NMlzHd/fdl0Xh7OUvN1Kx6W4QMYsLutwj6nsHm8ObDkTjE0XrGpN/gdIWiVmXpZs1Mx",
+	"8RxHcjAOCGo1aO30CPMSkiow5vN8ZJibAuH4MAmI4D5iXC567XIc80kv5zkWE16/0obKHuwcceEHsE3Q",
+	"RbXqe8250FS2Y12jy7RT06xW6Raj/KBSaGhqmTWLJaiOPXRZuwP+EuOD26etwbXCNVIQoBsRRSo+3kEz",
+	"LAVy9KA1bIUfSd0EayLvSgPejK5WN3ZC97lE+2pXoIt6XIuG0FRumgJBC7yKFpATHm+iBmyifuVKGEY1",
+	"SXXcmGD6cZFGbA7aY11SKmW4ODlnke8ODTupCAdHxAjCaCfutY6dQF9S4bHCtCtMvlhlaYKvDos+3Ets",
+	"+Z0ec+LOxEoDE6Yv3TDZMevg//+J1uYh2Xp5HGHLlSntv0rhwjjtawpyxxPNsaQ357a5HFkOGvWt1O5f",
+	"LjlulRDe9hASZjDMRGoHQjbU1G0Qp1uqnKuFjco9by5z9CFL4bJ0RhcmaQzGHMVKWq1SBGxO8JIEPSSh",
+	"Yhx5Ug66B6kajykA1RdAKdyCJi9LV089WQo/bXD8b9Qs1h4Z5Rl+IddnKmJrBnNBlYK3ANKFGcjEDIgW",
+	"tnlvPRHlwFjb2moNxDedpeCYsYA4bHe6Zim8rrxb1ykBvm450gp+WDvdoXIW12kOnCilqYJjuETYzuX4",
+	"sYJT5iM9UXojXO6Uzwyz6owhPBsJfERoY8PFMi7c5eurvjTk6euyFG4gxRfcWM8JSe4mSyVofyBjbQb8",
+	"2v1xefERn768fG28Ww+PhVQYawj/bfDnk5NBAQeHHws4uEFizCCHg6v16LW/PHKkUVwgdQ9MNgNtINnW",
+	"u2CFbdiwCqpxa3L9m3+rnaSk3pclZkFIlfuukhZfUG+FVwteqNBbFcB4mRkrUmRFHFVWtklgB9TxbbWt",
+	"8mutguOX4M3rM2PRuS0Vq040YP4h14yENRU48ar7aMu7hKIia81PsdJJfo9RW2xfGEZ+GeSpsCiksBHg",
+	"RWilsbL+dgCaMZetr0l2Zcfb43CGYW4A4/SLX+GU8qp3CzJrIt+lI2aHpJztRbobSOJxzTsRsS2Jb0ea",
+	"BWL5YQWRnueX0nYC09rqMxqmkIh8Ju0loWObhvtwPgsnwjjjmlDyc5AWx0ZLrJYZSHI2xFfYRKWJ2T6Z",
+	"FgflUwkOqpNr2s07v2ZFWi9wyL7KBWuF30pqcskfOhHjCZ4IicimqBLPGxXe3TIId9V496xdfiv6366y",
+	"skkFWacw7KgWNJFSrrVsa4vmta423r805rbgVW+94KFbYHcQGAzDlGpObgUfkoKC4JHpMkgNOU39iA63",
+	"lzQ5DlyoA0Xjqluxq6tXO4UmYomlQTVtutYW9+namCCnMrsSykgFRPMow2f1OQY8bWzg8ZPtohTrRl7T",
+	"Rf3I1y7hnYYqFhu1RYRi6aWdAhN3qLY5xAvxHRPHQhDSCgeRdmWYAZD5SU0KpdsehqV8lAFGulSIwejV",
+	"ps/GuTt1s0LnXa87ZvGtLQ70Uqspw+KVzCpG9UDX8HppArlrd1kHXzDuo1yoSC793RZgbg/1SMv48HeZ",
+	"G91YbdSfGlsiqX/05tMjU0Clc7KqaB1Vhtos68B0ZhdsCCOl4XAVR724qNgdGTsHMl8Hhb0BJMONPAfK",
+	"0FyyTqR9NJaTfOH/XAKim0NJwICs0hSLJdBc1hdwCnXZtlvxyzA4b8q6Ptzqu9b4lCVKAjOKjbjuhjQG",
+	"nqZla2HJyY1mkhm4F5sANOiJHEp7I3pFqcXl12uR68k73wAP6UiMx5YEFePmGqiSpCMqjKk762cnJ09j",
+	"keD/UIq/G/AYRdbyE4dU4oscwPWAid7I3KBQNnBq4Q3MUigtXF0VAl+dhe5KsDioF9JLbOXGTPHGvpZu",
+	"vYg2ULjvq91dXb1i4deCOinst3cP9YHXHrcxl+VKY2I8rgaOTbmkKlxDXwXRvZlk9ZWE10eSF9V+fTdL",
+	"BLgE7FvewvwELA7cEh+XFr8sZkqytUlTuHNrFdWRr2Wmus7bXsAtn8scj3hHqedMgsDKr1RMdgrOIACs",
+	"pur2qOZIKZ+py9VrC2+6SJxwjH5+8ZEdF7jcx4XpVAd7vyGcp1Z6VLLqTrbIsHpy4h/3nx/XeJUbVj3E",
+	"uW1dV2itsxKCr7IctuvklzBeqmjGJQOuUwGaKUknfkuvZe5IXVXShPWaWZfCguki2HWHmh0k5/4QRr+T",
+	"sMwd0xXxtn15obv2eLa2/Qu/Z40DYNUVWtrHT2vp416kjyfFrymDrnYsVd89iJ1ESJvK1ru278F3sum6",
+	"ttG3okNRtFW9ShR6JD5Fcf+ZAQ9j3d6V1ujAQWSQsqOGHDoeaTHPQfArQWEnYG7huqmEti05csJiNJHI",
+	"3zYXMd0TP7S/ImysZFQZcEt0+uqwqbrquoKtpTPr9OSH523A2/jnchMhFXYp/Xx9EocfV+2kIc6cyNvJ",
+	"9+b7GExHvEWEcvnp+qGgkXER51Ux7rhEx+2hjTDk+lb6fFtMq0ZhpBpu2tckoOQpfLW5IXdXAATHWi75",
+	"V7YLSpuxsfpHlVK+WgmQZQz4Ws3V788tAt78WmJLm1djB+T47TSGIhXUewO2ENRVDt8kqlf6aaGX1Fzf",
+	"CTlS/qqudHPnb/Lyu706XvjFgL5NzTGY+oi3nI3om+66YP6ntcXJW+UB/HkNAS4bbBg+eCTQtqBcO+Ye",
+	"deZbJygP0Y2AOejocHuLbR1iRZvKY+XCY//r6NOf/mOj3Ml77OarvDblwW3urhclu3jg93Fa5AS16zlC",
+	"+LR+WVpgy9aS07eHvFaz9zTQ7apKOZLYLxDQ3iTA/fBT7YqYW6DRfzX8eFqx9kdTRRpsOpio6c2n0d/o",
+	"3mTHtXMSOsmRiWug+KYeJ2cV30nVfn0N0vCGoAAaaTBeC78dhfaBHAsJeSQVfhcrPcsM65D70NEmu4aZ",
+	"xU1073MrKL7psNZdlOcs1w/o3Qzkr+5n5jHoNmdlFS2GqeJK5CvVLa/opzqbyXhj6MoRRSgYzTXoi4yC",
+	"yOnTy8DL//3rx4NlH+uFZBRWz6y6BslGWk1Z9P7d1Ud2zDM7OUYAePSBIu2hxYTNFhOcWDvL8Ws+ivga",
+	"bN0RboQcp3CUGWAWH6p0hi+bM/ol6uKoZlTyK12w4cK7aOkxHI9wzf6WAYa9kLA5oNeLofGZ8LWAvHP+",
+	"Uqlr0RBqMtRqbkCHaxIW47PMgMX+axcFB0EPFqMoEtx9U6sD+oKZ+YSbuYQvkZMS1sIapQC2TOGOqqdc",
+	"8jEG2zGfDcFmKZd0e/RGyOwzc9ooaNPrS3TCJCrO8HkP3ECbwYzKdAyBjy7evz6jX/HlLnEPnS0M04jR",
+	"idPtSwxQzNM4KIbRdPHdOQzZL68fGQxvNCFGnP2sWJwKNwKuAe8kxyBB49UX0oGwXYKYIHcUeuTYUEiu",
+	"FzQeRGvjlkXHfCaObx4fu2XmM9H7h1HSh70v/7Tg0zTq9WVfXirpSEcoac7c5z+xF3h5kGdVsgTilGsw",
+	"LPp8FBj1qJhkxDqcRSHS6oyK9keMuJumgLHwzK/eo+oKcctTNc6ALh+FYfB5lopY2HTBuFRyMVWZ8Sge",
+	"gbHP2N8/4cRcq9Hno/y5M0TkjXrsV2EnKrOEliESFmtAqEOeMrrd83Pj0sxBG3Z68ti11YkcGffCLH1d",
+	"dvdVyEpHaRAdnuOIXA/VdNQuOz15iqNyb/2zV/wySEAK16TkU7cwwjIhWUQ4WnmPg9K69txmRJ+PRALT",
+	"mbIg48UZK4Y25fq6kvyKTkoP1zflMuFW6QWLXhevH/0FFpEb3QR4Avp8pXU1o0OtqfWJkirz97DYBHkq",
+	"DUjbc+1+gFnKF256VJ4Qtw0Zx50rgWM02Ez721alxVhInoZAG0etQ5UszvPXXLt5W+UaeKG5Yg9/YFFp",
+	"Or1rWAw0ZAaS6JxxpnFwbD4RlLznGg4x5NSSMMxYkaY5mzU2LeQgXHBGPfYXWBiPi+Aa5SMLmj05ZROV",
+	"oaT5E4v+99FlAap29DqJWCcqKXaDo0+/P+4+P/3yH9EhyrdCyofLPBpjtxAPritcfo/jqHQZgwHj5eOJ",
+	"qrZBGgxpAOFbvCPCRcehvnAfKaZQSacz3ECqZtBl0e99ihTqH5yx33u93pcvUdeHSUWxSgj9xr3jxSb5",
+	"K5kaIUNgu5fusR77Wy4zWSgXguLv9OQEkXT8jx7cKuoy6YbKTp886bELhmcbChSSMUiaPj+T2H0GOgZp",
+	"j0DGKkFuc0dGQ+uBIz1J5PHlrBO4E3Wj6LBYyJwvwsg08ARxM0eOsTE9gXYFl9SbIW6NhZ8p4hhCwqxi",
+	"T9hb8SPrnD5+yiK/yz23GwOr1CDlegzRITbzI53DBitLOmnmhG7BY9HK8RqFo7rzytrZO5kuugw9xdB1",
+	"M73iU7gSFv7rDf986BaWnj4qN58wd7x32ftf3D8XHy9fOTrzkJ/TDBGSplAv5tVcev5mnegK4qOXYOPJ",
+	"kevyDFn7iH6NUPQ7oWXjiduJ6B19784EOwE9FwZbFmVmf+olc2z0aKDhH4hkFPXYj6iFIYn/yI2IS7Kf",
+	"lh7TeBHIPWAnBdQeZ+mQpnIx4/EEjp70Tpy5qVOvzZmz4+P5fN7j+HNP6fGxf9ccv3l9+eKvVy/wneL2",
+	"sqS2XLx/XQrCOjs46T2lR/2hfHB28LR30nuKHg87Qb31GL293hM2rtUfs0RYRupflxX1IpjVXBo0Uky3",
+	"is1HD+MK8RS0e0/C3BEoisNen27UHRuTHkSiOuZpCk7GLHAJkeQ7mGqKuAvG7Uci7Jn7ISKdB3fP9GU0",
+	"Ucb/cEjkDyOEkz1n0UQkCUgqH43p0hLzj5xUyQkib4uNRGqxySHYOfhbMmdMPjKMTLjcvEE701mNrIMA",
+	"uMBUmrhZLtuhh11mFFGv795Hh7kfDeNJwrJZj0W0GP+FCxvUnLKsHmaWhgwoi9zIib5ycfE6OTg7cHb4",
+	"RdhWt9chnwVTvOq0d+o4mBq8chvgNhCjdvJBeTi+sN2lfOCCOmrDgxo6L92m5923xa6sb7IUdZS3uMHn",
+	"1Tg6IZdWpt1dR31rWDhyp9bqFqTY2eNL8i60ePINAtx++VSUoUFB8OTkxMd224DnSkgEbseP/+FDQ9pt",
+	"UCA+jHBAi2vZJHWEj0zgn+w5MXVKQ6hrOR/q8Y88CU43fOXx5ld+kUWlZHrp6eaXXio9RMFRCl9v0xV8",
+	"nqHgR22EvAUhv+fgFylGAhKmAZWHMHk2Ah8rg9jQf69y16fuQa1Z5Gxa3wAKPuzrmCdTIcOZcUbIU27Y",
+	"M2VqZDumcpLwfUFlrFkOnMX4mAtpyAAJZcCxznTHGeXXInHHJyaEILRWl1QjNx9HyiT+EdKLEQBeb0VQ",
+	"ESjamxzSzisnP6pksTdarMWL+1L1Cfm00zvjh3oMuBrG8C62RMTu4AoQYngIEHYkFWYf8iRHLaLorwAe",
+	"IknZPvw++OknvTjSmcTMTFqN//71Y244+/AXsoXL7BW0sTWcFRiI/D2etdwh5/1gJW2p5ux1DxLsbLvj",
+	"Nz9WC3Javj5ueb4sAWs3tPj8tHWDGAEeqrGvageZIejG6g1sAfLRPchdJ1toBBpIIVntd7dJ5O01L0nT",
+	"Ilf584VXbNEWJisc2Q9TejofXl6yp0+f/nDY5CTdXZeoHUae8dB+BN+J/lEw4GYVhBj6+xCYTjoxXjHo",
+	"KoZZSUiSSr9O+chtsVXxeAafQ3WMWpuSPMD4bNUG89ZXdVhdls2YVezxyUn35OSEaTU3PXZ59TcWQ5p6",
+	"zyHvSzNzozETAMvmiIqFhwM685WeZilnHcytcL2Rw/e/oi6L/tP9c+T++V/OrORDjHXgWgs+Rugtm2lJ",
+	"ZuVMw0h8hiQ4C3/LlIUe+yuap+gjwWUY0PyjZWzBOmvtBT76cGY8nBn/dmdGXWv+3XJzuXA7+AeF0OeA",
+	"CubmoEtf1hDCbU+QVvf9BV/W3vZb+GyP3TArLS+PtFbP/yrnzpPNL73niwDdh9bR1zyvSDZWTiwnz53o",
+	"V5r999W7vzYcWV7uHnm5G44rL5cPNp1q/rHSuYbpeXg1uMmm/gBuopmFkCWF435k2Ku3F5csFfIaLeO4",
+	"ML2dyQ0JXnjR1zMlpD0PdU1KqeNDjbECxtGBjIHJbDoE3WRYI+2+DgM/uGuFK+8p5JystW+/D4WLNgJ3",
+	"kIg4nnAq67+lnuWpzlNkiIRopsJftZJjFqLByBmDQOgsRPUZf9VRXJ+enjxmQhafnWDvsXeS+Rr6felT",
+	"0PwdX2oUM+AJdM3l0EjpEOJhMCTgR51Z/DoGvBJN1RwSZucihjMqrxEiFqjWC14JWL1gfIip1f6OQS/Y",
+	"M2YgVjIxfUlHK2fDTBNK0+MT1jl98gOLirpePfgcAySQRF7/+wBWL44u3KuRx9XjGJjjVJI+1gQyOP6n",
+	"J6Enf4Y/Y7FbhTjDar3hkrHLEpUN01zBxMmMMk1XC/RQX3p19hmbComCooNrefrkh8Mee3by1CdZFgEh",
+	"bpWGmVmwCTeoK9NdhRMcR0Ka2ksApI+78aldZHaC7X8lf1qp/2Zf2hVJVeI2CibAgVyBPVoXjFRHyA0B",
+	"Squ3nktXnhU1Z0UruE8B+OSHzS99VOotl8FJiimSz9oITh+u/4vMa7TeXoL6QJyDs79/qioEFIvMeC7b",
+	"kGmDUKPQUHdImqqQtROSsYVpQVRalqcqs+uO9Rt1DYEpfSwOhWlheR/fa345SCRyXsSphhgQshzlIkBD",
+	"lEOEenVs7Ia1wkynNUADRPAqs1tQ/GUKXG+S4N8QHX81TdTHx8Xeo+xXqJ7Imm5rCBTDQDoqHeQUtlvr",
+	"TP4Z7Fs4uGNB+hY23UjQvfz3obB9QGdPZauphrFd7GWvj5egvhv3ffG+WqbgbkmgUm1iPTVkshQAXppN",
+	"HhOO1PLIYJrQd+JX/VieN2Doj9MKS6uzD+IZ8TOQWlEN7oYLXcxiMYwzCfNyGJdyykuswebJEz7apmOA",
+	"p5Aw7k4oYw/xAAsBlMKavoyUnbmWzo6PIzbT6ka4cTrO+OXD6x57+/KCglRwyhg0ThpyOW7bjZ1MmKjX",
+	"l79ihGTlxS6jqWFQ5JiLcuTsD7VuU3z87cuLO2eOlxfU1ybG8OtrFUsVd4qnVWhMVDaBz2bfOEucnrRQ",
+	"FS89UPUeeehHGAvJPr77+J5IYQrS7olrNrlsPuYOFm/pjrKU4UuebIhIkbMc1ZKZSOT55OTER0iCLGVa",
+	"9KUvk7pgsUqcYWgmau4Rp50B22NvuOOScjcUFyYDL3mC8mb6k5PTXl9eYHNLEbwx8V0pBrmsU9YwD7kl",
+	"AvPcjYH49uXFVw268GP44Lfh0u1CHet6MSTV3K/7ObsGmDkZaYBVdxFZt1b5xhPA7wwGbfy7cfmuFuSe",
+	"pAPiTmgMAfYnBSSBQfxdnK+/htuwB8ERTMozsjibpYdPZyGPjHcQVHQhBjIxPebN5OBdMmzCb4BJVRiv",
+	"ndMTuoapcivVyHtfYL/eBcvWF+RrxbOn9SmbOKUc1/ThzKujanJmVNTmQA37IOFC/zzTvojcOqOjpubc",
+	"XWpX60rcNehYYRbfj1lRl8qW5/bl4Ax4o1SgM+zD3PB+rTVyj2PWbcn7xRC3z6s37zUYp/fKMabsYJDG",
+	"nBvGUw08WVCdAl3yqs0nKoW+DCK0Qx5+ahhDTJM8C4TuJ7z7+7CijzmNh32gUbm+MX2mL+GzdVK47L57",
+	"ZBgfGpVmFlgCPEmFrA3Q8I19dAO5Q33Jd/Mtu9Qv0KqkHZlxcb8uoTvxJ39QlltAvblMxxRmiyY05WiT",
+	"UVx+hObf1sVcC3DZHB6Ft0Y5UmaHs8vXV0xpqgeVF5bqsr++vvrIrt6zP5+cHD17Wv38+H887rL3l6/Z",
+	"T1dXXbq6u/rwsy8Jz9M0Oiwyu+ge2WktBEc35YjvaBUTtot3gspyqlc1A51j4/YlQT/32GtrWOQjleeO",
+	"06N8+BGmjPrL8PkE6qOg3ghjL/NFelmun3BnNJ/3glhIDSdOsV3fz5lTzLmgB2ZVlwhmoiRgWt4NaA+y",
+	"EZggR/lrOmvyNC06aEqZc2sjqi9Lz61Ex7WLN20fwnqXkanFRCpgKWsDVEuL9M2r0aeb3/irsi9VJpN9",
+	"h7VeXb2qZGJ2yDr0KZk+idZmWkJyWKbZMg2uodziMU+/3Qa16L1GTxGlymDMKNeGkqQJY8jJ8yIUYzbR",
+	"3GA9iDHXQ7flwikxJ4fnrDQBpxahmxY58OLF1dGTZ8+Pfr5822VDhPqnBEShmVZzkvHVKdfJXHIWFyS5",
+	"NWuVMv//Aot3Prffc9D+taRipFWwtVaq0uM7GMY6/qUhJv9uHPvVLGViHS6X+HwtJ5cAFRAcxtNnKyaf",
+	"a2Fh5ZQ6/l0kX4jnUyAwySpP/YTfV3hqs7eEXkoepHt9lheuDuNtd33j1vq9+9JtdISs27+TexYk6Fku",
+	"0GU6JNcF1hbC8+HwgW5q6eZnsOh52BfZ5Mf+dmfkT3gezgKEWZXWCEVwidzu8uSswhbes5PhgeC/rUOV",
+	"iGGPknXNoXkWp77S0W7843XtJQ3WtfmHVGDdwL9p/ZUuNGeLB17b1wXmbFHhNGeykY/RxGrmI0X9jSaJ",
+	"vFgrY4JzXGi4D103EYYuvI9jkehm5/+V5dqZpmzI4+uxRhuUStCMfGh+iN1XIxa5tiJnAUeY0RIV0NFP",
+	"nhyeMc4+Xr7vy1hJCbHNbzecpj/kUoLuBrgbLDbaY1gG1jDErtLMTrgvZhEGj22NxNhXM3xkWDTlnwdu",
+	"GIOJMm4EzjLXMMJbiA4Cd+Vv9zTCHVfRsVasZ1yBy9c/ffgpvPfNi5/yYLcSPk/2Noa8fyqN1RBJFXPZ",
+	"ZVQl5uHmuFacuOVD8WHxigApFq8tqNwcQZCW5EVO3DtKC3Tc1sqJ332t+C/rbpaX+eTOVMzW9FWRMn7B",
+	"fNlMKuP4YFXVEt57j0rpr8Soyq0alWjRre4a0tt4MbCtFHU7jVpiA10eo8Q//t0fSF98KAQVOtytq5Xs",
+	"6guZn3dLNVg7r9/fnDKl2ev3N8+LHOsZt5NSxjy9e7AsiRsSz0+fVcDcn9TmRm8KEHarQhedTWPvFheE",
+	"mIaboyOiN7vnUffcFKJQR8p4R3RoscdOT06LalPYdiISBCsaCc+B/tlzdnryQ1+GEnKiCBUIG0Yl50KR",
+	"Tkz+EQavF2VIXAR5I7SSU0LGrLnLp5aCmIDklVumb/zgro42zKF0gt+luUBdrjcUnBbrtuTBWNiPkL1I",
+	"EgQtcQKkOJ8CbwkE1FZ6cZcH/ArO1fL1ZITYB/jYkbEa+DRy5wCKlVTcgHQChcL/TLdQzT008ApaaLcv",
+	"/6GGbFY+Xgg8tMcwHoLQYiYI5zJVUlklRczTdMGEjDVwg8CuIonOMWiXTAknwPoyesONPUIUh6PXP0Vu",
+	"HTXEIG6AghXm3DC3Es4UCCgDulSmgDMNljDM2VzIRM3PvZzC7UgQljhNClOEW0Scde167xXFLw0XFAAe",
+	"YN5RJuLaUV1105c+mDXSYMBGNOvDHnsn00VAQFjCSiVoYA2Ikt1lI5Wmau4Wwy9+X9Zm5pyXe8fYqHxG",
+	"+YN5OKtPqqTnlO7LVDnLNKogEEa9HEG4y+YTEU9YzKUT9Qasx/M2zgrEnbhCeJVuX66CDUe+GMGaOgWI",
+	"7uYmjqoHFUagMfog+SmC7qdCUoq5+0B26eM8Z9zRAYZ6z7T6LMBQd3GqTIAjotWpt/7cL02APTWlw48M",
+	"uIcIknkmYlOmwtwc5mnaiMNCr1VSMUs1XDqB5/6Vs9q/ymz2r3+oofkXcdS/3DlsDjvdHV46rC8JU1/l",
+	"MsRBIxIuMbCfclIhP6dHIkoBJg75GpgolZBoijWoMHLTUvz95OiHT78/7j7+4UursV5hFrFPgl0SFTSA",
+	"LlUrQVACjze1StlN+4a1lHDyy1hC7ce8OSZlRRrvAEnjyb0sbwXGdZ0xquQui1Lv+HP43rXuf0LBrSSw",
+	"KOGWn0XEghOVJkKO+9L98t9X7/7KqJxKoWEiBLoPIuvQMLu+QmkspjwN40m6BDxBptuLvowIiDRC9ohY",
+	"x+PDR4G03WBz6nYfygTuPjsad/8TmWMZe0fp0WG3LyM3s4h13PbDZz6dpcBQ6+0Zyy34yljJcrM9HGzk",
+	"Gii8SnmJW99pLwf4D533NBcGaDoewjhinSzDSSPae+nYofWIlYxBS8OkwqPXvapiTIVIBtxGJXynLouq",
+	"UF9RX+YrHTQECqbFvYtYh8t8n6hGPm1SAjPAXWa0Pojt7k+svqSBdaTCzewy1xZi+1OJ5P7BGesf9Hq9",
+	"/sGX6LAvY+U4n9KvcHLhBPZQWXlZB0icRCGAdZYqOabwFi4kJGdMQ6p40pe4L0xzTMfA41hDugiQ3PkJ",
+	"yq0/KN3QvRSibzlCyin0AfTlECbCWULuNMcl8KqYmWTWsETNZdfxiDs0nEyrah7L0sQdJP/GMYRFjG21",
+	"HtLfPzmZu1QHiL6sVC76+6cvn6phXTdQQn26wpU/unLU9cKDZxX6r9dXt0NLrugU67AfKB2Wh/pJVARi",
+	"CReGYAhLygzVqiiXT/qf9P5/9Xq9qC95WZXrVmByHpV1pB5zwtl3HULsEULCE6MGNO6oYA1m4GIIfmPI",
+	"14vSqt+h5VjupuHEoUl9H5G1tYW4lKYiKCgz/fl7W6rGylXHXhDhj8dDDfzaSatGgw6ZDT1lzkoplXlA",
+	"gbqalPYz2Jeun8tSNz/mvdxlEEFth403mNl3A+5aXphQ7SjMv6AoJI51BEUonCvkFNSplgSkgccTToX9",
+	"zlmEVvBgptUQkrwGBz0sFcPv0bTH1yBhC7DNJPcmDOUucwMqHT1Q1wEuSOHYyQXKPmjL10Pw/opGCvtQ",
+	"3DakBbHRsTubOYUjYZ0INcmBAcDyPl5B9/zQl52oqrgfMkTGoIIirBOFP4sHqljEZ75yjBo5ud2X5TyX",
+	"oh4yptd0K5ivEQK5onnk/eoRNwM1isJjHplV1PqtA+l/wJW69Au1rds6T3h5iTDLB/uvebJpAMRVLRMy",
+	"Lsy70d2mY9SsaROr08/fCwhSjLYlzRnTwjzrcYxJIYPdrd0+uN/ESkMj07+78VZgSO8v3TmSQy+XBaxD",
+	"XFlOPuuyKlOe9WU048ZpYoORDkWW/gtTMdgx6+D//4lQjYdddkIWaQg+cT/SHRRVdjvvywgz4wZww9OM",
+	"MDzy4y0vied6x4a7+F6XmWuB+XVYQo/qdWBByb7MZUKe5Mqx+qaxSiFGD5Wic1autD32AbhPitUqTbOZ",
+	"IZ/1zBmoMZfdvjTKo9EZyxJFdaPYWKt5yfOCG7lG6FzhBu1D2HwbDE/zaYwNUBq+o1Q/tyCPTLnOrV+B",
+	"2zO2VbMjR/BCjo/wrG6pO9ZlpLZgbffeIoiJdNGXxGxTFc5u1rECsAeUFiI5PPed+lEydE+Wy8cRX+ZH",
+	"Ndrsjey4hoU+qtlL6uMVLsQ9MNM3edYur0MDE+KufD9MWCVCR/5ItEj5+2ZEStFtVLFbM9sKn5ZUcszy",
+	"Rnbsy5wfWTM7Yp14ZEdi9oIdqaUKR/blr1Xt+bYciXN+4Ei/Dk3AK9l3BeZYpUN/eYCk60XTbZhyrFU2",
+	"W5/w/jM98ofOdXcSHufRBK9QpLjTijxEXDZnt6PGEpapID5Sq1rHVdYn0eCdAO7Utx4Il5MUjfm+M2fy",
+	"7h8Svu8t4btE+Q2Ef+tQN2KrlqndgU8esrr3lNVd7O85uipIhTSWL7p5KU++lgDW7PLmVO+G/Ty5H6Hh",
+	"dA0/tQcqacjhbiEC9p5T0CZru6CcOzzoqKv7TtT+Pmn2ax11HwBTGZRmtNBDuCXN159tx1NwtnoLw+Ot",
+	"f/APb360B9n6I3icvpYQLlxUGGx9/4K4gZCPf/dBkmvVtg8wVTdQoutWyluYc6is7tOLcBS+XFdIVMIo",
+	"f2UfYFgaqIdf5/IMq7eNipXcWbTtQkbhsruaeudJaG3qXX77nWX4ZF22XVYjUC+S5DZ0V6a5B+Kqz0bN",
+	"cv2wyqFTdUOF/+l6FOtt2Qnow32dpmdTLtwpxWW8b1STK2+VvC318I07ZkpD/UrYQg8q632qrB8zLYMq",
+	"8MiwEi+wqUqAUc6YGo3OMWvY7SpgxhNP08LKvyuHzgR4aieNl1zvVZpSHt5I6TykrccuPIT4s5OnRXQE",
+	"xmcwkDeQqhkUOXIJt3zIDWaXZdKHO6b1gbKvaDx3Sf3Yw+YKRVSBwg15Z1b41kpCfsAqyW5jfMpHMc+Y",
+	"SwqRDykkFYrz5eYbMbtbhywIj+xKmZKYLnYNCwP2aMbHQnILyRl7dkLQ2c7eGC7y29QOt3Sv9OTk5PC8",
+	"LykphUUSPttBjGZS1GNRicEiNsIbR5PntOT1xpD1OiE//pFhmJ6idF86lvPMetgEv90QmVAXIFjKst9D",
+	"qX3Lx3toBae3nGG3SXNbyQW85AaOhDQgjfBFmLiOJ26PA+YAJjNjlaW8/Ojr9zngQUMS4G9NM3zy7HkF",
+	"zOFx6wlPK+rBSqrfUKkUEAOl+2C4/1tcTOcXgXu4AlxeziSj7SpDa5RKgZcYnvCpf+g15Bb9EfA03Bi/",
+	"KoT0JkyNP8pd4jdwNXhnOiSBBgUPUxnP8kyDUelNndl3hw6GxsqFPj3BFw103R0homBSBhv0Xhf3axdB",
+	"9Ii3UQUKysg55vCqNMP8YIO5h5TPXf6esngjZviCQB567K9wk2tesa5L3flAK+YZ707gOh8wa78Py7O6",
+	"0u9mIH/lNp6wucrShGUGPGQLkbqj3vlkcWfQmUVU17LAWO8funtBseJTcsz34FLaM/LVA+rV3p1K3nZt",
+	"9indxZHf4MF/nz2wzQPbPLDNNppygR1wPBHGqkrN0XpScONeQhxgVnP0wShpqim4q961IvP22Um3L4NL",
+	"7dlJ4XM7Z3WetbW+sLf5iF75abTyjaXoSykf2vk+PzvpHkz5ZzHNpu7DCTp+6FPh9nHbNwbdym9zX+6Y",
+	"laVo55spbeHD/WUt7xYLyzyvUIzFsmVbcMcdxVm4Xc5jLTxHt4qH9f6eh3DYW+J5q5E9SioxsR0D1jD6",
+	"Lhlwe15Fvh0CIWdpyAwfpnC4h+jY6o4VEGoYBZOlKcukFSnjZcSOTNLAyhmkNC331j9BK+NfQ1g1Bp+F",
+	"qQf3qHcd1snYPC9tm3uDuxaSP4HlIv0eNZ898cArTFLHVaT71xxtBMtbr9DXtxQMnIvBu/FWf9WyTQ8K",
+	"/VcpyzTNrJPrHqgdkRdvFbxUnOoVbLCzeALx9a1DmJaLoKqhr1yDw7cTrbLxpLhQshMNwFK+AG0C9upM",
+	"IaZx5+Ple1auBXN19aovQyGYMsBewlI1FrLLZlrciBTGcOjLEsRK+2LvhL/RYxcM58nmE5EC4xKjwfqS",
+	"DjLvHceRheg7nUmJ0JiCsPZmWsVgTNfff3kY0GFmFlHRup1w25ceG3YkpDB4dWzF1F/M52EjORgHQep3",
+	"A7K9lyCItHyIIPh9qcHqBdLCs5OnLPLhDb2siK6IPDplROKzhwsbsU4U+otc+xHONjokoMDwrLEwC+58",
+	"QAQiZqyazRqKxrp5oh+/REO3dIrcsQe/NFAcPeFINUkyoghPNt+7RPtqwT5FeE8mGWdlgeVZTar5Ogup",
+	"6tbID8udxGWO4XumM7lnSempMy+cQXHSN0CVfBDNOExeyS7CMngk1cMui53EdC/jTRNe5vWlkHRLgM87",
+	"mxIMle5wOtRMeLH87iqg+SpZ6rrHnp088bKtFNYWlYCHcYRexCGnEGSf0kyq8tVMiPrrBEGDoXQDQlQ2",
+	"fGFcm4vD81KP17AYTIWZOk0rYtUeZxoMQcGya/DRvEXpL6szYwHhT+F8WT5XhX6pFkHpVtTJe1NbMiST",
+	"qN3vqcrX3TtrrpAOXsuRasYtRLKBJFwAl0jmQeRRtbONc/+ZW5jzxZ5FHZJiQaBLQq6MMb5/MYehA9ew",
+	"MGv9tY75PLcxJT2US2YoEM4pSokYjQCh2vDRJf51RCdkDH3ZiWYgEyHH0eFZScYR7IZH1A4OB8mIKZV2",
+	"YkWrG5JpSjNEHTc0onXe3L+4ed0x5/0FFk1YF37lHvyg61PMHhk89pBgaLnuOc2sjh3OPMnt+eT/ALOU",
+	"x/44DhyFR1vpVCoqcBGvoAIQwPjlGPRMC4rJG4sbkH3ZMarCLlgIU08Ng888tikxpGdMr0pBctjDI9OD",
+	"HeZ9uccm3PQlIeMX/dUx2gUtkueDO/SF/AUWvq+v6A9pweqlCgaEpPngH9mTsHC8UmGKIC/25R8pWB+P",
+	"lz0zPgXtfbalQ4/432A5Kgwdqzs6DevgY0vH7pgLeVgbcgdrTr6aG5qXSo+VtSAfDql6CGylx2BZKb9i",
+	"tyOqnubKut2Z19D3bmt6c3HG42uOddm8L8l0WSqMBYkwt0pb03XEpcn1TmmPXTZFYNsuuwYtIe32pYah",
+	"Ujafa5fFWlgR85SNnME14WYC1EQoDupmqUd47AmJhxnVt8MF6valt1exLJuH4O4yLItj6qrGYawflX4m",
+	"pTOGUJmUSnbYCfQlFtnGMgYM9xU9ju7NqGLZR7X+LlozvB8ta9/fshVYHuiVzfFDGmMvKgtL0Rels4sW",
+	"4ME0/JqmoafCkOlc2q57tRDxBnfPQun/n0GGBWlD+fggX88CgnaWApaTGqpkcUjQ2ITPWAdTqrRTV4HE",
+	"WcIi9+RAJCaiKjrYic5knl1fql/PqWAPluXiU3LCeQnVl15E5XFEIpR4wvI+uDC4RlFw5CMeqq8s1cHi",
+	"ZKGw2Flf4l89qnAeKo71sARk6XO5Phh+QRcKkESHPUZIrXjNQB32pefmWcrtSOkpc4eVVPkNCDrFsB0h",
+	"B3nbrEPTCJcBVDQ5OiSfGa0lUh1V3sT1o3Gj9U2XJOfs9OSEST4N+LXoWgzVhTN5LdVcsnyb+hJfRdDX",
+	"xtL66MqKufzWAy7dGNeW4n2y167+LWrm/0EMDV9kH8kf1WxvdpRCEVYwmklE7hZZ6d49g88QZ3WyF121",
+	"R0KOVKN/rlJsO1xkBvZTGnmY3PYgcy/jmnI7S+7kr+64/vd3V+8rVZRbMHaDo3+d1nB3HrZyX6tVpled",
+	"t2Vltqnebl2MWJFOs1U6eG26OxZvjVVSTbRuq4LjqC/d2409hLJDrdu/Ci982X8Rn7rW0A9/FyWBQghz",
+	"6yT1+zKciNbe8/GGIGfwpSi/hwz01zV12yux+bcUKivyAY3RKs7bTgdfqOAz56YkFJuOvVX7+Vsw1n0h",
+	"xofzrvm8q3Fk1IbT38N5VwmoT0UM0kDjOfcz2Df+kTukNN8FEtmmeE4/4j8E0e0zs9gXGQvTtwJ0NxTT",
+	"5DJhI+A201WVP+zuGkLyj5TEnJqB5DPRC1vYRBfvZiAv3r/+76t3f70tbfAkEWSDvNeuHyvAhBRjf3BT",
+	"te8movBjYYmKM4QCCWBLoFGyDjOREuDerhRzJwhRHyfCsPK4sWiMW9Ft4KDChi34NG2xYf/Xxds3221Y",
+	"aLicOLZxBzqun8Ped7Fjbqrb7JhW1VJHq7bFB0Wlf+5M5F4kUyGxl3UC9wX5OVUK3xGQETpfHfkdYYB1",
+	"wuLMWKpkWBWvtI1rhKt7oCRZ8fmzmCqENNZ0/5hXXmfTDHGV0sQ7nIvGydesUmBjzfEC9vTkKYUezoWB",
+	"wyYQJLfj37rf8hKX2430q0IhuQG8kFYvHnCQdsZBKnFOA+Ns7YpEnipdAq0vG1eUzKIDRVBIsTD+rOmy",
+	"4YKJpMeoWJo5Y5W6yVwykTA16ku6TSn8q8f5YyY67LK8PHPUZVHMLYyVxr/DnQemPMBQcBl1+zLKhpm0",
+	"GeU+6AmkUZeFuacLur/h7Aa0m/QZ828ePX6CxZtlwqLfItaZYy4JXRf1pUi6zAqblvD6ZxRqHS9BB3YR",
+	"7JQutKaNmeYN1ef2lvW4L4eTG+dmp1PYk62avQwvNTYbtrfS7IxbC9o9/X86tHP/ov3+l9vqw87R30+O",
+	"fvj0n51+v0d/Hf7p8H/+R3uXVzNko8/cXw/Z+Efye7ld2Ozp+o5qAP6o1dxjpK277CGp+GnDjU5JNXHP",
+	"H//u/ntd8WatWBFuRw7ueMcpYXldxccHb1MtdbyTtDx0gghrmIYQfdRlN1wLPkx9IJKYzlJwJgz3OBi7",
+	"Uc+2yqTb39z9lIdtNBpCV/jEfd+rkF+l/Z1HzOUVvdLY5JDbeHJrFOB3Ml14uAKyI7C0rNJ5WBRWZ6Aa",
+	"sw2Av7tfv/yRDg63JZsPDlzJ78i0xfk2X4yUQgRanRpFcNG6E8PHytzpVq8LPnk4KxrPCgyays+KEHrl",
+	"MzIzac2u1LHzJXxBUscUHtZs2+Fhh88gmBaeezZE0sENTzPuU8Hyu7eOrgSn4aRDUNqE30BfSiXhsOsT",
+	"/xe+end+gYdNh2C3LgMeT4Kxlgp5zazCNuFGJO7M7fVlYVfSmRIt2YoVa7MIRGtjdp6XQ9iUxOoJnJ2e",
+	"nDSadBQRRqva6kjd8hyktjedhHdk4e1qhP7RTjVa5BZGEW30g/RrrqVOK0Q3schjgBFJGLBYVP//qjKw",
+	"YpcdB8Gy1t8VHgohy+7lRyaISnQXCYOzPPM5YBBfsynYiUrIMsBEjDCuvuwUhgN8nnGZQOKjnTF1zy3d",
+	"lMvEdcEr8hYfEpqpzM4yyzoxn80g6fZlZHUmESjFJ9PHmc2bpE2jrN3YZjxlTpY7A8b9Hsbiv2SZoWcp",
+	"IBjxTLxxTGOySl33WCUMA6U4RRyGVQnZGmhb1khPr8Y4SfQi7MEdG8F5Pw2qTX7IPDB4HYP/OuE2hIWn",
+	"Sl2TpYQ35RhT73ZcyeBNuD8O7+5gIVNdt9gpAOmekxwuQsw8aU2OYyLqKHXM6YxLGcM54yGinoA+rJqR",
+	"mrj8Rl+G0thzLax7PpxDFOavgeD7e7G/dliJ8yc16TBn177M+ZWnbt0XrtMGDCAcx9c2OEo5Sv5+7CHu",
+	"fU8XS7i/jK8menhLb1s+9jxF1ixlHB7xmGyf9X4pevgiPPuHrkhcnUxT+njJbeLLmIWV+p48KEtTz3EQ",
+	"hKb7eCcUSYZVqHGZttYRJj078M9uqJDULlzAq4K+SacNqrqSgHRxWyWHbz7NqTJamsF9xwosrdhDwMCu",
+	"AQNL7LWZhbZPZVrirlIowXIPLYGmV9ilBeS0QGTk5NxzqlXXIL1WNVf6mvQsZFnEY/g3VSP2RD1+NVfJ",
+	"xyfc36hrQKMWl3lvcvkWFb+LutxLtTvVHHRIVaXjJDWKpQrLvxZTwIK1vpgAEckcH39kSkLfsI5/2p0J",
+	"rtWp0sC4Br8mSU2YGEG81pD0tyS4T+5RcLvzNcNFSQqp9KDN7xFOeAepvx/RfkzssYWe/5FeuMu43Pev",
+	"sZN1GE5BjD0cBo0hvHieTsHyhFse0v3DqeCL4BVlAc3h3nX1/XlofjGIfMwNiy78niBhnbEfgWvQrJ+d",
+	"nDyNccr4JyDYhHvh1ceP79mP3Ii4gGujpREIKpEZ0H0ZigXjrdeMGzNXOukyEHnZ6hnXtuTUSJQNWBLz",
+	"iTuksM0ei6xNI9YxWTzB4T45nVCE4w8nSY7t7GYseRrhOTTNbIYRj/A5TjMjbuCcBf9RqX8acypuwLAf",
+	"TljCF4ZAM/CHR6Yv8awMxXbOqrbOIZvyBd75wecYIKn+WutGqjGDkCvv6CQMTP91jJdq78laqdNlZqLm",
+	"/gpByRi6+Y1B4LaH03FPFXiEU2A97VclGNU10XweuNl4WCm87o7hng/Q49/x/8EGa+kDKp1NXLXJZKK3",
+	"k/OAAv9gKO2A40umkCeqb8AO6tbWGw3UdLuCo0i1mIhVqSpxjLij43UBSxVcfnr6vqoAYG8b6/niUxkN",
+	"GuUvnspEI9+JM7a8alifw0mCysKsJuQd+a1fR9v4YKHGZQ0e1+hPAwNxFJDqnS4zUXOmRhZyYB68aefW",
+	"p3sLQwUcEqcniSmozFITQ8fkpi8xmIhqPGCRjHMWlXDuB3aiwThDHmteuc6mXC7clA3EGVbYHnGRZhoM",
+	"m3J97UfRl4may3MWaW5hgCUAsQFHMVOC8MSCKB7iCyOpDMQKL9+1MvSkU84s6PO+jEplHAfjVA2dKjfj",
+	"mQGDWSVhKzrk2MKFcCqD8ctQfj9y7a1WfImYscI1hSM77LGridIW3OGGII03PDWI4b8I15N1Otz7rImP",
+	"7yBjbbWje/ZjNI2gDqxBaUiWWeW7EBmI2umjQ+5SepTVppoDyAfVtTyArkII3r3QTh67V1+BBusgPTIU",
+	"HBpAWL8jJIbKqeP0TyctVy/7djptSuSSg7+2UFby8h93r6ksdfWgprS6mvAFM+5HN4nCCUm6hdcUSC1B",
+	"BSMvIgYFyt6SdpCrBuEJAYai6xwhJFlKRK8tXjawqZCZBdbhTiHJeMrMHGBGERrG329BKsYiLxnnT+3D",
+	"cyr1BbEdKDnAbISBI1Qe24igUIt6I4X3iQDGTRbHYMwo83rCBtUkjDwpNdlZAlkmYeYGb7wGojN52MOG",
+	"Pw9ikegBoh4GlY0ciOKfHsonAEljBFAnev/u6iMrc7JIdHR4jmFNfcmHBsEjbHEiYzyj25prmNkGjaaO",
+	"2fevziz3cs+6TG33D4pMrSKT7F++0IM1SkxBy8gkzQgWL6Rn/mJ0I6W9KED0YRQDUqGNVK4LXwZIz02c",
+	"f6ihYXPQwED6uK8OLxUh4WUx4SME/XOCcj3y9+xcxHXgGB8ymVPdFU5ur0Evd80oOOR1x/GrsJYlkV5d",
+	"0ofAlIaKHmI8Bl2hMaT+DRy2fVjKBuargA9u1grL2H13rxiu9vagG26HWXlUFDP41jTFHJWySU0shu5V",
+	"omYt8Zy1U9JKq9GJ6uqPRIWGZmrk+fusiQP2ry3VdHTPClPTCB50plqdSdw13zUKcWcaHOfJVI1JXIS6",
+	"lic6FWUlMgOsE/3+O8Mr+y9fIiwBTQlch90ikdevWUiYSjMslxCgAdKUpK4ByzoyS9NQXk36KtVFh+i/",
+	"zjAAoccuiiG5nvpS+it63x2TSnsrZsqvffm4MHAhx0xg8Wg35ggrrka+iKJAOWPArsm8+lu+anec2FF0",
+	"1MBD+f59P+CjmAhZRQ/JKct4OIrMwN2dVdRTxKZ8ZgoqdFwQyhMLjUGQ+OA5Q6qOU+DaeJYv6P6RCSzR",
+	"KekceVFgX7WM5XSAFoTrKmHXADPfGTbRYxdFBjbypDB9ycs1RxzjvOHWHYZhmfKITZrVOR23lCb1qEge",
+	"x0rEbD4R8aQvvXMAmTHpsYssERaSIqpHpYmvZhWarS1fUsdLd1N4JO+DgvzuPa5zK07+oxVE3FcVEcA4",
+	"LuQTtnI+BD4xAWGrLPnu4nD0kKstrJsr/+jdWzZLPTWpVWCtkOPv5ET4VelrM+MxRk/i6pQWoB4EtymQ",
+	"hF5fL/x/xexQ38JgOuJRqAAYIgXfvrzAED8l0wUDqVXqFQuE8JjwGzgvwwuDHCmNdf5sreVQQ113Efy+",
+	"Slj3GfbehqyxOuF3RdreSpjvncJrxJ2ZtJF0V6/uQciFTjZ5bcIifKcOm6urVyxOBUi7hhz2pfLyNFXz",
+	"gckSNQgx2VEe4cxGPDVwyFKwBqHUf+U2njDjzCvOYg0JSCt4+qgI6GZW9WXk2otYBysIGptgpdN04ZPt",
+	"w6MpGMPck8F/zm+4SN3J33AtVaXSOxCWefv3LSerHTc6VL5LKekEwJ5ZYlU5xJO+0VPyRtxgBU7LKOg4",
+	"OfSqgZCEj4i5zzoB3cWSyGCPZnwsJKXi1kFk/YL9/aGz+XEKiOC8RpwXyfy4YN9RBr+fb0GkRGJriNM9",
+	"0CIL36lL7lE2dlLZcUd0I2AOOqJUzkyiYI3ch8g7L7hEzH58gJTUlrn83K5N4Xc08K0n7rsxflWEfzeA",
+	"dTzykLPfKmff0XwDP219DYqstiz+a/Lwqxt1pUbhBCAmcq89MqF6u0G3s486ynVX9wz67IYQK8eLGjLM",
+	"I6fUspQby3iMgdU8mboDhUsqURoOm1XmI0AAz3wtYABCOw8ZU3sJtsPlXE+Ra8jOU9eXbqM1Vr+xJ/cm",
+	"kD56sn1Ib6rd/5/B7rz5t0vcddbXKsWQ6zsnmrs5QamTrU7QeyZYD57w70i4Xx05wR90+VmmNIMpF+n2",
+	"DFB76B4Hl8CZBkNCcY+Z7R/Xn9Q1YXpuEI7m3vth3RFfheaxv61Yq+aQD43hBfeD4G66iMppOXdYdVDt",
+	"EsZqbpVmSIGH+yJsqsXGjRFjeQdk3RqRjYALNhVvu8BxorRVvvzK/qneNU0dTUHemuw/IHoRNocBu6lR",
+	"5GUUNo/SnXNz+MAStSxBG8E4EYhVuyg2WCrNk3g9/WfyTjggdyRYsqW24gay4FbNr2tMzEDsDvxc7/74",
+	"xc/oj8crGqbqZoVV5ty74D0nHT6oUPvCQnDLHRhspNV0zyx2lhAs3T0rTeyvaqiSBYu5ZH4EWOfPQDoK",
+	"qD0rzFXjyaBXvwWL18/iwYKwd4KZuJu9XKtVnYHcC8VXSfGF/FYokaaXPPhgmumKNovyZcqLdQv68mVQ",
+	"14VJ/M0/cof04btYRyI/ZiJNCtS5vPwGAZQPheR68U1VM/8AM6UtlsZNSvhdLQuZVxv+/WCIcHQXmZ24",
+	"fr50fz/wB9SlUtcC8EvXPUZhkVjIdHpwdnDMZ+L45jGKAN/z8qn3CnhqJ91QEjd34ldKyAvrDrleqdIQ",
+	"DX+1jN6VGMtQ3TtcumG0LsZN2EWpDceINS04cVHCP88fJ+pefR5Lref9lUFaMUgNq3iXmqEKyavNOCk0",
+	"SgEsE/IGpFW6PFZMT6556424AQnGBLAXN4ypksIqBJudCLPUUPFj3eLhqjIhCYIJSwx7wJsisSKfKg9w",
+	"CSOgGxPfRfnhmk5eukkezUUCLOFmMlRcJ+V1xkWoee+vpSxsn78wEjLBQAVPeWhNJYkPHK9dyDzZr2Ex",
+	"nQEjrWHcsCts9OjKEeAL/LbUDj1W00gZSKJbWbhuOZs1H3gp7qrAm6hQeQiyqKcZjNPIw4LYjZMlpSaK",
+	"n+oG+5bHEyEhcIcoCFlo5EAPM9wJaHV5WHr1AhzrkznL/wgjNa9hcViexjIEWf1MLJ/OQB9RlLxlPEuE",
+	"ZVZ7n2fOtImwtcuel8wlAlEjJF0TKhWFklBY2iQvsFOMEYtK1A9suRxvteJ4Hn0a+KIo5EYSYMpnzKqy",
+	"CMjqRcAbEYM0wKzwrY2A20yD6bF34VwkCChIWPT5KKXnj/xjEePSzEGz05MnLPI/9vyPg0zmsV5RUTAJ",
+	"u0p5TGMNHbJOETZfMuUpG6k0Ed/HwZdPX/6/AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

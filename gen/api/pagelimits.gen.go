@@ -7,6 +7,15 @@ type PageLimit struct {
 	Default, Min, Max int
 }
 
+// GetFleetRecentChangesPageLimit bounds the limit parameter of GetFleetRecentChanges.
+func GetFleetRecentChangesPageLimit() PageLimit { return PageLimit{Default: 10, Min: 1, Max: 1000} }
+
+// GetFleetTopFailingHostsPageLimit bounds the limit parameter of GetFleetTopFailingHosts.
+func GetFleetTopFailingHostsPageLimit() PageLimit { return PageLimit{Default: 10, Min: 1, Max: 1000} }
+
+// GetFleetTopFailingRulesPageLimit bounds the limit parameter of GetFleetTopFailingRules.
+func GetFleetTopFailingRulesPageLimit() PageLimit { return PageLimit{Default: 10, Min: 1, Max: 1000} }
+
 // ListActivityPageLimit bounds the limit parameter of ListActivity.
 func ListActivityPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
 

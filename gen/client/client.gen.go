@@ -389,6 +389,27 @@ func (e ErrorCode) Valid() bool {
 	}
 }
 
+// Defines values for FleetTransactionChangeKind.
+const (
+	FirstSeen       FleetTransactionChangeKind = "first_seen"
+	SeverityChanged FleetTransactionChangeKind = "severity_changed"
+	StateChanged    FleetTransactionChangeKind = "state_changed"
+)
+
+// Valid indicates whether the value is a known member of the FleetTransactionChangeKind enum.
+func (e FleetTransactionChangeKind) Valid() bool {
+	switch e {
+	case FirstSeen:
+		return true
+	case SeverityChanged:
+		return true
+	case StateChanged:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthResponseStatus.
 const (
 	HealthResponseStatusDegraded HealthResponseStatus = "degraded"
@@ -1436,6 +1457,12 @@ type EvidenceCheck struct {
 	Variables map[string]string `json:"variables"`
 }
 
+// FleetHostFailure defines model for FleetHostFailure.
+type FleetHostFailure struct {
+	FailingRuleCount int64              `json:"failing_rule_count"`
+	HostId           openapi_types.UUID `json:"host_id"`
+}
+
 // FleetLiveness defines model for FleetLiveness.
 type FleetLiveness struct {
 	NeverProbed int64 `json:"never_probed"`
@@ -1443,6 +1470,51 @@ type FleetLiveness struct {
 	Unknown     int64 `json:"unknown"`
 	Unreachable int64 `json:"unreachable"`
 }
+
+// FleetRecentChanges defines model for FleetRecentChanges.
+type FleetRecentChanges struct {
+	Items []FleetTransaction `json:"items"`
+}
+
+// FleetRuleFailure defines model for FleetRuleFailure.
+type FleetRuleFailure struct {
+	FailingHostCount int64  `json:"failing_host_count"`
+	RuleId           string `json:"rule_id"`
+}
+
+// FleetScore defines model for FleetScore.
+type FleetScore struct {
+	PassingFraction  float64 `json:"passing_fraction"`
+	TotalEvaluations int64   `json:"total_evaluations"`
+}
+
+// FleetTopFailingHosts defines model for FleetTopFailingHosts.
+type FleetTopFailingHosts struct {
+	Items []FleetHostFailure `json:"items"`
+}
+
+// FleetTopFailingRules defines model for FleetTopFailingRules.
+type FleetTopFailingRules struct {
+	Items []FleetRuleFailure `json:"items"`
+}
+
+// FleetTransaction defines model for FleetTransaction.
+type FleetTransaction struct {
+	ChangeKind FleetTransactionChangeKind `json:"change_kind"`
+	HostId     openapi_types.UUID         `json:"host_id"`
+	Id         openapi_types.UUID         `json:"id"`
+	OccurredAt time.Time                  `json:"occurred_at"`
+	RuleId     string                     `json:"rule_id"`
+	Severity   *string                    `json:"severity,omitempty"`
+
+	// Status `pass` and `fail` were checked on the host; `skipped` is not applicable there (the
+	// reason says why); `error` could not be checked (the reason says why). The score is
+	// pass / (pass + fail).
+	Status ResultStatus `json:"status"`
+}
+
+// FleetTransactionChangeKind defines model for FleetTransaction.ChangeKind.
+type FleetTransactionChangeKind string
 
 // Framework defines model for Framework.
 type Framework struct {
@@ -2195,8 +2267,17 @@ type VersionResponse struct {
 	Openwatch string `json:"openwatch"`
 }
 
+// AsOf defines model for AsOf.
+type AsOf = time.Time
+
 // Cursor defines model for Cursor.
 type Cursor = string
+
+// FleetLimit defines model for FleetLimit.
+type FleetLimit = int
+
+// FrameworkFilter defines model for FrameworkFilter.
+type FrameworkFilter = string
 
 // HostID defines model for HostID.
 type HostID = openapi_types.UUID
@@ -2356,6 +2437,52 @@ type StreamEventsParams struct {
 
 	// LastEventID The id of the last event received; the stream resumes after it.
 	LastEventID *string `json:"Last-Event-ID,omitempty"`
+}
+
+// GetFleetRecentChangesParams defines parameters for GetFleetRecentChanges.
+type GetFleetRecentChangesParams struct {
+	// Framework A framework id of `GET /compliance/frameworks` (default `all`, every rule); an unknown one is a 400.
+	Framework *FrameworkFilter `form:"framework,omitempty" json:"framework,omitempty"`
+	Since     *time.Time       `form:"since,omitempty" json:"since,omitempty"`
+
+	// Limit How many items, 1 to 1000 (default 10).
+	Limit *FleetLimit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// AsOf Answer as things stood at this instant (RFC 3339) instead of now.
+	AsOf *AsOf `form:"as_of,omitempty" json:"as_of,omitempty"`
+}
+
+// GetFleetScoreParams defines parameters for GetFleetScore.
+type GetFleetScoreParams struct {
+	// Framework A framework id of `GET /compliance/frameworks` (default `all`, every rule); an unknown one is a 400.
+	Framework *FrameworkFilter `form:"framework,omitempty" json:"framework,omitempty"`
+
+	// AsOf Answer as things stood at this instant (RFC 3339) instead of now.
+	AsOf *AsOf `form:"as_of,omitempty" json:"as_of,omitempty"`
+}
+
+// GetFleetTopFailingHostsParams defines parameters for GetFleetTopFailingHosts.
+type GetFleetTopFailingHostsParams struct {
+	// Framework A framework id of `GET /compliance/frameworks` (default `all`, every rule); an unknown one is a 400.
+	Framework *FrameworkFilter `form:"framework,omitempty" json:"framework,omitempty"`
+
+	// Limit How many items, 1 to 1000 (default 10).
+	Limit *FleetLimit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// AsOf Answer as things stood at this instant (RFC 3339) instead of now.
+	AsOf *AsOf `form:"as_of,omitempty" json:"as_of,omitempty"`
+}
+
+// GetFleetTopFailingRulesParams defines parameters for GetFleetTopFailingRules.
+type GetFleetTopFailingRulesParams struct {
+	// Framework A framework id of `GET /compliance/frameworks` (default `all`, every rule); an unknown one is a 400.
+	Framework *FrameworkFilter `form:"framework,omitempty" json:"framework,omitempty"`
+
+	// Limit How many items, 1 to 1000 (default 10).
+	Limit *FleetLimit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// AsOf Answer as things stood at this instant (RFC 3339) instead of now.
+	AsOf *AsOf `form:"as_of,omitempty" json:"as_of,omitempty"`
 }
 
 // ListGroupsParams defines parameters for ListGroups.
@@ -3074,6 +3201,44 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /fleet/liveness (the `GetFleetLiveness` operationId).
 	GetFleetLiveness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetFleetRecentChanges Recent changes of results across the fleet.
+	//
+	// Results of live hosts that appeared (`first_seen`), changed status
+	// (`state_changed`) or severity (`severity_changed`), newest first: those of one
+	// `framework` (default `all`), at or after `since` and, with `as_of`, at or before it.
+	//
+	// Corresponds with GET /fleet/recent-changes (the `GetFleetRecentChanges` operationId).
+	GetFleetRecentChanges(ctx context.Context, params *GetFleetRecentChangesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetFleetScore The fleet's compliance score.
+	//
+	// Over the current results of every live host (of one `framework`, default `all`):
+	// `passing_fraction` = pass / (pass + fail), 0 when nothing passed or failed;
+	// `total_evaluations` counts every result (pass, fail, skipped and error). With
+	// `as_of`, the same as it stood at that instant. Read from rollups kept per scan,
+	// so its cost does not grow with the fleet.
+	//
+	// Corresponds with GET /fleet/score (the `GetFleetScore` operationId).
+	GetFleetScore(ctx context.Context, params *GetFleetScoreParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetFleetTopFailingHosts The hosts failing the most rules.
+	//
+	// Live hosts by the number of rules (of one `framework`, default `all`) they currently
+	// fail, most first (ties by host id); hosts failing none are left out. With `as_of`,
+	// as it stood at that instant.
+	//
+	// Corresponds with GET /fleet/top-failing-hosts (the `GetFleetTopFailingHosts` operationId).
+	GetFleetTopFailingHosts(ctx context.Context, params *GetFleetTopFailingHostsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetFleetTopFailingRules The rules failing on the most hosts.
+	//
+	// Rules (of one `framework`, default `all`) by the number of live hosts where they
+	// currently fail, most first (ties by rule id); rules failing nowhere are left out.
+	// With `as_of`, as it stood at that instant.
+	//
+	// Corresponds with GET /fleet/top-failing-rules (the `GetFleetTopFailingRules` operationId).
+	GetFleetTopFailingRules(ctx context.Context, params *GetFleetTopFailingRulesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListGroups List host groups.
 	//
@@ -4546,6 +4711,84 @@ func (c *Client) GetFleetConnectivityBreakdown(ctx context.Context, reqEditors .
 // Corresponds with GET /fleet/liveness (the `GetFleetLiveness` operationId).
 func (c *Client) GetFleetLiveness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetFleetLivenessRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetFleetRecentChanges Recent changes of results across the fleet.
+//
+// Results of live hosts that appeared (`first_seen`), changed status
+// (`state_changed`) or severity (`severity_changed`), newest first: those of one
+// `framework` (default `all`), at or after `since` and, with `as_of`, at or before it.
+//
+// Corresponds with GET /fleet/recent-changes (the `GetFleetRecentChanges` operationId).
+func (c *Client) GetFleetRecentChanges(ctx context.Context, params *GetFleetRecentChangesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetFleetRecentChangesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetFleetScore The fleet's compliance score.
+//
+// Over the current results of every live host (of one `framework`, default `all`):
+// `passing_fraction` = pass / (pass + fail), 0 when nothing passed or failed;
+// `total_evaluations` counts every result (pass, fail, skipped and error). With
+// `as_of`, the same as it stood at that instant. Read from rollups kept per scan,
+// so its cost does not grow with the fleet.
+//
+// Corresponds with GET /fleet/score (the `GetFleetScore` operationId).
+func (c *Client) GetFleetScore(ctx context.Context, params *GetFleetScoreParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetFleetScoreRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetFleetTopFailingHosts The hosts failing the most rules.
+//
+// Live hosts by the number of rules (of one `framework`, default `all`) they currently
+// fail, most first (ties by host id); hosts failing none are left out. With `as_of`,
+// as it stood at that instant.
+//
+// Corresponds with GET /fleet/top-failing-hosts (the `GetFleetTopFailingHosts` operationId).
+func (c *Client) GetFleetTopFailingHosts(ctx context.Context, params *GetFleetTopFailingHostsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetFleetTopFailingHostsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetFleetTopFailingRules The rules failing on the most hosts.
+//
+// Rules (of one `framework`, default `all`) by the number of live hosts where they
+// currently fail, most first (ties by rule id); rules failing nowhere are left out.
+// With `as_of`, as it stood at that instant.
+//
+// Corresponds with GET /fleet/top-failing-rules (the `GetFleetTopFailingRules` operationId).
+func (c *Client) GetFleetTopFailingRules(ctx context.Context, params *GetFleetTopFailingRulesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetFleetTopFailingRulesRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -7705,6 +7948,318 @@ func NewGetFleetLivenessRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetFleetRecentChangesRequest constructs an http.Request for the GetFleetRecentChanges method
+func NewGetFleetRecentChangesRequest(server string, params *GetFleetRecentChangesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fleet/recent-changes")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Framework != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "framework", *params.Framework, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Since != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "since", *params.Since, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AsOf != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "as_of", *params.AsOf, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetFleetScoreRequest constructs an http.Request for the GetFleetScore method
+func NewGetFleetScoreRequest(server string, params *GetFleetScoreParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fleet/score")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Framework != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "framework", *params.Framework, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AsOf != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "as_of", *params.AsOf, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetFleetTopFailingHostsRequest constructs an http.Request for the GetFleetTopFailingHosts method
+func NewGetFleetTopFailingHostsRequest(server string, params *GetFleetTopFailingHostsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fleet/top-failing-hosts")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Framework != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "framework", *params.Framework, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AsOf != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "as_of", *params.AsOf, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetFleetTopFailingRulesRequest constructs an http.Request for the GetFleetTopFailingRules method
+func NewGetFleetTopFailingRulesRequest(server string, params *GetFleetTopFailingRulesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fleet/top-failing-rules")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Framework != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "framework", *params.Framework, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AsOf != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "as_of", *params.AsOf, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -11610,6 +12165,52 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /fleet/liveness (the `GetFleetLiveness` operationId).
 	GetFleetLivenessWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetFleetLivenessResponse, error)
 
+	// GetFleetRecentChangesWithResponse Recent changes of results across the fleet.
+	//
+	// Results of live hosts that appeared (`first_seen`), changed status
+	// (`state_changed`) or severity (`severity_changed`), newest first: those of one
+	// `framework` (default `all`), at or after `since` and, with `as_of`, at or before it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /fleet/recent-changes (the `GetFleetRecentChanges` operationId).
+	GetFleetRecentChangesWithResponse(ctx context.Context, params *GetFleetRecentChangesParams, reqEditors ...RequestEditorFn) (*GetFleetRecentChangesResponse, error)
+
+	// GetFleetScoreWithResponse The fleet's compliance score.
+	//
+	// Over the current results of every live host (of one `framework`, default `all`):
+	// `passing_fraction` = pass / (pass + fail), 0 when nothing passed or failed;
+	// `total_evaluations` counts every result (pass, fail, skipped and error). With
+	// `as_of`, the same as it stood at that instant. Read from rollups kept per scan,
+	// so its cost does not grow with the fleet.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /fleet/score (the `GetFleetScore` operationId).
+	GetFleetScoreWithResponse(ctx context.Context, params *GetFleetScoreParams, reqEditors ...RequestEditorFn) (*GetFleetScoreResponse, error)
+
+	// GetFleetTopFailingHostsWithResponse The hosts failing the most rules.
+	//
+	// Live hosts by the number of rules (of one `framework`, default `all`) they currently
+	// fail, most first (ties by host id); hosts failing none are left out. With `as_of`,
+	// as it stood at that instant.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /fleet/top-failing-hosts (the `GetFleetTopFailingHosts` operationId).
+	GetFleetTopFailingHostsWithResponse(ctx context.Context, params *GetFleetTopFailingHostsParams, reqEditors ...RequestEditorFn) (*GetFleetTopFailingHostsResponse, error)
+
+	// GetFleetTopFailingRulesWithResponse The rules failing on the most hosts.
+	//
+	// Rules (of one `framework`, default `all`) by the number of live hosts where they
+	// currently fail, most first (ties by rule id); rules failing nowhere are left out.
+	// With `as_of`, as it stood at that instant.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /fleet/top-failing-rules (the `GetFleetTopFailingRules` operationId).
+	GetFleetTopFailingRulesWithResponse(ctx context.Context, params *GetFleetTopFailingRulesParams, reqEditors ...RequestEditorFn) (*GetFleetTopFailingRulesResponse, error)
+
 	// ListGroupsWithResponse List host groups.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -14529,6 +15130,282 @@ func (r GetFleetLivenessResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetFleetLivenessResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetFleetRecentChangesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FleetRecentChanges
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetFleetRecentChangesResponse) GetJSON200() *FleetRecentChanges {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetFleetRecentChangesResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetFleetRecentChangesResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetFleetRecentChangesResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetFleetRecentChangesResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetFleetRecentChangesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetFleetRecentChangesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetFleetRecentChangesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetFleetRecentChangesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetFleetScoreResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FleetScore
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetFleetScoreResponse) GetJSON200() *FleetScore {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetFleetScoreResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetFleetScoreResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetFleetScoreResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetFleetScoreResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetFleetScoreResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetFleetScoreResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetFleetScoreResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetFleetScoreResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetFleetTopFailingHostsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FleetTopFailingHosts
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetFleetTopFailingHostsResponse) GetJSON200() *FleetTopFailingHosts {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetFleetTopFailingHostsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetFleetTopFailingHostsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetFleetTopFailingHostsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetFleetTopFailingHostsResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetFleetTopFailingHostsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetFleetTopFailingHostsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetFleetTopFailingHostsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetFleetTopFailingHostsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetFleetTopFailingRulesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FleetTopFailingRules
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetFleetTopFailingRulesResponse) GetJSON200() *FleetTopFailingRules {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetFleetTopFailingRulesResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetFleetTopFailingRulesResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetFleetTopFailingRulesResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetFleetTopFailingRulesResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetFleetTopFailingRulesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetFleetTopFailingRulesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetFleetTopFailingRulesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetFleetTopFailingRulesResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -20532,6 +21409,76 @@ func (c *ClientWithResponses) GetFleetLivenessWithResponse(ctx context.Context, 
 	return ParseGetFleetLivenessResponse(rsp)
 }
 
+// GetFleetRecentChangesWithResponse Recent changes of results across the fleet.
+//
+// Results of live hosts that appeared (`first_seen`), changed status
+// (`state_changed`) or severity (`severity_changed`), newest first: those of one
+// `framework` (default `all`), at or after `since` and, with `as_of`, at or before it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /fleet/recent-changes (the `GetFleetRecentChanges` operationId).
+func (c *ClientWithResponses) GetFleetRecentChangesWithResponse(ctx context.Context, params *GetFleetRecentChangesParams, reqEditors ...RequestEditorFn) (*GetFleetRecentChangesResponse, error) {
+	rsp, err := c.GetFleetRecentChanges(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetFleetRecentChangesResponse(rsp)
+}
+
+// GetFleetScoreWithResponse The fleet's compliance score.
+//
+// Over the current results of every live host (of one `framework`, default `all`):
+// `passing_fraction` = pass / (pass + fail), 0 when nothing passed or failed;
+// `total_evaluations` counts every result (pass, fail, skipped and error). With
+// `as_of`, the same as it stood at that instant. Read from rollups kept per scan,
+// so its cost does not grow with the fleet.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /fleet/score (the `GetFleetScore` operationId).
+func (c *ClientWithResponses) GetFleetScoreWithResponse(ctx context.Context, params *GetFleetScoreParams, reqEditors ...RequestEditorFn) (*GetFleetScoreResponse, error) {
+	rsp, err := c.GetFleetScore(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetFleetScoreResponse(rsp)
+}
+
+// GetFleetTopFailingHostsWithResponse The hosts failing the most rules.
+//
+// Live hosts by the number of rules (of one `framework`, default `all`) they currently
+// fail, most first (ties by host id); hosts failing none are left out. With `as_of`,
+// as it stood at that instant.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /fleet/top-failing-hosts (the `GetFleetTopFailingHosts` operationId).
+func (c *ClientWithResponses) GetFleetTopFailingHostsWithResponse(ctx context.Context, params *GetFleetTopFailingHostsParams, reqEditors ...RequestEditorFn) (*GetFleetTopFailingHostsResponse, error) {
+	rsp, err := c.GetFleetTopFailingHosts(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetFleetTopFailingHostsResponse(rsp)
+}
+
+// GetFleetTopFailingRulesWithResponse The rules failing on the most hosts.
+//
+// Rules (of one `framework`, default `all`) by the number of live hosts where they
+// currently fail, most first (ties by rule id); rules failing nowhere are left out.
+// With `as_of`, as it stood at that instant.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /fleet/top-failing-rules (the `GetFleetTopFailingRules` operationId).
+func (c *ClientWithResponses) GetFleetTopFailingRulesWithResponse(ctx context.Context, params *GetFleetTopFailingRulesParams, reqEditors ...RequestEditorFn) (*GetFleetTopFailingRulesResponse, error) {
+	rsp, err := c.GetFleetTopFailingRules(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetFleetTopFailingRulesResponse(rsp)
+}
+
 // ListGroupsWithResponse List host groups.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -23616,6 +24563,222 @@ func ParseGetFleetLivenessResponse(rsp *http.Response) (*GetFleetLivenessRespons
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest FleetLiveness
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetFleetRecentChangesResponse parses an HTTP response from a GetFleetRecentChangesWithResponse call
+func ParseGetFleetRecentChangesResponse(rsp *http.Response) (*GetFleetRecentChangesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetFleetRecentChangesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FleetRecentChanges
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetFleetScoreResponse parses an HTTP response from a GetFleetScoreWithResponse call
+func ParseGetFleetScoreResponse(rsp *http.Response) (*GetFleetScoreResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetFleetScoreResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FleetScore
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetFleetTopFailingHostsResponse parses an HTTP response from a GetFleetTopFailingHostsWithResponse call
+func ParseGetFleetTopFailingHostsResponse(rsp *http.Response) (*GetFleetTopFailingHostsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetFleetTopFailingHostsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FleetTopFailingHosts
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetFleetTopFailingRulesResponse parses an HTTP response from a GetFleetTopFailingRulesWithResponse call
+func ParseGetFleetTopFailingRulesResponse(rsp *http.Response) (*GetFleetTopFailingRulesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetFleetTopFailingRulesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FleetTopFailingRules
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

@@ -116,6 +116,337 @@ func (q *Queries) FleetComplianceAdd(ctx context.Context, arg FleetComplianceAdd
 	return err
 }
 
+const fleetComplianceTotals = `-- name: FleetComplianceTotals :one
+SELECT COALESCE(sum(pass_count), 0)::bigint AS pass, COALESCE(sum(fail_count), 0)::bigint AS fail,
+    COALESCE(sum(skipped_count), 0)::bigint AS skipped, COALESCE(sum(error_count), 0)::bigint AS errors
+FROM fleet_compliance WHERE framework = $1
+`
+
+type FleetComplianceTotalsRow struct {
+	Pass    int64
+	Fail    int64
+	Skipped int64
+	Errors  int64
+}
+
+// FleetComplianceTotals sums a framework's shards: the fleet's current results.
+func (q *Queries) FleetComplianceTotals(ctx context.Context, framework string) (FleetComplianceTotalsRow, error) {
+	row := q.db.QueryRow(ctx, fleetComplianceTotals, framework)
+	var i FleetComplianceTotalsRow
+	err := row.Scan(
+		&i.Pass,
+		&i.Fail,
+		&i.Skipped,
+		&i.Errors,
+	)
+	return i, err
+}
+
+const fleetComplianceTotalsAt = `-- name: FleetComplianceTotalsAt :one
+SELECT COALESCE(sum(pass_count), 0)::bigint AS pass, COALESCE(sum(fail_count), 0)::bigint AS fail,
+    COALESCE(sum(skipped_count), 0)::bigint AS skipped, COALESCE(sum(error_count), 0)::bigint AS errors
+FROM (
+    SELECT DISTINCT ON (hh.host_id) hh.pass_count, hh.fail_count, hh.skipped_count, hh.error_count
+    FROM host_compliance_history hh JOIN hosts h ON h.id = hh.host_id
+    WHERE hh.framework = $1 AND hh.valid_from <= $2 AND h.created_at <= $2
+      AND (h.deleted_at IS NULL OR h.deleted_at > $2)
+    ORDER BY hh.host_id, hh.valid_from DESC
+) latest
+`
+
+type FleetComplianceTotalsAtParams struct {
+	Framework string
+	At        time.Time
+}
+
+type FleetComplianceTotalsAtRow struct {
+	Pass    int64
+	Fail    int64
+	Skipped int64
+	Errors  int64
+}
+
+// FleetComplianceTotalsAt is FleetComplianceTotals as of an instant: each host live then
+// counts with its rollup as it stood.
+func (q *Queries) FleetComplianceTotalsAt(ctx context.Context, arg FleetComplianceTotalsAtParams) (FleetComplianceTotalsAtRow, error) {
+	row := q.db.QueryRow(ctx, fleetComplianceTotalsAt, arg.Framework, arg.At)
+	var i FleetComplianceTotalsAtRow
+	err := row.Scan(
+		&i.Pass,
+		&i.Fail,
+		&i.Skipped,
+		&i.Errors,
+	)
+	return i, err
+}
+
+const fleetRecentChanges = `-- name: FleetRecentChanges :many
+SELECT t.id, t.host_id, t.rule_id, t.status, t.severity, t.change_kind, t.occurred_at
+FROM rule_transitions t
+WHERE t.change_kind <> 'evidence_changed'
+  AND t.occurred_at >= $1 AND t.occurred_at <= $2
+  AND ($3::text[] IS NULL OR t.rule_id = ANY($3::text[]))
+  AND EXISTS (SELECT 1 FROM hosts h WHERE h.id = t.host_id AND h.deleted_at IS NULL)
+ORDER BY t.occurred_at DESC, t.id DESC
+LIMIT $4
+`
+
+type FleetRecentChangesParams struct {
+	Since    time.Time
+	Until    time.Time
+	RuleIds  []string
+	RowLimit int32
+}
+
+type FleetRecentChangesRow struct {
+	ID         uuid.UUID
+	HostID     uuid.UUID
+	RuleID     string
+	Status     string
+	Severity   string
+	ChangeKind string
+	OccurredAt time.Time
+}
+
+// FleetRecentChanges is the change feed of live hosts, newest first: first results,
+// status changes and severity changes (not evidence-only changes), optionally of some
+// rules only, at or after @since and at or before @until.
+func (q *Queries) FleetRecentChanges(ctx context.Context, arg FleetRecentChangesParams) ([]FleetRecentChangesRow, error) {
+	rows, err := q.db.Query(ctx, fleetRecentChanges,
+		arg.Since,
+		arg.Until,
+		arg.RuleIds,
+		arg.RowLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []FleetRecentChangesRow
+	for rows.Next() {
+		var i FleetRecentChangesRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.HostID,
+			&i.RuleID,
+			&i.Status,
+			&i.Severity,
+			&i.ChangeKind,
+			&i.OccurredAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const fleetTopFailingHosts = `-- name: FleetTopFailingHosts :many
+SELECT c.host_id, c.fail_count FROM host_compliance c
+WHERE c.framework = $1 AND c.fail_count > 0
+  AND EXISTS (SELECT 1 FROM hosts h WHERE h.id = c.host_id AND h.deleted_at IS NULL)
+ORDER BY c.fail_count DESC, c.host_id
+LIMIT $2
+`
+
+type FleetTopFailingHostsParams struct {
+	Framework string
+	RowLimit  int32
+}
+
+type FleetTopFailingHostsRow struct {
+	HostID    uuid.UUID
+	FailCount int32
+}
+
+// FleetTopFailingHosts ranks live hosts by failing rules of a framework.
+func (q *Queries) FleetTopFailingHosts(ctx context.Context, arg FleetTopFailingHostsParams) ([]FleetTopFailingHostsRow, error) {
+	rows, err := q.db.Query(ctx, fleetTopFailingHosts, arg.Framework, arg.RowLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []FleetTopFailingHostsRow
+	for rows.Next() {
+		var i FleetTopFailingHostsRow
+		if err := rows.Scan(&i.HostID, &i.FailCount); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const fleetTopFailingHostsAt = `-- name: FleetTopFailingHostsAt :many
+SELECT host_id, fail_count FROM (
+    SELECT DISTINCT ON (hh.host_id) hh.host_id, hh.fail_count
+    FROM host_compliance_history hh JOIN hosts h ON h.id = hh.host_id
+    WHERE hh.framework = $1 AND hh.valid_from <= $2 AND h.created_at <= $2
+      AND (h.deleted_at IS NULL OR h.deleted_at > $2)
+    ORDER BY hh.host_id, hh.valid_from DESC
+) latest
+WHERE fail_count > 0
+ORDER BY fail_count DESC, host_id
+LIMIT $3
+`
+
+type FleetTopFailingHostsAtParams struct {
+	Framework string
+	At        time.Time
+	RowLimit  int32
+}
+
+type FleetTopFailingHostsAtRow struct {
+	HostID    uuid.UUID
+	FailCount int32
+}
+
+func (q *Queries) FleetTopFailingHostsAt(ctx context.Context, arg FleetTopFailingHostsAtParams) ([]FleetTopFailingHostsAtRow, error) {
+	rows, err := q.db.Query(ctx, fleetTopFailingHostsAt, arg.Framework, arg.At, arg.RowLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []FleetTopFailingHostsAtRow
+	for rows.Next() {
+		var i FleetTopFailingHostsAtRow
+		if err := rows.Scan(&i.HostID, &i.FailCount); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const fleetTopFailingRules = `-- name: FleetTopFailingRules :many
+SELECT rule_id, fail_hosts FROM rule_fleet
+WHERE fail_hosts > 0 AND rule_id = ANY($1::text[])
+ORDER BY fail_hosts DESC, rule_id
+LIMIT $2
+`
+
+type FleetTopFailingRulesParams struct {
+	RuleIds  []string
+	RowLimit int32
+}
+
+type FleetTopFailingRulesRow struct {
+	RuleID    string
+	FailHosts int32
+}
+
+// FleetTopFailingRules ranks the rules failing on most live hosts among @rule_ids.
+func (q *Queries) FleetTopFailingRules(ctx context.Context, arg FleetTopFailingRulesParams) ([]FleetTopFailingRulesRow, error) {
+	rows, err := q.db.Query(ctx, fleetTopFailingRules, arg.RuleIds, arg.RowLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []FleetTopFailingRulesRow
+	for rows.Next() {
+		var i FleetTopFailingRulesRow
+		if err := rows.Scan(&i.RuleID, &i.FailHosts); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const fleetTopFailingRulesAt = `-- name: FleetTopFailingRulesAt :many
+SELECT rule_id, count(*)::bigint AS fail_hosts FROM (
+    SELECT DISTINCT ON (t.host_id, t.rule_id) t.rule_id, t.status
+    FROM rule_transitions t JOIN hosts h ON h.id = t.host_id
+    WHERE t.rule_id = ANY($1::text[]) AND t.occurred_at <= $2 AND h.created_at <= $2
+      AND (h.deleted_at IS NULL OR h.deleted_at > $2)
+    ORDER BY t.host_id, t.rule_id, t.occurred_at DESC, t.id DESC
+) latest
+WHERE status = 'fail'
+GROUP BY rule_id
+ORDER BY fail_hosts DESC, rule_id
+LIMIT $3
+`
+
+type FleetTopFailingRulesAtParams struct {
+	RuleIds  []string
+	At       time.Time
+	RowLimit int32
+}
+
+type FleetTopFailingRulesAtRow struct {
+	RuleID    string
+	FailHosts int64
+}
+
+// FleetTopFailingRulesAt is FleetTopFailingRules as of an instant, from the transitions.
+func (q *Queries) FleetTopFailingRulesAt(ctx context.Context, arg FleetTopFailingRulesAtParams) ([]FleetTopFailingRulesAtRow, error) {
+	rows, err := q.db.Query(ctx, fleetTopFailingRulesAt, arg.RuleIds, arg.At, arg.RowLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []FleetTopFailingRulesAtRow
+	for rows.Next() {
+		var i FleetTopFailingRulesAtRow
+		if err := rows.Scan(&i.RuleID, &i.FailHosts); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const hostComplianceAt = `-- name: HostComplianceAt :one
+SELECT pass_count, fail_count, skipped_count, error_count, critical_failing
+FROM host_compliance_history
+WHERE host_id = $1 AND framework = $2 AND valid_from <= $3
+ORDER BY valid_from DESC
+LIMIT 1
+`
+
+type HostComplianceAtParams struct {
+	HostID    uuid.UUID
+	Framework string
+	At        time.Time
+}
+
+type HostComplianceAtRow struct {
+	PassCount       int32
+	FailCount       int32
+	SkippedCount    int32
+	ErrorCount      int32
+	CriticalFailing int32
+}
+
+// HostComplianceAt is a host's rollup for a framework as of an instant (zeros before).
+func (q *Queries) HostComplianceAt(ctx context.Context, arg HostComplianceAtParams) (HostComplianceAtRow, error) {
+	row := q.db.QueryRow(ctx, hostComplianceAt, arg.HostID, arg.Framework, arg.At)
+	var i HostComplianceAtRow
+	err := row.Scan(
+		&i.PassCount,
+		&i.FailCount,
+		&i.SkippedCount,
+		&i.ErrorCount,
+		&i.CriticalFailing,
+	)
+	return i, err
+}
+
 const hostComplianceGet = `-- name: HostComplianceGet :one
 SELECT host_id, framework, pass_count, fail_count, skipped_count, error_count, critical_failing, updated_at FROM host_compliance WHERE host_id = $1 AND framework = $2
 `

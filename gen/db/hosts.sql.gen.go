@@ -14,17 +14,27 @@ import (
 )
 
 const hostDetailGet = `-- name: HostDetailGet :one
-SELECT h.id, h.hostname, h.ip_address, h.port, h.display_name, h.description, h.environment, h.tags, h.group_id, h.username, h.created_by, h.created_at, h.updated_at, h.maintenance_mode, h.check_priority, h.last_scan_at, h.os_family, h.os_version, h.architecture, h.platform_identifier, h.os_discovered_at, h.deleted_at, h.effective_maintenance, l.host_id, l.monitoring_state, l.reachability_status, l.last_probe_at, l.last_response_ms, l.consecutive_failures, l.ping_consecutive_failures, l.ping_consecutive_successes, l.ssh_consecutive_failures, l.ssh_consecutive_successes, l.privilege_consecutive_failures, l.privilege_consecutive_successes, l.privilege, l.ssh_banner, l.last_state_change_at, l.last_error_type, l.last_error_message, l.next_probe_at, l.probe_lease_until, l.updated_at
+SELECT h.id, h.hostname, h.ip_address, h.port, h.display_name, h.description, h.environment, h.tags, h.group_id, h.username, h.created_by, h.created_at, h.updated_at, h.maintenance_mode, h.check_priority, h.last_scan_at, h.os_family, h.os_version, h.architecture, h.platform_identifier, h.os_discovered_at, h.deleted_at, h.effective_maintenance, l.host_id, l.monitoring_state, l.reachability_status, l.last_probe_at, l.last_response_ms, l.consecutive_failures, l.ping_consecutive_failures, l.ping_consecutive_successes, l.ssh_consecutive_failures, l.ssh_consecutive_successes, l.privilege_consecutive_failures, l.privilege_consecutive_successes, l.privilege, l.ssh_banner, l.last_state_change_at, l.last_error_type, l.last_error_message, l.next_probe_at, l.probe_lease_until, l.updated_at,
+    COALESCE(c.pass_count, 0)::int AS compliance_pass, COALESCE(c.fail_count, 0)::int AS compliance_fail,
+    COALESCE(c.skipped_count, 0)::int AS compliance_skipped, COALESCE(c.error_count, 0)::int AS compliance_error,
+    COALESCE(c.critical_failing, 0)::int AS compliance_critical
 FROM live_hosts h JOIN host_liveness l ON l.host_id = h.id
+LEFT JOIN host_compliance c ON c.host_id = h.id AND c.framework = 'all'
 WHERE h.id = $1
 `
 
 type HostDetailGetRow struct {
-	LiveHost     LiveHost
-	HostLiveness HostLiveness
+	LiveHost           LiveHost
+	HostLiveness       HostLiveness
+	CompliancePass     int32
+	ComplianceFail     int32
+	ComplianceSkipped  int32
+	ComplianceError    int32
+	ComplianceCritical int32
 }
 
-// HostDetailGet returns a live host with its liveness row in one round trip: every live
+// HostDetailGet returns a live host with its liveness row and its compliance rollup over
+// every rule (zeros before its first scan) in one round trip: every live
 // host has one, made with it (host_liveness_create of 00013_liveness.sql). The server
 // keeps one generic plan for it; HostDetailList, whose plan depends on how many ids it
 // gets, is planned on every call, which costs more than reading one row.
@@ -75,19 +85,33 @@ func (q *Queries) HostDetailGet(ctx context.Context, id uuid.UUID) (HostDetailGe
 		&i.HostLiveness.NextProbeAt,
 		&i.HostLiveness.ProbeLeaseUntil,
 		&i.HostLiveness.UpdatedAt,
+		&i.CompliancePass,
+		&i.ComplianceFail,
+		&i.ComplianceSkipped,
+		&i.ComplianceError,
+		&i.ComplianceCritical,
 	)
 	return i, err
 }
 
 const hostDetailList = `-- name: HostDetailList :many
-SELECT h.id, h.hostname, h.ip_address, h.port, h.display_name, h.description, h.environment, h.tags, h.group_id, h.username, h.created_by, h.created_at, h.updated_at, h.maintenance_mode, h.check_priority, h.last_scan_at, h.os_family, h.os_version, h.architecture, h.platform_identifier, h.os_discovered_at, h.deleted_at, h.effective_maintenance, l.host_id, l.monitoring_state, l.reachability_status, l.last_probe_at, l.last_response_ms, l.consecutive_failures, l.ping_consecutive_failures, l.ping_consecutive_successes, l.ssh_consecutive_failures, l.ssh_consecutive_successes, l.privilege_consecutive_failures, l.privilege_consecutive_successes, l.privilege, l.ssh_banner, l.last_state_change_at, l.last_error_type, l.last_error_message, l.next_probe_at, l.probe_lease_until, l.updated_at
+SELECT h.id, h.hostname, h.ip_address, h.port, h.display_name, h.description, h.environment, h.tags, h.group_id, h.username, h.created_by, h.created_at, h.updated_at, h.maintenance_mode, h.check_priority, h.last_scan_at, h.os_family, h.os_version, h.architecture, h.platform_identifier, h.os_discovered_at, h.deleted_at, h.effective_maintenance, l.host_id, l.monitoring_state, l.reachability_status, l.last_probe_at, l.last_response_ms, l.consecutive_failures, l.ping_consecutive_failures, l.ping_consecutive_successes, l.ssh_consecutive_failures, l.ssh_consecutive_successes, l.privilege_consecutive_failures, l.privilege_consecutive_successes, l.privilege, l.ssh_banner, l.last_state_change_at, l.last_error_type, l.last_error_message, l.next_probe_at, l.probe_lease_until, l.updated_at,
+    COALESCE(c.pass_count, 0)::int AS compliance_pass, COALESCE(c.fail_count, 0)::int AS compliance_fail,
+    COALESCE(c.skipped_count, 0)::int AS compliance_skipped, COALESCE(c.error_count, 0)::int AS compliance_error,
+    COALESCE(c.critical_failing, 0)::int AS compliance_critical
 FROM live_hosts h JOIN host_liveness l ON l.host_id = h.id
+LEFT JOIN host_compliance c ON c.host_id = h.id AND c.framework = 'all'
 WHERE h.id = ANY ($1::uuid[])
 `
 
 type HostDetailListRow struct {
-	LiveHost     LiveHost
-	HostLiveness HostLiveness
+	LiveHost           LiveHost
+	HostLiveness       HostLiveness
+	CompliancePass     int32
+	ComplianceFail     int32
+	ComplianceSkipped  int32
+	ComplianceError    int32
+	ComplianceCritical int32
 }
 
 // HostDetailList is HostDetailGet for the host details asked at about the same time
@@ -145,6 +169,11 @@ func (q *Queries) HostDetailList(ctx context.Context, ids []uuid.UUID) ([]HostDe
 			&i.HostLiveness.NextProbeAt,
 			&i.HostLiveness.ProbeLeaseUntil,
 			&i.HostLiveness.UpdatedAt,
+			&i.CompliancePass,
+			&i.ComplianceFail,
+			&i.ComplianceSkipped,
+			&i.ComplianceError,
+			&i.ComplianceCritical,
 		); err != nil {
 			return nil, err
 		}

@@ -255,7 +255,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		roleHandlers:     role.NewHandlers(role.NewService(d.Pool, aw), d.Operations.LicenseGates()),
 		licenseHandlers:  license.NewHandlers(lic, verifier, aw),
 		auditHandlers:    audit.NewHandlers(aw),
-		hostHandlers:     host.NewHandlers(hosts),
+		hostHandlers:     host.NewHandlers(hosts, complianceScans),
 		credHandlers:     credential.NewHandlers(creds),
 		saHandlers:       serviceaccount.NewHandlers(serviceaccount.NewService(d.Pool, authSvc, aw, now)),
 		livenessHandlers: liveness.NewHandlers(live),

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/google/uuid"
+
 	api "github.com/openwatch/openwatch/gen/api"
 	"github.com/openwatch/openwatch/internal/authz"
 	"github.com/openwatch/openwatch/internal/cursor"
@@ -13,11 +15,21 @@ import (
 
 // Handlers implements the host operations.
 type Handlers struct {
-	svc *Service
+	svc        *Service
+	compliance ComplianceReader
 }
 
-// NewHandlers returns the host handlers.
-func NewHandlers(svc *Service) *Handlers { return &Handlers{svc: svc} }
+// ComplianceReader reads a host's compliance rollup for one framework (package scan
+// implements it): 400 naming framework when it is unknown.
+type ComplianceReader interface {
+	HostCompliance(ctx context.Context, hostID uuid.UUID, framework string) (Compliance, error)
+}
+
+// NewHandlers returns the host handlers; compliance answers ?framework= on a host detail
+// (nil: only the rollup over every rule, which the detail query reads itself).
+func NewHandlers(svc *Service, compliance ComplianceReader) *Handlers {
+	return &Handlers{svc: svc, compliance: compliance}
+}
 
 // ListHosts implements GET /hosts (host:read); pages come from the service's page cache.
 func (h *Handlers) ListHosts(ctx context.Context, req api.ListHostsRequestObject) (api.ListHostsResponseObject, error) {
@@ -96,11 +108,16 @@ func (h *Handlers) CreateHost(ctx context.Context, req api.CreateHostRequestObje
 
 // GetHost implements GET /hosts/{id} (host:read).
 func (h *Handlers) GetHost(ctx context.Context, req api.GetHostRequestObject) (api.GetHostResponseObject, error) {
-	host, live, err := h.svc.Detail(ctx, req.Id)
+	host, live, summary, err := h.svc.Detail(ctx, req.Id)
 	if err != nil {
 		return nil, err
 	}
-	return api.GetHost200JSONResponse{Host: toAPI(host), Liveness: livenessDetail(live), ComplianceSummary: api.HostComplianceSummary{}}, nil
+	if fw := req.Params.Framework; fw != nil && *fw != "" && *fw != "all" && h.compliance != nil {
+		if summary, err = h.compliance.HostCompliance(ctx, req.Id, *fw); err != nil {
+			return nil, err
+		}
+	}
+	return api.GetHost200JSONResponse{Host: toAPI(host), Liveness: livenessDetail(live), ComplianceSummary: toSummary(summary)}, nil
 }
 
 // UpdateHost implements PATCH /hosts/{id} (host:write).
@@ -140,4 +157,10 @@ func (h *Handlers) PutHostMaintenance(ctx context.Context, req api.PutHostMainte
 		return nil, err
 	}
 	return api.PutHostMaintenance200JSONResponse(toAPI(host)), nil
+}
+
+// toSummary is the seed's HostComplianceSummary: total counts every result.
+func toSummary(c Compliance) api.HostComplianceSummary {
+	return api.HostComplianceSummary{Passing: int64(c.Pass), Failing: int64(c.Fail), Skipped: int64(c.Skipped),
+		Error: int64(c.Error), Total: int64(c.Pass + c.Fail + c.Skipped + c.Error)}
 }

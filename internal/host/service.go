@@ -261,19 +261,28 @@ func (s *Service) LivenessSummaries(ctx context.Context, ids []uuid.UUID) (map[u
 	return out, nil
 }
 
-// Detail returns a live host and its liveness (nil while no probe has reached it), in one
-// query. Guarded by host:read. Errors: resource.not_found.
-func (s *Service) Detail(ctx context.Context, id uuid.UUID) (Host, *dbq.HostLiveness, error) {
+// Compliance is a host's compliance rollup: its current results by status over a set of
+// rules (every rule, or one framework's), and how many failing ones are critical.
+type Compliance struct {
+	Pass, Fail, Skipped, Error, CriticalFailing int
+}
+
+// Detail returns a live host, its liveness (nil while no probe has reached it) and its
+// compliance over every rule, in one query. Guarded by host:read. Errors:
+// resource.not_found.
+func (s *Service) Detail(ctx context.Context, id uuid.UUID) (Host, *dbq.HostLiveness, Compliance, error) {
 	row, found, err := s.details.Load(ctx, id)
 	if err != nil {
-		return Host{}, nil, pg.Translate(err)
+		return Host{}, nil, Compliance{}, pg.Translate(err)
 	}
 	if found {
-		return row.LiveHost, probed(row.HostLiveness), nil
+		c := Compliance{Pass: int(row.CompliancePass), Fail: int(row.ComplianceFail), Skipped: int(row.ComplianceSkipped),
+			Error: int(row.ComplianceError), CriticalFailing: int(row.ComplianceCritical)}
+		return row.LiveHost, probed(row.HostLiveness), c, nil
 	}
 	// No row: the host does not exist, or (never expected) has no liveness row yet.
 	h, err := s.Get(ctx, id)
-	return h, nil, err
+	return h, nil, Compliance{}, err
 }
 
 // readDetails reads the details of ids in one query, for s.details.

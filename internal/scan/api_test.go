@@ -211,6 +211,84 @@ func TestScanThroughTheAPI(t *testing.T) {
 	require.Equal(t, second.Counts.Pass, f.count(`SELECT pass_count FROM host_compliance WHERE host_id = $1 AND framework = 'all'`, id))
 	require.Equal(t, second.Counts.Fail, f.count(`SELECT sum(fail_count)::int FROM fleet_compliance WHERE framework = 'all'`))
 	require.Equal(t, second.Counts.Fail, f.count(`SELECT sum(fail_hosts)::int FROM rule_fleet`))
+
+	f.checkPosture(id, first, second)
+}
+
+// checkPosture reads the host and fleet summaries after the two scans of
+// TestScanThroughTheAPI, now and as of the first scan's end.
+func (f *fixture) checkPosture(id uuid.UUID, first, second api.Scan) {
+	t := f.t
+	get := func(path string, v any) {
+		t.Helper()
+		res := f.do(f.admin, http.MethodGet, path, nil)
+		require.Equal(t, http.StatusOK, res.Status, "%s: %s", path, res.Body)
+		res.Decode(t, v)
+	}
+	asOf := "as_of=" + first.FinishedAt.UTC().Format(time.RFC3339Nano)
+
+	var detail api.HostDetailResponse
+	get("hosts/"+id.String(), &detail)
+	sum := detail.ComplianceSummary
+	require.Equal(t, int64(second.Counts.Pass), sum.Passing)
+	require.Equal(t, int64(second.Counts.Fail), sum.Failing)
+	require.Equal(t, int64(second.Counts.Skipped), sum.Skipped)
+	require.Equal(t, int64(second.RulesTotal), sum.Total)
+	get("hosts/"+id.String()+"?framework=cis-ubuntu22", &detail)
+	require.Positive(t, detail.ComplianceSummary.Total)
+	require.Less(t, detail.ComplianceSummary.Total, sum.Total)
+	res := f.do(f.admin, http.MethodGet, "hosts/"+id.String()+"?framework=cis-windows", nil)
+	require.Equal(t, http.StatusBadRequest, res.Status, "%s", res.Body)
+	require.Equal(t, "framework", res.Err(t).Error.Detail["field"])
+
+	fraction := func(c api.ResultCounts) float64 { return float64(c.Pass) / float64(c.Pass+c.Fail) }
+	var score api.FleetScore
+	get("fleet/score", &score)
+	require.InDelta(t, fraction(second.Counts), score.PassingFraction, 1e-9)
+	require.Equal(t, int64(second.RulesTotal), score.TotalEvaluations)
+	get("fleet/score?"+asOf, &score)
+	require.InDelta(t, fraction(first.Counts), score.PassingFraction, 1e-9, "as of the first scan")
+	get("fleet/score?as_of=2001-01-01T00:00:00Z", &score)
+	require.Zero(t, score.TotalEvaluations, "before any scan")
+	res = f.do(f.admin, http.MethodGet, "fleet/score?framework=nope", nil)
+	require.Equal(t, http.StatusBadRequest, res.Status, "%s", res.Body)
+
+	failingNow := func(path string) map[string]int64 {
+		var rules api.FleetTopFailingRules
+		get(path, &rules)
+		out := map[string]int64{}
+		for _, r := range rules.Items {
+			out[r.RuleId] = r.FailingHostCount
+		}
+		return out
+	}
+	now := failingNow("fleet/top-failing-rules?limit=1000")
+	require.Len(t, now, second.Counts.Fail)
+	require.NotContains(t, now, maxDaysRule)
+	then := failingNow("fleet/top-failing-rules?limit=1000&" + asOf)
+	require.Len(t, then, first.Counts.Fail)
+	require.Equal(t, int64(1), then[maxDaysRule])
+
+	var hosts api.FleetTopFailingHosts
+	get("fleet/top-failing-hosts", &hosts)
+	require.Equal(t, []api.FleetHostFailure{{HostId: id, FailingRuleCount: int64(second.Counts.Fail)}}, hosts.Items)
+	get("fleet/top-failing-hosts?"+asOf, &hosts)
+	require.Equal(t, int64(first.Counts.Fail), hosts.Items[0].FailingRuleCount)
+
+	var changes api.FleetRecentChanges
+	get("fleet/recent-changes?limit=5", &changes)
+	require.Len(t, changes.Items, 5)
+	newest := changes.Items[0]
+	require.Equal(t, maxDaysRule, newest.RuleId)
+	require.Equal(t, api.StateChanged, newest.ChangeKind)
+	require.Equal(t, api.ResultStatusPass, newest.Status)
+	get("fleet/recent-changes?limit=1000&"+asOf, &changes)
+	require.Len(t, changes.Items, first.RulesTotal)
+	for _, c := range changes.Items {
+		require.Equal(t, api.FirstSeen, c.ChangeKind)
+	}
+	get("fleet/recent-changes?framework=cis-ubuntu22&limit=1000", &changes)
+	require.Less(t, len(changes.Items), first.RulesTotal+1)
 }
 
 // TestScanRequests covers what a request may get wrong and cancellation, with no worker

@@ -531,6 +531,96 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/fleet/recent-changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Recent changes of results across the fleet.
+         * @description Results of live hosts that appeared (`first_seen`), changed status
+         *     (`state_changed`) or severity (`severity_changed`), newest first: those of one
+         *     `framework` (default `all`), at or after `since` and, with `as_of`, at or before it.
+         */
+        get: operations["getFleetRecentChanges"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/fleet/score": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The fleet's compliance score.
+         * @description Over the current results of every live host (of one `framework`, default `all`):
+         *     `passing_fraction` = pass / (pass + fail), 0 when nothing passed or failed;
+         *     `total_evaluations` counts every result (pass, fail, skipped and error). With
+         *     `as_of`, the same as it stood at that instant. Read from rollups kept per scan,
+         *     so its cost does not grow with the fleet.
+         */
+        get: operations["getFleetScore"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/fleet/top-failing-hosts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The hosts failing the most rules.
+         * @description Live hosts by the number of rules (of one `framework`, default `all`) they currently
+         *     fail, most first (ties by host id); hosts failing none are left out. With `as_of`,
+         *     as it stood at that instant.
+         */
+        get: operations["getFleetTopFailingHosts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/fleet/top-failing-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The rules failing on the most hosts.
+         * @description Rules (of one `framework`, default `all`) by the number of live hosts where they
+         *     currently fail, most first (ties by rule id); rules failing nowhere are left out.
+         *     With `as_of`, as it stood at that instant.
+         */
+        get: operations["getFleetTopFailingRules"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/groups": {
         parameters: {
             query?: never;
@@ -2115,6 +2205,12 @@ export interface components {
                 [key: string]: string;
             };
         };
+        FleetHostFailure: {
+            /** Format: int64 */
+            failing_rule_count: number;
+            /** Format: uuid */
+            host_id: string;
+        };
         FleetLiveness: {
             /** Format: int64 */
             never_probed: number;
@@ -2124,6 +2220,39 @@ export interface components {
             unknown: number;
             /** Format: int64 */
             unreachable: number;
+        };
+        FleetRecentChanges: {
+            items: components["schemas"]["FleetTransaction"][];
+        };
+        FleetRuleFailure: {
+            /** Format: int64 */
+            failing_host_count: number;
+            rule_id: string;
+        };
+        FleetScore: {
+            /** Format: double */
+            passing_fraction: number;
+            /** Format: int64 */
+            total_evaluations: number;
+        };
+        FleetTopFailingHosts: {
+            items: components["schemas"]["FleetHostFailure"][];
+        };
+        FleetTopFailingRules: {
+            items: components["schemas"]["FleetRuleFailure"][];
+        };
+        FleetTransaction: {
+            /** @enum {string} */
+            change_kind: "first_seen" | "state_changed" | "severity_changed";
+            /** Format: uuid */
+            host_id: string;
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            occurred_at: string;
+            rule_id: string;
+            severity?: string;
+            status: components["schemas"]["ResultStatus"];
         };
         Framework: {
             /** @description The CIS or STIG benchmark key (`rhel9`, `ubuntu22`, ...). */
@@ -2877,8 +3006,14 @@ export interface components {
         };
     };
     parameters: {
+        /** @description Answer as things stood at this instant (RFC 3339) instead of now. */
+        AsOf: string;
         /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
         Cursor: string;
+        /** @description How many items, 1 to 1000 (default 10). */
+        FleetLimit: number;
+        /** @description A framework id of `GET /compliance/frameworks` (default `all`, every rule); an unknown one is a 400. */
+        FrameworkFilter: string;
         HostID: string;
         ID: string;
         /** @description A unique string per logical operation; replays return the original result. */
@@ -3710,6 +3845,129 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["FleetLiveness"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getFleetRecentChanges: {
+        parameters: {
+            query?: {
+                /** @description A framework id of `GET /compliance/frameworks` (default `all`, every rule); an unknown one is a 400. */
+                framework?: components["parameters"]["FrameworkFilter"];
+                since?: string;
+                /** @description How many items, 1 to 1000 (default 10). */
+                limit?: components["parameters"]["FleetLimit"];
+                /** @description Answer as things stood at this instant (RFC 3339) instead of now. */
+                as_of?: components["parameters"]["AsOf"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The changes. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FleetRecentChanges"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getFleetScore: {
+        parameters: {
+            query?: {
+                /** @description A framework id of `GET /compliance/frameworks` (default `all`, every rule); an unknown one is a 400. */
+                framework?: components["parameters"]["FrameworkFilter"];
+                /** @description Answer as things stood at this instant (RFC 3339) instead of now. */
+                as_of?: components["parameters"]["AsOf"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The score. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FleetScore"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getFleetTopFailingHosts: {
+        parameters: {
+            query?: {
+                /** @description A framework id of `GET /compliance/frameworks` (default `all`, every rule); an unknown one is a 400. */
+                framework?: components["parameters"]["FrameworkFilter"];
+                /** @description How many items, 1 to 1000 (default 10). */
+                limit?: components["parameters"]["FleetLimit"];
+                /** @description Answer as things stood at this instant (RFC 3339) instead of now. */
+                as_of?: components["parameters"]["AsOf"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The hosts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FleetTopFailingHosts"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getFleetTopFailingRules: {
+        parameters: {
+            query?: {
+                /** @description A framework id of `GET /compliance/frameworks` (default `all`, every rule); an unknown one is a 400. */
+                framework?: components["parameters"]["FrameworkFilter"];
+                /** @description How many items, 1 to 1000 (default 10). */
+                limit?: components["parameters"]["FleetLimit"];
+                /** @description Answer as things stood at this instant (RFC 3339) instead of now. */
+                as_of?: components["parameters"]["AsOf"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The rules. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FleetTopFailingRules"];
                 };
             };
             400: components["responses"]["BadRequest"];
