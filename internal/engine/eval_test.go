@@ -257,6 +257,14 @@ func TestCommandCheck(t *testing.T) {
 	requireOutcome(t, eval(t, c.Params, rs, key), StatusFail, "exit status 1")
 	rs = recs(map[string]string{key: "duplicate uid 0: toor\n"})
 	requireOutcome(t, eval(t, c.Params, rs, key), StatusFail, "does not match")
+
+	// The script may say the rule does not apply; that is a skip, never a pass.
+	c.Params.(*rule.Command).SkipStatus = ptr(3)
+	rs = recs(map[string]string{key: "/var/log/audit does not exist\n"})
+	rs.ByKey[key].Exit = 3
+	requireOutcome(t, eval(t, c.Params, rs, key), StatusSkipped, "/var/log/audit does not exist")
+	rs = recs(map[string]string{key: "#!not-for-platform\n"})
+	requireOutcome(t, eval(t, c.Params, rs, key), StatusError, "did not run this check")
 }
 
 // TestEvaluateRules covers rule-level selection: platforms, guards, variables and the

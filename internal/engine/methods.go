@@ -843,6 +843,9 @@ func evalCommand(p *rule.Command, rs *Records, key string) outcome {
 	if strings.TrimSpace(string(rec.Stdout)) == notForPlatform {
 		return errored("the program did not run this check: the host's platform family is not one the rule is for")
 	}
+	if p.SkipStatus != nil && rec.Exit == *p.SkipStatus {
+		return skip(firstLine(rec.Stdout))
+	}
 	out := string(rec.Stdout)
 	var want []string
 	if p.ExitStatus != nil {

@@ -175,6 +175,10 @@ type Command struct {
 	ExitStatus *int   `yaml:"exit_status,omitempty"`
 	// Output is a regular expression (RE2) the standard output must match.
 	Output string `yaml:"output,omitempty"`
+	// SkipStatus is the exit status by which the script says the rule does not apply to
+	// the host (what it checks is not there); the result is skipped with the script's
+	// first line of output as the reason, never a pass.
+	SkipStatus *int `yaml:"skip_status,omitempty"`
 	// Root says the script needs root; without it the result is an error, not a fail.
 	Root   bool   `yaml:"root,omitempty"`
 	Reason string `yaml:"reason"`
@@ -309,6 +313,9 @@ func (c *Check) validate() error {
 	case *Command:
 		if p.ExitStatus == nil && p.Output == "" {
 			return fmt.Errorf("%s: at least one of exit_status, output is required", c.Method)
+		}
+		if p.SkipStatus != nil && p.ExitStatus != nil && *p.SkipStatus == *p.ExitStatus {
+			return fmt.Errorf("%s: skip_status cannot be the passing exit_status", c.Method)
 		}
 		if p.Output != "" {
 			if _, err := regexp.Compile(p.Output); err != nil {
