@@ -23,7 +23,7 @@ import (
 // fixture is a running application, an admin session and a real sshd on loopback whose
 // /etc is a throwaway overlay (a test may change it; this machine's /etc stays as it is).
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	env   *apitest.Env
 	admin apitest.Session
 	srv   *sshtest.Server
