@@ -28,6 +28,8 @@ import (
 	"github.com/openwatch/openwatch/internal/logging"
 	"github.com/openwatch/openwatch/internal/pg"
 	"github.com/openwatch/openwatch/internal/rekey"
+	"github.com/openwatch/openwatch/internal/rule"
+	"github.com/openwatch/openwatch/internal/scan"
 	"github.com/openwatch/openwatch/internal/seal"
 	"github.com/openwatch/openwatch/internal/user"
 	"github.com/openwatch/openwatch/web"
@@ -337,14 +339,19 @@ func runRekey(ctx context.Context, e env, args []string) error {
 }
 
 func runDev(ctx context.Context, e env, args []string) error {
+	if len(args) > 0 && args[0] == "ingest" {
+		return runDevIngest(ctx, e, args[1:])
+	}
 	if len(args) == 0 || args[0] != "seed" {
-		fmt.Fprintln(e.stderr, "usage: openwatch dev seed --hosts N [--groups G] [flags]")
+		fmt.Fprintln(e.stderr, "usage: openwatch dev seed --hosts N [--groups G] [--rules R [--changed P]] [flags]\n       openwatch dev ingest [--scans N] [--workers W] [--changed P] [flags]")
 		return errUsage
 	}
-	var hosts, groups int
+	var hosts, groups, rules, changed int
 	cfg, log, err := setup("dev", e, args[1:], func(fs *flag.FlagSet) {
 		fs.IntVar(&hosts, "hosts", 1000, "number of hosts to add")
 		fs.IntVar(&groups, "groups", -1, "number of groups to add (default: one per 100 hosts)")
+		fs.IntVar(&rules, "rules", 0, "give every host without results a scan of this many rules of the corpus (0: none; more than the corpus has: all)")
+		fs.IntVar(&changed, "changed", 5, "percent of those results that changed status since they were first seen")
 	})
 	if err != nil {
 		return err
@@ -354,6 +361,9 @@ func runDev(ctx context.Context, e env, args []string) error {
 	}
 	if groups < 0 {
 		groups = max(hosts/100, 1)
+	}
+	if rules < 0 || changed < 0 || changed > 100 {
+		return errors.New("--rules must be at least 0 and --changed between 0 and 100")
 	}
 	db, err := app.OpenMigratedDatabase(ctx, cfg, log)
 	if err != nil {
@@ -365,6 +375,52 @@ func runDev(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "seeded %d hosts in %d groups in %s (loopback addresses, port %d)\n", hosts, groups, took.Round(time.Millisecond), host.SeedPort)
+	if rules == 0 {
+		return nil
+	}
+	corpus, err := rule.Embedded()
+	if err != nil {
+		return err
+	}
+	rep, err := scan.SeedCompliance(ctx, db.Pool, scan.NewCatalog(corpus), rules, changed)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "seeded %d results of %d rules on %d hosts (%d changed since first seen) in %s\n",
+		rep.States, rep.Rules, rep.Hosts, rep.Changes, rep.Took.Round(time.Millisecond))
+	return nil
+}
+
+// runDevIngest measures how fast scans are stored: `openwatch dev ingest`.
+func runDevIngest(ctx context.Context, e env, args []string) error {
+	var scans, workers, changed int
+	cfg, log, err := setup("dev", e, args, func(fs *flag.FlagSet) {
+		fs.IntVar(&scans, "scans", 1000, "number of scans to store")
+		fs.IntVar(&workers, "workers", 8, "scans stored at once")
+		fs.IntVar(&changed, "changed", 5, "percent of each scan's results that changed")
+	})
+	if err != nil {
+		return err
+	}
+	if scans <= 0 || workers <= 0 || changed < 0 || changed > 100 {
+		return errors.New("--scans and --workers must be positive, --changed between 0 and 100")
+	}
+	db, err := app.OpenMigratedDatabase(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close(context.WithoutCancel(ctx))
+	corpus, err := rule.Embedded()
+	if err != nil {
+		return err
+	}
+	svc := scan.NewService(db.Pool, nil, scan.NewCatalog(corpus), nil, nil, scan.Options{})
+	rep, err := svc.MeasureIngest(ctx, scans, workers, changed)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "stored %d scans (%d results, %d changed) with %d workers in %s: %.1f scans/s\n",
+		rep.Scans, rep.Results, rep.Changed, workers, rep.Took.Round(time.Millisecond), rep.PerSecond())
 	return nil
 }
 

@@ -197,6 +197,7 @@ BEGIN
         skipped_hosts = r.skipped_hosts - (s.status = 'skipped')::int, error_hosts = r.error_hosts - (s.status = 'error')::int
     FROM rule_states s
     WHERE s.host_id = OLD.id AND r.rule_id = s.rule_id;
+    PERFORM pg_notify('openwatch_compliance', '');
     RETURN NULL;
 END;
 $$;

@@ -307,6 +307,7 @@ func (a *App) RunBackground(ctx context.Context) (wait func()) {
 	listener := pg.NewListener(a.Pool, a.Logger)
 	listener.Subscribe(auth.InvalidationChannel, a.Auth.Subscriber())
 	listener.Subscribe(host.InventoryChannel, a.Hosts.Subscriber())
+	listener.Subscribe(scan.ComplianceChannel, a.Compliance.Subscriber())
 	listener.Subscribe(events.Channel, a.Events)
 	wg.Go(func() { listener.Run(ctx) })
 	wg.Go(func() { a.Events.Run(ctx) })

@@ -151,6 +151,14 @@ func TestScanThroughTheAPI(t *testing.T) {
 	require.Contains(t, ev.Evidence.Commands[0], "/etc/login.defs")
 	require.Contains(t, ev.Evidence.Output, "PASS_MAX_DAYS")
 
+	// The fleet score as of the first scan, which the second must replace (the cache of
+	// the summaries hears of every stored scan).
+	var score api.FleetScore
+	scoreRes := f.do(f.admin, http.MethodGet, "fleet/score", nil)
+	require.Equal(t, http.StatusOK, scoreRes.Status, "%s", scoreRes.Body)
+	scoreRes.Decode(t, &score)
+	require.InDelta(t, float64(c.Pass)/float64(c.Pass+c.Fail), score.PassingFraction, 1e-9)
+
 	// The change, made on the target as a remediation would, and a site value for the
 	// rule's variable.
 	f.rootRun(`sed -i 's/^PASS_MAX_DAYS.*/PASS_MAX_DAYS\t30/' /etc/login.defs`)
@@ -212,6 +220,13 @@ func TestScanThroughTheAPI(t *testing.T) {
 	require.Equal(t, second.Counts.Fail, f.count(`SELECT sum(fail_count)::int FROM fleet_compliance WHERE framework = 'all'`))
 	require.Equal(t, second.Counts.Fail, f.count(`SELECT sum(fail_hosts)::int FROM rule_fleet`))
 
+	want := float64(second.Counts.Pass) / float64(second.Counts.Pass+second.Counts.Fail)
+	require.Eventually(t, func() bool {
+		res := f.do(f.admin, http.MethodGet, "fleet/score", nil)
+		var s api.FleetScore
+		res.Decode(t, &s)
+		return s.PassingFraction == want
+	}, 10*time.Second, 20*time.Millisecond, "the cached fleet score never followed the second scan")
 	f.checkPosture(id, first, second)
 }
 

@@ -55,6 +55,17 @@ func (s *Service) FleetTotals(ctx context.Context, framework *string, asOf *time
 	if err != nil {
 		return Totals{}, err
 	}
+	if asOf == nil {
+		v, err := s.fleet.load(ctx, "score "+f.ID, func() (any, error) { return s.fleetTotals(ctx, f, nil) })
+		if err != nil {
+			return Totals{}, err
+		}
+		return v.(Totals), nil
+	}
+	return s.fleetTotals(ctx, f, asOf)
+}
+
+func (s *Service) fleetTotals(ctx context.Context, f *Framework, asOf *time.Time) (Totals, error) {
 	if asOf != nil {
 		r, err := s.q.FleetComplianceTotalsAt(ctx, dbq.FleetComplianceTotalsAtParams{Framework: f.ID, At: *asOf})
 		return Totals{r.Pass, r.Fail, r.Skipped, r.Errors}, pg.Translate(err)
@@ -75,6 +86,17 @@ func (s *Service) TopFailingRules(ctx context.Context, framework *string, limit 
 	if err != nil {
 		return nil, err
 	}
+	if asOf == nil {
+		v, err := s.fleet.load(ctx, fmt.Sprintf("rules %s %d", f.ID, limit), func() (any, error) { return s.topFailingRules(ctx, f, limit, nil) })
+		if err != nil {
+			return nil, err
+		}
+		return v.([]RuleFailure), nil
+	}
+	return s.topFailingRules(ctx, f, limit, asOf)
+}
+
+func (s *Service) topFailingRules(ctx context.Context, f *Framework, limit int32, asOf *time.Time) ([]RuleFailure, error) {
 	ids := ruleIDsOf(f)
 	var out []RuleFailure
 	if asOf != nil {
@@ -104,6 +126,17 @@ func (s *Service) TopFailingHosts(ctx context.Context, framework *string, limit 
 	if err != nil {
 		return nil, err
 	}
+	if asOf == nil {
+		v, err := s.fleet.load(ctx, fmt.Sprintf("hosts %s %d", f.ID, limit), func() (any, error) { return s.topFailingHosts(ctx, f, limit, nil) })
+		if err != nil {
+			return nil, err
+		}
+		return v.([]HostFailure), nil
+	}
+	return s.topFailingHosts(ctx, f, limit, asOf)
+}
+
+func (s *Service) topFailingHosts(ctx context.Context, f *Framework, limit int32, asOf *time.Time) ([]HostFailure, error) {
 	var out []HostFailure
 	if asOf != nil {
 		rows, err := s.q.FleetTopFailingHostsAt(ctx, dbq.FleetTopFailingHostsAtParams{Framework: f.ID, At: *asOf, RowLimit: limit})
@@ -135,8 +168,19 @@ func (s *Service) RecentChanges(ctx context.Context, framework *string, since, a
 	if f.ID != FrameworkAll {
 		p.RuleIds = ruleIDsOf(f)
 	}
-	rows, err := s.q.FleetRecentChanges(ctx, p)
-	return rows, pg.Translate(err)
+	read := func() (any, error) {
+		rows, err := s.q.FleetRecentChanges(ctx, p)
+		return rows, pg.Translate(err)
+	}
+	if since != nil || asOf != nil {
+		rows, err := read()
+		return rows.([]dbq.FleetRecentChangesRow), err
+	}
+	v, err := s.fleet.load(ctx, fmt.Sprintf("changes %s %d", f.ID, limit), read)
+	if err != nil {
+		return nil, err
+	}
+	return v.([]dbq.FleetRecentChangesRow), nil
 }
 
 // HostCompliance returns a host's rollup for a framework (host.ComplianceReader).

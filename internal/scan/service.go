@@ -45,6 +45,8 @@ type Service struct {
 	log  *slog.Logger
 	now  func() time.Time
 	opts Options
+	// fleet caches the fleet summaries until results change.
+	fleet *fleetCache
 }
 
 // Options are optional settings of NewService.
@@ -72,8 +74,12 @@ func NewService(pool *pgxpool.Pool, aw *audit.Writer, cat *Catalog, ssh Connecto
 	if o.ProgressEvery <= 0 {
 		o.ProgressEvery = 500 * time.Millisecond
 	}
-	return &Service{pool: pool, q: dbq.New(pool), aw: aw, cat: cat, ssh: ssh, jobs: jobs, log: o.Logger, now: o.Now, opts: o}
+	return &Service{pool: pool, q: dbq.New(pool), aw: aw, cat: cat, ssh: ssh, jobs: jobs, log: o.Logger, now: o.Now, opts: o,
+		fleet: newFleetCache()}
 }
+
+// Subscriber is what the notification listener feeds (channel ComplianceChannel).
+func (s *Service) Subscriber() pg.Subscriber { return s.fleet }
 
 // Catalog returns the rules and frameworks scans use.
 func (s *Service) Catalog() *Catalog { return s.cat }

@@ -74,6 +74,10 @@ func (s *Service) store(ctx context.Context, row dbq.Scan, rules []*rule.Rule, r
 		if err := writeRuleFleet(ctx, w, ruleDeltas(changes)); err != nil {
 			return err
 		}
+		// Every process's fleet cache hears of it at commit.
+		if _, err := pg.AtCommit(tx).Exec(ctx, "SELECT pg_notify($1, '')", ComplianceChannel); err != nil {
+			return err
+		}
 		return s.publish(ctx, tx, finished, "scan.finished", map[string]any{
 			"pass": counts.Pass, "fail": counts.Fail, "skipped": counts.Skipped, "error": counts.Error,
 			"changed": finished.ChangedCount,
