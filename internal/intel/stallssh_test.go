@@ -3,6 +3,7 @@ package intel_test
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -121,7 +122,7 @@ func (s *stallServer) session(ch ssh.Channel, reqs <-chan *ssh.Request, gone <-c
 		cmd := string(req.Payload[4 : 4+min(int(n), len(req.Payload)-4)])
 		_ = req.Reply(true, nil)
 		go ssh.DiscardRequests(reqs)
-		if strings.Contains(cmd, s.stallOn) && s.stalled.CompareAndSwap(false, true) {
+		if strings.Contains(scriptText(cmd), s.stallOn) && s.stalled.CompareAndSwap(false, true) {
 			close(s.Started)
 			select {
 			case <-gone:
@@ -158,4 +159,16 @@ func (s *stallServer) run(ch ssh.Channel, cmd string) int {
 		return 255
 	}
 	return 0
+}
+
+// scriptText is an exec request's command with the batch's inner script decoded (sshx sends
+// it base64-encoded), so a test can look for what the commands read.
+func scriptText(cmd string) string {
+	out := cmd
+	for _, w := range strings.Fields(cmd) {
+		if b, err := base64.StdEncoding.DecodeString(w); err == nil && len(b) > 0 {
+			out += "\n" + string(b)
+		}
+	}
+	return out
 }

@@ -194,7 +194,7 @@ func (s *Service) Cancel(ctx context.Context, id uuid.UUID) (dbq.Scan, error) {
 		var err error
 		row, err = dbq.New(tx).ScanRequestCancel(ctx, dbq.ScanRequestCancelParams{ID: id, Now: s.now()})
 		if err != nil {
-			return err
+			return pg.NotFoundAs(err, errEnded)
 		}
 		if err := s.aw.Append(ctx, tx, audit.For(ctx, p, audit.ActionScanCancelled, "scan", id.String(),
 			map[string]any{"host_id": row.HostID.String(), "was": row.Status})); err != nil {
@@ -205,7 +205,7 @@ func (s *Service) Cancel(ctx context.Context, id uuid.UUID) (dbq.Scan, error) {
 		}
 		return nil
 	})
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, errEnded) {
 		cur, gerr := s.Get(ctx, id)
 		if gerr != nil {
 			return dbq.Scan{}, gerr
@@ -217,6 +217,10 @@ func (s *Service) Cancel(ctx context.Context, id uuid.UUID) (dbq.Scan, error) {
 	}
 	return row, nil
 }
+
+// errEnded is what a conditional update of a scan finds when the scan has ended (or is
+// gone): there is nothing to do.
+var errEnded = errors.New("scan: the scan has ended")
 
 // publish puts a scan event on the live stream (topic scans) in tx.
 func (s *Service) publish(ctx context.Context, tx pgx.Tx, row dbq.Scan, typ string, extra map[string]any) error {

@@ -58,7 +58,7 @@ func (s *Service) store(ctx context.Context, row dbq.Scan, rules []*rule.Rule, r
 			Timings: timingsJSON(run.Timings),
 		})
 		if err != nil {
-			return err // no rows: another attempt finished it
+			return pg.NotFoundAs(err, errEnded) // another attempt finished it
 		}
 		// The writes travel with COMMIT.
 		w := dbq.New(pg.AtCommit(tx))
@@ -83,7 +83,7 @@ func (s *Service) store(ctx context.Context, row dbq.Scan, rules []*rule.Rule, r
 			"changed": finished.ChangedCount,
 		})
 	})
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, errEnded) {
 		return nil
 	}
 	return pg.Translate(err)

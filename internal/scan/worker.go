@@ -62,11 +62,11 @@ func (s *Service) Run(ctx context.Context, id uuid.UUID) error {
 		var err error
 		row, err = dbq.New(tx).ScanStart(ctx, dbq.ScanStartParams{ID: id, StartedAt: s.now()})
 		if err != nil {
-			return err
+			return pg.NotFoundAs(err, errEnded)
 		}
 		return s.publish(ctx, tx, row, "scan.started", nil)
 	})
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, errEnded) {
 		return nil
 	}
 	if err != nil {
@@ -196,11 +196,11 @@ func (s *Service) finishWith(ctx context.Context, row dbq.Scan, status, reason s
 		done, err := dbq.New(tx).ScanFinish(ctx, dbq.ScanFinishParams{ID: row.ID, Status: status, FinishedAt: s.now(),
 			RecordsTotal: row.RecordsTotal, RecordsDone: row.RecordsDone, Timings: []byte("{}"), Error: reason})
 		if err != nil {
-			return err
+			return pg.NotFoundAs(err, errEnded)
 		}
 		return s.publish(ctx, tx, done, "scan.finished", map[string]any{"error": reason})
 	})
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, errEnded) {
 		return nil // it had ended already
 	}
 	return pg.Translate(err)
