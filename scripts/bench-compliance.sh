@@ -13,6 +13,7 @@
 #   make build && scripts/bench-compliance.sh [duration per figure, default 5s] [rules, default 600] [sizes, default "1000 10000"]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/managed-data.sh
 dur=${1:-5s}
 rules=${2:-600}
 sizes=${3:-1000 10000}
@@ -25,16 +26,7 @@ data="" pid=""
 cleanup() {
   [ -n "$pid" ] && { kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
   pid=""
-  if [ -n "$data" ]; then
-    local loc=""
-    loc=$(cat "$data/data/pg.location" 2>/dev/null) || true
-    case "$loc" in
-      /*/openwatch-pg/*)
-        for _ in $(seq 1 100); do [ -e "$loc/data/postmaster.pid" ] || break; sleep 0.1; done
-        [ -e "$loc/data/postmaster.pid" ] || rm -rf "$loc" ;;
-    esac
-    rm -rf "$data"
-  fi
+  remove_data_dir "$data"
   data=""
 }
 trap cleanup EXIT

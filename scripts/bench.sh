@@ -24,6 +24,7 @@
 # never for the figures of a closing note.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/managed-data.sh
 runs=${1:-2}
 dur=${2:-5s}
 hosts=${3:-10000}
@@ -50,18 +51,7 @@ cleanup() {
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   pids=()
-  if [ -n "$data" ]; then
-    # The managed cluster lives outside the data dir when its server user cannot reach
-    # it there (pg.location names it): remove it as well, once its server has stopped.
-    local loc=""
-    loc=$(cat "$data/data/pg.location" 2>/dev/null) || true
-    case "$loc" in
-      /*/openwatch-pg/*)
-        for _ in $(seq 1 100); do [ -e "$loc/data/postmaster.pid" ] || break; sleep 0.1; done
-        [ -e "$loc/data/postmaster.pid" ] || rm -rf "$loc" ;;
-    esac
-    rm -rf "$data"
-  fi
+  remove_data_dir "$data"
 }
 trap 'cleanup; rm -rf "$tools"' EXIT
 

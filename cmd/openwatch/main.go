@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -394,7 +395,9 @@ func runDev(ctx context.Context, e env, args []string) error {
 // runDevIngest measures how fast scans are stored: `openwatch dev ingest`.
 func runDevIngest(ctx context.Context, e env, args []string) error {
 	var scans, workers, changed int
+	var cpuProfile string
 	cfg, log, err := setup("dev", e, args, func(fs *flag.FlagSet) {
+		fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the ingest to this file")
 		fs.IntVar(&scans, "scans", 1000, "number of scans to store")
 		fs.IntVar(&workers, "workers", 8, "scans stored at once")
 		fs.IntVar(&changed, "changed", 5, "percent of each scan's results that changed")
@@ -415,6 +418,17 @@ func runDevIngest(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	svc := scan.NewService(db.Pool, nil, scan.NewCatalog(corpus), nil, nil, scan.Options{})
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = f.Close() }()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	rep, err := svc.MeasureIngest(ctx, scans, workers, changed)
 	if err != nil {
 		return err

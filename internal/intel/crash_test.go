@@ -1,9 +1,7 @@
 package intel_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -15,36 +13,6 @@ import (
 	"github.com/openwatch/openwatch/internal/pg/pgtest"
 	"github.com/openwatch/openwatch/internal/worker/workertest"
 )
-
-// api calls a serve process as the admin.
-type procAPI struct {
-	t     *testing.T
-	srv   *workertest.ServeProcess
-	http  *http.Client
-	token string
-}
-
-func (a *procAPI) call(method, path string, body any, want int) map[string]any {
-	a.t.Helper()
-	var buf bytes.Buffer
-	if body != nil {
-		require.NoError(a.t, json.NewEncoder(&buf).Encode(body))
-	}
-	req, err := http.NewRequest(method, a.srv.URL+"/api/v1/"+path, &buf)
-	require.NoError(a.t, err)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Idempotency-Key", time.Now().Format(time.RFC3339Nano))
-	if a.token != "" {
-		req.Header.Set("Authorization", "Bearer "+a.token)
-	}
-	res, err := a.http.Do(req)
-	require.NoError(a.t, err)
-	defer func() { _ = res.Body.Close() }()
-	var out map[string]any
-	_ = json.NewDecoder(res.Body).Decode(&out)
-	require.Equal(a.t, want, res.StatusCode, "%s %s: %v", method, path, out)
-	return out
-}
 
 // TestDiscoveryJobSurvivesWorkerCrash is issue 5's "kill a worker in the middle of a
 // discovery job" check: a separate `openwatch worker` process takes a discovery job whose
@@ -67,16 +35,14 @@ func TestDiscoveryJobSurvivesWorkerCrash(t *testing.T) {
 
 	ssh := startStallServer(t, "/etc/os-release")
 	serve := workertest.StartServeProcess(t, bin, dsn, "OPENWATCH_WORKER_WITH_WORKER=false")
-	a := &procAPI{t: t, srv: serve, http: serve.Client()}
-	login := a.call(http.MethodPost, "auth/login", map[string]any{"username": "admin", "password": serve.AdminPassword()}, http.StatusOK)
-	a.token = login["access_token"].(string)
-	host := a.call(http.MethodPost, "hosts", map[string]any{"hostname": "stalling", "ip_address": "127.0.0.1", "port": ssh.Port}, http.StatusCreated)
+	a := workertest.NewAPI(t, serve)
+	host := a.Call(http.MethodPost, "hosts", map[string]any{"hostname": "stalling", "ip_address": "127.0.0.1", "port": ssh.Port}, http.StatusCreated)
 	hostID := host["id"].(string)
-	a.call(http.MethodPost, "credentials", map[string]any{"scope": "host", "scope_id": hostID, "name": "root",
+	a.Call(http.MethodPost, "credentials", map[string]any{"scope": "host", "scope_id": hostID, "name": "root",
 		"username": ssh.User, "auth_method": "password", "password": ssh.Password}, http.StatusCreated)
 
 	w1 := workertest.StartWorkerProcess(t, bin, dsn)
-	sweep := a.call(http.MethodPost, "system/discovery/sweep", nil, http.StatusOK)
+	sweep := a.Call(http.MethodPost, "system/discovery/sweep", nil, http.StatusOK)
 	require.Equal(t, float64(1), sweep["enqueued"])
 	select {
 	case <-ssh.Started:
@@ -95,6 +61,6 @@ func TestDiscoveryJobSurvivesWorkerCrash(t *testing.T) {
 	require.Equal(t, 1, count(`SELECT count(*) FROM host_system_info WHERE host_id = $1`, hostID))
 	require.Equal(t, 1, count(`SELECT count(*) FROM events WHERE topic = 'discovery' AND host_id = $1`, hostID))
 	require.Equal(t, 1, count(`SELECT count(*) FROM hosts WHERE id = $1 AND os_family IS NOT NULL AND os_discovered_at IS NOT NULL`, hostID))
-	info := a.call(http.MethodGet, "hosts/"+hostID+"/system-info", nil, http.StatusOK)
+	info := a.Call(http.MethodGet, "hosts/"+hostID+"/system-info", nil, http.StatusOK)
 	require.NotEmpty(t, info["kernel_release"])
 }
