@@ -95,7 +95,7 @@ CREATE TABLE rule_states (
     first_seen_at  timestamptz NOT NULL,
     changed_at     timestamptz NOT NULL,
     PRIMARY KEY (host_id, rule_id)
-);
+) WITH (fillfactor = 80); -- room on each page, so a changed result stays beside its host's others
 
 -- Every change of a state, never updated: the history that as_of and trends read.
 -- evidence_changed rows record a new evidence with the same status and severity (a

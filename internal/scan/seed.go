@@ -23,7 +23,8 @@ type SeedReport struct {
 // about 70 % pass, 20 % fail, 7 % skipped and 3 % error, decided by a hash of host and
 // rule so a seed is reproducible. Each result has its first_seen transition a week ago;
 // changePercent of them changed status since (a state_changed transition a day ago, the
-// state being the new status). Rollups per host and framework, their history, the fleet
+// state being the new status). Each host's rows are written together, as its scans
+// would. Rollups per host and framework, their history, the fleet
 // totals and the per-rule host counts are computed from the states, as scans keep them.
 // Development and benchmarks only (`openwatch dev seed --rules N`); no audit events.
 func SeedCompliance(ctx context.Context, pool *pgxpool.Pool, cat *Catalog, rules, changePercent int) (SeedReport, error) {
@@ -73,13 +74,14 @@ func SeedCompliance(ctx context.Context, pool *pgxpool.Pool, cat *Catalog, rules
 			  SELECT host_id, rule_id, status, severity, CASE WHEN status = 'pass' THEN '' ELSE 'seeded' END,
 			      sha256(convert_to('seed:' || status, 'UTF8')), scan_id, $1::timestamptz,
 			      CASE WHEN changed THEN $2::timestamptz ELSE $1::timestamptz END
-			  FROM seed_states`, []any{weekAgo, dayAgo}, &rep.States},
+			  FROM seed_states ORDER BY host_id, rule_id`, []any{weekAgo, dayAgo}, &rep.States},
 			{`INSERT INTO rule_transitions (id, host_id, rule_id, scan_id, change_kind, status, previous_status, severity,
 			      previous_severity, reason, evidence_hash, occurred_at)
 			  SELECT gen_random_uuid(), host_id, rule_id, scan_id, 'first_seen', first, NULL, severity, NULL, '',
 			      sha256(convert_to('seed:' || first, 'UTF8')), $1
 			  FROM (SELECT *, CASE WHEN changed THEN (CASE WHEN status = 'pass' THEN 'fail' ELSE 'pass' END) ELSE status END AS first
-			        FROM seed_states) s`, []any{weekAgo}, nil},
+			        FROM seed_states) s
+			  ORDER BY host_id, rule_id`, []any{weekAgo}, nil},
 			{`INSERT INTO rule_transitions (id, host_id, rule_id, scan_id, change_kind, status, previous_status, severity,
 			      previous_severity, reason, evidence_hash, occurred_at)
 			  SELECT gen_random_uuid(), host_id, rule_id, scan_id, 'state_changed', status,
@@ -131,7 +133,9 @@ func SeedCompliance(ctx context.Context, pool *pgxpool.Pool, cat *Catalog, rules
 	if err != nil {
 		return rep, err
 	}
-	if _, err := pool.Exec(ctx, `ANALYZE scans, rule_states, rule_transitions, host_compliance, host_compliance_history, fleet_compliance, rule_fleet`); err != nil {
+	// As a fleet scanned over time would leave them: each host's rows together (the
+	// inserts above are in host order), hint bits set and statistics current.
+	if _, err := pool.Exec(ctx, `VACUUM (ANALYZE) scans, rule_states, rule_transitions, host_compliance, host_compliance_history, fleet_compliance, rule_fleet`); err != nil {
 		return rep, pg.Translate(err)
 	}
 	rep.Took = time.Since(start)

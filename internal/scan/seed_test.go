@@ -1,0 +1,57 @@
+package scan_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/openwatch/openwatch/internal/host"
+	"github.com/openwatch/openwatch/internal/pg/pgtest"
+	"github.com/openwatch/openwatch/internal/rule"
+	"github.com/openwatch/openwatch/internal/scan"
+)
+
+// TestSeedCompliance: the seeded results, transitions and rollups agree with each other
+// as stored scans keep them, so benchmarks read what a real fleet would show.
+func TestSeedCompliance(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	_, err := host.Seed(ctx, pool, 40, 2)
+	require.NoError(t, err)
+	corpus, err := rule.Embedded()
+	require.NoError(t, err)
+	rep, err := scan.SeedCompliance(ctx, pool, scan.NewCatalog(corpus), 60, 10)
+	require.NoError(t, err)
+	require.Equal(t, 40, rep.Hosts)
+	require.Equal(t, 60, rep.Rules)
+	require.EqualValues(t, 40*60, rep.States)
+	require.Positive(t, rep.Changes)
+
+	count := func(q string) int64 {
+		t.Helper()
+		var n int64
+		require.NoError(t, pool.QueryRow(ctx, q).Scan(&n))
+		return n
+	}
+	require.Equal(t, rep.States+rep.Changes, count(`SELECT count(*) FROM rule_transitions`))
+	require.Equal(t, rep.Changes, count(`SELECT count(*) FROM rule_states WHERE changed_at > first_seen_at`))
+	require.EqualValues(t, 40, count(`SELECT count(*) FROM scans WHERE status = 'completed'`))
+	for _, st := range []string{"pass", "fail", "skipped", "error"} {
+		states := count(`SELECT count(*) FROM rule_states WHERE status = '` + st + `'`)
+		require.Equal(t, states, count(`SELECT COALESCE(sum(`+st+`_count), 0) FROM host_compliance WHERE framework = 'all'`), st)
+		require.Equal(t, states, count(`SELECT COALESCE(sum(`+st+`_count), 0) FROM fleet_compliance WHERE framework = 'all'`), st)
+		require.Equal(t, states, count(`SELECT COALESCE(sum(`+st+`_hosts), 0) FROM rule_fleet`), st)
+		// The latest transition of each result is its state.
+		require.Equal(t, states, count(`SELECT count(*) FROM (SELECT DISTINCT ON (host_id, rule_id) status FROM rule_transitions
+			ORDER BY host_id, rule_id, occurred_at DESC) t WHERE status = '`+st+`'`), st)
+	}
+	require.Positive(t, count(`SELECT count(*) FROM rule_states WHERE status = 'fail'`))
+
+	// Seeding again leaves hosts that already have results alone.
+	again, err := scan.SeedCompliance(ctx, pool, scan.NewCatalog(corpus), 60, 10)
+	require.NoError(t, err)
+	require.Zero(t, again.Hosts)
+	require.Equal(t, rep.States, count(`SELECT count(*) FROM rule_states`))
+}
