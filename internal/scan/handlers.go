@@ -172,3 +172,60 @@ func (h *Handlers) SetScanVariables(ctx context.Context, req api.SetScanVariable
 	}
 	return api.SetScanVariables200JSONResponse(toVariables(vars)), nil
 }
+
+func fleetLimit(l *int) int32 {
+	if l == nil {
+		return 10
+	}
+	return int32(*l)
+}
+
+// GetFleetScore implements GET /fleet/score (system:read).
+func (h *Handlers) GetFleetScore(ctx context.Context, req api.GetFleetScoreRequestObject) (api.GetFleetScoreResponseObject, error) {
+	t, err := h.svc.FleetTotals(ctx, req.Params.Framework, req.Params.AsOf)
+	if err != nil {
+		return nil, err
+	}
+	return api.GetFleetScore200JSONResponse{PassingFraction: t.PassingFraction(), TotalEvaluations: t.Pass + t.Fail + t.Skipped + t.Error}, nil
+}
+
+// GetFleetTopFailingRules implements GET /fleet/top-failing-rules (system:read).
+func (h *Handlers) GetFleetTopFailingRules(ctx context.Context, req api.GetFleetTopFailingRulesRequestObject) (api.GetFleetTopFailingRulesResponseObject, error) {
+	rows, err := h.svc.TopFailingRules(ctx, req.Params.Framework, fleetLimit(req.Params.Limit), req.Params.AsOf)
+	if err != nil {
+		return nil, err
+	}
+	out := api.GetFleetTopFailingRules200JSONResponse{Items: make([]api.FleetRuleFailure, len(rows))}
+	for i, r := range rows {
+		out.Items[i] = api.FleetRuleFailure{RuleId: r.RuleID, FailingHostCount: r.Hosts}
+	}
+	return out, nil
+}
+
+// GetFleetTopFailingHosts implements GET /fleet/top-failing-hosts (system:read).
+func (h *Handlers) GetFleetTopFailingHosts(ctx context.Context, req api.GetFleetTopFailingHostsRequestObject) (api.GetFleetTopFailingHostsResponseObject, error) {
+	rows, err := h.svc.TopFailingHosts(ctx, req.Params.Framework, fleetLimit(req.Params.Limit), req.Params.AsOf)
+	if err != nil {
+		return nil, err
+	}
+	out := api.GetFleetTopFailingHosts200JSONResponse{Items: make([]api.FleetHostFailure, len(rows))}
+	for i, r := range rows {
+		out.Items[i] = api.FleetHostFailure{HostId: r.HostID, FailingRuleCount: r.Rules}
+	}
+	return out, nil
+}
+
+// GetFleetRecentChanges implements GET /fleet/recent-changes (system:read).
+func (h *Handlers) GetFleetRecentChanges(ctx context.Context, req api.GetFleetRecentChangesRequestObject) (api.GetFleetRecentChangesResponseObject, error) {
+	rows, err := h.svc.RecentChanges(ctx, req.Params.Framework, req.Params.Since, req.Params.AsOf, fleetLimit(req.Params.Limit))
+	if err != nil {
+		return nil, err
+	}
+	out := api.GetFleetRecentChanges200JSONResponse{Items: make([]api.FleetTransaction, len(rows))}
+	for i, r := range rows {
+		sev := r.Severity
+		out.Items[i] = api.FleetTransaction{Id: r.ID, HostId: r.HostID, RuleId: r.RuleID, Status: api.ResultStatus(r.Status),
+			Severity: &sev, ChangeKind: api.FleetTransactionChangeKind(r.ChangeKind), OccurredAt: r.OccurredAt}
+	}
+	return out, nil
+}
