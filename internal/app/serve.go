@@ -103,13 +103,17 @@ func Serve(ctx context.Context, cfg config.Config, o ServeOptions) error {
 	go func() { errc <- srv.ServeTLS(ln, "", "") }()
 	// Start-up allocates heavily and briefly (spec parsing); hand that memory back so an
 	// idle server stays small, once it serves (a collection would only delay it).
-	// The rule corpus is parsed now, off the start-up path, then that memory goes back too.
-	go func() {
+	go debug.FreeOSMemory()
+	// The rule corpus (tens of milliseconds of parsing) is read a little later, so it does
+	// not compete with the first requests a starting server answers; a scan or rules
+	// request before then reads it itself.
+	warm := time.AfterFunc(corpusWarmDelay, func() {
 		if err := a.Rules.Warm(); err != nil {
 			log.Error("the rule corpus did not load: scans fail until it is fixed", slog.Any("error", err))
 		}
 		debug.FreeOSMemory()
-	}()
+	})
+	defer warm.Stop()
 	log.Info("openwatch serving", slog.String("listen", ln.Addr().String()), slog.String("url", "https://"+displayAddr(ln.Addr())+"/"),
 		slog.Bool("with_worker", a.JobRegistry.Working()))
 	if o.Ready != nil {
@@ -205,6 +209,9 @@ func (a *App) reloadOnHangup(ctx context.Context) {
 		}
 	}
 }
+
+// corpusWarmDelay is how long after it starts serving a server parses the rule corpus.
+const corpusWarmDelay = 2 * time.Second
 
 func displayAddr(a net.Addr) string {
 	host, port, err := net.SplitHostPort(a.String())
