@@ -56,7 +56,6 @@ type recordSpec struct {
 // Program is a host's compiled scan: the records to run, in order.
 type Program struct {
 	Records []recordSpec
-	index   map[string]int
 	// CheckTimeout bounds each record on the target (timeout(1), when present).
 	CheckTimeout time.Duration
 }
@@ -114,7 +113,7 @@ func Compile(rules []*rule.Rule, checkTimeout time.Duration) *Program {
 			im.Check.Walk(func(c *rule.Check) { collect(r, c, n) })
 		}
 	}
-	p := &Program{index: map[string]int{}, CheckTimeout: checkTimeout}
+	p := &Program{CheckTimeout: checkTimeout}
 	p.add(recordSpec{Key: keyOS, Command: osScript, Cap: SourceOutputCap})
 	p.add(recordSpec{Key: keyCaps, Command: capabilityScript(), Cap: SourceOutputCap})
 	if n.shared[keySSHD] {
@@ -166,7 +165,6 @@ func Compile(rules []*rule.Rule, checkTimeout time.Duration) *Program {
 }
 
 func (p *Program) add(r recordSpec) {
-	p.index[r.Key] = len(p.Records)
 	p.Records = append(p.Records, r)
 }
 

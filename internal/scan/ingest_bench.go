@@ -14,7 +14,6 @@ import (
 	dbq "github.com/openwatch/openwatch/gen/db"
 	"github.com/openwatch/openwatch/internal/engine"
 	"github.com/openwatch/openwatch/internal/pg"
-	"github.com/openwatch/openwatch/internal/rule"
 	"github.com/openwatch/openwatch/internal/sshx"
 )
 
@@ -103,13 +102,11 @@ func (s *Service) ingestOne(ctx context.Context, hostID uuid.UUID, changePercent
 	}
 	run := &engine.Scan{Host: engine.Host{Family: "debian", Version: "12"}, Sessions: 1, Records: 70,
 		Privilege: sshx.PrivRoot, Timings: map[string]time.Duration{"os": time.Millisecond}}
-	var rules []*rule.Rule
 	for _, st := range states {
 		r, ok := s.cat.Rule(st.RuleID)
 		if !ok {
 			continue
 		}
-		rules = append(rules, r)
 		status := engine.Status(st.Status)
 		actual := "as before"
 		if rng.IntN(100) < changePercent {
@@ -126,7 +123,7 @@ func (s *Service) ingestOne(ctx context.Context, hostID uuid.UUID, changePercent
 			Evidence: &engine.Evidence{Method: "config_value", Parameters: map[string]any{"key": r.ID}, Status: status,
 				Commands: []string{"grep " + r.ID}, Expected: "as configured", Actual: actual, Records: []string{"os"}}})
 	}
-	if err := s.store(ctx, row, rules, run); err != nil {
+	if err := s.store(ctx, row, run); err != nil {
 		return 0, 0, err
 	}
 	return len(run.Results), changed, nil

@@ -13,14 +13,13 @@ import (
 	dbq "github.com/openwatch/openwatch/gen/db"
 	"github.com/openwatch/openwatch/internal/engine"
 	"github.com/openwatch/openwatch/internal/pg"
-	"github.com/openwatch/openwatch/internal/rule"
 )
 
 // store writes a finished scan in one transaction: the scan's end (once: a repeated
 // attempt finds it ended and writes nothing), the evidence not stored yet, the states that
 // changed and their transitions, the host's rollups that changed, and the changes to the
 // fleet totals; then announces it. Nothing is written for results that did not change.
-func (s *Service) store(ctx context.Context, row dbq.Scan, rules []*rule.Rule, run *engine.Scan) error {
+func (s *Service) store(ctx context.Context, row dbq.Scan, run *engine.Scan) error {
 	results, err := resultsOf(run)
 	if err != nil {
 		return err

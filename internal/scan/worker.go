@@ -17,7 +17,6 @@ import (
 	"github.com/openwatch/openwatch/internal/apperr"
 	"github.com/openwatch/openwatch/internal/engine"
 	"github.com/openwatch/openwatch/internal/pg"
-	"github.com/openwatch/openwatch/internal/rule"
 )
 
 // JobKind is the River kind of a scan job.
@@ -74,7 +73,7 @@ func (s *Service) Run(ctx context.Context, id uuid.UUID) error {
 	}
 	rules, err := s.cat.Select(deref(row.Framework), row.RuleIds)
 	if err != nil {
-		return s.finishWith(ctx, row, "failed", "the scan's rules are no longer in the corpus: "+err.Error(), nil)
+		return s.finishWith(ctx, row, "failed", "the scan's rules are no longer in the corpus: "+err.Error())
 	}
 	vars, err := s.variables(ctx)
 	if err != nil {
@@ -83,9 +82,9 @@ func (s *Service) Run(ctx context.Context, id uuid.UUID) error {
 	conn, err := s.ssh.Connect(ctx, row.HostID)
 	if err != nil {
 		if apperr.Is(err, apperr.CodeNotFound) {
-			return s.finishWith(ctx, row, "failed", "the host no longer exists", nil)
+			return s.finishWith(ctx, row, "failed", "the host no longer exists")
 		}
-		return s.finishWith(ctx, row, "failed", reasonOf(err), nil)
+		return s.finishWith(ctx, row, "failed", reasonOf(err))
 	}
 	defer func() { _ = conn.Close() }()
 
@@ -97,12 +96,12 @@ func (s *Service) Run(ctx context.Context, id uuid.UUID) error {
 		if ctx.Err() != nil {
 			return ctx.Err() // the job was stopped: River retries or gives up
 		}
-		return s.finishWith(ctx, row, "failed", reasonOf(err), nil)
+		return s.finishWith(ctx, row, "failed", reasonOf(err))
 	}
 	if cancelled, err := s.q.ScanCancelRequested(ctx, id); err == nil && cancelled {
-		return s.finishWith(ctx, row, "cancelled", "", nil)
+		return s.finishWith(ctx, row, "cancelled", "")
 	}
-	return s.store(ctx, row, rules, result)
+	return s.store(ctx, row, result)
 }
 
 func deref(s *string) string {
@@ -184,13 +183,13 @@ func (s *Service) finishFailed(ctx context.Context, id uuid.UUID, cause error) {
 	if err != nil {
 		return
 	}
-	if err := s.finishWith(ctx, row, "failed", "the scan could not be completed: "+cause.Error(), nil); err != nil {
+	if err := s.finishWith(ctx, row, "failed", "the scan could not be completed: "+cause.Error()); err != nil {
 		s.log.ErrorContext(ctx, "record failed scan", "scan_id", id.String(), "error", err)
 	}
 }
 
 // finishWith ends a scan without results (failed or cancelled) and announces it.
-func (s *Service) finishWith(ctx context.Context, row dbq.Scan, status, reason string, _ []*rule.Rule) error {
+func (s *Service) finishWith(ctx context.Context, row dbq.Scan, status, reason string) error {
 	ctx = context.WithoutCancel(ctx)
 	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
 		done, err := dbq.New(tx).ScanFinish(ctx, dbq.ScanFinishParams{ID: row.ID, Status: status, FinishedAt: s.now(),
