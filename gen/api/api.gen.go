@@ -96,6 +96,27 @@ func (e AuditEventSeverity) Valid() bool {
 	}
 }
 
+// Defines values for ComplianceTrendInterval.
+const (
+	ComplianceTrendIntervalDay  ComplianceTrendInterval = "day"
+	ComplianceTrendIntervalHour ComplianceTrendInterval = "hour"
+	ComplianceTrendIntervalWeek ComplianceTrendInterval = "week"
+)
+
+// Valid indicates whether the value is a known member of the ComplianceTrendInterval enum.
+func (e ComplianceTrendInterval) Valid() bool {
+	switch e {
+	case ComplianceTrendIntervalDay:
+		return true
+	case ComplianceTrendIntervalHour:
+		return true
+	case ComplianceTrendIntervalWeek:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ConnectivityCheckResultPrivilege.
 const (
 	ConnectivityCheckResultPrivilegeNone         ConnectivityCheckResultPrivilege = "none"
@@ -813,6 +834,54 @@ func (e ScanTrigger) Valid() bool {
 	}
 }
 
+// Defines values for ScanBand.
+const (
+	ScanBandCompliant ScanBand = "compliant"
+	ScanBandCritical  ScanBand = "critical"
+	ScanBandLow       ScanBand = "low"
+	ScanBandPartial   ScanBand = "partial"
+	ScanBandUnknown   ScanBand = "unknown"
+)
+
+// Valid indicates whether the value is a known member of the ScanBand enum.
+func (e ScanBand) Valid() bool {
+	switch e {
+	case ScanBandCompliant:
+		return true
+	case ScanBandCritical:
+		return true
+	case ScanBandLow:
+		return true
+	case ScanBandPartial:
+		return true
+	case ScanBandUnknown:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ScanBatchStatus.
+const (
+	ScanBatchStatusCancelled ScanBatchStatus = "cancelled"
+	ScanBatchStatusCompleted ScanBatchStatus = "completed"
+	ScanBatchStatusRunning   ScanBatchStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the ScanBatchStatus enum.
+func (e ScanBatchStatus) Valid() bool {
+	switch e {
+	case ScanBatchStatusCancelled:
+		return true
+	case ScanBatchStatusCompleted:
+		return true
+	case ScanBatchStatusRunning:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ScanStatus.
 const (
 	ScanStatusCancelled ScanStatus = "cancelled"
@@ -879,6 +948,27 @@ func (e Severity) Valid() bool {
 	case SeverityLow:
 		return true
 	case SeverityMedium:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TrendInterval.
+const (
+	TrendIntervalDay  TrendInterval = "day"
+	TrendIntervalHour TrendInterval = "hour"
+	TrendIntervalWeek TrendInterval = "week"
+)
+
+// Valid indicates whether the value is a known member of the TrendInterval enum.
+func (e TrendInterval) Valid() bool {
+	switch e {
+	case TrendIntervalDay:
+		return true
+	case TrendIntervalHour:
+		return true
+	case TrendIntervalWeek:
 		return true
 	default:
 		return false
@@ -972,6 +1062,48 @@ func (e ExportAuditEventsParamsFormat) Valid() bool {
 	case Csv:
 		return true
 	case Json:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetFleetComplianceTrendParamsInterval.
+const (
+	GetFleetComplianceTrendParamsIntervalDay  GetFleetComplianceTrendParamsInterval = "day"
+	GetFleetComplianceTrendParamsIntervalHour GetFleetComplianceTrendParamsInterval = "hour"
+	GetFleetComplianceTrendParamsIntervalWeek GetFleetComplianceTrendParamsInterval = "week"
+)
+
+// Valid indicates whether the value is a known member of the GetFleetComplianceTrendParamsInterval enum.
+func (e GetFleetComplianceTrendParamsInterval) Valid() bool {
+	switch e {
+	case GetFleetComplianceTrendParamsIntervalDay:
+		return true
+	case GetFleetComplianceTrendParamsIntervalHour:
+		return true
+	case GetFleetComplianceTrendParamsIntervalWeek:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetHostComplianceTrendParamsInterval.
+const (
+	GetHostComplianceTrendParamsIntervalDay  GetHostComplianceTrendParamsInterval = "day"
+	GetHostComplianceTrendParamsIntervalHour GetHostComplianceTrendParamsInterval = "hour"
+	GetHostComplianceTrendParamsIntervalWeek GetHostComplianceTrendParamsInterval = "week"
+)
+
+// Valid indicates whether the value is a known member of the GetHostComplianceTrendParamsInterval enum.
+func (e GetHostComplianceTrendParamsInterval) Valid() bool {
+	switch e {
+	case GetHostComplianceTrendParamsIntervalDay:
+		return true
+	case GetHostComplianceTrendParamsIntervalHour:
+		return true
+	case GetHostComplianceTrendParamsIntervalWeek:
 		return true
 	default:
 		return false
@@ -1161,6 +1293,42 @@ type CategoryEntry struct {
 	Description string `json:"description"`
 	Id          string `json:"id"`
 }
+
+// ComplianceCounts defines model for ComplianceCounts.
+type ComplianceCounts struct {
+	// CriticalFailing Failing rules of severity critical.
+	CriticalFailing int64 `json:"critical_failing"`
+	Error           int64 `json:"error"`
+	Fail            int64 `json:"fail"`
+	Pass            int64 `json:"pass"`
+
+	// PassingFraction pass / (pass + fail); null when nothing passed or failed.
+	PassingFraction *float64 `json:"passing_fraction,omitempty"`
+	Skipped         int64    `json:"skipped"`
+}
+
+// CompliancePoint defines model for CompliancePoint.
+type CompliancePoint struct {
+	// At The end of the bucket; the counts are what was true then.
+	At              time.Time `json:"at"`
+	Error           int64     `json:"error"`
+	Fail            int64     `json:"fail"`
+	Pass            int64     `json:"pass"`
+	PassingFraction *float64  `json:"passing_fraction,omitempty"`
+	Skipped         int64     `json:"skipped"`
+}
+
+// ComplianceTrend defines model for ComplianceTrend.
+type ComplianceTrend struct {
+	Framework string                  `json:"framework"`
+	Interval  ComplianceTrendInterval `json:"interval"`
+	Points    []CompliancePoint       `json:"points"`
+	Since     time.Time               `json:"since"`
+	Until     time.Time               `json:"until"`
+}
+
+// ComplianceTrendInterval defines model for ComplianceTrend.Interval.
+type ComplianceTrendInterval string
 
 // ConnectivityBreakdown defines model for ConnectivityBreakdown.
 type ConnectivityBreakdown struct {
@@ -1554,6 +1722,17 @@ type HealthResponse struct {
 // HealthResponseStatus defines model for HealthResponse.Status.
 type HealthResponseStatus string
 
+// HostCompliance defines model for HostCompliance.
+type HostCompliance struct {
+	// AsOf The instant answered for; null for now.
+	AsOf       *time.Time         `json:"as_of,omitempty"`
+	Framework  string             `json:"framework"`
+	HostId     openapi_types.UUID `json:"host_id"`
+	Items      []HostRuleResult   `json:"items"`
+	NextCursor *string            `json:"next_cursor"`
+	Summary    ComplianceCounts   `json:"summary"`
+}
+
 // HostComplianceSummary defines model for HostComplianceSummary.
 type HostComplianceSummary struct {
 	Error   int64 `json:"error"`
@@ -1770,6 +1949,27 @@ type HostResponse struct {
 	Tags               *[]string  `json:"tags,omitempty"`
 	UpdatedAt          *time.Time `json:"updated_at,omitempty"`
 	Username           *string    `json:"username,omitempty"`
+}
+
+// HostRuleResult defines model for HostRuleResult.
+type HostRuleResult struct {
+	// ChangedAt When the result last changed (at or before `as_of`).
+	ChangedAt time.Time `json:"changed_at"`
+
+	// FirstSeenAt When the rule was first evaluated on the host.
+	FirstSeenAt time.Time `json:"first_seen_at"`
+	Reason      string    `json:"reason"`
+	RuleId      string    `json:"rule_id"`
+
+	// ScanId The scan that produced this result (its evidence is there).
+	ScanId   openapi_types.UUID `json:"scan_id"`
+	Severity RuleSeverity       `json:"severity"`
+
+	// Status `pass` and `fail` were checked on the host; `skipped` is not applicable there (the
+	// reason says why); `error` could not be checked (the reason says why). The score is
+	// pass / (pass + fail).
+	Status ResultStatus `json:"status"`
+	Title  string       `json:"title"`
 }
 
 // HostSystemInfo defines model for HostSystemInfo.
@@ -2124,6 +2324,127 @@ type Scan struct {
 // ScanTrigger defines model for Scan.Trigger.
 type ScanTrigger string
 
+// ScanBand A host's compliance band, from its results of every rule: `critical` when a critical
+// rule fails or fewer than half pass (pass / (pass + fail)), `low` under 80 %,
+// `partial` under 95 %, `compliant` from 95 %; `unknown` when it has no result yet.
+type ScanBand string
+
+// ScanBatch defines model for ScanBatch.
+type ScanBatch struct {
+	Concurrency int        `json:"concurrency"`
+	CreatedAt   time.Time  `json:"created_at"`
+	FinishedAt  *time.Time `json:"finished_at,omitempty"`
+	Framework   *string    `json:"framework,omitempty"`
+
+	// HostsSkipped Hosts selected but left out (in maintenance, or with a scan already queued or running).
+	HostsSkipped int `json:"hosts_skipped"`
+
+	// HostsTotal Hosts scanned (one scan each).
+	HostsTotal int                `json:"hosts_total"`
+	Id         openapi_types.UUID `json:"id"`
+
+	// Progress The batch's scans by status.
+	Progress    ScanBatchProgress `json:"progress"`
+	RequestedBy string            `json:"requested_by"`
+	RuleIds     *[]string         `json:"rule_ids,omitempty"`
+
+	// Selector The selector the batch was started with.
+	Selector struct {
+		All *bool `json:"all,omitempty"`
+
+		// Filter The filters of `GET /hosts`; every one given must match.
+		Filter  *ScanBatchFilter      `json:"filter,omitempty"`
+		GroupId *openapi_types.UUID   `json:"group_id,omitempty"`
+		HostIds *[]openapi_types.UUID `json:"host_ids,omitempty"`
+	} `json:"selector"`
+	Status ScanBatchStatus `json:"status"`
+}
+
+// ScanBatchFilter The filters of `GET /hosts`; every one given must match.
+type ScanBatchFilter struct {
+	Environment *string             `json:"environment,omitempty"`
+	GroupId     *openapi_types.UUID `json:"group_id,omitempty"`
+	Q           *string             `json:"q,omitempty"`
+	Tag         *string             `json:"tag,omitempty"`
+}
+
+// ScanBatchPage defines model for ScanBatchPage.
+type ScanBatchPage struct {
+	Items      []ScanBatch `json:"items"`
+	NextCursor *string     `json:"next_cursor"`
+}
+
+// ScanBatchProgress The batch's scans by status.
+type ScanBatchProgress struct {
+	Cancelled int `json:"cancelled"`
+	Completed int `json:"completed"`
+	Failed    int `json:"failed"`
+	Queued    int `json:"queued"`
+	Running   int `json:"running"`
+}
+
+// ScanBatchRequest Exactly one of `host_ids`, `group_id`, `filter` and `all`; then what to scan, as `ScanRequest`.
+type ScanBatchRequest struct {
+	// All Every live host (must be true when given).
+	All *bool `json:"all,omitempty"`
+
+	// Concurrency The most scans of the batch queued to workers at once.
+	Concurrency *int `json:"concurrency,omitempty"`
+
+	// Filter The filters of `GET /hosts`; every one given must match.
+	Filter *ScanBatchFilter `json:"filter,omitempty"`
+
+	// Framework A framework id of `GET /compliance/frameworks`.
+	Framework *string               `json:"framework,omitempty"`
+	GroupId   *openapi_types.UUID   `json:"group_id,omitempty"`
+	HostIds   *[]openapi_types.UUID `json:"host_ids,omitempty"`
+	RuleIds   *[]string             `json:"rule_ids,omitempty"`
+}
+
+// ScanBatchStatus defines model for ScanBatchStatus.
+type ScanBatchStatus string
+
+// ScanConfig defines model for ScanConfig.
+type ScanConfig struct {
+	// Enabled Whether the scheduler starts scans; manual and batch scans run either way.
+	Enabled bool `json:"enabled"`
+
+	// EvidenceRetentionDays Evidence older than this that no current result uses and no transition within
+	// the period uses is deleted; `as_of` answers before then name their results
+	// without evidence.
+	EvidenceRetentionDays int `json:"evidence_retention_days"`
+
+	// IntervalMinutes Minutes from a host's last scan to its next, per compliance band.
+	IntervalMinutes ScanIntervals `json:"interval_minutes"`
+
+	// MaxConcurrent The most scheduled scans queued or running at once.
+	MaxConcurrent int `json:"max_concurrent"`
+
+	// RateLimitPerMinute The most scheduled scans started per minute across the cluster.
+	RateLimitPerMinute int `json:"rate_limit_per_minute"`
+
+	// ScanRetentionDays Ended scans older than this are deleted, except those that produced a result still
+	// current on a host. Results and their transitions are kept: they are the history.
+	ScanRetentionDays int `json:"scan_retention_days"`
+}
+
+// ScanConfigResponse defines model for ScanConfigResponse.
+type ScanConfigResponse struct {
+	Config   ScanConfig `json:"config"`
+	Defaults ScanConfig `json:"defaults"`
+}
+
+// ScanIntervals Minutes from a host's last scan to its next, per compliance band.
+type ScanIntervals struct {
+	Compliant int `json:"compliant"`
+	Critical  int `json:"critical"`
+	Low       int `json:"low"`
+	Partial   int `json:"partial"`
+
+	// Unknown A host whose last scan failed (a host never scanned is due at once).
+	Unknown int `json:"unknown"`
+}
+
 // ScanPage defines model for ScanPage.
 type ScanPage struct {
 	Items      []Scan  `json:"items"`
@@ -2158,6 +2479,42 @@ type ScanResult struct {
 type ScanResultPage struct {
 	Items      []ScanResult `json:"items"`
 	NextCursor *string      `json:"next_cursor"`
+}
+
+// ScanScheduleItem defines model for ScanScheduleItem.
+type ScanScheduleItem struct {
+	// Band A host's compliance band, from its results of every rule: `critical` when a critical
+	// rule fails or fewer than half pass (pass / (pass + fail)), `low` under 80 %,
+	// `partial` under 95 %, `compliant` from 95 %; `unknown` when it has no result yet.
+	Band     ScanBand           `json:"band"`
+	HostId   openapi_types.UUID `json:"host_id"`
+	Hostname string             `json:"hostname"`
+
+	// LastScanAt When the host's last scan was requested; null when never.
+	LastScanAt *time.Time `json:"last_scan_at,omitempty"`
+
+	// NextScanAt When the scheduler next scans it (in the past when overdue).
+	NextScanAt      time.Time `json:"next_scan_at"`
+	PassingFraction *float64  `json:"passing_fraction,omitempty"`
+}
+
+// ScanSchedulePreview defines model for ScanSchedulePreview.
+type ScanSchedulePreview struct {
+	// DueNow Schedulable hosts due now (at most `rate_limit_per_minute` start each minute).
+	DueNow      int64     `json:"due_now"`
+	Enabled     bool      `json:"enabled"`
+	GeneratedAt time.Time `json:"generated_at"`
+	HostsByBand struct {
+		Compliant int64 `json:"compliant"`
+		Critical  int64 `json:"critical"`
+		Low       int64 `json:"low"`
+		Partial   int64 `json:"partial"`
+		Unknown   int64 `json:"unknown"`
+	} `json:"hosts_by_band"`
+	Items []ScanScheduleItem `json:"items"`
+
+	// NotSchedulable Live hosts the scheduler leaves alone (unreachable or in maintenance).
+	NotSchedulable int64 `json:"not_schedulable"`
 }
 
 // ScanStatus defines model for ScanStatus.
@@ -2304,6 +2661,15 @@ type RuleID = string
 // ScanID defines model for ScanID.
 type ScanID = openapi_types.UUID
 
+// TrendInterval defines model for TrendInterval.
+type TrendInterval string
+
+// TrendSince defines model for TrendSince.
+type TrendSince = time.Time
+
+// TrendUntil defines model for TrendUntil.
+type TrendUntil = time.Time
+
 // BadGateway defines model for BadGateway.
 type BadGateway = ErrorEnvelope
 
@@ -2443,6 +2809,24 @@ type StreamEventsParams struct {
 	LastEventID *string `json:"Last-Event-ID,omitempty"`
 }
 
+// GetFleetComplianceTrendParams defines parameters for GetFleetComplianceTrend.
+type GetFleetComplianceTrendParams struct {
+	// Framework A framework id of `GET /compliance/frameworks` (default `all`, every rule); an unknown one is a 400.
+	Framework *FrameworkFilter `form:"framework,omitempty" json:"framework,omitempty"`
+
+	// Since The first instant of the series (default 30 days before `until`).
+	Since *TrendSince `form:"since,omitempty" json:"since,omitempty"`
+
+	// Until The last instant of the series (default now).
+	Until *TrendUntil `form:"until,omitempty" json:"until,omitempty"`
+
+	// Interval The width of each bucket (default `day`).
+	Interval *GetFleetComplianceTrendParamsInterval `form:"interval,omitempty" json:"interval,omitempty"`
+}
+
+// GetFleetComplianceTrendParamsInterval defines parameters for GetFleetComplianceTrend.
+type GetFleetComplianceTrendParamsInterval string
+
 // GetFleetRecentChangesParams defines parameters for GetFleetRecentChanges.
 type GetFleetRecentChangesParams struct {
 	// Framework A framework id of `GET /compliance/frameworks` (default `all`, every rule); an unknown one is a 400.
@@ -2573,6 +2957,41 @@ type GetHostParams struct {
 	Framework *string `form:"framework,omitempty" json:"framework,omitempty"`
 }
 
+// GetHostComplianceParams defines parameters for GetHostCompliance.
+type GetHostComplianceParams struct {
+	// Framework A framework id of `GET /compliance/frameworks` (default `all`, every rule); an unknown one is a 400.
+	Framework *FrameworkFilter `form:"framework,omitempty" json:"framework,omitempty"`
+
+	// AsOf Answer as things stood at this instant (RFC 3339) instead of now.
+	AsOf     *AsOf         `form:"as_of,omitempty" json:"as_of,omitempty"`
+	Status   *ResultStatus `form:"status,omitempty" json:"status,omitempty"`
+	Severity *RuleSeverity `form:"severity,omitempty" json:"severity,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// GetHostComplianceTrendParams defines parameters for GetHostComplianceTrend.
+type GetHostComplianceTrendParams struct {
+	// Framework A framework id of `GET /compliance/frameworks` (default `all`, every rule); an unknown one is a 400.
+	Framework *FrameworkFilter `form:"framework,omitempty" json:"framework,omitempty"`
+
+	// Since The first instant of the series (default 30 days before `until`).
+	Since *TrendSince `form:"since,omitempty" json:"since,omitempty"`
+
+	// Until The last instant of the series (default now).
+	Until *TrendUntil `form:"until,omitempty" json:"until,omitempty"`
+
+	// Interval The width of each bucket (default `day`).
+	Interval *GetHostComplianceTrendParamsInterval `form:"interval,omitempty" json:"interval,omitempty"`
+}
+
+// GetHostComplianceTrendParamsInterval defines parameters for GetHostComplianceTrend.
+type GetHostComplianceTrendParamsInterval string
+
 // CheckHostConnectivityParams defines parameters for CheckHostConnectivity.
 type CheckHostConnectivityParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
@@ -2633,6 +3052,23 @@ type ListRulesParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// ListScanBatchesParams defines parameters for ListScanBatches.
+type ListScanBatchesParams struct {
+	Status *ScanBatchStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// StartScanBatchParams defines parameters for StartScanBatch.
+type StartScanBatchParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
 // ListScansParams defines parameters for ListScans.
 type ListScansParams struct {
 	HostId  *openapi_types.UUID `form:"host_id,omitempty" json:"host_id,omitempty"`
@@ -2681,6 +3117,12 @@ type CreateServiceAccountParams struct {
 type RunDiscoverySweepParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
+// GetScanSchedulePreviewParams defines parameters for GetScanSchedulePreview.
+type GetScanSchedulePreviewParams struct {
+	// Limit How many items, 1 to 1000 (default 10).
+	Limit *FleetLimit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // ListUsersParams defines parameters for ListUsers.
@@ -2758,6 +3200,9 @@ type StartHostScanJSONRequestBody = ScanRequest
 // CreateRoleJSONRequestBody defines body for CreateRole for application/json ContentType.
 type CreateRoleJSONRequestBody = CustomRoleCreateRequest
 
+// StartScanBatchJSONRequestBody defines body for StartScanBatch for application/json ContentType.
+type StartScanBatchJSONRequestBody = ScanBatchRequest
+
 // CreateServiceAccountJSONRequestBody defines body for CreateServiceAccount for application/json ContentType.
 type CreateServiceAccountJSONRequestBody = ServiceAccountCreate
 
@@ -2775,6 +3220,9 @@ type PutDiscoveryConfigJSONRequestBody = DiscoveryConfig
 
 // PutIntelligenceConfigJSONRequestBody defines body for PutIntelligenceConfig for application/json ContentType.
 type PutIntelligenceConfigJSONRequestBody = IntelligenceConfig
+
+// PutScanConfigJSONRequestBody defines body for PutScanConfig for application/json ContentType.
+type PutScanConfigJSONRequestBody = ScanConfig
 
 // SetScanVariablesJSONRequestBody defines body for SetScanVariables for application/json ContentType.
 type SetScanVariablesJSONRequestBody = ScanVariablesUpdate
@@ -2880,6 +3328,9 @@ type ServerInterface interface {
 	// CreateEventTicket A single-use ticket for one event stream.
 	// (POST /events:ticket)
 	CreateEventTicket(ctx echo.Context) error
+	// GetFleetComplianceTrend The fleet's compliance over time, for a chart.
+	// (GET /fleet/compliance/trend)
+	GetFleetComplianceTrend(ctx echo.Context, params GetFleetComplianceTrendParams) error
 	// GetFleetConnectivityBreakdown Connectivity status counts.
 	// (GET /fleet/connectivity/breakdown)
 	GetFleetConnectivityBreakdown(ctx echo.Context) error
@@ -2955,6 +3406,12 @@ type ServerInterface interface {
 	// UpdateHost Update mutable host fields.
 	// (PATCH /hosts/{id})
 	UpdateHost(ctx echo.Context, id ID) error
+	// GetHostCompliance A host's result for every rule, now or at any past instant.
+	// (GET /hosts/{id}/compliance)
+	GetHostCompliance(ctx echo.Context, id ID, params GetHostComplianceParams) error
+	// GetHostComplianceTrend A host's compliance over time, for a chart.
+	// (GET /hosts/{id}/compliance/trend)
+	GetHostComplianceTrend(ctx echo.Context, id ID, params GetHostComplianceTrendParams) error
 	// CheckHostConnectivity Run a connectivity check now.
 	// (POST /hosts/{id}/connectivity:check)
 	CheckHostConnectivity(ctx echo.Context, id ID, params CheckHostConnectivityParams) error
@@ -3006,6 +3463,18 @@ type ServerInterface interface {
 	// GetRule One rule with its references, variables and implementations.
 	// (GET /rules/{ruleId})
 	GetRule(ctx echo.Context, ruleId RuleID) error
+	// ListScanBatches List scan batches, newest first.
+	// (GET /scan-batches)
+	ListScanBatches(ctx echo.Context, params ListScanBatchesParams) error
+	// StartScanBatch Scan many hosts as one batch.
+	// (POST /scan-batches)
+	StartScanBatch(ctx echo.Context, params StartScanBatchParams) error
+	// GetScanBatch One scan batch with its progress.
+	// (GET /scan-batches/{id})
+	GetScanBatch(ctx echo.Context, id ID) error
+	// CancelScanBatch Cancel a running batch.
+	// (POST /scan-batches/{id}:cancel)
+	CancelScanBatch(ctx echo.Context, id ID) error
 	// ListScans List scans, newest first.
 	// (GET /scans)
 	ListScans(ctx echo.Context, params ListScansParams) error
@@ -3066,6 +3535,15 @@ type ServerInterface interface {
 	// PutIntelligenceConfig Change the intelligence-collection configuration.
 	// (PUT /system/intelligence/config)
 	PutIntelligenceConfig(ctx echo.Context) error
+	// GetScanConfig How scheduled scans are paced, and how long scans and evidence are kept.
+	// (GET /system/scan/config)
+	GetScanConfig(ctx echo.Context) error
+	// PutScanConfig Change the scan schedule and retention.
+	// (PUT /system/scan/config)
+	PutScanConfig(ctx echo.Context) error
+	// GetScanSchedulePreview The next scheduled scans, soonest first.
+	// (GET /system/scan/schedule-preview)
+	GetScanSchedulePreview(ctx echo.Context, params GetScanSchedulePreviewParams) error
 	// GetScanVariables The rule variables and the values scans use.
 	// (GET /system/scan/variables)
 	GetScanVariables(ctx echo.Context) error
@@ -3708,6 +4186,45 @@ func (w *ServerInterfaceWrapper) CreateEventTicket(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CreateEventTicket(ctx)
+	return err
+}
+
+// GetFleetComplianceTrend converts echo context to params.
+func (w *ServerInterfaceWrapper) GetFleetComplianceTrend(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetFleetComplianceTrendParams
+	// ------------- Optional query parameter "framework" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "framework", ctx.QueryParams(), &params.Framework, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter framework: %s", err))
+	}
+
+	// ------------- Optional query parameter "since" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "since", ctx.QueryParams(), &params.Since, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter since: %s", err))
+	}
+
+	// ------------- Optional query parameter "until" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "until", ctx.QueryParams(), &params.Until, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter until: %s", err))
+	}
+
+	// ------------- Optional query parameter "interval" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "interval", ctx.QueryParams(), &params.Interval, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter interval: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetFleetComplianceTrend(ctx, params)
 	return err
 }
 
@@ -4370,6 +4887,112 @@ func (w *ServerInterfaceWrapper) UpdateHost(ctx echo.Context) error {
 	return err
 }
 
+// GetHostCompliance converts echo context to params.
+func (w *ServerInterfaceWrapper) GetHostCompliance(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetHostComplianceParams
+	// ------------- Optional query parameter "framework" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "framework", ctx.QueryParams(), &params.Framework, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter framework: %s", err))
+	}
+
+	// ------------- Optional query parameter "as_of" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "as_of", ctx.QueryParams(), &params.AsOf, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter as_of: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "severity" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "severity", ctx.QueryParams(), &params.Severity, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter severity: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetHostCompliance(ctx, id, params)
+	return err
+}
+
+// GetHostComplianceTrend converts echo context to params.
+func (w *ServerInterfaceWrapper) GetHostComplianceTrend(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetHostComplianceTrendParams
+	// ------------- Optional query parameter "framework" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "framework", ctx.QueryParams(), &params.Framework, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter framework: %s", err))
+	}
+
+	// ------------- Optional query parameter "since" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "since", ctx.QueryParams(), &params.Since, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter since: %s", err))
+	}
+
+	// ------------- Optional query parameter "until" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "until", ctx.QueryParams(), &params.Until, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter until: %s", err))
+	}
+
+	// ------------- Optional query parameter "interval" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "interval", ctx.QueryParams(), &params.Interval, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter interval: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetHostComplianceTrend(ctx, id, params)
+	return err
+}
+
 // CheckHostConnectivity converts echo context to params.
 func (w *ServerInterfaceWrapper) CheckHostConnectivity(ctx echo.Context) error {
 	var err error
@@ -4801,6 +5424,99 @@ func (w *ServerInterfaceWrapper) GetRule(ctx echo.Context) error {
 	return err
 }
 
+// ListScanBatches converts echo context to params.
+func (w *ServerInterfaceWrapper) ListScanBatches(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListScanBatchesParams
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListScanBatches(ctx, params)
+	return err
+}
+
+// StartScanBatch converts echo context to params.
+func (w *ServerInterfaceWrapper) StartScanBatch(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params StartScanBatchParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyOptional
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StartScanBatch(ctx, params)
+	return err
+}
+
+// GetScanBatch converts echo context to params.
+func (w *ServerInterfaceWrapper) GetScanBatch(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetScanBatch(ctx, id)
+	return err
+}
+
+// CancelScanBatch converts echo context to params.
+func (w *ServerInterfaceWrapper) CancelScanBatch(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CancelScanBatch(ctx, id)
+	return err
+}
+
 // ListScans converts echo context to params.
 func (w *ServerInterfaceWrapper) ListScans(ctx echo.Context) error {
 	var err error
@@ -5197,6 +5913,42 @@ func (w *ServerInterfaceWrapper) PutIntelligenceConfig(ctx echo.Context) error {
 	return err
 }
 
+// GetScanConfig converts echo context to params.
+func (w *ServerInterfaceWrapper) GetScanConfig(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetScanConfig(ctx)
+	return err
+}
+
+// PutScanConfig converts echo context to params.
+func (w *ServerInterfaceWrapper) PutScanConfig(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PutScanConfig(ctx)
+	return err
+}
+
+// GetScanSchedulePreview converts echo context to params.
+func (w *ServerInterfaceWrapper) GetScanSchedulePreview(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetScanSchedulePreviewParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetScanSchedulePreview(ctx, params)
+	return err
+}
+
 // GetScanVariables converts echo context to params.
 func (w *ServerInterfaceWrapper) GetScanVariables(ctx echo.Context) error {
 	var err error
@@ -5515,6 +6267,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/discovery/:scan_id/hosts/:address\\:register", wrapper.RegisterDiscoveredHost, options.OperationMiddlewares["registerDiscoveredHost"]...)
 	router.GET(options.BaseURL+"/events", wrapper.StreamEvents, options.OperationMiddlewares["streamEvents"]...)
 	router.POST(options.BaseURL+"/events\\:ticket", wrapper.CreateEventTicket, options.OperationMiddlewares["createEventTicket"]...)
+	router.GET(options.BaseURL+"/fleet/compliance/trend", wrapper.GetFleetComplianceTrend, options.OperationMiddlewares["getFleetComplianceTrend"]...)
 	router.GET(options.BaseURL+"/fleet/connectivity/breakdown", wrapper.GetFleetConnectivityBreakdown, options.OperationMiddlewares["getFleetConnectivityBreakdown"]...)
 	router.GET(options.BaseURL+"/fleet/liveness", wrapper.GetFleetLiveness, options.OperationMiddlewares["getFleetLiveness"]...)
 	router.GET(options.BaseURL+"/fleet/recent-changes", wrapper.GetFleetRecentChanges, options.OperationMiddlewares["getFleetRecentChanges"]...)
@@ -5540,6 +6293,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.DELETE(options.BaseURL+"/hosts/:id", wrapper.DeleteHost, options.OperationMiddlewares["deleteHost"]...)
 	router.GET(options.BaseURL+"/hosts/:id", wrapper.GetHost, options.OperationMiddlewares["getHost"]...)
 	router.PATCH(options.BaseURL+"/hosts/:id", wrapper.UpdateHost, options.OperationMiddlewares["updateHost"]...)
+	router.GET(options.BaseURL+"/hosts/:id/compliance", wrapper.GetHostCompliance, options.OperationMiddlewares["getHostCompliance"]...)
+	router.GET(options.BaseURL+"/hosts/:id/compliance/trend", wrapper.GetHostComplianceTrend, options.OperationMiddlewares["getHostComplianceTrend"]...)
 	router.POST(options.BaseURL+"/hosts/:id/connectivity\\:check", wrapper.CheckHostConnectivity, options.OperationMiddlewares["checkHostConnectivity"]...)
 	router.POST(options.BaseURL+"/hosts/:id/discovery\\:run", wrapper.RunHostDiscovery, options.OperationMiddlewares["runHostDiscovery"]...)
 	router.GET(options.BaseURL+"/hosts/:id/host-keys", wrapper.ListHostKeys, options.OperationMiddlewares["listHostKeys"]...)
@@ -5557,6 +6312,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/roles\\:create", wrapper.CreateRole, options.OperationMiddlewares["createRole"]...)
 	router.GET(options.BaseURL+"/rules", wrapper.ListRules, options.OperationMiddlewares["listRules"]...)
 	router.GET(options.BaseURL+"/rules/:ruleId", wrapper.GetRule, options.OperationMiddlewares["getRule"]...)
+	router.GET(options.BaseURL+"/scan-batches", wrapper.ListScanBatches, options.OperationMiddlewares["listScanBatches"]...)
+	router.POST(options.BaseURL+"/scan-batches", wrapper.StartScanBatch, options.OperationMiddlewares["startScanBatch"]...)
+	router.GET(options.BaseURL+"/scan-batches/:id", wrapper.GetScanBatch, options.OperationMiddlewares["getScanBatch"]...)
+	router.POST(options.BaseURL+"/scan-batches/:id\\:cancel", wrapper.CancelScanBatch, options.OperationMiddlewares["cancelScanBatch"]...)
 	router.GET(options.BaseURL+"/scans", wrapper.ListScans, options.OperationMiddlewares["listScans"]...)
 	router.GET(options.BaseURL+"/scans/:id", wrapper.GetScan, options.OperationMiddlewares["getScan"]...)
 	router.GET(options.BaseURL+"/scans/:id/results", wrapper.ListScanResults, options.OperationMiddlewares["listScanResults"]...)
@@ -5577,6 +6336,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/system/discovery/sweep", wrapper.RunDiscoverySweep, options.OperationMiddlewares["runDiscoverySweep"]...)
 	router.GET(options.BaseURL+"/system/intelligence/config", wrapper.GetIntelligenceConfig, options.OperationMiddlewares["getIntelligenceConfig"]...)
 	router.PUT(options.BaseURL+"/system/intelligence/config", wrapper.PutIntelligenceConfig, options.OperationMiddlewares["putIntelligenceConfig"]...)
+	router.GET(options.BaseURL+"/system/scan/config", wrapper.GetScanConfig, options.OperationMiddlewares["getScanConfig"]...)
+	router.PUT(options.BaseURL+"/system/scan/config", wrapper.PutScanConfig, options.OperationMiddlewares["putScanConfig"]...)
+	router.GET(options.BaseURL+"/system/scan/schedule-preview", wrapper.GetScanSchedulePreview, options.OperationMiddlewares["getScanSchedulePreview"]...)
 	router.GET(options.BaseURL+"/system/scan/variables", wrapper.GetScanVariables, options.OperationMiddlewares["getScanVariables"]...)
 	router.PUT(options.BaseURL+"/system/scan/variables", wrapper.SetScanVariables, options.OperationMiddlewares["setScanVariables"]...)
 	router.GET(options.BaseURL+"/system/security/config", wrapper.GetSecurityConfig, options.OperationMiddlewares["getSecurityConfig"]...)
@@ -8045,6 +8807,87 @@ func (response CreateEventTicketdefaultJSONResponse) VisitCreateEventTicketRespo
 	return err
 }
 
+type GetFleetComplianceTrendRequestObject struct {
+	Params GetFleetComplianceTrendParams
+}
+
+type GetFleetComplianceTrendResponseObject interface {
+	VisitGetFleetComplianceTrendResponse(w http.ResponseWriter) error
+}
+
+type GetFleetComplianceTrend200JSONResponse ComplianceTrend
+
+func (response GetFleetComplianceTrend200JSONResponse) VisitGetFleetComplianceTrendResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetComplianceTrend400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetFleetComplianceTrend400JSONResponse) VisitGetFleetComplianceTrendResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetComplianceTrend401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetFleetComplianceTrend401JSONResponse) VisitGetFleetComplianceTrendResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetComplianceTrend403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetFleetComplianceTrend403JSONResponse) VisitGetFleetComplianceTrendResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFleetComplianceTrenddefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetFleetComplianceTrenddefaultJSONResponse) VisitGetFleetComplianceTrendResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetFleetConnectivityBreakdownRequestObject struct {
 }
 
@@ -10381,6 +11224,198 @@ func (response UpdateHostdefaultJSONResponse) VisitUpdateHostResponse(w http.Res
 	return err
 }
 
+type GetHostComplianceRequestObject struct {
+	Id     ID `json:"id"`
+	Params GetHostComplianceParams
+}
+
+type GetHostComplianceResponseObject interface {
+	VisitGetHostComplianceResponse(w http.ResponseWriter) error
+}
+
+type GetHostCompliance200JSONResponse HostCompliance
+
+func (response GetHostCompliance200JSONResponse) VisitGetHostComplianceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostCompliance400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetHostCompliance400JSONResponse) VisitGetHostComplianceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostCompliance401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetHostCompliance401JSONResponse) VisitGetHostComplianceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostCompliance403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetHostCompliance403JSONResponse) VisitGetHostComplianceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostCompliance404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetHostCompliance404JSONResponse) VisitGetHostComplianceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostCompliancedefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetHostCompliancedefaultJSONResponse) VisitGetHostComplianceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostComplianceTrendRequestObject struct {
+	Id     ID `json:"id"`
+	Params GetHostComplianceTrendParams
+}
+
+type GetHostComplianceTrendResponseObject interface {
+	VisitGetHostComplianceTrendResponse(w http.ResponseWriter) error
+}
+
+type GetHostComplianceTrend200JSONResponse ComplianceTrend
+
+func (response GetHostComplianceTrend200JSONResponse) VisitGetHostComplianceTrendResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostComplianceTrend400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetHostComplianceTrend400JSONResponse) VisitGetHostComplianceTrendResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostComplianceTrend401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetHostComplianceTrend401JSONResponse) VisitGetHostComplianceTrendResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostComplianceTrend403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetHostComplianceTrend403JSONResponse) VisitGetHostComplianceTrendResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostComplianceTrend404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetHostComplianceTrend404JSONResponse) VisitGetHostComplianceTrendResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHostComplianceTrenddefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetHostComplianceTrenddefaultJSONResponse) VisitGetHostComplianceTrendResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CheckHostConnectivityRequestObject struct {
 	Id     ID `json:"id"`
 	Params CheckHostConnectivityParams
@@ -11960,6 +12995,387 @@ type GetRuledefaultJSONResponse struct {
 }
 
 func (response GetRuledefaultJSONResponse) VisitGetRuleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListScanBatchesRequestObject struct {
+	Params ListScanBatchesParams
+}
+
+type ListScanBatchesResponseObject interface {
+	VisitListScanBatchesResponse(w http.ResponseWriter) error
+}
+
+type ListScanBatches200JSONResponse ScanBatchPage
+
+func (response ListScanBatches200JSONResponse) VisitListScanBatchesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListScanBatches400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListScanBatches400JSONResponse) VisitListScanBatchesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListScanBatches401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListScanBatches401JSONResponse) VisitListScanBatchesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListScanBatches403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListScanBatches403JSONResponse) VisitListScanBatchesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListScanBatchesdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListScanBatchesdefaultJSONResponse) VisitListScanBatchesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartScanBatchRequestObject struct {
+	Params StartScanBatchParams
+	Body   *StartScanBatchJSONRequestBody
+}
+
+type StartScanBatchResponseObject interface {
+	VisitStartScanBatchResponse(w http.ResponseWriter) error
+}
+
+type StartScanBatch202JSONResponse ScanBatch
+
+func (response StartScanBatch202JSONResponse) VisitStartScanBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartScanBatch400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response StartScanBatch400JSONResponse) VisitStartScanBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartScanBatch401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response StartScanBatch401JSONResponse) VisitStartScanBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartScanBatch403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response StartScanBatch403JSONResponse) VisitStartScanBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartScanBatch409JSONResponse struct{ ConflictJSONResponse }
+
+func (response StartScanBatch409JSONResponse) VisitStartScanBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartScanBatchdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response StartScanBatchdefaultJSONResponse) VisitStartScanBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanBatchRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetScanBatchResponseObject interface {
+	VisitGetScanBatchResponse(w http.ResponseWriter) error
+}
+
+type GetScanBatch200JSONResponse ScanBatch
+
+func (response GetScanBatch200JSONResponse) VisitGetScanBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanBatch400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetScanBatch400JSONResponse) VisitGetScanBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanBatch401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetScanBatch401JSONResponse) VisitGetScanBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanBatch403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetScanBatch403JSONResponse) VisitGetScanBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanBatch404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetScanBatch404JSONResponse) VisitGetScanBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanBatchdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetScanBatchdefaultJSONResponse) VisitGetScanBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelScanBatchRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type CancelScanBatchResponseObject interface {
+	VisitCancelScanBatchResponse(w http.ResponseWriter) error
+}
+
+type CancelScanBatch200JSONResponse ScanBatch
+
+func (response CancelScanBatch200JSONResponse) VisitCancelScanBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelScanBatch400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CancelScanBatch400JSONResponse) VisitCancelScanBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelScanBatch401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CancelScanBatch401JSONResponse) VisitCancelScanBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelScanBatch403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CancelScanBatch403JSONResponse) VisitCancelScanBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelScanBatch404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CancelScanBatch404JSONResponse) VisitCancelScanBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelScanBatch409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CancelScanBatch409JSONResponse) VisitCancelScanBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelScanBatchdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response CancelScanBatchdefaultJSONResponse) VisitCancelScanBatchResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -13777,6 +15193,248 @@ func (response PutIntelligenceConfigdefaultJSONResponse) VisitPutIntelligenceCon
 	return err
 }
 
+type GetScanConfigRequestObject struct {
+}
+
+type GetScanConfigResponseObject interface {
+	VisitGetScanConfigResponse(w http.ResponseWriter) error
+}
+
+type GetScanConfig200JSONResponse ScanConfigResponse
+
+func (response GetScanConfig200JSONResponse) VisitGetScanConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanConfig400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetScanConfig400JSONResponse) VisitGetScanConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanConfig401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetScanConfig401JSONResponse) VisitGetScanConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanConfig403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetScanConfig403JSONResponse) VisitGetScanConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanConfigdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetScanConfigdefaultJSONResponse) VisitGetScanConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutScanConfigRequestObject struct {
+	Body *PutScanConfigJSONRequestBody
+}
+
+type PutScanConfigResponseObject interface {
+	VisitPutScanConfigResponse(w http.ResponseWriter) error
+}
+
+type PutScanConfig200JSONResponse ScanConfigResponse
+
+func (response PutScanConfig200JSONResponse) VisitPutScanConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutScanConfig400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PutScanConfig400JSONResponse) VisitPutScanConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutScanConfig401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PutScanConfig401JSONResponse) VisitPutScanConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutScanConfig403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PutScanConfig403JSONResponse) VisitPutScanConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutScanConfigdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response PutScanConfigdefaultJSONResponse) VisitPutScanConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanSchedulePreviewRequestObject struct {
+	Params GetScanSchedulePreviewParams
+}
+
+type GetScanSchedulePreviewResponseObject interface {
+	VisitGetScanSchedulePreviewResponse(w http.ResponseWriter) error
+}
+
+type GetScanSchedulePreview200JSONResponse ScanSchedulePreview
+
+func (response GetScanSchedulePreview200JSONResponse) VisitGetScanSchedulePreviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanSchedulePreview400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetScanSchedulePreview400JSONResponse) VisitGetScanSchedulePreviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanSchedulePreview401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetScanSchedulePreview401JSONResponse) VisitGetScanSchedulePreviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanSchedulePreview403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetScanSchedulePreview403JSONResponse) VisitGetScanSchedulePreviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetScanSchedulePreviewdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetScanSchedulePreviewdefaultJSONResponse) VisitGetScanSchedulePreviewResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetScanVariablesRequestObject struct {
 }
 
@@ -15365,6 +17023,9 @@ type StrictServerInterface interface {
 	// CreateEventTicket A single-use ticket for one event stream.
 	// (POST /events:ticket)
 	CreateEventTicket(ctx context.Context, request CreateEventTicketRequestObject) (CreateEventTicketResponseObject, error)
+	// GetFleetComplianceTrend The fleet's compliance over time, for a chart.
+	// (GET /fleet/compliance/trend)
+	GetFleetComplianceTrend(ctx context.Context, request GetFleetComplianceTrendRequestObject) (GetFleetComplianceTrendResponseObject, error)
 	// GetFleetConnectivityBreakdown Connectivity status counts.
 	// (GET /fleet/connectivity/breakdown)
 	GetFleetConnectivityBreakdown(ctx context.Context, request GetFleetConnectivityBreakdownRequestObject) (GetFleetConnectivityBreakdownResponseObject, error)
@@ -15440,6 +17101,12 @@ type StrictServerInterface interface {
 	// UpdateHost Update mutable host fields.
 	// (PATCH /hosts/{id})
 	UpdateHost(ctx context.Context, request UpdateHostRequestObject) (UpdateHostResponseObject, error)
+	// GetHostCompliance A host's result for every rule, now or at any past instant.
+	// (GET /hosts/{id}/compliance)
+	GetHostCompliance(ctx context.Context, request GetHostComplianceRequestObject) (GetHostComplianceResponseObject, error)
+	// GetHostComplianceTrend A host's compliance over time, for a chart.
+	// (GET /hosts/{id}/compliance/trend)
+	GetHostComplianceTrend(ctx context.Context, request GetHostComplianceTrendRequestObject) (GetHostComplianceTrendResponseObject, error)
 	// CheckHostConnectivity Run a connectivity check now.
 	// (POST /hosts/{id}/connectivity:check)
 	CheckHostConnectivity(ctx context.Context, request CheckHostConnectivityRequestObject) (CheckHostConnectivityResponseObject, error)
@@ -15491,6 +17158,18 @@ type StrictServerInterface interface {
 	// GetRule One rule with its references, variables and implementations.
 	// (GET /rules/{ruleId})
 	GetRule(ctx context.Context, request GetRuleRequestObject) (GetRuleResponseObject, error)
+	// ListScanBatches List scan batches, newest first.
+	// (GET /scan-batches)
+	ListScanBatches(ctx context.Context, request ListScanBatchesRequestObject) (ListScanBatchesResponseObject, error)
+	// StartScanBatch Scan many hosts as one batch.
+	// (POST /scan-batches)
+	StartScanBatch(ctx context.Context, request StartScanBatchRequestObject) (StartScanBatchResponseObject, error)
+	// GetScanBatch One scan batch with its progress.
+	// (GET /scan-batches/{id})
+	GetScanBatch(ctx context.Context, request GetScanBatchRequestObject) (GetScanBatchResponseObject, error)
+	// CancelScanBatch Cancel a running batch.
+	// (POST /scan-batches/{id}:cancel)
+	CancelScanBatch(ctx context.Context, request CancelScanBatchRequestObject) (CancelScanBatchResponseObject, error)
 	// ListScans List scans, newest first.
 	// (GET /scans)
 	ListScans(ctx context.Context, request ListScansRequestObject) (ListScansResponseObject, error)
@@ -15551,6 +17230,15 @@ type StrictServerInterface interface {
 	// PutIntelligenceConfig Change the intelligence-collection configuration.
 	// (PUT /system/intelligence/config)
 	PutIntelligenceConfig(ctx context.Context, request PutIntelligenceConfigRequestObject) (PutIntelligenceConfigResponseObject, error)
+	// GetScanConfig How scheduled scans are paced, and how long scans and evidence are kept.
+	// (GET /system/scan/config)
+	GetScanConfig(ctx context.Context, request GetScanConfigRequestObject) (GetScanConfigResponseObject, error)
+	// PutScanConfig Change the scan schedule and retention.
+	// (PUT /system/scan/config)
+	PutScanConfig(ctx context.Context, request PutScanConfigRequestObject) (PutScanConfigResponseObject, error)
+	// GetScanSchedulePreview The next scheduled scans, soonest first.
+	// (GET /system/scan/schedule-preview)
+	GetScanSchedulePreview(ctx context.Context, request GetScanSchedulePreviewRequestObject) (GetScanSchedulePreviewResponseObject, error)
 	// GetScanVariables The rule variables and the values scans use.
 	// (GET /system/scan/variables)
 	GetScanVariables(ctx context.Context, request GetScanVariablesRequestObject) (GetScanVariablesResponseObject, error)
@@ -16476,6 +18164,31 @@ func (sh *strictHandler) CreateEventTicket(ctx echo.Context) error {
 	return nil
 }
 
+// GetFleetComplianceTrend operation middleware
+func (sh *strictHandler) GetFleetComplianceTrend(ctx echo.Context, params GetFleetComplianceTrendParams) error {
+	var request GetFleetComplianceTrendRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFleetComplianceTrend(ctx.Request().Context(), request.(GetFleetComplianceTrendRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFleetComplianceTrend")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetFleetComplianceTrendResponseObject); ok {
+		return validResponse.VisitGetFleetComplianceTrendResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetFleetConnectivityBreakdown operation middleware
 func (sh *strictHandler) GetFleetConnectivityBreakdown(ctx echo.Context) error {
 	var request GetFleetConnectivityBreakdownRequestObject
@@ -17265,6 +18978,58 @@ func (sh *strictHandler) UpdateHost(ctx echo.Context, id ID) error {
 	return nil
 }
 
+// GetHostCompliance operation middleware
+func (sh *strictHandler) GetHostCompliance(ctx echo.Context, id ID, params GetHostComplianceParams) error {
+	var request GetHostComplianceRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetHostCompliance(ctx.Request().Context(), request.(GetHostComplianceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetHostCompliance")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetHostComplianceResponseObject); ok {
+		return validResponse.VisitGetHostComplianceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetHostComplianceTrend operation middleware
+func (sh *strictHandler) GetHostComplianceTrend(ctx echo.Context, id ID, params GetHostComplianceTrendParams) error {
+	var request GetHostComplianceTrendRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetHostComplianceTrend(ctx.Request().Context(), request.(GetHostComplianceTrendRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetHostComplianceTrend")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetHostComplianceTrendResponseObject); ok {
+		return validResponse.VisitGetHostComplianceTrendResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // CheckHostConnectivity operation middleware
 func (sh *strictHandler) CheckHostConnectivity(ctx echo.Context, id ID, params CheckHostConnectivityParams) error {
 	var request CheckHostConnectivityRequestObject
@@ -17752,6 +19517,129 @@ func (sh *strictHandler) GetRule(ctx echo.Context, ruleId RuleID) error {
 		return err
 	} else if validResponse, ok := response.(GetRuleResponseObject); ok {
 		return validResponse.VisitGetRuleResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListScanBatches operation middleware
+func (sh *strictHandler) ListScanBatches(ctx echo.Context, params ListScanBatchesParams) error {
+	var request ListScanBatchesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListScanBatches(ctx.Request().Context(), request.(ListScanBatchesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListScanBatches")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListScanBatchesResponseObject); ok {
+		return validResponse.VisitListScanBatchesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StartScanBatch operation middleware
+func (sh *strictHandler) StartScanBatch(ctx echo.Context, params StartScanBatchParams) error {
+	var request StartScanBatchRequestObject
+
+	request.Params = params
+
+	var body StartScanBatchJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StartScanBatch(ctx.Request().Context(), request.(StartScanBatchRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StartScanBatch")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StartScanBatchResponseObject); ok {
+		return validResponse.VisitStartScanBatchResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetScanBatch operation middleware
+func (sh *strictHandler) GetScanBatch(ctx echo.Context, id ID) error {
+	var request GetScanBatchRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetScanBatch(ctx.Request().Context(), request.(GetScanBatchRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetScanBatch")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetScanBatchResponseObject); ok {
+		return validResponse.VisitGetScanBatchResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CancelScanBatch operation middleware
+func (sh *strictHandler) CancelScanBatch(ctx echo.Context, id ID) error {
+	var request CancelScanBatchRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CancelScanBatch(ctx.Request().Context(), request.(CancelScanBatchRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CancelScanBatch")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CancelScanBatchResponseObject); ok {
+		return validResponse.VisitCancelScanBatchResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -18385,6 +20273,100 @@ func (sh *strictHandler) PutIntelligenceConfig(ctx echo.Context) error {
 	return nil
 }
 
+// GetScanConfig operation middleware
+func (sh *strictHandler) GetScanConfig(ctx echo.Context) error {
+	var request GetScanConfigRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetScanConfig(ctx.Request().Context(), request.(GetScanConfigRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetScanConfig")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetScanConfigResponseObject); ok {
+		return validResponse.VisitGetScanConfigResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PutScanConfig operation middleware
+func (sh *strictHandler) PutScanConfig(ctx echo.Context) error {
+	var request PutScanConfigRequestObject
+
+	var body PutScanConfigJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PutScanConfig(ctx.Request().Context(), request.(PutScanConfigRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PutScanConfig")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PutScanConfigResponseObject); ok {
+		return validResponse.VisitPutScanConfigResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetScanSchedulePreview operation middleware
+func (sh *strictHandler) GetScanSchedulePreview(ctx echo.Context, params GetScanSchedulePreviewParams) error {
+	var request GetScanSchedulePreviewRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetScanSchedulePreview(ctx.Request().Context(), request.(GetScanSchedulePreviewRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetScanSchedulePreview")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetScanSchedulePreviewResponseObject); ok {
+		return validResponse.VisitGetScanSchedulePreviewResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetScanVariables operation middleware
 func (sh *strictHandler) GetScanVariables(ctx echo.Context) error {
 	var request GetScanVariablesRequestObject
@@ -18985,399 +20967,456 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3/dhs5ri+KvwqXv3utyLNl2UmcnGl77XWO2510sieZ5Bunp8+9oxwVVQVJHJdINcmyounJc9wHui92",
-	"FwGyfkhVUkmWnfTE/ySWVMWfAAiAwAe/H8RqOlMSpDUHZ78fzLjmU7Cg8dOFeTdy/ydgYi1mVih5cHZw",
-	"Ic0cNOOG2YmQY8OMVSph3LrPhglpLJeWdT68vGRPnz794RC/Ap4wNWJSzXsH3QPhGvotA7046B5IPoWD",
-	"swNuBmp00D0w8QSm3PU7UnrK7cHZQcItHFkxhYPugV3M3NPGaiHHB1++dA8uM22UXh3oxwmwSMJnO4jx",
-	"icgNwE6AzTTcCJUZNuNj6LELNuWp6wsSRk8yYRhnpycnTWOlxyqDnfLPb0CO7eTg7NnjJ92DqZDh8+O6",
-	"Ub9MAewbMRV2deSv1JxNuVwwYWFquuwxs4o9Pjk5YZ0ERjxLLXt8ctg0uBQbLY/Nv3Rw9vik6wYqptnU",
-	"fTg5wXH6j/kohbQwBk3DdAQxV/r6pUgt1KzyBRuFR5jAPY5+fvGRHTvCSgWXMRznD5iomEDE0zTqMrgB",
-	"vWA6S+HwnHHJMnkt1VwyJWHjLuTtNm3E89PN+/BKGfv6J/cidjHjdlL0MFHGDkRy0D3Q8FsmNCQHZ1Zn",
-	"UEulWYZPrnbR2PztW05gOlMWZLz4CyzqNieT4rcMGL3DZqBZqsYi5ilTM9DcPXfONMxSvjBMg820RB5R",
-	"WoyF5CnTYLLU5lswAZ6ALqZQGsGRG8K6+ZR25vGTP2/emurs3uGkePptzHL3WTXw/Hs+BmbEP8Gz+5My",
-	"tz/biduflbn9SQtm/5Cl0EisjkdfJ6032HdXWooZtxa0a/j//J0f/fOT++fk6IfB0ac//UctdV/FXDYO",
-	"x8Rc3pY1v7iXzUxJA3jg/ciTn7mFOUdWipW0IHGr+GyWihjp6Pgfxu3X76Vu/kPD6ODs4P93XBymx/Sr",
-	"OX6htdIv5A2kagbU5TLxTrnkY0iYEzYsVlmaMKksGwLTwOMJJExppmGUGUhYZlgnck/2Mok/82EKUZfR",
-	"d9ewGEyFmXIbT6LD3sGXrpvTB/gtA2Pvb07u5NXUqRPixfGqNLsRKuUWnGh3FMU60Q1PRYLjGIy4SCHx",
-	"I79UcpSK+CuNO/a9GzYXdoLSIs60BmmZsdy6gWswKtMx9MKz+T4MM7OIun0ZZQZ0L+XGDngyFdI9gF8Z",
-	"SEeDVMXXKrPRYdctjLCGRUuCJmKoUbFRKsYT656ac9OXSAk4LM4SMRoBDsuPvNeXbvVeKj0USQLyfpcv",
-	"5mnqxC+Prw0pW6CnwhihpJtIlIDlIu0Fnh0UP0d92Yl4Zif/7BVfDhKQwlEELhFnsVLXAo7cYyCtm4dT",
-	"2iZcjoElghgnVlNgI62mrv++nMOQ8dnskWGoV6DEZ9RTLzZ6NNDwD4gtkh0t3V+Vfakymdzfyv1VMZPF",
-	"ExYoCmfrVCBbLOmUL3B6BgDZ4z1fTEHaD7n0u89tTkUM0gCzorLZI+A208CcjE7K++1/iHDkV6BvRAy/",
-	"SH7DReoE2P0O3lD/LOaSFlTf5HxvmEZWQ0PlS/fgo1JvuVx4EWrucaBKkQ3gTs3pzJpzNufCspHSuNQy",
-	"mw5BO33bQKxkgnIi+gBWL44uRhZ05DQGUmRw2KWfVrWPK9+GVdTLEEZKu0WxeiHkuFdRMFY0Bzf6X6Tj",
-	"KKXFP+F+GSfWkDhZwNMgI/IvmJ1wPIG8VdFl8HnmmIVO1Bt1DQnu8i8SPs9QCGCP93j6ywVTdgKagXuU",
-	"dU5PTrvs9ORZl50+ftplz05OuqzX6x123fa6fafnwLfZQ0XJd4c2+/vXH9U1yEsN3CJf8SQRpDm/104b",
-	"tsIpOyOeGugezEpf/X7gLP8GDdu6Rmk9pbPZ/Eqacwaf4zRLwLDI2hSJztPHUKkUOEpU0tm21JW7B1ql",
-	"sK1J1z2wtmYGb8QIrJgCyVluWPT0ZOqO4yenk8iRQ/TDSRKVZ+MXA2dUVl1Pjn749J8d86/pvyb/Sg7r",
-	"NddCJf07zf1T/pQautPGjbO6VcmWe4UbUu/00HxO+9VlZuIOPXTMKBlD76BuvdyjgynYjeQcRvzWPbs8",
-	"TxpQpbl1s34jSCPddsr4F/pFthttPhSuNV/Uj96sHfFbv0JbjDimrR1w29af1c3fGS5Ksrb42fPduiZl",
-	"lvpTlQyilTZE0sI66h6g3up0zVt1Fnh/lbtJAN+q8SAhVn7wZ/yAx7HKJDpx2kzZqfYZyULp7OS/H/DY",
-	"ihs3Fn90HOQDLxFLA+tjHzUj8YvSLdNHZeP9xPLx1JKlG5iwiy1JMri0alZjX3SjYrSUtiN7404VP511",
-	"XH0VnnPvoLJc2a0UtFtLq7k0buuURL+JhTQVY5Cx65tnCbpMpkoKq3AAn+pGlE2nXNdzoRW2lvBqCYBG",
-	"WZpieL+6VOs2+T0fb3uYT9D6GyDRrZ4Tr50EZSmMLFOZ0/dinplae0MDT9z3QrNgnAzBzgH8uTLjY3hk",
-	"+tK7zrlM0JR1wgP916xjFTnb0gTCd4qUGXzINYCmV8k/dbLqn+oWUr+d+A/8sSL6uwelWwHXzAbCX95U",
-	"7L1bXeBqm7VbmUyF/KBSMB+8z2nLDXUiof30XU8vpNWLjUcftVs7ZMcoL26CGtx+qJ7z6jiHx1ZpL4A2",
-	"Chx6mL6uaStOBUg74Emi639XWkNKriXqceURsk+bp1cZWLEydykJNcRKJ1u/lNCiVylkVXAtcULwOLTd",
-	"kfz5sCkb3zDwW2UaQtrnpwd1/F0+AoJAF3KkHHMpK1CGzrmWrmF3XAorYp62PoZ/O1ihiO5BfkaUhHOJ",
-	"6qpbWN2bnHgqq7+ej8wOgnxLsVfw7F0Jvo2Szg3htdtXt6Af8GplW8V5AvE12UTVc4tWkbm9GglIgqMC",
-	"nU9CG8uGGvg16/A09de9UzafgGTqGq9QWpAhtjMYarRjmqi3YeVKzajrEgOWbGEN3NTKxqXVVteOXv06",
-	"1C+znbxRYyFL/v0tlljZWb35GNzcsUogXJmTTvDIsJLn1R32s1mXlvftywsmDAPpFiVxK1022is2+/NV",
-	"e/r351/+o06qzbgxc6WTJSfAk2fPN/sOIFY3oBcDN406j4YRcpzCkdN6wrM45W45XiFSdhYtz2azCyIz",
-	"oGt8HpvHvUQDeTulpdhACjupFjyOwZhB7lNYmdB0xAcgtUrTqTtxdcnpvERAOgOiCEc2eOk/4zG5V53d",
-	"ioTidET3s5sem3CDeiY1D8kZy6QVqXtg0ZeJYp3o/burj+zYkd7xdMTP6Mmo6x6RbPlXFA2L6BB/Zgbo",
-	"7sFps0qmi77ksXXqp9NR1Vwyb5aR/lnHrSMNZrJmadwkNgtlO3kL+eYsb3Nl+Zf79D00bfvblxcvcD12",
-	"3PqZVjfCLZGQ40GmRYM1HWuw9eJiyA08fcLokS75pxczIcdMSKsYl05KkOcwONxjTuTxy4fXvY3+s5UB",
-	"5sNZsyQfPEdfqsRT+BZ6dllybKVOLSvW1YbWDPdvSLO3kuO3F7fL54+dNQ8Z3udXdLuaMwKd9Fv7Lxr0",
-	"eGEGXCq5mKrMNJy7Ta6iVbtqu22mIATy11SGUbd6xdXm7br0a1dtsHm7dtwjmHrjaFdXUOOil0/IFtp7",
-	"6SCkMfmmm2b8gUTobhy1IvO3je2rCoFyY3XjvXz904efhCFZsduIY5HUheZJ9vr9zSlT2v3/nEmwGKaX",
-	"X4E8Pumd9B73To6fnG5Qcp7WKWdK04XoUiCT+5pZxax2Ry4D7npLEg3GlML//v7kyaeIopoCD+SxSs+f",
-	"PXv6bH20Eg72Nb35mARe+LTEO90Dig7zPzt1fXmPcPlqt4ZbGCu9IEfKdntSWZVGDmpB++WGageppATv",
-	"7PrRWT+JmsutLyq8Md3OUk9grHkCSdvH/YBaPDrl7oPkkvy6Ld7A68jBTKth6/EomQrZtn1/d1zDXumc",
-	"Lww7OcfILcOMFWnKhPTxQZF/MWIdqRiOD3XdENSFpukC7CFDBRQZsjyXqJW5unxo08xKO1RylPiNWFqy",
-	"TSR16UzQnYx4vKoeTMEY7/TY6CuiN1q7lgoH/gDXfJMa/jZ//gofR+qZD3wcnUiFXQyKG6C13tXSK1f0",
-	"hpOIbiRNdv9MixuRwhjq471jNZ1ymRg2Bsu0Ujb4yDEssJMC1xISNJ2uYWYxyNX9hCI0eMvce04/zhLl",
-	"/xvkdmP3QCqJJ+bGdc2H6ifT8EJlco6WtvRY+ujFJjcJaSwD9/6goiSVXYZmMhhyKUG380WaScsprZzi",
-	"YbA1IytPv5miNvKZkiMx3lFuDwzElSP0z89PKwG/z0/WyfFdX1dzueOrJTk/GKdqyNN6Mig/t1tPJBJ3",
-	"fFlzC4M0RGy3D6buHjjiUJld6ffpxjdLgb0DO3HKo0qTShuPN4dyrx4KOJKlLe9WCai0o6srX51S0zAr",
-	"S1a7ze34YEeDJc6ZaJ30rmE7ZAZUTc0uby8rlPR1qc1Ns77Kj50t7/LNIMmgLt7pBrxeMp8oA0zCZ+u1",
-	"EGFYkkHIxWqhAmEgCL57q2ANbMaK+Nq3Uh3xr8FpOFM+hNhYprlkHSXZfCLiCcadOQsGMEML/dJpZqx7",
-	"GOMcqx7+rcZWJlQf8tFwirtVyC/VWywevTHiIs30Lm+ajLyD27z5WwYZDBKYOdtteaF/5PH1WKtMJuwf",
-	"akjO15GQwjitdAGWdeZcWCHHXaYzKYUcU+A5fucMuyEFhgpI2l6poHY2wKAMpO2tJkM7PvBjqSUcjKDk",
-	"gTZmWrkVY3NumAGQ+L0bO05XlEIPpkJmFupiFledkPm2129M/UY3Tr2W4lbmWt3Jbonha+VJHvh6mSoJ",
-	"u7kShBnkCUS/twvlbHMdY2I1q0TqmIWxMPVzqo+/ca/sFqq0tHvU+YYlw+ir3daMZ3YymIKdqKQyRTMZ",
-	"XGO2WEkJHyo7qZ3ukr+gkkv15LRb6/K8i51quHNrGIQzFRyBX1P6YdmD9OzZ0+fr30DjZDbR3EC73u6X",
-	"ivZ3j0fjzsP+St7MMumsJ9A3wthdtaK8kfZxBEXHxbXVnuMJysPaHFVQM6CvwKV3ENHbzlG40dUuzFrF",
-	"pa20qI34STM8uorQheoJ/E6mC0w/Ke3oGb53AxHjCBhgegfdtY0XwZw7Nh42FEVB14uGfNKfvgFx4klt",
-	"MBR2jT/DPRGr6dSH3TW2MhJyDHqmxYbnGsPnslmyNS1veW/TTvBVqLNMyevlwC84/rZH9lTI8rePHw7x",
-	"r3SI3+ZQXaWGzFg1/aBSuI0C17xtbRabpEFTevun3x93nz9tiG9quA3eMk+quApDx9Tm2+ryfDdfIYfL",
-	"SUheqe11Y7r5qxVAI2eEbiV+ZkrbesmpYSyMdYMc3CbFYRe383o5GBbAD77ycmkJNi/8Bz/DHUlcmFnK",
-	"F4Mmzlu9i5E3QisZjqHtAuDGWmWztkk3br92lHOWjxs5p8UwC8Z5frqq3DYIquenrSRTfqW/k2M/AQux",
-	"HSg5oHDUWEnL44ZDwlGmvqm5BXh+cvrniqv66fOTW7rjPw9ikWjkMVMfEJZyPQZji3CDmEvG01TNIcE0",
-	"Vs8RYMpwRk9Ou4yz4ydPDn0kQhEK8HyTx7zBS//sZDs/eWUZlxzZTfvR2sW9RA536t9eJr0tnNsrr+7k",
-	"2c5buYq53DGW5T5MLwjZ3hvPheAgvZUDfBRQJVp4PXMGa2WtLx3RNZZ6S1mcB/UsR6aVr7aWmnYMLlsH",
-	"XxjLtb3lQq6maaKfFK+fctcpIpCBxW8JWKZWZbfK1qa850Lq//1/2KwU07RLWAauNRJ2WOF8DmEAxTIG",
-	"OllKDyWCWM9tc4DZrqF+0i+hk6Br0vCWZpa/VjewHExhKwmXQCtYhUv3YG2SVyOozyPDSk8zkXQZT40K",
-	"VwLR/z66LH4+ep1ELKiDjIA0an0Y7VLIqoN6y+OJkHCkgSeO0hnCTXy23SI4byQgTQiaoA4tpzSUYsFz",
-	"Q3L5hkQZYHTSFhgSouI1oVw6n68MRKipiBeY+exxIVbYp3vw+cg1cHTDUVMyrqWXrp/L0Bx+ugpt4qf3",
-	"oWH89CJv3Um9bMplOWRoJWsD3GEbA8aZz0DNUjhnwiLiDF0JqtEIZCLkmOEK4oMFxBTNvckZZfUiRKTU",
-	"3zFpmAGne7AJMMOnBWBUyq3PmsWLIUqC2XCthMQetq08gOWVWCHzRna7rE13eYHpLbTvmNdjPQ4OaObU",
-	"M5gK22O0aYYmMRc2nvggJANlUlkB7PIgbGBsb6iSxcAqNUAtEMN0Mws9qewgSDX6hjwtA/eD1w29UyjH",
-	"hgqfhcQOB1V3ceWnkCnRAB914I6/HFirJ+RgptXYW2XlX65hMdCQGT8lD+9VGfwy5ldFUezBZ7fzxdgr",
-	"AFPhy+mID5Yn6b7zsznoHnh4pQCbNMhKUElkl5RAxcI3ZUyxAnegV30XdVzJ0x6pPnSslLHkwldlKLnw",
-	"3TAzjm2TcN70NJdjqGy3O8QqC1x35FZhcXYIKmx1QKyeVfhtLefcgLQfRXwNW8c4bobjqAEPCB2t9xz4",
-	"5yqYH/WjF4mTiRipuX2mdsbrQ/wx97C9ClodRY2aGCIc649o+Mxjy8wE0pS5k5DpTFZCIJ0cn08CzDAO",
-	"DrEJKiHkG/Odk4zgQL1rZ2kcYgqYGJYHY1qlrsujKMl0AuDykCzE37WZc7lHuSbTEidBTyB4VcTTdKBG",
-	"EU6WM1xlIyz4GJ4Zd2oo10D3Ibg/Ue1RpjI7yxoStlwrIa+TnisvaarUNSSM2159QmYZIHqrlPm2gbXG",
-	"6Qt5SK3VmYx5dXFL/ogbroWTWmuGs+nGjRTELAUWGnPqQobaRL4q7kio0biWGDa/zsh1+9J6lRgg35/y",
-	"/Ep01A1sWZ5glXbr5ABCSjv77yXFoGwpCtxZLuR44NZiqwCdNf7W9QKugFeu6btxhm/EDUjvUt5iejvk",
-	"CVRClLdLFWj19HbtrwlJrp7fYRgtAv1xQT9ADNJeIoqmuVNwAuzuYwmbZ2OiG7baPPIshdsRO5LgNsSO",
-	"FNomdyc82K3rq3FGV7Haei4zboxrf6QL3JVCE1EZUcXKsYV+hwE4Ycdz5JBtqXCl77p2G2f7Uc1e0uK8",
-	"Cu6uu6W9snS8Je0VY3dUeA9jLxP7bcdeYsFtgTlQ5b8WsnJLTk5xA2iFUcgjPZmUoFXyrz41XAK1vTC6",
-	"U/SdRv6uAtSs8Um212/q3ISlmgO5BMn1ifLyb0YPy4s3bLnJQ5DxZMrpvVVl6fL1lVNWrz6+/pnlj7Jr",
-	"WLBOpCeQ/oAw18NM2uzJk4jwS3ut/ON8KtKaMgZRLIxr01gxdv9LYezRn09Ojp49rXx8/D8eu8+zWBwl",
-	"xhyd4jt6HAXVul5XbtjsxoCoWcqto6XNLF+dBYqJoHgXRTMQGYHPZumCWUXZsqEHRgvSO1i9HRwKLhsu",
-	"wieQ1v9CW1KL4FulQ998/oZvtI7EqspiGze4j//xe90tEVultfI6r6XtHYBEtxS+ORftLnVfAU/tZEfX",
-	"fDIcxJQq0mQGrd6HTLDDRTkTtE7q3oA2og0aUS6BKoMpGqidtDL2Mi8Dc1XAKe7i7mkD3ETHcdvsCtJc",
-	"2t5aXYvZrLXhkN8p7ahOFUrjQdF1uK4MzTcu+Z0EQjUEc902rKQqIn/yl8pOEkb+hrkOmWCreJONx077",
-	"+JNyjNfF0f9NEV6fOsXfvcHRpz+Vfjr8n7VxX2I2KMVFbRezEkKgtkNL+BqBMnUEUOMB8AdCaU2aKPsn",
-	"vGnbOXQiSKJBCdl1neCvl1+eYNq8XI6cT8teizR9Nzo4+/vmFnJfx5fmvO0GZ5QPg8777datQNNK/+z4",
-	"6R7ArjfFvm9tnrc0DcpBO1N/Y7ZFTPz2kdNrNKFqMObKyCqLsBQTUBrH2p3cqRrA1mfBPjJlGtHy87ns",
-	"oO/h6dBe4SsYYN8ZL34gm5Nd8iFQjPutg9vvbS9rZ+Jr021zLTWbaXVzyyihvJHhojYmgoUH0CK7hsU5",
-	"c236yxdnz1qdGQsJU9Kji2Z0E94mXCzkZgzMhD959rzGqr16dfHk2fOziI0U3YCz4YJwEeWMJ4n7zA08",
-	"P2WJGIOxXQwLMWZydA2LMUh2lEYMuzBM1F/XFG6ZraRyOWukOuaXSjP4zKezFGgokDx59uzxD/WWNd5R",
-	"b937LBumIg7JCKvuB7cxQrKi3Ix71DBqvLce1X9pB2YUKRJRqcmilBbufbh4nGnAqJPknHnLRyhpmFPQ",
-	"PVSlwCIzgZrKoRKegDDIHrvajFacL34tFVWWp+QYqu700tJ/aubLCxr0btZCPZWvSV7486bJ17S4ZvA7",
-	"HAXbuBkdWW11aDg5t8lHULj3sPmm2bmpOY17W7mp44mwEFt/I7JRUOH15mCmhQqOzdYoI18lGXLZ3txk",
-	"X96dpbhznmbF9muQmTGXt4PauJW1kZs6n1bqbbnzkYQeL2OaZXLNsVhQdp3aXRMKMhohLAow98y5O4VL",
-	"mMIok329RNxMXyOx1HZ9ESplBkkeJn2r1VVmULiq2zxdcrNtBt/ybs8BgXyOREtsq+bUqBXbf2OUzD1k",
-	"htZb/nmSVJmN18nIHZ0B20XXVwTyZptgubCvMai5hSrkeQU/ROThY/Bq53JNlN7WOBc0q3bWxY5RFLFb",
-	"7Dhz3BmgThqyBFCQbQnot0+goTyTj/Z3M2A/Sd7S3eWtxrAXbMLP+1gNRCVsv28rj3ucm8bnb4FriCZN",
-	"gDb0xg/Sf6rGQt4psuEWC1L7zoZV2RumpDGTLca6/PTaUdYHFG0ELazTFLYTIvtk82+JYfe06S32pWa4",
-	"TVtVjPOVMHZHMGMyE3ApWysEdw7/SskHg5QvSEUKsmLm783M5KAsnj61VPB3jEJZg2l8e8oqIcu2AWOF",
-	"G6EyU/TWzgRY6fdusGLrUuw3n847Q7cuBdWUKPk2TLRzlp3VArbTPBsYuEYP3YZ6b+XHLpYzTKid0rkr",
-	"ctODV+MP7tV4MPwfDP/9Gf5XCNP1Wo7U9tdKXE+VHvg6Ze0OrO3Fj0pTDJDa7i5cmOvBSAMMxsN2ZyK+",
-	"QeHWW72CNZ3bvjESGuY8TQc+obAlXEJ4KdeCN7/zW9KOUbY55sqybWPD16AlpINtn9eQgke/avvKNnJh",
-	"CtNBnsI5mLbcNvcWkUbbN7YWbi1LhuKTg1RcQ9vHW2+AMoOZBmsXW72yzeIXjw9GWZreqSA3kAqZfd6G",
-	"Z8ycz7ba5kZFriKzmgTvfhH37j3YcHcMqyX0BnXjwQZQJ8H61sIrJT2GdyRKMz40IC1LgYenSWvhhi6M",
-	"z/FFfg2Me90mw7zMQr/JDLDopxdvXnx8wY4pduT4d5F8OZ7CdAjaHP/u9+9LtVhM63ru33MY4gqBvy5V",
-	"id8Js6sRhmu51sTT24Fw7VqUYgu4q5agVqtLdqe4VjU7tAW0Vd3bO6FblRvapTr63ZUlJ5SyLfVOcFMY",
-	"tMHdWZl4wOD5VpK3ygla6yZyFZ7b4CwqLU2lQni1KHh51VvRy2WjBRynykDCUmHwKAgRSTE4S7dohfnT",
-	"WijJNCCiVPmyxAnCgXdJeHSQgYapuik+pgrrSvtPmax+RhiGUgZf7uRLBnQqYnha3Q9FN/S5GMXy727U",
-	"AzUDWXyi2WPafHzNxzAQ0lieppXvvIla+qZo02vXxSMahkrZMtqK/yZOgdMXxPODkUirOYto7BQAN+EL",
-	"X9S18l2wJotvEmHCV1OVSZsvGH0qRoxCeMRjyJ8ovml4SmPRiTWplCv0dvdV51dF4tcqPl8eyZXdPup5",
-	"N9t9GwFoJJ+ZibLbIYa9kxT5OEPEJipLyTqR5wFKjyTiw79RJmAepgGNf5D+6P5CGjRRty8jYhj3JfGF",
-	"+6vEEPh4TnwmOuz6cp6S0YqzubATFiFgBjZYXr4Iq9VFWP80Yh1c7sKdh/e8JTmGiZFYJNpPjlivL7ER",
-	"6iGU/cF3x0olTEk4ZxFeHEVUD9zwhWHzyeKwS917TsHxdFzvfRlaoyHQ74dMOcHKCfyDasdYpSGpVAZf",
-	"k2vhM3XD5rawqN4QyhNS6a56E8Jfg27SI1rAE232yxAI1ZaeRCEHY+0k1gy0UK3zFvNKOPhyjn1El/wD",
-	"j4uFEpGwsmoRHUX1PnCkwb3izpo5t/FkMEvxChUcYc+0MFDbTIbABjMNNyEWeXUCc66lkOPb1HLG0ZYj",
-	"ecNyryGZ29QL92s4+Md82SZ+/Pzpn0+3S9coN9ZivLvdmX09GjYDorLavbdt/To3OPuBzmuoViU7dtFl",
-	"SPBd5um9y6SygwXYgf95ylM3dfdLJk02cwLeiZZ07L5AwJfBtXtwyJOBEWOJE+6yuVZyPBDGZKDx9iSg",
-	"6aVcTOtxEPdA1PnKLc++jkjeFsbmbiRd8uZvuAwOT9YOY+n6uyRB2pXVLdcuLlB46kTLex+6RJg7O9b8",
-	"dhaItIOGUg9t0NMlzHd/fdl0Xh7OUvN1Kx6W4QMYsLutwj6nsHm8ObDkTjE0XrGpN/gdIWiVmXpZs1Mx",
-	"8RxHcjAOCGo1aO30CPMSkiow5vN8ZJibAuH4MAmI4D5iXC567XIc80kv5zkWE16/0obKHuwcceEHsE3Q",
-	"RbXqe8250FS2Y12jy7RT06xW6Raj/KBSaGhqmTWLJaiOPXRZuwP+EuOD26etwbXCNVIQoBsRRSo+3kEz",
-	"LAVy9KA1bIUfSd0EayLvSgPejK5WN3ZC97lE+2pXoIt6XIuG0FRumgJBC7yKFpATHm+iBmyifuVKGEY1",
-	"SXXcmGD6cZFGbA7aY11SKmW4ODlnke8ODTupCAdHxAjCaCfutY6dQF9S4bHCtCtMvlhlaYKvDos+3Ets",
-	"+Z0ec+LOxEoDE6Yv3TDZMevg//+J1uYh2Xp5HGHLlSntv0rhwjjtawpyxxPNsaQ357a5HFkOGvWt1O5f",
-	"LjlulRDe9hASZjDMRGoHQjbU1G0Qp1uqnKuFjco9by5z9CFL4bJ0RhcmaQzGHMVKWq1SBGxO8JIEPSSh",
-	"Yhx5Ug66B6kajykA1RdAKdyCJi9LV089WQo/bXD8b9Qs1h4Z5Rl+IddnKmJrBnNBlYK3ANKFGcjEDIgW",
-	"tnlvPRHlwFjb2moNxDedpeCYsYA4bHe6Zim8rrxb1ykBvm450gp+WDvdoXIW12kOnCilqYJjuETYzuX4",
-	"sYJT5iM9UXojXO6Uzwyz6owhPBsJfERoY8PFMi7c5eurvjTk6euyFG4gxRfcWM8JSe4mSyVofyBjbQb8",
-	"2v1xefERn768fG28Ww+PhVQYawj/bfDnk5NBAQeHHws4uEFizCCHg6v16LW/PHKkUVwgdQ9MNgNtINnW",
-	"u2CFbdiwCqpxa3L9m3+rnaSk3pclZkFIlfuukhZfUG+FVwteqNBbFcB4mRkrUmRFHFVWtklgB9TxbbWt",
-	"8mutguOX4M3rM2PRuS0Vq040YP4h14yENRU48Y1Js9vcLRQVWmt+ipVO8nuN2uL7wjDy0yCPhUUiBY4A",
-	"MEIrjZX2twPUjLlsfW2yK3veHpczDHMDOKdf/ArnlFe9W5BdEzkvHTk7JOlsL+LdQBKPc96JiI1JnDtS",
-	"LRDMDysI9Ty/pLYTmNZWo9EwhUTkM2kvGR0bNdyP81k4IcYZ14San4O2OLZaYr3MQJKzJb7CJipNzPbJ",
-	"tTgon1pwUJ1c027e+bUr0nqBS/ZVLlwr/FZSm0v+0YkYT/CESEQ2RRV53qgA75ZRuKsGvGdt81vRB3eV",
-	"lU0qyToFYkc1oYmUci1mW9s0r3218T6mMdcFr37rBQ/dCruDwGBYplRzcjP4EBUUBI9Ml0FqyInqR3S4",
-	"vaTJceFCXSgaV92KXV292ilUEUsuDapp1LW2uU/fxoQ5ldmV0EYqKJpHHT6rzzngaWMDj59sF7VYN/Ka",
-	"LupHvnYJ7zR0sdioLSIWSy/tFKi4Q/XNIV6Q75hIFoKSVjiItCvDDIDMT2pSKN32MCztowww0qVCTEav",
-	"Np02zt2rmxU674rdMatvbbGgl1pNGRazZFYxqg+6htdLE8hdvcs6+IJxH/VCRXPp77aAc3uoT1rGi7/L",
-	"XOnG6qP+1NgSWf2jN6cemQI6nZOVReuoMtRmWQemM7tgQxgpDYeruOrFxcXuSNk5sPk6aOwNoBlu5Dlw",
-	"huaSdSLto7Oc5Av/5xIQ3R5KAgZolaZYLIHmsr6gU6jTtt2KX4bBedPW9eFW37XGpyxREphRbMR1N6Q1",
-	"8DQtWwtLTm80k8zAvdgEqEFP5NDaG9EsSi0uv16LZE/e+ga4SEdiPLYkqBg310CVJR1RYYzdWT87OXka",
-	"iwT/h1I83oDHKLKWnzikkl/kEK4HUPRG5gaFsoFTC+9glkJp4eqqEvhqLXR3gsVCvZBeYis3Zoo/9rV1",
-	"60W0gcKdX+3u6uoVC78W1ElhwL17qBe89riNuSxXHhPjcTWQbMolVeUa+qqI7s0kq68svD6yvKj+67tZ",
-	"IsAloN/yFuYnYHHglvi4tPhlMVOSrU2awp1bq6iOfC0z1XXe9kJu+VzmeMQ7Sj1nEgRWgqXislNwBgFg",
-	"dVW3RzVHSvlMXa5mW3jXReKEY/Tzi4/suMDpPi5MpzoY/A3hPbXSo5Jld7JFxtWTE/+4//y4xsvcsOoh",
-	"7m3rOkNrnZUQfJXlMF4nv4TxUkUzLhlwnQrQTEk68Vt6LXNH6qqSJqzXzLoUJkwXw6471OwgOfeHMPqd",
-	"hGXumK6It+3LDd21x7O17V/4PWscAKuu0NI+flpLH/cifTwpfk0ZdLVj6fruQewkQtpUxt61fQ++k03X",
-	"t42+FR2KpK3qVaLQI/EpygPIDHhY6/autEYHDiKFlB015NDxyIt5ToJfCQpDAXML100l1G3JkRMWo4lE",
-	"/ra5qOme+KH9lWFjZaPKgFui1VeHTdVW1xVwLZ1Zpyc/PG8D5sY/l5sIqbFL6ejrkzr8uGonDXHmRN5O",
-	"vjffx2A64i0ilstP1w8FjYyLOK+SccclO24PdYQh2LfS59tiXDUKI9Vw874mISVP6avNFbm7giA41nIJ",
-	"wLJdUNqMjdVAqpTy1UqCLGPC12qufn9uEQDn1xJb2rwaOyDJb6cxFKmh3huwhaCucvgmUb3STwu9pOb6",
-	"TsiR8ld1pZs7f5OX3+3V8cIvBvRtapDB1EfA5WxE33TXBfc/rS1W3iov4M9rCHDZYMNwwiOBtgXl3jH3",
-	"qDPfOkF5iG4EzEFHh9tbbOsQLNpUIisXIvtfR5/+9B8b5U7eYzdf5bUpEG5zd70o2cUDv4/TIieoXc8R",
-	"wqv1y9ICa7aWnL49JLaavaeBbldlypHEfoGB9iYB7oefalfE3AKd/qvhydOKtT+aKtJg08FETW8+jf5G",
-	"9yY7rp2T0EmOVFwDzTf1uDmreE+q9utrkIY3BAXQSIPxWvjtKNQP5FhIyCOp8LtY6VlmWIfch4422TXM",
-	"LG6ie59bQfFNh7XuojyHuX5A72Ygf3U/M49JtzlLq2gxTBVXIl+pbnlFP9XZTMYbQ1eOKEIBaa5BX2QU",
-	"VE6fXgZe/u9fPx4s+1gvJKMwe2bVNUg20mrKovfvrj6yY57ZyTECwqMPFGkPLSZstpjgxNpZjmfzUcTX",
-	"YOuOcCPkOIWjzACz+FClM3zZnNEvURdHNaMSYOmCDRfeRUuP4XiEa/a3DDDshYTNAb1eDI3PhK8N5J3z",
-	"l0pdi4ZQk6FWcwM6XJOwGJ9lBiz2X7soOAh6sBhFkfDum1od0BfM1CcczSW8iZyUsDbWKAWwZQp3VD3l",
-	"ko8x2I757Ag2S7mk26M3QmafmdNGQZteX6ITJlFxhs97IAfaDGZUpmMIfHTx/vUZ/Yovd4l76GxhmFaM",
-	"TpxuX2KAYp7WQTGMpovvzmHIfnn9yGB4owkx4+xnxeJUuBFwDXgnOQYJGq++kA6E7RLkBLmj0CPHhkJy",
-	"vaDxIHobtyw65jNxfPP42C0zn4neP4ySPgx++acFn6ZRry/78lJJRzpCSXPmPv+JvcDLgzzLkiUQp1yD",
-	"YdHno8CoR8UkI9bhLAqRVmdUxD9ixN00BYyNZ371HlVXiFueqnEGdPkoDIPPs1TEwqYLxqWSi6nKjEf1",
-	"CIx9xv7+CSfmWo0+H+XPnSFCb9Rjvwo7UZkl9AyRsFgDQh/ylNHtnp8bl2YO2rDTk8eurU7kyLgXZunr",
-	"tLuvQpY6SoPo8BxH5Hqopqd22enJUxyVe+ufveKXQQJSuCYln7qFEZYJySLC1cp7HJTWtec2I/p8JBKY",
-	"zpQFGS/OWDG0KdfXlWRYdFJ6+L4plwm3Si9Y9Lp4/egvsIjc6CbAE9DnK62rGR1qTa1PlFSZv4fFJshT",
-	"aUDanmv3A8xSvnDTo3KFuG3IOO5cCRyjwWba37YqLcZC8jQE2jhqHapkcZ6/5trN2yrXxAvNFXv4A4tK",
-	"0+ldw2KgITOQROeMM42DY/OJoGQ+13CIIaeWhGHGijTN2ayxaSEH4YIz6rG/wMJ4nATXKB9Z0OzJKZuo",
-	"DCXNn1j0v48uC5C1o9dJxDpRSbEbHH36/XH3+emX/4gOUb4VUj5c5tEYu4V4cF3h8ntcR6XLmAwYLx9P",
-	"VLUN0mBIAwjf4h0RLjoO9YX7SDGFSjqd4QZSNYMui37vU6RQ/+CM/d7r9b58ibo+TCqKVUJoOO4dLzbJ",
-	"X8nUCBkC2710j/XY33KZyUL5EBR/pycniKzjf/RgV1GXSTdUdvrkSY9dMDzbUKCQjEHS9PmaxO4z0DFI",
-	"ewQyVglymzsyGloPHOlJIo8vZ53AnagbRYfFQuZ8EUamgSeIozlyjI3pCbQruKTeDHFrLPxMEdcQEmYV",
-	"e8Leih9Z5/TxUxb5Xe653RhYpQYp12OIDrGZH+kcNlhp0kkzJ3QLHotWjtcoHNWdV9bO3sl00WXoKYau",
-	"m+kVn8KVsPBfb/jnQ7ew9PRRufmEueO9y97/4v65+Hj5ytGZhwCdZoiYNIV6Ma/m0vM360RXEB+9BBtP",
-	"jlyXZ8jaR/RrhKLfCS0bT9xORO/oe3cm2AnouTDYsigz+1MvmWOjRwMN/0Bko6jHfkQtDEn8R25EXJL9",
-	"tPSY1ovA7gFLKaD4OEuHNJWLGY8ncPSkd+LMTZ16bc6cHR/P5/Mex597So+P/bvm+M3ryxd/vXqB7xS3",
-	"lyW15eL961IQ1tnBSe8pPeoP5YOzg6e9k95T9HjYCeqtx+jt9Z6wca3+mCXCMlL/uqyoH8Gs5tKgkWK6",
-	"Vaw+ehhXiKeg3XsS5o5AURz2+nSj7tiY9CAS1TFPU3AyZoFLiCTfwdRTxGEwbj8SYc/cDxHpPLh7pi+j",
-	"iTL+h0MifxghvOw5iyYiSUBSOWlMn5aYj+SkSk4QeVtsJFKLTQ7BzsHfkjlj8pFhZMLl5g3amc5qZB0E",
-	"xAWm0sTNctkOPewyo4h6ffc+Osz9aBhPEpbNeiyixfgvXNig5pRl9TCzNGRAWeRGTvSVi4vXycHZgbPD",
-	"L8K2ur0O+SyY8lWnvVPHwdTgldsAt4EYtZMPysPzhe0u5QcX1FEbHtTQeek2Pe++LZZlfZOlqKO8xQ0+",
-	"r8bRCbm0Mu3uOupbw0KSO7VWtyDFzh5fknehxZNvEPD2y6eiLA0KgicnJz622wZ8V0ImcDt+/A8fGtJu",
-	"gwLxYYQDWlzLJqkjfGQC/2TPialTGkJdy/lQj3/kSXC64SuPN7/yiywqJ9NLTze/9FLpIQqOUvh6m67g",
-	"8wwFP2oj5C0I+T0Hv0gxEpAwDag8hMmzEfhYGcSK/nuVuz51D2rNImfT+gZQ8GFfxzyZChnOjDNConLD",
-	"nilTI9sxtZOE7wsqa81yIC3Gx1xIQwZIKAuOdac7zii/Fok7PjEhBKG2uqQaufk4UibxjxBfjADxeiuC",
-	"ikDS3uQQd145+VEli73RYi1+3JeqT8jZdF/ukB/qMeFqGMO72BIRu4MrQIrhIUBYklSofciTHMWIor8C",
-	"mIgkZfvw++Cnn/TiSGcSMzNpNf7714+54ezDX8gWLrNX0MbWcFZgIPL3eNZyh5z3g5W0pZqz1z1IMLTt",
-	"jt/8WC3Iafn6uOX5sgS03dDi89PWDWIEeKjOvqodZIagHKs3sAXoR/cgd51soRFoIIVktd/dJpG317wk",
-	"TYtc5c8XXrFFW5iscGQ/TOnpfHh5yZ4+ffrDYZOTdHddonYYecZD+xF8J/pHwYCbVRBi6O9DYDrpxHjF",
-	"oKsYZiUhSSr9OuUjt8VWxeMZfA7VMmptSvIA47NVG8xbX9VhdVk2Y1axxycn3ZOTE6bV3PTY5dXfWAxp",
-	"6j2HvC/NzI3GTAAsmyNKFh4O6MxXepqlnHUwt8L1Rg7f/4q6LPpP98+R++d/ObOSDzHWgWst+BihuGym",
-	"JZmVMw0j8RmS4Cz8LVMWeuyvaJ6ijwSXYUDzj5axBuustRf46MOZ8XBm/NudGXWt+XfLzeXC7eAfFEKf",
-	"AyqYm4MufVlDCLc9QVrd9xd8WXvbb+GzPXbDrLS8PNJaPf+rnDtPNr/0ni8ClB9aR1/zvCLZWDmxnDx3",
-	"ol9p9t9X7/7acGR5uXvk5W44rrxcPth0qvnHSucapufh1eAmm/oDuIlmFkKWFI77kWGv3l5cslTIa7SM",
-	"48L0diY3JHjhRV/PlJD2PNQ5KaWODzXGChhHBzIGJrPpEHSTYY20+zoM/OCuFa68p5Bzsta+/T4ULtoI",
-	"3EEi4njCqcz/lnqWpzpPkSESopkKf9VKjlmIBiNnDAKjsxDVZ/xVR3F9enrymAlZfHaCvcfeSeZr6vel",
-	"T0Hzd3ypUcyAJ9A1l0MjpUOIh8GQgB91ZvHrGPBKNFVzSJidixjOqNxGiFig2i94JWD1gvEhplb7Owa9",
-	"YM+YgVjJxPQlHa2cDTNNKE2PT1jn9MkPLCrqfPXgcwyQQBJ5/e8DWL04unCvRh5nj2NgjlNJ+lgjyOD4",
-	"n56EnvwZ/ozFbhXiDKv3hkvGLktUNkxzBRMnM8o0XS3QQ33p1dlnbCokCooOruXpkx8Oe+zZyVOfZFkE",
-	"hLhVGmZmwSbcoK5MdxVOcBwJaWovAZA+7sandpHZCbb/lfxppf6bfWlXJFWJ2yiYAAdyBfZoXTBSHSE3",
-	"BCit3nouXXlW1JwVreA+BeCTHza/9FGpt1wGJymmSD5rIzh9uP4vMq/ZensJ6gNxDs7+/qmqEFAsMuO5",
-	"bEOmDUKNQkPdIWmqQtZOSMYWpgVRaVmeqsyuO9Zv1DUEpvSxOBSmheV+fK/55SCRyHkRpxpiQMhylIsA",
-	"DVEOEerVsbEb1gozndYADRDBq8xuQfGXKXC9SYJ/Q3T81TRRHx8Xe4+yX6F6Imu6rSFQDAPpqHSQU9hu",
-	"rTP5Z7Bv4eCOBelb2HQjQffy34fC9gGdPZWtpprGdrGXvT5egv5u3PfF+2rZgrslgUr1ifXUkMlSAHhp",
-	"NnlMOFLLI4NpQt+JX/Vjed6AoT9OKyytzj6IZ8TPQGpFNbkbLnQxi8UwziTMy2FcyikvsQabJ0/4aJuO",
-	"AZ5Cwrg7oYw9xAMsBFAKa/oyUnbmWjo7Po7YTKsb4cbpOOOXD6977O3LCwpSwSlj0DhpyOW4bTd2MmGi",
-	"Xl/+ihGSlRe7jKaGQZFjLsqRsz/Uuk3x8bcvL+6cOV5eUF+bGMOvr1UsVdwpnlahMVHZBD6bfeMscXrS",
-	"QlW89MDVe+ShH2EsJPv47uN7IoUpSLsnrtnksvmYO1i8pTvKUoYvebIhIkXOclRLZiKR55OTEx8hCbKU",
-	"adGXvmzqgsUqcYahmai5R5x2BmyPveGOS8rdUFyYDLzkCcqb6U9OTnt9eYHNLUXwxsR3pRjksk5Zwzzk",
-	"lgjMczcG4tuXF1816MKP4YPfhku3C3Ws68WQVHO/7ufsGmDmZKQBVt1FZN1a5RtPAL8zGLTx78blu1qQ",
-	"e5IOiDuhMQTYnxSQBAbxd3G+Hhtuwx4ERzApz8jibJYePp2FPDLeQVDRhRjIxPSYN5ODd8mwCb8BJlVh",
-	"vHZOT+gapsqtVDPvfYH9ehcsW1+grxXPntanbOKUclzThzOvjqrJmVFRmwM17IOEC/3zTPuicuuMjpoa",
-	"dHepXa0redegY4VZfD9mRV0qW57bl4Mz4I1Sgc6wD3PD+7XWyD2OWbcl7xdD3D6v3rzXYJzeK8eYsoNB",
-	"GnNuGE818GRBdQp0yas2n6gU+jKI0A55+KlhDDFN8iwQup/w7u/Dij7mNB72gUbl+sb0mb6Ez9ZJ4bL7",
-	"7pFhfGhUmllgCfAkFbI2QMM39tEN5A71Jd/Nt+xSv0CrknZkxsX9uoTuxJ/8QVluAfXmMh1TmC2a0JSj",
-	"TUZx+RGaf1sXcy3AZXN4FN4a5UiZHc4uX18xpak+VF5oqsv++vrqI7t6z/58cnL07Gn18+P/8bjL3l++",
-	"Zj9dXXXp6u7qw8++RDxP0+iwyOyie2SntRAc3ZQjvqNVTNgu3gkqy6l+1Qx0jo3blwT93GOvrWGRj1Se",
-	"O06P8uFHmDLqL8PnE6iPgnojjL3MF+lluX7CndF83gtiITWcOMV2fT9nTjHngh6YVV0imImSgGl5N6A9",
-	"yEZgghzlr+msydO06KApZc6tjai+LD23Eh3XLt60fQjrXUamFhOpgKWsDVAtLdI3r0afbn7jr8q+VJlM",
-	"9h3WenX1qpKJ2SHr0Kdk+iRam2kJyWGZZss0uIZyi8c8/XYb1KL3Gj1FlCqDMaNcG0qSJowhJ8+LUIzZ",
-	"RHOD9SDGXA/dlgunxJwcnrPSBJxahG5a5MCLF1dHT549P/r58m2XDRHqnxIQhWZazUnGV6dcJ3PJWVyQ",
-	"5NasVcr8/wss3vncfs9B+9eSipFWwdZaqUqP72AY6/iXhpj8u3HsV7OUiXW4XOLztZxcAlRAcBhPn62Y",
-	"fK6FhZVT6vh3kXwhnk+BwCSrPPUTfl/hqc3eEnopeZDu9VleuDqMt931jVvr9+5Lt9ERsm7/Tu5ZkKBn",
-	"uUCX6ZBcF1hbCM+Hwwe6qaWbn8Gi52FfZJMf+9udkT/heTgLEGZVWiMUwSVyu8uTswpbeM9OhgeC/7YO",
-	"VSKGPUrWNYfmWZz6Ske78Y/XtZc0WNfmH1KBdQP/pvVXutCcLR54bV8XmLNFhdOcyUY+RhOrmY8U9Tea",
-	"JPJirYwJznGh4T503UQYuvA+jkWim53/V5ZrZ5qyIY+vxxptUCpBM/Kh+SF2X41Y5NqKnAUcYUZLVEBH",
-	"P3lyeMY4+3j5vi9jJSXENr/dcJr+kEsJuhvgbrDYaI9hGVjDELtKMzvhvphFGDy2NRJjX83wkWHRlH8e",
-	"uGEMJsq4ETjLXMMIbyE6CNyVv93TCHdcRcdasZ5xBS5f//Thp/DeNy9+yoPdSvg82dsY8v6pNFZDJFXM",
-	"ZZdRlZiHm+NaceKWD8WHxSsCpFi8tqBycwRBWpIXOXHvKC3QcVsrJ373teK/rLtZXuaTO1MxW9NXRcr4",
-	"BfNlM6mM44NVVUt47z0qpb8Soyq3alSiRbe6a0hv48XAtlLU7TRqiQ10eYwS//h3fyB98aEQVOhwt65W",
-	"sqsvZH7eLdVg7bx+f3PKlGav3988L3KsZ9xOShnz9O7BsiRuSDw/fVYBc39Smxu9KUDYrQpddDaNvVtc",
-	"EGIabo6OiN7snkfdc1OIQh0p4x3RocUeOz05LapNYduJSBCsaCQ8B/pnz9npyQ99GUrIiSJUIGwYlZwL",
-	"RTox+UcYvF6UIXER5I3QSk4JGbPmLp9aCmICkldumb7xg7s62jCH0gl+l+YCdbneUHBarNuSB2NhP0L2",
-	"IkkQtMQJkOJ8CrwlEFBb6cVdHvArOFfL15MRYh/gY0fGauDTyJ0DKFZScQPSCRQK/zPdQjX30MAraKHd",
-	"vvyHGrJZ+Xgh8NAew3gIQouZIJzLVElllRQxT9MFEzLWwA0Cu4okOsegXTIlnADry+gNN/YIURyOXv8U",
-	"uXXUEIO4AQpWmHPD3Eo4UyCgDOhSmQLONFjCMGdzIRM1P/dyCrcjQVjiNClMEW4Rcda1671XFL80XFAA",
-	"eIB5R5mIa0d11U1f+mDWSIMBG9GsD3vsnUwXAQFhCSuVoIE1IEp2l41Umqq5Wwy/+H1Zm5lzXu4dY6Py",
-	"GeUP5uGsPqmSnlO6L1PlLNOogkAY9XIE4S6bT0Q8YTGXTtQbsB7P2zgrEHfiCuFVun25CjYc+WIEa+oU",
-	"ILqbmziqHlQYgcbog+SnCLqfCkkp5u4D2aWP85xxRwcY6j3T6rMAQ93FqTIBjohWp976c780AfbUlA4/",
-	"MuAeIkjmmYhNmQpzc5inaSMOC71WScUs1XDpBJ77V85q/yqz2b/+oYbmX8RR/3LnsDnsdHd46bC+JEx9",
-	"lcsQB41IuMTAfspJhfycHokoBZg45GtgolRCoinWoMLITUvx95OjHz79/rj7+IcvrcZ6hVnEPgl2SVTQ",
-	"ALpUrQRBCTze1CplN+0b1lLCyS9jCbUf8+aYlBVpvAMkjSf3srwVGNd1xqiSuyxKvePP4XvXuv8JBbeS",
-	"wKKEW34WEQtOVJoIOe5L98t/X737K6NyKoWGiRDoPoisQ8Ps+gqlsZjyNIwn6RLwBJluL/oyIiDSCNkj",
-	"Yh2PDx8F0naDzanbfSgTuPvsaNz9T2SOZewdpUeH3b6M3Mwi1nHbD5/5dJYCQ623Zyy34CtjJcvN9nCw",
-	"kWug8CrlJW59p70c4D903tNcGKDpeAjjiHWyDCeNaO+lY4fWI1YyBi0NkwqPXveqijEVIhlwG5Xwnbos",
-	"qkJ9RX2Zr3TQECiYFvcuYh0u832iGvm0SQnMAHeZ0fogtrs/sfqSBtaRCjezy1xbiO1PJZL7B2esf9Dr",
-	"9foHX6LDvoyV43xKv8LJhRPYQ2XlZR0gcRKFANZZquSYwlu4kJCcMQ2p4klf4r4wzTEdA49jDekiQHLn",
-	"Jyi3/qB0Q/dSiL7lCCmn0AfQl0OYCGcJudMcl8CrYmaSWcMSNZddxyPu0HAyrap5LEsTd5D8G8cQFjG2",
-	"1XpIf//kZO5SHSD6slK56O+fvnyqhnXdQAn16QpX/ujKUdcLD55V6L9eX90OLbmiU6zDfqB0WB7qJ1ER",
-	"iCVcGIIhLCkzVKuiXD7pf9L7/9Xr9aK+5GVVrluByXlU1pF6zAln33UIsUcICU+MGtC4o4I1mIGLIfiN",
-	"IV8vSqt+h5ZjuZuGE4cm9X1E1tYW4lKaiqCgzPTn722pGitXHXtBhD8eDzXwayetGg06ZDb0lDkrpVTm",
-	"AQXqalLaz2Bfun4uS938mPdyl0EEtR023mBm3w24a3lhQrWjMP+CopA41hEUoXCukFNQp1oSkAYeTzgV",
-	"9jtnEVrBg5lWQ0jyGhz0sFQMv0fTHl+DhC3ANpPcmzCUu8wNqHT0QF0HuCCFYycXKPugLV8PwfsrGins",
-	"Q3HbkBbERsfubOYUjoR1ItQkBwYAy/t4Bd3zQ192oqrifsgQGYMKirBOFP4sHqhiEZ/5yjFq5OR2X5bz",
-	"XIp6yJhe061gvkYI5IrmkferR9wM1CgKj3lkVlHrtw6k/wFX6tIv1LZu6zzh5SXCLB/sv+bJpgEQV7VM",
-	"yLgw70Z3m45Rs6ZNrE4/fy8gSDHaljRnTAvzrMcxJoUMdrd2++B+EysNjUz/7sZbgSG9v3TnSA69XBaw",
-	"DnFlOfmsy6pMedaX0Ywbp4kNRjoUWfovTMVgx6yD//8nQjUedtkJWaQh+MT9SHdQVNntvC8jzIwbwA1P",
-	"M8LwyI+3vCSe6x0b7uJ7XWauBebXYQk9qteBBSX7MpcJeZIrx+qbxiqFGD1Uis5ZudL22AfgPilWqzTN",
-	"ZoZ81jNnoMZcdvvSKI9GZyxLFNWNYmOt5iXPC27kGqFzhRu0D2HzbTA8zacxNkBp+I5S/dyCPDLlOrd+",
-	"BW7P2FbNjhzBCzk+wrO6pe5Yl5HagrXde4sgJtJFXxKzTVU4u1nHCsAeUFqI5PDcd+pHydA9WS4fR3yZ",
-	"H9Voszey4xoW+qhmL6mPV7gQ98BM3+RZu7wODUyIu/L9MGGVCB35I9Ei5e+bESlFt1HFbs1sK3xaUskx",
-	"yxvZsS9zfmTN7Ih14pEdidkLdqSWKhzZl79WtefbciTO+YEj/To0Aa9k3xWYY5UO/eUBkq4XTbdhyrFW",
-	"2Wx9wvvP9MgfOtfdSXicRxO8QpHiTivyEHHZnN2OGktYpoL4SK1qHVdZn0SDdwK4U996IFxOUjTm+86c",
-	"ybt/SPi+t4TvEuU3EP6tQ92IrVqmdgc+ecjq3lNWd7G/5+iqIBXSWL7o5qU8+VoCWLPLm1O9G/bz5H6E",
-	"htM1/NQeqKQhh7uFCNh7TkGbrO2Ccu7woKOu7jtR+/uk2a911H0ATGVQmtFCD+GWNF9/th1PwdnqLQyP",
-	"t/7BP7z50R5k64/gcfpaQrhwUWGw9f0L4gZCPv7dB0muVds+wFTdQImuWylvYc6hsrpPL8JR+HJdIVEJ",
-	"o/yVfYBhaaAefp3LM6zeNipWcmfRtgsZhcvuauqdJ6G1qXf57XeW4ZN12XZZjUC9SJLb0F2Z5h6Iqz4b",
-	"Ncv1wyqHTtUNFf6n61Gst2UnoA/3dZqeTblwpxSX8b5RTa68VfK21MM37pgpDfUrYQs9qKz3qbJ+zLQM",
-	"qsAjw0q8wKYqAUY5Y2o0OsesYbergBlPPE0LK/+uHDoT4KmdNF5yvVdpSnl4I6XzkLYeu/AQ4s9OnhbR",
-	"ERifwUDeQKpmUOTIJdzyITeYXZZJH+6Y1gfKvqLx3CX1Yw+bKxRRBQo35J1Z4VsrCfkBqyS7jfEpH8U8",
-	"Yy4pRD6kkFQozpebb8Tsbh2yIDyyK2VKYrrYNSwM2KMZHwvJLSRn7NkJQWc7e2O4yG9TO9zSvdKTk5PD",
-	"876kpBQWSfhsBzGaSVGPRSUGi9gIbxxNntOS1xtD1uuE/PhHhmF6itJ96VjOM+thE/x2Q2RCXYBgKct+",
-	"D6X2LR/voRWc3nKG3SbNbSUX8JIbOBLSgDTCF2HiOp64PQ6YA5jMjFWW8vKjr9/ngAcNSYC/Nc3wybPn",
-	"FTCHx60nPK2oByupfkOlUkAMlO6D4f5vcTGdXwTu4QpweTmTjLarDK1RKgVeYnjCp/6h15Bb9EfA03Bj",
-	"/KoQ0pswNf4od4nfwNXgnemQBBoUPExlPMszDUalN3Vm3x06GBorF/r0BF800HV3hIiCSRls0Htd3K9d",
-	"BNEj3kYVKCgj55jDq9IM84MN5h5SPnf5e8rijZjhCwJ56LG/wk2uecW6LnXnA62YZ7w7get8wKz9PizP",
-	"6kq/m4H8ldt4wuYqSxOWGfCQLUTqjnrnk8WdQWcWUV3LAmO9f+juBcWKT8kx34NLac/IVw+oV3t3Knnb",
-	"tdmndBdHfoMH/332wDYPbPPANttoygV2wPFEGKsqNUfrScGNewlxgFnN0QejpKmm4K5614rM22cn3b4M",
-	"LrVnJ4XP7ZzVedbW+sLe5iN65afRyjeWoi+lfGjn+/zspHsw5Z/FNJu6Dyfo+KFPhdvHbd8YdCu/zX25",
-	"Y1aWop1vprSFD/eXtbxbLCzzvEIxFsuWbcEddxRn4XY5j7XwHN0qHtb7ex7CYW+J561G9iipxMR2DFjD",
-	"6LtkwO15Ffl2CIScpSEzfJjC4R6iY6s7VkCoYRRMlqYsk1akjJcROzJJAytnkNK03Fv/BK2Mfw1h1Rh8",
-	"FqYe3KPedVgnY/O8tG3uDe5aSP4Elov0e9R89sQDrzBJHVeR7l9ztBEsb71CX99SMHAuBu/GW/1VyzY9",
-	"KPRfpSzTNLNOrnugdkRevFXwUnGqV7DBzuIJxNe3DmFaLoKqhr5yDQ7fTrTKxpPiQslONABL+QK0Cdir",
-	"M4WYxp2Pl+9ZuRbM1dWrvgyFYMoAewlL1VjILptpcSNSGMOhL0sQK+2LvRP+Ro9dMJwnm09ECoxLjAbr",
-	"SzrIvHccRxai73QmJUJjCsLam2kVgzFdf//lYUCHmVlERet2wm1femzYkZDC4NWxFVN/MZ+HjeRgHASp",
-	"3w3I9l6CINLyIYLg96UGqxdIC89OnrLIhzf0siK6IvLolBGJzx4ubMQ6Uegvcu1HONvokIACw7PGwiy4",
-	"8wERiJixajZrKBrr5ol+/BIN3dIpcsce/NJAcfSEI9UkyYgiPNl87xLtqwX7FOE9mWSclQWWZzWp5uss",
-	"pKpbIz8sdxKXOYbvmc7kniWlp868cAbFSd8AVfJBNOMweSW7CMvgkVQPuyx2EtO9jDdNeJnXl0LSLQE+",
-	"72xKMFS6w+lQM+HF8rurgOarZKnrHnt28sTLtlJYW1QCHsYRehGHnEKQfUozqcpXMyHqrxMEDYbSDQhR",
-	"2fCFcW0uDs9LPV7DYjAVZuo0rYhVe5xpMAQFy67BR/MWpb+szowFhD+F82X5XBX6pVoEpVtRJ+9NbcmQ",
-	"TKJ2v6cqX3fvrLlCOngtR6oZtxDJBpJwAVwimQeRR9XONs79Z25hzhd7FnVIigWBLgm5Msb4/sUchg5c",
-	"w8Ks9dc65vPcxpT0UC6ZoUA4pyglYjQChGrDR5f41xGdkDH0ZSeagUyEHEeHZyUZR7AbHlE7OBwkI6ZU",
-	"2okVrW5IpinNEHXc0IjWeXP/4uZ1x5z3F1g0YV34lXvwg65PMXtk8NhDgqHluuc0szp2OPMkt+eT/wPM",
-	"Uh774zhwFB5tpVOpqMBFvIIKQADjl2PQMy0oJm8sbkD2ZceoCrtgIUw9NQw+89imxJCeMb0qBclhD49M",
-	"D3aY9+Uem3DTl4SMX/RXx2gXtEieD+7QF/IXWPi+vqI/pAWrlyoYEJLmg39kT8LC8UqFKYK82Jd/pGB9",
-	"PF72zPgUtPfZlg494n+D5agwdKzu6DSsg48tHbtjLuRhbcgdrDn5am5oXio9VtaCfDik6iGwlR6DZaX8",
-	"it2OqHqaK+t2Z15D37ut6c3FGY+vOdZl874k02WpMBYkwtwqbU3XEZcm1zulPXbZFIFtu+watIS025ca",
-	"hkrZfK5dFmthRcxTNnIG14SbCVAToTiom6Ue4bEnJB5mVN8OF6jbl95exbJsHoK7y7AsjqmrGoexflT6",
-	"mZTOGEJlUirZYSfQl1hkG8sYMNxX9Di6N6OKZR/V+rtozfB+tKx9f8tWYHmgVzbHD2mMvagsLEVflM4u",
-	"WoAH0/BrmoaeCkOmc2m77tVCxBvcPQul/38GGRakDeXjg3w9CwjaWQpYTmqoksUhQWMTPmMdTKnSTl0F",
-	"EmcJi9yTA5GYiKroYCc6k3l2fal+PaeCPViWi0/JCeclVF96EZXHEYlQ4gnL++DC4BpFwZGPeKi+slQH",
-	"i5OFwmJnfYl/9ajCeag41sMSkKXP5fpg+AVdKEASHfYYIbXiNQN12Jeem2cptyOlp8wdVlLlNyDoFMN2",
-	"hBzkbbMOTSNcBlDR5OiQfGa0lkh1VHkT14/GjdY3XZKcs9OTEyb5NODXomsxVBfO5LVUc8nybepLfBVB",
-	"XxtL66MrK+byWw+4dGNcW4r3yV67+reomf8HMTR8kX0kf1SzvdlRCkVYwWgmEblbZKV79ww+Q5zVyV50",
-	"1R4JOVKN/rlKse1wkRnYT2nkYXLbg8y9jGvK7Sy5k7+64/rf3129r1RRbsHYDY7+dVrD3XnYyn2tVple",
-	"dd6Wldmmert1MWJFOs1W6eC16e5YvDVWSTXRuq0KjqO+dG839hDKDrVu/yq88GX/RXzqWkM//F2UBAoh",
-	"zK2T1O/LcCJae8/HG4KcwZei/B4y0F/X1G2vxObfUqisyAc0Rqs4bzsdfKGCz5ybklBsOvZW7edvwVj3",
-	"hRgfzrvm867GkVEbTn8P510loD4VMUgDjefcz2Df+EfukNJ8F0hkm+I5/Yj/EES3z8xiX2QsTN8K0N1Q",
-	"TJPLhI2A20xXVf6wu2sIyT9SEnNqBpLPRC9sYRNdvJuBvHj/+r+v3v31trTBk0SQDfJeu36sABNSjP3B",
-	"TdW+m4jCj4UlKs4QCiSALYFGyTrMREqAe7tSzJ0gRH2cCMPK48aiMW5Ft4GDChu24NO0xYb9Xxdv32y3",
-	"YaHhcuLYxh3ouH4Oe9/FjrmpbrNjWlVLHa3aFh8Ulf65M5F7kUyFxF7WCdwX5OdUKXxHQEbofHXkd4QB",
-	"1gmLM2OpkmFVvNI2rhGu7oGSZMXnz2KqENJY0/1jXnmdTTPEVUoT73AuGidfs0qBjTXHC9jTk6cUejgX",
-	"Bg6bQJDcjn/rfstLXG430q8KheQG8EJavXjAQdoZB6nEOQ2Ms7UrEnmqdAm0vmxcUTKLDhRBIcXC+LOm",
-	"y4YLJpIeo2Jp5oxV6iZzyUTC1Kgv6Tal8K8e54+Z6LDL8vLMUZdFMbcwVhr/DncemPIAQ8Fl1O3LKBtm",
-	"0maU+6AnkEZdFuaeLuj+hrMb0G7SZ8y/efT4CRZvlgmLfotYZ465JHRd1Jci6TIrbFrC659RqHW8BB3Y",
-	"RbBTutCaNmaaN1Sf21vW474cTm6cm51OYU+2avYyvNTYbNjeSrMzbi1o9/T/6dDO/Yv2+19uqw87R38/",
-	"Ofrh0392+v0e/XX4p8P/+R/tXV7NkI0+c389ZOMfye/ldmGzp+s7qgH4o1Zzj5G27rKHpOKnDTc6JdXE",
-	"PX/8u/vvdcWbtWJFuB05uOMdp4TldRUfH7xNtdTxTtLy0AkirGEaQvRRl91wLfgw9YFIYjpLwZkw3ONg",
-	"7EY92yqTbn9z91MettFoCF3hE/d9r0J+lfZ3HjGXV/RKY5NDbuPJrVGA38l04eEKyI7A0rJK52FRWJ2B",
-	"asw2AP7ufv3yRzo43JZsPjhwJb8j0xbn23wxUgoRaHVqFMFF604MHytzp1u9Lvjk4axoPCswaCo/K0Lo",
-	"lc/IzKQ1u1LHzpfwBUkdU3hYs22Hhx0+g2BaeO7ZEEkHNzzNuE8Fy+/eOroSnIaTDkFpE34DfSmVhMOu",
-	"T/xf+Ord+QUeNh2C3boMeDwJxloq5DWzCtuEG5G4M7fXl4VdSWdKtGQrVqzNIhCtjdl5Xg5hUxKrJ3B2",
-	"enLSaNJRRBitaqsjdctzkNredBLekYW3qxH6RzvVaJFbGEW00Q/Sr7mWOq0Q3cQijwFGJGHAYlH9/6vK",
-	"wIpddhwEy1p/V3gohCy7lx+ZICrRXSQMzvLM54BBfM2mYCcqIcsAEzHCuPqyUxgO8HnGZQKJj3bG1D23",
-	"dFMuE9cFr8hbfEhopjI7yyzrxHw2g6Tbl5HVmUSgFJ9MH2c2b5I2jbJ2Y5vxlDlZ7gwY93sYi/+SZYae",
-	"pYBgxDPxxjGNySp13WOVMAyU4hRxGFYlZGugbVkjPb0a4yTRi7AHd2wE5/00qDb5IfPA4HUM/uuE2xAW",
-	"nip1TZYS3pRjTL3bcSWDN+H+OLy7g4VMdd1ipwCke05yuAgx86Q1OY6JqKPUMaczLmUM54yHiHoC+rBq",
-	"Rmri8ht9GUpjz7Ww7vlwDlGYvwaC7+/F/tphJc6f1KTDnF37MudXnrp1X7hOGzCAcBxf2+Ao5Sj5+7GH",
-	"uPc9XSzh/jK+mujhLb1t+djzFFmzlHF4xGOyfdb7pejhi/DsH7oicXUyTenjJbeJL2MWVup78qAsTT3H",
-	"QRCa7uOdUCQZVqHGZdpaR5j07MA/u6FCUrtwAa8K+iadNqjqSgLSxW2VHL75NKfKaGkG9x0rsLRiDwED",
-	"uwYMLLHXZhbaPpVpibtKoQTLPbQEml5hlxaQ0wKRkZNzz6lWXYP0WtVc6WvSs5BlEY/h31SN2BP1+NVc",
-	"JR+fcH+jrgGNWlzmvcnlW1T8LupyL9XuVHPQIVWVjpPUKJYqLP9aTAEL1vpiAkQkc3z8kSkJfcM6/ml3",
-	"JrhWp0oD4xr8miQ1YWIE8VpD0t+S4D65R8HtztcMFyUppNKDNr9HOOEdpP5+RPsxsccWev5HeuEu43Lf",
-	"v8ZO1mE4BTH2cBg0hvDieToFyxNueUj3D6eCL4JXlAU0h3vX1ffnofnFIPIxNyy68HuChHXGfgSuQbN+",
-	"dnLyNMYp45+AYBPuhVcfP75nP3Ij4gKujZZGIKhEZkD3ZSgWjLdeM27MXOmky0DkZatnXNuSUyNRNmBJ",
-	"zCfukMI2eyyyNo1Yx2TxBIf75HRCEY4/nCQ5trObseRphOfQNLMZRjzC5zjNjLiBcxb8R6X+acypuAHD",
-	"fjhhCV8YAs3AHx6ZvsSzMhTbOavaOodsyhd45wefY4Ck+mutG6nGDEKuvKOTMDD91zFeqr0na6VOl5mJ",
-	"mvsrBCVj6OY3BoHbHk7HPVXgEU6B9bRflWBU10TzeeBm42Gl8Lo7hns+QI9/x/8HG6ylD6h0NnHVJpOJ",
-	"3k7OAwr8g6G0A44vmUKeqL4BO6hbW280UNPtCo4i1WIiVqWqxDHijo7XBSxVcPnp6fuqAoC9bazni09l",
-	"NGiUv3gqE418J87Y8qphfQ4nCSoLs5qQd+S3fh1t44OFGpc1eFyjPw0MxFFAqne6zETNmRpZyIF58Kad",
-	"W5/uLQwVcEicniSmoDJLTQwdk5u+xGAiqvGARTLOWVTCuR/YiQbjDHmseeU6m3K5cFM2EGdYYXvERZpp",
-	"MGzK9bUfRV8mai7PWaS5hQGWAMQGHMVMCcITC6J4iC+MpDIQK7x818rQk045s6DP+zIqlXEcjFM1dKrc",
-	"jGcGDGaVhK3okGMLF8KpDMYvQ/n9yLW3WvElYsYK1xSO7LDHriZKW3CHG4I03vDUIIb/IlxP1ulw77Mm",
-	"Pr6DjLXVju7Zj9E0gjqwBqUhWWaV70JkIGqnjw65S+lRVptqDiAfVNfyALoKIXj3Qjt57F59BRqsg/TI",
-	"UHBoAGH9jpAYKqeO0z+dtFy97NvptCmRSw7+2kJZyct/3L2mstTVg5rS6mrCF8y4H90kCick6RZeUyC1",
-	"BBWMvIgYFCh7S9pBrhqEJwQYiq5zhJBkKRG9tnjZwKZCZhZYhzuFJOMpM3OAGUVoGH+/BakYi7xknD+1",
-	"D8+p1BfEdqDkALMRBo5QeWwjgkIt6o0U3icCGDdZHIMxo8zrCRtUkzDypNRkZwlkmYSZG7zxGojO5GEP",
-	"G/48iEWiB4h6GFQ2ciCKf3oonwAkjRFAnej9u6uPrMzJItHR4TmGNfUlHxoEj7DFiYzxjG5rrmFmGzSa",
-	"Ombfvzqz3Ms96zK13T8oMrWKTLJ/+UIP1igxBS0jkzQjWLyQnvmL0Y2U9qIA0YdRDEiFNlK5LnwZID03",
-	"cf6hhobNQQMD6eO+OrxUhISXxYSPEPTPCcr1yN+zcxHXgWN8yGROdVc4ub0Gvdw1o+CQ1x3Hr8JalkR6",
-	"dUkfAlMaKnqI8Rh0hcaQ+jdw2PZhKRuYrwI+uFkrLGP33b1iuNrbg264HWblUVHM4FvTFHNUyiY1sRi6",
-	"V4matcRz1k5JK61GJ6qrPxIVGpqpkefvsyYO2L+2VNPRPStMTSN40JlqdSZx13zXKMSdaXCcJ1M1JnER",
-	"6lqe6FSUlcgMsE70++8Mr+y/fImwBDQlcB12i0Rev2YhYSrNsFxCgAZIU5K6BizryCxNQ3k16atUFx2i",
-	"/zrDAIQeuyiG5HrqS+mv6H13TCrtrZgpv/bl48LAhRwzgcWj3ZgjrLga+SKKAuWMAbsm8+pv+ardcWJH",
-	"0VEDD+X79/2Aj2IiZBU9JKcs4+EoMgN3d1ZRTxGb8pkpqNBxQShPLDQGQeKD5wypOk6Ba+NZvqD7Ryaw",
-	"RKekc+RFgX3VMpbTAVoQrquEXQPMfGfYRI9dFBnYyJPC9CUv1xxxjPOGW3cYhmXKIzZpVud03FKa1KMi",
-	"eRwrEbP5RMSTvvTOAWTGpMcuskRYSIqoHpUmvppVaLa2fEkdL91N4ZG8Dwryu/e4zq04+Y9WEHFfVUQA",
-	"47iQT9jK+RD4xASErbLku4vD0UOutrBurvyjd2/ZLPXUpFaBtUKOv5MT4Velr82Mxxg9iatTWoB6ENym",
-	"QBJ6fb3w/xWzQ30Lg+mIR6ECYIgUfPvyAkP8lEwXDKRWqVcsEMJjwm/gvAwvDHKkNNb5s7WWQw113UXw",
-	"+yph3WfYexuyxuqE3xVpeythvncKrxF3ZtJG0l29ugchFzrZ5LUJi/CdOmyurl6xOBUg7Rpy2JfKy9NU",
-	"zQcmS9QgxGRHeYQzG/HUwCFLwRqEUv+V23jCjDOvOIs1JCCt4OmjIqCbWdWXkWsvYh2sIGhsgpVO04VP",
-	"tg+PpmAMc08G/zm/4SJ1J3/DtVSVSu9AWObt37ecrHbc6FD5LqWkEwB7ZolV5RBP+kZPyRtxgxU4LaOg",
-	"4+TQqwZCEj4i5j7rBHQXSyKDPZrxsZCUilsHkfUL9veHzubHKSCC8xpxXiTz44J9Rxn8fr4FkRKJrSFO",
-	"90CLLHynLrlH2dhJZccd0Y2AOeiIUjkziYI1ch8i77zgEjH78QFSUlvm8nO7NoXf0cC3nrjvxvhVEf7d",
-	"ANbxyEPOfqucfUfzDfy09TUostqy+K/Jw69u1JUahROAmMi99siE6u0G3c4+6ijXXd0z6LMbQqwcL2rI",
-	"MI+cUstSbizjMQZW82TqDhQuqURpOGxWmY8AATzztYABCO08ZEztJdgOl3M9Ra4hO09dX7qN1lj9xp7c",
-	"m0D66Mn2Ib2pdv9/Brvz5t8ucddZX6sUQ67vnGju5gSlTrY6Qe+ZYD14wr8j4X515AR/0OVnmdIMplyk",
-	"2zNA7aF7HFwCZxoMCcU9ZrZ/XH9S14TpuUE4mnvvh3VHfBWax/62Yq2aQz40hhfcD4K76SIqp+XcYdVB",
-	"tUsYq7lVmiEFHu6LsKkWGzdGjOUdkHVrRDYCLthUvO0Cx4nSVvnyK/unetc0dTQFeWuy/4DoRdgcBuym",
-	"RpGXUdg8SnfOzeEDS9SyBG0E40QgVu2i2GCpNE/i9fSfyTvhgNyRYMmW2oobyIJbNb+uMTEDsTvwc737",
-	"4xc/oz8er2iYqpsVVplz74L3nHT4oELtCwvBLXdgsJFW0z2z2FlCsHT3rDSxv6qhShYs5pL5EWCdPwPp",
-	"KKD2rDBXjSeDXv0WLF4/iwcLwt4JZuJu9nKtVnUGci8UXyXFF/JboUSaXvLgg2mmK9osypcpL9Yt6MuX",
-	"QV0XJvE3/8gd0ofvYh2J/JiJNClQ5/LyGwRQPhSS68U3Vc38A8yUtlgaNynhd7UsZF5t+PeDIcLRXWR2",
-	"4vr50v39wB9Ql0pdC8AvXfcYhUViIdPpwdnBMZ+J45vHKAJ8z8un3ivgqZ10Q0nc3IlfKSEvrDvkeqVK",
-	"QzT81TJ6V2IsQ3XvcOmG0boYN2EXpTYcI9a04MRFCf88f5yoe/V5LLWe91cGacUgNaziXWqGKiSvNuOk",
-	"0CgFsEzIG5BW6fJYMT255q034gYkGBPAXtwwpkoKqxBsdiLMUkPFj3WLh6vKhCQIJiwx7AFvisSKfKo8",
-	"wCWMgG5MfBflh2s6eekmeTQXCbCEm8lQcZ2U1xkXoea9v5aysH3+wkjIBAMVPOWhNZUkPnC8diHzZL+G",
-	"xXQGjLSGccOusNGjK0eAL/DbUjv0WE0jZSCJbmXhuuVs1nzgpbirAm+iQuUhyKKeZjBOIw8LYjdOlpSa",
-	"KH6qG+xbHk+EhMAdoiBkoZEDPcxwJ6DV5WHp1QtwrE/mLP8jjNS8hsVheRrLEGT1M7F8OgN9RFHylvEs",
-	"EZZZ7X2eOdMmwtYue14ylwhEjZB0TahUFEpCYWmTvMBOMUYsKlE/sOVyvNWK43n0aeCLopAbSYApnzGr",
-	"yiIgqxcBb0QM0gCzwrc2Am4zDabH3oVzkSCgIGHR56OUnj/yj0WMSzMHzU5PnrDI/9jzPw4ymcd6RUXB",
-	"JOwq5TGNNXTIOkXYfMmUp2yk0kR8HwdfPn35/wIAAP//",
+	"7L39dhs3si/6Kli6+6xQe1O0/Hkm0trrHEexE+9JJr6WM3PuCX3YYHeRxKgJMABaNCeT57gPdF/sLlQB",
+	"3Wiym2xSH3bG+scWyW58VhWqClW/+u0oVfOFkiCtOTr77WjBNZ+DBY2fXpqfJu7/DEyqxcIKJY/Ojl5K",
+	"swTNuGF2JuTUMGOVyhi37rNhQhrLpWW9d68v2NOnT78+xq+AZ0xNmFTLwVH/SLiGfi1Ar476R5LP4ejs",
+	"iJuRmhz1j0w6gzl3/U6UnnN7dHaUcQsnVszhqH9kVwv3tLFayOnR77/3jy4KbZTeHOj7GbBEwkc7SvGJ",
+	"xA3AzoAtNFwLVRi24FMYsJdsznPXF2SMnmTCMM6enZ62jZUeqw12zj/+AHJqZ0dnzx8/6R/NhQyfHzeN",
+	"+nUOYH8Qc2E3R/69WrI5lysmLMxNnz1mVrHHp6enrJfBhBe5ZY9Pj9sGl2Oj8dj8S0dnj0/7bqBiXszd",
+	"h9NTHKf/WI5SSAtT0DRMRxBLpa9ei9xCwyq/ZJPwCBO4x8l3r96zR46wcsFlCo/KB0xSTSDheZ70GVyD",
+	"XjFd5HB8zrhkhbySaimZkrBzF8p22zbixbPd+/C9MvbNt+5F7GLB7azqYaaMHYnsqH+k4ddCaMiOzqwu",
+	"oJFKiwKf3Oyitfmbt5zBfKEsyHT1Z1g1bU4hxa8FMHqHLUCzXE1FynOmFqC5e+6caVjkfGWYBltoiTyi",
+	"tJgKyXOmwRS5LbdgBjwDXU0hGsGJG8K2+UQ78/jJn3ZvTX12P+GkeP55zPLwWbXw/Fs+BWbEP8Cz+5OY",
+	"258fxO3PY25/0oHZ3xU5tBKr49E3WecN9t1FS7Hg1oJ2Df+fX/jJPz64f05Pvh6dfPj3f2uk7suUy9bh",
+	"mJTLm7Pmew0yeyMt6OsmynJHyFJkdubkGvB0xsZFegU2EmMZXyWtmyNCy437c5Rx9yxItyO/HM1U4UiO",
+	"vlwCXB19aB3ypZApNI93IrSx5THsjzwDWoCphv30lGWOF8YwURpYUkgr8vZ5GOzugLMZB/uza7x5sDnf",
+	"PVaplq0Dw3HvP7DfHdWYhZIGUNP5hmffcQtLjjI0VdKCRB7li0UuUhQgj/5u3LB/i/r6Nw2To7Oj/+tR",
+	"pUU9ol/No1daK/1KXkOuFkBdrkutOZd8ChlzpwxLVZFnTCrLxsC0ozXImNJMw6QwkLHCsF7inhwUEn/m",
+	"4xySPqPvrmA1mgsz5zaduW38ve/m9A5+LcDY+5uT21JNnbrTu9KrlGbXQuXcgjvTnShhveSa5yLDcYwm",
+	"XOSQ+ZFfKDnJRfqJxp363g1bCjtDikwLrUFaZiy3buAajCp0CoPwbLkP48Kskv5QJoUBPXDUPeLZXEj3",
+	"AH5lIJ+McpVeqcImx323MMIalqydMAlDVZpNcjGdWffUkpuhRErAYXGWickEcFh+5IOhdKv3WumxyDKQ",
+	"97t8Kc9zd+7y9MqQlg16LowRSrqJJBlYLvJBENaj6udkKHsJL+zsH4Pqy1EGUjiKwCXiLFXqSsCJewyk",
+	"dfNw2vqMyymwTBDjpGoObKLV3PU/lEsYM75YfGUYKpR41DPqaZAaPRlp+DukFsmOlu4vyr5Whczub+X+",
+	"opgp0hkLFIWzdbqvrZZ0zlc4PQOA7PGWr+Yg7bvy2LvPbc5FCtIAs6K22RPgttDAnFjO4v32PyQ48kvQ",
+	"1yKFnyW/5iJ3Aux+B2+of5ZySQuqr0u+N0wjq6GF6k4upX7kcuVFqLnHgSpFxp9Tl+YLa87ZkgvLJkrj",
+	"UstiPgbtDksDqZIZyonkHVi9Onk5saATd1iSBovDjn7aPIQvfRtWUS9eIdDuHSGng9rZuqEyutH/LB1H",
+	"KS3+AffLOKmGzMkCngcZUX7B7IzjCeTNyT6DjwvHLHSiXqsryHCXf5bwcYFCAHu8x9NfrpiyM9AM3KOs",
+	"9+z0WZ89O33eZ88eP+2z56enfTYYDI77bnvdvtNz4NscoHrlu0Nnzds379UVyAsN3CJf8SwTZDK91c4M",
+	"ssIpOxOeG+gfLaKvfjsCp5g3m1bWNUrrKZ2x7lfSnDP4mOZFBoYl1uZIdJ4+xkrlwFGikpq2p5HUP9Iq",
+	"h31t+f6RtQ0z+EFMwGmBJGe5YcnT07k7jp88myWOHJKvT7Mkno1fDJxRbLOcnnz94T965p/zf87+mR03",
+	"myyVLfILzb1S4dXYnTZunPWtyvbcK9yQZm1a8yXtV5+ZmTv00COnZAqDo6b1co+O5mB3knMY8Y/u2fV5",
+	"0oBqzW2b9Q+CNNJ9p4x/oUNsv9GWQ+Fa81Xz6M3WEf/oV2iPEae0tSNuu9ok/fKd8SqStdXPnu+2NSmL",
+	"3J+qZAlvtCGyDmZx/wj1Vqdr3qizwPub3E0C+EaNBwmx8YM/40c8TVUh0XvXZcpOtS9IFnpznKdWXLux",
+	"+KPjqBx4s10eExX20TASvyj9mD5qG+8nVo6nkSzdwIRd7UmSwZfZsBq3RTcqRUtpP7I37lTx09nG1Zfh",
+	"OfcOKsu13cpBu7W0mkvjtk5JdBlYyHMxBXJf8CJDX9lcSWEVDuBD04iK+ZzrZi60wjYSXiMB0CijKYb3",
+	"60u1bZPf8um+h/kMrb8REt3mOfHGSVCWw8QyVTh9L+WFabQ3NPDMfS80C8bJGOwSwJ8rCz6Fr8xQ+jsT",
+	"LjM0ZcmlY2HOelaRlzXPIHynSJnBh1wDaHpFjsnTTcdkv5L63cR/4I8N0d8/iq6DXDM7CH99U7H3fn2B",
+	"6202bmU2F/KdysG88z6nPTfUiYTu03c9vZJWr3YefdRu45Ado7y6Dmpw96F6zmviHJ5apb0A2ilw6GH6",
+	"uqGtNBcg7YhnmW7+XWkNObmWqMeNR8g+bZ9ebWDVytylJNSQKp3t/VJGi16nkE3BtcYJwePQdUfK58Om",
+	"7HzDwK+1aQhpXzw7auLv+AgIAl3IiXLMpaxAGbrkWrqG3XEprEh53vkY/vVogyL6R+UZEQnniOrqW1jf",
+	"m5J4aqu/nY/MAYJ8T7FX8exdCb6dks4N4Y3bV7eg7/BObV/FeQbpFdlE9XOLVpG5vZoIyIKjwpY3HmMN",
+	"/Ir1eJ77i4Q5W85AMnWFtwcdyBDbGY012jFt1NuyclEz6ipiwMgW1sBNo2xcW2115ejVr0PzMtvZD2oq",
+	"ZOTf32OJlV00m4/BzZ2qDMJlDOkEXxkWeV7dYb9Y9Gl5f3z9kgnDQLpFydxKx0Z7zWZ/sWlP//bi939r",
+	"kmoLbsxS6WzNCfDk+YvdvgNI1TXo1chNo8mjYYSc5nDitJ7wLE65HweqJMoukvXZ7HZBFAZ0g89j97jX",
+	"aKBsJ1qKHaRwkGrB0xSMGZU+hY0JzSd8BFKrPJ+7E1dHTuc1AtIFEEU4ssFojwVPyb3q7FYkFKcjup/d",
+	"9NiMG9QzqXnIzhje5rkHVkOZKdZL3v50+Z49cqT3aD7hZ/Rk0nePSLb+K4qGVXLc97eIdPfgtFkl89VQ",
+	"8tQ69dPpqGopmTfLSP9s4taJBjPbsjRuEruFsp39COXmrG9zbfnX+/Q9tG37j69fvsL1OHDrF1pdC7dE",
+	"Qk5HhRYt1nSqwTaLizE38PQJo0f65J9eLYScMiGtYlw6KUGew+BwTzmRx8/v3gx2+s82BlgOZ8uSvPMc",
+	"faEyT+F76Nmx5NhLnVpXrOsNbRnuX5FmbyTHby5u188fu2gfMrwtr+gONWcEOun39l+06PHCjLhUcjVX",
+	"hWk5d9tcRZt21X7bTNEn5K+pDaNp9aqrzZt16deu3mD7dh24RzD3xtGhrqDWRY9PyA7ae3QQ0ph8020z",
+	"fkci9DCO2pD5+wZ11oVA3FjTeC/efPvuW2FIVhw24lRkTTGZkr15e/2MKe3+f8EkWIzPLK9AHp8OTgeP",
+	"B6ePnjzboeQ8bVLOlKYL0bUINvc1s4pZ7Y5cipdyJjqYKJon+eXJkw8+0ijwQBmk9uL586fPt4ep4WDf",
+	"0JuPSeCFT2u80z+isED/s1PX1/cIl69xa7iFqdIrcqTstye1VWnloA60HzfUOMgyxPbCaTJm7zsKsqMx",
+	"+MYNYmNHX9MPGK9j6MaZbGUW3u1oWUG4XO1ihXnJ0+FRpxrv8ajTIya6clHVJ+ueYI9YD///D+aGcXzO",
+	"nLlHaq1UGO/O3O90kUxBS7UlyFQxzrdcYNDlPWpWV2KxgKzT8NcVIzdtv1BVQ2GV+5sbu5143iqxv5+v",
+	"RScEmQXLkSIlz8mKRPpkXDsTgVu25Ia5dUFFvr6A23xdnycZ3e/mo/9pOwVs324Mydxzu6tI+0aBFsXP",
+	"7hPM6k4S4eVWJxfXOs02+LlMCIztRlFFCE3tGM8a70ScfhAH+vpY2RCa6ufYvClSgr+t+EYDv8rUUh4o",
+	"xTsScAZTzbOOpNc/CgPq8Oicuw+Sr69/+xsYTzJaaDXuPB4lcyG7tu+Dfxr0o3zJV4adnmPorWHGijxn",
+	"QvoAz8S/mLCeVAzHh86KEJWLvsUV2GOSa6hRxXNJOp2K61YXzSzaocjT7Tdibcl2kdTFDNKrg7ywKEdG",
+	"czDGe613Ovvpjc53A9UN7AjXfBfn/1g+f4mPI/UsRz4QWuTCrkbVFf7W67HolUt6wwkiN5I2x+1Ci2uR",
+	"wxSaM7VSNZ9zmRk2Bcu0UjZccmJcdy8HriVk6Pu6goXF9BT3E+rAQV6695zwKDLl/xuVjr/+kVQSTZ6d",
+	"61oO1U+m5YXa5Bwt7Xnl5MPP2/zcZHKO3PujmpUb3/mY2WjMpQTd7TLJzDpOacMMC4NtGFk8/XaK2sln",
+	"Sk7E9FDt20Bas4H+9OJZLVXnxek2OX7o62opD3w1kvOjaa7GPG8mg/i5w3oikXjgy5pbGOUh16p7GlT/",
+	"yBGHKuxGv093vhllZozszFn/Ks9qbTzenYS1eSjgSNa2vF8noGhHN1e+PqW2YdaWrHGbu/HBgR6ntGSi",
+	"7RrgBtshM6BvwRzy9rpHgL6O2tw168vy2NkzGMuMsgKaAlavwesly5kywCR8tF4LEYZlBYQs6g4qEEby",
+	"4bs3irbDZqxIr0ZNht/fwq3PQvkcEGOZ5pL1lGTLmUhnGDjsVGXA3Go0CfPCWPcwBqoftxqBu1WJiFB9",
+	"zF7LKe5WoYyK6mLs4RvOyCr0IW+agq539nnz1wIKGGWwsLPNhf6Gp1dTrQqZsb+rMd2eTYQUxmmlK7Cs",
+	"t+TCCjntM11IKeSUMofwO2YVpZZZLSDreieO2tkIo+qQtveaDO34yI+lkXAwBJ4H2lho5VYM/QMGQOL3",
+	"buw4XRHFjs2FLCw0BZ1v3iKV2968Mc0b3Tr1RorbmGt9J/sRwzfKkzJz4SJXEg7zBQszKlNLf+sWi9/l",
+	"Pt2kalELtTQrY2Hu59QcQOleOSzWdG33qPMdS4bhs4etGS/sbDQHO1NZbYpmNrrCPO9ICR8rO2uc7prD",
+	"t5YF/eRZv/HO6i52qiVoomUQzlRwBH5FwAHxFcDz509fbH8DjZPFTHMD3Xq7Xyq6vUAMGncZtx1dR8Wk",
+	"s51AfxDGHqoVlY3s4SUr36niDm45ICwe1u6wsIYBfQIuvYOUjG43PTvvSoXZqrh0lRaNIZt5gUdXFXtW",
+	"P4F/kvkK8wejHT3D964hYRyhfszgqL+18Soa/8DGK6exwYMXRUM56Q+fgTjxpDYaC7vFn+GeSNV87uOm",
+	"W1uZCDkFvdBix3Ot8c/FItublve8eO8m+GrUGVPydjnwM46/65E9FzL+9vHDIf6JDvGbHKqb1FAYq+bv",
+	"VA43UeDat63LYpM0aAOm+fDb4/6Lpy0Bqi3hPHsmulaxDOiY2h1uFM93dwxQiC6B7Hu1v25MoRuNAmji",
+	"jNC9xM9CadssOTVMhbFukKOb5Kgd4nbeLgfDAvjB116OlmD3wr/zMzyQxIVZ5Hw1auO8zbsYeS20kuEY",
+	"2i+CeapVseiaNen260A5Z/m0lXM6DLNinBfPNpXbFkH14lknyVTGZB3k2M/AQmpHSo4onyBV0vK05ZAI",
+	"98YbzuYXp8/+VHNVP31xekN3/MdRKjKNPGba0Jj0FIyt4sVSLhnPc7WEDHEIPEfE6Ex4VDDOHj15cuxD",
+	"yapYrhe7POYtXvrnp/v5yWvLuObIbtuPzi7uNXK4U//2Ount4dzeePUgz3bZymXK5YHBiPdhepWhQDvP",
+	"heAgvZEDfBJggTp4PUsG62Strx3RDZZ6R1lcRmWuhxbHV1vr0TKpO826TsxYru0NF3Izzx79pHj9VLpO",
+	"ETsULH5LQXaNKrtVthGzpBRS/9//yxZRUOohYRm41kjYYYXLOYQBVMsY6GQtv58IYju3LQEWh8ZqS7+E",
+	"ToJuyaNem1n5WtPASjScvSRcBp1wcS7cg41Zuq2obF8ZFj3NRNZnPDcqXAkk/+vkovr55E2WsKAOMkJC",
+	"avRhdMsBrg/qR57OhIQTDTxzlM4QL+ij7VfR1RMBeUbYMk1wZ9FQqgUvDcn1GxJlgNFJW4EAiZrXhJKh",
+	"PeAEEKHmIkVoyY8e2GeDffpHH09cAyfXHDUl41p67fq5CM3hp8vQJn56GxrGT6/K1p3UK+ZcxiFDG2l3",
+	"4A7bFDBRaAFqkcM5ExYhw+hKUE0mIDMhpwxXEB+sMAJp7m3OKKtXISKl+Y5JwwI43YPNgBk+rxD/cm49",
+	"7AFeDFFI745rJST2sG3xANZXYoPMW9ntojFf8RXmJ9K+Y2Kmh8i8Bs2cegZzYQeMNs3QJJbCpjMfhGQg",
+	"JpUNxEUPnwrGDsYqW42sUiPUAjHPorAwkMqOglSjb8jTMnI/eN3QO4VKcL/wWUjscFR3F9d+CqluLfh/",
+	"R+74K5ERB0KOFlpNvVUW/3IFq5GGwvgpeXzG2uDXQRtriuIAPrqdr8ZeQwgMX84nfLQ+Sfedn81R/8jj",
+	"4wXcu1ERYd2RXRKhQoZvYlDICjhmUH8XdVzJ80EI814HAw1fxVig4btxYRzbZuG8GWgup1DbbneI1Ra4",
+	"6cit45odEFTY6YDYPKta45oxLfy9SK9g7xjH3XhKDegvoaPtngP/XA20qXn0InMyESM194faKHhzjhYm",
+	"j3dXQeujaFATQ4RjS8z/R55aZmaQ58ydhEwXshYC6eQ4hv0jbAwODsFlajlAOwErsoKAvL1rZ20cYg6Y",
+	"2VsGY1qlruJRRDK9isMP4H/Nqc+lR7khVR4nQU8g+mDC83ykJglOljNcZSMs+BieBdc+/wHvQ3B/ksaj",
+	"TBV2UbRkV7hWQnoFPRcvaa7UFWSM20FzRn1c2mEvzJOugbXG6QtlSK3VhUx5fXEjf8Q118JJrS3D2XXj",
+	"RgpikQMLjTl1oUBtolwVdyQ0aFxrDFteZ5S6fbReEQOU+xPPL6KjfmDLeIJ12m2SA1gMwtl/rykGZd/0",
+	"DMrzGbm12CtAZ4u/dbuAqwojNPTdOsMfxDVI71LeY3oH5AnUQpT3SxXo9PR+7W8JSa6f32EYHQL9cUHf",
+	"QQrSXiAMsrlTdBns7n0ErrYzUxlbbR95kcPNiB1JcB9iRwrtknwZHuw39dU6o8tU7T2XbulkG8cW+h1G",
+	"4IQdL6GfDskirPXd1G7rbN+rhc8O/T64u+6W9mLpeEPaq8buqPAexh4T+03HHrHgvshKqPJfCVm7JSen",
+	"uAG0wijkkZ7MImys8qsPLZdAXS+M7hQ+rZW/6whjW3yS3fWbJjdhVC2olCClPhEv/274x9dxwuUemzwG",
+	"mc7mnN7bVJYu3lw6ZfXy/ZvvWPkou4IV6yV6BvnXWKdgXEhbPHmSEAD1oJN/nM9F3lCAKEmFcW0aK6bu",
+	"fymMPfnT6enJ86e1j4//+2P3eZGKk8yYk2f4jp4mQbVu1pVbNrs1IGqRc+toaTfL12fxLuS/I9pYWe4K",
+	"oW34YpGvmFUEdxB6YLQgg6PN28Gx4LLlInwGefMvtCWNEOx1OvTNl2/4RptIrK4sdnGD+/gfv9f9iNhq",
+	"rcXrvJW2D0CC3lP4llx0uNT9HnhuZwe65rPxKKVUkTYzaPM+ZIYdruJM0Capew3aiC5wcqUEqg2maqBx",
+	"0srYKtl6X8cEFvJrlD+h0g/F/gG6eD3GgrOb1/Na9rui25qjvtchtReRYYBHkYNPtL1xqG0Nf7hbNryH",
+	"/9hipMWV8nzr/c6wjnVquKxGd4jzryN0g88X6Q7J0PUOcw/kheiG8UDlujIhGoE6qPnWJb+TsLiW0L6b",
+	"BhnVef1bH2LgzsXExxs0AQ3tFX20k2+6RyPFEX8vT/43xft96FV/D0YnH/49+un4fzRGAYrFKIqS2y+C",
+	"KQTE7Qd+9CnCppoIoEHUePUgWpM2yv4W710PDqQJkmjUUVA2yy9PMJ3Ee5RHkcc+rDz/aXJ09svuFkrP",
+	"1+/tWfwtrkkfFF/2229agbaV/s7x0z3UrtiVCbG3s6bjUR2HcM39/ekeGRL7x9Fv0YvrobkbI6stwlqE",
+	"SDSOrTt5UHGfvc+C28ibai1+U87lAO0fT4f9NDNigNvOf/ID6aY64RAo4+HGqQ73tpeNM/E1hvexBRYL",
+	"ra5vGDNWNjJeNUbIsPAA2udXsIpMCo7eDasLYyFjSnqw8ILiIroED4ZMnZGZ8SfPXzT4OC6/f/nk+Yuz",
+	"hE0UxUOw8YpgjuWCZ5n7zA28eMYyMQVj+xgkZMzs5ApWU5DsJE8YdmGYaL68q5x0e0nlOIdoDdlPaQYf",
+	"+XyRAw0FsifPnz/+utnPghELe/e+KMa5SENqyqYx6DZGSFZVj3OPGkaND7YX6VnbgQXFDSVUMryqjIl7",
+	"H66hFxowBik7Z94OFkoaRPHzyNMCa8YFaooDZzwBYcoFdrW7+EC5+I1UVFueyE1Y3+m1pf/QzpcvadCH",
+	"WQvNVL4lleVPO7HRNlvcMvgDjoJ97HlHVnsdGk7O7fIYVcY1Nt82Ozc1p3HvKzd1OhMWUuvvx3YKKrzs",
+	"Hi20UMHN3Rlz5pOkxq7bm7vsy7uzFA/O2q3Zfi0yM+XyZsArN7I2SlPnw0b5THc+ktDjMcJdIbccixVl",
+	"N6ndDYFBkwmC5ABzz5wT4mdZIgBlsi9/jJvpSx5HbTfXlFRmlJVB8zdaXWVG1cVFl6cjp+tuKDbvBB8R",
+	"ZvdEdEQ6a0+U27D9d8ZM3UOecLPlX6bMxWy8TUYe6AzYL9eiJpB32wRr8NbcGNTc6IGkKsiL+Ex8Cl7t",
+	"XC9xNtgb9YRm1c26ODCmJnWLnRaOOwPwTUvOCAqyPeEdbxN2qszrpP3dXX+HJG90k32jMdwKUuXH21gN",
+	"xKjsvm8bj3vUo9bnb4ByiSZNALr0xg/Sf66mQt4pzuUeC9L4zo5VuTWEUWNme4x1/emto2wOL9sJYdmk",
+	"KewnRG6TzT8nhr2lTe+wLw3DbduqapzfC2MPrE1AZgIuZWeF4M7BgCkVZZTzFalIQVYs/L2ZmR3F4ulD",
+	"RwX/wJikLQjXN6esCGe4CzQvXAtVmKq3bibARr93gxzcBLiw+3Q+GMh3LcQqouSbMNHBOZdWC9hP82xh",
+	"4AY9dB/qvZEfu1rOMKFuSuehOF4PXo0/uFfjwfB/MPxvz/CPwqYOiWXOtqMRa2yZ7BD/AutxJD1fPDbB",
+	"ULXkuHsFmo2LmLa+ixwQxZaum3xIPd1AxRlpnQH3TYvE2Rr0nPL2xHpfi5EjtHRWpHh7JkxYtZ7jTvCJ",
+	"gR6zWUN9pdpkSNeK/m77a1X9D8sz61aRvwrJDiX4o8LPpTbuV7pau35Ma+v730bXlwhG+EZO1P7XpVzP",
+	"lR75crrdFLH9j1WV5xgGul+MhzBXo4kGGE3H3XQ9fIOSSvZ6pTCQdX5jIjQseZ6PfNp0R1CY8FJJc7vf",
+	"+TXrdgDso77FZ/bOhq9AS8hH+z6vIQeP8df1lX3OuznMR2Wi+mjecdvcW0QaXd/Y+9DuWNkenxzl4gq6",
+	"Pt55A5QZLTRYu9rrlX0Wv3p8NCny/E4VFAO5kMXHfXjGLPlir21uNVBqMqtN8N4urui9B9EejtS3hlGj",
+	"rj2kCuraVtHRji8MGN79Kc342IC0LAceniZtnBsKhDjHF/kVMO519gKzzyu9vTDAkm9f/fDq/Sv2iGKi",
+	"Hv0mst8fzWE+Bm0e/eb37/ekSXHYST1fdHjtBoG/kRbyXEwRquEQZMJWsMH1ijpPbwY1eGjpnT1A/TpC",
+	"920u2Z2i9zXs0B4Afk1vH4ThFzeE+Ch7T3Ydl+tA5KyNkREW4556J7gpjLqgi21MPCCNfS4pql0to8oq",
+	"2u4EjZamZs/Eg6uveid6uWj17KS5MpCxXBg8CkKkXQqGiagV5k9roSTTgLh58SWgE4Qj72rzGEgjDXN1",
+	"XX3MVXpVfSpk/TOCzUR5yqXzOhvRqYhhl00/VN3Q52oU67+7UY/UAmT1iWaP4CDpFZ/CCPPZ8rz2nXe9",
+	"RN9UbXrtunpEw1gpG2NK+W/SHDh9QTw/moi8npmNxk4F4xW+0OAdZNF3wZqsvsmECV/NVSFtuWD0qRox",
+	"CuEJT6F8ovqm5SmNpXW2JIxv0Jt562+W7iwTdFMk3nZIeNdkungkl3b/aP7DbPd9BKCRfGFmyu6Hi/iT",
+	"pIjeBeLSUfV01ks8D1ASOBEf/o0yAbPNDWj8g/RH9xfSoEn6Q5kQw7gviS/cXxFD4OMl8ZnkuO+rzktG",
+	"K86Wws5YgrBA2GC8fAnW5EywTH/CerjclZua/IaVHMP0b26ryRHrDSU2Qj2E4mb47lSpjCkJ5yzBC9EE",
+	"q10zw1eGLWer4z51X/mXEtZzvQ9laC12XR4z5QQrJ4gjqpBllYZsMJRHXXKIPB5B2NwOFtUPhGWHVHqo",
+	"3oQg/6Db9IgOIGy7/TIEtbenh1zI0VQ7ibUALVTn7Oyy3he+XCK8UfDKyKP/oUQkRMBG3FpRv+eeaHCv",
+	"uLNmyW06Gy1ydEaCI+yFFgYamykQvmWh4TrE2G9OYMm1FHK/24MNLDvE/6wi1MNybyGZv4IWk9Vhweh+",
+	"DUd/X67bxI9fPP3Ts/3SkOLGOoz3sLvgT0fDZkRU1rj3tqtf5xpnP9LlTUxdsmMXfYYE32ee3vtMKjta",
+	"gR35n+c8d1N3vxTSFAsn4J1oyafuC4S1Gl25B8c8GxkxlTjhPltqJacjYUwBGm8FA2ZozsW8Ge31Foi6",
+	"XLn12TcRyY+VsXkYSUfe/B1BDuHJxmGshXVEEqRb8fC4QnuFNdYkWt76kDxCFjts0miBSDtqKWjTpUaE",
+	"hOXhr6+bzuvDWWu+acXDMrwDA/awVbjNKewebwmfe1BsmFdsmg1+RwhaFaZZ1nSrhNaQ3kDieRpwIhtq",
+	"UtAjzEtIqjNbzvMrw9wUCK2MScA6FRPG5WrQLXe3nPR6/m414e0rbai4y8GRRH4A+wQTXfgxt8YPtRUn",
+	"2tboOu00NKtVvsco36kcWppaZ81qCepjD1027oC/xHjn9mlvCMFwjRQE6E7cpJqPd9QOvoMcPeoMzuNH",
+	"0jTBhojSaMC7MSSbxk535x4u5kAAl2a8lpaQa27aApwrHJYOUCoeR6UBRKV55aIIgYZkUW5MMP24yBO2",
+	"BO0RfesBGucs8d2hYScVoX2JFKFmMSCC9ewMhpLCBirTrjL5UlXkGb46rvroUXhK/Z0Bo7AMpYEJM5Ru",
+	"mOwR6+H//4HW5jHZemV8bMeVifZf5fDSOO1rDvLAE82xpDfn9rkcWQ/H8K007l8pOW4EdND1EBJmNC5E",
+	"bkdCtlQObxGne6qcm+Xb4p53F3N7V+RwEZ3RlUmagjEnqZJWqxxh6TNBwSo5lHUxyZNy1D/K1XRKgdW+",
+	"zFPlFjRl8c1m6ily+HaH43+nZrErIKic4e/k+sxFas1oKage+h5w4bAAmZkR0cI+720nohJKa19brYX4",
+	"5oscHDNWQK7dTtcihze1d5s6JVjrPUdaQ0nspjvUzuImzYETpbTVqQ2XCPu5HN/X0Bh9BHMVfjfnC8Os",
+	"OmMIQkkCH3Eo2Xi1jn558eZyKA15+vosh2vI8QU31nPCy7wucgnaH8hYgQa/dn9cvHyPT19cvDHerYfH",
+	"Qi6MNYRyOfrT6emoAr3EjxXo5SgzZlSCXjZ69G4QVlcsQBvI9vUutAXWrWG3dybXv/q3uknKEKVXl5gV",
+	"IdXuuyItvqLeGq9WvFCjtzpM+zoz1qTIhjiqrWybwA61FfbVtuLXOiV9rBVxaM74Rue2VKw+0YBsilwz",
+	"EdbUQlR3JoPvc7ewLZIVUqWz7UG9VXyq47EyPBUVOIq0Da3sEVzbLYL2s4p63ShSH4JVt0IQV8GtFefE",
+	"q96vyK6NnNeOnAOSz/YX8W4gma/m0EuIjUmcO1Kt6jQc1+pw8PKS2s5g3lhzS8McMlHOpLtkdGzUcj/O",
+	"F+GEmBZcU22QEozIsdUa6xUGspIt8RU2U3lm9k8ax0H5lJmj+uTadvPOr12R1iu8vU9y4Vrjt0htjvyj",
+	"MzGd4QmRiWKOKvKyVQE+LFP2UA34lrXNz0UfPFRWdoz1bwvz30dNaCOlUovZ1zYtK/ztvI9pzeHCq99m",
+	"wUO3wu4gMBiWKdWS3Aw+RAUFwVemzyA35ET1IzreX9KUeIeh+h2Nq2nFLi+/PyhUEQvLjerwAI22uYcl",
+	"wERQVdiN0EYqm1xGHT5vzjngeWsDj5/sF7XYNPKGLppHvnUJ7zR0sdqoPSIWo5cOClQ8oMbwGC/ID0yQ",
+	"DEFJGxxE2pVhBkCWJzUplG57GBYwUwYY6VIhJmPQmCaelu7V3QpdQO4+LFt1a0m011rNGZbsZVYxqoK8",
+	"hdejCZSu3nUdfMW4j3qh9DH6uyuQ4i1UYY4h3u8SA6C1xrI/NfasH/Hem1NfmapABCcri9ZRFajNsh7M",
+	"F3bl0xOPN6tHVBcXh9cDKMs3bCsAsAMMxo28BITRXLJeon10lpN84f9SAqLbQ0nAAK1oitUSaC6by9aF",
+	"apT7rfhFGJw3bV0fbvVda3zOMiWBGcUmXPdDWgPP89haWHN6o5lkRu7FNqAYeqKEjN+J0hK1uP56Y70O",
+	"8ta3wKA6EuOpJUHFuLmi4gpIVBhjdzYsTk+fpiLD/yGKxxvxFEXW+hPHVNiQHMLNwKDeyNyhULZwauUd",
+	"LHKIFq6p9kqVQNuzVBLZC+k1tnJjpvhjX0G8WUQbqNz59e4uL79n4deKOikMeHAPVdG3Hrcpl3F9RTGd",
+	"1gPJ5lxS7cGxr/3q3syK5vrp2yPLqxrnvps1AlwDsI63sDwBqwM34uNo8WMxE8nWNk3hGy6zpsLSngQq",
+	"VHQ25jLrs4k7AIUNLiOUBYDVlN1oz1gSLMCEDHDOwhdDSa4wLnLjeGACS3DkxiWb8XzC8Equ13RBd9xn",
+	"Sa6WCStkBpr96ZT9t/5QJguurXAd0ddfP2f/DQNZacQ2obG6r89Z4i9w/aiERWRGqYLnawW2fg1YFQ2M",
+	"TFpnwmIRS9dvhBlvGw1bWl5HM3vrlhRXk66apeIhWs0nUhXMKLqTXj/yDCqHFC7LxoVlOUwoIa5XR65A",
+	"mYlBx5xEB8818GzFqNi++1UXUgo5PR60luRsFYZ+ICmX0olCPMWwCDhPZy3tddVsonN2lwxCSnkbXmg4",
+	"mu7onKANINV0T+0rvIoiHaWjj6BG2Y0btnno87wlwW0icgu681K9psd3wLu06a/1Rdv51sbNyoHlfMvR",
+	"b6t4V54S5db0azKhTs7rfFY7FdpPl/bzoFrb/SmC9hAPheS7V+/ZIxxbcu6PCMdaU3ENks0LYxkWU9+k",
+	"kO35u3uh+2w8/OsBAZOWT3eP4/dt63nnLuHqqPlUDuFNEbY/9aAI+cp4h9t45R0DmxSSukMhz5sjnfyx",
+	"DLbtZ5/d1fgbHSgtxggdMR3MEN9K9Uo8pnIA/WgeW5e0a0hRfUVffeSpzYnpHD8GyVemBY0EmpDEs/4q",
+	"n+d5ck4pNVRcXuFuUHUFNyA/lqRVsK8NAvk+F9c+a76HjD+GCL0KBcJxMzjVmipU+nsfnzbRz9z1QMTj",
+	"LVQ6lLyWYBVzuouTT9yiReOLZ3XMpL7BEVVTnNZV7SraQmSV5Kw070eVK72p3NcegAZ3dDpWCfqPT0/9",
+	"KoYvmg3TjT5qMBCne0ACPNnV4VbB3BAC2sixTYxaV/QPcshHKQwbN/N2BtrbymRualKsvHg8Z2SXItsS",
+	"mRPl60IyEPj2kq+a2SrcSI80WJDo7Mz4yjSxrw8GUHkWjDUMGMCkPamYTwAIZlRhwOCIpGJWc2lwJVAT",
+	"FHIofZi5UBk9KQzLANf4PMCG+SqWJvJlSSb5HP8SOpidQ+nadKZCmAuZb9EVxfOYnf97oxYfsBDmQhYW",
+	"Op2yb/w7JkQtlyLKNvuPvFDyLgO/SRt2S6NEer5bIlX4DaMFaD+RPQYSdPUFaEYvM55qZchNk+aFsaBr",
+	"g3qxe1AYObGTtGRWjmKduriGQBh9Bh9TWFhGHqo6thoPdGesyPNh2AimpEdXGbBwCeHDx4SO6JI6uoKF",
+	"PXO/rfAj+r8ISnRvkmrJO2qgtLad26Cp5tVsZ+E2ReI+brsqMbjPdVf01sH3XRVX7qcj/UjbQZ4iHpxe",
+	"mCFMUH4KfV1O+e1TEnbdH9agmpYuoTqu6umfamzzvBlb1Xua9n81V8sD3gqerP3fDO6xFs+hv9irFtJf",
+	"cPU86JF09mDpcnHHQAFBBB7XxE2X4ayRzcGuuzpN3YvR9knttcPsir9FdsE5k17XmAjIMzYHJ84rf3DD",
+	"Zdun04Q/E8XznrFZ8UCl+xbN0KupcwHamYXHh4Clbl5fC+vZu0/uP3JEue7wztspd3Q9GVzvC25M7eKn",
+	"Y9zovwACarSPH7bSx71In9uqrn4DGXTpFdIDyrmN/dXVbltcZjdBEN1ZhayFHTe0CccdpUfW1zWiKFVH",
+	"MocX6cd13j2eypDE4kqkegu6bEHLjOPBDZKpa9BZsY988KXZRxPN0xD6W72pCsqibJmJLObjrTCVESo2",
+	"bvralHfR1lsN1wKW+wYXFjCSpFat3WZTs5iviP5t1F4wNpBbMrOSRu0+8ZFDiKZDX9WXuL1Kxhawg/7R",
+	"FCRofgh6kRmNV6PARweUC+9aeDrWbDs87rXZDk9GGmyHpyOtdefTt69U7i+fa8KxSUorxwQlNW6S6g/B",
+	"8WrWJIDHJ+W5ksB6Ua4zoYXEl6/dSLTV9K0RZ7/kqnX625xMWLBW7t7w3d3E7V735t1DPPKulMjW0wej",
+	"QppdPKKKzcKnyF1SGPAlkLuHp7cGRWNViTj4mYKk49MsioOm1G4wNwiHrsFHrAVHh8VoI5G/xil1d6pJ",
+	"dU/D20rT5YA7VjavDxsXZctca9bOs9OvX3Qp/MU/xk2ES5I1iOftQGl+XI2ThrRwyvJB7nPfx2g+4R1Q",
+	"gOKnm4eCgXsvKW5v3wPxk5TFQRl7o4iervWQWoWRaslm3QLyVsJkNuKv7V1jpSmEolF64Fgjo6wWaxdt",
+	"Rm0QuynlAt+8GarCbhT0Bojr9frhjT4Pvz83AJXwa4kt7V6NA6qO72drVnCrPsJ2D0Fd5/Bdonqjnw4W",
+	"bUNKnJATVeqKZTacz44rlckmXvjZgCbqOhAhbe5RJUo2om/62yJgnrZYdx2wtv60hQDXXX0I0XEi0CtF",
+	"eJbMPcpExnpBeUic1QY6Od7f17cNFb7+6oJbC9oN6v/88vLkf/OTf5yefP2h+nMw+p8nH/7933bKnbLH",
+	"frnKW2HF3OYeeh1zSFbLbZwWJUEdeo5QbVO/LB3qkjaS0+dXtath72mga4fMjnPFkcTtFtu4NQlwP/zU",
+	"uCLmBpXMP1ntcVqx7kdTTRrsOpio6d2n0V8pF+nAtXMSOiur2jaUu5r7WhSbIUeq8esrkIa3JNrSSIPx",
+	"Gt2yYs4AyKmQUKIT4Hep0ovCsB5dPGGEyBUsLG6ie59bQZgBx40XDSUucPOAflqA/BtG1fg6T7uRD6sW",
+	"w1RxJcqV6scr+qHJZjLeGLp0ROE3AbgG/bIgoCb69Drw8n/97f3R+u3cS8kIuopZdQWSbraTtz9dvmeP",
+	"eGFnj7B4ON6eIe2hxYTNVhOcWbsoa0S8F+kV2KYj3Ag5zeGkMMAsPlTrDF82Z/RL0sdRLahYX75i45W/",
+	"3KPHcDzCNftrAZhKTsLmiF6vhsYX4s+wirKNLpS6Ei0RL2OtlgZ0SD1iKT7LDFjsv3FRcBD0YDWKCkTa",
+	"N7U5oN8xnohq061huJekJAzjbJID2JjCHVXPueRTBLBgHnGMLXIuKSPrByGLj8xpo6DNYCjRCZOptMDn",
+	"PTg6bQYzqtApBD56+fbNGf2KL/d94g6eLQyhetGJ0x9KBP0oodIIF8T08d0ljNnPb74yCBlSBtKw7xRL",
+	"c+FGwDVgnl/p6QtJQn2CcSd3FIU5jYXkekXjwcsHblnyiC/Eo+vHj9wy84UY/N0o6eNR139a8XmeDIZy",
+	"KC+UvKbAF3PmPv87o1jTErmUZZDmXINhyceTwKgn1SQT1uMsCegFZ3RvkTDibpoC4k0xv3pf1VeIW56r",
+	"aQGU0CcMg4+LXKTC5ivGpZKruSqMR8oPjH3GfvmAE3OtJh9PyufOMB42GbC/+ag2TtvDUg1YTgwD/aK5",
+	"hSi5Z6ePXVu9xJHxIMwyIdAW91VAfkZpkByfsxA3V4d87bNnp09xVO6tfwyqX0YZSOGalHzuFkZYJiRL",
+	"qFZN2eMoWteB24zk44nIYL5QFmS6OmPV0OZcX9UAZtFJ6UtizbnMuFV6xZI31esnf4ZV4kY3A56BPt9o",
+	"XS3oUGtrfaakKnxuIzZBnkoD0g5cu+9gkfMVxuEhdBluGzKOO1cCx2iwhfYZjEqLqZA8D8nrGIapstV5",
+	"+Zprt2yLl1VdbNlctYdfsySazuAKViMNhYEsOccYNzc4tpwJAsh0DQdcJmpJGIqAq6IJ25oWchTSQ5IB",
+	"+zOsjMced43yiQXNnjxjM1WgpPl3lvyvk4uqcNHJmyxhvSRS7EYnH3573H/x7Pd/S45RvlVSPoSB0Bj7",
+	"lXhwXVFuINVKUzrGOUcMqnSm6m2QBkMaQPgWowtw0XGor9xHwulQ0ukM15CrBfRZ8tuQsu+HR2fst8Fg",
+	"8PvvSd9HKCWpyqjChA+TtwH2wzA1QYbAdi/cYwP211JmYshD4aSLE3/PTk+xWoX/0ReQSfo+0OnZkycD",
+	"9pLh2YYChWQMkqbHQCV2X4BOQdoTkKnKkNvckdHSeuBITxIlZhPrBe5E3Sg5rhay5IswMg08w9p0E8fY",
+	"CPlFu4JL6s0Qt8bCzxTvNCmY/gn7UXzDes8eP2WJ3+WB242RVWqUcz2F5Bib+YbOYcOcbHHSzAndiseS",
+	"jeM1CUd173trFz/JfNVn6CmGvpvpJZ/DpbDwnz/wj8duYenpk7j5jLnjvc/e/uz+efn+4ntHZ76sHiYh",
+	"pGoOzWJeLaXnb9ZLLiE9eQ02nZ24Ls+QtU/o1wRFP6c8JrcTyU/0vTsT7Az0UhhsWcTM/tRL5tToyUjD",
+	"3zH9MRmwb1ALQxL/hhuRRrKflh6hcrEIeKhPEipjOEuHNJWXC57O4OTJ4NSZmzr32pw5e/RouVwOOP48",
+	"UHr6yL9rHv3w5uLVXy5f4TtV3Euktrx8+yYCNjg7Oh08pUf9oXx0dvR0cDp4ih4PO0O99RF6e70nbNqo",
+	"PxaZsIzUvz6blzD8cXxuv17/ih7GFeI5aPeehKUjUBSHgyHFYjk2Jj3IRzHzPAcnY1a4hEjyPYRzRWxz",
+	"4/YjE/bM/ZCQzoO7Z4YSk2boh2Mif5+hes6SmcgykCP0DSIkscRbVidVSoIo2wqZcUM5BrsECBEXU/jK",
+	"MDLhSvMG7UxnNbIeFpmk6HtjN+zQ4z4ziqjXd+8RF9yPhvEsY8ViwBJajP/EhQ1qTiyrx4XPxQOURW7k",
+	"RF+luHiT4WWysS/DtuK1t8eIQxjFJu2dOg6mBq/dBrgNxEz4clA+Tjpsd4S5W1FHY8p9S+dRHFbZfdf6",
+	"cM1NRpn8ZYs7fF6toxNybWW63XU0t1ZIS3DVe7fWtCDVzj66IO9Chyd/wCKSv39wRjGd1igInpye+ghy",
+	"G2omEtq32/FHf/dBhd02KBAfxsahxbVukjrCRybwTw6cmHpGQ2hquRzqo294Fpxu+Mrj3a/8LJ0cV1r8",
+	"AzJ66enul14rPUbBEcXId+kKPi5Q8KM2Qt6CgJl39LMUEwEZ04DKQ5g8m4CPssT6q7/UuetD/6jRLHI2",
+	"rW8ABR/29YhncyHDmXFG1V3csBfKNMh2hEsl4fsqe/L8+eOvWVmchvEpF9KQAWJ1YZwEunKKaM8Z5Vci",
+	"c8cngqxh+Zo+qUZuPo6USfxj2RyfSjTYEFRUeOiHsmyUV06+Udnq1mixsSbT73WfkLPpfr9Dfmius9TA",
+	"GN7FlonUHVyhTA8eAlSfbYJ6zJhnZWUQihsOAP2SlO3jL4OfvtWrE11IRDul1fivv70vDWcf/kK2cMxe",
+	"QRvbwlmBgcjf41nLHXLeDxZpSw1nr3uQSjt2O37LY7Uip/Xr447ny1rx2pYWG9PiW4em9AgfbtIOCkPl",
+	"0eo3sBWQfv+odJ3soRFoIIVks9/DJlG2174kbYu8kSWNii3awmSFU5almAPrvXt9wZ4+ffr1cZuT9HBd",
+	"onEYZeZl9xF8IfpHxYC7VRBi6C9DYDrpxHjNoKsZZpGQJJV+m/JR2mKb4vEMPoYK9I02JXmA8dm6Deat",
+	"r/qw+qxYMKvY49PT/unpKdNqaQbs4vKvLIU8955DPpRm4UZjZgCWLbHyDB4O6MxXel7knPUwsNv1Rg7f",
+	"/0z6LPkP98+J++d/OrOSjzHWgWst+BTL29hCSzIrFxom4qPHzGGc/VooCwP2FzRP0UeCyzCi+Sfr9bua",
+	"rLVX+OjDmfFwZvzLnRlNrfl34+ZK4Xb0d0q+KkHKzfVRn75sIISbniCd7vsrvmyGl4KP9pEbZq3l9ZE2",
+	"6vmf5Nx5svult3wVymOhdfQpzyuSjbUTy8lzJ/qVZv91+dNfWo4sL3dPvNwNx5WXy0e7TjX/WHSuYf4E",
+	"Xg3usqnfgZsoZqtDdcx9Zdj3P768YLmQV2gZp5Xp7UxuyPDCi75eKCHtOdOAdcIjOOaxxlgB4+hApsAo",
+	"IavNsEbafRMGfnTXClfZU8hW3GrffhkKF20E7iARcTrjQh6gZ3mq8xQZIiHaqfBvWskpC9Fg5IzBYsMs",
+	"RPUZf9VRXZ8+O33MfIohfnaCfcB+kswUGKlCuDDVHV9uFDPgCXTL5dBE6RDiYTAk4BtdWPw6BbwSzdUS",
+	"MmaXIoUzSroLEQtZpsEYvBKwesX4GOGK/R2DXrHnzECqZGaGko5WzsaFpsonj09Z79mTr+McvwF8TAEy",
+	"yBKv/70Dq1cnL92ria9dxTEwx6kkQ5krx6Nu/E9PQ0/+DH/OUrcKaWHFNZSXjH2GOZSlgomTmRSarhbo",
+	"oaH06uxzn1toWA/X8tmTr48H7PnpU5+eXwWEuFUaF2bFZtygrkx3FU5wnAhpGi8BkD7uxqf2srAzbP8T",
+	"+dOi/tt9aZckVYnbKJgAB3IJ9mRbMFITIbcEKG3eeq5dedbUnA2t4D4F4JOvd7/0XqkfuQxOUkyuf95F",
+	"cPpw/Z8lv+YiD9lVN5OgPhDn6OyXD3WFgGKRGS9lGzJtEGoUGuoOSVMXsnZGMrYyLYhKY3mqCrvtWL9W",
+	"VxCY0sfiUJjWRIOZ+V7Ly0EikfMqTjXEgJDlKFcBbj0OERo0sbEb1gYzPWtIdyaCV4Xdg+IvcuB6lwT/",
+	"jOj4k2miPj4u9R5lv0LNRNZ2W0NA8wbySXSQU9huozP5O7A/wtEdC9IfYdeNBN3LfxkK2zt09tS2WmBw",
+	"h13dyl4/Wiun27rvq7f1UuB3SwK1iu7bqaGQUQB4NJsyJhyp5SuDaUJfiF/1fTxvwNAfpxVGq3MbxDPh",
+	"ZyC1IvjWlgtdzGIxjDMJyziMSznlJdVgy+QJH23TM8BzyBhHbEh7jAdYCKAU1gxlouzCtXT26FHCFlpd",
+	"CzdOxxk/v3szYD++fklBKjhlDBonDTmO23ZjJxMmGQzl3zBCsvZin9HUMChyykUcOft1o9sUH//x9cs7",
+	"Z47XL6mvXYzh19cqlivuFE+r0JiobQJfLD5zlnh22kFVvPDFYG+Rh76BqZDs/U/v3xIpzEHaW+KaXS6b",
+	"96WDxVu6kyJn+JInGyJS5CxHtWQmEnk+OT31EZIgo0yLodSQKrRRU5U5w9DM1NLDZiKAKPuBOy6Ju6G4",
+	"MBl4yROUN9OfnD4bDOVLbG4tgjclvotikGOdsoF5yC0RmOduDMQfX7/8pEEXfgzv/DZcuF1oYl0vhqRa",
+	"+nU/Z1cACycjDbD6LiLrNirfeAL4ncGgjX81Lj/Ugrwl6YC4ExpDgP1JAVlgEH8XF0Bl3TbcguAIJuUZ",
+	"WZzt0sOns5BHxjsIaroQA5mZAfNmcvAuGTbj18CkqozX3rNTuoapc+sFDuBtVU/xLlg2NE+d7cWzz5pT",
+	"NnFKZa3AhzOviarJmVFTmwM13AYJV/rnmYapMFavthkdNSvAP36HErqhu106VpjFl2NWNKWylbl9JTgD",
+	"3ihV6Ay3YW54v9YWuccx6zbyfmHZhqDevNVgnN4rp5iyg0EaS27KklBY+1tHXrXlTOUwlEGE9sjDTw1j",
+	"iGlWZoHQ/YR3fx/X9DGn8bB3NCrXN6bPDCV8tE4Kx+67rwzjY6PywgLLgGe5kI0BGr6x924gd6gv+W4+",
+	"Z5f6S7QqaUcWXNyvS+hO/MnvlOUWUG+O6ZjCbNGEphxtMorjR2j+XV3MjdDI7eFReGtUYiz3OLt4c8mU",
+	"Zpfv33zHxiDT2Zzrqz77y5vL9+zyLfvT6enJ86f1z4//++M+e3vxhn17edmnq7vLd9/1q/Ixx1VmF90j",
+	"O62F4OjmHJGBEVW9j3eCyvoSFgvQZb3JoaRyqgP2xhqW+EhlrEeTlMNPMGXUX4YvZ9AcBfWDMPaiXKTX",
+	"cU3yO6P5shfEQmo5cart+nLOnGrOFT0wq/pEMDMlAdPyrkF7kI3ABCXKX9tZU6Zp0UETZc5tjai+iJ7b",
+	"iI7rFm/aPYT1LiNTq4nUwFK2BqhGi/TZq9HPdr/xF2Vfq0Jmtx3Wenn5fS0Ts0fWoU/J9Em0ttASsuOY",
+	"ZmMa3EK51WOefvstatFbjZ4iSpXBmFGuDSVJE8aQk+dVKMZiprlBNNcp12O35cIpMafH5yyagFOL0E2L",
+	"HPjy1eXJk+cvTr67+LHPxlg+mxIQhWZaLUnG16fcJHPJWVyR5N6sFWX+/xlWP/ncfs9Bt68lVSOtg611",
+	"UpUe38EwtvEvDTH7V+PYT2YpE+twucbnWzk5AlRAcBhPn52YfKmFhY1T6tFvIvudeD4HApOs89S3+H2N",
+	"p3Z7S+il7EG6N2d54epggepOu75za/3eISB7syNk2/6d3rMgQc9yhS7TI7kusCQzng/HD3TTSDffgUXP",
+	"w22RTXns73dGfovn4SJAmNVpjVAE18jtLk/OOmzhPTsZHgj+8zpUiRhuUbJuOTTP0lxJukU5iH+8rr2m",
+	"wbo2/5AKrBv4Z62/0oXmYvXAa7d1gblY1TjNmWzkYzSpWvhIUX+jSSIP63sG57jQcB+6biYMXXg/SkWm",
+	"253/l1TilrMxT6+mGm1QKl428aH5IXZfTVji2kqcBZxgRktSQUc/eXJ8xjh7f/F2KFMlJaS2vN1wmv6Y",
+	"Swm6H+BuGOQGBuwdl1MwDLGrynqkwMrBY1sTMS10KH6RYLlOkekRVbpHy1zDBG8hegjcVb490Ah3XEfH",
+	"2rCecQUu3nz77tvw3mcvfuLB7iV8ntzaGMr+qahiSyQVVjKnKjEPN8eN4sQtH4oPi1cESLF4beGYJkCQ",
+	"RvKiJO4DpQU6bhvlxG9Y3cubxa0G1Rqf3JmK2Zm+alLGLxibkBxTbML1g1XVSHhvPSqlvxKjos1qEtGi",
+	"W90tpLfzYmBfKYp1hZ2W2EKXj1DiP/rNH0i/+1AI0Psro6Grjezql7I872wgMCKm3pu318+Y0uzN2+sX",
+	"VY71gttZlDFP7x6tS+KWxPNnz2tg7k8ac6N3BQhjfd8J1RptHnu/uiDENNwSHRG92QOPuuemkIQ6UsY7",
+	"okOLA/bs9FlVbQrbzkSGYEUT4TnQP3vOnp1+PZSh+KioQgXChlGx0lCyEZN/hMHrRRkSF0FeC63knJAx",
+	"G+7yqaUgJiD73i3TZ35w10cb5hCd4HdpLlCX2w0Fp8ViGfcHY+FWhOzLLEPQEidAqvMp8JZAQG2lV3d5",
+	"wG/gXK1fTyaIfYCPnRirgc8Tdw6gWMnFNUgnUCj8z/Qr1dxDA2+ghfaH8u9qzBbx8ULgoQOG8RCEFjND",
+	"OJe5ksoqKVKe5ysmZKqBGwR2FVlyjkG7ZEo4ATaUyQ/c2BNEcTh5823i1lFDCuIaKFhhyQ1zK+FMgYAy",
+	"oKMyBZyVxfvZUshMLc+9nMLtwMLoKs8qU4RbRJx17XrvFcUvjVcUAB5g3lEm4tpRxVEzlD6YNdFgwCY0",
+	"6+MB+0nmq4CAsIaVStDAGhAlu88mKs/V0i2GX/yhbMzMOY97x9iockblg2U4q0+qpOeUHspcOcs0qSEQ",
+	"JoMSQbjPljORzljKpRP1BqzH8zbOCsSduER4lf5QboINJ74YwZY6BYju5iaOqgcVRqAx+iD5OYLu50JS",
+	"irn7QHbp4zJn3NEBhnovtPoowFB3aa5MgCOi1Wm2/twvbYA9a2eums/5iQH3EEEyL0RqYioszWGe5604",
+	"LPRaLRUzquHSCzz3z5LV/hmz2T//rsbmn8RR/8SSwse9/gEvHTeXhGmuchnioBEJlxjYTzmrkZ/TIxGl",
+	"ABOHfA1MlEpINNUa1Bi5bSl+OT35+sNvj/uPv/6901gvMYvYJ8GuiQoaQJ+qlSAogceb2qTstn3DWko4",
+	"+XUsoe5j3h2TsiGND4Ck8eQey1uBcV1nbFicnj5NJf4HSZ8l+HP43rXuf0LBrSSwJOOWnyXEgjOVZ0JO",
+	"h9L98l+XP/2FUTmVSsNECHQfRNajYfZ9hdJUzHkexpP1CXiCTLdXQ5kQEGmC7JGwnseHTwJpu8GW1O0+",
+	"xATuPjsad/8Tmbu/kNKT4/5QJm5mCeu57YePfL7IgaHWOzCWW/CVsbL1Zgc42MQ1UHmVyhK3vtNBCfAf",
+	"Oh9oLgzQdDyEccJ6RYGTRrT36Nih9UiVTEFLw6TCo9e9qlJMhchG3CYRvlOfJXWor2Qoy5UOGgIF0+Le",
+	"JazHZblPiJftNymDBeAuM1ofxHb3J9ZQ0sB6UuFm9plrC7H9qbj+8OiMDY8Gg8Hw6PfkeChT5Tif0q9w",
+	"cuEE9lBZUJVidxKFANZZruSUwlu4kJCdMQ254tlQ4r4wzTEdA49jDfkqQHKXJyi3/qB0Q/dSiL7lCCmn",
+	"0AcwlGOYCWcJudMcl8CrYmZWWMMytZR9xyPu0HAyra55rEsTd5D8C8cQVjG29XpIv3xwMnetDhB9Watc",
+	"9MuH3z/Uw7quIUJ9usSVP7l01PXKg2dV+q/XV/dDS67pFNuwHygdlof6SVQEYg0XhmAII2WGalXE5ZP+",
+	"B73/n4PBIBlKHqty/RpMzlexjjRgTjj7rkOIPUJIeGLUgMYdFazBDFwMwW8N+XoVrfodWo5xNy0nDk3q",
+	"y4isbSzEpTQVQUGZ6c/fm1I1Vq6KQ86tBpm1mnIY8ete+cpQnDchHsUR3D11DZXjxaB9x7gleCPEWZb2",
+	"2H1BLpgMS7Lgj3gs6mueJ2xcRLXHENYwugd6esoyvjKMT9Wx04wTRB2MHpBq6Q5kX2GB4EqJL2jIdJ+T",
+	"Kp1BRuMicCU3pJU3hQbspWVzZ6A+Pj09ZQizZs6Hknv/uQTAYi5zpaGs6NLERt+Bfe1WrIpYf49LvK8f",
+	"qYxAf424p12ilLGjSwSF7Pr0zwjg2PXpN37D7jgQem3lWnPqtfiSQCQCH0Zl54j1xBz63heRzriuZcbj",
+	"S1sjNMrWGqQEqisoQh6NNfArp9O0ygo8kkkGjFdxMRhUuwZbGKXq5puylzulr6YOW+Mcii8GAjpemFAT",
+	"Lcx/D5IirN4NcgpGV0cC0k5Qcyr/ec4S9JWNFlqNISsr9dDDUjH8Hh2A+BpkbAW2neR+CEO5ywyiWkcP",
+	"1HWEC1K5f0uBchu05aumeK9mK4W9q+4k84rYSDlfLJxZkrFeggrEyABgETBvxnt+GMpeUjfvjxni51DZ",
+	"IdZLwp/VA3XE8jNfX0pNnHY3lDVdqqyajkl4/RoydNCLeHn7lnAzUpMkPObxm4Xdppa8w5W68At1G0rJ",
+	"7SJT7xoAcVXHtK2X5qfJ3eoqDWvaxur085cClZaiB4rmjMmjnvU4Rq6RW8+t3W1wv0mVhlam/ynYJwEE",
+	"JIpMILd/KQtYj7gyNnD6rM6UZ0OZLLhx9tpookMptv/EhC32iPXw//9AQNfjPjslv1UIUXM/0k011X88",
+	"H8oEjZQRXPO8IKSf8ngrC2e63rHhPr7XZ+ZKYBYuFtqkqj5YdnYoS5lQpsJzrNFrrFIZmWHcBrtswN4B",
+	"96nzWuV5sTB0s7UATZFWQ2mUx6w0lmWKqsuxqVbLyD+LG7lF6FziBt2DBXRPDE/zaY0gUhq+aLPEr8DN",
+	"GduqxYkjeCGnJ3hWd9Qdm/LWO7C29weQmMhXQ0nMhl4BckL3rADsAaWFyI7Pfad+lAwvMeIik8SX5VGN",
+	"nr1WdtzCQu/V4jX18T0uxD0w02d51q6vQwsT4q58OUxYJ0JH/ki0SPm3zYiUyN+qYndmtg0+jVRyxIJA",
+	"dhzKkh9ZOzu6MRE7ErNX7Egt1ThyKP9W155vypE45weO9OvQBs9UfFGQr3U69FeMSLpeNN2EKadaFYvt",
+	"sBjf0SN/aEQMJ+FxHm0gLBUQBq3IQ1x2OwYGaixhmSriI7Wqc/R1c6od3hziTn3u4bIlSdGY7zu/ruz+",
+	"ARbi3mAhIspvIfwbB8QSW3UEgAh88oD9cEvYD9X+nqOrglRIY/mqXxb85VsJYMsu7waEaNnP0/sRGk7X",
+	"8FN7oJIWpIcOIuDWM4+6YDtUlHOHBx11dd9wDl8mzX6qo+4dYMKT0owWegw3pPnms+3RHJyt3sHw+NE/",
+	"+Ic3P7pD8f0RPE6fSghXLipMybh/QdxCyI9+86HUW9W2dzBX1xDRdSflLcyZCgjYkISIo/BF/UI6I+YC",
+	"KfsA1tRCPfyqlGdY43FSreTBou0QMgqX3fUEXU9CWxN0y9vvosAnm3JyiwaB+jLLbkJ3Mc09EFdzznpR",
+	"6od1Dp2ra6zw5aNSsSqfnYE+vq3T9GzOhTuluExvG/vo0lslP0Y9fOaOmWionwiB7EFlvU+V9X2hZVAF",
+	"vjIs4gU2VxkwyixVk8k5Ygu4XQXMi+R5Xln5d+XQmQHP7az1kuutynPK1p0oXYa0DdhLX2jg+enTKjoC",
+	"4zMYyGvI1QKqTNqMWz7mBqPJC+nDHfPmQNnvaTx3Sf3Yw+46ZlSnxg35YFb43ArHvsNa6m5jfGJYNc+U",
+	"S0qkCYlmNYqje5l2ZP/OIQvC4z9TPjUmlV7ByoA9WfCpkNxCdsaenxLAvrM3xqvyNrXHfd7Ck9PT4/Oh",
+	"pNQ1lkj4aEcpmknJgCURgyVsgjeOpsx8K6sSIuv1QjLHV4ZhEpvSQ+lYzjPrcRtIf0tkQlOAYITFcdSC",
+	"ZPLiWWOAYGP6M5/eQis4vfU83F2a20bG8AU3cCKkAWmEL9XGNabClMgkCHmAtdjKIsVv3pawKC2pwr+2",
+	"zfDJ8xc1yJfHnSc8r6kHGwnBY6VyQKSk/oPh/i9xMV1eBN7CFeD6cmYFbVcMwCOrKMSI4QnF/utBSwbi",
+	"HwF1x43xkwLN70Le+aPcJX4GV4N3pkMStFjwMMWot2cajMqvm8y+O3QwtNY39ekJvrSo6+4EcUezGJLU",
+	"e13cr32E2iTeRhUoKCPnmOmv8gJRBAxmKBPqQ/w95fonzPAVQcEM2F/gutS8Ut2UuvOOVswz3p2A+j4g",
+	"W38Zlmd9pX9agPwbt+mMLVWRZ6ww4JMpidQd9S5nqzsD2K2iutYFxnb/0N0Lig2fkmO+B5fSLePjPWDj",
+	"3bpTyduu7T6luzjyWzz4b4sHtnlgmwe22UdTrrADHs2EsapWmbiZFNy41xAHmNUcfTBKmnoK7qZ3rcq8",
+	"fX7aH8rgUnt+WvnczlmTZ22rL+zHckTf+2l08o3l6EuJD+1yn5+f9o/m/KOYF3P34RQdP/Spcvu47ZuC",
+	"7uS3uS93zMZSdPPNRFv4cH/ZyLvVwjLPKxRjsW7ZVtxxR3EWbpfLWAvP0Z3iYb2/5yEc9oao/2piT7Ja",
+	"TGzPgDWMvstG3J7X8bHHQPh6GgrDxzkc30J0bH3HKqBFjIIp8pwhdhPjMWJHIWlgcQYpTcu99Q/QyvjX",
+	"EHyRwUdhmsE9ml2HTTK2zEvb597groXkt2C5yL9EzeeWeOB7TFLHVaT71xJtBIvgb9DX5xQMXIrBu/FW",
+	"f9Libg8K/Scp3jYvrJPrvpwD4rPeKHipOtUjBMEuqnkdeQOBN3g6o6xdNanDCXrQC/dTdct93Gfj1VD6",
+	"NN+o+EQ4KGwAXkDEVTVfFE6rx8it3gZcR4nWMZQ1uI6kT2fUVsiO47WMfg9D69FNZDaUYUyE4blqzizu",
+	"0xJIPi8BxVOPD+/OxqxIIcMK+wgtO5RwLTKExCfMUDwJozommG766Df3H34OjycUvmAGjLKMzRlLCMkI",
+	"EYgDWFHSkuiM7vZqq+8NwaMNVghHXjuyt4kdgnu6pJdab8HDGnRvtsjhMry0j5HV+Rr9rhWNaEu3SOOv",
+	"TKDrB3WjBbW1tkx4bVCJrz6TaonwXRajRxfcVLgC8W1CtRn74DQeHAffKMU74MAGWU7YROswsDWAV9YB",
+	"33Uo9wR4ZTG+6xl1gTCtTuSHWh1D6XQZNxphDUu4TZqBXdkhuK511nmAdf1yYV0/ucTZCwT2k0qYClL0",
+	"LJ1BenXjUPe1UFytxr4OKqq5dqZVMZ1VgUd2pgFYzlegTajksVBYIaf3/uItiyuLXl5+P5ShrGgM156x",
+	"XE2F7LOFFtcihykc+yJ3qdKZiXTAAXvJcJ5sORM5MC4xa2AoyeHhoyhwZCFLQxdSYqEFQcjtC61SMKbv",
+	"46R8UYlxYVZJ1bpTFIfSVxqZCCkMhhg6OqAAzjK8uARtowJt/VAnzVuaWLfnGEXfUGqweoU2w/PTpyzx",
+	"YbCDoorCTXytg4TM7AEubMJ6Segvce0nONvkmBTi8KyxsAhhH4BIlU43Xiwga8Sjd/MkkVvR0A0vz+5a",
+	"wlUDxdGTAtom6YgiPNl86ZbvJwsKr8LAC+mEZ4yBTKwm1XKbJ71+/VU6VQ4yq8uKMGe6kLcsKT11lmUY",
+	"KZ/OHR6Xl99TbZwweSX7CN/l63Ic91nqJKZ7GSOSMOhrKIWkaBJ83lilwVAhyIylaiG8WP7pMtSGUTLq",
+	"esCenz7xsi1Kf0iiMjY4Qi/ikFMI2llpJlUcwhOyQ3pB0GDKxYjq8xi+Mq7N1fF51OMVrEZzYebcprOE",
+	"1XtcaDBUWIRdgc/6qgpJW10YC1hMA87X5XNd6EeV7aLoOSfvTWMBykKiF/iWakbfvRl5iXTwRk5UO741",
+	"kg1kIVAwIpkHkUe1s3fO/TtuYclXtyzqkBQrAl0TcnHFqtsXcxhiegUrs9XgdMznuY0p6SH/CkMJE05R",
+	"ysRkAuhYxEfX+NcRnTOahrKXLEA6Ky85PotkHMGz+fpM4WJKMmJKp0kvFlpdk0xTmmENK0Mj2nbr/2c3",
+	"rzvmvD/Dqg0Tza/cgwW1HYrgK4PHHhIMLdc9wxE0scOZJ7lbPvnfwSLnqT+OA0fh0RadSlU9Z+IVVABC",
+	"aTc5Bb3Q3tcyFdcgh7JnVI1dUiUnQs8Ng488tTkxpGdMr0qh99wdmd7DXvblHpuh9wbrrFX9NTHaS1ok",
+	"zwd3eGf2Z1j5vj7hvVkHVo/q4fliRg/3aLcjLByv1JgiyIvbukerWB+Pl1tmfEru+GijQ4/4nxymmGLQ",
+	"dHQa1sPH1o7dKRfyuDE1A7acfA2RPK+VniprQT4cUs2lUpSegmVRHu5hR1QzzcW63ZnX0G/d1vTm4oKn",
+	"VxyrfHtfkumzXBgLEu9Wlbam74hLU4gGwWP02RwvGfrsCrSEvD+UGsZK2XKufZZqYUXKczZxBteMmxlQ",
+	"ExLsUukrrCOuJ3jsCYmHGVVLxwXqD6W3V/HiwJdq6TMssmqaapCjbxX9al7pTH1/2heAtDMYSglLX+6K",
+	"4b6ixxGvSmqWfeN1q18zjKOLte/P2QqMB3ppS5y51suj2sJSlG50dtECPJiGn9I09FQYEHGi7bpXCxHj",
+	"G25ZKP3fBRSOaSnSItJ9z6JbWyxOPFbZ6thHdiCOdxOcvdJOXQUSZxlLfOyFSaj2JHaiC1miMI15euXk",
+	"mzNeqfwrFnnmc3LCeQk1lF5ElfHmIhQMjgM/RPZ7Ehz5iJvv6xT3sNR1KFN9NpT41+BXN/Us1K8eGMu1",
+	"jT7H1abxC7pQgCw5HjBC9MdrBupwKD03L3JuJ0rPmTuspCpvQNAphu0IOSrbZj2aRrgMoNCV5Jh8ZrSW",
+	"SHUzXm4SjRutb7okOWfPTk/jqBl0LdLFl2SFvJJqKVm5TUOJr2LUUHOpfq5R4l6mXH7uiTlujJEhsml4",
+	"PLnVrtrr23DZ9zvzYGjcUvC2I3YftY1qtjc7omvejVoeJCIPy8Bx757BR0iLJtmLrtoTISeq1T/37PTZ",
+	"mtccUYyI/ZRGHia3PcjSy7ilLOOaO/mTO67/9d3VtwUpwi0Yu8PRv01ruDsPW9yXL7K+Fbk2VmapiHy3",
+	"XIIq7Xov2KBGWCTX7ShVGXSORtwY9YV7+/aiHeuRjrdb7LGpNfTD30XpyM8qCnOT1t7y6Y5kOCLhLwOp",
+	"6M2mBV7P4byhUNmQD2iM1vGADzr4Qtj4kptIKLYde5v28+dgrPuC3Q/nXft51+DIaEy7vIfzrpZ4mYsU",
+	"pIHWc+47sD/4R+6Q0nwXSGS78n78iP8QRHebCDQ+JSZM3wrQ/VB0ncuMTYDbQtdV/rC7WwjJPxKJObUA",
+	"yRdiELawjS5+WoB8+fbNf13+9Jeb0gbPMkE2yFvt+rECTICi8Qe3Gv8d0tZbLT8Wlqm0QMi4AMoJGiXr",
+	"uBA5hZMfSjF3giT6fiYMi8eNxQXdiu4DGxo2bMXneYcN+39e/vjDfhsWGo4BBnbuQM/1czz4InbMTXWf",
+	"HdOqXhJz07Z4p6hE5J2J3JfZXEjsZZvAfUV+TpXDFwR4ic5XR34nGGCdsbQwlipe18UrbeMW4eoeiCQr",
+	"Pn+WUiW5s9+2XMKmHAPO5wXib+aZdzhXjZOvWeXApprjBeyz06cUergUBo7bwDLdjn/ufssLXG430k8K",
+	"mekG8EpavXrAyzwYLzPinBbG2dsViTwVXQJtLy9clValA0VQSLEw/qzps/GKiSxOd42Ti7lkImNqMpR0",
+	"mxIlwJWPmeS4z6rM2D5LUm5hqjT+He48MOUBxoJLTKQtxoW0BeU+6BnkSZ+Fuecrur/h7Bq0m/QZ82+e",
+	"PH7i+kJ8zF8T1ltiLgldFw2lyPrMCptHdZ0WFGqdrkFM9xEUny605q2IRC1Vim8NHePu0mubmg17slez",
+	"F+Gl1mbD9taaXXBrQbun/0+Pdu6ftN//dFt93Dv55fTk6w//0RsOB/TX8b8f/49/6+7yaof29ghP26G9",
+	"/0h+L7cLuz1dX1Ct6G+0Wnos3W2XPSQVP+y40YlUkwoP4E3Nm7VhRbgdObrjHSdgm22VwR+8TY3U8ZOk",
+	"5aETRFjDNITooz675lrwce4DkcR8kYMzYbjHSzuMevZVJt3+lu4n187JmNt0tsMeuky5/MY/1+lI2hP6",
+	"oWw/Rn/4IwnKcgK7paVf7y/IosPYED/t9muB6IK8C9U3Gm+XiDhmq/qFmBWXQ2qVxuodTsP0lwYm6TPO",
+	"klBGhD5RqZUEc3KHsiy8MvHhPNiqUwKd4sjzPKFoHvz6vIykd7169W7AvvclY4YyRup07QvN/C0EfQj1",
+	"WlA80Pi9JooLyHM391UVZDOUPsqGcQ0shwnV26N8vgIzaoSk6ZqRuRKLBWQRvkKSKkluzXSVeKw2p2pT",
+	"8JNFwB/JuGVKpnAecqYtW3JhWeJDlCh4ih4HmRnXqhNsFjKfp4em81DiFGbcuKcgG7C3Ps4oFLXZEhVF",
+	"f4ywkyj2yQdL+e+rECiSrjIKwAoijuKwBttikoZyIyipz0ocI6o1p7THGsf0/ZK8CC7IMCRYOfW3S0PJ",
+	"cyWhNZqpFBx/hHAmHOhe/oAnt99/m16Cm4w+ef3gGtgauTTncuUFjA9tJB66s2ilDSbcpuHGHHH35/VW",
+	"anpQc1vV3OpMr5TdIJtvcKofFjq0QV9nqTtl81uOSH5jTTh9PbSpzFhCXeXuwPOHJZ1AtoQK8U+7U5qb",
+	"K8iYVYik0WfcDGXy9qfLWqSwH3yCUCDnzK4fsGV/PnRXA5VuGaReXiRDuRa8SxByx1UoBDWIobteraBz",
+	"uSnRAfv7jLgyykHwB91DXOstOY5xqxkvCXfbubCFnT33lbJ/t3F5/7F7B1iou6AJcbVuXJHwJ5mvvMSg",
+	"uyoEo3S6pid7rBRd4tLdbojfH83m3m1u40p+Ycb2LVnZJft20tnu+mDYluDwoKhtV9Q2VLTKS/BptDWf",
+	"u+ABS1vvD9GhSmidC/CpQSX4LlzzvOAebqSM7+zpWgIUTjokPs34NQylVBKO+2t4v6VmhE0Hb4KH/fVu",
+	"mFzIK6e7uTYDYu9gKDeheuv3kbUbzcqv0OVq8zxOk3KGWoC8bL02pKwjWtW78NTeG0jvbV50/tFONVrk",
+	"DhdvD3i/O+I2A9I3RvuWrkmfFDdelcmGn1IG1u7+SijwrTEVJby4T4t1L1fAxhiSIAzO8szjjEB6xeZg",
+	"ZyorrdNqXEPZqy6n4OOCO1vQZ9SiU9st3Zw789PNO5a3fe+8VoVdFJb1Ur5YQNYfysTqQiIYp3cEp4Ut",
+	"m6RNI2So1BY8Z06Wg6Hfw1j8l6ww9Cz5phEz01/A0pisUlfOFn62JsUpqy2Gew5r1YIYjLxX5PAq7MEd",
+	"X7SW/bSoNuUh88DgTQz+txm34XYkV+qKLCWMxsa8bbfjSoYb6/vj8P7+t7B36bZ6GTutNpxI1Q1PZfbj",
+	"tZlVC1IT198YSqcPqcKypRbWPR/OoTZ/FNvhjoquh/ZwR31Kg+PBB3XnPqgNMAFv6d3IGUWoNic8Jdtn",
+	"u1+KHn4Znt1XFHhl8fOo6lefTBtEWeQ2oedZWKkvyYOyNvUSa09oivl2QpFkWI0a12lrG2HSsyP/7I6o",
+	"hm4h6V4V9E06bdCH/TYFotfJ4bO/e66NlmZw3/Hoayv2EJR+aFD6GnvtZqH9L6DXuCsKV1/voWPRyw12",
+	"6VD+UmCVxuzcc6pVVyC9VrVU+or0LGRZxPz7F1Ujbol6/Gpuko8HdbtWV4BGLS7zrcnlqlj4Qep40SDM",
+	"f1BL0CH0iI6T3CiWu69NNAVmFQuFjYlIlvj4VyYS+ob1/NPuTCgL43ANfk2yhlQkKjfXQNKfk+A+vUfB",
+	"7c7XAhclq6TSgzZ/i6UND5D6tyPaHxF77KHnv6cX7jL38+0b7GQbTnAQYw+HQWuaKJ6nc7A845YHSLlw",
+	"KvQkouVSVnOqwZrjW9fVb89D87PB6jrcsOSl3xMkrDP2DXANmg2L09OnKU4Z/4SEok8N+/79+7fsG25E",
+	"WkGC09IIBC4sDOihxALSXGZ467XgxiyVzvoMhC+WAWzBtY2cGpmyAa9wOXOHFLY5YIm1ecJ6pkhnONwn",
+	"z2aURff1aVbWD3IzljxP8ByaF7bArDr4mOaFEddwzoL/KOqfxpyLazDsayowR7HF+MNXZijxrAw15s7q",
+	"ts4xm/MV3vnBxxQgq//a6EZqMIOQK+/oJAxM/2mMl3rv2Vap02dmppb+CkHJFPrljUHgtofT8XYE2Y/C",
+	"KbCe9usSzAfc82XgZuOhi/G6O4V7PkAf/Yb/j3ZYS+9Q6Wzjql0mE72dnYdKYw+G0gG1YsgU8kT1GdhB",
+	"4Sp/we2suskP1HS0LgX3CZ2j2xME+6hVLnyEtS2m2wKWarXf6On7qjSHve2CWaIZFDRolL94KhONfCHO",
+	"2HjVsAakkwS1hdkEfTnxW7+NtvHBSo0rWjyuyb+PDKRJqIbmdJmZWjI1sVCCvwpfApwgxYShIoGZ05PE",
+	"HFRhqYmxY3IzlFQEF+sIYiHGc5ZEtdRGdqbBOEM+cU25zjBTI3WLlRZWXAOWQCo0GDbn+sqPYigztZTn",
+	"LNHcwigXc2GxAUcxcyoTgUU3fWYMRlIZSBVevmtl6EmnnFnQ50OZRIlqo2muxk6VW/DCgEHkgrAVvvY7",
+	"LoRTGYxfhvj9xLW3WVU0YcYK1xSO7HjALmdKW5CYskbVbQ3WiVuF68kmHe5t0cbHd4CKstnRPfsx2kbQ",
+	"BAioNGTrrPJFiAysDOGjQ+5SesRqU8MB5IPqOh5AlyEE715op4zda65yirV2Q+HwUOjjC0L7q506Tv90",
+	"0nLzsu+g0yYil7LASAdlpSwxefeaylpXD2pKp6sJX5TxfnSTsk4/6RZeUyC1BBWMslA1VEjua9pBqRqE",
+	"JwQYiq5zhJAVORG9tnjZwOZCFhZYjzuFpOA5M0uABUVoGH+/BbmYinHuo7D9qX18TuWkIbUjJUeYjTBy",
+	"hMpTm1C5jaqmZeV9oiJWpkhTMGZSeD1hh2oSRp5FTfbWCvmQMHODN14D0YU8HmDDH0epyPSIUvy9ykYO",
+	"RPEPDxcbihVhBFDPJ+5FnCwynRyfY1jTUPKxQYBCW53IGM/otuYKFrZFo2li9ttXZ9Z7uWddprH7B0Wm",
+	"UZHJbl++0IMNSkxFy8gk7SiJr6Rn/mp0E6W9KCgxMdAjKySLkS/iIlylifN3NTZsCRoYSB/31eNRoUse",
+	"i4k6DoagXI/yPbsUaRMA47tCllR3iZO71aCXu2YUHPK24/j7sJaRSK8v6UNgSkvVSDGdgq7RGFL/Dg7b",
+	"PyxlB/PVAO53a4UxPvzdK4abvT3ohvvVRTipCuZ9bppiWfmgTU2shu5VonYt8Zx1U9Ki1eglTTUuk0pD",
+	"Mw3y/G3RxgG3ry01dHTPClPbCB50pkadSdw137UKcWcabArvbtvUr0nIfikzI6TJMQ9WScopA0yYoUxn",
+	"yoBk49WAvXJ8XSlgqrDOdIkVMHRYB8gtCcZ4nw+bCHRSl/5o5lPIJGRU5YxVAoV43fzixvMh8aabsIbl",
+	"3Oegn5feaQrFCC31xv8/e1e320ZuhV+F8E0kQHLSdq+cK7fYbQpkt0G1u7moFx5aQ1mER6Qw5EgVAj9A",
+	"36NP1icpzg9/JM2osiM5yUoXAWINh+Rwzv+c8x0E0OWi1qIPq5SN2hXn5cqs4yu5tMqTlNsAnzy8t/ja",
+	"8F2dBuuB8ZlEe4K7mcuxKgcMaLcUlU1gOKZMVYwwFF3iY2lCAtInoDftyLkHWgy6bCaFkyvUj30gXHLU",
+	"beOdLimvlOMBof4aU2rWAOToKZ3Fh0kfMZgBbV2qGnyapa0dkQZ6Ljlr3JgKAfFQP/spthi8U95Tt9Er",
+	"UYQmyoX477//I4rKLvl/c1l7HX8P4sIXfUyhuTFJXaMSDumkXF5pDT4hflz3evxwKa6bUntVpowiW5Xc",
+	"rTnc1RG92ODT48DQfRkVvL9wOKvgUCUXCC94/cocV/GG9YbzWi20Wnaq4I9BCSbWWNqmKkVpE9WvezAa",
+	"U3TG6iq/T4aIp6OqSC4TQv6GfwSBCTpZM4dFPch9huegMHEYuJ5lo/qDGBeh1r2OJrgjKVqVLg1AYQPa",
+	"09hlErN4JQGT4iCEokwiupd9dxa23gjS9C/FaEOao50fEtJvTOYm3M5VzfZAIWSIFZO0AOmGGekozijI",
+	"GlBHfbGHzg/b+MDv86kxmx8qpfwLoTZs7rXrCxtdPp3eWUz2a/Q0EM5a045QtLdE2EAqyuRARDPoFABk",
+	"EUSkgdQ7vHFK9IpPnxAuWDw+FsAbkhAU+oOEpMMHFBALqgZ7YgdsrqoioeGUFz3TVBWxOELPRAORFkR7",
+	"vMEM4EtxnbYEK4HxTDmyvJwwtmbrZCYfWJeHjYM9oj2iEoKxruB9FAI7dMLv2HXD72C2X+OpHZlT0kId",
+	"PBLf3+lwCSKRrEPER8pyLIQbp44XLKKVCjGTc5eoEEGzBXZtAcUWDcC3Aql6XClZO/a5E92/coEleplL",
+	"ixk9Gh4OvMn+pYh0gCF8WKoUD0rNeTGc4lJcJwgk5EnweGUO4gyM8156tqSJhddt3LekQgmn4FVCbyKr",
+	"fznV4+mN4a9zyIzls43gURsvHccOjmtQlc2XMIj35+Ts8+4YrcTTYO2RwkIK5BOxpR8Cn7jQRiWXfMcw",
+	"krmv3h6fF0Y89AWiLusrdTlVyntt7k9EI3y09YObyzGWL+HpZAfQ3umwK5Obbt8t/D8iPAvPcDubyGKA",
+	"lUMulur8+MM11thYU62EMrWt2LBADL2pXHCLAO4hqQz6Sg5kc2ucYJu6jlF9uk1YL1l3ug9ZgzI5LdLm",
+	"GMHy4BTeIu7cdB9JN3r3AkIuLPJ/g0d8CCf6xXQ0eifGlVbG7yCHQ5m8sqrs8tY1pb0NRZFFLDEUE1k5",
+	"1ReV8g775X5E8HEH7pUU41qVyngtq1epolJ4e2MKmK8QPYuhXV9qg0KT0a7CUAz1wsiQwCIXUmM4qSuy",
+	"ukalRxCWcf6XlpPrC3eGU09SSoIAODBLbBuHqOk7IyXv9UKJHpAoVf2VfTYNtCGAcgQfqktVD8SDWjnl",
+	"h3N5rw1h4bRh1P6C633TcFr4CNimc4c4T2haeGAnBKHFz5uIlEhsB3HCgD1gsMBcgqHiHqQycEex0Gqp",
+	"6oKwVBr6hlbAHwUHL6TBxsw44C1/O98LTEv6nRhaQANfO3IW7PGLtnGGDezikTNo1l6gWUDzHfz05DxE",
+	"ZLVN8d8ChLXRWs9OggYgJoLbXjnhFCMRoV2UNcAJYzBmd6fGFnixVg0CORG2AyaLyDFWNspyBgpFGtA0",
+	"dyoom23mI0QuZr49cLjCPGfIgoNUu+Bx7qbIHWTH1PU46PTG2l/smxcTSD8z2Z7xBVrf/1+Vf/bL/zzk",
+	"HOwLtUUxFPqORHMcDUqLPEmDvjDBMnrZ75Fwvzh0GSu6qMtsLdRM6urpDNCqdF+HkMBVrRwJxQNCS/28",
+	"W1O31MnAJoDmPvC2jsRXYXpc70ms1aLkw2T4gfssuLs+REVajgGrHppd2vlaelsLpMD+oQgbnCd3JZ3T",
+	"9+YIZL03JDIhh3335k8CHcGldm0FYte4T5S2lnvsH57qYWpaaKbMZ5P9PxA+FKfDirnKWYoyah/L5JbS",
+	"9c8s0coS9CKEJALx9jmGDdwaSLyd/htzFA6IgQRPvtSTuIE8uG336wEroxE8D/9uD3/8wk/07fFKrWZ2",
+	"scUqS8kheOak/tmEOhQYGRx3YLBJbWcHZrGrknChX9hoEj/ZO1uuxFgawTvAbv9OVZMAm7nFXC2RDLr1",
+	"a/B4+SnOHoQ/Cmj58/zlVqvqSpmDUPw6KX5vvhZKpMcrzzGYbrqil0UF6/lhfQZ9LVRNV7rTJH7lIUek",
+	"D15iF4n8udFVmWCfY/877letjaxXzyWbz3s9nIZycfXP39Z14NzWXtyt7bsrw0Uaa1Yz2zg2bDYm/nRx",
+	"h3jQ142fwjqPg08XrKD+Yu2DVvgjLI9ZWCQWmrq6uLp4Lef69eIPKAJ45U2t907Jyk8HgmkhBvGvP/xN",
+	"lHbcgBUmtAcld5m1+qTtb/exHul7M9RpGjBQMVsX8yb8KpsDGLFlBhAXWQOiOJyoe3s8mHgpbybvkoBJ",
+	"avc1t8zmadA8b5kGpNCkUsoLbRbKeFvne8WSmpa73sdqWkJbhG3MrNHeYreHqXYbE6WLbYeHpyq0IQxU",
+	"LDJlxMlU2RwfVQa8somiLya8RD64ZREsjhkudalEKd30zsq6zM8ZD6Hlvp8yGCSuX5hoU2KiAlMeelNl",
+	"yYnjrQcZ0TY6DhMcGOOdkE6McNLhCAjwe/w1m4eGtUySI7kN1g5ukMPJxI1neVcJ8G2NykOSRTvNYJ5G",
+	"TAsSC5Al2RTpUttmf5TjqTYqcIdOhKxr5EDu89ELcNExLX39AzgWqILnP8RMzQe16uePsYkB3P4kXs7m",
+	"qh5SlrwXsim1F77mmGdk2lL71mOP1epEIHZCdWihVWjoyZqXAOd7xK5u7RvLKuGp6AXEKjKFzbNPA1+k",
+	"TsokAWZyLrzNRUDTLgKuccexoyq4h0sE3PdCmhXV7HEP/gG30o4bw7wvr2f5M6XLrcQ+VsYp4TVvfaKk",
+	"b2rlLsXfgxImwFdViuJfw4rGD3lYIaRxS1WL7978URR88ZIv3jYmJpYVqT0qLlXJMR1MWFD0Uo5+Fjeg",
+	"0qfsaXiNi8ffHv8XAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

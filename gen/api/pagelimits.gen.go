@@ -16,6 +16,12 @@ func GetFleetTopFailingHostsPageLimit() PageLimit { return PageLimit{Default: 10
 // GetFleetTopFailingRulesPageLimit bounds the limit parameter of GetFleetTopFailingRules.
 func GetFleetTopFailingRulesPageLimit() PageLimit { return PageLimit{Default: 10, Min: 1, Max: 1000} }
 
+// GetHostCompliancePageLimit bounds the limit parameter of GetHostCompliance.
+func GetHostCompliancePageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
+
+// GetScanSchedulePreviewPageLimit bounds the limit parameter of GetScanSchedulePreview.
+func GetScanSchedulePreviewPageLimit() PageLimit { return PageLimit{Default: 10, Min: 1, Max: 1000} }
+
 // ListActivityPageLimit bounds the limit parameter of ListActivity.
 func ListActivityPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
 
@@ -42,6 +48,9 @@ func ListIntelligenceEventsPageLimit() PageLimit { return PageLimit{Default: 50,
 
 // ListRulesPageLimit bounds the limit parameter of ListRules.
 func ListRulesPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
+
+// ListScanBatchesPageLimit bounds the limit parameter of ListScanBatches.
+func ListScanBatchesPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
 
 // ListScanResultsPageLimit bounds the limit parameter of ListScanResults.
 func ListScanResultsPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }

@@ -92,6 +92,27 @@ func (e AuditEventSeverity) Valid() bool {
 	}
 }
 
+// Defines values for ComplianceTrendInterval.
+const (
+	ComplianceTrendIntervalDay  ComplianceTrendInterval = "day"
+	ComplianceTrendIntervalHour ComplianceTrendInterval = "hour"
+	ComplianceTrendIntervalWeek ComplianceTrendInterval = "week"
+)
+
+// Valid indicates whether the value is a known member of the ComplianceTrendInterval enum.
+func (e ComplianceTrendInterval) Valid() bool {
+	switch e {
+	case ComplianceTrendIntervalDay:
+		return true
+	case ComplianceTrendIntervalHour:
+		return true
+	case ComplianceTrendIntervalWeek:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ConnectivityCheckResultPrivilege.
 const (
 	ConnectivityCheckResultPrivilegeNone         ConnectivityCheckResultPrivilege = "none"
@@ -809,6 +830,54 @@ func (e ScanTrigger) Valid() bool {
 	}
 }
 
+// Defines values for ScanBand.
+const (
+	ScanBandCompliant ScanBand = "compliant"
+	ScanBandCritical  ScanBand = "critical"
+	ScanBandLow       ScanBand = "low"
+	ScanBandPartial   ScanBand = "partial"
+	ScanBandUnknown   ScanBand = "unknown"
+)
+
+// Valid indicates whether the value is a known member of the ScanBand enum.
+func (e ScanBand) Valid() bool {
+	switch e {
+	case ScanBandCompliant:
+		return true
+	case ScanBandCritical:
+		return true
+	case ScanBandLow:
+		return true
+	case ScanBandPartial:
+		return true
+	case ScanBandUnknown:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ScanBatchStatus.
+const (
+	ScanBatchStatusCancelled ScanBatchStatus = "cancelled"
+	ScanBatchStatusCompleted ScanBatchStatus = "completed"
+	ScanBatchStatusRunning   ScanBatchStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the ScanBatchStatus enum.
+func (e ScanBatchStatus) Valid() bool {
+	switch e {
+	case ScanBatchStatusCancelled:
+		return true
+	case ScanBatchStatusCompleted:
+		return true
+	case ScanBatchStatusRunning:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ScanStatus.
 const (
 	ScanStatusCancelled ScanStatus = "cancelled"
@@ -875,6 +944,27 @@ func (e Severity) Valid() bool {
 	case SeverityLow:
 		return true
 	case SeverityMedium:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TrendInterval.
+const (
+	TrendIntervalDay  TrendInterval = "day"
+	TrendIntervalHour TrendInterval = "hour"
+	TrendIntervalWeek TrendInterval = "week"
+)
+
+// Valid indicates whether the value is a known member of the TrendInterval enum.
+func (e TrendInterval) Valid() bool {
+	switch e {
+	case TrendIntervalDay:
+		return true
+	case TrendIntervalHour:
+		return true
+	case TrendIntervalWeek:
 		return true
 	default:
 		return false
@@ -968,6 +1058,48 @@ func (e ExportAuditEventsParamsFormat) Valid() bool {
 	case Csv:
 		return true
 	case Json:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetFleetComplianceTrendParamsInterval.
+const (
+	GetFleetComplianceTrendParamsIntervalDay  GetFleetComplianceTrendParamsInterval = "day"
+	GetFleetComplianceTrendParamsIntervalHour GetFleetComplianceTrendParamsInterval = "hour"
+	GetFleetComplianceTrendParamsIntervalWeek GetFleetComplianceTrendParamsInterval = "week"
+)
+
+// Valid indicates whether the value is a known member of the GetFleetComplianceTrendParamsInterval enum.
+func (e GetFleetComplianceTrendParamsInterval) Valid() bool {
+	switch e {
+	case GetFleetComplianceTrendParamsIntervalDay:
+		return true
+	case GetFleetComplianceTrendParamsIntervalHour:
+		return true
+	case GetFleetComplianceTrendParamsIntervalWeek:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetHostComplianceTrendParamsInterval.
+const (
+	GetHostComplianceTrendParamsIntervalDay  GetHostComplianceTrendParamsInterval = "day"
+	GetHostComplianceTrendParamsIntervalHour GetHostComplianceTrendParamsInterval = "hour"
+	GetHostComplianceTrendParamsIntervalWeek GetHostComplianceTrendParamsInterval = "week"
+)
+
+// Valid indicates whether the value is a known member of the GetHostComplianceTrendParamsInterval enum.
+func (e GetHostComplianceTrendParamsInterval) Valid() bool {
+	switch e {
+	case GetHostComplianceTrendParamsIntervalDay:
+		return true
+	case GetHostComplianceTrendParamsIntervalHour:
+		return true
+	case GetHostComplianceTrendParamsIntervalWeek:
 		return true
 	default:
 		return false
@@ -1157,6 +1289,42 @@ type CategoryEntry struct {
 	Description string `json:"description"`
 	Id          string `json:"id"`
 }
+
+// ComplianceCounts defines model for ComplianceCounts.
+type ComplianceCounts struct {
+	// CriticalFailing Failing rules of severity critical.
+	CriticalFailing int64 `json:"critical_failing"`
+	Error           int64 `json:"error"`
+	Fail            int64 `json:"fail"`
+	Pass            int64 `json:"pass"`
+
+	// PassingFraction pass / (pass + fail); null when nothing passed or failed.
+	PassingFraction *float64 `json:"passing_fraction,omitempty"`
+	Skipped         int64    `json:"skipped"`
+}
+
+// CompliancePoint defines model for CompliancePoint.
+type CompliancePoint struct {
+	// At The end of the bucket; the counts are what was true then.
+	At              time.Time `json:"at"`
+	Error           int64     `json:"error"`
+	Fail            int64     `json:"fail"`
+	Pass            int64     `json:"pass"`
+	PassingFraction *float64  `json:"passing_fraction,omitempty"`
+	Skipped         int64     `json:"skipped"`
+}
+
+// ComplianceTrend defines model for ComplianceTrend.
+type ComplianceTrend struct {
+	Framework string                  `json:"framework"`
+	Interval  ComplianceTrendInterval `json:"interval"`
+	Points    []CompliancePoint       `json:"points"`
+	Since     time.Time               `json:"since"`
+	Until     time.Time               `json:"until"`
+}
+
+// ComplianceTrendInterval defines model for ComplianceTrend.Interval.
+type ComplianceTrendInterval string
 
 // ConnectivityBreakdown defines model for ConnectivityBreakdown.
 type ConnectivityBreakdown struct {
@@ -1550,6 +1718,17 @@ type HealthResponse struct {
 // HealthResponseStatus defines model for HealthResponse.Status.
 type HealthResponseStatus string
 
+// HostCompliance defines model for HostCompliance.
+type HostCompliance struct {
+	// AsOf The instant answered for; null for now.
+	AsOf       *time.Time         `json:"as_of,omitempty"`
+	Framework  string             `json:"framework"`
+	HostId     openapi_types.UUID `json:"host_id"`
+	Items      []HostRuleResult   `json:"items"`
+	NextCursor *string            `json:"next_cursor"`
+	Summary    ComplianceCounts   `json:"summary"`
+}
+
 // HostComplianceSummary defines model for HostComplianceSummary.
 type HostComplianceSummary struct {
 	Error   int64 `json:"error"`
@@ -1766,6 +1945,27 @@ type HostResponse struct {
 	Tags               *[]string  `json:"tags,omitempty"`
 	UpdatedAt          *time.Time `json:"updated_at,omitempty"`
 	Username           *string    `json:"username,omitempty"`
+}
+
+// HostRuleResult defines model for HostRuleResult.
+type HostRuleResult struct {
+	// ChangedAt When the result last changed (at or before `as_of`).
+	ChangedAt time.Time `json:"changed_at"`
+
+	// FirstSeenAt When the rule was first evaluated on the host.
+	FirstSeenAt time.Time `json:"first_seen_at"`
+	Reason      string    `json:"reason"`
+	RuleId      string    `json:"rule_id"`
+
+	// ScanId The scan that produced this result (its evidence is there).
+	ScanId   openapi_types.UUID `json:"scan_id"`
+	Severity RuleSeverity       `json:"severity"`
+
+	// Status `pass` and `fail` were checked on the host; `skipped` is not applicable there (the
+	// reason says why); `error` could not be checked (the reason says why). The score is
+	// pass / (pass + fail).
+	Status ResultStatus `json:"status"`
+	Title  string       `json:"title"`
 }
 
 // HostSystemInfo defines model for HostSystemInfo.
@@ -2120,6 +2320,127 @@ type Scan struct {
 // ScanTrigger defines model for Scan.Trigger.
 type ScanTrigger string
 
+// ScanBand A host's compliance band, from its results of every rule: `critical` when a critical
+// rule fails or fewer than half pass (pass / (pass + fail)), `low` under 80 %,
+// `partial` under 95 %, `compliant` from 95 %; `unknown` when it has no result yet.
+type ScanBand string
+
+// ScanBatch defines model for ScanBatch.
+type ScanBatch struct {
+	Concurrency int        `json:"concurrency"`
+	CreatedAt   time.Time  `json:"created_at"`
+	FinishedAt  *time.Time `json:"finished_at,omitempty"`
+	Framework   *string    `json:"framework,omitempty"`
+
+	// HostsSkipped Hosts selected but left out (in maintenance, or with a scan already queued or running).
+	HostsSkipped int `json:"hosts_skipped"`
+
+	// HostsTotal Hosts scanned (one scan each).
+	HostsTotal int                `json:"hosts_total"`
+	Id         openapi_types.UUID `json:"id"`
+
+	// Progress The batch's scans by status.
+	Progress    ScanBatchProgress `json:"progress"`
+	RequestedBy string            `json:"requested_by"`
+	RuleIds     *[]string         `json:"rule_ids,omitempty"`
+
+	// Selector The selector the batch was started with.
+	Selector struct {
+		All *bool `json:"all,omitempty"`
+
+		// Filter The filters of `GET /hosts`; every one given must match.
+		Filter  *ScanBatchFilter      `json:"filter,omitempty"`
+		GroupId *openapi_types.UUID   `json:"group_id,omitempty"`
+		HostIds *[]openapi_types.UUID `json:"host_ids,omitempty"`
+	} `json:"selector"`
+	Status ScanBatchStatus `json:"status"`
+}
+
+// ScanBatchFilter The filters of `GET /hosts`; every one given must match.
+type ScanBatchFilter struct {
+	Environment *string             `json:"environment,omitempty"`
+	GroupId     *openapi_types.UUID `json:"group_id,omitempty"`
+	Q           *string             `json:"q,omitempty"`
+	Tag         *string             `json:"tag,omitempty"`
+}
+
+// ScanBatchPage defines model for ScanBatchPage.
+type ScanBatchPage struct {
+	Items      []ScanBatch `json:"items"`
+	NextCursor *string     `json:"next_cursor"`
+}
+
+// ScanBatchProgress The batch's scans by status.
+type ScanBatchProgress struct {
+	Cancelled int `json:"cancelled"`
+	Completed int `json:"completed"`
+	Failed    int `json:"failed"`
+	Queued    int `json:"queued"`
+	Running   int `json:"running"`
+}
+
+// ScanBatchRequest Exactly one of `host_ids`, `group_id`, `filter` and `all`; then what to scan, as `ScanRequest`.
+type ScanBatchRequest struct {
+	// All Every live host (must be true when given).
+	All *bool `json:"all,omitempty"`
+
+	// Concurrency The most scans of the batch queued to workers at once.
+	Concurrency *int `json:"concurrency,omitempty"`
+
+	// Filter The filters of `GET /hosts`; every one given must match.
+	Filter *ScanBatchFilter `json:"filter,omitempty"`
+
+	// Framework A framework id of `GET /compliance/frameworks`.
+	Framework *string               `json:"framework,omitempty"`
+	GroupId   *openapi_types.UUID   `json:"group_id,omitempty"`
+	HostIds   *[]openapi_types.UUID `json:"host_ids,omitempty"`
+	RuleIds   *[]string             `json:"rule_ids,omitempty"`
+}
+
+// ScanBatchStatus defines model for ScanBatchStatus.
+type ScanBatchStatus string
+
+// ScanConfig defines model for ScanConfig.
+type ScanConfig struct {
+	// Enabled Whether the scheduler starts scans; manual and batch scans run either way.
+	Enabled bool `json:"enabled"`
+
+	// EvidenceRetentionDays Evidence older than this that no current result uses and no transition within
+	// the period uses is deleted; `as_of` answers before then name their results
+	// without evidence.
+	EvidenceRetentionDays int `json:"evidence_retention_days"`
+
+	// IntervalMinutes Minutes from a host's last scan to its next, per compliance band.
+	IntervalMinutes ScanIntervals `json:"interval_minutes"`
+
+	// MaxConcurrent The most scheduled scans queued or running at once.
+	MaxConcurrent int `json:"max_concurrent"`
+
+	// RateLimitPerMinute The most scheduled scans started per minute across the cluster.
+	RateLimitPerMinute int `json:"rate_limit_per_minute"`
+
+	// ScanRetentionDays Ended scans older than this are deleted, except those that produced a result still
+	// current on a host. Results and their transitions are kept: they are the history.
+	ScanRetentionDays int `json:"scan_retention_days"`
+}
+
+// ScanConfigResponse defines model for ScanConfigResponse.
+type ScanConfigResponse struct {
+	Config   ScanConfig `json:"config"`
+	Defaults ScanConfig `json:"defaults"`
+}
+
+// ScanIntervals Minutes from a host's last scan to its next, per compliance band.
+type ScanIntervals struct {
+	Compliant int `json:"compliant"`
+	Critical  int `json:"critical"`
+	Low       int `json:"low"`
+	Partial   int `json:"partial"`
+
+	// Unknown A host whose last scan failed (a host never scanned is due at once).
+	Unknown int `json:"unknown"`
+}
+
 // ScanPage defines model for ScanPage.
 type ScanPage struct {
 	Items      []Scan  `json:"items"`
@@ -2154,6 +2475,42 @@ type ScanResult struct {
 type ScanResultPage struct {
 	Items      []ScanResult `json:"items"`
 	NextCursor *string      `json:"next_cursor"`
+}
+
+// ScanScheduleItem defines model for ScanScheduleItem.
+type ScanScheduleItem struct {
+	// Band A host's compliance band, from its results of every rule: `critical` when a critical
+	// rule fails or fewer than half pass (pass / (pass + fail)), `low` under 80 %,
+	// `partial` under 95 %, `compliant` from 95 %; `unknown` when it has no result yet.
+	Band     ScanBand           `json:"band"`
+	HostId   openapi_types.UUID `json:"host_id"`
+	Hostname string             `json:"hostname"`
+
+	// LastScanAt When the host's last scan was requested; null when never.
+	LastScanAt *time.Time `json:"last_scan_at,omitempty"`
+
+	// NextScanAt When the scheduler next scans it (in the past when overdue).
+	NextScanAt      time.Time `json:"next_scan_at"`
+	PassingFraction *float64  `json:"passing_fraction,omitempty"`
+}
+
+// ScanSchedulePreview defines model for ScanSchedulePreview.
+type ScanSchedulePreview struct {
+	// DueNow Schedulable hosts due now (at most `rate_limit_per_minute` start each minute).
+	DueNow      int64     `json:"due_now"`
+	Enabled     bool      `json:"enabled"`
+	GeneratedAt time.Time `json:"generated_at"`
+	HostsByBand struct {
+		Compliant int64 `json:"compliant"`
+		Critical  int64 `json:"critical"`
+		Low       int64 `json:"low"`
+		Partial   int64 `json:"partial"`
+		Unknown   int64 `json:"unknown"`
+	} `json:"hosts_by_band"`
+	Items []ScanScheduleItem `json:"items"`
+
+	// NotSchedulable Live hosts the scheduler leaves alone (unreachable or in maintenance).
+	NotSchedulable int64 `json:"not_schedulable"`
 }
 
 // ScanStatus defines model for ScanStatus.
@@ -2300,6 +2657,15 @@ type RuleID = string
 // ScanID defines model for ScanID.
 type ScanID = openapi_types.UUID
 
+// TrendInterval defines model for TrendInterval.
+type TrendInterval string
+
+// TrendSince defines model for TrendSince.
+type TrendSince = time.Time
+
+// TrendUntil defines model for TrendUntil.
+type TrendUntil = time.Time
+
 // BadGateway defines model for BadGateway.
 type BadGateway = ErrorEnvelope
 
@@ -2439,6 +2805,24 @@ type StreamEventsParams struct {
 	LastEventID *string `json:"Last-Event-ID,omitempty"`
 }
 
+// GetFleetComplianceTrendParams defines parameters for GetFleetComplianceTrend.
+type GetFleetComplianceTrendParams struct {
+	// Framework A framework id of `GET /compliance/frameworks` (default `all`, every rule); an unknown one is a 400.
+	Framework *FrameworkFilter `form:"framework,omitempty" json:"framework,omitempty"`
+
+	// Since The first instant of the series (default 30 days before `until`).
+	Since *TrendSince `form:"since,omitempty" json:"since,omitempty"`
+
+	// Until The last instant of the series (default now).
+	Until *TrendUntil `form:"until,omitempty" json:"until,omitempty"`
+
+	// Interval The width of each bucket (default `day`).
+	Interval *GetFleetComplianceTrendParamsInterval `form:"interval,omitempty" json:"interval,omitempty"`
+}
+
+// GetFleetComplianceTrendParamsInterval defines parameters for GetFleetComplianceTrend.
+type GetFleetComplianceTrendParamsInterval string
+
 // GetFleetRecentChangesParams defines parameters for GetFleetRecentChanges.
 type GetFleetRecentChangesParams struct {
 	// Framework A framework id of `GET /compliance/frameworks` (default `all`, every rule); an unknown one is a 400.
@@ -2569,6 +2953,41 @@ type GetHostParams struct {
 	Framework *string `form:"framework,omitempty" json:"framework,omitempty"`
 }
 
+// GetHostComplianceParams defines parameters for GetHostCompliance.
+type GetHostComplianceParams struct {
+	// Framework A framework id of `GET /compliance/frameworks` (default `all`, every rule); an unknown one is a 400.
+	Framework *FrameworkFilter `form:"framework,omitempty" json:"framework,omitempty"`
+
+	// AsOf Answer as things stood at this instant (RFC 3339) instead of now.
+	AsOf     *AsOf         `form:"as_of,omitempty" json:"as_of,omitempty"`
+	Status   *ResultStatus `form:"status,omitempty" json:"status,omitempty"`
+	Severity *RuleSeverity `form:"severity,omitempty" json:"severity,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// GetHostComplianceTrendParams defines parameters for GetHostComplianceTrend.
+type GetHostComplianceTrendParams struct {
+	// Framework A framework id of `GET /compliance/frameworks` (default `all`, every rule); an unknown one is a 400.
+	Framework *FrameworkFilter `form:"framework,omitempty" json:"framework,omitempty"`
+
+	// Since The first instant of the series (default 30 days before `until`).
+	Since *TrendSince `form:"since,omitempty" json:"since,omitempty"`
+
+	// Until The last instant of the series (default now).
+	Until *TrendUntil `form:"until,omitempty" json:"until,omitempty"`
+
+	// Interval The width of each bucket (default `day`).
+	Interval *GetHostComplianceTrendParamsInterval `form:"interval,omitempty" json:"interval,omitempty"`
+}
+
+// GetHostComplianceTrendParamsInterval defines parameters for GetHostComplianceTrend.
+type GetHostComplianceTrendParamsInterval string
+
 // CheckHostConnectivityParams defines parameters for CheckHostConnectivity.
 type CheckHostConnectivityParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
@@ -2629,6 +3048,23 @@ type ListRulesParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// ListScanBatchesParams defines parameters for ListScanBatches.
+type ListScanBatchesParams struct {
+	Status *ScanBatchStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// StartScanBatchParams defines parameters for StartScanBatch.
+type StartScanBatchParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
 // ListScansParams defines parameters for ListScans.
 type ListScansParams struct {
 	HostId  *openapi_types.UUID `form:"host_id,omitempty" json:"host_id,omitempty"`
@@ -2677,6 +3113,12 @@ type CreateServiceAccountParams struct {
 type RunDiscoverySweepParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
+// GetScanSchedulePreviewParams defines parameters for GetScanSchedulePreview.
+type GetScanSchedulePreviewParams struct {
+	// Limit How many items, 1 to 1000 (default 10).
+	Limit *FleetLimit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // ListUsersParams defines parameters for ListUsers.
@@ -2754,6 +3196,9 @@ type StartHostScanJSONRequestBody = ScanRequest
 // CreateRoleJSONRequestBody defines body for CreateRole for application/json ContentType.
 type CreateRoleJSONRequestBody = CustomRoleCreateRequest
 
+// StartScanBatchJSONRequestBody defines body for StartScanBatch for application/json ContentType.
+type StartScanBatchJSONRequestBody = ScanBatchRequest
+
 // CreateServiceAccountJSONRequestBody defines body for CreateServiceAccount for application/json ContentType.
 type CreateServiceAccountJSONRequestBody = ServiceAccountCreate
 
@@ -2771,6 +3216,9 @@ type PutDiscoveryConfigJSONRequestBody = DiscoveryConfig
 
 // PutIntelligenceConfigJSONRequestBody defines body for PutIntelligenceConfig for application/json ContentType.
 type PutIntelligenceConfigJSONRequestBody = IntelligenceConfig
+
+// PutScanConfigJSONRequestBody defines body for PutScanConfig for application/json ContentType.
+type PutScanConfigJSONRequestBody = ScanConfig
 
 // SetScanVariablesJSONRequestBody defines body for SetScanVariables for application/json ContentType.
 type SetScanVariablesJSONRequestBody = ScanVariablesUpdate
@@ -3188,6 +3636,16 @@ type ClientInterface interface {
 	// Corresponds with POST /events:ticket (the `CreateEventTicket` operationId).
 	CreateEventTicket(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetFleetComplianceTrend The fleet's compliance over time, for a chart.
+	//
+	// The fleet's totals for `framework` (over the hosts live at each instant) at the end of
+	// each `interval` bucket from `since` (default 30 days ago) to `until` (default now),
+	// oldest first. The totals are recorded each minute they change. At most 1000 points;
+	// a range needing more is a 400.
+	//
+	// Corresponds with GET /fleet/compliance/trend (the `GetFleetComplianceTrend` operationId).
+	GetFleetComplianceTrend(ctx context.Context, params *GetFleetComplianceTrendParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetFleetConnectivityBreakdown Connectivity status counts.
 	//
 	// Live hosts by monitoring state.
@@ -3415,6 +3873,27 @@ type ClientInterface interface {
 	// Corresponds with PATCH /hosts/{id} (the `UpdateHost` operationId).
 	UpdateHost(ctx context.Context, id ID, body UpdateHostJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetHostCompliance A host's result for every rule, now or at any past instant.
+	//
+	// The host's current result of each rule of `framework` (every rule by default), by
+	// rule id, with the summary the score is computed from (`passing_fraction = pass /
+	// (pass + fail)`, null when nothing passed or failed). With `as_of`, the results and
+	// summary as they stood at that instant, each naming the scan that produced it, whose
+	// evidence `GET /scans/{scan_id}/rules/{rule_id}/evidence` serves. Filters: `status`,
+	// `severity`.
+	//
+	// Corresponds with GET /hosts/{id}/compliance (the `GetHostCompliance` operationId).
+	GetHostCompliance(ctx context.Context, id ID, params *GetHostComplianceParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetHostComplianceTrend A host's compliance over time, for a chart.
+	//
+	// The host's counts for `framework` at the end of each `interval` bucket from `since`
+	// (default 30 days ago) to `until` (default now), oldest first: each point is what was
+	// true at its `at`. At most 1000 points; a range needing more is a 400.
+	//
+	// Corresponds with GET /hosts/{id}/compliance/trend (the `GetHostComplianceTrend` operationId).
+	GetHostComplianceTrend(ctx context.Context, id ID, params *GetHostComplianceTrendParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CheckHostConnectivity Run a connectivity check now.
 	//
 	// Probes the host through the same three layers as the poller (TCP connect and SSH
@@ -3586,6 +4065,59 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /rules/{ruleId} (the `GetRule` operationId).
 	GetRule(ctx context.Context, ruleId RuleID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListScanBatches List scan batches, newest first.
+	//
+	// Corresponds with GET /scan-batches (the `ListScanBatches` operationId).
+	ListScanBatches(ctx context.Context, params *ListScanBatchesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StartScanBatchWithBody Scan many hosts as one batch.
+	//
+	// Scans the hosts one selector names: `host_ids`, a `group_id`, a `filter` (the
+	// filters of `GET /hosts`), or `all` live hosts; exactly one of them. Hosts in
+	// maintenance (their own or their group's) and hosts with a scan already queued or
+	// running are left out and counted in `hosts_skipped`. At most `concurrency` scans of
+	// the batch run at once; the rest wait `queued`. The batch ends `completed` when every
+	// scan has ended. Progress on the live stream (topic `scans`: `scan_batch.progress`,
+	// `scan_batch.finished`) and in `GET /scan-batches/{id}`. 400 naming the field for an
+	// unknown framework, rule id, group or host, or a selector that is missing or not
+	// alone.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /scan-batches (the `StartScanBatch` operationId).
+	StartScanBatchWithBody(ctx context.Context, params *StartScanBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StartScanBatch Scan many hosts as one batch.
+	//
+	// Scans the hosts one selector names: `host_ids`, a `group_id`, a `filter` (the
+	// filters of `GET /hosts`), or `all` live hosts; exactly one of them. Hosts in
+	// maintenance (their own or their group's) and hosts with a scan already queued or
+	// running are left out and counted in `hosts_skipped`. At most `concurrency` scans of
+	// the batch run at once; the rest wait `queued`. The batch ends `completed` when every
+	// scan has ended. Progress on the live stream (topic `scans`: `scan_batch.progress`,
+	// `scan_batch.finished`) and in `GET /scan-batches/{id}`. 400 naming the field for an
+	// unknown framework, rule id, group or host, or a selector that is missing or not
+	// alone.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /scan-batches (the `StartScanBatch` operationId).
+	StartScanBatch(ctx context.Context, params *StartScanBatchParams, body StartScanBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetScanBatch One scan batch with its progress.
+	//
+	// Corresponds with GET /scan-batches/{id} (the `GetScanBatch` operationId).
+	GetScanBatch(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelScanBatch Cancel a running batch.
+	//
+	// Its queued scans end `cancelled` at once and its running scans are asked to stop, as
+	// `POST /scans/{id}:cancel` does; the batch ends `cancelled`. 409 `resource.conflict`
+	// (with `detail.status`) when the batch has already ended.
+	//
+	// Corresponds with POST /scan-batches/{id}:cancel (the `CancelScanBatch` operationId).
+	CancelScanBatch(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListScans List scans, newest first.
 	//
@@ -3804,6 +4336,51 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /system/intelligence/config (the `PutIntelligenceConfig` operationId).
 	PutIntelligenceConfig(ctx context.Context, body PutIntelligenceConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetScanConfig How scheduled scans are paced, and how long scans and evidence are kept.
+	//
+	// The stored configuration, the defaults, and the compliance bands the cadence is
+	// chosen by. Each live host out of maintenance that the liveness poller finds
+	// reachable is scanned again `interval_minutes[band]` after its last scan; a host
+	// never scanned (band `unknown`) is due at once.
+	//
+	// Corresponds with GET /system/scan/config (the `GetScanConfig` operationId).
+	GetScanConfig(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutScanConfigWithBody Change the scan schedule and retention.
+	//
+	// Every field is bounded (the schema says how); a value outside its bounds is a 400
+	// naming the field, and so are intervals out of order (a worse band is never scanned
+	// less often than a better one: `critical` ≤ `low` ≤ `partial` ≤ `compliant`). The
+	// scheduler uses the new values on its next tick. Audited with the old and new values.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /system/scan/config (the `PutScanConfig` operationId).
+	PutScanConfigWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutScanConfig Change the scan schedule and retention.
+	//
+	// Every field is bounded (the schema says how); a value outside its bounds is a 400
+	// naming the field, and so are intervals out of order (a worse band is never scanned
+	// less often than a better one: `critical` ≤ `low` ≤ `partial` ≤ `compliant`). The
+	// scheduler uses the new values on its next tick. Audited with the old and new values.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /system/scan/config (the `PutScanConfig` operationId).
+	PutScanConfig(ctx context.Context, body PutScanConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetScanSchedulePreview The next scheduled scans, soonest first.
+	//
+	// What the scheduler would do with the configuration in force: the schedulable hosts
+	// with their band and when each is next scanned (in the past when overdue), how many
+	// hosts each band holds, how many are due now, and how many live hosts are not
+	// scheduled (unreachable or in maintenance). Scheduled scans start at most
+	// `rate_limit_per_minute` a minute and never more than `max_concurrent` at once.
+	//
+	// Corresponds with GET /system/scan/schedule-preview (the `GetScanSchedulePreview` operationId).
+	GetScanSchedulePreview(ctx context.Context, params *GetScanSchedulePreviewParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetScanVariables The rule variables and the values scans use.
 	//
@@ -4687,6 +5264,26 @@ func (c *Client) CreateEventTicket(ctx context.Context, reqEditors ...RequestEdi
 	return c.Client.Do(req)
 }
 
+// GetFleetComplianceTrend The fleet's compliance over time, for a chart.
+//
+// The fleet's totals for `framework` (over the hosts live at each instant) at the end of
+// each `interval` bucket from `since` (default 30 days ago) to `until` (default now),
+// oldest first. The totals are recorded each minute they change. At most 1000 points;
+// a range needing more is a 400.
+//
+// Corresponds with GET /fleet/compliance/trend (the `GetFleetComplianceTrend` operationId).
+func (c *Client) GetFleetComplianceTrend(ctx context.Context, params *GetFleetComplianceTrendParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetFleetComplianceTrendRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetFleetConnectivityBreakdown Connectivity status counts.
 //
 // Live hosts by monitoring state.
@@ -5234,6 +5831,47 @@ func (c *Client) UpdateHost(ctx context.Context, id ID, body UpdateHostJSONReque
 	return c.Client.Do(req)
 }
 
+// GetHostCompliance A host's result for every rule, now or at any past instant.
+//
+// The host's current result of each rule of `framework` (every rule by default), by
+// rule id, with the summary the score is computed from (`passing_fraction = pass /
+// (pass + fail)`, null when nothing passed or failed). With `as_of`, the results and
+// summary as they stood at that instant, each naming the scan that produced it, whose
+// evidence `GET /scans/{scan_id}/rules/{rule_id}/evidence` serves. Filters: `status`,
+// `severity`.
+//
+// Corresponds with GET /hosts/{id}/compliance (the `GetHostCompliance` operationId).
+func (c *Client) GetHostCompliance(ctx context.Context, id ID, params *GetHostComplianceParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetHostComplianceRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetHostComplianceTrend A host's compliance over time, for a chart.
+//
+// The host's counts for `framework` at the end of each `interval` bucket from `since`
+// (default 30 days ago) to `until` (default now), oldest first: each point is what was
+// true at its `at`. At most 1000 points; a range needing more is a 400.
+//
+// Corresponds with GET /hosts/{id}/compliance/trend (the `GetHostComplianceTrend` operationId).
+func (c *Client) GetHostComplianceTrend(ctx context.Context, id ID, params *GetHostComplianceTrendParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetHostComplianceTrendRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CheckHostConnectivity Run a connectivity check now.
 //
 // Probes the host through the same three layers as the poller (TCP connect and SSH
@@ -5596,6 +6234,109 @@ func (c *Client) ListRules(ctx context.Context, params *ListRulesParams, reqEdit
 // Corresponds with GET /rules/{ruleId} (the `GetRule` operationId).
 func (c *Client) GetRule(ctx context.Context, ruleId RuleID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetRuleRequest(c.Server, ruleId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListScanBatches List scan batches, newest first.
+//
+// Corresponds with GET /scan-batches (the `ListScanBatches` operationId).
+func (c *Client) ListScanBatches(ctx context.Context, params *ListScanBatchesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListScanBatchesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StartScanBatchWithBody Scan many hosts as one batch.
+//
+// Scans the hosts one selector names: `host_ids`, a `group_id`, a `filter` (the
+// filters of `GET /hosts`), or `all` live hosts; exactly one of them. Hosts in
+// maintenance (their own or their group's) and hosts with a scan already queued or
+// running are left out and counted in `hosts_skipped`. At most `concurrency` scans of
+// the batch run at once; the rest wait `queued`. The batch ends `completed` when every
+// scan has ended. Progress on the live stream (topic `scans`: `scan_batch.progress`,
+// `scan_batch.finished`) and in `GET /scan-batches/{id}`. 400 naming the field for an
+// unknown framework, rule id, group or host, or a selector that is missing or not
+// alone.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /scan-batches (the `StartScanBatch` operationId).
+func (c *Client) StartScanBatchWithBody(ctx context.Context, params *StartScanBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStartScanBatchRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StartScanBatch Scan many hosts as one batch.
+//
+// Scans the hosts one selector names: `host_ids`, a `group_id`, a `filter` (the
+// filters of `GET /hosts`), or `all` live hosts; exactly one of them. Hosts in
+// maintenance (their own or their group's) and hosts with a scan already queued or
+// running are left out and counted in `hosts_skipped`. At most `concurrency` scans of
+// the batch run at once; the rest wait `queued`. The batch ends `completed` when every
+// scan has ended. Progress on the live stream (topic `scans`: `scan_batch.progress`,
+// `scan_batch.finished`) and in `GET /scan-batches/{id}`. 400 naming the field for an
+// unknown framework, rule id, group or host, or a selector that is missing or not
+// alone.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /scan-batches (the `StartScanBatch` operationId).
+func (c *Client) StartScanBatch(ctx context.Context, params *StartScanBatchParams, body StartScanBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStartScanBatchRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetScanBatch One scan batch with its progress.
+//
+// Corresponds with GET /scan-batches/{id} (the `GetScanBatch` operationId).
+func (c *Client) GetScanBatch(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetScanBatchRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelScanBatch Cancel a running batch.
+//
+// Its queued scans end `cancelled` at once and its running scans are asked to stop, as
+// `POST /scans/{id}:cancel` does; the batch ends `cancelled`. 409 `resource.conflict`
+// (with `detail.status`) when the batch has already ended.
+//
+// Corresponds with POST /scan-batches/{id}:cancel (the `CancelScanBatch` operationId).
+func (c *Client) CancelScanBatch(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelScanBatchRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -6074,6 +6815,91 @@ func (c *Client) PutIntelligenceConfigWithBody(ctx context.Context, contentType 
 // Corresponds with PUT /system/intelligence/config (the `PutIntelligenceConfig` operationId).
 func (c *Client) PutIntelligenceConfig(ctx context.Context, body PutIntelligenceConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPutIntelligenceConfigRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetScanConfig How scheduled scans are paced, and how long scans and evidence are kept.
+//
+// The stored configuration, the defaults, and the compliance bands the cadence is
+// chosen by. Each live host out of maintenance that the liveness poller finds
+// reachable is scanned again `interval_minutes[band]` after its last scan; a host
+// never scanned (band `unknown`) is due at once.
+//
+// Corresponds with GET /system/scan/config (the `GetScanConfig` operationId).
+func (c *Client) GetScanConfig(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetScanConfigRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutScanConfigWithBody Change the scan schedule and retention.
+//
+// Every field is bounded (the schema says how); a value outside its bounds is a 400
+// naming the field, and so are intervals out of order (a worse band is never scanned
+// less often than a better one: `critical` ≤ `low` ≤ `partial` ≤ `compliant`). The
+// scheduler uses the new values on its next tick. Audited with the old and new values.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /system/scan/config (the `PutScanConfig` operationId).
+func (c *Client) PutScanConfigWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutScanConfigRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutScanConfig Change the scan schedule and retention.
+//
+// Every field is bounded (the schema says how); a value outside its bounds is a 400
+// naming the field, and so are intervals out of order (a worse band is never scanned
+// less often than a better one: `critical` ≤ `low` ≤ `partial` ≤ `compliant`). The
+// scheduler uses the new values on its next tick. Audited with the old and new values.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /system/scan/config (the `PutScanConfig` operationId).
+func (c *Client) PutScanConfig(ctx context.Context, body PutScanConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutScanConfigRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetScanSchedulePreview The next scheduled scans, soonest first.
+//
+// What the scheduler would do with the configuration in force: the schedulable hosts
+// with their band and when each is next scanned (in the past when overdue), how many
+// hosts each band holds, how many are due now, and how many live hosts are not
+// scheduled (unreachable or in maintenance). Scheduled scans start at most
+// `rate_limit_per_minute` a minute and never more than `max_concurrent` at once.
+//
+// Corresponds with GET /system/scan/schedule-preview (the `GetScanSchedulePreview` operationId).
+func (c *Client) GetScanSchedulePreview(ctx context.Context, params *GetScanSchedulePreviewParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetScanSchedulePreviewRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -7904,6 +8730,96 @@ func NewCreateEventTicketRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewGetFleetComplianceTrendRequest constructs an http.Request for the GetFleetComplianceTrend method
+func NewGetFleetComplianceTrendRequest(server string, params *GetFleetComplianceTrendParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/fleet/compliance/trend")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Framework != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "framework", *params.Framework, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Since != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "since", *params.Since, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Until != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "until", *params.Until, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Interval != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "interval", *params.Interval, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetFleetConnectivityBreakdownRequest constructs an http.Request for the GetFleetConnectivityBreakdown method
 func NewGetFleetConnectivityBreakdownRequest(server string) (*http.Request, error) {
 	var err error
@@ -9319,6 +10235,224 @@ func NewUpdateHostRequestWithBody(server string, id ID, contentType string, body
 	return req, nil
 }
 
+// NewGetHostComplianceRequest constructs an http.Request for the GetHostCompliance method
+func NewGetHostComplianceRequest(server string, id ID, params *GetHostComplianceParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s/compliance", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Framework != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "framework", *params.Framework, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AsOf != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "as_of", *params.AsOf, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Severity != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "severity", *params.Severity, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetHostComplianceTrendRequest constructs an http.Request for the GetHostComplianceTrend method
+func NewGetHostComplianceTrendRequest(server string, id ID, params *GetHostComplianceTrendParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s/compliance/trend", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Framework != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "framework", *params.Framework, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Since != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "since", *params.Since, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Until != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "until", *params.Until, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Interval != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "interval", *params.Interval, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewCheckHostConnectivityRequest constructs an http.Request for the CheckHostConnectivity method
 func NewCheckHostConnectivityRequest(server string, id ID, params *CheckHostConnectivityParams) (*http.Request, error) {
 	var err error
@@ -10147,6 +11281,207 @@ func NewGetRuleRequest(server string, ruleId RuleID) (*http.Request, error) {
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListScanBatchesRequest constructs an http.Request for the ListScanBatches method
+func NewListScanBatchesRequest(server string, params *ListScanBatchesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/scan-batches")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewStartScanBatchRequest calls the generic StartScanBatch builder with application/json body
+func NewStartScanBatchRequest(server string, params *StartScanBatchParams, body StartScanBatchJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewStartScanBatchRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewStartScanBatchRequestWithBody constructs an http.Request for the StartScanBatch method, with any body, and a specified content type
+func NewStartScanBatchRequestWithBody(server string, params *StartScanBatchParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/scan-batches")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetScanBatchRequest constructs an http.Request for the GetScanBatch method
+func NewGetScanBatchRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/scan-batches/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCancelScanBatchRequest constructs an http.Request for the CancelScanBatch method
+func NewCancelScanBatchRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/scan-batches/%s:cancel", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -11076,6 +12411,127 @@ func NewPutIntelligenceConfigRequestWithBody(server string, contentType string, 
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetScanConfigRequest constructs an http.Request for the GetScanConfig method
+func NewGetScanConfigRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/system/scan/config")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPutScanConfigRequest calls the generic PutScanConfig builder with application/json body
+func NewPutScanConfigRequest(server string, body PutScanConfigJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutScanConfigRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPutScanConfigRequestWithBody constructs an http.Request for the PutScanConfig method, with any body, and a specified content type
+func NewPutScanConfigRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/system/scan/config")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetScanSchedulePreviewRequest constructs an http.Request for the GetScanSchedulePreview method
+func NewGetScanSchedulePreviewRequest(server string, params *GetScanSchedulePreviewParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/system/scan/schedule-preview")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -12147,6 +13603,18 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /events:ticket (the `CreateEventTicket` operationId).
 	CreateEventTicketWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CreateEventTicketResponse, error)
 
+	// GetFleetComplianceTrendWithResponse The fleet's compliance over time, for a chart.
+	//
+	// The fleet's totals for `framework` (over the hosts live at each instant) at the end of
+	// each `interval` bucket from `since` (default 30 days ago) to `until` (default now),
+	// oldest first. The totals are recorded each minute they change. At most 1000 points;
+	// a range needing more is a 400.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /fleet/compliance/trend (the `GetFleetComplianceTrend` operationId).
+	GetFleetComplianceTrendWithResponse(ctx context.Context, params *GetFleetComplianceTrendParams, reqEditors ...RequestEditorFn) (*GetFleetComplianceTrendResponse, error)
+
 	// GetFleetConnectivityBreakdownWithResponse Connectivity status counts.
 	//
 	// Live hosts by monitoring state.
@@ -12410,6 +13878,31 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /hosts/{id} (the `UpdateHost` operationId).
 	UpdateHostWithResponse(ctx context.Context, id ID, body UpdateHostJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateHostResponse, error)
 
+	// GetHostComplianceWithResponse A host's result for every rule, now or at any past instant.
+	//
+	// The host's current result of each rule of `framework` (every rule by default), by
+	// rule id, with the summary the score is computed from (`passing_fraction = pass /
+	// (pass + fail)`, null when nothing passed or failed). With `as_of`, the results and
+	// summary as they stood at that instant, each naming the scan that produced it, whose
+	// evidence `GET /scans/{scan_id}/rules/{rule_id}/evidence` serves. Filters: `status`,
+	// `severity`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /hosts/{id}/compliance (the `GetHostCompliance` operationId).
+	GetHostComplianceWithResponse(ctx context.Context, id ID, params *GetHostComplianceParams, reqEditors ...RequestEditorFn) (*GetHostComplianceResponse, error)
+
+	// GetHostComplianceTrendWithResponse A host's compliance over time, for a chart.
+	//
+	// The host's counts for `framework` at the end of each `interval` bucket from `since`
+	// (default 30 days ago) to `until` (default now), oldest first: each point is what was
+	// true at its `at`. At most 1000 points; a range needing more is a 400.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /hosts/{id}/compliance/trend (the `GetHostComplianceTrend` operationId).
+	GetHostComplianceTrendWithResponse(ctx context.Context, id ID, params *GetHostComplianceTrendParams, reqEditors ...RequestEditorFn) (*GetHostComplianceTrendResponse, error)
+
 	// CheckHostConnectivityWithResponse Run a connectivity check now.
 	//
 	// Probes the host through the same three layers as the poller (TCP connect and SSH
@@ -12609,6 +14102,65 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /rules/{ruleId} (the `GetRule` operationId).
 	GetRuleWithResponse(ctx context.Context, ruleId RuleID, reqEditors ...RequestEditorFn) (*GetRuleResponse, error)
+
+	// ListScanBatchesWithResponse List scan batches, newest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /scan-batches (the `ListScanBatches` operationId).
+	ListScanBatchesWithResponse(ctx context.Context, params *ListScanBatchesParams, reqEditors ...RequestEditorFn) (*ListScanBatchesResponse, error)
+
+	// StartScanBatchWithBodyWithResponse Scan many hosts as one batch.
+	//
+	// Scans the hosts one selector names: `host_ids`, a `group_id`, a `filter` (the
+	// filters of `GET /hosts`), or `all` live hosts; exactly one of them. Hosts in
+	// maintenance (their own or their group's) and hosts with a scan already queued or
+	// running are left out and counted in `hosts_skipped`. At most `concurrency` scans of
+	// the batch run at once; the rest wait `queued`. The batch ends `completed` when every
+	// scan has ended. Progress on the live stream (topic `scans`: `scan_batch.progress`,
+	// `scan_batch.finished`) and in `GET /scan-batches/{id}`. 400 naming the field for an
+	// unknown framework, rule id, group or host, or a selector that is missing or not
+	// alone.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /scan-batches (the `StartScanBatch` operationId).
+	StartScanBatchWithBodyWithResponse(ctx context.Context, params *StartScanBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StartScanBatchResponse, error)
+
+	// StartScanBatchWithResponse Scan many hosts as one batch.
+	//
+	// Scans the hosts one selector names: `host_ids`, a `group_id`, a `filter` (the
+	// filters of `GET /hosts`), or `all` live hosts; exactly one of them. Hosts in
+	// maintenance (their own or their group's) and hosts with a scan already queued or
+	// running are left out and counted in `hosts_skipped`. At most `concurrency` scans of
+	// the batch run at once; the rest wait `queued`. The batch ends `completed` when every
+	// scan has ended. Progress on the live stream (topic `scans`: `scan_batch.progress`,
+	// `scan_batch.finished`) and in `GET /scan-batches/{id}`. 400 naming the field for an
+	// unknown framework, rule id, group or host, or a selector that is missing or not
+	// alone.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /scan-batches (the `StartScanBatch` operationId).
+	StartScanBatchWithResponse(ctx context.Context, params *StartScanBatchParams, body StartScanBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*StartScanBatchResponse, error)
+
+	// GetScanBatchWithResponse One scan batch with its progress.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /scan-batches/{id} (the `GetScanBatch` operationId).
+	GetScanBatchWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetScanBatchResponse, error)
+
+	// CancelScanBatchWithResponse Cancel a running batch.
+	//
+	// Its queued scans end `cancelled` at once and its running scans are asked to stop, as
+	// `POST /scans/{id}:cancel` does; the batch ends `cancelled`. 409 `resource.conflict`
+	// (with `detail.status`) when the batch has already ended.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /scan-batches/{id}:cancel (the `CancelScanBatch` operationId).
+	CancelScanBatchWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*CancelScanBatchResponse, error)
 
 	// ListScansWithResponse List scans, newest first.
 	//
@@ -12855,6 +14407,55 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /system/intelligence/config (the `PutIntelligenceConfig` operationId).
 	PutIntelligenceConfigWithResponse(ctx context.Context, body PutIntelligenceConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*PutIntelligenceConfigResponse, error)
+
+	// GetScanConfigWithResponse How scheduled scans are paced, and how long scans and evidence are kept.
+	//
+	// The stored configuration, the defaults, and the compliance bands the cadence is
+	// chosen by. Each live host out of maintenance that the liveness poller finds
+	// reachable is scanned again `interval_minutes[band]` after its last scan; a host
+	// never scanned (band `unknown`) is due at once.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /system/scan/config (the `GetScanConfig` operationId).
+	GetScanConfigWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetScanConfigResponse, error)
+
+	// PutScanConfigWithBodyWithResponse Change the scan schedule and retention.
+	//
+	// Every field is bounded (the schema says how); a value outside its bounds is a 400
+	// naming the field, and so are intervals out of order (a worse band is never scanned
+	// less often than a better one: `critical` ≤ `low` ≤ `partial` ≤ `compliant`). The
+	// scheduler uses the new values on its next tick. Audited with the old and new values.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /system/scan/config (the `PutScanConfig` operationId).
+	PutScanConfigWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutScanConfigResponse, error)
+
+	// PutScanConfigWithResponse Change the scan schedule and retention.
+	//
+	// Every field is bounded (the schema says how); a value outside its bounds is a 400
+	// naming the field, and so are intervals out of order (a worse band is never scanned
+	// less often than a better one: `critical` ≤ `low` ≤ `partial` ≤ `compliant`). The
+	// scheduler uses the new values on its next tick. Audited with the old and new values.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /system/scan/config (the `PutScanConfig` operationId).
+	PutScanConfigWithResponse(ctx context.Context, body PutScanConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*PutScanConfigResponse, error)
+
+	// GetScanSchedulePreviewWithResponse The next scheduled scans, soonest first.
+	//
+	// What the scheduler would do with the configuration in force: the schedulable hosts
+	// with their band and when each is next scanned (in the past when overdue), how many
+	// hosts each band holds, how many are due now, and how many live hosts are not
+	// scheduled (unreachable or in maintenance). Scheduled scans start at most
+	// `rate_limit_per_minute` a minute and never more than `max_concurrent` at once.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /system/scan/schedule-preview (the `GetScanSchedulePreview` operationId).
+	GetScanSchedulePreviewWithResponse(ctx context.Context, params *GetScanSchedulePreviewParams, reqEditors ...RequestEditorFn) (*GetScanSchedulePreviewResponse, error)
 
 	// GetScanVariablesWithResponse The rule variables and the values scans use.
 	//
@@ -14998,6 +16599,75 @@ func (r CreateEventTicketResponse) ContentType() string {
 	return ""
 }
 
+type GetFleetComplianceTrendResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ComplianceTrend
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetFleetComplianceTrendResponse) GetJSON200() *ComplianceTrend {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetFleetComplianceTrendResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetFleetComplianceTrendResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetFleetComplianceTrendResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetFleetComplianceTrendResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetFleetComplianceTrendResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetFleetComplianceTrendResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetFleetComplianceTrendResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetFleetComplianceTrendResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetFleetConnectivityBreakdownResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -16856,6 +18526,158 @@ func (r UpdateHostResponse) ContentType() string {
 	return ""
 }
 
+type GetHostComplianceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *HostCompliance
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetHostComplianceResponse) GetJSON200() *HostCompliance {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetHostComplianceResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetHostComplianceResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetHostComplianceResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetHostComplianceResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetHostComplianceResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetHostComplianceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetHostComplianceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetHostComplianceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetHostComplianceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetHostComplianceTrendResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ComplianceTrend
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetHostComplianceTrendResponse) GetJSON200() *ComplianceTrend {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetHostComplianceTrendResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetHostComplianceTrendResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetHostComplianceTrendResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetHostComplianceTrendResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetHostComplianceTrendResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetHostComplianceTrendResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetHostComplianceTrendResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetHostComplianceTrendResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetHostComplianceTrendResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type CheckHostConnectivityResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -18121,6 +19943,310 @@ func (r GetRuleResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetRuleResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListScanBatchesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ScanBatchPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListScanBatchesResponse) GetJSON200() *ScanBatchPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListScanBatchesResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListScanBatchesResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListScanBatchesResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListScanBatchesResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListScanBatchesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListScanBatchesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListScanBatchesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListScanBatchesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type StartScanBatchResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *ScanBatch
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r StartScanBatchResponse) GetJSON202() *ScanBatch {
+	return r.JSON202
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r StartScanBatchResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r StartScanBatchResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r StartScanBatchResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r StartScanBatchResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r StartScanBatchResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r StartScanBatchResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StartScanBatchResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StartScanBatchResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StartScanBatchResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetScanBatchResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ScanBatch
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetScanBatchResponse) GetJSON200() *ScanBatch {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetScanBatchResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetScanBatchResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetScanBatchResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetScanBatchResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetScanBatchResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetScanBatchResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetScanBatchResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetScanBatchResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetScanBatchResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CancelScanBatchResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ScanBatch
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CancelScanBatchResponse) GetJSON200() *ScanBatch {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CancelScanBatchResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CancelScanBatchResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CancelScanBatchResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CancelScanBatchResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CancelScanBatchResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CancelScanBatchResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CancelScanBatchResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CancelScanBatchResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CancelScanBatchResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CancelScanBatchResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -19585,6 +21711,213 @@ func (r PutIntelligenceConfigResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PutIntelligenceConfigResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetScanConfigResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ScanConfigResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetScanConfigResponse) GetJSON200() *ScanConfigResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetScanConfigResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetScanConfigResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetScanConfigResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetScanConfigResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetScanConfigResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetScanConfigResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetScanConfigResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetScanConfigResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PutScanConfigResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ScanConfigResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutScanConfigResponse) GetJSON200() *ScanConfigResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PutScanConfigResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PutScanConfigResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PutScanConfigResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r PutScanConfigResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PutScanConfigResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutScanConfigResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutScanConfigResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutScanConfigResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetScanSchedulePreviewResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ScanSchedulePreview
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetScanSchedulePreviewResponse) GetJSON200() *ScanSchedulePreview {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetScanSchedulePreviewResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetScanSchedulePreviewResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetScanSchedulePreviewResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetScanSchedulePreviewResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetScanSchedulePreviewResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetScanSchedulePreviewResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetScanSchedulePreviewResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetScanSchedulePreviewResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -21379,6 +23712,24 @@ func (c *ClientWithResponses) CreateEventTicketWithResponse(ctx context.Context,
 	return ParseCreateEventTicketResponse(rsp)
 }
 
+// GetFleetComplianceTrendWithResponse The fleet's compliance over time, for a chart.
+//
+// The fleet's totals for `framework` (over the hosts live at each instant) at the end of
+// each `interval` bucket from `since` (default 30 days ago) to `until` (default now),
+// oldest first. The totals are recorded each minute they change. At most 1000 points;
+// a range needing more is a 400.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /fleet/compliance/trend (the `GetFleetComplianceTrend` operationId).
+func (c *ClientWithResponses) GetFleetComplianceTrendWithResponse(ctx context.Context, params *GetFleetComplianceTrendParams, reqEditors ...RequestEditorFn) (*GetFleetComplianceTrendResponse, error) {
+	rsp, err := c.GetFleetComplianceTrend(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetFleetComplianceTrendResponse(rsp)
+}
+
 // GetFleetConnectivityBreakdownWithResponse Connectivity status counts.
 //
 // Live hosts by monitoring state.
@@ -21834,6 +24185,43 @@ func (c *ClientWithResponses) UpdateHostWithResponse(ctx context.Context, id ID,
 	return ParseUpdateHostResponse(rsp)
 }
 
+// GetHostComplianceWithResponse A host's result for every rule, now or at any past instant.
+//
+// The host's current result of each rule of `framework` (every rule by default), by
+// rule id, with the summary the score is computed from (`passing_fraction = pass /
+// (pass + fail)`, null when nothing passed or failed). With `as_of`, the results and
+// summary as they stood at that instant, each naming the scan that produced it, whose
+// evidence `GET /scans/{scan_id}/rules/{rule_id}/evidence` serves. Filters: `status`,
+// `severity`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /hosts/{id}/compliance (the `GetHostCompliance` operationId).
+func (c *ClientWithResponses) GetHostComplianceWithResponse(ctx context.Context, id ID, params *GetHostComplianceParams, reqEditors ...RequestEditorFn) (*GetHostComplianceResponse, error) {
+	rsp, err := c.GetHostCompliance(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetHostComplianceResponse(rsp)
+}
+
+// GetHostComplianceTrendWithResponse A host's compliance over time, for a chart.
+//
+// The host's counts for `framework` at the end of each `interval` bucket from `since`
+// (default 30 days ago) to `until` (default now), oldest first: each point is what was
+// true at its `at`. At most 1000 points; a range needing more is a 400.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /hosts/{id}/compliance/trend (the `GetHostComplianceTrend` operationId).
+func (c *ClientWithResponses) GetHostComplianceTrendWithResponse(ctx context.Context, id ID, params *GetHostComplianceTrendParams, reqEditors ...RequestEditorFn) (*GetHostComplianceTrendResponse, error) {
+	rsp, err := c.GetHostComplianceTrend(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetHostComplianceTrendResponse(rsp)
+}
+
 // CheckHostConnectivityWithResponse Run a connectivity check now.
 //
 // Probes the host through the same three layers as the poller (TCP connect and SSH
@@ -22152,6 +24540,95 @@ func (c *ClientWithResponses) GetRuleWithResponse(ctx context.Context, ruleId Ru
 		return nil, err
 	}
 	return ParseGetRuleResponse(rsp)
+}
+
+// ListScanBatchesWithResponse List scan batches, newest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /scan-batches (the `ListScanBatches` operationId).
+func (c *ClientWithResponses) ListScanBatchesWithResponse(ctx context.Context, params *ListScanBatchesParams, reqEditors ...RequestEditorFn) (*ListScanBatchesResponse, error) {
+	rsp, err := c.ListScanBatches(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListScanBatchesResponse(rsp)
+}
+
+// StartScanBatchWithBodyWithResponse Scan many hosts as one batch.
+//
+// Scans the hosts one selector names: `host_ids`, a `group_id`, a `filter` (the
+// filters of `GET /hosts`), or `all` live hosts; exactly one of them. Hosts in
+// maintenance (their own or their group's) and hosts with a scan already queued or
+// running are left out and counted in `hosts_skipped`. At most `concurrency` scans of
+// the batch run at once; the rest wait `queued`. The batch ends `completed` when every
+// scan has ended. Progress on the live stream (topic `scans`: `scan_batch.progress`,
+// `scan_batch.finished`) and in `GET /scan-batches/{id}`. 400 naming the field for an
+// unknown framework, rule id, group or host, or a selector that is missing or not
+// alone.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /scan-batches (the `StartScanBatch` operationId).
+func (c *ClientWithResponses) StartScanBatchWithBodyWithResponse(ctx context.Context, params *StartScanBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StartScanBatchResponse, error) {
+	rsp, err := c.StartScanBatchWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStartScanBatchResponse(rsp)
+}
+
+// StartScanBatchWithResponse Scan many hosts as one batch.
+//
+// Scans the hosts one selector names: `host_ids`, a `group_id`, a `filter` (the
+// filters of `GET /hosts`), or `all` live hosts; exactly one of them. Hosts in
+// maintenance (their own or their group's) and hosts with a scan already queued or
+// running are left out and counted in `hosts_skipped`. At most `concurrency` scans of
+// the batch run at once; the rest wait `queued`. The batch ends `completed` when every
+// scan has ended. Progress on the live stream (topic `scans`: `scan_batch.progress`,
+// `scan_batch.finished`) and in `GET /scan-batches/{id}`. 400 naming the field for an
+// unknown framework, rule id, group or host, or a selector that is missing or not
+// alone.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /scan-batches (the `StartScanBatch` operationId).
+func (c *ClientWithResponses) StartScanBatchWithResponse(ctx context.Context, params *StartScanBatchParams, body StartScanBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*StartScanBatchResponse, error) {
+	rsp, err := c.StartScanBatch(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStartScanBatchResponse(rsp)
+}
+
+// GetScanBatchWithResponse One scan batch with its progress.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /scan-batches/{id} (the `GetScanBatch` operationId).
+func (c *ClientWithResponses) GetScanBatchWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetScanBatchResponse, error) {
+	rsp, err := c.GetScanBatch(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetScanBatchResponse(rsp)
+}
+
+// CancelScanBatchWithResponse Cancel a running batch.
+//
+// Its queued scans end `cancelled` at once and its running scans are asked to stop, as
+// `POST /scans/{id}:cancel` does; the batch ends `cancelled`. 409 `resource.conflict`
+// (with `detail.status`) when the batch has already ended.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /scan-batches/{id}:cancel (the `CancelScanBatch` operationId).
+func (c *ClientWithResponses) CancelScanBatchWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*CancelScanBatchResponse, error) {
+	rsp, err := c.CancelScanBatch(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelScanBatchResponse(rsp)
 }
 
 // ListScansWithResponse List scans, newest first.
@@ -22554,6 +25031,79 @@ func (c *ClientWithResponses) PutIntelligenceConfigWithResponse(ctx context.Cont
 		return nil, err
 	}
 	return ParsePutIntelligenceConfigResponse(rsp)
+}
+
+// GetScanConfigWithResponse How scheduled scans are paced, and how long scans and evidence are kept.
+//
+// The stored configuration, the defaults, and the compliance bands the cadence is
+// chosen by. Each live host out of maintenance that the liveness poller finds
+// reachable is scanned again `interval_minutes[band]` after its last scan; a host
+// never scanned (band `unknown`) is due at once.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /system/scan/config (the `GetScanConfig` operationId).
+func (c *ClientWithResponses) GetScanConfigWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetScanConfigResponse, error) {
+	rsp, err := c.GetScanConfig(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetScanConfigResponse(rsp)
+}
+
+// PutScanConfigWithBodyWithResponse Change the scan schedule and retention.
+//
+// Every field is bounded (the schema says how); a value outside its bounds is a 400
+// naming the field, and so are intervals out of order (a worse band is never scanned
+// less often than a better one: `critical` ≤ `low` ≤ `partial` ≤ `compliant`). The
+// scheduler uses the new values on its next tick. Audited with the old and new values.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /system/scan/config (the `PutScanConfig` operationId).
+func (c *ClientWithResponses) PutScanConfigWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutScanConfigResponse, error) {
+	rsp, err := c.PutScanConfigWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutScanConfigResponse(rsp)
+}
+
+// PutScanConfigWithResponse Change the scan schedule and retention.
+//
+// Every field is bounded (the schema says how); a value outside its bounds is a 400
+// naming the field, and so are intervals out of order (a worse band is never scanned
+// less often than a better one: `critical` ≤ `low` ≤ `partial` ≤ `compliant`). The
+// scheduler uses the new values on its next tick. Audited with the old and new values.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /system/scan/config (the `PutScanConfig` operationId).
+func (c *ClientWithResponses) PutScanConfigWithResponse(ctx context.Context, body PutScanConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*PutScanConfigResponse, error) {
+	rsp, err := c.PutScanConfig(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutScanConfigResponse(rsp)
+}
+
+// GetScanSchedulePreviewWithResponse The next scheduled scans, soonest first.
+//
+// What the scheduler would do with the configuration in force: the schedulable hosts
+// with their band and when each is next scanned (in the past when overdue), how many
+// hosts each band holds, how many are due now, and how many live hosts are not
+// scheduled (unreachable or in maintenance). Scheduled scans start at most
+// `rate_limit_per_minute` a minute and never more than `max_concurrent` at once.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /system/scan/schedule-preview (the `GetScanSchedulePreview` operationId).
+func (c *ClientWithResponses) GetScanSchedulePreviewWithResponse(ctx context.Context, params *GetScanSchedulePreviewParams, reqEditors ...RequestEditorFn) (*GetScanSchedulePreviewResponse, error) {
+	rsp, err := c.GetScanSchedulePreview(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetScanSchedulePreviewResponse(rsp)
 }
 
 // GetScanVariablesWithResponse The rule variables and the values scans use.
@@ -24493,6 +27043,60 @@ func ParseCreateEventTicketResponse(rsp *http.Response) (*CreateEventTicketRespo
 	return response, nil
 }
 
+// ParseGetFleetComplianceTrendResponse parses an HTTP response from a GetFleetComplianceTrendWithResponse call
+func ParseGetFleetComplianceTrendResponse(rsp *http.Response) (*GetFleetComplianceTrendResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetFleetComplianceTrendResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ComplianceTrend
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetFleetConnectivityBreakdownResponse parses an HTTP response from a GetFleetConnectivityBreakdownWithResponse call
 func ParseGetFleetConnectivityBreakdownResponse(rsp *http.Response) (*GetFleetConnectivityBreakdownResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -25988,6 +28592,128 @@ func ParseUpdateHostResponse(rsp *http.Response) (*UpdateHostResponse, error) {
 	return response, nil
 }
 
+// ParseGetHostComplianceResponse parses an HTTP response from a GetHostComplianceWithResponse call
+func ParseGetHostComplianceResponse(rsp *http.Response) (*GetHostComplianceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetHostComplianceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest HostCompliance
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetHostComplianceTrendResponse parses an HTTP response from a GetHostComplianceTrendWithResponse call
+func ParseGetHostComplianceTrendResponse(rsp *http.Response) (*GetHostComplianceTrendResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetHostComplianceTrendResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ComplianceTrend
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseCheckHostConnectivityResponse parses an HTTP response from a CheckHostConnectivityWithResponse call
 func ParseCheckHostConnectivityResponse(rsp *http.Response) (*CheckHostConnectivityResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -26994,6 +29720,250 @@ func ParseGetRuleResponse(rsp *http.Response) (*GetRuleResponse, error) {
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListScanBatchesResponse parses an HTTP response from a ListScanBatchesWithResponse call
+func ParseListScanBatchesResponse(rsp *http.Response) (*ListScanBatchesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListScanBatchesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ScanBatchPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseStartScanBatchResponse parses an HTTP response from a StartScanBatchWithResponse call
+func ParseStartScanBatchResponse(rsp *http.Response) (*StartScanBatchResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StartScanBatchResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest ScanBatch
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetScanBatchResponse parses an HTTP response from a GetScanBatchWithResponse call
+func ParseGetScanBatchResponse(rsp *http.Response) (*GetScanBatchResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetScanBatchResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ScanBatch
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCancelScanBatchResponse parses an HTTP response from a CancelScanBatchWithResponse call
+func ParseCancelScanBatchResponse(rsp *http.Response) (*CancelScanBatchResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CancelScanBatchResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ScanBatch
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest UnexpectedError
@@ -28139,6 +31109,168 @@ func ParsePutIntelligenceConfigResponse(rsp *http.Response) (*PutIntelligenceCon
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest IntelligenceConfig
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetScanConfigResponse parses an HTTP response from a GetScanConfigWithResponse call
+func ParseGetScanConfigResponse(rsp *http.Response) (*GetScanConfigResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetScanConfigResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ScanConfigResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePutScanConfigResponse parses an HTTP response from a PutScanConfigWithResponse call
+func ParsePutScanConfigResponse(rsp *http.Response) (*PutScanConfigResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutScanConfigResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ScanConfigResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetScanSchedulePreviewResponse parses an HTTP response from a GetScanSchedulePreviewWithResponse call
+func ParseGetScanSchedulePreviewResponse(rsp *http.Response) (*GetScanSchedulePreviewResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetScanSchedulePreviewResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ScanSchedulePreview
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

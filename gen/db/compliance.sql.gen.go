@@ -675,7 +675,7 @@ func (q *Queries) RuleTransitionsInsert(ctx context.Context, arg RuleTransitions
 }
 
 const scanActiveForHost = `-- name: ScanActiveForHost :one
-SELECT id, host_id, batch_id, status, trigger, framework, rule_ids, requested_by, correlation_id, created_at, started_at, finished_at, rules_total, records_total, records_done, pass_count, fail_count, skipped_count, error_count, changed_count, sessions, privilege, os_family, os_version, timings, error, cancel_requested FROM scans WHERE host_id = $1 AND status IN ('queued', 'running')
+SELECT id, host_id, batch_id, status, trigger, framework, rule_ids, requested_by, correlation_id, created_at, started_at, finished_at, rules_total, records_total, records_done, pass_count, fail_count, skipped_count, error_count, changed_count, sessions, privilege, os_family, os_version, timings, error, cancel_requested, dispatched FROM scans WHERE host_id = $1 AND status IN ('queued', 'running')
 `
 
 func (q *Queries) ScanActiveForHost(ctx context.Context, hostID uuid.UUID) (Scan, error) {
@@ -709,6 +709,7 @@ func (q *Queries) ScanActiveForHost(ctx context.Context, hostID uuid.UUID) (Scan
 		&i.Timings,
 		&i.Error,
 		&i.CancelRequested,
+		&i.Dispatched,
 	)
 	return i, err
 }
@@ -731,7 +732,7 @@ UPDATE scans SET status = $1, finished_at = $2::timestamptz, rules_total = $3,
     changed_count = $10, sessions = $11, privilege = $12, os_family = $13,
     os_version = $14, timings = $15, error = $16
 WHERE id = $17 AND status IN ('queued', 'running')
-RETURNING id, host_id, batch_id, status, trigger, framework, rule_ids, requested_by, correlation_id, created_at, started_at, finished_at, rules_total, records_total, records_done, pass_count, fail_count, skipped_count, error_count, changed_count, sessions, privilege, os_family, os_version, timings, error, cancel_requested
+RETURNING id, host_id, batch_id, status, trigger, framework, rule_ids, requested_by, correlation_id, created_at, started_at, finished_at, rules_total, records_total, records_done, pass_count, fail_count, skipped_count, error_count, changed_count, sessions, privilege, os_family, os_version, timings, error, cancel_requested, dispatched
 `
 
 type ScanFinishParams struct {
@@ -804,12 +805,13 @@ func (q *Queries) ScanFinish(ctx context.Context, arg ScanFinishParams) (Scan, e
 		&i.Timings,
 		&i.Error,
 		&i.CancelRequested,
+		&i.Dispatched,
 	)
 	return i, err
 }
 
 const scanGet = `-- name: ScanGet :one
-SELECT id, host_id, batch_id, status, trigger, framework, rule_ids, requested_by, correlation_id, created_at, started_at, finished_at, rules_total, records_total, records_done, pass_count, fail_count, skipped_count, error_count, changed_count, sessions, privilege, os_family, os_version, timings, error, cancel_requested FROM scans WHERE id = $1
+SELECT id, host_id, batch_id, status, trigger, framework, rule_ids, requested_by, correlation_id, created_at, started_at, finished_at, rules_total, records_total, records_done, pass_count, fail_count, skipped_count, error_count, changed_count, sessions, privilege, os_family, os_version, timings, error, cancel_requested, dispatched FROM scans WHERE id = $1
 `
 
 func (q *Queries) ScanGet(ctx context.Context, id uuid.UUID) (Scan, error) {
@@ -843,6 +845,7 @@ func (q *Queries) ScanGet(ctx context.Context, id uuid.UUID) (Scan, error) {
 		&i.Timings,
 		&i.Error,
 		&i.CancelRequested,
+		&i.Dispatched,
 	)
 	return i, err
 }
@@ -862,7 +865,7 @@ const scanInsert = `-- name: ScanInsert :one
 INSERT INTO scans (id, host_id, batch_id, status, trigger, framework, rule_ids, requested_by, correlation_id, created_at)
 VALUES ($1, $2, $3, 'queued', $4, $5, $6::text[],
     $7, $8, $9)
-RETURNING id, host_id, batch_id, status, trigger, framework, rule_ids, requested_by, correlation_id, created_at, started_at, finished_at, rules_total, records_total, records_done, pass_count, fail_count, skipped_count, error_count, changed_count, sessions, privilege, os_family, os_version, timings, error, cancel_requested
+RETURNING id, host_id, batch_id, status, trigger, framework, rule_ids, requested_by, correlation_id, created_at, started_at, finished_at, rules_total, records_total, records_done, pass_count, fail_count, skipped_count, error_count, changed_count, sessions, privilege, os_family, os_version, timings, error, cancel_requested, dispatched
 `
 
 type ScanInsertParams struct {
@@ -920,12 +923,13 @@ func (q *Queries) ScanInsert(ctx context.Context, arg ScanInsertParams) (Scan, e
 		&i.Timings,
 		&i.Error,
 		&i.CancelRequested,
+		&i.Dispatched,
 	)
 	return i, err
 }
 
 const scanList = `-- name: ScanList :many
-SELECT id, host_id, batch_id, status, trigger, framework, rule_ids, requested_by, correlation_id, created_at, started_at, finished_at, rules_total, records_total, records_done, pass_count, fail_count, skipped_count, error_count, changed_count, sessions, privilege, os_family, os_version, timings, error, cancel_requested FROM scans
+SELECT id, host_id, batch_id, status, trigger, framework, rule_ids, requested_by, correlation_id, created_at, started_at, finished_at, rules_total, records_total, records_done, pass_count, fail_count, skipped_count, error_count, changed_count, sessions, privilege, os_family, os_version, timings, error, cancel_requested, dispatched FROM scans
 WHERE ($1::uuid IS NULL OR host_id = $1)
   AND ($2::text IS NULL OR status = $2)
   AND ($3::uuid IS NULL OR batch_id = $3)
@@ -989,6 +993,7 @@ func (q *Queries) ScanList(ctx context.Context, arg ScanListParams) ([]Scan, err
 			&i.Timings,
 			&i.Error,
 			&i.CancelRequested,
+			&i.Dispatched,
 		); err != nil {
 			return nil, err
 		}
@@ -1022,7 +1027,7 @@ UPDATE scans SET
     status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
     finished_at = CASE WHEN status = 'queued' THEN $1::timestamptz ELSE finished_at END
 WHERE id = $2 AND status IN ('queued', 'running')
-RETURNING id, host_id, batch_id, status, trigger, framework, rule_ids, requested_by, correlation_id, created_at, started_at, finished_at, rules_total, records_total, records_done, pass_count, fail_count, skipped_count, error_count, changed_count, sessions, privilege, os_family, os_version, timings, error, cancel_requested
+RETURNING id, host_id, batch_id, status, trigger, framework, rule_ids, requested_by, correlation_id, created_at, started_at, finished_at, rules_total, records_total, records_done, pass_count, fail_count, skipped_count, error_count, changed_count, sessions, privilege, os_family, os_version, timings, error, cancel_requested, dispatched
 `
 
 type ScanRequestCancelParams struct {
@@ -1063,6 +1068,7 @@ func (q *Queries) ScanRequestCancel(ctx context.Context, arg ScanRequestCancelPa
 		&i.Timings,
 		&i.Error,
 		&i.CancelRequested,
+		&i.Dispatched,
 	)
 	return i, err
 }
@@ -1123,7 +1129,7 @@ func (q *Queries) ScanResultsAt(ctx context.Context, arg ScanResultsAtParams) ([
 const scanStart = `-- name: ScanStart :one
 UPDATE scans SET status = 'running', started_at = COALESCE(started_at, $1::timestamptz)
 WHERE id = $2 AND status IN ('queued', 'running') AND NOT cancel_requested
-RETURNING id, host_id, batch_id, status, trigger, framework, rule_ids, requested_by, correlation_id, created_at, started_at, finished_at, rules_total, records_total, records_done, pass_count, fail_count, skipped_count, error_count, changed_count, sessions, privilege, os_family, os_version, timings, error, cancel_requested
+RETURNING id, host_id, batch_id, status, trigger, framework, rule_ids, requested_by, correlation_id, created_at, started_at, finished_at, rules_total, records_total, records_done, pass_count, fail_count, skipped_count, error_count, changed_count, sessions, privilege, os_family, os_version, timings, error, cancel_requested, dispatched
 `
 
 type ScanStartParams struct {
@@ -1164,6 +1170,7 @@ func (q *Queries) ScanStart(ctx context.Context, arg ScanStartParams) (Scan, err
 		&i.Timings,
 		&i.Error,
 		&i.CancelRequested,
+		&i.Dispatched,
 	)
 	return i, err
 }

@@ -465,6 +465,7 @@ type Scan struct {
 	Timings         []byte
 	Error           string
 	CancelRequested bool
+	Dispatched      bool
 }
 
 type ScanBatch struct {

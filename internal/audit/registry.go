@@ -88,6 +88,10 @@ const (
 	ActionScanRequested             Action = "scan.requested"
 	ActionScanCancelled             Action = "scan.cancelled"
 	ActionScanVariablesChanged      Action = "system.scan_variables_changed"
+	ActionScanConfigChanged         Action = "system.scan_config_changed"
+	ActionScanBatchRequested        Action = "scan_batch.requested"
+	ActionScanBatchCancelled        Action = "scan_batch.cancelled"
+	ActionScanRetention             Action = "system.scan_retention_applied"
 )
 
 // Actions is the registry of every action an event may record. Adding an action means
@@ -144,6 +148,10 @@ var Actions = map[Action]Spec{
 	ActionScanRequested:             {SeverityInfo, "A compliance scan of a host was requested."},
 	ActionScanCancelled:             {SeverityInfo, "A compliance scan was cancelled."},
 	ActionScanVariablesChanged:      {SeverityNotice, "The values of rule variables used by compliance scans were changed."},
+	ActionScanConfigChanged:         {SeverityNotice, "The scan schedule or the retention of scans and evidence was changed."},
+	ActionScanBatchRequested:        {SeverityInfo, "A batch of compliance scans over many hosts was requested."},
+	ActionScanBatchCancelled:        {SeverityInfo, "A batch of compliance scans was cancelled."},
+	ActionScanRetention:             {SeverityInfo, "Scans and evidence past their retention were deleted."},
 	ActionDiscoveryRegistered:       {SeverityInfo, "A host found by a network scan was added to the inventory."},
 	ActionHostConnectivityChecked:   {SeverityInfo, "A connectivity check of a host was run on demand."},
 	ActionConnectivityConfigChanged: {SeverityNotice, "The connectivity polling configuration was changed."},

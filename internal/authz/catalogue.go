@@ -59,6 +59,7 @@ const (
 	PermScanRead    = "scan:read"
 	PermScanExecute = "scan:execute"
 	PermScanCancel  = "scan:cancel"
+	PermCompRead    = "compliance:read"
 )
 
 // Categories lists the permission categories.
@@ -110,7 +111,8 @@ func Permissions() []Permission {
 		{ID: PermActivity, Category: "activity", Description: "Read the activity feed and the live event stream (items are further filtered by the other permissions held)."},
 		{ID: PermScanRead, Category: "scan", Description: "List scans and read their results and evidence; browse the rules."},
 		{ID: PermScanExecute, Category: "scan", Description: "Start compliance scans of hosts."},
-		{ID: PermScanCancel, Category: "scan", Description: "Cancel queued or running scans."},
+		{ID: PermScanCancel, Category: "scan", Description: "Cancel queued or running scans and scan batches."},
+		{ID: PermCompRead, Category: "scan", Description: "Read hosts' compliance results at any instant and compliance trends."},
 	}
 }
 
@@ -131,11 +133,11 @@ func BuiltInRoles() []Role {
 	sort.Strings(all)
 	return []Role{
 		{ID: RoleViewer, Description: "Read-only access.", BuiltIn: true,
-			Permissions: []string{PermAccountSelf, PermActivity, PermHostRead, PermLicRead, PermScanRead, PermSysRead}},
+			Permissions: []string{PermAccountSelf, PermActivity, PermHostRead, PermCompRead, PermLicRead, PermScanRead, PermSysRead}},
 		{ID: RoleAuditor, Description: "Read access plus audit and compliance review.", BuiltIn: true,
-			Permissions: []string{PermAccountSelf, PermActivity, PermAuditExport, PermAuditRead, PermAuditVerify, PermHostRead, PermLicRead, PermRoleRead, PermSARead, PermScanRead, PermSecRead, PermSysRead, PermUserRead}},
+			Permissions: []string{PermAccountSelf, PermActivity, PermAuditExport, PermAuditRead, PermAuditVerify, PermCompRead, PermHostRead, PermLicRead, PermRoleRead, PermSARead, PermScanRead, PermSecRead, PermSysRead, PermUserRead}},
 		{ID: RoleSecurityAdmin, Description: "Security configuration: users, roles and access.", BuiltIn: true,
-			Permissions: []string{PermAccountSelf, PermActivity, PermAuditRead, PermCredDelete, PermCredRead, PermCredWrite, PermHostRead, PermLicRead, PermRoleAssign, PermRoleRead, PermRoleWrite, PermSARead, PermSAWrite, PermScanCancel, PermScanExecute, PermScanRead, PermSecRead, PermSecWrite, PermSysRead, PermUserDelete, PermUserRead, PermUserWrite}},
+			Permissions: []string{PermAccountSelf, PermActivity, PermAuditRead, PermCompRead, PermCredDelete, PermCredRead, PermCredWrite, PermHostRead, PermLicRead, PermRoleAssign, PermRoleRead, PermRoleWrite, PermSARead, PermSAWrite, PermScanCancel, PermScanExecute, PermScanRead, PermSecRead, PermSecWrite, PermSysRead, PermUserDelete, PermUserRead, PermUserWrite}},
 		{ID: RoleAdmin, Description: "Full system administration.", BuiltIn: true, Permissions: all},
 	}
 }

@@ -491,6 +491,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/fleet/compliance/trend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The fleet's compliance over time, for a chart.
+         * @description The fleet's totals for `framework` (over the hosts live at each instant) at the end of
+         *     each `interval` bucket from `since` (default 30 days ago) to `until` (default now),
+         *     oldest first. The totals are recorded each minute they change. At most 1000 points;
+         *     a range needing more is a 400.
+         */
+        get: operations["getFleetComplianceTrend"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/fleet/connectivity/breakdown": {
         parameters: {
             query?: never;
@@ -852,6 +875,57 @@ export interface paths {
         head?: never;
         /** Update mutable host fields. */
         patch: operations["updateHost"];
+        trace?: never;
+    };
+    "/hosts/{id}/compliance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * A host's result for every rule, now or at any past instant.
+         * @description The host's current result of each rule of `framework` (every rule by default), by
+         *     rule id, with the summary the score is computed from (`passing_fraction = pass /
+         *     (pass + fail)`, null when nothing passed or failed). With `as_of`, the results and
+         *     summary as they stood at that instant, each naming the scan that produced it, whose
+         *     evidence `GET /scans/{scan_id}/rules/{rule_id}/evidence` serves. Filters: `status`,
+         *     `severity`.
+         */
+        get: operations["getHostCompliance"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hosts/{id}/compliance/trend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * A host's compliance over time, for a chart.
+         * @description The host's counts for `framework` at the end of each `interval` bucket from `since`
+         *     (default 30 days ago) to `until` (default now), oldest first: each point is what was
+         *     true at its `at`. At most 1000 points; a range needing more is a 400.
+         */
+        get: operations["getHostComplianceTrend"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/hosts/{id}/connectivity:check": {
@@ -1220,6 +1294,78 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/scan-batches": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List scan batches, newest first. */
+        get: operations["listScanBatches"];
+        put?: never;
+        /**
+         * Scan many hosts as one batch.
+         * @description Scans the hosts one selector names: `host_ids`, a `group_id`, a `filter` (the
+         *     filters of `GET /hosts`), or `all` live hosts; exactly one of them. Hosts in
+         *     maintenance (their own or their group's) and hosts with a scan already queued or
+         *     running are left out and counted in `hosts_skipped`. At most `concurrency` scans of
+         *     the batch run at once; the rest wait `queued`. The batch ends `completed` when every
+         *     scan has ended. Progress on the live stream (topic `scans`: `scan_batch.progress`,
+         *     `scan_batch.finished`) and in `GET /scan-batches/{id}`. 400 naming the field for an
+         *     unknown framework, rule id, group or host, or a selector that is missing or not
+         *     alone.
+         */
+        post: operations["startScanBatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/scan-batches/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /** One scan batch with its progress. */
+        get: operations["getScanBatch"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/scan-batches/{id}:cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a running batch.
+         * @description Its queued scans end `cancelled` at once and its running scans are asked to stop, as
+         *     `POST /scans/{id}:cancel` does; the batch ends `cancelled`. 409 `resource.conflict`
+         *     (with `detail.status`) when the batch has already ended.
+         */
+        post: operations["cancelScanBatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/scans": {
         parameters: {
             query?: never;
@@ -1523,6 +1669,60 @@ export interface paths {
          * @description `interval_sec` is how often each host is collected; `rate_limit` the most collections the scheduler starts per minute; `maintenance_global` pauses scheduled collection (`intelligence:collect` still runs).
          */
         put: operations["putIntelligenceConfig"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/system/scan/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How scheduled scans are paced, and how long scans and evidence are kept.
+         * @description The stored configuration, the defaults, and the compliance bands the cadence is
+         *     chosen by. Each live host out of maintenance that the liveness poller finds
+         *     reachable is scanned again `interval_minutes[band]` after its last scan; a host
+         *     never scanned (band `unknown`) is due at once.
+         */
+        get: operations["getScanConfig"];
+        /**
+         * Change the scan schedule and retention.
+         * @description Every field is bounded (the schema says how); a value outside its bounds is a 400
+         *     naming the field, and so are intervals out of order (a worse band is never scanned
+         *     less often than a better one: `critical` ≤ `low` ≤ `partial` ≤ `compliant`). The
+         *     scheduler uses the new values on its next tick. Audited with the old and new values.
+         */
+        put: operations["putScanConfig"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/system/scan/schedule-preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The next scheduled scans, soonest first.
+         * @description What the scheduler would do with the configuration in force: the schedulable hosts
+         *     with their band and when each is next scanned (in the past when overdue), how many
+         *     hosts each band holds, how many are due now, and how many live hosts are not
+         *     scheduled (unreachable or in maintenance). Scheduled scans start at most
+         *     `rate_limit_per_minute` a minute and never more than `max_concurrent` at once.
+         */
+        get: operations["getScanSchedulePreview"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -1935,6 +2135,53 @@ export interface components {
             description: string;
             id: string;
         };
+        ComplianceCounts: {
+            /**
+             * Format: int64
+             * @description Failing rules of severity critical.
+             */
+            critical_failing: number;
+            /** Format: int64 */
+            error: number;
+            /** Format: int64 */
+            fail: number;
+            /** Format: int64 */
+            pass: number;
+            /**
+             * Format: double
+             * @description pass / (pass + fail); null when nothing passed or failed.
+             */
+            passing_fraction?: number | null;
+            /** Format: int64 */
+            skipped: number;
+        };
+        CompliancePoint: {
+            /**
+             * Format: date-time
+             * @description The end of the bucket; the counts are what was true then.
+             */
+            at: string;
+            /** Format: int64 */
+            error: number;
+            /** Format: int64 */
+            fail: number;
+            /** Format: int64 */
+            pass: number;
+            /** Format: double */
+            passing_fraction?: number | null;
+            /** Format: int64 */
+            skipped: number;
+        };
+        ComplianceTrend: {
+            framework: string;
+            /** @enum {string} */
+            interval: "hour" | "day" | "week";
+            points: components["schemas"]["CompliancePoint"][];
+            /** Format: date-time */
+            since: string;
+            /** Format: date-time */
+            until: string;
+        };
         ConnectivityBreakdown: {
             /** Format: int64 */
             critical: number;
@@ -2278,6 +2525,19 @@ export interface components {
             status: "healthy" | "degraded";
             version: string;
         };
+        HostCompliance: {
+            /**
+             * Format: date-time
+             * @description The instant answered for; null for now.
+             */
+            as_of?: string | null;
+            framework: string;
+            /** Format: uuid */
+            host_id: string;
+            items: components["schemas"]["HostRuleResult"][];
+            next_cursor: string | null;
+            summary: components["schemas"]["ComplianceCounts"];
+        };
         HostComplianceSummary: {
             /** Format: int64 */
             error: number;
@@ -2482,6 +2742,28 @@ export interface components {
             /** Format: date-time */
             updated_at?: string;
             username?: string;
+        };
+        HostRuleResult: {
+            /**
+             * Format: date-time
+             * @description When the result last changed (at or before `as_of`).
+             */
+            changed_at: string;
+            /**
+             * Format: date-time
+             * @description When the rule was first evaluated on the host.
+             */
+            first_seen_at: string;
+            reason: string;
+            rule_id: string;
+            /**
+             * Format: uuid
+             * @description The scan that produced this result (its evidence is there).
+             */
+            scan_id: string;
+            severity: components["schemas"]["RuleSeverity"];
+            status: components["schemas"]["ResultStatus"];
+            title: string;
         };
         HostSystemInfo: {
             apparmor_enabled?: boolean | null;
@@ -2784,6 +3066,111 @@ export interface components {
             /** @enum {string} */
             trigger: "manual" | "batch" | "scheduled";
         };
+        /**
+         * @description A host's compliance band, from its results of every rule: `critical` when a critical
+         *     rule fails or fewer than half pass (pass / (pass + fail)), `low` under 80 %,
+         *     `partial` under 95 %, `compliant` from 95 %; `unknown` when it has no result yet.
+         * @enum {string}
+         */
+        ScanBand: "unknown" | "critical" | "low" | "partial" | "compliant";
+        ScanBatch: {
+            concurrency: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            finished_at?: string | null;
+            framework?: string | null;
+            /** @description Hosts selected but left out (in maintenance, or with a scan already queued or running). */
+            hosts_skipped: number;
+            /** @description Hosts scanned (one scan each). */
+            hosts_total: number;
+            /** Format: uuid */
+            id: string;
+            progress: components["schemas"]["ScanBatchProgress"];
+            requested_by: string;
+            rule_ids?: string[] | null;
+            /** @description The selector the batch was started with. */
+            selector: {
+                all?: boolean;
+                filter?: components["schemas"]["ScanBatchFilter"];
+                /** Format: uuid */
+                group_id?: string;
+                host_ids?: string[];
+            };
+            status: components["schemas"]["ScanBatchStatus"];
+        };
+        /** @description The filters of `GET /hosts`; every one given must match. */
+        ScanBatchFilter: {
+            environment?: string;
+            /** Format: uuid */
+            group_id?: string;
+            q?: string;
+            tag?: string;
+        };
+        ScanBatchPage: {
+            items: components["schemas"]["ScanBatch"][];
+            next_cursor: string | null;
+        };
+        /** @description The batch's scans by status. */
+        ScanBatchProgress: {
+            cancelled: number;
+            completed: number;
+            failed: number;
+            queued: number;
+            running: number;
+        };
+        /** @description Exactly one of `host_ids`, `group_id`, `filter` and `all`; then what to scan, as `ScanRequest`. */
+        ScanBatchRequest: {
+            /** @description Every live host (must be true when given). */
+            all?: boolean;
+            /**
+             * @description The most scans of the batch queued to workers at once.
+             * @default 10
+             */
+            concurrency: number;
+            filter?: components["schemas"]["ScanBatchFilter"];
+            /** @description A framework id of `GET /compliance/frameworks`. */
+            framework?: string;
+            /** Format: uuid */
+            group_id?: string;
+            host_ids?: string[];
+            rule_ids?: string[];
+        };
+        /** @enum {string} */
+        ScanBatchStatus: "running" | "completed" | "cancelled";
+        ScanConfig: {
+            /** @description Whether the scheduler starts scans; manual and batch scans run either way. */
+            enabled: boolean;
+            /**
+             * @description Evidence older than this that no current result uses and no transition within
+             *     the period uses is deleted; `as_of` answers before then name their results
+             *     without evidence.
+             */
+            evidence_retention_days: number;
+            interval_minutes: components["schemas"]["ScanIntervals"];
+            /** @description The most scheduled scans queued or running at once. */
+            max_concurrent: number;
+            /** @description The most scheduled scans started per minute across the cluster. */
+            rate_limit_per_minute: number;
+            /**
+             * @description Ended scans older than this are deleted, except those that produced a result still
+             *     current on a host. Results and their transitions are kept: they are the history.
+             */
+            scan_retention_days: number;
+        };
+        ScanConfigResponse: {
+            config: components["schemas"]["ScanConfig"];
+            defaults: components["schemas"]["ScanConfig"];
+        };
+        /** @description Minutes from a host's last scan to its next, per compliance band. */
+        ScanIntervals: {
+            compliant: number;
+            critical: number;
+            low: number;
+            partial: number;
+            /** @description A host whose last scan failed (a host never scanned is due at once). */
+            unknown: number;
+        };
         ScanPage: {
             items: components["schemas"]["Scan"][];
             next_cursor: string | null;
@@ -2810,6 +3197,52 @@ export interface components {
         ScanResultPage: {
             items: components["schemas"]["ScanResult"][];
             next_cursor: string | null;
+        };
+        ScanScheduleItem: {
+            band: components["schemas"]["ScanBand"];
+            /** Format: uuid */
+            host_id: string;
+            hostname: string;
+            /**
+             * Format: date-time
+             * @description When the host's last scan was requested; null when never.
+             */
+            last_scan_at?: string | null;
+            /**
+             * Format: date-time
+             * @description When the scheduler next scans it (in the past when overdue).
+             */
+            next_scan_at: string;
+            /** Format: double */
+            passing_fraction?: number | null;
+        };
+        ScanSchedulePreview: {
+            /**
+             * Format: int64
+             * @description Schedulable hosts due now (at most `rate_limit_per_minute` start each minute).
+             */
+            due_now: number;
+            enabled: boolean;
+            /** Format: date-time */
+            generated_at: string;
+            hosts_by_band: {
+                /** Format: int64 */
+                compliant: number;
+                /** Format: int64 */
+                critical: number;
+                /** Format: int64 */
+                low: number;
+                /** Format: int64 */
+                partial: number;
+                /** Format: int64 */
+                unknown: number;
+            };
+            items: components["schemas"]["ScanScheduleItem"][];
+            /**
+             * Format: int64
+             * @description Live hosts the scheduler leaves alone (unreachable or in maintenance).
+             */
+            not_schedulable: number;
         };
         /** @enum {string} */
         ScanStatus: "queued" | "running" | "completed" | "failed" | "cancelled";
@@ -3024,6 +3457,12 @@ export interface components {
         Limit: number;
         RuleID: string;
         ScanID: string;
+        /** @description The width of each bucket (default `day`). */
+        TrendInterval: "hour" | "day" | "week";
+        /** @description The first instant of the series (default 30 days before `until`). */
+        TrendSince: string;
+        /** @description The last instant of the series (default now). */
+        TrendUntil: string;
     };
     requestBodies: never;
     headers: never;
@@ -3805,6 +4244,39 @@ export interface operations {
             default: components["responses"]["UnexpectedError"];
         };
     };
+    getFleetComplianceTrend: {
+        parameters: {
+            query?: {
+                /** @description A framework id of `GET /compliance/frameworks` (default `all`, every rule); an unknown one is a 400. */
+                framework?: components["parameters"]["FrameworkFilter"];
+                /** @description The first instant of the series (default 30 days before `until`). */
+                since?: components["parameters"]["TrendSince"];
+                /** @description The last instant of the series (default now). */
+                until?: components["parameters"]["TrendUntil"];
+                /** @description The width of each bucket (default `day`). */
+                interval?: components["parameters"]["TrendInterval"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The series. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComplianceTrend"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
     getFleetConnectivityBreakdown: {
         parameters: {
             query?: never;
@@ -4550,6 +5022,80 @@ export interface operations {
             default: components["responses"]["UnexpectedError"];
         };
     };
+    getHostCompliance: {
+        parameters: {
+            query?: {
+                /** @description A framework id of `GET /compliance/frameworks` (default `all`, every rule); an unknown one is a 400. */
+                framework?: components["parameters"]["FrameworkFilter"];
+                /** @description Answer as things stood at this instant (RFC 3339) instead of now. */
+                as_of?: components["parameters"]["AsOf"];
+                status?: components["schemas"]["ResultStatus"];
+                severity?: components["schemas"]["RuleSeverity"];
+                /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The host's results. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostCompliance"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getHostComplianceTrend: {
+        parameters: {
+            query?: {
+                /** @description A framework id of `GET /compliance/frameworks` (default `all`, every rule); an unknown one is a 400. */
+                framework?: components["parameters"]["FrameworkFilter"];
+                /** @description The first instant of the series (default 30 days before `until`). */
+                since?: components["parameters"]["TrendSince"];
+                /** @description The last instant of the series (default now). */
+                until?: components["parameters"]["TrendUntil"];
+                /** @description The width of each bucket (default `day`). */
+                interval?: components["parameters"]["TrendInterval"];
+            };
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The series. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComplianceTrend"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
     checkHostConnectivity: {
         parameters: {
             query?: never;
@@ -5037,6 +5583,123 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listScanBatches: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["ScanBatchStatus"];
+                /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of batches. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScanBatchPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    startScanBatch: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique string per logical operation; replays return the original result. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKeyOptional"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScanBatchRequest"];
+            };
+        };
+        responses: {
+            /** @description The batch, started. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScanBatch"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getScanBatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The batch. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScanBatch"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    cancelScanBatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The batch after the request. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScanBatch"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             default: components["responses"]["UnexpectedError"];
         };
     };
@@ -5595,6 +6258,85 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["IntelligenceConfig"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getScanConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The configuration, its defaults and the bands. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScanConfigResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    putScanConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScanConfig"];
+            };
+        };
+        responses: {
+            /** @description The stored configuration. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScanConfigResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getScanSchedulePreview: {
+        parameters: {
+            query?: {
+                /** @description How many items, 1 to 1000 (default 10). */
+                limit?: components["parameters"]["FleetLimit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The preview. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScanSchedulePreview"];
                 };
             };
             400: components["responses"]["BadRequest"];
