@@ -1825,20 +1825,33 @@ type HostKeyList struct {
 	Keys   []HostKey          `json:"keys"`
 }
 
+// HostListComplianceSummary The host's current results of every rule (absent until its first scan).
+type HostListComplianceSummary struct {
+	CriticalFailing int64 `json:"critical_failing"`
+	Error           int64 `json:"error"`
+	Failing         int64 `json:"failing"`
+	Passing         int64 `json:"passing"`
+	Skipped         int64 `json:"skipped"`
+	Total           int64 `json:"total"`
+}
+
 // HostListItem defines model for HostListItem.
 type HostListItem struct {
-	Architecture  *string             `json:"architecture,omitempty"`
-	CheckPriority *int                `json:"check_priority,omitempty"`
-	CreatedAt     *time.Time          `json:"created_at,omitempty"`
-	CreatedBy     *string             `json:"created_by,omitempty"`
-	Description   *string             `json:"description,omitempty"`
-	DisplayName   *string             `json:"display_name,omitempty"`
-	Environment   string              `json:"environment"`
-	GroupId       *openapi_types.UUID `json:"group_id,omitempty"`
-	Hostname      string              `json:"hostname"`
-	Id            openapi_types.UUID  `json:"id"`
-	IpAddress     string              `json:"ip_address"`
-	LastScanAt    *time.Time          `json:"last_scan_at,omitempty"`
+	Architecture  *string `json:"architecture,omitempty"`
+	CheckPriority *int    `json:"check_priority,omitempty"`
+
+	// ComplianceSummary The host's current results of every rule (absent until its first scan).
+	ComplianceSummary *HostListComplianceSummary `json:"compliance_summary,omitempty"`
+	CreatedAt         *time.Time                 `json:"created_at,omitempty"`
+	CreatedBy         *string                    `json:"created_by,omitempty"`
+	Description       *string                    `json:"description,omitempty"`
+	DisplayName       *string                    `json:"display_name,omitempty"`
+	Environment       string                     `json:"environment"`
+	GroupId           *openapi_types.UUID        `json:"group_id,omitempty"`
+	Hostname          string                     `json:"hostname"`
+	Id                openapi_types.UUID         `json:"id"`
+	IpAddress         string                     `json:"ip_address"`
+	LastScanAt        *time.Time                 `json:"last_scan_at,omitempty"`
 
 	// Liveness Null until a probe has run.
 	Liveness *HostLivenessSummary `json:"liveness,omitempty"`
@@ -2437,7 +2450,7 @@ type ScanIntervals struct {
 	Low       int `json:"low"`
 	Partial   int `json:"partial"`
 
-	// Unknown A host whose last scan failed (a host never scanned is due at once).
+	// Unknown A host with no result yet whose last scan failed (a host never scanned is due at once).
 	Unknown int `json:"unknown"`
 }
 

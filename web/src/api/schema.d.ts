@@ -2622,9 +2622,25 @@ export interface components {
             host_id: string;
             keys: components["schemas"]["HostKey"][];
         };
+        /** @description The host's current results of every rule (absent until its first scan). */
+        HostListComplianceSummary: {
+            /** Format: int64 */
+            critical_failing: number;
+            /** Format: int64 */
+            error: number;
+            /** Format: int64 */
+            failing: number;
+            /** Format: int64 */
+            passing: number;
+            /** Format: int64 */
+            skipped: number;
+            /** Format: int64 */
+            total: number;
+        };
         HostListItem: {
             architecture?: string | null;
             check_priority?: number;
+            compliance_summary?: components["schemas"]["HostListComplianceSummary"];
             /** Format: date-time */
             created_at?: string;
             created_by?: string;
@@ -3168,7 +3184,7 @@ export interface components {
             critical: number;
             low: number;
             partial: number;
-            /** @description A host whose last scan failed (a host never scanned is due at once). */
+            /** @description A host with no result yet whose last scan failed (a host never scanned is due at once). */
             unknown: number;
         };
         ScanPage: {
