@@ -14,6 +14,7 @@ import (
 	dbq "github.com/openwatch/openwatch/gen/db"
 	"github.com/openwatch/openwatch/internal/engine"
 	"github.com/openwatch/openwatch/internal/pg"
+	"github.com/openwatch/openwatch/internal/rule"
 	"github.com/openwatch/openwatch/internal/sshx"
 )
 
@@ -108,7 +109,7 @@ func (s *Service) ingestOne(ctx context.Context, hostID uuid.UUID, changePercent
 			continue
 		}
 		status := engine.Status(st.Status)
-		actual := "as before"
+		actual := ""
 		if rng.IntN(100) < changePercent {
 			changed++
 			actual = fmt.Sprintf("changed %d", rng.Int())
@@ -119,12 +120,27 @@ func (s *Service) ingestOne(ctx context.Context, hostID uuid.UUID, changePercent
 				status = engine.StatusPass
 			}
 		}
-		run.Results = append(run.Results, engine.Result{RuleID: r.ID, Status: status, Severity: r.Severity, Applicable: true,
-			Evidence: &engine.Evidence{Method: "config_value", Parameters: map[string]any{"key": r.ID}, Status: status,
-				Commands: []string{"grep " + r.ID}, Expected: "as configured", Actual: actual, Records: []string{"os"}}})
+		run.Results = append(run.Results, syntheticResult(r, status, actual))
 	}
 	if err := s.store(ctx, row, run); err != nil {
 		return 0, 0, err
 	}
 	return len(run.Results), changed, nil
+}
+
+// syntheticResult is the made-up result of a rule that the seed stores and MeasureIngest's
+// scans report: the same rule, status and actual value give the same evidence, so a scan
+// of a seeded host changes only what it was told to change. An empty actual is the seeded
+// value.
+func syntheticResult(r *rule.Rule, status engine.Status, actual string) engine.Result {
+	if actual == "" {
+		actual = "as seeded"
+	}
+	reason := ""
+	if status != engine.StatusPass {
+		reason = "seeded"
+	}
+	return engine.Result{RuleID: r.ID, Status: status, Severity: r.Severity, Reason: reason, Applicable: true,
+		Evidence: &engine.Evidence{Method: "config_value", Parameters: map[string]any{"key": r.ID}, Status: status,
+			Commands: []string{"grep " + r.ID}, Expected: "as configured", Actual: actual, Records: []string{"os"}}}
 }

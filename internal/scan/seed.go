@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/openwatch/openwatch/internal/engine"
 	"github.com/openwatch/openwatch/internal/pg"
 )
 
@@ -43,6 +44,19 @@ func SeedCompliance(ctx context.Context, pool *pgxpool.Pool, cat *Catalog, rules
 			mapRules, mapFrameworks = append(mapRules, r.ID), append(mapFrameworks, f)
 		}
 	}
+	// Each rule's evidence per status, as MeasureIngest's scans will report it unchanged.
+	var evRules, evStatuses []string
+	var evHashes, evBodies [][]byte
+	for _, r := range picked {
+		for _, st := range []engine.Status{engine.StatusPass, engine.StatusFail, engine.StatusSkipped, engine.StatusError} {
+			res, err := resultsOf(&engine.Scan{Results: []engine.Result{syntheticResult(r, st, "")}})
+			if err != nil {
+				return SeedReport{}, err
+			}
+			evRules, evStatuses = append(evRules, r.ID), append(evStatuses, string(st))
+			evHashes, evBodies = append(evHashes, res[0].Hash), append(evBodies, res[0].Body)
+		}
+	}
 	rep := SeedReport{Rules: rules}
 	weekAgo, dayAgo := start.Add(-7*24*time.Hour), start.Add(-24*time.Hour)
 	err := pg.WithTx(ctx, pool, func(tx pgx.Tx) error {
@@ -54,9 +68,11 @@ func SeedCompliance(ctx context.Context, pool *pgxpool.Pool, cat *Catalog, rules
 			{`CREATE TEMP TABLE seed_hosts ON COMMIT DROP AS
 			  SELECT h.id AS host_id, gen_random_uuid() AS scan_id FROM hosts h
 			  WHERE h.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM rule_states s WHERE s.host_id = h.id)`, nil, nil},
-			{`INSERT INTO evidence (hash, body, created_at)
-			  SELECT sha256(convert_to('seed:' || s, 'UTF8')), jsonb_build_object('status', s, 'reason', 'seeded'), now()
-			  FROM unnest(ARRAY['pass', 'fail', 'skipped', 'error']) AS s ON CONFLICT DO NOTHING`, nil, nil},
+			{`CREATE TEMP TABLE seed_evidence ON COMMIT DROP AS
+			  SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::jsonb[]) AS e(rule_id, status, hash, body)`,
+				[]any{evRules, evStatuses, evHashes, evBodies}, nil},
+			{`CREATE UNIQUE INDEX ON seed_evidence (rule_id, status)`, nil, nil},
+			{`INSERT INTO evidence (hash, body, created_at) SELECT hash, body, now() FROM seed_evidence ON CONFLICT DO NOTHING`, nil, nil},
 			{`INSERT INTO scans (id, host_id, status, trigger, requested_by, created_at, started_at, finished_at, rules_total,
 			      records_total, records_done, sessions, privilege, os_family, os_version)
 			  SELECT scan_id, host_id, 'completed', 'scheduled', 'system', $1::timestamptz, $1::timestamptz, $1::timestamptz, $2::int,
@@ -71,23 +87,23 @@ func SeedCompliance(ctx context.Context, pool *pgxpool.Pool, cat *Catalog, rules
 			  CROSS JOIN LATERAL (SELECT abs(hashtext(h.host_id::text || r.rule_id)) % 100 AS x) AS v`,
 				[]any{ids, severities, changePercent}, nil},
 			{`INSERT INTO rule_states (host_id, rule_id, status, severity, reason, evidence_hash, scan_id, first_seen_at, changed_at)
-			  SELECT host_id, rule_id, status, severity, CASE WHEN status = 'pass' THEN '' ELSE 'seeded' END,
-			      sha256(convert_to('seed:' || status, 'UTF8')), scan_id, $1::timestamptz,
-			      CASE WHEN changed THEN $2::timestamptz ELSE $1::timestamptz END
-			  FROM seed_states ORDER BY host_id, rule_id`, []any{weekAgo, dayAgo}, &rep.States},
+			  SELECT s.host_id, s.rule_id, s.status, s.severity, CASE WHEN s.status = 'pass' THEN '' ELSE 'seeded' END,
+			      e.hash, s.scan_id, $1::timestamptz, CASE WHEN s.changed THEN $2::timestamptz ELSE $1::timestamptz END
+			  FROM seed_states s JOIN seed_evidence e USING (rule_id, status) ORDER BY s.host_id, s.rule_id`, []any{weekAgo, dayAgo}, &rep.States},
 			{`INSERT INTO rule_transitions (id, host_id, rule_id, scan_id, change_kind, status, previous_status, severity,
 			      previous_severity, reason, evidence_hash, occurred_at)
-			  SELECT gen_random_uuid(), host_id, rule_id, scan_id, 'first_seen', first, NULL, severity, NULL, '',
-			      sha256(convert_to('seed:' || first, 'UTF8')), $1
+			  SELECT gen_random_uuid(), s.host_id, s.rule_id, s.scan_id, 'first_seen', s.first, NULL, s.severity, NULL,
+			      CASE WHEN s.first = 'pass' THEN '' ELSE 'seeded' END, e.hash, $1
 			  FROM (SELECT *, CASE WHEN changed THEN (CASE WHEN status = 'pass' THEN 'fail' ELSE 'pass' END) ELSE status END AS first
 			        FROM seed_states) s
-			  ORDER BY host_id, rule_id`, []any{weekAgo}, nil},
+			  JOIN seed_evidence e ON e.rule_id = s.rule_id AND e.status = s.first
+			  ORDER BY s.host_id, s.rule_id`, []any{weekAgo}, nil},
 			{`INSERT INTO rule_transitions (id, host_id, rule_id, scan_id, change_kind, status, previous_status, severity,
 			      previous_severity, reason, evidence_hash, occurred_at)
-			  SELECT gen_random_uuid(), host_id, rule_id, scan_id, 'state_changed', status,
-			      CASE WHEN status = 'pass' THEN 'fail' ELSE 'pass' END, severity, NULL, '',
-			      sha256(convert_to('seed:' || status, 'UTF8')), $1
-			  FROM seed_states WHERE changed`, []any{dayAgo}, &rep.Changes},
+			  SELECT gen_random_uuid(), s.host_id, s.rule_id, s.scan_id, 'state_changed', s.status,
+			      CASE WHEN s.status = 'pass' THEN 'fail' ELSE 'pass' END, s.severity, NULL,
+			      CASE WHEN s.status = 'pass' THEN '' ELSE 'seeded' END, e.hash, $1
+			  FROM seed_states s JOIN seed_evidence e USING (rule_id, status) WHERE s.changed`, []any{dayAgo}, &rep.Changes},
 			{`CREATE TEMP TABLE seed_rollups ON COMMIT DROP AS
 			  SELECT s.host_id, m.framework,
 			      count(*) FILTER (WHERE s.status = 'pass')::int AS pass_count,

@@ -49,6 +49,20 @@ func TestSeedCompliance(t *testing.T) {
 	}
 	require.Positive(t, count(`SELECT count(*) FROM rule_states WHERE status = 'fail'`))
 
+	// A scan of a seeded host that changes nothing writes no transition: the seed stored
+	// the evidence such a scan reports, so ingest benchmarks change only what they ask for.
+	svc := scan.NewService(pool, nil, scan.NewCatalog(corpus), nil, nil, scan.Options{})
+	transitions := count(`SELECT count(*) FROM rule_transitions`)
+	ing, err := svc.MeasureIngest(ctx, 40, 4, 0)
+	require.NoError(t, err)
+	require.EqualValues(t, 40, ing.Scans)
+	require.Zero(t, ing.Changed)
+	require.Equal(t, transitions, count(`SELECT count(*) FROM rule_transitions`))
+	ing, err = svc.MeasureIngest(ctx, 40, 4, 10)
+	require.NoError(t, err)
+	require.Positive(t, ing.Changed)
+	require.Equal(t, transitions+ing.Changed, count(`SELECT count(*) FROM rule_transitions`))
+
 	// Seeding again leaves hosts that already have results alone.
 	again, err := scan.SeedCompliance(ctx, pool, scan.NewCatalog(corpus), 60, 10)
 	require.NoError(t, err)
