@@ -251,6 +251,8 @@ func recordKeys(r *rule.Rule, c *rule.Check) []string {
 		return []string{keyStat}
 	case *rule.FileContent:
 		return []string{"file " + p.Path}
+	case *rule.FileTree:
+		return []string{treeKey(p)}
 	case *rule.AuditRule:
 		return []string{keyAuditctl, keyAuditFiles}
 	case *rule.GrubParameter:
@@ -288,6 +290,8 @@ func evaluateTyped(p any, rs *Records, keys []string) outcome {
 		return evalFilePermission(p, rs)
 	case *rule.FileExists:
 		return evalFileExists(p, rs)
+	case *rule.FileTree:
+		return evalFileTree(p, rs)
 	case *rule.FileContent:
 		return evalFileContent(p, rs)
 	case *rule.AuditRule:

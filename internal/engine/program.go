@@ -66,6 +66,19 @@ type needs struct {
 	configs                        []*configGroup
 	own                            []recordSpec // per-check records, in check order
 	shared                         map[string]bool
+	trees                          []*treeWalk // in check order
+	treeKeys                       map[string]*treeWalk
+}
+
+func (n *needs) addTree(p *rule.FileTree) {
+	key := treeKey(p)
+	w, ok := n.treeKeys[key]
+	if !ok {
+		w = &treeWalk{shape: p}
+		n.treeKeys[key] = w
+		n.trees = append(n.trees, w)
+	}
+	w.add(p)
 }
 
 // configGroup is a key/value file with its drop-in directory and the keys checks read.
@@ -107,7 +120,7 @@ func (n *needs) addOwn(r recordSpec) {
 // implementation is included because which one applies is known only once the host has
 // answered, in the same session.
 func Compile(rules []*rule.Rule, checkTimeout time.Duration) *Program {
-	n := &needs{shared: map[string]bool{}}
+	n := &needs{shared: map[string]bool{}, treeKeys: map[string]*treeWalk{}}
 	for _, r := range rules {
 		for _, im := range r.Implementations {
 			im.Check.Walk(func(c *rule.Check) { collect(r, c, n) })
@@ -157,6 +170,9 @@ func Compile(rules []*rule.Rule, checkTimeout time.Duration) *Program {
 	}
 	if n.shared[keyAppArmor] {
 		p.add(recordSpec{Key: keyAppArmor, Command: "cat /sys/module/apparmor/parameters/enabled 2>/dev/null || echo N\necho '#!profiles'\ncat /sys/kernel/security/apparmor/profiles 2>/dev/null\ntrue", Cap: SourceOutputCap, Root: true})
+	}
+	for _, w := range n.trees {
+		p.add(recordSpec{Key: treeKey(w.shape), Command: w.script(), Cap: SourceOutputCap, Root: w.shape.Root})
 	}
 	for _, r := range n.own {
 		p.add(r)
@@ -242,6 +258,8 @@ func collect(r *rule.Rule, c *rule.Check, n *needs) {
 		n.add(&n.paths, p.Path)
 	case *rule.FileExists:
 		n.add(&n.paths, p.Path)
+	case *rule.FileTree:
+		n.addTree(p)
 	case *rule.FileContent:
 		n.addOwn(recordSpec{Key: "file " + p.Path, Command: "[ -f " + shellQuote(p.Path) + " ] || exit 3\ncat -- " + shellQuote(p.Path), Cap: CheckOutputCap, Root: rootPath(p.Path)})
 	case *rule.AuditRule:

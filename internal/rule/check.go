@@ -26,6 +26,7 @@ var Methods = map[string]reflect.Type{
 	"kernel_module_state":   reflect.TypeFor[KernelModule](),
 	"mount_option":          reflect.TypeFor[MountOption](),
 	"file_permission":       reflect.TypeFor[FilePermission](),
+	"file_tree":             reflect.TypeFor[FileTree](),
 	"file_exists":           reflect.TypeFor[FileExists](),
 	"file_content":          reflect.TypeFor[FileContent](),
 	"audit_rule_exists":     reflect.TypeFor[AuditRule](),
@@ -118,6 +119,30 @@ type FilePermission struct {
 	Mode  string `yaml:"mode,omitempty"`
 	Owner string `yaml:"owner,omitempty"`
 	Group string `yaml:"group,omitempty"`
+}
+
+// FileTree checks every directory or file (Type) below Roots, the roots included: no
+// permission bit (of 0777) beyond Mode, owner Owner, group Group, group id at most MaxGID;
+// unset fields are not checked. MaxDepth (0: unlimited) bounds the descent, as find's
+// -maxdepth; FollowSymlinks follows links below the roots (find -L); SameFilesystem stays
+// on each root's filesystem; ExcludeNames are name patterns (shell globs) left out. Roots
+// that do not exist or are links (on a merged /usr, /bin is /usr/bin) are left out; none
+// left is not applicable.
+// Root runs the walk with root, for trees only root may read. The checks of one walk
+// (same roots, type, depth, links, filesystem, exclusions and Root) share one find on the
+// target, however many rules read it.
+type FileTree struct {
+	Roots          []string `yaml:"roots"`
+	Type           string   `yaml:"type"`
+	MaxDepth       int      `yaml:"max_depth,omitempty"`
+	FollowSymlinks bool     `yaml:"follow_symlinks,omitempty"`
+	SameFilesystem bool     `yaml:"same_filesystem,omitempty"`
+	ExcludeNames   []string `yaml:"exclude_names,omitempty"`
+	Mode           string   `yaml:"mode,omitempty"`
+	Owner          string   `yaml:"owner,omitempty"`
+	Group          string   `yaml:"group,omitempty"`
+	MaxGID         *int     `yaml:"max_gid,omitempty"`
+	Root           bool     `yaml:"root,omitempty"`
 }
 
 // FileExists checks that a path exists (or, with Exists false, that it does not).
@@ -278,6 +303,8 @@ func (c *Check) validate() error {
 			return fmt.Errorf("%s: mode %q is not an octal mode such as 0640", c.Method, p.Mode)
 		}
 		return absolute("path", p.Path)
+	case *FileTree:
+		return validateFileTree(c.Method, p)
 	case *FileExists:
 		return absolute("path", p.Path)
 	case *FileContent:
@@ -328,6 +355,48 @@ func (c *Check) validate() error {
 }
 
 var modePattern = regexp.MustCompile(`^0?[0-7]{3,4}$`)
+
+// namePattern is what a file_tree owner, group or excluded name may be: the walk is
+// shell text built from them, so nothing a shell or find would read specially.
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9_.*?\[\]-]+$`)
+
+func validateFileTree(method string, p *FileTree) error {
+	if p.Mode == "" && p.Owner == "" && p.Group == "" && p.MaxGID == nil {
+		return fmt.Errorf("%s: at least one of mode, owner, group, max_gid is required", method)
+	}
+	if len(p.Roots) == 0 {
+		return fmt.Errorf("%s: roots is required", method)
+	}
+	for _, r := range p.Roots {
+		if !strings.HasPrefix(r, "/") || strings.ContainsAny(r, "'\n{}") {
+			return fmt.Errorf("%s: root %q is not an absolute path without quotes or braces (variables do not apply here)", method, r)
+		}
+	}
+	if p.Type != "directory" && p.Type != "file" {
+		return fmt.Errorf("%s: type %q is not one of directory, file", method, p.Type)
+	}
+	if p.MaxDepth < 0 {
+		return fmt.Errorf("%s: max_depth cannot be negative", method)
+	}
+	if p.MaxGID != nil && *p.MaxGID < 0 {
+		return fmt.Errorf("%s: max_gid cannot be negative", method)
+	}
+	if p.Mode != "" && !modePattern.MatchString(p.Mode) {
+		return fmt.Errorf("%s: mode %q is not an octal mode such as 0640", method, p.Mode)
+	}
+	for _, f := range []struct{ field, v string }{{"owner", p.Owner}, {"group", p.Group}} {
+		field, v := f.field, f.v
+		if v != "" && (!namePattern.MatchString(v) || strings.ContainsAny(v, "*?[]")) {
+			return fmt.Errorf("%s: %s %q is not a user or group name", method, field, v)
+		}
+	}
+	for _, n := range p.ExcludeNames {
+		if !namePattern.MatchString(n) {
+			return fmt.Errorf("%s: exclude_names: %q is not a name pattern", method, n)
+		}
+	}
+	return nil
+}
 
 func optional(v string, fn func() error) error {
 	if v == "" {
