@@ -5,7 +5,8 @@
 // list of records: the host's identity (/etc/os-release), its capabilities, each shared
 // source read once (sshd -T, the package database for the packages the rules name, the
 // systemd units, sysctl values and files, the modprobe configuration, mounts, file
-// modes, the audit rules loaded and persisted, the kernel command line and boot loader
+// modes, one find per file tree (every condition its checks test is a branch of it), the
+// audit rules loaded and persisted, the kernel command line and boot loader
 // configuration), and one record per check that reads something of its own (a config
 // key, a file's content, a command). Many checks evaluate against one source.
 //
