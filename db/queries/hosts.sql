@@ -18,8 +18,14 @@ SELECT * FROM live_hosts WHERE id = @id;
 
 -- name: HostList :many
 -- HostList returns live hosts in id order after the cursor, filtered; every filter is
--- served by an index of 00007_hosts.sql.
-SELECT h.* FROM live_hosts h
+-- served by an index of 00007_hosts.sql. Each comes with its compliance rollup over every
+-- rule, as HostDetailGet reads it (has_compliance false and zeros before its first scan).
+SELECT sqlc.embed(h), (c.host_id IS NOT NULL)::boolean AS has_compliance,
+    COALESCE(c.pass_count, 0)::int AS compliance_pass, COALESCE(c.fail_count, 0)::int AS compliance_fail,
+    COALESCE(c.skipped_count, 0)::int AS compliance_skipped, COALESCE(c.error_count, 0)::int AS compliance_error,
+    COALESCE(c.critical_failing, 0)::int AS compliance_critical
+FROM live_hosts h
+LEFT JOIN host_compliance c ON c.host_id = h.id AND c.framework = 'all'
 WHERE (sqlc.narg(after)::uuid IS NULL OR h.id > sqlc.narg(after)::uuid)
   AND (sqlc.narg(environment)::text IS NULL OR h.environment = sqlc.narg(environment)::text)
   AND (sqlc.narg(tag)::text IS NULL OR h.tags @> ARRAY[sqlc.narg(tag)::text])

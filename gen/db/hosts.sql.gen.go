@@ -331,7 +331,12 @@ func (q *Queries) HostInsert(ctx context.Context, arg HostInsertParams) (HostIns
 }
 
 const hostList = `-- name: HostList :many
-SELECT h.id, h.hostname, h.ip_address, h.port, h.display_name, h.description, h.environment, h.tags, h.group_id, h.username, h.created_by, h.created_at, h.updated_at, h.maintenance_mode, h.check_priority, h.last_scan_at, h.os_family, h.os_version, h.architecture, h.platform_identifier, h.os_discovered_at, h.deleted_at, h.effective_maintenance FROM live_hosts h
+SELECT h.id, h.hostname, h.ip_address, h.port, h.display_name, h.description, h.environment, h.tags, h.group_id, h.username, h.created_by, h.created_at, h.updated_at, h.maintenance_mode, h.check_priority, h.last_scan_at, h.os_family, h.os_version, h.architecture, h.platform_identifier, h.os_discovered_at, h.deleted_at, h.effective_maintenance, (c.host_id IS NOT NULL)::boolean AS has_compliance,
+    COALESCE(c.pass_count, 0)::int AS compliance_pass, COALESCE(c.fail_count, 0)::int AS compliance_fail,
+    COALESCE(c.skipped_count, 0)::int AS compliance_skipped, COALESCE(c.error_count, 0)::int AS compliance_error,
+    COALESCE(c.critical_failing, 0)::int AS compliance_critical
+FROM live_hosts h
+LEFT JOIN host_compliance c ON c.host_id = h.id AND c.framework = 'all'
 WHERE ($1::uuid IS NULL OR h.id > $1::uuid)
   AND ($2::text IS NULL OR h.environment = $2::text)
   AND ($3::text IS NULL OR h.tags @> ARRAY[$3::text])
@@ -353,9 +358,20 @@ type HostListParams struct {
 	RowLimit    int32
 }
 
+type HostListRow struct {
+	LiveHost           LiveHost
+	HasCompliance      bool
+	CompliancePass     int32
+	ComplianceFail     int32
+	ComplianceSkipped  int32
+	ComplianceError    int32
+	ComplianceCritical int32
+}
+
 // HostList returns live hosts in id order after the cursor, filtered; every filter is
-// served by an index of 00007_hosts.sql.
-func (q *Queries) HostList(ctx context.Context, arg HostListParams) ([]LiveHost, error) {
+// served by an index of 00007_hosts.sql. Each comes with its compliance rollup over every
+// rule, as HostDetailGet reads it (has_compliance false and zeros before its first scan).
+func (q *Queries) HostList(ctx context.Context, arg HostListParams) ([]HostListRow, error) {
 	rows, err := q.db.Query(ctx, hostList,
 		arg.After,
 		arg.Environment,
@@ -369,33 +385,39 @@ func (q *Queries) HostList(ctx context.Context, arg HostListParams) ([]LiveHost,
 		return nil, err
 	}
 	defer rows.Close()
-	var items []LiveHost
+	var items []HostListRow
 	for rows.Next() {
-		var i LiveHost
+		var i HostListRow
 		if err := rows.Scan(
-			&i.ID,
-			&i.Hostname,
-			&i.IpAddress,
-			&i.Port,
-			&i.DisplayName,
-			&i.Description,
-			&i.Environment,
-			&i.Tags,
-			&i.GroupID,
-			&i.Username,
-			&i.CreatedBy,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-			&i.MaintenanceMode,
-			&i.CheckPriority,
-			&i.LastScanAt,
-			&i.OsFamily,
-			&i.OsVersion,
-			&i.Architecture,
-			&i.PlatformIdentifier,
-			&i.OsDiscoveredAt,
-			&i.DeletedAt,
-			&i.EffectiveMaintenance,
+			&i.LiveHost.ID,
+			&i.LiveHost.Hostname,
+			&i.LiveHost.IpAddress,
+			&i.LiveHost.Port,
+			&i.LiveHost.DisplayName,
+			&i.LiveHost.Description,
+			&i.LiveHost.Environment,
+			&i.LiveHost.Tags,
+			&i.LiveHost.GroupID,
+			&i.LiveHost.Username,
+			&i.LiveHost.CreatedBy,
+			&i.LiveHost.CreatedAt,
+			&i.LiveHost.UpdatedAt,
+			&i.LiveHost.MaintenanceMode,
+			&i.LiveHost.CheckPriority,
+			&i.LiveHost.LastScanAt,
+			&i.LiveHost.OsFamily,
+			&i.LiveHost.OsVersion,
+			&i.LiveHost.Architecture,
+			&i.LiveHost.PlatformIdentifier,
+			&i.LiveHost.OsDiscoveredAt,
+			&i.LiveHost.DeletedAt,
+			&i.LiveHost.EffectiveMaintenance,
+			&i.HasCompliance,
+			&i.CompliancePass,
+			&i.ComplianceFail,
+			&i.ComplianceSkipped,
+			&i.ComplianceError,
+			&i.ComplianceCritical,
 		); err != nil {
 			return nil, err
 		}

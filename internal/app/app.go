@@ -308,6 +308,8 @@ func (a *App) RunBackground(ctx context.Context) (wait func()) {
 	listener.Subscribe(auth.InvalidationChannel, a.Auth.Subscriber())
 	listener.Subscribe(host.InventoryChannel, a.Hosts.Subscriber())
 	listener.Subscribe(scan.ComplianceChannel, a.Compliance.Subscriber())
+	// Host list pages carry each host's compliance summary: a stored scan clears them too.
+	listener.Subscribe(scan.ComplianceChannel, a.Hosts.Subscriber())
 	listener.Subscribe(events.Channel, a.Events)
 	wg.Go(func() { listener.Run(ctx) })
 	wg.Go(func() { a.Events.Run(ctx) })

@@ -24,9 +24,11 @@ var errPageReadPanicked = errors.New("host: page read panicked")
 const livenessTable = "host_liveness"
 
 // pageCache keeps encoded GET /hosts pages. Every inventory change clears it: at once in
-// the process that made the change, through InventoryChannel in the others. While the
-// listener is down nothing is served from it. A generation counter keeps a page read
-// before a change from being stored after it.
+// the process that made the change, through InventoryChannel in the others. A stored scan
+// clears it too (the application subscribes it to the compliance channel as well), since
+// pages carry each host's compliance summary. While the listener is down nothing is
+// served from it. A generation counter keeps a page read before a change from being
+// stored after it.
 //
 // A change of a host's monitoring state (the liveness poller's, which in a fleet that
 // flaps comes several times a second) only makes the pages stale: the next miss of a

@@ -20,15 +20,25 @@ func toAPI(h Host) api.HostResponse {
 	}
 }
 
-func listItem(h dbq.LiveHost) api.HostListItem {
-	r := toAPI(Host(h))
-	return api.HostListItem{
+// listItem renders a row of the host list; compliance_summary is left out until the
+// host's first scan.
+func listItem(row dbq.HostListRow) api.HostListItem {
+	h := row.LiveHost
+	r := toAPI(h)
+	item := api.HostListItem{
 		Id: r.Id, Hostname: r.Hostname, IpAddress: r.IpAddress, Port: r.Port, DisplayName: r.DisplayName,
 		Description: r.Description, Environment: r.Environment, Tags: r.Tags, GroupId: r.GroupId, Username: r.Username,
 		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, MaintenanceMode: r.MaintenanceMode,
 		CheckPriority: r.CheckPriority, OsFamily: r.OsFamily, OsVersion: r.OsVersion, Architecture: r.Architecture,
 		PlatformIdentifier: r.PlatformIdentifier, OsDiscoveredAt: r.OsDiscoveredAt, LastScanAt: h.LastScanAt,
 	}
+	if row.HasCompliance {
+		s := toSummary(Compliance{Pass: int(row.CompliancePass), Fail: int(row.ComplianceFail),
+			Skipped: int(row.ComplianceSkipped), Error: int(row.ComplianceError)})
+		item.ComplianceSummary = &api.HostListComplianceSummary{Passing: s.Passing, Failing: s.Failing, Skipped: s.Skipped,
+			Error: s.Error, Total: s.Total, CriticalFailing: int64(row.ComplianceCritical)}
+	}
+	return item
 }
 
 func groupToAPI(g Group) api.HostGroup {

@@ -136,9 +136,9 @@ func requireGroup(ctx context.Context, q *dbq.Queries, id uuid.UUID) error {
 
 // GroupMembers returns a page of the live hosts of a group. Guarded by host:read.
 // Errors: resource.not_found.
-func (s *Service) GroupMembers(ctx context.Context, id uuid.UUID, page cursor.Request[uuid.UUID]) (cursor.Page[dbq.LiveHost], error) {
+func (s *Service) GroupMembers(ctx context.Context, id uuid.UUID, page cursor.Request[uuid.UUID]) (cursor.Page[dbq.HostListRow], error) {
 	if err := requireGroup(ctx, s.q, id); err != nil {
-		return cursor.Page[dbq.LiveHost]{}, err
+		return cursor.Page[dbq.HostListRow]{}, err
 	}
 	return s.List(ctx, Filter{GroupID: &id}, page)
 }

@@ -65,7 +65,7 @@ func (h *Handlers) DeleteGroup(ctx context.Context, req api.DeleteGroupRequestOb
 func (h *Handlers) ListGroupMembers(ctx context.Context, req api.ListGroupMembersRequestObject) (api.ListGroupMembersResponseObject, error) {
 	p := req.Params
 	page, err := cursor.Serve(ctx, cursor.ByID{}, p.Cursor, p.Limit, cursor.Limits(api.ListGroupMembersPageLimit()),
-		func(ctx context.Context, r cursor.Request[uuid.UUID]) (cursor.Page[dbq.LiveHost], error) {
+		func(ctx context.Context, r cursor.Request[uuid.UUID]) (cursor.Page[dbq.HostListRow], error) {
 			return h.svc.GroupMembers(ctx, req.Id, r)
 		}, listItem)
 	if err != nil {

@@ -51,7 +51,7 @@ func encodeList(p ListPage) ([]byte, error) {
 	out := api.ListHosts200JSONResponse{Hosts: make([]api.HostListItem, 0, len(p.Hosts.Items)), NextCursor: p.Hosts.Next}
 	for _, r := range p.Hosts.Items {
 		item := listItem(r)
-		if l, ok := p.Liveness[r.ID]; ok {
+		if l, ok := p.Liveness[r.LiveHost.ID]; ok {
 			item.Liveness = livenessSummary(l)
 		}
 		out.Hosts = append(out.Hosts, item)

@@ -200,22 +200,23 @@ func (f Filter) key(page cursor.Request[uuid.UUID]) string {
 	return b.String()
 }
 
-// List returns a page of live hosts in creation order. Guarded by host:read.
-func (s *Service) List(ctx context.Context, f Filter, page cursor.Request[uuid.UUID]) (cursor.Page[dbq.LiveHost], error) {
+// List returns a page of live hosts in creation order, each with its compliance rollup over
+// every rule. Guarded by host:read.
+func (s *Service) List(ctx context.Context, f Filter, page cursor.Request[uuid.UUID]) (cursor.Page[dbq.HostListRow], error) {
 	rows, err := s.q.HostList(ctx, dbq.HostListParams{
 		After: page.After, Environment: f.Environment, Tag: f.Tag, GroupID: f.GroupID, Q: f.Q, Maintenance: f.Maintenance,
 		RowLimit: page.Fetch(),
 	})
 	if err != nil {
-		return cursor.Page[dbq.LiveHost]{}, pg.Translate(err)
+		return cursor.Page[dbq.HostListRow]{}, pg.Translate(err)
 	}
-	return cursor.Cut(page, rows, func(h dbq.LiveHost) uuid.UUID { return h.ID }), nil
+	return cursor.Cut(page, rows, func(h dbq.HostListRow) uuid.UUID { return h.LiveHost.ID }), nil
 }
 
 // ListPage is a page of the host list with the liveness summaries of the hosts on it that a
 // probe has reached.
 type ListPage struct {
-	Hosts    cursor.Page[dbq.LiveHost]
+	Hosts    cursor.Page[dbq.HostListRow]
 	Liveness map[uuid.UUID]dbq.HostLivenessSummariesRow
 }
 
@@ -230,7 +231,7 @@ func (s *Service) ListEncoded(ctx context.Context, f Filter, page cursor.Request
 		}
 		ids := make([]uuid.UUID, len(hosts.Items))
 		for i, r := range hosts.Items {
-			ids[i] = r.ID
+			ids[i] = r.LiveHost.ID
 		}
 		live, err := s.LivenessSummaries(ctx, ids)
 		if err != nil {

@@ -18,7 +18,9 @@
 //   - rollups per host and framework (host_compliance, with its history), fleet totals per
 //     framework (fleet_compliance, sharded by host so concurrent scans rarely wait on one
 //     row) and hosts per rule and status (rule_fleet) change in the same transaction by
-//     the scan's differences, so summaries never aggregate states.
+//     the scan's differences, so summaries never aggregate states;
+//   - the fleet totals over time (fleet_compliance_history), which trends read, are
+//     recorded by a periodic job each minute they changed, not by every scan.
 //
 // Invariants:
 //   - Rules not for the host's platform have no result: they are not part of its

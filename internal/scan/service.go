@@ -84,10 +84,10 @@ func (s *Service) Subscriber() pg.Subscriber { return s.fleet }
 // Catalog returns the rules and frameworks scans use.
 func (s *Service) Catalog() *Catalog { return s.cat }
 
-// RegisterJobs adds the scan worker; scans have no periodic job yet.
+// RegisterJobs adds the scan worker and the periodic record of the fleet's totals.
 func (s *Service) RegisterJobs(workers *river.Workers) []*river.PeriodicJob {
 	river.AddWorker(workers, &scanWorker{svc: s})
-	return nil
+	return []*river.PeriodicJob{s.fleetSnapshotJob(workers)}
 }
 
 // Request describes a scan to queue: a framework, or rule ids, or neither (every rule).
