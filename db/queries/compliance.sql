@@ -247,3 +247,8 @@ FROM host_compliance_history
 WHERE host_id = @host_id AND framework = @framework AND valid_from <= @at
 ORDER BY valid_from DESC
 LIMIT 1;
+
+-- name: HostLastScanSet :exec
+-- HostLastScanSet records when a host's last scan completed (hosts.last_scan_at, which the
+-- host list and detail show).
+UPDATE hosts SET last_scan_at = @at WHERE id = @host_id AND (last_scan_at IS NULL OR last_scan_at < @at);

@@ -560,6 +560,22 @@ func (q *Queries) HostComplianceUpsert(ctx context.Context, arg HostComplianceUp
 	return err
 }
 
+const hostLastScanSet = `-- name: HostLastScanSet :exec
+UPDATE hosts SET last_scan_at = $1 WHERE id = $2 AND (last_scan_at IS NULL OR last_scan_at < $1)
+`
+
+type HostLastScanSetParams struct {
+	At     *time.Time
+	HostID uuid.UUID
+}
+
+// HostLastScanSet records when a host's last scan completed (hosts.last_scan_at, which the
+// host list and detail show).
+func (q *Queries) HostLastScanSet(ctx context.Context, arg HostLastScanSetParams) error {
+	_, err := q.db.Exec(ctx, hostLastScanSet, arg.At, arg.HostID)
+	return err
+}
+
 const ruleFleetAdd = `-- name: RuleFleetAdd :exec
 INSERT INTO rule_fleet (rule_id, pass_hosts, fail_hosts, skipped_hosts, error_hosts)
 SELECT r, p, f, s, e

@@ -109,6 +109,16 @@ func TestHostComplianceThroughTheAPI(t *testing.T) {
 		Error: int64(c1.Error), Total: int64(first.RulesTotal),
 		CriticalFailing: int64(f.count(`SELECT critical_failing FROM host_compliance WHERE host_id = $1 AND framework = 'all'`, id))},
 		*sum)
+	listRes := f.do(f.admin, http.MethodGet, "hosts?limit=200", nil)
+	require.Equal(t, http.StatusOK, listRes.Status, "%s", listRes.Body)
+	var list api.HostListResponse
+	listRes.Decode(t, &list)
+	for _, h := range list.Hosts {
+		if h.Id == id {
+			require.NotNil(t, h.LastScanAt, "the completed scan is the host's last scan")
+			require.WithinDuration(t, *first.FinishedAt, *h.LastScanAt, time.Second)
+		}
+	}
 
 	f.rootRun(`sed -i 's/^PASS_MAX_DAYS.*/PASS_MAX_DAYS\t30/' /etc/login.defs`)
 	second := f.wait(f.startScan(id, nil).Id)

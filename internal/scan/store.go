@@ -73,6 +73,9 @@ func (s *Service) store(ctx context.Context, row dbq.Scan, run *engine.Scan) err
 		if err := writeRuleFleet(ctx, w, ruleDeltas(changes)); err != nil {
 			return err
 		}
+		if err := w.HostLastScanSet(ctx, dbq.HostLastScanSetParams{HostID: row.HostID, At: &now}); err != nil {
+			return err
+		}
 		// Every process's fleet cache hears of it at commit.
 		if _, err := pg.AtCommit(tx).Exec(ctx, "SELECT pg_notify($1, '')", ComplianceChannel); err != nil {
 			return err
