@@ -210,7 +210,7 @@ func (s *Service) Cancel(ctx context.Context, id uuid.UUID) (dbq.Scan, error) {
 			return err
 		}
 		if row.Status == "cancelled" {
-			return s.publish(ctx, tx, row, "scan.finished", nil)
+			return s.scanEnded(ctx, tx, row, nil)
 		}
 		return nil
 	})
