@@ -7,6 +7,13 @@
 // rules as one program in one SSH session (package engine), publishes progress on the live
 // stream (topic scans) as records arrive, and stores the results in one transaction.
 //
+// A batch (POST /scan-batches) scans many hosts: its scans, one per selected host, are
+// queued with it and wait without a job (dispatched false) until the batch's concurrency
+// lets them run. The end of each of its scans, in the transaction that ends the scan and
+// under the batch's row lock, dispatches the oldest waiting ones and completes the batch
+// with its last scan. Hosts in maintenance, when selected or when their scan starts, are
+// not scanned.
+//
 // Storage is write-on-change:
 //   - rule_states holds the current result of each (host, rule); a scan rewrites only the
 //     rows whose status, severity or evidence changed;

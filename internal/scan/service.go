@@ -105,14 +105,7 @@ func errScanInProgress(active dbq.Scan) error {
 // Request queues a scan of one host: the scan row, its job and the audit event commit
 // together. 409 scan.in_progress while the host has a scan queued or running.
 func (s *Service) Request(ctx context.Context, req Request) (dbq.Scan, error) {
-	if req.Framework != "" && len(req.RuleIDs) > 0 {
-		return dbq.Scan{}, apperr.Invalid("rule_ids", "Give a framework or rule ids, not both.")
-	}
-	if _, err := s.cat.Select(req.Framework, req.RuleIDs); err != nil {
-		var unknown *UnknownError
-		if errors.As(err, &unknown) {
-			return dbq.Scan{}, apperr.Invalid(unknown.Field, fmt.Sprintf("Unknown %s %q.", fieldNoun(unknown.Field), unknown.Value))
-		}
+	if err := s.checkRules(req.Framework, req.RuleIDs); err != nil {
 		return dbq.Scan{}, err
 	}
 	ok, err := s.q.ScanHostExists(ctx, req.HostID)
@@ -162,6 +155,22 @@ func (s *Service) Request(ctx context.Context, req Request) (dbq.Scan, error) {
 	return row, nil
 }
 
+// checkRules refuses what a scan may not ask to run: a framework and rule ids both, an
+// unknown framework or rule id (400 naming the field).
+func (s *Service) checkRules(framework string, ruleIDs []string) error {
+	if framework != "" && len(ruleIDs) > 0 {
+		return apperr.Invalid("rule_ids", "Give a framework or rule ids, not both.")
+	}
+	if _, err := s.cat.Select(framework, ruleIDs); err != nil {
+		var unknown *UnknownError
+		if errors.As(err, &unknown) {
+			return apperr.Invalid(unknown.Field, fmt.Sprintf("Unknown %s %q.", fieldNoun(unknown.Field), unknown.Value))
+		}
+		return err
+	}
+	return nil
+}
+
 func fieldNoun(field string) string {
 	if field == "rule_ids" {
 		return "rule id"
@@ -201,7 +210,7 @@ func (s *Service) Cancel(ctx context.Context, id uuid.UUID) (dbq.Scan, error) {
 			return err
 		}
 		if row.Status == "cancelled" {
-			return s.publish(ctx, tx, row, "scan.finished", nil)
+			return s.scanEnded(ctx, tx, row, nil)
 		}
 		return nil
 	})

@@ -80,7 +80,7 @@ func (s *Service) store(ctx context.Context, row dbq.Scan, run *engine.Scan) err
 		if _, err := pg.AtCommit(tx).Exec(ctx, "SELECT pg_notify($1, '')", ComplianceChannel); err != nil {
 			return err
 		}
-		return s.publish(ctx, tx, finished, "scan.finished", map[string]any{
+		return s.scanEnded(ctx, tx, finished, map[string]any{
 			"pass": counts.Pass, "fail": counts.Fail, "skipped": counts.Skipped, "error": counts.Error,
 			"changed": finished.ChangedCount,
 		})

@@ -71,6 +71,9 @@ func (s *Service) Run(ctx context.Context, id uuid.UUID) error {
 	if err != nil {
 		return pg.Translate(err)
 	}
+	if stopped, err := s.stopInMaintenance(ctx, row); stopped || err != nil {
+		return err
+	}
 	rules, err := s.cat.Select(deref(row.Framework), row.RuleIds)
 	if err != nil {
 		return s.finishWith(ctx, row, "failed", "the scan's rules are no longer in the corpus: "+err.Error())
@@ -197,7 +200,7 @@ func (s *Service) finishWith(ctx context.Context, row dbq.Scan, status, reason s
 		if err != nil {
 			return pg.NotFoundAs(err, errEnded)
 		}
-		return s.publish(ctx, tx, done, "scan.finished", map[string]any{"error": reason})
+		return s.scanEnded(ctx, tx, done, map[string]any{"error": reason})
 	})
 	if errors.Is(err, errEnded) {
 		return nil // it had ended already
