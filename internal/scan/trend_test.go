@@ -24,16 +24,6 @@ func newReadFixture(t *testing.T) *fixture {
 	return &fixture{t: t, env: env, admin: env.Admin()}
 }
 
-// plainHost registers a host without a credential.
-func (f *fixture) plainHost(name, ip string) uuid.UUID {
-	f.t.Helper()
-	res := f.do(f.admin, http.MethodPost, "hosts", map[string]any{"hostname": name, "ip_address": ip})
-	require.Equal(f.t, http.StatusCreated, res.Status, "%s", res.Body)
-	var h api.HostResponse
-	res.Decode(f.t, &h)
-	return h.Id
-}
-
 func (f *fixture) exec(sql string, args ...any) {
 	f.t.Helper()
 	_, err := f.env.App.Pool.Exec(context.Background(), sql, args...)
@@ -82,8 +72,8 @@ func trendBase() time.Time { return time.Now().UTC().Truncate(time.Hour).Add(-10
 func TestHostComplianceTrend(t *testing.T) {
 	t.Parallel()
 	f := newReadFixture(t)
-	id := f.plainHost("trended", "127.0.0.4")
-	other := f.plainHost("other", "127.0.0.5")
+	id := f.plainHost("trended", map[string]any{"ip_address": "127.0.0.4"})
+	other := f.plainHost("other", map[string]any{"ip_address": "127.0.0.5"})
 	base := trendBase()
 	h := func(n int) time.Time { return base.Add(time.Duration(n) * time.Hour) }
 	insert := func(host uuid.UUID, framework string, at time.Time, pass, fail, skipped, errs, critical int) {
