@@ -222,12 +222,7 @@ func (s *Service) StartBatch(ctx context.Context, req BatchRequest) (Batch, erro
 		for k, v := range selectorDetail(req.Selector) {
 			detail[k] = v
 		}
-		if req.Framework != "" {
-			detail["framework"] = req.Framework
-		}
-		if len(req.RuleIDs) > 0 {
-			detail["rule_ids"] = req.RuleIDs
-		}
+		addRulesDetail(detail, req.Framework, req.RuleIDs)
 		if err := s.aw.Append(ctx, tx, audit.For(ctx, p, audit.ActionScanBatchRequested, "scan_batch", b.ID.String(), detail)); err != nil {
 			return err
 		}

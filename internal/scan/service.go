@@ -131,12 +131,7 @@ func (s *Service) Request(ctx context.Context, req Request) (dbq.Scan, error) {
 			return fmt.Errorf("enqueue scan: %w", err)
 		}
 		detail := map[string]any{"host_id": req.HostID.String()}
-		if req.Framework != "" {
-			detail["framework"] = req.Framework
-		}
-		if len(req.RuleIDs) > 0 {
-			detail["rule_ids"] = req.RuleIDs
-		}
+		addRulesDetail(detail, req.Framework, req.RuleIDs)
 		if err := s.aw.Append(ctx, tx, audit.For(ctx, p, audit.ActionScanRequested, "scan", row.ID.String(), detail)); err != nil {
 			return err
 		}
@@ -169,6 +164,16 @@ func (s *Service) checkRules(framework string, ruleIDs []string) error {
 		return err
 	}
 	return nil
+}
+
+// addRulesDetail records in an audit detail what a scan was asked to check.
+func addRulesDetail(detail map[string]any, framework string, ruleIDs []string) {
+	if framework != "" {
+		detail["framework"] = framework
+	}
+	if len(ruleIDs) > 0 {
+		detail["rule_ids"] = ruleIDs
+	}
 }
 
 func fieldNoun(field string) string {
