@@ -61,6 +61,8 @@ type Options struct {
 	// PerRule runs scans one session per rule (engine.Options.PerRule), to measure the
 	// single-session program against; never in production.
 	PerRule bool
+	// SchedulePeriod is how often the scheduler queues due scans (default one minute).
+	SchedulePeriod time.Duration
 }
 
 // NewService returns the service.
@@ -74,6 +76,9 @@ func NewService(pool *pgxpool.Pool, aw *audit.Writer, cat *Catalog, ssh Connecto
 	if o.ProgressEvery <= 0 {
 		o.ProgressEvery = 500 * time.Millisecond
 	}
+	if o.SchedulePeriod <= 0 {
+		o.SchedulePeriod = time.Minute
+	}
 	return &Service{pool: pool, q: dbq.New(pool), aw: aw, cat: cat, ssh: ssh, jobs: jobs, log: o.Logger, now: o.Now, opts: o,
 		fleet: newFleetCache()}
 }
@@ -84,10 +89,11 @@ func (s *Service) Subscriber() pg.Subscriber { return s.fleet }
 // Catalog returns the rules and frameworks scans use.
 func (s *Service) Catalog() *Catalog { return s.cat }
 
-// RegisterJobs adds the scan worker; scans have no periodic job yet.
+// RegisterJobs adds the scan worker and returns the periodic jobs (the scheduler,
+// schedule_worker.go).
 func (s *Service) RegisterJobs(workers *river.Workers) []*river.PeriodicJob {
 	river.AddWorker(workers, &scanWorker{svc: s})
-	return nil
+	return s.periodicJobs(workers)
 }
 
 // Request describes a scan to queue: a framework, or rule ids, or neither (every rule).
