@@ -1,6 +1,7 @@
--- The scan scheduler: the band of each host, when it is next due, queuing the due ones.
--- The band thresholds and the intervals are parameters: their definitions live in Go
--- (internal/scan/schedule.go), and each query computes them for the whole fleet at once.
+-- The scan scheduler (band of each host, when it is next due, queuing the due ones) and the
+-- retention of scans and evidence. The band thresholds and the intervals are parameters:
+-- their definitions live in Go (internal/scan/schedule.go), and each query computes them
+-- for the whole fleet at once.
 
 -- name: ScanScheduleLock :exec
 -- ScanScheduleLock makes scheduler ticks take turns until the caller's transaction ends,
@@ -101,3 +102,51 @@ SELECT id, host_id, 'queued', 'scheduled', 'system', @correlation_id, @created_a
 FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@host_ids::uuid[]) AS host_id) AS t
 ON CONFLICT (host_id) WHERE status IN ('queued', 'running') DO NOTHING
 RETURNING *;
+
+-- name: ScanRetentionDelete :one
+-- ScanRetentionDelete looks at the next @batch_size ended scans created before @cutoff,
+-- in (created_at, id) order after the given position, and deletes those no current result
+-- names (rule_states.scan_id). A scan a current result names wrote that result, so it has
+-- a transition for it: looking it up through the scan's transitions finds such a scan at
+-- once; the host's states are read only for a scan about to be deleted, in case. It
+-- returns how many scans it looked at and deleted, and the position of the last it looked
+-- at.
+WITH candidates AS (
+    SELECT s.id, s.host_id, s.created_at FROM scans s
+    WHERE s.status IN ('completed', 'failed', 'cancelled') AND s.created_at < @cutoff::timestamptz
+      AND s.created_at >= @after_created_at::timestamptz
+      AND (s.created_at > @after_created_at::timestamptz OR s.id > @after_id::uuid)
+    ORDER BY s.created_at, s.id
+    LIMIT @batch_size
+), deleted AS (
+    DELETE FROM scans s USING candidates c
+    WHERE s.id = c.id AND NOT (
+        EXISTS (SELECT 1 FROM rule_transitions t
+                JOIN rule_states r ON r.host_id = t.host_id AND r.rule_id = t.rule_id AND r.scan_id = t.scan_id
+                WHERE t.scan_id = c.id)
+        OR EXISTS (SELECT 1 FROM rule_states r WHERE r.host_id = c.host_id AND r.scan_id = c.id))
+    RETURNING s.id
+), last AS (
+    SELECT c.created_at, c.id FROM candidates c ORDER BY c.created_at DESC, c.id DESC LIMIT 1
+)
+SELECT (SELECT count(*) FROM candidates)::bigint AS examined,
+    (SELECT count(*) FROM deleted)::bigint AS deleted,
+    COALESCE((SELECT created_at FROM last), @after_created_at::timestamptz)::timestamptz AS last_created_at,
+    COALESCE((SELECT id FROM last), @after_id::uuid)::uuid AS last_id;
+
+-- name: EvidenceRetentionCandidates :many
+-- EvidenceRetentionCandidates returns up to @row_limit evidence rows stored before
+-- @cutoff that no current result uses and no transition since @cutoff uses. Reading them
+-- locks nothing; EvidenceRetentionDelete deletes them in batches.
+SELECT e.hash FROM evidence e
+WHERE e.created_at < @cutoff::timestamptz
+  AND NOT EXISTS (SELECT 1 FROM rule_states r WHERE r.evidence_hash = e.hash)
+  AND NOT EXISTS (SELECT 1 FROM rule_transitions t WHERE t.evidence_hash = e.hash AND t.occurred_at >= @cutoff::timestamptz)
+LIMIT @row_limit;
+
+-- name: EvidenceRetentionDelete :execrows
+-- EvidenceRetentionDelete deletes the given evidence rows still stored before @cutoff. A
+-- scan that uses one of them again since EvidenceRetentionCandidates read it has moved
+-- its created_at forward (EvidenceInsert), so it is kept; a scan doing so right now holds
+-- its row until it commits, and the recheck then keeps it too.
+DELETE FROM evidence WHERE hash = ANY(@hashes::bytea[]) AND created_at < @cutoff::timestamptz;

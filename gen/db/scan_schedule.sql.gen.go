@@ -12,6 +12,126 @@ import (
 	"github.com/google/uuid"
 )
 
+const evidenceRetentionCandidates = `-- name: EvidenceRetentionCandidates :many
+SELECT e.hash FROM evidence e
+WHERE e.created_at < $1::timestamptz
+  AND NOT EXISTS (SELECT 1 FROM rule_states r WHERE r.evidence_hash = e.hash)
+  AND NOT EXISTS (SELECT 1 FROM rule_transitions t WHERE t.evidence_hash = e.hash AND t.occurred_at >= $1::timestamptz)
+LIMIT $2
+`
+
+type EvidenceRetentionCandidatesParams struct {
+	Cutoff   time.Time
+	RowLimit int32
+}
+
+// EvidenceRetentionCandidates returns up to @row_limit evidence rows stored before
+// @cutoff that no current result uses and no transition since @cutoff uses. Reading them
+// locks nothing; EvidenceRetentionDelete deletes them in batches.
+func (q *Queries) EvidenceRetentionCandidates(ctx context.Context, arg EvidenceRetentionCandidatesParams) ([][]byte, error) {
+	rows, err := q.db.Query(ctx, evidenceRetentionCandidates, arg.Cutoff, arg.RowLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items [][]byte
+	for rows.Next() {
+		var hash []byte
+		if err := rows.Scan(&hash); err != nil {
+			return nil, err
+		}
+		items = append(items, hash)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const evidenceRetentionDelete = `-- name: EvidenceRetentionDelete :execrows
+DELETE FROM evidence WHERE hash = ANY($1::bytea[]) AND created_at < $2::timestamptz
+`
+
+type EvidenceRetentionDeleteParams struct {
+	Hashes [][]byte
+	Cutoff time.Time
+}
+
+// EvidenceRetentionDelete deletes the given evidence rows still stored before @cutoff. A
+// scan that uses one of them again since EvidenceRetentionCandidates read it has moved
+// its created_at forward (EvidenceInsert), so it is kept; a scan doing so right now holds
+// its row until it commits, and the recheck then keeps it too.
+func (q *Queries) EvidenceRetentionDelete(ctx context.Context, arg EvidenceRetentionDeleteParams) (int64, error) {
+	result, err := q.db.Exec(ctx, evidenceRetentionDelete, arg.Hashes, arg.Cutoff)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const scanRetentionDelete = `-- name: ScanRetentionDelete :one
+WITH candidates AS (
+    SELECT s.id, s.host_id, s.created_at FROM scans s
+    WHERE s.status IN ('completed', 'failed', 'cancelled') AND s.created_at < $3::timestamptz
+      AND s.created_at >= $1::timestamptz
+      AND (s.created_at > $1::timestamptz OR s.id > $2::uuid)
+    ORDER BY s.created_at, s.id
+    LIMIT $4
+), deleted AS (
+    DELETE FROM scans s USING candidates c
+    WHERE s.id = c.id AND NOT (
+        EXISTS (SELECT 1 FROM rule_transitions t
+                JOIN rule_states r ON r.host_id = t.host_id AND r.rule_id = t.rule_id AND r.scan_id = t.scan_id
+                WHERE t.scan_id = c.id)
+        OR EXISTS (SELECT 1 FROM rule_states r WHERE r.host_id = c.host_id AND r.scan_id = c.id))
+    RETURNING s.id
+), last AS (
+    SELECT c.created_at, c.id FROM candidates c ORDER BY c.created_at DESC, c.id DESC LIMIT 1
+)
+SELECT (SELECT count(*) FROM candidates)::bigint AS examined,
+    (SELECT count(*) FROM deleted)::bigint AS deleted,
+    COALESCE((SELECT created_at FROM last), $1::timestamptz)::timestamptz AS last_created_at,
+    COALESCE((SELECT id FROM last), $2::uuid)::uuid AS last_id
+`
+
+type ScanRetentionDeleteParams struct {
+	AfterCreatedAt time.Time
+	AfterID        uuid.UUID
+	Cutoff         time.Time
+	BatchSize      int32
+}
+
+type ScanRetentionDeleteRow struct {
+	Examined      int64
+	Deleted       int64
+	LastCreatedAt time.Time
+	LastID        uuid.UUID
+}
+
+// ScanRetentionDelete looks at the next @batch_size ended scans created before @cutoff,
+// in (created_at, id) order after the given position, and deletes those no current result
+// names (rule_states.scan_id). A scan a current result names wrote that result, so it has
+// a transition for it: looking it up through the scan's transitions finds such a scan at
+// once; the host's states are read only for a scan about to be deleted, in case. It
+// returns how many scans it looked at and deleted, and the position of the last it looked
+// at.
+func (q *Queries) ScanRetentionDelete(ctx context.Context, arg ScanRetentionDeleteParams) (ScanRetentionDeleteRow, error) {
+	row := q.db.QueryRow(ctx, scanRetentionDelete,
+		arg.AfterCreatedAt,
+		arg.AfterID,
+		arg.Cutoff,
+		arg.BatchSize,
+	)
+	var i ScanRetentionDeleteRow
+	err := row.Scan(
+		&i.Examined,
+		&i.Deleted,
+		&i.LastCreatedAt,
+		&i.LastID,
+	)
+	return i, err
+}
+
 const scanScheduleCounts = `-- name: ScanScheduleCounts :one
 WITH base AS (
     SELECT h.id, h.created_at,
@@ -283,9 +403,10 @@ const scanScheduleLock = `-- name: ScanScheduleLock :exec
 SELECT pg_advisory_xact_lock(hashtext('openwatch.scan_schedule'))
 `
 
-// The scan scheduler: the band of each host, when it is next due, queuing the due ones.
-// The band thresholds and the intervals are parameters: their definitions live in Go
-// (internal/scan/schedule.go), and each query computes them for the whole fleet at once.
+// The scan scheduler (band of each host, when it is next due, queuing the due ones) and the
+// retention of scans and evidence. The band thresholds and the intervals are parameters:
+// their definitions live in Go (internal/scan/schedule.go), and each query computes them
+// for the whole fleet at once.
 // ScanScheduleLock makes scheduler ticks take turns until the caller's transaction ends,
 // so two overlapping ticks never count the same free places twice.
 func (q *Queries) ScanScheduleLock(ctx context.Context) error {

@@ -63,6 +63,8 @@ type Options struct {
 	PerRule bool
 	// SchedulePeriod is how often the scheduler queues due scans (default one minute).
 	SchedulePeriod time.Duration
+	// RetentionBatch is the most rows one retention statement deletes (default 5000).
+	RetentionBatch int
 }
 
 // NewService returns the service.
@@ -79,6 +81,9 @@ func NewService(pool *pgxpool.Pool, aw *audit.Writer, cat *Catalog, ssh Connecto
 	if o.SchedulePeriod <= 0 {
 		o.SchedulePeriod = time.Minute
 	}
+	if o.RetentionBatch <= 0 {
+		o.RetentionBatch = defaultRetentionBatch
+	}
 	return &Service{pool: pool, q: dbq.New(pool), aw: aw, cat: cat, ssh: ssh, jobs: jobs, log: o.Logger, now: o.Now, opts: o,
 		fleet: newFleetCache()}
 }
@@ -89,8 +94,8 @@ func (s *Service) Subscriber() pg.Subscriber { return s.fleet }
 // Catalog returns the rules and frameworks scans use.
 func (s *Service) Catalog() *Catalog { return s.cat }
 
-// RegisterJobs adds the scan worker and returns the periodic jobs (the scheduler,
-// schedule_worker.go).
+// RegisterJobs adds the scan worker and returns the periodic jobs (the scheduler and
+// retention, schedule_worker.go).
 func (s *Service) RegisterJobs(workers *river.Workers) []*river.PeriodicJob {
 	river.AddWorker(workers, &scanWorker{svc: s})
 	return s.periodicJobs(workers)
