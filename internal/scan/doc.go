@@ -20,6 +20,12 @@
 //     row) and hosts per rule and status (rule_fleet) change in the same transaction by
 //     the scan's differences, so summaries never aggregate states.
 //
+// Scheduled scans (schedule.go): a periodic job queues scans of the live, reachable hosts
+// out of maintenance when they are due, more often the worse their band (their results of
+// every rule), within a rate and a cap of scheduled scans at once; configuration in the
+// settings document "scan". Hourly retention (retention.go) deletes old ended scans no
+// current result names and old evidence nothing kept uses; results and transitions stay.
+//
 // Invariants:
 //   - Rules not for the host's platform have no result: they are not part of its
 //     compliance. Every other rule of the scan has exactly one result.

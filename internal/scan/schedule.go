@@ -80,14 +80,16 @@ var DefaultScheduleConfig = ScheduleConfig{
 
 // The accepted ranges (the spec's ScanConfig bounds).
 const (
-	MinIntervalMinutes  = 15
-	MaxIntervalMinutes  = 10080
-	MaxRatePerMinute    = 600
-	MaxConcurrentScans  = 500
-	MinRetentionDays    = 7
-	MaxRetentionDays    = 3650
-	intervalFieldPrefix = "interval_minutes."
+	MinIntervalMinutes = 15
+	MaxIntervalMinutes = 10080
+	MaxRatePerMinute   = 600
+	MaxConcurrentScans = 500
+	MinRetentionDays   = 7
+	MaxRetentionDays   = 3650
 )
+
+// intervalFieldPrefix names the intervals' fields in validation errors.
+const intervalFieldPrefix = "interval_minutes."
 
 // Validate reports the first field out of range, then intervals out of order: a worse band
 // is never scanned less often than a better one (critical ≤ low ≤ partial ≤ compliant);
@@ -175,9 +177,6 @@ const (
 	BandPartial   Band = "partial"
 	BandCompliant Band = "compliant"
 )
-
-// Bands lists every band.
-var Bands = []Band{BandUnknown, BandCritical, BandLow, BandPartial, BandCompliant}
 
 // The passing fractions (pass / (pass + fail)) under which a host falls in a band. The
 // scheduler's queries get them as parameters, so BandOf and SQL agree.
