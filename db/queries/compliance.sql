@@ -66,10 +66,14 @@ LIMIT @row_limit;
 SELECT rule_id, status, severity, reason, evidence_hash, first_seen_at FROM rule_states WHERE host_id = @host_id;
 
 -- name: EvidenceInsert :exec
--- EvidenceInsert stores evidence bodies not stored yet.
+-- EvidenceInsert stores evidence bodies not stored yet, and moves the created_at of those
+-- stored already forward: created_at is when a scan last stored the evidence, so
+-- retention (EvidenceRetentionDelete) keeps evidence a scan uses again. Rows go in hash
+-- order, so concurrent scans lock evidence they share in the same order.
 INSERT INTO evidence (hash, body, created_at)
-SELECT unnest(@hashes::bytea[]), unnest(@bodies::jsonb[]), @created_at::timestamptz
-ON CONFLICT (hash) DO NOTHING;
+SELECT h, b, @created_at::timestamptz FROM (SELECT unnest(@hashes::bytea[]) AS h, unnest(@bodies::jsonb[]) AS b) AS t
+ORDER BY h
+ON CONFLICT (hash) DO UPDATE SET created_at = EXCLUDED.created_at WHERE evidence.created_at < EXCLUDED.created_at;
 
 -- name: EvidenceGet :one
 SELECT body FROM evidence WHERE hash = @hash;

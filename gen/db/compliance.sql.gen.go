@@ -67,19 +67,23 @@ func (q *Queries) EvidenceGet(ctx context.Context, hash []byte) ([]byte, error) 
 
 const evidenceInsert = `-- name: EvidenceInsert :exec
 INSERT INTO evidence (hash, body, created_at)
-SELECT unnest($1::bytea[]), unnest($2::jsonb[]), $3::timestamptz
-ON CONFLICT (hash) DO NOTHING
+SELECT h, b, $1::timestamptz FROM (SELECT unnest($2::bytea[]) AS h, unnest($3::jsonb[]) AS b) AS t
+ORDER BY h
+ON CONFLICT (hash) DO UPDATE SET created_at = EXCLUDED.created_at WHERE evidence.created_at < EXCLUDED.created_at
 `
 
 type EvidenceInsertParams struct {
+	CreatedAt time.Time
 	Hashes    [][]byte
 	Bodies    [][]byte
-	CreatedAt time.Time
 }
 
-// EvidenceInsert stores evidence bodies not stored yet.
+// EvidenceInsert stores evidence bodies not stored yet, and moves the created_at of those
+// stored already forward: created_at is when a scan last stored the evidence, so
+// retention (EvidenceRetentionDelete) keeps evidence a scan uses again. Rows go in hash
+// order, so concurrent scans lock evidence they share in the same order.
 func (q *Queries) EvidenceInsert(ctx context.Context, arg EvidenceInsertParams) error {
-	_, err := q.db.Exec(ctx, evidenceInsert, arg.Hashes, arg.Bodies, arg.CreatedAt)
+	_, err := q.db.Exec(ctx, evidenceInsert, arg.CreatedAt, arg.Hashes, arg.Bodies)
 	return err
 }
 

@@ -8,8 +8,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	dbq "github.com/openwatch/openwatch/gen/db"
 	"github.com/openwatch/openwatch/internal/apperr"
@@ -332,11 +330,6 @@ func (s *Service) insertBatchScans(ctx context.Context, q *dbq.Queries, b dbq.Sc
 	return q.ScanBatchSetTotals(ctx, set)
 }
 
-// manyInserter inserts many jobs in one statement; River's client does.
-type manyInserter interface {
-	InsertManyTx(ctx context.Context, tx pgx.Tx, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
-}
-
 // dispatch gives up to n waiting scans of a batch, oldest first, their jobs in tx, and
 // returns how many it dispatched.
 func (s *Service) dispatch(ctx context.Context, tx pgx.Tx, batchID uuid.UUID, n int) (int, error) {
@@ -344,20 +337,8 @@ func (s *Service) dispatch(ctx context.Context, tx pgx.Tx, batchID uuid.UUID, n 
 	if err != nil || len(ids) == 0 {
 		return 0, err
 	}
-	if many, ok := s.jobs.(manyInserter); ok {
-		params := make([]river.InsertManyParams, len(ids))
-		for i, id := range ids {
-			params[i] = river.InsertManyParams{Args: Args{ScanID: id}}
-		}
-		if _, err := many.InsertManyTx(ctx, tx, params); err != nil {
-			return 0, fmt.Errorf("enqueue batch scans: %w", err)
-		}
-		return len(ids), nil
-	}
-	for _, id := range ids {
-		if _, err := s.jobs.InsertTx(ctx, tx, Args{ScanID: id}, nil); err != nil {
-			return 0, fmt.Errorf("enqueue batch scan: %w", err)
-		}
+	if err := s.enqueueScans(ctx, tx, ids); err != nil {
+		return 0, err
 	}
 	return len(ids), nil
 }

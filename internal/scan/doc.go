@@ -29,6 +29,12 @@
 //   - the fleet totals over time (fleet_compliance_history), which trends read, are
 //     recorded by a periodic job each minute they changed, not by every scan.
 //
+// Scheduled scans (schedule.go): a periodic job queues scans of the live, reachable hosts
+// out of maintenance when they are due, more often the worse their band (their results of
+// every rule), within a rate and a cap of scheduled scans at once; configuration in the
+// settings document "scan". Hourly retention (retention.go) deletes old ended scans no
+// current result names and old evidence nothing kept uses; results and transitions stay.
+//
 // Invariants:
 //   - Rules not for the host's platform have no result: they are not part of its
 //     compliance. Every other rule of the scan has exactly one result.

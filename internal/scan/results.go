@@ -132,7 +132,7 @@ type Evidence struct {
 }
 
 // RuleEvidence returns the evidence of a rule's result in a completed scan; 404 when the
-// scan has no result for it.
+// scan has no result for it, or when retention deleted its evidence.
 func (s *Service) RuleEvidence(ctx context.Context, id uuid.UUID, ruleID string) (Evidence, error) {
 	sc, err := s.Get(ctx, id)
 	if err != nil {
@@ -151,7 +151,8 @@ func (s *Service) RuleEvidence(ctx context.Context, id uuid.UUID, ruleID string)
 	}
 	body, err := s.q.EvidenceGet(ctx, rs[0].Hash)
 	if err != nil {
-		return Evidence{}, pg.NotFoundAs(err, notFound)
+		// The result is history kept without its evidence (ApplyRetention).
+		return Evidence{}, pg.NotFoundAs(err, apperr.NotFound("The evidence of this result was deleted by retention."))
 	}
 	var stored storedEvidence
 	if err := json.Unmarshal(body, &stored); err != nil {

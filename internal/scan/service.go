@@ -34,6 +34,35 @@ type Enqueuer interface {
 	InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 }
 
+// manyInserter is the part of *river.Client[pgx.Tx] that inserts many jobs in one round
+// trip; an Enqueuer without it gets one InsertTx per job.
+type manyInserter interface {
+	InsertManyTx(ctx context.Context, tx pgx.Tx, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+}
+
+// enqueueScans inserts the job of each scan inside tx.
+func (s *Service) enqueueScans(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if m, ok := s.jobs.(manyInserter); ok {
+		params := make([]river.InsertManyParams, len(ids))
+		for i, id := range ids {
+			params[i] = river.InsertManyParams{Args: Args{ScanID: id}}
+		}
+		if _, err := m.InsertManyTx(ctx, tx, params); err != nil {
+			return fmt.Errorf("enqueue scans: %w", err)
+		}
+		return nil
+	}
+	for _, id := range ids {
+		if _, err := s.jobs.InsertTx(ctx, tx, Args{ScanID: id}, nil); err != nil {
+			return fmt.Errorf("enqueue scan: %w", err)
+		}
+	}
+	return nil
+}
+
 // Service requests, runs and stores scans and serves their results.
 type Service struct {
 	pool *pgxpool.Pool
@@ -61,6 +90,10 @@ type Options struct {
 	// PerRule runs scans one session per rule (engine.Options.PerRule), to measure the
 	// single-session program against; never in production.
 	PerRule bool
+	// SchedulePeriod is how often the scheduler queues due scans (default one minute).
+	SchedulePeriod time.Duration
+	// RetentionBatch is the most rows one retention statement deletes (default 5000).
+	RetentionBatch int
 }
 
 // NewService returns the service.
@@ -74,6 +107,12 @@ func NewService(pool *pgxpool.Pool, aw *audit.Writer, cat *Catalog, ssh Connecto
 	if o.ProgressEvery <= 0 {
 		o.ProgressEvery = 500 * time.Millisecond
 	}
+	if o.SchedulePeriod <= 0 {
+		o.SchedulePeriod = time.Minute
+	}
+	if o.RetentionBatch <= 0 {
+		o.RetentionBatch = defaultRetentionBatch
+	}
 	return &Service{pool: pool, q: dbq.New(pool), aw: aw, cat: cat, ssh: ssh, jobs: jobs, log: o.Logger, now: o.Now, opts: o,
 		fleet: newFleetCache()}
 }
@@ -84,10 +123,11 @@ func (s *Service) Subscriber() pg.Subscriber { return s.fleet }
 // Catalog returns the rules and frameworks scans use.
 func (s *Service) Catalog() *Catalog { return s.cat }
 
-// RegisterJobs adds the scan worker and the periodic record of the fleet's totals.
+// RegisterJobs adds the scan worker and returns the periodic jobs: the scheduler and
+// retention (schedule_worker.go) and the record of the fleet's totals (trend.go).
 func (s *Service) RegisterJobs(workers *river.Workers) []*river.PeriodicJob {
 	river.AddWorker(workers, &scanWorker{svc: s})
-	return []*river.PeriodicJob{s.fleetSnapshotJob(workers)}
+	return append(s.periodicJobs(workers), s.fleetSnapshotJob(workers))
 }
 
 // Request describes a scan to queue: a framework, or rule ids, or neither (every rule).
