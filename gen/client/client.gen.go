@@ -2418,9 +2418,10 @@ type ScanConfig struct {
 	// Enabled Whether the scheduler starts scans; manual and batch scans run either way.
 	Enabled bool `json:"enabled"`
 
-	// EvidenceRetentionDays Evidence older than this that no current result uses and no transition within
-	// the period uses is deleted; `as_of` answers before then name their results
-	// without evidence.
+	// EvidenceRetentionDays Evidence stored (or last used again) longer ago than this is deleted once no
+	// current result and no change within the period uses it; a result read `as_of`
+	// an instant whose evidence was deleted names its scan, and its evidence answers
+	// 404 saying so.
 	EvidenceRetentionDays int `json:"evidence_retention_days"`
 
 	// IntervalMinutes Minutes from a host's last scan to its next, per compliance band.
@@ -4352,10 +4353,10 @@ type ClientInterface interface {
 
 	// GetScanConfig How scheduled scans are paced, and how long scans and evidence are kept.
 	//
-	// The stored configuration, the defaults, and the compliance bands the cadence is
-	// chosen by. Each live host out of maintenance that the liveness poller finds
-	// reachable is scanned again `interval_minutes[band]` after its last scan; a host
-	// never scanned (band `unknown`) is due at once.
+	// The stored configuration and the defaults. Each live host out of maintenance that
+	// the liveness poller finds reachable is scanned again `interval_minutes[band]` after
+	// its last scan, its band (`ScanBand`) coming from its results; a host never scanned is
+	// due at once.
 	//
 	// Corresponds with GET /system/scan/config (the `GetScanConfig` operationId).
 	GetScanConfig(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -6840,10 +6841,10 @@ func (c *Client) PutIntelligenceConfig(ctx context.Context, body PutIntelligence
 
 // GetScanConfig How scheduled scans are paced, and how long scans and evidence are kept.
 //
-// The stored configuration, the defaults, and the compliance bands the cadence is
-// chosen by. Each live host out of maintenance that the liveness poller finds
-// reachable is scanned again `interval_minutes[band]` after its last scan; a host
-// never scanned (band `unknown`) is due at once.
+// The stored configuration and the defaults. Each live host out of maintenance that
+// the liveness poller finds reachable is scanned again `interval_minutes[band]` after
+// its last scan, its band (`ScanBand`) coming from its results; a host never scanned is
+// due at once.
 //
 // Corresponds with GET /system/scan/config (the `GetScanConfig` operationId).
 func (c *Client) GetScanConfig(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -14423,10 +14424,10 @@ type ClientWithResponsesInterface interface {
 
 	// GetScanConfigWithResponse How scheduled scans are paced, and how long scans and evidence are kept.
 	//
-	// The stored configuration, the defaults, and the compliance bands the cadence is
-	// chosen by. Each live host out of maintenance that the liveness poller finds
-	// reachable is scanned again `interval_minutes[band]` after its last scan; a host
-	// never scanned (band `unknown`) is due at once.
+	// The stored configuration and the defaults. Each live host out of maintenance that
+	// the liveness poller finds reachable is scanned again `interval_minutes[band]` after
+	// its last scan, its band (`ScanBand`) coming from its results; a host never scanned is
+	// due at once.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -25048,10 +25049,10 @@ func (c *ClientWithResponses) PutIntelligenceConfigWithResponse(ctx context.Cont
 
 // GetScanConfigWithResponse How scheduled scans are paced, and how long scans and evidence are kept.
 //
-// The stored configuration, the defaults, and the compliance bands the cadence is
-// chosen by. Each live host out of maintenance that the liveness poller finds
-// reachable is scanned again `interval_minutes[band]` after its last scan; a host
-// never scanned (band `unknown`) is due at once.
+// The stored configuration and the defaults. Each live host out of maintenance that
+// the liveness poller finds reachable is scanned again `interval_minutes[band]` after
+// its last scan, its band (`ScanBand`) coming from its results; a host never scanned is
+// due at once.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -1685,10 +1685,10 @@ export interface paths {
         };
         /**
          * How scheduled scans are paced, and how long scans and evidence are kept.
-         * @description The stored configuration, the defaults, and the compliance bands the cadence is
-         *     chosen by. Each live host out of maintenance that the liveness poller finds
-         *     reachable is scanned again `interval_minutes[band]` after its last scan; a host
-         *     never scanned (band `unknown`) is due at once.
+         * @description The stored configuration and the defaults. Each live host out of maintenance that
+         *     the liveness poller finds reachable is scanned again `interval_minutes[band]` after
+         *     its last scan, its band (`ScanBand`) coming from its results; a host never scanned is
+         *     due at once.
          */
         get: operations["getScanConfig"];
         /**
@@ -3158,9 +3158,10 @@ export interface components {
             /** @description Whether the scheduler starts scans; manual and batch scans run either way. */
             enabled: boolean;
             /**
-             * @description Evidence older than this that no current result uses and no transition within
-             *     the period uses is deleted; `as_of` answers before then name their results
-             *     without evidence.
+             * @description Evidence stored (or last used again) longer ago than this is deleted once no
+             *     current result and no change within the period uses it; a result read `as_of`
+             *     an instant whose evidence was deleted names its scan, and its evidence answers
+             *     404 saying so.
              */
             evidence_retention_days: number;
             interval_minutes: components["schemas"]["ScanIntervals"];
