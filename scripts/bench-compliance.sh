@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fleet compliance reads at fleet size: for each fleet size (default 1,000 then 10,000
 # hosts), a fresh managed database (durability on, default logging) is seeded with that many
-# hosts and `--rules` results each (openwatch dev seed: states, transitions and rollups),
+# hosts and `--rules` results each (openwatch dev seed: states, transitions and rollups;
+# past the corpus's rules, synthetic ones make up the count, in no framework),
 # the built binary serves it with its workers, and wrk (32 connections over TLS) measures
 # GET /fleet/score, /fleet/top-failing-rules, /fleet/top-failing-hosts and a host detail
 # (with its compliance summary). It prints req/s, p50 and p99 per figure and size, then the

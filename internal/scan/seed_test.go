@@ -63,9 +63,21 @@ func TestSeedCompliance(t *testing.T) {
 	require.Positive(t, ing.Changed)
 	require.Equal(t, transitions+ing.Changed, count(`SELECT count(*) FROM rule_transitions`))
 
+	// Past the corpus, synthetic rules make up the count, in no framework.
+	_, err = host.Seed(ctx, pool, 3, 1)
+	require.NoError(t, err)
+	extra, err := scan.SeedCompliance(ctx, pool, scan.NewCatalog(corpus), corpus.Len()+20, 10)
+	require.NoError(t, err)
+	require.Equal(t, 3, extra.Hosts)
+	require.EqualValues(t, 3*(corpus.Len()+20), extra.States)
+	require.EqualValues(t, 3*20, count(`SELECT count(*) FROM rule_states WHERE rule_id LIKE 'bench-synthetic-%'`))
+	ing, err = svc.MeasureIngest(ctx, 43, 4, 0)
+	require.NoError(t, err)
+	require.Zero(t, ing.Changed)
+
 	// Seeding again leaves hosts that already have results alone.
 	again, err := scan.SeedCompliance(ctx, pool, scan.NewCatalog(corpus), 60, 10)
 	require.NoError(t, err)
 	require.Zero(t, again.Hosts)
-	require.Equal(t, rep.States, count(`SELECT count(*) FROM rule_states`))
+	require.Equal(t, rep.States+extra.States, count(`SELECT count(*) FROM rule_states`))
 }
