@@ -8,7 +8,9 @@
 // modes, one find per file tree (every condition its checks test is a branch of it), the
 // audit rules loaded and persisted, the kernel command line and boot loader
 // configuration), and one record per check that reads something of its own (a config
-// key, a file's content, a command). Many checks evaluate against one source.
+// key, a file's content, a command). Many checks evaluate against one source. The walks
+// of file trees, the longest records, start in the background as the program starts and
+// overlap the rest; their frames come last.
 //
 // Every record is framed by sshx with the batch's random delimiter (a per-scan nonce), so
 // nothing a target prints can forge a frame. Each record's standard output is capped on

@@ -51,6 +51,10 @@ type recordSpec struct {
 	// Families, when set, are the platform families the record is for: on a host of
 	// another family the program does not run it (a check of a rule for RHEL on Debian).
 	Families []string
+	// Async records (long walks of file trees) start in the background when the program
+	// starts and overlap the others; their frames come last, each waiting for its own.
+	// Never with Families.
+	Async bool
 }
 
 // Program is a host's compiled scan: the records to run, in order.
@@ -171,11 +175,11 @@ func Compile(rules []*rule.Rule, checkTimeout time.Duration) *Program {
 	if n.shared[keyAppArmor] {
 		p.add(recordSpec{Key: keyAppArmor, Command: "cat /sys/module/apparmor/parameters/enabled 2>/dev/null || echo N\necho '#!profiles'\ncat /sys/kernel/security/apparmor/profiles 2>/dev/null\ntrue", Cap: SourceOutputCap, Root: true})
 	}
-	for _, w := range n.trees {
-		p.add(recordSpec{Key: treeKey(w.shape), Command: w.script(), Cap: SourceOutputCap, Root: w.shape.Root})
-	}
 	for _, r := range n.own {
 		p.add(r)
+	}
+	for _, w := range n.trees {
+		p.add(recordSpec{Key: treeKey(w.shape), Command: w.script(), Cap: SourceOutputCap, Root: w.shape.Root, Async: true})
 	}
 	return p
 }
@@ -189,14 +193,58 @@ func (p *Program) add(r recordSpec) {
 func (p *Program) Commands() []sshx.Command {
 	cmds := make([]sshx.Command, len(p.Records))
 	for i, r := range p.Records {
-		// The script goes in a here-document: no quoting, so no growth.
-		run := fmt.Sprintf("ow_run %d <<'%s'\n%s\n%s", r.Cap+1, heredocEnd, r.Command, heredocEnd)
+		run := r.run()
 		if len(r.Families) > 0 {
 			run = fmt.Sprintf("case \"$OW_FAMILY\" in\n%s)\n%s\n;;\n*) echo '%s' ;;\nesac", strings.Join(r.Families, "|"), run, notForPlatform)
+		}
+		if r.Async {
+			// The prelude started it (when it could make its directory): wait for its status
+			// file, then replay its output; otherwise run it here.
+			run = fmt.Sprintf("if [ -n \"$OW_T\" ]; then\n  n=0\n  while [ ! -e \"$OW_T/%[1]d.r\" ]; do\n"+
+				"    n=$((n + 1)); [ \"$n\" -le %[2]d ] || exit 124\n    sleep 0.02 2>/dev/null || sleep 1\n  done\n"+
+				"  cat \"$OW_T/%[1]d.o\"; cat \"$OW_T/%[1]d.e\" >&2; exit \"$(cat \"$OW_T/%[1]d.r\")\"\nfi\n%[3]s",
+				i, p.asyncWaitTicks(), run)
 		}
 		cmds[i] = sshx.Command{Name: r.Key, Script: run}
 	}
 	return cmds
+}
+
+// run is the record's script under the prelude's wrapper. The script goes in a
+// here-document: no quoting, so no growth.
+func (r recordSpec) run() string {
+	return fmt.Sprintf("ow_run %d <<'%s'\n%s\n%s", r.Cap+1, heredocEnd, r.Command, heredocEnd)
+}
+
+// asyncWaitTicks bounds how many 20 ms waits a record waits for its background run: its
+// timeout and the kill's grace, and some more.
+func (p *Program) asyncWaitTicks() int {
+	return (p.timeoutSecs() + 5) * 50
+}
+
+func (p *Program) timeoutSecs() int {
+	return max(int(p.CheckTimeout.Round(time.Second)/time.Second), 1)
+}
+
+// asyncStart is the prelude's part that starts the async records in the background, each
+// writing its output, errors and status to files in a private directory (OW_T, removed
+// when the program exits); the status file appears last, whole.
+func (p *Program) asyncStart() string {
+	var b strings.Builder
+	for i, r := range p.Records {
+		if !r.Async {
+			continue
+		}
+		if b.Len() == 0 {
+			b.WriteString("OW_T=\nif OW_T=$(mktemp -d 2>/dev/null); then trap 'rm -rf \"$OW_T\"' EXIT; else OW_T=; fi\nif [ -n \"$OW_T\" ]; then\n")
+		}
+		fmt.Fprintf(&b, "( ow_run %d >\"$OW_T/%d.o\" 2>\"$OW_T/%d.e\" <<'%s'\n%s\n%s\necho $? >\"$OW_T/%d.x\"; mv \"$OW_T/%d.x\" \"$OW_T/%d.r\" ) </dev/null &\n",
+			r.Cap+1, i, i, heredocEnd, r.Command, heredocEnd, i, i, i)
+	}
+	if b.Len() > 0 {
+		b.WriteString("fi")
+	}
+	return b.String()
 }
 
 // heredocEnd ends a record's script; no script may contain it on a line of its own.
@@ -209,13 +257,11 @@ const notForPlatform = "#!not-for-platform"
 // Prelude defines ow_run CAP, which reads a script on its standard input: it runs it under timeout(1) when the host has it,
 // keeps the first CAP bytes of its standard output (the program asks for one more than
 // the record's cap, so truncation shows) and the first 2 KiB of its standard error, and
-// exits with the script's status: 124 on a timeout, 141 when the cap cut it short.
+// exits with the script's status: 124 on a timeout, 141 when the cap cut it short. Then it
+// starts the async records in the background (asyncStart).
 func (p *Program) Prelude() string {
-	secs := int(p.CheckTimeout.Round(time.Second) / time.Second)
-	if secs < 1 {
-		secs = 1
-	}
-	return fmt.Sprintf(`OW_ID=; OW_LIKE=
+	secs := p.timeoutSecs()
+	pre := fmt.Sprintf(`OW_ID=; OW_LIKE=
 for f in /etc/os-release /usr/lib/os-release; do
   [ -r "$f" ] || continue
   while IFS='=' read -r k v; do
@@ -235,6 +281,10 @@ ow_run() {
   rc=$( { { if command -v timeout >/dev/null 2>&1; then timeout -k 2 %d /bin/sh -c "$S" </dev/null; else /bin/sh -c "$S" </dev/null; fi; echo $? >&3; } | head -c "$1" >&4; } 3>&1 )
   return "${rc:-1}"
 }`, strings.Join(slices.Sorted(maps.Keys(rhelLike)), "|"), secs)
+	if async := p.asyncStart(); async != "" {
+		pre += "\n" + async
+	}
+	return pre
 }
 
 // collect records what a check reads.

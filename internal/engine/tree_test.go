@@ -89,3 +89,36 @@ func TestFileTreeWalk(t *testing.T) {
 func treeRule(id string, p *rule.FileTree) *rule.Rule {
 	return &rule.Rule{ID: id, Implementations: []rule.Implementation{{Check: rule.Check{Method: "file_tree", Params: p}}}}
 }
+
+// TestAsyncRecords runs a program's prelude and records in one local shell, as a session
+// would: the tree walk started in the background is replayed by its record, with the same
+// output and status as when the host cannot make the directory and the record runs it
+// in place; the directory is gone afterwards.
+func TestAsyncRecords(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "loose"), nil, 0o600))
+	require.NoError(t, os.Chmod(filepath.Join(dir, "loose"), 0o666))
+	tree := &rule.FileTree{Roots: []string{dir}, Type: "file", Mode: "0644"}
+	p := Compile([]*rule.Rule{treeRule("tree", tree)}, 0)
+	cmds := p.Commands()
+	last := cmds[len(cmds)-1]
+	require.Equal(t, treeKey(tree), last.Name, "async records come last")
+	run := func(before string) string {
+		t.Helper()
+		script := before + "\n" + p.Prelude() + "\necho \"dir=$OW_T\"\n( eval " + shellQuote(last.Script) + " )\necho \"rc=$?\""
+		out, err := exec.Command("/bin/sh", "-c", script).CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		return string(out)
+	}
+	async := run("")
+	inPlace := run("mktemp() { return 1; }")
+	require.Contains(t, async, "dir=/")
+	require.Contains(t, inPlace, "dir=\n")
+	strip := func(s string) string { return s[strings.Index(s, "\n")+1:] }
+	require.Equal(t, strip(inPlace), strip(async))
+	require.Contains(t, async, "mode<=0644\t"+dir+"/loose")
+	require.Contains(t, async, "rc=0")
+	tmp := strings.TrimPrefix(strings.SplitN(async, "\n", 2)[0], "dir=")
+	_, err := os.Stat(tmp)
+	require.True(t, os.IsNotExist(err), "the program's directory is removed when it exits")
+}
