@@ -1,0 +1,267 @@
+import { expect, test, type Page } from "@playwright/test";
+import { adminPassword, apiAs, currentStep, expectAccessible, shot, signIn, totp } from "./helpers";
+
+// One signed-in admin page for the whole file: the specs run in order against one server.
+test.describe.configure({ mode: "serial" });
+
+let page: Page;
+let hostId = "";
+
+test.beforeAll(async ({ browser }) => {
+  page = await (await browser.newContext()).newPage();
+});
+
+test.afterAll(async () => {
+  await page.context().close();
+});
+
+async function visit(path: string, heading: string | RegExp) {
+  await page.goto(path);
+  await expect(page.getByRole("heading", { level: 1, name: heading })).toBeVisible();
+}
+
+test("sign-in page is accessible and signs the admin in", async ({}, testInfo) => {
+  await page.goto("/");
+  await expect(page).toHaveURL(/\/sign-in/);
+  await expect(page.getByLabel("Username")).toBeFocused();
+  await expectAccessible(page, testInfo, "sign-in");
+  await shot(page, "sign-in");
+
+  await signIn(page, "admin", "wrong-password-1");
+  await expect(page.getByRole("alert")).toContainText(/./);
+
+  await page.getByLabel("Password", { exact: true }).fill(adminPassword);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Dashboard" })).toBeVisible();
+  await expect(page.getByTestId("live-status")).toHaveText("Live");
+});
+
+test("dashboard", async ({}, testInfo) => {
+  await visit("/", "Dashboard");
+  await expect(page.getByTestId("panel-score")).toBeVisible();
+  await expect(page.getByTestId("panel-liveness")).toBeVisible();
+  await expectAccessible(page, testInfo, "dashboard");
+  await shot(page, "dashboard-1280");
+});
+
+test("hosts: add host maps the server's 400 onto the field, then adds", async ({}, testInfo) => {
+  await visit("/hosts", "Hosts");
+  await page.getByTestId("add-host").click();
+  const dialog = page.getByRole("dialog", { name: "Add host" });
+  await expect(dialog).toBeVisible();
+  await dialog.getByLabel("Hostname").fill("bad host name!");
+  await dialog.getByLabel("IP address").fill("127.0.0.1");
+  await dialog.getByRole("button", { name: "Add host" }).click();
+  // The server names the field; the form shows its message under Hostname.
+  await expect(dialog.getByLabel("Hostname")).toHaveAttribute("aria-invalid", "true");
+  await expectAccessible(page, testInfo, "hosts-add-invalid");
+  await shot(page, "hosts-add-400");
+
+  await dialog.getByLabel("Hostname").fill("e2e-web-1");
+  await dialog.getByLabel("Tags").fill("e2e");
+  await dialog.getByLabel("Tags").press("Enter");
+  await dialog.getByRole("button", { name: "Add host" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "e2e-web-1" })).toBeVisible();
+  hostId = new URL(page.url()).pathname.split("/").pop() ?? "";
+  expect(hostId).toMatch(/^[0-9a-f-]{36}$/);
+});
+
+test("hosts list with filters in the URL", async ({}, testInfo) => {
+  await visit("/hosts?q=e2e-web", "Hosts");
+  const table = page.getByRole("table", { name: "Hosts" });
+  await expect(table.getByRole("link", { name: "e2e-web-1" })).toBeVisible();
+  await expect(page.getByLabel("Search")).toHaveValue("e2e-web");
+  await expectAccessible(page, testInfo, "hosts");
+  await shot(page, "hosts-1280");
+
+  await page.getByLabel("Search").fill("no-such-host-xyz");
+  await expect(page).toHaveURL(/q=no-such-host-xyz/);
+  await expect(page.getByText("No host matches these filters.")).toBeVisible();
+});
+
+test("host detail: overview and compliance tabs", async ({}, testInfo) => {
+  await visit(`/hosts/${hostId}`, "e2e-web-1");
+  await expect(page.getByRole("tab", { name: "Overview" })).toHaveAttribute("aria-selected", "true");
+  await expectAccessible(page, testInfo, "host-overview");
+  await shot(page, "host-overview");
+  await page.getByRole("tab", { name: "Compliance" }).click();
+  await expect(page).toHaveURL(/tab=compliance/);
+  await expect(page.getByRole("table", { name: "Rule results" })).toBeVisible();
+  await expectAccessible(page, testInfo, "host-compliance");
+  await shot(page, "host-compliance");
+  await page.getByRole("tab", { name: "Scans" }).click();
+  await expect(page).toHaveURL(/tab=scans/);
+});
+
+test("scans list", async ({}, testInfo) => {
+  await visit("/scans", "Scans");
+  await expect(page.getByRole("table", { name: "Scans" })).toBeVisible();
+  await expectAccessible(page, testInfo, "scans");
+  await shot(page, "scans");
+});
+
+test("rules browser and a rule page", async ({}, testInfo) => {
+  await visit("/rules", "Rules");
+  const table = page.getByRole("table", { name: "Rules" });
+  const first = table.getByRole("link").first();
+  await expect(first).toBeVisible({ timeout: 20_000 });
+  await expectAccessible(page, testInfo, "rules");
+  await shot(page, "rules");
+
+  await page.getByLabel("Severity").first().click();
+  await page.getByRole("option", { name: "critical" }).click();
+  await expect(page).toHaveURL(/severity=critical/);
+  await expect(table.getByText("critical").first()).toBeVisible();
+
+  await table.getByRole("link").first().click();
+  await expect(page.getByRole("heading", { name: "Implementations" })).toBeVisible();
+  await expectAccessible(page, testInfo, "rule");
+  await shot(page, "rule");
+});
+
+test("activity, audit log, administration, account", async ({}, testInfo) => {
+  await visit("/activity", "Activity");
+  await expectAccessible(page, testInfo, "activity");
+  await shot(page, "activity");
+
+  await visit("/audit", "Audit log");
+  await expect(page.getByRole("table", { name: "Audit events" }).getByText("host.created").first()).toBeVisible();
+  await page.getByRole("button", { name: "Verify integrity" }).click();
+  await expect(page.getByText(/The chain is intact/)).toBeVisible();
+  await expectAccessible(page, testInfo, "audit");
+  await shot(page, "audit");
+
+  await visit("/admin", "Administration");
+  await expect(page.getByRole("table", { name: "Users" }).getByRole("cell", { name: "admin", exact: true }).first()).toBeVisible();
+  await expectAccessible(page, testInfo, "admin");
+  await shot(page, "admin");
+
+  await visit("/account", "Account and security");
+  await expectAccessible(page, testInfo, "account");
+  await shot(page, "account");
+});
+
+test("dark mode and 1920x1080", async ({}, testInfo) => {
+  await page.setViewportSize({ width: 1920, height: 1080 });
+  await visit("/", "Dashboard");
+  await page.getByTestId("color-scheme-toggle").click();
+  await expect(page.locator("html")).toHaveAttribute("data-mantine-color-scheme", "dark");
+  await expectAccessible(page, testInfo, "dashboard-dark");
+  await shot(page, "dashboard-dark-1920");
+  await visit("/hosts", "Hosts");
+  await expectAccessible(page, testInfo, "hosts-dark");
+  await shot(page, "hosts-dark-1920");
+  await page.getByTestId("color-scheme-toggle").click();
+  await expect(page.locator("html")).toHaveAttribute("data-mantine-color-scheme", "light");
+  await page.setViewportSize({ width: 1280, height: 800 });
+});
+
+test("keyboard: skip link and navigation", async () => {
+  await visit("/", "Dashboard");
+  await page.keyboard.press("Tab");
+  await expect(page.getByRole("link", { name: "Skip to content" })).toBeFocused();
+  await page.keyboard.press("Enter");
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Rules" }).focus();
+  await page.keyboard.press("Enter");
+  await expect(page.getByRole("heading", { level: 1, name: "Rules" })).toBeVisible();
+  await expect(page.locator("#main")).toBeFocused();
+});
+
+test("an expired session sends the user to sign in and back, or renews itself", async () => {
+  // Without a session, opening a page asks to sign in, then returns to the same page with
+  // its filters.
+  await page.context().clearCookies();
+  await page.goto("/hosts?q=e2e-web");
+  await expect(page).toHaveURL(/\/sign-in\?redirect=/);
+  await signIn(page, "admin", adminPassword);
+  await expect(page).toHaveURL(/\/hosts\?q=e2e-web/);
+  await expect(page.getByRole("table", { name: "Hosts" }).getByRole("link", { name: "e2e-web-1" })).toBeVisible();
+
+  // The cookie goes away while the tab is open: the refresh token this sign-in left in
+  // memory renews the session and the failed request is repeated with the new token.
+  await page.context().clearCookies();
+  const refreshed = page.waitForResponse((r) => r.url().endsWith("/api/v1/auth/refresh") && r.status() === 200);
+  // A search nobody made before, so the list must come from the server.
+  await page.getByLabel("Search").fill("e2e-web-1");
+  await refreshed;
+  await expect(page).toHaveURL(/\/hosts\?q=e2e-web-1/);
+  await expect(page.getByRole("table", { name: "Hosts" }).getByRole("link", { name: "e2e-web-1" })).toBeVisible();
+  await expect(page.getByRole("heading", { level: 1, name: "Hosts" })).toBeVisible();
+});
+
+test("a viewer sees no write controls and 403 names the permission", async ({ browser }, testInfo) => {
+  const admin = await apiAs("admin", adminPassword);
+  const created = await admin.post("/api/v1/users", {
+    data: { username: "e2e-viewer", email: "e2e-viewer@example.com", password: "viewer-password-1", role: "viewer" },
+  });
+  expect(created.status(), await created.text()).toBe(201);
+  await admin.dispose();
+
+  const ctx = await browser.newContext();
+  const viewer = await ctx.newPage();
+  await viewer.goto("/sign-in");
+  await signIn(viewer, "e2e-viewer", "viewer-password-1");
+  await expect(viewer.getByRole("heading", { level: 1, name: "Dashboard" })).toBeVisible();
+  const nav = viewer.getByRole("navigation", { name: "Main" });
+  await expect(nav.getByRole("link", { name: "Hosts" })).toBeVisible();
+  await expect(nav.getByRole("link", { name: "Audit log" })).toHaveCount(0);
+  await expect(nav.getByRole("link", { name: "Administration" })).toHaveCount(0);
+
+  await viewer.goto("/hosts");
+  await expect(viewer.getByRole("table", { name: "Hosts" }).getByRole("link", { name: "e2e-web-1" })).toBeVisible();
+  await expect(viewer.getByRole("button", { name: "Add host" })).toHaveCount(0);
+  await viewer.goto(`/hosts/${hostId}`);
+  await expect(viewer.getByRole("heading", { level: 1, name: "e2e-web-1" })).toBeVisible();
+  await expect(viewer.getByRole("button", { name: "Scan now" })).toHaveCount(0);
+  await expectAccessible(viewer, testInfo, "viewer-host");
+  await shot(viewer, "viewer-host");
+
+  // Typing the address of a page it may not use: the API's 403 names the permission.
+  await viewer.goto("/admin");
+  await expect(viewer.getByRole("alert")).toContainText("You lack permission user:read");
+  await expect(viewer.getByRole("button", { name: "Add user" })).toHaveCount(0);
+  await shot(viewer, "viewer-admin-403");
+  await ctx.close();
+});
+
+test("sign-in with a one-time code and with a recovery code", async ({ browser }) => {
+  const admin = await apiAs("admin", adminPassword);
+  const created = await admin.post("/api/v1/users", {
+    data: { username: "e2e-mfa", email: "e2e-mfa@example.com", password: "mfa-password-123", role: "auditor" },
+  });
+  expect(created.status(), await created.text()).toBe(201);
+  await admin.dispose();
+
+  const user = await apiAs("e2e-mfa", "mfa-password-123");
+  const enrolled = await user.post("/api/v1/auth/mfa:enroll");
+  expect(enrolled.status()).toBe(200);
+  const { secret } = (await enrolled.json()) as { secret: string };
+  const step = currentStep();
+  const verified = await user.post("/api/v1/auth/mfa:verify", { data: { otp: totp(secret, step) } });
+  expect(verified.status(), await verified.text()).toBe(200);
+  const { recovery_codes: codes } = (await verified.json()) as { recovery_codes: string[] };
+  await user.dispose();
+
+  const ctx = await browser.newContext();
+  const p = await ctx.newPage();
+  await p.goto("/sign-in");
+  await signIn(p, "e2e-mfa", "mfa-password-123");
+  const code = p.getByLabel("One-time code");
+  await expect(code).toBeFocused();
+  // The code of the step just used is refused as a replay; the next step is within the
+  // server's allowed clock skew.
+  await code.fill(totp(secret, step + 1));
+  await p.getByRole("button", { name: "Verify" }).click();
+  await expect(p.getByRole("heading", { level: 1, name: "Dashboard" })).toBeVisible();
+  await ctx.close();
+
+  const ctx2 = await browser.newContext();
+  const p2 = await ctx2.newPage();
+  await p2.goto("/sign-in");
+  await signIn(p2, "e2e-mfa", "mfa-password-123");
+  await p2.getByRole("button", { name: "Use a recovery code instead" }).click();
+  await p2.getByLabel("Recovery code").fill(codes[0] ?? "");
+  await p2.getByRole("button", { name: "Verify" }).click();
+  await expect(p2.getByRole("heading", { level: 1, name: "Dashboard" })).toBeVisible();
+  await ctx2.close();
+});

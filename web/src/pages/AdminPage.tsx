@@ -1,0 +1,161 @@
+import { Alert, Badge, Button, Card, Group, Modal, PasswordInput, Select, SimpleGrid, Stack, Table, Text, TextInput, Title } from "@mantine/core";
+import { useForm } from "@mantine/form";
+import { notifications } from "@mantine/notifications";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useNavigate, useSearch } from "@tanstack/react-router";
+import { useState } from "react";
+import { api, type Schemas } from "../api/client";
+import { applyFieldError, unwrap } from "../api/errors";
+import { Can } from "../auth/Can";
+import { useCan } from "../auth/session";
+import { ErrorAlert } from "../components/ErrorAlert";
+import { PageHeader } from "../components/PageHeader";
+import { formatDateTime } from "../lib/format";
+
+interface UserValues {
+  username: string;
+  email: string;
+  password: string;
+  role: string;
+}
+const USER_FIELDS = ["username", "email", "password", "role"] as const;
+
+// CreateUserForm adds a user; the server's 400 or 409 lands on the field it names.
+export function CreateUserForm({ roles, onDone }: { roles: Schemas["RoleEntry"][]; onDone: (u: Schemas["UserResponse"]) => void }) {
+  const qc = useQueryClient();
+  const [formError, setFormError] = useState<string>();
+  const form = useForm<UserValues>({ mode: "controlled", initialValues: { username: "", email: "", password: "", role: "viewer" } });
+  const create = useMutation({
+    mutationFn: (v: UserValues) =>
+      unwrap(
+        api.POST("/users", {
+          body: { username: v.username.trim(), email: v.email.trim(), password: v.password, role: v.role || undefined },
+          headers: { "Idempotency-Key": crypto.randomUUID() },
+        }),
+      ),
+    onSuccess: (u) => {
+      void qc.invalidateQueries({ queryKey: ["users"] });
+      onDone(u);
+    },
+    onError: (err) => setFormError(applyFieldError(err, form, USER_FIELDS)),
+  });
+  return (
+    <form
+      noValidate
+      onSubmit={form.onSubmit((v) => {
+        setFormError(undefined);
+        create.mutate(v);
+      })}
+    >
+      <Stack>
+        {formError && (
+          <Alert color="red" role="alert">
+            {formError}
+          </Alert>
+        )}
+        <TextInput label="Username" withAsterisk autoComplete="off" {...form.getInputProps("username")} />
+        <TextInput label="Email" withAsterisk type="email" autoComplete="off" {...form.getInputProps("email")} />
+        <PasswordInput label="Initial password" withAsterisk autoComplete="new-password" {...form.getInputProps("password")} />
+        <Select label="Role" data={roles.map((r) => ({ value: r.id, label: r.id }))} allowDeselect={false} {...form.getInputProps("role")} />
+        <Group justify="flex-end">
+          <Button type="submit" loading={create.isPending}>
+            Create user
+          </Button>
+        </Group>
+      </Stack>
+    </form>
+  );
+}
+
+// AdminPage manages who may use OpenWatch: users and the roles they hold.
+export function AdminPage() {
+  const search = useSearch({ from: "/app/admin" });
+  const navigate = useNavigate({ from: "/admin" });
+  const canRoles = useCan("role:read");
+  const users = useQuery({ queryKey: ["users"], queryFn: () => unwrap(api.GET("/users", { params: { query: { limit: 200 } } })) });
+  const roles = useQuery({ queryKey: ["roles"], queryFn: () => unwrap(api.GET("/roles")), enabled: canRoles });
+  return (
+    <>
+      <PageHeader
+        title="Administration"
+        description="Users and roles."
+        actions={
+          <Can permission="user:write">
+            <Button onClick={() => void navigate({ search: { add: true } })} data-testid="add-user">
+              Add user
+            </Button>
+          </Can>
+        }
+      />
+      <SimpleGrid cols={{ base: 1, lg: 2 }}>
+        <Card withBorder component="section" aria-label="Users">
+          <Title order={2} size="h4" mb="sm">
+            Users
+          </Title>
+          <ErrorAlert error={users.error} />
+          <Table aria-label="Users" striped>
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th scope="col">Username</Table.Th>
+                <Table.Th scope="col">Email</Table.Th>
+                <Table.Th scope="col">Roles</Table.Th>
+                <Table.Th scope="col">Created</Table.Th>
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {users.data?.users.map((u) => (
+                <Table.Tr key={u.id}>
+                  <Table.Td>
+                    {u.username}
+                    {u.disabled_at && (
+                      <Badge ml="xs" color="gray" size="sm">
+                        disabled
+                      </Badge>
+                    )}
+                  </Table.Td>
+                  <Table.Td>{u.email}</Table.Td>
+                  <Table.Td>{(u.roles ?? []).join(", ")}</Table.Td>
+                  <Table.Td>{formatDateTime(u.created_at)}</Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </Card>
+        {canRoles && (
+          <Card withBorder component="section" aria-label="Roles">
+            <Title order={2} size="h4" mb="sm">
+              Roles
+            </Title>
+            <ErrorAlert error={roles.error} />
+            <Stack gap="sm">
+              {roles.data?.roles.map((r) => (
+                <div key={r.id}>
+                  <Group gap="xs">
+                    <Text fw={600}>{r.id}</Text>
+                    {r.is_built_in && (
+                      <Badge size="sm" variant="default">
+                        built in
+                      </Badge>
+                    )}
+                  </Group>
+                  <Text size="sm" c="dimmed">
+                    {r.description} ({r.permissions.length} permissions)
+                  </Text>
+                </div>
+              ))}
+            </Stack>
+          </Card>
+        )}
+      </SimpleGrid>
+      <Modal opened={!!search.add} onClose={() => void navigate({ search: {} })} title="Add user">
+        <CreateUserForm
+          roles={roles.data?.roles ?? [{ id: "viewer", description: "", is_built_in: true, permissions: [] }]}
+          onDone={(u) => {
+            notifications.show({ color: "teal", message: `User ${u.username} created.` });
+            void navigate({ search: {} });
+          }}
+        />
+      </Modal>
+    </>
+  );
+}
