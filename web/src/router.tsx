@@ -1,5 +1,6 @@
 import type { QueryClient } from "@tanstack/react-query";
 import {
+  type RouterHistory,
   createRootRouteWithContext,
   createRoute,
   createRouter,
@@ -177,9 +178,11 @@ const routeTree = rootRoute.addChildren([
   ]),
 ]);
 
-export function makeRouter(queryClient: QueryClient) {
+// makeRouter builds the app's router; tests pass a memory history.
+export function makeRouter(queryClient: QueryClient, history?: RouterHistory) {
   return createRouter({
     routeTree,
+    history,
     context: { queryClient },
     defaultPreload: "intent",
     // Query owns caching; the router only decides what to render.

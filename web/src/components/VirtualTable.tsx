@@ -23,7 +23,7 @@ export interface VirtualTableProps<T extends RowData> {
   // Height of the scrolling area; rows outside it are not in the DOM.
   height?: number | string;
   rowHeight?: number;
-  // Rendered size in tests (jsdom has no layout).
+  // The size assumed before the first measurement (and in jsdom, which has no layout).
   initialRect?: { width: number; height: number };
   testId?: string;
 }
@@ -44,7 +44,7 @@ export function VirtualTable<T extends RowData>({
   empty = "Nothing to show.",
   height = "calc(100vh - 260px)",
   rowHeight = 44,
-  initialRect,
+  initialRect = { width: 1200, height: 800 },
   testId,
 }: VirtualTableProps<T>) {
   const table = useTable({ features: listFeatures, columns, data: rows, getRowId: (r) => getRowId(r) });

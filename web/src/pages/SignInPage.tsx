@@ -74,8 +74,9 @@ export function SignInPage() {
         return;
       }
       if (err instanceof ApiError && err.code === "auth.mfa_invalid") {
-        form.setFieldError(useRecovery ? "recovery_code" : "otp", err.message);
+        // Clear the used code first: changing a value clears its error.
         form.setFieldValue(useRecovery ? "recovery_code" : "otp", "");
+        form.setFieldError(useRecovery ? "recovery_code" : "otp", err.message);
         return;
       }
       if (step === "otp" && err instanceof ApiError && err.status === 401) {
