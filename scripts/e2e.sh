@@ -2,8 +2,9 @@
 # End-to-end check of a fresh install: starts the built binary on its embedded default (a
 # managed local PostgreSQL under a new data directory), on loopback, and checks what a
 # newcomer does first: health through the generated CA, sign-in with the printed admin
-# password, /auth/me, the error envelopes, and the web UI sign-in in headless Chromium.
-# Prints "e2e-server: N passed, M failed".
+# password, /auth/me, the error envelopes; then the web UI's Playwright suite (web/e2e,
+# Debian's Chromium) runs against the same server. Screenshots of every page land in
+# $E2E_OUTPUT/screenshots (default web/test-results/e2e). Prints "e2e-server: N passed, M failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -95,12 +96,27 @@ check "the new admin can sign in" grep -q access_token <(cjson -X POST "$base/au
   -H 'Content-Type: application/json' -d '{"username":"ops","password":"ops-password-123"}')
 check "swagger UI is served" grep -q 'swagger-ui' <(cjson "https://localhost:$port/api/docs")
 
-if OPENWATCH_URL="https://localhost:$port" OPENWATCH_USER=admin OPENWATCH_PASSWORD="$pw" OPENWATCH_CA="$ca" \
-  node web/e2e/signin.mjs; then
-  passed=$((passed + 1))
+# The browser suite: Chromium accepts exactly the server key that pin.mjs verified against
+# the generated CA (see web/e2e/pin.mjs). Each Playwright test counts as one check.
+e2e_out=${E2E_OUTPUT:-$PWD/web/test-results/e2e}
+rm -rf "$e2e_out" && mkdir -p "$e2e_out"
+if pin=$(node web/e2e/pin.mjs "https://localhost:$port" "$ca"); then
+  report="$e2e_out/report.json"
+  (cd web && OPENWATCH_URL="https://localhost:$port" OPENWATCH_PASSWORD="$pw" OPENWATCH_SPKI_PIN="$pin" \
+    E2E_OUTPUT="$e2e_out" PLAYWRIGHT_JSON_OUTPUT_NAME="$report" \
+    npx --no-install playwright test --reporter=list,json) || true
+  counts=$(node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    console.log(`${r.stats.expected} ${r.stats.unexpected + r.stats.flaky} ${r.stats.skipped}`);
+  ' "$report" 2>/dev/null || echo "0 1 0")
+  read -r ok bad skipped <<<"$counts"
+  passed=$((passed + ok))
+  failed=$((failed + bad + skipped))
+  [ "$bad" -eq 0 ] && [ "$skipped" -eq 0 ] && [ "$ok" -gt 0 ] || echo "FAIL web UI suite: $bad failed, $skipped did not run" >&2
+  echo "web UI screenshots: $e2e_out/screenshots"
 else
   failed=$((failed + 1))
-  echo "FAIL web UI sign-in in Chromium" >&2
+  echo "FAIL the server certificate does not verify against its CA" >&2
 fi
 
 kill -TERM "$pid"
