@@ -93,9 +93,21 @@ test("host detail: overview and compliance tabs", async ({}, testInfo) => {
   await expect(page).toHaveURL(/tab=scans/);
 });
 
+test("scan now queues a scan and its page shows how it ends", async ({}, testInfo) => {
+  await visit(`/hosts/${hostId}`, "e2e-web-1");
+  await page.getByTestId("scan-now").click();
+  await expect(page).toHaveURL(/\/scans\/[0-9a-f-]{36}$/);
+  await expect(page.getByRole("heading", { level: 1, name: "Scan of e2e-web-1" })).toBeVisible();
+  // The page neither reloads nor polls: a status that changes after the page loaded can
+  // only come through the event stream. The host has no credential, so the scan fails.
+  await expect(page.getByTestId("scan-status")).toHaveText(/failed|completed/, { timeout: 45_000 });
+  await expectAccessible(page, testInfo, "scan-detail");
+  await shot(page, "scan-detail");
+});
+
 test("scans list", async ({}, testInfo) => {
   await visit("/scans", "Scans");
-  await expect(page.getByRole("table", { name: "Scans" })).toBeVisible();
+  await expect(page.getByRole("table", { name: "Scans" }).getByRole("link", { name: "e2e-web-1" })).toBeVisible();
   await expectAccessible(page, testInfo, "scans");
   await shot(page, "scans");
 });

@@ -1,4 +1,4 @@
-import { createTheme, Drawer, Modal, type CSSVariablesResolver } from "@mantine/core";
+import { createTheme, Drawer, Modal, Notification, type CSSVariablesResolver } from "@mantine/core";
 
 // The palette keeps text at WCAG AA contrast in both schemes: filled buttons use dark enough
 // shades for white text (7 in light mode, 8 in dark mode).
@@ -14,6 +14,7 @@ export const theme = createTheme({
     // Mantine's close buttons are icons only: give them a name screen readers can say.
     Modal: Modal.extend({ defaultProps: { closeButtonProps: { "aria-label": "Close" } } }),
     Drawer: Drawer.extend({ defaultProps: { closeButtonProps: { "aria-label": "Close" } } }),
+    Notification: Notification.extend({ defaultProps: { closeButtonProps: { "aria-label": "Close notification" } } }),
   },
 });
 
@@ -42,5 +43,6 @@ export const cssVariables: CSSVariablesResolver = () => ({
   },
   dark: {
     "--mantine-color-dimmed": "var(--mantine-color-dark-1)",
+    "--mantine-color-error": "var(--mantine-color-red-4)",
   },
 });

@@ -30,7 +30,8 @@ export interface VirtualTableProps<T extends RowData> {
 
 // VirtualTable renders a server-paged list as a real <table> (so headers and cells keep
 // their meaning for screen readers) whose body only holds the rows in view plus a few,
-// with spacer rows standing in for the rest. Scrolling near the end loads the next page;
+// with spacer rows standing in for the rest. Rows are measured as they render, so rows
+// that wrap onto two lines keep the scroll height right. Scrolling near the end loads the next page;
 // a "Load more" button does the same from the keyboard.
 export function VirtualTable<T extends RowData>({
   label,
@@ -94,7 +95,13 @@ export function VirtualTable<T extends RowData>({
               const row = modelRows[item.index];
               if (!row) return null;
               return (
-                <Table.Tr key={row.id} aria-rowindex={item.index + 2} style={{ height: rowHeight }}>
+                <Table.Tr
+                  key={row.id}
+                  aria-rowindex={item.index + 2}
+                  data-index={item.index}
+                  ref={virtualizer.measureElement}
+                  style={{ height: rowHeight }}
+                >
                   {row.getAllCells().map((cell) => (
                     <Table.Td key={cell.id}>
                       <table.FlexRender cell={cell} />

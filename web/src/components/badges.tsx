@@ -1,11 +1,13 @@
 import { Badge } from "@mantine/core";
 
-// Badge colours are Mantine's light variant, whose text keeps AA contrast in both schemes.
+// Badge colours are Mantine's light and outline variants, darkened in theme.ts to keep AA
+// contrast. Badges never shrink below their text: a table squeezing a column would
+// otherwise cut "critical" to "criti…".
 
 const RESULT_COLOR: Record<string, string> = { pass: "teal", fail: "red", skipped: "gray", error: "orange" };
 export function ResultBadge({ status }: { status: string }) {
   return (
-    <Badge color={RESULT_COLOR[status] ?? "gray"} variant="light">
+    <Badge miw="fit-content" color={RESULT_COLOR[status] ?? "gray"} variant="light">
       {status}
     </Badge>
   );
@@ -22,7 +24,7 @@ const SEVERITY_COLOR: Record<string, string> = {
 };
 export function SeverityBadge({ severity }: { severity: string }) {
   return (
-    <Badge color={SEVERITY_COLOR[severity] ?? "gray"} variant="outline">
+    <Badge miw="fit-content" color={SEVERITY_COLOR[severity] ?? "gray"} variant="outline">
       {severity}
     </Badge>
   );
@@ -37,7 +39,7 @@ const SCAN_COLOR: Record<string, string> = {
 };
 export function ScanStatusBadge({ status }: { status: string }) {
   return (
-    <Badge color={SCAN_COLOR[status] ?? "gray"} variant="light">
+    <Badge miw="fit-content" color={SCAN_COLOR[status] ?? "gray"} variant="light">
       {status}
     </Badge>
   );
@@ -47,7 +49,7 @@ const REACH_COLOR: Record<string, string> = { reachable: "teal", unreachable: "r
 export function ReachabilityBadge({ status }: { status: string | null | undefined }) {
   const s = status ?? "never probed";
   return (
-    <Badge color={REACH_COLOR[s] ?? "gray"} variant="light">
+    <Badge miw="fit-content" color={REACH_COLOR[s] ?? "gray"} variant="light">
       {s}
     </Badge>
   );

@@ -115,7 +115,7 @@ export function ScanDetailPage() {
       />
       <Card withBorder mb="md" component="section" aria-label="Scan summary">
         <SimpleGrid cols={{ base: 2, md: 6 }}>
-          <Stat label="Status" value={<ScanStatusBadge status={s.status} />} />
+          <Stat label="Status" value={<span data-testid="scan-status"><ScanStatusBadge status={s.status} /></span>} />
           <Stat
             label="Host"
             value={
@@ -132,7 +132,7 @@ export function ScanDetailPage() {
         <Stack mt="md" gap={4}>
           <ScanProgress scan={s} />
           {s.error && (
-            <Text c="red" size="sm" role="alert">
+            <Text c="var(--mantine-color-error)" size="sm" role="alert">
               {s.error}
             </Text>
           )}
