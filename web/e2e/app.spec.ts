@@ -105,9 +105,24 @@ test("scan now queues a scan and its page shows how it ends", async ({}, testInf
   await shot(page, "scan-detail");
 });
 
+test("the dashboard shows live events from the stream", async () => {
+  await visit("/", "Dashboard");
+  await expect(page.getByTestId("live-status")).toHaveText("Live");
+  await expect(page.getByTestId("panel-live")).toContainText("events appear here");
+  // A scan started elsewhere (here through the API) reaches this tab over SSE.
+  const admin = await apiAs("admin", adminPassword);
+  const res = await admin.post(`/api/v1/hosts/${hostId}/scans`);
+  expect(res.status(), await res.text()).toBe(202);
+  await admin.dispose();
+  const live = page.getByRole("table", { name: "Live events" });
+  await expect(live.getByText("scan.finished").first()).toBeVisible({ timeout: 30_000 });
+  await expect(live.getByRole("link", { name: "e2e-web-1" }).first()).toBeVisible();
+  await shot(page, "dashboard-live");
+});
+
 test("scans list", async ({}, testInfo) => {
   await visit("/scans", "Scans");
-  await expect(page.getByRole("table", { name: "Scans" }).getByRole("link", { name: "e2e-web-1" })).toBeVisible();
+  await expect(page.getByRole("table", { name: "Scans" }).getByRole("link", { name: "e2e-web-1" })).toHaveCount(2);
   await expectAccessible(page, testInfo, "scans");
   await shot(page, "scans");
 });

@@ -2,10 +2,13 @@ import { AreaChart, DonutChart } from "@mantine/charts";
 import { Card, Group, Loader, Select, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
 import { useQuery } from "@tanstack/react-query";
 import { useNavigate, useSearch } from "@tanstack/react-router";
+import { useCallback, useState } from "react";
 import { api } from "../api/client";
 import { unwrap } from "../api/errors";
 import { frameworksQuery } from "../api/queries";
 import { ResultBadge } from "../components/badges";
+import { useLiveEvents, useLiveStatus } from "../events/LiveEvents";
+import type { ServerEvent } from "../events/sse";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { AnchorLink } from "../components/links";
 import { PageHeader } from "../components/PageHeader";
@@ -250,6 +253,45 @@ function RecentChanges({ framework }: { framework: string }) {
   );
 }
 
+// LiveActivity lists the events this tab received since the dashboard opened, newest
+// first: what the fleet is doing right now.
+function LiveActivity() {
+  const [events, setEvents] = useState<ServerEvent[]>([]);
+  const status = useLiveStatus();
+  const add = useCallback((ev: ServerEvent) => setEvents((old) => [ev, ...old].slice(0, 15)), []);
+  useLiveEvents(add);
+  return (
+    <Panel title="Live activity" testId="panel-live">
+      {events.length === 0 ? (
+        <Text c="dimmed" size="sm">
+          {status === "open" ? "Connected: events appear here as they happen." : "Not connected to the event stream."}
+        </Text>
+      ) : (
+        <Table aria-label="Live events">
+          <Table.Tbody>
+            {events.map((ev, i) => (
+              <Table.Tr key={ev.id ?? i}>
+                <Table.Td w={160}>{formatDateTime(ev.occurred_at)}</Table.Td>
+                <Table.Td>{ev.topic}</Table.Td>
+                <Table.Td>{ev.type}</Table.Td>
+                <Table.Td>
+                  {ev.host_id ? (
+                    <AnchorLink to="/hosts/$hostId" params={{ hostId: ev.host_id }}>
+                      <HostName id={ev.host_id} />
+                    </AnchorLink>
+                  ) : (
+                    "—"
+                  )}
+                </Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      )}
+    </Panel>
+  );
+}
+
 // DashboardPage is the fleet at a glance for one framework (the URL holds which). Every
 // number links to the list behind it.
 export function DashboardPage() {
@@ -283,9 +325,10 @@ export function DashboardPage() {
         <TopRules framework={framework} />
         <TopHosts framework={framework} />
       </SimpleGrid>
-      <Stack mt="md">
+      <SimpleGrid cols={{ base: 1, lg: 2 }} spacing="md" mt="md">
         <RecentChanges framework={framework} />
-      </Stack>
+        <LiveActivity />
+      </SimpleGrid>
     </>
   );
 }
