@@ -23,6 +23,9 @@ export interface VirtualTableProps<T extends RowData> {
   // Height of the scrolling area; rows outside it are not in the DOM.
   height?: number | string;
   rowHeight?: number;
+  // Whether to measure each rendered row (lists whose rows wrap) or trust rowHeight (long
+  // lists of one-line rows, where measuring costs frames while scrolling).
+  measureRows?: boolean;
   // The size assumed before the first measurement (and in jsdom, which has no layout).
   initialRect?: { width: number; height: number };
   testId?: string;
@@ -45,6 +48,7 @@ export function VirtualTable<T extends RowData>({
   empty = "Nothing to show.",
   height = "calc(100vh - 260px)",
   rowHeight = 44,
+  measureRows = true,
   initialRect = { width: 1200, height: 800 },
   testId,
 }: VirtualTableProps<T>) {
@@ -99,7 +103,7 @@ export function VirtualTable<T extends RowData>({
                   key={row.id}
                   aria-rowindex={item.index + 2}
                   data-index={item.index}
-                  ref={virtualizer.measureElement}
+                  ref={measureRows ? virtualizer.measureElement : undefined}
                   style={{ height: rowHeight }}
                 >
                   {row.getAllCells().map((cell) => (

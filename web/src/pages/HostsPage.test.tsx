@@ -46,8 +46,8 @@ describe("hosts table", () => {
     ]);
     const calls = seen.filter((r) => r.path === "/api/v1/hosts");
     expect(calls.map((r) => Object.fromEntries(r.query))).toEqual([
-      { environment: "prod", maintenance: "false", limit: "100" },
-      { environment: "prod", maintenance: "false", limit: "100", cursor: "c1" },
+      { environment: "prod", maintenance: "false", limit: "200" },
+      { environment: "prod", maintenance: "false", limit: "200", cursor: "c1" },
     ]);
     expect(screen.getByText("5 shown")).toBeTruthy();
     expect(within(table).getByText("1 critical")).toBeTruthy();
@@ -62,7 +62,7 @@ describe("hosts table", () => {
     const table = await screen.findByRole("table", { name: "Hosts" });
     await within(table).findByRole("link", { name: "web-1" });
     expect(screen.getByText("200 shown")).toBeTruthy();
-    // An 800 px viewport holds about 18 rows of 44 px; overscan adds 10.
+    // An 800 px viewport holds about 16 rows of 52 px; overscan adds 10.
     const rendered = within(table).getAllByRole("row").length;
     expect(rendered).toBeLessThan(40);
     expect(within(table).queryByRole("link", { name: "web-200" })).toBeNull();

@@ -24,7 +24,8 @@ export interface HostFilters {
   maintenance?: boolean;
 }
 
-const PAGE = 100;
+// The API's largest page: fewer round trips while scrolling through a large fleet.
+const PAGE = 200;
 
 // hostsInfiniteQuery pages through GET /hosts with the filters in the URL, one server page
 // (keyset cursor) at a time.
@@ -264,6 +265,8 @@ export function HostsPage() {
         isFetchingNextPage={query.isFetchingNextPage}
         fetchNextPage={() => void query.fetchNextPage()}
         empty="No host matches these filters."
+        rowHeight={52}
+        measureRows={false}
       />
       <Modal
         opened={!!search.add}
