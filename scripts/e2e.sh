@@ -23,6 +23,11 @@ finish() {
     kill -TERM "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   fi
+  if [ -n "${sshd_pid:-}" ] && kill -0 "$sshd_pid" 2>/dev/null; then
+    kill -TERM "$sshd_pid" 2>/dev/null || true
+    wait "$sshd_pid" 2>/dev/null || true
+  fi
+  [ -n "${sshd_dir:-}" ] && rm -rf "$sshd_dir"
   if [ "$failed" -gt 0 ] || [ "$rc" -ne 0 ]; then
     echo "--- server log (tail) ---" >&2
     tail -n 40 "$log" >&2 || true
@@ -96,6 +101,54 @@ check "the new admin can sign in" grep -q access_token <(cjson -X POST "$base/au
   -H 'Content-Type: application/json' -d '{"username":"ops","password":"ops-password-123"}')
 check "swagger UI is served" grep -q 'swagger-ui' <(cjson "https://localhost:$port/api/docs")
 
+# The scan target of the UI's full flow: a real sshd on loopback with its own host key, on a
+# free port, accepting root with a key made for this run (the key goes to the UI as a
+# credential). A scan only reads the machine; nothing is changed on it.
+sshd_dir=$(mktemp -d)
+chmod 0711 "$sshd_dir"
+sshd_pid=""
+sshd_port=""
+start_sshd() {
+  [ "$(id -u)" -eq 0 ] || { echo "the UI flow needs root to run sshd as a scan target" >&2; return 1; }
+  mkdir -p -m 0755 /run/sshd
+  ssh-keygen -q -t ed25519 -N '' -C e2e-host -f "$sshd_dir/host_key" || return 1
+  ssh-keygen -q -t ed25519 -N '' -C e2e-client -f "$sshd_dir/client_key" || return 1
+  cp "$sshd_dir/client_key.pub" "$sshd_dir/authorized_keys"
+  chmod 0644 "$sshd_dir/authorized_keys"
+  sshd_port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+  cat >"$sshd_dir/sshd_config" <<CFG
+ListenAddress 127.0.0.1:$sshd_port
+HostKey $sshd_dir/host_key
+AuthorizedKeysFile $sshd_dir/authorized_keys
+PidFile none
+UsePAM no
+StrictModes no
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+AllowUsers root
+UseDNS no
+PrintMotd no
+X11Forwarding no
+Subsystem sftp internal-sftp
+CFG
+  /usr/sbin/sshd -t -f "$sshd_dir/sshd_config" || return 1
+  /usr/sbin/sshd -D -e -f "$sshd_dir/sshd_config" 2>"$sshd_dir/sshd.log" &
+  sshd_pid=$!
+  for _ in $(seq 1 50); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$sshd_port") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "sshd did not start:" >&2
+  cat "$sshd_dir/sshd.log" >&2
+  return 1
+}
+if ! start_sshd; then
+  failed=$((failed + 1))
+  echo "FAIL start the sshd scan target" >&2
+fi
+
 # The browser suite: Chromium accepts exactly the server key that pin.mjs verified against
 # the generated CA (see web/e2e/pin.mjs). Each Playwright test counts as one check.
 e2e_out=${E2E_OUTPUT:-$PWD/web/test-results/e2e}
@@ -103,6 +156,7 @@ rm -rf "$e2e_out" && mkdir -p "$e2e_out"
 if pin=$(node web/e2e/pin.mjs "https://localhost:$port" "$ca"); then
   report="$e2e_out/report.json"
   (cd web && OPENWATCH_URL="https://localhost:$port" OPENWATCH_PASSWORD="$pw" OPENWATCH_SPKI_PIN="$pin" \
+    E2E_SSHD_PORT="$sshd_port" E2E_SSH_KEY="$sshd_dir/client_key" \
     E2E_OUTPUT="$e2e_out" PLAYWRIGHT_JSON_OUTPUT_NAME="$report" \
     npx --no-install playwright test --reporter=list,json) || true
   counts=$(node -e '
@@ -119,6 +173,8 @@ else
   echo "FAIL the server certificate does not verify against its CA" >&2
 fi
 
+if [ -n "$sshd_pid" ]; then kill -TERM "$sshd_pid" 2>/dev/null || true; wait "$sshd_pid" 2>/dev/null || true; fi
+rm -rf "$sshd_dir"
 kill -TERM "$pid"
 wait "$pid" && rc=0 || rc=$?
 pid=""

@@ -151,7 +151,8 @@ export const auditRoute = createRoute({
 export const adminRoute = createRoute({
   getParentRoute: () => appRoute,
   path: "/admin",
-  validateSearch: (s: Record<string, unknown>) => partial({ add: bool(s.add) }),
+  validateSearch: (s: Record<string, unknown>) =>
+    partial({ tab: oneOf(s.tab, ["users", "roles", "credentials"] as const), add: bool(s.add) }),
   component: lazyRouteComponent(() => import("./pages/AdminPage"), "AdminPage"),
 });
 

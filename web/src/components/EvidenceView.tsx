@@ -75,7 +75,7 @@ export function EvidenceView({ scanId, ruleId }: { scanId: string; ruleId: strin
       {data.reason && <Text size="sm">{data.reason}</Text>}
       <Text size="xs" c="dimmed">
         Recorded {formatDateTime(data.recorded_at)} by scan{" "}
-        <AnchorLink to="/scans/$scanId" params={{ scanId }} size="xs">
+        <AnchorLink to="/scans/$scanId" params={{ scanId }} size="xs" underline="always">
           {scanId.slice(0, 8)}
         </AnchorLink>
       </Text>

@@ -76,7 +76,17 @@ export function VirtualTable<T extends RowData>({
 
   return (
     <div>
-      <div ref={scrollRef} className="vt-scroll" style={{ height, maxHeight: height }} data-testid={testId}>
+      {/* The scroller is focusable so keyboard users can scroll it even when its rows hold
+          no links. */}
+      <div
+        ref={scrollRef}
+        className="vt-scroll"
+        style={{ height, maxHeight: height }}
+        data-testid={testId}
+        tabIndex={0}
+        role="region"
+        aria-label={`${label}, scrollable`}
+      >
         <Table striped highlightOnHover aria-label={label} aria-rowcount={modelRows.length + 1} verticalSpacing="xs">
           <Table.Thead>
             {table.getHeaderGroups().map((group) => (

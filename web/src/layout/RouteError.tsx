@@ -19,7 +19,7 @@ export function RouteNotFound() {
     <Stack p="md">
       <Title order={1}>Page not found</Title>
       <Text>
-        There is nothing at this address. <AnchorLink to="/">Go to the dashboard</AnchorLink>.
+        There is nothing at this address. <AnchorLink to="/" underline="always">Go to the dashboard</AnchorLink>.
       </Text>
     </Stack>
   );

@@ -1,4 +1,4 @@
-import { Alert, Badge, Button, Card, Group, Modal, PasswordInput, Select, SimpleGrid, Stack, Table, Text, TextInput, Title } from "@mantine/core";
+import { Alert, Badge, Button, Card, Group, Modal, PasswordInput, Select, Stack, Table, Tabs, Text, TextInput, Title } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { notifications } from "@mantine/notifications";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
@@ -11,6 +11,7 @@ import { useCan } from "../auth/session";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { PageHeader } from "../components/PageHeader";
 import { formatDateTime } from "../lib/format";
+import { CredentialsPanel } from "./CredentialsPanel";
 
 interface UserValues {
   username: string;
@@ -67,61 +68,75 @@ export function CreateUserForm({ roles, onDone }: { roles: Schemas["RoleEntry"][
   );
 }
 
-// AdminPage manages who may use OpenWatch: users and the roles they hold.
+// AdminPage manages who may use OpenWatch (users, roles) and how it reaches hosts
+// (credentials). The tab and an open "add" dialog live in the URL.
 export function AdminPage() {
   const search = useSearch({ from: "/app/admin" });
   const navigate = useNavigate({ from: "/admin" });
   const canRoles = useCan("role:read");
+  const canCreds = useCan("credential:read");
+  const tab = search.tab ?? "users";
   const users = useQuery({ queryKey: ["users"], queryFn: () => unwrap(api.GET("/users", { params: { query: { limit: 200 } } })) });
   const roles = useQuery({ queryKey: ["roles"], queryFn: () => unwrap(api.GET("/roles")), enabled: canRoles });
+  const setAdding = (on: boolean) => void navigate({ search: (s) => ({ ...s, add: on || undefined }) });
   return (
     <>
-      <PageHeader
-        title="Administration"
-        description="Users and roles."
-        actions={
-          <Can permission="user:write">
-            <Button onClick={() => void navigate({ search: { add: true } })} data-testid="add-user">
-              Add user
-            </Button>
-          </Can>
-        }
-      />
-      <SimpleGrid cols={{ base: 1, lg: 2 }}>
-        <Card withBorder component="section" aria-label="Users">
-          <Title order={2} size="h4" mb="sm">
-            Users
-          </Title>
-          <ErrorAlert error={users.error} />
-          <Table aria-label="Users" striped>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th scope="col">Username</Table.Th>
-                <Table.Th scope="col">Email</Table.Th>
-                <Table.Th scope="col">Roles</Table.Th>
-                <Table.Th scope="col">Created</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {users.data?.users.map((u) => (
-                <Table.Tr key={u.id}>
-                  <Table.Td>
-                    {u.username}
-                    {u.disabled_at && (
-                      <Badge ml="xs" color="gray" size="sm">
-                        disabled
-                      </Badge>
-                    )}
-                  </Table.Td>
-                  <Table.Td>{u.email}</Table.Td>
-                  <Table.Td>{(u.roles ?? []).join(", ")}</Table.Td>
-                  <Table.Td>{formatDateTime(u.created_at)}</Table.Td>
+      <PageHeader title="Administration" description="Users, roles and SSH credentials." />
+      <Tabs value={tab} onChange={(v) => void navigate({ search: { tab: (v ?? "users") as typeof tab } })} keepMounted={false}>
+        <Tabs.List mb="md">
+          <Tabs.Tab value="users">Users</Tabs.Tab>
+          {canRoles && <Tabs.Tab value="roles">Roles</Tabs.Tab>}
+          {canCreds && <Tabs.Tab value="credentials">Credentials</Tabs.Tab>}
+        </Tabs.List>
+        <Tabs.Panel value="users">
+          <Stack>
+            <Group justify="flex-end">
+              <Can permission="user:write">
+                <Button onClick={() => setAdding(true)} data-testid="add-user">
+                  Add user
+                </Button>
+              </Can>
+            </Group>
+            <ErrorAlert error={users.error} />
+            <Table aria-label="Users" striped>
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th scope="col">Username</Table.Th>
+                  <Table.Th scope="col">Email</Table.Th>
+                  <Table.Th scope="col">Roles</Table.Th>
+                  <Table.Th scope="col">Created</Table.Th>
                 </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </Card>
-        {canRoles && (
+              </Table.Thead>
+              <Table.Tbody>
+                {users.data?.users.map((u) => (
+                  <Table.Tr key={u.id}>
+                    <Table.Td>
+                      {u.username}
+                      {u.disabled_at && (
+                        <Badge ml="xs" color="gray" size="sm">
+                          disabled
+                        </Badge>
+                      )}
+                    </Table.Td>
+                    <Table.Td>{u.email}</Table.Td>
+                    <Table.Td>{(u.roles ?? []).join(", ")}</Table.Td>
+                    <Table.Td>{formatDateTime(u.created_at)}</Table.Td>
+                  </Table.Tr>
+                ))}
+              </Table.Tbody>
+            </Table>
+          </Stack>
+          <Modal opened={tab === "users" && !!search.add} onClose={() => setAdding(false)} title="Add user">
+            <CreateUserForm
+              roles={roles.data?.roles ?? [{ id: "viewer", description: "", is_built_in: true, permissions: [] }]}
+              onDone={(u) => {
+                notifications.show({ color: "teal", message: `User ${u.username} created.` });
+                setAdding(false);
+              }}
+            />
+          </Modal>
+        </Tabs.Panel>
+        <Tabs.Panel value="roles">
           <Card withBorder component="section" aria-label="Roles">
             <Title order={2} size="h4" mb="sm">
               Roles
@@ -145,17 +160,11 @@ export function AdminPage() {
               ))}
             </Stack>
           </Card>
-        )}
-      </SimpleGrid>
-      <Modal opened={!!search.add} onClose={() => void navigate({ search: {} })} title="Add user">
-        <CreateUserForm
-          roles={roles.data?.roles ?? [{ id: "viewer", description: "", is_built_in: true, permissions: [] }]}
-          onDone={(u) => {
-            notifications.show({ color: "teal", message: `User ${u.username} created.` });
-            void navigate({ search: {} });
-          }}
-        />
-      </Modal>
+        </Tabs.Panel>
+        <Tabs.Panel value="credentials">
+          <CredentialsPanel adding={tab === "credentials" && !!search.add} setAdding={setAdding} />
+        </Tabs.Panel>
+      </Tabs>
     </>
   );
 }

@@ -1,5 +1,5 @@
-import { AreaChart, DonutChart } from "@mantine/charts";
-import { Card, Group, Loader, Select, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
+import { AreaChart } from "@mantine/charts";
+import { Card, Group, Loader, Progress, Select, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
 import { useQuery } from "@tanstack/react-query";
 import { useNavigate, useSearch } from "@tanstack/react-router";
 import { useCallback, useState } from "react";
@@ -86,18 +86,25 @@ function LivenessPanel() {
   });
   const rows = data
     ? [
-        { name: "Reachable", value: data.reachable, color: "teal.6" },
-        { name: "Unreachable", value: data.unreachable, color: "red.6" },
-        { name: "Unknown", value: data.unknown, color: "yellow.6" },
-        { name: "Never probed", value: data.never_probed, color: "gray.6" },
+        { name: "Reachable", value: data.reachable, color: "teal" },
+        { name: "Unreachable", value: data.unreachable, color: "red" },
+        { name: "Unknown", value: data.unknown, color: "yellow" },
+        { name: "Never probed", value: data.never_probed, color: "gray" },
       ]
     : [];
   const total = rows.reduce((s, r) => s + r.value, 0);
   return (
     <Panel title="Liveness" testId="panel-liveness">
       {error && <ErrorAlert error={error} />}
+      {total > 0 && (
+        // The bar repeats the table below for the eye; screen readers read the table.
+        <Progress.Root size="lg" mb="sm" aria-hidden="true">
+          {rows.map((r) => (
+            <Progress.Section key={r.name} value={(r.value / total) * 100} color={r.color} />
+          ))}
+        </Progress.Root>
+      )}
       <Group align="center" wrap="nowrap">
-        {total > 0 && <DonutChart data={rows} size={120} thickness={18} withTooltip={false} aria-hidden="true" />}
         <Table aria-label="Hosts by reachability">
           <Table.Tbody>
             {rows.map((r) => (

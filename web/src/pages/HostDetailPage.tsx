@@ -1,4 +1,4 @@
-import { Button, Card, Group, Loader, Select, SimpleGrid, Stack, Table, Tabs, Text, Title } from "@mantine/core";
+import { Button, Card, VisuallyHidden, Group, Loader, Select, SimpleGrid, Stack, Table, Tabs, Text, Title } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useNavigate, useParams, useSearch } from "@tanstack/react-router";
@@ -136,9 +136,9 @@ function ComplianceTab({ hostId }: { hostId: string }) {
               to="/hosts/$hostId"
               params={{ hostId }}
               search={(s) => ({ ...s, evidence: row.original.rule_id, scan: row.original.scan_id })}
-              aria-label={`Evidence for ${row.original.rule_id}`}
             >
               {row.original.title}
+              <VisuallyHidden> (evidence)</VisuallyHidden>
             </AnchorLink>
             <Text size="xs" c="dimmed">{row.original.rule_id}</Text>
           </Stack>

@@ -16,10 +16,11 @@ import { SCAN_STATUSES } from "../lib/search";
 
 type Scan = Schemas["Scan"];
 
-function HostCell({ id }: { id: string }) {
+function HostCell({ id, inText = false }: { id: string; inText?: boolean }) {
   const { data } = useQuery({ ...hostQuery(id), staleTime: 5 * 60_000 });
   return (
-    <AnchorLink to="/hosts/$hostId" params={{ hostId: id }}>
+    // Inside a sentence a link needs more than colour to stand out.
+    <AnchorLink to="/hosts/$hostId" params={{ hostId: id }} underline={inText ? "always" : "hover"}>
       {data?.host.display_name || data?.host.hostname || id.slice(0, 8)}
     </AnchorLink>
   );
@@ -76,7 +77,7 @@ export function ScansPage() {
         {search.host_id && (
           <Stack gap={0}>
             <Text size="sm">
-              Host: <HostCell id={search.host_id} />
+              Host: <HostCell id={search.host_id} inText />
             </Text>
             <AnchorLink from="/scans" to="/scans" search={(s) => ({ ...s, host_id: undefined })} size="xs">
               Show every host
