@@ -1,5 +1,5 @@
 import { expect, test, type Page } from "@playwright/test";
-import { adminPassword, apiAs, currentStep, expectAccessible, shot, signIn, totp } from "./helpers";
+import { adminApi, adminPassword, apiAs, currentStep, expectAccessible, shot, signIn, totp } from "./helpers";
 
 // One signed-in admin page for the whole file: the specs run in order against one server.
 test.describe.configure({ mode: "serial" });
@@ -82,6 +82,7 @@ test("hosts list with filters in the URL", async ({}, testInfo) => {
 test("host detail: overview and compliance tabs", async ({}, testInfo) => {
   await visit(`/hosts/${hostId}`, "e2e-web-1");
   await expect(page.getByRole("tab", { name: "Overview" })).toHaveAttribute("aria-selected", "true");
+  await expect(page.getByRole("region", { name: "Liveness history" })).toBeVisible();
   await expectAccessible(page, testInfo, "host-overview");
   await shot(page, "host-overview");
   await page.getByRole("tab", { name: "Compliance" }).click();
@@ -110,10 +111,8 @@ test("the dashboard shows live events from the stream", async () => {
   await expect(page.getByTestId("live-status")).toHaveText("Live");
   await expect(page.getByTestId("panel-live")).toContainText("events appear here");
   // A scan started elsewhere (here through the API) reaches this tab over SSE.
-  const admin = await apiAs("admin", adminPassword);
-  const res = await admin.post(`/api/v1/hosts/${hostId}/scans`);
+  const res = await (await adminApi()).post(`/api/v1/hosts/${hostId}/scans`);
   expect(res.status(), await res.text()).toBe(202);
-  await admin.dispose();
   const live = page.getByRole("table", { name: "Live events" });
   await expect(live.getByText("scan.finished").first()).toBeVisible({ timeout: 30_000 });
   await expect(live.getByRole("link", { name: "e2e-web-1" }).first()).toBeVisible();
@@ -155,6 +154,18 @@ test("activity, audit log, administration, account", async ({}, testInfo) => {
   await expect(page.getByRole("table", { name: "Audit events" }).getByText("host.created").first()).toBeVisible();
   await page.getByRole("button", { name: "Verify integrity" }).click();
   await expect(page.getByText(/The chain is intact/)).toBeVisible();
+  // Export is a licensed feature; without the license the buttons say so instead of
+  // failing with a 402.
+  const license = await (await adminApi()).get("/api/v1/license");
+  const { features = [] } = (await license.json()) as { features?: string[] };
+  if (features.includes("audit_export")) {
+    const download = page.waitForEvent("download");
+    await page.getByRole("button", { name: "Export CSV" }).click();
+    expect((await download).suggestedFilename()).toBe("openwatch-audit.csv");
+  } else {
+    await expect(page.getByRole("button", { name: "Export CSV" })).toBeDisabled();
+    await expect(page.getByText("Export needs an OpenWatch Plus or Enterprise license.")).toBeVisible();
+  }
   await expectAccessible(page, testInfo, "audit");
   await shot(page, "audit");
 
@@ -217,12 +228,10 @@ test("an expired session sends the user to sign in and back, or renews itself", 
 });
 
 test("a viewer sees no write controls and 403 names the permission", async ({ browser }, testInfo) => {
-  const admin = await apiAs("admin", adminPassword);
-  const created = await admin.post("/api/v1/users", {
+  const created = await (await adminApi()).post("/api/v1/users", {
     data: { username: "e2e-viewer", email: "e2e-viewer@example.com", password: "viewer-password-1", role: "viewer" },
   });
   expect(created.status(), await created.text()).toBe(201);
-  await admin.dispose();
 
   const ctx = await browser.newContext();
   const viewer = await ctx.newPage();
@@ -252,12 +261,10 @@ test("a viewer sees no write controls and 403 names the permission", async ({ br
 });
 
 test("sign-in with a one-time code and with a recovery code", async ({ browser }) => {
-  const admin = await apiAs("admin", adminPassword);
-  const created = await admin.post("/api/v1/users", {
+  const created = await (await adminApi()).post("/api/v1/users", {
     data: { username: "e2e-mfa", email: "e2e-mfa@example.com", password: "mfa-password-123", role: "auditor" },
   });
   expect(created.status(), await created.text()).toBe(201);
-  await admin.dispose();
 
   const user = await apiAs("e2e-mfa", "mfa-password-123");
   const enrolled = await user.post("/api/v1/auth/mfa:enroll");

@@ -54,6 +54,14 @@ export async function apiAs(username: string, password: string): Promise<APIRequ
   });
 }
 
+// adminApi is one admin API context for the whole run: every sign-in counts against the
+// server's per-address sign-in rate limit.
+let admin: Promise<APIRequestContext> | undefined;
+export function adminApi(): Promise<APIRequestContext> {
+  admin ??= apiAs("admin", adminPassword);
+  return admin;
+}
+
 // signIn fills the sign-in form; the page must be on /sign-in.
 export async function signIn(page: Page, username: string, password: string): Promise<void> {
   await page.getByLabel("Username").fill(username);

@@ -62,6 +62,7 @@ export const hostsRoute = createRoute({
   path: "/hosts",
   validateSearch: (s: Record<string, unknown>) => partial({
     q: str(s.q),
+    group_id: str(s.group_id),
     environment: str(s.environment),
     tag: str(s.tag),
     maintenance: bool(s.maintenance),

@@ -37,3 +37,11 @@ export const ruleQuery = (ruleId: string) =>
     queryFn: () => unwrap(api.GET("/rules/{ruleId}", { params: { path: { ruleId } } })),
     staleTime: 10 * 60_000,
   });
+
+// licenseQuery is the installation's license tier and features; controls of features the
+// tier lacks are disabled with the reason instead of failing with a 402.
+export const licenseQuery = queryOptions({
+  queryKey: ["license"] as const,
+  queryFn: () => unwrap(api.GET("/license")),
+  staleTime: 10 * 60_000,
+});

@@ -40,7 +40,12 @@ export function patchScanProgress(qc: QueryClient, ev: ServerEvent): void {
   const id = data["scan_id"];
   if (typeof id !== "string") return;
   qc.setQueryData<Scan>(["scans", "detail", id], (old) => (old ? patchScan(old, data) : old));
-  qc.setQueriesData<InfiniteData<ScanPage>>({ queryKey: ["scans", "list"] }, (old) => {
+  // Lists are cached either as infinite pages or as one page.
+  qc.setQueriesData<InfiniteData<ScanPage> | ScanPage>({ queryKey: ["scans", "list"] }, (old) => {
+    if (old && "items" in old) {
+      if (!old.items.some((s) => s.id === id)) return old;
+      return { ...old, items: old.items.map((s) => (s.id === id ? patchScan(s, data) : s)) };
+    }
     if (!old?.pages) return old;
     let hit = false;
     const pages = old.pages.map((page) => ({

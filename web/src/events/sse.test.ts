@@ -149,6 +149,7 @@ describe("Invalidator", () => {
       pages: [{ items: [scan, { ...scan, id: "s2" }], next_cursor: null }],
       pageParams: [undefined],
     });
+    qc.setQueryData<Schemas["ScanPage"]>(["scans", "list", { host_id: "h1" }, "recent"], { items: [scan], next_cursor: null });
     const inv = new Invalidator(qc, 10_000);
     inv.handle({
       type: "scan.progress",
@@ -158,6 +159,8 @@ describe("Invalidator", () => {
     expect(qc.getQueryData<Scan>(["scans", "detail", "s1"])?.progress).toEqual({ records_done: 7, records_total: 10 });
     const list = qc.getQueryData<InfiniteData<Schemas["ScanPage"]>>(["scans", "list", {}]);
     expect(list?.pages[0]?.items.map((s) => s.progress.records_done)).toEqual([7, 1]);
+    const recent = qc.getQueryData<Schemas["ScanPage"]>(["scans", "list", { host_id: "h1" }, "recent"]);
+    expect(recent?.items[0]?.progress.records_done).toBe(7);
     expect(qc.getQueryState(["scans", "list", {}])?.isInvalidated).toBe(false);
 
     inv.handle({ type: "scan.finished", topic: "scans", data: { scan_id: "s1", status: "completed", records_done: 10, records_total: 10 } });

@@ -1,9 +1,10 @@
-import { Alert, Button, Group, Select, Text, TextInput } from "@mantine/core";
-import { useInfiniteQuery, useMutation } from "@tanstack/react-query";
+import { Alert, Button, Group, Select, Stack, Text, TextInput } from "@mantine/core";
+import { useInfiniteQuery, useMutation, useQuery } from "@tanstack/react-query";
 import { useNavigate, useSearch } from "@tanstack/react-router";
 import { useMemo } from "react";
 import { api, type Schemas } from "../api/client";
 import { unwrap } from "../api/errors";
+import { licenseQuery } from "../api/queries";
 import { Can } from "../auth/Can";
 import { SeverityBadge } from "../components/badges";
 import { ErrorAlert } from "../components/ErrorAlert";
@@ -48,6 +49,52 @@ function VerifyButton() {
   );
 }
 
+// ExportButtons download the events matching the filters as CSV or JSON. The download
+// goes through the API client (so an expired session renews) and is saved from a blob.
+function ExportButtons({ filters }: { filters: Record<string, string | undefined> }) {
+  const license = useQuery(licenseQuery);
+  const licensed = license.data?.features?.includes("audit_export") ?? false;
+  const exp = useMutation({
+    mutationFn: async (format: "csv" | "json") => {
+      const blob = await unwrap(
+        api.GET("/audit/events:export", { params: { query: { ...filters, format } }, parseAs: "blob" }),
+      );
+      const url = URL.createObjectURL(blob as Blob);
+      const a = document.createElement("a");
+      a.href = url;
+      a.download = `openwatch-audit.${format}`;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    },
+  });
+  const hint = licensed ? undefined : "Export needs an OpenWatch Plus or Enterprise license.";
+  return (
+    <Stack gap={4} align="flex-end">
+      <Group gap="xs">
+        {(["csv", "json"] as const).map((f) => (
+          <Button
+            key={f}
+            variant="default"
+            disabled={!licensed}
+            title={hint}
+            aria-describedby={licensed ? undefined : "audit-export-hint"}
+            onClick={() => exp.mutate(f)}
+            loading={exp.isPending && exp.variables === f}
+          >
+            Export {f.toUpperCase()}
+          </Button>
+        ))}
+      </Group>
+      {hint && (
+        <Text size="xs" c="dimmed" id="audit-export-hint">
+          {hint}
+        </Text>
+      )}
+      <ErrorAlert error={exp.error} />
+    </Stack>
+  );
+}
+
 // AuditPage is the tamper-evident audit trail with its filters in the URL.
 export function AuditPage() {
   const search = useSearch({ from: "/app/audit" });
@@ -74,9 +121,14 @@ export function AuditPage() {
         title="Audit log"
         description="Every change, chained so that edits and deletions are detectable."
         actions={
-          <Can permission="audit:verify">
-            <VerifyButton />
-          </Can>
+          <Stack gap="xs" align="flex-end">
+            <Can permission="audit:export">
+              <ExportButtons filters={filters} />
+            </Can>
+            <Can permission="audit:verify">
+              <VerifyButton />
+            </Can>
+          </Stack>
         }
       />
       <Group mb="sm" align="flex-end">

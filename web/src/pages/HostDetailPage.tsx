@@ -1,4 +1,5 @@
 import { Button, Card, VisuallyHidden, Group, Loader, Select, SimpleGrid, Stack, Table, Tabs, Text, Title } from "@mantine/core";
+import { LineChart } from "@mantine/charts";
 import { notifications } from "@mantine/notifications";
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useNavigate, useParams, useSearch } from "@tanstack/react-router";
@@ -27,6 +28,70 @@ function Fact({ label, children }: { label: string; children: React.ReactNode })
       </Table.Th>
       <Table.Td>{children}</Table.Td>
     </>
+  );
+}
+
+// LivenessHistory charts the host's probe response times and lists its last state changes
+// (GET /hosts/{id}/monitoring/history, newest first).
+function LivenessHistory({ hostId }: { hostId: string }) {
+  const { data, error, isPending } = useQuery({
+    queryKey: ["hosts", "detail", hostId, "monitoring"],
+    queryFn: () =>
+      unwrap(api.GET("/hosts/{host_id}/monitoring/history", { params: { path: { host_id: hostId }, query: { limit: 100 } } })),
+  });
+  const entries = data?.entries ?? [];
+  const points = [...entries].reverse().map((e) => ({
+    at: new Date(e.check_time).toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }),
+    ms: e.response_time_ms ?? null,
+  }));
+  return (
+    <Card withBorder component="section" aria-label="Liveness history">
+      <Title order={2} size="h4" mb="sm">
+        Liveness history
+      </Title>
+      {isPending && <Loader role="status" size="sm" aria-label="Loading liveness history" />}
+      <ErrorAlert error={error} />
+      {data && entries.length === 0 && <Text size="sm" c="dimmed">No state change recorded yet.</Text>}
+      {entries.length > 1 && (
+        <LineChart
+          h={160}
+          data={points}
+          dataKey="at"
+          series={[{ name: "ms", label: "Response time (ms)", color: "indigo.6" }]}
+          unit=" ms"
+          connectNulls
+          withDots={false}
+          mb="sm"
+        />
+      )}
+      {entries.length > 0 && (
+        <Table aria-label="Liveness state changes">
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th scope="col">When</Table.Th>
+              <Table.Th scope="col">State</Table.Th>
+              <Table.Th scope="col">Error</Table.Th>
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {entries.slice(0, 8).map((e) => (
+              <Table.Tr key={e.id}>
+                <Table.Td>{formatDateTime(e.check_time)}</Table.Td>
+                <Table.Td>
+                  {e.previous_state ? `${e.previous_state} → ` : ""}
+                  {e.monitoring_state}
+                </Table.Td>
+                <Table.Td>
+                  <Text size="sm" lineClamp={1}>
+                    {e.error_message || e.error_type || "—"}
+                  </Text>
+                </Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      )}
+    </Card>
   );
 }
 
@@ -101,6 +166,7 @@ function Overview({ detail }: { detail: Schemas["HostDetailResponse"] }) {
           </Group>
         </Card>
       </Stack>
+      <LivenessHistory hostId={h.id} />
     </SimpleGrid>
   );
 }
@@ -212,30 +278,35 @@ function ScansTab({ hostId }: { hostId: string }) {
   if (error) return <ErrorAlert error={error} />;
   if (data.items.length === 0) return <Text c="dimmed">No scan yet.</Text>;
   return (
-    <Table aria-label="Scans of this host">
-      <Table.Thead>
-        <Table.Tr>
-          <Table.Th scope="col">Requested</Table.Th>
-          <Table.Th scope="col">Status</Table.Th>
-          <Table.Th scope="col">Progress</Table.Th>
-          <Table.Th scope="col">Pass / fail</Table.Th>
-        </Table.Tr>
-      </Table.Thead>
-      <Table.Tbody>
-        {data.items.map((s) => (
-          <Table.Tr key={s.id}>
-            <Table.Td>
-              <AnchorLink to="/scans/$scanId" params={{ scanId: s.id }}>
-                {formatDateTime(s.created_at)}
-              </AnchorLink>
-            </Table.Td>
-            <Table.Td><ScanStatusBadge status={s.status} /></Table.Td>
-            <Table.Td><ScanProgress scan={s} /></Table.Td>
-            <Table.Td>{`${s.counts.pass} / ${s.counts.fail}`}</Table.Td>
+    <Stack>
+      <AnchorLink to="/scans" search={{ host_id: hostId }} size="sm">
+        Every scan of this host
+      </AnchorLink>
+      <Table aria-label="Scans of this host">
+        <Table.Thead>
+          <Table.Tr>
+            <Table.Th scope="col">Requested</Table.Th>
+            <Table.Th scope="col">Status</Table.Th>
+            <Table.Th scope="col">Progress</Table.Th>
+            <Table.Th scope="col">Pass / fail</Table.Th>
           </Table.Tr>
-        ))}
-      </Table.Tbody>
-    </Table>
+        </Table.Thead>
+        <Table.Tbody>
+          {data.items.map((s) => (
+            <Table.Tr key={s.id}>
+              <Table.Td>
+                <AnchorLink to="/scans/$scanId" params={{ scanId: s.id }}>
+                  {formatDateTime(s.created_at)}
+                </AnchorLink>
+              </Table.Td>
+              <Table.Td><ScanStatusBadge status={s.status} /></Table.Td>
+              <Table.Td><ScanProgress scan={s} /></Table.Td>
+              <Table.Td>{`${s.counts.pass} / ${s.counts.fail}`}</Table.Td>
+            </Table.Tr>
+          ))}
+        </Table.Tbody>
+      </Table>
+    </Stack>
   );
 }
 

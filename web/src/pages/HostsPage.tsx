@@ -2,7 +2,7 @@ import { Badge, Button, Group, Modal, NumberInput, Select, Stack, TagsInput, Tex
 import { useForm } from "@mantine/form";
 import { useDebouncedCallback } from "@mantine/hooks";
 import { notifications } from "@mantine/notifications";
-import { useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-query";
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useNavigate, useSearch } from "@tanstack/react-router";
 import { useMemo, useState } from "react";
 import { api, type Schemas } from "../api/client";
@@ -19,6 +19,7 @@ type Host = Schemas["HostListItem"];
 
 export interface HostFilters {
   q?: string;
+  group_id?: string;
   environment?: string;
   tag?: string;
   maintenance?: boolean;
@@ -185,10 +186,21 @@ export function HostsPage() {
   const search = useSearch({ from: "/app/hosts" });
   const navigate = useNavigate({ from: "/hosts" });
   const filters: HostFilters = useMemo(
-    () => ({ q: search.q, environment: search.environment, tag: search.tag, maintenance: search.maintenance }),
-    [search.q, search.environment, search.tag, search.maintenance],
+    () => ({
+      q: search.q,
+      group_id: search.group_id,
+      environment: search.environment,
+      tag: search.tag,
+      maintenance: search.maintenance,
+    }),
+    [search.q, search.group_id, search.environment, search.tag, search.maintenance],
   );
   const query = useInfiniteQuery(hostsInfiniteQuery(filters));
+  const groups = useQuery({
+    queryKey: ["groups"],
+    queryFn: () => unwrap(api.GET("/groups", { params: { query: { limit: 200 } } })),
+    staleTime: 5 * 60_000,
+  });
   const rows = useMemo(() => query.data?.pages.flatMap((p) => p.hosts) ?? [], [query.data]);
   const [q, setQ] = useState(search.q ?? "");
   const pushQ = useDebouncedCallback((v: string) => {
@@ -219,6 +231,14 @@ export function HostsPage() {
             pushQ(e.currentTarget.value);
           }}
           w={280}
+        />
+        <Select
+          label="Group"
+          data={[{ value: "", label: "Any" }, ...(groups.data?.groups ?? []).map((g) => ({ value: g.id, label: g.name }))]}
+          value={search.group_id ?? ""}
+          onChange={(v) => setFilter({ group_id: v || undefined })}
+          searchable
+          w={200}
         />
         <TextInput
           label="Environment"
