@@ -174,6 +174,27 @@ test("activity, audit log, administration, account", async ({}, testInfo) => {
   await expectAccessible(page, testInfo, "admin");
   await shot(page, "admin");
 
+  // A service account and a token shown once.
+  await visit("/admin?tab=service-accounts", "Administration");
+  await page.getByRole("button", { name: "Add service account" }).click();
+  const saDialog = page.getByRole("dialog", { name: "Add service account" });
+  await saDialog.getByLabel("Name").fill("e2e-ci");
+  await saDialog.getByRole("button", { name: "Create service account" }).click();
+  await expect(saDialog).toBeHidden();
+  const sa = page.getByRole("region", { name: "Service account e2e-ci" });
+  await sa.getByRole("button", { name: "New token" }).click();
+  const tokenDialog = page.getByRole("dialog", { name: "New token for e2e-ci" });
+  await tokenDialog.getByLabel("Token name").fill("ci");
+  await tokenDialog.getByRole("button", { name: "Create token" }).click();
+  await expect(tokenDialog.getByTestId("new-token")).not.toBeEmpty();
+  await expect(tokenDialog.getByRole("button", { name: "Copy token" })).toBeVisible();
+  await expectAccessible(page, testInfo, "admin-token-once");
+  await shot(page, "admin-token-once");
+  await tokenDialog.getByRole("button", { name: "Done" }).click();
+  await expect(sa.getByRole("table", { name: "Tokens of e2e-ci" }).getByRole("cell", { name: "ci", exact: true })).toBeVisible();
+  await expectAccessible(page, testInfo, "admin-service-accounts");
+  await shot(page, "admin-service-accounts");
+
   await visit("/account", "Account and security");
   await expectAccessible(page, testInfo, "account");
   await shot(page, "account");

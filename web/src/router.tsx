@@ -153,7 +153,7 @@ export const adminRoute = createRoute({
   getParentRoute: () => appRoute,
   path: "/admin",
   validateSearch: (s: Record<string, unknown>) =>
-    partial({ tab: oneOf(s.tab, ["users", "roles", "credentials"] as const), add: bool(s.add) }),
+    partial({ tab: oneOf(s.tab, ["users", "roles", "service-accounts", "credentials"] as const), add: bool(s.add) }),
   component: lazyRouteComponent(() => import("./pages/AdminPage"), "AdminPage"),
 });
 

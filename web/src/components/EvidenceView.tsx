@@ -2,7 +2,7 @@ import { Badge, Code, Drawer, Group, Loader, Stack, Text, Title } from "@mantine
 import { useQuery } from "@tanstack/react-query";
 import type { Schemas } from "../api/client";
 import { evidenceQuery } from "../api/queries";
-import { formatDateTime } from "../lib/format";
+import { formatDateTime, shortId } from "../lib/format";
 import { ResultBadge, SeverityBadge } from "./badges";
 import { ErrorAlert } from "./ErrorAlert";
 import { AnchorLink } from "./links";
@@ -76,7 +76,7 @@ export function EvidenceView({ scanId, ruleId }: { scanId: string; ruleId: strin
       <Text size="xs" c="dimmed">
         Recorded {formatDateTime(data.recorded_at)} by scan{" "}
         <AnchorLink to="/scans/$scanId" params={{ scanId }} size="xs" underline="always">
-          {scanId.slice(0, 8)}
+          {shortId(scanId)}
         </AnchorLink>
       </Text>
       {data.evidence ? (

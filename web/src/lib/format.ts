@@ -33,3 +33,11 @@ export function passingFraction(pass: number, fail: number): number | null {
 export function formatCount(n: number | null | undefined): string {
   return n === null || n === undefined ? "—" : n.toLocaleString();
 }
+
+// shortId abbreviates a UUID for tables. Our ids are UUIDv7, whose leading characters are a
+// timestamp shared by everything made in the same minute, so the tail is what tells them
+// apart.
+export function shortId(id: string | null | undefined): string {
+  if (!id) return "";
+  return id.length > 12 ? `…${id.slice(-8)}` : id;
+}

@@ -25,7 +25,7 @@ function MFAEnrolment() {
           Keep these recovery codes somewhere safe. Each works once, instead of a one-time code, and they are not shown
           again.
         </Alert>
-        <Code block data-testid="recovery-codes">
+        <Code block className="mono-block" data-testid="recovery-codes">
           {codes.join("\n")}
         </Code>
         <CopyButton value={codes.join("\n")}>

@@ -6,6 +6,7 @@ import { api, type Schemas } from "../api/client";
 import { unwrap } from "../api/errors";
 import { SeverityBadge } from "../components/badges";
 import { ErrorAlert } from "../components/ErrorAlert";
+import { HostName } from "../components/HostName";
 import { AnchorLink } from "../components/links";
 import { PageHeader } from "../components/PageHeader";
 import { VirtualTable, type ListColumn } from "../components/VirtualTable";
@@ -37,7 +38,7 @@ const columns: ListColumn<Item>[] = [
     cell: ({ row }) =>
       row.original.host_id ? (
         <AnchorLink to="/hosts/$hostId" params={{ hostId: row.original.host_id }}>
-          {row.original.host_id.slice(0, 8)}
+          <HostName id={row.original.host_id} />
         </AnchorLink>
       ) : (
         "—"

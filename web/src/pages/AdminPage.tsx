@@ -12,6 +12,7 @@ import { ErrorAlert } from "../components/ErrorAlert";
 import { PageHeader } from "../components/PageHeader";
 import { formatDateTime } from "../lib/format";
 import { CredentialsPanel } from "./CredentialsPanel";
+import { ServiceAccountsPanel } from "./ServiceAccountsPanel";
 
 interface UserValues {
   username: string;
@@ -75,17 +76,19 @@ export function AdminPage() {
   const navigate = useNavigate({ from: "/admin" });
   const canRoles = useCan("role:read");
   const canCreds = useCan("credential:read");
+  const canSA = useCan("service_account:read");
   const tab = search.tab ?? "users";
   const users = useQuery({ queryKey: ["users"], queryFn: () => unwrap(api.GET("/users", { params: { query: { limit: 200 } } })) });
   const roles = useQuery({ queryKey: ["roles"], queryFn: () => unwrap(api.GET("/roles")), enabled: canRoles });
   const setAdding = (on: boolean) => void navigate({ search: (s) => ({ ...s, add: on || undefined }) });
   return (
     <>
-      <PageHeader title="Administration" description="Users, roles and SSH credentials." />
+      <PageHeader title="Administration" description="Users, roles, service accounts and SSH credentials." />
       <Tabs value={tab} onChange={(v) => void navigate({ search: { tab: (v ?? "users") as typeof tab } })} keepMounted={false}>
         <Tabs.List mb="md">
           <Tabs.Tab value="users">Users</Tabs.Tab>
           {canRoles && <Tabs.Tab value="roles">Roles</Tabs.Tab>}
+          {canSA && <Tabs.Tab value="service-accounts">Service accounts</Tabs.Tab>}
           {canCreds && <Tabs.Tab value="credentials">Credentials</Tabs.Tab>}
         </Tabs.List>
         <Tabs.Panel value="users">
@@ -160,6 +163,9 @@ export function AdminPage() {
               ))}
             </Stack>
           </Card>
+        </Tabs.Panel>
+        <Tabs.Panel value="service-accounts">
+          <ServiceAccountsPanel roles={roles.data?.roles ?? []} />
         </Tabs.Panel>
         <Tabs.Panel value="credentials">
           <CredentialsPanel adding={tab === "credentials" && !!search.add} setAdding={setAdding} />

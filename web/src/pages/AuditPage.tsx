@@ -10,7 +10,7 @@ import { SeverityBadge } from "../components/badges";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { PageHeader } from "../components/PageHeader";
 import { VirtualTable, type ListColumn } from "../components/VirtualTable";
-import { formatDateTime } from "../lib/format";
+import { formatDateTime, shortId } from "../lib/format";
 
 type Event = Schemas["AuditEvent"];
 
@@ -22,12 +22,12 @@ const columns: ListColumn<Event>[] = [
   {
     id: "actor",
     header: "Actor",
-    cell: ({ row }) => `${row.original.actor_type}${row.original.actor_id ? ` ${row.original.actor_id.slice(0, 8)}` : ""}`,
+    cell: ({ row }) => `${row.original.actor_type}${row.original.actor_id ? ` ${shortId(row.original.actor_id)}` : ""}`,
   },
   {
     id: "resource",
     header: "Resource",
-    cell: ({ row }) => (row.original.resource_type ? `${row.original.resource_type} ${row.original.resource_id?.slice(0, 8) ?? ""}` : "—"),
+    cell: ({ row }) => (row.original.resource_type ? `${row.original.resource_type} ${shortId(row.original.resource_id)}` : "—"),
   },
   { id: "client", header: "Client", cell: ({ row }) => row.original.client_addr ?? "—" },
 ];

@@ -10,6 +10,7 @@ import { ResultBadge } from "../components/badges";
 import { useLiveEvents, useLiveStatus } from "../events/LiveEvents";
 import type { ServerEvent } from "../events/sse";
 import { ErrorAlert } from "../components/ErrorAlert";
+import { HostName } from "../components/HostName";
 import { AnchorLink } from "../components/links";
 import { PageHeader } from "../components/PageHeader";
 import { formatCount, formatDateTime, formatPercent } from "../lib/format";
@@ -202,17 +203,6 @@ function TopHosts({ framework }: { framework: string }) {
       )}
     </Panel>
   );
-}
-
-// HostName shows a host's name from its cached detail, loading it when needed; the fleet
-// endpoints name hosts by id only.
-function HostName({ id }: { id: string }) {
-  const { data } = useQuery({
-    queryKey: ["hosts", "detail", id],
-    queryFn: () => unwrap(api.GET("/hosts/{id}", { params: { path: { id } } })),
-    staleTime: 5 * 60_000,
-  });
-  return <>{data?.host.display_name || data?.host.hostname || id.slice(0, 8)}</>;
 }
 
 function RecentChanges({ framework }: { framework: string }) {

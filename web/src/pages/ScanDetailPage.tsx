@@ -14,7 +14,7 @@ import { AnchorLink } from "../components/links";
 import { PageHeader } from "../components/PageHeader";
 import { ScanProgress } from "../components/ScanProgress";
 import { VirtualTable, type ListColumn } from "../components/VirtualTable";
-import { formatDateTime, formatRelative } from "../lib/format";
+import { formatDateTime, formatRelative, shortId } from "../lib/format";
 import { RESULT_STATUSES, SEVERITIES } from "../lib/search";
 
 type Result = Schemas["ScanResult"];
@@ -120,7 +120,7 @@ export function ScanDetailPage() {
             label="Host"
             value={
               <AnchorLink to="/hosts/$hostId" params={{ hostId: s.host_id }}>
-                {host.data?.host.hostname ?? s.host_id.slice(0, 8)}
+                {host.data?.host.hostname ?? shortId(s.host_id)}
               </AnchorLink>
             }
           />

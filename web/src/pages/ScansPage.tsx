@@ -1,12 +1,12 @@
 import { Group, Select, Stack, Text } from "@mantine/core";
-import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
+import { useInfiniteQuery } from "@tanstack/react-query";
 import { useNavigate, useSearch } from "@tanstack/react-router";
 import { useMemo } from "react";
 import { api, type Schemas } from "../api/client";
 import { unwrap } from "../api/errors";
-import { hostQuery } from "../api/queries";
 import { ScanStatusBadge } from "../components/badges";
 import { ErrorAlert } from "../components/ErrorAlert";
+import { HostName } from "../components/HostName";
 import { AnchorLink } from "../components/links";
 import { PageHeader } from "../components/PageHeader";
 import { ScanProgress } from "../components/ScanProgress";
@@ -17,11 +17,10 @@ import { SCAN_STATUSES } from "../lib/search";
 type Scan = Schemas["Scan"];
 
 function HostCell({ id, inText = false }: { id: string; inText?: boolean }) {
-  const { data } = useQuery({ ...hostQuery(id), staleTime: 5 * 60_000 });
   return (
     // Inside a sentence a link needs more than colour to stand out.
     <AnchorLink to="/hosts/$hostId" params={{ hostId: id }} underline={inText ? "always" : "hover"}>
-      {data?.host.display_name || data?.host.hostname || id.slice(0, 8)}
+      <HostName id={id} />
     </AnchorLink>
   );
 }
