@@ -1,5 +1,5 @@
 import { expect, test, type Page } from "@playwright/test";
-import { adminApi, adminPassword, apiAs, currentStep, expectAccessible, shot, signIn, totp } from "./helpers";
+import { adminApi, adminPassword, currentStep, expectAccessible, shot, signIn, totp } from "./helpers";
 
 // One signed-in admin page for the whole file: the specs run in order against one server.
 test.describe.configure({ mode: "serial" });
@@ -281,30 +281,43 @@ test("a viewer sees no write controls and 403 names the permission", async ({ br
   await ctx.close();
 });
 
-test("sign-in with a one-time code and with a recovery code", async ({ browser }) => {
+test("MFA: enrol with the QR page, then sign in with a one-time code and with a recovery code", async ({ browser }, testInfo) => {
   const created = await (await adminApi()).post("/api/v1/users", {
     data: { username: "e2e-mfa", email: "e2e-mfa@example.com", password: "mfa-password-123", role: "auditor" },
   });
   expect(created.status(), await created.text()).toBe(201);
 
-  const user = await apiAs("e2e-mfa", "mfa-password-123");
-  const enrolled = await user.post("/api/v1/auth/mfa:enroll");
-  expect(enrolled.status()).toBe(200);
-  const { secret } = (await enrolled.json()) as { secret: string };
-  const step = currentStep();
-  const verified = await user.post("/api/v1/auth/mfa:verify", { data: { otp: totp(secret, step) } });
-  expect(verified.status(), await verified.text()).toBe(200);
-  const { recovery_codes: codes } = (await verified.json()) as { recovery_codes: string[] };
-  await user.dispose();
-
+  // Enrolment in the UI: the QR code and secret, a first code, then the recovery codes.
   const ctx = await browser.newContext();
   const p = await ctx.newPage();
   await p.goto("/sign-in");
   await signIn(p, "e2e-mfa", "mfa-password-123");
+  await expect(p.getByRole("heading", { level: 1, name: "Dashboard" })).toBeVisible();
+  await p.getByTestId("account-menu").click();
+  await p.getByRole("menuitem", { name: "Account and security" }).click();
+  await p.getByRole("button", { name: "Set up authenticator" }).click();
+  await expect(p.getByRole("img", { name: "Authenticator QR code" })).toBeVisible();
+  const secret = (await p.getByTestId("mfa-secret").textContent()) ?? "";
+  const step = currentStep();
+  await p.getByLabel("Code from the app").fill(totp(secret, step));
+  await p.getByRole("button", { name: "Confirm" }).click();
+  const codesBlock = p.getByTestId("recovery-codes");
+  await expect(codesBlock).toBeVisible();
+  const codes = ((await codesBlock.textContent()) ?? "").split(/\s+/).filter(Boolean);
+  expect(codes.length).toBeGreaterThanOrEqual(8);
+  await expectAccessible(p, testInfo, "account-mfa-enrolled");
+  await shot(p, "account-mfa-enrolled");
+  await p.getByTestId("account-menu").click();
+  await p.getByRole("menuitem", { name: "Sign out" }).click();
+  await expect(p).toHaveURL(/\/sign-in/);
+
+  // The second step asks for the code. The code of the step just used is refused as a
+  // replay; the next step is within the server's allowed clock skew.
+  await signIn(p, "e2e-mfa", "mfa-password-123");
   const code = p.getByLabel("One-time code");
   await expect(code).toBeFocused();
-  // The code of the step just used is refused as a replay; the next step is within the
-  // server's allowed clock skew.
+  await expectAccessible(p, testInfo, "sign-in-otp");
+  await shot(p, "sign-in-otp");
   await code.fill(totp(secret, step + 1));
   await p.getByRole("button", { name: "Verify" }).click();
   await expect(p.getByRole("heading", { level: 1, name: "Dashboard" })).toBeVisible();

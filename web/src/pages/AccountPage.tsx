@@ -53,7 +53,7 @@ function MFAEnrolment() {
     <Stack>
       <Text>Scan this code with your authenticator app, or type the secret into it.</Text>
       <div style={{ background: "white", padding: 12, width: "fit-content" }}>
-        <QRCodeSVG value={enroll.data.provisioning_uri} size={180} title="Authenticator QR code" />
+        <QRCodeSVG value={enroll.data.provisioning_uri} size={180} role="img" aria-label="Authenticator QR code" />
       </div>
       <Text size="sm">
         Secret: <Code data-testid="mfa-secret">{enroll.data.secret}</Code>
