@@ -82,6 +82,21 @@ test("credential → host → scan → evidence → dashboard → audit log", as
   const hostScans = page.getByRole("table", { name: "Scans of this host" });
   await expect(hostScans.getByText("completed")).toBeVisible();
   await shot(page, "host-scans");
+
+  // The scan's SSH connection trusted the host's key on first use; intelligence collects
+  // the host's facts over the same path.
+  await page.getByRole("tab", { name: "Host keys" }).click();
+  const keys = page.getByRole("table", { name: "Host keys" });
+  await expect(keys.getByText("trusted")).toBeVisible();
+  await expect(keys).toContainText("SHA256:");
+  await expectAccessible(page, testInfo, "host-keys");
+  await shot(page, "host-keys");
+  await page.getByRole("tab", { name: "Intelligence" }).click();
+  await page.getByRole("button", { name: "Collect now" }).click();
+  await expect(page.getByRole("button", { name: /^packages/ })).toBeVisible({ timeout: 60_000 });
+  await page.getByRole("button", { name: /^packages/ }).click();
+  await expectAccessible(page, testInfo, "host-intelligence");
+  await shot(page, "host-intelligence");
   await page.goto("/");
   await expect(page.getByTestId("fleet-score")).not.toHaveText("0.0 %");
   await expect(page.getByRole("table", { name: "Rules failing on the most hosts" }).getByRole("row").nth(1)).toBeVisible();

@@ -75,7 +75,7 @@ export const hostRoute = createRoute({
   getParentRoute: () => appRoute,
   path: "/hosts/$hostId",
   validateSearch: (s: Record<string, unknown>) => partial({
-    tab: oneOf(s.tab, ["overview", "compliance", "scans"] as const),
+    tab: oneOf(s.tab, ["overview", "compliance", "scans", "intelligence", "keys"] as const),
     framework: str(s.framework),
     status: oneOf(s.status, RESULT_STATUSES),
     severity: oneOf(s.severity, SEVERITIES),

@@ -17,8 +17,10 @@ import { ScanProgress } from "../components/ScanProgress";
 import { VirtualTable, type ListColumn } from "../components/VirtualTable";
 import { formatCount, formatDateTime, formatPercent, formatRelative, passingFraction } from "../lib/format";
 import { RESULT_STATUSES, SEVERITIES } from "../lib/search";
+import { HostKeysTab, IntelligenceTab } from "./HostSecurityTabs";
 
 type RuleResult = Schemas["HostRuleResult"];
+type HostTab = "compliance" | "scans" | "intelligence" | "keys";
 
 function Fact({ label, children }: { label: string; children: React.ReactNode }) {
   return (
@@ -366,13 +368,15 @@ export function HostDetailPage() {
       />
       <Tabs
         value={tab}
-        onChange={(v) => void navigate({ search: (s) => ({ ...s, tab: v === "overview" ? undefined : (v as "compliance" | "scans") }) })}
+        onChange={(v) => void navigate({ search: (s) => ({ ...s, tab: v === "overview" ? undefined : (v as HostTab) }) })}
         keepMounted={false}
       >
         <Tabs.List mb="md">
           <Tabs.Tab value="overview">Overview</Tabs.Tab>
           <Tabs.Tab value="compliance">Compliance</Tabs.Tab>
           <Tabs.Tab value="scans">Scans</Tabs.Tab>
+          <Tabs.Tab value="intelligence">Intelligence</Tabs.Tab>
+          <Tabs.Tab value="keys">Host keys</Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="overview">
           <Overview detail={data} />
@@ -382,6 +386,12 @@ export function HostDetailPage() {
         </Tabs.Panel>
         <Tabs.Panel value="scans">
           <ScansTab hostId={hostId} />
+        </Tabs.Panel>
+        <Tabs.Panel value="intelligence">
+          <IntelligenceTab hostId={hostId} />
+        </Tabs.Panel>
+        <Tabs.Panel value="keys">
+          <HostKeysTab hostId={hostId} />
         </Tabs.Panel>
       </Tabs>
     </>
