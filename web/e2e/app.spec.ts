@@ -270,6 +270,7 @@ test("a viewer sees no write controls and 403 names the permission", async ({ br
   await viewer.goto(`/hosts/${hostId}`);
   await expect(viewer.getByRole("heading", { level: 1, name: "e2e-web-1" })).toBeVisible();
   await expect(viewer.getByRole("button", { name: "Scan now" })).toHaveCount(0);
+  await expect(viewer.getByRole("button", { name: "Check connectivity" })).toHaveCount(0);
   await expectAccessible(viewer, testInfo, "viewer-host");
   await shot(viewer, "viewer-host");
 

@@ -4,12 +4,13 @@ import { adminPassword, expectAccessible, shot, signIn } from "./helpers";
 
 // The operator's first day, through the UI only, against a real sshd on loopback that
 // scripts/e2e.sh started (E2E_SSHD_PORT) with a key made for this run (E2E_SSH_KEY):
-// add the key as a credential, add the host, scan it and watch the scan, open the evidence
-// of a failing rule, see the score on the dashboard, and find it all in the audit log.
+// add the key as a credential, find the host by network discovery and register it, check
+// its connectivity, discover its system, scan it and watch the scan, open the evidence of
+// a failing rule, see the score on the dashboard, and find it all in the audit log.
 const sshdPort = process.env.E2E_SSHD_PORT ?? "";
 const keyFile = process.env.E2E_SSH_KEY ?? "";
 
-test("credential → host → scan → evidence → dashboard → audit log", async ({ browser }, testInfo) => {
+test("credential → discovery → host → connectivity → scan → evidence → dashboard → audit log", async ({ browser }, testInfo) => {
   test.setTimeout(300_000);
   expect(sshdPort, "E2E_SSHD_PORT: scripts/e2e.sh starts the sshd target").not.toBe("");
   const privateKey = readFileSync(keyFile, "utf8");
@@ -36,16 +37,39 @@ test("credential → host → scan → evidence → dashboard → audit log", as
   await expectAccessible(page, testInfo, "admin-credentials");
   await shot(page, "admin-credentials");
 
-  // The host.
-  await page.goto("/hosts?add=true");
-  const hostDialog = page.getByRole("dialog", { name: "Add host" });
-  await hostDialog.getByLabel("Hostname").fill("e2e-sshd");
-  await hostDialog.getByLabel("IP address").fill("127.0.0.1");
-  await hostDialog.getByLabel("SSH port").fill(sshdPort);
-  await hostDialog.getByLabel("SSH user").fill("root");
-  await hostDialog.getByRole("button", { name: "Add host" }).click();
+  // The host, found by a network discovery of 127.0.0.1 on the sshd's port and registered.
+  await page.goto("/hosts");
+  await page.getByRole("link", { name: "Discover hosts" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Network discovery" })).toBeVisible();
+  await page.getByLabel("Network").fill("127.0.0.1/32");
+  const ports = page.getByRole("combobox", { name: "SSH ports" });
+  await ports.press("Backspace");
+  await ports.fill(sshdPort);
+  await ports.press("Enter");
+  await page.getByRole("button", { name: "Start discovery" }).click();
+  await expect(page).toHaveURL(/scan=/);
+  await expect(page.getByTestId("discovery-status")).toHaveText("completed", { timeout: 60_000 });
+  const found = page.getByRole("table", { name: "SSH servers found" });
+  await expect(found).toContainText(`127.0.0.1:${sshdPort}`);
+  await expect(found).toContainText("SSH-2.0-OpenSSH");
+  await expectAccessible(page, testInfo, "discovery");
+  await shot(page, "discovery");
+  await found.getByRole("button", { name: "Add 127.0.0.1" }).click();
+  const reg = page.getByRole("dialog", { name: "Add 127.0.0.1 to the inventory" });
+  await reg.getByLabel("Hostname").fill("e2e-sshd");
+  await reg.getByLabel("SSH user").fill("root");
+  await reg.getByRole("button", { name: "Add to inventory" }).click();
   await expect(page.getByRole("heading", { level: 1, name: "e2e-sshd" })).toBeVisible();
   const hostUrl = new URL(page.url()).pathname;
+
+  // Connectivity, then the host's system facts.
+  await page.getByRole("button", { name: "Check connectivity" }).click();
+  await expect(page.getByText("Host reachable")).toBeVisible({ timeout: 30_000 });
+  await page.getByRole("button", { name: "Discover system" }).click();
+  const facts = page.getByRole("table", { name: "Host facts" });
+  await expect(facts.getByRole("row", { name: /Platform/ })).not.toContainText("not discovered yet", { timeout: 30_000 });
+  await expectAccessible(page, testInfo, "host-discovered");
+  await shot(page, "host-discovered");
 
   // The scan, followed live on its page until it completes.
   await page.getByTestId("scan-now").click();

@@ -29,7 +29,8 @@ if (!root) throw new Error("missing #root element");
 createRoot(root).render(
   <StrictMode>
     <MantineProvider theme={theme} defaultColorScheme="auto" cssVariablesResolver={cssVariables}>
-      <Notifications position="top-right" />
+      {/* Bottom right: at the top they would cover the page header's action buttons. */}
+      <Notifications position="bottom-right" />
       <QueryClientProvider client={queryClient}>
         <RouterProvider router={router} />
       </QueryClientProvider>

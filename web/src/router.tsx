@@ -157,6 +157,13 @@ export const adminRoute = createRoute({
   component: lazyRouteComponent(() => import("./pages/AdminPage"), "AdminPage"),
 });
 
+export const discoveryRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/discovery",
+  validateSearch: (s: Record<string, unknown>) => partial({ scan: str(s.scan) }),
+  component: lazyRouteComponent(() => import("./pages/DiscoveryPage"), "DiscoveryPage"),
+});
+
 export const accountRoute = createRoute({
   getParentRoute: () => appRoute,
   path: "/account",
@@ -176,6 +183,7 @@ const routeTree = rootRoute.addChildren([
     activityRoute,
     auditRoute,
     adminRoute,
+    discoveryRoute,
     accountRoute,
   ]),
 ]);

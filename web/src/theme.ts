@@ -14,7 +14,11 @@ export const theme = createTheme({
     // Mantine's close buttons are icons only: give them a name screen readers can say.
     Modal: Modal.extend({ defaultProps: { closeButtonProps: { "aria-label": "Close" } } }),
     Drawer: Drawer.extend({ defaultProps: { closeButtonProps: { "aria-label": "Close" } } }),
-    Notification: Notification.extend({ defaultProps: { closeButtonProps: { "aria-label": "Close notification" } } }),
+    Notification: Notification.extend({
+      defaultProps: { closeButtonProps: { "aria-label": "Close notification" } },
+      // The default description grey is under 4.5:1 on the notification's background.
+      styles: { description: { color: "var(--mantine-color-dimmed)" } },
+    }),
   },
 });
 

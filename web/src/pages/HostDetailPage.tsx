@@ -320,6 +320,39 @@ export function HostDetailPage() {
   const navigate = useNavigate({ from: "/hosts/$hostId" });
   const qc = useQueryClient();
   const canScan = useCan("scan:execute");
+  const canWrite = useCan("host:write");
+  const connectivity = useMutation({
+    mutationFn: () =>
+      unwrap(
+        api.POST("/hosts/{id}/connectivity:check", {
+          params: { path: { id: hostId }, header: { "Idempotency-Key": crypto.randomUUID() } },
+        }),
+      ),
+    onSuccess: (r) => {
+      void qc.invalidateQueries({ queryKey: ["hosts", "detail", hostId] });
+      notifications.show({
+        color: r.reachable && r.ssh_ok ? "teal" : "red",
+        title: r.reachable && r.ssh_ok ? "Host reachable" : "Host not reachable",
+        message: r.reachable && r.ssh_ok
+          ? `SSH answered in ${r.response_time_ms ?? "?"} ms; commands run as ${r.privilege ?? "unknown"}.`
+          : (r.error_message ?? r.error_type ?? "The probe failed."),
+      });
+    },
+    onError: (err) => notifications.show({ color: "red", title: "Check failed", message: err.message }),
+  });
+  const discover = useMutation({
+    mutationFn: () =>
+      unwrap(
+        api.POST("/hosts/{id}/discovery:run", {
+          params: { path: { id: hostId }, header: { "Idempotency-Key": crypto.randomUUID() } },
+        }),
+      ),
+    onSuccess: () => {
+      void qc.invalidateQueries({ queryKey: ["hosts", "detail", hostId] });
+      notifications.show({ color: "teal", message: "System information collected." });
+    },
+    onError: (err) => notifications.show({ color: "red", title: "Discovery failed", message: err.message }),
+  });
   const { data, error, isPending } = useQuery(hostQuery(hostId));
   const scan = useMutation({
     mutationFn: () =>
@@ -359,11 +392,23 @@ export function HostDetailPage() {
         title={data.host.display_name || data.host.hostname}
         description={`${data.host.ip_address} · ${data.host.environment}`}
         actions={
-          canScan && (
-            <Button onClick={() => scan.mutate()} loading={scan.isPending} data-testid="scan-now">
-              Scan now
-            </Button>
-          )
+          <>
+            {canWrite && (
+              <>
+                <Button variant="default" onClick={() => connectivity.mutate()} loading={connectivity.isPending}>
+                  Check connectivity
+                </Button>
+                <Button variant="default" onClick={() => discover.mutate()} loading={discover.isPending}>
+                  Discover system
+                </Button>
+              </>
+            )}
+            {canScan && (
+              <Button onClick={() => scan.mutate()} loading={scan.isPending} data-testid="scan-now">
+                Scan now
+              </Button>
+            )}
+          </>
         }
       />
       <Tabs

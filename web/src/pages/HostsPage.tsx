@@ -10,7 +10,7 @@ import { applyFieldError, unwrap } from "../api/errors";
 import { Can } from "../auth/Can";
 import { ReachabilityBadge } from "../components/badges";
 import { ErrorAlert } from "../components/ErrorAlert";
-import { AnchorLink } from "../components/links";
+import { AnchorLink, ButtonLink } from "../components/links";
 import { PageHeader } from "../components/PageHeader";
 import { VirtualTable, type ListColumn } from "../components/VirtualTable";
 import { formatPercent, formatRelative, passingFraction } from "../lib/format";
@@ -215,6 +215,9 @@ export function HostsPage() {
         description="The fleet inventory."
         actions={
           <Can permission="host:write">
+            <ButtonLink to="/discovery" variant="default">
+              Discover hosts
+            </ButtonLink>
             <Button onClick={() => void navigate({ search: (s) => ({ ...s, add: true }) })} data-testid="add-host">
               Add host
             </Button>
