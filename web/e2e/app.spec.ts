@@ -200,6 +200,30 @@ test("activity, audit log, administration, account", async ({}, testInfo) => {
   await shot(page, "account");
 });
 
+test("settings: a value the server refuses is shown on its field", async ({}, testInfo) => {
+  await visit("/settings", "Settings");
+  const section = page.getByRole("region", { name: "Connectivity settings" });
+  const timeout = section.getByLabel("Timeout (seconds)");
+  await expect(timeout).not.toHaveValue("");
+  await timeout.fill("0");
+  await section.getByRole("button", { name: "Save connectivity settings" }).click();
+  await expect(timeout).toHaveAttribute("aria-invalid", "true");
+  await expectAccessible(page, testInfo, "settings-invalid");
+  await shot(page, "settings-400");
+  await timeout.fill("7");
+  await section.getByRole("button", { name: "Save connectivity settings" }).click();
+  await expect(page.getByText("Connectivity settings saved.")).toBeVisible();
+  await page.reload();
+  await expect(page.getByRole("region", { name: "Connectivity settings" }).getByLabel("Timeout (seconds)")).toHaveValue("7");
+
+  await page.getByRole("tab", { name: "Security policy" }).click();
+  await expect(page.getByRole("region", { name: "Security policy settings" }).getByLabel("Require MFA")).toBeVisible();
+  await expectAccessible(page, testInfo, "settings-security");
+  await page.getByRole("tab", { name: "License" }).click();
+  await expect(page.getByRole("table", { name: "License" })).toBeVisible();
+  await shot(page, "settings-license");
+});
+
 test("dark mode and 1920x1080", async ({}, testInfo) => {
   await page.setViewportSize({ width: 1920, height: 1080 });
   await visit("/", "Dashboard");
@@ -271,6 +295,10 @@ test("a viewer sees no write controls and 403 names the permission", async ({ br
   await expect(viewer.getByRole("heading", { level: 1, name: "e2e-web-1" })).toBeVisible();
   await expect(viewer.getByRole("button", { name: "Scan now" })).toHaveCount(0);
   await expect(viewer.getByRole("button", { name: "Check connectivity" })).toHaveCount(0);
+  await viewer.goto("/settings");
+  await expect(viewer.getByText("changing them needs permission system:write")).toBeVisible();
+  await expect(viewer.getByRole("button", { name: "Save connectivity settings" })).toHaveCount(0);
+  await expect(viewer.getByRole("tab", { name: "Security policy" })).toHaveCount(0);
   await expectAccessible(viewer, testInfo, "viewer-host");
   await shot(viewer, "viewer-host");
 

@@ -164,6 +164,16 @@ export const discoveryRoute = createRoute({
   component: lazyRouteComponent(() => import("./pages/DiscoveryPage"), "DiscoveryPage"),
 });
 
+export const settingsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/settings",
+  validateSearch: (s: Record<string, unknown>) =>
+    partial({
+      tab: oneOf(s.tab, ["connectivity", "intelligence", "discovery", "scanning", "ssh", "security", "license"] as const),
+    }),
+  component: lazyRouteComponent(() => import("./pages/SettingsPage"), "SettingsPage"),
+});
+
 export const accountRoute = createRoute({
   getParentRoute: () => appRoute,
   path: "/account",
@@ -184,6 +194,7 @@ const routeTree = rootRoute.addChildren([
     auditRoute,
     adminRoute,
     discoveryRoute,
+    settingsRoute,
     accountRoute,
   ]),
 ]);

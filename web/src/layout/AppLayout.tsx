@@ -21,7 +21,7 @@ import { NavLinkLink } from "../components/links";
 import { LiveEvents, useLiveStatus } from "../events/LiveEvents";
 
 interface NavItem {
-  to: "/" | "/hosts" | "/scans" | "/rules" | "/activity" | "/audit" | "/admin";
+  to: "/" | "/hosts" | "/scans" | "/rules" | "/activity" | "/audit" | "/admin" | "/settings";
   label: string;
   // Shown only to callers holding this permission; the page would only answer 403.
   permission?: string;
@@ -35,6 +35,7 @@ const NAV: NavItem[] = [
   { to: "/activity", label: "Activity", permission: "activity:read" },
   { to: "/audit", label: "Audit log", permission: "audit:read" },
   { to: "/admin", label: "Administration", permission: "user:read" },
+  { to: "/settings", label: "Settings", permission: "system:read" },
 ];
 
 function LiveIndicator() {
