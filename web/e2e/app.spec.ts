@@ -83,6 +83,13 @@ test("host detail: overview and compliance tabs", async ({}, testInfo) => {
   await visit(`/hosts/${hostId}`, "e2e-web-1");
   await expect(page.getByRole("tab", { name: "Overview" })).toHaveAttribute("aria-selected", "true");
   await expect(page.getByRole("region", { name: "Liveness history" })).toBeVisible();
+  await page.getByRole("button", { name: "Edit" }).click();
+  const edit = page.getByRole("dialog", { name: "Edit e2e-web-1" });
+  await edit.getByLabel("Tags").fill("edited");
+  await edit.getByLabel("Tags").press("Enter");
+  await edit.getByRole("button", { name: "Save host" }).click();
+  await expect(edit).toBeHidden();
+  await expect(page.getByRole("table", { name: "Host facts" }).getByRole("row", { name: /Tags/ })).toContainText("e2e, edited");
   await expectAccessible(page, testInfo, "host-overview");
   await shot(page, "host-overview");
   await page.getByRole("tab", { name: "Compliance" }).click();
@@ -173,6 +180,20 @@ test("activity, audit log, administration, account", async ({}, testInfo) => {
   await expect(page.getByRole("table", { name: "Users" }).getByRole("cell", { name: "admin", exact: true }).first()).toBeVisible();
   await expectAccessible(page, testInfo, "admin");
   await shot(page, "admin");
+
+  // A custom role from the permission catalogue.
+  await visit("/admin?tab=roles", "Administration");
+  await page.getByRole("button", { name: "Add custom role" }).click();
+  const roleDialog = page.getByRole("dialog", { name: "Add custom role" });
+  await roleDialog.getByLabel("Role id").fill("e2e_reader");
+  await roleDialog.getByRole("textbox", { name: /^Description/ }).fill("Reads hosts and scans.");
+  await roleDialog.getByRole("checkbox", { name: /^host:read/ }).check();
+  await roleDialog.getByRole("checkbox", { name: /^scan:read/ }).check();
+  await expectAccessible(page, testInfo, "admin-role-picker");
+  await shot(page, "admin-role-picker");
+  await roleDialog.getByRole("button", { name: "Create role" }).click();
+  await expect(roleDialog).toBeHidden();
+  await expect(page.getByRole("region", { name: "Role e2e_reader" })).toContainText("host:read");
 
   // A service account and a token shown once.
   await visit("/admin?tab=service-accounts", "Administration");

@@ -1,4 +1,4 @@
-import { Alert, Badge, Button, Card, Group, Modal, PasswordInput, Select, Stack, Table, Tabs, Text, TextInput, Title } from "@mantine/core";
+import { Alert, Badge, Button, Group, Modal, PasswordInput, Select, Stack, Table, Tabs, TextInput } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { notifications } from "@mantine/notifications";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
@@ -12,6 +12,7 @@ import { ErrorAlert } from "../components/ErrorAlert";
 import { PageHeader } from "../components/PageHeader";
 import { formatDateTime } from "../lib/format";
 import { CredentialsPanel } from "./CredentialsPanel";
+import { RolesPanel } from "./RolesPanel";
 import { ServiceAccountsPanel } from "./ServiceAccountsPanel";
 
 interface UserValues {
@@ -140,29 +141,7 @@ export function AdminPage() {
           </Modal>
         </Tabs.Panel>
         <Tabs.Panel value="roles">
-          <Card withBorder component="section" aria-label="Roles">
-            <Title order={2} size="h4" mb="sm">
-              Roles
-            </Title>
-            <ErrorAlert error={roles.error} />
-            <Stack gap="sm">
-              {roles.data?.roles.map((r) => (
-                <div key={r.id}>
-                  <Group gap="xs">
-                    <Text fw={600}>{r.id}</Text>
-                    {r.is_built_in && (
-                      <Badge size="sm" variant="default">
-                        built in
-                      </Badge>
-                    )}
-                  </Group>
-                  <Text size="sm" c="dimmed">
-                    {r.description} ({r.permissions.length} permissions)
-                  </Text>
-                </div>
-              ))}
-            </Stack>
-          </Card>
+          <RolesPanel />
         </Tabs.Panel>
         <Tabs.Panel value="service-accounts">
           <ServiceAccountsPanel roles={roles.data?.roles ?? []} />

@@ -1,9 +1,9 @@
-import { Button, Card, VisuallyHidden, Group, Loader, Select, SimpleGrid, Stack, Table, Tabs, Text, Title } from "@mantine/core";
+import { Button, Card, Modal, VisuallyHidden, Group, Loader, Select, SimpleGrid, Stack, Table, Tabs, Text, Title } from "@mantine/core";
 import { LineChart } from "@mantine/charts";
 import { notifications } from "@mantine/notifications";
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useNavigate, useParams, useSearch } from "@tanstack/react-router";
-import { useMemo } from "react";
+import { useMemo, useState } from "react";
 import { api, type Schemas } from "../api/client";
 import { ApiError, unwrap } from "../api/errors";
 import { frameworksQuery, hostQuery } from "../api/queries";
@@ -18,6 +18,7 @@ import { VirtualTable, type ListColumn } from "../components/VirtualTable";
 import { formatCount, formatDateTime, formatPercent, formatRelative, passingFraction } from "../lib/format";
 import { RESULT_STATUSES, SEVERITIES } from "../lib/search";
 import { HostKeysTab, IntelligenceTab } from "./HostSecurityTabs";
+import { AddHostForm } from "./HostsPage";
 
 type RuleResult = Schemas["HostRuleResult"];
 type HostTab = "compliance" | "scans" | "intelligence" | "keys";
@@ -376,6 +377,7 @@ export function HostDetailPage() {
       notifications.show({ color: "red", title: "Scan not started", message: err.message });
     },
   });
+  const [editing, setEditing] = useState(false);
   const tab = search.tab ?? "overview";
   if (isPending) return <Loader role="status" aria-label="Loading host" />;
   if (error) {
@@ -395,6 +397,9 @@ export function HostDetailPage() {
           <>
             {canWrite && (
               <>
+                <Button variant="default" onClick={() => setEditing(true)}>
+                  Edit
+                </Button>
                 <Button variant="default" onClick={() => connectivity.mutate()} loading={connectivity.isPending}>
                   Check connectivity
                 </Button>
@@ -411,6 +416,15 @@ export function HostDetailPage() {
           </>
         }
       />
+      <Modal opened={editing} onClose={() => setEditing(false)} title={`Edit ${data.host.hostname}`} size="lg">
+        <AddHostForm
+          host={data.host}
+          onDone={() => {
+            setEditing(false);
+            notifications.show({ color: "teal", message: "Host saved." });
+          }}
+        />
+      </Modal>
       <Tabs
         value={tab}
         onChange={(v) => void navigate({ search: (s) => ({ ...s, tab: v === "overview" ? undefined : (v as HostTab) }) })}

@@ -120,17 +120,45 @@ interface AddValues {
 }
 const ADD_FIELDS = ["hostname", "ip_address", "port", "username", "environment", "display_name", "tags"] as const;
 
-// AddHostForm creates a host. The server is the judge of what is valid: its 400 (and a
-// 409 on a taken hostname) lands on the field it names.
-export function AddHostForm({ onDone }: { onDone: (host: Schemas["HostResponse"]) => void }) {
+// AddHostForm creates a host, or with `host` edits it. The server is the judge of what is
+// valid: its 400 (and a 409 on a taken hostname) lands on the field it names.
+export function AddHostForm({
+  host,
+  onDone,
+}: {
+  host?: Schemas["HostResponse"];
+  onDone: (host: Schemas["HostResponse"]) => void;
+}) {
   const qc = useQueryClient();
   const [formError, setFormError] = useState<string>();
   const form = useForm<AddValues>({
     mode: "controlled",
-    initialValues: { hostname: "", ip_address: "", port: 22, username: "", environment: "", display_name: "", tags: [] },
+    initialValues: host
+      ? {
+          hostname: host.hostname,
+          ip_address: host.ip_address,
+          port: host.port,
+          username: host.username ?? "",
+          environment: host.environment,
+          display_name: host.display_name ?? "",
+          tags: host.tags ?? [],
+        }
+      : { hostname: "", ip_address: "", port: 22, username: "", environment: "", display_name: "", tags: [] },
   });
   const create = useMutation({
     mutationFn: (v: AddValues) => {
+      if (host) {
+        // The hostname is the host's identity in its environment and is not edited.
+        const patch: Schemas["HostUpdateRequest"] = {
+          ip_address: v.ip_address.trim(),
+          username: v.username.trim(),
+          display_name: v.display_name.trim(),
+          tags: v.tags,
+        };
+        if (v.port !== "") patch.port = Number(v.port);
+        if (v.environment.trim()) patch.environment = v.environment.trim();
+        return unwrap(api.PATCH("/hosts/{id}", { params: { path: { id: host.id } }, body: patch }));
+      }
       const body: Schemas["HostCreateRequest"] = { hostname: v.hostname.trim(), ip_address: v.ip_address.trim() };
       if (v.port !== "") body.port = Number(v.port);
       if (v.username.trim()) body.username = v.username.trim();
@@ -159,7 +187,7 @@ export function AddHostForm({ onDone }: { onDone: (host: Schemas["HostResponse"]
             {formError}
           </Alert>
         )}
-        <TextInput label="Hostname" withAsterisk {...form.getInputProps("hostname")} />
+        <TextInput label="Hostname" withAsterisk disabled={!!host} {...form.getInputProps("hostname")} />
         <Group grow align="flex-start">
           <TextInput label="IP address" withAsterisk {...form.getInputProps("ip_address")} />
           <NumberInput label="SSH port" min={1} max={65535} {...form.getInputProps("port")} />
@@ -172,7 +200,7 @@ export function AddHostForm({ onDone }: { onDone: (host: Schemas["HostResponse"]
         <TagsInput label="Tags" {...form.getInputProps("tags")} />
         <Group justify="flex-end">
           <Button type="submit" loading={create.isPending}>
-            Add host
+            {host ? "Save host" : "Add host"}
           </Button>
         </Group>
       </Stack>
