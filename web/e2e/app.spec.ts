@@ -194,6 +194,14 @@ test("activity, audit log, administration, account", async ({}, testInfo) => {
   await roleDialog.getByRole("button", { name: "Create role" }).click();
   await expect(roleDialog).toBeHidden();
   await expect(page.getByRole("region", { name: "Role e2e_reader" })).toContainText("host:read");
+  await page.getByRole("tab", { name: "Users" }).click();
+  await page.getByRole("button", { name: "Change admin" }).click();
+  await page.getByRole("menuitem", { name: "Give e2e_reader" }).click();
+  const adminRow = page.getByRole("table", { name: "Users" }).getByRole("row", { name: /^admin / });
+  await expect(adminRow).toContainText("e2e_reader");
+  await page.getByRole("button", { name: "Change admin" }).click();
+  await page.getByRole("menuitem", { name: "Remove e2e_reader" }).click();
+  await expect(adminRow).not.toContainText("e2e_reader");
 
   // A service account and a token shown once.
   await visit("/admin?tab=service-accounts", "Administration");

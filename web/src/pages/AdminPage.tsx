@@ -1,4 +1,4 @@
-import { Alert, Badge, Button, Group, Modal, PasswordInput, Select, Stack, Table, Tabs, TextInput } from "@mantine/core";
+import { Alert, Badge, Button, Group, Menu, Modal, PasswordInput, Select, Stack, Table, Tabs, TextInput } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { notifications } from "@mantine/notifications";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
@@ -70,6 +70,58 @@ export function CreateUserForm({ roles, onDone }: { roles: Schemas["RoleEntry"][
   );
 }
 
+// UserActions changes one user's roles and whether they may sign in. The server refuses
+// what would lock everyone out (the last admin) with a message shown here.
+function UserActions({ user, roles }: { user: Schemas["UserResponse"]; roles: Schemas["RoleEntry"][] }) {
+  const qc = useQueryClient();
+  const canWrite = useCan("user:write");
+  const canAssign = useCan("role:assign");
+  const done = () => void qc.invalidateQueries({ queryKey: ["users"] });
+  const fail = (err: Error) => notifications.show({ color: "red", title: "Not changed", message: err.message });
+  const toggle = useMutation({
+    mutationFn: () =>
+      user.disabled_at
+        ? unwrap(api.POST("/users/{id}:enable", { params: { path: { id: user.id } } }))
+        : unwrap(api.POST("/users/{id}:disable", { params: { path: { id: user.id } } })),
+    onSuccess: done,
+    onError: fail,
+  });
+  const assign = useMutation({
+    mutationFn: ({ role, on }: { role: string; on: boolean }) =>
+      on
+        ? unwrap(api.POST("/users/{id}/roles:assign", { params: { path: { id: user.id } }, body: { role_id: role } }))
+        : unwrap(api.POST("/users/{id}/roles:unassign", { params: { path: { id: user.id } }, body: { role_id: role } })),
+    onSuccess: done,
+    onError: fail,
+  });
+  if (!canWrite && !canAssign) return null;
+  const held = new Set(user.roles ?? []);
+  return (
+    <Menu position="bottom-end" withinPortal>
+      <Menu.Target>
+        <Button size="xs" variant="default" aria-label={`Change ${user.username}`}>
+          Change
+        </Button>
+      </Menu.Target>
+      <Menu.Dropdown>
+        {canAssign && <Menu.Label>Roles</Menu.Label>}
+        {canAssign &&
+          roles.map((r) => (
+            <Menu.Item key={r.id} onClick={() => assign.mutate({ role: r.id, on: !held.has(r.id) })}>
+              {held.has(r.id) ? `Remove ${r.id}` : `Give ${r.id}`}
+            </Menu.Item>
+          ))}
+        {canWrite && <Menu.Divider />}
+        {canWrite && (
+          <Menu.Item color={user.disabled_at ? undefined : "red"} onClick={() => toggle.mutate()}>
+            {user.disabled_at ? "Enable sign-in" : "Disable sign-in"}
+          </Menu.Item>
+        )}
+      </Menu.Dropdown>
+    </Menu>
+  );
+}
+
 // AdminPage manages who may use OpenWatch (users, roles) and how it reaches hosts
 // (credentials). The tab and an open "add" dialog live in the URL.
 export function AdminPage() {
@@ -109,6 +161,9 @@ export function AdminPage() {
                   <Table.Th scope="col">Email</Table.Th>
                   <Table.Th scope="col">Roles</Table.Th>
                   <Table.Th scope="col">Created</Table.Th>
+                  <Table.Th scope="col">
+                    <span className="visually-hidden">Actions</span>
+                  </Table.Th>
                 </Table.Tr>
               </Table.Thead>
               <Table.Tbody>
@@ -125,6 +180,9 @@ export function AdminPage() {
                     <Table.Td>{u.email}</Table.Td>
                     <Table.Td>{(u.roles ?? []).join(", ")}</Table.Td>
                     <Table.Td>{formatDateTime(u.created_at)}</Table.Td>
+                    <Table.Td>
+                      <UserActions user={u} roles={roles.data?.roles ?? []} />
+                    </Table.Td>
                   </Table.Tr>
                 ))}
               </Table.Tbody>
