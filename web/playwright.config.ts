@@ -29,6 +29,8 @@ export default defineConfig({
   use: {
     baseURL: url,
     viewport: { width: 1280, height: 800 },
+    // No fade-ins: axe would measure the contrast of half-transparent text.
+    reducedMotion: "reduce",
     ignoreHTTPSErrors: false,
     screenshot: "only-on-failure",
     trace: "retain-on-failure",

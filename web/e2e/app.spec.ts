@@ -101,6 +101,90 @@ test("host detail: overview and compliance tabs", async ({}, testInfo) => {
   await expect(page).toHaveURL(/tab=scans/);
 });
 
+test("trend chart, host compliance and evidence render from the API's shapes", async ({}, testInfo) => {
+  // The server on this branch still answers the trend and host-compliance operations from
+  // stubs (internal/scan/stubs_compliance.go). These answers, shaped by the spec, are given
+  // in the browser so the pages that show them are checked (and axe sees the chart) now.
+  const day = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString();
+  await page.route("**/api/v1/fleet/compliance/trend**", (route) =>
+    route.fulfill({
+      json: {
+        framework: "all",
+        interval: "day",
+        since: day(7),
+        until: day(0),
+        points: [7, 6, 5, 4, 3, 2, 1, 0].map((n) => ({
+          at: day(n),
+          pass: 60 + n,
+          fail: 40 - n,
+          skipped: 3,
+          error: 0,
+          passing_fraction: (60 + n) / 100,
+        })),
+      },
+    }),
+  );
+  const scanId = "01a24c2a-0000-7000-8000-000000000001";
+  await page.route("**/api/v1/hosts/*/compliance?**", (route) =>
+    route.fulfill({
+      json: {
+        host_id: hostId,
+        framework: "all",
+        as_of: null,
+        next_cursor: null,
+        summary: { pass: 1, fail: 1, skipped: 0, error: 0, critical_failing: 0, passing_fraction: 0.5 },
+        items: [
+          { rule_id: "aide-installed", title: "The AIDE file integrity checker is installed", severity: "medium", status: "fail", reason: "aide is not installed", scan_id: scanId, changed_at: day(1), first_seen_at: day(2) },
+          { rule_id: "aslr-enabled", title: "Full address space layout randomization is enabled", severity: "high", status: "pass", reason: "", scan_id: scanId, changed_at: day(1), first_seen_at: day(2) },
+        ],
+      },
+    }),
+  );
+  await page.route(`**/api/v1/scans/${scanId}/rules/aide-installed/evidence`, (route) =>
+    route.fulfill({
+      json: {
+        scan_id: scanId,
+        host_id: hostId,
+        rule_id: "aide-installed",
+        status: "fail",
+        reason: "aide is not installed",
+        severity: "medium",
+        recorded_at: day(1),
+        evidence: {
+          method: "package_state",
+          status: "fail",
+          parameters: { name: "aide", state: "present" },
+          commands: ["dpkg-query -W -f='${Status}' aide"],
+          output: "aide un",
+          truncated: false,
+          expected: "aide present",
+          actual: "aide is not installed",
+          variables: {},
+          duration_ms: 21,
+        },
+      },
+    }),
+  );
+
+  await visit("/", "Dashboard");
+  await expect(page.getByTestId("panel-score").locator(".recharts-area")).toBeVisible();
+  await expectAccessible(page, testInfo, "dashboard-trend");
+  await shot(page, "dashboard-trend");
+
+  await visit(`/hosts/${hostId}?tab=compliance`, "e2e-web-1");
+  const results = page.getByRole("table", { name: "Rule results" });
+  await expect(results.getByRole("link", { name: /AIDE.*\(evidence\)$/ })).toBeVisible();
+  await expect(page.getByTestId("host-compliance-summary")).toContainText("50.0 %");
+  await results.getByRole("link", { name: /AIDE.*\(evidence\)$/ }).click();
+  await expect(page).toHaveURL(/evidence=aide-installed/);
+  const evidence = page.getByRole("dialog", { name: "Evidence: aide-installed" }).getByTestId("evidence");
+  await expect(evidence).toContainText("dpkg-query");
+  await expect(evidence).toContainText("aide is not installed");
+  await expectAccessible(page, testInfo, "host-compliance-evidence");
+  await shot(page, "host-compliance-evidence");
+  await page.unrouteAll();
+});
+
 test("scan now queues a scan and its page shows how it ends", async ({}, testInfo) => {
   await visit(`/hosts/${hostId}`, "e2e-web-1");
   await page.getByTestId("scan-now").click();

@@ -10,14 +10,14 @@ export const theme = createTheme({
     'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Noto Sans", sans-serif',
   fontFamilyMonospace: 'ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace',
   focusRing: "auto",
+  // Animations stop for people who asked their system for less motion.
+  respectReducedMotion: true,
   components: {
     // Mantine's close buttons are icons only: give them a name screen readers can say.
     Modal: Modal.extend({ defaultProps: { closeButtonProps: { "aria-label": "Close" } } }),
     Drawer: Drawer.extend({ defaultProps: { closeButtonProps: { "aria-label": "Close" } } }),
     Notification: Notification.extend({
       defaultProps: { closeButtonProps: { "aria-label": "Close notification" } },
-      // The default description grey is under 4.5:1 on the notification's background.
-      styles: { description: { color: "var(--mantine-color-dimmed)" } },
     }),
   },
 });

@@ -56,16 +56,18 @@ function LivenessHistory({ hostId }: { hostId: string }) {
       <ErrorAlert error={error} />
       {data && entries.length === 0 && <Text size="sm" c="dimmed">No state change recorded yet.</Text>}
       {entries.length > 1 && (
-        <LineChart
-          h={160}
-          data={points}
-          dataKey="at"
-          series={[{ name: "ms", label: "Response time (ms)", color: "indigo.6" }]}
-          unit=" ms"
-          connectNulls
-          withDots={false}
-          mb="sm"
-        />
+        <div role="img" aria-label="Probe response time over the recorded state changes">
+          <LineChart
+            h={160}
+            data={points}
+            dataKey="at"
+            series={[{ name: "ms", label: "Response time (ms)", color: "indigo.6" }]}
+            unit=" ms"
+            connectNulls
+            withDots={false}
+            mb="sm"
+          />
+        </div>
       )}
       {entries.length > 0 && (
         <Table aria-label="Liveness state changes">
