@@ -45,7 +45,8 @@ function ScorePanel({ framework }: { framework: string }) {
       <Group align="flex-end" gap="xl">
         <Stack gap={0}>
           <AnchorLink to="/hosts" fz={40} fw={700} lh={1.1} data-testid="fleet-score">
-            {score.data ? formatPercent(score.data.passing_fraction) : "…"}
+            {/* With no result yet the API's fraction is 0; say "none" rather than 0 %. */}
+            {score.data ? (score.data.total_evaluations === 0 ? "—" : formatPercent(score.data.passing_fraction)) : "…"}
           </AnchorLink>
           <Text size="sm" c="dimmed">
             passing, over {formatCount(score.data?.total_evaluations)} results
