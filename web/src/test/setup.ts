@@ -11,9 +11,38 @@ class BrowserRequest extends NodeRequest {
 }
 globalThis.Request = BrowserRequest as typeof Request;
 
-// openapi-fetch captures fetch when the client is created, so install one mock for the
-// whole file and give it a fresh implementation in each test.
+// The app's fetch wrapper calls the global fetch at call time; each test installs its
+// own implementation (test/fakeServer.ts).
 globalThis.fetch = vi.fn<typeof fetch>(() => Promise.reject(new Error("fetch was not mocked in this test")));
+
+// jsdom lacks what Mantine reads for colour scheme and layout.
+Object.defineProperty(window, "matchMedia", {
+  writable: true,
+  value: (query: string) => ({
+    matches: false,
+    media: query,
+    onchange: null,
+    addListener: () => {},
+    removeListener: () => {},
+    addEventListener: () => {},
+    removeEventListener: () => {},
+    dispatchEvent: () => false,
+  }),
+});
+class NoopResizeObserver {
+  observe() {}
+  unobserve() {}
+  disconnect() {}
+}
+globalThis.ResizeObserver ??= NoopResizeObserver as unknown as typeof ResizeObserver;
+window.HTMLElement.prototype.scrollIntoView ??= function scrollIntoView() {};
+window.scrollTo = () => {};
+// jsdom lays nothing out, so every element measures 0×0 and a virtualised list would show
+// no rows. Give elements a window-sized box (the virtualiser reads client sizes).
+Object.defineProperty(HTMLElement.prototype, "offsetHeight", { configurable: true, get: () => 800 });
+Object.defineProperty(HTMLElement.prototype, "offsetWidth", { configurable: true, get: () => 1200 });
+Object.defineProperty(HTMLElement.prototype, "clientHeight", { configurable: true, get: () => 800 });
+Object.defineProperty(HTMLElement.prototype, "clientWidth", { configurable: true, get: () => 1200 });
 
 beforeEach(() => {
   vi.mocked(fetch).mockReset();

@@ -1,0 +1,56 @@
+import { Badge } from "@mantine/core";
+
+// Badge colours are Mantine's light and outline variants, darkened in theme.ts to keep AA
+// contrast. Badges never shrink below their text: a table squeezing a column would
+// otherwise cut "critical" to "criti…".
+
+const RESULT_COLOR: Record<string, string> = { pass: "teal", fail: "red", skipped: "gray", error: "orange" };
+export function ResultBadge({ status }: { status: string }) {
+  return (
+    <Badge miw="fit-content" color={RESULT_COLOR[status] ?? "gray"} variant="light">
+      {status}
+    </Badge>
+  );
+}
+
+const SEVERITY_COLOR: Record<string, string> = {
+  critical: "red",
+  high: "orange",
+  medium: "yellow",
+  low: "blue",
+  info: "gray",
+  notice: "gray",
+  warning: "yellow",
+};
+export function SeverityBadge({ severity }: { severity: string }) {
+  return (
+    <Badge miw="fit-content" color={SEVERITY_COLOR[severity] ?? "gray"} variant="outline">
+      {severity}
+    </Badge>
+  );
+}
+
+const SCAN_COLOR: Record<string, string> = {
+  queued: "gray",
+  running: "blue",
+  completed: "teal",
+  failed: "red",
+  cancelled: "gray",
+};
+export function ScanStatusBadge({ status }: { status: string }) {
+  return (
+    <Badge miw="fit-content" color={SCAN_COLOR[status] ?? "gray"} variant="light">
+      {status}
+    </Badge>
+  );
+}
+
+const REACH_COLOR: Record<string, string> = { reachable: "teal", unreachable: "red", unknown: "gray" };
+export function ReachabilityBadge({ status }: { status: string | null | undefined }) {
+  const s = status ?? "never probed";
+  return (
+    <Badge miw="fit-content" color={REACH_COLOR[s] ?? "gray"} variant="light">
+      {s}
+    </Badge>
+  );
+}

@@ -1,0 +1,181 @@
+import {
+  ActionIcon,
+  AppShell,
+  Badge,
+  Burger,
+  Group,
+  Menu,
+  Text,
+  Tooltip,
+  UnstyledButton,
+  VisuallyHidden,
+  useComputedColorScheme,
+  useMantineColorScheme,
+} from "@mantine/core";
+import { useDisclosure } from "@mantine/hooks";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { Outlet, useNavigate, useRouterState } from "@tanstack/react-router";
+import { useEffect, useRef } from "react";
+import { meQuery, permissionsQuery, signOut } from "../auth/session";
+import { NavLinkLink } from "../components/links";
+import { LiveEvents, useLiveStatus } from "../events/LiveEvents";
+
+interface NavItem {
+  to: "/" | "/hosts" | "/scans" | "/rules" | "/activity" | "/audit" | "/admin" | "/settings";
+  label: string;
+  // Shown only to callers holding this permission; the page would only answer 403.
+  permission?: string;
+}
+
+const NAV: NavItem[] = [
+  { to: "/", label: "Dashboard" },
+  { to: "/hosts", label: "Hosts", permission: "host:read" },
+  { to: "/scans", label: "Scans", permission: "scan:read" },
+  { to: "/rules", label: "Rules", permission: "scan:read" },
+  { to: "/activity", label: "Activity", permission: "activity:read" },
+  { to: "/audit", label: "Audit log", permission: "audit:read" },
+  { to: "/admin", label: "Administration", permission: "user:read" },
+  { to: "/settings", label: "Settings", permission: "system:read" },
+];
+
+function LiveIndicator() {
+  const status = useLiveStatus();
+  const [color, label] =
+    status === "open"
+      ? ["teal", "Live"]
+      : status === "stopped"
+        ? ["gray", "Offline"]
+        : ["yellow", "Reconnecting"];
+  return (
+    <Tooltip label="Live updates from the server">
+      <Badge color={color} variant="light" data-testid="live-status" aria-live="polite">
+        {label}
+      </Badge>
+    </Tooltip>
+  );
+}
+
+function ColorSchemeToggle() {
+  const { setColorScheme } = useMantineColorScheme();
+  const computed = useComputedColorScheme("light", { getInitialValueInEffect: true });
+  const next = computed === "dark" ? "light" : "dark";
+  return (
+    <ActionIcon
+      variant="default"
+      size="lg"
+      onClick={() => setColorScheme(next)}
+      aria-label={`Switch to ${next} mode`}
+      data-testid="color-scheme-toggle"
+    >
+      {computed === "dark" ? (
+        <svg width="18" height="18" viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" strokeWidth="2">
+          <circle cx="12" cy="12" r="4" />
+          <path d="M12 2v2M12 20v2M4.9 4.9l1.4 1.4M17.7 17.7l1.4 1.4M2 12h2M20 12h2M4.9 19.1l1.4-1.4M17.7 6.3l1.4-1.4" />
+        </svg>
+      ) : (
+        <svg width="18" height="18" viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" strokeWidth="2">
+          <path d="M21 12.8A9 9 0 1 1 11.2 3a7 7 0 0 0 9.8 9.8z" />
+        </svg>
+      )}
+    </ActionIcon>
+  );
+}
+
+// AppLayout is the shell of every signed-in page: navigation, the live-updates indicator,
+// the colour scheme switch and the account menu. It also holds the tab's event stream.
+export function AppLayout() {
+  const [opened, { toggle, close }] = useDisclosure();
+  const { data: me } = useQuery(meQuery);
+  const { data: perms } = useQuery(permissionsQuery);
+  const qc = useQueryClient();
+  const navigate = useNavigate();
+  const pathname = useRouterState({ select: (s) => s.location.pathname });
+  const mainRef = useRef<HTMLElement>(null);
+  const first = useRef(true);
+
+  // Move focus to the page's content after each navigation (not the first load), so
+  // keyboard and screen-reader users start reading the new page, not the menu.
+  useEffect(() => {
+    close();
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    mainRef.current?.focus();
+  }, [pathname, close]);
+
+  const can = (p?: string) => !p || (perms?.permissions.includes(p) ?? false);
+  const canStream = perms?.permissions.includes("activity:read") ?? false;
+
+  return (
+    <LiveEvents enabled={!!me && canStream}>
+      <a href="#main" className="skip-link">
+        Skip to content
+      </a>
+      <AppShell
+        header={{ height: 56 }}
+        navbar={{ width: 220, breakpoint: "sm", collapsed: { mobile: !opened } }}
+        padding="md"
+      >
+        <AppShell.Header>
+          <Group h="100%" px="md" justify="space-between" wrap="nowrap">
+            <Group gap="sm" wrap="nowrap">
+              <Burger opened={opened} onClick={toggle} hiddenFrom="sm" size="sm" aria-label="Toggle navigation" />
+              <Text fw={700} size="lg" component="span">
+                OpenWatch
+              </Text>
+            </Group>
+            <Group gap="sm" wrap="nowrap">
+              <LiveIndicator />
+              <ColorSchemeToggle />
+              <Menu position="bottom-end" withinPortal>
+                <Menu.Target>
+                  <UnstyledButton data-testid="account-menu" px="xs">
+                    <Text size="sm" fw={500}>
+                      {me?.username}
+                    </Text>
+                    <Text size="xs" c="dimmed">
+                      {me?.role}
+                    </Text>
+                    <VisuallyHidden>account menu</VisuallyHidden>
+                  </UnstyledButton>
+                </Menu.Target>
+                <Menu.Dropdown>
+                  <Menu.Item onClick={() => void navigate({ to: "/account" })}>Account and security</Menu.Item>
+                  <Menu.Item component="a" href="/api/docs">
+                    API reference
+                  </Menu.Item>
+                  <Menu.Divider />
+                  <Menu.Item
+                    color="red"
+                    onClick={() =>
+                      void signOut(qc).finally(() => navigate({ to: "/sign-in", search: { redirect: undefined } }))
+                    }
+                  >
+                    Sign out
+                  </Menu.Item>
+                </Menu.Dropdown>
+              </Menu>
+            </Group>
+          </Group>
+        </AppShell.Header>
+        <AppShell.Navbar p="xs" aria-label="Main">
+          <nav aria-label="Main">
+            {NAV.filter((n) => can(n.permission)).map((n) => (
+              <NavLinkLink
+                key={n.to}
+                to={n.to}
+                label={n.label}
+                activeOptions={{ exact: n.to === "/" }}
+                activeProps={{ "data-active": true, "aria-current": "page" }}
+              />
+            ))}
+          </nav>
+        </AppShell.Navbar>
+        <AppShell.Main id="main" ref={mainRef} tabIndex={-1} style={{ outline: "none" }}>
+          <Outlet />
+        </AppShell.Main>
+      </AppShell>
+    </LiveEvents>
+  );
+}

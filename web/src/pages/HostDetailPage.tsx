@@ -1,0 +1,460 @@
+import { Button, Card, Modal, VisuallyHidden, Group, Loader, Select, SimpleGrid, Stack, Table, Tabs, Text, Title } from "@mantine/core";
+import { LineChart } from "@mantine/charts";
+import { notifications } from "@mantine/notifications";
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useNavigate, useParams, useSearch } from "@tanstack/react-router";
+import { useMemo, useState } from "react";
+import { api, type Schemas } from "../api/client";
+import { ApiError, unwrap } from "../api/errors";
+import { frameworksQuery, hostQuery } from "../api/queries";
+import { useCan } from "../auth/session";
+import { ReachabilityBadge, ResultBadge, ScanStatusBadge, SeverityBadge } from "../components/badges";
+import { ErrorAlert } from "../components/ErrorAlert";
+import { EvidenceDrawer } from "../components/EvidenceView";
+import { AnchorLink } from "../components/links";
+import { PageHeader } from "../components/PageHeader";
+import { ScanProgress } from "../components/ScanProgress";
+import { VirtualTable, type ListColumn } from "../components/VirtualTable";
+import { formatCount, formatDateTime, formatPercent, formatRelative, passingFraction } from "../lib/format";
+import { RESULT_STATUSES, SEVERITIES } from "../lib/search";
+import { HostKeysTab, IntelligenceTab } from "./HostSecurityTabs";
+import { AddHostForm } from "./HostsPage";
+
+type RuleResult = Schemas["HostRuleResult"];
+type HostTab = "compliance" | "scans" | "intelligence" | "keys";
+
+function Fact({ label, children }: { label: string; children: React.ReactNode }) {
+  return (
+    <>
+      <Table.Th scope="row" fw={500} w={180}>
+        {label}
+      </Table.Th>
+      <Table.Td>{children}</Table.Td>
+    </>
+  );
+}
+
+// LivenessHistory charts the host's probe response times and lists its last state changes
+// (GET /hosts/{id}/monitoring/history, newest first).
+function LivenessHistory({ hostId }: { hostId: string }) {
+  const { data, error, isPending } = useQuery({
+    queryKey: ["hosts", "detail", hostId, "monitoring"],
+    queryFn: () =>
+      unwrap(api.GET("/hosts/{host_id}/monitoring/history", { params: { path: { host_id: hostId }, query: { limit: 100 } } })),
+  });
+  const entries = data?.entries ?? [];
+  const points = [...entries].reverse().map((e) => ({
+    at: new Date(e.check_time).toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }),
+    ms: e.response_time_ms ?? null,
+  }));
+  return (
+    <Card withBorder component="section" aria-label="Liveness history">
+      <Title order={2} size="h4" mb="sm">
+        Liveness history
+      </Title>
+      {isPending && <Loader role="status" size="sm" aria-label="Loading liveness history" />}
+      <ErrorAlert error={error} />
+      {data && entries.length === 0 && <Text size="sm" c="dimmed">No state change recorded yet.</Text>}
+      {entries.length > 1 && (
+        <div role="img" aria-label="Probe response time over the recorded state changes">
+          <LineChart
+            h={160}
+            data={points}
+            dataKey="at"
+            series={[{ name: "ms", label: "Response time (ms)", color: "indigo.6" }]}
+            unit=" ms"
+            connectNulls
+            withDots={false}
+            mb="sm"
+          />
+        </div>
+      )}
+      {entries.length > 0 && (
+        <Table aria-label="Liveness state changes">
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th scope="col">When</Table.Th>
+              <Table.Th scope="col">State</Table.Th>
+              <Table.Th scope="col">Error</Table.Th>
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {entries.slice(0, 8).map((e) => (
+              <Table.Tr key={e.id}>
+                <Table.Td>{formatDateTime(e.check_time)}</Table.Td>
+                <Table.Td>
+                  {e.previous_state ? `${e.previous_state} → ` : ""}
+                  {e.monitoring_state}
+                </Table.Td>
+                <Table.Td>
+                  <Text size="sm" lineClamp={1}>
+                    {e.error_message || e.error_type || "—"}
+                  </Text>
+                </Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      )}
+    </Card>
+  );
+}
+
+function Overview({ detail }: { detail: Schemas["HostDetailResponse"] }) {
+  const h = detail.host;
+  const l = detail.liveness;
+  const c = detail.compliance_summary;
+  return (
+    <SimpleGrid cols={{ base: 1, lg: 2 }}>
+      <Card withBorder component="section" aria-label="Host">
+        <Title order={2} size="h4" mb="sm">
+          Host
+        </Title>
+        <Table aria-label="Host facts">
+          <Table.Tbody>
+            <Table.Tr><Fact label="Hostname">{h.hostname}</Fact></Table.Tr>
+            <Table.Tr><Fact label="Address">{`${h.ip_address}:${h.port}`}</Fact></Table.Tr>
+            <Table.Tr><Fact label="SSH user">{h.username || "—"}</Fact></Table.Tr>
+            <Table.Tr><Fact label="Environment">{h.environment}</Fact></Table.Tr>
+            <Table.Tr><Fact label="Platform">{[h.os_family, h.os_version].filter(Boolean).join(" ") || "not discovered yet"}</Fact></Table.Tr>
+            <Table.Tr><Fact label="Tags">{(h.tags ?? []).join(", ") || "—"}</Fact></Table.Tr>
+            <Table.Tr><Fact label="Maintenance">{h.maintenance_mode ? "yes" : "no"}</Fact></Table.Tr>
+            <Table.Tr><Fact label="Added">{formatDateTime(h.created_at)}</Fact></Table.Tr>
+          </Table.Tbody>
+        </Table>
+      </Card>
+      <Stack>
+        <Card withBorder component="section" aria-label="Liveness">
+          <Title order={2} size="h4" mb="sm">
+            Liveness
+          </Title>
+          {l ? (
+            <Table aria-label="Liveness facts">
+              <Table.Tbody>
+                <Table.Tr><Fact label="Reachability"><ReachabilityBadge status={l.reachability_status} /></Fact></Table.Tr>
+                <Table.Tr><Fact label="Monitoring state">{l.monitoring_state ?? "—"}</Fact></Table.Tr>
+                <Table.Tr><Fact label="Last probe">{formatRelative(l.last_probe_at)}</Fact></Table.Tr>
+                <Table.Tr><Fact label="Response time">{l.last_response_ms != null ? `${l.last_response_ms} ms` : "—"}</Fact></Table.Tr>
+                <Table.Tr><Fact label="Privilege">{l.privilege ?? "—"}</Fact></Table.Tr>
+              </Table.Tbody>
+            </Table>
+          ) : (
+            <Text size="sm" c="dimmed">No probe has run yet.</Text>
+          )}
+        </Card>
+        <Card withBorder component="section" aria-label="Compliance">
+          <Title order={2} size="h4" mb="sm">
+            Compliance
+          </Title>
+          <Group gap="xl">
+            <Stack gap={0}>
+              <Text fz={28} fw={700} data-testid="host-score">
+                {formatPercent(passingFraction(c.passing, c.failing))}
+              </Text>
+              <Text size="xs" c="dimmed">passing</Text>
+            </Stack>
+            {(["passing", "failing", "skipped", "error"] as const).map((k) => (
+              <Stack gap={0} key={k}>
+                <AnchorLink
+                  to="/hosts/$hostId"
+                  params={{ hostId: h.id }}
+                  search={{ tab: "compliance", status: k === "passing" ? "pass" : k === "failing" ? "fail" : k }}
+                  fz={20}
+                  fw={600}
+                  aria-label={`${c[k]} ${k} rules`}
+                >
+                  {formatCount(c[k])}
+                </AnchorLink>
+                <Text size="xs" c="dimmed">{k}</Text>
+              </Stack>
+            ))}
+          </Group>
+        </Card>
+      </Stack>
+      <LivenessHistory hostId={h.id} />
+    </SimpleGrid>
+  );
+}
+
+function ComplianceTab({ hostId }: { hostId: string }) {
+  const search = useSearch({ from: "/app/hosts/$hostId" });
+  const navigate = useNavigate({ from: "/hosts/$hostId" });
+  const frameworks = useQuery(frameworksQuery);
+  const framework = search.framework ?? "all";
+  const filters = { framework, status: search.status, severity: search.severity };
+  const query = useInfiniteQuery({
+    queryKey: ["compliance", "host", hostId, filters],
+    queryFn: ({ pageParam }: { pageParam: string | undefined }) =>
+      unwrap(
+        api.GET("/hosts/{id}/compliance", {
+          params: { path: { id: hostId }, query: { ...filters, limit: 200, cursor: pageParam } },
+        }),
+      ),
+    initialPageParam: undefined as string | undefined,
+    getNextPageParam: (last) => last.next_cursor ?? undefined,
+  });
+  const rows = useMemo(() => query.data?.pages.flatMap((p) => p.items) ?? [], [query.data]);
+  const summary = query.data?.pages[0]?.summary;
+  const columns = useMemo<ListColumn<RuleResult>[]>(
+    () => [
+      {
+        id: "rule",
+        header: "Rule",
+        cell: ({ row }) => (
+          <Stack gap={0}>
+            <AnchorLink
+              from="/hosts/$hostId"
+              to="/hosts/$hostId"
+              params={{ hostId }}
+              search={(s) => ({ ...s, evidence: row.original.rule_id, scan: row.original.scan_id })}
+            >
+              {row.original.title}
+              <VisuallyHidden> (evidence)</VisuallyHidden>
+            </AnchorLink>
+            <Text size="xs" c="dimmed">{row.original.rule_id}</Text>
+          </Stack>
+        ),
+      },
+      { id: "severity", header: "Severity", cell: ({ row }) => <SeverityBadge severity={row.original.severity} /> },
+      { id: "status", header: "Result", cell: ({ row }) => <ResultBadge status={row.original.status} /> },
+      { id: "reason", header: "Reason", cell: ({ row }) => <Text size="sm" lineClamp={1}>{row.original.reason || "—"}</Text> },
+      { id: "changed", header: "Changed", cell: ({ row }) => formatRelative(row.original.changed_at) },
+    ],
+    [hostId],
+  );
+  const set = (patch: Record<string, string | undefined>) => void navigate({ search: (s) => ({ ...s, ...patch }) });
+  return (
+    <Stack>
+      <Group align="flex-end">
+        <Select
+          label="Framework"
+          data={[{ value: "all", label: "All rules" }, ...(frameworks.data?.items ?? []).filter((f) => f.id !== "all").map((f) => ({ value: f.id, label: f.name }))]}
+          value={framework}
+          allowDeselect={false}
+          onChange={(v) => set({ framework: v && v !== "all" ? v : undefined })}
+          w={260}
+        />
+        <Select
+          label="Result"
+          data={[{ value: "", label: "Any" }, ...RESULT_STATUSES.map((s) => ({ value: s, label: s }))]}
+          value={search.status ?? ""}
+          onChange={(v) => set({ status: v || undefined })}
+          w={140}
+        />
+        <Select
+          label="Severity"
+          data={[{ value: "", label: "Any" }, ...SEVERITIES.map((s) => ({ value: s, label: s }))]}
+          value={search.severity ?? ""}
+          onChange={(v) => set({ severity: v || undefined })}
+          w={140}
+        />
+        {summary && (
+          <Text size="sm" c="dimmed" data-testid="host-compliance-summary">
+            {formatPercent(summary.passing_fraction ?? null)} passing · {summary.pass} pass · {summary.fail} fail ·{" "}
+            {summary.skipped} skipped · {summary.error} error
+          </Text>
+        )}
+      </Group>
+      <ErrorAlert error={query.error} />
+      <VirtualTable
+        label="Rule results"
+        testId="host-results"
+        columns={columns}
+        rows={rows}
+        getRowId={(r) => r.rule_id}
+        isLoading={query.isPending}
+        hasNextPage={query.hasNextPage}
+        isFetchingNextPage={query.isFetchingNextPage}
+        fetchNextPage={() => void query.fetchNextPage()}
+        empty="No results: the host has not been scanned, or nothing matches these filters."
+        height="calc(100vh - 380px)"
+      />
+      <EvidenceDrawer scanId={search.scan} ruleId={search.evidence} onClose={() => set({ evidence: undefined, scan: undefined })} />
+    </Stack>
+  );
+}
+
+function ScansTab({ hostId }: { hostId: string }) {
+  const { data, error, isPending } = useQuery({
+    queryKey: ["scans", "list", { host_id: hostId }, "recent"],
+    queryFn: () => unwrap(api.GET("/scans", { params: { query: { host_id: hostId, limit: 20 } } })),
+  });
+  if (isPending) return <Loader role="status" size="sm" aria-label="Loading scans" />;
+  if (error) return <ErrorAlert error={error} />;
+  if (data.items.length === 0) return <Text c="dimmed">No scan yet.</Text>;
+  return (
+    <Stack>
+      <AnchorLink to="/scans" search={{ host_id: hostId }} size="sm">
+        Every scan of this host
+      </AnchorLink>
+      <Table aria-label="Scans of this host">
+        <Table.Thead>
+          <Table.Tr>
+            <Table.Th scope="col">Requested</Table.Th>
+            <Table.Th scope="col">Status</Table.Th>
+            <Table.Th scope="col">Progress</Table.Th>
+            <Table.Th scope="col">Pass / fail</Table.Th>
+          </Table.Tr>
+        </Table.Thead>
+        <Table.Tbody>
+          {data.items.map((s) => (
+            <Table.Tr key={s.id}>
+              <Table.Td>
+                <AnchorLink to="/scans/$scanId" params={{ scanId: s.id }}>
+                  {formatDateTime(s.created_at)}
+                </AnchorLink>
+              </Table.Td>
+              <Table.Td><ScanStatusBadge status={s.status} /></Table.Td>
+              <Table.Td><ScanProgress scan={s} /></Table.Td>
+              <Table.Td>{`${s.counts.pass} / ${s.counts.fail}`}</Table.Td>
+            </Table.Tr>
+          ))}
+        </Table.Tbody>
+      </Table>
+    </Stack>
+  );
+}
+
+// HostDetailPage is one host: its facts and liveness, its compliance per rule with the
+// evidence behind each result, and its scans. The tab and filters live in the URL.
+export function HostDetailPage() {
+  const { hostId } = useParams({ from: "/app/hosts/$hostId" });
+  const search = useSearch({ from: "/app/hosts/$hostId" });
+  const navigate = useNavigate({ from: "/hosts/$hostId" });
+  const qc = useQueryClient();
+  const canScan = useCan("scan:execute");
+  const canWrite = useCan("host:write");
+  const connectivity = useMutation({
+    mutationFn: () =>
+      unwrap(
+        api.POST("/hosts/{id}/connectivity:check", {
+          params: { path: { id: hostId }, header: { "Idempotency-Key": crypto.randomUUID() } },
+        }),
+      ),
+    onSuccess: (r) => {
+      void qc.invalidateQueries({ queryKey: ["hosts", "detail", hostId] });
+      notifications.show({
+        color: r.reachable && r.ssh_ok ? "teal" : "red",
+        title: r.reachable && r.ssh_ok ? "Host reachable" : "Host not reachable",
+        message: r.reachable && r.ssh_ok
+          ? `SSH answered in ${r.response_time_ms ?? "?"} ms; commands run as ${r.privilege ?? "unknown"}.`
+          : (r.error_message ?? r.error_type ?? "The probe failed."),
+      });
+    },
+    onError: (err) => notifications.show({ color: "red", title: "Check failed", message: err.message }),
+  });
+  const discover = useMutation({
+    mutationFn: () =>
+      unwrap(
+        api.POST("/hosts/{id}/discovery:run", {
+          params: { path: { id: hostId }, header: { "Idempotency-Key": crypto.randomUUID() } },
+        }),
+      ),
+    onSuccess: () => {
+      void qc.invalidateQueries({ queryKey: ["hosts", "detail", hostId] });
+      notifications.show({ color: "teal", message: "System information collected." });
+    },
+    onError: (err) => notifications.show({ color: "red", title: "Discovery failed", message: err.message }),
+  });
+  const { data, error, isPending } = useQuery(hostQuery(hostId));
+  const scan = useMutation({
+    mutationFn: () =>
+      unwrap(
+        api.POST("/hosts/{id}/scans", {
+          params: { path: { id: hostId } },
+          headers: { "Idempotency-Key": crypto.randomUUID() },
+        }),
+      ),
+    onSuccess: (s) => {
+      void qc.invalidateQueries({ queryKey: ["scans"] });
+      notifications.show({ color: "teal", message: "Scan queued." });
+      void navigate({ to: "/scans/$scanId", params: { scanId: s.id }, search: {} });
+    },
+    onError: (err) => {
+      const existing = err instanceof ApiError ? err.envelope?.detail?.["scan_id"] : undefined;
+      if (typeof existing === "string") {
+        void navigate({ to: "/scans/$scanId", params: { scanId: existing }, search: {} });
+        return;
+      }
+      notifications.show({ color: "red", title: "Scan not started", message: err.message });
+    },
+  });
+  const [editing, setEditing] = useState(false);
+  const tab = search.tab ?? "overview";
+  if (isPending) return <Loader role="status" aria-label="Loading host" />;
+  if (error) {
+    return (
+      <>
+        <PageHeader title="Host" />
+        <ErrorAlert error={error} />
+      </>
+    );
+  }
+  return (
+    <>
+      <PageHeader
+        title={data.host.display_name || data.host.hostname}
+        description={`${data.host.ip_address} · ${data.host.environment}`}
+        actions={
+          <>
+            {canWrite && (
+              <>
+                <Button variant="default" onClick={() => setEditing(true)}>
+                  Edit
+                </Button>
+                <Button variant="default" onClick={() => connectivity.mutate()} loading={connectivity.isPending}>
+                  Check connectivity
+                </Button>
+                <Button variant="default" onClick={() => discover.mutate()} loading={discover.isPending}>
+                  Discover system
+                </Button>
+              </>
+            )}
+            {canScan && (
+              <Button onClick={() => scan.mutate()} loading={scan.isPending} data-testid="scan-now">
+                Scan now
+              </Button>
+            )}
+          </>
+        }
+      />
+      <Modal opened={editing} onClose={() => setEditing(false)} title={`Edit ${data.host.hostname}`} size="lg">
+        <AddHostForm
+          host={data.host}
+          onDone={() => {
+            setEditing(false);
+            notifications.show({ color: "teal", message: "Host saved." });
+          }}
+        />
+      </Modal>
+      <Tabs
+        value={tab}
+        onChange={(v) => void navigate({ search: (s) => ({ ...s, tab: v === "overview" ? undefined : (v as HostTab) }) })}
+        keepMounted={false}
+      >
+        <Tabs.List mb="md">
+          <Tabs.Tab value="overview">Overview</Tabs.Tab>
+          <Tabs.Tab value="compliance">Compliance</Tabs.Tab>
+          <Tabs.Tab value="scans">Scans</Tabs.Tab>
+          <Tabs.Tab value="intelligence">Intelligence</Tabs.Tab>
+          <Tabs.Tab value="keys">Host keys</Tabs.Tab>
+        </Tabs.List>
+        <Tabs.Panel value="overview">
+          <Overview detail={data} />
+        </Tabs.Panel>
+        <Tabs.Panel value="compliance">
+          <ComplianceTab hostId={hostId} />
+        </Tabs.Panel>
+        <Tabs.Panel value="scans">
+          <ScansTab hostId={hostId} />
+        </Tabs.Panel>
+        <Tabs.Panel value="intelligence">
+          <IntelligenceTab hostId={hostId} />
+        </Tabs.Panel>
+        <Tabs.Panel value="keys">
+          <HostKeysTab hostId={hostId} />
+        </Tabs.Panel>
+      </Tabs>
+    </>
+  );
+}

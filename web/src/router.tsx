@@ -1,0 +1,219 @@
+import type { QueryClient } from "@tanstack/react-query";
+import {
+  type RouterHistory,
+  createRootRouteWithContext,
+  createRoute,
+  createRouter,
+  lazyRouteComponent,
+  redirect,
+} from "@tanstack/react-router";
+import { isSignedOut, meQuery } from "./auth/session";
+import { RootLayout } from "./layout/RootLayout";
+import { AppLayout } from "./layout/AppLayout";
+import { RouteError, RouteNotFound } from "./layout/RouteError";
+import { bool, oneOf, partial, RESULT_STATUSES, RULE_CATEGORIES, safeRedirect, SCAN_STATUSES, SEVERITIES, str } from "./lib/search";
+
+export interface RouterContext {
+  queryClient: QueryClient;
+}
+
+// Code-based routes: typed without a generator that CI would have to re-run. Each page is
+// its own chunk (lazyRouteComponent), so the first load carries only the shell.
+const rootRoute = createRootRouteWithContext<RouterContext>()({
+  component: RootLayout,
+  notFoundComponent: RouteNotFound,
+});
+
+export const signInRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: "/sign-in",
+  validateSearch: (s: Record<string, unknown>) => partial({ redirect: safeRedirect(s.redirect) }),
+  component: lazyRouteComponent(() => import("./pages/SignInPage"), "SignInPage"),
+});
+
+// The signed-in part of the app. Without a session every page sends the user to sign in,
+// remembering where they were going.
+const appRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  id: "app",
+  component: AppLayout,
+  errorComponent: RouteError,
+  beforeLoad: async ({ context, location }) => {
+    try {
+      await context.queryClient.ensureQueryData(meQuery);
+    } catch (err) {
+      if (isSignedOut(err)) {
+        throw redirect({ to: "/sign-in", search: { redirect: safeRedirect(location.href) } });
+      }
+      throw err;
+    }
+  },
+});
+
+const dashboardRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/",
+  validateSearch: (s: Record<string, unknown>) => partial({ framework: str(s.framework) }),
+  component: lazyRouteComponent(() => import("./pages/DashboardPage"), "DashboardPage"),
+});
+
+export const hostsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/hosts",
+  validateSearch: (s: Record<string, unknown>) => partial({
+    q: str(s.q),
+    group_id: str(s.group_id),
+    environment: str(s.environment),
+    tag: str(s.tag),
+    maintenance: bool(s.maintenance),
+    add: bool(s.add),
+  }),
+  component: lazyRouteComponent(() => import("./pages/HostsPage"), "HostsPage"),
+});
+
+export const hostRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/hosts/$hostId",
+  validateSearch: (s: Record<string, unknown>) => partial({
+    tab: oneOf(s.tab, ["overview", "compliance", "scans", "intelligence", "keys"] as const),
+    framework: str(s.framework),
+    status: oneOf(s.status, RESULT_STATUSES),
+    severity: oneOf(s.severity, SEVERITIES),
+    evidence: str(s.evidence),
+    scan: str(s.scan),
+  }),
+  component: lazyRouteComponent(() => import("./pages/HostDetailPage"), "HostDetailPage"),
+});
+
+export const scansRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/scans",
+  validateSearch: (s: Record<string, unknown>) => partial({
+    status: oneOf(s.status, SCAN_STATUSES),
+    host_id: str(s.host_id),
+  }),
+  component: lazyRouteComponent(() => import("./pages/ScansPage"), "ScansPage"),
+});
+
+export const scanRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/scans/$scanId",
+  validateSearch: (s: Record<string, unknown>) => partial({
+    status: oneOf(s.status, RESULT_STATUSES),
+    severity: oneOf(s.severity, SEVERITIES),
+    framework: str(s.framework),
+    evidence: str(s.evidence),
+  }),
+  component: lazyRouteComponent(() => import("./pages/ScanDetailPage"), "ScanDetailPage"),
+});
+
+export const rulesRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/rules",
+  validateSearch: (s: Record<string, unknown>) => partial({
+    q: str(s.q),
+    framework: str(s.framework),
+    severity: oneOf(s.severity, SEVERITIES),
+    category: oneOf(s.category, RULE_CATEGORIES),
+    platform: str(s.platform),
+  }),
+  component: lazyRouteComponent(() => import("./pages/RulesPage"), "RulesPage"),
+});
+
+export const ruleRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/rules/$ruleId",
+  component: lazyRouteComponent(() => import("./pages/RuleDetailPage"), "RuleDetailPage"),
+});
+
+export const activityRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/activity",
+  validateSearch: (s: Record<string, unknown>) => partial({
+    source: oneOf(s.source, ["alert", "intelligence", "audit", "monitoring"] as const),
+    severity: oneOf(s.severity, ["info", "low", "medium", "high", "critical"] as const),
+    host_id: str(s.host_id),
+  }),
+  component: lazyRouteComponent(() => import("./pages/ActivityPage"), "ActivityPage"),
+});
+
+export const auditRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/audit",
+  validateSearch: (s: Record<string, unknown>) => partial({
+    action: str(s.action),
+    actor_type: oneOf(s.actor_type, ["user", "service_account", "system", "anonymous"] as const),
+    resource_type: str(s.resource_type),
+    correlation_id: str(s.correlation_id),
+  }),
+  component: lazyRouteComponent(() => import("./pages/AuditPage"), "AuditPage"),
+});
+
+export const adminRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/admin",
+  validateSearch: (s: Record<string, unknown>) =>
+    partial({ tab: oneOf(s.tab, ["users", "roles", "service-accounts", "credentials"] as const), add: bool(s.add) }),
+  component: lazyRouteComponent(() => import("./pages/AdminPage"), "AdminPage"),
+});
+
+export const discoveryRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/discovery",
+  validateSearch: (s: Record<string, unknown>) => partial({ scan: str(s.scan) }),
+  component: lazyRouteComponent(() => import("./pages/DiscoveryPage"), "DiscoveryPage"),
+});
+
+export const settingsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/settings",
+  validateSearch: (s: Record<string, unknown>) =>
+    partial({
+      tab: oneOf(s.tab, ["connectivity", "intelligence", "discovery", "scanning", "ssh", "security", "license"] as const),
+    }),
+  component: lazyRouteComponent(() => import("./pages/SettingsPage"), "SettingsPage"),
+});
+
+export const accountRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/account",
+  component: lazyRouteComponent(() => import("./pages/AccountPage"), "AccountPage"),
+});
+
+const routeTree = rootRoute.addChildren([
+  signInRoute,
+  appRoute.addChildren([
+    dashboardRoute,
+    hostsRoute,
+    hostRoute,
+    scansRoute,
+    scanRoute,
+    rulesRoute,
+    ruleRoute,
+    activityRoute,
+    auditRoute,
+    adminRoute,
+    discoveryRoute,
+    settingsRoute,
+    accountRoute,
+  ]),
+]);
+
+// makeRouter builds the app's router; tests pass a memory history.
+export function makeRouter(queryClient: QueryClient, history?: RouterHistory) {
+  return createRouter({
+    routeTree,
+    history,
+    context: { queryClient },
+    defaultPreload: "intent",
+    // Query owns caching; the router only decides what to render.
+    defaultPreloadStaleTime: 0,
+    scrollRestoration: true,
+  });
+}
+
+declare module "@tanstack/react-router" {
+  interface Register {
+    router: ReturnType<typeof makeRouter>;
+  }
+}
