@@ -34,7 +34,7 @@ describe("sign-in", () => {
     const { router } = renderApp("/hosts?q=web");
     await waitFor(() => expect(router.state.location.pathname).toBe("/sign-in"));
     expect(router.state.location.search).toEqual({ redirect: "/hosts?q=web" });
-    expect(screen.getByRole("status").textContent).toMatch(/continue where you were/);
+    expect((await screen.findByRole("status")).textContent).toMatch(/continue where you were/);
 
     await typeCredentials("  alice ");
     await waitFor(() => expect(router.state.location.href).toBe("/hosts?q=web"));
