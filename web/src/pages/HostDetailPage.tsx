@@ -8,13 +8,14 @@ import { api, type Schemas } from "../api/client";
 import { ApiError, unwrap } from "../api/errors";
 import { frameworksQuery, hostQuery } from "../api/queries";
 import { useCan } from "../auth/session";
-import { ReachabilityBadge, ResultBadge, ScanStatusBadge, SeverityBadge } from "../components/badges";
+import { ReachabilityBadge, ScanStatusBadge } from "../components/badges";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { EvidenceDrawer } from "../components/EvidenceView";
 import { AnchorLink } from "../components/links";
 import { PageHeader } from "../components/PageHeader";
 import { ScanProgress } from "../components/ScanProgress";
 import { VirtualTable, type ListColumn } from "../components/VirtualTable";
+import { resultColumns } from "../components/resultColumns";
 import { formatCount, formatDateTime, formatPercent, formatRelative, passingFraction } from "../lib/format";
 import { RESULT_STATUSES, SEVERITIES } from "../lib/search";
 import { HostKeysTab, IntelligenceTab } from "./HostSecurityTabs";
@@ -215,10 +216,7 @@ function ComplianceTab({ hostId }: { hostId: string }) {
           </Stack>
         ),
       },
-      { id: "severity", header: "Severity", cell: ({ row }) => <SeverityBadge severity={row.original.severity} /> },
-      { id: "status", header: "Result", cell: ({ row }) => <ResultBadge status={row.original.status} /> },
-      { id: "reason", header: "Reason", cell: ({ row }) => <Text size="sm" lineClamp={1}>{row.original.reason || "—"}</Text> },
-      { id: "changed", header: "Changed", cell: ({ row }) => formatRelative(row.original.changed_at) },
+      ...resultColumns<RuleResult>(),
     ],
     [hostId],
   );

@@ -7,14 +7,15 @@ import { api, type Schemas } from "../api/client";
 import { unwrap } from "../api/errors";
 import { frameworksQuery, hostQuery, scanQuery } from "../api/queries";
 import { useCan } from "../auth/session";
-import { ResultBadge, ScanStatusBadge, SeverityBadge } from "../components/badges";
+import { ScanStatusBadge } from "../components/badges";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { EvidenceDrawer } from "../components/EvidenceView";
 import { AnchorLink } from "../components/links";
 import { PageHeader } from "../components/PageHeader";
 import { ScanProgress } from "../components/ScanProgress";
 import { VirtualTable, type ListColumn } from "../components/VirtualTable";
-import { formatDateTime, formatRelative, shortId } from "../lib/format";
+import { resultColumns } from "../components/resultColumns";
+import { formatDateTime, shortId } from "../lib/format";
 import { RESULT_STATUSES, SEVERITIES } from "../lib/search";
 
 type Result = Schemas["ScanResult"];
@@ -79,10 +80,7 @@ export function ScanDetailPage() {
           </Stack>
         ),
       },
-      { id: "severity", header: "Severity", cell: ({ row }) => <SeverityBadge severity={row.original.severity} /> },
-      { id: "status", header: "Result", cell: ({ row }) => <ResultBadge status={row.original.status} /> },
-      { id: "reason", header: "Reason", cell: ({ row }) => <Text size="sm" lineClamp={1}>{row.original.reason || "—"}</Text> },
-      { id: "changed", header: "Changed", cell: ({ row }) => formatRelative(row.original.changed_at) },
+      ...resultColumns<Result>(),
     ],
     [scanId],
   );
