@@ -162,6 +162,7 @@ fi
 
 # The browser suite: Chromium accepts exactly the server key that pin.mjs verified against
 # the generated CA (see web/e2e/pin.mjs). Each Playwright test counts as one check.
+# E2E_SPECS (e.g. "hosts.spec.ts") runs only those spec files, for work on one page.
 e2e_out=${E2E_OUTPUT:-$PWD/web/test-results/e2e}
 rm -rf "$e2e_out" && mkdir -p "$e2e_out"
 if pin=$(node web/e2e/pin.mjs "https://localhost:$port" "$ca"); then
@@ -169,7 +170,7 @@ if pin=$(node web/e2e/pin.mjs "https://localhost:$port" "$ca"); then
   (cd web && OPENWATCH_URL="https://localhost:$port" OPENWATCH_PASSWORD="$pw" OPENWATCH_SPKI_PIN="$pin" \
     E2E_SSHD_PORT="$sshd_port" E2E_SSH_KEY="$sshd_dir/client_key" \
     E2E_OUTPUT="$e2e_out" PLAYWRIGHT_JSON_OUTPUT_NAME="$report" \
-    npx --no-install playwright test --reporter=list,json) || true
+    npx --no-install playwright test --reporter=list,json ${E2E_SPECS:-}) || true
   counts=$(node -e '
     const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
     console.log(`${r.stats.expected} ${r.stats.unexpected + r.stats.flaky} ${r.stats.skipped}`);

@@ -180,6 +180,53 @@ export const accountRoute = createRoute({
   component: lazyRouteComponent(() => import("./pages/AccountPage"), "AccountPage"),
 });
 
+// Host groups: membership and maintenance for many hosts at once.
+export const groupsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/groups",
+  validateSearch: (s: Record<string, unknown>) => partial({ add: bool(s.add) }),
+  component: lazyRouteComponent(() => import("./pages/GroupsPage"), "GroupsPage"),
+});
+
+export const groupRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/groups/$groupId",
+  component: lazyRouteComponent(() => import("./pages/GroupDetailPage"), "GroupDetailPage"),
+});
+
+// The fleet's intelligence events (package, service, user and port changes).
+export const intelligenceRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/intelligence",
+  validateSearch: (s: Record<string, unknown>) => partial({ host_id: str(s.host_id), event_type: str(s.event_type) }),
+  component: lazyRouteComponent(() => import("./pages/IntelligencePage"), "IntelligencePage"),
+});
+
+export const scanBatchesRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/scan-batches",
+  validateSearch: (s: Record<string, unknown>) => partial({ start: bool(s.start) }),
+  component: lazyRouteComponent(() => import("./pages/ScanBatchesPage"), "ScanBatchesPage"),
+});
+
+export const scanBatchRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/scan-batches/$batchId",
+  component: lazyRouteComponent(() => import("./pages/ScanBatchPage"), "ScanBatchPage"),
+});
+
+export const userRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/admin/users/$userId",
+  component: lazyRouteComponent(() => import("./pages/UserDetailPage"), "UserDetailPage"),
+});
+
+export const serviceAccountRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/admin/service-accounts/$serviceAccountId",
+  component: lazyRouteComponent(() => import("./pages/ServiceAccountPage"), "ServiceAccountPage"),
+});
+
 const routeTree = rootRoute.addChildren([
   signInRoute,
   appRoute.addChildren([
@@ -196,6 +243,13 @@ const routeTree = rootRoute.addChildren([
     discoveryRoute,
     settingsRoute,
     accountRoute,
+    groupsRoute,
+    groupRoute,
+    intelligenceRoute,
+    scanBatchesRoute,
+    scanBatchRoute,
+    userRoute,
+    serviceAccountRoute,
   ]),
 ]);
 

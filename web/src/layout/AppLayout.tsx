@@ -21,7 +21,7 @@ import { NavLinkLink } from "../components/links";
 import { LiveEvents, useLiveStatus } from "../events/LiveEvents";
 
 interface NavItem {
-  to: "/" | "/hosts" | "/scans" | "/rules" | "/activity" | "/audit" | "/admin" | "/settings";
+  to: "/" | "/hosts" | "/groups" | "/scans" | "/scan-batches" | "/rules" | "/intelligence" | "/activity" | "/audit" | "/admin" | "/settings";
   label: string;
   // Shown only to callers holding this permission; the page would only answer 403.
   permission?: string;
@@ -30,8 +30,11 @@ interface NavItem {
 const NAV: NavItem[] = [
   { to: "/", label: "Dashboard" },
   { to: "/hosts", label: "Hosts", permission: "host:read" },
+  { to: "/groups", label: "Groups", permission: "host:read" },
   { to: "/scans", label: "Scans", permission: "scan:read" },
+  { to: "/scan-batches", label: "Scan batches", permission: "scan:read" },
   { to: "/rules", label: "Rules", permission: "scan:read" },
+  { to: "/intelligence", label: "Intelligence", permission: "host:read" },
   { to: "/activity", label: "Activity", permission: "activity:read" },
   { to: "/audit", label: "Audit log", permission: "audit:read" },
   { to: "/admin", label: "Administration", permission: "user:read" },
