@@ -11,6 +11,11 @@ import { permissionsQuery, useCan } from "../auth/session";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { PageHeader } from "../components/PageHeader";
 import { formatDateTime } from "../lib/format";
+import { LicenseInstall } from "./LicenseInstall";
+import { ConnectivityPanels } from "./SettingsConnectivity";
+import { DiscoverySweep } from "./SettingsDiscoverySweep";
+import { ScanVariables } from "./SettingsScanVariables";
+import { SchedulePreview } from "./SettingsSchedulePreview";
 
 type Config = Record<string, unknown>;
 
@@ -191,6 +196,58 @@ function SectionForm({ section }: { section: Section }) {
   );
 }
 
+// SettingsCard is one titled block of a settings tab.
+function SettingsCard({ title, description, children, maw = 720 }: { title: string; description?: string; children: React.ReactNode; maw?: number }) {
+  return (
+    <Card withBorder component="section" aria-label={title} maw={maw}>
+      <Title order={2} size="h4">
+        {title}
+      </Title>
+      {description && (
+        <Text size="sm" c="dimmed" mb="md">
+          {description}
+        </Text>
+      )}
+      {children}
+    </Card>
+  );
+}
+
+// SectionExtras are what a tab shows below its settings: read-outs and actions of the
+// same subject.
+function SectionExtras({ id }: { id: SettingsTab }) {
+  const canScanRead = useCan("scan:read");
+  switch (id) {
+    case "scanning":
+      return (
+        <>
+          <SettingsCard
+            title="Rule variables"
+            description="Values the rules compare against ({{ name }} in a check). A variable with neither default nor value makes the rules using it end in error."
+            maw={1100}
+          >
+            <ScanVariables />
+          </SettingsCard>
+          {canScanRead && (
+            <SettingsCard
+              title="Schedule preview"
+              description="The next scheduled scans with the settings in force, soonest first (overdue hosts are due now)."
+              maw={1100}
+            >
+              <SchedulePreview />
+            </SettingsCard>
+          )}
+        </>
+      );
+    case "connectivity":
+      return <ConnectivityPanels />;
+    case "discovery":
+      return <DiscoverySweep />;
+    default:
+      return null;
+  }
+}
+
 function LicensePanel() {
   const { data, error } = useQuery(licenseQuery);
   if (error) return <ErrorAlert error={error} />;
@@ -262,10 +319,16 @@ export function SettingsPage() {
               </Text>
               <SectionForm section={s} />
             </Card>
+            <Stack mt="lg" gap="lg">
+              <SectionExtras id={s.id} />
+            </Stack>
           </Tabs.Panel>
         ))}
         <Tabs.Panel value="license">
-          <LicensePanel />
+          <Stack gap="lg">
+            <LicensePanel />
+            <LicenseInstall />
+          </Stack>
         </Tabs.Panel>
       </Tabs>
     </>
