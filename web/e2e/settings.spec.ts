@@ -1,6 +1,6 @@
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
 import { generateKeyPairSync, sign } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { adminApi, adminPassword, expectAccessible, shot, signIn } from "./helpers";
 
@@ -72,6 +72,7 @@ test("scanning: rule variables are edited with errors on their row, and restored
   await expect(page.getByTestId("schedule-enabled")).toHaveText("off");
   await expect(page.getByTestId("schedule-due-now")).toHaveText(/^\d+$/);
   await expect(page.getByRole("table", { name: "Next scheduled scans" })).toBeVisible();
+  await page.getByRole("region", { name: "Rule variables" }).scrollIntoViewIfNeeded();
   await expectAccessible(page, testInfo, "settings-scanning");
   await shot(page, "settings-scanning");
 
@@ -122,6 +123,7 @@ test("license: verify shows why a license is refused; install refuses it and cha
   await expect(page.getByTestId("license-verdict")).toContainText("Not a license");
 
   // A well-formed license from a key this server does not trust, read from a .jwt file.
+  mkdirSync(testInfo.outputDir, { recursive: true });
   const file = join(testInfo.outputDir, "untrusted.jwt");
   writeFileSync(file, `${untrustedLicense()}\n`);
   await page.locator('input[type="file"]').setInputFiles(file);

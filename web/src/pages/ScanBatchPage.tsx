@@ -44,7 +44,7 @@ const scanColumns: ListColumn<Scan>[] = [
       </AnchorLink>
     ),
   },
-  { id: "status", header: "Status", cell: ({ row }) => <ScanStatusBadge status={row.original.status} /> },
+  { id: "status", header: "Status", cell: ({ row }) => <div style={{ minWidth: 96 }}><ScanStatusBadge status={row.original.status} /></div> },
   { id: "progress", header: "Progress", cell: ({ row }) => <ScanProgress scan={row.original} /> },
   {
     id: "counts",
@@ -97,10 +97,8 @@ export function ScanBatchPage() {
       setConfirming(false);
       notifications.show({ color: "teal", message: "Batch cancelled." });
     },
-    onError: (err) => {
-      setConfirming(false);
-      notifications.show({ color: "red", title: "Not cancelled", message: err.message });
-    },
+    // On failure the dialog stays open with the server's message.
+  
   });
 
   if (batch.isPending) return <Loader role="status" aria-label="Loading batch" />;
@@ -175,8 +173,16 @@ export function ScanBatchPage() {
           empty="No scan in this batch."
         />
       </Stack>
-      <Modal opened={confirming} onClose={() => setConfirming(false)} title="Cancel this batch?">
+      <Modal
+        opened={confirming}
+        onClose={() => {
+          setConfirming(false);
+          cancel.reset();
+        }}
+        title="Cancel this batch?"
+      >
         <Stack>
+          <ErrorAlert error={cancel.error} title="Not cancelled" />
           <Text size="sm">
             Its {p.queued} queued scans end cancelled at once and its {p.running} running scans are asked to stop. Scans
             that already ended keep their results.

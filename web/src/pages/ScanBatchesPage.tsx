@@ -30,7 +30,7 @@ const columns: ListColumn<Batch>[] = [
   },
   { id: "hosts", header: "Hosts", cell: ({ row }) => describeSelector(row.original.selector) },
   { id: "scope", header: "Checks", cell: ({ row }) => describeScope(row.original) },
-  { id: "status", header: "Status", cell: ({ row }) => <ScanBatchStatusBadge status={row.original.status} /> },
+  { id: "status", header: "Status", cell: ({ row }) => <div style={{ minWidth: 104 }}><ScanBatchStatusBadge status={row.original.status} /></div> },
   { id: "progress", header: "Progress", cell: ({ row }) => <ScanBatchProgress batch={row.original} /> },
   {
     id: "counts",

@@ -239,8 +239,6 @@ function SectionExtras({ id }: { id: SettingsTab }) {
           )}
         </>
       );
-    case "connectivity":
-      return <ConnectivityPanels />;
     case "discovery":
       return <DiscoverySweep />;
     default:
@@ -263,6 +261,12 @@ function LicensePanel() {
           <Table.Th scope="row">Status</Table.Th>
           <Table.Td>{data.status}</Table.Td>
         </Table.Tr>
+        {data.customer_id && (
+          <Table.Tr>
+            <Table.Th scope="row">Customer</Table.Th>
+            <Table.Td>{data.customer_id}</Table.Td>
+          </Table.Tr>
+        )}
         <Table.Tr>
           <Table.Th scope="row">Expires</Table.Th>
           <Table.Td>{formatDateTime(data.expires_at)}</Table.Td>
@@ -281,6 +285,18 @@ function LicensePanel() {
             </Group>
           </Table.Td>
         </Table.Tr>
+        {(data.warnings ?? []).length > 0 && (
+          <Table.Tr>
+            <Table.Th scope="row">Warnings</Table.Th>
+            <Table.Td>
+              {(data.warnings ?? []).map((w) => (
+                <Text key={w} size="sm">
+                  {w}
+                </Text>
+              ))}
+            </Table.Td>
+          </Table.Tr>
+        )}
       </Table.Tbody>
     </Table>
   );
@@ -310,6 +326,12 @@ export function SettingsPage() {
         </Tabs.List>
         {readable.map((s) => (
           <Tabs.Panel key={s.id} value={s.id}>
+            {s.id === "connectivity" && (
+              // The poller's state is what people come here for; its settings follow.
+              <Stack mb="lg" gap="lg">
+                <ConnectivityPanels />
+              </Stack>
+            )}
             <Card withBorder component="section" aria-label={`${s.label} settings`} maw={720}>
               <Title order={2} size="h4">
                 {s.label}
