@@ -13,6 +13,7 @@ const run = randomUUID().slice(0, 8);
 const failEnv = `e2e-batch-fail-${run}`;
 const holdEnv = `e2e-batch-hold-${run}`;
 let page: Page;
+let finishedBatch = "";
 let admin: APIRequestContext;
 const hostIds: string[] = [];
 const credentialIds: string[] = [];
@@ -115,6 +116,7 @@ test("the start form shows what the server refuses on the field", async ({}, tes
 
 test("a batch over unreachable hosts shows its progress and final counts", async ({}, testInfo) => {
   const id = await startBatch(failEnv, 10);
+  finishedBatch = id;
   await expect(page.getByTestId("batch-hosts-total")).toHaveText("2");
   await expect(page.getByRole("progressbar", { name: /Batch progress/ })).toBeVisible();
   await expect(page.getByTestId("batch-status")).toHaveText("completed", { timeout: 60_000 });
@@ -123,6 +125,8 @@ test("a batch over unreachable hosts shows its progress and final counts", async
   const scans = page.getByRole("table", { name: "Scans of this batch" });
   await expect(scans.getByText("failed")).toHaveCount(2);
   await expect(scans.getByRole("link", { name: `e2e-batch-fail-${run}-1` })).toBeVisible();
+  // The pointer is left where the dialog's button was: off the table, so no row is hovered.
+  await page.mouse.move(0, 0);
   await expectAccessible(page, testInfo, "scan-batch");
   await shot(page, "scan-batch");
 
@@ -158,4 +162,18 @@ test("a running batch is cancelled after confirming", async () => {
   await expect(page.getByTestId("batch-cancelled")).not.toHaveText("0", { timeout: 30_000 });
   await expect(page.getByTestId("batch-completed")).toHaveText("0");
   await shot(page, "scan-batch-cancelled");
+});
+
+test("the batch pages read well in dark mode", async ({}, testInfo) => {
+  await page.goto(`/scan-batches/${finishedBatch}`);
+  await expect(page.getByTestId("batch-status")).toHaveText("completed");
+  await page.getByTestId("color-scheme-toggle").click();
+  await expect(page.locator("html")).toHaveAttribute("data-mantine-color-scheme", "dark");
+  await expectAccessible(page, testInfo, "scan-batch-dark");
+  await shot(page, "scan-batch-dark");
+  await page.goto("/scan-batches");
+  await expect(page.getByRole("table", { name: "Scan batches" }).getByRole("row").nth(1)).toBeVisible();
+  await expectAccessible(page, testInfo, "scan-batches-dark");
+  await page.getByTestId("color-scheme-toggle").click();
+  await expect(page.locator("html")).toHaveAttribute("data-mantine-color-scheme", "light");
 });

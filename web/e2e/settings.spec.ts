@@ -140,3 +140,23 @@ test("license: verify shows why a license is refused; install refuses it and cha
   await shot(page, "settings-license");
   expect(await (await admin.get("/api/v1/license")).json()).toEqual(before);
 });
+
+test("the new settings read well in dark mode", async ({}, testInfo) => {
+  await page.goto("/settings?tab=scanning");
+  await expect(page.getByRole("table", { name: "Rule variables" })).toBeVisible();
+  await page.getByTestId("color-scheme-toggle").click();
+  await expect(page.locator("html")).toHaveAttribute("data-mantine-color-scheme", "dark");
+  await expect(page.getByRole("table", { name: "Next scheduled scans" })).toBeVisible();
+  await expectAccessible(page, testInfo, "settings-scanning-dark");
+  await page.goto("/settings?tab=connectivity");
+  await expect(page.getByRole("table", { name: "Hosts by connectivity state" })).toBeVisible();
+  await expectAccessible(page, testInfo, "settings-connectivity-dark");
+  await page.goto("/settings?tab=license");
+  await page.getByLabel("License token").fill("not-a-license");
+  await page.getByRole("button", { name: "Verify" }).click();
+  await expect(page.getByTestId("license-verdict")).toBeVisible();
+  await expectAccessible(page, testInfo, "settings-license-dark");
+  await shot(page, "settings-license-dark");
+  await page.getByTestId("color-scheme-toggle").click();
+  await expect(page.locator("html")).toHaveAttribute("data-mantine-color-scheme", "light");
+});
