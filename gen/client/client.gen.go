@@ -3150,6 +3150,9 @@ type CreateUserParams struct {
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
 }
 
+// InstallLicenseJSONRequestBody defines body for InstallLicense for application/json ContentType.
+type InstallLicenseJSONRequestBody = LicenseVerifyRequest
+
 // VerifyLicenseJSONRequestBody defines body for VerifyLicense for application/json ContentType.
 type VerifyLicenseJSONRequestBody = LicenseVerifyRequest
 
@@ -3342,6 +3345,40 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /activity (the `ListActivity` operationId).
 	ListActivity(ctx context.Context, params *ListActivityParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// InstallLicenseWithBody Install a license JWT.
+	//
+	// Verifies the license as `POST /admin/license:verify` does and, when it grants its
+	// features now (`valid` or `grace`), writes it to the license file (`[license] file`, or
+	// `<data_dir>/license.jwt` when that is empty), replacing the file atomically and
+	// readable by the server only, and loads it: `GET /license` answers the new tier at
+	// once. A license that is not in force is a 400 on `license_jwt` naming why (with
+	// `detail.verify_result`); the installed license is left as it was. Audited with the
+	// new tier and the previous one. A cluster of servers reads its license file on each
+	// server: install on each, or point `[license] file` at shared storage and reload
+	// (SIGHUP).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /admin/license (the `InstallLicense` operationId).
+	InstallLicenseWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// InstallLicense Install a license JWT.
+	//
+	// Verifies the license as `POST /admin/license:verify` does and, when it grants its
+	// features now (`valid` or `grace`), writes it to the license file (`[license] file`, or
+	// `<data_dir>/license.jwt` when that is empty), replacing the file atomically and
+	// readable by the server only, and loads it: `GET /license` answers the new tier at
+	// once. A license that is not in force is a 400 on `license_jwt` naming why (with
+	// `detail.verify_result`); the installed license is left as it was. Audited with the
+	// new tier and the previous one. A cluster of servers reads its license file on each
+	// server: install on each, or point `[license] file` at shared storage and reload
+	// (SIGHUP).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /admin/license (the `InstallLicense` operationId).
+	InstallLicense(ctx context.Context, body InstallLicenseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// VerifyLicenseWithBody Dry-run a license JWT without installing it.
 	//
@@ -4611,6 +4648,60 @@ type ClientInterface interface {
 // Corresponds with GET /activity (the `ListActivity` operationId).
 func (c *Client) ListActivity(ctx context.Context, params *ListActivityParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListActivityRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// InstallLicenseWithBody Install a license JWT.
+//
+// Verifies the license as `POST /admin/license:verify` does and, when it grants its
+// features now (`valid` or `grace`), writes it to the license file (`[license] file`, or
+// `<data_dir>/license.jwt` when that is empty), replacing the file atomically and
+// readable by the server only, and loads it: `GET /license` answers the new tier at
+// once. A license that is not in force is a 400 on `license_jwt` naming why (with
+// `detail.verify_result`); the installed license is left as it was. Audited with the
+// new tier and the previous one. A cluster of servers reads its license file on each
+// server: install on each, or point `[license] file` at shared storage and reload
+// (SIGHUP).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /admin/license (the `InstallLicense` operationId).
+func (c *Client) InstallLicenseWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewInstallLicenseRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// InstallLicense Install a license JWT.
+//
+// Verifies the license as `POST /admin/license:verify` does and, when it grants its
+// features now (`valid` or `grace`), writes it to the license file (`[license] file`, or
+// `<data_dir>/license.jwt` when that is empty), replacing the file atomically and
+// readable by the server only, and loads it: `GET /license` answers the new tier at
+// once. A license that is not in force is a 400 on `license_jwt` naming why (with
+// `detail.verify_result`); the installed license is left as it was. Audited with the
+// new tier and the previous one. A cluster of servers reads its license file on each
+// server: install on each, or point `[license] file` at shared storage and reload
+// (SIGHUP).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /admin/license (the `InstallLicense` operationId).
+func (c *Client) InstallLicense(ctx context.Context, body InstallLicenseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewInstallLicenseRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -7499,6 +7590,46 @@ func NewListActivityRequest(server string, params *ListActivityParams) (*http.Re
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewInstallLicenseRequest calls the generic InstallLicense builder with application/json body
+func NewInstallLicenseRequest(server string, body InstallLicenseJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewInstallLicenseRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewInstallLicenseRequestWithBody constructs an http.Request for the InstallLicense method, with any body, and a specified content type
+func NewInstallLicenseRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/admin/license")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -13280,6 +13411,40 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /activity (the `ListActivity` operationId).
 	ListActivityWithResponse(ctx context.Context, params *ListActivityParams, reqEditors ...RequestEditorFn) (*ListActivityResponse, error)
 
+	// InstallLicenseWithBodyWithResponse Install a license JWT.
+	//
+	// Verifies the license as `POST /admin/license:verify` does and, when it grants its
+	// features now (`valid` or `grace`), writes it to the license file (`[license] file`, or
+	// `<data_dir>/license.jwt` when that is empty), replacing the file atomically and
+	// readable by the server only, and loads it: `GET /license` answers the new tier at
+	// once. A license that is not in force is a 400 on `license_jwt` naming why (with
+	// `detail.verify_result`); the installed license is left as it was. Audited with the
+	// new tier and the previous one. A cluster of servers reads its license file on each
+	// server: install on each, or point `[license] file` at shared storage and reload
+	// (SIGHUP).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /admin/license (the `InstallLicense` operationId).
+	InstallLicenseWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*InstallLicenseResponse, error)
+
+	// InstallLicenseWithResponse Install a license JWT.
+	//
+	// Verifies the license as `POST /admin/license:verify` does and, when it grants its
+	// features now (`valid` or `grace`), writes it to the license file (`[license] file`, or
+	// `<data_dir>/license.jwt` when that is empty), replacing the file atomically and
+	// readable by the server only, and loads it: `GET /license` answers the new tier at
+	// once. A license that is not in force is a 400 on `license_jwt` naming why (with
+	// `detail.verify_result`); the installed license is left as it was. Audited with the
+	// new tier and the previous one. A cluster of servers reads its license file on each
+	// server: install on each, or point `[license] file` at shared storage and reload
+	// (SIGHUP).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /admin/license (the `InstallLicense` operationId).
+	InstallLicenseWithResponse(ctx context.Context, body InstallLicenseJSONRequestBody, reqEditors ...RequestEditorFn) (*InstallLicenseResponse, error)
+
 	// VerifyLicenseWithBodyWithResponse Dry-run a license JWT without installing it.
 	//
 	// Checks the Ed25519 signature against the trusted keys (by `kid`), the issuer, validity dates and grace period.
@@ -14756,6 +14921,75 @@ func (r ListActivityResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListActivityResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type InstallLicenseResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LicenseStateResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r InstallLicenseResponse) GetJSON200() *LicenseStateResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r InstallLicenseResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r InstallLicenseResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r InstallLicenseResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r InstallLicenseResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r InstallLicenseResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r InstallLicenseResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r InstallLicenseResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r InstallLicenseResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -23179,6 +23413,52 @@ func (c *ClientWithResponses) ListActivityWithResponse(ctx context.Context, para
 	return ParseListActivityResponse(rsp)
 }
 
+// InstallLicenseWithBodyWithResponse Install a license JWT.
+//
+// Verifies the license as `POST /admin/license:verify` does and, when it grants its
+// features now (`valid` or `grace`), writes it to the license file (`[license] file`, or
+// `<data_dir>/license.jwt` when that is empty), replacing the file atomically and
+// readable by the server only, and loads it: `GET /license` answers the new tier at
+// once. A license that is not in force is a 400 on `license_jwt` naming why (with
+// `detail.verify_result`); the installed license is left as it was. Audited with the
+// new tier and the previous one. A cluster of servers reads its license file on each
+// server: install on each, or point `[license] file` at shared storage and reload
+// (SIGHUP).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /admin/license (the `InstallLicense` operationId).
+func (c *ClientWithResponses) InstallLicenseWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*InstallLicenseResponse, error) {
+	rsp, err := c.InstallLicenseWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseInstallLicenseResponse(rsp)
+}
+
+// InstallLicenseWithResponse Install a license JWT.
+//
+// Verifies the license as `POST /admin/license:verify` does and, when it grants its
+// features now (`valid` or `grace`), writes it to the license file (`[license] file`, or
+// `<data_dir>/license.jwt` when that is empty), replacing the file atomically and
+// readable by the server only, and loads it: `GET /license` answers the new tier at
+// once. A license that is not in force is a 400 on `license_jwt` naming why (with
+// `detail.verify_result`); the installed license is left as it was. Audited with the
+// new tier and the previous one. A cluster of servers reads its license file on each
+// server: install on each, or point `[license] file` at shared storage and reload
+// (SIGHUP).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /admin/license (the `InstallLicense` operationId).
+func (c *ClientWithResponses) InstallLicenseWithResponse(ctx context.Context, body InstallLicenseJSONRequestBody, reqEditors ...RequestEditorFn) (*InstallLicenseResponse, error) {
+	rsp, err := c.InstallLicense(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseInstallLicenseResponse(rsp)
+}
+
 // VerifyLicenseWithBodyWithResponse Dry-run a license JWT without installing it.
 //
 // Checks the Ed25519 signature against the trusted keys (by `kid`), the issuer, validity dates and grace period.
@@ -25507,6 +25787,60 @@ func ParseListActivityResponse(rsp *http.Response) (*ListActivityResponse, error
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest ActivityPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseInstallLicenseResponse parses an HTTP response from a InstallLicenseWithResponse call
+func ParseInstallLicenseResponse(rsp *http.Response) (*InstallLicenseResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &InstallLicenseResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LicenseStateResponse
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

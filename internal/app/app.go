@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -243,7 +244,10 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	live := liveness.NewService(d.Pool, aw, sshConn, jobStatus(d.Pool, jobs), liveOpts)
 	jobs.AddQueue(liveness.Queue, live.Slots())
 	jobs.AddPeriodic(live.RegisterJobs(jobs.Workers)...)
-	lic := license.NewManager(verifier, d.Config.License.File, d.Logger)
+	// A license installed through the API (PUT /admin/license) goes to the configured file,
+	// else to <data_dir>/license.jwt, which is read at start when no file is configured.
+	lic := license.NewManager(verifier, d.Config.License.File, d.Logger,
+		license.WithInstallPath(filepath.Join(d.Config.Server.DataDir, "license.jwt")))
 	idem := idempotency.NewStore(d.Pool, now)
 	broker := events.NewBroker(d.Pool, d.Logger)
 	tickets := events.NewTickets(d.Pool, authSvc)

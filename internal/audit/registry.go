@@ -59,6 +59,7 @@ const (
 	ActionCredentialDeleted         Action = "credential.deleted"
 	ActionCredentialCloned          Action = "credential.cloned"
 	ActionLicenseVerified           Action = "license.verified"
+	ActionLicenseInstalled          Action = "license.installed"
 	ActionAuditExported             Action = "audit.exported"
 	ActionAuditVerified             Action = "audit.verified"
 	ActionSecurityConfigChanged     Action = "security.config_changed"
@@ -127,6 +128,7 @@ var Actions = map[Action]Spec{
 	ActionCredentialDeleted:         {SeverityNotice, "An SSH credential was deleted."},
 	ActionCredentialCloned:          {SeverityNotice, "An SSH credential was copied to a new scope."},
 	ActionLicenseVerified:           {SeverityInfo, "A license was checked."},
+	ActionLicenseInstalled:          {SeverityNotice, "A license was installed, changing the features in force."},
 	ActionAuditExported:             {SeverityNotice, "Audit events were exported."},
 	ActionAuditVerified:             {SeverityInfo, "The audit chain was verified."},
 	ActionSecurityConfigChanged:     {SeverityNotice, "Workspace security settings were changed."},

@@ -2,8 +2,11 @@ package license
 
 import (
 	"context"
+	"errors"
+	"time"
 
 	api "github.com/openwatch/openwatch/gen/api"
+	"github.com/openwatch/openwatch/internal/apperr"
 	"github.com/openwatch/openwatch/internal/audit"
 	"github.com/openwatch/openwatch/internal/authz"
 )
@@ -26,8 +29,36 @@ func (m *Manager) HasFeature(feature string) bool { return m.Current().Has(Featu
 
 // GetLicense implements GET /license (license:read).
 func (h *Handlers) GetLicense(context.Context, api.GetLicenseRequestObject) (api.GetLicenseResponseObject, error) {
-	st := h.m.Current()
-	out := api.GetLicense200JSONResponse{
+	return api.GetLicense200JSONResponse(stateResponse(h.m.Current())), nil
+}
+
+// InstallLicense implements PUT /admin/license (license:manage): a license in force
+// replaces the license file and is loaded at once; any other is a 400 on license_jwt.
+func (h *Handlers) InstallLicense(ctx context.Context, req api.InstallLicenseRequestObject) (api.InstallLicenseResponseObject, error) {
+	before, after, err := h.m.Install(req.Body.LicenseJwt)
+	var notInForce *NotInForceError
+	switch {
+	case errors.As(err, &notInForce):
+		return nil, apperr.Invalid("license_jwt", notInForce.Reason).WithDetail("verify_result", notInForce.Result)
+	case err != nil:
+		return nil, err
+	}
+	detail := map[string]any{
+		"tier": string(after.Tier), "status": string(after.Status), "customer_id": after.CustomerID,
+		"previous_tier": string(before.Tier), "previous_status": string(before.Status),
+	}
+	if after.ExpiresAt != nil {
+		detail["expires_at"] = after.ExpiresAt.UTC().Format(time.RFC3339)
+	}
+	if err := h.aw.AppendAlone(ctx, audit.For(ctx, authz.PrincipalFrom(ctx), audit.ActionLicenseInstalled, "license", "", detail)); err != nil {
+		return nil, err
+	}
+	return api.InstallLicense200JSONResponse(stateResponse(after)), nil
+}
+
+// stateResponse is the API's view of a State.
+func stateResponse(st State) api.LicenseStateResponse {
+	out := api.LicenseStateResponse{
 		Tier: api.LicenseStateResponseTier(st.Tier), Status: api.LicenseStateResponseStatus(st.Status),
 		Features: featureStrings(st.Features), ExpiresAt: st.ExpiresAt,
 		InGracePeriod: &st.InGracePeriod, UsingPrevKey: &st.UsingPrevKey,
@@ -39,7 +70,7 @@ func (h *Handlers) GetLicense(context.Context, api.GetLicenseRequestObject) (api
 		w := append([]string{}, st.Warnings...)
 		out.Warnings = &w
 	}
-	return out, nil
+	return out
 }
 
 // VerifyLicense implements POST /admin/license:verify (license:manage).

@@ -108,3 +108,103 @@ func TestNoLicenseIsFree(t *testing.T) {
 	require.Equal(t, api.LicenseStateResponseStatus("no_license"), st.Status)
 	require.Empty(t, st.Features)
 }
+
+func TestInstallLicense(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	priv, keysPath := testKeys(t, dir)
+	env := apitest.New(t, func(d *app.Deps) { d.Config.License.TrustedKeysFile = keysPath })
+	admin := env.Admin()
+	viewer := env.Login("v", env.CreateUser("v", authz.RoleViewer))
+	now := time.Now()
+	mint := func(c license.Claims) string {
+		tok, err := license.Mint(priv, "test-2026", c)
+		require.NoError(t, err)
+		return tok
+	}
+	install := func(token, tok string) *apitest.Response {
+		return env.Do(apitest.Request{Method: http.MethodPut, Path: "admin/license", Token: token, JSON: map[string]string{"license_jwt": tok}})
+	}
+	state := func() api.LicenseStateResponse {
+		var st api.LicenseStateResponse
+		env.Do(apitest.Request{Method: http.MethodGet, Path: "license", Token: viewer.AccessToken}).Decode(t, &st)
+		return st
+	}
+	require.Equal(t, api.LicenseStateResponseStatus("no_license"), state().Status)
+	require.Empty(t, state().Warnings, "no file installed yet is no license, without a warning")
+
+	// Refused licenses change nothing and say why on the field.
+	expired := mint(license.Claims{Tier: license.TierEnterprise, CustomerID: "acme",
+		IssuedAt: now.Add(-60 * 24 * time.Hour), ExpiresAt: now.Add(-30 * 24 * time.Hour)})
+	_, other, _ := ed25519.GenerateKey(rand.Reader)
+	forged, err := license.Mint(other, "test-2026", license.Claims{Tier: license.TierEnterprise, CustomerID: "x", ExpiresAt: now.Add(time.Hour)})
+	require.NoError(t, err)
+	for tok, result := range map[string]string{expired: "expired", forged: "bad_signature", "not-a-jwt": "malformed"} {
+		res := install(admin.AccessToken, tok)
+		require.Equal(t, http.StatusBadRequest, res.Status, result)
+		e := res.Err(t)
+		require.Equal(t, "validation_failed", e.Error.Code)
+		require.Equal(t, "license_jwt", e.Error.Detail["field"])
+		require.Equal(t, result, e.Error.Detail["verify_result"])
+		require.NotEmpty(t, e.Error.HumanMessage)
+	}
+	require.Equal(t, api.LicenseStateResponseTier("free"), state().Tier)
+	installed := filepath.Join(env.App.Config.Server.DataDir, "license.jwt")
+	require.NoFileExists(t, installed)
+
+	require.Equal(t, http.StatusForbidden, install(viewer.AccessToken, "x").Status)
+
+	// A license in force is written (private) and in force at once.
+	plus := mint(license.Claims{Tier: license.TierPlus, CustomerID: "acme", NotBefore: now.Add(-time.Minute), ExpiresAt: now.Add(365 * 24 * time.Hour)})
+	res := install(admin.AccessToken, plus)
+	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+	var st api.LicenseStateResponse
+	res.Decode(t, &st)
+	require.Equal(t, api.LicenseStateResponseTier("openwatch_plus"), st.Tier)
+	require.Equal(t, api.LicenseStateResponseStatus("active"), st.Status)
+	require.Equal(t, api.LicenseStateResponseTier("openwatch_plus"), state().Tier)
+	require.Contains(t, state().Features, "audit_export")
+	info, err := os.Stat(installed)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+	data, err := os.ReadFile(installed)
+	require.NoError(t, err)
+	require.Equal(t, plus+"\n", string(data))
+
+	// A second license replaces the first, and a reload (SIGHUP) keeps it.
+	ent := mint(license.Claims{Tier: license.TierEnterprise, CustomerID: "acme", NotBefore: now.Add(-time.Minute), ExpiresAt: now.Add(30 * 24 * time.Hour)})
+	require.Equal(t, http.StatusOK, install(admin.AccessToken, ent).Status)
+	require.NoError(t, env.App.License.Reload())
+	require.Equal(t, api.LicenseStateResponseTier("enterprise"), state().Tier)
+
+	var n int
+	var detail map[string]any
+	require.NoError(t, env.App.Pool.QueryRow(t.Context(), `SELECT count(*) FROM audit_events WHERE action = 'license.installed'`).Scan(&n))
+	require.Equal(t, 2, n, "every installation is audited, refusals are not")
+	require.NoError(t, env.App.Pool.QueryRow(t.Context(),
+		`SELECT detail FROM audit_events WHERE action = 'license.installed' ORDER BY seq DESC LIMIT 1`).Scan(&detail))
+	require.Equal(t, "enterprise", detail["tier"])
+	require.Equal(t, "openwatch_plus", detail["previous_tier"])
+}
+
+func TestInstallLicenseWritesTheConfiguredFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	priv, keysPath := testKeys(t, dir)
+	licPath := filepath.Join(dir, "conf", "license.jwt")
+	env := apitest.New(t, func(d *app.Deps) {
+		d.Config.License.TrustedKeysFile = keysPath
+		d.Config.License.File = licPath
+	})
+	admin := env.Admin()
+	now := time.Now()
+	tok, err := license.Mint(priv, "test-2026", license.Claims{Tier: license.TierEnterprise, CustomerID: "acme",
+		NotBefore: now.Add(-time.Minute), ExpiresAt: now.Add(24 * time.Hour * 90)})
+	require.NoError(t, err)
+	res := env.Do(apitest.Request{Method: http.MethodPut, Path: "admin/license", Token: admin.AccessToken, JSON: map[string]string{"license_jwt": "  " + tok + "\n"}})
+	require.Equal(t, http.StatusOK, res.Status, string(res.Body))
+	data, err := os.ReadFile(licPath)
+	require.NoError(t, err)
+	require.Equal(t, tok+"\n", string(data))
+	require.NoFileExists(t, filepath.Join(env.App.Config.Server.DataDir, "license.jwt"))
+}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,7 +19,10 @@ import (
 type Manager struct {
 	verifier *Verifier
 	path     string
-	logger   *slog.Logger
+	// installPath is where Install writes when no path is configured; it is read like
+	// path, except that its absence is simply no license.
+	installPath string
+	logger      *slog.Logger
 
 	reload sync.Mutex // serialises Reload
 	cur    atomic.Pointer[snapshot]
@@ -31,14 +35,27 @@ type snapshot struct {
 	next  time.Time // when state must be re-derived from lic; zero: never
 }
 
+// ManagerOption configures a Manager.
+type ManagerOption func(*Manager)
+
+// WithInstallPath names the file Install writes when the manager has no path of its own
+// (the server passes <data_dir>/license.jwt). Without a path the manager then reads that
+// file, and a missing one means no license, without a warning.
+func WithInstallPath(path string) ManagerOption {
+	return func(m *Manager) { m.installPath = path }
+}
+
 // NewManager returns a manager reading the license at path (an empty path means no
-// license) and loads it once; a load error is logged, not returned, and leaves the free
-// tier. A nil logger discards.
-func NewManager(v *Verifier, path string, logger *slog.Logger) *Manager {
+// license, unless WithInstallPath names a file) and loads it once; a load error is
+// logged, not returned, and leaves the free tier. A nil logger discards.
+func NewManager(v *Verifier, path string, logger *slog.Logger, opts ...ManagerOption) *Manager {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	m := &Manager{verifier: v, path: path, logger: logger}
+	for _, o := range opts {
+		o(m)
+	}
 	m.cur.Store(&snapshot{state: noLicenseState()})
 	if err := m.Reload(); err != nil {
 		logger.Error("load license", "err", err)
@@ -72,12 +89,22 @@ func (m *Manager) Current() State {
 func (m *Manager) Reload() error {
 	m.reload.Lock()
 	defer m.reload.Unlock()
-	if m.path == "" {
+	return m.load()
+}
+
+// load reads the license file and installs what it holds; m.reload is held.
+func (m *Manager) load() error {
+	path := m.file()
+	if path == "" {
 		m.cur.Store(&snapshot{state: noLicenseState()})
 		return nil
 	}
-	token, err := readLicenseFile(m.path)
+	token, err := readLicenseFile(path)
 	switch {
+	case m.path == "" && errors.Is(err, fs.ErrNotExist):
+		// Nothing was installed through the API yet.
+		m.cur.Store(&snapshot{state: noLicenseState()})
+		return nil
 	case errors.Is(err, fs.ErrNotExist):
 		st := noLicenseState()
 		st.Warnings = []string{"The license file does not exist. Only free features are enabled."}
@@ -91,18 +118,18 @@ func (m *Manager) Reload() error {
 		return fmt.Errorf("read license file: %w", err)
 	case token == "":
 		m.cur.Store(&snapshot{state: noLicenseState()})
-		m.logger.Info("license file is empty: free tier", "path", m.path)
+		m.logger.Info("license file is empty: free tier", "path", path)
 		return nil
 	}
 	lic, f := m.verifier.check(token)
 	if f != nil {
 		m.cur.Store(&snapshot{state: f.state()})
-		return fmt.Errorf("verify license %s: %s: %s", m.path, f.result, f.detail)
+		return fmt.Errorf("verify license %s: %s: %s", path, f.result, f.detail)
 	}
 	s := m.verifier.snapshot(lic, m.verifier.now())
 	m.cur.Store(s)
 	attrs := []any{
-		"path", m.path, "status", s.state.Status, "tier", lic.tier, "customer_id", lic.customerID,
+		"path", path, "status", s.state.Status, "tier", lic.tier, "customer_id", lic.customerID,
 		"expires_at", lic.expiresAt, "kid", lic.kid,
 	}
 	if len(s.state.Warnings) > 0 {
@@ -132,4 +159,98 @@ func readLicenseFile(path string) (string, error) {
 		return "", err
 	}
 	return strings.TrimSpace(string(data)), nil
+}
+
+// file is the license file: the configured path, else the install path.
+func (m *Manager) file() string {
+	if m.path != "" {
+		return m.path
+	}
+	return m.installPath
+}
+
+// ErrNoLicenseFile is Install's error when the manager has no file to write.
+var ErrNoLicenseFile = errors.New("install license: no license file is configured")
+
+// NotInForceError is Install's error for a license that does not grant its features now.
+type NotInForceError struct {
+	// Result is the verification result (one of the Result* constants).
+	Result string
+	// Reason is a full sentence for the operator.
+	Reason string
+}
+
+func (e *NotInForceError) Error() string { return e.Reason }
+
+// Install makes token the installation's license when it grants its features now (its
+// verification result is valid or grace): it replaces the license file atomically (a
+// private temporary file in the same directory, synced, then renamed over the old one)
+// and loads it, so Current answers the new state at once. Any other license is refused
+// with a *NotInForceError and changes nothing. It returns the state before and after.
+func (m *Manager) Install(token string) (before, after State, err error) {
+	token = strings.TrimSpace(token)
+	r := m.verifier.Verify(token)
+	if !r.Valid {
+		reason := fmt.Sprintf("The license is not in force (%s).", r.Result)
+		if len(r.Warnings) > 0 {
+			reason = r.Warnings[0]
+		}
+		return State{}, State{}, &NotInForceError{Result: r.Result, Reason: reason}
+	}
+	m.reload.Lock()
+	defer m.reload.Unlock()
+	path := m.file()
+	if path == "" {
+		return State{}, State{}, ErrNoLicenseFile
+	}
+	before = m.Current()
+	if err := writeFileAtomic(path, []byte(token+"\n")); err != nil {
+		return State{}, State{}, fmt.Errorf("install license: %w", err)
+	}
+	if err := m.load(); err != nil {
+		return State{}, State{}, fmt.Errorf("install license: %w", err)
+	}
+	return before, m.Current(), nil
+}
+
+// writeFileAtomic replaces path with data, mode 0600: readers see the old file or the
+// new one, never a part.
+func writeFileAtomic(path string, data []byte) (err error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			_ = os.Remove(tmp)
+		}
+	}()
+	if err := f.Chmod(0o600); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+	return nil
 }

@@ -218,3 +218,70 @@ func TestManagerConcurrentCurrentAndReload(t *testing.T) {
 	readers.Wait()
 	require.Contains(t, []Tier{TierPlus, TierEnterprise}, m.Current().Tier)
 }
+
+func TestManagerInstall(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "license.jwt")
+	m := NewManager(f.verifier, "", nil, WithInstallPath(path))
+	require.Equal(t, State{Tier: TierFree, Status: StatusNoLicense, Features: []Feature{}}, m.Current(),
+		"nothing installed yet: no license and no warning")
+
+	// A license not in force is refused and nothing is written.
+	expired := f.mint(t, func(c *Claims) {
+		c.IssuedAt = f.clock.Now().Add(-100 * 24 * time.Hour)
+		c.ExpiresAt = f.clock.Now().Add(-30 * 24 * time.Hour)
+	})
+	for tok, result := range map[string]string{expired: ResultExpired, "garbage": ResultMalformed} {
+		_, _, err := m.Install(tok)
+		var nif *NotInForceError
+		require.ErrorAs(t, err, &nif)
+		require.Equal(t, result, nif.Result)
+		require.NotEmpty(t, nif.Reason)
+		require.NoFileExists(t, path)
+	}
+
+	before, after, err := m.Install(" " + f.mint(t, nil) + "\n")
+	require.NoError(t, err)
+	require.Equal(t, StatusNoLicense, before.Status)
+	require.Equal(t, TierPlus, after.Tier)
+	require.Equal(t, TierPlus, m.Current().Tier)
+	info, err := os.Stat(path)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "no temporary file is left behind")
+
+	// A new manager (the next start) reads what was installed.
+	require.Equal(t, TierPlus, NewManager(f.verifier, "", nil, WithInstallPath(path)).Current().Tier)
+
+	before, after, err = m.Install(f.mint(t, func(c *Claims) { c.Tier = TierEnterprise }))
+	require.NoError(t, err)
+	require.Equal(t, TierPlus, before.Tier)
+	require.Equal(t, TierEnterprise, after.Tier)
+}
+
+func TestManagerInstallPrefersTheConfiguredFile(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	dir := t.TempDir()
+	configured := filepath.Join(dir, "configured.jwt")
+	fallback := filepath.Join(dir, "fallback.jwt")
+	m := NewManager(f.verifier, configured, nil, WithInstallPath(fallback))
+	require.Equal(t, StatusNoLicense, m.Current().Status)
+	require.NotEmpty(t, m.Current().Warnings, "a configured file that is missing still warns")
+	_, after, err := m.Install(f.mint(t, nil))
+	require.NoError(t, err)
+	require.Equal(t, StatusActive, after.Status)
+	require.FileExists(t, configured)
+	require.NoFileExists(t, fallback)
+}
+
+func TestManagerInstallWithoutFile(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	_, _, err := NewManager(f.verifier, "", nil).Install(f.mint(t, nil))
+	require.ErrorIs(t, err, ErrNoLicenseFile)
+}

@@ -28,6 +28,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/license": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Install a license JWT.
+         * @description Verifies the license as `POST /admin/license:verify` does and, when it grants its
+         *     features now (`valid` or `grace`), writes it to the license file (`[license] file`, or
+         *     `<data_dir>/license.jwt` when that is empty), replacing the file atomically and
+         *     readable by the server only, and loads it: `GET /license` answers the new tier at
+         *     once. A license that is not in force is a 400 on `license_jwt` naming why (with
+         *     `detail.verify_result`); the installed license is left as it was. Audited with the
+         *     new tier and the previous one. A cluster of servers reads its license file on each
+         *     server: install on each, or point `[license] file` at shared storage and reload
+         *     (SIGHUP).
+         */
+        put: operations["installLicense"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/license:verify": {
         parameters: {
             query?: never;
@@ -3513,6 +3541,34 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ActivityPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    installLicense: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LicenseVerifyRequest"];
+            };
+        };
+        responses: {
+            /** @description The license state after the installation. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LicenseStateResponse"];
                 };
             };
             400: components["responses"]["BadRequest"];

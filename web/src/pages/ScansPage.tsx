@@ -7,11 +7,11 @@ import { unwrap } from "../api/errors";
 import { ScanStatusBadge } from "../components/badges";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { HostName } from "../components/HostName";
-import { AnchorLink } from "../components/links";
+import { AnchorLink, ButtonLink } from "../components/links";
 import { PageHeader } from "../components/PageHeader";
 import { ScanProgress } from "../components/ScanProgress";
 import { VirtualTable, type ListColumn } from "../components/VirtualTable";
-import { formatDateTime } from "../lib/format";
+import { formatDateTime, shortId } from "../lib/format";
 import { SCAN_STATUSES } from "../lib/search";
 
 type Scan = Schemas["Scan"];
@@ -46,7 +46,18 @@ const columns: ListColumn<Scan>[] = [
       return `${c.pass} / ${c.fail} / ${c.skipped + c.error}`;
     },
   },
-  { id: "trigger", header: "Trigger", cell: ({ row }) => row.original.trigger },
+  {
+    id: "trigger",
+    header: "Trigger",
+    cell: ({ row }) =>
+      row.original.batch_id ? (
+        <AnchorLink to="/scan-batches/$batchId" params={{ batchId: row.original.batch_id }} aria-label={`Batch ${shortId(row.original.batch_id)}`}>
+          batch {shortId(row.original.batch_id)}
+        </AnchorLink>
+      ) : (
+        row.original.trigger
+      ),
+  },
 ];
 
 // ScansPage lists compliance scans, newest first; running scans' progress moves live.
@@ -64,7 +75,15 @@ export function ScansPage() {
   const rows = useMemo(() => query.data?.pages.flatMap((p) => p.items) ?? [], [query.data]);
   return (
     <>
-      <PageHeader title="Scans" description="Compliance scans of hosts, newest first." />
+      <PageHeader
+        title="Scans"
+        description="Compliance scans of hosts, newest first."
+        actions={
+          <ButtonLink to="/scan-batches" variant="default">
+            Scan batches
+          </ButtonLink>
+        }
+      />
       <Group mb="sm" align="flex-end">
         <Select
           label="Status"

@@ -11,6 +11,11 @@ import { permissionsQuery, useCan } from "../auth/session";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { PageHeader } from "../components/PageHeader";
 import { formatDateTime } from "../lib/format";
+import { LicenseInstall } from "./LicenseInstall";
+import { ConnectivityPanels } from "./SettingsConnectivity";
+import { DiscoverySweep } from "./SettingsDiscoverySweep";
+import { ScanVariables } from "./SettingsScanVariables";
+import { SchedulePreview } from "./SettingsSchedulePreview";
 
 type Config = Record<string, unknown>;
 
@@ -191,6 +196,56 @@ function SectionForm({ section }: { section: Section }) {
   );
 }
 
+// SettingsCard is one titled block of a settings tab.
+function SettingsCard({ title, description, children, maw = 720 }: { title: string; description?: string; children: React.ReactNode; maw?: number }) {
+  return (
+    <Card withBorder component="section" aria-label={title} maw={maw}>
+      <Title order={2} size="h4">
+        {title}
+      </Title>
+      {description && (
+        <Text size="sm" c="dimmed" mb="md">
+          {description}
+        </Text>
+      )}
+      {children}
+    </Card>
+  );
+}
+
+// SectionExtras are what a tab shows below its settings: read-outs and actions of the
+// same subject.
+function SectionExtras({ id }: { id: SettingsTab }) {
+  const canScanRead = useCan("scan:read");
+  switch (id) {
+    case "scanning":
+      return (
+        <>
+          <SettingsCard
+            title="Rule variables"
+            description="Values the rules compare against ({{ name }} in a check). A variable with neither default nor value makes the rules using it end in error."
+            maw={1100}
+          >
+            <ScanVariables />
+          </SettingsCard>
+          {canScanRead && (
+            <SettingsCard
+              title="Schedule preview"
+              description="The next scheduled scans with the settings in force, soonest first (overdue hosts are due now)."
+              maw={1100}
+            >
+              <SchedulePreview />
+            </SettingsCard>
+          )}
+        </>
+      );
+    case "discovery":
+      return <DiscoverySweep />;
+    default:
+      return null;
+  }
+}
+
 function LicensePanel() {
   const { data, error } = useQuery(licenseQuery);
   if (error) return <ErrorAlert error={error} />;
@@ -206,6 +261,12 @@ function LicensePanel() {
           <Table.Th scope="row">Status</Table.Th>
           <Table.Td>{data.status}</Table.Td>
         </Table.Tr>
+        {data.customer_id && (
+          <Table.Tr>
+            <Table.Th scope="row">Customer</Table.Th>
+            <Table.Td>{data.customer_id}</Table.Td>
+          </Table.Tr>
+        )}
         <Table.Tr>
           <Table.Th scope="row">Expires</Table.Th>
           <Table.Td>{formatDateTime(data.expires_at)}</Table.Td>
@@ -224,6 +285,18 @@ function LicensePanel() {
             </Group>
           </Table.Td>
         </Table.Tr>
+        {(data.warnings ?? []).length > 0 && (
+          <Table.Tr>
+            <Table.Th scope="row">Warnings</Table.Th>
+            <Table.Td>
+              {(data.warnings ?? []).map((w) => (
+                <Text key={w} size="sm">
+                  {w}
+                </Text>
+              ))}
+            </Table.Td>
+          </Table.Tr>
+        )}
       </Table.Tbody>
     </Table>
   );
@@ -253,6 +326,12 @@ export function SettingsPage() {
         </Tabs.List>
         {readable.map((s) => (
           <Tabs.Panel key={s.id} value={s.id}>
+            {s.id === "connectivity" && (
+              // The poller's state is what people come here for; its settings follow.
+              <Stack mb="lg" gap="lg">
+                <ConnectivityPanels />
+              </Stack>
+            )}
             <Card withBorder component="section" aria-label={`${s.label} settings`} maw={720}>
               <Title order={2} size="h4">
                 {s.label}
@@ -262,10 +341,16 @@ export function SettingsPage() {
               </Text>
               <SectionForm section={s} />
             </Card>
+            <Stack mt="lg" gap="lg">
+              <SectionExtras id={s.id} />
+            </Stack>
           </Tabs.Panel>
         ))}
         <Tabs.Panel value="license">
-          <LicensePanel />
+          <Stack gap="lg">
+            <LicensePanel />
+            <LicenseInstall />
+          </Stack>
         </Tabs.Panel>
       </Tabs>
     </>
