@@ -52,7 +52,7 @@ type WorkerConfig struct {
 
 // LicenseConfig says where the license and the keys trusted to sign licenses are.
 type LicenseConfig struct {
-	File            string `toml:"file" help:"license JWT {file}; empty runs the free tier. Re-read on SIGHUP"`
+	File            string `toml:"file" help:"license JWT {file}; empty uses <data_dir>/license.jwt (written by PUT /admin/license), or the free tier when that is absent. Re-read on SIGHUP"`
 	TrustedKeysFile string `toml:"trusted_keys_file" help:"JWK set {file} of extra Ed25519 public keys trusted to sign licenses"`
 }
 

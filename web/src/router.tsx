@@ -11,7 +11,7 @@ import { isSignedOut, meQuery } from "./auth/session";
 import { RootLayout } from "./layout/RootLayout";
 import { AppLayout } from "./layout/AppLayout";
 import { RouteError, RouteNotFound } from "./layout/RouteError";
-import { bool, oneOf, partial, RESULT_STATUSES, RULE_CATEGORIES, safeRedirect, SCAN_STATUSES, SEVERITIES, str } from "./lib/search";
+import { BATCH_STATUSES, bool, oneOf, partial, RESULT_STATUSES, RULE_CATEGORIES, safeRedirect, SCAN_STATUSES, SEVERITIES, str } from "./lib/search";
 
 export interface RouterContext {
   queryClient: QueryClient;
@@ -205,7 +205,8 @@ export const intelligenceRoute = createRoute({
 export const scanBatchesRoute = createRoute({
   getParentRoute: () => appRoute,
   path: "/scan-batches",
-  validateSearch: (s: Record<string, unknown>) => partial({ start: bool(s.start) }),
+  validateSearch: (s: Record<string, unknown>) =>
+    partial({ start: bool(s.start), status: oneOf(s.status, BATCH_STATUSES) }),
   component: lazyRouteComponent(() => import("./pages/ScanBatchesPage"), "ScanBatchesPage"),
 });
 

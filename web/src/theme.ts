@@ -29,6 +29,8 @@ export const cssVariables: CSSVariablesResolver = () => ({
   variables: {},
   light: {
     "--mantine-color-dimmed": "var(--mantine-color-gray-7)",
+    // Links keep 4.5:1 on a hovered or striped table row too, not only on white.
+    "--mantine-color-anchor": "var(--mantine-color-indigo-8)",
     "--mantine-color-error": "var(--mantine-color-red-9)",
     "--mantine-color-teal-light-color": "#05543c",
     "--mantine-color-green-light-color": "#1e5e2a",
@@ -47,6 +49,7 @@ export const cssVariables: CSSVariablesResolver = () => ({
   },
   dark: {
     "--mantine-color-dimmed": "var(--mantine-color-dark-1)",
+    "--mantine-color-anchor": "var(--mantine-color-indigo-3)",
     "--mantine-color-error": "var(--mantine-color-red-4)",
   },
 });

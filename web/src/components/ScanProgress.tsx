@@ -13,7 +13,7 @@ export function ScanProgress({ scan }: { scan: Schemas["Scan"] }) {
       <Progress
         value={value}
         animated={scan.status === "running"}
-        color={scan.status === "failed" ? "red" : scan.status === "completed" ? "teal" : "blue"}
+        color={scan.status === "failed" ? "red" : scan.status === "completed" ? "teal" : scan.status === "cancelled" ? "gray" : "blue"}
         style={{ flex: 1 }}
         aria-label={`Scan progress: ${label}`}
       />

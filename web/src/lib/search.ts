@@ -28,6 +28,7 @@ export function safeRedirect(v: unknown): string | undefined {
 export const RESULT_STATUSES = ["pass", "fail", "skipped", "error"] as const;
 export const SEVERITIES = ["critical", "high", "medium", "low"] as const;
 export const SCAN_STATUSES = ["queued", "running", "completed", "failed", "cancelled"] as const;
+export const BATCH_STATUSES = ["running", "completed", "cancelled"] as const;
 export const RULE_CATEGORIES = [
   "access-control",
   "audit",

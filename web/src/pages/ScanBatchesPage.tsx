@@ -2,9 +2,10 @@ import { Button, Group, Modal, Select } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { useInfiniteQuery } from "@tanstack/react-query";
 import { useNavigate, useSearch } from "@tanstack/react-router";
-import { useMemo, useState } from "react";
+import { useMemo } from "react";
 import { api, type Schemas } from "../api/client";
 import { unwrap } from "../api/errors";
+import { BATCH_STATUSES } from "../lib/search";
 import { Can } from "../auth/Can";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { AnchorLink } from "../components/links";
@@ -16,7 +17,6 @@ import { describeScope, describeSelector } from "./ScanBatchModel";
 import { ScanBatchProgress, ScanBatchStatusBadge } from "./ScanBatchParts";
 
 type Batch = Schemas["ScanBatch"];
-const BATCH_STATUSES = ["running", "completed", "cancelled"] as const;
 
 const columns: ListColumn<Batch>[] = [
   {
@@ -44,7 +44,7 @@ const columns: ListColumn<Batch>[] = [
 export function ScanBatchesPage() {
   const search = useSearch({ from: "/app/scan-batches" });
   const navigate = useNavigate({ from: "/scan-batches" });
-  const [status, setStatus] = useState<(typeof BATCH_STATUSES)[number] | undefined>();
+  const status = search.status;
   const query = useInfiniteQuery({
     queryKey: ["scans", "batches", "list", { status }],
     queryFn: ({ pageParam }: { pageParam: string | undefined }) =>
@@ -74,7 +74,7 @@ export function ScanBatchesPage() {
           label="Status"
           data={[{ value: "", label: "Any" }, ...BATCH_STATUSES.map((s) => ({ value: s, label: s }))]}
           value={status ?? ""}
-          onChange={(v) => setStatus((v || undefined) as typeof status)}
+          onChange={(v) => void navigate({ search: (s) => ({ ...s, status: (v || undefined) as typeof status }) })}
           allowDeselect={false}
           w={180}
         />

@@ -101,7 +101,19 @@ export function ScanDetailPage() {
     <>
       <PageHeader
         title={`Scan of ${host.data?.host.display_name || host.data?.host.hostname || "host"}`}
-        description={`Requested ${formatDateTime(s.created_at)} by ${s.requested_by}`}
+        description={
+          <>
+            {`Requested ${formatDateTime(s.created_at)} by ${s.requested_by}`}
+            {s.batch_id && (
+              <>
+                {" as part of "}
+                <AnchorLink to="/scan-batches/$batchId" params={{ batchId: s.batch_id }}>
+                  batch {shortId(s.batch_id)}
+                </AnchorLink>
+              </>
+            )}
+          </>
+        }
         actions={
           canCancel &&
           active && (
