@@ -247,9 +247,8 @@ function CredentialSection({
                 <Textarea
                   label="Private key"
                   description="PEM or OpenSSH format."
-                  autosize
-                  minRows={3}
-                  maxRows={8}
+                  rows={4}
+                  resize="vertical"
                   spellCheck={false}
                   styles={{ input: { fontFamily: "var(--mantine-font-family-monospace)" } }}
                   {...form.getInputProps("cred_key")}
