@@ -174,7 +174,7 @@ export function GroupDetailPage() {
         header: () => <VisuallyHidden>Actions</VisuallyHidden>,
         cell: ({ row }) => (
           <Button size="xs" variant="subtle" color="red" onClick={() => setRemoving(row.original)}>
-            Remove<VisuallyHidden> {row.original.display_name || row.original.hostname}</VisuallyHidden>
+            Remove <VisuallyHidden>{row.original.display_name || row.original.hostname}</VisuallyHidden>
           </Button>
         ),
       });

@@ -64,7 +64,7 @@ export function GroupForm({ group, onDone }: { group?: HostGroup; onDone: (g: Ho
           </Alert>
         )}
         <TextInput label="Name" withAsterisk data-autofocus {...form.getInputProps("name")} />
-        <Textarea label="Description" autosize minRows={2} maxRows={6} {...form.getInputProps("description")} />
+        <Textarea label="Description" rows={3} resize="vertical" {...form.getInputProps("description")} />
         <Group justify="flex-end">
           <Button type="submit" loading={save.isPending}>
             {group ? "Save group" : "Create group"}
@@ -196,7 +196,7 @@ export function GroupsPage() {
               <Table.Td>
                 <Can permission="host:delete">
                   <Button size="xs" variant="subtle" color="red" onClick={() => setDeleting(g)}>
-                    Delete<VisuallyHidden> {g.name}</VisuallyHidden>
+                    Delete <VisuallyHidden>{g.name}</VisuallyHidden>
                   </Button>
                 </Can>
               </Table.Td>

@@ -46,13 +46,14 @@ function serve(permissions: string[], routes: Parameters<typeof fakeServer>[0]) 
 }
 
 async function fillHost(dialog: HTMLElement) {
-  const user = userEvent.setup();
+  const user = userEvent.setup({ delay: null });
   await user.type(within(dialog).getByLabelText(/Hostname/), "web-9");
   await user.type(within(dialog).getByLabelText(/IP address/), "127.0.0.9");
   return user;
 }
 
-describe("host form credential", () => {
+// Typing a form through user-event is slow on a busy machine.
+describe("host form credential", { timeout: 20_000 }, () => {
   it("names the system default a new host will use", async () => {
     serve(ALL, {});
     renderApp("/hosts?add=true");

@@ -380,12 +380,6 @@ export function AddHostForm({
             {formError}
           </Alert>
         )}
-        {added && (
-          <Text size="sm" data-testid="host-added-without-credential">
-            Host {added.hostname} was added, but its credential was not saved. Correct it and save again, or finish
-            without it.
-          </Text>
-        )}
         <TextInput label="Hostname" withAsterisk disabled={!!host || !!added} {...form.getInputProps("hostname")} />
         <Group grow align="flex-start">
           <TextInput label="IP address" withAsterisk disabled={!!added} {...form.getInputProps("ip_address")} />
@@ -403,6 +397,12 @@ export function AddHostForm({
         <TextInput label="Display name" disabled={!!added} {...form.getInputProps("display_name")} />
         <TagsInput label="Tags" disabled={!!added} {...form.getInputProps("tags")} />
         {canReadCred && <CredentialSection form={form} host={host} sources={sources} canWrite={canWriteCred} />}
+        {added && (
+          <Alert color="yellow" role="status" data-testid="host-added-without-credential">
+            Host {added.hostname} was added, but its credential was not saved. Correct it and save again, or finish
+            without it.
+          </Alert>
+        )}
         <Group justify="flex-end">
           {added && (
             <Button variant="default" onClick={() => onDone(added)}>

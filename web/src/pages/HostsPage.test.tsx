@@ -123,7 +123,7 @@ describe("hosts table", () => {
   });
 });
 
-describe("bulk actions", () => {
+describe("bulk actions", { timeout: 20_000 }, () => {
   const path = (n: number) => `/api/v1/hosts/${host(n).id}/maintenance`;
 
   it("shows no selection column to a reader", async () => {
