@@ -51,12 +51,14 @@ export function BulkBar({
   setSelection,
   filters,
   rows,
+  loadedIds,
   moreToLoad,
 }: {
   selection: Selection;
   setSelection: (s: Selection) => void;
   filters: HostFilters;
   rows: readonly BulkHost[];
+  loadedIds: readonly string[];
   moreToLoad: boolean;
 }) {
   const qc = useQueryClient();
@@ -147,7 +149,7 @@ export function BulkBar({
               <Text fw={600} aria-live="polite" data-testid="bulk-count">
                 {describeSelection(selection)}
               </Text>
-              {selection.kind === "ids" && moreToLoad && loadedState(selection, rows.map((r) => r.id)) === "all" && (
+              {selection.kind === "ids" && moreToLoad && loadedState(selection, loadedIds) === "all" && (
                 <Button variant="subtle" size="compact-sm" onClick={() => setSelection({ kind: "all" })}>
                   Select all hosts matching these filters
                 </Button>

@@ -290,6 +290,7 @@ export function HostsPage() {
           setSelection={setSelection}
           filters={filters}
           rows={rows}
+          loadedIds={loadedIds}
           moreToLoad={!!query.hasNextPage}
         />
       )}
