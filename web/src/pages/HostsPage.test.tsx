@@ -122,3 +122,96 @@ describe("hosts table", () => {
     expect((await screen.findByRole("alert")).textContent).toContain("You lack permission host:read.");
   });
 });
+
+describe("bulk actions", { timeout: 20_000 }, () => {
+  const path = (n: number) => `/api/v1/hosts/${host(n).id}/maintenance`;
+
+  it("shows no selection column to a reader", async () => {
+    signedInAs(["host:read"], { "GET /api/v1/hosts": () => json(200, { hosts: [host(1)], next_cursor: null }) });
+    renderApp("/hosts");
+    await screen.findByRole("link", { name: "web-1" });
+    expect(screen.queryByRole("checkbox", { name: "Select web-1" })).toBeNull();
+    expect(screen.queryByRole("checkbox", { name: "Select all loaded hosts" })).toBeNull();
+  });
+
+  it("turns maintenance on host by host and sums up what failed", async () => {
+    const seen = signedInAs(["host:read", "host:write"], {
+      "GET /api/v1/hosts": () => json(200, { hosts: [host(1), host(2), host(3)], next_cursor: null }),
+      [`PUT ${path(1)}`]: () => json(200, { ...host(1), maintenance_mode: true }),
+      [`PUT ${path(2)}`]: () => envelope(404, "resource.not_found", "The host does not exist."),
+    });
+    renderApp("/hosts");
+    const user = userEvent.setup();
+    await user.click(await screen.findByRole("checkbox", { name: "Select web-1" }));
+    await user.click(screen.getByRole("checkbox", { name: "Select web-2" }));
+    expect(screen.getByTestId("bulk-count").textContent).toBe("2 hosts selected");
+    expect((screen.getByRole("checkbox", { name: "Select all loaded hosts" }) as HTMLInputElement).indeterminate).toBe(true);
+    // Without scan:execute there is no Scan.
+    expect(screen.queryByRole("button", { name: "Scan" })).toBeNull();
+    await user.click(screen.getByRole("button", { name: "Maintenance on" }));
+    const summary = await screen.findByTestId("bulk-summary");
+    expect(summary.textContent).toContain("Maintenance on: 1 succeeded, 1 failed");
+    expect(summary.textContent).toContain("web-2: The host does not exist.");
+    const puts = seen.filter((r) => r.method === "PUT");
+    expect(puts.map((r) => r.path).sort()).toEqual([path(1), path(2)]);
+    expect(puts.every((r) => JSON.stringify(r.body) === '{"enabled":true}')).toBe(true);
+  });
+
+  it("scans every host matching the filters as one batch and opens it", async () => {
+    const page = Array.from({ length: 60 }, (_, i) => host(i + 1));
+    const seen = signedInAs(["host:read", "scan:execute"], {
+      "GET /api/v1/hosts": () => json(200, { hosts: page, next_cursor: "more" }),
+      "POST /api/v1/scan-batches": () =>
+        json(202, { id: "b0000000-0000-4000-8000-000000000001", status: "running", selector: {}, concurrency: 10, hosts_total: 60, hosts_skipped: 0, progress: { queued: 60, running: 0, completed: 0, failed: 0, cancelled: 0 }, requested_by: "alice", created_at: new Date().toISOString() }),
+    });
+    const { router } = renderApp("/hosts?environment=prod");
+    const user = userEvent.setup();
+    await user.click(await screen.findByRole("checkbox", { name: "Select all loaded hosts" }));
+    expect(screen.getByTestId("bulk-count").textContent).toBe("60 hosts selected");
+    await user.click(screen.getByRole("button", { name: "Select all hosts matching these filters" }));
+    expect(screen.getByTestId("bulk-count").textContent).toBe("All hosts matching these filters are selected");
+    expect(screen.queryByRole("button", { name: "Maintenance on" })).toBeNull();
+    await user.click(screen.getByRole("button", { name: "Scan" }));
+    const dialog = await screen.findByRole("dialog", { name: "Scan every matching host?" });
+    await user.click(within(dialog).getByRole("button", { name: "Start scan batch" }));
+    await waitFor(() => expect(router.state.location.pathname).toBe("/scan-batches/b0000000-0000-4000-8000-000000000001"));
+    const post = seen.find((r) => r.method === "POST" && r.path === "/api/v1/scan-batches");
+    expect(post?.body).toEqual({ filter: { environment: "prod" }, concurrency: 10 });
+    expect(post?.headers.get("Idempotency-Key")).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("clears the selection when the filters change", async () => {
+    signedInAs(["host:read", "host:write"], {
+      "GET /api/v1/hosts": () => json(200, { hosts: [host(1), host(2)], next_cursor: null }),
+    });
+    const { router } = renderApp("/hosts");
+    const user = userEvent.setup();
+    await user.click(await screen.findByRole("checkbox", { name: "Select web-1" }));
+    expect(screen.getByTestId("bulk-count").textContent).toBe("1 host selected");
+    await router.navigate({ to: "/hosts", search: { tag: "db" } });
+    await waitFor(() => expect(screen.queryByTestId("bulk-bar")).toBeNull());
+    expect((await screen.findByRole("checkbox", { name: "Select web-1" }) as HTMLInputElement).checked).toBe(false);
+  });
+
+  it("puts the selected hosts in a group made on the spot", async () => {
+    const group = { id: "g0000000-0000-4000-8000-000000000001", name: "db", description: "", maintenance_mode: false, host_count: 0, created_at: "", updated_at: "" };
+    const seen = signedInAs(["host:read", "host:write"], {
+      "GET /api/v1/hosts": () => json(200, { hosts: [host(1), host(2)], next_cursor: null }),
+      "GET /api/v1/groups": () => json(200, { groups: [], next_cursor: null }),
+      "POST /api/v1/groups": () => json(201, group),
+      [`PUT /api/v1/groups/${group.id}/members/${host(1).id}`]: () => new Response(null, { status: 204 }),
+      [`PUT /api/v1/groups/${group.id}/members/${host(2).id}`]: () => new Response(null, { status: 204 }),
+    });
+    renderApp("/hosts");
+    const user = userEvent.setup();
+    await user.click(await screen.findByRole("checkbox", { name: "Select all loaded hosts" }));
+    await user.click(screen.getByRole("button", { name: "Add to group" }));
+    const dialog = await screen.findByRole("dialog", { name: "Add to a group" });
+    await user.click(within(dialog).getByText("New group"));
+    await user.type(within(dialog).getByLabelText(/New group name/), "db");
+    await user.click(within(dialog).getByRole("button", { name: "Add to group" }));
+    expect((await screen.findByTestId("bulk-summary")).textContent).toContain("Add to db: 2 succeeded, 0 failed");
+    expect(seen.find((r) => r.method === "POST" && r.path === "/api/v1/groups")?.body).toEqual({ name: "db" });
+    expect(seen.filter((r) => r.method === "PUT")).toHaveLength(2);
+  });
+});

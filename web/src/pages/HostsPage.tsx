@@ -1,29 +1,37 @@
-import { Badge, Button, Group, Modal, NumberInput, Select, Stack, TagsInput, Text, TextInput, Alert } from "@mantine/core";
-import { useForm } from "@mantine/form";
+import { Badge, Button, Checkbox, Group, Modal, Select, Stack, Text, TextInput } from "@mantine/core";
 import { useDebouncedCallback } from "@mantine/hooks";
 import { notifications } from "@mantine/notifications";
-import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { useNavigate, useSearch } from "@tanstack/react-router";
-import { useMemo, useState } from "react";
+import { createContext, useCallback, useContext, useMemo, useState } from "react";
 import { api, type Schemas } from "../api/client";
-import { applyFieldError, unwrap } from "../api/errors";
+import { unwrap } from "../api/errors";
 import { Can } from "../auth/Can";
+import { useCan } from "../auth/session";
 import { ReachabilityBadge } from "../components/badges";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { AnchorLink, ButtonLink } from "../components/links";
 import { PageHeader } from "../components/PageHeader";
 import { VirtualTable, type ListColumn } from "../components/VirtualTable";
 import { formatPercent, formatRelative, passingFraction } from "../lib/format";
+import { BulkBar } from "./BulkActions";
+import {
+  isSelected,
+  loadedState,
+  NO_SELECTION,
+  toggleLoaded,
+  toggleOne,
+  type HostFilters,
+  type Selection,
+} from "./BulkSelection";
+import { groupQuery, groupsPickerQuery } from "./GroupQueries";
+import { AddHostForm } from "./HostForm";
 
 type Host = Schemas["HostListItem"];
 
-export interface HostFilters {
-  q?: string;
-  group_id?: string;
-  environment?: string;
-  tag?: string;
-  maintenance?: boolean;
-}
+export type { HostFilters };
+// The add/edit form lives in its own module; HostDetailPage's Edit dialog imports it from here.
+export { AddHostForm };
 
 // The API's largest page: fewer round trips while scrolling through a large fleet.
 const PAGE = 200;
@@ -44,7 +52,51 @@ export function hostsInfiniteQuery(filters: HostFilters) {
   };
 }
 
-const columns: ListColumn<Host>[] = [
+// The selection of the table, shared with its checkbox cells through context so the
+// columns stay the same objects while the selection changes (only the rows in view, and
+// the header, re-render on a click).
+interface SelectionState {
+  selection: Selection;
+  loadedIds: readonly string[];
+  toggle: (id: string) => void;
+  toggleAll: () => void;
+}
+const SelectionContext = createContext<SelectionState | null>(null);
+
+function HeaderCheckbox() {
+  const ctx = useContext(SelectionContext);
+  if (!ctx) return null;
+  const state = loadedState(ctx.selection, ctx.loadedIds);
+  return (
+    <Checkbox
+      aria-label="Select all loaded hosts"
+      checked={state === "all"}
+      indeterminate={state === "some"}
+      disabled={ctx.loadedIds.length === 0}
+      onChange={ctx.toggleAll}
+    />
+  );
+}
+
+function RowCheckbox({ host }: { host: Host }) {
+  const ctx = useContext(SelectionContext);
+  if (!ctx) return null;
+  return (
+    <Checkbox
+      aria-label={`Select ${host.display_name || host.hostname}`}
+      checked={isSelected(ctx.selection, host.id)}
+      onChange={() => ctx.toggle(host.id)}
+    />
+  );
+}
+
+const selectColumn: ListColumn<Host> = {
+  id: "select",
+  header: () => <HeaderCheckbox />,
+  cell: ({ row }) => <RowCheckbox host={row.original} />,
+};
+
+const dataColumns: ListColumn<Host>[] = [
   {
     id: "hostname",
     header: "Host",
@@ -109,105 +161,6 @@ const columns: ListColumn<Host>[] = [
   },
 ];
 
-interface AddValues {
-  hostname: string;
-  ip_address: string;
-  port: number | string;
-  username: string;
-  environment: string;
-  display_name: string;
-  tags: string[];
-}
-const ADD_FIELDS = ["hostname", "ip_address", "port", "username", "environment", "display_name", "tags"] as const;
-
-// AddHostForm creates a host, or with `host` edits it. The server is the judge of what is
-// valid: its 400 (and a 409 on a taken hostname) lands on the field it names.
-export function AddHostForm({
-  host,
-  onDone,
-}: {
-  host?: Schemas["HostResponse"];
-  onDone: (host: Schemas["HostResponse"]) => void;
-}) {
-  const qc = useQueryClient();
-  const [formError, setFormError] = useState<string>();
-  const form = useForm<AddValues>({
-    mode: "controlled",
-    initialValues: host
-      ? {
-          hostname: host.hostname,
-          ip_address: host.ip_address,
-          port: host.port,
-          username: host.username ?? "",
-          environment: host.environment,
-          display_name: host.display_name ?? "",
-          tags: host.tags ?? [],
-        }
-      : { hostname: "", ip_address: "", port: 22, username: "", environment: "", display_name: "", tags: [] },
-  });
-  const create = useMutation({
-    mutationFn: (v: AddValues) => {
-      if (host) {
-        // The hostname is the host's identity in its environment and is not edited.
-        const patch: Schemas["HostUpdateRequest"] = {
-          ip_address: v.ip_address.trim(),
-          username: v.username.trim(),
-          display_name: v.display_name.trim(),
-          tags: v.tags,
-        };
-        if (v.port !== "") patch.port = Number(v.port);
-        if (v.environment.trim()) patch.environment = v.environment.trim();
-        return unwrap(api.PATCH("/hosts/{id}", { params: { path: { id: host.id } }, body: patch }));
-      }
-      const body: Schemas["HostCreateRequest"] = { hostname: v.hostname.trim(), ip_address: v.ip_address.trim() };
-      if (v.port !== "") body.port = Number(v.port);
-      if (v.username.trim()) body.username = v.username.trim();
-      if (v.environment.trim()) body.environment = v.environment.trim();
-      if (v.display_name.trim()) body.display_name = v.display_name.trim();
-      if (v.tags.length) body.tags = v.tags;
-      return unwrap(api.POST("/hosts", { body, headers: { "Idempotency-Key": crypto.randomUUID() } }));
-    },
-    onSuccess: (host) => {
-      void qc.invalidateQueries({ queryKey: ["hosts"] });
-      onDone(host);
-    },
-    onError: (err) => setFormError(applyFieldError(err, form, ADD_FIELDS)),
-  });
-  return (
-    <form
-      onSubmit={form.onSubmit((v) => {
-        setFormError(undefined);
-        create.mutate(v);
-      })}
-      noValidate
-    >
-      <Stack>
-        {formError && (
-          <Alert color="red" role="alert">
-            {formError}
-          </Alert>
-        )}
-        <TextInput label="Hostname" withAsterisk disabled={!!host} {...form.getInputProps("hostname")} />
-        <Group grow align="flex-start">
-          <TextInput label="IP address" withAsterisk {...form.getInputProps("ip_address")} />
-          <NumberInput label="SSH port" min={1} max={65535} {...form.getInputProps("port")} />
-        </Group>
-        <Group grow align="flex-start">
-          <TextInput label="SSH user" {...form.getInputProps("username")} />
-          <TextInput label="Environment" placeholder="default" {...form.getInputProps("environment")} />
-        </Group>
-        <TextInput label="Display name" {...form.getInputProps("display_name")} />
-        <TagsInput label="Tags" {...form.getInputProps("tags")} />
-        <Group justify="flex-end">
-          <Button type="submit" loading={create.isPending}>
-            {host ? "Save host" : "Add host"}
-          </Button>
-        </Group>
-      </Stack>
-    </form>
-  );
-}
-
 // HostsPage lists the fleet, one server page at a time, in a virtualised table. The
 // filters live in the URL, so a filtered list can be bookmarked and shared.
 export function HostsPage() {
@@ -224,12 +177,38 @@ export function HostsPage() {
     [search.q, search.group_id, search.environment, search.tag, search.maintenance],
   );
   const query = useInfiniteQuery(hostsInfiniteQuery(filters));
-  const groups = useQuery({
-    queryKey: ["groups"],
-    queryFn: () => unwrap(api.GET("/groups", { params: { query: { limit: 200 } } })),
-    staleTime: 5 * 60_000,
-  });
+  const groups = useQuery(groupsPickerQuery);
+  // A group in the URL that the picker did not load (a large fleet's 1,001st group) is
+  // still named.
+  const missingGroup = !!search.group_id && groups.isSuccess && !groups.data.some((g) => g.id === search.group_id);
+  const urlGroup = useQuery({ ...groupQuery(search.group_id ?? ""), enabled: missingGroup });
+  const groupOptions = useMemo(() => {
+    const list = (groups.data ?? []).map((g) => ({ value: g.id, label: g.name }));
+    if (missingGroup && search.group_id) list.push({ value: search.group_id, label: urlGroup.data?.name ?? "This group" });
+    return [{ value: "", label: "Any" }, ...list];
+  }, [groups.data, missingGroup, search.group_id, urlGroup.data]);
   const rows = useMemo(() => query.data?.pages.flatMap((p) => p.hosts) ?? [], [query.data]);
+  const loadedIds = useMemo(() => rows.map((h) => h.id), [rows]);
+
+  // The selection belongs to one set of filters: changing them starts afresh.
+  const filterKey = JSON.stringify(filters);
+  const [picked, setPicked] = useState<{ key: string; selection: Selection }>({ key: filterKey, selection: NO_SELECTION });
+  const selection = picked.key === filterKey ? picked.selection : NO_SELECTION;
+  const setSelection = useCallback((s: Selection) => setPicked({ key: filterKey, selection: s }), [filterKey]);
+  const canWrite = useCan("host:write");
+  const canScan = useCan("scan:execute");
+  // The selection column is there for the bulk actions; without them it is left out.
+  const selectable = canWrite || canScan;
+  const columns = useMemo(() => (selectable ? [selectColumn, ...dataColumns] : dataColumns), [selectable]);
+  const selectionState = useMemo<SelectionState>(
+    () => ({
+      selection,
+      loadedIds,
+      toggle: (id) => setSelection(toggleOne(selection, id, loadedIds)),
+      toggleAll: () => setSelection(toggleLoaded(selection, loadedIds)),
+    }),
+    [selection, loadedIds, setSelection],
+  );
   const [q, setQ] = useState(search.q ?? "");
   const pushQ = useDebouncedCallback((v: string) => {
     void navigate({ search: (s) => ({ ...s, q: v.trim() || undefined }), replace: true });
@@ -265,7 +244,7 @@ export function HostsPage() {
         />
         <Select
           label="Group"
-          data={[{ value: "", label: "Any" }, ...(groups.data?.groups ?? []).map((g) => ({ value: g.id, label: g.name }))]}
+          data={groupOptions}
           value={search.group_id ?? ""}
           onChange={(v) => setFilter({ group_id: v || undefined })}
           searchable
@@ -305,20 +284,32 @@ export function HostsPage() {
         />
       </Group>
       <ErrorAlert error={query.error} />
-      <VirtualTable
-        label="Hosts"
-        testId="hosts-table"
-        columns={columns}
-        rows={rows}
-        getRowId={(h) => h.id}
-        isLoading={query.isPending}
-        hasNextPage={query.hasNextPage}
-        isFetchingNextPage={query.isFetchingNextPage}
-        fetchNextPage={() => void query.fetchNextPage()}
-        empty="No host matches these filters."
-        rowHeight={52}
-        measureRows={false}
-      />
+      {selectable && (
+        <BulkBar
+          selection={selection}
+          setSelection={setSelection}
+          filters={filters}
+          rows={rows}
+          loadedIds={loadedIds}
+          moreToLoad={!!query.hasNextPage}
+        />
+      )}
+      <SelectionContext.Provider value={selectionState}>
+        <VirtualTable
+          label="Hosts"
+          testId="hosts-table"
+          columns={columns}
+          rows={rows}
+          getRowId={(h) => h.id}
+          isLoading={query.isPending}
+          hasNextPage={query.hasNextPage}
+          isFetchingNextPage={query.isFetchingNextPage}
+          fetchNextPage={() => void query.fetchNextPage()}
+          empty="No host matches these filters."
+          rowHeight={52}
+          measureRows={false}
+        />
+      </SelectionContext.Provider>
       <Modal
         opened={!!search.add}
         onClose={() => void navigate({ search: (s) => ({ ...s, add: undefined }) })}
