@@ -1498,6 +1498,12 @@ type CustomRoleCreateRequest struct {
 	Permissions []string `json:"permissions"`
 }
 
+// CustomRoleUpdateRequest defines model for CustomRoleUpdateRequest.
+type CustomRoleUpdateRequest struct {
+	Description *string   `json:"description,omitempty"`
+	Permissions *[]string `json:"permissions,omitempty"`
+}
+
 // DiscoveredHost defines model for DiscoveredHost.
 type DiscoveredHost struct {
 	Address          string              `json:"address"`
@@ -2669,6 +2675,9 @@ type IdempotencyKeyOptional = string
 // Limit defines model for Limit.
 type Limit = int
 
+// RoleID defines model for RoleID.
+type RoleID = string
+
 // RuleID defines model for RuleID.
 type RuleID = string
 
@@ -3211,6 +3220,9 @@ type ApproveHostKeyJSONRequestBody = HostKeyApproveRequest
 // StartHostScanJSONRequestBody defines body for StartHostScan for application/json ContentType.
 type StartHostScanJSONRequestBody = ScanRequest
 
+// UpdateRoleJSONRequestBody defines body for UpdateRole for application/json ContentType.
+type UpdateRoleJSONRequestBody = CustomRoleUpdateRequest
+
 // CreateRoleJSONRequestBody defines body for CreateRole for application/json ContentType.
 type CreateRoleJSONRequestBody = CustomRoleCreateRequest
 
@@ -3468,6 +3480,12 @@ type ServerInterface interface {
 	// ListRoles List the built-in and custom roles.
 	// (GET /roles)
 	ListRoles(ctx echo.Context) error
+	// DeleteRole Delete a custom role.
+	// (DELETE /roles/{id})
+	DeleteRole(ctx echo.Context, id RoleID) error
+	// UpdateRole Change a custom role's description or permissions.
+	// (PATCH /roles/{id})
+	UpdateRole(ctx echo.Context, id RoleID) error
 	// CreateRole Create a custom role.
 	// (POST /roles:create)
 	CreateRole(ctx echo.Context, params CreateRoleParams) error
@@ -5333,6 +5351,38 @@ func (w *ServerInterfaceWrapper) ListRoles(ctx echo.Context) error {
 	return err
 }
 
+// DeleteRole converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteRole(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id RoleID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteRole(ctx, id)
+	return err
+}
+
+// UpdateRole converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateRole(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id RoleID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateRole(ctx, id)
+	return err
+}
+
 // CreateRole converts echo context to params.
 func (w *ServerInterfaceWrapper) CreateRole(ctx echo.Context) error {
 	var err error
@@ -6323,6 +6373,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/openapi.json", wrapper.GetOpenAPIJSON, options.OperationMiddlewares["getOpenAPIJSON"]...)
 	router.GET(options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPIYAML, options.OperationMiddlewares["getOpenAPIYAML"]...)
 	router.GET(options.BaseURL+"/roles", wrapper.ListRoles, options.OperationMiddlewares["listRoles"]...)
+	router.DELETE(options.BaseURL+"/roles/:id", wrapper.DeleteRole, options.OperationMiddlewares["deleteRole"]...)
+	router.PATCH(options.BaseURL+"/roles/:id", wrapper.UpdateRole, options.OperationMiddlewares["updateRole"]...)
 	router.POST(options.BaseURL+"/roles\\:create", wrapper.CreateRole, options.OperationMiddlewares["createRole"]...)
 	router.GET(options.BaseURL+"/rules", wrapper.ListRules, options.OperationMiddlewares["listRules"]...)
 	router.GET(options.BaseURL+"/rules/:ruleId", wrapper.GetRule, options.OperationMiddlewares["getRule"]...)
@@ -12748,6 +12800,219 @@ func (response ListRolesdefaultJSONResponse) VisitListRolesResponse(w http.Respo
 	return err
 }
 
+type DeleteRoleRequestObject struct {
+	Id RoleID `json:"id"`
+}
+
+type DeleteRoleResponseObject interface {
+	VisitDeleteRoleResponse(w http.ResponseWriter) error
+}
+
+type DeleteRole204Response struct {
+}
+
+func (response DeleteRole204Response) VisitDeleteRoleResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteRole400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeleteRole400JSONResponse) VisitDeleteRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteRole401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DeleteRole401JSONResponse) VisitDeleteRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteRole403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DeleteRole403JSONResponse) VisitDeleteRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteRole404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeleteRole404JSONResponse) VisitDeleteRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteRole409JSONResponse struct{ ConflictJSONResponse }
+
+func (response DeleteRole409JSONResponse) VisitDeleteRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteRoledefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response DeleteRoledefaultJSONResponse) VisitDeleteRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRoleRequestObject struct {
+	Id   RoleID `json:"id"`
+	Body *UpdateRoleJSONRequestBody
+}
+
+type UpdateRoleResponseObject interface {
+	VisitUpdateRoleResponse(w http.ResponseWriter) error
+}
+
+type UpdateRole200JSONResponse RoleEntry
+
+func (response UpdateRole200JSONResponse) VisitUpdateRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRole400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UpdateRole400JSONResponse) VisitUpdateRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRole401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UpdateRole401JSONResponse) VisitUpdateRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRole403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateRole403JSONResponse) VisitUpdateRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRole404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UpdateRole404JSONResponse) VisitUpdateRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRole409JSONResponse struct{ ConflictJSONResponse }
+
+func (response UpdateRole409JSONResponse) VisitUpdateRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRoledefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response UpdateRoledefaultJSONResponse) VisitUpdateRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateRoleRequestObject struct {
 	Params CreateRoleParams
 	Body   *CreateRoleJSONRequestBody
@@ -17163,6 +17428,12 @@ type StrictServerInterface interface {
 	// ListRoles List the built-in and custom roles.
 	// (GET /roles)
 	ListRoles(ctx context.Context, request ListRolesRequestObject) (ListRolesResponseObject, error)
+	// DeleteRole Delete a custom role.
+	// (DELETE /roles/{id})
+	DeleteRole(ctx context.Context, request DeleteRoleRequestObject) (DeleteRoleResponseObject, error)
+	// UpdateRole Change a custom role's description or permissions.
+	// (PATCH /roles/{id})
+	UpdateRole(ctx context.Context, request UpdateRoleRequestObject) (UpdateRoleResponseObject, error)
 	// CreateRole Create a custom role.
 	// (POST /roles:create)
 	CreateRole(ctx context.Context, request CreateRoleRequestObject) (CreateRoleResponseObject, error)
@@ -19439,6 +19710,79 @@ func (sh *strictHandler) ListRoles(ctx echo.Context) error {
 	return nil
 }
 
+// DeleteRole operation middleware
+func (sh *strictHandler) DeleteRole(ctx echo.Context, id RoleID) error {
+	var request DeleteRoleRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteRole(ctx.Request().Context(), request.(DeleteRoleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteRole")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteRoleResponseObject); ok {
+		return validResponse.VisitDeleteRoleResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateRole operation middleware
+func (sh *strictHandler) UpdateRole(ctx echo.Context, id RoleID) error {
+	var request UpdateRoleRequestObject
+
+	request.Id = id
+
+	var body UpdateRoleJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateRole(ctx.Request().Context(), request.(UpdateRoleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateRole")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateRoleResponseObject); ok {
+		return validResponse.VisitUpdateRoleResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // CreateRole operation middleware
 func (sh *strictHandler) CreateRole(ctx echo.Context, params CreateRoleParams) error {
 	var request CreateRoleRequestObject
@@ -20981,457 +21325,462 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L19d9s40if6VXB8nz0tz8iykjjZiX2es+t2J50805nkxumZvdvKihBZktCmADUAWtH05HPcD3S/2D2o",
-	"AklQIiVKfkl64n8SSyLxWlWoKlT96veDWM3mSoK05uD094M513wGFjR+Ojdvx+7/BEysxdwKJQ9OD86l",
-	"WYBm3DA7FXJimLFKJYxb99kwIY3l0rLO+5cX7MmTJ88P8SvgCVNjJtWid9A9EK6h3zLQy4PugeQzODg9",
-	"4GaoxgfdAxNPYcZdv2OlZ9wenB4k3MKRFTM46B7Y5dw9bawWcnLw+XP34CLTRun1gX6YAoskfLLDGJ+I",
-	"3ADsFNhcw7VQmWFzPoEeO2cznrq+IGH0JBOGcXbS7zeNlR6rDHbGP/0EcmKnB6dPHz3uHsyEzD8/qhv1",
-	"yxTA/iRmwq6P/JVasBmXSyYszEyXPWJWsUf9fp91EhjzLLXsUf+waXApNhqOzb90cPqo33UDFbNs5j70",
-	"+zhO/7EYpZAWJqBpmI4gFkpfvRSphZpVPmfj/BEmcI+jH198YMeOsFLBZQzHxQMmKicQ8TSNugyuQS+Z",
-	"zlI4PGNcskxeSbWQTEnYugtFu00b8exk+z68Usa+/sG9iF3MuZ2WPUyVsUORHHQPNPyWCQ3JwanVGdRS",
-	"aZbhk+tdNDZ/85YTmM2VBRkv/wrLus3JpPgtA0bvsDlolqqJiHnK1Bw0d8+dMQ3zlC8N02AzLZFHlBYT",
-	"IXnKNJgstcUWTIEnoMspBCM4ckPYNJ9gZx49/sv2ranO7i1Oiqdfxyz3n1UDz7/jE2BG/BM8uz8Ouf3p",
-	"Xtz+NOT2xy2Y/X2WQiOxOh59nbTeYN9dsBRzbi1o1/D/+YUf/fOj+6d/9Hx49PFP/1FL3Zcxl43DMTGX",
-	"N2fNDxpk8lpa0Nd1lOWOkIVI7NTJNeDxlI2y+ApsIMYSvowaN0fkLdfuz0HC3bMg3Y78cjBVmSM5+nIB",
-	"cHXwsXHIl0LGUD/esdDGFsewP/IMaAGmHPaTPkscL4xgrDSwKJNWpM3zMNjdHmczDvZn13j9YFO+faxS",
-	"LRoHhuPefWCfHdWYuZIGUNP5nic/cgsLjjI0VtKCRB7l83kqYhQgx78aN+zfg77+Q8P44PTg/zoutahj",
-	"+tUcv9Ba6RfyGlI1B+pyVWrNuOQTSJg7ZVissjRhUlk2AqYdrUHClGYaxpmBhGWGdSL3ZC+T+DMfpRB1",
-	"GX13BcvhTJgZt/HUbePnrpvTe/gtA2Pvb05uSzV16k7vUq9Sml0LlXIL7kx3ooR1omueigTHMRxzkULi",
-	"R36h5DgV8Rcad+x7N2wh7BQpMs60BmmZsdy6gWswKtMx9PJni30YZWYZdQcyygzonqPuIU9mQroH8CsD",
-	"6XiYqvhKZTY67LqFEdawaOWEiRiq0mycisnUuqcW3AwkUgIOi7NEjMeAw/Ij7w2kW72XSo9EkoC83+WL",
-	"eZq6c5fHV4a0bNAzYYxQ0k0kSsBykfZyYT0sf44GshPxzE7/2Su/HCYghaMIXCLOYqWuBBy5x0BaNw+n",
-	"rU+5nABLBDFOrGbAxlrNXP8DuYAR4/P5d4ahQolHPaOeerHR46GGXyG2SHa0dH9T9qXKZHJ/K/c3xUwW",
-	"T1lOUThbp/vacklnfInTMwDIHu/4cgbSvi+Ovfvc5lTEIA0wKyqbPQZuMw3MieUk3G//Q4QjvwR9LWL4",
-	"WfJrLlInwO538Ib6ZzGXtKD6uuB7wzSyGlqo7uRS6g2XSy9CzT0OVCky/py6NJtbc8YWXFg2VhqXWmaz",
-	"EWh3WBqIlUxQTkTvwerl0fnYgo7cYUkaLA47+Gn9EL70bVhFvXiFQLt3hJz0KmfrmsroRv+zdByltPgn",
-	"3C/jxBoSJwt4msuI4gtmpxxPIG9Odhl8mjtmoRP1Wl1Bgrv8s4RPcxQC2OM9nv5yyZSdgmbgHmWdk/5J",
-	"l530n3bZyaMnXfa03++yXq932HXb6/adngPfZg/VK98dOmvevf6grkBeaOAW+YoniSCT6Z12ZpAVTtkZ",
-	"89RA92AefPX7ATjFvN60sq5RWk/pjHW/kuaMwac4zRIwLLI2RaLz9DFSKgWOEpXUtB2NpO6BVinsast3",
-	"D6ytmcFPYgxOCyQ5yw2LnvRn7jh+fDKNHDlEz/tJFM7GLwbOKLRZ+kfPP/65Y/41+9f0X8lhvclS2iK/",
-	"0NxLFV6N3GnjxlndqmTHvcINqdemNV/QfnWZmbpDDz1ySsbQO6hbL/focAZ2KznnI37jnl2dJw2o0tym",
-	"Wf8kSCPddcr4FzrEdhttMRSuNV/Wj95sHPEbv0I7jDimrR1y29Ym6RbvjJaBrC1/9ny3qUmZpf5UJUt4",
-	"rQ2RtDCLuweotzpd80ad5by/zt0kgG/UeC4h1n7wZ/yQx7HKJHrv2kzZqfYZyUJvjvPYims3Fn90HBQD",
-	"r7fLQ6LCPmpG4helG9JHZeP9xIrx1JKlG5iwyx1JMvdl1qzGbdGNitFS2o3sjTtV/HQ2cfVl/px7B5Xl",
-	"ym6loN1aWs2lcVunJLoMLKSpmAC5L3iWoK9spqSwCgfwsW5E2WzGdT0XWmFrCa+WAGiUwRTz96tLtWmT",
-	"3/HJrof5FK2/IRLd+jnx2klQlsLYMpU5fS/mmam1NzTwxH0vNMuNkxHYBYA/V+Z8At+ZgfR3JlwmaMqS",
-	"S8fCjHWsIi9rmkD+nSJlBh9yDaDpFTgm++uOyW4p9duJ/5w/1kR/9yC4DnLNbCH81U3F3rvVBa62WbuV",
-	"yUzI9yoF8977nHbcUCcS2k/f9fRCWr3cevRRu7VDdozy4jpXg9sP1XNeHefw2CrtBdBWgUMP09c1bcWp",
-	"AGmHPEl0/e9Ka0jJtUQ9rj1C9mnz9CoDK1fmLiWhhljpZOeXElr0KoWsC64VTsg9Dm13pHg+35Stbxj4",
-	"rTINIe2zk4M6/g6PgFygCzlWjrmUFShDF1xL17A7LoUVMU9bH8O/HaxRRPegOCMC4RxQXXULq3tTEE9l",
-	"9TfzkdlDkO8o9kqevSvBt1XSuSG8dvvqFvQ93qntqjhPIb4im6h6btEqMrdXYwFJ7qiwxY3HSAO/Yh2e",
-	"pv4iYcYWU5BMXeHtQQsyxHaGI412TBP1Nqxc0Iy6ChgwsIU1cFMrG1dWW105evXrUL/MdvqTmggZ+Pd3",
-	"WGJl5/XmY+7mjlUC+WUM6QTfGRZ4Xt1hP593aXnfvDxnwjCQblESt9Kh0V6x2Z+t29O/P/v8H3VSbc6N",
-	"WSidrDgBHj99tt13ALG6Br0cumnUeTSMkJMUjpzWkz+LU+6GgSqRsvNodTbbXRCZAV3j89g+7hUaKNoJ",
-	"lmILKeylWvA4BmOGhU9hbUKzMR+C1CpNZ+7E1YHTeYWAdAZEEY5sMNpjzmNyrzq7FQnF6YjuZzc9NuUG",
-	"9UxqHpJThrd57oHlQCaKdaJ3by8/sGNHesezMT+lJ6Oue0Sy1V9RNCyjw66/RaS7B6fNKpkuB5LH1qmf",
-	"TkdVC8m8WUb6Zx23jjWY6YalcZPYLpTt9A0Um7O6zZXlX+3T99C07W9enr/A9dhz6+daXQu3REJOhpkW",
-	"DdZ0rMHWi4sRN/DkMaNHuuSfXs6FnDAhrWJcOilBnsPc4R5zIo+f37/ubfWfrQ2wGM6GJXnvOfpCJZ7C",
-	"d9CzQ8mxkzq1qlhXG9ow3L8jzd5Ijt9c3K6eP3bePGR4V1zR7WvOCHTS7+y/aNDjhRlyqeRypjLTcO42",
-	"uYrW7ardtpmiT8hfUxlG3eqVV5s369KvXbXB5u3ac49g5o2jfV1BjYsenpAttPfgIKQx+aabZvyeROh+",
-	"HLUm83cN6qwKgbCxuvFevP7h/Q/CkKzYb8SxSOpiMiV7/e76hCnt/n/GJFiMzyyuQB71e/3eo17/+PHJ",
-	"FiXnSZ1ypjRdiK5EsLmvmVXManfkUryUM9HBBNE80S+PH3/0kUY5DxRBas+ePn3ydHOYGg72Nb35iARe",
-	"/mmFd7oHFBbof3bq+uoe4fLVbg23MFF6SY6U3faksiqNHNSC9sOGagdZhNheOE3G7HxHQXY0Bt+4Qazt",
-	"6Ev6AeN1DN04k63M8ndbWlaQX662scK85GnxqFONd3jU6RFjXbqoqpN1T7Bj1sH//8zcMA7PmDP3SK2V",
-	"CuPdmfudLpIpaKmyBInKRumGCwy6vEfN6krM55C0Gv6qYuSm7ReqbChf5e76xm4mnndK7O7na9AJQSa5",
-	"5UiRkmdkRSJ9Mq6dicAtW3DD3LqgIl9dwE2+rq+TjO5389H/tJkCNm83hmTuuN1lpH2tQAviZ3cJZnUn",
-	"ifByq5WLa5Vma/xcJg+MbUdRWR6a2jKeNdyJMP0gDPT1sbJ5aKqfY/2mSAn+tuJ7DfwqUQu5pxRvScAJ",
-	"TDRPWpJe9yAfUItHZ9x9kHx1/ZvfwHiS4VyrUevxKJkK2bZ9H/xTox+lC740rH+GobeGGSvSlAnpAzwj",
-	"/2LEOlIxHB86K/KoXPQtLsEeklxDjSqcS9TqVFy1umhmwQ4Fnm6/EStLto2kLqYQX+3lhUU5MpyBMd5r",
-	"vdXZT2+0vhsob2CHuObbOP9N8fwlPo7Usxj6QGiRCrscllf4G6/Hglcu6Q0niNxImhy3cy2uRQoTqM/U",
-	"itVsxmVi2AQs00rZ/JIT47o7KXAtIUHf1xXMLaanuJ9QB87lpXvPCY8sUf6/YeH46x5IJdHk2bquxVD9",
-	"ZBpeqEzO0dKOV04+/LzJz00m59C9P6xYueGdj5kOR1xK0O0uk8y05ZTWzLB8sDUjC6ffTFFb+UzJsZjs",
-	"q30biCs20F+enVRSdZ71N8nxfV9XC7nnq4GcH05SNeJpPRmEz+3XE4nEPV/W3MIwzXOt2qdBdQ8ccajM",
-	"rvX7ZOubQWbG0E6d9a/SpNLGo+1JWOuHAo5kZcu7VQIKdnR95atTahpmZclqt7kdH+zpcYoLJtqsAa6x",
-	"HTID+hbMPm+vegTo66DNbbO+LI6dHYOxzDDJoC5g9Rq8XrKYKgNMwifrtRBhWJJBnkXdQgXCSD5890bR",
-	"dtiMFfHVsM7w+0d+6zNXPgfEWKa5ZB0l2WIq4ikGDjtVGTC3Gk3CNDPWPYyB6oeNRuB2VSIgVB+z13CK",
-	"u1UooqLaGHv4hjOyMr3Pmyaj651d3vwtgwyGCcztdH2hv+fx1USrTCbsVzWi27OxkMI4rXQJlnUWXFgh",
-	"J12mMymFnFDmEH7HrKLUMqsFJG3vxFE7G2JUHdL2TpOhHR/6sdQSDobA85w25lq5FUP/gAGQ+L0bO05X",
-	"BLFjMyEzC3VB5+u3SMW2129M/UY3Tr2W4tbmWt3JbsDwtfKkyFy4SJWE/XzBwgyL1NLf28Xit7lPN7Ga",
-	"V0ItzdJYmPk51QdQulf2izVd2T3qfMuSYfjsfmvGMzsdzsBOVVKZopkOrzDPO1DCR8pOa6e74vCtZEE/",
-	"PunW3lndxU41BE00DMKZCo7Arwg4ILwCePr0ybPNb6BxMp9qbqBdb/dLRbcXiEHjLuK2g+uokHQ2E+hP",
-	"wth9taKikR28ZMU7ZdzBLQeEhcPaHhZWM6AvwKV3kJLR7qZn612pMBsVl7bSojZkM83w6Cpjz6on8FuZ",
-	"LjF/MNjRU3zvGiLGEerH9A66Gxsvo/H3bLx0Ghs8eFE0FJP++BWIE09qw5GwG/wZ7olYzWY+brqxlbGQ",
-	"E9BzLbY81xj/nM2TnWl5x4v3doKvQp0hJW+WAz/j+Nse2TMhw28fPRziX+gQv8mhuk4NmbFq9l6lcBMF",
-	"rnnb2iw2SYMmYJqPvz/qPnvSEKDaEM6zY6JrGcuAjqnt4UbhfLfHAOXRJZC8UrvrxhS6USuAxs4I3Un8",
-	"zJW29ZJTw0QY6wY5vEmO2j5u581yMF8AP/jKy8ESbF/4936Ge5K4MPOUL4dNnLd+FyOvhVYyP4Z2i2Ce",
-	"aJXN22ZNuv3aU85ZPmnknBbDLBnn2cm6ctsgqJ6dtJJMRUzWXo79BCzEdqjkkPIJYiUtjxsOifzeeM3Z",
-	"/Kx/8peKq/rJs/4N3fGfhrFINPKYaUJj0hMwtowXi7lkPE3VAhLEIfAcEaIz4VHBODt+/PjQh5KVsVzP",
-	"tnnMG7z0T/u7+ckry7jiyG7aj9Yu7hVyuFP/9irp7eDcXnt1L8920cplzOWewYj3YXoVoUBbz4XcQXoj",
-	"B/g4hwVq4fUsGKyVtb5yRNdY6i1lcRGVuRpaHF5trUbLxO40azsxY7m2N1zI9Tx79JPi9VPhOkXsULD4",
-	"LQXZ1arsVtlazJJCSP1//y+bB0Gp+4Rl4FojYecrXMwhH0C5jDmdrOT3E0Fs5rYFwHzfWG3pl9BJ0A15",
-	"1CszK16rG1iBhrOThEugFS7OhXuwNku3EZXtO8OCp5lIuoynRuVXAtH/Oroofz56nUQsVwcZISHV+jDa",
-	"5QBXB/WGx1Mh4UgDTxylM8QL+mS7ZXT1WECaELZMHdxZMJRywQtDcvWGRBlgdNKWIECi4jWhZGgPOAFE",
-	"qKmIEVrykwf2WWOf7sGnI9fA0TVHTcm4ll66fi7y5vDTZd4mfnqXN4yfXhStO6mXzbgMQ4bW0u7AHbYx",
-	"YKLQHNQ8hTMmLEKG0ZWgGo9BJkJOGK4gPlhiBNLcm5xRVi/ziJT6OyYNc+B0DzYFZvisRPxLufWwB3gx",
-	"RCG9W66VkNjzbQsHsLoSa2TeyG4XtfmKLzA/kfYdEzM9ROY1aObUM5gJ22O0aYYmsRA2nvogJAMhqawh",
-	"Lnr4VDC2N1LJcmiVGqIWiHkWmYWeVHaYSzX6hjwtQ/eD1w29U6gA98s/C4kdDqvu4spPeapbA/7fgTv+",
-	"CmTEnpDDuVYTb5WFv1zBcqghM35KHp+xMvhV0MaKotiDT27ny7FXEALzL2djPlydpPvOz+age+Dx8XLc",
-	"u2EWYN2RXRKgQubfhKCQJXBMr/ou6riSp708zHsVDDT/KsQCzb8bZcaxbZKfNz3N5QQq2+0OscoC1x25",
-	"VVyzPYIKWx0Q62dVY1wzpoV/EPEV7BzjuB1PqQb9Je9os+fAP1cBbaofvUicTMRIzd2hNjJen6OFyePt",
-	"VdDqKGrUxDzCsSHm/xOPLTNTSFPmTkKmM1kJgXRyHMP+ETYGB4fgMpUcoK2AFUlGQN7etbMyDjEDzOwt",
-	"gjGtUlfhKAKZXsbh5+B/9anPhUe5JlUeJ0FPIPpgxNN0qMYRTpYzXGUjLPgYnjnXPv8B70Nwf6Lao0xl",
-	"dp41ZFe4VvL0CnouXNJUqStIGLe9+oz6sLTDTpgnbQNrjdMXipBaqzMZ8+riBv6Ia66Fk1obhrPtxo0U",
-	"xCwFljfm1IUMtYliVdyRUKNxrTBscZ1R6PbBegUMUOxPOL+Ajro5W4YTrNJunRzAYhDO/ntJMSi7pmdQ",
-	"ns/QrcVOATob/K2bBVxZGKGm78YZ/iSuQXqX8g7T2yNPoBKivFuqQKund2t/Q0hy9fzOh9Ei0B8X9D3E",
-	"IO0FwiCbO0WXwe4+BOBqWzOVsdXmkWcp3IzYkQR3IXak0DbJl/mD3bq+Gmd0Gaud59IunWzt2EK/wxCc",
-	"sOMF9NM+WYSVvuvabZztBzX32aGvcnfX3dJeKB1vSHvl2B0V3sPYQ2K/6dgDFtwVWQlV/ishK7fk5BQ3",
-	"gFYYhTzSk0mAjVV89bHhEqjthdGdwqc18ncVYWyDT7K9flPnJgyqBRUSpNAnwuXfDv/4Mky43GGTRyDj",
-	"6YzTe+vK0sXrS6esXn54/SMrHmVXsGSdSE8hfY51CkaZtNnjxxEBUPda+cf5TKQ1BYiiWBjXprFi4v6X",
-	"wtijv/T7R0+fVD4++u+P3Od5LI4SY45O8B09iXLVul5XbtjsxoCoecqto6XtLF+dxfs8/x3RxopyVwht",
-	"w+fzdMmsIriDvAdGC9I7WL8dHAkuGy7Cp5DW/0JbUgvBXqVD33zxhm+0jsSqymIbN7iP//F73Q2IrdJa",
-	"uM4baXsPJOgdhW/BRftL3VfAUzvd0zWfjIYxpYo0mUHr9yFT7HAZZoLWSd1r0Ea0gZMrJFBlMGUDtZNW",
-	"xpbJ1rs6JrCQX638ySv9UOwfoIvXYyw4u3k1r2W3K7qNOeo7HVI7ERkGeGQp+ETbG4faVvCH22XDe/iP",
-	"DUZaWCnPt95tDetYpYbLcnT7OP9aQjf4fJH2kAxt7zB3QF4Ibhj3VK5LE6IWqIOab1zyOwmLawjtu2mQ",
-	"UZXXf/AhBu5cjHy8QR3Q0E7RR1v5pn00Uhjxd370vyne72On/Ls3PPr4p+Cnw/9RGwUo5sMgSm63CKY8",
-	"IG438KMvETZVRwA1osarB8GaNFH2D3jvuncgTS6Jhi0FZb388gTTSrwHeRRp6MNK07fjg9NftrdQeL4+",
-	"N2fxN7gmfVB80W+3bgWaVvpHx0/3ULtiWybEzs6alkd1GMI18/enO2RI7B5Hv0Evrobmro2ssggrESLB",
-	"ODbu5F7FfXY+C24jb6qx+E0xlz20fzwddtPMiAFuO//JD6Sd6oRDoIyHG6c63Nte1s7E1xjexRaYz7W6",
-	"vmHMWNHIaFkbIcPyB9A+v4JlYFJw9G5YnRkLCVPSg4VnFBfRJngwz9QZmil//PRZjY/j8tX546fPTiM2",
-	"VhQPwUZLgjmWc54k7jM38OyEJWICxnYxSMiY6dEVLCcg2VEaMezCMFF/eVc66XaSymEO0Qqyn9IMPvHZ",
-	"PAUaCiSPnz599Lzez4IRCzv3Ps9GqYjz1JR1Y9BtjJCsrB7nHjWMGu9tLtKzsgNzihuKqGR4WRkT9z6/",
-	"hp5rwBik5Ix5O1goaRDFzyNPC6wZl1NTGDjjCQhTLrCr7cUHisWvpaLK8gRuwupOryz9x2a+PKdB72ct",
-	"1FP5hlSWv2zFRltvccPg9zgKdrHnHVntdGg4ObfNY1Qa19h80+zc1Ha3ndeZxXX3nSkg+qleOfokywr6",
-	"rMNHjsILajZe2pmYy8N1X2QdAOgdgHl+Q6Z8S+zNnDCcKbbrgarjqbAQW39xuvUEwyiI4VwLld9/tAYj",
-	"6u5pa9XT/JdJwV71a2zzY9ydR2Lv7PCKj6HhbI65vBnAz42s2mKLP66VaXV6GIkjHiIpZnKD+lUySp15",
-	"VxOANh4jGBMw98wZIcsWpSjw7PdltnEzfWntoO362qXKDJMiOeNGq6vMsLwga/N04NzfDvnnL1uGhA0/",
-	"Fi0R9ZoTMtd8TFtj8+4hH73ew1SkZoZsvEnk7ul02i2npyLft9ueKzDq3Bi0EOiBqCz8jDhgfALevFkt",
-	"pdfbGV2HZtXOit0zdit2ix1njjtzgKWG3CQUZDvCiN4mvFmRP0z7u73OE0neIGLiRmO4FUTUT7exGoiF",
-	"2n7f1h736FqNz98ATRVN5xxQ1RvZSP+pmgh5p3iqOyxI7TtbVuXWkGyNme4w1tWnN46yPoxxK1Rqnaaw",
-	"mxC5TTb/mhj2lja9xb7UDLdpq8pxvhLG7lkDg6wOXMrWCsGdg05TytMw5UtSkXJZMfdGnZkehOLpY0sF",
-	"f8/Ytw1I6jenrADPug0ENFwLlZmyt3YmwFq/d4NQXQfssf103hsweiWUL6DkmzDR3rm9VgvYTfNsYOAa",
-	"PXQX6r3RfUm5nPmE2imd++LF3a+T5MGrcetejQfD/8Hwvz3DPwjP2ydmPtmMek2+eLJD/Ausw5H0fJHi",
-	"CEMio8P2lY7WLvya+s5SQLRkcvT71A266QwzH1sXdjANEmdjcH3MmwEcfM1PjhDmSRbjLa0w+ap1HHeC",
-	"T0D12OAaqivVJEPCoP6NOnOWwmX+7P75jMKmsEvyEL1QKTBeaON+pcu164a0trr/TXR9iaCXr+VY7X4t",
-	"z/VM6aEv29xOEdv9WFVpiuHGu8USCXM1HGuA4WTUTtfDNyh5aadXMgNJ6zfGQsOCp+nQp+e3BB/KXypo",
-	"bvs7vyXtDoBd1LfwzN7a8BVoCelw1+c1pOCxJNu+sst5N4PZsABEGM5abpt7i0ij7Rs7H9oiaf/kMBVX",
-	"0Pbx1hugzHCuwdrlTq/ssvjl48NxlqZ3qqAYSIXMPu3CM2bB5zttc6OBUpFZTYL3dvFr7z1Ye39EyBUs",
-	"JHXtoXtQ17aKjnZ8ocfw7k9p5oMSUuD506SNc0MBN2f4Ir8Cxr3OniHKQam3ZwZY9MOLn158eMGOKfbu",
-	"+HeRfD6ewWwE2hz/7vfvc1SnOGylnm86jHuNwF9LC2kqJggJsg8CZiOo5Wrlpic3g7Tct8TTDuCRLSEi",
-	"15fsTlEia3ZoB6DIurf3wooMG0Icnp0nu4r/tidC29rICPNzR70T3BSGbVDs1iaeI9p9LanQbS2j0ira",
-	"7AQNlqZiz4SDq656K3q5aPTsxKkykLBUGDwK8ojOGAwTQSvMn9ZCSaYB8RnDS0AnCIfe1eaxtoYaZuq6",
-	"/Jiq+Kr8lMnqZwQ1CvLhC+d1MqRTEcN7634ou6HP5ShWf3ejHqo5yPITzR5BaOIrPoEh5k2maeU773oJ",
-	"vinb9Np1+YiGkVI2xC7z38QpcPqCeH44FmkVAQCNnRIuLv9Cg3eQBd/l1mT5TSJM/tVMZdIWC0afyhGj",
-	"EB7zGIonym8antJYwmkDMMEavZl3/mbpzjKO10XibacetE3aDEdyaXfPGtnPdt9FABrJ52aq7G74m28l",
-	"RY7PEf+QqvSzTuR5gMAGiPjwb5QJiGpgQOMfpD+6v5AGTdQdyIgYxn1JfOH+ChgCHy+Iz0SHXUr355LR",
-	"irOFsFMWIfwUNhguX4S1X6OxBjONWAeXu3RTk9+wlGMIM8BtOTlivYHERqiHvIgevjtRKmFKwhmL8EI0",
-	"wqrqzPClYYvp8rBL3Zf+pYh1XO8DmbcWui4PmXKClROUFlVis0pD0hvIgza5ah73It/cFhbVT4SZiFS6",
-	"r96ExSRAN+kRLcD+tvtlCNJxRw+5kMOJdhJrDlqo1igARV05fLlAEqTglaFHmUSJSMiTtfjIonrPPdbg",
-	"XnFnzYLbeDqcp+iMBEfYcy0M1DaTIUzQXMN1nsuxPoEF11LI3W4P1jATEWe2zITIl3sDyfwdtBgv90t6",
-	"8Gs4/HWxahM/evbkLye7pbuFjbUY7353wV+Ohs2QqKx2721bv841zn6oi5uYqmTHLroMCb7LPL13mVR2",
-	"uAQ79D/PeOqm7n7JpMnmTsA70ZJO3BcInza8cg+OeDI0YiJxwl220EpOhsKYDDTeCubYtCkXs3pU4Vsg",
-	"6mLlVmdfRyRvSmNzP5IOvPlbghzyJ2uHsRLWEUiQdkXqA6M5wLSrEy3vfEgeIdjtN2mfEjNsKJzUphaJ",
-	"hMX+r6+azqvDWWm+bsXzZXgPBux+q3CbU9g+3gKmea/YMK/Y1Bv8jhC0yky9rGlXca8mvYHE8yTHI62p",
-	"fUKPMC8hqZ5xMc/vDHNTIFQ8JgHroYwZl8teuxzxYtKreeLlhDevtKEiQntHEvkB7BJMdOHH3Bg/1FQE",
-	"a1Ojq7RT06xW6Q6jfK9SaGhqlTXLJaiOPe+ydgf8JcZ7t087Q1Xm10i5AN2Kz1Xx8Q6bQZ6Qo4etQaD8",
-	"SOomWBNRGgx4O1Zp3djp7tzDEu0JFFSfTNgQcs1NU4BzmSTYIs/PJ/nVZPjVr1wQIVCTlMyNyU0/LtKI",
-	"LUB75OhqgMYZi3x3aNhJRahyIkZIYwyIYB07hYGksIHStCtNvlhlaYKvjso+OhSeUn2nxygsQ2lgwgyk",
-	"GyY7Zh38/89obR6SrVfEx7ZcmWD/VQrnxmlfM5B7nmiOJb05t8vlyGo4hm+ldv8KyXEjQI22h5Aww1Em",
-	"UjsUsqFCfYM43VHlXC8TGPa8vWjg+yyFi+CMLk3SGIw5ipW0WqVY/iARFKySQlF/lTwpB92DVE0mFFjt",
-	"y4mVbkFTFHmtp54shR+2OP63ahbbAoKKGX4m12cqYmuGC0F193eApYc5yMQMiRZ2eW8zERWQbbvaag3E",
-	"N5un4JixBAxud7pmKbyuvFvXKcGn7zjSChpnO92hchbXaQ6cKKWpHnJ+ibCby/FDBfXTRzCX4XczPjfM",
-	"qlOGYKck8BHvlI2WqyirF68vB9KQp6/LUriGFF9wYz0jXNbrLJWg/YGMlY7wa/fHxfkHfPri4rXxbj08",
-	"FlJhrCE01eFf+v1hCa6KH0tw1WFizLAAV6316N0grC6bgzaQ7OpdaAqsW6kR0Jpc/+7faicp8yi9qsQs",
-	"Caly3xVo8SX1Vni15IUKvVXLAawyY0WKrImjyso2Cey8hseu2lb4Wqukj5ViIfUZ3+jclopVJ5oj6CLX",
-	"jIU1lRDVrcngu9wtbIpkhVjpZHNQbxmf6nisCE9FBY4ibfNWdgiubRdB+1VFva5CyRbBqhuhrsvg1pJz",
-	"wlXvlmTXRM4rR84eyWe7i3g3kMRXDelExMYkzh2plvVADiv1XnhxSW2nMKut7aZhBokoZtJeMjo2argf",
-	"5/P8hJhkXFMNmgL0yrHVCutlBpKCLfEVNlVpYnZPGsdB+ZSZg+rkmnbzzq9dkdZLnJEvcuFa4bdAbQ78",
-	"o1MxmeIJkYhshiryolEB3i9Tdl8N+Ja1za9FH9xXVraM9W8K899FTWgipUKL2dU2LSpJbr2Paczhwqvf",
-	"esFDt8LuIDAYlinVgtwMPkQFBcF3pssgNeRE9SM63F3SFLiaeZVFGlfdil1evtorVBELGA6r8AC1trmH",
-	"JcBEUJXZtdBGKs9dRB0+rc854GljA48e7xa1WDfymi7qR75xCe80dLHcqB0iFoOX9gpU3KOW9QgvyPdM",
-	"kMyDktY46L2HbTMAsjipSaF028OwUJ4ywEiXymMyegf14Fy5e3W7QpcjxO+Xrbqx9N5LrWYMS0MzqxhV",
-	"297A63VAcqs6+JJxH/VC6WP0d1vAzluo9h2WErhLDIDGWt7+1NgfKLAoRMLJyqJ1VBlqs6wDs7ld+vTE",
-	"GmTA8uJi/7oTRZmQTYUmtoDBuJEXgDCaS9aJtI/OcpIv/7+QgOj2UBIwQCuYYrkEmsv68oh51dPdVvwi",
-	"H5w3bV0fbvVda3zGEiWBGcXGXHfztAaepqG1sOL0RjPJDN2LTUAx9ESBZ7gVpSVocfX12row5K1vgNt1",
-	"JMZjS4KKcXNFRTyQqDDG7nSQ9ftPYpHg/xDE4w15jCJr9YlDKqBJDuF6AFpvZG5RKBs4tfQOZikEC1dX",
-	"46dMoO1YKr3thfQKW7kxU/yxr1RfL6INlO78aneXl69Y/mtJnRQG3LuH6vsbj9uYy7COp5hMqoFkMy6p",
-	"xuXI1xh2byZZfZ3+zZHlZS19380KAa4ApYdbWJyA5YEb8HGw+KGYCWRrk6bwPZdJXQHzHIK1QLZkIy6T",
-	"Lhu7A1BYUw/Kesqi3AKMyADnLP9iIMkVxkVqHA+MYQGO3LhkU56OGV7Jdeou6A67LErVImKZTECzv/TZ",
-	"f+sOZDTn2grXEX39/Cn7bxjISiO2EY3VfX3GIn+B60clLCIzSpV7vpZgq9eAZXHKwKR1JiwWS3X9BrUJ",
-	"bK1hS8vraGZn3ZLiauJlvVTcR6v5QqqCGQZ30qtHnkHlkMJl2SizLIUxJcR1qsgVKDMx6JiT6OCpBp4s",
-	"2W8ZZJC4X3UmpZCTw15j6ddGYegHEnMpnSjEUwyLzfN42tBeW80mOGe3ySCklHf5CzVH0x2dE7QBpJru",
-	"qH3lr6JIR+noI6hRduOGrR/6PG1IcBuL1IJuvVQv6fEt8C5N+mt10ba+tXazsmfZ6GL0myorFqdEsTXd",
-	"ikyokvMqn1VOhebTpfk8KNd2d4qgPcRDIfrxxQd2jGOLzvwR4VhrIq5BsllmLMOi/esUsjl/dyd0n7WH",
-	"f9sjYNLyyfZxfN60nnfuEi6Pmi/lEF4XYbtTD4qQ74x3uI2W3jFQg+XuDoU0rY908scy2KaffXZX7W90",
-	"oDQYI3TEtDBDfCvlK+GYigF0g3lsXNK2IUXVFX3xicc2JaZz/JhLviItaCjQhCSe9Vf5PE2jM0qpWUw5",
-	"OjncblAVDzcgP5aoUbCvDAL5PhXXPmu+g4w/ggC9CgXCYT041YoqVPh7H/Xr6GemPPx/YaHSoeS1BKuY",
-	"012cfOIWLRpfpK1lJvUNjqiK4rSqapfRFiIpJWepeR+XrvS6snI7ABrc0elYJug/6vf9KuZf1Buma31U",
-	"YCD6O0ACPN7W4UbBXBMCWsuxdYxaVfT3csgHKQxrN/N2CtrbymRualKsvHg8Y2SXItsSmRPl60wyEPj2",
-	"gi/r2Sq/kR5qsCDR2ZnwpaljXx8MQFlxrKM05c/hDSufcCEPWarkBDTjE0XWHEYUCMMSwOUj34FUA1mt",
-	"54Ejl8q7fVFbFDKPRBcqcX0YJuwZ4/kbTunP8cUGksuixCr5kcvQBV72LvkMmzG5IPNX3MXDVJ7VDORJ",
-	"/4QZvhRywowiazC48XgaSof/XmsU5NAKMyEzC60O7df+HZMHQRcSz9a7o7yM8x4Iv+drZlCtgHu6XcCV",
-	"cBDDOWg/kR0Gkqv+c9CMXmY81sqQ1ydOM2NBVwb1bPugMBBjK6XKpBiFSpPcs4C0yDXk5NBl8CmGuWXk",
-	"8KpCtRV0ZqxI05JelfRgLT2W32n4aDShmdVcGkGpEq6jK5jbU/fbEj+iO42QSXcmqYY0phpKa9q5NZqq",
-	"X81midCkl9zH5VkpVXe5PQve2vv6rOTK3VSuN7Qd5HjiuQ8NBSYhAyoUPU6X7lJOd9W9VqPpFh6mKkxr",
-	"/y8VtnlaD9XqHVe7v5qqxR5v5Y6x3d/MvW0Njkjy/VS8dV7kl2vrr9A6HlZJOouzcOq40yiDXCoeViRQ",
-	"mxGuUNLezsEqmd2LWfhFLcL9LJd/BJbHGZNemxkLSBM2AyfhS49zzXXel9O1vxLV9p7RX/GMpRsdzdBv",
-	"qlMB2hmeh/vAsa5fkAvr2btLDkZydbnu8FYdkjN/AZo79+fcmMrVUsvI1H8DjNVgHz9upI97kT6eFL+k",
-	"DLr0Ouoe9edG/nJsu7Uvk5tglG6tc9bAjmsKhuOOwufrKydRHKwjmUZm3B4859Z5+3hKUxXLN5E2Lug6",
-	"Bw07N1Acj7oGnWS7yAdfmXA41jzOg4vLN1VGeZoNM5HZbLQRCDPA3cZNX5nyNtp6p+FawGLX8MUMhpI0",
-	"rZX7cmoWMyLRg47aC0YfckuWV1Sr8Ec+Ngnxeuir6hJvKHTZDKfQPZiABM33wUcyw9FymPPRHoXv25ZQ",
-	"D5XdFo97BbdVmc5CqW3xdKDI7lp68xaUyt3lc0U41klp5ZigoMZ1Uv0pd+2aFQngEVB5qiSwTpBNTXgk",
-	"4fVuOxJttIYrxNktuGqV/tYnky9YI3eveQdv4tiv+gvvIeJ5W9Jl4+mDcSf1Xh9RRn/hU+RByQz4Yt7t",
-	"A+Abw66xbkUYXk1h2OFpFkRaU/I4mBsEXFcAKlbCr/PFaCKRv4dJe3eqSbVP9NtI08WAW9borw4bF2XD",
-	"XCvWzkn/+bM2pcX4p7CJ/BpmBUR6MxSbH1ftpCHOnLK8l4Pe9zGcjXkLnKHw6fqhYGjgOUUG7nogfpHC",
-	"OyhjbxQz1LbiUqMwUg35shtg5AogzlqEt52ruNQFadRKDxxrYJRVovmCzagMYjulXOCbN8Nt2I6zXgOi",
-	"vVoJv9bn4ffnBrAVfi2xpe2rsUf9/N1szRLQ1cfw7iCoqxy+TVSv9dPCoq1JuhNyrApdsci38/l3hTJZ",
-	"xws/G9BEXXtisM08bkXBRvRNd1OMzZMG664FmtdfNhDgqqsPQUCOBHqlCDGTuUeZSFgnVx4iZ7WBjg53",
-	"9/Vtwp2vvjrn1oJ2g/o/v5wf/W9+9M/+0fOP5Z+94f88+vin/9gqd4oeu8UqbwQuc5u77w3NPnkzt3Fa",
-	"FAS17zlC1VP9srSofFpLTl9fXbCavaeBrhwyW84VRxK3W87j1iTA/fBT7YqYG9RK/2LVzWnF2h9NFWmw",
-	"7WCiprefRn+nbKc9185J6KSom1tTUGvmq12sBzWp2q+vQBrekMpLI82N1+DiFbMSQE6EhCI4BL+LlZ5n",
-	"hnXo4snRJl7u4ya697kVhEpwWHvRUCAP1w/o7RzkPzBux1eS2o6tWLaYTxVXolipbriiH+tsJuONoUtH",
-	"FH4TgGvQ5xlBQdGnlzkv/9c/Phys3s6dS0bgWMyqK5B02R29e3v5gR3zzE6PsTw53p4h7aHFhM2WE5xa",
-	"Oy+qUHwQ8RXYuiPcCDlJ4SgzwCw+VOkMXzan9EvUxVHNKeAoXbLR0l/u0WM4HuGa/S0DTFYnYXNAr5dD",
-	"43PxV1gG+UwXSl2JhiCYkVYLAzpPbmIxPssMWOy/dlFwEPRgOYoSpto3tT6gzxhiRNXvVlDiC1IShnE2",
-	"TgFsSOGOqmdc8glCZDCPacbmKZeU8/WTkNkn5rRR0KY3kOiESVSc4fMefp02gxmV6RhyPjp/9/qUfsWX",
-	"uz41CM8WhmDA6MTpDiTCihRgbIQ8Yrr47gJG7OfX3xkEJSlia9iPisWpcCPgGjCTsPD05WlIXQKKJ3cU",
-	"RT6NhOR6SePBywduWXTM5+L4+tGxW2Y+F71fjZI+4nX1pyWfpVFvIAfyQslrioUxp+7znxhFsxbYqCyB",
-	"OOUaDIs+HeWMelROMmIdzqIcH+GU7i0iRtxNU0BEK+ZX77vqCnHLUzXJgFIGhWHwaZ6KWNh0ybhUcjlT",
-	"mfFY/Dljn7JfPuLEXKvRp6PiuVOMuI167B/CTlVmCfNeJCzWgAXLMJQwmJsPi2Mn/UeurU7kyLiXzzIi",
-	"WBj3VY4tjdIgOjzDEbkeqqCyXXbSf4Kjcm/9s1f+MkxACtek5DO3MMIyIVlE1XCKHofBuvbcZkSfjkQC",
-	"s7myIOPlKSuHNuP6qgJhi05KX3RrxmXCrdJLFr0uXz/6KywjN7op8AT02Vrrak6HWlPrUyVV5rMnsQny",
-	"VBqQtufafQ/zlGILOYKj4bYh47hzJecYDTbTPkdSaTERkqd5ejwGeqpkeVa85tot2uJF3RhbNFfu4XMW",
-	"BdPpXcFyqCEzkEQUXukGxxZTQRCcruEc+YlaEoaC4soAw6amhRzmCShRj/0Vlsajm7tG+diCZo9P2FRl",
-	"KGn+xKL/dXRRlkY6ep1ErBMFit3w6OPvj7rPTj7/R3SI8q2U8nkYCI2xW4oH1xVlH1I1NqVDJHVEuYqn",
-	"qtoGaTCkAeTfYnQBLjoO9YX7SEggSjqd4RpSNYcui34fUH7/4OCU/d7r9T5/jro+QimKVUI1LHwgvs2B",
-	"RQxTY2QIbPfCPdZjfy9kJoY8ZE66OPF30u9jPQz/oy9RE3V9oNPJ48c9ds7wbEOBQjIGSdOjrBK7z0HH",
-	"IO0RyFglyG3uyGhoPedITxIFKhTr5NyJulF0WC5kwRf5yDBmlxsmxo6xEVSMdgWX1Jshbo2FnyneaVK4",
-	"/mP2RnzPOiePnrDI73LP7cbQKjVMuZ5AdIjNfE/nsGFOtjhp5oRuyWPR2vEa5Ud155W187cyXXYZeoqh",
-	"62Z6yWdwKSz850/806FbWHr6KGw+Ye5477J3P7t/zj9cvHJ05gv3YZpDrGZQL+bVQnr+Zp3oEuKjl2Dj",
-	"6ZHr8hRZ+4h+jVD0c8qUcjsRvaXv3Zlgp6AXwmDLImT2J14yx0aPhxp+xQTLqMe+Ry0MSfx7bkQcyH5a",
-	"egTjxTLjeQWUvPaGs3RIUzmf83gKR497fWdu6tRrc+b0+HixWPQ4/txTenLs3zXHP72+ePG3yxf4Thn3",
-	"Eqgt5+9eB9AJpwf93hN61B/KB6cHT3r93hP0eNgp6q3H6O31nrBJrf6YJcIyUv+6bFYA/Ychu91qhS16",
-	"GFeIp6DdexIWjkBRHPYGFIvl2Jj0IB/YzNMUnIxZ4hIiyXcQMBbR043bj0TYU/dDRDoP7p4ZSEzLoR8O",
-	"ifx9DuwZi6YiSUAO0TeIoMcSb1mdVCkIomgrz70byBHYBUAecTGB7wwjE64wb9DOdFYj62AZS8CQaWPX",
-	"7NDDLjOKqNd37zEd3I+G8SRh2bzHIlqM/8SFzdWcUFaPMp/tByiL3MiJvgpx8TrBy2Rjz/NtxWtvj0KH",
-	"QI112jt1nJsavHIb4DYQc+2LQfnQ6Xy7A1Tfkjpqk/obOg/isIru21agq28ywAooWtzi82ocnZArK9Pu",
-	"rqO+tUxaAsTeubW6BSl39viCvAstnvwJy1R+/uiMYjqtURA87vd9ULnNqzISnrjb8eNffVBhuw3KiQ9j",
-	"49DiWjVJHeEjE/gne05MndAQ6louhnr8PU9ypxu+8mj7Kz9LJ8eVFv+EhF56sv2ll0qPUHAEYfNtuoJP",
-	"cxT8qI2QtyBH5Tv4WYqxgIRpQOUhnzwbg4+yxAqvv1S562P3oNYscjatbwAFH/Z1zJOZkPmZcUr1Y9yw",
-	"58rUyHYEZCXh+yJ5/PTpo+esKH9DeUmGDBCrM+Mk0JVTRDvOKL8SiTs+EcYNC+R0STVy83GkTOIfC/P4",
-	"TKTemqCi0kY/FYWpvHLyvUqWt0aLtVWfPld9Qs6m+3yH/FBfyamGMbyLLRGxO7jyQkB4CFAFuDHqMSOe",
-	"FLVHOnmeGGodkpTtw2+Dn37QyyOdScRTpdX4r398KAxnH/5CtnDIXrk2toGzcgYif49nLXfIeT9YoC3V",
-	"nL3uQSoe2e74LY7VkpxWr49bni8r5XEbWqxNvG8cmtJDfLhOO8gMFWCr3sCWUP3dg8J1soNGoIEUkvV+",
-	"95tE0V7zkjQt8loeNiq2aAuTFY7sh0B8nfcvL9iTJ0+eHzY5SffXJWqHUeCUtR/BN6J/lAy4XQUhhv42",
-	"BKaTToxXDLqKYRYISVLpNykfhS22Lh5P4VNe477WpiQPMD5btcG89VUdVpdlc2YVe9Tvd/v9PtNqYXrs",
-	"4vLvLIY09Z5DPpBm7kZjpgCWLbC2DR4O6MxXepalnHUwsNv1Rg7f/4y6LPqz++fI/fM/nVnJRxjrwLUW",
-	"fIIFdGymJZmVcw1j8cmj8jDOfsuUhR77G5qn6CPBZRjS/KPVCmF11toLfPThzHg4M/7tzoy61vy7YXOF",
-	"cDv4lZKvChh0c33QpS9rCOGmJ0ir+/6SL+sBrOCTPXbDrLS8OtJaPf+LnDuPt7/0ji/zAlxoHX3J84pk",
-	"Y+XEcvLciX6l2X9dvv1bw5Hl5e6Rl7v5ceXl8sG2U80/FpxrmD+BV4PbbOr34CaKCexQHnPfGfbqzfkF",
-	"S4W8Qss4Lk1vZ3JDghde9PVcCWnPmAasRB4APo80xgoYRwcIB4IJWU2GNdLu63zgB3etcBU95dmKG+3b",
-	"b0Phoo3AHSQijqdcyD30LE91niLzSIhmKvyHVnLC8mgwcsZgOWOWR/UZf9VRXp+e9B8xn2KIn51g77G3",
-	"kpkMI1UG0icv+zu+1ChmwBPohsuhsdJ5iIfBkIDvdWbx6xjwSjRVC0iYXYgYTinpLo9YSBINxuCVgNVL",
-	"xkcIiOzvGPSSPWUGYiUTM5B0tHI2yjTVVnnUZ52Tx8/DHL8efIoBEkgir/+9B6uXR+fu1chXx+IYmONU",
-	"koFMleNRN/4n/bwnf4Y/ZbFbhTiz4hqKS8YuwxzKQsHEyYwzTVcL9NBAenX2qc8tNKyDa3ny+Plhjz3t",
-	"P/Hp+WVAiFulUWaWbMoN6sp0V+EEx5GQpvYSAOnjbnxq55mdYvtfyJ8W9N/sS7skqUrcRsEEOJBLsEeb",
-	"gpHqCLkhQGn91nPlyrOi5qxpBfcpAB8/3/7SB6XecJk7STG5/mkbwenD9X+W/JqLNM+uupkE9YE4B6e/",
-	"fKwqBB7niheyDZk2F2oUGuoOSVMVsnZKMrY0LYhKQ3mqMrvpWL9WV5AzpY/FoTCtsQYz9b0Wl4NEImdl",
-	"nGoeA0KWo1zmgO5hiFCvjo3dsNaY6aQm3ZkIXmV2B4q/SIHrbRL8K6LjL6aJ+vi42HuU/QrVE1nTbQ1B",
-	"2RtIx8FBTmG7tc7kH8G+gYM7FqRvYNuNBN3LfxsK23t09lS2WmBwh13eyl4frxTsbdz35btqsfG7JYFK",
-	"zfjN1JDJIAA8mE0RE47U8p3BNKFvxK/6IZw3YOiP0wqD1bkN4hnzU5BaEUBsw4UuZrEYxpmERRjGpZzy",
-	"EmuwRfKEj7bpGOApJIwjoKQ9xAMsD6AU1gxkpOzctXR6fByxuVbXwo3TccbP71/32JuX5xSkglPGoHHS",
-	"kMO4bTd2MmGi3kD+AyMkKy92GU0NgyInXISRs89r3ab4+JuX53fOHC/Pqa9tjOHX1yqWKu4UT6vQmKhs",
-	"Ap/Pv3KWOOm3UBUvfLnZW+Sh72EiJPvw9sM7IoUZSHtLXLPNZfOhcLB4S3ecpQxf8mRDRIqc5aiWzEQi",
-	"z8f9vo+QBBlkWgykhlihjRqrxBmGZqoWHkkTMUXZT9xxSdgNxYXJnJc8QXkz/XH/pDeQ59jcSgRvTHwX",
-	"xCCHOmUN85BbImeeuzEQ37w8/6JBF34M7/02XLhdqGNdL4akWvh1P2NXAHMnIw2w6i4i69Yq33gC+J3B",
-	"oI1/Ny7f14K8JemAuBMaQ4D9SQFJziD+Li7HmXXbcAuCIzcpT8nibJYePp2FPDLeQVDRhRjIxPSYN5Nz",
-	"75JhU34NTKrSeO2c9OkapsqtFziAd2XFxrtg2bx56mwnnj2pT9nEKRXVCB/OvDqqJmdGRW3OqeE2SLjU",
-	"P081TISxernJ6KhYAf7xO5TQNd1t07HyWXw7ZkVdKluR21eAM+CNUonOcBvmhvdrbZB7HLNuA+8XFobI",
-	"1Zt3GozTe+UEU3YwSGPBTVF0CrHvdeBVW0xVCgOZi9AOefipYQwxTYosELqf8O7vw4o+5jQe9p5G5frG",
-	"9JmBhE/WSeHQffedYXxkVJpZYAnwJBWyNkDDN/bBDeQO9SXfzdfsUj9Hq5J2ZM7F/bqE7sSf/F5ZbgH1",
-	"5pCOKcwWTWjK0SajOHyE5t/WxVwLjdwcHoW3RgXGcoezi9eXTGl2+eH1j2wEMp7OuL7qsr+9vvzALt+x",
-	"v/T7R0+fVD8/+u+PuuzdxWv2w+Vll67uLt//2C0L1ByWmV10j+y0FoKjm3FEBkag9S7eCSrri2TMQRcV",
-	"LQeSCrb22GtrWOQjlbHiTVQMP8KUUX8ZvphCfRTUT8LYi2KRXoZVz++M5oteEAup4cQpt+vbOXPKOZf0",
-	"wKzqEsFMlQRMy7sG7UE2ciYoUP6azpoiTYsOmiBzbmNE9UXw3Fp0XLt40/YhrHcZmVpOpAKWsjFANVik",
-	"r16NPtn+xt+Ufakymdx2WOvl5atKJmaHrEOfkumTaG2mJSSHIc2GNLiBcsvHPP12G9Sidxo9RZQqgzGj",
-	"XBtKkiaMISfPy1CM+VRzg2iuE65HbsuFU2L6h2csmIBTi9BNixx4/uLy6PHTZ0c/XrzpshEW6KYERKGZ",
-	"VguS8dUp18lcchaXJLkzawWZ/3+F5Vuf2+856Pa1pHKkVbC1VqrSozsYxib+pSEm/24c+8UsZWIdLlf4",
-	"fCMnB4AKCA7j6bMVky+0sLB2Sh3/LpLPxPMpEJhklad+wO8rPLXdW0IvJQ/SvT7LC1cHS2C32vWtW+v3",
-	"DgHZ6x0hm/avf8+CBD3LJbpMh+Q6VmKj8+HwgW5q6eZHsOh5uC2yKY793c7IH/A8nOcQZlVaIxTBFXK7",
-	"y5OzClt4z06GB4L/ug5VIoZblKwbDs3TOFWSblH24h+va69osK7NP6QC6wb+VeuvdKE5Xz7w2m1dYM6X",
-	"FU5zJhv5GE2s5j5S1N9oksjDkp+5c1xouA9dNxGGLryPY5HoZuf/JRXR5WzE46uJRhuUipeNfWh+Hruv",
-	"xixybUXOAo4woyUqoaMfPz48ZZx9uHg3kLGSEmJb3G44TX/EpQTdzeFuGKQGeuw9lxMwDLGrihKlwIrB",
-	"Y1tjMcl0XvwiwgqeItFDqqWPlrmGMd5CdBC4q3i7pxHuuIqOtWY94wpcvP7h/Q/5e1+9+AkHu5PweXxr",
-	"Yyj6p6KKDZFUWGKYqsQ83BzXihO3fCg+LF4RIMXitYVjmhyCNJAXBXHvKS3QcVsrJ37H6l7eLG40qFb4",
-	"5M5UzNb0VZEyfsHYmOSYYmOuH6yqWsJ751Ep/ZUY1XFW44AW3epuIL2tFwO7SlEsNey0xAa6PEaJf/y7",
-	"P5A++1AI0Lsro3lXa9nV57I472xOYERMndfvrk+Y0uz1u+tnZY71nNtpkDFP7x6sSuKGxPOTpxUw98e1",
-	"udHbAoSxvu+Yao3Wj71bXhBiGm6Bjoje7J5H3XNTiPI6UsY7ovMWe+ykf1JWm8K2E5EgWNFYeA70z56x",
-	"k/7zgcyLj4oyVCDfMCpWmpdsxOQfYfB6UeaJiyCvhVZyRsiYNXf51FIuJiB55ZbpKz+4q6PN5xCc4Hdp",
-	"LlCXmw0Fp8ViZfcHY+FWhOx5kiBoiRMg5fmU85ZAQG2ll3d5wK/hXK1eT0aIfYCPHRmrgc8idw6gWEnF",
-	"NUgnUCj8z3RL1dxDA6+hhXYH8lc1YvPweCHw0B7DeAhCi5kinMtMSWWVFDFP0yUTMtbADQK7iiQ6w6Bd",
-	"MiWcABvI6Cdu7BGiOBy9/iFy66ghBnENFKyw4Ia5lXCmQI4yoIMyBZwV9fzZQshELc68nMLtwMLoKk1K",
-	"U4RbRJx17XrvFcUvjZYUAJ7DvKNMxLWjiqNmIH0wa6TBgI1o1oc99lamyxwBYQUrlaCBNSBKdpeNVZqq",
-	"hVsMv/gDWZuZcxb2jrFRxYyKB4twVp9USc8pPZCpcpZpVEEgjHoFgnCXLaYinrKYSyfqDViP522cFYg7",
-	"cYnwKt2BXAcbjnwxgg11ChDdzU0cVQ8qjEBj9EHyMwTdT4WkFHP3gezSR0XOuKMDDPWea/VJgKHu4lSZ",
-	"HI6IVqfe+nO/NAH2rJy5ajbjRwbcQwTJPBexCamwMId5mjbisNBrlVTMoIZLJ+e5fxWs9q+Qzf71qxqZ",
-	"fxFH/QtLCh92unu8dFhfEqa+ymUeB41IuMTAfspJhfycHokoBZg45GtgolRCoinXoMLITUvxS//o+cff",
-	"H3UfPf/caqyXmEXsk2BXRAUNoEvVShCUwONNrVN2075hLSWc/CqWUPsxb49JWZPGe0DSeHIP5a3AuK5T",
-	"Nsj6/SexxP8g6rIIf86/d637n1BwKwksSrjlpxGx4FSliZCTgXS//Nfl278xKqdSapgIge6DyDo0zK6v",
-	"UBqLGU/z8SRdAp4g0+3FQEYERBohe0Ss4/Hho5y03WAL6nYfQgJ3nx2Nu/+JzN1fSOnRYXcgIzeziHXc",
-	"9sMnPpunwFDr7RnLLfjKWMlqsz0cbOQaKL1KRYlb32mvAPjPO+9pLgzQdDyEccQ6WYaTRrT34Nih9YiV",
-	"jEFLw6TCo9e9qmJMhUiG3EYBvlOXRVWor2ggi5XONQQKpsW9i1iHy2KfEC/bb1ICc8BdZrQ+iO3uT6yB",
-	"pIF1pMLN7DLXFmL7U3H9wcEpGxz0er3BwefocCBj5Tif0q9wcvkJ7KGyoCzF7iQKAayzVMkJhbdwISE5",
-	"ZRpSxZOBxH1hmmM6Bh7HGtJlDsldnKDc+oPSDd1LIfqWI6ScQh/AQI5gKpwl5E5zXAKviplpZg1L1EJ2",
-	"HY+4Q8PJtKrmsSpN3EHybxxDWMbYVush/fLRydyVOkD0ZaVy0S8fP3+shnVdQ4D6dIkrf3TpqOuFB88q",
-	"9V+vr+6GllzRKTZhP1A6LM/rJ1ERiBVcGIIhDJQZqlURlk/6H/T+f/Z6vWggeajKdSswOd+FOlKPOeHs",
-	"u85D7BFCwhOjBjTuqGANZuBiCH5jyNeLYNXv0HIMu2k4cWhS30ZkbW0hLqWpCArKTH/+3pSqsXJVGHJu",
-	"Ncik0ZTDiF/3yneG4rwJ8SiM4O6oaygdLwbtO8YtwRshzrK0h+4LcsEkWJIFf8RjUV/zNGKjLKg9hrCG",
-	"wT3Qkz5L+NIwPlGHTjOOEHUweECqhTuQfYUFgislvqAh031OrHQCCY2LwJXckJbeFOqxc8tmzkB91O/3",
-	"GcKsmbOB5N5/LgGwmMtMaSgqutSx0Y9gX7oVKyPWP+AS7+pHKiLQXyLuaZsoZezoEkEh2z79MwI4tn36",
-	"td+wOw6EXlm5xpx6Lb4lEImcD4Oyc8R6YgZd74uIp1xXMuPxpY0RGkVrNVIC1RUUIccjDfzK6TSNsgKP",
-	"ZJIBo2VYDAbVrt4GRim7+b7o5U7pq67DxjiH7JuBgA4XJq+Jls9/B5IirN41csqNrpYEpJ2g5lT+84xF",
-	"6CsbzrUaQVJU6qGHpWL4PToA8TVI2BJsM8n9lA/lLjOIKh09UNcBLkjp/i0Eym3Qlq+a4r2ajRT2vryT",
-	"TEtiI+V8PndmScI6ESoQQwOARcC8Ge/5YSA7UdW8P2SIn0Nlh1gnyv8sH6gilp/6+lJq7LS7gazoUkXV",
-	"dEzC61aQoXO9iBe3bxE3QzWO8sc8frOwm9SS97hSF36hbkMpuV1k6m0DIK5qmbZ1bt6O71ZXqVnTJlan",
-	"n78VqLQYPVA0Z0we9azHMXKN3Hpu7W6D+02sNDQy/dvcPslBQILIBHL7F7KAdYgrQwOny6pMeTqQ0Zwb",
-	"Z68NxzovxfafmLDFjlkH//8zAroedlmf/FZ5iJr7kW6qqf7j2UBGaKQM4ZqnGSH9FMdbUTjT9Y4Nd/G9",
-	"LjNXArNwsdAmVfXBsrMDWciEIhWeY41eY5VKyAzjNrfLeuw9cJ86r1WaZnNDN1tz0BRpNZBGecxKY1mi",
-	"qLocm2i1CPyzuJEbhM4lbtA9WED3xPA0n8YIIqXhmzZL/ArcnLGtmh85ghdycoRndUvdsS5vvQVre38A",
-	"iYl0OZDEbOgVICd0xwrAHlBaiOTwzHfqR8nwEiMsMkl8WRzV6NlrZMcNLPRBzV9SH69wIe6Bmb7Ks3Z1",
-	"HRqYEHfl22HCKhE68keiRcq/bUakRP5GFbs1s63xaaCSIxYEsuNAFvzImtnRjYnYkZi9ZEdqqcKRA/mP",
-	"qvZ8U47EOT9wpF+HJnim7JuCfK3Sob9iRNL1oukmTDnRKptvhsX4kR75QyNiOAmP82gCYSmBMGhFHuKy",
-	"mzEwUGPJl6kkPlKrWkdf16fa4c0h7tTXHi5bkBSN+b7z64ruH2Ah7g0WIqD8BsK/cUAssVVLAIicTx6w",
-	"H24J+6Hc3zN0VZAKaSxfdouCv3wjAWzY5e2AEA372b8foeF0DT+1ByppQHpoIQJuPfOoDbZDSTl3eNBR",
-	"V/cN5/Bt0uyXOureAyY8Kc1ooUdwQ5qvP9uOZ+Bs9RaGxxv/4B/e/GgPxfdH8Dh9KSFcuqgwJeP+BXED",
-	"IR//7kOpN6pt72GmriGg61bKWz5nKiBg8yREHIUv6penM2IukLIPYE0N1MOvCnmGNR7H5UruLdr2IaP8",
-	"sruaoOtJaGOCbnH7nWX4ZF1OblYjUM+T5CZ0F9LcA3HV56xnhX5Y5dCZusYKXz4qFavy2Snow9s6TU9n",
-	"XLhTisv4trGPLr1V8ibo4St3zARD/UIIZA8q632qrB8yLXNV4DvDAl5gM5UAo8xSNR6fIbaA21XAvEie",
-	"pqWVf1cOnSnw1E4bL7neqTSlbN2x0kVIW4+d+0IDT/tPyugIjM9gIK8hVXMoM2kTbvmIG4wmz6QPd0zr",
-	"A2Vf0Xjukvqxh+11zKhOjRvy3qzwtRWOfY+11N3G+MSwcp4xl5RIkyeaVSiO7mWakf1bhywIj/9M+dSY",
-	"VHoFSwP2aM4nQnILySl72ieAfWdvjJbFbWqH+7yFx/3+4dlAUuoaiyR8ssMYzaSox6KAwSI2xhtHU2S+",
-	"FVUJkfU6eTLHd4ZhEpvSA+lYzjPrYRNIf0NkQl2AYIDFcdCAZPLspDZAsDb9mU9uoRWc3moe7jbNbS1j",
-	"+IIbOBLSgDTCl2rjGlNhCmQShDzAWmxFkeLX7wpYlIZU4d+aZvj46bMK5Muj1hOeVdSDtYTgkVIpIFJS",
-	"98Fw/7e4mC4uAm/hCnB1OZOMtisE4JFlFGLA8IRi/7zXkIH4R0DdcWP8okDz25B3/ih3iV/B1eCd6ZAE",
-	"LZZ7mELU21MNRqXXdWbfHToYGuub+vQEX1rUdXeEuKNJCEnqvS7u1y5CbRJvowqUKyNnmOmv0gxRBAxm",
-	"KBPqQ/g95fpHzPAlQcH02N/gutC8Yl2XuvOeVswz3p2A+j4gW38blmd1pd/OQf6D23jKFipLE5YZ8MmU",
-	"ROqOehfT5Z0B7JZRXasCY7N/6O4FxZpPyTHfg0vplvHxHrDxbt2p5G3XZp/SXRz5DR78d9kD2zywzQPb",
-	"7KIpl9gBx1NhrKpUJq4nBTfuFcQBZjVHH4ySppqCu+5dKzNvn/a7A5m71J72S5/bGavzrG30hb0pRvTK",
-	"T6OVbyxFX0p4aBf7/LTfPZjxT2KWzdyHPjp+6FPp9nHbNwHdym9zX+6YtaVo55sJtvDh/rKWd8uFZZ5X",
-	"KMZi1bItueOO4izcLhexFp6jW8XDen/PQzjsDVH/1dgeJZWY2I4Baxh9lwy5PaviY4+A8PU0ZIaPUji8",
-	"hejY6o6VQIsYBZOlKUPsJsZDxI5M0sDCDFKalnvrn6CV8a8h+CKDT8LUg3vUuw7rZGyRl7bLvcFdC8kf",
-	"wHKRfouazy3xwCtMUsdVpPvXAm0Ei+Cv0dfXFAxciMG78VZ/0eJuDwr9FyneNsusk+u+nAPis94oeKk8",
-	"1QMEwTaqeRV5A4E3eDylrF01rsIJetAL91N5y33YZaPlQPo036D4RH5Q2Bx4ARFX1WyeOa0eI7c6a3Ad",
-	"BVrHQFbgOqIunVEbITsOVzL6PQytRzeRyUDmYyIMz2V9ZnGXlkDyWQEoHnt8eHc2JlkMCVbYR2jZgYRr",
-	"kSAkPmGG4kkY1DHBdNPj391/+Dl/PKLwBdNjlGVsTllESEaIQJyDFUUNic7obi+3+t4QPJpghXDklSN7",
-	"k9ghuKdLeqnxFjxfg/bNZilc5i/tYmS1vka/a0Uj2NIN0vg7k9P1g7rRgNpaWSa8NijFV5dJtUD4LovR",
-	"o3NuSlyB8Dah3IxdcBr3joOvleItcGBzWU7YRKswsBWAV9YC33UgdwR4ZSG+6yl1gTCtTuTntToG0uky",
-	"bjTCGhZxG9UDu7J9cF2rrPMA6/rtwrp+cYmzEwjsF5UwJaToaTyF+OrGoe4robhajXwdVFRz7VSrbDIt",
-	"A4/sVAOwlC9Bm7ySx1xhhZzOh4t3LKwsenn5aiDzsqIhXHvCUjURssvmWlyLFCZw6IvcxUonJtABe+yc",
-	"4TzZYipSYFxi1sBAksPDR1HgyPIsDZ1JiYUWBCG3z7WKwZiuj5PyRSVGmVlGZetOURxIX2lkLKQwGGLo",
-	"6IACOIvw4gK0jQq0dfM6ad7SxLo9hyj6BlKD1Uu0GZ72n7DIh8H2sjIKN/K1DiIys3u4sBHrRHl/kWs/",
-	"wtlGh6QQ588aC/M87AMQqdLpxvM5JLV49G6eJHJLGrrh5dldS7hyoDh6UkCbJB1RhCebb93y/WJB4WUY",
-	"eCad8AwxkInVpFps8qRXr78Kp8peZnVREeZUZ/KWJaWnzqIMI+XTucPj8vIV1cbJJ69kF+G7fF2Owy6L",
-	"ncR0L2NEEgZ9DaSQFE2CzxurNBgqBJmwWM2FF8tvL/PaMEoGXffY0/5jL9uC9IcoKGODI/QiDjmFoJ2V",
-	"ZlKFITx5dkgnFzSYcjGk+jyGL41rc3l4FvR4BcvhTJgZt/E0YtUe5xoMFRZhV+CzvspC0lZnxgIW04Cz",
-	"VflcFfpBZbsges7Je1NbgDKT6AW+pZrRd29GXiIdvJZj1YxvjWQDSR4oGJDMg8ij2tlb5/4jt7Dgy1sW",
-	"dUiKJYGuCLmwYtXtizkMMb2CpdlocDrm89zGlPSQf5mhhAmnKCViPAZ0LOKjK/zriM4ZTQPZieYgnZUX",
-	"HZ4GMo7g2Xx9pvxiSjJiSqdJz+daXZNMU5phDStDI9p06/9XN6875ry/wrIJE82v3IMFtRmK4DuDxx4S",
-	"DC3XPcMR1LHDqSe5Wz7538M85bE/jnOOwqMtOJXKes7EK6gA5KXd5AT0XHtfy0RcgxzIjlEVdomVHAs9",
-	"Mww+8dimxJCeMb0qhd5zd2R6D3vRl3tsit4brLNW9lfHaOe0SJ4P7vDO7K+w9H19wXuzFqwe1MPzxYwe",
-	"7tFuR1g4XqkwRS4vbuserWR9PF5umfEpueOTDQ494n9ymGKKQd3RaVgHH1s5didcyMPa1AzYcPLVRPK8",
-	"VHqirAX5cEjVl0pRegKWBXm4+x1R9TQX6nanXkO/dVvTm4tzHl9xrPLtfUmmy1JhLEi8W1Xamq4jLk0h",
-	"GgSP0WUzvGTosivQEtLuQGoYKWWLuXZZrIUVMU/Z2BlcU26mQE1IsAulr7COuB7jsSckHmZULR0XqDuQ",
-	"3l7FiwNfqqXLsMiqqatBjr5V9Kt5pTP2/WlfANJOYSAlLHy5K4b7ih5HvCqpWPa1161+zTCOLtS+v2Yr",
-	"MBzopS1w5hovjyoLS1G6wdlFC/BgGn5J09BTYY6IE2zXvVqIGN9wy0Lp/84gc0xLkRaB7nsa3NpiceKR",
-	"SpaHPrIDcbzr4OyVduoqkDhLWORjL0xEtSexE53JAoVpxOMrJ9+c8UrlX7HIM5+RE85LqIH0IqqINxd5",
-	"weAw8EMkn6PckY+4+b5OcQdLXedlqk8HEv/q/eamnuT1q3vGcm2Dz2G1afyCLhQgiQ57jBD98ZqBOhxI",
-	"z83zlNux0jPmDiupihsQdIphO0IOi7ZZh6aRXwZQ6Ep0SD4zWkukuikvNonGjdY3XZKcsZN+P4yaQdci",
-	"XXxJlskrqRaSFds0kPgqRg3Vl+rnGiXuZczl156Y48YYGCLrhsfjW+2qub4Nl12/Mw+Gxi0Fbzti91Hb",
-	"qGZ7syO45l2r5UEicr8MHPfuKXyCOKuTveiqPRJyrBr9cyf9kxWvOaIYEfspjTxMbnuQhZdxQ1nGFXfy",
-	"F3dc//u7q28LUoRbMHaLo3+T1nB3HrawL19kfSNybajMUhH5drkEZdr1TrBBtbBIrtthrBJoHY24NuoL",
-	"9/btRTtWIx1vt9hjXWvoh7+L0pFfVRTmOq2945MtyXBEwt8GUtHrdQu8msN5Q6GyJh/QGK3iAe918OVh",
-	"4wtuAqHYdOyt289fg7HuC3Y/nHfN512NI6M27fIezrtK4mUqYpAGGs+5H8H+5B+5Q0rzXSCRbcv78SP+",
-	"QxDdbSLQ+JSYfPpWgO7mRde5TNgYuM10VeXPd3cDIflHAjGn5iD5XPTyLWyii7dzkOfvXv/X5du/3ZQ2",
-	"eJIIskHeadePFWByKBp/cKvRrxA33mr5sbBExRlCxuWgnKBRso4ykVI4+b4UcydIoh+mwrBw3Fhc0K3o",
-	"LrCh+YYt+SxtsWH/z/mbn3bbsLzhEGBg6w50XD+HvW9ix9xUd9kxraolMddti/eKSkTemcg9T2ZCYi+b",
-	"BO4L8nOqFL4hwEt0vjryO8IA64TFmbFU8boqXmkbNwhX90AgWfH505gqyZ3+vuESNuYYcD7LEH8zTbzD",
-	"uWycfM0qBTbRHC9gT/pPKPRwIQwcNoFluh3/2v2WF7jcbqRfFDLTDeCFtHr5gJe5N15mwDkNjLOzKxJ5",
-	"KrgE2lxeuCytSgeKoJBiYfxZ02WjJRNJmO4aJhdzyUTC1Hgg6TYlSIArHjPRYZeVmbFdFsXcwkRp/Du/",
-	"88CUBxgJLjGRNhtl0maU+6CnkEZdls89XdL9DWfXoN2kT5l/8+jRY9cX4mP+FrHOAnNJ6LpoIEXSZVbY",
-	"NKjrNKdQ63gFYrqLoPh0oTVrRCRqqFJ8a+gYd5deW9dsvic7NXuRv9TYbL69lWbn3FrQ7un/06Gd+xft",
-	"97/cVh92jn7pHz3/+OfOYNCjvw7/dPg//qO9y6sZ2tsjPG2G9v4j+b3cLmz3dH1DtaK/12rhsXQ3XfaQ",
-	"VPy45UYnUE1KPIDXFW/WmhXhduTgjnecgG02VQZ/8DbVUsdbSctDJ4iwhmnIo4+67JprwUepD0QSs3kK",
-	"zoThHi9tP+rZVZl0+1u4n1w7RyNu4+kWe+gy5vJ7/1yrI2lH6Iei/RD94Y8kKIsJbJeWfr2/IYsOY0P8",
-	"tJuvBYIL8jZUX2u8XSLimC3rF2JWXAqxVRqrdzgN018amKjLOIvyMiL0iUqtRJiTO5BF4ZWxD+fBVp0S",
-	"6BRHnqYRRfPg12dFJL3r1at3PfbKl4wZyBCp07UvNPO3EPQhr9eC4oHG7zVRXECeurkvyyCbgfRRNoxr",
-	"YCmMqd4e5fNlmFEjJE3XDM2VmM8hCfAVolhJcmvGy8hjtTlVm4KfLAL+SMYtUzKGszxn2rIFF5ZFPkSJ",
-	"gqfocZCJca06wWYh8Xl6aDoPJE5hyo17CpIee+fjjPKiNhuiouiPIXYSxD75YCn/fRkCRdJVBgFYuYij",
-	"OKzeppikgVwLSuqyAseIas0p7bHGMX2/IC+CCzIMCVZO/O3SQPJUSWiMZioExx8hnAkHupM/4PHt99+k",
-	"l+Amo09eP7gGNkYuzbhcegHjQxuJh+4sWmmNCTdpuCFH3P15vZGaHtTcRjW3PNNLZTeXzTc41fcLHVqj",
-	"r9PYnbLpLUckv7YmP309tKlMWERdpe7A84clnUC2gArxT7tTmpsrSJhViKTRZdwMZPTu7WUlUtgPPkIo",
-	"kDNmVw/Yoj8fuquBSrf0Yi8vooFcCd4lCLnDMhSCGsTQXa9W0Llcl+iA/X1FXBnkIPiD7iGu9ZYcx7jV",
-	"jBeEu+lc2MDOnvsK2b/duLz/2L09LNRt0IS4WjeuSPhWpksvMeiuCsEona7pyR4rRRe4dLcb4vdHs7m3",
-	"m9u4kt+YsX1LVnbBvq10trs+GDYlODwoapsVtTUVrfQSfBltzecueMDSxvtDdKgSWuccfGpQAb4L1zzN",
-	"uIcbKeI7O7qSAIWTzhOfpvwaBlIqCYfdFbzfQjPCpnNvgof99W6YVMgrp7u5NnPE3t5ArkP1Vu8jKzea",
-	"pV+hzdXmWZgm5Qy1HPKy8dqQso5oVe/CU3tvIL23edH5RzvVaJFbXLw94P1uidvMkb4x2rdwTfqkuNGy",
-	"SDb8kjKwcvdXQIFvjKko4MV9Wqx7uQQ2xpAEYXCWpx5nBOIrNgM7VUlhnZbjGshOeTkFn+bc2YI+oxad",
-	"2m7pZtyZn27eobzteue1yuw8s6wT8/kcku5ARlZnEsE4vSM4zmzRJG0aIUPFNuMpc7IcDP2ej8V/yTJD",
-	"z5JvGjEz/QUsjckqdeVs4ZMVKU5ZbSHcc75WDYjByHtZCi/yPbjji9ainwbVpjhkHhi8jsH/MeU2vx1J",
-	"lboiSwmjsTFv2+24kvmN9f1xeHf3W9i7dFudh06rNSdSecNTmv14bWbVnNTE1TcG0ulDKrNsoYV1z+fn",
-	"UJM/im1xRwXXQzu4o76kwfHgg7pzH9QamIC39G7kjCJUmyMek+2z2S9FD5/nz+4qCryy+HVU9atOpgmi",
-	"LHCb0PMsX6lvyYOyMvUCa09oivl2QpFkWIUaV2lrE2HSs0P/7JaohnYh6V4V9E06bdCH/dYFolfJ4au/",
-	"e66MlmZw3/HoKyv2EJS+b1D6CnttZ6HdL6BXuCsIV1/toWXRyzV2aVH+UmCVxuTMc6pVVyC9VrVQ+or0",
-	"LGRZxPz7N1Ujbol6/Gquk48HdbtWV4BGLS7zrcnlslj4Xup4ViPMf1IL0HnoER0nqVEsdV+bYArMKpYX",
-	"NiYiWeDj35lA6BvW8U+7M6EojMM1+DVJalKRqNxcDUl/TYK7f4+C252vGS5KUkqlB23+Fksb7iH1b0e0",
-	"HxN77KDnf6AX7jL3891r7GQTTnAuxh4Og8Y0UTxPZ2B5wi3PIeXyU6EjES2XsppjDdYc3rqufnsemp8N",
-	"VtfhhkXnfk+QsE7Z98A1aDbI+v0nMU4Z/4SIok8Ne/Xhwzv2PTciLiHBaWkEAhdmBvRAYgFpLhO89Zpz",
-	"YxZKJ10GwhfLADbn2gZOjUTZHK9wMXWHFLbZY5G1acQ6JounONzHJ1PKonveT4r6QW7GkqcRnkOzzGaY",
-	"VQef4jQz4hrOWO4/CvqnMafiGgx7TgXmKLYYf/jODCSelXmNudOqrXPIZnyJd37wKQZIqr/WupFqzCDk",
-	"yjs6CXOm/zLGS7X3ZKPU6TIzVQt/haBkDN3ixiDntofT8XYE2RvhFFhP+1UJ5gPu+SLnZuOhi/G6O4Z7",
-	"PkCPf8f/h1uspfeodDZx1TaTid5OzvJKYw+G0h61YsgU8kT1FdhB+VX+nNtpeZOfU9PBqhTcJXSObk8Q",
-	"7KNSufAYa1tMNgUsVWq/0dP3VWkOe9sGs0QzyGjQKH/xVCYa+UacseGqYQ1IJwkqC7MO+nLkt34TbeOD",
-	"pRqXNXhcoz8NDcRRXg3N6TJTtWBqbKEAfxW+BDhBiglDRQITpyeJGajMUhMjx+RmIKkILtYRxEKMZywK",
-	"aqkN7VSDcYZ85JpynWGmRuwWK86suAYsgZRpMGzG9ZUfxUAmaiHPWKS5hWEqZsJiA45iZlQmAotu+swY",
-	"jKQyECu8fNfK0JNOObOgzwYyChLVhpNUjZwqN+eZAYPIBflW+NrvuBBOZTB+GcL3I9feelXRiBkrXFM4",
-	"ssMeu5wqbUFiyhpVtzVYJ26ZX0/W6XDvsiY+vgNUlPWO7tmP0TSCOkBApSFZZZVvQmRgZQgfHXKX0iNU",
-	"m2oOIB9U1/IAusxD8O6FdorYvfoqp1hrNy8cnhf6+IbQ/iqnjtM/nbRcv+zb67QJyKUoMNJCWSlKTN69",
-	"prLS1YOa0upqwhdlvB/dpKjTT7qF1xRILUEFoyhUDSWS+4p2UKgG+RMCDEXXOUJIspSIXlu8bGAzITML",
-	"rMOdQpLxlJkFwJwiNIy/34JUTMQo9VHY/tQ+PKNy0hDboZJDzEYYOkLlsY2o3EZZ07L0PlERK5PFMRgz",
-	"zryesEU1yUeeBE12Vgr5kDBzgzdeA9GZPOxhw5+GsUj0kFL8vcpGDkTxTw8Xmxcrwgigjk/cCzhZJDo6",
-	"PMOwpoHkI4MAhbY8kTGe0W3NFcxtg0ZTx+y3r86s9nLPukxt9w+KTK0ik9y+fKEHa5SYkpaRSZpREl9I",
-	"z/zl6MZKe1FQYGKgR1ZIFiJfhEW4ChPnVzUybAEaGEgf99XhQaFLHoqJKg6GoFyP4j27EHEdAOP7TBZU",
-	"d4mTu9Wgl7tmFBzypuP4Vb6WgUivLulDYEpD1UgxmYCu0BhS/xYO2z0sZQvzVQDut2uFIT783SuG6709",
-	"6Ia71UU4KgvmfW2aYlH5oElNLIfuVaJmLfGMtVPSgtXoRHU1LqNSQzM18vxd1sQBt68t1XR0zwpT0wge",
-	"dKZanUncNd81CnFnGqwL73bbtC4k2QvHpqU+9f+zd3W7beRW+FUOfBMJkJ203Svnyi12mwLZbVDtbi7W",
-	"gYcWKYvwiBSGHKlG4Afoe/TJ+iTF+eFwJI1U2ZGcbKWLALGGQ3I453/O+Y6vI3oibXsqTlRMnQ3nxpkQ",
-	"JIYDYysFWxxeBqkIc0Zz0zLI8oFZN/x2q5z+VLAndu1sDFAqqSkf0BdgHAC9goE6nC76MPIEpDWu/FQQ",
-	"D6kW5G0KkXMiRlrYhmuna7Mtqit1WIdXaXmVJ6kyPoj0ipp3hidzJFoNTc0syDO4zUyNjB4IfN0CSp+h",
-	"b5zONYs4lBzgQ+k9hs1nWDcb2JVHjyJprqmCoB5IG/aRTtkt93UMVnMWqXj/qdqaEmiW4OL4KYOnh8mf",
-	"LIQ/faVNhR7MwleBSYP8lDYrXLuS4O9IG8cJNRS8NTFyb9FLKFLL5AL+869/Q1H6hfxvpqpom99T4Xgs",
-	"+pQwc+2yciaVm5JHpZjSO3pC+pQe7ej+Aq5qbaPROX/Il1p6M6e7NsQqVvj0MKBzX0fh7i4cTgo31cQl",
-	"wks+vnGHVbNpvfNZZebWLDYqXCoUXbZbF74uNWifqX5ZFVtKyBmZy/Z9KsU3A9dASlEQ8Tf+Y8BLVNlW",
-	"OCzpvZ50FZ6hOqVh6Gjq2vQHTRSEG/UGnuCWpWipQx5Awga1p/OLLGbpSoYhpUEEPJlFdK/1lRl8tRKS",
-	"6V/AcEWak1Wf0s+vXcspuJmZSsyFAlSKDLO0QOlG+eckzjikmjBGY7GDzk/b+CDv86kRmh9KY+ILYTSs",
-	"7nXT9zS+fDydsoTsl+hpAMF7141HtLNEWMElasmBBrtgowBgi6DBFcidwutgoFd8/kzgwPD4WCBvKMZL",
-	"6A8ybo4cUMInKGvqgJ2QuMqShUYwEXquLktmcQKaaQxEXpDSRWrK972Aq7wlXOnaOcmIleXA+Uqsk6m6",
-	"F12eNo72iI2EQYi2vMH3UQD148TfqcdG3MJsvzandmBOyQtt4JHm/R0PlxDuyDIgfENZQYRwHczhQkO8",
-	"UgFTNQuZCgkiG6hHCyq2xgB8C0TVo9KoKoiHnen+VUgs0Wt5r5S/Y/Hh0NnsX0BDBxSwx6U03Bszk8Vo",
-	"igu4yoBHxJPoMao2ZDMyznsVxZJmFl62cd+yCmVP9FXGamKrfzGxo8m1k29xxIz62UbwsIuXDmMHN2tw",
-	"Tc3XMIh35+TWx9wRWYnHwdpDQ2UTxCewph8Sn4TUNKUt+Q5hJEsXvR0+Jgxl6AtEXZZX2uRUmRituzsS",
-	"jfDRV/dhpkZUrESn0zqA7r6Gm/K2+fbtwv8jgbHIDDfTsSoGVCcUmsKcH3+4oooa78oHMK7ypRgWhJg3",
-	"UXNpCCAdI40jXymgbO6ME6xT1yFqTdcJ6yWrTHcha1Qmx0XaEiNY7J3CO8RdmOwi6YbvXkDIpUX+Z/BI",
-	"DuFIv48Oh+9gVFrj4hZy2JfJq8rSL25Crf1NKoEsmoJCGKsymD6UJgbqjvuRoMYDulcKRpXRxkWryle5",
-	"fhKiv3YFzldAz1NoN2rrSGgKtlUaSqFeHJnSVdRcWQonbYqsLlHpAYRlM/9Ly8nlhTeGU49SSqIA2DNL",
-	"rBuHpOk3Rkre27mBHpIo1/jpvpgG1jEcOUENVdpUA7g3D8HE85m6s46Rb7oQaX+h9X7X4Fn0CNSUc4s4",
-	"z9hZdGBHBJglz5uJlElsC3HigB1Ar9BcwqFwh1IZuaOYW7MwVcHIKTV/Qyvwj0KCF8pRG2YawEbqjtBZ",
-	"Km5FzEIa+NZxsnCPX7VpM25gG4+cILJ2gshCmt/AT0/OOiRWWxX/HbBXK430/DhpAGYivO1VgGAEd4js",
-	"ola7mzSGYna3ZuSRFytTE2wTIzlQKokaUR2j0lNUKMqhprk1SdmsMx/jbwnz7YC6leY5ARTspbaFjnM7",
-	"RW4hO6Gux8FGb6z7xb55MYH0s5DtCU2g8/3/1cRnv/wvw8mhLlBrFMOh74ZoDqNBeZEnadAXJljBKvt/",
-	"JNyvDlQmiq7RZb4CM1W2fDoDdCrd1ykkcFmZwEJxj0BSP2/X1B1VMbgJpLkPsq0D8VWantZ7Emt1KPk0",
-	"GX3gPgnuTR+iGlpuAlY9MrtsiJWKvgKiwP6+CBudp3CpQrB37gBkvTMAMuOEfffmT0CO4MKGrnKwK9on",
-	"SVsvHfX3T/U4NS80Ne6Lyf4fBBZK01F9XBk8RxltbIriFir0TyzRyRL8IkAxgUT/HMMGb00k3k3/tTsI",
-	"BzSBhMi+1JO4gT24dffrnuqgCSqP/u4Of/wiT/T745XKTP18jVUWSkLwwkn9kwm1L+gxPO7EYFQQsl8W",
-	"u9SMAv3CRhP85G+9foCRciA7oN7+wZTjBJK5xlwdkQy+9VvweOUpTh5EPAhE+fP85U6r6tK4vVD8Mil+",
-	"774VSuTH06cYzGa64pfF5entw/oC+pqbiq9sTpP4VYYckD5kiW0k8ufaljqDPDfd7qQ7tXWqengu2XzZ",
-	"65E0lLPL3z4t68CZryLcLu17U4aLct49TH0dxLBZmfjz2S2hP1/VcYLrPA4+n4mC+ov399bQj7g8ZWGx",
-	"WKir8uzy7LWa2dfzP5AIkJVXtd47o8o4GYDQQhPEv/rwN9B+VKMVBjaikrtoNfbk7a93rR7aO3du8zRo",
-	"oFK2LuVNxIfWHMiIHTOguGi1G2qGM3Wvj0cTL+fNtHsiUJLaXSUNsmUaMs87pkEpNC6NiWDd3Ljoq/Ze",
-	"qaSm4673Ta0tYyviNqbe2eipt8PEhpWJ8sWuw6NTBesY8ZSKTAVfMtcxN4+qEjrZ2PAXE1miPbhjESqO",
-	"OV9YbUCrMLn1qtLtc6ZD6LjvpxbokdQvjK3TlKgglEfelNaSON55kA22xobDRAfGxQAqwJAmPR8iAX5P",
-	"v7bm4WEdk7Rx2wZLBzdog8c0G2/lXWV4tyUqT0kW3TRDeRpNWhDMUZa0psiXujb7oxpNrDOJO2wmZFsR",
-	"B0pXj14Ch27S0pc/gFOBKnr+55SpeW8e+u3HWEX87X6SqKYzU51zlnwEVWsbIVYS82yYVtvYeeypb7EQ",
-	"iB9zHVpqDJo6sLZLgNt7pB5u3RvLPZGl6AXFKjGFb2efJr7IfZNZAkzVDKJvi4C6WwRc0Y6b/qnoHi4I",
-	"Xj+Ccg9csycd9wfSOLvZGOV9RTttP1O+3EnsI+OCgWhl62OjYl2ZcAF/T0qY4V2NhuKf5yWPP5dhBSgX",
-	"FqaC7978EQq5eCEXb2rXJJYVuRkqLVWqER9MWhB6OUe/FTfg0qfW08gaZ4+fHv8bAAD//w==",
+	"7L37dhs50if4Kjjab05R3RRF27KnLZ3vzKhUdtlfl9tey9U9O0UPE8wMkiglARaAFM2u9nPsA+2L7UEE",
+	"kBcyk0xSF7va+scWyUxcIwIRgYhf/H4Qq9lcSZDWHJz+fjDnms/AgsZP5+bt2P2fgIm1mFuh5MHpwbk0",
+	"C9CMG2anQk4MM1aphHHrPhsmpLFcWtZ5//KCPXny5PkhfgU8YWrMpFr0DroHwjX0WwZ6edA9kHwGB6cH",
+	"3AzV+KB7YOIpzLjrd6z0jNuD04OEWziyYgYH3QO7nLunjdVCTg4+f+4eXGTaKL0+0A9TYJGET3YY4xOR",
+	"G4CdAptruBYqM2zOJ9Bj52zGU9cXJIyeZMIwzk76/aax0mOVwc74p59ATuz04PTpo8fdg5mQ4fOjulG/",
+	"TAHsT2Im7PrIX6kFm3G5ZMLCzHTZI2YVe9Tv91kngTHPUsse9Q+bBpdio+Wx+ZcOTh/1u26gYpbN3Id+",
+	"H8fpP+ajFNLCBDQN0xHEQumrlyK1ULPK52wcHmEC9zj68cUHduwIKxVcxnCcP2CiYgIRT9Ooy+Aa9JLp",
+	"LIXDM8Yly+SVVAvJlIStu5C327QRz06278MrZezrH9yL2MWc22nRw1QZOxTJQfdAw2+Z0JAcnFqdQS2V",
+	"Zhk+ud5FY/M3bzmB2VxZkPHyr7Cs25xMit8yYPQOm4NmqZqImKdMzUFz99wZ0zBP+dIwDTbTEnlEaTER",
+	"kqdMg8lSm2/BFHgCuphCaQRHbgib5lPamUeP/7J9a6qze4uT4unXMcv9Z9XA8+/4BJgR/wTP7o/L3P50",
+	"L25/Wub2xy2Y/b1KgYh1dYG1SqHC3u4LE+WD2omu59xa0O61//MLP/rnR/dP/+j58OPvj7rPnnz+j1pS",
+	"f5+FsdV06OTH66Q18fmlKG1T05COPv6pfjiXMZeNwzExlzcXGx80yOS1tKCv66jeHW8Lkdip2xTg8ZSN",
+	"svgKbEnEJnwZNRKOCC3X0s5Bwt2zIB21/HIwVZljB/pyAXB18LFxyJdCxlA/3rHQxuYqgj+ODWgBphj2",
+	"kz5LHJ+OYKw0sCiTVqTN8zDY3R56Aw72Z9d4/WBTvn2sUi0aB4bj3n1gnx3VmLmSBlAL+54nP3ILC47y",
+	"PVbSgkT5wefzVMQo3I5/NW7Yv5f6+g8N44PTg//ruNDwjulXc/xCa6VfyGtI1Ryoy1WGn3HJJ5AwdwKy",
+	"WGVpwqSybARMO1qDhCnNNIwzAwnLDOtE7sleJvFnPkoh6jL67gqWw5kwM27jqdvGz103p/fwWwbG3t+c",
+	"3JZq6tRpFoXOpzS7FirlFpy+4UQJ60TXPBUJjmM45iKFxI/8QslxKuIvNO7Y927YQtgpUmScaQ3SMmO5",
+	"dQPXYFSmY+iFZ/N9GGVmGXUHMsoM6J6j7iFPZkK6B/ArA+l4mKr4SmU2Ouy6hRHWsGjl9IsYqvlsnIrJ",
+	"1LqnFtwMJFICDouzRIzHgMPyI+8NpFu9l0qPRJKAvN/li3maOp2Ax1eGLADQM2GMUNJNJErAcpH2grAe",
+	"Fj9HA9mJeGan/+wVXw4TkMJRBC4RZ7FSVwKO3GMgrZuHsySmXE6AJYIYJ1YzYGOtZq7/gVzAiPH5/DvD",
+	"UNlFNYRRT73Y6PFQw68QWyQ7Wrq/KftSZTK5v5X7m2Imi6csUBTO1unltljSGV/i9AwAssc7vpyBtO/z",
+	"Y+8+tzkVMUgDzIrKZo+B20wDc2I5Ke+3/yHCkV+CvhYx/Cz5NRepE2D3O3hD/bOYS1pQfZ3zvWEaWQ2t",
+	"Z3dyKfWGy6UXoeYeB6oUGaZOXZrNrTljCy4sGyuNSy2z2Qi0OywNxEomKCei92D18uh8bEGjxkjaNQ67",
+	"9NP6IXzp27CKevEKgXbvCDnpVc7WNXXWjf5n6ThKafFPuF/GiTUkThbwNMiI/AtmpxxPIG/qdhl8mjtm",
+	"oRP1Wl1Bgrv8s4RPcxQC2OM9nv5yyZSdgmbgHmWdk/5Jl530n3bZyaMnXfa03++yXq932HXb6/adngPf",
+	"Zg/VK98dOpLevf6grkBeaOAW+YoniSBz7p12JpoVTtkZ89RA92Be+ur3A3CKeb3ZZ12jtJ4Srt14cSXN",
+	"GYNPcZolYFhkbYpE5+ljpFQKHCUqqWk7GnDdA2f57Opn6B5YWzODn8QYnBZIcpYbFj3pz9xx/PhkGjly",
+	"iJ73k6g8G78YOKOyzdI/ev7xzx3zr9m/pv9KDutNlsIW+YXmXqjwauROGzfO6lYlO+4Vbki9Nq35gvar",
+	"y8zUHXroLVQyht5B3Xq5R4czsFvJOYz4jXt2dZ40oEpzm2b9kyCNdNcp41/orNtttPlQuNZ8WT96s3HE",
+	"b/wK7TDimLZ2yG1bm6SbvzNalmRt8bPnu01Nyiz1pypZwmttiKSFWdw9QL3V6Zo36izw/jp3kwC+UeNB",
+	"Qqz94M/4IY9jlUn0LLaZslPtM5KF3hznsRXXbiz+6DjIB15vl5eJCvuoGYlflG6ZPiob7yeWj6eWLN3A",
+	"hF3uSJLBz1qzGrdFNypGS2k3sjfuVPHT2cTVl+E59w4qy5XdSkG7tbSaS+O2Tkl0GVhIUzEBcl/wLEE/",
+	"3kxJYRUO4GPdiLLZjOt6LrTC1hJeLQHQKEtTDO9Xl2rTJr/jk10P8ylaf0MkuvVz4rWToCyFsWUqc/pe",
+	"zDNTa29o4In7XmgWjJMR2AWAP1fmfALfmYH09zlcJmjKkkvHwox1rCIPcJpA+E6RMoMPuQbQ9Co5Tfvr",
+	"TtNuIfXbif/AH2uiv3tQuqpyzWwh/NVNxd671QWutlm7lclMyPcqBfPe+5x23FD0A7eevuvphbR6ufXo",
+	"o3Zrh+wY5cV1UIPbD9VzXh3n8Ngq7QXQVoFDD9PXNW3FqQBphzxJdP3vSmtIybVEPa49QvZp8/QqAytW",
+	"5i4loYZY6WTnlxJa9CqFrAuuFU4IHoe2O5I/HzZl6xsGfqtMQ0j77OSgjr/LR0AQ6EKOlWMuZQXK0AXX",
+	"0jXsjkthRczT1sfwbwdrFNE9yM+IknAuUV11C6t7kxNPZfU385HZQ5DvKPYKnr0rwbdV0rkhvHb76hb0",
+	"Pd737ao4TyG+Ipuoem7RKjK3V2MBSXBU2PzGY6SBX7EOT1N/kTBjiylIpq7w9qAFGWI7w5FGO6aJehtW",
+	"rtSMuioxYMkW1sBNrWxcWW115ejVr0P9MtvpT2oiZMm/v8MSKzuvNx+DmztWCYTLGNIJvjOs5Hl1h/18",
+	"3qXlffPynAnDQLpFSdxKl432is3+bN2e/v1Z3VWke86YhdLJihPg8dNn230HEKtr0Muhm0adR8MIOUnh",
+	"yGk94VmccrccRBMpO49WZ7PdBZEZ0DU+j+3jXqGBvJ3SUmwhhb1UCx7HYMww9ymsTWg25kOQWqXpzJ24",
+	"uuR0XiEgnQFRhCMbjESZ85jcq85uRUJxOqL72U2PTblBPZOah+SU4W2ee2A5kIlinejd28sP7NiR3vFs",
+	"zE/pyajrHpFs9VcUDcvosOtvEenuwWmzSqbLgeSxdeqn01HVQjJvlpH+WcetYw1mumFp3CS2C2U7fQP5",
+	"5qxuc2X5V/v0PTRt+5uX5y9wPfbc+rlW18ItkZCTYaZFgzUda7D14mLEDTx5zOiRLvmnl3MhJ0xIqxiX",
+	"TkqQ5zA43GNO5PHz+9e9rf6ztQHmw9mwJO89R1+oxFP4Dnp2WXLspE6tKtbVhjYM9+9IszeS4zcXt6vn",
+	"j503Dxne5Vd0+5ozAp30O/svGvR4YYZcKrmcqcw0nLtNrqJ1u2q3baboE/LXVIZRt3rF1ebNuvRrV22w",
+	"ebv23COYeeNoX1dQ46KXT8gW2nvpIKQx+aabZvyeROh+HLUm83cNOK0KgXJjdeO9eP3D+x+EIVmx34hj",
+	"kdTFi0r2+t31CVPa/f+MSbAYO5pfgTzq9/q9R73+8eOTLUrOkzrlTGm6EF2JrnNfM6uY1e7IpXgpZ6KD",
+	"KUXzRL88fvzRRxoFHsgD6J49ffrk6eYQOhzsa3rzEQm88GmFd7oHFLLof3bq+uoe4fLVbg23MFF6SY6U",
+	"3faksiqNHNSC9ssN1Q4yD/+9cJqM2fmOguxoDL5xg1jb0Zf0A8brGLpxJluZhXdbWlYQLlfbWGFe8rR4",
+	"1KnGOzzq9IixLlxU1cm6J9gx6+D/f2ZuGIdnzJl7pNZKhbH4zP1OF8kUtFRZgkRlo3TDBQZd3qNmdSXm",
+	"c0haDX9VMXLT9gtVNBRWubu+sZuJ550Su/v5GnRCkEmwHClS8oysSKRPxrUzEbhlC26YWxdU5KsLuMnX",
+	"9XWS0f1uPvqfNlPA5u3GkMwdt7vIAqgVaKX42V2CWd1JIrzcauXiWqXZGj+XCYGx7SgqC6GpLeNZyztR",
+	"To0oB/r6WNkQmurnWL8pUoK/rfheA79K1ELuKcVbEnACE82TlqTXPQgDavHojLsPkq+uf/MbGE8ynGs1",
+	"aj0eJVMh27bvg39q9KN0wZeG9c8w9NYwY0WaMiF9gGfkX4xYRyqG40NnRYjKRd/iEuwhyTXUqMpziVqd",
+	"iqtWF82stEMlT7ffiJUl20ZSF1OIr/bywqIcGc7AGO+13urspzda3w0UN7BDXPNtnP8mf/4SH0fqWQx9",
+	"ILRIhV0Oiyv8jddjpVcu6Q0niNxImhy3cy2uRQoTqM8ii9VsxmVi2AQs00rZcMmJcd2dFLiWkKDv6wrm",
+	"FlNn3E+oAwd56d5zwiNLlP9vmDv+ugdSSTR5tq5rPlQ/mYYXKpNztLTjlZMPP2/yc5PJOXTvDytWbvnO",
+	"x0yHIy4l6HaXSWbackprZlgYbM3IytNvpqitfKbkWEz21b4NxBUb6C/PTippRM/6m+T4vq+rhdzz1ZKc",
+	"H05SNeJpPRmUn9uvJxKJe76suYVhGvLA2qdodQ8ccajMrvX7ZOubpcyMoZ0661+lSaWNR9sTxNYPBRzJ",
+	"ypZ3qwRU2tH1la9OqWmYlSWr3eZ2fLCnxynOmWizBrjGdsgM6Fsw+7y96hGgr0ttbpv1ZX7s7BiMZYZJ",
+	"BnUBq9fg9ZLFVBlgEj5Zr4UIw5IMQoZ3CxUII/nw3RtF22EzVsRXwzrD7x/h1meufA6IsUxzyTpKssVU",
+	"xFMMHHaqMmDeN5qEaWasexgD1Q8bjcDtqkSJUH3MXsMp7lYhj4pqY+zhG87IyvQ+b5qMrnd2efO3DDIY",
+	"JjC30/WF/p7HVxOtMpmwX9WIbs/GQgrjtNIlWNZZcGGFnHSZzqQUckKZQ/gds4pSy6wWkLS9E0ftbIhR",
+	"dUjbO02Gdnzox1JLOBgCzwNtzLVyK4b+AQMg8Xs3dpyuKMWOzYTMLNQFna/fIuXbXr8x9RvdOPVailub",
+	"a3UnuyWGr5UneebCRaok7OcLFmaYp5b+3i4Wv819uonVvBJqaZbGwszPqT6A0r2yX6zpyu5R51uWDMNn",
+	"91szntnpcAZ2qpLKFM10eIU56CUlfKTstHa6Kw7fShb045Nu7Z3VXexUQ9BEwyCcqeAI/IpADcpXAE+f",
+	"Pnm2+Q00TuZTzQ206+1+qej2AjFo3Hncduk6qkw6mwn0J2HsvlpR3sgOXrL8nSLu4JYDwsrD2h4WVjOg",
+	"L8Cld5CS0e6mZ+tdqTAbFZe20qI2ZDPN8OgqYs+qJ/BbmS4xf7C0o6f43jVEjCMMkekddDc2XkTj79l4",
+	"4TQ2ePCiaMgn/fErECee1IYjYTf4M9wTsZrNfNx0YytjISeg51psea4x/jmbJzvT8o4X7+0EX4U6y5S8",
+	"WQ78jONve2TPhCx/++jhEP9Ch/hNDtV1asiMVbP3KoWbKHDN29ZmsUka7I6V0xzOs2OiaxHLgI6p7eFG",
+	"5flujwEq1vh2Oe5mq35Pa7e2GiHWBpJXandLgQJZasXx2JnkOwnjudK2/hzRMBHGukEOb5Kxt48TfvOp",
+	"EBbAD77ycmkJPm5d+Pd+hnsyvDDzlC+HTXJo/WZKXgutZDiUd4vnnmiVzdvmkLr92lPqWz5p5IUWwyxY",
+	"4dnJuqrfILafnbSS03mE2l7XHAlYiO1QySFlV8RKWh43HJnhFn3N9f6sf/KXiuP+ybP+DS8nPg1jkWjk",
+	"MdOETaUnYGwRPRdzyXiaqgUkiMrgOaKMVYUHJ+Ps+PHjQx9YV0S2Pdt2f9BwZ/G0v9utQWUZV9z6TfvR",
+	"2uG/Qg536u1fJb0dXP1rr+7l589buYy53DM08z4M0Twwauu5ENzFN7oOGAeQpBY+4JzBWvkuVo7oGr9F",
+	"S1mcx6iuBlqXL/pWY4did5q1nZixXNsbLuQ66gB6jfEyLnckI8orWPyWQg5rDRirbC2CSy6k/r//l81L",
+	"Ibr7BKngWiNhhxXO5xAGUCxjoJMVtAMiiM3ctgCY7xu5Lv0SOgm6Iat8ZWb5a3UDy7GBdpJwCbRCCbpw",
+	"D9bmLDdi1H1nWOlpJpIu46lR4YIk+l9HF8XPR6+TiAV1kBEuVK1Hp11GdHVQb3g8FRKONPDEUTpD9KRP",
+	"tlvEmo8FpAkh7dSBv5WGUix4blav3hcpA4xO2gISSVR8SJQa7uE3gAg1FTECbX7yMEdr7NM9+HTkGji6",
+	"5qgpGdfSS9fPRWgOP12GNvHTu9AwfnqRt+6kXjbjshxAtZaECO6wjQHTpuag5imcMWERQI0uSNV4DDIR",
+	"csJwBfHBAjGR5t7kmrN6GeJz6m/cNMyB063gFJjhswL/MOXWg0DgNRkFOG+5ZENiD9tWHsDqSqyReSO7",
+	"XdRmb77AbE3ad0xT9YCh16CZU89gJmyP0aYZmsRC2HjqQ7IMlEllDX/Sg8mCsb2RSpZDq9QQtUDMOsks",
+	"9KSywyDV6BvyOw3dD1439C6yHOowfBYSOxxWneeVn0LiXwMa4oE7/nKcyJ6Qw7lWE2+VlX+5guVQQ2b8",
+	"lDxaZWXwqxCWFUWxB5/czhdjr+Alhi9nYz5cnaT7zs/moHvg0QIDCuAwKyH/kV1SwsgM35QhMgsYnV71",
+	"XdRxJU97Ieh9FRo1fFVGRg3fjTLj2DYJ501PczmByna7Q6yywHVHbhXlbY8Qy1YHxPpZ1RjljUnyH0R8",
+	"BTtHfG5Hl6rBwgkdbfYc+OcqEFb1oxeJk4kYt7o78EjG6zPWMJW+vQpaHUWNmhjiPRsyID7x2DIzhTRl",
+	"7iRkOpOVgFAnxzEJAkF0cHAItVPJiNoK35FkBLnuXTsr4xAzwDznPDTVKnVVHkVJphdZCQEKsT4RPPev",
+	"1wAH4CToCcRijHiaDtU4wslyhqtshAUf0TTn2meD4O0Q7k9Ue5SpzM6zhlwT10pINqHnykuaKnUFCeO2",
+	"V48vUC7CsRMCTNswY+P0hTzA2OpMxry6uCV/xDXXwkmtDcPZdv9ICmKWAguNOXUhQ20iXxV3JNRoXCsM",
+	"m1/u5Lp9ab1KDJDvT3l+JTrqBrYsT7BKu3VyAMt2OPvvJUXk7JqsQllPQ7cWO4UrbfC3bhZwRQmLmr4b",
+	"Z/iTuAbpXco7TG+PrIlKwPZuiROtnt6t/Q0B2tXzOwyjRdoDLuh7iEHaCwSFNneKtYPdfShBzW3N28ZW",
+	"m0eepXAzYkcS3IXYkULbpKKGB7t1fTXO6DJWO8+lXXLd2rGFfochOGHHcyCsfXIqK33Xtds42w9q7nNl",
+	"XwV3193SXlk63pD2irE7KryHsZeJ/aZjL7HgrjhTqPJfCVmJGSCnuAG0wigAlJ5MSkhh+VcfGy6B2l4Y",
+	"3SmYXCN/V/HWNvgk2+s3dW7CUl2nXILk+kR5+beDYb4sp5/usMkjkPF0xum9dWXp4vWlU1YvP7z+keWP",
+	"sitYsk6kp5A+x6oNo0za7PHjiOC4e63843wm0ppSUVEsjGvTWDFx/0th7NFf+v2jp08qHx/990fu8zwW",
+	"R4kxRyf4jp5EQbWu15UbNrsxPGyecutoaTvLV2fxPqABIPZaXpgMgX74fJ4umVUE/hB6YLQgvYP128GR",
+	"4LLhInwKaf0vtCW1gPRVOvTN52/4RutIrKostnGD+2gov9fdErFVWiuv80ba3gMXe0fhm3PR/lL3FfDU",
+	"Tvd0zSejYUyJM01m0Pp9yBQ7XJbzYuuk7jVoI9qA6+USqDKYooHaSStji9TzXR0TWHKxVv6EukcUCQno",
+	"4vWIE85uXs3y2e2KbmPG/k6H1E5EhgEeWQo+7fjGgccVNOZ22AAeDGWDkVauaehb77YGuaxSw2Uxun2c",
+	"fy2BLHz2THuAirZ3mDvgUJRuGPdUrgsToha2hJpvXPI7CRJsCHS8aZBRldd/8CEG7lyMfLxBHezSTtFH",
+	"W/mmfTRSOf7x/Oh/U/Tjx07xd2949PFPpZ8O/0dtTKSYD0tRcrtFMIWAuN2goL5E2FQdAdSIGq8elNak",
+	"ibJ/wHvXvQNpgiQathSU9fLLE0wr8V7KKknLPqw0fTs+OP1lewu55+tzM6ZBg2vSpwjk/XbrVqBppX90",
+	"/HQPlTy25YXs7KxpeVSXQ7hm/v50h3yR3bMKNujF1UDltZFVFmElQqQ0jo07uVepo53PgtvIImssBZTP",
+	"ZQ/tH0+H3TQzYoDbzgbzA2mnOuEQKBr9DsPQb3kva2fiq0HvYgvM51pd3zBmLG9ktKyNkGHhAbTPr2BZ",
+	"Mik4ejeszoyFhCnpodMziotoEzwY8paGZsofP31W4+O4fHX++Omz04iNFcVDsNGSQJ/lnCeJ+8wNPDth",
+	"iZiAsV0MEjJmenQFywlIdpRGDLswTNRf3hVOup2kcjmjagXnUGkGn/hsngINBZLHT58+el7vZ8GIhZ17",
+	"n2ejVMQhUWfdGHQbIyQraum5Rw2jxnubSxat7MCc4oYiKu5e1AnFvQ/X0HMNGIOUnDFvBwslDWIaehxu",
+	"gRX0AjWVA2c8AWECCna1vRRDvvi1VFRZnpKbsLrTK0v/sZkvz2nQ+1kL9VS+ITnlL1uR4tZb3DD4PY6C",
+	"Xex5R1Y7HRpOzm3zGBXGNTbfNDs3td1t53Vmcd19Z/KCBVRZHn2SgAFiVGCYjxyF59RsvLQzMZeH677I",
+	"OjjUO4A2/YZM+ZZIpIEwnCm264Gq46mwEFt/cbr1BMMoiOFcCxXuP1pDM3X3tLXqaf7LJKSv+jW2+THu",
+	"ziOxd658xcfQcDbHXN4M7uhGVm2+xR/XitY6PYzEES/jSmZyg/pVMEqdeVcTgDYeIzQVMPfMGeHs5oU5",
+	"8Oz3RcdxM32h8VLb9ZVclRkmeXLGjVZXmWFxQdbm6ZJzfzsAor9sGRJS/li0xBdsTshc8zFtjc27h+z8",
+	"eg9TnppZZuNNIndPp9NuOT0V+b7d9lwBlefGoIVAD0RFGWxEReMT8ObNamHB3s5YQzSrdlbsnrFbsVvs",
+	"OHPcGeCmGnKTUJDtCKp6m2Bvef4w7e/2qlckeUsREzcaw63gw366jdVAZNj2+7b2uMcaa3z+BtiyaDoH",
+	"eFlvZCP9p2oi5J2iy+6wILXvbFmVW8P1NWa6w1hXn944yvowxq3AsXWawm5C5DbZ/Gti2Fva9Bb7UjPc",
+	"pq0qxvlKGLtnRRCyOnApWysEdw7BTSlPw5QvSUUKsmLujTozPSiLp48tFfw9Y9824MrfnLJK6N5tALHh",
+	"WqjMFL21MwHW+r0bvO46YI/tp/Pe8NkroXwlSr4JE+2d22u1gN00zwYGrtFDd6HeG92XFMsZJtRO6dwX",
+	"Pe9+nSQPXo1b92o8GP4Phv/tGf6l8Lx9YuaTzRjg5IsnO8S/wDocSc+XbI4wJDI6bF/3ae3Cr6nvLAXE",
+	"jiZHv0/doJvOcuZj6zIXpkHibAyuj3kzgIOvgMoR0D3JYrylFSasWsdxJ/gEVI+UrqG6Uk0ypBzUv1Fn",
+	"zlK4DM/un88obAq7JA/RC5Vy67k27le6WLtumdZW97+Jri8RAvS1HKvdr+W5nik99EWs2yliux+rKk0x",
+	"3Hi3WCJhroZjDTCcjNrpevgGJS/t9EpmIGn9xlhoWPA0Hfr0/JbgQ+GlnOa2v/Nb0u4A2EV9K5/ZWxu+",
+	"Ai0hHe76vIYUPLJm21d2Oe9mMBvmgAjDWcttc28RabR9Y+dDWyTtnxym4graPt56A5QZzjVYu9zplV0W",
+	"v3h8OM7S9E4VFAOpkNmnXXjGLPh8p21uNFAqMqtJ8N4XtugdBWvvjwi5goWkrj10D+raVtHRji/0GN79",
+	"Kc18UEIKPDxN2jg3FHBzhi/yK2Dc6+wZohwUentmgEU/vPjpxYcX7Jhi745/F8nn4xnMRqDN8e9+/z5H",
+	"dYrDVur5psO41wj8tbSQpmKCkCD7IGA2glqu1rF6cjNIy30LXu0AHtkSInJ9ye4UJbJmh3YAiqx7ey+s",
+	"yHJDiMOz82RX8d/2RGhbGxlhfu6od4KbwrANit3axAOi3deSCt3WMiqsos1O0NLSVOyZ8uCqq96KXi4a",
+	"PTtxqgwkLBUGj4IQ0RmDYaLUCvOntVCSaUB8xvIloBOEQ+9q81hbQw0zdV18TFV8VXzKZPUzghqV8uFz",
+	"53UypFMRw3vrfii6oc/FKFZ/d6MeqjnI4hPNHkFo4is+gSHmTaZp5Tvveil9U7TpteviEQ0jpWwZu8x/",
+	"E6fA6Qvi+eFYpFUEADR2Cri48IUG7yArfResyeKbRJjw1Uxl0uYLRp+KEaMQHvMY8ieKbxqe0ljQagMw",
+	"wRq9mXf+ZunOMo7XReJtpx60Tdosj+TS7p41sp/tvosANJLPzVTZ3fA330qKHJ8j/qGFidJL1ok8DxDY",
+	"ABEf/o0yAVENDGj8g/RH9xfSoIm6AxkRw7gviS/cXyWGwMdz4jPRYZfS/blktOJsIeyURQg/hQ2Wly/C",
+	"SrjRWIOZRqyDy124qclvWMgxhBngtpgcsd5AYiPUQygpiO9OlEqYknDGIrwQjbDGPDN8adhiujzsUveF",
+	"fyliHdf7QIbWyq7LQ6acYOUEpUV16azSkPQG8qBNrprHvQib28Ki+okwE5FK99WbsOwD6CY9ogXY33a/",
+	"DEE67ughF3I40U5izUEL1RoFIK+yhy/nSIIUvDL0KJMoEQl5shYfWVTvucca3CvurFlwG0+H8xSdkeAI",
+	"e66FgdpmMoQJmmu4Drkc6xNYcC2F3O32YA0zEXFmi0yIsNwbSObvoMV4uV/Sg1/D4a+LVZv40bMnfznZ",
+	"Ld2t3FiL8e53F/zlaNgMicpq99629etc4+yHOr+JqUp27KLLkOC7zNN7l0llh0uwQ//zjKdu6u6XTJps",
+	"7gS8Ey3pxH2B8GnDK/fgiCdDIyYSJ9xlC63kZCiMyUDjrWDApk25mNWjCt8CUecrtzr7OiJ5Uxib+5F0",
+	"yZu/JcghPFk7jJWwjpIEaVeyv2Q0lzDt6kTLOx+SRwh2+03ap8QMG8pItalFImGx/+urpvPqcFaar1vx",
+	"sAzvwYDdbxVucwrbx5vDNO8VG+YVm3qD3xGCVpmplzXt6g/WpDeQeJ4EPNKa2if0CPMSkqo75/P8zjA3",
+	"BULFYxKwHsqYcbnstcsRzye9mideTHjzShsqIrR3JJEfwC7BRBd+zI3xQ01lrTY1uko7Nc1qle4wyvcq",
+	"hYamVlmzWILq2EOXtTvgLzHeu33aGaoyXCMFAboVn6vi4x02gzwhRw9bg0D5kdRNsCaitDTg7VildWOn",
+	"u3MPS7QnUFB9MmFDyDU3TQHORZJgizw/n+RXk+FXv3KlCIGapGRuTDD9uEgjtgDtkaOrARpnLPLdoWEn",
+	"FaHKiRghjTEggnXsFAaSwgYK064w+WKVpQm+Oir66FB4SvWdHqOwDKWBCTOQbpjsmHXw/z+jtXlItl4e",
+	"H9tyZUr7r1I4N077moHc80RzLOnNuV0uR1bDMXwrtfuXS44bAWq0PYSEGY4ykdqhkA31+hvE6Y4q53rR",
+	"xHLP20sovs9SuCid0YVJGoMxR7GSVqsUyx8kgoJVUsir0ZIn5aB7kKrJhAKrfTmxwi1o8pK39dSTpfDD",
+	"Fsf/Vs1iW0BQPsPP5PpMRWzNcCEcVe1iGyUwB5mYIdHCLu9tJqIcsm1XW62B+GbzFBwzFoDB7U7XLIXX",
+	"lXfrOiX49B1HWkHjbKc7VM7iOs2BE6U0VYcOlwi7uRw/VFA/fQRzEX4343PDrDplCHZKAh/xTtlouYqy",
+	"evH6ciANefq6LIVrSPEFN9YzwmW9zlIJ2h/IWOkIv3Z/XJx/wKcvLl4b79bDYyEVxhpCUx3+pd8fFuCq",
+	"+LEAVx0mxgxzcNVaj94NwuqyOWgDya7ehabAupUaAa3J9e/+rXaSMkTpVSVmQUiV+66SFl9Qb4VXC16o",
+	"0Fu1HMAqM1akyJo4qqxsk8AONTx21bbKr7VK+lgpFlKf8Y3ObalYdaIBQRe5ZiysqYSobk0G3+VuYVMk",
+	"K8RKJ5uDeov4VMdjeXgqKnAUaRta2SG4tl0E7VcV9boKJZsHq26Eui6CWwvOKa96tyC7JnJeOXL2SD7b",
+	"XcS7gSS+akgnIjYmce5ItagHclip98LzS2o7hVltbTcNM0hEPpP2ktGxUcP9OJ+HE2KScU01aHLQK8dW",
+	"K6yXGUhytsRX2FSlidk9aRwH5VNmDqqTa9rNO792RVovcEa+yIVrhd9KanPJPzoVkymeEInIZqgiLxoV",
+	"4P0yZffVgG9Z2/xa9MF9ZWXLWP+mMP9d1IQmUsq1mF1t07yS5Nb7mMYcLrz6rRc8dCvsDgKDYZlSLcjN",
+	"4ENUUBB8Z7oMUkNOVD+iw90lTY6rGaos0rjqVuzy8tVeoYpYwHBYhQeotc09LAEmgqrMroU2UnnuPOrw",
+	"aX3OAU8bG3j0eLeoxbqR13RRP/KNS3inoYvFRu0QsVh6aa9AxT1qWY/wgnzPBMkQlLTGQe89bJsBkPlJ",
+	"TQql2x6GhfKUAUa6VIjJ6B3Ug3MF9+p2hS4gxO+Xrbqx9N5LrWYMS0MzqxhV297A63VAcqs6+JJxH/VC",
+	"6WP0d1vAzluo9l0uJXCXGACNtbz9qbE/UGBeiISTlUXrqDLUZlkHZnO79OmJNciAxcXF/nUn8jIhmwpN",
+	"bAGDcSPPAWE0l6wTaR+d5SRf+D+XgOj2UBIwQKs0xWIJNJf15RFD1dPdVvwiDM6btq4Pt/quNT5jiZLA",
+	"jGJjrrshrYGnadlaWHF6o5lkhu7FJqAYeiLHM9yK0lJqcfX12row5K1vgNt1JMZjS4KKcXNFRTyQqDDG",
+	"7nSQ9ftPYpHg/1CKxxvyGEXW6hOHVECTHML1ALTeyNyiUDZwauEdzFIoLVxdjZ8igbZjqfS2F9IrbOXG",
+	"TPHHvlJ9vYg2ULjzq91dXr5i4deCOikMuHcP1fc3Hrcxl+U6nmIyqQaSzbikGpcjX2PYvZlk9XX6N0eW",
+	"F7X0fTcrBLgClF7ewvwELA7cEh+XFr8sZkqytUlT+J7LpK6AeYBgzZEt2YjLpMvG7gAU1tSDsp6yKFiA",
+	"ERngnIUvBpJcYVykxvHAGBbgyI1LNuXpmOGVXKfugu6wy6JULSKWyQQ0+0uf/bfuQEZzrq1wHdHXz5+y",
+	"/4aBrDRiG9FY3ddnLPIXuH5UwiIyo1TB87UEW70GLIpTlkxaZ8JisVTXb6k2ga01bGl5Hc3srFtSXE28",
+	"rJeK+2g1X0hVMMPSnfTqkWdQOaRwWTbKLEthTAlxnSpyBcpMDDrmJDp4qoEnS/ZbBhkk7ledSSnk5LDX",
+	"WPq1URj6gcRcSicK8RTDYvM8nja011azKZ2z22QQUsq78ELN0XRH5wRtAKmmO2pf4VUU6SgdfQQ1ym7c",
+	"sPVDn6cNCW5jkVrQrZfqJT2+Bd6lSX+tLtrWt9ZuVvYsG52PflNlxfyUyLemW5EJVXJe5bPKqdB8ujSf",
+	"B8Xa7k4RtId4KEQ/vvjAjnFs0Zk/IhxrTcQ1SDbLjGVYtH+dQjbn7+6E7rP28G97BExaPtk+js+b1vPO",
+	"XcLFUfOlHMLrImx36kER8p3xDrfR0jsGarDc3aGQpvWRTv5YBtv0s8/uqv2NDpQGY4SOmBZmiG+leKU8",
+	"pnwA3dI8Ni5p25Ci6oq++MRjmxLTOX4Mki9PCxoKNCGJZ/1VPk/T6IxSahZTjk4OtxtUxcMNyI8lahTs",
+	"K4NAvk/Ftc+a7yDjj6CEXoUC4bAenGpFFcr9vY/6dfQzUx7+P7dQ6VDyWoJVzOkuTj5xixaNL9LWMpP6",
+	"BkdURXFaVbWLaAuRFJKz0LyPC1d6XVm5HQAN7uh0LBL0H/X7fhXDF/WG6VofFRiI/g6QAI+3dbhRMNeE",
+	"gNZybB2jVhX9vRzypRSGtZt5OwXtbWUyNzUpVl48njGyS5FticyJ8nUmGQh8e8GX9WwVbqSHGixIdHYm",
+	"fGnq2NcHA1BWHOsoTflzeMPKJ1zIQ5YqOQHN+ESRNYcRBcKwBHD5yHcg1UBW63ngyKXybl/UFoUMkehC",
+	"Ja4Pw4Q9Yzy84ZT+gC82kFzmJVbJj1yELvCid8ln2IwJgsxfcecPU3lWM5An/RNm+FLICTOKrMHSjcfT",
+	"snT477VGQYBWmAmZWWh1aL/275gQBJ1LPFvvjvIyznsg/J6vmUG1Au7pdgFXwEEM56D9RHYYSFD956AZ",
+	"vcx4rJUhr0+cZsaCrgzq2fZBYSDGVkqVST4KlSbBs4C0yDUEcugy+BTD3DJyeFWh2nI6M1akaUGvSnqw",
+	"lh4Ldxo+Gk1oZjWXRlCqhOvoCub21P22xI/oTiNk0p1JqiGNqYbSmnZujabqV7NZIjTpJfdxeVZI1V1u",
+	"z0pv7X19VnDlbirXG9oOcjzx4ENDgUnIgApFj9Olu5TTXXWv1Wi6uYepCtPa/0uFbZ7WQ7V6x9Xur6Zq",
+	"scdbwTG2+5vB29bgiCTfT8Vb50V+sbb+Cq3jYZWkszhzp447jTIIUvGwIoHajHCFkvZ2DlbJ7F7Mwi9q",
+	"Ee5nufyjZHmcMem1mbGANGEzcBK+8DjXXOd9OV37K1Ft7xn9Fc9YutHRDP2mOhWgneF5uA8c6/oFubCe",
+	"vbvkYCRXl+sOb9UhOfMXoMG5P+fGVK6WWkam/htgrJb28eNG+rgX6eNJ8UvKoEuvo+5Rf27kL8e2W/sy",
+	"uQlG6dY6Zw3suKZgOO7Ifb6+chLFwTqSaWTG7cFzbp23j6cwVbF8E2njgq5z0LBzA8XxqGvQSbaLfPCV",
+	"CYdjzeMQXFy8qTLK02yYicxmo41AmCXcbdz0lSlvo613Gq4FLHYNX8xgKEnTWrkvp2YxIxI96Ki9YPQh",
+	"t2R5RbUKf+RjkxCvh76qLvGGQpfNcArdgwlI0HwffCQzHC2HgY/2KHzftoR6Wdlt8bhXcFuV6cyV2hZP",
+	"lxTZXUtv3oJSubt8rgjHOimtHBPk1LhOqj8F165ZkQAeAZWnSgLrlLKpCY+kfL3bjkQbreEKcXZzrlql",
+	"v/XJhAVr5O417+BNHPtVf+E9RDxvS7psPH0w7qTe6yOK6C98ijwomQFfzLt9AHxj2DXWrSiHV1MYdvk0",
+	"K0VaU/I4mBsEXFcAKlbCr8NiNJHI38tJe3eqSbVP9NtI0/mAW9borw4bF2XDXCvWzkn/+bM2pcX4p3IT",
+	"4RpmBUR6MxSbH1ftpCHOnLK8l4Pe9zGcjXkLnKHy0/VDwdDAc4oM3PVA/CKFd1DG3ihmqG3FpUZhpBry",
+	"ZTfAyOVAnLUIbztXcakL0qiVHjjWklFWieYrbUZlENsp5QLfvBluw3ac9RoQ7dVK+LU+D78/N4Ct8GuJ",
+	"LW1fjT3q5+9maxaArj6GdwdBXeXwbaJ6rZ8WFm1N0p2QY5Xrinm+nc+/y5XJOl742YAm6toTg23mcSty",
+	"NqJvuptibJ40WHct0Lz+soEAV119CAJyJNArRYiZzD3KRMI6QXmInNUGOjrc3de3CXe++uqcWwvaDer/",
+	"/HJ+9L/50T/7R88/Fn/2hv/z6OOf/mOr3Ml77OarvBG4zG3uvjc0++TN3MZpkRPUvucIVU/1y9Ki8mkt",
+	"OX19dcFq9p4GunLIbDlXHEncbjmPW5MA98NPtStiblAr/YtVN6cVa380VaTBtoOJmt5+Gv2dsp32XDsn",
+	"oZO8bm5NQa2Zr3axHtSkar++Aml4QyovjTQYr6WLV8xKADkREvLgEPwuVnqeGdahiydHm3i5j5vo3udW",
+	"ECrBYe1FQ448XD+gt3OQ/8C4HV9Jaju2YtFimCquRL5S3fKKfqyzmYw3hi4dUfhNAK5Bn2cEBUWfXgZe",
+	"/q9/fDhYvZ07l4zAsZhVVyDpsjt69/byAzvmmZ0eY3lyvD1D2kOLCZstJji1dp5Xofgg4iuwdUe4EXKS",
+	"wlFmgFl8qNIZvmxO6Zeoi6OaU8BRumSjpb/co8dwPMI1+1sGmKxOwuaAXi+Gxufir7As5TNdKHUlGoJg",
+	"RlotDOiQ3MRifJYZsNh/7aLgIOjBYhQFTLVvan1AnzHEiKrfraDE56QkDONsnALYMoU7qp5xyScIkcE8",
+	"phmbp1xSztdPQmafmNNGQZveQKITJlFxhs97+HXaDGZUpmMIfHT+7vUp/Yovd31qEJ4tDMGA0YnTHUiE",
+	"FcnB2Ah5xHTx3QWM2M+vvzMISpLH1rAfFYtT4UbANWAmYe7pC2lIXQKKJ3cURT6NhOR6SePBywduWXTM",
+	"5+L4+tGxW2Y+F71fjZI+4nX1pyWfpVFvIAfyQslrioUxp+7znxhFs+bYqCyBOOUaDIs+HQVGPSomGbEO",
+	"Z1HARzile4uIEXfTFBDRivnV+666QtzyVE0yoJRBYRh8mqciFjZdMi6VXM5UZjwWf2DsU/bLR5yYazX6",
+	"dJQ/d4oRt1GP/UPYqcosYd6LhMUasGAZhhKW5ubD4thJ/5FrqxM5Mu6FWUYEC+O+CtjSKA2iwzMckeuh",
+	"CirbZSf9Jzgq99Y/e8UvwwSkcE1KPnMLIywTkkVUDSfvcVha157bjOjTkUhgNlcWZLw8ZcXQZlxfVSBs",
+	"0Unpi27NuEy4VXrJotfF60d/hWXkRjcFnoA+W2tdzelQa2p9qqTKfPYkNkGeSgPS9ly772GeUmwhR3A0",
+	"3DZkHHeuBI7RYDPtcySVFhMheRrS4zHQUyXLs/w1127eFs/rxti8uWIPn7OoNJ3eFSyHGjIDSUThlW5w",
+	"bDEVBMHpGg7IT9SSMBQUVwQYNjUt5DAkoEQ99ldYGo9u7hrlYwuaPT5hU5WhpPkTi/7X0UVRGunodRKx",
+	"TlRS7IZHH39/1H128vk/okOUb4WUD2EgNMZuIR5cV5R9SNXYlC4jqSPKVTxV1TZIgyENIHyL0QW46DjU",
+	"F+4jIYEo6XSGa0jVHLos+n1A+f2Dg1P2e6/X+/w56voIpShWCdWw8IH4NgCLGKbGyBDY7oV7rMf+nstM",
+	"DHnInHRx4u+k38d6GP5HX6Im6vpAp5PHj3vsnOHZhgKFZAySpkdZJXafg45B2iOQsUqQ29yR0dB64EhP",
+	"EjkqFOsE7kTdKDosFjLnizAyjNnlhomxY2wEFaNdwSX1ZohbY+FnineaFK7/mL0R37POyaMnLPK73HO7",
+	"MbRKDVOuJxAdYjPf0zlsmJMtTpo5oVvwWLR2vEbhqO68snb+VqbLLkNPMXTdTC/5DC6Fhf/8iX86dAtL",
+	"Tx+Vm0+YO9677N3P7p/zDxevHJ35wn2Y5hCrGdSLebWQnr9ZJ7qE+Ogl2Hh65Lo8RdY+ol8jFP2cMqXc",
+	"TkRv6Xt3Jtgp6IUw2LIoM/sTL5ljo8dDDb9igmXUY9+jFoYk/j03Ii7Jflp6BOPFMuOhAkqoveEsHdJU",
+	"zuc8nsLR417fmZs69dqcOT0+XiwWPY4/95SeHPt3zfFPry9e/O3yBb5TxL2U1Jbzd69L0AmnB/3eE3rU",
+	"H8oHpwdPev3eE/R42Cnqrcfo7fWesEmt/pglwjJS/7pslgP9l0N2u9UKW/QwrhBPQbv3JCwcgaI47A0o",
+	"FsuxMelBPrCZpyk4GbPEJUSS7yBgLKKnG7cfibCn7oeIdB7cPTOQmJZDPxwS+fsc2DMWTUWSgByibxBB",
+	"jyXesjqpkhNE3lbIvRvIEdgFQIi4mMB3hpEJl5s3aGc6q5F1sIwlYMi0sWt26GGXGUXU67v3mA7uR8N4",
+	"krBs3mMRLcZ/4sIGNacsq0eZz/YDlEVu5ERfubh4neBlsrHnYVvx2tuj0CFQY532Th0HU4NXbgPcBmKu",
+	"fT4oHzodtruE6ltQR21Sf0PnpTisvPu2FejqmyxhBeQtbvF5NY5OyJWVaXfXUd9aJi0BYu/cWt2CFDt7",
+	"fEHehRZP/oRlKj9/dEYxndYoCB73+z6o3IaqjIQn7nb8+FcfVNhugwLxYWwcWlyrJqkjfGQC/2TPiakT",
+	"GkJdy/lQj7/nSXC64SuPtr/ys3RyXGnxT0jopSfbX3qp9AgFRylsvk1X8GmOgh+1EfIWBFS+g5+lGAtI",
+	"mAZUHsLk2Rh8lCVWeP2lyl0fuwe1ZpGzaX0DKPiwr2OezIQMZ8Yp1Y9xw54rUyPbEZCVhO+L5PHTp4+e",
+	"s7z8DeUlGTJArM6Mk0BXThHtOKP8SiTu+EQYNyyQ0yXVyM3HkTKJfyzM4zORemuCikob/ZQXpvLKyfcq",
+	"Wd4aLdZWffpc9Qk5m+7zHfJDfSWnGsbwLrZExO7gCoWA8BCgCnBj1GNGPMlrj3RCnhhqHZKU7cNvg59+",
+	"0MsjnUnEU6XV+K9/fMgNZx/+QrZwmb2CNraBswIDkb/Hs5Y75LwfrKQt1Zy97kEqHtnu+M2P1YKcVq+P",
+	"W54vK+VxG1qsTbxvHJrSQ3y4TjvIDBVgq97AFlD93YPcdbKDRqCBFJL1fvebRN5e85I0LfJaHjYqtmgL",
+	"kxWO7IdAfJ33Ly/YkydPnh82OUn31yVqh5HjlLUfwTeifxQMuF0FIYb+NgSmk06MVwy6imFWEpKk0m9S",
+	"PnJbbF08nsKnUOO+1qYkDzA+W7XBvPVVHVaXZXNmFXvU73f7/T7TamF67OLy7yyGNPWeQz6QZu5GY6YA",
+	"li2wtg0eDujMV3qWpZx1MLDb9UYO3/+Muiz6s/vnyP3zP51ZyUcY68C1FnyCBXRspiWZlXMNY/HJo/Iw",
+	"zn7LlIUe+xuap+gjwWUY0vyj1QphddbaC3z04cx4ODP+7c6Mutb8u+XmcuF28CslX+Uw6Ob6oEtf1hDC",
+	"TU+QVvf9BV/WA1jBJ3vshllpeXWktXr+Fzl3Hm9/6R1fhgJcaB19yfOKZGPlxHLy3Il+pdl/Xb79W8OR",
+	"5eXukZe74bjycvlg26nmHyuda5g/gVeD22zq9+AmignsUBxz3xn26s35BUuFvELLOC5Mb2dyQ4IXXvT1",
+	"XAlpz5gGrEReAnweaYwVMI4OEA4EE7KaDGuk3ddh4Ad3rXDlPYVsxY327behcNFG4A4SEcdTLuQeepan",
+	"Ok+RIRKimQr/oZWcsBANRs4YLGfMQlSf8VcdxfXpSf8R8ymG+NkJ9h57K5nJMFJlIH3ysr/jS41iBjyB",
+	"brgcGisdQjwMhgR8rzOLX8eAV6KpWkDC7ELEcEpJdyFiIUk0GINXAlYvGR8hILK/Y9BL9pQZiJVMzEDS",
+	"0crZKNNUW+VRn3VOHj8v5/j14FMMkEASef3vPVi9PDp3r0a+OhbHwBynkgxkqhyPuvE/6Yee/Bn+lMVu",
+	"FeLMimvILxm7DHMocwUTJzPONF0t0EMD6dXZpz630LAOruXJ4+eHPfa0/8Sn5xcBIW6VRplZsik3qCvT",
+	"XYUTHEdCmtpLAKSPu/GpnWd2iu1/IX9aqf9mX9olSVXiNgomwIFcgj3aFIxUR8gNAUrrt54rV54VNWdN",
+	"K7hPAfj4+faXPij1hsvgJMXk+qdtBKcP1/9Z8msu0pBddTMJ6gNxDk5/+VhVCDzOFc9lGzJtEGoUGuoO",
+	"SVMVsnZKMrYwLYhKy/JUZXbTsX6triAwpY/FoTCtsQYz9b3ml4NEImdFnGqIASHLUS4DoHs5RKhXx8Zu",
+	"WGvMdFKT7kwErzK7A8VfpMD1Ngn+FdHxF9NEfXxc7D3KfoXqiazptoag7A2k49JBTmG7tc7kH8G+gYM7",
+	"FqRvYNuNBN3LfxsK23t09lS2WmBwh13eyl4frxTsbdz35btqsfG7JYFKzfjN1JDJUgB4aTZ5TDhSy3cG",
+	"04S+Eb/qh/K8AUN/nFZYWp3bIJ4xPwWpFQHENlzoYhaLYZxJWJTDuJRTXmINNk+e8NE2HQM8hYRxBJS0",
+	"h3iAhQBKYc1ARsrOXUunx8cRm2t1Ldw4HWf8/P51j715eU5BKjhlDBonDbkct+3GTiZM1BvIf2CEZOXF",
+	"LqOpYVDkhIty5OzzWrcpPv7m5fmdM8fLc+prG2P49bWKpYo7xdMqNCYqm8Dn86+cJU76LVTFC19u9hZ5",
+	"6HuYCMk+vP3wjkhhBtLeEtdsc9l8yB0s3tIdZynDlzzZEJEiZzmqJTORyPNxv+8jJEGWMi0GUkOs0EaN",
+	"VeIMQzNVC4+kiZii7CfuuKTcDcWFycBLnqC8mf64f9IbyHNsbiWCNya+K8Ugl3XKGuYht0RgnrsxEN+8",
+	"PP+iQRd+DO/9Nly4XahjXS+GpFr4dT9jVwBzJyMNsOouIuvWKt94AvidwaCNfzcu39eCvCXpgLgTGkOA",
+	"/UkBSWAQfxcXcGbdNtyC4Agm5SlZnM3Sw6ezkEfGOwgquhADmZge82Zy8C4ZNuXXwKQqjNfOSZ+uYarc",
+	"eoEDeFdUbLwLlg3NU2c78exJfcomTimvRvhw5tVRNTkzKmpzoIbbIOFC/zzVMBHG6uUmo6NiBfjH71BC",
+	"13S3TccKs/h2zIq6VLY8ty8HZ8AbpQKd4TbMDe/X2iD3OGbdlrxfWBgiqDfvNBin98oJpuxgkMaCm7zo",
+	"FGLf65JXbTFVKQxkEKEd8vBTwxhimuRZIHQ/4d3fhxV9zGk87D2NyvWN6TMDCZ+sk8Jl9913hvGRUWlm",
+	"gSXAk1TI2gAN39gHN5A71Jd8N1+zS/0crUrakTkX9+sSuhN/8ntluQXUm8t0TGG2aEJTjjYZxeVHaP5t",
+	"Xcy10MjN4VF4a5RjLHc4u3h9yZRmlx9e/8hGIOPpjOurLvvb68sP7PId+0u/f/T0SfXzo//+qMveXbxm",
+	"P1xedunq7vL9j92iQM1hkdlF98hOayE4uhlHZGAEWu/inaCyvkjGHHRe0XIgqWBrj722hkU+Uhkr3kT5",
+	"8CNMGfWX4Ysp1EdB/SSMvcgX6WW56vmd0XzeC2IhNZw4xXZ9O2dOMeeCHphVXSKYqZKAaXnXoD3IRmCC",
+	"HOWv6azJ07TooCllzm2MqL4oPbcWHdcu3rR9COtdRqYWE6mApWwMUC0t0levRp9sf+Nvyr5UmUxuO6z1",
+	"8vJVJROzQ9ahT8n0SbQ20xKSwzLNlmlwA+UWj3n67TaoRe80eoooVQZjRrk2lCRNGENOnhehGPOp5gbR",
+	"XCdcj9yWC6fE9A/PWGkCTi1CNy1y4PmLy6PHT58d/XjxpstGWKCbEhCFZlotSMZXp1wnc8lZXJDkzqxV",
+	"yvz/Kyzf+tx+z0G3ryUVI62CrbVSlR7dwTA28S8NMfl349gvZikT63C5wucbObkEqIDgMJ4+WzH5QgsL",
+	"a6fU8e8i+Uw8nwKBSVZ56gf8vsJT270l9FLyIN3rs7xwdbAEdqtd37q1fu8QkL3eEbJp//r3LEjQs1yg",
+	"y3RIrmMlNjofDh/oppZufgSLnofbIpv82N/tjPwBz8N5gDCr0hqhCK6Q212enFXYwnt2MjwQ/Nd1qBIx",
+	"3KJk3XBonsapknSLshf/eF17RYN1bf4hFVg38K9af6ULzfnygddu6wJzvqxwmjPZyMdoYjX3kaL+RpNE",
+	"Hpb8DM5xoeE+dN1EGLrwPo5Fopud/5dURJezEY+vJhptUCpeNvah+SF2X41Z5NqKnAUcYUZLVEBHP358",
+	"eMo4+3DxbiBjJSXENr/dcJr+iEsJuhvgbhikBnrsPZcTMAyxq/ISpcDywWNbYzHJdCh+EWEFT5HoIdXS",
+	"R8tcwxhvIToI3JW/3dMId1xFx1qznnEFLl7/8P6H8N5XL37Kg91J+Dy+tTHk/VNRxYZIKiwxTFViHm6O",
+	"a8WJWz4UHxavCJBi8drCMU2AIC3Ji5y495QW6LitlRO/Y3UvbxY3GlQrfHJnKmZr+qpIGb9gbExyTLEx",
+	"1w9WVS3hvfOolP5KjOo4q3GJFt3qbiC9rRcDu0pRLDXstMQGujxGiX/8uz+QPvtQCNC7K6Ohq7Xs6nOZ",
+	"n3c2EBgRU+f1u+sTpjR7/e76WZFjPed2WsqYp3cPViVxQ+L5ydMKmPvj2tzobQHCWN93TLVG68feLS4I",
+	"MQ03R0dEb3bPo+65KUShjpTxjujQYo+d9E+KalPYdiISBCsaC8+B/tkzdtJ/PpCh+KgoQgXChlGx0lCy",
+	"EZN/hMHrRRkSF0FeC63kjJAxa+7yqaUgJiB55ZbpKz+4q6MNcyid4HdpLlCXmw0Fp8ViZfcHY+FWhOx5",
+	"kiBoiRMgxfkUeEsgoLbSy7s84NdwrlavJyPEPsDHjozVwGeROwdQrKTiGqQTKBT+Z7qFau6hgdfQQrsD",
+	"+asasXn5eCHw0B7DeAhCi5kinMtMSWWVFDFP0yUTMtbADQK7iiQ6w6BdMiWcABvI6Cdu7BGiOBy9/iFy",
+	"66ghBnENFKyw4Ia5lXCmQEAZ0KUyBZzl9fzZQshELc68nMLtwMLoKk0KU4RbRJx17XrvFcUvjZYUAB5g",
+	"3lEm4tpRxVEzkD6YNdJgwEY068MeeyvTZUBAWMFKJWhgDYiS3WVjlaZq4RbDL/5A1mbmnJV7x9iofEb5",
+	"g3k4q0+qpOeUHshUOcs0qiAQRr0cQbjLFlMRT1nMpRP1BqzH8zbOCsSduER4le5AroMNR74YwYY6BYju",
+	"5iaOqgcVRqAx+iD5GYLup0JSirn7QHbpozxn3NEBhnrPtfokwFB3capMgCOi1am3/twvTYA9K2eums34",
+	"kQH3EEEyz0VsylSYm8M8TRtxWOi1SipmqYZLJ/Dcv3JW+1eZzf71qxqZfxFH/QtLCh92unu8dFhfEqa+",
+	"ymWIg0YkXGJgP+WkQn5Oj0SUAkwc8jUwUSoh0RRrUGHkpqX4pX/0/OPvj7qPnn9uNdZLzCL2SbArooIG",
+	"0KVqJQhK4PGm1im7ad+wlhJOfhVLqP2Yt8ekrEnjPSBpPLmX5a3AuK5TNsj6/SexxP8g6rIIfw7fu9b9",
+	"Tyi4lQQWJdzy04hYcKrSRMjJQLpf/uvy7d8YlVMpNEyEQPdBZB0aZtdXKI3FjKdhPEmXgCfIdHsxkBEB",
+	"kUbIHhHreHz4KJC2G2xO3e5DmcDdZ0fj7n8ic/cXUnp02B3IyM0sYh23/fCJz+YpMNR6e8ZyC74yVrLa",
+	"bA8HG7kGCq9SXuLWd9rLAf5D5z3NhQGajocwjlgny3DSiPZeOnZoPWIlY9DSMKnw6HWvqhhTIZIht1EJ",
+	"36nLoirUVzSQ+UoHDYGCaXHvItbhMt8nxMv2m5TAHHCXGa0PYrv7E2sgaWAdqXAzu8y1hdj+VFx/cHDK",
+	"Bge9Xm9w8Dk6HMhYOc6n9CucXDiBPVQWFKXYnUQhgHWWKjmh8BYuJCSnTEOqeDKQuC9Mc0zHwONYQ7oM",
+	"kNz5CcqtPyjd0L0Uom85Qsop9AEM5AimwllC7jTHJfCqmJlm1rBELWTX8Yg7NJxMq2oeq9LEHST/xjGE",
+	"RYxttR7SLx+dzF2pA0RfVioX/fLx88dqWNc1lFCfLnHljy4ddb3w4FmF/uv11d3Qkis6xSbsB0qH5aF+",
+	"EhWBWMGFIRjCkjJDtSrK5ZP+B73/n71eLxpIXlbluhWYnO/KOlKPOeHsuw4h9ggh4YlRAxp3VLAGM3Ax",
+	"BL8x5OtFadXv0HIsd9Nw4tCkvo3I2tpCXEpTERSUmf78vSlVY+Wqcsi51SCTRlMOI37dK98ZivMmxKNy",
+	"BHdHXUPheDFo3zFuCd4IcZalPXRfkAsmwZIs+CMei/qapxEbZaXaYwhrWLoHetJnCV8axifq0GnGEaIO",
+	"lh6QauEOZF9hgeBKiS9oyHSfEyudQELjInAlN6SlN4V67NyymTNQH/X7fYYwa+ZsILn3n0sALOYyUxry",
+	"ii51bPQj2JduxYqI9Q+4xLv6kfII9JeIe9omShk7ukRQyLZP/4wAjm2ffu037I4DoVdWrjGnXotvCUQi",
+	"8GGp7ByxnphB1/si4inXlcx4fGljhEbeWo2UQHUFRcjxSAO/cjpNo6zAI5lkwGhZLgaDaldvA6MU3Xyf",
+	"93Kn9FXXYWOcQ/bNQECXFybURAvz34GkCKt3jZyC0dWSgLQT1JzKf56xCH1lw7lWI0jySj30sFQMv0cH",
+	"IL4GCVuCbSa5n8JQ7jKDqNLRA3Ud4IIU7t9coNwGbfmqKd6r2Uhh74s7ybQgNlLO53NnliSsE6ECMTQA",
+	"WATMm/GeHwayE1XN+0OG+DlUdoh1ovBn8UAVsfzU15dSY6fdDWRFl8qrpmMSXreCDB30Ip7fvkXcDNU4",
+	"Co95/GZhN6kl73GlLvxC3YZScrvI1NsGQFzVMm3r3Lwd362uUrOmTaxOP38rUGkxeqBozpg86lmPY+Qa",
+	"ufXc2t0G95tYaWhk+rfBPgkgIKXIBHL757KAdYgrywZOl1WZ8nQgozk3zl4bjnUoxfafmLDFjlkH//8z",
+	"Aroedlmf/FYhRM39SDfVVP/xbCAjNFKGcM3TjJB+8uMtL5zpeseGu/hel5krgVm4WGiTqvpg2dmBzGVC",
+	"ngrPsUavsUolZIZxG+yyHnsP3KfOa5Wm2dzQzdYcNEVaDaRRHrPSWJYoqi7HJlotSv5Z3MgNQucSN+ge",
+	"LKB7YniaT2MEkdLwTZslfgVuzthWzY8cwQs5OcKzuqXuWJe33oK1vT+AxES6HEhiNvQKkBO6YwVgDygt",
+	"RHJ45jv1o2R4iVEuMkl8mR/V6NlrZMcNLPRBzV9SH69wIe6Bmb7Ks3Z1HRqYEHfl22HCKhE68keiRcq/",
+	"bUakRP5GFbs1s63xaUklRywIZMeBzPmRNbOjGxOxIzF7wY7UUoUjB/IfVe35phyJc37gSL8OTfBM2TcF",
+	"+VqlQ3/FiKTrRdNNmHKiVTbfDIvxIz3yh0bEcBIe59EEwlIAYdCKPMRlN2NgoMYSlqkgPlKrWkdf16fa",
+	"4c0h7tTXHi6bkxSN+b7z6/LuH2Ah7g0WokT5DYR/44BYYquWABCBTx6wH24J+6HY3zN0VZAKaSxfdvOC",
+	"v3wjAWzY5e2AEA372b8foeF0DT+1ByppQHpoIQJuPfOoDbZDQTl3eNBRV/cN5/Bt0uyXOureAyY8Kc1o",
+	"oUdwQ5qvP9uOZ+Bs9RaGxxv/4B/e/GgPxfdH8Dh9KSFcuKgwJeP+BXEDIR//7kOpN6pt72GmrqFE162U",
+	"tzBnKiBgQxIijsIX9QvpjJgLpOwDWFMD9fCrXJ5hjcdxsZJ7i7Z9yChcdlcTdD0JbUzQzW+/swyfrMvJ",
+	"zWoE6nmS3ITuyjT3QFz1OetZrh9WOXSmrrHCl49Kxap8dgr68LZO09MZF+6U4jK+beyjS2+VvCn18JU7",
+	"ZkpD/UIIZA8q632qrB8yLYMq8J1hJV5gM5UAo8xSNR6fIbaA21XAvEiepoWVf1cOnSnw1E4bL7neqTSl",
+	"bN2x0nlIW4+d+0IDT/tPiugIjM9gIK8hVXMoMmkTbvmIG4wmz6QPd0zrA2Vf0Xjukvqxh+11zKhOjRvy",
+	"3qzwtRWOfY+11N3G+MSwYp4xl5RIExLNKhRH9zLNyP6tQxaEx3+mfGpMKr2CpQF7NOcTIbmF5JQ97RPA",
+	"vrM3Rsv8NrXDfd7C437/8GwgKXWNRRI+2WGMZlLUY1GJwSI2xhtHk2e+5VUJkfU6IZnjO8MwiU3pgXQs",
+	"55n1sAmkvyEyoS5AsITFcdCAZPLspDZAsDb9mU9uoRWc3moe7jbNbS1j+IIbOBLSgDTCl2rjGlNhcmQS",
+	"hDzAWmx5keLX73JYlIZU4d+aZvj46bMK5Muj1hOeVdSDtYTgkVIpIFJS98Fw/7e4mM4vAm/hCnB1OZOM",
+	"tqsMwCOLKMQSwxOK/fNeQwbiHwF1x43xiwLNb0Pe+aPcJX4FV4N3pkMStFjwMJVRb081GJVe15l9d+hg",
+	"aKxv6tMTfGlR190R4o4mZUhS73Vxv3YRapN4G1WgoIycYaa/SjNEETCYoUyoD+XvKdc/YoYvCQqmx/4G",
+	"17nmFeu61J33tGKe8e4E1PcB2frbsDyrK/12DvIf3MZTtlBZmrDMgE+mJFJ31LuYLu8MYLeI6loVGJv9",
+	"Q3cvKNZ8So75HlxKt4yP94CNd+tOJW+7NvuU7uLIb/Dgv8se2OaBbR7YZhdNucAOOJ4KY1WlMnE9Kbhx",
+	"ryAOMKs5+mCUNNUU3HXvWpF5+7TfHcjgUnvaL3xuZ6zOs7bRF/YmH9ErP41WvrEUfSnlQzvf56f97sGM",
+	"fxKzbOY+9NHxQ58Kt4/bvgnoVn6b+3LHrC1FO99MaQsf7i9rebdYWOZ5hWIsVi3bgjvuKM7C7XIea+E5",
+	"ulU8rPf3PITD3hD1X43tUVKJie0YsIbRd8mQ27MqPvYICF9PQ2b4KIXDW4iOre5YAbSIUTBZmjLEbmK8",
+	"jNiRSRpYOYOUpuXe+idoZfxrCL7I4JMw9eAe9a7DOhmb56Xtcm9w10LyB7BcpN+i5nNLPPAKk9RxFen+",
+	"NUcbwSL4a/T1NQUD52LwbrzVX7S424NC/0WKt80y6+S6L+eA+Kw3Cl4qTvUSgmAb1byKvIHAGzyeUtau",
+	"GlfhBD3ohfupuOU+7LLRciB9mm+p+EQ4KGwAXkDEVTWbZ06rx8itzhpcR47WMZAVuI6oS2fURsiOw5WM",
+	"fg9D69FNZDKQYUyE4bmszyzu0hJIPssBxWOPD+/OxiSLIcEK+wgtO5BwLRKExCfMUDwJS3VMMN30+Hf3",
+	"H34Oj0cUvmB6jLKMzSmLCMkIEYgDWFHUkOiM7vZiq+8NwaMJVghHXjmyN4kdgnu6pJcab8HDGrRvNkvh",
+	"Mry0i5HV+hr9rhWN0pZukMbfmUDXD+pGA2prZZnw2qAQX10m1QLhuyxGj865KXAFyrcJxWbsgtO4dxx8",
+	"rRRvgQMbZDlhE63CwFYAXlkLfNeB3BHglZXxXU+pC4RpdSI/1OoYSKfLuNEIa1jEbVQP7Mr2wXWtss4D",
+	"rOu3C+v6xSXOTiCwX1TCFJCip/EU4qsbh7qvhOJqNfJ1UFHNtVOtssm0CDyyUw3AUr4EbUIlj7nCCjmd",
+	"DxfvWLmy6OXlq4EMZUXLcO0JS9VEyC6ba3EtUpjAoS9yFyudmJIO2GPnDOfJFlORAuMSswYGkhwePooC",
+	"RxayNHQmJRZaEITcPtcqBmO6Pk7KF5UYZWYZFa07RXEgfaWRsZDCYIihowMK4MzDi3PQNirQ1g110ryl",
+	"iXV7DlH0DaQGq5doMzztP2GRD4PtZUUUbuRrHURkZvdwYSPWiUJ/kWs/wtlGh6QQh2eNhXkI+wBEqnS6",
+	"8XwOSS0evZsnidyChm54eXbXEq4YKI6eFNAmSUcU4cnmW7d8v1hQeBEGnkknPMsYyMRqUi02edKr11+5",
+	"U2UvszqvCHOqM3nLktJTZ16GkfLp3OFxefmKauOEySvZRfguX5fjsMtiJzHdyxiRhEFfAykkRZPg88Yq",
+	"DYYKQSYsVnPhxfLby1AbRslS1z32tP/Yy7ZS+kNUKmODI/QiDjmFoJ2VZlKVQ3hCdkgnCBpMuRhSfR7D",
+	"l8a1uTw8K/V4BcvhTJgZt/E0YtUe5xoMFRZhV+CzvopC0lZnxgIW04CzVflcFfqlynal6Dkn701tAcpM",
+	"ohf4lmpG370ZeYl08FqOVTO+NZINJCFQsEQyDyKPamdvnfuP3MKCL29Z1CEpFgS6IuTKFatuX8xhiOkV",
+	"LM1Gg9Mxn+c2pqSH/MsMJUw4RSkR4zGgYxEfXeFfR3TOaBrITjQH6ay86PC0JOMIns3XZwoXU5IRUzpN",
+	"ej7X6ppkmtIMa1gZGtGmW/+/unndMef9FZZNmGh+5R4sqM1QBN8ZPPaQYGi57hmOoI4dTj3J3fLJ/x7m",
+	"KY/9cRw4Co+20qlU1HMmXkEFIJR2kxPQc+19LRNxDXIgO0ZV2CVWciz0zDD4xGObEkN6xvSqFHrP3ZHp",
+	"Pex5X+6xKXpvsM5a0V8do53TInk+uMM7s7/C0vf1Be/NWrB6qR6eL2b0cI92O8LC8UqFKYK8uK17tIL1",
+	"8Xi5Zcan5I5PtnToEf+TwxRTDOqOTsM6+NjKsTvhQh7WpmbAhpOvJpLnpdITZS3Ih0OqvlSK0hOwrJSH",
+	"u98RVU9zZd3u1Gvot25renNxzuMrjlW+vS/JdFkqjAWJd6tKW9N1xKUpRIPgMbpshpcMXXYFWkLaHUgN",
+	"I6VsPtcui7WwIuYpGzuDa8rNFKgJCXah9BXWEddjPPaExMOMqqXjAnUH0tureHHgS7V0GRZZNXU1yNG3",
+	"in41r3TGvj/tC0DaKQykhIUvd8VwX9HjiFclFcu+9rrVrxnG0ZW176/ZCiwP9NLmOHONl0eVhaUo3dLZ",
+	"RQvwYBp+SdPQU2FAxClt171aiBjfcMtC6f/OIHNMS5EWJd33tHRri8WJRypZHvrIDsTxroOzV9qpq0Di",
+	"LGGRj70wEdWexE50JnMUphGPr5x8c8YrlX/FIs98Rk44L6EG0ouoPN5chILB5cAPkXyOgiMfcfN9neIO",
+	"lroOZapPBxL/6v3mpp6E+tU9Y7m2pc/latP4BV0oQBId9hgh+uM1A3U4kJ6b5ym3Y6VnzB1WUuU3IOgU",
+	"w3aEHOZtsw5NI1wGUOhKdEg+M1pLpLopzzeJxo3WN12SnLGTfr8cNYOuRbr4kiyTV1ItJMu3aSDxVYwa",
+	"qi/VzzVK3MuYy689MceNsWSIrBsej2+1q+b6Nlx2/c48GBq3FLztiN1HbaOa7c2O0jXvWi0PEpH7ZeC4",
+	"d0/hE8RZnexFV+2RkGPV6J876Z+seM0RxYjYT2nkYXLbg8y9jBvKMq64k7+44/rf3119W5Ai3IKxWxz9",
+	"m7SGu/OwlfvyRdY3IteWlVkqIt8ul6BIu94JNqgWFsl1O4xVAq2jEddGfeHevr1ox2qk4+0We6xrDf3w",
+	"d1E68quKwlyntXd8siUZjkj420Aqer1ugVdzOG8oVNbkAxqjVTzgvQ6+EDa+4KYkFJuOvXX7+Wsw1n3B",
+	"7ofzrvm8q3Fk1KZd3sN5V0m8TEUM0kDjOfcj2J/8I3dIab4LJLJteT9+xH8IortNBBqfEhOmbwXobii6",
+	"zmXCxsBtpqsqf9jdDYTkHymJOTUHyeeiF7awiS7ezkGev3v9X5dv/3ZT2uBJIsgGeaddP1aACVA0/uBW",
+	"o18hbrzV8mNhiYozhIwLoJygUbKOMpFSOPm+FHMnSKIfpsKw8rixuKBb0V1gQ8OGLfksbbFh/8/5m592",
+	"27DQcBlgYOsOdFw/h71vYsfcVHfZMa2qJTHXbYv3ikpE3pnIPU9mQmIvmwTuC/JzqhS+IcBLdL468jvC",
+	"AOuExZmxVPG6Kl5pGzcIV/dASbLi8zUoB6vRF+PMQMI6J/3noXC/94HixZcHyAtuUbomG/KYEm18MXDv",
+	"7pzl3lIul3hvxjwAdQ5Z7F9kU5WGwHSVIuSsBgzLQCcuBckriWqLsGYgM6nhWl1Bwqy6AmnOijXDeZYC",
+	"MT2iAM7okLzdMceI+llmqGfyqA9ksXz5UNhEc7xiPuk/oeDKhTBQC6RCiA+Oqr9lgIgv5ZTMC6yV+GV3",
+	"dtmz3obb9NW0+epuv1JpgiDW4xJp+VtzCQtWDCUAXQtN0RDeOb9GuQNZkC5rptwuG8FYaR+HuBJ6U0PW",
+	"3zfxkb929nxUQ/8+aT/Q/+1fKVzgzroOvig+gBvAC2n1skm7yHB0yR/h5Prj1Mckeq2w93eGlRbfHRUl",
+	"Ltqb9/Oz8jSmqqunv28IWKo/StgOJ0kDsLTno6/6jq9gyC8KL72RIR+wpVthS28/NXe+tltjqo2l+Isy",
+	"5GR8CUq/EcbbZV02WjKRlKEhykAcXDKRMDUeSIo8KCWL54+Z6LDLChSJLotibmGiNP4d4gMwPRBGgksE",
+	"nchGmbQZ5QnqKaRRl4W5p0tSkDm7Bu0mfcr8m0ePHru+UFX+LWKdBeZdUmjFQIqky6ywaakG4pzSkuKV",
+	"cgxdLCBDOsOsEb2voaL/rSFJ3R0URV2zYU92avYivNTYbNjeSrNzbi1o9/T/6dDO/Yv2+19uqw87R7/0",
+	"j55//HNnMOjRX4d/Ovwf/9H+eqi5DIZHQ9xcBuOPdEfkdmH7rZCPC/gWrPnvtVp43PlNgREkFT9uiX4o",
+	"mfEFds7rys3PmsfN7cjBHe84gcA1KcJukA83M7XU8VbS8tAJIqxhGkKkbpddcy34KPVBu2I2T2EG0nK7",
+	"ptnuQD07G7WZN2od2bl2jkbOtt3iO7yMufzeP9fqSNoRJilvv4yU9EcSlPkEtktLv97fkPcT4yj9tJuv",
+	"0EvBZG2ovtZ4u0R0TlvU+sUM8hRiqzRWunIapr9gN1GXcRaFklv0icqSRYhfMZB5kbKxD33FVp0S6BRH",
+	"nqYROT7x67M868z7NJ1612OvfHm1gSyjWnfIF+Rv7OlDqG2G4oHG7zVRXECeurkvi4DUgfQRqYxrYCmM",
+	"qTYt5b5nmH0qJE3XDM2VmM8hKWERRbGSdAUYLyOPa+pUbQoUtgiOJxm3TMkYzgK+iGULLiyLfDgvObDo",
+	"cZCJca06wWYh8Tnt3guLU5hy456CpMfe+ZjcUABuQwQx/THETkpxwj6w2H9fhAuTdJWlYOUg4ihmubcp",
+	"fncg1wJ4uyzH/KO6rEr7uhwIdZOTF0HrGYYEKyc+EmMgeaokNEb+5oLjjxD6iwPdyR/w+Pb7b9JLcJPx",
+	"/lo/uAY2RvnOuFx6AePTAIiH7iyyd40JN2m4ZY64+/N6IzU9qLmNam5xphfKbpDNNzjV9wuzXaOv09id",
+	"suktZ++8tiacvh4GXCYsoq5Sd+D5w5JOIJvDavmn3SnNDV1vIupUl3EzkNG7t5eVrBo/+Ahhs86YXT1g",
+	"8/58mosGKnPWi728iAZyJdGF4FYPi7BBahDTXLxaQedyXVIg9vcVcWXpwitcoz3cx9yO4xi3mvGccDed",
+	"CxvY2XNfLvu3G5f3H+e+h4W6DcYXV+vG1XvfynTpJQbdVSFws9M1PdkLU8Zwvd1w+D+azb3d3MaV/MaM",
+	"7VuysnP2baWz3fXBsCkZ8EFR26yoralohZfgy2hrPs/Pg3s33h+iQ5WQrefg02hzoHq45mnGPTRXngvR",
+	"0ZVkYZx0SBKe8msYSKkkHHZXsPFzzQibDt4ED5Hv3TCpkFdOd3NtBnT73kCuw9pX7yMrN5qFX6HN1eZZ",
+	"OaXYGWoBHrrx2pAydGlV78JTe2+A9rd50flHO9VokVtcvD1g42/JcQhVMTAzJndN+gTy0TJPzP+SMrBy",
+	"95eXzdgYU5GX4giRhxkGTnlRiSEJwuAsT31gIMRXbAZ2qpLcOi3GNZCd4nIKPs25swU9+gQ6td3Szbgz",
+	"P928y/K2653XKrPzzLJOzOdzSLoDGVmdSQSu9o7gOLN5k7RpFL0Y24ynzMlyMPR7GIv/kmHsMsI4I3qc",
+	"mOUXsDQmq9SVs4VPVqQ4ZYCXSyOEtWpA10fey1J4Efbgji9a834aVJv8kHlg8DoG/8eU23A7kioMHOd0",
+	"/zFGjBO340qGG+v74/Du7rewd+m2Oi87rdacSMUNT2H247WZVXNSE1ffGEinD6nMsoUWmBYQzqEmfxTb",
+	"4o4qXQ/t4I76kgbHgw/qzn1Qa8A73tK7kTOKMlSOQmrLZr8UPXwent1VFHhl8euogFudTBOcZ8ltUs3l",
+	"+aY8KCtTz3FphaaYbycUSYZVqHGVtjYRZjXFaktUQ7uQdK8K+iadNujDfusC0avk8NXfPVdGSzO473j0",
+	"lRV7CErfNyh9hb22s9DuF9Ar3FUKV1/toWWB6DV2aZEJKLCicXLmORVTGr1WtVD6ivQsnypWygh7UPVr",
+	"EwFpNdfJxwOgXqsrQKOWMkdvSy7vmTkY1PGsRpj/pBagQ+gRHSepUSx1X5vSFJhVTjWfKVPkE/r8qHJa",
+	"Ycc/7c6EvIgc1+DXJKlJRaI8uxqS/poEd/8eBXc5vS+XSg/a/C2WAd5D6t+OaD8m9thBz/9AL9wlTsK7",
+	"19jJJkz9IMYeDoNGSAU8T2dgecItD/Cr4VToSESWJwSQWIM1h7euq9+eh+Zng5XouGHRud8TJKxT9j1w",
+	"DZoNsn7/SYxTxj8houhTw159+PCOfc+NiIvyGbQ0AkF+MwN6ICWfodmCt15zbsxC6aTLQPjCUsDmXNuS",
+	"UyNRNmD7LqbukMI2eyyyNo1Yx2TxFIf7+GRKWXTP+0lea8/NWPI0wnNoltkMs+rgU5xmRlzDGQv+o1L/",
+	"NOZUXINhz6kYK8UW4w/fmYHEszLUYz2t2jqHbMaXeOcHn2KApPprrRupxgxCrryjkzAw/ZcxXqq9Jxul",
+	"TpeZqVr4KwQlY+jmNwaB2x5Ox9sRZG+EU2A97VclmA+454vAzcbD/ON1dwz3fIAe/47/D7dYS+9R6Wzi",
+	"qm0mE72dnIWqnA+G0h511cgU8kT1FdhB4Sp/zu20uMkP1HSwKgV3CZ2j2xMExqpU+T3GOlCTTQFLlTqp",
+	"9PR9VWXF3rZBEtIMMho0yl88lYlGvhFnbHnVsF6ykwSVhVkHSDvyW7+JtvHBQo3LGjyu0Z+GBuIoVA51",
+	"usxULZgaW8iB0vGmnVsPvykMFdRNnJ4kZqAyS02MHJObgaSC8VhzF4sWn7GoVHd0aKcajDPkI9eU6wwz",
+	"NWK3WHFmxTVgucBMg2Ezrq/8KAYyUQt5xiLNLQxTMRMWG3AUM6OSSlig2mfGYCSVgVjh5btWhp50ypkF",
+	"fTaQUSlRbThJ1cipcnOeGTCIXBC2okOOLVwIpzIYvwzl9yPX3noF7ogZK1xTOLLDHrucKm1BYsoaVYI3",
+	"WFN1Ga4n63S4d1kTH98BKsp6R/fsx2gaQR14rtKQrLLKNyEyCFCIokPuUnqU1aaaA8gH1bU8gC5DCN69",
+	"0E4eu1dfERzr0mN5/0zaUBTrG0LGrZw6Tv900nL9sm+v06ZELnkxrhbKSl6O+e41lZWuHtSUVlcTvoDx",
+	"/egmUTghSbfwmgKpJahgBEh4DUXVkxXtIFcNwhMCDEXXOUJIspSIXlu8bGAzITMLrMOdQpLxlJkFwJwi",
+	"NIy/34JUTMQo9VHY/tQ+dMd/AhZiO1RyiNkIQ0eoPLYRlaYq6j8X3icq+GiyOAZjxpnXE7aoJmHkSanJ",
+	"zkrROxJmbvDGayA6k4c9bPjTMBaJ/v/Zu7rdNnIr/CqEbyIBspO2e+VcuUW2KZDdBqvdzcU68FAaymI9",
+	"IgWSI9UN/AB9jz5Zn6TgOYc/kjiK7EhKttZFgFjDITmc8z/nfOcGS/zJZMMAovwXQauHxn6QAdSjwr2M",
+	"k2Vtqv5rSGu6VnxkAczXJY0M+Yz+1dyJueuwaErMvn9zZn2VI9syxeVPhkzRkKn3L19wYMGISbQMTNKN",
+	"kvhGEfOn3U20IVEQMTEgIisVy5Ev8oaV0cX5hx5ZthRGMKEo76vHs6bQPBcTqzgYEms94n1uKcclAMaf",
+	"WhWpbggPt9ekl0MzCmx5mzp+G84yE+mrR3pKTOnosCxvb4VZoTGg/s9w2OPTUj7DfCvNYD5vFea9VA5v",
+	"GG6udrINH9dD6Dw1l/3WLMXYJajLTExbJ5Oo20p8zXYz0rLT6FWlftBVstBsQZ6/b7s4YP/WUmGhIxtM",
+	"XTs42UxFm0kemu86hbh3DTaF926vaVNIsjeeTZM9pVvnPZHcnnJT7kIX4IVQwlqK4bCJpIItDC8zqghT",
+	"osYGnyzJB2Rd+9uIq/pjhZ7YtZLOsoZTTfkAvgD7AaxXIVCHqqs+G2sA0poYPSPEQ6gFeR1C5JiIERaW",
+	"9lrVrdgW1aU6rMOrtLTKo1QZHkR4RfGd+ZN5JlrNm5pJkCdwmzkfi3pA8HVL1ugEfaPqVLPoh4IDfCi9",
+	"hy1mENZNWnTlvUcRNNeMM8vvQRv2PZ2iW65bZ2WNWaTk/Ydqa0igWYGLw6e0Gh4mfbIg/tSmFsZ7MEtt",
+	"LJIG+Ck5K1yrBuDvQBu7KTTfHQnnsA/3JavGRjo59rrzv//+D6savaT/zblxMv4eCsddhX1QrlVSzqBy",
+	"Q/IoFVNqBU8In9KdHN9dsKu2lk7UKX9IN1iame7qiFWs8elhQOe+jsLdXTicFG6oiQuEF3x8oQ6rZsN6",
+	"53MjFlIsOxUuFIqu2q1L3TY1q3Wi+lVVLCEhZywu8/t4iG9arIGkoiDgb/8PAS+9ypbEYUHv9agD/9yr",
+	"UxjmHc26Ff1BjIJgU3uLE4xQija1TQNA2HjtqfQyiVm4kmBIYRAATyYR3cu+MjNt1kIy/Qs2XJPmYNWH",
+	"9PNrlTkFN3NhyFyoGA+RYZQWXrpB/jmIMwypBoxRV+2g88M23tP7fGyE5vtGCHckjIb1vXZ9T8PLz6er",
+	"JJH9Cj0NmNValfGIdpYIa7hEmRyI2AWdAgAtgogr4GJbitYK1qs+fQJwYPbwUHne4IiX0B8k3Bw6oIBP",
+	"0LTC29wBiatpUGhY4VhPtU2DLA5AM9FAxAUhXaSFfN8LdpW25Fe6VooyYmk5prQh62TG70iXh417e0Q6",
+	"wCD0trzw76Ni0Lva/w49NtwWZvs1ntqBOSUt1MEj8f09Hy4B3JFVQPhIWZaEcGvF4UJDuFLFZnxuExUC",
+	"RDaDHi3YqowMwNcMqHrcCG4sediJ7l/YwBK9zHuF/B3pH847m/0LFukAAvZ+qZrdCTGnxWCKC3aVAI+A",
+	"J73HyHPIZs8477gjSxpZeNXGfY0qFD3RFwmrCa3+5VSOp9eKvsUBM9ZPNoKHJV46jB0c18Camq9hEO/O",
+	"yRtN6Z4Haw8FlE0An7AN/RD4xIamKbnkO4SRTB1nd/iYMKShR4i6rK7U5VQJ56S6fSYa4YM2d3bOx1Cs",
+	"BKeTHUC5B3BX3jbevl34fwAwFprhZjbh1QDqhGwszPnh+yuoqNGquWdCGd2QYQGIeVO+oIYA1F1ZKPCV",
+	"rJfNxTjBJnUdotZ0k7COWWW6C1l7ZfK8SJtiBMu9U3hB3NnpLpJu+PYIQi4s8tngER3CM/0+Ohy+ZeNG",
+	"CuW2kMO+TF7eNHp5Y9ta34QSyCoWFLIJb6zos0Y4C53kPwDUuPXuFWdjI2qhnOTNi1Q/yZy+VpWfr2I9",
+	"DaFdV0sFQpOwrcJQCPX6kSFdhS+4hHBSV2R1hUoPICzj/MeWk6sLd4ZTn6WU9AJgzyyxaRyCpu+MlLyT",
+	"C8F6nkSpxXqfTAOpEI4cm/LWwgzYnbi3wp3P+a1UiHxTQqT9Bdb7XYNnwSNAU84t4jxhZ8GBPSPALHre",
+	"RKRIYluI0w/YAfTKm0t+KLv1UtlzR7WQYilMhcgpLX5Dq/wfFQUvuII2zDAAjdQdobO424qY5WngW8fJ",
+	"8nv8qk2b/Qa28cgJImsniCxP8x389OisQ2C1dfFfgL1aa6SnJ0EDIBP5215YZgXhDoFdlLW7CWMgZjcS",
+	"Y+150YgWYJsQyQFSSfgY6hh5PfMKhSuvaUYiKJtN5kP8LWK+HVC3wjwngIK91LbAcW6nyC1kR9T1MOj0",
+	"xsov9tXRBNLPRLYnNIHi+/+rcE9++V+GkwNdoDYoBkPfkWgOo0FxkUdp0CMTLGGV/T8S7lcHKiNFF3WZ",
+	"NkzMuGwezwBFpfsyhAQujbAoFPcIJPXzdk1dqIrxm/A09562dSC+CtPDeo9irYKSD5PBB+6T4O76EBVp",
+	"OQasemB2SesMd9owoMD+vgjbO0/2klsrb9UByHpnAGTECfvu1Z8YOIJLaUvlYFewT5C2mjrq75/q/dS4",
+	"0EyoLyb7nwAsFKaD+rjGaowySheL4pbc9k8sUWQJfBGMI4E4/RTDxt8aSLxM/606CAfEQIJDX+pR3IAe",
+	"3Kb7dQd10ACVB3+Xwx+/0BP9/njFiJlebLDKklMInjipfzKh9gU95o87MBgUhOyXxS5rRIE+stHEftQj",
+	"Xd+zMVeMdgC9/a1oJgEkc4O5CpEMvPVb8HjpKU4ehDsIRPnT/OWiVXUp1F4ofpUU36hvhRLx8epTDKab",
+	"rvBlYXl6flhfQF8LYfBKd5rErzTkgPRBS2wjkT+3sqkTyHPsdkfdqaXi5v6pZPNlr4fSUM4uf/u4qgPn",
+	"2jg2Wtl3V4YLV1rdz3RrybBZm/jT2QjQn69aN/XrPAw+nZGC+ovWd1LAj355yMJCsdCa5uzy7CWfy5eL",
+	"P4AIoJXXtd5bwRs3HTCihRjEv3r/N1brceutMCadV3IXWWNP3P5m1+qhvFXnMk3jDVTI1oW8CXefzeEZ",
+	"sTCDFxdZu6E4HKl7c7w38VLeTN4TAZLUbg01yKZpwDwvTOOl0KQRwjGpFkI5bfK9QklN4a53sdYWsRX9",
+	"NmZaSaeht8NU2rWJ0sXS4cGpMqkQ8RSKTAlfMtUxx0flAZ1sIvCLCS2RDy4sAsUx50tZC1ZzOx1pbur8",
+	"nOEQCvf9mIEeUf3CRKoaEhWI8sCbqmtKHC8eZMTW6DhM78AoZxm3bAiTng89Ab6BX7N5cFhhkhy3bbBy",
+	"cIMcPCZuPMu7SvBuK1QekizKNAN5GjEtiC28LMmmSJdKm/2Bj6dSicAdMhGyNMCB1NWjF8ChY1r66gdw",
+	"KFD1nv85ZGreift+/hjriL/lJ3F8NhfmHLPkHeNtLR1zhmKekWlr6YrHHvoWE4HoCdahhcagoQNrXgKc",
+	"7xF6uJU3lnoiU9GLF6vAFDrPPg18kfomowSY8TlzOhcBbVkEXMGOY/9U7x4uAV7fMa7usWaPOu4PqHF2",
+	"3BjkfTk5y58pXS4S+1goK5iTtPWJ4K41wl6wvwcljPCuombVP88bHH9OwyrGlV0Kw7579UdW0cULunjT",
+	"qphYVqVmqLBUw8d4MGFB1ks5+lncAEufsqehNc4ePj78LwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
