@@ -127,7 +127,7 @@ export function ServiceAccountPage() {
     queryFn: () => findServiceAccount(serviceAccountId),
   });
   const back = (
-    <AnchorLink to="/admin" search={{ tab: "service-accounts" }} size="sm">
+    <AnchorLink to="/admin" search={{ tab: "service-accounts" }} size="sm" underline="always">
       All service accounts
     </AnchorLink>
   );

@@ -233,7 +233,7 @@ export function UserDetailPage() {
   });
   const { toggle } = useUserMutations({ id: userId, disabled_at: user.data?.disabled_at }, setToggleError);
   const back = (
-    <AnchorLink to="/admin" search={{ tab: "users" }} size="sm">
+    <AnchorLink to="/admin" search={{ tab: "users" }} size="sm" underline="always">
       All users
     </AnchorLink>
   );
