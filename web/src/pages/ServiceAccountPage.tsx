@@ -122,6 +122,7 @@ export function ServiceAccountPage() {
   const qc = useQueryClient();
   const [minting, setMinting] = useState(false);
   const [deleting, setDeleting] = useState(false);
+  const canWrite = useCan("service_account:write");
   const account = useQuery({
     queryKey: ["service-accounts", "detail", serviceAccountId],
     queryFn: () => findServiceAccount(serviceAccountId),
@@ -177,11 +178,13 @@ export function ServiceAccountPage() {
             <Title order={2} size="h4" mb="sm" id="sa-settings">
               Settings
             </Title>
-            {active ? (
-              <Can permission="service_account:write">
-                <EditForm key={a.updated_at} account={a} />
-              </Can>
-            ) : (
+            {active && canWrite && <EditForm key={a.updated_at} account={a} />}
+            {active && !canWrite && (
+              <Text size="sm" c="dimmed">
+                Changing it needs permission service_account:write.
+              </Text>
+            )}
+            {!active && (
               <Text size="sm" c="dimmed">
                 A deleted service account cannot be changed.
               </Text>
