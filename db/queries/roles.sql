@@ -11,3 +11,27 @@ SELECT * FROM custom_roles WHERE id = @id;
 
 -- name: CustomRolesByIDs :many
 SELECT * FROM custom_roles WHERE id = ANY(@ids::text[]);
+
+-- name: CustomRoleGetForUpdate :one
+SELECT * FROM custom_roles WHERE id = @id FOR UPDATE;
+
+-- name: CustomRoleUpdate :one
+UPDATE custom_roles
+SET description = COALESCE(sqlc.narg(description), description),
+    permissions = COALESCE(sqlc.narg(permissions)::text[], permissions)
+WHERE id = @id
+RETURNING *;
+
+-- name: CustomRoleDelete :execrows
+DELETE FROM custom_roles WHERE id = @id;
+
+-- name: CustomRoleHolders :one
+-- CustomRoleHolders counts who holds a role: live users (disabled ones too, they may come
+-- back) and live service accounts holding it as their role or through an unrevoked token.
+SELECT
+    (SELECT count(*) FROM user_roles r JOIN users u ON u.id = r.user_id
+     WHERE r.role_id = @id AND u.deleted_at IS NULL)::bigint AS users,
+    (SELECT count(*) FROM service_accounts a
+     WHERE a.disabled_at IS NULL
+       AND (a.role = @id OR EXISTS (SELECT 1 FROM api_tokens t
+                                    WHERE t.service_account_id = a.id AND t.role = @id AND t.revoked_at IS NULL)))::bigint AS service_accounts;

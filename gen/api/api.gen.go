@@ -1498,6 +1498,12 @@ type CustomRoleCreateRequest struct {
 	Permissions []string `json:"permissions"`
 }
 
+// CustomRoleUpdateRequest defines model for CustomRoleUpdateRequest.
+type CustomRoleUpdateRequest struct {
+	Description *string   `json:"description,omitempty"`
+	Permissions *[]string `json:"permissions,omitempty"`
+}
+
 // DiscoveredHost defines model for DiscoveredHost.
 type DiscoveredHost struct {
 	Address          string              `json:"address"`
@@ -2669,6 +2675,9 @@ type IdempotencyKeyOptional = string
 // Limit defines model for Limit.
 type Limit = int
 
+// RoleID defines model for RoleID.
+type RoleID = string
+
 // RuleID defines model for RuleID.
 type RuleID = string
 
@@ -3214,6 +3223,9 @@ type ApproveHostKeyJSONRequestBody = HostKeyApproveRequest
 // StartHostScanJSONRequestBody defines body for StartHostScan for application/json ContentType.
 type StartHostScanJSONRequestBody = ScanRequest
 
+// UpdateRoleJSONRequestBody defines body for UpdateRole for application/json ContentType.
+type UpdateRoleJSONRequestBody = CustomRoleUpdateRequest
+
 // CreateRoleJSONRequestBody defines body for CreateRole for application/json ContentType.
 type CreateRoleJSONRequestBody = CustomRoleCreateRequest
 
@@ -3474,6 +3486,12 @@ type ServerInterface interface {
 	// ListRoles List the built-in and custom roles.
 	// (GET /roles)
 	ListRoles(ctx echo.Context) error
+	// DeleteRole Delete a custom role.
+	// (DELETE /roles/{id})
+	DeleteRole(ctx echo.Context, id RoleID) error
+	// UpdateRole Change a custom role's description or permissions.
+	// (PATCH /roles/{id})
+	UpdateRole(ctx echo.Context, id RoleID) error
 	// CreateRole Create a custom role.
 	// (POST /roles:create)
 	CreateRole(ctx echo.Context, params CreateRoleParams) error
@@ -5348,6 +5366,38 @@ func (w *ServerInterfaceWrapper) ListRoles(ctx echo.Context) error {
 	return err
 }
 
+// DeleteRole converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteRole(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id RoleID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteRole(ctx, id)
+	return err
+}
+
+// UpdateRole converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateRole(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id RoleID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateRole(ctx, id)
+	return err
+}
+
 // CreateRole converts echo context to params.
 func (w *ServerInterfaceWrapper) CreateRole(ctx echo.Context) error {
 	var err error
@@ -6339,6 +6389,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/openapi.json", wrapper.GetOpenAPIJSON, options.OperationMiddlewares["getOpenAPIJSON"]...)
 	router.GET(options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPIYAML, options.OperationMiddlewares["getOpenAPIYAML"]...)
 	router.GET(options.BaseURL+"/roles", wrapper.ListRoles, options.OperationMiddlewares["listRoles"]...)
+	router.DELETE(options.BaseURL+"/roles/:id", wrapper.DeleteRole, options.OperationMiddlewares["deleteRole"]...)
+	router.PATCH(options.BaseURL+"/roles/:id", wrapper.UpdateRole, options.OperationMiddlewares["updateRole"]...)
 	router.POST(options.BaseURL+"/roles\\:create", wrapper.CreateRole, options.OperationMiddlewares["createRole"]...)
 	router.GET(options.BaseURL+"/rules", wrapper.ListRules, options.OperationMiddlewares["listRules"]...)
 	router.GET(options.BaseURL+"/rules/:ruleId", wrapper.GetRule, options.OperationMiddlewares["getRule"]...)
@@ -12845,6 +12897,219 @@ func (response ListRolesdefaultJSONResponse) VisitListRolesResponse(w http.Respo
 	return err
 }
 
+type DeleteRoleRequestObject struct {
+	Id RoleID `json:"id"`
+}
+
+type DeleteRoleResponseObject interface {
+	VisitDeleteRoleResponse(w http.ResponseWriter) error
+}
+
+type DeleteRole204Response struct {
+}
+
+func (response DeleteRole204Response) VisitDeleteRoleResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteRole400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeleteRole400JSONResponse) VisitDeleteRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteRole401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DeleteRole401JSONResponse) VisitDeleteRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteRole403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DeleteRole403JSONResponse) VisitDeleteRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteRole404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeleteRole404JSONResponse) VisitDeleteRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteRole409JSONResponse struct{ ConflictJSONResponse }
+
+func (response DeleteRole409JSONResponse) VisitDeleteRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteRoledefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response DeleteRoledefaultJSONResponse) VisitDeleteRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRoleRequestObject struct {
+	Id   RoleID `json:"id"`
+	Body *UpdateRoleJSONRequestBody
+}
+
+type UpdateRoleResponseObject interface {
+	VisitUpdateRoleResponse(w http.ResponseWriter) error
+}
+
+type UpdateRole200JSONResponse RoleEntry
+
+func (response UpdateRole200JSONResponse) VisitUpdateRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRole400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UpdateRole400JSONResponse) VisitUpdateRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRole401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UpdateRole401JSONResponse) VisitUpdateRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRole403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateRole403JSONResponse) VisitUpdateRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRole404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UpdateRole404JSONResponse) VisitUpdateRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRole409JSONResponse struct{ ConflictJSONResponse }
+
+func (response UpdateRole409JSONResponse) VisitUpdateRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateRoledefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response UpdateRoledefaultJSONResponse) VisitUpdateRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateRoleRequestObject struct {
 	Params CreateRoleParams
 	Body   *CreateRoleJSONRequestBody
@@ -17263,6 +17528,12 @@ type StrictServerInterface interface {
 	// ListRoles List the built-in and custom roles.
 	// (GET /roles)
 	ListRoles(ctx context.Context, request ListRolesRequestObject) (ListRolesResponseObject, error)
+	// DeleteRole Delete a custom role.
+	// (DELETE /roles/{id})
+	DeleteRole(ctx context.Context, request DeleteRoleRequestObject) (DeleteRoleResponseObject, error)
+	// UpdateRole Change a custom role's description or permissions.
+	// (PATCH /roles/{id})
+	UpdateRole(ctx context.Context, request UpdateRoleRequestObject) (UpdateRoleResponseObject, error)
 	// CreateRole Create a custom role.
 	// (POST /roles:create)
 	CreateRole(ctx context.Context, request CreateRoleRequestObject) (CreateRoleResponseObject, error)
@@ -19585,6 +19856,79 @@ func (sh *strictHandler) ListRoles(ctx echo.Context) error {
 	return nil
 }
 
+// DeleteRole operation middleware
+func (sh *strictHandler) DeleteRole(ctx echo.Context, id RoleID) error {
+	var request DeleteRoleRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteRole(ctx.Request().Context(), request.(DeleteRoleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteRole")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteRoleResponseObject); ok {
+		return validResponse.VisitDeleteRoleResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateRole operation middleware
+func (sh *strictHandler) UpdateRole(ctx echo.Context, id RoleID) error {
+	var request UpdateRoleRequestObject
+
+	request.Id = id
+
+	var body UpdateRoleJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateRole(ctx.Request().Context(), request.(UpdateRoleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateRole")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateRoleResponseObject); ok {
+		return validResponse.VisitUpdateRoleResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // CreateRole operation middleware
 func (sh *strictHandler) CreateRole(ctx echo.Context, params CreateRoleParams) error {
 	var request CreateRoleRequestObject
@@ -21127,463 +21471,467 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L19dxs30if6VXB0nz2hZiiKtmXvRDrP2VUUO9Ez8djXcmb2buhlg91FElETYAC0aE7Gn+N+oPvF7kEV",
-	"0C9kN9mkXuyM9Y8tkt14rSpUFap+9ftBrGZzJUFac3D6+8Gcaz4DCxo/nZs3Y/d/AibWYm6FkgenB+fS",
-	"LEAzbpidCjkxzFilEsat+2yYkMZyaVnn3asL9uzZs28P8SvgCVNjJtWid9A9EK6h3zLQy4PugeQzODg9",
-	"4GaoxgfdAxNPYcZdv2OlZ9wenB4k3MKRFTM46B7Y5dw9bawWcnLw6VP34CLTRun1gb6fAoskfLTDGJ+I",
-	"3ADsFNhcw41QmWFzPoEeO2cznrq+IGH0JBOGcXbS7zeNlR6rDHbGP/4EcmKnB6fPnzztHsyEDJ+f1I36",
-	"VQpgfxIzYddH/qNasBmXSyYszEyXPWFWsSf9fp91EhjzLLXsSf+waXApNloem3/p4PRJv+sGKmbZzH3o",
-	"93Gc/mM+SiEtTEDTMB1BLJS+fiVSCzWrfM7G4REmcI+jH16+Z8eOsFLBZQzH+QMmKiYQ8TSNugxuQC+Z",
-	"zlI4PGNcskxeS7WQTEnYugt5u00b8eJk+z78qIy9/N69iF3MuZ0WPUyVsUORHHQPNPyWCQ3JwanVGdRS",
-	"aZbhk+tdNDZ/+5YTmM2VBRkv/wrLus3JpPgtA0bvsDlolqqJiHnK1Bw0d8+dMQ3zlC8N02AzLZFHlBYT",
-	"IXnKNJgstfkWTIEnoIsplEZw5IawaT6lnXny9C/bt6Y6uzc4KZ5+GbPcf1YNPP+WT4AZ8U/w7P60zO3P",
-	"9+L252Vuf9qC2d9lKTQSq+PRy6T1BvvuSksx59aCdg3/n1/40T8/uH/6R98Ojz786T9qqfsq5rJxOCbm",
-	"8vas+V6DTC6lBX1TR1nuCFmIxE6dXAMeT9koi6/BlsRYwpdR4+aI0HLt/hwk3D0L0u3ILwdTlTmSoy8X",
-	"ANcHHxqHfCVkDPXjHQttbH4M+yPPgBZgimE/67PE8cIIxkoDizJpRdo8D4Pd7XE242B/do3XDzbl28cq",
-	"1aJxYDju3Qf2yVGNmStpADWd73jyA7ew4ChDYyUtSORRPp+nIkYBcvyrccP+vdTXf2gYH5we/F/HhRZ1",
-	"TL+a45daK/1S3kCq5kBdrkqtGZd8AglzpwyLVZYmTCrLRsC0ozVImNJMwzgzkLDMsE7knuxlEn/moxSi",
-	"LqPvrmE5nAkz4zaeum381HVzege/ZWDsw83JbammTt3pXehVSrMboVJuwZ3pTpSwTnTDU5HgOIZjLlJI",
-	"/MgvlBynIv5M445974YthJ0iRcaZ1iAtM5ZbN3ANRmU6hl54Nt+HUWaWUXcgo8yA7jnqHvJkJqR7AL8y",
-	"kI6HqYqvVWajw65bGGENi1ZOmIihKs3GqZhMrXtqwc1AIiXgsDhLxHgMOCw/8t5AutV7pfRIJAnIh12+",
-	"mKepO3d5fG1IywY9E8YIJd1EogQsF2kvCOth8XM0kJ2IZ3b6z17x5TABKRxF4BJxFit1LeDIPQbSunk4",
-	"bX3K5QRYIohxYjUDNtZq5vofyAWMGJ/PvzEMFUo86hn11IuNHg81/AqxRbKjpfubsq9UJpOHW7m/KWay",
-	"eMoCReFsne5riyWd8SVOzwAge7zlyxlI+y4/9h5ym1MRgzTArKhs9hi4zTQwJ5aT8n77HyIc+RXoGxHD",
-	"z5LfcJE6AfawgzfUP4u5pAXVNznfG6aR1dBCdSeXUq+5XHoRah5woEqR8efUpdncmjO24MKysdK41DKb",
-	"jUC7w9JArGSCciJ6B1Yvj87HFnTkDkvSYHHYpZ/WD+Er34ZV1ItXCLR7R8hJr3K2rqmMbvQ/S8dRSot/",
-	"wsMyTqwhcbKAp0FG5F8wO+V4Anlzssvg49wxC52oN+oaEtzlnyV8nKMQwB4f8PSXS6bsFDQD9yjrnPRP",
-	"uuyk/7zLTp4867Ln/X6X9Xq9w67bXrfv9Bz4NnuoXvnu0Fnz9vK9ugZ5oYFb5CueJIJMprfamUFWOGVn",
-	"zFMD3YN56avfD8Ap5vWmlXWN0npKZ6z7lTRnDD7GaZaAYZG1KRKdp4+RUilwlKikpu1oJHUPtEphV1u+",
-	"e2BtzQx+EmNwWiDJWW5Y9Kw/c8fx05Np5Mgh+rafROXZ+MXAGZVtlv7Rtx/+3DH/mv1r+q/ksN5kKWyR",
-	"X2juhQqvRu60ceOsblWy417hhtRr05ovaL+6zEzdoYceOSVj6B3UrZd7dDgDu5Wcw4hfu2dX50kDqjS3",
-	"adY/CdJId50y/oUOsd1Gmw+Fa82X9aM3G0f82q/QDiOOaWuH3La1Sbr5O6NlSdYWP3u+29SkzFJ/qpIl",
-	"vNaGSFqYxd0D1FudrnmrzgLvr3M3CeBbNR4kxNoP/owf8jhWmUTvXZspO9U+I1nozXEeW3HjxuKPjoN8",
-	"4PV2eZmosI+akfhF6Zbpo7LxfmL5eGrJ0g1M2OWOJBl8mTWrcVd0o2K0lHYje+NOFT+dTVx9FZ5z76Cy",
-	"XNmtFLRbS6u5NG7rlESXgYU0FRMg9wXPEvSVzZQUVuEAPtSNKJvNuK7nQitsLeHVEgCNsjTF8H51qTZt",
-	"8ls+2fUwn6L1N0SiWz8nLp0EZSmMLVOZ0/dinplae0MDT9z3QrNgnIzALgD8uTLnE/jGDKS/M+EyQVOW",
-	"XDoWZqxjFXlZ0wTCd4qUGXzINYCmV8kx2V93THYLqd9O/Af+WBP93YPSdZBrZgvhr24q9t6tLnC1zdqt",
-	"TGZCvlMpmHfe57TjhjqR0H76rqeX0url1qOP2q0dsmOUlzdBDW4/VM95dZzDY6u0F0BbBQ49TF/XtBWn",
-	"AqQd8iTR9b8rrSEl1xL1uPYI2afN06sMrFiZ+5SEGmKlk51fSmjRqxSyLrhWOCF4HNruSP582JStbxj4",
-	"rTINIe2Lk4M6/i4fAUGgCzlWjrmUFShDF1xL17A7LoUVMU9bH8O/HaxRRPcgPyNKwrlEddUtrO5NTjyV",
-	"1d/MR2YPQb6j2Ct49r4E31ZJ54Zw6fbVLeg7vFPbVXGeQnxNNlH13KJVZG6vxgKS4Kiw+Y3HSAO/Zh2e",
-	"pv4iYcYWU5BMXePtQQsyxHaGI412TBP1NqxcqRl1XWLAki2sgZta2biy2ura0atfh/plttOf1ETIkn9/",
-	"hyVWdl5vPgY3d6wSCJcxpBN8Y1jJ8+oO+/m8S8v7+tU5E4aBdIuSuJUuG+0Vm/3Fuj39+4tP/1En1ebc",
-	"mIXSyYoT4OnzF9t9BxCrG9DLoZtGnUfDCDlJ4chpPeFZnHK3HKgSKTuPVmez3QWRGdA1Po/t416hgbyd",
-	"0lJsIYW9VAsex2DMMPcprE1oNuZDkFql6cyduLrkdF4hIJ0BUYQjG4z2mPOY3KvObkVCcTqi+9lNj025",
-	"QT2TmofklOFtnntgOZCJYp3o7Zur9+zYkd7xbMxP6cmo6x6RbPVXFA3L6LDrbxHp7sFps0qmy4HksXXq",
-	"p9NR1UIyb5aR/lnHrWMNZrphadwktgtlO30N+easbnNl+Vf79D00bfvrV+cvcT323Pq5VjfCLZGQk2Gm",
-	"RYM1HWuw9eJixA08e8rokS75p5dzISdMSKsYl05KkOcwONxjTuTx87vL3lb/2doA8+FsWJJ3nqMvVOIp",
-	"fAc9uyw5dlKnVhXrakMbhvt3pNlbyfHbi9vV88fOm4cMb/Mrun3NGYFO+p39Fw16vDBDLpVczlRmGs7d",
-	"JlfRul212zZT9An5ayrDqFu94mrzdl36tas22Lxde+4RzLxxtK8rqHHRyydkC+29dBDSmHzTTTN+RyJ0",
-	"P45ak/m7BnVWhUC5sbrxXlx+/+57YUhW7DfiWCR1MZmSXb69OWFKu/9fMAkW4zPzK5An/V6/96TXP356",
-	"skXJeVannClNF6IrEWzua2YVs9oduRQv5Ux0MKVonuiXp08/+EijwAN5kNqL58+fPd8cpoaDvaQ3n5DA",
-	"C59WeKd7QGGB/menrq/uES5f7dZwCxOll+RI2W1PKqvSyEEtaL/cUO0g8xDbC6fJmJ3vKMiOxuAbN4i1",
-	"HX1FP2C8jqEbZ7KVWXi3pWUF4XK1jRXmJU+LR51qvMOjTo8Y68JFVZ2se4Idsw7+/2fmhnF4xpy5R2qt",
-	"VBjvztzvdJFMQUuVJUhUNko3XGDQ5T1qVtdiPoek1fBXFSM3bb9QRUNhlbvrG7uZeN4qsbufr0EnBJkE",
-	"y5EiJc/IikT6ZFw7E4FbtuCGuXVBRb66gJt8XV8mGT3s5qP/aTMFbN5uDMnccbuLSPtagVaKn90lmNWd",
-	"JMLLrVYurlWarfFzmRAY246ishCa2jKetbwT5fSDcqCvj5UNoal+jvWbIiX424rvNPDrRC3knlK8JQEn",
-	"MNE8aUl63YMwoBaPzrj7IPnq+je/gfEkw7lWo9bjUTIVsm37PvinRj9KF3xpWP8MQ28NM1akKRPSB3hG",
-	"/sWIdaRiOD50VoSoXPQtLsEeklxDjao8l6jVqbhqddHMSjtU8nT7jVhZsm0kdTGF+HovLyzKkeEMjPFe",
-	"663Ofnqj9d1AcQM7xDXfxvmv8+ev8HGknsXQB0KLVNjlsLjC33g9Vnrlit5wgsiNpMlxO9fiRqQwgfpM",
-	"rVjNZlwmhk3AMq2UDZecGNfdSYFrCQn6vq5hbjE9xf2EOnCQl+49JzyyRPn/hrnjr3sglUSTZ+u65kP1",
-	"k2l4oTI5R0s7Xjn58PMmPzeZnEP3/rBi5ZbvfMx0OOJSgm53mWSmLae0ZoaFwdaMrDz9ZoraymdKjsVk",
-	"X+3bQFyxgf7y4qSSqvOiv0mO7/u6Wsg9Xy3J+eEkVSOe1pNB+bn9eiKRuOfLmlsYpiHXqn0aVPfAEYfK",
-	"7Fq/z7a+WcrMGNqps/5VmlTaeLI9CWv9UMCRrGx5t0pApR1dX/nqlJqGWVmy2m1uxwd7epzinIk2a4Br",
-	"bIfMgL4Fs8/bqx4B+rrU5rZZX+XHzo7BWGaYZFAXsHoDXi9ZTJUBJuGj9VqIMCzJIGRRt1CBMJIP371V",
-	"tB02Y0V8Pawz/P4Rbn3myueAGMs0l6yjJFtMRTzFwGGnKgPmVqNJmGbGuocxUP2w0QjcrkqUCNXH7DWc",
-	"4m4V8qioNsYevuGMrEzv86bJ6Hpnlzd/yyCDYQJzO11f6O94fD3RKpMJ+1WN6PZsLKQwTitdgmWdBRdW",
-	"yEmX6UxKISeUOYTfMasotcxqAUnbO3HUzoYYVYe0vdNkaMeHfiy1hIMh8DzQxlwrt2LoHzAAEr93Y8fp",
-	"ilLs2EzIzEJd0Pn6LVK+7fUbU7/RjVOvpbi1uVZ3slti+Fp5kmcuXKRKwn6+YGGGeWrp7+1i8dvcp5tY",
-	"zSuhlmZpLMz8nOoDKN0r+8Waruwedb5lyTB8dr8145mdDmdgpyqpTNFMh9eY511SwkfKTmunu+LwrWRB",
-	"Pz3p1t5Z3cdONQRNNAzCmQqOwK8JOKB8BfD8+bMXm99A42Q+1dxAu94eloruLhCDxp3HbZeuo8qks5lA",
-	"fxLG7qsV5Y3s4CXL3yniDu44IKw8rO1hYTUD+gxceg8pGe1uerbelQqzUXFpKy1qQzbTDI+uIvasegK/",
-	"kekS8wdLO3qK791AxDhC/ZjeQXdj40U0/p6NF05jgwcvioZ80h++AHHiSW04EnaDP8M9EavZzMdNN7Yy",
-	"FnICeq7Fluca45+zebIzLe948d5O8FWos0zJm+XAzzj+tkf2TMjyt08eD/HPdIjf5lBdp4bMWDV7p1K4",
-	"jQLXvG1tFpukQRMwzYffn3RfPGsIUG0I59kx0bWIZUDH1PZwo/J8t8cAhegSSH5Uu+vGFLpRK4DGzgjd",
-	"SfzMlbb1klPDRBjrBjm8TY7aPm7nzXIwLIAffOXl0hJsX/h3foZ7krgw85Qvh02ct34XI2+EVjIcQ7tF",
-	"ME+0yuZtsybdfu0p5yyfNHJOi2EWjPPiZF25bRBUL05aSaY8Jmsvx34CFmI7VHJI+QSxkpbHDYdEuDde",
-	"cza/6J/8peKqfvaif0t3/MdhLBKNPGaa0Jj0BIwt4sViLhlPU7WABHEIPEeU0ZnwqGCcHT99euhDyYpY",
-	"rhfbPOYNXvrn/d385JVlXHFkN+1Haxf3Cjncq397lfR2cG6vvbqXZztv5Srmcs9gxIcwvfJQoK3nQnCQ",
-	"3soBPg6wQC28njmDtbLWV47oGku9pSzOozJXQ4vLV1ur0TKxO83aTsxYru0tF3I9zx79pHj9lLtOETsU",
-	"LH5LQXa1KrtVthazJBdS/9//y+aloNR9wjJwrZGwwwrncwgDKJYx0MlKfj8RxGZuWwDM943Vln4JnQTd",
-	"kEe9MrP8tbqB5Wg4O0m4BFrh4ly4B2uzdBtR2b4xrPQ0E0mX8dSocCUQ/a+ji+Lno8skYkEdZISEVOvD",
-	"aJcDXB3Uax5PhYQjDTxxlM4QL+ij7RbR1WMBaULYMnVwZ6WhFAueG5KrNyTKAKOTtgABEhWvCSVDe8AJ",
-	"IEJNRYzQkh89sM8a+3QPPh65Bo5uOGpKxrX0yvVzEZrDT1ehTfz0NjSMn17mrTupl824LIcMraXdgTts",
-	"Y8BEoTmoeQpnTFiEDKMrQTUeg0yEnDBcQXywwAikuTc5o6xehoiU+jsmDXPgdA82BWb4rED8S7n1sAd4",
-	"MUQhvVuulZDYw7aVB7C6Emtk3shuF7X5ii8xP5H2HRMzPUTmDWjm1DOYCdtjtGmGJrEQNp76ICQDZVJZ",
-	"Q1z08KlgbG+kkuXQKjVELRDzLDILPansMEg1+oY8LUP3g9cNvVMoB/cLn4XEDodVd3Hlp5Dq1oD/d+CO",
-	"vxwZsSfkcK7VxFtl5V+uYTnUkBk/JY/PWBn8KmhjRVHswUe388XYKwiB4cvZmA9XJ+m+87M56B54fLyA",
-	"ezfMSlh3ZJeUUCHDN2VQyAI4pld9F3VcydNeCPNeBQMNX5WxQMN3o8w4tk3CedPTXE6gst3uEKsscN2R",
-	"W8U12yOosNUBsX5WNcY1Y1r4exFfw84xjtvxlGrQX0JHmz0H/rkKaFP96EXiZCJGau4OtZHx+hwtTB5v",
-	"r4JWR1GjJoYIx4aY/488tsxMIU2ZOwmZzmQlBNLJcQz7R9gYHByCy1RygLYCViQZAXl7187KOMQMMLM3",
-	"D8a0Sl2XR1GS6UUcfgD/q099zj3KNanyOAl6AtEHI56mQzWOcLKc4SobYcHH8My59vkPeB+C+xPVHmUq",
-	"s/OsIbvCtRLSK+i58pKmSl1Dwrjt1WfUl0s77IR50jaw1jh9IQ+ptTqTMa8ubskfccO1cFJrw3C23biR",
-	"gpilwEJjTl3IUJvIV8UdCTUa1wrD5tcZuW5fWq8SA+T7U55fiY66gS3LE6zSbp0cwGIQzv57RTEou6Zn",
-	"UJ7P0K3FTgE6G/ytmwVcURihpu/GGf4kbkB6l/IO09sjT6ASorxbqkCrp3drf0NIcvX8DsNoEeiPC/oO",
-	"YpD2AmGQzb2iy2B370vgalszlbHV5pFnKdyO2JEEdyF2pNA2yZfhwW5dX40zuorVznNpl062dmyh32EI",
-	"TtjxHPppnyzCSt917TbO9r2a++zQH4O7635prywdb0l7xdgdFT7A2MvEftuxl1hwV2QlVPmvhazckpNT",
-	"3ABaYRTySE8mJWys/KsPDZdAbS+M7hU+rZG/qwhjG3yS7fWbOjdhqVpQLkFyfaK8/NvhH1+VEy532OQR",
-	"yHg64/TeurJ0cXnllNWr95c/sPxRdg1L1on0FNJvsU7BKJM2e/o0IgDqXiv/OJ+JtKYAURQL49o0Vkzc",
-	"/1IYe/SXfv/o+bPKxyf//Yn7PI/FUWLM0Qm+oydRUK3rdeWGzW4MiJqn3Dpa2s7y1Vm8C/nviDaWl7tC",
-	"aBs+n6dLZhXBHYQeGC1I72D9dnAkuGy4CJ9CWv8LbUktBHuVDn3z+Ru+0ToSqyqLbdzgPv7H73W3RGyV",
-	"1srrvJG290CC3lH45ly0v9T9EXhqp3u65pPRMKZUkSYzaP0+ZIodLsuZoHVS9wa0EW3g5HIJVBlM0UDt",
-	"pJWxRbL1ro4JLORXK39CpR+K/QN08XqMBWc3r+a17HZFtzFHfadDaiciwwCPLAWfaHvrUNsK/nC7bHgP",
-	"/7HBSCtXyvOtd1vDOlap4aoY3T7Ov5bQDT5fpD0kQ9s7zB2QF0o3jHsq14UJUQvUQc03Lvm9hMU1hPbd",
-	"Nsioyuvf+xADdy5GPt6gDmhop+ijrXzTPhqpHPF3fvS/Kd7vQ6f4uzc8+vCn0k+H/6M2ClDMh6Uoud0i",
-	"mEJA3G7gR58jbKqOAGpEjVcPSmvSRNnf473r3oE0QRINWwrKevnlCaaVeC/lUaRlH1aavhkfnP6yvYXc",
-	"8/WpOYu/wTXpg+Lzfrt1K9C00j84fnqA2hXbMiF2dta0PKrLIVwzf3+6Q4bE7nH0G/Tiamju2sgqi7AS",
-	"IVIax8ad3Ku4z85nwV3kTTUWv8nnsof2j6fDbpoZMcBd5z/5gbRTnXAIlPFw61SHB9vL2pn4GsO72ALz",
-	"uVY3t4wZyxsZLWsjZFh4AO3za1iWTAqO3g2rM2MhYUp6sPCM4iLaBA+GTJ2hmfKnz1/U+Diufjx/+vzF",
-	"acTGiuIh2GhJMMdyzpPEfeYGXpywREzA2C4GCRkzPbqG5QQkO0ojhl0YJuov7won3U5SuZxDtILspzSD",
-	"j3w2T4GGAsnT58+ffFvvZ8GIhZ17n2ejVMQhNWXdGHQbIyQrqse5Rw2jxnubi/Ss7MCc4oYiKhleVMbE",
-	"vQ/X0HMNGIOUnDFvBwslDaL4eeRpgTXjAjWVA2c8AWHKBXa1vfhAvvi1VFRZnpKbsLrTK0v/oZkvz2nQ",
-	"+1kL9VS+IZXlL1ux0dZb3DD4PY6CXex5R1Y7HRpOzm3zGBXGNTbfNDs3td1t53Vmcd19Y3KIfqpXjj7J",
-	"ooI+6/CRo/Ccmo2Xdibm8nDdF1kHAHoPYJ5fkSnfEnszEIYzxXY9UHU8FRZi6y9Ot55gGAUxnGuhwv1H",
-	"azCi7p62Vj3Nf54U7FW/xjY/xv15JPbODq/4GBrO5pjL2wH83Mqqzbf4w1qZVqeHkTjiZSTFTG5QvwpG",
-	"qTPvagLQxmMEYwLmnjkjZNm8FAWe/b7MNm6mL61daru+dqkywyRPzrjV6iozLC7I2jxdcu5vh/zzly1D",
-	"woYfi5aIes0JmWs+pq2xeQ+Qj17vYcpTM8tsvEnk7ul02i2npyLft9ueKzDq3Bi0EOiBqCj8jDhgfALe",
-	"vFktpdfbGV2HZtXOit0zdit2ix1njjsDwFJDbhIKsh1hRO8S3izPH6b93V7niSRvKWLiVmO4E0TUj3ex",
-	"GoiF2n7f1h736FqNz98CTRVN5wCo6o1spP9UTYS8VzzVHRak9p0tq3JnSLbGTHcY6+rTG0dZH8a4FSq1",
-	"TlPYTYjcJZt/SQx7R5veYl9qhtu0VcU4fxTG7lkDg6wOXMrWCsG9g05TytMw5UtSkYKsmHujzkwPyuLp",
-	"Q0sFf8/Ytw1I6renrBKedRsIaLgRKjNFb+1MgLV+7wehug7YY/vpvDdg9EooX4mSb8NEe+f2Wi1gN82z",
-	"gYFr9NBdqPdW9yXFcoYJtVM698WLe1gnyaNX4869Go+G/6Phf3eGfyk8b5+Y+WQz6jX54skO8S+wDkfS",
-	"80WKIwyJjA7bVzpau/Br6jtLAdGSydHvUzfoprOc+di6sINpkDgbg+tj3gzg4Gt+coQwT7IYb2mFCavW",
-	"cdwJPgHVY4NrqK5UkwwpB/Vv1JmzFK7Cs/vnMwqbwi7JQ/RCpcB4ro37lS7WrlumtdX9b6LrKwS9vJRj",
-	"tfu1PNczpYe+bHM7RWz3Y1WlKYYb7xZLJMz1cKwBhpNRO10P36DkpZ1eyQwkrd8YCw0LnqZDn57fEnwo",
-	"vJTT3PZ3fkvaHQC7qG/lM3trw9egJaTDXZ/XkILHkmz7yi7n3QxmwxwQYThruW3uLSKNtm/sfGiLpP2T",
-	"w1RcQ9vHW2+AMsO5BmuXO72yy+IXjw/HWZreq4JiIBUy+7gLz5gFn++0zY0GSkVmNQneu8WvffBg7f0R",
-	"IVewkNSNh+5BXdsqOtrxhR7Duz+lmQ9KSIGHp0kb54YCbs7wRX4NjHudPUOUg0Jvzwyw6PuXP718/5Id",
-	"U+zd8e8i+XQ8g9kItDn+3e/fp6hOcdhKPV91GPcagV9KC2kqJggJsg8CZiOo5Wrlpme3g7Tct8TTDuCR",
-	"LSEi15fsXlEia3ZoB6DIurf3woosN4Q4PDtPdhX/bU+EtrWREebnjnonuCkM26DYrU08INp9KanQbS2j",
-	"wira7AQtLU3FnikPrrrqrejlotGzE6fKQMJSYfAoCBGdMRgmSq0wf1oLJZkGxGcsXwI6QTj0rjaPtTXU",
-	"MFM3xcdUxdfFp0xWPyOoUSkfPndeJ0M6FTG8t+6Hohv6XIxi9Xc36qGagyw+0ewRhCa+5hMYYt5kmla+",
-	"866X0jdFm167Lh7RMFLKlrHL/DdxCpy+IJ4fjkVaRQBAY6eAiwtfaPAOstJ3wZosvkmECV/NVCZtvmD0",
-	"qRgxCuExjyF/ovim4SmNJZw2ABOs0Zt562+W7i3jeF0k3nXqQdukzfJIruzuWSP72e67CEAj+dxMld0N",
-	"f/ONpMjxOeIfUpV+1ok8DxDYABEf/o0yAVENDGj8g/RH9xfSoIm6AxkRw7gviS/cXyWGwMdz4jPRYZfS",
-	"/blktOJsIeyURQg/hQ2Wly/C2q/RWIOZRqyDy124qclvWMgxhBngtpgcsd5AYiPUQyiih+9OlEqYknDG",
-	"IrwQjbCqOjN8adhiujzsUveFfyliHdf7QIbWyq7LQ6acYOUEpUWV2KzSkPQG8qBNrprHvQib28Ki+okw",
-	"E5FK99WbsJgE6CY9ogXY33a/DEE67ughF3I40U5izUEL1RoFIK8rhy/nSIIUvDL0KJMoEQl5shYfWVTv",
-	"ucca3CvurFlwG0+H8xSdkeAIe66FgdpmMoQJmmu4Cbkc6xNYcC2F3O32YA0zEXFmi0yIsNwbSObvoMV4",
-	"uV/Sg1/D4a+LVZv4yYtnfznZLd2t3FiL8e53F/z5aNgMicpq99629evc4OyHOr+JqUp27KLLkOC7zNN7",
-	"l0llh0uwQ//zjKdu6u6XTJps7gS8Ey3pxH2B8GnDa/fgiCdDIyYSJ9xlC63kZCiMyUDjrWDApk25mNWj",
-	"Ct8BUecrtzr7OiJ5XRib+5F0yZu/JcghPFk7jJWwjpIEaVekvmQ0lzDt6kTLWx+SRwh2+03ap8QMGwon",
-	"talFImGx/+urpvPqcFaar1vxsAzvwIDdbxXucgrbx5vDNO8VG+YVm3qD3xGCVpmplzXtKu7VpDeQeJ4E",
-	"PNKa2if0CPMSkuoZ5/P8xjA3BULFYxKwHsqYcbnstcsRzye9mideTHjzShsqIrR3JJEfwC7BRBd+zI3x",
-	"Q01FsDY1uko7Nc1qle4wyncqhYamVlmzWILq2EOXtTvgLzHeuX3aGaoyXCMFAboVn6vi4x02gzwhRw9b",
-	"g0D5kdRNsCaitDTg7VildWOnu3MPS7QnUFB9MmFDyDU3TQHORZJgizw/n+RXk+FXv3KlCIGapGRuTDD9",
-	"uEgjtgDtkaOrARpnLPLdoWEnFaHKiRghjTEggnXsFAaSwgYK064w+WKVpQm+Oir66FB4SvWdHqOwDKWB",
-	"CTOQbpjsmHXw/z+jtXlItl4eH9tyZUr7r1I4N077moHc80RzLOnNuV0uR1bDMXwrtfuXS45bAWq0PYSE",
-	"GY4ykdqhkA0V6hvE6Y4q53qZwHLP24sGvstSuCid0YVJGoMxR7GSVqsUyx8kgoJVUsjrr5In5aB7kKrJ",
-	"hAKrfTmxwi1o8iKv9dSTpfD9Fsf/Vs1iW0BQPsNP5PpMRWzNcCGo7v4OsPQwB5mYIdHCLu9tJqIcsm1X",
-	"W62B+GbzFBwzFoDB7U7XLIXLyrt1nRJ8+o4jraBxttMdKmdxnebAiVKa6iGHS4TdXI7vK6ifPoK5CL+b",
-	"8blhVp0yBDslgY94p2y0XEVZvbi8GkhDnr4uS+EGUnzBjfWMcFlvslSC9gcyVjrCr90fF+fv8emLi0vj",
-	"3Xp4LKTCWENoqsO/9PvDAlwVPxbgqsPEmGEOrlrr0btFWF02B20g2dW70BRYt1IjoDW5/t2/1U5Shii9",
-	"qsQsCKly31XS4gvqrfBqwQsVequWA1hlxooUWRNHlZVtEtihhseu2lb5tVZJHyvFQuozvtG5LRWrTjQg",
-	"6CLXjIU1lRDVrcngu9wtbIpkhVjpZHNQbxGf6ngsD09FBY4ibUMrOwTXtoug/aKiXlehZPNg1Y1Q10Vw",
-	"a8E55VXvFmTXRM4rR84eyWe7i3g3kMRXDelExMYkzh2pFvVADiv1Xnh+SW2nMKut7aZhBonIZ9JeMjo2",
-	"argf5/NwQkwyrqkGTQ565dhqhfUyA0nOlvgKm6o0MbsnjeOgfMrMQXVyTbt579euSOsFzshnuXCt8FtJ",
-	"bS75R6diMsUTIhHZDFXkRaMCvF+m7L4a8B1rm1+KPrivrGwZ698U5r+LmtBESrkWs6ttmleS3Hof05jD",
-	"hVe/9YKHboXdQWAwLFOqBbkZfIgKCoJvTJdBasiJ6kd0uLukyXE1Q5VFGlfdil1d/bhXqCIWMBxW4QFq",
-	"bXMPS4CJoCqza6GNVJ47jzp8Xp9zwNPGBp483S1qsW7kNV3Uj3zjEt5r6GKxUTtELJZe2itQcY9a1iO8",
-	"IN8zQTIEJa1x0DsP22YAZH5Sk0LptodhoTxlgJEuFWIyegf14FzBvbpdoQsI8ftlq24svfdKqxnD0tDM",
-	"KkbVtjfweh2Q3KoOvmTcR71Q+hj93Raw8w6qfZdLCdwnBkBjLW9/auwPFJgXIuFkZdE6qgy1WdaB2dwu",
-	"fXpiDTJgcXGxf92JvEzIpkITW8Bg3MhzQBjNJetE2kdnOckX/s8lILo9lAQM0CpNsVgCzWV9ecRQ9XS3",
-	"Fb8Ig/OmrevDrb5rjc9YoiQwo9iY625Ia+BpWrYWVpzeaCaZoXuxCSiGnsjxDLeitJRaXH29ti4Meesb",
-	"4HYdifHYkqBi3FxTEQ8kKoyxOx1k/f6zWCT4P5Ti8YY8RpG1+sQhFdAkh3A9AK03MrcolA2cWngHsxRK",
-	"C1dX46dIoO1YKr3thfQKW7kxU/yxr1RfL6INFO78andXVz+y8GtBnRQG3HuA6vsbj9uYy3IdTzGZVAPJ",
-	"ZlxSjcuRrzHs3kyy+jr9myPLi1r6vpsVAlwBSi9vYX4CFgduiY9Li18WMyXZ2qQpfMdlUlfAPECw5siW",
-	"bMRl0mVjdwAKa+pBWU9ZFCzAiAxwzsIXA0muMC5S43hgDAtw5MYlm/J0zPBKrlN3QXfYZVGqFhHLZAKa",
-	"/aXP/lt3IKM511a4jujrb5+z/4aBrDRiG9FY3ddnLPIXuH5UwiIyo1TB87UEW70GLIpTlkxaZ8JisVTX",
-	"b6k2ga01bGl5Hc3srFtSXE28rJeK+2g1n0lVMMPSnfTqkWdQOaRwWTbKLEthTAlxnSpyBcpMDDrmJDp4",
-	"qoEnS/ZbBhkk7ledSSnk5LDXWPq1URj6gcRcSicK8RTDYvM8nja011azKZ2z22QQUsrb8ELN0XRP5wRt",
-	"AKmmO2pf4VUU6SgdfQQ1ym7csPVDn6cNCW5jkVrQrZfqFT2+Bd6lSX+tLtrWt9ZuVvYsG52PflNlxfyU",
-	"yLemW5EJVXJe5bPKqdB8ujSfB8Xa7k4RtId4KEQ/vHzPjnFs0Zk/IhxrTcQNSDbLjGVYtH+dQjbn7+6E",
-	"7rP28G97BExaPtk+jk+b1vPeXcLFUfO5HMLrImx36kER8o3xDrfR0jsGarDc3aGQpvWRTv5YBtv0s8/u",
-	"qv2NDpQGY4SOmBZmiG+leKU8pnwA3dI8Ni5p25Ci6oq+/MhjmxLTOX4Mki9PCxoKNCGJZ/1VPk/T6IxS",
-	"ahZTjk4OtxtUxcMNyI8lahTsK4NAvk/Fjc+a7yDjj6CEXoUC4bAenGpFFcr9vU/6dfQzUx7+P7dQ6VDy",
-	"WoJVzOkuTj5xixaNL9LWMpP6FkdURXFaVbWLaAuRFJKz0LyPC1d6XVm5HQAN7ul0LBL0n/T7fhXDF/WG",
-	"6VofFRiI/g6QAE+3dbhRMNeEgNZybB2jVhX9vRzypRSGtZt5OwXtbWUyNzUpVl48njGyS5FticyJ8nUm",
-	"GQh8e8GX9WwVbqSHGixIdHYmfGnq2NcHA1BWHOsoTflzeMPKJ1zIQ5YqOQHN+ESRNYcRBcKwBHD5yHcg",
-	"1UBW63ngyKXybl/UFoUMkehCJa4Pw4Q9Yzy84ZT+gC82kFzmJVbJj1yELvCid8ln2IwJgsxfcecPU3lW",
-	"M5An/RNm+FLICTOKrMHSjcfzsnT477VGQYBWmAmZWWh1aF/6d0wIgs4lnq13R3kZ5z0Qfs/XzKBaAfd8",
-	"u4Ar4CCGc9B+IjsMJKj+c9CMXmY81sqQ1ydOM2NBVwb1YvugMBBjK6XKJB+FSpPgWUBa5BoCOXQZfIxh",
-	"bhk5vKpQbTmdGSvStKBXJT1YS4+FOw0fjSY0s5pLIyhVwnV0DXN76n5b4kd0pxEy6c4k1ZDGVENpTTu3",
-	"RlP1q9ksEZr0koe4PCuk6i63Z6W39r4+K7hyN5XrNW0HOZ548KGhwCRkQIWix+nSXcrprrrXajTd3MNU",
-	"hWnt/6XCNs/roVq942r3V1O12OOt4Bjb/c3gbWtwRJLvp+Kt8yK/WFt/hdbxsErSWZy5U8edRhkEqXhY",
-	"kUBtRrhCSXs7B6tk9iBm4We1CPezXP5RsjzOmPTazFhAmrAZOAlfeJxrrvM+n679hai2D4z+imcs3eho",
-	"hn5TnQrQzvA83AeOdf2CXFjP3l1yMJKry3WHt+qQnPkL0ODcn3NjKldLLSNT/w0wVkv7+GEjfTyI9PGk",
-	"+Dll0JXXUfeoPzfyl2PbrX2Z3AajdGudswZ2XFMwHHfkPl9fOYniYB3JNDLj9uA5t87bx1OYqli+ibRx",
-	"Qdc5aNi5geJ41A3oJNtFPvjKhMOx5nEILi7eVBnlaTbMRGaz0UYgzBLuNm76ypS30dZbDTcCFruGL2Yw",
-	"lKRprdyXU7OYEYkedNReMPqQW7K8olqFP/KxSYjXQ19Vl3hDoctmOIXuwQQkaL4PPpIZjpbDwEd7FL5v",
-	"W0K9rOy2eNwruK3KdOZKbYunS4rsrqU370Cp3F0+V4RjnZRWjglyalwn1Z+Ca9esSACPgMpTJYF1StnU",
-	"hEdSvt5tR6KN1nCFOLs5V63S3/pkwoI1cvead/A2jv2qv/ABIp63JV02nj4Yd1Lv9RFF9Bc+RR6UzIAv",
-	"5t0+AL4x7BrrVpTDqykMu3yalSKtKXkczC0CrisAFSvh12Exmkjk7+WkvXvVpNon+m2k6XzALWv0V4eN",
-	"i7JhrhVr56T/7Ys2pcX4x3IT4RpmBUR6MxSbH1ftpCHOnLK8l4Pe9zGcjXkLnKHy0/VDwdDAc4oM3PVA",
-	"/CyFd1DG3ipmqG3FpUZhpBryZTfAyOVAnLUIbztXcakL0qiVHjjWklFWieYrbUZlENsp5QLfvB1uw3ac",
-	"9RoQ7dVK+LU+D78/t4Ct8GuJLW1fjT3q5+9maxaArj6GdwdBXeXwbaJ6rZ8WFm1N0p2QY5Xrinm+nc+/",
-	"y5XJOl742YAm6toTg23mcStyNqJvuptibJ41WHct0Lz+soEAV119CAJyJNArRYiZzD3KRMI6QXmInNUG",
-	"Ojrc3de3CXe++uqcWwvaDer//HJ+9L/50T/7R99+KP7sDf/n0Yc//cdWuZP32M1XeSNwmdvcfW9o9smb",
-	"uYvTIieofc8Rqp7ql6VF5dNacvry6oLV7D0NdOWQ2XKuOJK423IedyYBHoafalfE3KJW+merbk4r1v5o",
-	"qkiDbQcTNb39NPo7ZTvtuXZOQid53dyaglozX+1iPahJ1X59DdLwhlReGmkwXksXr5iVAHIiJOTBIfhd",
-	"rPQ8M6xDF0+ONvFyHzfRvc+tIFSCw9qLhhx5uH5Ab+Yg/4FxO76S1HZsxaLFMFVciXyluuUV/VBnMxlv",
-	"DF05ovCbAFyDPs8ICoo+vQq8/F//eH+wejt3LhmBYzGrrkHSZXf09s3Ve3bMMzs9xvLkeHuGtIcWEzZb",
-	"THBq7TyvQvFexNdg645wI+QkhaPMALP4UKUzfNmc0i9RF0c1p4CjdMlGS3+5R4/heIRr9rcMMFmdhM0B",
-	"vV4Mjc/FX2FZyme6UOpaNATBjLRaGNAhuYnF+CwzYLH/2kXBQdCDxSgKmGrf1PqAPmGIEVW/W0GJz0lJ",
-	"GMbZOAWwZQp3VD3jkk8QIoN5TDM2T7mknK+fhMw+MqeNgja9gUQnTKLiDJ/38Ou0GcyoTMcQ+Oj87eUp",
-	"/Yovd31qEJ4tDMGA0YnTHUiEFcnB2Ah5xHTx3QWM2M+X3xgEJclja9gPisWpcCPgGjCTMPf0hTSkLgHF",
-	"kzuKIp9GQnK9pPHg5QO3LDrmc3F88+TYLTOfi96vRkkf8br605LP0qg3kAN5oeQNxcKYU/f5T4yiWXNs",
-	"VJZAnHINhkUfjwKjHhWTjFiHsyjgI5zSvUXEiLtpCohoxfzqfVNdIW55qiYZUMqgMAw+zlMRC5suGZdK",
-	"LmcqMx6LPzD2KfvlA07MtRp9PMqfO8WI26jH/iHsVGWWMO9FwmINWLAMQwlLc/Nhceyk/8S11YkcGffC",
-	"LCOChXFfBWxplAbR4RmOyPVQBZXtspP+MxyVe+ufveKXYQJSuCYln7mFEZYJySKqhpP3OCyta89tRvTx",
-	"SCQwmysLMl6esmJoM66vKxC26KT0RbdmXCbcKr1k0WXx+tFfYRm50U2BJ6DP1lpXczrUmlqfKqkynz2J",
-	"TZCn0oC0PdfuO5inFFvIERwNtw0Zx50rgWM02Ez7HEmlxURInob0eAz0VMnyLH/NtZu3xfO6MTZvrtjD",
-	"b1lUmk7vGpZDDZmBJKLwSjc4tpgKguB0DQfkJ2pJGAqKKwIMm5oWchgSUKIe+yssjUc3d43ysQXNnp6w",
-	"qcpQ0vyJRf/r6KIojXR0mUSsE5UUu+HRh9+fdF+cfPqP6BDlWyHlQxgIjbFbiAfXFWUfUjU2pctI6ohy",
-	"FU9VtQ3SYEgDCN9idAEuOg71pftISCBKOp3hBlI1hy6Lfh9Qfv/g4JT93uv1Pn2Kuj5CKYpVQjUsfCC+",
-	"DcAihqkxMgS2e+Ee67G/5zITQx4yJ12c+Dvp97Eehv/Rl6iJuj7Q6eTp0x47Z3i2oUAhGYOk6VFWid3n",
-	"oGOQ9ghkrBLkNndkNLQeONKTRI4KxTqBO1E3ig6Lhcz5IowMY3a5YWLsGBtBxWhXcEm9GeLWWPiZ4p0m",
-	"hes/Za/Fd6xz8uQZi/wu99xuDK1Sw5TrCUSH2Mx3dA4b5mSLk2ZO6BY8Fq0dr1E4qjs/Wjt/I9Nll6Gn",
-	"GLpupld8BlfCwn/+xD8euoWlp4/KzSfMHe9d9vZn98/5+4sfHZ35wn2Y5hCrGdSLebWQnr9ZJ7qC+OgV",
-	"2Hh65Lo8RdY+ol8jFP2cMqXcTkRv6Ht3Jtgp6IUw2LIoM/szL5ljo8dDDb9igmXUY9+hFoYk/h03Ii7J",
-	"flp6BOPFMuOhAkqoveEsHdJUzuc8nsLR017fmZs69dqcOT0+XiwWPY4/95SeHPt3zfFPlxcv/3b1Et8p",
-	"4l5Kasv528sSdMLpQb/3jB71h/LB6cGzXr/3DD0edop66zF6e70nbFKrP2aJsIzUvy6b5UD/5ZDdbrXC",
-	"Fj2MK8RT0O49CQtHoCgOewOKxXJsTHqQD2zmaQpOxixxCZHkOwgYi+jpxu1HIuyp+yEinQd3zwwkpuXQ",
-	"D4dE/j4H9oxFU5EkIIfoG0TQY4m3rE6q5ASRtxVy7wZyBHYBECIuJvCNYWTC5eYN2pnOamQdLGMJGDJt",
-	"7JodethlRhH1+u49poP70TCeJCyb91hEi/GfuLBBzSnL6lHms/0AZZEbOdFXLi4uE7xMNvY8bCtee3sU",
-	"OgRqrNPeqeNgavDKbYDbQMy1zwflQ6fDdpdQfQvqqE3qb+i8FIeVd9+2Al19kyWsgLzFLT6vxtEJubIy",
-	"7e466lvLpCVA7J1bq1uQYmePL8i70OLJn7BM5acPziim0xoFwdN+3weV21CVkfDE3Y4f/+qDCtttUCA+",
-	"jI1Di2vVJHWEj0zgn+w5MXVCQ6hrOR/q8Xc8CU43fOXJ9ld+lk6OKy3+CQm99Gz7S6+UHqHgKIXNt+kK",
-	"Ps5R8KM2Qt6CgMp38LMUYwEJ04DKQ5g8G4OPssQKr79UuetD96DWLHI2rW8ABR/2dcyTmZDHpfNmntXI",
-	"dKwpFACJQxULbnJTu9zIKRWhiViiyKrs5vGhE82dMBPWDGSoEkTxVaQFkXmDxXncUbvQwpIx6cVlXj/D",
-	"Kcyd6Bf/+QN+gYf2QEaE/JJwy4eJ0IT/EsbW+3VhoxDMQDoaRrAedkkZj4Nsxx64VTPhDpklmXZu1TCU",
-	"ZrQsGd/o9yD1NlU8ceM99T4Q32uUKwnkhFwwK5xCYAcSs4XYeT6zsuYoEL4rhkJXVJJFpSpQuaK4mC5Z",
-	"x6ldAxk0xEolIGcelvDzsOgl9ScMnXxUJ3nBTY/h+e1xBOgMKkbsjf65hhvhrGAlcfQ+wwjPZ/Jm4GFM",
-	"+V+VTVOE7zCQ9NxpGFL4ARWvuRLSstXtZdwyM+UaEkyLcwLBjUeDW/WB7Fxd/vDjz28P6w64S+rkp7yi",
-	"mddqv1PJ8s6EWG25sE9VZ6LVGXy6R0FaW+WuRqCWi9E4Oxe8ibgKsvh1iFlPHgizS2vyX/94X5avQTxu",
-	"EK1B+JHDr0a2erGIIlaZGhmLYNckIl4mT58/f/Ity0uLUc6nIeeO1Y7bEnbtjPzOaMmia5E4eYm7h8XH",
-	"umR2urPCqQmkWqNc9VmevTUeIbr9alhkpUpeA4/cgE5E7IyCUGQNFWyqrjlGG3HEC2naCTm4aNFJcmQc",
-	"fh1M9L1eHulMVpkod0p6oUJ+xrtgLXdI+TuGkiVaY9e4B6kwbzvTJjdZCnJaDc1pqbuvlB5vaLEW1KRx",
-	"aEoP8eE6yyszVNyyGt1SlEHpHuRu6R2sLQ1k7K33u98k8vaal6RpkdcwLtBpgH7GcHwJQyCnnXevLtiz",
-	"Z8++PWy6gNrfTqsdRo4B2X4EX4ltVzDgdvOOGPrrEJhOOjFecZZVnF4lIUnukk2GXe7nWhePp/BxrrRt",
-	"9NfR7Ro+W/Vvec9WdVhdls2dOfak3+/2+32m1cL02MXV31kMaepvZfhAmjlaAFMAyxZYNwwPB7woVXqW",
-	"pZx1MGkG7Re8TPvPqMuiP7t/jtw//zPqMstHGEfGtRZ8gsXJbKYluezmGsbiY7BUOPstUxZ67G/o+kP/",
-	"My7DkOYfrVZfrDMUXuKjj2fG45nxb3dm1LXm3y03lwu3g18psTUvMWFuDrr0ZQ0h3PYEaRVLVfBlPTgg",
-	"fLTHbpiVlldHWqvnf5Zz5+n2l97yZShuiNbR5zyvSDZWTiwnz53oV5r919WbvzUcWV7uHnm5G44rL5cP",
-	"tp1q/rHSuYa5aRh2sc2mfgduoggOAsUx941hP74+v2CpkNdoGceF6e1MbkgwmIC+RmfUGdPgRmFKYPoj",
-	"jXFYxtEBQi1hsmuTYY20exkGfnDfClfeU8gE32jffh0KF20E7iARcTzlQu6hZ3mq8xQZosyaqfAfWskJ",
-	"C5G25IzBUvEsREwb7yEuQlNO+k+YT9/Gz06w99gbyUyGUYAD6YEhfPxEahQz4Al0w8X7WOkQPmcw3Oo7",
-	"nVkoHM0mVQtImF2IGE4poTlEgyWJBmPwutXqJeMjBJv397d6yZ4zA7GSiRlIOlo5G2Wa6lY96bPOydNv",
-	"y/nTPfgYAySQRF7/ewdWL4/O3auRrzzIMejRqSQDmSrHo278z/qhJ3+GP2exW4U4s+IG8gCOLsP89FzB",
-	"xMmMM03XtvTQQHp19rnP2zasg2t58vTbwx573n/moU9K/n5h2CgzSzblBnVlugd2guNISFN7wYr0cT8+",
-	"tfPMTrH9z+RPK/Xf7Eu7IqlK3EaBWjiQK7BHmwI96wi5IfhzPaJkJZykouasaQUPKQCffrv9pfdKveYy",
-	"OEkRuOR5G8HpU6F+lvyGizRkrt5Ogvogx4PTXz5UFQKPIchz2YZMG4Qahd27Q9JUhaydkowtTAui0rI8",
-	"VXQN2XSs36hrCEzp4xwpBHaswUx9r3ngBZHIWZEDEOLryHKUy1Asoxx+2atjYzesNWY6qYGSIIJXmd2B",
-	"4i9S4HqbBP+C6PizaaL+GjL2HmW/QvVE1nQTTmVCDKTj0kFOKRG1zuQfwL6Gg3sWpK+33tpRzNPXobC9",
-	"Q2dPZasFBs7Z5Z3s9fFKMfTGfV++LT147yRQ6mwbNWSylFxTmk2eb4PU8o3BFMyvxK/6vjxvwLBKpxWW",
-	"VucuiGfMT0FqReDbDRe6mCFoGMeQj1IMq3LKS6zB5olpPpKxY4CnkDCOYL320Ac4UHA6Rs1Eys5dS6fH",
-	"xxGba3Uj3DgdZ/z87rLHXr86pwBAnDIm5JCGXM6JcWP3MTq9gfwHRp9XXuwymhoGnE+4KGclfFvrNsXH",
-	"X786v3fmeHVOfW1jDL++VmFMDhPSKjQmKpvA5/MvnCVO+i1UxQtfyvsOeeg7mAjJ3r95/5ZIYQbS3hHX",
-	"bHPZvM8dLN7SHWcpw5c82RCRImc5qiUzkcjzab/vw5ZAlrLYBlJDrNBGjVXiDEMzVQuPUkwRWD9xxyXl",
-	"bijmVgZe8gTlzfSn/ZPeQJ5jcyvZETHxXSm/o6xT1jAPuSUC89yPgfj61flnDbrwY3jnt+HC7UId63ox",
-	"JNXCr/sZuwaYOxlpgFV3EVm3VvnGE8DvDAZt/Ltx+b4W5B1JB8T00Zhe4U8KSAKD+Lu4gOHttuEOBEcw",
-	"KU/J4myWHj5VkDwy3kFQ0YUYyMT0mDeTg3fJsCm/ASZVYbx2Tvp0DVPl1gscwNuiGu59sGxonjrbiWdP",
-	"6tPhcUp5pdfHM6+OqsmZUVGbAzXcBQkX+uephokwVi83GR0VK8A/fo8Suqa7bTpWmMXXY1bUpQnnQdE5",
-	"8A3eKBXIN3dhbni/1ga5xxHRoOT9wqI7Qb15q8E4vVdOMB0SgzQW3OQF/bCuiC551RZTlcJABhHaIQ8/",
-	"NYwhpkmeYUf3E979fVjRx5zGw97RqFzfmJo4kPDROilcdt99YxgfGZVmFlgCPEmFrA3Q8I29dwO5R33J",
-	"d/Mlu9TPKZEAd2TOxcO6hO7Fn/xOUST6Ch1TmC2a0IR/QUZx+RGaf1sXcy3sfHN4FN4a5fj1Hc4uLq+Y",
-	"0uzq/eUPbAQyns64vu6yv11evWdXb9lf+v2j58+qn5/89ydd9vbikn1/ddWlq7urdz90i+Jfh0XWLN0j",
-	"O62FoD5nHFHXsYhFF+8ElfUFiOag82rBA0nFsHvs0hoW+UhlrCYW5cOPMB3fX4YvplAfBfWTMPYiX6RX",
-	"xRrdI83nvSDOXMOJU2zX13PmFHMu6IFZ1SWCmSoJmPJ8A9oDGAUmyBFUm86aPAWWDppSVvLGiOqL0nNr",
-	"0XHt4k3bh7DeZ2RqMZEKENXGANXSIn3xavTJ9jf+puwrlcnkrsNar65+rGS5d8g69OnuHqDAZlpCclim",
-	"2TINbqDc4jFPv90GteitRk8RpcpgzCjXhgAoCL/NyfMiFGM+1dwgUvaE65HbcuGUmP7hGStNwKlF6KZF",
-	"Djx/eXX09PmLox8uXnfZyC2mz1YUmmm1IBlfnXKdzCVncUGSO7NWCVXlr7B843FTPAfdvZZUjLQKZNlK",
-	"VXpyD8PYxL80xOTfjWM/m6VMrMPlCp9v5OQSWA0Cb3n6bMXkmAi8dkod/y6ST8TzKRBQb5WnvsfvKzy1",
-	"3VtCLyWP0r0+ywtXh/G2u751a/3eYbGLekfIpv3rP7AgQc9ygdzVIbmOVS7pfDh8pJtauvkBLHoe7ops",
-	"8mN/tzPyezwP5wEeskprhNC6Qm73eXJWIWEf2MnwSPBf1qFKxHCHknXDoXkap0rSLcpe/ON17RUN1rX5",
-	"h1Rg3cC/aP2VLjTny0deu6sLzPmywmnOZCMfo4nV3EeK+htNEnlYTjk4x4WGh9B1E2Howvs4Foludv5f",
-	"UYFyzkY8vp5otEGpMOTYh+aH2H01ZpFrK0IoGcxoiQpY/qdPD08ZZ+8v3g5krKSE2Oa3G07TH3EpQXcD",
-	"lBiD1ECPveNyAoYhLmBe/hlYPnhsaywmmQ6FhSKsjiwSPcRSURFa5hrGeAvRQVDE/O2eRij5KvLgmvWM",
-	"K3Bx+f2778N7X7z4KQ92J+Hz9M7GkPdPBWsbIqmwfDtV4Hq8Oa4VJ275UHxYvCJAisVrC8c0Ad65JC9y",
-	"4t5TWqDjtlZO/I6VE71Z3GhQrfDJvamYremrImUCgtSY5JhiY64frapawnvrEX/9lRjVyFfjEi261d1A",
-	"elsvBnaVoljG3WmJDXR5jBL/+Hd/IH3yoRCgd1dGQ1dr2dXnMj/vbCAwIqbO5dubE6Y0u3x786LIsZ5z",
-	"Oy1lzNO7B6uSuCHx/OR5pVDG09rc6G0Bwlg7fUx1nOvH3i0uCDENN0eeRW92zyOauilEoUafCbB5vsUe",
-	"O+mfFJX8sO1EJAhWNBaeA/2zZ+yk/+1ABuA+UYQKhA2jQtChHC4m/wiD14syJC6CvBFayRmhDtfc5VNL",
-	"QUxA8qNbpi/84K6ONsyhdILfp7lAXW42FJwW67bk0Vi4GyF7niQIWuIESHE+Bd4SWKxA6eV9HvBrOFer",
-	"15MRYh/gY0fGauCzyJ0DKFZScQPSCRQK/zPdQjX3sOtrSMzdgfxVjdi8fLwQMHOPYTwEocVMEc5lpqSy",
-	"SnqgTCFjDdwgaLZIojMM2iVTwgNU/sSNPUIUh6PL7yO3jhpiEDdAwQoLbphbCWcKBJQBXSoBw5kGS/Uh",
-	"2ELIRC3OvJzC7UgQ8j1NClOEWwSVdO167xXFLyGIpzB5CQ2Uibh2VM3ZDKQPZo00GLARzfqwx97IdBkQ",
-	"EFZwqAl2XQNWIOiysUpTtXCL4Rd/IGszc87KvWNsVD6j/ME8nNUnVdJzSg9kqpxlGlXQXaNejs7eZYup",
-	"iKcs5tKJegPW10owzgrEnbhCeJXuQK4DuUe+0MuGGjCI7uYmjqoHFZ2hMfog+RkWNEmFpBRz94Hs0id5",
-	"zrijAwz1nmv1UYCh7uJUmQBHRKtTb/25X5oAe1bOXDWb8SMD7iGCu5+L2JSpMDeHeZo24rDQa5VUzFJ9",
-	"rE7guX/lrPavMpv961c1Mv8ijvoXlms/7HT3eOmwvtxWfQXhEAeNKOPEwH7KSYX8nB6JKAWYOOTrC6NU",
-	"QqIp1qDCyE1L8Uv/6NsPvz/pPvn2U6uxXmEWsU+CXREVNIAuVYJCUAKPN7VO2U37hnXqcPKrWELtx7w9",
-	"JmVNGu8BSePJvSxvBcZ1nTJCOJYEbRx1WYQ/h+9d6/4nFNxKAosSbvlpRCw4VWki5GQg3S//dfXmb4xK",
-	"VRUaJpaX8EFkHRpm11d/jsWMp2E8SZeAJ8h0ezmQEQGRRsgeEev42htRIG032Jy63YcygbvPjsbd/0Tm",
-	"7i+k9OiwO5CRm1nEOm774SOfzVNgqPX2EMLWVx1MVpvt4WAj10DhVcrLh/tOe3nxlNB5T3NhgKbj4eEj",
-	"1skynDRW0igdO7QesZIxaGmYVHj0uldVjKkQyZDbqITv1GVRFeorGsh8pYOGQMG0uHcR63CZ7xPWIvCb",
-	"lMAccJcZrQ/WzfAn1kDSwDpS4WZ2mWsL66a4Q1rJwcEpGxz0er3BwafocCBj5Tif0q9wcuEEztGBvUoN",
-	"iZMoVLyCpUpOKLyFCwnJaY7JTNDCmmM6Bh7HGtJlKHeQn6Dc+oPSDd1LIfqWI6ScQh/AQI5gKpwl5E5z",
-	"XAKviplpZg1L1EJ2HY+4Q8PJtKrmsSpN3EHybxxDWMTYVmvN/fLBydyVGmv0ZaUq3C8fPn2ohnXdQAn1",
-	"6QpX/ujKUddLD55V6L9eX90Nib6iU2zCfqB0WB5q01GBnRVcGIIhLCkzVAeoXJruf9D7/9nr9aKB5GVV",
-	"rluByfmmrCP1mBPOvusQYo8QEp4YNaBxR4jxmIGLIfiNIV8vS6t+j5ZjuZuGE4cm9XVE1tYWOVSaCkyh",
-	"zPTn722pGqsClkPOrQaZNJpyGPHrXvnGUJw3IR6VI7g76gYKx4tB+45xS/BGiLMs7aH7glwwCZa7wh/x",
-	"WNQ3PI3YKCvVdURYw9I90LM+S/jSMD5Rh04zjhB1sPSAVAt3IPvqNQRXSnxBQ6b7nFjpBBIaF4EruSEt",
-	"vSnUY+eWzZyB+qTf7xPmvzkbSO795xIAC2XNlC4qINSx0Q9gX7kVKyLW3+MS7+pHyiPQXyHuaZsoZezo",
-	"CkEh2z79MwI4tn360m/YPQdCr6xcY069Fl8TiETgw1JJT2I9MYOu90XEU64rmfH40sYIjby1GimB6gqK",
-	"kOORBn7tdJpGWYFHMsmA0bJcaAvVrt4GRim6+S7v5V7pq67DxjiH7KuBgC4vTKg3Gea/A0kRVu8aOQWj",
-	"qyUBaSeoOZVWPmMR+sqGc61GkORV0OhhqRh+jw5AfA0StgTbTHI/haHcZwZRpaNH6jrABSncv7lAuQva",
-	"8hWpvFezkcLeFXeSaUFspJzP54DFfDoRKhBDA4AFFr0Z7/lhIDtR1bw/ZIifQyXdWCcKfxYPVBHLT33t",
-	"PjV22t1AVnSpoNFQEl63ggwd9CKe375F3AzVOAqPefxmYTepJe9wpS78Qt2FUnK3yNTbBkBc1TJt69y8",
-	"Gd+vrlKzpk2sTj9/LVBpMXqgaM6YPOpZj2PkGrn13NrdBfebWGloZPo3wT4JICClyARy++eygHWIK8sG",
-	"TpdVmfJ0IKM5N85eG451KHP5n5iwxY5ZB///MwK6HnZZn/xWIUTN/Ug31VRb92wgIzRShnDD04yQfvLj",
-	"LS9K7HrHhrv4XpeZa4FZuFjEmKr6YEnvgcxlQp4KT7XUjFUqITOM22CX9dg74D51Xqs0zeaGbrbmoCnS",
-	"aiCN8piVxlIJPaksm2i1KPlncSM3CJ0r3KAHsIAeiOFpPo0RRErDV22W+BW4PWNbNT9yBC/k5AjP6pa6",
-	"Y13eegvW9v4AEhPpciCJ2dArQE7ojhWAPaC0EMnhme/Uj5LhJUa5gC/xZX5Uo2evkR03sNB7NX9FffyI",
-	"C/EAzPRFnrWr69DAhLgrXw8TVonQkT8SLVL+XTMiJfI3qtitmW2NT0sqOWJBIDsOZM6PrJkd3ZiIHYnZ",
-	"C3akliocOZD/qGrPt+VInPMjR/p1aIJnyr4qyNcqHforRiRdL5puw5QTrbL5ZliMH+iRPzQihpPwOI8m",
-	"EJYCCINW5DEuuxkDAzWWsEwF8ZFa1Tr6uj7VDm8Ocae+9HDZnKRozA+dX5d3/wgL8WCwECXKbyD8WwfE",
-	"Elu1BIAIfPKI/XBH2A/F/p6hq4JUSGP5spsX/OUbCWDDLm8HhGjYz/7DCA2na/ipPVJJA9JDCxFw55lH",
-	"bbAdCsq5x4OOunpoOIevk2Y/11H3DjDhSWlGCz2CW9J8/dl2PANnq7cwPF77B//w5kd7KL4/gsfpcwnh",
-	"wkWFKRkPL4gbCPn4dx9KvVFtewczdQMlum6lvIU5UwEBG5IQcRS+qF9IZ8RcIGUfwZoaqIdf5/IMazyO",
-	"i5XcW7TtQ0bhsruaoOtJaGOCbn77nWX4ZF1OblYjUM+T5DZ0V6a5R+Kqz1nPcv2wyqEzdYMVvnxUKlbl",
-	"s1PQh3d1mp7OuHCnFJfxXWMfXXmr5HWphy/cMVMa6mdCIHtUWR9SZX2faRlUgW8MK/ECm6kEGGWWqvH4",
-	"DLEF3K4C5kXyNC2s/Pty6EyBp3baeMn1VqUpZeuOlc5D2nrs3BcaeN5/VkRHYHwGA3kDqZpDkUmbcMtH",
-	"3GA0eSZ9uGNaHyj7I43nPqkfe9hex4zq1Lgh780KX1rh2HdYS91tjE8MK+YZc0mJNCHRrEJxdC/TjOzf",
-	"OmRBePxnyqfGpNJrWBqwR3M+EZJbSE7Z8z4B7Dt7Y7TMb1M73OctPO33D88GklLXWCThox3GaCZFPRaV",
-	"GCxiY7xxNHnmW16VEFmvE5I5vjEMk9iUHkjHcp5ZD5tA+hsiE+oCBEtYHAcNSCYvTmoDBGvTn/nkDlrB",
-	"6a3m4W7T3NYyhi+4gSMhDUgjfKk2rjEVJkcmQcgDrMWWFym+fJvDojSkCv/WNMOnz19UIF+etJ7wrKIe",
-	"rCUEj5RKAZGSuo+G+7/FxXR+EXgHV4Cry5lktF1lAB5ZRCGWGJ5Q7L/tNWQg/hFQd9wYPyvQ/DbknT/K",
-	"XeIXcDV4bzokQYsFD1MZ9fZUg1HpTZ3Zd48Ohsb6pj49wZcWdd0dIe5oUoYk9V4X92sXoTaJt1EFCsrI",
-	"GWb6qzRDFAGDGcqE+lD+nnL9I2b4kqBgeuxvcJNrXrGuS915RyvmGe9eQH0fka2/DsuzutJv5iD/wW08",
-	"ZQuVpQnLDPhkSiJ1R72L6fLeAHaLqK5VgbHZP3T/gmLNp+SY79GldMf4eI/YeHfuVPK2a7NP6T6O/AYP",
-	"/tvskW0e2eaRbXbRlAvsgOOpMFZVKhPXk4Ib9wriALOaow9GSVNNwV33rhWZt8/73YEMLrXn/cLndsbq",
-	"PGsbfWGv8xH96KfRyjeWoi+lfGjn+/y83z2Y8Y9ils3chz46fuhT4fZx2zcB3cpv81DumLWlaOebKW3h",
-	"4/1lLe8WC8s8r1CMxaplW3DHPcVZuF3OYy08R7eKh/X+nsdw2Fui/quxPUoqMbEdA9Yw+i4ZcntWxcce",
-	"AeHracgMH6VweAfRsdUdK4AWMQomS1OG2E2MlxE7MkkDK2eQ0rTcW/8ErYx/DcEXGXwUph7co951WCdj",
-	"87y0Xe4N7ltIfg+Wi/Rr1HzuiAd+xCR1XEW6f83RRrAI/hp9fUnBwLkYvB9v9Wct7vao0H+W4m2zzDq5",
-	"7ss5ID7rrYKXilO9hCDYRjWvIm8g8AaPp5S1q8ZVOEEPeuF+Km65D7tstBxIn+ZbKj4RDgobgBcQcVXN",
-	"5pnT6jFyq7MG15GjdQxkBa4j6tIZtRGy43Alo9/D0Hp0E5kMZBgTYXgu6zOLu7QEks9yQPHY48O7szHJ",
-	"Ykiwwj5Cyw4k3IgEIfEJMxRPwlIdE0w3Pf7d/Yefw+MRhS+YHqMsY3PKIkIyQgTiAFYUNSQ6o7u92OoH",
-	"Q/BoghXCkVeO7E1ih+CeruilxlvwsAbtm81SuAov7WJktb5Gv29Fo7SlG6TxNybQ9aO60YDaWlkmvDYo",
-	"xFeXSbVA+C6L0aNzbgpcgfJtQrEZu+A07h0HXyvFW+DABllO2ESrMLAVgFfWAt91IHcEeGVlfNdT6gJh",
-	"Wp3ID7U6BtLpMm40whoWcRvVA7uyfXBdq6zzCOv69cK6fnaJsxMI7GeVMAWk6Gk8hfj61qHuK6G4Wo18",
-	"HVRUc+1Uq2wyLQKP7FQDsJQvQZtQyWOusEJO5/3FW1auLHp19eNAhrKiZbj2hKVqImSXzbW4ESlM4NAX",
-	"uYuVTkxJB+yxc4bzZIupSIFxiVkDA0kODx9FgSMLWRo6kxILLQhCbp9rFYMxXR8n5YtKjDKzjIrWnaI4",
-	"kL7SyFhIYTDE0NEBBXDm4cU5aBsVaOuGOmne0sS6PYco+gZSg9VLtBme95+xyIfB9rIiCjfytQ4iMrN7",
-	"uLAR60Shv8i1H+Fso0NSiMOzxsI8hH0AIlU63Xg+h6QWj97Nk0RuQUO3vDy7bwlXDBRHTwpok6QjivBk",
-	"87Vbvp8tKLwIA8+kE55lDGRiNakWmzzp1euv3Kmyl1mdV4Q51Zm8Y0npqTMvw0j5dO7wuLr6kWrjhMkr",
-	"2UX4Ll+X47DLYicx3csYkYRBXwMpJEWT4PPGKg2GCkEmLFZz4cXym6tQG0bJUtc99rz/1Mu2UvpDVCpj",
-	"gyP0Ig45haCdlWZSlUN4QnZIJwgaTLkYUn0ew5fGtbk8PCv1eA3L4UyYGbfxNGLVHucaDBUWYdfgs76K",
-	"QtJWZ8YCFtOAs1X5XBX6pcp2peg5J+9NbQHKTKIX+I5qRt+/GXmFdHApx6oZ3xrJBpIQKFgimUeRR7Wz",
-	"t879B25hwZd3LOqQFAsCXRFy5YpVdy/mMMT0GpZmo8HpmM9zG1PSQ/5lhhImnKKUiPEY0LGIj67wryM6",
-	"ZzQNZCeag3RWXnR4WpJxBM/m6zOFiynJiCmdJj2fa3VDMk1phjWsDI1o063/X9287pnz/grLJkw0v3KP",
-	"FtRmKIJvDB57SDC0XA8MR1DHDqee5O745H8H85TH/jgOHIVHW+lUKuo5E6+gAhBKu8kJ6Ln2vpaJuAE5",
-	"kB2jKuwSKzkWemYYfOSxTYkhPWN6VQq95+7I9B72vC/32BS9N1hnreivjtHOaZE8H9zjndlfYen7+oz3",
-	"Zi1YvVQPzxczerxHuxth4XilwhRBXtzVPVrB+ni83DHjU3LHR1s69Ij/yWGKKQZ1R6dhHXxs5didcCEP",
-	"a1MzYMPJVxPJ80rpibIW5OMhVV8qRekJWFbKw93viKqnubJud+o19Du3Nb25OOfxNccq396XZLosFcaC",
-	"xLtVpa3pOuLSFKJB8BhdNsNLhi67Bi0h7Q6khpFSNp9rl8VaWBHzlI2dwTXlZgrUhAS7UPoa64jrMR57",
-	"QuJhRtXScYG6A+ntVbw48KVaugyLrJq6GuToW0W/mlc6Y9+f9gUg7RQGUsLCl7tiuK/occSrkoplX3vd",
-	"6tcM4+jK2veXbAWWB3plc5y5xsujysJSlG7p7KIFeDQNP6dp6KkwIOKUtutBLUSMb7hjofR/Z5A5pqVI",
-	"i5Lue1q6tcXixCOVLA99ZAfieNfB2Svt1FUgcZawyMdemIhqT2InOpM5CtOIx9dOvjnjlcq/YpFnPiMn",
-	"nJdQA+lFVB5vLkLB4HLgh0g+RcGRj7j5vk5xB0tdhzLVpwOJf/V+c1NPQv3qnrFc29LncrVp/IIuFCCJ",
-	"DnuMEP3xmoE6HEjPzfOU27HSM+YOK6nyGxB0imE7Qg7ztlmHphEuAyh0JToknxmtJVLdlOebRONG65su",
-	"Sc7YSb9fjppB1yJdfEmWyWupFpLl2zSQ+CpGDdWX6ucaJe5VzOWXnpjjxlgyRNYNj6d32lVzfRsuu35n",
-	"Hg2NOwredsTuo7ZRzfZmR+mad62WB4nI/TJw3Lun8BHirE72oqv2SMixavTPnfRPVrzmiGJE7Kc08jC5",
-	"7UHmXsYNZRlX3Mmf3XH97++uvitIEW7B2C2O/k1aw/152Mp9+SLrG5Fry8osFZFvl0tQpF3vBBtUC4vk",
-	"uh3GKoHW0Yhro75wb99dtGM10vFuiz3WtYZ++PsoHflFRWGu09pbPtmSDEck/HUgFV2uW+DVHM5bCpU1",
-	"+YDGaBUPeK+DL4SNL7gpCcWmY2/dfv4SjHVfsPvxvGs+72ocGbVplw9w3lUSL1MRgzTQeM79APYn/8g9",
-	"UprvAolsW96PH/EfgujuEoHGp8SE6VsBuhuKrnOZsDFwm+mqyh92dwMh+UdKYk7NQfK56IUtbKKLN3OQ",
-	"528v/+vqzd9uSxs8SQTZIG+168cKMAGKxh/cavQrxI23Wn4sLFFxhpBxAZQTNErWUSZSCiffl2LuBUn0",
-	"/VQYVh43Fhd0K7oLbGjYsCWfpS027P85f/3TbhsWGi4DDGzdgY7r57D3VeyYm+ouO6ZVtSTmum3xTlGJ",
-	"yHsTuefJTEjsZZPAfUl+TpXCVwR4ic5XR35HGGCdsDgzlipeV8UrbeMG4eoeKElWfP40pkpyp79vuISN",
-	"OQaczzLE30wT73AuGidfs0qBTTTHC9iT/jMKPVwIA4dNYJlux790v+UFLrcb6WeFzHQDeCmtXj7iZe6N",
-	"l1ninAbG2dkViTxVugTaXF64KK1KB4qgkGJh/FnTZaMlE0k53bWcXMwlEwlT44Gk25RSAlz+mIkOu6zI",
-	"jO2yKOYWJkrj3+HOA1MeYCS4xETabJRJm1Hug55CGnVZmHu6pPsbzm5Au0mfMv/m0ZOnri/Ex/wtYp0F",
-	"5pLQddFAiqTLrLBpqa7TnEKt4xWI6S6C4tOF1qwRkaihSvGdoWPcX3ptXbNhT3Zq9iK81Nhs2N5Ks3Nu",
-	"LWj39P/p0M79i/b7X26rDztHv/SPvv3w585g0KO/Dv90+D/+o73Lqxna2yM8bYb2/iP5vdwubPd0fUW1",
-	"or/TauGxdDdd9pBU/LDlRqekmhR4AJcVb9aaFeF25OCed5yAbTZVBn/0NtVSxxtJy0MniLCGaQjRR112",
-	"w7Xgo9QHIonZPAVnwnCPl7Yf9eyqTLr9zd1Prp2jEbfxdIs9dBVz+Z1/rtWRtCP0Q95+Gf3hjyQo8wls",
-	"l5Z+vb8iiw5jQ/y0m68FShfkbai+1ni7QsQxW9QvxKy4FGKrNFbvcBqmvzQwUZdxFoUyIvSJSq1EmJM7",
-	"kHnhlbEP58FWnRLoFEeephFF8+DXZ3kkvevVq3c99qMvGTOQZaRO177QzN9C0IdQrwXFA43fa6K4gDx1",
-	"c18WQTYD6aNsGNfAUhhTvT3K58swo0ZImq4Zmmsxn0NSwleIYiXJrRkvI4/V5lRtCn6yCPgjGbdMyRjO",
-	"Qs60ZQsuLIt8iBIFT9HjIBPjWnWCzULi8/TQdB5InMKUG/cUJD321scZhaI2G6Ki6I8hdlKKffLBUv77",
-	"IgSKpKssBWAFEUdxWL1NMUkDuRaU1GU5jhHVmlPaY41j+n5OXgQXZBgSrJz426WB5KmS0BjNlAuOP0I4",
-	"Ew50J3/A07vvv0kvwU1Gn7x+dA1sjFyacbn0AsaHNhIP3Vu00hoTbtJwyxxx/+f1Rmp6VHMb1dziTC+U",
-	"3SCbb3Gq7xc6tEZfp7E7ZdM7jki+tCacvh7aVCYsoq5Sd+D5w5JOIJtDhfin3SnNzTUkzCpE0ugybgYy",
-	"evvmqhIp7AcfIRTIGbOrB2zenw/d1UClW3qxlxfRQK4E7xKE3GERCkENYuiuVyvoXK5LdMD+viCuLOUg",
-	"+IPuMa71jhzHuNWM54S76VzYwM6e+3LZv924fPjYvT0s1G3QhLhat65I+EamSy8x6K4KwSidrunJHitF",
-	"57h0dxvi90ezubeb27iSX5mxfUdWds6+rXS2+z4YNiU4PCpqmxW1NRWt8BJ8Hm3N5y54wNLG+0N0qBJa",
-	"5xx8alAOvgs3PM24hxvJ4zs7upIAhZMOiU9TfgMDKZWEw+4K3m+uGWHTwZvgYX+9GyYV8trpbq7NgNjb",
-	"G8h1qN7qfWTlRrPwK7S52jwrp0k5Qy1AXjZeG1LWEa3qfXhqHwyk9y4vOv9opxotcouLt0e83y1xmwHp",
-	"G6N9c9ekT4obLfNkw88pAyt3fzkU+MaYihxe3KfFupcLYGMMSRAGZ3nqcUYgvmYzsFOV5NZpMa6B7BSX",
-	"U/Bxzp0t6DNq0antlm7Gnfnp5l2Wt13vvFaZnWeWdWI+n0PSHcjI6kwiGKd3BMeZzZukTSNkqNhmPGVO",
-	"loOh38NY/JcsM/Qs+aYRM9NfwNKYrFLXzhY+WZHilNVWhnsOa9WAGIy8l6XwMuzBPV+05v00qDb5IfPI",
-	"4HUM/o8pt+F2JFXqmiwljMbGvG2340qGG+uH4/Du7rew9+m2Oi87rdacSMUNT2H247WZVXNSE1ffGEin",
-	"D6nMsoUW1j0fzqEmfxTb4o4qXQ/t4I76nAbHow/q3n1Qa2AC3tK7lTOKUG2OeEy2z2a/FD18Hp7dVRR4",
-	"ZfHLqOpXnUwTRFnJbULPs7BSX5MHZWXqOdae0BTz7YQiybAKNa7S1ibCpGeH/tktUQ3tQtK9KuibdNqg",
-	"D/utC0SvksMXf/dcGS3N4KHj0VdW7DEofd+g9BX22s5Cu19Ar3BXKVx9tYeWRS/X2KVF+UuBVRqTM8+p",
-	"Vl2D9FrVQulr0rOQZRHz799Ujbgj6vGruU4+HtTtRl0DGrW4zHcml4ti4Xup41mNMP9JLUCH0CM6TlKj",
-	"WOq+NqUpMKtYKGxMRLLAx78xJaFvWMc/7c6EvDAO1+DXJKlJRaJyczUk/SUJ7v4DCm53vma4KEkhlR61",
-	"+TssbbiH1L8b0X5M7LGDnv+eXrjP3M+3l9jJJpzgIMYeD4PGNFE8T2dgecItD5By4VToSETLpazmWIM1",
-	"h3euq9+dh+Zng9V1uGHRud8TJKxT9h1wDZoNsn7/WYxTxj8houhTw358//4t+44bEReQ4LQ0AoELMwN6",
-	"ILGANJcJ3nrNuTELpZMuA+GLZQCbc21LTo1E2YBXuJi6Qwrb7LHI2jRiHZPFUxzu05MpZdF920/y+kFu",
-	"xpKnEZ5Ds8xmmFUHH+M0M+IGzljwH5X6pzGn4gYM+5YKzFFsMf7wjRlIPCtDjbnTqq1zyGZ8iXd+8DEG",
-	"SKq/1rqRaswg5Mp7OgkD038e46Xae7JR6nSZmaqFv0JQMoZufmMQuO3xdLwbQfZaOAXW035VgvmAe74I",
-	"3Gw8dDFed8fwwAfo8e/4/3CLtfQOlc4mrtpmMtHbyVmoNPZoKO1RK4ZMIU9UX4AdFK7y59xOi5v8QE0H",
-	"q1Jwl9A5uj1BsI9K5cJjrG0x2RSwVKn9Rk8/VKU57G0bzBLNIKNBo/zFU5lo5CtxxpZXDWtAOklQWZh1",
-	"0Jcjv/WbaBsfLNS4rMHjGv1paCCOQjU0p8tM1YKpsYUc/FX4EuAEKSYMFQlMnJ4kZqAyS02MHJObgaQi",
-	"uFhHEAsxnrGoVEttaKcajDPkI9eU6wwzNWK3WHFmxQ1gCaRMg2Ezrq/9KAYyUQt5xiLNLQxTMRMWG3AU",
-	"M6MyEVh002fGYCSVgVjh5btWhp50ypkFfTaQUSlRbThJ1cipcnOeGTCIXBC2wtd+x4VwKoPxy1B+P3Lt",
-	"rVcVjZixwjWFIzvssaup0hYkpqxRdVuDdeKW4XqyTod7mzXx8T2goqx39MB+jKYR1AECKg3JKqt8FSID",
-	"K0P46JD7lB5ltanmAPJBdS0PoKsQgvcgtJPH7tVXOcVau6FweCj08RWh/VVOHad/Omm5ftm312lTIpe8",
-	"wEgLZSUvMXn/mspKV49qSqurCV+U8WF0k7xOP+kWXlMgtQQVjLxQNRRI7ivaQa4ahCcEGIquc4SQZCkR",
-	"vbZ42cBmQmYWWIc7hSTjKTMLgDlFaBh/vwWpmIhR6qOw/al9eEblpCG2QyWHmI0wdITKYxtRuY2ipmXh",
-	"faIiViaLYzBm/P+zd327beRW/1UI30QCZCff171yrtwi2xTIboPV7uZiHXgokbJYj0iB5EjrBn6Avkef",
-	"rE9S8JzDISVxFNmRlGytiwCxhkNyOOf/nPM7DdkJnzFN4s5FNmVvrZEPCrOweUcWiG10/wIm/v1mrIS9",
-	"wRJ/MtkwgKj+SXCxsVkRZAD1qHAv42QlbNV/DWlN15qPHAAU+qSRIZ8xvJo7OfcdFk2J2fdvzqyvcmRb",
-	"prj8yZApGjJi//IFBxaMmETLwCTdKIlvNDF/2t3EWBIFLSYGRGSVZjnyRd6Eq3Vx/mFGji2llUxqyvvq",
-	"8azRJc/FxCoOhsJaj/Y+v1TjEgDjT41uqW4ID7fXpJdDMwpseZs6fhvPMhPpq0d6Skzp6Bqpbm+lXaEx",
-	"oP7PcNjj01I+w3wrAPeftwpzfPjDG4abq51sw8f1RThPDfO+NUux7XzQZSamrZNJ1G0lvma7GWnZafSq",
-	"Uo/LKlloriDP3zddHLB/a6mw0JENpq4dnGymos2kDs13nUI8uAabwnu317QpJNmbwKbJnjKND55Ibk/5",
-	"Kfexs+FCaukcxXDYRFHBFoaXGVWEaSmwaRlL8gFZ1/024lp8rNATu9bKO1ZzqikfwBfgMID1KgTq0KLq",
-	"s7EBIK2JNTNCPIRakNcxRI6JGHFh5a61aOS2qC7VYR1epaVVHqXK8CDiK2rfWTiZZ6LVgqmZBHkCt5nz",
-	"sRQDgq9bstok6BstUs1iGAoO8KH0HsLmI6ybcujKB48iaq4ZZ47fgzbsBzpFt9w03imBWaTk/cdqa0ig",
-	"WYGLw6d0Bh4mfbIg/jRWSBs8mKWxDkkD/JScFa51DfB3oI39FBoKjqT32Fv0klWxZXLF/vOvf7OqNkv6",
-	"35xbr9rfY+G4r/qQMHOtk3IGlRuTR6mY0mh4QviU7tX47oJdNUJ5KVL+kKkF9WaOd3XEKtb49DCgc19H",
-	"4e4uHE4KN9bERcKLPr7Uh1Wzcb3zuZULJZedChcKRVft1qVpasGESVS/qooVJOSM5WV+H4/xTYc1kFQU",
-	"BPwd/iHgZVDZijgs6r0edRWeB3UKw4KjKRrZH7RREGzU63CCEUrRWrg0AIRN0J7aLJOYhSsJhhQGAfBk",
-	"EtG97CszM3YtJNO/YMM1aQ5WfUw/v9aZU3Azl5bMhYrxGBlGaRGkG+SfgzjDkGrEGPXVDjo/buM9vc/H",
-	"Rmi+r6X0R8JoWN9r1/c0vPx8OmUR2a/Q04A5Y3QZj2hnibCGS5TJgRa7oFMAoEXQ4gqkTuGNk6xXffoE",
-	"4MDs4aEKvMERL6E/SLg5dEARn6BuoAN2ROKqaxQaTnrW001dI4sD0ExrIOKCkC7SQL7vBbtKWworXWtN",
-	"GbG0HNPGknUy43eky+PGgz2iPGAQBltehvdRMejHGX6HHht+C7P92p7agTklLdTBI+37ez5cArgjq4Dw",
-	"LWU5EsKNk4cLDeFKFZvxuUtUCBDZDHq0BMXWGoCvGVD1uJbcOvKwE92/cJElepn3Cvk7KjxccDb7F6yl",
-	"AwjYh6UEu5NyTovBFBfsKgEeAU8Gj5HnkM2Bcd5xT5Y0svCqjfsaVSh6oi8SVhNa/cupGk+vNX2LA2YU",
-	"TzaChyVeOowd3K6BNTVfwyDenZOzj7ljsBKfB2sPJZRNAJ+wDf0Q+cTFpim55DuEkUxd9Hb4mDCkoUeI",
-	"uqyu1OVUSe+Vvn0mGuGDsXduzsdQrASnkx1Aua9hV9423r5d+H8AMBaa4WY24dUA6oRcW5jzw/dXUFFj",
-	"dH3PpLamJsMCEPOmfEENAahjpNTgK7kgm4txgk3qOkSt6SZhHbPKdBeyDsrkeZE2xQiWe6fwgrhz010k",
-	"3fDtEYRcXOSzwSM6hGf6fXQ4fMvGtZLabyGHfZm8vK7N8sY1wtzEEsiqLShkE1472We19A66434AqHEX",
-	"3CvOxlYKqb3i9YtUP8m8udZVmK9iPQOhXS+UBqFJ2FZxKIR6w8iYrsIXXEE4qSuyukKlBxCW7fzHlpOr",
-	"C3eGU5+llAwCYM8ssWkcgqbvjJS8UwvJeoFEscZP9Mk0UBrhyAFqyAppB+xO3jvpz+f8VmlEvikh0v4C",
-	"6/2hwbPgEaAp5xZxnrCz4MCeEWAWPW8iUiSxLcQZBuwAehXMpTCU3QapHLijWii5lLZC5JQGv6FV4Y+K",
-	"ghdcQxtmGIBG6o7QWdxvRcwKNPCt42SFPX7Vps1hA9t45ASRtRNEVqD5Dn56dNYhsNq6+C/AXq010jOT",
-	"qAGQicJtLxxzknCHwC7K2t3EMRCzG8mxCbxoZQOwTYjkAKkkfAx1jFzMgkLhOmiakYzKZpP5EH+LmG8H",
-	"1K04zwmgYC+1LXCc2ylyC9kRdT0MOr2x8ot9dTSB9DOR7QlNoPj+/yr9k1/+l+HkQBeoDYrB0HdLNIfR",
-	"oLjIozTokQmWsMr+Fwn3qwOVkaJrdZmxTM64qh/PAEWl+zKGBC6tdCgU9wgk9fN2TV2oigmbCDT3nrZ1",
-	"IL6K08N6j2KtgpKPk8EH7pPg7voQ1dJyG7DqgdmlnLfcG8uAAvv7IuzgPLlL7py61Qcg650BkBEn7LtX",
-	"f2LgCC6VK5WDXcE+Qdoa6qi/f6oPU+NCM6m/mOx/ArBQmA7q42pnMMqofFsUt+Suf2KJIkvgi2AcCcSb",
-	"pxg24dZI4mX6b/RBOKANJHj0pR7FDejBbbpfd1AHDVB58Hc5/PELPdEfj1esnJnFBqssOYXgiZP6JxNq",
-	"X9Bj4bgjg0FByH5Z7FIgCvSRjSb2oxkZcc/GXDPaAfT2d7KeRJDMDeYqRDLw1m/B46WnOHkQ/iAQ5U/z",
-	"l4tW1aXUe6H4VVJ8o78VSsTHE6cYTDdd4cvC8vT8sL6AvhbS4pXuNIlfacgB6YOW2EYif25ULRLIc9vt",
-	"jrpTK83t/VPJ5steD6WhnF3+9nFVB86N9Wy0su+uDBeujb6fmcaRYbM28aezEaA/XzV+GtZ5GHw6IwX1",
-	"F2PulIQfw/KQhYViobH12eXZSz5XLxf/ByKAVl7Xem8lr/10wIgW2iD+1fu/MWHGTbDCmPJByV1kjT1x",
-	"+5tdq4fqVp+rNE0wUCFbF/Im/H02R2DEwgxBXGTthtrhSN2b44OJl/Jm8p4IkKR2a6lBNk0D5nlhmiCF",
-	"JrWUnim9kNobm+8VSmoKd71ra20RWzFsY2a08gZ6O0yVW5soXSwdHpwqUxoRT6HIlPAlUx1z+6g8opNN",
-	"JH4xoSXywYVFoDjmfKmEZIK76chwK/JzhkMo3PdjBnpE9QsTpQUkKhDlgTclBCWOFw+yxdboOMzgwGjv",
-	"GHdsCJOeDwMBvoFfs3lwWGGSHLdtsHJwgxw8pt14lneV4N1WqDwmWZRpBvI02rQgtgiyJJsiXSpt9gc+",
-	"niotI3eoRMjKAgdSV49eBIdu09JXP4BDgWrw/M8hU/NO3vfzx1hH/C0/ieezubTnmCXvGW+E8sxbinm2",
-	"TCuULx577FtMBGImWIcWG4PGDqx5CXC+R+jhVt5Y6olMRS9BrAJTmDz7NPJF6puMEmDG58ybXAQ0ZRFw",
-	"BTtu+6cG93AJ8PqecX2PNXvUcX9AjbPbjUHel1ez/JnS5SKxj6V2knlFW59I7hsr3QX7e1TCCO8qBat+",
-	"P69x/DkNqxjXbikt++7V/7OKLl7QxZtGt4llVWqGCkvVfIwHExdkvZSjn8UNsPQpexpa4+zh48N/AwAA",
-	"//8=",
+	"7L19d9s40if6VXB8nz0tz9CykjjZafs8Z9ftTjp+pjPJjdMze7eVFSESktCmADUAWtH09Oe4H+h+sXtQ",
+	"BZCgREqk/JL0xP8klkTitapQVaj61W8HiZwvpGDC6IPT3w4WVNE5M0zBp3P9dmL/T5lOFF8YLsXB6cG5",
+	"0EumCNXEzLiYaqKNlCmhxn7WhAttqDCk9/7VBXn27Nm3h/AVoymREyLksn8QHXDb0K85U6uD6EDQOTs4",
+	"PaB6JCcH0YFOZmxObb8TqebUHJwepNSwI8Pn7CA6MKuFfVobxcX04Pffo4OLXGmpNgf6YcZILNgnM0rg",
+	"idgOwMwYWSh2w2WuyYJOWZ+ckznNbF8sJfgk4ZpQcjIYNI0VH6sMdk4//cjE1MwOTp8/eRodzLnwn5/U",
+	"jfpVxpj5kc+52Rz5a7kkcypWhBs21xF5QowkTwaDAemlbELzzJAng8OmwWXQaDg299LB6ZNBZAfK5/nc",
+	"fhgMYJzuYzFKLgybMoXDtASxlOr6Fc8Mq1nlczLxjxAOexz/8PIDObaElXEqEnZcPKDjcgIxzbI4IuyG",
+	"qRVRecYOzwgVJBfXQi4FkYLt3IWi3aaNeHGyex9eS20uv7cvQhcLamZlDzOpzYinB9GBYr/mXLH04NSo",
+	"nNVSaZ7Dk5tdNDZ/+5ZTNl9Iw0Sy+itb1W1OLvivOSP4DlkwRTI55QnNiFwwRe1zZ0SxRUZXmihmciWA",
+	"R6TiUy5oRhTTeWaKLZgxmjJVTiEYwZEdwrb5BDvz5Olfdm9NdXZvYVI0+zJmuf+sGnj+HZ0yovk/mWP3",
+	"pyG3P9+L25+H3P60BbO/lxlDYl1fYCUzVmFv+4WOi0F1ousFNYYp+9r/+Zke/fOj/Wdw9O3o429PohfP",
+	"fv+PWlJ/n/ux1XRo5cdl2pr43FIE29Q0pKOPf6ofzlVCReNwdELF7cXGB8VEeikMUzd1VG+PtyVPzcxu",
+	"CqPJjIzz5JqZQMSmdBU3Eg73LdfSzkFK7bNMWGr5+WAmc8sO+OWSseuDj41DvuIiYfXjnXClTaEiuONY",
+	"M8WZLof9bEBSy6djNpGKkTgXhmfN89DQ3R56Awz2J9t4/WAzunusQi4bBwbj7j6w3y3V6IUUmoEW9h1N",
+	"f6CGLSnI90QKwwTID7pYZDwB4Xb8i7bD/i3o6z8UmxycHvxfx6WGd4y/6uOXSkn1UtywTC4YdrnO8HMq",
+	"6JSlxJ6AJJF5lhIhDRkzoiytsZRIRRSb5JqlJNekF9sn+7mAn+k4Y3FE8LtrthrNuZ5Tk8zsNv4e2Tm9",
+	"Z7/mTJuHm5PdUoWdWs2i1PmkIjdcZtQwq29YUUJ68Q3NeArjGE0oz1jqRn4hxSTjyWcad+J612TJzQwo",
+	"MsmVYsIQbaixA1dMy1wlrO+fLfZhnOtVHA1FnGum+pa6RzSdc2EfgK80yyajTCbXMjfxYWQXhhtN4rXT",
+	"Lyag5pNJxqczY59aUj0UQAkwLEpSPpkwGJYbeX8o7Oq9kmrM05SJh12+hGaZ1Qlocq3RAmBqzrXmUtiJ",
+	"xCkzlGd9L6xH5c/xUPRimpvZP/vll6OUCW4pApaIkkTKa86O7GNMGDsPa0nMqJgyknJknETOGZkoObf9",
+	"D8WSjQldLL7RBJRdUEMI9tRPtJqMFPuFJQbIDpfub9K8krlIH27l/iaJzpMZ8RQFs7V6uSmXdE5XMD3N",
+	"GLDHO7qaM2HeF8feQ25zxhMmNCOGVzZ7wqjJFSNWLKfhfrsfYhj5FVM3PGE/CXpDeWYF2MMOXmP/JKEC",
+	"F1TdFHyviQJWA+vZnlxSvqFi5USofsCBSomGqVWX5gujz8iSckMmUsFSi3w+ZsoelpolUqQgJ+L3zKjV",
+	"0fnEMAUaI2rXMOzgp81D+Mq1YST24hQCZd/hYtqvnK0b6qwd/U/CcpRU/J/sYRknUSy1soBmXkYUXxAz",
+	"o3ACOVM3IuzTwjILnqg38pqlsMs/CfZpAUIAenzA01+siDQzpgizj5LeyeAkIieD5xE5efIsIs8Hg4j0",
+	"+/3DyG6v3Xd8jrk2+6Beue7AkfTu8oO8ZuJCMWqAr2iacjTn3ilrohlulZ0JzTSLDhbBV78dMKuY15t9",
+	"xjaK6ynYjR0vrKQ+I+xTkuUp0yQ2JgOic/QxljJjFCQqqmkdDbjowFo+Xf0M0YExNTP4kU+Y1QJRzlJN",
+	"4meDuT2On57MYksO8beDNA5n4xYDZhTaLIOjbz/+uaf/Nf/X7F/pYb3JUtoiP+PcSxVeju1pY8dZ3aq0",
+	"417BhtRr04oucb8iomf20ANvoRQJ6x/UrZd9dDRnZic5+xG/sc+uzxMHVGlu26x/5KiRdp0y/AXOum6j",
+	"LYZClaKr+tHrrSN+41aow4gT3NoRNW1tkqh4Z7wKZG35s+O7bU2KPHOnKlrCG23wtIVZHB2A3mp1zVt1",
+	"5nl/k7tRAN+qcS8hNn5wZ/yIJonMBXgW20zZqvY5ykJnjtPE8Bs7Fnd0HBQDr7fLQ6KCPmpG4hYlCumj",
+	"svFuYsV4asnSDoybVUeS9H7WmtW4K7qRCVhK3che21PFTWcbV1/55+w7oCxXditjyq6lUVRou3VSgMvA",
+	"sCzjU4buC5qn4MebS8GNhAF8rBtRPp9TVc+FhptawqslABxlMEX/fnWptm3yOzrtepjPwPobAdFtnhOX",
+	"VoKSjE0MkbnV9xKa61p7QzGa2u+5It44GTOzZMydKws6Zd/ooXD3OVSkYMqiS8ewOekZiR7gLGX+O4nK",
+	"DDxkGwDTK3CaDjadplEp9duJf88fG6I/OgiuqmwzOwh/fVOh96i6wNU2a7cynXPxXmZMv3c+p44bCn7g",
+	"1tO3Pb0URq12Hn3Ybu2QLaO8vPFqcPuhOs6r4xyaGKmcANopcPBh/LqmrSTjTJgRTVNV/7tUimXoWsIe",
+	"Nx5B+7R5epWBlStzn5JQsUSqtPNLKS56lUI2BdcaJ3iPQ9sdKZ73m7LzDc1+rUyDC/Pi5KCOv8MjwAt0",
+	"LibSMpc0HGTokiphG7bHJTc8oVnrY/jXgw2KiA6KMyIQzgHVVbewujcF8VRWfzsf6T0EeUexV/LsfQm+",
+	"nZLODuHS7qtd0Pdw39dVcZ6x5Bptouq5hatI7F5NOEu9o8IUNx5jxeg16dEscxcJc7KcMUHkNdwetCBD",
+	"aGc0VmDHNFFvw8oFzcjrgAEDW1gxqmtl49pqy2tLr24d6pfZzH6UUy4C/36HJZZmUW8+ejd3IlPmL2NQ",
+	"J/hGk8Dzag/7xSLC5X3z6pxwTZiwi5LalQ6N9orN/mLTnv7tRd1VpH1O66VU6ZoT4OnzF7t9ByyRN0yt",
+	"RnYadR4NzcU0Y0dW6/HPwpSjMIgmlmYRr89mtwsi10zV+Dx2j3uNBop2gqXYQQp7qRY0SZjWo8KnsDGh",
+	"+YSOmFAyy+b2xFWB03mNgFTOkCIs2UAkyoIm6F61disQitUR7c92emRGNeiZ2DxLTwnc5tkHVkORStKL",
+	"3729+kCOLekdzyf0FJ+MI/uIIOu/gmhYxYeRu0XEuwerzUqRrYaCJsaqn1ZHlUtBnFmG+mcdt04U07Mt",
+	"S2MnsVsom9kbVmzO+jZXln+9T9dD07a/eXX+EtZjz61fKHnD7RJxMR3lijdY04lipl5cjKlmz54SfCRC",
+	"//RqwcWUcGEkocJKCfQceod7QpE8fnp/2d/pP9sYYDGcLUvy3nH0hUwdhXfQs0PJ0UmdWlesqw1tGe7f",
+	"gWZvJcdvL27Xzx+zaB4ye1dc0e1rznBw0nf2XzTo8VyPqJBiNZe5bjh3m1xFm3ZVt23G6BP011SGUbd6",
+	"5dXm7bp0a1dtsHm79twjNnfG0b6uoMZFD0/IFtp7cBDimFzTTTN+jyJ0P47akPldA06rQiBsrG68F5ff",
+	"v/+ea5QV+4044WldvKggl+9uTohU9v8XRDADsaPFFciTQX/Qf9IfHD892aHkPKtTzqTCC9G16Dr7NTGS",
+	"GGWPXIyXsiY600E0T/zz06cfXaSR54EigO7F8+fPnm8PoYPBXuKbT1Dg+U9rvBMdYMii+9mq6+t7BMtX",
+	"uzXUsKlUK3SkdNuTyqo0clAL2g8bqh1kEf57YTUZ3fmOAu1oCL6xg9jY0Vf4A8TraLxxRluZ+HdbWlbM",
+	"X662scKc5GnxqFWNOzxq9YiJKl1U1cnaJ8gx6cH/fyZ2GIdnxJp7qNYKCbH4xP6OF8kYtFRZglTm42zL",
+	"BQZe3oNmdc0XC5a2Gv66YmSn7RaqbMivcrS5sduJ553k3f18DTohE6m3HDFS8gytSKBPQpU1EaghS6qJ",
+	"XRdQ5KsLuM3X9WWS0cNuPviftlPA9u2GkMyO211mAdQKtCB+tkswqz1JuJNbrVxc6zRb4+fSPjC2HUXl",
+	"PjS1ZTxruBNhakQY6OtiZX1oqptj/aYIwdxtxXeK0etULsWeUrwlAadsqmjakvSiAz+gFo/Oqf0g6Pr6",
+	"N78B8SSjhZLj1uORIuOibfsu+KdGP8qWdKXJ4AxCbzXRhmcZ4cIFeMbuxZj0hCQwPnBW+Khc8C2umDlE",
+	"uQYaVTiXuNWpuG514cyCHQo83W4j1pZsF0ldzFhyvZcXFuTIaM60dl7rnc5+fKP13UB5AzuCNd/F+W+K",
+	"56/gcaCe5cgFQvOMm9WovMLfej0WvHKFb1hBZEfS5LhdKH7DMzZl9VlkiZzPqUg1mTJDlJTGX3JCXHcv",
+	"Y1QJloLv65otDKTO2J9AB/by0r5nhUeeSvffqHD8RQdCCjB5dq5rMVQ3mYYXKpOztNTxysmFnzf5udHk",
+	"HNn3RxUrN7zz0bPRmArBVLvLJD1rOaUNM8wPtmZk4fSbKWonn0kx4dN9tW/NkooN9JcXJ5U0oheDbXJ8",
+	"39flUuz5aiDnR9NMjmlWTwbhc/v1hCJxz5cVNWyU+Tyw9ila0YElDpmbjX6f7XwzyMwYmZm1/mWWVtp4",
+	"sjtBbPNQgJGsbXlUJaBgRzdXvjqlpmFWlqx2m9vxwZ4ep6Rgou0a4AbbATOAb0Hv8/a6RwC/DtrcNeur",
+	"4tjpGIylR2nO6gJWb5jTS5YzqRkR7JNxWgjXJM2Zz/BuoQJBJB+8e6toO2jG8OR6VGf4/cPf+iykywHR",
+	"higqSE8KspzxZAaBw1ZVZpD3DSZhlmtjH4ZA9cNGI3C3KhEQqovZazjF7SoUUVFtjD14wxpZudrnTZ3j",
+	"9U6XN3/NWc5GKVuY2eZCf0eT66mSuUjJL3KMt2cTLri2WumKGdJbUm64mEZE5UJwMcXMIfiOGImpZUZx",
+	"lra9EwftbARRdUDbnSaDOz5yY6klHAiBp542FkraFQP/gGZMwPd27DBdHsSOzbnIDasLOt+8RSq2vX5j",
+	"6je6ceq1FLcx1+pORgHD18qTInPhIpOC7ecL5npUpJb+1i4Wv819uk7kohJqqVfasLmbU30ApX1lv1jT",
+	"td3DzncsGYTP7rdmNDez0ZyZmUwrU9Sz0TXkoAdK+FiaWe101xy+lSzopydR7Z3VfexUQ9BEwyCsqWAJ",
+	"/BpBDcIrgOfPn73Y/gYYJ4uZopq16+1hqejuAjFw3EXcdnAdFZLOdgL9kWuzr1ZUNNLBS1a8U8Yd3HFA",
+	"WDis3WFhNQP6DFx6DykZ7W56dt6Vcr1VcWkrLWpDNrMcjq4y9qx6Ar8V2QryB4MdPYX3blhMKMAQ6f5B",
+	"tLXxMhp/z8ZLp7GGgxdEQzHpj1+AOHGkNhpzs8WfYZ9I5Hzu4qYbW5lwMWVqofiO5xrjn/NF2pmWO168",
+	"txN8FeoMKXm7HPgJxt/2yJ5zEX775PEQ/0yH+G0O1U1qyLWR8/cyY7dR4Jq3rc1iozTojpXTHM7TMdG1",
+	"jGUAx9TucKNwvrtjgMo1vluOu92qP9DabayGj7Vh6WvZ3VLAQJZacTyxJnknYbyQytSfI4pNuTZ2kKPb",
+	"ZOzt44Tffir4BXCDr7wcLMHHnQv/3s1wT4bnepHR1ahJDm3eTIkbrqTwh3K3eO6pkvmibQ6p3a89pb6h",
+	"00ZeaDHMkhVenGyq+g1i+8VJKzldRKjtdc2RMsMSM5JihNkViRSGJg1Hpr9F33C9vxic/KXiuH/2YnDL",
+	"y4lPo4SnCnhMN2FTqSnTpoyeS6ggNMvkkqWAyuA4IsSqgoOTUHL89OmhC6wrI9te7Lo/aLizeD7odmtQ",
+	"WcY1t37TfrR2+K+Rw716+9dJr4Orf+PVvfz8RStXCRV7hmY+hCFaBEbtPBe8u/hW1wETD5LUwgdcMFgr",
+	"38XaEV3jt2gpi4sY1fVA6/Cibz12KLGnWduJaUOVueVCbqIOgNcYLuMKRzKgvDID32LIYa0BY6SpRXAp",
+	"hNT/9/+SRRCiu0+QCqw1ELZf4WIOfgDlMno6WUM7QILYzm1Lxhb7Rq4Lt4RWgm7JKl+bWfFa3cAKbKBO",
+	"Ei5lrVCCLuyDtTnLjRh132gSPE14GhGaaekvSOL/dXRR/nx0mcbEq4MEcaFqPTrtMqKrg3pDkxkX7Egx",
+	"mlpKJ4Ce9MlEZaz5hLMsRaSdOvC3YCjlghdm9fp9kdSM4ElbQiLxig8JU8Md/AZDQs14AkCbnxzM0Qb7",
+	"RAefjmwDRzcUNCVtW3pl+7nwzcGnK98mfHrnG4ZPL4vWrdTL51SEAVQbSYjMHrYJg7SpBZOLjJ0RbgBA",
+	"DS9I5WTCRMrFlMAKwoMlYiLOvck1Z9TKx+fU37gptmAUbwVnjGg6L/EPM2ocCARck2GA845LNiB2v23h",
+	"ANZXYoPMG9ntojZ78yVka+K+Q5qqAwy9YYpY9YzNuekT3DSNk1hyk8xcSJZmIals4E86MFmmTX8s09XI",
+	"SDkCLRCyTnLD+kKakZdq+A36nUb2B6cbOhdZAXXoP3MBHY6qzvPKTz7xrwEN8cAefwVOZJ+L0ULJqbPK",
+	"wl+u2WqkWK7dlBxaZWXw6xCWFUWxzz7ZnS/HXsFL9F/OJ3S0Pkn7nZvNQXTg0AI9CuAoD5D/0C4JMDL9",
+	"NyFEZgmj06++CzquoFnfB72vQ6P6r0JkVP/dONeWbVN/3vQVFVNW2W57iFUWuO7IraK87RFi2eqA2Dyr",
+	"GqO8IUn+A0+uWeeIz93oUjVYOL6j7Z4D91wFwqp+9Dy1MhHiVrsDj+S0PmMNUunbq6DVUdSoiT7esyED",
+	"4hNNDNEzlmXEnoRE5aISEGrlOCRBAIgODA6gdioZUTvhO9IcIdeda2dtHHzOIM+5CE01Ul6HowhkepmV",
+	"4KEQ6xPBC/96DXAATAKfACzGmGbZSE5imCwlsMqaG+YimhZUuWwQuB2C/YlrjzKZm0XekGtiW/HJJvhc",
+	"uKSZlNcsJdT06/EFwiIcnRBg2oYZa6svFAHGRuUiodXFDfwRN1RxK7W2DGfX/SMqiHnGiG/Mqgs5aBPF",
+	"qtgjoUbjWmPY4nKn0O2D9QoYoNifcH4BHUWeLcMJVmm3Tg5A2Q5r/73CiJyuySqY9TSya9EpXGmLv3W7",
+	"gCtLWNT03TjDH/kNE86l3GF6e2RNVAK2uyVOtHq6W/tbArSr57cfRou0B1jQ9yxhwlwAKLS+V6wd6O5D",
+	"ADW3M28bWm0eeZ6x2xE7kGAXYgcKbZOK6h+M6vpqnNFVIjvPpV1y3caxBX6HEbPCjhZAWPvkVFb6rmu3",
+	"cbYf5MLlyr727q77pb1QOt6S9sqxWyp8gLGHxH7bsQcs2BVnClT+ay4qMQPoFNcMrDAMAMUn0wAprPjq",
+	"Y8MlUNsLo3sFk2vk7yre2hafZHv9ps5NGNR1KiRIoU+Ey78bDPNVmH7aYZPHTCSzOcX3NpWli8srq6xe",
+	"fbj8gRSPkmu2Ir1YzVj2LVRtGOfC5E+fxgjH3W/lH6dzntWUiooTrm2b2vCp/V9wbY7+MhgcPX9W+fjk",
+	"vz+xnxcJP0q1PjqBd9Q09qp1va7csNmN4WGLjBpLS7tZvjqL9x4NALDXisJkAPRDF4tsRYxE8AffA8EF",
+	"6R9s3g6OORUNF+EzltX/gltSC0hfpUPXfPGGa7SOxKrKYhs3uIuGcnsdBcRWaS1c5620vQcudkfhW3DR",
+	"/lL3NaOZme3pmk/HowQTZ5rMoM37kBl0uArzYuuk7g1TmrcB1yskUGUwZQO1k5balKnnXR0TUHKxVv74",
+	"ukcYCcnAxesQJ6zdvJ7l0+2KbmvGfqdDqhORQYBHnjGXdnzrwOMKGnM7bAAHhrLFSAtrGrrWo9Ygl1Vq",
+	"uCpHt4/zryWQhcueaQ9Q0fYOswMORXDDuKdyXZoQtbAl2Hzjkt9LkGBDoONtg4yqvP69CzGw52Ls4g3q",
+	"YJc6RR/t5Jv20Uhh/OP50f/G6MePvfLv/ujo45+Cnw7/R21MJF+Mgii5bhFMPiCuGxTU5wibqiOAGlHj",
+	"1INgTZoo+3u4d907kMZLolFLQVkvvxzBtBLvQVZJFvqwsuzt5OD0590tFJ6v35sxDRpcky5FoOg3qluB",
+	"ppX+wfLTA1Ty2JUX0tlZ0/KoDkO45u7+tEO+SPesgi16cTVQeWNklUVYixAJxrF1J/cqddT5LLiLLLLG",
+	"UkDFXPbQ/uF06KaZIQPcdTaYG0g71QmGgNHo9xiGfsd7WTsTVw26iy2wWCh5c8uYsaKR8ao2Qob4B8A+",
+	"v2arwKSg4N0wKteGpUQKB52eY1xEm+BBn7c00jP69PmLGh/H1evzp89fnMZkIjEegoxXCPosFjRN7Weq",
+	"2YsTkvIp0yaCICGtZ0fXbDVlghxlMYEuNOH1l3elk66TVA4zqtZwDqUi7BOdLzKGQ2Hp0+fPn3xb72eB",
+	"iIXOvS/yccYTn6izaQzajeGClLX07KOaYOP97SWL1nZggXFDMRZ3L+uEwt77a+iFYhCDlJ4RZwdzKTRg",
+	"Gjocbg4V9Dw1hYEzjoAgAQW62l2KoVj8WiqqLE/gJqzu9NrSf2zmy3Mc9H7WQj2Vb0lO+ctOpLjNFrcM",
+	"fo+joIs9b8mq06Fh5dwuj1FpXEPzTbOzU+tuO28yi+3uG10ULMDK8uCTZBAghgWG6dhSeEHN2kk7nVBx",
+	"uOmLrINDvQdo06/IlG+JROoJw5piXQ9Ulcy4YYlxF6c7TzCIghgtFJf+/qM1NFO0p61VT/OfJyF93a+x",
+	"y49xfx6JvXPlKz6GhrM5oeJ2cEe3smqLLf64UbTW6mEojmiIK5mLLepXySh15l1NANpkAtBUjNhnzhBn",
+	"tyjMAWe/KzoOm+kKjQdt11dylXqUFskZt1pdqUflBVmbpwPn/m4ARHfZMkKk/AlviS/YnJC54WPaGZv3",
+	"ANn59R6mIjUzZONtIndPp1O3nJ6KfN9te66BylOtwULAB+KyDDagotEpc+bNemHBfmesIZxVOyt2z9it",
+	"xC52klvu9HBTDblJIMg6gqreJdhbkT+M+7u76hVK3iBi4lZjuBN82E93sRqADNt+3zYed1hjjc/fAlsW",
+	"TGcPL+uMbKD/TE65uFd02Q4LUvvOjlW5M1xfrWcdxrr+9NZR1ocx7gSOrdMUugmRu2TzL4lh72jTW+xL",
+	"zXCbtqoc52uuzZ4VQdDqgKVsrRDcOwQ3pjyNMrpCFcnLioUz6vTsIBRPH1sq+HvGvm3Blb89ZQXo3m0A",
+	"sdkNl7kue2tnAmz0ez943XXAHrtP573hs9dC+QJKvg0T7Z3baxRn3TTPBgau0UO7UO+t7kvK5fQTaqd0",
+	"7oue97BOkkevxp17NR4N/0fD/+4M/yA8b5+Y+XQ7Bjj64tEOcS+QHgXScyWbYwiJjA/b133auPBr6jvP",
+	"GGBHo6PfpW7gTWeY+di6zIVukDhbg+sT2gzg4CqgUgB0T/MEbmm59qvWs9zJXAKqQ0pXrLpSTTIkDOrf",
+	"qjPnGbvyz+6fz8hNxrokD+ELlXLrhTbuVrpcuyiktfX9b6LrK4AAvRQT2f1anqq5VCNXxLqdItb9WJVZ",
+	"BuHG3WKJuL4eTRRjo+m4na4Hb2DyUqdXcs3S1m9MuGJLmmUjl57fEnzIv1TQ3O53fk3bHQBd1LfwzN7Z",
+	"8DVTgmWjrs8rljGHrNn2lS7n3ZzNRwUgwmjectvsW0gabd/ofGjztP2To4xfs7aPt94AqUcLxYxZdXql",
+	"y+KXj48meZbdq4KiWcZF/qkLz+glXXTa5kYDpSKzmgTvQ2GL3lOw9v6IkGtYSPLGQfeArm0kHu3wQp/A",
+	"3Z9UxAUlZIz6p1EbpxoDbs7gRXrNCHU6ew4oB6XenmtG4u9f/vjyw0tyjLF3x7/x9PfjOZuPmdLHv7n9",
+	"+z2uUxx2Us9XHca9QeCXwrAs41OABNkHAbMR1HK9jtWz20Fa7lvwqgN4ZEuIyM0lu1eUyJod6gAUWff2",
+	"XliRYUOAw9N5suv4b3sitG2MDDE/O+qdzE5h1AbFbmPiHtHuS0mFbmsZlVbRdidosDQVeyYcXHXVW9HL",
+	"RaNnJ8mkZinJuIajwEd0JkwTHrRC3GnNpSCKAT5jeAloBeHIudoc1tZIsbm8KT9mMrkuP+Wi+hlAjYJ8",
+	"+MJ5nY7wVITw3rofym7wczmK9d/tqEdywUT5CWcPIDTJNZ2yEeRNZlnlO+d6Cb4p23TadfmIYmMpTYhd",
+	"5r5JMkbxC+T50YRnVQQAMHZKuDj/hWLOQRZ8563J8puUa//VXObCFAuGn8oRgxCe0IQVT5TfNDyloKDV",
+	"FmCCDXrT79zN0r1lHG+KxLtOPWibtBmO5Mp0zxrZz3bvIgC1oAs9k6Yb/uZbgZHjC8A/NGwq1Yr0YscD",
+	"CDaAxAd/g0wAVAPNFPyB+qP9C2hQx9FQxMgw9kvkC/tXwBDweEF8Oj6MMN2fCoIrTpbczEgM8FPQYLh8",
+	"MVTCjSeK6VlMerDcpZsa/YalHAOYAWrKySHrDQU0gj34koLw7lTKlEjBzkgMF6Ix1Jgnmq40Wc5WhxF2",
+	"X/qXYtKzvQ+Fby10XR4SaQUrRSgtrEtnpGJpfygO2uSqOdwLv7ktLKofETMRqHRfvQnKPjDVpEe0APvb",
+	"7ZdBSMeOHnIuRlNlJdaCKS5bowAUVfbg5QJJEINXRg5lEiQiIk/W4iPz6j33RDH7ij1rltQks9EiA2ck",
+	"s4S9UFyz2mZygAlaKHbjczk2J7CkSnDR7fZgAzMRcGbLTAi/3FtI5u9M8clqv6QHt4ajX5brNvGTF8/+",
+	"ctIt3S1srMV497sL/nw0rEdIZbV7b9r6dW5g9iNV3MRUJTt0EREg+Ig4eo+IkGa0Ymbkfp7TzE7d/pIL",
+	"nS+sgLeiJZvaLwA+bXRtHxzTdKT5VMCEI7JUUkxHXOucKbgV9Ni0GeXzelThOyDqYuXWZ19HJG9KY3M/",
+	"kg68+TuCHPyTtcNYC+sIJEi7kv2B0Rxg2tWJlncuJA8R7PabtEuJGTWUkWpTi0Sw5f6vr5vO68NZa75u",
+	"xf0yvGeamf1W4S6nsHu8BUzzXrFhTrGpN/gtISiZ63pZ067+YE16A4rnqccjral9go8QJyGxunMxz280",
+	"sVNAVDwiGNRDmRAqVv12OeLFpNfzxMsJb19pjUWE9o4kcgPoEkx04cbcGD/UVNZqW6PrtFPTrJJZh1G+",
+	"lxlraGqdNcslqI7dd1m7A+4S473dp85Qlf4ayQvQnfhcFR/vqBnkCTh61BoEyo2kboI1EaXBgHdjldaN",
+	"He/OHSzRnkBB9cmEDSHXVDcFOJdJgi3y/FySX02GX/3KBRECNUnJVGtv+lGexWTJlEOOrgZonJHYdQeG",
+	"nZCIKscTgDSGgAjSMzM2FBg2UJp2pcmXyDxL4dVx2UcPw1Oq7/QJhmVIxQjXQ2GHSY5JD/7/M1ibh2jr",
+	"FfGxLVcm2H+ZsXNtta85E3ueaJYlnTnX5XJkPRzDtVK7f4XkuBWgRttDiOvROOeZGXHRUK+/QZx2VDk3",
+	"iyaGPe8uofg+z9hFcEaXJmnCtD5KpDBKZlD+IOUYrJKxohotelIOooNMTqcYWO3KiZVuQV2UvK2nnjxj",
+	"3+9w/O/ULHYFBBUz/B1dnxlPjB4tuaWqLrZRyhZMpHqEtNDlve1EVEC2dbXVGohvvsiYZcYSMLjd6Zpn",
+	"7LLybl2nCJ/ecaQVNM52ukPlLK7THChSSlN1aH+J0M3l+KGC+ukimMvwuzldaGLkKQGwUxT4gHdKxqt1",
+	"lNWLy6uh0Ojpi0jGblgGL9ixniEu602eCabcgQyVjuBr+8fF+Qd4+uLiUju3HhwLGddGI5rq6C+DwagE",
+	"V4WPJbjqKNV6VICr1nr0bhFWly+Y0izt6l1oCqxbqxHQmlz/7t5qJyl9lF5VYpaEVLnvCrT4knorvFry",
+	"QoXequUA1pmxIkU2xFFlZZsEtq/h0VXbCl9rlfSxViykPuMbnNtCkupEPYIucM2EG10JUd2ZDN7lbmFb",
+	"JCtLpEq3B/WW8amWx4rwVFDgMNLWt9IhuLZdBO0XFfW6DiVbBKtuhboug1tLzglXPSrJromc146cPZLP",
+	"uot4O5DUVQ3pxcjGKM4tqZb1QA4r9V5ocUltZmxeW9tNsTlLeTGT9pLRslHD/Thd+BNimlOFNWgK0CvL",
+	"Vmusl2uWFmwJr5CZzFLdPWkcBuVSZg6qk2vazXu/dgVaL3FGPsuFa4XfArU58I/O+HQGJ0TK8zmoyMtG",
+	"BXi/TNl9NeA71ja/FH1wX1nZMta/Kcy/i5rQREqFFtPVNi0qSe68j2nM4YKr33rBg7fC9iDQEJYp5BLd",
+	"DC5EBQTBNzoiLNPoRHUjOuwuaQpcTV9lEcdVt2JXV6/3ClWEAoajKjxArW3uYAkgEVTmZiO0EctzF1GH",
+	"z+tzDmjW2MCTp92iFutGXtNF/ci3LuG9hi6WG9UhYjF4aa9AxT1qWY/hgnzPBEkflLTBQe8dbJtmTBQn",
+	"NSqUdnsIFMqTmhHUpXxMRv+gHpzLu1d3K3QeIX6/bNWtpfdeKTknUBqaGEmw2vYWXq8DklvXwVeEuqgX",
+	"TB/Dv9sCdt5Bte+wlMB9YgA01vJ2p8b+QIFFIRKKVhauo8xBmyU9Nl+YlUtPrEEGLC8u9q87UZQJ2VZo",
+	"YgcYjB15AQijqCC9WLnoLCv5/P+FBAS3hxQMArSCKZZLoKioL4/oq552W/ELPzhn2to+7Orb1uicpFIw",
+	"oiWZUBX5tAaaZaG1sOb0BjNJj+yLTUAx+ESBZ7gTpSVocf312row6K1vgNu1JEYTg4KKUH2NRTyAqCDG",
+	"7nSYDwbPEp7C/yyIxxvRBETW+hOHWEATHcL1ALTOyNyhUDZwaukdzDMWLFxdjZ8ygbZnsPS2E9JrbGXH",
+	"jPHHrlJ9vYjWrHTnV7u7unpN/K8ldWIYcP8Bqu9vPW4TKsI6nnw6rQaSzanAGpdjV2PYvpnm9XX6t0eW",
+	"l7X0XTdrBLgGlB5uYXEClgduwMfB4odiJpCtTZrCd1SkdQXMPQRrgWxJxlSkEZnYA5AbXQ/KekpibwHG",
+	"aIBT4r8YCnSFUZ5pywMTtmSW3KggM5pNCFzJ9eou6A4jEmdyGZNcpEyRvwzIf4uGIl5QZbjtCL/+9jn5",
+	"bxDIiiM2MY7Vfn1GYneB60bFDSAzCuk9XytmqteAZXHKwKS1JiwUS7X9BrUJTK1hi8traaazbolxNcmq",
+	"Xiruo9V8JlVBj4I76fUjT4NyiOGyZJwbkrEJJsT1qsgVIDMh6Jii6KCZYjRdkV9zlrPU/qpyIbiYHvYb",
+	"S782CkM3kIQKYUUhnGJQbJ4ms4b22mo2wTm7SwYBpbzzL9QcTfd0TuAGoGraUfvyr4JIB+noIqhBdsOG",
+	"bR76NGtIcJvwzDDVeqle4eM74F2a9Nfqou18a+NmZc+y0cXot1VWLE6JYmuiikyokvM6n1VOhebTpfk8",
+	"KNe2O0XgHsKhEP/w8gM5hrHFZ+6IsKw15TdMkHmuDYGi/ZsUsj1/txO6z8bDv+4RMGnodPc4ft+2nvfu",
+	"Ei6Pms/lEN4UYd2pB0TIN9o53MYr5xiowXK3h0KW1Uc6uWOZmaafXXZX7W94oDQYI3jEtDBDXCvlK+GY",
+	"igFEwTy2LmnbkKLqir78RBOTIdNZfvSSr0gLGnEwIZFn3VU+zbL4DFNqljMKTg67G1jFww7IjSVuFOxr",
+	"gwC+z/iNy5rvAeOPWYBeBQLhsB6cak0VKvy9TwZ19DOXDv6/sFDxUHJagpHE6i5WPlEDFo0r0tYyk/oW",
+	"R1RFcVpXtctoC56WkrPUvI9LV3pdWbkOgAb3dDqWCfpPBgO3iv6LesN0o48KDMSgAyTA010dbhXMNSGg",
+	"tRxbx6hVRX8vh3yQwrBxM29mTDlbGc1NhYqVE49nBO1SYFskc6R8lQvCOLy9pKt6tvI30iPFDBPg7Ezp",
+	"StexrwsGwKw40pMK8+fghpVOKReHJJNiyhShU4nWHEQUcE1SBsuHvgMhh6JazwNGLqRz+4K2yIWPROcy",
+	"tX1ows0Zof4Nq/R7fLGhoKIosYp+5DJ0gZa9CzqHZrQXZO6Ku3gYy7PqoTgZnBBNV1xMiZZoDQY3Hs9D",
+	"6fDfa40CD60w5yI3rNWhfene0T4IupB4pt4d5WSc80C4Pd8wg2oF3PPdAq6EgxgtmHIT6TAQr/ovmCL4",
+	"MqGJkhq9PkmWa8NUZVAvdg8KAjF2UqpIi1HILPWeBaBFqpgnh4iwTwlbGIIOrypUW0Fn2vAsK+lVCgfW",
+	"0if+TsNFo3FFjKJCc0yVsB1ds4U5tb+t4CO40xCZtDNJNaQx1VBa085t0FT9ajZLhCa95CEuz0qp2uX2",
+	"LHhr7+uzkiu7qVxvcDvQ8US9Dw0EJiIDShA9VpeOMKe76l6r0XQLD1MVpnXwlwrbPK+HanWOq+6vZnK5",
+	"x1veMdb9Te9ta3BEou+n4q1zIr9cW3eF1nOwSsJanIVTx55GOfNS8bAigdqMcI2S9nYOVsnsQczCz2oR",
+	"7me5/COwPM6IcNrMhLMsJXNmJXzpca65zvt8uvYXoto+MPornLF4o6MI+E1VxpmyhufhPnCsmxfk3Dj2",
+	"jtDBiK4u2x3cqrP0zF2Aeuf+gmpduVpqGZn6b4CxGuzjx6308SDSx5Hi55RBV05H3aP+3Nhdju229kV6",
+	"G4zSnXXOGthxQ8Gw3FH4fF3lJIyDtSTTyIy7g+fsOu8eT2mqQvkm1MY5XueAYWcHCuORN0yleRf54CoT",
+	"jiaKJj64uHxT5pin2TATkc/HW4EwA9xt2PS1Ke+irXeK3XC27Bq+mLORQE1r7b4cm4WMSPCgg/YC0YfU",
+	"oOUV1yr8sYtNArwe/Kq6xFsKXTbDKUQHUyaYovvgI+nReDXyfLRH4fu2JdRDZbfF407BbVWms1BqWzwd",
+	"KLJdS2/egVLZXT5XhGOdlJaWCQpq3CTVH71rV69JAIeASjMpGOkF2dSIRxJe77Yj0UZruEKcUcFV6/S3",
+	"ORm/YI3cveEdvI1jv+ovfICI511Jl42nD8Sd1Ht9eBn9BU+hByXXzBXzbh8A3xh2DXUrwvBqDMMOT7Mg",
+	"0hqTx5m+RcB1BaBiLfzaL0YTifw9TNq7V02qfaLfVpouBtyyRn912LAoW+ZasXZOBt++aFNajH4Km/DX",
+	"MGsg0tuh2Ny4aifNktwqy3s56F0fo/mEtsAZCp+uHwqEBp5jZGDXA/GzFN4BGXurmKG2FZcahZFsyJfd",
+	"AiNXAHHWIrx1ruJSF6RRKz1grIFRVonmCzajMojdlHIBb94Ot2E3znoNiPZ6Jfxan4fbn1vAVri1hJZ2",
+	"r8Ye9fO72ZoloKuL4e0gqKscvktUb/TTwqKtSbrjYiILXbHIt3P5d4UyWccLP2mmkLr2xGCbO9yKgo3w",
+	"m2hbjM2zBuuuBZrXX7YQ4LqrD0BAjjh4pRAxk9hHCU9JzysPsbXamIoPu/v6tuHOV19dUGOYsoP6Pz+f",
+	"H/1vevTPwdG3H8s/+6P/efTxT/+xU+4UPUbFKm8FLrObu+8NzT55M3dxWhQEte85gtVT3bK0qHxaS05f",
+	"Xl2wmr3Hga4dMjvOFUsSd1vO484kwMPwU+2K6FvUSv9s1c1xxdofTRVpsOtgwqZ3n0Z/x2ynPdfOSui0",
+	"qJtbU1Br7qpdbAY1ydqvr5nQtCGVF0fqjdfg4hWyEpiYcsGK4BD4LpFqkWvSw4snS5twuQ+baN+nhiMq",
+	"wWHtRUOBPFw/oLcLJv4BcTuuktRubMWyRT9VWIlipaJwRT/W2UzaGUNXlijcJjCqmDrPEQoKP73yvPxf",
+	"//hwsH47dy4IgmMRI6+ZwMvu+N3bqw/kmOZmdgzlyeH2DGgPLCZotpzgzJhFUYXiA0+umak7wjUX04wd",
+	"5ZoRAw9VOoOX9Sn+EkcwqgUGHGUrMl65yz18DMbDbbO/5gyS1VHYHODr5dDogv+VrYJ8pgspr3lDEMxY",
+	"yaVmyic3kQSeJZoZ6L92UWAQ+GA5ihKm2jW1OaDfIcQIq9+tocQXpMQ1oWSSMWZCCrdUPaeCTgEigzhM",
+	"M7LIqMCcrx+5yD8Rq40ypftDAU6YVCY5PO/g13EziJa5Spjno/N3l6f4K7wcudQgOFsIgAGDEycaCoAV",
+	"KcDYEHlER/Duko3JT5ffaAAlKWJryA+SJBm3I6CKQSZh4enzaUgRAsWjOwojn8ZcULXC8cDlAzUkPqYL",
+	"fnzz5NguM13w/i9aChfxuv7Tis6zuD8UQ3EhxQ3GwuhT+/lPBKNZC2xUkrIko4ppEn868ox6VE4yJj1K",
+	"Yo+PcIr3FjFB7sYpAKIVcav3TXWFqKGZnOYMUwa5JuzTIuMJN9mKUCHFai5z7bD4PWOfkp8/wsRsq/Gn",
+	"o+K5U4i4jfvkH9zMZG4Q856nJFEMCpZBKGEwNxcWR04GT2xbvdiScd/PMkZYGPuVx5YGaRAfnsGIbA9V",
+	"UNmInAyewajsW//sl7+MUia4bVLQuV0YbggXJMZqOEWPo2Bd+3Yz4k9HPGXzhTRMJKtTUg5tTtV1BcIW",
+	"nJSu6NacipQaqVYkvixfP/orW8V2dDNGU6bONlqXCzzUmlqfSSFzlz0JTaCnUjNh+rbd92yRYWwhBXA0",
+	"2DZgHHuueI5RzOTK5UhKxadc0Mynx0Ogp0xXZ8Vrtt2iLVrUjTFFc+UefkviYDr9a7YaKZZrlsYYXmkH",
+	"R5YzjhCctmGP/IQtcY1BcWWAYVPTXIx8AkrcJ39lK+3QzW2jdGKYIk9PyEzmIGn+ROL/dXRRlkY6ukxj",
+	"0osDxW509PG3J9GLk9//Iz4E+VZKeR8GgmOMSvFgu8LsQ6zGJlWIpA4oV8lMVttADQY1AP8tRBfAosNQ",
+	"X9qPiAQihdUZblgmFywi8W9DzO8fHpyS3/r9/u+/x5GLUIoTmWINCxeIbzywiCZyAgwB7V7Yx/rk74XM",
+	"hJCH3EoXK/5OBgOoh+F+dCVq4sgFOp08fdon5wTONhAoKGOANB3KKrL7gqmECXPERCJT4DZ7ZDS07jnS",
+	"kUSBCkV6njtBN4oPy4Us+MKPDGJ2qSZ8YhkbQMVwV2BJnRli15i7mcKdJobrPyVv+Hekd/LkGYndLvft",
+	"boyMlKOMqimLD6GZ7/Ac1sTKFivNrNAteSzeOF5jf1T3XhuzeCuyVUTAU8wiO9MrOmdX3LD//JF+OrQL",
+	"i08fhc2nxB7vEXn3k/3n/MPFa0tnrnAfpDkkcs7qxbxcCsffpBdfseToFTPJ7Mh2eQqsfYS/xiD6KWZK",
+	"2Z2I3+L39kwwM6aWXEPLPGT2Z04yJ1pNRor9AgmWcZ98B1oYkPh3VPMkkP249ADGC2XGfQUUX3vDWjqo",
+	"qZwvaDJjR0/7A2tuqsxpc/r0+Hi5XPYp/NyXanrs3tXHP15evPzb1Ut4p4x7CdSW83eXAXTC6cGg/wwf",
+	"dYfywenBs/6g/ww8HmYGeusxeHudJ2xaqz/mKTcE1b+IzAug/zBkN6pW2MKHYYVoxpR9T7ClJVAQh/0h",
+	"xmJZNkY9yAU20yxjVsasYAmB5HsAGAvo6druR8rNqf0hRp0Hdk8PBaTl4A+HSP4uB/aMxDOepkyMwDcI",
+	"oMcCblmtVCkIomjL594NxZiZJWM+4mLKvtEETbjCvAE701qNpAdlLBmETGuzYYceRkRLpF7XvcN0sD9q",
+	"QtOU5Is+iXEx/hMW1qs5oawe5y7bj4EssiNH+irExWUKl8nanPtthWtvh0IHQI112jt27E0NWrkNsBsI",
+	"ufbFoFzotN/uANW3pI7apP6GzoM4rKL7thXo6psMsAKKFnf4vBpHx8XayrS766hvLRcGAbE7t1a3IOXO",
+	"Hl+gd6HFkz9CmcrfP1qjGE9rEARPBwMXVG58VUbEE7c7fvyLCypst0Ge+CA2DiyudZPUEj4wgXuyb8XU",
+	"CQ6hruViqMff0dQ73eCVJ7tf+UlYOS4V/ydL8aVnu196JdUYBEcQNt+mK/ZpAYIftBH0FnhUvoOfBJ9w",
+	"lhLFQHnwkycT5qIsocLrz1Xu+hgd1JpF1qZ1DYDgg76OaTrn4jg4bxZ5jUyHmkIekNhXsaC6MLXDRk6x",
+	"CE1MUolWZVTEh04VtcKMGz0UvkoQxlehFoTmDRTnsUftUnGDxqQTl0X9DKsw9+Kf3eeP8AUc2kMRI/JL",
+	"Sg0dpVwh/osfW/+XpYl9MAPqaBDBehihMp542Q49UCPn3B4yKzTt7KpBKM14FRjf4PdA9TaTNLXjPXU+",
+	"ENdrXCgJ6IRcEsOtQmCGArKFyHkxs1Bz5ADflbBSV5SCxEEVqEJRXM5WpGfVrqHwGmKlEpA1DwP8PCh6",
+	"if1xjScf1kleUt0ncH47HAE8g8oRO6N/odgNt1awFDB6l2EE5zN6M+AwxvyvyqZJxHcYCnzu1A/J/wCK",
+	"10JyYcj69hJqiJ5RxVJIi7MCwY5HMbvqQ9G7uvzh9U/vDusOuEvs5MeiopnTar+T6erOhFhtubDfq85E",
+	"o3L2+z0K0toqdzUCNSxGY+1c5kzEdZDFr0PMOvIAmF1ck//6x4dQvnrxuEW0euGHDr8a2erEIohYqWtk",
+	"LIBdo4h4mT59/vzJt6QoLYY5nxqdO0ZZbkvJtTXye+MVia95auUl7B4UH4vQ7LRnhVUTULUGueqyPPsb",
+	"PIJ0+9WwyFqVvAYeuWEq5Yk1CnyRNVCwsbrmBGzEMS2lac/n4IJFJ9CRcfh1MNH3anWkclFlosIp6YQK",
+	"+hnvgrXsIeXuGAJLtMausQ9iYd52pk1hspTktB6a01J3Xys93tBiLahJ49CkGsHDdZZXrrG4ZTW6pSyD",
+	"Eh0UbukO1pZiaOxt9rvfJIr2mpekaZE3MC7AaQB+Rn98cY0gp733ry7Is2fPvj1suoDa306rHUaBAdl+",
+	"BF+JbVcy4G7zDhn66xCYVjoRWnGWVZxegZBEd8k2w67wc22Kx1P2aSGVafTX4e0aPFv1bznPVnVYEckX",
+	"1hx7MhhEg8GAKLnUfXJx9XeSsCxztzJ0KPQCLIAZY4YsoW4YHA5wUSrVPM8o6UHSDNgvcJn2n3FE4j/b",
+	"f47sP/8zjoihY4gjo0pxOoXiZCZXAl12C8Um/JO3VCj5NZeG9cnfwPUH/mdYhhHOP16vvlhnKLyERx/P",
+	"jMcz49/uzKhrzb0bNlcIt4NfMLG1KDGhbw4i/LKGEG57grSKpSr5sh4ckH0yx3aYlZbXR1qr53+Wc+fp",
+	"7pfe0ZUvbgjW0ec8r1A2Vk4sK8+t6JeK/NfV2781HFlO7h45ueuPKyeXD3adau6x4FyD3DQIu9hlU79n",
+	"dqIADsLKY+4bTV6/Ob8gGRfXYBknpeltTW6WQjABfg3OqDOimB2FDsD0xwrisLSlA4BagmTXJsMaaPfS",
+	"D/zgvhWuoiefCb7Vvv06FC7cCNhBJOJkRrnYQ89yVOco0keZNVPhP5QUU+IjbdEZA6XiiY+Y1s5DXIam",
+	"nAyeEJe+DZ+tYO+Tt4LoHKIAh8IBQ7j4iUxLopkj0C0X7xOpfPichnCr71RuWOlo1plcspSYJU/YKSY0",
+	"+2iwNFVMa7huNWpF6BjA5t39rVqR50SzRIpUDwUerZSMc4V1q54MSO/k6bdh/nSffUoYS1kaO/3vPTNq",
+	"dXRuX41d5UEKQY9WJRmKTFoeteN/NvA9uTP8OUnsKiS54TesCOCICOSnFwomTGaSK7y2xYeGwqmzz13e",
+	"tiY9WMuTp98e9snzwTMHfRL4+7km41yvyIxq0JXxHtgKjiMudO0FK9DH/fjUznMzg/Y/kz8t6L/Zl3aF",
+	"UhW5DQO1YCBXzBxtC/SsI+SG4M/NiJK1cJKKmrOhFTykAHz67e6XPkj5hgrvJAXgkudtBKdLhfpJ0BvK",
+	"M5+5ejsJ6oIcD05//lhVCByGIC1kGzCtF2oYdm8PSV0VsmaGMrY0LZBKQ3kq8Rqy6Vi/kdfMM6WLc8QQ",
+	"2IlieuZ6LQIvkETOyhwAH1+HlqNY+WIZYfhlv46N7bA2mOmkBkoCCV7mpgPFX2SMql0S/Aui48+mibpr",
+	"yMR5lN0K1RNZ0004lgnRLJsEBzmmRNQ6k39g5g07uGdB+mbnrR3GPH0dCtt7cPZUtppD4JxZ3cleH68V",
+	"Q2/c99W74MF7J4Ggs13UkIsguSaYTZFvA9TyjYYUzK/Er/ohnDeDsEqrFQarcxfEM6GnTCiJ4NsNF7qQ",
+	"IagJhZCPIIZVWuUlUcwUiWkukrGnGc1YSiiA9ZpDF+CAwekQNRNLs7AtnR4fx2Sh5A2347Sc8dP7yz55",
+	"8+ocAwBhypCQgxpymBNjx+5idPpD8Q+IPq+8GBGcGgScTykPsxK+rXWbwuNvXp3fO3O8Ose+djGGW18j",
+	"ISaHcGEkGBOVTaCLxRfOEieDFqrihSvlfYc89B2bckE+vP3wDklhzoS5I67Z5bL5UDhYnKU7yTMCLzmy",
+	"QSIFzrJUi2YikufTwcCFLTERZLENhWKJBBs1kak1DPVMLh1KMUZg/Ugtl4TdYMyt8LzkCMqZ6U8HJ/2h",
+	"OIfm1rIjEuS7IL8j1ClrmAfdEp557sdAfPPq/LMGXbgxvHfbcGF3oY51nRgScunW/YxcM7awMlIzUt1F",
+	"YN1a5RtOALczELTx78bl+1qQdyQdANNHQXqFOylY6hnE3cV5DG+7DXcgOLxJeYoWZ7P0cKmC6JFxDoKK",
+	"LkSYSHWfODPZe5c0mdEbRoQsjdfeyQCvYarcegEDeFdWw70PlvXNY2edePakPh0eplRUen088+qoGp0Z",
+	"FbXZU8NdkHCpf54qNuXaqNU2o6NiBbjH71FC13S3S8fys/h6zIq6NOEiKLoAvoEbpRL55i7MDefX2iL3",
+	"KCAaBN4vKLrj1Zt3immr94oppENCkMaS6qKgH9QVUYFXbTmTGRsKL0J76OHHhiHENC0y7PB+wrm/Dyv6",
+	"mNV4yHscle0bUhOHgn0yVgqH7rtvNKFjLbPcMJIymmZc1AZouMY+2IHco77kuvmSXernmEgAO7Kg/GFd",
+	"QvfiT34vMRJ9jY4xzBZMaMS/QKM4fATn39bFXAs73xweBbdGBX59j5KLyysiFbn6cPkDGTORzOZUXUfk",
+	"b5dXH8jVO/KXweDo+bPq5yf//UlE3l1cku+vriK8urt6/0NUFv86LLNm8R7Zai0I9TmngLoORSwiuBOU",
+	"xhUgWjBVVAseCiyG3SeXRpPYRSpDNbG4GH4M6fjuMnw5Y/VRUD9ybS6KRXpVrtE90nzRC+DMNZw45XZ9",
+	"PWdOOeeSHoiRERLMTAoGKc83TDkAI88EBYJq01lTpMDiQRNkJW+NqL4IntuIjmsXb9o+hPU+I1PLiVSA",
+	"qLYGqAaL9MWr0Se73/ibNK9kLtK7Dmu9unpdyXLvoXXo0t0dQIHJlWDpYUizIQ1uodzyMUe/UYNa9E6B",
+	"pwhTZSBmlCqNABSI32bleRmKsZgpqgEpe0rV2G45t0rM4PCMBBOwahG4aYEDz19eHT19/uLoh4s3ERnb",
+	"xXTZilwRJZco46tTrpO56CwuSbIzawWoKn9lq7cON8Vx0N1rSeVIq0CWrVSlJ/cwjG38i0NM/9049rNZ",
+	"ysg6VKzx+VZODsBqAHjL0WcrJodE4I1T6vg3nv6OPJ8xBOqt8tT38H2Fp3Z7S/Cl9FG612d5weoQ2nbX",
+	"d26t2zsodlHvCNm2f4MHFiTgWS6Ru3oo16HKJZ4Ph490U0s3PzADnoe7Ipvi2O92Rn4P5+HCw0NWaQ0R",
+	"WtfI7T5Pziok7AM7GR4J/ss6VJEY7lCybjk0T5NMCrxF2Yt/nK69psHaNv+QCqwd+Betv+KF5mL1yGt3",
+	"dYG5WFU4zZps6GPUiVy4SFF3o4kiD8ope+c4V+whdN2Ua7zwPk54qpqd/1dYoJySMU2upwpsUCwMOXGh",
+	"+T52X05IbNuKAUoGMlriEpb/6dPDU0LJh4t3Q5FIIVhiitsNq+mPqRBMRR5KjLBMsz55T8WUaQK4gEX5",
+	"Z0aKwUNbEz7NlS8sFEN1ZJ6qEZSKisEyV2wCtxA9AEUs3u4rgJKvIg9uWM+wAheX37//3r/3xYufcLCd",
+	"hM/TOxtD0T8WrG2IpILy7ViB6/HmuFac2OUD8WHgigAoFq4tLNN4eOdAXhTEvae0AMdtrZz4DSonOrO4",
+	"0aBa45N7UzFb01dFyngEqQnKMUkmVD1aVbWE984h/rorMayRLycBLdrV3UJ6Oy8GukpRKONutcQGujwG",
+	"iX/8mzuQfnehEEx1V0Z9VxvZ1eeiOO+MJzAkpt7lu5sTIhW5fHfzosyxXlAzCzLm8d2DdUnckHh+8rxS",
+	"KONpbW70rgBhqJ0+wTrO9WOPygtCSMMtkGfBm913iKZ2CrGv0ac9bJ5rsU9OBidlJT9oO+UpgBVNuONA",
+	"9+wZORl8OxQeuI+XoQJ+w7AQtC+HC8k/XMP1ovCJi0zccCXFHFGHa+7ysSUvJlj62i7TF35wV0fr5xCc",
+	"4PdpLmCX2w0Fq8XaLXk0Fu5GyJ6nKYCWWAFSnk+etzgUK5BqdZ8H/AbO1fr1ZAzYB/DYkTaK0XlszwEQ",
+	"Kxm/YcIKFAz/01GpmjvY9Q0k5mgofpFjsgiPFwRm7hOIh0C0mBnAucylkEYKB5TJRaIY1QCazdP4DIJ2",
+	"0ZRwAJU/Um2OAMXh6PL72K6jYgnjNwyDFZZUE7sS1hTwKAMqKAFDiWIG60OQJRepXJ45OQXbkQLke5aW",
+	"pgg1ACpp23XeK4xfAhBProsSGiATYe2wmrMeChfMGiummYlx1od98lZkK4+AsIZDjbDrikEFgohMZJbJ",
+	"pV0Mt/hDUZuZcxb2DrFRxYyKB4twVpdUic9JNRSZtJZpXEF3jfsFOntEljOezEhChRX1mhlXK0FbKxB2",
+	"4grgVaKh2ARyj12hly01YADdzU4cVA8sOoNjdEHycyhoknGBKeb2A9qlT4qccUsHEOq9UPITZxq7SzKp",
+	"PRwRrk699Wd/aQLsWTtz5XxOjzSzDyHc/YInOqTCwhymWdaIw4KvVVIxg/pYPc9z/ypY7V8hm/3rFznW",
+	"/0KO+heUaz/sRXu8dFhfbqu+grCPgwaUcWRgN+W0Qn5WjwSUAkgccvWFQSoB0ZRrUGHkpqX4eXD07cff",
+	"nkRPvv291VivIIvYJcGuiQocQISVoACUwOFNbVJ2075BnTqY/DqWUPsx745J2ZDGe0DSOHIP5S2HuK5T",
+	"ggjHAqGN44jE8LP/3rbufgLBLQUjcUoNPY2RBWcyS7mYDoX95b+u3v6NYKmqUsOE8hIuiKyHw4xc9eeE",
+	"z2nmx5NGCDyBptvLoYgRiDQG9ohJz9XeiD1p28EW1G0/hARuP1sat/8jmdu/gNLjw2goYjuzmPTs9rNP",
+	"dL7IGAGttw8Qtq7qYLrebB8GG9sGSq9SUT7cddoviqf4zvuKcs1wOg4ePia9PIdJQyWN4NjB9UikSJgS",
+	"mggJR699VSaQCpGOqIkDfKeIxFWor3goipX2GgIG08LexaRHRbFPUIvAbVLKFgx2meD6QN0Md2INBQ6s",
+	"JyRsZkRsW1A3xR7SUgwPTsnwoN/vDw9+jw+HIpGW8zH9CibnT+ACHdip1Cy1EgWLV5BMiimGt1AuWHpa",
+	"YDIjtLCikI4Bx7Fi2cqXOyhOUGrcQWmH7qQQfksBUk6CD2AoxmzGrSVkT3NYAqeK6VluNEnlUkSWR+yh",
+	"YWVaVfNYlyb2IPk3jiEsY2yrteZ+/mhl7lqNNfyyUhXu54+/f6yGdd2wAPXpClb+6MpS10sHnlXqv05f",
+	"7YZEX9EptmE/YDos9bXpsMDOGi4MwhAGygzWAQpL0/0PfP8/+/1+PBQ0VOWiCkzON6GO1CdWOLuufYg9",
+	"QEg4YlQMjDtEjIcMXAjBbwz5ehms+j1ajmE3DScOTurriKytLXIoFRaYApnpzt/bUjVUBQxDzo1iIm00",
+	"5SDi177yjcY4b0Q8CiO4e/KGlY4XDfYdoQbhjQBnWZhD+wW6YFIodwU/wrGobmgWk3Ee1HUEWMPgHujZ",
+	"gKR0pQmdykOrGceAOhg8IOTSHsiueg3ClSJf4JDxPieRKmUpjgvBleyQVs4U6pNzQ+bWQH0yGAwQ81+f",
+	"DQV1/nPBGBTKmktVVkCoY6MfmHllV6yMWP8AS9zVj1REoL8C3NM2UcrQ0RWAQrZ9+icAcGz79KXbsHsO",
+	"hF5bucacesW/JhAJz4dBSU9kPT5nkfNFJDOqKpnx8NLWCI2itRopAeoKiJDjsWL02uo0jbICjmSUAeNV",
+	"WGgL1K7+FkYpu/mu6OVe6auuw8Y4h/yrgYAOF8bXm/Tz70BSiNW7QU7e6GpJQMoKaoqllc9IDL6y0ULJ",
+	"MUuLKmj4sJAEvgcHILzGUrJippnkfvRDuc8MokpHj9R1AAtSun8LgXIXtOUqUjmvZiOFvS/vJLOS2FA5",
+	"XywYFPPpxaBAjDRjUGDRmfGOH4aiF1fN+0MC+DlY0o30Yv9n+UAVsfzU1e6TE6vdDUVFl/IaDSbhRRVk",
+	"aK8X0eL2LaZ6JCexf8zhN3OzTS15Dyt14RbqLpSSu0Wm3jUA5KqWaVvn+u3kfnWVmjVtYnX8+WuBSkvA",
+	"A4VzhuRRx3oUItfQrWfX7i64XydSsUamf+vtEw8CEkQmoNu/kAWkh1wZGjgRqTLl6VDEC6qtvTaaKF/m",
+	"8j8hYYsckx78/2cAdD2MyAD9Vj5Ezf6IN9VYW/dsKGIwUkbshmY5Iv0Ux1tRlNj2Dg1H8F5E9DWHLFwo",
+	"YoxVfaCk91AUMqFIhcdaatpImaIZRo23y/rkPaMudV7JLMsXGm+2FkxhpNVQaOkwK7XBEnpCGjJVchn4",
+	"Z2EjtwidK9igB7CAHojhcT6NEURSsa/aLHErcHvGNnJxZAmei+kRnNUtdce6vPUWrO38ASgmstVQILOB",
+	"VwCd0D3DGfQA0oKnh2euUzdKApcYYQFf5MviqAbPXiM7bmGhD3LxCvt4DQvxAMz0RZ616+vQwISwK18P",
+	"E1aJ0JI/EC1Q/l0zIibyN6rYrZltg08DlRywIIAdh6LgR9LMjnZMyI7I7CU7YksVjhyKf1S159tyJMz5",
+	"kSPdOjTBM+VfFeRrlQ7dFSOQrhNNt2HKqZL5Yjssxg/4yB8aEcNKeJhHEwhLCYSBK/IYl92MgQEai1+m",
+	"kvhQrWodfV2fagc3h7BTX3q4bEFSOOaHzq8run+EhXgwWIiA8hsI/9YBschWLQEgPJ88Yj/cEfZDub9n",
+	"4KpAFVIbuoqKgr90KwFs2eXdgBAN+zl4GKFhdQ03tUcqaUB6aCEC7jzzqA22Q0k593jQYVcPDefwddLs",
+	"5zrq3jNIeJKK4EKP2S1pvv5sO54za6u3MDzeuAf/8OZHeyi+P4LH6XMJ4dJFBSkZDy+IGwj5+DcXSr1V",
+	"bXvP5vKGBXTdSnnzc8YCAsYnIcIoXFE/n84IuUDSPII1NVAPvS7kGdR4nJQrubdo24eM/GV3NUHXkdDW",
+	"BN3i9jvP4cm6nNy8RqCep+lt6C6kuUfiqs9Zzwv9sMqhc3kDFb5cVCpU5TMzpg7v6jQ9nVNuTykqkrvG",
+	"PrpyVsmboIcv3DETDPUzIZA9qqwPqbJ+yJXwqsA3mgS8QOYyZQQzS+VkcgbYAnZXGeRF0iwrrfz7cujM",
+	"GM3MrPGS653MMszWnUhVhLT1ybkrNPB88KyMjoD4DMLEDcvkgpWZtCk1dEw1RJPnwoU7ZvWBsq9xPPdJ",
+	"/dDD7jpmWKfGDnlvVvjSCse+h1rqdmNcYlg5z4QKTKTxiWYVisN7mWZk/9YhC9zhP2M+NSSVXrOVZuZo",
+	"QadcUMPSU/J8gAD71t4Yr4rb1B51eQtPB4PDs6HA1DUSC/bJjBIwk+I+iQMGi8kEbhx1kflWVCUE1uv5",
+	"ZI5vNIEkNqmGwrKcY9bDJpD+hsiEugDBAIvjoAHJ5MVJbYBgbfoznd5BKzC99TzcXZrbRsbwBdXsiAvN",
+	"hOauVBtVkApTIJMA5AHUYiuKFF++K2BRGlKFf22a4dPnLyqQL09aT3heUQ82EoLHUmYMkJKiR8P93+Ji",
+	"urgIvIMrwPXlTHPcrhCAR5RRiAHDI4r9t/2GDMQ/AuqOHeNnBZrfhbzzR7lL/AKuBu9Nh0RoMe9hClFv",
+	"TxXTMrupM/vu0cHQWN/UpSe40qK2uyPAHU1DSFLndbG/RgC1ibwNKpBXRs4g019mOaAIaMhQRtSH8HvM",
+	"9Y+JpiuEgumTv7GbQvNKVF3qzntcMcd49wLq+4hs/XVYntWVfrtg4h/UJDOylHmWklwzl0yJpG6pdzlb",
+	"3RvAbhnVtS4wtvuH7l9QbPiULPM9upTuGB/vERvvzp1KznZt9indx5Hf4MF/lz+yzSPbPLJNF025xA44",
+	"nnFtZKUycT0p2HGvIQ4Qoyj4YKTQ1RTcTe9amXn7fBANhXepPR+UPrczUudZ2+oLe1OM6LWbRivfWAa+",
+	"lPDQLvb5+SA6mNNPfJ7P7YcBOH7wU+n2sds3ZaqV3+ah3DEbS9HONxNs4eP9ZS3vlgtLHK9gjMW6ZVty",
+	"xz3FWdhdLmItHEe3iod1/p7HcNhbov7LiTlKKzGxPc2MJvhdOqLmrIqPPWaIr6dYruk4Y4d3EB1b3bES",
+	"aBGiYPIsI4DdRGiI2JELHFiYQYrTsm/9kymp3WsAvkjYJ67rwT3qXYd1MrbIS+tyb3DfQvJ7ZijPvkbN",
+	"54544DUkqcMq4v1rgTYCRfA36OtLCgYuxOD9eKs/a3G3R4X+sxRvm+fGynVXzgHwWW8VvFSe6gGCYBvV",
+	"vIq8AcAbNJlh1q6cVOEEHeiF/am85T6MyHg1FC7NNyg+4Q8K44EXAHFVzhe51eohcqu3AddRoHUMRQWu",
+	"I47wjNoK2XG4ltHvYGgduolIh8KPCTE8V/WZxREugaDzAlA8cfjw9mxM84SlUGEfoGWHgt3wFCDxETMU",
+	"TsKgjgmkmx7/Zv+Dz/7xGMMXdJ9glrE+JTEiGQECsQcrihsSncHdXm71gyF4NMEKwcgrR/Y2sYNwT1f4",
+	"UuMtuF+D9s3mGbvyL3Uxslpfo9+3ohFs6RZp/I32dP2objSgtlaWCa4NSvEVESGXAN9lIHp0QXWJKxDe",
+	"JpSb0QWnce84+Fop3gIH1styxCZah4GtALySFviuQ9ER4JWE+K6n2AXAtFqR72t1DIXVZexouNEkpiau",
+	"B3Yl++C6VlnnEdb164V1/ewSpxMI7GeVMCWk6GkyY8n1rUPd10JxlRy7Oqig5pqZkvl0VgYemZlijGR0",
+	"xZT2lTwWEirk9D5cvCNhZdGrq9dD4cuKhnDtKcnklIuILBS/4RmbskNX5C6RKtWBDtgn5wTmSZYznjFC",
+	"BWQNDAU6PFwUBYzMZ2moXAgotMARuX2hZMK0jlyclCsqMc71Ki5bt4riULhKIxMuuIYQQ0sHGMBZhBcX",
+	"oG1YoC3yddKcpQl1ew5B9A2FYkatwGZ4PnhGYhcG28/LKNzY1TqI0czuw8LGpBf7/mLbfgyzjQ9RIfbP",
+	"asMWPuyDAVKl1Y0XC5bW4tHbeaLILWnolpdn9y3hyoHC6FEBbZJ0SBGObL52y/ezBYWXYeC5sMIzxEBG",
+	"VhNyuc2TXr3+Kpwqe5nVRUWYU5WLO5aUjjqLMoyYT2cPj6ur11gbx09eigjgu1xdjsOIJFZi2pchIgmC",
+	"voaCC4wmgee1kYppLASZkkQuuBPLb698bRgpgq775PngqZNtQfpDHJSxgRE6EQecgtDOUhEhwxAenx3S",
+	"84IGUi5GWJ9H05W2ba4Oz4Ier9lqNOd6Tk0yi0m1x4ViGguLkGvmsr7KQtJG5dowKKbBztblc1XoB5Xt",
+	"gug5K+91bQHKXIAX+I5qRt+/GXkFdHApJrIZ3xrIhqU+UDAgmUeRh7Wzd879B2rYkq7uWNQBKZYEuibk",
+	"wopVdy/mIMT0mq30VoPTMp/jNiKFg/zLNSZMWEUp5ZMJA8ciPLrGv5borNE0FL14wYS18uLD00DGITyb",
+	"q8/kL6YEQaa0mvRioeQNyjSpCNSw0jiibbf+f7XzumfO+ytbNWGiuZV7tKC2QxF8o+HYA4LB5XpgOII6",
+	"djh1JHfHJ/97tsho4o5jz1FwtAWnUlnPGXkFFABf2k1MmVoo52uZ8hsmhqKnZYVdEikmXM01YZ9oYjJk",
+	"SMeYTpUC77k9Mp2HvejLPjYD7w3UWSv7q2O0c1wkxwf3eGf2V7ZyfX3Ge7MWrB7Uw3PFjB7v0e5GWFhe",
+	"qTCFlxd3dY9Wsj4cL3fM+Jjc8ckEhx7yPzpMIcWg7ujUpAePrR27U8rFYW1qBtty8tVE8rySaiqNYeLx",
+	"kKovlSLVlBkS5OHud0TV01yo2506Df3ObU1nLi5ock2hyrfzJemIZFwbJuBuVSqjI0tcCkM0EB4jInO4",
+	"ZIjINVOCZdFQKDaW0hRzjUiiuOEJzcjEGlwzqmcMmxDMLKW6hjriagLHHhdwmGG1dFigaCicvQoXB65U",
+	"S0SgyKquq0EOvlXwqzmlM3H9KVcA0szYUAi2dOWuCOwreBzhqqRi2ddet7o1gzi6UPv+kq3AcKBXpsCZ",
+	"a7w8qiwsRukGZxcuwKNp+DlNQ0eFHhEn2K4HtRAhvuGOhdL/nbPcMi1GWgS672lwawvFiccyXR26yA7A",
+	"8a6Ds5fKqqsMxVlKYhd7oWOsPQmdqFwUKExjmlxb+WaNVyz/CkWe6RydcE5CDYUTUUW8OfcFg8PAD57+",
+	"HntHPuDmuzrFPSh17ctUnw4F/NX/1U499fWr+9pQZYLPYbVp+AIvFFgaH/YJIvrDNQN2OBSOmxcZNROp",
+	"5sQeVkIWNyDgFIN2uBgVbZMeTsNfBmDoSnyIPjNcS6C6GS02CccN1jdekpyRk8EgjJoB1yJefAmSi2sh",
+	"l4IU2zQU8CpEDdWX6qcKJO5VQsWXnphjxxgYIpuGx9M77aq5vg0VkduZR0PjjoK3LbG7qG1Qs53ZEVzz",
+	"btTyQBG5XwaOffeUfWJJXid7wVV7xMVENvrnTgYna15zQDFC9pMKeBjd9kwUXsYtZRnX3Mmf3XH97++u",
+	"vitIEWqYNjsc/du0hvvzsIV9uSLrW5FrQ2UWi8i3yyUo0647wQbVwiLZbkeJTFnraMSNUV/Yt+8u2rEa",
+	"6Xi3xR7rWgM//H2UjvyiojA3ae0dne5IhkMS/jqQii43LfBqDucthcqGfABjtIoHvNfB58PGl1QHQrHp",
+	"2Nu0n78EY90V7H4875rPuxpHRm3a5QOcd5XEy4wnTGjWeM79wMyP7pF7pDTXBRDZrrwfN+I/BNHdJQKN",
+	"S4nx0zecqcgXXaciJRNGTa6qKr/f3S2E5B4JxJxcMEEXvO+3sIku3i6YOH93+V9Xb/92W9qgacrRBnmn",
+	"bD+GM+2haNzBLce/sKTxVsuNhaQyyQEyzoNyMgWSdZzzDMPJ96WYe0ES/TDjmoTjhuKCdkW7wIb6DVvR",
+	"edZiw/6f8zc/dtsw33AIMLBzB3q2n8P+V7FjdqpddkzJaknMTdvivcQSkfcmcs/TORfQyzaB+xL9nDJj",
+	"XxHgJThfLfkdQYB1SpJcG6x4XRWvuI1bhKt9IJCs8HwNysF69MUk1ywlvZPBt75wv/OBwsWXA8jzblG8",
+	"JhvRBBNtXDFw5+6cF95SKlZwb0YcAHUBWexeJDOZ+cB0mQHkrGIQlgFOXAySlwLUFm70UORCsRt5zVJi",
+	"5DUT+qxcM5hnEIjpEAVgRofo7U4oRNTPc409o0d9KMrlK4ZCporCFfPJ4BkGVy65ZrVAKoj4YKn6awaI",
+	"+FxOyaLAWsAv3dllz3obdtPX0+aru/1aZimAWE8C0nK35oItSTkUD3TNFUZDOOf8BuUORUm6pJlyIzJm",
+	"E6lcHOJa6E0NWX/XxEfu2tnxUQ39u6R9T/93f6VwATtrO/is+AB2AC+FUasm7SKH0aV/hJPrj1MfE+m1",
+	"wt7faBIsvj0qAi7am/eLs/I0waqrp79tCViqP0pIh5OkAVja8dEXfcdXMuRnhZfeypCP2NKtsKV3n5qd",
+	"r+02mGprKf6yDDkaXxzTb7h2dllExivC0xAaIgTioILwlMjJUGDkQZAsXjym48OIlCgSEYkTathUKvjb",
+	"xwdAeiAbcyoAdCIf58LkmCeoZiyLI+Lnnq1QQabkhik76VPi3jx68tT2BaryrzHpLSHvEkMrhoKnETHc",
+	"ZEENxAWmJSVr5RgiKCCDOsO8Eb2voaL/nSFJ3R8URV2zfk86NXvhX2ps1m9vpdkFNYYp+/T/6eHO/Qv3",
+	"+192qw97Rz8Pjr79+OfecNjHvw7/dPg//qP99VBzGQyHhri9DMYf6Y7I7sLuWyEXF/A1WPPfKbl0uPPb",
+	"AiNQKn7cEf0QmPElds5l5eZnw+Nmd+TgnnccQeCaFGE7yMebmVrqeCtwefAE4UYTxXykbkRuqOJ0nLmg",
+	"XT5fZGzOhKFmQ7PtQD2djdrcGbWW7Gw7R2Nr2+7wHV4lVHznnmt1JHWESSraD5GS/kiCspjAbmnp1vsr",
+	"8n5CHKWbdvMVehBM1obqa423K0DnNGWtX8ggz1hipIJKV1bDdBfsOo4IJbEvuYWfsCxZDPgVQ1EUKZu4",
+	"0Fdo1SqBVnGkWRaj4xO+PiuyzpxP06p3ffLalVcbihDVuoe+IHdjjx98bTMQDzh+p4nCAtLMzn1VBqQO",
+	"hYtIJVQxkrEJ1qbF3Pccsk+5wOnqkb7miwVLAyyiOJECrwCTVexwTa2qjYHCBsDxBKGGSJGwM48vYsiS",
+	"ckNiF86LDix8nIlU21atYDMsdTntzgsLU5hRbZ9iaZ+8czG5vgDclghi/GMEnQRxwi6w2H1fhgujdBVB",
+	"sLIXcRiz3N8WvzsUGwG8ESkw/7Auq1SuLgdA3RTkhdB6mgDBiqmLxBgKmknBGiN/C8HxRwj9hYF28gc8",
+	"vfv+m/QS2GS4v1aProGtUb5zKlZOwLg0AOShe4vs3WDCbRpuyBH3f15vpaZHNbdRzS3P9FLZ9bL5Fqf6",
+	"fmG2G/R1mthTNrvj7J1Lo/3p62DARUpi7CqzB547LPEEMgWslnvantJU4/UmoE5FhOqhiN+9vapk1bjB",
+	"xwCbdUbM+gFb9OfSXBTDMmf9xMmLeCjWEl0QbvWwDBvEBiHNxakVeC7XJQVCf18QVwYXXv4a7fE+5m4c",
+	"x7DVhBaEu+1c2MLOjvsK2b/buHz4OPc9LNRdML6wWreu3vtWZCsnMfCuCoCbra7pyJ7rEMP1bsPh/2g2",
+	"925zG1byKzO278jKLti3lc523wfDtmTAR0Vtu6K2oaKVXoLPo625PD8H7t14fwgOVUS2XjCXRlsA1bMb",
+	"muXUQXMVuRA9VUkWhkn7JOEZvWFDIaRgh9EaNn6hGUHT3pvgIPKdGybj4trqbrZNj27fH4pNWPvqfWTl",
+	"RrP0K7S52jwLU4qtoebhoRuvDTFDF1f1Pjy1DwZof5cXnX+0Uw0XucXF2yM2/o4cB18VAzJjCtekSyAf",
+	"r4rE/M8pAyt3f0XZjK0xFUUpDh95mEPglBOVEJLANczy1AUGsuSazJmZybSwTstxDUWvvJxinxbU2oIO",
+	"fQKc2nbp5tSan3beobyNnPNa5maRG9JL6GLB0mgoYqNyAcDVzhGc5KZoEjcNoxcTk9OMWFnONP7ux+K+",
+	"JBC7DDDOgB7H58UFLI7JSHltbeGTNSmOGeBhaQS/Vg3o+sB7ecZe+j2454vWop8G1aY4ZB4ZvI7B/zGj",
+	"xt+OZBICxynef0wA48TuuBT+xvrhODzqfgt7n26r89BpteFEKm94SrMfrs2MXKCauP7GUFh9SOaGLBWH",
+	"tAB/DjX5o8gOd1RwPdTBHfU5DY5HH9S9+6A2gHecpXcrZxRmqBz51Jbtfil8+Nw/21UUOGXxy6iAW51M",
+	"E5xn4Dap5vJ8VR6UtakXuLRcYcy3FYoowyrUuE5b2wizmmK1I6qhXUi6UwVdk1YbdGG/dYHoVXL44u+e",
+	"K6PFGTx0PPraij0Gpe8blL7GXrtZqPsF9Bp3BeHq6z20LBC9wS4tMgE5VDROzxynQkqj06qWUl2jnuVS",
+	"xYKMsEdVvzYREFdzk3wcAOqNvGZg1GLm6F3J5T0zB706ntcI8x/lkikfeoTHSaYlyezXOpgCMdKq5nOp",
+	"y3xClx8VphX23NP2TCiKyFHF3JqkNalImGdXQ9JfkuAePKDgDtP7Cqn0qM3fYRngPaT+3Yj2Y2SPDnr+",
+	"B3zhPnES3l1CJ9sw9b0YezwMGiEV4DydM0NTaqiHX/WnQk8AsjwigCSKGX1457r63XloftJQiY5qEp+7",
+	"PQHCOiXfMaqYIsN8MHiWwJThTxZj9Kkmrz98eEe+o5onZfkMXBoOIL+5ZmooBJ2D2QK3Xguq9VKqNCKM",
+	"u8JSjCyoMoFTI5XGY/suZ/aQgjb7JDYmi0lP58kMhvv0ZIZZdN8O0qLWnp2xoFkM59A8Nzlk1bFPSZZr",
+	"fsPOiPcfBf3jmDN+wzT5FouxYmwx/PCNHgo4K3091tOqrXNI5nQFd37sU8JYWv211o1UYwYBV97TSeiZ",
+	"/vMYL9Xe061SJyJ6JpfuCkGKhEXFjYHntsfT8W4E2RtuFVhH+1UJ5gLu6dJzs3Yw/3DdnbAHPkCPf4P/",
+	"RzuspfegdDZx1S6TCd9Oz3xVzkdDaY+6amgKOaL6Auwgf5W/oGZW3uR7ajpYl4JdQufw9gSAsSpVfo+h",
+	"DtR0W8BSpU4qPv1QVVmht12QhDiDHAcN8hdOZaSRr8QZG64a1Eu2kqCyMJsAaUdu67fRNjxYqnF5g8c1",
+	"/tNIsyT2lUOtLjOTSyInhhVA6XDTTo2D3+QaC+qmVk/icyZzg02MLZProcCC8VBzF4oWn5E4qDs6MjPF",
+	"tDXkY9uU7QwyNRK7WElu+A2DcoG5YprMqbp2oxiKVC7FGYkVNWyU8Tk30IClmDmWVIIC1S4zBiKpNEsk",
+	"XL4rqfFJq5wZps6GIg4S1UbTTI6tKreguWYakAv8VvTQsQULYVUG7ZYhfP//Z+/6ltu4rf6rYHRjcoaS",
+	"/X3NlXyldpy6M07qCZP4IvJowV1QRLUEOABWjOrRA/Q9+mR9kg7OOViAJJamZC7tlLzITCzuAljs+Yez",
+	"5/x+hR9vk4G7YNZJPxSsbHjBxjNtnFDQsoZM8BY4VR/C58lcDPe+6dLjHlBRNic6cB6jawU58FxtRLWu",
+	"KkdhMhBQCKtD+rQeadiUcUBUVLejAxqHEryDyE5bu5dnBAdeeqD3b5QLpFhHhIy74nV8/Omt5ebHvmd5",
+	"m0RcWjKuHYKVlo65/0hlbapTmLLTpwkiMD5MbFIED4mxBUUKGJZAgBEg4Y2IrCdr0UEbGoQrpLBYXecF",
+	"oWpqFHrj4GMDm0vVOMEG3AckDa+ZXQqxwAoNS9+3RC1v5aSmKmzy2kPv/ivhROlutLqBboQbL6i8dAVS",
+	"U0X+55h9QsJH25SlsHbaUJzwmdAkrLxKhhyskd6hMfOLtxSBmEYNL2Dg329KWZkbbPGnkA0TiPKfBK0e",
+	"iP2gAmhAjXuJJsvKFMPXUNZ0rfjEApivix4Z6hn9q7kTC9cR0eSUff/hzPosB45lstOfAplsIFPt377g",
+	"hZkgJsoyKEk3SuIbRcofVzfVhkxBi4kBGVmpWIp8kRJWtkecf+iJZUthBBOK6r4GPCGF5qmZWMXBkNjr",
+	"0d7nlrLMATD+1KhW6sbwcHsteulbUWDJ29zx27CXiUlf3dJTYUoHw7K8vRVmRcZA+j+jYU8vS/mM8q2Q",
+	"wXw+Kky5VPoPDDdnO8WGT+MQOo/kst9apNiyBHWFiXHpFBJ1R4mv2W5BWrIbgyLHB13ECM1m7Pn7pksD",
+	"9h8tZSY6cMDUtYJTzJSNmWTfetdpxP3RYNN47/aaNo0ke+PVNMZTunH+JJLGU27GXWABvhdKWEs5HDaV",
+	"1LCF6WVGHWFKVEjwyaJ9QNW1v024qj4WeBK7VtJZVnPqKR/BF2B/ARsUCNShqmLISg1AWlOj54R4CL0g",
+	"r0OKHAsxwsTSXquqEduyutSH1b9Li7M8yZXhRoRX1L4zvzNH4tV8qBkNeQS3WfBSVCOCr1uyWkfoG1XF",
+	"nkV/KRyA+/J7SDGDsG7S4lHenyiC55pzZvkDeMOhl1M8luvGWVlhFSmd/kO3NRTQrMDF4VNaDQ8TP1mQ",
+	"fmpTCeNPMEttLIoGnFNSVbhWNcDfgTd2MyDfnQjnkIf7khWlkU6W3nf+51//ZkWtl/R/C26cbP8eGsdd",
+	"gTwo1yo6Z3C5oXiUmim1gieET+lOlncX7KqppBNVrB/SNbZmxrs6chVretoP6NzXcbi7G4eTww09cUHw",
+	"whlfqH7dbJjvfGHEvRTLTocLjaKrcetSN3XFKh2lftUVSyjIKcVleh8P+U2LPZDUFAT67f9DwEvvsiVp",
+	"WPB7A2LgX3h3Cpf5g2bViOGozYIgqb3FASZoRevKxgvA2HjvqfQymln4JcKQwkUAPBlN9CD5ysy0WUvJ",
+	"DC/YeM2aQ1Qfys+vVXIouFkIQ+FCwXjIDKO18NYN6s/BnGFKNWCMumIHnx+W8Z7e51MzNN/XQrgDYTSs",
+	"r7Xrexr+fDyskiT2K/I0YlZrlccj2tkirOESJXagxS7oNAAYEbS4Aq6lpWisYIPi0ycAB2aPj4XXDY54",
+	"CcNRxM2hDQr4BHUjfMwdkLjqGo2GFY4NVFPXqOIANNMGiDghlIs0UO97wa7ikvxM10pRRSxNx5Q2FJ3M",
+	"+R358rBwH49IBxiEPpYX/n0UDLir/d+BY8NtUbZf213rWVPiRB060r6/49ESwB1ZBYRvJcuSEW6s6C81",
+	"hDMVbM4XNkohQGQz4GhBqjIKAF8zkOqyFtxYOmFHuX9hg0oMktMr1O9I/3D+sDm8YK0cQMLeT1WxOyEW",
+	"NBkMccGuIuAR6KQ/MfIUstkrzjvuKJJGFV6NcV+jC8WT6IuI1YRR/3Imy9m1om9xoIzVs4PgcU6X+omD",
+	"2zmwp+ZrBMS7a/IGKd1xqPZYQNsE6Anb8A9BT2wgTUktXx9BMjHO7vAxYUyXHiDrsjpT16FKOCfV7ZF4",
+	"hA/a3NkFL6FZCXYn2YA8B3BX3Tbevt34fwAwFhrhZj7lxQj6hGzbmPPD91fQUaNV/cCEMrqmwAIQ82b8",
+	"nggBiF1ZKDgrWW+bs3mCTenqo9d0U7AO2WW6i1h7Z3Jcok05guXeJTxj7uxsF0s3fnsAIxcm+WzyiDbh",
+	"SL+PjsdvWVlLodwWcdhXyMvrWi9vbFPpm9ACWbQNhWzKayuGrBbOApP8B4Aat/54xVlpRCWUk7x+Efsn",
+	"mdPXqvDjFWygIbXrKqnAaBK2VbgUUr3+ylCuwu+5hHRSV2Z1RUp7MJbt+Ie2k6sTd6ZTj9JKegOwZ5XY",
+	"DA7B03dmSt7Je8EGXkSJYn1IoYFUCEeOpLyVMCN2Jx6scOcLfisVIt/kEGl/gfn+0OBZ8AhAyrnFnEfs",
+	"LNiwIwLMoueNQooitkU4/QU7gF75cMlfym69VfbaUdxLsRSmQOSUBr+hFf4fBSUvuAIaZrgAg9QdobO4",
+	"24qY5WXgW8fJ8mv8qqTNfgHbdOQEkbUTRJaX+Q59enLVIajauvnPwF6tEenpafAAqET+theWWUG4QxAX",
+	"JXQ34RrI2U1Eqb0uGtEAbBMiOUApCS+hj5FXc+9QuPKeZiKCs9lUPsTfIuXbAXUrjHMCKNhLbwts53aJ",
+	"3CJ2JF2Po87TWP7FvjqYQfqZxPaEJpB9/38V7tkv/8twcoAFakNiMPXdCk0/HhQneZIHPbDAElbZ/6Lg",
+	"fnWgMnJ0rS/Thok5l/XTFSDrdF+GlMClERaN4h6BpH7e7qkzXTF+EV7m3tOyetKrMDzM9yTVyjj5MBh8",
+	"4D4Z7q4PUa0stwmrAYRd0jrDnTYMJHC4L8H2hyd7ya2Vt6oHsd4ZABlxwr579ScGB8GltLl2sCtYJ1hb",
+	"TYz6+5d6PzRONBfqi8X+JwALheGgP662GrOM0rVNcUtuhyeVyKoEvgjGUUCcfk5g428NIp6X/0b1ogFt",
+	"IsHhWepJ2oAnuM3j1x30QQNUHvw7n/74hZ7oj6crRsz1/YaqLDml4EmThqcQal/QY367g4JBQ8h+Veyy",
+	"QhToAwdN7Ec90dUDK7litALg9reingaQzA3lymQy8NZv4cRLT3E6QbheIMqfd17ORlWXQu1F4ldF8Y36",
+	"ViQRH6865WC65QpfFranp5v1BfJ1Lwz+0l0m8Std0qN80BTbROTPjayrCPLcst0RO7VU3Dw8V2y+7PVQ",
+	"GcrZ5W8fV33gQhvHJivr7qpw4Uqrh7luLAU2awN/OpsA+vNV42Z+nsfRpzNyUH/R+k4K+KOfHqqw0Cw0",
+	"pj67PHvJF/Ll/f+BCaCZ173eW8FrNxsxkoU2iX/1/m+s0mXjozAmnXdyFwmxJy5/k7V6LG/VuYzD+AAV",
+	"qnWhbsI9JGN4RcyM4M1FQjfUXo7SvXm9D/Fi3UzKiQBFareGCLJpGAjPM8N4KzSthXBMqnuhnDbpWqGl",
+	"JnPXu7bXFrEV/TLmWkmngdthJu3aQPHH3ObBrjKpEPEUmkwJXzL2MbePygM62VTgFxOaIr04Mwk0x5wv",
+	"ZSVYxe1sormp0n2GTcjc92MCekT9C1OpKihUIMmD01RVUeF4diNbbI2OzfQHGOUs45aNYdDzsRfAN/DX",
+	"ZBy8LDNIits2Wtm4UQoe0y48qbuK8G4rUh6KLPIyA3UabVkQu/e2JBki/pRb7A+8nEklgnbIKMjSgAYS",
+	"q8cggEO3ZemrH8ChQdWf/M+hUvNOPAzTx1hH/M0/iePzhTDnWCXvGG8q6ZgzlPNslbaSLrvtgbeYBERP",
+	"sQ8tEIMGBta0BThdI3C45RcWOZGp6cWbVVAKnVafBr2IvMloAeZ8wZxOTUCTNwFXsOKWP9UfD5cAr+8Y",
+	"Vw/Ys0eM+yMizm4XBnVfTs7TZ4o/Z4W9FMoK5iQtfSq4a4ywF+zvwQkjvKuoWPH7eY3Xn9NlBePKLoVh",
+	"3736f1bQjxf0402j2sKyIpKhwlQ1L3FjwoRsEGv0k7wBtj4lT0NznD1+fPxvAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

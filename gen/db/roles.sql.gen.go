@@ -11,6 +11,18 @@ import (
 	"github.com/google/uuid"
 )
 
+const customRoleDelete = `-- name: CustomRoleDelete :execrows
+DELETE FROM custom_roles WHERE id = $1
+`
+
+func (q *Queries) CustomRoleDelete(ctx context.Context, id string) (int64, error) {
+	result, err := q.db.Exec(ctx, customRoleDelete, id)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const customRoleGet = `-- name: CustomRoleGet :one
 SELECT id, description, permissions, created_by, created_at FROM custom_roles WHERE id = $1
 `
@@ -25,6 +37,47 @@ func (q *Queries) CustomRoleGet(ctx context.Context, id string) (CustomRole, err
 		&i.CreatedBy,
 		&i.CreatedAt,
 	)
+	return i, err
+}
+
+const customRoleGetForUpdate = `-- name: CustomRoleGetForUpdate :one
+SELECT id, description, permissions, created_by, created_at FROM custom_roles WHERE id = $1 FOR UPDATE
+`
+
+func (q *Queries) CustomRoleGetForUpdate(ctx context.Context, id string) (CustomRole, error) {
+	row := q.db.QueryRow(ctx, customRoleGetForUpdate, id)
+	var i CustomRole
+	err := row.Scan(
+		&i.ID,
+		&i.Description,
+		&i.Permissions,
+		&i.CreatedBy,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
+const customRoleHolders = `-- name: CustomRoleHolders :one
+SELECT
+    (SELECT count(*) FROM user_roles r JOIN users u ON u.id = r.user_id
+     WHERE r.role_id = $1 AND u.deleted_at IS NULL)::bigint AS users,
+    (SELECT count(*) FROM service_accounts a
+     WHERE a.disabled_at IS NULL
+       AND (a.role = $1 OR EXISTS (SELECT 1 FROM api_tokens t
+                                    WHERE t.service_account_id = a.id AND t.role = $1 AND t.revoked_at IS NULL)))::bigint AS service_accounts
+`
+
+type CustomRoleHoldersRow struct {
+	Users           int64
+	ServiceAccounts int64
+}
+
+// CustomRoleHolders counts who holds a role: live users (disabled ones too, they may come
+// back) and live service accounts holding it as their role or through an unrevoked token.
+func (q *Queries) CustomRoleHolders(ctx context.Context, id string) (CustomRoleHoldersRow, error) {
+	row := q.db.QueryRow(ctx, customRoleHolders, id)
+	var i CustomRoleHoldersRow
+	err := row.Scan(&i.Users, &i.ServiceAccounts)
 	return i, err
 }
 
@@ -87,6 +140,33 @@ func (q *Queries) CustomRoleList(ctx context.Context) ([]CustomRole, error) {
 		return nil, err
 	}
 	return items, nil
+}
+
+const customRoleUpdate = `-- name: CustomRoleUpdate :one
+UPDATE custom_roles
+SET description = COALESCE($1, description),
+    permissions = COALESCE($2::text[], permissions)
+WHERE id = $3
+RETURNING id, description, permissions, created_by, created_at
+`
+
+type CustomRoleUpdateParams struct {
+	Description *string
+	Permissions []string
+	ID          string
+}
+
+func (q *Queries) CustomRoleUpdate(ctx context.Context, arg CustomRoleUpdateParams) (CustomRole, error) {
+	row := q.db.QueryRow(ctx, customRoleUpdate, arg.Description, arg.Permissions, arg.ID)
+	var i CustomRole
+	err := row.Scan(
+		&i.ID,
+		&i.Description,
+		&i.Permissions,
+		&i.CreatedBy,
+		&i.CreatedAt,
+	)
+	return i, err
 }
 
 const customRolesByIDs = `-- name: CustomRolesByIDs :many

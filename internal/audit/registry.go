@@ -49,6 +49,8 @@ const (
 	ActionRoleAssigned              Action = "role.assigned"
 	ActionRoleUnassigned            Action = "role.unassigned"
 	ActionRoleCreated               Action = "role.created"
+	ActionRoleUpdated               Action = "role.updated"
+	ActionRoleDeleted               Action = "role.deleted"
 	ActionServiceAccountCreated     Action = "service_account.created"
 	ActionServiceAccountUpdated     Action = "service_account.updated"
 	ActionServiceAccountDeleted     Action = "service_account.deleted"
@@ -118,6 +120,8 @@ var Actions = map[Action]Spec{
 	ActionRoleAssigned:              {SeverityNotice, "A role was given to a user."},
 	ActionRoleUnassigned:            {SeverityNotice, "A role was taken from a user."},
 	ActionRoleCreated:               {SeverityNotice, "A custom role was created."},
+	ActionRoleUpdated:               {SeverityNotice, "A custom role's description or permissions were changed."},
+	ActionRoleDeleted:               {SeverityNotice, "A custom role was deleted."},
 	ActionServiceAccountCreated:     {SeverityNotice, "A service account was created."},
 	ActionServiceAccountUpdated:     {SeverityNotice, "A service account was changed."},
 	ActionServiceAccountDeleted:     {SeverityNotice, "A service account was deleted."},

@@ -37,6 +37,23 @@ func (h *Handlers) CreateRole(ctx context.Context, req api.CreateRoleRequestObje
 	return api.CreateRole201JSONResponse(toAPIRole(r)), nil
 }
 
+// UpdateRole implements PATCH /roles/{id} (role:write).
+func (h *Handlers) UpdateRole(ctx context.Context, req api.UpdateRoleRequestObject) (api.UpdateRoleResponseObject, error) {
+	r, err := h.svc.Update(ctx, authz.PrincipalFrom(ctx), req.Id, UpdateInput{Description: req.Body.Description, Permissions: req.Body.Permissions})
+	if err != nil {
+		return nil, err
+	}
+	return api.UpdateRole200JSONResponse(toAPIRole(r)), nil
+}
+
+// DeleteRole implements DELETE /roles/{id} (role:write).
+func (h *Handlers) DeleteRole(ctx context.Context, req api.DeleteRoleRequestObject) (api.DeleteRoleResponseObject, error) {
+	if err := h.svc.Delete(ctx, authz.PrincipalFrom(ctx), req.Id); err != nil {
+		return nil, err
+	}
+	return api.DeleteRole204Response{}, nil
+}
+
 // GetPermissionsRegistry implements GET /auth/permissions:registry (account:self).
 func (h *Handlers) GetPermissionsRegistry(ctx context.Context, _ api.GetPermissionsRegistryRequestObject) (api.GetPermissionsRegistryResponseObject, error) {
 	roles, err := h.svc.List(ctx)

@@ -3,6 +3,7 @@ package role_test
 import (
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -98,4 +99,172 @@ func TestCannotCreateRoleAboveOneself(t *testing.T) {
 	e := res.Err(t)
 	require.Equal(t, "authz.permission_denied", e.Error.Code)
 	require.Equal(t, "user:delete", e.Error.Detail["required_permission"])
+}
+
+// TestEditAndDeleteCustomRoles: a custom role's description and permissions change (its
+// holders get the new permissions), a role still held cannot be deleted (the answer
+// counts the holders), built-in roles cannot be changed at all, and both changes are
+// audited.
+func TestEditAndDeleteCustomRoles(t *testing.T) {
+	t.Parallel()
+	env := apitest.New(t)
+	admin := env.Admin()
+	res := env.Do(apitest.Request{Method: http.MethodPost, Path: "roles:create", Token: admin.AccessToken,
+		JSON: map[string]any{"id": "helpdesk", "description": "Resets passwords", "permissions": []string{"account:self", "user:read"}}})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	res = env.Do(apitest.Request{Method: http.MethodPost, Path: "users", Token: admin.AccessToken,
+		JSON: map[string]string{"username": "hal", "email": "hal@example.com", "password": "hal-password-0123", "role": "helpdesk"}})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	var hal api.UserResponse
+	res.Decode(t, &hal)
+	halSession := env.Login("hal", "hal-password-0123")
+	res = env.Do(apitest.Request{Method: http.MethodGet, Path: "hosts", Token: halSession.AccessToken})
+	require.Equal(t, http.StatusForbidden, res.Status)
+
+	res = env.Do(apitest.Request{Method: http.MethodPatch, Path: "roles/helpdesk", Token: admin.AccessToken,
+		JSON: map[string]any{"description": "Reads users and hosts", "permissions": []string{"host:read", "user:read", "account:self", "host:read"}}})
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	var r api.RoleEntry
+	res.Decode(t, &r)
+	require.Equal(t, api.RoleEntry{Id: "helpdesk", Description: "Reads users and hosts", Permissions: []string{"account:self", "host:read", "user:read"}}, r)
+	require.Eventually(t, func() bool {
+		return env.Do(apitest.Request{Method: http.MethodGet, Path: "hosts", Token: halSession.AccessToken}).Status == http.StatusOK
+	}, 10*time.Second, 50*time.Millisecond, "the holder's session gets the new permission")
+
+	// Only the description: the permissions stay.
+	res = env.Do(apitest.Request{Method: http.MethodPatch, Path: "roles/helpdesk", Token: admin.AccessToken, JSON: map[string]any{"description": "Help desk"}})
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	res.Decode(t, &r)
+	require.Equal(t, []string{"account:self", "host:read", "user:read"}, r.Permissions)
+	require.Equal(t, "Help desk", r.Description)
+
+	for _, c := range []struct {
+		name   string
+		path   string
+		body   any
+		status int
+		field  string
+	}{
+		{"unknownPermission", "roles/helpdesk", map[string]any{"permissions": []string{"host:fly"}}, http.StatusBadRequest, "permissions"},
+		{"emptyBody", "roles/helpdesk", map[string]any{}, http.StatusBadRequest, ""},
+		{"unknownField", "roles/helpdesk", map[string]any{"id": "other"}, http.StatusBadRequest, ""},
+		{"badID", "roles/Bad-Id", map[string]any{"description": "x"}, http.StatusBadRequest, ""},
+		{"missing", "roles/nobody_has_it", map[string]any{"description": "x"}, http.StatusNotFound, ""},
+		{"builtIn", "roles/viewer", map[string]any{"description": "x"}, http.StatusConflict, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res := env.Do(apitest.Request{Method: http.MethodPatch, Path: c.path, Token: admin.AccessToken, JSON: c.body})
+			require.Equal(t, c.status, res.Status, "%s", res.Body)
+			if c.field != "" {
+				require.Equal(t, c.field, res.Err(t).Error.Detail["field"])
+			}
+		})
+	}
+	res = env.Do(apitest.Request{Method: http.MethodDelete, Path: "roles/admin", Token: admin.AccessToken})
+	require.Equal(t, http.StatusConflict, res.Status)
+	require.Contains(t, res.Err(t).Error.HumanMessage, "built-in")
+	res = env.Do(apitest.Request{Method: http.MethodDelete, Path: "roles/nobody_has_it", Token: admin.AccessToken})
+	require.Equal(t, http.StatusNotFound, res.Status)
+
+	// Held by a user and by a service account (as its role, and another through a token).
+	res = env.Do(apitest.Request{Method: http.MethodPost, Path: "service-accounts", Token: admin.AccessToken,
+		JSON: map[string]string{"name": "desk-bot", "role": "helpdesk"}})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	var bot api.ServiceAccount
+	res.Decode(t, &bot)
+	res = env.Do(apitest.Request{Method: http.MethodPost, Path: "service-accounts", Token: admin.AccessToken,
+		JSON: map[string]string{"name": "big-bot", "role": "admin"}})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	var big api.ServiceAccount
+	res.Decode(t, &big)
+	res = env.Do(apitest.Request{Method: http.MethodPost, Path: "service-accounts/" + big.Id.String() + "/tokens", Token: admin.AccessToken,
+		JSON: map[string]any{"name": "narrow", "role": "helpdesk"}})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	var narrow api.APITokenCreated
+	res.Decode(t, &narrow)
+
+	res = env.Do(apitest.Request{Method: http.MethodDelete, Path: "roles/helpdesk", Token: admin.AccessToken})
+	require.Equal(t, http.StatusConflict, res.Status, "%s", res.Body)
+	e := res.Err(t)
+	require.Equal(t, `The role "helpdesk" is held by 1 user and 2 service accounts; take it from them first.`, e.Error.HumanMessage)
+	require.EqualValues(t, 1, e.Error.Detail["users"])
+	require.EqualValues(t, 2, e.Error.Detail["service_accounts"])
+
+	res = env.Do(apitest.Request{Method: http.MethodPost, Path: "users/" + hal.Id.String() + "/roles:unassign", Token: admin.AccessToken,
+		JSON: map[string]string{"role_id": "helpdesk"}})
+	require.Equal(t, http.StatusNoContent, res.Status, "%s", res.Body)
+	res = env.Do(apitest.Request{Method: http.MethodDelete, Path: "service-accounts/" + bot.Id.String(), Token: admin.AccessToken})
+	require.Equal(t, http.StatusNoContent, res.Status, "%s", res.Body)
+	res = env.Do(apitest.Request{Method: http.MethodDelete, Path: "roles/helpdesk", Token: admin.AccessToken})
+	require.Equal(t, http.StatusConflict, res.Status, "%s", res.Body)
+	require.Equal(t, `The role "helpdesk" is held by no user and 1 service account; take it from them first.`, res.Err(t).Error.HumanMessage)
+	res = env.Do(apitest.Request{Method: http.MethodDelete, Path: "service-accounts/" + big.Id.String() + "/tokens/" + narrow.TokenMeta.Id.String(), Token: admin.AccessToken})
+	require.Equal(t, http.StatusNoContent, res.Status, "%s", res.Body)
+
+	res = env.Do(apitest.Request{Method: http.MethodDelete, Path: "roles/helpdesk", Token: admin.AccessToken})
+	require.Equal(t, http.StatusNoContent, res.Status, "%s", res.Body)
+	res = env.Do(apitest.Request{Method: http.MethodGet, Path: "roles", Token: admin.AccessToken})
+	var list api.AdminRolesResponse
+	res.Decode(t, &list)
+	for _, r := range list.Roles {
+		require.NotEqual(t, "helpdesk", r.Id)
+	}
+	res = env.Do(apitest.Request{Method: http.MethodDelete, Path: "roles/helpdesk", Token: admin.AccessToken})
+	require.Equal(t, http.StatusNotFound, res.Status)
+
+	res = env.Do(apitest.Request{Method: http.MethodGet, Path: "audit/events?limit=50", Token: admin.AccessToken})
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	var page api.AuditEventsPage
+	res.Decode(t, &page)
+	seen := map[string]int{}
+	for _, ev := range page.Items {
+		if ev.ResourceId != nil && *ev.ResourceId == "helpdesk" {
+			seen[ev.Action]++
+		}
+	}
+	require.Equal(t, map[string]int{"role.created": 1, "role.updated": 2, "role.deleted": 1}, seen)
+}
+
+// TestCannotEditRoleAboveOneself: a holder of role:write cannot give a role a permission
+// they lack, nor change or delete a role granting one.
+func TestCannotEditRoleAboveOneself(t *testing.T) {
+	t.Parallel()
+	env := apitest.New(t)
+	admin := env.Admin()
+	for _, body := range []map[string]any{
+		{"id": "role_maker", "description": "x", "permissions": []string{"account:self", "role:write", "user:read"}},
+		{"id": "deleters", "description": "x", "permissions": []string{"user:delete"}},
+		{"id": "readers", "description": "x", "permissions": []string{"user:read"}},
+	} {
+		res := env.Do(apitest.Request{Method: http.MethodPost, Path: "roles:create", Token: admin.AccessToken, JSON: body})
+		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	}
+	res := env.Do(apitest.Request{Method: http.MethodPost, Path: "users", Token: admin.AccessToken,
+		JSON: map[string]string{"username": "maker", "email": "maker@example.com", "password": "maker-password-1", "role": "role_maker"}})
+	require.Equal(t, http.StatusCreated, res.Status)
+	maker := env.Login("maker", "maker-password-1")
+
+	for _, c := range []struct {
+		method, path string
+		body         any
+	}{
+		{http.MethodPatch, "roles/readers", map[string]any{"permissions": []string{"user:read", "user:delete"}}},
+		{http.MethodPatch, "roles/deleters", map[string]any{"permissions": []string{"user:read"}}},
+		{http.MethodPatch, "roles/deleters", map[string]any{"description": "y"}},
+		{http.MethodDelete, "roles/deleters", nil},
+	} {
+		res := env.Do(apitest.Request{Method: c.method, Path: c.path, Token: maker.AccessToken, JSON: c.body})
+		require.Equal(t, http.StatusForbidden, res.Status, "%s %s: %s", c.method, c.path, res.Body)
+		e := res.Err(t)
+		require.Equal(t, "authz.permission_denied", e.Error.Code)
+		require.Equal(t, "user:delete", e.Error.Detail["required_permission"])
+	}
+	res = env.Do(apitest.Request{Method: http.MethodPatch, Path: "roles/readers", Token: maker.AccessToken,
+		JSON: map[string]any{"permissions": []string{}}})
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	var r api.RoleEntry
+	res.Decode(t, &r)
+	require.Empty(t, r.Permissions)
+	res = env.Do(apitest.Request{Method: http.MethodDelete, Path: "roles/readers", Token: maker.AccessToken})
+	require.Equal(t, http.StatusNoContent, res.Status, "%s", res.Body)
 }

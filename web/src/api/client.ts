@@ -49,9 +49,10 @@ export function onSessionExpired(fn: () => void): () => void {
   return () => expiredListeners.delete(fn);
 }
 
-// These answer 401 as part of their normal work (wrong password, used refresh token), so a
-// 401 from them never triggers a renewal.
-const NO_RENEW = ["/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/auth/logout"];
+// These answer 401 as part of their normal work (wrong password, used refresh token, a
+// wrong current password on a password change), so a 401 from them never triggers a
+// renewal nor ends the session.
+const NO_RENEW = ["/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/auth/logout", "/api/v1/auth/password:change"];
 
 function withBearer(req: Request): Request {
   if (!tokens.access) return req;

@@ -1260,6 +1260,38 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/roles/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A role id of `GET /roles`. */
+                id: components["parameters"]["RoleID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a custom role.
+         * @description Refused (409, with `detail.users` and `detail.service_accounts` counting them) while
+         *     any user or live service account holds the role, directly or through one of its
+         *     unrevoked tokens; built-in roles cannot be deleted (409). The caller must hold every
+         *     permission the role grants (403 otherwise).
+         */
+        delete: operations["deleteRole"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a custom role's description or permissions.
+         * @description Holders of the role get the new permissions on their next request. The caller must
+         *     hold every permission the role grants, before and after the change (403 otherwise).
+         *     Built-in roles cannot be changed (409).
+         */
+        patch: operations["updateRole"];
+        trace?: never;
+    };
     "/roles:create": {
         parameters: {
             query?: never;
@@ -2366,6 +2398,10 @@ export interface components {
             description: string;
             id: string;
             permissions: string[];
+        };
+        CustomRoleUpdateRequest: {
+            description?: string;
+            permissions?: string[];
         };
         DiscoveredHost: {
             address: string;
@@ -3500,6 +3536,8 @@ export interface components {
         IdempotencyKeyOptional: string;
         /** @description Page size, 1 to 200 (default 50). */
         Limit: number;
+        /** @description A role id of `GET /roles`. */
+        RoleID: string;
         RuleID: string;
         ScanID: string;
         /** @description The width of each bucket (default `day`). */
@@ -5563,6 +5601,66 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    deleteRole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A role id of `GET /roles`. */
+                id: components["parameters"]["RoleID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    updateRole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A role id of `GET /roles`. */
+                id: components["parameters"]["RoleID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CustomRoleUpdateRequest"];
+            };
+        };
+        responses: {
+            /** @description The updated role. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoleEntry"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             default: components["responses"]["UnexpectedError"];
         };
     };

@@ -1,9 +1,10 @@
-import { Alert, Button, Card, Code, CopyButton, Group, List, Stack, Text, TextInput, Title } from "@mantine/core";
+import { Alert, Button, Card, Code, CopyButton, Group, List, PasswordInput, Stack, Text, TextInput, Title } from "@mantine/core";
+import { useForm } from "@mantine/form";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { QRCodeSVG } from "qrcode.react";
 import { useState } from "react";
 import { api } from "../api/client";
-import { unwrap } from "../api/errors";
+import { ApiError, applyFieldError, unwrap } from "../api/errors";
 import { meQuery } from "../auth/session";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { PageHeader } from "../components/PageHeader";
@@ -83,11 +84,97 @@ function MFAEnrolment() {
   );
 }
 
+interface PasswordValues {
+  current_password: string;
+  new_password: string;
+  confirm: string;
+}
+const PASSWORD_FIELDS = ["current_password", "new_password", "confirm"] as const;
+
+// passwordChangeError puts the server's refusal on its field: a wrong current password is
+// a 401 naming current_password (not the end of the session), a weak new one a 400 on
+// new_password. Anything else is returned for the form's alert.
+export function passwordChangeError(err: unknown, form: { setFieldError: (f: string, m: string) => void }): string | undefined {
+  if (err instanceof ApiError && err.status === 401 && err.field === "current_password") {
+    form.setFieldError("current_password", err.message);
+    return undefined;
+  }
+  return applyFieldError(err, form, PASSWORD_FIELDS);
+}
+
+// ChangePasswordForm changes the caller's own password (POST /auth/password:change). This
+// session stays signed in; every other session of the caller ends.
+export function ChangePasswordForm() {
+  const [formError, setFormError] = useState<string>();
+  const [changed, setChanged] = useState(false);
+  const form = useForm<PasswordValues>({
+    mode: "controlled",
+    initialValues: { current_password: "", new_password: "", confirm: "" },
+    validate: {
+      current_password: (v) => (v === "" ? "Enter your current password." : null),
+      new_password: (v) => (v === "" ? "Enter a new password." : null),
+      confirm: (v, all) => (v !== all.new_password ? "The passwords do not match." : null),
+    },
+  });
+  const change = useMutation({
+    mutationFn: (v: PasswordValues) =>
+      unwrap(api.POST("/auth/password:change", { body: { current_password: v.current_password, new_password: v.new_password } })),
+    onSuccess: () => {
+      form.reset();
+      setChanged(true);
+    },
+    onError: (err) => setFormError(passwordChangeError(err, form)),
+  });
+  return (
+    <form
+      noValidate
+      onSubmit={form.onSubmit((v) => {
+        setFormError(undefined);
+        setChanged(false);
+        change.mutate(v);
+      })}
+    >
+      <Stack>
+        {changed && (
+          <Alert color="teal" role="status" title="Password changed">
+            You stay signed in here. Every other session of yours has ended: sign in there again with the new password.
+          </Alert>
+        )}
+        {formError && (
+          <Alert color="red" role="alert">
+            {formError}
+          </Alert>
+        )}
+        <PasswordInput label="Current password" withAsterisk autoComplete="current-password" {...form.getInputProps("current_password")} />
+        <PasswordInput
+          label="New password"
+          description="At least 8 characters, not a common password and not your username."
+          withAsterisk
+          autoComplete="new-password"
+          {...form.getInputProps("new_password")}
+        />
+        <PasswordInput label="Repeat the new password" withAsterisk autoComplete="new-password" {...form.getInputProps("confirm")} />
+        <Group justify="flex-end">
+          <Button type="submit" loading={change.isPending}>
+            Change password
+          </Button>
+        </Group>
+      </Stack>
+    </form>
+  );
+}
+
 export function AccountPage() {
   const { data: me } = useQuery(meQuery);
   return (
     <>
       <PageHeader title="Account and security" description={me ? `${me.username} · ${me.email}` : undefined} />
+      <Card withBorder maw={640} mb="md" component="section" aria-label="Password">
+        <Title order={2} size="h4" mb="sm">
+          Password
+        </Title>
+        <ChangePasswordForm />
+      </Card>
       <Card withBorder maw={640} component="section" aria-label="Authenticator">
         <Title order={2} size="h4" mb="sm">
           Authenticator (MFA)

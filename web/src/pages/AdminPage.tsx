@@ -9,11 +9,13 @@ import { applyFieldError, unwrap } from "../api/errors";
 import { Can } from "../auth/Can";
 import { useCan } from "../auth/session";
 import { ErrorAlert } from "../components/ErrorAlert";
+import { AnchorLink } from "../components/links";
 import { PageHeader } from "../components/PageHeader";
 import { formatDateTime } from "../lib/format";
 import { CredentialsPanel } from "./CredentialsPanel";
 import { RolesPanel } from "./RolesPanel";
 import { ServiceAccountsPanel } from "./ServiceAccountsPanel";
+import { useUserMutations } from "./UserMutations";
 
 interface UserValues {
   username: string;
@@ -73,27 +75,11 @@ export function CreateUserForm({ roles, onDone }: { roles: Schemas["RoleEntry"][
 // UserActions changes one user's roles and whether they may sign in. The server refuses
 // what would lock everyone out (the last admin) with a message shown here.
 function UserActions({ user, roles }: { user: Schemas["UserResponse"]; roles: Schemas["RoleEntry"][] }) {
-  const qc = useQueryClient();
   const canWrite = useCan("user:write");
   const canAssign = useCan("role:assign");
-  const done = () => void qc.invalidateQueries({ queryKey: ["users"] });
-  const fail = (err: Error) => notifications.show({ color: "red", title: "Not changed", message: err.message });
-  const toggle = useMutation({
-    mutationFn: () =>
-      user.disabled_at
-        ? unwrap(api.POST("/users/{id}:enable", { params: { path: { id: user.id } } }))
-        : unwrap(api.POST("/users/{id}:disable", { params: { path: { id: user.id } } })),
-    onSuccess: done,
-    onError: fail,
-  });
-  const assign = useMutation({
-    mutationFn: ({ role, on }: { role: string; on: boolean }) =>
-      on
-        ? unwrap(api.POST("/users/{id}/roles:assign", { params: { path: { id: user.id } }, body: { role_id: role } }))
-        : unwrap(api.POST("/users/{id}/roles:unassign", { params: { path: { id: user.id } }, body: { role_id: role } })),
-    onSuccess: done,
-    onError: fail,
-  });
+  const { toggle, assign } = useUserMutations(user, (err) =>
+    notifications.show({ color: "red", title: "Not changed", message: err.message }),
+  );
   if (!canWrite && !canAssign) return null;
   const held = new Set(user.roles ?? []);
   return (
@@ -170,7 +156,9 @@ export function AdminPage() {
                 {users.data?.users.map((u) => (
                   <Table.Tr key={u.id}>
                     <Table.Td>
-                      {u.username}
+                      <AnchorLink to="/admin/users/$userId" params={{ userId: u.id }}>
+                        {u.username}
+                      </AnchorLink>
                       {u.disabled_at && (
                         <Badge ml="xs" color="gray" size="sm">
                           disabled

@@ -1,14 +1,17 @@
 import { Alert, Badge, Button, Checkbox, Group, Modal, PasswordInput, Select, Stack, Table, Text, Textarea, TextInput } from "@mantine/core";
 import { useForm } from "@mantine/form";
-import { useDebouncedValue } from "@mantine/hooks";
 import { notifications } from "@mantine/notifications";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { api, type Schemas } from "../api/client";
 import { applyFieldError, unwrap } from "../api/errors";
 import { Can } from "../auth/Can";
+import { useCan } from "../auth/session";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { formatDateTime } from "../lib/format";
+import { ConfirmDialog } from "./AdminConfirm";
+import { CredentialCloneForm, CredentialEditForm } from "./CredentialActions";
+import { HostPicker } from "./CredentialHostPicker";
 
 type AuthMethod = Schemas["CredentialCreateRequest"]["auth_method"];
 
@@ -36,33 +39,6 @@ const FIELDS = [
   "password",
   "is_default",
 ] as const;
-
-// HostPicker finds a host by name for a host-scoped credential, asking the server as the
-// user types (the fleet may be far too large for one list).
-function HostPicker({ value, onChange, error }: { value: string; onChange: (id: string) => void; error?: React.ReactNode }) {
-  const [search, setSearch] = useState("");
-  const [q] = useDebouncedValue(search.trim(), 250);
-  const { data } = useQuery({
-    queryKey: ["hosts", "list", { q, picker: true }],
-    queryFn: () => unwrap(api.GET("/hosts", { params: { query: { q: q || undefined, limit: 20 } } })),
-  });
-  const options = (data?.hosts ?? []).map((h) => ({ value: h.id, label: `${h.hostname} (${h.ip_address})` }));
-  return (
-    <Select
-      label="Host"
-      withAsterisk
-      searchable
-      data={options}
-      value={value || null}
-      onChange={(v) => onChange(v ?? "")}
-      searchValue={search}
-      onSearchChange={setSearch}
-      nothingFoundMessage="No host matches"
-      filter={({ options }) => options}
-      error={error}
-    />
-  );
-}
 
 // CredentialForm adds an SSH credential. Secrets go to the server once and never come
 // back; the server checks the key (a wrong passphrase is a 400 on that field).
@@ -186,6 +162,12 @@ function CredentialForm({ onDone }: { onDone: (c: Schemas["CredentialResponse"])
 // CredentialsPanel lists the SSH credential vault: names, users and key fingerprints, never
 // the secrets.
 export function CredentialsPanel({ adding, setAdding }: { adding: boolean; setAdding: (on: boolean) => void }) {
+  const qc = useQueryClient();
+  const canWrite = useCan("credential:write");
+  const canDelete = useCan("credential:delete");
+  const [editing, setEditing] = useState<Schemas["CredentialResponse"]>();
+  const [cloning, setCloning] = useState<Schemas["CredentialResponse"]>();
+  const [deleting, setDeleting] = useState<Schemas["CredentialResponse"]>();
   const { data, error } = useQuery({
     queryKey: ["credentials"],
     queryFn: () => unwrap(api.GET("/credentials", { params: { query: { limit: 200 } } })),
@@ -212,6 +194,11 @@ export function CredentialsPanel({ adding, setAdding }: { adding: boolean; setAd
             <Table.Th scope="col">Authentication</Table.Th>
             <Table.Th scope="col">Key</Table.Th>
             <Table.Th scope="col">Created</Table.Th>
+            {(canWrite || canDelete) && (
+              <Table.Th scope="col">
+                <span className="visually-hidden">Actions</span>
+              </Table.Th>
+            )}
           </Table.Tr>
         </Table.Thead>
         <Table.Tbody>
@@ -234,6 +221,27 @@ export function CredentialsPanel({ adding, setAdding }: { adding: boolean; setAd
                 </Text>
               </Table.Td>
               <Table.Td>{formatDateTime(c.created_at)}</Table.Td>
+              {(canWrite || canDelete) && (
+                <Table.Td>
+                  <Group gap={6} wrap="nowrap">
+                    {canWrite && (
+                      <Button size="xs" variant="default" aria-label={`Edit credential ${c.name}`} onClick={() => setEditing(c)}>
+                        Edit
+                      </Button>
+                    )}
+                    {canWrite && (
+                      <Button size="xs" variant="default" aria-label={`Clone credential ${c.name}`} onClick={() => setCloning(c)}>
+                        Clone
+                      </Button>
+                    )}
+                    {canDelete && (
+                      <Button size="xs" variant="light" color="red" aria-label={`Delete credential ${c.name}`} onClick={() => setDeleting(c)}>
+                        Delete
+                      </Button>
+                    )}
+                  </Group>
+                </Table.Td>
+              )}
             </Table.Tr>
           ))}
         </Table.Tbody>
@@ -247,6 +255,46 @@ export function CredentialsPanel({ adding, setAdding }: { adding: boolean; setAd
           }}
         />
       </Modal>
+      <Modal opened={!!editing} onClose={() => setEditing(undefined)} title={`Edit credential ${editing?.name ?? ""}`} size="lg">
+        {editing && (
+          <CredentialEditForm
+            id={editing.id}
+            onDone={(c) => {
+              notifications.show({ color: "teal", message: `Credential ${c.name} saved.` });
+              setEditing(undefined);
+            }}
+          />
+        )}
+      </Modal>
+      <Modal opened={!!cloning} onClose={() => setCloning(undefined)} title={`Clone credential ${cloning?.name ?? ""}`}>
+        {cloning && (
+          <CredentialCloneForm
+            credential={cloning}
+            onDone={(c) => {
+              notifications.show({ color: "teal", message: `Credential ${c.name} created as a copy.` });
+              setCloning(undefined);
+            }}
+          />
+        )}
+      </Modal>
+      {deleting && (
+        <ConfirmDialog
+          opened
+          onClose={() => setDeleting(undefined)}
+          title={`Delete credential ${deleting.name}?`}
+          confirmLabel="Delete credential"
+          action={() => unwrap(api.DELETE("/credentials/{id}", { params: { path: { id: deleting.id } } }))}
+          onDone={() => {
+            notifications.show({ color: "teal", message: `Credential ${deleting.name} deleted.` });
+            setDeleting(undefined);
+            void qc.invalidateQueries({ queryKey: ["credentials"] });
+          }}
+        >
+          {`The server stops logging in with ${deleting.name}${
+            deleting.is_default ? ", the default for every host without a credential of its own" : ""
+          }; hosts relying on it need another credential.`}
+        </ConfirmDialog>
+      )}
     </Stack>
   );
 }

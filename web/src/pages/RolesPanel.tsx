@@ -7,6 +7,7 @@ import { api, type Schemas } from "../api/client";
 import { applyFieldError, unwrap } from "../api/errors";
 import { useCan } from "../auth/session";
 import { ErrorAlert } from "../components/ErrorAlert";
+import { ConfirmDialog } from "./AdminConfirm";
 
 interface RoleValues {
   id: string;
@@ -16,7 +17,7 @@ interface RoleValues {
 
 // PermissionPicker lists the permission catalogue by category with each permission's
 // description; dangerous ones say so.
-function PermissionPicker({
+export function PermissionPicker({
   registry,
   value,
   onChange,
@@ -67,30 +68,66 @@ function PermissionPicker({
   );
 }
 
-function RoleForm({ registry, onDone }: { registry: Schemas["PermissionsRegistryResponse"]; onDone: () => void }) {
+// RoleForm creates a custom role (POST /roles:create) or, given one, changes its
+// description and permissions (PATCH /roles/{id}); the id of a role never changes.
+export function RoleForm({
+  registry,
+  role,
+  onDone,
+}: {
+  registry: Schemas["PermissionsRegistryResponse"];
+  role?: Schemas["RoleEntry"];
+  onDone: (r: Schemas["RoleEntry"]) => void;
+}) {
   const qc = useQueryClient();
   const [formError, setFormError] = useState<string>();
-  const form = useForm<RoleValues>({ mode: "controlled", initialValues: { id: "", description: "", permissions: [] } });
-  const create = useMutation({
+  const form = useForm<RoleValues>({
+    mode: "controlled",
+    initialValues: { id: role?.id ?? "", description: role?.description ?? "", permissions: role?.permissions ?? [] },
+  });
+  const save = useMutation({
     mutationFn: (v: RoleValues) =>
-      unwrap(api.POST("/roles:create", { body: { id: v.id.trim(), description: v.description.trim(), permissions: v.permissions } })),
-    onSuccess: () => {
+      role
+        ? unwrap(
+            api.PATCH("/roles/{id}", {
+              params: { path: { id: role.id } },
+              body: { description: v.description.trim(), permissions: v.permissions },
+            }),
+          )
+        : unwrap(
+            api.POST("/roles:create", {
+              body: { id: v.id.trim(), description: v.description.trim(), permissions: v.permissions },
+              headers: { "Idempotency-Key": crypto.randomUUID() },
+            }),
+          ),
+    onSuccess: (r) => {
       void qc.invalidateQueries({ queryKey: ["roles"] });
       void qc.invalidateQueries({ queryKey: ["permissions-registry"] });
-      onDone();
+      // Holding the role may have changed what the caller may do.
+      void qc.invalidateQueries({ queryKey: ["auth", "permissions"] });
+      onDone(r);
     },
     onError: (err) => setFormError(applyFieldError(err, form, ["id", "description", "permissions"])),
   });
   return (
-    <form noValidate onSubmit={form.onSubmit((v) => (setFormError(undefined), create.mutate(v)))}>
+    <form noValidate onSubmit={form.onSubmit((v) => (setFormError(undefined), save.mutate(v)))}>
       <Stack>
         {formError && (
           <Alert color="red" role="alert">
             {formError}
           </Alert>
         )}
-        <TextInput label="Role id" description="Lower case letters, digits and underscores." withAsterisk {...form.getInputProps("id")} />
+        {role ? (
+          <TextInput label="Role id" readOnly value={role.id} description="A role's id cannot change." />
+        ) : (
+          <TextInput label="Role id" description="Lower case letters, digits and underscores." withAsterisk {...form.getInputProps("id")} />
+        )}
         <TextInput label="Description" withAsterisk {...form.getInputProps("description")} />
+        {role && (
+          <Text size="sm" c="dimmed">
+            Everyone holding {role.id} gets the new permissions on their next request.
+          </Text>
+        )}
         <PermissionPicker
           registry={registry}
           value={form.getValues().permissions}
@@ -98,8 +135,8 @@ function RoleForm({ registry, onDone }: { registry: Schemas["PermissionsRegistry
           error={form.errors.permissions}
         />
         <Group justify="flex-end">
-          <Button type="submit" loading={create.isPending}>
-            Create role
+          <Button type="submit" loading={save.isPending}>
+            {role ? "Save role" : "Create role"}
           </Button>
         </Group>
       </Stack>
@@ -107,11 +144,14 @@ function RoleForm({ registry, onDone }: { registry: Schemas["PermissionsRegistry
   );
 }
 
-// RolesPanel lists the built-in and custom roles and creates custom ones from the
-// permission catalogue.
+// RolesPanel lists the built-in and custom roles, creates custom ones from the permission
+// catalogue, and changes or deletes them (built-in roles are fixed).
 export function RolesPanel() {
   const canWrite = useCan("role:write");
+  const qc = useQueryClient();
   const [adding, setAdding] = useState(false);
+  const [editing, setEditing] = useState<Schemas["RoleEntry"]>();
+  const [deleting, setDeleting] = useState<Schemas["RoleEntry"]>();
   const registry = useQuery({
     queryKey: ["permissions-registry"],
     queryFn: () => unwrap(api.GET("/auth/permissions:registry")),
@@ -129,13 +169,25 @@ export function RolesPanel() {
       <ErrorAlert error={roles.error ?? registry.error} />
       {roles.data?.roles.map((r) => (
         <Stack key={r.id} gap={4} component="section" aria-label={`Role ${r.id}`}>
-          <Group gap="xs">
-            <Title order={3} size="h5">
-              {r.id}
-            </Title>
-            <Badge size="sm" variant="default" miw="fit-content">
-              {r.is_built_in ? "built in" : "custom"}
-            </Badge>
+          <Group gap="xs" justify="space-between">
+            <Group gap="xs">
+              <Title order={3} size="h5">
+                {r.id}
+              </Title>
+              <Badge size="sm" variant="default" miw="fit-content">
+                {r.is_built_in ? "built in" : "custom"}
+              </Badge>
+            </Group>
+            {canWrite && !r.is_built_in && (
+              <Group gap="xs">
+                <Button size="xs" variant="default" disabled={!registry.data} onClick={() => setEditing(r)} aria-label={`Edit role ${r.id}`}>
+                  Edit
+                </Button>
+                <Button size="xs" variant="light" color="red" onClick={() => setDeleting(r)} aria-label={`Delete role ${r.id}`}>
+                  Delete
+                </Button>
+              </Group>
+            )}
           </Group>
           <Text size="sm" c="dimmed">
             {r.description}
@@ -160,6 +212,35 @@ export function RolesPanel() {
           />
         )}
       </Modal>
+      <Modal opened={!!editing} onClose={() => setEditing(undefined)} title={`Edit role ${editing?.id ?? ""}`} size="lg">
+        {registry.data && editing && (
+          <RoleForm
+            registry={registry.data}
+            role={editing}
+            onDone={(r) => {
+              setEditing(undefined);
+              notifications.show({ color: "teal", message: `Role ${r.id} saved.` });
+            }}
+          />
+        )}
+      </Modal>
+      {deleting && (
+        <ConfirmDialog
+          opened
+          onClose={() => setDeleting(undefined)}
+          title={`Delete role ${deleting.id}?`}
+          confirmLabel="Delete role"
+          action={() => unwrap(api.DELETE("/roles/{id}", { params: { path: { id: deleting.id } } }))}
+          onDone={() => {
+            notifications.show({ color: "teal", message: `Role ${deleting.id} deleted.` });
+            setDeleting(undefined);
+            void qc.invalidateQueries({ queryKey: ["roles"] });
+            void qc.invalidateQueries({ queryKey: ["permissions-registry"] });
+          }}
+        >
+          {`${deleting.id} is removed for good. The server refuses while any user or service account still holds it.`}
+        </ConfirmDialog>
+      )}
     </Stack>
   );
 }

@@ -1,0 +1,177 @@
+import { Alert, Badge, Button, Code, CopyButton, Group, Select, Stack, Table, Text, TextInput } from "@mantine/core";
+import { useForm } from "@mantine/form";
+import { notifications } from "@mantine/notifications";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
+import { api, type Schemas } from "../api/client";
+import { applyFieldError, unwrap } from "../api/errors";
+import { useCan } from "../auth/session";
+import { ErrorAlert } from "../components/ErrorAlert";
+import { formatDateTime, formatRelative } from "../lib/format";
+import { ConfirmDialog } from "./AdminConfirm";
+
+type Account = Pick<Schemas["ServiceAccount"], "id" | "name">;
+type Token = Schemas["APITokenMeta"];
+
+export const tokensQueryKey = (accountId: string) => ["service-accounts", accountId, "tokens"] as const;
+
+// TokenForm mints a token (POST /service-accounts/{id}/tokens); the secret is shown once,
+// with a copy button, and never again.
+export function TokenForm({ account, onClose }: { account: Account; onClose: () => void }) {
+  const qc = useQueryClient();
+  const [formError, setFormError] = useState<string>();
+  const form = useForm({ mode: "controlled", initialValues: { name: "", ttl: "90d" } });
+  const mint = useMutation({
+    mutationFn: (v: { name: string; ttl: string }) =>
+      unwrap(
+        api.POST("/service-accounts/{id}/tokens", {
+          params: { path: { id: account.id } },
+          body: v.ttl === "never" ? { name: v.name.trim(), eternal: true } : { name: v.name.trim(), ttl: v.ttl },
+        }),
+      ),
+    onSuccess: () => void qc.invalidateQueries({ queryKey: tokensQueryKey(account.id) }),
+    onError: (err) => setFormError(applyFieldError(err, form, ["name", "ttl"])),
+  });
+  if (mint.data) {
+    return (
+      <Stack>
+        <Alert color="teal" role="status" title="Token created">
+          Copy it now: it is shown this once and cannot be read again.
+        </Alert>
+        <Code block className="mono-block" data-testid="new-token">
+          {mint.data.token}
+        </Code>
+        <Group justify="space-between">
+          <CopyButton value={mint.data.token}>
+            {({ copied, copy }) => (
+              <Button variant="default" onClick={copy}>
+                {copied ? "Copied" : "Copy token"}
+              </Button>
+            )}
+          </CopyButton>
+          <Button onClick={onClose}>Done</Button>
+        </Group>
+      </Stack>
+    );
+  }
+  return (
+    <form noValidate onSubmit={form.onSubmit((v) => (setFormError(undefined), mint.mutate(v)))}>
+      <Stack>
+        {formError && (
+          <Alert color="red" role="alert">
+            {formError}
+          </Alert>
+        )}
+        <TextInput label="Token name" withAsterisk {...form.getInputProps("name")} />
+        <Select
+          label="Expires"
+          data={[
+            { value: "24h", label: "In a day" },
+            { value: "30d", label: "In 30 days" },
+            { value: "90d", label: "In 90 days" },
+            { value: "365d", label: "In a year" },
+            { value: "never", label: "Never" },
+          ]}
+          allowDeselect={false}
+          {...form.getInputProps("ttl")}
+        />
+        <Group justify="flex-end">
+          <Button type="submit" loading={mint.isPending}>
+            Create token
+          </Button>
+        </Group>
+      </Stack>
+    </form>
+  );
+}
+
+function TokenStatus({ status }: { status: Token["status"] }) {
+  const color = status === "active" ? "teal" : "gray";
+  return (
+    <Badge color={color} variant="light" miw="fit-content">
+      {status}
+    </Badge>
+  );
+}
+
+// TokensTable lists an account's tokens (GET /service-accounts/{id}/tokens: metadata, never
+// the secrets); with revocable, each live token gets a Revoke button that confirms first
+// (DELETE /service-accounts/{id}/tokens/{token_id}).
+export function TokensTable({ account, revocable = false }: { account: Account; revocable?: boolean }) {
+  const qc = useQueryClient();
+  const canWrite = useCan("service_account:write");
+  const [revoking, setRevoking] = useState<Token>();
+  const { data, error } = useQuery({
+    queryKey: tokensQueryKey(account.id),
+    queryFn: () => unwrap(api.GET("/service-accounts/{id}/tokens", { params: { path: { id: account.id } } })),
+  });
+  if (error) return <ErrorAlert error={error} />;
+  if (!data || data.tokens.length === 0) return <Text size="sm" c="dimmed">No token.</Text>;
+  const actions = revocable && canWrite;
+  return (
+    <>
+      <Table aria-label={`Tokens of ${account.name}`}>
+        <Table.Thead>
+          <Table.Tr>
+            <Table.Th scope="col">Token</Table.Th>
+            <Table.Th scope="col">Status</Table.Th>
+            <Table.Th scope="col">Role</Table.Th>
+            <Table.Th scope="col">Created</Table.Th>
+            <Table.Th scope="col">Expires</Table.Th>
+            <Table.Th scope="col">Last used</Table.Th>
+            {actions && (
+              <Table.Th scope="col">
+                <span className="visually-hidden">Actions</span>
+              </Table.Th>
+            )}
+          </Table.Tr>
+        </Table.Thead>
+        <Table.Tbody>
+          {data.tokens.map((t) => (
+            <Table.Tr key={t.id}>
+              <Table.Td>{t.name}</Table.Td>
+              <Table.Td>
+                <TokenStatus status={t.status} />
+              </Table.Td>
+              <Table.Td>{t.role}</Table.Td>
+              <Table.Td>{formatDateTime(t.created_at)}</Table.Td>
+              <Table.Td>{t.expires_at ? formatDateTime(t.expires_at) : "never"}</Table.Td>
+              <Table.Td>{formatRelative(t.last_used_at)}</Table.Td>
+              {actions && (
+                <Table.Td>
+                  {t.status === "active" && (
+                    <Button size="xs" variant="light" color="red" aria-label={`Revoke token ${t.name}`} onClick={() => setRevoking(t)}>
+                      Revoke
+                    </Button>
+                  )}
+                </Table.Td>
+              )}
+            </Table.Tr>
+          ))}
+        </Table.Tbody>
+      </Table>
+      {revoking && (
+        <ConfirmDialog
+          opened
+          onClose={() => setRevoking(undefined)}
+          title={`Revoke token ${revoking.name}?`}
+          confirmLabel="Revoke token"
+          action={() =>
+            unwrap(
+              api.DELETE("/service-accounts/{id}/tokens/{token_id}", {
+                params: { path: { id: account.id, token_id: revoking.id } },
+              }),
+            )
+          }
+          onDone={() => {
+            notifications.show({ color: "teal", message: `Token ${revoking.name} revoked.` });
+            setRevoking(undefined);
+            void qc.invalidateQueries({ queryKey: tokensQueryKey(account.id) });
+          }}
+        >
+          Whatever uses this token is refused from its next request on. This cannot be undone.
+        </ConfirmDialog>
+      )}
+    </>
+  );
+}
