@@ -35,5 +35,8 @@ export default defineConfig({
     environment: "jsdom",
     setupFiles: ["./src/test/setup.ts"],
     include: ["src/**/*.test.{ts,tsx}"],
+    // Page tests render the whole app in jsdom; on a loaded two-core runner the default 5 s
+    // is too tight for the larger ones.
+    testTimeout: 20_000,
   },
 });
