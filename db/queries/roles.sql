@@ -35,3 +35,13 @@ SELECT
      WHERE a.disabled_at IS NULL
        AND (a.role = @id OR EXISTS (SELECT 1 FROM api_tokens t
                                     WHERE t.service_account_id = a.id AND t.role = @id AND t.revoked_at IS NULL)))::bigint AS service_accounts;
+
+-- name: CustomRoleTokenAccounts :many
+-- CustomRoleTokenAccounts lists the live service accounts a change to a role may leave with
+-- a token above their own role: those holding it as their role or through an unrevoked
+-- token, each with its role.
+SELECT a.id, a.role FROM service_accounts a
+WHERE a.disabled_at IS NULL
+  AND (a.role = @id OR EXISTS (SELECT 1 FROM api_tokens t
+                               WHERE t.service_account_id = a.id AND t.role = @id AND t.revoked_at IS NULL))
+ORDER BY a.id;

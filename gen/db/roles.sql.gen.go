@@ -142,6 +142,42 @@ func (q *Queries) CustomRoleList(ctx context.Context) ([]CustomRole, error) {
 	return items, nil
 }
 
+const customRoleTokenAccounts = `-- name: CustomRoleTokenAccounts :many
+SELECT a.id, a.role FROM service_accounts a
+WHERE a.disabled_at IS NULL
+  AND (a.role = $1 OR EXISTS (SELECT 1 FROM api_tokens t
+                               WHERE t.service_account_id = a.id AND t.role = $1 AND t.revoked_at IS NULL))
+ORDER BY a.id
+`
+
+type CustomRoleTokenAccountsRow struct {
+	ID   uuid.UUID
+	Role string
+}
+
+// CustomRoleTokenAccounts lists the live service accounts a change to a role may leave with
+// a token above their own role: those holding it as their role or through an unrevoked
+// token, each with its role.
+func (q *Queries) CustomRoleTokenAccounts(ctx context.Context, id string) ([]CustomRoleTokenAccountsRow, error) {
+	rows, err := q.db.Query(ctx, customRoleTokenAccounts, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []CustomRoleTokenAccountsRow
+	for rows.Next() {
+		var i CustomRoleTokenAccountsRow
+		if err := rows.Scan(&i.ID, &i.Role); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const customRoleUpdate = `-- name: CustomRoleUpdate :one
 UPDATE custom_roles
 SET description = COALESCE($1, description),

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/google/uuid"
+
 	dbq "github.com/openwatch/openwatch/gen/db"
 	"github.com/openwatch/openwatch/internal/apperr"
 	"github.com/openwatch/openwatch/internal/authz"
@@ -42,4 +44,42 @@ func RolePermissions(ctx context.Context, q *dbq.Queries, role string) ([]string
 		return nil, pg.Translate(err)
 	}
 	return r.Permissions, nil
+}
+
+// RevokeExceedingTokens revokes the live tokens of service account id whose role holds a
+// permission the account's role lacks, or no longer exists: a token never exceeds its account.
+// It returns how many it revoked. Each token role is looked up once.
+func RevokeExceedingTokens(ctx context.Context, q *dbq.Queries, id uuid.UUID, role string) (int, error) {
+	accountPerms, err := RolePermissions(ctx, q, role)
+	if err != nil {
+		return 0, err
+	}
+	have := authz.NewPermissionSet(accountPerms...)
+	tokens, err := q.APITokenList(ctx, id)
+	if err != nil {
+		return 0, pg.Translate(err)
+	}
+	exceeds := map[string]bool{}
+	revoked := 0
+	for _, t := range tokens {
+		if t.RevokedAt != nil {
+			continue
+		}
+		over, known := exceeds[t.Role]
+		if !known {
+			perms, err := RolePermissions(ctx, q, t.Role)
+			if err != nil && !apperr.Is(err, apperr.CodeNotFound) {
+				return revoked, err
+			}
+			over = err != nil || len(authz.Missing(have, perms)) > 0
+			exceeds[t.Role] = over
+		}
+		if over {
+			if _, err := q.APITokenRevoke(ctx, dbq.APITokenRevokeParams{ID: t.ID, ServiceAccountID: id}); err != nil {
+				return revoked, pg.Translate(err)
+			}
+			revoked++
+		}
+	}
+	return revoked, nil
 }

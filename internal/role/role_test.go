@@ -268,3 +268,68 @@ func TestCannotEditRoleAboveOneself(t *testing.T) {
 	res = env.Do(apitest.Request{Method: http.MethodDelete, Path: "roles/readers", Token: maker.AccessToken})
 	require.Equal(t, http.StatusNoContent, res.Status, "%s", res.Body)
 }
+
+// TestRoleEditKeepsTokensUnderTheirAccount: a service-account token never holds more than
+// its account. When an edit of the token's role lifts it above the account's role, or an
+// edit of the account's role drops it below the token's, the token is revoked (and stops
+// working); a token still within its account survives, and role.updated counts them.
+func TestRoleEditKeepsTokensUnderTheirAccount(t *testing.T) {
+	t.Parallel()
+	env := apitest.New(t)
+	admin := env.Admin()
+	for _, body := range []map[string]any{
+		{"id": "bot_account", "description": "x", "permissions": []string{"host:read", "user:read"}},
+		{"id": "bot_hosts", "description": "x", "permissions": []string{"host:read"}},
+		{"id": "bot_users", "description": "x", "permissions": []string{"user:read"}},
+	} {
+		res := env.Do(apitest.Request{Method: http.MethodPost, Path: "roles:create", Token: admin.AccessToken, JSON: body})
+		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	}
+	res := env.Do(apitest.Request{Method: http.MethodPost, Path: "service-accounts", Token: admin.AccessToken,
+		JSON: map[string]string{"name": "reader-bot", "role": "bot_account"}})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	var bot api.ServiceAccount
+	res.Decode(t, &bot)
+	token := func(name, role string) string {
+		res := env.Do(apitest.Request{Method: http.MethodPost, Path: "service-accounts/" + bot.Id.String() + "/tokens", Token: admin.AccessToken,
+			JSON: map[string]any{"name": name, "role": role}})
+		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+		var tok api.APITokenCreated
+		res.Decode(t, &tok)
+		return tok.Token
+	}
+	hosts, users, full := token("hosts", "bot_hosts"), token("users", "bot_users"), token("full", "bot_account")
+	works := func(tok, path string) bool {
+		return env.Do(apitest.Request{Method: http.MethodGet, Path: path, Token: tok}).Status == http.StatusOK
+	}
+	require.True(t, works(hosts, "hosts"))
+	require.True(t, works(users, "users"))
+	require.True(t, works(full, "hosts"))
+
+	// The token's role gains a permission its account lacks: that token goes, the others stay.
+	res = env.Do(apitest.Request{Method: http.MethodPatch, Path: "roles/bot_hosts", Token: admin.AccessToken,
+		JSON: map[string]any{"permissions": []string{"host:read", "scan:read"}}})
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	require.Eventually(t, func() bool { return !works(hosts, "hosts") }, 10*time.Second, 50*time.Millisecond, "the lifted token is revoked")
+	require.True(t, works(users, "users"))
+
+	// The account's role loses user:read: the token of bot_users now exceeds it and goes;
+	// the token carrying the account's own role narrows with it and stays.
+	res = env.Do(apitest.Request{Method: http.MethodPatch, Path: "roles/bot_account", Token: admin.AccessToken,
+		JSON: map[string]any{"permissions": []string{"host:read"}}})
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	require.Eventually(t, func() bool { return !works(users, "users") }, 10*time.Second, 50*time.Millisecond, "the token above its narrowed account is revoked")
+	require.True(t, works(full, "hosts"))
+
+	res = env.Do(apitest.Request{Method: http.MethodGet, Path: "audit/events?limit=50", Token: admin.AccessToken})
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	var page api.AuditEventsPage
+	res.Decode(t, &page)
+	revoked := map[string]float64{}
+	for _, ev := range page.Items {
+		if n, ok := ev.Detail["revoked_token_count"].(float64); ok && ev.Action == "role.updated" && ev.ResourceId != nil {
+			revoked[*ev.ResourceId] = n
+		}
+	}
+	require.Equal(t, map[string]float64{"bot_hosts": 1, "bot_account": 1}, revoked, "%s", res.Body)
+}

@@ -13,6 +13,7 @@ import (
 	dbq "github.com/openwatch/openwatch/gen/db"
 	"github.com/openwatch/openwatch/internal/apperr"
 	"github.com/openwatch/openwatch/internal/audit"
+	"github.com/openwatch/openwatch/internal/auth"
 	"github.com/openwatch/openwatch/internal/authz"
 	"github.com/openwatch/openwatch/internal/pg"
 )
@@ -129,7 +130,8 @@ type UpdateInput struct {
 
 // Update changes a custom role's description or permissions. The actor must hold every
 // permission the role grants before and after the change. Every cached session and token
-// is dropped so holders get the new permissions on their next request. Guarded by role:write.
+// is dropped so holders get the new permissions on their next request, and service-account
+// tokens the change leaves above their account's role are revoked. Guarded by role:write.
 // Errors: validation_failed (unknown permission), authz.permission_denied,
 // resource.not_found, resource.conflict (a built-in role).
 func (s *Service) Update(ctx context.Context, actor *authz.Principal, id string, in UpdateInput) (authz.Role, error) {
@@ -160,17 +162,40 @@ func (s *Service) Update(ctx context.Context, actor *authz.Principal, id string,
 		if err != nil {
 			return pg.NotFoundAs(err, errRoleNotFound(id))
 		}
+		revoked, err := revokeTokensAbove(ctx, q, id)
+		if err != nil {
+			return err
+		}
 		if err := q.AuthNotify(ctx, "*"); err != nil {
 			return pg.Translate(err)
 		}
 		return s.audit.Append(ctx, tx, audit.For(ctx, actor, audit.ActionRoleUpdated, "role", id,
 			map[string]any{"permissions": r.Permissions, "previous_permissions": old.Permissions,
-				"description": r.Description}))
+				"description": r.Description, "revoked_token_count": revoked}))
 	})
 	if err != nil {
 		return authz.Role{}, err
 	}
 	return authz.Role{ID: r.ID, Description: r.Description, Permissions: r.Permissions}, nil
+}
+
+// revokeTokensAbove keeps a token from exceeding its service account after role id changed:
+// a token with the role may now hold more than its account's role, and an account with the
+// role may now hold less than its tokens. Those tokens are revoked; it returns how many.
+func revokeTokensAbove(ctx context.Context, q *dbq.Queries, id string) (int, error) {
+	accounts, err := q.CustomRoleTokenAccounts(ctx, id)
+	if err != nil {
+		return 0, pg.Translate(err)
+	}
+	total := 0
+	for _, a := range accounts {
+		n, err := auth.RevokeExceedingTokens(ctx, q, a.ID, a.Role)
+		if err != nil {
+			return total, err
+		}
+		total += n
+	}
+	return total, nil
 }
 
 // Delete removes a custom role nobody holds. The actor must hold every permission it

@@ -108,7 +108,7 @@ func (s *Service) Update(ctx context.Context, actor *authz.Principal, id uuid.UU
 		if err != nil {
 			return nameConflict(pg.NotFoundAs(err, errNotFound()), in.Name)
 		}
-		if err := revokeExceeding(ctx, q, id, in.Role); err != nil {
+		if _, err := auth.RevokeExceedingTokens(ctx, q, id, in.Role); err != nil {
 			return err
 		}
 		if err := q.AuthNotify(ctx, "sa:"+id.String()); err != nil {
@@ -121,41 +121,6 @@ func (s *Service) Update(ctx context.Context, actor *authz.Principal, id uuid.UU
 		s.inv.InvalidateServiceAccount(id)
 	}
 	return a, err
-}
-
-// revokeExceeding revokes the live tokens of account id whose role holds a permission that
-// role lacks, or no longer exists. Each token role is looked up once.
-func revokeExceeding(ctx context.Context, q *dbq.Queries, id uuid.UUID, role string) error {
-	accountPerms, err := auth.RolePermissions(ctx, q, role)
-	if err != nil {
-		return err
-	}
-	have := authz.NewPermissionSet(accountPerms...)
-	tokens, err := q.APITokenList(ctx, id)
-	if err != nil {
-		return pg.Translate(err)
-	}
-	exceeds := map[string]bool{}
-	for _, t := range tokens {
-		if t.RevokedAt != nil {
-			continue
-		}
-		over, known := exceeds[t.Role]
-		if !known {
-			perms, err := auth.RolePermissions(ctx, q, t.Role)
-			if err != nil && !apperr.Is(err, apperr.CodeNotFound) {
-				return err
-			}
-			over = err != nil || len(authz.Missing(have, perms)) > 0
-			exceeds[t.Role] = over
-		}
-		if over {
-			if _, err := q.APITokenRevoke(ctx, dbq.APITokenRevokeParams{ID: t.ID, ServiceAccountID: id}); err != nil {
-				return pg.Translate(err)
-			}
-		}
-	}
-	return nil
 }
 
 // Disable disables an account and revokes its tokens. Guarded by service_account:write.
