@@ -132,7 +132,7 @@ test("credential → discovery → host → connectivity → scan → evidence �
   const otherName = (await other.textContent()) ?? "";
   await other.click();
   await expect(page).toHaveURL(/framework=/);
-  await expect(page.getByLabel("Framework", { exact: true })).toHaveValue(otherName);
+  await expect(page.getByRole("combobox", { name: "Framework", exact: true })).toHaveValue(otherName);
   await expectAccessible(page, testInfo, "host-compliance");
   await shot(page, "host-compliance");
   await page.getByLabel("As of").fill("2020-01-02T00:00");

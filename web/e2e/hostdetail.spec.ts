@@ -64,8 +64,12 @@ test("overview: system, credential and maintenance mode", async ({}, testInfo) =
   // Maintenance mode, from the header: on, shown in the facts, then off again.
   const maintenance = page.getByRole("switch", { name: "Maintenance mode" });
   await expect(maintenance).not.toBeChecked();
-  const toggle = page.getByText("Maintenance mode", { exact: true });
-  await toggle.click();
+  // From the keyboard: the switch sits among the header's buttons.
+  const toggle = async () => {
+    await maintenance.focus();
+    await page.keyboard.press("Space");
+  };
+  await toggle();
   await expect(page.getByText(/Maintenance mode on/)).toBeVisible();
   const facts = page.getByRole("table", { name: "Host facts" });
   await expect(facts.getByRole("row", { name: /Maintenance/ })).toContainText("yes");
@@ -74,7 +78,7 @@ test("overview: system, credential and maintenance mode", async ({}, testInfo) =
   expect(((await got.json()) as { host: { maintenance_mode: boolean } }).host.maintenance_mode).toBe(true);
   await expectAccessible(page, testInfo, "host-overview");
   await shot(page, "host-overview");
-  await toggle.click();
+  await toggle();
   await expect(facts.getByRole("row", { name: /Maintenance/ })).toContainText("no");
   await expect(maintenance).not.toBeChecked();
 });
@@ -85,7 +89,7 @@ test("every tab's empty state", async ({}, testInfo) => {
   await expect(page.getByTestId("score-all")).toHaveText("—");
   await expect(page.getByText("No result in this period")).toBeVisible();
   await expect(page.getByText("No results: the host has not been scanned")).toBeVisible();
-  await page.getByLabel("Interval").click();
+  await page.getByRole("combobox", { name: "Interval" }).click();
   await page.getByRole("option", { name: "Weekly, 30 days" }).click();
   await expect(page).toHaveURL(/interval=week/);
   await expectAccessible(page, testInfo, "host-compliance-empty");
@@ -118,20 +122,20 @@ test("intelligence events: filters in the URL, links to hosts", async ({}, testI
   await expect(page.getByRole("heading", { level: 1, name: "Intelligence" })).toBeVisible();
   const events = page.getByRole("table", { name: "Intelligence events" });
   await expect(events).toBeVisible();
-  await page.getByLabel("Event type").click();
+  await page.getByRole("combobox", { name: "Event type" }).click();
   await page.getByRole("option", { name: "Package installed" }).click();
   await expect(page).toHaveURL(/event_type=package_installed/);
-  await page.getByLabel("Severity", { exact: true }).click();
+  await page.getByRole("combobox", { name: "Severity", exact: true }).click();
   await page.getByRole("option", { name: "high" }).click();
   await expect(page).toHaveURL(/severity=high/);
   // The host filter finds the host by name and keeps it in the URL.
-  await page.getByLabel("Host", { exact: true }).fill(hostname);
+  await page.getByRole("combobox", { name: "Host", exact: true }).fill(hostname);
   await page.getByRole("option", { name: hostname }).click();
   await expect(page).toHaveURL(new RegExp(`host_id=${hostId}`));
   await expect(page.getByText("No event matches")).toBeVisible();
   await page.reload();
-  await expect(page.getByLabel("Host", { exact: true })).toHaveValue(hostname);
-  await expect(page.getByLabel("Event type")).toHaveValue("Package installed");
+  await expect(page.getByRole("combobox", { name: "Host", exact: true })).toHaveValue(hostname);
+  await expect(page.getByRole("combobox", { name: "Event type" })).toHaveValue("Package installed");
   await expectAccessible(page, testInfo, "intelligence-events");
   // Without filters: every host's events, each linking to its host.
   await page.goto("/intelligence");

@@ -69,15 +69,17 @@ function FrameworkScores({
               const s = q?.data?.summary;
               const isSelected = selected === f.id;
               return (
-                <Table.Tr key={f.id} bg={isSelected ? "var(--mantine-primary-color-light)" : undefined}>
-                  <Table.Th scope="row" fw={isSelected ? 700 : 500}>
+                <Table.Tr key={f.id}>
+                  <Table.Th scope="row">
                     <UnstyledButton
                       onClick={() => onSelect(f.id)}
                       aria-pressed={isSelected}
                       fz="sm"
-                      td="underline"
-                      c="var(--mantine-color-anchor)"
+                      fw={isSelected ? 700 : 500}
+                      td={isSelected ? undefined : "underline"}
+                      c={isSelected ? undefined : "var(--mantine-color-anchor)"}
                     >
+                      {isSelected && <span aria-hidden="true">▸ </span>}
                       {f.id === "all" ? "All rules" : f.name}
                     </UnstyledButton>
                   </Table.Th>
