@@ -145,6 +145,12 @@ test("intelligence events: filters in the URL, links to hosts", async ({}, testI
     await expect(first).toHaveAttribute("href", /\/hosts\/[0-9a-f-]+/);
   }
   await shot(page, "intelligence-events");
+  // In dark mode too (the choice is this browser's, not a server setting).
+  await page.getByTestId("color-scheme-toggle").click();
+  await expect(page.locator("html")).toHaveAttribute("data-mantine-color-scheme", "dark");
+  await expectAccessible(page, testInfo, "intelligence-events-dark");
+  await page.getByTestId("color-scheme-toggle").click();
+  await expect(page.locator("html")).toHaveAttribute("data-mantine-color-scheme", "light");
   // The host's Intelligence tab links to its events here.
   await page.goto(`/hosts/${hostId}?tab=intelligence`);
   await page.getByRole("link", { name: "In the fleet's intelligence events" }).click();

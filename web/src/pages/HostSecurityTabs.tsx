@@ -231,7 +231,11 @@ export function IntelligenceTab({ hostId }: { hostId: string }) {
     onError: (err) => notifications.show({ color: "red", title: "Not collected", message: err.message }),
   });
   const notYet = error instanceof ApiError && error.status === 404;
-  const snapshot = (data?.snapshot ?? {}) as Record<string, Category>;
+  const snapshot = useMemo(() => (data?.snapshot ?? {}) as Record<string, Category>, [data]);
+  const counts = useMemo(
+    () => Object.fromEntries(TABLE_CATEGORIES.map((c) => [c, categoryRows(c, snapshot[c]?.value).length])),
+    [snapshot],
+  );
   const others = Object.entries(snapshot).filter(([name]) => !(TABLE_CATEGORIES as readonly string[]).includes(name));
   return (
     <Stack>
@@ -261,7 +265,7 @@ export function IntelligenceTab({ hostId }: { hostId: string }) {
             onChange={(v) => void navigate({ search: (s) => ({ ...s, category: v === "packages" ? undefined : (v as TableCategory) }) })}
             data={TABLE_CATEGORIES.map((c) => ({
               value: c,
-              label: `${CATEGORY_LABEL[c]} (${categoryRows(c, snapshot[c]?.value).length.toLocaleString()})`,
+              label: `${CATEGORY_LABEL[c]} (${(counts[c] ?? 0).toLocaleString()})`,
             }))}
             style={{ alignSelf: "flex-start" }}
           />
