@@ -83,7 +83,7 @@ function FrameworkScores({
                       {f.id === "all" ? "All rules" : f.name}
                     </UnstyledButton>
                   </Table.Th>
-                  <Table.Td data-testid={`score-${f.id}`}>
+                  <Table.Td data-testid={`score-${f.id}`} style={{ whiteSpace: "nowrap" }}>
                     {q?.error ? "error" : s ? formatPercent(s.passing_fraction ?? null) : "…"}
                   </Table.Td>
                   <Table.Td>{formatCount(s?.pass)}</Table.Td>
