@@ -157,6 +157,13 @@ test("credential → discovery → host → connectivity → scan → evidence �
   await expect(keys).toContainText("SHA256:");
   await expectAccessible(page, testInfo, "host-keys");
   await shot(page, "host-keys");
+  // Resetting the trust asks first; the next connection (the collection below) trusts the
+  // key again.
+  await page.getByRole("button", { name: "Reset trust" }).click();
+  const resetDialog = page.getByRole("dialog", { name: "Reset trust in this host's keys?" });
+  await resetDialog.getByRole("button", { name: "Reset trust" }).click();
+  await expect(resetDialog).toBeHidden();
+  await expect(page.getByText("No key seen yet")).toBeVisible();
   await page.getByRole("tab", { name: "Intelligence" }).click();
   await page.getByRole("button", { name: "Collect now" }).click();
   const packages = page.getByRole("table", { name: "Packages" });
