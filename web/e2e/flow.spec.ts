@@ -103,13 +103,51 @@ test("credential → discovery → host → connectivity → scan → evidence �
   await page.keyboard.press("Escape");
   await expect(page).not.toHaveURL(/evidence=/);
 
-  // The host lists the scan with its counts, and the dashboard counts its results. (The
-  // host's Compliance tab reads GET /hosts/{id}/compliance, which the server still answers
-  // from a stub, internal/scan/stubs_compliance.go; check it here once that lands.)
-  await page.goto(`${hostUrl}?tab=scans`);
+  // The host's Compliance tab, from the real results: a score under each framework that
+  // has rules for the host's platform, the trend of the chosen one, and a failing rule's
+  // evidence (what ran, what came back, what was expected and found).
+  await page.goto(`${hostUrl}?tab=compliance`);
+  const scores = page.getByRole("table", { name: "Scores by framework" });
+  await expect(scores.getByTestId("score-all")).toHaveText(/^\d+\.\d %$/);
+  expect(await scores.getByRole("row").count()).toBeGreaterThan(2);
+  await expect(page.getByRole("img", { name: "Passing percentage of the host over time" }).locator(".recharts-surface").first()).toBeVisible();
+  await expect(page.getByTestId("host-compliance-summary")).toContainText("passing");
+  const hostResults = page.getByRole("table", { name: "Rule results" });
+  await page.getByLabel("Result").first().click();
+  await page.getByRole("option", { name: "fail", exact: true }).click();
+  await expect(page).toHaveURL(/status=fail/);
+  await hostResults.getByRole("link", { name: / \(evidence\)$/ }).first().click();
+  await expect(page).toHaveURL(/evidence=/);
+  const hostEvidence = page.getByRole("dialog", { name: /^Evidence: / }).getByTestId("evidence");
+  for (const label of ["Command", "Output", "Expected", "Actual"]) {
+    await expect(hostEvidence.getByText(label, { exact: true }).first()).toBeVisible();
+  }
+  await expectAccessible(page, testInfo, "host-compliance-evidence");
+  await shot(page, "host-compliance-evidence");
+  await page.keyboard.press("Escape");
+  await expect(page).not.toHaveURL(/evidence=/);
+  // Another framework's score picks the trend and the results; as of a day before any
+  // scan, the host had no result.
+  const other = scores.getByRole("button").nth(1);
+  const otherName = (await other.textContent()) ?? "";
+  await other.click();
+  await expect(page).toHaveURL(/framework=/);
+  await expect(page.getByRole("combobox", { name: "Framework", exact: true })).toHaveValue(otherName);
+  await expectAccessible(page, testInfo, "host-compliance");
+  await shot(page, "host-compliance");
+  await page.getByLabel("As of").fill("2020-01-02T00:00");
+  await expect(page).toHaveURL(/as_of=20(19|20)-/);
+  await expect(page.getByText("No results: the host has not been scanned")).toBeVisible();
+  await page.getByRole("button", { name: "Back to now" }).click();
+  await expect(page).not.toHaveURL(/as_of=/);
+
+  // The scan history: the score of each scan on a chart, and the scans.
+  await page.getByRole("tab", { name: "Scans" }).click();
   const hostScans = page.getByRole("table", { name: "Scans of this host" });
   await expect(hostScans.getByText("completed")).toBeVisible();
-  await shot(page, "host-scans");
+  await expect(page.getByTestId("scan-history-chart").locator(".recharts-surface").first()).toBeVisible();
+  await expectAccessible(page, testInfo, "host-scan-history");
+  await shot(page, "host-scan-history");
 
   // The scan's SSH connection trusted the host's key on first use; intelligence collects
   // the host's facts over the same path.
@@ -119,14 +157,30 @@ test("credential → discovery → host → connectivity → scan → evidence �
   await expect(keys).toContainText("SHA256:");
   await expectAccessible(page, testInfo, "host-keys");
   await shot(page, "host-keys");
+  // Resetting the trust asks first; the next connection (the collection below) trusts the
+  // key again.
+  await page.getByRole("button", { name: "Reset trust" }).click();
+  const resetDialog = page.getByRole("dialog", { name: "Reset trust in this host's keys?" });
+  await resetDialog.getByRole("button", { name: "Reset trust" }).click();
+  await expect(resetDialog).toBeHidden();
+  await expect(page.getByText("No key seen yet")).toBeVisible();
   await page.getByRole("tab", { name: "Intelligence" }).click();
   await page.getByRole("button", { name: "Collect now" }).click();
-  await expect(page.getByRole("button", { name: /^packages/ })).toBeVisible({ timeout: 60_000 });
-  await page.getByRole("button", { name: /^packages/ }).click();
-  await expectAccessible(page, testInfo, "host-intelligence");
-  await shot(page, "host-intelligence");
+  const packages = page.getByRole("table", { name: "Packages" });
+  await expect(packages.getByRole("row").nth(1)).toBeVisible({ timeout: 60_000 });
+  await page.getByLabel("Search packages").fill("openssh");
+  await expect(packages.getByRole("row").nth(1)).toContainText("openssh");
+  await page.locator("label", { hasText: /^Ports \(/ }).click();
+  await expect(page).toHaveURL(/category=ports/);
+  await page.getByLabel("Search ports").fill(sshdPort);
+  await expect(page.getByRole("table", { name: "Ports" }).getByRole("row").nth(1)).toContainText(sshdPort);
+  await expectAccessible(page, testInfo, "host-intelligence-collected");
+  await shot(page, "host-intelligence-collected");
   await page.goto("/");
   await expect(page.getByTestId("fleet-score")).not.toHaveText("0.0 %");
+  // The fleet trend chart renders from the real series. (Its points come from a snapshot
+  // the server takes once a minute, so the scan's may not be in it yet.)
+  await expect(page.getByRole("img", { name: /^Compliance score per day over the last 30 days/ }).locator(".recharts-surface").first()).toBeVisible();
   await expect(page.getByRole("table", { name: "Rules failing on the most hosts" }).getByRole("row").nth(1)).toBeVisible();
   await expect(page.getByRole("table", { name: "Hosts failing the most rules" }).getByRole("link", { name: "e2e-sshd" }).first()).toBeVisible();
   await expectAccessible(page, testInfo, "dashboard-scanned");

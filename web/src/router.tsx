@@ -75,12 +75,15 @@ export const hostRoute = createRoute({
   getParentRoute: () => appRoute,
   path: "/hosts/$hostId",
   validateSearch: (s: Record<string, unknown>) => partial({
-    tab: oneOf(s.tab, ["overview", "compliance", "scans", "intelligence", "keys"] as const),
+    tab: oneOf(s.tab, ["overview", "compliance", "scans", "intelligence", "keys", "activity"] as const),
     framework: str(s.framework),
     status: oneOf(s.status, RESULT_STATUSES),
     severity: oneOf(s.severity, SEVERITIES),
     evidence: str(s.evidence),
     scan: str(s.scan),
+    as_of: str(s.as_of),
+    interval: oneOf(s.interval, ["hour", "day", "week"] as const),
+    category: oneOf(s.category, ["packages", "services", "users", "ports"] as const),
   }),
   component: lazyRouteComponent(() => import("./pages/HostDetailPage"), "HostDetailPage"),
 });
@@ -198,7 +201,8 @@ export const groupRoute = createRoute({
 export const intelligenceRoute = createRoute({
   getParentRoute: () => appRoute,
   path: "/intelligence",
-  validateSearch: (s: Record<string, unknown>) => partial({ host_id: str(s.host_id), event_type: str(s.event_type) }),
+  validateSearch: (s: Record<string, unknown>) =>
+    partial({ host_id: str(s.host_id), event_type: str(s.event_type), severity: str(s.severity) }),
   component: lazyRouteComponent(() => import("./pages/IntelligencePage"), "IntelligencePage"),
 });
 

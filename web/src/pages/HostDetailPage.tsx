@@ -1,28 +1,26 @@
-import { Button, Card, Modal, VisuallyHidden, Group, Loader, Select, SimpleGrid, Stack, Table, Tabs, Text, Title } from "@mantine/core";
+import { Button, Card, Group, Loader, Modal, SimpleGrid, Stack, Table, Tabs, Text, Title } from "@mantine/core";
 import { LineChart } from "@mantine/charts";
 import { notifications } from "@mantine/notifications";
-import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useNavigate, useParams, useSearch } from "@tanstack/react-router";
-import { useMemo, useState } from "react";
+import { useState } from "react";
 import { api, type Schemas } from "../api/client";
 import { ApiError, unwrap } from "../api/errors";
-import { frameworksQuery, hostQuery } from "../api/queries";
+import { hostQuery } from "../api/queries";
 import { useCan } from "../auth/session";
-import { ReachabilityBadge, ScanStatusBadge } from "../components/badges";
+import { ReachabilityBadge } from "../components/badges";
 import { ErrorAlert } from "../components/ErrorAlert";
-import { EvidenceDrawer } from "../components/EvidenceView";
 import { AnchorLink } from "../components/links";
 import { PageHeader } from "../components/PageHeader";
-import { ScanProgress } from "../components/ScanProgress";
-import { VirtualTable, type ListColumn } from "../components/VirtualTable";
-import { resultColumns } from "../components/resultColumns";
 import { formatCount, formatDateTime, formatPercent, formatRelative, passingFraction } from "../lib/format";
-import { RESULT_STATUSES, SEVERITIES } from "../lib/search";
+import { ActivityTab } from "./HostDetailActivity";
+import { ComplianceTab } from "./HostDetailCompliance";
+import { CredentialCard, MaintenanceSwitch, SystemInfoCard } from "./HostDetailOverview";
+import { ScansTab } from "./HostDetailScans";
 import { HostKeysTab, IntelligenceTab } from "./HostSecurityTabs";
 import { AddHostForm } from "./HostsPage";
 
-type RuleResult = Schemas["HostRuleResult"];
-type HostTab = "compliance" | "scans" | "intelligence" | "keys";
+type HostTab = "compliance" | "scans" | "intelligence" | "keys" | "activity";
 
 function Fact({ label, children }: { label: string; children: React.ReactNode }) {
   return (
@@ -172,149 +170,16 @@ function Overview({ detail }: { detail: Schemas["HostDetailResponse"] }) {
           </Group>
         </Card>
       </Stack>
+      <SystemInfoCard hostId={h.id} />
+      <CredentialCard hostId={h.id} />
       <LivenessHistory hostId={h.id} />
     </SimpleGrid>
   );
 }
 
-function ComplianceTab({ hostId }: { hostId: string }) {
-  const search = useSearch({ from: "/app/hosts/$hostId" });
-  const navigate = useNavigate({ from: "/hosts/$hostId" });
-  const frameworks = useQuery(frameworksQuery);
-  const framework = search.framework ?? "all";
-  const filters = { framework, status: search.status, severity: search.severity };
-  const query = useInfiniteQuery({
-    queryKey: ["compliance", "host", hostId, filters],
-    queryFn: ({ pageParam }: { pageParam: string | undefined }) =>
-      unwrap(
-        api.GET("/hosts/{id}/compliance", {
-          params: { path: { id: hostId }, query: { ...filters, limit: 200, cursor: pageParam } },
-        }),
-      ),
-    initialPageParam: undefined as string | undefined,
-    getNextPageParam: (last) => last.next_cursor ?? undefined,
-  });
-  const rows = useMemo(() => query.data?.pages.flatMap((p) => p.items) ?? [], [query.data]);
-  const summary = query.data?.pages[0]?.summary;
-  const columns = useMemo<ListColumn<RuleResult>[]>(
-    () => [
-      {
-        id: "rule",
-        header: "Rule",
-        cell: ({ row }) => (
-          <Stack gap={0}>
-            <AnchorLink
-              from="/hosts/$hostId"
-              to="/hosts/$hostId"
-              params={{ hostId }}
-              search={(s) => ({ ...s, evidence: row.original.rule_id, scan: row.original.scan_id })}
-            >
-              {row.original.title}
-              <VisuallyHidden> (evidence)</VisuallyHidden>
-            </AnchorLink>
-            <Text size="xs" c="dimmed">{row.original.rule_id}</Text>
-          </Stack>
-        ),
-      },
-      ...resultColumns<RuleResult>(),
-    ],
-    [hostId],
-  );
-  const set = (patch: Record<string, string | undefined>) => void navigate({ search: (s) => ({ ...s, ...patch }) });
-  return (
-    <Stack>
-      <Group align="flex-end">
-        <Select
-          label="Framework"
-          data={[{ value: "all", label: "All rules" }, ...(frameworks.data?.items ?? []).filter((f) => f.id !== "all").map((f) => ({ value: f.id, label: f.name }))]}
-          value={framework}
-          allowDeselect={false}
-          onChange={(v) => set({ framework: v && v !== "all" ? v : undefined })}
-          w={260}
-        />
-        <Select
-          label="Result"
-          data={[{ value: "", label: "Any" }, ...RESULT_STATUSES.map((s) => ({ value: s, label: s }))]}
-          value={search.status ?? ""}
-          onChange={(v) => set({ status: v || undefined })}
-          w={140}
-        />
-        <Select
-          label="Severity"
-          data={[{ value: "", label: "Any" }, ...SEVERITIES.map((s) => ({ value: s, label: s }))]}
-          value={search.severity ?? ""}
-          onChange={(v) => set({ severity: v || undefined })}
-          w={140}
-        />
-        {summary && (
-          <Text size="sm" c="dimmed" data-testid="host-compliance-summary">
-            {formatPercent(summary.passing_fraction ?? null)} passing · {summary.pass} pass · {summary.fail} fail ·{" "}
-            {summary.skipped} skipped · {summary.error} error
-          </Text>
-        )}
-      </Group>
-      <ErrorAlert error={query.error} />
-      <VirtualTable
-        label="Rule results"
-        testId="host-results"
-        columns={columns}
-        rows={rows}
-        getRowId={(r) => r.rule_id}
-        isLoading={query.isPending}
-        hasNextPage={query.hasNextPage}
-        isFetchingNextPage={query.isFetchingNextPage}
-        fetchNextPage={() => void query.fetchNextPage()}
-        empty="No results: the host has not been scanned, or nothing matches these filters."
-        height="calc(100vh - 380px)"
-      />
-      <EvidenceDrawer scanId={search.scan} ruleId={search.evidence} onClose={() => set({ evidence: undefined, scan: undefined })} />
-    </Stack>
-  );
-}
-
-function ScansTab({ hostId }: { hostId: string }) {
-  const { data, error, isPending } = useQuery({
-    queryKey: ["scans", "list", { host_id: hostId }, "recent"],
-    queryFn: () => unwrap(api.GET("/scans", { params: { query: { host_id: hostId, limit: 20 } } })),
-  });
-  if (isPending) return <Loader role="status" size="sm" aria-label="Loading scans" />;
-  if (error) return <ErrorAlert error={error} />;
-  if (data.items.length === 0) return <Text c="dimmed">No scan yet.</Text>;
-  return (
-    <Stack>
-      <AnchorLink to="/scans" search={{ host_id: hostId }} size="sm">
-        Every scan of this host
-      </AnchorLink>
-      <Table aria-label="Scans of this host">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th scope="col">Requested</Table.Th>
-            <Table.Th scope="col">Status</Table.Th>
-            <Table.Th scope="col">Progress</Table.Th>
-            <Table.Th scope="col">Pass / fail</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {data.items.map((s) => (
-            <Table.Tr key={s.id}>
-              <Table.Td>
-                <AnchorLink to="/scans/$scanId" params={{ scanId: s.id }}>
-                  {formatDateTime(s.created_at)}
-                </AnchorLink>
-              </Table.Td>
-              <Table.Td><ScanStatusBadge status={s.status} /></Table.Td>
-              <Table.Td><ScanProgress scan={s} /></Table.Td>
-              <Table.Td>{`${s.counts.pass} / ${s.counts.fail}`}</Table.Td>
-            </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
-    </Stack>
-  );
-}
-
-// HostDetailPage is one host: its facts and liveness, its compliance per rule with the
-// evidence behind each result, and its scans. The tab and filters live in the URL.
+// HostDetailPage is one host: its facts, system, credential and liveness; its compliance
+// per framework and per rule with the evidence behind each result; its scans, intelligence,
+// SSH host keys and activity. The tab and filters live in the URL.
 export function HostDetailPage() {
   const { hostId } = useParams({ from: "/app/hosts/$hostId" });
   const search = useSearch({ from: "/app/hosts/$hostId" });
@@ -395,6 +260,7 @@ export function HostDetailPage() {
         description={`${data.host.ip_address} · ${data.host.environment}`}
         actions={
           <>
+            <MaintenanceSwitch host={data.host} />
             {canWrite && (
               <>
                 <Button variant="default" onClick={() => setEditing(true)}>
@@ -436,12 +302,13 @@ export function HostDetailPage() {
           <Tabs.Tab value="scans">Scans</Tabs.Tab>
           <Tabs.Tab value="intelligence">Intelligence</Tabs.Tab>
           <Tabs.Tab value="keys">Host keys</Tabs.Tab>
+          <Tabs.Tab value="activity">Activity</Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="overview">
           <Overview detail={data} />
         </Tabs.Panel>
         <Tabs.Panel value="compliance">
-          <ComplianceTab hostId={hostId} />
+          <ComplianceTab hostId={hostId} osFamily={data.host.os_family} />
         </Tabs.Panel>
         <Tabs.Panel value="scans">
           <ScansTab hostId={hostId} />
@@ -451,6 +318,9 @@ export function HostDetailPage() {
         </Tabs.Panel>
         <Tabs.Panel value="keys">
           <HostKeysTab hostId={hostId} />
+        </Tabs.Panel>
+        <Tabs.Panel value="activity">
+          <ActivityTab hostId={hostId} />
         </Tabs.Panel>
       </Tabs>
     </>

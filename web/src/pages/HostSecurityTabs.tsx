@@ -1,12 +1,17 @@
-import { Accordion, Badge, Button, Code, Group, Loader, Modal, Stack, Table, Text } from "@mantine/core";
+import { Accordion, Badge, Button, Code, Group, Loader, Modal, SegmentedControl, Stack, Table, Text, TextInput, Title } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
+import { useMemo, useState } from "react";
+import { useNavigate, useSearch } from "@tanstack/react-router";
 import { api } from "../api/client";
 import { ApiError, unwrap } from "../api/errors";
 import { useCan } from "../auth/session";
 import { ErrorAlert } from "../components/ErrorAlert";
+import { AnchorLink } from "../components/links";
+import { VirtualTable, type ListColumn } from "../components/VirtualTable";
 import { formatDateTime, formatRelative } from "../lib/format";
+import { CATEGORY_COLUMNS, TABLE_CATEGORIES, categoryRows, filterRows, type IntelRow, type TableCategory } from "./IntelData";
+import { IntelEventsTable } from "./IntelEvents";
 
 // HostKeysTab shows the SSH host keys trusted on first use and any different key the host
 // presented since (pending: connections fail closed until an operator approves it).
@@ -130,11 +135,82 @@ function summary(value: unknown): string {
   return String(value);
 }
 
-// IntelligenceTab shows what the last collection found on the host, by category
-// (packages, services, ports, users, ...), and starts a new collection.
+const CATEGORY_LABEL: Record<TableCategory, string> = {
+  packages: "Packages",
+  services: "Services",
+  users: "Users",
+  ports: "Ports",
+};
+
+// CategoryTable is one category of the snapshot as a table that stays fast with thousands
+// of rows (only the rows in view are in the DOM), filtered as the user types.
+function CategoryTable({ category, entry }: { category: TableCategory; entry: Category | undefined }) {
+  const [search, setSearch] = useState("");
+  const all = useMemo(() => categoryRows(category, entry?.value), [category, entry]);
+  const rows = useMemo(() => filterRows(all, search), [all, search]);
+  const columns = useMemo<ListColumn<IntelRow>[]>(
+    () =>
+      CATEGORY_COLUMNS[category].map((c) => ({
+        id: c.id,
+        header: c.header,
+        cell: ({ row }) => row.original.cells[c.id] || "—",
+      })),
+    [category],
+  );
+  const label = CATEGORY_LABEL[category];
+  return (
+    <Stack gap="xs">
+      <Group align="flex-end" justify="space-between">
+        <TextInput
+          label={`Search ${label.toLowerCase()}`}
+          placeholder="name, version, state…"
+          value={search}
+          onChange={(e) => setSearch(e.currentTarget.value)}
+          w={320}
+        />
+        {entry && (
+          <Group gap="xs">
+            {entry.fresh === false && (
+              <Badge color="orange" variant="light" miw="fit-content">
+                stale
+              </Badge>
+            )}
+            <Text size="xs" c="dimmed">
+              {all.length.toLocaleString()} in all · collected {formatRelative(entry.collected_at)}
+              {entry.changed_at ? `, changed ${formatRelative(entry.changed_at)}` : ""}
+            </Text>
+          </Group>
+        )}
+      </Group>
+      {entry?.error && (
+        <Text size="sm" c="var(--mantine-color-error)">
+          {entry.error}
+        </Text>
+      )}
+      <VirtualTable
+        label={label}
+        testId={`intel-${category}`}
+        columns={columns}
+        rows={rows}
+        getRowId={(r) => r.key}
+        measureRows={false}
+        rowHeight={37}
+        height={420}
+        empty={entry ? `No ${label.toLowerCase()} match.` : `No ${label.toLowerCase()} collected.`}
+      />
+    </Stack>
+  );
+}
+
+// IntelligenceTab shows what the last collection found on the host: packages, services,
+// users and ports as searchable tables, the other categories as they came, and the events
+// (what changed between collections). A user with host:write can collect now.
 export function IntelligenceTab({ hostId }: { hostId: string }) {
   const qc = useQueryClient();
   const canWrite = useCan("host:write");
+  const search = useSearch({ from: "/app/hosts/$hostId" });
+  const navigate = useNavigate({ from: "/hosts/$hostId" });
+  const category: TableCategory = search.category ?? "packages";
   const key = ["hosts", "detail", hostId, "intelligence"] as const;
   const { data, error, isPending } = useQuery({
     queryKey: key,
@@ -148,11 +224,19 @@ export function IntelligenceTab({ hostId }: { hostId: string }) {
           params: { path: { id: hostId }, header: { "Idempotency-Key": crypto.randomUUID() } },
         }),
       ),
-    onSuccess: (state) => qc.setQueryData(key, state),
+    onSuccess: (state) => {
+      qc.setQueryData(key, state);
+      void qc.invalidateQueries({ queryKey: ["activity"] });
+    },
     onError: (err) => notifications.show({ color: "red", title: "Not collected", message: err.message }),
   });
   const notYet = error instanceof ApiError && error.status === 404;
-  const categories = Object.entries((data?.snapshot ?? {}) as Record<string, Category>);
+  const snapshot = useMemo(() => (data?.snapshot ?? {}) as Record<string, Category>, [data]);
+  const counts = useMemo(
+    () => Object.fromEntries(TABLE_CATEGORIES.map((c) => [c, categoryRows(c, snapshot[c]?.value).length])),
+    [snapshot],
+  );
+  const others = Object.entries(snapshot).filter(([name]) => !(TABLE_CATEGORIES as readonly string[]).includes(name));
   return (
     <Stack>
       <Group justify="space-between">
@@ -166,42 +250,84 @@ export function IntelligenceTab({ hostId }: { hostId: string }) {
         )}
       </Group>
       {isPending && <Loader role="status" size="sm" aria-label="Loading intelligence" />}
-      {notYet ? <Text c="dimmed">Nothing collected from this host yet.</Text> : <ErrorAlert error={error} />}
-      {categories.length > 0 && (
-        <Accordion variant="separated" multiple>
-          {categories.map(([name, c]) => (
-            <Accordion.Item key={name} value={name}>
-              <Accordion.Control>
-                <Group gap="xs">
-                  <Text fw={600}>{name}</Text>
-                  <Text size="sm" c="dimmed">
-                    {summary(c.value)}
-                  </Text>
-                  {c.fresh === false && (
-                    <Badge color="orange" variant="light" miw="fit-content">
-                      stale
-                    </Badge>
-                  )}
-                </Group>
-              </Accordion.Control>
-              <Accordion.Panel>
-                {c.error && (
-                  <Text size="sm" c="var(--mantine-color-error)">
-                    {c.error}
-                  </Text>
-                )}
-                <Text size="xs" c="dimmed">
-                  Collected {formatRelative(c.collected_at)}
-                  {c.changed_at ? `, changed ${formatRelative(c.changed_at)}` : ""}
-                </Text>
-                <Code block className="mono-block" mah={400} style={{ overflow: "auto" }} tabIndex={0}>
-                  {JSON.stringify(c.value, null, 2)}
-                </Code>
-              </Accordion.Panel>
-            </Accordion.Item>
-          ))}
-        </Accordion>
+      {notYet ? (
+        <Text c="dimmed" data-testid="intel-empty">
+          Nothing collected from this host yet.
+        </Text>
+      ) : (
+        <ErrorAlert error={error} />
       )}
+      {data && (
+        <>
+          <SegmentedControl
+            aria-label="Category"
+            value={category}
+            onChange={(v) => void navigate({ search: (s) => ({ ...s, category: v === "packages" ? undefined : (v as TableCategory) }) })}
+            data={TABLE_CATEGORIES.map((c) => ({
+              value: c,
+              label: `${CATEGORY_LABEL[c]} (${(counts[c] ?? 0).toLocaleString()})`,
+            }))}
+            style={{ alignSelf: "flex-start" }}
+          />
+          <CategoryTable key={category} category={category} entry={snapshot[category]} />
+          {others.length > 0 && (
+            <>
+              <Title order={2} size="h4">
+                Other facts
+              </Title>
+              <Accordion variant="separated" multiple>
+                {others.map(([name, c]) => (
+                  <Accordion.Item key={name} value={name}>
+                    <Accordion.Control>
+                      <Group gap="xs">
+                        <Text fw={600}>{name}</Text>
+                        <Text size="sm" c="dimmed">
+                          {summary(c.value)}
+                        </Text>
+                        {c.fresh === false && (
+                          <Badge color="orange" variant="light" miw="fit-content">
+                            stale
+                          </Badge>
+                        )}
+                      </Group>
+                    </Accordion.Control>
+                    <Accordion.Panel>
+                      {c.error && (
+                        <Text size="sm" c="var(--mantine-color-error)">
+                          {c.error}
+                        </Text>
+                      )}
+                      <Text size="xs" c="dimmed">
+                        Collected {formatRelative(c.collected_at)}
+                        {c.changed_at ? `, changed ${formatRelative(c.changed_at)}` : ""}
+                      </Text>
+                      <Code block className="mono-block" mah={400} style={{ overflow: "auto" }} tabIndex={0}>
+                        {JSON.stringify(c.value, null, 2)}
+                      </Code>
+                    </Accordion.Panel>
+                  </Accordion.Item>
+                ))}
+              </Accordion>
+            </>
+          )}
+        </>
+      )}
+      <Group justify="space-between" mt="md">
+        <Title order={2} size="h4">
+          Events
+        </Title>
+        <AnchorLink to="/intelligence" search={{ host_id: hostId }} size="sm">
+          In the fleet&apos;s intelligence events
+        </AnchorLink>
+      </Group>
+      <IntelEventsTable
+        filters={{ host_id: hostId }}
+        showHost={false}
+        label="Intelligence events of this host"
+        testId="host-intel-events"
+        height={360}
+        empty="No event yet: events appear when a collection finds something changed since the one before."
+      />
     </Stack>
   );
 }
