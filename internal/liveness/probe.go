@@ -2,6 +2,7 @@ package liveness
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -117,9 +118,13 @@ func (p *Probe) fail(layer, typ string, err error) {
 // maxErrorMessage bounds stored error messages.
 const maxErrorMessage = 500
 
+// errorMessage is what an operator reads about a failed layer: an application error's
+// message and cause, or the network error itself (never "an internal error": a refused
+// connection is the host's answer, not the server's fault).
 func errorMessage(err error) string {
 	msg := err.Error()
-	if e := apperr.As(err); e != nil {
+	var e *apperr.Error
+	if errors.As(err, &e) {
 		msg = e.HumanMessage()
 		if e.Err != nil {
 			msg += " " + e.Err.Error()
