@@ -40,6 +40,8 @@ test("dashboard", async ({}, testInfo) => {
   await visit("/", "Dashboard");
   await expect(page.getByTestId("panel-score")).toBeVisible();
   await expect(page.getByTestId("panel-liveness")).toBeVisible();
+  // The running build, from GET /version, at the foot of the navigation.
+  await expect(page.getByTestId("version")).toContainText(/OpenWatch \S+ · rules \S+/);
   await expectAccessible(page, testInfo, "dashboard");
   await shot(page, "dashboard-1280");
 });

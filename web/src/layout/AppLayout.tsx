@@ -18,6 +18,8 @@ import { Outlet, useNavigate, useRouterState } from "@tanstack/react-router";
 import { useEffect, useRef } from "react";
 import { meQuery, permissionsQuery, signOut } from "../auth/session";
 import { NavLinkLink } from "../components/links";
+import { api } from "../api/client";
+import { unwrap } from "../api/errors";
 import { LiveEvents, useLiveStatus } from "../events/LiveEvents";
 
 interface NavItem {
@@ -174,11 +176,31 @@ export function AppLayout() {
               />
             ))}
           </nav>
+          <VersionLine />
         </AppShell.Navbar>
         <AppShell.Main id="main" ref={mainRef} tabIndex={-1} style={{ outline: "none" }}>
           <Outlet />
         </AppShell.Main>
       </AppShell>
     </LiveEvents>
+  );
+}
+
+// VersionLine names the running build at the foot of the navigation, with the rule engine's
+// version and the API document beside it: what a support request asks for first.
+function VersionLine() {
+  const { data } = useQuery({
+    queryKey: ["version"],
+    queryFn: () => unwrap(api.GET("/version")),
+    staleTime: Infinity,
+  });
+  if (!data) return null;
+  return (
+    <Text size="xs" c="dimmed" mt="auto" pt="md" data-testid="version">
+      OpenWatch {data.openwatch} · rules {data.kensa} ·{" "}
+      <a href="/api/docs" style={{ color: "inherit" }}>
+        API
+      </a>
+    </Text>
   );
 }
