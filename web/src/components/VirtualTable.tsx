@@ -1,7 +1,7 @@
 import { Button, Center, Group, Loader, Table, Text } from "@mantine/core";
-import { tableFeatures, useTable, type ColumnDef, type RowData } from "@tanstack/react-table";
+import { tableFeatures, useTable, type ColumnDef, type Row, type RowData } from "@tanstack/react-table";
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { useEffect, useRef } from "react";
+import { memo, useEffect, useRef, type ReactNode } from "react";
 
 // The table features every list uses: none beyond the core. Sorting, filtering and paging
 // happen on the server, so the table only lays out what the server sent.
@@ -109,19 +109,15 @@ export function VirtualTable<T extends RowData>({
               const row = modelRows[item.index];
               if (!row) return null;
               return (
-                <Table.Tr
+                <VirtualRow
                   key={row.id}
-                  aria-rowindex={item.index + 2}
-                  data-index={item.index}
-                  ref={measureRows ? virtualizer.measureElement : undefined}
-                  style={{ height: rowHeight }}
-                >
-                  {row.getAllCells().map((cell) => (
-                    <Table.Td key={cell.id}>
-                      <table.FlexRender cell={cell} />
-                    </Table.Td>
-                  ))}
-                </Table.Tr>
+                  row={row}
+                  index={item.index}
+                  columns={columns}
+                  rowHeight={rowHeight}
+                  measure={measureRows ? virtualizer.measureElement : undefined}
+                  render={(cell) => <table.FlexRender cell={cell} />}
+                />
               );
             })}
             {paddingBottom > 0 && (
@@ -155,3 +151,35 @@ export function VirtualTable<T extends RowData>({
     </div>
   );
 }
+
+type AnyRow = Row<ListFeatures, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type AnyCell = ReturnType<AnyRow["getAllCells"]>[number];
+
+interface VirtualRowProps {
+  row: AnyRow;
+  index: number;
+  // The columns the cells come from: a change of columns renders the row again.
+  columns: unknown;
+  rowHeight: number;
+  measure?: (el: Element | null) => void;
+  render: (cell: AnyCell) => ReactNode;
+}
+
+// VirtualRow is one rendered row. While the table scrolls, or a page is appended, the rows
+// already in view keep their props (the same data, index and columns), so only the rows
+// scrolling in render: a frame costs a few rows, not every row in view. What a cell shows beyond its row
+// (a selection, say) reaches it through context, which renders it on its own.
+const VirtualRow = memo(
+  function VirtualRow({ row, index, rowHeight, measure, render }: VirtualRowProps) {
+    return (
+      <Table.Tr aria-rowindex={index + 2} data-index={index} ref={measure} style={{ height: rowHeight }}>
+        {row.getAllCells().map((cell) => (
+          <Table.Td key={cell.id}>{render(cell)}</Table.Td>
+        ))}
+      </Table.Tr>
+    );
+  },
+  // The row objects are made anew whenever a page is appended, but what a row shows comes
+  // from its data (row.original, kept by the query cache's structural sharing) and columns.
+  (a, b) => a.row.original === b.row.original && a.row.id === b.row.id && a.index === b.index && a.columns === b.columns && a.rowHeight === b.rowHeight && a.measure === b.measure,
+);
