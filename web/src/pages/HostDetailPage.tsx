@@ -150,7 +150,7 @@ function Overview({ detail }: { detail: Schemas["HostDetailResponse"] }) {
               <Text fz={28} fw={700} data-testid="host-score">
                 {formatPercent(passingFraction(c.passing, c.failing))}
               </Text>
-              <Text size="xs" c="dimmed">passing</Text>
+              <Text size="xs" c="dimmed">{c.total > 0 ? "score" : "not scanned yet"}</Text>
             </Stack>
             {(["passing", "failing", "skipped", "error"] as const).map((k) => (
               <Stack gap={0} key={k}>
