@@ -445,6 +445,6 @@ func runVersion(_ context.Context, e env, args []string) error {
 		return err
 	}
 	b := buildinfo.Get()
-	fmt.Fprintf(e.stdout, "openwatch %s\nrule engine (kensa) %s\ncommit %s\nbuilt %s\n%s\n", b.Version, b.RuleEngine, b.Commit, b.BuildTime, b.Go)
+	fmt.Fprintf(e.stdout, "openwatch %s\nrule engine (kensa) %s\ncommit %s\nbuilt %s\n%s\n", b.Version, rule.EngineVersion(), b.Commit, b.BuildTime, b.Go)
 	return nil
 }

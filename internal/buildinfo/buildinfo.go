@@ -1,6 +1,6 @@
 // Package buildinfo reports what this binary is. Version, Commit and BuildTime are set at
-// link time by the Makefile (-X); RuleEngine names the compliance rule engine and corpus
-// the binary carries.
+// link time by the Makefile (-X). The rule engine and corpus version is the rule package's
+// (rule.EngineVersion).
 package buildinfo
 
 import (
@@ -15,23 +15,18 @@ var (
 	BuildTime = ""
 )
 
-// RuleEngine is the version of the built-in compliance rule engine and rule corpus. No
-// rules ship yet, so it is the engine's development version.
-const RuleEngine = "0.0.0-dev"
-
 // Info is the build metadata of the running binary.
 type Info struct {
-	Version    string
-	RuleEngine string
-	Go         string
-	Commit     string
-	BuildTime  string
+	Version   string
+	Go        string
+	Commit    string
+	BuildTime string
 }
 
 // Get returns the build metadata, falling back to the VCS stamp Go records when the
 // linker flags were not set.
 func Get() Info {
-	info := Info{Version: Version, RuleEngine: RuleEngine, Go: runtime.Version(), Commit: Commit, BuildTime: BuildTime}
+	info := Info{Version: Version, Go: runtime.Version(), Commit: Commit, BuildTime: BuildTime}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range bi.Settings {
 			switch {

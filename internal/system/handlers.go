@@ -7,6 +7,7 @@ import (
 	api "github.com/openwatch/openwatch/gen/api"
 	"github.com/openwatch/openwatch/internal/apperr"
 	"github.com/openwatch/openwatch/internal/buildinfo"
+	"github.com/openwatch/openwatch/internal/rule"
 )
 
 // Handlers implements the system operations.
@@ -32,7 +33,7 @@ func (h *Handlers) GetHealth(ctx context.Context, _ api.GetHealthRequestObject) 
 // GetVersion implements GET /version (anonymous).
 func (h *Handlers) GetVersion(context.Context, api.GetVersionRequestObject) (api.GetVersionResponseObject, error) {
 	b := h.build
-	return api.GetVersion200JSONResponse{Openwatch: b.Version, Kensa: b.RuleEngine, Go: b.Go, Commit: b.Commit, BuildTime: b.BuildTime}, nil
+	return api.GetVersion200JSONResponse{Openwatch: b.Version, Kensa: rule.EngineVersion(), Go: b.Go, Commit: b.Commit, BuildTime: b.BuildTime}, nil
 }
 
 // rawDocument writes one of the embedded, bundled documents byte for byte.
