@@ -3703,8 +3703,9 @@ type ClientInterface interface {
 	//
 	// The fleet's totals for `framework` (over the hosts live at each instant) at the end of
 	// each `interval` bucket from `since` (default 30 days ago) to `until` (default now),
-	// oldest first. The totals are recorded each minute they change. At most 1000 points;
-	// a range needing more is a 400.
+	// oldest first. The totals are recorded each minute they change; without `until`, the
+	// last point is the live totals (what `GET /fleet/score` answers), so it never lags the
+	// record. At most 1000 points; a range needing more is a 400.
 	//
 	// Corresponds with GET /fleet/compliance/trend (the `GetFleetComplianceTrend` operationId).
 	GetFleetComplianceTrend(ctx context.Context, params *GetFleetComplianceTrendParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -5417,8 +5418,9 @@ func (c *Client) CreateEventTicket(ctx context.Context, reqEditors ...RequestEdi
 //
 // The fleet's totals for `framework` (over the hosts live at each instant) at the end of
 // each `interval` bucket from `since` (default 30 days ago) to `until` (default now),
-// oldest first. The totals are recorded each minute they change. At most 1000 points;
-// a range needing more is a 400.
+// oldest first. The totals are recorded each minute they change; without `until`, the
+// last point is the live totals (what `GET /fleet/score` answers), so it never lags the
+// record. At most 1000 points; a range needing more is a 400.
 //
 // Corresponds with GET /fleet/compliance/trend (the `GetFleetComplianceTrend` operationId).
 func (c *Client) GetFleetComplianceTrend(ctx context.Context, params *GetFleetComplianceTrendParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -13973,8 +13975,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// The fleet's totals for `framework` (over the hosts live at each instant) at the end of
 	// each `interval` bucket from `since` (default 30 days ago) to `until` (default now),
-	// oldest first. The totals are recorded each minute they change. At most 1000 points;
-	// a range needing more is a 400.
+	// oldest first. The totals are recorded each minute they change; without `until`, the
+	// last point is the live totals (what `GET /fleet/score` answers), so it never lags the
+	// record. At most 1000 points; a range needing more is a 400.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -24390,8 +24393,9 @@ func (c *ClientWithResponses) CreateEventTicketWithResponse(ctx context.Context,
 //
 // The fleet's totals for `framework` (over the hosts live at each instant) at the end of
 // each `interval` bucket from `since` (default 30 days ago) to `until` (default now),
-// oldest first. The totals are recorded each minute they change. At most 1000 points;
-// a range needing more is a 400.
+// oldest first. The totals are recorded each minute they change; without `until`, the
+// last point is the live totals (what `GET /fleet/score` answers), so it never lags the
+// record. At most 1000 points; a range needing more is a 400.
 //
 // Returns a wrapper object for the known response body format(s).
 //

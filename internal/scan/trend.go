@@ -134,7 +134,8 @@ func (s *Service) HostTrend(ctx context.Context, hostID uuid.UUID, framework *st
 }
 
 // FleetTrend returns the fleet's totals for a framework at the end of each bucket of r, as
-// the snapshot job recorded them (see SnapshotFleet): zeros before the first record.
+// the snapshot job recorded them (see SnapshotFleet): zeros before the first record. A
+// series ending now (no until) ends with the live totals.
 // Guarded by compliance:read. Errors: validation_failed naming framework, since or
 // interval.
 func (s *Service) FleetTrend(ctx context.Context, framework *string, r TrendRange) (Trend, error) {
@@ -152,7 +153,18 @@ func (s *Service) FleetTrend(ctx context.Context, framework *string, r TrendRang
 	if err != nil {
 		return Trend{}, pg.Translate(err)
 	}
-	return g.trend(f.ID, rows), nil
+	out := g.trend(f.ID, rows)
+	if r.Until == nil && len(out.Points) > 0 {
+		// A series ending now ends with the fleet's live totals (what /fleet/score reads),
+		// not the snapshot job's last record, which may be up to a minute behind: the
+		// chart's last point and the score beside it always agree, from the first scan on.
+		live, err := s.fleetTotals(ctx, f, nil)
+		if err != nil {
+			return Trend{}, err
+		}
+		out.Points[len(out.Points)-1].Totals = live
+	}
+	return out, nil
 }
 
 // SnapshotFleet records the fleet's current totals of every framework whose totals

@@ -174,9 +174,18 @@ func TestFleetComplianceTrend(t *testing.T) {
 	f.trend400(path, span(h(6).Add(-1001*time.Hour), h(6), "hour"), "interval")
 	f.trend400(path, url.Values{"framework": {"nope"}}, "framework")
 
-	// The fleet now, as scans left it in the shards; the job records it.
+	// The fleet now, as scans left it in the shards. Before the job records it, a series
+	// ending now (no until) already ends with it; one ending at a given instant does not.
 	f.exec(`INSERT INTO fleet_compliance (framework, shard, pass_count, fail_count, skipped_count, error_count)
 		VALUES ('all', 0, 5, 1, 0, 0), ('all', 7, 2, 2, 1, 0), ('cis-ubuntu22', 3, 2, 1, 0, 0)`)
+	live := f.trend(path, url.Values{"interval": {"day"}})
+	require.Len(t, live.Points, 31)
+	last := live.Points[len(live.Points)-1]
+	require.Equal(t, pt(last.At, 7, 3, 1, 0), last, "the live totals end a series ending now")
+	require.Equal(t, pt(live.Points[29].At, 20, 20, 5, 5), live.Points[29], "earlier points stay what was recorded")
+	atNow := time.Now()
+	tr = f.trend(path, url.Values{"since": {rfc(atNow.Add(-time.Hour))}, "until": {rfc(atNow)}})
+	require.Equal(t, pt(atNow.UTC().Truncate(time.Microsecond), 20, 20, 5, 5), tr.Points[len(tr.Points)-1], "an explicit until reads the record")
 	n, err := f.env.App.Compliance.SnapshotFleet(context.Background())
 	require.NoError(t, err)
 	require.EqualValues(t, 2, n)

@@ -530,8 +530,9 @@ export interface paths {
          * The fleet's compliance over time, for a chart.
          * @description The fleet's totals for `framework` (over the hosts live at each instant) at the end of
          *     each `interval` bucket from `since` (default 30 days ago) to `until` (default now),
-         *     oldest first. The totals are recorded each minute they change. At most 1000 points;
-         *     a range needing more is a 400.
+         *     oldest first. The totals are recorded each minute they change; without `until`, the
+         *     last point is the live totals (what `GET /fleet/score` answers), so it never lags the
+         *     record. At most 1000 points; a range needing more is a 400.
          */
         get: operations["getFleetComplianceTrend"];
         put?: never;
