@@ -178,9 +178,10 @@ test("credential → discovery → host → connectivity → scan → evidence �
   await shot(page, "host-intelligence-collected");
   await page.goto("/");
   await expect(page.getByTestId("fleet-score")).not.toHaveText("0.0 %");
-  // The fleet trend chart renders from the real series. (Its points come from a snapshot
-  // the server takes once a minute, so the scan's may not be in it yet.)
-  await expect(page.getByRole("img", { name: /^Compliance score per day over the last 30 days/ }).locator(".recharts-surface").first()).toBeVisible();
+  // The fleet trend chart ends with the live totals: the scan is on it at once, as a dot.
+  const trend = page.getByRole("img", { name: /^Compliance score per day over the last 30 days, latest \d+(\.\d)? %/ });
+  await expect(trend.locator(".recharts-surface").first()).toBeVisible();
+  await expect(trend.locator(".recharts-area-dot, .recharts-dot").first()).toBeVisible();
   await expect(page.getByRole("table", { name: "Rules failing on the most hosts" }).getByRole("row").nth(1)).toBeVisible();
   await expect(page.getByRole("table", { name: "Hosts failing the most rules" }).getByRole("link", { name: "e2e-sshd" }).first()).toBeVisible();
   await expectAccessible(page, testInfo, "dashboard-scanned");

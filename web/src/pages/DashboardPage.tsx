@@ -39,6 +39,8 @@ function ScorePanel({ framework }: { framework: string }) {
     at: new Date(p.at).toLocaleDateString(undefined, { month: "short", day: "numeric" }),
     score: p.passing_fraction === null || p.passing_fraction === undefined ? null : Math.round(p.passing_fraction * 1000) / 10,
   }));
+  // Days with a score; with only a few, each is drawn as a dot (one day alone is no line).
+  const scored = points.filter((p) => p.score !== null).length;
   return (
     <Panel title="Fleet compliance score" testId="panel-score">
       {score.error && <ErrorAlert error={score.error} />}
@@ -60,7 +62,7 @@ function ScorePanel({ framework }: { framework: string }) {
         <ErrorAlert error={trend.error} />
       ) : trend.isPending ? (
         <Loader role="status" size="sm" aria-label="Loading trend" />
-      ) : points.length === 0 ? (
+      ) : scored === 0 ? (
         <Text size="sm" c="dimmed">
           No scans yet: the trend starts with the first scan.
         </Text>
@@ -76,7 +78,7 @@ function ScorePanel({ framework }: { framework: string }) {
             yAxisProps={{ domain: [0, 100] }}
             unit=" %"
             connectNulls
-            withDots={false}
+            withDots={scored <= 3}
           />
         </div>
       )}
