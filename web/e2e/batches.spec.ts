@@ -91,6 +91,8 @@ async function startBatch(environment: string, concurrency: number): Promise<str
   await dialog.getByRole("button", { name: "Start batch" }).click();
   await expect(page).toHaveURL(/\/scan-batches\/[0-9a-f-]{36}$/);
   await expect(page.getByRole("heading", { level: 1, name: "Scan batch", exact: true })).toBeVisible();
+  // Who started it, by name.
+  await expect(page.getByText(/ · started .* by admin$/)).toBeVisible();
   const id = new URL(page.url()).pathname.split("/").pop() ?? "";
   expect(id).toMatch(/^[0-9a-f-]{36}$/);
   return id;

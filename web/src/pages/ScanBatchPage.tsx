@@ -7,6 +7,7 @@ import { api, type Schemas } from "../api/client";
 import { unwrap } from "../api/errors";
 import { useCan } from "../auth/session";
 import { ScanStatusBadge } from "../components/badges";
+import { ActorName } from "../components/ActorName";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { HostName } from "../components/HostName";
 import { AnchorLink } from "../components/links";
@@ -117,7 +118,12 @@ export function ScanBatchPage() {
     <>
       <PageHeader
         title="Scan batch"
-        description={`${describeSelector(b.selector)} · started ${formatDateTime(b.created_at)} by ${b.requested_by}`}
+        description={
+          <>
+            {`${describeSelector(b.selector)} · started ${formatDateTime(b.created_at)} by `}
+            <ActorName id={b.requested_by} />
+          </>
+        }
         actions={
           <>
             <AnchorLink to="/scan-batches" size="sm">

@@ -8,6 +8,7 @@ import { unwrap } from "../api/errors";
 import { frameworksQuery, hostQuery, scanQuery } from "../api/queries";
 import { useCan } from "../auth/session";
 import { ScanStatusBadge } from "../components/badges";
+import { ActorName } from "../components/ActorName";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { EvidenceDrawer } from "../components/EvidenceView";
 import { AnchorLink } from "../components/links";
@@ -103,7 +104,8 @@ export function ScanDetailPage() {
         title={`Scan of ${host.data?.host.display_name || host.data?.host.hostname || "host"}`}
         description={
           <>
-            {`Requested ${formatDateTime(s.created_at)} by ${s.requested_by}`}
+            {`Requested ${formatDateTime(s.created_at)} by `}
+            <ActorName id={s.requested_by} />
             {s.batch_id && (
               <>
                 {" as part of "}
