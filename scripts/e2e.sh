@@ -169,6 +169,7 @@ if pin=$(node web/e2e/pin.mjs "https://localhost:$port" "$ca"); then
   report="$e2e_out/report.json"
   (cd web && OPENWATCH_URL="https://localhost:$port" OPENWATCH_PASSWORD="$pw" OPENWATCH_SPKI_PIN="$pin" \
     E2E_SSHD_PORT="$sshd_port" E2E_SSH_KEY="$sshd_dir/client_key" \
+    E2E_SSHD_PID="$sshd_pid" E2E_SSHD_HOST_KEY="$sshd_dir/host_key" \
     E2E_OUTPUT="$e2e_out" PLAYWRIGHT_JSON_OUTPUT_NAME="$report" \
     npx --no-install playwright test --reporter=list,json ${E2E_SPECS:-}) || true
   counts=$(node -e '

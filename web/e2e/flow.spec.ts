@@ -1,5 +1,6 @@
 import { expect, test } from "@playwright/test";
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { readFileSync, rmSync } from "node:fs";
 import { adminPassword, expectAccessible, shot, signIn } from "./helpers";
 
 // The operator's first day, through the UI only, against a real sshd on loopback that
@@ -9,6 +10,19 @@ import { adminPassword, expectAccessible, shot, signIn } from "./helpers";
 // a failing rule, see the score on the dashboard, and find it all in the audit log.
 const sshdPort = process.env.E2E_SSHD_PORT ?? "";
 const keyFile = process.env.E2E_SSH_KEY ?? "";
+
+// rotateHostKey gives the sshd target a new host key, as a reinstalled host would have:
+// sshd re-reads its keys on SIGHUP (E2E_SSHD_PID, E2E_SSHD_HOST_KEY from scripts/e2e.sh).
+function rotateHostKey(): void {
+  const key = process.env.E2E_SSHD_HOST_KEY ?? "";
+  const pid = Number(process.env.E2E_SSHD_PID ?? "0");
+  expect(key, "E2E_SSHD_HOST_KEY").not.toBe("");
+  expect(pid, "E2E_SSHD_PID").toBeGreaterThan(0);
+  rmSync(key, { force: true });
+  rmSync(`${key}.pub`, { force: true });
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "e2e-host-rotated", "-f", key]);
+  process.kill(pid, "SIGHUP");
+}
 
 test("credential → discovery → host → connectivity → scan → evidence → dashboard → audit log", async ({ browser }, testInfo) => {
   test.setTimeout(300_000);
@@ -157,6 +171,23 @@ test("credential → discovery → host → connectivity → scan → evidence �
   await expect(keys).toContainText("SHA256:");
   await expectAccessible(page, testInfo, "host-keys");
   await shot(page, "host-keys");
+  // The host's key changes: connections fail closed and the new key waits, pending, for an
+  // operator, who approves it here; then the host is reachable again.
+  rotateHostKey();
+  await expect(async () => {
+    await page.getByRole("button", { name: "Check connectivity" }).click();
+    await page.reload();
+    await page.getByRole("tab", { name: "Host keys" }).click();
+    await expect(keys.getByRole("row", { name: /pending/ })).toBeVisible({ timeout: 5_000 });
+  }).toPass({ timeout: 60_000 });
+  await expectAccessible(page, testInfo, "host-keys-pending");
+  await shot(page, "host-keys-pending");
+  await keys.getByRole("row", { name: /pending/ }).getByRole("button", { name: "Approve" }).click();
+  await expect(keys.getByRole("row", { name: /pending/ })).toHaveCount(0);
+  await expect(async () => {
+    await page.getByRole("button", { name: "Check connectivity" }).click();
+    await expect(page.getByText("Host reachable").first()).toBeVisible({ timeout: 10_000 });
+  }).toPass({ timeout: 60_000 });
   // Resetting the trust asks first; the next connection (the collection below) trusts the
   // key again.
   await page.getByRole("button", { name: "Reset trust" }).click();
