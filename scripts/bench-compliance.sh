@@ -44,13 +44,7 @@ for n in $sizes; do
   "$bin" dev seed --hosts "$n" --rules "$rules" >"$data/seed.out" 2>"$data/seed.log" || { cat "$data/seed.log" >&2; exit 1; }
   OPENWATCH_SERVER_LISTEN=127.0.0.1:0 "$bin" serve >"$data/serve.out" 2>"$data/serve.log" &
   pid=$!
-  port=""
-  for _ in $(seq 1 3000); do
-    port=$(grep -o '"listen":"127\.0\.0\.1:[0-9]*"' "$data/serve.log" 2>/dev/null | head -1 | sed 's/.*://; s/"$//') || true
-    [ -n "$port" ] && break
-    kill -0 "$pid" 2>/dev/null || { cat "$data/serve.log" >&2; exit 1; }
-    sleep 0.01
-  done
+  port=$(listen_port "$data/serve.log" "$pid") || exit 1
   base="https://localhost:$port/api/v1"
   ca="$data/data/tls/ca.crt"
   until curl -sf --cacert "$ca" "$base/health" >/dev/null 2>&1; do sleep 0.02; done

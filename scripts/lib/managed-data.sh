@@ -14,3 +14,18 @@ remove_data_dir() {
   esac
   rm -rf "$dir"
 }
+
+# listen_port LOG PID: waits until the server PID logs its loopback listen address in LOG
+# and prints the port; shows the log and fails when the server exits first or takes over
+# 30 s.
+listen_port() {
+  local log=$1 pid=$2 port=""
+  for _ in $(seq 1 3000); do
+    port=$(grep -o '"listen":"127\.0\.0\.1:[0-9]*"' "$log" 2>/dev/null | head -1 | sed 's/.*://; s/"$//') || true
+    [ -n "$port" ] && { echo "$port"; return 0; }
+    kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; return 1; }
+    sleep 0.01
+  done
+  echo "the server did not start listening" >&2
+  return 1
+}

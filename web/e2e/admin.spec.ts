@@ -1,5 +1,5 @@
 import { expect, request, test, type Page } from "@playwright/test";
-import { adminApi, adminPassword, baseURL, expectAccessible, shot, signIn } from "./helpers";
+import { adminApi, adminPage, baseURL, expectAccessible, shot, signIn } from "./helpers";
 
 // Administration: users, the caller's own password, service accounts and their tokens,
 // credentials and custom roles. Everything this file makes has a name of its own (the
@@ -11,11 +11,7 @@ const sfx = Date.now().toString(36).slice(-6);
 let page: Page;
 
 test.beforeAll(async ({ browser }) => {
-  const ctx = await browser.newContext({ permissions: ["clipboard-read", "clipboard-write"] });
-  page = await ctx.newPage();
-  await page.goto("/sign-in");
-  await signIn(page, "admin", adminPassword);
-  await expect(page.getByRole("heading", { level: 1, name: "Dashboard" })).toBeVisible();
+  page = await adminPage(browser, { permissions: ["clipboard-read", "clipboard-write"] });
 });
 
 test.afterAll(async () => {

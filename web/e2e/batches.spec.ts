@@ -1,7 +1,7 @@
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
 import { generateKeyPairSync, randomUUID } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
-import { adminApi, adminPassword, expectAccessible, shot, signIn } from "./helpers";
+import { adminApi, adminPage, expectAccessible, shot } from "./helpers";
 
 // Scan batches through the UI: a batch over hosts nothing answers for (they fail at once)
 // runs to its final counts; a batch over hosts that hold the scan (a loopback listener
@@ -66,10 +66,7 @@ test.beforeAll(async ({ browser }) => {
     expect(res.status(), await res.text()).toBe(201);
     credentialIds.push(((await res.json()) as { id: string }).id);
   }
-  page = await (await browser.newContext()).newPage();
-  await page.goto("/sign-in");
-  await signIn(page, "admin", adminPassword);
-  await expect(page.getByRole("heading", { level: 1, name: "Dashboard" })).toBeVisible();
+  page = await adminPage(browser);
 });
 
 test.afterAll(async () => {

@@ -1,5 +1,5 @@
 import AxeBuilder from "@axe-core/playwright";
-import { expect, request, type APIRequestContext, type Page, type TestInfo } from "@playwright/test";
+import { expect, request, type APIRequestContext, type Browser, type BrowserContextOptions, type Page, type TestInfo } from "@playwright/test";
 import { createHmac } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -67,6 +67,16 @@ export async function signIn(page: Page, username: string, password: string): Pr
   await page.getByLabel("Username").fill(username);
   await page.getByLabel("Password", { exact: true }).fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+// adminPage signs the admin in, in a new browser context, and returns the page on the
+// dashboard: each spec file works in its own signed-in page.
+export async function adminPage(browser: Browser, options?: BrowserContextOptions): Promise<Page> {
+  const page = await (await browser.newContext(options)).newPage();
+  await page.goto("/sign-in");
+  await signIn(page, "admin", adminPassword);
+  await expect(page.getByRole("heading", { level: 1, name: "Dashboard" })).toBeVisible();
+  return page;
 }
 
 // totp computes the RFC 6238 code (SHA-1, 6 digits, 30 s steps) of a base32 secret.

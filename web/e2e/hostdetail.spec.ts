@@ -1,5 +1,5 @@
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
-import { adminApi, adminPassword, expectAccessible, shot, signIn } from "./helpers";
+import { adminApi, adminPage, expectAccessible, shot } from "./helpers";
 
 // The host detail page of a host made through the API (no SSH behind it): the overview with
 // its system, credential and maintenance mode, the empty state of every tab, the host's
@@ -23,10 +23,7 @@ test.beforeAll(async ({ browser }) => {
   });
   expect(res.status(), await res.text()).toBe(201);
   hostId = ((await res.json()) as { id: string }).id;
-  page = await (await browser.newContext()).newPage();
-  await page.goto("/sign-in");
-  await signIn(page, "admin", adminPassword);
-  await expect(page.getByRole("heading", { level: 1, name: "Dashboard" })).toBeVisible();
+  page = await adminPage(browser);
 });
 
 test.afterAll(async () => {

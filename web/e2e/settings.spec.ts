@@ -2,7 +2,7 @@ import { expect, test, type APIRequestContext, type Page } from "@playwright/tes
 import { generateKeyPairSync, sign } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { adminApi, adminPassword, expectAccessible, shot, signIn } from "./helpers";
+import { adminApi, adminPage, expectAccessible, shot } from "./helpers";
 
 // The settings tabs' read-outs and actions: rule variables (edited, then restored), the
 // schedule preview, the connectivity worker and fleet breakdown, a discovery sweep, and
@@ -24,10 +24,7 @@ test.beforeAll(async ({ browser }) => {
   const v = items.find((i) => i.name === VARIABLE);
   expect(v, `the corpus uses ${VARIABLE}`).toBeTruthy();
   original = v?.value ?? null;
-  page = await (await browser.newContext()).newPage();
-  await page.goto("/sign-in");
-  await signIn(page, "admin", adminPassword);
-  await expect(page.getByRole("heading", { level: 1, name: "Dashboard" })).toBeVisible();
+  page = await adminPage(browser);
 });
 
 test.afterAll(async () => {

@@ -37,14 +37,7 @@ for n in $sizes; do
   echo "seeded $n hosts with $rules results each into the managed database in $(( $(date +%s) - start )) s"
   OPENWATCH_SERVER_LISTEN=127.0.0.1:0 "$bin" serve >"$data/serve.out" 2>"$data/serve.log" &
   pid=$!
-  port=""
-  for _ in $(seq 1 300); do
-    port=$(grep -o '"listen":"127\.0\.0\.1:[0-9]*"' "$data/serve.log" 2>/dev/null | head -1 | sed 's/.*://; s/"$//') || true
-    [ -n "$port" ] && break
-    kill -0 "$pid" 2>/dev/null || { cat "$data/serve.log" >&2; exit 1; }
-    sleep 0.1
-  done
-  [ -n "$port" ] || { echo "the server did not start" >&2; exit 1; }
+  port=$(listen_port "$data/serve.log" "$pid") || exit 1
   url="https://localhost:$port"
   (cd web && OPENWATCH_URL="$url" OPENWATCH_PASSWORD="$(cat "$data/data/initial-admin-password")" BENCH_HOSTS="$n" \
     OPENWATCH_SPKI_PIN="$(node e2e/pin.mjs "$url" "$data/data/tls/ca.crt")" E2E_OUTPUT="$data/e2e" \

@@ -4,34 +4,17 @@ import { useNavigate, useSearch } from "@tanstack/react-router";
 import { useMemo } from "react";
 import { api, type Schemas } from "../api/client";
 import { unwrap } from "../api/errors";
-import { SeverityBadge } from "../components/badges";
+import { activityColumns } from "../components/activityColumns";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { HostName } from "../components/HostName";
 import { AnchorLink } from "../components/links";
 import { PageHeader } from "../components/PageHeader";
 import { VirtualTable, type ListColumn } from "../components/VirtualTable";
-import { formatDateTime } from "../lib/format";
 
 type Item = Schemas["Activity"];
 
 const columns: ListColumn<Item>[] = [
-  { id: "when", header: "When", cell: ({ row }) => formatDateTime(row.original.occurred_at) },
-  { id: "source", header: "Source", cell: ({ row }) => row.original.source },
-  { id: "severity", header: "Severity", cell: ({ row }) => <SeverityBadge severity={row.original.severity} /> },
-  {
-    id: "title",
-    header: "What",
-    cell: ({ row }) => (
-      <>
-        <Text size="sm">{row.original.title}</Text>
-        {row.original.summary && (
-          <Text size="xs" c="dimmed" lineClamp={1}>
-            {row.original.summary}
-          </Text>
-        )}
-      </>
-    ),
-  },
+  ...activityColumns,
   {
     id: "host",
     header: "Host",

@@ -1,34 +1,14 @@
 import { Text } from "@mantine/core";
 import { useInfiniteQuery } from "@tanstack/react-query";
 import { useMemo } from "react";
-import { api, type Schemas } from "../api/client";
+import { api } from "../api/client";
 import { unwrap } from "../api/errors";
-import { SeverityBadge } from "../components/badges";
+import { activityColumns } from "../components/activityColumns";
 import { ErrorAlert } from "../components/ErrorAlert";
-import { VirtualTable, type ListColumn } from "../components/VirtualTable";
-import { formatDateTime } from "../lib/format";
+import { VirtualTable } from "../components/VirtualTable";
 
-type Item = Schemas["Activity"];
 
-const columns: ListColumn<Item>[] = [
-  { id: "when", header: "When", cell: ({ row }) => formatDateTime(row.original.occurred_at) },
-  { id: "source", header: "Source", cell: ({ row }) => row.original.source },
-  { id: "severity", header: "Severity", cell: ({ row }) => <SeverityBadge severity={row.original.severity} /> },
-  {
-    id: "title",
-    header: "What",
-    cell: ({ row }) => (
-      <>
-        <Text size="sm">{row.original.title}</Text>
-        {row.original.summary && (
-          <Text size="xs" c="dimmed" lineClamp={1}>
-            {row.original.summary}
-          </Text>
-        )}
-      </>
-    ),
-  },
-];
+const columns = activityColumns;
 
 // ActivityTab is what happened to the host (audit events, liveness transitions,
 // intelligence events, alerts), newest first, a server page at a time.

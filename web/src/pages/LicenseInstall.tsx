@@ -52,15 +52,7 @@ function VerdictView({ v }: { v: Verdict }) {
               <Table.Tr>
                 <Table.Th scope="row">Features</Table.Th>
                 <Table.Td>
-                  <Group gap={4}>
-                    {(v.features ?? []).length === 0
-                      ? "none"
-                      : (v.features ?? []).map((f) => (
-                          <Badge key={f} variant="default" miw="fit-content">
-                            {f}
-                          </Badge>
-                        ))}
-                  </Group>
+                  <FeatureBadges features={v.features} none="none" />
                 </Table.Td>
               </Table.Tr>
             </Table.Tbody>
@@ -200,5 +192,20 @@ export function LicenseInstall() {
         </Stack>
       </Modal>
     </Stack>
+  );
+}
+
+// FeatureBadges lists a license's features, or says there are none.
+export function FeatureBadges({ features, none }: { features?: string[] | null; none: string }) {
+  return (
+    <Group gap={4}>
+      {(features ?? []).length === 0
+        ? none
+        : (features ?? []).map((f) => (
+            <Badge key={f} variant="default" miw="fit-content">
+              {f}
+            </Badge>
+          ))}
+    </Group>
   );
 }

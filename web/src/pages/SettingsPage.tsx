@@ -1,4 +1,4 @@
-import { Alert, Badge, Button, Card, Group, NumberInput, SimpleGrid, Stack, Switch, Table, Tabs, Text, TextInput, Title } from "@mantine/core";
+import { Alert, Button, Card, Group, NumberInput, SimpleGrid, Stack, Switch, Table, Tabs, Text, TextInput, Title } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { notifications } from "@mantine/notifications";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
@@ -11,7 +11,7 @@ import { permissionsQuery, useCan } from "../auth/session";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { PageHeader } from "../components/PageHeader";
 import { formatDateTime } from "../lib/format";
-import { LicenseInstall } from "./LicenseInstall";
+import { FeatureBadges, LicenseInstall } from "./LicenseInstall";
 import { ConnectivityPanels } from "./SettingsConnectivity";
 import { DiscoverySweep } from "./SettingsDiscoverySweep";
 import { ScanVariables } from "./SettingsScanVariables";
@@ -274,15 +274,7 @@ function LicensePanel() {
         <Table.Tr>
           <Table.Th scope="row">Features</Table.Th>
           <Table.Td>
-            <Group gap={4}>
-              {(data.features ?? []).length === 0
-                ? "none beyond the free tier"
-                : (data.features ?? []).map((f) => (
-                    <Badge key={f} variant="default" miw="fit-content">
-                      {f}
-                    </Badge>
-                  ))}
-            </Group>
+            <FeatureBadges features={data.features} none="none beyond the free tier" />
           </Table.Td>
         </Table.Tr>
         {(data.warnings ?? []).length > 0 && (
