@@ -6,34 +6,21 @@ import { useMemo, useState } from "react";
 import { api, type Schemas } from "../api/client";
 import { unwrap } from "../api/errors";
 import { useCan } from "../auth/session";
-import { ScanStatusBadge } from "../components/badges";
 import { ActorName } from "../components/ActorName";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { HostName } from "../components/HostName";
 import { AnchorLink } from "../components/links";
 import { PageHeader } from "../components/PageHeader";
-import { ScanProgress } from "../components/ScanProgress";
+import { scanStateColumns } from "../components/scanColumns";
 import { VirtualTable, type ListColumn } from "../components/VirtualTable";
 import { formatDateTime } from "../lib/format";
 import { ScanBatchProgress, ScanBatchStatusBadge } from "./ScanBatchParts";
 import { batchDone, batchEnded, describeScope, describeSelector } from "./ScanBatchModel";
+import { Stat } from "../components/Stat";
 
 type Scan = Schemas["Scan"];
 
 export const scanBatchQueryKey = (id: string) => ["scans", "batches", "detail", id] as const;
-
-function Stat({ label, value, testId }: { label: string; value: React.ReactNode; testId?: string }) {
-  return (
-    <Stack gap={0}>
-      <Text size="xs" c="dimmed">
-        {label}
-      </Text>
-      <Text fw={600} data-testid={testId}>
-        {value}
-      </Text>
-    </Stack>
-  );
-}
 
 const scanColumns: ListColumn<Scan>[] = [
   {
@@ -45,16 +32,7 @@ const scanColumns: ListColumn<Scan>[] = [
       </AnchorLink>
     ),
   },
-  { id: "status", header: "Status", cell: ({ row }) => <div style={{ minWidth: 96 }}><ScanStatusBadge status={row.original.status} /></div> },
-  { id: "progress", header: "Progress", cell: ({ row }) => <ScanProgress scan={row.original} /> },
-  {
-    id: "counts",
-    header: "Pass / fail / other",
-    cell: ({ row }) => {
-      const c = row.original.counts;
-      return `${c.pass} / ${c.fail} / ${c.skipped + c.error}`;
-    },
-  },
+  ...scanStateColumns,
   {
     id: "error",
     header: "Error",

@@ -18,17 +18,9 @@ import { VirtualTable, type ListColumn } from "../components/VirtualTable";
 import { resultColumns } from "../components/resultColumns";
 import { formatDateTime, shortId } from "../lib/format";
 import { RESULT_STATUSES, SEVERITIES } from "../lib/search";
+import { Stat } from "../components/Stat";
 
 type Result = Schemas["ScanResult"];
-
-function Stat({ label, value }: { label: string; value: React.ReactNode }) {
-  return (
-    <Stack gap={0}>
-      <Text size="xs" c="dimmed">{label}</Text>
-      <Text fw={600}>{value}</Text>
-    </Stack>
-  );
-}
 
 // ScanDetailPage is one scan: its progress (live while it runs), its counts, and its
 // results by rule with the evidence of each.

@@ -4,12 +4,11 @@ import { useNavigate, useSearch } from "@tanstack/react-router";
 import { useMemo } from "react";
 import { api, type Schemas } from "../api/client";
 import { unwrap } from "../api/errors";
-import { ScanStatusBadge } from "../components/badges";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { HostName } from "../components/HostName";
 import { AnchorLink, ButtonLink } from "../components/links";
 import { PageHeader } from "../components/PageHeader";
-import { ScanProgress } from "../components/ScanProgress";
+import { scanStateColumns } from "../components/scanColumns";
 import { VirtualTable, type ListColumn } from "../components/VirtualTable";
 import { formatDateTime, shortId } from "../lib/format";
 import { SCAN_STATUSES } from "../lib/search";
@@ -36,16 +35,7 @@ const columns: ListColumn<Scan>[] = [
     ),
   },
   { id: "host", header: "Host", cell: ({ row }) => <HostCell id={row.original.host_id} /> },
-  { id: "status", header: "Status", cell: ({ row }) => <ScanStatusBadge status={row.original.status} /> },
-  { id: "progress", header: "Progress", cell: ({ row }) => <ScanProgress scan={row.original} /> },
-  {
-    id: "counts",
-    header: "Pass / fail / other",
-    cell: ({ row }) => {
-      const c = row.original.counts;
-      return `${c.pass} / ${c.fail} / ${c.skipped + c.error}`;
-    },
-  },
+  ...scanStateColumns,
   {
     id: "trigger",
     header: "Trigger",

@@ -4,6 +4,7 @@ import { api, type Schemas } from "../api/client";
 import { unwrap } from "../api/errors";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { formatDateTime, formatPercent, formatRelative } from "../lib/format";
+import { Stat } from "../components/Stat";
 
 type Breakdown = Schemas["ConnectivityBreakdown"];
 
@@ -24,19 +25,6 @@ export function breakdownRows(b: Breakdown): { key: string; label: string; color
     const count = b[s.key] ?? 0;
     return { ...s, count, share: total === 0 ? null : count / total };
   });
-}
-
-function Stat({ label, value, testId }: { label: string; value: React.ReactNode; testId?: string }) {
-  return (
-    <Stack gap={0}>
-      <Text size="xs" c="dimmed">
-        {label}
-      </Text>
-      <Text fw={600} data-testid={testId}>
-        {value}
-      </Text>
-    </Stack>
-  );
 }
 
 // ConnectivityStatus is the liveness poller at work: whether a worker runs, when the

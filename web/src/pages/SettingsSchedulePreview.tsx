@@ -6,6 +6,7 @@ import { unwrap } from "../api/errors";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { AnchorLink } from "../components/links";
 import { formatDateTime, formatPercent, formatRelative } from "../lib/format";
+import { Stat } from "../components/Stat";
 
 type Band = Schemas["ScanBand"];
 const BANDS: Band[] = ["critical", "low", "partial", "compliant", "unknown"];
@@ -16,19 +17,6 @@ export function whenDue(nextScanAt: string, now = Date.now()): string {
   const t = new Date(nextScanAt).getTime();
   if (Number.isNaN(t)) return nextScanAt;
   return t <= now ? "due now" : formatRelative(nextScanAt, now);
-}
-
-function Stat({ label, value, testId }: { label: string; value: React.ReactNode; testId?: string }) {
-  return (
-    <Stack gap={0}>
-      <Text size="xs" c="dimmed">
-        {label}
-      </Text>
-      <Text fw={600} data-testid={testId}>
-        {value}
-      </Text>
-    </Stack>
-  );
 }
 
 // SchedulePreview shows what the scheduler would do with the configuration in force: the
