@@ -8,6 +8,7 @@ import { ApiError, applyFieldError, unwrap } from "../api/errors";
 import { meQuery } from "../auth/session";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { PageHeader } from "../components/PageHeader";
+import { FormError } from "../components/FormError";
 
 // MFAEnrolment turns on a one-time-code authenticator: enrol (a QR code and the secret),
 // confirm with a current code, then keep the recovery codes shown this once.
@@ -140,11 +141,7 @@ export function ChangePasswordForm() {
             You stay signed in here. Every other session of yours has ended: sign in there again with the new password.
           </Alert>
         )}
-        {formError && (
-          <Alert color="red" role="alert">
-            {formError}
-          </Alert>
-        )}
+        <FormError message={formError} />
         <PasswordInput label="Current password" withAsterisk autoComplete="current-password" {...form.getInputProps("current_password")} />
         <PasswordInput
           label="New password"

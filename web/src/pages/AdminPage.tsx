@@ -1,4 +1,4 @@
-import { Alert, Badge, Button, Group, Menu, Modal, PasswordInput, Select, Stack, Table, Tabs, TextInput } from "@mantine/core";
+import { Badge, Button, Group, Menu, Modal, PasswordInput, Select, Stack, Table, Tabs, TextInput } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { notifications } from "@mantine/notifications";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
@@ -16,6 +16,7 @@ import { CredentialsPanel } from "./CredentialsPanel";
 import { RolesPanel } from "./RolesPanel";
 import { ServiceAccountsPanel } from "./ServiceAccountsPanel";
 import { useUserMutations } from "./UserMutations";
+import { FormError } from "../components/FormError";
 
 interface UserValues {
   username: string;
@@ -53,11 +54,7 @@ export function CreateUserForm({ roles, onDone }: { roles: Schemas["RoleEntry"][
       })}
     >
       <Stack>
-        {formError && (
-          <Alert color="red" role="alert">
-            {formError}
-          </Alert>
-        )}
+        <FormError message={formError} />
         <TextInput label="Username" withAsterisk autoComplete="off" {...form.getInputProps("username")} />
         <TextInput label="Email" withAsterisk type="email" autoComplete="off" {...form.getInputProps("email")} />
         <PasswordInput label="Initial password" withAsterisk autoComplete="new-password" {...form.getInputProps("password")} />

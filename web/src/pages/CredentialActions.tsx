@@ -1,4 +1,4 @@
-import { Alert, Button, Checkbox, Group, Loader, PasswordInput, Select, Stack, Text, Textarea, TextInput } from "@mantine/core";
+import { Button, Checkbox, Group, Loader, PasswordInput, Select, Stack, Text, Textarea, TextInput } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
@@ -6,6 +6,7 @@ import { api, type Schemas } from "../api/client";
 import { applyFieldError, unwrap } from "../api/errors";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { HostPicker } from "./CredentialHostPicker";
+import { FormError } from "../components/FormError";
 
 type Credential = Schemas["CredentialResponse"];
 type AuthMethod = Credential["auth_method"];
@@ -76,11 +77,7 @@ function EditForm({ credential, onDone }: { credential: Credential; onDone: (c: 
       })}
     >
       <Stack>
-        {formError && (
-          <Alert color="red" role="alert">
-            {formError}
-          </Alert>
-        )}
+        <FormError message={formError} />
         <TextInput label="Name" withAsterisk {...form.getInputProps("name")} />
         <TextInput label="SSH user" withAsterisk autoComplete="off" {...form.getInputProps("username")} />
         <Select
@@ -197,11 +194,7 @@ export function CredentialCloneForm({ credential, onDone }: { credential: Creden
         <Text size="sm" c="dimmed">
           The copy has the same user and secrets; they are copied on the server and never sent to the browser.
         </Text>
-        {formError && (
-          <Alert color="red" role="alert">
-            {formError}
-          </Alert>
-        )}
+        <FormError message={formError} />
         <TextInput label="Name of the copy" withAsterisk {...form.getInputProps("name")} />
         <Select
           label="Applies to"

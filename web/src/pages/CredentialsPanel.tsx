@@ -1,4 +1,4 @@
-import { Alert, Badge, Button, Checkbox, Group, Modal, PasswordInput, Select, Stack, Table, Text, Textarea, TextInput } from "@mantine/core";
+import { Badge, Button, Checkbox, Group, Modal, PasswordInput, Select, Stack, Table, Text, Textarea, TextInput } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { notifications } from "@mantine/notifications";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
@@ -12,6 +12,7 @@ import { formatDateTime } from "../lib/format";
 import { ConfirmDialog } from "./AdminConfirm";
 import { CredentialCloneForm, CredentialEditForm } from "./CredentialActions";
 import { HostPicker } from "./CredentialHostPicker";
+import { FormError } from "../components/FormError";
 
 type AuthMethod = Schemas["CredentialCreateRequest"]["auth_method"];
 
@@ -92,11 +93,7 @@ function CredentialForm({ onDone }: { onDone: (c: Schemas["CredentialResponse"])
       })}
     >
       <Stack>
-        {formError && (
-          <Alert color="red" role="alert">
-            {formError}
-          </Alert>
-        )}
+        <FormError message={formError} />
         <TextInput label="Name" withAsterisk {...form.getInputProps("name")} />
         <Group grow align="flex-start">
           <Select

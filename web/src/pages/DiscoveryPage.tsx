@@ -1,4 +1,4 @@
-import { Alert, Badge, Button, Group, Modal, Progress, Stack, Table, TagsInput, Text, TextInput } from "@mantine/core";
+import { Badge, Button, Group, Modal, Progress, Stack, Table, TagsInput, Text, TextInput } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { notifications } from "@mantine/notifications";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
@@ -11,6 +11,7 @@ import { ErrorAlert } from "../components/ErrorAlert";
 import { AnchorLink } from "../components/links";
 import { PageHeader } from "../components/PageHeader";
 import { formatDateTime } from "../lib/format";
+import { FormError } from "../components/FormError";
 
 type Found = Schemas["DiscoveredHost"];
 
@@ -35,11 +36,7 @@ function StartForm({ onStarted }: { onStarted: (id: string) => void }) {
   return (
     <form noValidate onSubmit={form.onSubmit((v) => (setFormError(undefined), start.mutate(v)))}>
       <Stack>
-        {formError && (
-          <Alert color="red" role="alert">
-            {formError}
-          </Alert>
-        )}
+        <FormError message={formError} />
         <Group align="flex-start" grow>
           <TextInput label="Network" description="An IPv4 or IPv6 range, such as 10.0.1.0/24." withAsterisk {...form.getInputProps("cidr")} />
           <TagsInput label="SSH ports" description="Press Enter after each port." {...form.getInputProps("ports")} />
@@ -84,11 +81,7 @@ function RegisterForm({ scanId, found, onDone }: { scanId: string; found: Found;
   return (
     <form noValidate onSubmit={form.onSubmit((v) => (setFormError(undefined), register.mutate(v)))}>
       <Stack>
-        {formError && (
-          <Alert color="red" role="alert">
-            {formError}
-          </Alert>
-        )}
+        <FormError message={formError} />
         <TextInput label="Hostname" placeholder={found.address} {...form.getInputProps("hostname")} />
         <Group grow align="flex-start">
           <TextInput label="SSH user" {...form.getInputProps("username")} />

@@ -1,4 +1,4 @@
-import { Alert, Badge, Button, Group, Modal, Stack, Table, Text, Textarea, TextInput, VisuallyHidden } from "@mantine/core";
+import { Badge, Button, Group, Modal, Stack, Table, Text, Textarea, TextInput, VisuallyHidden } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { notifications } from "@mantine/notifications";
 import { useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-query";
@@ -11,6 +11,7 @@ import { ErrorAlert } from "../components/ErrorAlert";
 import { AnchorLink } from "../components/links";
 import { PageHeader } from "../components/PageHeader";
 import { formatCount, formatDateTime } from "../lib/format";
+import { FormError } from "../components/FormError";
 
 type HostGroup = Schemas["HostGroup"];
 
@@ -58,11 +59,7 @@ export function GroupForm({ group, onDone }: { group?: HostGroup; onDone: (g: Ho
       })}
     >
       <Stack>
-        {formError && (
-          <Alert color="red" role="alert">
-            {formError}
-          </Alert>
-        )}
+        <FormError message={formError} />
         <TextInput label="Name" withAsterisk data-autofocus {...form.getInputProps("name")} />
         <Textarea label="Description" rows={3} resize="vertical" {...form.getInputProps("description")} />
         <Group justify="flex-end">

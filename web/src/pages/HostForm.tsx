@@ -19,6 +19,7 @@ import { useState } from "react";
 import { api, type Schemas } from "../api/client";
 import { ApiError, applyFieldError, unwrap } from "../api/errors";
 import { useCan } from "../auth/session";
+import { FormError } from "../components/FormError";
 
 type Credential = Schemas["CredentialResponse"];
 type AuthMethod = Schemas["CredentialCreateRequest"]["auth_method"];
@@ -375,11 +376,7 @@ export function AddHostForm({
       noValidate
     >
       <Stack>
-        {formError && (
-          <Alert color="red" role="alert">
-            {formError}
-          </Alert>
-        )}
+        <FormError message={formError} />
         <TextInput label="Hostname" withAsterisk disabled={!!host || !!added} {...form.getInputProps("hostname")} />
         <Group grow align="flex-start">
           <TextInput label="IP address" withAsterisk disabled={!!added} {...form.getInputProps("ip_address")} />

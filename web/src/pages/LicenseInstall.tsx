@@ -8,6 +8,7 @@ import { applyFieldError, unwrap } from "../api/errors";
 import { licenseQuery } from "../api/queries";
 import { useCan } from "../auth/session";
 import { formatDateTime } from "../lib/format";
+import { FormError } from "../components/FormError";
 
 type Verdict = Schemas["LicenseVerifyResponse"];
 
@@ -127,11 +128,7 @@ export function LicenseInstall() {
         Paste the license you received, or choose its .jwt file. Verify shows what it grants without changing anything;
         Install makes it this installation's license at once.
       </Text>
-      {formError && (
-        <Alert color="red" role="alert">
-          {formError}
-        </Alert>
-      )}
+      <FormError message={formError} />
       <form noValidate onSubmit={(e) => (e.preventDefault(), run("verify"))}>
         <Stack gap="sm">
           <Textarea

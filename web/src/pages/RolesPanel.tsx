@@ -1,4 +1,4 @@
-import { Alert, Badge, Button, Checkbox, Group, Modal, Stack, Text, TextInput, Title } from "@mantine/core";
+import { Badge, Button, Checkbox, Group, Modal, Stack, Text, TextInput, Title } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { notifications } from "@mantine/notifications";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
@@ -8,6 +8,7 @@ import { applyFieldError, unwrap } from "../api/errors";
 import { useCan } from "../auth/session";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { ConfirmDialog } from "./AdminConfirm";
+import { FormError } from "../components/FormError";
 
 interface RoleValues {
   id: string;
@@ -112,11 +113,7 @@ export function RoleForm({
   return (
     <form noValidate onSubmit={form.onSubmit((v) => (setFormError(undefined), save.mutate(v)))}>
       <Stack>
-        {formError && (
-          <Alert color="red" role="alert">
-            {formError}
-          </Alert>
-        )}
+        <FormError message={formError} />
         {role ? (
           <TextInput label="Role id" readOnly value={role.id} description="A role's id cannot change." />
         ) : (

@@ -1,4 +1,4 @@
-import { Alert, Button, Group, MultiSelect, NumberInput, SegmentedControl, Select, Stack, TagsInput, Text, TextInput } from "@mantine/core";
+import { Button, Group, MultiSelect, NumberInput, SegmentedControl, Select, Stack, TagsInput, Text, TextInput } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { useDebouncedValue } from "@mantine/hooks";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
@@ -6,6 +6,7 @@ import { useState } from "react";
 import { api, type Schemas } from "../api/client";
 import { applyFieldError, unwrap } from "../api/errors";
 import { frameworksQuery } from "../api/queries";
+import { FormError } from "../components/FormError";
 import {
   BATCH_ALIASES,
   BATCH_DEFAULTS,
@@ -82,11 +83,7 @@ export function ScanBatchForm({ onDone }: { onDone: (b: Schemas["ScanBatch"]) =>
       })}
     >
       <Stack>
-        {formError && (
-          <Alert color="red" role="alert">
-            {formError}
-          </Alert>
-        )}
+        <FormError message={formError} />
         <Stack gap={4}>
           <Text size="sm" fw={500} id="batch-target-label">
             Hosts to scan

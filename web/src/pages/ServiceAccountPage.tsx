@@ -1,4 +1,4 @@
-import { Alert, Badge, Button, Card, Group, Loader, Modal, Select, SimpleGrid, Stack, Table, Text, TextInput, Title } from "@mantine/core";
+import { Badge, Button, Card, Group, Loader, Modal, Select, SimpleGrid, Stack, Table, Text, TextInput, Title } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { notifications } from "@mantine/notifications";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
@@ -14,6 +14,7 @@ import { PageHeader } from "../components/PageHeader";
 import { formatDateTime } from "../lib/format";
 import { ConfirmDialog } from "./AdminConfirm";
 import { TokenForm, TokensTable } from "./ServiceAccountTokens";
+import { FormError } from "../components/FormError";
 
 type Account = Schemas["ServiceAccount"];
 
@@ -66,11 +67,7 @@ function EditForm({ account }: { account: Account }) {
   return (
     <form noValidate onSubmit={form.onSubmit((v) => (setFormError(undefined), save.mutate(v)))}>
       <Stack>
-        {formError && (
-          <Alert color="red" role="alert">
-            {formError}
-          </Alert>
-        )}
+        <FormError message={formError} />
         <TextInput label="Name" withAsterisk {...form.getInputProps("name")} />
         <Select
           label="Role"

@@ -9,6 +9,7 @@ import { useCan } from "../auth/session";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { formatDateTime, formatRelative } from "../lib/format";
 import { ConfirmDialog } from "./AdminConfirm";
+import { FormError } from "../components/FormError";
 
 type Account = Pick<Schemas["ServiceAccount"], "id" | "name">;
 type Token = Schemas["APITokenMeta"];
@@ -57,11 +58,7 @@ export function TokenForm({ account, onClose }: { account: Account; onClose: () 
   return (
     <form noValidate onSubmit={form.onSubmit((v) => (setFormError(undefined), mint.mutate(v)))}>
       <Stack>
-        {formError && (
-          <Alert color="red" role="alert">
-            {formError}
-          </Alert>
-        )}
+        <FormError message={formError} />
         <TextInput label="Token name" withAsterisk {...form.getInputProps("name")} />
         <Select
           label="Expires"

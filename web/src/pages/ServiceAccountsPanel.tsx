@@ -1,4 +1,4 @@
-import { Alert, Badge, Button, Group, Modal, Select, Stack, Text, TextInput, Title } from "@mantine/core";
+import { Badge, Button, Group, Modal, Select, Stack, Text, TextInput, Title } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
@@ -8,6 +8,7 @@ import { useCan } from "../auth/session";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { AnchorLink } from "../components/links";
 import { TokenForm, TokensTable } from "./ServiceAccountTokens";
+import { FormError } from "../components/FormError";
 
 type Role = Schemas["RoleEntry"];
 
@@ -37,11 +38,7 @@ export function ServiceAccountForm({ roles, onDone }: { roles: Role[]; onDone: (
   return (
     <form noValidate onSubmit={form.onSubmit((v) => (setFormError(undefined), create.mutate(v)))}>
       <Stack>
-        {formError && (
-          <Alert color="red" role="alert">
-            {formError}
-          </Alert>
-        )}
+        <FormError message={formError} />
         <TextInput label="Name" withAsterisk {...form.getInputProps("name")} />
         <Select label="Role" data={roleOptions(roles)} allowDeselect={false} {...form.getInputProps("role")} />
         <TextInput label="Description" {...form.getInputProps("description")} />

@@ -1,4 +1,4 @@
-import { Alert, Button, Card, Group, NumberInput, SimpleGrid, Stack, Switch, Table, Tabs, Text, TextInput, Title } from "@mantine/core";
+import { Button, Card, Group, NumberInput, SimpleGrid, Stack, Switch, Table, Tabs, Text, TextInput, Title } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { notifications } from "@mantine/notifications";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
@@ -16,6 +16,7 @@ import { ConnectivityPanels } from "./SettingsConnectivity";
 import { DiscoverySweep } from "./SettingsDiscoverySweep";
 import { ScanVariables } from "./SettingsScanVariables";
 import { SchedulePreview } from "./SettingsSchedulePreview";
+import { FormError } from "../components/FormError";
 
 type Config = Record<string, unknown>;
 
@@ -152,11 +153,7 @@ function SectionForm({ section }: { section: Section }) {
               You can read these settings; changing them needs permission {section.write}.
             </Text>
           )}
-          {formError && (
-            <Alert color="red" role="alert">
-              {formError}
-            </Alert>
-          )}
+          <FormError message={formError} />
           {fields
             .filter(([, value]) => typeof value === "boolean")
             .map(([path]) => (

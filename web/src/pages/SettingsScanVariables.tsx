@@ -1,4 +1,4 @@
-import { Alert, Badge, Button, Group, Stack, Table, Text, TextInput, Tooltip } from "@mantine/core";
+import { Badge, Button, Group, Stack, Table, Text, TextInput, Tooltip } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
@@ -6,6 +6,7 @@ import { api, type Schemas } from "../api/client";
 import { ApiError, errorMessage, unwrap } from "../api/errors";
 import { useCan } from "../auth/session";
 import { ErrorAlert } from "../components/ErrorAlert";
+import { FormError } from "../components/FormError";
 
 type Variable = Schemas["ScanVariable"];
 
@@ -93,11 +94,7 @@ export function ScanVariables() {
             You can read these values; changing them needs permission system:config:write.
           </Text>
         )}
-        {formError && (
-          <Alert color="red" role="alert">
-            {formError}
-          </Alert>
-        )}
+        <FormError message={formError} />
         {items.length === 0 ? (
           <Text c="dimmed">No rule uses a variable.</Text>
         ) : (

@@ -1,4 +1,4 @@
-import { Alert, Anchor, Button, Center, Paper, PasswordInput, Stack, Text, TextInput, Title } from "@mantine/core";
+import { Anchor, Button, Center, Paper, PasswordInput, Stack, Text, TextInput, Title } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { useQueryClient } from "@tanstack/react-query";
 import { useNavigate, useSearch } from "@tanstack/react-router";
@@ -6,6 +6,7 @@ import { useEffect, useRef, useState } from "react";
 import { api, rememberLogin, type LoginRequest } from "../api/client";
 import { ApiError, applyFieldError, unwrap } from "../api/errors";
 import { meQuery, permissionsQuery } from "../auth/session";
+import { FormError } from "../components/FormError";
 
 type Step = "password" | "otp";
 
@@ -107,11 +108,7 @@ export function SignInPage() {
               Sign in to continue where you were.
             </Text>
           )}
-          {formError && (
-            <Alert color="red" role="alert">
-              {formError}
-            </Alert>
-          )}
+          <FormError message={formError} />
           <form onSubmit={form.onSubmit((v) => void submit(v))} noValidate aria-busy={busy}>
             <Stack>
               {step === "password" ? (

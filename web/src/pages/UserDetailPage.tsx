@@ -1,4 +1,4 @@
-import { Alert, Badge, Button, Card, Checkbox, Group, Loader, PasswordInput, SimpleGrid, Stack, Table, Text, TextInput, Title } from "@mantine/core";
+import { Badge, Button, Card, Checkbox, Group, Loader, PasswordInput, SimpleGrid, Stack, Table, Text, TextInput, Title } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { notifications } from "@mantine/notifications";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
@@ -14,6 +14,7 @@ import { PageHeader } from "../components/PageHeader";
 import { formatDateTime } from "../lib/format";
 import { ConfirmDialog } from "./AdminConfirm";
 import { useUserMutations } from "./UserMutations";
+import { FormError } from "../components/FormError";
 
 type User = Schemas["UserResponse"];
 
@@ -61,11 +62,7 @@ function ProfileForm({ user }: { user: User }) {
         })}
       >
         <Stack>
-          {formError && (
-            <Alert color="red" role="alert">
-              {formError}
-            </Alert>
-          )}
+          <FormError message={formError} />
           <TextInput label="Username" withAsterisk autoComplete="off" readOnly={!canWrite} {...form.getInputProps("username")} />
           <TextInput label="Email" withAsterisk type="email" autoComplete="off" readOnly={!canWrite} {...form.getInputProps("email")} />
           <Can permission="user:write">
@@ -163,11 +160,7 @@ function PasswordResetForm({ user }: { user: User }) {
           <Text size="sm" c="dimmed">
             Sets a new password for {user.username}. Their sessions end at once; tell them the new password another way.
           </Text>
-          {formError && (
-            <Alert color="red" role="alert">
-              {formError}
-            </Alert>
-          )}
+          <FormError message={formError} />
           <PasswordInput label="New password" withAsterisk autoComplete="new-password" {...form.getInputProps("new_password")} />
           <PasswordInput label="Repeat the new password" withAsterisk autoComplete="new-password" {...form.getInputProps("confirm")} />
           <Group justify="flex-end">
