@@ -326,12 +326,14 @@ test("a viewer sees no write controls and 403 names the permission", async ({ br
   await expect(viewer.getByRole("heading", { level: 1, name: "e2e-web-1" })).toBeVisible();
   await expect(viewer.getByRole("button", { name: "Scan now" })).toHaveCount(0);
   await expect(viewer.getByRole("button", { name: "Check connectivity" })).toHaveCount(0);
+  await expectAccessible(viewer, testInfo, "viewer-host");
+  await shot(viewer, "viewer-host");
   await viewer.goto("/settings");
   await expect(viewer.getByText("changing them needs permission system:write")).toBeVisible();
   await expect(viewer.getByRole("button", { name: "Save connectivity settings" })).toHaveCount(0);
   await expect(viewer.getByRole("tab", { name: "Security policy" })).toHaveCount(0);
-  await expectAccessible(viewer, testInfo, "viewer-host");
-  await shot(viewer, "viewer-host");
+  await expectAccessible(viewer, testInfo, "viewer-settings");
+  await shot(viewer, "viewer-settings");
 
   // Typing the address of a page it may not use: the API's 403 names the permission.
   await viewer.goto("/admin");
