@@ -45,3 +45,9 @@ WHERE a.disabled_at IS NULL
   AND (a.role = @id OR EXISTS (SELECT 1 FROM api_tokens t
                                WHERE t.service_account_id = a.id AND t.role = @id AND t.revoked_at IS NULL))
 ORDER BY a.id;
+
+-- name: CustomRoleGetForShare :one
+-- CustomRoleGetForShare reads a custom role for a grant and keeps it until the transaction
+-- ends: a concurrent edit or delete (which lock it for update) waits, so it never misses
+-- the holder this transaction adds.
+SELECT * FROM custom_roles WHERE id = @id FOR SHARE;

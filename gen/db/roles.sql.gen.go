@@ -40,6 +40,26 @@ func (q *Queries) CustomRoleGet(ctx context.Context, id string) (CustomRole, err
 	return i, err
 }
 
+const customRoleGetForShare = `-- name: CustomRoleGetForShare :one
+SELECT id, description, permissions, created_by, created_at FROM custom_roles WHERE id = $1 FOR SHARE
+`
+
+// CustomRoleGetForShare reads a custom role for a grant and keeps it until the transaction
+// ends: a concurrent edit or delete (which lock it for update) waits, so it never misses
+// the holder this transaction adds.
+func (q *Queries) CustomRoleGetForShare(ctx context.Context, id string) (CustomRole, error) {
+	row := q.db.QueryRow(ctx, customRoleGetForShare, id)
+	var i CustomRole
+	err := row.Scan(
+		&i.ID,
+		&i.Description,
+		&i.Permissions,
+		&i.CreatedBy,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
 const customRoleGetForUpdate = `-- name: CustomRoleGetForUpdate :one
 SELECT id, description, permissions, created_by, created_at FROM custom_roles WHERE id = $1 FOR UPDATE
 `

@@ -14,9 +14,10 @@ import (
 )
 
 // CheckGrantable makes sure role exists and that actor (nil: the system) holds every
-// permission it grants.
+// permission it grants. Called in the transaction that grants the role, it keeps a custom
+// role from being changed or deleted until that transaction ends (grantedPermissions).
 func CheckGrantable(ctx context.Context, q *dbq.Queries, actor *authz.Principal, field, role string) error {
-	perms, err := RolePermissions(ctx, q, role)
+	perms, err := grantedPermissions(ctx, q, role)
 	if err != nil {
 		if apperr.Is(err, apperr.CodeNotFound) {
 			return apperr.Invalid(field, fmt.Sprintf("role %q does not exist", role))
@@ -36,10 +37,22 @@ func CheckGrantable(ctx context.Context, q *dbq.Queries, actor *authz.Principal,
 
 // RolePermissions returns the permissions of a built-in or custom role.
 func RolePermissions(ctx context.Context, q *dbq.Queries, role string) ([]string, error) {
+	return permissionsOf(ctx, role, q.CustomRoleGet)
+}
+
+// grantedPermissions is RolePermissions for a grant: a custom role's row stays locked
+// against an edit or a delete (role.Service) until the granting transaction ends, so the
+// delete's count of holders, or the edit's revocation of tokens above their account, sees
+// this grant.
+func grantedPermissions(ctx context.Context, q *dbq.Queries, role string) ([]string, error) {
+	return permissionsOf(ctx, role, q.CustomRoleGetForShare)
+}
+
+func permissionsOf(ctx context.Context, role string, get func(context.Context, string) (dbq.CustomRole, error)) ([]string, error) {
 	if perms := authz.RolePermissions(role); perms != nil {
 		return perms.Sorted(), nil
 	}
-	r, err := q.CustomRoleGet(ctx, role)
+	r, err := get(ctx, role)
 	if err != nil {
 		return nil, pg.Translate(err)
 	}

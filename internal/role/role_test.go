@@ -1,7 +1,10 @@
 package role_test
 
 import (
+	"fmt"
 	"net/http"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -332,4 +335,49 @@ func TestRoleEditKeepsTokensUnderTheirAccount(t *testing.T) {
 		}
 	}
 	require.Equal(t, map[string]float64{"bot_hosts": 1, "bot_account": 1}, revoked, "%s", res.Body)
+}
+
+// TestDeleteRoleRacingAGrant: a role deleted while it is being given to a user is either
+// deleted before the grant (which then fails: no such role) or refused as held; never both
+// deleted and held.
+func TestDeleteRoleRacingAGrant(t *testing.T) {
+	t.Parallel()
+	env := apitest.New(t)
+	admin := env.Admin()
+	res := env.Do(apitest.Request{Method: http.MethodPost, Path: "users", Token: admin.AccessToken,
+		JSON: map[string]string{"username": "racer", "email": "racer@example.com", "password": "racer-password-0123", "role": "viewer"}})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	var racer api.UserResponse
+	res.Decode(t, &racer)
+	for i := range 15 {
+		id := fmt.Sprintf("race_%d", i)
+		res := env.Do(apitest.Request{Method: http.MethodPost, Path: "roles:create", Token: admin.AccessToken,
+			JSON: map[string]any{"id": id, "description": "x", "permissions": []string{"host:read"}}})
+		require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+		var grant, del int
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			grant = env.Do(apitest.Request{Method: http.MethodPost, Path: "users/" + racer.Id.String() + "/roles:assign",
+				Token: admin.AccessToken, JSON: map[string]string{"role_id": id}}).Status
+		})
+		wg.Go(func() {
+			del = env.Do(apitest.Request{Method: http.MethodDelete, Path: "roles/" + id, Token: admin.AccessToken}).Status
+		})
+		wg.Wait()
+		res = env.Do(apitest.Request{Method: http.MethodGet, Path: "users/" + racer.Id.String(), Token: admin.AccessToken})
+		require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+		var u api.UserResponse
+		res.Decode(t, &u)
+		held := slices.Contains(u.Roles, id)
+		switch del {
+		case http.StatusNoContent:
+			require.False(t, held, "round %d: the role was deleted yet is held (grant answered %d)", i, grant)
+			require.Equal(t, http.StatusBadRequest, grant, "round %d: a grant after the delete names a role that does not exist", i)
+		case http.StatusConflict:
+			require.True(t, held, "round %d", i)
+			require.Equal(t, http.StatusNoContent, grant, "round %d", i)
+		default:
+			t.Fatalf("round %d: delete answered %d", i, del)
+		}
+	}
 }
