@@ -3961,8 +3961,10 @@ type ClientInterface interface {
 	// CheckHostConnectivity Run a connectivity check now.
 	//
 	// Probes the host through the same three layers as the poller (TCP connect and SSH
-	// banner, authenticated login, privilege) and records the result. A check while another
-	// probe of the same host is running, in any process, is 409 `host.busy`. A check that
+	// banner, authenticated login, privilege) and records the result. A check asked while
+	// another probe of the same host runs, in any process (the poller probes a new host at
+	// once), waits up to 10 seconds for it to end and then probes; 409 `host.busy` when
+	// that probe is still running after the wait. A check that
 	// cannot finish in time (the database does not answer, or the request ends) is a
 	// retryable 503 `service.unavailable` whose `detail.layer` (`database` or `probe`) and
 	// `detail.step` say where it stopped.
@@ -6026,8 +6028,10 @@ func (c *Client) GetHostComplianceTrend(ctx context.Context, id ID, params *GetH
 // CheckHostConnectivity Run a connectivity check now.
 //
 // Probes the host through the same three layers as the poller (TCP connect and SSH
-// banner, authenticated login, privilege) and records the result. A check while another
-// probe of the same host is running, in any process, is 409 `host.busy`. A check that
+// banner, authenticated login, privilege) and records the result. A check asked while
+// another probe of the same host runs, in any process (the poller probes a new host at
+// once), waits up to 10 seconds for it to end and then probes; 409 `host.busy` when
+// that probe is still running after the wait. A check that
 // cannot finish in time (the database does not answer, or the request ends) is a
 // retryable 503 `service.unavailable` whose `detail.layer` (`database` or `probe`) and
 // `detail.step` say where it stopped.
@@ -14275,8 +14279,10 @@ type ClientWithResponsesInterface interface {
 	// CheckHostConnectivityWithResponse Run a connectivity check now.
 	//
 	// Probes the host through the same three layers as the poller (TCP connect and SSH
-	// banner, authenticated login, privilege) and records the result. A check while another
-	// probe of the same host is running, in any process, is 409 `host.busy`. A check that
+	// banner, authenticated login, privilege) and records the result. A check asked while
+	// another probe of the same host runs, in any process (the poller probes a new host at
+	// once), waits up to 10 seconds for it to end and then probes; 409 `host.busy` when
+	// that probe is still running after the wait. A check that
 	// cannot finish in time (the database does not answer, or the request ends) is a
 	// retryable 503 `service.unavailable` whose `detail.layer` (`database` or `probe`) and
 	// `detail.step` say where it stopped.
@@ -24903,8 +24909,10 @@ func (c *ClientWithResponses) GetHostComplianceTrendWithResponse(ctx context.Con
 // CheckHostConnectivityWithResponse Run a connectivity check now.
 //
 // Probes the host through the same three layers as the poller (TCP connect and SSH
-// banner, authenticated login, privilege) and records the result. A check while another
-// probe of the same host is running, in any process, is 409 `host.busy`. A check that
+// banner, authenticated login, privilege) and records the result. A check asked while
+// another probe of the same host runs, in any process (the poller probes a new host at
+// once), waits up to 10 seconds for it to end and then probes; 409 `host.busy` when
+// that probe is still running after the wait. A check that
 // cannot finish in time (the database does not answer, or the request ends) is a
 // retryable 503 `service.unavailable` whose `detail.layer` (`database` or `probe`) and
 // `detail.step` say where it stopped.

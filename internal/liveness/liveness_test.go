@@ -342,12 +342,13 @@ func TestCheckClosedPortGoesDown(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, missing.Status, "%s", missing.Body)
 }
 
-// TestCheckBusy shows a second check of a host whose probe is in flight is 409
-// host.busy: an on-demand check in progress (the probe waits on a server that never
-// sends its banner) or a probe the poller leased.
+// TestCheckBusy: a check of a host whose probe is in flight (an on-demand check waiting on
+// a server that never sends its banner) waits for it to end and then probes the host
+// itself; a probe still in flight when the wait is over (a lease the poller holds) is
+// 409 host.busy.
 func TestCheckBusy(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	f := newFixture(t, func(d *app.Deps) { d.Liveness.CheckWait = 4 * time.Second })
 	f.putConfig(fastConfig(2))
 	s := startSilent(t)
 	id := f.host("silent.example.com", s.addr())
@@ -355,23 +356,26 @@ func TestCheckBusy(t *testing.T) {
 	first := make(chan *apitest.Response, 1)
 	go func() { first <- f.check(id) }()
 	<-s.first
-	res := f.check(id)
-	require.Equal(t, http.StatusConflict, res.Status, "%s", res.Body)
-	require.Equal(t, "host.busy", res.Err(t).Error.Code)
-
+	start := time.Now()
+	second := f.check(id)
 	done := <-first
-	require.Equal(t, http.StatusOK, done.Status, "%s", done.Body)
-	var out api.ConnectivityCheckResult
-	done.Decode(t, &out)
-	require.False(t, out.Reachable)
-	require.Equal(t, sshx.TypeTimeout, *out.ErrorType)
+	for _, res := range []*apitest.Response{done, second} {
+		require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+		var out api.ConnectivityCheckResult
+		res.Decode(t, &out)
+		require.False(t, out.Reachable)
+		require.Equal(t, sshx.TypeTimeout, *out.ErrorType)
+	}
+	require.GreaterOrEqual(t, time.Since(start), 2*time.Second, "the second check probed after the first, timing out itself")
 
-	// Once it finished the host can be checked again; a lease held by the poller is busy.
+	// Once it finished the host can be checked again; a lease the poller holds past the
+	// wait is busy.
 	f.checkOK(id)
 	_, err := f.env.App.Pool.Exec(f.ctx, `UPDATE host_liveness SET probe_lease_until = now() + interval '1 hour' WHERE host_id = $1`, id)
 	require.NoError(t, err)
-	res = f.check(id)
+	res := f.check(id)
 	require.Equal(t, http.StatusConflict, res.Status, "%s", res.Body)
+	require.Equal(t, "host.busy", res.Err(t).Error.Code)
 }
 
 // TestPollerDownAndBack runs the real poller (a River periodic job) against a real sshd:

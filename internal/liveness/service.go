@@ -41,6 +41,10 @@ type Options struct {
 	// Disabled leaves polling off (worker.liveness_tick = 0): no periodic tick is
 	// registered; on-demand checks still work.
 	Disabled bool
+	// CheckWait is how long an on-demand check waits for a probe of the same host already
+	// in flight (the poller's, or another check's) to end before answering host.busy
+	// (default 10s). The check then probes the host itself.
+	CheckWait time.Duration
 	// Dialer opens the banner probes' connections and refuses addresses outside its
 	// allowed networks (the connector has its own); default: loopback only.
 	Dialer *sshx.Dialer
@@ -50,6 +54,9 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	if o.Tick <= 0 {
 		o.Tick = time.Second
+	}
+	if o.CheckWait <= 0 {
+		o.CheckWait = 10 * time.Second
 	}
 	if o.IntervalUnit <= 0 {
 		o.IntervalUnit = time.Second
@@ -191,8 +198,10 @@ type CheckResult struct {
 }
 
 // Check probes a host now through every layer and records the result like the poller
-// does, audited. Guarded by host:write. Errors: resource.not_found, host.busy (a probe
-// of the host is in flight, here or in another process), service.unavailable (retryable;
+// does, audited. A probe of the host already in flight, here or in another process, is
+// waited for (Options.CheckWait), so a check asked for while the poller probes a new host
+// answers after it instead of refusing. Guarded by host:write. Errors: resource.not_found,
+// host.busy (a probe of the host still in flight after the wait), service.unavailable (retryable;
 // detail.layer and detail.step name where it stopped: the database did not answer in
 // time, or the request ended).
 //
@@ -200,9 +209,7 @@ type CheckResult struct {
 // second probe away: the check holds no database connection while it probes, so however
 // many checks and jobs run at once, each needs one pooled connection at a time.
 func (s *Service) Check(ctx context.Context, actor *authz.Principal, hostID uuid.UUID) (CheckResult, error) {
-	cctx, cancel := context.WithTimeout(ctx, claimTimeout)
-	defer cancel()
-	cur, cfg, err := s.claim(cctx, hostID)
+	cur, cfg, err := s.claimWaiting(ctx, hostID)
 	if err != nil {
 		return CheckResult{}, stopped("database", "claiming the host", err)
 	}
@@ -225,6 +232,29 @@ func (s *Service) Check(ctx context.Context, actor *authz.Principal, hostID uuid
 	}
 	return CheckResult{Probe: p, State: res[0].state, Reachability: res[0].reachability}, nil
 }
+
+// claimWaiting claims hostID for an on-demand probe, waiting up to Options.CheckWait for a
+// probe of it in flight to end (asking again every checkRetry). Errors: as claim's, and
+// host.busy once the wait is over.
+func (s *Service) claimWaiting(ctx context.Context, hostID uuid.UUID) (dbq.LivenessClaimDueRow, Config, error) {
+	deadline := time.Now().Add(s.opts.CheckWait)
+	for {
+		cctx, cancel := context.WithTimeout(ctx, claimTimeout)
+		cur, cfg, err := s.claim(cctx, hostID)
+		cancel()
+		if !apperr.Is(err, apperr.CodeHostBusy) || time.Now().Add(checkRetry).After(deadline) {
+			return cur, cfg, err
+		}
+		select {
+		case <-ctx.Done():
+			return cur, cfg, ctx.Err()
+		case <-time.After(checkRetry):
+		}
+	}
+}
+
+// checkRetry is how often a waiting check asks again for the host.
+const checkRetry = 100 * time.Millisecond
 
 // claimTimeout bounds the database work before an on-demand probe, so a busy database
 // answers a retryable error instead of keeping the request waiting.

@@ -77,8 +77,8 @@ test("credential → discovery → host → connectivity → scan → evidence �
   const hostUrl = new URL(page.url()).pathname;
 
   // Connectivity, then the host's system facts.
-  // The poller probes a new host at once; a check asked for while its probe runs answers
-  // 409 "already running" (shown on the page), and is asked again.
+  // The poller probes a new host at once; a check asked for while its probe runs waits
+  // for it, and one asked while the host is still unreachable is asked again.
   await expect(async () => {
     await page.getByRole("button", { name: "Check connectivity" }).click();
     await expect(page.getByText("Host reachable").first()).toBeVisible({ timeout: 10_000 });

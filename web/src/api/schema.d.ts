@@ -971,8 +971,10 @@ export interface paths {
         /**
          * Run a connectivity check now.
          * @description Probes the host through the same three layers as the poller (TCP connect and SSH
-         *     banner, authenticated login, privilege) and records the result. A check while another
-         *     probe of the same host is running, in any process, is 409 `host.busy`. A check that
+         *     banner, authenticated login, privilege) and records the result. A check asked while
+         *     another probe of the same host runs, in any process (the poller probes a new host at
+         *     once), waits up to 10 seconds for it to end and then probes; 409 `host.busy` when
+         *     that probe is still running after the wait. A check that
          *     cannot finish in time (the database does not answer, or the request ends) is a
          *     retryable 503 `service.unavailable` whose `detail.layer` (`database` or `probe`) and
          *     `detail.step` say where it stopped.
