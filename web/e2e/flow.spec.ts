@@ -124,6 +124,8 @@ test("credential → discovery → host → connectivity → scan → evidence �
   const scores = page.getByRole("table", { name: "Scores by framework" });
   await expect(scores.getByTestId("score-all")).toHaveText(/^\d+\.\d %$/);
   expect(await scores.getByRole("row").count()).toBeGreaterThan(2);
+  // The target is Debian 12: no benchmark written for another release scores it.
+  await expect(scores.getByText(/Red Hat Enterprise Linux|Ubuntu/)).toHaveCount(0);
   await expect(page.getByRole("img", { name: "Passing percentage of the host over time" }).locator(".recharts-surface").first()).toBeVisible();
   await expect(page.getByTestId("host-compliance-summary")).toContainText("passing");
   const hostResults = page.getByRole("table", { name: "Rule results" });

@@ -22,18 +22,23 @@ type RuleResult = Schemas["HostRuleResult"];
 function FrameworkScores({
   hostId,
   osFamily,
+  osVersion,
   asOf,
   selected,
   onSelect,
 }: {
   hostId: string;
   osFamily: string | null | undefined;
+  osVersion?: string | null;
   asOf: string | undefined;
   selected: string;
   onSelect: (framework: string) => void;
 }) {
   const frameworks = useQuery(frameworksQuery);
-  const list = useMemo(() => applicableFrameworks(frameworks.data?.items ?? [], osFamily), [frameworks.data, osFamily]);
+  const list = useMemo(
+    () => applicableFrameworks(frameworks.data?.items ?? [], osFamily, osVersion),
+    [frameworks.data, osFamily, osVersion],
+  );
   const scores = useQueries({
     queries: list.map((f) => ({
       queryKey: ["compliance", "host", hostId, "score", f.id, asOf ?? null],
@@ -166,7 +171,15 @@ function HostTrend({ hostId, framework, asOf, interval, onInterval }: {
 // ComplianceTab is the host's compliance: its score under each framework, the trend of
 // the chosen one, and the result of each rule with the evidence behind it, now or as the
 // results stood at a past instant (as_of). Everything chosen lives in the URL.
-export function ComplianceTab({ hostId, osFamily }: { hostId: string; osFamily: string | null | undefined }) {
+export function ComplianceTab({
+  hostId,
+  osFamily,
+  osVersion,
+}: {
+  hostId: string;
+  osFamily: string | null | undefined;
+  osVersion?: string | null;
+}) {
   const search = useSearch({ from: "/app/hosts/$hostId" });
   const navigate = useNavigate({ from: "/hosts/$hostId" });
   const frameworks = useQuery(frameworksQuery);
@@ -236,6 +249,7 @@ export function ComplianceTab({ hostId, osFamily }: { hostId: string; osFamily: 
         <FrameworkScores
           hostId={hostId}
           osFamily={osFamily}
+          osVersion={osVersion}
           asOf={asOf}
           selected={framework}
           onSelect={(f) => set({ framework: f === "all" ? undefined : f })}

@@ -35,6 +35,19 @@ describe("applicableFrameworks", () => {
     expect(applicableFrameworks(all, "ubuntu").map((f) => f.id)).toEqual(["all", "cis-ubuntu22"]);
     expect(applicableFrameworks(all, "RHEL").map((f) => f.id)).toEqual(["all", "stig-rhel9"]);
   });
+  it("keeps a release's benchmark for hosts of that release only", () => {
+    const benches = [
+      { ...fw("cis-rhel9", "CIS RHEL 9", { debian: 40, ubuntu: 45, rhel: 300 }), benchmark: "rhel9" },
+      { ...fw("cis-rhel8", "CIS RHEL 8", { debian: 40, ubuntu: 45, rhel: 290 }), benchmark: "rhel8" },
+      { ...fw("cis-ubuntu22", "CIS Ubuntu 22.04", { debian: 50, ubuntu: 250, rhel: 30 }), benchmark: "ubuntu22" },
+      fw("nist-800-53", "NIST SP 800-53", { debian: 100, ubuntu: 120, rhel: 200 }),
+    ];
+    expect(applicableFrameworks(benches, "debian", "12").map((f) => f.id)).toEqual(["nist-800-53"]);
+    expect(applicableFrameworks(benches, "rhel", "9.4").map((f) => f.id)).toEqual(["cis-rhel9", "nist-800-53"]);
+    expect(applicableFrameworks(benches, "ubuntu", "22.04").map((f) => f.id)).toEqual(["cis-ubuntu22", "nist-800-53"]);
+    // Without a version, every benchmark of the family.
+    expect(applicableFrameworks(benches, "rhel").map((f) => f.id)).toEqual(["cis-rhel8", "cis-rhel9", "nist-800-53"]);
+  });
   it("keeps every one while the platform is unknown", () => {
     expect(applicableFrameworks(all, null).map((f) => f.id)).toEqual(["all", "cis-ubuntu22", "stig-rhel9"]);
   });

@@ -24,11 +24,25 @@ export function localInputToIso(value: string): string | undefined {
 type Framework = Schemas["Framework"];
 
 // applicableFrameworks are the frameworks with rules for the host's platform family ("all"
-// first); every framework when the platform is not known yet.
-export function applicableFrameworks(frameworks: Framework[], osFamily: string | null | undefined): Framework[] {
+// first); every framework when the platform is not known yet. A benchmark written for one
+// release (CIS or STIG "rhel9", "ubuntu22") applies only to hosts of that family and major
+// version: a Debian host is not scored against the RHEL 9 benchmark because some of its
+// rules also run there.
+export function applicableFrameworks(
+  frameworks: Framework[],
+  osFamily: string | null | undefined,
+  osVersion?: string | null,
+): Framework[] {
   const fam = (osFamily ?? "").toLowerCase();
   const known = fam === "debian" || fam === "ubuntu" || fam === "rhel";
-  const out = frameworks.filter((f) => f.id === "all" || !known || f.platforms[fam as "debian" | "ubuntu" | "rhel"] > 0);
+  const major = /^(\d+)/.exec(osVersion ?? "")?.[1];
+  const forHost = (f: Framework) => {
+    const bench = /^([a-z]+)(\d+)$/.exec(f.benchmark ?? "");
+    return !bench || (bench[1] === fam && (!major || bench[2] === major));
+  };
+  const out = frameworks.filter(
+    (f) => f.id === "all" || !known || (f.platforms[fam as "debian" | "ubuntu" | "rhel"] > 0 && forHost(f)),
+  );
   return out.sort((a, b) => (a.id === "all" ? -1 : b.id === "all" ? 1 : a.name.localeCompare(b.name)));
 }
 

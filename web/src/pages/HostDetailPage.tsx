@@ -308,7 +308,7 @@ export function HostDetailPage() {
           <Overview detail={data} />
         </Tabs.Panel>
         <Tabs.Panel value="compliance">
-          <ComplianceTab hostId={hostId} osFamily={data.host.os_family} />
+          <ComplianceTab hostId={hostId} osFamily={data.host.os_family} osVersion={data.host.os_version} />
         </Tabs.Panel>
         <Tabs.Panel value="scans">
           <ScansTab hostId={hostId} />
