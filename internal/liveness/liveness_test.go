@@ -429,6 +429,11 @@ func TestPollerDownAndBack(t *testing.T) {
 	require.Equal(t, 0, f.alerts(id, "active"))
 	require.Equal(t, 1, f.alerts(id, "resolved"))
 	require.Equal(t, 1, f.count(`SELECT count(*) FROM alerts WHERE host_id = $1 AND resolved_at IS NOT NULL`, id))
+	// Raised and auto-resolved through the alert package: keyed per host, the clearing
+	// audited as the system.
+	require.Equal(t, 1, f.count(`SELECT count(*) FROM alerts WHERE dedup_key = 'host_unreachable:' || $1::text AND resolved_by IS NULL`, id))
+	require.Equal(t, 1, f.count(`SELECT count(*) FROM audit_events a JOIN alerts al ON a.resource_id = al.id::text
+		WHERE al.host_id = $1 AND a.action = 'alert.resolved' AND a.actor_type = 'system'`, id))
 	// Online, down through critical, online again. A probe that meets sshd half-started or
 	// half-stopped (banner read, login failed) may add a pass through degraded on the way.
 	tr := f.transitions(id)
