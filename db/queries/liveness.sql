@@ -130,18 +130,3 @@ WHERE l.monitoring_state = @monitoring_state AND l.next_probe_at > p.latest;
 UPDATE host_liveness SET next_probe_at = @at::timestamptz
 WHERE next_probe_at > @at::timestamptz
   AND (monitoring_state = 'maintenance') <> @entering::boolean;
-
--- name: AlertRaiseHostUnreachable :one
--- AlertRaiseHostUnreachable opens the host_unreachable alert of a host unless one is
--- already active (no row then).
-INSERT INTO alerts (id, alert_type, host_id, severity, status, title, detail, opened_at, updated_at)
-VALUES (@id, 'host_unreachable', @host_id, 'high', 'open', @title, @detail, @at::timestamptz, @at::timestamptz)
-ON CONFLICT (host_id) WHERE alert_type = 'host_unreachable' AND status IN ('open', 'acknowledged', 'silenced')
-DO NOTHING
-RETURNING id;
-
--- name: AlertResolveHostUnreachable :many
--- AlertResolveHostUnreachable resolves the active host_unreachable alert of a host.
-UPDATE alerts SET status = 'resolved', resolved_at = @at::timestamptz, updated_at = @at::timestamptz
-WHERE host_id = @host_id AND alert_type = 'host_unreachable' AND status IN ('open', 'acknowledged', 'silenced')
-RETURNING id;

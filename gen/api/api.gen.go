@@ -72,6 +72,33 @@ func (e ActivitySource) Valid() bool {
 	}
 }
 
+// Defines values for AlertState.
+const (
+	AlertStateAcknowledged AlertState = "acknowledged"
+	AlertStateActive       AlertState = "active"
+	AlertStateDismissed    AlertState = "dismissed"
+	AlertStateResolved     AlertState = "resolved"
+	AlertStateSilenced     AlertState = "silenced"
+)
+
+// Valid indicates whether the value is a known member of the AlertState enum.
+func (e AlertState) Valid() bool {
+	switch e {
+	case AlertStateAcknowledged:
+		return true
+	case AlertStateActive:
+		return true
+	case AlertStateDismissed:
+		return true
+	case AlertStateResolved:
+		return true
+	case AlertStateSilenced:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AuditEventSeverity.
 const (
 	AuditEventSeverityCritical AuditEventSeverity = "critical"
@@ -1176,6 +1203,56 @@ type ActivityPage struct {
 // AdminRolesResponse defines model for AdminRolesResponse.
 type AdminRolesResponse struct {
 	Roles []RoleEntry `json:"roles"`
+}
+
+// Alert defines model for Alert.
+type Alert struct {
+	AcknowledgedAt *time.Time          `json:"acknowledged_at,omitempty"`
+	AcknowledgedBy *openapi_types.UUID `json:"acknowledged_by,omitempty"`
+
+	// AlertType `host_unreachable` or `compliance_drift`.
+	AlertType string     `json:"alert_type"`
+	Body      *string    `json:"body,omitempty"`
+	CreatedAt *time.Time `json:"created_at,omitempty"`
+
+	// DedupKey At most one alert per key is live (active, acknowledged or silenced).
+	DedupKey      string              `json:"dedup_key"`
+	DismissedAt   *time.Time          `json:"dismissed_at,omitempty"`
+	DismissedBy   *openapi_types.UUID `json:"dismissed_by,omitempty"`
+	HostId        *openapi_types.UUID `json:"host_id,omitempty"`
+	Id            openapi_types.UUID  `json:"id"`
+	OccurredAt    time.Time           `json:"occurred_at"`
+	ResolvedAt    *time.Time          `json:"resolved_at,omitempty"`
+	ResolvedBy    *openapi_types.UUID `json:"resolved_by,omitempty"`
+	RuleId        *string             `json:"rule_id,omitempty"`
+	Severity      Severity            `json:"severity"`
+	SilencedBy    *openapi_types.UUID `json:"silenced_by,omitempty"`
+	SilencedUntil *time.Time          `json:"silenced_until,omitempty"`
+	State         AlertState          `json:"state"`
+
+	// Tags Context of the source (address and error of an unreachable host; scan_id and
+	// previous status of a drift), plus `occurrence_count`, `last_occurred_at` and
+	// `suppressed` (true when raised while the host was in maintenance: notifiers skip it).
+	Tags      *map[string]interface{} `json:"tags,omitempty"`
+	Title     string                  `json:"title"`
+	UpdatedAt *time.Time              `json:"updated_at,omitempty"`
+}
+
+// AlertActionRequest defines model for AlertActionRequest.
+type AlertActionRequest struct {
+	Reason *string `json:"reason,omitempty"`
+
+	// Until For silence only (required there, in the future).
+	Until *time.Time `json:"until,omitempty"`
+}
+
+// AlertState defines model for AlertState.
+type AlertState string
+
+// AlertsPage defines model for AlertsPage.
+type AlertsPage struct {
+	Items      []Alert `json:"items"`
+	NextCursor *string `json:"next_cursor"`
 }
 
 // AuditEvent defines model for AuditEvent.
@@ -2741,6 +2818,21 @@ type ListActivityParams struct {
 // ListActivityParamsSource defines parameters for ListActivity.
 type ListActivityParamsSource string
 
+// ListAlertsParams defines parameters for ListAlerts.
+type ListAlertsParams struct {
+	State    *AlertState         `form:"state,omitempty" json:"state,omitempty"`
+	HostId   *openapi_types.UUID `form:"host_id,omitempty" json:"host_id,omitempty"`
+	Severity *Severity           `form:"severity,omitempty" json:"severity,omitempty"`
+	Since    *time.Time          `form:"since,omitempty" json:"since,omitempty"`
+	Until    *time.Time          `form:"until,omitempty" json:"until,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ListAuditEventsParams defines parameters for ListAuditEvents.
 type ListAuditEventsParams struct {
 	Action        *string                         `form:"action,omitempty" json:"action,omitempty"`
@@ -3169,6 +3261,18 @@ type InstallLicenseJSONRequestBody = LicenseVerifyRequest
 // VerifyLicenseJSONRequestBody defines body for VerifyLicense for application/json ContentType.
 type VerifyLicenseJSONRequestBody = LicenseVerifyRequest
 
+// AcknowledgeAlertJSONRequestBody defines body for AcknowledgeAlert for application/json ContentType.
+type AcknowledgeAlertJSONRequestBody = AlertActionRequest
+
+// DismissAlertJSONRequestBody defines body for DismissAlert for application/json ContentType.
+type DismissAlertJSONRequestBody = AlertActionRequest
+
+// ResolveAlertJSONRequestBody defines body for ResolveAlert for application/json ContentType.
+type ResolveAlertJSONRequestBody = AlertActionRequest
+
+// SilenceAlertJSONRequestBody defines body for SilenceAlert for application/json ContentType.
+type SilenceAlertJSONRequestBody = AlertActionRequest
+
 // LoginJSONRequestBody defines body for Login for application/json ContentType.
 type LoginJSONRequestBody = AuthLoginRequest
 
@@ -3288,6 +3392,24 @@ type ServerInterface interface {
 	// VerifyLicense Dry-run a license JWT without installing it.
 	// (POST /admin/license:verify)
 	VerifyLicense(ctx echo.Context) error
+	// ListAlerts List alerts, newest first.
+	// (GET /alerts)
+	ListAlerts(ctx echo.Context, params ListAlertsParams) error
+	// GetAlert One alert.
+	// (GET /alerts/{id})
+	GetAlert(ctx echo.Context, id ID) error
+	// AcknowledgeAlert Acknowledge an active alert.
+	// (POST /alerts/{id}:acknowledge)
+	AcknowledgeAlert(ctx echo.Context, id ID) error
+	// DismissAlert Dismiss a live alert as not worth acting on.
+	// (POST /alerts/{id}:dismiss)
+	DismissAlert(ctx echo.Context, id ID) error
+	// ResolveAlert Resolve a live alert.
+	// (POST /alerts/{id}:resolve)
+	ResolveAlert(ctx echo.Context, id ID) error
+	// SilenceAlert Silence an active or acknowledged alert until a time.
+	// (POST /alerts/{id}:silence)
+	SilenceAlert(ctx echo.Context, id ID) error
 	// ListAuditEvents List audit events, newest first.
 	// (GET /audit/events)
 	ListAuditEvents(ctx echo.Context, params ListAuditEventsParams) error
@@ -3715,6 +3837,146 @@ func (w *ServerInterfaceWrapper) VerifyLicense(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.VerifyLicense(ctx)
+	return err
+}
+
+// ListAlerts converts echo context to params.
+func (w *ServerInterfaceWrapper) ListAlerts(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAlertsParams
+	// ------------- Optional query parameter "state" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "state", ctx.QueryParams(), &params.State, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter state: %s", err))
+	}
+
+	// ------------- Optional query parameter "host_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "host_id", ctx.QueryParams(), &params.HostId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter host_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "severity" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "severity", ctx.QueryParams(), &params.Severity, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter severity: %s", err))
+	}
+
+	// ------------- Optional query parameter "since" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "since", ctx.QueryParams(), &params.Since, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter since: %s", err))
+	}
+
+	// ------------- Optional query parameter "until" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "until", ctx.QueryParams(), &params.Until, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter until: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListAlerts(ctx, params)
+	return err
+}
+
+// GetAlert converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAlert(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAlert(ctx, id)
+	return err
+}
+
+// AcknowledgeAlert converts echo context to params.
+func (w *ServerInterfaceWrapper) AcknowledgeAlert(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AcknowledgeAlert(ctx, id)
+	return err
+}
+
+// DismissAlert converts echo context to params.
+func (w *ServerInterfaceWrapper) DismissAlert(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DismissAlert(ctx, id)
+	return err
+}
+
+// ResolveAlert converts echo context to params.
+func (w *ServerInterfaceWrapper) ResolveAlert(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ResolveAlert(ctx, id)
+	return err
+}
+
+// SilenceAlert converts echo context to params.
+func (w *ServerInterfaceWrapper) SilenceAlert(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SilenceAlert(ctx, id)
 	return err
 }
 
@@ -6323,6 +6585,12 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/activity", wrapper.ListActivity, options.OperationMiddlewares["listActivity"]...)
 	router.PUT(options.BaseURL+"/admin/license", wrapper.InstallLicense, options.OperationMiddlewares["installLicense"]...)
 	router.POST(options.BaseURL+"/admin/license\\:verify", wrapper.VerifyLicense, options.OperationMiddlewares["verifyLicense"]...)
+	router.GET(options.BaseURL+"/alerts", wrapper.ListAlerts, options.OperationMiddlewares["listAlerts"]...)
+	router.GET(options.BaseURL+"/alerts/:id", wrapper.GetAlert, options.OperationMiddlewares["getAlert"]...)
+	router.POST(options.BaseURL+"/alerts/:id\\:acknowledge", wrapper.AcknowledgeAlert, options.OperationMiddlewares["acknowledgeAlert"]...)
+	router.POST(options.BaseURL+"/alerts/:id\\:dismiss", wrapper.DismissAlert, options.OperationMiddlewares["dismissAlert"]...)
+	router.POST(options.BaseURL+"/alerts/:id\\:resolve", wrapper.ResolveAlert, options.OperationMiddlewares["resolveAlert"]...)
+	router.POST(options.BaseURL+"/alerts/:id\\:silence", wrapper.SilenceAlert, options.OperationMiddlewares["silenceAlert"]...)
 	router.GET(options.BaseURL+"/audit/events", wrapper.ListAuditEvents, options.OperationMiddlewares["listAuditEvents"]...)
 	router.GET(options.BaseURL+"/audit/events\\:export", wrapper.ExportAuditEvents, options.OperationMiddlewares["exportAuditEvents"]...)
 	router.POST(options.BaseURL+"/audit/integrity\\:verify", wrapper.VerifyAuditIntegrity, options.OperationMiddlewares["verifyAuditIntegrity"]...)
@@ -6700,6 +6968,622 @@ type VerifyLicensedefaultJSONResponse struct {
 }
 
 func (response VerifyLicensedefaultJSONResponse) VisitVerifyLicenseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAlertsRequestObject struct {
+	Params ListAlertsParams
+}
+
+type ListAlertsResponseObject interface {
+	VisitListAlertsResponse(w http.ResponseWriter) error
+}
+
+type ListAlerts200JSONResponse AlertsPage
+
+func (response ListAlerts200JSONResponse) VisitListAlertsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAlerts400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListAlerts400JSONResponse) VisitListAlertsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAlerts401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListAlerts401JSONResponse) VisitListAlertsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAlerts403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListAlerts403JSONResponse) VisitListAlertsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAlertsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListAlertsdefaultJSONResponse) VisitListAlertsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlertRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetAlertResponseObject interface {
+	VisitGetAlertResponse(w http.ResponseWriter) error
+}
+
+type GetAlert200JSONResponse Alert
+
+func (response GetAlert200JSONResponse) VisitGetAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlert400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetAlert400JSONResponse) VisitGetAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlert401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetAlert401JSONResponse) VisitGetAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlert403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetAlert403JSONResponse) VisitGetAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlert404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetAlert404JSONResponse) VisitGetAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlertdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetAlertdefaultJSONResponse) VisitGetAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeAlertRequestObject struct {
+	Id   ID `json:"id"`
+	Body *AcknowledgeAlertJSONRequestBody
+}
+
+type AcknowledgeAlertResponseObject interface {
+	VisitAcknowledgeAlertResponse(w http.ResponseWriter) error
+}
+
+type AcknowledgeAlert200JSONResponse Alert
+
+func (response AcknowledgeAlert200JSONResponse) VisitAcknowledgeAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeAlert400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AcknowledgeAlert400JSONResponse) VisitAcknowledgeAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeAlert401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AcknowledgeAlert401JSONResponse) VisitAcknowledgeAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeAlert403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AcknowledgeAlert403JSONResponse) VisitAcknowledgeAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeAlert404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response AcknowledgeAlert404JSONResponse) VisitAcknowledgeAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeAlert409JSONResponse struct{ ConflictJSONResponse }
+
+func (response AcknowledgeAlert409JSONResponse) VisitAcknowledgeAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeAlertdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response AcknowledgeAlertdefaultJSONResponse) VisitAcknowledgeAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DismissAlertRequestObject struct {
+	Id   ID `json:"id"`
+	Body *DismissAlertJSONRequestBody
+}
+
+type DismissAlertResponseObject interface {
+	VisitDismissAlertResponse(w http.ResponseWriter) error
+}
+
+type DismissAlert200JSONResponse Alert
+
+func (response DismissAlert200JSONResponse) VisitDismissAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DismissAlert400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DismissAlert400JSONResponse) VisitDismissAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DismissAlert401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DismissAlert401JSONResponse) VisitDismissAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DismissAlert403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DismissAlert403JSONResponse) VisitDismissAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DismissAlert404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DismissAlert404JSONResponse) VisitDismissAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DismissAlert409JSONResponse struct{ ConflictJSONResponse }
+
+func (response DismissAlert409JSONResponse) VisitDismissAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DismissAlertdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response DismissAlertdefaultJSONResponse) VisitDismissAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveAlertRequestObject struct {
+	Id   ID `json:"id"`
+	Body *ResolveAlertJSONRequestBody
+}
+
+type ResolveAlertResponseObject interface {
+	VisitResolveAlertResponse(w http.ResponseWriter) error
+}
+
+type ResolveAlert200JSONResponse Alert
+
+func (response ResolveAlert200JSONResponse) VisitResolveAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveAlert400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ResolveAlert400JSONResponse) VisitResolveAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveAlert401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ResolveAlert401JSONResponse) VisitResolveAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveAlert403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ResolveAlert403JSONResponse) VisitResolveAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveAlert404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ResolveAlert404JSONResponse) VisitResolveAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveAlert409JSONResponse struct{ ConflictJSONResponse }
+
+func (response ResolveAlert409JSONResponse) VisitResolveAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResolveAlertdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ResolveAlertdefaultJSONResponse) VisitResolveAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SilenceAlertRequestObject struct {
+	Id   ID `json:"id"`
+	Body *SilenceAlertJSONRequestBody
+}
+
+type SilenceAlertResponseObject interface {
+	VisitSilenceAlertResponse(w http.ResponseWriter) error
+}
+
+type SilenceAlert200JSONResponse Alert
+
+func (response SilenceAlert200JSONResponse) VisitSilenceAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SilenceAlert400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SilenceAlert400JSONResponse) VisitSilenceAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SilenceAlert401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SilenceAlert401JSONResponse) VisitSilenceAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SilenceAlert403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SilenceAlert403JSONResponse) VisitSilenceAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SilenceAlert404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SilenceAlert404JSONResponse) VisitSilenceAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SilenceAlert409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SilenceAlert409JSONResponse) VisitSilenceAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SilenceAlertdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response SilenceAlertdefaultJSONResponse) VisitSilenceAlertResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -17330,6 +18214,24 @@ type StrictServerInterface interface {
 	// VerifyLicense Dry-run a license JWT without installing it.
 	// (POST /admin/license:verify)
 	VerifyLicense(ctx context.Context, request VerifyLicenseRequestObject) (VerifyLicenseResponseObject, error)
+	// ListAlerts List alerts, newest first.
+	// (GET /alerts)
+	ListAlerts(ctx context.Context, request ListAlertsRequestObject) (ListAlertsResponseObject, error)
+	// GetAlert One alert.
+	// (GET /alerts/{id})
+	GetAlert(ctx context.Context, request GetAlertRequestObject) (GetAlertResponseObject, error)
+	// AcknowledgeAlert Acknowledge an active alert.
+	// (POST /alerts/{id}:acknowledge)
+	AcknowledgeAlert(ctx context.Context, request AcknowledgeAlertRequestObject) (AcknowledgeAlertResponseObject, error)
+	// DismissAlert Dismiss a live alert as not worth acting on.
+	// (POST /alerts/{id}:dismiss)
+	DismissAlert(ctx context.Context, request DismissAlertRequestObject) (DismissAlertResponseObject, error)
+	// ResolveAlert Resolve a live alert.
+	// (POST /alerts/{id}:resolve)
+	ResolveAlert(ctx context.Context, request ResolveAlertRequestObject) (ResolveAlertResponseObject, error)
+	// SilenceAlert Silence an active or acknowledged alert until a time.
+	// (POST /alerts/{id}:silence)
+	SilenceAlert(ctx context.Context, request SilenceAlertRequestObject) (SilenceAlertResponseObject, error)
 	// ListAuditEvents List audit events, newest first.
 	// (GET /audit/events)
 	ListAuditEvents(ctx context.Context, request ListAuditEventsRequestObject) (ListAuditEventsResponseObject, error)
@@ -17800,6 +18702,257 @@ func (sh *strictHandler) VerifyLicense(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(VerifyLicenseResponseObject); ok {
 		return validResponse.VisitVerifyLicenseResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListAlerts operation middleware
+func (sh *strictHandler) ListAlerts(ctx echo.Context, params ListAlertsParams) error {
+	var request ListAlertsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAlerts(ctx.Request().Context(), request.(ListAlertsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAlerts")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListAlertsResponseObject); ok {
+		return validResponse.VisitListAlertsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAlert operation middleware
+func (sh *strictHandler) GetAlert(ctx echo.Context, id ID) error {
+	var request GetAlertRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAlert(ctx.Request().Context(), request.(GetAlertRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAlert")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAlertResponseObject); ok {
+		return validResponse.VisitGetAlertResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AcknowledgeAlert operation middleware
+func (sh *strictHandler) AcknowledgeAlert(ctx echo.Context, id ID) error {
+	var request AcknowledgeAlertRequestObject
+
+	request.Id = id
+
+	var body AcknowledgeAlertJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AcknowledgeAlert(ctx.Request().Context(), request.(AcknowledgeAlertRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AcknowledgeAlert")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AcknowledgeAlertResponseObject); ok {
+		return validResponse.VisitAcknowledgeAlertResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DismissAlert operation middleware
+func (sh *strictHandler) DismissAlert(ctx echo.Context, id ID) error {
+	var request DismissAlertRequestObject
+
+	request.Id = id
+
+	var body DismissAlertJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DismissAlert(ctx.Request().Context(), request.(DismissAlertRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DismissAlert")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DismissAlertResponseObject); ok {
+		return validResponse.VisitDismissAlertResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ResolveAlert operation middleware
+func (sh *strictHandler) ResolveAlert(ctx echo.Context, id ID) error {
+	var request ResolveAlertRequestObject
+
+	request.Id = id
+
+	var body ResolveAlertJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ResolveAlert(ctx.Request().Context(), request.(ResolveAlertRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ResolveAlert")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ResolveAlertResponseObject); ok {
+		return validResponse.VisitResolveAlertResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SilenceAlert operation middleware
+func (sh *strictHandler) SilenceAlert(ctx echo.Context, id ID) error {
+	var request SilenceAlertRequestObject
+
+	request.Id = id
+
+	var body SilenceAlertJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SilenceAlert(ctx.Request().Context(), request.(SilenceAlertRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SilenceAlert")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SilenceAlertResponseObject); ok {
+		return validResponse.VisitSilenceAlertResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -21471,469 +22624,488 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L19d9s40if6VXB8nz0tz9CykjjZafs8Z9ftTjp+pjPJjdMze7eVFSESktCmADUAWtH09Oe4H+h+sXtQ",
-	"BZCgREqk/JL0xP8klkTitapQVaj61W8HiZwvpGDC6IPT3w4WVNE5M0zBp3P9dmL/T5lOFF8YLsXB6cG5",
-	"0EumCNXEzLiYaqKNlCmhxn7WhAttqDCk9/7VBXn27Nm3h/AVoymREyLksn8QHXDb0K85U6uD6EDQOTs4",
-	"PaB6JCcH0YFOZmxObb8TqebUHJwepNSwI8Pn7CA6MKuFfVobxcX04Pffo4OLXGmpNgf6YcZILNgnM0rg",
-	"idgOwMwYWSh2w2WuyYJOWZ+ckznNbF8sJfgk4ZpQcjIYNI0VH6sMdk4//cjE1MwOTp8/eRodzLnwn5/U",
-	"jfpVxpj5kc+52Rz5a7kkcypWhBs21xF5QowkTwaDAemlbELzzJAng8OmwWXQaDg299LB6ZNBZAfK5/nc",
-	"fhgMYJzuYzFKLgybMoXDtASxlOr6Fc8Mq1nlczLxjxAOexz/8PIDObaElXEqEnZcPKDjcgIxzbI4IuyG",
-	"qRVRecYOzwgVJBfXQi4FkYLt3IWi3aaNeHGyex9eS20uv7cvQhcLamZlDzOpzYinB9GBYr/mXLH04NSo",
-	"nNVSaZ7Dk5tdNDZ/+5ZTNl9Iw0Sy+itb1W1OLvivOSP4DlkwRTI55QnNiFwwRe1zZ0SxRUZXmihmciWA",
-	"R6TiUy5oRhTTeWaKLZgxmjJVTiEYwZEdwrb5BDvz5Olfdm9NdXZvYVI0+zJmuf+sGnj+HZ0yovk/mWP3",
-	"pyG3P9+L25+H3P60BbO/lxlDYl1fYCUzVmFv+4WOi0F1ousFNYYp+9r/+Zke/fOj/Wdw9O3o429PohfP",
-	"fv+PWlJ/n/ux1XRo5cdl2pr43FIE29Q0pKOPf6ofzlVCReNwdELF7cXGB8VEeikMUzd1VG+PtyVPzcxu",
-	"CqPJjIzz5JqZQMSmdBU3Eg73LdfSzkFK7bNMWGr5+WAmc8sO+OWSseuDj41DvuIiYfXjnXClTaEiuONY",
-	"M8WZLof9bEBSy6djNpGKkTgXhmfN89DQ3R56Awz2J9t4/WAzunusQi4bBwbj7j6w3y3V6IUUmoEW9h1N",
-	"f6CGLSnI90QKwwTID7pYZDwB4Xb8i7bD/i3o6z8UmxycHvxfx6WGd4y/6uOXSkn1UtywTC4YdrnO8HMq",
-	"6JSlxJ6AJJF5lhIhDRkzoiytsZRIRRSb5JqlJNekF9sn+7mAn+k4Y3FE8LtrthrNuZ5Tk8zsNv4e2Tm9",
-	"Z7/mTJuHm5PdUoWdWs2i1PmkIjdcZtQwq29YUUJ68Q3NeArjGE0oz1jqRn4hxSTjyWcad+J612TJzQwo",
-	"MsmVYsIQbaixA1dMy1wlrO+fLfZhnOtVHA1FnGum+pa6RzSdc2EfgK80yyajTCbXMjfxYWQXhhtN4rXT",
-	"Lyag5pNJxqczY59aUj0UQAkwLEpSPpkwGJYbeX8o7Oq9kmrM05SJh12+hGaZ1Qlocq3RAmBqzrXmUtiJ",
-	"xCkzlGd9L6xH5c/xUPRimpvZP/vll6OUCW4pApaIkkTKa86O7GNMGDsPa0nMqJgyknJknETOGZkoObf9",
-	"D8WSjQldLL7RBJRdUEMI9tRPtJqMFPuFJQbIDpfub9K8krlIH27l/iaJzpMZ8RQFs7V6uSmXdE5XMD3N",
-	"GLDHO7qaM2HeF8feQ25zxhMmNCOGVzZ7wqjJFSNWLKfhfrsfYhj5FVM3PGE/CXpDeWYF2MMOXmP/JKEC",
-	"F1TdFHyviQJWA+vZnlxSvqFi5USofsCBSomGqVWX5gujz8iSckMmUsFSi3w+ZsoelpolUqQgJ+L3zKjV",
-	"0fnEMAUaI2rXMOzgp81D+Mq1YST24hQCZd/hYtqvnK0b6qwd/U/CcpRU/J/sYRknUSy1soBmXkYUXxAz",
-	"o3ACOVM3IuzTwjILnqg38pqlsMs/CfZpAUIAenzA01+siDQzpgizj5LeyeAkIieD5xE5efIsIs8Hg4j0",
-	"+/3DyG6v3Xd8jrk2+6Beue7AkfTu8oO8ZuJCMWqAr2iacjTn3ilrohlulZ0JzTSLDhbBV78dMKuY15t9",
-	"xjaK6ynYjR0vrKQ+I+xTkuUp0yQ2JgOic/QxljJjFCQqqmkdDbjowFo+Xf0M0YExNTP4kU+Y1QJRzlJN",
-	"4meDuT2On57MYksO8beDNA5n4xYDZhTaLIOjbz/+uaf/Nf/X7F/pYb3JUtoiP+PcSxVeju1pY8dZ3aq0",
-	"417BhtRr04oucb8iomf20ANvoRQJ6x/UrZd9dDRnZic5+xG/sc+uzxMHVGlu26x/5KiRdp0y/AXOum6j",
-	"LYZClaKr+tHrrSN+41aow4gT3NoRNW1tkqh4Z7wKZG35s+O7bU2KPHOnKlrCG23wtIVZHB2A3mp1zVt1",
-	"5nl/k7tRAN+qcS8hNn5wZ/yIJonMBXgW20zZqvY5ykJnjtPE8Bs7Fnd0HBQDr7fLQ6KCPmpG4hYlCumj",
-	"svFuYsV4asnSDoybVUeS9H7WmtW4K7qRCVhK3che21PFTWcbV1/55+w7oCxXditjyq6lUVRou3VSgMvA",
-	"sCzjU4buC5qn4MebS8GNhAF8rBtRPp9TVc+FhptawqslABxlMEX/fnWptm3yOzrtepjPwPobAdFtnhOX",
-	"VoKSjE0MkbnV9xKa61p7QzGa2u+5It44GTOzZMydKws6Zd/ooXD3OVSkYMqiS8ewOekZiR7gLGX+O4nK",
-	"DDxkGwDTK3CaDjadplEp9duJf88fG6I/OgiuqmwzOwh/fVOh96i6wNU2a7cynXPxXmZMv3c+p44bCn7g",
-	"1tO3Pb0URq12Hn3Ybu2QLaO8vPFqcPuhOs6r4xyaGKmcANopcPBh/LqmrSTjTJgRTVNV/7tUimXoWsIe",
-	"Nx5B+7R5epWBlStzn5JQsUSqtPNLKS56lUI2BdcaJ3iPQ9sdKZ73m7LzDc1+rUyDC/Pi5KCOv8MjwAt0",
-	"LibSMpc0HGTokiphG7bHJTc8oVnrY/jXgw2KiA6KMyIQzgHVVbewujcF8VRWfzsf6T0EeUexV/LsfQm+",
-	"nZLODuHS7qtd0Pdw39dVcZ6x5Bptouq5hatI7F5NOEu9o8IUNx5jxeg16dEscxcJc7KcMUHkNdwetCBD",
-	"aGc0VmDHNFFvw8oFzcjrgAEDW1gxqmtl49pqy2tLr24d6pfZzH6UUy4C/36HJZZmUW8+ejd3IlPmL2NQ",
-	"J/hGk8Dzag/7xSLC5X3z6pxwTZiwi5LalQ6N9orN/mLTnv7tRd1VpH1O66VU6ZoT4OnzF7t9ByyRN0yt",
-	"RnYadR4NzcU0Y0dW6/HPwpSjMIgmlmYRr89mtwsi10zV+Dx2j3uNBop2gqXYQQp7qRY0SZjWo8KnsDGh",
-	"+YSOmFAyy+b2xFWB03mNgFTOkCIs2UAkyoIm6F61disQitUR7c92emRGNeiZ2DxLTwnc5tkHVkORStKL",
-	"3729+kCOLekdzyf0FJ+MI/uIIOu/gmhYxYeRu0XEuwerzUqRrYaCJsaqn1ZHlUtBnFmG+mcdt04U07Mt",
-	"S2MnsVsom9kbVmzO+jZXln+9T9dD07a/eXX+EtZjz61fKHnD7RJxMR3lijdY04lipl5cjKlmz54SfCRC",
-	"//RqwcWUcGEkocJKCfQceod7QpE8fnp/2d/pP9sYYDGcLUvy3nH0hUwdhXfQs0PJ0UmdWlesqw1tGe7f",
-	"gWZvJcdvL27Xzx+zaB4ye1dc0e1rznBw0nf2XzTo8VyPqJBiNZe5bjh3m1xFm3ZVt23G6BP011SGUbd6",
-	"5dXm7bp0a1dtsHm79twjNnfG0b6uoMZFD0/IFtp7cBDimFzTTTN+jyJ0P47akPldA06rQiBsrG68F5ff",
-	"v/+ea5QV+4044WldvKggl+9uTohU9v8XRDADsaPFFciTQX/Qf9IfHD892aHkPKtTzqTCC9G16Dr7NTGS",
-	"GGWPXIyXsiY600E0T/zz06cfXaSR54EigO7F8+fPnm8PoYPBXuKbT1Dg+U9rvBMdYMii+9mq6+t7BMtX",
-	"uzXUsKlUK3SkdNuTyqo0clAL2g8bqh1kEf57YTUZ3fmOAu1oCL6xg9jY0Vf4A8TraLxxRluZ+HdbWlbM",
-	"X662scKc5GnxqFWNOzxq9YiJKl1U1cnaJ8gx6cH/fyZ2GIdnxJp7qNYKCbH4xP6OF8kYtFRZglTm42zL",
-	"BQZe3oNmdc0XC5a2Gv66YmSn7RaqbMivcrS5sduJ553k3f18DTohE6m3HDFS8gytSKBPQpU1EaghS6qJ",
-	"XRdQ5KsLuM3X9WWS0cNuPviftlPA9u2GkMyO211mAdQKtCB+tkswqz1JuJNbrVxc6zRb4+fSPjC2HUXl",
-	"PjS1ZTxruBNhakQY6OtiZX1oqptj/aYIwdxtxXeK0etULsWeUrwlAadsqmjakvSiAz+gFo/Oqf0g6Pr6",
-	"N78B8SSjhZLj1uORIuOibfsu+KdGP8qWdKXJ4AxCbzXRhmcZ4cIFeMbuxZj0hCQwPnBW+Khc8C2umDlE",
-	"uQYaVTiXuNWpuG514cyCHQo83W4j1pZsF0ldzFhyvZcXFuTIaM60dl7rnc5+fKP13UB5AzuCNd/F+W+K",
-	"56/gcaCe5cgFQvOMm9WovMLfej0WvHKFb1hBZEfS5LhdKH7DMzZl9VlkiZzPqUg1mTJDlJTGX3JCXHcv",
-	"Y1QJloLv65otDKTO2J9AB/by0r5nhUeeSvffqHD8RQdCCjB5dq5rMVQ3mYYXKpOztNTxysmFnzf5udHk",
-	"HNn3RxUrN7zz0bPRmArBVLvLJD1rOaUNM8wPtmZk4fSbKWonn0kx4dN9tW/NkooN9JcXJ5U0oheDbXJ8",
-	"39flUuz5aiDnR9NMjmlWTwbhc/v1hCJxz5cVNWyU+Tyw9ila0YElDpmbjX6f7XwzyMwYmZm1/mWWVtp4",
-	"sjtBbPNQgJGsbXlUJaBgRzdXvjqlpmFWlqx2m9vxwZ4ep6Rgou0a4AbbATOAb0Hv8/a6RwC/DtrcNeur",
-	"4tjpGIylR2nO6gJWb5jTS5YzqRkR7JNxWgjXJM2Zz/BuoQJBJB+8e6toO2jG8OR6VGf4/cPf+iykywHR",
-	"higqSE8KspzxZAaBw1ZVZpD3DSZhlmtjH4ZA9cNGI3C3KhEQqovZazjF7SoUUVFtjD14wxpZudrnTZ3j",
-	"9U6XN3/NWc5GKVuY2eZCf0eT66mSuUjJL3KMt2cTLri2WumKGdJbUm64mEZE5UJwMcXMIfiOGImpZUZx",
-	"lra9EwftbARRdUDbnSaDOz5yY6klHAiBp542FkraFQP/gGZMwPd27DBdHsSOzbnIDasLOt+8RSq2vX5j",
-	"6je6ceq1FLcx1+pORgHD18qTInPhIpOC7ecL5npUpJb+1i4Wv819uk7kohJqqVfasLmbU30ApX1lv1jT",
-	"td3DzncsGYTP7rdmNDez0ZyZmUwrU9Sz0TXkoAdK+FiaWe101xy+lSzopydR7Z3VfexUQ9BEwyCsqWAJ",
-	"/BpBDcIrgOfPn73Y/gYYJ4uZopq16+1hqejuAjFw3EXcdnAdFZLOdgL9kWuzr1ZUNNLBS1a8U8Yd3HFA",
-	"WDis3WFhNQP6DFx6DykZ7W56dt6Vcr1VcWkrLWpDNrMcjq4y9qx6Ar8V2QryB4MdPYX3blhMKMAQ6f5B",
-	"tLXxMhp/z8ZLp7GGgxdEQzHpj1+AOHGkNhpzs8WfYZ9I5Hzu4qYbW5lwMWVqofiO5xrjn/NF2pmWO168",
-	"txN8FeoMKXm7HPgJxt/2yJ5zEX775PEQ/0yH+G0O1U1qyLWR8/cyY7dR4Jq3rc1iozTojpXTHM7TMdG1",
-	"jGUAx9TucKNwvrtjgMo1vluOu92qP9DabayGj7Vh6WvZ3VLAQJZacTyxJnknYbyQytSfI4pNuTZ2kKPb",
-	"ZOzt44Tffir4BXCDr7wcLMHHnQv/3s1wT4bnepHR1ahJDm3eTIkbrqTwh3K3eO6pkvmibQ6p3a89pb6h",
-	"00ZeaDHMkhVenGyq+g1i+8VJKzldRKjtdc2RMsMSM5JihNkViRSGJg1Hpr9F33C9vxic/KXiuH/2YnDL",
-	"y4lPo4SnCnhMN2FTqSnTpoyeS6ggNMvkkqWAyuA4IsSqgoOTUHL89OmhC6wrI9te7Lo/aLizeD7odmtQ",
-	"WcY1t37TfrR2+K+Rw716+9dJr4Orf+PVvfz8RStXCRV7hmY+hCFaBEbtPBe8u/hW1wETD5LUwgdcMFgr",
-	"38XaEV3jt2gpi4sY1fVA6/Cibz12KLGnWduJaUOVueVCbqIOgNcYLuMKRzKgvDID32LIYa0BY6SpRXAp",
-	"hNT/9/+SRRCiu0+QCqw1ELZf4WIOfgDlMno6WUM7QILYzm1Lxhb7Rq4Lt4RWgm7JKl+bWfFa3cAKbKBO",
-	"Ei5lrVCCLuyDtTnLjRh132gSPE14GhGaaekvSOL/dXRR/nx0mcbEq4MEcaFqPTrtMqKrg3pDkxkX7Egx",
-	"mlpKJ4Ce9MlEZaz5hLMsRaSdOvC3YCjlghdm9fp9kdSM4ElbQiLxig8JU8Md/AZDQs14AkCbnxzM0Qb7",
-	"RAefjmwDRzcUNCVtW3pl+7nwzcGnK98mfHrnG4ZPL4vWrdTL51SEAVQbSYjMHrYJg7SpBZOLjJ0RbgBA",
-	"DS9I5WTCRMrFlMAKwoMlYiLOvck1Z9TKx+fU37gptmAUbwVnjGg6L/EPM2ocCARck2GA845LNiB2v23h",
-	"ANZXYoPMG9ntojZ78yVka+K+Q5qqAwy9YYpY9YzNuekT3DSNk1hyk8xcSJZmIals4E86MFmmTX8s09XI",
-	"SDkCLRCyTnLD+kKakZdq+A36nUb2B6cbOhdZAXXoP3MBHY6qzvPKTz7xrwEN8cAefwVOZJ+L0ULJqbPK",
-	"wl+u2WqkWK7dlBxaZWXw6xCWFUWxzz7ZnS/HXsFL9F/OJ3S0Pkn7nZvNQXTg0AI9CuAoD5D/0C4JMDL9",
-	"NyFEZgmj06++CzquoFnfB72vQ6P6r0JkVP/dONeWbVN/3vQVFVNW2W57iFUWuO7IraK87RFi2eqA2Dyr",
-	"GqO8IUn+A0+uWeeIz93oUjVYOL6j7Z4D91wFwqp+9Dy1MhHiVrsDj+S0PmMNUunbq6DVUdSoiT7esyED",
-	"4hNNDNEzlmXEnoRE5aISEGrlOCRBAIgODA6gdioZUTvhO9IcIdeda2dtHHzOIM+5CE01Ul6HowhkepmV",
-	"4KEQ6xPBC/96DXAATAKfACzGmGbZSE5imCwlsMqaG+YimhZUuWwQuB2C/YlrjzKZm0XekGtiW/HJJvhc",
-	"uKSZlNcsJdT06/EFwiIcnRBg2oYZa6svFAHGRuUiodXFDfwRN1RxK7W2DGfX/SMqiHnGiG/Mqgs5aBPF",
-	"qtgjoUbjWmPY4nKn0O2D9QoYoNifcH4BHUWeLcMJVmm3Tg5A2Q5r/73CiJyuySqY9TSya9EpXGmLv3W7",
-	"gCtLWNT03TjDH/kNE86l3GF6e2RNVAK2uyVOtHq6W/tbArSr57cfRou0B1jQ9yxhwlwAKLS+V6wd6O5D",
-	"ADW3M28bWm0eeZ6x2xE7kGAXYgcKbZOK6h+M6vpqnNFVIjvPpV1y3caxBX6HEbPCjhZAWPvkVFb6rmu3",
-	"cbYf5MLlyr727q77pb1QOt6S9sqxWyp8gLGHxH7bsQcs2BVnClT+ay4qMQPoFNcMrDAMAMUn0wAprPjq",
-	"Y8MlUNsLo3sFk2vk7yre2hafZHv9ps5NGNR1KiRIoU+Ey78bDPNVmH7aYZPHTCSzOcX3NpWli8srq6xe",
-	"fbj8gRSPkmu2Ir1YzVj2LVRtGOfC5E+fxgjH3W/lH6dzntWUiooTrm2b2vCp/V9wbY7+MhgcPX9W+fjk",
-	"vz+xnxcJP0q1PjqBd9Q09qp1va7csNmN4WGLjBpLS7tZvjqL9x4NALDXisJkAPRDF4tsRYxE8AffA8EF",
-	"6R9s3g6OORUNF+EzltX/gltSC0hfpUPXfPGGa7SOxKrKYhs3uIuGcnsdBcRWaS1c5620vQcudkfhW3DR",
-	"/lL3NaOZme3pmk/HowQTZ5rMoM37kBl0uArzYuuk7g1TmrcB1yskUGUwZQO1k5balKnnXR0TUHKxVv74",
-	"ukcYCcnAxesQJ6zdvJ7l0+2KbmvGfqdDqhORQYBHnjGXdnzrwOMKGnM7bAAHhrLFSAtrGrrWo9Ygl1Vq",
-	"uCpHt4/zryWQhcueaQ9Q0fYOswMORXDDuKdyXZoQtbAl2Hzjkt9LkGBDoONtg4yqvP69CzGw52Ls4g3q",
-	"YJc6RR/t5Jv20Uhh/OP50f/G6MePvfLv/ujo45+Cnw7/R21MJF+Mgii5bhFMPiCuGxTU5wibqiOAGlHj",
-	"1INgTZoo+3u4d907kMZLolFLQVkvvxzBtBLvQVZJFvqwsuzt5OD0590tFJ6v35sxDRpcky5FoOg3qluB",
-	"ppX+wfLTA1Ty2JUX0tlZ0/KoDkO45u7+tEO+SPesgi16cTVQeWNklUVYixAJxrF1J/cqddT5LLiLLLLG",
-	"UkDFXPbQ/uF06KaZIQPcdTaYG0g71QmGgNHo9xiGfsd7WTsTVw26iy2wWCh5c8uYsaKR8ao2Qob4B8A+",
-	"v2arwKSg4N0wKteGpUQKB52eY1xEm+BBn7c00jP69PmLGh/H1evzp89fnMZkIjEegoxXCPosFjRN7Weq",
-	"2YsTkvIp0yaCICGtZ0fXbDVlghxlMYEuNOH1l3elk66TVA4zqtZwDqUi7BOdLzKGQ2Hp0+fPn3xb72eB",
-	"iIXOvS/yccYTn6izaQzajeGClLX07KOaYOP97SWL1nZggXFDMRZ3L+uEwt77a+iFYhCDlJ4RZwdzKTRg",
-	"Gjocbg4V9Dw1hYEzjoAgAQW62l2KoVj8WiqqLE/gJqzu9NrSf2zmy3Mc9H7WQj2Vb0lO+ctOpLjNFrcM",
-	"fo+joIs9b8mq06Fh5dwuj1FpXEPzTbOzU+tuO28yi+3uG10ULMDK8uCTZBAghgWG6dhSeEHN2kk7nVBx",
-	"uOmLrINDvQdo06/IlG+JROoJw5piXQ9Ulcy4YYlxF6c7TzCIghgtFJf+/qM1NFO0p61VT/OfJyF93a+x",
-	"y49xfx6JvXPlKz6GhrM5oeJ2cEe3smqLLf64UbTW6mEojmiIK5mLLepXySh15l1NANpkAtBUjNhnzhBn",
-	"tyjMAWe/KzoOm+kKjQdt11dylXqUFskZt1pdqUflBVmbpwPn/m4ARHfZMkKk/AlviS/YnJC54WPaGZv3",
-	"ANn59R6mIjUzZONtIndPp1O3nJ6KfN9te66BylOtwULAB+KyDDagotEpc+bNemHBfmesIZxVOyt2z9it",
-	"xC52klvu9HBTDblJIMg6gqreJdhbkT+M+7u76hVK3iBi4lZjuBN82E93sRqADNt+3zYed1hjjc/fAlsW",
-	"TGcPL+uMbKD/TE65uFd02Q4LUvvOjlW5M1xfrWcdxrr+9NZR1ocx7gSOrdMUugmRu2TzL4lh72jTW+xL",
-	"zXCbtqoc52uuzZ4VQdDqgKVsrRDcOwQ3pjyNMrpCFcnLioUz6vTsIBRPH1sq+HvGvm3Blb89ZQXo3m0A",
-	"sdkNl7kue2tnAmz0ez943XXAHrtP573hs9dC+QJKvg0T7Z3baxRn3TTPBgau0UO7UO+t7kvK5fQTaqd0",
-	"7oue97BOkkevxp17NR4N/0fD/+4M/yA8b5+Y+XQ7Bjj64tEOcS+QHgXScyWbYwiJjA/b133auPBr6jvP",
-	"GGBHo6PfpW7gTWeY+di6zIVukDhbg+sT2gzg4CqgUgB0T/MEbmm59qvWs9zJXAKqQ0pXrLpSTTIkDOrf",
-	"qjPnGbvyz+6fz8hNxrokD+ELlXLrhTbuVrpcuyiktfX9b6LrK4AAvRQT2f1anqq5VCNXxLqdItb9WJVZ",
-	"BuHG3WKJuL4eTRRjo+m4na4Hb2DyUqdXcs3S1m9MuGJLmmUjl57fEnzIv1TQ3O53fk3bHQBd1LfwzN7Z",
-	"8DVTgmWjrs8rljGHrNn2lS7n3ZzNRwUgwmjectvsW0gabd/ofGjztP2To4xfs7aPt94AqUcLxYxZdXql",
-	"y+KXj48meZbdq4KiWcZF/qkLz+glXXTa5kYDpSKzmgTvQ2GL3lOw9v6IkGtYSPLGQfeArm0kHu3wQp/A",
-	"3Z9UxAUlZIz6p1EbpxoDbs7gRXrNCHU6ew4oB6XenmtG4u9f/vjyw0tyjLF3x7/x9PfjOZuPmdLHv7n9",
-	"+z2uUxx2Us9XHca9QeCXwrAs41OABNkHAbMR1HK9jtWz20Fa7lvwqgN4ZEuIyM0lu1eUyJod6gAUWff2",
-	"XliRYUOAw9N5suv4b3sitG2MDDE/O+qdzE5h1AbFbmPiHtHuS0mFbmsZlVbRdidosDQVeyYcXHXVW9HL",
-	"RaNnJ8mkZinJuIajwEd0JkwTHrRC3GnNpSCKAT5jeAloBeHIudoc1tZIsbm8KT9mMrkuP+Wi+hlAjYJ8",
-	"+MJ5nY7wVITw3rofym7wczmK9d/tqEdywUT5CWcPIDTJNZ2yEeRNZlnlO+d6Cb4p23TadfmIYmMpTYhd",
-	"5r5JMkbxC+T50YRnVQQAMHZKuDj/hWLOQRZ8563J8puUa//VXObCFAuGn8oRgxCe0IQVT5TfNDyloKDV",
-	"FmCCDXrT79zN0r1lHG+KxLtOPWibtBmO5Mp0zxrZz3bvIgC1oAs9k6Yb/uZbgZHjC8A/NGwq1Yr0YscD",
-	"CDaAxAd/g0wAVAPNFPyB+qP9C2hQx9FQxMgw9kvkC/tXwBDweEF8Oj6MMN2fCoIrTpbczEgM8FPQYLh8",
-	"MVTCjSeK6VlMerDcpZsa/YalHAOYAWrKySHrDQU0gj34koLw7lTKlEjBzkgMF6Ix1Jgnmq40Wc5WhxF2",
-	"X/qXYtKzvQ+Fby10XR4SaQUrRSgtrEtnpGJpfygO2uSqOdwLv7ktLKofETMRqHRfvQnKPjDVpEe0APvb",
-	"7ZdBSMeOHnIuRlNlJdaCKS5bowAUVfbg5QJJEINXRg5lEiQiIk/W4iPz6j33RDH7ij1rltQks9EiA2ck",
-	"s4S9UFyz2mZygAlaKHbjczk2J7CkSnDR7fZgAzMRcGbLTAi/3FtI5u9M8clqv6QHt4ajX5brNvGTF8/+",
-	"ctIt3S1srMV497sL/nw0rEdIZbV7b9r6dW5g9iNV3MRUJTt0EREg+Ig4eo+IkGa0Ymbkfp7TzE7d/pIL",
-	"nS+sgLeiJZvaLwA+bXRtHxzTdKT5VMCEI7JUUkxHXOucKbgV9Ni0GeXzelThOyDqYuXWZ19HJG9KY3M/",
-	"kg68+TuCHPyTtcNYC+sIJEi7kv2B0Rxg2tWJlncuJA8R7PabtEuJGTWUkWpTi0Sw5f6vr5vO68NZa75u",
-	"xf0yvGeamf1W4S6nsHu8BUzzXrFhTrGpN/gtISiZ63pZ067+YE16A4rnqccjral9go8QJyGxunMxz280",
-	"sVNAVDwiGNRDmRAqVv12OeLFpNfzxMsJb19pjUWE9o4kcgPoEkx04cbcGD/UVNZqW6PrtFPTrJJZh1G+",
-	"lxlraGqdNcslqI7dd1m7A+4S473dp85Qlf4ayQvQnfhcFR/vqBnkCTh61BoEyo2kboI1EaXBgHdjldaN",
-	"He/OHSzRnkBB9cmEDSHXVDcFOJdJgi3y/FySX02GX/3KBRECNUnJVGtv+lGexWTJlEOOrgZonJHYdQeG",
-	"nZCIKscTgDSGgAjSMzM2FBg2UJp2pcmXyDxL4dVx2UcPw1Oq7/QJhmVIxQjXQ2GHSY5JD/7/M1ibh2jr",
-	"FfGxLVcm2H+ZsXNtta85E3ueaJYlnTnX5XJkPRzDtVK7f4XkuBWgRttDiOvROOeZGXHRUK+/QZx2VDk3",
-	"iyaGPe8uofg+z9hFcEaXJmnCtD5KpDBKZlD+IOUYrJKxohotelIOooNMTqcYWO3KiZVuQV2UvK2nnjxj",
-	"3+9w/O/ULHYFBBUz/B1dnxlPjB4tuaWqLrZRyhZMpHqEtNDlve1EVEC2dbXVGohvvsiYZcYSMLjd6Zpn",
-	"7LLybl2nCJ/ecaQVNM52ukPlLK7THChSSlN1aH+J0M3l+KGC+ukimMvwuzldaGLkKQGwUxT4gHdKxqt1",
-	"lNWLy6uh0Ojpi0jGblgGL9ixniEu602eCabcgQyVjuBr+8fF+Qd4+uLiUju3HhwLGddGI5rq6C+DwagE",
-	"V4WPJbjqKNV6VICr1nr0bhFWly+Y0izt6l1oCqxbqxHQmlz/7t5qJyl9lF5VYpaEVLnvCrT4knorvFry",
-	"QoXequUA1pmxIkU2xFFlZZsEtq/h0VXbCl9rlfSxViykPuMbnNtCkupEPYIucM2EG10JUd2ZDN7lbmFb",
-	"JCtLpEq3B/WW8amWx4rwVFDgMNLWt9IhuLZdBO0XFfW6DiVbBKtuhboug1tLzglXPSrJromc146cPZLP",
-	"uot4O5DUVQ3pxcjGKM4tqZb1QA4r9V5ocUltZmxeW9tNsTlLeTGT9pLRslHD/Thd+BNimlOFNWgK0CvL",
-	"Vmusl2uWFmwJr5CZzFLdPWkcBuVSZg6qk2vazXu/dgVaL3FGPsuFa4XfArU58I/O+HQGJ0TK8zmoyMtG",
-	"BXi/TNl9NeA71ja/FH1wX1nZMta/Kcy/i5rQREqFFtPVNi0qSe68j2nM4YKr33rBg7fC9iDQEJYp5BLd",
-	"DC5EBQTBNzoiLNPoRHUjOuwuaQpcTV9lEcdVt2JXV6/3ClWEAoajKjxArW3uYAkgEVTmZiO0EctzF1GH",
-	"z+tzDmjW2MCTp92iFutGXtNF/ci3LuG9hi6WG9UhYjF4aa9AxT1qWY/hgnzPBEkflLTBQe8dbJtmTBQn",
-	"NSqUdnsIFMqTmhHUpXxMRv+gHpzLu1d3K3QeIX6/bNWtpfdeKTknUBqaGEmw2vYWXq8DklvXwVeEuqgX",
-	"TB/Dv9sCdt5Bte+wlMB9YgA01vJ2p8b+QIFFIRKKVhauo8xBmyU9Nl+YlUtPrEEGLC8u9q87UZQJ2VZo",
-	"YgcYjB15AQijqCC9WLnoLCv5/P+FBAS3hxQMArSCKZZLoKioL4/oq552W/ELPzhn2to+7Orb1uicpFIw",
-	"oiWZUBX5tAaaZaG1sOb0BjNJj+yLTUAx+ESBZ7gTpSVocf312row6K1vgNu1JEYTg4KKUH2NRTyAqCDG",
-	"7nSYDwbPEp7C/yyIxxvRBETW+hOHWEATHcL1ALTOyNyhUDZwaukdzDMWLFxdjZ8ygbZnsPS2E9JrbGXH",
-	"jPHHrlJ9vYjWrHTnV7u7unpN/K8ldWIYcP8Bqu9vPW4TKsI6nnw6rQaSzanAGpdjV2PYvpnm9XX6t0eW",
-	"l7X0XTdrBLgGlB5uYXEClgduwMfB4odiJpCtTZrCd1SkdQXMPQRrgWxJxlSkEZnYA5AbXQ/KekpibwHG",
-	"aIBT4r8YCnSFUZ5pywMTtmSW3KggM5pNCFzJ9eou6A4jEmdyGZNcpEyRvwzIf4uGIl5QZbjtCL/+9jn5",
-	"bxDIiiM2MY7Vfn1GYneB60bFDSAzCuk9XytmqteAZXHKwKS1JiwUS7X9BrUJTK1hi8traaazbolxNcmq",
-	"Xiruo9V8JlVBj4I76fUjT4NyiOGyZJwbkrEJJsT1qsgVIDMh6Jii6KCZYjRdkV9zlrPU/qpyIbiYHvYb",
-	"S782CkM3kIQKYUUhnGJQbJ4ms4b22mo2wTm7SwYBpbzzL9QcTfd0TuAGoGraUfvyr4JIB+noIqhBdsOG",
-	"bR76NGtIcJvwzDDVeqle4eM74F2a9Nfqou18a+NmZc+y0cXot1VWLE6JYmuiikyokvM6n1VOhebTpfk8",
-	"KNe2O0XgHsKhEP/w8gM5hrHFZ+6IsKw15TdMkHmuDYGi/ZsUsj1/txO6z8bDv+4RMGnodPc4ft+2nvfu",
-	"Ei6Pms/lEN4UYd2pB0TIN9o53MYr5xiowXK3h0KW1Uc6uWOZmaafXXZX7W94oDQYI3jEtDBDXCvlK+GY",
-	"igFEwTy2LmnbkKLqir78RBOTIdNZfvSSr0gLGnEwIZFn3VU+zbL4DFNqljMKTg67G1jFww7IjSVuFOxr",
-	"gwC+z/iNy5rvAeOPWYBeBQLhsB6cak0VKvy9TwZ19DOXDv6/sFDxUHJagpHE6i5WPlEDFo0r0tYyk/oW",
-	"R1RFcVpXtctoC56WkrPUvI9LV3pdWbkOgAb3dDqWCfpPBgO3iv6LesN0o48KDMSgAyTA010dbhXMNSGg",
-	"tRxbx6hVRX8vh3yQwrBxM29mTDlbGc1NhYqVE49nBO1SYFskc6R8lQvCOLy9pKt6tvI30iPFDBPg7Ezp",
-	"StexrwsGwKw40pMK8+fghpVOKReHJJNiyhShU4nWHEQUcE1SBsuHvgMhh6JazwNGLqRz+4K2yIWPROcy",
-	"tX1ows0Zof4Nq/R7fLGhoKIosYp+5DJ0gZa9CzqHZrQXZO6Ku3gYy7PqoTgZnBBNV1xMiZZoDQY3Hs9D",
-	"6fDfa40CD60w5yI3rNWhfene0T4IupB4pt4d5WSc80C4Pd8wg2oF3PPdAq6EgxgtmHIT6TAQr/ovmCL4",
-	"MqGJkhq9PkmWa8NUZVAvdg8KAjF2UqpIi1HILPWeBaBFqpgnh4iwTwlbGIIOrypUW0Fn2vAsK+lVCgfW",
-	"0if+TsNFo3FFjKJCc0yVsB1ds4U5tb+t4CO40xCZtDNJNaQx1VBa085t0FT9ajZLhCa95CEuz0qp2uX2",
-	"LHhr7+uzkiu7qVxvcDvQ8US9Dw0EJiIDShA9VpeOMKe76l6r0XQLD1MVpnXwlwrbPK+HanWOq+6vZnK5",
-	"x1veMdb9Te9ta3BEou+n4q1zIr9cW3eF1nOwSsJanIVTx55GOfNS8bAigdqMcI2S9nYOVsnsQczCz2oR",
-	"7me5/COwPM6IcNrMhLMsJXNmJXzpca65zvt8uvYXoto+MPornLF4o6MI+E1VxpmyhufhPnCsmxfk3Dj2",
-	"jtDBiK4u2x3cqrP0zF2Aeuf+gmpduVpqGZn6b4CxGuzjx6308SDSx5Hi55RBV05H3aP+3Nhdju229kV6",
-	"G4zSnXXOGthxQ8Gw3FH4fF3lJIyDtSTTyIy7g+fsOu8eT2mqQvkm1MY5XueAYWcHCuORN0yleRf54CoT",
-	"jiaKJj64uHxT5pin2TATkc/HW4EwA9xt2PS1Ke+irXeK3XC27Bq+mLORQE1r7b4cm4WMSPCgg/YC0YfU",
-	"oOUV1yr8sYtNArwe/Kq6xFsKXTbDKUQHUyaYovvgI+nReDXyfLRH4fu2JdRDZbfF407BbVWms1BqWzwd",
-	"KLJdS2/egVLZXT5XhGOdlJaWCQpq3CTVH71rV69JAIeASjMpGOkF2dSIRxJe77Yj0UZruEKcUcFV6/S3",
-	"ORm/YI3cveEdvI1jv+ovfICI511Jl42nD8Sd1Ht9eBn9BU+hByXXzBXzbh8A3xh2DXUrwvBqDMMOT7Mg",
-	"0hqTx5m+RcB1BaBiLfzaL0YTifw9TNq7V02qfaLfVpouBtyyRn912LAoW+ZasXZOBt++aFNajH4Km/DX",
-	"MGsg0tuh2Ny4aifNktwqy3s56F0fo/mEtsAZCp+uHwqEBp5jZGDXA/GzFN4BGXurmKG2FZcahZFsyJfd",
-	"AiNXAHHWIrx1ruJSF6RRKz1grIFRVonmCzajMojdlHIBb94Ot2E3znoNiPZ6Jfxan4fbn1vAVri1hJZ2",
-	"r8Ye9fO72ZoloKuL4e0gqKscvktUb/TTwqKtSbrjYiILXbHIt3P5d4UyWccLP2mmkLr2xGCbO9yKgo3w",
-	"m2hbjM2zBuuuBZrXX7YQ4LqrD0BAjjh4pRAxk9hHCU9JzysPsbXamIoPu/v6tuHOV19dUGOYsoP6Pz+f",
-	"H/1vevTPwdG3H8s/+6P/efTxT/+xU+4UPUbFKm8FLrObu+8NzT55M3dxWhQEte85gtVT3bK0qHxaS05f",
-	"Xl2wmr3Hga4dMjvOFUsSd1vO484kwMPwU+2K6FvUSv9s1c1xxdofTRVpsOtgwqZ3n0Z/x2ynPdfOSui0",
-	"qJtbU1Br7qpdbAY1ydqvr5nQtCGVF0fqjdfg4hWyEpiYcsGK4BD4LpFqkWvSw4snS5twuQ+baN+nhiMq",
-	"wWHtRUOBPFw/oLcLJv4BcTuuktRubMWyRT9VWIlipaJwRT/W2UzaGUNXlijcJjCqmDrPEQoKP73yvPxf",
-	"//hwsH47dy4IgmMRI6+ZwMvu+N3bqw/kmOZmdgzlyeH2DGgPLCZotpzgzJhFUYXiA0+umak7wjUX04wd",
-	"5ZoRAw9VOoOX9Sn+EkcwqgUGHGUrMl65yz18DMbDbbO/5gyS1VHYHODr5dDogv+VrYJ8pgspr3lDEMxY",
-	"yaVmyic3kQSeJZoZ6L92UWAQ+GA5ihKm2jW1OaDfIcQIq9+tocQXpMQ1oWSSMWZCCrdUPaeCTgEigzhM",
-	"M7LIqMCcrx+5yD8Rq40ypftDAU6YVCY5PO/g13EziJa5Spjno/N3l6f4K7wcudQgOFsIgAGDEycaCoAV",
-	"KcDYEHlER/Duko3JT5ffaAAlKWJryA+SJBm3I6CKQSZh4enzaUgRAsWjOwojn8ZcULXC8cDlAzUkPqYL",
-	"fnzz5NguM13w/i9aChfxuv7Tis6zuD8UQ3EhxQ3GwuhT+/lPBKNZC2xUkrIko4ppEn868ox6VE4yJj1K",
-	"Yo+PcIr3FjFB7sYpAKIVcav3TXWFqKGZnOYMUwa5JuzTIuMJN9mKUCHFai5z7bD4PWOfkp8/wsRsq/Gn",
-	"o+K5U4i4jfvkH9zMZG4Q856nJFEMCpZBKGEwNxcWR04GT2xbvdiScd/PMkZYGPuVx5YGaRAfnsGIbA9V",
-	"UNmInAyewajsW//sl7+MUia4bVLQuV0YbggXJMZqOEWPo2Bd+3Yz4k9HPGXzhTRMJKtTUg5tTtV1BcIW",
-	"nJSu6NacipQaqVYkvixfP/orW8V2dDNGU6bONlqXCzzUmlqfSSFzlz0JTaCnUjNh+rbd92yRYWwhBXA0",
-	"2DZgHHuueI5RzOTK5UhKxadc0Mynx0Ogp0xXZ8Vrtt2iLVrUjTFFc+UefkviYDr9a7YaKZZrlsYYXmkH",
-	"R5YzjhCctmGP/IQtcY1BcWWAYVPTXIx8AkrcJ39lK+3QzW2jdGKYIk9PyEzmIGn+ROL/dXRRlkY6ukxj",
-	"0osDxW509PG3J9GLk9//Iz4E+VZKeR8GgmOMSvFgu8LsQ6zGJlWIpA4oV8lMVttADQY1AP8tRBfAosNQ",
-	"X9qPiAQihdUZblgmFywi8W9DzO8fHpyS3/r9/u+/x5GLUIoTmWINCxeIbzywiCZyAgwB7V7Yx/rk74XM",
-	"hJCH3EoXK/5OBgOoh+F+dCVq4sgFOp08fdon5wTONhAoKGOANB3KKrL7gqmECXPERCJT4DZ7ZDS07jnS",
-	"kUSBCkV6njtBN4oPy4Us+MKPDGJ2qSZ8YhkbQMVwV2BJnRli15i7mcKdJobrPyVv+Hekd/LkGYndLvft",
-	"boyMlKOMqimLD6GZ7/Ac1sTKFivNrNAteSzeOF5jf1T3XhuzeCuyVUTAU8wiO9MrOmdX3LD//JF+OrQL",
-	"i08fhc2nxB7vEXn3k/3n/MPFa0tnrnAfpDkkcs7qxbxcCsffpBdfseToFTPJ7Mh2eQqsfYS/xiD6KWZK",
-	"2Z2I3+L39kwwM6aWXEPLPGT2Z04yJ1pNRor9AgmWcZ98B1oYkPh3VPMkkP249ADGC2XGfQUUX3vDWjqo",
-	"qZwvaDJjR0/7A2tuqsxpc/r0+Hi5XPYp/NyXanrs3tXHP15evPzb1Ut4p4x7CdSW83eXAXTC6cGg/wwf",
-	"dYfywenBs/6g/ww8HmYGeusxeHudJ2xaqz/mKTcE1b+IzAug/zBkN6pW2MKHYYVoxpR9T7ClJVAQh/0h",
-	"xmJZNkY9yAU20yxjVsasYAmB5HsAGAvo6druR8rNqf0hRp0Hdk8PBaTl4A+HSP4uB/aMxDOepkyMwDcI",
-	"oMcCblmtVCkIomjL594NxZiZJWM+4mLKvtEETbjCvAE701qNpAdlLBmETGuzYYceRkRLpF7XvcN0sD9q",
-	"QtOU5Is+iXEx/hMW1qs5oawe5y7bj4EssiNH+irExWUKl8nanPtthWtvh0IHQI112jt27E0NWrkNsBsI",
-	"ufbFoFzotN/uANW3pI7apP6GzoM4rKL7thXo6psMsAKKFnf4vBpHx8XayrS766hvLRcGAbE7t1a3IOXO",
-	"Hl+gd6HFkz9CmcrfP1qjGE9rEARPBwMXVG58VUbEE7c7fvyLCypst0Ge+CA2DiyudZPUEj4wgXuyb8XU",
-	"CQ6hruViqMff0dQ73eCVJ7tf+UlYOS4V/ydL8aVnu196JdUYBEcQNt+mK/ZpAYIftBH0FnhUvoOfBJ9w",
-	"lhLFQHnwkycT5qIsocLrz1Xu+hgd1JpF1qZ1DYDgg76OaTrn4jg4bxZ5jUyHmkIekNhXsaC6MLXDRk6x",
-	"CE1MUolWZVTEh04VtcKMGz0UvkoQxlehFoTmDRTnsUftUnGDxqQTl0X9DKsw9+Kf3eeP8AUc2kMRI/JL",
-	"Sg0dpVwh/osfW/+XpYl9MAPqaBDBehihMp542Q49UCPn3B4yKzTt7KpBKM14FRjf4PdA9TaTNLXjPXU+",
-	"ENdrXCgJ6IRcEsOtQmCGArKFyHkxs1Bz5ADflbBSV5SCxEEVqEJRXM5WpGfVrqHwGmKlEpA1DwP8PCh6",
-	"if1xjScf1kleUt0ncH47HAE8g8oRO6N/odgNt1awFDB6l2EE5zN6M+AwxvyvyqZJxHcYCnzu1A/J/wCK",
-	"10JyYcj69hJqiJ5RxVJIi7MCwY5HMbvqQ9G7uvzh9U/vDusOuEvs5MeiopnTar+T6erOhFhtubDfq85E",
-	"o3L2+z0K0toqdzUCNSxGY+1c5kzEdZDFr0PMOvIAmF1ck//6x4dQvnrxuEW0euGHDr8a2erEIohYqWtk",
-	"LIBdo4h4mT59/vzJt6QoLYY5nxqdO0ZZbkvJtTXye+MVia95auUl7B4UH4vQ7LRnhVUTULUGueqyPPsb",
-	"PIJ0+9WwyFqVvAYeuWEq5Yk1CnyRNVCwsbrmBGzEMS2lac/n4IJFJ9CRcfh1MNH3anWkclFlosIp6YQK",
-	"+hnvgrXsIeXuGAJLtMausQ9iYd52pk1hspTktB6a01J3Xys93tBiLahJ49CkGsHDdZZXrrG4ZTW6pSyD",
-	"Eh0UbukO1pZiaOxt9rvfJIr2mpekaZE3MC7AaQB+Rn98cY0gp733ry7Is2fPvj1suoDa306rHUaBAdl+",
-	"BF+JbVcy4G7zDhn66xCYVjoRWnGWVZxegZBEd8k2w67wc22Kx1P2aSGVafTX4e0aPFv1bznPVnVYEckX",
-	"1hx7MhhEg8GAKLnUfXJx9XeSsCxztzJ0KPQCLIAZY4YsoW4YHA5wUSrVPM8o6UHSDNgvcJn2n3FE4j/b",
-	"f47sP/8zjoihY4gjo0pxOoXiZCZXAl12C8Um/JO3VCj5NZeG9cnfwPUH/mdYhhHOP16vvlhnKLyERx/P",
-	"jMcz49/uzKhrzb0bNlcIt4NfMLG1KDGhbw4i/LKGEG57grSKpSr5sh4ckH0yx3aYlZbXR1qr53+Wc+fp",
-	"7pfe0ZUvbgjW0ec8r1A2Vk4sK8+t6JeK/NfV2781HFlO7h45ueuPKyeXD3adau6x4FyD3DQIu9hlU79n",
-	"dqIADsLKY+4bTV6/Ob8gGRfXYBknpeltTW6WQjABfg3OqDOimB2FDsD0xwrisLSlA4BagmTXJsMaaPfS",
-	"D/zgvhWuoiefCb7Vvv06FC7cCNhBJOJkRrnYQ89yVOco0keZNVPhP5QUU+IjbdEZA6XiiY+Y1s5DXIam",
-	"nAyeEJe+DZ+tYO+Tt4LoHKIAh8IBQ7j4iUxLopkj0C0X7xOpfPichnCr71RuWOlo1plcspSYJU/YKSY0",
-	"+2iwNFVMa7huNWpF6BjA5t39rVqR50SzRIpUDwUerZSMc4V1q54MSO/k6bdh/nSffUoYS1kaO/3vPTNq",
-	"dXRuX41d5UEKQY9WJRmKTFoeteN/NvA9uTP8OUnsKiS54TesCOCICOSnFwomTGaSK7y2xYeGwqmzz13e",
-	"tiY9WMuTp98e9snzwTMHfRL4+7km41yvyIxq0JXxHtgKjiMudO0FK9DH/fjUznMzg/Y/kz8t6L/Zl3aF",
-	"UhW5DQO1YCBXzBxtC/SsI+SG4M/NiJK1cJKKmrOhFTykAHz67e6XPkj5hgrvJAXgkudtBKdLhfpJ0BvK",
-	"M5+5ejsJ6oIcD05//lhVCByGIC1kGzCtF2oYdm8PSV0VsmaGMrY0LZBKQ3kq8Rqy6Vi/kdfMM6WLc8QQ",
-	"2IlieuZ6LQIvkETOyhwAH1+HlqNY+WIZYfhlv46N7bA2mOmkBkoCCV7mpgPFX2SMql0S/Aui48+mibpr",
-	"yMR5lN0K1RNZ0004lgnRLJsEBzmmRNQ6k39g5g07uGdB+mbnrR3GPH0dCtt7cPZUtppD4JxZ3cleH68V",
-	"Q2/c99W74MF7J4Ggs13UkIsguSaYTZFvA9TyjYYUzK/Er/ohnDeDsEqrFQarcxfEM6GnTCiJ4NsNF7qQ",
-	"IagJhZCPIIZVWuUlUcwUiWkukrGnGc1YSiiA9ZpDF+CAwekQNRNLs7AtnR4fx2Sh5A2347Sc8dP7yz55",
-	"8+ocAwBhypCQgxpymBNjx+5idPpD8Q+IPq+8GBGcGgScTykPsxK+rXWbwuNvXp3fO3O8Ose+djGGW18j",
-	"ISaHcGEkGBOVTaCLxRfOEieDFqrihSvlfYc89B2bckE+vP3wDklhzoS5I67Z5bL5UDhYnKU7yTMCLzmy",
-	"QSIFzrJUi2YikufTwcCFLTERZLENhWKJBBs1kak1DPVMLh1KMUZg/Ugtl4TdYMyt8LzkCMqZ6U8HJ/2h",
-	"OIfm1rIjEuS7IL8j1ClrmAfdEp557sdAfPPq/LMGXbgxvHfbcGF3oY51nRgScunW/YxcM7awMlIzUt1F",
-	"YN1a5RtOALczELTx78bl+1qQdyQdANNHQXqFOylY6hnE3cV5DG+7DXcgOLxJeYoWZ7P0cKmC6JFxDoKK",
-	"LkSYSHWfODPZe5c0mdEbRoQsjdfeyQCvYarcegEDeFdWw70PlvXNY2edePakPh0eplRUen088+qoGp0Z",
-	"FbXZU8NdkHCpf54qNuXaqNU2o6NiBbjH71FC13S3S8fys/h6zIq6NOEiKLoAvoEbpRL55i7MDefX2iL3",
-	"KCAaBN4vKLrj1Zt3immr94oppENCkMaS6qKgH9QVUYFXbTmTGRsKL0J76OHHhiHENC0y7PB+wrm/Dyv6",
-	"mNV4yHscle0bUhOHgn0yVgqH7rtvNKFjLbPcMJIymmZc1AZouMY+2IHco77kuvmSXernmEgAO7Kg/GFd",
-	"QvfiT34vMRJ9jY4xzBZMaMS/QKM4fATn39bFXAs73xweBbdGBX59j5KLyysiFbn6cPkDGTORzOZUXUfk",
-	"b5dXH8jVO/KXweDo+bPq5yf//UlE3l1cku+vriK8urt6/0NUFv86LLNm8R7Zai0I9TmngLoORSwiuBOU",
-	"xhUgWjBVVAseCiyG3SeXRpPYRSpDNbG4GH4M6fjuMnw5Y/VRUD9ybS6KRXpVrtE90nzRC+DMNZw45XZ9",
-	"PWdOOeeSHoiRERLMTAoGKc83TDkAI88EBYJq01lTpMDiQRNkJW+NqL4IntuIjmsXb9o+hPU+I1PLiVSA",
-	"qLYGqAaL9MWr0Se73/ibNK9kLtK7Dmu9unpdyXLvoXXo0t0dQIHJlWDpYUizIQ1uodzyMUe/UYNa9E6B",
-	"pwhTZSBmlCqNABSI32bleRmKsZgpqgEpe0rV2G45t0rM4PCMBBOwahG4aYEDz19eHT19/uLoh4s3ERnb",
-	"xXTZilwRJZco46tTrpO56CwuSbIzawWoKn9lq7cON8Vx0N1rSeVIq0CWrVSlJ/cwjG38i0NM/9049rNZ",
-	"ysg6VKzx+VZODsBqAHjL0WcrJodE4I1T6vg3nv6OPJ8xBOqt8tT38H2Fp3Z7S/Cl9FG612d5weoQ2nbX",
-	"d26t2zsodlHvCNm2f4MHFiTgWS6Ru3oo16HKJZ4Ph490U0s3PzADnoe7Ipvi2O92Rn4P5+HCw0NWaQ0R",
-	"WtfI7T5Pziok7AM7GR4J/ss6VJEY7lCybjk0T5NMCrxF2Yt/nK69psHaNv+QCqwd+Betv+KF5mL1yGt3",
-	"dYG5WFU4zZps6GPUiVy4SFF3o4kiD8ope+c4V+whdN2Ua7zwPk54qpqd/1dYoJySMU2upwpsUCwMOXGh",
-	"+T52X05IbNuKAUoGMlriEpb/6dPDU0LJh4t3Q5FIIVhiitsNq+mPqRBMRR5KjLBMsz55T8WUaQK4gEX5",
-	"Z0aKwUNbEz7NlS8sFEN1ZJ6qEZSKisEyV2wCtxA9AEUs3u4rgJKvIg9uWM+wAheX37//3r/3xYufcLCd",
-	"hM/TOxtD0T8WrG2IpILy7ViB6/HmuFac2OUD8WHgigAoFq4tLNN4eOdAXhTEvae0AMdtrZz4DSonOrO4",
-	"0aBa45N7UzFb01dFyngEqQnKMUkmVD1aVbWE984h/rorMayRLycBLdrV3UJ6Oy8GukpRKONutcQGujwG",
-	"iX/8mzuQfnehEEx1V0Z9VxvZ1eeiOO+MJzAkpt7lu5sTIhW5fHfzosyxXlAzCzLm8d2DdUnckHh+8rxS",
-	"KONpbW70rgBhqJ0+wTrO9WOPygtCSMMtkGfBm913iKZ2CrGv0ac9bJ5rsU9OBidlJT9oO+UpgBVNuONA",
-	"9+wZORl8OxQeuI+XoQJ+w7AQtC+HC8k/XMP1ovCJi0zccCXFHFGHa+7ysSUvJlj62i7TF35wV0fr5xCc",
-	"4PdpLmCX2w0Fq8XaLXk0Fu5GyJ6nKYCWWAFSnk+etzgUK5BqdZ8H/AbO1fr1ZAzYB/DYkTaK0XlszwEQ",
-	"Kxm/YcIKFAz/01GpmjvY9Q0k5mgofpFjsgiPFwRm7hOIh0C0mBnAucylkEYKB5TJRaIY1QCazdP4DIJ2",
-	"0ZRwAJU/Um2OAMXh6PL72K6jYgnjNwyDFZZUE7sS1hTwKAMqKAFDiWIG60OQJRepXJ45OQXbkQLke5aW",
-	"pgg1ACpp23XeK4xfAhBProsSGiATYe2wmrMeChfMGiummYlx1od98lZkK4+AsIZDjbDrikEFgohMZJbJ",
-	"pV0Mt/hDUZuZcxb2DrFRxYyKB4twVpdUic9JNRSZtJZpXEF3jfsFOntEljOezEhChRX1mhlXK0FbKxB2",
-	"4grgVaKh2ARyj12hly01YADdzU4cVA8sOoNjdEHycyhoknGBKeb2A9qlT4qccUsHEOq9UPITZxq7SzKp",
-	"PRwRrk699Wd/aQLsWTtz5XxOjzSzDyHc/YInOqTCwhymWdaIw4KvVVIxg/pYPc9z/ypY7V8hm/3rFznW",
-	"/0KO+heUaz/sRXu8dFhfbqu+grCPgwaUcWRgN+W0Qn5WjwSUAkgccvWFQSoB0ZRrUGHkpqX4eXD07cff",
-	"nkRPvv291VivIIvYJcGuiQocQISVoACUwOFNbVJ2075BnTqY/DqWUPsx745J2ZDGe0DSOHIP5S2HuK5T",
-	"ggjHAqGN44jE8LP/3rbufgLBLQUjcUoNPY2RBWcyS7mYDoX95b+u3v6NYKmqUsOE8hIuiKyHw4xc9eeE",
-	"z2nmx5NGCDyBptvLoYgRiDQG9ohJz9XeiD1p28EW1G0/hARuP1sat/8jmdu/gNLjw2goYjuzmPTs9rNP",
-	"dL7IGAGttw8Qtq7qYLrebB8GG9sGSq9SUT7cddoviqf4zvuKcs1wOg4ePia9PIdJQyWN4NjB9UikSJgS",
-	"mggJR699VSaQCpGOqIkDfKeIxFWor3goipX2GgIG08LexaRHRbFPUIvAbVLKFgx2meD6QN0Md2INBQ6s",
-	"JyRsZkRsW1A3xR7SUgwPTsnwoN/vDw9+jw+HIpGW8zH9CibnT+ACHdip1Cy1EgWLV5BMiimGt1AuWHpa",
-	"YDIjtLCikI4Bx7Fi2cqXOyhOUGrcQWmH7qQQfksBUk6CD2AoxmzGrSVkT3NYAqeK6VluNEnlUkSWR+yh",
-	"YWVaVfNYlyb2IPk3jiEsY2yrteZ+/mhl7lqNNfyyUhXu54+/f6yGdd2wAPXpClb+6MpS10sHnlXqv05f",
-	"7YZEX9EptmE/YDos9bXpsMDOGi4MwhAGygzWAQpL0/0PfP8/+/1+PBQ0VOWiCkzON6GO1CdWOLuufYg9",
-	"QEg4YlQMjDtEjIcMXAjBbwz5ehms+j1ajmE3DScOTurriKytLXIoFRaYApnpzt/bUjVUBQxDzo1iIm00",
-	"5SDi177yjcY4b0Q8CiO4e/KGlY4XDfYdoQbhjQBnWZhD+wW6YFIodwU/wrGobmgWk3Ee1HUEWMPgHujZ",
-	"gKR0pQmdykOrGceAOhg8IOTSHsiueg3ClSJf4JDxPieRKmUpjgvBleyQVs4UKgvWueYjLDaARXCgAgD3",
-	"9SZuipZ7GNAObIxLqxOpygoLWDmH+1u7jE41NovD6ZNzQ+bWKn4yGAywGw2puuCzF4xBca65VGXVhTrW",
-	"/YGZV7b3Mkr+A2xrV99VEfX+CrBW20RGQ0dXAETZ9umfADSy7dOXjkjuOfh6beUa8/gV/5qAKzzvB2VE",
-	"kd35nEXO/5HMqKpk48NLW6NCitZqJBOoSCC2jseK0WurRzXKJ1ADUO6MV2FxL1D1+lsYpezmu6KXe6Wv",
-	"ug4bYyvyrwZ2OlwYX+PSz78DSSE+8AY5eUOvJQEpezhQLOd8RmIQ2qOFkmOWFpXX8GEhCXwPTkd4jaVk",
-	"xUwzyf3oh3KfWUuVjh6p6wAWpHQ5FwLlLmjLVcFyntRGCntf3oNmJbGhQbBYMCgg1ItBaRlpxqCoo3Md",
-	"OH4Yil5cdSkcEsDswTJypBf7P8sHqijpp65eoJxYjXIoKvqb16Iw8S+qoFF7XYwWN34x1SM5if1jDjOa",
-	"m21qyXtYqQu3UHehlNwtGvauASBXtUwVO9dvJ/erq9SsaROr489fCzxbAl4vnDMkrDrWoxAth65Eu3Z3",
-	"wf2g5zcy/VtvE3ngkSAaAq8aCllAesiVoVEVkSpTng5FvKDa2oijifKlNf8TksTIMenB/38GENnDiAzQ",
-	"V+bD4uyPeDuO9XzPhiIG82XEbmiWI7pQcbwVhZBt79BwBO9FRF9zyPyFwslYSQjKiA9FIROK9Hus36aN",
-	"lCmaftR4W7BP3jPq0vWVzLJ8ofE2bcEURncNBdhMVg/QBsv2CWnIVMll4BOGjdwidK5ggx7AAnoghsf5",
-	"NEYtScW+arPErcDtGdvIxZEleC6mR3BWt9Qd63LlW7C280GgmMhWQ4HMBk4BdHz3DGfQA0gLnh6euU7d",
-	"KAlcnIRFg5Evi6MavImN7LiFhT7IxSvs4zUsxAMw0xd51q6vQwMTwq58PUxYJUJL/kC0QPl3zYgIHtCo",
-	"Yrdmtg0+DVRywJ8AdhyKgh9JMzvaMSE7IrOX7IgtVThyKP5R1Z5vy5Ew50eOdOvQBAmVf1Uws1U6dNea",
-	"QLpONN2GKadK5ovtUBw/4CN/aBQOK+FhHk3ALyX4Bq7IYyx4M+4GaCx+mUriQ7WqdcR3fXof3FbCTn3p",
-	"IboFSeGYHzqnr+j+EYriwaAoAspvIPxbB+EiW7UEnfB88og3cUd4E+X+noGrAlVIbegqKi6S6VYC2LLL",
-	"u0EoGvZz8DBCw+oabmqPVNKALtFCBNx5tlMbPImScu7xoMOuHhpC4uuk2c911L1nkGQlFcGFHrNb0nz9",
-	"2XY8Z9ZWb2F4vHEP/uHNj/bwf38Ej9PnEsKliwrSQB5eEDcQ8vFvLnx7q9r2ns3lDQvoupXy5ueMRQuM",
-	"T3yEUbhCgj6FEvKPpHkEiGqgHnpdyDOoKzkpV3Jv0bYPGfnL7mpSsCOhrUnBxe13nsOTdXnAeY1APU/T",
-	"29BdSHOPxFWfJ58X+mGVQ+fyBqqKuUhYqARoZkwd3tVpejqn3J5SVCR3jbd05aySN0EPX7hjJhjqZ0I9",
-	"e1RZH1Jl/ZAr4VWBbzQJeIHMZcoIZrPKyeQM8AzsrjLIxaRZVlr59+XQmTGamVnjJdc7mWWYITyRqghp",
-	"65NzV9zg+eBZGR0B8RmEiRuWyQUrs3dTauiYaogmz4ULd8zqA2Vf43juk/qhh92107A2jh3y3qzwpRWr",
-	"fQ/12+3GuGS0cp4JFZi845PbKhSH9zLN1QRahyxwhzmNOdyQyHrNVpqZowWdckENS0/J8wGC+lt7Y7wq",
-	"blN71KUtPB0MDs+GAtPlSCzYJzNKwEyK+yQOGCwmE7hx1EW2XVEJEViv5xNIvtEEEuekGgrLco5ZD5sK",
-	"AzREJtQFCAb4HwcN6CkvTmoDBGtTrun0DlqB6a3n/u7S3DaylC+oZkdcaCY0d+XhqIL0mwINBWAWoP5b",
-	"URj58l0BxdKQnvxr0wyfPn9RgZl50nrC84p6sJGEPJYyY4DOFD0a7v8WF9PFReAdXAGuL2ea43aFoD+i",
-	"jEIMGB6R87/tN2Q9/hGQfuwYPyu4/S60nz/KXeIXcDV4bzokwpl5D1OItHuqmJbZTZ3Zd48Ohsaaqi49",
-	"wZUztd0dAdZpGsKgOq+L/TUCeE/kbVCBvDJyBugCMssBuUBDVjQiTYTfI75ATDRdIfxMn/yN3RSaV6Lq",
-	"Unfe44o5xrsXIOFHNO2vw/KsrvTbBRP/oCaZkaXMs5TkmrlkSiR1S73L2ereQH3LqK51gbHdP3T/gmLD",
-	"p2SZ79GldMeYfI94fHfuVHK2a7NP6T6O/AYP/rv8kW0e2eaRbbpoyiV2wPGMayMr1ZDrScGOew1xgBhF",
-	"wQcjha6m4G5618rM2+eDaCi8S+35oPS5nZE6z9pWX9ibYkSv3TRa+cYy8KWEh3axz88H0cGcfuLzfG4/",
-	"DMDxg59Kt4/dvilTrfw2D+WO2ViKdr6ZYAsf7y9rebdcWOJ4BWMs1i3bkjvuKc7C7nIRa+E4ulU8rPP3",
-	"PIbD3rLSgJyYo7QSE9vTzGiC36Ujas6qmNxjhph+iuWajjN2eAfRsdUdK8EdIQomzzICgE6EhogducCB",
-	"hRmkOC371j+Zktq9BoCPhH3iuh7co951WCdji7y0LvcG9y0kv2eG8uxr1HzuiAdeQ5I6rCLevxZoI1B4",
-	"f4O+vqRg4EIM3o+3+rMWlHtU6D9Lwbh5bqxcdyUkABP2VsFL5akeoBa2Uc2ryBsAvEGTGWbtykkVwtCB",
-	"Xtifylvuw4iMV0Ph0nyDghf+oDAeeAFQXuV8kVutHiK3ehtwHQVax1BU4DriCM+orZAdh2sZ/Q761qGb",
-	"iHQo/JgQN3RVn1kc4RIIOi9AzBOHSW/PxjRPWApV/QHOdijYDU8Bhh8BDuEkDGqnQLrp8W/2P/jsH48x",
-	"fEH3CWYZ61MSI5IRoB57sKK4IdEZ3O3lVj8YgkcTrBCMvHJkbxM7CPd0hS813oL7NWjfbJ6xK/9SFyOr",
-	"9TX6fSsawZZukcbfaE/Xj+pGA1JsZZng2qAUXxERcgnwXQaiRxdUl7gC4W1CuRldcBr3joOvleItsGe9",
-	"LEdsonXo2QqoLGmBKTsUHUFlSYgpe4pdFGCwvj7IUFhdxo6GG01iauI7xHWtss4jrOvXC+v62SVOJxDY",
-	"zyphSkjR02TGkutbh7qvheIqOXa1V0HNNTMl8+msDDwyM8UYyeiKKe2rhywkVOXpfbh4R8JqpldXr4fC",
-	"lzINIeJTkskpFxFZKH7DMzZlh66wXiJVqgMdsE/OCcyTUH3NUrKc8YwNBRWQPODcHi6WAsY3Q6AeoSPC",
-	"ES1+oWRibdZeMNQFTpMWJbwINUMhRcIOI7KkVtjlCys7n5RA95YauLFfWqns6igK1xRUcXM1Msa5XsWg",
-	"9Q6FV0DHWI/H8CyzoxNWRpalHmyP5UztO0PhKq1MuOAawh0tTeIkilDnAkAOMbkjXyfOWb1Qt+gQxPBQ",
-	"KGbUCuyX54NnJHYhuf28jAiOXa2HGE3+PmxyTHqx7y+27ccwm/gQlXP/rDZs4UNQGKBmWj19sWBpLR6/",
-	"nSeK/5Keb3mRd9/SthwojB6V4SapizvuSPhrt8I/W4B6GZKeCyvIQzxmZDUhl9u8+tWruMLBs5eJX1TE",
-	"OVW5uGOp7aizKEOJuX32ILu6eo21gfzkpYgASszVJTmMSGJFon0ZoqMgAG0ouMDIFnheG6mYxkKYKUnk",
-	"grsj4u2Vr40jRdB1nzwfPHXCMEjFiIMyPjBCJ+KAUxBmWioiZBhO5DNVel7QQPrHCOsTabrSts3V4VnQ",
-	"4zVbjeZcz6lJZjGp9rhQTGNhFXLNXAZaWUjbqFwbBsVEWJ1A5xkj/uQpK/sFkXxw8NQW4MwFeKTvqGb2",
-	"/Zu0V0AHl2Iim7G2gWxY6oMWA5J5FHlYO3zn3H+ghi3p6o5FHZBiSaBrQi6s2HX3Yg7CXa/ZSm81fi3z",
-	"OW4jUjj4wVxj8oZV2lI+mTBwcsKja/xric4acEPRixdMWIszPjwNZBxCxbn6VP6STBBkSqvVLxZK3qBM",
-	"k4pADS+NI9oWgfBXO6975ry/slUTPptbuUdrbjsswjcajj0gGFyuB4ZGqGOHU0dyd3zyv2eLjCbuOPYc",
-	"BUdbcCqV9ayRV0AB8KXtxJSphXJ+nym/sVZLT8sKuyRSTLiaa8I+0cRkyJCOMZ0qBZ58e2Q6b3/Rl31s",
-	"Bp4kqDNX9lfHaOe4SI4P7vH+7q9s5fr6jHd4LVg9MBIR/f3xTu+OhIXllQpTeHlxV3d6JevD8XLHjI+J",
-	"Jp9McOgh/6PzFtId6o5OTXrw2NqxO6VcHNamibAtJ19NVNErqabSGCYeD6n6si1STZkhQU7wfkdUPc2F",
-	"ut2p09Dv3NZ05uKCJtcUqpw7X5KOSMa1YeDcWkhldGSJS2G4CEJ1RGQOFx4RuWZKsCwaCsXGUppirhFJ",
-	"FDc8oRmZWINrRvWMYROCmaVU11BHXU3g2OMCDjOsFg8LFA2Fs1fhEsOVjYkIFJnVdTXYwbMHfjWndCau",
-	"P+UKYEJZO8GWrvQWgX0F7ydc21Qs+9qrX7dmENMXat9fshUYDvTKFJh3jRdZlYXFiOHg7MIFeDQNP6dp",
-	"6KjQo/ME2/WgFiLEWtyxUPq/c5aDPx+iPgLd9zS4QYbizGOZrg5dlAlgitdB60tl1VWG4iwlsYsD0THW",
-	"3oROVC4KRKgxTa6tfLPGK5a/hSLXdI5OOCehhsKJqCL2nfuCyWEQCk9/j70jHzD8XZ3mHpT69mW6T4cC",
-	"/ur/aqee+vrdfW2oMsHnsNo2fIEXCiyND/sEqwvANQN2OBSOmxcZNROp5sQeVkIWtzHgFIN2uBgVbZMe",
-	"TsNfBmAYTXzor2sKJWRGi03CcYP1jfchZ+RkMAgjeMC1iJdwguTiWsilIMU2DQW8ChFMdTL3yi4EuLIS",
-	"Kr70JCE7xsAQ2TQ8nt5pV821dqiI3M48Ghp3FEhuid1FkIOa7cyO4Mp5o64Iisj9soHsu6fsE0vyOtkL",
-	"rtojLiay0T93MjhZ85oDohKyn1TAw+i2Z6LwMm4pEbnmTv7sjut/f3f1XcGbUMO02eHo36Y13J+HLezL",
-	"FZnfiqIbKrNYRL9dXkOZAt4JwqgWosl2O0pkylpHRm6M+sK+fXeRl9Woy7stPFnXGvjh76OM5RcVEbpJ",
-	"a+/odEdiHpLw14GadLlpgVfzSW8pVDbkAxijVWzivQ4+H8K+pDoQik3H3qb9/CUY6654+ON513ze1Tgy",
-	"alNAH+C8qySBZjxhQrPGc+4HZn50j9wjpbkugMh25SC5Ef8hiO4u0XBceo6fvuFMRb4APBUpmTBqclVV",
-	"+f3ubiEk90gg5uSCCbrgfb+FTXTxdsHE+bvL/7p6+7fb0gZNU442yDtl+zGcaQ+L4w5uOf6FJY23Wm4s",
-	"JJVJDvB1HiCUKZCs45xnGNq+L8XcC6rphxnXJBw3FDq0K9oFwtRv2IrOsxYb9v+cv/mx24b5hkOwg507",
-	"0LP9HPa/ih2zU+2yY0pWy3Nu2hbvJZarvDeRe57OuYBetgncl+jnlBn7isA3wflqye8Igr1TkuTaYPXt",
-	"qnjFbdwiXO0DgWSF52sQF9ajLya5ZinpnQy+dVmU3gcKF18OrM+7RfGabEQTTPpxhcmdu3N+WAa3r+De",
-	"jDgw7AI+2b1IZjLzQfIyA/hbxSAsA5y4GLAvBagt3OihyIViN/KapcTIayb0WblmMM8gENOhG8CMDtHb",
-	"nVAImZ/nGntGj/pQlMtXDIVMFYUr5pPBMwyuXHLNakFdEH3CUvXXDFbxuZySRbG3gF+6s8uetT/spq+n",
-	"8Fd3+7XMUgDUngSk5W7NBVuScigedJsrjIZwzvkNyh2KknRJM+VGZMwmUrk4xLXQmxqy/q6Jj9y1s+Oj",
-	"Gvp3AAKe/u/+SuECdtZ28FmxCuwAXgqjVk3aRQ6jS/8IJ9cfp1Yn0muFvb/RJFh8e1QEXLQ37xdn5WmC",
-	"FWBPf9sSsFR/lJAOJ0kDyLXjoy/6jq9kyM8Kdb2VIR9xrlvhXO8+NTtf220wVV61OxoqwDvji2P6DdfO",
-	"LovIeEV4GsJUhKAgVBCeEjkZCow8CBLXi8d0fBiREtEiInFCDZtKBX/7+ABID2RjTgUAYOTjXJgc8wTV",
-	"jGVxRPzcsxUqyJTcMGUnfUrcm0dPntq+QFX+NSa9JeSAYmjFUPA0IoabLKjHuMC0pGStNEQExWxQZ5g3",
-	"IgliVf37Q7W6P1iMumb9nnRq9sK/1Nis395KswtqDFP26f/Tw537F+73v+xWH/aOfh4cffvxz73hsI9/",
-	"Hf7p8H/8R/vroeaSHA6ZcXtJjj/SHZHdhd23Qi4u4Guw5r9Tcukw8LcFRqBU/Lgj+iEw40scn8vKzc+G",
-	"x83uyME97zgC0jUpwnaQjzcztdTxVuDy4AnCjSaK+UjdiNxQxek4c0G7fL7I2JwJQ82GZtuBejobtbkz",
-	"ai3Z2XaOxta23eE7vEqo+M491+pI6gjZVLQfojb9kQRlMYHd0tKt91fk/YQ4Sjft5iv0IJisDdXXGm9X",
-	"gBRqyrrDkEGescRIBVW3rIbpLth1HBFKYl/+Cz9hibQY8CuGoiiYNnGhr9CqVQKt4kizLEbHJ3x9VmSd",
-	"OZ+mVe/65LUr9TYUIcJ2D31B7sYeP/g6ayAecPxOE4UFpJmd+6oMSB2KAqFDMZKxCdbJxdz3HLJPucDp",
-	"6pG+5osFSwNcpDiRAq8Ak1XsMFatqo2BwgaA+gShhkiRsDOPdWIABITELpwXHVj4OBOptq1awWZY6nLa",
-	"nRcWpjCj2j7F0j5552JyfTG6LRHE+McIOgnihF1gsfu+DBdG6SqCYGUv4jBmub8tfncoNgJ4I1LgD2KN",
-	"WKlcjRCA3SnIC2H+NAGCFVMXiTEUNJOCNUb+FoLjjxD6CwPt5A94evf9N+klsMlwf60eXQNbo3znVKyc",
-	"gHFpAMhD9xbZu8GE2zTckCPu/7zeSk2Pam6jmlue6aWy62XzLU71/cJsN+jrNLGnbHbH2TuXRvvT10GS",
-	"i5TE2FVmDzx3WOIJZHSBoIVP21Ma0cGMBNSpiFA9FPG7t1eVrBo3+Bhgs86IWT9gi/5cmotiWHKtnzh5",
-	"EQ/FWqILQr8elmGD2CCkuTi1As/luqRA6O8L4srgwstfoz3ex9yN4xi2mtCCcLedC1vY2XFfIft3G5cP",
-	"H+e+h4W6C1IYVuvWlYTfimzlJAbeVQGItNU1HdlzHeLJ3m04/B/N5t5tbsNKfmXG9h1Z2QX7ttLZ7vtg",
-	"2JYM+KiobVfUNlS00kvwebQ1l+fngMYb7w/BoYoo2wvm0mgL0Hx2Q7OcOmiuIheipyrJwjBpnyQ8ozds",
-	"KIQU7DBaw+kvNCNo2nsTHFy/c8NkXFxb3c226ZH2+0OxCbFfvY+s3GiWfoU2V5tnYUqxNdQ8VHXjtSFm",
-	"6OKq3oen9sHA9e/yovOPdqrhIre4eHvE6d+R4+ArdEBmTOGadAnk41WRmP85ZWDl7q8o4bE1pqIoC+Ij",
-	"D3MInHKiEkISuIZZnrrAQJZckzkzM5kW1mk5rqHolZdT7NOCWlvQoU+AU9su3Zxa89POO5S3kXNey9ws",
-	"ckN6CV0sWBoNRWxULgBE2zmCk9wUTeKmYfRiYnKaESvLmcbf/VjclwRilwHGGdDj+Ly4gMUxGSmvrS18",
-	"sibFMQM8LNPg16oB6R94L8/YS78H93zRWvTToNoUh8wjg9cx+D9m1PjbkUxC4DjF+48JYJzYHZfC31g/",
-	"HIdH3W9h79NtdR46rTacSOUNT2n2w7WZkQtUE9ffGAqrD8nckKXikBbgz6EmfxTZ4Y4Kroc6uKM+p8Hx",
-	"6IO6dx/UBvCOs/Ru5YzCDJUjn9qy3S+FD5/7Z7uKAqcsfhnVeKuTaYLzDNwm1Vyer8qDsjb1ApeWK4z5",
-	"tkIRZViFGtdpaxthVlOsdkQ1tAtJd6qga9Jqgy7sty4QvUoOX/zdc2W0OIOHjkdfW7HHoPR9g9LX2Gs3",
-	"C3W/gF7jriBcfb2HlsWqN9ilRSYgh+rK6ZnjVEhpdFrVUqpr1LNcqliQEfao6tcmAuJqbpKPA0C9kdcM",
-	"jFrMHL0rubxn5qBXx/MaYf6jXDLlQ4/wOMm0JJn9WgdTIEZa1XwudZlP6PKjwrTCnnvanglFQTuqmFuT",
-	"tCYVCfPsakj6SxLcgwcU3GF6XyGVHrX5OyxJvIfUvxvRfozs0UHP/4Av3CdOwrtL6GQbpr4XY4+HQSOk",
-	"Apync2ZoSg318Kv+VOgJQJZHBJBEMaMP71xXvzsPzU8aKtFRTeJztydAWKfkO0YVU2SYDwbPEpgy/Mli",
-	"jD7V5PWHD+/Id1TzpCyfgUvDAeQ310wNhaBzMFvg1mtBtV5KlUaEcVdYipEFVSZwaqTSeGzf5cweUtBm",
-	"n8TGZDHp6TyZwXCfnswwi+7bQVrU2rMzFjSL4Rya5yaHrDr2KclyzW/YGfH+o6B/HHPGb5gm32JhWIwt",
-	"hh++0UMBZ6WvDXtatXUOyZyu4M6PfUoYS6u/1rqRaswg4Mp7Ogk9038e46Xae7pV6kREz+TSXSFIkbCo",
-	"uDHw3PZ4Ot6NIHvDrQLraL8qwVzAPV16btYO5h+uuxP2wAfo8W/w/2iHtfQelM4mrtplMuHb6Zmvyvlo",
-	"KO1RVw1NIUdUX4Ad5K/yF9TMypt8T00H61KwS+gc3p4AMFal4vAx1IGabgtYqtRJxacfqior9LYLkhBn",
-	"kOOgfRFf4mjkK3HGhqsGBZGtJKgszCZA2pHb+m20DQ+Walze4HGN/zTSLIl95VCry8zkksiJYQVQOty0",
-	"U+PgN7nGgrqp1ZP4nMncYBNjy+R6KLB4PdTchaLFZyQO6o6OzEwxbQ352DZlO4NMjcQuVpIbfsOgXGCu",
-	"mCZzqq7dKIYilUtxRuL/n73rW27jtvqvgtGNyRlKyfc1V9KV2nHqzjipJ0zii8jDBXdBEdUS4ABYMapH",
-	"D9D36JP1STo452ABkliakrm0U/EiM7G4C2Cx5x/OnvP7Ge7EpJYL6WAALzELpFQCFmnqjIFKKiSLZrw0",
-	"2uKVPjhzwlzdqCJpVJvc1nrqQ7klb6ywgFwQXsUAE1uwET5ksLQN6f2FH2+bDbwgimlc2fCCjefaOKGg",
-	"ZQ1Z6S1wqj6Ez5O5GO5d06XHPaCibE905DxG1wpy4LnaiGpTVV6EyUBAIawO6dN6pGFTxgFRUd2eDmgc",
-	"SvCOIjtt7V6eERyI519ZaiElUqwXhIy75nV8/Omt5fbHvmd5m0RcWjKuPYKVlo65/0hlY6pTmLLXpwki",
-	"MD5ObFIED4mxBUUKGJZAgBEg4Y2IrCcb0UEbGoQrpLBYXecFoWpqFHrj4GMDW0jVOMEG3AckDa+ZXQmx",
-	"xAoNS9+3RC1v5bSmKmzy2kPv/ivhROkmWk2gG2HiBZWXrkBqqsj/HLNPSPhom7IU1s4aihM+EZqElVfJ",
-	"kIMN0js0Zn7xliIQ06jhBQz8+6SUlZlgiz+FbJhAlP8kaPVA7AcVQANq3Es0WVamGF5BWdON4lMLYL4u",
-	"emSoZ/Sv5k4sXUdEk1P2w4czm7McOZbJTn8KZLKBTHV4+4IXZoKYKMugJN0oia8VKX9c3UwbMgUtJgZk",
-	"ZKViKfJFSljZHnH+oaeWrYQRTCiq+xrwhBSap2ZiHQdDYq9He59byTIHwPhTo1qpG8PDHbTopW9FgSXv",
-	"csdvwl4mJn19S0+FKR0My/L2Vpg1GQPp/4SGPb0s5RPKt0YG8+moMOVS6T8w3J7tFBs+jUPoPJLLfm2R",
-	"YssS1BUmxqVTSNQdJV6x/YK0ZDcGRY4PuogRms3Y83dNlwYcPlrKTHTkgKlrBaeYKRszyb71rtOI+6PB",
-	"tvHe7zVtG0n22qtpjKd04/xJJI2n3Jy7wAJ8L5SwlnI4bCapYQvTy4w6wpSokOCTRfuAqmt/m3JVfSjw",
-	"JHajpLOs5tRTPoIvwP4CNigQqENVxZCVGoC0ZkYvCPEQekGuQoocCzHCxNLeqKoRu7K61IfVv0uLszzJ",
-	"leFGhFfUvjO/My/Eq/lQMxryCG6z5KWoRgRft2K1jtA3qoo9i/5SOAD35feQYgZh3aTFo7w/UQTPteDM",
-	"8gfwhkMvp3gs142zssIqUjr9h25rKKBZg4vDp7QaHiZ+siD91KYSxp9gVtpYFA04p6SqcKNqgL8Db+zm",
-	"QL47Fc4hD/clK0ojnSy97/zPv/7Nilqv6P+W3DjZ/j00jrsCeVBuVHTO4HJD8Sg1U2oFTwif0p0s7y7Y",
-	"dVNJJ6pYP6RrbM2Md3XkKjb0tB/QuS/jcPc3DieHG3riguCFM75Q/brZMN/50oh7KVadDhcaRdfj1pVu",
-	"6opVOkr9uiuWUJBTisv0Ph7ymxZ7IKkpCPTb/4eAl95lS9Kw4PcGxMC/9O4ULvMHzaoRw1GbBUFSe4sD",
-	"TNGK1pWNF4Cx8d5T6VU0s/BLhCGFiwB4MproQfKVmWmzkZIZXrDxhjWHqD6Un9+o5FAwWQpD4ULBeMgM",
-	"o7Xw1g3qz8GcYUo1YIy6Yg+fH5bxjt7nUzM039dCuCNhNGyutet7Gv78clglSezX5GnErNYqj0e0t0XY",
-	"wCVK7ECLXdBpADAiaHEFXEtL0VjBBsXHjwAOzB4fC68bHPEShqOIm0MbFPAJ6kb4mDsgcdU1Gg0rHBuo",
-	"pq5RxQFopg0QcUIoF2mg3veCXccl+ZlulKKKWJqOKW0oOlnwO/LlYeE+HpEOMAh9LC/8+ygYcFf7vwPH",
-	"htuhbL+2u9azpsSJOnSkfX8vR0sAd2QdEL6VLEtGuLGiv9QQzlSwBV/aKIUAkc2AowWpyigAvGIg1WUt",
-	"uLF0wo5y/8oGlRgkp1eo35H+4fxhc3jBWjmAhL2fqmJ3QixpMhjigl1HwCPQSX9i5Clks1ect9xRJI0q",
-	"vB7jXqELxZPoq4jVhFH/ai7L+Y2ib3GgjNWzg+BxTpf6iYPbObCn5ksExPtr8hYp3ctQ7bGAtgnQE7bl",
-	"H4Ke2ECaklq+PoJkYpzd42PCmC49QtZlfaauQ5VwTqrbF+IR3mtzZ5e8hGYl2J1kA/IcwF1123j7buP/",
-	"HsBYaITJYsaLEfQJ2bYx54fvr6GjRqv6gQlldE2BBSDmzfk9EQIQu7JQcFay3jZn8wTb0tVHr+m2YB2z",
-	"y3QfsfbO5GWJNuUIVgeX8Iy5s/N9LN34zRGMXJjkk8kj2oQX+n10PH7DyloK5XaIw6FCXl7XejWxTaUn",
-	"oQWyaBsK2YzXVgxZLZwFJvn3ADVu/fGKs9KISignef0q9k8yp29U4ccr2EBDatdVUoHRJGyrcCmkev2V",
-	"oVyF33MJ6aSuzOqalPZgLNvxj20n1yfuTKe+SCvpDcCBVWI7OARP35kpeSvvBRt4ESWK9SGFBlIhHDmS",
-	"8lbCjNideLDCnS/5rVSIfJNDpP0F5vtDg2fBIwAp5w5zHrGzYMNeEGAWPW8UUhSxHcLpL9gD9MqHS/5S",
-	"duutsteO4l6KlTAFIqc0+A2t8P8oKHnBFdAwwwUYpO4JncXdTsQsLwNfO06WX+MXJW32C9ilIyeIrL0g",
-	"srzMd+jTk6sOQdU2zX8G9mqDSE/PggdAJfK3vbLMCsIdgrgoobsJ10DObipK7XXRiAZgmxDJAUpJeAl9",
-	"jLxaeIfClfc0UxGczbbyIf4WKd8eqFthnBNAwUF6W2A7d0vkDrEj6XocdZ7G8i/226MZpJ9JbE9oAtn3",
-	"/1fhnv3yPw8nB1igtiQGU9+t0PTjQXGSJ3nQIwssYZX9LwruFwcqI0fX+jJtmFhwWT9dAbJO95uQErg0",
-	"wqJRPCCQ1M+7PXWmK8YvwsvcO1pWT3oVhof5nqRaGScfBoMP3CfD3fUhqpXlNmE1gLBLWme404aBBA4P",
-	"Jdj+8GQvubXyVvUg1nsDICNO2Hff/onBQXAlba4d7BrWCdZWE6P+4aXeD40TLYT6bLH/CcBCYTjoj6ut",
-	"xiyjdG1T3Irb4UklsiqBL4JxFBCnnxPY+FuDiOflv1G9aECbSHB4lnqSNuAJbvv4dQd90ACVB//Opz9+",
-	"oSf64+mKEQt9v6UqK04peNKk4SmEOhT0mN/uoGDQEHJYFbusEAX6yEET+1FPdfXASq4YrQC4/a2oZwEk",
-	"c0u5MpkMvPVrOPHSU5xOEK4XiPLnnZezUdWlUAeR+HVRfK2+FknEx6tOOZhuucKXhe3p6WZ9hnzdC4O/",
-	"dJdJ/EqX9CgfNMUuEflzI+sqgjy3bHfETi0VNw/PFZvPez1UhnJ2+duHdR+41Max6dq6uypcuNLqYaEb",
-	"S4HNxsAfz6aA/nzduLmf53H08Ywc1F+0vpMC/uinhyosNAuNqc8uz77hS/nN/f+BCaCZN73eG8FrNx8x",
-	"koU2iX/97m+s0mXjozAmnXdyFwmxJy5/m7V6LG/VuYzD+AAVqnWhbsI9JGN4RcyM4M1FQjfUXo7SvX29",
-	"D/Fi3UzKiQBFareGCLJpGAjPM8N4KzSrhXBMqnuhnDbpWqGlJnPX27bXFrEV/TIWWkmngdthLu3GQPHH",
-	"3ObBrjKpEPEUmkwJXzL2MbePygM62UzgFxOaIr04Mwk0x5yvZCVYxe18qrmp0n2GTcjc92MCekT9CzOp",
-	"KihUIMmD01RVUeF4diNbbI2OzfQHGOUs45aNYdDzsRfA1/DXZBy8LDNIits2Wtu4UQoe0y48qbuK8G5r",
-	"Uh6KLPIyA3UabVkQu/e2JBki/pRb7A+8nEslgnbIKMjSgAYSq8cggEO3ZenrH8ChQdWf/M+hUvNOPAzT",
-	"x9hE/M0/ieOLpTDnWCXvGG8q6ZgzlPNslbaSLrvtgbeYBETPsA8tEIMGBta0BThdI3C45RcWOZGp6cWb",
-	"VVAKnVafBr2IvMloARZ8yZxOTUCTNwHXsOKWP9UfD1cAr+8YVw/Ys0eM+yMizm4XBnVfTi7SZ4o/Z4W9",
-	"FMoK5iQtfSa4a4ywF+zvwQkjvKuoWPH7eY3Xn9NlBePKroRh3337/6ygHy/ox0mj2sKyIpKhwlQ1L3Fj",
-	"woRsEGv0k7wBtj4lT0NznD1+ePxvAAAA//8=",
+	"7P3/dts4si+KvwqWv/uslmfTspI4OdP22usctzvp9p7OJN84PXPuaWWLEAlJaFMAGwCtaHry732A+899",
+	"oPsm90nuQhVAghIpUfKPpCf+pzumSPysKlQVqj71+0Ei57kUTBh9cPr7QU4VnTPDFPx1rt9M7P9TphPF",
+	"c8OlODg9OBd6wRShmpgZF1NNtJEyJdTYvzXhQhsqDOm9e3VBnj179u0hPGI0JXJChFz0D6IDbhv6rWBq",
+	"eRAdCDpnB6cHVI/k5CA60MmMzantdyLVnJqD04OUGnZk+JwdRAdmmdu3tVFcTA8+fYoOLgqlpVof6PsZ",
+	"I7FgH80ogTdiOwAzYyRX7IbLQpOcTlmfnJM5zWxfLCX4JuGaUHIyGLSNFV+rDXZOP/7ExNTMDk6fP3ka",
+	"Hcy58H8/aRr1q4wx8xOfc7M+8h/lgsypWBJu2FxH5AkxkjwZDAakl7IJLTJDngwO2waXQaPh2NxHB6dP",
+	"BpEdKJ8Xc/vHYADjdH+Wo+TCsClTOExLEAuprl/xzLCGVT4nE/8K4bDH8Q8v35NjS1gZpyJhx+ULOq4m",
+	"ENMsiyPCbphaElVk7PCMUEEKcS3kQhAp2NZdKNtt24gXJ9v34UepzeX39kPoIqdmVvUwk9qMeHoQHSj2",
+	"W8EVSw9OjSpYI5UWBby53kVr87dvOWXzXBomkuVf2LJpcwrBfysYwW9IzhTJ5JQnNCMyZ4ra986IYnlG",
+	"l5ooZgolgEek4lMuaEYU00Vmyi2YMZoyVU0hGMGRHcKm+QQ78+Tpn7dvTX12b2BSNPsyZrn/rFp4/i2d",
+	"MqL5P5hj96chtz/fi9ufh9z+tAOzv5MZQ2JdXWAlM1Zjb/tAx+WgdqLrnBrDlP3sv36hR//4YP8zOPp2",
+	"9OH3J9GLZ5/+rZHU3xV+bA0dWvlxmXYmPrcUwTa1Denow5+ah3OVUNE6HJ1QcXux8V4xkV4Kw9RNE9Xb",
+	"423BUzOzm8JoMiPjIrlmJhCxKV3GrYTDfcuNtHOQUvsuE5ZafjmYycKyAz5cMHZ98KF1yFdcJKx5vBOu",
+	"tClVBHcca6Y409Wwnw1Iavl0zCZSMRIXwvCsfR4auttDb4DB/mwbbx5sRrePVchF68Bg3LsP7JOlGp1L",
+	"oRloYd/R9Adq2IKCfE+kMEyA/KB5nvEEhNvxr9oO+/egr39TbHJwevD/O640vGP8VR+/VEqql+KGZTJn",
+	"2OUqw8+poFOWEnsCkkQWWUqENGTMiLK0xlIiFVFsUmiWkkKTXmzf7BcCfqbjjMURwWfXbDmacz2nJpnZ",
+	"bfwU2Tm9Y78VTJuHm5PdUoWdWs2i0vmkIjdcZtQwq29YUUJ68Q3NeArjGE0oz1jqRn4hxSTjyWcad+J6",
+	"12TBzQwoMimUYsIQbaixA1dMy0IlrO/fLfdhXOhlHA1FXGim+pa6RzSdc2FfgEeaZZNRJpNrWZj4MLIL",
+	"w40m8crpFxNQ88kk49OZsW8tqB4KoAQYFiUpn0wYDMuNvD8UdvVeSTXmacrEwy5fQrPM6gQ0udZoATA1",
+	"51pzKexE4pQZyrO+F9aj6ud4KHoxLczsH/3q4ShlgluKgCWiJJHymrMj+xoTxs7DWhIzKqaMpBwZJ5Fz",
+	"RiZKzm3/Q7FgY0Lz/BtNQNkFNYRgT/1Eq8lIsV9ZYoDscOn+Ks0rWYj04Vbur5LoIpkRT1EwW6uXm2pJ",
+	"53QJ09OMAXu8pcs5E+Zdeew95DZnPGFCM2J4bbMnjJpCMWLFchrut/shhpFfMXXDE/azoDeUZ1aAPezg",
+	"NfZPEipwQdVNyfeaKGA1sJ7tySXlayqWToTqBxyolGiYWnVpnht9RhaUGzKRCpZaFPMxU/aw1CyRIgU5",
+	"Eb9jRi2PzieGKdAYUbuGYQc/rR/CV64NI7EXpxAo+w0X037tbF1TZ+3ofxaWo6Ti/2APyziJYqmVBTTz",
+	"MqJ8QMyMwgnkTN2IsI+5ZRY8UW/kNUthl38W7GMOQgB6fMDTXyyJNDOmCLOvkt7J4CQiJ4PnETl58iwi",
+	"zweDiPT7/cPIbq/dd3yPuTb7oF657sCR9Pbyvbxm4kIxaoCvaJpyNOfeKmuiGW6VnQnNNIsO8uDR7wfM",
+	"KubNZp+xjeJ6CnZjxwsrqc8I+5hkRco0iY3JgOgcfYylzBgFiYpq2o4GXHRgLZ9d/QzRgTENM/iJT5jV",
+	"AlHOUk3iZ4O5PY6fnsxiSw7xt4M0DmfjFgNmFNosg6NvP/x7T/9z/s/ZP9PDZpOlskV+wblXKrwc29PG",
+	"jrO+VemOewUb0qxNK7rA/YqIntlDD7yFUiSsf9C0XvbV0ZyZreTsR/zavrs6TxxQrblNs/6Jo0a665Th",
+	"X+Cs22205VCoUnTZPHq9ccSv3QrtMOIEt3ZETVebJCq/GS8DWVv97PhuU5OiyNypipbwWhs87WAWRweg",
+	"t1pd81aded5f524UwLdq3EuItR/cGT+iSSILAZ7FLlO2qn2BstCZ4zQx/MaOxR0dB+XAm+3ykKigj4aR",
+	"uEWJQvqobbybWDmeRrK0A+NmuSNJej9rw2rcFd3IBCyl3che21PFTWcTV1/59+w3oCzXditjyq6lUVRo",
+	"u3VSgMvAsCzjU4buC1qk4MebS8GNhAF8aBpRMZ9T1cyFhptGwmskABxlMEX/fX2pNm3yWzrd9TCfgfU3",
+	"AqJbPycurQQlGZsYIgur7yW00I32hmI0tc+5It44GTOzYMydKzmdsm/0ULj7HCpSMGXRpWPYnPSMRA9w",
+	"ljL/TKIyAy/ZBsD0Cpymg3WnaVRJ/W7i3/PHmuiPDoKrKtvMFsJf3VToPaovcL3Nxq1M51y8kxnT75zP",
+	"accNBT9w5+nbnl4Ko5Zbjz5st3HIwE27jZImVtXOWDq9pWivNYSH4c4CC8TBCB+vcgB4akahFw3UwOoy",
+	"bZQqPjFxo840lmmzYNjnxE9ZWuSj68ZbJUPmUhvwBcBk4Mblmi2tVZPxG0Z6eEBFJFwvOxPNMyvv0sPG",
+	"CaRcz7m+7dletbLnBn2pp5FiWmY3t1VOfCN7Lo4qMuYW526OS0cR+46n/L7wnvz91gX8p1vFt6X2K3jT",
+	"CjA61e2CCPupc86Ftd8/VrcJcHSRHk1TxbSGYwpNaTnBy/BSDoAj/oy4myX75lCUcQyokMFHBOTDYUTy",
+	"rNAkdnRmBQccCda4BA06IMAYW4t1ked2GCyNSc+OnixmTBBFOXh2ZzzDoxiuBBYUfDtzao9CYSXTqT2Y",
+	"+YQzpYm+5jnhxh2gayK8TVGJDoo83VFSNSk3leyqSdtGZQf3vYPSY9s5B+UtuLrY5aRk1LlpAs/B0+cv",
+	"GmixaL6UelUJUCJFtiQ9P3O7L4qV7phJYQrFQMbuwwyf2qZ/5XlkzQ4J5fxBxZQHlbw5CARzo2YLPeg9",
+	"dModNTBQH+5L/dqqb1kt/+WN9+HtosEgEfzepJMYqZxI7qDA2Je98rGuKWScCTOyAqn5d6kUy/BerOUQ",
+	"QOf6Nrm4tjL3e3AmUqU7f5Tiotdpa93qWqEjf13SdUfK9/2mbD+q2G+1aXBhXpwcNBkn4YHseZaLibSU",
+	"Kg0HA3BBlbANWzWRG57QrLMP4beDNYqIDkoDNxC2AdXVt7C+NyXx1FZ/Mx89gMSoePazio1Lu692Qd9B",
+	"sNKuXr8ZS67RoVs/VXAVid2rCWepv2UxZbjGWDF6TXo0y5zeMkfFQF7XT5h2MoR2RmMFTtg26m1ZuaAZ",
+	"eR0wYODIr07Wzastry29unVoXmYz+0lO+Z4nvDR5s+/b39EnMmVe90OHxjeaBNfGUhGa5xEu7+tX59ae",
+	"YsIuSmpXOrxxqF04vFi/DPj9RVMclX1P64VUaZMesu3igyXyhqnlyE6j6TpGczHN2FGhGfHvwpSjMAI4",
+	"liaPV2ez/f6k0Ew1XNhsH/cKDZTtBEuxhRT28ovQJGFaj8oLkbUJzSd0xISSWTa3J64KbsxXCKjUxC3Z",
+	"QBhtThO8G+aKaSAUaznYn+30yIxqcJJh8yw9JaBQ2heWQ5FK0ovfvrl6T44t6R3PJ/QU34wj+4ogq7+C",
+	"aFjGh5ELgcLAiTldghY6FDQxRApwsMmFIM6nXNP9a9w6UUzPNiyNncR2oWxmr1m5OavbXFv+1T5dD23b",
+	"/vrV+UtYjz23Plfyhtsl4mI6KhRvMZUTxUyzuBhTzZ49JfhKhJfry5yLKeHCSGsY0jzHa08fLZBQJI+f",
+	"3132t9pIawMsh7NhSd45jr6QKdM7mz6B5NhJnVr1CtYb2jDcvwHN3kqO317crp4/Jm8fMntbxhft64vl",
+	"EGGw8+VLix7P9YgKKZZzWeiWc7ftnmvdKbzbNmPoLF421YbRtHpVXNbtunRrV2+wfbv23CM2d8bRvp7D",
+	"1kUPT8gO2ntwEOKYXNNtM36HInRf38eKzN81W6YuBMLGmsZ7cfn9u++5Rlmx34gTnjYluwhy+fbmhEhl",
+	"//+CCGYg8aWM33gy6A/6T/qD46cnW5ScZ03KmVQYzbWSGmAfEyOJUfbIxWBv7zOsor1/efr0gwuT9jxQ",
+	"Rv+/eP782fPN8f8w2Ev88gkKPP/XCu9EB5hv4X626vrqHsHyNW4NNWwq1RJvgXbbk9qqtHJQJ/9g1VDj",
+	"IMvrlguryeidAyzQjobIYTuIdU8e/gDBxhrD5dBWJv7bjpYV85FhXawwuuIfb3/VqsY7vGr1iImqXFT1",
+	"ydo3yDHpwf//ndhhHJ4Ra+6hWiskJBIS+zveEmHEdd19KYtxtsF3iZGHoFld8zxnaafhrypGdtpuoaqG",
+	"/CpH6xu7mXjeSr67n69FJ2Qi9ZYjpnmcoRUJ9EmosiYCRbc8uO6tIt/q/12P3/kiyehhNx/8T5spYPN2",
+	"Qz7JjttdpTA2CrQg+WeXTBx7knAntzq5uFZptsHPpX1WTzeK2nwbt1lGh3mdYZaSS/TxeTVujs2bIgRz",
+	"oRbfKUavU7kQe0rxjgScsqmiaUfSiw78gDq8GtyxdfwCgmFHuZLjzuORIuOia/sucrlBP8oWdKnJ4Awu",
+	"CTXRhmcZ4cJlp8Tuw5j0hCQwPnBW+JQi8C0umTlEuQYaVTiXuNOpuGp14cyCHQo83W4jVpZsG0ldzFhy",
+	"vZcXFuTIaM60dl7rrc5+/KLz3UAVPjbqdKP9uny/vNYWbDFy984842Y5quIPN8b2BJ9c4RdWENmRtDlu",
+	"c8VveMamrDkFPpHzORWpJlNmiJLS+AgtuIHuZYwqweAunFyzHKNQ7E+gA3t5ab+zwqNIpfvfqHT8RQdC",
+	"CjB5tq5rOVQ3mZYPapOztLTjlZO77W/zc6PJObLfj2pWbnjno2ejMRWCqW6XSXrWcUprZpgfbMPIwum3",
+	"U9RWPpNiwqf7at+aJTUb6M8vTmo50C8Gm+T4vp/Lhdjz00DOj6aZHNOsmQzC9/brCUXinh8ratgo80ns",
+	"3fPLowNLHLIwa/0+2/plEAgzMjNr/cssrbXxZHt2+/qhACNZ2fKoTkDBjq6vfH1KbcOsLVnjNnfjgz09",
+	"TknJRJs1wDW2A2YA34Le5+tVjwA+DtrcNuur8tjZMZJcj9KCNWXb3DCnlyxmUjMi2EfjtBCuSVowD0/T",
+	"QQWCICr49lbReNCM4cn1qMnw+7u/9cmlS2DVhigqSE8KspjxZAZZT1ZVZgBaAyZhVmhjX4Ysu72DgOqE",
+	"6gJ9Wk5xuwplSHcXYw++sEZWofb5Uhd4vbPLl78VrGCjlOVmtr7Q39HkeqpkIVLyqxzj7dmEC66tVrpk",
+	"hvQWlBsuphFRhRBcTDHtGZ4RIzEv3ijuIlu7hGZYdWsEKQFA2ztNBnd85MbSSDiQv0c9beRK2hUD/4Bm",
+	"TMBzO3aYLg8C3+dcFIY1Zcyt3yKV2968Mc0b3Tr1Ropbm2t9J6OA4RvlSZl2eZFJwfbzBXM9KnExfu+W",
+	"SNjlPl0nMq9F0+mlNmzu5tSc/WE/2S80eWX3sPMtSwZh4/utGS3MbDRnZibT2hT1zMVlBkr4WJpZ43RX",
+	"HL41CJenJ1HjndV97FRL0ETLIKypYAncxc6HVwDPnz97sfkLME7ymaKadevtYano7gIxcNxl0llwHRWS",
+	"zmYC/Ylrs69WVDayg5es/KaKO7jjgLBwWNvDwhoG9Bm49B7ySbvd9Gy9K+V6o+LSVVo051AUcHRVsWf1",
+	"E/iNyJYAfhDs6KmLhY4JBQxF3W/N8sDGq1TCPRuvnMYaDl4QDeWkP3wB4sSR2mjMzQZ/hn0jkfO5i5tu",
+	"bWXCxZSpXPEt77XGP++ef7DzxXs3wVejzpCSN8uBn2H8XY/sORfh0yePh/hnOsRvc6iuU0OhjZy/kxm7",
+	"jQLXvm1dFhulwe5Af+3hPDuidFSxDOCY2h5uFM53ewxQtcZ3y3G3W/UHWru11fCxNiz9Ue5uKWAgS6M4",
+	"nliTfCdhnEtlms8RxaZcGzvI0W0SPPdxwm8+FfwCuMHXPg6W4MPWhX/nZrgnw3OdZ3Q5apND6zdT4oYr",
+	"KfyhvFs891TJIu8KgGH3a0+p73M0m3ihwzArVnhxsq7qt4jtFyed5HQZobbXNUfKDEvMSIoRZlckUhia",
+	"tByZ/hZ9zfX+YnDy55rj/tmLwS0vJz6OEp4q4DHdBqyppkybKnouoYLQLJMLlkIOo+OIEGgTDk5CyfHT",
+	"p4cusK6KbHux7f6g5c7i+WC3W4PaMq649dv2o7PDf4Uc7tXbv0p6O7j61z7dy89ftnKVULFnaOZDGKJl",
+	"YNTWc8G7i291HTDxCI8dfMAlg3XyXawc0Q1+i46yuIxRXQ20Di/6VmOHEnuadZ2YNlSZWy7kOmQSeI3h",
+	"Mq50JAOqBjPwFEMOGw0YI00j/FwppP6f/5vkQYjuPkEqsNZA2H6Fyzn4AVTL6OlkBaoJCWIzty0Yy/eN",
+	"XBduCa0E3QCJszKz8rOmgZXAhjtJuJR1gji8sC825iy3Aux+o0nwNuFpRGimpb8gif/X0UX189FlGhOv",
+	"DhIEtWyGNemUEV0f1GuazLhgR4rRFPAfEoSOiKpY8wlnWYr4ME3Itf0m5IXSrF69L5KaETxpKzxHXvMh",
+	"YWq4ww5jSKgZTwAl/KPDaFxjn+jg45Ft4OiGgqakbUuvbD8Xvjn468q3CX+99Q3DXy/L1q3UK+ZUhAFU",
+	"a0mIzB62CYO0qZzJPGNnhBtAf8ULUjmZMJFyMSWwgvBiBfeMc29zzRm19PE5zTduiuWM4q3gjBFN5xV4",
+	"c0aNQ7CCazIMcN5yyQbE7rctHMDqSqyReSu7XTRmb76EbE3cd0hTdWjnN0wRq56xOTd9gpumcRILbpKZ",
+	"C8nSLCSVNfBsh4TPtOmPZbocGSlHoAVC1klhWF9IM/JSDZ+g32lkf3C6oXORlTjN/m8uoMNR3Xle+8kn",
+	"/rVAOR/Y468Eue5zMcqVnDqrLPzlmi1HihW6hLYAqO3a4Ffxt2uKYp99tDtfjb0G9uwfzid0tDpJ+8zN",
+	"5iA6cFDHHsJ4VASwxWiXBADf/kmI711hAPbr34KOK2jW90Hvq7ju/lEI6+6fjQu9RKAPPG/6ioopq223",
+	"PcRqC9x05NYhavcIsex0QKyfVa1R3pAk/54n12zniM/t0JgNQH6+o82eA/deDX+zefQ8tTIR4lZ3Bx4p",
+	"aHPGGqTSd1dB66NoUBN9vGdLBsRHmhiiZyzLCIAoqULUAkKtHIckCEAAhMEBTmAtI2orfEdaYL0Y59pZ",
+	"GQefM8hzLkNTjZTX4SgCmV5lJXgc5+ZE8NK/3gAcAJPANwBIOqZZNpKTGCZLCayy5oa5iKacKpcNArdD",
+	"sD/NWHGyMHnRkmtiW/HJJvheuKSZlNcsJdT0m/EFwgpiOyHAdA0z1lZfKAOMjSpEQuuLG/gjbqjiVmpt",
+	"GM62+0dUEIuMEd+YVRcK0CbKVbFHQoPGtcKw5eVOqdsH6xUwQLk/4fwCOoo8W4YTrNNukxyAmmPW/nuF",
+	"ETm7Jqtg1tMIIOB2CVfa4G/dLOCq+lsNfbfO8Cd+w4RzKe8wvT2yJmoB27slTnR6e7f2NwRo189vP4wO",
+	"aQ+woO9YwoS5gIoW+l6xdqC79wFO7ta8bWi1feRFxm5H7ECCuxB7O0Di6v64F6OmvlpndJXInefSLblu",
+	"7dgCv8OIWWFHSyCsfXIqa303tds62/cyd7myP3p31/3SXigdb0l71dgtFT7A2ENiv+3YAxbcFWcKVP5r",
+	"LmoxA+gU1wysMAwAxTfTACmsfPRhN1TWh0Vh7QiAusEn2V2/aXITBkUpSwlS6hPh8m8HtXwVpp/usMlj",
+	"JpLZnOJ368rSxeWVVVav3l/+QMpXASC4F6sZy76FklPjQpji6dMYa4n0O/nH6ZxnDYjEccK1bVMbPrX/",
+	"F1yboz8PBkfPn9X+fPLfn9i/84QfpVofncA3ahp71bpZV27Z7NbwsDyjxtLSdpavz+KdRwMA7LWyqioA",
+	"/dA8z5bESAR/8D0QXJD+wfrt4JhT0XIRPmNZ8y+4JY3VdOp06Jovv3CNNpFYXVns4gZ30VBur6OA2Gqt",
+	"heu8kbb3KOqxo/AtuWh/qfsjo5mZ7emaT8ejBBNn2syg9fuQGXS4DPNim6TuDVOadwHXKyVQbTBVA42T",
+	"ltpUqee7OiagXnSj/PFFGzESkoGL1yFOWLt5Nctntyu6jRn7Ox1SOxEZBHgUGXNpx7cOPK6VkuiGDeDA",
+	"UDYYaWFBZtd61Bnksk4NV9Xo9nH+dQSycNkz3QEqut5h7oBDEdww7qlcVyZEI2wJNt+65PcSJNgS6Hjb",
+	"IKM6r3/vQgzsuRi7eIMm2KWdoo86lQfoFo0Uxj+eH/1vjH780Kv+3R8dffhT8NPh/2iMieT5KIiS2y2C",
+	"yQfE7QYF9TnCppoIoEHUOPUgWJM2yv4e7l33DqQpS250FJTN8ssRTCfxHmSVZKEPK8veTA5Of9neQun5",
+	"+tSOadDimnQpAmW/UdMKtK30D5afHqAM2ba8kJ2dNR2P6jCEa+7uT3fIF7mbqgaO8OuBymsjqy3CSoRI",
+	"MI6NO7lXncadz4K7yCJrrWNYzmUP7R9Oh900M2SAu84GcwPppjrBEDAa/R7D0O94Lxtn8he2q9pH81zJ",
+	"21bGKRsZLxsjZIh/Aezza7YMTAoK3g2jCm1YSqRw0OkFxkV0CR70eUsjPaNPn79o8HFc/Xj+9PmL05hM",
+	"JMZDkPESQZ9FTtPU/k01e3FCUj5l2kQQJKT17OiaLadMkKMsJtCFJrz58q5y0u0klcOMqvWKJewjnecZ",
+	"w6Gw9Onz50++bfazQMTCzr3nxTjjSXOlqve4URBTXBYCtq9qgo33N9dbXNmBHOOGoAB6WOQc9t5fQ+eK",
+	"QQxSekacHcyl0IBp6HC4OZT/9dQUBs44AoIEFOhqeymGcvEbqai2PIGbsL7TK0v/oZ0vz3HQ+1kLzVS+",
+	"ITnlz1uR4tZb3DD4PY6CXex5S1Y7HRpWzm3zGFXGNTTfNjs7td1t53Vmsd19o8uCBQqcDeCTZBAgBtfg",
+	"PTq2FF5Ss3bSTidUHK77IpvgUO8B2vQrMuU7IpF6wrCm2K4Hqkpm3LDEuIvTrScYREGMcsWlv//oDM0U",
+	"7WlrNdP850lIX/VrbPNj3J9HYu9c+ZqPoeVsTqi4HdzRrazacos/rFXct3oYiiMa4koWYoP6VTFKk3nX",
+	"EIA2mQA0FSP2nTNiaoU54OyXCsQhbKY94+sV8prL0Es9SsvkjFutrtSj6oKsy9uBc387AKK7bBkhUv6E",
+	"d8QXbE/IXPMxbY3Ne4Ds/GYPU5maGbLxJpG7p9Npt5yemnzfbnuugMpTrcFCwBcwotASMqKi0Slz5s1q",
+	"VeT+zlhDOKtuVuyesVuJXeyksNzp4aZacpNAkO0IqnqXYG9l/jDu7/aqVyh5g4iJW43hTvBhP97FagAy",
+	"bPd9W3vdYY21vn8LbFkwnT28rDOygf4zOeXiXtFld1iQxm+2rMqd4fpqPdthrKtvbxxlcxjjVuDYJk1h",
+	"NyFyl2z+JTHsHW16h31pGG7bVlXj/JFrs2dFELQ6YCk7KwT3DsGNKU+jjC5RRfKyIndGnZ4dhOLpw+0q",
+	"km/T9zfgyt+esgJ07y6A2Fiuuuqtmwmw1u/94HU3AXtsP533hs9eCeULKPk2TLR3bq9Rq6FP2zTPFgZu",
+	"0EN3od5b3ZdUy+kn1E3p3Bc972GdJI9ejTv3ajwa/o+G/90Z/kF43j4x8+lmDHD0xaMd4j4gPQqk50o2",
+	"xxASGR92r/u0duHX1neRMcCORke/S93Am84w87FzmQvdInE2BtcntB3AwVVApQDonhYJ3NJy7VetZ7mT",
+	"uQRUh5SuWH2l2mRIGNS/UWcuMnbl390/n5GbjO2SPIQf1Mqtl9q4W+lq7aKQ1lb3v42urwAC9FJM5O7X",
+	"8lTNpRq5ItbdFLHdj1WZZRBuvFssEdfXo4libDQdd9P14AtMXtrpk0KztPMXE67YgmbZyKXndwQf8h+V",
+	"NLf9m9/SbgfALupbeGZvbfiaKcGy0a7vK5Yxh6zZ9ZNdzrs5m49KQITRvOO22a+QNLp+sfOhzdPub44y",
+	"fs26vt55A6Qe5YoZs9zpk10Wv3p9NCmy7F4VFM0yLoqPu/CMXtB8p21uNVBqMqtN8D4Utug9BWvvjwi5",
+	"goUkbxx0D+jaRuLRDh/0Cdz9SUVcUELGqH8btXGqMeDmDD6k14xQp7MXgHJQ6e2FZiT+/uVPL9+/JMcY",
+	"e3f8O08/Hc/ZfMyUPv7d7d+nuElx2Eo9X3UY9xqBXwrDsoxPARJkHwTMVlDL1TpWz24HablvwasdwCM7",
+	"QkSuL9m9okQ27NAOQJFNX++FFRk2BDg8O092Ff9tT4S2tZEh5ueOeiezUxh1QbFbm7hHtPtSUqG7WkaV",
+	"VbTZCRosTc2eCQdXX/VO9HLR6tlJMqlZSjKu4SjwEZ0J04QHrRB3WnMpiGKAzxheAlpBOHKuNoe1NVJs",
+	"Lm+qPzOZXFd/FaL+N4AaBfnwpfM6HeGpCOG9TT9U3eDf1ShWf7ejHsmcieovnD2A0CTXdMpGkDeZZbVn",
+	"zvUSPKnadNp19YpiYylNiF3mniQZo/gAeX404VkdAQCMnQouzj9QzDnIgmfemqyepFz7R3NZCFMuGP5V",
+	"jRiE8IQmrHyjetLyloKCVhuACdboTb91N0v3lnG8LhLvOvWga9JmOJIrs3vWyH62+y4CUAua65k0u+Fv",
+	"vhEYOZ4D/qFhU6mWpBc7HkCwASQ++DfIBEA10EzBP1B/tP8CGtRxNBQxMox9iHxh/xUwBLxeEp+ODyNM",
+	"96eC4IqTBTczEgP8FDQYLl8MlXDjiWJ6FpMeLHflpka/YSXHAGaAmmpyyHpDAY1gD76kIHw7lTIlUrAz",
+	"EsOFaAw15ommS00Ws+VhhN1X/qWY9GzvQ+FbC12Xh0RawUoRSgvr0hmpWNofioMuuWoO98JvbgeL6ifE",
+	"TAQq3VdvgrIPTLXpER3A/rb7ZRDScUcPORejqbISK2eKy84oAGWVPfi4RBLE4JWRQ5kEiYjIk434yLx+",
+	"zz1RzH5iz5oFNclslGfgjGSWsHPFNWtspgCYoFyxG5/LsT6BBVWCi91uD9YwEwFntsqE8Mu9gWT+xhSf",
+	"LPdLenBrOPp1sWoTP3nx7M8nu6W7hY11GO9+d8Gfj4b1CKmsce9NV7/ODcx+pMqbmLpkhy4iAgQfEUfv",
+	"ERHSjJbMjNzPc5rZqdtfCqGL3Ap4K1qyqX0A8Gmja/vimKYjzacCJhyRhZJiOuJaF0zBraDHps0onzej",
+	"Ct8BUZcrtzr7JiJ5XRmb+5F04M3fEuTg32wcxkpYRyBBupXsD4zmANOuSbS8dSF5iGC336RdSsyopYxU",
+	"l1okgi32/3zVdF4dzkrzTSvul+Ed08zstwp3OYXt4y1hmveKDXOKTbPBbwlByUI3y5pu9Qcb0htQPE89",
+	"HmlD7RN8hTgJidWdy3l+o4mdAqLiEcGgHsqEULHsd8sRLye9mideTXjzSmssIrR3JJEbwC7BRBduzK3x",
+	"Q21lrTY1uko7Dc0qme0wyncyYy1NrbJmtQT1sfsuG3fAXWK8s/u0M1Slv0byAnQrPlfNxztqB3kCjh51",
+	"BoFyI2maYENEaTDg7VilTWPHu3MHS7QnUFBzMmFLyDXVbQHOVZJghzw/l+TXkOHXvHJBhEBDUjLV2pt+",
+	"lGcxWTDlkKPrARpnJHbdgWEnJKLK8QQgjSEggvTMjA0Fhg1Upl1l8iWyyFL4dFz10cPwlPo3fYJhGVIx",
+	"wvVQ2GGSY9KD//87WJuHaOuV8bEdVybYf5mxc221rzkTe55oliWdObfL5chqOIZrpXH/SslxK0CNrocQ",
+	"16NxwTMz4qKlXn+LON1R5Vwvmhj2vL2E4rsiYxfBGV2ZpAnT+iiRwiiZQfmDlGOwSsbKarToSTmIDjI5",
+	"nWJgtSsnVrkFdVnytpl6iox9v8Xxv1Wz2BYQVM7wE7o+M54YPVpwS1W72EYpy5lI9QhpYZfvNhNRCdm2",
+	"q63WQnzzPGOWGSvA4G6na5Gxy9q3TZ0ifPqOI62hcXbTHWpncZPmQJFS2qpD+0uE3VyO72uony6CuQq/",
+	"m9NcEyNPCYCdosAHvFMyXq6irF5cXg2FRk9fRDJ2wzL4wI71DHFZb4pMMOUOZKh0BI/tPy7O38PbFxeX",
+	"2rn14FjIuDYa0VRHfx4MRhW4KvxZgauOUq1HJbhqo0fvFmF1Rc6UZumu3oW2wLqVGgGdyfVv7qtuktJH",
+	"6dUlZkVItfuuQIuvqLfGqxUv1OitXg5glRlrUmRNHNVWtk1g+xoeu2pb4Wedkj5WioU0Z3yDc1tIUp+o",
+	"R9AFrplwo2shqluTwXe5W9gUycoSqdLNQb1VfKrlsTI8FRQ4jLT1rewQXNstgvaLinpdhZItg1U3Ql1X",
+	"wa0V54SrHlVk10bOK0fOHslnu4t4O5DUVQ3pxcjGKM4tqVb1QA5r9V5oeUltZmzeWNtNsTlLeTmT7pLR",
+	"slHL/TjN/QkxLajCGjQl6JVlqxXWKzRLS7aET8hMZqnePWkcBuVSZg7qk2vbzXu/dgVar3BGPsuFa43f",
+	"ArU58I/O+HQGJ0TKizmoyItWBXi/TNl9NeA71ja/FH1wX1nZMda/Lcx/FzWhjZRKLWZX27SsJLn1PqY1",
+	"hwuufpsFD94K24NAQ1imkAt0M7gQFRAE3+iIsEyjE9WN6HB3SVPiavoqiziuphW7uvpxr1BFKGA4qsMD",
+	"NNrmDpYAEkFlYdZCG7E8dxl1+Lw554BmrQ08ebpb1GLTyBu6aB75xiW819DFaqN2iFgMPtorUHGPWtZj",
+	"uCDfM0HSByWtcdA7B9umGRPlSY0Kpd0eAoXypGYEdSkfk9E/aAbn8u7V7QqdR4jfL1t1Y+m9V0rOCZSG",
+	"JkYSrLa9gdebgORWdfAloS7qBdPH8N9dATvvoNp3WErgPjEAWmt5u1Njf6DAshAJRSsL11EWoM2SHpvn",
+	"ZunSExuQAauLi/3rTpRlQjYVmtgCBmNHXgLCKCpIL1YuOstKPv//UgKC20MKBgFawRSrJVBUNJdH9FVP",
+	"d1vxCz84Z9raPuzq29bonKRSMKIlmVAV+bQGmmWhtbDi9AYzSY/sh21AMfhGiWe4FaUlaHH188a6MOit",
+	"b4HbtSRGE4OCilB9jUU8gKggxu50WAwGzxKewv9ZEI83ogmIrNU3DrGAJjqEmwFonZG5RaFs4dTKO1hk",
+	"LFi4pho/VQJtz2DpbSekV9jKjhnjj12l+mYRrVnlzq93d3X1I/G/VtSJYcD9B6i+v/G4TagI63jy6bQe",
+	"SDanAmtcjl2NYftlWjTX6d8cWV7V0nfdrBDgClB6uIXlCVgduAEfB4sfiplAtrZpCt9RkTYVMPcQrCWy",
+	"JRlTkUZkYg9AbnQzKOspib0FGKMBTol/MBToCqM805YHJmzBLLlRQWY0mxC4kus1XdAdRiTO5CImhUiZ",
+	"In8ekP8WDUWcU2W47Qgff/uc/DcIZMURmxjHah+fkdhd4LpRcQPIjEJ6z9eSmfo1YFWcMjBprQkLxVJt",
+	"v0FtAtNo2OLyWprZWbfEuJpk2SwV99FqPpOqoEfBnfTqkadBOcRwWTIuDMnYBBPienXkCpCZEHRMUXTQ",
+	"TDGaLslvBStYan9VhRBcTA/7raVfW4WhG0hChbCiEE4xKDZPk1lLe101m+Cc3SaDgFLe+g8ajqZ7Oidw",
+	"A1A13VH78p+CSAfp6CKoQXbDhq0f+jRrSXCb8Mww1XmpXuHrW+Bd2vTX+qJt/WrtZmXPstHl6DdVVixP",
+	"iXJroppMqJPzKp/VToX206X9PKjWdneKwD2EQyH+4eV7cgxji8/cEWFZa8pvmCDzQhsCRfvXKWRz/u5O",
+	"6D5rL/+2R8CkodPt4/i0aT3v3SVcHTWfyyG8LsJ2px4QId9o53AbL51joAHL3R4KWdYc6eSOZWbafnbZ",
+	"XY2/4YHSYozgEdPBDHGtVJ+EYyoHEAXz2LikXUOK6iv68iNNTIZMZ/nRS74yLWjEwYREnnVX+TTL4jNM",
+	"qVnMKDg57G5gFQ87IDeWuFWwrwwC+D7jNy5rvgeMP2YBehUIhMNmcKoVVaj09z4ZNNHPXDr4/9JCxUPJ",
+	"aQlGEqu7WPlEDVg0rkhbx0zqWxxRNcVpVdWuoi14WknOSvM+rlzpTWXldgA0uKfTsUrQfzIYuFX0D5oN",
+	"07U+ajAQgx0gAZ5u63CjYG4IAW3k2CZGrSv6eznkgxSGtZt5M2PK2cpobipUrJx4PCNolwLbIpkj5atC",
+	"EMbh6wVdNrOVv5EeKWaYAGdnSpe6iX1dMABmxZGeVJg/BzesdEq5OCSZFFOmCJ1KtOYgooBrkjJYPvQd",
+	"CDkU9XoeMHIhndsXtEUufCQ6l6ntQxNuzgj1X1il3+OLDQUVZYlV9CNXoQu06l3QOTSjvSBzV9zly1ie",
+	"VQ/FyeCEaLrkYkq0RGswuPF4HkqH/95oFHhohTkXhWGdDu1L9432QdClxDPN7ign45wHwu35mhnUKOCe",
+	"bxdwFRzEKGfKTWSHgXjVP2eK4MeEJkpq9PokWaENU7VBvdg+KAjE2EqpIi1HIbPUexaAFqlinhwiwj4m",
+	"LDcEHV51qLaSzrThWVbRqxQOrKVP/J2Gi0bjihhFheaYKmE7uma5ObW/LeFPcKchMunOJNWSxtRAaW07",
+	"t0ZTzavZLhHa9JKHuDyrpOout2fBV3tfn1VcuZvK9Rq3Ax1P1PvQQGAiMqAE0WN16QhzuuvutQZNt/Qw",
+	"1WFaB3+usc3zZqhW57ja/dNMLvb4yjvGdv/Se9taHJHo+6l565zIr9bWXaH1HKySsBZn6dSxp1HBvFQ8",
+	"rEmgLiNcoaS9nYN1MnsQs/CzWoT7WS5/DyyPMyKcNjPhLEvJnFkJX3mcG67zPp+u/YWotg+M/gpnLN7o",
+	"KAJ+U5VxpqzhebgPHOv6BTk3jr0jdDCiq8t2B7fqLD1zF6DeuZ9TrWtXSx0jU/8FMFaDffywkT4eRPo4",
+	"UvycMujK6ah71J8bu8ux7da+SG+DUbq1zlkLO64pGJY7Sp+vq5yEcbCWZFqZcXvwnF3n7eOpTFUo34Ta",
+	"OMfrHDDs7EBhPPKGqbTYRT64yoSjiaKJDy6uvpQF5mm2zEQU8/FGIMwAdxs2fWXK22jrrWI3nC12DV8s",
+	"2EigprVyX47NQkYkeNBBe4HoQ2rQ8oobFf7YxSYBXg8+qi/xhkKX7XAK0cGUCaboPvhIejRejjwf7VH4",
+	"vmsJ9VDZ7fC6U3A7leksldoObweK7K6lN+9AqdxdPteEY5OUlpYJSmpcJ9WfvGtXr0gAh4BKMykY6QXZ",
+	"1IhHEl7vdiPRVmu4RpxRyVWr9Lc+Gb9grdy95h28jWO/7i98gIjnbUmXracPxJ00e314Ff0Fb6EHpdDM",
+	"FfPuHgDfGnYNdSvC8GoMww5PsyDSGpPHmb5FwHUNoGIl/NovRhuJ/C1M2rtXTap7ot9Gmi4H3LFGf33Y",
+	"sCgb5lqzdk4G377oUlqMfgyb8NcwKyDSm6HY3LgaJ82SwirLeznoXR+j+YR2wBkK324eCoQGnmNk4K4H",
+	"4mcpvAMy9lYxQ10rLrUKI9mSL7sBRq4E4mxEeNu5iktTkEaj9ICxBkZZLZov2IzaILZTygV8eTvchu04",
+	"6w0g2quV8Bt9Hm5/bgFb4dYSWtq+GnvUz9/N1qwAXV0M7w6Cus7h20T1Wj8dLNqGpDsuJrLUFct8O5d/",
+	"VyqTTbzws2YKqWtPDLa5w60o2QifRJtibJ61WHcd0Lz+vIEAV119AAJyxMErhYiZxL5KeEp6XnmIrdXG",
+	"VHy4u69vE+58/dOcGsOUHdR//XJ+9L/p0T8GR99+qP7ZH/3Pow9/+retcqfsMSpXeSNwmd3cfW9o9smb",
+	"uYvToiSofc8RrJ7qlqVD5dNGcvry6oI17D0OdOWQ2XKuWJK423IedyYBHoafGldE36JW+merbo4r1v1o",
+	"qkmDbQcTNr39NPobZjvtuXZWQqdl3dyGglpzV+1iPahJNj6+ZkLTllReHKk3XoOLV8hKYGLKBSuDQ+BZ",
+	"IlVeaNLDiydLm3C5D5tov6eGIyrBYeNFQ4k83DygNzkTf4e4HVdJaju2YtWinyqsRLlSUbiiH5psJu2M",
+	"oStLFG4TGFVMnRcIBYV/vfK8/J9/f3+wejt3LgiCYxEjr5nAy+747Zur9+SYFmZ2DOXJ4fYMaA8sJmi2",
+	"muDMmLysQvGeJ9fMNB3hmotpxo4KzYiBl2qdwcf6FH+JIxhVjgFH2ZKMl+5yD1+D8XDb7G8Fg2R1FDYH",
+	"+Hk1NJrzv7BlkM90IeU1bwmCGSu50Ez55CaSwLtEMwP9Ny4KDAJfrEZRwVS7ptYH9AlCjLD63QpKfElK",
+	"XBNKJhljJqRwS9VzKugUIDKIwzQjeUYF5nz9xEXxkVhtlCndHwpwwqQyKeB9B7+Om0G0LFTCPB+dv708",
+	"xV/h48ilBsHZQgAMGJw40VAArEgJxobIIzqCbxdsTH6+/EYDKEkZW0N+kCTJuB0BVQwyCUtPn09DihAo",
+	"Ht1RGPk05oKqJY4HLh+oIfExzfnxzZNju8w05/1ftRQu4nX1pyWdZ3F/KIbiQoobjIXRp/bvPxGMZi2x",
+	"UUnKkowqpkn88cgz6lE1yZj0KIk9PsIp3lvEBLkbpwCIVsSt3jf1FaKGZnJaMEwZ5Jqwj3nGE26yJaFC",
+	"iuVcFtph8XvGPiW/fICJ2Vbjj0fle6cQcRv3yd+5mcnCIOY9T0miGBQsg1DCYG4uLI6cDJ7YtnqxJeO+",
+	"n2WMsDD2kceWBmkQH57BiGwPdVDZiJwMnsGo7Ff/6Fe/jFImuG1S0LldGG4IFyTGajhlj6NgXft2M+KP",
+	"Rzxl81waJpLlKamGNqfqugZhC05KV3RrTkVKjVRLEl9Wnx/9hS1jO7oZoylTZ2utyxwPtbbWZ1LIwmVP",
+	"QhPoqdRMmL5t9x3LM4wtpACOBtsGjGPPFc8xiplCuRxJqfiUC5r59HgI9JTp8qz8zLZbtkXLujGmbK7a",
+	"w29JHEynf82WI8UKzdIYwyvt4MhixhGC0zbskZ+wJa4xKK4KMGxrmouRT0CJ++QvbKkdurltlE4MU+Tp",
+	"CZnJAiTNn0j8v44uqtJIR5dpTHpxoNiNjj78/iR6cfLp3+JDkG+VlPdhIDjGqBIPtivMPsRqbFKFSOqA",
+	"cpXMZL0N1GBQA/BPIboAFh2G+tL+iUggUlid4YZlMmcRiX8fYn7/8OCU/N7v9z99iiMXoRQnMsUaFi4Q",
+	"33hgEU3kBBgC2r2wr/XJ30qZCSEPhZUuVvydDAZQD8P96ErUxJELdDp5+rRPzgmcbSBQUMYAaTqUVWT3",
+	"nKmECXPERCJT4DZ7ZLS07jnSkUSJCkV6njtBN4oPq4Us+cKPDGJ2qSZ8YhkbQMVwV2BJnRli15i7mcKd",
+	"JobrPyWv+Xekd/LkGYndLvftboyMlKOMqimLD6GZ7/Ac1sTKFivNrNCteCxeO15jf1T3fjQmfyOyZUTA",
+	"U8wiO9MrOmdX3LD/+Il+PLQLi28fhc2nxB7vEXn7s/3P+fuLHy2ducJ9kOaQyDlrFvNyIRx/k158xZKj",
+	"V8wksyPb5Smw9hH+GoPop5gpZXcifoPP7ZlgZkwtuIaWecjsz5xkTrSajBT7FRIs4z75DrQwIPHvqOZJ",
+	"IPtx6QGMF8qM+woovvaGtXRQUznPaTJjR0/7A2tuqsxpc/r0+HixWPQp/NyXanrsvtXHP11evPzr1Uv4",
+	"pop7CdSW87eXAXTC6cGg/wxfdYfywenBs/6g/ww8HmYGeusxeHudJ2zaqD8WKTcE1b+IzEug/zBkN6pX",
+	"2MKXYYVoxpT9TrCFJVAQh/0hxmJZNkY9yAU20yxjVsYsYQmB5HsAGAvo6druR8rNqf0hRp0Hdk8PBaTl",
+	"4A+HSP4uB/aMxDOepkyMwDcIoMcCblmtVCkJomzL594NxZiZBWM+4mLKvtEETbjSvAE701qNpAdlLBmE",
+	"TGuzZoceRkRLpF7XvcN0sD9qQtOUFHmfxLgY/wEL69WcUFaPC5ftx0AW2ZEjfZXi4jKFy2Rtzv22wrW3",
+	"Q6EDoMYm7R079qYGrd0G2A2EXPtyUC502m93gOpbUUdjUn9L50EcVtl91wp0zU0GWAFli1t8Xq2j42Jl",
+	"ZbrddTS3VgiDgNg7t9a0INXOHl+gd6HDmz9BmcpPH6xRjKc1CIKng4ELKje+KiPiidsdP/7VBRV22yBP",
+	"fBAbBxbXqklqCR+YwL3Zt2LqBIfQ1HI51OPvaOqdbvDJk+2f/CysHJeK/4Ol+NGz7R+9kmoMgiMIm+/S",
+	"FfuYg+AHbQS9BR6V7+BnwSecpUQxUB785MmEuShLqPD6S527PkQHjWaRtWldAyD4oK9jms65OA7Om7xo",
+	"kOlQU8gDEvsqFlSXpnbYyCkWoYlJKtGqjMr40KmiVphxo4fCVwnC+CrUgtC8geI89qhdKG7QmHTisqyf",
+	"YRXmXvyL+/sDPIBDeyhiRH5JqaGjlCvEf/Fj6/+6MLEPZkAdDSJYDyNUxhMv26EHauSc20NmiaadXTUI",
+	"pRkvA+Mb/B6o3maSpna8p84H4nqNSyUBnZALYrhVCMxQQLYQOS9nFmqOHOC7ElbpilKQOKgCVSqKi9mS",
+	"9KzaNRReQ6xVArLmYYCfB0UvsT+u8eTDOskLqvsEzm+HI4BnUDViZ/Tnit1wawVLAaN3GUZwPqM3Aw5j",
+	"zP+qbZpEfIehwPdO/ZD8D6B45ZILQ1a3l1BD9IwqlkJanBUIdjyK2VUfit7V5Q8//vz2sOmAu8ROfior",
+	"mjmt9juZLu9MiDWWC/tUdyYaVbBP9yhIG6vcNQjUsBiNtXOZMxFXQRa/DjHryANgdnFN/vPv70P56sXj",
+	"BtHqhR86/BpkqxOLIGKlbpCxAHaNIuJl+vT58yffkrK0GOZ8anTuGGW5LSXX1sjvjZckvuaplZewe1B8",
+	"LEKz054VVk1A1Rrkqsvy7K/xCNLtV8MiK1XyWnjkhqmUJ9Yo8EXWQMHG6poTsBHHtJKmPZ+DCxadQEfG",
+	"4dfBRN+r5ZEqRJ2JSqekEyroZ7wL1gIzsd0GhZ+JolxbMyg8rr/RpQ3ZQ3CGIEg2Lv0GAJ4gmNYkl9bK",
+	"xHqr3rc/ShWfmBJrC+6tptKnIAKIlpHgSaqyWA/75I1gaOBaLoSzOi3y0TVbAlUBXEMPo6kiQpNrIRcZ",
+	"S6eYcqN5ZtW79BA9hw6fgZFxMc/tQdsnr7wlmsj5mEOtVjBGnMcdTImYjAGfsYznxOGA5ekLbcPr6If0",
+	"j/pDYfWPyi/l0sKQBRCvVxZG85Rhlrco5hE4UJz7r4QeRZMY/StDEYPXKS6/fdLvPx0MWm1U3PRuFiqU",
+	"FexqIULLWInwQWzEu7dgH83OPcxOoKcORie893WIcctnzU64QGg76bvJ0rRvhGYmfHH8O08/BUK7zuI/",
+	"MOTwg/ve8rbTHgb5hW/zyeBk+xd/leaVFfN3SBfl0bU/HazJ7S0S4PL7g08fVojnNDgWQZXevcWoRf/G",
+	"g5f8v//n/1U7e/t416YYag19XzgnvKUhHrICbSkuKjscnji1goqlcxrDUyyS50rngfbg3BzowjbKft9w",
+	"FJ5Xo6v45e6VdWj7HBy4gar+6bMyZ2CmVrcJ/2ocezL4dvsHF44M75DFA7qyxovjh72ZPuTU1TPgNOXa",
+	"vn8vLNyuOwNzu64hhd6OWtDssJXJh2IDl5MVJvduTq5LpFTbYnaDoyg7bmLq7/HHR4Z+ZOi7M8mRpsAk",
+	"vykXHL0TC6nMDHhcTIkU+zA4uOfXWduR/Odg7ZLbviTOfocvPnL2I2ffGWc7mqpx9n6KOfLqGhM7trof",
+	"FVuqOhtb1i35GFwPpbeq50cfEQdmMSlModgp1n46GQxKPnafHJ5Vzi3XKFGF0ASjL9H9zRPyqxzX4v6Q",
+	"aI0cChzlXnr/qtwog4WaBMMVju7hBcNDutsfBcVnFRSOxgJ9fpX5cA+Q6yi4aW+rC1jr1YX/t/p6wJ1r",
+	"X3yJ73Xy6ZbRRBXprWbNdvRvJlXo66pLdxveeOvQpBrBy01BUYWGNIyVxNOqQnl0UEaM7xAI5WXTer/7",
+	"TaJsr31J2hZ5DX4a4vkgBNizN9d4CdB79+qCPHv27NvDttyQ/X3ZjcMoyzN1H8FX4v+uGHC7ExwZ+mty",
+	"gtfiWFtd4RDJuEk+liGo6+LxlH3MpTKt15iY+ALv1kNPXdBpfVgRKXJiJHkyGESDwYAoudB9cnH1N5Kw",
+	"LHMJE3QodA7BOTPGrBlYZCmAV1PIYZJqXmSU9ADPCkKLIM/lP+KIxP9u/3Nk//M/44gYOob7PKoUp1M2",
+	"FKhMYTRtrtiEf/RBRJT8VkjD+uSvEJULoeGwDCOcf1zFCGFQWJO29BJefTwzHs+Mf7kzo6k1923YXCnc",
+	"Dn5FzMmy+rO+OYjwYQMh3PYE6ZTmXPFlc90e9tEc22HWWl4daaON8FnOnafbP3pLl3MmzDtvSX3O8wpl",
+	"Y+3EsvLcin6pyH9evflry5Hl5O6Rk7v+uHJy+WDbqeZeC841gI2DjMht4W7vmJ0o4Haz6pj7RpMfX59f",
+	"kIyLa4hDSaqoOM2ngqWQ54ePIU70jChmR6GDOrdjBSnS2tIBVEEAHMq2mDeg3Us/8IP7VrjKnjxI68bQ",
+	"s69D4cKNCC4/kxnlYg89y1Gdo0ifAN5OhX9XUkyJB8HAOMkFPPNgJtoFb1dZoyeDJ94ZBX+DzUzeCKIL",
+	"SNAfCofZ7FIbMy2JZo5AN+TETaTyme0aMqG/U4VhVQy4zuSCpcQseMJOEWvUJ2qnqWJaQyaUUUtCx1AH",
+	"1qVWqSV5TjRLpEj1UODRSsm4gACvCXkyIL2Tp9+G0KZ99jFhLGVp7PS/d8yo5dG5/TQ+xFh38CiASjIU",
+	"mbQ8asf/bOB7cmf4c5LYVUgKcD743MqIAHRsqWDCZCaFwowqfGkonDr73EGqatKDtTx5+u1hnzwfPHOo",
+	"5EEoPtdkXOglmVENurK7bedTccSFbowrA/q4J+9bYWbQ/ufyvVX9t4e5XqFURW7DHGoYyBUzR5swGJoI",
+	"uQWXYT3ZcyXTs6bmrGkFDykAn3Zw072X8jUVPn4ZMMWfdxGcDqXsZ0FvKM88qOTtJKjDHzg4/eVDXSFw",
+	"5X1oKduAab1QQ0Qce0jqupA1M5SxlWmBVBrKU4kZQm3H+o28Zp4pHQQBolNMFNMz12uZE4kkclbB8/jU",
+	"d7QcxdLXsQ6REfpNbGyHtcZMJw0oz0jwsjA7UPxFxqjaJsG/IDr+bJqoyxBKXLC3W6FmImtLUsMK3ppl",
+	"k+AgR7SitsDB1+zgngXp660JNZiO/HUobO/A2VPbag457WZ5J3t9XL2mN+778m3w4r2TQNDZNmooRIB7",
+	"FcymhMICavlGAzriV+JXfR/OmwHigdUKg9W5C+KZ0FMmlMS6mC25VgDepwmFbMwAXkJa5SVRzJSYcQ5k",
+	"oKcZzVhKKNTRM4cu9xDvjyGhNZYmty2dHh/HJFfyhttxWs74+d1ln7x+dY65+XgLJ7Kl05BDuCo7dpc+",
+	"2x+KvwMwTO3DiODUAAtmSnkIGPRto9sUXn/96vzemePVOfa1jTHc+hoJ6bKECyPBmKhtAs3zL/4K+PPc",
+	"6H7HplyQ92/ev0VSmDNh7ohrtrls3pcOFmfpToqMwEeObJBIgbMs1aKZiOT5dDBwGcVMBABzQ6FYIsFG",
+	"TWRqDUM9kwtXQBCTo3+ilkvCbhAOo7zRdgTlzPSng5P+UJxDcyvARQnyXQC9FOqUDcyDbgnPPPdjIL5+",
+	"df5Z8yHdGN65bbiwu9DEuk4MCblw635GrhnLrYzUjNR3EVi3UfmGE8DtDORT/qtx+b4W5B1JB4DbV5jB",
+	"iCcFSz2DuLs4H7Nkt+EOBIc3KU/R4myXHg7FDz0yzkFQ04UIE6nuE2cme++SJjN6w4iQlfHaOxngNUyd",
+	"Wy9gAG89NvP9sKxvHjvbiWdPmpFqYUqufNjjmddM1ejMqKnNnhrugoQr/fNUsSnXRi03GR01K8C9fo8S",
+	"uqG7bTqWn8XXY1Y0IXiWeCUlJj3cKFWg9Hdhbji/1ga5RwFsOPB+QT18r968VUxbvRfC8B0AzIJWceZQ",
+	"8lsFXrXFTGZsKLwI7aGHHxsG9Ie0SmKH+wnn/j6s6WNW4yHvcFS2b0ANHAr20VgpHLrvvtGEjrXMCsNI",
+	"ymiaccGa49yhsfd2IPeoL7luvmSX+jli/MCO5JQ/rEvoXvzJ7ySCxKzQMab/gwmN0NRoFIev4Py7upgb",
+	"K8K2h0fBrVFZWrZHycXlFZGKXL2//IGMmUhmc6quI/LXy6v35Oot+fNgcPT8Wf3vJ//9SUTeXlyS76+u",
+	"Iry6u3r3A95xxTTL4sMK0BLvka3WglW45hQKokJ9aQxQlwYAfbEUe55RM5FqPhQTOufZsk8ujSaxAxFZ",
+	"WE6Py+HHgJTrLsMXM9YcBfUT1+aiXKRX1RrdI82XvUAJmJYTp9qur+fMqeZc0QMxMkKCmUnBAI30hilX",
+	"W8AzQVncrO2sKdEp8aAJAEM3RlRfBO/tmm3t4k27h7DeZ2RqNZFajYiNAarBIj3m8LeHtV5d/VgDoO2h",
+	"deiQaB12sCmUYOlhSLMhDW6g3Oq1Kuu/US16q8BThChWEDNKlUZsaCytYuV5FYqRzxTVkL0wpWpst5xb",
+	"JWZweEaCCVi1CNy0wIHnL6+Onj5/cfTDxevI4d5ghj1XRMkFyvj6lJtkLjqLK5LcmbUCwPO/sOUbB2nu",
+	"OOjutaRqpPUaU51UpSf3MIxN/ItDTB/zfe7IUkbWoWKFzzdycoAjDzUxHH12YvIg8SdotwR6SVnGsIbe",
+	"Sro7PK/x1HZvCX6UPkr35mxvWB1Cu+761q11ewd1qJsdIZv2b/DAggQ8y1VRjR7KdW60Px8OH+mmkW5+",
+	"YAY8D3dFNrcA+wGceazcVKc1LJ62Qm73eXLWq7U9sJPhkeC/rEMVieEOJeuGQ/M0yaS4fd79igZr2/xD",
+	"KrB24F+0/ooXmvnykdfu6gIzX9Y4zZps6GPUicxdpKi70USRlyiptXeOc8UeQtdNucYL7+OEp6rd+X9l",
+	"qLKmKRnT5HqqwAbVCRUuo1Yty9h9OSGxbSsGlHfIaImrirlPnx6eEkreX7wdikQKwRJT3m5YTX9MhWAq",
+	"8lU+AB2jT95RMWWaQMkeRcyMuhr+fvDQ1oRPC+Vr/sdz+nFkhzGaSW1HYC1zxSZwC9GDekXl130FVV7r",
+	"RYHWUS7sClxcfv/ue//dFy9+wsHuJHye3tkYyv6vEqh43xxJlVARkd8KVjzeHLfhX1hes+LDwBUBUCxc",
+	"W1im8ZUXA3lREvee0gIct41y4ne7W6Mt+KerfHJvKmZn+qpJGV/cYYJyTJIJVY9WVSPhvXXF+NyVmC4y",
+	"V8WppEW7uhtIb+vFwK5S1O50CanaQJfHIPGPf3cH0icXCsHU7sqo72otu/pclOed8QSGxNS7fHtzQqQi",
+	"l29vXlQ51jk1syBjHr89WJXELYnnJ89rNayfNuZGbwsQtquCF51tY4+qC0JIwy2LwoE3u++KjdkpxMRR",
+	"VwX1ii32ycngJMCtsm2nPAWkvgl3HOjePSMng2+HohGSDjcMQemgJqbrGIrJUogQEC427IYrKeZYELDh",
+	"Lh9b8mKCpT/aZfrCD+76aP0cNiLi3Z25gF1uNhSsFmu35NFYuCPE2jQF0BIrQKrzyfMWhzrCUi3v84Bf",
+	"w7lavZ6MAfsAXjvSRjE6j+05AGKlrDGB4X86qlRzVxF1rUhiNBS/yjHJw+PF4dMTiIdAtJgZwLnMpZBG",
+	"ClfDiotEMaoBK4+n8RkE7aIp4WpH/US1OQIUh6PL72O7jooljN8wDFZYUE08dK5HGVBBdXZKFDNYupks",
+	"uEjl4szJKdiOFKqxZmllilADhSBsu857hfFLULCD67K6NchEWDsCwDR6KFwwa6yYZibGWUOFjWzpERBW",
+	"SkRiRVTFoDhwRCYyy+TCLoZb/KFozMw5C3uH2KhyRuWLZTirS6rE96QaikxayzSuFV6L+2Xh1IgsZjyZ",
+	"kYQKK+o1M66MsbZWIOzEFcCrREOxXmM1djXYN5Rnh8IrduKgemA9eByjC5KfQ63xjAtMMbd/oF36pMwZ",
+	"t3QAod65kh+5L3KSZFJ7OCJcnWbrz/7SBtizcubK+ZweaWZfwkq0OU90SIWlOUyzrBWHBT+rpWLm1Bim",
+	"7Lv/1fM898+S1f4Zstk/f5Vj/U/kqH/ac1gf9qI9Pjr80791gZt5j4zhKA/KsCADuymnNfKzeiSgFEDi",
+	"EBbSgSVAoqnWoMbIbUvxy+Do2w+/P4mefPup01ivIIvYJcGuiAocQARiAEEJHN7UOmW37Zud/Agmv4ol",
+	"1H3M22NS1qTxHpA0jtxDecshruuUYPFBgVUH44jE8LN/blt3P4HgloKROKWGnsbIgjOZpVxMh8L+8p9X",
+	"b/5K5PhXL6CrujsuiKyHw0T5mLKEz2nmx5NGCDyBptvLoYixRlgM7BGTniuLHXvStoMtqdv+ERK4/dvS",
+	"uP0/krn9F1B6fBgNRWxnFpOe3X72kc7zjBHQehEIdeTC21eb7cNgY9tA5VWCGEBm8O1f5bhf1jX3nfex",
+	"rhNMx1XliUmvKGDSUOQ6OHZwPRIpEqaEJkJiMaaIxL640YiaOMB3ikhch/qKh6Jcaa8hYDAt7F1MelSU",
+	"+wRlgt0mpSxnsMsE1wdKWrsTayhwYD0hYTMjYtuCkuZYEWJ4cEqGB/1+f3jwKT6Eok5W9EL6FUzOn8Al",
+	"eqpTqVlqJQrWlSaZFFMMb6FcsPS0LJeIiLWKQjoGHMeKZUtfibg8QalxB6UdupNC+JQCpJwEH8BQjNmM",
+	"W0vInuawBE4V07PCaJLKhYgsj9hDw8q0uuaxKk3sQfIvHENYxdj+foAn8nlh7dNfPliZ63QJD0SAD2E/",
+	"3sORDo8+1MO6bliA+nQFK390ZanrpQPPqvRfp6/uViS2plNswn7AdFhK8E1X+34FFwZhCANlBkv0Y8VU",
+	"7Ol/4Pf/0e/346GgoSoX1WByvgl1JKyn4rr2IfYAIeGIUTEw7rCYK2TgQgh+a8jXy2DV79FyDLtpOXFw",
+	"Ul9HZO15kB7qd9PuuSUSlJnu/L0tVU8yxkwYcm4UE2mrKQcRv/aTbzTGeSPiURjB3ZM3rHK8uIp+1CC8",
+	"EZRAFObQPkAXjNX7hgJ+hGNR3dAsJuMCpww6vSvgVyq+zwYkpUtN6FQeWs24xEn3Lwi5sAeyKyyPcKXI",
+	"FzhkvM9JpEpZiuNCcCU7pKUzhc7Kso2u+QjrAGN9eijOy3VZJNG33MOAdmBjXFqdSFUVP8ai9tzf2mV0",
+	"qrFZHE6fnBsyt1bxk8FggN1oSNUFn71gzGpGZC5VVRC5iXV/YOaV7b2Kkn8P27qr76qMeseyil0io6Gj",
+	"KwCi7Pr2zwAa2fXtS0ck9xx8vbJyrXn8in9NwBWe9yuBQZDd+ZxFzv+RzGi9EAN8tDEqpGytQTKBigRi",
+	"63isGL22elSrfAI1AOXOeEnmUnAjFWDwQLGxDYxSdfNd2cu90ldTh62xFcVXAzsdLgzsWqHL+e9AUogP",
+	"vEZO3tDrSECuJi7PuFmekRiE9ihXcszSmPjMbHhZSALPwekIn7GULJlpJ7mf/FDuM2up1tEjdR3AglQu",
+	"51Kg3AVtKZZY2815Ulsp7F11D5pVxIYGQZ4zqO3fi0FpGWnGhLXwnevA8cNQ9OK6S+EQqkC5+rikF/t/",
+	"Vi/UUdJPiQEDVU6sRjkUNf3Na1GY+BfV0KiDYsruxi+meiQnsX/NYUZzs0kteQcrdeEW6i6UkrtFw942",
+	"AOSqjqli5/rN5H51lYY1bWN1/PlrgWdLwOuFc4aEVcd6FKLl0JVo1+4uuB/0/Famf+NtIg88EkRD4FVD",
+	"KQtID7kyNKoiUmfK06GIc6qtjTiaKIT3j8l/YNH1Y9KD//87gMgeRmSAvjIfFmd/xNtx+ztLz4YiBvNl",
+	"xG5oViC6UHm84ehwuNhwBN9FRF9zyPylIvVF/snf8Q7Ny4Qy/Z5qa/RoI2WKph813hbsk3eMunR9JbOs",
+	"yDXepuVMYXTXUIDNZPUAbUgqGVbvmyq5CHzCsJEbhM4VbNADWEAPxPA4n9aoJanYV22WuBW4PWMbmR9Z",
+	"gudiegRndUfdsSlXvgNrOx8EiolsORTIbOAUQMd3z3AGPYC04OnhmevUjZLAxQlVjGRsYgDjFfiyPKrB",
+	"m9jKjhtY6L3MX2EfP8JCPAAzfZFn7eo6tDAh7MrXw4R1IrTkD0QLlH/XjIjgAa0qdmdmW+PTQCUH/Alg",
+	"x6Eo+ZG0s6MdE7IjMnvFjthSjSOH4u917fm2HAlzfuRItw5tkFDFVwUzW6dDd60JpOtE022YcqpkkW+G",
+	"4vgBX/lDo3BYCQ/zaAN+qcA3cEUeY8HbcTdAY/HLVBEfqlWdI76b0/vgthJ26ksP0S1JCsf80Dl9ZfeP",
+	"UBQPBkURUH4L4d86CBfZqiPohOeTR7yJO8KbqPb3DFwVqEJqQ5dReZFMNxLAhl3eDkLRsp+DhxEaVtdw",
+	"U3ukkhZ0iQ4i4M6znbrgSVSUc48HHXb10BASXyfNfq6j7h2DJCupCC70mN2S5pvPtuM5s7Z6B8PjtXvx",
+	"D29+dIf/+yN4nD6XEK5cVJAG8vCCuIWQj3934dsb1bZ3bC5vWEDXnZQ3P2csWmB84iOMwhUS9CmUkH8k",
+	"zSNAVAv10OtSnkFdyUm1knuLtn3IyF9215OCHQltTAoub7+LAt5sygMuGgTqeZrehu5CmnskruY8+aLU",
+	"D+scOpc3UFXMRcJCJUAzY+rwrk7T0znl9pSiIrlrvKUrZ5W8Dnr4wh0zwVA/E+rZo8r6kCrr+0IJrwp8",
+	"o0nAC2QuU0Ywm1VOJmeAZ2B3lUEuJs2yysq/L4fOjNHMzFovud7KLMMM4YlUZUhbn5y74gbPB8+q6AiI",
+	"zyBM3LBM5qzK3k2poWOqIZq8EC7cMWsOlP0Rx3Of1A89bK+dhrVx7JD3ZoUvrVjtO6jfbjfGJaNV80yo",
+	"wOQdn9xWozi8l2mvJtA5ZIE7zGnM4YZE1mu21Mwc5XTKBTUsPSXPBwjqb+2N8bK8Te1Rl7bwdDA4PBsK",
+	"TJcjsWAfzSgBMynukzhgsJhM4MZRl9l2ZSVEYL2eTyD5RhNInJNqKCzLOWY9bCsM0BKZ0BQgGOB/HLSg",
+	"p7w4aQwQbEy5ptM7aAWmt5r7u01zW8tSvqCaHXGhmdDclYejCtJvSjQUgFmA+m9lYeTLtyUUS0t68m9t",
+	"M3z6/EUNZuZJ5wnPa+rBWhLyWMqMATpT9Gi4/0tcTJcXgXdwBbi6nGmB2xWC/ogqCjFgeETO/7bfkvX4",
+	"R0D6sWP8rOD229B+/ih3iV/A1eC96ZAIZ+Y9TCHS7qliWmY3TWbfPToYWmuquvQEV87UdncEWKdpCIPq",
+	"vC721wjgPZG3QQXyysgZoAvIrADkAg1Z0Yg0ET5HfIGYaLpE+Jk++Su7KTWvRDWl7rzDFXOMdy9Awo9o",
+	"2l+H5Vlf6Tc5E3+nJpmRhSyylBSauWRKJHVLvYvZ8t5AfauorlWBsdk/dP+CYs2nZJnv0aV0x5h8j3h8",
+	"d+5UcrZru0/pPo78Fg/+2+KRbR7Z5pFtdtGUK+yA4xnXRtaqITeTgh33CuIAMYqCD0YKXU/BXfeuVZm3",
+	"zwfRUHiX2vNB5XM7I02etY2+sNfliH500+jkG8vAlxIe2uU+Px9EB3P6kc+Luf1jAI4f/Kty+9jtmzLV",
+	"yW/zUO6YtaXo5psJtvDx/rKRd6uFJY5XMMZi1bKtuOOe4izsLpexFo6jO8XDOn/PYzjsLSsNyIk5Smsx",
+	"sT3NjCb4LB1Rc1bH5B4zxPRTrNB0nLHDO4iOre9YBe4IUTBFlhEAdCI0ROwoBA4szCDFadmv/sGU1O4z",
+	"AHwk7CPXzeAeza7DJhlb5qXtcm9w30Lye2Yoz75GzeeOeOBHSFKHVcT71xJtBArvr9HXlxQMXIrB+/FW",
+	"f9aCco8K/WcpGDcvjJXrroQEYMLeKnipOtUD1MIuqnkdeQOAN2gyw6xdOalDGDrQC/tTdct9GJHxcihc",
+	"mm9Q8MIfFMYDLwDKq5znhdXqIXKrtwbXUaJ1DEUNriOO8IzaCNlxuJLR76BvHbqJSIfCjwlxQ5fNmcUR",
+	"LoGg8xLEPHGY9PZsTIuEpVDVH+Bsh4Ld8BRg+BHgEE7CoHYKpJse/27/B3/712MMX9B9glnG+pTEiGQE",
+	"qMcerChuSXQGd3u11Q+G4NEGKwQjrx3Zm8QOwj1d4Uett+B+Dbo3W2Tsyn+0i5HV+Rr9vhWNYEs3SONv",
+	"tKfrR3WjBSm2tkxwbVCJr4gIuQD4LgPRoznVFa5AeJtQbcYuOI17x8E3SvEO2LNeliM20Sr0bA1UlnTA",
+	"lB2KHUFlSYgpe4pdlGCwvj7IUFhdxo6GG01iauI7xHWts84jrOvXC+v62SXOTiCwn1XCVJCip8mMJde3",
+	"DnVfCcVVcuxqr4Kaa2ZKFtNZFXhkZooxktElU9pXD8klVOXpvb94S8JqpldXPw6FL2UaQsSnJJNTLiKS",
+	"K37DMzZlh66wXiJVqgMdsE/OCcyTUH3NUrKY8YwNBRWQPODcHi6WAsY3Q6AeoSPCES0+VzKxNmsvGGqO",
+	"06RlCS9CzVBIkbDDiCyoFXZFbmXnkwro3lIDN/ahlcqujqJwTUEVN1cjY1zoZQxa71B4BXSM9XgMzzI7",
+	"OmFlZFXqwfZYzdR+MxSu0sqEC64h3NHSJE6iDHUuAeQQkzvydeKc1Qt1iw5BDA+FYkYtwX55PnhGYheS",
+	"2y+qiODY1XqI0eTvwybHpBf7/mLbfgyziQ9ROffvasNyH4LCADXT6ul5ztJGPH47TxT/FT3f8iLvvqVt",
+	"NVAYPSrDbVIXd9yR8NduhX+2APUqJL0QVpCHeMzIakIuNnn161dxpYNnLxO/rIhzqgpxx1LbUWdZhhJz",
+	"++xBdnX1I9YG8pOXIgIoMVeX5DAiiRWJ9mOIjoIAtKHgAiNb4H1tpGIaC2GmJJE5d0fEmytfG0eKoOs+",
+	"eT546oRhkIoRB2V8YIROxAGnIMy0VETIMJzIZ6r0vKCB9I8R1ifSdKltm8vDs6DHa7YczbmeU5PMYlLv",
+	"MVdMY2EVcs1cBlpVSNuoQhsGxURYk0DnGSP+5Kkq+wWRfHDwNBbgLAR4pO+oZvb9m7RXQAeXYiLbsbaB",
+	"bFjqgxYDknkUeVg7fOvcf6CGLejyjkUdkGJFoCtCLqzYdfdiDsJdr9lSbzR+LfM5biNSOPjBQmPyhlXa",
+	"Uj6ZMHBywqsr/GuJzhpwQ9GLcyasxRkfngYyDqHiXH0qf0kmCDKl1erzXMkblGlSEajhpXFEmyIQ/mLn",
+	"dc+c9xe2bMNncyv3aM1thkX4RsOxBwSDy/XA0AhN7HDqSO6OT/53LM9o4o5jz1FwtAWnUlXPGnkFFABf",
+	"2k5MmcqV8/tM+Y21Wnpa1tglkWLC1VwT9pEmJkOGdIzpVCnw5Nsj03n7y77sazPwJEGduaq/JkY7x0Vy",
+	"fHCP93d/YUvX12e8w+vA6oGRiOjvj3d6dyQsLK/UmMLLi7u606tYH46XO2Z8TDT5aIJDD/kfnbeQ7tB0",
+	"dGrSg9dWjt0p5eKwMU2EbTj5GqKKXkk1lcYw8XhINZdtkWrKDAlygvc7opppLtTtTp2Gfue2pjMXc5pc",
+	"U6hy7nxJOiIZ14aBcyuXyujIEpfCcBGE6ojIHC48InLNlGBZNBSKjaU05VwjkihueEIzMrEG14zqGcMm",
+	"BDMLqa6hjrqawLHHBRxmWC0eFigaCmevwiWGKxsTESgyq5tqsINnD/xqTulMXH/KFcCEsnaCLVzpLQL7",
+	"Ct5PuLapWfaNV79uzSCmL9S+v2QrMBzolSkx71ovsmoLixHDwdmFC/BoGn5O09BRoUfnCbbrQS1EiLW4",
+	"Y6H0/y9YAf58iPoIdN/T4AYZijOPZbo8dFEmgCneBK0vlVVXGYqzlMQuDkTHWHsTOlGFKBGhxjS5tvLN",
+	"Gq9Y/haKXNM5OuGchBoKJ6LK2HfuCyaHQSg8/RR7Rz5g+Ls6zT0o9e3LdJ8OBfyr/5udeurrd/e1ocoE",
+	"f4fVtuEBXiiwND7sE6wuANcM2OFQOG7OM2omUs2JPayELG9jwCkG7XAxKtsmPZyGvwzAMJr40F/XlErI",
+	"jJabhOMG6xvvQ87IyWAQRvCAaxEv4QQpxLWQC0HKbRoK+BQimJpk7pVdCHBlJVR86UlCdoyBIbJueDy9",
+	"067aa+1QEbmdeTQ07iiQ3BK7iyAHNduZHcGV81pdERSR+2UD2W9P2UeWFE2yF1y1R1xMZKt/7mRwsuI1",
+	"B0QlZD+pgIfRbc9E6WXcUCJyxZ382R3X//ru6ruCN6GGabPF0b9Ja7g/D1vYlysyvxFFN1RmsYh+t7yG",
+	"KgV8JwijRogm2+0okSnrHBm5NuoL+/XdRV7Woy7vtvBkU2vgh7+PMpZfVEToOq29pdMtiXlIwl8HatLl",
+	"ugVezye9pVBZkw9gjNaxifc6+HwI+4LqQCi2HXvr9vOXYKy74uGP5137edfgyGhMAX2A866WBJrxhAnN",
+	"Ws+5H5j5yb1yj5TmugAi25aD5Eb8hyC6u0TDcek5fvqGMxX5AvBUpGTCqClUXeX3u7uBkNwrgZiTORM0",
+	"532/hW108SZn4vzt5X9evfnrbWmDpilHG+Stsv0YzrSHxXEHtxz/ypLWWy03FpLKpAD4Og8QyhRI1nHB",
+	"Mwxt35di7gXV9P2MaxKOGwod2hXdBcLUb9iSzrMOG/Z/nL/+abcN8w2HYAdbd6Bn+znsfxU7Zqe6y44p",
+	"WS/PuW5bvJNYrvLeRO55OucCetkkcF+in1Nm7CsC3wTnqyW/Iwj2TklSaIPVt+viFbdxg3C1LwSSFd5v",
+	"QFxYjb6YFJqlpHcy+NZlUXofKFx8ObA+7xbFa7IRTTDpxxUmd+7O+WEV3L6EezPiwLBL+GT3IZnJzAfJ",
+	"ywzgbxWDsAxw4mLAvhSgtnCjh6IQit3Ia5YSI6+Z0GfVmsE8g0BMh24AMzpEb3dCIWR+XmjsGT3qQ1Et",
+	"XzkUMlUUrphPBs8wuHLBNWsEdUH0CUvVXzNYxedySpbF3gJ+2Z1d9qz9YTd9NYW/vts/yiwFQO1JQFru",
+	"1lywBamG4kG3ucJoCOecX6PcoahIl7RTbkTGbCKVi0NcCb1pIOvv2vjIXTs7Pmqgfwcg4On/7q8ULmBn",
+	"bQefFavADuClMGrZpl0UMLr0j3By/XFqdSK91tj7G02CxbdHRcBFe/N+eVaeJlgB9vT3DQFLzUcJ2eEk",
+	"aQG5dnz0Rd/xVQz5WaGuNzLkI851J5zr7afmztd2a0xV1O2OlgrwzvjimH7DtbPLIjJeEp6GMBUhKAgV",
+	"hKdEToYCIw+CxPXyNR0fRqRCtIhInFDDplLBv318AKQHsjGnAgAwinEhTIF5gmrGsjgifu7ZEhVkSm6Y",
+	"spM+Je7LoydPbV+gKv8Wk94CckAxtGIoeBoRw00W1GPMMS0pWSkNEUExG9QZ5q1IglhV//5Qre4PFqOp",
+	"Wb8nOzV74T9qbdZvb63ZnBrDlH37v3q4c//E/f6n3erD3tEvg6NvP/x7bzjs478O/3T4P/6t+/VQe0kO",
+	"h8y4uSTHH+mOyO7C9lshFxfwNVjz3ym5cBj4mwIjUCp+2BL9EJjxFY7PZe3mZ83jZnfk4J53HAHp2hRh",
+	"O8jHm5lG6ngjcHnwBOFGE8V8pG5EbqjidJy5oF0+zzM2Z8JQs6bZ7kA9Oxu1hTNqLdnZdo7G1rbd4ju8",
+	"Sqj4zr3X6UjaEbKpbD9EbfojCcpyAtulpVvvr8j7CXGUbtrtV+hBMFkXqm803q4AKdRUdYchgzxjiZEK",
+	"qm5ZDdNdsOs4IpTEvvwX/oUl0mLArxiKsmDaxIW+QqtWCbSKI82yGB2f8PiszDpzPk2r3vXJj67U21CE",
+	"CNs99AW5G3v8w9dZA/GA43eaKCwgzezcl1VA6lCUCB2KkYxNsE4u5r4XkH3KBU5Xj/Q1z3OWBrhIcSIF",
+	"XgEmy9hhrFpVGwOFDQD1CUINkSJhZx7rxAAICIldOC86sPB1JlJtW7WCzbDU5bQ7LyxMYUa1fYulffLW",
+	"xeT6YnQbIojxHyPoJIgTdoHF7nkVLozSVQTByl7EYcxyf1P87lCsBfBGpMQfxBqxUrkaIQC7U5IXwvxp",
+	"AgQrpi4SYyhoJgVrjfwtBccfIfQXBrqTP+Dp3fffppfAJsP9tXp0DWyM8p1TsXQCxqUBIA/dW2TvGhNu",
+	"0nBDjrj/83ojNT2qua1qbnWmV8qul823ONX3C7Ndo6/TxJ6y2R1n71wa7U9fB0kuUhJjV5k98NxhiSeQ",
+	"0SWCFr5tT2lEBzMSUKciQvVQxG/fXNWyatzgY4DNOiNm9YAt+3NpLophybV+4uRFPBQriS4I/XpYhQ1i",
+	"g5Dm4tQKPJebkgKhvy+IK4MLL3+N9ngfczeOY9hqQkvC3XQubGBnx32l7N9uXD58nPseFuo2SGFYrVtX",
+	"En4jsqWTGHhXBSDSVtd0ZM91iCd7t+HwfzSbe7u5DSv5lRnbd2Rll+zbSWe774NhUzLgo6K2WVFbU9Eq",
+	"L8Hn0dZcnp8DGm+9PwSHKqJs58yl0Zag+eyGZgV10FxlLkRP1ZKFYdI+SXhGb9hQCCnYYbSC019qRtC0",
+	"9yY4uH7nhsm4uLa6m23TI+33h2IdYr9+H1m70az8Cl2uNs/ClGJrqHmo6tZrQ8zQxVW9D0/tg4Hr3+VF",
+	"5x/tVMNF7nDx9ojTvyXHwVfogMyY0jXpEsjHyzIx/3PKwNrdX1nC4/9j7+qW27iV9KugfGNyi5K95/gm",
+	"0pWy5axT5WRdkRNfhCkNNNMUsRoCLABDWuvyA+x77JPtk2yhuzGDIWcoSiZpZcWLUycWMQAG0//o/npj",
+	"TkXdFiRmHlaYOMWiElMSlMO3POPEQMhvxQz81BS1d9rsa6wHzeUUfJ7L4Asy+gQGtcPRzWRwP8N7p/J2",
+	"xMFrU/l55cUgl/M5FKOxzrytNIJocyA4r3w9JX00yl7MfSVLEWQ5OPo97oX/KDB3GWGcET1OzeoLWNqT",
+	"N+Y2+MJvVqQ4VYCnbRriWfUg/SPvVSW8jd9gzxet9To9pk2tZI4M3sXgn6bSx9uR0mDiuKT7jwlinIQv",
+	"bnS8sT4ch48efgu7z7DVRRq0WgsiNTc8jduP12bezMlMXH1irIM9ZCovllZhWUDUQ33xKHFPOCq5HnpA",
+	"OOp7OhzHGNTeY1BrwDvs6X1TMIoqVE5iacvmuBQNvohjHyoK2Fh8Gt142y/TB+eZhE3atTzPKoKy8uo1",
+	"Lq2ylPMdhCLJsBY1rtLWJsJsl1jdk9WwXUo6m4I8ZbAGOe23KxG9TQ5P/u65tVt6g0Pno6+c2DEp/bFJ",
+	"6SvsdT8LPfwCeoW7knT11RW2bFa9xi5bVAIq7K5cnDOnYkkjW1VLY2/JzuJSsaQi7GjqdxYC0mmukw8D",
+	"oC7MLaBTS5Wju5LLj6wcjOZ41SHM35sl2Jh6ROqkdEaU4c8ueQXhTTDNZ8Y19YRcH5WWFQ54dNAJdUM7",
+	"aYHPpOgoRaI6uw6SfkqC+/UBBXda3ldLpaM1v8OWxI+Q+rsR7a+IPR5g53+kB/aJk/DhZ1xkE6Z+FGNH",
+	"ZdALqYD6dAZeFtLLCL8atcJAI7I8IYDkFrwb7txW312E5neHneikE9kFfxMkrDPxI0gLVoyr16//meMr",
+	"439CRtmnTrz7+PGD+FE6lTftM+hoFIL8Vg7sWGs5Q7cFb73m0rmlscVIgOLGUiDm0vokqFEYH7F9l9Og",
+	"pHDOU5F5X2Zi4Kp8itv9x5spVdH98Lqoe+2FN9ayzFAPzSpfYVUdfM7LyqkFnIsYP0rWpz2XagFO/ECN",
+	"YSm3GH946cYadWXsDXvW9nWGYibv8M4PPucARfvXzjBShxuEXLknTRiZ/vs4L+3Vi41SZyTc1Cz5CsHo",
+	"HEb1jUHktqN23I0g+0UFA5Zpvy3BOOFeLiM3O4b5x+vuHA6sQF99wf+/usdb+g2Nzj6uus9loqeL89iV",
+	"8+goPaKvGrlCTFRPwA+KV/lz6afNTX6kpherUvAhqXN0e4LAWK2Ow6+wD9TNpoSlVp9UGn2orqy42n2Q",
+	"hPQGFW06NvEVTCPPJBibnho2RA6SoHUw6wBpJ/zpN9E2DmzMuKon4pr9y5WDPIudQ4MtMzVLYSYeaqB0",
+	"vGmXnuE3laOGukWwk9QMTOVpiuvA5G6sqXk99tzFpsXnIkv6jl75qQUXHPksTBUWw0qNPBxWXnm1AGwX",
+	"WFlwYibtLe9irAuz1Ocis9LDValmyuMEgWJm1FIJu0hzZQxmUlGzaCFzaxyNDMaZB3s+1llSqHZ1U5rr",
+	"YMrNZeXAIXJB/BQDCmzhQQSTwfExpM9nYb71buAZt5imnQ1PxeXUWA8aS9aoK73Dnqp38Xqyy4b7UPXx",
+	"8R5QUdYXOnAco28HXeC5xkKxyirPQmQQoBBlh+xTeqRmU4cC4qS6LRXQZUzBOwjt1Ll73R3BsfH8S8cl",
+	"pNwU6xkh47a0TrA/g7Rcv+x7lLZJyKVuxrWFsVK3Y96/pbKy1NFM2epqghsYH8Y2yaKGJNuCLQUyS9DA",
+	"iJDwFpquJyvWQW0axBEKHGXXBUIoqpKI3nq8bBAzpSsPYiCDQVLJUrglwJwyNBzfb0GpbtR1yVnYrLWH",
+	"Qf0X4CH3V0ZfYTXCVSBUmfuMWlM1/Z+b6BM1fHRVnoNzk4rthHtMk7jzIplysNL0joRZ2LxjC8RWeniK",
+	"E3++ylVhr6jEn002CiCq/2Jo9djYDzOABly4l3CyKmw2PMe0prGW1w7BfH2jkTGfMXyaW5j7Houmi9l3",
+	"b86srnJgW6Zz+aMh02nIFLuXLzSww4hpaBmZpB8l8a1m5m92NzGWRUGNiYERWaVFinyRNqysXZz/NNdO",
+	"LMGCAM15XwOZNIWWqZho42AoqvWon/NLlXcBMP5W6ZrqLvHldpr0sm9GwS1vUsfv4lkmIr19pMfElJ4O",
+	"y+rmBmyLxpD67+Gwh6el3MN8rWYw91uFaS+V/RuG66sdbcOH9RA6aZrLPjVLse4S1GcmNltnk6jfSjwX",
+	"2xlpyWkMsq5+0FljobkOef6h6uOA3VtLHQsd2GDq28HRZuq0mdS++a5XiAfXYF14b/eZ1oWkeBvYtLGn",
+	"TOWDJ5LaU34qfewCvAANznEMR0wUF2xReFlwRZiGghp8ikY+EOu6P6+lLv7KyBMba+WdKCXXlI/wBjgM",
+	"EIOMgDp0kQ1FbhBIa2LNjBEPsRbkPIbIKREjLqzcWBcVbIrqch3W/lVas8qDVBkdRPxE9TcLJ/NMtFow",
+	"NRtB3oDbzGUOxYjh65aiNA30jS6amsUwFB3gfek9ajFDsG7KkSsfPIqouWZSOHmH2nAY6JTcclN5pwrK",
+	"ImXvP1ZbYwJNCy6O3tIZfJnmyoL509gCbPBglsY6Ig30U1JWGOsS4e9QG/spNt+9Bu+pD/eZyHKrvMqD",
+	"7vzf//4fkZVmyf81l9ar+u+xcNxn1AdlrBvljCo3Jo9yMaXR+IZ4le5VfnsqLqpCeSia/CFTUmlm81RP",
+	"rGKFT/cDOvd9FO72wuGocGNNXCS86OOD3q+ajeudzC0sFCx7FS4Wirbt1qWpykIUpqH6tipWmJCTw1n6",
+	"nIzxTUc1kFwUhPwd/keAl0FlK+awqPcG3IF/HtQpDguOZlHBcFRHQaipvaMJrkmKloVrBqCwCdpTm2Uj",
+	"ZvGXBoYUByHwZCOiB8ktszB2JSQzPBWXK9IcrfqYfj7WiVNwNQfL5kImZIwMk7QI0g3zz1GcUUg1Yoz6",
+	"bAudH7fxgb/nQyM0P5UA/kAYDat77btPo5+fT1dJJvsWPY2EM0Z34xFtLRFWcIkSOVBjF/QKALIIalwB",
+	"X7elqByIQfblC4IDi69fs8AbkvAShqMGN4cPKOITlBUEmzsicZUlCQ0HXgx0VZbE4gg0UxuItCCmi1SY",
+	"73sqLpothZXGWnNGLC8ntLFsnczkLevyuPFgjyiPGITBlofwPTKBvavD37HHht/AbH/Up7ZnTmkW6uGR",
+	"+vs9Hy5B3JE2IHxNWY6FcOVgf6EhWikTMzl3DRUiRLbAHi3UqowNwHOBVJ2XIK1jD7uh+5cussQg8V4x",
+	"f0eFlwvO5vBU1HSAAfuwVCFuAea8GE5xKi4awCPkyeAxyhSyOTDOe+nZkiYWbtu456RCyRN92WA1kdW/",
+	"nKp8OtZ8F4fMWDzaCL7s4qX92MH1GlRT8z0M4u05ea0p3fNg7UvAsgnkE7GmHyKfuNg0JZV8+zCSuePs",
+	"FpcJlzz0AFGX9kp9ThV4r/TNM9EIn4y9dXOZY7ESnk5yAN09gPvytunxzcL/E4Kx8AxXs4nMRlgn5OrC",
+	"nF9+usCKGqPLOwHampINC0TMm8oFNwTg7sqg0VdyQTZ3xgnWqWsftabrhHXIKtNtyDook+dF2hwjWO6c",
+	"wjvEnZtuI+ku3x1AyMVF7g0e8SE80/vRy8t3Ii8VaL+BHHZl8sqyNMsrVxXmKpZAZnVBoZjI0sFQlOAd",
+	"dpL/hFDjLrhXUuQWCtBeyfJlUz8pvBnrLMyXiYHB0K4vlEahydhWcSiGesPImK4iF1JhOKkvstqi0j0I",
+	"y3r+Q8vJ9sK94dRnKSWDANgxS6wbh6jpeyMl79UCxCCQKLdYH7JpoDTBkVNT3gLsSNzCnQN/Mpc3ShPy",
+	"TRci7e+43t8aPAtfAZtybhDnDXYWHtgzAszi922IlEhsA3GGAVuAXgVzKQwVN0EqB+7IFgqWYDNCTqno",
+	"Di0L/8g4eCE1tmHGAWSkbgmdJf1GxKxAA08dJyvs8bs2bQ4b2MQjR4isrSCyAs338NODsw6R1VbFfwfs",
+	"1UojPTOJGoCYKDz20gkHjDuEdlHS7iaOwZjdNeQm8KKFCmGbCMkBU0lkjnWMspgFhSJ10DTXEJXNOvMR",
+	"/hYz3xaoW3GeI0DBTmpb8Dg3U+QGsmPq+jrq9ca6P+zrgwmkj0y2RzSBzu//7+Af/fG/DScHu0CtUQyF",
+	"vmui2Y8GpUUepEEPTLCMVfb/kXC/O1AZK7palxkrYCZV+XAG6FS6r2JI4MyCI6G4QyCpj5s1dUdVTNhE",
+	"oLkPvK098VWcHtd7EGt1KPk4GV5wHwV330VUTct1wGqAZpdy3kpvrEAKHO6KsIPz5M6kc+pG74GstwZA",
+	"JpywN6//KdARXCrXVQ52gftEaWu4o/7uqT5MTQvNQH8z2f+GYKE4HdbHlc5QlFH5uihuKd3wyBKdLEEf",
+	"QkgiEG8eY9iERyOJd9N/pffCAXUgwZMv9SBuIA9u3f26xTpohMrDf3eHP37nN/r78YqFmVmsscpScgie",
+	"OWl4NKF2BT0WjjsyGBaE7JbFzgpCgT6w0SR+NdemuBO51IJ3gL39HZSTCJK5xlwdkQx69Cl4vPwWRw/C",
+	"7wWi/HH+cqdVdQZ6JxTfJsW3+qlQIr1ecYzB9NMVfSwqT08P6xvoawGWfulPk/iDh+yRPniJTSTyY6XK",
+	"ogF5rrvdcXdqpaW9eyzZfNvn4TSUF2d//tXWgXNjvbhu7bsvw0Vqo+9mpnJs2KxM/OXFNaI/X1R+Gtb5",
+	"OvryghXUvxlzqwD/GJbHLCwSC5UtX5y9eCXn6tXiX1EE8MqrWu8dyNJPR4JpoQ7iX3z4WRQmr4IVJpQP",
+	"Su40aexJ21/vWn2pbvSJaqYJBipm62LehL9L5giM2DFDEBdJu6F6OFH3+vhg4jV5M2lPBExSu7HcIJun",
+	"QfO8Y5oghSYlgBdKL0B7Y9O9YklNx1Pv61pbwlYM25gZrbzB3g5T5VYman7smO2iBOudsFI5KMT1XVPK",
+	"S216Y2tYUVg18aP40iqc1602yxKKGxgJp0pAvGYLzpQLupgplAsHI0o1gfwuJws/fglct+tr4mcWShME",
+	"K1a9MuBlU1hdn72McGkToCscnj4d3LEIVuucLFUBopBuem2kLdIPj1+l47lfExQmLqiYKF1g5gSzArp3",
+	"RcGZ7J1ftgb76Pm6waPS3gnpxCVOenIZOOIt/jWZh4Z1TJICyY1aBzdK0WzqjSeJYA3eXIvtYtZHNxFj",
+	"4kidpyQWQbglUzQ/dW32F5lPlYbIrqrhLGVRJHCbkUFEq67z5Ns38lgxa0EWJ5g6egt3w/Q1ViGIu9/E",
+	"y9kc7Aml7Xshq0J54S0HYWspUijfeew1txCBmAkVxsVOpbElbFqTnO4Rm8p1byzhRKrCCXIemcKk6bCR",
+	"L5pGziSSZnIuvEllUtUtky5wx3VD1+CvLhHv3wup76iIEBPLNQuDZGOYiObVLH2n5udOYs9BOxBe8dYn",
+	"IH1lwZ2K/4hWAeHNQiGyzycljT/hYZmQ2i3Bijev/yEy/vGUf7yqdJ3pljXdWXGpUuZ0MHFBMWiKBpJA",
+	"BtViJW/Da7z4+tfX/wsAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

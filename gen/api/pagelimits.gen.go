@@ -25,6 +25,9 @@ func GetScanSchedulePreviewPageLimit() PageLimit { return PageLimit{Default: 10,
 // ListActivityPageLimit bounds the limit parameter of ListActivity.
 func ListActivityPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
 
+// ListAlertsPageLimit bounds the limit parameter of ListAlerts.
+func ListAlertsPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
+
 // ListAuditEventsPageLimit bounds the limit parameter of ListAuditEvents.
 func ListAuditEventsPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
 

@@ -13,69 +13,6 @@ import (
 	"github.com/google/uuid"
 )
 
-const alertRaiseHostUnreachable = `-- name: AlertRaiseHostUnreachable :one
-INSERT INTO alerts (id, alert_type, host_id, severity, status, title, detail, opened_at, updated_at)
-VALUES ($1, 'host_unreachable', $2, 'high', 'open', $3, $4, $5::timestamptz, $5::timestamptz)
-ON CONFLICT (host_id) WHERE alert_type = 'host_unreachable' AND status IN ('open', 'acknowledged', 'silenced')
-DO NOTHING
-RETURNING id
-`
-
-type AlertRaiseHostUnreachableParams struct {
-	ID     uuid.UUID
-	HostID *uuid.UUID
-	Title  string
-	Detail []byte
-	At     time.Time
-}
-
-// AlertRaiseHostUnreachable opens the host_unreachable alert of a host unless one is
-// already active (no row then).
-func (q *Queries) AlertRaiseHostUnreachable(ctx context.Context, arg AlertRaiseHostUnreachableParams) (uuid.UUID, error) {
-	row := q.db.QueryRow(ctx, alertRaiseHostUnreachable,
-		arg.ID,
-		arg.HostID,
-		arg.Title,
-		arg.Detail,
-		arg.At,
-	)
-	var id uuid.UUID
-	err := row.Scan(&id)
-	return id, err
-}
-
-const alertResolveHostUnreachable = `-- name: AlertResolveHostUnreachable :many
-UPDATE alerts SET status = 'resolved', resolved_at = $1::timestamptz, updated_at = $1::timestamptz
-WHERE host_id = $2 AND alert_type = 'host_unreachable' AND status IN ('open', 'acknowledged', 'silenced')
-RETURNING id
-`
-
-type AlertResolveHostUnreachableParams struct {
-	At     time.Time
-	HostID *uuid.UUID
-}
-
-// AlertResolveHostUnreachable resolves the active host_unreachable alert of a host.
-func (q *Queries) AlertResolveHostUnreachable(ctx context.Context, arg AlertResolveHostUnreachableParams) ([]uuid.UUID, error) {
-	rows, err := q.db.Query(ctx, alertResolveHostUnreachable, arg.At, arg.HostID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []uuid.UUID
-	for rows.Next() {
-		var id uuid.UUID
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		items = append(items, id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const livenessClaimDue = `-- name: LivenessClaimDue :many
 WITH due AS (
     SELECT l.host_id FROM host_liveness l

@@ -23,16 +23,30 @@ type ActivityFeed struct {
 }
 
 type Alert struct {
-	ID         uuid.UUID
-	AlertType  string
-	HostID     *uuid.UUID
-	Severity   string
-	Status     string
-	Title      string
-	Detail     []byte
-	OpenedAt   time.Time
-	ResolvedAt *time.Time
-	UpdatedAt  time.Time
+	ID              uuid.UUID
+	AlertType       string
+	HostID          *uuid.UUID
+	Severity        string
+	State           string
+	Title           string
+	Tags            []byte
+	OccurredAt      time.Time
+	ResolvedAt      *time.Time
+	UpdatedAt       time.Time
+	DedupKey        string
+	RuleID          *string
+	Body            string
+	AcknowledgedBy  *uuid.UUID
+	AcknowledgedAt  *time.Time
+	SilencedBy      *uuid.UUID
+	SilencedUntil   *time.Time
+	ResolvedBy      *uuid.UUID
+	DismissedBy     *uuid.UUID
+	DismissedAt     *time.Time
+	Suppressed      bool
+	OccurrenceCount int32
+	LastOccurredAt  time.Time
+	CreatedAt       time.Time
 }
 
 type ApiToken struct {

@@ -18,6 +18,7 @@ import (
 
 	api "github.com/openwatch/openwatch/gen/api"
 	"github.com/openwatch/openwatch/internal/activity"
+	"github.com/openwatch/openwatch/internal/alert"
 	"github.com/openwatch/openwatch/internal/audit"
 	"github.com/openwatch/openwatch/internal/auth"
 	"github.com/openwatch/openwatch/internal/authz"
@@ -126,6 +127,7 @@ type (
 	scanHandlers     = scan.Handlers
 	eventsHandlers   = events.Handlers
 	hostkeyHandlers  = hostkey.Handlers
+	alertHandlers    = alert.Handlers
 )
 
 // server is the one strict server: each domain's handlers, embedded. A missing operation
@@ -147,6 +149,7 @@ type server struct {
 	*scanHandlers
 	*eventsHandlers
 	*hostkeyHandlers
+	*alertHandlers
 }
 
 var _ api.StrictServerInterface = (*server)(nil)
@@ -251,6 +254,8 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	idem := idempotency.NewStore(d.Pool, now)
 	broker := events.NewBroker(d.Pool, d.Logger)
 	tickets := events.NewTickets(d.Pool, authSvc)
+	alerts := alert.NewService(d.Pool, aw, alert.Options{Logger: d.Logger, Now: now})
+	jobs.AddPeriodic(alerts.RegisterJobs(jobs.Workers)...)
 	jobs.AddPeriodic(events.NewRetention(d.Pool, d.Logger, events.DefaultRetention, now).RegisterJobs(jobs.Workers)...)
 	handlers := &server{
 		systemHandlers:   system.NewHandlers(system.NewHealth(d.Pool, now), buildinfo.Get()),
@@ -269,6 +274,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		scanHandlers:     scan.NewHandlers(complianceScans),
 		eventsHandlers:   events.NewHandlers(broker, tickets, events.HandlerOptions{Heartbeat: d.EventHeartbeat, Reloader: authSvc.Reload, Logger: d.Logger}),
 		hostkeyHandlers:  hostkey.NewHandlers(hostkey.NewService(d.Pool, aw)),
+		alertHandlers:    alert.NewHandlers(alerts),
 	}
 	httpSrv, err := httpserver.New(httpserver.Options{
 		Logger: d.Logger, Doc: d.Doc, Operations: d.Operations, Handlers: handlers,

@@ -95,6 +95,11 @@ const (
 	ActionScanBatchRequested        Action = "scan_batch.requested"
 	ActionScanBatchCancelled        Action = "scan_batch.cancelled"
 	ActionScanRetention             Action = "system.scan_retention_applied"
+	ActionAlertAcknowledged         Action = "alert.acknowledged"
+	ActionAlertSilenced             Action = "alert.silenced"
+	ActionAlertUnsilenced           Action = "alert.unsilenced"
+	ActionAlertResolved             Action = "alert.resolved"
+	ActionAlertDismissed            Action = "alert.dismissed"
 )
 
 // Actions is the registry of every action an event may record. Adding an action means
@@ -166,6 +171,11 @@ var Actions = map[Action]Spec{
 	ActionIntelligenceConfigChanged: {SeverityNotice, "The intelligence collection configuration was changed."},
 	ActionDiscoveryConfigChanged:    {SeverityNotice, "The discovery configuration was changed."},
 	ActionDiscoverySweep:            {SeverityInfo, "A discovery sweep of every eligible host was started."},
+	ActionAlertAcknowledged:         {SeverityInfo, "An alert was acknowledged."},
+	ActionAlertSilenced:             {SeverityInfo, "An alert was silenced until a time."},
+	ActionAlertUnsilenced:           {SeverityInfo, "An alert's silence ran out and it became active again."},
+	ActionAlertResolved:             {SeverityInfo, "An alert was resolved, by a user or because its condition cleared."},
+	ActionAlertDismissed:            {SeverityInfo, "An alert was dismissed."},
 }
 
 // The actor types an event may name: the kinds of authz.Actor, and an anonymous caller.

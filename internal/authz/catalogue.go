@@ -30,36 +30,40 @@ type Role struct {
 
 // The permissions of the catalogue.
 const (
-	PermAccountSelf = "account:self"
-	PermUserRead    = "user:read"
-	PermUserWrite   = "user:write"
-	PermUserDelete  = "user:delete"
-	PermRoleRead    = "role:read"
-	PermRoleWrite   = "role:write"
-	PermRoleAssign  = "role:assign"
-	PermSecRead     = "security:read"
-	PermSecWrite    = "security:write"
-	PermLicRead     = "license:read"
-	PermLicManage   = "license:manage"
-	PermSARead      = "service_account:read"
-	PermSAWrite     = "service_account:write"
-	PermAuditRead   = "audit:read"
-	PermAuditExport = "audit:export"
-	PermAuditVerify = "audit:verify"
-	PermHostRead    = "host:read"
-	PermHostWrite   = "host:write"
-	PermHostDelete  = "host:delete"
-	PermCredRead    = "credential:read"
-	PermCredWrite   = "credential:write"
-	PermCredDelete  = "credential:delete"
-	PermSysRead     = "system:read"
-	PermSysWrite    = "system:write"
-	PermSysConfig   = "system:config:write"
-	PermActivity    = "activity:read"
-	PermScanRead    = "scan:read"
-	PermScanExecute = "scan:execute"
-	PermScanCancel  = "scan:cancel"
-	PermCompRead    = "compliance:read"
+	PermAccountSelf  = "account:self"
+	PermUserRead     = "user:read"
+	PermUserWrite    = "user:write"
+	PermUserDelete   = "user:delete"
+	PermRoleRead     = "role:read"
+	PermRoleWrite    = "role:write"
+	PermRoleAssign   = "role:assign"
+	PermSecRead      = "security:read"
+	PermSecWrite     = "security:write"
+	PermLicRead      = "license:read"
+	PermLicManage    = "license:manage"
+	PermSARead       = "service_account:read"
+	PermSAWrite      = "service_account:write"
+	PermAuditRead    = "audit:read"
+	PermAuditExport  = "audit:export"
+	PermAuditVerify  = "audit:verify"
+	PermHostRead     = "host:read"
+	PermHostWrite    = "host:write"
+	PermHostDelete   = "host:delete"
+	PermCredRead     = "credential:read"
+	PermCredWrite    = "credential:write"
+	PermCredDelete   = "credential:delete"
+	PermSysRead      = "system:read"
+	PermSysWrite     = "system:write"
+	PermSysConfig    = "system:config:write"
+	PermActivity     = "activity:read"
+	PermScanRead     = "scan:read"
+	PermScanExecute  = "scan:execute"
+	PermScanCancel   = "scan:cancel"
+	PermCompRead     = "compliance:read"
+	PermAlertRead    = "alert:read"
+	PermAlertAck     = "alert:acknowledge"
+	PermAlertResolve = "alert:resolve"
+	PermAlertWrite   = "alert:write"
 )
 
 // Categories lists the permission categories.
@@ -77,6 +81,7 @@ func Categories() []Category {
 		{ID: "system", Description: "Fleet dashboards and the connectivity, intelligence, discovery and SSH settings."},
 		{ID: "activity", Description: "The activity feed and the live event stream."},
 		{ID: "scan", Description: "Compliance scans, their results and evidence, and the rule corpus."},
+		{ID: "alert", Description: "Alerts raised by liveness and compliance drift, and their lifecycle."},
 	}
 }
 
@@ -113,6 +118,10 @@ func Permissions() []Permission {
 		{ID: PermScanExecute, Category: "scan", Description: "Start compliance scans of hosts."},
 		{ID: PermScanCancel, Category: "scan", Description: "Cancel queued or running scans and scan batches."},
 		{ID: PermCompRead, Category: "scan", Description: "Read hosts' compliance results at any instant and compliance trends."},
+		{ID: PermAlertRead, Category: "alert", Description: "List and read alerts."},
+		{ID: PermAlertAck, Category: "alert", Description: "Acknowledge active alerts."},
+		{ID: PermAlertResolve, Category: "alert", Description: "Resolve alerts."},
+		{ID: PermAlertWrite, Category: "alert", Description: "Silence alerts until a time and dismiss them."},
 	}
 }
 
@@ -133,11 +142,11 @@ func BuiltInRoles() []Role {
 	sort.Strings(all)
 	return []Role{
 		{ID: RoleViewer, Description: "Read-only access.", BuiltIn: true,
-			Permissions: []string{PermAccountSelf, PermActivity, PermHostRead, PermCompRead, PermLicRead, PermScanRead, PermSysRead}},
+			Permissions: []string{PermAccountSelf, PermActivity, PermAlertRead, PermHostRead, PermCompRead, PermLicRead, PermScanRead, PermSysRead}},
 		{ID: RoleAuditor, Description: "Read access plus audit and compliance review.", BuiltIn: true,
-			Permissions: []string{PermAccountSelf, PermActivity, PermAuditExport, PermAuditRead, PermAuditVerify, PermCompRead, PermHostRead, PermLicRead, PermRoleRead, PermSARead, PermScanRead, PermSecRead, PermSysRead, PermUserRead}},
+			Permissions: []string{PermAccountSelf, PermActivity, PermAlertRead, PermAuditExport, PermAuditRead, PermAuditVerify, PermCompRead, PermHostRead, PermLicRead, PermRoleRead, PermSARead, PermScanRead, PermSecRead, PermSysRead, PermUserRead}},
 		{ID: RoleSecurityAdmin, Description: "Security configuration: users, roles and access.", BuiltIn: true,
-			Permissions: []string{PermAccountSelf, PermActivity, PermAuditRead, PermCompRead, PermCredDelete, PermCredRead, PermCredWrite, PermHostRead, PermLicRead, PermRoleAssign, PermRoleRead, PermRoleWrite, PermSARead, PermSAWrite, PermScanCancel, PermScanExecute, PermScanRead, PermSecRead, PermSecWrite, PermSysRead, PermUserDelete, PermUserRead, PermUserWrite}},
+			Permissions: []string{PermAccountSelf, PermActivity, PermAlertAck, PermAlertRead, PermAlertResolve, PermAlertWrite, PermAuditRead, PermCompRead, PermCredDelete, PermCredRead, PermCredWrite, PermHostRead, PermLicRead, PermRoleAssign, PermRoleRead, PermRoleWrite, PermSARead, PermSAWrite, PermScanCancel, PermScanExecute, PermScanRead, PermSecRead, PermSecWrite, PermSysRead, PermUserDelete, PermUserRead, PermUserWrite}},
 		{ID: RoleAdmin, Description: "Full system administration.", BuiltIn: true, Permissions: all},
 	}
 }

@@ -148,7 +148,7 @@ func (f *fixture) count(query string, args ...any) int {
 
 func (f *fixture) alerts(hostID uuid.UUID, status string) int {
 	f.t.Helper()
-	return f.count(`SELECT count(*) FROM alerts WHERE host_id = $1 AND alert_type = 'host_unreachable' AND status = $2`, hostID, status)
+	return f.count(`SELECT count(*) FROM alerts WHERE host_id = $1 AND alert_type = 'host_unreachable' AND state = $2`, hostID, status)
 }
 
 func (f *fixture) putConfig(c api.ConnectivityConfig) {
@@ -313,11 +313,11 @@ func TestCheckClosedPortGoesDown(t *testing.T) {
 	require.Nil(t, res.SshOk)
 
 	require.Equal(t, api.MonitoringStateCritical, *f.checkOK(id).MonitoringState)
-	require.Equal(t, 0, f.alerts(id, "open"))
+	require.Equal(t, 0, f.alerts(id, "active"))
 	require.Equal(t, api.MonitoringStateDown, *f.checkOK(id).MonitoringState)
-	require.Equal(t, 1, f.alerts(id, "open"))
+	require.Equal(t, 1, f.alerts(id, "active"))
 	require.Equal(t, api.MonitoringStateDown, *f.checkOK(id).MonitoringState)
-	require.Equal(t, 1, f.alerts(id, "open"), "one open alert per host")
+	require.Equal(t, 1, f.alerts(id, "active"), "one open alert per host")
 	require.Equal(t, 1, f.count(`SELECT count(*) FROM events WHERE type = 'alert.raised' AND host_id = $1`, id))
 
 	d := f.detail(id).Liveness
@@ -422,13 +422,18 @@ func TestPollerDownAndBack(t *testing.T) {
 
 	srv.Stop()
 	waitState(id, liveness.StateDown)
-	require.Equal(t, 1, f.alerts(id, "open"))
+	require.Equal(t, 1, f.alerts(id, "active"))
 
 	srv.Restart()
 	waitState(id, liveness.StateOnline)
-	require.Equal(t, 0, f.alerts(id, "open"))
+	require.Equal(t, 0, f.alerts(id, "active"))
 	require.Equal(t, 1, f.alerts(id, "resolved"))
 	require.Equal(t, 1, f.count(`SELECT count(*) FROM alerts WHERE host_id = $1 AND resolved_at IS NOT NULL`, id))
+	// Raised and auto-resolved through the alert package: keyed per host, the clearing
+	// audited as the system.
+	require.Equal(t, 1, f.count(`SELECT count(*) FROM alerts WHERE dedup_key = 'host_unreachable:' || $1::text AND resolved_by IS NULL`, id))
+	require.Equal(t, 1, f.count(`SELECT count(*) FROM audit_events a JOIN alerts al ON a.resource_id = al.id::text
+		WHERE al.host_id = $1 AND a.action = 'alert.resolved' AND a.actor_type = 'system'`, id))
 	// Online, down through critical, online again. A probe that meets sshd half-started or
 	// half-stopped (banner read, login failed) may add a pass through degraded on the way.
 	tr := f.transitions(id)

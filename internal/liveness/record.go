@@ -2,7 +2,6 @@ package liveness
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -10,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	dbq "github.com/openwatch/openwatch/gen/db"
+	"github.com/openwatch/openwatch/internal/alert"
 	"github.com/openwatch/openwatch/internal/authz"
 	"github.com/openwatch/openwatch/internal/events"
 	"github.com/openwatch/openwatch/internal/pg"
@@ -17,9 +17,7 @@ import (
 
 // The event types liveness publishes.
 const (
-	EventStateChanged  = "host.state_changed"
-	EventAlertRaised   = "alert.raised"
-	EventAlertResolved = "alert.resolved"
+	EventStateChanged = "host.state_changed"
 )
 
 // AlertHostUnreachable is the alert_type raised when a host goes down.
@@ -92,7 +90,7 @@ func (s *Service) record(ctx context.Context, cfg Config, outs []outcome, extra 
 			}
 		}
 		for _, c := range changes {
-			if err := s.announce(ctx, tx, q, c); err != nil {
+			if err := s.announce(ctx, tx, c); err != nil {
 				return err
 			}
 		}
@@ -170,7 +168,7 @@ func optional(s string) *string {
 
 // announce publishes a state change and keeps the host_unreachable alert in step: opened
 // on entering down, resolved on coming back online or degraded.
-func (s *Service) announce(ctx context.Context, tx pgx.Tx, q *dbq.Queries, c transition) error {
+func (s *Service) announce(ctx context.Context, tx pgx.Tx, c transition) error {
 	hostID := c.o.cur.HostID
 	data := map[string]any{
 		"host_id": hostID, "previous_state": c.prev, "monitoring_state": c.v.state,
@@ -184,47 +182,32 @@ func (s *Service) announce(ctx context.Context, tx pgx.Tx, q *dbq.Queries, c tra
 	}
 	switch c.v.state {
 	case StateDown:
-		return s.raiseAlert(ctx, tx, q, c)
+		return s.raiseAlert(ctx, tx, c)
 	case StateOnline, StateDegraded:
-		ids, err := q.AlertResolveHostUnreachable(ctx, dbq.AlertResolveHostUnreachableParams{HostID: &hostID, At: c.at})
-		if err != nil {
-			return pg.Translate(err)
-		}
-		for _, id := range ids {
-			err := publish(ctx, tx, events.TopicAlerts, EventAlertResolved, hostID, map[string]any{
-				"alert_id": id, "alert_type": AlertHostUnreachable, "host_id": hostID, "status": "resolved"})
-			if err != nil {
-				return err
-			}
-		}
+		_, err := alert.AutoResolveTx(ctx, tx, s.audit, unreachableKey(hostID), c.at)
+		return err
 	}
 	return nil
 }
 
-// raiseAlert opens the host's host_unreachable alert unless one is active.
-func (s *Service) raiseAlert(ctx context.Context, tx pgx.Tx, q *dbq.Queries, c transition) error {
+// unreachableKey is the dedup key of a host's host_unreachable alert (the key 00023 gave
+// the alerts it found).
+func unreachableKey(hostID uuid.UUID) string { return AlertHostUnreachable + ":" + hostID.String() }
+
+// raiseAlert raises the host's host_unreachable alert (a recurrence while it is live is
+// counted on it).
+func (s *Service) raiseAlert(ctx context.Context, tx pgx.Tx, c transition) error {
 	hostID := c.o.cur.HostID
 	addr := targetAddr(c.o.cur.IpAddress, c.o.cur.Port)
-	detail := map[string]any{"address": addr, "consecutive_failures": c.v.c.pingFailures}
+	tags := map[string]any{"address": addr, "consecutive_failures": c.v.c.pingFailures}
 	if p := c.o.probe; p != nil {
-		detail["error_type"], detail["error_message"] = p.ErrorType, p.ErrorMessage
+		tags["error_type"], tags["error_message"] = p.ErrorType, p.ErrorMessage
 	}
-	raw, err := json.Marshal(detail)
-	if err != nil {
-		return fmt.Errorf("encode alert detail: %w", err)
-	}
-	id, err := uuid.NewV7()
-	if err != nil {
-		return err
-	}
-	_, err = q.AlertRaiseHostUnreachable(ctx, dbq.AlertRaiseHostUnreachableParams{
-		ID: id, HostID: &hostID, Title: fmt.Sprintf("Host %s is unreachable over SSH", addr), Detail: raw, At: c.at,
+	_, err := alert.RaiseTx(ctx, tx, alert.Raise{
+		DedupKey: unreachableKey(hostID), AlertType: AlertHostUnreachable, Severity: "high", HostID: &hostID,
+		Title: fmt.Sprintf("Host %s is unreachable over SSH", addr), Tags: tags, At: c.at,
 	})
-	if err != nil {
-		return pg.IgnoreNotFound(err)
-	}
-	return publish(ctx, tx, events.TopicAlerts, EventAlertRaised, hostID, map[string]any{
-		"alert_id": id, "alert_type": AlertHostUnreachable, "host_id": hostID, "severity": "high", "status": "open"})
+	return err
 }
 
 func publish(ctx context.Context, tx pgx.Tx, topic events.Topic, typ string, hostID uuid.UUID, data map[string]any) error {

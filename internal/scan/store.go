@@ -65,6 +65,9 @@ func (s *Service) store(ctx context.Context, row dbq.Scan, run *engine.Scan) err
 			if err := s.writeChanges(ctx, w, row, results, changes, now); err != nil {
 				return err
 			}
+			if err := s.raiseDrift(ctx, tx, row, changes, now); err != nil {
+				return err
+			}
 		}
 		after := rollups(apply(old, changes, now), s.cat.FrameworksOf)
 		if err := writeRollups(ctx, w, row.HostID, before, after, now); err != nil {

@@ -11,6 +11,7 @@ import { isSignedOut, meQuery } from "./auth/session";
 import { RootLayout } from "./layout/RootLayout";
 import { AppLayout } from "./layout/AppLayout";
 import { RouteError, RouteNotFound } from "./layout/RouteError";
+import { ALERT_SEVERITIES, ALERT_STATES } from "./pages/AlertModel";
 import { BATCH_STATUSES, bool, oneOf, partial, RESULT_STATUSES, RULE_CATEGORIES, safeRedirect, SCAN_STATUSES, SEVERITIES, str } from "./lib/search";
 
 export interface RouterContext {
@@ -220,6 +221,20 @@ export const scanBatchRoute = createRoute({
   component: lazyRouteComponent(() => import("./pages/ScanBatchPage"), "ScanBatchPage"),
 });
 
+// Alerts under the filters of the URL; ?alert=<id> opens one in the drawer.
+export const alertsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/alerts",
+  validateSearch: (s: Record<string, unknown>) =>
+    partial({
+      state: oneOf(s.state, ALERT_STATES),
+      severity: oneOf(s.severity, ALERT_SEVERITIES),
+      host_id: str(s.host_id),
+      alert: str(s.alert),
+    }),
+  component: lazyRouteComponent(() => import("./pages/AlertsPage"), "AlertsPage"),
+});
+
 export const userRoute = createRoute({
   getParentRoute: () => appRoute,
   path: "/admin/users/$userId",
@@ -253,6 +268,7 @@ const routeTree = rootRoute.addChildren([
     intelligenceRoute,
     scanBatchesRoute,
     scanBatchRoute,
+    alertsRoute,
     userRoute,
     serviceAccountRoute,
   ]),

@@ -76,6 +76,143 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List alerts, newest first.
+         * @description Alerts raised by the server's sources (`host_unreachable` from the liveness poller,
+         *     `compliance_drift` when a rule goes from pass to fail on a host). One alert per
+         *     `dedup_key` is live (active, acknowledged or silenced); a recurrence bumps it. Filters
+         *     combine; `since` and `until` bound when the alert last occurred and first occurred.
+         *     400 naming the field for a value outside its enum, a malformed time or cursor, or a
+         *     `limit` outside 1..200.
+         */
+        get: operations["listAlerts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/alerts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /** One alert. */
+        get: operations["getAlert"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/alerts/{id}:acknowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Acknowledge an active alert.
+         * @description active → acknowledged. 409 `resource.conflict` naming the current state in
+         *     `detail.state` from any other state. The reason goes to the audit trail.
+         */
+        post: operations["acknowledgeAlert"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/alerts/{id}:dismiss": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Dismiss a live alert as not worth acting on.
+         * @description active, acknowledged or silenced → dismissed (terminal). 409 `resource.conflict`
+         *     naming the current state in `detail.state` when it is already resolved or dismissed.
+         */
+        post: operations["dismissAlert"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/alerts/{id}:resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resolve a live alert.
+         * @description active, acknowledged or silenced → resolved (terminal). 409 `resource.conflict`
+         *     naming the current state in `detail.state` when it is already resolved or dismissed.
+         */
+        post: operations["resolveAlert"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/alerts/{id}:silence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Silence an active or acknowledged alert until a time.
+         * @description active or acknowledged → silenced until `until` (required, in the future: else 400
+         *     naming `until`); when the silence runs out a periodic job returns the alert to
+         *     active. 409 `resource.conflict` naming the current state in `detail.state` otherwise.
+         */
+        post: operations["silenceAlert"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/audit/events": {
         parameters: {
             query?: never;
@@ -2101,6 +2238,65 @@ export interface components {
         AdminRolesResponse: {
             roles: components["schemas"]["RoleEntry"][];
         };
+        Alert: {
+            /** Format: date-time */
+            acknowledged_at?: string | null;
+            /** Format: uuid */
+            acknowledged_by?: string | null;
+            /** @description `host_unreachable` or `compliance_drift`. */
+            alert_type: string;
+            body?: string;
+            /** Format: date-time */
+            created_at?: string;
+            /** @description At most one alert per key is live (active, acknowledged or silenced). */
+            dedup_key: string;
+            /** Format: date-time */
+            dismissed_at?: string | null;
+            /** Format: uuid */
+            dismissed_by?: string | null;
+            /** Format: uuid */
+            host_id?: string | null;
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            occurred_at: string;
+            /** Format: date-time */
+            resolved_at?: string | null;
+            /** Format: uuid */
+            resolved_by?: string | null;
+            rule_id?: string;
+            severity: components["schemas"]["Severity"];
+            /** Format: uuid */
+            silenced_by?: string | null;
+            /** Format: date-time */
+            silenced_until?: string | null;
+            state: components["schemas"]["AlertState"];
+            /**
+             * @description Context of the source (address and error of an unreachable host; scan_id and
+             *     previous status of a drift), plus `occurrence_count`, `last_occurred_at` and
+             *     `suppressed` (true when raised while the host was in maintenance: notifiers skip it).
+             */
+            tags?: {
+                [key: string]: unknown;
+            };
+            title: string;
+            /** Format: date-time */
+            updated_at?: string;
+        };
+        AlertActionRequest: {
+            reason?: string;
+            /**
+             * Format: date-time
+             * @description For silence only (required there, in the future).
+             */
+            until?: string | null;
+        };
+        /** @enum {string} */
+        AlertState: "active" | "acknowledged" | "silenced" | "resolved" | "dismissed";
+        AlertsPage: {
+            items: components["schemas"]["Alert"][];
+            next_cursor: string | null;
+        };
         AuditEvent: {
             action: string;
             actor_id?: string | null;
@@ -3643,6 +3839,195 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listAlerts: {
+        parameters: {
+            query?: {
+                state?: components["schemas"]["AlertState"];
+                host_id?: string;
+                severity?: components["schemas"]["Severity"];
+                since?: string;
+                until?: string;
+                /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of alerts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertsPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getAlert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The alert. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Alert"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    acknowledgeAlert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["AlertActionRequest"];
+            };
+        };
+        responses: {
+            /** @description The alert after the transition. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Alert"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    dismissAlert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["AlertActionRequest"];
+            };
+        };
+        responses: {
+            /** @description The alert after the transition. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Alert"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    resolveAlert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["AlertActionRequest"];
+            };
+        };
+        responses: {
+            /** @description The alert after the transition. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Alert"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    silenceAlert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AlertActionRequest"];
+            };
+        };
+        responses: {
+            /** @description The alert after the transition. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Alert"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             default: components["responses"]["UnexpectedError"];
         };
     };

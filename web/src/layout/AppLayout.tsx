@@ -23,7 +23,7 @@ import { unwrap } from "../api/errors";
 import { LiveEvents, useLiveStatus } from "../events/LiveEvents";
 
 interface NavItem {
-  to: "/" | "/hosts" | "/groups" | "/scans" | "/scan-batches" | "/rules" | "/intelligence" | "/activity" | "/audit" | "/admin" | "/settings";
+  to: "/" | "/hosts" | "/groups" | "/scans" | "/scan-batches" | "/rules" | "/intelligence" | "/alerts" | "/activity" | "/audit" | "/admin" | "/settings";
   label: string;
   // Shown only to callers holding this permission; the page would only answer 403.
   permission?: string;
@@ -37,6 +37,7 @@ const NAV: NavItem[] = [
   { to: "/scan-batches", label: "Scan batches", permission: "scan:read" },
   { to: "/rules", label: "Rules", permission: "scan:read" },
   { to: "/intelligence", label: "Intelligence", permission: "host:read" },
+  { to: "/alerts", label: "Alerts", permission: "alert:read" },
   { to: "/activity", label: "Activity", permission: "activity:read" },
   { to: "/audit", label: "Audit log", permission: "audit:read" },
   { to: "/admin", label: "Administration", permission: "user:read" },

@@ -10,7 +10,8 @@ import { hostQuery } from "../api/queries";
 import { useCan } from "../auth/session";
 import { ReachabilityBadge } from "../components/badges";
 import { ErrorAlert } from "../components/ErrorAlert";
-import { AnchorLink } from "../components/links";
+import { AnchorLink, ButtonLink } from "../components/links";
+import { Can } from "../auth/Can";
 import { PageHeader } from "../components/PageHeader";
 import { formatCount, formatDateTime, formatPercent, formatRelative, passingFraction } from "../lib/format";
 import { ActivityTab } from "./HostDetailActivity";
@@ -261,6 +262,11 @@ export function HostDetailPage() {
         actions={
           <>
             <MaintenanceSwitch host={data.host} />
+            <Can permission="alert:read">
+              <ButtonLink variant="default" to="/alerts" search={{ host_id: data.host.id }} data-testid="host-alerts">
+                Alerts
+              </ButtonLink>
+            </Can>
             {canWrite && (
               <>
                 <Button variant="default" onClick={() => setEditing(true)}>
