@@ -455,16 +455,16 @@ func (e HealthResponseStatus) Valid() bool {
 
 // Defines values for HostKeyStatus.
 const (
-	Pending HostKeyStatus = "pending"
-	Trusted HostKeyStatus = "trusted"
+	HostKeyStatusPending HostKeyStatus = "pending"
+	HostKeyStatusTrusted HostKeyStatus = "trusted"
 )
 
 // Valid indicates whether the value is a known member of the HostKeyStatus enum.
 func (e HostKeyStatus) Valid() bool {
 	switch e {
-	case Pending:
+	case HostKeyStatusPending:
 		return true
-	case Trusted:
+	case HostKeyStatusTrusted:
 		return true
 	default:
 		return false
@@ -681,6 +681,120 @@ func (e MonitoringState) Valid() bool {
 	case MonitoringStateOnline:
 		return true
 	case MonitoringStateUnknown:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NotificationChannelConfigTlsMode.
+const (
+	NotificationChannelConfigTlsModeNone     NotificationChannelConfigTlsMode = "none"
+	NotificationChannelConfigTlsModeStarttls NotificationChannelConfigTlsMode = "starttls"
+	NotificationChannelConfigTlsModeTls      NotificationChannelConfigTlsMode = "tls"
+)
+
+// Valid indicates whether the value is a known member of the NotificationChannelConfigTlsMode enum.
+func (e NotificationChannelConfigTlsMode) Valid() bool {
+	switch e {
+	case NotificationChannelConfigTlsModeNone:
+		return true
+	case NotificationChannelConfigTlsModeStarttls:
+		return true
+	case NotificationChannelConfigTlsModeTls:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NotificationChannelType.
+const (
+	Email   NotificationChannelType = "email"
+	Slack   NotificationChannelType = "slack"
+	Webhook NotificationChannelType = "webhook"
+)
+
+// Valid indicates whether the value is a known member of the NotificationChannelType enum.
+func (e NotificationChannelType) Valid() bool {
+	switch e {
+	case Email:
+		return true
+	case Slack:
+		return true
+	case Webhook:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NotificationDeliveryStatus.
+const (
+	NotificationDeliveryStatusDead      NotificationDeliveryStatus = "dead"
+	NotificationDeliveryStatusDelivered NotificationDeliveryStatus = "delivered"
+	NotificationDeliveryStatusFailed    NotificationDeliveryStatus = "failed"
+	NotificationDeliveryStatusPending   NotificationDeliveryStatus = "pending"
+	NotificationDeliveryStatusSkipped   NotificationDeliveryStatus = "skipped"
+)
+
+// Valid indicates whether the value is a known member of the NotificationDeliveryStatus enum.
+func (e NotificationDeliveryStatus) Valid() bool {
+	switch e {
+	case NotificationDeliveryStatusDead:
+		return true
+	case NotificationDeliveryStatusDelivered:
+		return true
+	case NotificationDeliveryStatusFailed:
+		return true
+	case NotificationDeliveryStatusPending:
+		return true
+	case NotificationDeliveryStatusSkipped:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NotificationSeverity.
+const (
+	NotificationSeverityCritical NotificationSeverity = "critical"
+	NotificationSeverityHigh     NotificationSeverity = "high"
+	NotificationSeverityInfo     NotificationSeverity = "info"
+	NotificationSeverityLow      NotificationSeverity = "low"
+	NotificationSeverityMedium   NotificationSeverity = "medium"
+)
+
+// Valid indicates whether the value is a known member of the NotificationSeverity enum.
+func (e NotificationSeverity) Valid() bool {
+	switch e {
+	case NotificationSeverityCritical:
+		return true
+	case NotificationSeverityHigh:
+		return true
+	case NotificationSeverityInfo:
+		return true
+	case NotificationSeverityLow:
+		return true
+	case NotificationSeverityMedium:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NotificationTestResultOutcome.
+const (
+	NotificationTestResultOutcomeDelivered NotificationTestResultOutcome = "delivered"
+	NotificationTestResultOutcomeFailed    NotificationTestResultOutcome = "failed"
+)
+
+// Valid indicates whether the value is a known member of the NotificationTestResultOutcome enum.
+func (e NotificationTestResultOutcome) Valid() bool {
+	switch e {
+	case NotificationTestResultOutcomeDelivered:
+		return true
+	case NotificationTestResultOutcomeFailed:
 		return true
 	default:
 		return false
@@ -2127,6 +2241,140 @@ type MaintenanceRequest struct {
 // MonitoringState defines model for MonitoringState.
 type MonitoringState string
 
+// NotificationChannel defines model for NotificationChannel.
+type NotificationChannel struct {
+	// Config The type's settings. webhook and slack need `url` (http or https). email needs
+	// `smtp_host`, `smtp_port`, `tls_mode`, `from` and `to`; `username` turns on SMTP AUTH
+	// with the channel secret as password.
+	Config    NotificationChannelConfig `json:"config"`
+	CreatedAt time.Time                 `json:"created_at"`
+	Enabled   bool                      `json:"enabled"`
+	Id        openapi_types.UUID        `json:"id"`
+	Name      string                    `json:"name"`
+
+	// Routing Which notices a channel receives: at least `min_severity`, of one of `alert_types`
+	// (empty: any), about a host carrying one of `host_tags` or in one of `group_ids`
+	// (both empty: any host).
+	Routing NotificationRouting `json:"routing"`
+
+	// SecretSet Whether a secret is stored (it is never returned).
+	SecretSet bool                    `json:"secret_set"`
+	Type      NotificationChannelType `json:"type"`
+	UpdatedAt time.Time               `json:"updated_at"`
+}
+
+// NotificationChannelConfig The type's settings. webhook and slack need `url` (http or https). email needs
+// `smtp_host`, `smtp_port`, `tls_mode`, `from` and `to`; `username` turns on SMTP AUTH
+// with the channel secret as password.
+type NotificationChannelConfig struct {
+	From     *string                           `json:"from,omitempty"`
+	SmtpHost *string                           `json:"smtp_host,omitempty"`
+	SmtpPort *int                              `json:"smtp_port,omitempty"`
+	TlsMode  *NotificationChannelConfigTlsMode `json:"tls_mode,omitempty"`
+	To       *[]string                         `json:"to,omitempty"`
+	Url      *string                           `json:"url,omitempty"`
+	Username *string                           `json:"username,omitempty"`
+}
+
+// NotificationChannelConfigTlsMode defines model for NotificationChannelConfig.TlsMode.
+type NotificationChannelConfigTlsMode string
+
+// NotificationChannelCreateRequest defines model for NotificationChannelCreateRequest.
+type NotificationChannelCreateRequest struct {
+	// Config The type's settings. webhook and slack need `url` (http or https). email needs
+	// `smtp_host`, `smtp_port`, `tls_mode`, `from` and `to`; `username` turns on SMTP AUTH
+	// with the channel secret as password.
+	Config  NotificationChannelConfig `json:"config"`
+	Enabled *bool                     `json:"enabled,omitempty"`
+	Name    string                    `json:"name"`
+
+	// Routing Which notices a channel receives: at least `min_severity`, of one of `alert_types`
+	// (empty: any), about a host carrying one of `host_tags` or in one of `group_ids`
+	// (both empty: any host).
+	Routing *NotificationRouting `json:"routing,omitempty"`
+
+	// Secret The webhook signing secret or the SMTP password; write-only.
+	Secret *string                 `json:"secret,omitempty"`
+	Type   NotificationChannelType `json:"type"`
+}
+
+// NotificationChannelListResponse defines model for NotificationChannelListResponse.
+type NotificationChannelListResponse struct {
+	Channels   []NotificationChannel `json:"channels"`
+	NextCursor *string               `json:"next_cursor"`
+}
+
+// NotificationChannelType defines model for NotificationChannelType.
+type NotificationChannelType string
+
+// NotificationChannelUpdateRequest defines model for NotificationChannelUpdateRequest.
+type NotificationChannelUpdateRequest struct {
+	ClearSecret *bool `json:"clear_secret,omitempty"`
+
+	// Config The type's settings. webhook and slack need `url` (http or https). email needs
+	// `smtp_host`, `smtp_port`, `tls_mode`, `from` and `to`; `username` turns on SMTP AUTH
+	// with the channel secret as password.
+	Config  *NotificationChannelConfig `json:"config,omitempty"`
+	Enabled *bool                      `json:"enabled,omitempty"`
+	Name    *string                    `json:"name,omitempty"`
+
+	// Routing Which notices a channel receives: at least `min_severity`, of one of `alert_types`
+	// (empty: any), about a host carrying one of `host_tags` or in one of `group_ids`
+	// (both empty: any host).
+	Routing *NotificationRouting `json:"routing,omitempty"`
+	Secret  *string              `json:"secret,omitempty"`
+}
+
+// NotificationDelivery defines model for NotificationDelivery.
+type NotificationDelivery struct {
+	AlertId     *openapi_types.UUID        `json:"alert_id,omitempty"`
+	Attempts    int                        `json:"attempts"`
+	ChannelId   openapi_types.UUID         `json:"channel_id"`
+	CreatedAt   time.Time                  `json:"created_at"`
+	DeliveredAt *time.Time                 `json:"delivered_at,omitempty"`
+	Id          openapi_types.UUID         `json:"id"`
+	LastError   *string                    `json:"last_error,omitempty"`
+	Severity    string                     `json:"severity"`
+	Status      NotificationDeliveryStatus `json:"status"`
+	Title       string                     `json:"title"`
+	Transition  string                     `json:"transition"`
+	UpdatedAt   time.Time                  `json:"updated_at"`
+}
+
+// NotificationDeliveryListResponse defines model for NotificationDeliveryListResponse.
+type NotificationDeliveryListResponse struct {
+	Deliveries []NotificationDelivery `json:"deliveries"`
+	NextCursor *string                `json:"next_cursor"`
+}
+
+// NotificationDeliveryStatus defines model for NotificationDeliveryStatus.
+type NotificationDeliveryStatus string
+
+// NotificationRouting Which notices a channel receives: at least `min_severity`, of one of `alert_types`
+// (empty: any), about a host carrying one of `host_tags` or in one of `group_ids`
+// (both empty: any host).
+type NotificationRouting struct {
+	AlertTypes  *[]string             `json:"alert_types,omitempty"`
+	GroupIds    *[]openapi_types.UUID `json:"group_ids,omitempty"`
+	HostTags    *[]string             `json:"host_tags,omitempty"`
+	MinSeverity *NotificationSeverity `json:"min_severity,omitempty"`
+}
+
+// NotificationSeverity defines model for NotificationSeverity.
+type NotificationSeverity string
+
+// NotificationTestResult defines model for NotificationTestResult.
+type NotificationTestResult struct {
+	DurationMs int64 `json:"duration_ms"`
+
+	// Error Why the receiver did not accept the message.
+	Error   *string                       `json:"error,omitempty"`
+	Outcome NotificationTestResultOutcome `json:"outcome"`
+}
+
+// NotificationTestResultOutcome defines model for NotificationTestResult.Outcome.
+type NotificationTestResultOutcome string
+
 // PasswordChangeRequest defines model for PasswordChangeRequest.
 type PasswordChangeRequest struct {
 	CurrentPassword string `json:"current_password"`
@@ -3054,6 +3302,26 @@ type ListIntelligenceEventsParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// ListNotificationChannelsParams defines parameters for ListNotificationChannels.
+type ListNotificationChannelsParams struct {
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ListNotificationDeliveriesParams defines parameters for ListNotificationDeliveries.
+type ListNotificationDeliveriesParams struct {
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor    *Cursor                     `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Status    *NotificationDeliveryStatus `form:"status,omitempty" json:"status,omitempty"`
+	ChannelId *openapi_types.UUID         `form:"channel_id,omitempty" json:"channel_id,omitempty"`
+}
+
 // CreateRoleParams defines parameters for CreateRole.
 type CreateRoleParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
@@ -3222,6 +3490,12 @@ type ApproveHostKeyJSONRequestBody = HostKeyApproveRequest
 
 // StartHostScanJSONRequestBody defines body for StartHostScan for application/json ContentType.
 type StartHostScanJSONRequestBody = ScanRequest
+
+// CreateNotificationChannelJSONRequestBody defines body for CreateNotificationChannel for application/json ContentType.
+type CreateNotificationChannelJSONRequestBody = NotificationChannelCreateRequest
+
+// UpdateNotificationChannelJSONRequestBody defines body for UpdateNotificationChannel for application/json ContentType.
+type UpdateNotificationChannelJSONRequestBody = NotificationChannelUpdateRequest
 
 // UpdateRoleJSONRequestBody defines body for UpdateRole for application/json ContentType.
 type UpdateRoleJSONRequestBody = CustomRoleUpdateRequest
@@ -3477,6 +3751,30 @@ type ServerInterface interface {
 	// GetLicense The current license tier, status and features.
 	// (GET /license)
 	GetLicense(ctx echo.Context) error
+	// ListNotificationChannels List notification channels (secrets are never returned).
+	// (GET /notifications/channels)
+	ListNotificationChannels(ctx echo.Context, params ListNotificationChannelsParams) error
+	// CreateNotificationChannel Create a notification channel.
+	// (POST /notifications/channels)
+	CreateNotificationChannel(ctx echo.Context) error
+	// DeleteNotificationChannel Delete a notification channel; its queued deliveries are dropped.
+	// (DELETE /notifications/channels/{id})
+	DeleteNotificationChannel(ctx echo.Context, id ID) error
+	// GetNotificationChannel Get one notification channel.
+	// (GET /notifications/channels/{id})
+	GetNotificationChannel(ctx echo.Context, id ID) error
+	// UpdateNotificationChannel Update a notification channel.
+	// (PATCH /notifications/channels/{id})
+	UpdateNotificationChannel(ctx echo.Context, id ID) error
+	// TestNotificationChannel Send a test message through a channel now and answer the outcome.
+	// (POST /notifications/channels/{id}:test)
+	TestNotificationChannel(ctx echo.Context, id ID) error
+	// ListNotificationDeliveries List notification deliveries, newest first.
+	// (GET /notifications/deliveries)
+	ListNotificationDeliveries(ctx echo.Context, params ListNotificationDeliveriesParams) error
+	// RedeliverNotification Queue a failed or dead delivery again.
+	// (POST /notifications/deliveries/{id}:redeliver)
+	RedeliverNotification(ctx echo.Context, id ID) error
 	// GetOpenAPIJSON This API document, as JSON.
 	// (GET /openapi.json)
 	GetOpenAPIJSON(ctx echo.Context) error
@@ -5339,6 +5637,159 @@ func (w *ServerInterfaceWrapper) GetLicense(ctx echo.Context) error {
 	return err
 }
 
+// ListNotificationChannels converts echo context to params.
+func (w *ServerInterfaceWrapper) ListNotificationChannels(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListNotificationChannelsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListNotificationChannels(ctx, params)
+	return err
+}
+
+// CreateNotificationChannel converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateNotificationChannel(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateNotificationChannel(ctx)
+	return err
+}
+
+// DeleteNotificationChannel converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteNotificationChannel(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteNotificationChannel(ctx, id)
+	return err
+}
+
+// GetNotificationChannel converts echo context to params.
+func (w *ServerInterfaceWrapper) GetNotificationChannel(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetNotificationChannel(ctx, id)
+	return err
+}
+
+// UpdateNotificationChannel converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateNotificationChannel(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateNotificationChannel(ctx, id)
+	return err
+}
+
+// TestNotificationChannel converts echo context to params.
+func (w *ServerInterfaceWrapper) TestNotificationChannel(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TestNotificationChannel(ctx, id)
+	return err
+}
+
+// ListNotificationDeliveries converts echo context to params.
+func (w *ServerInterfaceWrapper) ListNotificationDeliveries(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListNotificationDeliveriesParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "channel_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "channel_id", ctx.QueryParams(), &params.ChannelId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter channel_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListNotificationDeliveries(ctx, params)
+	return err
+}
+
+// RedeliverNotification converts echo context to params.
+func (w *ServerInterfaceWrapper) RedeliverNotification(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RedeliverNotification(ctx, id)
+	return err
+}
+
 // GetOpenAPIJSON converts echo context to params.
 func (w *ServerInterfaceWrapper) GetOpenAPIJSON(ctx echo.Context) error {
 	var err error
@@ -6386,6 +6837,14 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/intelligence/events", wrapper.ListIntelligenceEvents, options.OperationMiddlewares["listIntelligenceEvents"]...)
 	router.GET(options.BaseURL+"/intelligence/state/:host_id", wrapper.GetIntelligenceState, options.OperationMiddlewares["getIntelligenceState"]...)
 	router.GET(options.BaseURL+"/license", wrapper.GetLicense, options.OperationMiddlewares["getLicense"]...)
+	router.GET(options.BaseURL+"/notifications/channels", wrapper.ListNotificationChannels, options.OperationMiddlewares["listNotificationChannels"]...)
+	router.POST(options.BaseURL+"/notifications/channels", wrapper.CreateNotificationChannel, options.OperationMiddlewares["createNotificationChannel"]...)
+	router.DELETE(options.BaseURL+"/notifications/channels/:id", wrapper.DeleteNotificationChannel, options.OperationMiddlewares["deleteNotificationChannel"]...)
+	router.GET(options.BaseURL+"/notifications/channels/:id", wrapper.GetNotificationChannel, options.OperationMiddlewares["getNotificationChannel"]...)
+	router.PATCH(options.BaseURL+"/notifications/channels/:id", wrapper.UpdateNotificationChannel, options.OperationMiddlewares["updateNotificationChannel"]...)
+	router.POST(options.BaseURL+"/notifications/channels/:id\\:test", wrapper.TestNotificationChannel, options.OperationMiddlewares["testNotificationChannel"]...)
+	router.GET(options.BaseURL+"/notifications/deliveries", wrapper.ListNotificationDeliveries, options.OperationMiddlewares["listNotificationDeliveries"]...)
+	router.POST(options.BaseURL+"/notifications/deliveries/:id\\:redeliver", wrapper.RedeliverNotification, options.OperationMiddlewares["redeliverNotification"]...)
 	router.GET(options.BaseURL+"/openapi.json", wrapper.GetOpenAPIJSON, options.OperationMiddlewares["getOpenAPIJSON"]...)
 	router.GET(options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPIYAML, options.OperationMiddlewares["getOpenAPIYAML"]...)
 	router.GET(options.BaseURL+"/roles", wrapper.ListRoles, options.OperationMiddlewares["listRoles"]...)
@@ -12707,6 +13166,761 @@ func (response GetLicensedefaultJSONResponse) VisitGetLicenseResponse(w http.Res
 	return err
 }
 
+type ListNotificationChannelsRequestObject struct {
+	Params ListNotificationChannelsParams
+}
+
+type ListNotificationChannelsResponseObject interface {
+	VisitListNotificationChannelsResponse(w http.ResponseWriter) error
+}
+
+type ListNotificationChannels200JSONResponse NotificationChannelListResponse
+
+func (response ListNotificationChannels200JSONResponse) VisitListNotificationChannelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotificationChannels400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListNotificationChannels400JSONResponse) VisitListNotificationChannelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotificationChannels401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListNotificationChannels401JSONResponse) VisitListNotificationChannelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotificationChannels403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListNotificationChannels403JSONResponse) VisitListNotificationChannelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotificationChannelsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListNotificationChannelsdefaultJSONResponse) VisitListNotificationChannelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateNotificationChannelRequestObject struct {
+	Body *CreateNotificationChannelJSONRequestBody
+}
+
+type CreateNotificationChannelResponseObject interface {
+	VisitCreateNotificationChannelResponse(w http.ResponseWriter) error
+}
+
+type CreateNotificationChannel201JSONResponse NotificationChannel
+
+func (response CreateNotificationChannel201JSONResponse) VisitCreateNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateNotificationChannel400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateNotificationChannel400JSONResponse) VisitCreateNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateNotificationChannel401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateNotificationChannel401JSONResponse) VisitCreateNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateNotificationChannel403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateNotificationChannel403JSONResponse) VisitCreateNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateNotificationChannel409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateNotificationChannel409JSONResponse) VisitCreateNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateNotificationChanneldefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response CreateNotificationChanneldefaultJSONResponse) VisitCreateNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteNotificationChannelRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type DeleteNotificationChannelResponseObject interface {
+	VisitDeleteNotificationChannelResponse(w http.ResponseWriter) error
+}
+
+type DeleteNotificationChannel204Response struct {
+}
+
+func (response DeleteNotificationChannel204Response) VisitDeleteNotificationChannelResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteNotificationChannel400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeleteNotificationChannel400JSONResponse) VisitDeleteNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteNotificationChannel401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DeleteNotificationChannel401JSONResponse) VisitDeleteNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteNotificationChannel403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DeleteNotificationChannel403JSONResponse) VisitDeleteNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteNotificationChannel404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeleteNotificationChannel404JSONResponse) VisitDeleteNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteNotificationChanneldefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response DeleteNotificationChanneldefaultJSONResponse) VisitDeleteNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotificationChannelRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetNotificationChannelResponseObject interface {
+	VisitGetNotificationChannelResponse(w http.ResponseWriter) error
+}
+
+type GetNotificationChannel200JSONResponse NotificationChannel
+
+func (response GetNotificationChannel200JSONResponse) VisitGetNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotificationChannel400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetNotificationChannel400JSONResponse) VisitGetNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotificationChannel401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetNotificationChannel401JSONResponse) VisitGetNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotificationChannel403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetNotificationChannel403JSONResponse) VisitGetNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotificationChannel404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetNotificationChannel404JSONResponse) VisitGetNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotificationChanneldefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetNotificationChanneldefaultJSONResponse) VisitGetNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotificationChannelRequestObject struct {
+	Id   ID `json:"id"`
+	Body *UpdateNotificationChannelJSONRequestBody
+}
+
+type UpdateNotificationChannelResponseObject interface {
+	VisitUpdateNotificationChannelResponse(w http.ResponseWriter) error
+}
+
+type UpdateNotificationChannel200JSONResponse NotificationChannel
+
+func (response UpdateNotificationChannel200JSONResponse) VisitUpdateNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotificationChannel400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UpdateNotificationChannel400JSONResponse) VisitUpdateNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotificationChannel401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UpdateNotificationChannel401JSONResponse) VisitUpdateNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotificationChannel403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateNotificationChannel403JSONResponse) VisitUpdateNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotificationChannel404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UpdateNotificationChannel404JSONResponse) VisitUpdateNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotificationChannel409JSONResponse struct{ ConflictJSONResponse }
+
+func (response UpdateNotificationChannel409JSONResponse) VisitUpdateNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotificationChanneldefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response UpdateNotificationChanneldefaultJSONResponse) VisitUpdateNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestNotificationChannelRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type TestNotificationChannelResponseObject interface {
+	VisitTestNotificationChannelResponse(w http.ResponseWriter) error
+}
+
+type TestNotificationChannel200JSONResponse NotificationTestResult
+
+func (response TestNotificationChannel200JSONResponse) VisitTestNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestNotificationChannel400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response TestNotificationChannel400JSONResponse) VisitTestNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestNotificationChannel401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response TestNotificationChannel401JSONResponse) VisitTestNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestNotificationChannel403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response TestNotificationChannel403JSONResponse) VisitTestNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestNotificationChannel404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response TestNotificationChannel404JSONResponse) VisitTestNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestNotificationChanneldefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response TestNotificationChanneldefaultJSONResponse) VisitTestNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotificationDeliveriesRequestObject struct {
+	Params ListNotificationDeliveriesParams
+}
+
+type ListNotificationDeliveriesResponseObject interface {
+	VisitListNotificationDeliveriesResponse(w http.ResponseWriter) error
+}
+
+type ListNotificationDeliveries200JSONResponse NotificationDeliveryListResponse
+
+func (response ListNotificationDeliveries200JSONResponse) VisitListNotificationDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotificationDeliveries400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListNotificationDeliveries400JSONResponse) VisitListNotificationDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotificationDeliveries401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListNotificationDeliveries401JSONResponse) VisitListNotificationDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotificationDeliveries403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListNotificationDeliveries403JSONResponse) VisitListNotificationDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotificationDeliveriesdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListNotificationDeliveriesdefaultJSONResponse) VisitListNotificationDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverNotificationRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type RedeliverNotificationResponseObject interface {
+	VisitRedeliverNotificationResponse(w http.ResponseWriter) error
+}
+
+type RedeliverNotification202JSONResponse NotificationDelivery
+
+func (response RedeliverNotification202JSONResponse) VisitRedeliverNotificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverNotification400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RedeliverNotification400JSONResponse) VisitRedeliverNotificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverNotification401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RedeliverNotification401JSONResponse) VisitRedeliverNotificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverNotification403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RedeliverNotification403JSONResponse) VisitRedeliverNotificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverNotification404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RedeliverNotification404JSONResponse) VisitRedeliverNotificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverNotification409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RedeliverNotification409JSONResponse) VisitRedeliverNotificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverNotificationdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response RedeliverNotificationdefaultJSONResponse) VisitRedeliverNotificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetOpenAPIJSONRequestObject struct {
 }
 
@@ -17519,6 +18733,30 @@ type StrictServerInterface interface {
 	// GetLicense The current license tier, status and features.
 	// (GET /license)
 	GetLicense(ctx context.Context, request GetLicenseRequestObject) (GetLicenseResponseObject, error)
+	// ListNotificationChannels List notification channels (secrets are never returned).
+	// (GET /notifications/channels)
+	ListNotificationChannels(ctx context.Context, request ListNotificationChannelsRequestObject) (ListNotificationChannelsResponseObject, error)
+	// CreateNotificationChannel Create a notification channel.
+	// (POST /notifications/channels)
+	CreateNotificationChannel(ctx context.Context, request CreateNotificationChannelRequestObject) (CreateNotificationChannelResponseObject, error)
+	// DeleteNotificationChannel Delete a notification channel; its queued deliveries are dropped.
+	// (DELETE /notifications/channels/{id})
+	DeleteNotificationChannel(ctx context.Context, request DeleteNotificationChannelRequestObject) (DeleteNotificationChannelResponseObject, error)
+	// GetNotificationChannel Get one notification channel.
+	// (GET /notifications/channels/{id})
+	GetNotificationChannel(ctx context.Context, request GetNotificationChannelRequestObject) (GetNotificationChannelResponseObject, error)
+	// UpdateNotificationChannel Update a notification channel.
+	// (PATCH /notifications/channels/{id})
+	UpdateNotificationChannel(ctx context.Context, request UpdateNotificationChannelRequestObject) (UpdateNotificationChannelResponseObject, error)
+	// TestNotificationChannel Send a test message through a channel now and answer the outcome.
+	// (POST /notifications/channels/{id}:test)
+	TestNotificationChannel(ctx context.Context, request TestNotificationChannelRequestObject) (TestNotificationChannelResponseObject, error)
+	// ListNotificationDeliveries List notification deliveries, newest first.
+	// (GET /notifications/deliveries)
+	ListNotificationDeliveries(ctx context.Context, request ListNotificationDeliveriesRequestObject) (ListNotificationDeliveriesResponseObject, error)
+	// RedeliverNotification Queue a failed or dead delivery again.
+	// (POST /notifications/deliveries/{id}:redeliver)
+	RedeliverNotification(ctx context.Context, request RedeliverNotificationRequestObject) (RedeliverNotificationResponseObject, error)
 	// GetOpenAPIJSON This API document, as JSON.
 	// (GET /openapi.json)
 	GetOpenAPIJSON(ctx context.Context, request GetOpenAPIJSONRequestObject) (GetOpenAPIJSONResponseObject, error)
@@ -19787,6 +21025,250 @@ func (sh *strictHandler) GetLicense(ctx echo.Context) error {
 	return nil
 }
 
+// ListNotificationChannels operation middleware
+func (sh *strictHandler) ListNotificationChannels(ctx echo.Context, params ListNotificationChannelsParams) error {
+	var request ListNotificationChannelsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListNotificationChannels(ctx.Request().Context(), request.(ListNotificationChannelsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListNotificationChannels")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListNotificationChannelsResponseObject); ok {
+		return validResponse.VisitListNotificationChannelsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateNotificationChannel operation middleware
+func (sh *strictHandler) CreateNotificationChannel(ctx echo.Context) error {
+	var request CreateNotificationChannelRequestObject
+
+	var body CreateNotificationChannelJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateNotificationChannel(ctx.Request().Context(), request.(CreateNotificationChannelRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateNotificationChannel")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateNotificationChannelResponseObject); ok {
+		return validResponse.VisitCreateNotificationChannelResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteNotificationChannel operation middleware
+func (sh *strictHandler) DeleteNotificationChannel(ctx echo.Context, id ID) error {
+	var request DeleteNotificationChannelRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteNotificationChannel(ctx.Request().Context(), request.(DeleteNotificationChannelRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteNotificationChannel")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteNotificationChannelResponseObject); ok {
+		return validResponse.VisitDeleteNotificationChannelResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetNotificationChannel operation middleware
+func (sh *strictHandler) GetNotificationChannel(ctx echo.Context, id ID) error {
+	var request GetNotificationChannelRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetNotificationChannel(ctx.Request().Context(), request.(GetNotificationChannelRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetNotificationChannel")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetNotificationChannelResponseObject); ok {
+		return validResponse.VisitGetNotificationChannelResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateNotificationChannel operation middleware
+func (sh *strictHandler) UpdateNotificationChannel(ctx echo.Context, id ID) error {
+	var request UpdateNotificationChannelRequestObject
+
+	request.Id = id
+
+	var body UpdateNotificationChannelJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateNotificationChannel(ctx.Request().Context(), request.(UpdateNotificationChannelRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateNotificationChannel")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateNotificationChannelResponseObject); ok {
+		return validResponse.VisitUpdateNotificationChannelResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// TestNotificationChannel operation middleware
+func (sh *strictHandler) TestNotificationChannel(ctx echo.Context, id ID) error {
+	var request TestNotificationChannelRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.TestNotificationChannel(ctx.Request().Context(), request.(TestNotificationChannelRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TestNotificationChannel")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(TestNotificationChannelResponseObject); ok {
+		return validResponse.VisitTestNotificationChannelResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListNotificationDeliveries operation middleware
+func (sh *strictHandler) ListNotificationDeliveries(ctx echo.Context, params ListNotificationDeliveriesParams) error {
+	var request ListNotificationDeliveriesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListNotificationDeliveries(ctx.Request().Context(), request.(ListNotificationDeliveriesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListNotificationDeliveries")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListNotificationDeliveriesResponseObject); ok {
+		return validResponse.VisitListNotificationDeliveriesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RedeliverNotification operation middleware
+func (sh *strictHandler) RedeliverNotification(ctx echo.Context, id ID) error {
+	var request RedeliverNotificationRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RedeliverNotification(ctx.Request().Context(), request.(RedeliverNotificationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RedeliverNotification")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RedeliverNotificationResponseObject); ok {
+		return validResponse.VisitRedeliverNotificationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetOpenAPIJSON operation middleware
 func (sh *strictHandler) GetOpenAPIJSON(ctx echo.Context) error {
 	var request GetOpenAPIJSONRequestObject
@@ -21471,469 +22953,497 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L19d9s40if6VXB8nz0tz9CykjjZafs8Z9ftTjp+pjPJjdMze7eVFSESktCmADUAWtH09Oe4H+h+sXtQ",
-	"BZCgREqk/JL0xP8klkTitapQVaj61W8HiZwvpGDC6IPT3w4WVNE5M0zBp3P9dmL/T5lOFF8YLsXB6cG5",
-	"0EumCNXEzLiYaqKNlCmhxn7WhAttqDCk9/7VBXn27Nm3h/AVoymREyLksn8QHXDb0K85U6uD6EDQOTs4",
-	"PaB6JCcH0YFOZmxObb8TqebUHJwepNSwI8Pn7CA6MKuFfVobxcX04Pffo4OLXGmpNgf6YcZILNgnM0rg",
-	"idgOwMwYWSh2w2WuyYJOWZ+ckznNbF8sJfgk4ZpQcjIYNI0VH6sMdk4//cjE1MwOTp8/eRodzLnwn5/U",
-	"jfpVxpj5kc+52Rz5a7kkcypWhBs21xF5QowkTwaDAemlbELzzJAng8OmwWXQaDg299LB6ZNBZAfK5/nc",
-	"fhgMYJzuYzFKLgybMoXDtASxlOr6Fc8Mq1nlczLxjxAOexz/8PIDObaElXEqEnZcPKDjcgIxzbI4IuyG",
-	"qRVRecYOzwgVJBfXQi4FkYLt3IWi3aaNeHGyex9eS20uv7cvQhcLamZlDzOpzYinB9GBYr/mXLH04NSo",
-	"nNVSaZ7Dk5tdNDZ/+5ZTNl9Iw0Sy+itb1W1OLvivOSP4DlkwRTI55QnNiFwwRe1zZ0SxRUZXmihmciWA",
-	"R6TiUy5oRhTTeWaKLZgxmjJVTiEYwZEdwrb5BDvz5Olfdm9NdXZvYVI0+zJmuf+sGnj+HZ0yovk/mWP3",
-	"pyG3P9+L25+H3P60BbO/lxlDYl1fYCUzVmFv+4WOi0F1ousFNYYp+9r/+Zke/fOj/Wdw9O3o429PohfP",
-	"fv+PWlJ/n/ux1XRo5cdl2pr43FIE29Q0pKOPf6ofzlVCReNwdELF7cXGB8VEeikMUzd1VG+PtyVPzcxu",
-	"CqPJjIzz5JqZQMSmdBU3Eg73LdfSzkFK7bNMWGr5+WAmc8sO+OWSseuDj41DvuIiYfXjnXClTaEiuONY",
-	"M8WZLof9bEBSy6djNpGKkTgXhmfN89DQ3R56Awz2J9t4/WAzunusQi4bBwbj7j6w3y3V6IUUmoEW9h1N",
-	"f6CGLSnI90QKwwTID7pYZDwB4Xb8i7bD/i3o6z8UmxycHvxfx6WGd4y/6uOXSkn1UtywTC4YdrnO8HMq",
-	"6JSlxJ6AJJF5lhIhDRkzoiytsZRIRRSb5JqlJNekF9sn+7mAn+k4Y3FE8LtrthrNuZ5Tk8zsNv4e2Tm9",
-	"Z7/mTJuHm5PdUoWdWs2i1PmkIjdcZtQwq29YUUJ68Q3NeArjGE0oz1jqRn4hxSTjyWcad+J612TJzQwo",
-	"MsmVYsIQbaixA1dMy1wlrO+fLfZhnOtVHA1FnGum+pa6RzSdc2EfgK80yyajTCbXMjfxYWQXhhtN4rXT",
-	"Lyag5pNJxqczY59aUj0UQAkwLEpSPpkwGJYbeX8o7Oq9kmrM05SJh12+hGaZ1Qlocq3RAmBqzrXmUtiJ",
-	"xCkzlGd9L6xH5c/xUPRimpvZP/vll6OUCW4pApaIkkTKa86O7GNMGDsPa0nMqJgyknJknETOGZkoObf9",
-	"D8WSjQldLL7RBJRdUEMI9tRPtJqMFPuFJQbIDpfub9K8krlIH27l/iaJzpMZ8RQFs7V6uSmXdE5XMD3N",
-	"GLDHO7qaM2HeF8feQ25zxhMmNCOGVzZ7wqjJFSNWLKfhfrsfYhj5FVM3PGE/CXpDeWYF2MMOXmP/JKEC",
-	"F1TdFHyviQJWA+vZnlxSvqFi5USofsCBSomGqVWX5gujz8iSckMmUsFSi3w+ZsoelpolUqQgJ+L3zKjV",
-	"0fnEMAUaI2rXMOzgp81D+Mq1YST24hQCZd/hYtqvnK0b6qwd/U/CcpRU/J/sYRknUSy1soBmXkYUXxAz",
-	"o3ACOVM3IuzTwjILnqg38pqlsMs/CfZpAUIAenzA01+siDQzpgizj5LeyeAkIieD5xE5efIsIs8Hg4j0",
-	"+/3DyG6v3Xd8jrk2+6Beue7AkfTu8oO8ZuJCMWqAr2iacjTn3ilrohlulZ0JzTSLDhbBV78dMKuY15t9",
-	"xjaK6ynYjR0vrKQ+I+xTkuUp0yQ2JgOic/QxljJjFCQqqmkdDbjowFo+Xf0M0YExNTP4kU+Y1QJRzlJN",
-	"4meDuT2On57MYksO8beDNA5n4xYDZhTaLIOjbz/+uaf/Nf/X7F/pYb3JUtoiP+PcSxVeju1pY8dZ3aq0",
-	"417BhtRr04oucb8iomf20ANvoRQJ6x/UrZd9dDRnZic5+xG/sc+uzxMHVGlu26x/5KiRdp0y/AXOum6j",
+	"7L3/dts48if6Kji+3z0tf4eWlcTJdttnzq7bnXTynaSTa6en924rK0IkJKFNAWoAtKLp6ee4D3Rf7B5U",
+	"ASQokRIp20lm4n8SSyLxs6pQVaj61B8HiZwvpGDC6IPTPw4WVNE5M0zBp3P9dmL/T5lOFF8YLsXB6cG5",
+	"0EumCNXEzLiYaqKNlCmhxn7WhAttqDCkd/nigjx58uS7Q/iK0ZTICRFy2T+IDrht6PecqdVBdCDonB2c",
+	"HlA9kpOD6EAnMzantt+JVHNqDk4PUmrYkeFzdhAdmNXCPq2N4mJ68Oef0cFFrrRUmwN9P2MkFuyjGSXw",
+	"RGwHYGaMLBS74TLXZEGnrE/OyZxmti+WEnyScE0oORkMmsaKj1UGO6cfXzMxNbOD06ePHkcHcy7850d1",
+	"o36RMWZe8zk3myN/KZdkTsWKcMPmOiKPiJHk0WAwIL2UTWieGfJocNg0uAwaDcfmXjo4fTSI7ED5PJ/b",
+	"D4MBjNN9LEbJhWFTpnCYliCWUl2/4JlhNat8Tib+EcJhj+Mfn78nx5awMk5Fwo6LB3RcTiCmWRZHhN0w",
+	"tSIqz9jhGaGC5OJayKUgUrCdu1C027QRz05278NLqc2rH+yL0MWCmlnZw0xqM+LpQXSg2O85Vyw9ODUq",
+	"Z7VUmufw5GYXjc3fvuWUzRfSMJGs/sZWdZuTC/57zgi+QxZMkUxOeUIzIhdMUfvcGVFskdGVJoqZXAng",
+	"Ean4lAuaEcV0npliC2aMpkyVUwhGcGSHsG0+wc48evzt7q2pzu4tTIpmX8Ys959VA8+/o1NGNP8Hc+z+",
+	"OOT2p3tx+9OQ2x+3YPZLmTEk1vUFVjJjFfa2X+i4GFQnul5QY5iyr/2fX+nRPz7YfwZH340+/PEoevbk",
+	"z/+oJfXL3I+tpkMrP16lrYnPLUWwTU1DOvrwn/XDuUqoaByOTqi4vdh4r5hIXwnD1E0d1dvjbclTM7Ob",
+	"wmgyI+M8uWYmELEpXcWNhMN9y7W0c5BS+ywTllp+PZjJ3LIDfrlk7PrgQ+OQr7hIWP14J1xpU6gI7jjW",
+	"THGmy2E/GZDU8umYTaRiJM6F4VnzPDR0t4feAIP92TZeP9iM7h6rkMvGgcG4uw/sT0s1eiGFZqCFfU/T",
+	"H6lhSwryPZHCMAHygy4WGU9AuB3/pu2w/wj6+g/FJgenB//XcanhHeOv+vi5UlI9FzcskwuGXa4z/JwK",
+	"OmUpsScgSWSepURIQ8aMKEtrLCVSEcUmuWYpyTXpxfbJfi7gZzrOWBwR/O6arUZzrufUJDO7jX9Gdk6X",
+	"7PecafPp5mS3VGGnVrModT6pyA2XGTXM6htWlJBefEMznsI4RhPKM5a6kV9IMcl48pnGnbjeNVlyMwOK",
+	"THKlmDBEG2rswBXTMlcJ6/tni30Y53oVR0MR55qpvqXuEU3nXNgH4CvNsskok8m1zE18GNmF4UaTeO30",
+	"iwmo+WSS8enM2KeWVA8FUAIMi5KUTyYMhuVG3h8Ku3ovpBrzNGXi0y5fQrPM6gQ0udZoATA151pzKexE",
+	"4pQZyrO+F9aj8ud4KHoxzc3sH/3yy1HKBLcUAUtESSLlNWdH9jEmjJ2HtSRmVEwZSTkyTiLnjEyUnNv+",
+	"h2LJxoQuFt9oAsouqCEEe+onWk1Giv3GEgNkh0v3kzQvZC7ST7dyP0mi82RGPEXBbK1ebsolndMVTE8z",
+	"Buzxjq7mTJjL4tj7lNuc8YQJzYjhlc2eMGpyxYgVy2m43+6HGEZ+xdQNT9jPgt5QnlkB9mkHr7F/klCB",
+	"C6puCr7XRAGrgfVsTy4p31CxciJUf8KBSomGqVWX5gujz8iSckMmUsFSi3w+ZsoelpolUqQgJ+JLZtTq",
+	"6HximAKNEbVrGHbw0+YhfOXaMBJ7cQqBsu9wMe1XztYNddaO/mdhOUoq/g/2aRknUSy1soBmXkYUXxAz",
+	"o3ACOVM3IuzjwjILnqg38pqlsMs/C/ZxAUIAevyEp79YEWlmTBFmHyW9k8FJRE4GTyNy8uhJRJ4OBhHp",
+	"9/uHkd1eu+/4HHNt9kG9ct2BI+ndq/fymokLxagBvqJpytGce6esiWa4VXYmNNMsOlgEX/1xwKxiXm/2",
+	"GdsorqdgN3a8sJL6jLCPSZanTJPYmAyIztHHWMqMUZCoqKZ1NOCiA2v5dPUzRAfG1MzgNZ8wqwWinKWa",
+	"xE8Gc3scPz6ZxZYc4u8GaRzOxi0GzCi0WQZH3334S0//c/7P2T/Tw3qTpbRFfsW5lyq8HNvTxo6zulVp",
+	"x72CDanXphVd4n5FRM/soQfeQikS1j+oWy/76GjOzE5y9iN+Y59dnycOqNLctlm/5qiRdp0y/AXOum6j",
 	"LYZClaKr+tHrrSN+41aow4gT3NoRNW1tkqh4Z7wKZG35s+O7bU2KPHOnKlrCG23wtIVZHB2A3mp1zVt1",
 	"5nl/k7tRAN+qcS8hNn5wZ/yIJonMBXgW20zZqvY5ykJnjtPE8Bs7Fnd0HBQDr7fLQ6KCPmpG4hYlCumj",
 	"svFuYsV4asnSDoybVUeS9H7WmtW4K7qRCVhK3che21PFTWcbV1/55+w7oCxXditjyq6lUVRou3VSgMvA",
-	"sCzjU4buC5qn4MebS8GNhAF8rBtRPp9TVc+FhptawqslABxlMEX/fnWptm3yOzrtepjPwPobAdFtnhOX",
-	"VoKSjE0MkbnV9xKa61p7QzGa2u+5It44GTOzZMydKws6Zd/ooXD3OVSkYMqiS8ewOekZiR7gLGX+O4nK",
-	"DDxkGwDTK3CaDjadplEp9duJf88fG6I/OgiuqmwzOwh/fVOh96i6wNU2a7cynXPxXmZMv3c+p44bCn7g",
-	"1tO3Pb0URq12Hn3Ybu2QLaO8vPFqcPuhOs6r4xyaGKmcANopcPBh/LqmrSTjTJgRTVNV/7tUimXoWsIe",
-	"Nx5B+7R5epWBlStzn5JQsUSqtPNLKS56lUI2BdcaJ3iPQ9sdKZ73m7LzDc1+rUyDC/Pi5KCOv8MjwAt0",
-	"LibSMpc0HGTokiphG7bHJTc8oVnrY/jXgw2KiA6KMyIQzgHVVbewujcF8VRWfzsf6T0EeUexV/LsfQm+",
-	"nZLODuHS7qtd0Pdw39dVcZ6x5Bptouq5hatI7F5NOEu9o8IUNx5jxeg16dEscxcJc7KcMUHkNdwetCBD",
-	"aGc0VmDHNFFvw8oFzcjrgAEDW1gxqmtl49pqy2tLr24d6pfZzH6UUy4C/36HJZZmUW8+ejd3IlPmL2NQ",
-	"J/hGk8Dzag/7xSLC5X3z6pxwTZiwi5LalQ6N9orN/mLTnv7tRd1VpH1O66VU6ZoT4OnzF7t9ByyRN0yt",
-	"RnYadR4NzcU0Y0dW6/HPwpSjMIgmlmYRr89mtwsi10zV+Dx2j3uNBop2gqXYQQp7qRY0SZjWo8KnsDGh",
-	"+YSOmFAyy+b2xFWB03mNgFTOkCIs2UAkyoIm6F61disQitUR7c92emRGNeiZ2DxLTwnc5tkHVkORStKL",
-	"3729+kCOLekdzyf0FJ+MI/uIIOu/gmhYxYeRu0XEuwerzUqRrYaCJsaqn1ZHlUtBnFmG+mcdt04U07Mt",
-	"S2MnsVsom9kbVmzO+jZXln+9T9dD07a/eXX+EtZjz61fKHnD7RJxMR3lijdY04lipl5cjKlmz54SfCRC",
-	"//RqwcWUcGEkocJKCfQceod7QpE8fnp/2d/pP9sYYDGcLUvy3nH0hUwdhXfQs0PJ0UmdWlesqw1tGe7f",
-	"gWZvJcdvL27Xzx+zaB4ye1dc0e1rznBw0nf2XzTo8VyPqJBiNZe5bjh3m1xFm3ZVt23G6BP011SGUbd6",
-	"5dXm7bp0a1dtsHm79twjNnfG0b6uoMZFD0/IFtp7cBDimFzTTTN+jyJ0P47akPldA06rQiBsrG68F5ff",
-	"v/+ea5QV+4044WldvKggl+9uTohU9v8XRDADsaPFFciTQX/Qf9IfHD892aHkPKtTzqTCC9G16Dr7NTGS",
-	"GGWPXIyXsiY600E0T/zz06cfXaSR54EigO7F8+fPnm8PoYPBXuKbT1Dg+U9rvBMdYMii+9mq6+t7BMtX",
-	"uzXUsKlUK3SkdNuTyqo0clAL2g8bqh1kEf57YTUZ3fmOAu1oCL6xg9jY0Vf4A8TraLxxRluZ+HdbWlbM",
-	"X662scKc5GnxqFWNOzxq9YiJKl1U1cnaJ8gx6cH/fyZ2GIdnxJp7qNYKCbH4xP6OF8kYtFRZglTm42zL",
-	"BQZe3oNmdc0XC5a2Gv66YmSn7RaqbMivcrS5sduJ553k3f18DTohE6m3HDFS8gytSKBPQpU1EaghS6qJ",
-	"XRdQ5KsLuM3X9WWS0cNuPviftlPA9u2GkMyO211mAdQKtCB+tkswqz1JuJNbrVxc6zRb4+fSPjC2HUXl",
-	"PjS1ZTxruBNhakQY6OtiZX1oqptj/aYIwdxtxXeK0etULsWeUrwlAadsqmjakvSiAz+gFo/Oqf0g6Pr6",
-	"N78B8SSjhZLj1uORIuOibfsu+KdGP8qWdKXJ4AxCbzXRhmcZ4cIFeMbuxZj0hCQwPnBW+Khc8C2umDlE",
-	"uQYaVTiXuNWpuG514cyCHQo83W4j1pZsF0ldzFhyvZcXFuTIaM60dl7rnc5+fKP13UB5AzuCNd/F+W+K",
-	"56/gcaCe5cgFQvOMm9WovMLfej0WvHKFb1hBZEfS5LhdKH7DMzZl9VlkiZzPqUg1mTJDlJTGX3JCXHcv",
-	"Y1QJloLv65otDKTO2J9AB/by0r5nhUeeSvffqHD8RQdCCjB5dq5rMVQ3mYYXKpOztNTxysmFnzf5udHk",
-	"HNn3RxUrN7zz0bPRmArBVLvLJD1rOaUNM8wPtmZk4fSbKWonn0kx4dN9tW/NkooN9JcXJ5U0oheDbXJ8",
-	"39flUuz5aiDnR9NMjmlWTwbhc/v1hCJxz5cVNWyU+Tyw9ila0YElDpmbjX6f7XwzyMwYmZm1/mWWVtp4",
-	"sjtBbPNQgJGsbXlUJaBgRzdXvjqlpmFWlqx2m9vxwZ4ep6Rgou0a4AbbATOAb0Hv8/a6RwC/DtrcNeur",
-	"4tjpGIylR2nO6gJWb5jTS5YzqRkR7JNxWgjXJM2Zz/BuoQJBJB+8e6toO2jG8OR6VGf4/cPf+iykywHR",
-	"higqSE8KspzxZAaBw1ZVZpD3DSZhlmtjH4ZA9cNGI3C3KhEQqovZazjF7SoUUVFtjD14wxpZudrnTZ3j",
-	"9U6XN3/NWc5GKVuY2eZCf0eT66mSuUjJL3KMt2cTLri2WumKGdJbUm64mEZE5UJwMcXMIfiOGImpZUZx",
-	"lra9EwftbARRdUDbnSaDOz5yY6klHAiBp542FkraFQP/gGZMwPd27DBdHsSOzbnIDasLOt+8RSq2vX5j",
-	"6je6ceq1FLcx1+pORgHD18qTInPhIpOC7ecL5npUpJb+1i4Wv819uk7kohJqqVfasLmbU30ApX1lv1jT",
-	"td3DzncsGYTP7rdmNDez0ZyZmUwrU9Sz0TXkoAdK+FiaWe101xy+lSzopydR7Z3VfexUQ9BEwyCsqWAJ",
-	"/BpBDcIrgOfPn73Y/gYYJ4uZopq16+1hqejuAjFw3EXcdnAdFZLOdgL9kWuzr1ZUNNLBS1a8U8Yd3HFA",
-	"WDis3WFhNQP6DFx6DykZ7W56dt6Vcr1VcWkrLWpDNrMcjq4y9qx6Ar8V2QryB4MdPYX3blhMKMAQ6f5B",
-	"tLXxMhp/z8ZLp7GGgxdEQzHpj1+AOHGkNhpzs8WfYZ9I5Hzu4qYbW5lwMWVqofiO5xrjn/NF2pmWO168",
-	"txN8FeoMKXm7HPgJxt/2yJ5zEX775PEQ/0yH+G0O1U1qyLWR8/cyY7dR4Jq3rc1iozTojpXTHM7TMdG1",
-	"jGUAx9TucKNwvrtjgMo1vluOu92qP9DabayGj7Vh6WvZ3VLAQJZacTyxJnknYbyQytSfI4pNuTZ2kKPb",
-	"ZOzt44Tffir4BXCDr7wcLMHHnQv/3s1wT4bnepHR1ahJDm3eTIkbrqTwh3K3eO6pkvmibQ6p3a89pb6h",
-	"00ZeaDHMkhVenGyq+g1i+8VJKzldRKjtdc2RMsMSM5JihNkViRSGJg1Hpr9F33C9vxic/KXiuH/2YnDL",
-	"y4lPo4SnCnhMN2FTqSnTpoyeS6ggNMvkkqWAyuA4IsSqgoOTUHL89OmhC6wrI9te7Lo/aLizeD7odmtQ",
-	"WcY1t37TfrR2+K+Rw716+9dJr4Orf+PVvfz8RStXCRV7hmY+hCFaBEbtPBe8u/hW1wETD5LUwgdcMFgr",
-	"38XaEV3jt2gpi4sY1fVA6/Cibz12KLGnWduJaUOVueVCbqIOgNcYLuMKRzKgvDID32LIYa0BY6SpRXAp",
-	"hNT/9/+SRRCiu0+QCqw1ELZf4WIOfgDlMno6WUM7QILYzm1Lxhb7Rq4Lt4RWgm7JKl+bWfFa3cAKbKBO",
-	"Ei5lrVCCLuyDtTnLjRh132gSPE14GhGaaekvSOL/dXRR/nx0mcbEq4MEcaFqPTrtMqKrg3pDkxkX7Egx",
-	"mlpKJ4Ce9MlEZaz5hLMsRaSdOvC3YCjlghdm9fp9kdSM4ElbQiLxig8JU8Md/AZDQs14AkCbnxzM0Qb7",
-	"RAefjmwDRzcUNCVtW3pl+7nwzcGnK98mfHrnG4ZPL4vWrdTL51SEAVQbSYjMHrYJg7SpBZOLjJ0RbgBA",
-	"DS9I5WTCRMrFlMAKwoMlYiLOvck1Z9TKx+fU37gptmAUbwVnjGg6L/EPM2ocCARck2GA845LNiB2v23h",
-	"ANZXYoPMG9ntojZ78yVka+K+Q5qqAwy9YYpY9YzNuekT3DSNk1hyk8xcSJZmIals4E86MFmmTX8s09XI",
-	"SDkCLRCyTnLD+kKakZdq+A36nUb2B6cbOhdZAXXoP3MBHY6qzvPKTz7xrwEN8cAefwVOZJ+L0ULJqbPK",
-	"wl+u2WqkWK7dlBxaZWXw6xCWFUWxzz7ZnS/HXsFL9F/OJ3S0Pkn7nZvNQXTg0AI9CuAoD5D/0C4JMDL9",
-	"NyFEZgmj06++CzquoFnfB72vQ6P6r0JkVP/dONeWbVN/3vQVFVNW2W57iFUWuO7IraK87RFi2eqA2Dyr",
-	"GqO8IUn+A0+uWeeIz93oUjVYOL6j7Z4D91wFwqp+9Dy1MhHiVrsDj+S0PmMNUunbq6DVUdSoiT7esyED",
-	"4hNNDNEzlmXEnoRE5aISEGrlOCRBAIgODA6gdioZUTvhO9IcIdeda2dtHHzOIM+5CE01Ul6HowhkepmV",
-	"4KEQ6xPBC/96DXAATAKfACzGmGbZSE5imCwlsMqaG+YimhZUuWwQuB2C/YlrjzKZm0XekGtiW/HJJvhc",
-	"uKSZlNcsJdT06/EFwiIcnRBg2oYZa6svFAHGRuUiodXFDfwRN1RxK7W2DGfX/SMqiHnGiG/Mqgs5aBPF",
-	"qtgjoUbjWmPY4nKn0O2D9QoYoNifcH4BHUWeLcMJVmm3Tg5A2Q5r/73CiJyuySqY9TSya9EpXGmLv3W7",
-	"gCtLWNT03TjDH/kNE86l3GF6e2RNVAK2uyVOtHq6W/tbArSr57cfRou0B1jQ9yxhwlwAKLS+V6wd6O5D",
-	"ADW3M28bWm0eeZ6x2xE7kGAXYgcKbZOK6h+M6vpqnNFVIjvPpV1y3caxBX6HEbPCjhZAWPvkVFb6rmu3",
-	"cbYf5MLlyr727q77pb1QOt6S9sqxWyp8gLGHxH7bsQcs2BVnClT+ay4qMQPoFNcMrDAMAMUn0wAprPjq",
-	"Y8MlUNsLo3sFk2vk7yre2hafZHv9ps5NGNR1KiRIoU+Ey78bDPNVmH7aYZPHTCSzOcX3NpWli8srq6xe",
-	"fbj8gRSPkmu2Ir1YzVj2LVRtGOfC5E+fxgjH3W/lH6dzntWUiooTrm2b2vCp/V9wbY7+MhgcPX9W+fjk",
-	"vz+xnxcJP0q1PjqBd9Q09qp1va7csNmN4WGLjBpLS7tZvjqL9x4NALDXisJkAPRDF4tsRYxE8AffA8EF",
-	"6R9s3g6OORUNF+EzltX/gltSC0hfpUPXfPGGa7SOxKrKYhs3uIuGcnsdBcRWaS1c5620vQcudkfhW3DR",
-	"/lL3NaOZme3pmk/HowQTZ5rMoM37kBl0uArzYuuk7g1TmrcB1yskUGUwZQO1k5balKnnXR0TUHKxVv74",
-	"ukcYCcnAxesQJ6zdvJ7l0+2KbmvGfqdDqhORQYBHnjGXdnzrwOMKGnM7bAAHhrLFSAtrGrrWo9Ygl1Vq",
-	"uCpHt4/zryWQhcueaQ9Q0fYOswMORXDDuKdyXZoQtbAl2Hzjkt9LkGBDoONtg4yqvP69CzGw52Ls4g3q",
-	"YJc6RR/t5Jv20Uhh/OP50f/G6MePvfLv/ujo45+Cnw7/R21MJF+Mgii5bhFMPiCuGxTU5wibqiOAGlHj",
-	"1INgTZoo+3u4d907kMZLolFLQVkvvxzBtBLvQVZJFvqwsuzt5OD0590tFJ6v35sxDRpcky5FoOg3qluB",
-	"ppX+wfLTA1Ty2JUX0tlZ0/KoDkO45u7+tEO+SPesgi16cTVQeWNklUVYixAJxrF1J/cqddT5LLiLLLLG",
-	"UkDFXPbQ/uF06KaZIQPcdTaYG0g71QmGgNHo9xiGfsd7WTsTVw26iy2wWCh5c8uYsaKR8ao2Qob4B8A+",
-	"v2arwKSg4N0wKteGpUQKB52eY1xEm+BBn7c00jP69PmLGh/H1evzp89fnMZkIjEegoxXCPosFjRN7Weq",
-	"2YsTkvIp0yaCICGtZ0fXbDVlghxlMYEuNOH1l3elk66TVA4zqtZwDqUi7BOdLzKGQ2Hp0+fPn3xb72eB",
-	"iIXOvS/yccYTn6izaQzajeGClLX07KOaYOP97SWL1nZggXFDMRZ3L+uEwt77a+iFYhCDlJ4RZwdzKTRg",
-	"Gjocbg4V9Dw1hYEzjoAgAQW62l2KoVj8WiqqLE/gJqzu9NrSf2zmy3Mc9H7WQj2Vb0lO+ctOpLjNFrcM",
-	"fo+joIs9b8mq06Fh5dwuj1FpXEPzTbOzU+tuO28yi+3uG10ULMDK8uCTZBAghgWG6dhSeEHN2kk7nVBx",
-	"uOmLrINDvQdo06/IlG+JROoJw5piXQ9Ulcy4YYlxF6c7TzCIghgtFJf+/qM1NFO0p61VT/OfJyF93a+x",
-	"y49xfx6JvXPlKz6GhrM5oeJ2cEe3smqLLf64UbTW6mEojmiIK5mLLepXySh15l1NANpkAtBUjNhnzhBn",
-	"tyjMAWe/KzoOm+kKjQdt11dylXqUFskZt1pdqUflBVmbpwPn/m4ARHfZMkKk/AlviS/YnJC54WPaGZv3",
-	"ANn59R6mIjUzZONtIndPp1O3nJ6KfN9te66BylOtwULAB+KyDDagotEpc+bNemHBfmesIZxVOyt2z9it",
-	"xC52klvu9HBTDblJIMg6gqreJdhbkT+M+7u76hVK3iBi4lZjuBN82E93sRqADNt+3zYed1hjjc/fAlsW",
-	"TGcPL+uMbKD/TE65uFd02Q4LUvvOjlW5M1xfrWcdxrr+9NZR1ocx7gSOrdMUugmRu2TzL4lh72jTW+xL",
-	"zXCbtqoc52uuzZ4VQdDqgKVsrRDcOwQ3pjyNMrpCFcnLioUz6vTsIBRPH1sq+HvGvm3Blb89ZQXo3m0A",
-	"sdkNl7kue2tnAmz0ez943XXAHrtP573hs9dC+QJKvg0T7Z3baxRn3TTPBgau0UO7UO+t7kvK5fQTaqd0",
-	"7oue97BOkkevxp17NR4N/0fD/+4M/yA8b5+Y+XQ7Bjj64tEOcS+QHgXScyWbYwiJjA/b133auPBr6jvP",
-	"GGBHo6PfpW7gTWeY+di6zIVukDhbg+sT2gzg4CqgUgB0T/MEbmm59qvWs9zJXAKqQ0pXrLpSTTIkDOrf",
-	"qjPnGbvyz+6fz8hNxrokD+ELlXLrhTbuVrpcuyiktfX9b6LrK4AAvRQT2f1anqq5VCNXxLqdItb9WJVZ",
-	"BuHG3WKJuL4eTRRjo+m4na4Hb2DyUqdXcs3S1m9MuGJLmmUjl57fEnzIv1TQ3O53fk3bHQBd1LfwzN7Z",
+	"sCzjU4buC5qn4MebS8GNhAF8qBtRPp9TVc+FhptawqslABxlMEX/fnWptm3yOzrtepjPwPobAdFtnhOv",
+	"rAQlGZsYInOr7yU017X2hmI0td9zRbxxMmZmyZg7VxZ0yr7RQ+Huc6hIwZRFl45hc9IzEj3AWcr8dxKV",
+	"GXjINgCmV+A0HWw6TaNS6rcT/54/NkR/dBBcVdlmdhD++qZC71F1gatt1m5lOufiUmZMXzqfU8cNBT9w",
+	"6+nbnp4Lo1Y7jz5st3bIllGe33g1uP1QHefVcQ5NjFROAO0UOPgwfl3TVpJxJsyIpqmq/10qxTJ0LWGP",
+	"G4+gfdo8vcrAypW5T0moWCJV2vmlFBe9SiGbgmuNE7zHoe2OFM/7Tdn5hma/V6bBhXl2clDH3+ER4AU6",
+	"FxNpmUsaDjJ0SZWwDdvjkhue0Kz1Mfz7wQZFRAfFGREI54DqqltY3ZuCeCqrv52P9B6CvKPYK3n2vgTf",
+	"Tklnh/DK7qtd0Eu47+uqOM9Yco02UfXcwlUkdq8mnKXeUWGKG4+xYvSa9GiWuYuEOVnOmCDyGm4PWpAh",
+	"tDMaK7Bjmqi3YeWCZuR1wICBLawY1bWycW215bWlV7cO9ctsZq/llIvAv99hiaVZ1JuP3s2dyJT5yxjU",
+	"Cb7RJPC82sN+sYhwed+8OCdcEybsoqR2pUOjvWKzP9u0p/94VncVaZ/TeilVuuYEePz02W7fAUvkDVOr",
+	"kZ1GnUdDczHN2JHVevyzMOUoDKKJpVnE67PZ7YLINVM1Po/d416jgaKdYCl2kMJeqgVNEqb1qPApbExo",
+	"PqEjJpTMsrk9cVXgdF4jIJUzpAhLNhCJsqAJulet3QqEYnVE+7OdHplRDXomNs/SUwK3efaB1VCkkvTi",
+	"d2+v3pNjS3rH8wk9xSfjyD4iyPqvIBpW8WHkbhHx7sFqs1Jkq6GgibHqp9VR5VIQZ5ah/lnHrRPF9GzL",
+	"0thJ7BbKZvaGFZuzvs2V5V/v0/XQtO1vXpw/h/XYc+sXSt5wu0RcTEe54g3WdKKYqRcXY6rZk8cEH4nQ",
+	"P71acDElXBhJqLBSAj2H3uGeUCSPny9f9Xf6zzYGWAxny5JcOo6+kKmj8A56dig5OqlT64p1taEtw/07",
+	"0Oyt5Pjtxe36+WMWzUNm74orun3NGQ5O+s7+iwY9nusRFVKs5jLXDeduk6to067qts0YfYL+msow6lav",
+	"vNq8XZdu7aoNNm/XnnvE5s442tcV1Ljo4QnZQnsPDkIck2u6acaXKEL346gNmd814LQqBMLG6sZ78eqH",
+	"yx+4Rlmx34gTntbFiwry6t3NCZHK/v+MCGYgdrS4Ank06A/6j/qD48cnO5ScJ3XKmVR4IboWXWe/JkYS",
+	"o+yRi/FS1kRnOojmiX99/PiDizTyPFAE0D17+vTJ0+0hdDDYV/jmIxR4/tMa70QHGLLofrbq+voewfLV",
+	"bg01bCrVCh0p3faksiqNHNSC9sOGagdZhP9eWE1Gd76jQDsagm/sIDZ29AX+APE6Gm+c0VYm/t2WlhXz",
+	"l6ttrDAneVo8alXjDo9aPWKiShdVdbL2CXJMevD/X4gdxuEZseYeqrVCQiw+sb/jRTIGLVWWIJX5ONty",
+	"gYGX96BZXfPFgqWthr+uGNlpu4UqG/KrHG1u7HbieSd5dz9fg07IROotR4yUPEMrEuiTUGVNBGrIkmpi",
+	"1wUU+eoCbvN1fZlk9Gk3H/xP2ylg+3ZDSGbH7S6zAGoFWhA/2yWY1Z4k3MmtVi6udZqt8XNpHxjbjqJy",
+	"H5raMp413IkwNSIM9HWxsj401c2xflOEYO624nvF6HUql2JPKd6SgFM2VTRtSXrRgR9Qi0fn1H4QdH39",
+	"m9+AeJLRQslx6/FIkXHRtn0X/FOjH2VLutJkcAaht5pow7OMcOECPGP3Ykx6QhIYHzgrfFQu+BZXzByi",
+	"XAONKpxL3OpUXLe6cGbBDgWebrcRa0u2i6QuZiy53ssLC3JkNGdaO6/1Tmc/vtH6bqC8gR3Bmu/i/DfF",
+	"81fwOFDPcuQCoXnGzWpUXuFvvR4LXrnCN6wgsiNpctwuFL/hGZuy+iyyRM7nVKSaTJkhSkrjLzkhrruX",
+	"MaoES8H3dc0WBlJn7E+gA3t5ad+zwiNPpftvVDj+ogMhBZg8O9e1GKqbTMMLlclZWup45eTCz5v83Ghy",
+	"juz7o4qVG9756NloTIVgqt1lkp61nNKGGeYHWzOycPrNFLWTz6SY8Om+2rdmScUG+vbZSSWN6Nlgmxzf",
+	"93W5FHu+Gsj50TSTY5rVk0H43H49oUjc82VFDRtlPg+sfYpWdGCJQ+Zmo98nO98MMjNGZmatf5mllTYe",
+	"7U4Q2zwUYCRrWx5VCSjY0c2Vr06paZiVJavd5nZ8sKfHKSmYaLsGuMF2wAzgW9D7vL3uEcCvgzZ3zfqq",
+	"OHY6BmPpUZqzuoDVG+b0kuVMakYE+2icFsI1SXPmM7xbqEAQyQfv3iraDpoxPLke1Rl+v/hbn4V0OSDa",
+	"EEUF6UlBljOezCBw2KrKDPK+wSTMcm3swxCofthoBO5WJQJCdTF7Dae4XYUiKqqNsQdvWCMrV/u8qXO8",
+	"3uny5u85y9koZQsz21zo72lyPVUyFyn5TY7x9mzCBddWK10xQ3pLyg0X04ioXAguppg5BN8RIzG1zCjO",
+	"0rZ34qCdjSCqDmi702Rwx0duLLWEAyHw1NPGQkm7YuAf0IwJ+N6OHabLg9ixORe5YXVB55u3SMW2129M",
+	"/UY3Tr2W4jbmWt3JKGD4WnlSZC5cZFKw/XzBXI+K1NI/2sXit7lP14lcVEIt9UobNndzqg+gtK/sF2u6",
+	"tnvY+Y4lg/DZ/daM5mY2mjMzk2llino2uoYc9EAJH0szq53umsO3kgX9+CSqvbO6j51qCJpoGIQ1FSyB",
+	"XyOoQXgF8PTpk2fb3wDjZDFTVLN2vX1aKrq7QAwcdxG3HVxHhaSznUBfc2321YqKRjp4yYp3yriDOw4I",
+	"C4e1OyysZkCfgUvvISWj3U3PzrtSrrcqLm2lRW3IZpbD0VXGnlVP4LciW0H+YLCjp/DeDYsJBRgi3T+I",
+	"tjZeRuPv2XjpNNZw8IJoKCb94QsQJ47URmNutvgz7BOJnM9d3HRjKxMupkwtFN/xXGP8c75IO9Nyx4v3",
+	"doKvQp0hJW+XAz/D+Nse2XMuwm8fPRzin+kQv82hukkNuTZyfikzdhsFrnnb2iw2SoPuWDnN4TwdE13L",
+	"WAZwTO0ONwrnuzsGqFzju+W42636J1q7jdXwsTYsfSm7WwoYyFIrjifWJO8kjBdSmfpzRLEp18YOcnSb",
+	"jL19nPDbTwW/AG7wlZeDJfiwc+Ev3Qz3ZHiuFxldjZrk0ObNlLjhSgp/KHeL554qmS/a5pDa/dpT6hs6",
+	"beSFFsMsWeHZyaaq3yC2n520ktNFhNpe1xwpMywxIylGmF2RSGFo0nBk+lv0Ddf7s8HJtxXH/ZNng1te",
+	"TnwcJTxVwGO6CZtKTZk2ZfRcQgWhWSaXLAVUBscRIVYVHJyEkuPHjw9dYF0Z2fZs1/1Bw53F00G3W4PK",
+	"Mq659Zv2o7XDf40c7tXbv056HVz9G6/u5ecvWrlKqNgzNPNTGKJFYNTOc8G7i291HTDxIEktfMAFg7Xy",
+	"Xawd0TV+i5ayuIhRXQ+0Di/61mOHEnuatZ2YNlSZWy7kJuoAeI3hMq5wJAPKKzPwLYYc1howRppaBJdC",
+	"SP1//y9ZBCG6+wSpwFoDYfsVLubgB1Auo6eTNbQDJIjt3LZkbLFv5LpwS2gl6Jas8rWZFa/VDazABuok",
+	"4VLWCiXowj5Ym7PciFH3jSbB04SnEaGZlv6CJP5fRxflz0ev0ph4dZAgLlStR6ddRnR1UG9oMuOCHSlG",
+	"U0vpBNCTPpqojDWfcJaliLRTB/4WDKVc8MKsXr8vkpoRPGlLSCRe8SFhariD32BIqBlPAGjzo4M52mCf",
+	"6ODjkW3g6IaCpqRtSy9sPxe+Ofh05duET+98w/DpedG6lXr5nIowgGojCZHZwzZhkDa1YHKRsTPCDQCo",
+	"4QWpnEyYSLmYElhBeLBETMS5N7nmjFr5+Jz6GzfFFozireCMEU3nJf5hRo0DgYBrMgxw3nHJBsTuty0c",
+	"wPpKbJB5I7td1GZvPodsTdx3SFN1gKE3TBGrnrE5N32Cm6ZxEktukpkLydIsJJUN/EkHJsu06Y9luhoZ",
+	"KUegBULWSW5YX0gz8lINv0G/08j+4HRD5yIroA79Zy6gw1HVeV75ySf+NaAhHtjjr8CJ7HMxWig5dVZZ",
+	"+Ms1W40Uy7WbkkOrrAx+HcKyoij22Ue78+XYK3iJ/sv5hI7WJ2m/c7M5iA4cWqBHARzlAfIf2iUBRqb/",
+	"JoTILGF0+tV3QccVNOv7oPd1aFT/VYiM6r8b59qyberPm76iYsoq220PscoC1x25VZS3PUIsWx0Qm2dV",
+	"Y5Q3JMm/58k16xzxuRtdqgYLx3e03XPgnqtAWNWPnqdWJkLcanfgkZzWZ6xBKn17FbQ6iho10cd7NmRA",
+	"fKSJIXrGsozYk5CoXFQCQq0chyQIANGBwQHUTiUjaid8R5oj5Lpz7ayNg88Z5DkXoalGyutwFIFML7MS",
+	"PBRifSJ44V+vAQ6ASeATgMUY0ywbyUkMk6UEVllzw1xE04Iqlw0Ct0OwP3HtUSZzs8gbck1sKz7ZBJ8L",
+	"lzST8pqlhJp+Pb5AWISjEwJM2zBjbfWFIsDYqFwktLq4gT/ihipupdaW4ey6f0QFMc8Y8Y1ZdSEHbaJY",
+	"FXsk1GhcawxbXO4Uun2wXgEDFPsTzi+go8izZTjBKu3WyQEo22HtvxcYkdM1WQWznkZ2LTqFK23xt24X",
+	"cGUJi5q+G2f4mt8w4VzKHaa3R9ZEJWC7W+JEq6e7tb8lQLt6fvthtEh7gAW9ZAkT5gJAofW9Yu1Ad+8D",
+	"qLmdedvQavPI84zdjtiBBLsQO1Bom1RU/2BU11fjjK4S2Xku7ZLrNo4t8DuMmBV2tADC2ienstJ3XbuN",
+	"s30vFy5X9qV3d90v7YXS8Za0V47dUuEnGHtI7Lcde8CCXXGmQOW/5qISM4BOcc3ACsMAUHwyDZDCiq8+",
+	"NFwCtb0wulcwuUb+ruKtbfFJttdv6tyEQV2nQoIU+kS4/LvBMF+E6acdNnnMRDKbU3xvU1m6eHVlldWr",
+	"969+JMWj5JqtSC9WM5Z9B1Ubxrkw+ePHMcJx91v5x+mcZzWlouKEa9umNnxq/xdcm6NvB4Ojp08qHx/9",
+	"90f28yLhR6nWRyfwjprGXrWu15UbNrsxPGyRUWNpaTfLV2dx6dEAAHutKEwGQD90schWxEgEf/A9EFyQ",
+	"/sHm7eCYU9FwET5jWf0vuCW1gPRVOnTNF2+4RutIrKostnGDu2got9dRQGyV1sJ13krbe+BidxS+BRft",
+	"L3VfMpqZ2Z6u+XQ8SjBxpskM2rwPmUGHqzAvtk7q3jCleRtwvUICVQZTNlA7aalNmXre1TEBJRdr5Y+v",
+	"e4SRkAxcvA5xwtrN61k+3a7otmbsdzqkOhEZBHjkGXNpx7cOPK6gMbfDBnBgKFuMtLCmoWs9ag1yWaWG",
+	"q3J0+zj/WgJZuOyZ9gAVbe8wO+BQBDeMeyrXpQlRC1uCzTcu+b0ECTYEOt42yKjK6z+4EAN7LsYu3qAO",
+	"dqlT9NFOvmkfjRTGP54f/W+MfvzQK//uj44+/Gfw0+H/qI2J5ItRECXXLYLJB8R1g4L6HGFTdQRQI2qc",
+	"ehCsSRNl/wD3rnsH0nhJNGopKOvllyOYVuI9yCrJQh9Wlr2dHJz+uruFwvP1ZzOmQYNr0qUIFP1GdSvQ",
+	"tNI/Wn76BJU8duWFdHbWtDyqwxCuubs/7ZAv0j2rYIteXA1U3hhZZRHWIkSCcWzdyb1KHXU+C+4ii6yx",
+	"FFAxlz20fzgdumlmyAB3nQ3mBtJOdYIhYDT6PYah3/Fe1s7EVYPuYgssFkre3DJmrGhkvKqNkCH+AbDP",
+	"r9kqMCkoeDeMyrVhKZHCQafnGBfRJnjQ5y2N9Iw+fvqsxsdx9fL88dNnpzGZSIyHIOMVgj6LBU1T+5lq",
+	"9uyEpHzKtIkgSEjr2dE1W02ZIEdZTKALTXj95V3ppOsklcOMqjWcQ6kI+0jni4zhUFj6+OnTR9/V+1kg",
+	"YqFz74t8nPHEJ+psGoN2Y7ggZS09+6gm2Hh/e8mitR1YYNxQjMXdyzqhsPf+GnqhGMQgpWfE2cFcCg2Y",
+	"hg6Hm0MFPU9NYeCMIyBIQIGudpdiKBa/looqyxO4Cas7vbb0H5r58hwHvZ+1UE/lW5JTvt2JFLfZ4pbB",
+	"73EUdLHnLVl1OjSsnNvlMSqNa2i+aXZ2at1t501msd19o4uCBVhZHnySDALEsMAwHVsKL6hZO2mnEyoO",
+	"N32RdXCo9wBt+hWZ8i2RSD1hWFOs64Gqkhk3LDHu4nTnCQZREKOF4tLff7SGZor2tLXqaf7zJKSv+zV2",
+	"+THuzyOxd658xcfQcDYnVNwO7uhWVm2xxR82itZaPQzFEQ1xJXOxRf0qGaXOvKsJQJtMAJqKEfvMGeLs",
+	"FoU54Ox3RcdhM12h8aDt+kquUo/SIjnjVqsr9ai8IGvzdODc3w2A6C5bRoiUP+Et8QWbEzI3fEw7Y/M+",
+	"QXZ+vYepSM0M2XibyN3T6dQtp6ci33fbnmug8lRrsBDwgbgsgw2oaHTKnHmzXliw3xlrCGfVzordM3Yr",
+	"sYud5JY7PdxUQ24SCLKOoKp3CfZW5A/j/u6ueoWSN4iYuNUY7gQf9uNdrAYgw7bft43HHdZY4/O3wJYF",
+	"09nDyzojG+g/k1Mu7hVdtsOC1L6zY1XuDNdX61mHsa4/vXWU9WGMO4Fj6zSFbkLkLtn8S2LYO9r0FvtS",
+	"M9ymrSrH+ZJrs2dFELQ6YClbKwT3DsGNKU+jjK5QRfKyYuGMOj07CMXTh5YK/p6xb1tw5W9PWQG6dxtA",
+	"bHbDZa7L3tqZABv93g9edx2wx+7TeW/47LVQvoCSb8NEe+f2GsVZN82zgYFr9NAu1Hur+5JyOf2E2imd",
+	"+6LnfVonyYNX4869Gg+G/4Phf3eGfxCet0/MfLodAxx98WiHuBdIjwLpuZLNMYRExoft6z5tXPg19Z1n",
+	"DLCj0dHvUjfwpjPMfGxd5kI3SJytwfUJbQZwcBVQKQC6p3kCt7Rc+1XrWe5kLgHVIaUrVl2pJhkSBvVv",
+	"1ZnzjF35Z/fPZ+QmY12Sh/CFSrn1Qht3K12uXRTS2vr+N9H1FUCAvhIT2f1anqq5VCNXxLqdItb9WJVZ",
+	"BuHG3WKJuL4eTRRjo+m4na4Hb2DyUqdXcs3S1m9MuGJLmmUjl57fEnzIv1TQ3O53fk/bHQBd1LfwzN7Z",
 	"8DVTgmWjrs8rljGHrNn2lS7n3ZzNRwUgwmjectvsW0gabd/ofGjztP2To4xfs7aPt94AqUcLxYxZdXql",
-	"y+KXj48meZbdq4KiWcZF/qkLz+glXXTa5kYDpSKzmgTvQ2GL3lOw9v6IkGtYSPLGQfeArm0kHu3wQp/A",
-	"3Z9UxAUlZIz6p1EbpxoDbs7gRXrNCHU6ew4oB6XenmtG4u9f/vjyw0tyjLF3x7/x9PfjOZuPmdLHv7n9",
-	"+z2uUxx2Us9XHca9QeCXwrAs41OABNkHAbMR1HK9jtWz20Fa7lvwqgN4ZEuIyM0lu1eUyJod6gAUWff2",
-	"XliRYUOAw9N5suv4b3sitG2MDDE/O+qdzE5h1AbFbmPiHtHuS0mFbmsZlVbRdidosDQVeyYcXHXVW9HL",
-	"RaNnJ8mkZinJuIajwEd0JkwTHrRC3GnNpSCKAT5jeAloBeHIudoc1tZIsbm8KT9mMrkuP+Wi+hlAjYJ8",
-	"+MJ5nY7wVITw3rofym7wczmK9d/tqEdywUT5CWcPIDTJNZ2yEeRNZlnlO+d6Cb4p23TadfmIYmMpTYhd",
-	"5r5JMkbxC+T50YRnVQQAMHZKuDj/hWLOQRZ8563J8puUa//VXObCFAuGn8oRgxCe0IQVT5TfNDyloKDV",
-	"FmCCDXrT79zN0r1lHG+KxLtOPWibtBmO5Mp0zxrZz3bvIgC1oAs9k6Yb/uZbgZHjC8A/NGwq1Yr0YscD",
-	"CDaAxAd/g0wAVAPNFPyB+qP9C2hQx9FQxMgw9kvkC/tXwBDweEF8Oj6MMN2fCoIrTpbczEgM8FPQYLh8",
-	"MVTCjSeK6VlMerDcpZsa/YalHAOYAWrKySHrDQU0gj34koLw7lTKlEjBzkgMF6Ix1Jgnmq40Wc5WhxF2",
-	"X/qXYtKzvQ+Fby10XR4SaQUrRSgtrEtnpGJpfygO2uSqOdwLv7ktLKofETMRqHRfvQnKPjDVpEe0APvb",
+	"y+KXj48meZbdq4KiWcZF/rELz+glXXTa5kYDpSKzmgTvp8IWvadg7f0RIdewkOSNg+4BXdtIPNrhhT6B",
+	"uz+piAtKyBj1T6M2TjUG3JzBi/SaEep09hxQDkq9PdeMxD88f/38/XNyjLF3x3/w9M/jOZuPmdLHf7j9",
+	"+zOuUxx2Us9XHca9QeCvhGFZxqcACbIPAmYjqOV6Hasnt4O03LfgVQfwyJYQkZtLdq8okTU71AEosu7t",
+	"vbAiw4YAh6fzZNfx3/ZEaNsYGWJ+dtQ7mZ3CqA2K3cbEPaLdl5IK3dYyKq2i7U7QYGkq9kw4uOqqt6KX",
+	"i0bPTpJJzVKScQ1HgY/oTJgmPGiFuNOaS0EUA3zG8BLQCsKRc7U5rK2RYnN5U37MZHJdfspF9TOAGgX5",
+	"8IXzOh3hqQjhvXU/lN3g53IU67/bUY/kgonyE84eQGiSazplI8ibzLLKd871EnxTtum06/IRxcZSmhC7",
+	"zH2TZIziF8jzownPqggAYOyUcHH+C8Wcgyz4zluT5Tcp1/6rucyFKRYMP5UjBiE8oQkrnii/aXhKQUGr",
+	"LcAEG/Sm37mbpXvLON4UiXedetA2aTMcyZXpnjWyn+3eRQBqQRd6Jk03/M23AiPHF4B/aNhUqhXpxY4H",
+	"EGwAiQ/+BpkAqAaaKfgD9Uf7F9CgjqOhiJFh7JfIF/avgCHg8YL4dHwYYbo/FQRXnCy5mZEY4KegwXD5",
+	"YqiEG08U07OY9GC5Szc1+g1LOQYwA9SUk0PWGwpoBHvwJQXh3amUKZGCnZEYLkRjqDFPNF1pspytDiPs",
+	"vvQvxaRnex8K31roujwk0gpWilBaWJfOSMXS/lActMlVc7gXfnNbWFSvETMRqHRfvQnKPjDVpEe0APvb",
 	"7ZdBSMeOHnIuRlNlJdaCKS5bowAUVfbg5QJJEINXRg5lEiQiIk/W4iPz6j33RDH7ij1rltQks9EiA2ck",
-	"s4S9UFyz2mZygAlaKHbjczk2J7CkSnDR7fZgAzMRcGbLTAi/3FtI5u9M8clqv6QHt4ajX5brNvGTF8/+",
-	"ctIt3S1srMV497sL/nw0rEdIZbV7b9r6dW5g9iNV3MRUJTt0EREg+Ig4eo+IkGa0Ymbkfp7TzE7d/pIL",
-	"nS+sgLeiJZvaLwA+bXRtHxzTdKT5VMCEI7JUUkxHXOucKbgV9Ni0GeXzelThOyDqYuXWZ19HJG9KY3M/",
-	"kg68+TuCHPyTtcNYC+sIJEi7kv2B0Rxg2tWJlncuJA8R7PabtEuJGTWUkWpTi0Sw5f6vr5vO68NZa75u",
-	"xf0yvGeamf1W4S6nsHu8BUzzXrFhTrGpN/gtISiZ63pZ067+YE16A4rnqccjral9go8QJyGxunMxz280",
-	"sVNAVDwiGNRDmRAqVv12OeLFpNfzxMsJb19pjUWE9o4kcgPoEkx04cbcGD/UVNZqW6PrtFPTrJJZh1G+",
-	"lxlraGqdNcslqI7dd1m7A+4S473dp85Qlf4ayQvQnfhcFR/vqBnkCTh61BoEyo2kboI1EaXBgHdjldaN",
-	"He/OHSzRnkBB9cmEDSHXVDcFOJdJgi3y/FySX02GX/3KBRECNUnJVGtv+lGexWTJlEOOrgZonJHYdQeG",
-	"nZCIKscTgDSGgAjSMzM2FBg2UJp2pcmXyDxL4dVx2UcPw1Oq7/QJhmVIxQjXQ2GHSY5JD/7/M1ibh2jr",
-	"FfGxLVcm2H+ZsXNtta85E3ueaJYlnTnX5XJkPRzDtVK7f4XkuBWgRttDiOvROOeZGXHRUK+/QZx2VDk3",
-	"iyaGPe8uofg+z9hFcEaXJmnCtD5KpDBKZlD+IOUYrJKxohotelIOooNMTqcYWO3KiZVuQV2UvK2nnjxj",
-	"3+9w/O/ULHYFBBUz/B1dnxlPjB4tuaWqLrZRyhZMpHqEtNDlve1EVEC2dbXVGohvvsiYZcYSMLjd6Zpn",
-	"7LLybl2nCJ/ecaQVNM52ukPlLK7THChSSlN1aH+J0M3l+KGC+ukimMvwuzldaGLkKQGwUxT4gHdKxqt1",
-	"lNWLy6uh0Ojpi0jGblgGL9ixniEu602eCabcgQyVjuBr+8fF+Qd4+uLiUju3HhwLGddGI5rq6C+DwagE",
-	"V4WPJbjqKNV6VICr1nr0bhFWly+Y0izt6l1oCqxbqxHQmlz/7t5qJyl9lF5VYpaEVLnvCrT4knorvFry",
-	"QoXequUA1pmxIkU2xFFlZZsEtq/h0VXbCl9rlfSxViykPuMbnNtCkupEPYIucM2EG10JUd2ZDN7lbmFb",
-	"JCtLpEq3B/WW8amWx4rwVFDgMNLWt9IhuLZdBO0XFfW6DiVbBKtuhboug1tLzglXPSrJromc146cPZLP",
-	"uot4O5DUVQ3pxcjGKM4tqZb1QA4r9V5ocUltZmxeW9tNsTlLeTGT9pLRslHD/Thd+BNimlOFNWgK0CvL",
-	"Vmusl2uWFmwJr5CZzFLdPWkcBuVSZg6qk2vazXu/dgVaL3FGPsuFa4XfArU58I/O+HQGJ0TK8zmoyMtG",
-	"BXi/TNl9NeA71ja/FH1wX1nZMta/Kcy/i5rQREqFFtPVNi0qSe68j2nM4YKr33rBg7fC9iDQEJYp5BLd",
-	"DC5EBQTBNzoiLNPoRHUjOuwuaQpcTV9lEcdVt2JXV6/3ClWEAoajKjxArW3uYAkgEVTmZiO0EctzF1GH",
-	"z+tzDmjW2MCTp92iFutGXtNF/ci3LuG9hi6WG9UhYjF4aa9AxT1qWY/hgnzPBEkflLTBQe8dbJtmTBQn",
-	"NSqUdnsIFMqTmhHUpXxMRv+gHpzLu1d3K3QeIX6/bNWtpfdeKTknUBqaGEmw2vYWXq8DklvXwVeEuqgX",
-	"TB/Dv9sCdt5Bte+wlMB9YgA01vJ2p8b+QIFFIRKKVhauo8xBmyU9Nl+YlUtPrEEGLC8u9q87UZQJ2VZo",
-	"YgcYjB15AQijqCC9WLnoLCv5/P+FBAS3hxQMArSCKZZLoKioL4/oq552W/ELPzhn2to+7Orb1uicpFIw",
-	"oiWZUBX5tAaaZaG1sOb0BjNJj+yLTUAx+ESBZ7gTpSVocf312row6K1vgNu1JEYTg4KKUH2NRTyAqCDG",
-	"7nSYDwbPEp7C/yyIxxvRBETW+hOHWEATHcL1ALTOyNyhUDZwaukdzDMWLFxdjZ8ygbZnsPS2E9JrbGXH",
-	"jPHHrlJ9vYjWrHTnV7u7unpN/K8ldWIYcP8Bqu9vPW4TKsI6nnw6rQaSzanAGpdjV2PYvpnm9XX6t0eW",
-	"l7X0XTdrBLgGlB5uYXEClgduwMfB4odiJpCtTZrCd1SkdQXMPQRrgWxJxlSkEZnYA5AbXQ/KekpibwHG",
-	"aIBT4r8YCnSFUZ5pywMTtmSW3KggM5pNCFzJ9eou6A4jEmdyGZNcpEyRvwzIf4uGIl5QZbjtCL/+9jn5",
-	"bxDIiiM2MY7Vfn1GYneB60bFDSAzCuk9XytmqteAZXHKwKS1JiwUS7X9BrUJTK1hi8traaazbolxNcmq",
-	"Xiruo9V8JlVBj4I76fUjT4NyiOGyZJwbkrEJJsT1qsgVIDMh6Jii6KCZYjRdkV9zlrPU/qpyIbiYHvYb",
-	"S782CkM3kIQKYUUhnGJQbJ4ms4b22mo2wTm7SwYBpbzzL9QcTfd0TuAGoGraUfvyr4JIB+noIqhBdsOG",
-	"bR76NGtIcJvwzDDVeqle4eM74F2a9Nfqou18a+NmZc+y0cXot1VWLE6JYmuiikyokvM6n1VOhebTpfk8",
-	"KNe2O0XgHsKhEP/w8gM5hrHFZ+6IsKw15TdMkHmuDYGi/ZsUsj1/txO6z8bDv+4RMGnodPc4ft+2nvfu",
-	"Ei6Pms/lEN4UYd2pB0TIN9o53MYr5xiowXK3h0KW1Uc6uWOZmaafXXZX7W94oDQYI3jEtDBDXCvlK+GY",
-	"igFEwTy2LmnbkKLqir78RBOTIdNZfvSSr0gLGnEwIZFn3VU+zbL4DFNqljMKTg67G1jFww7IjSVuFOxr",
-	"gwC+z/iNy5rvAeOPWYBeBQLhsB6cak0VKvy9TwZ19DOXDv6/sFDxUHJagpHE6i5WPlEDFo0r0tYyk/oW",
-	"R1RFcVpXtctoC56WkrPUvI9LV3pdWbkOgAb3dDqWCfpPBgO3iv6LesN0o48KDMSgAyTA010dbhXMNSGg",
-	"tRxbx6hVRX8vh3yQwrBxM29mTDlbGc1NhYqVE49nBO1SYFskc6R8lQvCOLy9pKt6tvI30iPFDBPg7Ezp",
-	"StexrwsGwKw40pMK8+fghpVOKReHJJNiyhShU4nWHEQUcE1SBsuHvgMhh6JazwNGLqRz+4K2yIWPROcy",
-	"tX1ows0Zof4Nq/R7fLGhoKIosYp+5DJ0gZa9CzqHZrQXZO6Ku3gYy7PqoTgZnBBNV1xMiZZoDQY3Hs9D",
-	"6fDfa40CD60w5yI3rNWhfene0T4IupB4pt4d5WSc80C4Pd8wg2oF3PPdAq6EgxgtmHIT6TAQr/ovmCL4",
-	"MqGJkhq9PkmWa8NUZVAvdg8KAjF2UqpIi1HILPWeBaBFqpgnh4iwTwlbGIIOrypUW0Fn2vAsK+lVCgfW",
-	"0if+TsNFo3FFjKJCc0yVsB1ds4U5tb+t4CO40xCZtDNJNaQx1VBa085t0FT9ajZLhCa95CEuz0qp2uX2",
-	"LHhr7+uzkiu7qVxvcDvQ8US9Dw0EJiIDShA9VpeOMKe76l6r0XQLD1MVpnXwlwrbPK+HanWOq+6vZnK5",
-	"x1veMdb9Te9ta3BEou+n4q1zIr9cW3eF1nOwSsJanIVTx55GOfNS8bAigdqMcI2S9nYOVsnsQczCz2oR",
-	"7me5/COwPM6IcNrMhLMsJXNmJXzpca65zvt8uvYXoto+MPornLF4o6MI+E1VxpmyhufhPnCsmxfk3Dj2",
-	"jtDBiK4u2x3cqrP0zF2Aeuf+gmpduVpqGZn6b4CxGuzjx6308SDSx5Hi55RBV05H3aP+3Nhdju229kV6",
-	"G4zSnXXOGthxQ8Gw3FH4fF3lJIyDtSTTyIy7g+fsOu8eT2mqQvkm1MY5XueAYWcHCuORN0yleRf54CoT",
-	"jiaKJj64uHxT5pin2TATkc/HW4EwA9xt2PS1Ke+irXeK3XC27Bq+mLORQE1r7b4cm4WMSPCgg/YC0YfU",
-	"oOUV1yr8sYtNArwe/Kq6xFsKXTbDKUQHUyaYovvgI+nReDXyfLRH4fu2JdRDZbfF407BbVWms1BqWzwd",
-	"KLJdS2/egVLZXT5XhGOdlJaWCQpq3CTVH71rV69JAIeASjMpGOkF2dSIRxJe77Yj0UZruEKcUcFV6/S3",
-	"ORm/YI3cveEdvI1jv+ovfICI511Jl42nD8Sd1Ht9eBn9BU+hByXXzBXzbh8A3xh2DXUrwvBqDMMOT7Mg",
-	"0hqTx5m+RcB1BaBiLfzaL0YTifw9TNq7V02qfaLfVpouBtyyRn912LAoW+ZasXZOBt++aFNajH4Km/DX",
-	"MGsg0tuh2Ny4aifNktwqy3s56F0fo/mEtsAZCp+uHwqEBp5jZGDXA/GzFN4BGXurmKG2FZcahZFsyJfd",
-	"AiNXAHHWIrx1ruJSF6RRKz1grIFRVonmCzajMojdlHIBb94Ot2E3znoNiPZ6Jfxan4fbn1vAVri1hJZ2",
-	"r8Ye9fO72ZoloKuL4e0gqKscvktUb/TTwqKtSbrjYiILXbHIt3P5d4UyWccLP2mmkLr2xGCbO9yKgo3w",
-	"m2hbjM2zBuuuBZrXX7YQ4LqrD0BAjjh4pRAxk9hHCU9JzysPsbXamIoPu/v6tuHOV19dUGOYsoP6Pz+f",
-	"H/1vevTPwdG3H8s/+6P/efTxT/+xU+4UPUbFKm8FLrObu+8NzT55M3dxWhQEte85gtVT3bK0qHxaS05f",
-	"Xl2wmr3Hga4dMjvOFUsSd1vO484kwMPwU+2K6FvUSv9s1c1xxdofTRVpsOtgwqZ3n0Z/x2ynPdfOSui0",
-	"qJtbU1Br7qpdbAY1ydqvr5nQtCGVF0fqjdfg4hWyEpiYcsGK4BD4LpFqkWvSw4snS5twuQ+baN+nhiMq",
-	"wWHtRUOBPFw/oLcLJv4BcTuuktRubMWyRT9VWIlipaJwRT/W2UzaGUNXlijcJjCqmDrPEQoKP73yvPxf",
-	"//hwsH47dy4IgmMRI6+ZwMvu+N3bqw/kmOZmdgzlyeH2DGgPLCZotpzgzJhFUYXiA0+umak7wjUX04wd",
-	"5ZoRAw9VOoOX9Sn+EkcwqgUGHGUrMl65yz18DMbDbbO/5gyS1VHYHODr5dDogv+VrYJ8pgspr3lDEMxY",
-	"yaVmyic3kQSeJZoZ6L92UWAQ+GA5ihKm2jW1OaDfIcQIq9+tocQXpMQ1oWSSMWZCCrdUPaeCTgEigzhM",
-	"M7LIqMCcrx+5yD8Rq40ypftDAU6YVCY5PO/g13EziJa5Spjno/N3l6f4K7wcudQgOFsIgAGDEycaCoAV",
-	"KcDYEHlER/Duko3JT5ffaAAlKWJryA+SJBm3I6CKQSZh4enzaUgRAsWjOwojn8ZcULXC8cDlAzUkPqYL",
-	"fnzz5NguM13w/i9aChfxuv7Tis6zuD8UQ3EhxQ3GwuhT+/lPBKNZC2xUkrIko4ppEn868ox6VE4yJj1K",
-	"Yo+PcIr3FjFB7sYpAKIVcav3TXWFqKGZnOYMUwa5JuzTIuMJN9mKUCHFai5z7bD4PWOfkp8/wsRsq/Gn",
-	"o+K5U4i4jfvkH9zMZG4Q856nJFEMCpZBKGEwNxcWR04GT2xbvdiScd/PMkZYGPuVx5YGaRAfnsGIbA9V",
-	"UNmInAyewajsW//sl7+MUia4bVLQuV0YbggXJMZqOEWPo2Bd+3Yz4k9HPGXzhTRMJKtTUg5tTtV1BcIW",
-	"nJSu6NacipQaqVYkvixfP/orW8V2dDNGU6bONlqXCzzUmlqfSSFzlz0JTaCnUjNh+rbd92yRYWwhBXA0",
-	"2DZgHHuueI5RzOTK5UhKxadc0Mynx0Ogp0xXZ8Vrtt2iLVrUjTFFc+UefkviYDr9a7YaKZZrlsYYXmkH",
-	"R5YzjhCctmGP/IQtcY1BcWWAYVPTXIx8AkrcJ39lK+3QzW2jdGKYIk9PyEzmIGn+ROL/dXRRlkY6ukxj",
-	"0osDxW509PG3J9GLk9//Iz4E+VZKeR8GgmOMSvFgu8LsQ6zGJlWIpA4oV8lMVttADQY1AP8tRBfAosNQ",
-	"X9qPiAQihdUZblgmFywi8W9DzO8fHpyS3/r9/u+/x5GLUIoTmWINCxeIbzywiCZyAgwB7V7Yx/rk74XM",
-	"hJCH3EoXK/5OBgOoh+F+dCVq4sgFOp08fdon5wTONhAoKGOANB3KKrL7gqmECXPERCJT4DZ7ZDS07jnS",
-	"kUSBCkV6njtBN4oPy4Us+MKPDGJ2qSZ8YhkbQMVwV2BJnRli15i7mcKdJobrPyVv+Hekd/LkGYndLvft",
-	"boyMlKOMqimLD6GZ7/Ac1sTKFivNrNAteSzeOF5jf1T3XhuzeCuyVUTAU8wiO9MrOmdX3LD//JF+OrQL",
-	"i08fhc2nxB7vEXn3k/3n/MPFa0tnrnAfpDkkcs7qxbxcCsffpBdfseToFTPJ7Mh2eQqsfYS/xiD6KWZK",
-	"2Z2I3+L39kwwM6aWXEPLPGT2Z04yJ1pNRor9AgmWcZ98B1oYkPh3VPMkkP249ADGC2XGfQUUX3vDWjqo",
-	"qZwvaDJjR0/7A2tuqsxpc/r0+Hi5XPYp/NyXanrs3tXHP15evPzb1Ut4p4x7CdSW83eXAXTC6cGg/wwf",
-	"dYfywenBs/6g/ww8HmYGeusxeHudJ2xaqz/mKTcE1b+IzAug/zBkN6pW2MKHYYVoxpR9T7ClJVAQh/0h",
-	"xmJZNkY9yAU20yxjVsasYAmB5HsAGAvo6druR8rNqf0hRp0Hdk8PBaTl4A+HSP4uB/aMxDOepkyMwDcI",
-	"oMcCblmtVCkIomjL594NxZiZJWM+4mLKvtEETbjCvAE701qNpAdlLBmETGuzYYceRkRLpF7XvcN0sD9q",
-	"QtOU5Is+iXEx/hMW1qs5oawe5y7bj4EssiNH+irExWUKl8nanPtthWtvh0IHQI112jt27E0NWrkNsBsI",
-	"ufbFoFzotN/uANW3pI7apP6GzoM4rKL7thXo6psMsAKKFnf4vBpHx8XayrS766hvLRcGAbE7t1a3IOXO",
-	"Hl+gd6HFkz9CmcrfP1qjGE9rEARPBwMXVG58VUbEE7c7fvyLCypst0Ge+CA2DiyudZPUEj4wgXuyb8XU",
-	"CQ6hruViqMff0dQ73eCVJ7tf+UlYOS4V/ydL8aVnu196JdUYBEcQNt+mK/ZpAYIftBH0FnhUvoOfBJ9w",
-	"lhLFQHnwkycT5qIsocLrz1Xu+hgd1JpF1qZ1DYDgg76OaTrn4jg4bxZ5jUyHmkIekNhXsaC6MLXDRk6x",
-	"CE1MUolWZVTEh04VtcKMGz0UvkoQxlehFoTmDRTnsUftUnGDxqQTl0X9DKsw9+Kf3eeP8AUc2kMRI/JL",
-	"Sg0dpVwh/osfW/+XpYl9MAPqaBDBehihMp542Q49UCPn3B4yKzTt7KpBKM14FRjf4PdA9TaTNLXjPXU+",
-	"ENdrXCgJ6IRcEsOtQmCGArKFyHkxs1Bz5ADflbBSV5SCxEEVqEJRXM5WpGfVrqHwGmKlEpA1DwP8PCh6",
-	"if1xjScf1kleUt0ncH47HAE8g8oRO6N/odgNt1awFDB6l2EE5zN6M+AwxvyvyqZJxHcYCnzu1A/J/wCK",
-	"10JyYcj69hJqiJ5RxVJIi7MCwY5HMbvqQ9G7uvzh9U/vDusOuEvs5MeiopnTar+T6erOhFhtubDfq85E",
-	"o3L2+z0K0toqdzUCNSxGY+1c5kzEdZDFr0PMOvIAmF1ck//6x4dQvnrxuEW0euGHDr8a2erEIohYqWtk",
-	"LIBdo4h4mT59/vzJt6QoLYY5nxqdO0ZZbkvJtTXye+MVia95auUl7B4UH4vQ7LRnhVUTULUGueqyPPsb",
-	"PIJ0+9WwyFqVvAYeuWEq5Yk1CnyRNVCwsbrmBGzEMS2lac/n4IJFJ9CRcfh1MNH3anWkclFlosIp6YQK",
-	"+hnvgrXsIeXuGAJLtMausQ9iYd52pk1hspTktB6a01J3Xys93tBiLahJ49CkGsHDdZZXrrG4ZTW6pSyD",
-	"Eh0UbukO1pZiaOxt9rvfJIr2mpekaZE3MC7AaQB+Rn98cY0gp733ry7Is2fPvj1suoDa306rHUaBAdl+",
-	"BF+JbVcy4G7zDhn66xCYVjoRWnGWVZxegZBEd8k2w67wc22Kx1P2aSGVafTX4e0aPFv1bznPVnVYEckX",
-	"1hx7MhhEg8GAKLnUfXJx9XeSsCxztzJ0KPQCLIAZY4YsoW4YHA5wUSrVPM8o6UHSDNgvcJn2n3FE4j/b",
-	"f47sP/8zjoihY4gjo0pxOoXiZCZXAl12C8Um/JO3VCj5NZeG9cnfwPUH/mdYhhHOP16vvlhnKLyERx/P",
-	"jMcz49/uzKhrzb0bNlcIt4NfMLG1KDGhbw4i/LKGEG57grSKpSr5sh4ckH0yx3aYlZbXR1qr53+Wc+fp",
-	"7pfe0ZUvbgjW0ec8r1A2Vk4sK8+t6JeK/NfV2781HFlO7h45ueuPKyeXD3adau6x4FyD3DQIu9hlU79n",
-	"dqIADsLKY+4bTV6/Ob8gGRfXYBknpeltTW6WQjABfg3OqDOimB2FDsD0xwrisLSlA4BagmTXJsMaaPfS",
-	"D/zgvhWuoiefCb7Vvv06FC7cCNhBJOJkRrnYQ89yVOco0keZNVPhP5QUU+IjbdEZA6XiiY+Y1s5DXIam",
-	"nAyeEJe+DZ+tYO+Tt4LoHKIAh8IBQ7j4iUxLopkj0C0X7xOpfPichnCr71RuWOlo1plcspSYJU/YKSY0",
-	"+2iwNFVMa7huNWpF6BjA5t39rVqR50SzRIpUDwUerZSMc4V1q54MSO/k6bdh/nSffUoYS1kaO/3vPTNq",
-	"dXRuX41d5UEKQY9WJRmKTFoeteN/NvA9uTP8OUnsKiS54TesCOCICOSnFwomTGaSK7y2xYeGwqmzz13e",
-	"tiY9WMuTp98e9snzwTMHfRL4+7km41yvyIxq0JXxHtgKjiMudO0FK9DH/fjUznMzg/Y/kz8t6L/Zl3aF",
-	"UhW5DQO1YCBXzBxtC/SsI+SG4M/NiJK1cJKKmrOhFTykAHz67e6XPkj5hgrvJAXgkudtBKdLhfpJ0BvK",
-	"M5+5ejsJ6oIcD05//lhVCByGIC1kGzCtF2oYdm8PSV0VsmaGMrY0LZBKQ3kq8Rqy6Vi/kdfMM6WLc8QQ",
-	"2IlieuZ6LQIvkETOyhwAH1+HlqNY+WIZYfhlv46N7bA2mOmkBkoCCV7mpgPFX2SMql0S/Aui48+mibpr",
-	"yMR5lN0K1RNZ0004lgnRLJsEBzmmRNQ6k39g5g07uGdB+mbnrR3GPH0dCtt7cPZUtppD4JxZ3cleH68V",
-	"Q2/c99W74MF7J4Ggs13UkIsguSaYTZFvA9TyjYYUzK/Er/ohnDeDsEqrFQarcxfEM6GnTCiJ4NsNF7qQ",
-	"IagJhZCPIIZVWuUlUcwUiWkukrGnGc1YSiiA9ZpDF+CAwekQNRNLs7AtnR4fx2Sh5A2347Sc8dP7yz55",
-	"8+ocAwBhypCQgxpymBNjx+5idPpD8Q+IPq+8GBGcGgScTykPsxK+rXWbwuNvXp3fO3O8Ose+djGGW18j",
-	"ISaHcGEkGBOVTaCLxRfOEieDFqrihSvlfYc89B2bckE+vP3wDklhzoS5I67Z5bL5UDhYnKU7yTMCLzmy",
-	"QSIFzrJUi2YikufTwcCFLTERZLENhWKJBBs1kak1DPVMLh1KMUZg/Ugtl4TdYMyt8LzkCMqZ6U8HJ/2h",
-	"OIfm1rIjEuS7IL8j1ClrmAfdEp557sdAfPPq/LMGXbgxvHfbcGF3oY51nRgScunW/YxcM7awMlIzUt1F",
-	"YN1a5RtOALczELTx78bl+1qQdyQdANNHQXqFOylY6hnE3cV5DG+7DXcgOLxJeYoWZ7P0cKmC6JFxDoKK",
-	"LkSYSHWfODPZe5c0mdEbRoQsjdfeyQCvYarcegEDeFdWw70PlvXNY2edePakPh0eplRUen088+qoGp0Z",
-	"FbXZU8NdkHCpf54qNuXaqNU2o6NiBbjH71FC13S3S8fys/h6zIq6NOEiKLoAvoEbpRL55i7MDefX2iL3",
-	"KCAaBN4vKLrj1Zt3immr94oppENCkMaS6qKgH9QVUYFXbTmTGRsKL0J76OHHhiHENC0y7PB+wrm/Dyv6",
-	"mNV4yHscle0bUhOHgn0yVgqH7rtvNKFjLbPcMJIymmZc1AZouMY+2IHco77kuvmSXernmEgAO7Kg/GFd",
-	"QvfiT34vMRJ9jY4xzBZMaMS/QKM4fATn39bFXAs73xweBbdGBX59j5KLyysiFbn6cPkDGTORzOZUXUfk",
-	"b5dXH8jVO/KXweDo+bPq5yf//UlE3l1cku+vriK8urt6/0NUFv86LLNm8R7Zai0I9TmngLoORSwiuBOU",
-	"xhUgWjBVVAseCiyG3SeXRpPYRSpDNbG4GH4M6fjuMnw5Y/VRUD9ybS6KRXpVrtE90nzRC+DMNZw45XZ9",
-	"PWdOOeeSHoiRERLMTAoGKc83TDkAI88EBYJq01lTpMDiQRNkJW+NqL4IntuIjmsXb9o+hPU+I1PLiVSA",
-	"qLYGqAaL9MWr0Se73/ibNK9kLtK7Dmu9unpdyXLvoXXo0t0dQIHJlWDpYUizIQ1uodzyMUe/UYNa9E6B",
-	"pwhTZSBmlCqNABSI32bleRmKsZgpqgEpe0rV2G45t0rM4PCMBBOwahG4aYEDz19eHT19/uLoh4s3ERnb",
-	"xXTZilwRJZco46tTrpO56CwuSbIzawWoKn9lq7cON8Vx0N1rSeVIq0CWrVSlJ/cwjG38i0NM/9049rNZ",
-	"ysg6VKzx+VZODsBqAHjL0WcrJodE4I1T6vg3nv6OPJ8xBOqt8tT38H2Fp3Z7S/Cl9FG612d5weoQ2nbX",
-	"d26t2zsodlHvCNm2f4MHFiTgWS6Ru3oo16HKJZ4Ph490U0s3PzADnoe7Ipvi2O92Rn4P5+HCw0NWaQ0R",
-	"WtfI7T5Pziok7AM7GR4J/ss6VJEY7lCybjk0T5NMCrxF2Yt/nK69psHaNv+QCqwd+Betv+KF5mL1yGt3",
-	"dYG5WFU4zZps6GPUiVy4SFF3o4kiD8ope+c4V+whdN2Ua7zwPk54qpqd/1dYoJySMU2upwpsUCwMOXGh",
-	"+T52X05IbNuKAUoGMlriEpb/6dPDU0LJh4t3Q5FIIVhiitsNq+mPqRBMRR5KjLBMsz55T8WUaQK4gEX5",
-	"Z0aKwUNbEz7NlS8sFEN1ZJ6qEZSKisEyV2wCtxA9AEUs3u4rgJKvIg9uWM+wAheX37//3r/3xYufcLCd",
-	"hM/TOxtD0T8WrG2IpILy7ViB6/HmuFac2OUD8WHgigAoFq4tLNN4eOdAXhTEvae0AMdtrZz4DSonOrO4",
-	"0aBa45N7UzFb01dFyngEqQnKMUkmVD1aVbWE984h/rorMayRLycBLdrV3UJ6Oy8GukpRKONutcQGujwG",
-	"iX/8mzuQfnehEEx1V0Z9VxvZ1eeiOO+MJzAkpt7lu5sTIhW5fHfzosyxXlAzCzLm8d2DdUnckHh+8rxS",
-	"KONpbW70rgBhqJ0+wTrO9WOPygtCSMMtkGfBm913iKZ2CrGv0ac9bJ5rsU9OBidlJT9oO+UpgBVNuONA",
-	"9+wZORl8OxQeuI+XoQJ+w7AQtC+HC8k/XMP1ovCJi0zccCXFHFGHa+7ysSUvJlj62i7TF35wV0fr5xCc",
-	"4PdpLmCX2w0Fq8XaLXk0Fu5GyJ6nKYCWWAFSnk+etzgUK5BqdZ8H/AbO1fr1ZAzYB/DYkTaK0XlszwEQ",
-	"Kxm/YcIKFAz/01GpmjvY9Q0k5mgofpFjsgiPFwRm7hOIh0C0mBnAucylkEYKB5TJRaIY1QCazdP4DIJ2",
-	"0ZRwAJU/Um2OAMXh6PL72K6jYgnjNwyDFZZUE7sS1hTwKAMqKAFDiWIG60OQJRepXJ45OQXbkQLke5aW",
-	"pgg1ACpp23XeK4xfAhBProsSGiATYe2wmrMeChfMGiummYlx1od98lZkK4+AsIZDjbDrikEFgohMZJbJ",
-	"pV0Mt/hDUZuZcxb2DrFRxYyKB4twVpdUic9JNRSZtJZpXEF3jfsFOntEljOezEhChRX1mhlXK0FbKxB2",
-	"4grgVaKh2ARyj12hly01YADdzU4cVA8sOoNjdEHycyhoknGBKeb2A9qlT4qccUsHEOq9UPITZxq7SzKp",
-	"PRwRrk699Wd/aQLsWTtz5XxOjzSzDyHc/YInOqTCwhymWdaIw4KvVVIxg/pYPc9z/ypY7V8hm/3rFznW",
-	"/0KO+heUaz/sRXu8dFhfbqu+grCPgwaUcWRgN+W0Qn5WjwSUAkgccvWFQSoB0ZRrUGHkpqX4eXD07cff",
-	"nkRPvv291VivIIvYJcGuiQocQISVoACUwOFNbVJ2075BnTqY/DqWUPsx745J2ZDGe0DSOHIP5S2HuK5T",
-	"ggjHAqGN44jE8LP/3rbufgLBLQUjcUoNPY2RBWcyS7mYDoX95b+u3v6NYKmqUsOE8hIuiKyHw4xc9eeE",
-	"z2nmx5NGCDyBptvLoYgRiDQG9ohJz9XeiD1p28EW1G0/hARuP1sat/8jmdu/gNLjw2goYjuzmPTs9rNP",
-	"dL7IGAGttw8Qtq7qYLrebB8GG9sGSq9SUT7cddoviqf4zvuKcs1wOg4ePia9PIdJQyWN4NjB9UikSJgS",
-	"mggJR699VSaQCpGOqIkDfKeIxFWor3goipX2GgIG08LexaRHRbFPUIvAbVLKFgx2meD6QN0Md2INBQ6s",
-	"JyRsZkRsW1A3xR7SUgwPTsnwoN/vDw9+jw+HIpGW8zH9CibnT+ACHdip1Cy1EgWLV5BMiimGt1AuWHpa",
-	"YDIjtLCikI4Bx7Fi2cqXOyhOUGrcQWmH7qQQfksBUk6CD2AoxmzGrSVkT3NYAqeK6VluNEnlUkSWR+yh",
-	"YWVaVfNYlyb2IPk3jiEsY2yrteZ+/mhl7lqNNfyyUhXu54+/f6yGdd2wAPXpClb+6MpS10sHnlXqv05f",
-	"7YZEX9EptmE/YDos9bXpsMDOGi4MwhAGygzWAQpL0/0PfP8/+/1+PBQ0VOWiCkzON6GO1CdWOLuufYg9",
-	"QEg4YlQMjDtEjIcMXAjBbwz5ehms+j1ajmE3DScOTurriKytLXIoFRaYApnpzt/bUjVUBQxDzo1iIm00",
-	"5SDi177yjcY4b0Q8CiO4e/KGlY4XDfYdoQbhjQBnWZhD+wW6YFIodwU/wrGobmgWk3Ee1HUEWMPgHujZ",
-	"gKR0pQmdykOrGceAOhg8IOTSHsiueg3ClSJf4JDxPieRKmUpjgvBleyQVs4UKgvWueYjLDaARXCgAgD3",
-	"9SZuipZ7GNAObIxLqxOpygoLWDmH+1u7jE41NovD6ZNzQ+bWKn4yGAywGw2puuCzF4xBca65VGXVhTrW",
-	"/YGZV7b3Mkr+A2xrV99VEfX+CrBW20RGQ0dXAETZ9umfADSy7dOXjkjuOfh6beUa8/gV/5qAKzzvB2VE",
-	"kd35nEXO/5HMqKpk48NLW6NCitZqJBOoSCC2jseK0WurRzXKJ1ADUO6MV2FxL1D1+lsYpezmu6KXe6Wv",
-	"ug4bYyvyrwZ2OlwYX+PSz78DSSE+8AY5eUOvJQEpezhQLOd8RmIQ2qOFkmOWFpXX8GEhCXwPTkd4jaVk",
-	"xUwzyf3oh3KfWUuVjh6p6wAWpHQ5FwLlLmjLVcFyntRGCntf3oNmJbGhQbBYMCgg1ItBaRlpxqCoo3Md",
-	"OH4Yil5cdSkcEsDswTJypBf7P8sHqijpp65eoJxYjXIoKvqb16Iw8S+qoFF7XYwWN34x1SM5if1jDjOa",
-	"m21qyXtYqQu3UHehlNwtGvauASBXtUwVO9dvJ/erq9SsaROr489fCzxbAl4vnDMkrDrWoxAth65Eu3Z3",
-	"wf2g5zcy/VtvE3ngkSAaAq8aCllAesiVoVEVkSpTng5FvKDa2oijifKlNf8TksTIMenB/38GENnDiAzQ",
-	"V+bD4uyPeDuO9XzPhiIG82XEbmiWI7pQcbwVhZBt79BwBO9FRF9zyPyFwslYSQjKiA9FIROK9Hus36aN",
-	"lCmaftR4W7BP3jPq0vWVzLJ8ofE2bcEURncNBdhMVg/QBsv2CWnIVMll4BOGjdwidK5ggx7AAnoghsf5",
-	"NEYtScW+arPErcDtGdvIxZEleC6mR3BWt9Qd63LlW7C280GgmMhWQ4HMBk4BdHz3DGfQA0gLnh6euU7d",
-	"KAlcnIRFg5Evi6MavImN7LiFhT7IxSvs4zUsxAMw0xd51q6vQwMTwq58PUxYJUJL/kC0QPl3zYgIHtCo",
-	"Yrdmtg0+DVRywJ8AdhyKgh9JMzvaMSE7IrOX7IgtVThyKP5R1Z5vy5Ew50eOdOvQBAmVf1Uws1U6dNea",
-	"QLpONN2GKadK5ovtUBw/4CN/aBQOK+FhHk3ALyX4Bq7IYyx4M+4GaCx+mUriQ7WqdcR3fXof3FbCTn3p",
-	"IboFSeGYHzqnr+j+EYriwaAoAspvIPxbB+EiW7UEnfB88og3cUd4E+X+noGrAlVIbegqKi6S6VYC2LLL",
-	"u0EoGvZz8DBCw+oabmqPVNKALtFCBNx5tlMbPImScu7xoMOuHhpC4uuk2c911L1nkGQlFcGFHrNb0nz9",
-	"2XY8Z9ZWb2F4vHEP/uHNj/bwf38Ej9PnEsKliwrSQB5eEDcQ8vFvLnx7q9r2ns3lDQvoupXy5ueMRQuM",
-	"T3yEUbhCgj6FEvKPpHkEiGqgHnpdyDOoKzkpV3Jv0bYPGfnL7mpSsCOhrUnBxe13nsOTdXnAeY1APU/T",
-	"29BdSHOPxFWfJ58X+mGVQ+fyBqqKuUhYqARoZkwd3tVpejqn3J5SVCR3jbd05aySN0EPX7hjJhjqZ0I9",
-	"e1RZH1Jl/ZAr4VWBbzQJeIHMZcoIZrPKyeQM8AzsrjLIxaRZVlr59+XQmTGamVnjJdc7mWWYITyRqghp",
-	"65NzV9zg+eBZGR0B8RmEiRuWyQUrs3dTauiYaogmz4ULd8zqA2Vf43juk/qhh92107A2jh3y3qzwpRWr",
-	"fQ/12+3GuGS0cp4JFZi845PbKhSH9zLN1QRahyxwhzmNOdyQyHrNVpqZowWdckENS0/J8wGC+lt7Y7wq",
-	"blN71KUtPB0MDs+GAtPlSCzYJzNKwEyK+yQOGCwmE7hx1EW2XVEJEViv5xNIvtEEEuekGgrLco5ZD5sK",
-	"AzREJtQFCAb4HwcN6CkvTmoDBGtTrun0DlqB6a3n/u7S3DaylC+oZkdcaCY0d+XhqIL0mwINBWAWoP5b",
-	"URj58l0BxdKQnvxr0wyfPn9RgZl50nrC84p6sJGEPJYyY4DOFD0a7v8WF9PFReAdXAGuL2ea43aFoD+i",
-	"jEIMGB6R87/tN2Q9/hGQfuwYPyu4/S60nz/KXeIXcDV4bzokwpl5D1OItHuqmJbZTZ3Zd48Ohsaaqi49",
-	"wZUztd0dAdZpGsKgOq+L/TUCeE/kbVCBvDJyBugCMssBuUBDVjQiTYTfI75ATDRdIfxMn/yN3RSaV6Lq",
-	"Unfe44o5xrsXIOFHNO2vw/KsrvTbBRP/oCaZkaXMs5TkmrlkSiR1S73L2ereQH3LqK51gbHdP3T/gmLD",
-	"p2SZ79GldMeYfI94fHfuVHK2a7NP6T6O/AYP/rv8kW0e2eaRbbpoyiV2wPGMayMr1ZDrScGOew1xgBhF",
-	"wQcjha6m4G5618rM2+eDaCi8S+35oPS5nZE6z9pWX9ibYkSv3TRa+cYy8KWEh3axz88H0cGcfuLzfG4/",
-	"DMDxg59Kt4/dvilTrfw2D+WO2ViKdr6ZYAsf7y9rebdcWOJ4BWMs1i3bkjvuKc7C7nIRa+E4ulU8rPP3",
-	"PIbD3rLSgJyYo7QSE9vTzGiC36Ujas6qmNxjhph+iuWajjN2eAfRsdUdK8EdIQomzzICgE6EhogducCB",
-	"hRmkOC371j+Zktq9BoCPhH3iuh7co951WCdji7y0LvcG9y0kv2eG8uxr1HzuiAdeQ5I6rCLevxZoI1B4",
-	"f4O+vqRg4EIM3o+3+rMWlHtU6D9Lwbh5bqxcdyUkABP2VsFL5akeoBa2Uc2ryBsAvEGTGWbtykkVwtCB",
-	"Xtifylvuw4iMV0Ph0nyDghf+oDAeeAFQXuV8kVutHiK3ehtwHQVax1BU4DriCM+orZAdh2sZ/Q761qGb",
-	"iHQo/JgQN3RVn1kc4RIIOi9AzBOHSW/PxjRPWApV/QHOdijYDU8Bhh8BDuEkDGqnQLrp8W/2P/jsH48x",
-	"fEH3CWYZ61MSI5IRoB57sKK4IdEZ3O3lVj8YgkcTrBCMvHJkbxM7CPd0hS813oL7NWjfbJ6xK/9SFyOr",
-	"9TX6fSsawZZukcbfaE/Xj+pGA1JsZZng2qAUXxERcgnwXQaiRxdUl7gC4W1CuRldcBr3joOvleItsGe9",
-	"LEdsonXo2QqoLGmBKTsUHUFlSYgpe4pdFGCwvj7IUFhdxo6GG01iauI7xHWtss4jrOvXC+v62SVOJxDY",
-	"zyphSkjR02TGkutbh7qvheIqOXa1V0HNNTMl8+msDDwyM8UYyeiKKe2rhywkVOXpfbh4R8JqpldXr4fC",
-	"lzINIeJTkskpFxFZKH7DMzZlh66wXiJVqgMdsE/OCcyTUH3NUrKc8YwNBRWQPODcHi6WAsY3Q6AeoSPC",
-	"ES1+oWRibdZeMNQFTpMWJbwINUMhRcIOI7KkVtjlCys7n5RA95YauLFfWqns6igK1xRUcXM1Msa5XsWg",
-	"9Q6FV0DHWI/H8CyzoxNWRpalHmyP5UztO0PhKq1MuOAawh0tTeIkilDnAkAOMbkjXyfOWb1Qt+gQxPBQ",
-	"KGbUCuyX54NnJHYhuf28jAiOXa2HGE3+PmxyTHqx7y+27ccwm/gQlXP/rDZs4UNQGKBmWj19sWBpLR6/",
-	"nSeK/5Keb3mRd9/SthwojB6V4SapizvuSPhrt8I/W4B6GZKeCyvIQzxmZDUhl9u8+tWruMLBs5eJX1TE",
-	"OVW5uGOp7aizKEOJuX32ILu6eo21gfzkpYgASszVJTmMSGJFon0ZoqMgAG0ouMDIFnheG6mYxkKYKUnk",
-	"grsj4u2Vr40jRdB1nzwfPHXCMEjFiIMyPjBCJ+KAUxBmWioiZBhO5DNVel7QQPrHCOsTabrSts3V4VnQ",
-	"4zVbjeZcz6lJZjGp9rhQTGNhFXLNXAZaWUjbqFwbBsVEWJ1A5xkj/uQpK/sFkXxw8NQW4MwFeKTvqGb2",
-	"/Zu0V0AHl2Iim7G2gWxY6oMWA5J5FHlYO3zn3H+ghi3p6o5FHZBiSaBrQi6s2HX3Yg7CXa/ZSm81fi3z",
-	"OW4jUjj4wVxj8oZV2lI+mTBwcsKja/xric4acEPRixdMWIszPjwNZBxCxbn6VP6STBBkSqvVLxZK3qBM",
-	"k4pADS+NI9oWgfBXO6975ry/slUTPptbuUdrbjsswjcajj0gGFyuB4ZGqGOHU0dyd3zyv2eLjCbuOPYc",
-	"BUdbcCqV9ayRV0AB8KXtxJSphXJ+nym/sVZLT8sKuyRSTLiaa8I+0cRkyJCOMZ0qBZ58e2Q6b3/Rl31s",
-	"Bp4kqDNX9lfHaOe4SI4P7vH+7q9s5fr6jHd4LVg9MBIR/f3xTu+OhIXllQpTeHlxV3d6JevD8XLHjI+J",
-	"Jp9McOgh/6PzFtId6o5OTXrw2NqxO6VcHNamibAtJ19NVNErqabSGCYeD6n6si1STZkhQU7wfkdUPc2F",
-	"ut2p09Dv3NZ05uKCJtcUqpw7X5KOSMa1YeDcWkhldGSJS2G4CEJ1RGQOFx4RuWZKsCwaCsXGUppirhFJ",
-	"FDc8oRmZWINrRvWMYROCmaVU11BHXU3g2OMCDjOsFg8LFA2Fs1fhEsOVjYkIFJnVdTXYwbMHfjWndCau",
-	"P+UKYEJZO8GWrvQWgX0F7ydc21Qs+9qrX7dmENMXat9fshUYDvTKFJh3jRdZlYXFiOHg7MIFeDQNP6dp",
-	"6KjQo/ME2/WgFiLEWtyxUPq/c5aDPx+iPgLd9zS4QYbizGOZrg5dlAlgitdB60tl1VWG4iwlsYsD0THW",
-	"3oROVC4KRKgxTa6tfLPGK5a/hSLXdI5OOCehhsKJqCL2nfuCyWEQCk9/j70jHzD8XZ3mHpT69mW6T4cC",
-	"/ur/aqee+vrdfW2oMsHnsNo2fIEXCiyND/sEqwvANQN2OBSOmxcZNROp5sQeVkIWtzHgFIN2uBgVbZMe",
-	"TsNfBmAYTXzor2sKJWRGi03CcYP1jfchZ+RkMAgjeMC1iJdwguTiWsilIMU2DQW8ChFMdTL3yi4EuLIS",
-	"Kr70JCE7xsAQ2TQ8nt5pV821dqiI3M48Ghp3FEhuid1FkIOa7cyO4Mp5o64Iisj9soHsu6fsE0vyOtkL",
-	"rtojLiay0T93MjhZ85oDohKyn1TAw+i2Z6LwMm4pEbnmTv7sjut/f3f1XcGbUMO02eHo36Y13J+HLezL",
-	"FZnfiqIbKrNYRL9dXkOZAt4JwqgWosl2O0pkylpHRm6M+sK+fXeRl9Woy7stPFnXGvjh76OM5RcVEbpJ",
-	"a+/odEdiHpLw14GadLlpgVfzSW8pVDbkAxijVWzivQ4+H8K+pDoQik3H3qb9/CUY6654+ON513ze1Tgy",
-	"alNAH+C8qySBZjxhQrPGc+4HZn50j9wjpbkugMh25SC5Ef8hiO4u0XBceo6fvuFMRb4APBUpmTBqclVV",
-	"+f3ubiEk90gg5uSCCbrgfb+FTXTxdsHE+bvL/7p6+7fb0gZNU442yDtl+zGcaQ+L4w5uOf6FJY23Wm4s",
-	"JJVJDvB1HiCUKZCs45xnGNq+L8XcC6rphxnXJBw3FDq0K9oFwtRv2IrOsxYb9v+cv/mx24b5hkOwg507",
-	"0LP9HPa/ih2zU+2yY0pWy3Nu2hbvJZarvDeRe57OuYBetgncl+jnlBn7isA3wflqye8Igr1TkuTaYPXt",
-	"qnjFbdwiXO0DgWSF52sQF9ajLya5ZinpnQy+dVmU3gcKF18OrM+7RfGabEQTTPpxhcmdu3N+WAa3r+De",
-	"jDgw7AI+2b1IZjLzQfIyA/hbxSAsA5y4GLAvBagt3OihyIViN/KapcTIayb0WblmMM8gENOhG8CMDtHb",
-	"nVAImZ/nGntGj/pQlMtXDIVMFYUr5pPBMwyuXHLNakFdEH3CUvXXDFbxuZySRbG3gF+6s8uetT/spq+n",
-	"8Fd3+7XMUgDUngSk5W7NBVuScigedJsrjIZwzvkNyh2KknRJM+VGZMwmUrk4xLXQmxqy/q6Jj9y1s+Oj",
-	"Gvp3AAKe/u/+SuECdtZ28FmxCuwAXgqjVk3aRQ6jS/8IJ9cfp1Yn0muFvb/RJFh8e1QEXLQ37xdn5WmC",
-	"FWBPf9sSsFR/lJAOJ0kDyLXjoy/6jq9kyM8Kdb2VIR9xrlvhXO8+NTtf220wVV61OxoqwDvji2P6DdfO",
-	"LovIeEV4GsJUhKAgVBCeEjkZCow8CBLXi8d0fBiREtEiInFCDZtKBX/7+ABID2RjTgUAYOTjXJgc8wTV",
-	"jGVxRPzcsxUqyJTcMGUnfUrcm0dPntq+QFX+NSa9JeSAYmjFUPA0IoabLKjHuMC0pGStNEQExWxQZ5g3",
-	"IgliVf37Q7W6P1iMumb9nnRq9sK/1Nis395KswtqDFP26f/Tw537F+73v+xWH/aOfh4cffvxz73hsI9/",
-	"Hf7p8H/8R/vroeaSHA6ZcXtJjj/SHZHdhd23Qi4u4Guw5r9Tcukw8LcFRqBU/Lgj+iEw40scn8vKzc+G",
-	"x83uyME97zgC0jUpwnaQjzcztdTxVuDy4AnCjSaK+UjdiNxQxek4c0G7fL7I2JwJQ82GZtuBejobtbkz",
-	"ai3Z2XaOxta23eE7vEqo+M491+pI6gjZVLQfojb9kQRlMYHd0tKt91fk/YQ4Sjft5iv0IJisDdXXGm9X",
-	"gBRqyrrDkEGescRIBVW3rIbpLth1HBFKYl/+Cz9hibQY8CuGoiiYNnGhr9CqVQKt4kizLEbHJ3x9VmSd",
-	"OZ+mVe/65LUr9TYUIcJ2D31B7sYeP/g6ayAecPxOE4UFpJmd+6oMSB2KAqFDMZKxCdbJxdz3HLJPucDp",
-	"6pG+5osFSwNcpDiRAq8Ak1XsMFatqo2BwgaA+gShhkiRsDOPdWIABITELpwXHVj4OBOptq1awWZY6nLa",
-	"nRcWpjCj2j7F0j5552JyfTG6LRHE+McIOgnihF1gsfu+DBdG6SqCYGUv4jBmub8tfncoNgJ4I1LgD2KN",
-	"WKlcjRCA3SnIC2H+NAGCFVMXiTEUNJOCNUb+FoLjjxD6CwPt5A94evf9N+klsMlwf60eXQNbo3znVKyc",
-	"gHFpAMhD9xbZu8GE2zTckCPu/7zeSk2Pam6jmlue6aWy62XzLU71/cJsN+jrNLGnbHbH2TuXRvvT10GS",
-	"i5TE2FVmDzx3WOIJZHSBoIVP21Ma0cGMBNSpiFA9FPG7t1eVrBo3+Bhgs86IWT9gi/5cmotiWHKtnzh5",
-	"EQ/FWqILQr8elmGD2CCkuTi1As/luqRA6O8L4srgwstfoz3ex9yN4xi2mtCCcLedC1vY2XFfIft3G5cP",
-	"H+e+h4W6C1IYVuvWlYTfimzlJAbeVQGItNU1HdlzHeLJ3m04/B/N5t5tbsNKfmXG9h1Z2QX7ttLZ7vtg",
-	"2JYM+KiobVfUNlS00kvwebQ1l+fngMYb7w/BoYoo2wvm0mgL0Hx2Q7OcOmiuIheipyrJwjBpnyQ8ozds",
-	"KIQU7DBaw+kvNCNo2nsTHFy/c8NkXFxb3c226ZH2+0OxCbFfvY+s3GiWfoU2V5tnYUqxNdQ8VHXjtSFm",
-	"6OKq3oen9sHA9e/yovOPdqrhIre4eHvE6d+R4+ArdEBmTOGadAnk41WRmP85ZWDl7q8o4bE1pqIoC+Ij",
-	"D3MInHKiEkISuIZZnrrAQJZckzkzM5kW1mk5rqHolZdT7NOCWlvQoU+AU9su3Zxa89POO5S3kXNey9ws",
-	"ckN6CV0sWBoNRWxULgBE2zmCk9wUTeKmYfRiYnKaESvLmcbf/VjclwRilwHGGdDj+Ly4gMUxGSmvrS18",
-	"sibFMQM8LNPg16oB6R94L8/YS78H93zRWvTToNoUh8wjg9cx+D9m1PjbkUxC4DjF+48JYJzYHZfC31g/",
-	"HIdH3W9h79NtdR46rTacSOUNT2n2w7WZkQtUE9ffGAqrD8nckKXikBbgz6EmfxTZ4Y4Kroc6uKM+p8Hx",
-	"6IO6dx/UBvCOs/Ru5YzCDJUjn9qy3S+FD5/7Z7uKAqcsfhnVeKuTaYLzDNwm1Vyer8qDsjb1ApeWK4z5",
-	"tkIRZViFGtdpaxthVlOsdkQ1tAtJd6qga9Jqgy7sty4QvUoOX/zdc2W0OIOHjkdfW7HHoPR9g9LX2Gs3",
-	"C3W/gF7jriBcfb2HlsWqN9ilRSYgh+rK6ZnjVEhpdFrVUqpr1LNcqliQEfao6tcmAuJqbpKPA0C9kdcM",
-	"jFrMHL0rubxn5qBXx/MaYf6jXDLlQ4/wOMm0JJn9WgdTIEZa1XwudZlP6PKjwrTCnnvanglFQTuqmFuT",
-	"tCYVCfPsakj6SxLcgwcU3GF6XyGVHrX5OyxJvIfUvxvRfozs0UHP/4Av3CdOwrtL6GQbpr4XY4+HQSOk",
-	"Apync2ZoSg318Kv+VOgJQJZHBJBEMaMP71xXvzsPzU8aKtFRTeJztydAWKfkO0YVU2SYDwbPEpgy/Mli",
-	"jD7V5PWHD+/Id1TzpCyfgUvDAeQ310wNhaBzMFvg1mtBtV5KlUaEcVdYipEFVSZwaqTSeGzf5cweUtBm",
-	"n8TGZDHp6TyZwXCfnswwi+7bQVrU2rMzFjSL4Rya5yaHrDr2KclyzW/YGfH+o6B/HHPGb5gm32JhWIwt",
-	"hh++0UMBZ6WvDXtatXUOyZyu4M6PfUoYS6u/1rqRaswg4Mp7Ogk9038e46Xae7pV6kREz+TSXSFIkbCo",
-	"uDHw3PZ4Ot6NIHvDrQLraL8qwVzAPV16btYO5h+uuxP2wAfo8W/w/2iHtfQelM4mrtplMuHb6Zmvyvlo",
-	"KO1RVw1NIUdUX4Ad5K/yF9TMypt8T00H61KwS+gc3p4AMFal4vAx1IGabgtYqtRJxacfqior9LYLkhBn",
-	"kOOgfRFf4mjkK3HGhqsGBZGtJKgszCZA2pHb+m20DQ+Walze4HGN/zTSLIl95VCry8zkksiJYQVQOty0",
-	"U+PgN7nGgrqp1ZP4nMncYBNjy+R6KLB4PdTchaLFZyQO6o6OzEwxbQ352DZlO4NMjcQuVpIbfsOgXGCu",
-	"mCZzqq7dKIYilUtxRuL/n73rW27jtvqvgtGNyRlKyfc1V9KV2nHqzjipJ0zii8jDBXdBEdUS4ABYMapH",
-	"D9D36JP1STo452ABkliakrm0U/EiM7G4C2Cx5x/OnvP7Ge7EpJYL6WAALzELpFQCFmnqjIFKKiSLZrw0",
-	"2uKVPjhzwlzdqCJpVJvc1nrqQ7klb6ywgFwQXsUAE1uwET5ksLQN6f2FH2+bDbwgimlc2fCCjefaOKGg",
-	"ZQ1Z6S1wqj6Ez5O5GO5d06XHPaCibE905DxG1wpy4LnaiGpTVV6EyUBAIawO6dN6pGFTxgFRUd2eDmgc",
-	"SvCOIjtt7V6eERyI519ZaiElUqwXhIy75nV8/Omt5fbHvmd5m0RcWjKuPYKVlo65/0hlY6pTmLLXpwki",
-	"MD5ObFIED4mxBUUKGJZAgBEg4Y2IrCcb0UEbGoQrpLBYXecFoWpqFHrj4GMDW0jVOMEG3AckDa+ZXQmx",
-	"xAoNS9+3RC1v5bSmKmzy2kPv/ivhROkmWk2gG2HiBZWXrkBqqsj/HLNPSPhom7IU1s4aihM+EZqElVfJ",
-	"kIMN0js0Zn7xliIQ06jhBQz8+6SUlZlgiz+FbJhAlP8kaPVA7AcVQANq3Es0WVamGF5BWdON4lMLYL4u",
-	"emSoZ/Sv5k4sXUdEk1P2w4czm7McOZbJTn8KZLKBTHV4+4IXZoKYKMugJN0oia8VKX9c3UwbMgUtJgZk",
-	"ZKViKfJFSljZHnH+oaeWrYQRTCiq+xrwhBSap2ZiHQdDYq9He59byTIHwPhTo1qpG8PDHbTopW9FgSXv",
-	"csdvwl4mJn19S0+FKR0My/L2Vpg1GQPp/4SGPb0s5RPKt0YG8+moMOVS6T8w3J7tFBs+jUPoPJLLfm2R",
-	"YssS1BUmxqVTSNQdJV6x/YK0ZDcGRY4PuogRms3Y83dNlwYcPlrKTHTkgKlrBaeYKRszyb71rtOI+6PB",
-	"tvHe7zVtG0n22qtpjKd04/xJJI2n3Jy7wAJ8L5SwlnI4bCapYQvTy4w6wpSokOCTRfuAqmt/m3JVfSjw",
-	"JHajpLOs5tRTPoIvwP4CNigQqENVxZCVGoC0ZkYvCPEQekGuQoocCzHCxNLeqKoRu7K61IfVv0uLszzJ",
-	"leFGhFfUvjO/My/Eq/lQMxryCG6z5KWoRgRft2K1jtA3qoo9i/5SOAD35feQYgZh3aTFo7w/UQTPteDM",
-	"8gfwhkMvp3gs142zssIqUjr9h25rKKBZg4vDp7QaHiZ+siD91KYSxp9gVtpYFA04p6SqcKNqgL8Db+zm",
-	"QL47Fc4hD/clK0ojnSy97/zPv/7Nilqv6P+W3DjZ/j00jrsCeVBuVHTO4HJD8Sg1U2oFTwif0p0s7y7Y",
-	"dVNJJ6pYP6RrbM2Md3XkKjb0tB/QuS/jcPc3DieHG3riguCFM75Q/brZMN/50oh7KVadDhcaRdfj1pVu",
-	"6opVOkr9uiuWUJBTisv0Ph7ymxZ7IKkpCPTb/4eAl95lS9Kw4PcGxMC/9O4ULvMHzaoRw1GbBUFSe4sD",
-	"TNGK1pWNF4Cx8d5T6VU0s/BLhCGFiwB4MproQfKVmWmzkZIZXrDxhjWHqD6Un9+o5FAwWQpD4ULBeMgM",
-	"o7Xw1g3qz8GcYUo1YIy6Yg+fH5bxjt7nUzM039dCuCNhNGyutet7Gv78clglSezX5GnErNYqj0e0t0XY",
-	"wCVK7ECLXdBpADAiaHEFXEtL0VjBBsXHjwAOzB4fC68bHPEShqOIm0MbFPAJ6kb4mDsgcdU1Gg0rHBuo",
-	"pq5RxQFopg0QcUIoF2mg3veCXccl+ZlulKKKWJqOKW0oOlnwO/LlYeE+HpEOMAh9LC/8+ygYcFf7vwPH",
-	"htuhbL+2u9azpsSJOnSkfX8vR0sAd2QdEL6VLEtGuLGiv9QQzlSwBV/aKIUAkc2AowWpyigAvGIg1WUt",
-	"uLF0wo5y/8oGlRgkp1eo35H+4fxhc3jBWjmAhL2fqmJ3QixpMhjigl1HwCPQSX9i5Clks1ect9xRJI0q",
-	"vB7jXqELxZPoq4jVhFH/ai7L+Y2ib3GgjNWzg+BxTpf6iYPbObCn5ksExPtr8hYp3ctQ7bGAtgnQE7bl",
-	"H4Ke2ECaklq+PoJkYpzd42PCmC49QtZlfaauQ5VwTqrbF+IR3mtzZ5e8hGYl2J1kA/IcwF1123j7buP/",
-	"HsBYaITJYsaLEfQJ2bYx54fvr6GjRqv6gQlldE2BBSDmzfk9EQIQu7JQcFay3jZn8wTb0tVHr+m2YB2z",
-	"y3QfsfbO5GWJNuUIVgeX8Iy5s/N9LN34zRGMXJjkk8kj2oQX+n10PH7DyloK5XaIw6FCXl7XejWxTaUn",
-	"oQWyaBsK2YzXVgxZLZwFJvn3ADVu/fGKs9KISignef0q9k8yp29U4ccr2EBDatdVUoHRJGyrcCmkev2V",
-	"oVyF33MJ6aSuzOqalPZgLNvxj20n1yfuTKe+SCvpDcCBVWI7OARP35kpeSvvBRt4ESWK9SGFBlIhHDmS",
-	"8lbCjNideLDCnS/5rVSIfJNDpP0F5vtDg2fBIwAp5w5zHrGzYMNeEGAWPW8UUhSxHcLpL9gD9MqHS/5S",
-	"duutsteO4l6KlTAFIqc0+A2t8P8oKHnBFdAwwwUYpO4JncXdTsQsLwNfO06WX+MXJW32C9ilIyeIrL0g",
-	"srzMd+jTk6sOQdU2zX8G9mqDSE/PggdAJfK3vbLMCsIdgrgoobsJ10DObipK7XXRiAZgmxDJAUpJeAl9",
-	"jLxaeIfClfc0UxGczbbyIf4WKd8eqFthnBNAwUF6W2A7d0vkDrEj6XocdZ7G8i/226MZpJ9JbE9oAtn3",
-	"/1fhnv3yPw8nB1igtiQGU9+t0PTjQXGSJ3nQIwssYZX9LwruFwcqI0fX+jJtmFhwWT9dAbJO95uQErg0",
-	"wqJRPCCQ1M+7PXWmK8YvwsvcO1pWT3oVhof5nqRaGScfBoMP3CfD3fUhqpXlNmE1gLBLWme404aBBA4P",
-	"Jdj+8GQvubXyVvUg1nsDICNO2Hff/onBQXAlba4d7BrWCdZWE6P+4aXeD40TLYT6bLH/CcBCYTjoj6ut",
-	"xiyjdG1T3Irb4UklsiqBL4JxFBCnnxPY+FuDiOflv1G9aECbSHB4lnqSNuAJbvv4dQd90ACVB//Opz9+",
-	"oSf64+mKEQt9v6UqK04peNKk4SmEOhT0mN/uoGDQEHJYFbusEAX6yEET+1FPdfXASq4YrQC4/a2oZwEk",
-	"c0u5MpkMvPVrOPHSU5xOEK4XiPLnnZezUdWlUAeR+HVRfK2+FknEx6tOOZhuucKXhe3p6WZ9hnzdC4O/",
-	"dJdJ/EqX9CgfNMUuEflzI+sqgjy3bHfETi0VNw/PFZvPez1UhnJ2+duHdR+41Max6dq6uypcuNLqYaEb",
-	"S4HNxsAfz6aA/nzduLmf53H08Ywc1F+0vpMC/uinhyosNAuNqc8uz77hS/nN/f+BCaCZN73eG8FrNx8x",
-	"koU2iX/97m+s0mXjozAmnXdyFwmxJy5/m7V6LG/VuYzD+AAVqnWhbsI9JGN4RcyM4M1FQjfUXo7SvX29",
-	"D/Fi3UzKiQBFareGCLJpGAjPM8N4KzSrhXBMqnuhnDbpWqGlJnPX27bXFrEV/TIWWkmngdthLu3GQPHH",
-	"3ObBrjKpEPEUmkwJXzL2MbePygM62UzgFxOaIr04Mwk0x5yvZCVYxe18qrmp0n2GTcjc92MCekT9CzOp",
-	"KihUIMmD01RVUeF4diNbbI2OzfQHGOUs45aNYdDzsRfA1/DXZBy8LDNIits2Wtu4UQoe0y48qbuK8G5r",
-	"Uh6KLPIyA3UabVkQu/e2JBki/pRb7A+8nEslgnbIKMjSgAYSq8cggEO3ZenrH8ChQdWf/M+hUvNOPAzT",
-	"x9hE/M0/ieOLpTDnWCXvGG8q6ZgzlPNslbaSLrvtgbeYBETPsA8tEIMGBta0BThdI3C45RcWOZGp6cWb",
-	"VVAKnVafBr2IvMloARZ8yZxOTUCTNwHXsOKWP9UfD1cAr+8YVw/Ys0eM+yMizm4XBnVfTi7SZ4o/Z4W9",
-	"FMoK5iQtfSa4a4ywF+zvwQkjvKuoWPH7eY3Xn9NlBePKroRh3337/6ygHy/ox0mj2sKyIpKhwlQ1L3Fj",
-	"woRsEGv0k7wBtj4lT0NznD1+ePxvAAAA//8=",
+	"s4S9UFyz2mZygAlaKHbjczk2J7CkSnDR7fZgAzMRcGbLTAi/3FtI5u9M8clqv6QHt4aj35brNvGjZ0++",
+	"PemW7hY21mK8+90Ffz4a1iOkstq9N239Ojcw+5EqbmKqkh26iAgQfEQcvUdESDNaMTNyP89pZqduf8mF",
+	"zhdWwFvRkk3tFwCfNrq2D45pOtJ8KmDCEVkqKaYjrnXOFNwKemzajPJ5ParwHRB1sXLrs68jkjelsbkf",
+	"SQfe/B1BDv7J2mGshXUEEqRdyf7AaA4w7epEy0/S8AlPwAS8mFEhWHYvBnNNP6XdvM/9/ZaVbm3ZNVex",
+	"k7lxaTBtJ3XpXgHbL1HMjDQz28rP4lNWj8DTnfQw+Q1wB4liJlfC1cyt4XgXcdVxyd/b1+4669ql2JWm",
+	"R+G7CBaiXNNuidfNdNM9g8s2/o0mmhk7EN0nSzaeSXkN2pnOaHJNBGMpiXOVxaQ3M2Zh5ZT9Xx/2CZtT",
+	"nsETeihiPTcLQCUEfdd+sHLQfjCZhogJ+/dEyblTPo2Mz1AJtusWE7u/mkhBrt68f0fOf37/cihAh4VK",
+	"1ThVTyRUEx87i0rgWvagkvO1E/TJ40Gdwu8HveGYfNL09J7eVbcGoeiCkF9Xw8IADrn9t76sRJNntn5a",
+	"pTP2yeMaZ6zK1qc7OPm2Y6m5Fl7bOlK9BYDMHcjVrTKyZqZtKqDdhWis9zh5brQqAxdTT/su9wK4xDPB",
+	"GVkqbtiRFIjwtvvC5lYCsw5ZoZB7bp9aCq/b1OXFFtq7QurO9juvyusHtdsf0rS8gYhwJGClhBXH9lSx",
+	"Qret5nK3l4LgmBuVFLvJQv/mLLqLq3YJwR9Yxm9Y58h1mjG1dw1CagybL5oK5jpqbesf2w+HByZ9y7DF",
+	"lgMsM7ZaXuvfGoO1bn93R2hFB0ZRoXljOO3dKKTB9lZ6rNyYFEFh3s1RkMz+mqlfiVtId0c3XULNa3nt",
+	"rgV8MK5uIn6NOsJsDwfgETBLWWbMfknTIMN/l+y/LKVdB3vglxlPZkRIwxOmCS0UbsUSxm+YPiUUAia0",
+	"IfGci5EnoDgickKkYPa/GEWVHZ6Oh6JnyWh1SqgAl+9Y5sYHVCRUqZVVavyb4Kc1dKpjdIUUP/hYD2hw",
+	"LM2MlK1CW4d1FkAwkHsLaihGVumhBUDYtkaLdbi3YYe714WjKjezWyn9Kmjd0zgXE3kQHWRyadVTlvIc",
+	"CsXz6Sx02Oyi7fcM5En3sOm1Ui1dMEXW+WTlQqyBLxRJeWrZhtAkYQssieYSxpqKqSRyXlHyaph+J5SP",
+	"b2Z3IY93zkTAkgx7ml6I8TJqqIvepriuYMv9X1/XsdeHs9b8tmW4ZJqZ/VbhLqewe7xF3bG9kh3dTV19",
+	"BIslBCVzXa9k78r0abjP8vcNU19gp6aYLz5CnMsfeKWsr/aNJnYKWOYB3EoR4RMr5vsttR0/6XXgw3LC",
+	"21daY1XsvVPj3AC6qCwXbsyNCXFNddq3NbpOOzXNKpl1GOWlzFhDU+usWS5Bdey+y9odcFG5l3afOtde",
+	"8XHRpTjdAThfOShHzajleFS2RjV3I6mbYE2KdDDg3cV36saOx6DD2d4T+boeHasBQ4Dqpoz9EvWqBXCV",
+	"O+RqIKvqVy5IealB2aNa+1gGyrOYLJlypdCqGUdnJHbdQaQCHNiLRcYTqNEFGT6kZ2ZsKDAPpoxVKGMY",
+	"EplneNaPyz56qAxU3+kTzDOSihGuh8IOkxyTHvz/FwifcFprYQK0XJlg/2XGzrXmU4ih3u9EsyzpbP8u",
+	"GuZ6fpFrpXb/CslxK4TYtocQ16NxzjMz4qL+cGsSpx3vUNONMybsudpN7bLkGbsIzugyxiJhWh8lUhgl",
+	"M6jnmXLMvsqYhtyqIpYOtOnpFA1HVx+/jHODqtD4Qi315Bn7YUck607NYleGWzFD5xrMeGL0aMktVXW5",
+	"7E+ZtZD1CGmhy3vbiaioQdA1+KCB+OaLjFlmLCtgtTtd84y9qrxb1ynWA+w40kp5mXa6Q+UsrtMcKFJK",
+	"w0Ux81Gx3WLo3lfK2LiU/DKfdE4Xmhh5SqB6Dwp8KOBDxqv1skEXr66GQmPoWkQydsMyeMGO9QwLDd3k",
+	"mWDKHchQuhu+tn9cnL+Hpy8uXmkXpwbHQsa10VgeaPTtYDAqqwXBx7Ja0CjVelRUC6oNUbtFnmi+YEqz",
+	"tGu4TLMfslL0sjW5/t291U5Seg9jVWKWhFRxRwZafEm9FV4teaFCb9X6luvMWJEiG+KosrJNAtsXpe2q",
+	"bYWvtUIxWat+Ww9hCNGaQpLqRH1JKOCaCTe6knO9E92wS7DsttRslkiVbs9SLxOuLY8V+dagwGHquG+l",
+	"Q7Z4u5TwLyqNe702UpF9vbV2W5mtXXJOuOpRSXZN5Lx25OyBptRdxNuBpK4Mbi9GNkZxbkm1LHB7WClg",
+	"TIusCzNj836dQFVszlJezKS9ZLRs1JDwQRf+hJjmVGFR5QLF3bLVGuvlmqUFW8IrZCazVHdHQYRBOQyY",
+	"g+rkmnbz3vMIgNZL4NzPkkFQ4bdAbQ4C/pxHufAwZ3LZqADvB/22rwZ8x9rml6IP7isrW4JXNOFWdFET",
+	"mkip0GK62qaQgdjqhrkxohJyGeoFD6Y52INAQ56xkEt0M7icKxAE3+iIsEyjE9WN6LC7pCkKxeCU/Ljq",
+	"Vuzq6uVeubc0y+RyVMW7bIgeAZxNQDaTudnI1X3yrJJG+7QeRINmjQ08etwtDbdu5DVd1I986xLeay5u",
+	"uVEdUnCDl/bKvL1KaFcdYgwZH3vGtfgsuw0OunR1CDRjojipUaG022MP8eVMakZQl/JJRv2DerR5717d",
+	"rdD5kod7hslULyjXaqMoOScQJ0qMJBMuuJ5t4fV2t5jUpXEhHhL+3bYCDdezWwb0VGpj3ieoZdNj/tTY",
+	"v/JFUVmXopWF6yhz0GYJBj84vK2aUhflxcX+hVSLurfbKqfuQDeG6GqPcKyoIL1YuXRDK/n8/4UEBLeH",
+	"FAwyDoMplkugqKi9+l4oOVVt8Lqrg7zwg3Omre3Drr5tjc5JKgUjWpIJVZHH6aBZFloLa05vMJP0yL7Y",
+	"hHyMTxQFOnbCDgctrr9eW+gYvfUN9aMsidHEoKAiVF9jVVogKoiXPx3mg8GThKfwPwsSTEc0AZG1/sQh",
+	"GC8xOoTrKyo5I3OHQtnAqaV3MM9YsHB1RatLRLieAUHshfQaW9kxY0K9NbNMk4jWrHTnV7u7unpJ/K8l",
+	"dWJee0NbVsTeUrC18wHY4zIIE1R8Oq1mRs6pyMGggVMSYNlmLM1bBYesuQ8Kp4HvZo0A18L8wi0sTsDy",
+	"wA34OFj8UMwEsrVJU/ieipqj+7yoKVSUaiFjKtKITOwByI2urzJ0SmJvAcZogFPivxgKdIVRnmnLAxO2",
+	"ZJbcqCAzmk0ggt5dzK1d0B1GJM7kMia5SJki3w7If4uGIl5QZbjtCL/+7in5b5CZjSM2MY7Vfn1GYneB",
+	"60bFDZQaEdJ7vlbMVK8B/YVvJYcNY6Zcv0GxTVNr2OLyWprprFtiXE2yaogV3kOr+Uyqgh4Fd9LrR54G",
+	"5RDzv8k4NyRjE0R46lWhWEFmQgYSRdFBM8VouiK/5yxnqf1V5UJwMT2sFyc4lAZh6AaSUCGsKIRTzHbC",
+	"aDJraK+tZhOcs7tkEFDKO/9CzdF0T+cEbgCqph21L/8qiHSQjg4SAGQ3bFi/Jh60AbFpwjODkrfVUr3A",
+	"x3fgFTfprx0jRTduVjbvkVofNjD6Bp9z9ZQotiaqyIQqOa/zWeVUaD5dms+Dcm27UwTuIRwK8Y/P35Nj",
+	"GFt85o4Iy1pTfsMEmefakLnta5NCtgPSdYKr3nj49z0CJg2d7h7Hn9vW895dwuVR87kcwpsirDv1gAj5",
+	"RjuH23jlHAM1xQntoZBl9ZFO7lhmpulnF9lb+xseKA3GCB4xLcwQ10r5SjimIJ+gnMfWJW0bUlRd0ecf",
+	"aWKyVTWun6clzs2IgwmJPOuu8mmWxWeIEbOcUXBy2N3AsrR2QG4scaNgXxsE8H3GbxwMZA8Yf8wCOHYQ",
+	"CA3J5GuqUOHvfTSoo5+5dPUsCwsVDyWnJRhJrO5i5RM1YNG4BM2W0IC3OKIqitO6ql1GW/C0lJyl5n1c",
+	"utLjtZTSjgid93Q6llkOjwYDt4r+i3rDdKOPSkLfoENexeNdHW4VzDUhoLUcW8eoVUV/L4d8kGJZj8WA",
+	"tjKamwoVKycezwjapcC2SOZI+SoXhHF4e0lX9Wzlb6RHihkmwNmZ0pWuY18XDOCBIKRCQCi4YaVTysUh",
+	"yaSYMkXoVKI1BxEFXJOUwfKh70DIoagWqIWRC+ncvqAtcuEj0blMbR+acHNGqH/DKv0eMH8oqMB7GGGc",
+	"H7kMXaBl74LOoRntBZm74i4epkIvmdJDcTI4IZpCLpSWaA0GNx5PQ+nw32uNAo8VOuciN6zVof3KvaN9",
+	"EHQh8RpS0Z2Mcx4It+cbZlCtgHu6W8CV+KajBVNuIh0G4lX/BVMEXyY0UVKj1yfJcm2Yqgzq2e5BQSDG",
+	"TkoVaTEKmaXeswC0SBXz5BAR9tFlB0m4sgtrDxR0pg3PspJepXDJcn3i7zRcNBpXpEzmxI6u2cKc2t9W",
+	"8BHcaVhqpzNJNeDy1FBa085t0FT9ajZLhCa95FNcnpVStcvtWfDW3tdnJVd2U7ne4Hag44l6HxoITCx1",
+	"IUH0WF06QpDCqnutRtMtPEzVukODbyts87S+9pBzXHV/NZPLPd7yjrHub3pvW4MjEn0/FW+dE/nl2ror",
+	"tJ5La0WsIu/UsadRzrxUPKxIoDYjXKOkvZ2DVTL7JGbhZ7UI97NcfgksjzMinDYz4SxLyZxZCV96nGuu",
+	"8z6frv2FqLafuJwRnLF4o6MI+E1VxpmyhufhPvWFNi/IuXHsHaGDEV1dtju4VWfpmbsA9c79BdW6crXU",
+	"MjL136BoULCPH7bSxyeRPo4UP6cMunI6KhTc7hoXg5dju619kd6m6M7Owv0N7LihYFjuKHy+rhQ4xsFa",
+	"kmlkxt3Bc3add4+nNFWhHjlq4xyvc8CwswOF8cgbptK8i3ywLM3FdDRRNPHBxeWbMsc8zYaZiHw+3lrZ",
+	"JSgkB5u+NuVdtPVOsRvOlp2hENhIoKa1dl+OzUJGJHjQQXuB6ENq0PKKaxX+2MUmAQA1flVd4i0oC9vg",
+	"nqZMMEX3AfzWo/Fq5Pmok40QKL4thh8quy0edwpuiycDpbbF04Eiu/Ppu1cqu8vninCsk9LSMkFBjZuk",
+	"+tq7dvWaBHAlfWgmBSO9IJvaocoE17vtSLTRGq4QZ1Rw1Tr9bU7GL1gjd294B2/j2K/6Cz9BxPOupMtm",
+	"jNk8q8n9Ba8PL6O/4Cn0oOSaEQ55Te0D4BvDrqEQaxhejWHY4WkWRFpj8jjTtwi4rgBUrIVf+8VoIpG/",
+	"h0l796pJtU/020rTxYARkbDjsGFRtsy1Yu2cDL571qZWPv0YNuGvYdYAELfXFnDjqp00S3KrLO/loHd9",
+	"jOYT2gI4O3y6figQGniOkYFdD8TPUkkaZOynwAvcAnjdkC+7pS5CUVmmtmTBXSJMryXSyip+XyWaL9iM",
+	"nQh+VUpBrN7b4TbsxqHdG9IzY7eErXBrCS3tXo3XfA+8qC62ZlmhyMXwdhDUVQ7fJao3+mlh0d4potvP",
+	"mqnbIEEjBm7IRvhNtC3G5kmDddcCzevbLQS47uoDEJAjDl4pLAFD7KOEp6TnlYfYWm1MxYfdfX3bILmr",
+	"ry6oMUzZQf2fX8+P/jc9+sfg6LsP5Z/90f88+vCf/7FT7hQ9RsUqbwUus5u77w3NPnkzd3FaFAR1K9xZ",
+	"vyyuAlinaWzicX0Jhe5r9h4H2g0Z1pLE3UJR35kE+DT8VLsi+hbguGtHS1UIvaNaQ+QUPhAXCRbgHlvQ",
+	"qbdqZFDua+EAK3fyClQta300VaTBroMJm959Gv0ds532XDsroTFVs5bNEjl35Vs3g5pk7dfXTGjakMqL",
+	"I/XGa3DxClkJTEy5YEVwCHyXSLXINenhxZOlTbjch02071PDEZXgsB5f1JfSqh/Q2wUTv0DcjiuNvhtb",
+	"sWzRTxVWolipKFzRD3U2k3bG0JUlCrcJjCqmznOEgsJPLzwv/9cv7w/Wb+fOBUFwLGLkNRN42R2/e3v1",
+	"nhzT3MyOMznlAm7PgPbAYoJmywnOjFkUZVXf8+S6rvLCOdFcTDN2lGtGDDxU6Qxe1qf4Sxw53FcIOMpW",
+	"ZLxyl3v4GIyH22Z/zxkkq6OwOcDXy6HRBf8bWwX5TBdSXvOGIJixkkvNlE9uIgk8SzQz0H/tosAg8MFy",
+	"FGXdNdfU5oD+hBCjidwcSUlKXBNKJhljJqRwS9VzKugUIDKIwzQji4wKzPl6zUX+kVhtlCndHwpwwqQy",
+	"yeF5V08QN4NomauEeT46f/fqFH+FlyOXGgRnC4HqVuDEiYYCYEUKMDZEHtERvLtkY/Lzq280gJIUsTXk",
+	"R0mSjNsRUMUgk7Dw9Pk0pAgrH6I7CiOfxlxQtcLxwOUDNSQ+pgt+fPPo2C4zXfD+b1oKF/G6/tOKzrO4",
+	"PxRDcSHFDcbC6FP7+T8JRrMW2KgkZUlGFdMk/njkGfWonGRMepTEHh/hFO8tYoLcjVMARCviVu+b6gpR",
+	"QzM5zRmmDHJN2MdFxhNushWhQorVXObaFZf0jH1Kfv0AE7Otxh+PiudOIeI27pNfuJkh/DdsD0kUgwr8",
+	"EEoYzM2FxZGTwSPbVi+2ZNz3s4wRFsZ+5YulgTSID89gRLaHKqhsRE4GT2BU9q1/9MtfRikT3DYp6Nwu",
+	"DDeECxJjeeeix1Gwrn27GfHHI56y+UIaJpLVKSmHNqfqugJhC05KV0V+TkVKjVQrEr8qXz/6G1vFdnQz",
+	"RlOmzjZalws81Jpan0khc5c9CU2gp1IzYfq23Uu2yDC2kAI4WlFPSdtzxXMM1tZCfpOKT7mgmU+Ph0BP",
+	"ma7Oitdsu0VbtCiEbIrmyj38jsTBdPrXbDVSLNcsjTG80g6OLGccIThtwx75CVuCWmA8y8oAw6amuRj5",
+	"BJS4T/7GVtqV67ON0olhijw+ITOZg6T5TxL/r6OLstb30as0Jr04UOxGRx/+eBQ9O/nzP+JDkG+llPdh",
+	"IDjGqBQPtivMPhxrCOBTYWlAQLlKZrLaBmowqAH4byG6ABYdhvrcfkQkECmsznDDMrlgEYn/GGJ+//Dg",
+	"lPzR7/f//DOOXIRSnMgUi7K6QHzjgUU0kRNgCGj3wj7WJ38vZCaEPORWuljxdzIYQIFX96OruRxHLtDp",
+	"5PHjPjkncLaBQEEZA6TpUFaR3RdMJUyYIyYSmQK32SOjoXXPkY4kClQo0vPcCbpRfFguZMEXUVEujqZW",
+	"B+YTy9gAKoa7AkvqzBC7xtzNFO40MVz/MXnDvye9k0dPSOx2uW93Y2SkHGVUTVl8CM18j+ewJla2WGlm",
+	"hW7JY/HG8Rr7o7r30pjFW5GtIgKeYhbZmV7RObvihv31Nf14aBcWnz4Km0+JPd4j8u5n+8/5+4uXls5+",
+	"eP76+fvnmN+UyDmrF/NyKRx/k158xZKjF8wksyPb5Smw9hH+GoPop5gpZXcifovf2zPBzJhacg0t85DZ",
+	"nzjJnGg1GSn2GyRYxn3yPWhhQOLfU82TQPbj0gMY72QCz2O0qi8may0d1FTOFzSZsaPH/cGBK2AG2pw+",
+	"PT5eLpd9Cj/3pZoeu3f18etXF89/unoO75RxL4Hacv7uVQCdcHow6D/BR92hfHB68KQ/6D8Bj4eZgd56",
+	"DN5e5wmb1uqPecoNQfUvIvOicmUYshtVS8bjw7BCULdCWypeWgIFcdgfYiyWZWPUg1xgM80yZmXMCpYQ",
+	"SL4HgLFYlM/uR8rNqf0hRp0Hdk8PBaTl4A+HSP4uB/aMxDOepkyMwDcIoMcCblmtVCkIomjL594NxZiZ",
+	"JWM+4mLKvtEETbjCvAE701qNpGckNpGldpbrduhhRLRE6nXdO0wH+6MmNE1JvuiTGBfjr7CwXs0JZfU4",
+	"d9l+DGSRHTnSVyEuXqVwmazNud9WuPZ2KHQA1FinvWPH3tSgldsAu4G+2o6LGcHQab/dAapvSR21Sf0N",
+	"nQdxWEX3293DZeGO+iYDrICixR0+r8bRcbG2Mu3uOupby4VBQOzOrdUtSLmzxxfoXWjx5Gt7MAAIpz+t",
+	"QRA8HgxcULlxWRMOT9zu+PFvLqiw3QZ54oPYOLC41k1SS/jABO7JvhVTJziEupaLoR5/T1PvdINXHu1+",
+	"5Wdh5bhU/B8sxZee7H7phVRjEBxB2HybrtjHBQh+0EbQW+BR+Q5+FnzCWQq1VoQ58pMnE+aiLKFMzq9V",
+	"7voQHdSaRdamdQ2A4IO+jmk65+I4OG8WeY1MhyLZHpDYV7GgujC1w0ZOsapyTFKJVmVUxIdOFbXCjBs9",
+	"FL7sNcZXoRaE5g1Um7ZHLZR0BGPSicuifoZVmHvxr+7zB/gCDu2hiBH5JaWGjlKuEP/Fj63/29LEPpgB",
+	"dTSIYD2MUBlPvGyHHqiRc24PmRWadnbVIJRmvAqMb/B7oHqbSZra8Z46H4jrNS6UBHRCLonhViEwQwHZ",
+	"QuS8mFmoOXKA70pYqStKQeKgrHmhKC5nK9KzatdQeA2xUtramocBfh5Li/64xpOPwjIvqe4TOL8djgCe",
+	"QeWIndG/UOyGWytYChi9yzCC8xm9GXAYY/5XZdMk4jsMBT536ofkfwDFayG5MGR9ewk1RM+oYimkxVmB",
+	"YMejmF31oehdvfrx5c/vDusOuFfYyeuiRL/Tar+X6erOhFht/fs/q85Eo3L25z0KUjcGKBJeep03BWpY",
+	"jMbaucyZiOsgi1+HmHXkATC7uCb/9cv7UL568bhFtHrhhw6/GtnqxCKIWFdveQ3mC1xzsAXP08dPnz76",
+	"jhS18jHnU6NzxyjLbSm5tkZ+b7wi8TVPrbyE3YNq+hGanfassGoCqtYgV12WZ3+DR5BuvxoW8WPYziM3",
+	"TKU8sUYB1yN3RHFN4FoFXLiUjGkpTXs+BxcsOoGOjMOvg4l+UKsjlYsqExVOSSdU0M94F6xlDyl3xxBY",
+	"ojV2jX3wOT7XyrQpTJaSnNZDc1rq7knpX1u3LXaBmjQOTaqRqzK9aXnlGu561qJbyjIo0UHhlu5gbSmG",
+	"xt5mv/tNomiveUmaFnkD4wKcBuBn9McX1why2rt8cUGePHny3WHTBdT+dlrtMAoMyPYj+Epsu5IBd5t3",
+	"yNBfh8C00onQirOs4vQKhCS6S7YZdoWfa1M8nrKPC6lMo78Ob9fg2ap/y3m2qsOKSL6w5tijwSAaDAZE",
+	"yaXuk4urv5OEZZm7laFDoRdgAcwYM2QJdcPgcICLUqnmeUZJD5JmwH6By7S/xhGJ/2L/ObL//M84IoaO",
+	"IY6MKsXpFIqTmVwJdNktFJvwj95SoeT3XBrWJz+B6w/8z7AMI5x/vF59sc5QeA6PPpwZD2fGv92ZUdea",
+	"ezdsrhBuB79hYmtRYkLfHET4ZQ0h3PYEaRVLVfJlPTgg+2iO7TArLa+PtFbP/yznzuPdL72jK1/cEKyj",
+	"z3leoWysnFhWnlvRLxX5r6u3PzUcWU7uHjm5648rJ5cPdp1q7rHgXIPcNAi72GVTXzI7UQAHYeUx940m",
+	"L9+cX5CMi2uwjJPS9LYmN0shmAC/BmfUGVHMjkIHYPpjBXFY2tIBQC1BsmuTYQ20+8oP/OC+Fa6iJ58J",
+	"vtW+/ToULtwI2EEk4mRGudhDz3JU5yjSR5k1U+EvSoop8ZG26IxZwnc+Ylo7D3EZmnIyeERc+jZ8toK9",
+	"T94KonOIAhwKBwzh4icyLYlmjkC3XLxPpPLhcxrCrb5XuWGlo1lncslSYpY8YaeY0OyjwdJUMa3hutWo",
+	"FaFjAJt397dqRZ4SzRIpUj0UeLRSMs4V1q16NCC9k8ffhfnTffYxYSxlaez0v0tm1Oro3L4au8qDFIIe",
+	"rUoyFJm0PGrH/2Tge3Jn+FOS2FVIcsNvWBHAERHITy8UTJjMJFd4bYsPDYVTZ5+6vG1NerCWJ4+/O+yT",
+	"p4MnDvok8PdzTca5XpEZ1aAr4z2wFRxHXOjaC1agj/vxqZ3nZgbtfyZ/WtB/sy/tCqUqchsGasFArpg5",
+	"2hboWUfIDcGfmxEla+EkFTVnQyv4lALw8Xe7X3ov5RsqvJMUgEuethGcLhXqZ0FvKM985urtJKgLcjw4",
+	"/fVDVSFwGIK0kG3AtF6oYdi9PSR1VciaGcrY0rRAKg3lqcRryKZj/UZeM8+ULs4RQ2AniumZ67UIvEAS",
+	"OStzAHx8HVqOYuWLZYThl/06NrbD2mCmkxooCSR4mZsOFH+RMap2SfAviI4/mybqriET51F2K1RPZE03",
+	"4VgmRLNsEhzkmBJR60z+kZk37OCeBembnbd2GPP0dShsl+DsqWw1h8A5s7qTvT5eK4beuO+rd8GD904C",
+	"QWe7qCEXQXJNMJsi3wao5RsNKZhfiV/1fThvBmGVVisMVucuiGdCT5lQEsG3Gy50IUNQEwohH0EMq7TK",
+	"S6KYKRLTXCRjTzOasZRQAOs1hy7AAYPTIWomlmZhWzo9Po7JQskbbsdpOePny1d98ubFOQYAwpQhIQc1",
+	"5DAnxo7dxej0h+IXiD6vvBgRnBoEnE8pD7MSvqt1m8Ljb16c3ztzvDjHvnYxhltfIyEmh3BhJBgTlU2g",
+	"i8UXzhIngxaq4oUr5X2HPPQ9m3JB3r99/w5JYc6EuSOu2eWyeV84WJylO8kzAi85skEiBc6yVItmIpLn",
+	"48HAhS0xEWSxDYViiQQbNZGpNQz1TC4dSjFGYL2mlkvCbjDmVnhecgTlzPTHg5P+UJxDc2vZEQnyXZDf",
+	"EeqUNcyDbgnPPPdjIL55cf5Zgy7cGC7dNlzYXahjXSeGhFy6dT8j14wtrIzUjFR3EVi3VvmGE8DtDARt",
+	"/Ltx+b4W5B1JB8D0UZBe4U4KlnoGcXdxHsPbbsMdCA5vUp6ixdksPVyqIHpknIOgogsRJlLdJ85M9t4l",
+	"TWb0hhEhS+O1dzLAa5gqt17AAN6V1XDvg2V989hZJ549qU+HhykVlV4fzrw6qkZnRkVt9tRwFyRc6p+n",
+	"ik25Nmq1zeioWAHu8XuU0DXd7dKx/Cy+HrOiLk24CIougG/gRqlEvrkLc8P5tbbIPQqIBoH3C4ruePXm",
+	"nWLa6r1iCumQEKSxpLoo6Ad1RVTgVVvOZMaGwovQHnr4sWEIMU2LDDu8n3Du78OKPmY1HnKJo7J9Q2ri",
+	"ULCPxkrh0H33jSZ0rGWWG0ZSRtOMi9oADdfYezuQe9SXXDdfskv9HBMJYEcWlH9al9C9+JMvJUair9Ex",
+	"htmCCY34F2gUh4/g/Nu6mGth55vDo+DWqMCv71Fy8eqKSEWu3r/6kYyZSGZzqq4j8tOrq/fk6h35djA4",
+	"evqk+vnRf38UkXcXr8gPV1cRXt1dXf4YlcW/DsusWbxHtloLQn3OKaCuQxGLCO4EpXEFiBZMFdWChwKL",
+	"YffJK6NJ7CKVoZpYXAw/hnR8dxm+nLH6KKjXXJuLYpFelGt0jzRf9AI4cw0nTrldX8+ZU865pAdiZIQE",
+	"M5OCQcrzDVMOwMgzQYGg2nTWFCmweNAEWclbI6ovguc2ouPaxZu2D2G9z8jUciIVIKqtAarBIn3xavTJ",
+	"7jd+kuaFzEV612GtV1cvK1nuPbQOXbq7AygwuRIsPQxpNqTBLZRbPuboN2pQi94p8BRhqgzEjFKlEYAC",
+	"8dusPC9DMRYzRTUgZU+pGtst51aJGRyekWACVi0CNy1w4Pnzq6PHT58d/XjxJiJju5guW5ErouQSZXx1",
+	"ynUyF53FJUl2Zq0AVeVvbPXW4aY4Drp7LakcaRXIspWq9OgehrGNf3GI6b8bx342SxlZh4o1Pt/KyQFY",
+	"DQBvOfpsxeSQCLxxSh3/wdM/keczhkC9VZ76Ab6v8NRubwm+lD5I9/osL1gdQtvu+s6tdXsHxS7qHSHb",
+	"9m/wiQUJeJZL5K4eynWoconnw+ED3dTSzY/MgOfhrsimOPa7nZE/wHm48PCQVVpDhNY1crvPk7MKCfuJ",
+	"nQwPBP9lHapIDHcoWbccmqdJJgXeouzFP07XXtNgbZv/kgqsHfgXrb/iheZi9cBrd3WBuVhVOM2abOhj",
+	"1IlcuEhRd6OJIg/KKXvnOFfsU+i6Kdd44X2c8FQ1O/+vsEA5JWOaXE8V2KBYGHLiQvN97L6ckNi2FQOU",
+	"DGS0xCUs/+PHh6eEkvcX74YikUKwxBS3G1bTH1MhmIo8lBhhmWZ9cknFlGkCuIBF+WdGisFDWxM+zZUv",
+	"LBRDdWSeqhGUiorBMldsArcQPQBFLN7uK4CSryIPbljPsAIXr364/MG/98WLn3CwnYTP4zsbQ9E/Fqxt",
+	"iKSC8u1Ygevh5rhWnNjlA/Fh4IoAKBauLSzTeHjnQF4UxL2ntADHba2c+AMqJzqzuNGgWuOTe1MxW9NX",
+	"Rcp4BKkJyjFJJlQ9WFW1hPfOIf66KzGskS8nAS3a1d1CejsvBrpKUSjjbrXEBro8Bol//Ic7kP50oRBM",
+	"dVdGfVcb2dXnojjvjCcwJKbeq3c3J0Qq8urdzbMyx3pBzSzImMd3D9YlcUPi+cnTSqGMx7W50bsChKF2",
+	"+gTrONePPSovCCENt0CeBW923yGa2inEvkaf9rB5rsU+ORmclJX8oO2UpwBWNOGOA92zZ+Rk8N1QeOA+",
+	"XoYK+A3DQtC+HC4k/3AN14vCJy4yccOVFHNEHa65y8eWvJhg6Uu7TF/4wV0drZ9DcILfp7mAXW43FKwW",
+	"a7fkwVi4GyF7nqYAWmIFSHk+ed7iUKxAqtV9HvAbOFfr15MxYB/AY0faKEbnsT0HQKxk/IYJK1Aw/E9H",
+	"pWruYNc3kJijofhNjskiPF4QmLlPIB4C0WJmAOcyl0IaKRxQJheJYlQDaDZP4zMI2kVTwgFUvqbaHAGK",
+	"w9GrH2K7jooljN8wDFZYUk3sSlhTwKMMqKAEDCWKGawPQZZcpHJ55uQUbEcKkO9ZWpoi1ACopG3Xea8w",
+	"fglAPLkuSmiATIS1w2rOeihcMGusmGYmxlkf9slbka08AsIaDjXCrisGFQgiMpFZJpd2MdziD0VtZs5Z",
+	"2DvERhUzKh4swlldUiU+J9VQZNJapnEF3TXuF+jsEVnOeDIjCRVW1GtmXK0Eba1A2IkrgFeJhmITyD12",
+	"hV621IABdDc7cVA9sOgMjtEFyc+hoEnGBaaY2w9olz4qcsYtHUCo90LJj5xp7C7JpPZwRLg69daf/aUJ",
+	"sGftzJXzOT3SzD6EcPcLnuiQCgtzmGZZIw4LvlZJxQzqY/U8z/2zYLV/hmz2z9/kWP8TOeqfUK79sBft",
+	"8dJhfbmt+grCPg4aUMaRgd2U0wr5WT0SUAogccjVFwapBERTrkGFkZuW4tfB0Xcf/ngUPfruz1ZjvYIs",
+	"YpcEuyYqcAARVoICUAKHN7VJ2U37BnXqYPLrWELtx7w7JmVDGu8BSePIPZS3HOK6TgkiHAuENo4jEsPP",
+	"/nvbuvsJBLcUjMQpNfQ0RhacySzlYjoU9pf/unr7E8FSVaWGCeUlXBBZD4cZuerPCZ/TzI8njRB4Ak23",
+	"50MRIxBpDOwRk56rvRF70raDLajbfggJ3H62NG7/RzK3fwGlx4fRUMR2ZjHp2e1nH+l8kTECWm8fIGxd",
+	"1cF0vdk+DDa2DZRepaJ8uOu0XxRP8Z33FeWa4XQcPHxMenkOk4ZKGsGxg+uRSJEwJTQREo5e+6pMIBUi",
+	"HVETB/hOEYmrUF/xUBQr7TUEDKaFvYtJj4pin6AWgduklC0Y7DLB9YG6Ge7EGgocWE9I2MyI2Lagboo9",
+	"pKUYHpyS4UG/3x8e/BkfDkUiLedj+hVMzp/ABTqwU6lZaiUKFq8gmRRTDG+hXLD0tMBkRmhhRSEdA45j",
+	"xbKVL3dQnKDUuIPSDt1JIfyWAqScBB/AUIzZjFtLyJ7msAROFdOz3GiSyqWILI/YQ8PKtKrmsS5N7EHy",
+	"bxxDWMbYVmvN/frByty1Gmv4ZaUq3K8f/vxQDeu6YQHq0xWs/NGVpa7nDjyr1H+dvtoNib6iU2zDfsB0",
+	"WOpr02GBnTVcGIQhDJQZrAMUlqb7H/j+X/v9fjwUNFTlogpMzjehjtQnVji7rn2IPUBIOGJUDIw7RIyH",
+	"DFwIwW8M+XoerPo9Wo5hNw0nDk7q64isrS1yKBUWmAKZ6c7f21I1VAUMQ86NYiJtNOUg4te+8o3GOG9E",
+	"PAojuHvyhpWOFw32HaEG4Y0AZ1mYQ/sFumBSKHcFP8KxqG5oFpNxHtR1BFjD4B7oyYCkdKUJncpDqxnH",
+	"gDoYPCDk0h7IrnoNwpUiX+CQ8T4nkSplKY4LwZXskFbOFCoL1rnmIyw2gEVwoAIA9/UmboqWexjQDmyM",
+	"S6sTqcoKC1g5h/tbu4xONTaLw+mTc0Pm1ip+NBgMsBsNqbrgsxeMQXGuuVRl1YU61v2RmRe29zJK/j1s",
+	"a1ffVRH1/gKwVttERkNHVwBE2fbpnwE0su3TrxyR3HPw9drKNebxK/41AVd43g/KiCK78zmLnP8jmVFV",
+	"ycaHl7ZGhRSt1UgmUJFAbB2PFaPXVo9qlE+gBqDcGa/C4l6g6vW3MErZzfdFL/dKX3UdNsZW5F8N7HS4",
+	"ML7GpZ9/B5JCfOANcvKGXksCUvZwoFjO+YzEILRHCyXHLC0qr+HDQhL4HpyO8BpLyYqZZpJ77Ydyn1lL",
+	"lY4eqOsAFqR0ORcC5S5oy1XBcp7URgq7LO9Bs5LY0CBYLBgUEOrFoLSMNGNQ1NG5Dhw/DEUvrroUDglg",
+	"9mAZOdKL/Z/lA1WU9FNXL1BOrEY5FBX9zWtRmPgXVdCovS5Gixu/mOqRnMT+MYcZzc02teQSVurCLdRd",
+	"KCV3i4a9awDIVS1Txc7128n96io1a9rE6vjz1wLPloDXC+cMCauO9ShEy6Er0a7dXXA/6PmNTP/W20Qe",
+	"eCSIhsCrhkIWkB5yZWhURaTKlKdDES+otjbiaKJ8ac2/QpIYOSY9+P8vACJ7GJEB+sp8WJz9EW/HsZ7v",
+	"2VDEYL6M2A3NckQXKo63ohCy7R0ajuC9iOhrDpm/UDgZKwlBGfGhKGRCkX6P9du0kTJF048abwv2ySWj",
+	"Ll1fySzLFxpv0xZMYXTXUIDNZPUAbbBsn5CGTJVcBj5h2MgtQucKNugTWECfiOFxPo1RS1Kxr9oscStw",
+	"e8Y2cnFkCZ6L6RGc1S11x7pc+Ras7XwQKCay1VAgs4FTAB3fPcMZ9ADSgqeHZ65TN0oCFydh0WDky+Ko",
+	"Bm9iIztuYaH3cvEC+3gJC/EJmOmLPGvX16GBCWFXvh4mrBKhJX8gWqD8u2ZEBA9oVLFbM9sGnwYqOeBP",
+	"ADsORcGPpJkd7ZiQHZHZS3bEliocORS/VLXn23IkzPmBI906NEFC5V8VzGyVDt21JpCuE023Ycqpkvli",
+	"OxTHj/jIvzQKh5XwMI8m4JcSfANX5CEWvBl3AzQWv0wl8aFa1Triuz69D24rYae+9BDdgqRwzJ86p6/o",
+	"/gGK4pNBUQSU30D4tw7CRbZqCTrh+eQBb+KO8CbK/T0DVwWqkNrQVVRcJNOtBLBll3eDUDTs5+DTCA2r",
+	"a7ipPVBJA7pECxFw59lObfAkSsq5x4MOu/rUEBJfJ81+rqPukkGSlVQEF3rMbknz9Wfb8ZxZW72F4fHG",
+	"Pfgvb360h//7V/A4fS4hXLqoIA3k0wviBkI+/sOFb29V2y7ZXN6wgK5bKW9+zli0wPjERxiFKyToUygh",
+	"/0iaB4CoBuqh14U8g7qSk3Il9xZt+5CRv+yuJgU7EtqaFFzcfuc5PFmXB5zXCNTzNL0N3YU090Bc9Xny",
+	"eaEfVjl0Lm+gqpiLhIVKgGbG1OFdnaanc8rtKUVFctd4S1fOKnkT9PCFO2aCoX4m1LMHlfVTqqzvcyW8",
+	"KvCNJgEvkLlMGcFsVjmZnAGegd1VBrmYNMtKK/++HDozRjMza7zkeiezDDOEJ1IVIW19cu6KGzwdPCmj",
+	"IyA+gzBxwzK5YGX2bkoNHVMN0eS5cOGOWX2g7Escz31SP/Swu3Ya1saxQ96bFb60YrWXUL/dboxLRivn",
+	"mVCByTs+ua1CcXgv01xNoHXIAneY05jDDYms12ylmTla0CkX1LD0lDwdIKi/tTfGq+I2tUdd2sLjweDw",
+	"bCgwXY7Egn00owTMpLhP4oDBYjKBG0ddZNsVlRCB9Xo+geQbTSBxTqqhsCznmPWwqTBAQ2RCXYBggP9x",
+	"0ICe8uykNkCwNuWaTu+gFZjeeu7vLs1tI0v5gmp2xIVmQnNXHo4qSL8p0FAAZgHqvxWFkV+9K6BYGtKT",
+	"f2+a4eOnzyowM49aT3heUQ82kpDHUmYM0JmiB8P93+JiurgIvIMrwPXlTHPcrhD0R5RRiAHDI3L+d/2G",
+	"rMd/BaQfO8bPCm6/C+3nX+Uu8Qu4Grw3HRLhzLyHKUTaPVVMy+ymzuy7RwdDY01Vl57gypna7o4A6zQN",
+	"YVCd18X+GgG8J/I2qEBeGTkDdAGZ5YBcoCErGpEmwu8RXyAmmq4QfqZPfmI3heaVqLrUnUtcMcd49wIk",
+	"/ICm/XVYntWVfrtg4hdqkhlZyjxLSa6ZS6ZEUrfUu5yt7g3Ut4zqWhcY2/1D9y8oNnxKlvkeXEp3jMn3",
+	"gMd3504lZ7s2+5Tu48hv8OC/yx/Y5oFtHtimi6ZcYgccz7g2slINuZ4U7LjXEAeIURR8MFLoagrupnet",
+	"zLx9OoiGwrvUng5Kn9sZqfOsbfWFvSlG9NJNo5VvLANfSnhoF/v8dBAdzOlHPs/n9sMAHD/4qXT72O2b",
+	"MtXKb/Op3DEbS9HONxNs4cP9ZS3vlgtLHK9gjMW6ZVtyxz3FWdhdLmItHEe3iod1/p6HcNhbVhqQE3OU",
+	"VmJie5oZTfC7dETNWRWTe8wQ00+xXNNxxg7vIDq2umMluCNEweRZRgDQidAQsSMXOLAwgxSnZd/6B1NS",
+	"u9cA8JGwj1zXg3vUuw7rZGyRl9bl3uC+heQPzFCefY2azx3xwEtIUodVxPvXAm0ECu9v0NeXFAxciMH7",
+	"8VZ/1oJyDwr9ZykYN8+NleuuhARgwt4qeKk81QPUwjaqeRV5A4A3aDLDrF05qUIYOtAL+1N5y30YkfFq",
+	"KFyab1Dwwh8UxgMvAMqrnC9yq9VD5FZvA66jQOsYigpcRxzhGbUVsuNwLaPfQd86dBORDoUfE+KGruoz",
+	"iyNcAkHnBYh54jDp7dmY5glLoao/wNkOBbvhKcDwI8AhnIRB7RRINz3+w/4Hn/3jMYYv6D7BLGN9SmJE",
+	"MgLUYw9WFDckOoO7vdzqT4bg0QQrBCOvHNnbxA7CPV3hS4234H4N2jebZ+zKv9TFyGp9jX7fikawpVuk",
+	"8Tfa0/WDutGAFFtZJrg2KMVXRIRcAnyXgejRBdUlrkB4m1BuRhecxr3j4GuleAvsWS/LEZtoHXq2AipL",
+	"WmDKDkVHUFkSYsqeYhcFGKyvDzIUVpexo+FGk5ia+A5xXaus8wDr+vXCun52idMJBPazSpgSUvQ0mbHk",
+	"+tah7muhuEqOXe1VUHPNTMl8OisDj8xMMUYyumJK++ohCwlVeXrvL96RsJrp1dXLofClTEOI+JRkcspF",
+	"RBaK3/CMTdmhK6yXSJXqQAfsk3MC8yRUX7OULGc8Y0NBBSQPOLeHi6WA8c0QqEfoiHBEi18omVibtRcM",
+	"dYHTpEUJL0LNUEiRsMOILKkVdvnCys5HJdC9pQZu7JdWKrs6isI1BVXcXI2Mca5XMWi9Q+EV0DHW4zE8",
+	"y+zohJWRZakH22M5U/vOULhKKxMuuIZwR0uTOIki1LkAkENM7sjXiXNWL9QtOgQxPBSKGbUC++Xp4AmJ",
+	"XUhuPy8jgmNX6yFGk78PmxyTXuz7i237McwmPkTl3D+rDVv4EBQGqJlWT18sWFqLx2/nieK/pOdbXuTd",
+	"t7QtBwqjR2W4SerijjsS/tqt8M8WoF6GpOfCCvIQjxlZTcjlNq9+9SqucPDsZeIXFXFOVS7uWGo76izK",
+	"UGJunz3Irq5eYm0gP3kpIoASc3VJDiOSWJFoX4boKAhAGwouMLIFntdGKqaxEGZKErng7oh4e+Vr40gR",
+	"dN0nTwePnTAMUjHioIwPjNCJOOAUhJmWiggZhhP5TJWeFzSQ/jHC+kSarrRtc3V4FvR4zVajOddzapJZ",
+	"TKo9LhTTWFiFXDOXgVYW0jYq14ZBMRFWJ9B5xog/ecrKfkEkHxw8tQU4cwEe6TuqmX3/Ju0V0MErMZHN",
+	"WNtANiz1QYsByTyIPKwdvnPuP1LDlnR1x6IOSLEk0DUhF1bsunsxB+Gu12yltxq/lvkctxEpHPxgrjF5",
+	"wyptKZ9MGDg54dE1/rVEZw24oejFCyasxRkfngYyDqHiXH0qf0kmCDKl1eoXCyVvUKZJRaCGl8YRbYtA",
+	"+Jud1z1z3t/Yqgmfza3cgzW3HRbhGw3HHhAMLtcnhkaoY4dTR3J3fPJfskVGE3cce46Coy04lcp61sgr",
+	"oAD40nZiytRCOb/PlN9Yq6WnZYVdEikmXM01YR9pYjJkSMeYTpUCT749Mp23v+jLPjYDTxLUmSv7q2O0",
+	"c1wkxwf3eH/3N7ZyfX3GO7wWrB4YiYj+/nCnd0fCwvJKhSm8vLirO72S9eF4uWPGx0STjyY49JD/0XkL",
+	"6Q51R6cmPXhs7didUi4Oa9NE2JaTryaq6IVUU2kMEw+HVH3ZFqmmzJAgJ3i/I6qe5kLd7tRp6Hduazpz",
+	"cUGTawpVzp0vSUck49owcG4tpDI6ssSlMFwEoToiMocLj4hcMyVYFg2FYmMpTTHXiCSKG57QjEyswTWj",
+	"esawCcHMUqprqKOuJnDscQGHGVaLhwWKhsLZq3CJ4crGRASKzOq6Guzg2QO/mlM6E9efcgUwoaydYEtX",
+	"eovAvoL3E65tKpZ97dWvWzOI6Qu17y/ZCgwHemUKzLvGi6zKwmLEcHB24QI8mIaf0zR0VOjReYLt+qQW",
+	"IsRa3LFQ+r9zloM/H6I+At33NLhBhuLMY5muDl2UCWCK10HrS2XVVYbiLCWxiwPRMdbehE5ULgpEqDFN",
+	"rq18s8Yrlr+FItd0jk44J6GGwomoIvad+4LJYRAKT/+MvSMfMPxdneYelPr2ZbpPhwL+6v9up576+t19",
+	"bagyweew2jZ8gRcKLI0P+wSrC8A1A3Y4FI6bFxk1E6nmxB5WQha3MeAUg3a4GBVtkx5Ow18GYBhNfOiv",
+	"awolZEaLTcJxg/WN9yFn5GQwCCN4wLWIl3CC5OJayKUgxTYNBbwKEUx1MvfKLgS4shIqvvQkITvGwBDZ",
+	"NDwe32lXzbV2qIjczjwYGncUSG6J3UWQg5rtzI7gynmjrgiKyP2ygey7p+wjS/I62Quu2iMuJrLRP3cy",
+	"OFnzmgOiErKfVMDD6LZnovAybikRueZO/uyO639/d/VdwZtQw7TZ4ejfpjXcn4ct7MsVmd+Kohsqs1hE",
+	"v11eQ5kC3gnCqBaiyXY7SmTKWkdGboz6wr59d5GX1ajLuy08Wdca+OHvo4zlFxURuklr7+h0R2IekvDX",
+	"gZr0atMCr+aT3lKobMgHMEar2MR7HXw+hH1JdSAUm469Tfv5SzDWXfHwh/Ou+byrcWTUpoB+gvOukgSa",
+	"8YQJzRrPuR+Zee0euUdKc10Ake3KQXIj/pcgurtEw3HpOX76hjMV+QLwVKRkwqjJVVXl97u7hZDcI4GY",
+	"E9LwidtHfZzMqBAs264J/RS8cuFf+JeuK1Azo/ZohX7NviLAwpBoivmTnsPFgtqOiJaF7m+WVhKZKyS3",
+	"jVrDB3eiHbphYMbAko1nUl5HhJKrjCbXR3am1PBxxggXiQQHkXuIoHfo6s37d2ROeTaWH/vkldFDgfPB",
+	"gFn/sOZTuJxwvzknG7y8oFovpUohXFYzmrly0ODDPJIiW50OBXWAxJquSIyNjDQzcZ+8zc0Y/H8/X75G",
+	"JodWEY92nmuDKXIeDJepb/RQ0CyTy+OUiRV4GkkvwKHNuLg+ymRCM2htzgxNqaEe1pThRik2ybXdoaEY",
+	"il/cLD22LkmoUisS/6+jApTr6IpPBQifU2L+OswHgydJLvhHH+QM37Do5pH7bcY+4ldxWUN0KGbso12l",
+	"l2/OL46uXp4/fvqMXLMVS30NUr+bfpktMcXYoMHm+vhJ0SU4ZF0ffXLJEsZvmNJDoZjLO4S0PSABBRiY",
+	"icSkHwyIxnua3yDknMQmhrQWF9NHyYQtyZyL3DCNtbcpSejCzj8tgqTDKMRFRlcNIcuAcVgja+4pSKGm",
+	"p8+KkFk38wegzH2BMutk8O2lbHDfUq8ZtIQQaaLyB0SROymwV7f5WGrP3YmkLLNCkDshnypMpLg1fewu",
+	"vtdq5wefWqi8D86UDSTPhzI/zZX6pGD3JGruBrijus1v59wAzACmFBRFxmkG8fgxRCFOYzymfczjciYz",
+	"hgGK0xyJuU/OBWHzhVnBHaF0zTqFLSbXjC2cKmakgghkaD5jVI38QwqqVGnCa+MUERHis2oDnxWBpDvj",
+	"Plwn3ikWyedVIU4N0/cR0Ij2lbUtHg8GRQURdL26xEa0DwhNErawXA114JnWdMpOSSxzk8h5kBrEkxli",
+	"DseQOGTNmJVtrU9+ct5crsNQBGYUrzcA3jP9OY9H2/32nEM3dx/9Qo2xMvDhdKy/lYccXgIOX0c+Ra4z",
+	"LZQNIZcuIwXo0pSrfHtOMyi2NxitVP5a+/F+KF+5d0/e3UDJ1Ix+tQtYxm1K1+vYT+V69NNo73ssd/pr",
+	"9T6WK9B8A3gb/XQbd+FBppj75o5LBl76dkMSObjHsK46Umw6KdzQVlGR+wCBSQ8q2t3QOQSjEuoAzrCM",
+	"NC2s+pVf7DtU1eSCCbrgfU8yTeb92wUT5+9e/dfV259uq7fQNOUYi/ZO2X4MHFhYHsGJYDn+jSWN6oob",
+	"C0llkkMZo9I3Djfs45xnCHG0L13eS3W79zOuSTjuiFBN7Ip2KWXnN2xF51mLDft/zt+87rZhvuEQ9Hrn",
+	"DvRsP4f9r2LH7FS77JiS2Q6N7BKeuEdt4zydcwG9bNMvnmO8u8zYV6RVQBC+Jb8jAP1JSZJrI+ewDJVr",
+	"dtzGLSLWPhBoD/B8jdt8PQsXruFI72TwnUPT9LHwkADlijb58HhMlxrRBMHfYgSBc2Hv88MS5GgF+VPE",
+	"FUUtymi6F8lMZh4sSWZQBlExSM+Fi000ZqQAXZMbPRS5UOxGXlurWV4zoc/KNYN5BldhDuUaZnSIWQ8J",
+	"BegkuMy0PWNmxVCUy1cMhUwVhVTDk8ETBNlYcs1qwf3RK26p+mu+YvhcqkpxJxHwS3d22bMGvN307R7h",
+	"l3CZq71LA0nLZU8KtiTlUHzxVa4wK9Y5YTcodyhK0iXNlBuRMZtI5fAo1lKwa8j6+yY+cumHjo8aPckF",
+	"/d+96/gCdtZ28Fk9xnYAz4VpNkpyGF36r3By/cuw9wXSa4W9v9EkWHx7VARctDfvF2flKVReRpiLRj9v",
+	"/VFCOpwkDfEZjo++6FyvkiE/a0DHVoZ8CONoFcax+9TsnL61wVR51e7YZCZMY0XjiyMMG4SwWbssIuMV",
+	"4WkIVx6Cw1NBeErkZCgwAzUAMC4e0/FhREpk84jECTVsKhX87fNEASaSjTkVAISej3NhcsSLVDOWxRHx",
+	"c89WqCBTcsOUnfQpcW8ePXps+wJV+feY9JaABYoptkPB04gYbjKGDpViFSKSrJUIjwjNfIHVeWNFKch9",
+	"vcfqJvcHj17rHHd70qnZC/9SY7N+eyvNLqgxTNmn/08Pd+6fuN//tFt92Dv6dXD03Ye/9IbDPv51+J+H",
+	"/+M/2qcJNZdmdxW6tpdm/1fKFbK7sDs7yOWHfg3W/PdKLl0t5G0JsigVP+zIgg3M+LKew6tKBtCGx83u",
+	"yME97zgWJmpShO0gH25ta6njrcDlwROEG00U84gtEbmhitNx5sBb+HyRsTkThpoNzbYD9XQ2anNn1Fqy",
+	"s+0cja1tu8N3eJVQ8b17rtWR1PG+9f9n7+qW1MiV9KsofGPYoNve2bk53Vc9sz7riZg5p2Pac+biMEGJ",
+	"KtFoKSRCUsGwDj/Avsc+2T7JhjJTKhVUAd0GbG9zZTcISaXKf2V+GedPL1m/JUEZH2C/tKTzfkHRT8DT",
+	"oMfuvkhNQAUOofpW5+0BOsaF+khLSMKlyJ02zJOmtzCp0NJmA8ZZBrhPI1ngXxOwQzMoyxgq/AviO2iA",
+	"wqzeCPSGIy/LDAOf8PFtRB+kmKY3767Ze9iIVEOVdlrtYSyIKjfxD9jJa4tQ87h/skThAHnpn31dZwMN",
+	"VURqD6mIugoYyBWgkEqFj2tHdiYXC1Ek/TGyXCssBcvXGfXa86Y2AsY4aNikGHdMq1zcBsx7B2DwLCNY",
+	"Fwxg4XChCutn9YLNiYKwjSkKC48w5daPEsU1uydsFoqL7UKSwf+MYJEEL4YAZujzGjYGpatKQGuCiEPs",
+	"mutdOC5DtQXkMmCxDxW8IcCYgF7x0H4hkhe2e7IMCFY9UlrYUEF6aCcCTBQc3wIEDGz0SfGA746/fpdd",
+	"Ai8Z6hjNJTSwE+1lztWaBAzBQSEPnQzhZYsJd1m4KUecXl/vpKaLmdtp5tY6vTZ2g2z+DK3+PLiVLfq6",
+	"yb2WLY+cAvxTXQJDrWlVwTJcqvQKj5QlaiBnYycVHO21NHaJcRq6jwwYt0OV3f/9oYGuRpvPoH3KLXOb",
+	"CjauR3BnRlhdmVxc5yQvsqHaADzDFoD9Gj4CJwS4MzIrUC+3VRbCel8RVyYXXuEa7XIfc5zAMbxqxiPh",
+	"7tILO9iZuC/K/v3O5fnxjp7hoe7LAIbTesb2NsqMVLkmiYF3VdBM1NuaRPbSpn0FjwuL9K353PvdbTjJ",
+	"F+ZsH8nLjux7kM12asWwCxTyYqjtNtS2TLQ6SvBlrDXCe6SGs533hxBQxW6rC0FwqrF5sljysuLUoiVi",
+	"YvVMAzQWHjqAxU75UgyV0kr0Bxv9mqNlBFOHaAK1baYwTCnVzNtufs7Qcfl6qLZbLTfvIxs3mnVc4ZCr",
+	"zdsUWtY7aqFlaee1ISK14qmeIlJ7tibLx7zo/Na0Gh7yARdvl37Ne7CuQqd2QEiLoUkCEh6vI0Dzl5SB",
+	"jbu/2Mp9Z05FbA8fMg8rSJwiUQkpCdLCU95QYqDIZ2wu3FQX0Tut9zVUvfpySvy54N4XJBRyCGr7o5tz",
+	"7376507l7YCC17pyi8qxXs4XC1EMhipzplLQTJUCwXnl4pT40jB7MXcVL5mX5cLi92Ev9CGD3GVo5wld",
+	"hOQ8XsDinpzWM+8Lf78hxREJOG3XHc6qo+Mz8F5VinfhHZz4ojWu02HaRCVzYfA2Bv99yl24HSk1JI5z",
+	"vP+YANaVf+NahRvr83H44Om3sKcMW92lQautIFJ9w1O7/XBt5vQCzcTNXwyVt4d05QB8zI8PeqgrHsX2",
+	"hKOS66EnhKO+pMNxiUGdPAa11YCBPL3PCkZhhcpVKG3ZHZfCwXdh7DeNQtl8mK62bknYpFnL86IiKBuP",
+	"HvsTSoM5314oogxrUOMmbe0izGaJ1Z6shsNS0gOuBk7prUFK+21LRG+Sw1d/99zYLT7BufPRN07skpT+",
+	"3KT0Dfbaz0JPv4De4K4kXX1zhQMRB7fY5YBKQGm9D1PcEqdCSSNZVSttZmhnUalYUhF2MfVbCwHxNLfJ",
+	"hwBWl3omwKnFytFjyeVnVg4Gc7xqEeY/65UwIfUI1UlpNSs1IPfWj8Cc9qY5pGqFekKqj0rLCns02usE",
+	"P+scqgIBehdKaVtKkbDOroWkvybB/faMgjst74tS6WLNHxUO7slS/zii/Q2yxxPs/A/4g1PiJNz/BIvs",
+	"6q0cxNhFGXRCKoA+jbjj1IYvaAWCYUUEEACO7x/dVj9ehOY365UX45Zld/ROEEOH/SC4EYYROLl/ZMIi",
+	"x+xTy95/+HDPfuBW5nUbdTwaCc0eKyvMUCmOUORw6xWg5AdMSAAwhC7T3LgkqFHoCD+PCKYw5zXLnCsz",
+	"1rNVPoXtfvf9FKvo/vKWUm+HKvNPrHiZgR6aV66CqjrxZ15WVi7FLQvxo2R93HMpl8Kyv7xlBV9bzC2G",
+	"L17boQJd2SMSumn6On0254Cb6FcRBLsYv+3GS29h/RNpwsD0X8Z5aa5e7JQ6A2anekVXCFrlYhBvDAK3",
+	"XbTjcQTZL9IbsET7TQlGCfd8FbjZxn4X8FLOrEDffIR/R3u8pV/B6Oziqn0uE/66uPWy8OIoPY+k8AwD",
+	"UX0FflC4yl9wN61v8gM1vdqUgk+CzgSqBWCsN7lWSuROLqVbv0G47V0JSz8mw3/E0Se0+LZX29eaqgEY",
+	"DvIXtDLSyAsJxqanxha6LL0kaCKpbwGkXdGr30XbMLA246qOiGv2LyMr8iyFe5/qFdMTJ2LDXLhp547a",
+	"sEnIrxqLwttJci505XAKaL1jhwqSiWAIK/lamFuWVcr4T/m4FCM3NcJ6Rz7zU/nFoFIj94eVV04uBWA2",
+	"VkZYNudmRrsYqkKv1C3LDHdiVMq5dDABQE/7XcKKNlTGQCYV9tNhPDea2v5448wJcztUWVKoNnos9dib",
+	"cgteQVOfsoyvooeBLTgIbzJYOob095mfL+XNG0hFyJh10k8FO+tfs4epNk4oKFlzwix5aZnnt3W4nmyz",
+	"4e6rLj4+ASrK9kJnjmN07aCtiSK0DdhglRchMhBQCLNDTik9UrOpRQFRUt2BCughpOCdhXZi7l4r7fiT",
+	"Eua1pRJSY+Ntl3iBWsfbn15abl/2PUvbJOQSGpMfYqz8exh7ektlY6mLmXLQ1QQe2ZlskyxoSLQtyFJA",
+	"swQMjNAa2Ii6+/2GdRBNgzBCCovZdZ4QiqpEojcOLhuoRR3rcW+QVLxkdiXEAjM0LN1viVI+QgtEWJ60",
+	"dt+r/0I4kbuRViOoRhh5QuW5y5iplI07WCfRJxjHbJXnwtpJRXbCHtMk7LxIpuxl8f83plKIcwqbt2SB",
+	"mEr1r2HiP0e5LMwIS/zJZMMAovwvarGrhIPMbcgA6lHhXsLJsjBZ/xbSmoaKjy2A+SaNfCCf0b+amVi4",
+	"DoumjdmPb85srnJmW6Z1+Ysh02rIFMeXLziwxYipaRmYpBsl8Z0i5q93N9GGREHExICIrFQsRb7A+1pX",
+	"GZW4OP+px5athBFMKMr76pGLRbUXiZho4mBIrPWIv3MrmbcBMP5aqUh1D/BwR016OTWjwJZ3qeP34SwT",
+	"kd480ktiSnuZgJGPj8I0aAyofw+HPT0tZQ/zpQ3bD7AK0576pzcMt1e72Ib7aSs9tavcu1Y59kP7uixF",
+	"2lm3mVhvnUyibivxlh1mpCWn0ctS0r+hb7LaQrMt8vy+6uKA41tLLQud2WDq2sHFZmq1meSp+a5TiHvX",
+	"YFt4H/aatoUke+fZtLandOW8J5LaU27KHbpufpgS1lIMh00kFWxheJlRRZgSBbb4YbV8oB7k/xxzVfyR",
+	"oSc2VNJZVnKqKR/ADbAfwHoZAnWoIusz6nc/MXpOiIdQC3IbQuSYiBEWlnaoikrsiupSHdbpVVq9ypNU",
+	"GR5EeEXxnfmTeSFazZuatSCvwW0WPBfFgODrVqzUNfSNKuqaRT8UHOBT6T1sMYOwbtKiK+89iqC55hz6",
+	"b/pN9j2doluuK2dlgVmk5P2HamtIoGnAxeFTWs2w6X+4siD+1KYQxnswK20skgb4KSkrDFUJ8Hegjd2U",
+	"K8bZWDgnoGbthmW5kU7mXnf+73//D8tKvaL/LbhxMn4eCsddhn1QhqpWzqByQ/IoFVNqBU8IV+lO5rNr",
+	"dlcV0omizh/SJZZm1r/qiFVs8OlpQOe+jMI9XDhcFG6oiQuEF3x8oU6rZsN6VwsjllKsOhUuFIo27daV",
+	"rsqCFbqm+qYqlpCQk4ub9Hc8xDct1kBSUdAYe7ASiARY1pI4LOi9HsLEs4VXpzDMO5pFJfqDGAUZKsTk",
+	"gwnGKEXLwtYDsNt+JZjSq1rMwjc1DCkMAuDJWkT3kltmps1GSKZ/zR42pDlY9SH9fKgSp2C0EIbMhYzx",
+	"EBlGaeGlG+SfgzjDkGrAGHXZATo/bOOe3udTIzR/LYVwZ8Jo2Nxr130afv0yBMKHkKO1YR0MmNVateMR",
+	"HSwRNnCJEjkQsQs6BQBaBBFXwMW2FJUVrJd9/AjgwOzTp8zzBke8hP6gxs2hAwr4BGUlvM0dkLjKEoWG",
+	"FY71VFWWyOIANBMNRFwQ0kUqyPe9Znf1lvxKQ6UoI5aWY0obsk7mfEa6PGwcmoM7wCD0tjz1D6+Uk6X/",
+	"HHpsuB3M9o94aifmlHqhDh6J7+/lcAngjjQB4SNlWRLClRWnCw3hShmb84WtqRAgshn0aMFWZWQA3jKg",
+	"6rwU3FjysGu6f20DS/QS7xXyd6R/OO9s9q9ZpAMI2PulCjYTYkGLwRTX7K4GPAKe9B4jTyGbPeP8zB1Z",
+	"0sjCTRv3FlUoeqKva6wmtPqh6f5Q0V0cMGPxbCP4oY2XTmMHxzWwpuZLGMSHc/JWU7qXwdoPAsomgE/Y",
+	"ln4IfGJD05RU8p3CSKaOswdcJjzQ0DNEXZordTlVwjmpHl+IRvhdm5ld8ByKleB0kgNo7wHclbeNP98t",
+	"/H8HMBaaYTSf8GwAdUI2Fub88tc7qKjRqlwzoYwuybAAxLwpX1JDAOquLBT4StbL5tY4wTZ1naLWdJuw",
+	"zllleghZe2XyskibYgSro1N4i7iz00Mk3cP7Mwi5sMje4BEdwgu9H314eM/yUgrldpDDsUxeXpZ6NbJV",
+	"oUehBDKLBYVswksr+qwUzkIn+d8Batx694qz3IhCKCd5+bqun2ROD1Xm58tYT0No1xVSgdAkbKswFEK9",
+	"fmRIV+FLLiGc1BVZbVDpCYRlnP/ccrK5cGc49UVKSS8AjswS28YhaPrOSMnPcilYz5MotVjvk2kgFcKR",
+	"Y1PeQpgBm4m1Fe5qwR+lQuSbNkTa32C9bxo8Cx4BmnLuEOc1dhYc2AsCzKLnrYkUSWwHcfoBB4BeeXPJ",
+	"D2WPXip77siWUqyEyRA5pcI7tMz/kVHwgitowwwD0Eg9EDqLu52IWZ4GvnacLL/HL9q02W9gF49cILIO",
+	"gsjyNN/BT0/OOgRW2xT/LbBXG4309CRoAGQi/7PXlllBuENgFyXtbsIYiNmNRa49LxpRAWwTIjlAKgnP",
+	"oY6RF3OvULjymmYsgrLZZj7E3yLmOwB1K8xzASg4Sm0LHOduitxBdkRdnwad3lj7i317NoH0gcj2gibQ",
+	"+v7/Q7hnv/zPw8mBLlBbFIOh70g0p9GguMiTNOiZCZawyv4/Eu4XByojRRd1mTZMzLksn84ArUr3TQgJ",
+	"3BhhUSgeEUjqw25N3VIV4zfhae6etnUivgrTw3pPYq0WJR8mgwvui+DuuoiKtBwDVj0wu6R1hjttGFBg",
+	"/1iE7Z0ne8OtlY/qBGR9MAAy4oR9//bfGDiCK2nbysHuYJ8gbTV11D8+1fupcaG5UJ9N9r8CWChMB/Vx",
+	"pdUYZZQuFsWtuO1fWKKVJfBFMI4E4vRzDBv/00Di7fRfqZNwQAwkOPSlnsQN6MFtu18zqIMGqDz4uz38",
+	"8Rs90bfHK0bM9XKLVVacQvDESf2LCXUs6DF/3IHBoCDkuCx2UyAK9JmNJvY3PdbFmuVcMdoB9Pa3opwE",
+	"kMwt5mqJZOBPvwaPl57i4kG4k0CUP89fbrWqboQ6CsU3SfGd+looER+vuMRguukKXxaWp6eH9Rn0tRQG",
+	"v+lOk/gHDTkhfdASu0jkh0qWRQ3yHLvdUXdqqbhZP5dsPu/1UBrKq5t//tHUgQttHBs39t2V4cKVVuu5",
+	"riwZNhsTf3w1BvTnu8pN/TqfBh9fkYL6UeuZFPChXx6ysFAsVKZ8dfPqDV/IN8t/BRFAK29qvfeCl246",
+	"YEQLMYh/d/8TK3ReeSuMSeeV3HXS2BO3v921+kE+qitZT+MNVMjWhbwJt07m8IzYMoMXF0m7oTgcqXt7",
+	"vDfx6ryZtCcCJKk9GmqQTdOAed4yjZdCk1IIx6RaCuW0SfcKJTUtv/o51toitqLfxlwr6TT0dphKuzFR",
+	"/WXb4cGpMqkQ8RSKTAlfsq5jjo/KAzrZROCNCS2RDm5ZBIpjrlayEKzgdjrW3BTpOcMhtPzubwnoEdUv",
+	"TKQqIFGBKA+8qaKgxPHWg4zYGh2H6R0Y5Szjlj3ApFcPngDfwafJPDisZZIUt23QOLhBCh4TN57kXdXw",
+	"bg0qD0kW7TQDeRoxLYgtvSxJpqi/atvsLzyfSiUCd8iakKUBDqSuHr0ADh3T0psX4FCg6j3/K8jUnIl1",
+	"P32MTcTf9idxfL4Q5gqz5B3jVSEdc4ZinpFpC+lajz30LSYC0ROsQwuNQUMH1rQEON0j9HBr31jdE5mK",
+	"XrxYBabQafZp4Iu6bzJKgDlfMKdTEVC1i4A72HHsn+rdwxXA6zvG1Rpr9qjj/oAaZ8eNQd6Xk/P0meqv",
+	"29hJOzkhhQm58UqUlvVWYjzVejZgDyXPZwOMOfeTtMBSEqaPnjBeCgPgSjKP5RrzZAMqWaNdeuVCWcGc",
+	"pOObCO4qI+w1+3swBBBiVhQs+/OqxPFXNCxjXNmVMOz7t9+xjL68pi9HlYrJbVndkBWW8o+GAQcazHp1",
+	"nUASu8Dyq+SBaI1Xn/749H8BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -34,6 +34,7 @@ import (
 	"github.com/openwatch/openwatch/internal/license"
 	"github.com/openwatch/openwatch/internal/liveness"
 	"github.com/openwatch/openwatch/internal/netscan"
+	"github.com/openwatch/openwatch/internal/notify"
 	"github.com/openwatch/openwatch/internal/pg"
 	"github.com/openwatch/openwatch/internal/role"
 	"github.com/openwatch/openwatch/internal/rule"
@@ -65,6 +66,8 @@ type Deps struct {
 	// Liveness tunes the poller; a zero Tick is worker.liveness_tick (tests shorten the
 	// tick and the interval unit so the real poller runs in seconds).
 	Liveness liveness.Options
+	// Notify tunes notification delivery (tests shorten timeouts and attempts).
+	Notify notify.Options
 	// EventHeartbeat, when set, replaces events.Heartbeat: how often an idle event stream
 	// sends a comment line and re-checks its caller's credential.
 	EventHeartbeat time.Duration
@@ -103,6 +106,8 @@ type App struct {
 	Rules      *scan.Catalog
 	// Liveness probes hosts and keeps their monitoring state.
 	Liveness *liveness.Service
+	// Notify manages notification channels; alerts queue notices with Notify.EnqueueTx.
+	Notify *notify.Service
 	// Dialer opens every SSH connection and probe, only to ssh.allowed_networks; its
 	// Blocked count says how many were refused.
 	Dialer *sshx.Dialer
@@ -126,6 +131,7 @@ type (
 	scanHandlers     = scan.Handlers
 	eventsHandlers   = events.Handlers
 	hostkeyHandlers  = hostkey.Handlers
+	notifyHandlers   = notify.Handlers
 )
 
 // server is the one strict server: each domain's handlers, embedded. A missing operation
@@ -147,6 +153,7 @@ type server struct {
 	*scanHandlers
 	*eventsHandlers
 	*hostkeyHandlers
+	*notifyHandlers
 }
 
 var _ api.StrictServerInterface = (*server)(nil)
@@ -252,6 +259,13 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	broker := events.NewBroker(d.Pool, d.Logger)
 	tickets := events.NewTickets(d.Pool, authSvc)
 	jobs.AddPeriodic(events.NewRetention(d.Pool, d.Logger, events.DefaultRetention, now).RegisterJobs(jobs.Workers)...)
+	notifyOpts := d.Notify
+	notifyOpts.Logger = d.Logger
+	if notifyOpts.Now == nil {
+		notifyOpts.Now = now
+	}
+	notifications := notify.NewService(d.Pool, keyring, aw, jobs.Client, notifyOpts)
+	jobs.AddPeriodic(notifications.RegisterJobs(jobs.Workers)...)
 	handlers := &server{
 		systemHandlers:   system.NewHandlers(system.NewHealth(d.Pool, now), buildinfo.Get()),
 		authHandlers:     auth.NewHandlers(authSvc),
@@ -269,6 +283,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		scanHandlers:     scan.NewHandlers(complianceScans),
 		eventsHandlers:   events.NewHandlers(broker, tickets, events.HandlerOptions{Heartbeat: d.EventHeartbeat, Reloader: authSvc.Reload, Logger: d.Logger}),
 		hostkeyHandlers:  hostkey.NewHandlers(hostkey.NewService(d.Pool, aw)),
+		notifyHandlers:   notify.NewHandlers(notifications),
 	}
 	httpSrv, err := httpserver.New(httpserver.Options{
 		Logger: d.Logger, Doc: d.Doc, Operations: d.Operations, Handlers: handlers,
@@ -283,7 +298,8 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		return nil, fmt.Errorf("build http server: %w", err)
 	}
 	return &App{Config: d.Config, Logger: d.Logger, Pool: d.Pool, Auth: authSvc, Users: users, Idem: idem, HTTP: httpSrv, License: lic, Audit: aw, Hosts: hosts, SSH: sshConn, Intel: intelSvc, Scans: scans, Compliance: complianceScans, Rules: rules, Events: broker,
-		Jobs: jobs.Client, Workers: jobs.Workers, JobRegistry: jobs, Liveness: live, Dialer: dialer}, nil
+		Notify: notifications,
+		Jobs:   jobs.Client, Workers: jobs.Workers, JobRegistry: jobs, Liveness: live, Dialer: dialer}, nil
 }
 
 // denialRecorder writes authorization denials to the audit trail.

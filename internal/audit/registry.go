@@ -95,6 +95,12 @@ const (
 	ActionScanBatchRequested        Action = "scan_batch.requested"
 	ActionScanBatchCancelled        Action = "scan_batch.cancelled"
 	ActionScanRetention             Action = "system.scan_retention_applied"
+
+	ActionNotificationChannelCreated Action = "notification_channel.created"
+	ActionNotificationChannelUpdated Action = "notification_channel.updated"
+	ActionNotificationChannelDeleted Action = "notification_channel.deleted"
+	ActionNotificationChannelTested  Action = "notification_channel.tested"
+	ActionNotificationRedelivered    Action = "notification_delivery.redelivered"
 )
 
 // Actions is the registry of every action an event may record. Adding an action means
@@ -166,6 +172,12 @@ var Actions = map[Action]Spec{
 	ActionIntelligenceConfigChanged: {SeverityNotice, "The intelligence collection configuration was changed."},
 	ActionDiscoveryConfigChanged:    {SeverityNotice, "The discovery configuration was changed."},
 	ActionDiscoverySweep:            {SeverityInfo, "A discovery sweep of every eligible host was started."},
+
+	ActionNotificationChannelCreated: {SeverityNotice, "A notification channel was created."},
+	ActionNotificationChannelUpdated: {SeverityNotice, "A notification channel was changed."},
+	ActionNotificationChannelDeleted: {SeverityNotice, "A notification channel was deleted."},
+	ActionNotificationChannelTested:  {SeverityInfo, "A test message was sent through a notification channel."},
+	ActionNotificationRedelivered:    {SeverityInfo, "A failed notification delivery was queued again."},
 }
 
 // The actor types an event may name: the kinds of authz.Actor, and an anonymous caller.

@@ -60,6 +60,11 @@ const (
 	PermScanExecute = "scan:execute"
 	PermScanCancel  = "scan:cancel"
 	PermCompRead    = "compliance:read"
+
+	PermNotifyRead   = "notification:read"
+	PermNotifyWrite  = "notification:write"
+	PermNotifyDelete = "notification:delete"
+	PermNotifyTest   = "notification:test"
 )
 
 // Categories lists the permission categories.
@@ -77,6 +82,7 @@ func Categories() []Category {
 		{ID: "system", Description: "Fleet dashboards and the connectivity, intelligence, discovery and SSH settings."},
 		{ID: "activity", Description: "The activity feed and the live event stream."},
 		{ID: "scan", Description: "Compliance scans, their results and evidence, and the rule corpus."},
+		{ID: "notification", Description: "Notification channels and the deliveries of alert notices."},
 	}
 }
 
@@ -113,6 +119,10 @@ func Permissions() []Permission {
 		{ID: PermScanExecute, Category: "scan", Description: "Start compliance scans of hosts."},
 		{ID: PermScanCancel, Category: "scan", Description: "Cancel queued or running scans and scan batches."},
 		{ID: PermCompRead, Category: "scan", Description: "Read hosts' compliance results at any instant and compliance trends."},
+		{ID: PermNotifyRead, Category: "notification", Description: "List notification channels (never their secrets) and deliveries."},
+		{ID: PermNotifyWrite, Category: "notification", Description: "Create and change notification channels and redeliver failed deliveries.", Dangerous: true},
+		{ID: PermNotifyDelete, Category: "notification", Description: "Delete notification channels.", Dangerous: true},
+		{ID: PermNotifyTest, Category: "notification", Description: "Send a test message through a notification channel."},
 	}
 }
 
