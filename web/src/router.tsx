@@ -220,6 +220,18 @@ export const scanBatchRoute = createRoute({
   component: lazyRouteComponent(() => import("./pages/ScanBatchPage"), "ScanBatchPage"),
 });
 
+export const notificationsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/notifications",
+  validateSearch: (s: Record<string, unknown>) =>
+    partial({
+      tab: oneOf(s.tab, ["channels", "deliveries"] as const),
+      edit: str(s.edit),
+      status: oneOf(s.status, ["pending", "delivered", "failed", "dead", "skipped"] as const),
+    }),
+  component: lazyRouteComponent(() => import("./pages/NotificationsPage"), "NotificationsPage"),
+});
+
 export const userRoute = createRoute({
   getParentRoute: () => appRoute,
   path: "/admin/users/$userId",
@@ -253,6 +265,7 @@ const routeTree = rootRoute.addChildren([
     intelligenceRoute,
     scanBatchesRoute,
     scanBatchRoute,
+    notificationsRoute,
     userRoute,
     serviceAccountRoute,
   ]),
