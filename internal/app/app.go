@@ -261,6 +261,10 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	jobs.AddPeriodic(events.NewRetention(d.Pool, d.Logger, events.DefaultRetention, now).RegisterJobs(jobs.Workers)...)
 	notifyOpts := d.Notify
 	notifyOpts.Logger = d.Logger
+	if notifyOpts.Guard == nil {
+		n := d.Config.Notifications
+		notifyOpts.Guard = &notify.Guard{Allowed: n.AllowedNetworks, Denied: n.DeniedNetworks}
+	}
 	if notifyOpts.Now == nil {
 		notifyOpts.Now = now
 	}

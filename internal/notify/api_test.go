@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -247,4 +248,24 @@ func TestPermissions(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
 	res = e.Do(apitest.Request{Method: http.MethodDelete, Path: "notifications/channels/" + ch.Id.String(), Token: s.AccessToken})
 	require.Equal(t, http.StatusNoContent, res.Status, "%s", res.Body)
+}
+
+// TestGuardRefusesAtConnect refuses a receiver outside the allowed networks when it is
+// dialled, even though its name (localhost) passed the create-time check.
+func TestGuardRefusesAtConnect(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t, func(d *app.Deps) {
+		d.Notify = notify.Options{Timeout: time.Second, Guard: &notify.Guard{Allowed: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}}
+	})
+	s := e.Admin()
+	rcv := newReceiver(t, "", func(int32) int { return http.StatusOK })
+	ch := createChannel(t, e, s, map[string]any{"name": "local", "type": "webhook",
+		"config": map[string]any{"url": strings.Replace(rcv.URL, "127.0.0.1", "localhost", 1)}})
+	res := e.Do(apitest.Request{Method: http.MethodPost, Path: "notifications/channels/" + ch.Id.String() + ":test", Token: s.AccessToken})
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	var out api.NotificationTestResult
+	res.Decode(t, &out)
+	require.Equal(t, api.NotificationTestResultOutcome("failed"), out.Outcome)
+	require.Contains(t, *out.Error, "not allowed")
+	require.Zero(t, rcv.calls.Load(), "nothing reached the receiver")
 }

@@ -443,9 +443,17 @@ func (s *Service) EnqueueTx(ctx context.Context, tx pgx.Tx, n Notice) (int, erro
 	return matched, nil
 }
 
-// insertJob queues the job of delivery id.
+// oneJobPerDelivery keeps a delivery to one job until that job ends: redelivering a
+// failed delivery whose job still waits to retry queues nothing more.
+var oneJobPerDelivery = river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+	rivertype.JobStateRetryable, rivertype.JobStateScheduled,
+}}
+
+// insertJob queues the job of delivery id (unless one is queued already).
 func (s *Service) insertJob(ctx context.Context, tx pgx.Tx, id uuid.UUID) error {
-	if _, err := s.jobs.InsertTx(ctx, tx, DeliverArgs{DeliveryID: id}, &river.InsertOpts{MaxAttempts: s.opts.MaxAttempts}); err != nil {
+	opts := &river.InsertOpts{MaxAttempts: s.opts.MaxAttempts, UniqueOpts: oneJobPerDelivery}
+	if _, err := s.jobs.InsertTx(ctx, tx, DeliverArgs{DeliveryID: id}, opts); err != nil {
 		return fmt.Errorf("queue delivery %s: %w", id, err)
 	}
 	return nil
