@@ -482,16 +482,16 @@ func (e HealthResponseStatus) Valid() bool {
 
 // Defines values for HostKeyStatus.
 const (
-	Pending HostKeyStatus = "pending"
-	Trusted HostKeyStatus = "trusted"
+	HostKeyStatusPending HostKeyStatus = "pending"
+	HostKeyStatusTrusted HostKeyStatus = "trusted"
 )
 
 // Valid indicates whether the value is a known member of the HostKeyStatus enum.
 func (e HostKeyStatus) Valid() bool {
 	switch e {
-	case Pending:
+	case HostKeyStatusPending:
 		return true
-	case Trusted:
+	case HostKeyStatusTrusted:
 		return true
 	default:
 		return false
@@ -708,6 +708,120 @@ func (e MonitoringState) Valid() bool {
 	case MonitoringStateOnline:
 		return true
 	case MonitoringStateUnknown:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NotificationChannelConfigTlsMode.
+const (
+	NotificationChannelConfigTlsModeNone     NotificationChannelConfigTlsMode = "none"
+	NotificationChannelConfigTlsModeStarttls NotificationChannelConfigTlsMode = "starttls"
+	NotificationChannelConfigTlsModeTls      NotificationChannelConfigTlsMode = "tls"
+)
+
+// Valid indicates whether the value is a known member of the NotificationChannelConfigTlsMode enum.
+func (e NotificationChannelConfigTlsMode) Valid() bool {
+	switch e {
+	case NotificationChannelConfigTlsModeNone:
+		return true
+	case NotificationChannelConfigTlsModeStarttls:
+		return true
+	case NotificationChannelConfigTlsModeTls:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NotificationChannelType.
+const (
+	Email   NotificationChannelType = "email"
+	Slack   NotificationChannelType = "slack"
+	Webhook NotificationChannelType = "webhook"
+)
+
+// Valid indicates whether the value is a known member of the NotificationChannelType enum.
+func (e NotificationChannelType) Valid() bool {
+	switch e {
+	case Email:
+		return true
+	case Slack:
+		return true
+	case Webhook:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NotificationDeliveryStatus.
+const (
+	NotificationDeliveryStatusDead      NotificationDeliveryStatus = "dead"
+	NotificationDeliveryStatusDelivered NotificationDeliveryStatus = "delivered"
+	NotificationDeliveryStatusFailed    NotificationDeliveryStatus = "failed"
+	NotificationDeliveryStatusPending   NotificationDeliveryStatus = "pending"
+	NotificationDeliveryStatusSkipped   NotificationDeliveryStatus = "skipped"
+)
+
+// Valid indicates whether the value is a known member of the NotificationDeliveryStatus enum.
+func (e NotificationDeliveryStatus) Valid() bool {
+	switch e {
+	case NotificationDeliveryStatusDead:
+		return true
+	case NotificationDeliveryStatusDelivered:
+		return true
+	case NotificationDeliveryStatusFailed:
+		return true
+	case NotificationDeliveryStatusPending:
+		return true
+	case NotificationDeliveryStatusSkipped:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NotificationSeverity.
+const (
+	NotificationSeverityCritical NotificationSeverity = "critical"
+	NotificationSeverityHigh     NotificationSeverity = "high"
+	NotificationSeverityInfo     NotificationSeverity = "info"
+	NotificationSeverityLow      NotificationSeverity = "low"
+	NotificationSeverityMedium   NotificationSeverity = "medium"
+)
+
+// Valid indicates whether the value is a known member of the NotificationSeverity enum.
+func (e NotificationSeverity) Valid() bool {
+	switch e {
+	case NotificationSeverityCritical:
+		return true
+	case NotificationSeverityHigh:
+		return true
+	case NotificationSeverityInfo:
+		return true
+	case NotificationSeverityLow:
+		return true
+	case NotificationSeverityMedium:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NotificationTestResultOutcome.
+const (
+	NotificationTestResultOutcomeDelivered NotificationTestResultOutcome = "delivered"
+	NotificationTestResultOutcomeFailed    NotificationTestResultOutcome = "failed"
+)
+
+// Valid indicates whether the value is a known member of the NotificationTestResultOutcome enum.
+func (e NotificationTestResultOutcome) Valid() bool {
+	switch e {
+	case NotificationTestResultOutcomeDelivered:
+		return true
+	case NotificationTestResultOutcomeFailed:
 		return true
 	default:
 		return false
@@ -2204,6 +2318,140 @@ type MaintenanceRequest struct {
 // MonitoringState defines model for MonitoringState.
 type MonitoringState string
 
+// NotificationChannel defines model for NotificationChannel.
+type NotificationChannel struct {
+	// Config The type's settings. webhook and slack need `url` (http or https). email needs
+	// `smtp_host`, `smtp_port`, `tls_mode`, `from` and `to`; `username` turns on SMTP AUTH
+	// with the channel secret as password.
+	Config    NotificationChannelConfig `json:"config"`
+	CreatedAt time.Time                 `json:"created_at"`
+	Enabled   bool                      `json:"enabled"`
+	Id        openapi_types.UUID        `json:"id"`
+	Name      string                    `json:"name"`
+
+	// Routing Which notices a channel receives: at least `min_severity`, of one of `alert_types`
+	// (empty: any), about a host carrying one of `host_tags` or in one of `group_ids`
+	// (both empty: any host).
+	Routing NotificationRouting `json:"routing"`
+
+	// SecretSet Whether a secret is stored (it is never returned).
+	SecretSet bool                    `json:"secret_set"`
+	Type      NotificationChannelType `json:"type"`
+	UpdatedAt time.Time               `json:"updated_at"`
+}
+
+// NotificationChannelConfig The type's settings. webhook and slack need `url` (http or https). email needs
+// `smtp_host`, `smtp_port`, `tls_mode`, `from` and `to`; `username` turns on SMTP AUTH
+// with the channel secret as password.
+type NotificationChannelConfig struct {
+	From     *string                           `json:"from,omitempty"`
+	SmtpHost *string                           `json:"smtp_host,omitempty"`
+	SmtpPort *int                              `json:"smtp_port,omitempty"`
+	TlsMode  *NotificationChannelConfigTlsMode `json:"tls_mode,omitempty"`
+	To       *[]string                         `json:"to,omitempty"`
+	Url      *string                           `json:"url,omitempty"`
+	Username *string                           `json:"username,omitempty"`
+}
+
+// NotificationChannelConfigTlsMode defines model for NotificationChannelConfig.TlsMode.
+type NotificationChannelConfigTlsMode string
+
+// NotificationChannelCreateRequest defines model for NotificationChannelCreateRequest.
+type NotificationChannelCreateRequest struct {
+	// Config The type's settings. webhook and slack need `url` (http or https). email needs
+	// `smtp_host`, `smtp_port`, `tls_mode`, `from` and `to`; `username` turns on SMTP AUTH
+	// with the channel secret as password.
+	Config  NotificationChannelConfig `json:"config"`
+	Enabled *bool                     `json:"enabled,omitempty"`
+	Name    string                    `json:"name"`
+
+	// Routing Which notices a channel receives: at least `min_severity`, of one of `alert_types`
+	// (empty: any), about a host carrying one of `host_tags` or in one of `group_ids`
+	// (both empty: any host).
+	Routing *NotificationRouting `json:"routing,omitempty"`
+
+	// Secret The webhook signing secret or the SMTP password; write-only.
+	Secret *string                 `json:"secret,omitempty"`
+	Type   NotificationChannelType `json:"type"`
+}
+
+// NotificationChannelListResponse defines model for NotificationChannelListResponse.
+type NotificationChannelListResponse struct {
+	Channels   []NotificationChannel `json:"channels"`
+	NextCursor *string               `json:"next_cursor"`
+}
+
+// NotificationChannelType defines model for NotificationChannelType.
+type NotificationChannelType string
+
+// NotificationChannelUpdateRequest defines model for NotificationChannelUpdateRequest.
+type NotificationChannelUpdateRequest struct {
+	ClearSecret *bool `json:"clear_secret,omitempty"`
+
+	// Config The type's settings. webhook and slack need `url` (http or https). email needs
+	// `smtp_host`, `smtp_port`, `tls_mode`, `from` and `to`; `username` turns on SMTP AUTH
+	// with the channel secret as password.
+	Config  *NotificationChannelConfig `json:"config,omitempty"`
+	Enabled *bool                      `json:"enabled,omitempty"`
+	Name    *string                    `json:"name,omitempty"`
+
+	// Routing Which notices a channel receives: at least `min_severity`, of one of `alert_types`
+	// (empty: any), about a host carrying one of `host_tags` or in one of `group_ids`
+	// (both empty: any host).
+	Routing *NotificationRouting `json:"routing,omitempty"`
+	Secret  *string              `json:"secret,omitempty"`
+}
+
+// NotificationDelivery defines model for NotificationDelivery.
+type NotificationDelivery struct {
+	AlertId     *openapi_types.UUID        `json:"alert_id,omitempty"`
+	Attempts    int                        `json:"attempts"`
+	ChannelId   openapi_types.UUID         `json:"channel_id"`
+	CreatedAt   time.Time                  `json:"created_at"`
+	DeliveredAt *time.Time                 `json:"delivered_at,omitempty"`
+	Id          openapi_types.UUID         `json:"id"`
+	LastError   *string                    `json:"last_error,omitempty"`
+	Severity    string                     `json:"severity"`
+	Status      NotificationDeliveryStatus `json:"status"`
+	Title       string                     `json:"title"`
+	Transition  string                     `json:"transition"`
+	UpdatedAt   time.Time                  `json:"updated_at"`
+}
+
+// NotificationDeliveryListResponse defines model for NotificationDeliveryListResponse.
+type NotificationDeliveryListResponse struct {
+	Deliveries []NotificationDelivery `json:"deliveries"`
+	NextCursor *string                `json:"next_cursor"`
+}
+
+// NotificationDeliveryStatus defines model for NotificationDeliveryStatus.
+type NotificationDeliveryStatus string
+
+// NotificationRouting Which notices a channel receives: at least `min_severity`, of one of `alert_types`
+// (empty: any), about a host carrying one of `host_tags` or in one of `group_ids`
+// (both empty: any host).
+type NotificationRouting struct {
+	AlertTypes  *[]string             `json:"alert_types,omitempty"`
+	GroupIds    *[]openapi_types.UUID `json:"group_ids,omitempty"`
+	HostTags    *[]string             `json:"host_tags,omitempty"`
+	MinSeverity *NotificationSeverity `json:"min_severity,omitempty"`
+}
+
+// NotificationSeverity defines model for NotificationSeverity.
+type NotificationSeverity string
+
+// NotificationTestResult defines model for NotificationTestResult.
+type NotificationTestResult struct {
+	DurationMs int64 `json:"duration_ms"`
+
+	// Error Why the receiver did not accept the message.
+	Error   *string                       `json:"error,omitempty"`
+	Outcome NotificationTestResultOutcome `json:"outcome"`
+}
+
+// NotificationTestResultOutcome defines model for NotificationTestResult.Outcome.
+type NotificationTestResultOutcome string
+
 // PasswordChangeRequest defines model for PasswordChangeRequest.
 type PasswordChangeRequest struct {
 	CurrentPassword string `json:"current_password"`
@@ -3146,6 +3394,26 @@ type ListIntelligenceEventsParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// ListNotificationChannelsParams defines parameters for ListNotificationChannels.
+type ListNotificationChannelsParams struct {
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ListNotificationDeliveriesParams defines parameters for ListNotificationDeliveries.
+type ListNotificationDeliveriesParams struct {
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor    *Cursor                     `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Status    *NotificationDeliveryStatus `form:"status,omitempty" json:"status,omitempty"`
+	ChannelId *openapi_types.UUID         `form:"channel_id,omitempty" json:"channel_id,omitempty"`
+}
+
 // CreateRoleParams defines parameters for CreateRole.
 type CreateRoleParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
@@ -3326,6 +3594,12 @@ type ApproveHostKeyJSONRequestBody = HostKeyApproveRequest
 
 // StartHostScanJSONRequestBody defines body for StartHostScan for application/json ContentType.
 type StartHostScanJSONRequestBody = ScanRequest
+
+// CreateNotificationChannelJSONRequestBody defines body for CreateNotificationChannel for application/json ContentType.
+type CreateNotificationChannelJSONRequestBody = NotificationChannelCreateRequest
+
+// UpdateNotificationChannelJSONRequestBody defines body for UpdateNotificationChannel for application/json ContentType.
+type UpdateNotificationChannelJSONRequestBody = NotificationChannelUpdateRequest
 
 // UpdateRoleJSONRequestBody defines body for UpdateRole for application/json ContentType.
 type UpdateRoleJSONRequestBody = CustomRoleUpdateRequest
@@ -3599,6 +3873,30 @@ type ServerInterface interface {
 	// GetLicense The current license tier, status and features.
 	// (GET /license)
 	GetLicense(ctx echo.Context) error
+	// ListNotificationChannels List notification channels (secrets are never returned).
+	// (GET /notifications/channels)
+	ListNotificationChannels(ctx echo.Context, params ListNotificationChannelsParams) error
+	// CreateNotificationChannel Create a notification channel.
+	// (POST /notifications/channels)
+	CreateNotificationChannel(ctx echo.Context) error
+	// DeleteNotificationChannel Delete a notification channel; its queued deliveries are dropped.
+	// (DELETE /notifications/channels/{id})
+	DeleteNotificationChannel(ctx echo.Context, id ID) error
+	// GetNotificationChannel Get one notification channel.
+	// (GET /notifications/channels/{id})
+	GetNotificationChannel(ctx echo.Context, id ID) error
+	// UpdateNotificationChannel Update a notification channel.
+	// (PATCH /notifications/channels/{id})
+	UpdateNotificationChannel(ctx echo.Context, id ID) error
+	// TestNotificationChannel Send a test message through a channel now and answer the outcome.
+	// (POST /notifications/channels/{id}:test)
+	TestNotificationChannel(ctx echo.Context, id ID) error
+	// ListNotificationDeliveries List notification deliveries, newest first.
+	// (GET /notifications/deliveries)
+	ListNotificationDeliveries(ctx echo.Context, params ListNotificationDeliveriesParams) error
+	// RedeliverNotification Queue a failed or dead delivery again.
+	// (POST /notifications/deliveries/{id}:redeliver)
+	RedeliverNotification(ctx echo.Context, id ID) error
 	// GetOpenAPIJSON This API document, as JSON.
 	// (GET /openapi.json)
 	GetOpenAPIJSON(ctx echo.Context) error
@@ -5601,6 +5899,159 @@ func (w *ServerInterfaceWrapper) GetLicense(ctx echo.Context) error {
 	return err
 }
 
+// ListNotificationChannels converts echo context to params.
+func (w *ServerInterfaceWrapper) ListNotificationChannels(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListNotificationChannelsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListNotificationChannels(ctx, params)
+	return err
+}
+
+// CreateNotificationChannel converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateNotificationChannel(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateNotificationChannel(ctx)
+	return err
+}
+
+// DeleteNotificationChannel converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteNotificationChannel(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteNotificationChannel(ctx, id)
+	return err
+}
+
+// GetNotificationChannel converts echo context to params.
+func (w *ServerInterfaceWrapper) GetNotificationChannel(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetNotificationChannel(ctx, id)
+	return err
+}
+
+// UpdateNotificationChannel converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateNotificationChannel(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateNotificationChannel(ctx, id)
+	return err
+}
+
+// TestNotificationChannel converts echo context to params.
+func (w *ServerInterfaceWrapper) TestNotificationChannel(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TestNotificationChannel(ctx, id)
+	return err
+}
+
+// ListNotificationDeliveries converts echo context to params.
+func (w *ServerInterfaceWrapper) ListNotificationDeliveries(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListNotificationDeliveriesParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "channel_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "channel_id", ctx.QueryParams(), &params.ChannelId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter channel_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListNotificationDeliveries(ctx, params)
+	return err
+}
+
+// RedeliverNotification converts echo context to params.
+func (w *ServerInterfaceWrapper) RedeliverNotification(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RedeliverNotification(ctx, id)
+	return err
+}
+
 // GetOpenAPIJSON converts echo context to params.
 func (w *ServerInterfaceWrapper) GetOpenAPIJSON(ctx echo.Context) error {
 	var err error
@@ -6654,6 +7105,14 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/intelligence/events", wrapper.ListIntelligenceEvents, options.OperationMiddlewares["listIntelligenceEvents"]...)
 	router.GET(options.BaseURL+"/intelligence/state/:host_id", wrapper.GetIntelligenceState, options.OperationMiddlewares["getIntelligenceState"]...)
 	router.GET(options.BaseURL+"/license", wrapper.GetLicense, options.OperationMiddlewares["getLicense"]...)
+	router.GET(options.BaseURL+"/notifications/channels", wrapper.ListNotificationChannels, options.OperationMiddlewares["listNotificationChannels"]...)
+	router.POST(options.BaseURL+"/notifications/channels", wrapper.CreateNotificationChannel, options.OperationMiddlewares["createNotificationChannel"]...)
+	router.DELETE(options.BaseURL+"/notifications/channels/:id", wrapper.DeleteNotificationChannel, options.OperationMiddlewares["deleteNotificationChannel"]...)
+	router.GET(options.BaseURL+"/notifications/channels/:id", wrapper.GetNotificationChannel, options.OperationMiddlewares["getNotificationChannel"]...)
+	router.PATCH(options.BaseURL+"/notifications/channels/:id", wrapper.UpdateNotificationChannel, options.OperationMiddlewares["updateNotificationChannel"]...)
+	router.POST(options.BaseURL+"/notifications/channels/:id\\:test", wrapper.TestNotificationChannel, options.OperationMiddlewares["testNotificationChannel"]...)
+	router.GET(options.BaseURL+"/notifications/deliveries", wrapper.ListNotificationDeliveries, options.OperationMiddlewares["listNotificationDeliveries"]...)
+	router.POST(options.BaseURL+"/notifications/deliveries/:id\\:redeliver", wrapper.RedeliverNotification, options.OperationMiddlewares["redeliverNotification"]...)
 	router.GET(options.BaseURL+"/openapi.json", wrapper.GetOpenAPIJSON, options.OperationMiddlewares["getOpenAPIJSON"]...)
 	router.GET(options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPIYAML, options.OperationMiddlewares["getOpenAPIYAML"]...)
 	router.GET(options.BaseURL+"/roles", wrapper.ListRoles, options.OperationMiddlewares["listRoles"]...)
@@ -13591,6 +14050,761 @@ func (response GetLicensedefaultJSONResponse) VisitGetLicenseResponse(w http.Res
 	return err
 }
 
+type ListNotificationChannelsRequestObject struct {
+	Params ListNotificationChannelsParams
+}
+
+type ListNotificationChannelsResponseObject interface {
+	VisitListNotificationChannelsResponse(w http.ResponseWriter) error
+}
+
+type ListNotificationChannels200JSONResponse NotificationChannelListResponse
+
+func (response ListNotificationChannels200JSONResponse) VisitListNotificationChannelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotificationChannels400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListNotificationChannels400JSONResponse) VisitListNotificationChannelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotificationChannels401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListNotificationChannels401JSONResponse) VisitListNotificationChannelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotificationChannels403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListNotificationChannels403JSONResponse) VisitListNotificationChannelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotificationChannelsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListNotificationChannelsdefaultJSONResponse) VisitListNotificationChannelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateNotificationChannelRequestObject struct {
+	Body *CreateNotificationChannelJSONRequestBody
+}
+
+type CreateNotificationChannelResponseObject interface {
+	VisitCreateNotificationChannelResponse(w http.ResponseWriter) error
+}
+
+type CreateNotificationChannel201JSONResponse NotificationChannel
+
+func (response CreateNotificationChannel201JSONResponse) VisitCreateNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateNotificationChannel400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateNotificationChannel400JSONResponse) VisitCreateNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateNotificationChannel401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateNotificationChannel401JSONResponse) VisitCreateNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateNotificationChannel403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateNotificationChannel403JSONResponse) VisitCreateNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateNotificationChannel409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateNotificationChannel409JSONResponse) VisitCreateNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateNotificationChanneldefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response CreateNotificationChanneldefaultJSONResponse) VisitCreateNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteNotificationChannelRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type DeleteNotificationChannelResponseObject interface {
+	VisitDeleteNotificationChannelResponse(w http.ResponseWriter) error
+}
+
+type DeleteNotificationChannel204Response struct {
+}
+
+func (response DeleteNotificationChannel204Response) VisitDeleteNotificationChannelResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteNotificationChannel400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeleteNotificationChannel400JSONResponse) VisitDeleteNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteNotificationChannel401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DeleteNotificationChannel401JSONResponse) VisitDeleteNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteNotificationChannel403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DeleteNotificationChannel403JSONResponse) VisitDeleteNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteNotificationChannel404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeleteNotificationChannel404JSONResponse) VisitDeleteNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteNotificationChanneldefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response DeleteNotificationChanneldefaultJSONResponse) VisitDeleteNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotificationChannelRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetNotificationChannelResponseObject interface {
+	VisitGetNotificationChannelResponse(w http.ResponseWriter) error
+}
+
+type GetNotificationChannel200JSONResponse NotificationChannel
+
+func (response GetNotificationChannel200JSONResponse) VisitGetNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotificationChannel400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetNotificationChannel400JSONResponse) VisitGetNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotificationChannel401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetNotificationChannel401JSONResponse) VisitGetNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotificationChannel403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetNotificationChannel403JSONResponse) VisitGetNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotificationChannel404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetNotificationChannel404JSONResponse) VisitGetNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotificationChanneldefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetNotificationChanneldefaultJSONResponse) VisitGetNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotificationChannelRequestObject struct {
+	Id   ID `json:"id"`
+	Body *UpdateNotificationChannelJSONRequestBody
+}
+
+type UpdateNotificationChannelResponseObject interface {
+	VisitUpdateNotificationChannelResponse(w http.ResponseWriter) error
+}
+
+type UpdateNotificationChannel200JSONResponse NotificationChannel
+
+func (response UpdateNotificationChannel200JSONResponse) VisitUpdateNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotificationChannel400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UpdateNotificationChannel400JSONResponse) VisitUpdateNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotificationChannel401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UpdateNotificationChannel401JSONResponse) VisitUpdateNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotificationChannel403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateNotificationChannel403JSONResponse) VisitUpdateNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotificationChannel404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UpdateNotificationChannel404JSONResponse) VisitUpdateNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotificationChannel409JSONResponse struct{ ConflictJSONResponse }
+
+func (response UpdateNotificationChannel409JSONResponse) VisitUpdateNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotificationChanneldefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response UpdateNotificationChanneldefaultJSONResponse) VisitUpdateNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestNotificationChannelRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type TestNotificationChannelResponseObject interface {
+	VisitTestNotificationChannelResponse(w http.ResponseWriter) error
+}
+
+type TestNotificationChannel200JSONResponse NotificationTestResult
+
+func (response TestNotificationChannel200JSONResponse) VisitTestNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestNotificationChannel400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response TestNotificationChannel400JSONResponse) VisitTestNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestNotificationChannel401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response TestNotificationChannel401JSONResponse) VisitTestNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestNotificationChannel403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response TestNotificationChannel403JSONResponse) VisitTestNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestNotificationChannel404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response TestNotificationChannel404JSONResponse) VisitTestNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestNotificationChanneldefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response TestNotificationChanneldefaultJSONResponse) VisitTestNotificationChannelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotificationDeliveriesRequestObject struct {
+	Params ListNotificationDeliveriesParams
+}
+
+type ListNotificationDeliveriesResponseObject interface {
+	VisitListNotificationDeliveriesResponse(w http.ResponseWriter) error
+}
+
+type ListNotificationDeliveries200JSONResponse NotificationDeliveryListResponse
+
+func (response ListNotificationDeliveries200JSONResponse) VisitListNotificationDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotificationDeliveries400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListNotificationDeliveries400JSONResponse) VisitListNotificationDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotificationDeliveries401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListNotificationDeliveries401JSONResponse) VisitListNotificationDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotificationDeliveries403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListNotificationDeliveries403JSONResponse) VisitListNotificationDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotificationDeliveriesdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListNotificationDeliveriesdefaultJSONResponse) VisitListNotificationDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverNotificationRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type RedeliverNotificationResponseObject interface {
+	VisitRedeliverNotificationResponse(w http.ResponseWriter) error
+}
+
+type RedeliverNotification202JSONResponse NotificationDelivery
+
+func (response RedeliverNotification202JSONResponse) VisitRedeliverNotificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverNotification400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RedeliverNotification400JSONResponse) VisitRedeliverNotificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverNotification401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RedeliverNotification401JSONResponse) VisitRedeliverNotificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverNotification403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RedeliverNotification403JSONResponse) VisitRedeliverNotificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverNotification404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RedeliverNotification404JSONResponse) VisitRedeliverNotificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverNotification409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RedeliverNotification409JSONResponse) VisitRedeliverNotificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverNotificationdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response RedeliverNotificationdefaultJSONResponse) VisitRedeliverNotificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetOpenAPIJSONRequestObject struct {
 }
 
@@ -18421,6 +19635,30 @@ type StrictServerInterface interface {
 	// GetLicense The current license tier, status and features.
 	// (GET /license)
 	GetLicense(ctx context.Context, request GetLicenseRequestObject) (GetLicenseResponseObject, error)
+	// ListNotificationChannels List notification channels (secrets are never returned).
+	// (GET /notifications/channels)
+	ListNotificationChannels(ctx context.Context, request ListNotificationChannelsRequestObject) (ListNotificationChannelsResponseObject, error)
+	// CreateNotificationChannel Create a notification channel.
+	// (POST /notifications/channels)
+	CreateNotificationChannel(ctx context.Context, request CreateNotificationChannelRequestObject) (CreateNotificationChannelResponseObject, error)
+	// DeleteNotificationChannel Delete a notification channel; its queued deliveries are dropped.
+	// (DELETE /notifications/channels/{id})
+	DeleteNotificationChannel(ctx context.Context, request DeleteNotificationChannelRequestObject) (DeleteNotificationChannelResponseObject, error)
+	// GetNotificationChannel Get one notification channel.
+	// (GET /notifications/channels/{id})
+	GetNotificationChannel(ctx context.Context, request GetNotificationChannelRequestObject) (GetNotificationChannelResponseObject, error)
+	// UpdateNotificationChannel Update a notification channel.
+	// (PATCH /notifications/channels/{id})
+	UpdateNotificationChannel(ctx context.Context, request UpdateNotificationChannelRequestObject) (UpdateNotificationChannelResponseObject, error)
+	// TestNotificationChannel Send a test message through a channel now and answer the outcome.
+	// (POST /notifications/channels/{id}:test)
+	TestNotificationChannel(ctx context.Context, request TestNotificationChannelRequestObject) (TestNotificationChannelResponseObject, error)
+	// ListNotificationDeliveries List notification deliveries, newest first.
+	// (GET /notifications/deliveries)
+	ListNotificationDeliveries(ctx context.Context, request ListNotificationDeliveriesRequestObject) (ListNotificationDeliveriesResponseObject, error)
+	// RedeliverNotification Queue a failed or dead delivery again.
+	// (POST /notifications/deliveries/{id}:redeliver)
+	RedeliverNotification(ctx context.Context, request RedeliverNotificationRequestObject) (RedeliverNotificationResponseObject, error)
 	// GetOpenAPIJSON This API document, as JSON.
 	// (GET /openapi.json)
 	GetOpenAPIJSON(ctx context.Context, request GetOpenAPIJSONRequestObject) (GetOpenAPIJSONResponseObject, error)
@@ -20940,6 +22178,250 @@ func (sh *strictHandler) GetLicense(ctx echo.Context) error {
 	return nil
 }
 
+// ListNotificationChannels operation middleware
+func (sh *strictHandler) ListNotificationChannels(ctx echo.Context, params ListNotificationChannelsParams) error {
+	var request ListNotificationChannelsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListNotificationChannels(ctx.Request().Context(), request.(ListNotificationChannelsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListNotificationChannels")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListNotificationChannelsResponseObject); ok {
+		return validResponse.VisitListNotificationChannelsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateNotificationChannel operation middleware
+func (sh *strictHandler) CreateNotificationChannel(ctx echo.Context) error {
+	var request CreateNotificationChannelRequestObject
+
+	var body CreateNotificationChannelJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateNotificationChannel(ctx.Request().Context(), request.(CreateNotificationChannelRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateNotificationChannel")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateNotificationChannelResponseObject); ok {
+		return validResponse.VisitCreateNotificationChannelResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteNotificationChannel operation middleware
+func (sh *strictHandler) DeleteNotificationChannel(ctx echo.Context, id ID) error {
+	var request DeleteNotificationChannelRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteNotificationChannel(ctx.Request().Context(), request.(DeleteNotificationChannelRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteNotificationChannel")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteNotificationChannelResponseObject); ok {
+		return validResponse.VisitDeleteNotificationChannelResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetNotificationChannel operation middleware
+func (sh *strictHandler) GetNotificationChannel(ctx echo.Context, id ID) error {
+	var request GetNotificationChannelRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetNotificationChannel(ctx.Request().Context(), request.(GetNotificationChannelRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetNotificationChannel")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetNotificationChannelResponseObject); ok {
+		return validResponse.VisitGetNotificationChannelResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateNotificationChannel operation middleware
+func (sh *strictHandler) UpdateNotificationChannel(ctx echo.Context, id ID) error {
+	var request UpdateNotificationChannelRequestObject
+
+	request.Id = id
+
+	var body UpdateNotificationChannelJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateNotificationChannel(ctx.Request().Context(), request.(UpdateNotificationChannelRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateNotificationChannel")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateNotificationChannelResponseObject); ok {
+		return validResponse.VisitUpdateNotificationChannelResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// TestNotificationChannel operation middleware
+func (sh *strictHandler) TestNotificationChannel(ctx echo.Context, id ID) error {
+	var request TestNotificationChannelRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.TestNotificationChannel(ctx.Request().Context(), request.(TestNotificationChannelRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TestNotificationChannel")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(TestNotificationChannelResponseObject); ok {
+		return validResponse.VisitTestNotificationChannelResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListNotificationDeliveries operation middleware
+func (sh *strictHandler) ListNotificationDeliveries(ctx echo.Context, params ListNotificationDeliveriesParams) error {
+	var request ListNotificationDeliveriesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListNotificationDeliveries(ctx.Request().Context(), request.(ListNotificationDeliveriesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListNotificationDeliveries")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListNotificationDeliveriesResponseObject); ok {
+		return validResponse.VisitListNotificationDeliveriesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RedeliverNotification operation middleware
+func (sh *strictHandler) RedeliverNotification(ctx echo.Context, id ID) error {
+	var request RedeliverNotificationRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RedeliverNotification(ctx.Request().Context(), request.(RedeliverNotificationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RedeliverNotification")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RedeliverNotificationResponseObject); ok {
+		return validResponse.VisitRedeliverNotificationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetOpenAPIJSON operation middleware
 func (sh *strictHandler) GetOpenAPIJSON(ctx echo.Context) error {
 	var request GetOpenAPIJSONRequestObject
@@ -22624,488 +24106,516 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3/dts4si+KvwqWv/uslmfTspI4OdP22usctzvp9p7OJN84PXPuaWWLEAlJaFMAGwCtaHry732A+899",
-	"oPsm90nuQhVAghIpUfKPpCf+pzumSPysKlQVqj71+0Ei57kUTBh9cPr7QU4VnTPDFPx1rt9M7P9TphPF",
-	"c8OlODg9OBd6wRShmpgZF1NNtJEyJdTYvzXhQhsqDOm9e3VBnj179u0hPGI0JXJChFz0D6IDbhv6rWBq",
-	"eRAdCDpnB6cHVI/k5CA60MmMzantdyLVnJqD04OUGnZk+JwdRAdmmdu3tVFcTA8+fYoOLgqlpVof6PsZ",
-	"I7FgH80ogTdiOwAzYyRX7IbLQpOcTlmfnJM5zWxfLCX4JuGaUHIyGLSNFV+rDXZOP/7ExNTMDk6fP3ka",
-	"Hcy58H8/aRr1q4wx8xOfc7M+8h/lgsypWBJu2FxH5AkxkjwZDAakl7IJLTJDngwO2waXQaPh2NxHB6dP",
-	"BpEdKJ8Xc/vHYADjdH+Wo+TCsClTOExLEAuprl/xzLCGVT4nE/8K4bDH8Q8v35NjS1gZpyJhx+ULOq4m",
-	"ENMsiyPCbphaElVk7PCMUEEKcS3kQhAp2NZdKNtt24gXJ9v34UepzeX39kPoIqdmVvUwk9qMeHoQHSj2",
-	"W8EVSw9OjSpYI5UWBby53kVr87dvOWXzXBomkuVf2LJpcwrBfysYwW9IzhTJ5JQnNCMyZ4ra986IYnlG",
-	"l5ooZgolgEek4lMuaEYU00Vmyi2YMZoyVU0hGMGRHcKm+QQ78+Tpn7dvTX12b2BSNPsyZrn/rFp4/i2d",
-	"MqL5P5hj96chtz/fi9ufh9z+tAOzv5MZQ2JdXWAlM1Zjb/tAx+WgdqLrnBrDlP3sv36hR//4YP8zOPp2",
-	"9OH3J9GLZ5/+rZHU3xV+bA0dWvlxmXYmPrcUwTa1Denow5+ah3OVUNE6HJ1QcXux8V4xkV4Kw9RNE9Xb",
-	"423BUzOzm8JoMiPjIrlmJhCxKV3GrYTDfcuNtHOQUvsuE5ZafjmYycKyAz5cMHZ98KF1yFdcJKx5vBOu",
-	"tClVBHcca6Y409Wwnw1Iavl0zCZSMRIXwvCsfR4auttDb4DB/mwbbx5sRrePVchF68Bg3LsP7JOlGp1L",
-	"oRloYd/R9Adq2IKCfE+kMEyA/KB5nvEEhNvxr9oO+/egr39TbHJwevD/O640vGP8VR+/VEqql+KGZTJn",
-	"2OUqw8+poFOWEnsCkkQWWUqENGTMiLK0xlIiFVFsUmiWkkKTXmzf7BcCfqbjjMURwWfXbDmacz2nJpnZ",
-	"bfwU2Tm9Y78VTJuHm5PdUoWdWs2i0vmkIjdcZtQwq29YUUJ68Q3NeArjGE0oz1jqRn4hxSTjyWcad+J6",
-	"12TBzQwoMimUYsIQbaixA1dMy0IlrO/fLfdhXOhlHA1FXGim+pa6RzSdc2FfgEeaZZNRJpNrWZj4MLIL",
-	"w40m8crpFxNQ88kk49OZsW8tqB4KoAQYFiUpn0wYDMuNvD8UdvVeSTXmacrEwy5fQrPM6gQ0udZoATA1",
-	"51pzKexE4pQZyrO+F9aj6ud4KHoxLczsH/3q4ShlgluKgCWiJJHymrMj+xoTxs7DWhIzKqaMpBwZJ5Fz",
-	"RiZKzm3/Q7FgY0Lz/BtNQNkFNYRgT/1Eq8lIsV9ZYoDscOn+Ks0rWYj04Vbur5LoIpkRT1EwW6uXm2pJ",
-	"53QJ09OMAXu8pcs5E+Zdeew95DZnPGFCM2J4bbMnjJpCMWLFchrut/shhpFfMXXDE/azoDeUZ1aAPezg",
-	"NfZPEipwQdVNyfeaKGA1sJ7tySXlayqWToTqBxyolGiYWnVpnht9RhaUGzKRCpZaFPMxU/aw1CyRIgU5",
-	"Eb9jRi2PzieGKdAYUbuGYQc/rR/CV64NI7EXpxAo+w0X037tbF1TZ+3ofxaWo6Ti/2APyziJYqmVBTTz",
-	"MqJ8QMyMwgnkTN2IsI+5ZRY8UW/kNUthl38W7GMOQgB6fMDTXyyJNDOmCLOvkt7J4CQiJ4PnETl58iwi",
-	"zweDiPT7/cPIbq/dd3yPuTb7oF657sCR9Pbyvbxm4kIxaoCvaJpyNOfeKmuiGW6VnQnNNIsO8uDR7wfM",
-	"KubNZp+xjeJ6CnZjxwsrqc8I+5hkRco0iY3JgOgcfYylzBgFiYpq2o4GXHRgLZ9d/QzRgTENM/iJT5jV",
-	"AlHOUk3iZ4O5PY6fnsxiSw7xt4M0DmfjFgNmFNosg6NvP/x7T/9z/s/ZP9PDZpOlskV+wblXKrwc29PG",
-	"jrO+VemOewUb0qxNK7rA/YqIntlDD7yFUiSsf9C0XvbV0ZyZreTsR/zavrs6TxxQrblNs/6Jo0a665Th",
-	"X+Cs22205VCoUnTZPHq9ccSv3QrtMOIEt3ZETVebJCq/GS8DWVv97PhuU5OiyNypipbwWhs87WAWRweg",
-	"t1pd81aded5f524UwLdq3EuItR/cGT+iSSILAZ7FLlO2qn2BstCZ4zQx/MaOxR0dB+XAm+3ykKigj4aR",
-	"uEWJQvqobbybWDmeRrK0A+NmuSNJej9rw2rcFd3IBCyl3che21PFTWcTV1/59+w3oCzXditjyq6lUVRo",
-	"u3VSgMvAsCzjU4buC1qk4MebS8GNhAF8aBpRMZ9T1cyFhptGwmskABxlMEX/fX2pNm3yWzrd9TCfgfU3",
-	"AqJbPycurQQlGZsYIgur7yW00I32hmI0tc+5It44GTOzYMydKzmdsm/0ULj7HCpSMGXRpWPYnPSMRA9w",
-	"ljL/TKIyAy/ZBsD0Cpymg3WnaVRJ/W7i3/PHmuiPDoKrKtvMFsJf3VToPaovcL3Nxq1M51y8kxnT75zP",
-	"accNBT9w5+nbnl4Ko5Zbjz5st3HIwE27jZImVtXOWDq9pWivNYSH4c4CC8TBCB+vcgB4akahFw3UwOoy",
-	"bZQqPjFxo840lmmzYNjnxE9ZWuSj68ZbJUPmUhvwBcBk4Mblmi2tVZPxG0Z6eEBFJFwvOxPNMyvv0sPG",
-	"CaRcz7m+7dletbLnBn2pp5FiWmY3t1VOfCN7Lo4qMuYW526OS0cR+46n/L7wnvz91gX8p1vFt6X2K3jT",
-	"CjA61e2CCPupc86Ftd8/VrcJcHSRHk1TxbSGYwpNaTnBy/BSDoAj/oy4myX75lCUcQyokMFHBOTDYUTy",
-	"rNAkdnRmBQccCda4BA06IMAYW4t1ked2GCyNSc+OnixmTBBFOXh2ZzzDoxiuBBYUfDtzao9CYSXTqT2Y",
-	"+YQzpYm+5jnhxh2gayK8TVGJDoo83VFSNSk3leyqSdtGZQf3vYPSY9s5B+UtuLrY5aRk1LlpAs/B0+cv",
-	"GmixaL6UelUJUCJFtiQ9P3O7L4qV7phJYQrFQMbuwwyf2qZ/5XlkzQ4J5fxBxZQHlbw5CARzo2YLPeg9",
-	"dModNTBQH+5L/dqqb1kt/+WN9+HtosEgEfzepJMYqZxI7qDA2Je98rGuKWScCTOyAqn5d6kUy/BerOUQ",
-	"QOf6Nrm4tjL3e3AmUqU7f5Tiotdpa93qWqEjf13SdUfK9/2mbD+q2G+1aXBhXpwcNBkn4YHseZaLibSU",
-	"Kg0HA3BBlbANWzWRG57QrLMP4beDNYqIDkoDNxC2AdXVt7C+NyXx1FZ/Mx89gMSoePazio1Lu692Qd9B",
-	"sNKuXr8ZS67RoVs/VXAVid2rCWepv2UxZbjGWDF6TXo0y5zeMkfFQF7XT5h2MoR2RmMFTtg26m1ZuaAZ",
-	"eR0wYODIr07Wzastry29unVoXmYz+0lO+Z4nvDR5s+/b39EnMmVe90OHxjeaBNfGUhGa5xEu7+tX59ae",
-	"YsIuSmpXOrxxqF04vFi/DPj9RVMclX1P64VUaZMesu3igyXyhqnlyE6j6TpGczHN2FGhGfHvwpSjMAI4",
-	"liaPV2ez/f6k0Ew1XNhsH/cKDZTtBEuxhRT28ovQJGFaj8oLkbUJzSd0xISSWTa3J64KbsxXCKjUxC3Z",
-	"QBhtThO8G+aKaSAUaznYn+30yIxqcJJh8yw9JaBQ2heWQ5FK0ovfvrl6T44t6R3PJ/QU34wj+4ogq7+C",
-	"aFjGh5ELgcLAiTldghY6FDQxRApwsMmFIM6nXNP9a9w6UUzPNiyNncR2oWxmr1m5OavbXFv+1T5dD23b",
-	"/vrV+UtYjz23Plfyhtsl4mI6KhRvMZUTxUyzuBhTzZ49JfhKhJfry5yLKeHCSGsY0jzHa08fLZBQJI+f",
-	"3132t9pIawMsh7NhSd45jr6QKdM7mz6B5NhJnVr1CtYb2jDcvwHN3kqO317crp4/Jm8fMntbxhft64vl",
-	"EGGw8+VLix7P9YgKKZZzWeiWc7ftnmvdKbzbNmPoLF421YbRtHpVXNbtunRrV2+wfbv23CM2d8bRvp7D",
-	"1kUPT8gO2ntwEOKYXNNtM36HInRf38eKzN81W6YuBMLGmsZ7cfn9u++5Rlmx34gTnjYluwhy+fbmhEhl",
-	"//+CCGYg8aWM33gy6A/6T/qD46cnW5ScZ03KmVQYzbWSGmAfEyOJUfbIxWBv7zOsor1/efr0gwuT9jxQ",
-	"Rv+/eP782fPN8f8w2Ev88gkKPP/XCu9EB5hv4X626vrqHsHyNW4NNWwq1RJvgXbbk9qqtHJQJ/9g1VDj",
-	"IMvrlguryeidAyzQjobIYTuIdU8e/gDBxhrD5dBWJv7bjpYV85FhXawwuuIfb3/VqsY7vGr1iImqXFT1",
-	"ydo3yDHpwf//ndhhHJ4Ra+6hWiskJBIS+zveEmHEdd19KYtxtsF3iZGHoFld8zxnaafhrypGdtpuoaqG",
-	"/CpH6xu7mXjeSr67n69FJ2Qi9ZYjpnmcoRUJ9EmosiYCRbc8uO6tIt/q/12P3/kiyehhNx/8T5spYPN2",
-	"Qz7JjttdpTA2CrQg+WeXTBx7knAntzq5uFZptsHPpX1WTzeK2nwbt1lGh3mdYZaSS/TxeTVujs2bIgRz",
-	"oRbfKUavU7kQe0rxjgScsqmiaUfSiw78gDq8GtyxdfwCgmFHuZLjzuORIuOia/sucrlBP8oWdKnJ4Awu",
-	"CTXRhmcZ4cJlp8Tuw5j0hCQwPnBW+JQi8C0umTlEuQYaVTiXuNOpuGp14cyCHQo83W4jVpZsG0ldzFhy",
-	"vZcXFuTIaM60dl7rrc5+/KLz3UAVPjbqdKP9uny/vNYWbDFy984842Y5quIPN8b2BJ9c4RdWENmRtDlu",
-	"c8VveMamrDkFPpHzORWpJlNmiJLS+AgtuIHuZYwqweAunFyzHKNQ7E+gA3t5ab+zwqNIpfvfqHT8RQdC",
-	"CjB5tq5rOVQ3mZYPapOztLTjlZO77W/zc6PJObLfj2pWbnjno2ejMRWCqW6XSXrWcUprZpgfbMPIwum3",
-	"U9RWPpNiwqf7at+aJTUb6M8vTmo50C8Gm+T4vp/Lhdjz00DOj6aZHNOsmQzC9/brCUXinh8ratgo80ns",
-	"3fPLowNLHLIwa/0+2/plEAgzMjNr/cssrbXxZHt2+/qhACNZ2fKoTkDBjq6vfH1KbcOsLVnjNnfjgz09",
-	"TknJRJs1wDW2A2YA34Le5+tVjwA+DtrcNuur8tjZMZJcj9KCNWXb3DCnlyxmUjMi2EfjtBCuSVowD0/T",
-	"QQWCICr49lbReNCM4cn1qMnw+7u/9cmlS2DVhigqSE8KspjxZAZZT1ZVZgBaAyZhVmhjX4Ysu72DgOqE",
-	"6gJ9Wk5xuwplSHcXYw++sEZWofb5Uhd4vbPLl78VrGCjlOVmtr7Q39HkeqpkIVLyqxzj7dmEC66tVrpk",
-	"hvQWlBsuphFRhRBcTDHtGZ4RIzEv3ijuIlu7hGZYdWsEKQFA2ztNBnd85MbSSDiQv0c9beRK2hUD/4Bm",
-	"TMBzO3aYLg8C3+dcFIY1Zcyt3yKV2968Mc0b3Tr1Ropbm2t9J6OA4RvlSZl2eZFJwfbzBXM9KnExfu+W",
-	"SNjlPl0nMq9F0+mlNmzu5tSc/WE/2S80eWX3sPMtSwZh4/utGS3MbDRnZibT2hT1zMVlBkr4WJpZ43RX",
-	"HL41CJenJ1HjndV97FRL0ETLIKypYAncxc6HVwDPnz97sfkLME7ymaKadevtYano7gIxcNxl0llwHRWS",
-	"zmYC/Ylrs69WVDayg5es/KaKO7jjgLBwWNvDwhoG9Bm49B7ySbvd9Gy9K+V6o+LSVVo051AUcHRVsWf1",
-	"E/iNyJYAfhDs6KmLhY4JBQxF3W/N8sDGq1TCPRuvnMYaDl4QDeWkP3wB4sSR2mjMzQZ/hn0jkfO5i5tu",
-	"bWXCxZSpXPEt77XGP++ef7DzxXs3wVejzpCSN8uBn2H8XY/sORfh0yePh/hnOsRvc6iuU0OhjZy/kxm7",
-	"jQLXvm1dFhulwe5Af+3hPDuidFSxDOCY2h5uFM53ewxQtcZ3y3G3W/UHWru11fCxNiz9Ue5uKWAgS6M4",
-	"nliTfCdhnEtlms8RxaZcGzvI0W0SPPdxwm8+FfwCuMHXPg6W4MPWhX/nZrgnw3OdZ3Q5apND6zdT4oYr",
-	"KfyhvFs891TJIu8KgGH3a0+p73M0m3ihwzArVnhxsq7qt4jtFyed5HQZobbXNUfKDEvMSIoRZlckUhia",
-	"tByZ/hZ9zfX+YnDy55rj/tmLwS0vJz6OEp4q4DHdBqyppkybKnouoYLQLJMLlkIOo+OIEGgTDk5CyfHT",
-	"p4cusK6KbHux7f6g5c7i+WC3W4PaMq649dv2o7PDf4Uc7tXbv0p6O7j61z7dy89ftnKVULFnaOZDGKJl",
-	"YNTWc8G7i291HTDxCI8dfMAlg3XyXawc0Q1+i46yuIxRXQ20Di/6VmOHEnuadZ2YNlSZWy7kOmQSeI3h",
-	"Mq50JAOqBjPwFEMOGw0YI00j/FwppP6f/5vkQYjuPkEqsNZA2H6Fyzn4AVTL6OlkBaoJCWIzty0Yy/eN",
-	"XBduCa0E3QCJszKz8rOmgZXAhjtJuJR1gji8sC825iy3Aux+o0nwNuFpRGimpb8gif/X0UX189FlGhOv",
-	"DhIEtWyGNemUEV0f1GuazLhgR4rRFPAfEoSOiKpY8wlnWYr4ME3Itf0m5IXSrF69L5KaETxpKzxHXvMh",
-	"YWq4ww5jSKgZTwAl/KPDaFxjn+jg45Ft4OiGgqakbUuvbD8Xvjn468q3CX+99Q3DXy/L1q3UK+ZUhAFU",
-	"a0mIzB62CYO0qZzJPGNnhBtAf8ULUjmZMJFyMSWwgvBiBfeMc29zzRm19PE5zTduiuWM4q3gjBFN5xV4",
-	"c0aNQ7CCazIMcN5yyQbE7rctHMDqSqyReSu7XTRmb76EbE3cd0hTdWjnN0wRq56xOTd9gpumcRILbpKZ",
-	"C8nSLCSVNfBsh4TPtOmPZbocGSlHoAVC1klhWF9IM/JSDZ+g32lkf3C6oXORlTjN/m8uoMNR3Xle+8kn",
-	"/rVAOR/Y468Eue5zMcqVnDqrLPzlmi1HihW6hLYAqO3a4Ffxt2uKYp99tDtfjb0G9uwfzid0tDpJ+8zN",
-	"5iA6cFDHHsJ4VASwxWiXBADf/kmI711hAPbr34KOK2jW90Hvq7ju/lEI6+6fjQu9RKAPPG/6ioopq223",
-	"PcRqC9x05NYhavcIsex0QKyfVa1R3pAk/54n12zniM/t0JgNQH6+o82eA/deDX+zefQ8tTIR4lZ3Bx4p",
-	"aHPGGqTSd1dB66NoUBN9vGdLBsRHmhiiZyzLCIAoqULUAkKtHIckCEAAhMEBTmAtI2orfEdaYL0Y59pZ",
-	"GQefM8hzLkNTjZTX4SgCmV5lJXgc5+ZE8NK/3gAcAJPANwBIOqZZNpKTGCZLCayy5oa5iKacKpcNArdD",
-	"sD/NWHGyMHnRkmtiW/HJJvheuKSZlNcsJdT0m/EFwgpiOyHAdA0z1lZfKAOMjSpEQuuLG/gjbqjiVmpt",
-	"GM62+0dUEIuMEd+YVRcK0CbKVbFHQoPGtcKw5eVOqdsH6xUwQLk/4fwCOoo8W4YTrNNukxyAmmPW/nuF",
-	"ETm7Jqtg1tMIIOB2CVfa4G/dLOCq+lsNfbfO8Cd+w4RzKe8wvT2yJmoB27slTnR6e7f2NwRo189vP4wO",
-	"aQ+woO9YwoS5gIoW+l6xdqC79wFO7ta8bWi1feRFxm5H7ECCuxB7O0Di6v64F6OmvlpndJXInefSLblu",
-	"7dgCv8OIWWFHSyCsfXIqa303tds62/cyd7myP3p31/3SXigdb0l71dgtFT7A2ENiv+3YAxbcFWcKVP5r",
-	"LmoxA+gU1wysMAwAxTfTACmsfPRhN1TWh0Vh7QiAusEn2V2/aXITBkUpSwlS6hPh8m8HtXwVpp/usMlj",
-	"JpLZnOJ368rSxeWVVVav3l/+QMpXASC4F6sZy76FklPjQpji6dMYa4n0O/nH6ZxnDYjEccK1bVMbPrX/",
-	"F1yboz8PBkfPn9X+fPLfn9i/84QfpVofncA3ahp71bpZV27Z7NbwsDyjxtLSdpavz+KdRwMA7LWyqioA",
-	"/dA8z5bESAR/8D0QXJD+wfrt4JhT0XIRPmNZ8y+4JY3VdOp06Jovv3CNNpFYXVns4gZ30VBur6OA2Gqt",
-	"heu8kbb3KOqxo/AtuWh/qfsjo5mZ7emaT8ejBBNn2syg9fuQGXS4DPNim6TuDVOadwHXKyVQbTBVA42T",
-	"ltpUqee7OiagXnSj/PFFGzESkoGL1yFOWLt5Nctntyu6jRn7Ox1SOxEZBHgUGXNpx7cOPK6VkuiGDeDA",
-	"UDYYaWFBZtd61Bnksk4NV9Xo9nH+dQSycNkz3QEqut5h7oBDEdww7qlcVyZEI2wJNt+65PcSJNgS6Hjb",
-	"IKM6r3/vQgzsuRi7eIMm2KWdoo86lQfoFo0Uxj+eH/1vjH780Kv+3R8dffhT8NPh/2iMieT5KIiS2y2C",
-	"yQfE7QYF9TnCppoIoEHUOPUgWJM2yv4e7l33DqQpS250FJTN8ssRTCfxHmSVZKEPK8veTA5Of9neQun5",
-	"+tSOadDimnQpAmW/UdMKtK30D5afHqAM2ba8kJ2dNR2P6jCEa+7uT3fIF7mbqgaO8OuBymsjqy3CSoRI",
-	"MI6NO7lXncadz4K7yCJrrWNYzmUP7R9Oh900M2SAu84GcwPppjrBEDAa/R7D0O94Lxtn8he2q9pH81zJ",
-	"21bGKRsZLxsjZIh/Aezza7YMTAoK3g2jCm1YSqRw0OkFxkV0CR70eUsjPaNPn79o8HFc/Xj+9PmL05hM",
-	"JMZDkPESQZ9FTtPU/k01e3FCUj5l2kQQJKT17OiaLadMkKMsJtCFJrz58q5y0u0klcOMqvWKJewjnecZ",
-	"w6Gw9Onz50++bfazQMTCzr3nxTjjSXOlqve4URBTXBYCtq9qgo33N9dbXNmBHOOGoAB6WOQc9t5fQ+eK",
-	"QQxSekacHcyl0IBp6HC4OZT/9dQUBs44AoIEFOhqeymGcvEbqai2PIGbsL7TK0v/oZ0vz3HQ+1kLzVS+",
-	"ITnlz1uR4tZb3DD4PY6CXex5S1Y7HRpWzm3zGFXGNTTfNjs7td1t53Vmsd19o8uCBQqcDeCTZBAgBtfg",
-	"PTq2FF5Ss3bSTidUHK77IpvgUO8B2vQrMuU7IpF6wrCm2K4Hqkpm3LDEuIvTrScYREGMcsWlv//oDM0U",
-	"7WlrNdP850lIX/VrbPNj3J9HYu9c+ZqPoeVsTqi4HdzRrazacos/rFXct3oYiiMa4koWYoP6VTFKk3nX",
-	"EIA2mQA0FSP2nTNiaoU54OyXCsQhbKY94+sV8prL0Es9SsvkjFutrtSj6oKsy9uBc387AKK7bBkhUv6E",
-	"d8QXbE/IXPMxbY3Ne4Ds/GYPU5maGbLxJpG7p9Npt5yemnzfbnuugMpTrcFCwBcwotASMqKi0Slz5s1q",
-	"VeT+zlhDOKtuVuyesVuJXeyksNzp4aZacpNAkO0IqnqXYG9l/jDu7/aqVyh5g4iJW43hTvBhP97FagAy",
-	"bPd9W3vdYY21vn8LbFkwnT28rDOygf4zOeXiXtFld1iQxm+2rMqd4fpqPdthrKtvbxxlcxjjVuDYJk1h",
-	"NyFyl2z+JTHsHW16h31pGG7bVlXj/JFrs2dFELQ6YCk7KwT3DsGNKU+jjC5RRfKyIndGnZ4dhOLpw+0q",
-	"km/T9zfgyt+esgJ07y6A2Fiuuuqtmwmw1u/94HU3AXtsP533hs9eCeULKPk2TLR3bq9Rq6FP2zTPFgZu",
-	"0EN3od5b3ZdUy+kn1E3p3Bc972GdJI9ejTv3ajwa/o+G/90Z/kF43j4x8+lmDHD0xaMd4j4gPQqk50o2",
-	"xxASGR92r/u0duHX1neRMcCORke/S93Am84w87FzmQvdInE2BtcntB3AwVVApQDonhYJ3NJy7VetZ7mT",
-	"uQRUh5SuWH2l2mRIGNS/UWcuMnbl390/n5GbjO2SPIQf1Mqtl9q4W+lq7aKQ1lb3v42urwAC9FJM5O7X",
-	"8lTNpRq5ItbdFLHdj1WZZRBuvFssEdfXo4libDQdd9P14AtMXtrpk0KztPMXE67YgmbZyKXndwQf8h+V",
-	"NLf9m9/SbgfALupbeGZvbfiaKcGy0a7vK5Yxh6zZ9ZNdzrs5m49KQITRvOO22a+QNLp+sfOhzdPub44y",
-	"fs26vt55A6Qe5YoZs9zpk10Wv3p9NCmy7F4VFM0yLoqPu/CMXtB8p21uNVBqMqtN8D4Utug9BWvvjwi5",
-	"goUkbxx0D+jaRuLRDh/0Cdz9SUVcUELGqH8btXGqMeDmDD6k14xQp7MXgHJQ6e2FZiT+/uVPL9+/JMcY",
-	"e3f8O08/Hc/ZfMyUPv7d7d+nuElx2Eo9X3UY9xqBXwrDsoxPARJkHwTMVlDL1TpWz24HablvwasdwCM7",
-	"QkSuL9m9okQ27NAOQJFNX++FFRk2BDg8O092Ff9tT4S2tZEh5ueOeiezUxh1QbFbm7hHtPtSUqG7WkaV",
-	"VbTZCRosTc2eCQdXX/VO9HLR6tlJMqlZSjKu4SjwEZ0J04QHrRB3WnMpiGKAzxheAlpBOHKuNoe1NVJs",
-	"Lm+qPzOZXFd/FaL+N4AaBfnwpfM6HeGpCOG9TT9U3eDf1ShWf7ejHsmcieovnD2A0CTXdMpGkDeZZbVn",
-	"zvUSPKnadNp19YpiYylNiF3mniQZo/gAeX404VkdAQCMnQouzj9QzDnIgmfemqyepFz7R3NZCFMuGP5V",
-	"jRiE8IQmrHyjetLyloKCVhuACdboTb91N0v3lnG8LhLvOvWga9JmOJIrs3vWyH62+y4CUAua65k0u+Fv",
-	"vhEYOZ4D/qFhU6mWpBc7HkCwASQ++DfIBEA10EzBP1B/tP8CGtRxNBQxMox9iHxh/xUwBLxeEp+ODyNM",
-	"96eC4IqTBTczEgP8FDQYLl8MlXDjiWJ6FpMeLHflpka/YSXHAGaAmmpyyHpDAY1gD76kIHw7lTIlUrAz",
-	"EsOFaAw15ommS00Ws+VhhN1X/qWY9GzvQ+FbC12Xh0RawUoRSgvr0hmpWNofioMuuWoO98JvbgeL6ifE",
-	"TAQq3VdvgrIPTLXpER3A/rb7ZRDScUcPORejqbISK2eKy84oAGWVPfi4RBLE4JWRQ5kEiYjIk434yLx+",
-	"zz1RzH5iz5oFNclslGfgjGSWsHPFNWtspgCYoFyxG5/LsT6BBVWCi91uD9YwEwFntsqE8Mu9gWT+xhSf",
-	"LPdLenBrOPp1sWoTP3nx7M8nu6W7hY11GO9+d8Gfj4b1CKmsce9NV7/ODcx+pMqbmLpkhy4iAgQfEUfv",
-	"ERHSjJbMjNzPc5rZqdtfCqGL3Ap4K1qyqX0A8Gmja/vimKYjzacCJhyRhZJiOuJaF0zBraDHps0onzej",
-	"Ct8BUZcrtzr7JiJ5XRmb+5F04M3fEuTg32wcxkpYRyBBupXsD4zmANOuSbS8dSF5iGC336RdSsyopYxU",
-	"l1okgi32/3zVdF4dzkrzTSvul+Ed08zstwp3OYXt4y1hmveKDXOKTbPBbwlByUI3y5pu9Qcb0htQPE89",
-	"HmlD7RN8hTgJidWdy3l+o4mdAqLiEcGgHsqEULHsd8sRLye9mideTXjzSmssIrR3JJEbwC7BRBduzK3x",
-	"Q21lrTY1uko7Dc0qme0wyncyYy1NrbJmtQT1sfsuG3fAXWK8s/u0M1Slv0byAnQrPlfNxztqB3kCjh51",
-	"BoFyI2maYENEaTDg7VilTWPHu3MHS7QnUFBzMmFLyDXVbQHOVZJghzw/l+TXkOHXvHJBhEBDUjLV2pt+",
-	"lGcxWTDlkKPrARpnJHbdgWEnJKLK8QQgjSEggvTMjA0Fhg1Upl1l8iWyyFL4dFz10cPwlPo3fYJhGVIx",
-	"wvVQ2GGSY9KD//87WJuHaOuV8bEdVybYf5mxc221rzkTe55oliWdObfL5chqOIZrpXH/SslxK0CNrocQ",
-	"16NxwTMz4qKlXn+LON1R5Vwvmhj2vL2E4rsiYxfBGV2ZpAnT+iiRwiiZQfmDlGOwSsbKarToSTmIDjI5",
-	"nWJgtSsnVrkFdVnytpl6iox9v8Xxv1Wz2BYQVM7wE7o+M54YPVpwS1W72EYpy5lI9QhpYZfvNhNRCdm2",
-	"q63WQnzzPGOWGSvA4G6na5Gxy9q3TZ0ifPqOI62hcXbTHWpncZPmQJFS2qpD+0uE3VyO72uony6CuQq/",
-	"m9NcEyNPCYCdosAHvFMyXq6irF5cXg2FRk9fRDJ2wzL4wI71DHFZb4pMMOUOZKh0BI/tPy7O38PbFxeX",
-	"2rn14FjIuDYa0VRHfx4MRhW4KvxZgauOUq1HJbhqo0fvFmF1Rc6UZumu3oW2wLqVGgGdyfVv7qtuktJH",
-	"6dUlZkVItfuuQIuvqLfGqxUv1OitXg5glRlrUmRNHNVWtk1g+xoeu2pb4Wedkj5WioU0Z3yDc1tIUp+o",
-	"R9AFrplwo2shqluTwXe5W9gUycoSqdLNQb1VfKrlsTI8FRQ4jLT1rewQXNstgvaLinpdhZItg1U3Ql1X",
-	"wa0V54SrHlVk10bOK0fOHslnu4t4O5DUVQ3pxcjGKM4tqVb1QA5r9V5oeUltZmzeWNtNsTlLeTmT7pLR",
-	"slHL/TjN/QkxLajCGjQl6JVlqxXWKzRLS7aET8hMZqnePWkcBuVSZg7qk2vbzXu/dgVar3BGPsuFa43f",
-	"ArU58I/O+HQGJ0TKizmoyItWBXi/TNl9NeA71ja/FH1wX1nZMda/Lcx/FzWhjZRKLWZX27SsJLn1PqY1",
-	"hwuufpsFD94K24NAQ1imkAt0M7gQFRAE3+iIsEyjE9WN6HB3SVPiavoqiziuphW7uvpxr1BFKGA4qsMD",
-	"NNrmDpYAEkFlYdZCG7E8dxl1+Lw554BmrQ08ebpb1GLTyBu6aB75xiW819DFaqN2iFgMPtorUHGPWtZj",
-	"uCDfM0HSByWtcdA7B9umGRPlSY0Kpd0eAoXypGYEdSkfk9E/aAbn8u7V7QqdR4jfL1t1Y+m9V0rOCZSG",
-	"JkYSrLa9gdebgORWdfAloS7qBdPH8N9dATvvoNp3WErgPjEAWmt5u1Njf6DAshAJRSsL11EWoM2SHpvn",
-	"ZunSExuQAauLi/3rTpRlQjYVmtgCBmNHXgLCKCpIL1YuOstKPv//UgKC20MKBgFawRSrJVBUNJdH9FVP",
-	"d1vxCz84Z9raPuzq29bonKRSMKIlmVAV+bQGmmWhtbDi9AYzSY/sh21AMfhGiWe4FaUlaHH188a6MOit",
-	"b4HbtSRGE4OCilB9jUU8gKggxu50WAwGzxKewv9ZEI83ogmIrNU3DrGAJjqEmwFonZG5RaFs4dTKO1hk",
-	"LFi4pho/VQJtz2DpbSekV9jKjhnjj12l+mYRrVnlzq93d3X1I/G/VtSJYcD9B6i+v/G4TagI63jy6bQe",
-	"SDanAmtcjl2NYftlWjTX6d8cWV7V0nfdrBDgClB6uIXlCVgduAEfB4sfiplAtrZpCt9RkTYVMPcQrCWy",
-	"JRlTkUZkYg9AbnQzKOspib0FGKMBTol/MBToCqM805YHJmzBLLlRQWY0mxC4kus1XdAdRiTO5CImhUiZ",
-	"In8ekP8WDUWcU2W47Qgff/uc/DcIZMURmxjHah+fkdhd4LpRcQPIjEJ6z9eSmfo1YFWcMjBprQkLxVJt",
-	"v0FtAtNo2OLyWprZWbfEuJpk2SwV99FqPpOqoEfBnfTqkadBOcRwWTIuDMnYBBPienXkCpCZEHRMUXTQ",
-	"TDGaLslvBStYan9VhRBcTA/7raVfW4WhG0hChbCiEE4xKDZPk1lLe101m+Cc3SaDgFLe+g8ajqZ7Oidw",
-	"A1A13VH78p+CSAfp6CKoQXbDhq0f+jRrSXCb8Mww1XmpXuHrW+Bd2vTX+qJt/WrtZmXPstHl6DdVVixP",
-	"iXJroppMqJPzKp/VToX206X9PKjWdneKwD2EQyH+4eV7cgxji8/cEWFZa8pvmCDzQhsCRfvXKWRz/u5O",
-	"6D5rL/+2R8CkodPt4/i0aT3v3SVcHTWfyyG8LsJ2px4QId9o53AbL51joAHL3R4KWdYc6eSOZWbafnbZ",
-	"XY2/4YHSYozgEdPBDHGtVJ+EYyoHEAXz2LikXUOK6iv68iNNTIZMZ/nRS74yLWjEwYREnnVX+TTL4jNM",
-	"qVnMKDg57G5gFQ87IDeWuFWwrwwC+D7jNy5rvgeMP2YBehUIhMNmcKoVVaj09z4ZNNHPXDr4/9JCxUPJ",
-	"aQlGEqu7WPlEDVg0rkhbx0zqWxxRNcVpVdWuoi14WknOSvM+rlzpTWXldgA0uKfTsUrQfzIYuFX0D5oN",
-	"07U+ajAQgx0gAZ5u63CjYG4IAW3k2CZGrSv6eznkgxSGtZt5M2PK2cpobipUrJx4PCNolwLbIpkj5atC",
-	"EMbh6wVdNrOVv5EeKWaYAGdnSpe6iX1dMABmxZGeVJg/BzesdEq5OCSZFFOmCJ1KtOYgooBrkjJYPvQd",
-	"CDkU9XoeMHIhndsXtEUufCQ6l6ntQxNuzgj1X1il3+OLDQUVZYlV9CNXoQu06l3QOTSjvSBzV9zly1ie",
-	"VQ/FyeCEaLrkYkq0RGswuPF4HkqH/95oFHhohTkXhWGdDu1L9432QdClxDPN7ign45wHwu35mhnUKOCe",
-	"bxdwFRzEKGfKTWSHgXjVP2eK4MeEJkpq9PokWaENU7VBvdg+KAjE2EqpIi1HIbPUexaAFqlinhwiwj4m",
-	"LDcEHV51qLaSzrThWVbRqxQOrKVP/J2Gi0bjihhFheaYKmE7uma5ObW/LeFPcKchMunOJNWSxtRAaW07",
-	"t0ZTzavZLhHa9JKHuDyrpOout2fBV3tfn1VcuZvK9Rq3Ax1P1PvQQGAiMqAE0WN16QhzuuvutQZNt/Qw",
-	"1WFaB3+usc3zZqhW57ja/dNMLvb4yjvGdv/Se9taHJHo+6l565zIr9bWXaH1HKySsBZn6dSxp1HBvFQ8",
-	"rEmgLiNcoaS9nYN1MnsQs/CzWoT7WS5/DyyPMyKcNjPhLEvJnFkJX3mcG67zPp+u/YWotg+M/gpnLN7o",
-	"KAJ+U5VxpqzhebgPHOv6BTk3jr0jdDCiq8t2B7fqLD1zF6DeuZ9TrWtXSx0jU/8FMFaDffywkT4eRPo4",
-	"UvycMujK6ah71J8bu8ux7da+SG+DUbq1zlkLO64pGJY7Sp+vq5yEcbCWZFqZcXvwnF3n7eOpTFUo34Ta",
-	"OMfrHDDs7EBhPPKGqbTYRT64yoSjiaKJDy6uvpQF5mm2zEQU8/FGIMwAdxs2fWXK22jrrWI3nC12DV8s",
-	"2EigprVyX47NQkYkeNBBe4HoQ2rQ8oobFf7YxSYBXg8+qi/xhkKX7XAK0cGUCaboPvhIejRejjwf7VH4",
-	"vmsJ9VDZ7fC6U3A7leksldoObweK7K6lN+9AqdxdPteEY5OUlpYJSmpcJ9WfvGtXr0gAh4BKMykY6QXZ",
-	"1IhHEl7vdiPRVmu4RpxRyVWr9Lc+Gb9grdy95h28jWO/7i98gIjnbUmXracPxJ00e314Ff0Fb6EHpdDM",
-	"FfPuHgDfGnYNdSvC8GoMww5PsyDSGpPHmb5FwHUNoGIl/NovRhuJ/C1M2rtXTap7ot9Gmi4H3LFGf33Y",
-	"sCgb5lqzdk4G377oUlqMfgyb8NcwKyDSm6HY3LgaJ82SwirLeznoXR+j+YR2wBkK324eCoQGnmNk4K4H",
-	"4mcpvAMy9lYxQ10rLrUKI9mSL7sBRq4E4mxEeNu5iktTkEaj9ICxBkZZLZov2IzaILZTygV8eTvchu04",
-	"6w0g2quV8Bt9Hm5/bgFb4dYSWtq+GnvUz9/N1qwAXV0M7w6Cus7h20T1Wj8dLNqGpDsuJrLUFct8O5d/",
-	"VyqTTbzws2YKqWtPDLa5w60o2QifRJtibJ61WHcd0Lz+vIEAV119AAJyxMErhYiZxL5KeEp6XnmIrdXG",
-	"VHy4u69vE+58/dOcGsOUHdR//XJ+9L/p0T8GR99+qP7ZH/3Pow9/+retcqfsMSpXeSNwmd3cfW9o9smb",
-	"uYvToiSofc8RrJ7qlqVD5dNGcvry6oI17D0OdOWQ2XKuWJK423IedyYBHoafGldE36JW+merbo4r1v1o",
-	"qkmDbQcTNr39NPobZjvtuXZWQqdl3dyGglpzV+1iPahJNj6+ZkLTllReHKk3XoOLV8hKYGLKBSuDQ+BZ",
-	"IlVeaNLDiydLm3C5D5tov6eGIyrBYeNFQ4k83DygNzkTf4e4HVdJaju2YtWinyqsRLlSUbiiH5psJu2M",
-	"oStLFG4TGFVMnRcIBYV/vfK8/J9/f3+wejt3LgiCYxEjr5nAy+747Zur9+SYFmZ2DOXJ4fYMaA8sJmi2",
-	"muDMmLysQvGeJ9fMNB3hmotpxo4KzYiBl2qdwcf6FH+JIxhVjgFH2ZKMl+5yD1+D8XDb7G8Fg2R1FDYH",
-	"+Hk1NJrzv7BlkM90IeU1bwmCGSu50Ez55CaSwLtEMwP9Ny4KDAJfrEZRwVS7ptYH9AlCjLD63QpKfElK",
-	"XBNKJhljJqRwS9VzKugUIDKIwzQjeUYF5nz9xEXxkVhtlCndHwpwwqQyKeB9B7+Om0G0LFTCPB+dv708",
-	"xV/h48ilBsHZQgAMGJw40VAArEgJxobIIzqCbxdsTH6+/EYDKEkZW0N+kCTJuB0BVQwyCUtPn09DihAo",
-	"Ht1RGPk05oKqJY4HLh+oIfExzfnxzZNju8w05/1ftRQu4nX1pyWdZ3F/KIbiQoobjIXRp/bvPxGMZi2x",
-	"UUnKkowqpkn88cgz6lE1yZj0KIk9PsIp3lvEBLkbpwCIVsSt3jf1FaKGZnJaMEwZ5Jqwj3nGE26yJaFC",
-	"iuVcFtph8XvGPiW/fICJ2Vbjj0fle6cQcRv3yd+5mcnCIOY9T0miGBQsg1DCYG4uLI6cDJ7YtnqxJeO+",
-	"n2WMsDD2kceWBmkQH57BiGwPdVDZiJwMnsGo7Ff/6Fe/jFImuG1S0LldGG4IFyTGajhlj6NgXft2M+KP",
-	"Rzxl81waJpLlKamGNqfqugZhC05KV3RrTkVKjVRLEl9Wnx/9hS1jO7oZoylTZ2utyxwPtbbWZ1LIwmVP",
-	"QhPoqdRMmL5t9x3LM4wtpACOBtsGjGPPFc8xiplCuRxJqfiUC5r59HgI9JTp8qz8zLZbtkXLujGmbK7a",
-	"w29JHEynf82WI8UKzdIYwyvt4MhixhGC0zbskZ+wJa4xKK4KMGxrmouRT0CJ++QvbKkdurltlE4MU+Tp",
-	"CZnJAiTNn0j8v44uqtJIR5dpTHpxoNiNjj78/iR6cfLp3+JDkG+VlPdhIDjGqBIPtivMPsRqbFKFSOqA",
-	"cpXMZL0N1GBQA/BPIboAFh2G+tL+iUggUlid4YZlMmcRiX8fYn7/8OCU/N7v9z99iiMXoRQnMsUaFi4Q",
-	"33hgEU3kBBgC2r2wr/XJ30qZCSEPhZUuVvydDAZQD8P96ErUxJELdDp5+rRPzgmcbSBQUMYAaTqUVWT3",
-	"nKmECXPERCJT4DZ7ZLS07jnSkUSJCkV6njtBN4oPq4Us+cKPDGJ2qSZ8YhkbQMVwV2BJnRli15i7mcKd",
-	"JobrPyWv+Xekd/LkGYndLvftboyMlKOMqimLD6GZ7/Ac1sTKFivNrNCteCxeO15jf1T3fjQmfyOyZUTA",
-	"U8wiO9MrOmdX3LD/+Il+PLQLi28fhc2nxB7vEXn7s/3P+fuLHy2ducJ9kOaQyDlrFvNyIRx/k158xZKj",
-	"V8wksyPb5Smw9hH+GoPop5gpZXcifoPP7ZlgZkwtuIaWecjsz5xkTrSajBT7FRIs4z75DrQwIPHvqOZJ",
-	"IPtx6QGMF8qM+woovvaGtXRQUznPaTJjR0/7A2tuqsxpc/r0+HixWPQp/NyXanrsvtXHP11evPzr1Uv4",
-	"pop7CdSW87eXAXTC6cGg/wxfdYfywenBs/6g/ww8HmYGeusxeHudJ2zaqD8WKTcE1b+IzEug/zBkN6pX",
-	"2MKXYYVoxpT9TrCFJVAQh/0hxmJZNkY9yAU20yxjVsYsYQmB5HsAGAvo6druR8rNqf0hRp0Hdk8PBaTl",
-	"4A+HSP4uB/aMxDOepkyMwDcIoMcCblmtVCkJomzL594NxZiZBWM+4mLKvtEETbjSvAE701qNpAdlLBmE",
-	"TGuzZoceRkRLpF7XvcN0sD9qQtOUFHmfxLgY/wEL69WcUFaPC5ftx0AW2ZEjfZXi4jKFy2Rtzv22wrW3",
-	"Q6EDoMYm7R079qYGrd0G2A2EXPtyUC502m93gOpbUUdjUn9L50EcVtl91wp0zU0GWAFli1t8Xq2j42Jl",
-	"ZbrddTS3VgiDgNg7t9a0INXOHl+gd6HDmz9BmcpPH6xRjKc1CIKng4ELKje+KiPiidsdP/7VBRV22yBP",
-	"fBAbBxbXqklqCR+YwL3Zt2LqBIfQ1HI51OPvaOqdbvDJk+2f/CysHJeK/4Ol+NGz7R+9kmoMgiMIm+/S",
-	"FfuYg+AHbQS9BR6V7+BnwSecpUQxUB785MmEuShLqPD6S527PkQHjWaRtWldAyD4oK9jms65OA7Om7xo",
-	"kOlQU8gDEvsqFlSXpnbYyCkWoYlJKtGqjMr40KmiVphxo4fCVwnC+CrUgtC8geI89qhdKG7QmHTisqyf",
-	"YRXmXvyL+/sDPIBDeyhiRH5JqaGjlCvEf/Fj6/+6MLEPZkAdDSJYDyNUxhMv26EHauSc20NmiaadXTUI",
-	"pRkvA+Mb/B6o3maSpna8p84H4nqNSyUBnZALYrhVCMxQQLYQOS9nFmqOHOC7ElbpilKQOKgCVSqKi9mS",
-	"9KzaNRReQ6xVArLmYYCfB0UvsT+u8eTDOskLqvsEzm+HI4BnUDViZ/Tnit1wawVLAaN3GUZwPqM3Aw5j",
-	"zP+qbZpEfIehwPdO/ZD8D6B45ZILQ1a3l1BD9IwqlkJanBUIdjyK2VUfit7V5Q8//vz2sOmAu8ROfior",
-	"mjmt9juZLu9MiDWWC/tUdyYaVbBP9yhIG6vcNQjUsBiNtXOZMxFXQRa/DjHryANgdnFN/vPv70P56sXj",
-	"BtHqhR86/BpkqxOLIGKlbpCxAHaNIuJl+vT58yffkrK0GOZ8anTuGGW5LSXX1sjvjZckvuaplZewe1B8",
-	"LEKz054VVk1A1Rrkqsvy7K/xCNLtV8MiK1XyWnjkhqmUJ9Yo8EXWQMHG6poTsBHHtJKmPZ+DCxadQEfG",
-	"4dfBRN+r5ZEqRJ2JSqekEyroZ7wL1gIzsd0GhZ+JolxbMyg8rr/RpQ3ZQ3CGIEg2Lv0GAJ4gmNYkl9bK",
-	"xHqr3rc/ShWfmBJrC+6tptKnIAKIlpHgSaqyWA/75I1gaOBaLoSzOi3y0TVbAlUBXEMPo6kiQpNrIRcZ",
-	"S6eYcqN5ZtW79BA9hw6fgZFxMc/tQdsnr7wlmsj5mEOtVjBGnMcdTImYjAGfsYznxOGA5ekLbcPr6If0",
-	"j/pDYfWPyi/l0sKQBRCvVxZG85Rhlrco5hE4UJz7r4QeRZMY/StDEYPXKS6/fdLvPx0MWm1U3PRuFiqU",
-	"FexqIULLWInwQWzEu7dgH83OPcxOoKcORie893WIcctnzU64QGg76bvJ0rRvhGYmfHH8O08/BUK7zuI/",
-	"MOTwg/ve8rbTHgb5hW/zyeBk+xd/leaVFfN3SBfl0bU/HazJ7S0S4PL7g08fVojnNDgWQZXevcWoRf/G",
-	"g5f8v//n/1U7e/t416YYag19XzgnvKUhHrICbSkuKjscnji1goqlcxrDUyyS50rngfbg3BzowjbKft9w",
-	"FJ5Xo6v45e6VdWj7HBy4gar+6bMyZ2CmVrcJ/2ocezL4dvsHF44M75DFA7qyxovjh72ZPuTU1TPgNOXa",
-	"vn8vLNyuOwNzu64hhd6OWtDssJXJh2IDl5MVJvduTq5LpFTbYnaDoyg7bmLq7/HHR4Z+ZOi7M8mRpsAk",
-	"vykXHL0TC6nMDHhcTIkU+zA4uOfXWduR/Odg7ZLbviTOfocvPnL2I2ffGWc7mqpx9n6KOfLqGhM7trof",
-	"FVuqOhtb1i35GFwPpbeq50cfEQdmMSlModgp1n46GQxKPnafHJ5Vzi3XKFGF0ASjL9H9zRPyqxzX4v6Q",
-	"aI0cChzlXnr/qtwog4WaBMMVju7hBcNDutsfBcVnFRSOxgJ9fpX5cA+Q6yi4aW+rC1jr1YX/t/p6wJ1r",
-	"X3yJ73Xy6ZbRRBXprWbNdvRvJlXo66pLdxveeOvQpBrBy01BUYWGNIyVxNOqQnl0UEaM7xAI5WXTer/7",
-	"TaJsr31J2hZ5DX4a4vkgBNizN9d4CdB79+qCPHv27NvDttyQ/X3ZjcMoyzN1H8FX4v+uGHC7ExwZ+mty",
-	"gtfiWFtd4RDJuEk+liGo6+LxlH3MpTKt15iY+ALv1kNPXdBpfVgRKXJiJHkyGESDwYAoudB9cnH1N5Kw",
-	"LHMJE3QodA7BOTPGrBlYZCmAV1PIYZJqXmSU9ADPCkKLIM/lP+KIxP9u/3Nk//M/44gYOob7PKoUp1M2",
-	"FKhMYTRtrtiEf/RBRJT8VkjD+uSvEJULoeGwDCOcf1zFCGFQWJO29BJefTwzHs+Mf7kzo6k1923YXCnc",
-	"Dn5FzMmy+rO+OYjwYQMh3PYE6ZTmXPFlc90e9tEc22HWWl4daaON8FnOnafbP3pLl3MmzDtvSX3O8wpl",
-	"Y+3EsvLcin6pyH9evflry5Hl5O6Rk7v+uHJy+WDbqeZeC841gI2DjMht4W7vmJ0o4Haz6pj7RpMfX59f",
-	"kIyLa4hDSaqoOM2ngqWQ54ePIU70jChmR6GDOrdjBSnS2tIBVEEAHMq2mDeg3Us/8IP7VrjKnjxI68bQ",
-	"s69D4cKNCC4/kxnlYg89y1Gdo0ifAN5OhX9XUkyJB8HAOMkFPPNgJtoFb1dZoyeDJ94ZBX+DzUzeCKIL",
-	"SNAfCofZ7FIbMy2JZo5AN+TETaTyme0aMqG/U4VhVQy4zuSCpcQseMJOEWvUJ2qnqWJaQyaUUUtCx1AH",
-	"1qVWqSV5TjRLpEj1UODRSsm4gACvCXkyIL2Tp9+G0KZ99jFhLGVp7PS/d8yo5dG5/TQ+xFh38CiASjIU",
-	"mbQ8asf/bOB7cmf4c5LYVUgKcD743MqIAHRsqWDCZCaFwowqfGkonDr73EGqatKDtTx5+u1hnzwfPHOo",
-	"5EEoPtdkXOglmVENurK7bedTccSFbowrA/q4J+9bYWbQ/ufyvVX9t4e5XqFURW7DHGoYyBUzR5swGJoI",
-	"uQWXYT3ZcyXTs6bmrGkFDykAn3Zw072X8jUVPn4ZMMWfdxGcDqXsZ0FvKM88qOTtJKjDHzg4/eVDXSFw",
-	"5X1oKduAab1QQ0Qce0jqupA1M5SxlWmBVBrKU4kZQm3H+o28Zp4pHQQBolNMFNMz12uZE4kkclbB8/jU",
-	"d7QcxdLXsQ6REfpNbGyHtcZMJw0oz0jwsjA7UPxFxqjaJsG/IDr+bJqoyxBKXLC3W6FmImtLUsMK3ppl",
-	"k+AgR7SitsDB1+zgngXp660JNZiO/HUobO/A2VPbag457WZ5J3t9XL2mN+778m3w4r2TQNDZNmooRIB7",
-	"FcymhMICavlGAzriV+JXfR/OmwHigdUKg9W5C+KZ0FMmlMS6mC25VgDepwmFbMwAXkJa5SVRzJSYcQ5k",
-	"oKcZzVhKKNTRM4cu9xDvjyGhNZYmty2dHh/HJFfyhttxWs74+d1ln7x+dY65+XgLJ7Kl05BDuCo7dpc+",
-	"2x+KvwMwTO3DiODUAAtmSnkIGPRto9sUXn/96vzemePVOfa1jTHc+hoJ6bKECyPBmKhtAs3zL/4K+PPc",
-	"6H7HplyQ92/ev0VSmDNh7ohrtrls3pcOFmfpToqMwEeObJBIgbMs1aKZiOT5dDBwGcVMBABzQ6FYIsFG",
-	"TWRqDUM9kwtXQBCTo3+ilkvCbhAOo7zRdgTlzPSng5P+UJxDcyvARQnyXQC9FOqUDcyDbgnPPPdjIL5+",
-	"df5Z8yHdGN65bbiwu9DEuk4MCblw635GrhnLrYzUjNR3EVi3UfmGE8DtDORT/qtx+b4W5B1JB4DbV5jB",
-	"iCcFSz2DuLs4H7Nkt+EOBIc3KU/R4myXHg7FDz0yzkFQ04UIE6nuE2cme++SJjN6w4iQlfHaOxngNUyd",
-	"Wy9gAG89NvP9sKxvHjvbiWdPmpFqYUqufNjjmddM1ejMqKnNnhrugoQr/fNUsSnXRi03GR01K8C9fo8S",
-	"uqG7bTqWn8XXY1Y0IXiWeCUlJj3cKFWg9Hdhbji/1ga5RwFsOPB+QT18r968VUxbvRfC8B0AzIJWceZQ",
-	"8lsFXrXFTGZsKLwI7aGHHxsG9Ie0SmKH+wnn/j6s6WNW4yHvcFS2b0ANHAr20VgpHLrvvtGEjrXMCsNI",
-	"ymiaccGa49yhsfd2IPeoL7luvmSX+jli/MCO5JQ/rEvoXvzJ7ySCxKzQMab/gwmN0NRoFIev4Py7upgb",
-	"K8K2h0fBrVFZWrZHycXlFZGKXL2//IGMmUhmc6quI/LXy6v35Oot+fNgcPT8Wf3vJ//9SUTeXlyS76+u",
-	"Iry6u3r3A95xxTTL4sMK0BLvka3WglW45hQKokJ9aQxQlwYAfbEUe55RM5FqPhQTOufZsk8ujSaxAxFZ",
-	"WE6Py+HHgJTrLsMXM9YcBfUT1+aiXKRX1RrdI82XvUAJmJYTp9qur+fMqeZc0QMxMkKCmUnBAI30hilX",
-	"W8AzQVncrO2sKdEp8aAJAEM3RlRfBO/tmm3t4k27h7DeZ2RqNZFajYiNAarBIj3m8LeHtV5d/VgDoO2h",
-	"deiQaB12sCmUYOlhSLMhDW6g3Oq1Kuu/US16q8BThChWEDNKlUZsaCytYuV5FYqRzxTVkL0wpWpst5xb",
-	"JWZweEaCCVi1CNy0wIHnL6+Onj5/cfTDxevI4d5ghj1XRMkFyvj6lJtkLjqLK5LcmbUCwPO/sOUbB2nu",
-	"OOjutaRqpPUaU51UpSf3MIxN/ItDTB/zfe7IUkbWoWKFzzdycoAjDzUxHH12YvIg8SdotwR6SVnGsIbe",
-	"Sro7PK/x1HZvCX6UPkr35mxvWB1Cu+761q11ewd1qJsdIZv2b/DAggQ8y1VRjR7KdW60Px8OH+mmkW5+",
-	"YAY8D3dFNrcA+wGceazcVKc1LJ62Qm73eXLWq7U9sJPhkeC/rEMVieEOJeuGQ/M0yaS4fd79igZr2/xD",
-	"KrB24F+0/ooXmvnykdfu6gIzX9Y4zZps6GPUicxdpKi70USRlyiptXeOc8UeQtdNucYL7+OEp6rd+X9l",
-	"qLKmKRnT5HqqwAbVCRUuo1Yty9h9OSGxbSsGlHfIaImrirlPnx6eEkreX7wdikQKwRJT3m5YTX9MhWAq",
-	"8lU+AB2jT95RMWWaQMkeRcyMuhr+fvDQ1oRPC+Vr/sdz+nFkhzGaSW1HYC1zxSZwC9GDekXl130FVV7r",
-	"RYHWUS7sClxcfv/ue//dFy9+wsHuJHye3tkYyv6vEqh43xxJlVARkd8KVjzeHLfhX1hes+LDwBUBUCxc",
-	"W1im8ZUXA3lREvee0gIct41y4ne7W6Mt+KerfHJvKmZn+qpJGV/cYYJyTJIJVY9WVSPhvXXF+NyVmC4y",
-	"V8WppEW7uhtIb+vFwK5S1O50CanaQJfHIPGPf3cH0icXCsHU7sqo72otu/pclOed8QSGxNS7fHtzQqQi",
-	"l29vXlQ51jk1syBjHr89WJXELYnnJ89rNayfNuZGbwsQtquCF51tY4+qC0JIwy2LwoE3u++KjdkpxMRR",
-	"VwX1ii32ycngJMCtsm2nPAWkvgl3HOjePSMng2+HohGSDjcMQemgJqbrGIrJUogQEC427IYrKeZYELDh",
-	"Lh9b8mKCpT/aZfrCD+76aP0cNiLi3Z25gF1uNhSsFmu35NFYuCPE2jQF0BIrQKrzyfMWhzrCUi3v84Bf",
-	"w7lavZ6MAfsAXjvSRjE6j+05AGKlrDGB4X86qlRzVxF1rUhiNBS/yjHJw+PF4dMTiIdAtJgZwLnMpZBG",
-	"ClfDiotEMaoBK4+n8RkE7aIp4WpH/US1OQIUh6PL72O7jooljN8wDFZYUE08dK5HGVBBdXZKFDNYupks",
-	"uEjl4szJKdiOFKqxZmllilADhSBsu857hfFLULCD67K6NchEWDsCwDR6KFwwa6yYZibGWUOFjWzpERBW",
-	"SkRiRVTFoDhwRCYyy+TCLoZb/KFozMw5C3uH2KhyRuWLZTirS6rE96QaikxayzSuFV6L+2Xh1IgsZjyZ",
-	"kYQKK+o1M66MsbZWIOzEFcCrREOxXmM1djXYN5Rnh8IrduKgemA9eByjC5KfQ63xjAtMMbd/oF36pMwZ",
-	"t3QAod65kh+5L3KSZFJ7OCJcnWbrz/7SBtizcubK+ZweaWZfwkq0OU90SIWlOUyzrBWHBT+rpWLm1Bim",
-	"7Lv/1fM898+S1f4Zstk/f5Vj/U/kqH/ac1gf9qI9Pjr80791gZt5j4zhKA/KsCADuymnNfKzeiSgFEDi",
-	"EBbSgSVAoqnWoMbIbUvxy+Do2w+/P4mefPup01ivIIvYJcGuiAocQARiAEEJHN7UOmW37Zud/Agmv4ol",
-	"1H3M22NS1qTxHpA0jtxDecshruuUYPFBgVUH44jE8LN/blt3P4HgloKROKWGnsbIgjOZpVxMh8L+8p9X",
-	"b/5K5PhXL6CrujsuiKyHw0T5mLKEz2nmx5NGCDyBptvLoYixRlgM7BGTniuLHXvStoMtqdv+ERK4/dvS",
-	"uP0/krn9F1B6fBgNRWxnFpOe3X72kc7zjBHQehEIdeTC21eb7cNgY9tA5VWCGEBm8O1f5bhf1jX3nfex",
-	"rhNMx1XliUmvKGDSUOQ6OHZwPRIpEqaEJkJiMaaIxL640YiaOMB3ikhch/qKh6Jcaa8hYDAt7F1MelSU",
-	"+wRlgt0mpSxnsMsE1wdKWrsTayhwYD0hYTMjYtuCkuZYEWJ4cEqGB/1+f3jwKT6Eok5W9EL6FUzOn8Al",
-	"eqpTqVlqJQrWlSaZFFMMb6FcsPS0LJeIiLWKQjoGHMeKZUtfibg8QalxB6UdupNC+JQCpJwEH8BQjNmM",
-	"W0vInuawBE4V07PCaJLKhYgsj9hDw8q0uuaxKk3sQfIvHENYxdj+foAn8nlh7dNfPliZ63QJD0SAD2E/",
-	"3sORDo8+1MO6bliA+nQFK390ZanrpQPPqvRfp6/uViS2plNswn7AdFhK8E1X+34FFwZhCANlBkv0Y8VU",
-	"7Ol/4Pf/0e/346GgoSoX1WByvgl1JKyn4rr2IfYAIeGIUTEw7rCYK2TgQgh+a8jXy2DV79FyDLtpOXFw",
-	"Ul9HZO15kB7qd9PuuSUSlJnu/L0tVU8yxkwYcm4UE2mrKQcRv/aTbzTGeSPiURjB3ZM3rHK8uIp+1CC8",
-	"EZRAFObQPkAXjNX7hgJ+hGNR3dAsJuMCpww6vSvgVyq+zwYkpUtN6FQeWs24xEn3Lwi5sAeyKyyPcKXI",
-	"FzhkvM9JpEpZiuNCcCU7pKUzhc7Kso2u+QjrAGN9eijOy3VZJNG33MOAdmBjXFqdSFUVP8ai9tzf2mV0",
-	"qrFZHE6fnBsyt1bxk8FggN1oSNUFn71gzGpGZC5VVRC5iXV/YOaV7b2Kkn8P27qr76qMeseyil0io6Gj",
-	"KwCi7Pr2zwAa2fXtS0ck9xx8vbJyrXn8in9NwBWe9yuBQZDd+ZxFzv+RzGi9EAN8tDEqpGytQTKBigRi",
-	"63isGL22elSrfAI1AOXOeEnmUnAjFWDwQLGxDYxSdfNd2cu90ldTh62xFcVXAzsdLgzsWqHL+e9AUogP",
-	"vEZO3tDrSECuJi7PuFmekRiE9ihXcszSmPjMbHhZSALPwekIn7GULJlpJ7mf/FDuM2up1tEjdR3AglQu",
-	"51Kg3AVtKZZY2815Ulsp7F11D5pVxIYGQZ4zqO3fi0FpGWnGhLXwnevA8cNQ9OK6S+EQqkC5+rikF/t/",
-	"Vi/UUdJPiQEDVU6sRjkUNf3Na1GY+BfV0KiDYsruxi+meiQnsX/NYUZzs0kteQcrdeEW6i6UkrtFw942",
-	"AOSqjqli5/rN5H51lYY1bWN1/PlrgWdLwOuFc4aEVcd6FKLl0JVo1+4uuB/0/Famf+NtIg88EkRD4FVD",
-	"KQtID7kyNKoiUmfK06GIc6qtjTiaKIT3j8l/YNH1Y9KD//87gMgeRmSAvjIfFmd/xNtx+ztLz4YiBvNl",
-	"xG5oViC6UHm84ehwuNhwBN9FRF9zyPylIvVF/snf8Q7Ny4Qy/Z5qa/RoI2WKph813hbsk3eMunR9JbOs",
-	"yDXepuVMYXTXUIDNZPUAbUgqGVbvmyq5CHzCsJEbhM4VbNADWEAPxPA4n9aoJanYV22WuBW4PWMbmR9Z",
-	"gudiegRndUfdsSlXvgNrOx8EiolsORTIbOAUQMd3z3AGPYC04OnhmevUjZLAxQlVjGRsYgDjFfiyPKrB",
-	"m9jKjhtY6L3MX2EfP8JCPAAzfZFn7eo6tDAh7MrXw4R1IrTkD0QLlH/XjIjgAa0qdmdmW+PTQCUH/Alg",
-	"x6Eo+ZG0s6MdE7IjMnvFjthSjSOH4u917fm2HAlzfuRItw5tkFDFVwUzW6dDd60JpOtE022YcqpkkW+G",
-	"4vgBX/lDo3BYCQ/zaAN+qcA3cEUeY8HbcTdAY/HLVBEfqlWdI76b0/vgthJ26ksP0S1JCsf80Dl9ZfeP",
-	"UBQPBkURUH4L4d86CBfZqiPohOeTR7yJO8KbqPb3DFwVqEJqQ5dReZFMNxLAhl3eDkLRsp+DhxEaVtdw",
-	"U3ukkhZ0iQ4i4M6znbrgSVSUc48HHXb10BASXyfNfq6j7h2DJCupCC70mN2S5pvPtuM5s7Z6B8PjtXvx",
-	"D29+dIf/+yN4nD6XEK5cVJAG8vCCuIWQj3934dsb1bZ3bC5vWEDXnZQ3P2csWmB84iOMwhUS9CmUkH8k",
-	"zSNAVAv10OtSnkFdyUm1knuLtn3IyF9215OCHQltTAoub7+LAt5sygMuGgTqeZrehu5CmnskruY8+aLU",
-	"D+scOpc3UFXMRcJCJUAzY+rwrk7T0znl9pSiIrlrvKUrZ5W8Dnr4wh0zwVA/E+rZo8r6kCrr+0IJrwp8",
-	"o0nAC2QuU0Ywm1VOJmeAZ2B3lUEuJs2yysq/L4fOjNHMzFovud7KLMMM4YlUZUhbn5y74gbPB8+q6AiI",
-	"zyBM3LBM5qzK3k2poWOqIZq8EC7cMWsOlP0Rx3Of1A89bK+dhrVx7JD3ZoUvrVjtO6jfbjfGJaNV80yo",
-	"wOQdn9xWozi8l2mvJtA5ZIE7zGnM4YZE1mu21Mwc5XTKBTUsPSXPBwjqb+2N8bK8Te1Rl7bwdDA4PBsK",
-	"TJcjsWAfzSgBMynukzhgsJhM4MZRl9l2ZSVEYL2eTyD5RhNInJNqKCzLOWY9bCsM0BKZ0BQgGOB/HLSg",
-	"p7w4aQwQbEy5ptM7aAWmt5r7u01zW8tSvqCaHXGhmdDclYejCtJvSjQUgFmA+m9lYeTLtyUUS0t68m9t",
-	"M3z6/EUNZuZJ5wnPa+rBWhLyWMqMATpT9Gi4/0tcTJcXgXdwBbi6nGmB2xWC/ogqCjFgeETO/7bfkvX4",
-	"R0D6sWP8rOD229B+/ih3iV/A1eC96ZAIZ+Y9TCHS7qliWmY3TWbfPToYWmuquvQEV87UdncEWKdpCIPq",
-	"vC721wjgPZG3QQXyysgZoAvIrADkAg1Z0Yg0ET5HfIGYaLpE+Jk++Su7KTWvRDWl7rzDFXOMdy9Awo9o",
-	"2l+H5Vlf6Tc5E3+nJpmRhSyylBSauWRKJHVLvYvZ8t5AfauorlWBsdk/dP+CYs2nZJnv0aV0x5h8j3h8",
-	"d+5UcrZru0/pPo78Fg/+2+KRbR7Z5pFtdtGUK+yA4xnXRtaqITeTgh33CuIAMYqCD0YKXU/BXfeuVZm3",
-	"zwfRUHiX2vNB5XM7I02etY2+sNfliH500+jkG8vAlxIe2uU+Px9EB3P6kc+Luf1jAI4f/Kty+9jtmzLV",
-	"yW/zUO6YtaXo5psJtvDx/rKRd6uFJY5XMMZi1bKtuOOe4izsLpexFo6jO8XDOn/PYzjsLSsNyIk5Smsx",
-	"sT3NjCb4LB1Rc1bH5B4zxPRTrNB0nLHDO4iOre9YBe4IUTBFlhEAdCI0ROwoBA4szCDFadmv/sGU1O4z",
-	"AHwk7CPXzeAeza7DJhlb5qXtcm9w30Lye2Yoz75GzeeOeOBHSFKHVcT71xJtBArvr9HXlxQMXIrB+/FW",
-	"f9aCco8K/WcpGDcvjJXrroQEYMLeKnipOtUD1MIuqnkdeQOAN2gyw6xdOalDGDrQC/tTdct9GJHxcihc",
-	"mm9Q8MIfFMYDLwDKq5znhdXqIXKrtwbXUaJ1DEUNriOO8IzaCNlxuJLR76BvHbqJSIfCjwlxQ5fNmcUR",
-	"LoGg8xLEPHGY9PZsTIuEpVDVH+Bsh4Ld8BRg+BHgEE7CoHYKpJse/27/B3/712MMX9B9glnG+pTEiGQE",
-	"qMcerChuSXQGd3u11Q+G4NEGKwQjrx3Zm8QOwj1d4Uett+B+Dbo3W2Tsyn+0i5HV+Rr9vhWNYEs3SONv",
-	"tKfrR3WjBSm2tkxwbVCJr4gIuQD4LgPRoznVFa5AeJtQbcYuOI17x8E3SvEO2LNeliM20Sr0bA1UlnTA",
-	"lB2KHUFlSYgpe4pdlGCwvj7IUFhdxo6GG01iauI7xHWts84jrOvXC+v62SXOTiCwn1XCVJCip8mMJde3",
-	"DnVfCcVVcuxqr4Kaa2ZKFtNZFXhkZooxktElU9pXD8klVOXpvb94S8JqpldXPw6FL2UaQsSnJJNTLiKS",
-	"K37DMzZlh66wXiJVqgMdsE/OCcyTUH3NUrKY8YwNBRWQPODcHi6WAsY3Q6AeoSPCES0+VzKxNmsvGGqO",
-	"06RlCS9CzVBIkbDDiCyoFXZFbmXnkwro3lIDN/ahlcqujqJwTUEVN1cjY1zoZQxa71B4BXSM9XgMzzI7",
-	"OmFlZFXqwfZYzdR+MxSu0sqEC64h3NHSJE6iDHUuAeQQkzvydeKc1Qt1iw5BDA+FYkYtwX55PnhGYheS",
-	"2y+qiODY1XqI0eTvwybHpBf7/mLbfgyziQ9ROffvasNyH4LCADXT6ul5ztJGPH47TxT/FT3f8iLvvqVt",
-	"NVAYPSrDbVIXd9yR8NduhX+2APUqJL0QVpCHeMzIakIuNnn161dxpYNnLxO/rIhzqgpxx1LbUWdZhhJz",
-	"++xBdnX1I9YG8pOXIgIoMVeX5DAiiRWJ9mOIjoIAtKHgAiNb4H1tpGIaC2GmJJE5d0fEmytfG0eKoOs+",
-	"eT546oRhkIoRB2V8YIROxAGnIMy0VETIMJzIZ6r0vKCB9I8R1ifSdKltm8vDs6DHa7YczbmeU5PMYlLv",
-	"MVdMY2EVcs1cBlpVSNuoQhsGxURYk0DnGSP+5Kkq+wWRfHDwNBbgLAR4pO+oZvb9m7RXQAeXYiLbsbaB",
-	"bFjqgxYDknkUeVg7fOvcf6CGLejyjkUdkGJFoCtCLqzYdfdiDsJdr9lSbzR+LfM5biNSOPjBQmPyhlXa",
-	"Uj6ZMHBywqsr/GuJzhpwQ9GLcyasxRkfngYyDqHiXH0qf0kmCDKl1erzXMkblGlSEajhpXFEmyIQ/mLn",
-	"dc+c9xe2bMNncyv3aM1thkX4RsOxBwSDy/XA0AhN7HDqSO6OT/53LM9o4o5jz1FwtAWnUlXPGnkFFABf",
-	"2k5MmcqV8/tM+Y21Wnpa1tglkWLC1VwT9pEmJkOGdIzpVCnw5Nsj03n7y77sazPwJEGduaq/JkY7x0Vy",
-	"fHCP93d/YUvX12e8w+vA6oGRiOjvj3d6dyQsLK/UmMLLi7u606tYH46XO2Z8TDT5aIJDD/kfnbeQ7tB0",
-	"dGrSg9dWjt0p5eKwMU2EbTj5GqKKXkk1lcYw8XhINZdtkWrKDAlygvc7opppLtTtTp2Gfue2pjMXc5pc",
-	"U6hy7nxJOiIZ14aBcyuXyujIEpfCcBGE6ojIHC48InLNlGBZNBSKjaU05VwjkihueEIzMrEG14zqGcMm",
-	"BDMLqa6hjrqawLHHBRxmWC0eFigaCmevwiWGKxsTESgyq5tqsINnD/xqTulMXH/KFcCEsnaCLVzpLQL7",
-	"Ct5PuLapWfaNV79uzSCmL9S+v2QrMBzolSkx71ovsmoLixHDwdmFC/BoGn5O09BRoUfnCbbrQS1EiLW4",
-	"Y6H0/y9YAf58iPoIdN/T4AYZijOPZbo8dFEmgCneBK0vlVVXGYqzlMQuDkTHWHsTOlGFKBGhxjS5tvLN",
-	"Gq9Y/haKXNM5OuGchBoKJ6LK2HfuCyaHQSg8/RR7Rz5g+Ls6zT0o9e3LdJ8OBfyr/5udeurrd/e1ocoE",
-	"f4fVtuEBXiiwND7sE6wuANcM2OFQOG7OM2omUs2JPayELG9jwCkG7XAxKtsmPZyGvwzAMJr40F/XlErI",
-	"jJabhOMG6xvvQ87IyWAQRvCAaxEv4QQpxLWQC0HKbRoK+BQimJpk7pVdCHBlJVR86UlCdoyBIbJueDy9",
-	"067aa+1QEbmdeTQ07iiQ3BK7iyAHNduZHcGV81pdERSR+2UD2W9P2UeWFE2yF1y1R1xMZKt/7mRwsuI1",
-	"B0QlZD+pgIfRbc9E6WXcUCJyxZ382R3X//ru6ruCN6GGabPF0b9Ja7g/D1vYlysyvxFFN1RmsYh+t7yG",
-	"KgV8JwijRogm2+0okSnrHBm5NuoL+/XdRV7Woy7vtvBkU2vgh7+PMpZfVEToOq29pdMtiXlIwl8HatLl",
-	"ugVezye9pVBZkw9gjNaxifc6+HwI+4LqQCi2HXvr9vOXYKy74uGP5137edfgyGhMAX2A866WBJrxhAnN",
-	"Ws+5H5j5yb1yj5TmugAi25aD5Eb8hyC6u0TDcek5fvqGMxX5AvBUpGTCqClUXeX3u7uBkNwrgZiTORM0",
-	"532/hW108SZn4vzt5X9evfnrbWmDpilHG+Stsv0YzrSHxXEHtxz/ypLWWy03FpLKpAD4Og8QyhRI1nHB",
-	"Mwxt35di7gXV9P2MaxKOGwod2hXdBcLUb9iSzrMOG/Z/nL/+abcN8w2HYAdbd6Bn+znsfxU7Zqe6y44p",
-	"WS/PuW5bvJNYrvLeRO55OucCetkkcF+in1Nm7CsC3wTnqyW/Iwj2TklSaIPVt+viFbdxg3C1LwSSFd5v",
-	"QFxYjb6YFJqlpHcy+NZlUXofKFx8ObA+7xbFa7IRTTDpxxUmd+7O+WEV3L6EezPiwLBL+GT3IZnJzAfJ",
-	"ywzgbxWDsAxw4mLAvhSgtnCjh6IQit3Ia5YSI6+Z0GfVmsE8g0BMh24AMzpEb3dCIWR+XmjsGT3qQ1Et",
-	"XzkUMlUUrphPBs8wuHLBNWsEdUH0CUvVXzNYxedySpbF3gJ+2Z1d9qz9YTd9NYW/vts/yiwFQO1JQFru",
-	"1lywBamG4kG3ucJoCOecX6PcoahIl7RTbkTGbCKVi0NcCb1pIOvv2vjIXTs7Pmqgfwcg4On/7q8ULmBn",
-	"bQefFavADuClMGrZpl0UMLr0j3By/XFqdSK91tj7G02CxbdHRcBFe/N+eVaeJlgB9vT3DQFLzUcJ2eEk",
-	"aQG5dnz0Rd/xVQz5WaGuNzLkI851J5zr7afmztd2a0xV1O2OlgrwzvjimH7DtbPLIjJeEp6GMBUhKAgV",
-	"hKdEToYCIw+CxPXyNR0fRqRCtIhInFDDplLBv318AKQHsjGnAgAwinEhTIF5gmrGsjgifu7ZEhVkSm6Y",
-	"spM+Je7LoydPbV+gKv8Wk94CckAxtGIoeBoRw00W1GPMMS0pWSkNEUExG9QZ5q1IglhV//5Qre4PFqOp",
-	"Wb8nOzV74T9qbdZvb63ZnBrDlH37v3q4c//E/f6n3erD3tEvg6NvP/x7bzjs478O/3T4P/6t+/VQe0kO",
-	"h8y4uSTHH+mOyO7C9lshFxfwNVjz3ym5cBj4mwIjUCp+2BL9EJjxFY7PZe3mZ83jZnfk4J53HAHp2hRh",
-	"O8jHm5lG6ngjcHnwBOFGE8V8pG5EbqjidJy5oF0+zzM2Z8JQs6bZ7kA9Oxu1hTNqLdnZdo7G1rbd4ju8",
-	"Sqj4zr3X6UjaEbKpbD9EbfojCcpyAtulpVvvr8j7CXGUbtrtV+hBMFkXqm803q4AKdRUdYchgzxjiZEK",
-	"qm5ZDdNdsOs4IpTEvvwX/oUl0mLArxiKsmDaxIW+QqtWCbSKI82yGB2f8PiszDpzPk2r3vXJj67U21CE",
-	"CNs99AW5G3v8w9dZA/GA43eaKCwgzezcl1VA6lCUCB2KkYxNsE4u5r4XkH3KBU5Xj/Q1z3OWBrhIcSIF",
-	"XgEmy9hhrFpVGwOFDQD1CUINkSJhZx7rxAAICIldOC86sPB1JlJtW7WCzbDU5bQ7LyxMYUa1fYulffLW",
-	"xeT6YnQbIojxHyPoJIgTdoHF7nkVLozSVQTByl7EYcxyf1P87lCsBfBGpMQfxBqxUrkaIQC7U5IXwvxp",
-	"AgQrpi4SYyhoJgVrjfwtBccfIfQXBrqTP+Dp3fffppfAJsP9tXp0DWyM8p1TsXQCxqUBIA/dW2TvGhNu",
-	"0nBDjrj/83ojNT2qua1qbnWmV8qul823ONX3C7Ndo6/TxJ6y2R1n71wa7U9fB0kuUhJjV5k98NxhiSeQ",
-	"0SWCFr5tT2lEBzMSUKciQvVQxG/fXNWyatzgY4DNOiNm9YAt+3NpLophybV+4uRFPBQriS4I/XpYhQ1i",
-	"g5Dm4tQKPJebkgKhvy+IK4MLL3+N9ngfczeOY9hqQkvC3XQubGBnx32l7N9uXD58nPseFuo2SGFYrVtX",
-	"En4jsqWTGHhXBSDSVtd0ZM91iCd7t+HwfzSbe7u5DSv5lRnbd2Rll+zbSWe774NhUzLgo6K2WVFbU9Eq",
-	"L8Hn0dZcnp8DGm+9PwSHKqJs58yl0Zag+eyGZgV10FxlLkRP1ZKFYdI+SXhGb9hQCCnYYbSC019qRtC0",
-	"9yY4uH7nhsm4uLa6m23TI+33h2IdYr9+H1m70az8Cl2uNs/ClGJrqHmo6tZrQ8zQxVW9D0/tg4Hr3+VF",
-	"5x/tVMNF7nDx9ojTvyXHwVfogMyY0jXpEsjHyzIx/3PKwNrdX1nC4/9j7+qW27iV9KugfGNyi5K95/gm",
-	"0pWy5axT5WRdkRNfhCkNNNMUsRoCLABDWuvyA+x77JPtk2yhuzGDIWcoSiZpZcWLUycWMQAG0//o/npj",
-	"TkXdFiRmHlaYOMWiElMSlMO3POPEQMhvxQz81BS1d9rsa6wHzeUUfJ7L4Asy+gQGtcPRzWRwP8N7p/J2",
-	"xMFrU/l55cUgl/M5FKOxzrytNIJocyA4r3w9JX00yl7MfSVLEWQ5OPo97oX/KDB3GWGcET1OzeoLWNqT",
-	"N+Y2+MJvVqQ4VYCnbRriWfUg/SPvVSW8jd9gzxet9To9pk2tZI4M3sXgn6bSx9uR0mDiuKT7jwlinIQv",
-	"bnS8sT4ch48efgu7z7DVRRq0WgsiNTc8jduP12bezMlMXH1irIM9ZCovllZhWUDUQ33xKHFPOCq5HnpA",
-	"OOp7OhzHGNTeY1BrwDvs6X1TMIoqVE5iacvmuBQNvohjHyoK2Fh8Gt142y/TB+eZhE3atTzPKoKy8uo1",
-	"Lq2ylPMdhCLJsBY1rtLWJsJsl1jdk9WwXUo6m4I8ZbAGOe23KxG9TQ5P/u65tVt6g0Pno6+c2DEp/bFJ",
-	"6SvsdT8LPfwCeoW7knT11RW2bFa9xi5bVAIq7K5cnDOnYkkjW1VLY2/JzuJSsaQi7GjqdxYC0mmukw8D",
-	"oC7MLaBTS5Wju5LLj6wcjOZ41SHM35sl2Jh6ROqkdEaU4c8ueQXhTTDNZ8Y19YRcH5WWFQ54dNAJdUM7",
-	"aYHPpOgoRaI6uw6SfkqC+/UBBXda3ldLpaM1v8OWxI+Q+rsR7a+IPR5g53+kB/aJk/DhZ1xkE6Z+FGNH",
-	"ZdALqYD6dAZeFtLLCL8atcJAI7I8IYDkFrwb7txW312E5neHneikE9kFfxMkrDPxI0gLVoyr16//meMr",
-	"439CRtmnTrz7+PGD+FE6lTftM+hoFIL8Vg7sWGs5Q7cFb73m0rmlscVIgOLGUiDm0vokqFEYH7F9l9Og",
-	"pHDOU5F5X2Zi4Kp8itv9x5spVdH98Lqoe+2FN9ayzFAPzSpfYVUdfM7LyqkFnIsYP0rWpz2XagFO/ECN",
-	"YSm3GH946cYadWXsDXvW9nWGYibv8M4PPucARfvXzjBShxuEXLknTRiZ/vs4L+3Vi41SZyTc1Cz5CsHo",
-	"HEb1jUHktqN23I0g+0UFA5Zpvy3BOOFeLiM3O4b5x+vuHA6sQF99wf+/usdb+g2Nzj6uus9loqeL89iV",
-	"8+goPaKvGrlCTFRPwA+KV/lz6afNTX6kpherUvAhqXN0e4LAWK2Ow6+wD9TNpoSlVp9UGn2orqy42n2Q",
-	"hPQGFW06NvEVTCPPJBibnho2RA6SoHUw6wBpJ/zpN9E2DmzMuKon4pr9y5WDPIudQ4MtMzVLYSYeaqB0",
-	"vGmXnuE3laOGukWwk9QMTOVpiuvA5G6sqXk99tzFpsXnIkv6jl75qQUXHPksTBUWw0qNPBxWXnm1AGwX",
-	"WFlwYibtLe9irAuz1Ocis9LDValmyuMEgWJm1FIJu0hzZQxmUlGzaCFzaxyNDMaZB3s+1llSqHZ1U5rr",
-	"YMrNZeXAIXJB/BQDCmzhQQSTwfExpM9nYb71buAZt5imnQ1PxeXUWA8aS9aoK73Dnqp38Xqyy4b7UPXx",
-	"8R5QUdYXOnAco28HXeC5xkKxyirPQmQQoBBlh+xTeqRmU4cC4qS6LRXQZUzBOwjt1Ll73R3BsfH8S8cl",
-	"pNwU6xkh47a0TrA/g7Rcv+x7lLZJyKVuxrWFsVK3Y96/pbKy1NFM2epqghsYH8Y2yaKGJNuCLQUyS9DA",
-	"iJDwFpquJyvWQW0axBEKHGXXBUIoqpKI3nq8bBAzpSsPYiCDQVLJUrglwJwyNBzfb0GpbtR1yVnYrLWH",
-	"Qf0X4CH3V0ZfYTXCVSBUmfuMWlM1/Z+b6BM1fHRVnoNzk4rthHtMk7jzIplysNL0joRZ2LxjC8RWeniK",
-	"E3++ylVhr6jEn002CiCq/2Jo9djYDzOABly4l3CyKmw2PMe0prGW1w7BfH2jkTGfMXyaW5j7Houmi9l3",
-	"b86srnJgW6Zz+aMh02nIFLuXLzSww4hpaBmZpB8l8a1m5m92NzGWRUGNiYERWaVFinyRNqysXZz/NNdO",
-	"LMGCAM15XwOZNIWWqZho42AoqvWon/NLlXcBMP5W6ZrqLvHldpr0sm9GwS1vUsfv4lkmIr19pMfElJ4O",
-	"y+rmBmyLxpD67+Gwh6el3MN8rWYw91uFaS+V/RuG66sdbcOH9RA6aZrLPjVLse4S1GcmNltnk6jfSjwX",
-	"2xlpyWkMsq5+0FljobkOef6h6uOA3VtLHQsd2GDq28HRZuq0mdS++a5XiAfXYF14b/eZ1oWkeBvYtLGn",
-	"TOWDJ5LaU34qfewCvAANznEMR0wUF2xReFlwRZiGghp8ikY+EOu6P6+lLv7KyBMba+WdKCXXlI/wBjgM",
-	"EIOMgDp0kQ1FbhBIa2LNjBEPsRbkPIbIKREjLqzcWBcVbIrqch3W/lVas8qDVBkdRPxE9TcLJ/NMtFow",
-	"NRtB3oDbzGUOxYjh65aiNA30jS6amsUwFB3gfek9ajFDsG7KkSsfPIqouWZSOHmH2nAY6JTcclN5pwrK",
-	"ImXvP1ZbYwJNCy6O3tIZfJnmyoL509gCbPBglsY6Ig30U1JWGOsS4e9QG/spNt+9Bu+pD/eZyHKrvMqD",
-	"7vzf//4fkZVmyf81l9ar+u+xcNxn1AdlrBvljCo3Jo9yMaXR+IZ4le5VfnsqLqpCeSia/CFTUmlm81RP",
-	"rGKFT/cDOvd9FO72wuGocGNNXCS86OOD3q+ajeudzC0sFCx7FS4Wirbt1qWpykIUpqH6tipWmJCTw1n6",
-	"nIzxTUc1kFwUhPwd/keAl0FlK+awqPcG3IF/HtQpDguOZlHBcFRHQaipvaMJrkmKloVrBqCwCdpTm2Uj",
-	"ZvGXBoYUByHwZCOiB8ktszB2JSQzPBWXK9IcrfqYfj7WiVNwNQfL5kImZIwMk7QI0g3zz1GcUUg1Yoz6",
-	"bAudH7fxgb/nQyM0P5UA/kAYDat77btPo5+fT1dJJvsWPY2EM0Z34xFtLRFWcIkSOVBjF/QKALIIalwB",
-	"X7elqByIQfblC4IDi69fs8AbkvAShqMGN4cPKOITlBUEmzsicZUlCQ0HXgx0VZbE4gg0UxuItCCmi1SY",
-	"73sqLpothZXGWnNGLC8ntLFsnczkLevyuPFgjyiPGITBlofwPTKBvavD37HHht/AbH/Up7ZnTmkW6uGR",
-	"+vs9Hy5B3JE2IHxNWY6FcOVgf6EhWikTMzl3DRUiRLbAHi3UqowNwHOBVJ2XIK1jD7uh+5cussQg8V4x",
-	"f0eFlwvO5vBU1HSAAfuwVCFuAea8GE5xKi4awCPkyeAxyhSyOTDOe+nZkiYWbtu456RCyRN92WA1kdW/",
-	"nKp8OtZ8F4fMWDzaCL7s4qX92MH1GlRT8z0M4u05ea0p3fNg7UvAsgnkE7GmHyKfuNg0JZV8+zCSuePs",
-	"FpcJlzz0AFGX9kp9ThV4r/TNM9EIn4y9dXOZY7ESnk5yAN09gPvytunxzcL/E4Kx8AxXs4nMRlgn5OrC",
-	"nF9+usCKGqPLOwHampINC0TMm8oFNwTg7sqg0VdyQTZ3xgnWqWsftabrhHXIKtNtyDook+dF2hwjWO6c",
-	"wjvEnZtuI+ku3x1AyMVF7g0e8SE80/vRy8t3Ii8VaL+BHHZl8sqyNMsrVxXmKpZAZnVBoZjI0sFQlOAd",
-	"dpL/hFDjLrhXUuQWCtBeyfJlUz8pvBnrLMyXiYHB0K4vlEahydhWcSiGesPImK4iF1JhOKkvstqi0j0I",
-	"y3r+Q8vJ9sK94dRnKSWDANgxS6wbh6jpeyMl79UCxCCQKLdYH7JpoDTBkVNT3gLsSNzCnQN/Mpc3ShPy",
-	"TRci7e+43t8aPAtfAZtybhDnDXYWHtgzAszi922IlEhsA3GGAVuAXgVzKQwVN0EqB+7IFgqWYDNCTqno",
-	"Di0L/8g4eCE1tmHGAWSkbgmdJf1GxKxAA08dJyvs8bs2bQ4b2MQjR4isrSCyAs338NODsw6R1VbFfwfs",
-	"1UojPTOJGoCYKDz20gkHjDuEdlHS7iaOwZjdNeQm8KKFCmGbCMkBU0lkjnWMspgFhSJ10DTXEJXNOvMR",
-	"/hYz3xaoW3GeI0DBTmpb8Dg3U+QGsmPq+jrq9ca6P+zrgwmkj0y2RzSBzu//7+Af/fG/DScHu0CtUQyF",
-	"vmui2Y8GpUUepEEPTLCMVfb/kXC/O1AZK7palxkrYCZV+XAG6FS6r2JI4MyCI6G4QyCpj5s1dUdVTNhE",
-	"oLkPvK098VWcHtd7EGt1KPk4GV5wHwV330VUTct1wGqAZpdy3kpvrEAKHO6KsIPz5M6kc+pG74GstwZA",
-	"JpywN6//KdARXCrXVQ52gftEaWu4o/7uqT5MTQvNQH8z2f+GYKE4HdbHlc5QlFH5uihuKd3wyBKdLEEf",
-	"QkgiEG8eY9iERyOJd9N/pffCAXUgwZMv9SBuIA9u3f26xTpohMrDf3eHP37nN/r78YqFmVmsscpScgie",
-	"OWl4NKF2BT0WjjsyGBaE7JbFzgpCgT6w0SR+NdemuBO51IJ3gL39HZSTCJK5xlwdkQx69Cl4vPwWRw/C",
-	"7wWi/HH+cqdVdQZ6JxTfJsW3+qlQIr1ecYzB9NMVfSwqT08P6xvoawGWfulPk/iDh+yRPniJTSTyY6XK",
-	"ogF5rrvdcXdqpaW9eyzZfNvn4TSUF2d//tXWgXNjvbhu7bsvw0Vqo+9mpnJs2KxM/OXFNaI/X1R+Gtb5",
-	"OvryghXUvxlzqwD/GJbHLCwSC5UtX5y9eCXn6tXiX1EE8MqrWu8dyNJPR4JpoQ7iX3z4WRQmr4IVJpQP",
-	"Su40aexJ21/vWn2pbvSJaqYJBipm62LehL9L5giM2DFDEBdJu6F6OFH3+vhg4jV5M2lPBExSu7HcIJun",
-	"QfO8Y5oghSYlgBdKL0B7Y9O9YklNx1Pv61pbwlYM25gZrbzB3g5T5VYman7smO2iBOudsFI5KMT1XVPK",
-	"S216Y2tYUVg18aP40iqc1602yxKKGxgJp0pAvGYLzpQLupgplAsHI0o1gfwuJws/fglct+tr4mcWShME",
-	"K1a9MuBlU1hdn72McGkToCscnj4d3LEIVuucLFUBopBuem2kLdIPj1+l47lfExQmLqiYKF1g5gSzArp3",
-	"RcGZ7J1ftgb76Pm6waPS3gnpxCVOenIZOOIt/jWZh4Z1TJICyY1aBzdK0WzqjSeJYA3eXIvtYtZHNxFj",
-	"4kidpyQWQbglUzQ/dW32F5lPlYbIrqrhLGVRJHCbkUFEq67z5Ns38lgxa0EWJ5g6egt3w/Q1ViGIu9/E",
-	"y9kc7Aml7Xshq0J54S0HYWspUijfeew1txCBmAkVxsVOpbElbFqTnO4Rm8p1byzhRKrCCXIemcKk6bCR",
-	"L5pGziSSZnIuvEllUtUtky5wx3VD1+CvLhHv3wup76iIEBPLNQuDZGOYiObVLH2n5udOYs9BOxBe8dYn",
-	"IH1lwZ2K/4hWAeHNQiGyzycljT/hYZmQ2i3Bijev/yEy/vGUf7yqdJ3pljXdWXGpUuZ0MHFBMWiKBpJA",
-	"BtViJW/Da7z4+tfX/wsAAP//",
+	"7L3vdttGsi/6Kr1091mhZlMUbcveibRmnaModuw98cRXciZ7ndCbaAJNsiOwG+luiOZk8vU+wP1yH+i+",
+	"yX2Su7qqG2iQAAlQf+wZ60tigUD/raquqq761e8HsVxkUjBh9MHp7wcZVXTBDFPw17n+cWr/nzAdK54Z",
+	"LsXB6cG50EumCNXEzLmYaaKNlAmhxv6tCRfaUGFI7/LVBXn27Nk3h/CI0YTIKRFyOTjoH3Db0G85U6uD",
+	"/oGgC3ZwekD1WE4P+gc6nrMFtf1OpVpQc3B6kFDDjgxfsIP+gVll9m1tFBezgz/+6B9c5EpLtTnQ93NG",
+	"IsE+mnEMb0R2AGbOSKbYDZe5JhmdsQE5Jwua2r5YQvBNwjWh5GQ4bBorvlYZ7IJ+/IGJmZkfnD5/8rR/",
+	"sODC//2kbtSvUsbMD3zBzebIX8slWVCxItywhe6TJ8RI8mQ4HJJewqY0Tw15MjxsGlwKjYZjcx8dnD4Z",
+	"9u1A+SJf2D+GQxin+7MYJReGzZjCYVqCWEp1/YqnhtWs8jmZ+lcIhz2Ovn/5nhxbwko5FTE7Ll7QUTmB",
+	"iKZp1CfshqkVUXnKDs8IFSQX10IuBZGC7dyFot2mjXhxsnsfXktt3nxnP4QuMmrmZQ9zqc2YJwf9A8V+",
+	"y7liycGpUTmrpdI8hzc3u2hs/vYtJ2yRScNEvPoLW9VtTi74bzkj+A3JmCKpnPGYpkRmTFH73hlRLEvp",
+	"ShPFTK4E8IhUfMYFTYliOk9NsQVzRhOmyikEIziyQ9g2n2Bnnjz9evfWVGf3I0yKpp/HLPefVQPPv6Mz",
+	"RjT/O3Ps/jTk9ud7cfvzkNuftmD2S5kyJNb1BVYyZRX2tg90VAyqE11n1Bim7Gf//Qs9+vsH+5/h0Tfj",
+	"D78/6b949se/1ZL6Ze7HVtOhlR9vktbE55Yi2KamIR19+FP9cK5iKhqHo2Mqbi823ismkjfCMHVTR/X2",
+	"eFvyxMztpjAaz8kkj6+ZCURsQldRI+Fw33It7Rwk1L7LhKWWXw7mMrfsgA+XjF0ffGgc8hUXMasf75Qr",
+	"bQoVwR3HminOdDnsZ0OSWD6dsKlUjES5MDxtnoeG7vbQG2CwP9nG6web0t1jFXLZODAYd/eB/WGpRmdS",
+	"aAZa2Lc0+Z4atqQg32MpDBMgP2iWpTwG4Xb8q7bD/j3o698Umx6cHvwfx6WGd4y/6uOXSkn1UtywVGYM",
+	"u1xn+AUVdMYSYk9AEss8TYiQhkwYUZbWWEKkIopNc80SkmvSi+ybg1zAz3SSsqhP8Nk1W40XXC+oied2",
+	"G//o2zldst9yps3DzcluqcJOrWZR6nxSkRsuU2qY1TesKCG96IamPIFxjKeUpyxxI7+QYpry+BONO3a9",
+	"a7LkZg4UGedKMWGINtTYgSumZa5iNvDvFvswyfUq6o9ElGumBpa6xzRZcGFfgEeapdNxKuNrmZvosG8X",
+	"hhtNorXTLyKg5pNpymdzY99aUj0SQAkwLEoSPp0yGJYb+WAk7Oq9kmrCk4SJh12+mKap1QlofK3RAmBq",
+	"wbXmUtiJRAkzlKcDL6zH5c/RSPQimpv53wflw3HCBLcUAUtESSzlNWdH9jUmjJ2HtSTmVMwYSTgyTiwX",
+	"jEyVXNj+R2LJJoRm2VeagLILagjBngaxVtOxYr+y2ADZ4dL9VZpXMhfJw63cXyXReTwnnqJgtlYvN+WS",
+	"LugKpqcZA/Z4R1cLJsxlcew95DanPGZCM2J4ZbOnjJpcMWLFchLut/shgpFfMXXDY/aToDeUp1aAPezg",
+	"NfZPYipwQdVNwfeaKGA1sJ7tySXlWypWToTqBxyolGiYWnVpkRl9RpaUGzKVCpZa5IsJU/aw1CyWIgE5",
+	"EV0yo1ZH51PDFGiMqF3DsIOfNg/hK9eGkdiLUwiU/YaL2aBytm6os3b0PwnLUVLxv7OHZZxYscTKApp6",
+	"GVE8IGZO4QRypm6fsI+ZZRY8UW/kNUtgl38S7GMGQgB6fMDTX6yINHOmCLOvkt7J8KRPTobP++TkybM+",
+	"eT4c9slgMDjs2+21+47vMdfmANQr1x04kt69eS+vmbhQjBrgK5okHM25d8qaaIZbZWdKU836B1nw6PcD",
+	"ZhXzerPP2EZxPQW7seOFldRnhH2M0zxhmkTGpEB0jj4mUqaMgkRFNa2jAdc/sJZPVz9D/8CYmhn8wKfM",
+	"aoEoZ6km0bPhwh7HT0/mkSWH6JthEoWzcYsBMwptluHRNx/+vaf/sfjH/B/JYb3JUtoiv+DcSxVeTuxp",
+	"Y8dZ3aqk417BhtRr04oucb/6RM/toQfeQiliNjioWy/76njBzE5y9iN+a99dnycOqNLctln/wFEj7Tpl",
+	"+Bc467qNthgKVYqu6kevt474rVuhDiOOcWvH1LS1SfrFN5NVIGvLnx3fbWtS5Kk7VdES3miDJy3M4v4B",
+	"6K1W17xVZ573N7kbBfCtGvcSYuMHd8aPaRzLXIBnsc2UrWqfoyx05jiNDb+xY3FHx0Ex8Hq7PCQq6KNm",
+	"JG5R+iF9VDbeTawYTy1Z2oFxs+pIkt7PWrMad0U3MgZLqRvZa3uquOls4+or/579BpTlym6lTNm1NIoK",
+	"bbdOCnAZGJamfMbQfUHzBPx4Cym4kTCAD3UjyhcLquq50HBTS3i1BICjDKbov68u1bZNfkdnXQ/zOVh/",
+	"YyC6zXPijZWgJGVTQ2Ru9b2Y5rrW3lCMJvY5V8QbJxNmloy5cyWjM/aVHgl3n0NFAqYsunQMW5CekegB",
+	"ThPmn0lUZuAl2wCYXoHTdLjpNO2XUr+d+Pf8sSH6+wfBVZVtZgfhr28q9N6vLnC1zdqtTBZcXMqU6Uvn",
+	"c+q4oeAHbj1929NLYdRq59GH7dYOGbip2yhpbFXtlCWzW4r2SkN4GHYWWCAOxvh4nQPAUzMOvWigBpaX",
+	"aeNE8amJanWmiUzqBcM+J37CkjwbX9feKhmykNqALwAmAzcu12xlrZqU3zDSwwOqT8L1sjPRPLXyLjms",
+	"nUDC9YLr257tZSt7btDnehoppmV6c1vlxDey5+KoPGVuce7muHQUse94iu9z78nfb13Af7pTfFtqv4I3",
+	"rQCjM90siLCfKudcWPv9Y3mbAEcX6dEkUUxrOKbQlJZTvAwv5AA44s+Iu1myb45EEceAChl8REA+HPZJ",
+	"luaaRI7OrOCAI8Eal6BBBwQYYWuRzrPMDoMlEenZ0ZPlnAmiKAfP7pyneBTDlcCSgm9nQe1RKKxkOrUH",
+	"M59ypjTR1zwj3LgDdEOENykq/YM8SzpKqjrlppRdFWlbq+zgvrdQemw756C8BVcXXU5KRp2bJvAcPH3+",
+	"ooYW8/pLqVelACVSpCvS8zO3+6JY4Y6Z5iZXDGTsPszwR9P0rzyPbNghoZw/KJnyoJQ3B4FgrtVsoQe9",
+	"h07ZUQMD9eG+1K+d+pbV8l/eeB9eFw0GieD3Op3ESOVEcgsFxr7slY9NTSHlTJixFUj1v0ulWIr3Yg2H",
+	"ADrXd8nFjZW534Mzlirp/FGCi16lrU2ra42O/HVJ2x0p3vebsvuoYr9VpsGFeXFyUGechAey51kuptJS",
+	"qjQcDMAlVcI2bNVEbnhM09Y+hN8ONiiif1AYuIGwDaiuuoXVvSmIp7L62/noASRGybOfVGy8sftqF/QS",
+	"gpW6ev3mLL5Gh271VMFVJHavppwl/pbFFOEaE8XoNenRNHV6ywIVA3ldPWGayRDaGU8UOGGbqLdh5YJm",
+	"5HXAgIEjvzxZt6+2vLb06tahfpnN/Ac543ue8NJk9b5vf0cfy4R53Q8dGl9pElwbS0VolvVxed++Orf2",
+	"FBN2URK70uGNQ+XC4cXmZcDvL+riqOx7Wi+lSur0kF0XHyyWN0ytxnYaddcxmotZyo5yzYh/F6bcDyOA",
+	"I2myaH02u+9Pcs1UzYXN7nGv0UDRTrAUO0hhL78IjWOm9bi4ENmY0GJKx0womaYLe+Kq4MZ8jYAKTdyS",
+	"DYTRZjTGu2GumAZCsZaD/dlOj8ypBicZNs+SUwIKpX1hNRKJJL3o3Y9X78mxJb3jxZSe4ptR374iyPqv",
+	"IBpW0WHfhUBh4MSCrkALHQkaGyIFONjkUhDnU67o/hVunSqm51uWxk5it1A287es2Jz1ba4s/3qfroem",
+	"bX/76vwlrMeeW58pecPtEnExG+eKN5jKsWKmXlxMqGbPnhJ8pY+X66uMixnhwkhrGNIsw2tPHy0QUySP",
+	"ny7fDHbaSBsDLIazZUkuHUdfyITpzqZPIDk6qVPrXsFqQ1uG+zeg2VvJ8duL2/Xzx2TNQ2bviviifX2x",
+	"HCIMOl++NOjxXI+pkGK1kLluOHeb7rk2ncLdthlDZ/GyqTKMutUr47Ju16Vbu2qDzdu15x6xhTOO9vUc",
+	"Ni56eEK20N6DgxDH5JpumvElitB9fR9rMr9rtkxVCISN1Y334s13l99xjbJivxHHPKlLdhHkzbubEyKV",
+	"/f8LIpiBxJcifuPJcDAcPBkMj5+e7FByntUpZ1JhNNdaaoB9TIwkRtkjF4O9vc+wjPb+5enTDy5M2vNA",
+	"Ef3/4vnzZ8+3x//DYN/gl09Q4Pm/1ninf4D5Fu5nq66v7xEsX+3WUMNmUq3wFqjbnlRWpZGDWvkHy4Zq",
+	"B1lct1xYTUZ3DrBAOxoih+0gNj15+AMEG2sMl0NbmfhvW1pWzEeGtbHC6Jp/vPlVqxp3eNXqEVNVuqiq",
+	"k7VvkGPSg///O7HDODwj1txDtVZISCQk9ne8JcKI66r7UuaTdIvvEiMPQbO65lnGklbDX1eM7LTdQpUN",
+	"+VXub27sduJ5J3l3P1+DTshE4i1HTPM4QysS6JNQZU0Eim55cN1bRb7R/7sZv/NZktHDbj74n7ZTwPbt",
+	"hnySjttdpjDWCrQg+adLJo49SbiTW61cXOs0W+Pn0j6rpx1Fbb+N2y6jw7zOMEvJJfr4vBo3x/pNEYK5",
+	"UItvFaPXiVyKPaV4SwJO2EzRpCXp9Q/8gFq8GtyxtfwCgmHHmZKT1uORIuWibfsucrlGP0qXdKXJ8Awu",
+	"CTXRhqcp4cJlp0Tuw4j0hCQwPnBW+JQi8C2umDlEuQYaVTiXqNWpuG514cyCHQo83W4j1pZsF0ldzFl8",
+	"vZcXFuTIeMG0dl7rnc5+/KL13UAZPjZudaP9tni/uNYWbDl298485WY1LuMPt8b2BJ9c4RdWENmRNDlu",
+	"M8VveMpmrD4FPpaLBRWJJjNmiJLS+AgtuIHupYwqweAunFyzDKNQ7E+gA3t5ab+zwiNPpPvfuHD89Q+E",
+	"FGDy7FzXYqhuMg0fVCZnaanjlZO77W/yc6PJObbfjytWbnjno+fjCRWCqXaXSXreckobZpgfbM3Iwuk3",
+	"U9ROPpNiymf7at+axRUb6OsXJ5Uc6BfDbXJ838/lUuz5aSDnx7NUTmhaTwbhe/v1hCJxz48VNWyc+iT2",
+	"9vnl/QNLHDI3G/0+2/llEAgzNnNr/cs0qbTxZHd2++ahACNZ2/J+lYCCHd1c+eqUmoZZWbLabW7HB3t6",
+	"nOKCibZrgBtsB8wAvgW9z9frHgF8HLS5a9ZXxbHTMZJcj5Oc1WXb3DCnlyznUjMi2EfjtBCuSZIzD0/T",
+	"QgWCICr49lbReNCM4fH1uM7w+9nf+mTSJbBqQxQVpCcFWc55PIesJ6sqMwCtAZMwzbWxL0OW3d5BQFVC",
+	"dYE+Dae4XYUipLuNsQdfWCMrV/t8qXO83uny5W85y9k4YZmZby70tzS+nimZi4T8Kid4ezblgmurla6Y",
+	"Ib0l5YaLWZ+oXAguZpj2DM+IkZgXbxR3ka1tQjOsujWGlACg7U6TwR0fu7HUEg7k71FPG5mSdsXAP6AZ",
+	"E/Dcjh2my4PA9wUXuWF1GXObt0jFttdvTP1GN069luI25lrdyX7A8LXypEi7vEilYPv5grkeF7gYv7dL",
+	"JGxzn65jmVWi6fRKG7Zwc6rP/rCf7BeavLZ72PmOJYOw8f3WjOZmPl4wM5dJZYp67uIyAyV8Is28drpr",
+	"Dt8KhMvTk37tndV97FRD0ETDIKypYAncxc6HVwDPnz97sf0LME6yuaKatevtYano7gIxcNxF0llwHRWS",
+	"znYC/YFrs69WVDTSwUtWfFPGHdxxQFg4rN1hYTUD+gRceg/5pO1uenbelXK9VXFpKy3qcyhyOLrK2LPq",
+	"CfyjSFcAfhDs6KmLhY4IBQxFPWjM8sDGy1TCPRsvncYaDl4QDcWkP3wG4sSR2njCzRZ/hn0jlouFi5tu",
+	"bGXKxYypTPEd7zXGP3fPP+h88d5O8FWoM6Tk7XLgJxh/2yN7wUX49MnjIf6JDvHbHKqb1JBrIxeXMmW3",
+	"UeCat63NYqM06A701xzO0xGlo4xlAMfU7nCjcL67Y4DKNb5bjrvdqj/Q2m2sho+1Yclr2d1SwECWWnE8",
+	"tSZ5J2GcSWXqzxHFZlwbO8jxbRI893HCbz8V/AK4wVc+Dpbgw86Fv3Qz3JPhuc5Suho3yaHNmylxw5UU",
+	"/lDuFs89UzLP2gJg2P3aU+r7HM06XmgxzJIVXpxsqvoNYvvFSSs5XUSo7XXNkTDDYjOWYozZFbEUhsYN",
+	"R6a/Rd9wvb8Ynnxdcdw/ezG85eXEx3HMEwU8ppuANdWMaVNGz8VUEJqmcskSyGF0HBECbcLBSSg5fvr0",
+	"0AXWlZFtL3bdHzTcWTwfdrs1qCzjmlu/aT9aO/zXyOFevf3rpNfB1b/x6V5+/qKVq5iKPUMzH8IQLQKj",
+	"dp4L3l18q+uAqUd4bOEDLhisle9i7Yiu8Vu0lMVFjOp6oHV40bceOxTb06ztxLShytxyITchk8BrDJdx",
+	"hSMZUDWYgacYclhrwBhpauHnCiH1//4/JAtCdPcJUoG1BsL2K1zMwQ+gXEZPJ2tQTUgQ27ltyVi2b+S6",
+	"cEtoJegWSJy1mRWf1Q2sADbsJOES1gri8MK+WJuz3Aiw+5UmwduEJ31CUy39BUn0X0cX5c9Hb5KIeHWQ",
+	"IKhlPaxJq4zo6qDe0njOBTtSjCaA/xAjdES/jDWfcpYmiA9Th1w7qENeKMzq9fsiqRnBk7bEc+QVHxKm",
+	"hjvsMIaEmvIYUMI/OozGDfbpH3w8sg0c3VDQlLRt6ZXt58I3B39d+Tbhr3e+YfjrZdG6lXr5goowgGoj",
+	"CZHZwzZmkDaVMZml7IxwA+iveEEqp1MmEi5mBFYQXizhnnHuTa45o1Y+Pqf+xk2xjFG8FZwzoumiBG9O",
+	"qXEIVnBNhgHOOy7ZgNj9toUDWF+JDTJvZLeL2uzNl5CtifsOaaoO7fyGKWLVM7bgZkBw0zROYslNPHch",
+	"WZqFpLIBnu2Q8Jk2g4lMVmMj5Ri0QMg6yQ0bCGnGXqrhE/Q7je0PTjd0LrICp9n/zQV0OK46zys/+cS/",
+	"BijnA3v8FSDXAy7GmZIzZ5WFv1yz1VixXBfQFgC1XRn8Ov52RVEcsI9258uxV8Ce/cPFlI7XJ2mfudkc",
+	"9A8c1LGHMB7nAWwx2iUBwLd/EuJ7lxiAg+q3oOMKmg580Ps6rrt/FMK6+2eTXK8Q6APPm4GiYsYq220P",
+	"scoC1x25VYjaPUIsWx0Qm2dVY5Q3JMm/5/E16xzxuRsaswbIz3e03XPg3qvgb9aPnidWJkLcanfgkZzW",
+	"Z6xBKn17FbQ6iho10cd7NmRAfKSxIXrO0pQAiJLKRSUg1MpxSIIABEAYHOAEVjKidsJ3JDnWi3GunbVx",
+	"8AWDPOciNNVIeR2OIpDpZVaCx3GuTwQv/Os1wAEwCXwDgKQjmqZjOY1gspTAKmtumItoyqhy2SBwOwT7",
+	"U48VJ3OT5Q25JrYVn2yC74VLmkp5zRJCzaAeXyCsINYJAaZtmLG2+kIRYGxULmJaXdzAH3FDFbdSa8tw",
+	"dt0/ooKYp4z4xqy6kIM2UayKPRJqNK41hi0udwrdPlivgAGK/QnnF9BR37NlOMEq7dbJAag5Zu2/VxiR",
+	"0zVZBbOexgAB1yVcaYu/dbuAK+tv1fTdOMMf+A0TzqXcYXp7ZE1UAra7JU60ertb+1sCtKvntx9Gi7QH",
+	"WNBLFjNhLqCihb5XrB3o7n2Ak7szbxtabR55nrLbETuQYBdibwZIXN8f92K/rq/GGV3FsvNc2iXXbRxb",
+	"4HcYMyvsaAGEtU9OZaXvunYbZ/teZi5X9rV3d90v7YXS8Za0V47dUuEDjD0k9tuOPWDBrjhToPJfc1GJ",
+	"GUCnuGZghWEAKL6ZBEhhxaMP3VBZHxaFtSUA6hafZHv9ps5NGBSlLCRIoU+Ey78b1PJVmH7aYZMnTMTz",
+	"BcXvNpWlizdXVlm9ev/me1K8CgDBvUjNWfoNlJya5MLkT59GWEtk0Mo/Thc8rUEkjmKubZva8Jn9v+Da",
+	"HH09HB49f1b588l/PLF/ZzE/SrQ+OoFv1CzyqnW9rtyw2Y3hYVlKjaWl3SxfncWlRwMA7LWiqioA/dAs",
+	"S1fESAR/8D0QXJDBwebt4IRT0XARPmdp/S+4JbXVdKp06JovvnCN1pFYVVls4wZ30VBur/sBsVVaC9d5",
+	"K23vUdSjo/AtuGh/qfua0dTM93TNJ5NxjIkzTWbQ5n3IHDpchXmxdVL3hinN24DrFRKoMpiygdpJS23K",
+	"1POujgmoF10rf3zRRoyEZODidYgT1m5ez/LpdkW3NWO/0yHVicggwCNPmUs7vnXgcaWURDtsAAeGssVI",
+	"Cwsyu9b7rUEuq9RwVY5uH+dfSyALlz3THqCi7R1mBxyK4IZxT+W6NCFqYUuw+cYlv5cgwYZAx9sGGVV5",
+	"/TsXYmDPxcjFG9TBLnWKPmpVHqBdNFIY/3h+9L8x+vFDr/z3YHz04U/BT4f/szYmkmfjIEquWwSTD4jr",
+	"BgX1KcKm6gigRtQ49SBYkybK/g7uXfcOpClKbrQUlPXyyxFMK/EeZJWkoQ8rTX+cHpz+sruFwvP1RzOm",
+	"QYNr0qUIFP3261agaaW/t/z0AGXIduWFdHbWtDyqwxCuhbs/7ZAvcjdVDRzhVwOVN0ZWWYS1CJFgHFt3",
+	"cq86jZ3PgrvIImusY1jMZQ/tH06HbpoZMsBdZ4O5gbRTnWAIGI1+j2Hod7yXtTP5C+uq9tEsU/K2lXGK",
+	"Riar2ggZ4l8A+/yarQKTgoJ3w6hcG5YQKRx0eo5xEW2CB33e0ljP6dPnL2p8HFevz58+f3EakanEeAgy",
+	"WSHos8hokti/qWYvTkjCZ0ybPgQJaT0/umarGRPkKI0IdKEJr7+8K510naRymFG1WbGEfaSLLGU4FJY8",
+	"ff78yTf1fhaIWOjce5ZPUh7XV6p6jxsFMcVFIWD7qibY+GB7vcW1HcgwbggKoIdFzmHv/TV0phjEICVn",
+	"xNnBXAoNmIYOh5tD+V9PTWHgjCMgSECBrnaXYigWv5aKKssTuAmrO7229B+a+fIcB72ftVBP5VuSU77e",
+	"iRS32eKWwe9xFHSx5y1ZdTo0rJzb5TEqjWtovml2dmrdbedNZrHdfaWLggUKnA3gk2QQIAbX4D06sRRe",
+	"ULN20k7HVBxu+iLr4FDvAdr0CzLlWyKResKwpljXA1XFc25YbNzF6c4TDKIgxpni0t9/tIZm6u9pa9XT",
+	"/KdJSF/3a+zyY9yfR2LvXPmKj6HhbI6puB3c0a2s2mKLP2xU3Ld6GIojGuJK5mKL+lUySp15VxOANp0C",
+	"NBUj9p0zYiqFOeDslwrEIWymPeOrFfLqy9BLPU6K5Ixbra7U4/KCrM3bgXN/NwCiu2wZI1L+lLfEF2xO",
+	"yNzwMe2MzXuA7Px6D1ORmhmy8TaRu6fTqVtOT0W+77Y910DlqdZgIeALGFFoCRlR0eiMOfNmvSryoDPW",
+	"EM6qnRW7Z+xWbBc7zi13eriphtwkEGQdQVXvEuytyB/G/d1d9QolbxAxcasx3Ak+7Me7WA1Ahm2/bxuv",
+	"O6yxxvdvgS0LprOHl3VGNtB/Kmdc3Cu6bIcFqf1mx6rcGa6v1vMOY11/e+so68MYdwLH1mkK3YTIXbL5",
+	"58Swd7TpLfalZrhNW1WO8zXXZs+KIGh1wFK2VgjuHYIbU57GKV2hiuRlReaMOj0/CMXTh9tVJN+l72/B",
+	"lb89ZQXo3m0AsbFcddlbOxNgo9/7weuuA/bYfTrvDZ+9FsoXUPJtmGjv3F6j1kOfdmmeDQxco4d2od5b",
+	"3ZeUy+kn1E7p3Bc972GdJI9ejTv3ajwa/o+G/90Z/kF43j4x88l2DHD0xaMd4j4gPQqk50o2RxASGR22",
+	"r/u0ceHX1HeeMsCORke/S93Am84w87F1mQvdIHG2BtfHtBnAwVVApQDonuQx3NJy7VetZ7mTuQRUh5Su",
+	"WHWlmmRIGNS/VWfOU3bl390/n5GblHVJHsIPKuXWC23crXS5dv2Q1tb3v4murwAC9I2Yyu7X8lQtpBq7",
+	"ItbtFLHux6pMUwg37hZLxPX1eKoYG88m7XQ9+AKTlzp9kmuWtP5iyhVb0jQdu/T8luBD/qOC5nZ/81vS",
+	"7gDoor6FZ/bOhq+ZEiwdd31fsZQ5ZM22n3Q57xZsMS4AEcaLlttmv0LSaPtF50ObJ+3fHKf8mrV9vfUG",
+	"SD3OFDNm1emTLotfvj6e5ml6rwqKZikX+ccuPKOXNOu0zY0GSkVmNQneh8IWvadg7f0RIdewkOSNg+4B",
+	"XdtIPNrhgwGBuz+piAtKSBn1b6M2TjUG3JzBh/SaEep09hxQDkq9PdeMRN+9/OHl+5fkGGPvjn/nyR/H",
+	"C7aYMKWPf3f790dUpzjspJ4vOox7g8DfCMPSlM8AEmQfBMxGUMv1OlbPbgdpuW/Bqw7gkS0hIjeX7F5R",
+	"Imt2qANQZN3Xe2FFhg0BDk/nya7jv+2J0LYxMsT87Kh3MjuFcRsUu42Je0S7zyUVuq1lVFpF252gwdJU",
+	"7JlwcNVVb0UvF42enTiVmiUk5RqOAh/RGTNNeNAKcac1l4IoBviM4SWgFYRj52pzWFtjxRbypvwzlfF1",
+	"+Vcuqn8DqFGQD184r5MxnooQ3lv3Q9kN/l2OYv13O+qxzJgo/8LZAwhNfE1nbAx5k2laeeZcL8GTsk2n",
+	"XZevKDaR0oTYZe5JnDKKD5Dnx1OeVhEAwNgp4eL8A8Wcgyx45q3J8knCtX+0kLkwxYLhX+WIQQhPacyK",
+	"N8onDW8pKGi1BZhgg970O3ezdG8Zx5si8a5TD9ombYYjuTLds0b2s927CEAtaKbn0nTD3/xRYOR4BviH",
+	"hs2kWpFe5HgAwQaQ+ODfIBMA1UAzBf9A/dH+C2hQR/2RiJBh7EPkC/uvgCHg9YL4dHTYx3R/KgiuOFly",
+	"MycRwE9Bg+HyRVAJN5oqpucR6cFyl25q9BuWcgxgBqgpJ4esNxLQCPbgSwrCtzMpEyIFOyMRXIhGUGOe",
+	"aLrSZDlfHfax+9K/FJGe7X0kfGuh6/KQSCtYKUJpYV06IxVLBiNx0CZXzeFe+M1tYVH9gJiJQKX76k1Q",
+	"9oGpJj2iBdjfbr8MQjp29JBzMZ4pK7EyprhsjQJQVNmDjwskQQxeGTuUSZCIiDxZi4/Mq/fcU8XsJ/as",
+	"WVITz8dZCs5IZgk7U1yz2mZygAnKFLvxuRybE1hSJbjodnuwgZkIOLNlJoRf7i0k8zem+HS1X9KDW8Px",
+	"r8t1m/jJi2dfn3RLdwsbazHe/e6CPx0N6zFSWe3em7Z+nRuY/VgVNzFVyQ5d9AkQfJ84eu8TIc14xczY",
+	"/bygqZ26/SUXOs+sgLeiJZ3ZBwCfNr62L05oMtZ8JmDCfbJUUszGXOucKbgV9Ni0KeWLelThOyDqYuXW",
+	"Z19HJG9LY3M/kg68+TuCHPybtcNYC+sIJEi7kv2B0Rxg2tWJlr9Kw6c8BhPwYk6FYOm9GMw1/ZR28z73",
+	"91tWurVl11zFTubGpcG0ndSl+wRsv1gxM9bMbCs/i29ZPQJPd9LD5DfAHSSKmVwJVzO3huNdxFXHJX9v",
+	"P7vrrGuXYleaHoXvIliIck27JV430033DC7b+FeaaGbsQPSALNlkLuU1aGc6pfE1EYwlJMpVGpHe3JjM",
+	"yin7f304IGxBeQpv6JGI9MJkgEoI+q79w8pB+4dJNURM2H9PlVw45dPI6AyVYLtuEbH7q4kU5Ort+3fk",
+	"/Kf3r0cCdFioVI1T9URCNfGxs6gErmUPKrlYO0GfPR3WKfx+0BuOyWdNb+/pXXVrEIouCPl1NSwM4JDb",
+	"/9aXlWjyzNZPq3TGPnta44xV6fp0hydfdyw118JrW0eqtwCQuQO5ulVG1sy0TQW0uxCN9R4nz41WZeBi",
+	"5mnf5V4Al3gmOCNLxQ07kgIR3nZf2NxKYNYhKxRyz+1TS+F1m7q82EJ7V0jd2X7nVXn9oHb7Q5qWNxAR",
+	"jgSslLDi2J4qVui21Vzu9lIQHHPjkmI3WehfnEV3cdUuIfgdS/kN6xy5TlOm9q5BSI1hi6ypYK6j1rb+",
+	"sf1weGDStwxbbDnAMmOr5bX+rTFY6/Z3d4RW/8AoKjRvDKe9G4U02N5Kj5UbkyIozLs5CpLZXzP1K3EL",
+	"6e7opkuoeS2v3bWAD8bVTcSvUUeY7eEAPAJmKcuM2Yc0CTL8d8n+y1LadbAHfp7zeE6ENDxmmtBC4VYs",
+	"ZvyG6VNCIWBCGxItuBh7Aor6RE6JFMz+L0JRZYeno5HoWTJanRIqwOU7kbnxARUxVWpllRr/JfhpDZ3p",
+	"CF0hxQ8+1gManEgzJ2Wr0NZhnQUQDOTeghqKkVV6aAEQtq3RYh3ubdjh7nXhqMrN7FZKvwpa9zTOxVQe",
+	"9A9SubTqKUt4DoXi+WweOmx20fZ7BvKke9j0WqmWLpgi63yyciHWwBeKJDyxbENoHLMMS6K5hLGmYiqx",
+	"XFSUvBqm3wnl45vZXcjjnTMRsCTDnqYXYryMG+qitymuK9hy/8/Xdez14aw1v20ZLplmZr9VuMsp7B5v",
+	"UXdsr2RHd1NXH8FiCUHJXNcr2bsyfRrus/x9w8wX2Kkp5ouvEOfyB14p66t9pYmdApZ5ALdSn/CpFfOD",
+	"ltqOn/Q68GE54e0rrbEq9t6pcW4AXVSWCzfmxoS4pjrt2xpdp52aZpVMO4zyUqasoal11iyXoDp232Xt",
+	"Drio3Eu7T51rr/i46FKc7gCcrxyU42bUcjwqW6Oau5HUTbAmRToY8O7iO3Vjx2PQ4WzviXxdj47VgCFA",
+	"dVPGfol61QK4yh1yNZBV9SsXpLzUoOxRrX0sA+VpRJZMuVJo1YyjMxK57iBSAQ7sLEt5DDW6IMOH9Myc",
+	"jQTmwZSxCmUMQyzzFM/6SdlHD5WB6jcDgnlGUjHC9UjYYZJj0oP//zuETzittTABWq5MsP8yZeda8xnE",
+	"UO93olmWdLZ/Fw1zPb/ItVK7f4XkuBVCbNtDiOvxJOepGXNRf7g1idOOd6jJxhkT9lztpnZZ8pRdBGd0",
+	"GWMRM62PYimMkinU80w4Zl+lTENuVRFLB9r0bIaGo6uPX8a5QVVo/KCWevKUfbcjknWnZrErw62YoXMN",
+	"pjw2erzklqq6XPYnzFrIeoy00OW77URU1CDoGnzQQHyLLGWWGcsKWO1O1zxlbyrf1nWK9QA7jrRSXqad",
+	"7lA5i+s0B4qU0nBRzHxUbLcYuveVMjYuJb/MJ13QTBMjTwlU70GBDwV8yGS1Xjbo4s3VSGgMXeuTlN2w",
+	"FD6wYz3DQkM3eSqYcgcylO6Gx/YfF+fv4e2LizfaxanBsZBybTSWBxp/PRyOy2pB8GdZLWicaD0uqgXV",
+	"hqjdIk80z5jSLOkaLtPsh6wUvWxNrn9zX7WTlN7DWJWYJSFV3JGBFl9Sb4VXS16o0Fu1vuU6M1akyIY4",
+	"qqxsk8D2RWm7alvhZ61QTNaq39ZDGEK0ppCkOlFfEgq4ZsqNruRc70Q37BIsuy01m8VSJduz1MuEa8tj",
+	"Rb41KHCYOu5b6ZAt3i4l/LNK416vjVRkX2+t3VZma5ecE656vyS7JnJeO3L2QFPqLuLtQBJXBrcXIRuj",
+	"OLekWha4PawUMKZF1oWZs8WgTqAqtmAJL2bSXjJaNmpI+KCZPyFmOVVYVLlAcbdstcZ6uWZJwZbwCZnL",
+	"NNHdURBhUA4D5qA6uabdvPc8AqD1Ejj3k2QQVPgtUJuDgD/nUS48zKlcNirA+0G/7asB37G2+bnog/vK",
+	"ypbgFU24FV3UhCZSKrSYrrYpZCC2umFujKiEXIZ6wYNpDvYg0JBnLOQS3Qwu5woEwVe6T1iq0YnqRnTY",
+	"XdIUhWJwSn5cdSt2dfV6r9xbmqZyOa7iXTZEjwDOJiCbydxs5Oo+e1FJo31eD6JB08YGnjztloZbN/Ka",
+	"LupHvnUJ7zUXt9yoDim4wUd7Zd5exbSrDjGBjI8941p8lt0GB126OgSaMVGc1KhQ2u2xh/hyLjUjqEv5",
+	"JKPBQT3avHev7lbofMnDPcNkqheUa7VRlFwQiBMlRpIpF1zPt/B6u1tM6tK4EA8J/922Ag3X81sG9FRq",
+	"Y94nqGXTa/7U2L/yRVFZl6KVhesoc9BmCQY/OLytmlIX5cXF/oVUi7q32yqn7kA3huhqj3CsqCC9SLl0",
+	"Qyv5/P8LCQhuDykYZBwGUyyXQFFRe/WdKTlTbfC6q4O88INzpq3tw66+bY0uSCIFI1qSKVV9j9NB0zS0",
+	"Ftac3mAm6bH9sAn5GN8oCnTshB0OWlz/vLbQMXrrG+pHWRKjsUFBRai+xqq0QFQQL386yofDZzFP4P8s",
+	"SDAd0xhE1vobh2C8ROgQrq+o5IzMHQplA6eW3sE8ZcHC1RWtLhHhegYEsRfSa2xlx4wJ9dbMMk0iWrPS",
+	"nV/t7urqNfG/ltSJee0NbVkRe0vB1s4HYI/LIExQ8dmsmhm5oCIHgwZOSYBlm7MkbxUcsuY+KJwGvps1",
+	"AlwL8wu3sDgBywM34ONg8UMxE8jWJk3hWypqju7zoqZQUaqFTKhI+mRqD0BudH2VoVMSeQswQgOcEv9g",
+	"JNAVRnmqLQ9M2ZJZcqOCzGk6hQh6dzG3dkF32CdRKpcRyUXCFPl6SP5HfySijCrDbUf4+Jvn5H9AZjaO",
+	"2EQ4Vvv4jETuAteNihsoNSKk93ytmKleA/oL30oOG8ZMuX6DYpum1rDF5bU001m3xLiaeNUQK7yHVvOJ",
+	"VAU9Du6k1488Dcoh5n+TSW5IyqaI8NSrQrGCzIQMJIqig6aK0WRFfstZzhL7q8qF4GJ2WC9OcCgNwtAN",
+	"JKZCWFEIp5jthNF43tBeW80mOGd3ySCglHf+g5qj6Z7OCdwAVE07al/+UxDpIB0dJADIbtiwQU08aANi",
+	"05SnBiVvq6V6ha/vwCtu0l87Ropu3Kxs3iO1Pmxg9A0+5+opUWxNvyITquS8zmeVU6H5dGk+D8q17U4R",
+	"uIdwKETfv3xPjmFs0Zk7IixrzfgNE2SRa0MWtq9NCtkOSNcJrnrj5d/2CJg0dLZ7HH9sW897dwmXR82n",
+	"cghvirDu1AMi5CvtHG6TlXMM1BQntIdCmtZHOrljmZmmn11kb+1veKA0GCN4xLQwQ1wr5SfhmIJ8gnIe",
+	"W5e0bUhRdUVffqSxSVfVuH6elDg3Yw4mJPKsu8qnaRqdIUbMck7ByWF3A8vS2gG5sUSNgn1tEMD3Kb9x",
+	"MJA9YPwJC+DYQSA0JJOvqUKFv/fJsI5+FtLVsywsVDyUnJZgJLG6i5VP1IBF4xI0W0ID3uKIqihO66p2",
+	"GW3Bk1Jylpr3celKj9ZSSjsidN7T6VhmOTwZDt0q+gf1hulGH5WEvmGHvIqnuzrcKphrQkBrObaOUauK",
+	"/l4O+SDFsh6LAW1lNDcVKlZOPJ4RtEuBbZHMkfJVLgjj8PWSrurZyt9IjxUzTICzM6ErXce+LhjAA0FI",
+	"hYBQcMNKZ5SLQ5JKMWOK0JlEaw4iCrgmCYPlQ9+BkCNRLVALIxfSuX1BW+TCR6Jzmdg+NOHmjFD/hVX6",
+	"PWD+SFCB9zDCOD9yGbpAy94FXUAz2gsyd8VdvEyFXjKlR+JkeEI0hVwoLdEaDG48nofS4T9qjQKPFbrg",
+	"Ijes1aH9xn2jfRB0IfEaUtGdjHMeCLfnG2ZQrYB7vlvAlfim44wpN5EOA/Gqf8YUwY8JjZXU6PWJ01wb",
+	"piqDerF7UBCIsZNSRVKMQqaJ9ywALVLFPDn0CfvosoMkXNmFtQcKOtOGp2lJr1K4ZLkB8XcaLhqNK1Im",
+	"c2JH1ywzp/a3FfwJ7jQstdOZpBpweWoorWnnNmiqfjWbJUKTXvIQl2elVO1yexZ8tff1WcmV3VSut7gd",
+	"6Hii3ocGAhNLXUgQPVaX7iNIYdW9VqPpFh6mat2h4dcVtnleX3vIOa66f5rK5R5fecdY9y+9t63BEYm+",
+	"n4q3zon8cm3dFVrPpbUiVpF36tjTKGdeKh5WJFCbEa5R0t7OwSqZPYhZ+Ektwv0sl58Dy+OMCKfNTDlL",
+	"E7JgVsKXHuea67xPp2t/JqrtA5czgjMWb3QUAb+pSjlT1vA83Ke+0OYFOTeOvfvoYERXl+0ObtVZcuYu",
+	"QL1zP6NaV66WWkam/gsUDQr28cNW+ngQ6eNI8VPKoCuno0LB7a5xMXg5ttvaF8ltiu7sLNzfwI4bCobl",
+	"jsLn60qBYxysJZlGZtwdPGfXefd4SlMV6pGjNs7xOgcMOztQGI+8YSrJu8gHy9JczMZTRWMfXFx+KXPM",
+	"02yYicgXk62VXYJCcrDpa1PeRVvvFLvhbNkZCoGNBWpaa/fl2CxkRIIHHbQXiD6kBi2vqFbhj1xsEgBQ",
+	"46PqEm9BWdgG9zRjgim6D+C3Hk9WY89HnWyEQPFtMfxQ2W3xulNwW7wZKLUt3g4U2Z1v371S2V0+V4Rj",
+	"nZSWlgkKatwk1R+8a1evSQBX0oemUjDSC7KpHapMcL3bjkQbreEKcfYLrlqnv83J+AVr5O4N7+BtHPtV",
+	"f+EDRDzvSrpsxpjN05rcX/D68DL6C95CD0quGeGQ19Q+AL4x7BoKsYbh1RiGHZ5mQaQ1Jo8zfYuA6wpA",
+	"xVr4tV+MJhL5W5i0d6+aVPtEv600XQwYEQk7DhsWZctcK9bOyfCbF21q5dOPYRP+GmYNAHF7bQE3rtpJ",
+	"szi3yvJeDnrXx3gxpS2As8O364cCoYHnGBnY9UD8JJWkQcY+BF7gFsDrhnzZLXURisoytSUL7hJhei2R",
+	"Vlbx+yrRfMFm7ETwq1IKYvXeDrdhNw7t3pCeKbslbIVbS2hp92r8wPfAi+pia5YVilwMbwdBXeXwXaJ6",
+	"o58WFu2dIrr9pJm6DRI0YuCGbIRP+ttibJ41WHct0Ly+3kKA664+AAE54uCVwhIwxL5KeEJ6XnmIrNXG",
+	"VHTY3de3DZK7+mlGjWHKDuq/fzk/+t/06O/Do28+lP8cjP/X0Yc//dtOuVP02C9WeStwmd3cfW9o9smb",
+	"uYvToiCoW+HO+mVxFcA6TWMTj+tzKHRfs/c40G7IsJYk7haK+s4kwMPwU+2K6FuA464dLVUh9I5qDZFT",
+	"+EJUJFiAeyyjM2/VyKDcV+YAK3fyClQta300VaTBroMJm959Gv0Ns532XDsroTFVs5bNYrlw5Vs3g5pk",
+	"7eNrJjRtSOXFkXrjNbh4hawEJmZcsCI4BJ7FUmW5Jj28eLK0CZf7sIn2e2o4ohIc1uOL+lJa9QP6MWPi",
+	"Z4jbcaXRd2Mrli36qcJKFCvVD1f0Q53NpJ0xdGWJwm0Co4qp8xyhoPCvV56X//Pn9wfrt3PngiA4FjHy",
+	"mgm87I7e/Xj1nhzT3MyPUznjAm7PgPbAYoJmywnOjcmKsqrveXxdV3nhnGguZik7yjUjBl6qdAYf61P8",
+	"Jeo73FcIOEpXZLJyl3v4GoyH22Z/yxkkq6OwOcDPy6HRjP+FrYJ8pgspr3lDEMxEyaVmyic3kRjeJZoZ",
+	"6L92UWAQ+GI5irLummtqc0B/QIjRVG6OpCQlrgkl05QxE1K4peoFFXQGEBnEYZqRLKUCc75+4CL/SKw2",
+	"ypQejAQ4YRIZ5/C+qyeIm0G0zFXMPB+dv3tzir/Cx32XGgRnC4HqVuDE6Y8EwIoUYGyIPKL78O2STchP",
+	"b77SAEpSxNaQ7yWJU25HQBWDTMLC0+fTkPpY+RDdURj5NOGCqhWOBy4fqCHRMc348c2TY7vMNOODX7UU",
+	"LuJ1/acVXaTRYCRG4kKKG4yF0af27z8RjGYtsFFJwuKUKqZJ9PHIM+pROcmI9CiJPD7CKd5bRAS5G6cA",
+	"iFbErd5X1RWihqZyljNMGeSasI9ZymNu0hWhQorVQubaFZf0jH1KfvkAE7OtRh+PivdOIeI2GpCfuZkj",
+	"/DdsD4kVgwr8EEoYzM2FxZGT4RPbVi+yZDzws4wQFsY+8sXSQBpEh2cwIttDFVS2T06Gz2BU9qu/D8pf",
+	"xgkT3DYp6MIuDDeECxJheeeix3GwrgO7GdHHI56wRSYNE/HqlJRDW1B1XYGwBSelqyK/oCKhRqoVid6U",
+	"nx/9ha0iO7o5owlTZxutywwPtabW51LI3GVPQhPoqdRMmIFt95JlKcYWUgBHK+opaXuueI7B2lrIb1Lx",
+	"GRc09enxEOgpk9VZ8Zltt2iLFoWQTdFcuYffkCiYzuCarcaK5ZolEYZX2sGR5ZwjBKdt2CM/YUtQC4yn",
+	"aRlg2NQ0F2OfgBINyF/YSrtyfbZROjVMkacnZC5zkDR/ItF/HV2Utb6P3iQR6UWBYjc++vD7k/6Lkz/+",
+	"LToE+VZKeR8GgmPsl+LBdoXZhxMNAXwqLA0IKFfxXFbbQA0GNQD/FKILYNFhqC/tn4gEIoXVGW5YKjPW",
+	"J9HvI8zvHx2ckt8Hg8Eff0R9F6EUxTLBoqwuEN94YBFN5BQYAtq9sK8NyN8KmQkhD7mVLlb8nQyHUODV",
+	"/ehqLkd9F+h08vTpgJwTONtAoKCMAdJ0KKvI7hlTMRPmiIlYJsBt9shoaN1zpCOJAhWK9Dx3gm4UHZYL",
+	"WfBFvygXRxOrA/OpZWwAFcNdgSV1ZohdY+5mCneaGK7/lLzl35LeyZNnJHK7PLC7MTZSjlOqZiw6hGa+",
+	"xXNYEytbrDSzQrfksWjjeI38Ud17bUz2o0hXfQKeYta3M72iC3bFDfvzD/TjoV1YfPsobD4h9njvk3c/",
+	"2f+cv794bensu5c/vHz/EvObYrlg9WJeLoXjb9KLrlh89IqZeH5kuzwF1j7CXyMQ/RQzpexORD/ic3sm",
+	"mDlTS66hZR4y+zMnmWOtpmPFfoUEy2hAvgUtDEj8W6p5HMh+XHoA451O4X2MVvXFZK2lg5rKeUbjOTt6",
+	"OhgeuAJmoM3p0+Pj5XI5oPDzQKrZsftWH//w5uLlX69ewjdl3Eugtpy/exNAJ5weDAfP8FV3KB+cHjwb",
+	"DAfPwONh5qC3HoO313nCZrX6Y55wQ1D965NFUbkyDNntV0vG48uwQlC3QlsqXloCBXE4GGEslmVj1INc",
+	"YDNNU2ZlzAqWEEi+B4CxWJTP7kfCzan9IUKdB3ZPjwSk5eAPh0j+Lgf2jERzniRMjME3CKDHAm5ZrVQp",
+	"CKJoy+fejcSEmSVjPuJixr7SBE24wrwBO9NajaRnJDaRJnaW63boYZ9oidTruneYDvZHTWiSkDwbkAgX",
+	"48+wsF7NCWX1JHfZfgxkkR050lchLt4kcJmszbnfVrj2dih0ANRYp71jx97UoJXbALuBvtqOixnB0Gm/",
+	"3QGqb0kdtUn9DZ0HcVhF99vdw2XhjvomA6yAosUdPq/G0XGxtjLt7jrqW8uFQUDszq3VLUi5s8cX6F1o",
+	"8eYP9mAAEE5/WoMgeDocuqBy47ImHJ643fHjX11QYbsN8sQHsXFgca2bpJbwgQncmwMrpk5wCHUtF0M9",
+	"/pYm3ukGnzzZ/clPwspxqfjfWYIfPdv90SupJiA4grD5Nl2xjxkIftBG0FvgUfkOfhJ8ylkCtVaEOfKT",
+	"J1PmoiyhTM4vVe760D+oNYusTesaAMEHfR3TZMHFcXDeZHmNTIci2R6Q2FexoLowtcNGTrGqckQSiVZl",
+	"v4gPnSlqhRk3eiR82WuMr0ItCM0bqDZtj1oo6QjGpBOXRf0MqzD3ol/c3x/gARzaIxEh8ktCDR0nXCH+",
+	"ix/b4NeliXwwA+poEMF62EdlPPayHXqgRi64PWRWaNrZVYNQmskqML7B74HqbSppYsd76nwgrteoUBLQ",
+	"CbkkhluFwIwEZAuR82JmoebIAb4rZqWuKAWJgrLmhaK4nK9Iz6pdI+E1xEppa2seBvh5LCn64xpPPgrL",
+	"vKR6QOD8djgCeAaVI3ZGf6bYDbdWsBQwepdhBOczejPgMMb8r8qmScR3GAl879QPyf8AilcmuTBkfXsJ",
+	"NUTPqWIJpMVZgWDHo5hd9ZHoXb35/vVP7w7rDrg32MkPRYl+p9V+K5PVnQmx2vr3f1SdiUbl7I97FKRu",
+	"DFAkvPQ6bwrUsBiNtXOZMxHXQRa/DDHryANgdnFN/vPn96F89eJxi2j1wg8dfjWy1YlFELGu3vIazBe4",
+	"5mALXiZPnz9/8g0pauVjzqdG545RltsScm2N/N5kRaJrnlh5CbsH1fT7aHbas8KqCahag1x1WZ6DDR5B",
+	"uv1iWMSPYTuP3DCV8NgaBVyP3RHFNYFrFXDhUjKhpTTt+RxcsOgEOjIOvwwm+k6tjlQuqkxUOCWdUEE/",
+	"412wFpiJzTYo/EwU5dqaQeFx/ZUubMgegjMEQbJR4TcA8ATBtCaZtFZmfySi0rc/ThSfmgJrC+6tZtKn",
+	"IAKIlpHgSSqzWA8H5EfB0MC1XAhndZJn42u2AqoCuIYeRlP1CY2vhVymLJlhyo3mqVXvkkP0HDp8BkYm",
+	"+SKzB+2AvPKWaCwXEy7YGYnAGHEedzAlIjIBfMYinhOHA5anjKHRBF5HP6R/NBgJq3+UfimXFoYsgHi9",
+	"MjeaJwyzvEW+6IMDxbn/CuhRNInRvzISEXidouLbJ4PB0+Gw0UbFTW9nodpTrbWFCC3DqfkwNuLdW7CP",
+	"ZuceZifQUwujE977MsS45bN6J1wgtJ303WZp2jdCMxO+OP6dJ38EQrvK4t8z5PCD+97yptMeBvmZb/PJ",
+	"8GT3F3+V5pUV83dIF8XRtT8dbMjtHRLgzXcHf3xYI57T4FgEVbp7i/0G/RsPXvL//V//d+XsHeBdm2Ko",
+	"NQx84ZzwloZ4yAq0pbgo7XB44tQKKlbOaQxPsUieK50H2oNzc6AL2yj7fc1ReF6OruSXu1fWoe1zcOAG",
+	"qvofn5Q5AzO1vE34V+PYk+E3uz+4cGR4hywe0JU1Xhw/7M30IaeunwGnCdf2/Xth4WbdGZjbdQ0p9HbU",
+	"gqaHjUw+Elu4nKwxuXdzcl0gpdoW0xscRdFxHVN/hz8+MvQjQ9+dSY40BSb5TbHg6J1YSmXmwONiRqTY",
+	"h8HBPb/J2o7kPwVrF9z2OXH2Jb74yNmPnH1nnO1oqsLZ+ynmyKsbTOzY6n5UbKmqbGxZt+BjcD0U3qqe",
+	"H32fODCLaW5yxU6x9tPJcFjwsfvk8Kx0brlGicqFJhh9ie5vHpNf5aQS94dEa+RI4Cj30vvX5UYRLFQn",
+	"GK5wdA8vGB7S3f4oKD6poHA0Fujz68yHe4BcR8FNe1tdwFqvLvy/0dcD7lz74kt8r5VPt4gmKklvPWu2",
+	"pX8zLkNf1126u/DGG4cm1RherguKyjWkYawlnpYVyvsHRcR4h0AoL5s2+91vEkV7zUvStMgb8NMQzwch",
+	"wJ69ucZLgN7lqwvy7Nmzbw6bckP292XXDqMoz9R+BF+I/7tkwN1OcGToL8kJXoljbXSFQyTjNvlYhKBu",
+	"isdT9jGTyjReY2LiC7xbDT11QafVYfVJnhEjyZPhsD8cDomSSz0gF1d/IzFLU5cwQUdCZxCcM2fMmoF5",
+	"mgB4NYUcJqkWeUpJD/CsILQI8lz+HPVJ9O/2P0f2P/8r6hNDJ3CfR5XidMZGApUpjKbNFJvyjz6IiJLf",
+	"cmnYgPwVonIhNByWYYzzj8oYIQwKq9OWXsKrj2fG45nxL3dm1LXmvg2bK4Tbwa+IOVlUf9Y3B318WEMI",
+	"tz1BWqU5l3xZX7eHfTTHdpiVltdHWmsjfJJz5+nuj97R1YIJc+ktqU95XqFsrJxYVp5b0S8V+c+rH//a",
+	"cGQ5uXvk5K4/rpxcPth1qrnXgnMNYOMgI3JXuNslsxMF3G5WHnNfafL67fkFSbm4hjiUuIyK03wmWAJ5",
+	"fvgY4kTPiGJ2FDqocztRkCKtLR1AFQTAoWyKeQPafeMHfnDfClfRkwdp3Rp69mUoXLgRweVnPKdc7KFn",
+	"OapzFOkTwJup8GclxYx4EAyMk1zCMw9mol3wdpk1ejJ84p1R8DfYzORHQXQOCfoj4TCbXWpjqiXRzBHo",
+	"lpy4qVQ+s11DJvS3KjesjAHXqVyyhJglj9kpYo36RO0kUUxryIQyakXoBOrAutQqtSLPiWaxFIkeCTxa",
+	"KZnkEOA1JU+GpHfy9JsQ2nTAPsaMJSyJnP53yYxaHZ3bT6NDjHUHjwKoJCORSsujdvzPhr4nd4Y/J7Fd",
+	"hTgH54PPrewTgI4tFEyYzDRXmFGFL42EU2efO0hVTXqwlidPvzkckOfDZw6VPAjF55pMcr0ic6pBV3a3",
+	"7XwmjrjQtXFlQB/35H3LzRza/1S+t7L/5jDXK5SqyG2YQw0DuWLmaBsGQx0hN+AybCZ7rmV6VtScDa3g",
+	"IQXg0xZuuvdSvqXCxy8DpvjzNoLToZT9JOgN5akHlbydBHX4Awenv3yoKgSuvA8tZBswrRdqiIhjD0ld",
+	"FbJmjjK2NC2QSkN5KjFDqOlYv5HXzDOlgyBAdIqpYnruei1yIpFEzkp4Hp/6jpajWPk61iEywqCOje2w",
+	"NpjppAblGQle5qYDxV+kjKpdEvwzouNPpom6DKHYBXu7FaonsqYkNazgrVk6DQ5yRCtqChx8yw7uWZC+",
+	"3ZlQg+nIX4bCdgnOnspWc8hpN6s72evj8jW9dd9X74IX750Egs52UUMuAtyrYDYFFBZQy1ca0BG/EL/q",
+	"+3DeDBAPrFYYrM5dEM+UnjKhJNbFbMi1AvA+TShkYwbwEtIqL7FipsCMcyADPc1oyhJCoY6eOXS5h3h/",
+	"DAmtkTSZben0+DgimZI33I7TcsZPl28G5O2rc8zNx1s4ka6chhzCVdmxu/TZwUj8DMAwlQ/7BKcGWDAz",
+	"ykPAoG9q3abw+ttX5/fOHK/Osa9djOHW10hIlyVcGAnGRGUTaJZ99lfAn+ZG91s244K8//H9OySFBRPm",
+	"jrhml8vmfeFgcZbuNE8JfOTIBokUOMtSLZqJSJ5Ph0OXUcxEADA3EorFEmzUWCbWMNRzuXQFBDE5+gdq",
+	"uSTsBuEwihttR1DOTH86PBmMxDk0twZcFCPfBdBLoU5ZwzzolvDMcz8G4ttX5580H9KN4dJtw4XdhTrW",
+	"dWJIyKVb9zNyzVhmZaRmpLqLwLq1yjecAG5nIJ/yX43L97Ug70g6ANy+wgxGPClY4hnE3cX5mCW7DXcg",
+	"OLxJeYoWZ7P0cCh+6JFxDoKKLkSYSPSAODPZe5c0mdMbRoQsjdfeyRCvYarcegEDeOexme+HZX3z2Fkn",
+	"nj2pR6qFKbnyYY9nXj1VozOjojZ7argLEi71z1PFZlwbtdpmdFSsAPf6PUromu526Vh+Fl+OWVGH4Fng",
+	"lRSY9HCjVILS34W54fxaW+QeBbDhwPsF9fC9evNOMW31XgjDdwAwS1rGmUPJbxV41ZZzmbKR8CK0hx5+",
+	"bBjQH5IyiR3uJ5z7+7Cij1mNh1ziqGzfgBo4EuyjsVI4dN99pQmdaJnmhpGE0STlgtXHuUNj7+1A7lFf",
+	"ct18zi71c8T4gR3JKH9Yl9C9+JMvJYLErNExpv+DCY3Q1GgUh6/g/Nu6mGsrwjaHR8GtUVFatkfJxZsr",
+	"IhW5ev/mezJhIp4vqLruk7++uXpPrt6Rr4fDo+fPqn8/+Y8nffLu4g357uqqj1d3V5ff4x1XRNM0OiwB",
+	"LfEe2WotWIVrQaEgKtSXxgB1aQDQF0uxZyk1U6kWIzGlC56uBuSN0SRyICJLy+lRMfwIkHLdZfhyzuqj",
+	"oH7g2lwUi/SqXKN7pPmiFygB03DilNv15Zw55ZxLeiBG9pFg5lIwQCO9YcrVFvBMUBQ3azprCnRKPGgC",
+	"wNCtEdUXwXtds61dvGn7ENb7jEwtJ1KpEbE1QDVYpMcc/uaw1qur1xUA2h5ahw6J1mEHm1wJlhyGNBvS",
+	"4BbKLV8rs/5r1aJ3CjxFiGIFMaNUacSGxtIqVp6XoRjZXFEN2QszqiZ2y7lVYoaHZySYgFWLwE0LHHj+",
+	"8uro6fMXR99fvO073BvMsOeKKLlEGV+dcp3MRWdxSZKdWSsAPP8LW/3oIM0dB929llSOtFpjqpWq9OQe",
+	"hrGNf3GIyWO+zx1Zysg6VKzx+VZODnDkoSaGo89WTB4k/gTtFkAvCUsZ1tBbS3eH5xWe2u0twY+SR+le",
+	"n+0Nq0No213fubVu76AOdb0jZNv+DR9YkIBnuSyq0UO5zo3258PhI93U0s33zIDn4a7I5hZgP4Azj5Wb",
+	"qrSGxdPWyO0+T85qtbYHdjI8EvzndagiMdyhZN1yaJ7GqRS3z7tf02Btm/+UCqwd+Getv+KFZrZ65LW7",
+	"usDMVhVOsyYb+hh1LDMXKepuNFHkxUpq7Z3jXLGH0HUTrvHC+zjmiWp2/l8ZqqxpSiY0vp4psEF1TIXL",
+	"qFWrInZfTklk24oA5R0yWqKyYu7Tp4enhJL3F+9GIpZCsNgUtxtW059QIZjq+yofgI4xIJdUzJgmULJH",
+	"ETOnroa/Hzy0NeWzXPma/9GCfhzbYYznUtsRWMtcsSncQvSgXlHx9UBBlddqUaBNlAu7Ahdvvrv8zn/3",
+	"2YufcLCdhM/TOxtD0f9VDBXv6yOpYir65Lec5Y83x034F5bXrPgwcEUAFAvXFpZpfOXFQF4UxL2ntADH",
+	"ba2c+N3u1ngH/uk6n9ybitmavipSxhd3mKIck2RK1aNVVUt471wxPnclpvPUVXEqaNGu7hbS23kx0FWK",
+	"2p0uIFVr6PIYJP7x7+5A+sOFQjDVXRn1XW1kV5+L4rwznsCQmHpv3t2cEKnIm3c3L8oc64yaeZAxj98e",
+	"rEvihsTzk+eVGtZPa3OjdwUI21XBi86msffLC0JIwy2KwoE3e+CKjdkpRMRRVwn1ii0OyMnwJMCtsm0n",
+	"PAGkvil3HOjePSMnw29GohaSDjcMQemgJqbrGIrJUogQEC427IYrKRZYELDmLh9b8mKCJa/tMn3mB3d1",
+	"tH4OWxHx7s5cwC63GwpWi7Vb8mgs3BFibZIAaIkVIOX55HmLQx1hqVb3ecBv4FytX09GgH0Arx1poxhd",
+	"RPYcALFS1JjA8D/dL1VzVxF1o0hifyR+lROShceLw6cnEA+BaDFzgHNZSCGNFK6GFRexYlQDVh5PojMI",
+	"2kVTwtWO+oFqcwQoDkdvvovsOioWM37DMFhhSTXx0LkeZUAF1dkpUcxg6Way5CKRyzMnp2A7EqjGmial",
+	"KUINFIKw7TrvFcYvQcEOrovq1iATYe0IANPokXDBrJFimpkIZw0VNtKVR0BYKxGJFVEVg+LAfTKVaSqX",
+	"djHc4o9EbWbOWdg7xEYVMypeLMJZXVIlvifVSKTSWqZRpfBaNCgKp/bJcs7jOYmpsKJeM+PKGGtrBcJO",
+	"XAG8Sn8kNmusRq4G+5by7FB4xU4cVA+sB49jdEHyC6g1nnKBKeb2D7RLnxQ545YOINQ7U/Ij90VO4lRq",
+	"D0eEq1Nv/dlfmgB71s5cuVjQI83sS1iJNuOxDqmwMIdpmjbisOBnlVTMjBrDlH33v3ue5/5RsNo/Qjb7",
+	"x69yov+BHPUPew7rw15/j48O//RvbeBm3iNjOMqDMizIwG7KSYX8rB4JKAWQOISFdGAJkGjKNagwctNS",
+	"/DI8+ubD70/6T775o9VYryCL2CXBrokKHEAfxACCEji8qU3Kbto3O/kxTH4dS6j9mHfHpGxI4z0gaRy5",
+	"h/KWQ1zXKcHigwKrDkZ9EsHP/rlt3f0EglsKRqKEGnoaIQvOZZpwMRsJ+8t/Xv34VyInv3oBXdbdcUFk",
+	"PRwmyseExXxBUz+epI/AE2i6vRyJCGuERcAeEem5stiRJ2072IK67R8hgdu/LY3b/yOZ238BpUeH/ZGI",
+	"7Mwi0rPbzz7SRZYyAlovAqGOXXj7erMDGGxkGyi9ShADyAy+/aucDIq65r7zAdZ1gum4qjwR6eU5TBqK",
+	"XAfHDq5HLEXMlNBESCzG1CeRL240piYK8J36JKpCfUUjUay01xAwmBb2LiI9Kop9gjLBbpMSljHYZYLr",
+	"AyWt3Yk1EjiwnpCwmX1i24KS5lgRYnRwSkYHg8FgdPBHdAhFnazohfQrmJw/gQv0VKdSs8RKFKwrTVIp",
+	"ZhjeQrlgyWlRLhERaxWFdAw4jhVLV74ScXGCUuMOSjt0J4XwKQVIOQk+gJGYsDm3lpA9zWEJnCqm57nR",
+	"JJFL0bc8Yg8NK9Oqmse6NLEHyb9wDGEZY/v7AZ7I57m1T3/5YGWu0yU8EAE+hP14D0c6PPpQDeu6YQHq",
+	"0xWs/NGVpa6XDjyr1H+dvtqtSGxFp9iG/YDpsJTgm672/RouDMIQBsoMlujHiqnY0//E7/88GAyikaCh",
+	"KtevwOR8FepIWE/Fde1D7AFCwhGjYmDcYTFXyMCFEPzGkK+Xwarfo+UYdtNw4uCkvozI2vMgPdTvpt1z",
+	"SyQoM935e1uqnqaMmTDk3CgmkkZTDiJ+7SdfaYzzRsSjMIK7J29Y6XhxFf2oQXgjKIEozKF9gC4Yq/eN",
+	"BPwIx6K6oWlEJjlOGXR6V8CvUHyfDUlCV5rQmTy0mnGBk+5fEHJpD2RXWB7hSpEvcMh4nxNLlbAEx4Xg",
+	"SnZIK2cKnRVlG13zfawDjPXpoTgv10WRRN9yDwPagY1xaXUsVVn8GIvac39rl9KZxmZxOANybsjCWsVP",
+	"hsMhdqMhVRd89oIxqxmRhVRlQeQ61v2emVe29zJK/j1sa1ffVRH1jmUV20RGQ0dXAETZ9u2fADSy7dtv",
+	"HJHcc/D12so15vEr/iUBV3jeLwUGQXbnC9Z3/o94TquFGOCjrVEhRWs1kglUJBBbxxPF6LXVoxrlE6gB",
+	"KHcmK7KQghupAIMHio1tYZSym2+LXu6Vvuo6bIytyL8Y2OlwYWDXcl3MvwNJIT7wBjl5Q68lAbmauDzl",
+	"ZnVGIhDa40zJCUsi4jOz4WUhCTwHpyN8xhKyYqaZ5H7wQ7nPrKVKR4/UdQALUrqcC4FyF7SlWGxtN+dJ",
+	"baSwy/IeNC2JDQ2CLGNQ278XgdIy1owJa+E714Hjh5HoRVWXwiFUgXL1cUkv8v8sX6iipJ8SAwaqnFqN",
+	"ciQq+pvXojDxr19Bow6KKbsbv4jqsZxG/jWHGc3NNrXkElbqwi3UXSgld4uGvWsAyFUtU8XO9Y/T+9VV",
+	"ata0idXx5y8Fni0GrxfOGRJWHetRiJZDV6Jdu7vgftDzG5n+R28TeeCRIBoCrxoKWUB6yJWhUdUnVaY8",
+	"HYkoo9raiOOpQnj/iPwZi64fkx78/98BRPawT4boK/NhcfZHvB23v7PkbCQiMF/G7IamOaILFccbjg6H",
+	"iw334bs+0dccMn+pSHyRf/Iz3qF5mVCk31NtjR5tpEzQ9KPG24IDcsmoS9dXMk3zTONtWsYURneNBNhM",
+	"Vg/QhiSSYfW+mZLLwCcMG7lF6FzBBj2ABfRADI/zaYxakop90WaJW4HbM7aR2ZEleC5mR3BWt9Qd63Ll",
+	"W7C280GgmEhXI4HMBk4BdHz3DGfQA0gLnhyeuU7dKAlcnFDFSMqmBjBegS+Loxq8iY3suIWF3svsFfbx",
+	"GhbiAZjpszxr19ehgQlhV74cJqwSoSV/IFqg/LtmRAQPaFSxWzPbBp8GKjngTwA7jkTBj6SZHe2YkB2R",
+	"2Ut2xJYqHDkSP1e159tyJMz5kSPdOjRBQuVfFMxslQ7dtSaQrhNNt2HKmZJ5th2K43t85Z8ahcNKeJhH",
+	"E/BLCb6BK/IYC96MuwEai1+mkvhQrWod8V2f3ge3lbBTn3uIbkFSOOaHzukrun+EongwKIqA8hsI/9ZB",
+	"uMhWLUEnPJ884k3cEd5Eub9n4KpAFVIbuuoXF8l0KwFs2eXdIBQN+zl8GKFhdQ03tUcqaUCXaCEC7jzb",
+	"qQ2eREk593jQYVcPDSHxZdLspzrqLhkkWUlFcKEn7JY0X3+2HS+YtdVbGB5v3Yv/9OZHe/i/fwaP06cS",
+	"wqWLCtJAHl4QNxDy8e8ufHur2nbJFvKGBXTdSnnzc8aiBcYnPsIoXCFBn0IJ+UfSPAJENVAPvS7kGdSV",
+	"nJYrubdo24eM/GV3NSnYkdDWpODi9jvP4c26POC8RqCeJ8lt6C6kuUfiqs+Tzwv9sMqhC3kDVcVcJCxU",
+	"AjRzpg7v6jQ9XVBuTykq4rvGW7pyVsnboIfP3DETDPUToZ49qqwPqbK+z5XwqsBXmgS8QBYyYQSzWeV0",
+	"egZ4BnZXGeRi0jQtrfz7cujMGU3NvPGS651MU8wQnkpVhLQNyLkrbvB8+KyMjoD4DMLEDUtlxsrs3YQa",
+	"OqEaoslz4cId0/pA2dc4nvukfuhhd+00rI1jh7w3K3xuxWovoX673RiXjFbOM6YCk3d8cluF4vBeprma",
+	"QOuQBe4wpzGHGxJZr9lKM3OU0RkX1LDklDwfIqi/tTcmq+I2tUdd2sLT4fDwbCQwXY5Egn004xjMpGhA",
+	"ooDBIjKFG0ddZNsVlRCB9Xo+geQrTSBxTqqRsCznmPWwqTBAQ2RCXYBggP9x0ICe8uKkNkCwNuWazu6g",
+	"FZjeeu7vLs1tI0v5gmp2xIVmQnNXHo4qSL8p0FAAZgHqvxWFkd+8K6BYGtKTf2ua4dPnLyowM09aT3hR",
+	"UQ82kpAnUqYM0Jn6j4b7v8TFdHEReAdXgOvLmeS4XSHojyijEAOGR+T8bwYNWY//DEg/doyfFNx+F9rP",
+	"P8td4mdwNXhvOiTCmXkPU4i0e6qYlulNndl3jw6GxpqqLj3BlTO13R0B1mkSwqA6r4v9tQ/wnsjboAJ5",
+	"ZeQM0AVkmgNygYasaESaCJ8jvkBENF0h/MyA/JXdFJpXrOpSdy5xxRzj3QuQ8COa9pdheVZX+seMiZ+p",
+	"iedkKfM0IblmLpkSSd1S73K+ujdQ3zKqa11gbPcP3b+g2PApWeZ7dCndMSbfIx7fnTuVnO3a7FO6jyO/",
+	"wYP/Ln9km0e2eWSbLppyiR1wPOfayEo15HpSsONeQxwgRlHwwUihqym4m961MvP2+bA/Et6l9nxY+tzO",
+	"SJ1nbasv7G0xotduGq18Yyn4UsJDu9jn58P+wYJ+5It8Yf8YguMH/yrdPnb7Zky18ts8lDtmYyna+WaC",
+	"LXy8v6zl3XJhieMVjLFYt2xL7rinOAu7y0WshePoVvGwzt/zGA57y0oDcmqOkkpMbE8zowk+S8bUnFUx",
+	"uScMMf0UyzWdpOzwDqJjqztWgjtCFEyepgQAnQgNETtygQMLM0hxWvarvzMltfsMAB8J+8h1PbhHveuw",
+	"TsYWeWld7g3uW0h+xwzl6Zeo+dwRD7yGJHVYRbx/LdBGoPD+Bn19TsHAhRi8H2/1Jy0o96jQf5KCcYvc",
+	"WLnuSkgAJuytgpfKUz1ALWyjmleRNwB4g8ZzzNqV0yqEoQO9sD+Vt9yHfTJZjYRL8w0KXviDwnjgBUB5",
+	"lYsst1o9RG71NuA6CrSOkajAdUR9PKO2QnYcrmX0O+hbh24ikpHwY0Lc0FV9ZnEfl0DQRQFiHjtMens2",
+	"JnnMEqjqD3C2I8FueAIw/AhwCCdhUDsF0k2Pf7f/g7/96xGGL+gBwSxjfUoiRDIC1GMPVhQ1JDqDu73c",
+	"6gdD8GiCFYKRV47sbWIH4Z6u8KPGW3C/Bu2bzVN25T/qYmS1vka/b0Uj2NIt0vgr7en6Ud1oQIqtLBNc",
+	"G5Tiq0+EXAJ8l4Ho0YzqElcgvE0oN6MLTuPecfC1UrwF9qyX5YhNtA49WwGVJS0wZUeiI6gsCTFlT7GL",
+	"AgzW1wcZCavL2NFwo0lETXSHuK5V1nmEdf1yYV0/ucTpBAL7SSVMCSl6Gs9ZfH3rUPe1UFwlJ672Kqi5",
+	"Zq5kPpuXgUdmrhgjKV0xpX31kExCVZ7e+4t3JKxmenX1eiR8KdMQIj4hqZxx0SeZ4jc8ZTN26ArrxVIl",
+	"OtABB+ScwDwJ1dcsIcs5T9lIUAHJA87t4WIpYHxzBOoRuk84osVnSsbWZu0FQ81wmrQo4UWoGQkpYnbY",
+	"J0tqhV2eWdn5pAS6t9TAjX1opbKroyhcU1DFzdXImOR6FYHWOxJeAZ1gPR7D09SOTlgZWZZ6sD2WM7Xf",
+	"jISrtDLlgmsId7Q0iZMoQp0LADnE5O77OnHO6oW6RYcghkdCMaNWYL88Hz4jkQvJHeRlRHDkaj1EaPIP",
+	"YJMj0ot8f5FtP4LZRIeonPt3tWGZD0FhgJpp9fQsY0ktHr+dJ4r/kp5veZF339K2HCiMHpXhJqmLO+5I",
+	"+Eu3wj9ZgHoZkp4LK8hDPGZkNSGX27z61au4wsGzl4lfVMQ5Vbm4Y6ntqLMoQ4m5ffYgu7p6jbWB/OSl",
+	"6AOUmKtLctgnsRWJ9mOIjoIAtJHgAiNb4H1tpGIaC2EmJJYZd0fEj1e+No4UQdcD8nz41AnDIBUjCsr4",
+	"wAidiANOQZhpqYiQYTiRz1TpeUED6R9jrE+k6UrbNleHZ0GP12w1XnC9oCaeR6TaY6aYxsIq5Jq5DLSy",
+	"kLZRuTYMiomwOoHOU0b8yVNW9gsi+eDgqS3AmQvwSN9Rzez7N2mvgA7eiKlsxtoGsmGJD1oMSOZR5GHt",
+	"8J1z/54atqSrOxZ1QIolga4JubBi192LOQh3vWYrvdX4tcznuI1I4eAHc43JG1ZpS/h0ysDJCa+u8a8l",
+	"OmvAjUQvypiwFmd0eBrIOISKc/Wp/CWZIMiUVqvPMiVvUKZJRaCGl8YRbYtA+Iud1z1z3l/Yqgmfza3c",
+	"ozW3HRbhKw3HHhAMLtcDQyPUscOpI7k7PvkvWZbS2B3HnqPgaAtOpbKeNfIKKAC+tJ2YMZUp5/eZ8Rtr",
+	"tfS0rLBLLMWUq4Um7CONTYoM6RjTqVLgybdHpvP2F33Z1+bgSYI6c2V/dYx2jovk+OAe7+/+wlaur094",
+	"h9eC1QMjEdHfH+/07khYWF6pMIWXF3d1p1eyPhwvd8z4mGjy0QSHHvI/Om8h3aHu6NSkB6+tHbszysVh",
+	"bZoI23Ly1UQVvZJqJo1h4vGQqi/bItWMGRLkBO93RNXTXKjbnToN/c5tTWcuZjS+plDl3PmSdJ+kXBsG",
+	"zq1MKqP7lrgUhosgVEefLODCo0+umRIs7Y+EYhMpTTHXPokVNzymKZlag2tO9ZxhE4KZpVTXUEddTeHY",
+	"4wIOM6wWDwvUHwlnr8Ilhisb0ydQZFbX1WAHzx741ZzSGbv+lCuACWXtBFu60lsE9hW8n3BtU7Hsa69+",
+	"3ZpBTF+ofX/OVmA40CtTYN41XmRVFhYjhoOzCxfg0TT8lKaho0KPzhNs14NaiBBrccdC6f/MWQ7+fIj6",
+	"CHTf0+AGGYozT2SyOnRRJoApXgetL5VVVxmKs4RELg5ER1h7EzpRuSgQoSY0vrbyzRqvWP4WilzTBTrh",
+	"nIQaCSeiith37gsmh0EoPPkj8o58wPB3dZp7UOrbl+k+HQn41+A3O/XE1+8eaEOVCf4Oq23DA7xQYEl0",
+	"OCBYXQCuGbDDkXDcnKXUTKVaEHtYCVncxoBTDNrhYly0TXo4DX8ZgGE00aG/rimUkDktNgnHDdY33oec",
+	"kZPhMIzgAdciXsIJkotrIZeCFNs0EvApRDDVydwruxDgyoqp+NyThOwYA0Nk0/B4eqddNdfaoaLvdubR",
+	"0LijQHJL7C6CHNRsZ3YEV84bdUVQRO6XDWS/PWUfWZzXyV5w1R5xMZWN/rmT4cma1xwQlZD9pAIeRrc9",
+	"E4WXcUuJyDV38id3XP/ru6vvCt6EGqbNDkf/Nq3h/jxsYV+uyPxWFN1QmcUi+u3yGsoU8E4QRrUQTbbb",
+	"cSwT1joycmPUF/bru4u8rEZd3m3hybrWwA9/H2UsP6uI0E1ae0dnOxLzkIS/DNSkN5sWeDWf9JZCZUM+",
+	"gDFaxSbe6+DzIexLqgOh2HTsbdrPn4Ox7oqHP553zeddjSOjNgX0Ac67ShJoymMmNGs8575n5gf3yj1S",
+	"musCiGxXDpIb8T8F0d0lGo5Lz/HTN5ypvi8AT0VCpoyaXFVVfr+7WwjJvRKIOSENn7p91MfxnArB0u2a",
+	"0F+DTy78B//UdQVqZtQerdCv2RcEWBgSTTF/0nO4WFDbEdGy0P3Nkkoic4XktlFr+OJOtEM3DMwYWLLJ",
+	"XMrrPqHkKqXx9ZGdKTV8kjLCRSzBQeReIugdunr7/h1ZUJ5O5McBeWP0SOB8MGDWv6z5DC4n3G/OyQYf",
+	"Z1TrpVQJhMtqRlNXDhp8mEdSpKvTkaAOkFjTFYmwkbFmJhqQH3MzAf/fT5c/IJNDq4hHu8i1wRQ5D4bL",
+	"1Fd6JGiayuVxwsQKPI2kF+DQplxcH6Uypim0tmCGJtRQD2vKcKMUm+ba7tBIjMTPbpYeW5fEVKkVif7r",
+	"qADlOrriMwHC55SYP4/y4fBZnAv+0Qc5wxPWv3nifpuzj/goKmuIjsScfbSr9Prt+cXR1evzp89fkGu2",
+	"YomvQep30y+zJaYIGzTY3AD/UnQJDlnXx4BcspjxG6b0SCjm8g4hbQ9IQAEGZiwx6QcDovGe5lcIOSeR",
+	"iSCtxcX0UTJlS7LgIjdMY+1tSmKa2fknRZB0GIWYpXTVELIMGIc1suaeghRqevqkCJl1M38EytwXKLNO",
+	"Bt9eygb3LfWaQUsIkSYqf0QUuZMCe3Wbj6X23J1IwlIrBLkT8onCRIpb08fu4nutdn740ELlfXCmbCB5",
+	"Ppb5aa7UJwW7J1FzN8Ad1W3+ccENwAxgSkFRZJymEI8fQRTiLMJj2sc8LucyZRigOMuRmAfkXBC2yMwK",
+	"7gila9YpbBG5ZixzqpiRCiKQofmUUTX2LymoUqUJr41TRESIT6oNfFIEku6M+3ideKdYJJ9WhTg1TN9H",
+	"QCPaV9a2eDocFhVE0PXqEhvRPiD/P3tXv9xGjtxfBeVKlckLJfv2/M9Kf6Rkny/e1H6oVr7bSi03GnAG",
+	"FHEcAgyAIZfx+QHyHnmyPEkK3Q0MSM7wQyYlK+JftkgQn/2FRveveZ6LqedqqAMvrOV34oJlunK5niSp",
+	"QTIfIeZwBolD/hqz8L2dsx/JmyttGoognJHNF4CPwj6mevTDb845pLWH6BfunJeBJ+3Y/CoPObwMHL5E",
+	"PjHXmUdjQ+k5ZaQAXbp6l7+c0xyK7TVGq42/nf14f65/cnRP3mGgZBpmv9gGLEOHsu9z7EO5HsMydvc9",
+	"1if9XL2P9Q60vwB+iX26ibtQkRlBnxy4ZODPod+URF4cMayriRTbNAVNbdGLuQ8QmHQy0Q5D5xCMyjgB",
+	"nGEZaR5v9Yuw2Qc01fRUKD6V54Fk2q73P02Furr+7t9ufvrxS+0WXhQSY9GujR/HgcLC8ggkgvXg7yJv",
+	"NVdoLqzQeQVljGrfOLywDypZIsTRfenyKNXtPo6kZem8e4xb5nd0n1J24cAWfFLucGD/fvXD9/sdWOg4",
+	"Bb3eegIdP073/FmcmF/qPidmdLnFIvsZWhzR2rgqJlLBKJvsi/cY765L8YysCgjC9+R3BqA/Bcsr6/QE",
+	"tmHpmR2PcYOI9Q0S6wHaN7jNV7Nw4RmOdd68/pbQNEMsPCRAUdGmEB6P6VK3PEfwtwxB4CjsfdKtQY4W",
+	"kD/FqChqLKNJP2QjXQawJF1CGUQjID0XHjbxMqMV2JrS2b6qlBEzPfa3Zj0Wyl7WewbrTJ7CCOUaVtTF",
+	"rIecA3QSPGb6kTGzoq/q7YtTYXeGQ6rhm9d/QpCNubSiEdwfveKeqp/zE8NjmSrxTSLhl/3Z5Z414P2h",
+	"b/YIf4DHXBtcGkhalD2pxJzVUwnFV6XBrFhywq5Rbl/VpMvaKbfHBmKoDeFRrKRgN5D12zY+ovRD4qNW",
+	"T3Kk/8O7jt/ByfoBHtVj7CfwXrn2S0kFsyueguZ6Muz9Dul1ib1fWpZsvlcVCRfdm/ejrryAyssIc9Hq",
+	"521WJWwPTdISn0F89FXnetUM+agBHRsZ8hTGsVMYx3atuXf61hpTVcv3jnVmwjRWvHxJhGGDEDZ/L+ux",
+	"wYLJIoUrT8HhuWKyYHrYV5iBmgAYx2Y26/ZYjWzeY1nOnbjTBv4f8kQBJlIMJFcAhF4NKuUqxIs0I1Fm",
+	"PRbWXi7QQOZsJoxf9AWjX5798Rs/FpjK/5mxzhywQDHFtq9k0WNOulKgQyXuQo/lKyXCe4yXocDqpLWi",
+	"FOS+HrG6yfHg0Rud43Qme3X7LvyotdtwvEvdTrlzwvjW/9HBk/sHnvc//FF3O2e/vj779rd/7vT75/i/",
+	"7h+6//JPu6cJtZdmpwpdm0uzP6VcIX8K27ODKD/0Odzm3xo9p1rImxJkUSr+tiULNrnG1/UcvlvKAFrz",
+	"uPkTeXHkE8fCRG2GsJ/k6dW2kTp+Urg9qEGks8yIgNjSYzNuJB+UBN4iJ9NSTIRy3K1ZtntQz96X2oou",
+	"tZ7sfD9nA3+33eI7vMm5ekvtdlJJe763xv7TR9anJCjjArZLS9rvZ+T9BDwNWnb7Q2oCKrAL1Tde3m6g",
+	"YlzIj7SEJFyK3GnDPGl6C5MSLW3WY5xlgPt0Kwv8awh2aAZpGX2Ff4F/Bw1Q6NUbgd5w5GWZoeMTPr6M",
+	"6IPk0/Tm3Tn7ABORqq/SSqsd9AVR5ib+ATN5aRFqHudPlihsIC/92hd1NFBfRaT2EIqoq4CBXAEKqVS4",
+	"XHtrx3I6FUVSHyPLtcJUsHyRUa09b2ojYIyDgk2Kcce0ysVlwLx3AAbPMoJ1QQcWNheqsL5XL9icKAjb",
+	"mLywsIQRt76VKM7ZNWGzkF9sE5IM/ucWBknwYghghj6vYWNQuqoEtCaIOMSuOd+E49JXa0AuPRbrUMEJ",
+	"AcYE1IqH8guRvLDck2VAsOqOwsL6CsJDWxFgouB4ChAwMNG9/AHfHH78NrsEDhnyGM3JNbAR7WXC1YIE",
+	"DMFBIQ8dDeFljQk3WbgpRxxfX2+kppOZ22rm1jq9NnaDbP4CrX4/uJU1+rrIvZYtDxwC/F2dAkOlaVXB",
+	"Mhyq9AqPlCVqIGdjJRVs7bU0VolxGqqP9Bi3fZVd/3SzhK5Gk8+gfMolc6sKNo5HcGdGWF2ZXJznJC+y",
+	"vloBPMMSgN0aPgI7BLgzMitQLzdlFsJ4XxFXJg9e4Rnt9B5zGMcxHDXjkXA36YUN7EzcF2X/9svlw+Md",
+	"3eOGui0CGHbrHtNbSTNS5YIkBr5VQTFRb2sS2Uub1hU8LCzSU7tzb79uw04+s8v2gW7ZkX13stmOrRg2",
+	"gUKeDLXNhtqaiVZ7CR7HWiO8Ryo42/p+CA5VrLY6FQSnGosnixkvK04lWiImVscsgcbCogNY7IjPRF8p",
+	"rUS3t1KvOVpG0HXwJlDZZnLDlFKNve3m+wwVl8/7ar3U8vJ75NKLZu1X2OVp8zKFlvUXtVCytPXZEJFa",
+	"cVeP4al9sCLLh3zofGpaDTd5h4e3U73mLVhXoVI7IKRF1yQBCQ8WEaD5MWXg0ttfLOW+MaYilocPkYcV",
+	"BE6RqISQBGlhlRcUGCjyMZsIN9JFvJ3W8+qrTv04JX6fcn8XJBRycGr7rZtwf/30607lbY+c17py08qx",
+	"Ts6nU1H0+ipzplJQTJUcwXnlYpd4aBi9mLuKl8zLcmHx+zAX+pBB7DKU84QqQnISH2BxTk7rsb8Lv1mR",
+	"4ogEnJbrDnvVUvEZeK8qxftwBkd+aI3jtJg2UcmcGLyJwX8ZcRdeR0oNgeMc3z+GgHXlT1yr8GL9cBze",
+	"2/8V9phuq6vUabXmRKpfeOprPzybOT1FM3H1F33l7SFdOQAf8+2DHmrzR7Et7qjkeWgPd9RjXjhOPqij",
+	"+6DWCjDQTe+LnFGYoXIWUls2+6Ww8VVo+6RRKJcX01bWLXGbLOfyPCsPysrSY31CaTDm2wtFlGFL1LhK",
+	"W5sIcznFaktUw24h6QFXA7v01iCF/TYFoi+Tw1f/9rw0W1zBQ8ejr+zYKSj9vkHpK+y1nYX2f4Be4a4k",
+	"XH11hB0RB9fYZYdMQGn9Haa4JE6FlEayqubajNHOolSxJCPsZOo3JgLibq6TDwGszvRYwKUWM0cPJZfv",
+	"mTkYzPGqQZh/r+fChNAjVCel1azUgNxbL4E57U1zCNUK+YSUH5WmFXaotdcJvtcJZAUC9C6k0jakImGe",
+	"XQNJf02C+/UDCu40vS9KpZM1f1A4uL2l/mFE+ytkjz3s/I/4g2PiJFx/B4Nsqq0cxNhJGbRCKoA+jbjj",
+	"VIYvaAWCYUUEEACO7x7cVj+ch+av1isvxi3LruhMEEOHvRXcCMMInNwvmbDIMfrUsg8fP16zt9zKvC6j",
+	"jlsjodhjZYXpK8URihxevQKUfI8JCQCGUGWaG5c4NQod4ecRwRT6PGeZc2XGOrbKRzDdb96MMIvu29cU",
+	"ettXmV+x4mUGemhSuQqy6sTveVlZOROXLPiPkvFxzqWcCcu+fc0KvrAYWwxfvLR9BbqyQyR0sXzX6bIJ",
+	"B9xEP4og2MX4bTteegPrH0kTBqZ/nMvL8ujFRqnTY3ak5/SEoFUuevHFIHDbSTseRpD9IL0BS7S/LMEo",
+	"4J7PAzfbWO8CDuWBFeirT/Dv7Zbb0s9gdLZx1bYrE/66uPSy8HRRuh9J4R4GovoK7kHhKX/K3ah+yQ/U",
+	"9GJVCu4FnQlUC8BYr3KtlMidnEm3eIVw25sClt4lzd9h6yNafOujbStNtQQYDvIXtDLSyDNxxqa7xqa6",
+	"LL0kWEZSXwNIO6Oj30Tb0LA246oWj2v2h1sr8iyFex/pOdNDJ2LBXHhp547KsEmIrxqIwttJciJ05bAL",
+	"KL1j+wqCiaAJK/lCmEuWVcr4T/mgFLduZIT1F/nMd+UHg0yN3G9WXjk5E4DZWBlh2YSbMc2irwo9V5cs",
+	"M9yJ21JOpIMOAHrazxJGtCEzBiKpsJ4O47nRVPbHG2dOmMu+ypJEtdu7Ug+8KTflFRT1Kct4FB10bMFG",
+	"eJPB0jakv898fylvXkAoQsask74rmFn3nN2MtHFCQcqaE2bGS8s8vy3C82STDXddtfHxEVBR1gd6YD9G",
+	"2wyaiihC2YAVVnkWIgMBhTA65JjSIzWbGhQQBdXtqIBuQgjeg9BOjN1rpB2/U8K8tJRCamx87RLPUOt4",
+	"+9NLy/XHvntpm4RcQmHyXYyVP4e2x7dUVoY6mSk7PU3glj2QbZIFDYm2BVkKaJaAgRFKAxtRV79fsQ6i",
+	"aRBaSGExus4TQlGVSPTGwWMDlahjHe4NkoqXzM6FmGKEhqX3LVHKOyiBCMOT1u569V8IJ3J3q9UtZCPc",
+	"ekLlucuYqZSNM1gk3idox2yV58LaYUV2whbTJMy8SLrsZPH/F6ZSiHMKk7dkgZhKdc+h499vc1mYW0zx",
+	"J5MNHYjyv6jErhIOIrchAqhDiXsJJ8vCZN1LCGvqKz6wAOabFPKBeEZ/NGMxdS0WTROzH96cWR3lgW2Z",
+	"xuFPhkyjIVMcXr5gwwYjpqZlYJJ2lMT3ipi/nt1QGxIFERMDPLJSsRT5At9rXWVUcsX5ux5YNhdGMKEo",
+	"7qtDVyzKvUjExDIOhsRcj/g7N5d5EwDjz5WKVHcDizto0MuxGQWmvEkdfwh7mYj05S09BaY0pwkYeXcn",
+	"zBKNAfVv4bD9w1K2MF9asH0HqzCtqX98w3B9tJNtuJ220l07y/3VKsd6aF+XpUgzazcT66mTSdRuJV6y",
+	"3Yy0ZDc6WUr6F/RNVltotkGeX1dtHHB4a6lhoAc2mNpmcLKZGm0meWy+axXi/mqwLrx3O6Z1Icneezat",
+	"7SldOX8TSe0pN+IOr26+mRLWkg+HDSUlbKF7mVFGmBIFlvhhtXygGuS/DrgqfsvwJtZX0llWcsop78EL",
+	"sG/AOhkCdagi6zKqdz80ekKIh5ALchlc5BiIEQaWtq+KSmzy6lIe1vFVWj3KXqoMNyIcUTwzvzPPRKt5",
+	"U7MW5DW4zZTnougRfN2clbqGvlFFnbPom8IF+Fh6D0vMIKybtHiV9zeKoLkmHOpv+kl2PZ3itVxXzsoC",
+	"o0jp9h+yrSGAZgkuDldpNcOi/+HJgvhTm0IYf4OZa2ORNOCekrJCX5UAfwfa2I24YpwNhHMCctYuWJYb",
+	"6WTudef//vf/sKzUc/rflBsn4+chcdxlWAelr2rlDCo3BI9SMqVWsEJ4SncyH5+zq6qQThR1/JAuMTWz",
+	"/lWLr2KFT48DOvc4Cnd34XBSuCEnLhBeuOMLdVw1G8Y7mxoxk2LeqnAhUXTZbp3rqixYoWuqX1bFEgJy",
+	"cnGR/o4H/6bFHEhKChpgDVYCkQDLWhKHBb3XQZh4NvXqFJr5i2ZRiW4vekH6CjH5oIMBStGysHUDrLZf",
+	"Cab0vBaz8E0NQwqNAHiyFtGd5JWZabPikumes5sVaQ5WfQg/76vkUnA7FYbMhYzx4BlGaeGlG8SfgzhD",
+	"l2rAGHXZDjo/TOOaznNfD81fSiHcA2E0rM617T0Nv34eAuFjiNFasQ56zGqtmvGIdpYIK7hEiRyI2AWt",
+	"AgAtgogr4GJZisoK1sk+fQJwYPb5c+Z5gyNeQrdX4+bQBgV8grIS3uYOSFxliULDCsc6qipLZHEAmokG",
+	"Ig4I4SIVxPues6t6Sn6kvlIUEUvDMaUNWScTPiZdHiYOxcEdYBB6W57qh1fKydJ/DjU23AZm+1vctSNz",
+	"Sj1QC4/E83s+XAK4I8uA8JGyLAnhyorjuYZwpIxN+NTWVAgQ2QxqtGCpMjIALxlQdV4KbizdsGu6f2kD",
+	"S3SS2yvE70i/OH/Z7J6zSAfgsPdDFWwsxJQGgy7O2VUNeAQ86W+MPIVs9ozzPXdkSSMLL9u4l6hC8Sb6",
+	"ssZqQqsfiu73Fb3FATMW9zaCb5p46Th2cBwDc2oewyDenZPXitI9D9a+EZA2AXzC1vRD4BMbiqakku8Y",
+	"RjJVnN3hMeGGmj6A12V5pLZLlXBOqrtnohF+0WZspzyHZCXYnWQDmmsAt8Vt4883C/9fAIyFeridDHnW",
+	"gzwhGxNzfvjLFWTUaFUumFBGl2RYAGLeiM+oIABVVxYK7krWy+ZGP8E6dR0j13SdsB4yy3QXsvbK5HmR",
+	"NvkI5gen8AZxZ0e7SLqbDw8g5MIgW51HtAnP9H305uYDy0splNtADocyeXlZ6vmtrQp9G1Igs5hQyIa8",
+	"tKLLSuEsVJL/BaDGrb9ecZYbUQjlJC9f1vmTzOm+ynx/GetocO26QioQmoRtFZqCq9e3DOEqfMYluJPa",
+	"PKtLVHoEYRn7f2g5uTxwqzv1WUpJLwAOzBLrxiFo+lZPyfdyJljHkyiVWO+SaSAVwpFjUd5CmB4bi4UV",
+	"7mzK76RC5JsmRNq/wnhPGjwLlgBFOTeI8xo7CzbsGQFm0XprIkUS20CcvsEOoFfeXPJN2Z2Xyp47spkU",
+	"c2EyRE6p8A0t839k5LzgCsowQwM0UneEzuJuI2KWp4GvHSfLz/FRizb7CWzikRNE1k4QWZ7mW/hp76hD",
+	"YLVV8d8Ae7VSSE8PgwZAJvI/e2mZFYQ7BHZRUu4mtAGf3UDk2vOiERXANiGSA4SS8BzyGHkx8QqFK69p",
+	"BiIom3XmQ/wtYr4dULdCPyeAgoPktsB2bqbIDWRH1PW513obaz7Y1w8mkD4S2Z7QBBrP/1+Fu/fhfxlO",
+	"DlSBWqMYdH1HojmOBsVB9tKgD0ywhFX2/5FwHx2ojBRd1GXaMDHhstyfARqV7qvgErgwwqJQPCCQ1MfN",
+	"mrohK8ZPwtPcNU3rSHwVuofx9mKtBiUfOoMH7pPgbnuIirQcHVYdMLukdYY7bRhQYPdQhO0vT/aCWyvv",
+	"1BHIemcAZMQJe/P6TwwugnNpm9LBrmCeIG01VdQ/PNX7rnGgiVBfTPY/A1godAf5caXV6GWULibFzbnt",
+	"nliikSXwIBhHAnH6PoaN/2kg8Wb6r9RROCA6EhzepfbiBrzBrV+/xpAHDVB58Hez++OvtKKnxytGTPRs",
+	"jVXmnFzwxEndkwl1KOgxv92BwSAh5LAsdlEgCvQDG03sRz3QxYLlXDGaAdT2t6IcBpDMNeZq8GTgT7+G",
+	"Gy+t4nSDcEeBKL/ffbnRqroQ6iAUv0yK79XXQom4vOLkg2mnKzwsTE9PN+sL6GsmDH7THibxN2pyRPqg",
+	"ITaRyNtKlkUN8hyr3VF1aqm4WdyXbL7seCgM5cXFr78t68CpNo4NlubdFuHClVaLia4sGTYrHX96MQD0",
+	"56vKjfw4n3ufXpCCeqf1WAr40A8PUVgoFipTvrh48YpP5avZH0EE0MirWu+D4KUb9RjRQnTiX11/xwqd",
+	"V94KY9J5JXeeFPbE6a9Xrb6Rd+pM1t14AxWidSFuwi2SPjwjNvTgxUVSbig2R+peb+9NvDpuJq2JAEFq",
+	"d4YKZFM3YJ43dOOl0LAUwjGpZkI5bdK5QkpNw6++j7m2iK3opzHRSjoNtR1G0q50VH/Z0NtVKYyzzHBp",
+	"RcEGizqVF8v0htKwrDBy6Hph0dLv11jpeSmKO9FjVpYC8JqNsLqc4cNMIa3fGFbKocgXOVr44SRg3KbT",
+	"hGNmUiEEK2S9EuBlnVgd954HuLShwCcc6j5t3DAIZOuczWUhWMHtaKC5KdKDh1Np+N2PCQoTJVQMpSog",
+	"coJYAa53RUGR7I0nG8E+Wk7X36iUs4xbdgOdnt14jngPnyb9YLOGTlIgud7SxvVSNJs48SQQrMabW2K7",
+	"EPXRTMQQOBLjlNjMC7eki/qrpsn+wPORVCKwq6w5SxoQCVRmpBPQqmOc/PKLPGTMGsGLMwgdHYtFN13G",
+	"KgRx80ocn0yFOcOwfcd4VUjHnCEnbJQihXSN2x65BQlEDzExLlQqDSVh05zkdI5QVK55YgknYhaOl/PA",
+	"FDoNhw18URdyRpE04VPmdCqTqmaZdAUzjgVd/X11Dnj/jnG1wCRCCCxXJAySiUEgmpOTdE31103spJ0c",
+	"kgaHYH0lSss6czEYaT3usZuS5+MeOsG7SZyil1EAMqSHDASJv1XLPOaPTJIJqGSMZnGaC2UFc5K2byi4",
+	"q4yw5+ynYJkg5q0oWPb7WYntz6hZxriyc2HYm9ffsIy+PKcvbysVo+2yukIsDOWXhh4Qasw6deJC4kzB",
+	"fLBkQTTGi8+/ff6/AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -49,6 +49,12 @@ func ListHostsPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max:
 // ListIntelligenceEventsPageLimit bounds the limit parameter of ListIntelligenceEvents.
 func ListIntelligenceEventsPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
 
+// ListNotificationChannelsPageLimit bounds the limit parameter of ListNotificationChannels.
+func ListNotificationChannelsPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
+
+// ListNotificationDeliveriesPageLimit bounds the limit parameter of ListNotificationDeliveries.
+func ListNotificationDeliveriesPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
+
 // ListRulesPageLimit bounds the limit parameter of ListRules.
 func ListRulesPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
 

@@ -408,6 +408,39 @@ type LivenessCounter struct {
 	LastTickAt           *time.Time
 }
 
+type NotificationChannel struct {
+	ID           uuid.UUID
+	Name         string
+	Type         string
+	Enabled      bool
+	Config       []byte
+	SecretSealed []byte
+	MinSeverity  string
+	AlertTypes   []string
+	HostTags     []string
+	GroupIds     []uuid.UUID
+	CreatedBy    string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	DeletedAt    *time.Time
+}
+
+type NotificationDelivery struct {
+	ID          uuid.UUID
+	ChannelID   uuid.UUID
+	AlertID     *uuid.UUID
+	Transition  string
+	Severity    string
+	Title       string
+	Payload     []byte
+	Status      string
+	Attempts    int32
+	LastError   *string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	DeliveredAt *time.Time
+}
+
 type RefreshToken struct {
 	ID        uuid.UUID
 	SessionID uuid.UUID

@@ -35,6 +35,7 @@ import (
 	"github.com/openwatch/openwatch/internal/license"
 	"github.com/openwatch/openwatch/internal/liveness"
 	"github.com/openwatch/openwatch/internal/netscan"
+	"github.com/openwatch/openwatch/internal/notify"
 	"github.com/openwatch/openwatch/internal/pg"
 	"github.com/openwatch/openwatch/internal/role"
 	"github.com/openwatch/openwatch/internal/rule"
@@ -66,6 +67,8 @@ type Deps struct {
 	// Liveness tunes the poller; a zero Tick is worker.liveness_tick (tests shorten the
 	// tick and the interval unit so the real poller runs in seconds).
 	Liveness liveness.Options
+	// Notify tunes notification delivery (tests shorten timeouts and attempts).
+	Notify notify.Options
 	// EventHeartbeat, when set, replaces events.Heartbeat: how often an idle event stream
 	// sends a comment line and re-checks its caller's credential.
 	EventHeartbeat time.Duration
@@ -104,6 +107,8 @@ type App struct {
 	Rules      *scan.Catalog
 	// Liveness probes hosts and keeps their monitoring state.
 	Liveness *liveness.Service
+	// Notify manages notification channels; alerts queue notices with Notify.EnqueueTx.
+	Notify *notify.Service
 	// Dialer opens every SSH connection and probe, only to ssh.allowed_networks; its
 	// Blocked count says how many were refused.
 	Dialer *sshx.Dialer
@@ -128,6 +133,7 @@ type (
 	eventsHandlers   = events.Handlers
 	hostkeyHandlers  = hostkey.Handlers
 	alertHandlers    = alert.Handlers
+	notifyHandlers   = notify.Handlers
 )
 
 // server is the one strict server: each domain's handlers, embedded. A missing operation
@@ -150,6 +156,7 @@ type server struct {
 	*eventsHandlers
 	*hostkeyHandlers
 	*alertHandlers
+	*notifyHandlers
 }
 
 var _ api.StrictServerInterface = (*server)(nil)
@@ -257,6 +264,17 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	alerts := alert.NewService(d.Pool, aw, alert.Options{Logger: d.Logger, Now: now})
 	jobs.AddPeriodic(alerts.RegisterJobs(jobs.Workers)...)
 	jobs.AddPeriodic(events.NewRetention(d.Pool, d.Logger, events.DefaultRetention, now).RegisterJobs(jobs.Workers)...)
+	notifyOpts := d.Notify
+	notifyOpts.Logger = d.Logger
+	if notifyOpts.Guard == nil {
+		n := d.Config.Notifications
+		notifyOpts.Guard = &notify.Guard{Allowed: n.AllowedNetworks, Denied: n.DeniedNetworks}
+	}
+	if notifyOpts.Now == nil {
+		notifyOpts.Now = now
+	}
+	notifications := notify.NewService(d.Pool, keyring, aw, jobs.Client, notifyOpts)
+	jobs.AddPeriodic(notifications.RegisterJobs(jobs.Workers)...)
 	handlers := &server{
 		systemHandlers:   system.NewHandlers(system.NewHealth(d.Pool, now), buildinfo.Get()),
 		authHandlers:     auth.NewHandlers(authSvc),
@@ -275,6 +293,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		eventsHandlers:   events.NewHandlers(broker, tickets, events.HandlerOptions{Heartbeat: d.EventHeartbeat, Reloader: authSvc.Reload, Logger: d.Logger}),
 		hostkeyHandlers:  hostkey.NewHandlers(hostkey.NewService(d.Pool, aw)),
 		alertHandlers:    alert.NewHandlers(alerts),
+		notifyHandlers:   notify.NewHandlers(notifications),
 	}
 	httpSrv, err := httpserver.New(httpserver.Options{
 		Logger: d.Logger, Doc: d.Doc, Operations: d.Operations, Handlers: handlers,
@@ -289,7 +308,8 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		return nil, fmt.Errorf("build http server: %w", err)
 	}
 	return &App{Config: d.Config, Logger: d.Logger, Pool: d.Pool, Auth: authSvc, Users: users, Idem: idem, HTTP: httpSrv, License: lic, Audit: aw, Hosts: hosts, SSH: sshConn, Intel: intelSvc, Scans: scans, Compliance: complianceScans, Rules: rules, Events: broker,
-		Jobs: jobs.Client, Workers: jobs.Workers, JobRegistry: jobs, Liveness: live, Dialer: dialer}, nil
+		Notify: notifications,
+		Jobs:   jobs.Client, Workers: jobs.Workers, JobRegistry: jobs, Liveness: live, Dialer: dialer}, nil
 }
 
 // denialRecorder writes authorization denials to the audit trail.

@@ -100,6 +100,12 @@ const (
 	ActionAlertUnsilenced           Action = "alert.unsilenced"
 	ActionAlertResolved             Action = "alert.resolved"
 	ActionAlertDismissed            Action = "alert.dismissed"
+
+	ActionNotificationChannelCreated Action = "notification_channel.created"
+	ActionNotificationChannelUpdated Action = "notification_channel.updated"
+	ActionNotificationChannelDeleted Action = "notification_channel.deleted"
+	ActionNotificationChannelTested  Action = "notification_channel.tested"
+	ActionNotificationRedelivered    Action = "notification_delivery.redelivered"
 )
 
 // Actions is the registry of every action an event may record. Adding an action means
@@ -176,6 +182,12 @@ var Actions = map[Action]Spec{
 	ActionAlertUnsilenced:           {SeverityInfo, "An alert's silence ran out and it became active again."},
 	ActionAlertResolved:             {SeverityInfo, "An alert was resolved, by a user or because its condition cleared."},
 	ActionAlertDismissed:            {SeverityInfo, "An alert was dismissed."},
+
+	ActionNotificationChannelCreated: {SeverityNotice, "A notification channel was created."},
+	ActionNotificationChannelUpdated: {SeverityNotice, "A notification channel was changed."},
+	ActionNotificationChannelDeleted: {SeverityNotice, "A notification channel was deleted."},
+	ActionNotificationChannelTested:  {SeverityInfo, "A test message was sent through a notification channel."},
+	ActionNotificationRedelivered:    {SeverityInfo, "A failed notification delivery was queued again."},
 }
 
 // The actor types an event may name: the kinds of authz.Actor, and an anonymous caller.

@@ -64,6 +64,11 @@ const (
 	PermAlertAck     = "alert:acknowledge"
 	PermAlertResolve = "alert:resolve"
 	PermAlertWrite   = "alert:write"
+
+	PermNotifyRead   = "notification:read"
+	PermNotifyWrite  = "notification:write"
+	PermNotifyDelete = "notification:delete"
+	PermNotifyTest   = "notification:test"
 )
 
 // Categories lists the permission categories.
@@ -82,6 +87,7 @@ func Categories() []Category {
 		{ID: "activity", Description: "The activity feed and the live event stream."},
 		{ID: "scan", Description: "Compliance scans, their results and evidence, and the rule corpus."},
 		{ID: "alert", Description: "Alerts raised by liveness and compliance drift, and their lifecycle."},
+		{ID: "notification", Description: "Notification channels and the deliveries of alert notices."},
 	}
 }
 
@@ -122,6 +128,10 @@ func Permissions() []Permission {
 		{ID: PermAlertAck, Category: "alert", Description: "Acknowledge active alerts."},
 		{ID: PermAlertResolve, Category: "alert", Description: "Resolve alerts."},
 		{ID: PermAlertWrite, Category: "alert", Description: "Silence alerts until a time and dismiss them."},
+		{ID: PermNotifyRead, Category: "notification", Description: "List notification channels (never their secrets) and deliveries."},
+		{ID: PermNotifyWrite, Category: "notification", Description: "Create and change notification channels and redeliver failed deliveries.", Dangerous: true},
+		{ID: PermNotifyDelete, Category: "notification", Description: "Delete notification channels.", Dangerous: true},
+		{ID: PermNotifyTest, Category: "notification", Description: "Send a test message through a notification channel."},
 	}
 }
 

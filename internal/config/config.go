@@ -2,6 +2,7 @@ package config
 
 import (
 	"net"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"runtime"
@@ -29,6 +30,16 @@ type Config struct {
 	License  LicenseConfig  `toml:"license"`
 	Worker   WorkerConfig   `toml:"worker"`
 	SSH      SSHConfig      `toml:"ssh"`
+	// Notifications limits where notification webhooks and mail may go.
+	Notifications NotificationsConfig `toml:"notifications"`
+}
+
+// NotificationsConfig limits the addresses outbound notifications (webhooks, Slack, SMTP)
+// may connect to, checked when they connect, so a name resolving to a refused address is
+// refused too.
+type NotificationsConfig struct {
+	AllowedNetworks Networks `toml:"allowed_networks" help:"{networks} notification webhooks and SMTP servers may be reached in, comma-separated CIDRs; 0.0.0.0/0,::/0 allows every address not denied"`
+	DeniedNetworks  Networks `toml:"denied_networks" help:"{networks} notifications never reach, comma-separated CIDRs; the default refuses link-local and cloud metadata addresses (169.254.0.0/16,fe80::/10); empty denies none"`
 }
 
 // SSHConfig limits where the server's SSH connections may go: liveness probes, logins,
@@ -129,6 +140,10 @@ func Default() Config {
 		},
 		SSH: SSHConfig{
 			AllowedNetworks: AllNetworks(),
+		},
+		Notifications: NotificationsConfig{
+			AllowedNetworks: AllNetworks(),
+			DeniedNetworks:  Networks{netip.MustParsePrefix("169.254.0.0/16"), netip.MustParsePrefix("fe80::/10")},
 		},
 	}
 }

@@ -123,6 +123,9 @@ func (c Config) Validate() error {
 	if t := w.LivenessTick.Duration; t != 0 && (t < minLivenessTick || t > maxLivenessTick) {
 		bad("worker.liveness_tick", "must be 0 (off) or between %s and %s", Duration{minLivenessTick}, Duration{maxLivenessTick})
 	}
+	if len(c.Notifications.AllowedNetworks) == 0 {
+		bad("notifications.allowed_networks", "must name at least one network, such as 10.0.0.0/8 (0.0.0.0/0,::/0 allows every address)")
+	}
 	if len(c.SSH.AllowedNetworks) == 0 {
 		bad("ssh.allowed_networks", "must name at least one network, such as 127.0.0.0/8 (0.0.0.0/0,::/0 allows every address)")
 	}

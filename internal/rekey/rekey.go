@@ -11,6 +11,7 @@ import (
 	"github.com/openwatch/openwatch/internal/audit"
 	"github.com/openwatch/openwatch/internal/auth"
 	"github.com/openwatch/openwatch/internal/credential"
+	"github.com/openwatch/openwatch/internal/notify"
 	"github.com/openwatch/openwatch/internal/pg"
 	"github.com/openwatch/openwatch/internal/seal"
 )
@@ -18,7 +19,7 @@ import (
 // Columns returns every column that holds sealed values, as the packages that seal them
 // declare them, in the order Run visits them.
 func Columns() []seal.Column {
-	return slices.Concat(credential.SealedColumns(), auth.SealedColumns(), audit.SealedColumns())
+	return slices.Concat(credential.SealedColumns(), auth.SealedColumns(), audit.SealedColumns(), notify.SealedColumns())
 }
 
 // Run re-seals every value of every column of Columns under the active key of to: the

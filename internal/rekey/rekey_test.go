@@ -24,6 +24,7 @@ import (
 	"github.com/openwatch/openwatch/internal/authz"
 	"github.com/openwatch/openwatch/internal/credential"
 	"github.com/openwatch/openwatch/internal/cursor"
+	"github.com/openwatch/openwatch/internal/notify"
 	"github.com/openwatch/openwatch/internal/pg/pgtest"
 	"github.com/openwatch/openwatch/internal/rekey"
 	"github.com/openwatch/openwatch/internal/seal"
@@ -126,6 +127,14 @@ func fixture(t testing.TB, b *bundle) (map[seal.AD]string, uuid.UUID, string) {
 	enrolment, err := b.auth.EnrollMFA(b.ctx, &authz.Principal{UserID: userID, Username: "bob"})
 	require.NoError(t, err)
 
+	auditKey, err := audit.LoadOrCreateKey(b.ctx, b.pool, b.keyring)
+	require.NoError(t, err)
+	notifications := notify.NewService(b.pool, b.keyring, audit.NewWriter(b.pool, auditKey, func() time.Time { return b.now }),
+		nil, notify.Options{})
+	_, err = notifications.Create(b.ctx, actor, notify.CreateInput{Name: "hook", Type: notify.TypeWebhook, Enabled: true,
+		Config: notify.Config{URL: "http://127.0.0.1:9/hook"}, Secret: "whsec"})
+	require.NoError(t, err)
+
 	want := map[seal.AD]string{}
 	perColumn := map[string]int{}
 	for _, v := range sealedValues(t, b) {
@@ -138,7 +147,7 @@ func fixture(t testing.TB, b *bundle) (map[seal.AD]string, uuid.UUID, string) {
 	for _, c := range rekey.Columns() {
 		require.Positive(t, perColumn[c.String()], "the fixture stores a value in %s", c)
 	}
-	require.Len(t, want, 6, "key, passphrase, two passwords (one deleted), a TOTP secret and the audit key")
+	require.Len(t, want, 7, "key, passphrase, two passwords (one deleted), a TOTP secret, the audit key and a webhook secret")
 	return want, userID, enrolment.Secret
 }
 

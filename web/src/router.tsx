@@ -235,6 +235,18 @@ export const alertsRoute = createRoute({
   component: lazyRouteComponent(() => import("./pages/AlertsPage"), "AlertsPage"),
 });
 
+export const notificationsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/notifications",
+  validateSearch: (s: Record<string, unknown>) =>
+    partial({
+      tab: oneOf(s.tab, ["channels", "deliveries"] as const),
+      edit: str(s.edit),
+      status: oneOf(s.status, ["pending", "delivered", "failed", "dead", "skipped"] as const),
+    }),
+  component: lazyRouteComponent(() => import("./pages/NotificationsPage"), "NotificationsPage"),
+});
+
 export const userRoute = createRoute({
   getParentRoute: () => appRoute,
   path: "/admin/users/$userId",
@@ -269,6 +281,7 @@ const routeTree = rootRoute.addChildren([
     scanBatchesRoute,
     scanBatchRoute,
     alertsRoute,
+    notificationsRoute,
     userRoute,
     serviceAccountRoute,
   ]),

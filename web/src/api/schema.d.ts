@@ -1349,6 +1349,119 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/notifications/channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List notification channels (secrets are never returned). */
+        get: operations["listNotificationChannels"];
+        put?: never;
+        /**
+         * Create a notification channel.
+         * @description A channel is a webhook, a Slack-compatible incoming webhook or an SMTP mailbox. Its
+         *     secret (the webhook signing secret or the SMTP password) is sealed and write-only:
+         *     answers say `secret_set`. Outbound URLs and SMTP hosts must pass the server's
+         *     allow/deny list (by default link-local and metadata addresses are refused).
+         *
+         *     Webhook requests carry `X-OpenWatch-Signature: t=<unix seconds>,v1=<hex>` where the
+         *     hex is HMAC-SHA256 keyed by the channel secret over `<t>.<raw body>`. Receivers
+         *     recompute it, compare in constant time and reject a `t` older than a few minutes,
+         *     so a captured request cannot be replayed.
+         */
+        post: operations["createNotificationChannel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/notifications/channels/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /** Get one notification channel. */
+        get: operations["getNotificationChannel"];
+        put?: never;
+        post?: never;
+        /** Delete a notification channel; its queued deliveries are dropped. */
+        delete: operations["deleteNotificationChannel"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a notification channel.
+         * @description Omitted fields are left alone; `config` replaces the whole configuration. An empty
+         *     or omitted `secret` keeps the stored one; `clear_secret` removes it.
+         */
+        patch: operations["updateNotificationChannel"];
+        trace?: never;
+    };
+    "/notifications/channels/{id}:test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test message through a channel now and answer the outcome.
+         * @description The answer is 200 whether or not the receiver accepted the message: `outcome` says
+         *     which, and `error` why not. Nothing is queued or retried.
+         */
+        post: operations["testNotificationChannel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/notifications/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List notification deliveries, newest first. */
+        get: operations["listNotificationDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/notifications/deliveries/{id}:redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Queue a failed or dead delivery again. */
+        post: operations["redeliverNotification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/openapi.json": {
         parameters: {
             query?: never;
@@ -3169,6 +3282,106 @@ export interface components {
         };
         /** @enum {string} */
         MonitoringState: "online" | "degraded" | "critical" | "down" | "maintenance" | "unknown";
+        NotificationChannel: {
+            config: components["schemas"]["NotificationChannelConfig"];
+            /** Format: date-time */
+            created_at: string;
+            enabled: boolean;
+            /** Format: uuid */
+            id: string;
+            name: string;
+            routing: components["schemas"]["NotificationRouting"];
+            /** @description Whether a secret is stored (it is never returned). */
+            secret_set: boolean;
+            type: components["schemas"]["NotificationChannelType"];
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /**
+         * @description The type's settings. webhook and slack need `url` (http or https). email needs
+         *     `smtp_host`, `smtp_port`, `tls_mode`, `from` and `to`; `username` turns on SMTP AUTH
+         *     with the channel secret as password.
+         */
+        NotificationChannelConfig: {
+            from?: string;
+            smtp_host?: string;
+            smtp_port?: number;
+            /** @enum {string} */
+            tls_mode?: "none" | "starttls" | "tls";
+            to?: string[];
+            url?: string;
+            username?: string;
+        };
+        NotificationChannelCreateRequest: {
+            config: components["schemas"]["NotificationChannelConfig"];
+            enabled?: boolean;
+            name: string;
+            routing?: components["schemas"]["NotificationRouting"];
+            /** @description The webhook signing secret or the SMTP password; write-only. */
+            secret?: string;
+            type: components["schemas"]["NotificationChannelType"];
+        };
+        NotificationChannelListResponse: {
+            channels: components["schemas"]["NotificationChannel"][];
+            next_cursor: string | null;
+        };
+        /** @enum {string} */
+        NotificationChannelType: "webhook" | "slack" | "email";
+        NotificationChannelUpdateRequest: {
+            clear_secret?: boolean;
+            config?: components["schemas"]["NotificationChannelConfig"];
+            enabled?: boolean;
+            name?: string;
+            routing?: components["schemas"]["NotificationRouting"];
+            secret?: string;
+        };
+        NotificationDelivery: {
+            /** Format: uuid */
+            alert_id?: string | null;
+            attempts: number;
+            /** Format: uuid */
+            channel_id: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            delivered_at?: string | null;
+            /** Format: uuid */
+            id: string;
+            last_error?: string | null;
+            severity: string;
+            status: components["schemas"]["NotificationDeliveryStatus"];
+            title: string;
+            transition: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        NotificationDeliveryListResponse: {
+            deliveries: components["schemas"]["NotificationDelivery"][];
+            next_cursor: string | null;
+        };
+        /** @enum {string} */
+        NotificationDeliveryStatus: "pending" | "delivered" | "failed" | "dead" | "skipped";
+        /**
+         * @description Which notices a channel receives: at least `min_severity`, of one of `alert_types`
+         *     (empty: any), about a host carrying one of `host_tags` or in one of `group_ids`
+         *     (both empty: any host).
+         */
+        NotificationRouting: {
+            alert_types?: string[];
+            group_ids?: string[];
+            host_tags?: string[];
+            min_severity?: components["schemas"]["NotificationSeverity"];
+        };
+        /** @enum {string} */
+        NotificationSeverity: "info" | "low" | "medium" | "high" | "critical";
+        NotificationTestResult: {
+            /** Format: int64 */
+            duration_ms: number;
+            /** @description Why the receiver did not accept the message. */
+            error?: string;
+            /** @enum {string} */
+            outcome: "delivered" | "failed";
+        };
         PasswordChangeRequest: {
             current_password: string;
             new_password: string;
@@ -5919,6 +6132,234 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listNotificationChannels: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of channels. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationChannelListResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    createNotificationChannel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NotificationChannelCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationChannel"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getNotificationChannel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The channel (never its secret). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationChannel"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    deleteNotificationChannel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    updateNotificationChannel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NotificationChannelUpdateRequest"];
+            };
+        };
+        responses: {
+            /** @description The channel. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationChannel"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    testNotificationChannel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The outcome of the attempt. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationTestResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listNotificationDeliveries: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+                status?: components["schemas"]["NotificationDeliveryStatus"];
+                channel_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of deliveries. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationDeliveryListResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    redeliverNotification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The delivery, pending again. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationDelivery"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             default: components["responses"]["UnexpectedError"];
         };
     };

@@ -23,7 +23,7 @@ import { unwrap } from "../api/errors";
 import { LiveEvents, useLiveStatus } from "../events/LiveEvents";
 
 interface NavItem {
-  to: "/" | "/hosts" | "/groups" | "/scans" | "/scan-batches" | "/rules" | "/intelligence" | "/alerts" | "/activity" | "/audit" | "/admin" | "/settings";
+  to: "/" | "/hosts" | "/groups" | "/scans" | "/scan-batches" | "/rules" | "/intelligence" | "/alerts" | "/activity" | "/audit" | "/notifications" | "/admin" | "/settings";
   label: string;
   // Shown only to callers holding this permission; the page would only answer 403.
   permission?: string;
@@ -40,6 +40,7 @@ const NAV: NavItem[] = [
   { to: "/alerts", label: "Alerts", permission: "alert:read" },
   { to: "/activity", label: "Activity", permission: "activity:read" },
   { to: "/audit", label: "Audit log", permission: "audit:read" },
+  { to: "/notifications", label: "Notifications", permission: "notification:read" },
   { to: "/admin", label: "Administration", permission: "user:read" },
   { to: "/settings", label: "Settings", permission: "system:read" },
 ];
