@@ -36,6 +36,8 @@ type mailbox struct {
 	from     string
 	to       []string
 	data     string
+	// all keeps every message received, in order.
+	all []string
 }
 
 func (m *mailbox) NewSession(*smtp.Conn) (smtp.Session, error) { return &mailSession{m: m}, nil }
@@ -74,6 +76,7 @@ func (s *mailSession) Data(r io.Reader) error {
 	s.m.mu.Lock()
 	defer s.m.mu.Unlock()
 	s.m.data = string(b)
+	s.m.all = append(s.m.all, s.m.data)
 	return err
 }
 func (s *mailSession) Reset()        {}
