@@ -44,6 +44,10 @@ const (
 type Options struct {
 	Logger *slog.Logger
 	Now    func() time.Time
+	// Chain verifies the audit chain for the periodic check (VerifyChain); ChainInterval
+	// is how often it runs, 0 for never.
+	Chain         ChainVerifier
+	ChainInterval time.Duration
 }
 
 // Service raises, lists and moves alerts.
@@ -53,6 +57,9 @@ type Service struct {
 	audit *audit.Writer
 	log   *slog.Logger
 	now   func() time.Time
+	chain ChainVerifier
+	// chainEvery is how often the audit chain is verified (0: never).
+	chainEvery time.Duration
 }
 
 // NewService returns the alert service.
@@ -63,7 +70,8 @@ func NewService(pool *pgxpool.Pool, aw *audit.Writer, opts Options) *Service {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Service{pool: pool, q: dbq.New(pool), audit: aw, log: opts.Logger, now: opts.Now}
+	return &Service{pool: pool, q: dbq.New(pool), audit: aw, log: opts.Logger, now: opts.Now,
+		chain: opts.Chain, chainEvery: opts.ChainInterval}
 }
 
 // Raise describes one occurrence of an alert condition.
