@@ -94,6 +94,9 @@ type Options struct {
 	SchedulePeriod time.Duration
 	// RetentionBatch is the most rows one retention statement deletes (default 5000).
 	RetentionBatch int
+	// Alerts are the thresholds of score drops and failing scans (DefaultAlertThresholds
+	// when zero).
+	Alerts AlertThresholds
 }
 
 // NewService returns the service.
@@ -112,6 +115,9 @@ func NewService(pool *pgxpool.Pool, aw *audit.Writer, cat *Catalog, ssh Connecto
 	}
 	if o.RetentionBatch <= 0 {
 		o.RetentionBatch = defaultRetentionBatch
+	}
+	if o.Alerts == (AlertThresholds{}) {
+		o.Alerts = DefaultAlertThresholds
 	}
 	return &Service{pool: pool, q: dbq.New(pool), aw: aw, cat: cat, ssh: ssh, jobs: jobs, log: o.Logger, now: o.Now, opts: o,
 		fleet: newFleetCache()}
