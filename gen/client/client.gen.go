@@ -1320,7 +1320,16 @@ type Alert struct {
 	AcknowledgedAt *time.Time          `json:"acknowledged_at,omitempty"`
 	AcknowledgedBy *openapi_types.UUID `json:"acknowledged_by,omitempty"`
 
-	// AlertType `host_unreachable` or `compliance_drift`.
+	// AlertType The source: `host_unreachable` (the liveness poller; key per host),
+	// `compliance_drift` (a rule pass → fail on a host; key per host and rule),
+	// `score_drop` (a host's score of a framework fell by `alerts.score_drop_points` in
+	// one scan or below `alerts.score_floor_percent`; key per host and framework),
+	// `fleet_score_drop` (the fleet's score of a framework fell by
+	// `alerts.fleet_score_drop_points` within `alerts.fleet_score_window` or below
+	// `alerts.fleet_score_floor_percent`; key per framework), `scan_failing` (a host's
+	// scans failed `alerts.scan_failures` times in a row; key per host) or
+	// `audit_chain_broken` (the periodic verification of the audit chain failed; one
+	// key, critical). Each resolves itself when its condition clears.
 	AlertType string     `json:"alert_type"`
 	Body      *string    `json:"body,omitempty"`
 	CreatedAt *time.Time `json:"created_at,omitempty"`
@@ -1341,7 +1350,10 @@ type Alert struct {
 	State         AlertState          `json:"state"`
 
 	// Tags Context of the source (address and error of an unreachable host; scan_id and
-	// previous status of a drift), plus `occurrence_count`, `last_occurred_at` and
+	// previous status of a drift; framework, score, baseline_score and the thresholds
+	// of a score drop; consecutive_failures and the last error of failing scans; the
+	// verification's checked, first_broken_seq and reason of a broken audit chain),
+	// plus `occurrence_count`, `last_occurred_at` and
 	// `suppressed` (true when raised while the host was in maintenance: notifiers skip it).
 	Tags      *map[string]interface{} `json:"tags,omitempty"`
 	Title     string                  `json:"title"`
@@ -3791,7 +3803,10 @@ type ClientInterface interface {
 	// ListAlerts List alerts, newest first.
 	//
 	// Alerts raised by the server's sources (`host_unreachable` from the liveness poller,
-	// `compliance_drift` when a rule goes from pass to fail on a host). One alert per
+	// `compliance_drift` when a rule goes from pass to fail on a host, `score_drop` and
+	// `fleet_score_drop` when a host's or the fleet's score of a framework drops past its
+	// thresholds, `scan_failing` when a host's scans fail repeatedly, `audit_chain_broken`
+	// when the periodic check finds the audit chain broken). One alert per
 	// `dedup_key` is live (active, acknowledged or silenced); a recurrence bumps it. Filters
 	// combine; `since` and `until` bound when the alert last occurred and first occurred.
 	// 400 naming the field for a value outside its enum, a malformed time or cursor, or a
@@ -5364,7 +5379,10 @@ func (c *Client) VerifyLicense(ctx context.Context, body VerifyLicenseJSONReques
 // ListAlerts List alerts, newest first.
 //
 // Alerts raised by the server's sources (`host_unreachable` from the liveness poller,
-// `compliance_drift` when a rule goes from pass to fail on a host). One alert per
+// `compliance_drift` when a rule goes from pass to fail on a host, `score_drop` and
+// `fleet_score_drop` when a host's or the fleet's score of a framework drops past its
+// thresholds, `scan_failing` when a host's scans fail repeatedly, `audit_chain_broken`
+// when the periodic check finds the audit chain broken). One alert per
 // `dedup_key` is live (active, acknowledged or silenced); a recurrence bumps it. Filters
 // combine; `since` and `until` bound when the alert last occurred and first occurred.
 // 400 naming the field for a value outside its enum, a malformed time or cursor, or a
@@ -15336,7 +15354,10 @@ type ClientWithResponsesInterface interface {
 	// ListAlertsWithResponse List alerts, newest first.
 	//
 	// Alerts raised by the server's sources (`host_unreachable` from the liveness poller,
-	// `compliance_drift` when a rule goes from pass to fail on a host). One alert per
+	// `compliance_drift` when a rule goes from pass to fail on a host, `score_drop` and
+	// `fleet_score_drop` when a host's or the fleet's score of a framework drops past its
+	// thresholds, `scan_failing` when a host's scans fail repeatedly, `audit_chain_broken`
+	// when the periodic check finds the audit chain broken). One alert per
 	// `dedup_key` is live (active, acknowledged or silenced); a recurrence bumps it. Filters
 	// combine; `since` and `until` bound when the alert last occurred and first occurred.
 	// 400 naming the field for a value outside its enum, a malformed time or cursor, or a
@@ -26838,7 +26859,10 @@ func (c *ClientWithResponses) VerifyLicenseWithResponse(ctx context.Context, bod
 // ListAlertsWithResponse List alerts, newest first.
 //
 // Alerts raised by the server's sources (`host_unreachable` from the liveness poller,
-// `compliance_drift` when a rule goes from pass to fail on a host). One alert per
+// `compliance_drift` when a rule goes from pass to fail on a host, `score_drop` and
+// `fleet_score_drop` when a host's or the fleet's score of a framework drops past its
+// thresholds, `scan_failing` when a host's scans fail repeatedly, `audit_chain_broken`
+// when the periodic check finds the audit chain broken). One alert per
 // `dedup_key` is live (active, acknowledged or silenced); a recurrence bumps it. Filters
 // combine; `since` and `until` bound when the alert last occurred and first occurred.
 // 400 naming the field for a value outside its enum, a malformed time or cursor, or a

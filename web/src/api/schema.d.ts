@@ -86,7 +86,10 @@ export interface paths {
         /**
          * List alerts, newest first.
          * @description Alerts raised by the server's sources (`host_unreachable` from the liveness poller,
-         *     `compliance_drift` when a rule goes from pass to fail on a host). One alert per
+         *     `compliance_drift` when a rule goes from pass to fail on a host, `score_drop` and
+         *     `fleet_score_drop` when a host's or the fleet's score of a framework drops past its
+         *     thresholds, `scan_failing` when a host's scans fail repeatedly, `audit_chain_broken`
+         *     when the periodic check finds the audit chain broken). One alert per
          *     `dedup_key` is live (active, acknowledged or silenced); a recurrence bumps it. Filters
          *     combine; `since` and `until` bound when the alert last occurred and first occurred.
          *     400 naming the field for a value outside its enum, a malformed time or cursor, or a
@@ -2356,7 +2359,18 @@ export interface components {
             acknowledged_at?: string | null;
             /** Format: uuid */
             acknowledged_by?: string | null;
-            /** @description `host_unreachable` or `compliance_drift`. */
+            /**
+             * @description The source: `host_unreachable` (the liveness poller; key per host),
+             *     `compliance_drift` (a rule pass → fail on a host; key per host and rule),
+             *     `score_drop` (a host's score of a framework fell by `alerts.score_drop_points` in
+             *     one scan or below `alerts.score_floor_percent`; key per host and framework),
+             *     `fleet_score_drop` (the fleet's score of a framework fell by
+             *     `alerts.fleet_score_drop_points` within `alerts.fleet_score_window` or below
+             *     `alerts.fleet_score_floor_percent`; key per framework), `scan_failing` (a host's
+             *     scans failed `alerts.scan_failures` times in a row; key per host) or
+             *     `audit_chain_broken` (the periodic verification of the audit chain failed; one
+             *     key, critical). Each resolves itself when its condition clears.
+             */
             alert_type: string;
             body?: string;
             /** Format: date-time */
@@ -2386,7 +2400,10 @@ export interface components {
             state: components["schemas"]["AlertState"];
             /**
              * @description Context of the source (address and error of an unreachable host; scan_id and
-             *     previous status of a drift), plus `occurrence_count`, `last_occurred_at` and
+             *     previous status of a drift; framework, score, baseline_score and the thresholds
+             *     of a score drop; consecutive_failures and the last error of failing scans; the
+             *     verification's checked, first_broken_seq and reason of a broken audit chain),
+             *     plus `occurrence_count`, `last_occurred_at` and
              *     `suppressed` (true when raised while the host was in maintenance: notifiers skip it).
              */
             tags?: {
