@@ -1375,6 +1375,33 @@ type AlertActionRequest struct {
 // AlertState defines model for AlertState.
 type AlertState string
 
+// AlertsConfig defines model for AlertsConfig.
+type AlertsConfig struct {
+	// FleetScoreDropPoints The fleet's score of a framework falling at least this many points below its highest within the window raises `fleet_score_drop`.
+	FleetScoreDropPoints int `json:"fleet_score_drop_points"`
+
+	// FleetScoreFloorPercent The fleet's score of a framework below this raises `fleet_score_drop`; 0 turns the floor off.
+	FleetScoreFloorPercent int `json:"fleet_score_floor_percent"`
+
+	// FleetScoreWindowHours How far back the fleet's highest score is looked for.
+	FleetScoreWindowHours int `json:"fleet_score_window_hours"`
+
+	// ScanFailures A host's scans failing this many times in a row (cancelled ones aside) raise `scan_failing`.
+	ScanFailures int `json:"scan_failures"`
+
+	// ScoreDropPoints A host's score of a framework falling at least this many points in one scan raises `score_drop`.
+	ScoreDropPoints int `json:"score_drop_points"`
+
+	// ScoreFloorPercent A host's score of a framework below this raises `score_drop` (high); 0 turns the floor off.
+	ScoreFloorPercent int `json:"score_floor_percent"`
+}
+
+// AlertsConfigResponse defines model for AlertsConfigResponse.
+type AlertsConfigResponse struct {
+	Config   AlertsConfig `json:"config"`
+	Defaults AlertsConfig `json:"defaults"`
+}
+
 // AlertsPage defines model for AlertsPage.
 type AlertsPage struct {
 	Items      []Alert `json:"items"`
@@ -3631,6 +3658,9 @@ type UpdateServiceAccountJSONRequestBody = ServiceAccountCreate
 // CreateServiceAccountTokenJSONRequestBody defines body for CreateServiceAccountToken for application/json ContentType.
 type CreateServiceAccountTokenJSONRequestBody = APITokenCreate
 
+// PutAlertsConfigJSONRequestBody defines body for PutAlertsConfig for application/json ContentType.
+type PutAlertsConfigJSONRequestBody = AlertsConfig
+
 // PutConnectivityConfigJSONRequestBody defines body for PutConnectivityConfig for application/json ContentType.
 type PutConnectivityConfigJSONRequestBody = ConnectivityConfig
 
@@ -3981,6 +4011,12 @@ type ServerInterface interface {
 	// RevokeServiceAccountToken Revoke a token.
 	// (DELETE /service-accounts/{id}/tokens/{token_id})
 	RevokeServiceAccountToken(ctx echo.Context, id ID, tokenId openapi_types.UUID) error
+	// GetAlertsConfig The thresholds of score and failing-scan alerts.
+	// (GET /system/alerts/config)
+	GetAlertsConfig(ctx echo.Context) error
+	// PutAlertsConfig Change the thresholds of score and failing-scan alerts.
+	// (PUT /system/alerts/config)
+	PutAlertsConfig(ctx echo.Context) error
 	// GetConnectivityConfig Connectivity polling configuration.
 	// (GET /system/connectivity/config)
 	GetConnectivityConfig(ctx echo.Context) error
@@ -6625,6 +6661,24 @@ func (w *ServerInterfaceWrapper) RevokeServiceAccountToken(ctx echo.Context) err
 	return err
 }
 
+// GetAlertsConfig converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAlertsConfig(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAlertsConfig(ctx)
+	return err
+}
+
+// PutAlertsConfig converts echo context to params.
+func (w *ServerInterfaceWrapper) PutAlertsConfig(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PutAlertsConfig(ctx)
+	return err
+}
+
 // GetConnectivityConfig converts echo context to params.
 func (w *ServerInterfaceWrapper) GetConnectivityConfig(ctx echo.Context) error {
 	var err error
@@ -7149,6 +7203,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/service-accounts/:id/tokens", wrapper.ListServiceAccountTokens, options.OperationMiddlewares["listServiceAccountTokens"]...)
 	router.POST(options.BaseURL+"/service-accounts/:id/tokens", wrapper.CreateServiceAccountToken, options.OperationMiddlewares["createServiceAccountToken"]...)
 	router.DELETE(options.BaseURL+"/service-accounts/:id/tokens/:token_id", wrapper.RevokeServiceAccountToken, options.OperationMiddlewares["revokeServiceAccountToken"]...)
+	router.GET(options.BaseURL+"/system/alerts/config", wrapper.GetAlertsConfig, options.OperationMiddlewares["getAlertsConfig"]...)
+	router.PUT(options.BaseURL+"/system/alerts/config", wrapper.PutAlertsConfig, options.OperationMiddlewares["putAlertsConfig"]...)
 	router.GET(options.BaseURL+"/system/connectivity/config", wrapper.GetConnectivityConfig, options.OperationMiddlewares["getConnectivityConfig"]...)
 	router.PUT(options.BaseURL+"/system/connectivity/config", wrapper.PutConnectivityConfig, options.OperationMiddlewares["putConnectivityConfig"]...)
 	router.GET(options.BaseURL+"/system/connectivity/status", wrapper.GetConnectivityStatus, options.OperationMiddlewares["getConnectivityStatus"]...)
@@ -17021,6 +17077,167 @@ func (response RevokeServiceAccountTokendefaultJSONResponse) VisitRevokeServiceA
 	return err
 }
 
+type GetAlertsConfigRequestObject struct {
+}
+
+type GetAlertsConfigResponseObject interface {
+	VisitGetAlertsConfigResponse(w http.ResponseWriter) error
+}
+
+type GetAlertsConfig200JSONResponse AlertsConfigResponse
+
+func (response GetAlertsConfig200JSONResponse) VisitGetAlertsConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlertsConfig400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetAlertsConfig400JSONResponse) VisitGetAlertsConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlertsConfig401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetAlertsConfig401JSONResponse) VisitGetAlertsConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlertsConfig403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetAlertsConfig403JSONResponse) VisitGetAlertsConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlertsConfigdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetAlertsConfigdefaultJSONResponse) VisitGetAlertsConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutAlertsConfigRequestObject struct {
+	Body *PutAlertsConfigJSONRequestBody
+}
+
+type PutAlertsConfigResponseObject interface {
+	VisitPutAlertsConfigResponse(w http.ResponseWriter) error
+}
+
+type PutAlertsConfig200JSONResponse AlertsConfigResponse
+
+func (response PutAlertsConfig200JSONResponse) VisitPutAlertsConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutAlertsConfig400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PutAlertsConfig400JSONResponse) VisitPutAlertsConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutAlertsConfig401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PutAlertsConfig401JSONResponse) VisitPutAlertsConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutAlertsConfig403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PutAlertsConfig403JSONResponse) VisitPutAlertsConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutAlertsConfigdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response PutAlertsConfigdefaultJSONResponse) VisitPutAlertsConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetConnectivityConfigRequestObject struct {
 }
 
@@ -19743,6 +19960,12 @@ type StrictServerInterface interface {
 	// RevokeServiceAccountToken Revoke a token.
 	// (DELETE /service-accounts/{id}/tokens/{token_id})
 	RevokeServiceAccountToken(ctx context.Context, request RevokeServiceAccountTokenRequestObject) (RevokeServiceAccountTokenResponseObject, error)
+	// GetAlertsConfig The thresholds of score and failing-scan alerts.
+	// (GET /system/alerts/config)
+	GetAlertsConfig(ctx context.Context, request GetAlertsConfigRequestObject) (GetAlertsConfigResponseObject, error)
+	// PutAlertsConfig Change the thresholds of score and failing-scan alerts.
+	// (PUT /system/alerts/config)
+	PutAlertsConfig(ctx context.Context, request PutAlertsConfigRequestObject) (PutAlertsConfigResponseObject, error)
 	// GetConnectivityConfig Connectivity polling configuration.
 	// (GET /system/connectivity/config)
 	GetConnectivityConfig(ctx context.Context, request GetConnectivityConfigRequestObject) (GetConnectivityConfigResponseObject, error)
@@ -23169,6 +23392,75 @@ func (sh *strictHandler) RevokeServiceAccountToken(ctx echo.Context, id ID, toke
 	return nil
 }
 
+// GetAlertsConfig operation middleware
+func (sh *strictHandler) GetAlertsConfig(ctx echo.Context) error {
+	var request GetAlertsConfigRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAlertsConfig(ctx.Request().Context(), request.(GetAlertsConfigRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAlertsConfig")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAlertsConfigResponseObject); ok {
+		return validResponse.VisitGetAlertsConfigResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PutAlertsConfig operation middleware
+func (sh *strictHandler) PutAlertsConfig(ctx echo.Context) error {
+	var request PutAlertsConfigRequestObject
+
+	var body PutAlertsConfigJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PutAlertsConfig(ctx.Request().Context(), request.(PutAlertsConfigRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PutAlertsConfig")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PutAlertsConfigResponseObject); ok {
+		return validResponse.VisitPutAlertsConfigResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetConnectivityConfig operation middleware
 func (sh *strictHandler) GetConnectivityConfig(ctx echo.Context) error {
 	var request GetConnectivityConfigRequestObject
@@ -24118,523 +24410,534 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3tdtvGsieM30ov/c+sUPtQFG3LnkRaZ80oip347DjxX3J2Zk3oIZpAk+wI7Ea6G6K5s/11LmC+PBf0",
-	"3MlcybO6qhtokAAJUC/23taXOAKBfq2qrqqu+tWfB7FcZFIwYfTB6Z8HGVV0wQxT8Ne5/nlq/02YjhXP",
-	"DJfi4PTgXOglU4RqYuZczDTRRsqEUGP/1oQLbagwpHf56oI8e/bsm0N4xGhC5JQIuRwc9A+4beiPnKnV",
-	"Qf9A0AU7OD2geiynB/0DHc/Zgtp+p1ItqDk4PUioYUeGL9hB/8CsMvu2NoqL2cHHj/2Di1xpqTYH+m7O",
-	"SCTYBzOO4Y3IDsDMGckUu+Ey1ySjMzYg52RBU9sXSwi+SbgmlJwMh01jxdcqg13QDz8yMTPzg9PnT572",
-	"DxZc+L+f1I36VcqY+ZEvuNkc+Q9ySRZUrAg3bKH75AkxkjwZDoekl7ApzVNDngwPmwaXQqPh2NxHB6dP",
-	"hn07UL7IF/aP4RDG6f4sRsmFYTOmcJiWIJZSXb/iqWE1q3xOpv4VwmGPo+9fviPHlrBSTkXMjosXdFRO",
-	"IKJpGvUJu2FqRVSessMzQgXJxbWQS0GkYDt3oWi3aSNenOzehx+kNq+/sx9CFxk187KHudRmzJOD/oFi",
-	"f+RcseTg1Kic1VJpnsObm100Nn/7lhO2yKRhIl79la3qNicX/I+cEfyGZEyRVM54TFMiM6aofe+MKJal",
-	"dKWJYiZXAnhEKj7jgqZEMZ2nptiCOaMJU+UUghEc2SFsm0+wM0+efr17a6qz+xkmRdPPY5b7z6qB59/S",
-	"GSOa/505dn8acvvzvbj9ecjtT1sw+6VMGRLr+gIrmbIKe9sHOioG1YmuM2oMU/az//UbPfr7e/uf4dE3",
-	"4/d/Pum/ePbx32pJ/TL3Y6vp0MqP10lr4nNLEWxT05CO3v+lfjhXMRWNw9ExFbcXG+8UE8lrYZi6qaN6",
-	"e7wteWLmdlMYjedkksfXzAQiNqGrqJFwuG+5lnYOEmrfZcJSy28Hc5lbdsCHS8auD943DvmKi5jVj3fK",
-	"lTaFiuCOY80UZ7oc9rMhSSyfTthUKkaiXBieNs9DQ3d76A0w2F9s4/WDTenusQq5bBwYjLv7wD5aqtGZ",
-	"FJqBFvYtTb6nhi0pyPdYCsMEyA+aZSmPQbgd/67tsP8M+vo3xaYHpwf/v+NSwzvGX/XxS6WkeiluWCoz",
-	"hl2uM/yCCjpjCbEnIIllniZESEMmjChLaywhUhHFprlmCck16UX2zUEu4Gc6SVnUJ/jsmq3GC64X1MRz",
-	"u40f+3ZOl+yPnGnzcHOyW6qwU6tZlDqfVOSGy5QaZvUNK0pIL7qhKU9gHOMp5SlL3MgvpJimPP5E445d",
-	"75osuZkDRca5UkwYog01duCKaZmrmA38u8U+THK9ivojEeWaqYGl7jFNFlzYF+CRZul0nMr4WuYmOuzb",
-	"heFGk2jt9IsIqPlkmvLZ3Ni3llSPBFACDIuShE+nDIblRj4YCbt6r6Sa8CRh4mGXL6ZpanUCGl9rtACY",
-	"WnCtuRR2IlHCDOXpwAvrcflzNBK9iOZm/vdB+XCcMMEtRcASURJLec3ZkX2NCWPnYS2JORUzRhKOjBPL",
-	"BSNTJRe2/5FYsgmhWfaVJqDsghpCsKdBrNV0rNjvLDZAdrh0P0nzSuYiebiV+0kSncdz4ikKZmv1clMu",
-	"6YKuYHqaMWCPt3S1YMJcFsfeQ25zymMmNCOGVzZ7yqjJFSNWLCfhfrsfIhj5FVM3PGa/CHpDeWoF2MMO",
-	"XmP/JKYCF1TdFHyviQJWA+vZnlxSvqFi5USofsCBSomGqVWXFpnRZ2RJuSFTqWCpRb6YMGUPS81iKRKQ",
-	"E9ElM2p1dD41TIHGiNo1DDv4afMQvnJtGIm9OIVA2W+4mA0qZ+uGOmtH/4uwHCUV/zt7WMaJFUusLKCp",
-	"lxHFA2LmFE4gZ+r2CfuQWWbBE/VGXrMEdvkXwT5kIASgxwc8/cWKSDNnijD7KumdDE/65GT4vE9Onjzr",
-	"k+fDYZ8MBoPDvt1eu+/4HnNtDkC9ct2BI+nt63fymokLxagBvqJJwtGce6usiWa4VXamNNWsf5AFj/48",
-	"YFYxrzf7jG0U11OwGzteWEl9RtiHOM0TpklkTApE5+hjImXKKEhUVNM6GnD9A2v5dPUz9A+MqZnBj3zK",
-	"rBaIcpZqEj0bLuxx/PRkHllyiL4ZJlE4G7cYMKPQZhkeffP+33v6H4t/zP+RHNabLKUt8hvOvVTh5cSe",
-	"Nnac1a1KOu4VbEi9Nq3oEverT/TcHnrgLZQiZoODuvWyr44XzOwkZz/iN/bd9XnigCrNbZv1jxw10q5T",
-	"hv8DZ1230RZDoUrRVf3o9dYRv3Er1GHEMW7tmJq2Nkm/+GayCmRt+bPju21Nijx1pypawhtt8KSFWdw/",
-	"AL3V6pq36szz/iZ3owC+VeNeQmz84M74MY1jmQvwLLaZslXtc5SFzhynseE3dizu6DgoBl5vl4dEBX3U",
-	"jMQtSj+kj8rGu4kV46klSzswblYdSdL7WWtW467oRsZgKXUje21PFTedbVx95d+z34CyXNmtlCm7lkZR",
-	"oe3WSQEuA8PSlM8Yui9onoAfbyEFNxIG8L5uRPliQVU9FxpuagmvlgBwlMEU/ffVpdq2yW/prOthPgfr",
-	"bwxEt3lOvLYSlKRsaojMrb4X01zX2huK0cQ+54p442TCzJIxd65kdMa+0iPh7nOoSMCURZeOYQvSMxI9",
-	"wGnC/DOJygy8ZBsA0ytwmg43nab9Uuq3E/+ePzZEf/8guKqyzewg/PVNhd771QWutlm7lcmCi0uZMn3p",
-	"fE4dNxT8wK2nb3t6KYxa7Tz6sN3aIQM3dRslja2qnbJkdkvRXmkID8POAgvEwRgf12lKSNCn6LUZhx41",
-	"0gP65DdMMK1JJi1PnJFrtoI7D/v+YX8kovLubZwoPjUR6TnHVka1Jv/3f/8fMqU8tQRP4atqG8AucCVn",
-	"G9OxVLYdmUEz9oWvNIGn1tCjwf3flKUpmaxIBFPUg/LTcSa5MDoiXIyEFIzomAqr4U5YKpdrH0xTKdU4",
-	"YypmwkQ1Yyt6hAFOU8bMuDJMMPvt4x0jHQnf83ojxYCX3MytEVvz3pKLRC6jYhr1rTXNJpgEieDGwO4J",
-	"F7NgmUfC/qAJuiCDZXJv54rpiFjiBUubEiWXa/RApLLjsqfLOJ5TLsYTZRVHt0oZU1wmPCb2FJg6g9J7",
-	"u+ErAl+5IZwRKdhIXLNVn8SKGx7T9HBAXlLnJ0pv7EiMZumULOdMgNS1VjxwKolTRpVGsbrBFxOZ1J9r",
-	"+yisCUvybHxdeylqyMJSkiVDWFBYLLtoXANzkR7qV30SsrvdZs1Te1wnh7U2S8L1guvbqqZlK3vKl89V",
-	"mXL0cUvd2jey5+JYseYW5260PUcR+46n+D73F1H7rQu4/3dqH5bar+BNe/7SmW4+R7GfKudcSGHYh/Iy",
-	"DA4q0qNJoux5ZEUzeoKstBUkOLrcKeMuRu2bI1GE4aA9gSIazquzUjj2UX73yYRqlnLBUKpCX3YMZq6Y",
-	"nss00SMBDeDPVoSfWcGjWZxbXi7EZfElqHnFcJ3shRHqM3TShyLxK03iOYuvWdLHW0wnRsea/YHnJaMa",
-	"JScl+FMoPu1BlaW5JpFjHXs2g5IW9UkENm3AUxEuUKTzLLMryxIrrVXOUKYqyuGuZc5TVI7hYFxSOAMW",
-	"1Cqnwh7+p1ZV5lPOlCb6mmeEm8OK7C2VqibToX+QZ0lH4VtnbpTiuKL/1JofSMotzBDbzjmYU8FlYhfd",
-	"FbZszZf39PmLGvbK66+JX5VnApEiXZGen7ndF0u2zkE6zU2uGBwb+/D3x6bpX3m23/AMhEfXQSlnDkoR",
-	"ehCcNbW2JvSg97DyOtpEoNDfl0G00wKyTPryxnvVu9gUSAR/1lkJRip3yrQwKezL3hzYVH5SzoQZWxlb",
-	"/7tUiqV4U91wruF11y5Rv7Ey96sLxFIlnT9KcNGrtLXpB1mjI3+B2XZHivf9puw+fdkflWlwYV6cHNS5",
-	"C0Idw/MsF1NpKVUaDi6ZJVXCNmw1X1SxW3v1/jjYoIj+QeFyCoRtQHXVLazuTUE8ldXfzkcPIDFKnv2k",
-	"YuO13Ve7oJcQPtjVD4/6xOapgqvoLDKW+HtPUwRQTRSj16RH09SpYgtUDOR19YRpJsN1FaaWehtWLmhG",
-	"XgcMGFytlSfr9tWW15Ze3TrUL7OZ/yhnfM8TXpqs3sfio2ZimTCvzqKL8StNgkAOqQjNsj4u75tX59ZE",
-	"ZMIuSmJXOrwDrFwBvti8nvvzRV1ko31P66VUSZ0esusqksXyhqnV2E6j7oJUczFL2VGuGfHvwpT7YUx+",
-	"JE0Wrc9m941mrpmquULdPe41GijaCZZiByns5amkccy0HhdXlBsTWkzpmAkl03RhT1wVxLCsEVChiVuy",
-	"gcD2jMYYrcGtiWEJxZsZdnpkTjW4rbF5lpwSUCjtC6uRSCTpRW9/vnpHji3pHS+m9BTfjPr2FUHWfwXR",
-	"sIoO+y4oEUOZFnQFWuhI0NgQic4XuRTE3fJUdP8Kt06tEbVlaewkdgtlM3/Dis1Z3+bK8q/36Xpo2vY3",
-	"r85fwnrsufWZkjfcLhEXs3GueIP1Hytm6sWFNT6fPSX4Sh/DXVaZtRe5MNLaujTLMBDBx+/EFMnjl8vX",
-	"g5020sYAi+FsWZJLx9EXMmG6s+kTSI5O6tS6n77a0Jbh/g1o9lZy/Pbidv38MVnzkNnbIuJv39sRDjE/",
-	"na9DG/R4rsdUSLFayFw3nLtNN8+b1zTdthmD2fH6tzKMutUrIyVv16Vbu2qDzdu15x6xhTOO9nWGNi56",
-	"eEK20N6DgxDH5JpumvElitB9fR9rMr9r/lpVCISN1Y334vV3l99xjbJivxHHPKlLPxPk9dubEyKV/fcF",
-	"EczABU8RUfVkOBgOngyGx09Pdig5z+qUM6kwvnItWcc+JkYSo+yRi+kX3g1a5l/89vTpe5e44HmgyMd5",
-	"8fz5s+fbM3JgsK/xyyco8Pxfa7zTP8AMKPezVdfX9wiWr3ZrqGEzqVZ4L9ttTyqr0shBrfyDZUO1gyxu",
-	"NC+sJqM7hzyhHe2v2Go8ec7/q/KUaQxgRVu5uOZqaVkxH6vZxgqjay7/5letatzhVatHTFXpoqpOFm6B",
-	"j0kP/v138H0fnhFr7qFaKySk9sJtMV584e1f1X0p80m6xXeJscCgWV3zLGNJq+GvK0Z22m6hyob8Kvc3",
-	"N3Y78byVvLufr0EnZCLxliMmXp2hFQn0SaiyJgJFtzy47q0i3+j/3Yyo+yzJ6GE3H/xP2ylg+3ZDhlfH",
-	"7S6TimsFWpCO1yU3zp4k3MmtVi6udZqt8XNpn2fXjqK2XzBul9FhpnWYN+hS73ymm5tj/aYIwVzw07eK",
-	"0etELsWeUrwlASdspmjSkvT6B35ALV4N7thafgHh6eNMyUnr8UiRctG2fZdLUKMfpUu60mR4BpeEmmjD",
-	"05Rw4fLFIvdhRHpCEhgfOCt8kh/4FlfMHKJcA40qnEvU6lRct7pwZsEOBZ5utxFrS7aLpC7mLL7eywsL",
-	"cmS8YFo7r/VOZz9+0fpuoAzoHLe6pH9TvF/c1Au2HLurdJ5ysxqXEcFbo+2CT67wCyuI7EiaHLeZ4jc8",
-	"ZTNWD0oRy8WCikSTGTNESWl8zCTcQPdSRpVgcL1PrllmyiikQZBLbL+zwiNPpPtnXDj++gdCCjB5dq5r",
-	"MVQ3mYYPKpOztNTxyskFMDT5udHkHNvvxxUrN7zz0fPxhArBVLvLJD1vOaUNM8wPtmZk4fSbKWonn0kx",
-	"5bN9tW/N4ooN9PWLkwoqwYvhNjm+7+dyKfb8NJDz41kqJzStJ4Pwvf16QpG458eKGjZOPaxEe8SH/oEl",
-	"DpmbjX6f7fwyiO0ZFzE4lTae7Mab2DwUYCRrW96vElCwo5srX51S0zArS1a7ze34YE+PU1ww0XYNcIPt",
-	"gBnAt6D3+XrdI4CPgzZ3zfqqOHY65nbocZKzuvy3G+b0kuVcakYE+2CcFsI1SXLmAaNaqEAQRAXf3irA",
-	"EJoxPL4e1xl+v/pbH4y9xiAyRQXpSUGWcx7PIQ/RqsoMYKTAJExzbezLkPe6dxBQlVBdoE/DKW5XoUiy",
-	"aGPswRcuRm6PL3WO1ztdvvwjZzkbJywz882F/pbG1zMlc5GQ3+UEb8+mXHBttdIVM6S3pNxwMesTlQvB",
-	"xQyBCOAZMRKRKoziLli3TWiGVbfGkKQDtN1pMrjjYzeWWsKBjFrqaSNT0q4Y+Ac0YwKe27HDdHmQirLg",
-	"IjesLod18xap2Pb6janf6Map11LcxlyrO9kPGL5WnhSJ0BepFGw/XzDX4wKp5s92qb1t7tN1LLNKNJ1e",
-	"acMWbk71+Vj2k/2irdd2DzvfsWQQCb/fmtHczMcLZuYyqUxRz11cZqCET6SZ1053zeFbAVV6etKvvbO6",
-	"j51qCJpoGIQ1FSyBu3SA8Arg+fNnL7Z/AcZJNldUs3a9PSwV3V0gBo67SAMNrqNC0tlOoD9ybfbViopG",
-	"OnjJim/KuIM7DggLh7U7LKxmQJ+AS+8hw7vdTc/Ou1KutyoubaVFfVpIDkdXGXtWPYF/FukK4EiCHT11",
-	"sdARoYBqqgeNiSvYeJncu2fjpdNYw8ELoqGY9PvPQJw4UhtPuNniz7BvxHKxcHHTja1MuZgxlSm+473G",
-	"+Ofu+QedL97bCb4KdYaUvF0O/ALjb3tkL7gInz55PMQ/0SF+m0N1kxpybeTiUqbsNgpc87a1WWyUBt2h",
-	"N5vDeTri5pSxDOCY2h1uFM53dwxQucZ3y3G3W/UHWruN1fCxNiz5QXa3FDCQpVYcT61J3kkYZ1KZ+nNE",
-	"sRnXxg5yfJuc1X2c8NtPBb8AbvCVj4MleL9z4S/dDPdkeK6zlK7GTXJo82ZK3HAlhT+Uu8Vzz5TMs7aQ",
-	"NHa/9pT6Pu20jhdaDLNkhRcnm6p+g9h+cdJKThcRantdcyTMsNiMpRhjdkUshaFxw5Hpb9E3XO8vhidf",
-	"Vxz3z14Mb3k58WEc80QBj+kmqFs1Y9qU0XMxFYSmqVyyBHIYHUeE0LdwcBJKjp8+PXSBdWVk24td9wcN",
-	"dxbPh91uDSrLuObWb9qP1g7/NXK4V2//Oul1cPVvfLqXn79o5SqmYs/QzIcwRIvAqJ3ngncX3+o6YOox",
-	"V1v4gAsGa+W7WDuia/wWLWVxEaO6HmgdXvStxw7F9jRrOzFtqDK3XMhNEDPwGsNlXOFIBuAaZuAphhzW",
-	"GjBGmlpAyEJI/b//D8mCEN19glRgrYGw/QoXc/ADKJfR08kaeBoSxHZuWzKW7Ru5LtwSWgm6BaRqbWbF",
-	"Z3UDK6BGO0m4hLUCHb2wL9bmLDdCXn+lSfA24Umf0FRLf0ES/Y+ji/Lno9dJRLw6SBBmth6ppVVGdHVQ",
-	"b2g854IdKUYTgLSIEQ2jX8aaTzlLEwTurMOSHtQhLxRm9fp9kdSM4ElbIqzyig8JU8Mdmh9DQk15DLj9",
-	"Hxxq6gb79A8+HNkGjm4oaEratvTK9nPhm4O/rnyb8Ndb3zD89bJo3Uq9fEFFGEC1kYTI7GEbM0ibypjM",
-	"UnZGuAE8ZrwgldMpEwkXMwIrCC+WAOw49ybXnFErH59Tf+OmWMYo3grOGdF0UcKpp9Q4TDm4JsMA5x2X",
-	"bEDsftvCAayvxAaZN7LbRW325kvI1sR9hzRVV3/ghili1TO24GZAcNM0TmLJTTx3IVmahaSyAWfvalMw",
-	"bQYTmazGRsoxaIGQdZIbNhDSjL1UwyfodxrbH5xu6FxkBXK6/5sL6HBcdZ5XfvKJfw3g6gf2+Ctg5wdc",
-	"jDMlZ84qC3+5ZquxYrkuoC0A/L4y+HVE/IqiOGAf7M6XY6/Ar/uHiykdr0/SPnOzOegfOPBxDyo+zgMg",
-	"cbRLAsh9/yRE3C9ROQfVb0HHFTQd+KD39UoL/lFYaME/m+R6hUAfeN4MFBUzVtlue4hVFrjuyK2CRu8R",
-	"YtnqgNg8qxqjvCFJ/h2Pr1nniM/dYLU10Jq+o+2eA/deBRG3fvQ8sTIR4la7A4/ktD5jDVLp26ug1VHU",
-	"qIk+3rMhA+IDjQ3Rc5amBHChVC4qAaFWjkMSBGBywuAAubOSEbUTviPJsYKTc+2sjYMvmAOZc6GpRsrr",
-	"cBSBTC+zEjyyen0ieOFfrwEOgEngGwDtHtE0HctpBJOlBFZZc8NcRFNGlcsGgdsh2J+o9iiTucnyhlwT",
-	"24pPNsH3wiVNpbxmCaFmUI8vENb064QA0zbMWFt9oQgwNioXMa0ubuCPuKGKW6m1ZTi77h9RQcxTRnxj",
-	"Vl3IQZsoVsUeCTUa1xrDFpc7hW4frFfAAMX+hPML6Kjv2TKcYJV26+QAVAG09t8rjMjpmqyCWU9jQLXr",
-	"Eq60xd+6XcCVFfFq+m6c4Y8OsrTj9PbImqgEbHdLnGj1drf2twRoV89vP4wWaQ+woJcsZsJcQI0Zfa9Y",
-	"O9DduwC5emfeNrTaPPI8ZbcjdiDBLsTejPm4vj/uxX5dX40zuopl57m0S67bOLbA7zBmVtjRAghrn5zK",
-	"St917TbO9p3MXK7sD97ddb+0F0rHW9JeOXZLhQ8w9pDYbzv2gAW74kyByn/NRSVmAJ3imoEVhgGg+GYS",
-	"IIUVj953A5p9WGDZlpiuW3yS7fWbOjdhUCa2kCCFPhEu/25Qy1dh+mmHTZ4wEc8XFL/bVJYuXl9ZZfXq",
-	"3evvSfEqYB73IjVn6TdQBG6SC5M/fRphdZ9BK/84XfC0BmQ5irm2bWrDZ/ZfwbU5+no4PHr+rPLnk//6",
-	"xP6dxfwo0froBL5Rs8ir1vW6csNmN4aHZSk1lpZ2s3x1FpceDQCw1wr0cAD6oVmWroiRCP7geyC4IIOD",
-	"zdvBCaei4SJ8ztL6X3BLautbVenQNV984RqtI7GqstjGDe6iodxe9wNiq7QWrvNW2t6jzE5H4Vtw0f5S",
-	"9wdGUzPf0zWfTMYxJs40mUGb9yFz6HAV5sXWSd0bpjRvA65XSKDKYMoGaicttSlTz7s6JqCCe6388WVU",
-	"MRKSgYvXIU5Yu3k9y6fbFd3WjP1Oh1QnIoMAjzxlLu341oHHleIu7bABHBjKFiMtLJHuWu+3BrmsUsNV",
-	"Obp9nH8tgSxc9kx7gIq2d5gdcCiCG8Y9levShKiFLcHmG5f8XoIEGwIdbxtkVOX171yIgT0XIxdvUAe7",
-	"1Cn6qFXFg3bRSGH84/nR/8Tox/e98v8H46P3fwl+OvxvtTGRPBsHUXLdIph8QFw3KKhPETZVRwA1osap",
-	"B8GaNFH2d3DvuncgTVHVpqWgrJdfjmBaifcgqyQNfVhp+vP04PS33S0Unq+PzZgGDa5JlyJQ9NuvW4Gm",
-	"lf7e8tMDFAbclRfS2VnT8qgOQ7gW7v60Q77I3VQ1cIRfDVTeGFllEdYiRIJxbN3JvSqndj4L7iKLrLGy",
-	"aDGXPbR/OB26aWbIAHedDeYG0k51giFgNPo9hqHf8V7WzuSvrKvaR7NMydsW+ykamaxqI2SIfwHs82u2",
-	"CkwKCt4No3JtWEKkcNDpOcZFtAke9HlLYz2nT5+/qPFxXP1w/vT5i9OITCXGQ5DJCkGfRUaTxP5NNXtx",
-	"QhI+Y9r0IUhI6/nRNVvNmCBHaUSgC014/eVd6aTrJJXDjKrNiiXsA11kKcOhsOTp8+dPvqn3s0DEQufe",
-	"s3yS8ri++NY73CiIKS5Kc9tXNcHGB9sroK7tQIZxQxHhmlCS8OmUAa477L2/hs4UgxikBCoCAZqFdEXV",
-	"HA43h4LcnprCwBlHQJCAAl3tLsVQLH4tFVWWJ3ATVnd6benfN/PlOQ56P2uhnsq3JKd8vRMpbrPFLYPf",
-	"4yjoYs9bsup0aFg5t8tjVBrX0HzT7OzUutvOm8zi6i36ggUKnA3gk2QQIAbX4D06sRReULN20k7HVBxu",
-	"+iLr4FDvAdr0CzLlWyKResKwpljXA1XFc25YbNzF6c4TDKIgxpni0t9/tIZm6u9pa9XT/KdJSF/3a+zy",
-	"Y9yfR2LvXPmKj6HhbI6puB3c0a2s2mKL36+Lrp+sHobiiIa4krnYon6VjFJn3tUEoE2nAE3FiH3njJhK",
-	"YQ44+6UCcQibac/4aoW8QW09DKnHSZGccavVlXpcXpC1eTtw7u8GQHSXLWNEyp/ylviCzQmZGz6mnbF5",
-	"D5CdX+9hKlIzQzbeJnL3dDp1y+mpyPfdtucaqDzVGiwEfAEjCi0hIyoanTFn3qzXKR90xhrCWbWzYveM",
-	"3aqrvVlPdSDIOoKq3iXYW5E/jPu7u+oVSt4gYuJWY7gTfNgPd7EagAzbft82XndYY43v3wJbFkxnDy/r",
-	"jGyg/1TOuLhXdNkOC1L7zY5VuTNcX63nHca6/vbWUdaHMe4Ejq3TFLoJkbtk88+JYe9o01vsS81wm7aq",
-	"HOcPXJs9K4Kg1QFL2VohuHcIbkx5Gqd0hSqSlxWZM+r0/CAUT+9vV2R9l76/BVf+9pQVoHu3AcTGCtxl",
-	"b+1MgI1+7wevuw7YY/fpvDd89looX0DJt2GivXN7jVoPfdqleTYwcI0e2oV6b3VfUi6nn1A7pXNf9LyH",
-	"dZI8ejXu3KvxaPg/Gv53Z/gH4Xn7xMwn2zHA0RePdoj7gPQokJ4r2RxBSGR02L7u08aFX1PfecoAOxod",
-	"/S51A286w8zH1mUudIPE2RpcH9NmAAdXAZUCoHuSx3BLy7VftZ7lTuYSUB1SumLVlWqSIWFQ/1adOU/Z",
-	"lX93/3xGblLWJXkIP6iUWy+0cbfS5dr1Q1pb3/8mur4CCNDXYiq7X8tTtZBq7IpYt1PEuh+rMk0h3Lhb",
-	"LBHX1+OpYmw8m7TT9eALTF7q9EmuWdL6iylXbEnTdOzS81uCD/mPCprb/c0fSbsDoIv6Fp7ZOxu+Zkqw",
-	"dNz1fcVS5pA1237S5bxbsMW4AEQYL1pum/0KSaPtF50PbZ60f3Oc8mvW9vXWGyD1OFPMmFWnT7osfvn6",
-	"eJqn6b0qKJqlXOQfuvCMXtKs0zY3GigVmdUkeB8KW/SegrX3R4Rcw0KSNw66B3RtI/Fohw8GBO7+pCIu",
-	"KCFl1L+N2jjVGHBzBh/Sa0ao09lzQDko9fZcMxJ99/LHl+9ekmOMvTv+kycfjxdsMWFKH//p9u9jVKc4",
-	"7KSeLzqMe4PAXwvD0pTPABJkHwTMRlDL9TpWz24HablvwasO4JEtISI3l+xeUSJrdqgDUGTd13thRYYN",
-	"AQ5P58mu47/tidC2MTLE/OyodzI7hXEbFLuNiXtEu88lFbqtZVRaRdudoMHSVOyZcHDVVW9FLxeNnp04",
-	"lZolJOUajgIf0RkzTXjQCnGnNZeCKAb4jOEloBWEY+dqc1hbY8UW8qb8M5XxdflXLqp/A6hRkA9fOK+T",
-	"MZ6KEN5b90PZDf5djmL9dzvqscyYKP/C2QMITXxNZ2wMeZNpWnnmXC/Bk7JNp12Xryg2kdKE2GXuSZwy",
-	"ig+Q58dTnlYRAMDYKeHi/APFnIMseOatyfJJwrV/tJC5MMWC4V/liEEIT2nMijfKJw1vKShotQWYYIPe",
-	"9Ft3s3RvGcebIvGuUw/aJm2GI7ky3bNG9rPduwhALWim59J0w9/8WWDkeAb4h4bNpFqRXuR4AMEGkPjg",
-	"/0EmAKqBZgr+B/VH+39Agzrqj0SEDGMfIl/Y/wsYAl4viE9Hh31M96eC4IqTJTdzEgH8FDQYLl8ElXCj",
-	"qWJ6HpEeLHfppka/YSnHAGaAmnJyyHojAY1gD76kIHw7kzIhUrAzEsGFaAQ15ommK02W89VhH7sv/UsR",
-	"6dneR8K3FrouD4m0gpUilBbWpTNSsWQwEgdtctUc7oXf3BYW1Y+ImQhUuq/eBGUfmGrSI1qA/e32yyCk",
-	"Y0cPORfjmbISK2OKy9YoAEWVPfi4QBLE4JWxQ5kEiYjIk7X4yLx6zz1VzH5iz5olNfF8nKXgjGSWsDPF",
-	"NattJgeYoEyxG5/LsTmBJVWCi263BxuYiYAzW2ZC+OXeQjJ/Y4pPV/slPbg1HP++XLeJn7x49vVJt3S3",
-	"sLEW493vLvjT0bAeI5XV7r1p69e5gdmPVXETU5Xs0EWfAMH3iaP3PhHSjFfMjN3PC5raqdtfcqHzzAp4",
-	"K1rSmX0A8Gnja/vihCZjzWcCJtwnSyXFbMy1zpmCW0GPTZtSvqhHFb4Doi5Wbn32dUTypjQ29yPpwJu/",
-	"I8jBv1k7jLWwjkCCtCvZHxjNAaZdnWj5SRo+5TGYgBdzKgRL78VgrumntJv3ub/fstKtLbvmKnYyNy4N",
-	"pu2kLt0nYPvFipmxZmZb+Vl8y+oReLqTHia/Ae4gUczkSriauTUc7yKuOi75O/vZXWdduxS70vQofBfB",
-	"QpRr2i3xupluumdw2ca/0kQzYweiB2TJJnMpr0E70ymNr4lgLCFRrtKI9ObGZFZO2X/14YCwBeUpvKFH",
-	"ItILkwEqIei79g8rB+0fJtUQMWH/f6rkwimfRkZnqATbdYuI3V9NpCBXb969Jee/vPthJECHhUrVOFVP",
-	"JFQTHzuLSuBa9qCSi7UT9NnTYZ3C7we94Zh81vT2nt5Vtwah6IKQX1fDwgAOuf1vfVmJJs9s/bRKZ+yz",
-	"pzXOWJWuT3d48nXHUnMtvLZ1pHoLAJk7kKtbZWTNTNtUQLsL0VjvcfLcaFUGLmae9l3uBXCJZ4IzslTc",
-	"sCMpEOFt94XNrQRmHbJCIffcPrUUXrepy4sttHeF1J3td16V1w9qtz+kaXkDEeFIwEoJK47tqWKFblvN",
-	"5W4vBcExNy4pdpOF/sVZdBdX7RKC37GU37DOkes0ZWrvGoTUGLbImgrmOmpt6x/bD4cHJn3LsMWWAywz",
-	"tlpe698ag7Vuf3dHaPUPjKJC88Zw2rtRSIPtrfRYuTEpgsK8m6Mgmf01U78St5Dujm66hJrX8tpdC/hg",
-	"XN1E/Bp1hNkeDsAjYJayzJh9SJMgw3+X7L8spV0He+DXOY/nREjDY6YJLRRuxWLGb5g+JRQCJrQh0YKL",
-	"sSegqE/klEjB7D8Riio7PB2NRM+S0eqUUAEu34nMjQ+oiKlSK6vU+C/BT2voTEfoCil+8LEe0OBEmjkp",
-	"W4W2DussgGAg9xbUUIys0kMLgLBtjRbrcG/DDnevC0dVbma3UvpV0LqncS6m8qB/kMqlVU9ZwnMoFM9n",
-	"89Bhs4u23zGQJ93DptdKtXTBFFnnk5ULsQa+UCThiWUbQuOYZVgSzSWMNRVTieWiouTVMP1OKB/fzO5C",
-	"Hm+diYAlGfY0vRDjZdxQF71NcV3Blvt/vq5jrw9nrflty3DJNDP7rcJdTmH3eIu6Y3slO7qbuvoIFksI",
-	"Sua6XsnelenTcJ/l7xtmvsBOTTFffIU4lz/wSllf7StN7BSwzAO4lfqET62YH7TUdvyk14EPywlvX2mN",
-	"VbH3To1zA+iisly4MTcmxDXVad/W6Drt1DSrZNphlJcyZQ1NrbNmuQTVsfsua3fAReVe2n3qXHvFx0WX",
-	"4nQH4HzloBw3o5bjUdka1dyNpG6CNSnSwYB3F9+pGzsegw5ne0/k63p0rAYMAaqbMvZL1KsWwFXukKuB",
-	"rKpfuSDlpQZlj2rtYxkoTyOyZMqVQqtmHJ2RyHUHkQpwYGdZymOo0QUZPqRn5mwkMA+mjFUoYxhimad4",
-	"1k/KPnqoDFS/GRDMM5KKEa5Hwg6THJMe/PvvED7htNbCBGi5MsH+y5Sda81nEEO934lmWdLZ/l00zPX8",
-	"ItdK7f4VkuNWCLFtDyGux5Ocp2bMRf3h1iROO96hJhtnTNhztZvaZclTdhGc0WWMRcy0PoqlMEqmUM8z",
-	"4Zh9lTINuVVFLB1o07MZGo6uPn4Z5wZVofGDWurJU/bdjkjWnZrFrgy3YobONZjy2Ojxkluq6nLZnzBr",
-	"Iesx0kKX77YTUVGDoGvwQQPxLbKUWWYsK2C1O13zlL2ufFvXKdYD7DjSSnmZdrpD5Syu0xwoUkrDRTHz",
-	"UbHdYujeVcrYuJT8Mp90QTNNjDwlUL0HBT4U8CGT1XrZoIvXVyOhMXStT1J2w1L4wI71DAsN3eSpYMod",
-	"yFC6Gx7b/7k4fwdvX1y81i5ODY6FlGujsTzQ+OvhcFxWC4I/y2pB40TrcVEtqDZE7RZ5onnGlGZJ13CZ",
-	"Zj9kpehla3L9m/uqnaT0HsaqxCwJqeKODLT4knorvFryQoXeqvUt15mxIkU2xFFlZZsEti9K21XbCj9r",
-	"hWKyVv22HsIQojWFJNWJ+pJQwDVTbnQl53onumGXYNltqdkslirZnqVeJlxbHivyrUGBw9Rx30qHbPF2",
-	"KeGfVRr3em2kIvt6a+22Mlu75Jxw1fsl2TWR89qRsweaUncRbweSuDK4vQjZGMW5JdWywO1hpYAxLbIu",
-	"zJwtBnUCVbEFS3gxk/aS0bJRQ8IHzfwJMcupwqLKBYq7Zas11ss1Swq2hE/IXKaJ7o6CCINyGDAH1ck1",
-	"7ea95xEArZfAuZ8kg6DCb4HaHAT8OY9y4WFO5bJRAd4P+m1fDfiOtc3PRR/cV1a2BK9owq3ooiY0kVKh",
-	"xXS1TSEDsdUNc2NEJeQy1AseTHOwB4GGPGMhl+hmcDlXIAi+0n3CUo1OVDeiw+6SpigUg1Py46pbsaur",
-	"H/bKvaVpKpfjKt5lQ/QI4GwCspnMzUau7rMXlTTa5/UgGjRtbODJ025puHUjr+mifuRbl/Bec3HLjeqQ",
-	"ght8tFfm7VVMu+oQE8j42DOuxWfZbXDQpatDoBkTxUmNCqXdHnuIL+dSM4K6lE8yGhzUo8179+puhc6X",
-	"PNwzTKZ6QblWG0XJBYE4UWIkmXLB9XwLr7e7xaQujQvxkPD/21ag4Xp+y4CeSm3M+wS1bHrNnxr7V74o",
-	"KutStLJwHWUO2izB4AeHt1VT6qK8uNi/kGpR93Zb5dQd6MYQXe0RjhUVpBcpl25oJZ//t5CA4PaQgkHG",
-	"YTDFcgkUFbVX35mSM9UGr7s6yAs/OGfa2j7s6tvW6IIkUjCiJZlS1fc4HTRNQ2thzekNZpIe2w+bkI/x",
-	"jaJAx07Y4aDF9c9rCx2jt76hfpQlMRobFFSE6musSgtEBfHyp6N8OHwW8wT+ZUGC6ZjGILLW3zgE4yVC",
-	"h3B9RSVnZO5QKBs4tfQO5ikLFq6uaHWJCNczIIi9kF5jKztmTKi3ZpZpEtGale78andXVz8Q/2tJnZjX",
-	"3tCWFbG3FGztfAD2uAzCBBWfzaqZkQsqcjBo4JQEWLY5S/JWwSFr7oPCaeC7WSPAtTC/cAuLE7A8cAM+",
-	"DhY/FDOBbG3SFL6louboPi9qChWlWsiEiqRPpvYA5EbXVxk6JZG3ACM0wCnxD0YCXWGUp9rywJQtmSU3",
-	"KsicplOIoHcXc2sXdId9EqVyGZFcJEyRr4fkv/RHIsqoMtx2hI+/eU7+C2Rm44hNhGO1j89I5C5w3ai4",
-	"gVIjQnrP14qZ6jWgv/Ct5LBhzJTrNyi2aWoNW1xeSzOddUuMq4lXDbHCe2g1n0hV0OPgTnr9yNOgHGL+",
-	"N5nkhqRsighPvSoUK8hMyECiKDpoqhhNVuSPnOUssb+qXAguZof14gSH0iAM3UBiKoQVhXCK2U4YjecN",
-	"7bXVbIJzdpcMAkp56z+oOZru6ZzADUDVtKP25T8FkQ7S0UECgOyGDRvUxIM2IDZNeWpQ8rZaqlf4+g68",
-	"4ib9tWOk6MbNyuY9UuvDBkbf4HOunhLF1vQrMqFKzut8VjkVmk+X5vOgXNvuFIF7CIdC9P3Ld+QYxhad",
-	"uSPCstaM3zBBFrk2ZGH72qSQ7YB0neCqN17+Y4+ASUNnu8fxcdt63rtLuDxqPpVDeFOEdaceECFfaedw",
-	"m6ycY6CmOKE9FNK0PtLJHcvMNP3sIntrf8MDpcEYwSOmhRniWik/CccU5BOU89i6pG1Diqor+vIDjU26",
-	"qsb186TEuRlzMCGRZ91VPk3T6AwxYpZzCk4OuxtYltYOyI0lahTsa4MAvk/5jYOB7AHjT1gAxw4CoSGZ",
-	"fE0VKvy9T4Z19LOQrp5lYaHioeS0BCOJ1V2sfKIGLBqXoNkSGvAWR1RFcVpXtctoC56UkrPUvI9LV3q0",
-	"llLaEaHznk7HMsvhyXDoVtE/qDdMN/qoJPQNO+RVPN3V4VbBXBMCWsuxdYxaVfT3csgHKZb1WAxoK6O5",
-	"qVCxcuLxjKBdCmyLZI6Ur3JBGIevl3RVz1b+RnqsmGECnJ0JXek69nXBAB4IQioEhIIbVjqjXBySVIoZ",
-	"U4TOJFpzEFHANUkYLB/6DoQciWqBWhi5kM7tC9oiFz4SncvE9qEJN2eE+i+s0u8B80eCCryHEcb5kcvQ",
-	"BVr2LugCmtFekLkr7uJlKvSSKT0SJ8MToinkQmmJ1mBw4/E8lA7/tdYo8FihCy5yw1od2q/dN9oHQRcS",
-	"ryEV3ck454Fwe75hBtUKuOe7BVyJbzrOmHIT6TAQr/pnTBH8mNBYSY1enzjNtWGqMqgXuwcFgRg7KVUk",
-	"xShkmnjPAtAiVcyTQ5+wDy47SMKVXVh7oKAzbXialvQqhUuWGxB/p+Gi0bgiZTIndnTNMnNqf1vBn+BO",
-	"w1I7nUmqAZenhtKadm6DpupXs1kiNOklD3F5VkrVLrdnwVd7X5+VXNlN5XqD24GOJ+p9aCAwsdSFBNFj",
-	"dek+ghRW3Ws1mm7hYarWHRp+XWGb5/W1h5zjqvunqVzu8ZV3jHX/0nvbGhyR6PupeOucyC/X1l2h9Vxa",
-	"K2IVeaeOPY1y5qXiYUUCtRnhGiXt7RysktmDmIWf1CLcz3L5NbA8zohw2syUszQhC2YlfOlxrrnO+3S6",
-	"9mei2j5wOSM4Y/FGRxHwm6qUM2UNz8N96gttXpBz49i7jw5GdHXZ7uBWnSVn7gLUO/czqnXlaqllZOq/",
-	"QNGgYB/fb6WPB5E+jhQ/pQy6cjoqFNzuGheDl2O7rX2R3Kbozs7C/Q3suKFgWO4ofL6uFDjGwVqSaWTG",
-	"3cFzdp13j6c0VaEeOWrjHK9zwLCzA4XxyBumkryLfLAszcVsPFU09sHF5ZcyxzzNhpmIfDHZWtklKCQH",
-	"m7425V209VaxG86WnaEQ2FigprV2X47NQkYkeNBBe4HoQ2rQ8opqFf7IxSYBADU+qi7xFpSFbXBPMyaY",
-	"ovsAfuvxZDX2fNTJRggU3xbDD5XdFq87BbfFm4FS2+LtQJHd+fbdK5Xd5XNFONZJaWmZoKDGTVL90bt2",
-	"9ZoEcCV9aCoFI70gm9qhygTXu+1ItNEarhBnv+CqdfrbnIxfsEbu3vAO3saxX/UXPkDE866ky2aM2Tyt",
-	"yf0Frw8vo7/gLfSg5JoRDnlN7QPgG8OuoRBrGF6NYdjhaRZEWmPyONO3CLiuAFSshV/7xWgikb+FSXv3",
-	"qkm1T/TbStPFgBGRsOOwYVG2zLVi7ZwMv3nRplY+/RA24a9h1gAQt9cWcOOqnTSLc6ss7+Wgd32MF1Pa",
-	"Ajg7fLt+KBAaeI6RgV0PxE9SSRpk7EPgBW4BvG7Il91SF6GoLFNbsuAuEabXEmllFb+vEs0XbMZOBL8q",
-	"pSBW7+1wG3bj0O4N6ZmyW8JWuLWElnavxo98D7yoLrZmWaHIxfB2ENRVDt8lqjf6aWHR3imi2y+aqdsg",
-	"QSMGbshG+KS/LcbmWYN11wLN6+stBLju6gMQkCMOXiksAUPsq4QnpOeVh8habUxFh919fdsguaufZtQY",
-	"puyg/tdv50f/kx79fXj0zfvyfwfj/370/i//tlPuFD32i1XeClxmN3ffG5p98mbu4rQoCOpWuLN+WVwF",
-	"sE7T2MTj+hwK3dfsPQ60GzKsJYm7haK+MwnwMPxUuyL6FuC4a0dLVQi9pVpD5BS+EBUJFuAey+jMWzUy",
-	"KPeVOcDKnbwCVctaH00VabDrYMKmd59Gf8Nspz3XzkpoTNWsZbNYLlz51s2gJln7+JoJTRtSeXGk3ngN",
-	"Ll4hK4GJGResCA6BZ7FUWa5JDy+eLG3C5T5sov2eGo6oBIf1+KK+lFb9gH7OmPgV4nZcafTd2Ipli36q",
-	"sBLFSvXDFX1fZzNpZwxdWaJwm8CoYuo8Rygo/OuV5+X//PXdwfrt3LkgCI5FjLxmAi+7o7c/X70jxzQ3",
-	"8+NUzriA2zOgPbCYoNlygnNjsqKs6jseX9dVXjgnmotZyo5yzYiBlyqdwcf6FH+J+g73FQKO0hWZrNzl",
-	"Hr4G4+G22T9yBsnqKGwO8PNyaDTjf2WrIJ/pQspr3hAEM1FyqZnyyU0khneJZgb6r10UGAS+WI6irLvm",
-	"mtoc0EcIMZrKzZGUpMQ1oWSaMmZCCrdUvaCCzgAigzhMM5KlVGDO149c5B+I1UaZ0oORACdMIuMc3nf1",
-	"BHEziJa5ipnno/O3r0/xV/i471KD4GwhUN0KnDj9kQBYkQKMDZFHdB++XbIJ+eX1VxpASYrYGvK9JHHK",
-	"7QioYpBJWHj6fBpSHysfojsKI58mXFC1wvHA5QM1JDqmGT++eXJsl5lmfPC7lsJFvK7/tKKLNBqMxEhc",
-	"SHGDsTD61P79F4LRrAU2KklYnFLFNIk+HHlGPSonGZEeJZHHRzjFe4uIIHfjFADRirjV+6q6QtTQVM5y",
-	"himDXBP2IUt5zE26IlRIsVrIXLvikp6xT8lv72FittXow1Hx3ilE3EYD8is3c4T/hu0hsWJQgR9CCYO5",
-	"ubA4cjJ8YtvqRZaMB36WEcLC2Ee+WBpIg+jwDEZke6iCyvbJyfAZjMp+9fdB+cs4YYLbJgVd2IXhhnBB",
-	"IizvXPQ4DtZ1YDcj+nDEE7bIpGEiXp2ScmgLqq4rELbgpHRV5BdUJNRItSLR6/Lzo7+yVWRHN2c0Yeps",
-	"o3WZ4aHW1PpcCpm77EloAj2VmgkzsO1esizF2EIK4GhFPSVtzxXPMVhbC/lNKj7jgqY+PR4CPWWyOis+",
-	"s+0WbdGiELIpmiv38BsSBdMZXLPVWLFcsyTC8Eo7OLKcc4TgtA175CdsCWqB8TQtAwybmuZi7BNQogH5",
-	"K1tpV67PNkqnhiny9ITMZQ6S5i8k+h9HF2Wt76PXSUR6UaDYjY/e//mk/+Lk479FhyDfSinvw0BwjP1S",
-	"PNiuMPtwoiGAT4WlAQHlKp7LahuowaAG4J9CdAEsOgz1pf0TkUCksDrDDUtlxvok+nOE+f2jg1Py52Aw",
-	"+Pgx6rsIpSiWCRZldYH4xgOLaCKnwBDQ7oV9bUD+VshMCHnIrXSx4u9kOIQCr+5HV3M56rtAp5OnTwfk",
-	"nMDZBgIFZQyQpkNZRXbPmIqZMEdMxDIBbrNHRkPrniMdSRSoUKTnuRN0o+iwXMiCL/pFuTiaWB2YTy1j",
-	"A6gY7gosqTND7BpzN1O408Rw/afkDf+W9E6ePCOR2+WB3Y2xkXKcUjVj0SE08y2ew5pY2WKlmRW6JY9F",
-	"G8dr5I/q3g/GZD+LdNUn4ClmfTvTK7pgV9yw//iRfji0C4tvH4XNJ8Qe733y9hf7n/N3Fz9YOvvu5Y8v",
-	"373E/KZYLli9mJdL4fib9KIrFh+9YiaeH9kuT4G1j/DXCEQ/xUwpuxPRz/jcnglmztSSa2iZh8z+zEnm",
-	"WKvpWLHfIcEyGpBvQQsDEv+Wah4Hsh+XHsB4p1N4H6NVfTFZa+mgpnKe0XjOjp4OhgeugBloc/r0+Hi5",
-	"XA4o/DyQanbsvtXHP76+ePnT1Uv4pox7CdSW87evA+iE04Ph4Bm+6g7lg9ODZ4Ph4Bl4PMwc9NZj8PY6",
-	"T9isVn/ME24Iqn99sigqV4Yhu/1qyXh8GVYI6lZoS8VLS6AgDgcjjMWybIx6kAtspmnKrIxZwRICyfcA",
-	"MBaL8tn9SLg5tT9EqPPA7umRgLQc/OEQyd/lwJ6RaM6ThIkx+AYB9FjALauVKgVBFG353LuRmDCzZMxH",
-	"XMzYV5qgCVeYN2BnWquR9IzEJtLEznLdDj3sEy2Rel33DtPB/qgJTRKSZwMS4WL8ByysV3NCWT3JXbYf",
-	"A1lkR470VYiL1wlcJmtz7rcVrr0dCh0ANdZp79ixNzVo5TbAbqCvtuNiRjB02m93gOpbUkdtUn9D50Ec",
-	"VtH9dvdwWbijvskAK6BocYfPq3F0XKytTLu7jvrWcmEQELtza3ULUu7s8QV6F1q8+aM9GACE05/WIAie",
-	"DocuqNy4rAmHJ253/Ph3F1TYboM88UFsHFhc6yapJXxgAvfmwIqpExxCXcvFUI+/pYl3usEnT3Z/8ouw",
-	"clwq/neW4EfPdn/0SqoJCI4gbL5NV+xDBoIftBH0FnhUvoNfBJ9ylkCtFWGO/OTJlLkoSyiT81uVu973",
-	"D2rNImvTugZA8EFfxzRZcHEcnDdZXiPToUi2ByT2VSyoLkztsJFTrKockUSiVdkv4kNnilphxo0eCV/2",
-	"GuOrUAtC8waqTdujFko6gjHpxGVRP8MqzL3oN/f3e3gAh/ZIRIj8klBDxwlXiP/ixzb4fWkiH8yAOhpE",
-	"sB72URmPvWyHHqiRC24PmRWadnbVIJRmsgqMb/B7oHqbSprY8Z46H4jrNSqUBHRCLonhViEwIwHZQuS8",
-	"mFmoOXKA74pZqStKQaKgrHmhKC7nK9KzatdIeA2xUtramocBfh5Liv64xpOPwjIvqR4QOL8djgCeQeWI",
-	"ndGfKXbDrRUsBYzeZRjB+YzeDDiMMf+rsmkS8R1GAt879UPyP4DilUkuDFnfXkIN0XOqWAJpcVYg2PEo",
-	"Zld9JHpXr7//4Ze3h3UH3Gvs5MeiRL/Tar+VyerOhFht/fuPVWeiUTn7eI+C1I0BioSXXudNgRoWo7F2",
-	"LnMm4jrI4pchZh15AMwursl//voulK9ePG4RrV74ocOvRrY6sQgi1tVbXoP5AtccbMHL5Onz50++IUWt",
-	"fMz51OjcMcpyW0KurZHfm6xIdM0TKy9h96Cafh/NTntWWDUBVWuQqy7Lc7DBI0i3XwyL+DFs55EbphIe",
-	"W6OA67E7orgmcK0CLlxKJrSUpj2fgwsWnUBHxuGXwUTfqdWRykWViQqnpBMq6Ge8C9YCM7HZBoWfiaJc",
-	"WzMoPK6/0oUN2UNwhiBINir8BgCeIJjWJJPWyuyPRFT69seJ4lNTYG3BvdVM+hREANEyEjxJZRZrn0RQ",
-	"EGecKJk5Z3EElwbj8Llr0uUYePhO+xpAdEiFenCQUmW/0xjkD5qVmSumAXgbuqToV+Jitt44JgrAKBXL",
-	"4DrbajJoNY/jOeViPFHgXx6JIgIUBQiPHYr5lIsEpRZa3vAZwc8OB+RnwdCmt9+BepLk2fiarYCRAKGi",
-	"hwFkfULjayGXKUtmmGWkeWo12uQQnaUOkoKRSb7IrG4xIK+88R3LxYQLdkYisL/cJQNYTxGZACRlMQEc",
-	"DhjbMoZGE3gdXa/+0WAkrMpVuuJcJhxyPUIUy9xonjBMbBf5og8+I+fxLNBW0QuALqWRiMDRFhXfPhkM",
-	"ng6HjWY50nk7o9we5K2NYmgZFIWHMYvv3mh/tLT3sLSBnlrY2fDel3FyWT6r9zsG55Q7cLYZ1/aN0LKG",
-	"L47/5MnH4Jyqsvj3DDn84L63vEnBgUF+5tt8MjzZ/cVP0ryyYv4O6aI4uvangw25vUMCvP7u4OP7NeI5",
-	"DY5FsB66t9hvMDnw4CX/93//n8rZO8DrRcVQURr4WkHhxRTxKB1oPnJRuh7gidOkqFg5Pzk8xbqArlog",
-	"KEzOs4O6g1H2+5qj8LwcXckvd2+fQNvn4LMOrJOPn5Q5A8u8vED5V+PYk+E3uz+4cGR4hywe0JW11xw/",
-	"7M30IaeunwGnCdf2/Xth4WbdGZjbdQ2oAXbUgqaHjUw+Elu4nKwxuffscl2Aw9oW0xscRdFxHVN/hz8+",
-	"MvQjQ9+dFwJpCrwQN8WCo0NmKZWZA4+LGZFiHwaHG4lN1nYk/ylYu+C2z4mzL/HFR85+5Ow742xHUxXO",
-	"3k8xR17dYGLHVvejYktVZWPLugUfg+uh8Fb1/Oj7xOF3THOTK3aK5a5OhsOCj90nh2elc8s1SlQuNMGA",
-	"08Jh97ucVEIdkWiNHAkc5V56/7rcKOKj6gTDFY7u4QXDQ94wPAqKTyooHI0F+vw68+EeINdRcNPeVhew",
-	"1qvLeGj09YA71774Et9r5dMtAqhK0ltPFG7p34zLaN91l+4uiPXGoUk1hpfr4sByDZkna7m2ZVH2/kER",
-	"JN8h9svLps1+95tE0V7zkjQt8gbiNoQwQtSzZ2+u8RKgd/nqgjx79uybw6Z0mP192bXDKCpStR/BF+L/",
-	"LhlwtxMcGfpLcoJXQncbXeEQvLlNPhZRt5vi8ZR9yKQyjTe3mOsD71ajbV2cbXVYfZJnxEjyZDjsD4dD",
-	"ouRSD8jF1d9IzNLU5YjQkdAZxCPNGbNmYJ4mgNdNIW1LqkWeUtIDCC+IpoLUnv+I+iT6d/ufI/uf/x71",
-	"iaETuM+jSnE6YyOByhQGEGeKTfkHHzdFyR+5NGxAfoJAZIiGx2tVnH9UhkVhHFydtvQSXn08Mx7PjH+5",
-	"M6OuNfdt2Fwh3A5+R5jNouC1vjno48MaQrjtCdIqs7vky/pSReyDObbDrLS8PtJaG+GTnDtPd3/0lq4W",
-	"TJhLb0l9yvMKZWPlxLLy3Ip+qch/Xv38U8OR5eTukZO7/rhycvlg16nmXgvONUDKgyTQXRF+l8xOFKDK",
-	"WXnMfaXJD2/OL0jKxTXEocRlIKDmM8ESSG3ExxAae0YUs6PQQWlfDLgh2tIBFH4A6M2mMD+g3dd+4Af3",
-	"rXAVPXlc2q3Rdl+GwoUbsR44tYee5ajOUaTPeW+mwl+VFDPicT8wNHQJzzx+i3bx6mWi7MnwiXdGwd9g",
-	"M5OfBdE5YBKMhIOpdtmcqZZEM0egW9IAp1L5ZH4Nyd/fqtywMuxdp3LJEmKWPGanCK/qc9OTRDGtIfnL",
-	"qBWhEyh967LJ1Io8J5rFUiR6JPBopWSSQ4DXlDwZkt7J029CNNcB+xAzlrAkcvrfJTNqdXRuP40OMbwf",
-	"PAqgkoxEKi2P2vE/G/qe3Bn+nMR2FeIcnA8+nbRPAC23UDBhMtNcYRIZvjQSTp197lBkNenBWp48/eZw",
-	"QJ4Pnzkg9iD7gGsyyfWKzKkGXdndtvOZOOJC18aVAX3ck/ctN3No/1P53sr+myN7r1CqIrdh2jgM5IqZ",
-	"o22wE3WE3ABFsZnfupbcWlFzNrSChxSAT1u46d5J+YYKH7INMOrP2whOB8z2i6A3lKceR/N2EtRBLhyc",
-	"/va+qhC4ika0kG3AtF6oIQiQPSR1VciaOcrY0rRAKg3lqcSkqKZj/UZeM8+UDnUBATmmium567VIA0US",
-	"OSsRiXy2P1qOYuVLd4dgEIM6NrbD2mCmkxpgayR4mZsOFH+RMqp2SfDPiI4/mSbqkqJiF9/uVqieyJry",
-	"8rBouWbpNDjIEaCpKXDwDTu4Z0H6ZmcOEWZgfxkK2yU4eypbzSGN36zuZK+Py9f01n1fvQ1evHcSCDrb",
-	"RQ25CKC+gtkU6F9ALV9pAIT8Qvyq78J5MwB5sFphsDp3QTxTesqEklgKtCG9DPAKNaGQgBogakirvMSK",
-	"mQImz+Eq9DSjKUsIhdKB5tClW+L9MWSaRNJktqXT4+OIZErecDtOyxm/XL4ekDevzhGOAG/hRLpyGnKI",
-	"0GXH7jKGByPxK2DhVD7sE5wawN/MKA8xkr6pdZvC629end87c7w6x752MYZbXyMhQ5hwYSQYE5VNoFn2",
-	"2V8Bf5ob3W/ZjAvy7ud3b5EUFkyYO+KaXS6bd4WDxVm60zwl8JEjGyRS4CxLtWgmInk+HQ5dEjUTAabe",
-	"SCgWS7BRY5lYw1DP5dLVTMR88B+p5ZKwG0QAKW60HUE5M/3p8GQwEufQ3BpWU4x8F6BNhTplDfOgW8Iz",
-	"z/0YiG9enX/SFFA3hku3DRd2F+pY14khIZdu3c/INWOZlZGakeouAuvWKt9wAridgRTSfzUu39eCvCPp",
-	"ABUGFCZt4knBEs8g7i7OxyzZbbgDweFNylO0OJulhwMuRI+McxBUdCHCRKIHxJnJ3rukyZzeMCJkabz2",
-	"ToZ4DVPl1gsYwFsPR30/LOubx8468exJPTgvTMlVTHs88+qpGp0ZFbXZU8NdkHCpf54qNuPaqNU2o6Ni",
-	"BbjX71FC13S3S8fys/hyzIo60NICoqWA4YcbpRKH/y7MDefX2iL3KOArB94vArU9nXrzVjFt9V4Iw3eY",
-	"N0taxplDlXMVeNWWc5mykfAitIcefmwYAC+SMm8f7iec+/uwoo9ZjYdc4qhs3wCUOBLsg2E+hd318JUm",
-	"dKJlmhtGEkaTlAtWH+cOjb2zA7lHfcl18zm71M8R1gh2JKP8YV1C9+JPvpSIi7NGx5j+DyY0onGjURy+",
-	"gvNv62KuLYLbHB4Ft0YF9EOPkovXV0QqcvXu9fdkwkQ8X1B13Sc/vb56R67ekq+Hw6Pnz6p/P/mvT/rk",
-	"7cVr8t3VVR+v7q4uv8c7roimaXRYYnjiPbLVWrDw2IJCDVgoqY0B6tIAhjFWn89SaqZSLUZiShc8XQ3I",
-	"a6NJ5HBTlpbTo2L4EYADu8vw5ZzVR0H9yLW5KBbpVblG90jzRS9Q9abhxCm368s5c8o5l/RAjOwjwcyl",
-	"YADAesOUK6fgmaCo59Z01hSAnHjQBBipWyOqL4L3umZbu3jT9iGs9xmZWk6kUhZja4BqsEiPOfzNYa1X",
-	"Vz9UMHd7aB068F0Hl2xyJVhyGNJsSINbKLd8rcz6r1WL3irwFCFwF8SMUqURDhuryVh5XoZiZHNFNWQv",
-	"zKia2C3nVokZHp6RYAJWLQI3LXDg+curo6fPXxx9f/Gm73BvMMOeK6LkEmV8dcp1MhedxSVJdmatAOP9",
-	"r2z1s0Nxdxx091pSOdJqWa1WqtKTexjGNv7FISaP+T53ZCkj61CxxudbOTmAzocyII4+WzF5kPgTtFsA",
-	"vSQsZVg2cC3dHZ5XeGq3twQ/Sh6le322N6wOoW13fefWur2D0tv1jpBt+zd8YEECnuWyjkgP5To32p8P",
-	"h490U0s33zMDnoe7IptbgP0AtD4Wq6rSGtaLWyO3+zw5qwXqHtjJ8Ejwn9ehisRwh5J1y6F5GqdS3D7v",
-	"fk2DtW3+UyqwduCftf6KF5rZ6pHX7uoCM1tVOM2abOhj1LHMXKSou9FEkRcrqbV3jnPFHkLXTbjGC+/j",
-	"mCeq2fl/ZaiypimZ0Ph6psAG1TEVLqNWrYrYfTklkW0rAmB7yGiJyiLBT58enhJK3l28HYlYCsFiU9xu",
-	"WE1/QoVgqu8LmwA6xoBcUjFjmkCVIkXMnGLEXjF4aGvKZznKiq80iRb0w9gOYzyX2o7AWuaKTeEWogcl",
-	"moqvBwoK21brIG2iXNgVuHj93eV3/rvPXvyEg+0kfJ7e2RiK/q9iKPJfH0kVU9Enf+Qsf7w5bsK/sLxm",
-	"xYeBKwKgWLi2sEzji00G8qIg7j2lBThua+XEnwA+vQP/dJ1P7k3FbE1fFSnj61lMUY5JMqXq0aqqJby3",
-	"rv6guxLTeeoKVxW0aFd3C+ntvBjoKkXtTheQqjV0eQwS//hPdyB9dKEQTHVXRn1XG9nV56I474wnMCSm",
-	"3uu3NydEKvL67c2LMsc6o2YeZMzjtwfrkrgh8fzkeaVs99Pa3OhdAcJ2VfCis2ns/fKCENJwizp44M0e",
-	"uPpqdgoRcdRVQr1iiwNyMjwJcKts2wlPAKlvyh0HunfPyMnwGwdBvw5JhxuGoHRQBtR1DPVzKUQICBcb",
-	"dsOVFAusgVhzl48teTHBkh/sMn3mB3d1tH4OWxHx7s5cwC63GwpWi7Vb8mgs3BFibZIAaIkVIOX55HmL",
-	"Q+lkqVb3ecBv4FytX09GgH0Arx1poxhdRPYcALFSlNXA8D/dL1VzVwR2oy5kfyR+lxOShceLw6cnEA+B",
-	"aDFzgHNZSCGNFK5sFxexYlQDVh5PojMI2kVTwpXL+pFqcwQoDkevv4vsOioWM37DMFhhSTXx0LkeZUAF",
-	"BekpUcxgtWqy5CKRy7OgVAZPoABtmpSmCDVQCMK267xXGL8ENUq4Lgp6g0yEtSMATKNHwgWzRoppZiKc",
-	"NVTYSFceAWGtKiYWgVUM6iH3yVSmqVzaxXCLPxK1mTlnYe8QG1XMqHixCGd1SZX4nlQjkUprmUaVWnPR",
-	"oKgV2yfLOY/nJKbCinrNjKvcrK0VCDtxBfAq/ZHYLCsbubLzWyrSQ60ZO3FQPbAEPo7RBckvoLx6ygWm",
-	"mNs/0C59UuSMWzqAUO9MyQ/c13WJU6k9HBGuTr31Z39pAuxZO3PlYkGPNLMvYfHdjMc6pMLCHKZp2ojD",
-	"gp9VUjEzagxT9t3/1fM894+C1f4Rstk/fpcT/Q/kqH9ATZjDXn+Pjw7/8m9t4GbeIWM4yoMyLMjAbspJ",
-	"hfysHgkoBZA4hLWDYAmQaMo1qDBy01L8Njz65v2fT/pPvvnYaqxXkEXskmDXRAUOoA9iAEEJHN7UJmU3",
-	"7Zud/Bgmv44l1H7Mu2NSNqTxHpA0jtxDecshruuUYL1FgYUWoz6J4Gf/3LbufgLBLQUjUUINPY2QBecy",
-	"TbiYjYT95T+vfv6JyMnvXkCXdXdcEFkPh4nyMWExX9DUjyfpI/AEmm4vRyLCsmgRsEdEeq4SeORJ2w62",
-	"oG77R0jg9m9L4/ZfJPPIlVPS0WF/JCI7s4j07PazD3SRpYyA1otAqGMX3r7e7AAGG9kGSq8SxAAyg2//",
-	"LieDopS773yApaxgOq4qT0R6eQ6ThrrewbGD6xFLETMlNBESjl77qS9uNKYmCvCd+iSqQn1FI1GstNcQ",
-	"MJgW9i4iPSqKfYLKyG6TEpYx2GWC6wNVvN2JNRI4sJ6QsJl9YtuCKu5YEWJ0cEpGB4PBYHTwMTqEok5W",
-	"9EL6FUzOn8AFeqpTqVliJQqW0iapFDMMb6FcsOS0qBCJiLWKQjoGHMeKpStffLk4QalxB6UdupNC+JQC",
-	"pJwEH8BITNicW0vInuawBE4V0/PcaJLIpehbHrGHhpVpVc1jXZrYg+RfOIawjLH98wBP5PPc2qe/vbcy",
-	"1+kSHogAH8J+vIMjHR69r4Z13bAA9ekKVv7oylLXSweeVeq/Tl/tVhe3olNsw37AdFhK8E1X7n8NFwZh",
-	"CANlRqMchCKx2NN/w+//YzAYRCNBQ1WuX4HJ+SrUkbCeiuvah9gDhIQjRsXAuMNqc5CBCyH4jSFfL4NV",
-	"v0fLMeym4cTBSX0ZkbXnQXqo302755ZIUGa68/e2VA11BMOQc6OYSBpNuXdB6UGI80bEozCCuydvWOl4",
-	"cRX9qEF4I6j6KMyhfYAuGKv3jQT8CMeiuqFpRCY5Thl0elfAr1B8nw1JQlea0Jk8tJpxgZPuXxByaQ9k",
-	"V0sf4UqRL3DIeJ8TS5WwBMeF4Ep2SCtnCp0VlSpd830sfYwl+aEeMddFXUjfcg8D2oGNcWmhQGNR7xnr",
-	"+HN/a5fSmcZmcTgDcm7IwlrFT4bDIXajIVUXfPaCMasZkYVUZQ3oOtb9nplXtvcySv4dbGtX31UR9Y5l",
-	"FdtERkNHVwBE2fbtXwA0su3brx2R3HPw9drKNebxK/4lAVd43i8FBkF25wvWd/6PeE6rhRjgo61RIUVr",
-	"NZIJVCQQW8cTxei11aMa5ROoASh3JiuykIIbqQCDB4qNbWGUsptvi17ulb7qOmyMrci/GNjpcGFg13Jd",
-	"zL8DSSE+8AY5eUOvJQG5MsA85WZ1RiIQ2uNMyQlLIuIzs+FlIQk8B6cjfMYSsmKmmeR+9EO5z6ylSkeP",
-	"1HUAC1K6nAuBche0pVhsbTfnSW2ksMvyHjQtiQ0NgiyzplBCehEoLWPNmLAWvnMdOH4YiV5UdSkcQhUo",
-	"Vx+X9CL/v+ULVZT0U2LAQJVTq1GOREV/81oUJv71K2jUQTFld+MXUT2W08i/5jCjudmmllzCSl24hboL",
-	"peRu0bB3DQC5qmWq2Ln+eXq/ukrNmjaxOv78pcCzxeD1wjlDwqpjPQrRcmUd9bvgftDzG5n+Z28TeeCR",
-	"IBoCrxoKWUB6yJWhUdUnVaY8HYkoo9raiOOpQnj/iPwH1pk/Jj34998BRPawT4boK/NhcfZHvB23v7Pk",
-	"bCQiMF/G7IamOaILFccbjg6Hiw334bs+0dccMn+pSAiz6384IL/iHZqXCUX6PdXW6NFGygRNP2q8LTgg",
-	"l4y6dH0l0zTPNN6mZUxhdNdIgM1k9QBtSCIZVu+bKbkMfMKwkVuEzhVs0ANYQA/E8DifxqglqdgXbZa4",
-	"Fbg9YxuZHVmC52J2BGd1S92xLle+BWs7HwSKiXQ1Eshs4BRAx3fPcAY9gLTgyeGZ69SNksDFCVWMpGxq",
-	"AOMV+LI4qsGb2MiOW1joncxeYR8/wEI8ADN9lmft+jo0MCHsypfDhFUitOQPRAuUf9eMiOABjSp2a2bb",
-	"4NNAJQf8CWDHkSj4kTSzox0TsiMye8mO2FKFI0fi16r2fFuOhDk/cqRbhyZIqPyLgpmt0qG71gTSdaLp",
-	"Nkw5UzLPtkNxfI+v/FOjcFgJD/NoAn4pwTdwRR5jwZtxN0Bj8ctUEh+qVa0jvuvT++C2Enbqcw/RLUgK",
-	"x/zQOX1F949QFA8GRRFQfgPh3zoIF9mqJeiE55NHvIk7wpso9/cMXBWoQmpDV/3iIpluJYAtu7wbhKJh",
-	"P4cPIzSsruGm9kglDegSLUTAnWc7tcGTKCnnHg867OqhISS+TJr9VEfdJYMkK6kILvSE3ZLm68+24wWz",
-	"tnoLw+ONe/Gf3vxoD//3z+Bx+lRCuHRRQRrIwwviBkI+/tOFb29V2y7ZQt6wgK5bKW9+zli0wPjERxiF",
-	"KyToUygh/0iaR4CoBuqh14U8g7qS03Il9xZt+5CRv+yuJgU7EtqaFFzcfuc5vFmXB5zXCNTzJLkN3YU0",
-	"90hc9XnyeaEfVjl0IW+gqpiLhIVKgGbO1OFdnaanC8rtKUVFfNd4S1fOKnkT9PCZO2aCoX4i1LNHlfUh",
-	"VdZ3uRJeFfhKk4AXyEImjGA2q5xOzwDPwO4qg1xMmqallX9fDp05o6mZN15yvZVpihnCU6mKkLYBOXfF",
-	"DZ4Pn5XRERCfQZi4YanMWJm9m1BDJ1RDNHkuXLhjWh8o+wOO5z6pH3rYXTsNa+PYIe/NCp9bsdpLqN9u",
-	"N8Ylo5XzjKnA5B2f3FahOLyXaa4m0DpkgTvMaczhhkTWa7bSzBxldMYFNSw5Jc+HCOpv7Y3JqrhN7VGX",
-	"tvB0ODw8GwlMlyORYB/MOAYzKRqQKGCwiEzhxlEX2XZFJURgvZ5PIPlKE0ick2okLMs5Zj1sKgzQEJlQ",
-	"FyAY4H8cNKCnvDipDRCsTbmmsztoBaa3nvu7S3PbyFK+oJodcaGZ0NyVh6MK0m8KNBSAWYD6b0Vh5Ndv",
-	"CyiWhvTkP5pm+PT5iwrMzJPWE15U1IONJOSJlCkDdKb+o+H+L3ExXVwE3sEV4PpyJjluVwj6I8ooxIDh",
-	"ETn/m0FD1uM/A9KPHeMnBbffhfbzz3KX+BlcDd6bDolwZt7DFCLtniqmZXpTZ/bdo4OhsaaqS09w5Uxt",
-	"d0eAdZqEMKjO62J/7QO8J/I2qEBeGTkDdAGZ5oBcoCErGpEmwueILxARTVcIPzMgP7GbQvOKVV3qziWu",
-	"mGO8ewESfkTT/jIsz+pK/5wx8Ss18ZwsZZ4mJNfMJVMiqVvqXc5X9wbqW0Z1rQuM7f6h+xcUGz4ly3yP",
-	"LqU7xuR7xOO7c6eSs12bfUr3ceQ3ePDf5o9s88g2j2zTRVMusQOO51wbWamGXE8KdtxriAPEKAo+GCl0",
-	"NQV307tWZt4+H/ZHwrvUng9Ln9sZqfOsbfWFvSlG9IObRivfWAq+lPDQLvb5+bB/sKAf+CJf2D+G4PjB",
-	"v0q3j92+GVOt/DYP5Y7ZWIp2vplgCx/vL2t5t1xY4ngFYyzWLduSO+4pzsLuchFr4Ti6VTys8/c8hsPe",
-	"stKAnJqjpBIT29PMaILPkjE1Z1VM7glDTD/Fck0nKTu8g+jY6o6V4I4QBZOnKQFAJ0JDxI5c4MDCDFKc",
-	"lv3q70xJ7T4DwEfCPnBdD+5R7zqsk7FFXlqXe4P7FpLfMUN5+iVqPnfEAz9AkjqsIt6/FmgjUHh/g74+",
-	"p2DgQgzej7f6kxaUe1ToP0nBuEVurFx3JSQAE/ZWwUvlqR6gFrZRzavIGwC8QeM5Zu3KaRXC0IFe2J/K",
-	"W+7DPpmsRsKl+QYFL/xBYTzwAqC8ykWWW60eIrd6G3AdBVrHSFTgOqI+nlFbITsO1zL6HfStQzcRyUj4",
-	"MSFu6Ko+s7iPSyDoogAxjx0mvT0bkzxmCVT1BzjbkWA3PAEYfgQ4hJMwqJ0C6abHf9p/4G//eoThC3pA",
-	"MMtYn5IIkYwA9diDFUUNic7gbi+3+sEQPJpghWDklSN7m9hBuKcr/KjxFtyvQftm85Rd+Y+6GFmtr9Hv",
-	"W9EItnSLNP5Ke7p+VDcakGIrywTXBqX46hMhlwDfZSB6NKO6xBUIbxPKzeiC07h3HHytFG+BPetlOWIT",
-	"rUPPVkBlSQtM2ZHoCCpLQkzZU+yiAIP19UFGwuoydjTcaBJRE90hrmuVdR5hXb9cWNdPLnE6gcB+UglT",
-	"QoqexnMWX9861H0tFFfJiau9CmqumSuZz+Zl4JGZK8ZISldMaV89JJNQlaf37uItCauZXl39MBK+lGkI",
-	"EZ+QVM646JNM8Rueshk7dIX1YqkSHeiAA3JOYJ6E6muWkOWcp2wkqIDkAef2cLEUML45AvUI3Scc0eIz",
-	"JWNrs/aCoWY4TVqU8CLUjIQUMTvskyW1wi7PrOx8UgLdW2rgxj60UtnVURSuKaji5mpkTHK9ikDrHQmv",
-	"gE6wHo/haWpHJ6yMLEs92B7LmdpvRsJVWplywTWEO1qaxEkUoc4FgBxicvd9nThn9ULdokMQwyOhmFEr",
-	"sF+eD5+RyIXkDvIyIjhytR4iNPkHsMkR6UW+v8i2H8FsokNUzv272rDMh6AwQM20enqWsaQWj9/OE8V/",
-	"Sc+3vMi7b2lbDhRGj8pwk9TFHXck/KVb4Z8sQL0MSc+FFeQhHjOympDLbV796lVc4eDZy8QvKuKcqlzc",
-	"sdR21FmUocTcPnuQXV39gLWB/OSl6AOUmKtLctgnsRWJ9mOIjoIAtJHgAiNb4H1tpGIaC2EmJJYZd0fE",
-	"z1e+No4UQdcD8nz41AnDIBUjCsr4wAidiANOQZhpqYiQYTiRz1TpeUED6R9jrE+k6UrbNleHZ0GP12w1",
-	"XnC9oCaeR6TaY6aYxsIq5Jq5DLSykLZRuTYMiomwOoHOU0b8yVNW9gsi+eDgqS3AmQvwSN9Rzez7N2mv",
-	"gA5ei6lsxtoGsmGJD1oMSOZR5GHt8J1z/54atqSrOxZ1QIolga4JubBi192LOQh3vWYrvdX4tcznuI1I",
-	"4eAHc43JG1ZpS/h0ysDJCa+u8a8lOmvAjUQvypiwFmd0eBrIOISKc/Wp/CWZIMiUVqvPMiVvUKZJRaCG",
-	"l8YRbYtA+Kud1z1z3l/Zqgmfza3cozW3HRbhKw3HHhAMLtcDQyPUscOpI7k7PvkvWZbS2B3HnqPgaAtO",
-	"pbKeNfIKKAC+tJ2YMZUp5/eZ8RtrtfS0rLBLLMWUq4Um7AONTYoM6RjTqVLgybdHpvP2F33Z1+bgSYI6",
-	"c2V/dYx2jovk+OAe7+/+ylaur094h9eC1QMjEdHfH+/07khYWF6pMIWXF3d1p1eyPhwvd8z4mGjywQSH",
-	"HvI/Om8h3aHu6NSkB6+tHbszysVhbZoI23Ly1UQVvZJqJo1h4vGQqi/bItWMGRLkBO93RNXTXKjbnToN",
-	"/c5tTWcuZjS+plDl3PmSdJ+kXBsGzq1MKqP7lrgUhosgVEefLODCo0+umRIs7Y+EYhMpTTHXPokVNzym",
-	"KZlag2tO9ZxhE4KZpVTXUEddTeHY4wIOM6wWDwvUHwlnr8Ilhisb0ydQZFbX1WAHzx741ZzSGbv+lCuA",
-	"CWXtBFu60lsE9hW8n3BtU7Hsa69+3ZpBTF+ofX/OVmA40CtTYN41XmRVFhYjhoOzCxfg0TT8lKaho0KP",
-	"zhNs14NaiBBrccdC6f+fsxz8+RD1Eei+p8ENMhRnnshkdeiiTABTvA5aXyqrrjIUZwmJXByIjrD2JnSi",
-	"clEgQk1ofG3lmzVesfwtFLmmC3TCOQk1Ek5EFbHv3BdMDoNQePIx8o58wPB3dZp7UOrbl+k+HQn4v8Ef",
-	"duqJr9890IYqE/wdVtuGB3ihwJLocECwugBcM2CHI+G4OUupmUq1IPawErK4jQGnGLTDxbhom/RwGv4y",
-	"AMNookN/XVMoIXNabBKOG6xvvA85IyfDYRjBA65FvIQTJBfXQi4FKbZpJOBTiGCqk7lXdiHAlRVT8bkn",
-	"CdkxBobIpuHx9E67aq61Q0Xf7cyjoXFHgeSW2F0EOajZzuwIrpw36oqgiNwvG8h+e8o+sDivk73gqj3i",
-	"Yiob/XMnw5M1rzkgKiH7SQU8jG57Jgov45YSkWvu5E/uuP7Xd1ffFbwJNUybHY7+bVrD/XnYwr5ckfmt",
-	"KLqhMotF9NvlNZQp4J0gjGohmmy341gmrHVk5MaoL+zXdxd5WY26vNvCk3WtgR/+PspYflYRoZu09pbO",
-	"diTmIQl/GahJrzct8Go+6S2FyoZ8AGO0ik2818HnQ9iXVAdCsenY27SfPwdj3RUPfzzvms+7GkdGbQro",
-	"A5x3lSTQlMdMaNZ4zn3PzI/ulXukNNcFENmuHCQ34n8KortLNByXnuOnbzhTfV8AnoqETBk1uaqq/H53",
-	"txCSeyUQc0IaPnX7qI/jORWCpds1oZ+CTy78B//UdQVqZtQerdCv2RcEWBgSTTF/0nO4WFDbEdGy0P3N",
-	"kkoic4XktlFr+OJOtEM3DMwYWLLJXMrrPqHkKqXx9ZGdKTV8kjLCRSzBQeReIugdunrz7i1ZUJ5O5IcB",
-	"eW30SOB8MGDWv6z5DC4n3G/OyQYfZ1TrpVQJhMtqRlNXDhp8mEdSpKvTkaAOkFjTFYmwkbFmJhqQn3Mz",
-	"Af/f/8fe1S+3kSP3V0G5UmXyQsm6vU2qVqpUSuvzxZvyrl2W9zap40YDzoAijkOAATCkmT0/QN4jT5Yn",
-	"SaG7gQHJGX7IpGRH/MsWCeKzv9Do/vXP798gk0OviEc7qazDFLkAhivMc9tXvCz1/EUh1AI8jayT4NCW",
-	"Uo3PSp3zEnqbCMcL7niANRV4UEYMK+tPqK/66hdaZcDWZTk3ZsGyfzuLoFxnN/JOgfC5ZO6f+tXFxR/y",
-	"SsmPIcgZPhG92e/pu5H4iB9ldQ3RvhqJj36XXv94/fLs5vX1N//wj2wsFqIINUjDaYZt9sSUYYcOuzvH",
-	"vwyfg0OWxjhn70Uu5EwY21dGUN4hpO0BCRjAwMw1Jv1gQDS+0/wVQs5Z5jJIa6GYPs6GYs4mUlVOWKy9",
-	"zVnOp379RQySTqMQpyVftIQsA8Zhg6w5UpBCw0iPipDZtPITUOZ9gTKbZPDnS9nkvaXZMtgRQqSNyk+I",
-	"IgcpsNd0+Fhqj95EClF6IShJyBcGEyk+mz62F9/b6eQvHlqofEh0yhqS56nMT3ulPq3EkUTNYYA7lo/5",
-	"7UQ6gBnAlIJYZJyXEI+fQRTiXYZqOsQ8zke6FBigeFchMZ+za8XEZOoW8EaoqVsy2DI2FmJKppjTBiKQ",
-	"oftScHMbGhmoUmWZbIxTRESIR7UGHhWBZH/GPT0nHhSL5HFNiEsn7DECGvF+5e8W31xcxAoi6HqlxEa8",
-	"HzCe52LquRrqwAtr+Z24ZJmuXK4nSWqQzEeIOZxB4pC/xix8b+fsJ/LmSpuGIghnZPMF4IOwj6ke/fCb",
-	"cw5p7SH6hTvnZeBJOza/ykMOLwOHL5FPzHXm0dhQek4ZKUCXrt7lz+c0h2J7jdFq429nP94f658c3ZN3",
-	"GCiZhtkvtgHL0KHs+xz7UK7HsIzdfY/1ST9V72O9A+0vgJ9jn27iLlRkRtAnBy4Z+D70m5LIsyOGdTWR",
-	"YpumoKktejH3AQKTTibaYegcglEZJ4AzLCPN461+ETb7gKaangrFp/I8kEzb9f7tVKjrdz/8683bnz7X",
-	"buFFITEW7Z3x4zhQWFgegUSwHvxV5K3mCs2FFTqvoIxR7RuHF/ZBJUuEOLovXR6lut2HkbQsnXePccv8",
-	"ju5Tyi4c2IJPyh0O7N+vf3yz34GFjlPQ660n0PHjdM+fxIn5pe5zYkaXWyyy99DiiNbGdTGRCkbZZF+8",
-	"wnh3XYonZFVAEL4nvzMA/SlYXlmnJ7ANS8/seIwbRKxvkFgP0L7Bbb6ahQvPcKzz7cV3hKYZYuEhAYqK",
-	"NoXweEyXuuU5gr9lCAJHYe+Tbg1ytID8KUZFUWMZTfohG+kygCXpEsogGgHpufCwiZcZrcDWlM72VaWM",
-	"mOmxvzXrsVD2qt4zWGfyFEYo17CiLmY95Bygk+Ax04+MmRV9VW9fnAq7MxxSDb+9+AOCbMylFY3g/ugV",
-	"91T9lJ8YHstUiW8SCb/szy73rAHvD32zR/g1POba4NJA0qLsSSXmrJ5KKL4qDWbFkhN2jXL7qiZd1k65",
-	"PTYQQ20Ij2IlBbuBrL9v4yNKPyQ+avUkR/o/vOv4JZysH+BRPcZ+Aq+Ua7+UVDC74mvQXF8Ne79Eel1i",
-	"7+eWJZvvVUXCRffm/agrL6HyMsJctPp5m1UJ20OTtMRnEB990bleNUM+akDHRoY8hXHsFMaxXWvunb61",
-	"xlTV8r1jnZkwjRUvXxJh2CCEzd/LemywYLJI4cpTcHiumCyYHvYVZqAmAMaxmc26PVYjm/dYlnMn7rSB",
-	"/4c8UYCJFAPJFQChV4NKuQrxIs1IlFmPhbWXCzSQOZsJ4xd9yeiXZ7//xo8FpvJ/ZqwzByxQTLHtK1n0",
-	"mJOuFOhQibvQY/lKifAe42UosDpprSgFua9HrG5yPHj0Ruc4ncle3b4MP2rtNhzvUrdT7pwwvvV/dPDk",
-	"/obn/Td/1N3O2V8uzr779e87/f45/q/7u+4//93uaULtpdmpQtfm0uxfU66QP4Xt2UGUH/oUbvPfGz2n",
-	"WsibEmRRKv66JQs2ucbX9Rx+WMoAWvO4+RN5duQTx8JEbYawn+Tp1baROt4q3B7UINJZZkRAbOmxGTeS",
-	"D0oCb5GTaSkmQjnu1izbPahn70ttRZdaT3a+n7OBv9tu8R3e5Fx9T+12Ukl7vrfG/tNH1q9JUMYFbJeW",
-	"tN9PyPsJeBq07PaH1ARUYBeqb7y83UDFuJAfaQlJuBS504Z50vQWJiVa2qzHOMsA9+lWFvjXEOzQDNIy",
-	"+gr/Av8OGqDQqzcCveHIyzJDxyd8fBXRB8mn6c27c/YaJiJVX6WVVjvoC6LMTfwDZvLcItQ8zp8sUdhA",
-	"Xvq1L+pooL6KSO0hFFFXAQO5AhRSqXC59taO5XQqiqQ+RpZrhalg+SKjWnve1EbAGAcFmxTjjmmVi6uA",
-	"ee8ADJ5lBOuCDixsLlRhfa9esDlRELYxeWFhCSNufStRnLN3hM1CfrFNSDL4n1sYJMGLIYAZ+ryGjUHp",
-	"qhLQmiDiELvmfBOOS1+tAbn0WKxDBScEGBNQKx7KL0TywnJPlgHBqjsKC+srCA9tRYCJguNrgICBie7l",
-	"D/jm8OO32SVwyJDHaE6ugY1oLxOuFiRgCA4KeehoCC9rTLjJwk054vj6eiM1nczcVjO31um1sRtk82do",
-	"9fvBrazR12XutWx54BDgH+oUGCpNqwqW4VClV3ikLFEDORsrqWBrr6WxSozTUH2kx7jtq+zd25sldDWa",
-	"fAblU66YW1WwcTyCOzPC6srk4jwneZH11QrgGZYA7NbwEdghwJ2RWYF6uSmzEMb7grgyefAKz2in95jD",
-	"OI7hqBmPhLtJL2xgZ+K+KPu3Xy4fHu/oHjfUbRHAsFv3mN5KmpEqFyQx8K0Kiol6W5PIXtq0ruBhYZG+",
-	"tjv39us27OQTu2wf6JYd2Xcnm+3YimETKOTJUNtsqK2ZaLWX4HGsNcJ7pIKzre+H4FDFaqtTQXCqsXiy",
-	"mPGy4lSiJWJidcwSaCwsOoDFjvhM9JXSSnR7K/Wao2UEXQdvApVtJjdMKdXY226+z1Bx+byv1kstL79H",
-	"Lr1o1n6FXZ42r1JoWX9RCyVLW58NEakVd/UYntoHK7J8yIfOr02r4Sbv8PB2qte8BesqVGoHhLTomiQg",
-	"4cEiAjQ/pgxcevuLpdw3xlTE8vAh8rCCwCkSlRCSIC2s8pICA0U+ZhPhRrqIt9N6Xn3VqR+nxMcp93dB",
-	"QiEHp7bfugn310+/7lTe9sh5rSs3rRzr5Hw6FUWvrzJnKgXFVMkRnFcudomHhtGLuat4ybwsFxa/D3Oh",
-	"DxnELkM5T6giJCfxARbn5LQe+7vwtytSHJGA03LdYa9aKj4D71WleBXO4MgPrXGcFtMmKpkTgzcx+C8j",
-	"7sLrSKkhcJzj+8cQsK78iWsVXqwfjsN7+7/CHtNtdZ06rdacSPULT33th2czp6doJq7+oq+8PaQrB+Bj",
-	"vn3QQ23+KLbFHZU8D+3hjnrMC8fJB3V0H9RaAQa66X2WMwozVM5CastmvxQ2vg5tv2oUyuXFtJV1S9wm",
-	"y7k8T8qDsrL0WJ9QGoz59kIRZdgSNa7S1ibCXE6x2hLVsFtIesDVwC69NUhhv02B6Mvk8MW/PS/NFlfw",
-	"0PHoKzt2Ckq/b1D6CnttZ6H9H6BXuCsJV18dYUfEwTV22SETUFp/hymuiFMhpZGsqrk2Y7SzKFUsyQg7",
-	"mfqNiYC4m+vkQwCrMz0WcKnFzNFDyeV7Zg4Gc7xqEOZv9FyYEHqE6qS0mpUakHvrJTCnvWkOoVohn5Dy",
-	"o9K0wg619jrB9zqBrECA3oVU2oZUJMyzayDpL0lwXzyg4E7T+6JUOlnzB4WD21vqH0a0v0D22MPO/4A/",
-	"OCZOwrsfYJBNtZWDGDspg1ZIBdCnEXecyvAFrUAwrIgAAsDx3YPb6ofz0PxsvfJi3LLsms4EMXTY94Ib",
-	"YRiBk/slExY5Rp9a9vrDh3fse25lXpdRx62RUOyxssL0leIIRQ6vXgFKvseEBABDqDLNjUucGoWO8POI",
-	"YAp9nrPMuTJjHVvlI5juN9+OMIvuuwsKve2rzK9Y8TIDPTSpXAVZdeJjXlZWzsQVC/6jZHyccylnwrLv",
-	"LljBFxZji+GL57avQFd2iIQul+86XTbhgJvoRxEEuxi/bcdLb2D9I2nCwPSPc3lZHr3YKHV6zI70nJ4Q",
-	"tMpFL74YBG47acfDCLIfpTdgifaXJRgF3PN54GYb613AoTywAn3xG/x7u+W29B6Mzjau2nZlwl8XV14W",
-	"ni5K9yMp3MNAVF/APSg85U+5G9Uv+YGanq1Kwb2gM4FqARjrRa6VErmTM+kWLxBue1PA0suk+UtsfUSL",
-	"b320baWplgDDQf6CVkYaeSLO2HTX2FSXpZcEy0jqawBpZ3T0m2gbGtZmXNXicc1+d2tFnqVw7yM9Z3ro",
-	"RCyYCy/t3FEZNgnxVQNReDtJToSuHHYBpXdsX0EwETRhJV8Ic8WyShn/KR+U4taNjLD+Ip/5rvxgkKmR",
-	"+83KKydnAjAbKyMsm3Azpln0VaHn6oplhjtxW8qJdNABQE/7WcKINmTGQCQV1tNhPDeayv5448wJc9VX",
-	"WZKodntX6oE35aa8gqI+ZRmPooOOLdgIbzJY2ob095nvL+XNSwhFyJh10ncFM+ues5uRNk4oSFlzwsx4",
-	"aZnnt0V4nmyy4d5VbXx8BFSU9YEe2I/RNoOmIopQNmCFVZ6EyEBAIYwOOab0SM2mBgVEQXU7KqCbEIL3",
-	"ILQTY/caacfvlDDPLaWQGhtfu8QT1Dre/vTScv2x717aJiGXUJh8F2Plj6Ht8S2VlaFOZspOTxO4ZQ9k",
-	"m2RBQ6JtQZYCmiVgYITSwEbU1e9XrINoGoQWUliMrvOEUFQlEr1x8NhAJepYh3uDpOIls3MhphihYel9",
-	"S5TyDkogwvCktbte/RfCidzdanUL2Qi3nlB57jJmKmXjDBaJ9wnaMVvlubB2WJGdsMU0CTMvki47Wfz/",
-	"pakU4pzC5C1ZIKZS3XPo+ONtLgtziyn+ZLKhA1H+F5XYVcJB5DZEAHUocS/hZFmYrHsFYU19xQcWwHyT",
-	"Qj4Qz+iPZiymrsWiaWL2w5szq6M8sC3TOPzJkGk0ZIrDyxds2GDE1LQMTNKOkvhKEfPXsxtqQ6IgYmKA",
-	"R1YqliJf4Hutq4xKrjh/1QPL5sIIJhTFfXXoikW5F4mYWMbBkJjrEX/n5jJvAmB8X6lIdTewuIMGvRyb",
-	"UWDKm9Tx67CXiUhf3tJTYEpzmoCRd3fCLNEYUP8WDts/LGUL86UF23ewCtOa+sc3DNdHO9mG22kr3bWz",
-	"3F+tcqyH9mVZijSzdjOxnjqZRO1W4hXbzUhLdqOTpaR/Sd9ktYVmG+T5u6qNAw5vLTUM9MAGU9sMTjZT",
-	"o80kj813rULcXw3Whfdux7QuJNkrz6a1PaUr528iqT3lRtzh1c03U8Ja8uGwoaSELXQvM8oIU6LAEj+s",
-	"lg9Ug/wvA66KXzO8ifWVdJaVnHLKe/AC7BuwToZAHarIuozq3Q+NnhDiIeSCXAUXOQZihIGl7auiEpu8",
-	"upSHdXyVVo+ylyrDjQhHFM/M78wT0Wre1KwFeQ1uM+W5KHoEXzdnpa6hb1RR5yz6pnABPpbewxIzCOsm",
-	"LV7l/Y0iaK4Jh/qbfpJdT6d4LdeVs7LAKFK6/YdsawigWYKLw1VazbDof3iyIP7UphDG32Dm2lgkDbin",
-	"pKzQVyXA34E2diOuGGcD4ZyAnLVLluVGOpl73fm///0/LCv1nP435cbJ+HlIHHcZ1kHpq1o5g8oNwaOU",
-	"TKkVrBCe0p3Mx+fsuiqkE0UdP6RLTM2sf9Xiq1jh0+OAzj2Owt1dOJwUbsiJC4QX7vhCHVfNhvHOpkbM",
-	"pJi3KlxIFF22W+e6KgtW6Jrql1WxhICcXFymv+PBv2kxB5KSggZYg5VAJMCylsRhQe91ECaeTb06hWb+",
-	"ollUotuLXpC+Qkw+6GCAUrQsbN0Aq+1Xgik9r8UsfFPDkEIjAJ6sRXQneWVm2qy4ZLrn7GZFmoNVH8LP",
-	"+yq5FNxOhSFzIWM8eIZRWnjpBvHnIM7QpRowRl22g84P03hH57mvh+ZPpRDugTAaVufa9p6GXz8NgfAh",
-	"xGitWAc9ZrVWzXhEO0uEFVyiRA5E7IJWAYAWQcQVcLEsRWUF62S//QbgwOzTp8zzBke8hG6vxs2hDQr4",
-	"BGUlvM0dkLjKEoWGFY51VFWWyOIANBMNRBwQwkUqiPc9Z9f1lPxIfaUoIpaGY0obsk4mfEy6PEwcioM7",
-	"wCD0tjzVD6+Uk6X/HGpsuA3M9ue4a0fmlHqgFh6J5/d0uARwR5YB4SNlWRLClRXHcw3hSBmb8KmtqRAg",
-	"shnUaMFSZWQAXjGg6rwU3Fi6Ydd0/9wGlugkt1eI35F+cf6y2T1nkQ7AYe+HKthYiCkNBl2cs+sa8Ah4",
-	"0t8YeQrZ7BnnDXdkSSMLL9u4V6hC8Sb6vMZqQqsfiu73Fb3FATMW9zaCb5p46Th2cBwDc2oewyDenZPX",
-	"itI9Dda+EZA2AXzC1vRD4BMbiqakku8YRjJVnN3hMeGGmj6A12V5pLZLlXBOqrsnohF+0WZspzyHZCXY",
-	"nWQDmmsAt8Vt4883C/9fAIyFeridDHnWgzwhGxNzfvzTNWTUaFUumFBGl2RYAGLeiM+oIABVVxYK7krW",
-	"y+ZGP8E6dR0j13SdsB4yy3QXsvbK5GmRNvkI5gen8AZxZ0e7SLqb1w8g5MIgW51HtAlP9H305uY1y0sp",
-	"lNtADocyeXlZ6vmtrQp9G1Igs5hQyIa8tKLLSuEsVJL/BaDGrb9ecZYbUQjlJC+f1/mTzOm+ynx/Geto",
-	"cO26QioQmoRtFZqCq9e3DOEqfMYluJPaPKtLVHoEYRn7f2g5uTxwqzv1SUpJLwAOzBLrxiFo+lZPyRs5",
-	"E6zjSZRKrHfJNJAK4cixKG8hTI+NxcIKdzbld1Ih8k0TIu3PMN5XDZ4FS4CinBvEeY2dBRv2hACzaL01",
-	"kSKJbSBO32AH0CtvLvmm7M5LZc8d2UyKuTAZIqdU+IaW+T8ycl5wBWWYoQEaqTtCZ3G3ETHL08CXjpPl",
-	"5/ioRZv9BDbxyAkiayeILE/zLfy0d9QhsNqq+G+AvVoppKeHQQMgE/mfPbfMCsIdArsoKXcT2oDPbiBy",
-	"7XnRiApgmxDJAUJJeA55jLyYeIXCldc0AxGUzTrzIf4WMd8OqFuhnxNAwUFyW2A7N1PkBrIj6vrUa72N",
-	"NR/sxYMJpA9Etic0gcbz/xfh7n34n4eTA1Wg1igGXd+RaI6jQXGQvTToAxMsYZX9fyTcRwcqI0UXdZk2",
-	"TEy4LPdngEal+yK4BC6NsCgUDwgk9WGzpm7IivGT8DT3jqZ1JL4K3cN4e7FWg5IPncED90lwtz1ERVqO",
-	"DqsOmF3SOsOdNgwosHsowvaXJ3vJrZV36ghkvTMAMuKEfXvxBwYXwbm0Telg1zBPkLaaKuofnup91zjQ",
-	"RKjPJvv3ABYK3UF+XGk1ehmli0lxc267J5ZoZAk8CMaRQJy+j2HjfxpIvJn+K3UUDoiOBId3qb24AW9w",
-	"69evMeRBA1Qe/N3s/viZVvT18YoREz1bY5U5Jxc8cVL3ZEIdCnrMb3dgMEgIOSyLXRaIAv3ARhP7SQ90",
-	"sWA5V4xmALX9rSiHASRzjbkaPBn40y/hxkurON0g3FEgyu93X260qi6FOgjFL5PiK/WlUCIurzj5YNrp",
-	"Cg8L09PTzfoM+poJg9+0h0n8mZockT5oiE0k8n0ly6IGeY7V7qg6tVTcLO5LNp93PBSG8uzyL78u68Cp",
-	"No4NlubdFuHClVaLia4sGTYrHf/2bADoz9eVG/lxPvV+e0YK6qXWYyngQz88RGGhWKhM+ezy2Qs+lS9m",
-	"vwcRQCOvar3Xgpdu1GNEC9GJf/3uB1bovPJWGJPOK7nzpLAnTn+9avWNvFNnsu7GG6gQrQtxE26R9OEZ",
-	"saEHLy6SckOxOVL3entv4tVxM2lNBAhSuzNUIJu6AfO8oRsvhYalEI5JNRPKaZPOFVJqGn71JubaIrai",
-	"n8ZEK+k01HYYSbvSUf1lQ2/XpTDOMsOlFQUbLOpUXizTG0rDssLIoeuFRUu/X2Ol56Uo7kSPWVkKwGs2",
-	"wupyhg8zhbR+Y1gphyJf5Gjhh5OAcZtOE46ZSYUQrJD1SoCXdWJ13Hse4NKGAp9wqPu0ccMgkK1zNpeF",
-	"YAW3o4HmpkgPHk6l4Xc/JShMlFAxlKqAyAliBbjeFQVFsjeebAT7aDldf6NSzjJu2Q10enbjOeIVfJr0",
-	"g80aOkmB5HpLG9dL0WzixJNAsBpvbontQtRHMxFD4EiMU2IzL9ySLuqvmib7I89HUonArrLmLGlAJFCZ",
-	"kU5Aq45x8ssv8pAxawQvziB0dCwW3XQZqxDEzStxfDIV5gzD9h3jVSEdc4acsFGKFNI1bnvkFiQQPcTE",
-	"uFCpNJSETXOS0zlCUbnmiSWciFk4Xs4DU+g0HDbwRV3IGUXShE+Z06lMqppl0jXMOBZ09ffVOeD9O8bV",
-	"ApMIIbBckTBIJgaBaE5O0jXVXzexk3ZySBocgvWVKC3rzMVgpPW4x25Kno976ATvJnGKXkYByJAeMhAk",
-	"/lYt85g/MkkmoJIxmsVpLpQVzEnavqHgrjLCnrO3wTJBzFtRsOzjWYntz6hZxriyc2HYtxffsIy+PKcv",
-	"bysVo+2yukIsDOWXhh4Qasw6deJC4kzBfLBkQTTGs0+/fvq/AAAA//8=",
+	"7P3tdtu4sieM3wqW/2dW5HNkWXGcnN32OmvG7U66c3Znd/5xevesaeWIEAlJaFMAGwCtaPfO17mA+fJc",
+	"0HMncyXPQhVAghIpkfJLsnf8pdOmSLxWFaoKVb/64yCWi0wKJow+OPvjIKOKLphhCv660D9N7b8J07Hi",
+	"meFSHJwdXAi9ZIpQTcyci5km2kiZEGrs35pwoQ0VhvTevbokz549++YQHjGaEDklQi4HB/0Dbhv6PWdq",
+	"ddA/EHTBDs4OqB7L6UH/QMdztqC236lUC2oOzg4SatiR4Qt20D8wq8y+rY3iYnbw6VP/4DJXWqrNgb6f",
+	"MxIJ9tGMY3gjsgMwc0YyxW64zDXJ6IwNyAVZ0NT2xRKCbxKuCSWnw2HTWPG1ymAX9OOPTMzM/ODs+dOT",
+	"/sGCC//307pRv0oZMz/yBTebI/9BLsmCihXhhi10nzwlRpKnw+GQ9BI2pXlqyNPhYdPgUmg0HJv76ODs",
+	"6bBvB8oX+cL+MRzCON2fxSi5MGzGFA7TEsRSqutXPDWsZpUvyNS/QjjscfT9y/fk2BJWyqmI2XHxgo7K",
+	"CUQ0TaM+YTdMrYjKU3Z4TqggubgWcimIFGznLhTtNm3Ei9Pd+/CD1Ob1d/ZD6CKjZl72MJfajHly0D9Q",
+	"7PecK5YcnBmVs1oqzXN4c7OLxuZv33LCFpk0TMSrP7NV3ebkgv+eM4LfkIwpksoZj2lKZMYUte+dE8Wy",
+	"lK40UczkSgCPSMVnXNCUKKbz1BRbMGc0YaqcQjCCIzuEbfMJdubpyZ92b011dj/BpGj6Zcxy/1k18Pxb",
+	"OmNE878xx+4nIbc/34vbn4fcftKC2d/JlCGxri+wkimrsLd9oKNiUJ3oOqPGMGU/+69f6dHfPtj/DI++",
+	"GX/442n/xbNP/1JL6u9yP7aaDq38eJ20Jj63FME2NQ3p6MO/1g/nKqaicTg6puL2YuO9YiJ5LQxTN3VU",
+	"b4+3JU/M3G4Ko/GcTPL4mplAxCZ0FTUSDvct19LOQULtu0xYavn1YC5zyw74cMnY9cGHxiFfcRGz+vFO",
+	"udKmUBHccayZ4kyXw342JInl0wmbSsVIlAvD0+Z5aOhuD70BBvuzbbx+sCndPVYhl40Dg3F3H9gnSzU6",
+	"k0Iz0MK+pcn31LAlBfkeS2GYAPlBsyzlMQi349+0HfYfQV//otj04Ozg/3dcanjH+Ks+fqmUVC/FDUtl",
+	"xrDLdYZfUEFnLCH2BCSxzNOECGnIhBFlaY0lRCqi2DTXLCG5Jr3IvjnIBfxMJymL+gSfXbPVeMH1gpp4",
+	"brfxU9/O6R37PWfaPNyc7JYq7NRqFqXOJxW54TKlhll9w4oS0otuaMoTGMd4SnnKEjfySymmKY8/07hj",
+	"17smS27mQJFxrhQThmhDjR24YlrmKmYD/26xD5Ncr6L+SES5ZmpgqXtMkwUX9gV4pFk6Hacyvpa5iQ77",
+	"dmG40SRaO/0iAmo+maZ8Njf2rSXVIwGUAMOiJOHTKYNhuZEPRsKu3iupJjxJmHjY5YtpmlqdgMbXGi0A",
+	"phZcay6FnUiUMEN5OvDCelz+HI1EL6K5mf9tUD4cJ0xwSxGwRJTEUl5zdmRfY8LYeVhLYk7FjJGEI+PE",
+	"csHIVMmF7X8klmxCaJY90QSUXVBDCPY0iLWajhX7jcUGyA6X7i/SvJK5SB5u5f4iic7jOfEUBbO1erkp",
+	"l3RBVzA9zRiwx1u6WjBh3hXH3kNuc8pjJjQjhlc2e8qoyRUjViwn4X67HyIY+RVTNzxmPwt6Q3lqBdjD",
+	"Dl5j/ySmAhdU3RR8r4kCVgPr2Z5cUr6hYuVEqH7AgUqJhqlVlxaZ0edkSbkhU6lgqUW+mDBlD0vNYikS",
+	"kBPRO2bU6uhiapgCjRG1axh28NPmIXzl2jASe3EKgbLfcDEbVM7WDXXWjv5nYTlKKv439rCMEyuWWFlA",
+	"Uy8jigfEzCmcQM7U7RP2MbPMgifqjbxmCezyz4J9zEAIQI8PePqLFZFmzhRh9lXSOx2e9snp8HmfnD59",
+	"1ifPh8M+GQwGh327vXbf8T3m2hyAeuW6A0fS29fv5TUTl4pRA3xFk4SjOfdWWRPNcKvsTGmqWf8gCx79",
+	"ccCsYl5v9hnbKK6nYDd2vLCS+pywj3GaJ0yTyJgUiM7Rx0TKlFGQqKimdTTg+gfW8unqZ+gfGFMzgx/5",
+	"lFktEOUs1SR6NlzY4/jkdB5Zcoi+GSZROBu3GDCj0GYZHn3z4d96+u+Lv8//nhzWmyylLfIrzr1U4eXE",
+	"njZ2nNWtSjruFWxIvTat6BL3q0/03B564C2UImaDg7r1sq+OF8zsJGc/4jf23fV54oAqzW2b9Y8cNdKu",
+	"U4b/A2ddt9EWQ6FK0VX96PXWEb9xK9RhxDFu7ZiatjZJv/hmsgpkbfmz47ttTYo8dacqWsIbbfCkhVnc",
+	"PwC91eqat+rM8/4md6MAvlXjXkJs/ODO+DGNY5kL8Cy2mbJV7XOUhc4cp7HhN3Ys7ug4KAZeb5eHRAV9",
+	"1IzELUo/pI/KxruJFeOpJUs7MG5WHUnS+1lrVuOu6EbGYCl1I3ttTxU3nW1cfeXfs9+AslzZrZQpu5ZG",
+	"UaHt1kkBLgPD0pTPGLovaJ6AH28hBTcSBvChbkT5YkFVPRcabmoJr5YAcJTBFP331aXatslv6azrYT4H",
+	"628MRLd5Try2EpSkbGqIzK2+F9Nc19obitHEPueKeONkwsySMXeuZHTGnuiRcPc5VCRgyqJLx7AF6RmJ",
+	"HuA0Yf6ZRGUGXrINgOkVOE2Hm07Tfin124l/zx8bor9/EFxV2WZ2EP76pkLv/eoCV9us3cpkwcU7mTL9",
+	"zvmcOm4o+IFbT9/29FIYtdp59GG7tUMGbuo2ShpbVTtlyeyWor3SEB6GnQUWiIMxPq7TlJCgz9BrMw49",
+	"aqQH9MlvmGBak0xanjgn12wFdx72/cP+SETl3ds4UXxqItJzjq2Mak3+7//+P2RKeWoJnsJX1TaAXeBK",
+	"zjamY6lsOzKDZuwLTzSBp9bQo8H935SlKZmsSART1IPy03EmuTA6IlyMhBSM6JgKq+FOWCqXax9MUynV",
+	"OGMqZsJENWMreoQBTlPGzLgyTDD77eMdIx0J3/N6I8WAl9zMrRFb896Si0Quo2Ia9a01zSaYBIngxsDu",
+	"CRezYJlHwv6gCbogg2Vyb+eK6YhY4gVLmxIll2v0QKSy47KnyzieUy7GE2UVR7dKGVNcJjwm9hSYOoPS",
+	"e7vhKwJfuSGcEynYSFyzVZ/Eihse0/RwQF5S5ydKb+xIjGbplCznTIDUtVY8cCqJU0aVRrG6wRcTmdSf",
+	"a/sorAlL8mx8XXspasjCUpIlQ1hQWCy7aFwDc5Ee6ld9ErK73WbNU3tcJ4e1NkvC9YLr26qmZSt7ypcv",
+	"VZly9HFL3do3sufiWLHmFudutD1HEfuOp/g+9xdR+60LuP93ah+W2q/gTXv+0pluPkexnyrnXEph2Mfy",
+	"MgwOKtKjSaLseWRFM3qCrLQVJDi63CnjLkbtmyNRhOGgPYEiGs6r81I49lF+98mEapZywVCqQl92DGau",
+	"mJ7LNNEjAQ3gz1aEn1vBo1mcW14uxGXxJah5xXCd7IUR6nN00oci8Ykm8ZzF1yzp4y2mE6NjzX7H85JR",
+	"jZKTEvwpFJ/2oMrSXJPIsY49m0FJi/okAps24KkIFyjSeZbZlWWJldYqZyhTFeVw1zLnKSrHcDAuKZwB",
+	"C2qVU2EP/zOrKvMpZ0oTfc0zws1hRfaWSlWT6dA/yLOko/CtMzdKcVzRf2rNDyTlFmaIbecCzKngMrGL",
+	"7gpbtubLO3n+ooa98vpr4lflmUCkSFek52du98WSrXOQTnOTKwbHxj78/alp+lee7Tc8A+HRdVDKmYNS",
+	"hB4EZ02trQk96EsppnzWcWkb1KmGqICtmhpNgTGpISmzLAv2HVxCYJtOhbSKxpzP5taaczqbgQgJq6Mh",
+	"y2iyqSvaHQkj4rbHyPQPGjW7PaaGA4f5NI7vnAyJyZVwV1m2RyKn0y3DHu4aNi7JeC5zpetjD6dUkQmN",
+	"r0moR/vFxalYVUnKa5aQqVSV0fz7yc5FrOivdY79wsjwyq+lgHLjqwov6cVW2qVWQ5bCSnjNE3aIa7qm",
+	"Wnfd7hYUfLHdJNpJvhyDHcEg8mRwCwJtRZrbx1xDlxXrylLC4Z0Q5tpRsbna9fPpN8qXbQy6hQvWSbLx",
+	"uHHScE9nSVyI0p1amhe7YMpArJHu9t3a0rqug9aa57iHX6+jFwxcOPflAtvp87Jq2csbf4/axYuE7PNH",
+	"nV/ISOXsihZOJPuydwBtmrspZ8KMrVZd/7tUiqUYm9RgyWCAwy7lfmNl7tf6i6VKOn+U4KJXaWvT871G",
+	"Rz5kpe2OFO/7Tdltb7HfK9Pgwrw4PagVyIFV6bU0LqbSUqo0HJzwS6qEbbh/4J0qre9xfj/YoIj+QXHJ",
+	"EKjXAdVVt7C6NwXxVFZ/Ox89gMQoefazio3Xdl/tgr6DgPGu8h8tyM3zGFfR+eBY4iNdTBEyO1GMXpMe",
+	"TVNnfC/QFJTXVZuimQzXjdZa6m1YuaAZeR0wYBBMUdpS21dbXlt6detQv8xm/qOc8T1tOmmyek3cx0nG",
+	"MmHegYGXSk80CUL3pCI0y/q4vG9eXVhNlwm7KInTbYqoj0rQx4vNgIw/XtTFstv3tF5KldRZnruCT1gs",
+	"b5haje006vQ6zcUsZUe5ZsS/C1Puh1lYkTSFYtkhhiXXTNUEzewe9xoNFO0ES7GDFPZSt2gcM63HRVDK",
+	"xoQWUzpmQsk0XdgTVwVRi2sEVPhewKaU6lpnNMb4PK6YBkLxjiU7PTKnGi4qsXmWnBFwIdgXViORSNKL",
+	"3v509Z4cW9I7XkzpGb4Z9e0rgqz/CqJhFR32XRg6Bq8u6Ar8DiNBY0MkutvlUhB3r1/x9lS4daqYnm9Z",
+	"GjuJ3ULZzN+wYnPWt7my/Ot9uh6atv3Nq4uXsB57bn2m5A23S8TFbJwr3uDvjRVrMNwnVLNnJwRf6WOA",
+	"4yqzlhwXRhIqrJTA0DMfsWkNOLs5P797PdjpFdsYYDGcLUvyznH0pUyY7uzsCiRHJ3Vq/Wa22tCW4f4V",
+	"aPZWcvz24nb9/DFZ85DZ2yLGe9/7cA5Rnp0DYBr0eK7HVEixWshcN5y7TbFGmxfz3bYZ05cw4KcyjLrV",
+	"K2Pjb9elW7tqg83btecesYUzjva9/mpc9PCEbKG9Bwchjsk13TTjdyhC9/V2r8n8rhnLVSEQNlY33svX",
+	"3737jmuUFfuNOOZJXcKxIK/f3pwSqey/L4hgBrxWRQzt0+FgOHg6GB6fnO5Qcp7VKWdS1Xn53trHxEhi",
+	"lD1yMeHOX3yVGXe/npx8cKlqngcKb9iL58+fPd/lvlvQj6/xy6co8Pxfa7zTP8CcV/ezVdc3XD52+Wq3",
+	"hho2k2qFkTjd9qSyKo0c1OpGqGyodpBFDMul1WR05yBXtKO957fm7sa5lVWeMo0pC2grF4ENLS0r5qPz",
+	"21hhdO2St/lVqxp3eNXqEVNVuqiqk4W4n2PSg3//DVzqh+fEmnuo1goJYA4QH4ShDhjvUb2wkvkk3XJb",
+	"hdkfoFld8yxjSavhrytGdtpuocqG/Cr3Nzd2O/G8lby7n69BJ2Qi8ZYjptqeoxUJ9EmosiYCxYtYuKy1",
+	"inzjjd9mDPUXSUYPu/ngf9pOAdu3G3J6u95VFjAStQItSMDukg1tTxJ/YdTKxbVOszV+Lu0zq9tR1PaQ",
+	"ku0yOsTWCDPFXbK1z212c6zfFCGYC3f9VjF6ncil2FOKtyTghM0UTVqSXv/AD6jFq0FURcsvICFpnCk5",
+	"aT0eKVIu2rbvssdq9KN0SVeaDM/hjk8TbXiaEi5chnDkPoxIT0gC4wNnhU/rBt/iiplDlGugUYVziVqd",
+	"iutWF84s2KHA0+02Ym3JdpHU5ZzF13t5YUGOjBdMa+e13unsxy9a3w2UIfzjVmFZb4r3i9gswZZjFzzF",
+	"U25W4zIHZGt8dfDJFX5hBZEdSZPjNlP8hqdsxupDAWK5WFCRaDJjhigpjY+Sh5ijXsqoEgwCusg1y0wZ",
+	"dzoI0CPsd1Z45Il0/4wLx1//QEgBJs/OdS2G6ibT8EFlcpaWOl45uZC1Jj83mpxj+/24YuWGdz56Pp5Q",
+	"IZhqd5mk5y2ntGGG+cHWjCycfjNF7eSzfcJ/CiVNs7hiA/3pxWklJuDFcJsc3/dzuRR7fhrI+fEslROa",
+	"1pNB+N5+PaFI3PNjRQ0bpx5IqD3GT//AEofMzUa/z3Z+GURzjouoy0obT3cjDG0eCjCStS3vVwko2NHN",
+	"la9OqWmYlSWr3eZ2fHCvgR81bNch/KPu672CQMKGropjp2M2nx4nOavLeL5hTi9ZzqVmRLCPxmkhXJMk",
+	"Zx4isIUKBGGz8O2tQsqhGcPj63Gd4feLv/XBbBsMG1ZUkJ4UZDnn8Rwyz62qzAA4EEzCNNfGvgxIB3uH",
+	"fVYJ1YV2NpzidhWKtLo2xh584SKe9vhS53i90+XL33OWs3HCMjPfXOhvaXw9UzIXCflNTvD2bMoF11Yr",
+	"XTFDekvKDRezPlG5EFzMEHoGnhEjEZvIKO7SM9qEZlh1awxpmUDbnSaDOz52Y6klHMBQoJ42MiXtioF/",
+	"QDMm4LkdO0yXB8mHCy5yw+pQCzZvkYptr9+Y+o1unHotxW3MtbqT/YDha+VJAX1xmUrB9vMFcz0usMn+",
+	"aAfm0OY+Xccyq8RP65U2bOHmVJ+Baz/ZL79mM9wx27lkkPu035rR3MzHC2bmMqlMUc9dJH6ghE+kmddO",
+	"d83hW4HROznt195Z3cdONQRNNAzCmgqWwF0CWHgF8Pz5sxfbvwDjJJsrqlm73h6Wiu4uEAPHXST+B9dR",
+	"IelsJ9AfuTb7akVFIx28ZMU3ZdzBHQeEhcPaHRZWM6DPwKX3gOnR7qZn510p11sVl7bSoj4RMIejq4w9",
+	"q57AP4l0BQBUwY6eueyXiFDAsdaDxlRFbLyEc9iz8dJprOHgBdFQTPrDFyBOHKmNJ9xs8WfYN2K5WLi4",
+	"6cZWplzMmMoU3/FeY/xz94yzzhfv7QRfhTpDSt4uB36G8bc9shdchE+fPh7in+kQv82hukkNuTZy8U6m",
+	"7DYKXPO2tVlslAbdwZabw3k6IqWVsQzgmNodbhTOd3cMULnGd8txt1v1B1q7jdXwsTYs+UF2txQwkKVW",
+	"HE+tSd5JGGdSmfpzRLEZ18YOcnwblIJ9nPDbTwW/AG7wlY+DJfiwc+HfuRnuyfBcZyldjZvk0ObNlLjh",
+	"Sgp/KHeL554pmWdtQcjsfu0p9T3QQB0vtBhmyQovTjdV/Qax/eK0lZwuItT2uuZImGGxGUsxxuyKWApD",
+	"44Yj09+ib7jeXwxP/1Rx3D97Mbzl5cTHccwTBTymm8DN1YxpU0bPxVQQmqZyyRLIWnccEYKdw8FJKDk+",
+	"OTms5Hm643j7/UHDncXzYbdbg8oyrrn1m/ajtcN/jRzu1du/TnodXP0bn+7l5y9auYqp2DM08yEM0SIw",
+	"aue54N3Ft7oOmHqU7RY+4ILBWvku1o7oGr9FS1lcxKiuB1qHF33rsUOxPc3aTkwbqswtF3ITthK8xnAZ",
+	"VziSAaqMGXiKIYe1BoyRphYCuBBS/+//Q7IgRHefIBVYayBsv8LFHPwAymX0dLIGl4kEsZ3bloxl+0au",
+	"C7eEVoK2z6svPqsbWAEu3UnCJawVzPSlfbE2Z7mxyMETTYK3CU/6hKZa+guS6H8eXZY/H71OIuLVQYLA",
+	"4vXYXK0yoquDekPjORfsSDGaAIhRjPhH/TLWfMpZmiBUc131gEEd1k5hVq/fF0nNCJ60JaY2r/iQMDXc",
+	"4bcyJNSUx1Cp5aPDyd5gn/7BxyPbwNENBU1J25Ze2X4ufXPw15VvE/566xuGv14WrVuply+oCAOoNpIQ",
+	"mT1sYwZpUxmTWcrOCTeAwI8XpHI6ZSLhYkZgBeHFsuQGzr3JNWfUysfn1N+4KZYxireCc0Y0XZQFNFJq",
+	"HIooXJNhgPOOSzYgdr9t4QDWV2KDzBvZ7bI2e/MlZGvivkOaqqs4c8MUseoZW3AzILhpGiex5Caeu5As",
+	"zUJS2Shg4qoRMW0GE5msxkbKMWiBkHWSGzYQ0oy9VMMn6Hca2x+cbuhcZEWtDP83F9DhuOo8r/zkE/8a",
+	"ymkc2OOvKDQy4GKcKTlzVln4yzVbjRXLdQFmBOVOKoNfr4FSURQH7KPd+XLslYIb/uFiSsfrk7TP3GwO",
+	"+geu3IQvIzHOg9IRaJcERVb8k7DGSonDPKh+CzquoOnAB72v19bxj8LSOv7ZJNcrhHbC82agqJixynbb",
+	"Q6yywHVHbrVMwB4hlq0OiM2zqjHKG5Lk3/P4mnWO+NwNT14Dpuw72u45cO9VMNDrR88TKxMhbrU78EhO",
+	"6zPWIJW+vQpaHUWNmujjPRsyID7S2BA9Z2lKAAlQ5aISEGrlOCRBAHoQDA6wmisZUTvhO5Ica/Y5187a",
+	"OPiCOVhRF5pqpLwORxHI9DIrwdfSqE8EL/zrNcABMAl8A4p5RDRNx3IawWQpgVXW3DAX0ZRR5bJB4HYI",
+	"9ieqPcpkbrK8IdfEtuKTTfC9cEkd9BY1g3p8gbCKaycEmLZhxtrqC0WAsVG5iGl1cQN/xA1V3EqtLcPZ",
+	"df+ICmKeMuIbs+pCDtpEsSr2SKjRuNYYtrjcKXT7YL0CBij2J5xfQEd9z5bhBKu0WycHoO6rtf9eYURO",
+	"12QVzHoaA45pl3ClLf7W7QKurIFa03fjDH90INUdp7dH1kQlYLtb4kSrt7u1vyVAu3p++2G0SHuABX3H",
+	"YibMJVQV0/eKtQPdvQ9qFezM24ZWm0eep+x2xA4k2IXYm1F+1/fHvdiv66txRlex7DyXdsl1G8cW+B3G",
+	"zAo7WgBh7ZNTWem7rt3G2b6XmcuV/cG7u+6X9kLpeEvaK8duqfABxh4S+23HHrBgV5wpUPmvuajEDKBT",
+	"XDOwwjAAFN9MAqSw4tGHbtDiDwsl3hLFe4tPsr1+U+cmDAqDFxKk0CfC5d8NY/wqTD/tsMkTJuL5guJ3",
+	"m8rS5esrq6xevX/9PSleBZT7XqTmLP0Gyn5OcmHyk5MI67kNWvnH6YKnNbD6Ucy1bVMbPrP/Cq7N0Z+G",
+	"w6Pnzyp/Pv33p/bvLOZHidZHp/CNmkVeta7XlRs2uzE8LEupsbS0m+Wrs3jn0QAAe62ARAWgH5pl6YoY",
+	"ieAPvgeCCzI42LwdnHAqGi7C5yyt/wW3pLaiYZUOXfPFF67ROhKrKott3OAuGsrtdT8gtkpr4Tpvpe09",
+	"Cqt1FL4FF+0vdX9gNDXzPV3zyWQcY+JMkxm0eR8yhw5XYV5sndS9YUrzNuB6hQSqDKZsoHbSUpsy9byr",
+	"Y0KP5bRe/vjC2RgJiTjRDnHC2s3rWT7drui2Zux3OqQ6ERkEeOQpc2nHtw48rpTzaocN4MBQthhpQeK+",
+	"b73fGuSySg1X5ej2cf61BLJw2TPtASra3mF2wKEIbhj3VK5LE6IWtgSbb1zyewkSbAh0vG2QUZXXv3Mh",
+	"BvZcjFy8QR3sUqfoo1Y1btpFI4XxjxdH/wujHz/0yv8fjI8+/Gvw0+F/r42J5Nk4iJLrFsHkA+K6QUF9",
+	"jrCpOgKoETVOPQjWpImyv4N7170DaYo6Zi0FZb38cgTTSrwHWSVp6MNK05+mB2e/7m6h8Hx9asY0aHBN",
+	"uhSBot9+3Qo0rfT3lp8eoBTsrryQzs6alkd1GMK1cPenHfJF7qaOjSP8aqDyxsgqi7AWIRKMY+tO7lUr",
+	"u/NZcBdZZI21pIu57KH9w+nQTTNDBrjrbDA3kHaqEwwBo9HvMQz9jveydiZ/Zl3VPpplSt62vFvRyGRV",
+	"GyFD/Atgn1+zVWBSUPBuGJVrA5VgHHR6jnERbYIHfd7SWM/pyfMXNT6Oqx8uTp6/OIvIVGI8BJmsEPRZ",
+	"ZDRJ7N9UsxenJOEzpk0fgoS0nh9ds9WMCXKURgS60ITXX96VTrpOUjnMqNqsUcU+0kWWMhwKS06eP3/6",
+	"Tb2fBSIWOvee5ZOUx/XlFt/jRkFMcW7mUvG/scS+qgk2Pthe83ptBzKMG4oI14SShE+nDHDdYe/9NXSm",
+	"GMQgJVADDtAspKsk5HC4uYEGHDWFgTOOgCABBbraXYqhWPxaKqosT+AmrO702tJ/aObLCxz0ftZCPZVv",
+	"SU75006kuM0Wtwx+j6Ogiz1vyarToWHl3C6PUWlcQ/NNs7NT6247bzKLK83kCxYocDaAT5JBgBhcg/fo",
+	"xFJ4Qc3aSTsdU3G46Yusg0O9B2jTr8iUb4lE6gnDmmJdD1QVz7lhsXEXpztPMIiCGGeKS3//0Rqaqb+n",
+	"rVVP858nIX3dr7HLj3F/Hom9c+UrPoaGszmm4nZwR7eyaost/rAuuv5i9TAURzTElczFFvWrZJQ6864m",
+	"AG06BWgqRuw758RUCnPA2S8ViEPYTHvGV2uiDmrrYUg9TorkjFutrtTj8oKszduBc383AKK7bBkjUv6U",
+	"t8QXbE7I3PAx7YzNe4Ds/HoPU5GaGbLxNpG7p9OpW05PRb7vtj3XQOWp1mAh4AsYUWgJGVHR6Iw580YG",
+	"4FD28aAz1hDOqp0Vu2fsVl215XqqA0HWEVT1LsHeivxh3N/dVa9Q8gYRE7caw53gw368i9UAZNj2+7bx",
+	"usMaa3z/FtiyYDp7eFlnZAP9p3LGxb2iy3ZYkNpvdqzKneH6aj3vMNb1t7eOsj6McSdwbJ2m0E2I3CWb",
+	"f0kMe0eb3mJfaobbtFXlOH/g2uxZEQStDljK1grBvUNwY8rTOKUrVJG8rMicUafnB6F4+tBSwd8z9m0L",
+	"rvztKStA924DiM1uuMx12Vs7E2Cj3/vB664D9th9Ou8Nn70WyhdQ8m2YaO/cXqPWQ592aZ4NDFyjh3ah",
+	"3lvdl5TL6SfUTuncFz3vYZ0kj16NO/dqPBr+j4b/3Rn+QXjePjHzyXYMcPTFox3iPiA9CqTnSjZHEBIZ",
+	"Hbav+7Rx4dfUd54ywI5GR79L3cCbzjDzsXWZC90gcbYG18e0GcDBVUClAOie5DHc0nLtV61nuZO5BFSH",
+	"lK5YdaWaZEgY1L9VZ85TduXf3T+fkZuUdUkewg8q5dYLbdytdLl2/ZDW1ve/ia6vAAL0tZjK7tfyVC2k",
+	"Grsi1u0Use7HqkxTCDfuFkvE9fV4qhgbzybtdD34ApOXOn2Sa5a0/mLKFVvSNB279PyW4EP+o4Lmdn/z",
+	"e9LuAOiivoVn9s6Gr5kSLB13fV+xlDlkzbafdDnvFmwxLgARxouW22a/QtJo+0XnQ5sn7d8cp/yatX29",
+	"9QZIPc4UM2bV6ZMui1++Pp7maXqvCopmKRf5xy48o5c067TNjQZKRWY1Cd6Hwha9p2Dt/REh17CQ5I2D",
+	"7gFd20g82uGDAYG7P6mIC0pIGfVvozZONQbcnMOH9JoR6nT2HFAOSr0914xE37388eX7l+QYY++O/+DJ",
+	"p+MFW0yY0sd/uP37FNUpDjup56sO494g8NfCsDTlM4AE2QcBsxHUcr2O1bPbQVruW/CqA3hkS4jIzSW7",
+	"V5TImh3qABRZ9/VeWJFhQ4DD03my6/hveyK0bYwMMT876p3MTmHcBsVuY+Ie0e5LSYVuaxmVVtF2J2iw",
+	"NBV7JhxcddVb0ctlo2cnTqVmCUm5hqPAR3TGTBMetELcac2lIIoBPmN4CWgF4di52hzW1lixhbwp/0xl",
+	"fF3+lYvq3wBqFOTDF87rZIynIoT31v1QdoN/l6NY/92OeiwzJsq/cPYAQhNf0xkbQ95kmlaeOddL8KRs",
+	"02nX5SuKTaQ0IXaZexKnjOID5PnxlKdVBAAwdkq4OP9AMecgC555a7J8knDtHy1kLkyxYPhXOWIQwlMa",
+	"s+KN8knDWwoKWm0BJtigN/3W3SzdW8bxpki869SDtkmb4UiuTPeskf1s9y4CUAua6bk03fA3fxIYOZ4B",
+	"/qFhM6lWpBc5HkCwASQ++H+QCYBqoJmC/0H90f4f0KCO+iMRIcPYh8gX9v8ChoDXC+LT0WEf0/2pILji",
+	"ZMnNnEQAPwUNhssXQSXcaKqYnkekB8tduqnRb1jKMYAZoKacHLLeSEAj2IMvKQjfzqRMiBTsnERwIRpB",
+	"jXmi6UqT5Xx12MfuS/9SRHq295HwrYWuy0MirWClCKWFdemMVCwZjMRBm1w1h3vhN7eFRfUjYiYCle6r",
+	"N0HZB6aa9IgWYH+7/TII6djRQ87FeKasxMqY4rI1CkBRZQ8+LpAEMXhl7FAmQSIi8mQtPjKv3nNPFbOf",
+	"2LNmSU08H2cpOCOZJexMcc1qm8kBJihT7MbncmxOYEmV4KLb7cEGZiLgzJaZEH65t5DMX5ni09V+SQ9u",
+	"Dce/Lddt4qcvnv3ptFu6W9hYi/Hudxf8+WhYj5HKavfetPXr3MDsx6q4ialKduiiT4Dg+8TRe58IacYr",
+	"Zsbu5wVN7dTtL7nQeWYFvBUt6cw+APi08bV9cUKTseYzARPuk6WSYjbmWudMwa2gx6ZNKV/UowrfAVEX",
+	"K7c++zoieVMam/uRdODN3xHk4N+sHcZaWEcgQdqV7A+M5gDTrk60/EUaPuUxmICXcyoES+/FYK7pp7Sb",
+	"97m/37LSrS275ip2MjcuDabtpN65T8D2ixUzY83MtvKz+JbVI/B0Jz1MfgPcQaKYyZVwNXNrON5FXHVc",
+	"8vf2s7vOunYpdqXpUfgugoUo17Rb4nUz3XTP4LKNP9FEM2MHogdkySZzKa9BO9Mpja+JYCwhUa7SiPTm",
+	"xmRWTtl/9eGAsAXlKbyhRyLSC5MBKiHou/YPKwftHybVEDFh/3+q5MIpn0ZG56gE23WLiN1fTaQgV2/e",
+	"vyUXP7//YSRAh4VK1ThVTyRUEx87i0rgWvagkou1E/TZybBO4feD3nBMPmt6e0/vqluDUHRByK+rYWEA",
+	"h9z+t76sRJNntn5apTP22UmNM1al69Mdnv6pY6m5Fl7bOlK9BYDMHcjVrTKyZqZtKqDdhWis9zh5brQq",
+	"AxczT/su9wK4xDPBOVkqbtiRFIjwtvvC5lYCsw5ZoZB7bp9aCq/b1OXFFtq7QurO9juvyusHtdsf0rS8",
+	"gYhwJGClhBXH9lSxQret5nK3l4LgmBuXFLvJQv/kLLqLq3YJwe9Yym9Y58h1mjK1dw1CagxbZE0Fcx21",
+	"tvWP7YfDA5O+ZdhiywGWGVstr/VvjcFat7+7I7T6B0ZRoXljOO3dKKTB9lZ6rNyYFEFh3s1RkMz+mqlf",
+	"iVtId0c3XULNa3ntrgV8MK5uIn6NOsJsDwfgETBLWWbMPqRJkOG/S/a/K6VdB3vglzmP50RIw2OmCS0U",
+	"bsVixm+YPiMUAia0IdGCi7EnoKhP5JRIwew/EYoqOzwdjUTPktHqjFABLt+JzI0PqIipUiur1PgvwU9r",
+	"6ExH6AopfvCxHtDgRJo5KVuFtg7rLIBgIPcW1FCMrNJDC4CwbY0W63Bvww53rwtHVW5mt1L6VdC6p3Eu",
+	"pvKgf5DKpVVPWcJzKBTPZ/PQYbOLtt8zkCfdw6bXSrV0wRRZ55OVC7EGvlAk4YllG0LjmGVYEs0ljDUV",
+	"U4nloqLk1TD9Tigf38zuQh5vnYmAJRn2NL0Q42XcUBe9TXFdwZb7f76uY68PZ635bcvwjmlm9luFu5zC",
+	"7vEWdcf2SnZ0N3X1ESyWEJTMdb2SvSvTp+E+y983zHyBnZpivvgKcS5/4JWyvtoTTewUsMwDuJX6hE+t",
+	"mB+01Hb8pNeBD8sJb19pjVWx906NcwPoorJcujE3JsQ11Wnf1ug67dQ0q2TaYZTvZMoamlpnzXIJqmP3",
+	"XdbugIvKfWf3qXPtFR8XXYrTHYDzlYNy3Ixajkdla1RzN5K6CdakSAcD3l18p27seAw6nO09ka/r0bEa",
+	"MASobsrYL1GvWgBXuUOuBrKqfuWClJcalD2qtY9loDyNyJIpVwqtmnF0TiLXHUQqwIGdZSmPoUYXZPiQ",
+	"npmzkcA8mDJWoYxhiGWe4lk/KfvooTJQ/WZAMM9IKka4Hgk7THJMevDvv0H4hNNaCxOg5coE+y9TdqE1",
+	"n0EM9X4nmmVJZ/t30TDX84tcK7X7V0iOWyHEtj2EuB5Pcp6aMRf1h1uTOO14h5psnDFhz9VuapclT9ll",
+	"cEaXMRYx0/oolsIomUI9z4Rj9lXKNORWFbF0oE3PZmg4uvr4ZZwbVIXGD2qpJ0/ZdzsiWXdqFrsy3IoZ",
+	"OtdgymOjx0tuqarLZX/CrIWsx0gLXb7bTkRFDYKuwQcNxLfIUmaZsayA1e50zVP2uvJtXadYD7DjSCvl",
+	"ZdrpDpWzuE5zoEgpDRfFzEfFdouhe18pY+NS8st80gXNNDHyjED1HhT4UMCHTFbrZYMuX1+NhMbQtT5J",
+	"2Q1L4QM71nMsNHSTp4IpdyBD6W54bP/n8uI9vH15+Vq7ODU4FlKujcbyQOM/DYfjsloQ/FlWCxonWo+L",
+	"akG1IWq3yBPNM6Y0S7qGyzT7IStFL1uT61/dV+0kpfcwViVmSUgVd2SgxZfUW+HVkhcq9Fatb7nOjBUp",
+	"siGOKivbJLB9Udqu2lb4WSsUk7Xqt/UQhhCtKSSpTtSXhAKumXKjKznXO9ENuwTLbkvNZrFUyfYs9TLh",
+	"2vJYkW8NChymjvtWOmSLt0sJ/6LSuNdrIxXZ11trt5XZ2iXnhKveL8muiZzXjpw90JS6i3g7kMSVwe1F",
+	"yMYozi2plgVuDysFjGmRdWHmbDGoE6iKLVjCi5m0l4yWjRoSPmjmT4hZThUWVS5Q3C1brbFerllSsCV8",
+	"QuYyTXR3FEQYlMOAOahOrmk37z2PAGi9BM79LBkEFX4L1OYg4M95lAsPcyqXjQrwftBv+2rAd6xtfin6",
+	"4L6ysiV4RRNuRRc1oYmUCi2mq20KGYitbpgbIyohl6Fe8GCagz0INOQZC7lEN4PLuQJB8ET3CUs1OlHd",
+	"iA67S5qiUAxOyY+rbsWurn7YK/eWpqlcjqt4lw3RI4CzCchmMjcbubrPXlTSaJ/Xg2jQtLGBpyfd0nDr",
+	"Rl7TRf3Ity7hvebilhvVIQU3+GivzNurmHbVISaQ8bFnXIvPstvgoHeuDoFmTBQnNSqUdnvsIb6cS80I",
+	"6lI+yWhwUI82792ruxU6X/JwzzCZ6gXlWm0UJRcE4kSJkWTKBdfzLbze7haTujQuxEPC/29bgYbr+S0D",
+	"eiq1Me8T1LLpNX9q7F/5oqisS9HKwnWUOWizBIMfHN5WTamL8uJi/0KqRd3bbZVTd6AbQ3S1RzhWVJBe",
+	"pFy6oZV8/t9CAoLbQwoGGYfBFMslUFTUXn1nSs5UG7zu6iAv/eCcaWv7sKtvW6MLkkjBiJZkSlXf43TQ",
+	"NA2thTWnN5hJemw/bEI+xjeKAh07YYeDFtc/ry10jN76hvpRlsRobFBQEaqvsSotEBXEy5+N8uHwWcwT",
+	"+JcFCaZjGoPIWn/jEIyXCB3C9RWVnJG5Q6Fs4NTSO5inLFi4uqLVJSJcz4Ag9kJ6ja3smDGh3ppZpklE",
+	"a1a686vdXV39QPyvJXViXntDW1bE3lKwtfMB2OMyCBNUfDarZkYuqMjBoIFTEmDZ5izJWwWHrLkPCqeB",
+	"72aNANfC/MItLE7A8sAN+DhY/FDMBLK1SVP4loqao/uiqClUlGohEyqSPpnaA5AbXV9l6IxE3gKM0ACn",
+	"xD8YCXSFUZ5qywNTtmSW3Kggc5pOIYLeXcytXdAd9kmUymVEcpEwRf40JP+tPxJRRpXhtiN8/M1z8t8g",
+	"MxtHbCIcq318TiJ3getGxQ2UGhHSe75WzFSvAf2FbyWHDWOmXL9BsU1Ta9ji8lqa6axbYlxNvGqIFd5D",
+	"q/lMqoIeB3fS60eeBuUQ87/JJDckZVNEeOpVoVhBZkIGEkXRQVPFaLIiv+csZ4n9VeVCcDE7rBcnOJQG",
+	"YegGElMhrCiEU8x2wmg8b2ivrWYTnLO7ZBBQylv/Qc3RdE/nBG4AqqYdtS//KYh0kI4OEgBkN2zYoCYe",
+	"tAGxacpTg5K31VK9wtd34BU36a8dI0U3blY275FaHzYw+gafc/WUKLamX5EJVXJe57PKqdB8ujSfB+Xa",
+	"dqcI3EM4FKLvX74nxzC26NwdEZa1ZvyGCbLItSEL29cmhWwHpOsEV73x8u97BEwaOts9jk/b1vPeXcLl",
+	"UfO5HMKbIqw79YAIeaKdw22yco6BmuKE9lBI0/pIJ3csM9P0s4vsrf0ND5QGYwSPmBZmiGul/CQcU5BP",
+	"UM5j65K2DSmqrujLjzQ26aoa18+TEudmzMGERJ51V/k0TaNzxIhZzik4OexuYFlaOyA3lqhRsK8NAvg+",
+	"5TcOBrIHjD9hARw7CISGZPI1Vajw9z4d1tHPQrp6loWFioeS0xKMJFZ3sfKJGrBoXIJmS2jAWxxRFcVp",
+	"XdUuoy14UkrOUvM+Ll3p0VpKaUeEzns6Hcssh6fDoVtF/6DeMN3oo5LQN+yQV3Gyq8OtgrkmBLSWY+sY",
+	"taro7+WQD1Is67EY0FZGc1OhYuXE4zlBuxTYFskcKV/lgjAOXy/pqp6t/I30WDHDBDg7E7rSdezrggE8",
+	"EIRUCAgFN6x0Rrk4JKkUM6YInUm05iCigGuSMFg+9B0IORLVArUwciGd2xe0RS58JDqXie1DE27OCfVf",
+	"WKXfA+aPBBV4DyOM8yOXoQu07F3QBTSjvSBzV9zFy1ToJVN6JE6Hp0RTyIXSEq3B4MbjeSgd/r3WKPBY",
+	"oQsucsNaHdqv3TfaB0EXEq8hFd3JOOeBcHu+YQbVCrjnuwVciW86zphyE+kwEK/6Z0wR/JjQWEmNXp84",
+	"zbVhqjKoF7sHBYEYOylVJMUoZJp4zwLQIlXMk0OfsI8uO0jClV1Ye6CgM214mpb0KoVLlhsQf6fhotG4",
+	"ImUyJ3Z0zTJzZn9bwZ/gTsNSO51JqgGXp4bSmnZug6bqV7NZIjTpJQ9xeVZK1S63Z8FXe1+flVzZTeV6",
+	"g9uBjifqfWggMLHUhQTRY3XpPoIUVt1rNZpu4WGq1h0a/qnCNs/raw85x1X3T1O53OMr7xjr/qX3tjU4",
+	"ItH3U/HWOZFfrq27Quu5tFbEKvJOHXsa5cxLxcOKBGozwjVK2ts5WCWzBzELP6tFuJ/l8ktgeZwT4bSZ",
+	"KWdpQhbMSvjS41xznff5dO0vRLV94HJGcMbijY4i4DdVKWfKGp6H+9QX2rwg58axdx8djOjqst3BrTpL",
+	"zt0FqHfuZ1TrytVSy8jUf4KiQcE+fthKHw8ifRwpfk4ZdOV0VCi43TUuBi/Hdlv7IrlN0Z2dhfsb2HFD",
+	"wbDcUfh8XSlwjIO1JNPIjLuD5+w67x5PaapCPXLUxjle54BhZwcK45E3TCV5F/lgWZqL2XiqaOyDi8sv",
+	"ZY55mg0zEflisrWyS1BIDjZ9bcq7aOutYjecLTtDIbCxQE1r7b4cm4WMSPCgg/YC0YfUoOUV1Sr8kYtN",
+	"AgBqfFRd4i0oC9vgnmZMMEX3AfzW48lq7Pmok40QKL4thh8quy1edwpuizcDpbbF24Eiu/Ptu1cqu8vn",
+	"inCsk9LSMkFBjZuk+qN37eo1CeBK+tBUCkZ6QTa1Q5UJrnfbkWijNVwhzn7BVev0tzkZv2CN3L3hHbyN",
+	"Y7/qL3yAiOddSZfNGLN5WpP7C14fXkZ/wVvoQck1IxzymtoHwDeGXUMh1jC8GsOww9MsiLTG5HGmbxFw",
+	"XQGoWAu/9ovRRCJ/DZP27lWTap/ot5WmiwEjImHHYcOibJlrxdo5HX7zok2tfPoxbMJfw6wBIG6vLeDG",
+	"VTtpFudWWd7LQe/6GC+mtAVwdvh2/VAgNPACIwO7HoifpZI0yNiHwAvcAnjdkC+7pS5CUVmmtmTBXSJM",
+	"ryXSyip+XyWaL9iMnQh+VUpBrN7b4TbsxqHdG9IzZbeErXBrCS3tXo0f+R54UV1szbJCkYvh7SCoqxy+",
+	"S1Rv9NPCor1TRLefNVO3QYJGDNyQjfBJf1uMzbMG664FmtefthDguqsPQECOOHilsAQMsa8SnpCeVx4i",
+	"a7UxFR129/Vtg+SufppRY5iyg/qvXy+O/hc9+tvw6JsP5f8Oxv/j6MO//stOuVP02C9WeStwmd3cfW9o",
+	"9smbuYvToiCoW+HO+mVxFcA6TWMTj+tLKHRfs/c40G7IsJYk7haK+s4kwMPwU+2K6FuA464dLVUh9JZq",
+	"DZFT+EJUJFiAeyyjM2/VyKDcV+YAK3fyClQta300VaTBroMJm959Gv0Vs532XDsroTFVs5bNYrlw5Vs3",
+	"g5pk7eNrJjRtSOXFkXrjNbh4hawEJmZcsCI4BJ7FUmW5Jj28eLK0CZf7sIn2e2o4ohIc1uOL+lJa9QP6",
+	"KWPiF4jbcaXRd2Mrli36qcJKFCvVD1f0Q53NpJ0xdGWJwm0Co4qpixyhoPCvV56X//OX9wfrt3MXgiA4",
+	"FjHymgm87I7e/nT1nhzT3MyPUznjAm7PgPbAYoJmywnOjcmKsqrveXxdV3nhgmguZik7yjUjBl6qdAYf",
+	"6zP8Jeo73FcIOEpXZLJyl3v4GoyH22Z/zxkkq6OwOcDPy6HRjP+ZrYJ8pkspr3lDEMxEyaVmyic3kRje",
+	"JZoZ6L92UWAQ+GI5irLummtqc0CfIMRoKjdHUpIS14SSacqYCSncUvWCCjoDiAziMM1IllKBOV8/cpF/",
+	"JFYbZUoPRgKcMImMc3jf1RPEzSBa5ipmno8u3r4+w1/h475LDYKzhUB1K3Di9EcCYEUKMDZEHtF9+HbJ",
+	"JuTn1080gJIUsTXke0nilNsRUMUgk7Dw9Pk0pD5WPkR3FEY+TbigaoXjgcsHakh0TDN+fPP02C4zzfjg",
+	"Ny2Fi3hd/2lFF2k0GImRuJTiBmNh9Jn9+18JRrMW2KgkYXFKFdMk+njkGfWonGREepREHh/hDO8tIoLc",
+	"jVMARCviVu9JdYWooamc5QxTBrkm7GOW8pibdEWokGK1kLl2xSU9Y5+RXz/AxGyr0cej4r0ziLiNBuQX",
+	"buYI/w3bQ2LFoAI/hBIGc3NhceR0+NS21YssGQ/8LCOEhbGPfLE0kAbR4TmMyPZQBZXtk9PhMxiV/epv",
+	"g/KXccIEt00KurALww3hgkRY3rnocRys68BuRvTxiCdskUnDRLw6I+XQFlRdVyBswUnpqsgvqEiokWpF",
+	"otfl50d/ZqvIjm7OaMLU+UbrMsNDran1uRQyd9mT0AR6KjUTZmDbfceyFGMLKYCjFfWUtD1XPMdgbS3k",
+	"N6n4jAua+vR4CPSUyeq8+My2W7RFi0LIpmiu3MNvSBRMZ3DNVmPFcs2SCMMr7eDIcs4RgtM27JGfsCWo",
+	"BcbTtAwwbGqai7FPQIkG5M9spV25PtsonRqmyMkpmcscJM2/kuh/Hl2Wtb6PXicR6UWBYjc++vDH0/6L",
+	"00//Eh2CfCulvA8DwTH2S/Fgu8Lsw4mGAD4VlgYElKt4LqttoAaDGoB/CtEFsOgw1Jf2T0QCkcLqDDcs",
+	"lRnrk+iPEeb3jw7OyB+DweDTp6jvIpSiWCZYlNUF4hsPLKKJnAJDQLuX9rUB+WshMyHkIbfSxYq/0+EQ",
+	"Cry6H13N5ajvAp1OT04G5ILA2QYCBWUMkKZDWUV2z5iKmTBHTMQyAW6zR0ZD654jHUkUqFCk57kTdKPo",
+	"sFzIgi/6Rbk4mlgdmE8tYwOoGO4KLKkzQ+waczdTuNPEcP0T8oZ/S3qnT5+RyO3ywO7G2Eg5TqmasegQ",
+	"mvkWz2FNrGyx0swK3ZLHoo3jNfJHde8HY7KfRLrqE/AUs76d6RVdsCtu2H/8SD8e2oXFt4/C5hNij/c+",
+	"efuz/c/F+8sfLJ199/LHl+9fYn5TLBesXszLpXD8TXrRFYuPXjETz49sl2fA2kf4awSin2KmlN2J6Cd8",
+	"bs8EM2dqyTW0zENmf+Ykc6zVdKzYb5BgGQ3It6CFAYl/SzWPA9mPSw9gvNMpvI/Rqr6YrLV0UFO5yGg8",
+	"Z0cng+GBK2AG2pw+Oz5eLpcDCj8PpJodu2/18Y+vL1/+5eolfFPGvQRqy8Xb1wF0wtnBcPAMX3WH8sHZ",
+	"wbPBcPAMPB5mDnrrMXh7nSdsVqs/5gk3BNW/PlkUlSvDkN1+tWQ8vgwrBHUrtKXipSVQEIeDEcZiWTZG",
+	"PcgFNtM0ZVbGrGAJgeR7ABiLRfnsfiTcnNkfItR5YPf0SEBaDv5wiOTvcmDPSTTnScLEGHyDAHos4JbV",
+	"SpWCIIq2fO7dSEyYWTLmIy5m7IkmaMIV5g3YmdZqJD0jsYk0sbNct0MP+0RLpF7XvcN0sD9qQpOE5NmA",
+	"RLgY/wEL69WcUFZPcpftx0AW2ZEjfRXi4nUCl8naXPhthWtvh0IHQI112jt27E0NWrkNsBvoq+24mBEM",
+	"nfbbHaD6ltRRm9Tf0HkQh1V0v909XBbuqG8ywAooWtzh82ocHRdrK9PurqO+tVwYBMTu3FrdgpQ7e3yJ",
+	"3oUWb/5oDwYA4fSnNQiCk+HQBZUblzXh8MTtjh//5oIK222QJz6IjQOLa90ktYQPTODeHFgxdYpDqGu5",
+	"GOrxtzTxTjf45OnuT34WVo5Lxf/GEvzo2e6PXkk1AcERhM236Yp9zEDwgzaC3gKPynfws+BTzhKotSLM",
+	"kZ88mTIXZQllcn6tcteH/kGtWWRtWtcACD7o65gmCy6Og/Mmy2tkOhTJ9oDEvooF1YWpHTZyhlWVI5JI",
+	"tCr7RXzoTFErzLjRI+HLXmN8FWpBaN5AtWl71EJJRzAmnbgs6mdYhbkX/er+/gAP4NAeiQiRXxJq6Djh",
+	"CvFf/NgGvy1N5IMZUEeDCNbDPirjsZft0AM1csHtIbNC086uGoTSTFaB8Q1+D1RvU0kTO94z5wNxvUaF",
+	"koBOyCUx3CoEZiQgW4hcFDMLNUcO8F0xK3VFKUgUlDUvFMXlfEV6Vu0aCa8hVkpbW/MwwM9jSdEf13jy",
+	"UVjmJdUDAue3wxHAM6gcsTP6M8VuuLWCpYDRuwwjOJ/RmwGHMeZ/VTZNIr7DSOB7Z35I/gdQvDLJhSHr",
+	"20uoIXpOFUsgLc4KBDsexeyqj0Tv6vX3P/z89rDugHuNnfxYlOh3Wu23MlndmRCrrX//qepMNCpnn+5R",
+	"kLoxQJHw0uu8KVDDYjTWzmXORFwHWfw6xKwjD4DZxTX5z1/eh/LVi8ctotULP3T41chWJxZBxLp6y2sw",
+	"X+Cagy14mZw8f/70G1LUysecT43OHaMstyXk2hr5vcmKRNc8sfISdg+q6ffR7LRnhVUTULUGueqyPAcb",
+	"PIJ0+9WwiB/Ddh65YSrhsTUKuB67I4prAtcq4MKlZEJLadrzObhg0Ql0ZBx+HUz0nVodqVxUmahwSjqh",
+	"gn7Gu2AtMBObbVD4mSjKtTWDwuP6iS5syB6CMwRBslHhNwDwBMG0Jpm0VmZ/JKLStz9OFJ+aAmsL7q1m",
+	"0qcgAoiWkeBJKrNY+ySCgjjjRMnMOYsjuDQYh89dky7HwMN32tcAokMq1IODlCr7ncYgf9CszFwxDcDb",
+	"0CVFvxIXs/XGMVEARqlYBtfZVpNBq3kczykX44kC//JIFBGgKEB47FDMp1wkKLXQ8obPCH52OCA/CYY2",
+	"vf0O1JMkz8bXbAWMBAgVPQwg6xMaXwu5TFkywywjzVOr0SaH6Cx1kBSMTPJFZnWLAXnlje9YLiZcsHMS",
+	"gf3lLhnAeorIBCApiwngcMDYljE0msDr6Hr1jwYjYVWu0hXnMuGQ6xGiWOZG84RhYrvIF33wGTmPZ4G2",
+	"il4AdCmNRASOtqj49ulgcDIcNprlSOftjHJ7kLc2iqFlUBQexiy+e6P90dLew9IGemphZ8N7X8fJZfms",
+	"3u8YnFPuwNlmXNs3Qssavjj+gyefgnOqyuLfM+Twg/ve8iYFBwb5hW/z6fB09xd/keaVFfN3SBfF0bU/",
+	"HWzI7R0S4PV3B58+rBHPWXAsgvXQvcV+g8mBBy/5v//7/1TO3gFeLyqGitLA1woKL6aIR+lA85GL0vUA",
+	"T5wmRcXK+cnhKdYFdNUCQWFynh3UHYyy39cchRfl6Ep+uXv7BNq+AJ91YJ18+qzMGVjm5QXKPxvHng6/",
+	"2f3BpSPDO2TxgK6sveb4YW+mDzl1/Qw4S7i2798LCzfrzsDcrmtADbCjFjQ9bGTykdjC5WSNyb1nl+sC",
+	"HNa2mN7gKIqO65j6O/zxkaEfGfruvBBIU+CFuCkWHB0yS6nMHHhczIgU+zA43EhssrYj+c/B2gW3fUmc",
+	"/Q5ffOTsR86+M852NFXh7P0Uc+TVDSZ2bHU/KrZUVTa2rFvwMbgeCm9Vz4++Txx+xzQ3uWJnWO7qdDgs",
+	"+Nh9cnheOrdco0TlQhMMOC0cdr/JSSXUEYnWyJHAUe6l96/LjSI+qk4wXOHoHl4wPOQNw6Og+KyCwtFY",
+	"oM+vMx/uAXIdBTftbXUBa726jIdGXw+4c+2LL/G9Vj7dIoCqJL31ROGW/s24jPZdd+nuglhvHJpUY3i5",
+	"Lg4s15B5spZrWxZl7x8UQfIdYr+8bNrsd79JFO01L0nTIm8gbkMII0Q9e/bmGi8Beu9eXZJnz559c9iU",
+	"DrO/L7t2GEVFqvYj+Er83yUD7naCI0N/TU7wSuhuoyscgje3ycci6nZTPJ6xj5lUpvHmFnN94N1qtK2L",
+	"s60Oq0/yjBhJng6H/eFwSJRc6gG5vPoriVmauhwROhI6g3ikOWPWDMzTBPC6KaRtSbXIU0p6AOEF0VSQ",
+	"2vMfUZ9E/2b/c2T/8z+iPjF0Avd5VClOZ2wkUJnCAOJMsSn/6OOmKPk9l4YNyF8gEBmi4fFaFecflWFR",
+	"GAdXpy29hFcfz4zHM+Of7syoa819GzZXCLeD3xBmsyh4rW8O+viwhhBue4K0yuwu+bK+VBH7aI7tMCst",
+	"r4+01kb4LOfOye6P3tLVggnzzltSn/O8QtlYObGsPLeiXyryn1c//aXhyHJy98jJXX9cObl8sOtUc68F",
+	"5xog5UES6K4Iv3fMThSgyll5zD3R5Ic3F5ck5eIa4lDiMhBQ85lgCaQ24mMIjT0nitlR6KC0LwbcEG3p",
+	"AAo/APRmU5gf0O5rP/CD+1a4ip48Lu3WaLuvQ+HCjVgPnNpDz3JU5yjS57w3U+EvSooZ8bgfGBq6hGce",
+	"v0W7ePUyUfZ0+NQ7o+BvsJnJT4LoHDAJRsLBVLtszlRLopkj0C1pgFOpfDK/huTvb1VuWBn2rlO5ZAkx",
+	"Sx6zM4RX9bnpSaKY1pD8ZdSK0AmUvnXZZGpFnhPNYikSPRJ4tFIyySHAa0qeDknv9OSbEM11wD7GjCUs",
+	"iZz+944ZtTq6sJ9GhxjeDx4FUElGIpWWR+34nw19T+4Mf05iuwpxDs4Hn07aJ4CWWyiYMJlprjCJDF8a",
+	"CafOPncospr0YC1PT745HJDnw2cOiD3IPuCaTHK9InOqQVd2t+18Jo640LVxZUAf9+R9y80c2v9cvrey",
+	"/+bI3iuUqshtmDYOA7li5mgb7EQdITdAUWzmt64lt1bUnA2t4CEF4EkLN917Kd9Q4UO2AUb9eRvB6YDZ",
+	"fhb0hvLU42jeToI6yIWDs18/VBUCV9GIFrINmNYLNQQBsoekrgpZM0cZW5oWSKWhPJWYFNV0rN/Ia+aZ",
+	"0qEuICDHVDE9d70WaaBIIuclIpHP9kfLUax86e4QDGJQx8Z2WBvMdFoDbI0EL3PTgeIvU0bVLgn+BdHx",
+	"Z9NEXVJU7OLb3QrVE1lTXh4WLdcsnQYHOQI0NQUOvmEH9yxI3+zMIcIM7K9DYXsHzp7KVnNI4zerO9nr",
+	"4/I1vXXfV2+DF++dBILOdlFDLgKor2A2BfoXUMsTDYCQX4lf9X04bwYgD1YrDFbnLohnSs+YUBJLgTak",
+	"lwFeoSYUElADRA1plZdYMVPA5DlchZ5mNGUJoVA60By6dEu8P4ZMk0iazLZ0dnwckUzJG27HaTnj53ev",
+	"B+TNqwuEI8BbOJGunIYcInTZsbuM4cFI/AJYOJUP+wSnBvA3M8pDjKRvat2m8PqbVxf3zhyvLrCvXYzh",
+	"1tdIyBAmXBgJxkRlE2iWffFXwJ/nRvdbNuOCvP/p/VskhQUT5o64ZpfL5n3hYHGW7jRPCXzkyAaJFDjL",
+	"Ui2aiUieJ8OhS6JmIsDUGwnFYgk2aiwTaxjquVy6momYD/4jtVwSdoMIIMWNtiMoZ6afDE8HI3EBza1h",
+	"NcXIdwHaVKhT1jAPuiU889yPgfjm1cVnTQF1Y3jntuHS7kId6zoxJOTSrfs5uWYsszJSM1LdRWDdWuUb",
+	"TgC3M5BC+s/G5ftakHckHaDCgMKkTTwpWOIZxN3F+Zgluw13IDi8SXmGFmez9HDAheiRcQ6Cii5EmEj0",
+	"gDgz2XuXNJnTG0aELI3X3ukQr2Gq3HoJA3jr4ajvh2V989hZJ549rQfnhSm5immPZ149VaMzo6I2e2q4",
+	"CxIu9c8zxWZcG7XaZnRUrAD3+j1K6JrudulYfhZfj1lRB1paQLQUMPxwo1Ti8N+FueH8WlvkHgV85cD7",
+	"RaC2p1Nv3iqmrd4LYfgO82ZJyzhzqHKuAq/aci5TNhJehPbQw48NA+BFUubtw/2Ec38fVvQxq/GQdzgq",
+	"2zcAJY4E+2iYT2F3PTzRhE60THPDSMJoknLB6uPcobH3diD3qC+5br5kl/oFwhrBjmSUP6xL6F78ye8k",
+	"4uKs0TGm/4MJjWjcaBSHr+D827qYa4vgNodHwa1RAf3Qo+Ty9RWRily9f/09mTARzxdUXffJX15fvSdX",
+	"b8mfhsOj58+qfz/996d98vbyNfnu6qqPV3dX777HO66Ipml0WGJ44j2y1Vqw8NiCQg1YKKmNAerSAIYx",
+	"Vp/PUmqmUi1GYkoXPF0NyGujSeRwU5aW06Ni+BGAA7vL8OWc1UdB/ci1uSwW6VW5RvdI80UvUPWm4cQp",
+	"t+vrOXPKOZf0QIzsI8HMpWAAwHrDlCun4JmgqOfWdNYUgJx40AQYqVsjqi+D97pmW7t40/YhrPcZmVpO",
+	"pFIWY2uAarBIjzn8zWGtV1c/VDB3e2gdOvBdB5dsciVYchjSbEiDWyi3fK3M+q9Vi94q8BQhcBfEjFKl",
+	"EQ4bq8lYeV6GYmRzRTVkL8yomtgt51aJGR6ek2ACVi0CNy1w4MXLq6OT5y+Ovr9803e4N5hhzxVRcoky",
+	"vjrlOpmLzuKSJDuzVoDx/me2+smhuDsOunstqRxptaxWK1Xp6T0MYxv/4hCTx3yfO7KUkXWoWOPzrZwc",
+	"QOdDGRBHn62YPEj8CdotgF4SljIsG7iW7g7PKzy121uCHyWP0r0+2xtWh9C2u75za93eQentekfItv0b",
+	"PrAgAc9yWUekh3KdG+3Ph8NHuqmlm++ZAc/DXZHNLcB+AFofi1VVaQ3rxa2R232enNUCdQ/sZHgk+C/r",
+	"UEViuEPJuuXQPItTKW6fd7+mwdo2/yEVWDvwL1p/xQvNbPXIa3d1gZmtKpxmTTb0MepYZi5S1N1oosiL",
+	"ldTaO8e5Yg+h6yZc44X3ccwT1ez8vzJUWdOUTGh8PVNgg+qYCpdRq1ZF7L6cksi2FQGwPWS0RGWR4JOT",
+	"wzNCyfvLtyMRSyFYbIrbDavpT6gQTPV9YRNAxxiQd1TMmCZQpUgRM6cYsVcMHtqa8lmOsuKJJtGCfhzb",
+	"YYznUtsRWMtcsSncQvSgRFPx9UBBYdtqHaRNlAu7Apevv3v3nf/uixc/4WA7CZ+TOxtD0f9VDEX+6yOp",
+	"Yir65Pec5Y83x034F5bXrPgwcEUAFAvXFpZpfLHJQF4UxL2ntADHba2c+APAp3fgn67zyb2pmK3pqyJl",
+	"fD2LKcoxSaZUPVpVtYT31tUfdFdiOk9d4aqCFu3qbiG9nRcDXaWo3ekCUrWGLo9B4h//4Q6kTy4Ugqnu",
+	"yqjvaiO7+kIU553xBIbE1Hv99uaUSEVev715UeZYZ9TMg4x5/PZgXRI3JJ6fPq+U7T6pzY3eFSBsVwUv",
+	"OpvG3i8vCCENt6iDB97sgauvZqcQEUddJdQrtjggp8PTALfKtp3wBJD6ptxxoHv3nJwOv3EQ9OuQdLhh",
+	"CEoHZUBdx1A/l0KEgHCxYTdcSbHAGog1d/nYkhcTLPnBLtMXfnBXR+vnsBUR7+7MBexyu6FgtVi7JY/G",
+	"wh0h1iYJgJZYAVKeT563OJROlmp1nwf8Bs7V+vVkBNgH8NqRNorRRWTPARArRVkNDP/T/VI1d0VgN+pC",
+	"9kfiNzkhWXi8OHx6AvEQiBYzBziXhRTSSOHKdnERK0Y1YOXxJDqHoF00JVy5rB+pNkeA4nD0+rvIrqNi",
+	"MeM3DIMVllQTD53rUQZUUJCeEsUMVqsmSy4SuTwPSmXwBArQpklpilADhSBsu857hfFLUKOE66KgN8hE",
+	"WDsCwDR6JFwwa6SYZibCWUOFjXTlERDWqmJiEVjFoB5yn0xlmsqlXQy3+CNRm5lzHvYOsVHFjIoXi3BW",
+	"l1SJ70k1Eqm0lmlUqTUXDYpasX2ynPN4TmIqrKjXzLjKzdpagbATVwCv0h+JzbKykSs7v6UiPdSasRMH",
+	"1QNL4OMYXZD8Asqrp1xgirn9A+3Sp0XOuKUDCPXOlPzIfV2XOJXawxHh6tRbf/aXJsCetTNXLhb0SDP7",
+	"EhbfzXisQyoszGGapo04LPhZJRUzo8YwZd/9r57nub8XrPb3kM3+/puc6L8jR/0dasIc9vp7fHT4r//S",
+	"Bm7mPTKGozwow4IM7KacVMjP6pGAUgCJQ1g7CJYAiaZcgwojNy3Fr8Ojbz788bT/9JtPrcZ6BVnELgl2",
+	"TVTgAPogBhCUwOFNbVJ2077ZyY9h8utYQu3HvDsmZUMa7wFJ48g9lLcc4rrOCNZbFFhoMeqTCH72z23r",
+	"7icQ3FIwEiXU0LMIWXAu04SL2UjYX/7z6qe/EDn5zQvosu6OCyLr4TBRPiYs5gua+vEkfQSeQNPt5UhE",
+	"WBYtAvaISM9VAo88advBFtRt/wgJ3P5tadz+i2QeuXJKOjrsj0RkZxaRnt1+9pEuspQR0HoRCHXswtvX",
+	"mx3AYCPbQOlVghhAZvDt3+RkUJRy950PsJQVTMdV5YlIL89h0lDXOzh2cD1iKWKmhCZCwtFrP/XFjcbU",
+	"RAG+U59EVaivaCSKlfYaAgbTwt5FpEdFsU9QGdltUsIyBrtMcH2girc7sUYCB9YTEjazT2xbUMUdK0KM",
+	"Ds7I6GAwGIwOPkWHUNTJil5Iv4LJ+RO4QE91KjVLrETBUtoklWKG4S2UC5acFRUiEbFWUUjHgONYsXTl",
+	"iy8XJyg17qC0Q3dSCJ9SgJST4AMYiQmbc2sJ2dMclsCpYnqeG00SuRR9yyP20LAyrap5rEsTe5D8E8cQ",
+	"ljG2fxzgiXyRW/v01w9W5jpdwgMR4EPYj/dwpMOjD9WwrhsWoD5dwcofXVnqeunAs0r91+mr3eriVnSK",
+	"bdgPmA5LCb7pyv2v4cIgDGGgzGiUg1AkFnv67/j9fwwGg2gkaKjK9SswOU9CHQnrqbiufYg9QEg4YlQM",
+	"jDusNgcZuBCC3xjy9TJY9Xu0HMNuGk4cnNTXEVl7EaSH+t20e26JBGWmO39vS9VQRzAMOTeKiaTRlHsf",
+	"lB6EOG9EPAojuHvyhpWOF1fRjxqEN4Kqj8Ic2gfogrF630jAj3AsqhuaRmSS45RBp3cF/ArF99mQJHSl",
+	"CZ3JQ6sZFzjp/gUhl/ZAdrX0Ea4U+QKHjPc5sVQJS3BcCK5kh7RyptB5UanSNd/H0sdYkh/qEXNd1IX0",
+	"LfcwoB3YGJcWCjQW9Z6xjj/3t3YpnWlsFoczIBeGLKxV/HQ4HGI3GlJ1wWcvGLOaEVlIVdaArmPd75l5",
+	"ZXsvo+Tfw7Z29V0VUe9YVrFNZDR0dAVAlG3f/hlAI9u+/doRyT0HX6+tXGMev+JfE3CF5/1SYBBkd75g",
+	"fef/iOe0WogBPtoaFVK0ViOZQEUCsXU8UYxeWz2qUT6BGoByZ7IiCym4kQoweKDY2BZGKbv5tujlXumr",
+	"rsPG2Ir8q4GdDhcGdi3Xxfw7kBTiA2+Qkzf0WhKQKwPMU25W5yQCoT3OlJywJCI+MxteFpLAc3A6wmcs",
+	"IStmmknuRz+U+8xaqnT0SF0HsCCly7kQKHdBW4rF1nZzntRGCntX3oOmJbGhQZBl1hRKSC8CpWWsGRPW",
+	"wneuA8cPI9GLqi6FQ6gC5erjkl7k/7d8oYqSfkYMGKhyajXKkajob16LwsS/fgWNOiim7G78IqrHchr5",
+	"1xxmNDfb1JJ3sFKXbqHuQim5WzTsXQNArmqZKnahf5rer65Ss6ZNrI4/fy3wbDF4vXDOkLDqWI9CtFxZ",
+	"R/0uuB/0/Eam/8nbRB54JIiGwKuGQhaQHnJlaFT1SZUpz0Yiyqi2NuJ4qhDePyL/gXXmj0kP/v03AJE9",
+	"7JMh+sp8WJz9EW/H7e8sOR+JCMyXMbuhaY7oQsXxhqPD4WLDffiuT/Q1h8xfKhLC7PofDsgveIfmZUKR",
+	"fk+1NXq0kTJB048abwsOyDtGXbq+kmmaZxpv0zKmMLprJMBmsnqANiSRDKv3zZRcBj5h2MgtQucKNugB",
+	"LKAHYnicT2PUklTsqzZL3ArcnrGNzI4swXMxO4KzuqXuWJcr34K1nQ8CxUS6GglkNnAKoOO7ZziDHkBa",
+	"8OTw3HXqRkng4oQqRlI2NYDxCnxZHNXgTWxkxy0s9F5mr7CPH2AhHoCZvsizdn0dGpgQduXrYcIqEVry",
+	"B6IFyr9rRkTwgEYVuzWzbfBpoJID/gSw40gU/Eia2dGOCdkRmb1kR2ypwpEj8UtVe74tR8KcHznSrUMT",
+	"JFT+VcHMVunQXWsC6TrRdBumnCmZZ9uhOL7HV/6hUTishId5NAG/lOAbuCKPseDNuBugsfhlKokP1arW",
+	"Ed/16X1wWwk79aWH6BYkhWN+6Jy+ovtHKIoHg6IIKL+B8G8dhIts1RJ0wvPJI97EHeFNlPt7Dq4KVCG1",
+	"oat+cZFMtxLAll3eDULRsJ/DhxEaVtdwU3ukkgZ0iRYi4M6zndrgSZSUc48HHXb10BASXyfNfq6j7h2D",
+	"JCupCC70hN2S5uvPtuMFs7Z6C8PjjXvxH978aA//94/gcfpcQrh0UUEayMML4gZCPv7DhW9vVdvesYW8",
+	"YQFdt1Le/JyxaIHxiY8wCldI0KdQQv6RNI8AUQ3UQ68LeQZ1JaflSu4t2vYhI3/ZXU0KdiS0NSm4uP3O",
+	"c3izLg84rxGoF0lyG7oLae6RuOrz5PNCP6xy6ELeQFUxFwkLlQDNnKnDuzpNzxaU21OKiviu8ZaunFXy",
+	"JujhC3fMBEP9TKhnjyrrQ6qs73MlvCrwRJOAF8hCJoxgNqucTs8Bz8DuKoNcTJqmpZV/Xw6dOaOpmTde",
+	"cr2VaYoZwlOpipC2AblwxQ2eD5+V0REQn0GYuGGpzFiZvZtQQydUQzR5Lly4Y1ofKPsDjuc+qR962F07",
+	"DWvj2CHvzQpfWrHad1C/3W6MS0Yr5xlTgck7PrmtQnF4L9NcTaB1yAJ3mNOYww2JrNdspZk5yuiMC2pY",
+	"ckaeDxHU39obk1Vxm9qjLm3hZDg8PB8JTJcjkWAfzTgGMykakChgsIhM4cZRF9l2RSVEYL2eTyB5ogkk",
+	"zkk1EpblHLMeNhUGaIhMqAsQDPA/DhrQU16c1gYI1qZc09kdtALTW8/93aW5bWQpX1LNjrjQTGjuysNR",
+	"Bek3BRoKwCxA/beiMPLrtwUUS0N68u9NMzx5/qICM/O09YQXFfVgIwl5ImXKAJ2p/2i4/1NcTBcXgXdw",
+	"Bbi+nEmO2xWC/ogyCjFgeETO/2bQkPX4j4D0Y8f4WcHtd6H9/KPcJX4BV4P3pkMinJn3MIVIu2eKaZne",
+	"1Jl99+hgaKyp6tITXDlT290RYJ0mIQyq87rYX/sA74m8DSqQV0bOAV1ApjkgF2jIikakifA54gtERNMV",
+	"ws8MyF/YTaF5xaoudecdrphjvHsBEn5E0/46LM/qSv+UMfELNfGcLGWeJiTXzCVTIqlb6l3OV/cG6ltG",
+	"da0LjO3+ofsXFBs+Jct8jy6lO8bke8Tju3OnkrNdm31K93HkN3jw3+aPbPPINo9s00VTLrEDjudcG1mp",
+	"hlxPCnbca4gDxCgKPhgpdDUFd9O7VmbePh/2R8K71J4PS5/bOanzrG31hb0pRvSDm0Yr31gKvpTw0C72",
+	"+fmwf7CgH/kiX9g/huD4wb9Kt4/dvhlTrfw2D+WO2ViKdr6ZYAsf7y9rebdcWOJ4BWMs1i3bkjvuKc7C",
+	"7nIRa+E4ulU8rPP3PIbD3rLSgJyao6QSE9vTzGiCz5IxNedVTO4JQ0w/xXJNJyk7vIPo2OqOleCOEAWT",
+	"pykBQCdCQ8SOXODAwgxSnJb96m9MSe0+A8BHwj5yXQ/uUe86rJOxRV5al3uD+xaS3zFDefo1aj53xAM/",
+	"QJI6rCLevxZoI1B4f4O+vqRg4EIM3o+3+rMWlHtU6D9LwbhFbqxcdyUkABP2VsFL5akeoBa2Uc2ryBsA",
+	"vEHjOWbtymkVwtCBXtifylvuwz6ZrEbCpfkGBS/8QWE88AKgvMpFllutHiK3ehtwHQVax0hU4DqiPp5R",
+	"WyE7Dtcy+h30rUM3EclI+DEhbuiqPrO4j0sg6KIAMY8dJr09G5M8ZglU9Qc425FgNzwBGH4EOISTMKid",
+	"Aummx3/Yf+Bv/3qE4Qt6QDDLWJ+RCJGMAPXYgxVFDYnO4G4vt/rBEDyaYIVg5JUje5vYQbinK/yo8Rbc",
+	"r0H7ZvOUXfmPuhhZra/R71vRCLZ0izR+oj1dP6obDUixlWWCa4NSfPWJkEuA7zIQPZpRXeIKhLcJ5WZ0",
+	"wWncOw6+Voq3wJ71shyxidahZyugsqQFpuxIdASVJSGm7Bl2UYDB+vogI2F1GTsabjSJqInuENe1yjqP",
+	"sK5fL6zrZ5c4nUBgP6uEKSFFz+I5i69vHeq+Foqr5MTVXgU118yVzGfzMvDIzBVjJKUrprSvHpJJqMrT",
+	"e3/5loTVTK+ufhgJX8o0hIhPSCpnXPRJpvgNT9mMHbrCerFUiQ50wAG5IDBPQvU1S8hyzlM2ElRA8oBz",
+	"e7hYChjfHIF6hO4TjmjxmZKxtVl7wVAznCYtSngRakZCipgd9smSWmGXZ1Z2Pi2B7i01cGMfWqns6igK",
+	"1xRUcXM1Mia5XkWg9Y6EV0AnWI/H8DS1oxNWRpalHmyP5UztNyPhKq1MueAawh0tTeIkilDnAkAOMbn7",
+	"vk6cs3qhbtEhiOGRUMyoFdgvz4fPSORCcgd5GREcuVoPEZr8A9jkiPQi319k249gNtEhKuf+XW1Y5kNQ",
+	"GKBmWj09y1hSi8dv54niv6TnW17k3be0LQcKo0dluEnq4o47Ev7arfDPFqBehqTnwgryEI8ZWU3I5Tav",
+	"fvUqrnDw7GXiFxVxzlQu7lhqO+osylBibp89yK6ufsDaQH7yUvQBSszVJTnsk9iKRPsxREdBANpIcIGR",
+	"LfC+NlIxjYUwExLLjLsj4qcrXxtHiqDrAXk+PHHCMEjFiIIyPjBCJ+KAUxBmWioiZBhO5DNVel7QQPrH",
+	"GOsTabrSts3V4XnQ4zVbjRdcL6iJ5xGp9pgpprGwCrlmLgOtLKRtVK4Ng2IirE6g85QRf/KUlf2CSD44",
+	"eGoLcOYCPNJ3VDP7/k3aK6CD12Iqm7G2gWxY4oMWA5J5FHlYO3zn3L+nhi3p6o5FHZBiSaBrQi6s2HX3",
+	"Yg7CXa/ZSm81fi3zOW4jUjj4wVxj8oZV2hI+nTJwcsKra/xric4acCPRizImrMUZHZ4FMg6h4lx9Kn9J",
+	"JggypdXqs0zJG5RpUhGo4aVxRNsiEP5s53XPnPdntmrCZ3Mr92jNbYdFeKLh2AOCweV6YGiEOnY4cyR3",
+	"xyf/O5alNHbHsecoONqCU6msZ428AgqAL20nZkxlyvl9ZvzGWi09LSvsEksx5WqhCftIY5MiQzrGdKoU",
+	"ePLtkem8/UVf9rU5eJKgzlzZXx2jXeAiOT64x/u7P7OV6+sz3uG1YPXASET098c7vTsSFpZXKkzh5cVd",
+	"3emVrA/Hyx0zPiaafDTBoYf8j85bSHeoOzo16cFra8fujHJxWJsmwracfDVRRa+kmkljmHg8pOrLtkg1",
+	"Y4YEOcH7HVH1NBfqdmdOQ79zW9OZixmNrylUOXe+JN0nKdeGgXMrk8roviUuheEiCNXRJwu48OiTa6YE",
+	"S/sjodhESlPMtU9ixQ2PaUqm1uCaUz1n2IRgZinVNdRRV1M49riAwwyrxcMC9UfC2atwieHKxvQJFJnV",
+	"dTXYwbMHfjWndMauP+UKYEJZO8GWrvQWgX0F7ydc21Qs+9qrX7dmENMXat9fshUYDvTKFJh3jRdZlYXF",
+	"iOHg7MIFeDQNP6dp6KjQo/ME2/WgFiLEWtyxUPr/5ywHfz5EfQS671lwgwzFmScyWR26KBPAFK+D1pfK",
+	"qqsMxVlCIhcHoiOsvQmdqFwUiFATGl9b+WaNVyx/C0Wu6QKdcE5CjYQTUUXsO/cFk8MgFJ58irwjHzD8",
+	"XZ3mHpT69mW6z0YC/m/wu5164ut3D7ShygR/h9W24QFeKLAkOhwQrC4A1wzY4Ug4bs5SaqZSLYg9rIQs",
+	"bmPAKQbtcDEu2iY9nIa/DMAwmujQX9cUSsicFpuE4wbrG+9DzsnpcBhG8IBrES/hBMnFtZBLQYptGgn4",
+	"FCKY6mTulV0IcGXFVHzpSUJ2jIEhsml4nNxpV821dqjou515NDTuKJDcEruLIAc125kdwZXzRl0RFJH7",
+	"ZQPZb8/YRxbndbIXXLVHXExlo3/udHi65jUHRCVkP6mAh9Ftz0ThZdxSInLNnfzZHdf//O7qu4I3oYZp",
+	"s8PRv01ruD8PW9iXKzK/FUU3VGaxiH67vIYyBbwThFEtRJPtdhzLhLWOjNwY9aX9+u4iL6tRl3dbeLKu",
+	"NfDD30cZyy8qInST1t7S2Y7EPCThrwM16fWmBV7NJ72lUNmQD2CMVrGJ9zr4fAj7kupAKDYde5v285dg",
+	"rLvi4Y/nXfN5V+PIqE0BfYDzrpIEmvKYCc0az7nvmfnRvXKPlOa6ACLblYPkRvwPQXR3iYbj0nP89A1n",
+	"/x97X7/cxq3k+yoo160yeQ5FKzm5typS3bql+PhceyuJXZZzslthVgPOgCJCEOACGNHcnDzAvsc+2T7J",
+	"FrobMyA5ww+ZlOwV/7JFgvjsLzS6f217sQA81wUbCe5Lu2zyx9PdQEjUJBFz2ng5onN0L/Ix11qozZbQ",
+	"j8lPXsYffNF1BRpWtDtaYdyzJwRYmBJNtX7WIVwsqO2IaFno/hbFUiLzEsltota04Va0Q5oGZgzMxXBs",
+	"zKTHOLtWPJ+chZVyL4dKMKlzAw4iasTQO3T9w4d3bMqlGpqPffbGu4HG9WDAbGzs5C08TtB35GSDH8+4",
+	"c3NjCwiXdYIrKgcNPswzo9XiYqA5ARI7vmAZdnLjhM/67G3ph+D/++n998jk0Cvi0U5L5zFFLoLhCvvc",
+	"DTRXysxfFEIvwNPIOgkOrZJ6cqZMzhX0NhWeF9zzCGsq8KCsGJUunNBAD/TPtMqIrctybu2CZf98VoFy",
+	"nV3LWw3C54L5/zsoz8//kpdafoxBzvCJ6N19Rd+NxUf8KKtriA70WHwMu/T6h6uXZ9evr77+3/+HTcRC",
+	"FLEGaTzNuM2BmDLs0GN3ffzL8jk4ZGmMPnsvciHvhHUDbQXlHULaHpCABQzM3GDSDwZE4zvNbxByzjKf",
+	"QVoLxfRxNhJzNpW69MJh7W3Ocj4L6y+qIOk0CnGm+KIlZBkwDhtkzZGCFBpGelSEzKaVn4Ay7wuU2SSD",
+	"P13KJu8tzZbBjhAibVR+QhQ5SIG9psPHUnv0JlIIFYSgJCFfWEyk+GT62F58b6eTP39oofIh0SlrSJ6n",
+	"Mj/tlfqMFkcSNYcB7lg+5rdT6QFmAFMKqiLjXEE8fgZRiLcZqukY8zgfGyUwQPG2RGLusyvNxHTmF/BG",
+	"aKhbMtgyNhFiRqaYNxYikKF7Jbi9iY0sVKlyTDbGKSIixKNaA4+KQLI/456eEw+KRfK4JsSFF+4YAY14",
+	"vwp3i6/Pz6sKIuh6pcRGvB8wnudiFrga6sAL5/ituGCZKX1upklqkMzHiDmcQeJQuMYsQm999iN5c6VL",
+	"QxGEt7L5AvBBuMdUj2H4zTmHtPYY/cK9DzLwpB2bX+Uhh5eBw5fIp8p15pWxoc2cMlKALn29y5/OaR7F",
+	"9hqj1cbfzn68v9Y/Obon7zBQMg2zX2wDlqFD2fc59qFcj3EZu/se65N+qt7HegfaXwA/xT7dxF2oyKyg",
+	"Tw5cMvB97DclkWdHDOtqIsU2TUFTW/Sq3AcITDqZaIehcwhGZZwAzrCMNK9u9Yu42Qc01cxMaD6T/Ugy",
+	"bdf7tzOhr969+afrtz9+qt3Ci0JiLNo7G8bxoLCwPAKJYDP8TeSt5grNhRUmL6GMUe0bhxf2YSkVQhzd",
+	"ly6PUt3uw1g6ls67x7hjYUf3KWUXD2zBp2qHA/uXqx++3+/AYscp6PXWE+iEcbr9J3FiYan7nJg1aotF",
+	"9h5aHNHauCqmUsMom+yLVxjvbpR4QlYFBOEH8jsD0J+C5aXzZgrbsPTMjse4QcSGBon1AO0b3OarWbjw",
+	"DMc635x/S2iaMRYeEqCoaFMMj8d0qRueI/hbhiBwFPY+7dYgRwvIn2JUFLUqo0k/ZGOjIliSUVAG0QpI",
+	"z4WHTbzMGA22pvRuoEttxZ2ZhFuzmQjtLus9g3UmT2GEcg0r6mLWQ84BOgkeM8PImFkx0PX2VVNht5ZD",
+	"quE3539BkI25dKIR3B+94oGqn/ITw2OZKtWbRMIv+7PLPWvAh0Pf7BF+DY+5Lro0kLQoe1KLOaunEouv",
+	"SotZseSEXaPcga5Jl7VTbo8NxchYwqNYScFuIOvv2viI0g+Jj1o9yRX9H951/BJONgzwqB7jMIFX2rdf",
+	"SkqYXfElaK4vhr1fIr0usfdzx5LND6oi4aJ7836lKy+g8jLCXLT6eZtVCdtDk7TEZxAffda5XjVDPmpA",
+	"x0aGPIVx7BTGsV1r7p2+tcZU5fK9Y52ZMI0VL18SYdgghC3cy3psuGCySOHKU3B4rpksmBkNNGagJgDG",
+	"VTOXdXusRjbvsSznXtwaC/+PeaIAEymGkmsAQi+HpfYl4kXasVBZj8W1qwUayJzdCRsWfcHol2dffR3G",
+	"AlP53zLWmQMWKKbYDrQsesxLrwQ6VKpd6LF8pUR4j3EVC6xOWytKQe7rEaubHA8evdE5TmeyV7cv449a",
+	"u43Hu9TtjHsvbGj9rx08uX/gef8jHHW3c/bL+dm3v/65Mxj08X/dP3X/3//aPU2ovTQ7VejaXJr9S8oV",
+	"CqewPTuI8kOfwm3+O2vmVAt5U4IsSsVft2TBJtf4up7Dm6UMoDWPWziRZ0c+cSxM1GYIh0meXm0bqeOt",
+	"xu1BDSK9Y1ZExJYeu+NW8qEi8BY5nSkxFdpzv2bZ7kE9e19qS7rUBrIL/ZwNw912i+/wOuf6O2q3k0ra",
+	"87216j99ZP2SBGW1gO3Skvb7CXk/AU+Dlt3+kJqACuxC9Y2Xt2uoGBfzIx0hCSuRe2NZIM1gYVKipct6",
+	"jLMMcJ9uZIF/jcAOzSAtY6DxL/DvoAEKvQYjMBiOXKkMHZ/w8WWFPkg+zWDe9dlrmIjUA51WWu2gL4gy",
+	"N/EPmMlzh1DzOH+yRGEDuQprX9TRQANdIbXHUERTRgzkElBIpcbluhs3kbOZKJL6GFluNKaC5YuMau0F",
+	"UxsBYzwUbNKMe2Z0Li4j5r0HMHiWEawLOrCwudCFC70GweZFQdjG5IWFJYy5C61E0WfvCJuF/GKbkGTw",
+	"PzcwSIIXQwAz9HkNG4PSVSegNVHEIXZNfxOOy0CvAbn0WFWHCk4IMCagVjyUX6jIC8s9OQYEq28pLGyg",
+	"ITy0FQGmEhxfAgQMTHQvf8DXhx+/zS6BQ4Y8RntyDWxEe5lyvSABQ3BQyENHQ3hZY8JNFm7KEcfX1xup",
+	"6WTmtpq5tU6vjd0omz9Bq98PbmWNvi7yoGXVgUOA39QpMFSaVhcsw6FUUHikLFEDeVdVUsHWQUtjlRhv",
+	"oPpIj3E30Nm7t9dL6Go0+QzKp1wyv6pgq/EI7swKZ0qbi35O8iIb6BXAMywB2K3hI7BDgDsjswL1clNm",
+	"IYz3GXFl8uAVn9FO7zGHcRzDUTNeEe4mvbCBnYn7Ktm//XL58HhH97ihbosAht26x/RW0oy0WpDEwLcq",
+	"KCYabE0ie+nSuoKHhUX60u7c26/bsJNP7LJ9oFt2xb472WzHVgybQCFPhtpmQ23NRKu9BI9jrRHeIxWc",
+	"bX0/BIcqVludCYJTrYonizuuSk4lWipMrI5dAo2FRUew2DG/EwOtjRbd3kq95soygq6jN4HKNpMbRkk9",
+	"CbZb6DNWXO4P9Hqp5eX3yKUXzdqvsMvT5mUKLRsuarFkaeuzISK14q4ew1P7YEWWD/nQ+aVpNdzkHR7e",
+	"TvWat2BdxUrtgJBWuSYJSHi4qACaH1MGLr39VaXcN8ZUVOXhY+RhCYFTJCohJEE6WOUFBQaKfMKmwo9N",
+	"Ud1O63kNdKd+nBIfZzzcBQmFHJzaYeumPFw/w7pTedsj57Up/az0rJPz2UwUvYHOvC01FFMlR3Be+qpL",
+	"PDSMXsx9yRULslw4/D7OhT5kELsM5TyhipCcVg+wOCdvzCTchb9ZkeKIBJyW64571VLxGXivVOJVPIMj",
+	"P7RW47SYNpWSOTF4E4P/POY+vo4oA4HjHN8/RoB1FU7c6Phi/XAc3tv/FfaYbqur1Gm15kSqX3jqaz88",
+	"m3kzQzNx9RcDHewhU3oAHwvtox5q80exLe6o5HloD3fUY144Tj6oo/ug1gow0E3vk5xRmKFyFlNbNvul",
+	"sPFVbPtFo1AuL6atrFviNlnO5XlSHpSVpVf1CaXFmO8gFFGGLVHjKm1tIszlFKstUQ27haRHXA3sMliD",
+	"FPbbFIi+TA6f/dvz0mxxBQ8dj76yY6eg9PsGpa+w13YW2v8BeoW7knD11RF2RBxcY5cdMgGlC3eY4pI4",
+	"FVIayaqaGztBO4tSxZKMsJOp35gIiLu5Tj4EsHpnJgIutZg5eii5fM/MwWiOlw3C/HszFzaGHqE6Uc4w",
+	"ZQC5t14C8yaY5hCqFfMJKT8qTSvsUOugE0KvU8gKBOhdSKVtSEXCPLsGkv6cBPf5AwruNL2vkkona/6g",
+	"cHB7S/3DiPYXyB572Pkf8AfHxEl49wYG2VRbOYqxkzJohVQAfVrhjlMZvqgVCIYVEUAAOL57cFv9cB6a",
+	"n1xQXow7ll3RmSCGDvtOcCssI3DysGTCIsfoU8def/jwjn3HnczrMuq4NRKKPZZO2IHWHKHI4dUrQsn3",
+	"mJAAYAhVprn1iVOjMBX8PCKYQp99lnmvMtZxZT6G6X79zRiz6L49p9Dbgc7CijVXGeihaelLyKoTH3NV",
+	"OnknLln0HyXj45yVvBOOfXvOCr5wGFsMXzx3Aw26skMkdLF81+myKQfcxDCKINjF6tt2vPQG1j+SJoxM",
+	"/ziXl+XRi41Sp8fc2MzpCcHoXPSqF4PIbSfteBhB9oMMBizR/rIEo4B7Po/c7Kp6F3AoD6xAX/wO/95s",
+	"uS29B6Ozjau2XZnw18VlkIWni9L9SAr3MBLVZ3APik/5M+7H9Ut+pKZnq1JwL+hMoFoAxnrBlbDevUCg",
+	"7Y1vp35shUNoIglcRwG76OCjY3BYmGUJtxvqvT93LPsFB/s1G+iJWLhun13nUNE96Duoo/KCdeDfPwPI",
+	"XjcMNBM2F9r32VWsSO7Cj/BlOqkaPOJKBZLP4OubwprZzcxIwGEyFu93VFUeX7GNZUOhzDz+YqSMsTc0",
+	"XNYbaKosn3SYoXQZKSH8c9djGfzvpmFE7DnI/rG8HUP6j/RjqQd66TdzqQszvxmb0uI0aUZpm5V5UcH7",
+	"lY5odpjZE/autMJlEaowJinFerVSM86smWNfMSEoNJb6NuuzVzwfMyucUQiV7oQapW/EBu7JUCDWsQ5F",
+	"WQ7NnaDtMcYONFTZgUWjZWTNrKah6HXFvqSPxRAAZq5LGUI511XsgWt5er4CknqJ5HvMy0cyzrb6aAmn",
+	"rDPI06mXlmwDxJNG3CWiszPKzgv7uo7Yd0YSaZOwhYb1vaLJa4SoeZipJh2DWk6iQCGFRwuQ4mxs5t1L",
+	"xjFygpnSO1mgYwx+4qoAMrgTLGXA9dk1PNs69ltZ3Ir6OqHFPEZiBKpOYaygJWIzwjMufIhiqdLXWN8o",
+	"FTjMG8+VI/Cp7iUm/+EOQvUDSlFwQkmN5dkXbC4CswY+R3bss6uykJ7+QuxrhSEl9YSbmO1duc5sR7D3",
+	"0yEe2OO1D49TiYmaxp8GXxPylH849saGS/Y2Wi650VrkXt5Jv1i3X9YUxcuk+fHVxfpo2whq2WQivfHE",
+	"tEa6a2xm0KBbrgFzLEURjiD7040TeZYWqhmbOTMjL3RiOkHCMhaQlRAZPhRFn2VeToUpPXaBWmOgIQwa",
+	"mjDFF8JesqzUNnzKh0rcVDyUha7CYJBjmofNyksfxHs05tiU2wnNYhCsRn3JMsu9uFFyKj10AEUzwixh",
+	"RBdzeiEGHCsBMp5bQwULc1U6L+zlQGdJiv3NrTJDrjI24yWUI1SqOooOPsnBRrixmTvahvT3Wegv5c0L",
+	"CKLMmPMydAUzC6b/2FgvNCTbe2HvgmIL/LaIgVUtOqiFj4+A57Y+0APro7YZtGqjFVZ5YgopP6r02KKA",
+	"KB1gRwV0HZMHHoR2qqyDRtoJOyXsc0fgF9ZVcTriCWqdubGTIC3Xw5TupW0ScimkgxvzLsbKX2Pb41sq",
+	"K0OdzJSdgipwyx7INsmihkTbgiwFNEvAwEDLxDErIpGJYsU6qEyD2EIKh3kBgRCKUiHRh5tksBbo8tnh",
+	"wSApuWJuHu6XEFvqKDJHKHkLxZtheNLa3aD+C+FF7m+MvoE8yptAqDz3GbOldtUMFsm7GbRjrsxz4dyo",
+	"JDthi2kSZ14kXXay6v8XttSI0A6Td2SB2FJ3+9Dxx5tcFvYGwYniRR+2RP47ORi18JBzBpeZDkEOJJws",
+	"C5t1L8E3NtB86KAMQVKCEP0JMlzPZ77Fomli9sObM6ujPLAt0zj8yZBpNGSKw8uX1lt0TcvAJO34zq80",
+	"MX89u5GxJAoqNC94S5aapZhdGGnmS6uTK85vZujQNyU0Rax36IpFWaOJmFhG8JKYpVr9zs9l3gQd/b7U",
+	"FdVdw+IOGq57bEaBKW9Sx6/jXiYifXlLTyG1zc5pK29vhV2iMaD+LRy2f0DtFuYLPKKUvBU6FztYhW+S",
+	"5sc3DNdHO9mG22kr3bWzPFytcqzk+nlZijSzdjOxnjqZRO1W4iXbzUhLdqOTpaR/Qd9ktYXmGuT5u7KN",
+	"Aw5vLTUM9MAGU9sMTjZTo80kj813rUI8XA12iZ9oOqZ1IYlv77U9ZUofbiKpPeXH3OPVLTTTwjny4bCR",
+	"pFRzdC8zymXXosDihKyWD8i67pch18WvGd7EBlp6xxR38S0S3j/DFDsZQozpIuuy3MADKLxpIlYzZLFe",
+	"Rhc5hpDGgaUb6KIUm7y6lEF+fJVWj7KXKsONqCJc4pmFnXkiWi2YmrUgr2H5ZjwXRY+Ad+dMmRq0Txc1",
+	"2kJoChfgL/iZH1fpDCymfrIg/jS2EDbcYObGOiQNuKekrDDQCoB7QRv7MdeMs6HwXkC2/QXLciu9zIPu",
+	"/K//+E+WKTOn/8249bL6PELe+AwruA10rZxB5a4EHxgNK4SgAi/zyadEAKzw6XHgch9H4e4uHE4KN2bz",
+	"R8KLd3yhj6tm43hnMyvupJi3KlyAuFi2W+emVAUrTE31y6o4BjVepL/j0b/pEL2BgniGWD2e4K/AspbE",
+	"YVHvdSjubRbUKTQLF82iFN1e5QUZaEQThg6GKEVV4eoGIGyC9tRmXotZ+KYGUIdGAJldi+hO8srMjF1x",
+	"yUDk5bI0B6s+Js4NdHIpuJkJS+ZCxnj0DKO0CNINIitBnKFLNaKj+2wHnR+n8Y7Oc18Pzd+UEP6B0KVW",
+	"59r2noZfP504PyL7JXrqMWeMbkZS3FkirCAqJnKgQl1qFQBoEVSISL4qqFU6wTrZ779DWQP2xx8ZRsNC",
+	"kEK3VyP+0QZFZCVVQkBdxBBVCoWGE551dKkUsjhA5FUGIg4I4SIlZCr12VU9pTDSQGvK5aHhmDaWrJMp",
+	"n5AujxMP9oj0gJ4cbHkRziNjpfZShc+hOpjfwGx/r3btyJxSD9TCI9X5PR0uAcS05VI2FWU5EsKlE8dz",
+	"DeFIGZvymaupEIp7MKguh9GpZABeMqDqXAluHd2wa7p/7iJLdJLbK8TvyLC4cNns9llFB+CwD0MVVZyq",
+	"JDrvs6saqhF4MtwYeVpsIjDO99yTJY0svGzjXqIKxZvo8xplEq3++Vjm44GmtzhgxuLeRvB1Ey8dxw6u",
+	"xsBs4McwiHfn5LVyuk+Dta8FZD8An7A1/RD5xMVyb6nkO4aRTLXyd3hMuKamD+B1WR6p7VIlvJf69olo",
+	"hJ+NnbgZzyHNGnYn2YBVwticcYY/3yz8fwYYOerhZjriWQ8ynF2VUvzD364gF9hotWBCW6PIsIAkgjG/",
+	"o1JGWH+UCQ13JRdkc6OfYJ26joGSsU5YD4mPsQtZB2XytEibfATzg1N4g7hz410k3fXrBxBycZCtziPa",
+	"hCf6Pnp9/ZrlSgrtN5DDoUxerpSZ37iyMDcRvCGroBDYiCsnukwJ79jbmdA/Q5EUF65XnOVWFEJ7ydXz",
+	"GvmBeTPQWegvYx0Drl1fQFKpWhAqZ2wKrt7QMoar8DsuwZ3U5lldotIjCMuq/4eWk8sDt7pTn6SUDALg",
+	"wCyxbhyCpm/1lHwv7wTrBBJFdIKiS6aB1FhIBUASbSFsj03Ewgl/NuO3UiNmXxOW/k8w3hcN+wlLgHLi",
+	"G8R5jfoJG/aEoD5pvTWRIoltIM7QYAe4zmAuhabsNkjlwB3ZnRRzYTPEfCvxDS0Lf2TkvODagAstfIZG",
+	"6o6gn9xvxPoMNPC5I3yGOeJs9yov+dVBJ7CJR07gnjuBewaab+GnvaMOgdVWxX8DYOdKCWAzihoAmSj8",
+	"7LljThBiIthFSaG+2AZ8dkORm8CLVpQAOIkYVBBKwnPIY+TFNCgUroOmGYqobNaZD5FDifl2wAuN/Zyg",
+	"lQ6S2wLbuZkiN5AdUdcfvdbbWPPBnj+YQPpAZHvCQWo8//8v/L0P/9MQ/qB+5RrFoOu7IprjaFAcZC8N",
+	"+sAESyir/xMJ99EhVknRVbrMWCamXKr9GaBR6b6ILoELKxwKxQNCYH7YrKkbsmLCJALNvaNpHYmvYvcw",
+	"3l6s1aDkY2fwwH0S3G0PURUtVw6rDphd0nnLvbEMKLB7KMIOlyd3wZ2Tt/oIZL1z6QZEOP3m/C8MLoJz",
+	"6ZrSwa5gniBtjRJHovrQNQ40FfqTyf49wJxDd5Afp5xBL6P0VVLcnLvuiSUaWQIPAqDuAIn3PoZN+Gkk",
+	"8Wb6L/VROKByJHi8S+3FDXiDW79+TSAPGkB+4e9m98dPtKIvj1esmJq7NVaZc3LBEyd1TybUoUBTw3ZH",
+	"BoOEkMOy2EWB9Sse2GhiP5qhKRYs55rRDALTTAEHk+C915irwZOBP/0cbry0itMNwh+luMr97suNVtWF",
+	"0Aeh+GVSfKU/F0rE5RUnH0w7XeFhYXp6ulmfQF93wuI37WESf6cmR6QPGmITiXxXSlXU5SmqOr1YyXAo",
+	"NbeL+5LNpx0PhaE8u/jl12UdODPWs+HSvNsiXLg2ejE1pSPDZqXj358NoW7FVenHYZw/er8/IwX10piJ",
+	"FPBhGB6isFAslFY9u3j2gs/ki7uvQATQyKta77Xgyo97jGihcuJfvXvDCpOXgEeLYM/9pCQ5Tj9MZeXB",
+	"QN7qM1l3kxMAt4S4Cb9I+giM2NBDEBdJocSqOVL3evtg4tVxM2k1JwhSu7UcC+RQN2CeN3TzISLqMqnv",
+	"hPbGpnOFlJqGX31f5doitmKYxtRo6Q1UpRpLt9JR/WVDbwg1G3F5h4s6lTf0Wxe1Z4WVI99LcKR5PtFm",
+	"rkRxK3rMSSWg0gSBdUO7QrqwMUzJkcgXOVr48SRg3KbThGNmUiN4PGS9EuBlnVhd7T2PcGkjgU841H3a",
+	"uGEQyNY5m8tCsIK78dBwW6QHD6fS8LsfExQmSqgYSV1A5ASxAlzvioIi2RtPtgL7aDndcKPS3jHu2DV0",
+	"enYdOOIVfJr0g80aOkmB5HpLG9dL0WyqiSeBYDXe3BLbxaiPZiKGwJEqTondBeGWdFF/1TTZH3g+llpE",
+	"dpUiBSsPIoEKpHVinY0qTn75RR4yZq3gxRmEjk7EopsuY7V4QvNKPJ/OhD3DsH3PeFlIz7wlJ2wlRQrp",
+	"G7e94pYK6B64ONZYj8Xs05zkdI5QDrd5YgknYhZOkPPAFCYNh418UdUjIJE05TPmTSqTymaZVBU3iHPV",
+	"Zg4o+J5xvcAkQggs1yQMkolBIJqX03RN9ddN7GS8HJEGh2B9LZRjnbkYjo2Z9Ni14vmkh07wbhKnGGQU",
+	"gAyZEQI7h1u1zKv8kWkyAZ2M0SxOc6GdYF7S9o0E96UVrs/eRssEMW9FwbKPZwrbn1GzjHHt5sKyb86/",
+	"Zhl92acvb0pdRdtldd0CGCosDT0g1Jh16sSFxJmC+WDJgmiMZ3/8+sd/BwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -1371,6 +1371,33 @@ type AlertActionRequest struct {
 // AlertState defines model for AlertState.
 type AlertState string
 
+// AlertsConfig defines model for AlertsConfig.
+type AlertsConfig struct {
+	// FleetScoreDropPoints The fleet's score of a framework falling at least this many points below its highest within the window raises `fleet_score_drop`.
+	FleetScoreDropPoints int `json:"fleet_score_drop_points"`
+
+	// FleetScoreFloorPercent The fleet's score of a framework below this raises `fleet_score_drop`; 0 turns the floor off.
+	FleetScoreFloorPercent int `json:"fleet_score_floor_percent"`
+
+	// FleetScoreWindowHours How far back the fleet's highest score is looked for.
+	FleetScoreWindowHours int `json:"fleet_score_window_hours"`
+
+	// ScanFailures A host's scans failing this many times in a row (cancelled ones aside) raise `scan_failing`.
+	ScanFailures int `json:"scan_failures"`
+
+	// ScoreDropPoints A host's score of a framework falling at least this many points in one scan raises `score_drop`.
+	ScoreDropPoints int `json:"score_drop_points"`
+
+	// ScoreFloorPercent A host's score of a framework below this raises `score_drop` (high); 0 turns the floor off.
+	ScoreFloorPercent int `json:"score_floor_percent"`
+}
+
+// AlertsConfigResponse defines model for AlertsConfigResponse.
+type AlertsConfigResponse struct {
+	Config   AlertsConfig `json:"config"`
+	Defaults AlertsConfig `json:"defaults"`
+}
+
 // AlertsPage defines model for AlertsPage.
 type AlertsPage struct {
 	Items      []Alert `json:"items"`
@@ -3627,6 +3654,9 @@ type UpdateServiceAccountJSONRequestBody = ServiceAccountCreate
 // CreateServiceAccountTokenJSONRequestBody defines body for CreateServiceAccountToken for application/json ContentType.
 type CreateServiceAccountTokenJSONRequestBody = APITokenCreate
 
+// PutAlertsConfigJSONRequestBody defines body for PutAlertsConfig for application/json ContentType.
+type PutAlertsConfigJSONRequestBody = AlertsConfig
+
 // PutConnectivityConfigJSONRequestBody defines body for PutConnectivityConfig for application/json ContentType.
 type PutConnectivityConfigJSONRequestBody = ConnectivityConfig
 
@@ -4914,6 +4944,44 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /service-accounts/{id}/tokens/{token_id} (the `RevokeServiceAccountToken` operationId).
 	RevokeServiceAccountToken(ctx context.Context, id ID, tokenId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAlertsConfig The thresholds of score and failing-scan alerts.
+	//
+	// The thresholds in force and their defaults (the configuration file's `[alerts]`
+	// keys). Scores are pass / (pass + fail) in percent. A host's score of a framework
+	// falling `score_drop_points` or more in one scan, or below `score_floor_percent`,
+	// raises `score_drop`; the fleet's, `fleet_score_drop_points` below its highest within
+	// `fleet_score_window_hours` or below `fleet_score_floor_percent`, raises
+	// `fleet_score_drop`; `scan_failures` failed scans of a host in a row raise
+	// `scan_failing`. Each resolves itself when the score recovers (at or above the floor
+	// and within the drop threshold of the score it dropped from) or a scan completes.
+	//
+	// Corresponds with GET /system/alerts/config (the `GetAlertsConfig` operationId).
+	GetAlertsConfig(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutAlertsConfigWithBody Change the thresholds of score and failing-scan alerts.
+	//
+	// Every field is bounded (the schema says how); a value outside its bounds is a 400
+	// naming the field. Sources judge with the new values from their next judgement (the
+	// next scan, the next minute the fleet's totals change); live alerts keep the baseline
+	// they were raised with. Audited with the old and new values.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /system/alerts/config (the `PutAlertsConfig` operationId).
+	PutAlertsConfigWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutAlertsConfig Change the thresholds of score and failing-scan alerts.
+	//
+	// Every field is bounded (the schema says how); a value outside its bounds is a 400
+	// naming the field. Sources judge with the new values from their next judgement (the
+	// next scan, the next minute the fleet's totals change); live alerts keep the baseline
+	// they were raised with. Audited with the old and new values.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /system/alerts/config (the `PutAlertsConfig` operationId).
+	PutAlertsConfig(ctx context.Context, body PutAlertsConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetConnectivityConfig Connectivity polling configuration.
 	//
@@ -7791,6 +7859,74 @@ func (c *Client) CreateServiceAccountToken(ctx context.Context, id ID, body Crea
 // Corresponds with DELETE /service-accounts/{id}/tokens/{token_id} (the `RevokeServiceAccountToken` operationId).
 func (c *Client) RevokeServiceAccountToken(ctx context.Context, id ID, tokenId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRevokeServiceAccountTokenRequest(c.Server, id, tokenId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAlertsConfig The thresholds of score and failing-scan alerts.
+//
+// The thresholds in force and their defaults (the configuration file's `[alerts]`
+// keys). Scores are pass / (pass + fail) in percent. A host's score of a framework
+// falling `score_drop_points` or more in one scan, or below `score_floor_percent`,
+// raises `score_drop`; the fleet's, `fleet_score_drop_points` below its highest within
+// `fleet_score_window_hours` or below `fleet_score_floor_percent`, raises
+// `fleet_score_drop`; `scan_failures` failed scans of a host in a row raise
+// `scan_failing`. Each resolves itself when the score recovers (at or above the floor
+// and within the drop threshold of the score it dropped from) or a scan completes.
+//
+// Corresponds with GET /system/alerts/config (the `GetAlertsConfig` operationId).
+func (c *Client) GetAlertsConfig(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAlertsConfigRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutAlertsConfigWithBody Change the thresholds of score and failing-scan alerts.
+//
+// Every field is bounded (the schema says how); a value outside its bounds is a 400
+// naming the field. Sources judge with the new values from their next judgement (the
+// next scan, the next minute the fleet's totals change); live alerts keep the baseline
+// they were raised with. Audited with the old and new values.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /system/alerts/config (the `PutAlertsConfig` operationId).
+func (c *Client) PutAlertsConfigWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutAlertsConfigRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutAlertsConfig Change the thresholds of score and failing-scan alerts.
+//
+// Every field is bounded (the schema says how); a value outside its bounds is a 400
+// naming the field. Sources judge with the new values from their next judgement (the
+// next scan, the next minute the fleet's totals change); live alerts keep the baseline
+// they were raised with. Audited with the old and new values.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /system/alerts/config (the `PutAlertsConfig` operationId).
+func (c *Client) PutAlertsConfig(ctx context.Context, body PutAlertsConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutAlertsConfigRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -14178,6 +14314,73 @@ func NewRevokeServiceAccountTokenRequest(server string, id ID, tokenId openapi_t
 	return req, nil
 }
 
+// NewGetAlertsConfigRequest constructs an http.Request for the GetAlertsConfig method
+func NewGetAlertsConfigRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/system/alerts/config")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPutAlertsConfigRequest calls the generic PutAlertsConfig builder with application/json body
+func NewPutAlertsConfigRequest(server string, body PutAlertsConfigJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutAlertsConfigRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPutAlertsConfigRequestWithBody constructs an http.Request for the PutAlertsConfig method, with any body, and a specified content type
+func NewPutAlertsConfigRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/system/alerts/config")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetConnectivityConfigRequest constructs an http.Request for the GetConnectivityConfig method
 func NewGetConnectivityConfigRequest(server string) (*http.Request, error) {
 	var err error
@@ -16607,6 +16810,46 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /service-accounts/{id}/tokens/{token_id} (the `RevokeServiceAccountToken` operationId).
 	RevokeServiceAccountTokenWithResponse(ctx context.Context, id ID, tokenId openapi_types.UUID, reqEditors ...RequestEditorFn) (*RevokeServiceAccountTokenResponse, error)
+
+	// GetAlertsConfigWithResponse The thresholds of score and failing-scan alerts.
+	//
+	// The thresholds in force and their defaults (the configuration file's `[alerts]`
+	// keys). Scores are pass / (pass + fail) in percent. A host's score of a framework
+	// falling `score_drop_points` or more in one scan, or below `score_floor_percent`,
+	// raises `score_drop`; the fleet's, `fleet_score_drop_points` below its highest within
+	// `fleet_score_window_hours` or below `fleet_score_floor_percent`, raises
+	// `fleet_score_drop`; `scan_failures` failed scans of a host in a row raise
+	// `scan_failing`. Each resolves itself when the score recovers (at or above the floor
+	// and within the drop threshold of the score it dropped from) or a scan completes.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /system/alerts/config (the `GetAlertsConfig` operationId).
+	GetAlertsConfigWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAlertsConfigResponse, error)
+
+	// PutAlertsConfigWithBodyWithResponse Change the thresholds of score and failing-scan alerts.
+	//
+	// Every field is bounded (the schema says how); a value outside its bounds is a 400
+	// naming the field. Sources judge with the new values from their next judgement (the
+	// next scan, the next minute the fleet's totals change); live alerts keep the baseline
+	// they were raised with. Audited with the old and new values.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /system/alerts/config (the `PutAlertsConfig` operationId).
+	PutAlertsConfigWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutAlertsConfigResponse, error)
+
+	// PutAlertsConfigWithResponse Change the thresholds of score and failing-scan alerts.
+	//
+	// Every field is bounded (the schema says how); a value outside its bounds is a 400
+	// naming the field. Sources judge with the new values from their next judgement (the
+	// next scan, the next minute the fleet's totals change); live alerts keep the baseline
+	// they were raised with. Audited with the old and new values.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /system/alerts/config (the `PutAlertsConfig` operationId).
+	PutAlertsConfigWithResponse(ctx context.Context, body PutAlertsConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*PutAlertsConfigResponse, error)
 
 	// GetConnectivityConfigWithResponse Connectivity polling configuration.
 	//
@@ -24773,6 +25016,144 @@ func (r RevokeServiceAccountTokenResponse) ContentType() string {
 	return ""
 }
 
+type GetAlertsConfigResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AlertsConfigResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAlertsConfigResponse) GetJSON200() *AlertsConfigResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetAlertsConfigResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetAlertsConfigResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetAlertsConfigResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetAlertsConfigResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAlertsConfigResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAlertsConfigResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAlertsConfigResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAlertsConfigResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PutAlertsConfigResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AlertsConfigResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutAlertsConfigResponse) GetJSON200() *AlertsConfigResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PutAlertsConfigResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PutAlertsConfigResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PutAlertsConfigResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r PutAlertsConfigResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PutAlertsConfigResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutAlertsConfigResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutAlertsConfigResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutAlertsConfigResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetConnectivityConfigResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -28897,6 +29278,64 @@ func (c *ClientWithResponses) RevokeServiceAccountTokenWithResponse(ctx context.
 		return nil, err
 	}
 	return ParseRevokeServiceAccountTokenResponse(rsp)
+}
+
+// GetAlertsConfigWithResponse The thresholds of score and failing-scan alerts.
+//
+// The thresholds in force and their defaults (the configuration file's `[alerts]`
+// keys). Scores are pass / (pass + fail) in percent. A host's score of a framework
+// falling `score_drop_points` or more in one scan, or below `score_floor_percent`,
+// raises `score_drop`; the fleet's, `fleet_score_drop_points` below its highest within
+// `fleet_score_window_hours` or below `fleet_score_floor_percent`, raises
+// `fleet_score_drop`; `scan_failures` failed scans of a host in a row raise
+// `scan_failing`. Each resolves itself when the score recovers (at or above the floor
+// and within the drop threshold of the score it dropped from) or a scan completes.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /system/alerts/config (the `GetAlertsConfig` operationId).
+func (c *ClientWithResponses) GetAlertsConfigWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAlertsConfigResponse, error) {
+	rsp, err := c.GetAlertsConfig(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAlertsConfigResponse(rsp)
+}
+
+// PutAlertsConfigWithBodyWithResponse Change the thresholds of score and failing-scan alerts.
+//
+// Every field is bounded (the schema says how); a value outside its bounds is a 400
+// naming the field. Sources judge with the new values from their next judgement (the
+// next scan, the next minute the fleet's totals change); live alerts keep the baseline
+// they were raised with. Audited with the old and new values.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /system/alerts/config (the `PutAlertsConfig` operationId).
+func (c *ClientWithResponses) PutAlertsConfigWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutAlertsConfigResponse, error) {
+	rsp, err := c.PutAlertsConfigWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutAlertsConfigResponse(rsp)
+}
+
+// PutAlertsConfigWithResponse Change the thresholds of score and failing-scan alerts.
+//
+// Every field is bounded (the schema says how); a value outside its bounds is a 400
+// naming the field. Sources judge with the new values from their next judgement (the
+// next scan, the next minute the fleet's totals change); live alerts keep the baseline
+// they were raised with. Audited with the old and new values.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /system/alerts/config (the `PutAlertsConfig` operationId).
+func (c *ClientWithResponses) PutAlertsConfigWithResponse(ctx context.Context, body PutAlertsConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*PutAlertsConfigResponse, error) {
+	rsp, err := c.PutAlertsConfig(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutAlertsConfigResponse(rsp)
 }
 
 // GetConnectivityConfigWithResponse Connectivity polling configuration.
@@ -35793,6 +36232,114 @@ func ParseRevokeServiceAccountTokenResponse(rsp *http.Response) (*RevokeServiceA
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetAlertsConfigResponse parses an HTTP response from a GetAlertsConfigWithResponse call
+func ParseGetAlertsConfigResponse(rsp *http.Response) (*GetAlertsConfigResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAlertsConfigResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AlertsConfigResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePutAlertsConfigResponse parses an HTTP response from a PutAlertsConfigWithResponse call
+func ParsePutAlertsConfigResponse(rsp *http.Response) (*PutAlertsConfigResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutAlertsConfigResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AlertsConfigResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest UnexpectedError

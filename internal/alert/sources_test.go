@@ -4,16 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	api "github.com/openwatch/openwatch/gen/api"
 	dbq "github.com/openwatch/openwatch/gen/db"
 	"github.com/openwatch/openwatch/internal/alert"
 	"github.com/openwatch/openwatch/internal/apitest"
 	"github.com/openwatch/openwatch/internal/app"
 	"github.com/openwatch/openwatch/internal/audit"
+	"github.com/openwatch/openwatch/internal/authz"
 	"github.com/openwatch/openwatch/internal/config"
 	"github.com/openwatch/openwatch/internal/pg"
 )
@@ -178,4 +181,78 @@ func TestAuditChainCheckUnreadable(t *testing.T) {
 	_, err := svc.VerifyChain(context.Background())
 	require.Error(t, err)
 	require.Nil(t, f.live(alert.AlertAuditChainBroken))
+}
+
+// TestAlertsConfigAPI reads and changes the thresholds through the API: the defaults come
+// from the configuration file; a viewer reads but cannot change them; a value out of
+// bounds is a 400 naming the field that changes nothing; a change is audited with the
+// values before and after, and LoadConfig (what the sources read) sees it.
+func TestAlertsConfigAPI(t *testing.T) {
+	t.Parallel()
+	env := apitest.New(t, func(d *app.Deps) { d.Config.Alerts.ScanFailures = 5 })
+	f := &fixture{t: t, env: env, admin: env.Admin()}
+	viewer := env.Login("viewer", env.CreateUser("viewer", authz.RoleViewer))
+	get := func() api.AlertsConfigResponse {
+		t.Helper()
+		res := env.Do(apitest.Request{Method: http.MethodGet, Path: "system/alerts/config", Token: viewer.AccessToken})
+		require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+		var c api.AlertsConfigResponse
+		res.Decode(t, &c)
+		return c
+	}
+	c := get()
+	require.Equal(t, api.AlertsConfig{ScoreDropPoints: 10, ScoreFloorPercent: 70, FleetScoreDropPoints: 10,
+		FleetScoreFloorPercent: 70, FleetScoreWindowHours: 24, ScanFailures: 5}, c.Defaults, "[alerts] of the configuration")
+	require.Equal(t, c.Defaults, c.Config)
+
+	want := api.AlertsConfig{ScoreDropPoints: 5, ScoreFloorPercent: 0, FleetScoreDropPoints: 20,
+		FleetScoreFloorPercent: 50, FleetScoreWindowHours: 48, ScanFailures: 2}
+	put := func(s apitest.Session, body any) *apitest.Response {
+		return env.Do(apitest.Request{Method: http.MethodPut, Path: "system/alerts/config", Token: s.AccessToken, JSON: body})
+	}
+	require.Equal(t, http.StatusForbidden, put(viewer, want).Status)
+	for _, tc := range []struct {
+		field string
+		v     any
+	}{
+		{"score_drop_points", 0}, {"score_floor_percent", 101}, {"fleet_score_drop_points", 101},
+		{"fleet_score_floor_percent", -1}, {"fleet_score_window_hours", 721}, {"scan_failures", 0},
+		{"scan_failures", nil}, {"scan_failures", "3"},
+	} {
+		raw, err := json.Marshal(want)
+		require.NoError(t, err)
+		var body map[string]any
+		require.NoError(t, json.Unmarshal(raw, &body))
+		if tc.v == nil {
+			delete(body, tc.field)
+		} else {
+			body[tc.field] = tc.v
+		}
+		res := put(f.admin, body)
+		require.Equal(t, http.StatusBadRequest, res.Status, "%s=%v: %s", tc.field, tc.v, res.Body)
+		require.Equal(t, tc.field, res.Err(t).Error.Detail["field"], "%s", res.Body)
+	}
+	require.Equal(t, c.Defaults, get().Config, "a refused change changes nothing")
+	require.NoError(t, alert.Config{ScoreDropPoints: 1, FleetScoreDropPoints: 1, FleetScoreWindowHours: 1, ScanFailures: 1}.Validate())
+	require.Error(t, alert.Config{}.Validate())
+
+	res := put(f.admin, want)
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	var got api.AlertsConfigResponse
+	res.Decode(t, &got)
+	require.Equal(t, want, got.Config)
+	require.Equal(t, c.Defaults, got.Defaults)
+	require.Equal(t, want, get().Config)
+	loaded, err := alert.LoadConfig(context.Background(), env.App.Pool, alert.DefaultConfig)
+	require.NoError(t, err)
+	require.Equal(t, 2, loaded.ScanFailures)
+	require.Equal(t, 48, loaded.FleetScoreWindowHours)
+
+	var detail map[string]map[string]any
+	var actor string
+	require.NoError(t, env.App.Pool.QueryRow(context.Background(),
+		`SELECT detail, actor_type FROM audit_events WHERE action = 'system.alert_config_changed'`).Scan(&detail, &actor))
+	require.Equal(t, "user", actor)
+	require.EqualValues(t, 5, detail["before"]["scan_failures"])
+	require.EqualValues(t, 2, detail["after"]["scan_failures"])
 }

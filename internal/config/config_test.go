@@ -269,7 +269,7 @@ func TestLoadErrors(t *testing.T) {
 		{"alertsScoreFloorTooHigh", layers{environ: []string{"OPENWATCH_ALERTS_SCORE_FLOOR_PERCENT=101"}}, "config: alerts.score_floor_percent: must be between 0 (off) and 100"},
 		{"alertsFleetDropTooHigh", layers{flags: map[string]string{"alerts.fleet_score_drop_points": "101"}}, "config: alerts.fleet_score_drop_points: must be between 1 and 100"},
 		{"alertsFleetFloorNegative", layers{toml: "[alerts]\nfleet_score_floor_percent = -1\n"}, "config: alerts.fleet_score_floor_percent: must be between 0 (off) and 100"},
-		{"alertsFleetWindowTooShort", layers{environ: []string{"OPENWATCH_ALERTS_FLEET_SCORE_WINDOW=10m"}}, "config: alerts.fleet_score_window: must be between 1h and 720h"},
+		{"alertsFleetWindowTooLong", layers{environ: []string{"OPENWATCH_ALERTS_FLEET_SCORE_WINDOW_HOURS=721"}}, "config: alerts.fleet_score_window_hours: must be between 1 and 720"},
 		{"alertsScanFailuresZero", layers{environ: []string{"OPENWATCH_ALERTS_SCAN_FAILURES=0"}}, "config: alerts.scan_failures: must be between 1 and 100"},
 		{"alertsAuditVerifyTooOften", layers{environ: []string{"OPENWATCH_ALERTS_AUDIT_VERIFY_INTERVAL=5s"}}, "config: alerts.audit_verify_interval: must be 0 (off) or between 1m and 168h"},
 		{"sshAllowedNetworksBad", layers{environ: []string{"OPENWATCH_SSH_ALLOWED_NETWORKS=127.0.0.0/8,10.0.0.0/33"}}, `config: ssh.allowed_networks: "10.0.0.0/33" is not a network such as 10.0.0.0/8 or fd00::/8 (from OPENWATCH_SSH_ALLOWED_NETWORKS in environment)`},

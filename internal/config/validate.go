@@ -27,8 +27,6 @@ const (
 	maxRescueAfter     = 24 * time.Hour
 	minLivenessTick    = 100 * time.Millisecond
 	maxLivenessTick    = time.Minute
-	minFleetWindow     = time.Hour
-	maxFleetWindow     = 30 * 24 * time.Hour
 	minAuditVerify     = time.Minute
 	maxAuditVerify     = 7 * 24 * time.Hour
 )
@@ -140,8 +138,8 @@ func (c Config) Validate() error {
 	if al.FleetScoreFloorPercent < 0 || al.FleetScoreFloorPercent > 100 {
 		bad("alerts.fleet_score_floor_percent", "must be between 0 (off) and 100")
 	}
-	if d := al.FleetScoreWindow.Duration; d < minFleetWindow || d > maxFleetWindow {
-		bad("alerts.fleet_score_window", "must be between %s and %s", Duration{minFleetWindow}, Duration{maxFleetWindow})
+	if al.FleetScoreWindowHours < 1 || al.FleetScoreWindowHours > 720 {
+		bad("alerts.fleet_score_window_hours", "must be between 1 and 720")
 	}
 	if al.ScanFailures < 1 || al.ScanFailures > 100 {
 		bad("alerts.scan_failures", "must be between 1 and 100")

@@ -27,24 +27,6 @@ const (
 	AlertScanFailing = "scan_failing"
 )
 
-// AlertThresholds tune the alert sources of scans (config [alerts]).
-type AlertThresholds struct {
-	// ScoreDropPoints and ScoreFloorPercent judge a host's score of a framework after
-	// each scan that changes it (score_drop).
-	ScoreDropPoints, ScoreFloorPercent int
-	// FleetScoreDropPoints, FleetScoreFloorPercent and FleetScoreWindow judge the fleet's
-	// score of a framework each time its record changes (fleet_score_drop); the drop is
-	// measured from the highest score within the window.
-	FleetScoreDropPoints, FleetScoreFloorPercent int
-	FleetScoreWindow                             time.Duration
-	// ScanFailures is how many failed scans in a row raise scan_failing.
-	ScanFailures int
-}
-
-// DefaultAlertThresholds are the thresholds when Options sets none (config's defaults).
-var DefaultAlertThresholds = AlertThresholds{ScoreDropPoints: 10, ScoreFloorPercent: 70,
-	FleetScoreDropPoints: 10, FleetScoreFloorPercent: 70, FleetScoreWindow: 24 * time.Hour, ScanFailures: 3}
-
 // The severities of the sources.
 const (
 	scoreDropSeverity  = "medium" // a host's score dropped, still above the floor
@@ -85,7 +67,10 @@ func (s *Service) judgeHostScores(ctx context.Context, tx pgx.Tx, row dbq.Scan, 
 	if err != nil {
 		return err
 	}
-	th := s.opts.Alerts
+	th, err := alert.LoadConfig(ctx, tx, s.opts.AlertDefaults)
+	if err != nil {
+		return err
+	}
 	for i, f := range frameworks {
 		a, b := after[f], before[f]
 		sc := alert.Score{DedupKey: keys[i], AlertType: AlertScoreDrop, HostID: &row.HostID,
@@ -124,7 +109,11 @@ func (s *Service) judgeFleetScores(ctx context.Context, tx pgx.Tx, rows []dbq.Fl
 	if err != nil {
 		return err
 	}
-	th := s.opts.Alerts
+	th, err := alert.LoadConfig(ctx, tx, s.opts.AlertDefaults)
+	if err != nil {
+		return err
+	}
+	window := time.Duration(th.FleetScoreWindowHours) * time.Hour
 	q := dbq.New(tx)
 	for _, r := range rows {
 		if r.PassCount+r.FailCount == 0 {
@@ -137,8 +126,8 @@ func (s *Service) judgeFleetScores(ctx context.Context, tx pgx.Tx, rows []dbq.Fl
 			Severity: fleetScoreSeverity, FloorSeverity: fleetScoreSeverity,
 			Subject: s.frameworkName(r.Framework) + " across the fleet",
 			Tags: map[string]any{"framework": r.Framework, "pass": r.PassCount, "fail": r.FailCount,
-				"window": th.FleetScoreWindow.String()}, At: now}
-		high, err := q.FleetScoreHighSince(ctx, dbq.FleetScoreHighSinceParams{Framework: r.Framework, Since: now.Add(-th.FleetScoreWindow)})
+				"window_hours": th.FleetScoreWindowHours}, At: now}
+		high, err := q.FleetScoreHighSince(ctx, dbq.FleetScoreHighSinceParams{Framework: r.Framework, Since: now.Add(-window)})
 		if err != nil {
 			return pg.Translate(err)
 		}
@@ -173,7 +162,11 @@ func (s *Service) judgeScanEnd(ctx context.Context, tx pgx.Tx, row dbq.Scan) err
 	if err != nil {
 		return pg.Translate(err)
 	}
-	if int(n) < s.opts.Alerts.ScanFailures {
+	th, err := alert.LoadConfig(ctx, tx, s.opts.AlertDefaults)
+	if err != nil {
+		return err
+	}
+	if int(n) < th.ScanFailures {
 		return nil
 	}
 	hostID := row.HostID

@@ -1883,6 +1883,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/system/alerts/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The thresholds of score and failing-scan alerts.
+         * @description The thresholds in force and their defaults (the configuration file's `[alerts]`
+         *     keys). Scores are pass / (pass + fail) in percent. A host's score of a framework
+         *     falling `score_drop_points` or more in one scan, or below `score_floor_percent`,
+         *     raises `score_drop`; the fleet's, `fleet_score_drop_points` below its highest within
+         *     `fleet_score_window_hours` or below `fleet_score_floor_percent`, raises
+         *     `fleet_score_drop`; `scan_failures` failed scans of a host in a row raise
+         *     `scan_failing`. Each resolves itself when the score recovers (at or above the floor
+         *     and within the drop threshold of the score it dropped from) or a scan completes.
+         */
+        get: operations["getAlertsConfig"];
+        /**
+         * Change the thresholds of score and failing-scan alerts.
+         * @description Every field is bounded (the schema says how); a value outside its bounds is a 400
+         *     naming the field. Sources judge with the new values from their next judgement (the
+         *     next scan, the next minute the fleet's totals change); live alerts keep the baseline
+         *     they were raised with. Audited with the old and new values.
+         */
+        put: operations["putAlertsConfig"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/system/connectivity/config": {
         parameters: {
             query?: never;
@@ -2423,6 +2457,24 @@ export interface components {
         };
         /** @enum {string} */
         AlertState: "active" | "acknowledged" | "silenced" | "resolved" | "dismissed";
+        AlertsConfig: {
+            /** @description The fleet's score of a framework falling at least this many points below its highest within the window raises `fleet_score_drop`. */
+            fleet_score_drop_points: number;
+            /** @description The fleet's score of a framework below this raises `fleet_score_drop`; 0 turns the floor off. */
+            fleet_score_floor_percent: number;
+            /** @description How far back the fleet's highest score is looked for. */
+            fleet_score_window_hours: number;
+            /** @description A host's scans failing this many times in a row (cancelled ones aside) raise `scan_failing`. */
+            scan_failures: number;
+            /** @description A host's score of a framework falling at least this many points in one scan raises `score_drop`. */
+            score_drop_points: number;
+            /** @description A host's score of a framework below this raises `score_drop` (high); 0 turns the floor off. */
+            score_floor_percent: number;
+        };
+        AlertsConfigResponse: {
+            config: components["schemas"]["AlertsConfig"];
+            defaults: components["schemas"]["AlertsConfig"];
+        };
         AlertsPage: {
             items: components["schemas"]["Alert"][];
             next_cursor: string | null;
@@ -7072,6 +7124,58 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getAlertsConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The thresholds and their defaults. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertsConfigResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    putAlertsConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AlertsConfig"];
+            };
+        };
+        responses: {
+            /** @description The stored thresholds. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertsConfigResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
         };
     };
