@@ -1440,6 +1440,25 @@ type AuditIntegrityResult struct {
 	Reason         *string `json:"reason,omitempty"`
 }
 
+// AuditIntegrityStatus defines model for AuditIntegrityStatus.
+type AuditIntegrityStatus struct {
+	// Checked Events verified before the first break (all of them when ok).
+	Checked        int64  `json:"checked"`
+	FirstBrokenSeq *int64 `json:"first_broken_seq,omitempty"`
+
+	// LastOkAt When the chain last verified intact; null if it never did.
+	LastOkAt *time.Time `json:"last_ok_at"`
+
+	// Ok Whether the chain verified then; null before the first run.
+	Ok *bool `json:"ok"`
+
+	// Reason What is wrong, empty when ok.
+	Reason *string `json:"reason,omitempty"`
+
+	// VerifiedAt When the periodic verification last ran; null before its first run.
+	VerifiedAt *time.Time `json:"verified_at"`
+}
+
 // AuthLoginRequest defines model for AuthLoginRequest.
 type AuthLoginRequest struct {
 	// Otp The current code of the caller's authenticator app, when MFA is enabled.
@@ -3946,6 +3965,17 @@ type ClientInterface interface {
 	// Corresponds with GET /audit/events:export (the `ExportAuditEvents` operationId).
 	ExportAuditEvents(ctx context.Context, params *ExportAuditEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetAuditIntegrity When the audit chain was last verified, and what was found.
+	//
+	// The verdict of the last periodic verification of the chain (every
+	// `alerts.audit_verify_interval`, one hour by default), which also raises the critical
+	// `audit_chain_broken` alert when the chain is broken and resolves it when it verifies
+	// again. `verified_at` is null before the first run. `POST /audit/integrity:verify`
+	// verifies on demand without changing this record.
+	//
+	// Corresponds with GET /audit/integrity (the `GetAuditIntegrity` operationId).
+	GetAuditIntegrity(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// VerifyAuditIntegrity Verify the audit chain.
 	//
 	// Recomputes every event's HMAC link and checks the signed head checkpoint; reports the first broken sequence number.
@@ -5670,6 +5700,27 @@ func (c *Client) ListAuditEvents(ctx context.Context, params *ListAuditEventsPar
 // Corresponds with GET /audit/events:export (the `ExportAuditEvents` operationId).
 func (c *Client) ExportAuditEvents(ctx context.Context, params *ExportAuditEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewExportAuditEventsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAuditIntegrity When the audit chain was last verified, and what was found.
+//
+// The verdict of the last periodic verification of the chain (every
+// `alerts.audit_verify_interval`, one hour by default), which also raises the critical
+// `audit_chain_broken` alert when the chain is broken and resolves it when it verifies
+// again. `verified_at` is null before the first run. `POST /audit/integrity:verify`
+// verifies on demand without changing this record.
+//
+// Corresponds with GET /audit/integrity (the `GetAuditIntegrity` operationId).
+func (c *Client) GetAuditIntegrity(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAuditIntegrityRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -9516,6 +9567,33 @@ func NewExportAuditEventsRequest(server string, params *ExportAuditEventsParams)
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
 		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetAuditIntegrityRequest constructs an http.Request for the GetAuditIntegrity method
+func NewGetAuditIntegrityRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/audit/integrity")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -15678,6 +15756,19 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /audit/events:export (the `ExportAuditEvents` operationId).
 	ExportAuditEventsWithResponse(ctx context.Context, params *ExportAuditEventsParams, reqEditors ...RequestEditorFn) (*ExportAuditEventsResponse, error)
 
+	// GetAuditIntegrityWithResponse When the audit chain was last verified, and what was found.
+	//
+	// The verdict of the last periodic verification of the chain (every
+	// `alerts.audit_verify_interval`, one hour by default), which also raises the critical
+	// `audit_chain_broken` alert when the chain is broken and resolves it when it verifies
+	// again. `verified_at` is null before the first run. `POST /audit/integrity:verify`
+	// verifies on demand without changing this record.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /audit/integrity (the `GetAuditIntegrity` operationId).
+	GetAuditIntegrityWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAuditIntegrityResponse, error)
+
 	// VerifyAuditIntegrityWithResponse Verify the audit chain.
 	//
 	// Recomputes every event's HMAC link and checks the signed head checkpoint; reports the first broken sequence number.
@@ -18054,6 +18145,75 @@ func (r ExportAuditEventsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ExportAuditEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetAuditIntegrityResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuditIntegrityStatus
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAuditIntegrityResponse) GetJSON200() *AuditIntegrityStatus {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetAuditIntegrityResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetAuditIntegrityResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetAuditIntegrityResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetAuditIntegrityResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAuditIntegrityResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAuditIntegrityResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAuditIntegrityResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAuditIntegrityResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -27433,6 +27593,25 @@ func (c *ClientWithResponses) ExportAuditEventsWithResponse(ctx context.Context,
 	return ParseExportAuditEventsResponse(rsp)
 }
 
+// GetAuditIntegrityWithResponse When the audit chain was last verified, and what was found.
+//
+// The verdict of the last periodic verification of the chain (every
+// `alerts.audit_verify_interval`, one hour by default), which also raises the critical
+// `audit_chain_broken` alert when the chain is broken and resolves it when it verifies
+// again. `verified_at` is null before the first run. `POST /audit/integrity:verify`
+// verifies on demand without changing this record.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /audit/integrity (the `GetAuditIntegrity` operationId).
+func (c *ClientWithResponses) GetAuditIntegrityWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAuditIntegrityResponse, error) {
+	rsp, err := c.GetAuditIntegrity(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAuditIntegrityResponse(rsp)
+}
+
 // VerifyAuditIntegrityWithResponse Verify the audit chain.
 //
 // Recomputes every event's HMAC link and checks the signed head checkpoint; reports the first broken sequence number.
@@ -30618,6 +30797,60 @@ func ParseExportAuditEventsResponse(rsp *http.Response) (*ExportAuditEventsRespo
 
 	case rsp.StatusCode == 200:
 		// Content-type (text/csv) unsupported
+
+	}
+
+	return response, nil
+}
+
+// ParseGetAuditIntegrityResponse parses an HTTP response from a GetAuditIntegrityWithResponse call
+func ParseGetAuditIntegrityResponse(rsp *http.Response) (*GetAuditIntegrityResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAuditIntegrityResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuditIntegrityStatus
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 

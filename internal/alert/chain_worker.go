@@ -22,8 +22,9 @@ type ChainVerifier interface {
 	Verify(ctx context.Context) (audit.Result, error)
 }
 
-// VerifyChain verifies the audit chain with the service's verifier and keeps the
-// audit_chain_broken alert in step, in one transaction: a broken chain raises it
+// VerifyChain verifies the audit chain with the service's verifier, records the verdict
+// as the chain's last check (audit.RecordCheckTx, what GET /audit/integrity reads) and
+// keeps the audit_chain_broken alert in step, in one transaction: a broken chain raises it
 // (critical; the result in its tags; a chain still broken at the next run counts an
 // occurrence), an intact chain resolves it. The periodic job calls it; it returns the
 // result. Errors: those of reading the database (the chain is then not judged).
@@ -37,6 +38,9 @@ func (s *Service) VerifyChain(ctx context.Context) (audit.Result, error) {
 	}
 	at := s.now()
 	err = pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := audit.RecordCheckTx(ctx, tx, res, at); err != nil {
+			return err
+		}
 		if res.OK {
 			_, err := AutoResolveTx(ctx, tx, s.audit, auditChainKey, at)
 			return err

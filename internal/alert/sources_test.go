@@ -119,11 +119,25 @@ func TestAuditChainCheck(t *testing.T) {
 	f := &fixture{t: t, env: env, admin: env.Admin()}
 	ctx := context.Background()
 	svc := alert.NewService(env.App.Pool, env.App.Audit, alert.Options{Chain: env.App.Audit})
+	integrity := func() api.AuditIntegrityStatus {
+		t.Helper()
+		res := env.Do(apitest.Request{Method: http.MethodGet, Path: "audit/integrity", Token: f.admin.AccessToken})
+		require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+		var s api.AuditIntegrityStatus
+		res.Decode(t, &s)
+		return s
+	}
+	require.Nil(t, integrity().VerifiedAt, "not verified yet")
 
 	res, err := svc.VerifyChain(ctx)
 	require.NoError(t, err)
 	require.True(t, res.OK, res.Reason)
 	require.Nil(t, f.live(alert.AlertAuditChainBroken))
+	good := integrity()
+	require.NotNil(t, good.VerifiedAt)
+	require.True(t, *good.Ok)
+	require.Positive(t, good.Checked)
+	require.Equal(t, good.VerifiedAt, good.LastOkAt)
 
 	var severity string
 	require.NoError(t, env.App.Pool.QueryRow(ctx, `SELECT severity FROM audit_events WHERE seq = 1`).Scan(&severity))
@@ -141,6 +155,11 @@ func TestAuditChainCheck(t *testing.T) {
 	require.EqualValues(t, 1, tags["first_broken_seq"])
 	require.Equal(t, false, tags["ok"])
 	require.Contains(t, tags["reason"], "seq 1 was altered")
+	bad := integrity()
+	require.False(t, *bad.Ok)
+	require.EqualValues(t, 1, *bad.FirstBrokenSeq)
+	require.Contains(t, *bad.Reason, "seq 1 was altered")
+	require.Equal(t, good.VerifiedAt, bad.LastOkAt, "last verified intact before")
 
 	_, err = svc.VerifyChain(ctx)
 	require.NoError(t, err)
@@ -151,6 +170,7 @@ func TestAuditChainCheck(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, res.OK, res.Reason)
 	require.Nil(t, f.live(alert.AlertAuditChainBroken))
+	require.True(t, *integrity().Ok)
 	require.Equal(t, 1, f.audited(a.ID, "alert.resolved"))
 	got := f.get(a.ID)
 	require.Nil(t, got.ResolvedBy, "resolved by the system")

@@ -166,3 +166,12 @@ test("the alert thresholds on the Settings page refuse a value out of bounds on 
   await page.reload();
   await expect(page.getByRole("region", { name: "Alerts settings" }).getByLabel("Score drop points", { exact: true })).not.toHaveValue("0");
 });
+
+test("the audit log says when the periodic check last verified the chain", async ({}, testInfo) => {
+  // The check runs when the server starts, then every alerts.audit_verify_interval.
+  await page.goto("/audit");
+  await expect(page.getByTestId("audit-chain-status")).toContainText(/Chain last verified .*: intact \(\d+ events\)\./);
+  await page.mouse.move(0, 0);
+  await expectAccessible(page, testInfo, "audit-chain-status");
+  await shot(page, "audit-chain-status");
+});

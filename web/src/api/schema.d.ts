@@ -255,6 +255,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/audit/integrity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * When the audit chain was last verified, and what was found.
+         * @description The verdict of the last periodic verification of the chain (every
+         *     `alerts.audit_verify_interval`, one hour by default), which also raises the critical
+         *     `audit_chain_broken` alert when the chain is broken and resolves it when it verifies
+         *     again. `verified_at` is null before the first run. `POST /audit/integrity:verify`
+         *     verifies on demand without changing this record.
+         */
+        get: operations["getAuditIntegrity"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/audit/integrity:verify": {
         parameters: {
             query?: never;
@@ -2517,6 +2541,29 @@ export interface components {
             ok: boolean;
             reason?: string;
         };
+        AuditIntegrityStatus: {
+            /**
+             * Format: int64
+             * @description Events verified before the first break (all of them when ok).
+             */
+            checked: number;
+            /** Format: int64 */
+            first_broken_seq?: number | null;
+            /**
+             * Format: date-time
+             * @description When the chain last verified intact; null if it never did.
+             */
+            last_ok_at: string | null;
+            /** @description Whether the chain verified then; null before the first run. */
+            ok: boolean | null;
+            /** @description What is wrong, empty when ok. */
+            reason?: string;
+            /**
+             * Format: date-time
+             * @description When the periodic verification last ran; null before its first run.
+             */
+            verified_at: string | null;
+        };
         AuthLoginRequest: {
             /** @description The current code of the caller's authenticator app, when MFA is enabled. */
             otp?: string;
@@ -4384,6 +4431,30 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getAuditIntegrity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The last verification. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditIntegrityStatus"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
         };
