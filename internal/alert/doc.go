@@ -25,5 +25,8 @@
 // and within the drop threshold of that baseline. The audit chain check (chain_worker.go)
 // runs Writer.Verify every alerts.audit_verify_interval: a broken chain raises the one
 // critical audit_chain_broken alert with the verdict in its tags, an intact one resolves
-// it, and each run's verdict is the job's recorded output.
+// it, and the verdict is recorded as the chain's last check (GET /audit/integrity) in the
+// same transaction, and as the job's output. The thresholds live in the settings document
+// alerts (config.go, GET/PUT /system/alerts/config); the configuration file's [alerts]
+// keys are their defaults.
 package alert
