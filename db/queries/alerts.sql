@@ -20,6 +20,12 @@ SELECT * FROM alerts WHERE id = @id;
 -- name: AlertGetForUpdate :one
 SELECT * FROM alerts WHERE id = @id FOR UPDATE;
 
+-- name: AlertLiveByKeys :many
+-- AlertLiveByKeys returns the live (active, acknowledged or silenced) alerts of the dedup
+-- keys: at most one each.
+SELECT * FROM alerts
+WHERE dedup_key = ANY(@dedup_keys::text[]) AND state IN ('active', 'acknowledged', 'silenced');
+
 -- name: AlertSetState :one
 -- AlertSetState writes a transition the service has checked (the row is locked).
 UPDATE alerts SET state = @state,

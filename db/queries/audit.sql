@@ -77,6 +77,20 @@ SELECT * FROM audit_events WHERE seq < @before_seq ORDER BY seq DESC LIMIT @row_
 -- AuditEventWalk returns up to @row_limit events after seq @after_seq in chain order.
 SELECT * FROM audit_events WHERE seq > @after_seq ORDER BY seq LIMIT @row_limit;
 
+-- name: AuditChainCheckRecord :exec
+-- AuditChainCheckRecord stores the verdict of a periodic verification of the chain as the
+-- last one; last_ok_at moves only when the chain verified.
+INSERT INTO audit_chain_checks (id, verified_at, ok, checked, first_broken_seq, reason, last_ok_at)
+VALUES (true, @verified_at::timestamptz, @ok, @checked, sqlc.narg(first_broken_seq), @reason,
+        CASE WHEN @ok THEN @verified_at::timestamptz END)
+ON CONFLICT (id) DO UPDATE SET verified_at = EXCLUDED.verified_at, ok = EXCLUDED.ok, checked = EXCLUDED.checked,
+    first_broken_seq = EXCLUDED.first_broken_seq, reason = EXCLUDED.reason,
+    last_ok_at = COALESCE(EXCLUDED.last_ok_at, audit_chain_checks.last_ok_at);
+
+-- name: AuditChainCheckGet :one
+-- AuditChainCheckGet returns the last periodic verification; no row before the first.
+SELECT verified_at, ok, checked, first_broken_seq, reason, last_ok_at FROM audit_chain_checks WHERE id;
+
 -- name: RekeyAuditKeyList :many
 -- RekeyAuditKeyList locks every audit key, for `openwatch rekey`.
 SELECT id, sealed_key AS sealed FROM audit_keys ORDER BY id FOR UPDATE;

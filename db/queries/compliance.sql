@@ -36,6 +36,15 @@ UPDATE scans SET status = @status, finished_at = @finished_at::timestamptz, rule
 WHERE id = @id AND status IN ('queued', 'running')
 RETURNING *;
 
+-- name: ScanHostFailureStreak :one
+-- ScanHostFailureStreak counts a host's failed scans since its last completed one
+-- (cancelled scans count neither way). A host's scans never overlap (one queued or running
+-- at a time), so id order (UUIDv7) is the order they ended in; scans_host_idx serves it.
+SELECT count(*)::int AS failures FROM scans s
+WHERE s.host_id = @host_id AND s.status = 'failed'
+  AND s.id > COALESCE((SELECT c.id FROM scans c WHERE c.host_id = @host_id AND c.status = 'completed'
+                       ORDER BY c.id DESC LIMIT 1), '00000000-0000-0000-0000-000000000000'::uuid);
+
 -- name: ScanRequestCancel :one
 -- ScanRequestCancel cancels a queued scan at once and asks a running one to stop; no row
 -- when the scan has ended.

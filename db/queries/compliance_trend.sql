@@ -63,7 +63,7 @@ LEFT JOIN LATERAL (
 ) h ON true
 ORDER BY e.at;
 
--- name: FleetComplianceSnapshot :execrows
+-- name: FleetComplianceSnapshot :many
 -- FleetComplianceSnapshot records, under @at (a minute), the totals of every framework of
 -- fleet_compliance (its shards summed, as FleetComplianceTotals does) that differ from the
 -- framework's latest recorded row or have none. A second record within the same minute
@@ -86,4 +86,16 @@ LEFT JOIN LATERAL (
 WHERE last.pass_count IS NULL
    OR (last.pass_count, last.fail_count, last.skipped_count, last.error_count) <> (t.pass, t.fail, t.skipped, t.errors)
 ON CONFLICT (framework, at) DO UPDATE SET pass_count = EXCLUDED.pass_count, fail_count = EXCLUDED.fail_count,
-    skipped_count = EXCLUDED.skipped_count, error_count = EXCLUDED.error_count;
+    skipped_count = EXCLUDED.skipped_count, error_count = EXCLUDED.error_count
+RETURNING framework, pass_count, fail_count;
+
+-- name: FleetScoreHighSince :one
+-- FleetScoreHighSince is the highest passing fraction among a framework's recorded fleet
+-- totals from @since on, the record in force at @since included; -1 when none had a pass
+-- or a fail. The primary key (framework, at) serves both reads.
+SELECT COALESCE(max(h.pass_count::float8 / (h.pass_count + h.fail_count)), -1)::float8 AS high
+FROM fleet_compliance_history h
+WHERE h.framework = @framework AND h.pass_count + h.fail_count > 0
+  AND h.at >= COALESCE((SELECT l.at FROM fleet_compliance_history l
+                        WHERE l.framework = @framework AND l.at <= @since::timestamptz
+                        ORDER BY l.at DESC LIMIT 1), @since::timestamptz);

@@ -1324,7 +1324,16 @@ type Alert struct {
 	AcknowledgedAt *time.Time          `json:"acknowledged_at,omitempty"`
 	AcknowledgedBy *openapi_types.UUID `json:"acknowledged_by,omitempty"`
 
-	// AlertType `host_unreachable` or `compliance_drift`.
+	// AlertType The source: `host_unreachable` (the liveness poller; key per host),
+	// `compliance_drift` (a rule pass → fail on a host; key per host and rule),
+	// `score_drop` (a host's score of a framework fell by `alerts.score_drop_points` in
+	// one scan or below `alerts.score_floor_percent`; key per host and framework),
+	// `fleet_score_drop` (the fleet's score of a framework fell by
+	// `alerts.fleet_score_drop_points` within `alerts.fleet_score_window` or below
+	// `alerts.fleet_score_floor_percent`; key per framework), `scan_failing` (a host's
+	// scans failed `alerts.scan_failures` times in a row; key per host) or
+	// `audit_chain_broken` (the periodic verification of the audit chain failed; one
+	// key, critical). Each resolves itself when its condition clears.
 	AlertType string     `json:"alert_type"`
 	Body      *string    `json:"body,omitempty"`
 	CreatedAt *time.Time `json:"created_at,omitempty"`
@@ -1345,7 +1354,10 @@ type Alert struct {
 	State         AlertState          `json:"state"`
 
 	// Tags Context of the source (address and error of an unreachable host; scan_id and
-	// previous status of a drift), plus `occurrence_count`, `last_occurred_at` and
+	// previous status of a drift; framework, score, baseline_score and the thresholds
+	// of a score drop; consecutive_failures and the last error of failing scans; the
+	// verification's checked, first_broken_seq and reason of a broken audit chain),
+	// plus `occurrence_count`, `last_occurred_at` and
 	// `suppressed` (true when raised while the host was in maintenance: notifiers skip it).
 	Tags      *map[string]interface{} `json:"tags,omitempty"`
 	Title     string                  `json:"title"`
@@ -1362,6 +1374,33 @@ type AlertActionRequest struct {
 
 // AlertState defines model for AlertState.
 type AlertState string
+
+// AlertsConfig defines model for AlertsConfig.
+type AlertsConfig struct {
+	// FleetScoreDropPoints The fleet's score of a framework falling at least this many points below its highest within the window raises `fleet_score_drop`.
+	FleetScoreDropPoints int `json:"fleet_score_drop_points"`
+
+	// FleetScoreFloorPercent The fleet's score of a framework below this raises `fleet_score_drop`; 0 turns the floor off.
+	FleetScoreFloorPercent int `json:"fleet_score_floor_percent"`
+
+	// FleetScoreWindowHours How far back the fleet's highest score is looked for.
+	FleetScoreWindowHours int `json:"fleet_score_window_hours"`
+
+	// ScanFailures A host's scans failing this many times in a row (cancelled ones aside) raise `scan_failing`.
+	ScanFailures int `json:"scan_failures"`
+
+	// ScoreDropPoints A host's score of a framework falling at least this many points in one scan raises `score_drop`.
+	ScoreDropPoints int `json:"score_drop_points"`
+
+	// ScoreFloorPercent A host's score of a framework below this raises `score_drop` (high); 0 turns the floor off.
+	ScoreFloorPercent int `json:"score_floor_percent"`
+}
+
+// AlertsConfigResponse defines model for AlertsConfigResponse.
+type AlertsConfigResponse struct {
+	Config   AlertsConfig `json:"config"`
+	Defaults AlertsConfig `json:"defaults"`
+}
 
 // AlertsPage defines model for AlertsPage.
 type AlertsPage struct {
@@ -1403,6 +1442,25 @@ type AuditIntegrityResult struct {
 	FirstBrokenSeq *int64  `json:"first_broken_seq,omitempty"`
 	Ok             bool    `json:"ok"`
 	Reason         *string `json:"reason,omitempty"`
+}
+
+// AuditIntegrityStatus defines model for AuditIntegrityStatus.
+type AuditIntegrityStatus struct {
+	// Checked Events verified before the first break (all of them when ok).
+	Checked        int64  `json:"checked"`
+	FirstBrokenSeq *int64 `json:"first_broken_seq,omitempty"`
+
+	// LastOkAt When the chain last verified intact; null if it never did.
+	LastOkAt *time.Time `json:"last_ok_at"`
+
+	// Ok Whether the chain verified then; null before the first run.
+	Ok *bool `json:"ok"`
+
+	// Reason What is wrong, empty when ok.
+	Reason *string `json:"reason,omitempty"`
+
+	// VerifiedAt When the periodic verification last ran; null before its first run.
+	VerifiedAt *time.Time `json:"verified_at"`
 }
 
 // AuthLoginRequest defines model for AuthLoginRequest.
@@ -3619,6 +3677,9 @@ type UpdateServiceAccountJSONRequestBody = ServiceAccountCreate
 // CreateServiceAccountTokenJSONRequestBody defines body for CreateServiceAccountToken for application/json ContentType.
 type CreateServiceAccountTokenJSONRequestBody = APITokenCreate
 
+// PutAlertsConfigJSONRequestBody defines body for PutAlertsConfig for application/json ContentType.
+type PutAlertsConfigJSONRequestBody = AlertsConfig
+
 // PutConnectivityConfigJSONRequestBody defines body for PutConnectivityConfig for application/json ContentType.
 type PutConnectivityConfigJSONRequestBody = ConnectivityConfig
 
@@ -3690,6 +3751,9 @@ type ServerInterface interface {
 	// ExportAuditEvents Export audit events as CSV or JSON.
 	// (GET /audit/events:export)
 	ExportAuditEvents(ctx echo.Context, params ExportAuditEventsParams) error
+	// GetAuditIntegrity When the audit chain was last verified, and what was found.
+	// (GET /audit/integrity)
+	GetAuditIntegrity(ctx echo.Context) error
 	// VerifyAuditIntegrity Verify the audit chain.
 	// (POST /audit/integrity:verify)
 	VerifyAuditIntegrity(ctx echo.Context) error
@@ -3969,6 +4033,12 @@ type ServerInterface interface {
 	// RevokeServiceAccountToken Revoke a token.
 	// (DELETE /service-accounts/{id}/tokens/{token_id})
 	RevokeServiceAccountToken(ctx echo.Context, id ID, tokenId openapi_types.UUID) error
+	// GetAlertsConfig The thresholds of score and failing-scan alerts.
+	// (GET /system/alerts/config)
+	GetAlertsConfig(ctx echo.Context) error
+	// PutAlertsConfig Change the thresholds of score and failing-scan alerts.
+	// (PUT /system/alerts/config)
+	PutAlertsConfig(ctx echo.Context) error
 	// GetConnectivityConfig Connectivity polling configuration.
 	// (GET /system/connectivity/config)
 	GetConnectivityConfig(ctx echo.Context) error
@@ -4416,6 +4486,15 @@ func (w *ServerInterfaceWrapper) ExportAuditEvents(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ExportAuditEvents(ctx, params)
+	return err
+}
+
+// GetAuditIntegrity converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAuditIntegrity(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAuditIntegrity(ctx)
 	return err
 }
 
@@ -6613,6 +6692,24 @@ func (w *ServerInterfaceWrapper) RevokeServiceAccountToken(ctx echo.Context) err
 	return err
 }
 
+// GetAlertsConfig converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAlertsConfig(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAlertsConfig(ctx)
+	return err
+}
+
+// PutAlertsConfig converts echo context to params.
+func (w *ServerInterfaceWrapper) PutAlertsConfig(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PutAlertsConfig(ctx)
+	return err
+}
+
 // GetConnectivityConfig converts echo context to params.
 func (w *ServerInterfaceWrapper) GetConnectivityConfig(ctx echo.Context) error {
 	var err error
@@ -7044,6 +7141,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/alerts/:id\\:silence", wrapper.SilenceAlert, options.OperationMiddlewares["silenceAlert"]...)
 	router.GET(options.BaseURL+"/audit/events", wrapper.ListAuditEvents, options.OperationMiddlewares["listAuditEvents"]...)
 	router.GET(options.BaseURL+"/audit/events\\:export", wrapper.ExportAuditEvents, options.OperationMiddlewares["exportAuditEvents"]...)
+	router.GET(options.BaseURL+"/audit/integrity", wrapper.GetAuditIntegrity, options.OperationMiddlewares["getAuditIntegrity"]...)
 	router.POST(options.BaseURL+"/audit/integrity\\:verify", wrapper.VerifyAuditIntegrity, options.OperationMiddlewares["verifyAuditIntegrity"]...)
 	router.POST(options.BaseURL+"/auth/login", wrapper.Login, options.OperationMiddlewares["login"]...)
 	router.POST(options.BaseURL+"/auth/logout", wrapper.Logout, options.OperationMiddlewares["logout"]...)
@@ -7137,6 +7235,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/service-accounts/:id/tokens", wrapper.ListServiceAccountTokens, options.OperationMiddlewares["listServiceAccountTokens"]...)
 	router.POST(options.BaseURL+"/service-accounts/:id/tokens", wrapper.CreateServiceAccountToken, options.OperationMiddlewares["createServiceAccountToken"]...)
 	router.DELETE(options.BaseURL+"/service-accounts/:id/tokens/:token_id", wrapper.RevokeServiceAccountToken, options.OperationMiddlewares["revokeServiceAccountToken"]...)
+	router.GET(options.BaseURL+"/system/alerts/config", wrapper.GetAlertsConfig, options.OperationMiddlewares["getAlertsConfig"]...)
+	router.PUT(options.BaseURL+"/system/alerts/config", wrapper.PutAlertsConfig, options.OperationMiddlewares["putAlertsConfig"]...)
 	router.GET(options.BaseURL+"/system/connectivity/config", wrapper.GetConnectivityConfig, options.OperationMiddlewares["getConnectivityConfig"]...)
 	router.PUT(options.BaseURL+"/system/connectivity/config", wrapper.PutConnectivityConfig, options.OperationMiddlewares["putConnectivityConfig"]...)
 	router.GET(options.BaseURL+"/system/connectivity/status", wrapper.GetConnectivityStatus, options.OperationMiddlewares["getConnectivityStatus"]...)
@@ -8239,6 +8339,86 @@ type ExportAuditEventsdefaultJSONResponse struct {
 }
 
 func (response ExportAuditEventsdefaultJSONResponse) VisitExportAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAuditIntegrityRequestObject struct {
+}
+
+type GetAuditIntegrityResponseObject interface {
+	VisitGetAuditIntegrityResponse(w http.ResponseWriter) error
+}
+
+type GetAuditIntegrity200JSONResponse AuditIntegrityStatus
+
+func (response GetAuditIntegrity200JSONResponse) VisitGetAuditIntegrityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAuditIntegrity400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetAuditIntegrity400JSONResponse) VisitGetAuditIntegrityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAuditIntegrity401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetAuditIntegrity401JSONResponse) VisitGetAuditIntegrityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAuditIntegrity403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetAuditIntegrity403JSONResponse) VisitGetAuditIntegrityResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAuditIntegritydefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetAuditIntegritydefaultJSONResponse) VisitGetAuditIntegrityResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -17009,6 +17189,167 @@ func (response RevokeServiceAccountTokendefaultJSONResponse) VisitRevokeServiceA
 	return err
 }
 
+type GetAlertsConfigRequestObject struct {
+}
+
+type GetAlertsConfigResponseObject interface {
+	VisitGetAlertsConfigResponse(w http.ResponseWriter) error
+}
+
+type GetAlertsConfig200JSONResponse AlertsConfigResponse
+
+func (response GetAlertsConfig200JSONResponse) VisitGetAlertsConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlertsConfig400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetAlertsConfig400JSONResponse) VisitGetAlertsConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlertsConfig401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetAlertsConfig401JSONResponse) VisitGetAlertsConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlertsConfig403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetAlertsConfig403JSONResponse) VisitGetAlertsConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlertsConfigdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetAlertsConfigdefaultJSONResponse) VisitGetAlertsConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutAlertsConfigRequestObject struct {
+	Body *PutAlertsConfigJSONRequestBody
+}
+
+type PutAlertsConfigResponseObject interface {
+	VisitPutAlertsConfigResponse(w http.ResponseWriter) error
+}
+
+type PutAlertsConfig200JSONResponse AlertsConfigResponse
+
+func (response PutAlertsConfig200JSONResponse) VisitPutAlertsConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutAlertsConfig400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PutAlertsConfig400JSONResponse) VisitPutAlertsConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutAlertsConfig401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PutAlertsConfig401JSONResponse) VisitPutAlertsConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutAlertsConfig403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PutAlertsConfig403JSONResponse) VisitPutAlertsConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutAlertsConfigdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response PutAlertsConfigdefaultJSONResponse) VisitPutAlertsConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetConnectivityConfigRequestObject struct {
 }
 
@@ -19452,6 +19793,9 @@ type StrictServerInterface interface {
 	// ExportAuditEvents Export audit events as CSV or JSON.
 	// (GET /audit/events:export)
 	ExportAuditEvents(ctx context.Context, request ExportAuditEventsRequestObject) (ExportAuditEventsResponseObject, error)
+	// GetAuditIntegrity When the audit chain was last verified, and what was found.
+	// (GET /audit/integrity)
+	GetAuditIntegrity(ctx context.Context, request GetAuditIntegrityRequestObject) (GetAuditIntegrityResponseObject, error)
 	// VerifyAuditIntegrity Verify the audit chain.
 	// (POST /audit/integrity:verify)
 	VerifyAuditIntegrity(ctx context.Context, request VerifyAuditIntegrityRequestObject) (VerifyAuditIntegrityResponseObject, error)
@@ -19731,6 +20075,12 @@ type StrictServerInterface interface {
 	// RevokeServiceAccountToken Revoke a token.
 	// (DELETE /service-accounts/{id}/tokens/{token_id})
 	RevokeServiceAccountToken(ctx context.Context, request RevokeServiceAccountTokenRequestObject) (RevokeServiceAccountTokenResponseObject, error)
+	// GetAlertsConfig The thresholds of score and failing-scan alerts.
+	// (GET /system/alerts/config)
+	GetAlertsConfig(ctx context.Context, request GetAlertsConfigRequestObject) (GetAlertsConfigResponseObject, error)
+	// PutAlertsConfig Change the thresholds of score and failing-scan alerts.
+	// (PUT /system/alerts/config)
+	PutAlertsConfig(ctx context.Context, request PutAlertsConfigRequestObject) (PutAlertsConfigResponseObject, error)
 	// GetConnectivityConfig Connectivity polling configuration.
 	// (GET /system/connectivity/config)
 	GetConnectivityConfig(ctx context.Context, request GetConnectivityConfigRequestObject) (GetConnectivityConfigResponseObject, error)
@@ -20241,6 +20591,29 @@ func (sh *strictHandler) ExportAuditEvents(ctx echo.Context, params ExportAuditE
 		return err
 	} else if validResponse, ok := response.(ExportAuditEventsResponseObject); ok {
 		return validResponse.VisitExportAuditEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAuditIntegrity operation middleware
+func (sh *strictHandler) GetAuditIntegrity(ctx echo.Context) error {
+	var request GetAuditIntegrityRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAuditIntegrity(ctx.Request().Context(), request.(GetAuditIntegrityRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAuditIntegrity")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAuditIntegrityResponseObject); ok {
+		return validResponse.VisitGetAuditIntegrityResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -23157,6 +23530,75 @@ func (sh *strictHandler) RevokeServiceAccountToken(ctx echo.Context, id ID, toke
 	return nil
 }
 
+// GetAlertsConfig operation middleware
+func (sh *strictHandler) GetAlertsConfig(ctx echo.Context) error {
+	var request GetAlertsConfigRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAlertsConfig(ctx.Request().Context(), request.(GetAlertsConfigRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAlertsConfig")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAlertsConfigResponseObject); ok {
+		return validResponse.VisitGetAlertsConfigResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PutAlertsConfig operation middleware
+func (sh *strictHandler) PutAlertsConfig(ctx echo.Context) error {
+	var request PutAlertsConfigRequestObject
+
+	var body PutAlertsConfigJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PutAlertsConfig(ctx.Request().Context(), request.(PutAlertsConfigRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PutAlertsConfig")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PutAlertsConfigResponseObject); ok {
+		return validResponse.VisitPutAlertsConfigResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetConnectivityConfig operation middleware
 func (sh *strictHandler) GetConnectivityConfig(ctx echo.Context) error {
 	var request GetConnectivityConfigRequestObject
@@ -24106,516 +24548,539 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3vdttGsi/6Kr1091mhZlMUbcveibRmnaModuw98cRXciZ7ndCbaAJNsiOwG+luiOZk8vU+wP1yH+i+",
-	"yX2Su7qqG2iQAAlQf+wZ60tigUD/raquqq761e8HsVxkUjBh9MHp7wcZVXTBDFPw17n+cWr/nzAdK54Z",
-	"LsXB6cG50EumCNXEzLmYaaKNlAmhxv6tCRfaUGFI7/LVBXn27Nk3h/CI0YTIKRFyOTjoH3Db0G85U6uD",
-	"/oGgC3ZwekD1WE4P+gc6nrMFtf1OpVpQc3B6kFDDjgxfsIP+gVll9m1tFBezgz/+6B9c5EpLtTnQ93NG",
-	"IsE+mnEMb0R2AGbOSKbYDZe5JhmdsQE5Jwua2r5YQvBNwjWh5GQ4bBorvlYZ7IJ+/IGJmZkfnD5/8rR/",
-	"sODC//2kbtSvUsbMD3zBzebIX8slWVCxItywhe6TJ8RI8mQ4HJJewqY0Tw15MjxsGlwKjYZjcx8dnD4Z",
-	"9u1A+SJf2D+GQxin+7MYJReGzZjCYVqCWEp1/YqnhtWs8jmZ+lcIhz2Ovn/5nhxbwko5FTE7Ll7QUTmB",
-	"iKZp1CfshqkVUXnKDs8IFSQX10IuBZGC7dyFot2mjXhxsnsfXktt3nxnP4QuMmrmZQ9zqc2YJwf9A8V+",
-	"y7liycGpUTmrpdI8hzc3u2hs/vYtJ2yRScNEvPoLW9VtTi74bzkj+A3JmCKpnPGYpkRmTFH73hlRLEvp",
-	"ShPFTK4E8IhUfMYFTYliOk9NsQVzRhOmyikEIziyQ9g2n2Bnnjz9evfWVGf3I0yKpp/HLPefVQPPv6Mz",
-	"RjT/O3Ps/jTk9ud7cfvzkNuftmD2S5kyJNb1BVYyZRX2tg90VAyqE11n1Bim7Gf//Qs9+vsH+5/h0Tfj",
-	"D78/6b949se/1ZL6Ze7HVtOhlR9vktbE55Yi2KamIR19+FP9cK5iKhqHo2Mqbi823ismkjfCMHVTR/X2",
-	"eFvyxMztpjAaz8kkj6+ZCURsQldRI+Fw33It7Rwk1L7LhKWWXw7mMrfsgA+XjF0ffGgc8hUXMasf75Qr",
-	"bQoVwR3HminOdDnsZ0OSWD6dsKlUjES5MDxtnoeG7vbQG2CwP9nG6web0t1jFXLZODAYd/eB/WGpRmdS",
-	"aAZa2Lc0+Z4atqQg32MpDBMgP2iWpTwG4Xb8q7bD/j3o698Umx6cHvwfx6WGd4y/6uOXSkn1UtywVGYM",
-	"u1xn+AUVdMYSYk9AEss8TYiQhkwYUZbWWEKkIopNc80SkmvSi+ybg1zAz3SSsqhP8Nk1W40XXC+oied2",
-	"G//o2zldst9yps3DzcluqcJOrWZR6nxSkRsuU2qY1TesKCG96IamPIFxjKeUpyxxI7+QYpry+BONO3a9",
-	"a7LkZg4UGedKMWGINtTYgSumZa5iNvDvFvswyfUq6o9ElGumBpa6xzRZcGFfgEeapdNxKuNrmZvosG8X",
-	"hhtNorXTLyKg5pNpymdzY99aUj0SQAkwLEoSPp0yGJYb+WAk7Oq9kmrCk4SJh12+mKap1QlofK3RAmBq",
-	"wbXmUtiJRAkzlKcDL6zH5c/RSPQimpv53wflw3HCBLcUAUtESSzlNWdH9jUmjJ2HtSTmVMwYSTgyTiwX",
-	"jEyVXNj+R2LJJoRm2VeagLILagjBngaxVtOxYr+y2ADZ4dL9VZpXMhfJw63cXyXReTwnnqJgtlYvN+WS",
-	"LugKpqcZA/Z4R1cLJsxlcew95DanPGZCM2J4ZbOnjJpcMWLFchLut/shgpFfMXXDY/aToDeUp1aAPezg",
-	"NfZPYipwQdVNwfeaKGA1sJ7tySXlWypWToTqBxyolGiYWnVpkRl9RpaUGzKVCpZa5IsJU/aw1CyWIgE5",
-	"EV0yo1ZH51PDFGiMqF3DsIOfNg/hK9eGkdiLUwiU/YaL2aBytm6os3b0PwnLUVLxv7OHZZxYscTKApp6",
-	"GVE8IGZO4QRypm6fsI+ZZRY8UW/kNUtgl38S7GMGQgB6fMDTX6yINHOmCLOvkt7J8KRPTobP++TkybM+",
-	"eT4c9slgMDjs2+21+47vMdfmANQr1x04kt69eS+vmbhQjBrgK5okHM25d8qaaIZbZWdKU836B1nw6PcD",
-	"ZhXzerPP2EZxPQW7seOFldRnhH2M0zxhmkTGpEB0jj4mUqaMgkRFNa2jAdc/sJZPVz9D/8CYmhn8wKfM",
-	"aoEoZ6km0bPhwh7HT0/mkSWH6JthEoWzcYsBMwptluHRNx/+vaf/sfjH/B/JYb3JUtoiv+DcSxVeTuxp",
-	"Y8dZ3aqk417BhtRr04oucb/6RM/toQfeQiliNjioWy/76njBzE5y9iN+a99dnycOqNLctln/wFEj7Tpl",
-	"+Bc467qNthgKVYqu6kevt474rVuhDiOOcWvH1LS1SfrFN5NVIGvLnx3fbWtS5Kk7VdES3miDJy3M4v4B",
-	"6K1W17xVZ573N7kbBfCtGvcSYuMHd8aPaRzLXIBnsc2UrWqfoyx05jiNDb+xY3FHx0Ex8Hq7PCQq6KNm",
-	"JG5R+iF9VDbeTawYTy1Z2oFxs+pIkt7PWrMad0U3MgZLqRvZa3uquOls4+or/579BpTlym6lTNm1NIoK",
-	"bbdOCnAZGJamfMbQfUHzBPx4Cym4kTCAD3UjyhcLquq50HBTS3i1BICjDKbov68u1bZNfkdnXQ/zOVh/",
-	"YyC6zXPijZWgJGVTQ2Ru9b2Y5rrW3lCMJvY5V8QbJxNmloy5cyWjM/aVHgl3n0NFAqYsunQMW5CekegB",
-	"ThPmn0lUZuAl2wCYXoHTdLjpNO2XUr+d+Pf8sSH6+wfBVZVtZgfhr28q9N6vLnC1zdqtTBZcXMqU6Uvn",
-	"c+q4oeAHbj1929NLYdRq59GH7dYOGbip2yhpbFXtlCWzW4r2SkN4GHYWWCAOxvh4nQPAUzMOvWigBpaX",
-	"aeNE8amJanWmiUzqBcM+J37CkjwbX9feKhmykNqALwAmAzcu12xlrZqU3zDSwwOqT8L1sjPRPLXyLjms",
-	"nUDC9YLr257tZSt7btDnehoppmV6c1vlxDey5+KoPGVuce7muHQUse94iu9z78nfb13Af7pTfFtqv4I3",
-	"rQCjM90siLCfKudcWPv9Y3mbAEcX6dEkUUxrOKbQlJZTvAwv5AA44s+Iu1myb45EEceAChl8REA+HPZJ",
-	"luaaRI7OrOCAI8Eal6BBBwQYYWuRzrPMDoMlEenZ0ZPlnAmiKAfP7pyneBTDlcCSgm9nQe1RKKxkOrUH",
-	"M59ypjTR1zwj3LgDdEOENykq/YM8SzpKqjrlppRdFWlbq+zgvrdQemw756C8BVcXXU5KRp2bJvAcPH3+",
-	"ooYW8/pLqVelACVSpCvS8zO3+6JY4Y6Z5iZXDGTsPszwR9P0rzyPbNghoZw/KJnyoJQ3B4FgrtVsoQe9",
-	"h07ZUQMD9eG+1K+d+pbV8l/eeB9eFw0GieD3Op3ESOVEcgsFxr7slY9NTSHlTJixFUj1v0ulWIr3Yg2H",
-	"ADrXd8nFjZW534Mzlirp/FGCi16lrU2ra42O/HVJ2x0p3vebsvuoYr9VpsGFeXFyUGechAey51kuptJS",
-	"qjQcDMAlVcI2bNVEbnhM09Y+hN8ONiiif1AYuIGwDaiuuoXVvSmIp7L62/noASRGybOfVGy8sftqF/QS",
-	"gpW6ev3mLL5Gh271VMFVJHavppwl/pbFFOEaE8XoNenRNHV6ywIVA3ldPWGayRDaGU8UOGGbqLdh5YJm",
-	"5HXAgIEjvzxZt6+2vLb06tahfpnN/Ac543ue8NJk9b5vf0cfy4R53Q8dGl9pElwbS0VolvVxed++Orf2",
-	"FBN2URK70uGNQ+XC4cXmZcDvL+riqOx7Wi+lSur0kF0XHyyWN0ytxnYaddcxmotZyo5yzYh/F6bcDyOA",
-	"I2myaH02u+9Pcs1UzYXN7nGv0UDRTrAUO0hhL78IjWOm9bi4ENmY0GJKx0womaYLe+Kq4MZ8jYAKTdyS",
-	"DYTRZjTGu2GumAZCsZaD/dlOj8ypBicZNs+SUwIKpX1hNRKJJL3o3Y9X78mxJb3jxZSe4ptR374iyPqv",
-	"IBpW0WHfhUBh4MSCrkALHQkaGyIFONjkUhDnU67o/hVunSqm51uWxk5it1A287es2Jz1ba4s/3qfroem",
-	"bX/76vwlrMeeW58pecPtEnExG+eKN5jKsWKmXlxMqGbPnhJ8pY+X66uMixnhwkhrGNIsw2tPHy0QUySP",
-	"ny7fDHbaSBsDLIazZUkuHUdfyITpzqZPIDk6qVPrXsFqQ1uG+zeg2VvJ8duL2/Xzx2TNQ2bviviifX2x",
-	"HCIMOl++NOjxXI+pkGK1kLluOHeb7rk2ncLdthlDZ/GyqTKMutUr47Ju16Vbu2qDzdu15x6xhTOO9vUc",
-	"Ni56eEK20N6DgxDH5JpumvElitB9fR9rMr9rtkxVCISN1Y334s13l99xjbJivxHHPKlLdhHkzbubEyKV",
-	"/f8LIpiBxJcifuPJcDAcPBkMj5+e7FByntUpZ1JhNNdaaoB9TIwkRtkjF4O9vc+wjPb+5enTDy5M2vNA",
-	"Ef3/4vnzZ8+3x//DYN/gl09Q4Pm/1ninf4D5Fu5nq66v7xEsX+3WUMNmUq3wFqjbnlRWpZGDWvkHy4Zq",
-	"B1lct1xYTUZ3DrBAOxoih+0gNj15+AMEG2sMl0NbmfhvW1pWzEeGtbHC6Jp/vPlVqxp3eNXqEVNVuqiq",
-	"k7VvkGPSg///O7HDODwj1txDtVZISCQk9ne8JcKI66r7UuaTdIvvEiMPQbO65lnGklbDX1eM7LTdQpUN",
-	"+VXub27sduJ5J3l3P1+DTshE4i1HTPM4QysS6JNQZU0Eim55cN1bRb7R/7sZv/NZktHDbj74n7ZTwPbt",
-	"hnySjttdpjDWCrQg+adLJo49SbiTW61cXOs0W+Pn0j6rpx1Fbb+N2y6jw7zOMEvJJfr4vBo3x/pNEYK5",
-	"UItvFaPXiVyKPaV4SwJO2EzRpCXp9Q/8gFq8GtyxtfwCgmHHmZKT1uORIuWibfsucrlGP0qXdKXJ8Awu",
-	"CTXRhqcp4cJlp0Tuw4j0hCQwPnBW+JQi8C2umDlEuQYaVTiXqNWpuG514cyCHQo83W4j1pZsF0ldzFl8",
-	"vZcXFuTIeMG0dl7rnc5+/KL13UAZPjZudaP9tni/uNYWbDl298485WY1LuMPt8b2BJ9c4RdWENmRNDlu",
-	"M8VveMpmrD4FPpaLBRWJJjNmiJLS+AgtuIHupYwqweAunFyzDKNQ7E+gA3t5ab+zwiNPpPvfuHD89Q+E",
-	"FGDy7FzXYqhuMg0fVCZnaanjlZO77W/yc6PJObbfjytWbnjno+fjCRWCqXaXSXreckobZpgfbM3Iwuk3",
-	"U9ROPpNiymf7at+axRUb6OsXJ5Uc6BfDbXJ838/lUuz5aSDnx7NUTmhaTwbhe/v1hCJxz48VNWyc+iT2",
-	"9vnl/QNLHDI3G/0+2/llEAgzNnNr/cs0qbTxZHd2++ahACNZ2/J+lYCCHd1c+eqUmoZZWbLabW7HB3t6",
-	"nOKCibZrgBtsB8wAvgW9z9frHgF8HLS5a9ZXxbHTMZJcj5Oc1WXb3DCnlyznUjMi2EfjtBCuSZIzD0/T",
-	"QgWCICr49lbReNCM4fH1uM7w+9nf+mTSJbBqQxQVpCcFWc55PIesJ6sqMwCtAZMwzbWxL0OW3d5BQFVC",
-	"dYE+Dae4XYUipLuNsQdfWCMrV/t8qXO83uny5W85y9k4YZmZby70tzS+nimZi4T8Kid4ezblgmurla6Y",
-	"Ib0l5YaLWZ+oXAguZpj2DM+IkZgXbxR3ka1tQjOsujWGlACg7U6TwR0fu7HUEg7k71FPG5mSdsXAP6AZ",
-	"E/Dcjh2my4PA9wUXuWF1GXObt0jFttdvTP1GN069luI25lrdyX7A8LXypEi7vEilYPv5grkeF7gYv7dL",
-	"JGxzn65jmVWi6fRKG7Zwc6rP/rCf7BeavLZ72PmOJYOw8f3WjOZmPl4wM5dJZYp67uIyAyV8Is28drpr",
-	"Dt8KhMvTk37tndV97FRD0ETDIKypYAncxc6HVwDPnz97sf0LME6yuaKatevtYano7gIxcNxF0llwHRWS",
-	"znYC/YFrs69WVDTSwUtWfFPGHdxxQFg4rN1hYTUD+gRceg/5pO1uenbelXK9VXFpKy3qcyhyOLrK2LPq",
-	"CfyjSFcAfhDs6KmLhY4IBQxFPWjM8sDGy1TCPRsvncYaDl4QDcWkP3wG4sSR2njCzRZ/hn0jlouFi5tu",
-	"bGXKxYypTPEd7zXGP3fPP+h88d5O8FWoM6Tk7XLgJxh/2yN7wUX49MnjIf6JDvHbHKqb1JBrIxeXMmW3",
-	"UeCat63NYqM06A701xzO0xGlo4xlAMfU7nCjcL67Y4DKNb5bjrvdqj/Q2m2sho+1Yclr2d1SwECWWnE8",
-	"tSZ5J2GcSWXqzxHFZlwbO8jxbRI893HCbz8V/AK4wVc+Dpbgw86Fv3Qz3JPhuc5Suho3yaHNmylxw5UU",
-	"/lDuFs89UzLP2gJg2P3aU+r7HM06XmgxzJIVXpxsqvoNYvvFSSs5XUSo7XXNkTDDYjOWYozZFbEUhsYN",
-	"R6a/Rd9wvb8Ynnxdcdw/ezG85eXEx3HMEwU8ppuANdWMaVNGz8VUEJqmcskSyGF0HBECbcLBSSg5fvr0",
-	"0AXWlZFtL3bdHzTcWTwfdrs1qCzjmlu/aT9aO/zXyOFevf3rpNfB1b/x6V5+/qKVq5iKPUMzH8IQLQKj",
-	"dp4L3l18q+uAqUd4bOEDLhisle9i7Yiu8Vu0lMVFjOp6oHV40bceOxTb06ztxLShytxyITchk8BrDJdx",
-	"hSMZUDWYgacYclhrwBhpauHnCiH1//4/JAtCdPcJUoG1BsL2K1zMwQ+gXEZPJ2tQTUgQ27ltyVi2b+S6",
-	"cEtoJegWSJy1mRWf1Q2sADbsJOES1gri8MK+WJuz3Aiw+5UmwduEJ31CUy39BUn0X0cX5c9Hb5KIeHWQ",
-	"IKhlPaxJq4zo6qDe0njOBTtSjCaA/xAjdES/jDWfcpYmiA9Th1w7qENeKMzq9fsiqRnBk7bEc+QVHxKm",
-	"hjvsMIaEmvIYUMI/OozGDfbpH3w8sg0c3VDQlLRt6ZXt58I3B39d+Tbhr3e+YfjrZdG6lXr5goowgGoj",
-	"CZHZwzZmkDaVMZml7IxwA+iveEEqp1MmEi5mBFYQXizhnnHuTa45o1Y+Pqf+xk2xjFG8FZwzoumiBG9O",
-	"qXEIVnBNhgHOOy7ZgNj9toUDWF+JDTJvZLeL2uzNl5CtifsOaaoO7fyGKWLVM7bgZkBw0zROYslNPHch",
-	"WZqFpLIBnu2Q8Jk2g4lMVmMj5Ri0QMg6yQ0bCGnGXqrhE/Q7je0PTjd0LrICp9n/zQV0OK46zys/+cS/",
-	"BijnA3v8FSDXAy7GmZIzZ5WFv1yz1VixXBfQFgC1XRn8Ov52RVEcsI9258uxV8Ce/cPFlI7XJ2mfudkc",
-	"9A8c1LGHMB7nAWwx2iUBwLd/EuJ7lxiAg+q3oOMKmg580Ps6rrt/FMK6+2eTXK8Q6APPm4GiYsYq220P",
-	"scoC1x25VYjaPUIsWx0Qm2dVY5Q3JMm/5/E16xzxuRsaswbIz3e03XPg3qvgb9aPnidWJkLcanfgkZzW",
-	"Z6xBKn17FbQ6iho10cd7NmRAfKSxIXrO0pQAiJLKRSUg1MpxSIIABEAYHOAEVjKidsJ3JDnWi3GunbVx",
-	"8AWDPOciNNVIeR2OIpDpZVaCx3GuTwQv/Os1wAEwCXwDgKQjmqZjOY1gspTAKmtumItoyqhy2SBwOwT7",
-	"U48VJ3OT5Q25JrYVn2yC74VLmkp5zRJCzaAeXyCsINYJAaZtmLG2+kIRYGxULmJaXdzAH3FDFbdSa8tw",
-	"dt0/ooKYp4z4xqy6kIM2UayKPRJqNK41hi0udwrdPlivgAGK/QnnF9BR37NlOMEq7dbJAag5Zu2/VxiR",
-	"0zVZBbOexgAB1yVcaYu/dbuAK+tv1fTdOMMf+A0TzqXcYXp7ZE1UAra7JU60ertb+1sCtKvntx9Gi7QH",
-	"WNBLFjNhLqCihb5XrB3o7n2Ak7szbxtabR55nrLbETuQYBdibwZIXN8f92K/rq/GGV3FsvNc2iXXbRxb",
-	"4HcYMyvsaAGEtU9OZaXvunYbZ/teZi5X9rV3d90v7YXS8Za0V47dUuEDjD0k9tuOPWDBrjhToPJfc1GJ",
-	"GUCnuGZghWEAKL6ZBEhhxaMP3VBZHxaFtSUA6hafZHv9ps5NGBSlLCRIoU+Ey78b1PJVmH7aYZMnTMTz",
-	"BcXvNpWlizdXVlm9ev/me1K8CgDBvUjNWfoNlJya5MLkT59GWEtk0Mo/Thc8rUEkjmKubZva8Jn9v+Da",
-	"HH09HB49f1b588l/PLF/ZzE/SrQ+OoFv1CzyqnW9rtyw2Y3hYVlKjaWl3SxfncWlRwMA7LWiqioA/dAs",
-	"S1fESAR/8D0QXJDBwebt4IRT0XARPmdp/S+4JbXVdKp06JovvnCN1pFYVVls4wZ30VBur/sBsVVaC9d5",
-	"K23vUdSjo/AtuGh/qfua0dTM93TNJ5NxjIkzTWbQ5n3IHDpchXmxdVL3hinN24DrFRKoMpiygdpJS23K",
-	"1POujgmoF10rf3zRRoyEZODidYgT1m5ez/LpdkW3NWO/0yHVicggwCNPmUs7vnXgcaWURDtsAAeGssVI",
-	"Cwsyu9b7rUEuq9RwVY5uH+dfSyALlz3THqCi7R1mBxyK4IZxT+W6NCFqYUuw+cYlv5cgwYZAx9sGGVV5",
-	"/TsXYmDPxcjFG9TBLnWKPmpVHqBdNFIY/3h+9L8x+vFDr/z3YHz04U/BT4f/szYmkmfjIEquWwSTD4jr",
-	"BgX1KcKm6gigRtQ49SBYkybK/g7uXfcOpClKbrQUlPXyyxFMK/EeZJWkoQ8rTX+cHpz+sruFwvP1RzOm",
-	"QYNr0qUIFP3261agaaW/t/z0AGXIduWFdHbWtDyqwxCuhbs/7ZAvcjdVDRzhVwOVN0ZWWYS1CJFgHFt3",
-	"cq86jZ3PgrvIImusY1jMZQ/tH06HbpoZMsBdZ4O5gbRTnWAIGI1+j2Hod7yXtTP5C+uq9tEsU/K2lXGK",
-	"Riar2ggZ4l8A+/yarQKTgoJ3w6hcG5YQKRx0eo5xEW2CB33e0ljP6dPnL2p8HFevz58+f3EakanEeAgy",
-	"WSHos8hokti/qWYvTkjCZ0ybPgQJaT0/umarGRPkKI0IdKEJr7+8K510naRymFG1WbGEfaSLLGU4FJY8",
-	"ff78yTf1fhaIWOjce5ZPUh7XV6p6jxsFMcVFIWD7qibY+GB7vcW1HcgwbggKoIdFzmHv/TV0phjEICVn",
-	"xNnBXAoNmIYOh5tD+V9PTWHgjCMgSECBrnaXYigWv5aKKssTuAmrO7229B+a+fIcB72ftVBP5VuSU77e",
-	"iRS32eKWwe9xFHSx5y1ZdTo0rJzb5TEqjWtovml2dmrdbedNZrHdfaWLggUKnA3gk2QQIAbX4D06sRRe",
-	"ULN20k7HVBxu+iLr4FDvAdr0CzLlWyKResKwpljXA1XFc25YbNzF6c4TDKIgxpni0t9/tIZm6u9pa9XT",
-	"/KdJSF/3a+zyY9yfR2LvXPmKj6HhbI6puB3c0a2s2mKLP2xU3Ld6GIojGuJK5mKL+lUySp15VxOANp0C",
-	"NBUj9p0zYiqFOeDslwrEIWymPeOrFfLqy9BLPU6K5Ixbra7U4/KCrM3bgXN/NwCiu2wZI1L+lLfEF2xO",
-	"yNzwMe2MzXuA7Px6D1ORmhmy8TaRu6fTqVtOT0W+77Y910DlqdZgIeALGFFoCRlR0eiMOfNmvSryoDPW",
-	"EM6qnRW7Z+xWbBc7zi13eriphtwkEGQdQVXvEuytyB/G/d1d9QolbxAxcasx3Ak+7Me7WA1Ahm2/bxuv",
-	"O6yxxvdvgS0LprOHl3VGNtB/Kmdc3Cu6bIcFqf1mx6rcGa6v1vMOY11/e+so68MYdwLH1mkK3YTIXbL5",
-	"58Swd7TpLfalZrhNW1WO8zXXZs+KIGh1wFK2VgjuHYIbU57GKV2hiuRlReaMOj0/CMXTh9tVJN+l72/B",
-	"lb89ZQXo3m0AsbFcddlbOxNgo9/7weuuA/bYfTrvDZ+9FsoXUPJtmGjv3F6j1kOfdmmeDQxco4d2od5b",
-	"3ZeUy+kn1E7p3Bc972GdJI9ejTv3ajwa/o+G/90Z/kF43j4x88l2DHD0xaMd4j4gPQqk50o2RxASGR22",
-	"r/u0ceHX1HeeMsCORke/S93Am84w87F1mQvdIHG2BtfHtBnAwVVApQDonuQx3NJy7VetZ7mTuQRUh5Su",
-	"WHWlmmRIGNS/VWfOU3bl390/n5GblHVJHsIPKuXWC23crXS5dv2Q1tb3v4murwAC9I2Yyu7X8lQtpBq7",
-	"ItbtFLHux6pMUwg37hZLxPX1eKoYG88m7XQ9+AKTlzp9kmuWtP5iyhVb0jQdu/T8luBD/qOC5nZ/81vS",
-	"7gDoor6FZ/bOhq+ZEiwdd31fsZQ5ZM22n3Q57xZsMS4AEcaLlttmv0LSaPtF50ObJ+3fHKf8mrV9vfUG",
-	"SD3OFDNm1emTLotfvj6e5ml6rwqKZikX+ccuPKOXNOu0zY0GSkVmNQneh8IWvadg7f0RIdewkOSNg+4B",
-	"XdtIPNrhgwGBuz+piAtKSBn1b6M2TjUG3JzBh/SaEep09hxQDkq9PdeMRN+9/OHl+5fkGGPvjn/nyR/H",
-	"C7aYMKWPf3f790dUpzjspJ4vOox7g8DfCMPSlM8AEmQfBMxGUMv1OlbPbgdpuW/Bqw7gkS0hIjeX7F5R",
-	"Imt2qANQZN3Xe2FFhg0BDk/nya7jv+2J0LYxMsT87Kh3MjuFcRsUu42Je0S7zyUVuq1lVFpF252gwdJU",
-	"7JlwcNVVb0UvF42enTiVmiUk5RqOAh/RGTNNeNAKcac1l4IoBviM4SWgFYRj52pzWFtjxRbypvwzlfF1",
-	"+Vcuqn8DqFGQD184r5MxnooQ3lv3Q9kN/l2OYv13O+qxzJgo/8LZAwhNfE1nbAx5k2laeeZcL8GTsk2n",
-	"XZevKDaR0oTYZe5JnDKKD5Dnx1OeVhEAwNgp4eL8A8Wcgyx45q3J8knCtX+0kLkwxYLhX+WIQQhPacyK",
-	"N8onDW8pKGi1BZhgg970O3ezdG8Zx5si8a5TD9ombYYjuTLds0b2s927CEAtaKbn0nTD3/xRYOR4BviH",
-	"hs2kWpFe5HgAwQaQ+ODfIBMA1UAzBf9A/dH+C2hQR/2RiJBh7EPkC/uvgCHg9YL4dHTYx3R/KgiuOFly",
-	"MycRwE9Bg+HyRVAJN5oqpucR6cFyl25q9BuWcgxgBqgpJ4esNxLQCPbgSwrCtzMpEyIFOyMRXIhGUGOe",
-	"aLrSZDlfHfax+9K/FJGe7X0kfGuh6/KQSCtYKUJpYV06IxVLBiNx0CZXzeFe+M1tYVH9gJiJQKX76k1Q",
-	"9oGpJj2iBdjfbr8MQjp29JBzMZ4pK7EyprhsjQJQVNmDjwskQQxeGTuUSZCIiDxZi4/Mq/fcU8XsJ/as",
-	"WVITz8dZCs5IZgk7U1yz2mZygAnKFLvxuRybE1hSJbjodnuwgZkIOLNlJoRf7i0k8zem+HS1X9KDW8Px",
-	"r8t1m/jJi2dfn3RLdwsbazHe/e6CPx0N6zFSWe3em7Z+nRuY/VgVNzFVyQ5d9AkQfJ84eu8TIc14xczY",
-	"/bygqZ26/SUXOs+sgLeiJZ3ZBwCfNr62L05oMtZ8JmDCfbJUUszGXOucKbgV9Ni0KeWLelThOyDqYuXW",
-	"Z19HJG9LY3M/kg68+TuCHPybtcNYC+sIJEi7kv2B0Rxg2tWJlr9Kw6c8BhPwYk6FYOm9GMw1/ZR28z73",
-	"91tWurVl11zFTubGpcG0ndSl+wRsv1gxM9bMbCs/i29ZPQJPd9LD5DfAHSSKmVwJVzO3huNdxFXHJX9v",
-	"P7vrrGuXYleaHoXvIliIck27JV430033DC7b+FeaaGbsQPSALNlkLuU1aGc6pfE1EYwlJMpVGpHe3JjM",
-	"yin7f304IGxBeQpv6JGI9MJkgEoI+q79w8pB+4dJNURM2H9PlVw45dPI6AyVYLtuEbH7q4kU5Ort+3fk",
-	"/Kf3r0cCdFioVI1T9URCNfGxs6gErmUPKrlYO0GfPR3WKfx+0BuOyWdNb+/pXXVrEIouCPl1NSwM4JDb",
-	"/9aXlWjyzNZPq3TGPnta44xV6fp0hydfdyw118JrW0eqtwCQuQO5ulVG1sy0TQW0uxCN9R4nz41WZeBi",
-	"5mnf5V4Al3gmOCNLxQ07kgIR3nZf2NxKYNYhKxRyz+1TS+F1m7q82EJ7V0jd2X7nVXn9oHb7Q5qWNxAR",
-	"jgSslLDi2J4qVui21Vzu9lIQHHPjkmI3WehfnEV3cdUuIfgdS/kN6xy5TlOm9q5BSI1hi6ypYK6j1rb+",
-	"sf1weGDStwxbbDnAMmOr5bX+rTFY6/Z3d4RW/8AoKjRvDKe9G4U02N5Kj5UbkyIozLs5CpLZXzP1K3EL",
-	"6e7opkuoeS2v3bWAD8bVTcSvUUeY7eEAPAJmKcuM2Yc0CTL8d8n+y1LadbAHfp7zeE6ENDxmmtBC4VYs",
-	"ZvyG6VNCIWBCGxItuBh7Aor6RE6JFMz+L0JRZYeno5HoWTJanRIqwOU7kbnxARUxVWpllRr/JfhpDZ3p",
-	"CF0hxQ8+1gManEgzJ2Wr0NZhnQUQDOTeghqKkVV6aAEQtq3RYh3ubdjh7nXhqMrN7FZKvwpa9zTOxVQe",
-	"9A9SubTqKUt4DoXi+WweOmx20fZ7BvKke9j0WqmWLpgi63yyciHWwBeKJDyxbENoHLMMS6K5hLGmYiqx",
-	"XFSUvBqm3wnl45vZXcjjnTMRsCTDnqYXYryMG+qitymuK9hy/8/Xdez14aw1v20ZLplmZr9VuMsp7B5v",
-	"UXdsr2RHd1NXH8FiCUHJXNcr2bsyfRrus/x9w8wX2Kkp5ouvEOfyB14p66t9pYmdApZ5ALdSn/CpFfOD",
-	"ltqOn/Q68GE54e0rrbEq9t6pcW4AXVSWCzfmxoS4pjrt2xpdp52aZpVMO4zyUqasoal11iyXoDp232Xt",
-	"Drio3Eu7T51rr/i46FKc7gCcrxyU42bUcjwqW6Oau5HUTbAmRToY8O7iO3Vjx2PQ4WzviXxdj47VgCFA",
-	"dVPGfol61QK4yh1yNZBV9SsXpLzUoOxRrX0sA+VpRJZMuVJo1YyjMxK57iBSAQ7sLEt5DDW6IMOH9Myc",
-	"jQTmwZSxCmUMQyzzFM/6SdlHD5WB6jcDgnlGUjHC9UjYYZJj0oP//zuETzittTABWq5MsP8yZeda8xnE",
-	"UO93olmWdLZ/Fw1zPb/ItVK7f4XkuBVCbNtDiOvxJOepGXNRf7g1idOOd6jJxhkT9lztpnZZ8pRdBGd0",
-	"GWMRM62PYimMkinU80w4Zl+lTENuVRFLB9r0bIaGo6uPX8a5QVVo/KCWevKUfbcjknWnZrErw62YoXMN",
-	"pjw2erzklqq6XPYnzFrIeoy00OW77URU1CDoGnzQQHyLLGWWGcsKWO1O1zxlbyrf1nWK9QA7jrRSXqad",
-	"7lA5i+s0B4qU0nBRzHxUbLcYuveVMjYuJb/MJ13QTBMjTwlU70GBDwV8yGS1Xjbo4s3VSGgMXeuTlN2w",
-	"FD6wYz3DQkM3eSqYcgcylO6Gx/YfF+fv4e2LizfaxanBsZBybTSWBxp/PRyOy2pB8GdZLWicaD0uqgXV",
-	"hqjdIk80z5jSLOkaLtPsh6wUvWxNrn9zX7WTlN7DWJWYJSFV3JGBFl9Sb4VXS16o0Fu1vuU6M1akyIY4",
-	"qqxsk8D2RWm7alvhZ61QTNaq39ZDGEK0ppCkOlFfEgq4ZsqNruRc70Q37BIsuy01m8VSJduz1MuEa8tj",
-	"Rb41KHCYOu5b6ZAt3i4l/LNK416vjVRkX2+t3VZma5ecE656vyS7JnJeO3L2QFPqLuLtQBJXBrcXIRuj",
-	"OLekWha4PawUMKZF1oWZs8WgTqAqtmAJL2bSXjJaNmpI+KCZPyFmOVVYVLlAcbdstcZ6uWZJwZbwCZnL",
-	"NNHdURBhUA4D5qA6uabdvPc8AqD1Ejj3k2QQVPgtUJuDgD/nUS48zKlcNirA+0G/7asB37G2+bnog/vK",
-	"ypbgFU24FV3UhCZSKrSYrrYpZCC2umFujKiEXIZ6wYNpDvYg0JBnLOQS3Qwu5woEwVe6T1iq0YnqRnTY",
-	"XdIUhWJwSn5cdSt2dfV6r9xbmqZyOa7iXTZEjwDOJiCbydxs5Oo+e1FJo31eD6JB08YGnjztloZbN/Ka",
-	"LupHvnUJ7zUXt9yoDim4wUd7Zd5exbSrDjGBjI8941p8lt0GB126OgSaMVGc1KhQ2u2xh/hyLjUjqEv5",
-	"JKPBQT3avHev7lbofMnDPcNkqheUa7VRlFwQiBMlRpIpF1zPt/B6u1tM6tK4EA8J/922Ag3X81sG9FRq",
-	"Y94nqGXTa/7U2L/yRVFZl6KVhesoc9BmCQY/OLytmlIX5cXF/oVUi7q32yqn7kA3huhqj3CsqCC9SLl0",
-	"Qyv5/P8LCQhuDykYZBwGUyyXQFFRe/WdKTlTbfC6q4O88INzpq3tw66+bY0uSCIFI1qSKVV9j9NB0zS0",
-	"Ftac3mAm6bH9sAn5GN8oCnTshB0OWlz/vLbQMXrrG+pHWRKjsUFBRai+xqq0QFQQL386yofDZzFP4P8s",
-	"SDAd0xhE1vobh2C8ROgQrq+o5IzMHQplA6eW3sE8ZcHC1RWtLhHhegYEsRfSa2xlx4wJ9dbMMk0iWrPS",
-	"nV/t7urqNfG/ltSJee0NbVkRe0vB1s4HYI/LIExQ8dmsmhm5oCIHgwZOSYBlm7MkbxUcsuY+KJwGvps1",
-	"AlwL8wu3sDgBywM34ONg8UMxE8jWJk3hWypqju7zoqZQUaqFTKhI+mRqD0BudH2VoVMSeQswQgOcEv9g",
-	"JNAVRnmqLQ9M2ZJZcqOCzGk6hQh6dzG3dkF32CdRKpcRyUXCFPl6SP5HfySijCrDbUf4+Jvn5H9AZjaO",
-	"2EQ4Vvv4jETuAteNihsoNSKk93ytmKleA/oL30oOG8ZMuX6DYpum1rDF5bU001m3xLiaeNUQK7yHVvOJ",
-	"VAU9Du6k1488Dcoh5n+TSW5IyqaI8NSrQrGCzIQMJIqig6aK0WRFfstZzhL7q8qF4GJ2WC9OcCgNwtAN",
-	"JKZCWFEIp5jthNF43tBeW80mOGd3ySCglHf+g5qj6Z7OCdwAVE07al/+UxDpIB0dJADIbtiwQU08aANi",
-	"05SnBiVvq6V6ha/vwCtu0l87Ropu3Kxs3iO1Pmxg9A0+5+opUWxNvyITquS8zmeVU6H5dGk+D8q17U4R",
-	"uIdwKETfv3xPjmFs0Zk7IixrzfgNE2SRa0MWtq9NCtkOSNcJrnrj5d/2CJg0dLZ7HH9sW897dwmXR82n",
-	"cghvirDu1AMi5CvtHG6TlXMM1BQntIdCmtZHOrljmZmmn11kb+1veKA0GCN4xLQwQ1wr5SfhmIJ8gnIe",
-	"W5e0bUhRdUVffqSxSVfVuH6elDg3Yw4mJPKsu8qnaRqdIUbMck7ByWF3A8vS2gG5sUSNgn1tEMD3Kb9x",
-	"MJA9YPwJC+DYQSA0JJOvqUKFv/fJsI5+FtLVsywsVDyUnJZgJLG6i5VP1IBF4xI0W0ID3uKIqihO66p2",
-	"GW3Bk1Jylpr3celKj9ZSSjsidN7T6VhmOTwZDt0q+gf1hulGH5WEvmGHvIqnuzrcKphrQkBrObaOUauK",
-	"/l4O+SDFsh6LAW1lNDcVKlZOPJ4RtEuBbZHMkfJVLgjj8PWSrurZyt9IjxUzTICzM6ErXce+LhjAA0FI",
-	"hYBQcMNKZ5SLQ5JKMWOK0JlEaw4iCrgmCYPlQ9+BkCNRLVALIxfSuX1BW+TCR6Jzmdg+NOHmjFD/hVX6",
-	"PWD+SFCB9zDCOD9yGbpAy94FXUAz2gsyd8VdvEyFXjKlR+JkeEI0hVwoLdEaDG48nofS4T9qjQKPFbrg",
-	"Ijes1aH9xn2jfRB0IfEaUtGdjHMeCLfnG2ZQrYB7vlvAlfim44wpN5EOA/Gqf8YUwY8JjZXU6PWJ01wb",
-	"piqDerF7UBCIsZNSRVKMQqaJ9ywALVLFPDn0CfvosoMkXNmFtQcKOtOGp2lJr1K4ZLkB8XcaLhqNK1Im",
-	"c2JH1ywzp/a3FfwJ7jQstdOZpBpweWoorWnnNmiqfjWbJUKTXvIQl2elVO1yexZ8tff1WcmV3VSut7gd",
-	"6Hii3ocGAhNLXUgQPVaX7iNIYdW9VqPpFh6mat2h4dcVtnleX3vIOa66f5rK5R5fecdY9y+9t63BEYm+",
-	"n4q3zon8cm3dFVrPpbUiVpF36tjTKGdeKh5WJFCbEa5R0t7OwSqZPYhZ+Ektwv0sl58Dy+OMCKfNTDlL",
-	"E7JgVsKXHuea67xPp2t/JqrtA5czgjMWb3QUAb+pSjlT1vA83Ke+0OYFOTeOvfvoYERXl+0ObtVZcuYu",
-	"QL1zP6NaV66WWkam/gsUDQr28cNW+ngQ6eNI8VPKoCuno0LB7a5xMXg5ttvaF8ltiu7sLNzfwI4bCobl",
-	"jsLn60qBYxysJZlGZtwdPGfXefd4SlMV6pGjNs7xOgcMOztQGI+8YSrJu8gHy9JczMZTRWMfXFx+KXPM",
-	"02yYicgXk62VXYJCcrDpa1PeRVvvFLvhbNkZCoGNBWpaa/fl2CxkRIIHHbQXiD6kBi2vqFbhj1xsEgBQ",
-	"46PqEm9BWdgG9zRjgim6D+C3Hk9WY89HnWyEQPFtMfxQ2W3xulNwW7wZKLUt3g4U2Z1v371S2V0+V4Rj",
-	"nZSWlgkKatwk1R+8a1evSQBX0oemUjDSC7KpHapMcL3bjkQbreEKcfYLrlqnv83J+AVr5O4N7+BtHPtV",
-	"f+EDRDzvSrpsxpjN05rcX/D68DL6C95CD0quGeGQ19Q+AL4x7BoKsYbh1RiGHZ5mQaQ1Jo8zfYuA6wpA",
-	"xVr4tV+MJhL5W5i0d6+aVPtEv600XQwYEQk7DhsWZctcK9bOyfCbF21q5dOPYRP+GmYNAHF7bQE3rtpJ",
-	"szi3yvJeDnrXx3gxpS2As8O364cCoYHnGBnY9UD8JJWkQcY+BF7gFsDrhnzZLXURisoytSUL7hJhei2R",
-	"Vlbx+yrRfMFm7ETwq1IKYvXeDrdhNw7t3pCeKbslbIVbS2hp92r8wPfAi+pia5YVilwMbwdBXeXwXaJ6",
-	"o58WFu2dIrr9pJm6DRI0YuCGbIRP+ttibJ41WHct0Ly+3kKA664+AAE54uCVwhIwxL5KeEJ6XnmIrNXG",
-	"VHTY3de3DZK7+mlGjWHKDuq/fzk/+t/06O/Do28+lP8cjP/X0Yc//dtOuVP02C9WeStwmd3cfW9o9smb",
-	"uYvToiCoW+HO+mVxFcA6TWMTj+tzKHRfs/c40G7IsJYk7haK+s4kwMPwU+2K6FuA464dLVUh9I5qDZFT",
-	"+EJUJFiAeyyjM2/VyKDcV+YAK3fyClQta300VaTBroMJm959Gv0Ns532XDsroTFVs5bNYrlw5Vs3g5pk",
-	"7eNrJjRtSOXFkXrjNbh4hawEJmZcsCI4BJ7FUmW5Jj28eLK0CZf7sIn2e2o4ohIc1uOL+lJa9QP6MWPi",
-	"Z4jbcaXRd2Mrli36qcJKFCvVD1f0Q53NpJ0xdGWJwm0Co4qp8xyhoPCvV56X//Pn9wfrt3PngiA4FjHy",
-	"mgm87I7e/Xj1nhzT3MyPUznjAm7PgPbAYoJmywnOjcmKsqrveXxdV3nhnGguZik7yjUjBl6qdAYf61P8",
-	"Jeo73FcIOEpXZLJyl3v4GoyH22Z/yxkkq6OwOcDPy6HRjP+FrYJ8pgspr3lDEMxEyaVmyic3kRjeJZoZ",
-	"6L92UWAQ+GI5irLummtqc0B/QIjRVG6OpCQlrgkl05QxE1K4peoFFXQGEBnEYZqRLKUCc75+4CL/SKw2",
-	"ypQejAQ4YRIZ5/C+qyeIm0G0zFXMPB+dv3tzir/Cx32XGgRnC4HqVuDE6Y8EwIoUYGyIPKL78O2STchP",
-	"b77SAEpSxNaQ7yWJU25HQBWDTMLC0+fTkPpY+RDdURj5NOGCqhWOBy4fqCHRMc348c2TY7vMNOODX7UU",
-	"LuJ1/acVXaTRYCRG4kKKG4yF0af27z8RjGYtsFFJwuKUKqZJ9PHIM+pROcmI9CiJPD7CKd5bRAS5G6cA",
-	"iFbErd5X1RWihqZyljNMGeSasI9ZymNu0hWhQorVQubaFZf0jH1KfvkAE7OtRh+PivdOIeI2GpCfuZkj",
-	"/DdsD4kVgwr8EEoYzM2FxZGT4RPbVi+yZDzws4wQFsY+8sXSQBpEh2cwIttDFVS2T06Gz2BU9qu/D8pf",
-	"xgkT3DYp6MIuDDeECxJheeeix3GwrgO7GdHHI56wRSYNE/HqlJRDW1B1XYGwBSelqyK/oCKhRqoVid6U",
-	"nx/9ha0iO7o5owlTZxutywwPtabW51LI3GVPQhPoqdRMmIFt95JlKcYWUgBHK+opaXuueI7B2lrIb1Lx",
-	"GRc09enxEOgpk9VZ8Zltt2iLFoWQTdFcuYffkCiYzuCarcaK5ZolEYZX2sGR5ZwjBKdt2CM/YUtQC4yn",
-	"aRlg2NQ0F2OfgBINyF/YSrtyfbZROjVMkacnZC5zkDR/ItF/HV2Utb6P3iQR6UWBYjc++vD7k/6Lkz/+",
-	"LToE+VZKeR8GgmPsl+LBdoXZhxMNAXwqLA0IKFfxXFbbQA0GNQD/FKILYNFhqC/tn4gEIoXVGW5YKjPW",
-	"J9HvI8zvHx2ckt8Hg8Eff0R9F6EUxTLBoqwuEN94YBFN5BQYAtq9sK8NyN8KmQkhD7mVLlb8nQyHUODV",
-	"/ehqLkd9F+h08vTpgJwTONtAoKCMAdJ0KKvI7hlTMRPmiIlYJsBt9shoaN1zpCOJAhWK9Dx3gm4UHZYL",
-	"WfBFvygXRxOrA/OpZWwAFcNdgSV1ZohdY+5mCneaGK7/lLzl35LeyZNnJHK7PLC7MTZSjlOqZiw6hGa+",
-	"xXNYEytbrDSzQrfksWjjeI38Ud17bUz2o0hXfQKeYta3M72iC3bFDfvzD/TjoV1YfPsobD4h9njvk3c/",
-	"2f+cv794bensu5c/vHz/EvObYrlg9WJeLoXjb9KLrlh89IqZeH5kuzwF1j7CXyMQ/RQzpexORD/ic3sm",
-	"mDlTS66hZR4y+zMnmWOtpmPFfoUEy2hAvgUtDEj8W6p5HMh+XHoA451O4X2MVvXFZK2lg5rKeUbjOTt6",
-	"OhgeuAJmoM3p0+Pj5XI5oPDzQKrZsftWH//w5uLlX69ewjdl3Eugtpy/exNAJ5weDAfP8FV3KB+cHjwb",
-	"DAfPwONh5qC3HoO313nCZrX6Y55wQ1D965NFUbkyDNntV0vG48uwQlC3QlsqXloCBXE4GGEslmVj1INc",
-	"YDNNU2ZlzAqWEEi+B4CxWJTP7kfCzan9IUKdB3ZPjwSk5eAPh0j+Lgf2jERzniRMjME3CKDHAm5ZrVQp",
-	"CKJoy+fejcSEmSVjPuJixr7SBE24wrwBO9NajaRnJDaRJnaW63boYZ9oidTruneYDvZHTWiSkDwbkAgX",
-	"48+wsF7NCWX1JHfZfgxkkR050lchLt4kcJmszbnfVrj2dih0ANRYp71jx97UoJXbALuBvtqOixnB0Gm/",
-	"3QGqb0kdtUn9DZ0HcVhF99vdw2XhjvomA6yAosUdPq/G0XGxtjLt7jrqW8uFQUDszq3VLUi5s8cX6F1o",
-	"8eYP9mAAEE5/WoMgeDocuqBy47ImHJ643fHjX11QYbsN8sQHsXFgca2bpJbwgQncmwMrpk5wCHUtF0M9",
-	"/pYm3ukGnzzZ/clPwspxqfjfWYIfPdv90SupJiA4grD5Nl2xjxkIftBG0FvgUfkOfhJ8ylkCtVaEOfKT",
-	"J1PmoiyhTM4vVe760D+oNYusTesaAMEHfR3TZMHFcXDeZHmNTIci2R6Q2FexoLowtcNGTrGqckQSiVZl",
-	"v4gPnSlqhRk3eiR82WuMr0ItCM0bqDZtj1oo6QjGpBOXRf0MqzD3ol/c3x/gARzaIxEh8ktCDR0nXCH+",
-	"ix/b4NeliXwwA+poEMF62EdlPPayHXqgRi64PWRWaNrZVYNQmskqML7B74HqbSppYsd76nwgrteoUBLQ",
-	"CbkkhluFwIwEZAuR82JmoebIAb4rZqWuKAWJgrLmhaK4nK9Iz6pdI+E1xEppa2seBvh5LCn64xpPPgrL",
-	"vKR6QOD8djgCeAaVI3ZGf6bYDbdWsBQwepdhBOczejPgMMb8r8qmScR3GAl879QPyf8AilcmuTBkfXsJ",
-	"NUTPqWIJpMVZgWDHo5hd9ZHoXb35/vVP7w7rDrg32MkPRYl+p9V+K5PVnQmx2vr3f1SdiUbl7I97FKRu",
-	"DFAkvPQ6bwrUsBiNtXOZMxHXQRa/DDHryANgdnFN/vPn96F89eJxi2j1wg8dfjWy1YlFELGu3vIazBe4",
-	"5mALXiZPnz9/8g0pauVjzqdG545RltsScm2N/N5kRaJrnlh5CbsH1fT7aHbas8KqCahag1x1WZ6DDR5B",
-	"uv1iWMSPYTuP3DCV8NgaBVyP3RHFNYFrFXDhUjKhpTTt+RxcsOgEOjIOvwwm+k6tjlQuqkxUOCWdUEE/",
-	"412wFpiJzTYo/EwU5dqaQeFx/ZUubMgegjMEQbJR4TcA8ATBtCaZtFZmfySi0rc/ThSfmgJrC+6tZtKn",
-	"IAKIlpHgSSqzWA8H5EfB0MC1XAhndZJn42u2AqoCuIYeRlP1CY2vhVymLJlhyo3mqVXvkkP0HDp8BkYm",
-	"+SKzB+2AvPKWaCwXEy7YGYnAGHEedzAlIjIBfMYinhOHA5anjKHRBF5HP6R/NBgJq3+UfimXFoYsgHi9",
-	"MjeaJwyzvEW+6IMDxbn/CuhRNInRvzISEXidouLbJ4PB0+Gw0UbFTW9nodpTrbWFCC3DqfkwNuLdW7CP",
-	"ZuceZifQUwujE977MsS45bN6J1wgtJ303WZp2jdCMxO+OP6dJ38EQrvK4t8z5PCD+97yptMeBvmZb/PJ",
-	"8GT3F3+V5pUV83dIF8XRtT8dbMjtHRLgzXcHf3xYI57T4FgEVbp7i/0G/RsPXvL//V//d+XsHeBdm2Ko",
-	"NQx84ZzwloZ4yAq0pbgo7XB44tQKKlbOaQxPsUieK50H2oNzc6AL2yj7fc1ReF6OruSXu1fWoe1zcOAG",
-	"qvofn5Q5AzO1vE34V+PYk+E3uz+4cGR4hywe0JU1Xhw/7M30IaeunwGnCdf2/Xth4WbdGZjbdQ0p9HbU",
-	"gqaHjUw+Elu4nKwxuXdzcl0gpdoW0xscRdFxHVN/hz8+MvQjQ9+dSY40BSb5TbHg6J1YSmXmwONiRqTY",
-	"h8HBPb/J2o7kPwVrF9z2OXH2Jb74yNmPnH1nnO1oqsLZ+ynmyKsbTOzY6n5UbKmqbGxZt+BjcD0U3qqe",
-	"H32fODCLaW5yxU6x9tPJcFjwsfvk8Kx0brlGicqFJhh9ie5vHpNf5aQS94dEa+RI4Cj30vvX5UYRLFQn",
-	"GK5wdA8vGB7S3f4oKD6poHA0Fujz68yHe4BcR8FNe1tdwFqvLvy/0dcD7lz74kt8r5VPt4gmKklvPWu2",
-	"pX8zLkNf1126u/DGG4cm1RherguKyjWkYawlnpYVyvsHRcR4h0AoL5s2+91vEkV7zUvStMgb8NMQzwch",
-	"wJ69ucZLgN7lqwvy7Nmzbw6bckP292XXDqMoz9R+BF+I/7tkwN1OcGToL8kJXoljbXSFQyTjNvlYhKBu",
-	"isdT9jGTyjReY2LiC7xbDT11QafVYfVJnhEjyZPhsD8cDomSSz0gF1d/IzFLU5cwQUdCZxCcM2fMmoF5",
-	"mgB4NYUcJqkWeUpJD/CsILQI8lz+HPVJ9O/2P0f2P/8r6hNDJ3CfR5XidMZGApUpjKbNFJvyjz6IiJLf",
-	"cmnYgPwVonIhNByWYYzzj8oYIQwKq9OWXsKrj2fG45nxL3dm1LXmvg2bK4Tbwa+IOVlUf9Y3B318WEMI",
-	"tz1BWqU5l3xZX7eHfTTHdpiVltdHWmsjfJJz5+nuj97R1YIJc+ktqU95XqFsrJxYVp5b0S8V+c+rH//a",
-	"cGQ5uXvk5K4/rpxcPth1qrnXgnMNYOMgI3JXuNslsxMF3G5WHnNfafL67fkFSbm4hjiUuIyK03wmWAJ5",
-	"fvgY4kTPiGJ2FDqocztRkCKtLR1AFQTAoWyKeQPafeMHfnDfClfRkwdp3Rp69mUoXLgRweVnPKdc7KFn",
-	"OapzFOkTwJup8GclxYx4EAyMk1zCMw9mol3wdpk1ejJ84p1R8DfYzORHQXQOCfoj4TCbXWpjqiXRzBHo",
-	"lpy4qVQ+s11DJvS3KjesjAHXqVyyhJglj9kpYo36RO0kUUxryIQyakXoBOrAutQqtSLPiWaxFIkeCTxa",
-	"KZnkEOA1JU+GpHfy9JsQ2nTAPsaMJSyJnP53yYxaHZ3bT6NDjHUHjwKoJCORSsujdvzPhr4nd4Y/J7Fd",
-	"hTgH54PPrewTgI4tFEyYzDRXmFGFL42EU2efO0hVTXqwlidPvzkckOfDZw6VPAjF55pMcr0ic6pBV3a3",
-	"7XwmjrjQtXFlQB/35H3LzRza/1S+t7L/5jDXK5SqyG2YQw0DuWLmaBsGQx0hN+AybCZ7rmV6VtScDa3g",
-	"IQXg0xZuuvdSvqXCxy8DpvjzNoLToZT9JOgN5akHlbydBHX4Awenv3yoKgSuvA8tZBswrRdqiIhjD0ld",
-	"FbJmjjK2NC2QSkN5KjFDqOlYv5HXzDOlgyBAdIqpYnruei1yIpFEzkp4Hp/6jpajWPk61iEywqCOje2w",
-	"NpjppAblGQle5qYDxV+kjKpdEvwzouNPpom6DKHYBXu7FaonsqYkNazgrVk6DQ5yRCtqChx8yw7uWZC+",
-	"3ZlQg+nIX4bCdgnOnspWc8hpN6s72evj8jW9dd9X74IX750Egs52UUMuAtyrYDYFFBZQy1ca0BG/EL/q",
-	"+3DeDBAPrFYYrM5dEM+UnjKhJNbFbMi1AvA+TShkYwbwEtIqL7FipsCMcyADPc1oyhJCoY6eOXS5h3h/",
-	"DAmtkTSZben0+DgimZI33I7TcsZPl28G5O2rc8zNx1s4ka6chhzCVdmxu/TZwUj8DMAwlQ/7BKcGWDAz",
-	"ykPAoG9q3abw+ttX5/fOHK/Osa9djOHW10hIlyVcGAnGRGUTaJZ99lfAn+ZG91s244K8//H9OySFBRPm",
-	"jrhml8vmfeFgcZbuNE8JfOTIBokUOMtSLZqJSJ5Ph0OXUcxEADA3EorFEmzUWCbWMNRzuXQFBDE5+gdq",
-	"uSTsBuEwihttR1DOTH86PBmMxDk0twZcFCPfBdBLoU5ZwzzolvDMcz8G4ttX5580H9KN4dJtw4XdhTrW",
-	"dWJIyKVb9zNyzVhmZaRmpLqLwLq1yjecAG5nIJ/yX43L97Ug70g6ANy+wgxGPClY4hnE3cX5mCW7DXcg",
-	"OLxJeYoWZ7P0cCh+6JFxDoKKLkSYSPSAODPZe5c0mdMbRoQsjdfeyRCvYarcegEDeOexme+HZX3z2Fkn",
-	"nj2pR6qFKbnyYY9nXj1VozOjojZ7argLEi71z1PFZlwbtdpmdFSsAPf6PUromu526Vh+Fl+OWVGH4Fng",
-	"lRSY9HCjVILS34W54fxaW+QeBbDhwPsF9fC9evNOMW31XgjDdwAwS1rGmUPJbxV41ZZzmbKR8CK0hx5+",
-	"bBjQH5IyiR3uJ5z7+7Cij1mNh1ziqGzfgBo4EuyjsVI4dN99pQmdaJnmhpGE0STlgtXHuUNj7+1A7lFf",
-	"ct18zi71c8T4gR3JKH9Yl9C9+JMvJYLErNExpv+DCY3Q1GgUh6/g/Nu6mGsrwjaHR8GtUVFatkfJxZsr",
-	"IhW5ev/mezJhIp4vqLruk7++uXpPrt6Rr4fDo+fPqn8/+Y8nffLu4g357uqqj1d3V5ff4x1XRNM0OiwB",
-	"LfEe2WotWIVrQaEgKtSXxgB1aQDQF0uxZyk1U6kWIzGlC56uBuSN0SRyICJLy+lRMfwIkHLdZfhyzuqj",
-	"oH7g2lwUi/SqXKN7pPmiFygB03DilNv15Zw55ZxLeiBG9pFg5lIwQCO9YcrVFvBMUBQ3azprCnRKPGgC",
-	"wNCtEdUXwXtds61dvGn7ENb7jEwtJ1KpEbE1QDVYpMcc/uaw1qur1xUA2h5ahw6J1mEHm1wJlhyGNBvS",
-	"4BbKLV8rs/5r1aJ3CjxFiGIFMaNUacSGxtIqVp6XoRjZXFEN2QszqiZ2y7lVYoaHZySYgFWLwE0LHHj+",
-	"8uro6fMXR99fvO073BvMsOeKKLlEGV+dcp3MRWdxSZKdWSsAPP8LW/3oIM0dB929llSOtFpjqpWq9OQe",
-	"hrGNf3GIyWO+zx1Zysg6VKzx+VZODnDkoSaGo89WTB4k/gTtFkAvCUsZ1tBbS3eH5xWe2u0twY+SR+le",
-	"n+0Nq0No213fubVu76AOdb0jZNv+DR9YkIBnuSyq0UO5zo3258PhI93U0s33zIDn4a7I5hZgP4Azj5Wb",
-	"qrSGxdPWyO0+T85qtbYHdjI8EvzndagiMdyhZN1yaJ7GqRS3z7tf02Btm/+UCqwd+Getv+KFZrZ65LW7",
-	"usDMVhVOsyYb+hh1LDMXKepuNFHkxUpq7Z3jXLGH0HUTrvHC+zjmiWp2/l8ZqqxpSiY0vp4psEF1TIXL",
-	"qFWrInZfTklk24oA5R0yWqKyYu7Tp4enhJL3F+9GIpZCsNgUtxtW059QIZjq+yofgI4xIJdUzJgmULJH",
-	"ETOnroa/Hzy0NeWzXPma/9GCfhzbYYznUtsRWMtcsSncQvSgXlHx9UBBlddqUaBNlAu7Ahdvvrv8zn/3",
-	"2YufcLCdhM/TOxtD0f9VDBXv6yOpYir65Lec5Y83x034F5bXrPgwcEUAFAvXFpZpfOXFQF4UxL2ntADH",
-	"ba2c+N3u1ngH/uk6n9ybitmavipSxhd3mKIck2RK1aNVVUt471wxPnclpvPUVXEqaNGu7hbS23kx0FWK",
-	"2p0uIFVr6PIYJP7x7+5A+sOFQjDVXRn1XW1kV5+L4rwznsCQmHpv3t2cEKnIm3c3L8oc64yaeZAxj98e",
-	"rEvihsTzk+eVGtZPa3OjdwUI21XBi86msffLC0JIwy2KwoE3e+CKjdkpRMRRVwn1ii0OyMnwJMCtsm0n",
-	"PAGkvil3HOjePSMnw29GohaSDjcMQemgJqbrGIrJUogQEC427IYrKRZYELDmLh9b8mKCJa/tMn3mB3d1",
-	"tH4OWxHx7s5cwC63GwpWi7Vb8mgs3BFibZIAaIkVIOX55HmLQx1hqVb3ecBv4FytX09GgH0Arx1poxhd",
-	"RPYcALFS1JjA8D/dL1VzVxF1o0hifyR+lROShceLw6cnEA+BaDFzgHNZSCGNFK6GFRexYlQDVh5PojMI",
-	"2kVTwtWO+oFqcwQoDkdvvovsOioWM37DMFhhSTXx0LkeZUAF1dkpUcxg6Way5CKRyzMnp2A7EqjGmial",
-	"KUINFIKw7TrvFcYvQcEOrovq1iATYe0IANPokXDBrJFimpkIZw0VNtKVR0BYKxGJFVEVg+LAfTKVaSqX",
-	"djHc4o9EbWbOWdg7xEYVMypeLMJZXVIlvifVSKTSWqZRpfBaNCgKp/bJcs7jOYmpsKJeM+PKGGtrBcJO",
-	"XAG8Sn8kNmusRq4G+5by7FB4xU4cVA+sB49jdEHyC6g1nnKBKeb2D7RLnxQ545YOINQ7U/Ij90VO4lRq",
-	"D0eEq1Nv/dlfmgB71s5cuVjQI83sS1iJNuOxDqmwMIdpmjbisOBnlVTMjBrDlH33v3ue5/5RsNo/Qjb7",
-	"x69yov+BHPUPew7rw15/j48O//RvbeBm3iNjOMqDMizIwG7KSYX8rB4JKAWQOISFdGAJkGjKNagwctNS",
-	"/DI8+ubD70/6T775o9VYryCL2CXBrokKHEAfxACCEji8qU3Kbto3O/kxTH4dS6j9mHfHpGxI4z0gaRy5",
-	"h/KWQ1zXKcHigwKrDkZ9EsHP/rlt3f0EglsKRqKEGnoaIQvOZZpwMRsJ+8t/Xv34VyInv3oBXdbdcUFk",
-	"PRwmyseExXxBUz+epI/AE2i6vRyJCGuERcAeEem5stiRJ2072IK67R8hgdu/LY3b/yOZ238BpUeH/ZGI",
-	"7Mwi0rPbzz7SRZYyAlovAqGOXXj7erMDGGxkGyi9ShADyAy+/aucDIq65r7zAdZ1gum4qjwR6eU5TBqK",
-	"XAfHDq5HLEXMlNBESCzG1CeRL240piYK8J36JKpCfUUjUay01xAwmBb2LiI9Kop9gjLBbpMSljHYZYLr",
-	"AyWt3Yk1EjiwnpCwmX1i24KS5lgRYnRwSkYHg8FgdPBHdAhFnazohfQrmJw/gQv0VKdSs8RKFKwrTVIp",
-	"ZhjeQrlgyWlRLhERaxWFdAw4jhVLV74ScXGCUuMOSjt0J4XwKQVIOQk+gJGYsDm3lpA9zWEJnCqm57nR",
-	"JJFL0bc8Yg8NK9Oqmse6NLEHyb9wDGEZY/v7AZ7I57m1T3/5YGWu0yU8EAE+hP14D0c6PPpQDeu6YQHq",
-	"0xWs/NGVpa6XDjyr1H+dvtqtSGxFp9iG/YDpsJTgm672/RouDMIQBsoMlujHiqnY0//E7/88GAyikaCh",
-	"KtevwOR8FepIWE/Fde1D7AFCwhGjYmDcYTFXyMCFEPzGkK+Xwarfo+UYdtNw4uCkvozI2vMgPdTvpt1z",
-	"SyQoM935e1uqnqaMmTDk3CgmkkZTDiJ+7SdfaYzzRsSjMIK7J29Y6XhxFf2oQXgjKIEozKF9gC4Yq/eN",
-	"BPwIx6K6oWlEJjlOGXR6V8CvUHyfDUlCV5rQmTy0mnGBk+5fEHJpD2RXWB7hSpEvcMh4nxNLlbAEx4Xg",
-	"SnZIK2cKnRVlG13zfawDjPXpoTgv10WRRN9yDwPagY1xaXUsVVn8GIvac39rl9KZxmZxOANybsjCWsVP",
-	"hsMhdqMhVRd89oIxqxmRhVRlQeQ61v2emVe29zJK/j1sa1ffVRH1jmUV20RGQ0dXAETZ9u2fADSy7dtv",
-	"HJHcc/D12so15vEr/iUBV3jeLwUGQXbnC9Z3/o94TquFGOCjrVEhRWs1kglUJBBbxxPF6LXVoxrlE6gB",
-	"KHcmK7KQghupAIMHio1tYZSym2+LXu6Vvuo6bIytyL8Y2OlwYWDXcl3MvwNJIT7wBjl5Q68lAbmauDzl",
-	"ZnVGIhDa40zJCUsi4jOz4WUhCTwHpyN8xhKyYqaZ5H7wQ7nPrKVKR4/UdQALUrqcC4FyF7SlWGxtN+dJ",
-	"baSwy/IeNC2JDQ2CLGNQ278XgdIy1owJa+E714Hjh5HoRVWXwiFUgXL1cUkv8v8sX6iipJ8SAwaqnFqN",
-	"ciQq+pvXojDxr19Bow6KKbsbv4jqsZxG/jWHGc3NNrXkElbqwi3UXSgld4uGvWsAyFUtU8XO9Y/T+9VV",
-	"ata0idXx5y8Fni0GrxfOGRJWHetRiJZDV6Jdu7vgftDzG5n+R28TeeCRIBoCrxoKWUB6yJWhUdUnVaY8",
-	"HYkoo9raiOOpQnj/iPwZi64fkx78/98BRPawT4boK/NhcfZHvB23v7PkbCQiMF/G7IamOaILFccbjg6H",
-	"iw334bs+0dccMn+pSHyRf/Iz3qF5mVCk31NtjR5tpEzQ9KPG24IDcsmoS9dXMk3zTONtWsYURneNBNhM",
-	"Vg/QhiSSYfW+mZLLwCcMG7lF6FzBBj2ABfRADI/zaYxakop90WaJW4HbM7aR2ZEleC5mR3BWt9Qd63Ll",
-	"W7C280GgmEhXI4HMBk4BdHz3DGfQA0gLnhyeuU7dKAlcnFDFSMqmBjBegS+Loxq8iY3suIWF3svsFfbx",
-	"GhbiAZjpszxr19ehgQlhV74cJqwSoSV/IFqg/LtmRAQPaFSxWzPbBp8GKjngTwA7jkTBj6SZHe2YkB2R",
-	"2Ut2xJYqHDkSP1e159tyJMz5kSPdOjRBQuVfFMxslQ7dtSaQrhNNt2HKmZJ5th2K43t85Z8ahcNKeJhH",
-	"E/BLCb6BK/IYC96MuwEai1+mkvhQrWod8V2f3ge3lbBTn3uIbkFSOOaHzukrun+EongwKIqA8hsI/9ZB",
-	"uMhWLUEnPJ884k3cEd5Eub9n4KpAFVIbuuoXF8l0KwFs2eXdIBQN+zl8GKFhdQ03tUcqaUCXaCEC7jzb",
-	"qQ2eREk593jQYVcPDSHxZdLspzrqLhkkWUlFcKEn7JY0X3+2HS+YtdVbGB5v3Yv/9OZHe/i/fwaP06cS",
-	"wqWLCtJAHl4QNxDy8e8ufHur2nbJFvKGBXTdSnnzc8aiBcYnPsIoXCFBn0IJ+UfSPAJENVAPvS7kGdSV",
-	"nJYrubdo24eM/GV3NSnYkdDWpODi9jvP4c26POC8RqCeJ8lt6C6kuUfiqs+Tzwv9sMqhC3kDVcVcJCxU",
-	"AjRzpg7v6jQ9XVBuTykq4rvGW7pyVsnboIfP3DETDPUToZ49qqwPqbK+z5XwqsBXmgS8QBYyYQSzWeV0",
-	"egZ4BnZXGeRi0jQtrfz7cujMGU3NvPGS651MU8wQnkpVhLQNyLkrbvB8+KyMjoD4DMLEDUtlxsrs3YQa",
-	"OqEaoslz4cId0/pA2dc4nvukfuhhd+00rI1jh7w3K3xuxWovoX673RiXjFbOM6YCk3d8cluF4vBeprma",
-	"QOuQBe4wpzGHGxJZr9lKM3OU0RkX1LDklDwfIqi/tTcmq+I2tUdd2sLT4fDwbCQwXY5Egn004xjMpGhA",
-	"ooDBIjKFG0ddZNsVlRCB9Xo+geQrTSBxTqqRsCznmPWwqTBAQ2RCXYBggP9x0ICe8uKkNkCwNuWazu6g",
-	"FZjeeu7vLs1tI0v5gmp2xIVmQnNXHo4qSL8p0FAAZgHqvxWFkd+8K6BYGtKTf2ua4dPnLyowM09aT3hR",
-	"UQ82kpAnUqYM0Jn6j4b7v8TFdHEReAdXgOvLmeS4XSHojyijEAOGR+T8bwYNWY//DEg/doyfFNx+F9rP",
-	"P8td4mdwNXhvOiTCmXkPU4i0e6qYlulNndl3jw6GxpqqLj3BlTO13R0B1mkSwqA6r4v9tQ/wnsjboAJ5",
-	"ZeQM0AVkmgNygYasaESaCJ8jvkBENF0h/MyA/JXdFJpXrOpSdy5xxRzj3QuQ8COa9pdheVZX+seMiZ+p",
-	"iedkKfM0IblmLpkSSd1S73K+ujdQ3zKqa11gbPcP3b+g2PApWeZ7dCndMSbfIx7fnTuVnO3a7FO6jyO/",
-	"wYP/Ln9km0e2eWSbLppyiR1wPOfayEo15HpSsONeQxwgRlHwwUihqym4m961MvP2+bA/Et6l9nxY+tzO",
-	"SJ1nbasv7G0xotduGq18Yyn4UsJDu9jn58P+wYJ+5It8Yf8YguMH/yrdPnb7Zky18ts8lDtmYyna+WaC",
-	"LXy8v6zl3XJhieMVjLFYt2xL7rinOAu7y0WshePoVvGwzt/zGA57y0oDcmqOkkpMbE8zowk+S8bUnFUx",
-	"uScMMf0UyzWdpOzwDqJjqztWgjtCFEyepgQAnQgNETtygQMLM0hxWvarvzMltfsMAB8J+8h1PbhHveuw",
-	"TsYWeWld7g3uW0h+xwzl6Zeo+dwRD7yGJHVYRbx/LdBGoPD+Bn19TsHAhRi8H2/1Jy0o96jQf5KCcYvc",
-	"WLnuSkgAJuytgpfKUz1ALWyjmleRNwB4g8ZzzNqV0yqEoQO9sD+Vt9yHfTJZjYRL8w0KXviDwnjgBUB5",
-	"lYsst1o9RG71NuA6CrSOkajAdUR9PKO2QnYcrmX0O+hbh24ikpHwY0Lc0FV9ZnEfl0DQRQFiHjtMens2",
-	"JnnMEqjqD3C2I8FueAIw/AhwCCdhUDsF0k2Pf7f/g7/96xGGL+gBwSxjfUoiRDIC1GMPVhQ1JDqDu73c",
-	"6gdD8GiCFYKRV47sbWIH4Z6u8KPGW3C/Bu2bzVN25T/qYmS1vka/b0Uj2NIt0vgr7en6Ud1oQIqtLBNc",
-	"G5Tiq0+EXAJ8l4Ho0YzqElcgvE0oN6MLTuPecfC1UrwF9qyX5YhNtA49WwGVJS0wZUeiI6gsCTFlT7GL",
-	"AgzW1wcZCavL2NFwo0lETXSHuK5V1nmEdf1yYV0/ucTpBAL7SSVMCSl6Gs9ZfH3rUPe1UFwlJ672Kqi5",
-	"Zq5kPpuXgUdmrhgjKV0xpX31kExCVZ7e+4t3JKxmenX1eiR8KdMQIj4hqZxx0SeZ4jc8ZTN26ArrxVIl",
-	"OtABB+ScwDwJ1dcsIcs5T9lIUAHJA87t4WIpYHxzBOoRuk84osVnSsbWZu0FQ81wmrQo4UWoGQkpYnbY",
-	"J0tqhV2eWdn5pAS6t9TAjX1opbKroyhcU1DFzdXImOR6FYHWOxJeAZ1gPR7D09SOTlgZWZZ6sD2WM7Xf",
-	"jISrtDLlgmsId7Q0iZMoQp0LADnE5O77OnHO6oW6RYcghkdCMaNWYL88Hz4jkQvJHeRlRHDkaj1EaPIP",
-	"YJMj0ot8f5FtP4LZRIeonPt3tWGZD0FhgJpp9fQsY0ktHr+dJ4r/kp5veZF339K2HCiMHpXhJqmLO+5I",
-	"+Eu3wj9ZgHoZkp4LK8hDPGZkNSGX27z61au4wsGzl4lfVMQ5Vbm4Y6ntqLMoQ4m5ffYgu7p6jbWB/OSl",
-	"6AOUmKtLctgnsRWJ9mOIjoIAtJHgAiNb4H1tpGIaC2EmJJYZd0fEj1e+No4UQdcD8nz41AnDIBUjCsr4",
-	"wAidiANOQZhpqYiQYTiRz1TpeUED6R9jrE+k6UrbNleHZ0GP12w1XnC9oCaeR6TaY6aYxsIq5Jq5DLSy",
-	"kLZRuTYMiomwOoHOU0b8yVNW9gsi+eDgqS3AmQvwSN9Rzez7N2mvgA7eiKlsxtoGsmGJD1oMSOZR5GHt",
-	"8J1z/54atqSrOxZ1QIolga4JubBi192LOQh3vWYrvdX4tcznuI1I4eAHc43JG1ZpS/h0ysDJCa+u8a8l",
-	"OmvAjUQvypiwFmd0eBrIOISKc/Wp/CWZIMiUVqvPMiVvUKZJRaCGl8YRbYtA+Iud1z1z3l/Yqgmfza3c",
-	"ozW3HRbhKw3HHhAMLtcDQyPUscOpI7k7PvkvWZbS2B3HnqPgaAtOpbKeNfIKKAC+tJ2YMZUp5/eZ8Rtr",
-	"tfS0rLBLLMWUq4Um7CONTYoM6RjTqVLgybdHpvP2F33Z1+bgSYI6c2V/dYx2jovk+OAe7+/+wlaur094",
-	"h9eC1QMjEdHfH+/07khYWF6pMIWXF3d1p1eyPhwvd8z4mGjy0QSHHvI/Om8h3aHu6NSkB6+tHbszysVh",
-	"bZoI23Ly1UQVvZJqJo1h4vGQqi/bItWMGRLkBO93RNXTXKjbnToN/c5tTWcuZjS+plDl3PmSdJ+kXBsG",
-	"zq1MKqP7lrgUhosgVEefLODCo0+umRIs7Y+EYhMpTTHXPokVNzymKZlag2tO9ZxhE4KZpVTXUEddTeHY",
-	"4wIOM6wWDwvUHwlnr8Ilhisb0ydQZFbX1WAHzx741ZzSGbv+lCuACWXtBFu60lsE9hW8n3BtU7Hsa69+",
-	"3ZpBTF+ofX/OVmA40CtTYN41XmRVFhYjhoOzCxfg0TT8lKaho0KPzhNs14NaiBBrccdC6f/MWQ7+fIj6",
-	"CHTf0+AGGYozT2SyOnRRJoApXgetL5VVVxmKs4RELg5ER1h7EzpRuSgQoSY0vrbyzRqvWP4WilzTBTrh",
-	"nIQaCSeiith37gsmh0EoPPkj8o58wPB3dZp7UOrbl+k+HQn41+A3O/XE1+8eaEOVCf4Oq23DA7xQYEl0",
-	"OCBYXQCuGbDDkXDcnKXUTKVaEHtYCVncxoBTDNrhYly0TXo4DX8ZgGE00aG/rimUkDktNgnHDdY33oec",
-	"kZPhMIzgAdciXsIJkotrIZeCFNs0EvApRDDVydwruxDgyoqp+NyThOwYA0Nk0/B4eqddNdfaoaLvdubR",
-	"0LijQHJL7C6CHNRsZ3YEV84bdUVQRO6XDWS/PWUfWZzXyV5w1R5xMZWN/rmT4cma1xwQlZD9pAIeRrc9",
-	"E4WXcUuJyDV38id3XP/ru6vvCt6EGqbNDkf/Nq3h/jxsYV+uyPxWFN1QmcUi+u3yGsoU8E4QRrUQTbbb",
-	"cSwT1joycmPUF/bru4u8rEZd3m3hybrWwA9/H2UsP6uI0E1ae0dnOxLzkIS/DNSkN5sWeDWf9JZCZUM+",
-	"gDFaxSbe6+DzIexLqgOh2HTsbdrPn4Ox7oqHP553zeddjSOjNgX0Ac67ShJoymMmNGs8575n5gf3yj1S",
-	"musCiGxXDpIb8T8F0d0lGo5Lz/HTN5ypvi8AT0VCpoyaXFVVfr+7WwjJvRKIOSENn7p91MfxnArB0u2a",
-	"0F+DTy78B//UdQVqZtQerdCv2RcEWBgSTTF/0nO4WFDbEdGy0P3Nkkoic4XktlFr+OJOtEM3DMwYWLLJ",
-	"XMrrPqHkKqXx9ZGdKTV8kjLCRSzBQeReIugdunr7/h1ZUJ5O5McBeWP0SOB8MGDWv6z5DC4n3G/OyQYf",
-	"Z1TrpVQJhMtqRlNXDhp8mEdSpKvTkaAOkFjTFYmwkbFmJhqQH3MzAf/fT5c/IJNDq4hHu8i1wRQ5D4bL",
-	"1Fd6JGiayuVxwsQKPI2kF+DQplxcH6Uypim0tmCGJtRQD2vKcKMUm+ba7tBIjMTPbpYeW5fEVKkVif7r",
-	"qADlOrriMwHC55SYP4/y4fBZnAv+0Qc5wxPWv3nifpuzj/goKmuIjsScfbSr9Prt+cXR1evzp89fkGu2",
-	"YomvQep30y+zJaYIGzTY3AD/UnQJDlnXx4BcspjxG6b0SCjm8g4hbQ9IQAEGZiwx6QcDovGe5lcIOSeR",
-	"iSCtxcX0UTJlS7LgIjdMY+1tSmKa2fknRZB0GIWYpXTVELIMGIc1suaeghRqevqkCJl1M38EytwXKLNO",
-	"Bt9eygb3LfWaQUsIkSYqf0QUuZMCe3Wbj6X23J1IwlIrBLkT8onCRIpb08fu4nutdn740ELlfXCmbCB5",
-	"Ppb5aa7UJwW7J1FzN8Ad1W3+ccENwAxgSkFRZJymEI8fQRTiLMJj2sc8LucyZRigOMuRmAfkXBC2yMwK",
-	"7gila9YpbBG5ZixzqpiRCiKQofmUUTX2LymoUqUJr41TRESIT6oNfFIEku6M+3ideKdYJJ9WhTg1TN9H",
-	"QCPaV9a2eDocFhVE0PXqEhvRPiD/P3tXv9xGjtxfBeVKlckLJfv2/M9Kf6Rkny/e1H6oVr7bSi03GnAG",
-	"FHEcAgyAIZfx+QHyHnmyPEkK3Q0MSM7wQyYlK+JftkgQn/2FRveveZ6LqedqqAMvrOV34oJlunK5niSp",
-	"QTIfIeZwBolD/hqz8L2dsx/JmyttGoognJHNF4CPwj6mevTDb845pLWH6BfunJeBJ+3Y/CoPObwMHL5E",
-	"PjHXmUdjQ+k5ZaQAXbp6l7+c0xyK7TVGq42/nf14f65/cnRP3mGgZBpmv9gGLEOHsu9z7EO5HsMydvc9",
-	"1if9XL2P9Q60vwB+iX26ibtQkRlBnxy4ZODPod+URF4cMayriRTbNAVNbdGLuQ8QmHQy0Q5D5xCMyjgB",
-	"nGEZaR5v9Yuw2Qc01fRUKD6V54Fk2q73P02Furr+7t9ufvrxS+0WXhQSY9GujR/HgcLC8ggkgvXg7yJv",
-	"NVdoLqzQeQVljGrfOLywDypZIsTRfenyKNXtPo6kZem8e4xb5nd0n1J24cAWfFLucGD/fvXD9/sdWOg4",
-	"Bb3eegIdP073/FmcmF/qPidmdLnFIvsZWhzR2rgqJlLBKJvsi/cY765L8YysCgjC9+R3BqA/Bcsr6/QE",
-	"tmHpmR2PcYOI9Q0S6wHaN7jNV7Nw4RmOdd68/pbQNEMsPCRAUdGmEB6P6VK3PEfwtwxB4CjsfdKtQY4W",
-	"kD/FqChqLKNJP2QjXQawJF1CGUQjID0XHjbxMqMV2JrS2b6qlBEzPfa3Zj0Wyl7WewbrTJ7CCOUaVtTF",
-	"rIecA3QSPGb6kTGzoq/q7YtTYXeGQ6rhm9d/QpCNubSiEdwfveKeqp/zE8NjmSrxTSLhl/3Z5Z414P2h",
-	"b/YIf4DHXBtcGkhalD2pxJzVUwnFV6XBrFhywq5Rbl/VpMvaKbfHBmKoDeFRrKRgN5D12zY+ovRD4qNW",
-	"T3Kk/8O7jt/ByfoBHtVj7CfwXrn2S0kFsyueguZ6Muz9Dul1ib1fWpZsvlcVCRfdm/ejrryAyssIc9Hq",
-	"521WJWwPTdISn0F89FXnetUM+agBHRsZ8hTGsVMYx3atuXf61hpTVcv3jnVmwjRWvHxJhGGDEDZ/L+ux",
-	"wYLJIoUrT8HhuWKyYHrYV5iBmgAYx2Y26/ZYjWzeY1nOnbjTBv4f8kQBJlIMJFcAhF4NKuUqxIs0I1Fm",
-	"PRbWXi7QQOZsJoxf9AWjX5798Rs/FpjK/5mxzhywQDHFtq9k0WNOulKgQyXuQo/lKyXCe4yXocDqpLWi",
-	"FOS+HrG6yfHg0Rud43Qme3X7LvyotdtwvEvdTrlzwvjW/9HBk/sHnvc//FF3O2e/vj779rd/7vT75/i/",
-	"7h+6//JPu6cJtZdmpwpdm0uzP6VcIX8K27ODKD/0Odzm3xo9p1rImxJkUSr+tiULNrnG1/UcvlvKAFrz",
-	"uPkTeXHkE8fCRG2GsJ/k6dW2kTp+Urg9qEGks8yIgNjSYzNuJB+UBN4iJ9NSTIRy3K1ZtntQz96X2oou",
-	"tZ7sfD9nA3+33eI7vMm5ekvtdlJJe763xv7TR9anJCjjArZLS9rvZ+T9BDwNWnb7Q2oCKrAL1Tde3m6g",
-	"YlzIj7SEJFyK3GnDPGl6C5MSLW3WY5xlgPt0Kwv8awh2aAZpGX2Ff4F/Bw1Q6NUbgd5w5GWZoeMTPr6M",
-	"6IPk0/Tm3Tn7ABORqq/SSqsd9AVR5ib+ATN5aRFqHudPlihsIC/92hd1NFBfRaT2EIqoq4CBXAEKqVS4",
-	"XHtrx3I6FUVSHyPLtcJUsHyRUa09b2ojYIyDgk2Kcce0ysVlwLx3AAbPMoJ1QQcWNheqsL5XL9icKAjb",
-	"mLywsIQRt76VKM7ZNWGzkF9sE5IM/ucWBknwYghghj6vYWNQuqoEtCaIOMSuOd+E49JXa0AuPRbrUMEJ",
-	"AcYE1IqH8guRvLDck2VAsOqOwsL6CsJDWxFgouB4ChAwMNG9/AHfHH78NrsEDhnyGM3JNbAR7WXC1YIE",
-	"DMFBIQ8dDeFljQk3WbgpRxxfX2+kppOZ22rm1jq9NnaDbP4CrX4/uJU1+rrIvZYtDxwC/F2dAkOlaVXB",
-	"Mhyq9AqPlCVqIGdjJRVs7bU0VolxGqqP9Bi3fZVd/3SzhK5Gk8+gfMolc6sKNo5HcGdGWF2ZXJznJC+y",
-	"vloBPMMSgN0aPgI7BLgzMitQLzdlFsJ4XxFXJg9e4Rnt9B5zGMcxHDXjkXA36YUN7EzcF2X/9svlw+Md",
-	"3eOGui0CGHbrHtNbSTNS5YIkBr5VQTFRb2sS2Uub1hU8LCzSU7tzb79uw04+s8v2gW7ZkX13stmOrRg2",
-	"gUKeDLXNhtqaiVZ7CR7HWiO8Ryo42/p+CA5VrLY6FQSnGosnixkvK04lWiImVscsgcbCogNY7IjPRF8p",
-	"rUS3t1KvOVpG0HXwJlDZZnLDlFKNve3m+wwVl8/7ar3U8vJ75NKLZu1X2OVp8zKFlvUXtVCytPXZEJFa",
-	"cVeP4al9sCLLh3zofGpaDTd5h4e3U73mLVhXoVI7IKRF1yQBCQ8WEaD5MWXg0ttfLOW+MaYilocPkYcV",
-	"BE6RqISQBGlhlRcUGCjyMZsIN9JFvJ3W8+qrTv04JX6fcn8XJBRycGr7rZtwf/30607lbY+c17py08qx",
-	"Ts6nU1H0+ipzplJQTJUcwXnlYpd4aBi9mLuKl8zLcmHx+zAX+pBB7DKU84QqQnISH2BxTk7rsb8Lv1mR",
-	"4ogEnJbrDnvVUvEZeK8qxftwBkd+aI3jtJg2UcmcGLyJwX8ZcRdeR0oNgeMc3z+GgHXlT1yr8GL9cBze",
-	"2/8V9phuq6vUabXmRKpfeOprPzybOT1FM3H1F33l7SFdOQAf8+2DHmrzR7Et7qjkeWgPd9RjXjhOPqij",
-	"+6DWCjDQTe+LnFGYoXIWUls2+6Ww8VVo+6RRKJcX01bWLXGbLOfyPCsPysrSY31CaTDm2wtFlGFL1LhK",
-	"W5sIcznFaktUw24h6QFXA7v01iCF/TYFoi+Tw1f/9rw0W1zBQ8ejr+zYKSj9vkHpK+y1nYX2f4Be4a4k",
-	"XH11hB0RB9fYZYdMQGn9Haa4JE6FlEayqubajNHOolSxJCPsZOo3JgLibq6TDwGszvRYwKUWM0cPJZfv",
-	"mTkYzPGqQZh/r+fChNAjVCel1azUgNxbL4E57U1zCNUK+YSUH5WmFXaotdcJvtcJZAUC9C6k0jakImGe",
-	"XQNJf02C+/UDCu40vS9KpZM1f1A4uL2l/mFE+ytkjz3s/I/4g2PiJFx/B4Nsqq0cxNhJGbRCKoA+jbjj",
-	"VIYvaAWCYUUEEACO7x7cVj+ch+av1isvxi3LruhMEEOHvRXcCMMInNwvmbDIMfrUsg8fP16zt9zKvC6j",
-	"jlsjodhjZYXpK8URihxevQKUfI8JCQCGUGWaG5c4NQod4ecRwRT6PGeZc2XGOrbKRzDdb96MMIvu29cU",
-	"ettXmV+x4mUGemhSuQqy6sTveVlZOROXLPiPkvFxzqWcCcu+fc0KvrAYWwxfvLR9BbqyQyR0sXzX6bIJ",
-	"B9xEP4og2MX4bTteegPrH0kTBqZ/nMvL8ujFRqnTY3ak5/SEoFUuevHFIHDbSTseRpD9IL0BS7S/LMEo",
-	"4J7PAzfbWO8CDuWBFeirT/Dv7Zbb0s9gdLZx1bYrE/66uPSy8HRRuh9J4R4GovoK7kHhKX/K3ah+yQ/U",
-	"9GJVCu4FnQlUC8BYr3KtlMidnEm3eIVw25sClt4lzd9h6yNafOujbStNtQQYDvIXtDLSyDNxxqa7xqa6",
-	"LL0kWEZSXwNIO6Oj30Tb0LA246oWj2v2h1sr8iyFex/pOdNDJ2LBXHhp547KsEmIrxqIwttJciJ05bAL",
-	"KL1j+wqCiaAJK/lCmEuWVcr4T/mgFLduZIT1F/nMd+UHg0yN3G9WXjk5E4DZWBlh2YSbMc2irwo9V5cs",
-	"M9yJ21JOpIMOAHrazxJGtCEzBiKpsJ4O47nRVPbHG2dOmMu+ypJEtdu7Ug+8KTflFRT1Kct4FB10bMFG",
-	"eJPB0jakv898fylvXkAoQsask74rmFn3nN2MtHFCQcqaE2bGS8s8vy3C82STDXddtfHxEVBR1gd6YD9G",
-	"2wyaiihC2YAVVnkWIgMBhTA65JjSIzWbGhQQBdXtqIBuQgjeg9BOjN1rpB2/U8K8tJRCamx87RLPUOt4",
-	"+9NLy/XHvntpm4RcQmHyXYyVP4e2x7dUVoY6mSk7PU3glj2QbZIFDYm2BVkKaJaAgRFKAxtRV79fsQ6i",
-	"aRBaSGExus4TQlGVSPTGwWMDlahjHe4NkoqXzM6FmGKEhqX3LVHKOyiBCMOT1u569V8IJ3J3q9UtZCPc",
-	"ekLlucuYqZSNM1gk3idox2yV58LaYUV2whbTJMy8SLrsZPH/F6ZSiHMKk7dkgZhKdc+h499vc1mYW0zx",
-	"J5MNHYjyv6jErhIOIrchAqhDiXsJJ8vCZN1LCGvqKz6wAOabFPKBeEZ/NGMxdS0WTROzH96cWR3lgW2Z",
-	"xuFPhkyjIVMcXr5gwwYjpqZlYJJ2lMT3ipi/nt1QGxIFERMDPLJSsRT5At9rXWVUcsX5ux5YNhdGMKEo",
-	"7qtDVyzKvUjExDIOhsRcj/g7N5d5EwDjz5WKVHcDizto0MuxGQWmvEkdfwh7mYj05S09BaY0pwkYeXcn",
-	"zBKNAfVv4bD9w1K2MF9asH0HqzCtqX98w3B9tJNtuJ220l07y/3VKsd6aF+XpUgzazcT66mTSdRuJV6y",
-	"3Yy0ZDc6WUr6F/RNVltotkGeX1dtHHB4a6lhoAc2mNpmcLKZGm0meWy+axXi/mqwLrx3O6Z1Icneezat",
-	"7SldOX8TSe0pN+IOr26+mRLWkg+HDSUlbKF7mVFGmBIFlvhhtXygGuS/DrgqfsvwJtZX0llWcsop78EL",
-	"sG/AOhkCdagi6zKqdz80ekKIh5ALchlc5BiIEQaWtq+KSmzy6lIe1vFVWj3KXqoMNyIcUTwzvzPPRKt5",
-	"U7MW5DW4zZTnougRfN2clbqGvlFFnbPom8IF+Fh6D0vMIKybtHiV9zeKoLkmHOpv+kl2PZ3itVxXzsoC",
-	"o0jp9h+yrSGAZgkuDldpNcOi/+HJgvhTm0IYf4OZa2ORNOCekrJCX5UAfwfa2I24YpwNhHMCctYuWJYb",
-	"6WTudef//vf/sKzUc/rflBsn4+chcdxlWAelr2rlDCo3BI9SMqVWsEJ4SncyH5+zq6qQThR1/JAuMTWz",
-	"/lWLr2KFT48DOvc4Cnd34XBSuCEnLhBeuOMLdVw1G8Y7mxoxk2LeqnAhUXTZbp3rqixYoWuqX1bFEgJy",
-	"cnGR/o4H/6bFHEhKChpgDVYCkQDLWhKHBb3XQZh4NvXqFJr5i2ZRiW4vekH6CjH5oIMBStGysHUDrLZf",
-	"Cab0vBaz8E0NQwqNAHiyFtGd5JWZabPikumes5sVaQ5WfQg/76vkUnA7FYbMhYzx4BlGaeGlG8SfgzhD",
-	"l2rAGHXZDjo/TOOaznNfD81fSiHcA2E0rM617T0Nv34eAuFjiNFasQ56zGqtmvGIdpYIK7hEiRyI2AWt",
-	"AgAtgogr4GJZisoK1sk+fQJwYPb5c+Z5gyNeQrdX4+bQBgV8grIS3uYOSFxliULDCsc6qipLZHEAmokG",
-	"Ig4I4SIVxPues6t6Sn6kvlIUEUvDMaUNWScTPiZdHiYOxcEdYBB6W57qh1fKydJ/DjU23AZm+1vctSNz",
-	"Sj1QC4/E83s+XAK4I8uA8JGyLAnhyorjuYZwpIxN+NTWVAgQ2QxqtGCpMjIALxlQdV4KbizdsGu6f2kD",
-	"S3SS2yvE70i/OH/Z7J6zSAfgsPdDFWwsxJQGgy7O2VUNeAQ86W+MPIVs9ozzPXdkSSMLL9u4l6hC8Sb6",
-	"ssZqQqsfiu73Fb3FATMW9zaCb5p46Th2cBwDc2oewyDenZPXitI9D9a+EZA2AXzC1vRD4BMbiqakku8Y",
-	"RjJVnN3hMeGGmj6A12V5pLZLlXBOqrtnohF+0WZspzyHZCXYnWQDmmsAt8Vt4883C/9fAIyFeridDHnW",
-	"gzwhGxNzfvjLFWTUaFUumFBGl2RYAGLeiM+oIABVVxYK7krWy+ZGP8E6dR0j13SdsB4yy3QXsvbK5HmR",
-	"NvkI5gen8AZxZ0e7SLqbDw8g5MIgW51HtAnP9H305uYDy0splNtADocyeXlZ6vmtrQp9G1Igs5hQyIa8",
-	"tKLLSuEsVJL/BaDGrb9ecZYbUQjlJC9f1vmTzOm+ynx/GetocO26QioQmoRtFZqCq9e3DOEqfMYluJPa",
-	"PKtLVHoEYRn7f2g5uTxwqzv1WUpJLwAOzBLrxiFo+lZPyfdyJljHkyiVWO+SaSAVwpFjUd5CmB4bi4UV",
-	"7mzK76RC5JsmRNq/wnhPGjwLlgBFOTeI8xo7CzbsGQFm0XprIkUS20CcvsEOoFfeXPJN2Z2Xyp47spkU",
-	"c2EyRE6p8A0t839k5LzgCsowQwM0UneEzuJuI2KWp4GvHSfLz/FRizb7CWzikRNE1k4QWZ7mW/hp76hD",
-	"YLVV8d8Ae7VSSE8PgwZAJvI/e2mZFYQ7BHZRUu4mtAGf3UDk2vOiERXANiGSA4SS8BzyGHkx8QqFK69p",
-	"BiIom3XmQ/wtYr4dULdCPyeAgoPktsB2bqbIDWRH1PW513obaz7Y1w8mkD4S2Z7QBBrP/1+Fu/fhfxlO",
-	"DlSBWqMYdH1HojmOBsVB9tKgD0ywhFX2/5FwHx2ojBRd1GXaMDHhstyfARqV7qvgErgwwqJQPCCQ1MfN",
-	"mrohK8ZPwtPcNU3rSHwVuofx9mKtBiUfOoMH7pPgbnuIirQcHVYdMLukdYY7bRhQYPdQhO0vT/aCWyvv",
-	"1BHIemcAZMQJe/P6TwwugnNpm9LBrmCeIG01VdQ/PNX7rnGgiVBfTPY/A1godAf5caXV6GWULibFzbnt",
-	"nliikSXwIBhHAnH6PoaN/2kg8Wb6r9RROCA6EhzepfbiBrzBrV+/xpAHDVB58Hez++OvtKKnxytGTPRs",
-	"jVXmnFzwxEndkwl1KOgxv92BwSAh5LAsdlEgCvQDG03sRz3QxYLlXDGaAdT2t6IcBpDMNeZq8GTgT7+G",
-	"Gy+t4nSDcEeBKL/ffbnRqroQ6iAUv0yK79XXQom4vOLkg2mnKzwsTE9PN+sL6GsmDH7THibxN2pyRPqg",
-	"ITaRyNtKlkUN8hyr3VF1aqm4WdyXbL7seCgM5cXFr78t68CpNo4NlubdFuHClVaLia4sGTYrHX96MQD0",
-	"56vKjfw4n3ufXpCCeqf1WAr40A8PUVgoFipTvrh48YpP5avZH0EE0MirWu+D4KUb9RjRQnTiX11/xwqd",
-	"V94KY9J5JXeeFPbE6a9Xrb6Rd+pM1t14AxWidSFuwi2SPjwjNvTgxUVSbig2R+peb+9NvDpuJq2JAEFq",
-	"d4YKZFM3YJ43dOOl0LAUwjGpZkI5bdK5QkpNw6++j7m2iK3opzHRSjoNtR1G0q50VH/Z0NtVKYyzzHBp",
-	"RcEGizqVF8v0htKwrDBy6Hph0dLv11jpeSmKO9FjVpYC8JqNsLqc4cNMIa3fGFbKocgXOVr44SRg3KbT",
-	"hGNmUiEEK2S9EuBlnVgd954HuLShwCcc6j5t3DAIZOuczWUhWMHtaKC5KdKDh1Np+N2PCQoTJVQMpSog",
-	"coJYAa53RUGR7I0nG8E+Wk7X36iUs4xbdgOdnt14jngPnyb9YLOGTlIgud7SxvVSNJs48SQQrMabW2K7",
-	"EPXRTMQQOBLjlNjMC7eki/qrpsn+wPORVCKwq6w5SxoQCVRmpBPQqmOc/PKLPGTMGsGLMwgdHYtFN13G",
-	"KgRx80ocn0yFOcOwfcd4VUjHnCEnbJQihXSN2x65BQlEDzExLlQqDSVh05zkdI5QVK55YgknYhaOl/PA",
-	"FDoNhw18URdyRpE04VPmdCqTqmaZdAUzjgVd/X11Dnj/jnG1wCRCCCxXJAySiUEgmpOTdE31103spJ0c",
-	"kgaHYH0lSss6czEYaT3usZuS5+MeOsG7SZyil1EAMqSHDASJv1XLPOaPTJIJqGSMZnGaC2UFc5K2byi4",
-	"q4yw5+ynYJkg5q0oWPb7WYntz6hZxriyc2HYm9ffsIy+PKcvbysVo+2yukIsDOWXhh4Qasw6deJC4kzB",
-	"fLBkQTTGi8+/ff6/AAAA//8=",
+	"7P3tlts2si+M3wpW//dZUe/NlmW77T3pXnud0+nYifckE//dzsxZZ+QtQiQkIU0BDAC2rMnk67mA8+W5",
+	"oOdOzpU8C1UACUqkRKpf7Bn3lzhNkXitKlQVqn7121Eil7kUTBh9dPbbUU4VXTLDFPx1oX+a2X9TphPF",
+	"c8OlODo7uhB6xRShmpgFF3NNtJEyJdTYvzXhQhsqDBm8e31Jnj9//vUxPGI0JXJGhFwNj6Ijbhv6tWBq",
+	"fRQdCbpkR2dHVE/k7Cg60smCLantdybVkpqjs6OUGnZi+JIdRUdmndu3tVFczI9+/z06uiyUlmp7oO8X",
+	"jMSCfTSTBN6I7QDMgpFcsRsuC01yOmdDckGWNLN9sZTgm4RrQsnpaNQ2VnytNtgl/fgDE3OzODp78fRZ",
+	"dLTkwv/9tGnUrzPGzA98yc32yL+XK7KkYk24YUsdkafESPJ0NBqRQcpmtMgMeTo6bhtcBo2GY3MfHZ09",
+	"HUV2oHxZLO0foxGM0/1ZjpILw+ZM4TAtQaykun7NM8MaVvmCzPwrhMMex9+9ek+eWMLKOBUJe1K+oONq",
+	"AjHNsjgi7IapNVFFxo7PCRWkENdCrgSRgu3dhbLdto14ebp/H76X2rz51n4IXeTULKoeFlKbCU+PoiPF",
+	"fi24YunRmVEFa6TSooA3t7tobf72LadsmUvDRLL+I1s3bU4h+K8FI/gNyZkimZzzhGZE5kxR+945USzP",
+	"6FoTxUyhBPCIVHzOBc2IYrrITLkFC0ZTpqopBCM4sUPYNZ9gZ54++8P+ranP7ieYFM0+j1kePqsWnn9L",
+	"54xo/jfm2P1ZyO0vDuL2FyG3P+vA7O9kxpBYNxdYyYzV2Ns+0HE5qF50nVNjmLKf/ddf6cnfPtj/jE6+",
+	"nnz47Wn08vnv/9JI6u8KP7aGDq38eJN2Jj63FME2tQ3p5MO/Ng/nKqGidTg6oeL2YuO9YiJ9IwxTN01U",
+	"b4+3FU/Nwm4Ko8mCTIvkmplAxKZ0HbcSDvctN9LOUUrtu0xYavnr0UIWlh3w4Yqx66MPrUO+4iJhzeOd",
+	"caVNqSK441gzxZmuhv18RFLLp1M2k4qRuBCGZ+3z0NDdAXoDDPZn23jzYDO6f6xCrloHBuPuP7DfLdXo",
+	"XArNQAv7hqbfUcNWFOR7IoVhAuQHzfOMJyDcnvyi7bB/C/r6F8VmR2dH/78nlYb3BH/VT14pJdUrccMy",
+	"mTPscpPhl1TQOUuJPQFJIossJUIaMmVEWVpjKZGKKDYrNEtJockgtm8OCwE/02nG4ojgs2u2niy5XlKT",
+	"LOw2/h7ZOb1jvxZMm4ebk91ShZ1azaLS+aQiN1xm1DCrb1hRQgbxDc14CuOYzCjPWOpGfinFLOPJJxp3",
+	"4nrXZMXNAigyKZRiwhBtqLEDV0zLQiVs6N8t92Fa6HUcjUVcaKaGlronNF1yYV+AR5pls0kmk2tZmPg4",
+	"sgvDjSbxxukXE1DzySzj84Wxb62oHgugBBgWJSmfzRgMy418OBZ29V5LNeVpysTDLl9Cs8zqBDS51mgB",
+	"MLXkWnMp7ETilBnKs6EX1pPq53gsBjEtzOJvw+rhJGWCW4qAJaIkkfKasxP7GhPGzsNaEgsq5oykHBkn",
+	"kUtGZkoubf9jsWJTQvP8K01A2QU1hGBPw0Sr2USxX1higOxw6f4kzWtZiPThVu5PkugiWRBPUTBbq5eb",
+	"akmXdA3T04wBe7yl6yUT5l157D3kNmc8YUIzYnhts2eMmkIxYsVyGu63+yGGkV8xdcMT9rOgN5RnVoA9",
+	"7OA19k8SKnBB1U3J95ooYDWwnu3JJeWPVKydCNUPOFAp0TC16tIyN/qcrCg3ZCYVLLUollOm7GGpWSJF",
+	"CnIifseMWp9czAxToDGidg3DDn7aPoSvXBtGYi9OIVD2Gy7mw9rZuqXO2tH/LCxHScX/xh6WcRLFUisL",
+	"aOZlRPmAmAWFE8iZuhFhH3PLLHii3shrlsIu/yzYxxyEAPT4gKe/WBNpFkwRZl8lg9PRaURORy8icvr0",
+	"eURejEYRGQ6Hx5HdXrvv+B5zbQ5BvXLdgSPp7Zv38pqJS8WoAb6iacrRnHurrIlmuFV2ZjTTLDrKg0e/",
+	"HTGrmDebfcY2iusp2I0dL6ykPifsY5IVKdMkNiYDonP0MZUyYxQkKqppPQ246MhaPn39DNGRMQ0z+IHP",
+	"mNUCUc5STeLno6U9jp+dLmJLDvHXozQOZ+MWA2YU2iyjk68//NtA/33598Xf0+Nmk6WyRf6Kc69UeDm1",
+	"p40dZ32r0p57BRvSrE0rusL9iohe2EMPvIVSJGx41LRe9tXJkpm95OxH/KN9d3OeOKBac7tm/QNHjbTv",
+	"lOH/wFnXb7TlUKhSdN08er1zxD+6Feox4gS3dkJNV5skKr+ZrgNZW/3s+G5Xk6LI3KmKlvBWGzztYBZH",
+	"R6C3Wl3zVp153t/mbhTAt2rcS4itH9wZP6FJIgsBnsUuU7aqfYGy0JnjNDH8xo7FHR1H5cCb7fKQqKCP",
+	"hpG4RYlC+qhtvJtYOZ5GsrQD42bdkyS9n7VhNe6KbmQCllI/stf2VHHT2cXVV/49+w0oy7Xdypiya2kU",
+	"FdpunRTgMjAsy/icofuCFin48ZZScCNhAB+aRlQsl1Q1c6HhppHwGgkARxlM0X9fX6pdm/yWzvse5guw",
+	"/iZAdNvnxBsrQUnGZobIwup7CS10o72hGE3tc66IN06mzKwYc+dKTufsKz0W7j6HihRMWXTpGLYkAyPR",
+	"A5ylzD+TqMzAS7YBML0Cp+lo22kaVVK/m/j3/LEl+qOj4KrKNrOH8Dc3FXqP6gtcb7NxK9MlF+9kxvQ7",
+	"53PquaHgB+48fdvTK2HUeu/Rh+02Dhm4qd8oaWJV7Yyl81uK9lpDeBj2FlggDib4uElTQoI+Q6/NJPSo",
+	"kQHQJ79hgmlNcml54pxcszXcedj3j6OxiKu7t0mq+MzEZOAcWznVmvzf//1/yIzyzBI8ha/qbQC7wJWc",
+	"bUwnUtl2ZA7N2Be+0gSeWkOPBvd/M5ZlZLomMUxRD6tPJ7nkwuiYcDEWUjCiEyqshjtlmVxtfDDLpFST",
+	"nKmECRM3jK3sEQY4yxgzk9owwey3j/eMdCx8z5uNlANecbOwRmzDeysuUrmKy2k0t9Y2m2ASJIYbA7sn",
+	"XMyDZR4L+4Mm6IIMlsm9XSimY2KJFyxtSpRcbdADkcqOy54uk2RBuZhMlVUc3SrlTHGZ8oTYU2DmDErv",
+	"7YavCHzlhnBOpGBjcc3WEUkUNzyh2fGQvKLOT5Td2JEYzbIZWS2YAKlrrXjgVJJkjCqNYnWLL6YybT7X",
+	"DlFYU5YW+eS68VLUkKWlJEuGsKCwWHbRuAbmIgPUryISsrvdZs0ze1ynx402S8r1kuvbqqZVKwfKl89V",
+	"mXL0cUvd2jdy4OJYseYW5260PUcRh46n/L7wF1GHrQu4//dqH5bar+BNe/7SuW4/R7GfOudcSmHYx+oy",
+	"DA4qMqBpqux5ZEUzeoKstBUkOLrcKeMuRu2bY1GG4aA9gSIazqvzSjhGKL8jMqWaZVwwlKrQlx2DWSim",
+	"FzJL9VhAA/izFeHnVvBolhSWl0txWX4Jal45XCd7YYT6HJ30oUj8SpNkwZJrlkZ4i+nE6ESzX/G8ZFSj",
+	"5KQEfwrFpz2o8qzQJHasY89mUNLiiMRg0wY8FeMCxbrIc7uyLLXSWhUMZaqiHO5aFjxD5RgOxhWFM2BJ",
+	"rXIq7OF/ZlVlPuNMaaKveU64Oa7J3kqpajMdoqMiT3sK3yZzoxLHNf2n0fxAUu5ghth2LsCcCi4T++iu",
+	"sGUbvrxnL142sFfRfE38ujoTiBTZmgz8zO2+WLJ1DtJZYQrF4Ng4hL9/b5v+lWf7Lc9AeHQdVXLmqBKh",
+	"R8FZ02hrQg/6UooZn/dc2hZ1qiUqYKemRjNgTGpIxizLgn0HlxDYplMhraKx4POFteaczmYgQsLqaMgy",
+	"mmzrinZHwoi43TEy0VGrZnfA1HDgMJ/W8Z2TETGFEu4qy/ZI5Gy2Y9ijfcPGJZksZKF0c+zhjCoypck1",
+	"CfVov7g4FasqSXnNUjKTqjaaf3+2dxFr+muTY780Mrzyaymg2vi6wksGiZV2mdWQpbASXvOUHeOabqjW",
+	"fbe7AwVf7DaJ9pIvx2BHMIg8GdyCQDuR5u4xN9BlzbqylHB8J4S5cVRsr3bzfKJW+bKLQXdwwSZJth43",
+	"Thoe6CxJSlG6V0vzYhdMGYg10v2+21ha13XQWvscD/Dr9fSCgQvnvlxge31eVi17dePvUft4kZB9fmvy",
+	"CxmpnF3RwYlkX/YOoG1zN+NMmInVqpt/l0qxDGOTWiwZDHDYp9xvrcz9Wn+JVGnvj1Jc9DptbXu+N+jI",
+	"h6x03ZHyfb8p++0t9mttGlyYl6dHjQI5sCq9lsbFTFpKlYaDE35FlbANR0feqdL5HufXoy2KiI7KS4ZA",
+	"vQ6orr6F9b0piae2+rv56AEkRsWzn1RsvLH7ahf0HQSM95X/aEFun8e4is4Hx1If6WLKkNmpYvSaDGiW",
+	"OeN7iaagvK7bFO1kuGm0NlJvy8oFzcjrgAGDYIrKltq92vLa0qtbh/3LfFVefX5Zy4wegWsnLOuz+MuC",
+	"oW2DjlnwY5RT4sLQxJwT2wXhM8J9aEzK00OtT7/rW8OAGKFqJOUgzIIJN4StJVaFGLZ32UhRm/1i+NRK",
+	"STGPCFvmZu13qdEt64e1ezGbHeGwuIpuzMbamrXZHGjTh4wRjjKqs0mNHJp5xix+kHN+oB9EmrzZevWx",
+	"xYlMmXf64UXsV5oE4a5SEZrnEe7Cj68v7PYwYeeeOnugjJSqBUq93A5i+u1lU/6HfU/rlVRpk7dmX8AW",
+	"S+QNU+uJnUaTLaS5mGfspNCM+HdhylGYuRhLUxpjPeK+Cs1UQ6DZ/nFvkEfZTrAUe0jhIBOFJgnTelIG",
+	"cm1NaDmjEyaUzLKl1VJVEOm7QUClvxL8MFJd65wmGNPKFdNAKN4Za6dHFlTD5T42z9IzAm43+8J6LFJJ",
+	"BvHbn67ekyeW9J4sZ/QM34wjkDhk81dgqXV8HLnUDQz4XtI1+OrGgiaGSLyikitBXCxMzUNak0czxfRi",
+	"x9LYSexXZMziR1ZuzuY215Z/s0/XQ9u2//j64hWsx4Fbnyt5w+0ScTGfFIq33JEkirU4u6ZUs+fPCL4S",
+	"YVDwOudibk8lSaiwUgLDNX2Uc0KRPH5+92a415O8NcByODuW5J3j6EuZMt3bQRxIjl4myGY0Q72hHcP9",
+	"M9DsreT47cXtps5m8vYhs7dlXsShMSQcIqN7B4212L5cT6iQYr2UhW7RVdvi87aDWfptM6b8YZBcbRhN",
+	"q1flk9yuS7d29Qbbt+vAPWJL51A49Mq4ddHDE7KDxRschDgm13TbjN+hCD30hmhD5vfN8q8LgbCxpvFe",
+	"vvn23bdco6w4bMQJT5uS9AV58/bmlEhl/31JBDPg6S3jzp+OhqPh0+HoybPTPUrO8yblTKomz/hb+5gY",
+	"SYyyRy4mqfrL4ipL9a/Pnn1w6Z2eB0oP8ssXL56/2OfyXtKPb/DLpyjw/F8bvBMdYZ64+9lq5VtuUrt8",
+	"jVtDDZtLtcbotX57UluVVg7qdItaNdQ4yDLu69JqMr3tZud78rclDfed7ipGFRnTmOaD/qUyGKijmcx8",
+	"RksXk5puBEa0v2pV4x6vWj1ipiq3bn2yECv3hAzg33+Da6hjZweCWiskAKBATB2GB2GMVN0glMU022EN",
+	"YsYUaFbXPM9Z2mn4m4qRnbZbqKohv8rR9sbuJp63kvf3jbfohEyk3nLE9PRztCKBPglV1kSgGLwAAQ5W",
+	"kW+1qLfzDj5LMnrYzQd/wW4K2L3dkAff936/hF5pFGgBaEEfBAF7kvhL1k5u4U2abfANa49G0I2idodh",
+	"7ZbRIR5NiK7gAAo8HoCbY/OmCMFciPg3itHrVK7EgVK8IwGnbK5o2pH0oiM/oA6vBpFIHb8AT+UkV3La",
+	"eTxSZFx0bd9lXDboR9mKrjUZncO9uCba8CwjXLis+th9GJOBkATGB84KD4UAjuI1M8co10CjCucSdzoV",
+	"N60unFmwQ8HtkNuIjSXbR1KXC5ZcH3RzAXJksmRau5uevS5j/KLzfVqV9jLpFMr4Y/l+Gc8o2GriAg55",
+	"xs16UuVN7cxJCD5x1w1WENmRtF125Irf8IzNWXP4TCKXSypSTebMECWl8ZklEKc3yBhVgkEQJLlmuali",
+	"tYcB4or9zgqPIpXun0np+IuOhBRg8uxd13KobjL7/e5ISz2vaV2YZ9vdEJqcE/v9pGblhvekejGZUiGY",
+	"6nYBqxcdp7RlhvnBNowsnH47Re3ls0NC5kolTbOkZgP94eVpLY7m5WiXHD/0c7kSB34ayPnJPJNTmjWT",
+	"QfjeYT2hSDzwY0UNm2QefKs7LlZ0ZIlDFmar3+d7vwwioCdlpHKtjaf7Ubm2DwUYycaWR3UCCnZ0e+Xr",
+	"U2obZm3JGre5Gx/ca7BUA9v1CJlq+vqgwKmwoYPurEHvmKQFa0IJuGFOL1ktpGZEsI/GaSFck7RgHlaz",
+	"gwoEN4nw7a3SMKAZw5M9N9SYoVbeopKBFGS14MkCrqStqswAbBNMwqzQxr4M6CDHh19Wh4TqwqFbTnG7",
+	"CmUqahdjD75wUYIHfKkLvN7p8+WvBSvYJGW5WWwv9Dc0uZ4rWYiU/CKneHs244Jrq5WumSGDFeWGi3lE",
+	"VCEEF3OEa4JnxEjE8zKKu5SmLuFMVt2aQCoz0HavyeCOT9xY2mMKqKeNXEm7YuAf0IwJeG7HDtPlQcLu",
+	"kovCsCakj+1bpHLbmzemeaNbp95IcVtzre9kFDB8ozwp4WIuMynYYb5griclnt9v3QBQutyn60TmtZwD",
+	"vdaGLd2cmrPW7SeH5aRthwjne5cM8gUPWzNamMVkycxCprUp6oXLXgmU8Kk0i8bpbjh8a9CTz06jxjur",
+	"+9iplqCJlkFYU8ESuEuaDK8AXrx4/nL3F2Cc5AtFNevW28NS0d0FYuC4S7CM4DoqJJ3dBPoD1+ZQrahs",
+	"pIeXrPymiju44yDKcFj7QykbBvQJuPQecHC63fTsvSvleqfi0lVaNCfPFnB0tUXX/SSyNYC2BTt65jLG",
+	"YkIB+10PW9N7sfEKAuXAxiunsYaDF0RDOekPn4E4caQ2mXKzw59h30jkculyDVpbmXExZypXfM97rTkD",
+	"/bM0e1+8dxN8NeoMKXm3HPgZxt/1yF5yET59+niIf6JD/DaH6jY1FNrI5TuZsdsocO3b1mWxURr0Byhv",
+	"D+fpiS5YxTKAY2p/uFE43/0xQNUa3y3H3W7VH2jttlbDx9qw9HvZ31LAQJZGcTyzJnkvYZxLZZrPEcXm",
+	"XBs7yMltkD0OccLvPhX8ArjB1z4OluDD3oV/52Z4IMNznWd0PWmTQ9s3U+KGKyn8odwvnnuuZJF3Be6z",
+	"+3Wg1PfgHE280GGYFSu8PN1W9VvE9svTTnK6jFA76JojZYYlZiLFBFNlEgkZKy2arrtF33K9vxyd/qHm",
+	"uH/+cnTLy4mPk4SnCnhMtxUEUHOmTRU9l1BBaJbJFUsB6cFxRFggAA5OQsmTZ8+Oa7nR7jjefX/Qcmfx",
+	"YtTv1qC2jBtu/bb96Ozw3yCHe/X2b5JeD1f/1qcH+fnLVq4SKg4MzXwIQ7QMjNp7Lnh38a2uA2Yemb6D",
+	"D7hksE6+i40jusFv0VEWlzGqm4HW4UXfZuxQYk+zrhPThipzy4XchnoFrzFcxpWOZID3YwaeYshhowFj",
+	"pGmEzS6F1P/7/5A8CNE9JEgF1hoI269wOQc/gGoZPZ1sQMwiQezmthVj+aGR68ItoZWg3bEoys+aBlYC",
+	"sveScCnrBM1+aV9szPNvLQzylSbB24SnEaGZlv6CJP6fJ5fVzydv0ph4dZAgGH8znl0nFIH6oH6kyYIL",
+	"dqIYTQH4K0HMsKiKNZ9xlqUIb95UcWPYhE9VmtWb90VSM4InbYVDz2s+JIRTcJjHDAk14wlUN/rosOW3",
+	"2Cc6+nhiGzi5oaApadvSa9vPpW8O/rrybcJfb33D8NersnUr9YolFWEA1VYSIrOHbcIgbSpnMs/YOWTv",
+	"2t4RqnY2YyLlYk5gBeHFqkwNzr3NNWfU2sfnNN+4KZYzireCC0Y0XVZFZzJqHPIuXJNhgPOeSzYgdr9t",
+	"4QA2V2KLzFvZ7bIxe/MVZGvivkOaqqvSdMMUseoZW3IzJLhpGiex4iZZuJAszUJS2Sr64yp4MW2GU5mu",
+	"J0bKCWiBkHVSGDYU0ky8VMMn6Hea2B+cbuhcZGV9Gf83F9DhpO48r/3kE/9aStAc2eOvLM4z5GKSKzl3",
+	"Vln4yzVbTxQrdAkABiWCaoPfrBtUUxSH7KPd+WrstSI1/uFyRiebk7TP3GyOoiNXosWXXpkUQbkVtEuC",
+	"wkT+SViXqMIuH9a/BR1X0Gzog94361H5R2E5Kv9sWug1wqHheTNUVMxZbbvtIVZb4KYjt15a44AQy04H",
+	"xPZZ1RrlDYgH73lyzXpHfO6H9G8AIPcd7fYcuPdqdQOaR89TKxMhbrU/WE9BmzPWIK++uwpaH0WDmujj",
+	"PVsyID7SxBC9YFlGAD1TFaIWEGrlOCRBAOIWDA7wzWsZUXshb9IC61w6187GOPiSOSheF5pqpLwORxHI",
+	"9CorwdefaU4EL/3rDcABMAl8AwrgxDTLJnIWw2QpgVXW3DAX0ZRT5bJB4HYI9iduPMpkYfKiJdfEtuKT",
+	"TfC9cEkdXB01w2Z8gbDycS/UpK5hxtrqC2WAsVGFSGh9cQN/xA1V3EqtHcPZd/+ICmKRMeIbs+pCAdpE",
+	"uSr2SGjQuDYYtrzcKXX7YL0CBij3J5xfQEeRZ8twgnXabZIDUCvZ2n+vMSKnb7IKZj1NAPu3T7jSDn/r",
+	"bgFX1Q1u6Lt1hj84YPee0zsga6IWsN0vcaLT2/3a3xGgXT+//TA6pD3Agr5jCRPmEirx6XvFp4Lu3gf1",
+	"PfbmbUOr7SMvMnY7YgcS7EPs7cjYm/vjXoya+mqd0VUie8+lW3Ld1rEFfocJs8KOluBxh+RU1vpuard1",
+	"tu9l7nJlv/furvulvVA63pL2qrFbKnyAsYfEftuxByzYFzQMVP5rLmoxA+gU1wysMAwAxTfTAF2vfPSh",
+	"Hxz/w8Lvd0S+3+GT7K7fNLkJg2L6pQQp9Ylw+fdDf78O0097bPKUiWSxpOq6WYG8fHNlldWr92++I+Wr",
+	"UBliEKsFy76GUrnTQpji2bMYayAOO/nH6ZJnDaUo4oRr26Y2fG7/FVybkz+MRicvntf+fPrvT+3fecJP",
+	"Uq1PTuEbNY+9at2sK7dsdmt4WJ5RY2lpP8vXZ/HOowEAylsJIwxAPzTPszUxEsEffA8EF2R4tH07OOVU",
+	"tFyEL1jW/AtuSWMV0DoduubLL1yjTSRWVxa7uMFdNJTb6yggtlpr4TrvpO0DihH2FL4lFx0udb9nNDOL",
+	"A13z6XSSYOJMmxm0fR+ygA7XYV7sh2bQP827AFKWEqg2mKqBxklLbarU876OCT2Rs2b544vNYyQkYqs7",
+	"xAlrN29m+fS7otuZsd/rkOpFZBDgUWTMpR3fOvC4VgKvGzaAA0PZYaQFifu+9agzMGydGq6q0R3i/OsI",
+	"ZOGyZ7oDVHS9w+yBQxHcMB6oXFcmRCNsCTbfuuT3EiTYEuh42yCjOq9/60IM7LkYu3iDJtilXtFHnepC",
+	"dYtGCuMfL07+F0Y/fhhU/z+cnHz41+Cn4//eGBPJ80kQJdcvgskHxPWDgvoUYVNNBNAgapx6EKxJG2V/",
+	"C/euBwfSlLX/OgrKZvnlCKaTeA+ySrLQh5VlP82Ozv66v4XS8/V7O6ZBi2vSpQiU/UZNK9C20t9ZfnqA",
+	"8sn78kJ6O2s6HtVhCNfS3Z/2yBe5m9pPjvDrgcpbI6stwkaESDCOnTt5UH353mfBXWSRtdZfL+dygPYP",
+	"p0M/zQwZ4K6zwdxAuqlOMASMRr/HMPQ73svGmfyR9VX7aJ4reduSiGUj03VjhAzxL4B9fs3WgUlBwbth",
+	"VKENVE9ysOYFxkV0CR70eUsTvaDPXrxs8HFcfX/x7MXLs5jMJMZDkOkaQZ9FTtPU/k01e3lKUj5n2kQQ",
+	"JKT14uSaredMkJMsJtCFJrz58q5y0vWSymFG1XZdN/aRLvOM4VBY+uzFi6dfN/tZIGKhd+95Mc140lyi",
+	"9D1uFMQUF2YhFf8bS+2rmmDjw9114jd2IMe4oZhwTShJ+WzGANcd9t5fQ+eKQQxSCnUTAc1CuupbDoeb",
+	"A+6+p6YwcMYRECSgQFf7y5eUi99IRbXlCdyE9Z3eWPoP7Xx5gYM+zFpopvIdySl/2IsUt93ijsEfcBT0",
+	"sectWfU6NKyc2+cxqoxraL5tdnZq/W3nbWZx5cx8wQIFzgbwSTIIEINr8AGdWgovqdkXcdAJFcfbvsgm",
+	"ONR7gDb9gkz5jkiknjCsKdb3QFXJghuWGHdxuvcEgyiISa649PcfnaGZogNtrWaa/zQJ6Zt+jX1+jPvz",
+	"SBycK1/zMbSczQkVt4M7upVVW27xh03R9Serh6E4oiGu5M4aORWjNJl3DQFosxlAUzFi3zknplaYA85+",
+	"qUAcwmbaM75eR3jYWA9D6klaJmfcanWlnlQXZF3eDpz7+wEQ3WXLBJHyZ7wjvmB7QuaWj2lvbN4DZOc3",
+	"e5jK1MyQjXeJ3AOdTv1yemryfb/tuQEqT7UGCwFfwIhCS8iIikbnzJk3MgCHso+HvbGGcFbdrNgDY7ea",
+	"KpQ3Ux0Isp6gqncJ9lbmD+P+dixhFkZM3GoMd4IP+/EuVgOQYbvv29brDmus9f1bYMuC6ezhZZ2RDfSf",
+	"yTkX94ou22NBGr/Zsyp3huur9aLHWDff3jnK5jDGvcCxTZpCPyFyl2z+OTHsHW16h31pGG7bVlXj/J5r",
+	"c2BFELQ6YCk7KwT3DsGNKU+TjK5RRfKyIndGnV4cheLpQ0cF/8DYtx248renrADduwsgNrvhstBVb91M",
+	"gK1+7wevuwnYY//pfDB89kYoX0DJt2Gig3N7jdoMfdqnebYwcIMe2od6b3VfUi2nn1A3pfNQ9LyHdZI8",
+	"ejXu3KvxaPg/Gv53Z/gH4XmHxMzvKayMvni0Q9wHZECB9Fw55RhCIuPj7nWfti782vouMgbY0ejod6kb",
+	"eNMZZj52LnOhWyTOzuD6hLYDOLgKqBQA3dMigVtarv2qDSx3MpeA6pDSFauvVJsMCYP6d+rMRcau/LuH",
+	"5zNyk7E+yUP4QTDM4JrPrXS1dlFIa5v730bXVwAB+kbMZP9reaqWUk1cEetuilj/Y1VmGYQb94sl4vp6",
+	"MlOMTebTbroefIHJS70+KTRLO38x44qtaJZNXHp+R/Ah/1FJc/u/+TXtdgD0Ud/CM3tvw9dMCZZN+r6v",
+	"WMYcsmbXT/qcd0u2nJSACJNlx22zXyFpdP2i96HN0+5vTjJ+zbq+3nkDpJ7kihmz7vVJn8WvXp/Miiy7",
+	"VwVFs4yL4mMfntErmvfa5lYDpSaz2gTvQ2GL3lOw9uGIkBtYSPLGQfeArm0kHu3wwZDA3Z9UxAUlZIz6",
+	"t1EbpxoDbs7hQ3rNCHU6ewEoB5XeXmhG4m9f/fDq/SvyBGPvnvzG09+fLNlyypR+8pvbv9/jJsVhL/V8",
+	"0WHcWwT+RhiWZXwOkCCHIGC2glpu1rF6fjtIy0MLXvUAj+wIEbm9ZPeKEtmwQz2AIpu+PggrMmwIcHh6",
+	"T3YT/+1AhLatkSHmZ0+9k9kpTLqg2G1N3CPafS6p0F0to8oq2u0EDZamZs+Eg6uveid6uWz17CSZ1Cwl",
+	"GddwFPiIzoRpwoNWiDutuRREMcBnDC8BrSCcOFebw9qaKLaUN9WfmUyuq78KUf8bQI2CfPjSeZ1O8FSE",
+	"8N6mH6pu8O9qFJu/21FPZM5E9RfOHkBokms6ZxPIm8yy2jPnegmeVG067bp6RbGplCbELnNPkoxRfIA8",
+	"P5nxrI4AAMZOBRfnHyjmHGTBM29NVk9Srv2jpSyEKRcM/6pGDEJ4RhNWvlE9aXlLQUGrHcAEW/Sm37qb",
+	"pXvLON4WiXedetA1aTMcyZXpnzVymO3eRwBqQXO9kKYf/uZPAiPHc8A/NGwu1ZoMYscDCDaAxAf/DzIB",
+	"UA00U/A/qD/a/wMa1HE0FjEyjH2IfGH/L2AIeL0kPh0fR5juTwXBFScrbhYkBvgpaDBcvhgq4cYzxfQi",
+	"JgNY7spNjX7DSo4BzAA11eSQ9cYCGsEefElB+HYuZUqkYOckhgvRGGrME03XmqwW6+MIu6/8SzEZ2N7H",
+	"wrcWui6PibSClSKUFtalM1KxdDgWR11y1Rzuhd/cDhbVD4iZCFR6qN4EZR+YatMjOoD97ffLIKRjTw85",
+	"F5O5shIrZ4rLzigAZZU9+LhEEsTglYlDmQSJiMiTjfjIvH7PPVPMfmLPmhU1yWKSZ+CMZJawc8U1a2ym",
+	"AJigXLEbn8uxPYEVVYKLfrcHW5iJgDNbZUL45d5BMn9mis/WhyU9uDWc/LLatImfvnz+h9N+6W5hYx3G",
+	"e9hd8KejYT1BKmvce9PVr3MDs5+o8iamLtmhi4gAwUfE0XtEhDSTNTMT9/OSZnbq9pdC6CK3At6Klmxu",
+	"HwB82uTavjil6UTzuYAJR2SlpJhPuNYFU3Ar6LFpM8qXzajCd0DU5cptzr6JSH6sjM3DSDrw5u8JcvBv",
+	"Ng5jI6wjkCDdSvYHRnOAadckWv4kDZ/xBEzAywUVgmX3YjA39FPZzYfc3+9Y6c6WXXsVO1kYlwbTdVLv",
+	"3Cdg+yWKmYlmZlf5WXzL6hF4upMBJr8B7iBRzBRKuJq5DRzvIq56Lvl7+9ldZ127FLvK9Ch9F8FCVGva",
+	"L/G6nW76Z3DZxr/SRDNjB6KHZMWmCymvQTvTGU2uiWAsJXGhspgMFsbkVk7Zf/XxkLAl5Rm8occi1kuT",
+	"Ayoh6Lv2DysH7R8m0xAxYf9/puTSKZ9GxueoBNt1i4ndX02kIFc/vn9LLn5+//1YgA4Llapxqp5IqCY+",
+	"dhaVwI3sQSWXGyfo82ejJoXfD3rLMfm87e0DvatuDULRBSG/roaFARxy+9/mshJtntnmaVXO2OfPGpyx",
+	"Ktuc7uj0Dz1LzXXw2jaR6i0AZO5Aru6UkQ0z7VIB7S5EY7PHyXOjVRm4mHvad7kXwCWeCc7JSnHDTqRA",
+	"hLf9Fza3EphNyAql3HP71FF43aYuL7bQ3RXSdLbfeVVeP6j9/pC25Q1EhCMBKyWsOLanihW6XTWXu70U",
+	"BMfcpKLYbRb6J2fRfVy1Twh+yzJ+w3pHrtOMqYNrEFJj2DJvK5jrqLWrf+wwHB6Y9C3DFjsOsMrY6nit",
+	"f2sM1qb93R+hFR0ZRYXmreG0d6OQBttb67F2Y1IGhXk3R0kyh2umfiVuId0d3fQJNW/ktbsW8MG4+on4",
+	"DeoIsz0cgEfALFWZMfuQpkGG/z7Z/66Sdj3sgb8seLIgQhqeME1oqXArljB+w/QZoRAwoQ2Jl1xMPAHF",
+	"EZEzIgWz/8QoquzwdDwWA0tG6zNCBbh8p7IwPqAioUqtrVLjvwQ/raFzHaMrpPzBx3pAg1NpFqRqFdo6",
+	"brIAgoHcW1BDObJaDx0AwnY1Wq7DvQ073L0+HFW7md1J6VdB657GuZjJo+gokyurnrKUF1Aons8XocNm",
+	"H22/ZyBP+odNb5Rq6YMpssknaxdiDXyhSMpTyzaEJgnLsSSaSxhrK6aSyGVNyWtg+r1QPr6Z/YU83joT",
+	"AUsyHGh6IcbLpKUuepfiuoKtDv98U8feHM5G87uW4R3TzBy2Cnc5hf3jLeuOHZTs6G7qmiNYLCEoWehm",
+	"JXtfpk/LfZa/b5j7AjsNxXzxFeJc/sArVX21rzSxU8AyD+BWigifWTE/7Kjt+ElvAh9WE9690hqrYh+c",
+	"GucG0EdluXRjbk2Ia6vTvqvRTdppaFbJrMco38mMtTS1yZrVEtTH7rts3AEXlfvO7lPv2is+LroSp3sA",
+	"52sH5aQdtRyPys6o5m4kTRNsSJEOBry/+E7T2PEYdDjbByJfN6NjtWAIUN2WsV+hXnUArnKHXANkVfPK",
+	"BSkvDSh7VGsfy0B5FpMVU64UWj3j6JzErjuIVIADO88znkCNLsjwIQOzYGOBeTBVrEIVw5DIIsOzflr1",
+	"MUBloP7NkGCekVSMcD0WdpjkCRnAv/8G4RNOay1NgI4rE+y/zNiF1nwOMdSHnWiWJZ3t30fD3Mwvcq00",
+	"7l8pOW6FENv1EOJ6Mi14ZiZcNB9ubeK05x1qunXGhD3Xu2lcliJjl8EZXcVYJEzrk0QKo2QG9TxTjtlX",
+	"GdOQW1XG0oE2PZ+j4ejq41dxblAVGj9opJ4iY9/uiWTdq1nsy3ArZ+hcgxlPjJ6suKWqPpf9KbMWsp4g",
+	"LfT5bjcRlTUI+gYftBDfMs+YZcaqAla307XI2Jvat02dYj3AniOtlZfppjvUzuImzYEipbRcFDMfFdsv",
+	"hu59rYyNS8mv8kmXNNfEyDMC1XtQ4EMBHzJdb5YNunxzNRYaQ9cikrEblsEHdqznWGjopsgEU+5AhtLd",
+	"8Nj+z+XFe3j78vKNdnFqcCxkXBuN5YEmfxiNJlW1IPizqhY0SbWelNWCGkPUbpEnWuRMaZb2DZdp90PW",
+	"il52Jtc/u6+6SUrvYaxLzIqQau7IQIuvqLfGqxUv1OitXt9ykxlrUmRLHNVWtk1g+6K0fbWt8LNOKCYb",
+	"1W+bIQwhWlNIUp+oLwkFXDPjRtdyrveiG/YJlt2Vms0SqdLdWepVwrXlsTLfGhQ4TB33rfTIFu+WEv5Z",
+	"pXFv1kYqs6931m6rsrUrzglXParIro2cN46cA9CU+ot4O5DUlcEdxMjGKM4tqVYFbo9rBYxpmXVhFmw5",
+	"bBKoii1ZysuZdJeMlo1aEj5o7k+IeUEVFlUuUdwtW22wXqFZWrIlfEIWMkt1fxREGJTDgDmqT65tN+89",
+	"jwBovQLO/SQZBDV+C9TmIODPeZRLD3MmV60K8GHQb4dqwHesbX4u+uChsrIjeEUbbkUfNaGNlEotpq9t",
+	"ChmInW6YWyMqIZehWfBgmoM9CDTkGQu5QjeDy7kCQfCVjgjLNDpR3YiO+0uaslAMTsmPq2nFrq6+Pyj3",
+	"lmaZXE3qeJct0SOAswnIZrIwW7m6z1/W0mhfNINo0Ky1gafP+qXhNo28oYvmke9cwnvNxa02qkcKbvDR",
+	"QZm3Vwntq0NMIePjwLgWn2W3xUHvXB0CzZgoT2pUKO322EN8tZCaEdSlfJLR8KgZbd67V/crdL7k4YFh",
+	"MvULyo3aKEouCcSJEiPJjAuuFzt4vdstJnVpXIiHhP/ftQIN14tbBvTUamPeJ6hl22v+1Di88kVZWZei",
+	"lYXrKAvQZgkGPzi8rYZSF9XFxeGFVMu6t7sqp+5BN4boao9wrKggg1i5dEMr+fy/pQQEt4cUDDIOgylW",
+	"S6CoaLz6zpWcqy543fVBXvrBOdPW9mFX37ZGlySVghEtyYyqyON00CwLrYUNpzeYSXpiP2xDPsY3ygId",
+	"e2GHgxY3P28sdIze+pb6UZbEaGJQUBGqr7EqLRAVxMufjYvR6HnCU/iXBQmmE5qAyNp84xiMlxgdws0V",
+	"lZyRuUehbOHUyjtYZCxYuKai1RUi3MCAIPZCeoOt7Jgxod6aWaZNRGtWufPr3V1dfU/8rxV1Yl57S1tW",
+	"xN5SsHXzAdjjMggTVHw+r2dGLqkowKCBUxJg2RYsLToFh2y4D0qnge9mgwA3wvzCLSxPwOrADfg4WPxQ",
+	"zASytU1T+IaKhqP7oqwpVJZqIVMq0ojM7AHIjW6uMnRGYm8BxmiAU+IfjAW6wijPtOWBGVsxS25UkAXN",
+	"ZhBB7y7mNi7ojiMSZ3IVk0KkTJE/jMh/i8Yizqky3HaEj79+Qf4bZGbjiE2MY7WPz0nsLnDdqLiBUiNC",
+	"es/Xmpn6NaC/8K3lsGHMlOs3KLZpGg1bXF5LM711S4yrSdYtscIHaDWfSFXQk+BOevPI06AcYv43mRaG",
+	"ZGyGCE+DOhQryEzIQKIoOmimGE3X5NeCFSy1v6pCCC7mx83iBIfSIgzdQBIqhBWFcIrZThhNFi3tddVs",
+	"gnN2nwwCSnnrP2g4mu7pnMANQNW0p/blPwWRDtLRQQKA7IYNGzbEg7YgNs14ZlDydlqq1/j6HrziNv21",
+	"Z6To1s3K9j1S58MGRt/ic66fEuXWRDWZUCfnTT6rnQrtp0v7eVCtbX+KwD2EQyH+7tV78gTGFp+7I8Ky",
+	"1pzfMEGWhTZkafvappDdgHS94Kq3Xv71gIBJQ+f7x/H7rvW8d5dwddR8KofwtgjrTz0gQr7SzuE2XTvH",
+	"QENxQnsoZFlzpJM7lplp+9lF9jb+hgdKizGCR0wHM8S1Un0SjinIJ6jmsXNJu4YU1Vf01UeamGxdj+vn",
+	"aYVzM+FgQiLPuqt8mmXxOWLErBYUnBx2N7AsrR2QG0vcKtg3BgF8n/EbBwM5AMafsgCOHQRCSzL5hipU",
+	"+nufjproZyldPcvSQsVDyWkJRhKru1j5RA1YNC5BsyM04C2OqJritKlqV9EWPK0kZ6V5P6lc6fFGSmlP",
+	"hM57Oh2rLIeno5FbRf+g2TDd6qOW0DfqkVfxbF+HOwVzQwhoI8c2MWpd0T/IIR+kWDZjMaCtjOamQsXK",
+	"icdzgnYpsC2SOVK+KgRhHL5e0XUzW/kb6YlihglwdqZ0rZvY1wUDeCAIqRAQCm5Y6ZxycUwyKeZMETqX",
+	"aM1BRAHXJGWwfOg7EHIs6gVqYeRCOrcvaItc+Eh0LlPbhybcnBPqv7BKvwfMHwsq8B5GGOdHrkIXaNW7",
+	"oEtoRntB5q64y5ep0Cum9Ficjk6JppALpSVag8GNx4tQOvx7o1HgsUKXXBSGdTq037hvtA+CLiVeSyq6",
+	"k3HOA+H2fMsMahRwL/YLuArfdJIz5SbSYyBe9c+ZIvgxoYmSGr0+SVZow1RtUC/3DwoCMfZSqkjLUcgs",
+	"9Z4FoEWqmCeHiLCPLjtIwpVdWHugpDNteJZV9CqFS5YbEn+n4aLRuCJVMid2dM1yc2Z/W8Of4E7DUju9",
+	"SaoFl6eB0tp2boummlezXSK06SUPcXlWSdU+t2fBVwdfn1Vc2U/l+hG3Ax1P1PvQQGBiqQsJosfq0hGC",
+	"FNbdaw2abulhqtcdGv2hxjYvmmsPOcdV/08zuTrgK+8Y6/+l97a1OCLR91Pz1jmRX62tu0IbuLRWxCry",
+	"Th17GhXMS8XjmgTqMsINSjrYOVgnswcxCz+pRXiY5fKXwPI4J8JpMzPOspQsmZXwlce54Trv0+nan4lq",
+	"+8DljOCMxRsdRcBvqjLOlDU8jw+pL7R9Qc6NY+8IHYzo6rLdwa06S8/dBah37udU69rVUsfI1H+CokHB",
+	"Pn7YSR8PIn0cKX5KGXTldFQouN03LgYvx/Zb+yK9TdGdvYX7W9hxS8Gw3FH6fF0pcIyDtSTTyoz7g+fs",
+	"Ou8fT2WqQj1y1MY5XueAYWcHCuORN0ylRR/5YFmai/lkpmjig4urL2WBeZotMxHFcrqzsktQSA42fWPK",
+	"+2jrrWI3nK16QyGwiUBNa+O+HJuFjEjwoIP2AtGH1KDlFTcq/LGLTQIAanxUX+IdKAu74J7mTDBFDwH8",
+	"1pPpeuL5qJeNECi+HYYfKrsdXncKboc3A6W2w9uBIrv37btXKvvL55pwbJLS0jJBSY3bpPqDd+3qDQng",
+	"SvrQTApGBkE2tUOVCa53u5FoqzVcI86o5KpN+tuejF+wVu7e8g7exrFf9xc+QMTzvqTLdozZImvI/QWv",
+	"D6+iv+At9KAUmhEOeU3dA+Bbw66hEGsYXo1h2OFpFkRaY/I407cIuK4BVGyEX/vFaCORP4dJe/eqSXVP",
+	"9NtJ0+WAEZGw57BhUXbMtWbtnI6+ftmlVj79GDbhr2E2ABB31xZw42qcNEsKqywf5KB3fUyWM9oBODt8",
+	"u3koEBp4gZGBfQ/ET1JJGmTsQ+AF7gC8bsmX3VEXoaws01iy4C4RpjcSaWUdv68WzRdsxl4EvzqlIFbv",
+	"7XAb9uPQHgzpmbFbwla4tYSW9q/GD/wAvKg+tmZVocjF8PYQ1HUO3yeqt/rpYNHeKaLbz5qp2yBBIwZu",
+	"yEb4JNoVY/O8xbrrgOb1hx0EuOnqAxCQEw5eKSwBQ+yrhKdk4JWH2FptTMXH/X19uyC565/m1Bim7KD+",
+	"668XJ/+LnvxtdPL1h+p/h5P/cfLhX/9lr9wpe4zKVd4JXGY399AbmkPyZu7itCgJ6la4s35ZXAWwXtPY",
+	"xuP6HArdN+w9DrQfMqwlibuFor4zCfAw/NS4IvoW4LgbR0tdCL2lWkPkFL4QlwkW4B7L6dxbNTIo95U7",
+	"wMq9vAJVyzofTTVpsO9gwqb3n0Z/xmynA9fOSmhM1Wxks0QuXfnW7aAm2fj4mglNW1J5caTeeA0uXiEr",
+	"gYk5F6wMDoFniVR5ockAL54sbcLlPmyi/Z4ajqgEx834or6UVvOAfsqZ+AvE7bjS6PuxFasW/VRhJcqV",
+	"isIV/dBkM2lnDF1ZonCbwKhi6qJAKCj867Xn5f/8y/ujzdu5C0EQHIsYec0EXnbHb3+6ek+e0MIsnmRy",
+	"zgXcngHtgcUEzVYTXBiTl2VV3/PkuqnywgXRXMwzdlJoRgy8VOsMPtZn+EscOdxXCDjK1mS6dpd7+BqM",
+	"h9tmfy0YJKujsDnCz6uh0Zz/ka2DfKZLKa95SxDMVMmVZsonN5EE3iWaGei/cVFgEPhiNYqq7pprantA",
+	"v0OI0Uxuj6QiJa4JJbOMMRNSuKXqJRV0DhAZxGGakTyjAnO+fuCi+EisNsqUHo4FOGFSmRTwvqsniJtB",
+	"tCxUwjwfXbx9c4a/wseRSw2Cs4VAdStw4kRjAbAiJRgbIo/oCL5dsSn5+c1XGkBJytga8p0kScbtCKhi",
+	"kElYevp8GlKElQ/RHYWRT1MuqFrjeODygRoSP6E5f3Lz9IldZprz4S9aChfxuvnTmi6zeDgWY3EpxQ3G",
+	"wugz+/e/EoxmLbFRScqSjCqmSfzxxDPqSTXJmAwoiT0+whneW8QEuRunAIhWxK3eV/UVooZmcl4wTBnk",
+	"mrCPecYTbrI1oUKK9VIW2hWX9Ix9Rv76ASZmW40/npTvnUHEbTwkf+FmgfDfsD0kUQwq8EMoYTA3FxZH",
+	"TkdPbVuD2JLx0M8yRlgY+8gXSwNpEB+fw4hsD3VQ2Yicjp7DqOxXfxtWv0xSJrhtUtClXRhuCBckxvLO",
+	"ZY+TYF2HdjPijyc8ZctcGiaS9Rmphrak6roGYQtOSldFfklFSo1UaxK/qT4/+SNbx3Z0C0ZTps63Wpc5",
+	"HmptrS+kkIXLnoQm0FOpmTBD2+47lmcYW0gBHK2sp6TtueI5BmtrIb9Jxedc0Mynx0Ogp0zX5+Vntt2y",
+	"LVoWQjZlc9Uefk3iYDrDa7aeKFZolsYYXmkHR1YLjhCctmGP/IQtQS0wnmVVgGFb01xMfAJKPCR/ZGvt",
+	"yvXZRunMMEWenZKFLEDS/CuJ/+fJZVXr++RNGpNBHCh2k5MPvz2NXp7+/i/xMci3Ssr7MBAcY1SJB9sV",
+	"Zh9ONQTwqbA0IKBcJQtZbwM1GNQA/FOILoBFh6G+sn8iEogUVme4YZnMWUTi38aY3z8+OiO/DYfD33+P",
+	"IxehFCcyxaKsLhDfeGARTeQMGALavbSvDcmfS5kJIQ+FlS5W/J2ORlDg1f3oai7HkQt0On32bEguCJxt",
+	"IFBQxgBpOpRVZPecqYQJc8JEIlPgNntktLTuOdKRRIkKRQaeO0E3io+rhSz5IirLxdHU6sB8ZhkbQMVw",
+	"V2BJnRli15i7mcKdJobrPyM/8m/I4PTpcxK7XR7a3ZgYKScZVXMWH0Mz3+A5rImVLVaaWaFb8Vi8dbzG",
+	"/qgefG9M/pPI1hEBTzGL7Eyv6JJdccP+4wf68dguLL59EjafEnu8R+Ttz/Y/F+8vv7d09u2rH169f4X5",
+	"TYlcsmYxL1fC8TcZxFcsOXnNTLI4sV2eAWuf4K8xiH6KmVJ2J+Kf8Lk9E8yCqRXX0DIPmf25k8yJVrOJ",
+	"Yr9AgmU8JN+AFgYk/g3VPAlkPy49gPHOZvA+Rqv6YrLW0kFN5SKnyYKdPBuOjlwBM9Dm9NmTJ6vVakjh",
+	"56FU8yfuW/3khzeXr/509Qq+qeJeArXl4u2bADrh7Gg0fI6vukP56Ozo+XA0fA4eD7MAvfUJeHudJ2ze",
+	"qD8WKTcE1b+ILMvKlWHIblQvGY8vwwpB3QptqXhlCRTE4XCMsViWjVEPcoHNNMuYlTFrWEIg+QEAxmJR",
+	"PrsfKTdn9ocYdR7YPT0WkJaDPxwj+bsc2HMSL3iaMjEB3yCAHgu4ZbVSpSSIsi2fezcWU2ZWjPmIizn7",
+	"ShM04UrzBuxMazWSgZHYRJbaWW7aoccR0RKp13XvMB3sj5rQNCVFPiQxLsZ/wMJ6NSeU1dPCZfsxkEV2",
+	"5Ehfpbh4k8JlsjYXflvh2tuh0AFQY5P2jh17U4PWbgPsBvpqOy5mBEOn/XYHqL4VdTQm9bd0HsRhld3v",
+	"dg9XhTuamwywAsoW9/i8WkfHxcbKdLvraG6tEAYBsXu31rQg1c4+uUTvQoc3f7AHA4Bw+tMaBMGz0cgF",
+	"lRuXNeHwxO2OP/nFBRV22yBPfBAbBxbXpklqCR+YwL05tGLqFIfQ1HI51Cff0NQ73eCTp/s/+VlYOS4V",
+	"/xtL8aPn+z96LdUUBEcQNt+lK/YxB8EP2gh6Czwq39HPgs84S6HWijAnfvJkxlyUJZTJ+Wuduz5ER41m",
+	"kbVpXQMg+KCvJzRdcvEkOG/yokGmQ5FsD0jsq1hQXZraYSNnWFU5JqlEqzIq40Pnilphxo0eC1/2GuOr",
+	"UAtC8waqTdujFko6gjHpxGVZP8MqzIP4r+7vD/AADu2xiBH5JaWGTlKuEP/Fj234y8rEPpgBdTSIYD2O",
+	"UBlPvGyHHqiRS24PmTWadnbVIJRmug6Mb/B7oHqbSZra8Z45H4jrNS6VBHRCrojhViEwYwHZQuSinFmo",
+	"OXKA70pYpStKQeKgrHmpKK4WazKwatdYeA2xVtramocBfh5Ly/64xpOPwjKvqB4SOL8djgCeQdWIndGf",
+	"K3bDrRUsBYzeZRjB+YzeDDiMMf+rtmkS8R3GAt8780PyP4DilUsuDNncXkIN0QuqWAppcVYg2PEoZld9",
+	"LAZXb777/ue3x00H3Bvs5IeyRL/Tar+R6frOhFhj/fvf685Eowr2+z0KUjcGKBJeeZ23BWpYjMbaucyZ",
+	"iJsgi1+GmHXkATC7uCb/+Zf3oXz14nGHaPXCDx1+DbLViUUQsa7e8gbMF7jmYAtepc9evHj6NSlr5WPO",
+	"p0bnjlGW21JybY38wXRN4mueWnkJuwfV9CM0O+1ZYdUEVK1Brrosz+EWjyDdfjEs4sewm0dumEp5Yo0C",
+	"rifuiOKawLUKuHApmdJKmg58Di5YdAIdGcdfBhN9q9YnqhB1Jiqdkk6ooJ/xLlgLzMR2GxR+Jopybc2g",
+	"8Lj+Spc25ADBGYIg2bj0GwB4gmBak1xaKzMai7jy7U9SxWemxNqCe6u59CmIAKJlJHiSqizWiMRQEGeS",
+	"Kpk7Z3EMlwaT8Llr0uUYePhO+xpAdEiFenCQUmW/0xjkD5qVWSimAXgbuqToV+Jivtk4JgrAKBXL4Trb",
+	"ajJoNU+SBeViMlXgXx6LMgIUBQhPHIr5jIsUpRZa3vAZwc+Oh+QnwdCmt9+BepIW+eSarYGRAKFigAFk",
+	"EaHJtZCrjKVzzDLSPLMabXqMzlIHScHItFjmVrcYktfe+E7kcsoFOycx2F/ukgGsp5hMAZKynAAOB4xt",
+	"mUCjKbyOrlf/aDgWVuWqXHEuEw65HiGKZWE0TxkmtotiGYHPyHk8S7RV9AKgS2ksYnC0xeW3T4fDZ6NR",
+	"q1mOdN7NKLcHeWejGFoGReFhzOK7N9ofLe0DLG2gpw52Nrz3ZZxcls+a/Y7BOeUOnF3GtX0jtKzhiye/",
+	"8fT34Jyqs/h3DDn86L63vE3BgUF+5tt8Ojrd/8WfpHltxfwd0kV5dB1OB1tye48EePPt0e8fNojnLDgW",
+	"wXro32LUYnLgwUv+7//+P7Wzd4jXi4qhojT0tYLCiyniUTrQfOSicj3AE6dJUbF2fnJ4inUBXbVAUJic",
+	"Zwd1B6Ps9w1H4UU1uopf7t4+gbYvwGcdWCe/f1LmDCzz6gLln41jT0df7//g0pHhHbJ4QFfWXnP8cDDT",
+	"h5y6eQacpVzb9++Fhdt1Z2Bu1zWgBthRC5odtzL5WOzgcrLB5N6zy3UJDmtbzG5wFGXHTUz9Lf74yNCP",
+	"DH13XgikKfBC3JQLjg6ZlVRmATwu5kSKQxgcbiS2WduR/Kdg7ZLbPifOfocvPnL2I2ffGWc7mqpx9mGK",
+	"OfLqFhM7trofFVuqOhtb1i35GFwPpbdq4EcfEYffMStModgZlrs6HY1KPnafHJ9Xzi3XKFGF0AQDTkuH",
+	"3S9yWgt1RKI1cixwlAfp/Ztyo4yPahIMVzi6hxcMD3nD8CgoPqmgcDQW6PObzId7gFxHwU17W13AWq8u",
+	"46HV1wPuXPviK3yvk0+3DKCqSG8zUbijfzOpon03Xbr7INZbhybVBF5uigMrNGSebOTaVkXZo6MySL5H",
+	"7JeXTdv9HjaJsr32JWlb5C3EbQhhhKhnz95c4yXA4N3rS/L8+fOvj9vSYQ73ZTcOo6xI1X0EX4j/u2LA",
+	"/U5wZOgvyQleC91tdYVD8OYu+VhG3W6LxzP2MZfKtN7cYq4PvFuPtnVxtvVhRaTIiZHk6WgUjUYjouRK",
+	"D8nl1Z9JwrLM5YjQsdA5xCMtGLNmYJGlgNdNIW1LqmWRUTIACC+IpoLUnv+IIxL/m/3Pif3P/4gjYugU",
+	"7vOoUpzO2VigMoUBxLliM/7Rx01R8mshDRuSP0EgMkTD47Uqzj+uwqIwDq5JW3oFrz6eGY9nxj/dmdHU",
+	"mvs2bK4Ubke/IMxmWfBa3xxF+LCBEG57gnTK7K74srlUEftonthh1lreHGmjjfBJzp1n+z96S9dLJsw7",
+	"b0l9yvMKZWPtxLLy3Ip+qch/Xv30p5Yjy8ndEyd3/XHl5PLRvlPNvRaca4CUp3ZlxASRZD4TDVM9vGEO",
+	"oYGOHMtUeYijGUB611jE7kIex+qCez0efRxBkttCFopM12Ux7IisFjxZEJppiaFQLm2mrAzYFOnjrKPS",
+	"oYDj4NqF9LiYW/ChYMyw8xPeuBDxsYBYxSGJ3ZN0Qg0E+wDkQlAr1aU6FvZdn7JdW1AfST4WvnEC2b9L",
+	"OwYfWQZYI6gkcE2w9GjTYfodw5P0Tbld961mlj2VVcea43AtKYQU8GUonCV6bRg2tqI6XA+fNgo1kexv",
+	"UFz4DnTRTRJrj8p9x+zcoLwAq1TTrzT5/seLS5JxcQ0jTKrgXc3ngqWQjoyPIZz9nChmJYcOSN9xlLZb",
+	"CMVaAC63LTT3U1Gvx5LeGSH7ZdAsbsQm1R5Aj47qHEV6nIp2KvyLkmJOPFYPhnOv4JnHXNIux6RKbj8d",
+	"PfUOZPgb/FzkJ0F0ATgiY+Gg5V0Gtj0lNHMEuiN1dyaVB+DQANjwjSoMq1JVdCZXLCVmxRN2hpDIHk8i",
+	"TRXTGhI2jVoTOoVy1S4DVK3JC6JZIkVqDxFQhymZFhCUOSNPR2Rw+uzrEIF5yD4mjKUsjZ3N9o4ZtT65",
+	"sJ/Gxyg6wAsIZsRYZNLyqB3/85HvyendL0hiVyEpwGHoU8AjAgjXpVEIk5kVChM/8aWxcCboC4f8rMkA",
+	"1vL02dfHQ/Ji9NwVTwgyhuxpWug1WVAN9q2LkOFzccKFbowFBfq4J495YRbQ/qfyl1f9t0fjX6FURW5D",
+	"qAcYyBUzJ7ugYpoIuQU+ZjsnfSMhvWaabGnyDykAn3Vwrb+X8kcqfJoFlD540UVwOjDFnwW9oTzz2Le3",
+	"k6AOJuXo7K8f6kq8q0JGS9kGTOuFGgJ32UNS14WsWaCMrdwBSKWhPJWYyNh2rN/Ia+aZ0iGlIIjOTDG9",
+	"cL2WqdtIIucViphH6EBvj1j7cvshgMuwiY3tsLaY6bQBjB4JXhamB8VfZoyqfRL8M6LjT2Y9ukTGxOWk",
+	"uBVqJrK2XFo4Vc40y2bBQY6gam3Bvj+yo3sWpD/uzftD1IQvQ2F7Bw7a2lZzgN4w6zvZ6yfVa3rnvq/f",
+	"Bi/eOwkEne2jhkIEPodgNqUbAqjlKw0grl/IXcj7cN4MgFmsVhiszl0Qz4yeMaEklu9tSQkFjFFNKCSN",
+	"Byg40ioviWKmhLZ0WCgDzWjGUkKh3Kc5du4ajPmA7LBYmty2dPbkSUxyJW+4HafljJ/fvRmSH19fIIQI",
+	"3pyLbO005BBVz47d+WaGY/EXwK+qfRgRnBpAVs2tZR8AVzVedcDrP76+uHfmeH2Bfe1jDLe+RkJWP+HC",
+	"SDAmaptA8/yzD9v4NFEY37A5F+T9T+/fIiksmTB3xDX7XDbvSweLs3RnRVZ3sQKRAmdZqkUzEcnz2Wjk",
+	"gA+YCHAwx0KxRIKNmsjUGoZ6IVeuziliOPxALZeE3SBqTxmF4gjKmenPRqfDsbiA5jbw1RLkuwAhLtQp",
+	"G5gH3RKeee7HQPzx9cUnTdt2Y3jntuHS7kIT6zoxJOTKrfs5uWYstzJSM1LfRWDdRuUbTgC3M5D2/c/G",
+	"5YdakHckHaAqiMJEazwpWOoZxN2f+zhDuw13IDi8SXmGFme79HBgo+iRcQ6Cmi5EmEj1kDgz2XuXNFnQ",
+	"G0aErIzXwekIr07r3HoJA3jrIeTvh2V989hZL549bQbUhim5KoePZ14zVaMzo6Y2e2q4CxKu9M8zxeZc",
+	"G7XeZXTUrAD3+j1K6Ibu9ulYfhZfjlnRBDRcwiqVpTPgRqmqnXEX5obza+2QexQw0QPvF4F6vE69eauY",
+	"tnovpM44nKoVrXJDCg04ZZVXbbWQGRsLL0LxIts1DCA1aYW1AfcTzv19XNPHrMZD3uGobN8AbjoW7KNh",
+	"HnbC9fCVJnSqZVYYRlJG04wL1pybAo29twO5R33JdfM5u9QvEIoMdiSn/GFdQvfiT34nEctqg44RsgNM",
+	"aETQR6M4fAXn39XF3Fi4uj2kEW6NSriWASWXb66IVOTq/ZvvyJSJZLGk6joif3pz9Z5cvSV/GI1OXjyv",
+	"//30359G5O3lG/Lt1VWEV3dX777DO66YZll8XOHu4j2y1VqwWOCSQt1mKIOPSSXSAO444BKTPKNmJtVy",
+	"LGZ0ybP1kLwxmsQO6wju3uNy+DEAervL8NWCNUcu/sC1uSwX6XW1RvdI82UvUKmq5cSptuvLOXOqOVf0",
+	"QIyMkGAWUjAATb5hypVA8UxQ1mBsO2tKEF08aAJc451ZEJfBe30RElyMePew8/uMJq8mUitlszOoPFik",
+	"R9yN9lD0q6vvazjZA7QOHWC2gzg3hRIsPQ5pNqTBHZRbvVYhdTSqRW8VeIoQbA/ivKnSCGGPFaCsPK9C",
+	"MfKFohoyjuZUTe2Wc6vEjI7PSTABqxaBmxY48OLV1cmzFy9Pvrv8MXJYVYiKwRVRcoUyvj7lJpmLzuKK",
+	"JHuzVlCX4Y9s/ZOrvOA46O61pGqk9VJ4nVSlp/cwjF38i0NMH3P07shSRtahYoPPd3JyUO4CSvc4+uzE",
+	"5EGyXtBuCc6Usoxhqc8NiAp4XuOp/d4S/Ch9lO7NCA2wOoR23fW9W+v2DsrlNztCdu3f6IEFCXiWq9o/",
+	"A5Tr3Gh/Phw/0k0j3XzHDHge7opsbgHQBeUwsMBcndawxuMGud3nyVkvKvnAToZHgv+8DlUkhjuUrDsO",
+	"zbMkk+L2WBkbGqxt8x9SgbUD/6z1V7zQzNePvHZXF5j5usZp1mRDH6NOZO4iRd2NJoq8REntU7BWXLGH",
+	"0HVTrvHC+0nCU9Xu/L8yVFnTlExpcj1XYIPqhAqXBa/WZey+nJHYthVDMQrIaImrwt7Pnh2fEUreX74d",
+	"i0QKwRJT3m5YTX9KhWAq8sWIANFmSN5RMWeaQGUxRcyCYsReOXhoa8bnBcqKrzSJl/TjxA5jspDajsBa",
+	"5orN4BZiAGXVyq+HCopR12uXbSPT2BW4fPPtu2/9d5+9+AkH20v4PLuzMZT9XyVUtEZSJVRE5NeCFY83",
+	"x22YNZbXrPgwcEUAFAvXFpZpfIHYQF6UxH2gtADHbaOc+A0A4/dgFm/yyb2pmJ3pqyZlfA2aGcoxSWZU",
+	"PVpVjYT31tUM9Wm9ReaKzZW0aFd3B+ntvRjoK0XtTpcwyA10+QQk/pPf3IH0uwuFYKq/Muq72kJEuBDl",
+	"eWc8gSExDd68vTklUpE3b29eVrgIOTWLAOUCvz3alMQtYBGnL2ql9p814hnsCxC2q4IXnW1jj6oLQkid",
+	"L2tXgjd76Goi2inEPoW8gmfGFofkdHQaYM3ZtlOeArrmjDsOdO+ek9PR165sxCaMJG4YAklC6V7XMdS8",
+	"phAhIFxs2A1XUiyxbmnDXT625MUES7+3y/SZH9z10fo57ESxvDtzAbvcbShYLdZuyaOxcEco02kKQENW",
+	"gFTnk+ctDuXOpVrf5wG/hU23eT0ZA14JvHaijWJ0GdtzAMRKWQoHw/90VKnmrnDzVi3XaCx+kVOSh8eL",
+	"g7AgEA+BCE8LgGBaSiGNFK7UHheJYlQDviVP43MI2kVTwpW4+4FqcwLIKydvvo3tOiqWMH7DKqAAD3ft",
+	"kUEUI9csdxKSKGawwjxZcZHK1XlQ3oanUDQ6SytThBoo3mLbdd4rjF+CukJcl0X4QSbC2hEAk9Jj4YJZ",
+	"Y8U0MzHOGqriZGuPWrJRyRYLNysGNcwjMpNZJld2Mdzij0VjZs552DvERlUIHv7FMpzVJVXie1KNRSat",
+	"ZRrX6kPGw7K+s0cSSaiwol4z46qtAyAH7MQVQCJFY7FdCjo2PLm2s4d4L5dH4tDA/E9caGMnDqrHFAsm",
+	"wxhdkPzSHgEk4wJTzO0faJc+LXPGLR1AqHeu5EfuazElmdQeQgxXp9n6s7+0gWxtnLlyuaQnmtmXsGB2",
+	"zhMdUmFpDtMsa8VOws9qqZg5NYYp++5/DTzP/b1ktb+HbPb3X+RU/x056u9Qx+l4EB3w0fG//ksXiKj3",
+	"yBgheA0ysJtyWiM/q0cCSgEkDmG9L1gCJJpqDWqM3LYUfx2dfP3ht6fR069/7zTWK8gidkmwG6ICBxCB",
+	"GEBQAocRt03ZbftmJz+ByW/if3Uf8/6YlC1pfACMlCP3UN5yiOs6I1gjVWBx1DgiMfzsn9vW3U8guKVg",
+	"JE6poWcxsuBCZikX87Gwv/zn1U9/InL6ixfQVa0sF0Q2wGGifExZwpc08+NJIwSeQNPt1VjEWMowBvaI",
+	"ycBV7489advBltRt/wgJ3P5tadz+i2QeuxJoOj6OxiK2M4vJwG4/+0iXecYIaL0IXjxx4e2bzQ5hsLFt",
+	"oPIqQQwgM/j2L3I69Gdd2fkQy8/BdFwlrZgMigImDbX4g2MH1yORImFKaCIkHL32U1+QDGCUKky2iMR1",
+	"eL54LMqV9hoCBtPC3sVkQEW5T1DN3G1SynIGu0xwfaDyvjuxxgIHNhASNjMiti0S/zY+wiou46MzMj4a",
+	"Dofjo9/jYyjEZkUvpF/B5PwJXCIeO5WapVaiYPl7kkkxx/AWygVLz8qqrogyrSikY8BxrFi29gXTyxOU",
+	"GndQ2qE7KYRPKcBASvABjMWULbi1hOxpDkvgVDG9KIwmqVyJyPKIPTSsTKtrHpvSxB4k/8QxhFWM7W9H",
+	"eCJfFNY+/esHK3OdLuGBCPAh7Md7ONLh0Yd6WNcNC5DarmDlT64sdb1ygHeV/uv01X61rGs6xS7sB0yH",
+	"pQTfxAyvTVwYhA4NlBmNchAKO2NP/x2//4/hcBiPBQ1VuagGk/NVqCNhDSTXtQ+xBwgJR4yKgXGHFSIh",
+	"AxdC8FtDvl4Fq36PlmPYTcuJg5P6MiJrL4L0UL+bds8tkaDMdOfvbakaan+GIedGMZHuBBv05UIhzhsR",
+	"j8II7oG8YZXjxVXhpAbhjaBSqzDH9gG6YKzeNxbwY1xCDpJpgVMGnd4V3SwV3+cjktK1JnQuj61mXNY2",
+	"8C8IubIHsjWzSohh5AscMt7nJFKlLMVxIbiSHdLamULnJQagaz7CcuWIrQg1xLkua7n6lgcY0A5sjEsL",
+	"RVXLGu3HEdGScH9rl9G5xmYdtCC5MGRpreKno9EIu9GQqgs+e8GY1YzIUqqqbnsLHOFr23sVJf8etrWv",
+	"76qMesdSqF0io6GjKwCP7fr2zwD02vXtN45I7jn4emPlWvP4Ff+SgCs871cCgyC78yWLnP8jWdB68RT4",
+	"aGdUSNlag2QCFQnE1pOpYvTa6lGt8gnUAJQ70zVZSsGNVIDBAwUCdzBK1c03ZS/3Sl9NHbbGVhRfDFR8",
+	"uDCwa4Uu59+DpBDTe4ucvKHXkYBc6W6ecbM+JzEI7Umu5JSlMfGZ2fCykASeg9MRPmMpWTPTTnI/+KHc",
+	"Z9ZSraNH6jqCBalczqVAuQvaUiyxtpvzpLZS2LvqHjSriA0Ngjy3plBKBjEoLRPNmLAWvnMdOH4Yi0Fc",
+	"dykcQ+U2V9OaDGL/v9UL9coGZ8SAgSpnVqMci5r+5rUoTPyLagjyQQF0d+MXUz2Rs9i/5hCYudmllryD",
+	"lbp0C3UXSsndItjvGwByVcdUsQv90+x+dZWGNW1jdfz5S4FnS8DrhXOGhFXHehSi5dCVaNfuLrgf9PxW",
+	"pv/J20QeeCSIhsCrhlIWkAFyZWhURaTOlGdjEedUWxtxMlNYkiMm/wFJYuQJGcC//wYgsscRGaGvzIfF",
+	"2R/xdtz+ztLzsYjBfJmwG5oViC5UHm84OhwuNhzBdxHR1xwyf6lICbPrfzwkf8E7NC8TyvR7Cmju2kiZ",
+	"oulHjbcFh+Qdoy5dX8ksK3KNt2k5UxjdNRZgM1k9QBuSSoYVN+dKrgKfMGzkDqFzBRv0ABbQAzE8zqc1",
+	"akkq9kWbJW4Fbs/YRuYnluC5mJ/AWd1Rd2zKle/A2s4HgWIiW48FMhs4BdDxPTCcQQ8gLXh6fO46daMk",
+	"cHFCFSMZmxnAeAW+LI9q8Ca2suMOFnov89fYx/ewEA/ATJ/lWbu5Di1MCLvy5TBhnQgt+QPRAuXfNSMi",
+	"eECrit2Z2bb4NFDJAX8C2HEsSn4k7exox4TsiMxesSO2VOPIsfhLXXu+LUfCnB850q1DGyRU8UXBzNbp",
+	"0F1rAuk60XQbppwrWeS7oTi+w1f+oVE4rISHebQBv1TgG7gij7Hg7bgboLH4ZaqID9WqzhHfzel9cFsJ",
+	"O/W5h+iWJIVjfuicvrL7RyiKB4OiCCi/hfBvHYSLbNURdMLzySPexB3hTVT7ew6uClQhtaHrqLxIpjsJ",
+	"YMcu7wehaNnP0cMIDatruKk9UkkLukQHEXDn2U5d8CQqyrnHgw67emgIiS+TZj/VUfeOQZKVVAQXespu",
+	"SfPNZ9uTJbO2egfD40f34j+8+dEd/u8fweP0qYRw5aKCNJCHF8QthPzkNxe+vVNte8eW8oYFdN1JefNz",
+	"xqIFxic+wihcIUGfQgn5R9I8AkS1UA+9LuUZ1JWcVSt5sGg7hIz8ZXc9KdiR0M6k4PL2uyjgzaY84KJB",
+	"oF6k6W3oLqS5R+JqzpMvSv2wzqFLeQNVxVwkLFQCNAumju/qND1bUm5PKSqSu8ZbunJWyY9BD5+5YyYY",
+	"6idCPXtUWR9SZX1fKOFVga80CXiBLGXKCGazytnsHPAM7K4yyMWkWVZZ+ffl0FkwmplF6yXXW5llmCE8",
+	"k6oMaRuSC1fc4MXoeRUdAfEZhIkblsmcVdm7KTV0SjVEkxfChTtmzYGy3+N47pP6oYf9tdOwNo4d8sGs",
+	"8LkVq30H9dvtxrhktGqeCRWYvOOT22oUh/cy7dUEOocscIc5jTnckMh6zdaamZOczrmghqVn5MUIQf2t",
+	"vTFdl7epA+rSFp6NRsfnY4HpciQW7KOZJGAmxUMSBwwWkxncOOoy266shAisN/AJJF9pAolzUo2FZTnH",
+	"rMdthQFaIhOaAgQD/I+jFvSUl6eNAYKNKdd0fgetwPQ2c3/3aW5bWcqXVLMTLjQTmrvycFRB+k2JhgIw",
+	"C1D/rSyM/OZtCcXSkp78a9sMn714WYOZedp5wsuaerCVhDyVMmOAzhQ9Gu7/FBfT5UXgHVwBbi5nWuB2",
+	"haA/oopCDBgekfO/HrZkPf4jIP3YMX5ScPt9aD//KHeJn8HV4L3pkAhn5j1MIdLumWJaZjdNZt89Ohha",
+	"a6q69ARXztR2dwJYp2kIg+q8LvbXCOA9kbdBBfLKyDmgC8isAOQCDVnRiDQRPkd8gZhoukb4mSH5E7sp",
+	"Na9ENaXuvMMVc4x3L0DCj2jaX4blWV/pn3Im/kJNsiArWWQpKTRzyZRI6pZ6V4v1vYH6VlFdmwJjt3/o",
+	"/gXFlk/JMt+jS+mOMfke8fju3KnkbNd2n9J9HPktHvy3xSPbPLLNI9v00ZQr7IAnC66NrFVDbiYFO+4N",
+	"xAFiFAUfjBS6noK77V2rMm9fjKKx8C61F6PK53ZOmjxrO31hP5Yj+t5No5NvLANfSnhol/v8YhQdLelH",
+	"viyW9o8ROH7wr8rtY7dvzlQnv81DuWO2lqKbbybYwsf7y0berRaWOF7BGItNy7bijnuKs7C7XMZaOI7u",
+	"FA/r/D2P4bC3rDQgZ+YkrcXEDjQzmuCzdELNeR2Te8oQ00+xQtNpxo7vIDq2vmMVuCNEwRRZRgDQidAQ",
+	"saMQOLAwgxSnZb/6G1NSu88A8JGwj1w3g3s0uw6bZGyZl9bn3uC+heS3zFCefYmazx3xwPeQpA6riPev",
+	"JdoIFN7foq/PKRi4FIP3463+pAXlHhX6T1IwblkYK9ddCQnAhL1V8FJ1qgeohV1U8zryBgBv0GSBWbty",
+	"VocwdKAX9qfqlvs4ItP1WLg036DghT8ojAdeAJRXucwLq9VD5NZgC66jROsYixpcRxzhGbUTsuN4I6Pf",
+	"Qd86dBORjoUfE+KGrpsziyNcAkGXJYh54jDp7dmYFglLoao/wNmOBbvhKcDwI8AhnIRB7RRIN33ym/0H",
+	"/vavxxi+oIcEs4z1GYkRyQhQjz1YUdyS6Azu9mqrHwzBow1WCEZeO7J3iR2Ee7rCj1pvwf0adG+2yNiV",
+	"/6iPkdX5Gv2+FY1gS3dI46+0p+tHdaMFKba2THBtUImviAi5AvguA9GjOdUVrkB4m1BtRh+cxoPj4Bul",
+	"eAfsWS/LEZtoE3q2BipLOmDKjkVPUFkSYsqeYRclGKyvDzIWVpexo+FGk5ia+A5xXeus8wjr+uXCun5y",
+	"idMLBPaTSpgKUvQsWbDk+tah7huhuEpOXe1VUHPNQslivqgCj8xCMUYyumZK++ohuYSqPIP3l29JWM30",
+	"6ur7sfClTEOI+JRkcs5FRHLFb3jG5uzYFdZLpEp1oAMOyQWBeRKqr1lKVguesbGgApIHnNvDxVLA+BYI",
+	"1CN0RDiixedKJtZmHQRDzXGatCzhRagZCykSdhyRFbXCrsit7HxaAd1bauDGPrRS2dVRFK4pqOLmamRM",
+	"C72OQesdC6+ATrEej+FZZkcnrIysSj3YHquZ2m/GwlVamXHBNYQ7WprESZShziWAHGJyR75OnLN6oW7R",
+	"MYjhsVDMqDXYLy9Gz0nsQnKHRRURHLtaDzGa/EPY5JgMYt9fbNuPYTbxMSrn/l1tWO5DUBigZlo9Pc9Z",
+	"2ojHb+eJ4r+i51te5N23tK0GCqNHZbhN6uKOOxL+0q3wTxagXoWkF8IK8hCPGVlNyNUur379Kq508Bxk",
+	"4pcVcc5UIe5YajvqLMtQYm6fPciurr7H2kB+8lJEACXm6pIcRySxItF+DNFREIA2FlxgZAu8r41UTGMh",
+	"zJQkMufuiPjpytfGkSLoekhejJ45YRikYsRBGR8YoRNxwCkIMy0VETIMJ/KZKgMvaCD9Y4L1iTRda9vm",
+	"+vg86PGarSdLrpfUJIuY1HvMFdNYWIVcM5eBVhXSNqrQhkExEdYk0HnGiD95qsp+QSQfHDyNBTgLAR7p",
+	"O6qZff8m7RXQwRsxk+1Y20A2LPVBiwHJPIo8rB2+d+7fUcNWdH3Hog5IsSLQDSEXVuy6ezEH4a7XbK13",
+	"Gr+W+Ry3ESkc/GChMXnDKm0pn80YODnh1Q3+tURnDbixGMQ5E9bijI/PAhmHUHGuPpW/JBMEmdJq9Xmu",
+	"5A3KNKkI1PDSOKJdEQh/tPO6Z877I1u34bO5lXu05nbDInyl4dgDgsHlemBohCZ2OHMkd8cn/zuWZzRx",
+	"x7HnKDjaglOpqmeNvAIKgC9tJ+ZM5cr5feb8xlotAy1r7JJIMeNqqQn7SBOTIUM6xnSqFHjy7ZHpvP1l",
+	"X/a1BXiSoM5c1V8To13gIjk+uMf7uz+ytevrE97hdWD1wEhE9PfHO707EhaWV2pM4eXFXd3pVawPx8sd",
+	"Mz4mmnw0waGH/I/OW0h3aDo6NRnAaxvH7pxycdyYJsJ2nHwNUUWvpZpLY5h4PKSay7ZINWeGBDnBhx1R",
+	"zTQX6nZnTkO/c1vTmYs5Ta4pVDl3viQdkYxrw8C5lUtldGSJS2G4CEJ1RGQJFx4RuWZKsCwaC8WmUppy",
+	"rhFJFDc8oRmZWYNrQfWCYROCmZVU11BHXc3g2OMCDjOsFg8LFI2Fs1fhEsOVjYkIFJnVTTXYwbMHfjWn",
+	"dCauP+UKYEJZO8FWrvQWgX0F7ydc29Qs+8arX7dmENMXat+fsxUYDvTKlJh3rRdZtYXFiOHg7MIFeDQN",
+	"P6Vp6KjQo/ME2/WgFiLEWtyxUPr/F6wAfz5EfQS671lwgwzFmacyXR+7KBPAFG+C1pfKqqsMxVlKYhcH",
+	"omOsvQmdqEKUiFBTmlxb+WaNVyx/C0Wu6RKdcE5CjYUTUWXsO/cFk8MgFJ7+HntHPmD4uzrNAyj17ct0",
+	"n40F/N/wVzv11NfvHmpDlQn+DqttwwO8UGBpfDwkWF0Arhmww7Fw3Jxn1MykWhJ7WAlZ3saAUwza4WJS",
+	"tk0GOA1/GYBhNPGxv64plZAFLTcJxw3WN96HnJPT0SiM4AHXIl7CCVKIayFXgpTbNP7/2Pv+5TZy5P5X",
+	"Qbm+VSbvKFrr8zdVK1UqpfX5zk551y7Le5vUcqMBZ0ARKxBgAIxoZm8fIO+RJ8uTpNDdmAHJGf6QSck+",
+	"8S9b5BDAAP0b3Z/W8FPIYGqSuZdhIyCUlXP9pRcJhTUmjsiq4/F8r1O199rhukcnc3Q09pRIHoidMsjB",
+	"zCa3I7lyXukrgiLybtVA4bdn4pPIyybZC6HaE6lHpjU+9+L0xVLUHBCVkP2MBR7GsL3QVZRxTYvIpXDy",
+	"gweu//HD1fuCN+FeOL8h0L/OajhchC2di5rMr0XRTY1ZbKK/XV1DXQK+E4RRI0RTmPYqN4XYOjNyZdUv",
+	"w6/3l3m5mHW538aTTaNBHP4QbSy/qIzQVVp7z683FOYhCT8O1KQ3qx74Yj3pZwqVFfkAzugiNvGdFF9M",
+	"YZ9xlwjFNrW36j9/Cc46NQ8/6rt2fdcQyGgsAb0HfbdQBKpkLrQTrXrur8K/pUcOSGk0BRDZphokWvFX",
+	"QXT7RMOh8pz4+l4K24sN4Lku2EhwX9pFkz+e7hpCokcSMaeNlyM6R/csH3OthVpvCf2Q/ORl/MFX3Veg",
+	"4Y22RyuMe/aIAAtToqnen3UIFwt6OyJaFoa/RbFQyLxAcuuoNX1wI9ohLQMrBmZiODbmpsc4u1Q8vzkJ",
+	"b8q9HCrBpM4NBIjoIYbRocvvP75nEy7V0HzqszfeDTS+DybMxoedvIbLCfqOgmzw4yl3bmZsAemyTnBF",
+	"7aAhhnlitJqfDTQnQGLH5yzDQa6c8FmfvSv9EOJ/P354i0wOoyIe7aR0HkvkIhiusE/dQHOlzOxZIfQc",
+	"Io2sk+DQKqlvTpTJuYLRJsLzgnseYU0FHpQVo9KFExrogf6J3jJi67KcWztn2b+dVKBcJ5fyWoPwOWP+",
+	"nwfl6emf8lLLTzHJGT4Rvdtv6Lux+IQfZXUP0YEei09hl15/f/Hy5PL1xfP//0/sRsxFEXuQxtOM2xyI",
+	"KcMBPQ7Xx78sn0FAlubosw8iF/JWWDfQVlDdIZTtAQlYwMDMDRb9YEI03tP8CinnLPMZlLVQTh9nIzFj",
+	"E6lLLxz23uYs59Pw/kWVJJ1mIU4Vn7ekLAPGYYOsOVCSQsNMD4qQ2fTmR6DMuwJlNsngz5eyyX1Ls2Ww",
+	"JYRIG5UfEUX20mCv6fCx1R7diRRCBSEoScgXFgspPps+Njff2+rkT+9bqHxMdMoKkuexzU97pz6jxYFE",
+	"zX6AOxaP+d1EeoAZwJKCqsk4V5CPn0EW4nWGajrmPM7GRglMULwukZj77EIzMZn6OdwRGhqWDLaM3Qgx",
+	"JVPMGwsZyDC8EtxexYcsdKlyTDbmKSIixINaAw+KQLI74x6vE/eKRfKwJsSZF+4QCY3oXwXf4vnpadVB",
+	"BEOvVNiI/gHjeS6mgauhD7xwjl+LM5aZ0udmkpQGyXyMmMMZFA4FN2YeRuuzHyiaK12aiiC8lc0OwEfh",
+	"HlI9hunX1xzSu8fsF+59kIFH7dh8Kw81vAwCvkQ+Va0zr4wNbWZUkQJ06etd/nxO8yi2VxitNv62juP9",
+	"uf7JwSN5+4GSaVj9fBOwDB3Krtex9xV6jK+xfeyxPunHGn2sd6D9BvBz7NN13IWKzAr6ZM8tAz/EcVMS",
+	"eXLAtK4mUmzTFLS0ea+qfYDEpKOJth86h2RUxgngDNtI88qrn8fN3qOpZqZC86nsR5Jpc+/fTYW+eP/m",
+	"Xy/f/fC5dgsvCom5aO9tmMeDwsL2CCSCzfBXkbeaK7QWVpi8hDZGdWwcbtiHpVQIcXRXujxId7uPY+lY",
+	"uu4e446FHd2llV08sDmfqC0O7N8vvn+724HFgVPQ640n0AnzdPuP4sTCq+5yYtaoDRbZB3jigNbGRTGR",
+	"GmZZZ1+8wnx3o8QjsiogCT+Q3wmA/hQsL503E9iGhWt2PMY1IjY8kFgP8HxD2Hy5Cheu4Vjnxem3hKYZ",
+	"c+GhAIqaNsX0eCyXuuI5gr9lCAJHae+Tbg1yNIf6KUZNUas2mvRDNjYqgiUZBW0QrYDyXLjYRGfGaLA1",
+	"pXcDXWorbs1N8JrNjdDuvN4zeM/kKoxQruGNulj1kHOAToLLzDAzVlYMdL191VLYteVQavji9E8IsjGT",
+	"TjSC+2NUPFD1Y75ieChTpbqTSPhld3a5Yw/4cOjrI8Kv4TLXxZAGkhZVT2oxY/VSYvNVabEqloKwK5Q7",
+	"0DXpsnbK7bGhGBlLeBRLJdgNZP1dGx9R+SHxUWskuaL//YeOX8LJhgkeNGIcFvBK+3anpITVFV+D5vpq",
+	"2Psl0usCez91LNn8oCoSLroz71e68gw6LyPMRWuct1mVsB00SUt+BvHRF13rVTPkgyZ0rGXIYxrHVmkc",
+	"m7XmzuVbK0xVLvodq8yEZazofEmEYYMUtuCX9dhwzmSRwpWn4PBcM1kwMxporEBNAIyrx1zW7bEa2bzH",
+	"spx7cW0s/D/WiQJMpBhKrgEIvRyW2peIF2nHQmU9Ft9dzdFA5uxW2PDSZ4x+efLN8zAXmMr/mbHODLBA",
+	"scR2oGXRY156JTCgUu1Cj+VLLcJ7jKvYYHXS2lEKal8P2N3kcPDojcFxOpOdhn0Zf9Q6bDzehWGn3Hth",
+	"w9P/0cGT+zue99/DUXc7Jz+fnnz7yx87g0Ef/9f9Q/df/t/2ZULtrdmpQ9f61uxfU61QOIXN1UFUH/oY",
+	"vPnvrJlRL+R1BbIoFX/ZUAWbuPF1P4c3CxVAKxG3cCJPDnzi2JiozRAOizze2jZSxzuN24MaRHrHrIiI",
+	"LT12y63kQ0XgLXIyVWIitOd+xbLdgXp2dmpLcmoD2YVxTobBt90QO7zMuf6OnttKJe1431qNn16yfk2C",
+	"snqBzdKS9vsRRT8BT4Neu/0iNQEV2IbqG523S+gYF+sjHSEJK5F7Y1kgzWBhUqGly3qMswxwn65kgX+N",
+	"wA7NoCxjoPEviO+gAQqjBiMwGI5cqQwDn/DxeYU+SDHNYN712WtYiNQDnXZa7WAsiCo38Q9YyVOHUPO4",
+	"frJEYQO5Cu8+r7OBBrpCao+piKaMGMgloJBKja/rrtyNnE5FkfTHyHKjsRQsn2fUay+Y2ggY46Fhk2bc",
+	"M6NzcR4x7z2AwbOMYF0wgIWPC124MGoQbF4UhG1MUVh4hTF34SlR9Nl7wmahuNg6JBn8zxVMkuDFEMAM",
+	"fV7DxqB01QloTRRxiF3TX4fjMtArQC49VvWhghMCjAnoFQ/tFyrywnZPjgHB6mtKCxtoSA9tRYCpBMfX",
+	"AAEDC90pHvB8//O32SVwyFDHaI+hgbVoLxOu5yRgCA4KeehgCC8rTLjOwk054vD6ei01Hc3cVjO31um1",
+	"sRtl82do9bvBrazQ11ketKzacwrwm7oEhlrT6oJlOJUKCo+UJWog76pOKvh00NLYJcYb6D7SY9wNdPb+",
+	"3eUCuhotPoP2KefMLyvYaj6CO7PCmdLmop+TvMgGegnwDFsAdmv4CBwQ4M7IrEC93FRZCPN9QVyZXHjF",
+	"a7Tjfcx+Asdw1IxXhLtOL6xhZ+K+SvZvdi7vH+/oDh7qpgxg2K07LG+pzEirOUkMvKuCZqLB1iSyly7t",
+	"K7hfWKSvzefe7G7DTj4yZ3tPXnbFvlvZbIdWDOtAIY+G2npDbcVEq6MED2OtEd4jNZxtvT+EgCp2W50K",
+	"glOtmieLW65KTi1aKkysjl0AjYWXjmCxY34rBlobLbq9pX7NlWUEQ8doArVtpjCMkvom2G5hzNhxuT/Q",
+	"q62WF+8jF24067jCNleb5ym0bHDUYsvS1mtDRGrFXT1EpPbemizv86Lza9NquMlbXLwd+zVvwLqKndoB",
+	"Ia0KTRKQ8HBeATQ/pAxcuPurWrmvzamo2sPHzMMSEqdIVEJKgnTwlmeUGCjyGzYRfmyKyjut1zXQnfpy",
+	"Snya8uALEgo5BLXD1k14cD/De6fytkfBa1P6aelZJ+fTqSh6A515W2popkqB4Lz01ZB4aJi9mPuSKxZk",
+	"uXD4fVwLfcggdxnaeUIXITmpLmBxTd6Ym+ALv1iS4ogEnLbrjnvV0vEZeK9U4lU8gwNftFbztJg2lZI5",
+	"MngTg/805j7ejigDieMc7z9GgHUVTtzoeGN9fxze2/0W9pBhq4s0aLUSRKpveGq3H67NvJmimbj8i4EO",
+	"9pApPYCPheejHmqLR7EN4ajkemiHcNRDOhzHGNTBY1ArDRjI0/usYBRWqJzE0pb1cSl8+CI++1WjUC6+",
+	"TFtbtyRssljL86giKEuvXvUnlBZzvoNQRBm2QI3LtLWOMBdLrDZkNWyXkh5xNXDIYA1S2m9TIvoiOXzx",
+	"d88Lq8U3uO989KUdOyal3zUpfYm9NrPQ7hfQS9yVpKsvz7Al4uAKu2xRCShd8GGKc+JUKGkkq2pm7A3a",
+	"WVQqllSEHU39xkJA3M1V8iGA1VtzI8CpxcrRfcnlO1YORnO8bBDmb81M2Jh6hOpEOcOUAeTe+hWYN8E0",
+	"h1StWE9I9VFpWWGHng46IYw6gapAgN6FUtqGUiSss2sg6S9JcJ/eo+BOy/sqqXS05vcKB7ez1N+PaH+G",
+	"7LGDnf8Rf3BInIT3b2CSdb2Voxg7KoNWSAXQpxXuOLXhi1qBYFgRAQSA47t7t9X3F6H50QXlxbhj2QWd",
+	"CWLosO8Et8IyAicPr0xY5Jh96tjrjx/fs++4k3ndRh23RkKzx9IJO9CaIxQ53HpFKPkeExIADKHLNLc+",
+	"CWoUpoKfRwRTGLPPMu9VxjquzMew3OcvxlhF9+0ppd4OdBbeWHOVgR6alL6EqjrxKVelk7finMX4UTI/",
+	"rlnJW+HYt6es4HOHucXwxVM30KArO0RCZ4u+TpdNOOAmhlkEwS5W37bjpTew/oE0YWT6h3FeFmcv1kqd",
+	"HnNjM6MrBKNz0atuDCK3HbXjfgTZ9zIYsET7ixKMEu75LHKzq/pdwKHcswJ99hv8e7XBW/oARmcbV21y",
+	"mfDXxXmQhUdH6W4khXsYieoL8IPiVf6U+3F9kx+p6cmyFNwJOhOoFoCxnnElrHfPEGh77d2pH1vhEJpI",
+	"AtdRwi4G+OgYHDZmWcDthn7vTx3LfsbJfskG+kbMXbfPLnPo6B70HfRRecY68O8fAWSvGyaaCpsL7fvs",
+	"InYkd+FHeDOddA0ecaUCyWfw9VVhzfRqaiTgMBmL/h11lcdbbGPZUCgzi78YKWPsFU2X9QaaOssnA2Yo",
+	"XUZKCP/U9VgG/7tqmBFHDrJ/LK/HUP4j/VjqgV74zUzqwsyuxqa0uExaUfrM0rqo4f3SQLQ6rOwJe1da",
+	"4bIIVRiLlGK/WqkZZ9bMcKxYEBQelvo667NXPB8zK5xRCJXuhBqld8QG/GRoEOtYh7Ish+ZW0PYYYwca",
+	"uuzAS6NlZM20pqEYdcWxpI/NEABmrksVQjnXVe6Ba7l6vgCSeonke0jnI5lnU3+0hFNWGeTx9EtLtgHy",
+	"SSPuEtHZCVXnhX1dRew7IYm0TtjCg7Vf0RQ1QtQ8rFSTjkEvJ1GgkMKjBUhxNjaz7jnjmDnBTOmdLDAw",
+	"Bj9xVQIZ+AQLFXB9dgnXto79WhbXonYntJjFTIxA1SmMFTyJ2IxwjQsfoliq9DX2N0oFDvPGc+UIfKp7",
+	"jsV/uIPQ/YBKFJxQUmN79jmbicCsgc+RHfvsoiykp78Q+1phSkm94CZme1+uMtsB7P10inuOeO3C49Ri",
+	"oqbxx8HXhDzl74+98cEFexstl9xoLXIvb6Wfr9ovK4riZfL44dXF6mybCGrRZCK98ci0RrprbGrQoFvs",
+	"AXMoRRGOIPvDlRN5ljaqGZsZMyMvdGI6QcEyNpCVkBk+FEWfZV5OhCk9DoFaY6AhDRoeYYrPhT1nWalt",
+	"+JQPlbiqeCgLQ4XJoMY0D5uVlz6I92jMsQm3N7SKQbAa9TnLLPfiSsmJ9DAANM0Iq4QZXazphRxw7ATI",
+	"eG4NNSzMVem8sOcDnSUl9lfXygy5ytiUl9COUKnqKDp4JQcb4cZm5mgb0t9nYbyUN88giTJjzsswFKws",
+	"mP5jY73QUGzvhb0Nii3w2zwmVrXooBY+PgCe2+pE96yP2lbQqo2WWOWRKaT8oNJjgwKicoAtFdBlLB64",
+	"F9qpqg4aaSfslLBPHYFfWFfl6YhHqHVmxt4EabmapnQnbZOQSyEdeMzbGCt/js8e3lJZmupopmyVVIFb",
+	"dk+2SRY1JNoWZCmgWQIGBlomjlkRiUwUS9ZBZRrEJ6RwWBcQCKEoFRJ98CSDtUDOZ4cHg6TkirlZ8C8h",
+	"t9RRZo5Q8hqaN8P0pLW7Qf0XwovcXxl9BXWUV4FQee4zZkvtqhXMk3szeI65Ms+Fc6OS7IQNpklceZEM",
+	"2cmq/5/ZUiNCOyzekQViS93tw8CfrnJZ2CsEJ4qOPmyJ/C8KMGrhoeYMnJkOQQ4knCwLm3XPITY20Hzo",
+	"oA1B0oIQ4wkyuOdT32LRNDH7/s2Z5Vnu2ZZpnP5oyDQaMsX+5UurF13TMjBJO77zK03MX69uZCyJggrN",
+	"C+6SpWYpZhdmmvnS6sTF+dUMHcamhKaM9Q65WFQ1moiJRQQviVWq1e/8TOZN0NEfSl1R3SW83F7TdQ/N",
+	"KLDkder4ddzLRKQvbukxpbY5OG3l9bWwCzQG1L+Bw3ZPqN3AfIFHlJLXQudiC6vwTfL44Q3D1dmOtuFm",
+	"2kp37SQPrlWOnVy/LEuRVtZuJtZLJ5Oo3Uo8Z9sZacludLKU9M/om6y20FyDPH9ftnHA/q2lhonu2WBq",
+	"W8HRZmq0meSh+a5ViAfXYJv8iaZjWhWSePde21Om9METSe0pP+YeXbfwmBbOUQyHjSSVmmN4mVEtuxYF",
+	"NidktXxA1nU/D7kufsnQExto6R1T3MW7SLj/DEvsZAgxpousy3IDF6Bwp4lYzVDFeh5D5JhCGieWbqCL",
+	"UqyL6lIF+eFVWj3LTqoMN6LKcIlnFnbmkWi1YGrWgryG5ZvyXBQ9At6dMWVq0D5d1GgL4VFwgL/ia358",
+	"S2fgZeorC+JPYwthgwczM9YhaYCfkrLCQCsA7gVt7MdcM86GwnsB1fZnLMut9DIPuvN///t/WKbMjP43",
+	"5dbL6vMIeeMz7OA20LVyBpW7lHxgNLwhJBV4md98TgbAEp8eBi73YRTu9sLhqHBjNX8kvOjjC31YNRvn",
+	"O5lacSvFrFXhAsTFot06M6UqWGFqql9UxTGp8Sz9HY/xTYfoDZTEM8Tu8QR/BZa1JA6Leq9DeW/ToE7h",
+	"seBoFqXo9qooyEAjmjAMMEQpqgpXPwDCJmhPbWa1mIVvagB1eAggs2sR3UlumZmxSyEZyLxclOZg1cfC",
+	"uYFOnIKrqbBkLmSMx8gwSosg3SCzEsQZhlQjOrrPttD5cRnv6Tx3jdD8RQnh7wldanmtbfdp+PXjyfMj",
+	"sl+gpx5zxuhmJMWtJcISomIiByrUpVYBgBZBhYjkq4ZapROsk/32G7Q1YL//nmE2LCQpdHs14h9tUERW",
+	"UiUk1EUMUaVQaDjhWUeXSiGLA0ReZSDihJAuUkKlUp9d1EsKMw20ploemo5pY8k6mfAb0uVx4cEekR7Q",
+	"k4MtL8J5ZKzUXqrwOXQH82uY7W/Vrh2YU+qJWnikOr/HwyWAmLbYyqaiLEdCuHTicKEhnCljEz51NRVC",
+	"cw8G3eUwO5UMwHMGVJ0rwa0jD7um+6cuskQn8V4hf0eGlwvOZrfPKjqAgH2YqqjyVCXReZ9d1FCNwJPB",
+	"Y+Rps4nAOG+5J0saWXjRxj1HFYqe6NMaZRKt/tlY5uOBprs4YMbizkbwZRMvHcYOrubAauCHMIi35+SV",
+	"drqPg7UvBVQ/AJ+wFf0Q+cTFdm+p5DuEkUy98re4TLikR+8h6rI4U5tTJbyX+vqRaISfjL1xU55DmTXs",
+	"TrIBy4SxvuIMf75e+P8EMHI0wtVkxLMeVDi7qqT4+79cQC2w0WrOhLZGkWEBRQRjfkutjLD/KBMafCUX",
+	"ZHNjnGCVug6BkrFKWPeJj7ENWQdl8rhIm2IEs71TeIO4c+NtJN3l63sQcnGSjcEj2oRHej96efma5UoK",
+	"7deQw75MXq6UmV25sjBXEbwhq6AQ2IgrJ7pMCe/Yu6nQP0GTFBfcK85yKwqhveTqaY38wLwZ6CyMl7GO",
+	"gdCuL6CoVM0JlTM+CqHe8GRMV+G3XEI4qS2yukClBxCW1fj3LScXJ24Npz5KKRkEwJ5ZYtU4BE3fGil5",
+	"K28F6wQSRXSCokumgdTYSAVAEm0hbI/diLkT/mTKr6VGzL4mLP0fYb6vGvYTXgHaia8R5zXqJ2zYI4L6",
+	"pPetiRRJbA1xhge2gOsM5lJ4lF0HqRy4I7uVYiZshphvJd6hZeGPjIIXXBsIoYXP0EjdEvST+7VYn4EG",
+	"vnSEz7BGXO1O7SW/2esC1vHIEdxzK3DPQPMt/LRz1iGw2rL4bwDsXGoBbEZRAyAThZ89dcwJQkwEuyhp",
+	"1BefgZjdUOQm8KIVJQBOIgYVpJLwHOoYeTEJCoXroGmGIiqbVeZD5FBivi3wQuM4R2ilvdS2wHaup8g1",
+	"ZEfU9Xuv1RtrPtjTexNIH4lsjzhIjef/V+HvfPifh/AH/StXKAZD3xXRHEaD4iQ7adB7JlhCWf1HJNwH",
+	"h1glRVfpMmOZmHCpdmeARqX7LIYEzqxwKBT3CIH5cb2mbqiKCYsINPeelnUgvorDw3w7sVaDko+DwQX3",
+	"UXC3XURVtFwFrDpgdknnLffGMqDA7r4IOzhP7ow7J6/1Ach669YNiHD64vRPDBzBmXRN5WAXsE6QtkaJ",
+	"A1F9GBonmgj92WT/AWDOYTioj1POYJRR+qoobsZd98gSjSyBBwFQd4DEexfDJvw0kngz/Zf6IBxQBRI8",
+	"+lI7cQN6cKvu1w3UQQPIL/zdHP74kd7o6+MVKybmdoVVZpxC8MRJ3aMJtS/Q1LDdkcGgIGS/LHZWYP+K",
+	"ezaa2A9maIo5y7lmtILANBPAwSR47xXmaohk4E+/BI+X3uLoQfiDNFe5m7/caFWdCb0Xil8kxVf6S6FE",
+	"fL3iGINppys8LCxPTzfrM+jrVlj8pj1N4m/0yAHpg6ZYRyLflVIVdXuKqk8vdjIcSs3t/K5k83nHQ2ko",
+	"T85+/mVRB06N9Wy4sO62DBeujZ5PTOnIsFka+LcnQ+hbcVH6cZjn995vT0hBvTTmRgr4MEwPWVgoFkqr",
+	"npw9ecan8tntNyACaOZlrfdacOXHPUa0UAXxL96/YYXJS8CjRbDnftKSHJcflrJ0YSCv9Ymsh8kJgFtC",
+	"3oSfJ2MERmwYIYiLpFFi9ThS9+rzwcSr82bSbk6QpHZtOTbIoWHAPG8Y5mNE1GVS3wrtjU3XCiU1Db96",
+	"W9XaIrZiWMbEaOkNdKUaS7c0UP1lw2gINRtxeYfzupQ3jFs3tWeFlSPfS3CkeX6jzUyJ4lr0mJNKQKcJ",
+	"AuuG5wrpwsYwJUcin+do4ceTgHmbThOOmUmN4PFQ9UqAl3VhdbX3PMKljQRe4dDw6cMNk0C1zslMFoIV",
+	"3I2HhtsiPXg4lYbf/ZCgMFFBxUjqAjIniBXAvSsKymRvPNkK7KPldINHpb1j3LFLGPTkMnDEK/g0GQcf",
+	"axgkBZLrLWxcL0WzqRaeJILVeHMLbBezPpqJGBJHqjwldhuEWzJE/VXTYr/n+VhqEdlVihSsPIgEapDW",
+	"iX02qjz5xRt5qJi1ghcnkDp6I+bd9DWWmyc0v4nnk6mwJ5i27xkvC+mZtxSEraRIIX3jtlfcUgHdAxfH",
+	"HuuxmX1ak5yuEdrhNi8s4USswglyHpjCpOmwkS+qfgQkkiZ8yrxJZVLZLJOq5gZxrdrMAAXfM67nWEQI",
+	"ieWahEGyMEhE83KSvlP9dRM7GS9HpMEhWV8L5VhnJoZjY2567FLx/KaHQfBukqcYZBSADJkRAjsHr1rm",
+	"Vf3IJFmATuZoFqe50E4wL2n7RoL70grXZ++iZYKYt6Jg2acThc+f0GMZ49rNhGUvTp+zjL7s05dXpa6y",
+	"7bK6bwFMFV4NIyD0MOvUhQtJMAXrwZIXojme/P7L7/8XAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -1320,7 +1320,16 @@ type Alert struct {
 	AcknowledgedAt *time.Time          `json:"acknowledged_at,omitempty"`
 	AcknowledgedBy *openapi_types.UUID `json:"acknowledged_by,omitempty"`
 
-	// AlertType `host_unreachable` or `compliance_drift`.
+	// AlertType The source: `host_unreachable` (the liveness poller; key per host),
+	// `compliance_drift` (a rule pass → fail on a host; key per host and rule),
+	// `score_drop` (a host's score of a framework fell by `alerts.score_drop_points` in
+	// one scan or below `alerts.score_floor_percent`; key per host and framework),
+	// `fleet_score_drop` (the fleet's score of a framework fell by
+	// `alerts.fleet_score_drop_points` within `alerts.fleet_score_window` or below
+	// `alerts.fleet_score_floor_percent`; key per framework), `scan_failing` (a host's
+	// scans failed `alerts.scan_failures` times in a row; key per host) or
+	// `audit_chain_broken` (the periodic verification of the audit chain failed; one
+	// key, critical). Each resolves itself when its condition clears.
 	AlertType string     `json:"alert_type"`
 	Body      *string    `json:"body,omitempty"`
 	CreatedAt *time.Time `json:"created_at,omitempty"`
@@ -1341,7 +1350,10 @@ type Alert struct {
 	State         AlertState          `json:"state"`
 
 	// Tags Context of the source (address and error of an unreachable host; scan_id and
-	// previous status of a drift), plus `occurrence_count`, `last_occurred_at` and
+	// previous status of a drift; framework, score, baseline_score and the thresholds
+	// of a score drop; consecutive_failures and the last error of failing scans; the
+	// verification's checked, first_broken_seq and reason of a broken audit chain),
+	// plus `occurrence_count`, `last_occurred_at` and
 	// `suppressed` (true when raised while the host was in maintenance: notifiers skip it).
 	Tags      *map[string]interface{} `json:"tags,omitempty"`
 	Title     string                  `json:"title"`
@@ -1358,6 +1370,33 @@ type AlertActionRequest struct {
 
 // AlertState defines model for AlertState.
 type AlertState string
+
+// AlertsConfig defines model for AlertsConfig.
+type AlertsConfig struct {
+	// FleetScoreDropPoints The fleet's score of a framework falling at least this many points below its highest within the window raises `fleet_score_drop`.
+	FleetScoreDropPoints int `json:"fleet_score_drop_points"`
+
+	// FleetScoreFloorPercent The fleet's score of a framework below this raises `fleet_score_drop`; 0 turns the floor off.
+	FleetScoreFloorPercent int `json:"fleet_score_floor_percent"`
+
+	// FleetScoreWindowHours How far back the fleet's highest score is looked for.
+	FleetScoreWindowHours int `json:"fleet_score_window_hours"`
+
+	// ScanFailures A host's scans failing this many times in a row (cancelled ones aside) raise `scan_failing`.
+	ScanFailures int `json:"scan_failures"`
+
+	// ScoreDropPoints A host's score of a framework falling at least this many points in one scan raises `score_drop`.
+	ScoreDropPoints int `json:"score_drop_points"`
+
+	// ScoreFloorPercent A host's score of a framework below this raises `score_drop` (high); 0 turns the floor off.
+	ScoreFloorPercent int `json:"score_floor_percent"`
+}
+
+// AlertsConfigResponse defines model for AlertsConfigResponse.
+type AlertsConfigResponse struct {
+	Config   AlertsConfig `json:"config"`
+	Defaults AlertsConfig `json:"defaults"`
+}
 
 // AlertsPage defines model for AlertsPage.
 type AlertsPage struct {
@@ -1399,6 +1438,25 @@ type AuditIntegrityResult struct {
 	FirstBrokenSeq *int64  `json:"first_broken_seq,omitempty"`
 	Ok             bool    `json:"ok"`
 	Reason         *string `json:"reason,omitempty"`
+}
+
+// AuditIntegrityStatus defines model for AuditIntegrityStatus.
+type AuditIntegrityStatus struct {
+	// Checked Events verified before the first break (all of them when ok).
+	Checked        int64  `json:"checked"`
+	FirstBrokenSeq *int64 `json:"first_broken_seq,omitempty"`
+
+	// LastOkAt When the chain last verified intact; null if it never did.
+	LastOkAt *time.Time `json:"last_ok_at"`
+
+	// Ok Whether the chain verified then; null before the first run.
+	Ok *bool `json:"ok"`
+
+	// Reason What is wrong, empty when ok.
+	Reason *string `json:"reason,omitempty"`
+
+	// VerifiedAt When the periodic verification last ran; null before its first run.
+	VerifiedAt *time.Time `json:"verified_at"`
 }
 
 // AuthLoginRequest defines model for AuthLoginRequest.
@@ -3615,6 +3673,9 @@ type UpdateServiceAccountJSONRequestBody = ServiceAccountCreate
 // CreateServiceAccountTokenJSONRequestBody defines body for CreateServiceAccountToken for application/json ContentType.
 type CreateServiceAccountTokenJSONRequestBody = APITokenCreate
 
+// PutAlertsConfigJSONRequestBody defines body for PutAlertsConfig for application/json ContentType.
+type PutAlertsConfigJSONRequestBody = AlertsConfig
+
 // PutConnectivityConfigJSONRequestBody defines body for PutConnectivityConfig for application/json ContentType.
 type PutConnectivityConfigJSONRequestBody = ConnectivityConfig
 
@@ -3791,7 +3852,10 @@ type ClientInterface interface {
 	// ListAlerts List alerts, newest first.
 	//
 	// Alerts raised by the server's sources (`host_unreachable` from the liveness poller,
-	// `compliance_drift` when a rule goes from pass to fail on a host). One alert per
+	// `compliance_drift` when a rule goes from pass to fail on a host, `score_drop` and
+	// `fleet_score_drop` when a host's or the fleet's score of a framework drops past its
+	// thresholds, `scan_failing` when a host's scans fail repeatedly, `audit_chain_broken`
+	// when the periodic check finds the audit chain broken). One alert per
 	// `dedup_key` is live (active, acknowledged or silenced); a recurrence bumps it. Filters
 	// combine; `since` and `until` bound when the alert last occurred and first occurred.
 	// 400 naming the field for a value outside its enum, a malformed time or cursor, or a
@@ -3900,6 +3964,17 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /audit/events:export (the `ExportAuditEvents` operationId).
 	ExportAuditEvents(ctx context.Context, params *ExportAuditEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAuditIntegrity When the audit chain was last verified, and what was found.
+	//
+	// The verdict of the last periodic verification of the chain (every
+	// `alerts.audit_verify_interval`, one hour by default), which also raises the critical
+	// `audit_chain_broken` alert when the chain is broken and resolves it when it verifies
+	// again. `verified_at` is null before the first run. `POST /audit/integrity:verify`
+	// verifies on demand without changing this record.
+	//
+	// Corresponds with GET /audit/integrity (the `GetAuditIntegrity` operationId).
+	GetAuditIntegrity(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// VerifyAuditIntegrity Verify the audit chain.
 	//
@@ -4900,6 +4975,44 @@ type ClientInterface interface {
 	// Corresponds with DELETE /service-accounts/{id}/tokens/{token_id} (the `RevokeServiceAccountToken` operationId).
 	RevokeServiceAccountToken(ctx context.Context, id ID, tokenId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetAlertsConfig The thresholds of score and failing-scan alerts.
+	//
+	// The thresholds in force and their defaults (the configuration file's `[alerts]`
+	// keys). Scores are pass / (pass + fail) in percent. A host's score of a framework
+	// falling `score_drop_points` or more in one scan, or below `score_floor_percent`,
+	// raises `score_drop`; the fleet's, `fleet_score_drop_points` below its highest within
+	// `fleet_score_window_hours` or below `fleet_score_floor_percent`, raises
+	// `fleet_score_drop`; `scan_failures` failed scans of a host in a row raise
+	// `scan_failing`. Each resolves itself when the score recovers (at or above the floor
+	// and within the drop threshold of the score it dropped from) or a scan completes.
+	//
+	// Corresponds with GET /system/alerts/config (the `GetAlertsConfig` operationId).
+	GetAlertsConfig(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutAlertsConfigWithBody Change the thresholds of score and failing-scan alerts.
+	//
+	// Every field is bounded (the schema says how); a value outside its bounds is a 400
+	// naming the field. Sources judge with the new values from their next judgement (the
+	// next scan, the next minute the fleet's totals change); live alerts keep the baseline
+	// they were raised with. Audited with the old and new values.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /system/alerts/config (the `PutAlertsConfig` operationId).
+	PutAlertsConfigWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutAlertsConfig Change the thresholds of score and failing-scan alerts.
+	//
+	// Every field is bounded (the schema says how); a value outside its bounds is a 400
+	// naming the field. Sources judge with the new values from their next judgement (the
+	// next scan, the next minute the fleet's totals change); live alerts keep the baseline
+	// they were raised with. Audited with the old and new values.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /system/alerts/config (the `PutAlertsConfig` operationId).
+	PutAlertsConfig(ctx context.Context, body PutAlertsConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetConnectivityConfig Connectivity polling configuration.
 	//
 	// Corresponds with GET /system/connectivity/config (the `GetConnectivityConfig` operationId).
@@ -5364,7 +5477,10 @@ func (c *Client) VerifyLicense(ctx context.Context, body VerifyLicenseJSONReques
 // ListAlerts List alerts, newest first.
 //
 // Alerts raised by the server's sources (`host_unreachable` from the liveness poller,
-// `compliance_drift` when a rule goes from pass to fail on a host). One alert per
+// `compliance_drift` when a rule goes from pass to fail on a host, `score_drop` and
+// `fleet_score_drop` when a host's or the fleet's score of a framework drops past its
+// thresholds, `scan_failing` when a host's scans fail repeatedly, `audit_chain_broken`
+// when the periodic check finds the audit chain broken). One alert per
 // `dedup_key` is live (active, acknowledged or silenced); a recurrence bumps it. Filters
 // combine; `since` and `until` bound when the alert last occurred and first occurred.
 // 400 naming the field for a value outside its enum, a malformed time or cursor, or a
@@ -5584,6 +5700,27 @@ func (c *Client) ListAuditEvents(ctx context.Context, params *ListAuditEventsPar
 // Corresponds with GET /audit/events:export (the `ExportAuditEvents` operationId).
 func (c *Client) ExportAuditEvents(ctx context.Context, params *ExportAuditEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewExportAuditEventsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAuditIntegrity When the audit chain was last verified, and what was found.
+//
+// The verdict of the last periodic verification of the chain (every
+// `alerts.audit_verify_interval`, one hour by default), which also raises the critical
+// `audit_chain_broken` alert when the chain is broken and resolves it when it verifies
+// again. `verified_at` is null before the first run. `POST /audit/integrity:verify`
+// verifies on demand without changing this record.
+//
+// Corresponds with GET /audit/integrity (the `GetAuditIntegrity` operationId).
+func (c *Client) GetAuditIntegrity(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAuditIntegrityRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -7783,6 +7920,74 @@ func (c *Client) RevokeServiceAccountToken(ctx context.Context, id ID, tokenId o
 	return c.Client.Do(req)
 }
 
+// GetAlertsConfig The thresholds of score and failing-scan alerts.
+//
+// The thresholds in force and their defaults (the configuration file's `[alerts]`
+// keys). Scores are pass / (pass + fail) in percent. A host's score of a framework
+// falling `score_drop_points` or more in one scan, or below `score_floor_percent`,
+// raises `score_drop`; the fleet's, `fleet_score_drop_points` below its highest within
+// `fleet_score_window_hours` or below `fleet_score_floor_percent`, raises
+// `fleet_score_drop`; `scan_failures` failed scans of a host in a row raise
+// `scan_failing`. Each resolves itself when the score recovers (at or above the floor
+// and within the drop threshold of the score it dropped from) or a scan completes.
+//
+// Corresponds with GET /system/alerts/config (the `GetAlertsConfig` operationId).
+func (c *Client) GetAlertsConfig(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAlertsConfigRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutAlertsConfigWithBody Change the thresholds of score and failing-scan alerts.
+//
+// Every field is bounded (the schema says how); a value outside its bounds is a 400
+// naming the field. Sources judge with the new values from their next judgement (the
+// next scan, the next minute the fleet's totals change); live alerts keep the baseline
+// they were raised with. Audited with the old and new values.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /system/alerts/config (the `PutAlertsConfig` operationId).
+func (c *Client) PutAlertsConfigWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutAlertsConfigRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutAlertsConfig Change the thresholds of score and failing-scan alerts.
+//
+// Every field is bounded (the schema says how); a value outside its bounds is a 400
+// naming the field. Sources judge with the new values from their next judgement (the
+// next scan, the next minute the fleet's totals change); live alerts keep the baseline
+// they were raised with. Audited with the old and new values.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /system/alerts/config (the `PutAlertsConfig` operationId).
+func (c *Client) PutAlertsConfig(ctx context.Context, body PutAlertsConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutAlertsConfigRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetConnectivityConfig Connectivity polling configuration.
 //
 // Corresponds with GET /system/connectivity/config (the `GetConnectivityConfig` operationId).
@@ -9362,6 +9567,33 @@ func NewExportAuditEventsRequest(server string, params *ExportAuditEventsParams)
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
 		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetAuditIntegrityRequest constructs an http.Request for the GetAuditIntegrity method
+func NewGetAuditIntegrityRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/audit/integrity")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -14160,6 +14392,73 @@ func NewRevokeServiceAccountTokenRequest(server string, id ID, tokenId openapi_t
 	return req, nil
 }
 
+// NewGetAlertsConfigRequest constructs an http.Request for the GetAlertsConfig method
+func NewGetAlertsConfigRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/system/alerts/config")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPutAlertsConfigRequest calls the generic PutAlertsConfig builder with application/json body
+func NewPutAlertsConfigRequest(server string, body PutAlertsConfigJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutAlertsConfigRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPutAlertsConfigRequestWithBody constructs an http.Request for the PutAlertsConfig method, with any body, and a specified content type
+func NewPutAlertsConfigRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/system/alerts/config")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetConnectivityConfigRequest constructs an http.Request for the GetConnectivityConfig method
 func NewGetConnectivityConfigRequest(server string) (*http.Request, error) {
 	var err error
@@ -15336,7 +15635,10 @@ type ClientWithResponsesInterface interface {
 	// ListAlertsWithResponse List alerts, newest first.
 	//
 	// Alerts raised by the server's sources (`host_unreachable` from the liveness poller,
-	// `compliance_drift` when a rule goes from pass to fail on a host). One alert per
+	// `compliance_drift` when a rule goes from pass to fail on a host, `score_drop` and
+	// `fleet_score_drop` when a host's or the fleet's score of a framework drops past its
+	// thresholds, `scan_failing` when a host's scans fail repeatedly, `audit_chain_broken`
+	// when the periodic check finds the audit chain broken). One alert per
 	// `dedup_key` is live (active, acknowledged or silenced); a recurrence bumps it. Filters
 	// combine; `since` and `until` bound when the alert last occurred and first occurred.
 	// 400 naming the field for a value outside its enum, a malformed time or cursor, or a
@@ -15453,6 +15755,19 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /audit/events:export (the `ExportAuditEvents` operationId).
 	ExportAuditEventsWithResponse(ctx context.Context, params *ExportAuditEventsParams, reqEditors ...RequestEditorFn) (*ExportAuditEventsResponse, error)
+
+	// GetAuditIntegrityWithResponse When the audit chain was last verified, and what was found.
+	//
+	// The verdict of the last periodic verification of the chain (every
+	// `alerts.audit_verify_interval`, one hour by default), which also raises the critical
+	// `audit_chain_broken` alert when the chain is broken and resolves it when it verifies
+	// again. `verified_at` is null before the first run. `POST /audit/integrity:verify`
+	// verifies on demand without changing this record.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /audit/integrity (the `GetAuditIntegrity` operationId).
+	GetAuditIntegrityWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAuditIntegrityResponse, error)
 
 	// VerifyAuditIntegrityWithResponse Verify the audit chain.
 	//
@@ -16586,6 +16901,46 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /service-accounts/{id}/tokens/{token_id} (the `RevokeServiceAccountToken` operationId).
 	RevokeServiceAccountTokenWithResponse(ctx context.Context, id ID, tokenId openapi_types.UUID, reqEditors ...RequestEditorFn) (*RevokeServiceAccountTokenResponse, error)
+
+	// GetAlertsConfigWithResponse The thresholds of score and failing-scan alerts.
+	//
+	// The thresholds in force and their defaults (the configuration file's `[alerts]`
+	// keys). Scores are pass / (pass + fail) in percent. A host's score of a framework
+	// falling `score_drop_points` or more in one scan, or below `score_floor_percent`,
+	// raises `score_drop`; the fleet's, `fleet_score_drop_points` below its highest within
+	// `fleet_score_window_hours` or below `fleet_score_floor_percent`, raises
+	// `fleet_score_drop`; `scan_failures` failed scans of a host in a row raise
+	// `scan_failing`. Each resolves itself when the score recovers (at or above the floor
+	// and within the drop threshold of the score it dropped from) or a scan completes.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /system/alerts/config (the `GetAlertsConfig` operationId).
+	GetAlertsConfigWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAlertsConfigResponse, error)
+
+	// PutAlertsConfigWithBodyWithResponse Change the thresholds of score and failing-scan alerts.
+	//
+	// Every field is bounded (the schema says how); a value outside its bounds is a 400
+	// naming the field. Sources judge with the new values from their next judgement (the
+	// next scan, the next minute the fleet's totals change); live alerts keep the baseline
+	// they were raised with. Audited with the old and new values.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /system/alerts/config (the `PutAlertsConfig` operationId).
+	PutAlertsConfigWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutAlertsConfigResponse, error)
+
+	// PutAlertsConfigWithResponse Change the thresholds of score and failing-scan alerts.
+	//
+	// Every field is bounded (the schema says how); a value outside its bounds is a 400
+	// naming the field. Sources judge with the new values from their next judgement (the
+	// next scan, the next minute the fleet's totals change); live alerts keep the baseline
+	// they were raised with. Audited with the old and new values.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /system/alerts/config (the `PutAlertsConfig` operationId).
+	PutAlertsConfigWithResponse(ctx context.Context, body PutAlertsConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*PutAlertsConfigResponse, error)
 
 	// GetConnectivityConfigWithResponse Connectivity polling configuration.
 	//
@@ -17790,6 +18145,75 @@ func (r ExportAuditEventsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ExportAuditEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetAuditIntegrityResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuditIntegrityStatus
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAuditIntegrityResponse) GetJSON200() *AuditIntegrityStatus {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetAuditIntegrityResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetAuditIntegrityResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetAuditIntegrityResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetAuditIntegrityResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAuditIntegrityResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAuditIntegrityResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAuditIntegrityResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAuditIntegrityResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -24752,6 +25176,144 @@ func (r RevokeServiceAccountTokenResponse) ContentType() string {
 	return ""
 }
 
+type GetAlertsConfigResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AlertsConfigResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAlertsConfigResponse) GetJSON200() *AlertsConfigResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetAlertsConfigResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetAlertsConfigResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetAlertsConfigResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetAlertsConfigResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAlertsConfigResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAlertsConfigResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAlertsConfigResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAlertsConfigResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PutAlertsConfigResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AlertsConfigResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutAlertsConfigResponse) GetJSON200() *AlertsConfigResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PutAlertsConfigResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PutAlertsConfigResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PutAlertsConfigResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r PutAlertsConfigResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PutAlertsConfigResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutAlertsConfigResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutAlertsConfigResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutAlertsConfigResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetConnectivityConfigResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -26838,7 +27400,10 @@ func (c *ClientWithResponses) VerifyLicenseWithResponse(ctx context.Context, bod
 // ListAlertsWithResponse List alerts, newest first.
 //
 // Alerts raised by the server's sources (`host_unreachable` from the liveness poller,
-// `compliance_drift` when a rule goes from pass to fail on a host). One alert per
+// `compliance_drift` when a rule goes from pass to fail on a host, `score_drop` and
+// `fleet_score_drop` when a host's or the fleet's score of a framework drops past its
+// thresholds, `scan_failing` when a host's scans fail repeatedly, `audit_chain_broken`
+// when the periodic check finds the audit chain broken). One alert per
 // `dedup_key` is live (active, acknowledged or silenced); a recurrence bumps it. Filters
 // combine; `since` and `until` bound when the alert last occurred and first occurred.
 // 400 naming the field for a value outside its enum, a malformed time or cursor, or a
@@ -27026,6 +27591,25 @@ func (c *ClientWithResponses) ExportAuditEventsWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseExportAuditEventsResponse(rsp)
+}
+
+// GetAuditIntegrityWithResponse When the audit chain was last verified, and what was found.
+//
+// The verdict of the last periodic verification of the chain (every
+// `alerts.audit_verify_interval`, one hour by default), which also raises the critical
+// `audit_chain_broken` alert when the chain is broken and resolves it when it verifies
+// again. `verified_at` is null before the first run. `POST /audit/integrity:verify`
+// verifies on demand without changing this record.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /audit/integrity (the `GetAuditIntegrity` operationId).
+func (c *ClientWithResponses) GetAuditIntegrityWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAuditIntegrityResponse, error) {
+	rsp, err := c.GetAuditIntegrity(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAuditIntegrityResponse(rsp)
 }
 
 // VerifyAuditIntegrityWithResponse Verify the audit chain.
@@ -28875,6 +29459,64 @@ func (c *ClientWithResponses) RevokeServiceAccountTokenWithResponse(ctx context.
 	return ParseRevokeServiceAccountTokenResponse(rsp)
 }
 
+// GetAlertsConfigWithResponse The thresholds of score and failing-scan alerts.
+//
+// The thresholds in force and their defaults (the configuration file's `[alerts]`
+// keys). Scores are pass / (pass + fail) in percent. A host's score of a framework
+// falling `score_drop_points` or more in one scan, or below `score_floor_percent`,
+// raises `score_drop`; the fleet's, `fleet_score_drop_points` below its highest within
+// `fleet_score_window_hours` or below `fleet_score_floor_percent`, raises
+// `fleet_score_drop`; `scan_failures` failed scans of a host in a row raise
+// `scan_failing`. Each resolves itself when the score recovers (at or above the floor
+// and within the drop threshold of the score it dropped from) or a scan completes.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /system/alerts/config (the `GetAlertsConfig` operationId).
+func (c *ClientWithResponses) GetAlertsConfigWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAlertsConfigResponse, error) {
+	rsp, err := c.GetAlertsConfig(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAlertsConfigResponse(rsp)
+}
+
+// PutAlertsConfigWithBodyWithResponse Change the thresholds of score and failing-scan alerts.
+//
+// Every field is bounded (the schema says how); a value outside its bounds is a 400
+// naming the field. Sources judge with the new values from their next judgement (the
+// next scan, the next minute the fleet's totals change); live alerts keep the baseline
+// they were raised with. Audited with the old and new values.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /system/alerts/config (the `PutAlertsConfig` operationId).
+func (c *ClientWithResponses) PutAlertsConfigWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutAlertsConfigResponse, error) {
+	rsp, err := c.PutAlertsConfigWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutAlertsConfigResponse(rsp)
+}
+
+// PutAlertsConfigWithResponse Change the thresholds of score and failing-scan alerts.
+//
+// Every field is bounded (the schema says how); a value outside its bounds is a 400
+// naming the field. Sources judge with the new values from their next judgement (the
+// next scan, the next minute the fleet's totals change); live alerts keep the baseline
+// they were raised with. Audited with the old and new values.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /system/alerts/config (the `PutAlertsConfig` operationId).
+func (c *ClientWithResponses) PutAlertsConfigWithResponse(ctx context.Context, body PutAlertsConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*PutAlertsConfigResponse, error) {
+	rsp, err := c.PutAlertsConfig(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutAlertsConfigResponse(rsp)
+}
+
 // GetConnectivityConfigWithResponse Connectivity polling configuration.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -30155,6 +30797,60 @@ func ParseExportAuditEventsResponse(rsp *http.Response) (*ExportAuditEventsRespo
 
 	case rsp.StatusCode == 200:
 		// Content-type (text/csv) unsupported
+
+	}
+
+	return response, nil
+}
+
+// ParseGetAuditIntegrityResponse parses an HTTP response from a GetAuditIntegrityWithResponse call
+func ParseGetAuditIntegrityResponse(rsp *http.Response) (*GetAuditIntegrityResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAuditIntegrityResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuditIntegrityStatus
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
 
 	}
 
@@ -35769,6 +36465,114 @@ func ParseRevokeServiceAccountTokenResponse(rsp *http.Response) (*RevokeServiceA
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetAlertsConfigResponse parses an HTTP response from a GetAlertsConfigWithResponse call
+func ParseGetAlertsConfigResponse(rsp *http.Response) (*GetAlertsConfigResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAlertsConfigResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AlertsConfigResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePutAlertsConfigResponse parses an HTTP response from a PutAlertsConfigWithResponse call
+func ParsePutAlertsConfigResponse(rsp *http.Response) (*PutAlertsConfigResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutAlertsConfigResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AlertsConfigResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest UnexpectedError

@@ -231,6 +231,58 @@ func (q *Queries) AlertList(ctx context.Context, arg AlertListParams) ([]Alert, 
 	return items, nil
 }
 
+const alertLiveByKeys = `-- name: AlertLiveByKeys :many
+SELECT id, alert_type, host_id, severity, state, title, tags, occurred_at, resolved_at, updated_at, dedup_key, rule_id, body, acknowledged_by, acknowledged_at, silenced_by, silenced_until, resolved_by, dismissed_by, dismissed_at, suppressed, occurrence_count, last_occurred_at, created_at FROM alerts
+WHERE dedup_key = ANY($1::text[]) AND state IN ('active', 'acknowledged', 'silenced')
+`
+
+// AlertLiveByKeys returns the live (active, acknowledged or silenced) alerts of the dedup
+// keys: at most one each.
+func (q *Queries) AlertLiveByKeys(ctx context.Context, dedupKeys []string) ([]Alert, error) {
+	rows, err := q.db.Query(ctx, alertLiveByKeys, dedupKeys)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Alert
+	for rows.Next() {
+		var i Alert
+		if err := rows.Scan(
+			&i.ID,
+			&i.AlertType,
+			&i.HostID,
+			&i.Severity,
+			&i.State,
+			&i.Title,
+			&i.Tags,
+			&i.OccurredAt,
+			&i.ResolvedAt,
+			&i.UpdatedAt,
+			&i.DedupKey,
+			&i.RuleID,
+			&i.Body,
+			&i.AcknowledgedBy,
+			&i.AcknowledgedAt,
+			&i.SilencedBy,
+			&i.SilencedUntil,
+			&i.ResolvedBy,
+			&i.DismissedBy,
+			&i.DismissedAt,
+			&i.Suppressed,
+			&i.OccurrenceCount,
+			&i.LastOccurredAt,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const alertRaise = `-- name: AlertRaise :one
 INSERT INTO alerts (id, dedup_key, alert_type, severity, host_id, rule_id, title, body, tags,
                     suppressed, occurred_at, last_occurred_at, created_at, updated_at)

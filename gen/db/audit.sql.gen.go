@@ -12,6 +12,64 @@ import (
 	"github.com/google/uuid"
 )
 
+const auditChainCheckGet = `-- name: AuditChainCheckGet :one
+SELECT verified_at, ok, checked, first_broken_seq, reason, last_ok_at FROM audit_chain_checks WHERE id
+`
+
+type AuditChainCheckGetRow struct {
+	VerifiedAt     time.Time
+	Ok             bool
+	Checked        int64
+	FirstBrokenSeq *int64
+	Reason         string
+	LastOkAt       *time.Time
+}
+
+// AuditChainCheckGet returns the last periodic verification; no row before the first.
+func (q *Queries) AuditChainCheckGet(ctx context.Context) (AuditChainCheckGetRow, error) {
+	row := q.db.QueryRow(ctx, auditChainCheckGet)
+	var i AuditChainCheckGetRow
+	err := row.Scan(
+		&i.VerifiedAt,
+		&i.Ok,
+		&i.Checked,
+		&i.FirstBrokenSeq,
+		&i.Reason,
+		&i.LastOkAt,
+	)
+	return i, err
+}
+
+const auditChainCheckRecord = `-- name: AuditChainCheckRecord :exec
+INSERT INTO audit_chain_checks (id, verified_at, ok, checked, first_broken_seq, reason, last_ok_at)
+VALUES (true, $1::timestamptz, $2, $3, $4, $5,
+        CASE WHEN $2 THEN $1::timestamptz END)
+ON CONFLICT (id) DO UPDATE SET verified_at = EXCLUDED.verified_at, ok = EXCLUDED.ok, checked = EXCLUDED.checked,
+    first_broken_seq = EXCLUDED.first_broken_seq, reason = EXCLUDED.reason,
+    last_ok_at = COALESCE(EXCLUDED.last_ok_at, audit_chain_checks.last_ok_at)
+`
+
+type AuditChainCheckRecordParams struct {
+	VerifiedAt     time.Time
+	Ok             bool
+	Checked        int64
+	FirstBrokenSeq *int64
+	Reason         string
+}
+
+// AuditChainCheckRecord stores the verdict of a periodic verification of the chain as the
+// last one; last_ok_at moves only when the chain verified.
+func (q *Queries) AuditChainCheckRecord(ctx context.Context, arg AuditChainCheckRecordParams) error {
+	_, err := q.db.Exec(ctx, auditChainCheckRecord,
+		arg.VerifiedAt,
+		arg.Ok,
+		arg.Checked,
+		arg.FirstBrokenSeq,
+		arg.Reason,
+	)
+	return err
+}
+
 const auditEventAppend = `-- name: AuditEventAppend :exec
 WITH inserted AS (
     INSERT INTO audit_events (

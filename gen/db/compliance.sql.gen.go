@@ -881,6 +881,23 @@ func (q *Queries) ScanHostExists(ctx context.Context, id uuid.UUID) (bool, error
 	return exists, err
 }
 
+const scanHostFailureStreak = `-- name: ScanHostFailureStreak :one
+SELECT count(*)::int AS failures FROM scans s
+WHERE s.host_id = $1 AND s.status = 'failed'
+  AND s.id > COALESCE((SELECT c.id FROM scans c WHERE c.host_id = $1 AND c.status = 'completed'
+                       ORDER BY c.id DESC LIMIT 1), '00000000-0000-0000-0000-000000000000'::uuid)
+`
+
+// ScanHostFailureStreak counts a host's failed scans since its last completed one
+// (cancelled scans count neither way). A host's scans never overlap (one queued or running
+// at a time), so id order (UUIDv7) is the order they ended in; scans_host_idx serves it.
+func (q *Queries) ScanHostFailureStreak(ctx context.Context, hostID uuid.UUID) (int32, error) {
+	row := q.db.QueryRow(ctx, scanHostFailureStreak, hostID)
+	var failures int32
+	err := row.Scan(&failures)
+	return failures, err
+}
+
 const scanInsert = `-- name: ScanInsert :one
 INSERT INTO scans (id, host_id, batch_id, status, trigger, framework, rule_ids, requested_by, correlation_id, created_at)
 VALUES ($1, $2, $3, 'queued', $4, $5, $6::text[],

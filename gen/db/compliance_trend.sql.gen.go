@@ -12,7 +12,7 @@ import (
 	"github.com/google/uuid"
 )
 
-const fleetComplianceSnapshot = `-- name: FleetComplianceSnapshot :execrows
+const fleetComplianceSnapshot = `-- name: FleetComplianceSnapshot :many
 INSERT INTO fleet_compliance_history (framework, at, pass_count, fail_count, skipped_count, error_count)
 SELECT t.framework, $1::timestamptz, t.pass, t.fail, t.skipped, t.errors
 FROM (
@@ -32,18 +32,37 @@ WHERE last.pass_count IS NULL
    OR (last.pass_count, last.fail_count, last.skipped_count, last.error_count) <> (t.pass, t.fail, t.skipped, t.errors)
 ON CONFLICT (framework, at) DO UPDATE SET pass_count = EXCLUDED.pass_count, fail_count = EXCLUDED.fail_count,
     skipped_count = EXCLUDED.skipped_count, error_count = EXCLUDED.error_count
+RETURNING framework, pass_count, fail_count
 `
+
+type FleetComplianceSnapshotRow struct {
+	Framework string
+	PassCount int64
+	FailCount int64
+}
 
 // FleetComplianceSnapshot records, under @at (a minute), the totals of every framework of
 // fleet_compliance (its shards summed, as FleetComplianceTotals does) that differ from the
 // framework's latest recorded row or have none. A second record within the same minute
 // replaces the first: a row holds the totals after the last change of its minute.
-func (q *Queries) FleetComplianceSnapshot(ctx context.Context, at time.Time) (int64, error) {
-	result, err := q.db.Exec(ctx, fleetComplianceSnapshot, at)
+func (q *Queries) FleetComplianceSnapshot(ctx context.Context, at time.Time) ([]FleetComplianceSnapshotRow, error) {
+	rows, err := q.db.Query(ctx, fleetComplianceSnapshot, at)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return result.RowsAffected(), nil
+	defer rows.Close()
+	var items []FleetComplianceSnapshotRow
+	for rows.Next() {
+		var i FleetComplianceSnapshotRow
+		if err := rows.Scan(&i.Framework, &i.PassCount, &i.FailCount); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const fleetComplianceTrend = `-- name: FleetComplianceTrend :many
@@ -98,6 +117,30 @@ func (q *Queries) FleetComplianceTrend(ctx context.Context, arg FleetComplianceT
 		return nil, err
 	}
 	return items, nil
+}
+
+const fleetScoreHighSince = `-- name: FleetScoreHighSince :one
+SELECT COALESCE(max(h.pass_count::float8 / (h.pass_count + h.fail_count)), -1)::float8 AS high
+FROM fleet_compliance_history h
+WHERE h.framework = $1 AND h.pass_count + h.fail_count > 0
+  AND h.at >= COALESCE((SELECT l.at FROM fleet_compliance_history l
+                        WHERE l.framework = $1 AND l.at <= $2::timestamptz
+                        ORDER BY l.at DESC LIMIT 1), $2::timestamptz)
+`
+
+type FleetScoreHighSinceParams struct {
+	Framework string
+	Since     time.Time
+}
+
+// FleetScoreHighSince is the highest passing fraction among a framework's recorded fleet
+// totals from @since on, the record in force at @since included; -1 when none had a pass
+// or a fail. The primary key (framework, at) serves both reads.
+func (q *Queries) FleetScoreHighSince(ctx context.Context, arg FleetScoreHighSinceParams) (float64, error) {
+	row := q.db.QueryRow(ctx, fleetScoreHighSince, arg.Framework, arg.Since)
+	var high float64
+	err := row.Scan(&high)
+	return high, err
 }
 
 const hostComplianceTrend = `-- name: HostComplianceTrend :many

@@ -62,6 +62,16 @@ type ApiToken struct {
 	LastUsedAt       *time.Time
 }
 
+type AuditChainCheck struct {
+	ID             bool
+	VerifiedAt     time.Time
+	Ok             bool
+	Checked        int64
+	FirstBrokenSeq *int64
+	Reason         string
+	LastOkAt       *time.Time
+}
+
 type AuditEvent struct {
 	ID            uuid.UUID
 	Seq           int64

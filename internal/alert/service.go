@@ -44,6 +44,13 @@ const (
 type Options struct {
 	Logger *slog.Logger
 	Now    func() time.Time
+	// Chain verifies the audit chain for the periodic check (VerifyChain); ChainInterval
+	// is how often it runs, 0 for never.
+	Chain         ChainVerifier
+	ChainInterval time.Duration
+	// Defaults are the thresholds in force while no one stored others (DefaultConfig when
+	// zero).
+	Defaults Config
 }
 
 // Service raises, lists and moves alerts.
@@ -53,6 +60,10 @@ type Service struct {
 	audit *audit.Writer
 	log   *slog.Logger
 	now   func() time.Time
+	chain ChainVerifier
+	// chainEvery is how often the audit chain is verified (0: never).
+	chainEvery time.Duration
+	defaults   Config
 }
 
 // NewService returns the alert service.
@@ -63,7 +74,11 @@ func NewService(pool *pgxpool.Pool, aw *audit.Writer, opts Options) *Service {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Service{pool: pool, q: dbq.New(pool), audit: aw, log: opts.Logger, now: opts.Now}
+	if opts.Defaults == (Config{}) {
+		opts.Defaults = DefaultConfig
+	}
+	return &Service{pool: pool, q: dbq.New(pool), audit: aw, log: opts.Logger, now: opts.Now,
+		chain: opts.Chain, chainEvery: opts.ChainInterval, defaults: opts.Defaults}
 }
 
 // Raise describes one occurrence of an alert condition.

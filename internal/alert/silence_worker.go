@@ -33,10 +33,19 @@ func (w *silenceWorker) Work(ctx context.Context, _ *river.Job[SilenceExpiryArgs
 	return river.RecordOutput(ctx, map[string]int{"unsilenced": n})
 }
 
-// RegisterJobs adds the silence expiry worker to workers and returns its periodic job.
+// RegisterJobs adds the silence expiry worker and the audit chain check
+// (chain_worker.go) to workers and returns their periodic jobs; the chain check only when
+// a verifier and an interval are configured.
 func (s *Service) RegisterJobs(workers *river.Workers) []*river.PeriodicJob {
 	river.AddWorker(workers, &silenceWorker{svc: s})
-	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(SilenceInterval),
+	jobs := []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(SilenceInterval),
 		func() (river.JobArgs, *river.InsertOpts) { return SilenceExpiryArgs{}, nil },
 		&river.PeriodicJobOpts{RunOnStart: true, ID: SilenceExpiryArgs{}.Kind()})}
+	if s.chain != nil && s.chainEvery > 0 {
+		river.AddWorker(workers, &chainWorker{svc: s})
+		jobs = append(jobs, river.NewPeriodicJob(river.PeriodicInterval(s.chainEvery),
+			func() (river.JobArgs, *river.InsertOpts) { return ChainVerifyArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true, ID: ChainVerifyArgs{}.Kind()}))
+	}
+	return jobs
 }

@@ -240,7 +240,13 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	jobs.AddPeriodic(intelSvc.RegisterJobs(jobs.Workers)...)
 	// The rule corpus is parsed on first use (or when Warm runs after start-up).
 	rules := scan.LoadCatalog(rule.Embedded)
-	complianceScans := scan.NewService(d.Pool, aw, rules, sshConn, jobs.Client, scan.Options{Logger: d.Logger, Now: now})
+	// The configuration file's [alerts] thresholds are the defaults of the runtime ones.
+	al := d.Config.Alerts
+	alertDefaults := alert.Config{ScoreDropPoints: al.ScoreDropPoints, ScoreFloorPercent: al.ScoreFloorPercent,
+		FleetScoreDropPoints: al.FleetScoreDropPoints, FleetScoreFloorPercent: al.FleetScoreFloorPercent,
+		FleetScoreWindowHours: al.FleetScoreWindowHours, ScanFailures: al.ScanFailures}
+	complianceScans := scan.NewService(d.Pool, aw, rules, sshConn, jobs.Client, scan.Options{Logger: d.Logger, Now: now,
+		AlertDefaults: alertDefaults})
 	jobs.AddPeriodic(complianceScans.RegisterJobs(jobs.Workers)...)
 	liveOpts := d.Liveness
 	if liveOpts.Tick == 0 {
@@ -261,7 +267,8 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	idem := idempotency.NewStore(d.Pool, now)
 	broker := events.NewBroker(d.Pool, d.Logger)
 	tickets := events.NewTickets(d.Pool, authSvc)
-	alerts := alert.NewService(d.Pool, aw, alert.Options{Logger: d.Logger, Now: now})
+	alerts := alert.NewService(d.Pool, aw, alert.Options{Logger: d.Logger, Now: now,
+		Chain: aw, ChainInterval: d.Config.Alerts.AuditVerifyInterval.Duration, Defaults: alertDefaults})
 	jobs.AddPeriodic(alerts.RegisterJobs(jobs.Workers)...)
 	jobs.AddPeriodic(events.NewRetention(d.Pool, d.Logger, events.DefaultRetention, now).RegisterJobs(jobs.Workers)...)
 	notifyOpts := d.Notify

@@ -18,7 +18,9 @@
 //     seq and mac and checkpoint_mac = HMAC(key, "checkpoint" || seq || mac). Appending
 //     locks the head row, so concurrent writers take turns and the chain cannot fork; the
 //     head moves in the same statement as the insert. Writer.Verify recomputes the chain
-//     and names the first seq that does not verify.
+//     and names the first seq that does not verify. A periodic job (package alert)
+//     verifies it and records the verdict with RecordCheckTx (audit_chain_checks, one
+//     row; Writer.LastCheck reads it).
 //   - The canonical encoding survives PostgreSQL: timestamps count microseconds, the
 //     detail is encoded from its JSON value with sorted keys and normalised numbers (not
 //     from jsonb's text), and strings are made valid UTF-8 without NUL before they are

@@ -97,6 +97,24 @@ func (h *Handlers) ExportAuditEvents(ctx context.Context, req api.ExportAuditEve
 	return out, nil
 }
 
+// GetAuditIntegrity implements GET /audit/integrity (audit:read).
+func (h *Handlers) GetAuditIntegrity(ctx context.Context, _ api.GetAuditIntegrityRequestObject) (api.GetAuditIntegrityResponseObject, error) {
+	c, ok, err := h.w.LastCheck(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return api.GetAuditIntegrity200JSONResponse{}, nil
+	}
+	r := c.Result
+	out := api.GetAuditIntegrity200JSONResponse{VerifiedAt: &c.VerifiedAt, Ok: &r.OK, Checked: r.Checked,
+		FirstBrokenSeq: r.FirstBrokenSeq, LastOkAt: c.LastOKAt}
+	if r.Reason != "" {
+		out.Reason = &r.Reason
+	}
+	return out, nil
+}
+
 // VerifyAuditIntegrity implements POST /audit/integrity:verify (audit:verify).
 func (h *Handlers) VerifyAuditIntegrity(ctx context.Context, _ api.VerifyAuditIntegrityRequestObject) (api.VerifyAuditIntegrityResponseObject, error) {
 	r, err := h.w.Verify(ctx)

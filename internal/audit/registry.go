@@ -100,6 +100,7 @@ const (
 	ActionAlertUnsilenced           Action = "alert.unsilenced"
 	ActionAlertResolved             Action = "alert.resolved"
 	ActionAlertDismissed            Action = "alert.dismissed"
+	ActionAlertConfigChanged        Action = "system.alert_config_changed"
 
 	ActionNotificationChannelCreated Action = "notification_channel.created"
 	ActionNotificationChannelUpdated Action = "notification_channel.updated"
@@ -182,6 +183,7 @@ var Actions = map[Action]Spec{
 	ActionAlertUnsilenced:           {SeverityInfo, "An alert's silence ran out and it became active again."},
 	ActionAlertResolved:             {SeverityInfo, "An alert was resolved, by a user or because its condition cleared."},
 	ActionAlertDismissed:            {SeverityInfo, "An alert was dismissed."},
+	ActionAlertConfigChanged:        {SeverityNotice, "The thresholds of score and failing-scan alerts were changed."},
 
 	ActionNotificationChannelCreated: {SeverityNotice, "A notification channel was created."},
 	ActionNotificationChannelUpdated: {SeverityNotice, "A notification channel was changed."},

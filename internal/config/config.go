@@ -32,6 +32,22 @@ type Config struct {
 	SSH      SSHConfig      `toml:"ssh"`
 	// Notifications limits where notification webhooks and mail may go.
 	Notifications NotificationsConfig `toml:"notifications"`
+	// Alerts tunes the alert sources: score drops, failing scans, the audit chain check.
+	Alerts AlertsConfig `toml:"alerts"`
+}
+
+// AlertsConfig holds the thresholds of the alert sources that judge numbers: a host's or
+// the fleet's score of a framework (pass / (pass + fail), in percent) dropping or below a
+// floor, a host's scans failing in a row (the defaults of the runtime thresholds that PUT
+// /system/alerts/config changes), and how often the audit chain is verified.
+type AlertsConfig struct {
+	ScoreDropPoints        int      `toml:"score_drop_points" help:"a host's framework score falling by at least this {number} of percentage points in one scan raises score_drop (1 to 100)"`
+	ScoreFloorPercent      int      `toml:"score_floor_percent" help:"a host's framework score below this {percent} raises score_drop (0 to 100; 0 turns the floor off)"`
+	FleetScoreDropPoints   int      `toml:"fleet_score_drop_points" help:"the fleet's framework score falling by at least this {number} of percentage points within fleet_score_window raises fleet_score_drop (1 to 100)"`
+	FleetScoreFloorPercent int      `toml:"fleet_score_floor_percent" help:"the fleet's framework score below this {percent} raises fleet_score_drop (0 to 100; 0 turns the floor off)"`
+	FleetScoreWindowHours  int      `toml:"fleet_score_window_hours" help:"{hours} over which a fleet score drop is measured, from its highest score in the window (1 to 720)"`
+	ScanFailures           int      `toml:"scan_failures" help:"{number} of a host's scans failing in a row (cancelled ones aside) that raises scan_failing (1 to 100)"`
+	AuditVerifyInterval    Duration `toml:"audit_verify_interval" help:"{duration} between two verifications of the audit chain, 1m to 7d; a broken chain raises audit_chain_broken; 0 turns the periodic check off"`
 }
 
 // NotificationsConfig limits the addresses outbound notifications (webhooks, Slack, SMTP)
@@ -144,6 +160,15 @@ func Default() Config {
 		Notifications: NotificationsConfig{
 			AllowedNetworks: AllNetworks(),
 			DeniedNetworks:  Networks{netip.MustParsePrefix("169.254.0.0/16"), netip.MustParsePrefix("fe80::/10")},
+		},
+		Alerts: AlertsConfig{
+			ScoreDropPoints:        10,
+			ScoreFloorPercent:      70,
+			FleetScoreDropPoints:   10,
+			FleetScoreFloorPercent: 70,
+			FleetScoreWindowHours:  24,
+			ScanFailures:           3,
+			AuditVerifyInterval:    Duration{time.Hour},
 		},
 	}
 }

@@ -27,6 +27,8 @@ const (
 	maxRescueAfter     = 24 * time.Hour
 	minLivenessTick    = 100 * time.Millisecond
 	maxLivenessTick    = time.Minute
+	minAuditVerify     = time.Minute
+	maxAuditVerify     = 7 * 24 * time.Hour
 )
 
 // normalize puts values into canonical form before validation: log level and
@@ -122,6 +124,28 @@ func (c Config) Validate() error {
 	}
 	if t := w.LivenessTick.Duration; t != 0 && (t < minLivenessTick || t > maxLivenessTick) {
 		bad("worker.liveness_tick", "must be 0 (off) or between %s and %s", Duration{minLivenessTick}, Duration{maxLivenessTick})
+	}
+	al := c.Alerts
+	if al.ScoreDropPoints < 1 || al.ScoreDropPoints > 100 {
+		bad("alerts.score_drop_points", "must be between 1 and 100")
+	}
+	if al.ScoreFloorPercent < 0 || al.ScoreFloorPercent > 100 {
+		bad("alerts.score_floor_percent", "must be between 0 (off) and 100")
+	}
+	if al.FleetScoreDropPoints < 1 || al.FleetScoreDropPoints > 100 {
+		bad("alerts.fleet_score_drop_points", "must be between 1 and 100")
+	}
+	if al.FleetScoreFloorPercent < 0 || al.FleetScoreFloorPercent > 100 {
+		bad("alerts.fleet_score_floor_percent", "must be between 0 (off) and 100")
+	}
+	if al.FleetScoreWindowHours < 1 || al.FleetScoreWindowHours > 720 {
+		bad("alerts.fleet_score_window_hours", "must be between 1 and 720")
+	}
+	if al.ScanFailures < 1 || al.ScanFailures > 100 {
+		bad("alerts.scan_failures", "must be between 1 and 100")
+	}
+	if d := al.AuditVerifyInterval.Duration; d != 0 && (d < minAuditVerify || d > maxAuditVerify) {
+		bad("alerts.audit_verify_interval", "must be 0 (off) or between %s and %s", Duration{minAuditVerify}, Duration{maxAuditVerify})
 	}
 	if len(c.Notifications.AllowedNetworks) == 0 {
 		bad("notifications.allowed_networks", "must name at least one network, such as 10.0.0.0/8 (0.0.0.0/0,::/0 allows every address)")

@@ -345,7 +345,8 @@ func (s *Service) dispatch(ctx context.Context, tx pgx.Tx, batchID uuid.UUID, n 
 
 // scanEnded announces the end of a scan in the transaction that ends it. The end of a
 // batch's scan first makes room for the next waiting scans of the batch and ends the batch
-// with its last scan (batchScanEnded); the batch's event follows the scan's.
+// with its last scan (batchScanEnded); the batch's event follows the scan's, and the host's
+// scan_failing alert follows both (judgeScanEnd).
 func (s *Service) scanEnded(ctx context.Context, tx pgx.Tx, row dbq.Scan, extra map[string]any) error {
 	next, err := s.batchScanEnded(ctx, tx, row)
 	if err != nil {
@@ -354,10 +355,12 @@ func (s *Service) scanEnded(ctx context.Context, tx pgx.Tx, row dbq.Scan, extra 
 	if err := s.publish(ctx, tx, row, "scan.finished", extra); err != nil {
 		return err
 	}
-	if next == nil {
-		return nil
+	if next != nil {
+		if err := s.publishBatch(ctx, tx, next.typ, next.batch, next.progress, nil); err != nil {
+			return err
+		}
 	}
-	return s.publishBatch(ctx, tx, next.typ, next.batch, next.progress, nil)
+	return s.judgeScanEnd(ctx, tx, row)
 }
 
 // batchEvent is an event of a batch to publish.

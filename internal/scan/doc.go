@@ -29,6 +29,13 @@
 //   - the fleet totals over time (fleet_compliance_history), which trends read, are
 //     recorded by a periodic job each minute they changed, not by every scan.
 //
+// Alerts (drift.go, alerts.go), raised in the transaction that ends the scan, after the
+// batch's lock: compliance_drift per host and rule going pass → fail; score_drop per host
+// and framework whose score fell by alerts.score_drop_points in the scan or is below
+// alerts.score_floor_percent; scan_failing per host whose scans failed alerts.scan_failures
+// times in a row (resolved by a completed scan). fleet_score_drop per framework is judged
+// by the fleet snapshot job against the highest score of alerts.fleet_score_window.
+//
 // Scheduled scans (schedule.go): a periodic job queues scans of the live, reachable hosts
 // out of maintenance when they are due, more often the worse their band (their results of
 // every rule), within a rate and a cap of scheduled scans at once; configuration in the

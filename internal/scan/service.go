@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	dbq "github.com/openwatch/openwatch/gen/db"
+	"github.com/openwatch/openwatch/internal/alert"
 	"github.com/openwatch/openwatch/internal/apperr"
 	"github.com/openwatch/openwatch/internal/audit"
 	"github.com/openwatch/openwatch/internal/authz"
@@ -94,6 +95,9 @@ type Options struct {
 	SchedulePeriod time.Duration
 	// RetentionBatch is the most rows one retention statement deletes (default 5000).
 	RetentionBatch int
+	// AlertDefaults are the thresholds of score drops and failing scans while no one
+	// stored others (alert.DefaultConfig when zero).
+	AlertDefaults alert.Config
 }
 
 // NewService returns the service.
@@ -112,6 +116,9 @@ func NewService(pool *pgxpool.Pool, aw *audit.Writer, cat *Catalog, ssh Connecto
 	}
 	if o.RetentionBatch <= 0 {
 		o.RetentionBatch = defaultRetentionBatch
+	}
+	if o.AlertDefaults == (alert.Config{}) {
+		o.AlertDefaults = alert.DefaultConfig
 	}
 	return &Service{pool: pool, q: dbq.New(pool), aw: aw, cat: cat, ssh: ssh, jobs: jobs, log: o.Logger, now: o.Now, opts: o,
 		fleet: newFleetCache()}

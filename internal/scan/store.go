@@ -65,9 +65,6 @@ func (s *Service) store(ctx context.Context, row dbq.Scan, run *engine.Scan) err
 			if err := s.writeChanges(ctx, w, row, results, changes, now); err != nil {
 				return err
 			}
-			if err := s.raiseDrift(ctx, tx, row, changes, now); err != nil {
-				return err
-			}
 		}
 		after := rollups(apply(old, changes, now), s.cat.FrameworksOf)
 		if err := writeRollups(ctx, w, row.HostID, before, after, now); err != nil {
@@ -83,10 +80,20 @@ func (s *Service) store(ctx context.Context, row dbq.Scan, run *engine.Scan) err
 		if _, err := pg.AtCommit(tx).Exec(ctx, "SELECT pg_notify($1, '')", ComplianceChannel); err != nil {
 			return err
 		}
-		return s.scanEnded(ctx, tx, finished, map[string]any{
+		if err := s.scanEnded(ctx, tx, finished, map[string]any{
 			"pass": counts.Pass, "fail": counts.Fail, "skipped": counts.Skipped, "error": counts.Error,
 			"changed": finished.ChangedCount,
-		})
+		}); err != nil {
+			return err
+		}
+		// The alerts come after scanEnded: a batch's lock is taken before the event log's,
+		// which raising an alert takes.
+		if len(changes) > 0 {
+			if err := s.raiseDrift(ctx, tx, row, changes, now); err != nil {
+				return err
+			}
+		}
+		return s.judgeHostScores(ctx, tx, row, before, after, now)
 	})
 	if errors.Is(err, errEnded) {
 		return nil

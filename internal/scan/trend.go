@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	dbq "github.com/openwatch/openwatch/gen/db"
@@ -171,9 +172,22 @@ func (s *Service) FleetTrend(ctx context.Context, framework *string, r TrendRang
 // changed since its last record, under the current minute, and returns how many
 // frameworks it recorded. Scans change fleet_compliance many times a minute across
 // processes; reading it once a minute here keeps the history to one row per framework and
-// minute of change without adding a write to every scan.
+// minute of change without adding a write to every scan. In the same transaction it
+// judges the recorded frameworks' scores (fleet_score_drop alerts).
 func (s *Service) SnapshotFleet(ctx context.Context) (int64, error) {
-	n, err := s.q.FleetComplianceSnapshot(ctx, s.now().Truncate(time.Minute))
+	now := s.now()
+	var n int64
+	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+		rows, err := dbq.New(tx).FleetComplianceSnapshot(ctx, now.Truncate(time.Minute))
+		if err != nil {
+			return err
+		}
+		n = int64(len(rows))
+		if n == 0 {
+			return nil
+		}
+		return s.judgeFleetScores(ctx, tx, rows, now)
+	})
 	return n, pg.Translate(err)
 }
 

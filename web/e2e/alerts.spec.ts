@@ -127,3 +127,51 @@ test("a move another user made first shows the server's 409 message", async () =
   await expect(drawer.getByRole("alert")).toContainText("An alert that is dismissed cannot be acknowledged.");
   await expect(drawer.getByTestId("alert-state")).toHaveText("dismissed");
 });
+
+test("a host's scans failing three times in a row raise scan_failing, listed on the Alerts page", async () => {
+  // No credential: each scan of this host fails at once, without a packet sent.
+  const hostId = await addHost(`e2e-alerts-${run}-3`, "127.0.0.63");
+  for (let i = 0; i < 3; i++) {
+    const res = await admin.post(`/api/v1/hosts/${hostId}/scans`, { data: {}, headers: { "Idempotency-Key": randomUUID() } });
+    expect(res.status(), await res.text()).toBe(202);
+    const scan = (await res.json()) as { id: string };
+    await expect
+      .poll(async () => ((await (await admin.get(`/api/v1/scans/${scan.id}`)).json()) as { status: string }).status, { timeout: 30_000 })
+      .toBe("failed");
+  }
+  const res = await admin.get(`/api/v1/alerts?host_id=${hostId}`);
+  const failing = ((await res.json()) as { items: (Alert & { alert_type: string; severity: string })[] }).items.find(
+    (a) => a.alert_type === "scan_failing",
+  );
+  expect(failing, "the scan_failing alert").toBeDefined();
+  expect(failing?.severity).toBe("high");
+  await page.goto(`/alerts?host_id=${hostId}`);
+  const table = page.getByRole("table", { name: "Alerts" });
+  await expect(table.getByRole("link", { name: "Scans of the host failed 3 times in a row" })).toBeVisible();
+});
+
+test("the alert thresholds on the Settings page refuse a value out of bounds on its field", async ({}, testInfo) => {
+  await page.goto("/settings?tab=alerts");
+  const card = page.getByRole("region", { name: "Alerts settings" });
+  const field = card.getByLabel("Score drop points", { exact: true });
+  await expect(field).toHaveValue(/\d+/);
+  await expect(card.getByLabel("Scan failures", { exact: true })).toBeVisible();
+  await field.fill("0");
+  await card.getByRole("button", { name: "Save alerts settings" }).click();
+  await expect(field).toHaveAttribute("aria-invalid", "true");
+  await page.mouse.move(0, 0);
+  await expectAccessible(page, testInfo, "settings-alerts");
+  await shot(page, "settings-alerts");
+  // Nothing was stored: a reload shows the thresholds in force.
+  await page.reload();
+  await expect(page.getByRole("region", { name: "Alerts settings" }).getByLabel("Score drop points", { exact: true })).not.toHaveValue("0");
+});
+
+test("the audit log says when the periodic check last verified the chain", async ({}, testInfo) => {
+  // The check runs when the server starts, then every alerts.audit_verify_interval.
+  await page.goto("/audit");
+  await expect(page.getByTestId("audit-chain-status")).toContainText(/Chain last verified .*: intact \(\d+ events\)\./);
+  await page.mouse.move(0, 0);
+  await expectAccessible(page, testInfo, "audit-chain-status");
+  await shot(page, "audit-chain-status");
+});

@@ -173,7 +173,7 @@ export const settingsRoute = createRoute({
   path: "/settings",
   validateSearch: (s: Record<string, unknown>) =>
     partial({
-      tab: oneOf(s.tab, ["connectivity", "intelligence", "discovery", "scanning", "ssh", "security", "license"] as const),
+      tab: oneOf(s.tab, ["connectivity", "intelligence", "discovery", "scanning", "alerts", "ssh", "security", "license"] as const),
     }),
   component: lazyRouteComponent(() => import("./pages/SettingsPage"), "SettingsPage"),
 });

@@ -86,7 +86,10 @@ export interface paths {
         /**
          * List alerts, newest first.
          * @description Alerts raised by the server's sources (`host_unreachable` from the liveness poller,
-         *     `compliance_drift` when a rule goes from pass to fail on a host). One alert per
+         *     `compliance_drift` when a rule goes from pass to fail on a host, `score_drop` and
+         *     `fleet_score_drop` when a host's or the fleet's score of a framework drops past its
+         *     thresholds, `scan_failing` when a host's scans fail repeatedly, `audit_chain_broken`
+         *     when the periodic check finds the audit chain broken). One alert per
          *     `dedup_key` is live (active, acknowledged or silenced); a recurrence bumps it. Filters
          *     combine; `since` and `until` bound when the alert last occurred and first occurred.
          *     400 naming the field for a value outside its enum, a malformed time or cursor, or a
@@ -244,6 +247,30 @@ export interface paths {
          *     return) are prefixed with a quote. Needs the `audit_export` license feature.
          */
         get: operations["exportAuditEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/audit/integrity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * When the audit chain was last verified, and what was found.
+         * @description The verdict of the last periodic verification of the chain (every
+         *     `alerts.audit_verify_interval`, one hour by default), which also raises the critical
+         *     `audit_chain_broken` alert when the chain is broken and resolves it when it verifies
+         *     again. `verified_at` is null before the first run. `POST /audit/integrity:verify`
+         *     verifies on demand without changing this record.
+         */
+        get: operations["getAuditIntegrity"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1880,6 +1907,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/system/alerts/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The thresholds of score and failing-scan alerts.
+         * @description The thresholds in force and their defaults (the configuration file's `[alerts]`
+         *     keys). Scores are pass / (pass + fail) in percent. A host's score of a framework
+         *     falling `score_drop_points` or more in one scan, or below `score_floor_percent`,
+         *     raises `score_drop`; the fleet's, `fleet_score_drop_points` below its highest within
+         *     `fleet_score_window_hours` or below `fleet_score_floor_percent`, raises
+         *     `fleet_score_drop`; `scan_failures` failed scans of a host in a row raise
+         *     `scan_failing`. Each resolves itself when the score recovers (at or above the floor
+         *     and within the drop threshold of the score it dropped from) or a scan completes.
+         */
+        get: operations["getAlertsConfig"];
+        /**
+         * Change the thresholds of score and failing-scan alerts.
+         * @description Every field is bounded (the schema says how); a value outside its bounds is a 400
+         *     naming the field. Sources judge with the new values from their next judgement (the
+         *     next scan, the next minute the fleet's totals change); live alerts keep the baseline
+         *     they were raised with. Audited with the old and new values.
+         */
+        put: operations["putAlertsConfig"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/system/connectivity/config": {
         parameters: {
             query?: never;
@@ -2356,7 +2417,18 @@ export interface components {
             acknowledged_at?: string | null;
             /** Format: uuid */
             acknowledged_by?: string | null;
-            /** @description `host_unreachable` or `compliance_drift`. */
+            /**
+             * @description The source: `host_unreachable` (the liveness poller; key per host),
+             *     `compliance_drift` (a rule pass → fail on a host; key per host and rule),
+             *     `score_drop` (a host's score of a framework fell by `alerts.score_drop_points` in
+             *     one scan or below `alerts.score_floor_percent`; key per host and framework),
+             *     `fleet_score_drop` (the fleet's score of a framework fell by
+             *     `alerts.fleet_score_drop_points` within `alerts.fleet_score_window` or below
+             *     `alerts.fleet_score_floor_percent`; key per framework), `scan_failing` (a host's
+             *     scans failed `alerts.scan_failures` times in a row; key per host) or
+             *     `audit_chain_broken` (the periodic verification of the audit chain failed; one
+             *     key, critical). Each resolves itself when its condition clears.
+             */
             alert_type: string;
             body?: string;
             /** Format: date-time */
@@ -2386,7 +2458,10 @@ export interface components {
             state: components["schemas"]["AlertState"];
             /**
              * @description Context of the source (address and error of an unreachable host; scan_id and
-             *     previous status of a drift), plus `occurrence_count`, `last_occurred_at` and
+             *     previous status of a drift; framework, score, baseline_score and the thresholds
+             *     of a score drop; consecutive_failures and the last error of failing scans; the
+             *     verification's checked, first_broken_seq and reason of a broken audit chain),
+             *     plus `occurrence_count`, `last_occurred_at` and
              *     `suppressed` (true when raised while the host was in maintenance: notifiers skip it).
              */
             tags?: {
@@ -2406,6 +2481,24 @@ export interface components {
         };
         /** @enum {string} */
         AlertState: "active" | "acknowledged" | "silenced" | "resolved" | "dismissed";
+        AlertsConfig: {
+            /** @description The fleet's score of a framework falling at least this many points below its highest within the window raises `fleet_score_drop`. */
+            fleet_score_drop_points: number;
+            /** @description The fleet's score of a framework below this raises `fleet_score_drop`; 0 turns the floor off. */
+            fleet_score_floor_percent: number;
+            /** @description How far back the fleet's highest score is looked for. */
+            fleet_score_window_hours: number;
+            /** @description A host's scans failing this many times in a row (cancelled ones aside) raise `scan_failing`. */
+            scan_failures: number;
+            /** @description A host's score of a framework falling at least this many points in one scan raises `score_drop`. */
+            score_drop_points: number;
+            /** @description A host's score of a framework below this raises `score_drop` (high); 0 turns the floor off. */
+            score_floor_percent: number;
+        };
+        AlertsConfigResponse: {
+            config: components["schemas"]["AlertsConfig"];
+            defaults: components["schemas"]["AlertsConfig"];
+        };
         AlertsPage: {
             items: components["schemas"]["Alert"][];
             next_cursor: string | null;
@@ -2447,6 +2540,29 @@ export interface components {
             first_broken_seq?: number | null;
             ok: boolean;
             reason?: string;
+        };
+        AuditIntegrityStatus: {
+            /**
+             * Format: int64
+             * @description Events verified before the first break (all of them when ok).
+             */
+            checked: number;
+            /** Format: int64 */
+            first_broken_seq?: number | null;
+            /**
+             * Format: date-time
+             * @description When the chain last verified intact; null if it never did.
+             */
+            last_ok_at: string | null;
+            /** @description Whether the chain verified then; null before the first run. */
+            ok: boolean | null;
+            /** @description What is wrong, empty when ok. */
+            reason?: string;
+            /**
+             * Format: date-time
+             * @description When the periodic verification last ran; null before its first run.
+             */
+            verified_at: string | null;
         };
         AuthLoginRequest: {
             /** @description The current code of the caller's authenticator app, when MFA is enabled. */
@@ -4315,6 +4431,30 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getAuditIntegrity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The last verification. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditIntegrityStatus"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
         };
@@ -7055,6 +7195,58 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getAlertsConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The thresholds and their defaults. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertsConfigResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    putAlertsConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AlertsConfig"];
+            };
+        };
+        responses: {
+            /** @description The stored thresholds. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertsConfigResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
         };
     };

@@ -49,6 +49,26 @@ function VerifyButton() {
   );
 }
 
+// ChainStatus says when the periodic check last verified the chain and what it found (a
+// broken chain also raises the critical audit_chain_broken alert).
+function ChainStatus() {
+  const { data, error } = useQuery({ queryKey: ["audit", "integrity"], queryFn: () => unwrap(api.GET("/audit/integrity")) });
+  if (error) return <ErrorAlert error={error} />;
+  if (!data) return null;
+  let text = "The periodic check has not verified the chain yet.";
+  if (data.verified_at && data.ok) {
+    text = `Chain last verified ${formatDateTime(data.verified_at)}: intact (${data.checked} events).`;
+  } else if (data.verified_at) {
+    const last = data.last_ok_at ? ` Last verified intact ${formatDateTime(data.last_ok_at)}.` : "";
+    text = `Chain last verified ${formatDateTime(data.verified_at)}: broken at seq ${data.first_broken_seq ?? "?"} (${data.reason ?? ""}).${last}`;
+  }
+  return (
+    <Text size="sm" c={data.verified_at && !data.ok ? "red.8" : "dimmed"} data-testid="audit-chain-status">
+      {text}
+    </Text>
+  );
+}
+
 // ExportButtons download the events matching the filters as CSV or JSON. The download
 // goes through the API client (so an expired session renews) and is saved from a blob.
 function ExportButtons({ filters }: { filters: Record<string, string | undefined> }) {
@@ -128,6 +148,7 @@ export function AuditPage() {
             <Can permission="audit:verify">
               <VerifyButton />
             </Can>
+            <ChainStatus />
           </Stack>
         }
       />

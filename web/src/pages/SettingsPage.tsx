@@ -31,7 +31,7 @@ interface Section {
   put: (config: Config) => Promise<unknown>;
 }
 
-export type SettingsTab = "connectivity" | "intelligence" | "discovery" | "scanning" | "ssh" | "security" | "license";
+export type SettingsTab = "connectivity" | "intelligence" | "discovery" | "scanning" | "alerts" | "ssh" | "security" | "license";
 
 // The request bodies are the spec's config types; the form edits them generically, so the
 // server (which validates against the spec) is the judge of the values.
@@ -71,6 +71,16 @@ const SECTIONS: Section[] = [
     write: "system:config:write",
     get: () => unwrap(api.GET("/system/scan/config")),
     put: (c) => unwrap(api.PUT("/system/scan/config", { body: c as Schemas["ScanConfig"] })),
+  },
+  {
+    id: "alerts",
+    label: "Alerts",
+    description:
+      "Thresholds of score alerts (scores are pass / (pass + fail), in percent; a floor of 0 is off) and of repeatedly failing scans. Each alert resolves itself when its condition clears.",
+    read: "system:read",
+    write: "system:config:write",
+    get: () => unwrap(api.GET("/system/alerts/config")),
+    put: (c) => unwrap(api.PUT("/system/alerts/config", { body: c as Schemas["AlertsConfig"] })),
   },
   {
     id: "ssh",
