@@ -99,6 +99,39 @@ func (e AlertState) Valid() bool {
 	}
 }
 
+// Defines values for AlertTransitionTransition.
+const (
+	AlertTransitionTransitionAcknowledged AlertTransitionTransition = "acknowledged"
+	AlertTransitionTransitionDismissed    AlertTransitionTransition = "dismissed"
+	AlertTransitionTransitionRaised       AlertTransitionTransition = "raised"
+	AlertTransitionTransitionRecurred     AlertTransitionTransition = "recurred"
+	AlertTransitionTransitionResolved     AlertTransitionTransition = "resolved"
+	AlertTransitionTransitionSilenced     AlertTransitionTransition = "silenced"
+	AlertTransitionTransitionUnsilenced   AlertTransitionTransition = "unsilenced"
+)
+
+// Valid indicates whether the value is a known member of the AlertTransitionTransition enum.
+func (e AlertTransitionTransition) Valid() bool {
+	switch e {
+	case AlertTransitionTransitionAcknowledged:
+		return true
+	case AlertTransitionTransitionDismissed:
+		return true
+	case AlertTransitionTransitionRaised:
+		return true
+	case AlertTransitionTransitionRecurred:
+		return true
+	case AlertTransitionTransitionResolved:
+		return true
+	case AlertTransitionTransitionSilenced:
+		return true
+	case AlertTransitionTransitionUnsilenced:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AuditEventSeverity.
 const (
 	AuditEventSeverityCritical AuditEventSeverity = "critical"
@@ -1360,8 +1393,28 @@ type AlertActionRequest struct {
 	Until *time.Time `json:"until,omitempty"`
 }
 
+// AlertHistory defines model for AlertHistory.
+type AlertHistory struct {
+	Items []AlertTransition `json:"items"`
+}
+
 // AlertState defines model for AlertState.
 type AlertState string
+
+// AlertTransition defines model for AlertTransition.
+type AlertTransition struct {
+	// Actor `system`, `user:<id>` or `service_account:<id>`.
+	Actor      string                    `json:"actor"`
+	AlertId    openapi_types.UUID        `json:"alert_id"`
+	At         time.Time                 `json:"at"`
+	Id         openapi_types.UUID        `json:"id"`
+	NotifiedAt *time.Time                `json:"notified_at"`
+	Reason     string                    `json:"reason"`
+	Transition AlertTransitionTransition `json:"transition"`
+}
+
+// AlertTransitionTransition defines model for AlertTransition.Transition.
+type AlertTransitionTransition string
 
 // AlertsPage defines model for AlertsPage.
 type AlertsPage struct {
@@ -1824,6 +1877,32 @@ type EvidenceCheck struct {
 
 	// Variables The rule variable values this check used.
 	Variables map[string]string `json:"variables"`
+}
+
+// FeedItem defines model for FeedItem.
+type FeedItem struct {
+	AlertId   *openapi_types.UUID `json:"alert_id,omitempty"`
+	Body      string              `json:"body"`
+	CreatedAt time.Time           `json:"created_at"`
+	Id        openapi_types.UUID  `json:"id"`
+
+	// Kind What the item is about, such as `alert.raised` or `alert.resolved`.
+	Kind string `json:"kind"`
+
+	// Link The UI path of the item's subject, such as `/alerts?alert=<id>`.
+	Link     string     `json:"link"`
+	ReadAt   *time.Time `json:"read_at"`
+	Severity *Severity  `json:"severity,omitempty"`
+	Title    string     `json:"title"`
+}
+
+// FeedPage defines model for FeedPage.
+type FeedPage struct {
+	Items      []FeedItem `json:"items"`
+	NextCursor *string    `json:"next_cursor"`
+
+	// UnreadCount The caller's unread items, counted up to 1000.
+	UnreadCount int `json:"unread_count"`
 }
 
 // FleetHostFailure defines model for FleetHostFailure.
@@ -3414,6 +3493,16 @@ type ListNotificationDeliveriesParams struct {
 	ChannelId *openapi_types.UUID         `form:"channel_id,omitempty" json:"channel_id,omitempty"`
 }
 
+// ListNotificationFeedParams defines parameters for ListNotificationFeed.
+type ListNotificationFeedParams struct {
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Unread *bool   `form:"unread,omitempty" json:"unread,omitempty"`
+}
+
 // CreateRoleParams defines parameters for CreateRole.
 type CreateRoleParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
@@ -3672,6 +3761,9 @@ type ServerInterface interface {
 	// GetAlert One alert.
 	// (GET /alerts/{id})
 	GetAlert(ctx echo.Context, id ID) error
+	// GetAlertHistory An alert's transitions, oldest first.
+	// (GET /alerts/{id}/history)
+	GetAlertHistory(ctx echo.Context, id ID) error
 	// AcknowledgeAlert Acknowledge an active alert.
 	// (POST /alerts/{id}:acknowledge)
 	AcknowledgeAlert(ctx echo.Context, id ID) error
@@ -3897,6 +3989,15 @@ type ServerInterface interface {
 	// RedeliverNotification Queue a failed or dead delivery again.
 	// (POST /notifications/deliveries/{id}:redeliver)
 	RedeliverNotification(ctx echo.Context, id ID) error
+	// ListNotificationFeed The caller's in-app notification feed, newest first.
+	// (GET /notifications/feed)
+	ListNotificationFeed(ctx echo.Context, params ListNotificationFeedParams) error
+	// MarkFeedItemRead Mark one feed item read for the caller.
+	// (POST /notifications/feed/{id}:read)
+	MarkFeedItemRead(ctx echo.Context, id ID) error
+	// MarkFeedRead Mark every item of the caller's feed read.
+	// (POST /notifications/feed:read-all)
+	MarkFeedRead(ctx echo.Context) error
 	// GetOpenAPIJSON This API document, as JSON.
 	// (GET /openapi.json)
 	GetOpenAPIJSON(ctx echo.Context) error
@@ -4211,6 +4312,22 @@ func (w *ServerInterfaceWrapper) GetAlert(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetAlert(ctx, id)
+	return err
+}
+
+// GetAlertHistory converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAlertHistory(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAlertHistory(ctx, id)
 	return err
 }
 
@@ -6052,6 +6169,63 @@ func (w *ServerInterfaceWrapper) RedeliverNotification(ctx echo.Context) error {
 	return err
 }
 
+// ListNotificationFeed converts echo context to params.
+func (w *ServerInterfaceWrapper) ListNotificationFeed(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListNotificationFeedParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "unread" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "unread", ctx.QueryParams(), &params.Unread, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter unread: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListNotificationFeed(ctx, params)
+	return err
+}
+
+// MarkFeedItemRead converts echo context to params.
+func (w *ServerInterfaceWrapper) MarkFeedItemRead(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.MarkFeedItemRead(ctx, id)
+	return err
+}
+
+// MarkFeedRead converts echo context to params.
+func (w *ServerInterfaceWrapper) MarkFeedRead(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.MarkFeedRead(ctx)
+	return err
+}
+
 // GetOpenAPIJSON converts echo context to params.
 func (w *ServerInterfaceWrapper) GetOpenAPIJSON(ctx echo.Context) error {
 	var err error
@@ -7038,6 +7212,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/admin/license\\:verify", wrapper.VerifyLicense, options.OperationMiddlewares["verifyLicense"]...)
 	router.GET(options.BaseURL+"/alerts", wrapper.ListAlerts, options.OperationMiddlewares["listAlerts"]...)
 	router.GET(options.BaseURL+"/alerts/:id", wrapper.GetAlert, options.OperationMiddlewares["getAlert"]...)
+	router.GET(options.BaseURL+"/alerts/:id/history", wrapper.GetAlertHistory, options.OperationMiddlewares["getAlertHistory"]...)
 	router.POST(options.BaseURL+"/alerts/:id\\:acknowledge", wrapper.AcknowledgeAlert, options.OperationMiddlewares["acknowledgeAlert"]...)
 	router.POST(options.BaseURL+"/alerts/:id\\:dismiss", wrapper.DismissAlert, options.OperationMiddlewares["dismissAlert"]...)
 	router.POST(options.BaseURL+"/alerts/:id\\:resolve", wrapper.ResolveAlert, options.OperationMiddlewares["resolveAlert"]...)
@@ -7113,6 +7288,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/notifications/channels/:id\\:test", wrapper.TestNotificationChannel, options.OperationMiddlewares["testNotificationChannel"]...)
 	router.GET(options.BaseURL+"/notifications/deliveries", wrapper.ListNotificationDeliveries, options.OperationMiddlewares["listNotificationDeliveries"]...)
 	router.POST(options.BaseURL+"/notifications/deliveries/:id\\:redeliver", wrapper.RedeliverNotification, options.OperationMiddlewares["redeliverNotification"]...)
+	router.GET(options.BaseURL+"/notifications/feed", wrapper.ListNotificationFeed, options.OperationMiddlewares["listNotificationFeed"]...)
+	router.POST(options.BaseURL+"/notifications/feed/:id\\:read", wrapper.MarkFeedItemRead, options.OperationMiddlewares["markFeedItemRead"]...)
+	router.POST(options.BaseURL+"/notifications/feed\\:read-all", wrapper.MarkFeedRead, options.OperationMiddlewares["markFeedRead"]...)
 	router.GET(options.BaseURL+"/openapi.json", wrapper.GetOpenAPIJSON, options.OperationMiddlewares["getOpenAPIJSON"]...)
 	router.GET(options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPIYAML, options.OperationMiddlewares["getOpenAPIYAML"]...)
 	router.GET(options.BaseURL+"/roles", wrapper.ListRoles, options.OperationMiddlewares["listRoles"]...)
@@ -7603,6 +7781,101 @@ type GetAlertdefaultJSONResponse struct {
 }
 
 func (response GetAlertdefaultJSONResponse) VisitGetAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlertHistoryRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetAlertHistoryResponseObject interface {
+	VisitGetAlertHistoryResponse(w http.ResponseWriter) error
+}
+
+type GetAlertHistory200JSONResponse AlertHistory
+
+func (response GetAlertHistory200JSONResponse) VisitGetAlertHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlertHistory400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetAlertHistory400JSONResponse) VisitGetAlertHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlertHistory401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetAlertHistory401JSONResponse) VisitGetAlertHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlertHistory403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetAlertHistory403JSONResponse) VisitGetAlertHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlertHistory404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetAlertHistory404JSONResponse) VisitGetAlertHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlertHistorydefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetAlertHistorydefaultJSONResponse) VisitGetAlertHistoryResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -14805,6 +15078,250 @@ func (response RedeliverNotificationdefaultJSONResponse) VisitRedeliverNotificat
 	return err
 }
 
+type ListNotificationFeedRequestObject struct {
+	Params ListNotificationFeedParams
+}
+
+type ListNotificationFeedResponseObject interface {
+	VisitListNotificationFeedResponse(w http.ResponseWriter) error
+}
+
+type ListNotificationFeed200JSONResponse FeedPage
+
+func (response ListNotificationFeed200JSONResponse) VisitListNotificationFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotificationFeed400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListNotificationFeed400JSONResponse) VisitListNotificationFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotificationFeed401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListNotificationFeed401JSONResponse) VisitListNotificationFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotificationFeed403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListNotificationFeed403JSONResponse) VisitListNotificationFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotificationFeeddefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListNotificationFeeddefaultJSONResponse) VisitListNotificationFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkFeedItemReadRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type MarkFeedItemReadResponseObject interface {
+	VisitMarkFeedItemReadResponse(w http.ResponseWriter) error
+}
+
+type MarkFeedItemRead204Response struct {
+}
+
+func (response MarkFeedItemRead204Response) VisitMarkFeedItemReadResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type MarkFeedItemRead400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response MarkFeedItemRead400JSONResponse) VisitMarkFeedItemReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkFeedItemRead401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response MarkFeedItemRead401JSONResponse) VisitMarkFeedItemReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkFeedItemRead403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response MarkFeedItemRead403JSONResponse) VisitMarkFeedItemReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkFeedItemRead404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response MarkFeedItemRead404JSONResponse) VisitMarkFeedItemReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkFeedItemReaddefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response MarkFeedItemReaddefaultJSONResponse) VisitMarkFeedItemReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkFeedReadRequestObject struct {
+}
+
+type MarkFeedReadResponseObject interface {
+	VisitMarkFeedReadResponse(w http.ResponseWriter) error
+}
+
+type MarkFeedRead204Response struct {
+}
+
+func (response MarkFeedRead204Response) VisitMarkFeedReadResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type MarkFeedRead400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response MarkFeedRead400JSONResponse) VisitMarkFeedReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkFeedRead401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response MarkFeedRead401JSONResponse) VisitMarkFeedReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkFeedRead403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response MarkFeedRead403JSONResponse) VisitMarkFeedReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkFeedReaddefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response MarkFeedReaddefaultJSONResponse) VisitMarkFeedReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetOpenAPIJSONRequestObject struct {
 }
 
@@ -19434,6 +19951,9 @@ type StrictServerInterface interface {
 	// GetAlert One alert.
 	// (GET /alerts/{id})
 	GetAlert(ctx context.Context, request GetAlertRequestObject) (GetAlertResponseObject, error)
+	// GetAlertHistory An alert's transitions, oldest first.
+	// (GET /alerts/{id}/history)
+	GetAlertHistory(ctx context.Context, request GetAlertHistoryRequestObject) (GetAlertHistoryResponseObject, error)
 	// AcknowledgeAlert Acknowledge an active alert.
 	// (POST /alerts/{id}:acknowledge)
 	AcknowledgeAlert(ctx context.Context, request AcknowledgeAlertRequestObject) (AcknowledgeAlertResponseObject, error)
@@ -19659,6 +20179,15 @@ type StrictServerInterface interface {
 	// RedeliverNotification Queue a failed or dead delivery again.
 	// (POST /notifications/deliveries/{id}:redeliver)
 	RedeliverNotification(ctx context.Context, request RedeliverNotificationRequestObject) (RedeliverNotificationResponseObject, error)
+	// ListNotificationFeed The caller's in-app notification feed, newest first.
+	// (GET /notifications/feed)
+	ListNotificationFeed(ctx context.Context, request ListNotificationFeedRequestObject) (ListNotificationFeedResponseObject, error)
+	// MarkFeedItemRead Mark one feed item read for the caller.
+	// (POST /notifications/feed/{id}:read)
+	MarkFeedItemRead(ctx context.Context, request MarkFeedItemReadRequestObject) (MarkFeedItemReadResponseObject, error)
+	// MarkFeedRead Mark every item of the caller's feed read.
+	// (POST /notifications/feed:read-all)
+	MarkFeedRead(ctx context.Context, request MarkFeedReadRequestObject) (MarkFeedReadResponseObject, error)
 	// GetOpenAPIJSON This API document, as JSON.
 	// (GET /openapi.json)
 	GetOpenAPIJSON(ctx context.Context, request GetOpenAPIJSONRequestObject) (GetOpenAPIJSONResponseObject, error)
@@ -19990,6 +20519,31 @@ func (sh *strictHandler) GetAlert(ctx echo.Context, id ID) error {
 		return err
 	} else if validResponse, ok := response.(GetAlertResponseObject); ok {
 		return validResponse.VisitGetAlertResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAlertHistory operation middleware
+func (sh *strictHandler) GetAlertHistory(ctx echo.Context, id ID) error {
+	var request GetAlertHistoryRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAlertHistory(ctx.Request().Context(), request.(GetAlertHistoryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAlertHistory")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAlertHistoryResponseObject); ok {
+		return validResponse.VisitGetAlertHistoryResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -22422,6 +22976,79 @@ func (sh *strictHandler) RedeliverNotification(ctx echo.Context, id ID) error {
 	return nil
 }
 
+// ListNotificationFeed operation middleware
+func (sh *strictHandler) ListNotificationFeed(ctx echo.Context, params ListNotificationFeedParams) error {
+	var request ListNotificationFeedRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListNotificationFeed(ctx.Request().Context(), request.(ListNotificationFeedRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListNotificationFeed")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListNotificationFeedResponseObject); ok {
+		return validResponse.VisitListNotificationFeedResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// MarkFeedItemRead operation middleware
+func (sh *strictHandler) MarkFeedItemRead(ctx echo.Context, id ID) error {
+	var request MarkFeedItemReadRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.MarkFeedItemRead(ctx.Request().Context(), request.(MarkFeedItemReadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "MarkFeedItemRead")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(MarkFeedItemReadResponseObject); ok {
+		return validResponse.VisitMarkFeedItemReadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// MarkFeedRead operation middleware
+func (sh *strictHandler) MarkFeedRead(ctx echo.Context) error {
+	var request MarkFeedReadRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.MarkFeedRead(ctx.Request().Context(), request.(MarkFeedReadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "MarkFeedRead")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(MarkFeedReadResponseObject); ok {
+		return validResponse.VisitMarkFeedReadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetOpenAPIJSON operation middleware
 func (sh *strictHandler) GetOpenAPIJSON(ctx echo.Context) error {
 	var request GetOpenAPIJSONRequestObject
@@ -24106,516 +24733,530 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3vdttGsi/6Kr1091mhZlMUbcveibRmnaModuw98cRXciZ7ndCbaAJNsiOwG+luiOZk8vU+wP1yH+i+",
-	"yX2Su7qqG2iQAAlQf+wZ60tigUD/raquqq761e8HsVxkUjBh9MHp7wcZVXTBDFPw17n+cWr/nzAdK54Z",
-	"LsXB6cG50EumCNXEzLmYaaKNlAmhxv6tCRfaUGFI7/LVBXn27Nk3h/CI0YTIKRFyOTjoH3Db0G85U6uD",
-	"/oGgC3ZwekD1WE4P+gc6nrMFtf1OpVpQc3B6kFDDjgxfsIP+gVll9m1tFBezgz/+6B9c5EpLtTnQ93NG",
-	"IsE+mnEMb0R2AGbOSKbYDZe5JhmdsQE5Jwua2r5YQvBNwjWh5GQ4bBorvlYZ7IJ+/IGJmZkfnD5/8rR/",
-	"sODC//2kbtSvUsbMD3zBzebIX8slWVCxItywhe6TJ8RI8mQ4HJJewqY0Tw15MjxsGlwKjYZjcx8dnD4Z",
-	"9u1A+SJf2D+GQxin+7MYJReGzZjCYVqCWEp1/YqnhtWs8jmZ+lcIhz2Ovn/5nhxbwko5FTE7Ll7QUTmB",
-	"iKZp1CfshqkVUXnKDs8IFSQX10IuBZGC7dyFot2mjXhxsnsfXktt3nxnP4QuMmrmZQ9zqc2YJwf9A8V+",
-	"y7liycGpUTmrpdI8hzc3u2hs/vYtJ2yRScNEvPoLW9VtTi74bzkj+A3JmCKpnPGYpkRmTFH73hlRLEvp",
-	"ShPFTK4E8IhUfMYFTYliOk9NsQVzRhOmyikEIziyQ9g2n2Bnnjz9evfWVGf3I0yKpp/HLPefVQPPv6Mz",
-	"RjT/O3Ps/jTk9ud7cfvzkNuftmD2S5kyJNb1BVYyZRX2tg90VAyqE11n1Bim7Gf//Qs9+vsH+5/h0Tfj",
-	"D78/6b949se/1ZL6Ze7HVtOhlR9vktbE55Yi2KamIR19+FP9cK5iKhqHo2Mqbi823ismkjfCMHVTR/X2",
-	"eFvyxMztpjAaz8kkj6+ZCURsQldRI+Fw33It7Rwk1L7LhKWWXw7mMrfsgA+XjF0ffGgc8hUXMasf75Qr",
-	"bQoVwR3HminOdDnsZ0OSWD6dsKlUjES5MDxtnoeG7vbQG2CwP9nG6web0t1jFXLZODAYd/eB/WGpRmdS",
-	"aAZa2Lc0+Z4atqQg32MpDBMgP2iWpTwG4Xb8q7bD/j3o698Umx6cHvwfx6WGd4y/6uOXSkn1UtywVGYM",
-	"u1xn+AUVdMYSYk9AEss8TYiQhkwYUZbWWEKkIopNc80SkmvSi+ybg1zAz3SSsqhP8Nk1W40XXC+oied2",
-	"G//o2zldst9yps3DzcluqcJOrWZR6nxSkRsuU2qY1TesKCG96IamPIFxjKeUpyxxI7+QYpry+BONO3a9",
-	"a7LkZg4UGedKMWGINtTYgSumZa5iNvDvFvswyfUq6o9ElGumBpa6xzRZcGFfgEeapdNxKuNrmZvosG8X",
-	"hhtNorXTLyKg5pNpymdzY99aUj0SQAkwLEoSPp0yGJYb+WAk7Oq9kmrCk4SJh12+mKap1QlofK3RAmBq",
-	"wbXmUtiJRAkzlKcDL6zH5c/RSPQimpv53wflw3HCBLcUAUtESSzlNWdH9jUmjJ2HtSTmVMwYSTgyTiwX",
-	"jEyVXNj+R2LJJoRm2VeagLILagjBngaxVtOxYr+y2ADZ4dL9VZpXMhfJw63cXyXReTwnnqJgtlYvN+WS",
-	"LugKpqcZA/Z4R1cLJsxlcew95DanPGZCM2J4ZbOnjJpcMWLFchLut/shgpFfMXXDY/aToDeUp1aAPezg",
-	"NfZPYipwQdVNwfeaKGA1sJ7tySXlWypWToTqBxyolGiYWnVpkRl9RpaUGzKVCpZa5IsJU/aw1CyWIgE5",
-	"EV0yo1ZH51PDFGiMqF3DsIOfNg/hK9eGkdiLUwiU/YaL2aBytm6os3b0PwnLUVLxv7OHZZxYscTKApp6",
-	"GVE8IGZO4QRypm6fsI+ZZRY8UW/kNUtgl38S7GMGQgB6fMDTX6yINHOmCLOvkt7J8KRPTobP++TkybM+",
-	"eT4c9slgMDjs2+21+47vMdfmANQr1x04kt69eS+vmbhQjBrgK5okHM25d8qaaIZbZWdKU836B1nw6PcD",
-	"ZhXzerPP2EZxPQW7seOFldRnhH2M0zxhmkTGpEB0jj4mUqaMgkRFNa2jAdc/sJZPVz9D/8CYmhn8wKfM",
-	"aoEoZ6km0bPhwh7HT0/mkSWH6JthEoWzcYsBMwptluHRNx/+vaf/sfjH/B/JYb3JUtoiv+DcSxVeTuxp",
-	"Y8dZ3aqk417BhtRr04oucb/6RM/toQfeQiliNjioWy/76njBzE5y9iN+a99dnycOqNLctln/wFEj7Tpl",
-	"+Bc467qNthgKVYqu6kevt474rVuhDiOOcWvH1LS1SfrFN5NVIGvLnx3fbWtS5Kk7VdES3miDJy3M4v4B",
-	"6K1W17xVZ573N7kbBfCtGvcSYuMHd8aPaRzLXIBnsc2UrWqfoyx05jiNDb+xY3FHx0Ex8Hq7PCQq6KNm",
-	"JG5R+iF9VDbeTawYTy1Z2oFxs+pIkt7PWrMad0U3MgZLqRvZa3uquOls4+or/579BpTlym6lTNm1NIoK",
-	"bbdOCnAZGJamfMbQfUHzBPx4Cym4kTCAD3UjyhcLquq50HBTS3i1BICjDKbov68u1bZNfkdnXQ/zOVh/",
-	"YyC6zXPijZWgJGVTQ2Ru9b2Y5rrW3lCMJvY5V8QbJxNmloy5cyWjM/aVHgl3n0NFAqYsunQMW5CekegB",
-	"ThPmn0lUZuAl2wCYXoHTdLjpNO2XUr+d+Pf8sSH6+wfBVZVtZgfhr28q9N6vLnC1zdqtTBZcXMqU6Uvn",
-	"c+q4oeAHbj1929NLYdRq59GH7dYOGbip2yhpbFXtlCWzW4r2SkN4GHYWWCAOxvh4nQPAUzMOvWigBpaX",
-	"aeNE8amJanWmiUzqBcM+J37CkjwbX9feKhmykNqALwAmAzcu12xlrZqU3zDSwwOqT8L1sjPRPLXyLjms",
-	"nUDC9YLr257tZSt7btDnehoppmV6c1vlxDey5+KoPGVuce7muHQUse94iu9z78nfb13Af7pTfFtqv4I3",
-	"rQCjM90siLCfKudcWPv9Y3mbAEcX6dEkUUxrOKbQlJZTvAwv5AA44s+Iu1myb45EEceAChl8REA+HPZJ",
-	"luaaRI7OrOCAI8Eal6BBBwQYYWuRzrPMDoMlEenZ0ZPlnAmiKAfP7pyneBTDlcCSgm9nQe1RKKxkOrUH",
-	"M59ypjTR1zwj3LgDdEOENykq/YM8SzpKqjrlppRdFWlbq+zgvrdQemw756C8BVcXXU5KRp2bJvAcPH3+",
-	"ooYW8/pLqVelACVSpCvS8zO3+6JY4Y6Z5iZXDGTsPszwR9P0rzyPbNghoZw/KJnyoJQ3B4FgrtVsoQe9",
-	"h07ZUQMD9eG+1K+d+pbV8l/eeB9eFw0GieD3Op3ESOVEcgsFxr7slY9NTSHlTJixFUj1v0ulWIr3Yg2H",
-	"ADrXd8nFjZW534Mzlirp/FGCi16lrU2ra42O/HVJ2x0p3vebsvuoYr9VpsGFeXFyUGechAey51kuptJS",
-	"qjQcDMAlVcI2bNVEbnhM09Y+hN8ONiiif1AYuIGwDaiuuoXVvSmIp7L62/noASRGybOfVGy8sftqF/QS",
-	"gpW6ev3mLL5Gh271VMFVJHavppwl/pbFFOEaE8XoNenRNHV6ywIVA3ldPWGayRDaGU8UOGGbqLdh5YJm",
-	"5HXAgIEjvzxZt6+2vLb06tahfpnN/Ac543ue8NJk9b5vf0cfy4R53Q8dGl9pElwbS0VolvVxed++Orf2",
-	"FBN2URK70uGNQ+XC4cXmZcDvL+riqOx7Wi+lSur0kF0XHyyWN0ytxnYaddcxmotZyo5yzYh/F6bcDyOA",
-	"I2myaH02u+9Pcs1UzYXN7nGv0UDRTrAUO0hhL78IjWOm9bi4ENmY0GJKx0womaYLe+Kq4MZ8jYAKTdyS",
-	"DYTRZjTGu2GumAZCsZaD/dlOj8ypBicZNs+SUwIKpX1hNRKJJL3o3Y9X78mxJb3jxZSe4ptR374iyPqv",
-	"IBpW0WHfhUBh4MSCrkALHQkaGyIFONjkUhDnU67o/hVunSqm51uWxk5it1A287es2Jz1ba4s/3qfroem",
-	"bX/76vwlrMeeW58pecPtEnExG+eKN5jKsWKmXlxMqGbPnhJ8pY+X66uMixnhwkhrGNIsw2tPHy0QUySP",
-	"ny7fDHbaSBsDLIazZUkuHUdfyITpzqZPIDk6qVPrXsFqQ1uG+zeg2VvJ8duL2/Xzx2TNQ2bviviifX2x",
-	"HCIMOl++NOjxXI+pkGK1kLluOHeb7rk2ncLdthlDZ/GyqTKMutUr47Ju16Vbu2qDzdu15x6xhTOO9vUc",
-	"Ni56eEK20N6DgxDH5JpumvElitB9fR9rMr9rtkxVCISN1Y334s13l99xjbJivxHHPKlLdhHkzbubEyKV",
-	"/f8LIpiBxJcifuPJcDAcPBkMj5+e7FByntUpZ1JhNNdaaoB9TIwkRtkjF4O9vc+wjPb+5enTDy5M2vNA",
-	"Ef3/4vnzZ8+3x//DYN/gl09Q4Pm/1ninf4D5Fu5nq66v7xEsX+3WUMNmUq3wFqjbnlRWpZGDWvkHy4Zq",
-	"B1lct1xYTUZ3DrBAOxoih+0gNj15+AMEG2sMl0NbmfhvW1pWzEeGtbHC6Jp/vPlVqxp3eNXqEVNVuqiq",
-	"k7VvkGPSg///O7HDODwj1txDtVZISCQk9ne8JcKI66r7UuaTdIvvEiMPQbO65lnGklbDX1eM7LTdQpUN",
-	"+VXub27sduJ5J3l3P1+DTshE4i1HTPM4QysS6JNQZU0Eim55cN1bRb7R/7sZv/NZktHDbj74n7ZTwPbt",
-	"hnySjttdpjDWCrQg+adLJo49SbiTW61cXOs0W+Pn0j6rpx1Fbb+N2y6jw7zOMEvJJfr4vBo3x/pNEYK5",
-	"UItvFaPXiVyKPaV4SwJO2EzRpCXp9Q/8gFq8GtyxtfwCgmHHmZKT1uORIuWibfsucrlGP0qXdKXJ8Awu",
-	"CTXRhqcp4cJlp0Tuw4j0hCQwPnBW+JQi8C2umDlEuQYaVTiXqNWpuG514cyCHQo83W4j1pZsF0ldzFl8",
-	"vZcXFuTIeMG0dl7rnc5+/KL13UAZPjZudaP9tni/uNYWbDl298485WY1LuMPt8b2BJ9c4RdWENmRNDlu",
-	"M8VveMpmrD4FPpaLBRWJJjNmiJLS+AgtuIHupYwqweAunFyzDKNQ7E+gA3t5ab+zwiNPpPvfuHD89Q+E",
-	"FGDy7FzXYqhuMg0fVCZnaanjlZO77W/yc6PJObbfjytWbnjno+fjCRWCqXaXSXreckobZpgfbM3Iwuk3",
-	"U9ROPpNiymf7at+axRUb6OsXJ5Uc6BfDbXJ838/lUuz5aSDnx7NUTmhaTwbhe/v1hCJxz48VNWyc+iT2",
-	"9vnl/QNLHDI3G/0+2/llEAgzNnNr/cs0qbTxZHd2++ahACNZ2/J+lYCCHd1c+eqUmoZZWbLabW7HB3t6",
-	"nOKCibZrgBtsB8wAvgW9z9frHgF8HLS5a9ZXxbHTMZJcj5Oc1WXb3DCnlyznUjMi2EfjtBCuSZIzD0/T",
-	"QgWCICr49lbReNCM4fH1uM7w+9nf+mTSJbBqQxQVpCcFWc55PIesJ6sqMwCtAZMwzbWxL0OW3d5BQFVC",
-	"dYE+Dae4XYUipLuNsQdfWCMrV/t8qXO83uny5W85y9k4YZmZby70tzS+nimZi4T8Kid4ezblgmurla6Y",
-	"Ib0l5YaLWZ+oXAguZpj2DM+IkZgXbxR3ka1tQjOsujWGlACg7U6TwR0fu7HUEg7k71FPG5mSdsXAP6AZ",
-	"E/Dcjh2my4PA9wUXuWF1GXObt0jFttdvTP1GN069luI25lrdyX7A8LXypEi7vEilYPv5grkeF7gYv7dL",
-	"JGxzn65jmVWi6fRKG7Zwc6rP/rCf7BeavLZ72PmOJYOw8f3WjOZmPl4wM5dJZYp67uIyAyV8Is28drpr",
-	"Dt8KhMvTk37tndV97FRD0ETDIKypYAncxc6HVwDPnz97sf0LME6yuaKatevtYano7gIxcNxF0llwHRWS",
-	"znYC/YFrs69WVDTSwUtWfFPGHdxxQFg4rN1hYTUD+gRceg/5pO1uenbelXK9VXFpKy3qcyhyOLrK2LPq",
-	"CfyjSFcAfhDs6KmLhY4IBQxFPWjM8sDGy1TCPRsvncYaDl4QDcWkP3wG4sSR2njCzRZ/hn0jlouFi5tu",
-	"bGXKxYypTPEd7zXGP3fPP+h88d5O8FWoM6Tk7XLgJxh/2yN7wUX49MnjIf6JDvHbHKqb1JBrIxeXMmW3",
-	"UeCat63NYqM06A701xzO0xGlo4xlAMfU7nCjcL67Y4DKNb5bjrvdqj/Q2m2sho+1Yclr2d1SwECWWnE8",
-	"tSZ5J2GcSWXqzxHFZlwbO8jxbRI893HCbz8V/AK4wVc+Dpbgw86Fv3Qz3JPhuc5Suho3yaHNmylxw5UU",
-	"/lDuFs89UzLP2gJg2P3aU+r7HM06XmgxzJIVXpxsqvoNYvvFSSs5XUSo7XXNkTDDYjOWYozZFbEUhsYN",
-	"R6a/Rd9wvb8Ynnxdcdw/ezG85eXEx3HMEwU8ppuANdWMaVNGz8VUEJqmcskSyGF0HBECbcLBSSg5fvr0",
-	"0AXWlZFtL3bdHzTcWTwfdrs1qCzjmlu/aT9aO/zXyOFevf3rpNfB1b/x6V5+/qKVq5iKPUMzH8IQLQKj",
-	"dp4L3l18q+uAqUd4bOEDLhisle9i7Yiu8Vu0lMVFjOp6oHV40bceOxTb06ztxLShytxyITchk8BrDJdx",
-	"hSMZUDWYgacYclhrwBhpauHnCiH1//4/JAtCdPcJUoG1BsL2K1zMwQ+gXEZPJ2tQTUgQ27ltyVi2b+S6",
-	"cEtoJegWSJy1mRWf1Q2sADbsJOES1gri8MK+WJuz3Aiw+5UmwduEJ31CUy39BUn0X0cX5c9Hb5KIeHWQ",
-	"IKhlPaxJq4zo6qDe0njOBTtSjCaA/xAjdES/jDWfcpYmiA9Th1w7qENeKMzq9fsiqRnBk7bEc+QVHxKm",
-	"hjvsMIaEmvIYUMI/OozGDfbpH3w8sg0c3VDQlLRt6ZXt58I3B39d+Tbhr3e+YfjrZdG6lXr5goowgGoj",
-	"CZHZwzZmkDaVMZml7IxwA+iveEEqp1MmEi5mBFYQXizhnnHuTa45o1Y+Pqf+xk2xjFG8FZwzoumiBG9O",
-	"qXEIVnBNhgHOOy7ZgNj9toUDWF+JDTJvZLeL2uzNl5CtifsOaaoO7fyGKWLVM7bgZkBw0zROYslNPHch",
-	"WZqFpLIBnu2Q8Jk2g4lMVmMj5Ri0QMg6yQ0bCGnGXqrhE/Q7je0PTjd0LrICp9n/zQV0OK46zys/+cS/",
-	"BijnA3v8FSDXAy7GmZIzZ5WFv1yz1VixXBfQFgC1XRn8Ov52RVEcsI9258uxV8Ce/cPFlI7XJ2mfudkc",
-	"9A8c1LGHMB7nAWwx2iUBwLd/EuJ7lxiAg+q3oOMKmg580Ps6rrt/FMK6+2eTXK8Q6APPm4GiYsYq220P",
-	"scoC1x25VYjaPUIsWx0Qm2dVY5Q3JMm/5/E16xzxuRsaswbIz3e03XPg3qvgb9aPnidWJkLcanfgkZzW",
-	"Z6xBKn17FbQ6iho10cd7NmRAfKSxIXrO0pQAiJLKRSUg1MpxSIIABEAYHOAEVjKidsJ3JDnWi3GunbVx",
-	"8AWDPOciNNVIeR2OIpDpZVaCx3GuTwQv/Os1wAEwCXwDgKQjmqZjOY1gspTAKmtumItoyqhy2SBwOwT7",
-	"U48VJ3OT5Q25JrYVn2yC74VLmkp5zRJCzaAeXyCsINYJAaZtmLG2+kIRYGxULmJaXdzAH3FDFbdSa8tw",
-	"dt0/ooKYp4z4xqy6kIM2UayKPRJqNK41hi0udwrdPlivgAGK/QnnF9BR37NlOMEq7dbJAag5Zu2/VxiR",
-	"0zVZBbOexgAB1yVcaYu/dbuAK+tv1fTdOMMf+A0TzqXcYXp7ZE1UAra7JU60ertb+1sCtKvntx9Gi7QH",
-	"WNBLFjNhLqCihb5XrB3o7n2Ak7szbxtabR55nrLbETuQYBdibwZIXN8f92K/rq/GGV3FsvNc2iXXbRxb",
-	"4HcYMyvsaAGEtU9OZaXvunYbZ/teZi5X9rV3d90v7YXS8Za0V47dUuEDjD0k9tuOPWDBrjhToPJfc1GJ",
-	"GUCnuGZghWEAKL6ZBEhhxaMP3VBZHxaFtSUA6hafZHv9ps5NGBSlLCRIoU+Ey78b1PJVmH7aYZMnTMTz",
-	"BcXvNpWlizdXVlm9ev/me1K8CgDBvUjNWfoNlJya5MLkT59GWEtk0Mo/Thc8rUEkjmKubZva8Jn9v+Da",
-	"HH09HB49f1b588l/PLF/ZzE/SrQ+OoFv1CzyqnW9rtyw2Y3hYVlKjaWl3SxfncWlRwMA7LWiqioA/dAs",
-	"S1fESAR/8D0QXJDBwebt4IRT0XARPmdp/S+4JbXVdKp06JovvnCN1pFYVVls4wZ30VBur/sBsVVaC9d5",
-	"K23vUdSjo/AtuGh/qfua0dTM93TNJ5NxjIkzTWbQ5n3IHDpchXmxdVL3hinN24DrFRKoMpiygdpJS23K",
-	"1POujgmoF10rf3zRRoyEZODidYgT1m5ez/LpdkW3NWO/0yHVicggwCNPmUs7vnXgcaWURDtsAAeGssVI",
-	"Cwsyu9b7rUEuq9RwVY5uH+dfSyALlz3THqCi7R1mBxyK4IZxT+W6NCFqYUuw+cYlv5cgwYZAx9sGGVV5",
-	"/TsXYmDPxcjFG9TBLnWKPmpVHqBdNFIY/3h+9L8x+vFDr/z3YHz04U/BT4f/szYmkmfjIEquWwSTD4jr",
-	"BgX1KcKm6gigRtQ49SBYkybK/g7uXfcOpClKbrQUlPXyyxFMK/EeZJWkoQ8rTX+cHpz+sruFwvP1RzOm",
-	"QYNr0qUIFP3261agaaW/t/z0AGXIduWFdHbWtDyqwxCuhbs/7ZAvcjdVDRzhVwOVN0ZWWYS1CJFgHFt3",
-	"cq86jZ3PgrvIImusY1jMZQ/tH06HbpoZMsBdZ4O5gbRTnWAIGI1+j2Hod7yXtTP5C+uq9tEsU/K2lXGK",
-	"Riar2ggZ4l8A+/yarQKTgoJ3w6hcG5YQKRx0eo5xEW2CB33e0ljP6dPnL2p8HFevz58+f3EakanEeAgy",
-	"WSHos8hokti/qWYvTkjCZ0ybPgQJaT0/umarGRPkKI0IdKEJr7+8K510naRymFG1WbGEfaSLLGU4FJY8",
-	"ff78yTf1fhaIWOjce5ZPUh7XV6p6jxsFMcVFIWD7qibY+GB7vcW1HcgwbggKoIdFzmHv/TV0phjEICVn",
-	"xNnBXAoNmIYOh5tD+V9PTWHgjCMgSECBrnaXYigWv5aKKssTuAmrO7229B+a+fIcB72ftVBP5VuSU77e",
-	"iRS32eKWwe9xFHSx5y1ZdTo0rJzb5TEqjWtovml2dmrdbedNZrHdfaWLggUKnA3gk2QQIAbX4D06sRRe",
-	"ULN20k7HVBxu+iLr4FDvAdr0CzLlWyKResKwpljXA1XFc25YbNzF6c4TDKIgxpni0t9/tIZm6u9pa9XT",
-	"/KdJSF/3a+zyY9yfR2LvXPmKj6HhbI6puB3c0a2s2mKLP2xU3Ld6GIojGuJK5mKL+lUySp15VxOANp0C",
-	"NBUj9p0zYiqFOeDslwrEIWymPeOrFfLqy9BLPU6K5Ixbra7U4/KCrM3bgXN/NwCiu2wZI1L+lLfEF2xO",
-	"yNzwMe2MzXuA7Px6D1ORmhmy8TaRu6fTqVtOT0W+77Y910DlqdZgIeALGFFoCRlR0eiMOfNmvSryoDPW",
-	"EM6qnRW7Z+xWbBc7zi13eriphtwkEGQdQVXvEuytyB/G/d1d9QolbxAxcasx3Ak+7Me7WA1Ahm2/bxuv",
-	"O6yxxvdvgS0LprOHl3VGNtB/Kmdc3Cu6bIcFqf1mx6rcGa6v1vMOY11/e+so68MYdwLH1mkK3YTIXbL5",
-	"58Swd7TpLfalZrhNW1WO8zXXZs+KIGh1wFK2VgjuHYIbU57GKV2hiuRlReaMOj0/CMXTh9tVJN+l72/B",
-	"lb89ZQXo3m0AsbFcddlbOxNgo9/7weuuA/bYfTrvDZ+9FsoXUPJtmGjv3F6j1kOfdmmeDQxco4d2od5b",
-	"3ZeUy+kn1E7p3Bc972GdJI9ejTv3ajwa/o+G/90Z/kF43j4x88l2DHD0xaMd4j4gPQqk50o2RxASGR22",
-	"r/u0ceHX1HeeMsCORke/S93Am84w87F1mQvdIHG2BtfHtBnAwVVApQDonuQx3NJy7VetZ7mTuQRUh5Su",
-	"WHWlmmRIGNS/VWfOU3bl390/n5GblHVJHsIPKuXWC23crXS5dv2Q1tb3v4murwAC9I2Yyu7X8lQtpBq7",
-	"ItbtFLHux6pMUwg37hZLxPX1eKoYG88m7XQ9+AKTlzp9kmuWtP5iyhVb0jQdu/T8luBD/qOC5nZ/81vS",
-	"7gDoor6FZ/bOhq+ZEiwdd31fsZQ5ZM22n3Q57xZsMS4AEcaLlttmv0LSaPtF50ObJ+3fHKf8mrV9vfUG",
-	"SD3OFDNm1emTLotfvj6e5ml6rwqKZikX+ccuPKOXNOu0zY0GSkVmNQneh8IWvadg7f0RIdewkOSNg+4B",
-	"XdtIPNrhgwGBuz+piAtKSBn1b6M2TjUG3JzBh/SaEep09hxQDkq9PdeMRN+9/OHl+5fkGGPvjn/nyR/H",
-	"C7aYMKWPf3f790dUpzjspJ4vOox7g8DfCMPSlM8AEmQfBMxGUMv1OlbPbgdpuW/Bqw7gkS0hIjeX7F5R",
-	"Imt2qANQZN3Xe2FFhg0BDk/nya7jv+2J0LYxMsT87Kh3MjuFcRsUu42Je0S7zyUVuq1lVFpF252gwdJU",
-	"7JlwcNVVb0UvF42enTiVmiUk5RqOAh/RGTNNeNAKcac1l4IoBviM4SWgFYRj52pzWFtjxRbypvwzlfF1",
-	"+Vcuqn8DqFGQD184r5MxnooQ3lv3Q9kN/l2OYv13O+qxzJgo/8LZAwhNfE1nbAx5k2laeeZcL8GTsk2n",
-	"XZevKDaR0oTYZe5JnDKKD5Dnx1OeVhEAwNgp4eL8A8Wcgyx45q3J8knCtX+0kLkwxYLhX+WIQQhPacyK",
-	"N8onDW8pKGi1BZhgg970O3ezdG8Zx5si8a5TD9ombYYjuTLds0b2s927CEAtaKbn0nTD3/xRYOR4BviH",
-	"hs2kWpFe5HgAwQaQ+ODfIBMA1UAzBf9A/dH+C2hQR/2RiJBh7EPkC/uvgCHg9YL4dHTYx3R/KgiuOFly",
-	"MycRwE9Bg+HyRVAJN5oqpucR6cFyl25q9BuWcgxgBqgpJ4esNxLQCPbgSwrCtzMpEyIFOyMRXIhGUGOe",
-	"aLrSZDlfHfax+9K/FJGe7X0kfGuh6/KQSCtYKUJpYV06IxVLBiNx0CZXzeFe+M1tYVH9gJiJQKX76k1Q",
-	"9oGpJj2iBdjfbr8MQjp29JBzMZ4pK7EyprhsjQJQVNmDjwskQQxeGTuUSZCIiDxZi4/Mq/fcU8XsJ/as",
-	"WVITz8dZCs5IZgk7U1yz2mZygAnKFLvxuRybE1hSJbjodnuwgZkIOLNlJoRf7i0k8zem+HS1X9KDW8Px",
-	"r8t1m/jJi2dfn3RLdwsbazHe/e6CPx0N6zFSWe3em7Z+nRuY/VgVNzFVyQ5d9AkQfJ84eu8TIc14xczY",
-	"/bygqZ26/SUXOs+sgLeiJZ3ZBwCfNr62L05oMtZ8JmDCfbJUUszGXOucKbgV9Ni0KeWLelThOyDqYuXW",
-	"Z19HJG9LY3M/kg68+TuCHPybtcNYC+sIJEi7kv2B0Rxg2tWJlr9Kw6c8BhPwYk6FYOm9GMw1/ZR28z73",
-	"91tWurVl11zFTubGpcG0ndSl+wRsv1gxM9bMbCs/i29ZPQJPd9LD5DfAHSSKmVwJVzO3huNdxFXHJX9v",
-	"P7vrrGuXYleaHoXvIliIck27JV430033DC7b+FeaaGbsQPSALNlkLuU1aGc6pfE1EYwlJMpVGpHe3JjM",
-	"yin7f304IGxBeQpv6JGI9MJkgEoI+q79w8pB+4dJNURM2H9PlVw45dPI6AyVYLtuEbH7q4kU5Ort+3fk",
-	"/Kf3r0cCdFioVI1T9URCNfGxs6gErmUPKrlYO0GfPR3WKfx+0BuOyWdNb+/pXXVrEIouCPl1NSwM4JDb",
-	"/9aXlWjyzNZPq3TGPnta44xV6fp0hydfdyw118JrW0eqtwCQuQO5ulVG1sy0TQW0uxCN9R4nz41WZeBi",
-	"5mnf5V4Al3gmOCNLxQ07kgIR3nZf2NxKYNYhKxRyz+1TS+F1m7q82EJ7V0jd2X7nVXn9oHb7Q5qWNxAR",
-	"jgSslLDi2J4qVui21Vzu9lIQHHPjkmI3WehfnEV3cdUuIfgdS/kN6xy5TlOm9q5BSI1hi6ypYK6j1rb+",
-	"sf1weGDStwxbbDnAMmOr5bX+rTFY6/Z3d4RW/8AoKjRvDKe9G4U02N5Kj5UbkyIozLs5CpLZXzP1K3EL",
-	"6e7opkuoeS2v3bWAD8bVTcSvUUeY7eEAPAJmKcuM2Yc0CTL8d8n+y1LadbAHfp7zeE6ENDxmmtBC4VYs",
-	"ZvyG6VNCIWBCGxItuBh7Aor6RE6JFMz+L0JRZYeno5HoWTJanRIqwOU7kbnxARUxVWpllRr/JfhpDZ3p",
-	"CF0hxQ8+1gManEgzJ2Wr0NZhnQUQDOTeghqKkVV6aAEQtq3RYh3ubdjh7nXhqMrN7FZKvwpa9zTOxVQe",
-	"9A9SubTqKUt4DoXi+WweOmx20fZ7BvKke9j0WqmWLpgi63yyciHWwBeKJDyxbENoHLMMS6K5hLGmYiqx",
-	"XFSUvBqm3wnl45vZXcjjnTMRsCTDnqYXYryMG+qitymuK9hy/8/Xdez14aw1v20ZLplmZr9VuMsp7B5v",
-	"UXdsr2RHd1NXH8FiCUHJXNcr2bsyfRrus/x9w8wX2Kkp5ouvEOfyB14p66t9pYmdApZ5ALdSn/CpFfOD",
-	"ltqOn/Q68GE54e0rrbEq9t6pcW4AXVSWCzfmxoS4pjrt2xpdp52aZpVMO4zyUqasoal11iyXoDp232Xt",
-	"Drio3Eu7T51rr/i46FKc7gCcrxyU42bUcjwqW6Oau5HUTbAmRToY8O7iO3Vjx2PQ4WzviXxdj47VgCFA",
-	"dVPGfol61QK4yh1yNZBV9SsXpLzUoOxRrX0sA+VpRJZMuVJo1YyjMxK57iBSAQ7sLEt5DDW6IMOH9Myc",
-	"jQTmwZSxCmUMQyzzFM/6SdlHD5WB6jcDgnlGUjHC9UjYYZJj0oP//zuETzittTABWq5MsP8yZeda8xnE",
-	"UO93olmWdLZ/Fw1zPb/ItVK7f4XkuBVCbNtDiOvxJOepGXNRf7g1idOOd6jJxhkT9lztpnZZ8pRdBGd0",
-	"GWMRM62PYimMkinU80w4Zl+lTENuVRFLB9r0bIaGo6uPX8a5QVVo/KCWevKUfbcjknWnZrErw62YoXMN",
-	"pjw2erzklqq6XPYnzFrIeoy00OW77URU1CDoGnzQQHyLLGWWGcsKWO1O1zxlbyrf1nWK9QA7jrRSXqad",
-	"7lA5i+s0B4qU0nBRzHxUbLcYuveVMjYuJb/MJ13QTBMjTwlU70GBDwV8yGS1Xjbo4s3VSGgMXeuTlN2w",
-	"FD6wYz3DQkM3eSqYcgcylO6Gx/YfF+fv4e2LizfaxanBsZBybTSWBxp/PRyOy2pB8GdZLWicaD0uqgXV",
-	"hqjdIk80z5jSLOkaLtPsh6wUvWxNrn9zX7WTlN7DWJWYJSFV3JGBFl9Sb4VXS16o0Fu1vuU6M1akyIY4",
-	"qqxsk8D2RWm7alvhZ61QTNaq39ZDGEK0ppCkOlFfEgq4ZsqNruRc70Q37BIsuy01m8VSJduz1MuEa8tj",
-	"Rb41KHCYOu5b6ZAt3i4l/LNK416vjVRkX2+t3VZma5ecE656vyS7JnJeO3L2QFPqLuLtQBJXBrcXIRuj",
-	"OLekWha4PawUMKZF1oWZs8WgTqAqtmAJL2bSXjJaNmpI+KCZPyFmOVVYVLlAcbdstcZ6uWZJwZbwCZnL",
-	"NNHdURBhUA4D5qA6uabdvPc8AqD1Ejj3k2QQVPgtUJuDgD/nUS48zKlcNirA+0G/7asB37G2+bnog/vK",
-	"ypbgFU24FV3UhCZSKrSYrrYpZCC2umFujKiEXIZ6wYNpDvYg0JBnLOQS3Qwu5woEwVe6T1iq0YnqRnTY",
-	"XdIUhWJwSn5cdSt2dfV6r9xbmqZyOa7iXTZEjwDOJiCbydxs5Oo+e1FJo31eD6JB08YGnjztloZbN/Ka",
-	"LupHvnUJ7zUXt9yoDim4wUd7Zd5exbSrDjGBjI8941p8lt0GB126OgSaMVGc1KhQ2u2xh/hyLjUjqEv5",
-	"JKPBQT3avHev7lbofMnDPcNkqheUa7VRlFwQiBMlRpIpF1zPt/B6u1tM6tK4EA8J/922Ag3X81sG9FRq",
-	"Y94nqGXTa/7U2L/yRVFZl6KVhesoc9BmCQY/OLytmlIX5cXF/oVUi7q32yqn7kA3huhqj3CsqCC9SLl0",
-	"Qyv5/P8LCQhuDykYZBwGUyyXQFFRe/WdKTlTbfC6q4O88INzpq3tw66+bY0uSCIFI1qSKVV9j9NB0zS0",
-	"Ftac3mAm6bH9sAn5GN8oCnTshB0OWlz/vLbQMXrrG+pHWRKjsUFBRai+xqq0QFQQL386yofDZzFP4P8s",
-	"SDAd0xhE1vobh2C8ROgQrq+o5IzMHQplA6eW3sE8ZcHC1RWtLhHhegYEsRfSa2xlx4wJ9dbMMk0iWrPS",
-	"nV/t7urqNfG/ltSJee0NbVkRe0vB1s4HYI/LIExQ8dmsmhm5oCIHgwZOSYBlm7MkbxUcsuY+KJwGvps1",
-	"AlwL8wu3sDgBywM34ONg8UMxE8jWJk3hWypqju7zoqZQUaqFTKhI+mRqD0BudH2VoVMSeQswQgOcEv9g",
-	"JNAVRnmqLQ9M2ZJZcqOCzGk6hQh6dzG3dkF32CdRKpcRyUXCFPl6SP5HfySijCrDbUf4+Jvn5H9AZjaO",
-	"2EQ4Vvv4jETuAteNihsoNSKk93ytmKleA/oL30oOG8ZMuX6DYpum1rDF5bU001m3xLiaeNUQK7yHVvOJ",
-	"VAU9Du6k1488Dcoh5n+TSW5IyqaI8NSrQrGCzIQMJIqig6aK0WRFfstZzhL7q8qF4GJ2WC9OcCgNwtAN",
-	"JKZCWFEIp5jthNF43tBeW80mOGd3ySCglHf+g5qj6Z7OCdwAVE07al/+UxDpIB0dJADIbtiwQU08aANi",
-	"05SnBiVvq6V6ha/vwCtu0l87Ropu3Kxs3iO1Pmxg9A0+5+opUWxNvyITquS8zmeVU6H5dGk+D8q17U4R",
-	"uIdwKETfv3xPjmFs0Zk7IixrzfgNE2SRa0MWtq9NCtkOSNcJrnrj5d/2CJg0dLZ7HH9sW897dwmXR82n",
-	"cghvirDu1AMi5CvtHG6TlXMM1BQntIdCmtZHOrljmZmmn11kb+1veKA0GCN4xLQwQ1wr5SfhmIJ8gnIe",
-	"W5e0bUhRdUVffqSxSVfVuH6elDg3Yw4mJPKsu8qnaRqdIUbMck7ByWF3A8vS2gG5sUSNgn1tEMD3Kb9x",
-	"MJA9YPwJC+DYQSA0JJOvqUKFv/fJsI5+FtLVsywsVDyUnJZgJLG6i5VP1IBF4xI0W0ID3uKIqihO66p2",
-	"GW3Bk1Jylpr3celKj9ZSSjsidN7T6VhmOTwZDt0q+gf1hulGH5WEvmGHvIqnuzrcKphrQkBrObaOUauK",
-	"/l4O+SDFsh6LAW1lNDcVKlZOPJ4RtEuBbZHMkfJVLgjj8PWSrurZyt9IjxUzTICzM6ErXce+LhjAA0FI",
-	"hYBQcMNKZ5SLQ5JKMWOK0JlEaw4iCrgmCYPlQ9+BkCNRLVALIxfSuX1BW+TCR6Jzmdg+NOHmjFD/hVX6",
-	"PWD+SFCB9zDCOD9yGbpAy94FXUAz2gsyd8VdvEyFXjKlR+JkeEI0hVwoLdEaDG48nofS4T9qjQKPFbrg",
-	"Ijes1aH9xn2jfRB0IfEaUtGdjHMeCLfnG2ZQrYB7vlvAlfim44wpN5EOA/Gqf8YUwY8JjZXU6PWJ01wb",
-	"piqDerF7UBCIsZNSRVKMQqaJ9ywALVLFPDn0CfvosoMkXNmFtQcKOtOGp2lJr1K4ZLkB8XcaLhqNK1Im",
-	"c2JH1ywzp/a3FfwJ7jQstdOZpBpweWoorWnnNmiqfjWbJUKTXvIQl2elVO1yexZ8tff1WcmV3VSut7gd",
-	"6Hii3ocGAhNLXUgQPVaX7iNIYdW9VqPpFh6mat2h4dcVtnleX3vIOa66f5rK5R5fecdY9y+9t63BEYm+",
-	"n4q3zon8cm3dFVrPpbUiVpF36tjTKGdeKh5WJFCbEa5R0t7OwSqZPYhZ+Ektwv0sl58Dy+OMCKfNTDlL",
-	"E7JgVsKXHuea67xPp2t/JqrtA5czgjMWb3QUAb+pSjlT1vA83Ke+0OYFOTeOvfvoYERXl+0ObtVZcuYu",
-	"QL1zP6NaV66WWkam/gsUDQr28cNW+ngQ6eNI8VPKoCuno0LB7a5xMXg5ttvaF8ltiu7sLNzfwI4bCobl",
-	"jsLn60qBYxysJZlGZtwdPGfXefd4SlMV6pGjNs7xOgcMOztQGI+8YSrJu8gHy9JczMZTRWMfXFx+KXPM",
-	"02yYicgXk62VXYJCcrDpa1PeRVvvFLvhbNkZCoGNBWpaa/fl2CxkRIIHHbQXiD6kBi2vqFbhj1xsEgBQ",
-	"46PqEm9BWdgG9zRjgim6D+C3Hk9WY89HnWyEQPFtMfxQ2W3xulNwW7wZKLUt3g4U2Z1v371S2V0+V4Rj",
-	"nZSWlgkKatwk1R+8a1evSQBX0oemUjDSC7KpHapMcL3bjkQbreEKcfYLrlqnv83J+AVr5O4N7+BtHPtV",
-	"f+EDRDzvSrpsxpjN05rcX/D68DL6C95CD0quGeGQ19Q+AL4x7BoKsYbh1RiGHZ5mQaQ1Jo8zfYuA6wpA",
-	"xVr4tV+MJhL5W5i0d6+aVPtEv600XQwYEQk7DhsWZctcK9bOyfCbF21q5dOPYRP+GmYNAHF7bQE3rtpJ",
-	"szi3yvJeDnrXx3gxpS2As8O364cCoYHnGBnY9UD8JJWkQcY+BF7gFsDrhnzZLXURisoytSUL7hJhei2R",
-	"Vlbx+yrRfMFm7ETwq1IKYvXeDrdhNw7t3pCeKbslbIVbS2hp92r8wPfAi+pia5YVilwMbwdBXeXwXaJ6",
-	"o58WFu2dIrr9pJm6DRI0YuCGbIRP+ttibJ41WHct0Ly+3kKA664+AAE54uCVwhIwxL5KeEJ6XnmIrNXG",
-	"VHTY3de3DZK7+mlGjWHKDuq/fzk/+t/06O/Do28+lP8cjP/X0Yc//dtOuVP02C9WeStwmd3cfW9o9smb",
-	"uYvToiCoW+HO+mVxFcA6TWMTj+tzKHRfs/c40G7IsJYk7haK+s4kwMPwU+2K6FuA464dLVUh9I5qDZFT",
-	"+EJUJFiAeyyjM2/VyKDcV+YAK3fyClQta300VaTBroMJm959Gv0Ns532XDsroTFVs5bNYrlw5Vs3g5pk",
-	"7eNrJjRtSOXFkXrjNbh4hawEJmZcsCI4BJ7FUmW5Jj28eLK0CZf7sIn2e2o4ohIc1uOL+lJa9QP6MWPi",
-	"Z4jbcaXRd2Mrli36qcJKFCvVD1f0Q53NpJ0xdGWJwm0Co4qp8xyhoPCvV56X//Pn9wfrt3PngiA4FjHy",
-	"mgm87I7e/Xj1nhzT3MyPUznjAm7PgPbAYoJmywnOjcmKsqrveXxdV3nhnGguZik7yjUjBl6qdAYf61P8",
-	"Jeo73FcIOEpXZLJyl3v4GoyH22Z/yxkkq6OwOcDPy6HRjP+FrYJ8pgspr3lDEMxEyaVmyic3kRjeJZoZ",
-	"6L92UWAQ+GI5irLummtqc0B/QIjRVG6OpCQlrgkl05QxE1K4peoFFXQGEBnEYZqRLKUCc75+4CL/SKw2",
-	"ypQejAQ4YRIZ5/C+qyeIm0G0zFXMPB+dv3tzir/Cx32XGgRnC4HqVuDE6Y8EwIoUYGyIPKL78O2STchP",
-	"b77SAEpSxNaQ7yWJU25HQBWDTMLC0+fTkPpY+RDdURj5NOGCqhWOBy4fqCHRMc348c2TY7vMNOODX7UU",
-	"LuJ1/acVXaTRYCRG4kKKG4yF0af27z8RjGYtsFFJwuKUKqZJ9PHIM+pROcmI9CiJPD7CKd5bRAS5G6cA",
-	"iFbErd5X1RWihqZyljNMGeSasI9ZymNu0hWhQorVQubaFZf0jH1KfvkAE7OtRh+PivdOIeI2GpCfuZkj",
-	"/DdsD4kVgwr8EEoYzM2FxZGT4RPbVi+yZDzws4wQFsY+8sXSQBpEh2cwIttDFVS2T06Gz2BU9qu/D8pf",
-	"xgkT3DYp6MIuDDeECxJheeeix3GwrgO7GdHHI56wRSYNE/HqlJRDW1B1XYGwBSelqyK/oCKhRqoVid6U",
-	"nx/9ha0iO7o5owlTZxutywwPtabW51LI3GVPQhPoqdRMmIFt95JlKcYWUgBHK+opaXuueI7B2lrIb1Lx",
-	"GRc09enxEOgpk9VZ8Zltt2iLFoWQTdFcuYffkCiYzuCarcaK5ZolEYZX2sGR5ZwjBKdt2CM/YUtQC4yn",
-	"aRlg2NQ0F2OfgBINyF/YSrtyfbZROjVMkacnZC5zkDR/ItF/HV2Utb6P3iQR6UWBYjc++vD7k/6Lkz/+",
-	"LToE+VZKeR8GgmPsl+LBdoXZhxMNAXwqLA0IKFfxXFbbQA0GNQD/FKILYNFhqC/tn4gEIoXVGW5YKjPW",
-	"J9HvI8zvHx2ckt8Hg8Eff0R9F6EUxTLBoqwuEN94YBFN5BQYAtq9sK8NyN8KmQkhD7mVLlb8nQyHUODV",
-	"/ehqLkd9F+h08vTpgJwTONtAoKCMAdJ0KKvI7hlTMRPmiIlYJsBt9shoaN1zpCOJAhWK9Dx3gm4UHZYL",
-	"WfBFvygXRxOrA/OpZWwAFcNdgSV1ZohdY+5mCneaGK7/lLzl35LeyZNnJHK7PLC7MTZSjlOqZiw6hGa+",
-	"xXNYEytbrDSzQrfksWjjeI38Ud17bUz2o0hXfQKeYta3M72iC3bFDfvzD/TjoV1YfPsobD4h9njvk3c/",
-	"2f+cv794bensu5c/vHz/EvObYrlg9WJeLoXjb9KLrlh89IqZeH5kuzwF1j7CXyMQ/RQzpexORD/ic3sm",
-	"mDlTS66hZR4y+zMnmWOtpmPFfoUEy2hAvgUtDEj8W6p5HMh+XHoA451O4X2MVvXFZK2lg5rKeUbjOTt6",
-	"OhgeuAJmoM3p0+Pj5XI5oPDzQKrZsftWH//w5uLlX69ewjdl3Eugtpy/exNAJ5weDAfP8FV3KB+cHjwb",
-	"DAfPwONh5qC3HoO313nCZrX6Y55wQ1D965NFUbkyDNntV0vG48uwQlC3QlsqXloCBXE4GGEslmVj1INc",
-	"YDNNU2ZlzAqWEEi+B4CxWJTP7kfCzan9IUKdB3ZPjwSk5eAPh0j+Lgf2jERzniRMjME3CKDHAm5ZrVQp",
-	"CKJoy+fejcSEmSVjPuJixr7SBE24wrwBO9NajaRnJDaRJnaW63boYZ9oidTruneYDvZHTWiSkDwbkAgX",
-	"48+wsF7NCWX1JHfZfgxkkR050lchLt4kcJmszbnfVrj2dih0ANRYp71jx97UoJXbALuBvtqOixnB0Gm/",
-	"3QGqb0kdtUn9DZ0HcVhF99vdw2XhjvomA6yAosUdPq/G0XGxtjLt7jrqW8uFQUDszq3VLUi5s8cX6F1o",
-	"8eYP9mAAEE5/WoMgeDocuqBy47ImHJ643fHjX11QYbsN8sQHsXFgca2bpJbwgQncmwMrpk5wCHUtF0M9",
-	"/pYm3ukGnzzZ/clPwspxqfjfWYIfPdv90SupJiA4grD5Nl2xjxkIftBG0FvgUfkOfhJ8ylkCtVaEOfKT",
-	"J1PmoiyhTM4vVe760D+oNYusTesaAMEHfR3TZMHFcXDeZHmNTIci2R6Q2FexoLowtcNGTrGqckQSiVZl",
-	"v4gPnSlqhRk3eiR82WuMr0ItCM0bqDZtj1oo6QjGpBOXRf0MqzD3ol/c3x/gARzaIxEh8ktCDR0nXCH+",
-	"ix/b4NeliXwwA+poEMF62EdlPPayHXqgRi64PWRWaNrZVYNQmskqML7B74HqbSppYsd76nwgrteoUBLQ",
-	"CbkkhluFwIwEZAuR82JmoebIAb4rZqWuKAWJgrLmhaK4nK9Iz6pdI+E1xEppa2seBvh5LCn64xpPPgrL",
-	"vKR6QOD8djgCeAaVI3ZGf6bYDbdWsBQwepdhBOczejPgMMb8r8qmScR3GAl879QPyf8AilcmuTBkfXsJ",
-	"NUTPqWIJpMVZgWDHo5hd9ZHoXb35/vVP7w7rDrg32MkPRYl+p9V+K5PVnQmx2vr3f1SdiUbl7I97FKRu",
-	"DFAkvPQ6bwrUsBiNtXOZMxHXQRa/DDHryANgdnFN/vPn96F89eJxi2j1wg8dfjWy1YlFELGu3vIazBe4",
-	"5mALXiZPnz9/8g0pauVjzqdG545RltsScm2N/N5kRaJrnlh5CbsH1fT7aHbas8KqCahag1x1WZ6DDR5B",
-	"uv1iWMSPYTuP3DCV8NgaBVyP3RHFNYFrFXDhUjKhpTTt+RxcsOgEOjIOvwwm+k6tjlQuqkxUOCWdUEE/",
-	"412wFpiJzTYo/EwU5dqaQeFx/ZUubMgegjMEQbJR4TcA8ATBtCaZtFZmfySi0rc/ThSfmgJrC+6tZtKn",
-	"IAKIlpHgSSqzWA8H5EfB0MC1XAhndZJn42u2AqoCuIYeRlP1CY2vhVymLJlhyo3mqVXvkkP0HDp8BkYm",
-	"+SKzB+2AvPKWaCwXEy7YGYnAGHEedzAlIjIBfMYinhOHA5anjKHRBF5HP6R/NBgJq3+UfimXFoYsgHi9",
-	"MjeaJwyzvEW+6IMDxbn/CuhRNInRvzISEXidouLbJ4PB0+Gw0UbFTW9nodpTrbWFCC3DqfkwNuLdW7CP",
-	"ZuceZifQUwujE977MsS45bN6J1wgtJ303WZp2jdCMxO+OP6dJ38EQrvK4t8z5PCD+97yptMeBvmZb/PJ",
-	"8GT3F3+V5pUV83dIF8XRtT8dbMjtHRLgzXcHf3xYI57T4FgEVbp7i/0G/RsPXvL//V//d+XsHeBdm2Ko",
-	"NQx84ZzwloZ4yAq0pbgo7XB44tQKKlbOaQxPsUieK50H2oNzc6AL2yj7fc1ReF6OruSXu1fWoe1zcOAG",
-	"qvofn5Q5AzO1vE34V+PYk+E3uz+4cGR4hywe0JU1Xhw/7M30IaeunwGnCdf2/Xth4WbdGZjbdQ0p9HbU",
-	"gqaHjUw+Elu4nKwxuXdzcl0gpdoW0xscRdFxHVN/hz8+MvQjQ9+dSY40BSb5TbHg6J1YSmXmwONiRqTY",
-	"h8HBPb/J2o7kPwVrF9z2OXH2Jb74yNmPnH1nnO1oqsLZ+ynmyKsbTOzY6n5UbKmqbGxZt+BjcD0U3qqe",
-	"H32fODCLaW5yxU6x9tPJcFjwsfvk8Kx0brlGicqFJhh9ie5vHpNf5aQS94dEa+RI4Cj30vvX5UYRLFQn",
-	"GK5wdA8vGB7S3f4oKD6poHA0Fujz68yHe4BcR8FNe1tdwFqvLvy/0dcD7lz74kt8r5VPt4gmKklvPWu2",
-	"pX8zLkNf1126u/DGG4cm1RherguKyjWkYawlnpYVyvsHRcR4h0AoL5s2+91vEkV7zUvStMgb8NMQzwch",
-	"wJ69ucZLgN7lqwvy7Nmzbw6bckP292XXDqMoz9R+BF+I/7tkwN1OcGToL8kJXoljbXSFQyTjNvlYhKBu",
-	"isdT9jGTyjReY2LiC7xbDT11QafVYfVJnhEjyZPhsD8cDomSSz0gF1d/IzFLU5cwQUdCZxCcM2fMmoF5",
-	"mgB4NYUcJqkWeUpJD/CsILQI8lz+HPVJ9O/2P0f2P/8r6hNDJ3CfR5XidMZGApUpjKbNFJvyjz6IiJLf",
-	"cmnYgPwVonIhNByWYYzzj8oYIQwKq9OWXsKrj2fG45nxL3dm1LXmvg2bK4Tbwa+IOVlUf9Y3B318WEMI",
-	"tz1BWqU5l3xZX7eHfTTHdpiVltdHWmsjfJJz5+nuj97R1YIJc+ktqU95XqFsrJxYVp5b0S8V+c+rH//a",
-	"cGQ5uXvk5K4/rpxcPth1qrnXgnMNYOMgI3JXuNslsxMF3G5WHnNfafL67fkFSbm4hjiUuIyK03wmWAJ5",
-	"fvgY4kTPiGJ2FDqocztRkCKtLR1AFQTAoWyKeQPafeMHfnDfClfRkwdp3Rp69mUoXLgRweVnPKdc7KFn",
-	"OapzFOkTwJup8GclxYx4EAyMk1zCMw9mol3wdpk1ejJ84p1R8DfYzORHQXQOCfoj4TCbXWpjqiXRzBHo",
-	"lpy4qVQ+s11DJvS3KjesjAHXqVyyhJglj9kpYo36RO0kUUxryIQyakXoBOrAutQqtSLPiWaxFIkeCTxa",
-	"KZnkEOA1JU+GpHfy9JsQ2nTAPsaMJSyJnP53yYxaHZ3bT6NDjHUHjwKoJCORSsujdvzPhr4nd4Y/J7Fd",
-	"hTgH54PPrewTgI4tFEyYzDRXmFGFL42EU2efO0hVTXqwlidPvzkckOfDZw6VPAjF55pMcr0ic6pBV3a3",
-	"7XwmjrjQtXFlQB/35H3LzRza/1S+t7L/5jDXK5SqyG2YQw0DuWLmaBsGQx0hN+AybCZ7rmV6VtScDa3g",
-	"IQXg0xZuuvdSvqXCxy8DpvjzNoLToZT9JOgN5akHlbydBHX4Awenv3yoKgSuvA8tZBswrRdqiIhjD0ld",
-	"FbJmjjK2NC2QSkN5KjFDqOlYv5HXzDOlgyBAdIqpYnruei1yIpFEzkp4Hp/6jpajWPk61iEywqCOje2w",
-	"NpjppAblGQle5qYDxV+kjKpdEvwzouNPpom6DKHYBXu7FaonsqYkNazgrVk6DQ5yRCtqChx8yw7uWZC+",
-	"3ZlQg+nIX4bCdgnOnspWc8hpN6s72evj8jW9dd9X74IX750Egs52UUMuAtyrYDYFFBZQy1ca0BG/EL/q",
-	"+3DeDBAPrFYYrM5dEM+UnjKhJNbFbMi1AvA+TShkYwbwEtIqL7FipsCMcyADPc1oyhJCoY6eOXS5h3h/",
-	"DAmtkTSZben0+DgimZI33I7TcsZPl28G5O2rc8zNx1s4ka6chhzCVdmxu/TZwUj8DMAwlQ/7BKcGWDAz",
-	"ykPAoG9q3abw+ttX5/fOHK/Osa9djOHW10hIlyVcGAnGRGUTaJZ99lfAn+ZG91s244K8//H9OySFBRPm",
-	"jrhml8vmfeFgcZbuNE8JfOTIBokUOMtSLZqJSJ5Ph0OXUcxEADA3EorFEmzUWCbWMNRzuXQFBDE5+gdq",
-	"uSTsBuEwihttR1DOTH86PBmMxDk0twZcFCPfBdBLoU5ZwzzolvDMcz8G4ttX5580H9KN4dJtw4XdhTrW",
-	"dWJIyKVb9zNyzVhmZaRmpLqLwLq1yjecAG5nIJ/yX43L97Ug70g6ANy+wgxGPClY4hnE3cX5mCW7DXcg",
-	"OLxJeYoWZ7P0cCh+6JFxDoKKLkSYSPSAODPZe5c0mdMbRoQsjdfeyRCvYarcegEDeOexme+HZX3z2Fkn",
-	"nj2pR6qFKbnyYY9nXj1VozOjojZ7argLEi71z1PFZlwbtdpmdFSsAPf6PUromu526Vh+Fl+OWVGH4Fng",
-	"lRSY9HCjVILS34W54fxaW+QeBbDhwPsF9fC9evNOMW31XgjDdwAwS1rGmUPJbxV41ZZzmbKR8CK0hx5+",
-	"bBjQH5IyiR3uJ5z7+7Cij1mNh1ziqGzfgBo4EuyjsVI4dN99pQmdaJnmhpGE0STlgtXHuUNj7+1A7lFf",
-	"ct18zi71c8T4gR3JKH9Yl9C9+JMvJYLErNExpv+DCY3Q1GgUh6/g/Nu6mGsrwjaHR8GtUVFatkfJxZsr",
-	"IhW5ev/mezJhIp4vqLruk7++uXpPrt6Rr4fDo+fPqn8/+Y8nffLu4g357uqqj1d3V5ff4x1XRNM0OiwB",
-	"LfEe2WotWIVrQaEgKtSXxgB1aQDQF0uxZyk1U6kWIzGlC56uBuSN0SRyICJLy+lRMfwIkHLdZfhyzuqj",
-	"oH7g2lwUi/SqXKN7pPmiFygB03DilNv15Zw55ZxLeiBG9pFg5lIwQCO9YcrVFvBMUBQ3azprCnRKPGgC",
-	"wNCtEdUXwXtds61dvGn7ENb7jEwtJ1KpEbE1QDVYpMcc/uaw1qur1xUA2h5ahw6J1mEHm1wJlhyGNBvS",
-	"4BbKLV8rs/5r1aJ3CjxFiGIFMaNUacSGxtIqVp6XoRjZXFEN2QszqiZ2y7lVYoaHZySYgFWLwE0LHHj+",
-	"8uro6fMXR99fvO073BvMsOeKKLlEGV+dcp3MRWdxSZKdWSsAPP8LW/3oIM0dB929llSOtFpjqpWq9OQe",
-	"hrGNf3GIyWO+zx1Zysg6VKzx+VZODnDkoSaGo89WTB4k/gTtFkAvCUsZ1tBbS3eH5xWe2u0twY+SR+le",
-	"n+0Nq0No213fubVu76AOdb0jZNv+DR9YkIBnuSyq0UO5zo3258PhI93U0s33zIDn4a7I5hZgP4Azj5Wb",
-	"qrSGxdPWyO0+T85qtbYHdjI8EvzndagiMdyhZN1yaJ7GqRS3z7tf02Btm/+UCqwd+Getv+KFZrZ65LW7",
-	"usDMVhVOsyYb+hh1LDMXKepuNFHkxUpq7Z3jXLGH0HUTrvHC+zjmiWp2/l8ZqqxpSiY0vp4psEF1TIXL",
-	"qFWrInZfTklk24oA5R0yWqKyYu7Tp4enhJL3F+9GIpZCsNgUtxtW059QIZjq+yofgI4xIJdUzJgmULJH",
-	"ETOnroa/Hzy0NeWzXPma/9GCfhzbYYznUtsRWMtcsSncQvSgXlHx9UBBlddqUaBNlAu7Ahdvvrv8zn/3",
-	"2YufcLCdhM/TOxtD0f9VDBXv6yOpYir65Lec5Y83x034F5bXrPgwcEUAFAvXFpZpfOXFQF4UxL2ntADH",
-	"ba2c+N3u1ngH/uk6n9ybitmavipSxhd3mKIck2RK1aNVVUt471wxPnclpvPUVXEqaNGu7hbS23kx0FWK",
-	"2p0uIFVr6PIYJP7x7+5A+sOFQjDVXRn1XW1kV5+L4rwznsCQmHpv3t2cEKnIm3c3L8oc64yaeZAxj98e",
-	"rEvihsTzk+eVGtZPa3OjdwUI21XBi86msffLC0JIwy2KwoE3e+CKjdkpRMRRVwn1ii0OyMnwJMCtsm0n",
-	"PAGkvil3HOjePSMnw29GohaSDjcMQemgJqbrGIrJUogQEC427IYrKRZYELDmLh9b8mKCJa/tMn3mB3d1",
-	"tH4OWxHx7s5cwC63GwpWi7Vb8mgs3BFibZIAaIkVIOX55HmLQx1hqVb3ecBv4FytX09GgH0Arx1poxhd",
-	"RPYcALFS1JjA8D/dL1VzVxF1o0hifyR+lROShceLw6cnEA+BaDFzgHNZSCGNFK6GFRexYlQDVh5PojMI",
-	"2kVTwtWO+oFqcwQoDkdvvovsOioWM37DMFhhSTXx0LkeZUAF1dkpUcxg6Way5CKRyzMnp2A7EqjGmial",
-	"KUINFIKw7TrvFcYvQcEOrovq1iATYe0IANPokXDBrJFimpkIZw0VNtKVR0BYKxGJFVEVg+LAfTKVaSqX",
-	"djHc4o9EbWbOWdg7xEYVMypeLMJZXVIlvifVSKTSWqZRpfBaNCgKp/bJcs7jOYmpsKJeM+PKGGtrBcJO",
-	"XAG8Sn8kNmusRq4G+5by7FB4xU4cVA+sB49jdEHyC6g1nnKBKeb2D7RLnxQ545YOINQ7U/Ij90VO4lRq",
-	"D0eEq1Nv/dlfmgB71s5cuVjQI83sS1iJNuOxDqmwMIdpmjbisOBnlVTMjBrDlH33v3ue5/5RsNo/Qjb7",
-	"x69yov+BHPUPew7rw15/j48O//RvbeBm3iNjOMqDMizIwG7KSYX8rB4JKAWQOISFdGAJkGjKNagwctNS",
-	"/DI8+ubD70/6T775o9VYryCL2CXBrokKHEAfxACCEji8qU3Kbto3O/kxTH4dS6j9mHfHpGxI4z0gaRy5",
-	"h/KWQ1zXKcHigwKrDkZ9EsHP/rlt3f0EglsKRqKEGnoaIQvOZZpwMRsJ+8t/Xv34VyInv3oBXdbdcUFk",
-	"PRwmyseExXxBUz+epI/AE2i6vRyJCGuERcAeEem5stiRJ2072IK67R8hgdu/LY3b/yOZ238BpUeH/ZGI",
-	"7Mwi0rPbzz7SRZYyAlovAqGOXXj7erMDGGxkGyi9ShADyAy+/aucDIq65r7zAdZ1gum4qjwR6eU5TBqK",
-	"XAfHDq5HLEXMlNBESCzG1CeRL240piYK8J36JKpCfUUjUay01xAwmBb2LiI9Kop9gjLBbpMSljHYZYLr",
-	"AyWt3Yk1EjiwnpCwmX1i24KS5lgRYnRwSkYHg8FgdPBHdAhFnazohfQrmJw/gQv0VKdSs8RKFKwrTVIp",
-	"ZhjeQrlgyWlRLhERaxWFdAw4jhVLV74ScXGCUuMOSjt0J4XwKQVIOQk+gJGYsDm3lpA9zWEJnCqm57nR",
-	"JJFL0bc8Yg8NK9Oqmse6NLEHyb9wDGEZY/v7AZ7I57m1T3/5YGWu0yU8EAE+hP14D0c6PPpQDeu6YQHq",
-	"0xWs/NGVpa6XDjyr1H+dvtqtSGxFp9iG/YDpsJTgm672/RouDMIQBsoMlujHiqnY0//E7/88GAyikaCh",
-	"KtevwOR8FepIWE/Fde1D7AFCwhGjYmDcYTFXyMCFEPzGkK+Xwarfo+UYdtNw4uCkvozI2vMgPdTvpt1z",
-	"SyQoM935e1uqnqaMmTDk3CgmkkZTDiJ+7SdfaYzzRsSjMIK7J29Y6XhxFf2oQXgjKIEozKF9gC4Yq/eN",
-	"BPwIx6K6oWlEJjlOGXR6V8CvUHyfDUlCV5rQmTy0mnGBk+5fEHJpD2RXWB7hSpEvcMh4nxNLlbAEx4Xg",
-	"SnZIK2cKnRVlG13zfawDjPXpoTgv10WRRN9yDwPagY1xaXUsVVn8GIvac39rl9KZxmZxOANybsjCWsVP",
-	"hsMhdqMhVRd89oIxqxmRhVRlQeQ61v2emVe29zJK/j1sa1ffVRH1jmUV20RGQ0dXAETZ9u2fADSy7dtv",
-	"HJHcc/D12so15vEr/iUBV3jeLwUGQXbnC9Z3/o94TquFGOCjrVEhRWs1kglUJBBbxxPF6LXVoxrlE6gB",
-	"KHcmK7KQghupAIMHio1tYZSym2+LXu6Vvuo6bIytyL8Y2OlwYWDXcl3MvwNJIT7wBjl5Q68lAbmauDzl",
-	"ZnVGIhDa40zJCUsi4jOz4WUhCTwHpyN8xhKyYqaZ5H7wQ7nPrKVKR4/UdQALUrqcC4FyF7SlWGxtN+dJ",
-	"baSwy/IeNC2JDQ2CLGNQ278XgdIy1owJa+E714Hjh5HoRVWXwiFUgXL1cUkv8v8sX6iipJ8SAwaqnFqN",
-	"ciQq+pvXojDxr19Bow6KKbsbv4jqsZxG/jWHGc3NNrXkElbqwi3UXSgld4uGvWsAyFUtU8XO9Y/T+9VV",
-	"ata0idXx5y8Fni0GrxfOGRJWHetRiJZDV6Jdu7vgftDzG5n+R28TeeCRIBoCrxoKWUB6yJWhUdUnVaY8",
-	"HYkoo9raiOOpQnj/iPwZi64fkx78/98BRPawT4boK/NhcfZHvB23v7PkbCQiMF/G7IamOaILFccbjg6H",
-	"iw334bs+0dccMn+pSHyRf/Iz3qF5mVCk31NtjR5tpEzQ9KPG24IDcsmoS9dXMk3zTONtWsYURneNBNhM",
-	"Vg/QhiSSYfW+mZLLwCcMG7lF6FzBBj2ABfRADI/zaYxakop90WaJW4HbM7aR2ZEleC5mR3BWt9Qd63Ll",
-	"W7C280GgmEhXI4HMBk4BdHz3DGfQA0gLnhyeuU7dKAlcnFDFSMqmBjBegS+Loxq8iY3suIWF3svsFfbx",
-	"GhbiAZjpszxr19ehgQlhV74cJqwSoSV/IFqg/LtmRAQPaFSxWzPbBp8GKjngTwA7jkTBj6SZHe2YkB2R",
-	"2Ut2xJYqHDkSP1e159tyJMz5kSPdOjRBQuVfFMxslQ7dtSaQrhNNt2HKmZJ5th2K43t85Z8ahcNKeJhH",
-	"E/BLCb6BK/IYC96MuwEai1+mkvhQrWod8V2f3ge3lbBTn3uIbkFSOOaHzukrun+EongwKIqA8hsI/9ZB",
-	"uMhWLUEnPJ884k3cEd5Eub9n4KpAFVIbuuoXF8l0KwFs2eXdIBQN+zl8GKFhdQ03tUcqaUCXaCEC7jzb",
-	"qQ2eREk593jQYVcPDSHxZdLspzrqLhkkWUlFcKEn7JY0X3+2HS+YtdVbGB5v3Yv/9OZHe/i/fwaP06cS",
-	"wqWLCtJAHl4QNxDy8e8ufHur2nbJFvKGBXTdSnnzc8aiBcYnPsIoXCFBn0IJ+UfSPAJENVAPvS7kGdSV",
-	"nJYrubdo24eM/GV3NSnYkdDWpODi9jvP4c26POC8RqCeJ8lt6C6kuUfiqs+Tzwv9sMqhC3kDVcVcJCxU",
-	"AjRzpg7v6jQ9XVBuTykq4rvGW7pyVsnboIfP3DETDPUToZ49qqwPqbK+z5XwqsBXmgS8QBYyYQSzWeV0",
-	"egZ4BnZXGeRi0jQtrfz7cujMGU3NvPGS651MU8wQnkpVhLQNyLkrbvB8+KyMjoD4DMLEDUtlxsrs3YQa",
-	"OqEaoslz4cId0/pA2dc4nvukfuhhd+00rI1jh7w3K3xuxWovoX673RiXjFbOM6YCk3d8cluF4vBeprma",
-	"QOuQBe4wpzGHGxJZr9lKM3OU0RkX1LDklDwfIqi/tTcmq+I2tUdd2sLT4fDwbCQwXY5Egn004xjMpGhA",
-	"ooDBIjKFG0ddZNsVlRCB9Xo+geQrTSBxTqqRsCznmPWwqTBAQ2RCXYBggP9x0ICe8uKkNkCwNuWazu6g",
-	"FZjeeu7vLs1tI0v5gmp2xIVmQnNXHo4qSL8p0FAAZgHqvxWFkd+8K6BYGtKTf2ua4dPnLyowM09aT3hR",
-	"UQ82kpAnUqYM0Jn6j4b7v8TFdHEReAdXgOvLmeS4XSHojyijEAOGR+T8bwYNWY//DEg/doyfFNx+F9rP",
-	"P8td4mdwNXhvOiTCmXkPU4i0e6qYlulNndl3jw6GxpqqLj3BlTO13R0B1mkSwqA6r4v9tQ/wnsjboAJ5",
-	"ZeQM0AVkmgNygYasaESaCJ8jvkBENF0h/MyA/JXdFJpXrOpSdy5xxRzj3QuQ8COa9pdheVZX+seMiZ+p",
-	"iedkKfM0IblmLpkSSd1S73K+ujdQ3zKqa11gbPcP3b+g2PApWeZ7dCndMSbfIx7fnTuVnO3a7FO6jyO/",
-	"wYP/Ln9km0e2eWSbLppyiR1wPOfayEo15HpSsONeQxwgRlHwwUihqym4m961MvP2+bA/Et6l9nxY+tzO",
-	"SJ1nbasv7G0xotduGq18Yyn4UsJDu9jn58P+wYJ+5It8Yf8YguMH/yrdPnb7Zky18ts8lDtmYyna+WaC",
-	"LXy8v6zl3XJhieMVjLFYt2xL7rinOAu7y0WshePoVvGwzt/zGA57y0oDcmqOkkpMbE8zowk+S8bUnFUx",
-	"uScMMf0UyzWdpOzwDqJjqztWgjtCFEyepgQAnQgNETtygQMLM0hxWvarvzMltfsMAB8J+8h1PbhHveuw",
-	"TsYWeWld7g3uW0h+xwzl6Zeo+dwRD7yGJHVYRbx/LdBGoPD+Bn19TsHAhRi8H2/1Jy0o96jQf5KCcYvc",
-	"WLnuSkgAJuytgpfKUz1ALWyjmleRNwB4g8ZzzNqV0yqEoQO9sD+Vt9yHfTJZjYRL8w0KXviDwnjgBUB5",
-	"lYsst1o9RG71NuA6CrSOkajAdUR9PKO2QnYcrmX0O+hbh24ikpHwY0Lc0FV9ZnEfl0DQRQFiHjtMens2",
-	"JnnMEqjqD3C2I8FueAIw/AhwCCdhUDsF0k2Pf7f/g7/96xGGL+gBwSxjfUoiRDIC1GMPVhQ1JDqDu73c",
-	"6gdD8GiCFYKRV47sbWIH4Z6u8KPGW3C/Bu2bzVN25T/qYmS1vka/b0Uj2NIt0vgr7en6Ud1oQIqtLBNc",
-	"G5Tiq0+EXAJ8l4Ho0YzqElcgvE0oN6MLTuPecfC1UrwF9qyX5YhNtA49WwGVJS0wZUeiI6gsCTFlT7GL",
-	"AgzW1wcZCavL2NFwo0lETXSHuK5V1nmEdf1yYV0/ucTpBAL7SSVMCSl6Gs9ZfH3rUPe1UFwlJ672Kqi5",
-	"Zq5kPpuXgUdmrhgjKV0xpX31kExCVZ7e+4t3JKxmenX1eiR8KdMQIj4hqZxx0SeZ4jc8ZTN26ArrxVIl",
-	"OtABB+ScwDwJ1dcsIcs5T9lIUAHJA87t4WIpYHxzBOoRuk84osVnSsbWZu0FQ81wmrQo4UWoGQkpYnbY",
-	"J0tqhV2eWdn5pAS6t9TAjX1opbKroyhcU1DFzdXImOR6FYHWOxJeAZ1gPR7D09SOTlgZWZZ6sD2WM7Xf",
-	"jISrtDLlgmsId7Q0iZMoQp0LADnE5O77OnHO6oW6RYcghkdCMaNWYL88Hz4jkQvJHeRlRHDkaj1EaPIP",
-	"YJMj0ot8f5FtP4LZRIeonPt3tWGZD0FhgJpp9fQsY0ktHr+dJ4r/kp5veZF339K2HCiMHpXhJqmLO+5I",
-	"+Eu3wj9ZgHoZkp4LK8hDPGZkNSGX27z61au4wsGzl4lfVMQ5Vbm4Y6ntqLMoQ4m5ffYgu7p6jbWB/OSl",
-	"6AOUmKtLctgnsRWJ9mOIjoIAtJHgAiNb4H1tpGIaC2EmJJYZd0fEj1e+No4UQdcD8nz41AnDIBUjCsr4",
-	"wAidiANOQZhpqYiQYTiRz1TpeUED6R9jrE+k6UrbNleHZ0GP12w1XnC9oCaeR6TaY6aYxsIq5Jq5DLSy",
-	"kLZRuTYMiomwOoHOU0b8yVNW9gsi+eDgqS3AmQvwSN9Rzez7N2mvgA7eiKlsxtoGsmGJD1oMSOZR5GHt",
-	"8J1z/54atqSrOxZ1QIolga4JubBi192LOQh3vWYrvdX4tcznuI1I4eAHc43JG1ZpS/h0ysDJCa+u8a8l",
-	"OmvAjUQvypiwFmd0eBrIOISKc/Wp/CWZIMiUVqvPMiVvUKZJRaCGl8YRbYtA+Iud1z1z3l/Yqgmfza3c",
-	"ozW3HRbhKw3HHhAMLtcDQyPUscOpI7k7PvkvWZbS2B3HnqPgaAtOpbKeNfIKKAC+tJ2YMZUp5/eZ8Rtr",
-	"tfS0rLBLLMWUq4Um7CONTYoM6RjTqVLgybdHpvP2F33Z1+bgSYI6c2V/dYx2jovk+OAe7+/+wlaur094",
-	"h9eC1QMjEdHfH+/07khYWF6pMIWXF3d1p1eyPhwvd8z4mGjy0QSHHvI/Om8h3aHu6NSkB6+tHbszysVh",
-	"bZoI23Ly1UQVvZJqJo1h4vGQqi/bItWMGRLkBO93RNXTXKjbnToN/c5tTWcuZjS+plDl3PmSdJ+kXBsG",
-	"zq1MKqP7lrgUhosgVEefLODCo0+umRIs7Y+EYhMpTTHXPokVNzymKZlag2tO9ZxhE4KZpVTXUEddTeHY",
-	"4wIOM6wWDwvUHwlnr8Ilhisb0ydQZFbX1WAHzx741ZzSGbv+lCuACWXtBFu60lsE9hW8n3BtU7Hsa69+",
-	"3ZpBTF+ofX/OVmA40CtTYN41XmRVFhYjhoOzCxfg0TT8lKaho0KPzhNs14NaiBBrccdC6f/MWQ7+fIj6",
-	"CHTf0+AGGYozT2SyOnRRJoApXgetL5VVVxmKs4RELg5ER1h7EzpRuSgQoSY0vrbyzRqvWP4WilzTBTrh",
-	"nIQaCSeiith37gsmh0EoPPkj8o58wPB3dZp7UOrbl+k+HQn41+A3O/XE1+8eaEOVCf4Oq23DA7xQYEl0",
-	"OCBYXQCuGbDDkXDcnKXUTKVaEHtYCVncxoBTDNrhYly0TXo4DX8ZgGE00aG/rimUkDktNgnHDdY33oec",
-	"kZPhMIzgAdciXsIJkotrIZeCFNs0EvApRDDVydwruxDgyoqp+NyThOwYA0Nk0/B4eqddNdfaoaLvdubR",
-	"0LijQHJL7C6CHNRsZ3YEV84bdUVQRO6XDWS/PWUfWZzXyV5w1R5xMZWN/rmT4cma1xwQlZD9pAIeRrc9",
-	"E4WXcUuJyDV38id3XP/ru6vvCt6EGqbNDkf/Nq3h/jxsYV+uyPxWFN1QmcUi+u3yGsoU8E4QRrUQTbbb",
-	"cSwT1joycmPUF/bru4u8rEZd3m3hybrWwA9/H2UsP6uI0E1ae0dnOxLzkIS/DNSkN5sWeDWf9JZCZUM+",
-	"gDFaxSbe6+DzIexLqgOh2HTsbdrPn4Ox7oqHP553zeddjSOjNgX0Ac67ShJoymMmNGs8575n5gf3yj1S",
-	"musCiGxXDpIb8T8F0d0lGo5Lz/HTN5ypvi8AT0VCpoyaXFVVfr+7WwjJvRKIOSENn7p91MfxnArB0u2a",
-	"0F+DTy78B//UdQVqZtQerdCv2RcEWBgSTTF/0nO4WFDbEdGy0P3Nkkoic4XktlFr+OJOtEM3DMwYWLLJ",
-	"XMrrPqHkKqXx9ZGdKTV8kjLCRSzBQeReIugdunr7/h1ZUJ5O5McBeWP0SOB8MGDWv6z5DC4n3G/OyQYf",
-	"Z1TrpVQJhMtqRlNXDhp8mEdSpKvTkaAOkFjTFYmwkbFmJhqQH3MzAf/fT5c/IJNDq4hHu8i1wRQ5D4bL",
-	"1Fd6JGiayuVxwsQKPI2kF+DQplxcH6Uypim0tmCGJtRQD2vKcKMUm+ba7tBIjMTPbpYeW5fEVKkVif7r",
-	"qADlOrriMwHC55SYP4/y4fBZnAv+0Qc5wxPWv3nifpuzj/goKmuIjsScfbSr9Prt+cXR1evzp89fkGu2",
-	"YomvQep30y+zJaYIGzTY3AD/UnQJDlnXx4BcspjxG6b0SCjm8g4hbQ9IQAEGZiwx6QcDovGe5lcIOSeR",
-	"iSCtxcX0UTJlS7LgIjdMY+1tSmKa2fknRZB0GIWYpXTVELIMGIc1suaeghRqevqkCJl1M38EytwXKLNO",
-	"Bt9eygb3LfWaQUsIkSYqf0QUuZMCe3Wbj6X23J1IwlIrBLkT8onCRIpb08fu4nutdn740ELlfXCmbCB5",
-	"Ppb5aa7UJwW7J1FzN8Ad1W3+ccENwAxgSkFRZJymEI8fQRTiLMJj2sc8LucyZRigOMuRmAfkXBC2yMwK",
-	"7gila9YpbBG5ZixzqpiRCiKQofmUUTX2LymoUqUJr41TRESIT6oNfFIEku6M+3ideKdYJJ9WhTg1TN9H",
-	"QCPaV9a2eDocFhVE0PXqEhvRPiD/P3tXv9xGjtxfBeVKlckLJfv2/M9Kf6Rkny/e1H6oVr7bSi03GnAG",
-	"FHEcAgyAIZfx+QHyHnmyPEkK3Q0MSM7wQyYlK+JftkgQn/2FRveveZ6LqedqqAMvrOV34oJlunK5niSp",
-	"QTIfIeZwBolD/hqz8L2dsx/JmyttGoognJHNF4CPwj6mevTDb845pLWH6BfunJeBJ+3Y/CoPObwMHL5E",
-	"PjHXmUdjQ+k5ZaQAXbp6l7+c0xyK7TVGq42/nf14f65/cnRP3mGgZBpmv9gGLEOHsu9z7EO5HsMydvc9",
-	"1if9XL2P9Q60vwB+iX26ibtQkRlBnxy4ZODPod+URF4cMayriRTbNAVNbdGLuQ8QmHQy0Q5D5xCMyjgB",
-	"nGEZaR5v9Yuw2Qc01fRUKD6V54Fk2q73P02Furr+7t9ufvrxS+0WXhQSY9GujR/HgcLC8ggkgvXg7yJv",
-	"NVdoLqzQeQVljGrfOLywDypZIsTRfenyKNXtPo6kZem8e4xb5nd0n1J24cAWfFLucGD/fvXD9/sdWOg4",
-	"Bb3eegIdP073/FmcmF/qPidmdLnFIvsZWhzR2rgqJlLBKJvsi/cY765L8YysCgjC9+R3BqA/Bcsr6/QE",
-	"tmHpmR2PcYOI9Q0S6wHaN7jNV7Nw4RmOdd68/pbQNEMsPCRAUdGmEB6P6VK3PEfwtwxB4CjsfdKtQY4W",
-	"kD/FqChqLKNJP2QjXQawJF1CGUQjID0XHjbxMqMV2JrS2b6qlBEzPfa3Zj0Wyl7WewbrTJ7CCOUaVtTF",
-	"rIecA3QSPGb6kTGzoq/q7YtTYXeGQ6rhm9d/QpCNubSiEdwfveKeqp/zE8NjmSrxTSLhl/3Z5Z414P2h",
-	"b/YIf4DHXBtcGkhalD2pxJzVUwnFV6XBrFhywq5Rbl/VpMvaKbfHBmKoDeFRrKRgN5D12zY+ovRD4qNW",
-	"T3Kk/8O7jt/ByfoBHtVj7CfwXrn2S0kFsyueguZ6Muz9Dul1ib1fWpZsvlcVCRfdm/ejrryAyssIc9Hq",
-	"521WJWwPTdISn0F89FXnetUM+agBHRsZ8hTGsVMYx3atuXf61hpTVcv3jnVmwjRWvHxJhGGDEDZ/L+ux",
-	"wYLJIoUrT8HhuWKyYHrYV5iBmgAYx2Y26/ZYjWzeY1nOnbjTBv4f8kQBJlIMJFcAhF4NKuUqxIs0I1Fm",
-	"PRbWXi7QQOZsJoxf9AWjX5798Rs/FpjK/5mxzhywQDHFtq9k0WNOulKgQyXuQo/lKyXCe4yXocDqpLWi",
-	"FOS+HrG6yfHg0Rud43Qme3X7LvyotdtwvEvdTrlzwvjW/9HBk/sHnvc//FF3O2e/vj779rd/7vT75/i/",
-	"7h+6//JPu6cJtZdmpwpdm0uzP6VcIX8K27ODKD/0Odzm3xo9p1rImxJkUSr+tiULNrnG1/UcvlvKAFrz",
-	"uPkTeXHkE8fCRG2GsJ/k6dW2kTp+Urg9qEGks8yIgNjSYzNuJB+UBN4iJ9NSTIRy3K1ZtntQz96X2oou",
-	"tZ7sfD9nA3+33eI7vMm5ekvtdlJJe763xv7TR9anJCjjArZLS9rvZ+T9BDwNWnb7Q2oCKrAL1Tde3m6g",
-	"YlzIj7SEJFyK3GnDPGl6C5MSLW3WY5xlgPt0Kwv8awh2aAZpGX2Ff4F/Bw1Q6NUbgd5w5GWZoeMTPr6M",
-	"6IPk0/Tm3Tn7ABORqq/SSqsd9AVR5ib+ATN5aRFqHudPlihsIC/92hd1NFBfRaT2EIqoq4CBXAEKqVS4",
-	"XHtrx3I6FUVSHyPLtcJUsHyRUa09b2ojYIyDgk2Kcce0ysVlwLx3AAbPMoJ1QQcWNheqsL5XL9icKAjb",
-	"mLywsIQRt76VKM7ZNWGzkF9sE5IM/ucWBknwYghghj6vYWNQuqoEtCaIOMSuOd+E49JXa0AuPRbrUMEJ",
-	"AcYE1IqH8guRvLDck2VAsOqOwsL6CsJDWxFgouB4ChAwMNG9/AHfHH78NrsEDhnyGM3JNbAR7WXC1YIE",
-	"DMFBIQ8dDeFljQk3WbgpRxxfX2+kppOZ22rm1jq9NnaDbP4CrX4/uJU1+rrIvZYtDxwC/F2dAkOlaVXB",
-	"Mhyq9AqPlCVqIGdjJRVs7bU0VolxGqqP9Bi3fZVd/3SzhK5Gk8+gfMolc6sKNo5HcGdGWF2ZXJznJC+y",
-	"vloBPMMSgN0aPgI7BLgzMitQLzdlFsJ4XxFXJg9e4Rnt9B5zGMcxHDXjkXA36YUN7EzcF2X/9svlw+Md",
-	"3eOGui0CGHbrHtNbSTNS5YIkBr5VQTFRb2sS2Uub1hU8LCzSU7tzb79uw04+s8v2gW7ZkX13stmOrRg2",
-	"gUKeDLXNhtqaiVZ7CR7HWiO8Ryo42/p+CA5VrLY6FQSnGosnixkvK04lWiImVscsgcbCogNY7IjPRF8p",
-	"rUS3t1KvOVpG0HXwJlDZZnLDlFKNve3m+wwVl8/7ar3U8vJ75NKLZu1X2OVp8zKFlvUXtVCytPXZEJFa",
-	"cVeP4al9sCLLh3zofGpaDTd5h4e3U73mLVhXoVI7IKRF1yQBCQ8WEaD5MWXg0ttfLOW+MaYilocPkYcV",
-	"BE6RqISQBGlhlRcUGCjyMZsIN9JFvJ3W8+qrTv04JX6fcn8XJBRycGr7rZtwf/30607lbY+c17py08qx",
-	"Ts6nU1H0+ipzplJQTJUcwXnlYpd4aBi9mLuKl8zLcmHx+zAX+pBB7DKU84QqQnISH2BxTk7rsb8Lv1mR",
-	"4ogEnJbrDnvVUvEZeK8qxftwBkd+aI3jtJg2UcmcGLyJwX8ZcRdeR0oNgeMc3z+GgHXlT1yr8GL9cBze",
-	"2/8V9phuq6vUabXmRKpfeOprPzybOT1FM3H1F33l7SFdOQAf8+2DHmrzR7Et7qjkeWgPd9RjXjhOPqij",
-	"+6DWCjDQTe+LnFGYoXIWUls2+6Ww8VVo+6RRKJcX01bWLXGbLOfyPCsPysrSY31CaTDm2wtFlGFL1LhK",
-	"W5sIcznFaktUw24h6QFXA7v01iCF/TYFoi+Tw1f/9rw0W1zBQ8ejr+zYKSj9vkHpK+y1nYX2f4Be4a4k",
-	"XH11hB0RB9fYZYdMQGn9Haa4JE6FlEayqubajNHOolSxJCPsZOo3JgLibq6TDwGszvRYwKUWM0cPJZfv",
-	"mTkYzPGqQZh/r+fChNAjVCel1azUgNxbL4E57U1zCNUK+YSUH5WmFXaotdcJvtcJZAUC9C6k0jakImGe",
-	"XQNJf02C+/UDCu40vS9KpZM1f1A4uL2l/mFE+ytkjz3s/I/4g2PiJFx/B4Nsqq0cxNhJGbRCKoA+jbjj",
-	"VIYvaAWCYUUEEACO7x7cVj+ch+av1isvxi3LruhMEEOHvRXcCMMInNwvmbDIMfrUsg8fP16zt9zKvC6j",
-	"jlsjodhjZYXpK8URihxevQKUfI8JCQCGUGWaG5c4NQod4ecRwRT6PGeZc2XGOrbKRzDdb96MMIvu29cU",
-	"ettXmV+x4mUGemhSuQqy6sTveVlZOROXLPiPkvFxzqWcCcu+fc0KvrAYWwxfvLR9BbqyQyR0sXzX6bIJ",
-	"B9xEP4og2MX4bTteegPrH0kTBqZ/nMvL8ujFRqnTY3ak5/SEoFUuevHFIHDbSTseRpD9IL0BS7S/LMEo",
-	"4J7PAzfbWO8CDuWBFeirT/Dv7Zbb0s9gdLZx1bYrE/66uPSy8HRRuh9J4R4GovoK7kHhKX/K3ah+yQ/U",
-	"9GJVCu4FnQlUC8BYr3KtlMidnEm3eIVw25sClt4lzd9h6yNafOujbStNtQQYDvIXtDLSyDNxxqa7xqa6",
-	"LL0kWEZSXwNIO6Oj30Tb0LA246oWj2v2h1sr8iyFex/pOdNDJ2LBXHhp547KsEmIrxqIwttJciJ05bAL",
-	"KL1j+wqCiaAJK/lCmEuWVcr4T/mgFLduZIT1F/nMd+UHg0yN3G9WXjk5E4DZWBlh2YSbMc2irwo9V5cs",
-	"M9yJ21JOpIMOAHrazxJGtCEzBiKpsJ4O47nRVPbHG2dOmMu+ypJEtdu7Ug+8KTflFRT1Kct4FB10bMFG",
-	"eJPB0jakv898fylvXkAoQsask74rmFn3nN2MtHFCQcqaE2bGS8s8vy3C82STDXddtfHxEVBR1gd6YD9G",
-	"2wyaiihC2YAVVnkWIgMBhTA65JjSIzWbGhQQBdXtqIBuQgjeg9BOjN1rpB2/U8K8tJRCamx87RLPUOt4",
-	"+9NLy/XHvntpm4RcQmHyXYyVP4e2x7dUVoY6mSk7PU3glj2QbZIFDYm2BVkKaJaAgRFKAxtRV79fsQ6i",
-	"aRBaSGExus4TQlGVSPTGwWMDlahjHe4NkoqXzM6FmGKEhqX3LVHKOyiBCMOT1u569V8IJ3J3q9UtZCPc",
-	"ekLlucuYqZSNM1gk3idox2yV58LaYUV2whbTJMy8SLrsZPH/F6ZSiHMKk7dkgZhKdc+h499vc1mYW0zx",
-	"J5MNHYjyv6jErhIOIrchAqhDiXsJJ8vCZN1LCGvqKz6wAOabFPKBeEZ/NGMxdS0WTROzH96cWR3lgW2Z",
-	"xuFPhkyjIVMcXr5gwwYjpqZlYJJ2lMT3ipi/nt1QGxIFERMDPLJSsRT5At9rXWVUcsX5ux5YNhdGMKEo",
-	"7qtDVyzKvUjExDIOhsRcj/g7N5d5EwDjz5WKVHcDizto0MuxGQWmvEkdfwh7mYj05S09BaY0pwkYeXcn",
-	"zBKNAfVv4bD9w1K2MF9asH0HqzCtqX98w3B9tJNtuJ220l07y/3VKsd6aF+XpUgzazcT66mTSdRuJV6y",
-	"3Yy0ZDc6WUr6F/RNVltotkGeX1dtHHB4a6lhoAc2mNpmcLKZGm0meWy+axXi/mqwLrx3O6Z1Icneezat",
-	"7SldOX8TSe0pN+IOr26+mRLWkg+HDSUlbKF7mVFGmBIFlvhhtXygGuS/DrgqfsvwJtZX0llWcsop78EL",
-	"sG/AOhkCdagi6zKqdz80ekKIh5ALchlc5BiIEQaWtq+KSmzy6lIe1vFVWj3KXqoMNyIcUTwzvzPPRKt5",
-	"U7MW5DW4zZTnougRfN2clbqGvlFFnbPom8IF+Fh6D0vMIKybtHiV9zeKoLkmHOpv+kl2PZ3itVxXzsoC",
-	"o0jp9h+yrSGAZgkuDldpNcOi/+HJgvhTm0IYf4OZa2ORNOCekrJCX5UAfwfa2I24YpwNhHMCctYuWJYb",
-	"6WTudef//vf/sKzUc/rflBsn4+chcdxlWAelr2rlDCo3BI9SMqVWsEJ4SncyH5+zq6qQThR1/JAuMTWz",
-	"/lWLr2KFT48DOvc4Cnd34XBSuCEnLhBeuOMLdVw1G8Y7mxoxk2LeqnAhUXTZbp3rqixYoWuqX1bFEgJy",
-	"cnGR/o4H/6bFHEhKChpgDVYCkQDLWhKHBb3XQZh4NvXqFJr5i2ZRiW4vekH6CjH5oIMBStGysHUDrLZf",
-	"Cab0vBaz8E0NQwqNAHiyFtGd5JWZabPikumes5sVaQ5WfQg/76vkUnA7FYbMhYzx4BlGaeGlG8SfgzhD",
-	"l2rAGHXZDjo/TOOaznNfD81fSiHcA2E0rM617T0Nv34eAuFjiNFasQ56zGqtmvGIdpYIK7hEiRyI2AWt",
-	"AgAtgogr4GJZisoK1sk+fQJwYPb5c+Z5gyNeQrdX4+bQBgV8grIS3uYOSFxliULDCsc6qipLZHEAmokG",
-	"Ig4I4SIVxPues6t6Sn6kvlIUEUvDMaUNWScTPiZdHiYOxcEdYBB6W57qh1fKydJ/DjU23AZm+1vctSNz",
-	"Sj1QC4/E83s+XAK4I8uA8JGyLAnhyorjuYZwpIxN+NTWVAgQ2QxqtGCpMjIALxlQdV4KbizdsGu6f2kD",
-	"S3SS2yvE70i/OH/Z7J6zSAfgsPdDFWwsxJQGgy7O2VUNeAQ86W+MPIVs9ozzPXdkSSMLL9u4l6hC8Sb6",
-	"ssZqQqsfiu73Fb3FATMW9zaCb5p46Th2cBwDc2oewyDenZPXitI9D9a+EZA2AXzC1vRD4BMbiqakku8Y",
-	"RjJVnN3hMeGGmj6A12V5pLZLlXBOqrtnohF+0WZspzyHZCXYnWQDmmsAt8Vt4883C/9fAIyFeridDHnW",
-	"gzwhGxNzfvjLFWTUaFUumFBGl2RYAGLeiM+oIABVVxYK7krWy+ZGP8E6dR0j13SdsB4yy3QXsvbK5HmR",
-	"NvkI5gen8AZxZ0e7SLqbDw8g5MIgW51HtAnP9H305uYDy0splNtADocyeXlZ6vmtrQp9G1Igs5hQyIa8",
-	"tKLLSuEsVJL/BaDGrb9ecZYbUQjlJC9f1vmTzOm+ynx/GetocO26QioQmoRtFZqCq9e3DOEqfMYluJPa",
-	"PKtLVHoEYRn7f2g5uTxwqzv1WUpJLwAOzBLrxiFo+lZPyfdyJljHkyiVWO+SaSAVwpFjUd5CmB4bi4UV",
-	"7mzK76RC5JsmRNq/wnhPGjwLlgBFOTeI8xo7CzbsGQFm0XprIkUS20CcvsEOoFfeXPJN2Z2Xyp47spkU",
-	"c2EyRE6p8A0t839k5LzgCsowQwM0UneEzuJuI2KWp4GvHSfLz/FRizb7CWzikRNE1k4QWZ7mW/hp76hD",
-	"YLVV8d8Ae7VSSE8PgwZAJvI/e2mZFYQ7BHZRUu4mtAGf3UDk2vOiERXANiGSA4SS8BzyGHkx8QqFK69p",
-	"BiIom3XmQ/wtYr4dULdCPyeAgoPktsB2bqbIDWRH1PW513obaz7Y1w8mkD4S2Z7QBBrP/1+Fu/fhfxlO",
-	"DlSBWqMYdH1HojmOBsVB9tKgD0ywhFX2/5FwHx2ojBRd1GXaMDHhstyfARqV7qvgErgwwqJQPCCQ1MfN",
-	"mrohK8ZPwtPcNU3rSHwVuofx9mKtBiUfOoMH7pPgbnuIirQcHVYdMLukdYY7bRhQYPdQhO0vT/aCWyvv",
-	"1BHIemcAZMQJe/P6TwwugnNpm9LBrmCeIG01VdQ/PNX7rnGgiVBfTPY/A1godAf5caXV6GWULibFzbnt",
-	"nliikSXwIBhHAnH6PoaN/2kg8Wb6r9RROCA6EhzepfbiBrzBrV+/xpAHDVB58Hez++OvtKKnxytGTPRs",
-	"jVXmnFzwxEndkwl1KOgxv92BwSAh5LAsdlEgCvQDG03sRz3QxYLlXDGaAdT2t6IcBpDMNeZq8GTgT7+G",
-	"Gy+t4nSDcEeBKL/ffbnRqroQ6iAUv0yK79XXQom4vOLkg2mnKzwsTE9PN+sL6GsmDH7THibxN2pyRPqg",
-	"ITaRyNtKlkUN8hyr3VF1aqm4WdyXbL7seCgM5cXFr78t68CpNo4NlubdFuHClVaLia4sGTYrHX96MQD0",
-	"56vKjfw4n3ufXpCCeqf1WAr40A8PUVgoFipTvrh48YpP5avZH0EE0MirWu+D4KUb9RjRQnTiX11/xwqd",
-	"V94KY9J5JXeeFPbE6a9Xrb6Rd+pM1t14AxWidSFuwi2SPjwjNvTgxUVSbig2R+peb+9NvDpuJq2JAEFq",
-	"d4YKZFM3YJ43dOOl0LAUwjGpZkI5bdK5QkpNw6++j7m2iK3opzHRSjoNtR1G0q50VH/Z0NtVKYyzzHBp",
-	"RcEGizqVF8v0htKwrDBy6Hph0dLv11jpeSmKO9FjVpYC8JqNsLqc4cNMIa3fGFbKocgXOVr44SRg3KbT",
-	"hGNmUiEEK2S9EuBlnVgd954HuLShwCcc6j5t3DAIZOuczWUhWMHtaKC5KdKDh1Np+N2PCQoTJVQMpSog",
-	"coJYAa53RUGR7I0nG8E+Wk7X36iUs4xbdgOdnt14jngPnyb9YLOGTlIgud7SxvVSNJs48SQQrMabW2K7",
-	"EPXRTMQQOBLjlNjMC7eki/qrpsn+wPORVCKwq6w5SxoQCVRmpBPQqmOc/PKLPGTMGsGLMwgdHYtFN13G",
-	"KgRx80ocn0yFOcOwfcd4VUjHnCEnbJQihXSN2x65BQlEDzExLlQqDSVh05zkdI5QVK55YgknYhaOl/PA",
-	"FDoNhw18URdyRpE04VPmdCqTqmaZdAUzjgVd/X11Dnj/jnG1wCRCCCxXJAySiUEgmpOTdE31103spJ0c",
-	"kgaHYH0lSss6czEYaT3usZuS5+MeOsG7SZyil1EAMqSHDASJv1XLPOaPTJIJqGSMZnGaC2UFc5K2byi4",
-	"q4yw5+ynYJkg5q0oWPb7WYntz6hZxriyc2HYm9ffsIy+PKcvbysVo+2yukIsDOWXhh4Qasw6deJC4kzB",
-	"fLBkQTTGi8+/ff6/AAAA//8=",
+	"7L3vdts4si/6Kli++6zIe9Oykjg50/aadY7bnXS8pzOdG6enzzqtbBEiIQltClADoBVNT3+9D3C/3Ae6",
+	"b3Kf5C5UASQokRIp/0lm4i/dMUXib1WhqlD1q98PEjlfSMGE0Qenvx8sqKJzZpiCv871jxP7/5TpRPGF",
+	"4VIcnB6cC71kilBNzIyLqSbaSJkSauzfmnChDRWG9N6/viDPnz//5hAeMZoSOSFCLvsH0QG3Df2WM7U6",
+	"iA4EnbOD0wOqR3JyEB3oZMbm1PY7kWpOzcHpQUoNOzJ8zg6iA7Na2Le1UVxMD/74Izq4yJWWanOgH2aM",
+	"xIJ9MqME3ojtAMyMkYViN1zmmizolPXJOZnTzPbFUoJvEq4JJSeDQdNY8bXKYOf00w9MTM3s4PTF02fR",
+	"wZwL//fTulG/zhgzP/A5N5sjfyOXZE7FinDD5joiT4mR5OlgMCC9lE1onhnydHDYNLgMGg3H5j46OH06",
+	"iOxA+Tyf2z8GAxin+7MYJReGTZnCYVqCWEp1/ZpnhtWs8jmZ+FcIhz2Ov3/1gRxbwso4FQk7Ll7QcTmB",
+	"mGZZHBF2w9SKqDxjh2eECpKLayGXgkjBdu5C0W7TRrw82b0Pb6Q2l9/ZD6GLBTWzsoeZ1GbE04PoQLHf",
+	"cq5YenBqVM5qqTTP4c3NLhqbv33LKZsvpGEiWf2Freo2Jxf8t5wR/IYsmCKZnPKEZkQumKL2vTOi2CKj",
+	"K00UM7kSwCNS8SkXNCOK6TwzxRbMGE2ZKqcQjODIDmHbfIKdefrsT7u3pjq7H2FSNPsyZrn/rBp4/h2d",
+	"MqL535lj92cht7/Yi9tfhNz+rAWzv5cZQ2JdX2AlM1Zhb/tAx8WgOtH1ghrDlP3sv36hR3//aP8zOPpm",
+	"9PH3p9HL53/8Wy2pv8/92Go6tPLjMm1NfG4pgm1qGtLRx3+vH85VQkXjcHRCxe3FxgfFRHopDFM3dVRv",
+	"j7clT83MbgqjyYyM8+SamUDEpnQVNxIO9y3X0s5BSu27TFhq+eVgJnPLDvhwydj1wcfGIV9xkbD68U64",
+	"0qZQEdxxrJniTJfDfj4gqeXTMZtIxUicC8Oz5nlo6G4PvQEG+5NtvH6wGd09ViGXjQODcXcf2B+WavRC",
+	"Cs1AC/uWpt9Tw5YU5HsihWEC5AddLDKegHA7/lXbYf8e9PVvik0OTg/+j+NSwzvGX/XxK6WkeiVuWCYX",
+	"DLtcZ/g5FXTKUmJPQJLIPEuJkIaMGVGW1lhKpCKKTXLNUpJr0ovtm/1cwM90nLE4Ivjsmq1Gc67n1CQz",
+	"u41/RHZO79lvOdPm4eZkt1Rhp1azKHU+qcgNlxk1zOobVpSQXnxDM57COEYTyjOWupFfSDHJePKZxp24",
+	"3jVZcjMDikxypZgwRBtq7MAV0zJXCev7d4t9GOd6FUdDEeeaqb6l7hFN51zYF+CRZtlklMnkWuYmPozs",
+	"wnCjSbx2+sUE1Hwyyfh0ZuxbS6qHAigBhkVJyicTBsNyI+8PhV2911KNeZoy8bDLl9AsszoBTa41WgBM",
+	"zbnWXAo7kThlhvKs74X1qPw5HopeTHMz+3u/fDhKmeCWImCJKEmkvObsyL7GhLHzsJbEjIopIylHxknk",
+	"nJGJknPb/1As2ZjQxeKJJqDsghpCsKd+otVkpNivLDFAdrh0f5XmtcxF+nAr91dJdJ7MiKcomK3Vy025",
+	"pHO6gulpxoA93tHVnAnzvjj2HnKbM54woRkxvLLZE0ZNrhixYjkN99v9EMPIr5i64Qn7SdAbyjMrwB52",
+	"8Br7JwkVuKDqpuB7TRSwGljP9uSS8i0VKydC9QMOVEo0TK26NF8YfUaWlBsykQqWWuTzMVP2sNQskSIF",
+	"ORG/Z0atjs4nhinQGFG7hmEHP20ewleuDSOxF6cQKPsNF9N+5WzdUGft6H8SlqOk4n9nD8s4iWKplQU0",
+	"8zKieEDMjMIJ5EzdiLBPC8sseKLeyGuWwi7/JNinBQgB6PEBT3+xItLMmCLMvkp6J4OTiJwMXkTk5Onz",
+	"iLwYDCLS7/cPI7u9dt/xPeba7IN65boDR9K7yw/ymokLxagBvqJpytGce6esiWa4VXYmNNMsOlgEj34/",
+	"YFYxrzf7jG0U11OwGzteWEl9RtinJMtTpklsTAZE5+hjLGXGKEhUVNM6GnDRgbV8uvoZogNjambwA58w",
+	"qwWinKWaxM8Hc3scPzuZxZYc4m8GaRzOxi0GzCi0WQZH33z8j57+x/wfs3+kh/UmS2mL/IJzL1V4Oban",
+	"jR1ndavSjnsFG1KvTSu6xP2KiJ7ZQw+8hVIkrH9Qt1721dGcmZ3k7Ef81r67Pk8cUKW5bbP+gaNG2nXK",
+	"8C9w1nUbbTEUqhRd1Y9ebx3xW7dCHUac4NaOqGlrk0TFN+NVIGvLnx3fbWtS5Jk7VdES3miDpy3M4ugA",
+	"9Fara96qM8/7m9yNAvhWjXsJsfGDO+NHNElkLsCz2GbKVrXPURY6c5wmht/Ysbij46AYeL1dHhIV9FEz",
+	"ErcoUUgflY13EyvGU0uWdmDcrDqSpPez1qzGXdGNTMBS6kb22p4qbjrbuPrKv2e/AWW5slsZU3YtjaJC",
+	"262TAlwGhmUZnzJ0X9A8BT/eXApuJAzgY92I8vmcqnouNNzUEl4tAeAogyn676tLtW2T39Fp18N8Btbf",
+	"CIhu85y4tBKUZGxiiMytvpfQXNfaG4rR1D7ninjjZMzMkjF3rizolD3RQ+Huc6hIwZRFl45hc9IzEj3A",
+	"Wcr8M4nKDLxkGwDTK3CaDjadplEp9duJf88fG6I/OgiuqmwzOwh/fVOh96i6wNU2a7cynXPxXmZMv3c+",
+	"p44bCn7g1tO3Pb0SRq12Hn3Ybu2QgZu6jZImVtXOWDq9pWivNISHYWeBBeJghI/XOQA8NaPQiwZqYHmZ",
+	"NkoVn5i4Vmcay7ReMOxz4qcszRej69pbJUPmUhvwBcBk4Mblmq2sVZPxG0Z6eEBFJFwvOxPNMyvv0sPa",
+	"CaRcz7m+7dletrLnBn2pp5FiWmY3t1VOfCN7Lo7KM+YW526OS0cR+46n+D73nvz91gX8pzvFt6X2K3jT",
+	"CjA61c2CCPupcs6Ftd8/lbcJcHSRHk1TxbSGYwpNaTnBy/BCDoAj/oy4myX75lAUcQyokMFHBOTDYUQW",
+	"Wa5J7OjMCg44EqxxCRp0QIAxthbrfLGww2BpTHp29GQ5Y4IoysGzO+MZHsVwJbCk4NuZU3sUCiuZTu3B",
+	"zCecKU30NV8QbtwBuiHCmxSV6CBfpB0lVZ1yU8quirStVXZw31soPbadc1DegquLLiclo85NE3gOnr14",
+	"WUOLef2l1OtSgBIpshXp+ZnbfVGscMdMcpMrBjJ2H2b4o2n6b7g2UnVV7jtqSLajD1ZThvZ3KgrYaOOO",
+	"XXm23jCdwqPpoJQjB6WIPAjOklplfH2sXZUSUxe2FOuVNmzub2VOh/lg8DzhKfzf6QNr5tv6O7WHKzJC",
+	"y/Opy7HUskknHW57enkm2rR+KvvgtxulF2wq8vfWnc9FdzKoE0DFWleGFbktL6YB61xdmUZC1ntYW3tw",
+	"3r0ZJjstEWv/vrrx3u1ObMQbSAKW25F8C9XevuzV8k0dOuNMmJE9qut/l0qxDG+MG9QjvHbapTFsrMz9",
+	"qpSJVGnnj1Jc9CptbXLkGh35i8S2O1K87zdltxLHfqtMgwvz8uSgzmwPVVUvK7iYSMeO4BpZUiVsw9aA",
+	"4oYnNGvtXfvtYIMiooPC9ROoIQHVVbewujcF8VRWfzsfPYDEKHn2s4qNS7uvdkHfQxhfV3/4jCXXeNVR",
+	"PYlxFYndKyue/f2jKQKZxorRa9KjWeY0+jmqzPK6qns1kyG0MxoruJ5oot6GlQuakdcBAwZXXI3H5dpq",
+	"y2tLr24d6pfZzH6QU76n7ivNov5WyEevJDJl3ipCV98TTYKACqkIXSwiXN63r88J14QJuyipXenwLq5y",
+	"Ffdy85rs95d1EYb2Pa2XUqV1GvquK0GWyBumViM7jbqLSs3FNGNHuWbEvwtTjsLY+FiaRbw+m903i1ZJ",
+	"rLnK3D3uNRoo2gmWYgcp7OUxpEnCtB4VV4UbE5pP6IgJJbNsbk9cFcSSrBFQYaNasoEA8wVNMGqCK6aB",
+	"UKxNbX+20yMzqsF9jM2z9JSAqWVfWA1FKkkvfvfj1QdybEnveD6hp/hmHNlXBFn/FUTDKj6MXHAghhTN",
+	"6Qrss6GgiSFSgOtZLgVx6nrFKq5w60QxPduyNHYSu4Wymb1lxeasb3Nl+df7dD00bfvb1+evYD323PqF",
+	"kjfcLhEX01GueIMTKVHM1IuLMdXs+TOCr0QYdrJacDElXBhJqLBSAgMCfBxNQpE8fnp/2d/pPdgYYDGc",
+	"LUvy3nH0hUyZ7uwUCCRHJ3Vq3V9ebWjLcP8GNHsrOX57cbt+/phF85DZuyLybt9bCg6xN52vJRv0eK5H",
+	"VEixmstcN5y7TTfAm9cl3bYZg8rxGrYyjLrVKyMWb9elW7tqg83btecesbkzjvZ1MDQuenhCttDeg4MQ",
+	"x+SabprxexSh+3oF12R+1zyyqhAIG6sb78Xld++/4xplxX4jTnhalwYmyOW7mxMilf3/SyKYgZSwIrLp",
+	"6aA/6D/tD46fnexQcp7XKWdSYZzjWtKMfUyMJEbZIxfTILw3vcyD+OXZs48ugcDzQJEX8/LFi+cvtmfG",
+	"wGAv8cunKPD8X2u8Ex1gJpL72arr63sEy1e7NdSwqVQrvB/ttieVVWnkoFae87Kh2kEWF5EXVpPRnUOP",
+	"0I6GmHo7iE0fN/4AYfgaA0nRVib+25aWFfMxk22sMLp2c9T8qlWNO7xq9YiJKl1U1cnaN8gx6cH//4PY",
+	"YRyeEWvuoVorJKTYEvs73p9iLkLVsS/zcbbFeYoxuaBZXfPFgqWthr+uGNlpu4UqG/KrHG1u7HbieSd5",
+	"dz9fg07IROotR0yAOkMrEuiTUGVNBIoXVnCpZRX5xpuRzci2L5KMHnbzwf+0nQK2bzdkWnXc7jK5t1ag",
+	"BWlxXXLU7EnCndxq5eJap9kaP5f2+W7tKGr7PfV2GR1mPIf5ey4FzmecuTnWb4oQzAUhfasYvU7lUuwp",
+	"xVsScMqmiqYtSS868ANq8Wpw+9zyCwgTHy2UHLcejxQZF23bdzH9NfpRtqQrTQZncH2uiTY8ywgXLm8r",
+	"dh/GpCckgfGBs8In24FvccXMIco10KjCucStTsV1qwtnFuxQ4Ol2G7G2ZLtI6mLGkuu9vLAgR0ZzprXz",
+	"Wu909uMXre8GysDKUatYj7fF+0XAh2DLkYvI4Bk3q1EZmbs16i345Aq/sILIjqTJcbtQ/IZnbMrqwSES",
+	"OZ9TkWoyZYYoKY2PXYTYjF7GqBIMokTINVtgfJb9CXTg4mpUSkgcz1Pp/jcqHH/RgZACTJ6d61oM1U2m",
+	"4YPK5CwtdbxycnEwTX5uNDlH9vtRxcoN73z0bDSmQjDV7jJJz1pOacMM84OtGVk4/WaK2slnUkz4dF/t",
+	"W7OkYgP96eVJBR3g5WCbHN/3c7kUe34ayPnRNJNjmtWTQfjefj2hSNzzY0UNG2Ue3qE98kJ0YIlD5maj",
+	"3+c7vwxCxEZmZq1/maWVNp7uxn3YPBRgJGtbHlUJKNjRzZWvTqlpmJUlq93mdnywp8cpKZhouwa4wXbA",
+	"DOBb0Pt8ve4RwMdBm7tmfVUcOx1zLPQozVldHtoNc3rJciY1I4J9Mk4L4ZqkOfPATS1UIAgvhG9vFekD",
+	"zRieXI/qDL+f/a3PQrrUbm2IooL0pCDLGU9mkA9oVWUGcE5gEma5NvZlyD/dOzyuSqgunqzhFLerUCQ7",
+	"tDH24AtrZOVqny91jtc7Xb78LWc5G6VsYWabC/0tTa6nSuYiJb/KMd6eTbjg2mqlK2ZIb0m54WIaEZUL",
+	"wcUUAQHgGTESESOM4i7mu01ohlW3RmXcVKfJ4I6P3FhqCQcyW6mnjYWSdsXAP6AZE/Dcjh2my4OUkDkX",
+	"uWF1uaSbt0jFttdvTP1GN069luI25lrdyShg+Fp5UiQkX2RSsP18wVyPCsSY39ul2La5T9eJXFSCNjEk",
+	"0s2pPi/KfrJf0P7a7mHnO5YMEir2WzOam9lozsxMppUp6pmLWA6U8LE0s9rprjl8K+BGz06i2jur+9ip",
+	"hqCJhkFYU8ESuMsqCa8AXrx4/nL7F2CcLGaKataut4elorsLxMBxF+mYwXVUSDrbCfQHrs2+WlHRSAcv",
+	"WfFNGXdwxwFh4bB2h4XVDOgzcOk9ZFq3u+nZeVfK9VbFpa20qM8uyuHoKmPPqifwjyJbASxIsKOnLtY6",
+	"JhTQRXW/Mf8JGy+TbPdsvHQaazh4QTQUk/74BYgTR2qjMTdb/Bn2jUTO5y5uurGVCRdTphaK73ivMf65",
+	"e2ZO54v3doKvQp0hJW+XAz/B+Nse2XMuwqdPHw/xz3SI3+ZQ3aSGXBs5fy8zdhsFrnnb2iw2SoPuEJjN",
+	"4Twd8WvKWAZwTO0ONwrnuzsGqFzju+W42636A63dxmr4WBuWvpHdLQUMZKkVxxNrkncSxgupTP05otiU",
+	"a2MHObpN6vM+Tvjtp4JfADf4ysfBEnzcufDv3Qz3ZHiuFxldjZrk0ObNlLjhSgp/KHeL554qmS/a5unZ",
+	"/dpT6vvs5TpeaDHMkhVenmyq+g1i++VJKzldRKjtdc2RMsMSM5JihNkViRSGJg1Hpr9F33C9vxyc/Kni",
+	"uH/+cnDLy4lPo4SnCnhMN0HOqinTpoyeS6ggNMvkkqWQ3es4IoSghYOTUHL87NmhC6wrI9te7ro/aLiz",
+	"eDHodmtQWcY1t37TfrR2+K+Rw716+9dJr4Orf+PTvfz8RStXCRV7hmY+hCFaBEbtPBe8u/hW1wETj33a",
+	"wgdcMFgr38XaEV3jt2gpi4sY1fVA6/Cibz12KLGnWduJaUOVueVCboKJgdcYLuMKRzLgzTADTzHksNaA",
+	"MdLUAjMWQur//X/IIgjR3SdIBdYaCNuvcDEHP4ByGT2drIGYIUFs57YlY4t9I9eFW0IrQbeARa3NrPis",
+	"bmAF5GcnCZeyVuCfF/bF2pzlRujpJ5oEbxOeRoRmWvoLkvh/HV2UPx9dpjHx6iBBuNd6wJ9WGdHVQb2l",
+	"yYwLdqQYTQEZJUFQlaiMNZ9wlqWIlFCH6dyvwyQpzOr1+yKpGcGTtkQ65RUfEqaGO1Q9hoSa8QTw8z85",
+	"9NIN9okOPh3ZBo5uKGhK2rb02vZz4ZuDv658m/DXO98w/PWqaN1KvXxORRhAtZGEyOxhmzBIm1owucjY",
+	"GeEGcJHxglROJkykXEwJrCC8WAKh49ybXHNGrXx8Tv2Nm2ILRvFWcMaIpvMS1jyjxmG7wTUZBjjvuGQD",
+	"YvfbFg5gfSU2yLyR3S5qszdfQbYm7jukqbo6ADdMEauesTk3fYKbpnESS26SmQvJ0iwklQ1YeVcjgmnT",
+	"H8t0NTJSjkALhKyT3LC+kGbkpRo+Qb/TyP7gdEPnIisQzP3fXECHo6rzvPKTT/xrADk/sMdfAf/e52K0",
+	"UHLqrLLwl2u2GimW6wI6A0DoK4NfR6avKIp99snufDn2Cgy6fzif0NH6JO0zN5uD6MCBgHtw71EeAHqj",
+	"XRJA3/snIfJ9iY7Zr34LOq6gWd8Hva9XPPCPwoIH/tk41ysEEsHzpq+omLLKdttDrLLAdUduFbx5jxDL",
+	"VgfE5lnVGOUNSfIfeHLNOkd87gaNrYG49B1t9xy49yrItPWj56mViRC32h14JKf1GWuQSt9eBa2OokZN",
+	"9PGeDRkQn2hiiJ6xLCMAL6ZyUQkItXIckiAAGxMGBwialYyonfAdaY6VlJxrZ20cfM4gz7kITTVSXoej",
+	"CGR6mZXgEc7rE8EL/3oNcABMAt8AiPWYZtlITmKYLCWwypob5iKaFlS5bBC4HYL9qcdJkrlZ5A25JrYV",
+	"n2yC74VLmkl5zVJCTb8eXyCsrdcJAaZtmLG2+kIRYGxULhJaXdzAH3FDFbdSa8twdt0/ooKYZ4z4xqy6",
+	"kIM2UayKPRJqNK41hi0udwrdPlivgAGK/QnnF9BR5NkynGCVduvkwGvG0kvD5l1FwBZMrZ2W2J3Cdba0",
+	"Ua+5SOtUNIraLcDgck3oWOahQg3z7COWVuy4DZ44iKx6Tsq4uK7no58uyYJi5Srf7RNNdA77EfR7DN3o",
+	"/wH/+3MblDMr1m5nH++BYdkFeBl2oIQfBCJwS7VmtfqpNNHrvcP7FExx61gOFwCcNgE/fwhhX/BVX/sS",
+	"vmApyRe+CGa/hdOgBj1obQy1q5oxZt5IbV5jXF7XlDXMfRwBRGqXoMUtty7bKaqsT1nTd+MMf+A3TLiL",
+	"pQ7T2yN3qpK20S19qtXb3drfkqZR1eL9MFokP8GCvmcJE+YCKj7p+2VJ292HAEd+f3hMHHmesdsRO5Bg",
+	"F2JvBhBe3x/3YlTXV+OMrhLZeS7tUmw3lFfwPo6YVXloAYe3T2Z1pe+6dhtn+0EuXMb8G+/0vl/aC6Xj",
+	"LWmvHLulwgcYe0jstx17wIJd0ebA8PeKmHcM4dWYZuCLwTBwfDMN8AKLRx+7oZY/LEp5S4DwLTcT7a2c",
+	"Og0rKNpcSJDCqgiXfzfo8+swCb3DJo+ZSGZzqhrU34vLK6tEX324/J4UrwKAfi9WM5Z9A+C/41yY/Nmz",
+	"GGtt9VvdktE5z2oQ++OEa9umNnxq/y+4Nkd/GgyOXjyv/Pn0vz+1fy8SfpRqfXQC36ipV/mzep27YbMb",
+	"g0QXGTWWlnazfHUW7z0mCCAwFlXHAe6LLhbZymqIAAHjeyC4IP2DzRiBMaeiIRxmxrL6X3BLaqvNVenQ",
+	"NV984RqtI7GqstjmMszFRLq9jgJiq7QWrvNW2t6j6FVH4Vtw0f5S9w2jmZnteUGXjkcJps81OUM2b0Vn",
+	"0OEqzI6vk7o3TGneBmKzkECVwZQN1E5aalMCUHT1TeiRnNTLH1/UGOOhGVz0ONyZiVQbuX7dLuq34nZ0",
+	"OqQ6ERmEeeUZc+ADd2CyBqWW2iGEOEikLUZaAN/hW49aQ91WqeGqHN0+VwAt4WxcDl17mJq2kQwd0GiC",
+	"OIM9levShKgFL8LmG5f8XkKFG8KdbxtqWOX171ygkT0XYxd1VAe+1ikGsVX5nHYxiWEU9PnR/8YY6I+9",
+	"8t/90dHHfw9+OvwftZHRfDEKYmW7xTH6sNhugHCfI3iyjgBqRI1TD4I1aaLs7yD6Yu9wuqIkVUtBWS+/",
+	"HMG0Eu9BblkW+rCy7MfJwekvu1soPF9/NCObNFxQuEShot+obgWaVvp7y08PUKZzV3ZYZ2dNy6M6DOSc",
+	"uyiKDlljd1P1xxF+NV1hY2SVRVjzuAfj2LqTe9Ux7nwW3EUuaWOd32Iue2j/cDp008yQAe46J9QNpJ3q",
+	"BEPAnJR7TEa5472snclfWFe1jy4WSt62clzRyHhVGydH/Atgn1+zVWBSUPBuGJVrw1IihSugkGN0VJsQ",
+	"Yp+9ONIz+uzFyxofx9Wb82cvXp7GZCIxKoqMVwj9LhY0Te3fVLOXJyTlU6ZNBDeMWs+OrtlqygQ5ymIC",
+	"XWjC66/wSyddJ6kc5lVuVvRin+h8kTEcCkufvXjx9JuG+1S6T++LfJzxpL6S4wfcKMgsKArl21c1wcb7",
+	"2+sRr+3AAqMHY7hCJimfTBhUd4C998EoC8UgEjE9I84O5lJoQDZ1aPwcyuN7agrD5xwBQRoadLW7IEux",
+	"+LVUVFmewE1Y3em1pf/YzJfnOOj9rIV6Kt+SovannXiRmy1uGfweR0EXe96SVadDw8q5XR6j0riG5ptm",
+	"Z6fW3XbeZBbb3RNdlC1R4GwAnySDMFEIhunRsaXwgpq1k3Y6oeJw0xdZB4p8DwDHX5Ep3xKP2BPGPoE/",
+	"KplxwxLjLk53nmAQCzVaKC79/UdrgLZoT1urnuY/DyzFul9jlx/j/jwSeyNmVHwMDWdzQsXtQM9uZdUW",
+	"W/xxXXT91ephKI5oiC6biy3qV8kodeZdTRjqZAIAdYzYd86IqZTngbNfKhCHsJn2jK9WkO3XVsWRepQW",
+	"KVq3Wl2pR+UFWZu3A+f+bhhUd9kywnoZE94SZbQ5LXvDx7QzQvcBMDrqPUxFgnbIxttE7p5Op26ZfRX5",
+	"vtv2XCstQbUGCwFfwLhiS8iIjUinzJk3MoCIs4/7nRHHcFbtrNg9Y7cSu9hJbrnTg841ZCiCIOsIrXyX",
+	"kI8FigDu7+7adyh5g4iJW43hTlCiP93FagA+dPt923jdIQ42vn8LhGkwnT3ItDOygf4zOeXiXjGmOyxI",
+	"7Tc7VuXO0L21nnUY6/rbW0dZH8a4Ez66TlPoJkTuks2/JIa9o01vsS81w23aqnKcrur6PnWB0OqApWyt",
+	"ENw7ED8mPo4yukIVycuKhTPq9OwgFE8fWyr4e8a+bakucXvKCjD+28Disxsuc1321s4E2Oj3flD76+B9",
+	"dp/Oe4Por4XyBZR8GybaO8PfqPXQp12aZwMD1+ihXaj3Vvcl5XL6CbVTOvfF0HxYJ8mjV+POvRqPhv+j",
+	"4X93hn8QnrdPzHy6vRIA+uLRDnEfkB4F0nOF22MIiYwP21d/27jwa+o7zxggyKOj36Vu4E1nmP/cutiN",
+	"bpA4W4PrE9oM4+LqIFMo65DmCdzScu1XrWe5k7k0dFcvQbHqSjXJkLYZk3b7w6zJPbOa2+ValqH/PtOy",
+	"GGZwzedWuly7KKS19f1vousrAAK+FBPZ/VqeqrlUI1fKvp0i1v1YlVkG4cbdYom4vh5NFGOj6bidrgdf",
+	"YPJSp09yzdLWX0y4YkuaZSMH0tESgsx/VNDc7m9+S9sdAF3Ut/DM3tnwNVOCZaOu7yuWMYev2/aTLufd",
+	"nM1HBSzKaN5y2+xXSBptv+h8aPO0/ZujjF+ztq+33gCpRwvFjFl1+qTL4pevjyZ5lt2rgqJZxkX+qQvP",
+	"6CVddNrmRgOlIrOaBO9DIQzfU7D2/riwa4ho8sYBeIGubSQe7fBBn8Ddn1TEBSVkjPq3URunGgNuzuBD",
+	"es0IdTp7Dlgnpd6ea0bi71798OrDK3KMsXfHv/P0j+M5m4+Z0se/u/37I65THHZSz1cdxr1B4JfCsCzj",
+	"UwAG2gcHtxHadr2a3fPbAdvuW/auA4RsS6DYzSW7V6zYmh3qABdb9/VeiLFhQ4DG1Xmy6yiQe+I0bowM",
+	"kX876p3MTmHUBstyY+Ie1/JLSYXujiWz3QkaLE3FngkHV131VvRy0ejZSTKpWUoyruEo8BGdCdOEB60Q",
+	"d1pzKYhigNIaXgJaQThyrjaHuDdSbC5vyj8zmVyXf+Wi+jdAmwX58IXzOh3hqQjhvXU/lN3g3+Uo1n+3",
+	"ox7JBRPlXzh7gKJKrumUjSBvMssqz5zrJXhStum06/IVxcZSmhDB0D1JMkbxAfL8aMKzKgIAGDslaKR/",
+	"oJhzkAXPvDVZPkm59o/mMhemWDD8qxwxCOEJTVjxRvmk4S0FZe22ABNs0Ju+d+SiTZF416kHbZM2w5Fc",
+	"me5ZI/vZ7l0EoBZ0oWfSdEPh/VFg5PgCUFANm0q1Ir3Y8QCCDSDxwb9BJgCqgWYK/oH6o/0X0KCOo6GI",
+	"kWHsQ+QL+6+AIeD1gvh0fBhhuj8VBFecLLmZkRhA6KDBcPliqIcdTxTTs5j0YLlLNzX6DUs5BjAD1JST",
+	"Q9YbCmgEe/CFReHbqZQpkYKdkRguRGP7kyCarjRZzlaHEXZf+pdi0rO9D4VvLXRdHhJpBStFQD2sTmmk",
+	"Yml/KA7a5Ko53Au/uS0sqh8QORWodF+9CYq/MNWkR7SA/Nztl0Fg144eci5GU2Ul1oIpLlujABS1NuHj",
+	"Ak8Ug1dGDmsWJCLiz9aipPPqPfdEMfuJPWuW1CSz0SIDZySzhL1QXLPaZnKACVooduNzOTYnsKRKcNHt",
+	"9mADORXQpstMCL/cW0jmb0zxyWq/pAe3hqNfl+s28dOXz/900i3dLWysxXj3uwv+fDSsR0hltXtv2vp1",
+	"bmD2I1XcxFQlO3QRESD4iDh6j4iQZrRiZuR+ntPMTt3+kgudL6yAt6Ilm9oHAJ82urYvjmk60nwqYMIR",
+	"WSoppiOudc4U3Ap6hOqM8nk9tvgdEHWxcuuzryOSt6WxuR9JB978HUEO/s3aYayFdQQSBGu0h9AkZcaD",
+	"q8teNZoDTLs60fJXafiEJ2ACXsyoECy7F4O5pp/Sbt7n/n7LSre27JprWcrcuDSYtpN67z4B2y9RzIw0",
+	"M9uKUONbVo/A0530MPkNcAeJYiZXwlXOruF4F3HVcck/2M/uOuvapdiVpkfhuwgWolzTbonXzXTTPYPL",
+	"Nv5EE82MHYjukyUbz6S8Bu1MZzS5JoKxlMS5ymLSmxmzsHLK/l8f9gmbU57BG3ooYj03C0AlBH3X/mHl",
+	"oP3DZBoiJuy/J0rOnfJpZHyGSrBdt5jY/dVECnL19sM7cv7ThzdDATos1KvHqXoioZr42FlUAteyB5Wc",
+	"r52gz58N6hR+P+gNx+Tzprf39K66NQhFF4T8uko2BqoR2P/WF5dp8szWT6t0xj5/VuOMVdn6dAcnf+pY",
+	"cLKF17aOVG8BIHMHcnWrjKyZaZs6iHchGus9Tp4brcrAxdTTvsu9AC7xTHBGloobdiQFIrztvrC5lcCs",
+	"Q1Yo5J7bp5bC6zbVubGF9q6QurP9zmtz+0Ht9oc0LW8gIhwJWClhxbE9VazQbau53O2lIDjmRiXFbrLQ",
+	"vziL7uKqXULwO5bxG9Y5cv1WyPrUGDZfNJXNdtTa1j+2Hw4PTPqWYYstB1hmbLW81r81Bmvd/u6O0IoO",
+	"jKJC88Zw2rtRSIPtrfRYuTEpgsK8m6Mgmf01U78St5Dujm66hJrX8tpdC/hgXN1E/Bp1hNkeDsAjYJay",
+	"2KB9SNMgw3+X7H9fSrsO9sDPM57MiJCGJ0wTWijciiWM3zB9SigETGhD4jkXI09AcUTkhEjB7P+wFAak",
+	"v+h4KHqWjFanhApw+Y5lbnxARUKVWlmlxn8JflpDpzpGV0jxg4/1gAbH0sxI2Sq0dVhnAQQDubeghmJk",
+	"lR5aAIRta7RYh3sbdrh7XTiqcjO7ldKvgtY9jXMxkQfRQSaXVj1lKc/nB9HBjE9nocNmF21/YCBPuodN",
+	"rxVs6oIpss4nKxdiDXyhSMpTyzaEJglbYOkYlzDWVFIpkfOKklfD9DuhfHwzu8v5vHMmApZk2NP0QoyX",
+	"Ml+1e4ltwZb7f76uY68PZ635bcvwnmlm9luFu5zC7vEW1Qf3SnZ0N3X1ESyWEJTMdb2SvSvTp+E+y983",
+	"TH2ZrZqS3vgKcS5/4JWyyuITTewUsMwDuJUiwidWzPdbajt+0uvAh+WEt6+0xtr4e6fGuQF0UVku3Jgb",
+	"E+LK9Wnf6Drt1DSrZNZhlO9lxhqaWmfNcgmqY/dd1u6Ai8p9b/epc+0VHxdditMdgPOVg3LUjFqOR2Vr",
+	"VHM3kroJ1qRIBwPeXXynbux4DDqc7T2Rr+vRsRowBKhuytgvUa9aAFe5Q64Gsqp+5YKUlxqUPaq1j2Wg",
+	"PIvJkilXELGacXRGYtcdRCrAgb1YZDyBSn2Q4UN6ZsaGAvNgyliFMoYhkXmGZ/247KOHykD1mz7BPCOp",
+	"GOF6KOwwyTHpwf//A8InnNZamAAtVybYf5mxc635FGKo9zvRLEs627+LhrmeX+Raqd2/QnLcCiG27SHE",
+	"9Wic88yMuKg/3JrEacc71HTjjAl7rnZTuyx5xi6CM7qMsUiY1keJFEbJDKr6phyzrzKmIbeqiKUDbXo6",
+	"RcNRMOPB9F2okf0nflBLPXnGvtsRybpTs9iV4VbM0LkGM54YPVpyS1VdLvtTZi1kPUJa6PLddiIqahB0",
+	"DT5oIL75ImOWGcsKWO1O1zxjl5Vv6zrFqqAdR1opL9NOd6icxXWaA0VKabgoZj4qtlsM3YdKGRuXkl/m",
+	"k87pQhMjTwlU70GBDwV8yHi1Xjbo4vJqKDSGrkUkYzcsgw/sWM+w0NBNngmm3IEMBfzhsf3HxfkHePvi",
+	"4lK7ODU4FjKujcbyQKM/DQajsloQ/FlWCxqlWo+KakG1IWq3yBPNF0xplnYNl2n2Q1ZK37Ym17+5r9pJ",
+	"Su9hrErMkpAq7shAiy+pt8KrJS9U6K1a5XadGStSZEMcVVa2SWD70tRdta3ws1YoJms1sOshDCFaU0hS",
+	"nagvCQVcM+FGV3Kud6IbdgmW3ZaazRKp0u1Z6mXCteWxIt8aFDhMHfetdMgWb5cS/kWlca/XRiqyr7fW",
+	"biuztUvOCVc9KsmuiZzXjpw90JS6i3g7kNQVw+7FyMYozi2plmWuDytlzGmRdWFmbN6vE6iKzVnKi5m0",
+	"l4yWjZqK8C78CTHNqcLS6gWKO9RqrrJerllasCV8QmYyS3V3FEQYlMOAOahOrmk37z2PAGi9BM79LBkE",
+	"FX4L1OYg4M95lAsPcyaXjQrwftBv+2rAd6xtfin64L6yskuh8Brcii5qQhMpFVpMV9sUMhBb3TA3RlRC",
+	"LkO94ME0B3sQaMgzFnKJbgaXcwWC4ImOCMs0OlHdiA67S5qiUAxOyY+rbsWurt7slXtLs0wuR1W8y4bo",
+	"EcDZBGQzmZuNXN3nLytptC/qQTRo1tjA02fd0nDrRl7TRf3Ity7hvebilhvVIQU3+GivzNurhHbVIcaQ",
+	"8bFnXIvPstvgoPeuDoFmTBQnNSqUdnvsIb6cSc0I6lI+yah/UI82792ruxU6X/JwzzCZ6gXlWm0UJecE",
+	"4kSJkWTCBdezLbze7haTujQuxEPCf7etQMP17JYBPZXamPcJatn0mj819q98UVTWpWhl4TrKHLRZgsEP",
+	"Dm+rptRFeXGxfyHVou7ttsqpO9CNIbraIxwrKkgvVi7d0Eo+//9CAoLbQwoGGYfBFMslUFTUXn0vlJyq",
+	"Nnjd1UFe+ME509b2YVfftkbnJJWCES3JhKrI43TQLAuthTWnN5hJemQ/bEI+xjeKAh07YYeDFtc/ry10",
+	"jN76hvpRlsRoYlBQEaqvsSotEBXEy58O88HgecJT+D8LEkxHNAGRtf7GIRgvMTqE6ysqOSNzh0LZwKml",
+	"dzDPWLBwdUWrS0S4ngFB7IX0GlvZMWNCvTWzTJOI1qx051e7u7p6Q/yvJXViXntDW1bE3lKwtfMB2OMy",
+	"CBNUfDqtZkbOqcjBoIFTEmDZZizNWwWHrLkPCqeB72aNANfC/MItLE7A8sAN+DhY/FDMBLK1SVP4loqa",
+	"o/u8qClUlGohYyrSiEzsAciNrq8ydEpibwHGaIBT4h8MBbrCKM+05YEJWzJLblSQGc0mEEHvLubWLugO",
+	"IxJnchmTXKRMkT8NyH+LhiJeUGW47Qgff/OC/DfIzMYRmxjHah+fkdhd4LpRcQOlRoT0nq8VM9VrQH/h",
+	"W8lhw5gp129QbNPUGra4vJZmOuuWGFeTrBpihffQaj6TqqBHwZ30+pGnQTnE/G8yzg3J2AQRnnpVKFaQ",
+	"mZCBRFF00Ewxmq7IbznLWWp/VbkQXEwP68UJDqVBGLqBJFQIKwrhFLOdMJrMGtprq9kE5+wuGQSU8s5/",
+	"UHM03dM5gRuAqmlH7ct/CiIdpKODBADZDRvWr4kHbUBsmvDMoORttVSv8fUdeMVN+mvHSNGNm5XNe6TW",
+	"hw2MvsHnXD0liq2JKjKhSs7rfFY5FZpPl+bzoFzb7hSBewiHQvz9qw/kGMYWn7kjwrLWlN8wQea5NmRu",
+	"+9qkkO2AdJ3gqjde/m2PgElDp7vH8ce29bx3l3B51Hwuh/CmCOtOPSBCnmjncBuvnGOgpjihPRSyrD7S",
+	"yR3LzDT97CJ7a3/DA6XBGMEjpoUZ4lopPwnHFOQTlPPYuqRtQ4qqK/rqE01MtqrG9fO0xLkZcTAhkWfd",
+	"VT7NsvgMMWKWMwpODrsbWJbWDsiNJW4U7GuDAL7P+I2DgewB449ZAMcOAqEhmXxNFSr8vU8HdfQzl66e",
+	"ZWGh4qHktAQjidVdrHyiBiwal6DZEhrwFkdURXFaV7XLaAuelpKz1LyPS1d6vJZS2hGh855OxzLL4elg",
+	"4FbRP6g3TDf6qCT0DTrkVTzb1eFWwVwTAlrLsXWMWlX093LIBymW9VgMaCujualQsXLi8YygXQpsi2SO",
+	"lK9yQRiHr5d0Vc9W/kZ6pJhhApydKV3pOvZ1wQAeCEIqBISCG1Y6pVwckkyKKVOETiVacxBRwDVJGSwf",
+	"+g6EHIpqgVoYuZDO7QvaIhc+Ep3L1PahCTdnhPovrNLvAfOHggq8hxHG+ZHL0AVa9i7oHJrRXpC5K+7i",
+	"ZSr0kik9FCeDE6Ip5EJpidZgcOPxIpQO/73WKPBYoXMucsNaHdqX7hvtg6ALideQiu5knPNAuD3fMINq",
+	"BdyL3QKuxDcdLZhyE+kwEK/6L5gi+DGhiZIavT5JlmvDVGVQL3cPCgIxdlKqSItRyCz1ngWgRaqYJ4eI",
+	"sE8uO0jClV1Ye6CgM214lpX0KoVLlusTf6fhotG4ImUyJ3Z0zRbm1P62gj/BnYaldjqTVAMuTw2lNe3c",
+	"Bk3Vr2azRGjSSx7i8qyUql1uz4Kv9r4+K7mym8r1FrcDHU/U+9BAYGKpCwmix+rSEYIUVt1rNZpu4WGq",
+	"1h0a/KnCNi/qaw85x1X3TzO53OMr7xjr/qX3tjU4ItH3U/HWOZFfrq27Quu5tFbEKvJOHXsa5cxLxcOK",
+	"BGozwjVK2ts5WCWzBzELP6tFuJ/l8nNgeZwR4bSZCWdZSubMSvjS41xznff5dO0vRLV94HJGcMbijY4i",
+	"4DdVGWfKGp6H+9QX2rwg58axd4QORnR12e7gVp2lZ+4C1Dv3F1TrytVSy8jUf4GiQcE+ftxKHw8ifRwp",
+	"fk4ZdOV0VCi43TUuBi/Hdlv7Ir1N0Z2dhfsb2HFDwbDcUfh8XSlwjIO1JNPIjLuD5+w67x5PaapCPXLU",
+	"xjle54BhZwcK45E3TKV5F/lgWZqL6WiiaOKDi8svZY55mg0zEfl8vLWyS1BIDjZ9bcq7aOudYjecLTtD",
+	"IbCRQE1r7b4cm4WMSPCgg/YC0YfUoOUV1yr8sYtNAgBqfFRd4i0oC9vgnqZMMEX3AfzWo/Fq5Pmok40Q",
+	"KL4thh8quy1edwpuizcDpbbF24Eiu/Ptu1cqu8vninCsk9LSMkFBjZuk+oN37eo1CeBK+tBMCkZ6QTa1",
+	"Q5UJrnfbkWijNVwhzqjgqnX625yMX7BG7t7wDt7GsV/1Fz5AxPOupMtmjNk8q8n9Ba8PL6O/4C30oOSa",
+	"EQ55Te0D4BvDrqEQaxhejWHY4WkWRFpj8jjTtwi4rgBUrIVf+8VoIpG/hUl796pJtU/020rTxYARkbDj",
+	"sGFRtsy1Yu2cDL552aZWPv0UNuGvYdYAELfXFnDjqp00S3KrLO/loHd9jOYT2gI4O3y7figQGniOkYFd",
+	"D8TPUkkaZOxD4AVuAbxuyJfdUhehqCxTW7LgLhGm1xJpZRW/rxLNF2zGTgS/KqUgVu/tcBt249DuDemZ",
+	"sVvCVri1hJZ2r8YPfA+8qC62ZlmhyMXwdhDUVQ7fJao3+mlh0d4pottPmqnbIEEjBm7IRvgk2hZj87zB",
+	"umuB5vWnLQS47uoDEJAjDl4pLAFD7KuEp6TnlYfYWm1MxYfdfX3bILmrny6oMUzZQf3XL+dH/5se/X1w",
+	"9M3H8p/90f88+vjv/7ZT7hQ9RsUqbwUus5u77w3NPnkzd3FaFAR1K9xZvyyuAlinaWzicX0Jhe5r9h4H",
+	"2g0Z1pLE3UJR35kEeBh+ql0RfQtw3LWjpSqE3lGtIXIKX4iLBAtwjy3o1Fs1Mij3tXCAlTt5BaqWtT6a",
+	"KtJg18GETe8+jf6G2U57rp2V0JiqWctmiZy78q2bQU2y9vE1E5o2pPLiSL3xGly8QlYCE1MuWBEcAs8S",
+	"qRa5Jj28eLK0CZf7sIn2e2o4ohIc1uOL+lJa9QP6ccHEzxC340qj78ZWLFv0U4WVKFYqClf0Y53NpJ0x",
+	"dGWJwm0Co4qp8xyhoPCv156X//PnDwfrt3PngiA4FjHymgm87I7f/Xj1gRzT3MyOMznlAm7PgPbAYoJm",
+	"ywnOjFkUZVU/8OS6rvLCOdFcTDN2lGtGDLxU6Qw+1qf4Sxw53FcIOMpWZLxyl3v4GoyH22Z/yxkkq6Ow",
+	"OcDPy6HRBf8LWwX5TBdSXvOGIJixkkvNlE9uIgm8SzQz0H/tosAg8MVyFGXdNdfU5oD+gBCjidwcSUlK",
+	"XBNKJhljJqRwS9VzKugUIDKIwzQji4wKzPn6gYv8E7HaKFO6PxTghEllksP7rp4gbgbRMlcJ83x0/u7y",
+	"FH+FjyOXGgRnC4HqVuDEiYYCYEUKMDZEHtERfLtkY/LT5RMNoCRFbA35XpIk43YEVDHIJCw8fT4NKcLK",
+	"h+iOwsinMRdUrXA8cPlADYmP6YIf3zw9tstMF7z/q5bCRbyu/7Si8yzuD8VQXEhxg7Ew+tT+/e8Eo1kL",
+	"bFSSsiSjimkSfzryjHpUTjImPUpij49wivcWMUHuxikAohVxq/ekukLU0ExOc4Ypg1wT9mmR8YSbbEWo",
+	"kGI1l7l2xSU9Y5+SXz7CxGyr8aej4r1TiLiN++RnbmYI/w3bQxLFoAI/hBIGc3NhceRk8NS21YstGff9",
+	"LGOEhbGPfLE0kAbx4RmMyPZQBZWNyMngOYzKfvX3fvnLKGWC2yYFnduF4YZwQWIs71z0OArWtW83I/50",
+	"xFM2X0jDRLI6JeXQ5lRdVyBswUnpqsjPqUipkWpF4svy86O/sFVsRzdjNGXqbKN1ucBDran1mRQyd9mT",
+	"0AR6KjUTpm/bfc8WGcYWUgBHK+opaXuueI7B2lrIb1LxKRc08+nxEOgp09VZ8Zltt2iLFoWQTdFcuYff",
+	"kDiYTv+arUaK5ZqlMYZX2sGR5YwjBKdt2CM/YUtQC4xnWRlg2NQ0FyOfgBL3yV/YSrtyfbZROjFMkWcn",
+	"ZCZzkDT/TuL/dXRR1vo+ukxj0osDxW509PH3p9HLkz/+LT4E+VZKeR8GgmOMSvFgu8Lsw7GGAD4VlgYE",
+	"lKtkJqttoAaDGoB/CtEFsOgw1Ff2T0QCkcLqDDcskwsWkfj3Ieb3Dw9Oye/9fv+PP+LIRSjFiUyxKKsL",
+	"xDceWEQTOQGGgHYv7Gt98rdCZkLIQ26lixV/J4MBFHh1P7qay3HkAp1Onj3rk3MCZxsIFJQxQJoOZRXZ",
+	"fcFUwoQ5YiKRKXCbPTIaWvcc6UiiQIUiPc+doBvFh+VCFnwRFeXiaGp1YD6xjA2gYrgrsKTODLFrzN1M",
+	"4U4Tw/Wfkbf8W9I7efqcxG6X+3Y3RkbKUUbVlMWH0My3eA5rYmWLlWZW6JY8Fm8cr7E/qntvjFn8KLJV",
+	"RMBTzCI70ys6Z1fcsD//QD8d2oXFt4/C5lNij/eIvPvJ/uf8w8UbS2ffvfrh1YdXmN+UyDmrF/NyKRx/",
+	"k158xZKj18wksyPb5Smw9hH+GoPop5gpZXci/hGf2zPBzJhacg0t85DZnzvJnGg1GSn2KyRYxn3yLWhh",
+	"QOLfUs2TQPbj0gMY72QC72O0qi8may0d1FTOFzSZsaNn/cGBK2AG2pw+PT5eLpd9Cj/3pZoeu2/18Q+X",
+	"F6/+evUKvinjXgK15fzdZQCdcHow6D/HV92hfHB68Lw/6D8Hj4eZgd56DN5e5wmb1uqPecoNQfUvIvOi",
+	"cmUYshtVS8bjy7BCULdCWypeWgIFcdgfYiyWZWPUg1xgM80yZmXMCpYQSL4HgLFYlM/uR8rNqf0hRp0H",
+	"dk8PBaTl4A+HSP4uB/aMxDOepkyMwDcIoMcCblmtVCkIomjL594NxZiZJWM+4mLKnmiCJlxh3oCdaa1G",
+	"0jMSm8hSO8t1O/QwIloi9bruHaaD/VETmqYkX/RJjIvxZ1hYr+aEsnqcu2w/BrLIjhzpqxAXlylcJmtz",
+	"7rcVrr0dCh0ANdZp79ixNzVo5TbAbqCvtuNiRjB02m93gOpbUkdtUn9D50EcVtH9dvdwWbijvskAK6Bo",
+	"cYfPq3F0XKytTLu7jvrWcmEQELtza3ULUu7s8QV6F1q8+YM9GACE05/WIAieDQYuqNy4rAmHJ253/PhX",
+	"F1TYboM88UFsHFhc6yapJXxgAvdm34qpExxCXcvFUI+/pal3usEnT3d/8pOwclwq/neW4kfPd3/0Wqox",
+	"CI4gbL5NV+zTAgQ/aCPoLfCofAc/CT7hLIVaK8Ic+cmTCXNRllAm55cqd32MDmrNImvTugZA8EFfxzSd",
+	"c3EcnDeLvEamQ5FsD0jsq1hQXZjaYSOnWFU5JqlEqzIq4kOnilphxo0eCl/2GuOrUAtC8waqTdujFko6",
+	"gjHpxGVRP8MqzL34F/f3R3gAh/ZQxIj8klJDRylXiP/ix9b/dWliH8yAOhpEsB5GqIwnXrZDD9TIObeH",
+	"zApNO7tqEEozXgXGN/g9UL3NJE3teE+dD8T1GhdKAjohl8RwqxCYoYBsIXJezCzUHDnAdyWs1BWlIHFQ",
+	"1rxQFJezFelZtWsovIZYKW1tzcMAP4+lRX9c48lHYZmXVPcJnN8ORwDPoHLEzuhfKHbDrRUsBYzeZRjB",
+	"+YzeDDiMMf+rsmkS8R2GAt879UPyP4DitZBcGLK+vYQaomdUsRTS4qxAsONRzK76UPSuLr9/89O7w7oD",
+	"7hI7+aEo0e+02m9lurozIVZb//6PqjPRqJz9cY+C1I0BioSXXudNgRoWo7F2LnMm4jrI4tchZh15AMwu",
+	"rsl//vwhlK9ePG4RrV74ocOvRrY6sQgi1tVbXoP5AtccbMGr9NmLF0+/IUWtfMz51OjcMcpyW0qurZHf",
+	"G69IfM1TKy9h96CafoRmpz0rrJqAqjXIVZfl2d/gEaTbr4ZF/Bi288gNUylPrFHA9cgdUVwTuFYBFy4l",
+	"Y1pK057PwQWLTqAj4/DrYKLv1OpI5aLKRIVT0gkV9DPeBWuBmdhsg8LPRFGurRkUHtdPdGFD9hCcIQiS",
+	"jQu/AYAnCKY1WUhrZUZDEZe+/VGq+MQUWFtwbzWVPgURQLSMBE9SmcV62Cc/CoYGruVCOKvTfDG6Ziug",
+	"KoBr6GE0VURoci3kMmPpFFNuNM+sepceoufQ4TMwMs7nC3vQ9slrb4kmcj7mgp2RGIwR53EHUyImY8Bn",
+	"LOI5cThgecoEGk3hdfRD+kf9obD6R+mXcmlhyAKI1ytzo3nKMMtb5PMIHCjO/VdAj6JJjP6VoYjB6xQX",
+	"3z7t958NBo02Km56OwvVnmqtLURoGU7Nh7ER796CfTQ79zA7gZ5aGJ3w3tchxi2f1TvhAqHtpO82S9O+",
+	"EZqZ8MXx7zz9IxDaVRb/niGHH9z3ljed9jDIL3ybTwYnu7/4qzSvrZi/Q7oojq796WBDbu+QAJffHfzx",
+	"cY14jh2oQ+PJj3fFpavZX/3gOddDjSDyB2haPWej4pSNSC6Kf1vLX8vsxj5OubazY+khGsjLmSRzCsce",
+	"6Xl82YjUwtSif2I3Um1QUQ9h26g7sc9ILKAYMISagdKgGSbXO0s9KBVsh7oA568C1E0lc2s12HH6bLYX",
+	"g4EvNVVrN3uOfOMW/b4Z0/ezjT+f6ALY45FT6zj1XBQLVblxcXcNtxTmd8HEpwHPgT3cvcWowYhG7Zn8",
+	"f//X/11h7D5emFs2tqp/31e/Cq9aicedQYcIF6UzDZ4424CKlbv5gadY6dJzqzUBnK8S76GMst/XsNZ5",
+	"Obry0Lt7ixvaPodbmMDe/uOznrCBr6kk0H81Zj4ZfLP7gwtHhnfJ/SVdESqI44e9T+6QU9cVuVN3Ft4L",
+	"CzcbwMDcxTFMesaOWtDssJHJh2ILl5M1Jvd3FVwXcMf+9LejKDquY+rv8MdHhn5k6LvzqyFNgV/tplhw",
+	"dDEupTIz4HExJVLsw+Bwx7bJ2o7kPwdrF9z2JXH2e3zxkbMfOfvOONvRVIWz91PMkVc3mNix1f2o2FJV",
+	"2diybsHH4D8sXM49P/qIOESaSW5yxU6xgNvJYFDwsfvk8Kz0ULtGicqFJhhCjXdYPCG/ynEleBeJ1sih",
+	"wFHupfevy40i4q9OMFzh6B5eMDzkndmjoPisgsLRWKDPrzMf7gFyHYW7ltvqAtZ6dTk8jQ5buJOxL77C",
+	"91pdzBQhgSXprae+t7ykSMr49fV7mV1FAxqHJtUIXq6LbMw15FKt+e/sE/D6HUQHRdpHh2hGL5s2+91v",
+	"EkV7zUvStMgbnlQIyoU4fs/eXONNXu/96wvy/Pnzbw6bErz2v5CqHUZRY639CL6SS6ySAXffZCFDf003",
+	"WZVg9Mb7LAhH3iYfizjyTfF4yj4tpDI7biTg3Wr8uIscrw4rIvmCGEmeDgbRYDAgSi51n1xc/Y0kLMtc",
+	"1hMdCr2ACLsZY9YMzLMUEOgpJCJKNc8zSnoASgfxgZCs9uc4IvF/2P8c2f/8zzgiho7hUp4qxemUDQUq",
+	"UxgSv1Bswj/5SEBKfsulYX3yVwith/wOWIYRzj8uA/0wsrNOW3oFrz6eGY9nxr/cmVHXmvs2bK4Qbge/",
+	"InBsUcJd3xxE+LCGEG57grTCKij5sr74Fvtkju0wKy2vj7TWRvgs586z3R+9o6s5E+a9t6Q+53mFsrFy",
+	"Yll5bkW/VOQ/r378a8OR5eTukZO7/rhycvlg16nmXgvONcB+hLTmXTGr75mdKIDvs/KYe6LJm7fnFyTj",
+	"4hrurpMytFXzqWApJOviYwj2PiOK2VHooFj1WAHOgbZ0AKVMAEy2KXAVaPfSD/zgvhWuoiePtLw1fvTr",
+	"ULhwI4LLz2RGudhDz3JU5yjSozg0U+HPSoop8Ug2GOy8hGcekUi7DIwy9ftk8NQ7o+BvsJnJj4LoHFA2",
+	"hsIBr7v85ExLopkj0C2JrROpPDyFBjiDb1VuWJnIoTO5ZCkxS56wUwQM9mgLaaqY1pDOaNSK0DEUc3b5",
+	"kWpFXhDNEilSPRR4tFIyziFKc0KeDkjv5Nk3IT5xn31KGEtZGjv97z0zanV0bj+NDzFhBTwKoJIMRSYt",
+	"j9rxPx/4ntwZ/oIkdhWSHJwPPkE6IoD/XCiYMJlJrjAtEl8aCqfOvnC4yJr0YC1Pnn1z2CcvBs9daYEg",
+	"n4ZrMs71isyoBl3Z3bbzqTjiQtcGhwJ93JP3LTczaP9z+d7K/ptj1a9QqiK3IRACDOSKmaNtQCp1hNwA",
+	"rrKZsb2Wrl1Rcza0gocUgM9auOk+SPmWCp+EAIUBXrQRnA5q8CdBbyjPPDLs7SSoAxE5OP3lY1UhcDW6",
+	"aCHbgGm9UENYK3tI6qqQNTOUsaVpgVQaylOJaX5Nx/qNvGaeKR2OCELMTBTTM9drkdiMJHJWYmx5/Aq0",
+	"HMXKF6MP4U36dWxsh7XBTCc1UO1I8DI3HSj+ImNU7ZLgXxAdfzZN1KX5JS5jw61QPZE1ZZpicKNm2SQ4",
+	"yBFyrCn69y07uGdB+nZnVhxiCnwdCtt7cPZUtpoDMIVZ3cleH5ev6a37vnoXvHjvJBB0tosachGEEAez",
+	"KfDsgFqeaIA4/Ur8qh/CeTOALbFaYbA6d0E8E3rKhJJY3LYhYRIQODWhkFIdYMRIq7wkipkC+NEhhfQ0",
+	"oxlLCYVimObQJRDj/TFkpcfSLGxLp8fHMVkoecPtOC1n/PT+sk/evj5HgA28hRPZymnIIeacHbvLge8P",
+	"xc+A7lT5MCI4NQB0mlIeon59U+s2hdffvj6/d+Z4fY597WIMt75GQs474cJIMCYqm0AXiy/+Cvjz3Oh+",
+	"y6ZckA8/fniHpDBnwtwR1+xy2XwoHCzO0p3kGYGPfN4AEClwlqVaNBORPJ8NBg4WgIkAJXIoFEsk2KiJ",
+	"TK1hqGdy6aqAIsLBD9RySdgNYtoUN9qOoJyZ/mxw0h+Kc2huDX0sQb4L8NNCnbKGedAt4ZnnfgzEt6/P",
+	"P2tSsxvDe7cNF3YX6ljXiSEhl27dz8g1YwsrIzUj1V0E1q1VvuEEcDsDSdH/aly+rwV5R9IBamYoTEPG",
+	"k4KlnkHcXZyPWbLbcAeCw5uUp2hxNksPB8WJHhnnIKjoQoSJVPeJM5O9d0mTGb1hRMjSeO2dDPAapsqt",
+	"FzCAdx5g/X5Y1jePnXXi2ZN6uGmYkqsB+Hjm1VM1OjMqarOnhrsg4VL/PFVsyrWpZAluGB0VK8C9fo8S",
+	"uqa7XTqWn8XXY1bUwfAWoENFYQm4USorS9yFueH8WlvkHgXE8MD7RaBarVNv3immrd4LYfgOxWlJyzhz",
+	"qNuvAq/aciYzNhRehPbQw48NA4RLWiJRwP2Ec38fVvQxq/GQ9zgq2zdAfw4F+2SsFA7dd080oWMts9ww",
+	"kjKaZlyw+jh3aOyDHcg96kuumy/ZpX6OQF2wIwvKH9YldC/+5PcSkZ7W6BgxPMCERnx5NIrDV3D+bV3M",
+	"tWWdm8Oj4NaoqA/do+Ti8opIRa4+XH5PxkwkszlV1xH56+XVB3L1jvxpMDh68bz699P//jQi7y4uyXdX",
+	"VxFe3V29/x7vuGKaZfFhiUqL98hWa8FSenMKVY2hSDwGqEsDqNyA2ksWGTUTqeZDMaFznq365NJoEjsk",
+	"oKXl9LgYfgxw1+4yfDlj9VFQP3BtLopFel2u0T3SfNEL1HFqOHHK7fp6zpxyziU9ECMjJJiZFAwghW+Y",
+	"cgVCPBMUFQqbzpoCYhYPmgD1d2tE9UXwXtdsaxdv2j6E9T4jU8uJVAq9bA1QDRbpMb2/Oaz16upNBUW6",
+	"h9ahg5N2AOAmV4KlhyHNhjS4hXLL18qs/1q16J0CTxFC0UHMKFUaAd6xPpKV52UoxmKmqIbshSlVY7vl",
+	"3Coxg8MzEkzAqkXgpgUOPH91dfTsxcuj7y/eRg68CjPsuSJKLlHGV6dcJ3PRWVySZGfWCqoW/IWtfnR1",
+	"CRwH3b2WVI60Wiiular09B6GsY1/cYjpY77PHVnKyDpUrPH5Vk4OikFAYRtHn62YPEj8Cdot0JpSljEs",
+	"hLmW7g7PKzy121uCH6WP0r0+2xtWh9C2u75za93eQTH5ekfItv0bPLAgAc9yWRmnh3KdG+3Ph8NHuqml",
+	"m+8BBordGdncAuwHikVg+bUqrWEFxDVyu8+Ts1py8YGdDI8E/2UdqkgMdyhZtxyap0kmxe3z7tc0WNvm",
+	"P6UCawf+ReuveKG5WD3y2l1dYC5WFU6zJhv6GHUiFy5S1N1ooshLlNTaO8e5Yg+h66Zc44X3ccJT1ez8",
+	"vzJUWdOUjGlyPVVgg+qECpdRq1ZF7L6ckNi2FUOpBshoicuy18+eHZ4SSj5cvBuKRArBElPcblhNf0yF",
+	"YCrypXoAHaNP3lMxZZpA3S1FzIxixF4xeGhrwqc5yoonmsRz+mlkhzGaSW1HYC1zxSZwC9GDomPF130F",
+	"pZqrlb02US7sClxcfvf+O//dFy9+wsF2Ej7P7mwMRf9XCRWNkVQJFRH5LWf5481xE/6F5TUrPgxcEQDF",
+	"wrWFZRpfPjWQFwVx7yktwHFbKyd+t7s12gFivM4n96ZitqavipTxFVomKMckmVD1aFXVEt47V1HTXYnp",
+	"PHOl2ApatKu7hfR2Xgx0laJ2pwtI1Rq6PAaJf/y7O5D+cKEQTHVXRn1XG9nV56I474wnMCSm3uW7mxMi",
+	"Fbl8d/OyzLFeUDMLMubx24N1SdyQeH7yolKI/lltbvSuAGG7KnjR2TT2qLwghDTcorIjeLP7rmKgnUJM",
+	"HHWVUK/YYp+cDE4C3CrbdspTQOqbcMeB7t0zcjL4ZihqIelwwxCUDgrbuo6hIjSFCAHhYsNuuJJijlU9",
+	"a+7ysSUvJlj6xi7TF35wV0fr57AVEe/uzAXscruhYLVYuyWPxsIdIdamKYCWWAFSnk+etzgUAwe07/s7",
+	"4DdwrtavJ2PAPoDXjrRRjM5jew6AWCkKxWD4n45K1dyVNd6odBoNxa9yTBbh8eKKTBCIh0C0mBnAucyl",
+	"kEYKV4iOi0QxqgErj6fxGQTtoinhCsD9QLU5AhSHo8vvYruOiiWM3zAMVlhSTTx0rkcZUIxcs4WTkEQx",
+	"g/XXyZKLVC7PnJyC7UihpHKWlqYINVDNxbbrvFcYvwRVdwChHkvUg0yEtSMATKOHwgWzxoppZmKcNZTJ",
+	"yVYeAWGtziuWNVYMKnxHZCKzTC7tYrjFH4razJyzsHeIjSpmVLxYhLO6pEp8T6qhyKS1TONK9cS4X1Q/",
+	"jshyxpMZSaiwol4z42qRa2sFwk5cAbxKNBSbhZJjw5NrO3uI93J5JA5ZyP/EhTZ24qB6jLGcMIzRBcnP",
+	"7RFAMi4wxdz+gXbp0yJn3NIBhHovlPzEfaWiJJPawxHh6tRbf/aXJsCetTNXzuf0SDP7EpaTXvBEh1RY",
+	"mMM0yxpxWPCzSirmghrDlH33v3qe5/5RsNo/Qjb7x69yrP+BHPUPew7rf4SVEfRhL7p1E4f//m9toGg+",
+	"INM4qoQ6S8jcbjnSCmlaHRMQDCCpCCtlwfIgQZXrU2HypmX6ZXD0zcffn0ZPv/mj1VivIMPYJciuiREc",
+	"QAQiAgELHBbVJtU37amd/Agmv44z1H7Mu+NVNiT1HnA1jhVCWcwh5uuUYLUO4Yp1RCSGn/1z27ov9mGF",
+	"uhSMxCk19DRG9pzJLOViOhT2l/+8+vGvRI5/9cK7LKzlAsx6OEyUnSlL+JxmfjxphKAUaNa9GooYiwDG",
+	"wDox6bm697EndDvYgtbtHyG5278txdv/I9HbfwHdx9FQxBXajw/tIzvXmPQsQbBPdL7IGAEdGWFTRy4Y",
+	"fr2jPgwf2ix9UBAxyAy+/asc9/3JWAynj4VbYIKuEFdMenkOywB17YNDClcokSJhSmgiJNZfi0js65lB",
+	"9ZQSDSoicRUYLB6KYu29PoGht7CbMelRUewcVAZ325ayBYN9J7g+UMXenW9DgQPrCQnbGxHbFol/Hx5g",
+	"/YjhwSkZHvT7/eHBH/Eh1HGzghqStWBy/rwusFadAs5SK2OwlDzJpJhiMAzlgqWnRYVUxLdVFJI34PBW",
+	"LFv54uPFeUuNO1bt0J1cwqcUAOgkeAyGYsxm3NpN9uyHJXCKm57lRpNULkVkucYeMVbKVfWUdflij51/",
+	"4YjDMiL39wM8v89za83+8tFKYad5eNgCfAj78QEUAHj0sRoEdsMCjKgrWPmjK0tdrxzUVqktO+22W13o",
+	"igayDSkCk2cpwTcxH2wdRQZBCwPVR6NkhCLJ2NP/wO//3O/346GgoeIXVUB1noQaFVZfcV37gHwAnHDE",
+	"qBiYgli/GfJ1IWC/MUDsVbDq92hnht00nEE4qa8jDvc8SCb1u2n33BIJykx3It+WqicZYyYMUDeKibTR",
+	"8IP4YPvJE41R4YiPFMZ79+QNK900rognNQiGBFVPhTm0D9BhYzXBoYAf4VhUNzSLyTjHKYMF4Gp2Fmry",
+	"8wFJ6UoTOpWHVo8uUNX9C0Iu7YFcqe+EfIFDxtufRKqUpTguhGKyQ1o5w+msqNTqmo+woBgorFiPm+ui",
+	"LqpvuYfh78DGuLQ6kaqsd34YES0J93d8GZ1qbBaH0yfnrhDZ08FggN1oSOwFD79gzOpKZC5VWQO9oUzZ",
+	"a9t7GVP/Aba1q6eriJHHSqpt4qihoyuArWz79k8AMdn27UtHJPccqr22co1Z/4p/TTAXnvdLgUGQ3fmc",
+	"Rc5bksxotWwDfLQ1hqRorUYygYoEYut4rBi9tnpUo3wCNQDlznhF5lJwIxUg9kBpsi2MUnbzbdHLvdJX",
+	"XYeNkRj5VwNSHS4M7Fqui/l3IClEE94gJ2/6tSQgVwabZ9yszkgMQnu0UHLM0pj4PG54WUgCz7GwpP2M",
+	"pWTFTDPJ/eCHcp85TpWOHqnrABakdFAXAuUuaEuxxNpuzu/aSGHvy1vTrCQ2NAgWC2sKpaQXg9Iy0owJ",
+	"a+E714Hjh6HoxVWXwiHUjHIlsUkv9v8sX6hiqp8SAwaqnFiNcigq+pvXojBNMKpgVwf10939YEz1SE5i",
+	"/5pDmOZmm1ryHlbqwi3UXSgld4udvWsAyFUtE8vO9Y+T+9VVata0idXx568FzC0BrxfOGdJbHetRiK1D",
+	"56Jdu7vgftDzG5n+R28TeZiSIHYCLyYKWUB6yJWhURWRKlOeDkW8oNraiKOJwmIAMfkzpJSRY9KD//8H",
+	"QM4eRmSAvjIfRGd/xLt0+ztLz4YiBvNlxG5oljuPpj/ecHQ4XGw4gu8ioq855AlTkRJm1/+wT37GGzcv",
+	"E4pkfaqt0aONlCmaftR4W7BP3jPqkvuVzLJ8ofHubcEUxoINBdhMVg/QhqSSYa2/qZLLwEsMG7lF6FzB",
+	"Bj2ABfRADI/zaYxxkop91WaJW4HbM7aRiyNL8FxMj+Csbqk71mXWt2Bt54NAMZGthgKZDZwC6PjuGc6g",
+	"B5AWPD08c526URK4SqGKkYxNDCDCAl8WRzV4ExvZcQsLfZCL19jHG1iIB2CmL/KsXV+HBiaEXfl6mLBK",
+	"hJb8gWiB8u+aERFqoFHFbs1sG3waqOSAVgHsOBQFP5JmdrRjQnZEZi/ZEVuqcORQ/FzVnm/LkTDnR450",
+	"69AEIJV/VaC0VTp015pAuk403YYpp0rmi+3AHd/jK//UmB1WwsM8mmBiSqgOXJHHyPFmlA7QWPwylcSH",
+	"alXr+PD6ZEC4rYSd+tIDeguSwjE/dAZg0f0jcMWDAVcElN9A+LcO2UW2aglR4fnkEZ3ijtApyv09A1cF",
+	"qpDa0FVUXCTTrQSwZZd3Q1Y07OfgYYSG1TXc1B6ppAGLooUIuPPcqDboEyXl3ONBh109NODE10mzn+uo",
+	"e88gJUsqggs9Zrek+fqz7XjOrK3ewvB46178pzc/2oMF/jN4nD6XEC5dVJA08vCCuIGQj3934dtb1bb3",
+	"bC5vWEDXrZQ3P2cscWB8miSMwpUd9AmXkK0kzSOcVAP10OtCnkEVykm5knuLtn3IyF92V1OIHQltTSEu",
+	"br/zHN6syxrOawTqeZrehu5Cmnskrvqs+rzQD6scOpc3UIPMRcJC3UAzY+rwrk7T0znl9pSiIrlrdKYr",
+	"Z5W8DXr4wh0zwVA/E0bao8r6kCrrh1wJrwo80STgBTKXKSOY+yonkzNAP7C7yiBzk2ZZaeXfl0Nnxmhm",
+	"Zo2XXO9klmE+8USqIqStT85dKYQXg+dldATEZxAmblgmF6zM9U2poWOqIZo8Fy7cMasPlH2D47lP6oce",
+	"dldaw0o6dsh7s8KXVtr2PVR7txvjktHKeSZUYPKOT26rUBzeyzTXHmgdssAdQjVmfENq6zVbaWaOFnTK",
+	"BTUsPSUvBlgCwNob41Vxm9qjLm3h2WBweDYUmC5HYsE+mVECZlLcJ3HAYDGZwI2jLrLtirqJwHo9n0Dy",
+	"RBNInJNqKCzLOWY9bCoj0BCZUBcgGKCFHDRgrbw8qQ0QrE3QptM7aAWmt54NvEtz28hbvqCaHXGhmdDc",
+	"FZOjCtJvCuwUAGWAanFFGeXLdwVwS0PC8m9NM3z24mUFlOZp6wnPK+rBRlryWMqMAZZT9Gi4/0tcTBcX",
+	"gXdwBbi+nGmO2xVCBIkyCjFgeMTZ/6bfkPX4z4ALZMf4WaHwd2ED/bPcJX4BV4P3pkMi+Jn3MIW4vKeK",
+	"aZnd1Jl99+hgaKzA6tITXPFT290RIKOmIWiq87rYXyMAA0XeBhXIKyNngC4gsxyQCzRkRSP2RPgc8QVi",
+	"oukKwWr65K/sptC8ElWXuvMeV8wx3r3ADj9ib38dlmd1pX9cMPEzNcmMLGWepSTXzCVTIqlb6l3OVvcG",
+	"AVxGda0LjO3+ofsXFBs+Jct8jy6lO0bwe0Tvu3OnkrNdm31K93HkN3jw3+WPbPPINo9s00VTLrEDjmdc",
+	"G1mpnVxPCnbca4gDxCgKPhgpdDUFd9O7VmbevhhEQ+Fdai8Gpc/tjNR51rb6wt4WI3rjptHKN5aBLyU8",
+	"tIt9fjGIDub0E5/nc/vHABw/+Ffp9rHbN2Wqld/modwxG0vRzjcTbOHj/WUt75YLSxyvYIzFumVbcsc9",
+	"xVnYXS5iLRxHt4qHdf6ex3DYW9YlkBNzlFZiYnuaGU3wWTqi5qyK4D1miOmnWK7pOGOHdxAdW92xEu4R",
+	"omDyLCMA6ERoiNiRCxxYmEGK07Jf/Z0pqd1nAAFJ2Ceu68E96l2HdTK2yEvrcm9w30LyO2Yoz75GzeeO",
+	"eOANJKnDKuL9a4E2AmX6N+jrSwoGLsTg/XirP2v5uUeF/rOUl5vnxsp1V3ACMGFvFbxUnuoBamEb1byK",
+	"vAHAGzSZYdaunFQhDB3ohf2pvOU+jMh4NRQuzTcoj+EPCuOBFwDlVc4XudXqIXKrtwHXUaB1DEUFriOO",
+	"8IzaCtlxuJbR76BvHbqJSIfCjwlxQ1f1mcURLoGg8wLyPHEI9vZsTPOEpYSbCOFsh4Ld8BRA+xHgEE7C",
+	"oNIKpJse/27/B3/712MMX9B9glnG+pTEiGQEqMcerChuSHQGd3u51Q+G4NEEKwQjrxzZ28QOwj1d4UeN",
+	"t+B+Ddo3m2fsyn/UxchqfY1+34pGsKVbpPET7en6Ud1oQIqtLBNcG5TiKyJCLgG+y0D06ILqElcgvE0o",
+	"N6MLTuPecfC1UrwF9qyX5YhNtA49WwGVJS0wZYeiI6gsCTFlT7GLAgzWVxMZCqvL2NFwo0lMTXyHuK5V",
+	"1nmEdf16YV0/u8TpBAL7WSVMCSl6msxYcn3rUPe1UFwlx65SK6i5ZqZkPp2VgUdmphgjGV0xpX09kYWE",
+	"Gj69DxfvSFj79OrqzVD4wqchRHxKMjnlIiILxW94xqbs0JXhS6RKdaAD9sk5gXkSqq9ZSpYznrGhoAKS",
+	"B5zbw8VSwPhmCNQjdEQ4osUvlEyszdoLhrrAadKi4BehZiikSNhhRJbUCrt8YWXn0xLo3lIDN/ahlcqu",
+	"6qJwTUHNN1cjY5zrVQxa71B4BXSM1XsMzzI7OmFlZFnqwfZYztR+MxSu9sqEC64h3NHSJE6iCHUuAOQQ",
+	"kzvyVeWc1QtVjg5BDA+FYkatwH55MXhOYheS28/LiODY1XqI0eTvwybHpBf7/mLbfgyziQ9ROffvasMW",
+	"PgSFAWqm1dMXC5bW4vHbeaL4L+n5lhd59y1ty4HC6FEZbpK6uOOOhL92K/yzBaiXIem5sII8xGNGVhNy",
+	"uc2rX72KKxw8e5n4RUWcU5WLO5bajjqLopWY22cPsqurN1gtyE9eigigxFxdksOIJFYk2o8hOgoC0IaC",
+	"C4xsgfe1kYppLJuZkkQuuDsifrzytXGkCLrukxeDZ04YBqkYcVDGB0boRBxwCsJMS0WEDMOJfKZKzwsa",
+	"SP8YYX0iTVfatrk6PAt6vGar0ZzrOTXJLCbVHheKaSysQq6Zy0Ary24blWvDoJgIqxPoPGPEnzxlHcAg",
+	"kg8OntpynbkAj/QdVdi+f5P2CujgUkxkM9Y2kA1LfdBiQDKPIg8rje+c+/fUsCVd3bGoA1IsCXRNyIUV",
+	"u+5ezEG46zVb6a3Gr2U+x21ECgc/mGtM3rBKW8onEwZOTnh1jX8t0VkDbih68YIJa3HGh6eBjEOoOFef",
+	"yl+SCYJMabX6xULJG5RpUhGo4aVxRNsiEP5i53XPnPcXtmrCZ3Mr92jNbYdFeKLh2AOCweV6YGiEOnY4",
+	"dSR3xyf/e7bIaOKOY89RcLQFp1JZ/Rp5BRQAX9pOTJlaKOf3mfIba7X0tKywSyLFhKu5JuwTTUyGDOkY",
+	"06lS4Mm3R6bz9hd92ddm4EmCOnNlf3WMdo6L5PjgHu/v/sJWrq/PeIfXgtUDIxHR3x/v9O5IWFheqTCF",
+	"lxd3dadXsj4cL3fM+Jho8skEhx7yPzpvId2h7ujUpAevrR27U8rFYW2aCNty8tVEFb2WaiqNYeLxkKov",
+	"2yLVlBkS5ATvd0TV01yo2506Df3ObU1nLi5ock2hJrrzJemIZFwbBs6thVRGR5a4FIaLIFRHROZw4RGR",
+	"a6YEy6KhUGwspSnmGpFEccMTmpGJNbhmVM8YNiGYWUp1DVXX1QSOPS7gMMPa8rBA0VA4exUuMVzZmIhA",
+	"kVldV7EdPHvgV3NKZ+L6U64AJpS1E2zpSm8R2FfwfsK1TcWyr736dWsGMX2h9v0lW4HhQK9MgXnXeJFV",
+	"WViMGA7OLlyAR9Pwc5qGjgo9Ok+wXQ9qIUKsxR0Lpf8zZzn48yHqI9B9T4MbZCjOPJbp6tBFmQCmeB20",
+	"vlRWXWUozlISuzgQHWPtTehE5aJAhBrT5NrKN2u8YvlbKHJN5+iEcxJqKJyIKmLfuS+YHAah8PSP2Dvy",
+	"AcPf1WnuQfFvX7j7dCjgX/3f7NRTX9G7rw1VJvg7rLYND/BCgaXxYZ9gdQG4ZsAOh8Jx8yKjZiLVnNjD",
+	"SsjiNgacYtAOF6OibdLDafjLAAyjiQ/9dU2hhMxosUk4brC+8T7kjJwMBmEED7gW8RJOkFxcC7kUpNim",
+	"oYBPIYKpTuZe2YUAV1ZCxZeeJGTHGBgim4bHszvtqrnWDhWR25lHQ+OOAsktsbsIclCzndkRXDlv1BVB",
+	"EblfNpD99pR9YkleJ3vBVXvExUQ2+udOBidrXnNAVEL2kwp4GN32TBRexi0lItfcyZ/dcf2v766+K3gT",
+	"apg2Oxz927SG+/OwhX25IvNbUXRDZRaL6LfLayhTwDtBGNVCNNluR4lMWevIyI1RX9iv7y7yshp1ebeF",
+	"J+taAz/8fZSx/KIiQjdp7R2d7kjMQxL+OlCTLjct8Go+6S2FyoZ8AGO0ik2818HnQ9iXVAdCsenY27Sf",
+	"vwRj3RUPfzzvms+7GkdGbQroA5x3lSTQjCdMaNZ4zn3PzA/ulXukNNcFENmuHCQ34n8KortLNByXnuOn",
+	"bzhTkS8AT0VKJoyaXFVVfr+7WwjJvRKIOSENn7h91MfJjArBsu2a0F+DTy78B//UdQVqZtQerdCv2VcE",
+	"WBgSTTF/0nO4WFDbEdGy0P3N0koic4XktlFr+OJOtEM3DMwYWLLxTMrriFByldHk+sjOlBo+zhjhIpHg",
+	"IHIvEfQOXb398I7MKc/G8lOfXBo9FDgfDJj1L2s+hcsJ95tzssHHC6r1UqoUwmU1o5krBw0+zCMpstXp",
+	"UFAHSKzpisTYyEgzE/fJj7kZg//vp/c/IJNDq4hHO8+1wRQ5D4bL1BM9FDTL5PI4ZWIFnkbSC3BoMy6u",
+	"jzKZ0AxamzNDU2qohzX9/9m7+uU2bu3+KhhPZ0zekrTiuJ2JNHc6sq9Tu5PEHsu5aSdMteAuKCJcArwA",
+	"ljSb6wfoe/TJ+iQdnHOwC5K7/JBJyar4ly1yCWCB841zfkfgQRkxLKw/ob7qq1/oLQO2Lku5MQuW/Hu3",
+	"BOXqXskbBcLnnLk/94uzs2/TQslPIckZPhGd2Tf03Uh8wo+SqodoX43EJ79Lb368fNW9enP5/J/+mY3F",
+	"QmShB2k4zbDNnpgSHNDhcD38y/A5BGRpjh77IFIhZ8LYvjKC6g6hbA9IwAAGZqqx6AcTovGe5ndIOWeJ",
+	"S6CshXL6OBuKOZtIVThhsfc2Zymf+vfPyiTpOAtxmvNFQ8oyYBzWyJojJSnUzHSvCJl1b34CyrwtUGad",
+	"DP5yKRvdt9RbBjtCiDRR+QlR5CAN9uoOH1vt0Z1IJnIvBCUJ+cxgIcUX08f25ns7nfzZXQuVj5FOWUPy",
+	"PLX5ae7Up5U4kqg5DHDH8jG/m0gHMANYUlA2Gec55OMnkIV4k6CaDjmP85HOBSYo3hRIzD12qZiYTN0C",
+	"7gg1DUsGW8LGQkzJFHPaQAYyDJ8Lbq7DQwa6VFkma/MUERHiXq2Be0Ug2Z9xT9eJB8UiuV8T4twJe4yE",
+	"RvSvvG/x/Oys7CCCoVcqbET/gPE0FVPP1dAHXljLb8Q5S3ThUj2JSoNkOkLM4QQKh7wbs/Cj9dhPFM2V",
+	"Nk5FEM7Iegfgo7D3qR799JtrDundQ/YLd87LwJN2rL+VhxpeBgFfIp+y1pmXxobSc6pIAbp01S5/Oac5",
+	"FNtrjFYZfzvH8f5S/eTokbzDQMnUrH6xDViGDmXf69i7Cj2G19g99lid9GONPlY70HwD+CX26SbuQkVm",
+	"BH1y4JaBH8K4MYk8OWJaVx0pNmkKWtqiU9Y+QGLSyUQ7DJ1DMirjBHCGbaR56dUvwmYfzVQbCtEMPfTW",
+	"iYkto8hZqBhPeZ4Lcw7oFn6R3nMc6RyJg1WLiB6G721ftbhiPBfGYYo92VHQXiRjNxrbDCbwBLBl0kac",
+	"inhi9PF67DVPR32VcmNCiTl+j63TmP853iZesAQqy7M/e1cn9unwY+/T2V5f0VPXALOUBLSlpYHpBxI2",
+	"pmz/9s3Z2Vnbe5ILuDUQWVcqvzJY7YQvcC1uJKSBpflNbyodjXnzeyGye9PS+Kqbm5MdU1/6l9+eDOO3",
+	"Eo/jEd0ZB2qUqsun02U16TfkAAqSp0D+51bkwya5EbQizw7s3pUJ1ZBE/iKkdftjJiDHpb7e5X4AX61x",
+	"1Y/cjD0xeWn2AUl6t1bOMJ+0wL0n16geAp2bMUQOSz5EWReqpPBojkaBQHxdnudAgPW0BKIaqMZrihlV",
+	"Gs25obAhyrkeewfxA6hBexopD8zrcrpIR5uIay/Cws16EIR1SDrB6hogEoo7LHEubcdBSEVPheJT2Qsq",
+	"p+kO491UqMv3b//t6t1PXxqc4VkmMeH+vfHzOPDKsQcUKU49+F2kjTEZWgvLdFpAr8YqAQDSCAeFzBHH",
+	"8bY0c5QWvh9H0rJ43R3GLfM7uk+/3nBgCz7Jdziw/7j88Yf9DiwMHHf22HoCLT9Pu/coTsy/6j4nZnS+",
+	"Jez0AZ44ool4mU2kglk2BVFeY1GfzsUjCp1ApaEnvy4gG2YsLazTE9iGpVxCPMYNwtU/EIVI4Pma3IBV",
+	"qBHINWKtF2ffEWR4KPgDDUudKUMNINaEX5Mct+R7UW3fpF0hOS5AQTPq/F72CqcfopeJwX+dQ69nIwCD",
+	"BMwRjNh6a0UPmXS2r7zun+kxuLZjoexFtWfwnlG+D7XygDdqY2lncPAKizOjguurFQ/Yj8RuDAc8hRdn",
+	"3yKS2FxaUdvBCK/+PVU/5jyK+4rHlIkXEb/szy5VX7q9nCJ/6Juvvd9AxpoN9hOSFkFEKDGPgi+hw7w0",
+	"CP1BN81rlNtXFemyZsrtsIEYakOgWys4MzVk/bKJjwhjgfio8bq8pP/D34+/gpP1E9zrtbhfwGvlmiOv",
+	"Bawuewia68Gw9yuk1yX2fmpZtPleVURcdGveL3XleQqJfM0earMqYXtokoYkVOKjr7qgvWLIe81a3ciQ",
+	"p1zVnXJVt2vNvWvU15iqWPY71pkJsTrQ+ZKINQt5+t4v67DBgsks7skSd8DhismM6WFfIcxG1KWhfMwm",
+	"7Q6r2rd0WJJyJ260gf8HMAzAwhYDyRV0eykGhXIFgmKbkciTDgvvni/QQOZsJox/6XNGv+x+89zPBaby",
+	"3xLWmgPgOUY9+0pmHeakywXeGpW70GEpt6IrlRXQwHEmOoznoYv8pLFtJgB8HLGF2/F6wNRmANCZ7DXs",
+	"q/CjxmHD8S4NO+XOCeOf/s8Wntzf8bz/7o+63er+etb97rd/bPX7Pfxf+0/tf/mH3Wuh/9a0zc+pDWn4",
+	"+5sHXxDtT2H7rQ+BYDwGb/6l0XMrtqKAoFT8bQvUR+TGV02r3i6VOa9F3PyJPDnyiWP3xSZD2C/ydP9S",
+	"Sx3vFG4PahDpLDMiwNJ12IwbyQc5IdTJyTQXE6Ecd2uW7R7Us7dTW5BT68nOj9MdeN92S+zwKuXqJT23",
+	"k0raM6msHD/OJHtIgrJ8ge3Skvb7EUU/ATSMXrv5MjxCTtqF6mudtytoixtAICy1S8hF6rRhnjS9hUlo",
+	"EjbpMM4SALe8lhn+NQQ7NIHa077CvyC+gwYojEpZMAnP8wQDn/DxRQmxTDFNb9712BtYiFR9FbeTb1Xp",
+	"J3g3Kw3CbD612E8H10+WKGwgz/27L6qU574q29GEegtdhEYPBUCtS4Wva6/tWE6nIouagCWpVljvni4S",
+	"aijsTW1ExXPQlVIx7phWqbgIjX0cdLxhCWHXYQALHxcqs35UL9icyKiBA0Vh4RVG3PqnRNZj7wmAjuJi",
+	"m+Dy8D/XMEkEikcoevR5hY2H0lVFyHxBxCFAX28TWF1fraHVdVjZbBNOCIC0tHVABLwir5AKAQSrbij3",
+	"va8wP6oJ5q4UHA8B5w4Wulc84Pnh52+yS+CQAazBnEIDGyHtJlwtSMAQ5iXy0NFg7NaYcJOFG3PE8fX1",
+	"Rmo6mbmNZm6l0ytjN8jmL9Dqt8OUW6Ov89Rr2fzQiXBVnS/131cZS3Cq3Cs8UpaogZwt28Xh015LYys8",
+	"p6HFWodx21fJ+3dXSxCytPgEesRdMLeqYMv5CNPVCKsLk4peSvIi6asVVFfsc9yuMLJwQMB0JbMC9XId",
+	"fALM9xVxZXThFa7RTvcxhwkcw1EzXhLuJr2wgZ2J+0rZv925vHtQx1t4qNvKnGC3brG8lVpqlS9IYuBd",
+	"FXRM97Ymkb20cfPkw2I/PjSfe7u7DTv5yJztA3nZJfvuZLMdWzFsQr4+GWqbDbU1E62KEtyPtUag1tRV",
+	"v/H+EAKq2FJ+Kggz3gUYfzHjecGpD10J/NkyS8j48NIBEX/EZ6KvlFai3aEOyAtviemssoxg6BBN6GBz",
+	"dQrD5FKNve3mxxQzmQmVese+urskO2vlPnLpRrOKK+xytXkR4+d7Ry30ZW+8NkQ4etzVY0RqcextmvBI",
+	"t4i3veh8aFoNN3mHizc86JP0ayzOoh1CGNgyNEndEgaLsgvFfcrApbu/Z0GwbMypCA+VmYcFJE6RqISU",
+	"BGnhLc8pMVCkYzYRbqSz0jut1tVXrepySnyacu8LUqsVCGr7rZtw735ShWYpbzuhkLJw08KxVsqnU5F1",
+	"+ipxplDQMZ4CwWnhyiHx0DB7MXUFz5mX5cLi92Et9CGD3GXoWQ6tEuWkvIDFNTmtx1iatizFsd1B2JVQ",
+	"BAX3lzXSk8wYL4lehzM48kVrOU+DaVMqmROD1zH4L1BGhmeda0gc53j/MQRAT3/iWoUb67vj8M7+t7DH",
+	"DFtdxkGrtSBSdcNTuf1wbeb0FM3E1V/0lbeHdOEAYdU/H/RQUzyKbQlHRddDe4Sj7tPhOMWgjh6DWusy",
+	"RZ7eFwWjsEKlG0pbNsel8OHL8OyDhtpefpmm3rVR2GS5ludRRVBWXr1swiwN5nx7oYgybIkaV2lrE2Eu",
+	"l1htyWrYLSU9gIfhkN4apLTfukT0ZXL46u+el1aLb3DX+egrO3ZKSr9tUvoKe21nof0voFe4K0pXX51h",
+	"R1jlNXbZoRJQWu/DZBfEqVDSSFbVXJsx2llUKhZVhJ1M/dpCQNzNdfIhFPmZHgtwarFy9FBy+ZaVg8Ec",
+	"L2qE+Q96LkxIPUJ1klvNcg3tCapXYE6zgGgU6gmpPiouK2zR0wHxaQJVgdBfAEppa0qRsM6uhqS/JsF9",
+	"doeCOy7vK6XSyZo/KObt3lL/MKL9GbLHHnb+R/zBMXES3r+FSZqMcE+OQYydlEEjpALo07K5CoFSBa1A",
+	"WPOIAALdcdoHt9UPF6H52XrlxbhlySWdCQIFspeCG2EYdWDxr0wNVzD71LI3Hz++Zy+5lWnpptDWSOho",
+	"XVhh+kpx7LcCt16hX06HCQkoS/43U25cFNTIdNljB2HaYcweS5zLE9ayRTqC5T5/McIquu/OKPW2rxL/",
+	"xornCeihSeEKqKoTn9K8sHImLliIH0Xz45pzOROWfXfGMr6wmFsMXzy1fQW6skUkdL7s67QB109p52cR",
+	"hC1dftvcFKaG9Y+kCQPT34/zsjx7tlHqdJgd6TldIWiVik55YxC47aQdD4TDJb0BS7S/LMEo4Z7PAzfb",
+	"sqkXHModK9Bnf8C/11u8pQ9gdDZx1TaXCX+dXXhZeHKUbkdSuIeBqL4CPyhc5U+5G1U3+YGanqxKwb3w",
+	"wYFqARjrWaqVEqmTM+kWz7CnyKaEpVfR46/w6SNafOuzbeu/udQVBeQvaGWkkUcSjI13jU11nntJsNwu",
+	"Zg0grUtHv4m24cHKjCsaIq7Jn66tSJO4p81Iz5keOqGopyzetHNXYVNOjR6IzNtJciJ04XAI6C9o+wqS",
+	"ieARlvOFMAEKOR3xQS6u3cgI6x35xA/lJ4NKjdRvVlo4ORMATF0YYdmEmzGtoq8yPVcXLDHcietcTqSD",
+	"AaC/hl8lzGhDZQxkUmHTQMZTo6m3oTfOnDAXfZVEhWrXN7keeFNuygvoXJjn5VG0MLAFG+FNBkvbEP8+",
+	"8ePFvHkOqQgJs076oWBl7R67GmnjhIKSNSfMjOeWeX5bhOvJOhvufdHEx0dARVmf6I7jGE0rqOsUDb2R",
+	"VljlUYgMBBTC7JBjSo/YbKpRQJRUt6MCugopeHdCO2XuXi3t+J0CDFgsITW2vO0Sj1DrePvTS8v1y75b",
+	"aZuIXDJpU+3l5w7Gyl/Cs8e3VFamOpkpO11N4JbdkW2SBA2JtgVZCmiWgIGBlon3FwOReZ9qyTooTYPw",
+	"hBQWs+s8IWRFjkRvHFw2UB9e1uLeICl4zuxciClmaFi63xK5vIE+zzA9ae22V/+ZcCJ111pdQzXCtSdU",
+	"nrqEmULZcgWLKPoEzzFbpKmwdliQnbDFNAkrz6IhW0n5/3NTKMQ5hcVbskBModo9GPjTdSozc40l/mSy",
+	"YQBR/pfABFIlHGRuQwZQiwr3Ik6WmUnaF5DW1Fd8YAHMN+pWCPmM/mjGYuoaLJo6Zj+8ObM6yx3bMrXT",
+	"nwyZWkMmO7x8wQdrjJiKloFJmlESXyti/mp1Q21IFJSYGKEtRIx8gfe1rjAqcnF+1wPL5sIIJhTlfbXI",
+	"xaLai0hMLONgUPOJ8nduLtM6AMYPhSqp7gpe7qBJL8dmFFjyJnX8JuxlJNKXt/SUmFJfJmDkzY0wSzQG",
+	"1L+Fw/ZPS9nCfJ5H8lzeCJWKHazCt9HjxzcM12c72YbbaSvetW7qXasUm75+XZYirazZTKyWTiZRs5V4",
+	"wXYz0qLdaCUx6Z/TN0llodkaef6+aOKAw1tLNRPdscHUtIKTzVRrM8lj812jEPeuwbrw3u2Y1oUkdNWL",
+	"7CldOO+JxPaUG3GHrpt/TAlrKYbDhpIKtjC8zKgiTIkM+xiySj4g69pfB1xlvyXoifWVdJblnGrKO3AD",
+	"7B9grQSBOlSWtFmqAUhraPSEEA+hFuQihMgxESNMLG1fZYXYFNWlOqzjq7Rqlr1UGW5EOKLyzPzOPBKt",
+	"5k3NSpBX4DZTnoqsQ/B1c5brCvpGZVXNon8UHOBj6T1sMYOwbtKiK+89iqC5JhyajPtFtj2doluuC2dl",
+	"hlmk5P2HamtIoFmCi8O3tBpeprqyIP7UJhPGezBzbSySBvgpMSv0VQ7wd6CN3YgrxtlAOCegZu2cJamR",
+	"TqZed/7vf/8PS3I9p/9NuXGy/DwUjrsE+6D0VaWcQeWG5FEqptQK3hCu0p1Mxz12WWTSiazKH9I5lmZW",
+	"v2qIVazw6XFA5+5H4e4uHE4KN9TEBcILPr5Qx1WzYb7u1IiZFPNGhQuFost261wXecYyXVH9siqWkJCT",
+	"ivP4dzzENy3WQFJR0AAbzROIBFjWkjgs6L0WNcecenUKj3lHMytEu1NGQfoKMflggAFK0Tyz1QMgbLz2",
+	"VHpeiVn4poIhhYcAeLIS0a3olplpsxKSaffY1Yo0B6s+pJ/3VeQUXE+FIXMhYTxEhlFaeOkG+ecgzjCk",
+	"GjBGXbKDzg/LeE/nuW+E5vtcCHdHGA2ra226T8OvH087XCL7JXrqMKu1qscj2lkirOASRXKgxC5oFABo",
+	"EZS4Aq5sS1FYwVrJH38AODD7/DnxvMERL6HdqXBzaIMCPkFeCG9zBySuPEehYYVjLVXkObI4AM2UBiJO",
+	"COkiBeT79thltSQ/U18pyoil6ZjShqyTCR+TLg8L9/aIdIBB6G154c8jYYVyMvefQ48Nt4HZ/lru2pE5",
+	"pZqogUfK83s8XAK4I8uA8CVlWRLChRXHCw3hTAmb8KmtqBAgsqm/O7QqIwPwggFVp7ngxpKHXdH9UxtY",
+	"ohV5r5C/I/3LeWez3WMlHUDA3k+VQfN3mgyG6LHLCvAIeNJ7jDyGbPaM8wN3ZEkjCy/buBeoQtETfVph",
+	"NaHVPx/JdNRXdBcHzJjd2gi+quOl49jB5RxYU3MfBvHunLzWlO5xsPaVgLIJ4BO2ph8Cn9jQNCWWfMcw",
+	"kqnj7A6XCVf06B1EXZZnanKqhHNS3TwSjfCLNmM75SkUK8HuRBtQ3wO4KW8bf75Z+P8CYCw0wvVkyJMO",
+	"dlovC3N+/P4SKmq0yhdMKKNzMiwAMW/EZ9QQgLorCwW+kvWyuTZOsE5dx6g1XSesu6wy3YWsvTJ5XKRN",
+	"MYL5wSm8RtzZ0S6S7urNHQi5MMnW4BFtwiO9H726esPSXArlNpDDoUxenud6fm2LTF+HEsikLChkQ55b",
+	"0Wa5cBY6yf8CUOPWu1ecpUZkQjnJ86dV/SRzuq8SP17CWhpCuy6TCoQmYVuFRyHU658M6Sp8xiWEk5oi",
+	"q0tUegRhWY5/13JyeeLGcOqjlJJeAByYJdaNQ9D0jZGSH+RMsJYnUWqx3ibTQCqEI8emvJkwHTYWCytc",
+	"d8pvpELkmzpE2p9hvgcNngWvAE05N4jzCjsLNuwRAWbR+1ZEiiS2gTj9AzuAXnlzyT/KbrxU9tyRzKSY",
+	"C5MgckqBd2iJ/yOh4AVX0IYZHkAjdUfoLO42ImZ5GvjacbL8Gu+1abNfwCYeOUFk7QSR5Wm+gZ/2zjoE",
+	"VlsV/zWwVyuN9PQwaABkIv+zp5ZZQbhDYBdF7W7CMxCzG4hUe140ogDYJkRygFQSnkIdI88mXqFw5TXN",
+	"QARls858iL9FzLcD6lYY5wRQcJDaFtjOzRS5geyIuj53Gr2x+oM9uzOB9JHI9oQmUHv+/yrcrQ//y3By",
+	"oAvUGsVg6LskmuNoUJxkLw16xwRLWGX/Hwn33oHKSNGVukwbJiZc5vszQK3SfRZCAudGWBSKBwSS+rhZ",
+	"U9dUxfhFeJp7T8s6El+F4WG+vVirRsmHweCC+yS4my6iSlouA1YtMLukdYY7bRhQYPtQhO2dJ3vOrZU3",
+	"6ghkvTMAMuKEvTj7loEjOJe2rhzsEtYJ0lZTR/3DU70fGieaCPXFZP8BwEJhOKiPy63GKKN0ZVHcnNv2",
+	"iSVqWQIPgnEkEKdvY9j4nwYSr6f/Qh2FA8pAgkNfai9uQA9u3f0aQx00QOXB3/Xhj5/pjR4erxgx0bM1",
+	"VplzCsETJ7VPJtShoMf8dgcGg4KQw7LYeYYo0HdsNLGf9EBnC5ZyxWgF0NvfinwYQDLXmKsmkoE//Ro8",
+	"XnqLkwfhjgJRfjt/udaqOhfqIBS/TIqv1ddCifh62SkG00xXeFhYnh5v1hfQ10wY/KY5TeKv9MgR6YOm",
+	"2EQiLwuZZxXIc9ntjrpTS8XN4rZk82XHQ2koT85//W1ZB061cWywtO6mDBeutFpMdGHJsFkZ+I8nA0B/",
+	"vizcyM/zufPHE1JQr7QeSwEf+ukhCwvFQmHyJ+dPnvGpfDb7BkQAzbyq9d4InrtRhxEtlEH8y/dvWabT",
+	"wlthTDqv5HpRY09c/nrX6it5o7qyGsYbqJCtC3kTbhGN4RmxZgQvLqJ2Q+XjSN3rz3sTr8qbiXsiQJLa",
+	"jaEG2TQMmOc1w3gpNMyFcEyqmVBOm3itUFJT86sfylpbxFb0y5hoJZ2G3g4jaVcGqr6sGe0yF8ZZZri0",
+	"ImODRVXKi216Q2tYlhk5dJ3w0tLv11jpeS6yG9FhVuYC8JqNsDqf4cVMJq3fGJbLoUgXKVr44SRg3rrT",
+	"hGNmUiEEK1S9EuBlVVhd7j0PcGlDgVc4NHz8cM0kUK3TnctMsIzb0UBzk8UHD6dS87ufIhQmKqgYSpVB",
+	"5gSxArh3WUaZ7LUnW4J9NJyu96iUs4xbdgWDdq88R7yGT6Nx8LGaQWIguc7SxnViNJty4VEiWIU3t8R2",
+	"IeujnoghcaTMU2IzL9yiIaqv6hb7I09HUonArrLiLGlAJFCbkVZAqy7z5Jdv5KFi1giedSF1dCwW7fg1",
+	"ViGI69/E8clUmC6m7TvGi0w65gwFYUspkklXu+0ltyCB6CEWxoVOpaElbFyTHK8RmsrVLyziRKzC8XIe",
+	"mELH6bCBL6pGziiSJnzKnI5lUlEvky5hxWVDV++vzgHv3zGuFlhECInlioRBtDBIRHNyEr9T9XUdO2kn",
+	"h6TBIVlfidyy1lwMRlqPO+wq5+m4g0HwdpSn6GUUgAzpIQNB4r1qmZb1I5NoASqao16cpkJZwZyk7RsK",
+	"7gojbI+9C5YJYt6KjCWfujk+36XHEsaVnQvDXpw9Zwl92aMvrwtVZtslVYdYmMq/GkZA6GHWqgoXomAK",
+	"1oNFL0RzPPn82+f/CwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	dbq "github.com/openwatch/openwatch/gen/db"
@@ -58,8 +59,8 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	}
 	if row.DeletedAt != nil {
 		msg := "the channel was deleted"
-		_, err := s.q.NotifyDeliveryRecord(ctx, dbq.NotifyDeliveryRecordParams{ID: d.ID, Status: StatusDead, LastError: &msg, Now: s.opts.Now()})
-		return errors.Join(pg.Translate(err), river.JobCancel(errors.New(msg)))
+		err := s.record(ctx, dbq.NotifyDeliveryRecordParams{ID: d.ID, Status: StatusDead, LastError: &msg, Now: s.opts.Now()})
+		return errors.Join(err, river.JobCancel(errors.New(msg)))
 	}
 	var n Notice
 	if err := json.Unmarshal(d.Payload, &n); err != nil {
@@ -79,8 +80,20 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	// The outcome is recorded even when the attempt's context ran out.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if _, err := s.q.NotifyDeliveryRecord(rctx, dbq.NotifyDeliveryRecordParams{ID: d.ID, Status: status, LastError: lastErr, Now: s.opts.Now()}); err != nil {
-		return pg.Translate(err)
+	if err := s.record(rctx, dbq.NotifyDeliveryRecordParams{ID: d.ID, Status: status, LastError: lastErr, Now: s.opts.Now()}); err != nil {
+		return err
 	}
 	return sendErr
+}
+
+// record stores the outcome of an attempt and announces it on the notifications topic,
+// in one transaction.
+func (s *Service) record(ctx context.Context, p dbq.NotifyDeliveryRecordParams) error {
+	return pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+		d, err := dbq.New(tx).NotifyDeliveryRecord(ctx, p)
+		if err != nil {
+			return pg.Translate(err)
+		}
+		return publishDelivery(ctx, tx, d)
+	})
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/openwatch/openwatch/internal/audit"
 	"github.com/openwatch/openwatch/internal/authz"
 	"github.com/openwatch/openwatch/internal/cursor"
+	"github.com/openwatch/openwatch/internal/events"
 	"github.com/openwatch/openwatch/internal/pg"
 	"github.com/openwatch/openwatch/internal/seal"
 )
@@ -394,8 +395,8 @@ func render(n Notice, deliveryID uuid.UUID, at time.Time) message {
 
 // EnqueueTx queues n for every enabled channel whose routing matches it, inside the
 // caller's transaction: one delivery row and one job per channel (a suppressed notice
-// gets skipped rows and no jobs). It returns how many channels matched. Call it where the
-// alert transition is written, e.g. notify.(*Service).EnqueueTx(ctx, tx, notify.Notice{...}).
+// gets skipped rows and no jobs). It returns how many channels matched. The dispatcher
+// calls it for alert transitions; other callers may too.
 func (s *Service) EnqueueTx(ctx context.Context, tx pgx.Tx, n Notice) (int, error) {
 	q := dbq.New(tx)
 	chans, err := q.NotifyChannelListEnabled(ctx)
@@ -412,19 +413,32 @@ func (s *Service) EnqueueTx(ctx context.Context, tx pgx.Tx, n Notice) (int, erro
 			group = groups[0]
 		}
 	}
-	payload, err := json.Marshal(n)
+	matched, queued, err := s.enqueue(ctx, tx, chans, n, group)
 	if err != nil {
-		return 0, apperr.Internal(err)
+		return 0, err
 	}
-	matched := 0
+	return matched, publishQueued(ctx, tx, queued)
+}
+
+// enqueue records n's deliveries to the channels of chans that take it (n's host in
+// group) and queues their jobs. It returns how many channels matched and how many
+// deliveries were queued (none for a suppressed notice).
+func (s *Service) enqueue(ctx context.Context, tx pgx.Tx, chans []dbq.NotificationChannel, n Notice, group *uuid.UUID) (matched, queued int, err error) {
+	q := dbq.New(tx)
+	var payload []byte
 	for _, c := range chans {
 		if !matches(c, n, group) {
 			continue
 		}
+		if payload == nil {
+			if payload, err = json.Marshal(n); err != nil {
+				return 0, 0, apperr.Internal(err)
+			}
+		}
 		matched++
 		id, err := uuid.NewV7()
 		if err != nil {
-			return 0, apperr.Internal(err)
+			return 0, 0, apperr.Internal(err)
 		}
 		status := StatusPending
 		if n.Suppressed {
@@ -432,15 +446,41 @@ func (s *Service) EnqueueTx(ctx context.Context, tx pgx.Tx, n Notice) (int, erro
 		}
 		if _, err := q.NotifyDeliveryInsert(ctx, dbq.NotifyDeliveryInsertParams{ID: id, ChannelID: c.ID, AlertID: n.AlertID,
 			Transition: n.Transition, Severity: n.Severity, Title: n.Title, Payload: payload, Status: status, Now: s.opts.Now()}); err != nil {
-			return 0, pg.Translate(err)
+			return 0, 0, pg.Translate(err)
 		}
 		if !n.Suppressed {
 			if err := s.insertJob(ctx, tx, id); err != nil {
-				return 0, err
+				return 0, 0, err
 			}
+			queued++
 		}
 	}
-	return matched, nil
+	return matched, queued, nil
+}
+
+// publishQueued announces on the notifications topic that n deliveries were queued.
+func publishQueued(ctx context.Context, tx pgx.Tx, n int) error {
+	if n == 0 {
+		return nil
+	}
+	_, err := events.Publish(ctx, tx, events.Event{Topic: events.TopicNotifications, Type: EventDeliveryQueued,
+		Permission: authz.PermNotifyRead, Data: map[string]any{"deliveries": n}})
+	return err
+}
+
+// publishDelivery announces the outcome of an attempt of delivery d.
+func publishDelivery(ctx context.Context, tx pgx.Tx, d Delivery) error {
+	typ := EventDeliveryFailed
+	switch d.Status {
+	case StatusDelivered:
+		typ = EventDeliveryDelivered
+	case StatusDead:
+		typ = EventDeliveryDead
+	}
+	_, err := events.Publish(ctx, tx, events.Event{Topic: events.TopicNotifications, Type: typ,
+		Permission: authz.PermNotifyRead, Data: map[string]any{"delivery_id": d.ID, "channel_id": d.ChannelID,
+			"alert_id": d.AlertID, "status": d.Status, "attempts": d.Attempts}})
+	return err
 }
 
 // oneJobPerDelivery keeps a delivery to one job until that job ends: redelivering a
@@ -510,6 +550,9 @@ func (s *Service) Redeliver(ctx context.Context, actor *authz.Principal, id uuid
 			return pg.Translate(err)
 		}
 		if err := s.insertJob(ctx, tx, id); err != nil {
+			return err
+		}
+		if err := publishQueued(ctx, tx, 1); err != nil {
 			return err
 		}
 		return s.audit.Append(ctx, tx, audit.For(ctx, actor, audit.ActionNotificationRedelivered,
