@@ -312,7 +312,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	}
 	return &App{Config: d.Config, Logger: d.Logger, Pool: d.Pool, Auth: authSvc, Users: users, Idem: idem, HTTP: httpSrv, License: lic, Audit: aw, Hosts: hosts, SSH: sshConn, Intel: intelSvc, Scans: scans, Compliance: complianceScans, Rules: rules, Events: broker,
 		Notify: notifications, Dispatch: notifications.NewDispatcher(notify.DispatcherOptions{}),
-		Jobs:   jobs.Client, Workers: jobs.Workers, JobRegistry: jobs, Liveness: live, Dialer: dialer}, nil
+		Jobs: jobs.Client, Workers: jobs.Workers, JobRegistry: jobs, Liveness: live, Dialer: dialer}, nil
 }
 
 // denialRecorder writes authorization denials to the audit trail.
