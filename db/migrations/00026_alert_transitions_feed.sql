@@ -1,4 +1,9 @@
 -- +goose Up
+-- Deliveries and feed items announce themselves on the live stream under their own topic.
+ALTER TABLE events DROP CONSTRAINT events_topic_check;
+ALTER TABLE events ADD CONSTRAINT events_topic_check
+    CHECK (topic IN ('liveness', 'discovery', 'intelligence', 'jobs', 'alerts', 'scans', 'notifications'));
+
 -- The outbox of alert transitions. Each transition (raised, recurred, acknowledged,
 -- silenced, unsilenced, resolved, dismissed) is written in the transaction that makes it
 -- and announced with NOTIFY on openwatch_alert_transitions; the worker's dispatcher drains
@@ -58,3 +63,7 @@ DROP TABLE feed_watermarks;
 DROP TABLE feed_reads;
 DROP TABLE feed_items;
 DROP TABLE alert_transitions;
+DELETE FROM events WHERE topic = 'notifications';
+ALTER TABLE events DROP CONSTRAINT events_topic_check;
+ALTER TABLE events ADD CONSTRAINT events_topic_check
+    CHECK (topic IN ('liveness', 'discovery', 'intelligence', 'jobs', 'alerts', 'scans'));
