@@ -277,6 +277,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		notifyOpts.Now = now
 	}
 	notifications := notify.NewService(d.Pool, keyring, aw, jobs.Client, notifyOpts)
+	jobs.AddQueue(notify.Queue, notifications.Slots())
 	jobs.AddPeriodic(notifications.RegisterJobs(jobs.Workers)...)
 	handlers := &server{
 		systemHandlers:   system.NewHandlers(system.NewHealth(d.Pool, now), buildinfo.Get()),

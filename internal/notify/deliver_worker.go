@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -14,6 +16,38 @@ import (
 	dbq "github.com/openwatch/openwatch/gen/db"
 	"github.com/openwatch/openwatch/internal/pg"
 )
+
+// Queue is the River queue deliveries run on, apart from other jobs so that scans and
+// probes never wait behind slow receivers, nor deliveries behind them.
+const Queue = "notify"
+
+// Slots is how many deliveries this process attempts at once (the queue's workers).
+func (s *Service) Slots() int { return s.opts.Workers }
+
+// inflight counts this process's running attempts per channel.
+type inflight struct {
+	mu sync.Mutex
+	n  map[uuid.UUID]int
+}
+
+// acquire takes one of channel id's slots unless it holds max already.
+func (f *inflight) acquire(id uuid.UUID, max int) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n[id] >= max {
+		return false
+	}
+	f.n[id]++
+	return true
+}
+
+func (f *inflight) release(id uuid.UUID) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n[id]--; f.n[id] <= 0 {
+		delete(f.n, id)
+	}
+}
 
 // DeliverArgs is the job of one delivery attempt.
 type DeliverArgs struct {
@@ -66,6 +100,12 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	if err := json.Unmarshal(d.Payload, &n); err != nil {
 		return river.JobCancel(err)
 	}
+	// A channel whose receiver is slow holds at most ChannelWorkers slots: its other
+	// deliveries wait (a snooze costs no attempt) while other channels' go on.
+	if !s.busy.acquire(row.ID, s.opts.ChannelWorkers) {
+		return river.JobSnooze(time.Second + time.Duration(rand.Int64N(int64(time.Second))))
+	}
+	defer s.busy.release(row.ID)
 	sendErr := s.deliver(ctx, toChannel(row), n, d.ID)
 	status, lastErr := StatusDelivered, (*string)(nil)
 	if sendErr != nil {

@@ -74,6 +74,11 @@ type Options struct {
 	Timeout time.Duration
 	// MaxAttempts is how many attempts a delivery gets before it is dead (default 8).
 	MaxAttempts int
+	// Workers is how many deliveries this process attempts at once, on its own queue
+	// (default 50); ChannelWorkers is how many of those one channel may hold (default 4),
+	// so a receiver that never answers holds at most that many while the others go on.
+	Workers        int
+	ChannelWorkers int
 	// RootCAs verifies SMTP servers' certificates (nil: the system's roots).
 	RootCAs *x509.CertPool
 	Logger  *slog.Logger
@@ -89,6 +94,7 @@ type Service struct {
 	jobs   Enqueuer
 	send   sender
 	opts   Options
+	busy   *inflight
 }
 
 // NewService returns the notification service.
@@ -102,13 +108,19 @@ func NewService(pool *pgxpool.Pool, sealer Sealer, aw *audit.Writer, jobs Enqueu
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 8
 	}
+	if o.Workers <= 0 {
+		o.Workers = 50
+	}
+	if o.ChannelWorkers <= 0 {
+		o.ChannelWorkers = 4
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Service{pool: pool, q: dbq.New(pool), sealer: sealer, audit: aw, jobs: jobs, opts: o,
+	return &Service{pool: pool, q: dbq.New(pool), sealer: sealer, audit: aw, jobs: jobs, opts: o, busy: &inflight{n: map[uuid.UUID]int{}},
 		send: sender{guard: *o.Guard, timeout: o.Timeout, now: o.Now, roots: o.RootCAs}}
 }
 
@@ -492,7 +504,7 @@ var oneJobPerDelivery = river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobS
 
 // insertJob queues the job of delivery id (unless one is queued already).
 func (s *Service) insertJob(ctx context.Context, tx pgx.Tx, id uuid.UUID) error {
-	opts := &river.InsertOpts{MaxAttempts: s.opts.MaxAttempts, UniqueOpts: oneJobPerDelivery}
+	opts := &river.InsertOpts{Queue: Queue, MaxAttempts: s.opts.MaxAttempts, UniqueOpts: oneJobPerDelivery}
 	if _, err := s.jobs.InsertTx(ctx, tx, DeliverArgs{DeliveryID: id}, opts); err != nil {
 		return fmt.Errorf("queue delivery %s: %w", id, err)
 	}

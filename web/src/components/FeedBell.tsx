@@ -52,20 +52,14 @@ export function FeedBell() {
   };
   return (
     <Popover opened={opened} onChange={(o) => (o ? undefined : close())} position="bottom-end" width={360} shadow="md" withinPortal trapFocus>
-      <Popover.Target>
-        <Indicator
-          disabled={unread === 0}
-          label={unread > 99 ? "99+" : unread}
-          size={16}
-          color="red"
-          offset={4}
-          data-testid="feed-unread"
-        >
-          <ActionIcon variant="default" size="lg" onClick={toggle} aria-label={label} aria-expanded={opened} data-testid="feed-bell">
+      {/* The indicator wraps the target: the popover's ARIA attributes go on the button. */}
+      <Indicator disabled={unread === 0} label={unread > 99 ? "99+" : unread} size={16} color="red" offset={4} data-testid="feed-unread">
+        <Popover.Target>
+          <ActionIcon variant="default" size="lg" onClick={toggle} aria-label={label} data-testid="feed-bell">
             <BellIcon />
           </ActionIcon>
-        </Indicator>
-      </Popover.Target>
+        </Popover.Target>
+      </Indicator>
       <Popover.Dropdown data-testid="feed-dropdown" aria-label="Notifications" role="dialog">
         <Group justify="space-between" mb="xs">
           <Text fw={600} size="sm">

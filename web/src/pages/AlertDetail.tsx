@@ -301,7 +301,7 @@ function History({ id }: { id: string }) {
               <Table.Tr key={t.id}>
                 <Table.Td>{formatDateTime(t.at)}</Table.Td>
                 <Table.Td>
-                  {TRANSITION_LABEL[t.transition]}
+                  <div>{TRANSITION_LABEL[t.transition]}</div>
                   {t.notified_at && (
                     <Text size="xs" c="dimmed">
                       routed {formatDateTime(t.notified_at)}
