@@ -36,7 +36,9 @@ CREATE TABLE feed_items (
     body                text NOT NULL DEFAULT '',
     severity            text CHECK (severity IN ('info', 'low', 'medium', 'high', 'critical')),
     link                text NOT NULL DEFAULT '',
-    alert_id            uuid REFERENCES alerts (id) ON DELETE CASCADE,
+    -- No foreign key: the dispatcher's insert must not take a lock on the alert row,
+    -- which a user's action on the alert holds while it publishes its own event.
+    alert_id            uuid,
     audience_permission text,
     audience_user       uuid REFERENCES users (id) ON DELETE CASCADE,
     created_at          timestamptz NOT NULL DEFAULT now(),

@@ -131,7 +131,7 @@ func (d *Dispatcher) DispatchBatch(ctx context.Context) (int, error) {
 		}
 		now := s.opts.Now()
 		ids := make([]uuid.UUID, n)
-		queued := 0
+		queued, items := 0, 0
 		for i, r := range rows {
 			ids[i] = r.ID
 			if !notifying[r.Transition] {
@@ -150,16 +150,26 @@ func (d *Dispatcher) DispatchBatch(ctx context.Context) (int, error) {
 				if r.Transition == "resolved" {
 					title = "Resolved: " + r.Title
 				}
-				if _, err := FeedAddTx(ctx, tx, FeedItem{Kind: kind, Title: title, Body: r.Body, Severity: r.Severity,
+				if _, err := feedInsert(ctx, tx, FeedItem{Kind: kind, Title: title, Body: r.Body, Severity: r.Severity,
 					Link: "/alerts?alert=" + alertID.String(), AlertID: &alertID, Permission: authz.PermAlertRead}, now); err != nil {
 					return err
 				}
+				items++
 			}
 		}
+		if err := q.AlertTransitionMarkNotified(ctx, dbq.AlertTransitionMarkNotifiedParams{Now: now, Ids: ids}); err != nil {
+			return pg.Translate(err)
+		}
+		// The events come last: publishing takes the event log's lock until commit, which
+		// must not be held while waiting for any row lock (an alert action takes its row,
+		// then that lock).
 		if err := publishQueued(ctx, tx, queued); err != nil {
 			return err
 		}
-		return pg.Translate(q.AlertTransitionMarkNotified(ctx, dbq.AlertTransitionMarkNotifiedParams{Now: now, Ids: ids}))
+		if items > 0 {
+			return publishFeed(ctx, tx, authz.PermAlertRead, items)
+		}
+		return nil
 	})
 	if err != nil {
 		return 0, err

@@ -46,6 +46,24 @@ type FeedItem struct {
 // transaction commits) and announces it on the notifications topic to its audience.
 // Other packages call it to post items, e.g. "an exception awaits your approval".
 func FeedAddTx(ctx context.Context, tx pgx.Tx, item FeedItem, at time.Time) (uuid.UUID, error) {
+	id, err := feedInsert(ctx, tx, item, at)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	return id, publishFeed(ctx, tx, audience(item), 1)
+}
+
+// audience is the permission an item's event needs: its audience permission, or
+// account:self for an item addressed to one user.
+func audience(item FeedItem) string {
+	if item.Permission != "" {
+		return item.Permission
+	}
+	return authz.PermAccountSelf
+}
+
+// feedInsert writes item without announcing it.
+func feedInsert(ctx context.Context, tx pgx.Tx, item FeedItem, at time.Time) (uuid.UUID, error) {
 	if (item.Permission == "") == (item.UserID == nil) {
 		return uuid.Nil, apperr.Internal(errors.New("a feed item needs exactly one of a permission and a user"))
 	}
@@ -58,18 +76,22 @@ func FeedAddTx(ctx context.Context, tx pgx.Tx, item FeedItem, at time.Time) (uui
 	if item.Severity != "" {
 		p.Severity = &item.Severity
 	}
-	perm := authz.PermAccountSelf
 	if item.Permission != "" {
-		p.AudiencePermission, perm = &item.Permission, item.Permission
+		p.AudiencePermission = &item.Permission
 	}
 	if err := dbq.New(tx).FeedItemInsert(ctx, p); err != nil {
 		return uuid.Nil, pg.Translate(err)
 	}
-	// The event says only that the feed changed: an item for one user reaches every
-	// signed-in stream, so it must not carry the item's text.
-	_, err = events.Publish(ctx, tx, events.Event{Topic: events.TopicNotifications, Type: EventFeedItemAdded,
-		Permission: perm, Data: map[string]any{"feed_item_id": id, "kind": item.Kind}})
-	return id, err
+	return id, nil
+}
+
+// publishFeed announces n new items for readers holding perm. The event says only that
+// the feed changed: an item for one user reaches every signed-in stream, so it must not
+// carry the item's text.
+func publishFeed(ctx context.Context, tx pgx.Tx, perm string, n int) error {
+	_, err := events.Publish(ctx, tx, events.Event{Topic: events.TopicNotifications, Type: EventFeedItemAdded,
+		Permission: perm, Data: map[string]any{"items": n}})
+	return err
 }
 
 // FeedEntry is a feed item as one reader sees it.

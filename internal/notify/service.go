@@ -407,8 +407,9 @@ func render(n Notice, deliveryID uuid.UUID, at time.Time) message {
 
 // EnqueueTx queues n for every enabled channel whose routing matches it, inside the
 // caller's transaction: one delivery row and one job per channel (a suppressed notice
-// gets skipped rows and no jobs). It returns how many channels matched. The dispatcher
-// calls it for alert transitions; other callers may too.
+// gets skipped rows and no jobs). It returns how many channels matched. It publishes a
+// notification.queued event, which holds the event log's lock until commit: call it after
+// the transaction's other row locks are taken.
 func (s *Service) EnqueueTx(ctx context.Context, tx pgx.Tx, n Notice) (int, error) {
 	q := dbq.New(tx)
 	chans, err := q.NotifyChannelListEnabled(ctx)
@@ -564,11 +565,12 @@ func (s *Service) Redeliver(ctx context.Context, actor *authz.Principal, id uuid
 		if err := s.insertJob(ctx, tx, id); err != nil {
 			return err
 		}
-		if err := publishQueued(ctx, tx, 1); err != nil {
+		if err := s.audit.Append(ctx, tx, audit.For(ctx, actor, audit.ActionNotificationRedelivered,
+			"notification_delivery", id.String(), map[string]any{"channel_id": cur.ChannelID.String(), "previous_status": cur.Status})); err != nil {
 			return err
 		}
-		return s.audit.Append(ctx, tx, audit.For(ctx, actor, audit.ActionNotificationRedelivered,
-			"notification_delivery", id.String(), map[string]any{"channel_id": cur.ChannelID.String(), "previous_status": cur.Status}))
+		// Last, as everywhere: the event log's lock is taken after every other lock.
+		return publishQueued(ctx, tx, 1)
 	})
 	return row, err
 }
