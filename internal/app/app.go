@@ -348,6 +348,7 @@ func (a *App) RunBackground(ctx context.Context) (wait func()) {
 	if a.JobRegistry.Working() {
 		listener.Subscribe(notify.TransitionsChannel, a.Dispatch)
 		wg.Go(func() { a.Dispatch.Run(ctx) })
+		wg.Go(func() { a.Notify.RunAnnouncer(ctx) })
 	}
 	wg.Go(func() { listener.Run(ctx) })
 	wg.Go(func() { a.Events.Run(ctx) })

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	dbq "github.com/openwatch/openwatch/gen/db"
@@ -126,14 +125,12 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	return sendErr
 }
 
-// record stores the outcome of an attempt and announces it on the notifications topic,
-// in one transaction.
+// record stores the outcome of an attempt; the announcer publishes it shortly after.
 func (s *Service) record(ctx context.Context, p dbq.NotifyDeliveryRecordParams) error {
-	return pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
-		d, err := dbq.New(tx).NotifyDeliveryRecord(ctx, p)
-		if err != nil {
-			return pg.Translate(err)
-		}
-		return publishDelivery(ctx, tx, d)
-	})
+	d, err := s.q.NotifyDeliveryRecord(ctx, p)
+	if err != nil {
+		return pg.Translate(err)
+	}
+	s.outcomes.add(d)
+	return nil
 }

@@ -87,14 +87,15 @@ type Options struct {
 
 // Service manages notification channels and delivers notices through them.
 type Service struct {
-	pool   *pgxpool.Pool
-	q      *dbq.Queries
-	sealer Sealer
-	audit  *audit.Writer
-	jobs   Enqueuer
-	send   sender
-	opts   Options
-	busy   *inflight
+	pool     *pgxpool.Pool
+	q        *dbq.Queries
+	sealer   Sealer
+	audit    *audit.Writer
+	jobs     Enqueuer
+	send     sender
+	opts     Options
+	busy     *inflight
+	outcomes *outcomes
 }
 
 // NewService returns the notification service.
@@ -120,7 +121,7 @@ func NewService(pool *pgxpool.Pool, sealer Sealer, aw *audit.Writer, jobs Enqueu
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Service{pool: pool, q: dbq.New(pool), sealer: sealer, audit: aw, jobs: jobs, opts: o, busy: &inflight{n: map[uuid.UUID]int{}},
+	return &Service{pool: pool, q: dbq.New(pool), sealer: sealer, audit: aw, jobs: jobs, opts: o, busy: &inflight{n: map[uuid.UUID]int{}}, outcomes: &outcomes{},
 		send: sender{guard: *o.Guard, timeout: o.Timeout, now: o.Now, roots: o.RootCAs}}
 }
 
@@ -478,21 +479,6 @@ func publishQueued(ctx context.Context, tx pgx.Tx, n int) error {
 	}
 	_, err := events.Publish(ctx, tx, events.Event{Topic: events.TopicNotifications, Type: EventDeliveryQueued,
 		Permission: authz.PermNotifyRead, Data: map[string]any{"deliveries": n}})
-	return err
-}
-
-// publishDelivery announces the outcome of an attempt of delivery d.
-func publishDelivery(ctx context.Context, tx pgx.Tx, d Delivery) error {
-	typ := EventDeliveryFailed
-	switch d.Status {
-	case StatusDelivered:
-		typ = EventDeliveryDelivered
-	case StatusDead:
-		typ = EventDeliveryDead
-	}
-	_, err := events.Publish(ctx, tx, events.Event{Topic: events.TopicNotifications, Type: typ,
-		Permission: authz.PermNotifyRead, Data: map[string]any{"delivery_id": d.ID, "channel_id": d.ChannelID,
-			"alert_id": d.AlertID, "status": d.Status, "attempts": d.Attempts}})
 	return err
 }
 
