@@ -20,37 +20,104 @@ import (
 // probes never wait behind slow receivers, nor deliveries behind them.
 const Queue = "notify"
 
+// channelWait is how long an attempt waits for a slot of its channel before it snoozes;
+// channelStuck is how long a channel's slots must all have been held for it to count as
+// stuck, when its attempts snooze at once.
+const (
+	channelWait  = 500 * time.Millisecond
+	channelStuck = time.Second
+)
+
 // Slots is how many deliveries this process attempts at once (the queue's workers).
 func (s *Service) Slots() int { return s.opts.Workers }
 
-// inflight counts this process's running attempts per channel.
+// inflight holds, per channel, a semaphore of the attempts this process runs at once.
 type inflight struct {
-	mu sync.Mutex
-	n  map[uuid.UUID]int
+	mu    sync.Mutex
+	chans map[uuid.UUID]*slots
 }
 
-// acquire takes one of channel id's slots unless it holds max already.
-func (f *inflight) acquire(id uuid.UUID, max int) bool {
+// slots is one channel's semaphore and when a slot was last taken or freed.
+type slots struct {
+	sem  chan struct{}
+	mu   sync.Mutex
+	last time.Time
+}
+
+func (c *slots) touch() {
+	c.mu.Lock()
+	c.last = time.Now()
+	c.mu.Unlock()
+}
+
+func (c *slots) stuck() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Since(c.last) > channelStuck
+}
+
+// acquire takes one of channel id's max slots. When all are taken it waits up to wait
+// for one to free, unless none has freed for channelStuck (a receiver that does not
+// answer): then, and when the wait runs out, it reports false and the job snoozes
+// instead of holding a worker.
+func (f *inflight) acquire(ctx context.Context, id uuid.UUID, max int, wait time.Duration) bool {
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.n[id] >= max {
+	c, ok := f.chans[id]
+	if !ok {
+		c = &slots{sem: make(chan struct{}, max), last: time.Now()}
+		f.chans[id] = c
+	}
+	f.mu.Unlock()
+	select {
+	case c.sem <- struct{}{}:
+		c.touch()
+		return true
+	default:
+	}
+	if c.stuck() {
 		return false
 	}
-	f.n[id]++
-	return true
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case c.sem <- struct{}{}:
+		c.touch()
+		return true
+	case <-t.C:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// stuck reports whether channel id has all its slots taken and none freed for
+// channelStuck.
+func (f *inflight) stuck(id uuid.UUID) bool {
+	f.mu.Lock()
+	c, ok := f.chans[id]
+	f.mu.Unlock()
+	return ok && len(c.sem) == cap(c.sem) && c.stuck()
+}
+
+// snooze puts a job of a busy channel back for a few seconds; it costs no attempt.
+func snooze() error {
+	return river.JobSnooze(5*time.Second + time.Duration(rand.Int64N(int64(10*time.Second))))
 }
 
 func (f *inflight) release(id uuid.UUID) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.n[id]--; f.n[id] <= 0 {
-		delete(f.n, id)
-	}
+	c := f.chans[id]
+	f.mu.Unlock()
+	<-c.sem
+	c.touch()
 }
 
 // DeliverArgs is the job of one delivery attempt.
 type DeliverArgs struct {
 	DeliveryID uuid.UUID `json:"delivery_id"`
+	// ChannelID lets a job of a stuck channel snooze before reading anything (jobs queued
+	// before it was added carry none).
+	ChannelID uuid.UUID `json:"channel_id,omitempty"`
 }
 
 // Kind implements river.JobArgs.
@@ -76,6 +143,9 @@ func (w *deliverWorker) Timeout(*river.Job[DeliverArgs]) time.Duration {
 // exponential back-off; the last one marks the delivery dead.
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 	s := w.svc
+	if job.Args.ChannelID != uuid.Nil && s.busy.stuck(job.Args.ChannelID) {
+		return snooze()
+	}
 	d, err := s.q.NotifyDeliveryGet(ctx, job.Args.DeliveryID)
 	if err != nil {
 		if err = pg.IgnoreNotFound(err); err == nil {
@@ -101,8 +171,8 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	}
 	// A channel whose receiver is slow holds at most ChannelWorkers slots: its other
 	// deliveries wait (a snooze costs no attempt) while other channels' go on.
-	if !s.busy.acquire(row.ID, s.opts.ChannelWorkers) {
-		return river.JobSnooze(time.Second + time.Duration(rand.Int64N(int64(time.Second))))
+	if !s.busy.acquire(ctx, row.ID, s.opts.ChannelWorkers, channelWait) {
+		return snooze()
 	}
 	defer s.busy.release(row.ID)
 	sendErr := s.deliver(ctx, toChannel(row), n, d.ID)

@@ -102,7 +102,7 @@ func silentReceiver(b *testing.B) string {
 //   - one-live: one live channel, the ceiling of this machine and database;
 //   - two-live: two live channels;
 //   - two-live+silent: the same two plus a channel whose receiver accepts connections
-//     and never answers (each attempt waits for the 10 s timeout).
+//     and never answers (each attempt waits for the 10 s timeout; it holds at most 10 of the 50 delivery workers).
 //
 // The last two side by side show whether the silent receiver slows the others. Run it
 // with -benchtime=1x (scripts/bench-alert-fanout.sh does, on a durable database).

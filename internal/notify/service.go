@@ -75,7 +75,7 @@ type Options struct {
 	// MaxAttempts is how many attempts a delivery gets before it is dead (default 8).
 	MaxAttempts int
 	// Workers is how many deliveries this process attempts at once, on its own queue
-	// (default 50); ChannelWorkers is how many of those one channel may hold (default 4),
+	// (default 50); ChannelWorkers is how many of those one channel may hold (default 10),
 	// so a receiver that never answers holds at most that many while the others go on.
 	Workers        int
 	ChannelWorkers int
@@ -113,7 +113,7 @@ func NewService(pool *pgxpool.Pool, sealer Sealer, aw *audit.Writer, jobs Enqueu
 		o.Workers = 50
 	}
 	if o.ChannelWorkers <= 0 {
-		o.ChannelWorkers = 4
+		o.ChannelWorkers = 10
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -121,7 +121,7 @@ func NewService(pool *pgxpool.Pool, sealer Sealer, aw *audit.Writer, jobs Enqueu
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Service{pool: pool, q: dbq.New(pool), sealer: sealer, audit: aw, jobs: jobs, opts: o, busy: &inflight{n: map[uuid.UUID]int{}}, outcomes: &outcomes{},
+	return &Service{pool: pool, q: dbq.New(pool), sealer: sealer, audit: aw, jobs: jobs, opts: o, busy: &inflight{chans: map[uuid.UUID]*slots{}}, outcomes: &outcomes{},
 		send: sender{guard: *o.Guard, timeout: o.Timeout, now: o.Now, roots: o.RootCAs}}
 }
 
@@ -463,7 +463,7 @@ func (s *Service) enqueue(ctx context.Context, tx pgx.Tx, chans []dbq.Notificati
 			return 0, 0, pg.Translate(err)
 		}
 		if !n.Suppressed {
-			if err := s.insertJob(ctx, tx, id); err != nil {
+			if err := s.insertJob(ctx, tx, id, c.ID); err != nil {
 				return 0, 0, err
 			}
 			queued++
@@ -489,10 +489,10 @@ var oneJobPerDelivery = river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobS
 	rivertype.JobStateRetryable, rivertype.JobStateScheduled,
 }}
 
-// insertJob queues the job of delivery id (unless one is queued already).
-func (s *Service) insertJob(ctx context.Context, tx pgx.Tx, id uuid.UUID) error {
+// insertJob queues the job of delivery id to channel (unless one is queued already).
+func (s *Service) insertJob(ctx context.Context, tx pgx.Tx, id, channel uuid.UUID) error {
 	opts := &river.InsertOpts{Queue: Queue, MaxAttempts: s.opts.MaxAttempts, UniqueOpts: oneJobPerDelivery}
-	if _, err := s.jobs.InsertTx(ctx, tx, DeliverArgs{DeliveryID: id}, opts); err != nil {
+	if _, err := s.jobs.InsertTx(ctx, tx, DeliverArgs{DeliveryID: id, ChannelID: channel}, opts); err != nil {
 		return fmt.Errorf("queue delivery %s: %w", id, err)
 	}
 	return nil
@@ -548,7 +548,7 @@ func (s *Service) Redeliver(ctx context.Context, actor *authz.Principal, id uuid
 		if row, err = q.NotifyDeliveryRequeue(ctx, dbq.NotifyDeliveryRequeueParams{ID: id, Now: s.opts.Now()}); err != nil {
 			return pg.Translate(err)
 		}
-		if err := s.insertJob(ctx, tx, id); err != nil {
+		if err := s.insertJob(ctx, tx, id, cur.ChannelID); err != nil {
 			return err
 		}
 		if err := s.audit.Append(ctx, tx, audit.For(ctx, actor, audit.ActionNotificationRedelivered,
