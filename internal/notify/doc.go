@@ -20,8 +20,10 @@
 // notice (a host in maintenance) is recorded as skipped and never sent. Deliveries run on
 // their own queue, and one channel holds at most Options.ChannelWorkers of its slots in a
 // process (its other deliveries snooze), so a receiver that never answers cannot take
-// the workers from the others. Queued deliveries and each attempt's outcome are
-// published on the live stream (topic notifications, permission notification:read).
+// the workers from the others (once all its slots have been held for a second, its jobs
+// snooze for a few seconds without being read). Queued deliveries are published on the
+// live stream in their transaction, attempts' outcomes every 250 ms, one event per status
+// (topic notifications, permission notification:read).
 //
 // The feed: FeedAddTx posts an item in the caller's transaction to an audience, everyone
 // holding a permission or one user, as one row whatever the number of readers. Read state
