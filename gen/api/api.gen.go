@@ -99,6 +99,39 @@ func (e AlertState) Valid() bool {
 	}
 }
 
+// Defines values for AlertTransitionTransition.
+const (
+	AlertTransitionTransitionAcknowledged AlertTransitionTransition = "acknowledged"
+	AlertTransitionTransitionDismissed    AlertTransitionTransition = "dismissed"
+	AlertTransitionTransitionRaised       AlertTransitionTransition = "raised"
+	AlertTransitionTransitionRecurred     AlertTransitionTransition = "recurred"
+	AlertTransitionTransitionResolved     AlertTransitionTransition = "resolved"
+	AlertTransitionTransitionSilenced     AlertTransitionTransition = "silenced"
+	AlertTransitionTransitionUnsilenced   AlertTransitionTransition = "unsilenced"
+)
+
+// Valid indicates whether the value is a known member of the AlertTransitionTransition enum.
+func (e AlertTransitionTransition) Valid() bool {
+	switch e {
+	case AlertTransitionTransitionAcknowledged:
+		return true
+	case AlertTransitionTransitionDismissed:
+		return true
+	case AlertTransitionTransitionRaised:
+		return true
+	case AlertTransitionTransitionRecurred:
+		return true
+	case AlertTransitionTransitionResolved:
+		return true
+	case AlertTransitionTransitionSilenced:
+		return true
+	case AlertTransitionTransitionUnsilenced:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AuditEventSeverity.
 const (
 	AuditEventSeverityCritical AuditEventSeverity = "critical"
@@ -1372,8 +1405,28 @@ type AlertActionRequest struct {
 	Until *time.Time `json:"until,omitempty"`
 }
 
+// AlertHistory defines model for AlertHistory.
+type AlertHistory struct {
+	Items []AlertTransition `json:"items"`
+}
+
 // AlertState defines model for AlertState.
 type AlertState string
+
+// AlertTransition defines model for AlertTransition.
+type AlertTransition struct {
+	// Actor `system`, `user:<id>` or `service_account:<id>`.
+	Actor      string                    `json:"actor"`
+	AlertId    openapi_types.UUID        `json:"alert_id"`
+	At         time.Time                 `json:"at"`
+	Id         openapi_types.UUID        `json:"id"`
+	NotifiedAt *time.Time                `json:"notified_at"`
+	Reason     string                    `json:"reason"`
+	Transition AlertTransitionTransition `json:"transition"`
+}
+
+// AlertTransitionTransition defines model for AlertTransition.Transition.
+type AlertTransitionTransition string
 
 // AlertsConfig defines model for AlertsConfig.
 type AlertsConfig struct {
@@ -1882,6 +1935,32 @@ type EvidenceCheck struct {
 
 	// Variables The rule variable values this check used.
 	Variables map[string]string `json:"variables"`
+}
+
+// FeedItem defines model for FeedItem.
+type FeedItem struct {
+	AlertId   *openapi_types.UUID `json:"alert_id,omitempty"`
+	Body      string              `json:"body"`
+	CreatedAt time.Time           `json:"created_at"`
+	Id        openapi_types.UUID  `json:"id"`
+
+	// Kind What the item is about, such as `alert.raised` or `alert.resolved`.
+	Kind string `json:"kind"`
+
+	// Link The UI path of the item's subject, such as `/alerts?alert=<id>`.
+	Link     string     `json:"link"`
+	ReadAt   *time.Time `json:"read_at"`
+	Severity *Severity  `json:"severity,omitempty"`
+	Title    string     `json:"title"`
+}
+
+// FeedPage defines model for FeedPage.
+type FeedPage struct {
+	Items      []FeedItem `json:"items"`
+	NextCursor *string    `json:"next_cursor"`
+
+	// UnreadCount The caller's unread items, counted up to 1000.
+	UnreadCount int `json:"unread_count"`
 }
 
 // FleetHostFailure defines model for FleetHostFailure.
@@ -3472,6 +3551,16 @@ type ListNotificationDeliveriesParams struct {
 	ChannelId *openapi_types.UUID         `form:"channel_id,omitempty" json:"channel_id,omitempty"`
 }
 
+// ListNotificationFeedParams defines parameters for ListNotificationFeed.
+type ListNotificationFeedParams struct {
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Unread *bool   `form:"unread,omitempty" json:"unread,omitempty"`
+}
+
 // CreateRoleParams defines parameters for CreateRole.
 type CreateRoleParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
@@ -3733,6 +3822,9 @@ type ServerInterface interface {
 	// GetAlert One alert.
 	// (GET /alerts/{id})
 	GetAlert(ctx echo.Context, id ID) error
+	// GetAlertHistory An alert's transitions, oldest first.
+	// (GET /alerts/{id}/history)
+	GetAlertHistory(ctx echo.Context, id ID) error
 	// AcknowledgeAlert Acknowledge an active alert.
 	// (POST /alerts/{id}:acknowledge)
 	AcknowledgeAlert(ctx echo.Context, id ID) error
@@ -3961,6 +4053,15 @@ type ServerInterface interface {
 	// RedeliverNotification Queue a failed or dead delivery again.
 	// (POST /notifications/deliveries/{id}:redeliver)
 	RedeliverNotification(ctx echo.Context, id ID) error
+	// ListNotificationFeed The caller's in-app notification feed, newest first.
+	// (GET /notifications/feed)
+	ListNotificationFeed(ctx echo.Context, params ListNotificationFeedParams) error
+	// MarkFeedItemRead Mark one feed item read for the caller.
+	// (POST /notifications/feed/{id}:read)
+	MarkFeedItemRead(ctx echo.Context, id ID) error
+	// MarkFeedRead Mark every item of the caller's feed read.
+	// (POST /notifications/feed:read-all)
+	MarkFeedRead(ctx echo.Context) error
 	// GetOpenAPIJSON This API document, as JSON.
 	// (GET /openapi.json)
 	GetOpenAPIJSON(ctx echo.Context) error
@@ -4281,6 +4382,22 @@ func (w *ServerInterfaceWrapper) GetAlert(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetAlert(ctx, id)
+	return err
+}
+
+// GetAlertHistory converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAlertHistory(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAlertHistory(ctx, id)
 	return err
 }
 
@@ -6131,6 +6248,63 @@ func (w *ServerInterfaceWrapper) RedeliverNotification(ctx echo.Context) error {
 	return err
 }
 
+// ListNotificationFeed converts echo context to params.
+func (w *ServerInterfaceWrapper) ListNotificationFeed(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListNotificationFeedParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "unread" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "unread", ctx.QueryParams(), &params.Unread, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter unread: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListNotificationFeed(ctx, params)
+	return err
+}
+
+// MarkFeedItemRead converts echo context to params.
+func (w *ServerInterfaceWrapper) MarkFeedItemRead(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.MarkFeedItemRead(ctx, id)
+	return err
+}
+
+// MarkFeedRead converts echo context to params.
+func (w *ServerInterfaceWrapper) MarkFeedRead(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.MarkFeedRead(ctx)
+	return err
+}
+
 // GetOpenAPIJSON converts echo context to params.
 func (w *ServerInterfaceWrapper) GetOpenAPIJSON(ctx echo.Context) error {
 	var err error
@@ -7135,6 +7309,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/admin/license\\:verify", wrapper.VerifyLicense, options.OperationMiddlewares["verifyLicense"]...)
 	router.GET(options.BaseURL+"/alerts", wrapper.ListAlerts, options.OperationMiddlewares["listAlerts"]...)
 	router.GET(options.BaseURL+"/alerts/:id", wrapper.GetAlert, options.OperationMiddlewares["getAlert"]...)
+	router.GET(options.BaseURL+"/alerts/:id/history", wrapper.GetAlertHistory, options.OperationMiddlewares["getAlertHistory"]...)
 	router.POST(options.BaseURL+"/alerts/:id\\:acknowledge", wrapper.AcknowledgeAlert, options.OperationMiddlewares["acknowledgeAlert"]...)
 	router.POST(options.BaseURL+"/alerts/:id\\:dismiss", wrapper.DismissAlert, options.OperationMiddlewares["dismissAlert"]...)
 	router.POST(options.BaseURL+"/alerts/:id\\:resolve", wrapper.ResolveAlert, options.OperationMiddlewares["resolveAlert"]...)
@@ -7211,6 +7386,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/notifications/channels/:id\\:test", wrapper.TestNotificationChannel, options.OperationMiddlewares["testNotificationChannel"]...)
 	router.GET(options.BaseURL+"/notifications/deliveries", wrapper.ListNotificationDeliveries, options.OperationMiddlewares["listNotificationDeliveries"]...)
 	router.POST(options.BaseURL+"/notifications/deliveries/:id\\:redeliver", wrapper.RedeliverNotification, options.OperationMiddlewares["redeliverNotification"]...)
+	router.GET(options.BaseURL+"/notifications/feed", wrapper.ListNotificationFeed, options.OperationMiddlewares["listNotificationFeed"]...)
+	router.POST(options.BaseURL+"/notifications/feed/:id\\:read", wrapper.MarkFeedItemRead, options.OperationMiddlewares["markFeedItemRead"]...)
+	router.POST(options.BaseURL+"/notifications/feed\\:read-all", wrapper.MarkFeedRead, options.OperationMiddlewares["markFeedRead"]...)
 	router.GET(options.BaseURL+"/openapi.json", wrapper.GetOpenAPIJSON, options.OperationMiddlewares["getOpenAPIJSON"]...)
 	router.GET(options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPIYAML, options.OperationMiddlewares["getOpenAPIYAML"]...)
 	router.GET(options.BaseURL+"/roles", wrapper.ListRoles, options.OperationMiddlewares["listRoles"]...)
@@ -7703,6 +7881,101 @@ type GetAlertdefaultJSONResponse struct {
 }
 
 func (response GetAlertdefaultJSONResponse) VisitGetAlertResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlertHistoryRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetAlertHistoryResponseObject interface {
+	VisitGetAlertHistoryResponse(w http.ResponseWriter) error
+}
+
+type GetAlertHistory200JSONResponse AlertHistory
+
+func (response GetAlertHistory200JSONResponse) VisitGetAlertHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlertHistory400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetAlertHistory400JSONResponse) VisitGetAlertHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlertHistory401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetAlertHistory401JSONResponse) VisitGetAlertHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlertHistory403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetAlertHistory403JSONResponse) VisitGetAlertHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlertHistory404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetAlertHistory404JSONResponse) VisitGetAlertHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlertHistorydefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetAlertHistorydefaultJSONResponse) VisitGetAlertHistoryResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -14985,6 +15258,250 @@ func (response RedeliverNotificationdefaultJSONResponse) VisitRedeliverNotificat
 	return err
 }
 
+type ListNotificationFeedRequestObject struct {
+	Params ListNotificationFeedParams
+}
+
+type ListNotificationFeedResponseObject interface {
+	VisitListNotificationFeedResponse(w http.ResponseWriter) error
+}
+
+type ListNotificationFeed200JSONResponse FeedPage
+
+func (response ListNotificationFeed200JSONResponse) VisitListNotificationFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotificationFeed400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListNotificationFeed400JSONResponse) VisitListNotificationFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotificationFeed401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListNotificationFeed401JSONResponse) VisitListNotificationFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotificationFeed403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListNotificationFeed403JSONResponse) VisitListNotificationFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotificationFeeddefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListNotificationFeeddefaultJSONResponse) VisitListNotificationFeedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkFeedItemReadRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type MarkFeedItemReadResponseObject interface {
+	VisitMarkFeedItemReadResponse(w http.ResponseWriter) error
+}
+
+type MarkFeedItemRead204Response struct {
+}
+
+func (response MarkFeedItemRead204Response) VisitMarkFeedItemReadResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type MarkFeedItemRead400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response MarkFeedItemRead400JSONResponse) VisitMarkFeedItemReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkFeedItemRead401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response MarkFeedItemRead401JSONResponse) VisitMarkFeedItemReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkFeedItemRead403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response MarkFeedItemRead403JSONResponse) VisitMarkFeedItemReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkFeedItemRead404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response MarkFeedItemRead404JSONResponse) VisitMarkFeedItemReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkFeedItemReaddefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response MarkFeedItemReaddefaultJSONResponse) VisitMarkFeedItemReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkFeedReadRequestObject struct {
+}
+
+type MarkFeedReadResponseObject interface {
+	VisitMarkFeedReadResponse(w http.ResponseWriter) error
+}
+
+type MarkFeedRead204Response struct {
+}
+
+func (response MarkFeedRead204Response) VisitMarkFeedReadResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type MarkFeedRead400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response MarkFeedRead400JSONResponse) VisitMarkFeedReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkFeedRead401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response MarkFeedRead401JSONResponse) VisitMarkFeedReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkFeedRead403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response MarkFeedRead403JSONResponse) VisitMarkFeedReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkFeedReaddefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response MarkFeedReaddefaultJSONResponse) VisitMarkFeedReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetOpenAPIJSONRequestObject struct {
 }
 
@@ -19775,6 +20292,9 @@ type StrictServerInterface interface {
 	// GetAlert One alert.
 	// (GET /alerts/{id})
 	GetAlert(ctx context.Context, request GetAlertRequestObject) (GetAlertResponseObject, error)
+	// GetAlertHistory An alert's transitions, oldest first.
+	// (GET /alerts/{id}/history)
+	GetAlertHistory(ctx context.Context, request GetAlertHistoryRequestObject) (GetAlertHistoryResponseObject, error)
 	// AcknowledgeAlert Acknowledge an active alert.
 	// (POST /alerts/{id}:acknowledge)
 	AcknowledgeAlert(ctx context.Context, request AcknowledgeAlertRequestObject) (AcknowledgeAlertResponseObject, error)
@@ -20003,6 +20523,15 @@ type StrictServerInterface interface {
 	// RedeliverNotification Queue a failed or dead delivery again.
 	// (POST /notifications/deliveries/{id}:redeliver)
 	RedeliverNotification(ctx context.Context, request RedeliverNotificationRequestObject) (RedeliverNotificationResponseObject, error)
+	// ListNotificationFeed The caller's in-app notification feed, newest first.
+	// (GET /notifications/feed)
+	ListNotificationFeed(ctx context.Context, request ListNotificationFeedRequestObject) (ListNotificationFeedResponseObject, error)
+	// MarkFeedItemRead Mark one feed item read for the caller.
+	// (POST /notifications/feed/{id}:read)
+	MarkFeedItemRead(ctx context.Context, request MarkFeedItemReadRequestObject) (MarkFeedItemReadResponseObject, error)
+	// MarkFeedRead Mark every item of the caller's feed read.
+	// (POST /notifications/feed:read-all)
+	MarkFeedRead(ctx context.Context, request MarkFeedReadRequestObject) (MarkFeedReadResponseObject, error)
 	// GetOpenAPIJSON This API document, as JSON.
 	// (GET /openapi.json)
 	GetOpenAPIJSON(ctx context.Context, request GetOpenAPIJSONRequestObject) (GetOpenAPIJSONResponseObject, error)
@@ -20340,6 +20869,31 @@ func (sh *strictHandler) GetAlert(ctx echo.Context, id ID) error {
 		return err
 	} else if validResponse, ok := response.(GetAlertResponseObject); ok {
 		return validResponse.VisitGetAlertResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAlertHistory operation middleware
+func (sh *strictHandler) GetAlertHistory(ctx echo.Context, id ID) error {
+	var request GetAlertHistoryRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAlertHistory(ctx.Request().Context(), request.(GetAlertHistoryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAlertHistory")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAlertHistoryResponseObject); ok {
+		return validResponse.VisitGetAlertHistoryResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -22795,6 +23349,79 @@ func (sh *strictHandler) RedeliverNotification(ctx echo.Context, id ID) error {
 	return nil
 }
 
+// ListNotificationFeed operation middleware
+func (sh *strictHandler) ListNotificationFeed(ctx echo.Context, params ListNotificationFeedParams) error {
+	var request ListNotificationFeedRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListNotificationFeed(ctx.Request().Context(), request.(ListNotificationFeedRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListNotificationFeed")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListNotificationFeedResponseObject); ok {
+		return validResponse.VisitListNotificationFeedResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// MarkFeedItemRead operation middleware
+func (sh *strictHandler) MarkFeedItemRead(ctx echo.Context, id ID) error {
+	var request MarkFeedItemReadRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.MarkFeedItemRead(ctx.Request().Context(), request.(MarkFeedItemReadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "MarkFeedItemRead")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(MarkFeedItemReadResponseObject); ok {
+		return validResponse.VisitMarkFeedItemReadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// MarkFeedRead operation middleware
+func (sh *strictHandler) MarkFeedRead(ctx echo.Context) error {
+	var request MarkFeedReadRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.MarkFeedRead(ctx.Request().Context(), request.(MarkFeedReadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "MarkFeedRead")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(MarkFeedReadResponseObject); ok {
+		return validResponse.VisitMarkFeedReadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetOpenAPIJSON operation middleware
 func (sh *strictHandler) GetOpenAPIJSON(ctx echo.Context) error {
 	var request GetOpenAPIJSONRequestObject
@@ -24548,539 +25175,553 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3tlts2si+M3wpW//dZUe/NlmW77T3pXnud0+nYifckE//dzsxZZ+QtQiQkIU0BDAC2rMnk67mA8+W5",
-	"oOdOzpU8C1UACUqkRKpf7Bn3lzhNkXitKlQVqn7121Eil7kUTBh9dPbbUU4VXTLDFPx1oX+a2X9TphPF",
-	"c8OlODo7uhB6xRShmpgFF3NNtJEyJdTYvzXhQhsqDBm8e31Jnj9//vUxPGI0JXJGhFwNj6Ijbhv6tWBq",
-	"fRQdCbpkR2dHVE/k7Cg60smCLantdybVkpqjs6OUGnZi+JIdRUdmndu3tVFczI9+/z06uiyUlmp7oO8X",
-	"jMSCfTSTBN6I7QDMgpFcsRsuC01yOmdDckGWNLN9sZTgm4RrQsnpaNQ2VnytNtgl/fgDE3OzODp78fRZ",
-	"dLTkwv/9tGnUrzPGzA98yc32yL+XK7KkYk24YUsdkafESPJ0NBqRQcpmtMgMeTo6bhtcBo2GY3MfHZ09",
-	"HUV2oHxZLO0foxGM0/1ZjpILw+ZM4TAtQaykun7NM8MaVvmCzPwrhMMex9+9ek+eWMLKOBUJe1K+oONq",
-	"AjHNsjgi7IapNVFFxo7PCRWkENdCrgSRgu3dhbLdto14ebp/H76X2rz51n4IXeTULKoeFlKbCU+PoiPF",
-	"fi24YunRmVEFa6TSooA3t7tobf72LadsmUvDRLL+I1s3bU4h+K8FI/gNyZkimZzzhGZE5kxR+945USzP",
-	"6FoTxUyhBPCIVHzOBc2IYrrITLkFC0ZTpqopBCM4sUPYNZ9gZ54++8P+ranP7ieYFM0+j1kePqsWnn9L",
-	"54xo/jfm2P1ZyO0vDuL2FyG3P+vA7O9kxpBYNxdYyYzV2Ns+0HE5qF50nVNjmLKf/ddf6cnfPtj/jE6+",
-	"nnz47Wn08vnv/9JI6u8KP7aGDq38eJN2Jj63FME2tQ3p5MO/Ng/nKqGidTg6oeL2YuO9YiJ9IwxTN01U",
-	"b4+3FU/Nwm4Ko8mCTIvkmplAxKZ0HbcSDvctN9LOUUrtu0xYavnr0UIWlh3w4Yqx66MPrUO+4iJhzeOd",
-	"caVNqSK441gzxZmuhv18RFLLp1M2k4qRuBCGZ+3z0NDdAXoDDPZn23jzYDO6f6xCrloHBuPuP7DfLdXo",
-	"XArNQAv7hqbfUcNWFOR7IoVhAuQHzfOMJyDcnvyi7bB/C/r6F8VmR2dH/78nlYb3BH/VT14pJdUrccMy",
-	"mTPscpPhl1TQOUuJPQFJIossJUIaMmVEWVpjKZGKKDYrNEtJockgtm8OCwE/02nG4ojgs2u2niy5XlKT",
-	"LOw2/h7ZOb1jvxZMm4ebk91ShZ1azaLS+aQiN1xm1DCrb1hRQgbxDc14CuOYzCjPWOpGfinFLOPJJxp3",
-	"4nrXZMXNAigyKZRiwhBtqLEDV0zLQiVs6N8t92Fa6HUcjUVcaKaGlronNF1yYV+AR5pls0kmk2tZmPg4",
-	"sgvDjSbxxukXE1DzySzj84Wxb62oHgugBBgWJSmfzRgMy418OBZ29V5LNeVpysTDLl9Cs8zqBDS51mgB",
-	"MLXkWnMp7ETilBnKs6EX1pPq53gsBjEtzOJvw+rhJGWCW4qAJaIkkfKasxP7GhPGzsNaEgsq5oykHBkn",
-	"kUtGZkoubf9jsWJTQvP8K01A2QU1hGBPw0Sr2USxX1higOxw6f4kzWtZiPThVu5PkugiWRBPUTBbq5eb",
-	"akmXdA3T04wBe7yl6yUT5l157D3kNmc8YUIzYnhts2eMmkIxYsVyGu63+yGGkV8xdcMT9rOgN5RnVoA9",
-	"7OA19k8SKnBB1U3J95ooYDWwnu3JJeWPVKydCNUPOFAp0TC16tIyN/qcrCg3ZCYVLLUollOm7GGpWSJF",
-	"CnIifseMWp9czAxToDGidg3DDn7aPoSvXBtGYi9OIVD2Gy7mw9rZuqXO2tH/LCxHScX/xh6WcRLFUisL",
-	"aOZlRPmAmAWFE8iZuhFhH3PLLHii3shrlsIu/yzYxxyEAPT4gKe/WBNpFkwRZl8lg9PRaURORy8icvr0",
-	"eURejEYRGQ6Hx5HdXrvv+B5zbQ5BvXLdgSPp7Zv38pqJS8WoAb6iacrRnHurrIlmuFV2ZjTTLDrKg0e/",
-	"HTGrmDebfcY2iusp2I0dL6ykPifsY5IVKdMkNiYDonP0MZUyYxQkKqppPQ246MhaPn39DNGRMQ0z+IHP",
-	"mNUCUc5STeLno6U9jp+dLmJLDvHXozQOZ+MWA2YU2iyjk68//NtA/33598Xf0+Nmk6WyRf6Kc69UeDm1",
-	"p40dZ32r0p57BRvSrE0rusL9iohe2EMPvIVSJGx41LRe9tXJkpm95OxH/KN9d3OeOKBac7tm/QNHjbTv",
-	"lOH/wFnXb7TlUKhSdN08er1zxD+6Feox4gS3dkJNV5skKr+ZrgNZW/3s+G5Xk6LI3KmKlvBWGzztYBZH",
-	"R6C3Wl3zVp153t/mbhTAt2rcS4itH9wZP6FJIgsBnsUuU7aqfYGy0JnjNDH8xo7FHR1H5cCb7fKQqKCP",
-	"hpG4RYlC+qhtvJtYOZ5GsrQD42bdkyS9n7VhNe6KbmQCllI/stf2VHHT2cXVV/49+w0oy7Xdypiya2kU",
-	"FdpunRTgMjAsy/icofuCFin48ZZScCNhAB+aRlQsl1Q1c6HhppHwGgkARxlM0X9fX6pdm/yWzvse5guw",
-	"/iZAdNvnxBsrQUnGZobIwup7CS10o72hGE3tc66IN06mzKwYc+dKTufsKz0W7j6HihRMWXTpGLYkAyPR",
-	"A5ylzD+TqMzAS7YBML0Cp+lo22kaVVK/m/j3/LEl+qOj4KrKNrOH8Dc3FXqP6gtcb7NxK9MlF+9kxvQ7",
-	"53PquaHgB+48fdvTK2HUeu/Rh+02Dhm4qd8oaWJV7Yyl81uK9lpDeBj2FlggDib4uElTQoI+Q6/NJPSo",
-	"kQHQJ79hgmlNcml54pxcszXcedj3j6OxiKu7t0mq+MzEZOAcWznVmvzf//1/yIzyzBI8ha/qbQC7wJWc",
-	"bUwnUtl2ZA7N2Be+0gSeWkOPBvd/M5ZlZLomMUxRD6tPJ7nkwuiYcDEWUjCiEyqshjtlmVxtfDDLpFST",
-	"nKmECRM3jK3sEQY4yxgzk9owwey3j/eMdCx8z5uNlANecbOwRmzDeysuUrmKy2k0t9Y2m2ASJIYbA7sn",
-	"XMyDZR4L+4Mm6IIMlsm9XSimY2KJFyxtSpRcbdADkcqOy54uk2RBuZhMlVUc3SrlTHGZ8oTYU2DmDErv",
-	"7YavCHzlhnBOpGBjcc3WEUkUNzyh2fGQvKLOT5Td2JEYzbIZWS2YAKlrrXjgVJJkjCqNYnWLL6YybT7X",
-	"DlFYU5YW+eS68VLUkKWlJEuGsKCwWHbRuAbmIgPUryISsrvdZs0ze1ynx402S8r1kuvbqqZVKwfKl89V",
-	"mXL0cUvd2jdy4OJYseYW5260PUcRh46n/L7wF1GHrQu4//dqH5bar+BNe/7SuW4/R7GfOudcSmHYx+oy",
-	"DA4qMqBpqux5ZEUzeoKstBUkOLrcKeMuRu2bY1GG4aA9gSIazqvzSjhGKL8jMqWaZVwwlKrQlx2DWSim",
-	"FzJL9VhAA/izFeHnVvBolhSWl0txWX4Jal45XCd7YYT6HJ30oUj8SpNkwZJrlkZ4i+nE6ESzX/G8ZFSj",
-	"5KQEfwrFpz2o8qzQJHasY89mUNLiiMRg0wY8FeMCxbrIc7uyLLXSWhUMZaqiHO5aFjxD5RgOxhWFM2BJ",
-	"rXIq7OF/ZlVlPuNMaaKveU64Oa7J3kqpajMdoqMiT3sK3yZzoxLHNf2n0fxAUu5ghth2LsCcCi4T++iu",
-	"sGUbvrxnL142sFfRfE38ujoTiBTZmgz8zO2+WLJ1DtJZYQrF4Ng4hL9/b5v+lWf7Lc9AeHQdVXLmqBKh",
-	"R8FZ02hrQg/6UooZn/dc2hZ1qiUqYKemRjNgTGpIxizLgn0HlxDYplMhraKx4POFteaczmYgQsLqaMgy",
-	"mmzrinZHwoi43TEy0VGrZnfA1HDgMJ/W8Z2TETGFEu4qy/ZI5Gy2Y9ijfcPGJZksZKF0c+zhjCoypck1",
-	"CfVov7g4FasqSXnNUjKTqjaaf3+2dxFr+muTY780Mrzyaymg2vi6wksGiZV2mdWQpbASXvOUHeOabqjW",
-	"fbe7AwVf7DaJ9pIvx2BHMIg8GdyCQDuR5u4xN9BlzbqylHB8J4S5cVRsr3bzfKJW+bKLQXdwwSZJth43",
-	"Thoe6CxJSlG6V0vzYhdMGYg10v2+21ha13XQWvscD/Dr9fSCgQvnvlxge31eVi17dePvUft4kZB9fmvy",
-	"CxmpnF3RwYlkX/YOoG1zN+NMmInVqpt/l0qxDGOTWiwZDHDYp9xvrcz9Wn+JVGnvj1Jc9DptbXu+N+jI",
-	"h6x03ZHyfb8p++0t9mttGlyYl6dHjQI5sCq9lsbFTFpKlYaDE35FlbANR0feqdL5HufXoy2KiI7KS4ZA",
-	"vQ6orr6F9b0piae2+rv56AEkRsWzn1RsvLH7ahf0HQSM95X/aEFun8e4is4Hx1If6WLKkNmpYvSaDGiW",
-	"OeN7iaagvK7bFO1kuGm0NlJvy8oFzcjrgAGDYIrKltq92vLa0qtbh/3LfFVefX5Zy4wegWsnLOuz+MuC",
-	"oW2DjlnwY5RT4sLQxJwT2wXhM8J9aEzK00OtT7/rW8OAGKFqJOUgzIIJN4StJVaFGLZ32UhRm/1i+NRK",
-	"STGPCFvmZu13qdEt64e1ezGbHeGwuIpuzMbamrXZHGjTh4wRjjKqs0mNHJp5xix+kHN+oB9EmrzZevWx",
-	"xYlMmXf64UXsV5oE4a5SEZrnEe7Cj68v7PYwYeeeOnugjJSqBUq93A5i+u1lU/6HfU/rlVRpk7dmX8AW",
-	"S+QNU+uJnUaTLaS5mGfspNCM+HdhylGYuRhLUxpjPeK+Cs1UQ6DZ/nFvkEfZTrAUe0jhIBOFJgnTelIG",
-	"cm1NaDmjEyaUzLKl1VJVEOm7QUClvxL8MFJd65wmGNPKFdNAKN4Za6dHFlTD5T42z9IzAm43+8J6LFJJ",
-	"BvHbn67ekyeW9J4sZ/QM34wjkDhk81dgqXV8HLnUDQz4XtI1+OrGgiaGSLyikitBXCxMzUNak0czxfRi",
-	"x9LYSexXZMziR1ZuzuY215Z/s0/XQ9u2//j64hWsx4Fbnyt5w+0ScTGfFIq33JEkirU4u6ZUs+fPCL4S",
-	"YVDwOudibk8lSaiwUgLDNX2Uc0KRPH5+92a415O8NcByODuW5J3j6EuZMt3bQRxIjl4myGY0Q72hHcP9",
-	"M9DsreT47cXtps5m8vYhs7dlXsShMSQcIqN7B4212L5cT6iQYr2UhW7RVdvi87aDWfptM6b8YZBcbRhN",
-	"q1flk9yuS7d29Qbbt+vAPWJL51A49Mq4ddHDE7KDxRschDgm13TbjN+hCD30hmhD5vfN8q8LgbCxpvFe",
-	"vvn23bdco6w4bMQJT5uS9AV58/bmlEhl/31JBDPg6S3jzp+OhqPh0+HoybPTPUrO8yblTKomz/hb+5gY",
-	"SYyyRy4mqfrL4ipL9a/Pnn1w6Z2eB0oP8ssXL56/2OfyXtKPb/DLpyjw/F8bvBMdYZ64+9lq5VtuUrt8",
-	"jVtDDZtLtcbotX57UluVVg7qdItaNdQ4yDLu69JqMr3tZud78rclDfed7ipGFRnTmOaD/qUyGKijmcx8",
-	"RksXk5puBEa0v2pV4x6vWj1ipiq3bn2yECv3hAzg33+Da6hjZweCWiskAKBATB2GB2GMVN0glMU022EN",
-	"YsYUaFbXPM9Z2mn4m4qRnbZbqKohv8rR9sbuJp63kvf3jbfohEyk3nLE9PRztCKBPglV1kSgGLwAAQ5W",
-	"kW+1qLfzDj5LMnrYzQd/wW4K2L3dkAff936/hF5pFGgBaEEfBAF7kvhL1k5u4U2abfANa49G0I2idodh",
-	"7ZbRIR5NiK7gAAo8HoCbY/OmCMFciPg3itHrVK7EgVK8IwGnbK5o2pH0oiM/oA6vBpFIHb8AT+UkV3La",
-	"eTxSZFx0bd9lXDboR9mKrjUZncO9uCba8CwjXLis+th9GJOBkATGB84KD4UAjuI1M8co10CjCucSdzoV",
-	"N60unFmwQ8HtkNuIjSXbR1KXC5ZcH3RzAXJksmRau5uevS5j/KLzfVqV9jLpFMr4Y/l+Gc8o2GriAg55",
-	"xs16UuVN7cxJCD5x1w1WENmRtF125Irf8IzNWXP4TCKXSypSTebMECWl8ZklEKc3yBhVgkEQJLlmuali",
-	"tYcB4or9zgqPIpXun0np+IuOhBRg8uxd13KobjL7/e5ISz2vaV2YZ9vdEJqcE/v9pGblhvekejGZUiGY",
-	"6nYBqxcdp7RlhvnBNowsnH47Re3ls0NC5kolTbOkZgP94eVpLY7m5WiXHD/0c7kSB34ayPnJPJNTmjWT",
-	"QfjeYT2hSDzwY0UNm2QefKs7LlZ0ZIlDFmar3+d7vwwioCdlpHKtjaf7Ubm2DwUYycaWR3UCCnZ0e+Xr",
-	"U2obZm3JGre5Gx/ca7BUA9v1CJlq+vqgwKmwoYPurEHvmKQFa0IJuGFOL1ktpGZEsI/GaSFck7RgHlaz",
-	"gwoEN4nw7a3SMKAZw5M9N9SYoVbeopKBFGS14MkCrqStqswAbBNMwqzQxr4M6CDHh19Wh4TqwqFbTnG7",
-	"CmUqahdjD75wUYIHfKkLvN7p8+WvBSvYJGW5WWwv9Dc0uZ4rWYiU/CKneHs244Jrq5WumSGDFeWGi3lE",
-	"VCEEF3OEa4JnxEjE8zKKu5SmLuFMVt2aQCoz0HavyeCOT9xY2mMKqKeNXEm7YuAf0IwJeG7HDtPlQcLu",
-	"kovCsCakj+1bpHLbmzemeaNbp95IcVtzre9kFDB8ozwp4WIuMynYYb5griclnt9v3QBQutyn60TmtZwD",
-	"vdaGLd2cmrPW7SeH5aRthwjne5cM8gUPWzNamMVkycxCprUp6oXLXgmU8Kk0i8bpbjh8a9CTz06jxjur",
-	"+9iplqCJlkFYU8ESuEuaDK8AXrx4/nL3F2Cc5AtFNevW28NS0d0FYuC4S7CM4DoqJJ3dBPoD1+ZQrahs",
-	"pIeXrPymiju44yDKcFj7QykbBvQJuPQecHC63fTsvSvleqfi0lVaNCfPFnB0tUXX/SSyNYC2BTt65jLG",
-	"YkIB+10PW9N7sfEKAuXAxiunsYaDF0RDOekPn4E4caQ2mXKzw59h30jkculyDVpbmXExZypXfM97rTkD",
-	"/bM0e1+8dxN8NeoMKXm3HPgZxt/1yF5yET59+niIf6JD/DaH6jY1FNrI5TuZsdsocO3b1mWxURr0Byhv",
-	"D+fpiS5YxTKAY2p/uFE43/0xQNUa3y3H3W7VH2jttlbDx9qw9HvZ31LAQJZGcTyzJnkvYZxLZZrPEcXm",
-	"XBs7yMltkD0OccLvPhX8ArjB1z4OluDD3oV/52Z4IMNznWd0PWmTQ9s3U+KGKyn8odwvnnuuZJF3Be6z",
-	"+3Wg1PfgHE280GGYFSu8PN1W9VvE9svTTnK6jFA76JojZYYlZiLFBFNlEgkZKy2arrtF33K9vxyd/qHm",
-	"uH/+cnTLy4mPk4SnCnhMtxUEUHOmTRU9l1BBaJbJFUsB6cFxRFggAA5OQsmTZ8+Oa7nR7jjefX/Qcmfx",
-	"YtTv1qC2jBtu/bb96Ozw3yCHe/X2b5JeD1f/1qcH+fnLVq4SKg4MzXwIQ7QMjNp7Lnh38a2uA2Yemb6D",
-	"D7hksE6+i40jusFv0VEWlzGqm4HW4UXfZuxQYk+zrhPThipzy4XchnoFrzFcxpWOZID3YwaeYshhowFj",
-	"pGmEzS6F1P/7/5A8CNE9JEgF1hoI269wOQc/gGoZPZ1sQMwiQezmthVj+aGR68ItoZWg3bEoys+aBlYC",
-	"sveScCnrBM1+aV9szPNvLQzylSbB24SnEaGZlv6CJP6fJ5fVzydv0ph4dZAgGH8znl0nFIH6oH6kyYIL",
-	"dqIYTQH4K0HMsKiKNZ9xlqUIb95UcWPYhE9VmtWb90VSM4InbYVDz2s+JIRTcJjHDAk14wlUN/rosOW3",
-	"2Cc6+nhiGzi5oaApadvSa9vPpW8O/rrybcJfb33D8NersnUr9YolFWEA1VYSIrOHbcIgbSpnMs/YOWTv",
-	"2t4RqnY2YyLlYk5gBeHFqkwNzr3NNWfU2sfnNN+4KZYzireCC0Y0XVZFZzJqHPIuXJNhgPOeSzYgdr9t",
-	"4QA2V2KLzFvZ7bIxe/MVZGvivkOaqqvSdMMUseoZW3IzJLhpGiex4iZZuJAszUJS2Sr64yp4MW2GU5mu",
-	"J0bKCWiBkHVSGDYU0ky8VMMn6Hea2B+cbuhcZGV9Gf83F9DhpO48r/3kE/9aStAc2eOvLM4z5GKSKzl3",
-	"Vln4yzVbTxQrdAkABiWCaoPfrBtUUxSH7KPd+WrstSI1/uFyRiebk7TP3GyOoiNXosWXXpkUQbkVtEuC",
-	"wkT+SViXqMIuH9a/BR1X0Gzog94361H5R2E5Kv9sWug1wqHheTNUVMxZbbvtIVZb4KYjt15a44AQy04H",
-	"xPZZ1RrlDYgH73lyzXpHfO6H9G8AIPcd7fYcuPdqdQOaR89TKxMhbrU/WE9BmzPWIK++uwpaH0WDmujj",
-	"PVsyID7SxBC9YFlGAD1TFaIWEGrlOCRBAOIWDA7wzWsZUXshb9IC61w6187GOPiSOSheF5pqpLwORxHI",
-	"9CorwdefaU4EL/3rDcABMAl8AwrgxDTLJnIWw2QpgVXW3DAX0ZRT5bJB4HYI9iduPMpkYfKiJdfEtuKT",
-	"TfC9cEkdXB01w2Z8gbDycS/UpK5hxtrqC2WAsVGFSGh9cQN/xA1V3EqtHcPZd/+ICmKRMeIbs+pCAdpE",
-	"uSr2SGjQuDYYtrzcKXX7YL0CBij3J5xfQEeRZ8twgnXabZIDUCvZ2n+vMSKnb7IKZj1NAPu3T7jSDn/r",
-	"bgFX1Q1u6Lt1hj84YPee0zsga6IWsN0vcaLT2/3a3xGgXT+//TA6pD3Agr5jCRPmEirx6XvFp4Lu3gf1",
-	"PfbmbUOr7SMvMnY7YgcS7EPs7cjYm/vjXoya+mqd0VUie8+lW3Ld1rEFfocJs8KOluBxh+RU1vpuard1",
-	"tu9l7nJlv/furvulvVA63pL2qrFbKnyAsYfEftuxByzYFzQMVP5rLmoxA+gU1wysMAwAxTfTAF2vfPSh",
-	"Hxz/w8Lvd0S+3+GT7K7fNLkJg2L6pQQp9Ylw+fdDf78O0097bPKUiWSxpOq6WYG8fHNlldWr92++I+Wr",
-	"UBliEKsFy76GUrnTQpji2bMYayAOO/nH6ZJnDaUo4oRr26Y2fG7/FVybkz+MRicvntf+fPrvT+3fecJP",
-	"Uq1PTuEbNY+9at2sK7dsdmt4WJ5RY2lpP8vXZ/HOowEAylsJIwxAPzTPszUxEsEffA8EF2R4tH07OOVU",
-	"tFyEL1jW/AtuSWMV0DoduubLL1yjTSRWVxa7uMFdNJTb6yggtlpr4TrvpO0DihH2FL4lFx0udb9nNDOL",
-	"A13z6XSSYOJMmxm0fR+ygA7XYV7sh2bQP827AFKWEqg2mKqBxklLbarU876OCT2Rs2b544vNYyQkYqs7",
-	"xAlrN29m+fS7otuZsd/rkOpFZBDgUWTMpR3fOvC4VgKvGzaAA0PZYaQFifu+9agzMGydGq6q0R3i/OsI",
-	"ZOGyZ7oDVHS9w+yBQxHcMB6oXFcmRCNsCTbfuuT3EiTYEuh42yCjOq9/60IM7LkYu3iDJtilXtFHnepC",
-	"dYtGCuMfL07+F0Y/fhhU/z+cnHz41+Cn4//eGBPJ80kQJdcvgskHxPWDgvoUYVNNBNAgapx6EKxJG2V/",
-	"C/euBwfSlLX/OgrKZvnlCKaTeA+ySrLQh5VlP82Ozv66v4XS8/V7O6ZBi2vSpQiU/UZNK9C20t9ZfnqA",
-	"8sn78kJ6O2s6HtVhCNfS3Z/2yBe5m9pPjvDrgcpbI6stwkaESDCOnTt5UH353mfBXWSRtdZfL+dygPYP",
-	"p0M/zQwZ4K6zwdxAuqlOMASMRr/HMPQ73svGmfyR9VX7aJ4reduSiGUj03VjhAzxL4B9fs3WgUlBwbth",
-	"VKENVE9ysOYFxkV0CR70eUsTvaDPXrxs8HFcfX/x7MXLs5jMJMZDkOkaQZ9FTtPU/k01e3lKUj5n2kQQ",
-	"JKT14uSaredMkJMsJtCFJrz58q5y0vWSymFG1XZdN/aRLvOM4VBY+uzFi6dfN/tZIGKhd+95Mc140lyi",
-	"9D1uFMQUF2YhFf8bS+2rmmDjw9114jd2IMe4oZhwTShJ+WzGANcd9t5fQ+eKQQxSCnUTAc1CuupbDoeb",
-	"A+6+p6YwcMYRECSgQFf7y5eUi99IRbXlCdyE9Z3eWPoP7Xx5gYM+zFpopvIdySl/2IsUt93ijsEfcBT0",
-	"sectWfU6NKyc2+cxqoxraL5tdnZq/W3nbWZx5cx8wQIFzgbwSTIIEINr8AGdWgovqdkXcdAJFcfbvsgm",
-	"ONR7gDb9gkz5jkiknjCsKdb3QFXJghuWGHdxuvcEgyiISa649PcfnaGZogNtrWaa/zQJ6Zt+jX1+jPvz",
-	"SBycK1/zMbSczQkVt4M7upVVW27xh03R9Serh6E4oiGu5M4aORWjNJl3DQFosxlAUzFi3zknplaYA85+",
-	"qUAcwmbaM75eR3jYWA9D6klaJmfcanWlnlQXZF3eDpz7+wEQ3WXLBJHyZ7wjvmB7QuaWj2lvbN4DZOc3",
-	"e5jK1MyQjXeJ3AOdTv1yemryfb/tuQEqT7UGCwFfwIhCS8iIikbnzJk3MgCHso+HvbGGcFbdrNgDY7ea",
-	"KpQ3Ux0Isp6gqncJ9lbmD+P+dixhFkZM3GoMd4IP+/EuVgOQYbvv29brDmus9f1bYMuC6ezhZZ2RDfSf",
-	"yTkX94ou22NBGr/Zsyp3huur9aLHWDff3jnK5jDGvcCxTZpCPyFyl2z+OTHsHW16h31pGG7bVlXj/J5r",
-	"c2BFELQ6YCk7KwT3DsGNKU+TjK5RRfKyIndGnV4cheLpQ0cF/8DYtx248renrADduwsgNrvhstBVb91M",
-	"gK1+7wevuwnYY//pfDB89kYoX0DJt2Gig3N7jdoMfdqnebYwcIMe2od6b3VfUi2nn1A3pfNQ9LyHdZI8",
-	"ejXu3KvxaPg/Gv53Z/gH4XmHxMzvKayMvni0Q9wHZECB9Fw55RhCIuPj7nWfti782vouMgbY0ejod6kb",
-	"eNMZZj52LnOhWyTOzuD6hLYDOLgKqBQA3dMigVtarv2qDSx3MpeA6pDSFauvVJsMCYP6d+rMRcau/LuH",
-	"5zNyk7E+yUP4QTDM4JrPrXS1dlFIa5v730bXVwAB+kbMZP9reaqWUk1cEetuilj/Y1VmGYQb94sl4vp6",
-	"MlOMTebTbroefIHJS70+KTRLO38x44qtaJZNXHp+R/Ah/1FJc/u/+TXtdgD0Ud/CM3tvw9dMCZZN+r6v",
-	"WMYcsmbXT/qcd0u2nJSACJNlx22zXyFpdP2i96HN0+5vTjJ+zbq+3nkDpJ7kihmz7vVJn8WvXp/Miiy7",
-	"VwVFs4yL4mMfntErmvfa5lYDpSaz2gTvQ2GL3lOw9uGIkBtYSPLGQfeArm0kHu3wwZDA3Z9UxAUlZIz6",
-	"t1EbpxoDbs7hQ3rNCHU6ewEoB5XeXmhG4m9f/fDq/SvyBGPvnvzG09+fLNlyypR+8pvbv9/jJsVhL/V8",
-	"0WHcWwT+RhiWZXwOkCCHIGC2glpu1rF6fjtIy0MLXvUAj+wIEbm9ZPeKEtmwQz2AIpu+PggrMmwIcHh6",
-	"T3YT/+1AhLatkSHmZ0+9k9kpTLqg2G1N3CPafS6p0F0to8oq2u0EDZamZs+Eg6uveid6uWz17CSZ1Cwl",
-	"GddwFPiIzoRpwoNWiDutuRREMcBnDC8BrSCcOFebw9qaKLaUN9WfmUyuq78KUf8bQI2CfPjSeZ1O8FSE",
-	"8N6mH6pu8O9qFJu/21FPZM5E9RfOHkBokms6ZxPIm8yy2jPnegmeVG067bp6RbGplCbELnNPkoxRfIA8",
-	"P5nxrI4AAMZOBRfnHyjmHGTBM29NVk9Srv2jpSyEKRcM/6pGDEJ4RhNWvlE9aXlLQUGrHcAEW/Sm37qb",
-	"pXvLON4WiXedetA1aTMcyZXpnzVymO3eRwBqQXO9kKYf/uZPAiPHc8A/NGwu1ZoMYscDCDaAxAf/DzIB",
-	"UA00U/A/qD/a/wMa1HE0FjEyjH2IfGH/L2AIeL0kPh0fR5juTwXBFScrbhYkBvgpaDBcvhgq4cYzxfQi",
-	"JgNY7spNjX7DSo4BzAA11eSQ9cYCGsEefElB+HYuZUqkYOckhgvRGGrME03XmqwW6+MIu6/8SzEZ2N7H",
-	"wrcWui6PibSClSKUFtalM1KxdDgWR11y1Rzuhd/cDhbVD4iZCFR6qN4EZR+YatMjOoD97ffLIKRjTw85",
-	"F5O5shIrZ4rLzigAZZU9+LhEEsTglYlDmQSJiMiTjfjIvH7PPVPMfmLPmhU1yWKSZ+CMZJawc8U1a2ym",
-	"AJigXLEbn8uxPYEVVYKLfrcHW5iJgDNbZUL45d5BMn9mis/WhyU9uDWc/LLatImfvnz+h9N+6W5hYx3G",
-	"e9hd8KejYT1BKmvce9PVr3MDs5+o8iamLtmhi4gAwUfE0XtEhDSTNTMT9/OSZnbq9pdC6CK3At6Klmxu",
-	"HwB82uTavjil6UTzuYAJR2SlpJhPuNYFU3Ar6LFpM8qXzajCd0DU5cptzr6JSH6sjM3DSDrw5u8JcvBv",
-	"Ng5jI6wjkCDdSvYHRnOAadckWv4kDZ/xBEzAywUVgmX3YjA39FPZzYfc3+9Y6c6WXXsVO1kYlwbTdVLv",
-	"3Cdg+yWKmYlmZlf5WXzL6hF4upMBJr8B7iBRzBRKuJq5DRzvIq56Lvl7+9ldZ127FLvK9Ch9F8FCVGva",
-	"L/G6nW76Z3DZxr/SRDNjB6KHZMWmCymvQTvTGU2uiWAsJXGhspgMFsbkVk7Zf/XxkLAl5Rm8occi1kuT",
-	"Ayoh6Lv2DysH7R8m0xAxYf9/puTSKZ9GxueoBNt1i4ndX02kIFc/vn9LLn5+//1YgA4Llapxqp5IqCY+",
-	"dhaVwI3sQSWXGyfo82ejJoXfD3rLMfm87e0DvatuDULRBSG/roaFARxy+9/mshJtntnmaVXO2OfPGpyx",
-	"Ktuc7uj0Dz1LzXXw2jaR6i0AZO5Aru6UkQ0z7VIB7S5EY7PHyXOjVRm4mHvad7kXwCWeCc7JSnHDTqRA",
-	"hLf9Fza3EphNyAql3HP71FF43aYuL7bQ3RXSdLbfeVVeP6j9/pC25Q1EhCMBKyWsOLanihW6XTWXu70U",
-	"BMfcpKLYbRb6J2fRfVy1Twh+yzJ+w3pHrtOMqYNrEFJj2DJvK5jrqLWrf+wwHB6Y9C3DFjsOsMrY6nit",
-	"f2sM1qb93R+hFR0ZRYXmreG0d6OQBttb67F2Y1IGhXk3R0kyh2umfiVuId0d3fQJNW/ktbsW8MG4+on4",
-	"DeoIsz0cgEfALFWZMfuQpkGG/z7Z/66Sdj3sgb8seLIgQhqeME1oqXArljB+w/QZoRAwoQ2Jl1xMPAHF",
-	"EZEzIgWz/8QoquzwdDwWA0tG6zNCBbh8p7IwPqAioUqtrVLjvwQ/raFzHaMrpPzBx3pAg1NpFqRqFdo6",
-	"brIAgoHcW1BDObJaDx0AwnY1Wq7DvQ073L0+HFW7md1J6VdB657GuZjJo+gokyurnrKUF1Aons8XocNm",
-	"H22/ZyBP+odNb5Rq6YMpssknaxdiDXyhSMpTyzaEJgnLsSSaSxhrK6aSyGVNyWtg+r1QPr6Z/YU83joT",
-	"AUsyHGh6IcbLpKUuepfiuoKtDv98U8feHM5G87uW4R3TzBy2Cnc5hf3jLeuOHZTs6G7qmiNYLCEoWehm",
-	"JXtfpk/LfZa/b5j7AjsNxXzxFeJc/sArVX21rzSxU8AyD+BWigifWTE/7Kjt+ElvAh9WE9690hqrYh+c",
-	"GucG0EdluXRjbk2Ia6vTvqvRTdppaFbJrMco38mMtTS1yZrVEtTH7rts3AEXlfvO7lPv2is+LroSp3sA",
-	"52sH5aQdtRyPys6o5m4kTRNsSJEOBry/+E7T2PEYdDjbByJfN6NjtWAIUN2WsV+hXnUArnKHXANkVfPK",
-	"BSkvDSh7VGsfy0B5FpMVU64UWj3j6JzErjuIVIADO88znkCNLsjwIQOzYGOBeTBVrEIVw5DIIsOzflr1",
-	"MUBloP7NkGCekVSMcD0WdpjkCRnAv/8G4RNOay1NgI4rE+y/zNiF1nwOMdSHnWiWJZ3t30fD3Mwvcq00",
-	"7l8pOW6FENv1EOJ6Mi14ZiZcNB9ubeK05x1qunXGhD3Xu2lcliJjl8EZXcVYJEzrk0QKo2QG9TxTjtlX",
-	"GdOQW1XG0oE2PZ+j4ejq41dxblAVGj9opJ4iY9/uiWTdq1nsy3ArZ+hcgxlPjJ6suKWqPpf9KbMWsp4g",
-	"LfT5bjcRlTUI+gYftBDfMs+YZcaqAla307XI2Jvat02dYj3AniOtlZfppjvUzuImzYEipbRcFDMfFdsv",
-	"hu59rYyNS8mv8kmXNNfEyDMC1XtQ4EMBHzJdb5YNunxzNRYaQ9cikrEblsEHdqznWGjopsgEU+5AhtLd",
-	"8Nj+z+XFe3j78vKNdnFqcCxkXBuN5YEmfxiNJlW1IPizqhY0SbWelNWCGkPUbpEnWuRMaZb2DZdp90PW",
-	"il52Jtc/u6+6SUrvYaxLzIqQau7IQIuvqLfGqxUv1OitXt9ykxlrUmRLHNVWtk1g+6K0fbWt8LNOKCYb",
-	"1W+bIQwhWlNIUp+oLwkFXDPjRtdyrveiG/YJlt2Vms0SqdLdWepVwrXlsTLfGhQ4TB33rfTIFu+WEv5Z",
-	"pXFv1kYqs6931m6rsrUrzglXParIro2cN46cA9CU+ot4O5DUlcEdxMjGKM4tqVYFbo9rBYxpmXVhFmw5",
-	"bBKoii1ZysuZdJeMlo1aEj5o7k+IeUEVFlUuUdwtW22wXqFZWrIlfEIWMkt1fxREGJTDgDmqT65tN+89",
-	"jwBovQLO/SQZBDV+C9TmIODPeZRLD3MmV60K8GHQb4dqwHesbX4u+uChsrIjeEUbbkUfNaGNlEotpq9t",
-	"ChmInW6YWyMqIZehWfBgmoM9CDTkGQu5QjeDy7kCQfCVjgjLNDpR3YiO+0uaslAMTsmPq2nFrq6+Pyj3",
-	"lmaZXE3qeJct0SOAswnIZrIwW7m6z1/W0mhfNINo0Ky1gafP+qXhNo28oYvmke9cwnvNxa02qkcKbvDR",
-	"QZm3Vwntq0NMIePjwLgWn2W3xUHvXB0CzZgoT2pUKO322EN8tZCaEdSlfJLR8KgZbd67V/crdL7k4YFh",
-	"MvULyo3aKEouCcSJEiPJjAuuFzt4vdstJnVpXIiHhP/ftQIN14tbBvTUamPeJ6hl22v+1Di88kVZWZei",
-	"lYXrKAvQZgkGPzi8rYZSF9XFxeGFVMu6t7sqp+5BN4boao9wrKggg1i5dEMr+fy/pQQEt4cUDDIOgylW",
-	"S6CoaLz6zpWcqy543fVBXvrBOdPW9mFX37ZGlySVghEtyYyqyON00CwLrYUNpzeYSXpiP2xDPsY3ygId",
-	"e2GHgxY3P28sdIze+pb6UZbEaGJQUBGqr7EqLRAVxMufjYvR6HnCU/iXBQmmE5qAyNp84xiMlxgdws0V",
-	"lZyRuUehbOHUyjtYZCxYuKai1RUi3MCAIPZCeoOt7Jgxod6aWaZNRGtWufPr3V1dfU/8rxV1Yl57S1tW",
-	"xN5SsHXzAdjjMggTVHw+r2dGLqkowKCBUxJg2RYsLToFh2y4D0qnge9mgwA3wvzCLSxPwOrADfg4WPxQ",
-	"zASytU1T+IaKhqP7oqwpVJZqIVMq0ojM7AHIjW6uMnRGYm8BxmiAU+IfjAW6wijPtOWBGVsxS25UkAXN",
-	"ZhBB7y7mNi7ojiMSZ3IVk0KkTJE/jMh/i8Yizqky3HaEj79+Qf4bZGbjiE2MY7WPz0nsLnDdqLiBUiNC",
-	"es/Xmpn6NaC/8K3lsGHMlOs3KLZpGg1bXF5LM711S4yrSdYtscIHaDWfSFXQk+BOevPI06AcYv43mRaG",
-	"ZGyGCE+DOhQryEzIQKIoOmimGE3X5NeCFSy1v6pCCC7mx83iBIfSIgzdQBIqhBWFcIrZThhNFi3tddVs",
-	"gnN2nwwCSnnrP2g4mu7pnMANQNW0p/blPwWRDtLRQQKA7IYNGzbEg7YgNs14ZlDydlqq1/j6HrziNv21",
-	"Z6To1s3K9j1S58MGRt/ic66fEuXWRDWZUCfnTT6rnQrtp0v7eVCtbX+KwD2EQyH+7tV78gTGFp+7I8Ky",
-	"1pzfMEGWhTZkafvappDdgHS94Kq3Xv71gIBJQ+f7x/H7rvW8d5dwddR8KofwtgjrTz0gQr7SzuE2XTvH",
-	"QENxQnsoZFlzpJM7lplp+9lF9jb+hgdKizGCR0wHM8S1Un0SjinIJ6jmsXNJu4YU1Vf01UeamGxdj+vn",
-	"aYVzM+FgQiLPuqt8mmXxOWLErBYUnBx2N7AsrR2QG0vcKtg3BgF8n/EbBwM5AMafsgCOHQRCSzL5hipU",
-	"+nufjproZyldPcvSQsVDyWkJRhKru1j5RA1YNC5BsyM04C2OqJritKlqV9EWPK0kZ6V5P6lc6fFGSmlP",
-	"hM57Oh2rLIeno5FbRf+g2TDd6qOW0DfqkVfxbF+HOwVzQwhoI8c2MWpd0T/IIR+kWDZjMaCtjOamQsXK",
-	"icdzgnYpsC2SOVK+KgRhHL5e0XUzW/kb6YlihglwdqZ0rZvY1wUDeCAIqRAQCm5Y6ZxycUwyKeZMETqX",
-	"aM1BRAHXJGWwfOg7EHIs6gVqYeRCOrcvaItc+Eh0LlPbhybcnBPqv7BKvwfMHwsq8B5GGOdHrkIXaNW7",
-	"oEtoRntB5q64y5ep0Cum9Ficjk6JppALpSVag8GNx4tQOvx7o1HgsUKXXBSGdTq037hvtA+CLiVeSyq6",
-	"k3HOA+H2fMsMahRwL/YLuArfdJIz5SbSYyBe9c+ZIvgxoYmSGr0+SVZow1RtUC/3DwoCMfZSqkjLUcgs",
-	"9Z4FoEWqmCeHiLCPLjtIwpVdWHugpDNteJZV9CqFS5YbEn+n4aLRuCJVMid2dM1yc2Z/W8Of4E7DUju9",
-	"SaoFl6eB0tp2boummlezXSK06SUPcXlWSdU+t2fBVwdfn1Vc2U/l+hG3Ax1P1PvQQGBiqQsJosfq0hGC",
-	"FNbdaw2abulhqtcdGv2hxjYvmmsPOcdV/08zuTrgK+8Y6/+l97a1OCLR91Pz1jmRX62tu0IbuLRWxCry",
-	"Th17GhXMS8XjmgTqMsINSjrYOVgnswcxCz+pRXiY5fKXwPI4J8JpMzPOspQsmZXwlce54Trv0+nan4lq",
-	"+8DljOCMxRsdRcBvqjLOlDU8jw+pL7R9Qc6NY+8IHYzo6rLdwa06S8/dBah37udU69rVUsfI1H+CokHB",
-	"Pn7YSR8PIn0cKX5KGXTldFQouN03LgYvx/Zb+yK9TdGdvYX7W9hxS8Gw3FH6fF0pcIyDtSTTyoz7g+fs",
-	"Ou8fT2WqQj1y1MY5XueAYWcHCuORN0ylRR/5YFmai/lkpmjig4urL2WBeZotMxHFcrqzsktQSA42fWPK",
-	"+2jrrWI3nK16QyGwiUBNa+O+HJuFjEjwoIP2AtGH1KDlFTcq/LGLTQIAanxUX+IdKAu74J7mTDBFDwH8",
-	"1pPpeuL5qJeNECi+HYYfKrsdXncKboc3A6W2w9uBIrv37btXKvvL55pwbJLS0jJBSY3bpPqDd+3qDQng",
-	"SvrQTApGBkE2tUOVCa53u5FoqzVcI86o5KpN+tuejF+wVu7e8g7exrFf9xc+QMTzvqTLdozZImvI/QWv",
-	"D6+iv+At9KAUmhEOeU3dA+Bbw66hEGsYXo1h2OFpFkRaY/I407cIuK4BVGyEX/vFaCORP4dJe/eqSXVP",
-	"9NtJ0+WAEZGw57BhUXbMtWbtnI6+ftmlVj79GDbhr2E2ABB31xZw42qcNEsKqywf5KB3fUyWM9oBODt8",
-	"u3koEBp4gZGBfQ/ET1JJGmTsQ+AF7gC8bsmX3VEXoaws01iy4C4RpjcSaWUdv68WzRdsxl4EvzqlIFbv",
-	"7XAb9uPQHgzpmbFbwla4tYSW9q/GD/wAvKg+tmZVocjF8PYQ1HUO3yeqt/rpYNHeKaLbz5qp2yBBIwZu",
-	"yEb4JNoVY/O8xbrrgOb1hx0EuOnqAxCQEw5eKSwBQ+yrhKdk4JWH2FptTMXH/X19uyC565/m1Bim7KD+",
-	"668XJ/+LnvxtdPL1h+p/h5P/cfLhX/9lr9wpe4zKVd4JXGY399AbmkPyZu7itCgJ6la4s35ZXAWwXtPY",
-	"xuP6HArdN+w9DrQfMqwlibuFor4zCfAw/NS4IvoW4LgbR0tdCL2lWkPkFL4QlwkW4B7L6dxbNTIo95U7",
-	"wMq9vAJVyzofTTVpsO9gwqb3n0Z/xmynA9fOSmhM1Wxks0QuXfnW7aAm2fj4mglNW1J5caTeeA0uXiEr",
-	"gYk5F6wMDoFniVR5ockAL54sbcLlPmyi/Z4ajqgEx834or6UVvOAfsqZ+AvE7bjS6PuxFasW/VRhJcqV",
-	"isIV/dBkM2lnDF1ZonCbwKhi6qJAKCj867Xn5f/8y/ujzdu5C0EQHIsYec0EXnbHb3+6ek+e0MIsnmRy",
-	"zgXcngHtgcUEzVYTXBiTl2VV3/PkuqnywgXRXMwzdlJoRgy8VOsMPtZn+EscOdxXCDjK1mS6dpd7+BqM",
-	"h9tmfy0YJKujsDnCz6uh0Zz/ka2DfKZLKa95SxDMVMmVZsonN5EE3iWaGei/cVFgEPhiNYqq7pprantA",
-	"v0OI0Uxuj6QiJa4JJbOMMRNSuKXqJRV0DhAZxGGakTyjAnO+fuCi+EisNsqUHo4FOGFSmRTwvqsniJtB",
-	"tCxUwjwfXbx9c4a/wseRSw2Cs4VAdStw4kRjAbAiJRgbIo/oCL5dsSn5+c1XGkBJytga8p0kScbtCKhi",
-	"kElYevp8GlKElQ/RHYWRT1MuqFrjeODygRoSP6E5f3Lz9IldZprz4S9aChfxuvnTmi6zeDgWY3EpxQ3G",
-	"wugz+/e/EoxmLbFRScqSjCqmSfzxxDPqSTXJmAwoiT0+whneW8QEuRunAIhWxK3eV/UVooZmcl4wTBnk",
-	"mrCPecYTbrI1oUKK9VIW2hWX9Ix9Rv76ASZmW40/npTvnUHEbTwkf+FmgfDfsD0kUQwq8EMoYTA3FxZH",
-	"TkdPbVuD2JLx0M8yRlgY+8gXSwNpEB+fw4hsD3VQ2Yicjp7DqOxXfxtWv0xSJrhtUtClXRhuCBckxvLO",
-	"ZY+TYF2HdjPijyc8ZctcGiaS9Rmphrak6roGYQtOSldFfklFSo1UaxK/qT4/+SNbx3Z0C0ZTps63Wpc5",
-	"HmptrS+kkIXLnoQm0FOpmTBD2+47lmcYW0gBHK2sp6TtueI5BmtrIb9Jxedc0Mynx0Ogp0zX5+Vntt2y",
-	"LVoWQjZlc9Uefk3iYDrDa7aeKFZolsYYXmkHR1YLjhCctmGP/IQtQS0wnmVVgGFb01xMfAJKPCR/ZGvt",
-	"yvXZRunMMEWenZKFLEDS/CuJ/+fJZVXr++RNGpNBHCh2k5MPvz2NXp7+/i/xMci3Ssr7MBAcY1SJB9sV",
-	"Zh9ONQTwqbA0IKBcJQtZbwM1GNQA/FOILoBFh6G+sn8iEogUVme4YZnMWUTi38aY3z8+OiO/DYfD33+P",
-	"IxehFCcyxaKsLhDfeGARTeQMGALavbSvDcmfS5kJIQ+FlS5W/J2ORlDg1f3oai7HkQt0On32bEguCJxt",
-	"IFBQxgBpOpRVZPecqYQJc8JEIlPgNntktLTuOdKRRIkKRQaeO0E3io+rhSz5IirLxdHU6sB8ZhkbQMVw",
-	"V2BJnRli15i7mcKdJobrPyM/8m/I4PTpcxK7XR7a3ZgYKScZVXMWH0Mz3+A5rImVLVaaWaFb8Vi8dbzG",
-	"/qgefG9M/pPI1hEBTzGL7Eyv6JJdccP+4wf68dguLL59EjafEnu8R+Ttz/Y/F+8vv7d09u2rH169f4X5",
-	"TYlcsmYxL1fC8TcZxFcsOXnNTLI4sV2eAWuf4K8xiH6KmVJ2J+Kf8Lk9E8yCqRXX0DIPmf25k8yJVrOJ",
-	"Yr9AgmU8JN+AFgYk/g3VPAlkPy49gPHOZvA+Rqv6YrLW0kFN5SKnyYKdPBuOjlwBM9Dm9NmTJ6vVakjh",
-	"56FU8yfuW/3khzeXr/509Qq+qeJeArXl4u2bADrh7Gg0fI6vukP56Ozo+XA0fA4eD7MAvfUJeHudJ2ze",
-	"qD8WKTcE1b+ILMvKlWHIblQvGY8vwwpB3QptqXhlCRTE4XCMsViWjVEPcoHNNMuYlTFrWEIg+QEAxmJR",
-	"PrsfKTdn9ocYdR7YPT0WkJaDPxwj+bsc2HMSL3iaMjEB3yCAHgu4ZbVSpSSIsi2fezcWU2ZWjPmIizn7",
-	"ShM04UrzBuxMazWSgZHYRJbaWW7aoccR0RKp13XvMB3sj5rQNCVFPiQxLsZ/wMJ6NSeU1dPCZfsxkEV2",
-	"5Ehfpbh4k8JlsjYXflvh2tuh0AFQY5P2jh17U4PWbgPsBvpqOy5mBEOn/XYHqL4VdTQm9bd0HsRhld3v",
-	"dg9XhTuamwywAsoW9/i8WkfHxcbKdLvraG6tEAYBsXu31rQg1c4+uUTvQoc3f7AHA4Bw+tMaBMGz0cgF",
-	"lRuXNeHwxO2OP/nFBRV22yBPfBAbBxbXpklqCR+YwL05tGLqFIfQ1HI51Cff0NQ73eCTp/s/+VlYOS4V",
-	"/xtL8aPn+z96LdUUBEcQNt+lK/YxB8EP2gh6Czwq39HPgs84S6HWijAnfvJkxlyUJZTJ+Wuduz5ER41m",
-	"kbVpXQMg+KCvJzRdcvEkOG/yokGmQ5FsD0jsq1hQXZraYSNnWFU5JqlEqzIq40Pnilphxo0eC1/2GuOr",
-	"UAtC8waqTdujFko6gjHpxGVZP8MqzIP4r+7vD/AADu2xiBH5JaWGTlKuEP/Fj234y8rEPpgBdTSIYD2O",
-	"UBlPvGyHHqiRS24PmTWadnbVIJRmug6Mb/B7oHqbSZra8Z45H4jrNS6VBHRCrojhViEwYwHZQuSinFmo",
-	"OXKA70pYpStKQeKgrHmpKK4WazKwatdYeA2xVtramocBfh5Ly/64xpOPwjKvqB4SOL8djgCeQdWIndGf",
-	"K3bDrRUsBYzeZRjB+YzeDDiMMf+rtmkS8R3GAt8780PyP4DilUsuDNncXkIN0QuqWAppcVYg2PEoZld9",
-	"LAZXb777/ue3x00H3Bvs5IeyRL/Tar+R6frOhFhj/fvf685Eowr2+z0KUjcGKBJeeZ23BWpYjMbaucyZ",
-	"iJsgi1+GmHXkATC7uCb/+Zf3oXz14nGHaPXCDx1+DbLViUUQsa7e8gbMF7jmYAtepc9evHj6NSlr5WPO",
-	"p0bnjlGW21JybY38wXRN4mueWnkJuwfV9CM0O+1ZYdUEVK1Brrosz+EWjyDdfjEs4sewm0dumEp5Yo0C",
-	"rifuiOKawLUKuHApmdJKmg58Di5YdAIdGcdfBhN9q9YnqhB1Jiqdkk6ooJ/xLlgLzMR2GxR+Jopybc2g",
-	"8Lj+Spc25ADBGYIg2bj0GwB4gmBak1xaKzMai7jy7U9SxWemxNqCe6u59CmIAKJlJHiSqizWiMRQEGeS",
-	"Kpk7Z3EMlwaT8Llr0uUYePhO+xpAdEiFenCQUmW/0xjkD5qVWSimAXgbuqToV+Jivtk4JgrAKBXL4Trb",
-	"ajJoNU+SBeViMlXgXx6LMgIUBQhPHIr5jIsUpRZa3vAZwc+Oh+QnwdCmt9+BepIW+eSarYGRAKFigAFk",
-	"EaHJtZCrjKVzzDLSPLMabXqMzlIHScHItFjmVrcYktfe+E7kcsoFOycx2F/ukgGsp5hMAZKynAAOB4xt",
-	"mUCjKbyOrlf/aDgWVuWqXHEuEw65HiGKZWE0TxkmtotiGYHPyHk8S7RV9AKgS2ksYnC0xeW3T4fDZ6NR",
-	"q1mOdN7NKLcHeWejGFoGReFhzOK7N9ofLe0DLG2gpw52Nrz3ZZxcls+a/Y7BOeUOnF3GtX0jtKzhiye/",
-	"8fT34Jyqs/h3DDn86L63vE3BgUF+5tt8Ojrd/8WfpHltxfwd0kV5dB1OB1tye48EePPt0e8fNojnLDgW",
-	"wXro32LUYnLgwUv+7//+P7Wzd4jXi4qhojT0tYLCiyniUTrQfOSicj3AE6dJUbF2fnJ4inUBXbVAUJic",
-	"Zwd1B6Ps9w1H4UU1uopf7t4+gbYvwGcdWCe/f1LmDCzz6gLln41jT0df7//g0pHhHbJ4QFfWXnP8cDDT",
-	"h5y6eQacpVzb9++Fhdt1Z2Bu1zWgBthRC5odtzL5WOzgcrLB5N6zy3UJDmtbzG5wFGXHTUz9Lf74yNCP",
-	"DH13XgikKfBC3JQLjg6ZlVRmATwu5kSKQxgcbiS2WduR/Kdg7ZLbPifOfocvPnL2I2ffGWc7mqpx9mGK",
-	"OfLqFhM7trofFVuqOhtb1i35GFwPpbdq4EcfEYffMStModgZlrs6HY1KPnafHJ9Xzi3XKFGF0AQDTkuH",
-	"3S9yWgt1RKI1cixwlAfp/Ztyo4yPahIMVzi6hxcMD3nD8CgoPqmgcDQW6PObzId7gFxHwU17W13AWq8u",
-	"46HV1wPuXPviK3yvk0+3DKCqSG8zUbijfzOpon03Xbr7INZbhybVBF5uigMrNGSebOTaVkXZo6MySL5H",
-	"7JeXTdv9HjaJsr32JWlb5C3EbQhhhKhnz95c4yXA4N3rS/L8+fOvj9vSYQ73ZTcOo6xI1X0EX4j/u2LA",
-	"/U5wZOgvyQleC91tdYVD8OYu+VhG3W6LxzP2MZfKtN7cYq4PvFuPtnVxtvVhRaTIiZHk6WgUjUYjouRK",
-	"D8nl1Z9JwrLM5YjQsdA5xCMtGLNmYJGlgNdNIW1LqmWRUTIACC+IpoLUnv+IIxL/m/3Pif3P/4gjYugU",
-	"7vOoUpzO2VigMoUBxLliM/7Rx01R8mshDRuSP0EgMkTD47Uqzj+uwqIwDq5JW3oFrz6eGY9nxj/dmdHU",
-	"mvs2bK4Ubke/IMxmWfBa3xxF+LCBEG57gnTK7K74srlUEftonthh1lreHGmjjfBJzp1n+z96S9dLJsw7",
-	"b0l9yvMKZWPtxLLy3Ip+qch/Xv30p5Yjy8ndEyd3/XHl5PLRvlPNvRaca4CUp3ZlxASRZD4TDVM9vGEO",
-	"oYGOHMtUeYijGUB611jE7kIex+qCez0efRxBkttCFopM12Ux7IisFjxZEJppiaFQLm2mrAzYFOnjrKPS",
-	"oYDj4NqF9LiYW/ChYMyw8xPeuBDxsYBYxSGJ3ZN0Qg0E+wDkQlAr1aU6FvZdn7JdW1AfST4WvnEC2b9L",
-	"OwYfWQZYI6gkcE2w9GjTYfodw5P0Tbld961mlj2VVcea43AtKYQU8GUonCV6bRg2tqI6XA+fNgo1kexv",
-	"UFz4DnTRTRJrj8p9x+zcoLwAq1TTrzT5/seLS5JxcQ0jTKrgXc3ngqWQjoyPIZz9nChmJYcOSN9xlLZb",
-	"CMVaAC63LTT3U1Gvx5LeGSH7ZdAsbsQm1R5Aj47qHEV6nIp2KvyLkmJOPFYPhnOv4JnHXNIux6RKbj8d",
-	"PfUOZPgb/FzkJ0F0ATgiY+Gg5V0Gtj0lNHMEuiN1dyaVB+DQANjwjSoMq1JVdCZXLCVmxRN2hpDIHk8i",
-	"TRXTGhI2jVoTOoVy1S4DVK3JC6JZIkVqDxFQhymZFhCUOSNPR2Rw+uzrEIF5yD4mjKUsjZ3N9o4ZtT65",
-	"sJ/Gxyg6wAsIZsRYZNLyqB3/85HvyendL0hiVyEpwGHoU8AjAgjXpVEIk5kVChM/8aWxcCboC4f8rMkA",
-	"1vL02dfHQ/Ji9NwVTwgyhuxpWug1WVAN9q2LkOFzccKFbowFBfq4J495YRbQ/qfyl1f9t0fjX6FURW5D",
-	"qAcYyBUzJ7ugYpoIuQU+ZjsnfSMhvWaabGnyDykAn3Vwrb+X8kcqfJoFlD540UVwOjDFnwW9oTzz2Le3",
-	"k6AOJuXo7K8f6kq8q0JGS9kGTOuFGgJ32UNS14WsWaCMrdwBSKWhPJWYyNh2rN/Ia+aZ0iGlIIjOTDG9",
-	"cL2WqdtIIucViphH6EBvj1j7cvshgMuwiY3tsLaY6bQBjB4JXhamB8VfZoyqfRL8M6LjT2Y9ukTGxOWk",
-	"uBVqJrK2XFo4Vc40y2bBQY6gam3Bvj+yo3sWpD/uzftD1IQvQ2F7Bw7a2lZzgN4w6zvZ6yfVa3rnvq/f",
-	"Bi/eOwkEne2jhkIEPodgNqUbAqjlKw0grl/IXcj7cN4MgFmsVhiszl0Qz4yeMaEklu9tSQkFjFFNKCSN",
-	"Byg40ioviWKmhLZ0WCgDzWjGUkKh3Kc5du4ajPmA7LBYmty2dPbkSUxyJW+4HafljJ/fvRmSH19fIIQI",
-	"3pyLbO005BBVz47d+WaGY/EXwK+qfRgRnBpAVs2tZR8AVzVedcDrP76+uHfmeH2Bfe1jDLe+RkJWP+HC",
-	"SDAmaptA8/yzD9v4NFEY37A5F+T9T+/fIiksmTB3xDX7XDbvSweLs3RnRVZ3sQKRAmdZqkUzEcnz2Wjk",
-	"gA+YCHAwx0KxRIKNmsjUGoZ6IVeuziliOPxALZeE3SBqTxmF4gjKmenPRqfDsbiA5jbw1RLkuwAhLtQp",
-	"G5gH3RKeee7HQPzx9cUnTdt2Y3jntuHS7kIT6zoxJOTKrfs5uWYstzJSM1LfRWDdRuUbTgC3M5D2/c/G",
-	"5YdakHckHaAqiMJEazwpWOoZxN2f+zhDuw13IDi8SXmGFme79HBgo+iRcQ6Cmi5EmEj1kDgz2XuXNFnQ",
-	"G0aErIzXwekIr07r3HoJA3jrIeTvh2V989hZL549bQbUhim5KoePZ14zVaMzo6Y2e2q4CxKu9M8zxeZc",
-	"G7XeZXTUrAD3+j1K6Ibu9ulYfhZfjlnRBDRcwiqVpTPgRqmqnXEX5obza+2QexQw0QPvF4F6vE69eauY",
-	"tnovpM44nKoVrXJDCg04ZZVXbbWQGRsLL0LxIts1DCA1aYW1AfcTzv19XNPHrMZD3uGobN8AbjoW7KNh",
-	"HnbC9fCVJnSqZVYYRlJG04wL1pybAo29twO5R33JdfM5u9QvEIoMdiSn/GFdQvfiT34nEctqg44RsgNM",
-	"aETQR6M4fAXn39XF3Fi4uj2kEW6NSriWASWXb66IVOTq/ZvvyJSJZLGk6joif3pz9Z5cvSV/GI1OXjyv",
-	"//30359G5O3lG/Lt1VWEV3dX777DO66YZll8XOHu4j2y1VqwWOCSQt1mKIOPSSXSAO444BKTPKNmJtVy",
-	"LGZ0ybP1kLwxmsQO6wju3uNy+DEAervL8NWCNUcu/sC1uSwX6XW1RvdI82UvUKmq5cSptuvLOXOqOVf0",
-	"QIyMkGAWUjAATb5hypVA8UxQ1mBsO2tKEF08aAJc451ZEJfBe30RElyMePew8/uMJq8mUitlszOoPFik",
-	"R9yN9lD0q6vvazjZA7QOHWC2gzg3hRIsPQ5pNqTBHZRbvVYhdTSqRW8VeIoQbA/ivKnSCGGPFaCsPK9C",
-	"MfKFohoyjuZUTe2Wc6vEjI7PSTABqxaBmxY48OLV1cmzFy9Pvrv8MXJYVYiKwRVRcoUyvj7lJpmLzuKK",
-	"JHuzVlCX4Y9s/ZOrvOA46O61pGqk9VJ4nVSlp/cwjF38i0NMH3P07shSRtahYoPPd3JyUO4CSvc4+uzE",
-	"5EGyXtBuCc6Usoxhqc8NiAp4XuOp/d4S/Ch9lO7NCA2wOoR23fW9W+v2DsrlNztCdu3f6IEFCXiWq9o/",
-	"A5Tr3Gh/Phw/0k0j3XzHDHge7opsbgHQBeUwsMBcndawxuMGud3nyVkvKvnAToZHgv+8DlUkhjuUrDsO",
-	"zbMkk+L2WBkbGqxt8x9SgbUD/6z1V7zQzNePvHZXF5j5usZp1mRDH6NOZO4iRd2NJoq8REntU7BWXLGH",
-	"0HVTrvHC+0nCU9Xu/L8yVFnTlExpcj1XYIPqhAqXBa/WZey+nJHYthVDMQrIaImrwt7Pnh2fEUreX74d",
-	"i0QKwRJT3m5YTX9KhWAq8sWIANFmSN5RMWeaQGUxRcyCYsReOXhoa8bnBcqKrzSJl/TjxA5jspDajsBa",
-	"5orN4BZiAGXVyq+HCopR12uXbSPT2BW4fPPtu2/9d5+9+AkH20v4PLuzMZT9XyVUtEZSJVRE5NeCFY83",
-	"x22YNZbXrPgwcEUAFAvXFpZpfIHYQF6UxH2gtADHbaOc+A0A4/dgFm/yyb2pmJ3pqyZlfA2aGcoxSWZU",
-	"PVpVjYT31tUM9Wm9ReaKzZW0aFd3B+ntvRjoK0XtTpcwyA10+QQk/pPf3IH0uwuFYKq/Muq72kJEuBDl",
-	"eWc8gSExDd68vTklUpE3b29eVrgIOTWLAOUCvz3alMQtYBGnL2ql9p814hnsCxC2q4IXnW1jj6oLQkid",
-	"L2tXgjd76Goi2inEPoW8gmfGFofkdHQaYM3ZtlOeArrmjDsOdO+ek9PR165sxCaMJG4YAklC6V7XMdS8",
-	"phAhIFxs2A1XUiyxbmnDXT625MUES7+3y/SZH9z10fo57ESxvDtzAbvcbShYLdZuyaOxcEco02kKQENW",
-	"gFTnk+ctDuXOpVrf5wG/hU23eT0ZA14JvHaijWJ0GdtzAMRKWQoHw/90VKnmrnDzVi3XaCx+kVOSh8eL",
-	"g7AgEA+BCE8LgGBaSiGNFK7UHheJYlQDviVP43MI2kVTwpW4+4FqcwLIKydvvo3tOiqWMH7DKqAAD3ft",
-	"kUEUI9csdxKSKGawwjxZcZHK1XlQ3oanUDQ6SytThBoo3mLbdd4rjF+CukJcl0X4QSbC2hEAk9Jj4YJZ",
-	"Y8U0MzHOGqriZGuPWrJRyRYLNysGNcwjMpNZJld2Mdzij0VjZs552DvERlUIHv7FMpzVJVXie1KNRSat",
-	"ZRrX6kPGw7K+s0cSSaiwol4z46qtAyAH7MQVQCJFY7FdCjo2PLm2s4d4L5dH4tDA/E9caGMnDqrHFAsm",
-	"wxhdkPzSHgEk4wJTzO0faJc+LXPGLR1AqHeu5EfuazElmdQeQgxXp9n6s7+0gWxtnLlyuaQnmtmXsGB2",
-	"zhMdUmFpDtMsa8VOws9qqZg5NYYp++5/DTzP/b1ktb+HbPb3X+RU/x056u9Qx+l4EB3w0fG//ksXiKj3",
-	"yBgheA0ysJtyWiM/q0cCSgEkDmG9L1gCJJpqDWqM3LYUfx2dfP3ht6fR069/7zTWK8gidkmwG6ICBxCB",
-	"GEBQAocRt03ZbftmJz+ByW/if3Uf8/6YlC1pfACMlCP3UN5yiOs6I1gjVWBx1DgiMfzsn9vW3U8guKVg",
-	"JE6poWcxsuBCZikX87Gwv/zn1U9/InL6ixfQVa0sF0Q2wGGifExZwpc08+NJIwSeQNPt1VjEWMowBvaI",
-	"ycBV7489advBltRt/wgJ3P5tadz+i2QeuxJoOj6OxiK2M4vJwG4/+0iXecYIaL0IXjxx4e2bzQ5hsLFt",
-	"oPIqQQwgM/j2L3I69Gdd2fkQy8/BdFwlrZgMigImDbX4g2MH1yORImFKaCIkHL32U1+QDGCUKky2iMR1",
-	"eL54LMqV9hoCBtPC3sVkQEW5T1DN3G1SynIGu0xwfaDyvjuxxgIHNhASNjMiti0S/zY+wiou46MzMj4a",
-	"Dofjo9/jYyjEZkUvpF/B5PwJXCIeO5WapVaiYPl7kkkxx/AWygVLz8qqrogyrSikY8BxrFi29gXTyxOU",
-	"GndQ2qE7KYRPKcBASvABjMWULbi1hOxpDkvgVDG9KIwmqVyJyPKIPTSsTKtrHpvSxB4k/8QxhFWM7W9H",
-	"eCJfFNY+/esHK3OdLuGBCPAh7Md7ONLh0Yd6WNcNC5DarmDlT64sdb1ygHeV/uv01X61rGs6xS7sB0yH",
-	"pQTfxAyvTVwYhA4NlBmNchAKO2NP/x2//4/hcBiPBQ1VuagGk/NVqCNhDSTXtQ+xBwgJR4yKgXGHFSIh",
-	"AxdC8FtDvl4Fq36PlmPYTcuJg5P6MiJrL4L0UL+bds8tkaDMdOfvbakaan+GIedGMZHuBBv05UIhzhsR",
-	"j8II7oG8YZXjxVXhpAbhjaBSqzDH9gG6YKzeNxbwY1xCDpJpgVMGnd4V3SwV3+cjktK1JnQuj61mXNY2",
-	"8C8IubIHsjWzSohh5AscMt7nJFKlLMVxIbiSHdLamULnJQagaz7CcuWIrQg1xLkua7n6lgcY0A5sjEsL",
-	"RVXLGu3HEdGScH9rl9G5xmYdtCC5MGRpreKno9EIu9GQqgs+e8GY1YzIUqqqbnsLHOFr23sVJf8etrWv",
-	"76qMesdSqF0io6GjKwCP7fr2zwD02vXtN45I7jn4emPlWvP4Ff+SgCs871cCgyC78yWLnP8jWdB68RT4",
-	"aGdUSNlag2QCFQnE1pOpYvTa6lGt8gnUAJQ70zVZSsGNVIDBAwUCdzBK1c03ZS/3Sl9NHbbGVhRfDFR8",
-	"uDCwa4Uu59+DpBDTe4ucvKHXkYBc6W6ecbM+JzEI7Umu5JSlMfGZ2fCykASeg9MRPmMpWTPTTnI/+KHc",
-	"Z9ZSraNH6jqCBalczqVAuQvaUiyxtpvzpLZS2LvqHjSriA0Ngjy3plBKBjEoLRPNmLAWvnMdOH4Yi0Fc",
-	"dykcQ+U2V9OaDGL/v9UL9coGZ8SAgSpnVqMci5r+5rUoTPyLagjyQQF0d+MXUz2Rs9i/5hCYudmllryD",
-	"lbp0C3UXSsndItjvGwByVcdUsQv90+x+dZWGNW1jdfz5S4FnS8DrhXOGhFXHehSi5dCVaNfuLrgf9PxW",
-	"pv/J20QeeCSIhsCrhlIWkAFyZWhURaTOlGdjEedUWxtxMlNYkiMm/wFJYuQJGcC//wYgsscRGaGvzIfF",
-	"2R/xdtz+ztLzsYjBfJmwG5oViC5UHm84OhwuNhzBdxHR1xwyf6lICbPrfzwkf8E7NC8TyvR7Cmju2kiZ",
-	"oulHjbcFh+Qdoy5dX8ksK3KNt2k5UxjdNRZgM1k9QBuSSoYVN+dKrgKfMGzkDqFzBRv0ABbQAzE8zqc1",
-	"akkq9kWbJW4Fbs/YRuYnluC5mJ/AWd1Rd2zKle/A2s4HgWIiW48FMhs4BdDxPTCcQQ8gLXh6fO46daMk",
-	"cHFCFSMZmxnAeAW+LI9q8Ca2suMOFnov89fYx/ewEA/ATJ/lWbu5Di1MCLvy5TBhnQgt+QPRAuXfNSMi",
-	"eECrit2Z2bb4NFDJAX8C2HEsSn4k7exox4TsiMxesSO2VOPIsfhLXXu+LUfCnB850q1DGyRU8UXBzNbp",
-	"0F1rAuk60XQbppwrWeS7oTi+w1f+oVE4rISHebQBv1TgG7gij7Hg7bgboLH4ZaqID9WqzhHfzel9cFsJ",
-	"O/W5h+iWJIVjfuicvrL7RyiKB4OiCCi/hfBvHYSLbNURdMLzySPexB3hTVT7ew6uClQhtaHrqLxIpjsJ",
-	"YMcu7wehaNnP0cMIDatruKk9UkkLukQHEXDn2U5d8CQqyrnHgw67emgIiS+TZj/VUfeOQZKVVAQXespu",
-	"SfPNZ9uTJbO2egfD40f34j+8+dEd/u8fweP0qYRw5aKCNJCHF8QthPzkNxe+vVNte8eW8oYFdN1JefNz",
-	"xqIFxic+wihcIUGfQgn5R9I8AkS1UA+9LuUZ1JWcVSt5sGg7hIz8ZXc9KdiR0M6k4PL2uyjgzaY84KJB",
-	"oF6k6W3oLqS5R+JqzpMvSv2wzqFLeQNVxVwkLFQCNAumju/qND1bUm5PKSqSu8ZbunJWyY9BD5+5YyYY",
-	"6idCPXtUWR9SZX1fKOFVga80CXiBLGXKCGazytnsHPAM7K4yyMWkWVZZ+ffl0FkwmplF6yXXW5llmCE8",
-	"k6oMaRuSC1fc4MXoeRUdAfEZhIkblsmcVdm7KTV0SjVEkxfChTtmzYGy3+N47pP6oYf9tdOwNo4d8sGs",
-	"8LkVq30H9dvtxrhktGqeCRWYvOOT22oUh/cy7dUEOocscIc5jTnckMh6zdaamZOczrmghqVn5MUIQf2t",
-	"vTFdl7epA+rSFp6NRsfnY4HpciQW7KOZJGAmxUMSBwwWkxncOOoy266shAisN/AJJF9pAolzUo2FZTnH",
-	"rMdthQFaIhOaAgQD/I+jFvSUl6eNAYKNKdd0fgetwPQ2c3/3aW5bWcqXVLMTLjQTmrvycFRB+k2JhgIw",
-	"C1D/rSyM/OZtCcXSkp78a9sMn714WYOZedp5wsuaerCVhDyVMmOAzhQ9Gu7/FBfT5UXgHVwBbi5nWuB2",
-	"haA/oopCDBgekfO/HrZkPf4jIP3YMX5ScPt9aD//KHeJn8HV4L3pkAhn5j1MIdLumWJaZjdNZt89Ohha",
-	"a6q69ARXztR2dwJYp2kIg+q8LvbXCOA9kbdBBfLKyDmgC8isAOQCDVnRiDQRPkd8gZhoukb4mSH5E7sp",
-	"Na9ENaXuvMMVc4x3L0DCj2jaX4blWV/pn3Im/kJNsiArWWQpKTRzyZRI6pZ6V4v1vYH6VlFdmwJjt3/o",
-	"/gXFlk/JMt+jS+mOMfke8fju3KnkbNd2n9J9HPktHvy3xSPbPLLNI9v00ZQr7IAnC66NrFVDbiYFO+4N",
-	"xAFiFAUfjBS6noK77V2rMm9fjKKx8C61F6PK53ZOmjxrO31hP5Yj+t5No5NvLANfSnhol/v8YhQdLelH",
-	"viyW9o8ROH7wr8rtY7dvzlQnv81DuWO2lqKbbybYwsf7y0berRaWOF7BGItNy7bijnuKs7C7XMZaOI7u",
-	"FA/r/D2P4bC3rDQgZ+YkrcXEDjQzmuCzdELNeR2Te8oQ00+xQtNpxo7vIDq2vmMVuCNEwRRZRgDQidAQ",
-	"saMQOLAwgxSnZb/6G1NSu88A8JGwj1w3g3s0uw6bZGyZl9bn3uC+heS3zFCefYmazx3xwPeQpA6riPev",
-	"JdoIFN7foq/PKRi4FIP3463+pAXlHhX6T1IwblkYK9ddCQnAhL1V8FJ1qgeohV1U8zryBgBv0GSBWbty",
-	"VocwdKAX9qfqlvs4ItP1WLg036DghT8ojAdeAJRXucwLq9VD5NZgC66jROsYixpcRxzhGbUTsuN4I6Pf",
-	"Qd86dBORjoUfE+KGrpsziyNcAkGXJYh54jDp7dmYFglLoao/wNmOBbvhKcDwI8AhnIRB7RRIN33ym/0H",
-	"/vavxxi+oIcEs4z1GYkRyQhQjz1YUdyS6Azu9mqrHwzBow1WCEZeO7J3iR2Ee7rCj1pvwf0adG+2yNiV",
-	"/6iPkdX5Gv2+FY1gS3dI46+0p+tHdaMFKba2THBtUImviAi5AvguA9GjOdUVrkB4m1BtRh+cxoPj4Bul",
-	"eAfsWS/LEZtoE3q2BipLOmDKjkVPUFkSYsqeYRclGKyvDzIWVpexo+FGk5ia+A5xXeus8wjr+uXCun5y",
-	"idMLBPaTSpgKUvQsWbDk+tah7huhuEpOXe1VUHPNQslivqgCj8xCMUYyumZK++ohuYSqPIP3l29JWM30",
-	"6ur7sfClTEOI+JRkcs5FRHLFb3jG5uzYFdZLpEp1oAMOyQWBeRKqr1lKVguesbGgApIHnNvDxVLA+BYI",
-	"1CN0RDiixedKJtZmHQRDzXGatCzhRagZCykSdhyRFbXCrsit7HxaAd1bauDGPrRS2dVRFK4pqOLmamRM",
-	"C72OQesdC6+ATrEej+FZZkcnrIysSj3YHquZ2m/GwlVamXHBNYQ7WprESZShziWAHGJyR75OnLN6oW7R",
-	"MYjhsVDMqDXYLy9Gz0nsQnKHRRURHLtaDzGa/EPY5JgMYt9fbNuPYTbxMSrn/l1tWO5DUBigZlo9Pc9Z",
-	"2ojHb+eJ4r+i51te5N23tK0GCqNHZbhN6uKOOxL+0q3wTxagXoWkF8IK8hCPGVlNyNUur379Kq508Bxk",
-	"4pcVcc5UIe5YajvqLMtQYm6fPciurr7H2kB+8lJEACXm6pIcRySxItF+DNFREIA2FlxgZAu8r41UTGMh",
-	"zJQkMufuiPjpytfGkSLoekhejJ45YRikYsRBGR8YoRNxwCkIMy0VETIMJ/KZKgMvaCD9Y4L1iTRda9vm",
-	"+vg86PGarSdLrpfUJIuY1HvMFdNYWIVcM5eBVhXSNqrQhkExEdYk0HnGiD95qsp+QSQfHDyNBTgLAR7p",
-	"O6qZff8m7RXQwRsxk+1Y20A2LPVBiwHJPIo8rB2+d+7fUcNWdH3Hog5IsSLQDSEXVuy6ezEH4a7XbK13",
-	"Gr+W+Ry3ESkc/GChMXnDKm0pn80YODnh1Q3+tURnDbixGMQ5E9bijI/PAhmHUHGuPpW/JBMEmdJq9Xmu",
-	"5A3KNKkI1PDSOKJdEQh/tPO6Z877I1u34bO5lXu05nbDInyl4dgDgsHlemBohCZ2OHMkd8cn/zuWZzRx",
-	"x7HnKDjaglOpqmeNvAIKgC9tJ+ZM5cr5feb8xlotAy1r7JJIMeNqqQn7SBOTIUM6xnSqFHjy7ZHpvP1l",
-	"X/a1BXiSoM5c1V8To13gIjk+uMf7uz+ytevrE97hdWD1wEhE9PfHO707EhaWV2pM4eXFXd3pVawPx8sd",
-	"Mz4mmnw0waGH/I/OW0h3aDo6NRnAaxvH7pxycdyYJsJ2nHwNUUWvpZpLY5h4PKSay7ZINWeGBDnBhx1R",
-	"zTQX6nZnTkO/c1vTmYs5Ta4pVDl3viQdkYxrw8C5lUtldGSJS2G4CEJ1RGQJFx4RuWZKsCwaC8WmUppy",
-	"rhFJFDc8oRmZWYNrQfWCYROCmZVU11BHXc3g2OMCDjOsFg8LFI2Fs1fhEsOVjYkIFJnVTTXYwbMHfjWn",
-	"dCauP+UKYEJZO8FWrvQWgX0F7ydc29Qs+8arX7dmENMXat+fsxUYDvTKlJh3rRdZtYXFiOHg7MIFeDQN",
-	"P6Vp6KjQo/ME2/WgFiLEWtyxUPr/F6wAfz5EfQS671lwgwzFmacyXR+7KBPAFG+C1pfKqqsMxVlKYhcH",
-	"omOsvQmdqEKUiFBTmlxb+WaNVyx/C0Wu6RKdcE5CjYUTUWXsO/cFk8MgFJ7+HntHPmD4uzrNAyj17ct0",
-	"n40F/N/wVzv11NfvHmpDlQn+DqttwwO8UGBpfDwkWF0Arhmww7Fw3Jxn1MykWhJ7WAlZ3saAUwza4WJS",
-	"tk0GOA1/GYBhNPGxv64plZAFLTcJxw3WN96HnJPT0SiM4AHXIl7CCVKIayFXgpTbNP7/2Pv+5TZy5P5X",
-	"Qbm+VSbvKFrr8zdVK1UqpfX5zk551y7Le5vUcqMBZ0ARKxBgAIxoZm8fIO+RJ8uTpNDdmAHJGf6QSck+",
-	"8S9b5BDAAP0b3Z/W8FPIYGqSuZdhIyCUlXP9pRcJhTUmjsiq4/F8r1O199rhukcnc3Q09pRIHoidMsjB",
-	"zCa3I7lyXukrgiLybtVA4bdn4pPIyybZC6HaE6lHpjU+9+L0xVLUHBCVkP2MBR7GsL3QVZRxTYvIpXDy",
-	"gweu//HD1fuCN+FeOL8h0L/OajhchC2di5rMr0XRTY1ZbKK/XV1DXQK+E4RRI0RTmPYqN4XYOjNyZdUv",
-	"w6/3l3m5mHW538aTTaNBHP4QbSy/qIzQVVp7z683FOYhCT8O1KQ3qx74Yj3pZwqVFfkAzugiNvGdFF9M",
-	"YZ9xlwjFNrW36j9/Cc46NQ8/6rt2fdcQyGgsAb0HfbdQBKpkLrQTrXrur8K/pUcOSGk0BRDZphokWvFX",
-	"QXT7RMOh8pz4+l4K24sN4Lku2EhwX9pFkz+e7hpCokcSMaeNlyM6R/csH3OthVpvCf2Q/ORl/MFX3Veg",
-	"4Y22RyuMe/aIAAtToqnen3UIFwt6OyJaFoa/RbFQyLxAcuuoNX1wI9ohLQMrBmZiODbmpsc4u1Q8vzkJ",
-	"b8q9HCrBpM4NBIjoIYbRocvvP75nEy7V0HzqszfeDTS+DybMxoedvIbLCfqOgmzw4yl3bmZsAemyTnBF",
-	"7aAhhnlitJqfDTQnQGLH5yzDQa6c8FmfvSv9EOJ/P354i0wOoyIe7aR0HkvkIhiusE/dQHOlzOxZIfQc",
-	"Io2sk+DQKqlvTpTJuYLRJsLzgnseYU0FHpQVo9KFExrogf6J3jJi67KcWztn2b+dVKBcJ5fyWoPwOWP+",
-	"nwfl6emf8lLLTzHJGT4Rvdtv6Lux+IQfZXUP0YEei09hl15/f/Hy5PL1xfP//0/sRsxFEXuQxtOM2xyI",
-	"KcMBPQ7Xx78sn0FAlubosw8iF/JWWDfQVlDdIZTtAQlYwMDMDRb9YEI03tP8CinnLPMZlLVQTh9nIzFj",
-	"E6lLLxz23uYs59Pw/kWVJJ1mIU4Vn7ekLAPGYYOsOVCSQsNMD4qQ2fTmR6DMuwJlNsngz5eyyX1Ls2Ww",
-	"JYRIG5UfEUX20mCv6fCx1R7diRRCBSEoScgXFgspPps+Njff2+rkT+9bqHxMdMoKkuexzU97pz6jxYFE",
-	"zX6AOxaP+d1EeoAZwJKCqsk4V5CPn0EW4nWGajrmPM7GRglMULwukZj77EIzMZn6OdwRGhqWDLaM3Qgx",
-	"JVPMGwsZyDC8EtxexYcsdKlyTDbmKSIixINaAw+KQLI74x6vE/eKRfKwJsSZF+4QCY3oXwXf4vnpadVB",
-	"BEOvVNiI/gHjeS6mgauhD7xwjl+LM5aZ0udmkpQGyXyMmMMZFA4FN2YeRuuzHyiaK12aiiC8lc0OwEfh",
-	"HlI9hunX1xzSu8fsF+59kIFH7dh8Kw81vAwCvkQ+Va0zr4wNbWZUkQJ06etd/nxO8yi2VxitNv62juP9",
-	"uf7JwSN5+4GSaVj9fBOwDB3Krtex9xV6jK+xfeyxPunHGn2sd6D9BvBz7NN13IWKzAr6ZM8tAz/EcVMS",
-	"eXLAtK4mUmzTFLS0ea+qfYDEpKOJth86h2RUxgngDNtI88qrn8fN3qOpZqZC86nsR5Jpc+/fTYW+eP/m",
-	"Xy/f/fC5dgsvCom5aO9tmMeDwsL2CCSCzfBXkbeaK7QWVpi8hDZGdWwcbtiHpVQIcXRXujxId7uPY+lY",
-	"uu4e446FHd2llV08sDmfqC0O7N8vvn+724HFgVPQ640n0AnzdPuP4sTCq+5yYtaoDRbZB3jigNbGRTGR",
-	"GmZZZ1+8wnx3o8QjsiogCT+Q3wmA/hQsL503E9iGhWt2PMY1IjY8kFgP8HxD2Hy5Cheu4Vjnxem3hKYZ",
-	"c+GhAIqaNsX0eCyXuuI5gr9lCAJHae+Tbg1yNIf6KUZNUas2mvRDNjYqgiUZBW0QrYDyXLjYRGfGaLA1",
-	"pXcDXWorbs1N8JrNjdDuvN4zeM/kKoxQruGNulj1kHOAToLLzDAzVlYMdL191VLYteVQavji9E8IsjGT",
-	"TjSC+2NUPFD1Y75ieChTpbqTSPhld3a5Yw/4cOjrI8Kv4TLXxZAGkhZVT2oxY/VSYvNVabEqloKwK5Q7",
-	"0DXpsnbK7bGhGBlLeBRLJdgNZP1dGx9R+SHxUWskuaL//YeOX8LJhgkeNGIcFvBK+3anpITVFV+D5vpq",
-	"2Psl0usCez91LNn8oCoSLroz71e68gw6LyPMRWuct1mVsB00SUt+BvHRF13rVTPkgyZ0rGXIYxrHVmkc",
-	"m7XmzuVbK0xVLvodq8yEZazofEmEYYMUtuCX9dhwzmSRwpWn4PBcM1kwMxporEBNAIyrx1zW7bEa2bzH",
-	"spx7cW0s/D/WiQJMpBhKrgEIvRyW2peIF2nHQmU9Ft9dzdFA5uxW2PDSZ4x+efLN8zAXmMr/mbHODLBA",
-	"scR2oGXRY156JTCgUu1Cj+VLLcJ7jKvYYHXS2lEKal8P2N3kcPDojcFxOpOdhn0Zf9Q6bDzehWGn3Hth",
-	"w9P/0cGT+zue99/DUXc7Jz+fnnz7yx87g0Ef/9f9Q/df/t/2ZULtrdmpQ9f61uxfU61QOIXN1UFUH/oY",
-	"vPnvrJlRL+R1BbIoFX/ZUAWbuPF1P4c3CxVAKxG3cCJPDnzi2JiozRAOizze2jZSxzuN24MaRHrHrIiI",
-	"LT12y63kQ0XgLXIyVWIitOd+xbLdgXp2dmpLcmoD2YVxTobBt90QO7zMuf6OnttKJe1431qNn16yfk2C",
-	"snqBzdKS9vsRRT8BT4Neu/0iNQEV2IbqG523S+gYF+sjHSEJK5F7Y1kgzWBhUqGly3qMswxwn65kgX+N",
-	"wA7NoCxjoPEviO+gAQqjBiMwGI5cqQwDn/DxeYU+SDHNYN712WtYiNQDnXZa7WAsiCo38Q9YyVOHUPO4",
-	"frJEYQO5Cu8+r7OBBrpCao+piKaMGMgloJBKja/rrtyNnE5FkfTHyHKjsRQsn2fUay+Y2ggY46Fhk2bc",
-	"M6NzcR4x7z2AwbOMYF0wgIWPC124MGoQbF4UhG1MUVh4hTF34SlR9Nl7wmahuNg6JBn8zxVMkuDFEMAM",
-	"fV7DxqB01QloTRRxiF3TX4fjMtArQC49VvWhghMCjAnoFQ/tFyrywnZPjgHB6mtKCxtoSA9tRYCpBMfX",
-	"AAEDC90pHvB8//O32SVwyFDHaI+hgbVoLxOu5yRgCA4KeehgCC8rTLjOwk054vD6ei01Hc3cVjO31um1",
-	"sRtl82do9bvBrazQ11ketKzacwrwm7oEhlrT6oJlOJUKCo+UJWog76pOKvh00NLYJcYb6D7SY9wNdPb+",
-	"3eUCuhotPoP2KefMLyvYaj6CO7PCmdLmop+TvMgGegnwDFsAdmv4CBwQ4M7IrEC93FRZCPN9QVyZXHjF",
-	"a7Tjfcx+Asdw1IxXhLtOL6xhZ+K+SvZvdi7vH+/oDh7qpgxg2K07LG+pzEirOUkMvKuCZqLB1iSyly7t",
-	"K7hfWKSvzefe7G7DTj4yZ3tPXnbFvlvZbIdWDOtAIY+G2npDbcVEq6MED2OtEd4jNZxtvT+EgCp2W50K",
-	"glOtmieLW65KTi1aKkysjl0AjYWXjmCxY34rBlobLbq9pX7NlWUEQ8doArVtpjCMkvom2G5hzNhxuT/Q",
-	"q62WF+8jF24067jCNleb5ym0bHDUYsvS1mtDRGrFXT1EpPbemizv86Lza9NquMlbXLwd+zVvwLqKndoB",
-	"Ia0KTRKQ8HBeATQ/pAxcuPurWrmvzamo2sPHzMMSEqdIVEJKgnTwlmeUGCjyGzYRfmyKyjut1zXQnfpy",
-	"Snya8uALEgo5BLXD1k14cD/De6fytkfBa1P6aelZJ+fTqSh6A515W2popkqB4Lz01ZB4aJi9mPuSKxZk",
-	"uXD4fVwLfcggdxnaeUIXITmpLmBxTd6Ym+ALv1iS4ogEnLbrjnvV0vEZeK9U4lU8gwNftFbztJg2lZI5",
-	"MngTg/805j7ejigDieMc7z9GgHUVTtzoeGN9fxze2/0W9pBhq4s0aLUSRKpveGq3H67NvJmimbj8i4EO",
-	"9pApPYCPheejHmqLR7EN4ajkemiHcNRDOhzHGNTBY1ArDRjI0/usYBRWqJzE0pb1cSl8+CI++1WjUC6+",
-	"TFtbtyRssljL86giKEuvXvUnlBZzvoNQRBm2QI3LtLWOMBdLrDZkNWyXkh5xNXDIYA1S2m9TIvoiOXzx",
-	"d88Lq8U3uO989KUdOyal3zUpfYm9NrPQ7hfQS9yVpKsvz7Al4uAKu2xRCShd8GGKc+JUKGkkq2pm7A3a",
-	"WVQqllSEHU39xkJA3M1V8iGA1VtzI8CpxcrRfcnlO1YORnO8bBDmb81M2Jh6hOpEOcOUAeTe+hWYN8E0",
-	"h1StWE9I9VFpWWGHng46IYw6gapAgN6FUtqGUiSss2sg6S9JcJ/eo+BOy/sqqXS05vcKB7ez1N+PaH+G",
-	"7LGDnf8Rf3BInIT3b2CSdb2Voxg7KoNWSAXQpxXuOLXhi1qBYFgRAQSA47t7t9X3F6H50QXlxbhj2QWd",
-	"CWLosO8Et8IyAicPr0xY5Jh96tjrjx/fs++4k3ndRh23RkKzx9IJO9CaIxQ53HpFKPkeExIADKHLNLc+",
-	"CWoUpoKfRwRTGLPPMu9VxjquzMew3OcvxlhF9+0ppd4OdBbeWHOVgR6alL6EqjrxKVelk7finMX4UTI/",
-	"rlnJW+HYt6es4HOHucXwxVM30KArO0RCZ4u+TpdNOOAmhlkEwS5W37bjpTew/oE0YWT6h3FeFmcv1kqd",
-	"HnNjM6MrBKNz0atuDCK3HbXjfgTZ9zIYsET7ixKMEu75LHKzq/pdwKHcswJ99hv8e7XBW/oARmcbV21y",
-	"mfDXxXmQhUdH6W4khXsYieoL8IPiVf6U+3F9kx+p6cmyFNwJOhOoFoCxnnElrHfPEGh77d2pH1vhEJpI",
-	"AtdRwi4G+OgYHDZmWcDthn7vTx3LfsbJfskG+kbMXbfPLnPo6B70HfRRecY68O8fAWSvGyaaCpsL7fvs",
-	"InYkd+FHeDOddA0ecaUCyWfw9VVhzfRqaiTgMBmL/h11lcdbbGPZUCgzi78YKWPsFU2X9QaaOssnA2Yo",
-	"XUZKCP/U9VgG/7tqmBFHDrJ/LK/HUP4j/VjqgV74zUzqwsyuxqa0uExaUfrM0rqo4f3SQLQ6rOwJe1da",
-	"4bIIVRiLlGK/WqkZZ9bMcKxYEBQelvo667NXPB8zK5xRCJXuhBqld8QG/GRoEOtYh7Ish+ZW0PYYYwca",
-	"uuzAS6NlZM20pqEYdcWxpI/NEABmrksVQjnXVe6Ba7l6vgCSeonke0jnI5lnU3+0hFNWGeTx9EtLtgHy",
-	"SSPuEtHZCVXnhX1dRew7IYm0TtjCg7Vf0RQ1QtQ8rFSTjkEvJ1GgkMKjBUhxNjaz7jnjmDnBTOmdLDAw",
-	"Bj9xVQIZ+AQLFXB9dgnXto79WhbXonYntJjFTIxA1SmMFTyJ2IxwjQsfoliq9DX2N0oFDvPGc+UIfKp7",
-	"jsV/uIPQ/YBKFJxQUmN79jmbicCsgc+RHfvsoiykp78Q+1phSkm94CZme1+uMtsB7P10inuOeO3C49Ri",
-	"oqbxx8HXhDzl74+98cEFexstl9xoLXIvb6Wfr9ovK4riZfL44dXF6mybCGrRZCK98ci0RrprbGrQoFvs",
-	"AXMoRRGOIPvDlRN5ljaqGZsZMyMvdGI6QcEyNpCVkBk+FEWfZV5OhCk9DoFaY6AhDRoeYYrPhT1nWalt",
-	"+JQPlbiqeCgLQ4XJoMY0D5uVlz6I92jMsQm3N7SKQbAa9TnLLPfiSsmJ9DAANM0Iq4QZXazphRxw7ATI",
-	"eG4NNSzMVem8sOcDnSUl9lfXygy5ytiUl9COUKnqKDp4JQcb4cZm5mgb0t9nYbyUN88giTJjzsswFKws",
-	"mP5jY73QUGzvhb0Nii3w2zwmVrXooBY+PgCe2+pE96yP2lbQqo2WWOWRKaT8oNJjgwKicoAtFdBlLB64",
-	"F9qpqg4aaSfslLBPHYFfWFfl6YhHqHVmxt4EabmapnQnbZOQSyEdeMzbGCt/js8e3lJZmupopmyVVIFb",
-	"dk+2SRY1JNoWZCmgWQIGBlomjlkRiUwUS9ZBZRrEJ6RwWBcQCKEoFRJ98CSDtUDOZ4cHg6TkirlZ8C8h",
-	"t9RRZo5Q8hqaN8P0pLW7Qf0XwovcXxl9BXWUV4FQee4zZkvtqhXMk3szeI65Ms+Fc6OS7IQNpklceZEM",
-	"2cmq/5/ZUiNCOyzekQViS93tw8CfrnJZ2CsEJ4qOPmyJ/C8KMGrhoeYMnJkOQQ4knCwLm3XPITY20Hzo",
-	"oA1B0oIQ4wkyuOdT32LRNDH7/s2Z5Vnu2ZZpnP5oyDQaMsX+5UurF13TMjBJO77zK03MX69uZCyJggrN",
-	"C+6SpWYpZhdmmvnS6sTF+dUMHcamhKaM9Q65WFQ1moiJRQQviVWq1e/8TOZN0NEfSl1R3SW83F7TdQ/N",
-	"KLDkder4ddzLRKQvbukxpbY5OG3l9bWwCzQG1L+Bw3ZPqN3AfIFHlJLXQudiC6vwTfL44Q3D1dmOtuFm",
-	"2kp37SQPrlWOnVy/LEuRVtZuJtZLJ5Oo3Uo8Z9sZacludLKU9M/om6y20FyDPH9ftnHA/q2lhonu2WBq",
-	"W8HRZmq0meSh+a5ViAfXYJv8iaZjWhWSePde21Om9METSe0pP+YeXbfwmBbOUQyHjSSVmmN4mVEtuxYF",
-	"NidktXxA1nU/D7kufsnQExto6R1T3MW7SLj/DEvsZAgxpousy3IDF6Bwp4lYzVDFeh5D5JhCGieWbqCL",
-	"UqyL6lIF+eFVWj3LTqoMN6LKcIlnFnbmkWi1YGrWgryG5ZvyXBQ9At6dMWVq0D5d1GgL4VFwgL/ia358",
-	"S2fgZeorC+JPYwthgwczM9YhaYCfkrLCQCsA7gVt7MdcM86GwnsB1fZnLMut9DIPuvN///t/WKbMjP43",
-	"5dbL6vMIeeMz7OA20LVyBpW7lHxgNLwhJBV4md98TgbAEp8eBi73YRTu9sLhqHBjNX8kvOjjC31YNRvn",
-	"O5lacSvFrFXhAsTFot06M6UqWGFqql9UxTGp8Sz9HY/xTYfoDZTEM8Tu8QR/BZa1JA6Leq9DeW/ToE7h",
-	"seBoFqXo9qooyEAjmjAMMEQpqgpXPwDCJmhPbWa1mIVvagB1eAggs2sR3UlumZmxSyEZyLxclOZg1cfC",
-	"uYFOnIKrqbBkLmSMx8gwSosg3SCzEsQZhlQjOrrPttD5cRnv6Tx3jdD8RQnh7wldanmtbfdp+PXjyfMj",
-	"sl+gpx5zxuhmJMWtJcISomIiByrUpVYBgBZBhYjkq4ZapROsk/32G7Q1YL//nmE2LCQpdHs14h9tUERW",
-	"UiUk1EUMUaVQaDjhWUeXSiGLA0ReZSDihJAuUkKlUp9d1EsKMw20ploemo5pY8k6mfAb0uVx4cEekR7Q",
-	"k4MtL8J5ZKzUXqrwOXQH82uY7W/Vrh2YU+qJWnikOr/HwyWAmLbYyqaiLEdCuHTicKEhnCljEz51NRVC",
-	"cw8G3eUwO5UMwHMGVJ0rwa0jD7um+6cuskQn8V4hf0eGlwvOZrfPKjqAgH2YqqjyVCXReZ9d1FCNwJPB",
-	"Y+Rps4nAOG+5J0saWXjRxj1HFYqe6NMaZRKt/tlY5uOBprs4YMbizkbwZRMvHcYOrubAauCHMIi35+SV",
-	"drqPg7UvBVQ/AJ+wFf0Q+cTFdm+p5DuEkUy98re4TLikR+8h6rI4U5tTJbyX+vqRaISfjL1xU55DmTXs",
-	"TrIBy4SxvuIMf75e+P8EMHI0wtVkxLMeVDi7qqT4+79cQC2w0WrOhLZGkWEBRQRjfkutjLD/KBMafCUX",
-	"ZHNjnGCVug6BkrFKWPeJj7ENWQdl8rhIm2IEs71TeIO4c+NtJN3l63sQcnGSjcEj2oRHej96efma5UoK",
-	"7deQw75MXq6UmV25sjBXEbwhq6AQ2IgrJ7pMCe/Yu6nQP0GTFBfcK85yKwqhveTqaY38wLwZ6CyMl7GO",
-	"gdCuL6CoVM0JlTM+CqHe8GRMV+G3XEI4qS2yukClBxCW1fj3LScXJ24Npz5KKRkEwJ5ZYtU4BE3fGil5",
-	"K28F6wQSRXSCokumgdTYSAVAEm0hbI/diLkT/mTKr6VGzL4mLP0fYb6vGvYTXgHaia8R5zXqJ2zYI4L6",
-	"pPetiRRJbA1xhge2gOsM5lJ4lF0HqRy4I7uVYiZshphvJd6hZeGPjIIXXBsIoYXP0EjdEvST+7VYn4EG",
-	"vnSEz7BGXO1O7SW/2esC1vHIEdxzK3DPQPMt/LRz1iGw2rL4bwDsXGoBbEZRAyAThZ89dcwJQkwEuyhp",
-	"1BefgZjdUOQm8KIVJQBOIgYVpJLwHOoYeTEJCoXroGmGIiqbVeZD5FBivi3wQuM4R2ilvdS2wHaup8g1",
-	"ZEfU9Xuv1RtrPtjTexNIH4lsjzhIjef/V+HvfPifh/AH/StXKAZD3xXRHEaD4iQ7adB7JlhCWf1HJNwH",
-	"h1glRVfpMmOZmHCpdmeARqX7LIYEzqxwKBT3CIH5cb2mbqiKCYsINPeelnUgvorDw3w7sVaDko+DwQX3",
-	"UXC3XURVtFwFrDpgdknnLffGMqDA7r4IOzhP7ow7J6/1Ach669YNiHD64vRPDBzBmXRN5WAXsE6QtkaJ",
-	"A1F9GBonmgj92WT/AWDOYTioj1POYJRR+qoobsZd98gSjSyBBwFQd4DEexfDJvw0kngz/Zf6IBxQBRI8",
-	"+lI7cQN6cKvu1w3UQQPIL/zdHP74kd7o6+MVKybmdoVVZpxC8MRJ3aMJtS/Q1LDdkcGgIGS/LHZWYP+K",
-	"ezaa2A9maIo5y7lmtILANBPAwSR47xXmaohk4E+/BI+X3uLoQfiDNFe5m7/caFWdCb0Xil8kxVf6S6FE",
-	"fL3iGINppys8LCxPTzfrM+jrVlj8pj1N4m/0yAHpg6ZYRyLflVIVdXuKqk8vdjIcSs3t/K5k83nHQ2ko",
-	"T85+/mVRB06N9Wy4sO62DBeujZ5PTOnIsFka+LcnQ+hbcVH6cZjn995vT0hBvTTmRgr4MEwPWVgoFkqr",
-	"npw9ecan8tntNyACaOZlrfdacOXHPUa0UAXxL96/YYXJS8CjRbDnftKSHJcflrJ0YSCv9Ymsh8kJgFtC",
-	"3oSfJ2MERmwYIYiLpFFi9ThS9+rzwcSr82bSbk6QpHZtOTbIoWHAPG8Y5mNE1GVS3wrtjU3XCiU1Db96",
-	"W9XaIrZiWMbEaOkNdKUaS7c0UP1lw2gINRtxeYfzupQ3jFs3tWeFlSPfS3CkeX6jzUyJ4lr0mJNKQKcJ",
-	"AuuG5wrpwsYwJUcin+do4ceTgHmbThOOmUmN4PFQ9UqAl3VhdbX3PMKljQRe4dDw6cMNk0C1zslMFoIV",
-	"3I2HhtsiPXg4lYbf/ZCgMFFBxUjqAjIniBXAvSsKymRvPNkK7KPldINHpb1j3LFLGPTkMnDEK/g0GQcf",
-	"axgkBZLrLWxcL0WzqRaeJILVeHMLbBezPpqJGBJHqjwldhuEWzJE/VXTYr/n+VhqEdlVihSsPIgEapDW",
-	"iX02qjz5xRt5qJi1ghcnkDp6I+bd9DWWmyc0v4nnk6mwJ5i27xkvC+mZtxSEraRIIX3jtlfcUgHdAxfH",
-	"HuuxmX1ak5yuEdrhNi8s4USswglyHpjCpOmwkS+qfgQkkiZ8yrxJZVLZLJOq5gZxrdrMAAXfM67nWEQI",
-	"ieWahEGyMEhE83KSvlP9dRM7GS9HpMEhWV8L5VhnJoZjY2567FLx/KaHQfBukqcYZBSADJkRAjsHr1rm",
-	"Vf3IJFmATuZoFqe50E4wL2n7RoL70grXZ++iZYKYt6Jg2acThc+f0GMZ49rNhGUvTp+zjL7s05dXpa6y",
-	"7bK6bwFMFV4NIyD0MOvUhQtJMAXrwZIXojme/P7L7/8XAAD//w==",
+	"7L3vdttGsi/6Kr1491mmZlMUbcveibRmnaModuw9ycTLciZnndCbaAJNsiOwG+luiOZk8vU8wPlyH+i+",
+	"yXmSu7qqG2iQAAlQku0Z60scgUD/raquqq761e+9WC4zKZgwunf2ey+jii6ZYQr+utA/zuy/CdOx4pnh",
+	"UvTOehdCr5giVBOz4GKuiTZSJoQa+7cmXGhDhSH9ty8vydOnT78+gkeMJkTOiJCrYW/Q47ah33Km1r1B",
+	"T9Al6531qJ7IWW/Q0/GCLantdybVkpreWS+hhh0bvmS9Qc+sM/u2NoqLee+PPwa9y1xpqbYH+m7BSCTY",
+	"BzOJ4Y3IDsAsGMkUu+Ey1ySjczYkF2RJU9sXSwi+SbgmlJyORk1jxdcqg13SD98zMTeL3tmzx08GvSUX",
+	"/u/HdaN+mTJmvudLbrZH/kquyJKKNeGGLfWAPCZGksej0Yj0EzajeWrI49FR0+BSaDQcm/uod/Z4NLAD",
+	"5ct8af8YjWCc7s9ilFwYNmcKh2kJYiXV9UueGlazyhdk5l8hHPY4+u7FO3JiCSvlVMTspHhBR+UEIpqm",
+	"0YCwG6bWROUpOzonVJBcXAu5EkQKtncXinabNuL56f59eCW1ef2t/RC6yKhZlD0spDYTnvQGPcV+y7li",
+	"Se/MqJzVUmmew5vbXTQ2f/uWE7bMpGEiXv+Fres2Jxf8t5wR/IZkTJFUznlMUyIzpqh975wolqV0rYli",
+	"JlcCeEQqPueCpkQxnaem2IIFowlT5RSCERzbIeyaT7Azj598tX9rqrP7ESZF089jlofPqoHn39A5I5r/",
+	"nTl2fxJy+7ODuP1ZyO1PWjD7W5kyJNbNBVYyZRX2tg90VAyqE11n1Bim7Gf/9Qs9/vt7+5/R8deT978/",
+	"Hjx/+se/1ZL629yPraZDKz9eJ62Jzy1FsE1NQzp+/6f64VzFVDQOR8dU3F5svFNMJK+FYeqmjurt8bbi",
+	"iVnYTWE0XpBpHl8zE4jYhK6jRsLhvuVa2ukl1L7LhKWWX3oLmVt2wIcrxq577xuHfMVFzOrHO+NKm0JF",
+	"cMexZoozXQ776Ygklk+nbCYVI1EuDE+b56GhuwP0BhjsT7bx+sGmdP9YhVw1DgzG3X1gf1iq0ZkUmoEW",
+	"9g1NvqOGrSjI91gKwwTID5plKY9BuJ38qu2wfw/6+jfFZr2z3v9zUmp4J/irPnmhlFQvxA1LZcawy02G",
+	"X1JB5ywh9gQksczThAhpyJQRZWmNJUQqotgs1ywhuSb9yL45zAX8TKcpiwYEn12z9WTJ9ZKaeGG38Y+B",
+	"ndNb9lvOtPl4c7JbqrBTq1mUOp9U5IbLlBpm9Q0rSkg/uqEpT2AckxnlKUvcyC+lmKU8/kTjjl3vmqy4",
+	"WQBFxrlSTBiiDTV24IppmauYDf27xT5Mc72OBmMR5ZqpoaXuCU2WXNgX4JFm6WySyvha5iY6GtiF4UaT",
+	"aOP0iwio+WSW8vnC2LdWVI8FUAIMi5KEz2YMhuVGPhwLu3ovpZryJGHi4y5fTNPU6gQ0vtZoATC15Fpz",
+	"KexEooQZytOhF9aT8udoLPoRzc3i78Py4SRhgluKgCWiJJbymrNj+xoTxs7DWhILKuaMJBwZJ5ZLRmZK",
+	"Lm3/Y7FiU0Kz7JEmoOyCGkKwp2Gs1Wyi2K8sNkB2uHR/lealzEXy8Vbur5LoPF4QT1EwW6uXm3JJl3QN",
+	"09OMAXu8oeslE+Ztcex9zG1OecyEZsTwymbPGDW5YsSK5STcb/dDBCO/YuqGx+wnQW8oT60A+7iD19g/",
+	"ianABVU3Bd9rooDVwHq2J5eUP1CxdiJUf8SBSomGqVWXlpnR52RFuSEzqWCpRb6cMmUPS81iKRKQE9Fb",
+	"ZtT6+GJmmAKNEbVrGHbw0/YhfOXaMBJ7cQqBst9wMR9WztYtddaO/idhOUoq/nf2cRknViyxsoCmXkYU",
+	"D4hZUDiBnKk7IOxDZpkFT9Qbec0S2OWfBPuQgRCAHj/i6S/WRJoFU4TZV0n/dHQ6IKejZwNy+vjpgDwb",
+	"jQZkOBweDez22n3H95hrcwjqlesOHElvXr+T10xcKkYN8BVNEo7m3BtlTTTDrbIzo6lmg14WPPq9x6xi",
+	"Xm/2GdsorqdgN3a8sJL6nLAPcZonTJPImBSIztHHVMqUUZCoqKZ1NOAGPWv5dPUzDHrG1Mzgez5jVgtE",
+	"OUs1iZ6OlvY4fnK6iCw5RF+PkiicjVsMmFFos4yOv37/7339j+U/Fv9IjupNltIW+QXnXqrwcmpPGzvO",
+	"6lYlHfcKNqRem1Z0hfs1IHphDz3wFkoRs2Gvbr3sq5MlM3vJ2Y/4B/vu5jxxQJXmds36e44aadcpw/+B",
+	"s67baIuhUKXoun70eueIf3Ar1GHEMW7thJq2Nsmg+Ga6DmRt+bPju11Nijx1pypawltt8KSFWTzogd5q",
+	"dc1bdeZ5f5u7UQDfqnEvIbZ+cGf8hMaxzAV4FttM2ar2OcpCZ47T2PAbOxZ3dPSKgdfb5SFRQR81I3GL",
+	"Mgjpo7LxbmLFeGrJ0g6Mm3VHkvR+1prVuCu6kTFYSt3IXttTxU1nF1df+ffsN6AsV3YrZcqupVFUaLt1",
+	"UoDLwLA05XOG7guaJ+DHW0rBjYQBvK8bUb5cUlXPhYabWsKrJQAcZTBF/311qXZt8hs673qYL8D6mwDR",
+	"bZ8Tr60EJSmbGSJzq+/FNNe19oZiNLHPuSLeOJkys2LMnSsZnbNHeizcfQ4VCZiy6NIxbEn6RqIHOE2Y",
+	"fyZRmYGXbANgegVO09G203RQSv124t/zx5boH/SCqyrbzB7C39xU6H1QXeBqm7VbmSy5eCtTpt86n1PH",
+	"DQU/cOvp255eCKPWe48+bLd2yMBN3UZJY6tqpyyZ31K0VxrCw7CzwAJxMMHHdZoSEvQZem0moUeN9IE+",
+	"+Q0TTGuSScsT5+SareHOw75/NBiLqLx7mySKz0xE+s6xlVGtyf/93/+HzChPLcFT+KraBrALXMnZxnQs",
+	"lW1HZtCMfeGRJvDUGno0uP+bsTQl0zWJYIp6WH46ySQXRkeEi7GQghEdU2E13ClL5Wrjg1kqpZpkTMVM",
+	"mKhmbEWPMMBZypiZVIYJZr99vGekY+F73mykGPCKm4U1YmveW3GRyFVUTKO+tabZBJMgEdwY2D3hYh4s",
+	"81jYHzRBF2SwTO7tXDEdEUu8YGlTouRqgx6IVHZc9nSZxAvKxWSqrOLoViljisuEx8SeAjNnUHpvN3xF",
+	"4Cs3hHMiBRuLa7YekFhxw2OaHg3JC+r8ROmNHYnRLJ2R1YIJkLrWigdOJXHKqNIoVrf4YiqT+nPtEIU1",
+	"YUmeTa5rL0UNWVpKsmQICwqLZReNa2Au0kf9akBCdrfbrHlqj+vkqNZmSbhecn1b1bRs5UD58rkqU44+",
+	"bqlb+0YOXBwr1tzi3I225yji0PEU3+f+IuqwdQH3/17tw1L7Fbxpz186183nKPZT5ZxLKQz7UF6GwUFF",
+	"+jRJlD2PrGhGT5CVtoIER5c7ZdzFqH1zLIowHLQnUETDeXVeCscByu8BmVLNUi4YSlXoy47BLBTTC5km",
+	"eiygAfzZivBzK3g0i3PLy4W4LL4ENa8YrpO9MEJ9jk76UCQ+0iResPiaJQO8xXRidKLZb3heMqpRclKC",
+	"P4Xi0x5UWZprEjnWsWczKGnRgERg0wY8FeECRTrPMruyLLHSWuUMZaqiHO5aFjxF5RgOxhWFM2BJrXIq",
+	"7OF/ZlVlPuNMaaKveUa4OarI3lKpajIdBr08SzoK3zpzoxTHFf2n1vxAUm5hhth2LsCcCi4Tu+iusGUb",
+	"vrwnz57XsFdef038sjwTiBTpmvT9zO2+WLJ1DtJZbnLF4Ng4hL//aJr+K66NVF3N7Y42i+3onbVdof29",
+	"qjs22rhjV15SbTkzwtO2V4rGXin1e8HxWGseb461q5lg6gIJI73Whi39PenZOB+NnsY8gX8ZOmo3HCqb",
+	"79TqC8gILY/cLidtyyaddLjtgeyZaNsfUdkHv90ovWBTkb937nwuupNBnQAq1royrIHb8mIasM7VlWkk",
+	"ZH0pxYzPO9JYg6HREC+z04ahKRxZ1JCU2cMMPB9wPYdtOuPKquALPl8we0igNWMgdshaL3iYaLJtRVmS",
+	"DWNFd0ePDXqNNs8BU8OBw3wax3dORsTkSrhLXtsjkbPZjmGP9g0bl2SykLnS9VG5M6rIlMbXJLQw/eLi",
+	"VKwRIeU1S8hMqspo/uPJ3kWsWHZ1V16F+e3NQksB5cZXTUHSj60ekFrbUQqr+2iesCNc0w2js+t2t6Dg",
+	"i93Ogr3kyzEMGFwFngxuQaCtSHP3mGvosuJ3sJRwdCeEuSHDtle7fj6DRvmyi0F3cMEmSe6Thge6EeNC",
+	"lO7VRLzYBSMfovB0t+82ltZ1HbTWPMcDPN4H6Fr35hze6w22BsuLGx9h0Elx4g1KABywTslp4V61L3vX",
+	"6LYjKOVMmIm1N+t/l0qxFKP2Gmx8DP3ZZ/Zurcz9+kViqZLOHyW46FXa2tbBNujIB3O13ZHifb8p+z0R",
+	"7LfKNLgwz097tQI58Ld47ZCLmXQKGFxPragStuFBz7sbW99w/tbboohBr7h+CwzPgOqqW1jdm4J4Kqu/",
+	"m48+gsQoefaTio3Xdl/tgr6FVIqu8h99K9vnMa6i806zxMeAmSKYfKoYvSZ9mqbOLbVEJ4m8rlrbzWS4",
+	"6c6ppd6GlQuakdcBAwZhRo0G0sZqy2tLr24d9i/zVREU8GUtM/rKrp2wrM7i5wVD2wavLMDDV0yJC0Nj",
+	"c05sF4TPCPdBYwlPDvXL+F3fGgZEz5UjKQZhFky4IWwtscrFsLnLWora7BcDC1dKivmAsGVm1n6Xah0Q",
+	"fli7F7P+iggWV9GN2VhbszKbA71dIWOEoxxU2aRCDvU8Yxbfyzk/0EMoTVZvvfqo+1gmzLvDMUThkSZB",
+	"ILhUhGbZAHfhh5cXdnuYsHNPnD1QxBBWQgifb4f3/f68LjPKvqf1Sqqkzo+5L5SRxfKGqfXETqPOFtJc",
+	"zFN2nGtG/Lsw5UGY0xtJUxhjHSIic81UTQjm/nFvkEfRTrAUe0jhIBOFxjHTelKEOG5NaDmjEyaUTNOl",
+	"1VJVEAO/QUCFJx/8MFJd64zGGO3NFdNAKP6awk6PLKiGsBdsniVnBBzS9oX1WCSS9KM3P169IyeW9E6W",
+	"M3qGb0YDkDhk81dgqXV0NHBJTZgKsaRr8GKPBY0NkXh5K1eCOKdm5e6gIo9miunFjqWxk9ivyJjFD6zY",
+	"nM1triz/Zp+uh6Zt/+HlxQtYjwO3PlPyhtsl4mI+yRVvuD2MFWtwdk2pZk+fEHxlgOHy64yLuT2VJKHC",
+	"SgkMZPbx/zFF8vjp7evh3juWrQEWw9mxJG8dR1/KhOnOVyeB5OhkgmzG+VQb2jHcvwHN3kqO317cbups",
+	"JmseMntTZAwdGl3FIWegczhlg+3L9YQKKdZLmesGXbUpcnU7zKvbNmMyLIaPVoZRt3plptXtunRrV22w",
+	"ebsO3CO2dA6FQ69hGhc9PCFbWLzBQYhjck03zfgtitBD7043ZH5X/IuqEAgbqxvv5etv337LNcqKw0Yc",
+	"86QOvkKQ129uTolU9t/nRDADnt4iI+PxaDgaPh6OTp6c7lFyntYpZ1LVecbf2MfESGKUPXIxfduHUZT5",
+	"2788efLeJT57Hig8yM+fPXv6bJ/Le0k/vMYvH6PA839t8M6ghwgK7merlW+5Se3y1W4NNWwu1RrjOrvt",
+	"SWVVGjmoVXxB2VDtIIuIyEuryXS2m53vyd+W1EQCuKsYladMYwIc+peKMLmWZjLzuV5tTGq6ETLU/KpV",
+	"jTu8avWImSrdutXJQhTpCenDv/8O11BHzg4EtVZIgAaCaFMMnMPowapBKPNpusMaxFxC0KyueZaxpNXw",
+	"NxUjO223UGVDfpUH2xu7m3jeSN7dN96gEzKReMsRgRvO0YoE+iRUWROBYlgPhP5YRb7Rot7OyPksyejj",
+	"bj74C3ZTwO7tBoSIrvf7BShRrUAL4Dy6YGvYk8RfsrZyC2/SbI1vWHucjnYUtTtAcbeMDpGaQtwRB93h",
+	"kTLcHOs3RQjmkie+UYxeJ3IlDpTiLQk4YXNFk5akN+j5AbV4NYjRa/kFeConmZLT1uORIuWibfsuF7lG",
+	"P0pXdK3J6BzuxTXRhqcp4cLhTUTuw4j0hSQwPnBWeJAQcBSvmTlCuQYaVTiXqNWpuGl14cyCHQpuh9xG",
+	"bCzZPpK6XLD4+qCbC5AjkyXT2t307HUZ4xet79PKhLBJqyDfH4r3i0hfwVYTF4rLU27WkzKjcGe2TvCJ",
+	"u26wgsiOpOmyI1P8hqdszurDZ2K5XFKRaDJnhigpjc+5ggjWfsqoEgzCg8k1y0yZxTAMsIjsd1Z45Il0",
+	"/0wKx9+gJ6QAk2fvuhZDdZPZ73dHWup4TesCoJvuhtDknNjvJxUrN7wn1YvJlArBVLsLWL1oOaUtM8wP",
+	"tmZk4fSbKWovnx0SMlcoaZrFFRvoq+enlTia56NdcvzQz+VKHPhpIOcn81ROaVpPBuF7h/WEIvHAjxU1",
+	"bJJ6WLr2iHGDniUOmZutfp/u/TLIDZgUMfyVNh7vx6vbPhRgJBtbPqgSULCj2ytfnVLTMCtLVrvN7fjg",
+	"XoOlatiuQ8hU3dcHBU6FDR10Zw16xyTJWR1+xg1zeslqITUjgn0wTgvhmiQ584CzLVQguEmEb28VDw3N",
+	"GB7vuaHG3M3iFpX0pSCrBY8XcCVtVWUGMLRgEqa5NvZlwM05OvyyOiRUF3XfcIrbVSiStNsYe/CFixI8",
+	"4Eud4/VOly9/y1nOJgnLzGJ7ob+h8fVcyVwk5Fc5xduzGRdcW610zQzpryg3XMwHROVCcDFHIDN4RoxE",
+	"pDujuEv2axPOZNWtSRld3mkyuOMTN5bmmALqaSNT0q4Y+Ac0YwKe27HDdHmQyr7kIjesDgNn+xap2Pb6",
+	"janf6Map11Lc1lyrOzkIGL5WnhRASpepFOwwXzDXkwLp8vd20EBt7tN1LLNKagsmjrg51eM52E8Oy9bc",
+	"DhHO9i4ZZNIetmY0N4vJkpmFTCpT1AuX1xUo4VNpFrXT3XD4VkBZn5wOau+s7mOnGoImGgZhTQVL4C6d",
+	"OLwCePbs6fPdX4Bxki0U1axdbx+Xiu4uEAPHXcDIBNdRIensJtDvuTaHakVFIx28ZMU3ZdzBHQdRhsPa",
+	"H0pZM6BPwKX3gBDV7qZn710p1zsVl7bSoj6tPIejqym67keRrgHOMNjRM5eRFhEKVRH0sDHxHRsvwYEO",
+	"bLx0Gms4eEE0FJN+/xmIE0dqkyk3O/wZ9o1YLpcu16CxlRkXc6Yyxfe815gz0D1/ufPFezvBV6HOkJJ3",
+	"y4GfYPxtj+wlF+HTxw+H+Cc6xG9zqG5TQ66NXL6VKbuNAte8bW0WG6VBd+j+5nCejribZSwDOKb2hxuF",
+	"890fA1Su8d1y3O1W/SOt3dZq+FgblryS3S0FDGSpFccza5J3EsaZVKb+HFFszrWxg5zcBvPmECf87lPB",
+	"L4AbfOXjYAne7134t26GBzI811lK15MmObR9MyVuuJLCH8rd4rnnSuZZWzQDu18HSn0PW1PHCy2GWbLC",
+	"89NtVb9BbD8/bSWniwi1g645EmZYbCZSTDBVJpaQsdKg6bpb9C3X+/PR6VcVx/3T56NbXk58mMQ8UcBj",
+	"uqlUhpozbcrouZgKQtNUrlgCGCiOI8LSGXBwEkpOnjw5quRGu+N49/1Bw53Fs1G3W4PKMm649Zv2o7XD",
+	"f4Mc7tXbv0l6HVz9W58e5OcvWrmKqTgwNPNjGKJFYNTec8G7i291HTDzNRta+IALBmvlu9g4omv8Fi1l",
+	"cRGjuhloHV70bcYOxfY0azsxbagyt1zIbRBk8BrDZVzhSAbgS2bgKYYc1howRppaQPlCSP1//y/JghDd",
+	"Q4JUYK2BsP0KF3PwAyiX0dPJBvgyEsRublsxlh0auS7cEloJ2h6LovisbmBFqYJOEi5hrYoWXNoXa/P8",
+	"G0vmPNIkeJvwZEBoqqW/IIn+5/Fl+fPx6yQiXh0kWKaiHumxFYpAdVA/0HjBBTtWjCYAiRcjmt6gjDWf",
+	"cZYmiCdVV4tmWIfcVpjVm/dFUjOCJ21ZoYFXfEgIp+DQwBkSaspjqPv1wVVd2GKfQe/DsW3g+IaCpqRt",
+	"Sy9tP5e+OfjryrcJf73xDcNfL4rWrdTLl1SEAVRbSYjMHrYxg7SpjMksZeeQvWt7RxDn2YyJhIs5gRWE",
+	"F8sCTjj3JtecUWsfn1N/46ZYxijeCi4Y0XRZlmNKqXGY1HBNhgHOey7ZgNj9toUD2FyJLTJvZLfL2uzN",
+	"F5CtifsOaaquftkNU8SqZ2zJzZDgpmmcxIqbeOFCsjQLSWWrHJarbce0GU5lsp4YKSegBULWSW7YUEgz",
+	"8VINn6DfaWJ/cLqhc5EVlZf831xAh5Oq87zyk0/8ayjO1LPHX1G2asjFJFNy7qyy8Jdrtp4olusCYAyK",
+	"Z1UGv1lRq6IoDtkHu/Pl2Cvlm/zD5YxONidpn7nZ9AY9V7zIFyWa5EEhIrRLgpJd/klYsatE9R9WvwUd",
+	"V9B06IPeNyu1+UdhoTb/bJrrNcKt4XkzVFTMWWW77SFWWeC6I7dadOaAEMtWB8T2WdUY5Q2IB+94fM06",
+	"R3zuL3ZRA83vO9rtOXDvVSpq1I+eJ1YmQtxqd7CenNZnrEFefXsVtDqKGjXRx3s2ZEB8oLEhesHSlACu",
+	"rMpFJSDUynFIggDELRgcIP9XMqL2Qt4kOVaAda6djXHwJXMg1S401Uh5HY4ikOllVoKvzFSfCF7412uA",
+	"A2AS+AaUhopomk7kLILJUgKrrLlhLqIpo8plg8DtEOxPPZqkzE2WN+Sa2FZ8sgm+Fy6pg6ujZliPLxDW",
+	"BO+EmtQ2zFhbfaEIMDYqFzGtLm7gj7ihiluptWM4++4fUUHMU0Z8Y1ZdyEGbKFbFHgk1GtcGwxaXO4Vu",
+	"H6xXwADF/oTzC+ho4NkynGCVduvkwEvGkteGLbuKgB3Io3stsTvFaW9po15zkTQAnliahvIdXBM6lXmo",
+	"UMM8h4g4GjlugycOSLSek1Iuruv56KfXJKNYcdd3+0gTncN+BP2eIFD/f4d//twGC9aKtdvZxweAl3cp",
+	"GAM7UII0AxG4pdqwWv1Umuj13iGxCqa4dSyHCwBOmgrWvAthX/BVX7MfvmAJyTNfvH/YwmlQg7i1MYba",
+	"VU0ZM6+kNi8xLq9ryhrmPk4AG79L0OKOW5fdFFXW1a/pu3GG37vCJx2nd0DuVCVto1v6VKu3u7W/I02j",
+	"qsX7YbRIfoIFfctiJswlVKrV98uStrt3Qf2rw0HEceR5ym5H7ECCXYi9uXLE5v64Fwd1fTXO6CqWnefS",
+	"LsV2S3kF7+OEWZWHFhCSh2RWV/qua7dxtu9k5jLmX3mn9/3SXigdb0l75dgtFX6EsYfEftuxByzYFToQ",
+	"DH+viHnHEF6NaQa+GAwDxzeTAGOzePS+W7maj1uepmVlmB03E+2tnDoNqzwUSwlSWBXh8u8vjfEyTELv",
+	"sMlTJuLFkqoG9ffy9ZVVoq/evf6OFK9C5aR+pBYs/RpKJExzYfInTyKsETxsdUtGlzytKdUUxVzbNrXh",
+	"c/uv4NocfzUaHT97Wvnz8X88tn9nMT9OtD4+hW/U3Kv8ab3O3bDZjUGiWUqNpaX9LF+dxVuPCQJYjwWY",
+	"OMB90SxL11ZDBAgY3wPBBRn2tmMEppyKhnCYBUvrf8Etqa2SXaVD13zxhWu0jsSqymKbyzAXE+n2ehAQ",
+	"W6W1cJ130vYBxXo7Ct+Ciw6Xuq8YTc3iwAu6ZDqJMX2uyRmyfSu6gA7XYXb8+3roT83bwNIWEqgymLKB",
+	"2klLbUoAiq6+CT2Rs3r5w4U2VBgXD40VFhzuzEyqrVy/bhf1O3E7Oh1SnYgMwrzylDnwgTswWYMSse0Q",
+	"Qhwk0g4jLYDv8K0PWsNDV6nhqhzdIVcALeFsXA5de5iatpEMHdBogjiDA5Xr0oSoBS/C5huX/F5ChRvC",
+	"nW8baljl9W9doJE9FyMXdVQHvtYpBrFV3cR2MYlhFPTF8f/CGOj3/fL/h5Pj938Kfjr677WR0TybBLGy",
+	"3eIYfVhsN0C4TxE8WUcANaLGqQfBmjRR9rcQfXFwOF1RG7eloKyXX45gWon3ILcsDX1YafrjrHf2y/4W",
+	"Cs/XH83IJg0XFC5RqOh3ULcCTSv9neWn7nl4B1Rr3Z0d1tlZ0/KoDgM5ly6KokPW2N3URnSEX01X2BpZ",
+	"ZRE2PO7BOHbuJB4J930W3EUuKbSxcy4HaP9wOnTTzJAB7jon1A2kneoEQ8CclHtMRrnjvaydyV9YV7WP",
+	"ZpmSty0ZXDQyXdfGyRH/Atjn12wdmBQUvBtG5dpADTVX3CDH6Kg2IcQ+e3GiF/TJs+c1Po6rVxdPnj0/",
+	"i8hMYlQUma4R+l1kNEns31Sz56ck4XOmzQBuGLVeHF+z9ZwJcpxGBLrQhNdf4ZdOuk5SOcyr3K57yj7Q",
+	"ZZYyHApLnjx79vjrhvtUekjvWT5NeVxfwvsdbhRkFuRmIRX/O0vsq5pg47XjKI3ljR3IMHowgitkkvDZ",
+	"jEF1B9h7H4ySKQaRiAnUFQZMG+lq8Dk0fg7VNzw1heFzjoAgDQ262l/EqFj8WiqqLE/gJqzu9MbSv2/m",
+	"ywsc9GHWQj2V70hR+2ovXuR2izsGf8BR0MWet2TV6dCwcm6fx6g0rqH5ptnZqXW3nbeZxRU19GVLFDgb",
+	"wCfJIEwUgmH6dGopvKBmX8pFx1Qcbfsi60CR7wHg+Asy5VviEXvCOCTwR8ULblhs3MXp3hMMYqEmmeLS",
+	"33+0BmgbHGhr1dP8p4Gl2PRr7PNj3J9H4mDEjIqPoeFsjqm4HejZrazaYovfb4quv1o9DMURDdFld1bK",
+	"KhmlzryrCUOdzQCgjhH7zjkxlfI8cPZLBeIQNtOe8dU6+8PaqjhST5IiRetWqyv1pLwga/N24NzfD4Pq",
+	"LlsmWC9jxluijDanZW/5mPZG6H4EjI56D1ORoB2y8S6Re6DTqVtmX0W+77c9N0pLUK3BQsAXMK7YEjJi",
+	"I9I5c+aNDCDi7ONhZ8QxnFU7K/bA2K3YLnacW+6slMVugG/sCK18l5CPBYoA7m/LQoZhxMStxnAnKNEf",
+	"7mI1AB+6/b5tve4QBxvfvwXCNJjOHmTaGdlA/6mcc3GvGNMdFqT2mz2rcmfo3lovOox18+2do6wPY9wL",
+	"H12nKXQTInfJ5p8Tw97RprfYl5rhNm1VOc5XXJsD6wKh1QFL2VohuHcgfkx8nKR0jSqSlxWZM+r0oheK",
+	"p/ctFfwDY992VJe4PWUFGP9tYPHZDZe5LntrZwJs9Xs/qP118D77T+eDQfQ3QvkCSr4NEx2c4W/UZujT",
+	"Ps2zgYFr9NAu1Hur+5JyOf2E2imdh2JoflwnyYNX4869Gg+G/4Phf3eGfxCed0jM/J7y6uiLRzvEfUD6",
+	"FEjPFVWPICQyOmpf/W3rwq+p7zxlgCCPjn6XuoE3nWH+c+tiN7pB4uwMro9pM4yLq4NMoaxDksdwS8u1",
+	"X7W+5U7m0tBdvQTFqivVJEPaZkza7Q+zJg/Mam6Xa1mG/vtMy2KYwTWfW+ly7QYhrW3ufxNdXwEQ8Gsx",
+	"k92v5alaSjVxpezbKWLdj1WZphBu3C2WiOvryUwxNplP2+l68AUmL3X6JNcsaf3FjCu2omk6cSAdLSHI",
+	"/EcFze3/5rek3QHQRX0Lz+y9DV8zJVg66fq+Yilz+LptP+ly3i3ZclLAokyWLbfNfoWk0faLzoc2T9q/",
+	"OUn5NWv7eusNkHqSKWbMutMnXRa/fH0yy9P0XhUUzVIu8g9deEavaNZpmxsNlIrMahK8Hwth+J6CtQ/H",
+	"hd1ARJM3DsALdG0j8WiHD4YE7v6kIi4oIWXUv43aONUYcHMOH9JrRqjT2XPAOin19lwzEn374vsX716Q",
+	"E4y9O/mdJ3+cLNlyypQ++d3t3x9RneKwl3q+6DDuLQJ/LQxLUz4HYKBDcHAboW03q9k9vR2w7aFl7zpA",
+	"yLYEit1esnvFiq3ZoQ5wsXVfH4QYGzYEaFydJ7uJAnkgTuPWyBD5t6PeyewUJm2wLLcm7nEtP5dU6O5Y",
+	"MrudoMHSVOyZcHDVVW9FL5eNnp04lZolJOUajgIf0RkzTXjQCnGnNZeCKAYoreEloBWEE+dqc4h7E8WW",
+	"8qb8M5XxdflXLqp/A7RZkA9fOK+TCZ6KEN5b90PZDf5djmLzdzvqicyYKP/C2QMUVXxN52wCeZNpWnnm",
+	"XC/Bk7JNp12Xryg2ldKECIbuSZwyig+Q5ycznlYRAMDYKUEj/QPFnIMseOatyfJJwrV/tJS5MMWC4V/l",
+	"iEEIz2jMijfKJw1vKShrtwOYYIve9L0jF22LxLtOPWibtBmO5Mp0zxo5zHbvIgC1oJleSNMNhfdHgZHj",
+	"GaCgGjaXak36keMBBBtA4oP/B5kAqAaaKfgf1B/t/wEN6mgwFhEyjH2IfGH/L2AIeL0gPh0dDTDdnwqC",
+	"K05W3CxIBCB00GC4fBHUw45miulFRPqw3KWbGv2GpRwDmAFqyskh640FNII9+MKi8O1cyoRIwc5JBBei",
+	"kf1JEE3XmqwW66MBdl/6lyLSt72PhW8tdF0eEWkFK0VAPaxOaaRiyXAsem1y1Rzuhd/cFhbV94icClR6",
+	"qN4ExV+YatIjWkB+7vfLILBrRw85F5O5shIrY4rL1igARa1N+LjAE8XglYnDmgWJiPiztSjpvHrPPVPM",
+	"fmLPmhU18WKSpeCMZJawM8U1q20mB5igTLEbn8uxPYEVVYKLbrcHW8ipgDZdZkL45d5BMn9jis/WhyU9",
+	"uDWc/LratIkfP3/61Wm3dLewsRbjPewu+NPRsJ4gldXuvWnr17mB2U9UcRNTlezQxYAAwQ+Io/cBEdJM",
+	"1sxM3M9Lmtqp219yofPMCngrWtK5fQDwaZNr++KUJhPN5wImPCArJcV8wrXOmYJbQY9QnVK+rMcWvwOi",
+	"LlZuc/Z1RPJDaWweRtKBN39PkIN/s3YYG2EdgQTBGu0hNEmZ8eDqsleN5gDTrk60/FUaPuMxmICXCyoE",
+	"S+/FYK7pp7SbD7m/37HSrS275lqWMjcuDabtpN66T8D2ixUzE83MriLU+JbVI/B0J31MfgPcQaKYyZVw",
+	"lbNrON5FXHVc8nf2s7vOunYpdqXpUfgugoUo17Rb4nUz3XTP4LKNP9JEM2MHoodkxaYLKa9BO9Mpja+J",
+	"YCwhUa7SiPQXxmRWTtl/9dGQsCXlKbyhxyLSS5MBKiHou/YPKwftHybVEDFh/3+m5NIpn0ZG56gE23WL",
+	"iN1fTaQgVz+8e0Mufnr3aixAh4V69ThVTyRUEx87i0rgRvagksuNE/Tpk1Gdwu8HveWYfNr09oHeVbcG",
+	"oeiCkF9XycZANQL73/riMk2e2fpplc7Yp09qnLEq3Zzu6PSrjgUnW3ht60j1FgAydyBXd8rImpm2qYN4",
+	"F6Kx3uPkudGqDFzMPe273AvgEs8E52SluGHHUiDC2/4Lm1sJzDpkhULuuX1qKbxuU50bW2jvCqk72++8",
+	"Nrcf1H5/SNPyBiLCkYCVElYc21PFCt22msvdXgqCY25SUuw2C/2Ls+g+rtonBL9lKb9hnSPXb4WsT41h",
+	"y6ypbLaj1rb+scNweGDStwxbbDnAMmOr5bX+rTFY6/Z3f4TWoGcUFZo3htPejUIabG+lx8qNSREU5t0c",
+	"Bckcrpn6lbiFdHd00yXUvJbX7lrAB+PqJuI3qCPM9nAAHgGzlMUG7UOaBBn++2T/21LadbAHfl7weEGE",
+	"NDxmmtBC4VYsZvyG6TNCIWBCGxItuZh4AooGRM6IFMz+g6UwIP1FR2PRt2S0PiNUgMt3KnPjAypiqtTa",
+	"KjX+S/DTGjrXEbpCih98rAc0OJVmQcpWoa2jOgsgGMi9BTUUI6v00AIgbFejxTrc27DD3evCUZWb2Z2U",
+	"fhW07mmci5nsDXqpXFn1lCU8X/YGvQWfL0KHzT7afsdAnnQPm94o2NQFU2STT9YuxBr4QpGEJ5ZtCI1j",
+	"lmHpGJcw1lRSKZbLipJXw/R7oXx8M/vL+bxxJgKWZDjQ9EKMlzJftXuJbcFWh3++qWNvDmej+V3L8JZp",
+	"Zg5bhbucwv7xFtUHD0p2dDd19REslhCUzHW9kr0v06fhPsvfN8x9ma2akt74CnEuf+CVssriI03sFLDM",
+	"A7iVBoTPrJgfttR2/KQ3gQ/LCe9eaY218Q9OjXMD6KKyXLoxNybElevTvtFN2qlpVsm0wyjfypQ1NLXJ",
+	"muUSVMfuu6zdAReV+9buU+faKz4uuhSnewDnKwflpBm1HI/K1qjmbiR1E6xJkQ4GvL/4Tt3Y8Rh0ONsH",
+	"Il/Xo2M1YAhQ3ZSxX6JetQCucodcDWRV/coFKS81KHtUax/LQHkakRVTriBiNePonESuO4hUgAM7y1Ie",
+	"Q6U+yPAhfbNgY4F5MGWsQhnDEMs8xbN+WvbRR2Wg+s2QYJ6RVIxwPRZ2mOSE9OHff4fwCae1FiZAy5UJ",
+	"9l+m7EJrPocY6sNONMuSzvbvomFu5he5Vmr3r5Act0KIbXsIcT2Z5jw1Ey7qD7cmcdrxDjXZOmPCnqvd",
+	"1C5LnrLL4IwuYyxipvVxLIVRMoWqvgnH7KuUacitKmLpQJuez9FwFMx4MH0XamT/Fz+opZ48Zd/uiWTd",
+	"q1nsy3ArZuhcgymPjZ6suKWqLpf9CbMWsp4gLXT5bjcRFTUIugYfNBDfMkuZZcayAla70zVP2evKt3Wd",
+	"YlXQjiOtlJdppztUzuI6zYEipTRcFDMfFdsthu5dpYyNS8kv80mXNNPEyDMC1XtQ4EMBHzJdb5YNunx9",
+	"NRYaQ9cGJGU3LIUP7FjPsdDQTZ4KptyBDAX84bH9n8uLd/D25eVr7eLU4FhIuTYaywNNvhqNJmW1IPiz",
+	"rBY0SbSeFNWCakPUbpEnmmdMaZZ0DZdp9kNWSt+2Jte/ua/aSUrvYaxKzJKQKu7IQIsvqbfCqyUvVOit",
+	"WuV2kxkrUmRLHFVWtklg+9LUXbWt8LNWKCYbNbDrIQwhWlNIUp2oLwkFXDPjRldyrveiG3YJlt2Vms1i",
+	"qZLdWeplwrXlsSLfGhQ4TB33rXTIFm+XEv5ZpXFv1kYqsq931m4rs7VLzglXfVCSXRM5bxw5B6ApdRfx",
+	"diCJK4bdj5CNUZxbUi3LXB9VypjTIuvCLNhyWCdQFVuyhBczaS8ZLRs1FeHN/Akxz6nC0uoFijvUaq6y",
+	"Xq5ZUrAlfEIWMk10dxREGJTDgOlVJ9e0m/eeRwC0XgLnfpIMggq/BWpzEPDnPMqFhzmVq0YF+DDot0M1",
+	"4DvWNj8XffBQWdmlUHgNbkUXNaGJlAotpqttChmIrW6YGyMqIZehXvBgmoM9CDTkGQu5QjeDy7kCQfBI",
+	"DwhLNTpR3YiOukuaolAMTsmPq27Frq5eHZR7S9NUriZVvMuG6BHA2QRkM5mbrVzdp88rabTP6kE0aNrY",
+	"wOMn3dJw60Ze00X9yHcu4b3m4pYb1SEFN/jooMzbq5h21SGmkPFxYFyLz7Lb4qC3rg6BZkwUJzUqlHZ7",
+	"7CG+WkjNCOpSPslo2KtHm/fu1f0KnS95eGCYTPWCcqM2ipJLAnGixEgy44LrxQ5eb3eLSV0aF+Ih4f+3",
+	"rUDD9eKWAT2V2pj3CWrZ9Jo/NQ6vfFFU1qVoZeE6yhy0WYLBDw5vq6bURXlxcXgh1aLu7a7KqXvQjSG6",
+	"2iMcKypIP1Iu3dBKPv9vIQHB7SEFg4zDYIrlEigqaq++MyXnqg1ed3WQl35wzrS1fdjVt63RJUmkYERL",
+	"MqNq4HE6aJqG1sKG0xvMJD2xHzYhH+MbRYGOvbDDQYubn9cWOkZvfUP9KEtiNDYoqAjV11iVFogK4uXP",
+	"xvlo9DTmCfzLggTTCY1BZG2+cQTGS4QO4fqKSs7I3KNQNnBq6R3MUxYsXF3R6hIRrm9AEHshvcFWdsyY",
+	"UG/NLNMkojUr3fnV7q6uXhH/a0mdmNfe0JYVsbcUbO18APa4DMIEFZ/Pq5mRSypyMGjglARYtgVL8lbB",
+	"IRvug8Jp4LvZIMCNML9wC4sTsDxwAz4OFj8UM4FsbdIUvqGi5ui+KGoKFaVayJSKZEBm9gDkRtdXGToj",
+	"kbcAIzTAKfEPxgJdYZSn2vLAjK2YJTcqyIKmM4igdxdzGxd0RwMSpXIVkVwkTJGvRuS/DcYiyqgy3HaE",
+	"j79+Rv4bZGbjiE2EY7WPz0nkLnDdqLiBUiNCes/XmpnqNaC/8K3ksGHMlOs3KLZpag1bXF5LM511S4yr",
+	"idcNscIHaDWfSFXQk+BOevPI06AcYv43meaGpGyGCE/9KhQryEzIQKIoOmiqGE3W5Lec5Syxv6pcCC7m",
+	"R/XiBIfSIAzdQGIqhBWFcIrZThiNFw3ttdVsgnN2nwwCSnnjP6g5mu7pnMANQNW0o/blPwWRDtLRQQKA",
+	"7IYNG9bEgzYgNs14alDytlqql/j6HrziJv21Y6To1s3K9j1S68MGRt/gc66eEsXWDCoyoUrOm3xWORWa",
+	"T5fm86Bc2+4UgXsIh0L03Yt35ATGFp27I8Ky1pzfMEGWuTZkafvappDdgHSd4Kq3Xv7tgIBJQ+f7x/HH",
+	"rvW8d5dwedR8KofwtgjrTj0gQh5p53Cbrp1joKY4oT0U0rQ+0skdy8w0/ewie2t/wwOlwRjBI6aFGeJa",
+	"KT8JxxTkE5Tz2LmkbUOKqiv64gONTbquxvXzpMS5mXAwIZFn3VU+TdPoHDFiVgsKTg67G1iW1g7IjSVq",
+	"FOwbgwC+T/mNg4HsA+NPWQDHDgKhIZl8QxUq/L2PR3X0s5SunmVhoeKh5LQEI4nVXax8ogYsGpeg2RIa",
+	"8BZHVEVx2lS1y2gLnpSSs9S8T0pXerSRUtoRofOeTscyy+HxaORW0T+oN0y3+qgk9I065FU82dfhTsFc",
+	"EwJay7F1jFpV9A9yyAcplvVYDGgro7mpULFy4vGcoF0KbItkjpSvckEYh69XdF3PVv5GeqKYYQKcnQld",
+	"6zr2dcEAHghCKgSEghtWOqdcHJFUijlThM4lWnMQUcA1SRgsH/oOhByLaoFaGLmQzu0L2iIXPhKdy8T2",
+	"oQk354T6L6zS7wHzx4IKvIcRxvmRy9AFWvYu6BKa0V6QuSvu4mUq9IopPRano1OiKeRCaYnWYHDj8SyU",
+	"Dv9RaxR4rNAlF7lhrQ7t1+4b7YOgC4nXkIruZJzzQLg93zKDagXcs/0CrsQ3nWRMuYl0GIhX/TOmCH5M",
+	"aKykRq9PnObaMFUZ1PP9g4JAjL2UKpJiFDJNvGcBaJEq5slhQNgHlx0k4courD1Q0Jk2PE1LepXCJcsN",
+	"ib/TcNFoXJEymRM7umaZObO/reFPcKdhqZ3OJNWAy1NDaU07t0VT9avZLBGa9JKPcXlWStUut2fBVwdf",
+	"n5Vc2U3l+gG3Ax1P1PvQQGBiqQsJosfq0gMEKay612o03cLDVK07NPqqwjbP6msPOcdV909TuTrgK+8Y",
+	"6/6l97Y1OCLR91Px1jmRX66tu0Lru7RWxCryTh17GuXMS8WjigRqM8INSjrYOVgls49iFn5Si/Awy+Xn",
+	"wPI4J8JpMzPO0oQsmZXwpce55jrv0+nan4lq+5HLGcEZizc6ioDfVKWcKWt4Hh1SX2j7gpwbx94DdDCi",
+	"q8t2B7fqLDl3F6DeuZ9RrStXSy0jU/8FigYF+/h+J318FOnjSPFTyqArp6NCwe2ucTF4Obbf2hfJbYru",
+	"7C3c38COWwqG5Y7C5+tKgWMcrCWZRmbcHzxn13n/eEpTFeqRozbO8ToHDDs7UBiPvGEqybvIB8vSXMwn",
+	"M0VjH1xcfilzzNNsmInIl9OdlV2CQnKw6RtT3kdbbxS74WzVGQqBTQRqWhv35dgsZESCBx20F4g+pAYt",
+	"r6hW4Y9cbBIAUOOj6hLvQFnYBfc0Z4Ipegjgt55M1xPPR51shEDxbTH8UNlt8bpTcFu8GSi1Ld4OFNm9",
+	"b9+9UtldPleEY52UlpYJCmrcJtXvvWtXb0gAV9KHplIw0g+yqR2qTHC9245EG63hCnEOCq7apL/tyfgF",
+	"a+TuLe/gbRz7VX/hR4h43pd02Ywxm6c1ub/g9eFl9Be8hR6UXDPCIa+pfQB8Y9g1FGINw6sxDDs8zYJI",
+	"a0weZ/oWAdcVgIqN8Gu/GE0k8rcwae9eNan2iX47aboYMCISdhw2LMqOuVasndPR18/b1MqnH8Im/DXM",
+	"BgDi7toCbly1k2ZxbpXlgxz0ro/JckZbAGeHb9cPBUIDLzAysOuB+EkqSYOM/Rh4gTsArxvyZXfURSgq",
+	"y9SWLLhLhOmNRFpZxe+rRPMFm7EXwa9KKYjVezvchv04tAdDeqbslrAVbi2hpf2r8T0/AC+qi61ZVihy",
+	"MbwdBHWVw/eJ6q1+Wli0d4ro9pNm6jZI0IiBG7IRPhnsirF52mDdtUDz+moHAW66+gAE5JiDVwpLwBD7",
+	"KuEJ6XvlIbJWG1PRUXdf3y5I7uqnGTWGKTuo//rl4vh/0eO/j46/fl/+73DyP47f/+nf9sqdosdBsco7",
+	"gcvs5h56Q3NI3sxdnBYFQd0Kd9Yvi6sA1mka23hcn0Oh+5q9x4F2Q4a1JHG3UNR3JgE+Dj/Vroi+BTju",
+	"xtFSFUJvqNYQOYUvREWCBbjHMjr3Vo0Myn1lDrByL69A1bLWR1NFGuw7mLDp/afR3zDb6cC1sxIaUzVr",
+	"2SyWS1e+dTuoSdY+vmZC04ZUXhypN16Di1fISmBizgUrgkPgWSxVlmvSx4snS5twuQ+baL+nhiMqwVE9",
+	"vqgvpVU/oB8zJn6GuB1XGn0/tmLZop8qrESxUoNwRd/X2UzaGUNXlijcJjCqmLrIEQoK/3rpefk/f37X",
+	"27yduxAEwbGIkddM4GV39ObHq3fkhOZmcZLKORdwewa0BxYTNFtOcGFMVpRVfcfj67rKCxdEczFP2XGu",
+	"GTHwUqUz+Fif4S/RwOG+QsBRuibTtbvcw9dgPNw2+1vOIFkdhU0PPy+HRjP+F7YO8pkupbzmDUEwUyVX",
+	"mimf3ERieJdoZqD/2kWBQeCL5SjKumuuqe0B/QEhRjO5PZKSlLgmlMxSxkxI4Zaql1TQOUBkEIdpRrKU",
+	"Csz5+p6L/AOx2ihTejgW4IRJZJzD+66eIG4G0TJXMfN8dPHm9Rn+Ch8PXGoQnC0EqluBE2cwFgArUoCx",
+	"IfKIHsC3KzYlP71+pAGUpIitId9JEqfcjoAqBpmEhafPpyENsPIhuqMw8mnKBVVrHA9cPlBDohOa8ZOb",
+	"xyd2mWnGh79qKVzE6+ZPa7pMo+FYjMWlFDcYC6PP7N9/IhjNWmCjkoTFKVVMk+jDsWfU43KSEelTEnl8",
+	"hDO8t4gIcjdOARCtiFu9R9UVooamcp4zTBnkmrAPWcpjbtI1oUKK9VLm2hWX9Ix9Rn55DxOzrUYfjov3",
+	"ziDiNhqSn7lZIPw3bA+JFYMK/BBKGMzNhcWR09Fj21Y/smQ89LOMEBbGPvLF0kAaREfnMCLbQxVUdkBO",
+	"R09hVParvw/LXyYJE9w2KejSLgw3hAsSYXnnosdJsK5DuxnRh2OesGUmDRPx+oyUQ1tSdV2BsAUnpasi",
+	"v6QioUaqNYlel58f/4WtIzu6BaMJU+dbrcsMD7Wm1hdSyNxlT0IT6KnUTJihbfcty1KMLaQAjlbUU9L2",
+	"XPEcg7W1kN+k4nMuaOrT4yHQUybr8+Iz227RFi0KIZuiuXIPvyZRMJ3hNVtPFMs1SyIMr7SDI6sFRwhO",
+	"27BHfsKWoBYYT9MywLCpaS4mPgElGpK/sLV25fpso3RmmCJPTslC5iBp/kSi/3l8Wdb6Pn6dRKQfBYrd",
+	"5Pj9748Hz0//+LfoCORbKeV9GAiOcVCKB9sVZh9ONQTwqbA0IKBcxQtZbQM1GNQA/FOILoBFh6G+sH8i",
+	"EogUVme4YanM2IBEv48xv3/cOyO/D4fDP/6IBi5CKYplgkVZXSC+8cAimsgZMAS0e2lfG5K/FTITQh5y",
+	"K12s+DsdjaDAq/vR1VyOBi7Q6fTJkyG5IHC2gUBBGQOk6VBWkd0zpmImzDETsUyA2+yR0dC650hHEgUq",
+	"FOl77gTdKDoqF7Lgi0FRLo4mVgfmM8vYACqGuwJL6swQu8bczRTuNDFc/wn5gX9D+qePn5LI7fLQ7sbE",
+	"SDlJqZqz6Aia+QbPYU2sbLHSzArdkseireM18kd1/5Ux2Y8iXQ8IeIrZwM70ii7ZFTfsz9/TD0d2YfHt",
+	"47D5hNjjfUDe/GT/c/Hu8pWls29ffP/i3QvMb4rlktWLebkSjr9JP7pi8fFLZuLFse3yDFj7GH+NQPRT",
+	"zJSyOxH9iM/tmWAWTK24hpZ5yOxPnWSOtZpNFPsVEiyjIfkGtDAg8W+o5nEg+3HpAYx3NoP3MVrVF5O1",
+	"lg5qKhcZjRfs+Mlw1HMFzECb02cnJ6vVakjh56FU8xP3rT75/vXli79evYBvyriXQG25ePM6gE44642G",
+	"T/FVdyj3znpPh6PhU/B4mAXorSfg7XWesHmt/pgn3BBU/wZkWVSuDEN2B9WS8fgyrBDUrdCWileWQEEc",
+	"DscYi2XZGPUgF9hM05RZGbOGJQSS7wNgLBbls/uRcHNmf4hQ54Hd02MBaTn4wxGSv8uBPSfRgicJExPw",
+	"DQLosYBbVitVCoIo2vK5d2MxZWbFmI+4mLNHmqAJV5g3YGdaq5H0jcQm0sTOctMOPRoQLZF6XfcO08H+",
+	"qAlNEpJnQxLhYvwZFtarOaGsnuYu24+BLLIjR/oqxMXrBC6Ttbnw2wrX3g6FDoAa67R37NibGrRyG2A3",
+	"0FfbcTEjGDrttztA9S2pozapv6HzIA6r6H63e7gs3FHfZIAVULS4x+fVODouNlam3V1HfWu5MAiI3bm1",
+	"ugUpd/bkEr0LLd783h4MAMLpT2sQBE9GIxdUblzWhMMTtzt+8qsLKmy3QZ74IDYOLK5Nk9QSPjCBe3No",
+	"xdQpDqGu5WKoJ9/QxDvd4JPH+z/5SVg5LhX/O0vwo6f7P3op1RQERxA236Yr9iEDwQ/aCHoLPCpf7yfB",
+	"Z5wlUGtFmGM/eTJjLsoSyuT8UuWu94NerVlkbVrXAAg+6OuEJksuToLzJstrZDoUyfaAxL6KBdWFqR02",
+	"coZVlSOSSLQqB0V86FxRK8y40WPhy15jfBVqQWjeQLVpe9RCSUcwJp24LOpnWIW5H/3i/n4PD+DQHosI",
+	"kV8Saugk4QrxX/zYhr+uTOSDGVBHgwjWowEq47GX7dADNXLJ7SGzRtPOrhqE0kzXgfENfg9Ub1NJEzve",
+	"M+cDcb1GhZKATsgVMdwqBGYsIFuIXBQzCzVHDvBdMSt1RSlIFJQ1LxTF1WJN+lbtGguvIVZKW1vzMMDP",
+	"Y0nRH9d48lFY5hXVQwLnt8MRwDOoHLEz+jPFbri1gqWA0bsMIzif0ZsBhzHmf1U2TSK+w1jge2d+SP4H",
+	"ULwyyYUhm9tLqCF6QRVLIC3OCgQ7HsXsqo9F/+r1d69+enNUd8C9xk6+L0r0O632G5ms70yI1da//6Pq",
+	"TDQqZ3/coyB1Y4Ai4aXXeVughsVorJ3LnIm4CbL4ZYhZRx4As4tr8p8/vwvlqxePO0SrF37o8KuRrU4s",
+	"goh19ZY3YL7ANQdb8CJ58uzZ469JUSsfcz41OneMstyWkGtr5PenaxJd88TKS9g9qKY/QLPTnhVWTUDV",
+	"GuSqy/IcbvEI0u0XwyJ+DLt55IaphMfWKOB64o4orglcq4ALl5IpLaVp3+fggkUn0JFx9GUw0bdqfaxy",
+	"UWWiwinphAr6Ge+CtcBMbLZB4WeiKNfWDAqP60e6sCH7CM4QBMlGhd8AwBME05pk0lqZg7GISt/+JFF8",
+	"ZgqsLbi3mkufggggWkaCJ6nMYh2QCAriTBIlM+csjuDSYBI+d026HAMP32lfA4gOqVAPDlKq7Hcag/xB",
+	"szILxTQAb0OXFP1KXMw3G8dEARilYhlcZ1tNBq3mSbygXEymCvzLY1FEgKIA4bFDMZ9xkaDUQssbPiP4",
+	"2dGQ/CgY2vT2O1BPkjybXLM1MBIgVPQxgGxAaHwt5CplyRyzjDRPrUabHKGz1EFSMDLNl5nVLYbkpTe+",
+	"Y7mccsHOSQT2l7tkAOspIlOApCwmgMMBY1vG0GgCr6Pr1T8ajoVVuUpXnMuEQ65HiGKZG80ThontIl8O",
+	"wGfkPJ4F2ip6AdClNBYRONqi4tvHw+GT0ajRLEc6b2eU24O8tVEMLYOi8HHM4rs32h8s7QMsbaCnFnY2",
+	"vPdlnFyWz+r9jsE55Q6cXca1fSO0rOGLk9958kdwTlVZ/DuGHN677y1vUnBgkJ/5Np+OTvd/8VdpXlox",
+	"f4d0URxdh9PBltzeIwFef9v74/0G8Zw4HItGZQevx0vvur/twnOuj0rQwB+gSfWcHRSn7IDkovj/sVBM",
+	"y/TGPk64trNjyRH6BFYLSZYUjj3S95C6A1KLzIsumf3gvEERQUSqo+7EPieRgPrHEF0HSoNmiCfgnBNB",
+	"dWQ71Az83QqARpXMraFkx+kT+J6NRr66Vq2rwHPkK7fo982Yvp9d/PlIF1gmD5xax6kXolioyiWTu165",
+	"pTC/CyY+C3gOXADdWxw0+A1Qeyb/93//nwpjDzFGwLKxtXaGvuBXeLtMPNQO+oC4KP2H8MSZQ1Ss3WUX",
+	"PMXinp5brdXj3LNoABhlv69hrYtydOWhd/dOBmj7Ai6eAhfDH5/0hA3cayWB/qsx8+no6/0fXDoyvEvu",
+	"L+mKUEEcPxx8coecuqnInbmz8F5YuNkABuYujmHSN3bUgqZHjUw+Fju4nGwwub+e4bpAePanvx1F0XEd",
+	"U3+LPz4w9AND350rEWkKXIk3xYKjV3UllVkAj4s5keIQBodrxW3WdiT/KVi74LbPibPf4osPnP3A2XfG",
+	"2Y6mKpx9mGKOvLrFxI6t7kfFlqrKxpZ1Cz4G/2Hhcu770Q+IA+GZ5SZX7Axr1p2ORgUfu0+OzksPtWuU",
+	"qFxoglHjhdf9VzmtxCsj0Ro5FjjKg/T+TblRBDnWCYYrHN3HFwwf85rwQVB8UkHhaCzQ5zeZD/cAuY7C",
+	"XcttdQFrvbq0pUaHLdzJ2Bdf4HutLmaKKMiS9Daz/VteUsRlyP7mvcy+OgmNQ5NqAi/XBXPmGtLHNvx3",
+	"9gl4/XqDXpHp0iGA08um7X4Pm0TRXvOSNC3ylicV4pAhdcGzN9d4k9d/+/KSPH369Oujppy2wy+kaodR",
+	"lJVrP4Iv5BKrZMD9N1nI0F/STVYl/r7xPgsisHfJxyJ0fls8nrEPmVRmz40EvFsNmXfB8tVhDUieESPJ",
+	"49FoMBqNiJIrPSSXV38jMUtTl+hFx0JnEFS4YMyagXmaAOg+hdxLqZZ5SkkfcPggJBLy8/4cDUj07/Y/",
+	"x/Y//yMaEEOncClPleJ0zsYClSnMAsgUm/EPPviRkt9yadiQ/BWyCSClBWMjcP5RGduIwax12tILePXh",
+	"zHg4M/7lzoy61ty3YXOFcOv9ili5RdV6fdMb4MMaQrjtCdIKnqHky/p6Y+yDObHDrLS8OdJaG+GTnDtP",
+	"9n/0hq6XTJi33pL6lOcVysbKiWXluRX9UpH/vPrxrw1HlpO7x07u+uPKyeXevlPNvRacawB3qXaltQXh",
+	"oP6CHfO1vGEO8b3+ItrjXUAwXB9yNMciclE1OFYXoe+LSkQDyFRdyFyR6bqoaD8gqwWPF4SmWmI8o8t9",
+	"K8p71oXrOeuocCjgOLh2cXkucB58KBj47/yENy7PYywg4HhIIvekuHwH3JSg4LHLV87tux53obKgPh1k",
+	"LHzjBFL4l3DD78JDATAIlQSuCdYPbrqdt82/LrbrvtXMoqeidGB9ML0lhZACvgyFs4CgDmM/V1SH6+Fz",
+	"v6Gwmf0NKoTfgS66SWLNofVvmZ0b1AhhpWr6SJNXP1xckpSLaxhhXEbgaz4XLAFMAXwMOSnnRDErOXRA",
+	"+o6jtN1CqLgEmNdN8fWfino9IPzOMPcvg2ZxIzap9gB6dFTnKNKDzTRT4c9KijnxgFuYk7GCZx44TbtE",
+	"sRKh4nT02DuQ4W/wc5EfBdE5gAGNhasP4WAU7CmhmSPQHfn3M6k8io4G1JVvVG5YmW+mU7liCTErHrMz",
+	"xDX3oDBJopjWkHVt1JrQKdScd2ncak2eEc1iKRJ7iIA6TMk0h8jqGXk8Iv3TJ1+HMOpD9iFmLGFJ5Gy2",
+	"t8yo9fGF/TQ6QtEBXkAwI8YilZZH7fifjnxPTu9+RmK7CnEODkOP4zAgAFNfGIUwmVmuMHsbXxoLZ4I+",
+	"c/DtmvRhLU+ffH00JM9GT10FlCDtz56muV6TBdVg37oIGT4Xx1zo2oBuoI978pjnZgHtfyp/edl/c0rN",
+	"FUpV5DbEa4GBXDFzvAvvqY6QGzCgtoElNlAlKqbJlib/MQXgkxau9XdS/kCFz5WC+iXP2ghOh4j6k6A3",
+	"lKcewPp2EtRhHfXOfnlfVeJdKUFayDZgWi/UEH3PHpK6KmTNAmVs6Q5AKg3lqcRs5KZj/UZeM8+UDu4I",
+	"kbBmiumF67XAX0ASOS+hAD3MDnp7xNqp7csQhWlYx8Z2WFvMdFpTUQIJXuamA8VfpoyqfRL8M6LjT2Y9",
+	"umzk2CWWuRWqJ7KmhHgMSNYsnQUHOSIjNkXs/8B69yxIf9ibvIvQJ1+GwvYWHLSVreaAn2PWd7LXJ+Vr",
+	"eue+r98EL947CQSd7aOGXAQ+h2A2hRsCqOWRBiTmL+Qu5F04bwboSlYrDFbnLohnRs+YUBJrcDfkdQNQ",
+	"sCYUkB8CKCtplZdYMVPg0zpAo75mNGUJoVCz1xw5dw3GfECKZyRNZls6OzmJSKbkDbfjtJzx09vXQ/LD",
+	"ywvEAcKbc5GunYYcQmPasTvfzHAsfgYQusqHA4JTA9y5ubXsA/S52qsOeP2Hlxf3zhwvL7CvfYzh1tdI",
+	"gOYgXBgJxkRlE2iWffZhG58mCuMbNueCvPvx3RskhSUT5o64Zp/L5l3hYHGW7ixPqy5WIFLgLEu1aCYi",
+	"eT4ZjRx6CRMBmO1YKBZLsFFjmVjDUC/kyhUrRiCW76nlkrAbhN4qolAcQTkz/cnodDgWF9DcBkhijHwX",
+	"wDyGOmUN86BbwjPP/RiIP7y8+KTYC24Mb902XNpdqGNdJ4aEXLl1PyfXjGVWRmpGqrsIrFurfMMJ4HYG",
+	"sBv+1bj8UAvyjqQDlPZRiJaAJwVLPIO4+3MfZ2i34Q4Ehzcpz9DibJYeDjEYPTLOQVDRhQgTiR4SZyZ7",
+	"75ImC3rDiJCl8do/HeHVaZVbL2EAb3wdiPthWd88dtaJZ0/rUfFhSq5U6cOZV0/V6MyoqM2eGu6ChEv9",
+	"80yxOdemktm7ZXRUrAD3+j1K6Jru9ulYfhZfjllRhxZeYKMV9W/gRqksgHMX5obza+2QexQKGwTeLwJF",
+	"tZ1680YxbfVeSJ1xYHMrWuaG5BrABkuv2mohUzYWXoTiRbZrGJCmkhIwB+4nnPv7qKKPWY2HvMVR2b4B",
+	"oXgs2AfDPHaM6+GRJnSqZZobRhJGk5QLVp+bAo29swO5R33JdfM5u9QvEE8QdiSj/OO6hO7Fn/xWIiDd",
+	"Bh0j7g6Y0FgGA43i8BWcf1sXc231+eaQRrg1KjCX+pRcvr4iUpGrd6+/I1Mm4sWSqusB+evrq3fk6g35",
+	"ajQ6fva0+vfj/3g8IG8uX5Nvr64GeHV39fY7vOOKaJpGRyV4Nt4jW60FK34uKRRfN5Jwg0kl0kDxAAAX",
+	"J1lKzUyq5VjM6JKn6yF5bTSJHGAZ3L1HxfAjQOV3l+GrBauPXPyea3NZLNLLco3ukeaLXqDcXMOJU27X",
+	"l3PmlHMu6YEYOUCCWUjBAPn8hilXx8gzQVFItemsKZCw8aAJwMl3ZkFcBu91RUhwMeLtw87vM5q8nEil",
+	"HtXOoPJgkR4gOZpD0a+uXlXA7vtoHTrUe1enwORKsOQopNmQBndQbvlaidRRqxa9UeApQsRMiPOmSmMd",
+	"CizjZuV5GYqRLRTVkHE0p2pqt5xbJWZ0dE6CCVi1CNy0wIEXL66Onzx7fvzd5Q8DBziHqBhcESVXKOOr",
+	"U66TuegsLkmyM2sFxVX+wtY/uvIpjoPuXksqR1qtZ9lKVXp8D8PYxb84xOQhR++OLGVkHSo2+HwnJwc1",
+	"a6D+lqPPVkweJOsF7RYIawlLGdbr3YCogOcVntrvLcGPkgfpXo/QAKtDaNtd37u1bu/+GDQ6Qnbt3+gj",
+	"CxLwLJcFvPoo17nR/nw4eqCbWrr5DqDb2J2RzS0AuqCmDVaJrNIaFmrdILf7PDmrlWE/spPhgeA/r0MV",
+	"ieEOJeuOQ/MsTqW4PVbGhgZr2/ynVGDtwD9r/RUvNLP1A6/d1QVmtq5wmjXZ0MeoY5m5SFF3o4kiL1ZS",
+	"+xSsFVfsY+i6Cdd44X0S80Q1O/+vDFXWNCVTGl/PFdigOqbCZcGrdRG7L2cksm1FUFEGMlqisjr/kydH",
+	"Z4SSd5dvxiKWQrDYFLcbVtOfUiGYGviKYoBoMyRvqZgzTaA8oCJmQTFirxg8tDXj8xxlxSNNoiX9MLHD",
+	"mCyktiOwlrliM7iF6ENtxOLroYKK8tUChNvINHYFLl9/+/Zb/91nL37CwXYSPk/ubAxF/1cxFY2RVDEV",
+	"A/JbzvKHm+MmzBrLa1Z8GLgiAIqFawvLNL7KcyAvCuI+UFqA47ZWTvwOVR/2AI9v8sm9qZit6asiZXwh",
+	"qRnKMUlmVD1YVbWE98YV/vVpvXnqKkYWtGhXdwfp7b0Y6CpF7U4XMMg1dHkCEv/kd3cg/eFCIZjqroz6",
+	"rrYQES5Ecd4ZT2BITP3Xb25OiVTk9Zub5yUuQkbNIkC5wG97m5K4ASzi9Nmgt+TC//mkFs9gX4CwXRW8",
+	"6Gwa+6C8IITU+aIALXizh66wqZ1C5FPIS3hmbHFITkenAdacbTvhCaBrzrjjQPfuOTkdfe1qv2zCSOKG",
+	"IZAk1N92HUPhegoRAsLFht1wJcUSiw/X3OVjS15MsOSVXabP/OCujtbPYSeK5d2ZC9jlbkPBarF2Sx6M",
+	"hTtCmU4SABqyAqQ8nzxvcXHDBCL0398Bv4VNt3k9GQFeCbx2rI1idBnZcwDESlHPCsP/9KBUzV319a2C",
+	"zIOx+FVOSRYeLw7CgkA8BCI8LQCCaSmFNFK4eplcxIpRDfiWPInOIWgXTQlXp/J7qs0xIK8cv/42suuo",
+	"WMz4DSuBAjzctUcGUYxcs8xJSKKYZSQuBVlxkcjVeVCjiidQ+T1NSlOEGqjAZNt13iuMX4LiYFBVwu4n",
+	"VqLAtSMAJqXHwgWzRoppZiKcNZS2StcetWSjHDVWX1fWeBRmQGYyTeXKLoZb/LGozcw5D3uH2KgSwcO/",
+	"WISzuqRKfE+qsUiltUyjSpHXaFgUafdIIjEVVtRrZohLSLRWIOzEFUAiDcZiu557ZHh8bWcP8V4uj8Sh",
+	"gfmfuNDGThxUjylWPYcxuiD5pT0CSMoFppjbP9AufVzkjFs6gFDvTMkP3BdUi1OpPYQYrk699Wd/aQLZ",
+	"2jhz5XJJjzWzL2HV+4zHOqTCwhymadqInYSfVVIxM2oMU/bd/+p7nvtHwWr/CNnsH7/Kqf4HctQ/oBjb",
+	"P8JqJvqoP7h1E0d/+rc28FHvkGlCYBtkbrccSYU0rY4JCAaQVIQF/WB5kKDK9akwedMy/TI6/vr9748H",
+	"j7/+o9VYryDD2CXIbogRHMAARAQCFjj8uG2qb9pTO/kJTH4TG6z9mPfHq2xJ6gMgphwrhLKYQ8zXGcEK",
+	"O8IV2BmQCH72z23rvkCPFepSMBIl1NCzCNlzIdOEi/lY2F/+8+rHvxI5/dUL77IYngsw6+MwUXYmLOZL",
+	"mvrxJAMEpUCz7sVYRFirNALWiUjf9iBnJPKEbgdb0Lr9IyR3+7elePsvEn3kahzqaDAWUYX2oyP7yM41",
+	"In1LEOwDXWYpI6AjI9TxxAXDb3Y0hOFDm6UPCiIGmcG3f5XToT8Zi+EMsdgSTNAVz4tIP89hGaZW4gWH",
+	"FK5QLEXMlNBESDio7ae+BiGALpUIbgMSVcH8orEo1t7rExh6C7sZkT4Vxc4tpC62LWEZg30nuD5HQ3Lh",
+	"z7exwIH1hYTtHRDbFol+H/ew5su4d0bGveFwOO79ER1B7UUrqCFZCybnz+sCH9kp4CyxMgZifyRJpZhj",
+	"MAzlgiVnRSFnxKRWFJI34PBWLF3bsRaL5ngaj1U7dCeX8CkF0EgJHoOxmLIFt3aTPfthCZziphe50SSR",
+	"KzGwXGOPGCvlqnrKpnyxx86/cMRhGZH7ew/P74vcWrO/vLdS2GkeHrYAH8J+vAMFAB69rwaB3bAA1+0K",
+	"Vv74ylLXCwePV2rLTrvtVr6+ooHsQorA5FlK8E3MB9tEkUGg0UD10SgZoZY79vTf8fs/D4fDaCxoqPgN",
+	"KqA6j0KNCismua59QD4ATjhiVAxMQSwKC/m6ELDfGCD2Ilj1e7Qzw24aziCc1JcRh3sRJJP63bR7bokE",
+	"ZaY7kW9L1VDuNwxQN4qJZCc0oa8QDFHhiI8Uxnv35Q0r3TSu8C41CIYExZmFObIP0GFjNcGxgB+jAqCQ",
+	"THOcMlgArs5uoSY/HZGErjWhc3lk9eiiEoJ/QciVPZArNdmQL3DIePsTS5WwBMeFUEx2SGtnOJ0XiIGu",
+	"+QEWAUQkRslRA/Llm33LfQx/BzbGpYU6ypFPUDkaEC0J93d8KZ1rbNYBEZILVzzw8Wg0wm40JPaCh18w",
+	"ZnUlspQKk4DJaX093++YeWl7L2Pq38G2dvV0FTHyWP24TRw1dHQFULNt3/4JYGHbvv3aEck9h2pvrFxj",
+	"1r/iXxLMhef9UmAQZHe+ZAPnLYkXtFpqBT7aGUNStFYjmUBFArF1MlWMXls9qlE+gRqAcme6JkspuJEK",
+	"EHugnOAORim7+abo5V7pq67DxkiM/IsBlg8XBnYt18X8O5AUIoBvkZM3/VoSkKvWz1Nu1uckAqE9yZSc",
+	"siQiPo8bXhaSwHMsBms/YwlZM9NMct/7odxnjlOlowfq6sGClA7qQqDcBW0pFlvbzfldGynsbXlrmpbE",
+	"hgZBlllTKCH9CJSWiWZMWAvfuQ4cP4xFP6q6FI6gzpsrY0/6kf/f8oVqHYQzYsBAlTOrUY5FRX/zWhSm",
+	"CQ4qePNeF6PF/WBE9UTOIv+aw2vmZpda8hZW6tIt1F0oJXeLd79vAMhVLRPLLvSPs/vVVWrWtInV8ecv",
+	"BcwtBq8XzhnSWx3rUYitQ+eiXbu74H7Q8xuZ/kdvE3mYkiB2Ai8mCllA+siVoVE1IFWmPBuLKKPa2oiT",
+	"mcICHhH5M6SUkRPSh3//HSBnjwZkhL4yH0Rnf8S7dPs7S87HIgLzZcJuaJo7j6Y/3nB0OFxseADfDYi+",
+	"5pAnTEVCmF3/oyH5GW/cvEwokvUpYL9rI2WCph813hYckreMuuR+JdM0zzTevWVMYSzYWIDNZPUAbUgi",
+	"GdbnnCu5CrzEsJE7hM4VbNBHsIA+EsPjfBpjnKRiX7RZ4lbg9oxtZHZsCZ6L+TGc1S11x7rM+has7XwQ",
+	"KCbS9Vggs4FTAB3ffcMZ9ADSgidH565TN0oCVylUMZKymQFEWODL4qgGb2IjO+5goXcye4l9vIKF+AjM",
+	"9FmetZvr0MCEsCtfDhNWidCSPxAtUP5dMyJCDTSq2K2ZbYtPA5Uc0CqAHcei4EfSzI52TMiOyOwlO2JL",
+	"FY4ci5+r2vNtORLm/MCRbh2aAKTyLwqUtkqH7loTSNeJptsw5VzJPNsN3PEdvvJPjdlhJTzMowkmpoTq",
+	"wBV5iBxvRukAjcUvU0l8qFa1jg+vTwaE20rYqc89oLcgKRzzx84ALLp/AK74aMAVAeU3EP6tQ3aRrVpC",
+	"VHg+eUCnuCN0inJ/z8FVgSqkNnQ9KC6S6U4C2LHL+yErGvZz9HGEhtU13NQeqKQBi6KFCLjz3Kg26BMl",
+	"5dzjQYddfWzAiS+TZj/VUfeWQUqWVAQXespuSfP1Z9vJkllbvYXh8YN78Z/e/GgPFvjP4HH6VEK4dFFB",
+	"0sjHF8QNhHzyuwvf3qm2vWVLecMCum6lvPk5Y4kD49MkYRSu7KBPuIRsJWke4KQaqIdeF/IMqlDOypU8",
+	"WLQdQkb+sruaQuxIaGcKcXH7nefwZl3WcF4jUC+S5DZ0F9LcA3HVZ9XnhX5Y5dClvIEaZC4SFuoGmgVT",
+	"R3d1mp4tKbenFBXxXaMzXTmr5Iegh8/cMRMM9RNhpD2orB9TZX2XK+FVgUeaBLxAljJhBHNf5Wx2DugH",
+	"dlcZZG7SNC2t/Pty6CwYTc2i8ZLrjUxTzCeeSVWEtA3JhSuF8Gz0tIyOgPgMwsQNS2XGylzfhBo6pRqi",
+	"yXPhwh3T+kDZVzie+6R+6GF/pTWspGOHfDArfG6lbd9CtXe7MS4ZrZxnTAUm7/jktgrF4b1Mc+2B1iEL",
+	"3CFUY8Y3pLZes7Vm5jijcy6oYckZeTbCEgDW3piui9vUPnVpC09Go6PzscB0ORIJ9sFMYjCToiGJAgaL",
+	"yAxuHHWRbVfUTQTW6/sEkkeaQOKcVGNhWc4x61FTGYGGyIS6AMEALaTXgLXy/LQ2QLA2QZvO76AVmN5m",
+	"NvA+zW0rb/mSanbMhWZCc1dMjipIvymwUwCUAarFFWWUX78pgFsaEpZ/a5rhk2fPK6A0j1tPeFlRD7bS",
+	"kqdSpgywnAYPhvu/xMV0cRF4B1eAm8uZ5LhdIUSQKKMQA4ZHnP2vhw1Zj/8MuEB2jJ8UCn8fNtA/y13i",
+	"Z3A1eG86JIKfeQ9TiMt7ppiW6U2d2XePDobGCqwuPcEVP7XdHQMyahKCpjqvi/11AGCgyNugAnll5BzQ",
+	"BWSaA3KBhqxoxJ4InyO+QEQ0XSNYzZD8ld0Umles6lJ33uKKOca7F9jhB+ztL8PyrK70jxkTP1MTL8hK",
+	"5mlCcs1cMiWSuqXe1WJ9bxDAZVTXpsDY7R+6f0Gx5VOyzPfgUrpjBL8H9L47dyo527XZp3QfR36DB/9N",
+	"/sA2D2zzwDZdNOUSO+BkwbWRldrJ9aRgx72BOECMouCDkUJXU3C3vWtl5u2z0WAsvEvt2aj0uZ2TOs/a",
+	"Tl/YD8WIXrlptPKNpeBLCQ/tYp+fjQa9Jf3Al/nS/jECxw/+Vbp97PbNmWrlt/lY7pitpWjnmwm28OH+",
+	"spZ3y4UljlcwxmLTsi25457iLOwuF7EWjqNbxcM6f89DOOwt6xLImTlOKjGxfc2MJvgsmVBzXkXwnjLE",
+	"9FMs13SasqM7iI6t7lgJ9whRMHmaEgB0IjRE7MgFDizMIMVp2a/+zpTU7jOAgCTsA9f14B71rsM6GVvk",
+	"pXW5N7hvIfktM5SnX6Lmc0c88AqS1GEV8f61QBuBMv1b9PU5BQMXYvB+vNWftPzcg0L/ScrLLXNj5bor",
+	"OAGYsLcKXipP9QC1sI1qXkXeAOANGi8wa1fOqhCGDvTC/lTech8NyHQ9Fi7NNyiP4Q8K44EXAOVVLrPc",
+	"avUQudXfguso0DrGogLXEQ3wjNoJ2XG0kdHvoG8duolIxsKPCXFD1/WZxQNcAkGXBeR57BDs7dmY5DFL",
+	"CDcDhLMdC3bDEwDtR4BDOAmDSiuQbnryu/0H/vavRxi+oIcEs4z1GYkQyQhQjz1YUdSQ6Azu9nKrPxqC",
+	"RxOsEIy8cmTvEjsI93SFHzXegvs1aN9snrIr/1EXI6v1Nfp9KxrBlu6Qxo+0p+sHdaMBKbayTHBtUIqv",
+	"ARFyBfBdBqJHM6pLXIHwNqHcjC44jQfHwddK8RbYs16WIzbRJvRsBVSWtMCUHYuOoLIkxJQ9wy4KMFhf",
+	"TWQsrC5jR8ONJhE10R3iulZZ5wHW9cuFdf3kEqcTCOwnlTAlpOhZvGDx9a1D3TdCcZWcukqtoOaahZL5",
+	"fFEGHpmFYoykdM2U9vVEMgk1fPrvLt+QsPbp1dWrsfCFT0OI+ISkcs7FgGSK3/CUzdmRK8MXS5XoQAcc",
+	"kgsC8yRUX7OErBY8ZWNBBSQPOLeHi6WA8S0QqEfoAeGIFp8pGVubtR8MNcNp0qLgF6FmLKSI2dGArKgV",
+	"dnlmZefjEujeUgM39qGVyq7qonBNQc03VyNjmut1BFrvWHgFdIrVewxPUzs6YWVkWerB9ljO1H4zFq72",
+	"yowLriHc0dIkTqIIdS4A5BCTe+CryjmrF6ocHYEYHgvFjFqD/fJs9JRELiR3mJcRwZGr9RChyT+ETY5I",
+	"P/L9Rbb9CGYTHaFy7t/VhmU+BIUBaqbV07OMJbV4/HaeKP5Ler7lRd59S9tyoDB6VIabpC7uuCPhL90K",
+	"/2QB6mVIei6sIA/xmJHVhFzt8upXr+IKB89BJn5REedM5eKOpbajzqJoJeb22YPs6uoVVgvyk5diAFBi",
+	"ri7J0YDEViTajyE6CgLQxoILjGyB97WRimksm5mQWGbcHRE/XvnaOFIEXQ/Js9ETJwyDVIwoKOMDI3Qi",
+	"DjgFYaalIkKG4UQ+U6XvBQ2kf0ywPpGma23bXB+dBz1es/VkyfWSmngRkWqPmWIaC6uQa+Yy0Mqy20bl",
+	"2jAoJsLqBDpPGfEnT1kHMIjkg4OntlxnLsAjfUcVtu/fpL0COngtZrIZaxvIhiU+aDEgmQeRh5XG9879",
+	"O2rYiq7vWNQBKZYEuiHkwopddy/mINz1mq31TuPXMp/jNiKFgx/MNSZvWKUt4bMZAycnvLrBv5borAE3",
+	"Fv0oY8JanNHRWSDjECrO1afyl2SCIFNarT7LlLxBmSYVgRpeGke0KwLhL3Ze98x5f2HrJnw2t3IP1txu",
+	"WIRHGo49IBhcro8MjVDHDmeO5O745H/LspTG7jj2HAVHW3AqldWvkVdAAfCl7cScqUw5v8+c31irpa9l",
+	"hV1iKWZcLTVhH2hsUmRIx5hOlQJPvj0ynbe/6Mu+tgBPEtSZK/urY7QLXCTHB/d4f/cXtnZ9fcI7vBas",
+	"HhiJiP7+cKd3R8LC8kqFKby8uKs7vZL14Xi5Y8bHRJMPJjj0kP/ReQvpDnVHpyZ9eG3j2J1TLo5q00TY",
+	"jpOvJqropVRzaQwTD4dUfdkWqebMkCAn+LAjqp7mQt3uzGnod25rOnMxo/E1hZro/z97V7/kxo3cXwWl",
+	"SpXIOy611imp8m5dpdY630kp21K08jkp0+GAM+AS5hDgAZilGJ8eIO+RJ8uTpNDdmMGQM/xYkbvSLf+S",
+	"lhwCGKC/0f1riiXZHsuldQKCW3NtnO154jKYLoJQHT02gwuPHpsKo0TeGygjRlq78l17LDXSyZTnbOwd",
+	"rgm3E4FDKOEW2kyh67oZg9qTCpQZ9paHDeoNFPmrcIlBbWN6DJrM2qaO7RDZg7gaGZ0pzWeoASa0tVNi",
+	"Qa23GJwrRD/h2qbm2Tde/dKeQU5fbH1/zl5gvNBrV2LetV5k1TYWM4Yj3YUbcHINH9I1JCoM6DzRcd2r",
+	"hwi5FgcWSv9eiALi+ZD1Edm+F9ENMjRnHuls2aUsE8AUb4LW18abqwLFWcYSygOxCfbehElMoUpEqBFP",
+	"p16+eecV299Ck2s+wyAcSaiBIhFV5r7L0DA5TkKR2cckBPIBw5/6NHeg+Xdo3H0xUPC//t/8q2eho3ff",
+	"Om5c9HfcbRs+wAsFkSXdPsPuAnDNgBMOFHHzPOdurM2MeWWldHkbA0ExGEeqYTk26+BrhMsATKNJuuG6",
+	"pjRCJrw8JFw3eN94H3LJXpyfxxk8EFrESzjFCjVVeqFYeUwDBT+FDKYmmXvtNwJCWSlXn3uRkF9j5Iis",
+	"Ox7PDzpVe68drnp0MidH40CJ5J7YKYMczGxyO6Ir57W+Iigi71YN5H97IT6ItGiSvRCqPZNqrFvjcy/O",
+	"X6xEzQFRCdlPG+BhDNsLVUYZN7SIXAknP3jg+h8/XH0oeBPuhHVbAv2brIbjRdjiuajJ/EYU3diYxSb6",
+	"u9U1VCXge0EYNUI0+WmHqc7EzpmRa6t+6X99uMzLetblYRtPNo0GcfhjtLH8rDJC12ntLb/ZUpiHJPw4",
+	"UJNer3vg9XrSTxQqa/IBnNE6NvGdFF9IYV9wGwnFNrW37j9/Ds46NQ8/6bt2fdcQyGgsAb0HfVcrAs1l",
+	"KpQVrXruL8J9R48ckdJoCiCybTVItOIvgugOiYZD5Tnh9Z0UphcawHOVsbHgrjB1kz+c7gZCokciMae0",
+	"k2M6R/ssnXClRL7ZEvoh+snL8IMvuq9AwxvtjlYY9uwRARbGRFO+P+sQLhb0dkS0LAx/i6xWyFwjuU3U",
+	"Gj+4Fe2QloEVAwsxmmg97THOrnOeTs/8m3InR7lgUqUaAkT0EMPo0PX379+yGZf5SH/os9fODhS+DybM",
+	"hoetvIHLCfqOgmzw4zm3dqFNBumyVvCc2kFDDPNMq3x5MVCcAIktX7IEBxla4ZI+e1O4EcT/fnz3HTI5",
+	"jIp4tLPCOiyRC2C4wjy1A8XzXC+eZUItIdLIOhEObS7V9CzXKc9htJlwPOOOB1hTgQdlxLiw/oQGaqB+",
+	"orcM2Los5cYsWfIfZyUo19m1vFEgfC6Y++OgOD//Q1oo+SEkOcMnonf7FX03ER/wo6TqITpQE/HB79Kr",
+	"769enl2/unr+z//CpmIpstCDNJxm2GZPTAkO6HC4Pv5l+AICsjRHn70TqZC3wtiBMoLqDqFsD0jAAAZm",
+	"qrHoBxOi8Z7mV0g5Z4lLoKyFcvo4G4sFm0lVOGGx9zZnKZ/798/KJOk4C3Ge82VLyjJgHDbImiMlKTTM",
+	"9KAImU1vfgLKvCtQZpMM/nQpG923NFsGO0KItFH5CVHkIA32mg4fW+3RnUgmci8EJQn5zGAhxSfTx/bm",
+	"ezud/Pl9C5X3kU5ZQ/I8tflp79SnlTiSqDkMcEf9mN/MpAOYASwpKJuM8xzy8RPIQrxJUE2HnMfFROcC",
+	"ExRvCiTmPrtSTMzmbgl3hJqGJYMtYVMh5mSKOW0gAxmGzwU3w/CQgS5VlsnGPEVEhHhQa+BBEUj2Z9zT",
+	"deJBsUge1oS4cMIeI6ER/SvvWzw/Py87iGDolQob0T9gPE3F3HM19IEX1vIbccESXbhUz6LSIJlOEHM4",
+	"gcIh78Ys/Wh99gNFc6WNUxGEM7LZAXgv7EOqRz/95ppDeveQ/cKd8zLwpB2bb+WhhpdBwJfIp6x15qWx",
+	"ofSCKlKALl21y5/OaQ7F9hqjVcbfznG8P1U/OXok7zBQMg2rX24DlqFD2fc69r5Cj+E1do89Vif9WKOP",
+	"1Q603wB+in26ibtQkRlBnxy4ZeC7MG5MIk+OmNbVRIptmoKWtuyVtQ+QmHQy0Q5D55CMyjgBnGEbaV56",
+	"9cuw2Ucz1cZCtEMPvXZiZssochYqxlOe58JcALqFX6T3HCc6R+Jg1SKih+F7O1AdrhjPhXGYYk92FLQX",
+	"ydiNxjaDCTwBbJl0Eacinhh9vD77lqeTgUq5MaHEHL/H1mnM/xxvEy9ZApXl2R+9qxP7dPix9+lsf6Do",
+	"qSHALCUBbak2MP1AwsaU7d++Oj8/73pPcgm3BiI7k8qvDFY740tci5sIaWBpftPbSkdj3vyzENmDaWl8",
+	"1c3NyY6pL/3Lb0+G8VuJx/GI7owDNUp1xufzupr0G3IABclTIP8LK/Jxm9wIWpFnB3bvyoRqSCJ/EdK6",
+	"/TETkGOtr3e5H8BXa1z1PTdTT0xemr1Dkt6tlTPMJy1w78k1aoZA52YKkcOSD1HWhSopPJqjUSAQ3xnP",
+	"cyDAZloCUQ1U4zXFLVUaLbihsCHKuT57A/EDqEF7GikPzOtyukgnm4hrL8LCzfoiCOuQdILVNUAkFHeo",
+	"cS5tx0FIRc+F4nPZDyqn7Q7jzVyoq7ev/+36zQ+fGpzhWSYx4f6t8fM48MqxBxQpTj36VaStMRlaC8t0",
+	"WkCvxioBANIIR4XMEcfxrjRzlBa+7yfSsnjdPcYt8zu6T7/ecGBLPst3OLD/vPr+u/0OLAwcd/bYegId",
+	"P0+3/yhOzL/qPidmdL4l7PQOnjiiiXiVzaSCWTYFUb7Foj6di0cUOoFKQ09+Z4BsmLG0sE7PYBtquYR4",
+	"jBuEq38gCpHA8w25AatQI5BrxDovzr8myPBQ8AcaljpThhpArAkfkhy35HtRbd+sWyE5LkFBM+r8XvYK",
+	"px+il4nBf51Dr2cjAIMEzBGM2HprRY+ZdHagvO6/1VNwbadC2ctqz+A9o3wfauUBb9TF0s7g4BUWZ0YF",
+	"N1ArHrAfid0YDngKL87/gEhiC2lFYwcjvPr3VP2Y8ygeKh5TJl5E/LI/u1R96fZyivyhb772fgUZazbY",
+	"T0haBBGhxCIKvoQO89Ig9AfdNK9R7kBVpMvaKbfHRmKsDYFureDMNJD1N218RBgLxEet1+Ul/R/+fvwl",
+	"nKyf4EGvxf0CvlWuPfJawOqyL0FzfTHs/RLptcbeTy2LNt+rioiL7sz7pa68SCGRr91DbVclbA9N0pKE",
+	"Snz0WRe0Vwz5oFmrGxnylKu6U67qdq25d436GlMVdb9jnZkQqwOdL4lYs5Cn7/2yHhstmczinixxBxyu",
+	"mMyYHg8UwmxEXRrKx2zS7bGqfUuPJSl34kYb+H8AwwAsbDGSXEG3l2JUKFcgKLaZiDzpsfDu+RINZM5u",
+	"hfEvfcHol2dfPfdzgan8t4R1FgB4jlHPgZJZjznpcoG3RuUu9FjKrTiTygpo4HgreoznoYv8rLVtJgB8",
+	"HLGF2/F6wDRmANCZ7DXsy/Cj1mHD8daGnXPnhPFP/1cHT+7veN5/90fd7Zz9fH729S+/7wwGffxf93fd",
+	"f/2n3Wuh/9a2zc+pDWn4+6svviDan8L2Wx8CwXgM3vw3Ri+s2IoCglLxly1QH5EbXzWtel0rc16LuPkT",
+	"eXLkE8fui22GsF/k6f6lkTreKNwe1CDSWWZEgKXrsVtuJB/lhFAnZ/NczIRy3K1ZtntQz95ObUFOrSc7",
+	"P87ZyPu2W2KH1ylX39BzO6mkPZPKyvHjTLIvSVCWL7BdWtJ+P6LoJ4CG0Wu3X4ZHyEm7UH2j83YNbXED",
+	"CISldgm5SJ02zJOmtzAJTcImPcZZAuCWQ5nhX2OwQxOoPR0o/AviO2iAwqiUBZPwPE8w8AkfX5YQyxTT",
+	"9OZdn72ChUg1UHE7+U6VfoJ3s9IgzOZTi/10cP1kicIG8ty/+7JKeR6osh1NqLfQRWj0UADUulT4unZo",
+	"p3I+F1nUBCxJtcJ693SZUENhb2ojKp6DrpSKcce0SsVlaOzjoOMNSwi7DgNY+LhQmfWjesHmREYNHCgK",
+	"C68w4dY/JbI+e0sAdBQX2wSXh/8ZwiQRKB6h6NHnFTYeSlcVIfMFEYcAff1NYHUDtYZW12Nls004IQDS",
+	"0tYBEfCKvEIqBBCsuqHc94HC/Kg2mLtScHwJOHew0L3iAc8PP3+bXQKHDGAN5hQa2AhpN+NqSQKGMC+R",
+	"h44GY7fGhJss3Jgjjq+vN1LTycxtNXMrnV4Zu0E2f4JWvxum3Bp9XaRey+aHToSr6nyp/77KWIJT5V7h",
+	"kbJEDeRs2S4On/ZaGlvhOQ0t1nqM24FK3r65rkHI0uIT6BF3ydyqgi3nI0xXI6wuTCr6KcmLZKBWUF2x",
+	"z3G3wsjCAQHTlcwK1MtN8Akw32fEldGFV7hGO93HHCZwDEfNeEm4m/TCBnYm7itl/3bn8v5BHe/goW4r",
+	"c4LdusPyVmqpVb4kiYF3VdAx3duaRPbSxs2TD4v9+KX53NvdbdjJR+ZsH8jLLtl3J5vt2IphE/L1yVDb",
+	"bKitmWhVlOBhrDUCtaau+q33hxBQxZbyc0GY8S7A+Itbnhec+tCVwJ8dU0PGh5cOiPgTfisGSmkluj3q",
+	"gLz0lpjOKssIhg7RhB42V6cwTC7V1NtufkxxKzOhUu/YV3eXZGet3EfWbjSruMIuV5uXMX6+d9RCX/bW",
+	"a0OEo8ddPUakFsfepgmPdIt414vOL02r4SbvcPGGB32Sfq3FWbRDCANbhiapW8JoWXaheEgZWLv7exYE",
+	"y8acivBQmXlYQOIUiUpISZAW3vKCEgNFOmUz4SY6K73Tal0D1akup8SHOfe+ILVagaC237oZ9+4nVWiW",
+	"8rYXCikLNy8c66R8PhdZb6ASZwoFHeMpEJwWrhwSDw2zF1NX8Jx5WS4sfh/WQh8yyF2GnuXQKlHOygtY",
+	"XJPTeoqlaXUpju0Owq6EIii4v2yQnmTGeEn0bTiDI1+0lvO0mDalkjkxeBOD/wRlZHjWuYbEcY73H2MA",
+	"9PQnrlW4sb4/Du/tfwt7zLDVVRy0WgsiVTc8ldsP12ZOz9FMXP3FQHl7SBcOEFb980EPtcWj2JZwVHQ9",
+	"tEc46iEdjlMM6ugxqLUuU+TpfVIwCitUzkJpy+a4FD58FZ79oqG26y/T1rs2CpvUa3keVQRl5dXLJszS",
+	"YM63F4oow2rUuEpbmwizXmK1Jatht5T0AB6GQ3prkNJ+mxLR6+Tw2d8911aLb3Df+egrO3ZKSr9rUvoK",
+	"e21nof0voFe4K0pXX51hR1jlNXbZoRJQWu/DZJfEqVDSSFbVQpsp2llUKhZVhJ1M/cZCQNzNdfIhFPlb",
+	"PRXg1GLl6KHk8h0rB4M5XjQI8+/0QpiQeoTqJLea5RraE1SvwJxmAdEo1BNSfVRcVtihpwPi0wyqAqG/",
+	"AJTSNpQiYZ1dA0l/ToL7/B4Fd1zeV0qlkzV/UMzbvaX+YUT7M2SPPez89/iDY+IkvH0Nk7QZ4Z4cgxg7",
+	"KYNWSAXQp2VzFQKlClqBsOYRAQS643QPbqsfLkLzo/XKi3HLkis6EwQKZN8IboRh1IHFvzI1XMHsU8te",
+	"vX//ln3DrUxLN4W2RkJH68IKM1CKY78VuPUK/XJ6TEhAWfK/mXPjoqBGpsseOwjTDmP2WeJcnrCOLdIJ",
+	"LPf5iwlW0X19Tqm3A5X4N1Y8T0APzQpXQFWd+JDmhZW34pKF+FE0P645l7fCsq/PWcaXFnOL4YundqBA",
+	"V3aIhC7qvk4XcP2Udn4WQdjS5bftTWEaWP9ImjAw/cM4L/XZs41Sp8fsRC/oCkGrVPTKG4PAbSfteCAc",
+	"LukNWKL9ugSjhHu+CNxsy6ZecCj3rECf/Qb/Drd4S+/A6Gzjqm0uE/46u/Sy8OQo3Y2kcA8DUX0GflC4",
+	"yp9zN6lu8gM1PVmVgnvhgwPVAjDWMwCptc+wm8jGu1M3McIiNJEErqOEXQzw0TFY7D5Xa07CxhLcr+Rn",
+	"nOyXZKCmYmm7fXadakMtf6BZ3DPWgX9/D0jCXT/RXJgUIDSv4N70qWXW/whvpsvEhoEa8zz3JJ/A18PM",
+	"6PlwriXgMGmD/p3EZBC8xdaGjUSuF+EX41xrM6Tpkt5AAbavjQdMULqMcyHcU9tjCfxv2DAjjuxl/0Te",
+	"TKD8R7qJVANV+81CqkwvhhNdGFwmrSh+ZmVdCDlsVwai1WFlj9+7wgibBDzmUKQUmvJLxTgzeoFjhYIg",
+	"/7BUNwliEgdAY/CtRT6O74g1+MnQBR/xg70IHulbQdujtRkoaCUIL42WkdHzioZC1BXHki50fAKYuS5V",
+	"CKVclbkHtuXq+QpI6iWS7zGdj2iebU1gI05ZZ5DHA/AbbQPkkwbcJaKzM6rO8/u6jth3RhJpk7CFByu/",
+	"oilqhKh5WKkmLYOGlSJDIYVHC31T2EQvupeMY+YE04WzMsPAGPzElglk4BPUKuD67BqubS37tchuROVO",
+	"KLEImRieqmMYK3gSsRnhGhc+RLFU6mts4hgLHOa047kl8KnuJRb/4Q4CHDiVKFiRSyUg62PJFsIzK8KU",
+	"+6X12VWRSUd/YYOPHFNKqgU3MdvbYp3ZjmDvx1Pcc8RrHx6nPloVjT8OvibkKXd/7I0P1uxttFxSrZRI",
+	"nbyVbrluv6wpipfR48dXF+uzbSOouslEeuORaY1419hco0FXb3R3LEXhjyD53dCKNIm78U30gumxEyoy",
+	"naBguUTVnhs9ElmfJU7OhC4cDoFaY6AgDRoeYTlfChOaOKQTPsrFsOShxA/lJ4Ma09RvVlo4L96DMcdm",
+	"3ExpFQNvNapLlhjuxDCXM+lgAOgM5lcJM9pQ0ws54NjumPHUaOrKnOaFdcJcDlQSldgPb3I94nnC5ryA",
+	"nst5Xh5FB6/kYCPsRC8sbUP8+8SPF/PmBSRRJsw66YeClXnTf6KNEwqK7Z0wt16xeX5bhsSqFh3UwsdH",
+	"wHNbn+ie9VHbClq10QqrPDKFlB5VemxRQFQOsKMCug7FA/dCO2XVQSPt+J0C9HoEvzC2zNMRj1DrLLSZ",
+	"emm5nqZ0J20TkUsmLXjMuxgrfwrPHt9SWZnqZKbslFSBW3ZPtkkSNCTaFmQpoFkCBgZaJpYZEYhMZCvW",
+	"QWkahCeksFgX4AkhK3Ikeu9JemuBnM8O9wZJwXNmF96/hNxSS5k5Ipc3cpRT/Rhp7a5X/5lwInVDrYZQ",
+	"Rzn0hMpTlzBTKFuuYBndm8FzzBZpKqwdF2QnbDFNwsqzaMhOUv7/whQKEdph8ZYsEFOobh8G/jBMZWaG",
+	"CE4UHH3YEvnfFGBUwkHNGTgzHYIciDhZZibpXkJsbKD4yEIbgqjPMsYTpHfP567Fomli9sObM6uz3LMt",
+	"0zj9yZBpNGSyw8uXVi+6omVgknZ8528VMX+1urE2JApKNK/Q0CrG7MJMM1cYFbk4v+qRxdiUUJSx3iEX",
+	"i6pGIzFRR/Citlnl79xCpk3Q0e8KVVLdNbzcQdN1j80osORN6vhV2MtIpNe39JRS2xycNvLmRpgajQH1",
+	"b+Gw/RNqtzCf55E8lzdCpWIHq/B19PjxDcP12U624XbainftLPWuVYrt6j8vS5FW1m4mVksnk6jdSrxk",
+	"uxlp0W50kpj0L+ibpLLQbIM8f1u0ccDhraWGie7ZYGpbwclmarSZ5LH5rlWIe9dgl/yJpmNaF5J4917Z",
+	"U7pw3hOJ7Sk34Q5dN/+YEtZSDIeNJZWaY3iZUS27Ehl2YGaVfEDWtT+PuMp+SdATGyjpLMu5DXeRcP/p",
+	"l9hJEGJMZUmXpRouQOFOE7GaoYr1MoTIMYU0TCztQGWF2BTVpQry46u0apa9VBluRJnhEs7M78wj0Wre",
+	"1KwEeQXLN+epyHoEvLtgua5A+1RWoS34R8EB/oKv+fEtrYaXqa4siD+1yYTxHsxCG4ukAX5KzAoDlQNw",
+	"L2hjN+GKcTYSzgmotr9gSWqkk6nXnf/3P//Lklwv6H9zbpwsPw+QNy7BDm4DVSlnULkryQdawRtCUoGT",
+	"6fRTMgBW+PQ4cLkPo3B3Fw4nhRuq+QPhBR9fqOOq2TDf2dyIWykWrQoXIC7qdutCF3nGMl1RfV0Vh6TG",
+	"i/h3PMQ3LaI3UBIP8DckuE2CZS2Jw4Le61De29yrU3jMO5pZIbq9MgoyUIgmDAOMUIrmma0eAGHjtafS",
+	"i0rMwjcVgDo8BJDZlYjuRLfMTJuVkAxkXtalOVj1oXBuoCKnYDgXhsyFhPEQGUZp4aUbZFaCOMOQakBH",
+	"d8kOOj8s4y2d574Rmj/nQrh7QpdaXWvbfRp+/Xjy/Ijsa/TUY1Zr1YykuLNEWEFUjORAibrUKgDQIigR",
+	"kVzZUKuwgnWS336Dtgbs48cEs2EhSaHbqxD/aIMCslJeQEJdwBDNcxQaVjjWUUWeI4sDRF5pIOKEkC5S",
+	"QKVSn11VS/IzDZSiWh6ajiltyDqZ8Snp8rBwb49IB+jJ3pYX/jwSVignc/85dAdzG5jtr+WuHZlTqola",
+	"eKQ8v8fDJYCYVm9lU1KWJSFcWHG80BDOlLAZn9uKCqG5B4PucpidSgbgJQOqTnPBjSUPu6L7pzawRCfy",
+	"XiF/R/qX885mt89KOoCAvZ8qK/NUJdF5n11VUI3Ak95j5HGzCc8433FHljSycN3GvUQVip7o0wplEq3+",
+	"xUSmk4GiuzhgxuzORvB1Ey8dxw4u58Bq4IcwiHfn5LV2uo+Dta8FVD8An7A1/RD4xIZ2b7HkO4aRTL3y",
+	"d7hMuKZH7yHqUp+pzakSzkl180g0wk/aTO2cp1BmDbsTbcAqYWyuOMOfbxb+PwGMHI0wnI150oMKZ1uW",
+	"FH//5yuoBdYqXzKhjM7JsIAiggm/pVZG2H+UCQW+kvWyuTFOsE5dx0DJWCes+8TH2IWsvTJ5XKRNMYLF",
+	"wSm8QdzZyS6S7vrVPQi5MMnW4BFtwiO9H72+fsXSXArlNpDDoUxenud6MbRFpocBvCEpoRDYmOdWdFku",
+	"nGVv5kL9BE1SrHevOEuNyIRykudPK+QH5vRAJX68hHU0hHZdBkWl+ZJQOcOjEOr1T4Z0FX7LJYST2iKr",
+	"NSo9grAsx79vOVmfuDWc+iilpBcAB2aJdeMQNH1rpOQ7eStYx5MoohNkXTINpMJGKgCSaDJhemwqlla4",
+	"szm/kQox+5qw9H+E+b5o2E94BWgnvkGcV6ifsGGPCOqT3rciUiSxDcTpH9gBrtObS/5RduOlsueO5FaK",
+	"hTAJYr4VeIeW+D8SCl5wpSGE5j9DI3VH0E/uNmJ9ehr43BE+/RpxtXu1l/zqoAvYxCMncM+dwD09zbfw",
+	"095Zh8Bqq+K/AbBzpQWwHgcNgEzkf/bUMisIMRHsoqhRX3gGYnYjkWrPi0YUADiJGFSQSsJTqGPk2cwr",
+	"FK68phmJoGzWmQ+RQ4n5dsALDeOcoJUOUtsC27mZIjeQHVHXx16rN9Z8sOf3JpDeE9mecJAaz/8vwt35",
+	"8D8N4Q/6V65RDIa+S6I5jgbFSfbSoPdMsISy+o9IuA8OsUqKrtRl2jAx4zLfnwEale6zEBK4MMKiUDwg",
+	"BOb7zZq6oSrGL8LT3Fta1pH4KgwP8+3FWg1KPgwGF9wnwd12EVXSchmw6oDZJa0z3GnDgAK7hyJs7zzZ",
+	"C26tvFFHIOudWzcgwumL8z8wcAQX0jaVg13BOkHa6lwcier90DjRTKhPJvt3AHMOw0F9XG41RhmlK4vi",
+	"Ftx2TyzRyBJ4EAB1B0i8dzFs/E8DiTfTf6GOwgFlIMGhL7UXN6AHt+5+TaEOGkB+4e/m8MeP9EZfHq8Y",
+	"MdO3a6yy4BSCJ07qnkyoQ4Gm+u0ODAYFIYdlsYsM+1fcs9HEftAjnS1ZyhWjFXimmQEOJsF7rzFXQyQD",
+	"f/o5eLz0FicPwh2lucrd/OVGq+pCqINQfJ0Uv1WfCyXi62WnGEw7XeFhYXl6vFmfQF+3wuA37WkSf6VH",
+	"jkgfNMUmEvmmkHlWtaco+/RiJ8ORVNws70o2n3Y8lIby5OLnX+o6cK6NY6PautsyXLjSajnThSXDZmXg",
+	"356MoG/FVeEmfp6Pvd+ekIJ6qfVUCvjQTw9ZWCgWCpM/uXjyjM/ls9uvQATQzKta75XguZv0GNFCGcS/",
+	"evuaZTotAI8WwZ77UUtyXL5fysqFgbxRZ7IaJiUAbgl5E24ZjeEZsWEELy6iRonl40jd6897E6/Km4m7",
+	"OUGS2o3h2CCHhgHzvGGY9wFRl0l1K5TTJl4rlNQ0/Oq7stYWsRX9MmZaSaehK9VE2pWBqi8bRkOo2YDL",
+	"O1pWpbx+3KqpPcuMHLtehCPN06nSi1xkN6LHrMwFdJogsG54LpPWbwzL5VikyxQt/HASMG/TacIxM6kQ",
+	"PB6qXgnwsiqsLveeB7i0scArHBo+frhhEqjWOVvITLCM28lIc5PFBw+n0vC7HyIUJiqoGEuVQeYEsQK4",
+	"d1lGmeyNJ1uCfbScrveolLOMW3YNg55de474Fj6NxsHHGgaJgeR6tY3rxWg25cKjRLAKb67GdiHro5mI",
+	"IXGkzFNit164RUNUXzUt9nueTqQSgV2liMHKvUigBmmd0GejzJOv38hDxawRPDuD1NGpWHbj11htntD8",
+	"Jo7P5sKcYdq+Y7zIpGPOUBC2lCKZdI3bXnJLCXQPXBx6rIdm9nFNcrxGaIfbvLCIE7EKx8t5YAodp8MG",
+	"vij7EZBImvE5czqWSUWzTCqbG4S1Kr0AFHzHuFpiESEklisSBtHCIBHNyVn8TtXXTeyknRyTBodkfSVy",
+	"yzoLMZpoPe2x65yn0x4GwbtRnqKXUQAypMcI7Oy9apmW9SOzaAEqmqNZnKZCWcGcpO0bC+4KI2yfvQmW",
+	"CWLeiowlH85yfP6MHksYV3YhDHtx/pwl9GWfvhwWqsy2S6q+BTCVfzWMgNDDrFMVLkTBFKwHi16I5njy",
+	"8ZeP/x8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -55,6 +55,9 @@ func ListNotificationChannelsPageLimit() PageLimit { return PageLimit{Default: 5
 // ListNotificationDeliveriesPageLimit bounds the limit parameter of ListNotificationDeliveries.
 func ListNotificationDeliveriesPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
 
+// ListNotificationFeedPageLimit bounds the limit parameter of ListNotificationFeed.
+func ListNotificationFeedPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
+
 // ListRulesPageLimit bounds the limit parameter of ListRules.
 func ListRulesPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
 

@@ -95,6 +95,39 @@ func (e AlertState) Valid() bool {
 	}
 }
 
+// Defines values for AlertTransitionTransition.
+const (
+	AlertTransitionTransitionAcknowledged AlertTransitionTransition = "acknowledged"
+	AlertTransitionTransitionDismissed    AlertTransitionTransition = "dismissed"
+	AlertTransitionTransitionRaised       AlertTransitionTransition = "raised"
+	AlertTransitionTransitionRecurred     AlertTransitionTransition = "recurred"
+	AlertTransitionTransitionResolved     AlertTransitionTransition = "resolved"
+	AlertTransitionTransitionSilenced     AlertTransitionTransition = "silenced"
+	AlertTransitionTransitionUnsilenced   AlertTransitionTransition = "unsilenced"
+)
+
+// Valid indicates whether the value is a known member of the AlertTransitionTransition enum.
+func (e AlertTransitionTransition) Valid() bool {
+	switch e {
+	case AlertTransitionTransitionAcknowledged:
+		return true
+	case AlertTransitionTransitionDismissed:
+		return true
+	case AlertTransitionTransitionRaised:
+		return true
+	case AlertTransitionTransitionRecurred:
+		return true
+	case AlertTransitionTransitionResolved:
+		return true
+	case AlertTransitionTransitionSilenced:
+		return true
+	case AlertTransitionTransitionUnsilenced:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AuditEventSeverity.
 const (
 	AuditEventSeverityCritical AuditEventSeverity = "critical"
@@ -1368,8 +1401,28 @@ type AlertActionRequest struct {
 	Until *time.Time `json:"until,omitempty"`
 }
 
+// AlertHistory defines model for AlertHistory.
+type AlertHistory struct {
+	Items []AlertTransition `json:"items"`
+}
+
 // AlertState defines model for AlertState.
 type AlertState string
+
+// AlertTransition defines model for AlertTransition.
+type AlertTransition struct {
+	// Actor `system`, `user:<id>` or `service_account:<id>`.
+	Actor      string                    `json:"actor"`
+	AlertId    openapi_types.UUID        `json:"alert_id"`
+	At         time.Time                 `json:"at"`
+	Id         openapi_types.UUID        `json:"id"`
+	NotifiedAt *time.Time                `json:"notified_at"`
+	Reason     string                    `json:"reason"`
+	Transition AlertTransitionTransition `json:"transition"`
+}
+
+// AlertTransitionTransition defines model for AlertTransition.Transition.
+type AlertTransitionTransition string
 
 // AlertsConfig defines model for AlertsConfig.
 type AlertsConfig struct {
@@ -1878,6 +1931,32 @@ type EvidenceCheck struct {
 
 	// Variables The rule variable values this check used.
 	Variables map[string]string `json:"variables"`
+}
+
+// FeedItem defines model for FeedItem.
+type FeedItem struct {
+	AlertId   *openapi_types.UUID `json:"alert_id,omitempty"`
+	Body      string              `json:"body"`
+	CreatedAt time.Time           `json:"created_at"`
+	Id        openapi_types.UUID  `json:"id"`
+
+	// Kind What the item is about, such as `alert.raised` or `alert.resolved`.
+	Kind string `json:"kind"`
+
+	// Link The UI path of the item's subject, such as `/alerts?alert=<id>`.
+	Link     string     `json:"link"`
+	ReadAt   *time.Time `json:"read_at"`
+	Severity *Severity  `json:"severity,omitempty"`
+	Title    string     `json:"title"`
+}
+
+// FeedPage defines model for FeedPage.
+type FeedPage struct {
+	Items      []FeedItem `json:"items"`
+	NextCursor *string    `json:"next_cursor"`
+
+	// UnreadCount The caller's unread items, counted up to 1000.
+	UnreadCount int `json:"unread_count"`
 }
 
 // FleetHostFailure defines model for FleetHostFailure.
@@ -3468,6 +3547,16 @@ type ListNotificationDeliveriesParams struct {
 	ChannelId *openapi_types.UUID         `form:"channel_id,omitempty" json:"channel_id,omitempty"`
 }
 
+// ListNotificationFeedParams defines parameters for ListNotificationFeed.
+type ListNotificationFeedParams struct {
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Unread *bool   `form:"unread,omitempty" json:"unread,omitempty"`
+}
+
 // CreateRoleParams defines parameters for CreateRole.
 type CreateRoleParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
@@ -3868,6 +3957,16 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /alerts/{id} (the `GetAlert` operationId).
 	GetAlert(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAlertHistory An alert's transitions, oldest first.
+	//
+	// Every transition of the alert (raised, recurred, acknowledged, silenced, unsilenced,
+	// resolved, dismissed) with who made it (`system`, `user:<id>` or
+	// `service_account:<id>`), the reason given and when; `notified_at` is set once the
+	// notification dispatcher has routed it (at most 500 entries).
+	//
+	// Corresponds with GET /alerts/{id}/history (the `GetAlertHistory` operationId).
+	GetAlertHistory(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AcknowledgeAlertWithBody Acknowledge an active alert.
 	//
@@ -4723,6 +4822,31 @@ type ClientInterface interface {
 	// Corresponds with POST /notifications/deliveries/{id}:redeliver (the `RedeliverNotification` operationId).
 	RedeliverNotification(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListNotificationFeed The caller's in-app notification feed, newest first.
+	//
+	// Items addressed to the caller: to everyone holding a permission the caller holds
+	// (an alert raised or resolved goes to `alert:read`), or to the caller alone. Each
+	// carries the caller's own read state; `unread=true` keeps the unread ones.
+	// `unread_count` counts the caller's unread items (at most 1000). Any signed-in
+	// caller may read their own feed.
+	//
+	// Corresponds with GET /notifications/feed (the `ListNotificationFeed` operationId).
+	ListNotificationFeed(ctx context.Context, params *ListNotificationFeedParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarkFeedItemRead Mark one feed item read for the caller.
+	//
+	// Idempotent. 404 for an item that is not in the caller's feed.
+	//
+	// Corresponds with POST /notifications/feed/{id}:read (the `MarkFeedItemRead` operationId).
+	MarkFeedItemRead(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarkFeedRead Mark every item of the caller's feed read.
+	//
+	// Items that arrive afterwards are unread. Other users' read state is untouched.
+	//
+	// Corresponds with POST /notifications/feed:read-all (the `MarkFeedRead` operationId).
+	MarkFeedRead(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetOpenAPIJSON This API document, as JSON.
 	//
 	// Corresponds with GET /openapi.json (the `GetOpenAPIJSON` operationId).
@@ -5504,6 +5628,26 @@ func (c *Client) ListAlerts(ctx context.Context, params *ListAlertsParams, reqEd
 // Corresponds with GET /alerts/{id} (the `GetAlert` operationId).
 func (c *Client) GetAlert(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetAlertRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAlertHistory An alert's transitions, oldest first.
+//
+// Every transition of the alert (raised, recurred, acknowledged, silenced, unsilenced,
+// resolved, dismissed) with who made it (`system`, `user:<id>` or
+// `service_account:<id>`), the reason given and when; `notified_at` is set once the
+// notification dispatcher has routed it (at most 500 entries).
+//
+// Corresponds with GET /alerts/{id}/history (the `GetAlertHistory` operationId).
+func (c *Client) GetAlertHistory(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAlertHistoryRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -7368,6 +7512,61 @@ func (c *Client) RedeliverNotification(ctx context.Context, id ID, reqEditors ..
 	return c.Client.Do(req)
 }
 
+// ListNotificationFeed The caller's in-app notification feed, newest first.
+//
+// Items addressed to the caller: to everyone holding a permission the caller holds
+// (an alert raised or resolved goes to `alert:read`), or to the caller alone. Each
+// carries the caller's own read state; `unread=true` keeps the unread ones.
+// `unread_count` counts the caller's unread items (at most 1000). Any signed-in
+// caller may read their own feed.
+//
+// Corresponds with GET /notifications/feed (the `ListNotificationFeed` operationId).
+func (c *Client) ListNotificationFeed(ctx context.Context, params *ListNotificationFeedParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListNotificationFeedRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarkFeedItemRead Mark one feed item read for the caller.
+//
+// Idempotent. 404 for an item that is not in the caller's feed.
+//
+// Corresponds with POST /notifications/feed/{id}:read (the `MarkFeedItemRead` operationId).
+func (c *Client) MarkFeedItemRead(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarkFeedItemReadRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarkFeedRead Mark every item of the caller's feed read.
+//
+// Items that arrive afterwards are unread. Other users' read state is untouched.
+//
+// Corresponds with POST /notifications/feed:read-all (the `MarkFeedRead` operationId).
+func (c *Client) MarkFeedRead(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarkFeedReadRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetOpenAPIJSON This API document, as JSON.
 //
 // Corresponds with GET /openapi.json (the `GetOpenAPIJSON` operationId).
@@ -9084,6 +9283,40 @@ func NewGetAlertRequest(server string, id ID) (*http.Request, error) {
 	}
 
 	operationPath := fmt.Sprintf("/alerts/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetAlertHistoryRequest constructs an http.Request for the GetAlertHistory method
+func NewGetAlertHistoryRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/alerts/%s/history", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -13158,6 +13391,145 @@ func NewRedeliverNotificationRequest(server string, id ID) (*http.Request, error
 	return req, nil
 }
 
+// NewListNotificationFeedRequest constructs an http.Request for the ListNotificationFeed method
+func NewListNotificationFeedRequest(server string, params *ListNotificationFeedParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/notifications/feed")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Unread != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "unread", *params.Unread, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewMarkFeedItemReadRequest constructs an http.Request for the MarkFeedItemRead method
+func NewMarkFeedItemReadRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/notifications/feed/%s:read", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewMarkFeedReadRequest constructs an http.Request for the MarkFeedRead method
+func NewMarkFeedReadRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/notifications/feed:read-all")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetOpenAPIJSONRequest constructs an http.Request for the GetOpenAPIJSON method
 func NewGetOpenAPIJSONRequest(server string) (*http.Request, error) {
 	var err error
@@ -15656,6 +16028,18 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /alerts/{id} (the `GetAlert` operationId).
 	GetAlertWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetAlertResponse, error)
 
+	// GetAlertHistoryWithResponse An alert's transitions, oldest first.
+	//
+	// Every transition of the alert (raised, recurred, acknowledged, silenced, unsilenced,
+	// resolved, dismissed) with who made it (`system`, `user:<id>` or
+	// `service_account:<id>`), the reason given and when; `notified_at` is set once the
+	// notification dispatcher has routed it (at most 500 entries).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /alerts/{id}/history (the `GetAlertHistory` operationId).
+	GetAlertHistoryWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetAlertHistoryResponse, error)
+
 	// AcknowledgeAlertWithBodyWithResponse Acknowledge an active alert.
 	//
 	// active → acknowledged. 409 `resource.conflict` naming the current state in
@@ -16613,6 +16997,37 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /notifications/deliveries/{id}:redeliver (the `RedeliverNotification` operationId).
 	RedeliverNotificationWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*RedeliverNotificationResponse, error)
+
+	// ListNotificationFeedWithResponse The caller's in-app notification feed, newest first.
+	//
+	// Items addressed to the caller: to everyone holding a permission the caller holds
+	// (an alert raised or resolved goes to `alert:read`), or to the caller alone. Each
+	// carries the caller's own read state; `unread=true` keeps the unread ones.
+	// `unread_count` counts the caller's unread items (at most 1000). Any signed-in
+	// caller may read their own feed.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /notifications/feed (the `ListNotificationFeed` operationId).
+	ListNotificationFeedWithResponse(ctx context.Context, params *ListNotificationFeedParams, reqEditors ...RequestEditorFn) (*ListNotificationFeedResponse, error)
+
+	// MarkFeedItemReadWithResponse Mark one feed item read for the caller.
+	//
+	// Idempotent. 404 for an item that is not in the caller's feed.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /notifications/feed/{id}:read (the `MarkFeedItemRead` operationId).
+	MarkFeedItemReadWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*MarkFeedItemReadResponse, error)
+
+	// MarkFeedReadWithResponse Mark every item of the caller's feed read.
+	//
+	// Items that arrive afterwards are unread. Other users' read state is untouched.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /notifications/feed:read-all (the `MarkFeedRead` operationId).
+	MarkFeedReadWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*MarkFeedReadResponse, error)
 
 	// GetOpenAPIJSONWithResponse This API document, as JSON.
 	//
@@ -17668,6 +18083,82 @@ func (r GetAlertResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetAlertResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetAlertHistoryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AlertHistory
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAlertHistoryResponse) GetJSON200() *AlertHistory {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetAlertHistoryResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetAlertHistoryResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetAlertHistoryResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetAlertHistoryResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetAlertHistoryResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAlertHistoryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAlertHistoryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAlertHistoryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAlertHistoryResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -23408,6 +23899,206 @@ func (r RedeliverNotificationResponse) ContentType() string {
 	return ""
 }
 
+type ListNotificationFeedResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FeedPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListNotificationFeedResponse) GetJSON200() *FeedPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListNotificationFeedResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListNotificationFeedResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListNotificationFeedResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListNotificationFeedResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListNotificationFeedResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListNotificationFeedResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListNotificationFeedResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListNotificationFeedResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type MarkFeedItemReadResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r MarkFeedItemReadResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r MarkFeedItemReadResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r MarkFeedItemReadResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r MarkFeedItemReadResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r MarkFeedItemReadResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r MarkFeedItemReadResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MarkFeedItemReadResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MarkFeedItemReadResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MarkFeedItemReadResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type MarkFeedReadResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r MarkFeedReadResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r MarkFeedReadResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r MarkFeedReadResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r MarkFeedReadResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r MarkFeedReadResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MarkFeedReadResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MarkFeedReadResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MarkFeedReadResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetOpenAPIJSONResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -27433,6 +28124,24 @@ func (c *ClientWithResponses) GetAlertWithResponse(ctx context.Context, id ID, r
 	return ParseGetAlertResponse(rsp)
 }
 
+// GetAlertHistoryWithResponse An alert's transitions, oldest first.
+//
+// Every transition of the alert (raised, recurred, acknowledged, silenced, unsilenced,
+// resolved, dismissed) with who made it (`system`, `user:<id>` or
+// `service_account:<id>`), the reason given and when; `notified_at` is set once the
+// notification dispatcher has routed it (at most 500 entries).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /alerts/{id}/history (the `GetAlertHistory` operationId).
+func (c *ClientWithResponses) GetAlertHistoryWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetAlertHistoryResponse, error) {
+	rsp, err := c.GetAlertHistory(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAlertHistoryResponse(rsp)
+}
+
 // AcknowledgeAlertWithBodyWithResponse Acknowledge an active alert.
 //
 // active → acknowledged. 409 `resource.conflict` naming the current state in
@@ -28991,6 +29700,55 @@ func (c *ClientWithResponses) RedeliverNotificationWithResponse(ctx context.Cont
 	return ParseRedeliverNotificationResponse(rsp)
 }
 
+// ListNotificationFeedWithResponse The caller's in-app notification feed, newest first.
+//
+// Items addressed to the caller: to everyone holding a permission the caller holds
+// (an alert raised or resolved goes to `alert:read`), or to the caller alone. Each
+// carries the caller's own read state; `unread=true` keeps the unread ones.
+// `unread_count` counts the caller's unread items (at most 1000). Any signed-in
+// caller may read their own feed.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /notifications/feed (the `ListNotificationFeed` operationId).
+func (c *ClientWithResponses) ListNotificationFeedWithResponse(ctx context.Context, params *ListNotificationFeedParams, reqEditors ...RequestEditorFn) (*ListNotificationFeedResponse, error) {
+	rsp, err := c.ListNotificationFeed(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListNotificationFeedResponse(rsp)
+}
+
+// MarkFeedItemReadWithResponse Mark one feed item read for the caller.
+//
+// Idempotent. 404 for an item that is not in the caller's feed.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /notifications/feed/{id}:read (the `MarkFeedItemRead` operationId).
+func (c *ClientWithResponses) MarkFeedItemReadWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*MarkFeedItemReadResponse, error) {
+	rsp, err := c.MarkFeedItemRead(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarkFeedItemReadResponse(rsp)
+}
+
+// MarkFeedReadWithResponse Mark every item of the caller's feed read.
+//
+// Items that arrive afterwards are unread. Other users' read state is untouched.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /notifications/feed:read-all (the `MarkFeedRead` operationId).
+func (c *ClientWithResponses) MarkFeedReadWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*MarkFeedReadResponse, error) {
+	rsp, err := c.MarkFeedRead(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarkFeedReadResponse(rsp)
+}
+
 // GetOpenAPIJSONWithResponse This API document, as JSON.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -30368,6 +31126,67 @@ func ParseGetAlertResponse(rsp *http.Response) (*GetAlertResponse, error) {
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest Alert
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetAlertHistoryResponse parses an HTTP response from a GetAlertHistoryWithResponse call
+func ParseGetAlertHistoryResponse(rsp *http.Response) (*GetAlertHistoryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAlertHistoryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AlertHistory
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -35048,6 +35867,167 @@ func ParseRedeliverNotificationResponse(rsp *http.Response) (*RedeliverNotificat
 			return nil, err
 		}
 		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListNotificationFeedResponse parses an HTTP response from a ListNotificationFeedWithResponse call
+func ParseListNotificationFeedResponse(rsp *http.Response) (*ListNotificationFeedResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListNotificationFeedResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FeedPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseMarkFeedItemReadResponse parses an HTTP response from a MarkFeedItemReadWithResponse call
+func ParseMarkFeedItemReadResponse(rsp *http.Response) (*MarkFeedItemReadResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MarkFeedItemReadResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseMarkFeedReadResponse parses an HTTP response from a MarkFeedReadWithResponse call
+func ParseMarkFeedReadResponse(rsp *http.Response) (*MarkFeedReadResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MarkFeedReadResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest UnexpectedError

@@ -49,6 +49,16 @@ type Alert struct {
 	CreatedAt       time.Time
 }
 
+type AlertTransition struct {
+	ID         uuid.UUID
+	AlertID    uuid.UUID
+	Transition string
+	Actor      string
+	Reason     string
+	At         time.Time
+	NotifiedAt *time.Time
+}
+
 type ApiToken struct {
 	ID               uuid.UUID
 	ServiceAccountID uuid.UUID
@@ -168,6 +178,31 @@ type Evidence struct {
 	Hash      []byte
 	Body      []byte
 	CreatedAt time.Time
+}
+
+type FeedItem struct {
+	ID                 uuid.UUID
+	Kind               string
+	Title              string
+	Body               string
+	Severity           *string
+	Link               string
+	AlertID            *uuid.UUID
+	AudiencePermission *string
+	AudienceUser       *uuid.UUID
+	CreatedAt          time.Time
+}
+
+type FeedRead struct {
+	Reader string
+	ItemID uuid.UUID
+	ReadAt time.Time
+}
+
+type FeedWatermark struct {
+	Reader      string
+	ReadThrough uuid.UUID
+	ReadAt      time.Time
 }
 
 type FleetCompliance struct {

@@ -30,3 +30,9 @@ func toAPIAlert(a dbq.Alert) api.Alert {
 		CreatedAt: &created, UpdatedAt: &updated,
 	}
 }
+
+// toAPITransition renders one entry of an alert's history.
+func toAPITransition(t dbq.AlertTransition) api.AlertTransition {
+	return api.AlertTransition{Id: t.ID, AlertId: t.AlertID, Transition: api.AlertTransitionTransition(t.Transition),
+		Actor: t.Actor, Reason: t.Reason, At: t.At, NotifiedAt: t.NotifiedAt}
+}

@@ -15,8 +15,12 @@
 //	resolved, dismissed: terminal
 //
 // An illegal move is a conflict naming the current state. Every transition is audited in
-// its transaction and published on the live stream (topic alerts). An alert raised while
-// its host is in maintenance is recorded with suppressed set: notifiers skip it.
+// its transaction, published on the live stream (topic alerts) and recorded in
+// alert_transitions with who made it and why: that row is both the alert's history
+// (History) and the outbox the notification dispatcher (internal/notify) drains after a
+// NOTIFY on openwatch_alert_transitions, so alerting never waits for a channel. An alert
+// raised while its host is in maintenance is recorded with suppressed set: notifiers skip
+// it.
 //
 // Score alerts (score.go) share one rule, JudgeScoreTx: a score (pass / (pass + fail))
 // raises when it falls at least a number of points below a baseline or under a floor; the

@@ -104,3 +104,16 @@ func (h *Handlers) DismissAlert(ctx context.Context, req api.DismissAlertRequest
 	}
 	return api.DismissAlert200JSONResponse(a), nil
 }
+
+// GetAlertHistory implements GET /alerts/{id}/history (alert:read).
+func (h *Handlers) GetAlertHistory(ctx context.Context, req api.GetAlertHistoryRequestObject) (api.GetAlertHistoryResponseObject, error) {
+	rows, err := h.svc.History(ctx, req.Id)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]api.AlertTransition, len(rows))
+	for i, t := range rows {
+		items[i] = toAPITransition(t)
+	}
+	return api.GetAlertHistory200JSONResponse{Items: items}, nil
+}

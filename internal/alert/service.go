@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -147,7 +148,7 @@ func RaiseTx(ctx context.Context, tx pgx.Tx, r Raise) (Raised, error) {
 	if row.Inserted {
 		typ = EventRaised
 	}
-	if err := publish(ctx, tx, typ, a); err != nil {
+	if err := publish(ctx, tx, typ, a, nil, "", r.At); err != nil {
 		return Raised{}, err
 	}
 	return Raised{Alert: a, New: row.Inserted}, nil
@@ -170,15 +171,31 @@ func AutoResolveTx(ctx context.Context, tx pgx.Tx, aw *audit.Writer, dedupKey st
 		if err := aw.Append(ctx, tx, ev); err != nil {
 			return nil, err
 		}
-		if err := publish(ctx, tx, EventResolved, a); err != nil {
+		if err := publish(ctx, tx, EventResolved, a, nil, "", at); err != nil {
 			return nil, err
 		}
 	}
 	return rows, nil
 }
 
-func publish(ctx context.Context, tx pgx.Tx, typ string, a dbq.Alert) error {
-	_, err := events.Publish(ctx, tx, events.Event{Topic: events.TopicAlerts, Type: typ, HostID: a.HostID,
+// publish records the transition typ of alert a by actor (nil: the system) in tx: its row
+// in alert_transitions (the dispatcher's outbox and the alert's history), the NOTIFY that
+// wakes the dispatchers at commit, and the event on the live stream.
+func publish(ctx context.Context, tx pgx.Tx, typ string, a dbq.Alert, actor *authz.Principal, reason string, at time.Time) error {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return err
+	}
+	// Both travel with the commit: recording the transition costs no round trip of its own.
+	q := dbq.New(pg.AtCommit(tx))
+	if err := q.AlertTransitionInsert(ctx, dbq.AlertTransitionInsertParams{ID: id, AlertID: a.ID,
+		Transition: strings.TrimPrefix(typ, "alert."), Actor: actorName(actor), Reason: reason, At: at}); err != nil {
+		return pg.Translate(err)
+	}
+	if err := q.AlertTransitionNotify(ctx, a.ID.String()); err != nil {
+		return pg.Translate(err)
+	}
+	_, err = events.Publish(ctx, tx, events.Event{Topic: events.TopicAlerts, Type: typ, HostID: a.HostID,
 		Permission: authz.PermAlertRead, Data: map[string]any{
 			"alert_id": a.ID, "alert_type": a.AlertType, "host_id": a.HostID, "severity": a.Severity,
 			"state": a.State, "dedup_key": a.DedupKey, "occurrence_count": a.OccurrenceCount}})
@@ -315,7 +332,7 @@ func (s *Service) Transition(ctx context.Context, actor *authz.Principal, id uui
 		if err := s.audit.Append(ctx, tx, audit.For(ctx, actor, act, "alert", a.ID.String(), detail)); err != nil {
 			return err
 		}
-		return publish(ctx, tx, typ, out)
+		return publish(ctx, tx, typ, out, actor, in.Reason, now)
 	})
 	return out, err
 }
@@ -347,11 +364,34 @@ func (s *Service) ExpireSilences(ctx context.Context) (int, error) {
 			if err := s.audit.Append(ctx, tx, audit.For(ctx, nil, audit.ActionAlertUnsilenced, "alert", a.ID.String(), nil)); err != nil {
 				return err
 			}
-			if err := publish(ctx, tx, EventUnsilenced, a); err != nil {
+			if err := publish(ctx, tx, EventUnsilenced, a, nil, "", a.UpdatedAt); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	return n, err
+}
+
+// actorName names who made a transition in its history: "system", "user:<id>" or
+// "service_account:<id>".
+func actorName(p *authz.Principal) string {
+	a := p.Actor()
+	if a.Kind == authz.ActorSystem {
+		return "system"
+	}
+	return string(a.Kind) + ":" + a.ID.String()
+}
+
+// History returns the transitions of alert id, oldest first (at most 500). Guarded by
+// alert:read. Errors: resource.not_found.
+func (s *Service) History(ctx context.Context, id uuid.UUID) ([]dbq.AlertTransition, error) {
+	if _, err := s.Get(ctx, id); err != nil {
+		return nil, err
+	}
+	rows, err := s.q.AlertTransitionList(ctx, dbq.AlertTransitionListParams{AlertID: id, RowLimit: 500})
+	if err != nil {
+		return nil, pg.Translate(err)
+	}
+	return rows, nil
 }

@@ -109,6 +109,9 @@ type App struct {
 	Liveness *liveness.Service
 	// Notify manages notification channels; alerts queue notices with Notify.EnqueueTx.
 	Notify *notify.Service
+	// Dispatch turns committed alert transitions into deliveries and feed items; it runs
+	// where jobs are worked.
+	Dispatch *notify.Dispatcher
 	// Dialer opens every SSH connection and probe, only to ssh.allowed_networks; its
 	// Blocked count says how many were refused.
 	Dialer *sshx.Dialer
@@ -281,6 +284,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		notifyOpts.Now = now
 	}
 	notifications := notify.NewService(d.Pool, keyring, aw, jobs.Client, notifyOpts)
+	jobs.AddQueue(notify.Queue, notifications.Slots())
 	jobs.AddPeriodic(notifications.RegisterJobs(jobs.Workers)...)
 	handlers := &server{
 		systemHandlers:   system.NewHandlers(system.NewHealth(d.Pool, now), buildinfo.Get()),
@@ -315,8 +319,8 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		return nil, fmt.Errorf("build http server: %w", err)
 	}
 	return &App{Config: d.Config, Logger: d.Logger, Pool: d.Pool, Auth: authSvc, Users: users, Idem: idem, HTTP: httpSrv, License: lic, Audit: aw, Hosts: hosts, SSH: sshConn, Intel: intelSvc, Scans: scans, Compliance: complianceScans, Rules: rules, Events: broker,
-		Notify: notifications,
-		Jobs:   jobs.Client, Workers: jobs.Workers, JobRegistry: jobs, Liveness: live, Dialer: dialer}, nil
+		Notify: notifications, Dispatch: notifications.NewDispatcher(notify.DispatcherOptions{}),
+		Jobs: jobs.Client, Workers: jobs.Workers, JobRegistry: jobs, Liveness: live, Dialer: dialer}, nil
 }
 
 // denialRecorder writes authorization denials to the audit trail.
@@ -348,6 +352,11 @@ func (a *App) RunBackground(ctx context.Context) (wait func()) {
 	// Host list pages carry each host's compliance summary: a stored scan clears them too.
 	listener.Subscribe(scan.ComplianceChannel, a.Hosts.Subscriber())
 	listener.Subscribe(events.Channel, a.Events)
+	if a.JobRegistry.Working() {
+		listener.Subscribe(notify.TransitionsChannel, a.Dispatch)
+		wg.Go(func() { a.Dispatch.Run(ctx) })
+		wg.Go(func() { a.Notify.RunAnnouncer(ctx) })
+	}
 	wg.Go(func() { listener.Run(ctx) })
 	wg.Go(func() { a.Events.Run(ctx) })
 	wg.Go(func() { a.Auth.RunRefusals(ctx) })

@@ -45,10 +45,12 @@ const (
 	TopicJobs         Topic = "jobs"
 	TopicAlerts       Topic = "alerts"
 	TopicScans        Topic = "scans"
+	// TopicNotifications carries notification deliveries and in-app feed items.
+	TopicNotifications Topic = "notifications"
 )
 
 // Topics lists every topic.
-var Topics = []Topic{TopicLiveness, TopicDiscovery, TopicIntelligence, TopicJobs, TopicAlerts, TopicScans}
+var Topics = []Topic{TopicLiveness, TopicDiscovery, TopicIntelligence, TopicJobs, TopicAlerts, TopicScans, TopicNotifications}
 
 // Event is one event to publish.
 type Event struct {

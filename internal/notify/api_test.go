@@ -81,7 +81,7 @@ func env(t *testing.T) (*apitest.Env, apitest.Session) {
 	return e, e.Admin()
 }
 
-func createChannel(t *testing.T, e *apitest.Env, s apitest.Session, body map[string]any) api.NotificationChannel {
+func createChannel(t testing.TB, e *apitest.Env, s apitest.Session, body map[string]any) api.NotificationChannel {
 	t.Helper()
 	res := e.Do(apitest.Request{Method: http.MethodPost, Path: "notifications/channels", Token: s.AccessToken, JSON: body})
 	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)

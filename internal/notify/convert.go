@@ -69,3 +69,14 @@ func deref[T any](p *T) T {
 	}
 	return *p
 }
+
+// toAPIFeedItem renders a feed item as its reader sees it.
+func toAPIFeedItem(e FeedEntry) api.FeedItem {
+	it := api.FeedItem{Id: e.ID, Kind: e.Kind, Title: e.Title, Body: e.Body, Link: e.Link, AlertId: e.AlertID,
+		CreatedAt: e.CreatedAt, ReadAt: e.ReadAt}
+	if e.Severity != nil {
+		sev := api.Severity(*e.Severity)
+		it.Severity = &sev
+	}
+	return it
+}

@@ -1,13 +1,35 @@
 // Package notify delivers alert notices to notification channels: webhooks (signed JSON),
-// Slack-compatible incoming webhooks and SMTP mailboxes.
+// Slack-compatible incoming webhooks and SMTP mailboxes, and keeps the in-app feed.
 //
-// A caller that changes an alert calls EnqueueTx in its own transaction; EnqueueTx records
+// Alert transitions reach it through an outbox: the alert package writes one
+// alert_transitions row per transition in the transition's own transaction and NOTIFYs
+// openwatch_alert_transitions. The Dispatcher, run where jobs are worked, wakes on that
+// notification (and sweeps every few seconds in case one was missed), locks a batch of
+// pending rows with SKIP LOCKED (so several workers split them and each is dispatched
+// once), calls EnqueueTx's routing for those that notify (raised, resolved, unsilenced),
+// adds a feed item for raised and resolved ones, and marks them dispatched, all in one
+// transaction. A suppressed alert (its host in maintenance) gets skipped deliveries and
+// no feed item: maintenance keeps it from people, the alert list still records it.
+//
+// A caller may also call EnqueueTx in its own transaction; EnqueueTx records
 // one delivery per enabled channel whose routing matches the notice and inserts one River
 // job per delivery, so the notice is queued exactly when the alert change commits. Each
 // job makes one attempt per run under a per-attempt timeout, so a slow or dead receiver
 // holds only its own job; River retries failed attempts with exponential back-off, and
 // after the last attempt the delivery is dead until someone redelivers it. A suppressed
-// notice (a host in maintenance) is recorded as skipped and never sent.
+// notice (a host in maintenance) is recorded as skipped and never sent. Deliveries run on
+// their own queue, and one channel holds at most Options.ChannelWorkers of its slots in a
+// process (its other deliveries snooze), so a receiver that never answers cannot take
+// the workers from the others (once all its slots have been held for a second, its jobs
+// snooze for a few seconds without being read). Queued deliveries are published on the
+// live stream in their transaction, attempts' outcomes every 250 ms, one event per status
+// (topic notifications, permission notification:read).
+//
+// The feed: FeedAddTx posts an item in the caller's transaction to an audience, everyone
+// holding a permission or one user, as one row whatever the number of readers. Read state
+// is per reader (the principal's key): single marks in feed_reads and a read-all
+// watermark in feed_watermarks (items up to its id are read; an item committed after
+// read-all with an older id, a race of milliseconds, counts as read).
 //
 // Invariants: a channel's secret (webhook signing secret, SMTP password) is sealed bound
 // to its row, never returned and never written to the audit trail; outbound connections

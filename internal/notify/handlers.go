@@ -121,3 +121,35 @@ func (h *Handlers) RedeliverNotification(ctx context.Context, req api.RedeliverN
 	}
 	return api.RedeliverNotification202JSONResponse(toAPIDelivery(d)), nil
 }
+
+// ListNotificationFeed implements GET /notifications/feed (account:self).
+func (h *Handlers) ListNotificationFeed(ctx context.Context, req api.ListNotificationFeedRequestObject) (api.ListNotificationFeedResponseObject, error) {
+	p := req.Params
+	unread := 0
+	page, err := cursor.Serve(ctx, cursor.ByID{}, p.Cursor, p.Limit, cursor.Limits(api.ListNotificationFeedPageLimit()),
+		func(ctx context.Context, r cursor.Request[uuid.UUID]) (cursor.Page[FeedEntry], error) {
+			fp, n, err := h.svc.Feed(ctx, authz.PrincipalFrom(ctx), p.Unread != nil && *p.Unread, r)
+			unread = n
+			return fp, err
+		}, toAPIFeedItem)
+	if err != nil {
+		return nil, err
+	}
+	return api.ListNotificationFeed200JSONResponse{Items: page.Items, NextCursor: page.Next, UnreadCount: unread}, nil
+}
+
+// MarkFeedItemRead implements POST /notifications/feed/{id}:read (account:self).
+func (h *Handlers) MarkFeedItemRead(ctx context.Context, req api.MarkFeedItemReadRequestObject) (api.MarkFeedItemReadResponseObject, error) {
+	if err := h.svc.MarkRead(ctx, authz.PrincipalFrom(ctx), req.Id); err != nil {
+		return nil, err
+	}
+	return api.MarkFeedItemRead204Response{}, nil
+}
+
+// MarkFeedRead implements POST /notifications/feed:read-all (account:self).
+func (h *Handlers) MarkFeedRead(ctx context.Context, _ api.MarkFeedReadRequestObject) (api.MarkFeedReadResponseObject, error) {
+	if err := h.svc.MarkAllRead(ctx, authz.PrincipalFrom(ctx)); err != nil {
+		return nil, err
+	}
+	return api.MarkFeedRead204Response{}, nil
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/openwatch/openwatch/internal/audit"
 	"github.com/openwatch/openwatch/internal/authz"
 	"github.com/openwatch/openwatch/internal/cursor"
+	"github.com/openwatch/openwatch/internal/events"
 	"github.com/openwatch/openwatch/internal/pg"
 	"github.com/openwatch/openwatch/internal/seal"
 )
@@ -73,6 +74,11 @@ type Options struct {
 	Timeout time.Duration
 	// MaxAttempts is how many attempts a delivery gets before it is dead (default 8).
 	MaxAttempts int
+	// Workers is how many deliveries this process attempts at once, on its own queue
+	// (default 50); ChannelWorkers is how many of those one channel may hold (default 10),
+	// so a receiver that never answers holds at most that many while the others go on.
+	Workers        int
+	ChannelWorkers int
 	// RootCAs verifies SMTP servers' certificates (nil: the system's roots).
 	RootCAs *x509.CertPool
 	Logger  *slog.Logger
@@ -81,13 +87,15 @@ type Options struct {
 
 // Service manages notification channels and delivers notices through them.
 type Service struct {
-	pool   *pgxpool.Pool
-	q      *dbq.Queries
-	sealer Sealer
-	audit  *audit.Writer
-	jobs   Enqueuer
-	send   sender
-	opts   Options
+	pool     *pgxpool.Pool
+	q        *dbq.Queries
+	sealer   Sealer
+	audit    *audit.Writer
+	jobs     Enqueuer
+	send     sender
+	opts     Options
+	busy     *inflight
+	outcomes *outcomes
 }
 
 // NewService returns the notification service.
@@ -101,13 +109,19 @@ func NewService(pool *pgxpool.Pool, sealer Sealer, aw *audit.Writer, jobs Enqueu
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 8
 	}
+	if o.Workers <= 0 {
+		o.Workers = 50
+	}
+	if o.ChannelWorkers <= 0 {
+		o.ChannelWorkers = 10
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Service{pool: pool, q: dbq.New(pool), sealer: sealer, audit: aw, jobs: jobs, opts: o,
+	return &Service{pool: pool, q: dbq.New(pool), sealer: sealer, audit: aw, jobs: jobs, opts: o, busy: &inflight{chans: map[uuid.UUID]*slots{}}, outcomes: &outcomes{},
 		send: sender{guard: *o.Guard, timeout: o.Timeout, now: o.Now, roots: o.RootCAs}}
 }
 
@@ -394,8 +408,9 @@ func render(n Notice, deliveryID uuid.UUID, at time.Time) message {
 
 // EnqueueTx queues n for every enabled channel whose routing matches it, inside the
 // caller's transaction: one delivery row and one job per channel (a suppressed notice
-// gets skipped rows and no jobs). It returns how many channels matched. Call it where the
-// alert transition is written, e.g. notify.(*Service).EnqueueTx(ctx, tx, notify.Notice{...}).
+// gets skipped rows and no jobs). It returns how many channels matched. It publishes a
+// notification.queued event, which holds the event log's lock until commit: call it after
+// the transaction's other row locks are taken.
 func (s *Service) EnqueueTx(ctx context.Context, tx pgx.Tx, n Notice) (int, error) {
 	q := dbq.New(tx)
 	chans, err := q.NotifyChannelListEnabled(ctx)
@@ -412,19 +427,32 @@ func (s *Service) EnqueueTx(ctx context.Context, tx pgx.Tx, n Notice) (int, erro
 			group = groups[0]
 		}
 	}
-	payload, err := json.Marshal(n)
+	matched, queued, err := s.enqueue(ctx, tx, chans, n, group)
 	if err != nil {
-		return 0, apperr.Internal(err)
+		return 0, err
 	}
-	matched := 0
+	return matched, publishQueued(ctx, tx, queued)
+}
+
+// enqueue records n's deliveries to the channels of chans that take it (n's host in
+// group) and queues their jobs. It returns how many channels matched and how many
+// deliveries were queued (none for a suppressed notice).
+func (s *Service) enqueue(ctx context.Context, tx pgx.Tx, chans []dbq.NotificationChannel, n Notice, group *uuid.UUID) (matched, queued int, err error) {
+	q := dbq.New(tx)
+	var payload []byte
 	for _, c := range chans {
 		if !matches(c, n, group) {
 			continue
 		}
+		if payload == nil {
+			if payload, err = json.Marshal(n); err != nil {
+				return 0, 0, apperr.Internal(err)
+			}
+		}
 		matched++
 		id, err := uuid.NewV7()
 		if err != nil {
-			return 0, apperr.Internal(err)
+			return 0, 0, apperr.Internal(err)
 		}
 		status := StatusPending
 		if n.Suppressed {
@@ -432,15 +460,26 @@ func (s *Service) EnqueueTx(ctx context.Context, tx pgx.Tx, n Notice) (int, erro
 		}
 		if _, err := q.NotifyDeliveryInsert(ctx, dbq.NotifyDeliveryInsertParams{ID: id, ChannelID: c.ID, AlertID: n.AlertID,
 			Transition: n.Transition, Severity: n.Severity, Title: n.Title, Payload: payload, Status: status, Now: s.opts.Now()}); err != nil {
-			return 0, pg.Translate(err)
+			return 0, 0, pg.Translate(err)
 		}
 		if !n.Suppressed {
-			if err := s.insertJob(ctx, tx, id); err != nil {
-				return 0, err
+			if err := s.insertJob(ctx, tx, id, c.ID); err != nil {
+				return 0, 0, err
 			}
+			queued++
 		}
 	}
-	return matched, nil
+	return matched, queued, nil
+}
+
+// publishQueued announces on the notifications topic that n deliveries were queued.
+func publishQueued(ctx context.Context, tx pgx.Tx, n int) error {
+	if n == 0 {
+		return nil
+	}
+	_, err := events.Publish(ctx, tx, events.Event{Topic: events.TopicNotifications, Type: EventDeliveryQueued,
+		Permission: authz.PermNotifyRead, Data: map[string]any{"deliveries": n}})
+	return err
 }
 
 // oneJobPerDelivery keeps a delivery to one job until that job ends: redelivering a
@@ -450,10 +489,10 @@ var oneJobPerDelivery = river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobS
 	rivertype.JobStateRetryable, rivertype.JobStateScheduled,
 }}
 
-// insertJob queues the job of delivery id (unless one is queued already).
-func (s *Service) insertJob(ctx context.Context, tx pgx.Tx, id uuid.UUID) error {
-	opts := &river.InsertOpts{MaxAttempts: s.opts.MaxAttempts, UniqueOpts: oneJobPerDelivery}
-	if _, err := s.jobs.InsertTx(ctx, tx, DeliverArgs{DeliveryID: id}, opts); err != nil {
+// insertJob queues the job of delivery id to channel (unless one is queued already).
+func (s *Service) insertJob(ctx context.Context, tx pgx.Tx, id, channel uuid.UUID) error {
+	opts := &river.InsertOpts{Queue: Queue, MaxAttempts: s.opts.MaxAttempts, UniqueOpts: oneJobPerDelivery}
+	if _, err := s.jobs.InsertTx(ctx, tx, DeliverArgs{DeliveryID: id, ChannelID: channel}, opts); err != nil {
 		return fmt.Errorf("queue delivery %s: %w", id, err)
 	}
 	return nil
@@ -509,11 +548,15 @@ func (s *Service) Redeliver(ctx context.Context, actor *authz.Principal, id uuid
 		if row, err = q.NotifyDeliveryRequeue(ctx, dbq.NotifyDeliveryRequeueParams{ID: id, Now: s.opts.Now()}); err != nil {
 			return pg.Translate(err)
 		}
-		if err := s.insertJob(ctx, tx, id); err != nil {
+		if err := s.insertJob(ctx, tx, id, cur.ChannelID); err != nil {
 			return err
 		}
-		return s.audit.Append(ctx, tx, audit.For(ctx, actor, audit.ActionNotificationRedelivered,
-			"notification_delivery", id.String(), map[string]any{"channel_id": cur.ChannelID.String(), "previous_status": cur.Status}))
+		if err := s.audit.Append(ctx, tx, audit.For(ctx, actor, audit.ActionNotificationRedelivered,
+			"notification_delivery", id.String(), map[string]any{"channel_id": cur.ChannelID.String(), "previous_status": cur.Status})); err != nil {
+			return err
+		}
+		// Last, as everywhere: the event log's lock is taken after every other lock.
+		return publishQueued(ctx, tx, 1)
 	})
 	return row, err
 }

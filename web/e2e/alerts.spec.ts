@@ -13,7 +13,7 @@ let page: Page;
 let admin: APIRequestContext;
 const hostIds: string[] = [];
 
-type Alert = { id: string; state: string; title: string };
+type Alert = { id: string; state: string; title: string; severity: string };
 
 async function addHost(hostname: string, ip: string): Promise<string> {
   const res = await admin.post("/api/v1/hosts", {
@@ -82,11 +82,49 @@ test("the host page links to its alerts, filtered in the URL", async ({}, testIn
   await shot(page, "alerts");
 });
 
+test("the dashboard counts active alerts by severity, linking to the filtered list", async ({}, testInfo) => {
+  await page.goto("/");
+  const panel = page.getByTestId("panel-alerts");
+  await expect(panel.getByRole("table", { name: "Active alerts by severity" })).toBeVisible();
+  const link = panel.getByTestId(`alerts-${first.severity}`);
+  await expect(link).not.toHaveText("…");
+  await expect(link).not.toHaveText("0");
+  await page.mouse.move(0, 0);
+  await expectAccessible(page, testInfo, "dashboard-alerts");
+  await shot(page, "dashboard-alerts");
+  await link.click();
+  await expect(page).toHaveURL(new RegExp(`/alerts\\?.*severity=${first.severity}`));
+  await expect(page).toHaveURL(/state=active/);
+  await expect(page.getByRole("table", { name: "Alerts" }).getByRole("link", { name: first.title })).toBeVisible();
+});
+
+test("the bell shows the raised alert, follows it to its drawer and marks it read", async ({}, testInfo) => {
+  await page.goto("/");
+  await expect(page.getByTestId("feed-bell")).toHaveAttribute("aria-label", /unread/);
+  await page.getByTestId("feed-bell").click();
+  const dropdown = page.getByTestId("feed-dropdown");
+  const item = dropdown.getByTestId("feed-item").filter({ hasText: first.title });
+  await expect(item).toBeVisible();
+  await expectAccessible(page, testInfo, "feed-bell");
+  await shot(page, "feed-bell");
+  await item.click();
+  await expect(page).toHaveURL(new RegExp(`/alerts\\?alert=${first.id}`));
+  await expect(page.getByRole("dialog", { name: "Alert" }).getByTestId("alert-state")).toHaveText("active");
+  await page.keyboard.press("Escape");
+  await page.getByTestId("feed-bell").click();
+  await expect(dropdown.getByTestId("feed-item").filter({ hasText: first.title })).toHaveAttribute("data-unread", "false");
+  await dropdown.getByTestId("feed-read-all").click();
+  await expect(dropdown.getByTestId("feed-item").first()).toHaveAttribute("data-unread", "false");
+  await expect(page.getByTestId("feed-bell")).toHaveAttribute("aria-label", "Notifications, none unread");
+  await page.keyboard.press("Escape");
+});
+
 test("acknowledge, silence and resolve an alert in its drawer, with its history", async ({}, testInfo) => {
   await page.goto(`/alerts?host_id=${firstHost}`);
   await page.getByRole("link", { name: first.title }).click();
   const drawer = page.getByRole("dialog", { name: "Alert" });
   await expect(drawer.getByTestId("alert-state")).toHaveText("active");
+  await drawer.getByTestId("alert-reason").fill("looking into it");
   await drawer.getByTestId("alert-acknowledge").click();
   await expect(drawer.getByTestId("alert-state")).toHaveText("acknowledged");
   await expect(drawer.getByTestId("alert-acknowledge")).toHaveCount(0);
@@ -104,16 +142,18 @@ test("acknowledge, silence and resolve an alert in its drawer, with its history"
   await expect(drawer.getByTestId("alert-state")).toHaveText("silenced");
   await expect(drawer.getByText("Silenced until")).toBeVisible();
   const history = drawer.getByRole("table", { name: "Alert history" });
-  await expect(history.getByText("alert.silenced")).toBeVisible();
-  await expect(history.getByText("alert.acknowledged")).toBeVisible();
+  await expect(history.getByText("Raised", { exact: true })).toBeVisible();
+  await expect(history.getByText("Silenced", { exact: true })).toBeVisible();
+  await expect(history.getByRole("row").filter({ hasText: "Acknowledged" })).toContainText("looking into it");
   await expectAccessible(page, testInfo, "alert-detail");
   await shot(page, "alert-detail");
 
   await drawer.getByTestId("alert-resolve").click();
   const confirm = page.getByRole("dialog", { name: "Resolve this alert?" });
+  await confirm.getByTestId("alert-confirm-reason").fill("the host is back");
   await confirm.getByTestId("alert-confirm").click();
   await expect(drawer.getByTestId("alert-state")).toHaveText("resolved");
-  await expect(history.getByText("alert.resolved")).toBeVisible();
+  await expect(history.getByRole("row").filter({ hasText: "Resolved" })).toContainText("the host is back");
   await expect(drawer.getByRole("region", { name: "Actions" })).toHaveCount(0);
 });
 

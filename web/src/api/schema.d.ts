@@ -123,6 +123,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/alerts/{id}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * An alert's transitions, oldest first.
+         * @description Every transition of the alert (raised, recurred, acknowledged, silenced, unsilenced,
+         *     resolved, dismissed) with who made it (`system`, `user:<id>` or
+         *     `service_account:<id>`), the reason given and when; `notified_at` is set once the
+         *     notification dispatcher has routed it (at most 500 entries).
+         */
+        get: operations["getAlertHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/alerts/{id}:acknowledge": {
         parameters: {
             query?: never;
@@ -1489,6 +1514,72 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/notifications/feed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's in-app notification feed, newest first.
+         * @description Items addressed to the caller: to everyone holding a permission the caller holds
+         *     (an alert raised or resolved goes to `alert:read`), or to the caller alone. Each
+         *     carries the caller's own read state; `unread=true` keeps the unread ones.
+         *     `unread_count` counts the caller's unread items (at most 1000). Any signed-in
+         *     caller may read their own feed.
+         */
+        get: operations["listNotificationFeed"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/notifications/feed/{id}:read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark one feed item read for the caller.
+         * @description Idempotent. 404 for an item that is not in the caller's feed.
+         */
+        post: operations["markFeedItemRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/notifications/feed:read-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark every item of the caller's feed read.
+         * @description Items that arrive afterwards are unread. Other users' read state is untouched.
+         */
+        post: operations["markFeedRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/openapi.json": {
         parameters: {
             query?: never;
@@ -2479,8 +2570,26 @@ export interface components {
              */
             until?: string | null;
         };
+        AlertHistory: {
+            items: components["schemas"]["AlertTransition"][];
+        };
         /** @enum {string} */
         AlertState: "active" | "acknowledged" | "silenced" | "resolved" | "dismissed";
+        AlertTransition: {
+            /** @description `system`, `user:<id>` or `service_account:<id>`. */
+            actor: string;
+            /** Format: uuid */
+            alert_id: string;
+            /** Format: date-time */
+            at: string;
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            notified_at: string | null;
+            reason: string;
+            /** @enum {string} */
+            transition: "raised" | "recurred" | "acknowledged" | "silenced" | "unsilenced" | "resolved" | "dismissed";
+        };
         AlertsConfig: {
             /** @description The fleet's score of a framework falling at least this many points below its highest within the window raises `fleet_score_drop`. */
             fleet_score_drop_points: number;
@@ -2943,6 +3052,29 @@ export interface components {
             variables: {
                 [key: string]: string;
             };
+        };
+        FeedItem: {
+            /** Format: uuid */
+            alert_id?: string | null;
+            body: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            id: string;
+            /** @description What the item is about, such as `alert.raised` or `alert.resolved`. */
+            kind: string;
+            /** @description The UI path of the item's subject, such as `/alerts?alert=<id>`. */
+            link: string;
+            /** Format: date-time */
+            read_at: string | null;
+            severity?: components["schemas"]["Severity"];
+            title: string;
+        };
+        FeedPage: {
+            items: components["schemas"]["FeedItem"][];
+            next_cursor: string | null;
+            /** @description The caller's unread items, counted up to 1000. */
+            unread_count: number;
         };
         FleetHostFailure: {
             /** Format: int64 */
@@ -4232,6 +4364,33 @@ export interface operations {
             default: components["responses"]["UnexpectedError"];
         };
     };
+    getAlertHistory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The alert's history. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertHistory"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
     acknowledgeAlert: {
         parameters: {
             query?: never;
@@ -5048,7 +5207,8 @@ export interface operations {
             /**
              * @description The stream. Each event is `id: <n>`, `event: <type>` and one `data:` line holding
              *     one JSON object with the fields `id` (string, the decimal event id, also the SSE
-             *     `id`), `topic` (one of `liveness`, `discovery`, `intelligence`, `jobs`, `alerts`, `scans`),
+             *     `id`), `topic` (one of `liveness`, `discovery`, `intelligence`, `jobs`, `alerts`, `scans`,
+             *     `notifications`),
              *     `type` (for example `host.state_changed`, `intelligence.event`,
              *     `discovery.completed`, `job.progress`, `alert.raised`), `host_id` (uuid, absent
              *     when the event concerns no host), `occurred_at` (RFC 3339), `correlation_id`
@@ -6500,6 +6660,83 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listNotificationFeed: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+                unread?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of feed items. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FeedPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    markFeedItemRead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The item is read. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    markFeedRead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The feed is read. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
         };
     };

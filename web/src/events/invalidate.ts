@@ -13,6 +13,8 @@ export const TOPIC_QUERIES: Record<Topic, QueryKey[]> = {
   jobs: [["discovery"], ["activity"]],
   alerts: [["activity"], ["alerts"]],
   scans: [["scans"], ["hosts"], ["fleet"], ["compliance"]],
+  // Deliveries (the Notifications page) and the in-app feed (the header's bell).
+  notifications: [["notifications"]],
 };
 
 // The scan event types that do not change results: they only move the progress bar,

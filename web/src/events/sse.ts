@@ -3,7 +3,7 @@
 // name (the server names each event by its type, an open set) and cannot resume with a new
 // ticket: every connection needs a fresh single-use ticket, so reconnecting is ours anyway.
 
-export const TOPICS = ["liveness", "discovery", "intelligence", "jobs", "alerts", "scans"] as const;
+export const TOPICS = ["liveness", "discovery", "intelligence", "jobs", "alerts", "scans", "notifications"] as const;
 export type Topic = (typeof TOPICS)[number];
 
 // ServerEvent is the JSON object of one event's data line.

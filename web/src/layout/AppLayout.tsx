@@ -17,6 +17,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { Outlet, useNavigate, useRouterState } from "@tanstack/react-router";
 import { useEffect, useRef } from "react";
 import { meQuery, permissionsQuery, signOut } from "../auth/session";
+import { FeedBell } from "../components/FeedBell";
 import { NavLinkLink } from "../components/links";
 import { api } from "../api/client";
 import { unwrap } from "../api/errors";
@@ -134,6 +135,7 @@ export function AppLayout() {
             </Group>
             <Group gap="sm" wrap="nowrap">
               <LiveIndicator />
+              <FeedBell />
               <ColorSchemeToggle />
               <Menu position="bottom-end" withinPortal>
                 <Menu.Target>

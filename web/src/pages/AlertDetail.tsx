@@ -5,7 +5,6 @@ import { useState } from "react";
 import { api, type Schemas } from "../api/client";
 import { ApiError, errorMessage, unwrap } from "../api/errors";
 import { Can } from "../auth/Can";
-import { useCan } from "../auth/session";
 import { ActorName } from "../components/ActorName";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { FormError } from "../components/FormError";
@@ -33,13 +32,14 @@ export const alertQueryKey = (id: string) => ["alerts", "detail", id] as const;
 
 // AlertDetail is one alert: what it is, who moved it when, its actions (those its state
 // allows and the caller may take; resolve and dismiss are confirmed, silence asks until
-// when) and its history from the audit trail when the caller may read it.
+// when, each with an optional reason) and its history of transitions.
 export function AlertDetail({ id }: { id: string }) {
   const qc = useQueryClient();
   const [confirming, setConfirming] = useState<AlertAction>();
   const [until, setUntil] = useState(() => toLocalInput(new Date(Date.now() + 60 * 60_000)));
   const [untilError, setUntilError] = useState<string>();
   const [actionError, setActionError] = useState<string>();
+  const [reason, setReason] = useState("");
   const alert = useQuery({
     queryKey: alertQueryKey(id),
     queryFn: () => unwrap(api.GET("/alerts/{id}", { params: { path: { id } } })),
@@ -63,6 +63,7 @@ export function AlertDetail({ id }: { id: string }) {
       void qc.invalidateQueries({ queryKey: ["alerts"] });
       void qc.invalidateQueries({ queryKey: ["audit"] });
       setConfirming(undefined);
+      setReason("");
       notifications.show({ color: "teal", message: `Alert ${a.state}.` });
       if (action === "silence") setUntilError(undefined);
     },
@@ -78,10 +79,22 @@ export function AlertDetail({ id }: { id: string }) {
       void qc.invalidateQueries({ queryKey: alertQueryKey(id) });
     },
   });
+  // Every action carries the optional reason, which goes to the audit trail and the history.
   const run = (action: AlertAction, body: Schemas["AlertActionRequest"] = {}) => {
     setActionError(undefined);
-    move.mutate({ action, body });
+    const why = reason.trim();
+    move.mutate({ action, body: why ? { ...body, reason: why } : body });
   };
+  const reasonInput = (testId: string) => (
+    <TextInput
+      label="Reason (optional)"
+      description="Recorded in the alert's history and the audit trail."
+      maxLength={256}
+      value={reason}
+      onChange={(e) => setReason(e.currentTarget.value)}
+      data-testid={testId}
+    />
+  );
 
   if (alert.isPending) return <Loader role="status" aria-label="Loading alert" />;
   if (alert.error) return <ErrorAlert error={alert.error} />;
@@ -137,6 +150,7 @@ export function AlertDetail({ id }: { id: string }) {
       {actions.length > 0 && (
         <Card withBorder component="section" aria-label="Actions">
           <Stack>
+            {reasonInput("alert-reason")}
             <Group>
               {actions
                 .filter((x) => x !== "silence")
@@ -196,6 +210,7 @@ export function AlertDetail({ id }: { id: string }) {
               ? "A dismissed alert is closed as not worth acting on; it cannot be reopened. The next occurrence raises a new alert."
               : "A resolved alert is closed; it cannot be reopened. The next occurrence raises a new alert."}
           </Text>
+          {reasonInput("alert-confirm-reason")}
           <Group justify="flex-end">
             <Button variant="default" onClick={() => setConfirming(undefined)}>
               Cancel
@@ -239,41 +254,64 @@ function Lifecycle({ alert: a }: { alert: Alert }) {
   );
 }
 
-// History is the alert's audit events, for callers who may read the audit trail.
+// TRANSITION_LABEL names each transition of an alert's history.
+const TRANSITION_LABEL: Record<Schemas["AlertTransition"]["transition"], string> = {
+  raised: "Raised",
+  recurred: "Occurred again",
+  acknowledged: "Acknowledged",
+  silenced: "Silenced",
+  unsilenced: "Silence ran out",
+  resolved: "Resolved",
+  dismissed: "Dismissed",
+};
+
+// Actor names who made a transition: "system", "user:<id>" or "service_account:<id>".
+function Actor({ actor }: { actor: string }) {
+  if (actor === "system") return <>OpenWatch</>;
+  const [kind, id] = actor.split(":", 2);
+  if (kind === "user") return <ActorName id={id} />;
+  return <span title={actor}>service account {id?.slice(0, 8)}</span>;
+}
+
+// History is the alert's transitions (GET /alerts/{id}/history): what happened, who did
+// it and why, and when notifications were routed for it.
 function History({ id }: { id: string }) {
-  const canRead = useCan("audit:read");
-  const events = useQuery({
-    queryKey: ["audit", { resource_type: "alert", resource_id: id }],
-    queryFn: () => unwrap(api.GET("/audit/events", { params: { query: { resource_type: "alert", resource_id: id, limit: 50 } } })),
-    enabled: canRead,
+  const history = useQuery({
+    queryKey: ["alerts", "history", id],
+    queryFn: () => unwrap(api.GET("/alerts/{id}/history", { params: { path: { id } } })),
   });
-  if (!canRead) return null;
   return (
     <section aria-label="History">
       <Title order={3} size="h5" mb="xs">
         History
       </Title>
-      <ErrorAlert error={events.error} />
-      {events.data && events.data.items.length === 0 && (
-        <Text size="sm" c="dimmed">
-          Nothing done to this alert yet.
-        </Text>
-      )}
-      {events.data && events.data.items.length > 0 && (
+      <ErrorAlert error={history.error} />
+      {history.data && history.data.items.length > 0 && (
         <Table aria-label="Alert history" data-testid="alert-history">
           <Table.Thead>
             <Table.Tr>
               <Table.Th>When</Table.Th>
               <Table.Th>What</Table.Th>
               <Table.Th>Who</Table.Th>
+              <Table.Th>Reason</Table.Th>
             </Table.Tr>
           </Table.Thead>
           <Table.Tbody>
-            {events.data.items.map((e) => (
-              <Table.Tr key={e.id}>
-                <Table.Td>{formatDateTime(e.occurred_at)}</Table.Td>
-                <Table.Td>{e.action}</Table.Td>
-                <Table.Td>{e.actor_type === "system" ? "OpenWatch" : <ActorName id={e.actor_id} />}</Table.Td>
+            {history.data.items.map((t) => (
+              <Table.Tr key={t.id}>
+                <Table.Td>{formatDateTime(t.at)}</Table.Td>
+                <Table.Td>
+                  <div>{TRANSITION_LABEL[t.transition]}</div>
+                  {t.notified_at && (
+                    <Text size="xs" c="dimmed">
+                      routed {formatDateTime(t.notified_at)}
+                    </Text>
+                  )}
+                </Table.Td>
+                <Table.Td>
+                  <Actor actor={t.actor} />
+                </Table.Td>
+                <Table.Td>{t.reason || "—"}</Table.Td>
               </Table.Tr>
             ))}
           </Table.Tbody>

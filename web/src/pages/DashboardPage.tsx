@@ -1,12 +1,13 @@
 import { AreaChart } from "@mantine/charts";
 import { Card, Group, Loader, Progress, Select, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
-import { useQuery } from "@tanstack/react-query";
+import { useQueries, useQuery } from "@tanstack/react-query";
 import { useNavigate, useSearch } from "@tanstack/react-router";
 import { useCallback, useState } from "react";
 import { api } from "../api/client";
 import { unwrap } from "../api/errors";
 import { frameworksQuery } from "../api/queries";
-import { ResultBadge } from "../components/badges";
+import { ResultBadge, SeverityBadge } from "../components/badges";
+import { useCan } from "../auth/session";
 import { useLiveEvents, useLiveStatus } from "../events/LiveEvents";
 import type { ServerEvent } from "../events/sse";
 import { ErrorAlert } from "../components/ErrorAlert";
@@ -295,6 +296,50 @@ function LiveActivity() {
   );
 }
 
+const ALERT_SEVERITIES = ["critical", "high", "medium", "low", "info"] as const;
+
+// AlertsPanel counts the active alerts of each severity (up to 200 each), each count
+// linking to the alert list filtered the same way.
+function AlertsPanel() {
+  const counts = useQueries({
+    queries: ALERT_SEVERITIES.map((severity) => ({
+      queryKey: ["alerts", "active-count", severity],
+      queryFn: () => unwrap(api.GET("/alerts", { params: { query: { state: "active", severity, limit: 200 } } })),
+    })),
+  });
+  const error = counts.find((c) => c.error)?.error;
+  return (
+    <Panel title="Active alerts" testId="panel-alerts">
+      {error && <ErrorAlert error={error} />}
+      <Table aria-label="Active alerts by severity">
+        <Table.Tbody>
+          {ALERT_SEVERITIES.map((severity, i) => {
+            const page = counts[i]?.data;
+            const n = page ? `${page.items.length}${page.next_cursor ? "+" : ""}` : "…";
+            return (
+              <Table.Tr key={severity}>
+                <Table.Th scope="row" fw={400}>
+                  <SeverityBadge severity={severity} />
+                </Table.Th>
+                <Table.Td ta="right">
+                  <AnchorLink
+                    to="/alerts"
+                    search={{ state: "active", severity }}
+                    aria-label={`${n} active ${severity} alerts`}
+                    data-testid={`alerts-${severity}`}
+                  >
+                    {n}
+                  </AnchorLink>
+                </Table.Td>
+              </Table.Tr>
+            );
+          })}
+        </Table.Tbody>
+      </Table>
+    </Panel>
+  );
+}
+
 // DashboardPage is the fleet at a glance for one framework (the URL holds which). Every
 // number links to the list behind it.
 export function DashboardPage() {
@@ -302,6 +347,7 @@ export function DashboardPage() {
   const framework = fw ?? "all";
   const navigate = useNavigate({ from: "/" });
   const frameworks = useQuery(frameworksQuery);
+  const canAlerts = useCan("alert:read");
   const options = [
     { value: "all", label: "All rules" },
     ...(frameworks.data?.items ?? []).filter((f) => f.id !== "all").map((f) => ({ value: f.id, label: f.name })),
@@ -331,6 +377,7 @@ export function DashboardPage() {
       <SimpleGrid cols={{ base: 1, lg: 2 }} spacing="md" mt="md">
         <RecentChanges framework={framework} />
         <LiveActivity />
+        {canAlerts && <AlertsPanel />}
       </SimpleGrid>
     </>
   );
