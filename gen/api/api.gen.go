@@ -441,6 +441,54 @@ func (e ErrorCode) Valid() bool {
 	}
 }
 
+// Defines values for ExceptionScope.
+const (
+	ExceptionScopeFleet ExceptionScope = "fleet"
+	ExceptionScopeGroup ExceptionScope = "group"
+	ExceptionScopeHost  ExceptionScope = "host"
+)
+
+// Valid indicates whether the value is a known member of the ExceptionScope enum.
+func (e ExceptionScope) Valid() bool {
+	switch e {
+	case ExceptionScopeFleet:
+		return true
+	case ExceptionScopeGroup:
+		return true
+	case ExceptionScopeHost:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExceptionStatus.
+const (
+	ExceptionStatusApproved ExceptionStatus = "approved"
+	ExceptionStatusExpired  ExceptionStatus = "expired"
+	ExceptionStatusPending  ExceptionStatus = "pending"
+	ExceptionStatusRejected ExceptionStatus = "rejected"
+	ExceptionStatusRevoked  ExceptionStatus = "revoked"
+)
+
+// Valid indicates whether the value is a known member of the ExceptionStatus enum.
+func (e ExceptionStatus) Valid() bool {
+	switch e {
+	case ExceptionStatusApproved:
+		return true
+	case ExceptionStatusExpired:
+		return true
+	case ExceptionStatusPending:
+		return true
+	case ExceptionStatusRejected:
+		return true
+	case ExceptionStatusRevoked:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for FleetTransactionChangeKind.
 const (
 	FirstSeen       FleetTransactionChangeKind = "first_seen"
@@ -872,16 +920,19 @@ func (e ReachabilityStatus) Valid() bool {
 
 // Defines values for ResultStatus.
 const (
-	ResultStatusError   ResultStatus = "error"
-	ResultStatusFail    ResultStatus = "fail"
-	ResultStatusPass    ResultStatus = "pass"
-	ResultStatusSkipped ResultStatus = "skipped"
+	ResultStatusError    ResultStatus = "error"
+	ResultStatusExcepted ResultStatus = "excepted"
+	ResultStatusFail     ResultStatus = "fail"
+	ResultStatusPass     ResultStatus = "pass"
+	ResultStatusSkipped  ResultStatus = "skipped"
 )
 
 // Valid indicates whether the value is a known member of the ResultStatus enum.
 func (e ResultStatus) Valid() bool {
 	switch e {
 	case ResultStatusError:
+		return true
+	case ResultStatusExcepted:
 		return true
 	case ResultStatusFail:
 		return true
@@ -1490,10 +1541,13 @@ type ComplianceCounts struct {
 	// CriticalFailing Failing rules of severity critical.
 	CriticalFailing int64 `json:"critical_failing"`
 	Error           int64 `json:"error"`
-	Fail            int64 `json:"fail"`
-	Pass            int64 `json:"pass"`
 
-	// PassingFraction pass / (pass + fail); null when nothing passed or failed.
+	// Excepted Fails accepted by an exception in force (neither pass nor fail).
+	Excepted int64 `json:"excepted"`
+	Fail     int64 `json:"fail"`
+	Pass     int64 `json:"pass"`
+
+	// PassingFraction pass / (pass + fail); null when nothing passed or failed. Excepted results count in neither.
 	PassingFraction *float64 `json:"passing_fraction,omitempty"`
 	Skipped         int64    `json:"skipped"`
 }
@@ -1501,12 +1555,15 @@ type ComplianceCounts struct {
 // CompliancePoint defines model for CompliancePoint.
 type CompliancePoint struct {
 	// At The end of the bucket; the counts are what was true then.
-	At              time.Time `json:"at"`
-	Error           int64     `json:"error"`
-	Fail            int64     `json:"fail"`
-	Pass            int64     `json:"pass"`
-	PassingFraction *float64  `json:"passing_fraction,omitempty"`
-	Skipped         int64     `json:"skipped"`
+	At    time.Time `json:"at"`
+	Error int64     `json:"error"`
+
+	// Excepted Fails accepted by an exception then (neither pass nor fail in the score).
+	Excepted        int64    `json:"excepted"`
+	Fail            int64    `json:"fail"`
+	Pass            int64    `json:"pass"`
+	PassingFraction *float64 `json:"passing_fraction,omitempty"`
+	Skipped         int64    `json:"skipped"`
 }
 
 // ComplianceTrend defines model for ComplianceTrend.
@@ -1817,14 +1874,81 @@ type EvidenceCheck struct {
 	Parameters map[string]interface{} `json:"parameters"`
 
 	// Status `pass` and `fail` were checked on the host; `skipped` is not applicable there (the
-	// reason says why); `error` could not be checked (the reason says why). The score is
-	// pass / (pass + fail).
+	// reason says why); `error` could not be checked (the reason says why); `excepted` is
+	// a fail that an approved, unexpired exception accepts (`exception_id` names it). The
+	// score is pass / (pass + fail): excepted is neither pass nor fail.
 	Status    ResultStatus `json:"status"`
 	Truncated bool         `json:"truncated"`
 
 	// Variables The rule variable values this check used.
 	Variables map[string]string `json:"variables"`
 }
+
+// Exception defines model for Exception.
+type Exception struct {
+	DecidedAt      *time.Time          `json:"decided_at,omitempty"`
+	DecidedBy      *string             `json:"decided_by,omitempty"`
+	DecisionReason *string             `json:"decision_reason,omitempty"`
+	ExpiredAt      *time.Time          `json:"expired_at,omitempty"`
+	ExpiresAt      time.Time           `json:"expires_at"`
+	GroupId        *openapi_types.UUID `json:"group_id,omitempty"`
+	HostId         *openapi_types.UUID `json:"host_id,omitempty"`
+	Id             openapi_types.UUID  `json:"id"`
+
+	// Reason Why the risk is accepted (the requester's words).
+	Reason      string    `json:"reason"`
+	RequestedAt time.Time `json:"requested_at"`
+
+	// RequestedBy The requesting user's or service account's id.
+	RequestedBy string `json:"requested_by"`
+
+	// RequestedByCaller True when the caller requested it (and so may not decide it).
+	RequestedByCaller *bool      `json:"requested_by_caller,omitempty"`
+	RevokeReason      *string    `json:"revoke_reason,omitempty"`
+	RevokedAt         *time.Time `json:"revoked_at,omitempty"`
+	RevokedBy         *string    `json:"revoked_by,omitempty"`
+	RuleId            string     `json:"rule_id"`
+	RuleTitle         string     `json:"rule_title"`
+
+	// Scope One rule on one host, on the hosts of a group, or on the whole fleet.
+	Scope ExceptionScope `json:"scope"`
+
+	// Status pending → approved | rejected | expired (never decided before its expiry);
+	// approved → revoked | expired.
+	Status    ExceptionStatus `json:"status"`
+	UpdatedAt time.Time       `json:"updated_at"`
+}
+
+// ExceptionDecision defines model for ExceptionDecision.
+type ExceptionDecision struct {
+	// Reason Why; recorded in the audit trail. Required, not blank.
+	Reason string `json:"reason"`
+}
+
+// ExceptionPage defines model for ExceptionPage.
+type ExceptionPage struct {
+	Items      []Exception `json:"items"`
+	NextCursor *string     `json:"next_cursor"`
+}
+
+// ExceptionRequest defines model for ExceptionRequest.
+type ExceptionRequest struct {
+	ExpiresAt time.Time           `json:"expires_at"`
+	GroupId   *openapi_types.UUID `json:"group_id,omitempty"`
+	HostId    *openapi_types.UUID `json:"host_id,omitempty"`
+	Reason    string              `json:"reason"`
+	RuleId    string              `json:"rule_id"`
+
+	// Scope One rule on one host, on the hosts of a group, or on the whole fleet.
+	Scope ExceptionScope `json:"scope"`
+}
+
+// ExceptionScope One rule on one host, on the hosts of a group, or on the whole fleet.
+type ExceptionScope string
+
+// ExceptionStatus pending → approved | rejected | expired (never decided before its expiry);
+// approved → revoked | expired.
+type ExceptionStatus string
 
 // FleetHostFailure defines model for FleetHostFailure.
 type FleetHostFailure struct {
@@ -1877,8 +2001,9 @@ type FleetTransaction struct {
 	Severity   *string                    `json:"severity,omitempty"`
 
 	// Status `pass` and `fail` were checked on the host; `skipped` is not applicable there (the
-	// reason says why); `error` could not be checked (the reason says why). The score is
-	// pass / (pass + fail).
+	// reason says why); `error` could not be checked (the reason says why); `excepted` is
+	// a fail that an approved, unexpired exception accepts (`exception_id` names it). The
+	// score is pass / (pass + fail): excepted is neither pass nor fail.
 	Status ResultStatus `json:"status"`
 }
 
@@ -1959,6 +2084,13 @@ type HostDetailResponse struct {
 	ComplianceSummary HostComplianceSummary `json:"compliance_summary"`
 	Host              HostResponse          `json:"host"`
 	Liveness          *HostLiveness         `json:"liveness"`
+}
+
+// HostExceptionRequest defines model for HostExceptionRequest.
+type HostExceptionRequest struct {
+	ExpiresAt time.Time `json:"expires_at"`
+	Reason    string    `json:"reason"`
+	RuleId    string    `json:"rule_id"`
 }
 
 // HostGroup defines model for HostGroup.
@@ -2166,6 +2298,9 @@ type HostRuleResult struct {
 	// ChangedAt When the result last changed (at or before `as_of`).
 	ChangedAt time.Time `json:"changed_at"`
 
+	// ExceptionId The exception that makes this result `excepted` (null otherwise).
+	ExceptionId *openapi_types.UUID `json:"exception_id,omitempty"`
+
 	// FirstSeenAt When the rule was first evaluated on the host.
 	FirstSeenAt time.Time `json:"first_seen_at"`
 	Reason      string    `json:"reason"`
@@ -2176,8 +2311,9 @@ type HostRuleResult struct {
 	Severity RuleSeverity       `json:"severity"`
 
 	// Status `pass` and `fail` were checked on the host; `skipped` is not applicable there (the
-	// reason says why); `error` could not be checked (the reason says why). The score is
-	// pass / (pass + fail).
+	// reason says why); `error` could not be checked (the reason says why); `excepted` is
+	// a fail that an approved, unexpired exception accepts (`exception_id` names it). The
+	// score is pass / (pass + fail): excepted is neither pass nor fail.
 	Status ResultStatus `json:"status"`
 	Title  string       `json:"title"`
 }
@@ -2503,8 +2639,9 @@ type ResultCounts struct {
 }
 
 // ResultStatus `pass` and `fail` were checked on the host; `skipped` is not applicable there (the
-// reason says why); `error` could not be checked (the reason says why). The score is
-// pass / (pass + fail).
+// reason says why); `error` could not be checked (the reason says why); `excepted` is
+// a fail that an approved, unexpired exception accepts (`exception_id` names it). The
+// score is pass / (pass + fail): excepted is neither pass nor fail.
 type ResultStatus string
 
 // RoleAssignmentRequest defines model for RoleAssignmentRequest.
@@ -2560,8 +2697,9 @@ type RuleEvidence struct {
 	Severity   RuleSeverity       `json:"severity"`
 
 	// Status `pass` and `fail` were checked on the host; `skipped` is not applicable there (the
-	// reason says why); `error` could not be checked (the reason says why). The score is
-	// pass / (pass + fail).
+	// reason says why); `error` could not be checked (the reason says why); `excepted` is
+	// a fail that an approved, unexpired exception accepts (`exception_id` names it). The
+	// score is pass / (pass + fail): excepted is neither pass nor fail.
 	Status ResultStatus `json:"status"`
 }
 
@@ -2814,8 +2952,9 @@ type ScanResult struct {
 	Severity RuleSeverity `json:"severity"`
 
 	// Status `pass` and `fail` were checked on the host; `skipped` is not applicable there (the
-	// reason says why); `error` could not be checked (the reason says why). The score is
-	// pass / (pass + fail).
+	// reason says why); `error` could not be checked (the reason says why); `excepted` is
+	// a fail that an approved, unexpired exception accepts (`exception_id` names it). The
+	// score is pass / (pass + fail): excepted is neither pass nor fail.
 	Status ResultStatus `json:"status"`
 	Title  string       `json:"title"`
 }
@@ -3127,6 +3266,25 @@ type ExportAuditEventsParamsActorType string
 // ExportAuditEventsParamsFormat defines parameters for ExportAuditEvents.
 type ExportAuditEventsParamsFormat string
 
+// ListExceptionsParams defines parameters for ListExceptions.
+type ListExceptionsParams struct {
+	Status  *ExceptionStatus    `form:"status,omitempty" json:"status,omitempty"`
+	RuleId  *string             `form:"rule_id,omitempty" json:"rule_id,omitempty"`
+	HostId  *openapi_types.UUID `form:"host_id,omitempty" json:"host_id,omitempty"`
+	GroupId *openapi_types.UUID `form:"group_id,omitempty" json:"group_id,omitempty"`
+	Scope   *ExceptionScope     `form:"scope,omitempty" json:"scope,omitempty"`
+
+	// RequestedBy The requesting user's or service account's id.
+	RequestedBy    *openapi_types.UUID `form:"requested_by,omitempty" json:"requested_by,omitempty"`
+	ExpiringBefore *time.Time          `form:"expiring_before,omitempty" json:"expiring_before,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ListCredentialsParams defines parameters for ListCredentials.
 type ListCredentialsParams struct {
 	// Limit Page size, 1 to 200 (default 50).
@@ -3367,6 +3525,17 @@ type RunHostDiscoveryParams struct {
 	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
 }
 
+// ListHostExceptionsParams defines parameters for ListHostExceptions.
+type ListHostExceptionsParams struct {
+	Status *ExceptionStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // CollectHostIntelligenceParams defines parameters for CollectHostIntelligence.
 type CollectHostIntelligenceParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
@@ -3553,6 +3722,9 @@ type ChangePasswordJSONRequestBody = PasswordChangeRequest
 // RefreshTokenJSONRequestBody defines body for RefreshToken for application/json ContentType.
 type RefreshTokenJSONRequestBody = AuthRefreshRequest
 
+// RequestExceptionJSONRequestBody defines body for RequestException for application/json ContentType.
+type RequestExceptionJSONRequestBody = ExceptionRequest
+
 // CreateCredentialJSONRequestBody defines body for CreateCredential for application/json ContentType.
 type CreateCredentialJSONRequestBody = CredentialCreateRequest
 
@@ -3567,6 +3739,15 @@ type StartCIDRDiscoveryJSONRequestBody = CIDRDiscoveryRequest
 
 // RegisterDiscoveredHostJSONRequestBody defines body for RegisterDiscoveredHost for application/json ContentType.
 type RegisterDiscoveredHostJSONRequestBody = DiscoveredHostRegisterRequest
+
+// ApproveExceptionJSONRequestBody defines body for ApproveException for application/json ContentType.
+type ApproveExceptionJSONRequestBody = ExceptionDecision
+
+// RejectExceptionJSONRequestBody defines body for RejectException for application/json ContentType.
+type RejectExceptionJSONRequestBody = ExceptionDecision
+
+// RevokeExceptionJSONRequestBody defines body for RevokeException for application/json ContentType.
+type RevokeExceptionJSONRequestBody = ExceptionDecision
 
 // CreateGroupJSONRequestBody defines body for CreateGroup for application/json ContentType.
 type CreateGroupJSONRequestBody = HostGroupCreate
@@ -3588,6 +3769,9 @@ type PutHostMaintenanceJSONRequestBody = MaintenanceRequest
 
 // UpdateHostJSONRequestBody defines body for UpdateHost for application/json ContentType.
 type UpdateHostJSONRequestBody = HostUpdateRequest
+
+// RequestHostExceptionJSONRequestBody defines body for RequestHostException for application/json ContentType.
+type RequestHostExceptionJSONRequestBody = HostExceptionRequest
 
 // ApproveHostKeyJSONRequestBody defines body for ApproveHostKey for application/json ContentType.
 type ApproveHostKeyJSONRequestBody = HostKeyApproveRequest
@@ -3720,6 +3904,12 @@ type ServerInterface interface {
 	// RefreshToken Rotate a refresh token for a new access and refresh token pair.
 	// (POST /auth/refresh)
 	RefreshToken(ctx echo.Context) error
+	// ListExceptions List exceptions, newest first.
+	// (GET /compliance/exceptions)
+	ListExceptions(ctx echo.Context, params ListExceptionsParams) error
+	// RequestException Request an exception of a rule on a host, a group or the whole fleet.
+	// (POST /compliance/exceptions)
+	RequestException(ctx echo.Context) error
 	// ListComplianceFrameworks The frameworks rules map to, with honest coverage.
 	// (GET /compliance/frameworks)
 	ListComplianceFrameworks(ctx echo.Context) error
@@ -3756,6 +3946,18 @@ type ServerInterface interface {
 	// CreateEventTicket A single-use ticket for one event stream.
 	// (POST /events:ticket)
 	CreateEventTicket(ctx echo.Context) error
+	// GetException One exception.
+	// (GET /exceptions/{id})
+	GetException(ctx echo.Context, id ID) error
+	// ApproveException Approve a pending exception (four eyes).
+	// (POST /exceptions/{id}:approve)
+	ApproveException(ctx echo.Context, id ID) error
+	// RejectException Reject a pending exception (four eyes).
+	// (POST /exceptions/{id}:reject)
+	RejectException(ctx echo.Context, id ID) error
+	// RevokeException Revoke an approved exception.
+	// (POST /exceptions/{id}:revoke)
+	RevokeException(ctx echo.Context, id ID) error
 	// GetFleetComplianceTrend The fleet's compliance over time, for a chart.
 	// (GET /fleet/compliance/trend)
 	GetFleetComplianceTrend(ctx echo.Context, params GetFleetComplianceTrendParams) error
@@ -3846,6 +4048,12 @@ type ServerInterface interface {
 	// RunHostDiscovery Run host discovery now.
 	// (POST /hosts/{id}/discovery:run)
 	RunHostDiscovery(ctx echo.Context, id ID, params RunHostDiscoveryParams) error
+	// ListHostExceptions The exceptions that cover a host, newest first.
+	// (GET /hosts/{id}/exceptions)
+	ListHostExceptions(ctx echo.Context, id ID, params ListHostExceptionsParams) error
+	// RequestHostException Request an exception of a rule on this host.
+	// (POST /hosts/{id}/exceptions)
+	RequestHostException(ctx echo.Context, id ID) error
 	// ListHostKeys The host's SSH host keys.
 	// (GET /hosts/{id}/host-keys)
 	ListHostKeys(ctx echo.Context, id ID) error
@@ -4509,6 +4717,89 @@ func (w *ServerInterfaceWrapper) RefreshToken(ctx echo.Context) error {
 	return err
 }
 
+// ListExceptions converts echo context to params.
+func (w *ServerInterfaceWrapper) ListExceptions(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListExceptionsParams
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "rule_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "rule_id", ctx.QueryParams(), &params.RuleId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter rule_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "host_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "host_id", ctx.QueryParams(), &params.HostId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter host_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "group_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "group_id", ctx.QueryParams(), &params.GroupId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter group_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "scope" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "scope", ctx.QueryParams(), &params.Scope, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter scope: %s", err))
+	}
+
+	// ------------- Optional query parameter "requested_by" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "requested_by", ctx.QueryParams(), &params.RequestedBy, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter requested_by: %s", err))
+	}
+
+	// ------------- Optional query parameter "expiring_before" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "expiring_before", ctx.QueryParams(), &params.ExpiringBefore, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter expiring_before: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListExceptions(ctx, params)
+	return err
+}
+
+// RequestException converts echo context to params.
+func (w *ServerInterfaceWrapper) RequestException(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RequestException(ctx)
+	return err
+}
+
 // ListComplianceFrameworks converts echo context to params.
 func (w *ServerInterfaceWrapper) ListComplianceFrameworks(ctx echo.Context) error {
 	var err error
@@ -4793,6 +5084,70 @@ func (w *ServerInterfaceWrapper) CreateEventTicket(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CreateEventTicket(ctx)
+	return err
+}
+
+// GetException converts echo context to params.
+func (w *ServerInterfaceWrapper) GetException(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetException(ctx, id)
+	return err
+}
+
+// ApproveException converts echo context to params.
+func (w *ServerInterfaceWrapper) ApproveException(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ApproveException(ctx, id)
+	return err
+}
+
+// RejectException converts echo context to params.
+func (w *ServerInterfaceWrapper) RejectException(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RejectException(ctx, id)
+	return err
+}
+
+// RevokeException converts echo context to params.
+func (w *ServerInterfaceWrapper) RevokeException(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RevokeException(ctx, id)
 	return err
 }
 
@@ -5673,6 +6028,61 @@ func (w *ServerInterfaceWrapper) RunHostDiscovery(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RunHostDiscovery(ctx, id, params)
+	return err
+}
+
+// ListHostExceptions converts echo context to params.
+func (w *ServerInterfaceWrapper) ListHostExceptions(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListHostExceptionsParams
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListHostExceptions(ctx, id, params)
+	return err
+}
+
+// RequestHostException converts echo context to params.
+func (w *ServerInterfaceWrapper) RequestHostException(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RequestHostException(ctx, id)
 	return err
 }
 
@@ -7054,6 +7464,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/auth/password\\:change", wrapper.ChangePassword, options.OperationMiddlewares["changePassword"]...)
 	router.GET(options.BaseURL+"/auth/permissions\\:registry", wrapper.GetPermissionsRegistry, options.OperationMiddlewares["getPermissionsRegistry"]...)
 	router.POST(options.BaseURL+"/auth/refresh", wrapper.RefreshToken, options.OperationMiddlewares["refreshToken"]...)
+	router.GET(options.BaseURL+"/compliance/exceptions", wrapper.ListExceptions, options.OperationMiddlewares["listExceptions"]...)
+	router.POST(options.BaseURL+"/compliance/exceptions", wrapper.RequestException, options.OperationMiddlewares["requestException"]...)
 	router.GET(options.BaseURL+"/compliance/frameworks", wrapper.ListComplianceFrameworks, options.OperationMiddlewares["listComplianceFrameworks"]...)
 	router.GET(options.BaseURL+"/credentials", wrapper.ListCredentials, options.OperationMiddlewares["listCredentials"]...)
 	router.POST(options.BaseURL+"/credentials", wrapper.CreateCredential, options.OperationMiddlewares["createCredential"]...)
@@ -7066,6 +7478,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/discovery/:scan_id/hosts/:address\\:register", wrapper.RegisterDiscoveredHost, options.OperationMiddlewares["registerDiscoveredHost"]...)
 	router.GET(options.BaseURL+"/events", wrapper.StreamEvents, options.OperationMiddlewares["streamEvents"]...)
 	router.POST(options.BaseURL+"/events\\:ticket", wrapper.CreateEventTicket, options.OperationMiddlewares["createEventTicket"]...)
+	router.GET(options.BaseURL+"/exceptions/:id", wrapper.GetException, options.OperationMiddlewares["getException"]...)
+	router.POST(options.BaseURL+"/exceptions/:id\\:approve", wrapper.ApproveException, options.OperationMiddlewares["approveException"]...)
+	router.POST(options.BaseURL+"/exceptions/:id\\:reject", wrapper.RejectException, options.OperationMiddlewares["rejectException"]...)
+	router.POST(options.BaseURL+"/exceptions/:id\\:revoke", wrapper.RevokeException, options.OperationMiddlewares["revokeException"]...)
 	router.GET(options.BaseURL+"/fleet/compliance/trend", wrapper.GetFleetComplianceTrend, options.OperationMiddlewares["getFleetComplianceTrend"]...)
 	router.GET(options.BaseURL+"/fleet/connectivity/breakdown", wrapper.GetFleetConnectivityBreakdown, options.OperationMiddlewares["getFleetConnectivityBreakdown"]...)
 	router.GET(options.BaseURL+"/fleet/liveness", wrapper.GetFleetLiveness, options.OperationMiddlewares["getFleetLiveness"]...)
@@ -7096,6 +7512,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/hosts/:id/compliance/trend", wrapper.GetHostComplianceTrend, options.OperationMiddlewares["getHostComplianceTrend"]...)
 	router.POST(options.BaseURL+"/hosts/:id/connectivity\\:check", wrapper.CheckHostConnectivity, options.OperationMiddlewares["checkHostConnectivity"]...)
 	router.POST(options.BaseURL+"/hosts/:id/discovery\\:run", wrapper.RunHostDiscovery, options.OperationMiddlewares["runHostDiscovery"]...)
+	router.GET(options.BaseURL+"/hosts/:id/exceptions", wrapper.ListHostExceptions, options.OperationMiddlewares["listHostExceptions"]...)
+	router.POST(options.BaseURL+"/hosts/:id/exceptions", wrapper.RequestHostException, options.OperationMiddlewares["requestHostException"]...)
 	router.GET(options.BaseURL+"/hosts/:id/host-keys", wrapper.ListHostKeys, options.OperationMiddlewares["listHostKeys"]...)
 	router.POST(options.BaseURL+"/hosts/:id/host-keys\\:approve", wrapper.ApproveHostKey, options.OperationMiddlewares["approveHostKey"]...)
 	router.POST(options.BaseURL+"/hosts/:id/host-keys\\:reset", wrapper.ResetHostKeys, options.OperationMiddlewares["resetHostKeys"]...)
@@ -9130,6 +9548,196 @@ func (response RefreshTokendefaultJSONResponse) VisitRefreshTokenResponse(w http
 	return err
 }
 
+type ListExceptionsRequestObject struct {
+	Params ListExceptionsParams
+}
+
+type ListExceptionsResponseObject interface {
+	VisitListExceptionsResponse(w http.ResponseWriter) error
+}
+
+type ListExceptions200JSONResponse ExceptionPage
+
+func (response ListExceptions200JSONResponse) VisitListExceptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListExceptions400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListExceptions400JSONResponse) VisitListExceptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListExceptions401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListExceptions401JSONResponse) VisitListExceptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListExceptions403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListExceptions403JSONResponse) VisitListExceptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListExceptionsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListExceptionsdefaultJSONResponse) VisitListExceptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestExceptionRequestObject struct {
+	Body *RequestExceptionJSONRequestBody
+}
+
+type RequestExceptionResponseObject interface {
+	VisitRequestExceptionResponse(w http.ResponseWriter) error
+}
+
+type RequestException201JSONResponse Exception
+
+func (response RequestException201JSONResponse) VisitRequestExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestException400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RequestException400JSONResponse) VisitRequestExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestException401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RequestException401JSONResponse) VisitRequestExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestException403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RequestException403JSONResponse) VisitRequestExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestException404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RequestException404JSONResponse) VisitRequestExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestException409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RequestException409JSONResponse) VisitRequestExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestExceptiondefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response RequestExceptiondefaultJSONResponse) VisitRequestExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListComplianceFrameworksRequestObject struct {
 }
 
@@ -10302,6 +10910,431 @@ type CreateEventTicketdefaultJSONResponse struct {
 }
 
 func (response CreateEventTicketdefaultJSONResponse) VisitCreateEventTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetExceptionRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetExceptionResponseObject interface {
+	VisitGetExceptionResponse(w http.ResponseWriter) error
+}
+
+type GetException200JSONResponse Exception
+
+func (response GetException200JSONResponse) VisitGetExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetException400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetException400JSONResponse) VisitGetExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetException401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetException401JSONResponse) VisitGetExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetException403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetException403JSONResponse) VisitGetExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetException404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetException404JSONResponse) VisitGetExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetExceptiondefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetExceptiondefaultJSONResponse) VisitGetExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveExceptionRequestObject struct {
+	Id   ID `json:"id"`
+	Body *ApproveExceptionJSONRequestBody
+}
+
+type ApproveExceptionResponseObject interface {
+	VisitApproveExceptionResponse(w http.ResponseWriter) error
+}
+
+type ApproveException200JSONResponse Exception
+
+func (response ApproveException200JSONResponse) VisitApproveExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveException400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ApproveException400JSONResponse) VisitApproveExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveException401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ApproveException401JSONResponse) VisitApproveExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveException403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ApproveException403JSONResponse) VisitApproveExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveException404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ApproveException404JSONResponse) VisitApproveExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveException409JSONResponse struct{ ConflictJSONResponse }
+
+func (response ApproveException409JSONResponse) VisitApproveExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveExceptiondefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ApproveExceptiondefaultJSONResponse) VisitApproveExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectExceptionRequestObject struct {
+	Id   ID `json:"id"`
+	Body *RejectExceptionJSONRequestBody
+}
+
+type RejectExceptionResponseObject interface {
+	VisitRejectExceptionResponse(w http.ResponseWriter) error
+}
+
+type RejectException200JSONResponse Exception
+
+func (response RejectException200JSONResponse) VisitRejectExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectException400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RejectException400JSONResponse) VisitRejectExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectException401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RejectException401JSONResponse) VisitRejectExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectException403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RejectException403JSONResponse) VisitRejectExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectException404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RejectException404JSONResponse) VisitRejectExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectException409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RejectException409JSONResponse) VisitRejectExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectExceptiondefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response RejectExceptiondefaultJSONResponse) VisitRejectExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeExceptionRequestObject struct {
+	Id   ID `json:"id"`
+	Body *RevokeExceptionJSONRequestBody
+}
+
+type RevokeExceptionResponseObject interface {
+	VisitRevokeExceptionResponse(w http.ResponseWriter) error
+}
+
+type RevokeException200JSONResponse Exception
+
+func (response RevokeException200JSONResponse) VisitRevokeExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeException400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RevokeException400JSONResponse) VisitRevokeExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeException401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RevokeException401JSONResponse) VisitRevokeExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeException403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RevokeException403JSONResponse) VisitRevokeExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeException404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RevokeException404JSONResponse) VisitRevokeExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeException409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RevokeException409JSONResponse) VisitRevokeExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeExceptiondefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response RevokeExceptiondefaultJSONResponse) VisitRevokeExceptionResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -13159,6 +14192,212 @@ type RunHostDiscoverydefaultJSONResponse struct {
 }
 
 func (response RunHostDiscoverydefaultJSONResponse) VisitRunHostDiscoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostExceptionsRequestObject struct {
+	Id     ID `json:"id"`
+	Params ListHostExceptionsParams
+}
+
+type ListHostExceptionsResponseObject interface {
+	VisitListHostExceptionsResponse(w http.ResponseWriter) error
+}
+
+type ListHostExceptions200JSONResponse ExceptionPage
+
+func (response ListHostExceptions200JSONResponse) VisitListHostExceptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostExceptions400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListHostExceptions400JSONResponse) VisitListHostExceptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostExceptions401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListHostExceptions401JSONResponse) VisitListHostExceptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostExceptions403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListHostExceptions403JSONResponse) VisitListHostExceptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostExceptions404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListHostExceptions404JSONResponse) VisitListHostExceptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostExceptionsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListHostExceptionsdefaultJSONResponse) VisitListHostExceptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestHostExceptionRequestObject struct {
+	Id   ID `json:"id"`
+	Body *RequestHostExceptionJSONRequestBody
+}
+
+type RequestHostExceptionResponseObject interface {
+	VisitRequestHostExceptionResponse(w http.ResponseWriter) error
+}
+
+type RequestHostException201JSONResponse Exception
+
+func (response RequestHostException201JSONResponse) VisitRequestHostExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestHostException400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RequestHostException400JSONResponse) VisitRequestHostExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestHostException401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RequestHostException401JSONResponse) VisitRequestHostExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestHostException403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RequestHostException403JSONResponse) VisitRequestHostExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestHostException404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RequestHostException404JSONResponse) VisitRequestHostExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestHostException409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RequestHostException409JSONResponse) VisitRequestHostExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestHostExceptiondefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response RequestHostExceptiondefaultJSONResponse) VisitRequestHostExceptionResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -19482,6 +20721,12 @@ type StrictServerInterface interface {
 	// RefreshToken Rotate a refresh token for a new access and refresh token pair.
 	// (POST /auth/refresh)
 	RefreshToken(ctx context.Context, request RefreshTokenRequestObject) (RefreshTokenResponseObject, error)
+	// ListExceptions List exceptions, newest first.
+	// (GET /compliance/exceptions)
+	ListExceptions(ctx context.Context, request ListExceptionsRequestObject) (ListExceptionsResponseObject, error)
+	// RequestException Request an exception of a rule on a host, a group or the whole fleet.
+	// (POST /compliance/exceptions)
+	RequestException(ctx context.Context, request RequestExceptionRequestObject) (RequestExceptionResponseObject, error)
 	// ListComplianceFrameworks The frameworks rules map to, with honest coverage.
 	// (GET /compliance/frameworks)
 	ListComplianceFrameworks(ctx context.Context, request ListComplianceFrameworksRequestObject) (ListComplianceFrameworksResponseObject, error)
@@ -19518,6 +20763,18 @@ type StrictServerInterface interface {
 	// CreateEventTicket A single-use ticket for one event stream.
 	// (POST /events:ticket)
 	CreateEventTicket(ctx context.Context, request CreateEventTicketRequestObject) (CreateEventTicketResponseObject, error)
+	// GetException One exception.
+	// (GET /exceptions/{id})
+	GetException(ctx context.Context, request GetExceptionRequestObject) (GetExceptionResponseObject, error)
+	// ApproveException Approve a pending exception (four eyes).
+	// (POST /exceptions/{id}:approve)
+	ApproveException(ctx context.Context, request ApproveExceptionRequestObject) (ApproveExceptionResponseObject, error)
+	// RejectException Reject a pending exception (four eyes).
+	// (POST /exceptions/{id}:reject)
+	RejectException(ctx context.Context, request RejectExceptionRequestObject) (RejectExceptionResponseObject, error)
+	// RevokeException Revoke an approved exception.
+	// (POST /exceptions/{id}:revoke)
+	RevokeException(ctx context.Context, request RevokeExceptionRequestObject) (RevokeExceptionResponseObject, error)
 	// GetFleetComplianceTrend The fleet's compliance over time, for a chart.
 	// (GET /fleet/compliance/trend)
 	GetFleetComplianceTrend(ctx context.Context, request GetFleetComplianceTrendRequestObject) (GetFleetComplianceTrendResponseObject, error)
@@ -19608,6 +20865,12 @@ type StrictServerInterface interface {
 	// RunHostDiscovery Run host discovery now.
 	// (POST /hosts/{id}/discovery:run)
 	RunHostDiscovery(ctx context.Context, request RunHostDiscoveryRequestObject) (RunHostDiscoveryResponseObject, error)
+	// ListHostExceptions The exceptions that cover a host, newest first.
+	// (GET /hosts/{id}/exceptions)
+	ListHostExceptions(ctx context.Context, request ListHostExceptionsRequestObject) (ListHostExceptionsResponseObject, error)
+	// RequestHostException Request an exception of a rule on this host.
+	// (POST /hosts/{id}/exceptions)
+	RequestHostException(ctx context.Context, request RequestHostExceptionRequestObject) (RequestHostExceptionResponseObject, error)
 	// ListHostKeys The host's SSH host keys.
 	// (GET /hosts/{id}/host-keys)
 	ListHostKeys(ctx context.Context, request ListHostKeysRequestObject) (ListHostKeysResponseObject, error)
@@ -20569,6 +21832,77 @@ func (sh *strictHandler) RefreshToken(ctx echo.Context) error {
 	return nil
 }
 
+// ListExceptions operation middleware
+func (sh *strictHandler) ListExceptions(ctx echo.Context, params ListExceptionsParams) error {
+	var request ListExceptionsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListExceptions(ctx.Request().Context(), request.(ListExceptionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListExceptions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListExceptionsResponseObject); ok {
+		return validResponse.VisitListExceptionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RequestException operation middleware
+func (sh *strictHandler) RequestException(ctx echo.Context) error {
+	var request RequestExceptionRequestObject
+
+	var body RequestExceptionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RequestException(ctx.Request().Context(), request.(RequestExceptionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RequestException")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RequestExceptionResponseObject); ok {
+		return validResponse.VisitRequestExceptionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListComplianceFrameworks operation middleware
 func (sh *strictHandler) ListComplianceFrameworks(ctx echo.Context) error {
 	var request ListComplianceFrameworksRequestObject
@@ -20980,6 +22314,175 @@ func (sh *strictHandler) CreateEventTicket(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(CreateEventTicketResponseObject); ok {
 		return validResponse.VisitCreateEventTicketResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetException operation middleware
+func (sh *strictHandler) GetException(ctx echo.Context, id ID) error {
+	var request GetExceptionRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetException(ctx.Request().Context(), request.(GetExceptionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetException")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetExceptionResponseObject); ok {
+		return validResponse.VisitGetExceptionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ApproveException operation middleware
+func (sh *strictHandler) ApproveException(ctx echo.Context, id ID) error {
+	var request ApproveExceptionRequestObject
+
+	request.Id = id
+
+	var body ApproveExceptionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ApproveException(ctx.Request().Context(), request.(ApproveExceptionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ApproveException")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ApproveExceptionResponseObject); ok {
+		return validResponse.VisitApproveExceptionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RejectException operation middleware
+func (sh *strictHandler) RejectException(ctx echo.Context, id ID) error {
+	var request RejectExceptionRequestObject
+
+	request.Id = id
+
+	var body RejectExceptionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RejectException(ctx.Request().Context(), request.(RejectExceptionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RejectException")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RejectExceptionResponseObject); ok {
+		return validResponse.VisitRejectExceptionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RevokeException operation middleware
+func (sh *strictHandler) RevokeException(ctx echo.Context, id ID) error {
+	var request RevokeExceptionRequestObject
+
+	request.Id = id
+
+	var body RevokeExceptionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeException(ctx.Request().Context(), request.(RevokeExceptionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeException")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RevokeExceptionResponseObject); ok {
+		return validResponse.VisitRevokeExceptionResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -21898,6 +23401,80 @@ func (sh *strictHandler) RunHostDiscovery(ctx echo.Context, id ID, params RunHos
 		return err
 	} else if validResponse, ok := response.(RunHostDiscoveryResponseObject); ok {
 		return validResponse.VisitRunHostDiscoveryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListHostExceptions operation middleware
+func (sh *strictHandler) ListHostExceptions(ctx echo.Context, id ID, params ListHostExceptionsParams) error {
+	var request ListHostExceptionsRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListHostExceptions(ctx.Request().Context(), request.(ListHostExceptionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListHostExceptions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListHostExceptionsResponseObject); ok {
+		return validResponse.VisitListHostExceptionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RequestHostException operation middleware
+func (sh *strictHandler) RequestHostException(ctx echo.Context, id ID) error {
+	var request RequestHostExceptionRequestObject
+
+	request.Id = id
+
+	var body RequestHostExceptionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RequestHostException(ctx.Request().Context(), request.(RequestHostExceptionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RequestHostException")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RequestHostExceptionResponseObject); ok {
+		return validResponse.VisitRequestHostExceptionResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -24106,516 +25683,547 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3vdttGsi/6Kr1091mhZlMUbcveibRmnaModuw98cRXciZ7ndCbaAJNsiOwG+luiOZk8vU+wP1yH+i+",
-	"yX2Su7qqG2iQAAlQf+wZ60tigUD/raquqq761e8HsVxkUjBh9MHp7wcZVXTBDFPw17n+cWr/nzAdK54Z",
-	"LsXB6cG50EumCNXEzLmYaaKNlAmhxv6tCRfaUGFI7/LVBXn27Nk3h/CI0YTIKRFyOTjoH3Db0G85U6uD",
-	"/oGgC3ZwekD1WE4P+gc6nrMFtf1OpVpQc3B6kFDDjgxfsIP+gVll9m1tFBezgz/+6B9c5EpLtTnQ93NG",
-	"IsE+mnEMb0R2AGbOSKbYDZe5JhmdsQE5Jwua2r5YQvBNwjWh5GQ4bBorvlYZ7IJ+/IGJmZkfnD5/8rR/",
-	"sODC//2kbtSvUsbMD3zBzebIX8slWVCxItywhe6TJ8RI8mQ4HJJewqY0Tw15MjxsGlwKjYZjcx8dnD4Z",
-	"9u1A+SJf2D+GQxin+7MYJReGzZjCYVqCWEp1/YqnhtWs8jmZ+lcIhz2Ovn/5nhxbwko5FTE7Ll7QUTmB",
-	"iKZp1CfshqkVUXnKDs8IFSQX10IuBZGC7dyFot2mjXhxsnsfXktt3nxnP4QuMmrmZQ9zqc2YJwf9A8V+",
-	"y7liycGpUTmrpdI8hzc3u2hs/vYtJ2yRScNEvPoLW9VtTi74bzkj+A3JmCKpnPGYpkRmTFH73hlRLEvp",
-	"ShPFTK4E8IhUfMYFTYliOk9NsQVzRhOmyikEIziyQ9g2n2Bnnjz9evfWVGf3I0yKpp/HLPefVQPPv6Mz",
-	"RjT/O3Ps/jTk9ud7cfvzkNuftmD2S5kyJNb1BVYyZRX2tg90VAyqE11n1Bim7Gf//Qs9+vsH+5/h0Tfj",
-	"D78/6b949se/1ZL6Ze7HVtOhlR9vktbE55Yi2KamIR19+FP9cK5iKhqHo2Mqbi823ismkjfCMHVTR/X2",
-	"eFvyxMztpjAaz8kkj6+ZCURsQldRI+Fw33It7Rwk1L7LhKWWXw7mMrfsgA+XjF0ffGgc8hUXMasf75Qr",
-	"bQoVwR3HminOdDnsZ0OSWD6dsKlUjES5MDxtnoeG7vbQG2CwP9nG6web0t1jFXLZODAYd/eB/WGpRmdS",
-	"aAZa2Lc0+Z4atqQg32MpDBMgP2iWpTwG4Xb8q7bD/j3o698Umx6cHvwfx6WGd4y/6uOXSkn1UtywVGYM",
-	"u1xn+AUVdMYSYk9AEss8TYiQhkwYUZbWWEKkIopNc80SkmvSi+ybg1zAz3SSsqhP8Nk1W40XXC+oied2",
-	"G//o2zldst9yps3DzcluqcJOrWZR6nxSkRsuU2qY1TesKCG96IamPIFxjKeUpyxxI7+QYpry+BONO3a9",
-	"a7LkZg4UGedKMWGINtTYgSumZa5iNvDvFvswyfUq6o9ElGumBpa6xzRZcGFfgEeapdNxKuNrmZvosG8X",
-	"hhtNorXTLyKg5pNpymdzY99aUj0SQAkwLEoSPp0yGJYb+WAk7Oq9kmrCk4SJh12+mKap1QlofK3RAmBq",
-	"wbXmUtiJRAkzlKcDL6zH5c/RSPQimpv53wflw3HCBLcUAUtESSzlNWdH9jUmjJ2HtSTmVMwYSTgyTiwX",
-	"jEyVXNj+R2LJJoRm2VeagLILagjBngaxVtOxYr+y2ADZ4dL9VZpXMhfJw63cXyXReTwnnqJgtlYvN+WS",
-	"LugKpqcZA/Z4R1cLJsxlcew95DanPGZCM2J4ZbOnjJpcMWLFchLut/shgpFfMXXDY/aToDeUp1aAPezg",
-	"NfZPYipwQdVNwfeaKGA1sJ7tySXlWypWToTqBxyolGiYWnVpkRl9RpaUGzKVCpZa5IsJU/aw1CyWIgE5",
-	"EV0yo1ZH51PDFGiMqF3DsIOfNg/hK9eGkdiLUwiU/YaL2aBytm6os3b0PwnLUVLxv7OHZZxYscTKApp6",
-	"GVE8IGZO4QRypm6fsI+ZZRY8UW/kNUtgl38S7GMGQgB6fMDTX6yINHOmCLOvkt7J8KRPTobP++TkybM+",
-	"eT4c9slgMDjs2+21+47vMdfmANQr1x04kt69eS+vmbhQjBrgK5okHM25d8qaaIZbZWdKU836B1nw6PcD",
-	"ZhXzerPP2EZxPQW7seOFldRnhH2M0zxhmkTGpEB0jj4mUqaMgkRFNa2jAdc/sJZPVz9D/8CYmhn8wKfM",
-	"aoEoZ6km0bPhwh7HT0/mkSWH6JthEoWzcYsBMwptluHRNx/+vaf/sfjH/B/JYb3JUtoiv+DcSxVeTuxp",
-	"Y8dZ3aqk417BhtRr04oucb/6RM/toQfeQiliNjioWy/76njBzE5y9iN+a99dnycOqNLctln/wFEj7Tpl",
-	"+Bc467qNthgKVYqu6kevt474rVuhDiOOcWvH1LS1SfrFN5NVIGvLnx3fbWtS5Kk7VdES3miDJy3M4v4B",
-	"6K1W17xVZ573N7kbBfCtGvcSYuMHd8aPaRzLXIBnsc2UrWqfoyx05jiNDb+xY3FHx0Ex8Hq7PCQq6KNm",
-	"JG5R+iF9VDbeTawYTy1Z2oFxs+pIkt7PWrMad0U3MgZLqRvZa3uquOls4+or/579BpTlym6lTNm1NIoK",
-	"bbdOCnAZGJamfMbQfUHzBPx4Cym4kTCAD3UjyhcLquq50HBTS3i1BICjDKbov68u1bZNfkdnXQ/zOVh/",
-	"YyC6zXPijZWgJGVTQ2Ru9b2Y5rrW3lCMJvY5V8QbJxNmloy5cyWjM/aVHgl3n0NFAqYsunQMW5CekegB",
-	"ThPmn0lUZuAl2wCYXoHTdLjpNO2XUr+d+Pf8sSH6+wfBVZVtZgfhr28q9N6vLnC1zdqtTBZcXMqU6Uvn",
-	"c+q4oeAHbj1929NLYdRq59GH7dYOGbip2yhpbFXtlCWzW4r2SkN4GHYWWCAOxvh4nQPAUzMOvWigBpaX",
-	"aeNE8amJanWmiUzqBcM+J37CkjwbX9feKhmykNqALwAmAzcu12xlrZqU3zDSwwOqT8L1sjPRPLXyLjms",
-	"nUDC9YLr257tZSt7btDnehoppmV6c1vlxDey5+KoPGVuce7muHQUse94iu9z78nfb13Af7pTfFtqv4I3",
-	"rQCjM90siLCfKudcWPv9Y3mbAEcX6dEkUUxrOKbQlJZTvAwv5AA44s+Iu1myb45EEceAChl8REA+HPZJ",
-	"luaaRI7OrOCAI8Eal6BBBwQYYWuRzrPMDoMlEenZ0ZPlnAmiKAfP7pyneBTDlcCSgm9nQe1RKKxkOrUH",
-	"M59ypjTR1zwj3LgDdEOENykq/YM8SzpKqjrlppRdFWlbq+zgvrdQemw756C8BVcXXU5KRp2bJvAcPH3+",
-	"ooYW8/pLqVelACVSpCvS8zO3+6JY4Y6Z5iZXDGTsPszwR9P0rzyPbNghoZw/KJnyoJQ3B4FgrtVsoQe9",
-	"h07ZUQMD9eG+1K+d+pbV8l/eeB9eFw0GieD3Op3ESOVEcgsFxr7slY9NTSHlTJixFUj1v0ulWIr3Yg2H",
-	"ADrXd8nFjZW534Mzlirp/FGCi16lrU2ra42O/HVJ2x0p3vebsvuoYr9VpsGFeXFyUGechAey51kuptJS",
-	"qjQcDMAlVcI2bNVEbnhM09Y+hN8ONiiif1AYuIGwDaiuuoXVvSmIp7L62/noASRGybOfVGy8sftqF/QS",
-	"gpW6ev3mLL5Gh271VMFVJHavppwl/pbFFOEaE8XoNenRNHV6ywIVA3ldPWGayRDaGU8UOGGbqLdh5YJm",
-	"5HXAgIEjvzxZt6+2vLb06tahfpnN/Ac543ue8NJk9b5vf0cfy4R53Q8dGl9pElwbS0VolvVxed++Orf2",
-	"FBN2URK70uGNQ+XC4cXmZcDvL+riqOx7Wi+lSur0kF0XHyyWN0ytxnYaddcxmotZyo5yzYh/F6bcDyOA",
-	"I2myaH02u+9Pcs1UzYXN7nGv0UDRTrAUO0hhL78IjWOm9bi4ENmY0GJKx0womaYLe+Kq4MZ8jYAKTdyS",
-	"DYTRZjTGu2GumAZCsZaD/dlOj8ypBicZNs+SUwIKpX1hNRKJJL3o3Y9X78mxJb3jxZSe4ptR374iyPqv",
-	"IBpW0WHfhUBh4MSCrkALHQkaGyIFONjkUhDnU67o/hVunSqm51uWxk5it1A287es2Jz1ba4s/3qfroem",
-	"bX/76vwlrMeeW58pecPtEnExG+eKN5jKsWKmXlxMqGbPnhJ8pY+X66uMixnhwkhrGNIsw2tPHy0QUySP",
-	"ny7fDHbaSBsDLIazZUkuHUdfyITpzqZPIDk6qVPrXsFqQ1uG+zeg2VvJ8duL2/Xzx2TNQ2bviviifX2x",
-	"HCIMOl++NOjxXI+pkGK1kLluOHeb7rk2ncLdthlDZ/GyqTKMutUr47Ju16Vbu2qDzdu15x6xhTOO9vUc",
-	"Ni56eEK20N6DgxDH5JpumvElitB9fR9rMr9rtkxVCISN1Y334s13l99xjbJivxHHPKlLdhHkzbubEyKV",
-	"/f8LIpiBxJcifuPJcDAcPBkMj5+e7FByntUpZ1JhNNdaaoB9TIwkRtkjF4O9vc+wjPb+5enTDy5M2vNA",
-	"Ef3/4vnzZ8+3x//DYN/gl09Q4Pm/1ninf4D5Fu5nq66v7xEsX+3WUMNmUq3wFqjbnlRWpZGDWvkHy4Zq",
-	"B1lct1xYTUZ3DrBAOxoih+0gNj15+AMEG2sMl0NbmfhvW1pWzEeGtbHC6Jp/vPlVqxp3eNXqEVNVuqiq",
-	"k7VvkGPSg///O7HDODwj1txDtVZISCQk9ne8JcKI66r7UuaTdIvvEiMPQbO65lnGklbDX1eM7LTdQpUN",
-	"+VXub27sduJ5J3l3P1+DTshE4i1HTPM4QysS6JNQZU0Eim55cN1bRb7R/7sZv/NZktHDbj74n7ZTwPbt",
-	"hnySjttdpjDWCrQg+adLJo49SbiTW61cXOs0W+Pn0j6rpx1Fbb+N2y6jw7zOMEvJJfr4vBo3x/pNEYK5",
-	"UItvFaPXiVyKPaV4SwJO2EzRpCXp9Q/8gFq8GtyxtfwCgmHHmZKT1uORIuWibfsucrlGP0qXdKXJ8Awu",
-	"CTXRhqcp4cJlp0Tuw4j0hCQwPnBW+JQi8C2umDlEuQYaVTiXqNWpuG514cyCHQo83W4j1pZsF0ldzFl8",
-	"vZcXFuTIeMG0dl7rnc5+/KL13UAZPjZudaP9tni/uNYWbDl298485WY1LuMPt8b2BJ9c4RdWENmRNDlu",
-	"M8VveMpmrD4FPpaLBRWJJjNmiJLS+AgtuIHupYwqweAunFyzDKNQ7E+gA3t5ab+zwiNPpPvfuHD89Q+E",
-	"FGDy7FzXYqhuMg0fVCZnaanjlZO77W/yc6PJObbfjytWbnjno+fjCRWCqXaXSXreckobZpgfbM3Iwuk3",
-	"U9ROPpNiymf7at+axRUb6OsXJ5Uc6BfDbXJ838/lUuz5aSDnx7NUTmhaTwbhe/v1hCJxz48VNWyc+iT2",
-	"9vnl/QNLHDI3G/0+2/llEAgzNnNr/cs0qbTxZHd2++ahACNZ2/J+lYCCHd1c+eqUmoZZWbLabW7HB3t6",
-	"nOKCibZrgBtsB8wAvgW9z9frHgF8HLS5a9ZXxbHTMZJcj5Oc1WXb3DCnlyznUjMi2EfjtBCuSZIzD0/T",
-	"QgWCICr49lbReNCM4fH1uM7w+9nf+mTSJbBqQxQVpCcFWc55PIesJ6sqMwCtAZMwzbWxL0OW3d5BQFVC",
-	"dYE+Dae4XYUipLuNsQdfWCMrV/t8qXO83uny5W85y9k4YZmZby70tzS+nimZi4T8Kid4ezblgmurla6Y",
-	"Ib0l5YaLWZ+oXAguZpj2DM+IkZgXbxR3ka1tQjOsujWGlACg7U6TwR0fu7HUEg7k71FPG5mSdsXAP6AZ",
-	"E/Dcjh2my4PA9wUXuWF1GXObt0jFttdvTP1GN069luI25lrdyX7A8LXypEi7vEilYPv5grkeF7gYv7dL",
-	"JGxzn65jmVWi6fRKG7Zwc6rP/rCf7BeavLZ72PmOJYOw8f3WjOZmPl4wM5dJZYp67uIyAyV8Is28drpr",
-	"Dt8KhMvTk37tndV97FRD0ETDIKypYAncxc6HVwDPnz97sf0LME6yuaKatevtYano7gIxcNxF0llwHRWS",
-	"znYC/YFrs69WVDTSwUtWfFPGHdxxQFg4rN1hYTUD+gRceg/5pO1uenbelXK9VXFpKy3qcyhyOLrK2LPq",
-	"CfyjSFcAfhDs6KmLhY4IBQxFPWjM8sDGy1TCPRsvncYaDl4QDcWkP3wG4sSR2njCzRZ/hn0jlouFi5tu",
-	"bGXKxYypTPEd7zXGP3fPP+h88d5O8FWoM6Tk7XLgJxh/2yN7wUX49MnjIf6JDvHbHKqb1JBrIxeXMmW3",
-	"UeCat63NYqM06A701xzO0xGlo4xlAMfU7nCjcL67Y4DKNb5bjrvdqj/Q2m2sho+1Yclr2d1SwECWWnE8",
-	"tSZ5J2GcSWXqzxHFZlwbO8jxbRI893HCbz8V/AK4wVc+Dpbgw86Fv3Qz3JPhuc5Suho3yaHNmylxw5UU",
-	"/lDuFs89UzLP2gJg2P3aU+r7HM06XmgxzJIVXpxsqvoNYvvFSSs5XUSo7XXNkTDDYjOWYozZFbEUhsYN",
-	"R6a/Rd9wvb8Ynnxdcdw/ezG85eXEx3HMEwU8ppuANdWMaVNGz8VUEJqmcskSyGF0HBECbcLBSSg5fvr0",
-	"0AXWlZFtL3bdHzTcWTwfdrs1qCzjmlu/aT9aO/zXyOFevf3rpNfB1b/x6V5+/qKVq5iKPUMzH8IQLQKj",
-	"dp4L3l18q+uAqUd4bOEDLhisle9i7Yiu8Vu0lMVFjOp6oHV40bceOxTb06ztxLShytxyITchk8BrDJdx",
-	"hSMZUDWYgacYclhrwBhpauHnCiH1//4/JAtCdPcJUoG1BsL2K1zMwQ+gXEZPJ2tQTUgQ27ltyVi2b+S6",
-	"cEtoJegWSJy1mRWf1Q2sADbsJOES1gri8MK+WJuz3Aiw+5UmwduEJ31CUy39BUn0X0cX5c9Hb5KIeHWQ",
-	"IKhlPaxJq4zo6qDe0njOBTtSjCaA/xAjdES/jDWfcpYmiA9Th1w7qENeKMzq9fsiqRnBk7bEc+QVHxKm",
-	"hjvsMIaEmvIYUMI/OozGDfbpH3w8sg0c3VDQlLRt6ZXt58I3B39d+Tbhr3e+YfjrZdG6lXr5goowgGoj",
-	"CZHZwzZmkDaVMZml7IxwA+iveEEqp1MmEi5mBFYQXizhnnHuTa45o1Y+Pqf+xk2xjFG8FZwzoumiBG9O",
-	"qXEIVnBNhgHOOy7ZgNj9toUDWF+JDTJvZLeL2uzNl5CtifsOaaoO7fyGKWLVM7bgZkBw0zROYslNPHch",
-	"WZqFpLIBnu2Q8Jk2g4lMVmMj5Ri0QMg6yQ0bCGnGXqrhE/Q7je0PTjd0LrICp9n/zQV0OK46zys/+cS/",
-	"BijnA3v8FSDXAy7GmZIzZ5WFv1yz1VixXBfQFgC1XRn8Ov52RVEcsI9258uxV8Ce/cPFlI7XJ2mfudkc",
-	"9A8c1LGHMB7nAWwx2iUBwLd/EuJ7lxiAg+q3oOMKmg580Ps6rrt/FMK6+2eTXK8Q6APPm4GiYsYq220P",
-	"scoC1x25VYjaPUIsWx0Qm2dVY5Q3JMm/5/E16xzxuRsaswbIz3e03XPg3qvgb9aPnidWJkLcanfgkZzW",
-	"Z6xBKn17FbQ6iho10cd7NmRAfKSxIXrO0pQAiJLKRSUg1MpxSIIABEAYHOAEVjKidsJ3JDnWi3GunbVx",
-	"8AWDPOciNNVIeR2OIpDpZVaCx3GuTwQv/Os1wAEwCXwDgKQjmqZjOY1gspTAKmtumItoyqhy2SBwOwT7",
-	"U48VJ3OT5Q25JrYVn2yC74VLmkp5zRJCzaAeXyCsINYJAaZtmLG2+kIRYGxULmJaXdzAH3FDFbdSa8tw",
-	"dt0/ooKYp4z4xqy6kIM2UayKPRJqNK41hi0udwrdPlivgAGK/QnnF9BR37NlOMEq7dbJAag5Zu2/VxiR",
-	"0zVZBbOexgAB1yVcaYu/dbuAK+tv1fTdOMMf+A0TzqXcYXp7ZE1UAra7JU60ertb+1sCtKvntx9Gi7QH",
-	"WNBLFjNhLqCihb5XrB3o7n2Ak7szbxtabR55nrLbETuQYBdibwZIXN8f92K/rq/GGV3FsvNc2iXXbRxb",
-	"4HcYMyvsaAGEtU9OZaXvunYbZ/teZi5X9rV3d90v7YXS8Za0V47dUuEDjD0k9tuOPWDBrjhToPJfc1GJ",
-	"GUCnuGZghWEAKL6ZBEhhxaMP3VBZHxaFtSUA6hafZHv9ps5NGBSlLCRIoU+Ey78b1PJVmH7aYZMnTMTz",
-	"BcXvNpWlizdXVlm9ev/me1K8CgDBvUjNWfoNlJya5MLkT59GWEtk0Mo/Thc8rUEkjmKubZva8Jn9v+Da",
-	"HH09HB49f1b588l/PLF/ZzE/SrQ+OoFv1CzyqnW9rtyw2Y3hYVlKjaWl3SxfncWlRwMA7LWiqioA/dAs",
-	"S1fESAR/8D0QXJDBwebt4IRT0XARPmdp/S+4JbXVdKp06JovvnCN1pFYVVls4wZ30VBur/sBsVVaC9d5",
-	"K23vUdSjo/AtuGh/qfua0dTM93TNJ5NxjIkzTWbQ5n3IHDpchXmxdVL3hinN24DrFRKoMpiygdpJS23K",
-	"1POujgmoF10rf3zRRoyEZODidYgT1m5ez/LpdkW3NWO/0yHVicggwCNPmUs7vnXgcaWURDtsAAeGssVI",
-	"Cwsyu9b7rUEuq9RwVY5uH+dfSyALlz3THqCi7R1mBxyK4IZxT+W6NCFqYUuw+cYlv5cgwYZAx9sGGVV5",
-	"/TsXYmDPxcjFG9TBLnWKPmpVHqBdNFIY/3h+9L8x+vFDr/z3YHz04U/BT4f/szYmkmfjIEquWwSTD4jr",
-	"BgX1KcKm6gigRtQ49SBYkybK/g7uXfcOpClKbrQUlPXyyxFMK/EeZJWkoQ8rTX+cHpz+sruFwvP1RzOm",
-	"QYNr0qUIFP3261agaaW/t/z0AGXIduWFdHbWtDyqwxCuhbs/7ZAvcjdVDRzhVwOVN0ZWWYS1CJFgHFt3",
-	"cq86jZ3PgrvIImusY1jMZQ/tH06HbpoZMsBdZ4O5gbRTnWAIGI1+j2Hod7yXtTP5C+uq9tEsU/K2lXGK",
-	"Riar2ggZ4l8A+/yarQKTgoJ3w6hcG5YQKRx0eo5xEW2CB33e0ljP6dPnL2p8HFevz58+f3EakanEeAgy",
-	"WSHos8hokti/qWYvTkjCZ0ybPgQJaT0/umarGRPkKI0IdKEJr7+8K510naRymFG1WbGEfaSLLGU4FJY8",
-	"ff78yTf1fhaIWOjce5ZPUh7XV6p6jxsFMcVFIWD7qibY+GB7vcW1HcgwbggKoIdFzmHv/TV0phjEICVn",
-	"xNnBXAoNmIYOh5tD+V9PTWHgjCMgSECBrnaXYigWv5aKKssTuAmrO7229B+a+fIcB72ftVBP5VuSU77e",
-	"iRS32eKWwe9xFHSx5y1ZdTo0rJzb5TEqjWtovml2dmrdbedNZrHdfaWLggUKnA3gk2QQIAbX4D06sRRe",
-	"ULN20k7HVBxu+iLr4FDvAdr0CzLlWyKResKwpljXA1XFc25YbNzF6c4TDKIgxpni0t9/tIZm6u9pa9XT",
-	"/KdJSF/3a+zyY9yfR2LvXPmKj6HhbI6puB3c0a2s2mKLP2xU3Ld6GIojGuJK5mKL+lUySp15VxOANp0C",
-	"NBUj9p0zYiqFOeDslwrEIWymPeOrFfLqy9BLPU6K5Ixbra7U4/KCrM3bgXN/NwCiu2wZI1L+lLfEF2xO",
-	"yNzwMe2MzXuA7Px6D1ORmhmy8TaRu6fTqVtOT0W+77Y910DlqdZgIeALGFFoCRlR0eiMOfNmvSryoDPW",
-	"EM6qnRW7Z+xWbBc7zi13eriphtwkEGQdQVXvEuytyB/G/d1d9QolbxAxcasx3Ak+7Me7WA1Ahm2/bxuv",
-	"O6yxxvdvgS0LprOHl3VGNtB/Kmdc3Cu6bIcFqf1mx6rcGa6v1vMOY11/e+so68MYdwLH1mkK3YTIXbL5",
-	"58Swd7TpLfalZrhNW1WO8zXXZs+KIGh1wFK2VgjuHYIbU57GKV2hiuRlReaMOj0/CMXTh9tVJN+l72/B",
-	"lb89ZQXo3m0AsbFcddlbOxNgo9/7weuuA/bYfTrvDZ+9FsoXUPJtmGjv3F6j1kOfdmmeDQxco4d2od5b",
-	"3ZeUy+kn1E7p3Bc972GdJI9ejTv3ajwa/o+G/90Z/kF43j4x88l2DHD0xaMd4j4gPQqk50o2RxASGR22",
-	"r/u0ceHX1HeeMsCORke/S93Am84w87F1mQvdIHG2BtfHtBnAwVVApQDonuQx3NJy7VetZ7mTuQRUh5Su",
-	"WHWlmmRIGNS/VWfOU3bl390/n5GblHVJHsIPKuXWC23crXS5dv2Q1tb3v4murwAC9I2Yyu7X8lQtpBq7",
-	"ItbtFLHux6pMUwg37hZLxPX1eKoYG88m7XQ9+AKTlzp9kmuWtP5iyhVb0jQdu/T8luBD/qOC5nZ/81vS",
-	"7gDoor6FZ/bOhq+ZEiwdd31fsZQ5ZM22n3Q57xZsMS4AEcaLlttmv0LSaPtF50ObJ+3fHKf8mrV9vfUG",
-	"SD3OFDNm1emTLotfvj6e5ml6rwqKZikX+ccuPKOXNOu0zY0GSkVmNQneh8IWvadg7f0RIdewkOSNg+4B",
-	"XdtIPNrhgwGBuz+piAtKSBn1b6M2TjUG3JzBh/SaEep09hxQDkq9PdeMRN+9/OHl+5fkGGPvjn/nyR/H",
-	"C7aYMKWPf3f790dUpzjspJ4vOox7g8DfCMPSlM8AEmQfBMxGUMv1OlbPbgdpuW/Bqw7gkS0hIjeX7F5R",
-	"Imt2qANQZN3Xe2FFhg0BDk/nya7jv+2J0LYxMsT87Kh3MjuFcRsUu42Je0S7zyUVuq1lVFpF252gwdJU",
-	"7JlwcNVVb0UvF42enTiVmiUk5RqOAh/RGTNNeNAKcac1l4IoBviM4SWgFYRj52pzWFtjxRbypvwzlfF1",
-	"+Vcuqn8DqFGQD184r5MxnooQ3lv3Q9kN/l2OYv13O+qxzJgo/8LZAwhNfE1nbAx5k2laeeZcL8GTsk2n",
-	"XZevKDaR0oTYZe5JnDKKD5Dnx1OeVhEAwNgp4eL8A8Wcgyx45q3J8knCtX+0kLkwxYLhX+WIQQhPacyK",
-	"N8onDW8pKGi1BZhgg970O3ezdG8Zx5si8a5TD9ombYYjuTLds0b2s927CEAtaKbn0nTD3/xRYOR4BviH",
-	"hs2kWpFe5HgAwQaQ+ODfIBMA1UAzBf9A/dH+C2hQR/2RiJBh7EPkC/uvgCHg9YL4dHTYx3R/KgiuOFly",
-	"MycRwE9Bg+HyRVAJN5oqpucR6cFyl25q9BuWcgxgBqgpJ4esNxLQCPbgSwrCtzMpEyIFOyMRXIhGUGOe",
-	"aLrSZDlfHfax+9K/FJGe7X0kfGuh6/KQSCtYKUJpYV06IxVLBiNx0CZXzeFe+M1tYVH9gJiJQKX76k1Q",
-	"9oGpJj2iBdjfbr8MQjp29JBzMZ4pK7EyprhsjQJQVNmDjwskQQxeGTuUSZCIiDxZi4/Mq/fcU8XsJ/as",
-	"WVITz8dZCs5IZgk7U1yz2mZygAnKFLvxuRybE1hSJbjodnuwgZkIOLNlJoRf7i0k8zem+HS1X9KDW8Px",
-	"r8t1m/jJi2dfn3RLdwsbazHe/e6CPx0N6zFSWe3em7Z+nRuY/VgVNzFVyQ5d9AkQfJ84eu8TIc14xczY",
-	"/bygqZ26/SUXOs+sgLeiJZ3ZBwCfNr62L05oMtZ8JmDCfbJUUszGXOucKbgV9Ni0KeWLelThOyDqYuXW",
-	"Z19HJG9LY3M/kg68+TuCHPybtcNYC+sIJEi7kv2B0Rxg2tWJlr9Kw6c8BhPwYk6FYOm9GMw1/ZR28z73",
-	"91tWurVl11zFTubGpcG0ndSl+wRsv1gxM9bMbCs/i29ZPQJPd9LD5DfAHSSKmVwJVzO3huNdxFXHJX9v",
-	"P7vrrGuXYleaHoXvIliIck27JV430033DC7b+FeaaGbsQPSALNlkLuU1aGc6pfE1EYwlJMpVGpHe3JjM",
-	"yin7f304IGxBeQpv6JGI9MJkgEoI+q79w8pB+4dJNURM2H9PlVw45dPI6AyVYLtuEbH7q4kU5Ort+3fk",
-	"/Kf3r0cCdFioVI1T9URCNfGxs6gErmUPKrlYO0GfPR3WKfx+0BuOyWdNb+/pXXVrEIouCPl1NSwM4JDb",
-	"/9aXlWjyzNZPq3TGPnta44xV6fp0hydfdyw118JrW0eqtwCQuQO5ulVG1sy0TQW0uxCN9R4nz41WZeBi",
-	"5mnf5V4Al3gmOCNLxQ07kgIR3nZf2NxKYNYhKxRyz+1TS+F1m7q82EJ7V0jd2X7nVXn9oHb7Q5qWNxAR",
-	"jgSslLDi2J4qVui21Vzu9lIQHHPjkmI3WehfnEV3cdUuIfgdS/kN6xy5TlOm9q5BSI1hi6ypYK6j1rb+",
-	"sf1weGDStwxbbDnAMmOr5bX+rTFY6/Z3d4RW/8AoKjRvDKe9G4U02N5Kj5UbkyIozLs5CpLZXzP1K3EL",
-	"6e7opkuoeS2v3bWAD8bVTcSvUUeY7eEAPAJmKcuM2Yc0CTL8d8n+y1LadbAHfp7zeE6ENDxmmtBC4VYs",
-	"ZvyG6VNCIWBCGxItuBh7Aor6RE6JFMz+L0JRZYeno5HoWTJanRIqwOU7kbnxARUxVWpllRr/JfhpDZ3p",
-	"CF0hxQ8+1gManEgzJ2Wr0NZhnQUQDOTeghqKkVV6aAEQtq3RYh3ubdjh7nXhqMrN7FZKvwpa9zTOxVQe",
-	"9A9SubTqKUt4DoXi+WweOmx20fZ7BvKke9j0WqmWLpgi63yyciHWwBeKJDyxbENoHLMMS6K5hLGmYiqx",
-	"XFSUvBqm3wnl45vZXcjjnTMRsCTDnqYXYryMG+qitymuK9hy/8/Xdez14aw1v20ZLplmZr9VuMsp7B5v",
-	"UXdsr2RHd1NXH8FiCUHJXNcr2bsyfRrus/x9w8wX2Kkp5ouvEOfyB14p66t9pYmdApZ5ALdSn/CpFfOD",
-	"ltqOn/Q68GE54e0rrbEq9t6pcW4AXVSWCzfmxoS4pjrt2xpdp52aZpVMO4zyUqasoal11iyXoDp232Xt",
-	"Drio3Eu7T51rr/i46FKc7gCcrxyU42bUcjwqW6Oau5HUTbAmRToY8O7iO3Vjx2PQ4WzviXxdj47VgCFA",
-	"dVPGfol61QK4yh1yNZBV9SsXpLzUoOxRrX0sA+VpRJZMuVJo1YyjMxK57iBSAQ7sLEt5DDW6IMOH9Myc",
-	"jQTmwZSxCmUMQyzzFM/6SdlHD5WB6jcDgnlGUjHC9UjYYZJj0oP//zuETzittTABWq5MsP8yZeda8xnE",
-	"UO93olmWdLZ/Fw1zPb/ItVK7f4XkuBVCbNtDiOvxJOepGXNRf7g1idOOd6jJxhkT9lztpnZZ8pRdBGd0",
-	"GWMRM62PYimMkinU80w4Zl+lTENuVRFLB9r0bIaGo6uPX8a5QVVo/KCWevKUfbcjknWnZrErw62YoXMN",
-	"pjw2erzklqq6XPYnzFrIeoy00OW77URU1CDoGnzQQHyLLGWWGcsKWO1O1zxlbyrf1nWK9QA7jrRSXqad",
-	"7lA5i+s0B4qU0nBRzHxUbLcYuveVMjYuJb/MJ13QTBMjTwlU70GBDwV8yGS1Xjbo4s3VSGgMXeuTlN2w",
-	"FD6wYz3DQkM3eSqYcgcylO6Gx/YfF+fv4e2LizfaxanBsZBybTSWBxp/PRyOy2pB8GdZLWicaD0uqgXV",
-	"hqjdIk80z5jSLOkaLtPsh6wUvWxNrn9zX7WTlN7DWJWYJSFV3JGBFl9Sb4VXS16o0Fu1vuU6M1akyIY4",
-	"qqxsk8D2RWm7alvhZ61QTNaq39ZDGEK0ppCkOlFfEgq4ZsqNruRc70Q37BIsuy01m8VSJduz1MuEa8tj",
-	"Rb41KHCYOu5b6ZAt3i4l/LNK416vjVRkX2+t3VZma5ecE656vyS7JnJeO3L2QFPqLuLtQBJXBrcXIRuj",
-	"OLekWha4PawUMKZF1oWZs8WgTqAqtmAJL2bSXjJaNmpI+KCZPyFmOVVYVLlAcbdstcZ6uWZJwZbwCZnL",
-	"NNHdURBhUA4D5qA6uabdvPc8AqD1Ejj3k2QQVPgtUJuDgD/nUS48zKlcNirA+0G/7asB37G2+bnog/vK",
-	"ypbgFU24FV3UhCZSKrSYrrYpZCC2umFujKiEXIZ6wYNpDvYg0JBnLOQS3Qwu5woEwVe6T1iq0YnqRnTY",
-	"XdIUhWJwSn5cdSt2dfV6r9xbmqZyOa7iXTZEjwDOJiCbydxs5Oo+e1FJo31eD6JB08YGnjztloZbN/Ka",
-	"LupHvnUJ7zUXt9yoDim4wUd7Zd5exbSrDjGBjI8941p8lt0GB126OgSaMVGc1KhQ2u2xh/hyLjUjqEv5",
-	"JKPBQT3avHev7lbofMnDPcNkqheUa7VRlFwQiBMlRpIpF1zPt/B6u1tM6tK4EA8J/922Ag3X81sG9FRq",
-	"Y94nqGXTa/7U2L/yRVFZl6KVhesoc9BmCQY/OLytmlIX5cXF/oVUi7q32yqn7kA3huhqj3CsqCC9SLl0",
-	"Qyv5/P8LCQhuDykYZBwGUyyXQFFRe/WdKTlTbfC6q4O88INzpq3tw66+bY0uSCIFI1qSKVV9j9NB0zS0",
-	"Ftac3mAm6bH9sAn5GN8oCnTshB0OWlz/vLbQMXrrG+pHWRKjsUFBRai+xqq0QFQQL386yofDZzFP4P8s",
-	"SDAd0xhE1vobh2C8ROgQrq+o5IzMHQplA6eW3sE8ZcHC1RWtLhHhegYEsRfSa2xlx4wJ9dbMMk0iWrPS",
-	"nV/t7urqNfG/ltSJee0NbVkRe0vB1s4HYI/LIExQ8dmsmhm5oCIHgwZOSYBlm7MkbxUcsuY+KJwGvps1",
-	"AlwL8wu3sDgBywM34ONg8UMxE8jWJk3hWypqju7zoqZQUaqFTKhI+mRqD0BudH2VoVMSeQswQgOcEv9g",
-	"JNAVRnmqLQ9M2ZJZcqOCzGk6hQh6dzG3dkF32CdRKpcRyUXCFPl6SP5HfySijCrDbUf4+Jvn5H9AZjaO",
-	"2EQ4Vvv4jETuAteNihsoNSKk93ytmKleA/oL30oOG8ZMuX6DYpum1rDF5bU001m3xLiaeNUQK7yHVvOJ",
-	"VAU9Du6k1488Dcoh5n+TSW5IyqaI8NSrQrGCzIQMJIqig6aK0WRFfstZzhL7q8qF4GJ2WC9OcCgNwtAN",
-	"JKZCWFEIp5jthNF43tBeW80mOGd3ySCglHf+g5qj6Z7OCdwAVE07al/+UxDpIB0dJADIbtiwQU08aANi",
-	"05SnBiVvq6V6ha/vwCtu0l87Ropu3Kxs3iO1Pmxg9A0+5+opUWxNvyITquS8zmeVU6H5dGk+D8q17U4R",
-	"uIdwKETfv3xPjmFs0Zk7IixrzfgNE2SRa0MWtq9NCtkOSNcJrnrj5d/2CJg0dLZ7HH9sW897dwmXR82n",
-	"cghvirDu1AMi5CvtHG6TlXMM1BQntIdCmtZHOrljmZmmn11kb+1veKA0GCN4xLQwQ1wr5SfhmIJ8gnIe",
-	"W5e0bUhRdUVffqSxSVfVuH6elDg3Yw4mJPKsu8qnaRqdIUbMck7ByWF3A8vS2gG5sUSNgn1tEMD3Kb9x",
-	"MJA9YPwJC+DYQSA0JJOvqUKFv/fJsI5+FtLVsywsVDyUnJZgJLG6i5VP1IBF4xI0W0ID3uKIqihO66p2",
-	"GW3Bk1Jylpr3celKj9ZSSjsidN7T6VhmOTwZDt0q+gf1hulGH5WEvmGHvIqnuzrcKphrQkBrObaOUauK",
-	"/l4O+SDFsh6LAW1lNDcVKlZOPJ4RtEuBbZHMkfJVLgjj8PWSrurZyt9IjxUzTICzM6ErXce+LhjAA0FI",
-	"hYBQcMNKZ5SLQ5JKMWOK0JlEaw4iCrgmCYPlQ9+BkCNRLVALIxfSuX1BW+TCR6Jzmdg+NOHmjFD/hVX6",
-	"PWD+SFCB9zDCOD9yGbpAy94FXUAz2gsyd8VdvEyFXjKlR+JkeEI0hVwoLdEaDG48nofS4T9qjQKPFbrg",
-	"Ijes1aH9xn2jfRB0IfEaUtGdjHMeCLfnG2ZQrYB7vlvAlfim44wpN5EOA/Gqf8YUwY8JjZXU6PWJ01wb",
-	"piqDerF7UBCIsZNSRVKMQqaJ9ywALVLFPDn0CfvosoMkXNmFtQcKOtOGp2lJr1K4ZLkB8XcaLhqNK1Im",
-	"c2JH1ywzp/a3FfwJ7jQstdOZpBpweWoorWnnNmiqfjWbJUKTXvIQl2elVO1yexZ8tff1WcmV3VSut7gd",
-	"6Hii3ocGAhNLXUgQPVaX7iNIYdW9VqPpFh6mat2h4dcVtnleX3vIOa66f5rK5R5fecdY9y+9t63BEYm+",
-	"n4q3zon8cm3dFVrPpbUiVpF36tjTKGdeKh5WJFCbEa5R0t7OwSqZPYhZ+Ektwv0sl58Dy+OMCKfNTDlL",
-	"E7JgVsKXHuea67xPp2t/JqrtA5czgjMWb3QUAb+pSjlT1vA83Ke+0OYFOTeOvfvoYERXl+0ObtVZcuYu",
-	"QL1zP6NaV66WWkam/gsUDQr28cNW+ngQ6eNI8VPKoCuno0LB7a5xMXg5ttvaF8ltiu7sLNzfwI4bCobl",
-	"jsLn60qBYxysJZlGZtwdPGfXefd4SlMV6pGjNs7xOgcMOztQGI+8YSrJu8gHy9JczMZTRWMfXFx+KXPM",
-	"02yYicgXk62VXYJCcrDpa1PeRVvvFLvhbNkZCoGNBWpaa/fl2CxkRIIHHbQXiD6kBi2vqFbhj1xsEgBQ",
-	"46PqEm9BWdgG9zRjgim6D+C3Hk9WY89HnWyEQPFtMfxQ2W3xulNwW7wZKLUt3g4U2Z1v371S2V0+V4Rj",
-	"nZSWlgkKatwk1R+8a1evSQBX0oemUjDSC7KpHapMcL3bjkQbreEKcfYLrlqnv83J+AVr5O4N7+BtHPtV",
-	"f+EDRDzvSrpsxpjN05rcX/D68DL6C95CD0quGeGQ19Q+AL4x7BoKsYbh1RiGHZ5mQaQ1Jo8zfYuA6wpA",
-	"xVr4tV+MJhL5W5i0d6+aVPtEv600XQwYEQk7DhsWZctcK9bOyfCbF21q5dOPYRP+GmYNAHF7bQE3rtpJ",
-	"szi3yvJeDnrXx3gxpS2As8O364cCoYHnGBnY9UD8JJWkQcY+BF7gFsDrhnzZLXURisoytSUL7hJhei2R",
-	"Vlbx+yrRfMFm7ETwq1IKYvXeDrdhNw7t3pCeKbslbIVbS2hp92r8wPfAi+pia5YVilwMbwdBXeXwXaJ6",
-	"o58WFu2dIrr9pJm6DRI0YuCGbIRP+ttibJ41WHct0Ly+3kKA664+AAE54uCVwhIwxL5KeEJ6XnmIrNXG",
-	"VHTY3de3DZK7+mlGjWHKDuq/fzk/+t/06O/Do28+lP8cjP/X0Yc//dtOuVP02C9WeStwmd3cfW9o9smb",
-	"uYvToiCoW+HO+mVxFcA6TWMTj+tzKHRfs/c40G7IsJYk7haK+s4kwMPwU+2K6FuA464dLVUh9I5qDZFT",
-	"+EJUJFiAeyyjM2/VyKDcV+YAK3fyClQta300VaTBroMJm959Gv0Ns532XDsroTFVs5bNYrlw5Vs3g5pk",
-	"7eNrJjRtSOXFkXrjNbh4hawEJmZcsCI4BJ7FUmW5Jj28eLK0CZf7sIn2e2o4ohIc1uOL+lJa9QP6MWPi",
-	"Z4jbcaXRd2Mrli36qcJKFCvVD1f0Q53NpJ0xdGWJwm0Co4qp8xyhoPCvV56X//Pn9wfrt3PngiA4FjHy",
-	"mgm87I7e/Xj1nhzT3MyPUznjAm7PgPbAYoJmywnOjcmKsqrveXxdV3nhnGguZik7yjUjBl6qdAYf61P8",
-	"Jeo73FcIOEpXZLJyl3v4GoyH22Z/yxkkq6OwOcDPy6HRjP+FrYJ8pgspr3lDEMxEyaVmyic3kRjeJZoZ",
-	"6L92UWAQ+GI5irLummtqc0B/QIjRVG6OpCQlrgkl05QxE1K4peoFFXQGEBnEYZqRLKUCc75+4CL/SKw2",
-	"ypQejAQ4YRIZ5/C+qyeIm0G0zFXMPB+dv3tzir/Cx32XGgRnC4HqVuDE6Y8EwIoUYGyIPKL78O2STchP",
-	"b77SAEpSxNaQ7yWJU25HQBWDTMLC0+fTkPpY+RDdURj5NOGCqhWOBy4fqCHRMc348c2TY7vMNOODX7UU",
-	"LuJ1/acVXaTRYCRG4kKKG4yF0af27z8RjGYtsFFJwuKUKqZJ9PHIM+pROcmI9CiJPD7CKd5bRAS5G6cA",
-	"iFbErd5X1RWihqZyljNMGeSasI9ZymNu0hWhQorVQubaFZf0jH1KfvkAE7OtRh+PivdOIeI2GpCfuZkj",
-	"/DdsD4kVgwr8EEoYzM2FxZGT4RPbVi+yZDzws4wQFsY+8sXSQBpEh2cwIttDFVS2T06Gz2BU9qu/D8pf",
-	"xgkT3DYp6MIuDDeECxJheeeix3GwrgO7GdHHI56wRSYNE/HqlJRDW1B1XYGwBSelqyK/oCKhRqoVid6U",
-	"nx/9ha0iO7o5owlTZxutywwPtabW51LI3GVPQhPoqdRMmIFt95JlKcYWUgBHK+opaXuueI7B2lrIb1Lx",
-	"GRc09enxEOgpk9VZ8Zltt2iLFoWQTdFcuYffkCiYzuCarcaK5ZolEYZX2sGR5ZwjBKdt2CM/YUtQC4yn",
-	"aRlg2NQ0F2OfgBINyF/YSrtyfbZROjVMkacnZC5zkDR/ItF/HV2Utb6P3iQR6UWBYjc++vD7k/6Lkz/+",
-	"LToE+VZKeR8GgmPsl+LBdoXZhxMNAXwqLA0IKFfxXFbbQA0GNQD/FKILYNFhqC/tn4gEIoXVGW5YKjPW",
-	"J9HvI8zvHx2ckt8Hg8Eff0R9F6EUxTLBoqwuEN94YBFN5BQYAtq9sK8NyN8KmQkhD7mVLlb8nQyHUODV",
-	"/ehqLkd9F+h08vTpgJwTONtAoKCMAdJ0KKvI7hlTMRPmiIlYJsBt9shoaN1zpCOJAhWK9Dx3gm4UHZYL",
-	"WfBFvygXRxOrA/OpZWwAFcNdgSV1ZohdY+5mCneaGK7/lLzl35LeyZNnJHK7PLC7MTZSjlOqZiw6hGa+",
-	"xXNYEytbrDSzQrfksWjjeI38Ud17bUz2o0hXfQKeYta3M72iC3bFDfvzD/TjoV1YfPsobD4h9njvk3c/",
-	"2f+cv794bensu5c/vHz/EvObYrlg9WJeLoXjb9KLrlh89IqZeH5kuzwF1j7CXyMQ/RQzpexORD/ic3sm",
-	"mDlTS66hZR4y+zMnmWOtpmPFfoUEy2hAvgUtDEj8W6p5HMh+XHoA451O4X2MVvXFZK2lg5rKeUbjOTt6",
-	"OhgeuAJmoM3p0+Pj5XI5oPDzQKrZsftWH//w5uLlX69ewjdl3Eugtpy/exNAJ5weDAfP8FV3KB+cHjwb",
-	"DAfPwONh5qC3HoO313nCZrX6Y55wQ1D965NFUbkyDNntV0vG48uwQlC3QlsqXloCBXE4GGEslmVj1INc",
-	"YDNNU2ZlzAqWEEi+B4CxWJTP7kfCzan9IUKdB3ZPjwSk5eAPh0j+Lgf2jERzniRMjME3CKDHAm5ZrVQp",
-	"CKJoy+fejcSEmSVjPuJixr7SBE24wrwBO9NajaRnJDaRJnaW63boYZ9oidTruneYDvZHTWiSkDwbkAgX",
-	"48+wsF7NCWX1JHfZfgxkkR050lchLt4kcJmszbnfVrj2dih0ANRYp71jx97UoJXbALuBvtqOixnB0Gm/",
-	"3QGqb0kdtUn9DZ0HcVhF99vdw2XhjvomA6yAosUdPq/G0XGxtjLt7jrqW8uFQUDszq3VLUi5s8cX6F1o",
-	"8eYP9mAAEE5/WoMgeDocuqBy47ImHJ643fHjX11QYbsN8sQHsXFgca2bpJbwgQncmwMrpk5wCHUtF0M9",
-	"/pYm3ukGnzzZ/clPwspxqfjfWYIfPdv90SupJiA4grD5Nl2xjxkIftBG0FvgUfkOfhJ8ylkCtVaEOfKT",
-	"J1PmoiyhTM4vVe760D+oNYusTesaAMEHfR3TZMHFcXDeZHmNTIci2R6Q2FexoLowtcNGTrGqckQSiVZl",
-	"v4gPnSlqhRk3eiR82WuMr0ItCM0bqDZtj1oo6QjGpBOXRf0MqzD3ol/c3x/gARzaIxEh8ktCDR0nXCH+",
-	"ix/b4NeliXwwA+poEMF62EdlPPayHXqgRi64PWRWaNrZVYNQmskqML7B74HqbSppYsd76nwgrteoUBLQ",
-	"CbkkhluFwIwEZAuR82JmoebIAb4rZqWuKAWJgrLmhaK4nK9Iz6pdI+E1xEppa2seBvh5LCn64xpPPgrL",
-	"vKR6QOD8djgCeAaVI3ZGf6bYDbdWsBQwepdhBOczejPgMMb8r8qmScR3GAl879QPyf8AilcmuTBkfXsJ",
-	"NUTPqWIJpMVZgWDHo5hd9ZHoXb35/vVP7w7rDrg32MkPRYl+p9V+K5PVnQmx2vr3f1SdiUbl7I97FKRu",
-	"DFAkvPQ6bwrUsBiNtXOZMxHXQRa/DDHryANgdnFN/vPn96F89eJxi2j1wg8dfjWy1YlFELGu3vIazBe4",
-	"5mALXiZPnz9/8g0pauVjzqdG545RltsScm2N/N5kRaJrnlh5CbsH1fT7aHbas8KqCahag1x1WZ6DDR5B",
-	"uv1iWMSPYTuP3DCV8NgaBVyP3RHFNYFrFXDhUjKhpTTt+RxcsOgEOjIOvwwm+k6tjlQuqkxUOCWdUEE/",
-	"412wFpiJzTYo/EwU5dqaQeFx/ZUubMgegjMEQbJR4TcA8ATBtCaZtFZmfySi0rc/ThSfmgJrC+6tZtKn",
-	"IAKIlpHgSSqzWA8H5EfB0MC1XAhndZJn42u2AqoCuIYeRlP1CY2vhVymLJlhyo3mqVXvkkP0HDp8BkYm",
-	"+SKzB+2AvPKWaCwXEy7YGYnAGHEedzAlIjIBfMYinhOHA5anjKHRBF5HP6R/NBgJq3+UfimXFoYsgHi9",
-	"MjeaJwyzvEW+6IMDxbn/CuhRNInRvzISEXidouLbJ4PB0+Gw0UbFTW9nodpTrbWFCC3DqfkwNuLdW7CP",
-	"ZuceZifQUwujE977MsS45bN6J1wgtJ303WZp2jdCMxO+OP6dJ38EQrvK4t8z5PCD+97yptMeBvmZb/PJ",
-	"8GT3F3+V5pUV83dIF8XRtT8dbMjtHRLgzXcHf3xYI57T4FgEVbp7i/0G/RsPXvL//V//d+XsHeBdm2Ko",
-	"NQx84ZzwloZ4yAq0pbgo7XB44tQKKlbOaQxPsUieK50H2oNzc6AL2yj7fc1ReF6OruSXu1fWoe1zcOAG",
-	"qvofn5Q5AzO1vE34V+PYk+E3uz+4cGR4hywe0JU1Xhw/7M30IaeunwGnCdf2/Xth4WbdGZjbdQ0p9HbU",
-	"gqaHjUw+Elu4nKwxuXdzcl0gpdoW0xscRdFxHVN/hz8+MvQjQ9+dSY40BSb5TbHg6J1YSmXmwONiRqTY",
-	"h8HBPb/J2o7kPwVrF9z2OXH2Jb74yNmPnH1nnO1oqsLZ+ynmyKsbTOzY6n5UbKmqbGxZt+BjcD0U3qqe",
-	"H32fODCLaW5yxU6x9tPJcFjwsfvk8Kx0brlGicqFJhh9ie5vHpNf5aQS94dEa+RI4Cj30vvX5UYRLFQn",
-	"GK5wdA8vGB7S3f4oKD6poHA0Fujz68yHe4BcR8FNe1tdwFqvLvy/0dcD7lz74kt8r5VPt4gmKklvPWu2",
-	"pX8zLkNf1126u/DGG4cm1RherguKyjWkYawlnpYVyvsHRcR4h0AoL5s2+91vEkV7zUvStMgb8NMQzwch",
-	"wJ69ucZLgN7lqwvy7Nmzbw6bckP292XXDqMoz9R+BF+I/7tkwN1OcGToL8kJXoljbXSFQyTjNvlYhKBu",
-	"isdT9jGTyjReY2LiC7xbDT11QafVYfVJnhEjyZPhsD8cDomSSz0gF1d/IzFLU5cwQUdCZxCcM2fMmoF5",
-	"mgB4NYUcJqkWeUpJD/CsILQI8lz+HPVJ9O/2P0f2P/8r6hNDJ3CfR5XidMZGApUpjKbNFJvyjz6IiJLf",
-	"cmnYgPwVonIhNByWYYzzj8oYIQwKq9OWXsKrj2fG45nxL3dm1LXmvg2bK4Tbwa+IOVlUf9Y3B318WEMI",
-	"tz1BWqU5l3xZX7eHfTTHdpiVltdHWmsjfJJz5+nuj97R1YIJc+ktqU95XqFsrJxYVp5b0S8V+c+rH//a",
-	"cGQ5uXvk5K4/rpxcPth1qrnXgnMNYOMgI3JXuNslsxMF3G5WHnNfafL67fkFSbm4hjiUuIyK03wmWAJ5",
-	"fvgY4kTPiGJ2FDqocztRkCKtLR1AFQTAoWyKeQPafeMHfnDfClfRkwdp3Rp69mUoXLgRweVnPKdc7KFn",
-	"OapzFOkTwJup8GclxYx4EAyMk1zCMw9mol3wdpk1ejJ84p1R8DfYzORHQXQOCfoj4TCbXWpjqiXRzBHo",
-	"lpy4qVQ+s11DJvS3KjesjAHXqVyyhJglj9kpYo36RO0kUUxryIQyakXoBOrAutQqtSLPiWaxFIkeCTxa",
-	"KZnkEOA1JU+GpHfy9JsQ2nTAPsaMJSyJnP53yYxaHZ3bT6NDjHUHjwKoJCORSsujdvzPhr4nd4Y/J7Fd",
-	"hTgH54PPrewTgI4tFEyYzDRXmFGFL42EU2efO0hVTXqwlidPvzkckOfDZw6VPAjF55pMcr0ic6pBV3a3",
-	"7XwmjrjQtXFlQB/35H3LzRza/1S+t7L/5jDXK5SqyG2YQw0DuWLmaBsGQx0hN+AybCZ7rmV6VtScDa3g",
-	"IQXg0xZuuvdSvqXCxy8DpvjzNoLToZT9JOgN5akHlbydBHX4Awenv3yoKgSuvA8tZBswrRdqiIhjD0ld",
-	"FbJmjjK2NC2QSkN5KjFDqOlYv5HXzDOlgyBAdIqpYnruei1yIpFEzkp4Hp/6jpajWPk61iEywqCOje2w",
-	"NpjppAblGQle5qYDxV+kjKpdEvwzouNPpom6DKHYBXu7FaonsqYkNazgrVk6DQ5yRCtqChx8yw7uWZC+",
-	"3ZlQg+nIX4bCdgnOnspWc8hpN6s72evj8jW9dd9X74IX750Egs52UUMuAtyrYDYFFBZQy1ca0BG/EL/q",
-	"+3DeDBAPrFYYrM5dEM+UnjKhJNbFbMi1AvA+TShkYwbwEtIqL7FipsCMcyADPc1oyhJCoY6eOXS5h3h/",
-	"DAmtkTSZben0+DgimZI33I7TcsZPl28G5O2rc8zNx1s4ka6chhzCVdmxu/TZwUj8DMAwlQ/7BKcGWDAz",
-	"ykPAoG9q3abw+ttX5/fOHK/Osa9djOHW10hIlyVcGAnGRGUTaJZ99lfAn+ZG91s244K8//H9OySFBRPm",
-	"jrhml8vmfeFgcZbuNE8JfOTIBokUOMtSLZqJSJ5Ph0OXUcxEADA3EorFEmzUWCbWMNRzuXQFBDE5+gdq",
-	"uSTsBuEwihttR1DOTH86PBmMxDk0twZcFCPfBdBLoU5ZwzzolvDMcz8G4ttX5580H9KN4dJtw4XdhTrW",
-	"dWJIyKVb9zNyzVhmZaRmpLqLwLq1yjecAG5nIJ/yX43L97Ug70g6ANy+wgxGPClY4hnE3cX5mCW7DXcg",
-	"OLxJeYoWZ7P0cCh+6JFxDoKKLkSYSPSAODPZe5c0mdMbRoQsjdfeyRCvYarcegEDeOexme+HZX3z2Fkn",
-	"nj2pR6qFKbnyYY9nXj1VozOjojZ7argLEi71z1PFZlwbtdpmdFSsAPf6PUromu526Vh+Fl+OWVGH4Fng",
-	"lRSY9HCjVILS34W54fxaW+QeBbDhwPsF9fC9evNOMW31XgjDdwAwS1rGmUPJbxV41ZZzmbKR8CK0hx5+",
-	"bBjQH5IyiR3uJ5z7+7Cij1mNh1ziqGzfgBo4EuyjsVI4dN99pQmdaJnmhpGE0STlgtXHuUNj7+1A7lFf",
-	"ct18zi71c8T4gR3JKH9Yl9C9+JMvJYLErNExpv+DCY3Q1GgUh6/g/Nu6mGsrwjaHR8GtUVFatkfJxZsr",
-	"IhW5ev/mezJhIp4vqLruk7++uXpPrt6Rr4fDo+fPqn8/+Y8nffLu4g357uqqj1d3V5ff4x1XRNM0OiwB",
-	"LfEe2WotWIVrQaEgKtSXxgB1aQDQF0uxZyk1U6kWIzGlC56uBuSN0SRyICJLy+lRMfwIkHLdZfhyzuqj",
-	"oH7g2lwUi/SqXKN7pPmiFygB03DilNv15Zw55ZxLeiBG9pFg5lIwQCO9YcrVFvBMUBQ3azprCnRKPGgC",
-	"wNCtEdUXwXtds61dvGn7ENb7jEwtJ1KpEbE1QDVYpMcc/uaw1qur1xUA2h5ahw6J1mEHm1wJlhyGNBvS",
-	"4BbKLV8rs/5r1aJ3CjxFiGIFMaNUacSGxtIqVp6XoRjZXFEN2QszqiZ2y7lVYoaHZySYgFWLwE0LHHj+",
-	"8uro6fMXR99fvO073BvMsOeKKLlEGV+dcp3MRWdxSZKdWSsAPP8LW/3oIM0dB929llSOtFpjqpWq9OQe",
-	"hrGNf3GIyWO+zx1Zysg6VKzx+VZODnDkoSaGo89WTB4k/gTtFkAvCUsZ1tBbS3eH5xWe2u0twY+SR+le",
-	"n+0Nq0No213fubVu76AOdb0jZNv+DR9YkIBnuSyq0UO5zo3258PhI93U0s33zIDn4a7I5hZgP4Azj5Wb",
-	"qrSGxdPWyO0+T85qtbYHdjI8EvzndagiMdyhZN1yaJ7GqRS3z7tf02Btm/+UCqwd+Getv+KFZrZ65LW7",
-	"usDMVhVOsyYb+hh1LDMXKepuNFHkxUpq7Z3jXLGH0HUTrvHC+zjmiWp2/l8ZqqxpSiY0vp4psEF1TIXL",
-	"qFWrInZfTklk24oA5R0yWqKyYu7Tp4enhJL3F+9GIpZCsNgUtxtW059QIZjq+yofgI4xIJdUzJgmULJH",
-	"ETOnroa/Hzy0NeWzXPma/9GCfhzbYYznUtsRWMtcsSncQvSgXlHx9UBBlddqUaBNlAu7Ahdvvrv8zn/3",
-	"2YufcLCdhM/TOxtD0f9VDBXv6yOpYir65Lec5Y83x034F5bXrPgwcEUAFAvXFpZpfOXFQF4UxL2ntADH",
-	"ba2c+N3u1ngH/uk6n9ybitmavipSxhd3mKIck2RK1aNVVUt471wxPnclpvPUVXEqaNGu7hbS23kx0FWK",
-	"2p0uIFVr6PIYJP7x7+5A+sOFQjDVXRn1XW1kV5+L4rwznsCQmHpv3t2cEKnIm3c3L8oc64yaeZAxj98e",
-	"rEvihsTzk+eVGtZPa3OjdwUI21XBi86msffLC0JIwy2KwoE3e+CKjdkpRMRRVwn1ii0OyMnwJMCtsm0n",
-	"PAGkvil3HOjePSMnw29GohaSDjcMQemgJqbrGIrJUogQEC427IYrKRZYELDmLh9b8mKCJa/tMn3mB3d1",
-	"tH4OWxHx7s5cwC63GwpWi7Vb8mgs3BFibZIAaIkVIOX55HmLQx1hqVb3ecBv4FytX09GgH0Arx1poxhd",
-	"RPYcALFS1JjA8D/dL1VzVxF1o0hifyR+lROShceLw6cnEA+BaDFzgHNZSCGNFK6GFRexYlQDVh5PojMI",
-	"2kVTwtWO+oFqcwQoDkdvvovsOioWM37DMFhhSTXx0LkeZUAF1dkpUcxg6Way5CKRyzMnp2A7EqjGmial",
-	"KUINFIKw7TrvFcYvQcEOrovq1iATYe0IANPokXDBrJFimpkIZw0VNtKVR0BYKxGJFVEVg+LAfTKVaSqX",
-	"djHc4o9EbWbOWdg7xEYVMypeLMJZXVIlvifVSKTSWqZRpfBaNCgKp/bJcs7jOYmpsKJeM+PKGGtrBcJO",
-	"XAG8Sn8kNmusRq4G+5by7FB4xU4cVA+sB49jdEHyC6g1nnKBKeb2D7RLnxQ545YOINQ7U/Ij90VO4lRq",
-	"D0eEq1Nv/dlfmgB71s5cuVjQI83sS1iJNuOxDqmwMIdpmjbisOBnlVTMjBrDlH33v3ue5/5RsNo/Qjb7",
-	"x69yov+BHPUPew7rw15/j48O//RvbeBm3iNjOMqDMizIwG7KSYX8rB4JKAWQOISFdGAJkGjKNagwctNS",
-	"/DI8+ubD70/6T775o9VYryCL2CXBrokKHEAfxACCEji8qU3Kbto3O/kxTH4dS6j9mHfHpGxI4z0gaRy5",
-	"h/KWQ1zXKcHigwKrDkZ9EsHP/rlt3f0EglsKRqKEGnoaIQvOZZpwMRsJ+8t/Xv34VyInv3oBXdbdcUFk",
-	"PRwmyseExXxBUz+epI/AE2i6vRyJCGuERcAeEem5stiRJ2072IK67R8hgdu/LY3b/yOZ238BpUeH/ZGI",
-	"7Mwi0rPbzz7SRZYyAlovAqGOXXj7erMDGGxkGyi9ShADyAy+/aucDIq65r7zAdZ1gum4qjwR6eU5TBqK",
-	"XAfHDq5HLEXMlNBESCzG1CeRL240piYK8J36JKpCfUUjUay01xAwmBb2LiI9Kop9gjLBbpMSljHYZYLr",
-	"AyWt3Yk1EjiwnpCwmX1i24KS5lgRYnRwSkYHg8FgdPBHdAhFnazohfQrmJw/gQv0VKdSs8RKFKwrTVIp",
-	"ZhjeQrlgyWlRLhERaxWFdAw4jhVLV74ScXGCUuMOSjt0J4XwKQVIOQk+gJGYsDm3lpA9zWEJnCqm57nR",
-	"JJFL0bc8Yg8NK9Oqmse6NLEHyb9wDGEZY/v7AZ7I57m1T3/5YGWu0yU8EAE+hP14D0c6PPpQDeu6YQHq",
-	"0xWs/NGVpa6XDjyr1H+dvtqtSGxFp9iG/YDpsJTgm672/RouDMIQBsoMlujHiqnY0//E7/88GAyikaCh",
-	"KtevwOR8FepIWE/Fde1D7AFCwhGjYmDcYTFXyMCFEPzGkK+Xwarfo+UYdtNw4uCkvozI2vMgPdTvpt1z",
-	"SyQoM935e1uqnqaMmTDk3CgmkkZTDiJ+7SdfaYzzRsSjMIK7J29Y6XhxFf2oQXgjKIEozKF9gC4Yq/eN",
-	"BPwIx6K6oWlEJjlOGXR6V8CvUHyfDUlCV5rQmTy0mnGBk+5fEHJpD2RXWB7hSpEvcMh4nxNLlbAEx4Xg",
-	"SnZIK2cKnRVlG13zfawDjPXpoTgv10WRRN9yDwPagY1xaXUsVVn8GIvac39rl9KZxmZxOANybsjCWsVP",
-	"hsMhdqMhVRd89oIxqxmRhVRlQeQ61v2emVe29zJK/j1sa1ffVRH1jmUV20RGQ0dXAETZ9u2fADSy7dtv",
-	"HJHcc/D12so15vEr/iUBV3jeLwUGQXbnC9Z3/o94TquFGOCjrVEhRWs1kglUJBBbxxPF6LXVoxrlE6gB",
-	"KHcmK7KQghupAIMHio1tYZSym2+LXu6Vvuo6bIytyL8Y2OlwYWDXcl3MvwNJIT7wBjl5Q68lAbmauDzl",
-	"ZnVGIhDa40zJCUsi4jOz4WUhCTwHpyN8xhKyYqaZ5H7wQ7nPrKVKR4/UdQALUrqcC4FyF7SlWGxtN+dJ",
-	"baSwy/IeNC2JDQ2CLGNQ278XgdIy1owJa+E714Hjh5HoRVWXwiFUgXL1cUkv8v8sX6iipJ8SAwaqnFqN",
-	"ciQq+pvXojDxr19Bow6KKbsbv4jqsZxG/jWHGc3NNrXkElbqwi3UXSgld4uGvWsAyFUtU8XO9Y/T+9VV",
-	"ata0idXx5y8Fni0GrxfOGRJWHetRiJZDV6Jdu7vgftDzG5n+R28TeeCRIBoCrxoKWUB6yJWhUdUnVaY8",
-	"HYkoo9raiOOpQnj/iPwZi64fkx78/98BRPawT4boK/NhcfZHvB23v7PkbCQiMF/G7IamOaILFccbjg6H",
-	"iw334bs+0dccMn+pSHyRf/Iz3qF5mVCk31NtjR5tpEzQ9KPG24IDcsmoS9dXMk3zTONtWsYURneNBNhM",
-	"Vg/QhiSSYfW+mZLLwCcMG7lF6FzBBj2ABfRADI/zaYxakop90WaJW4HbM7aR2ZEleC5mR3BWt9Qd63Ll",
-	"W7C280GgmEhXI4HMBk4BdHz3DGfQA0gLnhyeuU7dKAlcnFDFSMqmBjBegS+Loxq8iY3suIWF3svsFfbx",
-	"GhbiAZjpszxr19ehgQlhV74cJqwSoSV/IFqg/LtmRAQPaFSxWzPbBp8GKjngTwA7jkTBj6SZHe2YkB2R",
-	"2Ut2xJYqHDkSP1e159tyJMz5kSPdOjRBQuVfFMxslQ7dtSaQrhNNt2HKmZJ5th2K43t85Z8ahcNKeJhH",
-	"E/BLCb6BK/IYC96MuwEai1+mkvhQrWod8V2f3ge3lbBTn3uIbkFSOOaHzukrun+EongwKIqA8hsI/9ZB",
-	"uMhWLUEnPJ884k3cEd5Eub9n4KpAFVIbuuoXF8l0KwFs2eXdIBQN+zl8GKFhdQ03tUcqaUCXaCEC7jzb",
-	"qQ2eREk593jQYVcPDSHxZdLspzrqLhkkWUlFcKEn7JY0X3+2HS+YtdVbGB5v3Yv/9OZHe/i/fwaP06cS",
-	"wqWLCtJAHl4QNxDy8e8ufHur2nbJFvKGBXTdSnnzc8aiBcYnPsIoXCFBn0IJ+UfSPAJENVAPvS7kGdSV",
-	"nJYrubdo24eM/GV3NSnYkdDWpODi9jvP4c26POC8RqCeJ8lt6C6kuUfiqs+Tzwv9sMqhC3kDVcVcJCxU",
-	"AjRzpg7v6jQ9XVBuTykq4rvGW7pyVsnboIfP3DETDPUToZ49qqwPqbK+z5XwqsBXmgS8QBYyYQSzWeV0",
-	"egZ4BnZXGeRi0jQtrfz7cujMGU3NvPGS651MU8wQnkpVhLQNyLkrbvB8+KyMjoD4DMLEDUtlxsrs3YQa",
-	"OqEaoslz4cId0/pA2dc4nvukfuhhd+00rI1jh7w3K3xuxWovoX673RiXjFbOM6YCk3d8cluF4vBeprma",
-	"QOuQBe4wpzGHGxJZr9lKM3OU0RkX1LDklDwfIqi/tTcmq+I2tUdd2sLT4fDwbCQwXY5Egn004xjMpGhA",
-	"ooDBIjKFG0ddZNsVlRCB9Xo+geQrTSBxTqqRsCznmPWwqTBAQ2RCXYBggP9x0ICe8uKkNkCwNuWazu6g",
-	"FZjeeu7vLs1tI0v5gmp2xIVmQnNXHo4qSL8p0FAAZgHqvxWFkd+8K6BYGtKTf2ua4dPnLyowM09aT3hR",
-	"UQ82kpAnUqYM0Jn6j4b7v8TFdHEReAdXgOvLmeS4XSHojyijEAOGR+T8bwYNWY//DEg/doyfFNx+F9rP",
-	"P8td4mdwNXhvOiTCmXkPU4i0e6qYlulNndl3jw6GxpqqLj3BlTO13R0B1mkSwqA6r4v9tQ/wnsjboAJ5",
-	"ZeQM0AVkmgNygYasaESaCJ8jvkBENF0h/MyA/JXdFJpXrOpSdy5xxRzj3QuQ8COa9pdheVZX+seMiZ+p",
-	"iedkKfM0IblmLpkSSd1S73K+ujdQ3zKqa11gbPcP3b+g2PApWeZ7dCndMSbfIx7fnTuVnO3a7FO6jyO/",
-	"wYP/Ln9km0e2eWSbLppyiR1wPOfayEo15HpSsONeQxwgRlHwwUihqym4m961MvP2+bA/Et6l9nxY+tzO",
-	"SJ1nbasv7G0xotduGq18Yyn4UsJDu9jn58P+wYJ+5It8Yf8YguMH/yrdPnb7Zky18ts8lDtmYyna+WaC",
-	"LXy8v6zl3XJhieMVjLFYt2xL7rinOAu7y0WshePoVvGwzt/zGA57y0oDcmqOkkpMbE8zowk+S8bUnFUx",
-	"uScMMf0UyzWdpOzwDqJjqztWgjtCFEyepgQAnQgNETtygQMLM0hxWvarvzMltfsMAB8J+8h1PbhHveuw",
-	"TsYWeWld7g3uW0h+xwzl6Zeo+dwRD7yGJHVYRbx/LdBGoPD+Bn19TsHAhRi8H2/1Jy0o96jQf5KCcYvc",
-	"WLnuSkgAJuytgpfKUz1ALWyjmleRNwB4g8ZzzNqV0yqEoQO9sD+Vt9yHfTJZjYRL8w0KXviDwnjgBUB5",
-	"lYsst1o9RG71NuA6CrSOkajAdUR9PKO2QnYcrmX0O+hbh24ikpHwY0Lc0FV9ZnEfl0DQRQFiHjtMens2",
-	"JnnMEqjqD3C2I8FueAIw/AhwCCdhUDsF0k2Pf7f/g7/96xGGL+gBwSxjfUoiRDIC1GMPVhQ1JDqDu73c",
-	"6gdD8GiCFYKRV47sbWIH4Z6u8KPGW3C/Bu2bzVN25T/qYmS1vka/b0Uj2NIt0vgr7en6Ud1oQIqtLBNc",
-	"G5Tiq0+EXAJ8l4Ho0YzqElcgvE0oN6MLTuPecfC1UrwF9qyX5YhNtA49WwGVJS0wZUeiI6gsCTFlT7GL",
-	"AgzW1wcZCavL2NFwo0lETXSHuK5V1nmEdf1yYV0/ucTpBAL7SSVMCSl6Gs9ZfH3rUPe1UFwlJ672Kqi5",
-	"Zq5kPpuXgUdmrhgjKV0xpX31kExCVZ7e+4t3JKxmenX1eiR8KdMQIj4hqZxx0SeZ4jc8ZTN26ArrxVIl",
-	"OtABB+ScwDwJ1dcsIcs5T9lIUAHJA87t4WIpYHxzBOoRuk84osVnSsbWZu0FQ81wmrQo4UWoGQkpYnbY",
-	"J0tqhV2eWdn5pAS6t9TAjX1opbKroyhcU1DFzdXImOR6FYHWOxJeAZ1gPR7D09SOTlgZWZZ6sD2WM7Xf",
-	"jISrtDLlgmsId7Q0iZMoQp0LADnE5O77OnHO6oW6RYcghkdCMaNWYL88Hz4jkQvJHeRlRHDkaj1EaPIP",
-	"YJMj0ot8f5FtP4LZRIeonPt3tWGZD0FhgJpp9fQsY0ktHr+dJ4r/kp5veZF339K2HCiMHpXhJqmLO+5I",
-	"+Eu3wj9ZgHoZkp4LK8hDPGZkNSGX27z61au4wsGzl4lfVMQ5Vbm4Y6ntqLMoQ4m5ffYgu7p6jbWB/OSl",
-	"6AOUmKtLctgnsRWJ9mOIjoIAtJHgAiNb4H1tpGIaC2EmJJYZd0fEj1e+No4UQdcD8nz41AnDIBUjCsr4",
-	"wAidiANOQZhpqYiQYTiRz1TpeUED6R9jrE+k6UrbNleHZ0GP12w1XnC9oCaeR6TaY6aYxsIq5Jq5DLSy",
-	"kLZRuTYMiomwOoHOU0b8yVNW9gsi+eDgqS3AmQvwSN9Rzez7N2mvgA7eiKlsxtoGsmGJD1oMSOZR5GHt",
-	"8J1z/54atqSrOxZ1QIolga4JubBi192LOQh3vWYrvdX4tcznuI1I4eAHc43JG1ZpS/h0ysDJCa+u8a8l",
-	"OmvAjUQvypiwFmd0eBrIOISKc/Wp/CWZIMiUVqvPMiVvUKZJRaCGl8YRbYtA+Iud1z1z3l/Yqgmfza3c",
-	"ozW3HRbhKw3HHhAMLtcDQyPUscOpI7k7PvkvWZbS2B3HnqPgaAtOpbKeNfIKKAC+tJ2YMZUp5/eZ8Rtr",
-	"tfS0rLBLLMWUq4Um7CONTYoM6RjTqVLgybdHpvP2F33Z1+bgSYI6c2V/dYx2jovk+OAe7+/+wlaur094",
-	"h9eC1QMjEdHfH+/07khYWF6pMIWXF3d1p1eyPhwvd8z4mGjy0QSHHvI/Om8h3aHu6NSkB6+tHbszysVh",
-	"bZoI23Ly1UQVvZJqJo1h4vGQqi/bItWMGRLkBO93RNXTXKjbnToN/c5tTWcuZjS+plDl3PmSdJ+kXBsG",
-	"zq1MKqP7lrgUhosgVEefLODCo0+umRIs7Y+EYhMpTTHXPokVNzymKZlag2tO9ZxhE4KZpVTXUEddTeHY",
-	"4wIOM6wWDwvUHwlnr8Ilhisb0ydQZFbX1WAHzx741ZzSGbv+lCuACWXtBFu60lsE9hW8n3BtU7Hsa69+",
-	"3ZpBTF+ofX/OVmA40CtTYN41XmRVFhYjhoOzCxfg0TT8lKaho0KPzhNs14NaiBBrccdC6f/MWQ7+fIj6",
-	"CHTf0+AGGYozT2SyOnRRJoApXgetL5VVVxmKs4RELg5ER1h7EzpRuSgQoSY0vrbyzRqvWP4WilzTBTrh",
-	"nIQaCSeiith37gsmh0EoPPkj8o58wPB3dZp7UOrbl+k+HQn41+A3O/XE1+8eaEOVCf4Oq23DA7xQYEl0",
-	"OCBYXQCuGbDDkXDcnKXUTKVaEHtYCVncxoBTDNrhYly0TXo4DX8ZgGE00aG/rimUkDktNgnHDdY33oec",
-	"kZPhMIzgAdciXsIJkotrIZeCFNs0EvApRDDVydwruxDgyoqp+NyThOwYA0Nk0/B4eqddNdfaoaLvdubR",
-	"0LijQHJL7C6CHNRsZ3YEV84bdUVQRO6XDWS/PWUfWZzXyV5w1R5xMZWN/rmT4cma1xwQlZD9pAIeRrc9",
-	"E4WXcUuJyDV38id3XP/ru6vvCt6EGqbNDkf/Nq3h/jxsYV+uyPxWFN1QmcUi+u3yGsoU8E4QRrUQTbbb",
-	"cSwT1joycmPUF/bru4u8rEZd3m3hybrWwA9/H2UsP6uI0E1ae0dnOxLzkIS/DNSkN5sWeDWf9JZCZUM+",
-	"gDFaxSbe6+DzIexLqgOh2HTsbdrPn4Ox7oqHP553zeddjSOjNgX0Ac67ShJoymMmNGs8575n5gf3yj1S",
-	"musCiGxXDpIb8T8F0d0lGo5Lz/HTN5ypvi8AT0VCpoyaXFVVfr+7WwjJvRKIOSENn7p91MfxnArB0u2a",
-	"0F+DTy78B//UdQVqZtQerdCv2RcEWBgSTTF/0nO4WFDbEdGy0P3Nkkoic4XktlFr+OJOtEM3DMwYWLLJ",
-	"XMrrPqHkKqXx9ZGdKTV8kjLCRSzBQeReIugdunr7/h1ZUJ5O5McBeWP0SOB8MGDWv6z5DC4n3G/OyQYf",
-	"Z1TrpVQJhMtqRlNXDhp8mEdSpKvTkaAOkFjTFYmwkbFmJhqQH3MzAf/fT5c/IJNDq4hHu8i1wRQ5D4bL",
-	"1Fd6JGiayuVxwsQKPI2kF+DQplxcH6Uypim0tmCGJtRQD2vKcKMUm+ba7tBIjMTPbpYeW5fEVKkVif7r",
-	"qADlOrriMwHC55SYP4/y4fBZnAv+0Qc5wxPWv3nifpuzj/goKmuIjsScfbSr9Prt+cXR1evzp89fkGu2",
-	"YomvQep30y+zJaYIGzTY3AD/UnQJDlnXx4BcspjxG6b0SCjm8g4hbQ9IQAEGZiwx6QcDovGe5lcIOSeR",
-	"iSCtxcX0UTJlS7LgIjdMY+1tSmKa2fknRZB0GIWYpXTVELIMGIc1suaeghRqevqkCJl1M38EytwXKLNO",
-	"Bt9eygb3LfWaQUsIkSYqf0QUuZMCe3Wbj6X23J1IwlIrBLkT8onCRIpb08fu4nutdn740ELlfXCmbCB5",
-	"Ppb5aa7UJwW7J1FzN8Ad1W3+ccENwAxgSkFRZJymEI8fQRTiLMJj2sc8LucyZRigOMuRmAfkXBC2yMwK",
-	"7gila9YpbBG5ZixzqpiRCiKQofmUUTX2LymoUqUJr41TRESIT6oNfFIEku6M+3ideKdYJJ9WhTg1TN9H",
-	"QCPaV9a2eDocFhVE0PXqEhvRPiD/P3tXv9xGjtxfBeVKlckLJfv2/M9Kf6Rkny/e1H6oVr7bSi03GnAG",
-	"FHEcAgyAIZfx+QHyHnmyPEkK3Q0MSM7wQyYlK+JftkgQn/2FRveveZ6LqedqqAMvrOV34oJlunK5niSp",
-	"QTIfIeZwBolD/hqz8L2dsx/JmyttGoognJHNF4CPwj6mevTDb845pLWH6BfunJeBJ+3Y/CoPObwMHL5E",
-	"PjHXmUdjQ+k5ZaQAXbp6l7+c0xyK7TVGq42/nf14f65/cnRP3mGgZBpmv9gGLEOHsu9z7EO5HsMydvc9",
-	"1if9XL2P9Q60vwB+iX26ibtQkRlBnxy4ZODPod+URF4cMayriRTbNAVNbdGLuQ8QmHQy0Q5D5xCMyjgB",
-	"nGEZaR5v9Yuw2Qc01fRUKD6V54Fk2q73P02Furr+7t9ufvrxS+0WXhQSY9GujR/HgcLC8ggkgvXg7yJv",
-	"NVdoLqzQeQVljGrfOLywDypZIsTRfenyKNXtPo6kZem8e4xb5nd0n1J24cAWfFLucGD/fvXD9/sdWOg4",
-	"Bb3eegIdP073/FmcmF/qPidmdLnFIvsZWhzR2rgqJlLBKJvsi/cY765L8YysCgjC9+R3BqA/Bcsr6/QE",
-	"tmHpmR2PcYOI9Q0S6wHaN7jNV7Nw4RmOdd68/pbQNEMsPCRAUdGmEB6P6VK3PEfwtwxB4CjsfdKtQY4W",
-	"kD/FqChqLKNJP2QjXQawJF1CGUQjID0XHjbxMqMV2JrS2b6qlBEzPfa3Zj0Wyl7WewbrTJ7CCOUaVtTF",
-	"rIecA3QSPGb6kTGzoq/q7YtTYXeGQ6rhm9d/QpCNubSiEdwfveKeqp/zE8NjmSrxTSLhl/3Z5Z414P2h",
-	"b/YIf4DHXBtcGkhalD2pxJzVUwnFV6XBrFhywq5Rbl/VpMvaKbfHBmKoDeFRrKRgN5D12zY+ovRD4qNW",
-	"T3Kk/8O7jt/ByfoBHtVj7CfwXrn2S0kFsyueguZ6Muz9Dul1ib1fWpZsvlcVCRfdm/ejrryAyssIc9Hq",
-	"521WJWwPTdISn0F89FXnetUM+agBHRsZ8hTGsVMYx3atuXf61hpTVcv3jnVmwjRWvHxJhGGDEDZ/L+ux",
-	"wYLJIoUrT8HhuWKyYHrYV5iBmgAYx2Y26/ZYjWzeY1nOnbjTBv4f8kQBJlIMJFcAhF4NKuUqxIs0I1Fm",
-	"PRbWXi7QQOZsJoxf9AWjX5798Rs/FpjK/5mxzhywQDHFtq9k0WNOulKgQyXuQo/lKyXCe4yXocDqpLWi",
-	"FOS+HrG6yfHg0Rud43Qme3X7LvyotdtwvEvdTrlzwvjW/9HBk/sHnvc//FF3O2e/vj779rd/7vT75/i/",
-	"7h+6//JPu6cJtZdmpwpdm0uzP6VcIX8K27ODKD/0Odzm3xo9p1rImxJkUSr+tiULNrnG1/UcvlvKAFrz",
-	"uPkTeXHkE8fCRG2GsJ/k6dW2kTp+Urg9qEGks8yIgNjSYzNuJB+UBN4iJ9NSTIRy3K1ZtntQz96X2oou",
-	"tZ7sfD9nA3+33eI7vMm5ekvtdlJJe763xv7TR9anJCjjArZLS9rvZ+T9BDwNWnb7Q2oCKrAL1Tde3m6g",
-	"YlzIj7SEJFyK3GnDPGl6C5MSLW3WY5xlgPt0Kwv8awh2aAZpGX2Ff4F/Bw1Q6NUbgd5w5GWZoeMTPr6M",
-	"6IPk0/Tm3Tn7ABORqq/SSqsd9AVR5ib+ATN5aRFqHudPlihsIC/92hd1NFBfRaT2EIqoq4CBXAEKqVS4",
-	"XHtrx3I6FUVSHyPLtcJUsHyRUa09b2ojYIyDgk2Kcce0ysVlwLx3AAbPMoJ1QQcWNheqsL5XL9icKAjb",
-	"mLywsIQRt76VKM7ZNWGzkF9sE5IM/ucWBknwYghghj6vYWNQuqoEtCaIOMSuOd+E49JXa0AuPRbrUMEJ",
-	"AcYE1IqH8guRvLDck2VAsOqOwsL6CsJDWxFgouB4ChAwMNG9/AHfHH78NrsEDhnyGM3JNbAR7WXC1YIE",
-	"DMFBIQ8dDeFljQk3WbgpRxxfX2+kppOZ22rm1jq9NnaDbP4CrX4/uJU1+rrIvZYtDxwC/F2dAkOlaVXB",
-	"Mhyq9AqPlCVqIGdjJRVs7bU0VolxGqqP9Bi3fZVd/3SzhK5Gk8+gfMolc6sKNo5HcGdGWF2ZXJznJC+y",
-	"vloBPMMSgN0aPgI7BLgzMitQLzdlFsJ4XxFXJg9e4Rnt9B5zGMcxHDXjkXA36YUN7EzcF2X/9svlw+Md",
-	"3eOGui0CGHbrHtNbSTNS5YIkBr5VQTFRb2sS2Uub1hU8LCzSU7tzb79uw04+s8v2gW7ZkX13stmOrRg2",
-	"gUKeDLXNhtqaiVZ7CR7HWiO8Ryo42/p+CA5VrLY6FQSnGosnixkvK04lWiImVscsgcbCogNY7IjPRF8p",
-	"rUS3t1KvOVpG0HXwJlDZZnLDlFKNve3m+wwVl8/7ar3U8vJ75NKLZu1X2OVp8zKFlvUXtVCytPXZEJFa",
-	"cVeP4al9sCLLh3zofGpaDTd5h4e3U73mLVhXoVI7IKRF1yQBCQ8WEaD5MWXg0ttfLOW+MaYilocPkYcV",
-	"BE6RqISQBGlhlRcUGCjyMZsIN9JFvJ3W8+qrTv04JX6fcn8XJBRycGr7rZtwf/30607lbY+c17py08qx",
-	"Ts6nU1H0+ipzplJQTJUcwXnlYpd4aBi9mLuKl8zLcmHx+zAX+pBB7DKU84QqQnISH2BxTk7rsb8Lv1mR",
-	"4ogEnJbrDnvVUvEZeK8qxftwBkd+aI3jtJg2UcmcGLyJwX8ZcRdeR0oNgeMc3z+GgHXlT1yr8GL9cBze",
-	"2/8V9phuq6vUabXmRKpfeOprPzybOT1FM3H1F33l7SFdOQAf8+2DHmrzR7Et7qjkeWgPd9RjXjhOPqij",
-	"+6DWCjDQTe+LnFGYoXIWUls2+6Ww8VVo+6RRKJcX01bWLXGbLOfyPCsPysrSY31CaTDm2wtFlGFL1LhK",
-	"W5sIcznFaktUw24h6QFXA7v01iCF/TYFoi+Tw1f/9rw0W1zBQ8ejr+zYKSj9vkHpK+y1nYX2f4Be4a4k",
-	"XH11hB0RB9fYZYdMQGn9Haa4JE6FlEayqubajNHOolSxJCPsZOo3JgLibq6TDwGszvRYwKUWM0cPJZfv",
-	"mTkYzPGqQZh/r+fChNAjVCel1azUgNxbL4E57U1zCNUK+YSUH5WmFXaotdcJvtcJZAUC9C6k0jakImGe",
-	"XQNJf02C+/UDCu40vS9KpZM1f1A4uL2l/mFE+ytkjz3s/I/4g2PiJFx/B4Nsqq0cxNhJGbRCKoA+jbjj",
-	"VIYvaAWCYUUEEACO7x7cVj+ch+av1isvxi3LruhMEEOHvRXcCMMInNwvmbDIMfrUsg8fP16zt9zKvC6j",
-	"jlsjodhjZYXpK8URihxevQKUfI8JCQCGUGWaG5c4NQod4ecRwRT6PGeZc2XGOrbKRzDdb96MMIvu29cU",
-	"ettXmV+x4mUGemhSuQqy6sTveVlZOROXLPiPkvFxzqWcCcu+fc0KvrAYWwxfvLR9BbqyQyR0sXzX6bIJ",
-	"B9xEP4og2MX4bTteegPrH0kTBqZ/nMvL8ujFRqnTY3ak5/SEoFUuevHFIHDbSTseRpD9IL0BS7S/LMEo",
-	"4J7PAzfbWO8CDuWBFeirT/Dv7Zbb0s9gdLZx1bYrE/66uPSy8HRRuh9J4R4GovoK7kHhKX/K3ah+yQ/U",
-	"9GJVCu4FnQlUC8BYr3KtlMidnEm3eIVw25sClt4lzd9h6yNafOujbStNtQQYDvIXtDLSyDNxxqa7xqa6",
-	"LL0kWEZSXwNIO6Oj30Tb0LA246oWj2v2h1sr8iyFex/pOdNDJ2LBXHhp547KsEmIrxqIwttJciJ05bAL",
-	"KL1j+wqCiaAJK/lCmEuWVcr4T/mgFLduZIT1F/nMd+UHg0yN3G9WXjk5E4DZWBlh2YSbMc2irwo9V5cs",
-	"M9yJ21JOpIMOAHrazxJGtCEzBiKpsJ4O47nRVPbHG2dOmMu+ypJEtdu7Ug+8KTflFRT1Kct4FB10bMFG",
-	"eJPB0jakv898fylvXkAoQsask74rmFn3nN2MtHFCQcqaE2bGS8s8vy3C82STDXddtfHxEVBR1gd6YD9G",
-	"2wyaiihC2YAVVnkWIgMBhTA65JjSIzWbGhQQBdXtqIBuQgjeg9BOjN1rpB2/U8K8tJRCamx87RLPUOt4",
-	"+9NLy/XHvntpm4RcQmHyXYyVP4e2x7dUVoY6mSk7PU3glj2QbZIFDYm2BVkKaJaAgRFKAxtRV79fsQ6i",
-	"aRBaSGExus4TQlGVSPTGwWMDlahjHe4NkoqXzM6FmGKEhqX3LVHKOyiBCMOT1u569V8IJ3J3q9UtZCPc",
-	"ekLlucuYqZSNM1gk3idox2yV58LaYUV2whbTJMy8SLrsZPH/F6ZSiHMKk7dkgZhKdc+h499vc1mYW0zx",
-	"J5MNHYjyv6jErhIOIrchAqhDiXsJJ8vCZN1LCGvqKz6wAOabFPKBeEZ/NGMxdS0WTROzH96cWR3lgW2Z",
-	"xuFPhkyjIVMcXr5gwwYjpqZlYJJ2lMT3ipi/nt1QGxIFERMDPLJSsRT5At9rXWVUcsX5ux5YNhdGMKEo",
-	"7qtDVyzKvUjExDIOhsRcj/g7N5d5EwDjz5WKVHcDizto0MuxGQWmvEkdfwh7mYj05S09BaY0pwkYeXcn",
-	"zBKNAfVv4bD9w1K2MF9asH0HqzCtqX98w3B9tJNtuJ220l07y/3VKsd6aF+XpUgzazcT66mTSdRuJV6y",
-	"3Yy0ZDc6WUr6F/RNVltotkGeX1dtHHB4a6lhoAc2mNpmcLKZGm0meWy+axXi/mqwLrx3O6Z1Icneezat",
-	"7SldOX8TSe0pN+IOr26+mRLWkg+HDSUlbKF7mVFGmBIFlvhhtXygGuS/DrgqfsvwJtZX0llWcsop78EL",
-	"sG/AOhkCdagi6zKqdz80ekKIh5ALchlc5BiIEQaWtq+KSmzy6lIe1vFVWj3KXqoMNyIcUTwzvzPPRKt5",
-	"U7MW5DW4zZTnougRfN2clbqGvlFFnbPom8IF+Fh6D0vMIKybtHiV9zeKoLkmHOpv+kl2PZ3itVxXzsoC",
-	"o0jp9h+yrSGAZgkuDldpNcOi/+HJgvhTm0IYf4OZa2ORNOCekrJCX5UAfwfa2I24YpwNhHMCctYuWJYb",
-	"6WTudef//vf/sKzUc/rflBsn4+chcdxlWAelr2rlDCo3BI9SMqVWsEJ4SncyH5+zq6qQThR1/JAuMTWz",
-	"/lWLr2KFT48DOvc4Cnd34XBSuCEnLhBeuOMLdVw1G8Y7mxoxk2LeqnAhUXTZbp3rqixYoWuqX1bFEgJy",
-	"cnGR/o4H/6bFHEhKChpgDVYCkQDLWhKHBb3XQZh4NvXqFJr5i2ZRiW4vekH6CjH5oIMBStGysHUDrLZf",
-	"Cab0vBaz8E0NQwqNAHiyFtGd5JWZabPikumes5sVaQ5WfQg/76vkUnA7FYbMhYzx4BlGaeGlG8SfgzhD",
-	"l2rAGHXZDjo/TOOaznNfD81fSiHcA2E0rM617T0Nv34eAuFjiNFasQ56zGqtmvGIdpYIK7hEiRyI2AWt",
-	"AgAtgogr4GJZisoK1sk+fQJwYPb5c+Z5gyNeQrdX4+bQBgV8grIS3uYOSFxliULDCsc6qipLZHEAmokG",
-	"Ig4I4SIVxPues6t6Sn6kvlIUEUvDMaUNWScTPiZdHiYOxcEdYBB6W57qh1fKydJ/DjU23AZm+1vctSNz",
-	"Sj1QC4/E83s+XAK4I8uA8JGyLAnhyorjuYZwpIxN+NTWVAgQ2QxqtGCpMjIALxlQdV4KbizdsGu6f2kD",
-	"S3SS2yvE70i/OH/Z7J6zSAfgsPdDFWwsxJQGgy7O2VUNeAQ86W+MPIVs9ozzPXdkSSMLL9u4l6hC8Sb6",
-	"ssZqQqsfiu73Fb3FATMW9zaCb5p46Th2cBwDc2oewyDenZPXitI9D9a+EZA2AXzC1vRD4BMbiqakku8Y",
-	"RjJVnN3hMeGGmj6A12V5pLZLlXBOqrtnohF+0WZspzyHZCXYnWQDmmsAt8Vt4883C/9fAIyFeridDHnW",
-	"gzwhGxNzfvjLFWTUaFUumFBGl2RYAGLeiM+oIABVVxYK7krWy+ZGP8E6dR0j13SdsB4yy3QXsvbK5HmR",
-	"NvkI5gen8AZxZ0e7SLqbDw8g5MIgW51HtAnP9H305uYDy0splNtADocyeXlZ6vmtrQp9G1Igs5hQyIa8",
-	"tKLLSuEsVJL/BaDGrb9ecZYbUQjlJC9f1vmTzOm+ynx/GetocO26QioQmoRtFZqCq9e3DOEqfMYluJPa",
-	"PKtLVHoEYRn7f2g5uTxwqzv1WUpJLwAOzBLrxiFo+lZPyfdyJljHkyiVWO+SaSAVwpFjUd5CmB4bi4UV",
-	"7mzK76RC5JsmRNq/wnhPGjwLlgBFOTeI8xo7CzbsGQFm0XprIkUS20CcvsEOoFfeXPJN2Z2Xyp47spkU",
-	"c2EyRE6p8A0t839k5LzgCsowQwM0UneEzuJuI2KWp4GvHSfLz/FRizb7CWzikRNE1k4QWZ7mW/hp76hD",
-	"YLVV8d8Ae7VSSE8PgwZAJvI/e2mZFYQ7BHZRUu4mtAGf3UDk2vOiERXANiGSA4SS8BzyGHkx8QqFK69p",
-	"BiIom3XmQ/wtYr4dULdCPyeAgoPktsB2bqbIDWRH1PW513obaz7Y1w8mkD4S2Z7QBBrP/1+Fu/fhfxlO",
-	"DlSBWqMYdH1HojmOBsVB9tKgD0ywhFX2/5FwHx2ojBRd1GXaMDHhstyfARqV7qvgErgwwqJQPCCQ1MfN",
-	"mrohK8ZPwtPcNU3rSHwVuofx9mKtBiUfOoMH7pPgbnuIirQcHVYdMLukdYY7bRhQYPdQhO0vT/aCWyvv",
-	"1BHIemcAZMQJe/P6TwwugnNpm9LBrmCeIG01VdQ/PNX7rnGgiVBfTPY/A1godAf5caXV6GWULibFzbnt",
-	"nliikSXwIBhHAnH6PoaN/2kg8Wb6r9RROCA6EhzepfbiBrzBrV+/xpAHDVB58Hez++OvtKKnxytGTPRs",
-	"jVXmnFzwxEndkwl1KOgxv92BwSAh5LAsdlEgCvQDG03sRz3QxYLlXDGaAdT2t6IcBpDMNeZq8GTgT7+G",
-	"Gy+t4nSDcEeBKL/ffbnRqroQ6iAUv0yK79XXQom4vOLkg2mnKzwsTE9PN+sL6GsmDH7THibxN2pyRPqg",
-	"ITaRyNtKlkUN8hyr3VF1aqm4WdyXbL7seCgM5cXFr78t68CpNo4NlubdFuHClVaLia4sGTYrHX96MQD0",
-	"56vKjfw4n3ufXpCCeqf1WAr40A8PUVgoFipTvrh48YpP5avZH0EE0MirWu+D4KUb9RjRQnTiX11/xwqd",
-	"V94KY9J5JXeeFPbE6a9Xrb6Rd+pM1t14AxWidSFuwi2SPjwjNvTgxUVSbig2R+peb+9NvDpuJq2JAEFq",
-	"d4YKZFM3YJ43dOOl0LAUwjGpZkI5bdK5QkpNw6++j7m2iK3opzHRSjoNtR1G0q50VH/Z0NtVKYyzzHBp",
-	"RcEGizqVF8v0htKwrDBy6Hph0dLv11jpeSmKO9FjVpYC8JqNsLqc4cNMIa3fGFbKocgXOVr44SRg3KbT",
-	"hGNmUiEEK2S9EuBlnVgd954HuLShwCcc6j5t3DAIZOuczWUhWMHtaKC5KdKDh1Np+N2PCQoTJVQMpSog",
-	"coJYAa53RUGR7I0nG8E+Wk7X36iUs4xbdgOdnt14jngPnyb9YLOGTlIgud7SxvVSNJs48SQQrMabW2K7",
-	"EPXRTMQQOBLjlNjMC7eki/qrpsn+wPORVCKwq6w5SxoQCVRmpBPQqmOc/PKLPGTMGsGLMwgdHYtFN13G",
-	"KgRx80ocn0yFOcOwfcd4VUjHnCEnbJQihXSN2x65BQlEDzExLlQqDSVh05zkdI5QVK55YgknYhaOl/PA",
-	"FDoNhw18URdyRpE04VPmdCqTqmaZdAUzjgVd/X11Dnj/jnG1wCRCCCxXJAySiUEgmpOTdE31103spJ0c",
-	"kgaHYH0lSss6czEYaT3usZuS5+MeOsG7SZyil1EAMqSHDASJv1XLPOaPTJIJqGSMZnGaC2UFc5K2byi4",
-	"q4yw5+ynYJkg5q0oWPb7WYntz6hZxriyc2HYm9ffsIy+PKcvbysVo+2yukIsDOWXhh4Qasw6deJC4kzB",
-	"fLBkQTTGi8+/ff6/AAAA//8=",
+	"7L3vlts20id8Kzh6nz1Wz6NWy3bbO+k+z9ntdOzEzyQTH7cz2bORV4RISEKaAhgAbFmTyde9gP3yXtB7",
+	"J3sl70EVQIISKZHqP/aM+0vipkj8rSpUFap+9XsvlstMCiaM7p393suooktmmIK/LvSPM/v/hOlY8cxw",
+	"KXpnvQuhV0wRqolZcDHXRBspE0KN/VsTLrShwpD+u9eX5Pnz518dwSNGEyJnRMjVsDfocdvQbzlT696g",
+	"J+iS9c56VE/krDfo6XjBltT2O5NqSU3vrJdQw44NX7LeoGfWmX1bG8XFvPfHH4PeZa60VNsDfb9gJBLs",
+	"o5nE8EZkB2AWjGSK3XCZa5LRORuSC7Kkqe2LJQTfJFwTSk5Ho6ax4muVwS7px++ZmJtF7+zF02eD3pIL",
+	"//fTulG/Thkz3/MlN9sj/06uyJKKNeGGLfWAPCVGkqej0Yj0EzajeWrI09FR0+BSaDQcm/uod/Z0NLAD",
+	"5ct8af8YjWCc7s9ilFwYNmcKh2kJYiXV9WueGlazyhdk5l8hHPY4+vbVe3JiCSvlVMTspHhBR+UEIpqm",
+	"0YCwG6bWROUpOzonVJBcXAu5EkQKtncXinabNuLl6f59+E5q8+Yb+yF0kVGzKHtYSG0mPOkNeor9lnPF",
+	"kt6ZUTmrpdI8hze3u2hs/vYtJ2yZScNEvP4LW9dtTi74bzkj+A3JmCKpnPOYpkRmTFH73jlRLEvpWhPF",
+	"TK4E8IhUfM4FTYliOk9NsQULRhOmyikEIzi2Q9g1n2Bnnj778/6tqc7uR5gUTT+PWR4+qwaef0vnjGj+",
+	"d+bY/VnI7S8O4vYXIbc/a8Hs72TKkFg3F1jJlFXY2z7QUTGoTnSdUWOYsp/9r1/o8d8/2P+Mjr+afPj9",
+	"6eDl8z/+rZbU3+V+bDUdWvnxJmlNfG4pgm1qGtLxhz/VD+cqpqJxODqm4vZi471iInkjDFM3dVRvj7cV",
+	"T8zCbgqj8YJM8/iamUDEJnQdNRIO9y3X0k4vofZdJiy1/NJbyNyyAz5cMXbd+9A45CsuYlY/3hlX2hQq",
+	"gjuONVOc6XLYz0cksXw6ZTOpGIlyYXjaPA8N3R2gN8Bgf7KN1w82pfvHKuSqcWAw7u4D+8NSjc6k0Ay0",
+	"sK9p8i01bEVBvsdSGCZAftAsS3kMwu3kV22H/XvQ178pNuud9f6fk1LDO8Ff9ckrpaR6JW5YKjOGXW4y",
+	"/JIKOmcJsScgiWWeJkRIQ6aMKEtrLCFSEcVmuWYJyTXpR/bNYS7gZzpNWTQg+OyarSdLrpfUxAu7jX8M",
+	"7Jzesd9yps3DzcluqcJOrWZR6nxSkRsuU2qY1TesKCH96IamPIFxTGaUpyxxI7+UYpby+BONO3a9a7Li",
+	"ZgEUGedKMWGINtTYgSumZa5iNvTvFvswzfU6GoxFlGumhpa6JzRZcmFfgEeapbNJKuNrmZvoaGAXhhtN",
+	"oo3TLyKg5pNZyucLY99aUT0WQAkwLEoSPpsxGJYb+XAs7Oq9lmrKk4SJh12+mKap1QlofK3RAmBqybXm",
+	"UtiJRAkzlKdDL6wn5c/RWPQjmpvF34flw0nCBLcUAUtESSzlNWfH9jUmjJ2HtSQWVMwZSTgyTiyXjMyU",
+	"XNr+x2LFpoRm2RNNQNkFNYRgT8NYq9lEsV9ZbIDscOn+Ks1rmYvk4Vbur5LoPF4QT1EwW6uXm3JJl3QN",
+	"09OMAXu8peslE+Zdcew95DanPGZCM2J4ZbNnjJpcMWLFchLut/shgpFfMXXDY/aToDeUp1aAPezgNfZP",
+	"YipwQdVNwfeaKGA1sJ7tySXlD1SsnQjVDzhQKdEwterSMjP6nKwoN2QmFSy1yJdTpuxhqVksRQJyInrH",
+	"jFofX8wMU6AxonYNww5+2j6Er1wbRmIvTiFQ9hsu5sPK2bqlztrR/yQsR0nF/84elnFixRIrC2jqZUTx",
+	"gJgFhRPImboDwj5mllnwRL2R1yyBXf5JsI8ZCAHo8QFPf7Em0iyYIsy+Svqno9MBOR29GJDTp88H5MVo",
+	"NCDD4fBoYLfX7ju+x1ybQ1CvXHfgSHr75r28ZuJSMWqAr2iScDTn3iprohlulZ0ZTTUb9LLg0e89ZhXz",
+	"erPP2EZxPQW7seOFldTnhH2M0zxhmkTGpEB0jj6mUqaMgkRFNa2jATfoWcunq59h0DOmZgbf8xmzWiDK",
+	"WapJ9Hy0tMfxs9NFZMkh+mqUROFs3GLAjEKbZXT81Yd/7+t/LP+x+EdyVG+ylLbILzj3UoWXU3va2HFW",
+	"tyrpuFewIfXatKIr3K8B0Qt76IG3UIqYDXt162VfnSyZ2UvOfsQ/2Hc354kDqjS3a9bfc9RIu04Z/gXO",
+	"um6jLYZClaLr+tHrnSP+wa1QhxHHuLUTatraJIPim+k6kLXlz47vdjUp8tSdqmgJb7XBkxZm8aAHeqvV",
+	"NW/Vmef9be5GAXyrxr2E2PrBnfETGscyF+BZbDNlq9rnKAudOU5jw2/sWNzR0SsGXm+Xh0QFfdSMxC3K",
+	"IKSPysa7iRXjqSVLOzBu1h1J0vtZa1bjruhGxmApdSN7bU8VN51dXH3l37PfgLJc2a2UKbuWRlGh7dZJ",
+	"AS4Dw9KUzxm6L2iegB9vKQU3EgbwoW5E+XJJVT0XGm5qCa+WAHCUwRT999Wl2rXJb+m862G+AOtvAkS3",
+	"fU68sRKUpGxmiMytvhfTXNfaG4rRxD7ninjjZMrMijF3rmR0zp7osXD3OVQkYMqiS8ewJekbiR7gNGH+",
+	"mURlBl6yDYDpFThNR9tO00Ep9duJf88fW6J/0Auuqmwzewh/c1Oh90F1gatt1m5lsuTinUyZfud8Th03",
+	"FPzAradve3oljFrvPfqw3dohAzd1GyWNraqdsmR+S9FeaQgPw84CC8TBBB9vcgB4aiahFw3UwPIybZIo",
+	"PjNRrc40lUm9YDjkxE9YkmeT69pbJUOWUhvwBcBk4Mblmq2tVZPyG0b6eEANSLhediaap1beJUe1E0i4",
+	"XnJ927O9bOXADfpcTyPFtExvbquc+EYOXByVp8wtzt0cl44iDh1P8X3uPfmHrQv4T/eKb0vtV/CmFWB0",
+	"rpsFEfZT5ZxLa79/LG8T4OgifZokimkNxxSa0nKGl+GFHABH/DlxN0v2zbEo4hhQIYOPCMiHowHJ0lyT",
+	"yNGZFRxwJFjjEjTogAAjbC3SeZbZYbAkIn07erJaMEEU5eDZXfAUj2K4ElhR8O0sqT0KhZVMZ/Zg5jPO",
+	"lCb6mmeEG3eAbonwJkVl0MuzpKOkqlNuStlVkba1yg7uewulx7ZzAcpbcHXR5aRk1LlpAs/Bsxcva2gx",
+	"r7+Uel0KUCJFuiZ9P3O7L4oV7phZbnLFQMYewgx/NE3/yvPIlh0SyvleyZS9Ut70AsFcq9lCD/oAnbKj",
+	"Bgbqw32pX3v1Lavlv7rxPrwuGgwSwe91OomRyonkFgqMfdkrH9uaQsqZMBMrkOp/l0qxFO/FGg4BdK7v",
+	"k4tbK3O/B2csVdL5owQXvUpb21bXBh3565K2O1K87zdl/1HFfqtMgwvz8rRXZ5yEB7LnWS5m0lKqNBwM",
+	"wBVVwjZs1URueEzT1j6E33pbFDHoFQZuIGwDqqtuYXVvCuKprP5uPnoAiVHy7CcVG2/svtoFfQfBSl29",
+	"fgsWX6NDt3qq4CoSu1czzhJ/y2KKcI2pYvSa9GmaOr1liYqBvK6eMM1kCO1MpgqcsE3U27ByQTPyOmDA",
+	"wJFfnqy7V1teW3p161C/zGbxvZzzA094abJ637e/o49lwrzuhw6NJ5oE18ZSEZplA1zeH15fWHuKCbso",
+	"iV3p8MahcuHwcvsy4PeXdXFU9j2tV1IldXrIvosPFssbptYTO4266xjNxTxlx7lmxL8LUx6EEcCRNFm0",
+	"OZv99ye5Zqrmwmb/uDdooGgnWIo9pHCQX4TGMdN6UlyIbE1oOaMTJpRM06U9cVVwY75BQIUmbskGwmgz",
+	"GuPdMFdMA6FYy8H+bKdHFlSDkwybZ8kZAYXSvrAei0SSfvT2x6v35MSS3slyRs/wzWhgXxFk81cQDevo",
+	"aOBCoDBwYknXoIWOBY0NkQIcbHIliPMpV3T/CrfOFNOLHUtjJ7FfKJvFD6zYnM1triz/Zp+uh6Zt/+H1",
+	"xStYjwO3PlPyhtsl4mI+yRVvMJVjxUy9uJhSzZ4/I/jKAC/X1xkXc8KFkdYwpFmG154+WiCmSB4/vXsz",
+	"3GsjbQ2wGM6OJXnnOPpSJkx3Nn0CydFJndr0ClYb2jHcvwHN3kqO317cbp4/JmseMntbxBcd6ovlEGHQ",
+	"+fKlQY/nekKFFOulzHXDudt0z7XtFO62zRg6i5dNlWHUrV4Zl3W7Lt3aVRts3q4D94gtnXF0qOewcdHD",
+	"E7KF9h4chDgm13TTjN+hCD3U97Eh87tmy1SFQNhY3Xgv33zz7huuUVYcNuKYJ3XJLoK8eXtzSqSy/39J",
+	"BDOQ+FLEbzwdDUfDp8PRybPTPUrO8zrlTCqM5tpIDbCPiZHEKHvkYrC39xmW0d6/PHv2wYVJex4oov9f",
+	"vnjx/MXu+H8Y7Bv88ikKPP/XBu8Mephv4X626vrmHsHy1W4NNWwu1RpvgbrtSWVVGjmolX+wbKh2kMV1",
+	"y6XVZHTnAAu0oyFy2A5i25OHP0CwscZwObSVif+2pWXFfGRYm3c/xiwzdSqmHY62ehv8TqZrq2Pg6y5E",
+	"dibBUS0Yh7gwqzoTIRWxM2xtBdIN/3zzq7b9Dq9aPWamShdZdXYw2BPSh///Ow75nFhzE9VqISGRESaF",
+	"t1QY8T0kr9yKufQgTUCxtevhFqLqYZX5NN3hXsXgSFD+rnmWsaTVDDd1N7sybi3LhjwhDLZpL9j33aT+",
+	"VvLuXskGDZaJxNu5mJRyjjYvcBOhyho0FC8R4KLBmh2N3urtaKOHIHqwhOoJ3rvZdSw3veyfA/U/LEGC",
+	"224fVbYkQcjI6UiCZRJo7ZEQpE91yWWyZzF3kr+Vk3CTj2o8hdrnRbWj8t33mbtPuTAzNszzcqlSPjPJ",
+	"zbF+U4RgLljla8XodSJX4sBzsCUtJ2yuaNKSCgc9P6AWrwa3lC2/gHDiSabktPV4pEi5aNu+i/2u0TDT",
+	"FV1rMjqHa1ZNtOEpCBzM74nchxHpC0lgfODu8UlZ4J1dM3Pkjiqrk4ZziVpJq027FWcW7FBwV+A2YmPJ",
+	"9pHU5YLF1wf5sUGkTJZMa+f333tdgl+0vl0pA/AmrWICfijeLwIDBFtN3M09T7lZT8oIzp3RUcEnV/iF",
+	"FUR2JE2u70zxG56yOasHEYjlcklFosmcGaKkND7GDe7w+ymjSjCIJiDXLMM4HvsTHGpeXtrvrPDIE+n+",
+	"Nylcp4OekAKMxr3rWgzVTabhg8rkLC11vLRz8RJNNwVotE/s95OKnyC8NdOLyZQKwVS76zi9aDmlLUPW",
+	"D7ZmZOH0mylqL59JMePzQ+0XzeKKFfnnl6eVLPKXo11y/NDP5Uoc+Gkg5yfzVE5pWk8G4XuH9YQi8cCP",
+	"FTVsknoYgPYZ+oOeJQ6Zm61+n+/9MgglmpiFYnoh06TSxtP9+ADbhwKMZGPLB1UCCnZ0e+WrU2oaZmXJ",
+	"are5HR8c6LOLCybarQFusR0wA3hn9CFfb/pU8HHQ5r5ZXxXHTsdYfD1JclaXr3TDnF6yWkjNiGAfjdNC",
+	"uCZJzjzATwsVCMLQ4NtbxTNCM4bH15M6Y/Rnf2+WSZcCrA1RVJC+FGS14PEC8sasqswA9gfM1DTXxr4M",
+	"eYoHh1FVCdWFSjWc4nYViqD4NnYffGHtrVwd8qXO8YKsy5e/5Sxnk4RlZrG90F/T+HquZC4S8quc4v3j",
+	"jAuurVa6Zob0V5QbLuYDonIhuJhj4jg8I0YisoBR3MUGtwluserWBJIqgLY7TQZ3fOLGUks4YPhTTxuZ",
+	"knbFwGehGRPw3I4dpsuD1IElF7lhdTmH2/dwxbbXb0z9RjdOvZbituZa3clBwPC18qRIXL1MpWCHedO5",
+	"nhTIIr+3S8VsE5GgY5lV4hH1Whu2dHOqz5+xnxwW3L2xe9j5niWDwPvD1ozmZjFZMrOQSWWKeuEiWwMl",
+	"fCrNona6Gy7zCgjOs9NB7a3ffexUQ9hJwyCsqWAJ3GUfhJcoL148f7n7CzBOsoWimrXr7WGp6O5CWXDc",
+	"RdpecKEXks5uAv2ea3OoVlQ00sFLVnxTRm7ccUhdOKz9gXU1A/oEXHoPGbnt7sr23jZzvVNxaSst6rNQ",
+	"cji6yui96gn8o0jXAB8R7OiZiyaPCAUUSj1szJPBxstkzAMbL53GGg5eEA3FpD98BuLEkdpkys0Of4Z9",
+	"I5bLpYs8b2xlxsWcqUzxPe81RpB3z+DoHLrQTvBVqDOk5N1y4CcYf9sje8lF+PTp4yH+iQ7x2xyq29SQ",
+	"ayOX72TKbqPANW9bm8VGadAdKrE5IKojzkkZDQKOqf0BW+F890dRlWt8txx3u1V/oLXbWg0frcSS72R3",
+	"SwFDgWrF8cya5J2EcSaVqT9HFJtzbewgJ7dJkT3ECb/7VPAL4AZf+ThYgg97F/6dm+GBDM91ltL1pEkO",
+	"bd9MiRuupPCHcreI+LmSedYWQsTu14FS32e51vFCi2GWrPDydFvVbxDbL09byekixu+ga46EGRabiRQT",
+	"zE+JpTA0bjgy/S36luv95ej0zxXH/fOXo1teTnycxDxRwGO6CZpUzZk2ZfxhTAWhaSpXLIEsUMcRIVQp",
+	"HJyEkpNnz45caGIZG/hy3/1Bw53Fi1G3W4PKMm649Zv2o7XDf4Mc7tXbv0l6HVz9W58e5OcvWrmKqTgw",
+	"uPUhDNEiWGvvueDdxbe6Dph5jMwWPuCCwVr5LjaO6Bq/RUtZXET5boaqhxd9m7FDsT3N2k5MG6rMLRdy",
+	"G3QKvMZwGVc4kgGXhBl4ikGTtQaMkaYWwK8QUv/f/0uyIMj5kCAVWGsgbL/CxRz8AMpl9HSyAXaFBLGb",
+	"21aMZYfG/gu3hFaC7gAV2phZ8VndwApoyE4SLmGtQCIv7Yu1Wd+NEMVPNAneJjwZEJpq6S9Iov9xfFn+",
+	"fPwmiYhXBwnCgtYDw7TKKa8O6gcaL7hgx4rRBBA0YgTfGJTR+jPO0gQRduqwf4d12BWFWb15XyQ1I3jS",
+	"loiYvOJDwuR6h77GkFBTHgPO+keHcrnFPoPex2PbwPENBU1J25Ze234ufXPw15VvE/566xuGv14VrVup",
+	"ly+pCAOottI4mT1sYwaJZxmTWcrOCTeAn4sXpHI2YyLhYk5gBeHFEjAb597kmjNq7eNz6m/cFMsYxVvB",
+	"BSOaLkv465QahwEG12SYFbvnkg2I3W9bOIDNldgi80Z2u6zNf30F+a6475Do6/Dib5giVj1jS26GBDdN",
+	"4yRW3MQLF5KlWUgqW/DjrpYA02Y4lcl6YqScgBYIeTu5YUMhzcRLNXyCfqeJ/cHphs5FViBd+7+5gA4n",
+	"Ved55SefOtkAht2zx18BEz7kYpIpOXdWWfjLNVtPFMt1AQ4CYOWVwW8imFcUxSH7aHe+HHsFLts/XM7o",
+	"ZHOS9pmbTW/Qc2DRHgR6kgfAz2iXBBDp/kmIkF6iKA6r34KOK2g69NHPm8j4/lEIjO+fTXO9RqgUPG+G",
+	"ioo5q2y3PcQqC1x35FZBfg8IsWx1QGyfVfC0lnNumDDveXzNOkd87gcXrYFC9B3t9hy49yoIpvWj54mV",
+	"iRC32h26Jaf1OX8ARtBeBa2OokZN9PGeDVkZH2lsiF6wNCUAQ6VyUQkItXIcEjMAQxEGB0iLlZyyvQAo",
+	"SY4Vd5xrZ2McfMkgU7wITTVSXoejCGR6maDgkbDrU+kL/3oN9AJMAt8AKO6IpulEziKYLCWwypob5iKa",
+	"MqpchgrcDsH+1KPtydxkeUP+i23FJ8Dge+GSplJes4RQM6xHaAhrsHXC0GkbZqytvlAEGBuVi5hWFzfw",
+	"R9xQxa3U2jGcffePqCDmKSO+Masu5KBNFKtij4QajWuDYYvLnUK3D9YrYIBif8L5BXQ08GwZTrBKu7Vy",
+	"wOcHdfY1xTy5La6hawMN7Vav6+oF6/5QeYQTvtUwDxHXu3yZnwNcY9Md9c+LNfC44voaytX5bLK+KU0i",
+	"QHlZSZXoowadGF/rGunuv5qud1pkVpO2yssTDQCcrsyEA+l4oglPhvvanyBYzT5sEofRW3xpjYY+FQnR",
+	"sgDuRSIGbMAGdJAbec260OydIHa7Nlqy1i4MTPitGeCwiA7Yec57KXMFb7eW7OV3hXC/G0BFP+HK9MqL",
+	"+EIWu22rCIENUt2g98oId0rcb5w8Oxh2cYt1z4kHH/PuCQDhJkZRng6JL2IzwMpXKRXXGyn9z0aBq78R",
+	"rQD63zm1e4cwK4+tT4VgVozgsKu1uz5UuhwiO06DfbRQERXVl9sHt3aRFJvEV/CtZ9U6Dt25X1d+GJsB",
+	"VE6jk1ir1a7fIFTjHRwtbIKrHIUAVguZMjJLGTM18VXwem/Qg9/rDdsNGbed7u9cU//3f/8fQrNMyRuW",
+	"kH8Q7yEg/yjq7fSxaIzTqzzwnTVO4I310flYFC3Y5twxUTaBGFd+Dq5nq1u6r2DBC8+EL9FQlm2omyAU",
+	"Bv5OavMag7675kNj3v8Etr5LRHx7DtggsrJIbk3fdbTlSh/fMOGiFjpM74DE3EpOYLfc3FZvd2t/Rw5g",
+	"1UXkh9EisxYW9B2LmTCXUHZO3+tpAt29D4pZ7AVXglabR56n7HbEDiTYhdibNbhGCVrTV+OMrmLZeS7t",
+	"oBy2PCNwtTVh1p6mBVrtIagilb7r2m2c7XuZOUCb7/yN6v3SXigdb0l75dgtFT7A2ENiv+3YAxbsCgYL",
+	"XuVrLiphqRh3oRk4+jHHCN9MAjjf4tGHW6pR94r43LJKwY5r7/YutDqLKagcX+pg3kwKl38/8vzrEOGk",
+	"wyZPmYgXS4rfbbsHLt9cWbXs6v2bb0nxKlTx6EdqwdKvoC7sNBcmf/YswoJ/w1YhGHTJ0xqfRBRzbdvU",
+	"hs/t/wXX5vjPo9Hxi+eVP5/+16f27yzmx4nWx6fwjZpH3ntb745t2OzGDIQspcbS0n6Wr87inYfsAoBk",
+	"vzWIxkmzLF0TIxGhzfdAcEGGvW2n4JRT0RBruWBp/S+4JbUlL6t06JovvnCN1pFYVVlsE2nhAu7dXg8C",
+	"Yqu0Fq7zTto+oPJeR+FbcNHhUvc7RlOzODD6I5lOYszNbvK0b4fcLKDDdQi9Uid1b5jSvA0CdiGBKoMp",
+	"G6idtNSmRDfqevelJ3JWL398ZXVMtmEQReBg2WZSbSWSd4sC2wkK1emQ6kRkEEOcp8wh29za2VKp99YO",
+	"fsohFu4w0gJsKN/6oLUfp0oNV+XoDrlfbgmb5hK028OhtQ2T64B6FgSxHahclyZELUQaNt+45PeSh9KQ",
+	"S3PbOPYqr3/joljtuRi5kNY6bNS7vxRqF/AepthcHP9PTLD50C//PZwcf/hT8NPRf6tNu+HZJEjE6BYk",
+	"73MuuuG1forI/DoCqBE1Tj0I1qSJsr+B0L6DY7WLungtBWW9/HIE00q8B4nLaejDStMfZ72zX/a3UHi+",
+	"/miGzWq4/XZe0qLfQd0KNK30J3DBP4SnvNFh09bVbdfmW/A7338d5X1p2Z0dWS3VmDCDYunCFzuka9/N",
+	"LaITCtU8wa2RVRZhI0B7z11hsZMHFZrvfE7eBYhDYyH2Yi4HWEZwcnbTWpEB7vp20A2knVoJQ8Bk0HvM",
+	"Ar3jvaydyV9YV5XYXxjdrjitb6QuIuTnhSyvw8yCkWu2DswtCp4fo3II3JDC1X7KMSy5Te6Ohw2Y6AV9",
+	"9uJljf/n6ruLZy9enkVkJjEcmUwxfCYXGU3gCo5q9vKUJHzOtBlAjL7Wi+Nrtp4zQY7TiEAXmvD62LnS",
+	"gdlJKoeABtslF9lHusxShkNhybMXL55+Ve+DgoDhzr1n+TTlcX2p3fe4UZDSl5uFVPzvLLGvaoKND3cX",
+	"jN/YAXdDGUGsEkn4bMagMBXsvY8CzRSDFIDknDgfAZdCI/I1FhLiBhpw1BRe4zoCgvxvvAzdW0uuWPxa",
+	"KqosT+BCre70xtJ/aObLCxz0YSpQPZXvyA3/816g5u0Wdwz+gKOgi6/DklWnQ8PKuX3etNLxAM03zc5O",
+	"rbtfYZtZbHdPdFFxzQP3yxlhkJ8BMQt9OrUUXlCzdtJOx1Qcbftp6+o53HFthi/MzVFTp2AXYVgzteuB",
+	"quIFNyw27lJ57wkGQciTTHHp74ZaI6MODrRD62n+0+BBbfp89vl47s9bczBUVcX/0nA2x1TcDm30VhZ/",
+	"scUfNkXXX60ehuKIhrDuudihfpWMUmfe1eR/zGaADMuIfeecmEr0Lpz9UoE4hM20Z3y1xHd9yK7Uk6TI",
+	"jb7V6ko9KS8P27wdXHzsxx93F1ETLPU14y3hvZvxULb8b3tTYx4AHKve+1Ygo4RsvEvkHuiQ65ZSX5Hv",
+	"+23PjapYVGuwEPAFTOixhIygxHTOnHkjA2xW+3jYGeoTZ9XOij0wri22ix3nljs92msDNAAIso41De4S",
+	"a7mA78H93V+2FyVvEE1yqzHcSXmGj3exGlCYof2+bb3uoH4b379FaQcwnX11B2dkA/2ncs7FvRZ36LAg",
+	"td/sWZU7K6uh9aLDWDff3jnK+hDPvXUb6jSFbkLkLtn8c2LYO9r0FvtSM9ymrSrH+R3X5sCShmh1wFK2",
+	"VgjuvQIOIg5MUrpGFamIb3dGnV70QvH04XY5evv0/R1lnW5PWUFxnTb1aNgNl7kue2tnAmz1ez/lcupw",
+	"9fafzgdXr9kIcwwo+TZMdDC0jlGbYWH7NM8GBq7RQ7tQ763uS8rl9BNqp3QeCl79sE6SR6/GnXs1Hg3/",
+	"R8P/7gz/IHTxkHyCZHcJHvTFox3iPiB9CqTnUu8iCBeNjjqUgvUxLY24ZGFFV2rIkl572Ak3nsgXJ41I",
+	"H/0FZsHUiuuN0q5tuX7rDrJpOfKUQTUZvHtwmTZ4+RpioXSNtOmWCxHT5qUDVFFYtUzJJI/h4rhcuD5k",
+	"SjpIGlc7SdUv2s4cjJ1qfJ6yK//u4QgnDen4jaFDRYK777oux92v3SAk/839b2K1KygK8EbMZPdIAaqW",
+	"Uk2YsGSYtNMNu5/0Mk0hOrxbeBPX15OZYmwyn7ZTP+ELzDXr9EmuWdL6ixlXbEXTdOLQL1rCkfqPCprb",
+	"/81vSbszqYtGGaoRexu+ZkqwdNL1fcVS5rD2237S5QhesuWkgEibLFtum/0KSaPtF531CJ60f3OS8mvW",
+	"9vXWGyD1JFPMmHWnT7osfvn6ZJan6b3qTJqlXOQfu/CMXtGs0zY32kwVmdUkeB+q2sA9xdYfjhG/gY4q",
+	"bxyYJ6j/RuLRDh8MCVxHSkVcnETKqH8bDQSqMQboHD6k14xQZ0bkgHtWmhK5ZiT65tX3r96/IicYDnjy",
+	"O0/+OFmy5ZQpffK7278/ooO0rS866n6LwN8Iw9KUzwEk8BBM/EaY+83Kts9vB3J/aAncDnDyLUHjt5fs",
+	"XnHja3aoA3R83dcHoceHDQEyZ+fJbiJCH4jZvDUyrALQUe9kdgqTNrjWWxP3GNefS+Z6W8uotIp2+2WD",
+	"panYM+Hgqqveil4uG51NcSo1S0jKNRwFPsg0ZprwoBXiTmtrmSsGiO3hvaQVhBPn/XPouxPFlg5UB/5M",
+	"ZXxd/pWL6t8AcxrAFxT+9GSCpyJEHNf9UHaDf5ej2PzdjnoiMybKv3D2AEsZX9M5m0Caa5pWnjlvUPCk",
+	"bNNp1+Urik2lNCGasXsSp4ziA+T5yYynVcAGMHZKAGn/QDHnswueeWuyfJJw7R8tZS5MsWD4VzliEMIz",
+	"GrPijfJJw1sKStzuwJHYojd97xhp2yLxU2GlhSO5Mt0TWQ6z3bsIQC1ophfSdEPk/1FgMHsGiOiGzaVa",
+	"k37keACxIZD44N8gEwCEQjMF/0D90f4LaFBHg7GIkGHsQ+QL+6+AIeD1gvh0dDRAdAYqCK44WXGzIBEA",
+	"0kKD4fJFhIqERDPF9CIifVju0nOOrsxSjgEqBDXl5JD1xgIawR58kXH4di5lQqRg5ySCO9rI/iSIpmtN",
+	"Vov10QC7L/1LEenb3sfCtxZ6U4+ItIKVIrguVqo2soAp259a6GBK/Oa2sKi+RxR1oNJD9SYoBMdUkx7R",
+	"Iu9wv18GQd47Ou25mMyVlVgZU1y2Bm0o6m7DxwHa26An5MThzoNERCz62oopvHr1PlPMfmLPmhU18WKS",
+	"peCMZJawM8U1q20mB1SnTLEbn16yPYEVVYKLbhcaWyjqUHmiTM7wy72DZP7GFJ+tD8vDcGs4+XW1aRM/",
+	"ffn8z6fdMvDCxlqM97Dr6U9Hw3qCVFa796atX+cGZj9RxeVQVbJDFwMCBD/w4IiAmzpZMzNxPy9paqdu",
+	"f8mFzjMr4K1oSef2AaDdTa7ti1OaTDSfC5jwgKyUFPMJ1zpnCi4qfbWKlPJlfZ2ROyDqYuU2Z19HJD+U",
+	"xuaB2dWlN39P3IV/s3YYG5EmgQSRIuWChUgyZRKGfYpQg4HRHEAQ1omWv0rDZzwGE/ByQYVg6b0YzDX9",
+	"lHbzISEFO1a6tWXXXNda5sZl5rSd1Dv3Cdh+sWJmoplpLo9DCb5l9Qg83Ukf8/EQzVQxkyvBkgZ8bR8E",
+	"1nHJ368Rh/pOE8Fd1l9pehS+i2AhyjXtlgveTDfdk8ps40800czYgeghWbHpQspr0M50SuNrIhhLSJSr",
+	"NCL9hTGZlVP2//poSNiS8hTe0GMR6aXJAEQS9F37h5WD9g+TagjisP+eKbl0yqeR0TkqwXbdImL3VxMp",
+	"yNUP79+Si5/efzcWoMMCBjtO1RMJ1cSH86ISuJHQqORy4wR9/qwOnKEY9JZj8nnT2wd6V90ahKILopBd",
+	"VTsDlYnsf+sLzTV5ZuunVTpjnz+rccaqdAuN4vTPHYtPt/Da1pHqLfB+7kCu7pSRNTNtUxP5LkRjvcfJ",
+	"c6NVGbiYe9p36SDAJZ4JzslKccOOpUBAvv0XNrcSmHVgD4Xcc/vUUnjdIinHyYT2rpC6s/2unSHFoPb7",
+	"Q5qWNxARjgSslLDi2J4qVui21Vzu9lIQHHOTkmK3WehfnEX3cdU+IfgNS/kN6xxMT1OmDq4EQ41hy8w0",
+	"5H84am3rHzsMGggmfctIypYDLJPIWl7r3xoyt25/90doDXpGUaF5Y4Tv3SikwfZWeqzcmBRBYd7NUZDM",
+	"4ZqpX4lbSHdHN12i32t57a4FfDCubiJ+gzrCBJSiwELBLGXhYfuQJgHowD7Z/66Udh3sgZ8XPF4QIQ2P",
+	"mSa0ULgVixm/YfqMUAiY0IZESy4mnoCiAZEzKJUhZyRCUWWHp6Ox6FsyWp8RKsDlO5W58QEVMVVqbZUa",
+	"/yX4aQ2d6whdIcUPPtYDGpxKsyBlq9DWUZ0FEAzk3oIaipFVemiBWbar0WId7m3Y4e514ajKzexOSr8K",
+	"Wvc0zsVM9ga9VK6sesoSni97g96Czxehw2Yfbb9nIE+6R3JvFG/sAnPSUBoN+UKRhCdQSAlrpMFvLoet",
+	"qbxiLJcVJa+G6feiC/lm9pf2e+tMBKygcaDphbAzZQptV0QxKylXh3++qWNvDmej+V3L8I5pZg5bhbuc",
+	"wv7xFpWID8q/dDd19REslhCUzHW9kr0v+ajhPsvfN8x9yc1tg9a9QpzLH3ilrLj8RBM7BazKAW6lAeEz",
+	"K+aHLbUdP+lNLMZywrtXWr9jc67Nwdl6bgBdVJZLN+bGHL1yfdo3ukk7Nc0qmXYY5TuZsoamNlmzXILq",
+	"2H2XtTvgonLf2X3qXCrHx0WX4nRPfYDKQTlpBpnHo7I1CL0bSd0Ea7K2gwHvr5VUN3Y8Bh0s+oFA5fWA",
+	"XQ2wBlQ3gQiUQFwtsLTcIVeDolW/ckHKSw3wH9XaxzJQnkZkxZQrjlzNODonkesOIhXgwM6ylMdQtRcy",
+	"fKC46VhgHkwZq1DGMMQyT/Gsn5Z9uIqo298U2VdcjwVFmEGspiEKiMEByYWv2lYmdKEmoUk/CtPAIiLo",
+	"kmkoMUre25HqGOq6oSucnJA+/P/foaujM+JHgHcoHG5Z4A0hFbyzUeVt5974lLQG+8MKiAut+RwCug87",
+	"Xq182AZKftnx2tu3UktMhRi7FYJu2xOR68k056mZcFF/0jbJ9o4XusnWgRf2XO2mdlnylF0GCkMZ8BEz",
+	"rY9jKYySliigjCikgqVMQ6JXEdgHqv18jlasYMYXYnBxT/af+EEt9eQp+2ZPWO1eNWdful0xQ+enTHls",
+	"9GTFLVV1iTxImDXX9QRpoct3u4moqF/RNRKigfiWWcosM5bV09od9XnK3lS+resUy5V3HGmlNFE7Raai",
+	"GNSpMRQppeHWmvkQ3W4Bfe8rJZAcZEGZ3LqkmSZGnhGo/ISnDxR/ItP1ZsmpyzdXY6Exjm5AUnbDUvjA",
+	"jvUci1Td5KlgymkHhCcDfGz/cXnxHt6+vHyjXdAcnFEp10ZjaanJn0ejSVlpCv4sK01NEq0nRaWp2ni5",
+	"WySt5hlTmiVdY3eanaKVmvytyfVv7qt2ktK7O6sSsySkim80MClK6q3waskLFXqrlt/fZMaKFNkSR5WV",
+	"bRLYr1yCclfVL/ysFcqL7+jSKjxNEI8QOiokqU7UlxMDrplxoysJ4HvRHw+rXVzzExbD3pW2XmZ/Wx4r",
+	"kr9Bm8Q8dt9Kh9T1dvnpn1VO+WZdrSIVfGfdvzJ1vOSccNUHJdk1kfPGkXMA2lR3EW8HkqAiT/oRsjGK",
+	"c0uqGbVMbpjSR75C30TOIkKLFBCzYMthnUBVbMkSXsykvWS0bNSQfUIzf0LMc6oSKD1doNxbttpgvVyz",
+	"pGBL+IQsZJro7iiRMCiHkdOrTq5pN+89qQFovQQW/iTpDBV+C9TmIPrQubcLd3cqV40K8GHQeIdqwHes",
+	"bX4u+uChsrIlkkYTiEYXNaGJlAotpqttCumQra67G8M7IbGiXvBgzoU9CDQkPQu5Qp+HSwADQfBEDwhL",
+	"NXp03YiOukuaopAOTsmPq27Frq6+OygRmKapXE2qeKANoSyAQwrIbzI3W4nDz19Wcnpf1CN60LSxgafP",
+	"uuUE1428pov6ke9cwntNDC43qkM+cPDRQWnAVzHtqkNMIf3kwCAbn/K3xUHvXJ0GzZgoTmpUKO322EN8",
+	"tZCaEdSlfMbTsFePxu99vfsVOl8u88CYnept6UbtGCWXBIJWiZFkxgXXix283u5KlbqcMgRnwn+3rdDD",
+	"9eKW0UWVuqr3CfrZ9Jo/NQ6vDFJUZaZoZeE6yhy0WYKRGA6PrKYUSHmLcngR3qJm8q6qu3vQnyHU2yNA",
+	"KypIP1Iu99FKPv//QgKC20MKBumPwRTLJVBU1N7DZ0rOVRs88+ogL/3gnGlr+7Crb1ujS5JIwYiWZEbV",
+	"wIOG0DQNrYUNpzeYSXpiP2xChsY3igIme2GZgxY3P68tko3e+ob6WpbEaGxQUBGqr7GiMRAVBO+fjfPR",
+	"6HnME/g/C7JdJzQGkbX5xhEYLxE6hOsrTjkjc49C2cCppXcwT1mwcHUFz0t4ur4BQeyF9AZb2TFjdr81",
+	"s0yTiNasdOdXu7u6+o74X0vqxCT7hrasiL2lYGvnA7DHZRCzqPh8Xk3TXFKRg0EDpyRgxC1YkreKVNlw",
+	"HxROA9/NBgFuxByGW1icgOWBG/BxsPihmAlka5Om8DUVNUf3RVFzqShlQ6ZUJAMyswcgN7q+CtMZibwF",
+	"GKEBTol/MBboCqM81ZYHZmzFLLlRQRY0neH1XL/uOu9oQKJUriKSi4Qp8ucR+S+DsYgyqgy3HeHjr16Q",
+	"/wJp4jhiE+FY7eNzErnbZDcqbqAUi5De87Vmpnoj6G+fKwl1GMDl+g0KtZpawxaX19JMZ90Sg3zidUPg",
+	"8gFazSdSFfQkuCDfPPI0KIeYjE6muSEpmyHcVL8KVQsyE9KhKIoOmipGkzX5LWc5S+yvKheCi/lRvTjB",
+	"oTQIQzeQmAphRSGcYrYTRuNFQ3ttNZvgnN0ng4BS3voPao6mezoncANQNe2offlPQaSDdHT4BCC7YcOG",
+	"NcGpDfBRM54alLytluo1vr4Hz7lJf+0Ytrp1s7J9j9T6sIHRN/icq6dEsTWDikyokvMmn1VOhebTpfk8",
+	"KNe2O0XgHsKhEH376j05gbFF5+6IsKw15zdMkGWuDVnavrYpZDc6Xic4762XfzsgetPQ+f5x/LFrPe/d",
+	"JVweNZ/KIbwtwrpTD4iQJ9o53KZr5xioKd5oD4U0rQ+7cscyM00/uzDj2t/wQGkwRvCIaWGGuFbKT8Ix",
+	"BckN5Tx2LmnbkKLqir76SGOTrqtJBjwpQXcmHExI5Fl3lU/TNDpHwJrVgoKTw+4Glu21A3JjiRoF+8Yg",
+	"gO9TfuMwKfvA+FMWwNWDQGjIbN9QhQp/79NRHf0spav3WVioeCg5LcFIYnUXK5+oAYvGZYu2xCm8xRFV",
+	"UZw2Ve0y2oInpeQsNe+T0pUebeS3doQLvafTsUy5eDoauVX0D+oN060+KtmFow5JHs/2dbhTMNfEo9Zy",
+	"bB2jVhX9gxzyQb5nPTAE2spobipUrJx4PCdolwLbIpkj5atcEBfwuKLrerbyN9ITxQwT4OxM6FrXsa8L",
+	"BvCoFFIhOhXcsNI55eKIpFLMmSJ0LtGag4gCrknCYPnQdyDkWFQL+MLIhXRuX9AWufBh8Vwmtg9NuDkn",
+	"1H9hlX5fUGAsqMB7GGGcH7kMXaBl7z5wVHtB5q64i5ep0Cum9Ficjk6JppCYpSVag8GNx4tQOvzXWqPA",
+	"A5cuucgNa3Vov3HfaB+RXUi8hrx4J+OcB8Lt+ZYZVCvgXuwXcCXY6iRjyk2kw0C86p8xRfBjQmMlNXp9",
+	"4jTXhqnKoF7uHxQEYuylVJEUo5Bp4j0LQItUMU8OAxcZTNDhVS2EUNCZNjxNS3qVwmXuDYm/03DRaFyR",
+	"MrMUO7pmmTmzv63hT3CnYSmiziTVABJUQ2lNO7dFU/Wr2SwRmvSSh7g8K6Vql9uz4KuDr89Kruymcv2A",
+	"24GOJ+p9aCAwse6GBNFjdekBIiZW3Ws1mm7hYarWZRr9ucI2L+prMznHVfdPU7k64CvvGOv+pfe2NTgi",
+	"0fdT8dY5kV+urbtC67scWwRO8k4dexrlzEvFo4oEajPCDUo62DlYJbMHMQs/qUV4mOXyc2B5nBfpGzPO",
+	"0oQsmZXwpce55jrv0+nan4lq+8DlnuCMxRsdRcBvqlLOlDU8jw4pdrR9Qc6NY+8BOhjR1WW7g1t1lpy7",
+	"C1Dv3M+o1pWrpZaRqf8CFYyCffywkz4eRPo4UvyUMujK6ahQkLxrXAxeju239kVymwpADdV6raa2kx23",
+	"FAzLHYXP15VKxzhYSzKNzLg/eM6u8/7xlKYq1GtHbZzjdQ4YdnagMB55w1SSd5EPlqW5mE9misY+uLj8",
+	"UuaYNNowE5EvpzvLzASF9mDTN6a8j7beKnbD2aozLgObCNS0Nu7LsVlIzwQPOmgvEH1IDVpeUa3CH7nY",
+	"JEDDxkfVJd4B+bALe2rOBFP0EPRxPZmuJ56POtkIgeLbYvihstvidafgtngzUGpbvB0osnvfvnulsrt8",
+	"rgjHOiktLRMU1LhNqt97167ekACuvhBNpWCkH6R2O4ib4Hq3HYk2WsMV4hwUXLVJf9uT8QvWyN1b3sHb",
+	"OPar/sIHiHjel3TZDHibpzW5v+D14WX0F7yFHpRcM8Ihr6l9AHxj2DUUqg3DqzEMOzzNgkhrzGRn+hYB",
+	"1xW0jI3wa78YTSTytzBp7141qfaJfjtpuhgwwiN2HDYsyo65Vqyd09FXL1voFkv6MWzCX8NsoDHuLnTg",
+	"xlU7aRbnVlk+yEHv+pgsZ7QFinf4dv1QIDTwAiMDux6In6TSNsjYhwAv3IG+3ZAvu6NIQ1HmprZ+wl3C",
+	"XW8k0soqmGAlmi/YjL1wglVKQeDg2+E27AfFPRhfNGW3hK1wawkt7V+N7/kB4FVdbM2yXJKL4e0gqKsc",
+	"vk9Ub/XTwqK9U3i5nzRTt4GlRkDekI3wyWBXjM3zBuuuBbTYn3cQ4KarD0BAjjl4pbAeDbGvEp6Qvlce",
+	"Imu1MRUddff17cIHr36aUWOYsoP6X79cHP9Pevz30fFXH8p/Dif//fjDn/5tr9wpehwUq7wTRc1u7qE3",
+	"NIfkzdzFaVEQ1K1AcP2yuHJknaaxDQ62V5XtfqJUyafFcVOz9zjQbjC1liTuFhf7ziTAw/BT7YroWyD1",
+	"bhwtVSH0lmoNkVP4QlQkWIB7LKNzb9XIoPZY5tAz9/IKlFBrfTRVpMG+gwmb3n8a/Q2znQ5cOyuhMVWz",
+	"ls1iuXS1ZLeDmmTt42smNG1I5cWReuM1uHiFrAQm5lywIjgEnsVSZbkmfbx4srQJl/uwifZ7ajiiEhzV",
+	"g536ul71A/oxY+JniNtxddr3Az2WLfqpwkoUKzUIV/RDnc2knTF0ZYnCbQKjiqmLHKGg8K/Xnpf/8+f3",
+	"vc3buQsEadOaGHnNBF52R29/vHpPTmhuFiepnHMBt2dAe2AxQbPlBBfGZEWN1/c8vq4rA3FBNBfzlB3n",
+	"mhEDL1U6g4/1Gf4SDRx0HAQcpWsyXbvLPXwNxsNts7/lDJLVUdj08PNyaDTjf2HrIJ/pUspr3hAEM1Vy",
+	"pZnyyU0khneJZgb6r10UGAS+WI6iLALnmtoe0B8QYjST2yMpSYlrQsksZcyEFG6pekkFnQNEBnGYZiRL",
+	"qcCcr++5yD8Sq40ypYdjAU6YRMY5vO+KG+JmEC1zFTPPRxdv35zhr/DxwKUGwdlCoNQWOHEGYwGwIgUY",
+	"GyKP6AF8u2JT8tObJxpASYrYGvKtJHHK7QioYpBJWHj6fBrSAMswojsKI5+mXFC1xvHA5QM1JDqhGT+5",
+	"eXpil5lmfPirlsJFvG7+tKbLNBqOxVhcSnGDsTD6zP79J4LRrAVQK0lYnFLFNIk+HntGPS4nGZE+JZHH",
+	"RzjDe4uIIHfjFADRirjVe1JdIWpoKuc5w5RBrgn7mKU85iZdEyqkWC9lrl2lS8/YZ+SXDzAx22r08bh4",
+	"7wwibqMh+ZmbBWKRw/aQWLHEzhJCCYO5ubA4cjp6atvqR5aMh36WEcLC2Ee+chtIg+joHEZke6gi3A7I",
+	"6eg5jMp+9fdh+cskYYIzxHi0C8MN4YJEWGu66HESrOvQbkb08ZgnbJlJw0S8PiPl0JZUXVfwdMFJ6Ura",
+	"L6lIqJFqTaI35efHf2HryI5uwWjC1PlW6zLDQ62p9YUUMnfZk9AEeio1E2Zo233HshRjCymAoxXFnbQ9",
+	"VzzHYKEv5Dep+JwLmvr0eAj0lMn6vPjMtlu0RYuqzKZortzDr0gUTGd4zdYTxXLNkgjDK+3gyGrBEQ/U",
+	"NuyRn7AlKEzG07QMMGxqmouJT0CJhuQvbK1d7UDbKJ0ZpsizU7KQOUiaP5HofxxfloXHj98kEelHgWI3",
+	"Of7w+9PBy9M//i06AvlWSnkfBoJjHJTiwXaF2YdTDQF8KqxTCChX8UJW20ANBjUA/xSiC2DRYaiv7J+I",
+	"BCKF1RluWCozNiDR72PM7x/3zsjvw+Hwjz+igYtQimKZYIVYF4hvPLCIJnIGDAHtXtrXhuRvhcyEkIfc",
+	"Shcr/k5HI6g26350BaCjgQt0On32bEguCJxtIFBQxgBpOshXZPeMqZgJc8xELBPgNntkNLTuOdKRRIEK",
+	"RfqeO0E3io7KhSz4YlDUrqOJ1YH5zDI2gIrhrsCSOjPErjF3M4U7TQzXf0Z+4F+T/unT5yRyuzy0uzEx",
+	"Uk5SquYsOoJmvsZzWBMrW6w0s0K35LFo63iN/FHd/86Y7EeRrgcEPMVsYGd6RZfsihv2H9/Tj0d2YfHt",
+	"47D5hNjjfUDe/mT/c/H+8jtLZ9+8+v7V+1eY3xTLJasX83IlHH+TfnTF4uPXzMSLY9vlGbD2Mf4agein",
+	"mClldyL6EZ/bM8EsmFpxDS3zkNmfO8kcazWbKPYrJFhGQ/I1aGFA4l9TzeNA9uPSAzLwbAbvY7Sqr2xr",
+	"LR3UVC4yGi/Y8bPhqOeqqYE2p89OTlar1ZDCz0Op5ifuW33y/ZvLV3+9egXflHEvgdpy8fZNAJ1w1hsN",
+	"n+Or7lDunfWeD0fD5+DxMAvQW0/A2+s8YfNa/TFPuCGo/g3IsiijGYbsDqr16/FlWCEooqEtFa8sgYI4",
+	"HI4xFsuyMepBLrCZpimzMmYNSwgk3wfAWKwQaPcj4ebM/hChzgO7p8cC0nLwhyMkf5cDe06iBU8SJibg",
+	"GwQEZgG3rFaqFARRtOVz78ZiysyKMR9xMWdPNEETrjBvwM60ViPpG4lNpImd5aYdejQgWiL1uu4dpoP9",
+	"UROaJCTPhiTCxfgPWFiv5oSyepq7bD8GssiOHOmrEBdvErhM1ubCbytcezsUOgBqrNPesWNvatDKbYDd",
+	"QF/6x8WMYOi03+4A1bekjtqk/obOgzisovvd7uGyikh9kwFWQNHiHp9X4+i42FiZdncd9a3lwiA2dufW",
+	"6hak3NmTS/QutHjze3swAAinP61BEDwbjVxQuXFZEw7c3O74ya8uqLDdBnnig9g4sLg2TVJL+MAE7s2h",
+	"FVOnOIS6louhnnxNE+90g0+e7v/kJ2HluFT87yzBj57v/+i1VFMQHEHYfJuu2McMBD9oI+gt8Kh8vZ8E",
+	"n3GWQOEXYY795MmMuShLqNnzS5W7Pgx6tWaRtWldAyD4oK8Tmiy5OAnOmyyvkelQsdsDEvuSGlQXpnbY",
+	"yBmWeI5IItGqHBTxoXNFrTDjRo+Fr8GN8VWoBaF5A6Wv7VEL9SXBmHTisijmYRXmfvSL+/sDPIBDeywi",
+	"RH5JqKGThCvEf/FjG/66MpEPZkAdDSJYjwaojMdetkMP1Mglt4fMGk07u2oQSjNdB8Y3+D1QvU0lTex4",
+	"z5wPxPUaFUoCOiFXxHCrEJixgGwhclHMLNQcOcB3xazUFaUgUVBjvVAUV4s16Vu1ayy8hlips23NwwA/",
+	"jyVFf1zjyUdhmVdUDwmc3w5HAM+gcsTO6M8Uu+HWCpYCRu8yjOB8Rm8GHMaY/1XZNIn4DmOB7535Ifkf",
+	"QPHKJBeGbG4voYboBVUsgbQ4KxDseBSzqz4W/as3337309ujugPuDXbiys+XCfpfy2R9Z0Ksthj/H1Vn",
+	"olE5++MeBakbA1QsL73O2wI1rIxj7VzmTMRNkMUvQ8w68gCYXVyT//z5fShfvXjcIVq98EOHX41sdWIR",
+	"RKwr/rwB8wWuOdiCV8mzFy+efkWKwv2Y86nRuWOU5baEXFsjvz9dk+iaJ1Zewu5Baf8Bmp32rLBqAqrW",
+	"IFddludwi0eQbr8YFvFj2M0jN0wlPLZGAdcTd0RxTeBaBVy4lExpKU37PgcXLDqBjoyjL4OJvlHrY5WL",
+	"KhMVTkknVNDPeBesBWZisw0KPxNFubZmUHhcP9GFDdlHcIYgSDYq/AYAniCY1iST1socjEVU+vYnieIz",
+	"U2Btwb3VXPoURADRMhLr7xRZrEdD8qNgaOBaLoSzOsmzyTVbA1UBXEMfo6kGhMbXQq5Slswx5Ubz1Kp3",
+	"yRF6Dh0+AyPTfJnZg3ZIXntLNJbLKRfsnERgjDiPO5gSEZkCPmMRz4nDActTxtBoAq+jH9I/Go6F1T9K",
+	"v5RLC0MWQLxemRvNE4ZZ3iJfDsCB4tx/BfQomsToXxmLCLxOUfHt0+Hw2WjUaKPiprezUO2p1tpChJbh",
+	"1HwYG/HuLdhHs/MAsxPoqYXRCe99GWLc8lm9Ey4Q2k767rI07RuhmQlfnPzOkz8CoV1l8W8Zcnjvvre8",
+	"6bSHQX7m23w6Ot3/xV+leW3F/B3SRXF0HU4HW3J7jwR4803vjw8bxHMWHIugSndvcdCgf+PBS/7v//4/",
+	"lbN3iHdtiqHWMPSFc8JbGuIhK9CW4qK0w+GJUyuoWDunMTyFknq+jh9oD87NgS5so4p6eVU+uShHV/LL",
+	"3Svr0PYFOHADVf2PT8qcgZla3ib8q3Hs6eir/R9cOjK8QxYP6AoKRiI/HMz0IadungFnCdf2/Xth4Wbd",
+	"GZjbdQ0p9HbUgqZHjUw+Fju4nGwwuXdzcl0gpdoW0xscRdFxHVN/gz8+MvQjQ9+dSY40BSb5TbHg6J1Y",
+	"SWUWwONiTqQ4hMHBPb/N2o7kPwVrF9z2OXH2O3zxkbMfOfvOONvRVIWzD1PMkVe3mNix1f2o2FJV2diy",
+	"bsHH4HoovFV9P/oBcWAWs9zkip1h7afT0ajgY/fJ0Xnp3HKNEpULTTD6Et3fPCa/ymkl7g+J1sixwFEe",
+	"pPdvyo0iWKhOMFzh6B5eMDyku/1RUHxSQeFoLNDnN5kP9wC5joKb9ra6gLVeXfh/o68H3Ln2xVf4Xiuf",
+	"bhFNVJLeZtZsS/9mXIa+brp09+GNNw5Nqgm8XBcUlWtIw9hIPC0rlA96RcR4h0AoL5u2+z1sEkV7zUvS",
+	"tMhb8NMQzwchwJ69ucZLgP6715fk+fPnXx015YYc7suuHUZRnqn9CL4Q/3fJgPud4MjQX5ITvBLH2ugK",
+	"h0jGXfKxCEHdFo9n7GMmlWm8xsTEF3i3Gnrqgk6rwxqQPCNGkqej0WA0GhElV3pILq/+RmKWpi5hgo6F",
+	"ziA4Z8GYNQPzNAHwago5TFIt85SSPuBZQWgR5Ln8RzQg0b/b/xzb//z3aEAMncJ9HlWK0zkbC1SmMJo2",
+	"U2zGP/ogIkp+y6VhQ/JXiMqF0HBYhgnOPypjhDAorE5begWvPp4Zj2fGv9yZUdea+zZsrhBuvV8Rc7Ko",
+	"/qxvegN8WEMItz1BWqU5l3xZX7eHfTQndpiVljdHWmsjfJJz59n+j97S9ZIJ885bUp/yvELZWDmxrDy3",
+	"ol8q8p9XP/614chycvfYyV1/XDm53Nt3qrnXgnMNYOMgI3JfuNs7ZicKuN2sPOaeaPLdDxeXJOXiGuJQ",
+	"4jIqTvO5YAnk+eFjiBM9J4rZUeigzu1UQYq0tnQAVRAAh7Ip5g1o940feO++Fa6iJw/SujP07MtQuHAj",
+	"gsvPeEG5OEDPclTnKNIngDdT4c9KijnxIBgYJ7mCZx7MRLvg7TJr9HT01Duj4G+wmcmPgugcEvTHwmE2",
+	"u9TGVEuimSPQHTlxM6l8ZruGTOivVW5YGQOuU7liCTErHrMzxBr1idpJopjWkAll1JrQKdSBdalVak1e",
+	"EM1iKRI9Fni0UjLNIcBrRp6OSP/02VchtOmQfYwZS1gSOf3vHTNqfXxhP42OMNYdPAqgkoxFKi2P2vE/",
+	"H/me3Bn+gsR2FeIcnA8+t3JAADq2UDBhMrNcYUYVvjQWTp194SBVNenDWp4+++poSF6MnjtU8iAUn2sy",
+	"zfWaLKgGXdndtvO5OOZC18aVAX3ck/ctNwto/1P53sr+m8Ncr1CqIrdhDjUM5IqZ410YDHWE3IDLsJ3s",
+	"uZHpWVFztrSChxSAz1q46d5L+QMVPn4ZMMVftBGcDqXsJ0FvKE89qOTtJKjDH+id/fKhqhC48j60kG3A",
+	"tF6oISKOPSR1VciaBcrY0rRAKg3lqcQMoaZj/UZeM8+UDoIA0SlmiumF67XIiUQSOS/heXzqO1qOYu3r",
+	"WIfICMM6NrbD2mKm0xqUZyR4mZsOFH+ZMqr2SfDPiI4/mSbqMoRiF+ztVqieyJqS1LCCt2bpLDjIEa2o",
+	"KXDwB9a7Z0H6w96EGkxH/jIUtnfg7KlsNYecdrO+k70+KV/TO/d9/TZ48d5JIOhsHzXkIsC9CmZTQGEB",
+	"tTzRgI74hfhV34fzZoB4YLXCYHXugnhm9IwJJbEuZkOuFYD3aUIhGzOAl5BWeYkVMwVmnAMZ6GtGU5YQ",
+	"CnX0zJHLPcT7Y0hojaTJbEtnJycRyZS84XacljN+evdmSH54fYG5+XgLJ9K105BDuCo7dpc+OxyLnwEY",
+	"pvLhgODUAAtmTnkIGPRVrdsUXv/h9cW9M8frC+xrH2O49TUS0mUJF0aCMVHZBJpln/0V8Ke50f2azbkg",
+	"7398/xZJYcmEuSOu2eeyeV84WJylO8tTAh85skEiBc6yVItmIpLns9HIZRQzEQDMjYVisQQbNZaJNQz1",
+	"Qq5cAUFMjv6eWi4Ju0E4jOJG2xGUM9OfjU6HY3EBzW0AF8XIdwH0UqhT1jAPuiU889yPgfjD64tPmg/p",
+	"xvDObcOl3YU61nViSMiVW/dzcs1YZmWkZqS6i8C6tco3nABuZyCf8l+Nyw+1IO9IOgDcvsIMRjwpWOIZ",
+	"xN3F+Zgluw13IDi8SXmGFmez9HAofuiRcQ6Cii5EmEj0kDgz2XuXNFnQG0aELI3X/ukIr2Gq3HoJA3jr",
+	"sZnvh2V989hZJ549rUeqhSm58mGPZ149VaMzo6I2e2q4CxIu9c8zxeZcG7XeZXRUrAD3+j1K6Jru9ulY",
+	"fhZfjllRh+BZ4JUUmPRwo1SC0t+FueH8WjvkHgWw4cD7BfXwvXrzVjFt9V4Iw3cAMCtaxplDyW8VeNVW",
+	"C5mysfAitI8efmwY0B+SMokd7iec+/uooo9ZjYe8w1HZvgE1cCzYR2OlcOi+e6IJnWqZ5oaRhNEk5YLV",
+	"x7lDY+/tQO5RX3LdfM4u9QvE+IEdySh/WJfQvfiT30kEidmgY0z/BxMaoanRKA5fwfm3dTEHFWGxYPiG",
+	"/6e6zg7wgDi8gyGJXI5+VKDegR5UtERASfVBVFCwuM8N4EIO0IifK5lnT0owZAB1Pl7xBLBH9dE5iQBW",
+	"lYv5BGNEIgcN6Grh2x/XcA8Fv+JdoKuXPyS3BFHgyWAs6pAUSDcghVfl2rYGU4DKOu2YpGjeF11tDB4q",
+	"aqzWBg5BTaqW8TJ3iM4ANHBXSA+xzNgBCwef1YQn4eEOEoK7i+snGvKgqlrzE0140hSpVJQqxaJIt57k",
+	"Bkf8y8fNFtvUImq24LQvKHK2nHRz3Gwg3nfoXMVbJYRArY51oQl6UaH2JKQwnYSjABEr1gTY8QzPiciD",
+	"xPpDY0AiYP1oLNwvXhLYn+AkiADOXPvi6DsFOvTlAZAQiJ8npC+Vv9q0f3KDMIlCIlI6BFcQV5OUQP9w",
+	"BHCowuvAAuyTjGozFnCLK0nC4Xzxpw/WA/eNRE7KRueQ0YSDS3IkfkZkxkS5Y/WKHRBjQfX3pNwV7XdS",
+	"7Z7eff9NRlXGBEB3l4v1mKR0R5eJHje/XFtw8SKwVoGgZekeWIK4uxkwhVBHu51s8QRXVUFn9lABW605",
+	"Qh8Cl/x7pE/J5ZsrO7yr92++JVMm4sWSqusB+eubq/fk6i3582h0/OJ59e+n//XpgLy9fEO+uboaoMZ4",
+	"9e5bDLOKaJpGRyWmOoYy2tXBQrBLCjX5jSTcYI6kNFBTAjDnSZZSY4/gsZjRJU/XQ/LGaBI5HLuVNTaj",
+	"YvheuoFFuVqw+kB8K+Ivi0V6Xa7RPZ64RS9QhbCBP8vt+nLcHuWcS3ogRg6QYBbWZjFo9bjyVp5Hivq6",
+	"TexRAKQ7tigx63cm9V0G73UF/HGqW3tt8D6VvHIilTJlO7W9YJEeYaSa9cOrq+8qNRD6eEHhiiG48hUm",
+	"V4IlRyHNhjS4g3LL1/ZojW8VXFYikCqkLVGlsTwJVvez8ryMBs4WimowvedUTe2Wc20VwKNzEkxgLFyk",
+	"AHDgxaur42cvXh5/e/nDwEEvIsgTV0TJFcr46pTrZC7GK5Qk2Zm1gpo7f2HrH11VHcdBd6/LlSOtljl9",
+	"YJWuHMYu/sUhJo/a3B1d1iDrULHB5zs5OShlBGXZHH22YvIg9zxot8AaTFjKsIzzBuISPK/w1P4LO/wo",
+	"eZTu9YBDsDqEtt31vVvr9u6PQeNd3K79Gz2wIIHghrKuWx/lujX83flw9Eg3tXTzLTNw+XVXZHMLvEko",
+	"dYTFQ6u0hvV7N8jtPk/OasHgB77neiT4z+tQRWK4Q8m649A8i1Mpbg/9tKHB2jb/KRVYO/DPWn/FmLps",
+	"/chrdxVDl60rnGZNNrzmBp++qwSKQXUo8mIltfbxGVyxh9B1E64x5vIk5olqjj+5MlRZ05RMaXw9V2CD",
+	"6pgKB+qi1kX6qJyRyLYVQaEhSKqOSN+tKnn27OiMUPL+8u1YxFIIFpvimtxq+lMqBFMDX2gOANqG5B0V",
+	"c6YJVI1UxCwoJo0Ug4e2Znyeo6x4okm0pB8ndhgTuMyJwDJXbAaBMH0omVl8PVS2+Y26lNtAa3YFLt98",
+	"8+4b/91nL37CwXYSPs/ubAxF/1cxbbwTsYQ0IL/lLH8MXmyCYLO8ZsWHgSsCoFi4hbNM44t/B/KiIO4D",
+	"pQU4bmvlxO92tyZ7IPg3+eTeVMzW9FWRMr6+2AzlmCQzqh6tqlrCe+vqQbuoLJ2nrpBoQYt2dXeQ3t6L",
+	"ga5S1O50gepfQ5f++t4dSH+4aFymuiujvqutCJoLUZx3xhMYElP/zdubUyIVefP25mUJ85NRswhAm/Db",
+	"3qYkbghhOn0x6C25KCKaauF59uWoQaAahjA0jH1QXhACEkxRlxi82UNX79ZOISKOuspqA9jikJyOTgPo",
+	"VNt2whOITJhxx4HuXYgkGItaVGTcMMRF9lF2kH/ONVwvCo+dwcQNV1IssSZ1TdQBtuTFBEu+s8v0mR/c",
+	"1dH6OewEZb47cwG73G0oWC3WbsmjsXBHRROSBHDzrAApzyfPW1zcMGGkWt/nAb8Ftbp5PRkB/Ba8dqyN",
+	"YnQZ2XMAxEpR5gwzUPSgVM1dUf6tOt2DsfhVTkkWHi+uRBKBeAgELFwAouBSCmmkcGVUuYgVoxDKFEFE",
+	"kmLelHDlS7+n2hwDkNjxm28iu46KxYzfMAxWWFFNfPUGD3SlGLlmmZOQRDHLSFwKsuIikatzJ6dgOxIr",
+	"hWSalKYINRBBa9t13isMoYeacVy7/cTairh2BLAR9Vi4fKpIMc1MhLOGIm/p2oNwbVQpx6L8yhqPwgzI",
+	"TKapXNnFcIs/FrXJ4edh7xCeX8yoeLHIqHK4HvieVGORSmuZRpXav9GwqN0/IKsFjxckpsKKes0McZgY",
+	"1gqEnbgChL/BWGyX+Y8Mj6/t7CHlwKUyO3BL/xMX2tiJg+oxxWL4MEaXp7m0RwBJuUCUI/sH2qVPC9gi",
+	"SweQbZgp+ZH7OntxKrWPvMPVqbf+7C9NmJEbZ65cLumxZvYlA2E1GY91SIWFOUzTtBEKED+rxMFm1Bim",
+	"7Lv/q+957h8Fq/0jZLN//Cqn+h/IUf+w57A+6g8O+OjoT//WBvHwPTKGozyoBIgM7KacVMjP6pEAlAW5",
+	"61jLEZYAiaZcgwojNy3FL6Pjrz78/nTw9Ks/Wo31CoBsHA7LhqjAAWCsJ+JiOcjTbcpu2jc7+QlMfjP8",
+	"u/2Y98ekbEnjA1ARHbmH8pZDXNcZwfrXAgtfRwMSwc/+uW3d/QSCWwpGooQaehYhCy5kmnAxHwv7y39e",
+	"/fhXIqe/egFdBrm6ILI+DhPlY8JivqSpH08yQOwzNN1ejUWEZWojYI+I9G0PckYiT9p2sAV12z9CArd/",
+	"Wxq3/0cyt/8CSo+OBmMR2ZlFpG+3n32kyyxlGNqLWPwTl2G52ewQBhvZBkqvEsQAMoNv/yqnQ3/WFZ0P",
+	"sbQoTKdIOunnOUx6amVYcOzgesRSxEwJTYTEeqADEvn6mhNqogBidECiKtpsNBbFSnsNAfO5YO8i0qei",
+	"2CdIRHGblLCMwS4TXJ+jIbnwJ9ZY4MD6QsJmDohti0S/j3sYZzzunZFxbzgcjnt/REdQV9SKXkAAgMn5",
+	"E7gA8C8yC6xEgWgeSVIp5hjeQrlgyVlRsRuLJigKGcFwHCuWru1Yi0VzHIwHpR26k0L4lAKqsQQfwFhM",
+	"2YJbS8ie5rAEThXTi9xokmCOj4ZDw8q0quaxKU3sQfIvHENYpnn93sMT+SK39ukvH6zMdbqEx8LCh7Af",
+	"7+FIh0cfqmFdNywAHr2ClT++stT1yuG3BuG5eBTvTLUMdJVQyXU6xS74MURkoQTfRJCBTWhCRMIOlBmN",
+	"chCK9mNP/w2//4/hcBiNBQ1VuUEFqfFJqCNhST/Xtc/yxMwDJEbFwLizrGslLJB7zJpDvl4Fq36fse9B",
+	"Nw0nDk7qy4isvQgQSvxu2j23RIIy052/t6bqIlJ9b2nUavrFfWc2NaIx/6vmPtxhmdRgje4g3+mwkqkb",
+	"hHVGs0zJOy/K5jNioGYq9pD4qqaoCCirfTvL2r3hol/lShRYj/3T0fOxiOym/31YLsgkYYKXILSutBLq",
+	"JhGJZjJXE7ZmVv8D7wD04mNrU6aHY/EmxOlVVGisB+AMTOeqQ08IKg3oJ/fWEOSfWMV6RnkaWR0DdaAI",
+	"19eOrU+DskWoByuZpnm2kUSMiRn6aEC0JDqWCtGG7bT1RM6iIjPfJ+8Le3RoxqC2++noq9vXm62rJYt7",
+	"8mC5Xd+wGGDRHjqeqb1geyxHdZ/eUicC6HYynbXcckUsPx/dRnB6SVd3vp4pZk2ke5SC2EGtFBTSgIWc",
+	"NElA7wLdIefOiZHwWqLoCjK+qEAOz5jSUrj+9YbMwJyyqtBoKyHeQYuPAuJRQDxMKij4MD6dfLiR13de",
+	"9dJpRk5A2B4K+YCX8tznzLOEoIrhNA6H8RlUGxiLUI3p5yLFKxjk4nK1uHCFA0DHAfN1edSkR3hfTHuZ",
+	"YCfxKBMeZcLDyARLbRD84DnpjkwsYHYQBKCih7nfRjGRNN6pvvda/RPt9HrwD4Sp1H3prBGwLrQr1Guw",
+	"1IUDBDqyDzAWIiFyNhbwI/in1Q1NIzLN0fcAl2tQ4ioIyHw+Iglda0Ln8sjqBUXNXP+CkKujwVjINCkh",
+	"ONBBhUPGwMpYqsQuqe0aC23YIa3dneS5R7DwzYOJMxZwTwQFeCCwY8Fwgq7lPmaWgz8NlxYsnsLIQSuI",
+	"+/DZlM41NovDGZILQ5bWKHs6Go2wGw2wrRA8JxiDs2EpFUK8ktN6rKNvmXltey/T1d/DtnY1q4v0c0Sc",
+	"apOiDB1dQVGytm//BAXE2r79xhHJPWdBb6xcI6az4l8SiLnn/VJgEGR3vmQObcbyT7UoN3y0Mz2jaC1w",
+	"EXrJBHcV4D88mSpGrxO5Eo3yCfzxKHema7KUghsJuGd4pO9glLKbr4te7pW+6jpsTHLIv5gSpOHCEMRf",
+	"K+bfgaSwVuQWOfkb15YEpOzhQKc85WZ9TiIQ2pNMySlLIuJReuFlIQk8h+gf+IwlZI3wLPUk970fyn3C",
+	"h1Q6eqSuHixIGftVCJS7oC3FYibMsQtpaqSwd2VAcloSG97MZRmjiiWkH4HSMtGMieho4FGSHT+MRT+q",
+	"3u0fIRLeDVOWa/qR/2f5QhWQ7MxhN8oZkYKNRUV/81oUIvAMKpVJvS5Gi9Bb58X1r7n6odzsUkvewUpd",
+	"uoW6C6Xkbiuj7hsAclVLzJYL/ePsfnWVmjVtYnX8+Usp1RND+AnOGZCjHOtRSFsrryjugvtBz29k+h+9",
+	"TeR9kUFaAl7JFLKA9JErQ6NqQKpMeTYWUUYBGm8yU+gTich/AFoLOSF9+P+/Q0HBowEZYdCKz0+zP2KY",
+	"uv2dJedjUThh/LD69iddBSYrPCtYWUIfOdgajn5Y26VwjZ6PRQQW0YTd0DTH4hXFiYkTdhdOMNYBfDUg",
+	"+ppnGUsGhNn9HBTOoaMh+Rl9xF7aFJdbFLxI2kiZoFFJTQk7+45RBwrtr6YgYDZjChO4xgKsMath6ACQ",
+	"cK7kKgj7AhLZIc6uYgT/vHfb6oFECc6nMTFJKvZFGzxuBW4vMozMji3dczE/Bi2gpVZaB4fXQmg47wYK",
+	"oHQ9Fshz4G7A2La+4Qx6ADnEk6Nz16kbJYHYSMv1KZsZqCQIfFkoARAw1MiOO1jovcxeYx/fwUI8ADN9",
+	"lqf45jo0MCHsypfDhFUitOQPRAuUf9eMiPiAjcp7a2bb4tNA2QeISWDHsSj4kTSzI0ZjWHZEZi/ZEVuq",
+	"cORY/FzVy2/LkTDnR45069BUeCT/oooZVunQRS4D6TrRdBumBKjb3Wib3+Ir/9RAm1bCwzyasF1LfE1c",
+	"kcfQw2ZoTdBY/DKVxIdqVeuk7noEHwhIhp363LNwC5LCMT80bE/R/SPa5IOhTQaU30D4t86zRbZqiSvp",
+	"+eQRUvKOICXL/T0HVwWqkNrQ9aC4oqY7CWDHLu/HmWzYz9HDCA2ra7ipPVJJA4BkCxFw54AmbSAjS8q5",
+	"x4MOu3roAKkvk2Y/XRwU4KhIRXChp+yWNF9/tp0smbXVWxgeP7gX/+nNj/YI//8MHqdPJYRLFxUgPTy8",
+	"IG4g5JPfXYb2TrXtHVvKGxbQdSvlzc8ZS2MbH6mLVWr6kP7uUZIAYkSaRwzoBuqh14U8s7qcy8C6nWg7",
+	"hIz8NXoV96usL9iM+7WvfJ7VFPIagXqRJLehu5DmHomrHgovL/TDKocu5Q0Xc8ue1dj3o7s6Tc+WlNtT",
+	"ior4riGVr5xV8kPQw2fumAmG+omAzR9V1odUWd/nSnhV4IkmAS+QpYSauladlbPZOUAW2l1lALdE07S0",
+	"8u/LobNgNDWLxkuutzJNEQRsJlURLDckFy5R94VL2cMIfjt7wsQNS6Hso8d+SaihU6ohTj0XLpAyrQ/B",
+	"/Q7Hc5/UDz3swwj0tWTtkA9mhRdtqPoKe/pJ0BvKU7sw91fCmgEy5mrBHN5MOc+YCsTn8OmYFYrDe5nm",
+	"mtWtQxa4KyuFMG2AVXXN1pqZ44zOuaCGJWfkxQjr9ll7Y7oublP71CVEPBuNjs7HAhFxSCTYRzPBStDR",
+	"kEQBg0Vk5spje0Cd2QwCih3r9X1qyhNX/1oqLFLqmPWoqfZfQ2RCbWHgEuKzqcbzy9PWZYYNnd9BK4dW",
+	"d97w4lPNjrnQDHK9biwtUQWJPQXgKSApZildEzDbqUjIm7cF2moDAtlvjbWwX7ysIMk+bT3hZUU92MIZ",
+	"m0qZMgBgHjwa7v86NZh3HZwdrgA3l7OsG1zi+gYQGwHDY3G8r4YNwEb/DGC+doyftH7dPkDff5a7xM/g",
+	"avDedEhELPceprCYzpliWqa1oDv36GCoZVyH/AxFllEHsN0dQzmTJKx04rwuWG2ZpZohb4MK5JWRcwAQ",
+	"lGkO4IQagM8QTDJ87uErNF0jwuyQ/NUD9LjiKcOaxHJYMcd491Ir6LFg1pdheVZX+seMiZ+piRdkJfM0",
+	"IblmLk3TFRYXCVkt1vdWt6eM6toUGLv9Q/cvKLZ8Spb5Hl1Kdwy7/wi5f+dOJWe7NvuU7uPIb/Dgv80f",
+	"2eaRbR7ZpoumXKISnCy4NlKtd8Kt+HFvYBkEeDu6mty77V0rc3pfjAZj4V1qL0alz+2c1HnWdvrCfihG",
+	"9J2bRivfWAq+lPDQLvb5xWjQW9KPfJkv7R8jcPzgX6Xbx27fnKlWfpuHcsdsLUU730ywhY/3l7W8Wy4s",
+	"cbyCMRablm3JHfcUZ2F3uYi1cBzdKh7W+Xsew2FvWUxQzsxxUomJ7WtmNMFnyYSa82rZLQ9Zq1iu6TRl",
+	"R3cQHVvdsbJ+A0TB5GlKACqK0BALJBc4sDCDFKdlv/o7U1K7z6CmA2Efua6HDal3HdbJ2CIvrcu9wX0L",
+	"yW8A3vNL1HzuiAe+gyR1WEW8fy1wTKwVv01fn1MwcCEG78db/Ulrxj8q9J+kJvwyN1auuyqRUPblVsFL",
+	"5ake4CG2Uc2rmB4A6UHjBWbtylkVHNFhX9ifylvuowGZrsfCpfkGNS39QWE88AIUcpHLLLdaPURu9beA",
+	"QAockLGoAIFEAzyjdoKBHG1k9LvqNg43RSRj4ceEpUHW9ZnFA1yCAHEV6mrCK5mSSR6zBGCcAXx+LNgN",
+	"T6DSHkInwkkYlEeFdNOT3+3/4G//eoThC3pIMMtYn5EIMZKgsJGHQYoaEp3B3V5u9YMheDQBFsHIK0f2",
+	"LrGDQFJX+FHjLbhfg/bN5im78h91MbJaX6Pft6IRbOkOafxEe7p+VDcaisFUlgmuDUrxNSBCrgAYzED0",
+	"aEZ1iSsQ3iaUm9EFAfLgOPhaKd4C1dbLcoQo2gS1rcDVkhZotWPREa6WhGi1Z9hFATPrS4COhdVl7Gi4",
+	"0SSiJrpDxNgq6zwCxn65gLGfXOJ0gpf9pBKmBCs9ixcsvr5jCP23Sk6ZLhwbxCyUzOeLoLbPQjFGUrpm",
+	"SvsCoZmEwrv995dvia/1R7FM81hMqRBMDSpV4BKSyjkXA5IpfsNTNmdHrnZ+LFWiAx1wSC4IzJNQfc0S",
+	"slrwlI1FUYwD3B4ulgLGt0CgHqEHhGNBuEzJ2Nqs/WCoGU6TFlW6CTVjIUXMjgZkRa2wyzMrO5+Wtews",
+	"NXBjH1qp7EoOCdcUFGp3ZTCnuV5HoPWOhVdAp1hy1/A0taMTVkaWUPa2x3Km9puxcIVMZlxwDeGOliZx",
+	"EkWocwEgh2jfA18K3hc7YSLRRyCGx0Ixo9Zgv7wYPSeRC8kd5mVEcOQqM/m6KLDJEelHvr/Ith/BbKIj",
+	"V1OpqIbEMh+CwgCP0+rpWcaS2pJ7dp4o/kt6vuVF3n1L23KgMHpUhpukLu64I+Ev3Qr/ZAHqZUh6Lqwg",
+	"D5GekdWEXO3y6lev4goHz0EmflH09kzl4o6ltqNO7avhY26fPciurr7D8r9+8lIMAErMlR49GpDYikQs",
+	"ZaRdANpYcIGRLfC+NlBEjRvn98u4OyJ+vPLlb6UIuh6SF6NnThgGqRhRUKkXRuhEHHAKAlhLRYQMw4l8",
+	"pkrfCxpI/5hgCWJN19q2uT46D3q8ZuvJkuslNfEiItUeM8U01k4l18xXX3EF6hkxKteGQb1QVifQecqK",
+	"AjBl8f4gkg8Onto6LrkAj7T/6LOWdXakV0AHb8RMNqN4A9mwxActBiTzKPJGz1rN/Vtq2Iqu71jUASmW",
+	"BLoh5MKi3Hcv5oLaMC2sX7kKAH+tylamxVSLOh6vOIROsFKvK7DJMf3GoYM7bxxUYDoNIg/RFVgoTHDp",
+	"BRWsaXGltyv24FU5rVYXYh1da0XzoXftn8kNVkzgLZ3vCUIo9/vRKm2MqC0XCQkXWLkIog2jbz5R7dtB",
+	"Y11wNOHqCsu57CAC0fDnRMsls6rIxilc1nJ0ZRq3SspFrrwjVl+MfAA8BMazjxlXTEOdfyy7hEtwXvlp",
+	"LJa5Bs3DJdXMcpMrzB2zvXJBotKAHxYjmCzpx0lC1zoi/ecvX4RXKsOxOB2NwhsIUI2cCILVF3OCYx3Y",
+	"5aEogIyUVlYbKqxUyrjVKBShYixycS2sgIzcNUSEOgloNOXySlVTratiEuO9kMC6T7ABIP3qFRVc/IrI",
+	"u8dr1KKPT5T3s7fw3BYRP96p3hXGErooKoj/EGpVkivXW3FX3SWcp6uqmgJZOddsvVtLsTaCMwrsiBAl",
+	"OdcoJ6wOkvDZjMFdLLy6YWZY3ZiLmI1FP3KEFB2dBaYYItqSOJWaJT6WRxBkyZKxwfSSithWrZFnR7RL",
+	"WfmLndc9Gwh/+f/Z+/rmNnKkv6+CcqXK5IWSvb5NqlaqVErr85032RfH8t4mddxowJmmiOMQ4AEY0cze",
+	"foB8j+eTPZ/kKXQ3ZkByhqJkUrJP/MsWCeK139Do/jUsu2BkeeeO6n07etNzh7dzJBjargdGcGpjhwPV",
+	"r38P81Lm7DWIHIU38OTyXEch1KpNA7skx0pfg51bfp66Vjegh7rnzAq75EaPlZ05AR9l7ktiSGZM9vhg",
+	"wEGtRbWpxwrNJvjgFcytZLwtxdyZDw6oH/8nLHmsRww12oHVE182lb85qsk9CYvAKytMEeXFvkKPGtZH",
+	"9bJnxqd82I8+UXrE//TGjFmZbarTiR42W1O711Lpfms2K2zRfC3Bz3829tp4D/qopNrr1hl7DV4k0CX3",
+	"U1HtNJe6oM7Ykbh3lzh7tecyn8prcIOIQuMGolTOA77BzY31bhCIy5LHiRDFBmKGcRkDMQWroRwMtYWR",
+	"Mb5e60DkVnmVy1KMVYmh1xOgLjT4hbFTgfEaY1R7SqMyC/qeHe+DoWa3OsZacN28gbBSOfxBs0MCbiDG",
+	"iODzHxudOY9nwVdWc11fDQuuPSrwXPGRFqNLVh4gWiPUeM8w9SB1En7Ozup0ope+hubt9DiubCwlNiW6",
+	"izbgeM17TA82U2EEEUyO60Ed2RgSumeh9L8qqDDsAINTE9v3LAl0Ez1txMgUyz4Hw2Lpk7YKQMYGcxVI",
+	"nBW1n8hlVHwcB7GVroErRzKfBvkWLq8Ou5tbc23ljN4KWUINNYuoOkVPsW2+Eiurit+zGG+ApYactyBn",
+	"oufNXOUiw2bZ2VDj/07/EZZeZAP64tR5aX3yN04EnKs/oLgHKLL+qaAiSBgNQQOSG+u5E/NS+rGxMxGU",
+	"lTZ10Ai+3WE/Sl/VfYseLSPGLFC0b9aPUSW1ETKR9SHRvPH2TWEb56LbzadF9NnVxzTU+FMMtG6TuZdh",
+	"I/DFLZf6c89lDnNMLiKbF49Xex2quySg1AM+meNFY0/5boHY+akMzWy+diSRcRvlz0hE3i9pOfz2DD5C",
+	"XrXJXnxRPlF6bDr9c1+//HrtcR+BH4n9jEUepugC0PVj6JYa2Wuv3o/+vv6v/6q+LxQ26cH5W+IRtlkN",
+	"h/OwpWO9ICt+K9h/asy+oeY7vTY3SDV3QlpsRZIMw17lpoCdH683Zv06/Hp/CSKrySH7rbzd1hv64Q9R",
+	"x/uzerHfpLUdnu6x3dMAd/xu8wbe/fB+D6GyIR/wMrpaQuFeii9m2i2kS4Ril9rbvD9/Dpd18mAc9d0W",
+	"fdfiyGhFqngAfbeCVVGqHLSDTj33F/Dfc5MDUhoPgUR2W6o0z/iLILp9gvZxFnFcvldgBxxVh37FMUhf",
+	"2VWTP57uFkLiJomY08arMZ+je5FPpNZQbreEfkx+8jr+4Isuf9Syot1BleOePSFc5ZRo6vWLHsN3YmwX",
+	"gXqS+xuKFbyVFZLbRq1pw1tBmXkalNi4gNHEmOlASHFZynx6ElYqvRqVIJTODTqIuBGFdInLHz68EzOp",
+	"ypH5eCq+826oaT2U1xMbO3WNjxP8HTvZ8Mdz6dzC2AKzehzIEigVCX2YJ0aXy7Ohllw3wcmlyKiTKwc+",
+	"OxU/VX6E/r+f339PTI69Emw+hsRhAn/E7Af73A21LEuzeFGAXqKnUfQSuPxS6elJaXJZYm8z8LKQXkb0",
+	"dXAchDeuXDihoR7qX3iVsQSAyKW1S5H975MaO/TkUl1rFD5nwv+3YfXy5R/zSquPMRcLP4HBzVf83QQ+",
+	"0kdZU+p8qCfwMezS2x8uXp9cvr149V/+q5jCEopYKj2eZtzmQEwZdeipu1P6y8oFOmR5jFPxHnJQN2Dd",
+	"UFtgeAREF0ASsBhVmBvKTaa8LXqn+TtmxonMZ5h9y0GPUoxhIWZKVx7cYKidEVLkch7WX9S5XGmyxLyU",
+	"y47MKoRibpE1BwpSaBnpUYG821Z+xPO+L553mwz+dCmbvLe0WwY7Ip11UfkR+GwvdYDbDp8qAvObSAFl",
+	"EIKKhXxhKd/zk+nj9hrBO538y4cWKh8SnbIBOH6sRthdUNhoOJCo2Q++2Oox/zRTHtGQKPMxkH4JYy9k",
+	"iWmDGUYhXmekpmPM42JiSqAAxeuKiPlUXGgBs7lf4huh4W7ZYMvEFGDOppg3FiOQsfsSpL2KjSwW08RE",
+	"iBZrgICrHtUaeFSgtLsz7vE5ca+QaY9rQpx5cIcIaKT7VbhbvHr5si50Rq5XTmGi+4GQeQ7zwNXh0xk4",
+	"J6/hTGSm8rmZJRnMKp8MOH8pbGa4xixDb6fiR/bmKpeGIoC3qv0C8AHcY6rHMPx2aARee4x+kd4HGXjU",
+	"ju2v8gg1ItDhy+RTQ7LI2tjQZsEZKUiXvtnlT+c0X2fPrDJaY/zt7Mf7U/OTg3vy9oN41zL75W34d3wo",
+	"d32OfSjXY1zG7r7H5qSfqvex2YHuF8BPsU+3cRcpMgv8yZ4rG7+P/aYk8uyAYV1tpNilKXhqy0Gd+4CB",
+	"SUcTbT90jsGoQjIOazArCpD1rX4ZN3uPppqZg5ZzdRpJput6/9Mc9MW77/7H5U8/fqrdIotCUSzaOxvG",
+	"8aiwqIoTi2Az+jvkneYKz0UUJq+w2mLjG8cX9lGlSkJivC9dHqQI74eJciKd90BIJ8KO3qXibjywpZyV",
+	"OxzY/7n44fu7HVjsOK3NcesJ9MI4/dMncWJhqXc5MWvKWyyy99jigNbGRTFTGkfZZl+8oXh3U8ITsiow",
+	"CD+Q3wli2BQir5w3M9yGlWd2OsYtIjY0SKwHbN/iNl/PwsVnONH7+uU3DPodY+ExAYohNGJ4PKVLXcmc",
+	"MGozwqrlsPdZv8FiXGL+lODa7XW1b/6hmJgyYjqaEqs1W8D0XHzYpMsM4oCMhfJuqCtt4cZMw63ZTEG7",
+	"82bPcJ3JUxgj9+CK+pT1kEtEeMTHzDAyZVYMdbN99VTEtZWYavj1yz8SCslCOWitQURe8UDVT/mJ4bFM",
+	"lfpNIuGXu7NLU1nuTgZ0OPTtHuG3+JjrokuDSIuzJzUsRDOVWCNeWcqKZSfsBuUOdUO6optyB2IEY8O4",
+	"Nesp2C1k/W0XH3H6IfNRpye5pv/9u45f48mGAR7VYxwm8Eb77ktJhbMrvgTN9cWw92ui1xX2fu5EsvlB",
+	"VSRcdG/er3XlWY5v3Hid7vTztqsScQdN0hGfwXz0Wed6NQz5qAEdWxnyGMaxUxjH7VrzzulbG0xVrd47",
+	"NpmJ0ljp8qUILRZD2MK9bCBGS6GKtKpKWsNGaqEKYcZDTRmoSZ2FupnL+gPRFGAZiCyXHq6Nxf/HPFFE",
+	"s4aRkhrrtVSjSvuKYK3tBMpsIOLayyUZyFLcgA2LPhP8y5OvXoWx0FT+RyZ6C8S7U4yvpoqB8MqXQA6V",
+	"ehcGIpcOTpR2gCUYb2AgZBnrwM86C19i7usBi7AdropLq3Ocz+RO3b6OP+rsNh7vSrdz6T3Y0Pr/9ujk",
+	"/knn/c9w1P3eyd9ennzz63/uDYen9L/+H/r//T/tnib0j65tfsWFROPfX33xuULhFG7PDuL80Kdwm//W",
+	"moWDWxNkSSr+eksWbHKNb8pOfbeSAbThcQsn8uzAJ071E7sM4TDJ46ttK3X8pBl0EzWI8k5YiIgtA3Ej",
+	"rZKjksFb1Gxewgy0l37Dsr0D9dz5UlvxpTaQXejnZBTutrf4Di9zqb/ldoeAQa77/1JhkOsF3C4teb+f",
+	"kPcT8TR42d0PqQmowC5U33p5u8TCtjE/0nHBgxJyb6wIpBksTE60dNlASJEh7tOVKugvghTPMC1jqOkv",
+	"9O+QAYq9BiMwGI6yLDNyfOLH5zX6IPs0g3l3Kt7iRJQe6rQgfI98QZy5SX8w/jlVxKH5syWKGyjLsPZl",
+	"Ew001HVBmRiKaKpYqqFCFFKlabnuyk3VfA5FUsYry42mVLB8mXFJ4GBqE2CMx7qSWkgvjM7hPJbm8Viz",
+	"RmQM60IOLGoOunCMngweCi7BwF5YXMJEutAKilPxjrFZ2C+2DUmG/nOFgyR4MQwww583sDEkXXUCWhNF",
+	"HGHXnG7DcWnAl2ujeiDqcpl4QogxgWjcCPBckxdVpXQ14jOFhQ01hod2IsDUguNLgIDBid7JH/Bq/+N3",
+	"2SV4yJjHaI+uga1oLzOplyxgGA6KeOhgCC8bTLjNwk054vD6eis1Hc3cTjO30emNsRtl8ydo9fvBrWzQ",
+	"11ketGy55xDg75oUGK6grwuR0VBlUHisLEkDeVcXfKPWQUtTMTtvsEjaQEg31Nm7ny5X0NV48hkWLTkX",
+	"fl3B1uMx3JkFZyqbw2nO8iIb6jXAM66N0sBHUIcId8ZmBenltsxCHO8z4srkwSs+ox3fY/bjOMajRih+",
+	"ItxtemELOzP31bL/9svlw+Md3eOGelsEMO7WPaa3lmakyyVLDHqrwprnwdZkslcuLX+8X1ikL+3Offt1",
+	"G3fyiV2293TLrtl3J5vt0IphGyjk0VDbbqhtmGiNl+BxrDXGe+S6+J3vh+hQpaLwc2A4VR8RbuFGlpXk",
+	"Ei01JlbProDG4qIjWOxE3sBQa6OhP+AaxstgiZmisYyw6+hNGFB5dHbDlEpPg+0W+oQbVYDOw8W+ebtk",
+	"O2vtPXLlRbPxK+zytHmeQsuGi1qsrN75bEhIrbSrh/DUUt+3acIDvSLe96HzS9NqtMk7PLzRQR+lXyfW",
+	"Fe8QIaTVrkkGEh4ta4Dmx5SBK29/L6Jg2RpTERvVkYcVBk6xqFRcQwsnyoGBkE/FDPzEFPXttJnXUPea",
+	"xyn4OJfhLsgo5OjUDls3k+H6GdadytsBO69N5eeVF71czudQDIY687bSWPOdHcF55esu6dAoejH3lSxF",
+	"kOXg6Ps4F/5QYOwyVh3HKkJqVj/A0py8MVMq+7kqxQkJOO5KrKKA75ct0pPNmCCJ3sQzOPBDaz1Oh2lT",
+	"K5kjg7cx+C8T6ePrSGkwcFzS+8cYsa7CiRsdX6wfjsMHd3+FPaTb6iJ1Wm04kZoXnubaj89m3szJTFz/",
+	"xVAHe8hUHsHHqLgl6aEuf5S4xR2VPA/dwR31mBeOow/q4D6ojQIMfNP7JGcUZaicxNSW7X4panwR237R",
+	"KJSri+kq65a4TVZzeZ6UB2Vt6XV9QmUp5jsIRZJhK9S4TlvbCHM1xeqWqIbdQtIjrgZ1GaxBDvttC0Rf",
+	"JYfP/u15Zba0goeOR1/bsWNQ+n2D0tfY63YWuvsD9Bp3JeHq6yPsiDi4wS47ZAIqF+4wxTlzKqY0slW1",
+	"MHZKdhaniiUZYUdTvzURkHZzk3wYYPXGTAEvtZQ5ui+5fM/MwWiOVy3C/HuzABtDj0idlM6I0iByb7ME",
+	"4U0wzTFUK+YTcn5UmlbY49ZBJ4ReZ5gViNC7mErbkopEeXYtJP05Ce6XDyi40/S+Wiodrfm9wsHdWerv",
+	"R7S/IPa4g53/gX5wSJyEd9/hINtqK0cxdlQGnZAKqE9r3HEuwxe1AsOwEgIIAsf3926r789D87MLyktI",
+	"J7ILPhPC0BHfgrRgBYOThyUzFjlFnzrx9sOHd+Jb6VTelFGnrVFY7LFyYIdaS4Iix1evCCU/EKAQwBCr",
+	"TEvrE6dGYWr4eUIwxT5PReZ9mYmeq/IJTvfV1xPKovvmJYfeDnUWVqxlmaEemlW+wqw6+JiXlVM3cC6i",
+	"/ygZn+Zcqhtw4puXopBLR7HF+MVzN9SoK3tMQmerd52+mEnETQyjAMMu1t9246W3sP6BNGFk+se5vKyO",
+	"XmyVOgPhJmbBTwhG5zCoXwwitx21434E2Q8qGLBM+6sSjAPu5SJys6vrXeChPLACffEb/nt1y23pPRqd",
+	"XVx125WJfl2cB1l4vCjdj6RoDyNRfQb3oPiUP5d+0rzkR2p6ti4F7wSdiVSLwFgvcqM15F7dKL98QXDb",
+	"2wKWXifNX1PrA1p8m6PdVppqBTAc5S9qZaKRJ+KMTXdNzE1ZBkmwiqS+AZB2wke/jbaxYWPGVR0e1+wP",
+	"Vw7yLIV7n5iFMGMPdcFcfGmXnsuwKYyvGkER7CQ1A1N56gJL77ihxmAibCJKuQR7LrJK2/CpHJVw5ScW",
+	"XLjIZ6GrMBhmauRhs/LKqxtAzMbKghMzaac8i6EuzEKfi8xKD1elmimPHSD0dJgljuhiZgxGUlE9HSFz",
+	"a7jsTzDOPNjzoc6SRLWr69KMgik3lxUW9SnL+ih65NjCjQgmg+NtSH+fhf5S3jzDUIRMOK9CVziz/qm4",
+	"nBjrQWPKmgd7I0snAr8t4/Nkmw33ruri4wOgomwO9MB+jK4ZtBVRxLIBa6zyJEQGAQpRdMghpUdqNrUo",
+	"IA6q21EBXcYQvAehnTp2r5V2wk6Bfe44hdS6+rULnqDWCfZnkJabj3330jYJucTC5LsYK3+KbQ9vqawN",
+	"dTRTdnqaoC17INskixqSbAu2FMgsQQMjlga20FS/X7MOatMgtlDgKLouEEJRlUT01uNjA5eoEz0ZDJJK",
+	"lsItAOYUoeH4fQtKdY0lEHF41tr9oP4L8JD7K6OvMBvhKhCqzH0mbKVdPYNl4n3CdsJVeQ7OjSu2E24x",
+	"TeLMi6TLXlb//8xWmnBOcfKOLRBb6f4pdvzxKleFvaIUfzbZyIGo/h+X2NXgMXIbI4B6nLiXcLIqbNY/",
+	"x7CmoZYjh2C+SSEfjGcMRzOFue+waNqYff/mzPooD2zLtA5/NGRaDZli//KFGrYYMQ0tI5N0oyS+0cz8",
+	"zezGxrIoqDEx0COrtEiRL+i91ldWJ1ecv5uREwuwIEBz3FePr1ice5GIiVUcDEW5HvXv/ELlbQCM7ytd",
+	"U90lLm6vQS+HZhSc8jZ1/DbuZSLSV7f0GJjSniZg1fU12BUaQ+q/hcPuHpZyC/OlBdt3sArTmvqHNww3",
+	"RzvahrfTVrprJ3m4WuVUD+3zshR5Zt1mYjN1Nom6rcRzsZuRluxGL0tJ/4y/yRoLzbXI83dVFwfs31pq",
+	"GeiBDaauGRxtplabSR2a7zqFeLgabArv3Y5pU0iKN4FNG3vKVD7cRFJ7yk+kp6tbaKbBOfbhiLHihC1y",
+	"LwvOCNNQUIkf0cgHrkH+t5HUxa8Z3cSGWnknSsk55QN8AQ4NRC8joA5dZH3B9e7H1swY8RBzQc6ji5wC",
+	"MeLAyg11UcE2ry7nYR1epTWj3EmV0UbEI6rPLOzME9FqwdRsBHkDbjOXORQDhq9biNI00De6aHIWQ1O8",
+	"AB9K71GJGYJ1U46u8uFGETXXTGL9zTDJfqBTupabyjtVUBQp3/5jtjUG0KzAxdEqnRFU9D8+WTB/GluA",
+	"DTeYhbGOSAPvKSkrDHWJ8Heojf1EaiHFCLwHzFk7E1lulVd50J3//v//TWSlWfD/5tJ6VX8eE8d9RnVQ",
+	"hrpRzqhyY/AoJ1MajSvEp3Sv8umpuKgK5aFo4odMSamZza86fBVrfHoY0LnHUbi7C4ejwo05cZHw4h0f",
+	"9GHVbBzvZG7hRsGiU+Fiouiq3bowVVmIwjRUv6qKFQbk5HCW/k5G/6ajHEhOChpRDVYGkUDLWjGHRb3X",
+	"I5h4MQ/qFJuFi2ZRQX9Qe0GGmjD5sIMRSdGycE0DqrZfgdBm0YhZ/KaBIcVGCDzZiOhe8sosjF1zyfRP",
+	"xeWaNEerPoafD3VyKbiag2VzIRMyeoZJWgTphvHnKM7IpRoxRn22g86P03jH53lXD82fSwD/QBgN63Pt",
+	"ek+jr5+GQPgQY7TWrIOBcMbodjyinSXCGi5RIgdq7IJOAUAWQY0r4OuyFJUD0ct++w3BgcXvv2eBNyTh",
+	"JfQHDW4Ob1DEJygrCDZ3ROIqSxIaDrzo6aosicURaKY2EGlADBepMN73VFw0UwojDbXmiFgeTmhj2TqZ",
+	"ySnr8jhxLA7uEYMw2PJcP7zSXpXhc6yx4bcw21/rXTswpzQDdfBIfX5Ph0sQd2QVEL6mLMdCuHJwONcQ",
+	"jZSJmZy7hgoRIltgjRYqVcYG4LlAqs5LkNbxDbuh++cuskQvub1i/I4KiwuXzf6pqOkAHfZhqEJMAeY8",
+	"GHZxKi4awCPkyXBjlClkc2Cc76VnS5pYeNXGPScVSjfR5w1WE1n9WHR/qPktDpmxuLcRfNnGS4exg+sx",
+	"KKfmMQzi3Tl5oyjd02DtS8C0CeQTsaEfIp+4WDQllXyHMJK54uwOjwmX3PQBvC6rI3VdqsB7pa+fiEb4",
+	"xdipm8sck5Vwd5INaK8B3BW3TT/fLvx/QTAW7uFqNpbZAPOEXJ2Y88OfLzCjxuhyKUBbU7JhgYh5E3nD",
+	"BQG4ujJovCu5IJtb/QSb1HWIXNNNwnrILNNdyDook6dF2uwjWOydwlvEnZvsIuku3z6AkIuD3Oo84k14",
+	"ou+jl5dvRV4q0H4LOezL5JVlaRZXrirMVUyBzOqEQjGWpYO+KME7rCT/C0KNu3C9kiK3UID2SpbPm/xJ",
+	"4c1QZ6G/TPQMunZ9oTQKTca2ik3R1RtaxnAVeSMVupO6PKsrVHoAYVn3/9BycnXgTnfqk5SSQQDsmSU2",
+	"jUPU9J2eku/VDYheIFEusd5n00BpgiOnorwF2IGYwtKBP5nLa6UJ+aYNkfZnHO+LBs/CJWBRzi3ivMHO",
+	"wg17QoBZvN6GSInEthBnaLAD6FUwl0JTcR2kcuCO7EbBAmxGyCkVvaFl4Y+MnRdSYxlmbEBG6o7QWdJv",
+	"RcwKNPC542SFOT5q0eYwgW08coTI2gkiK9B8Bz/dOeoQWW1d/LfAXq0V0jPjqAGIicLPnjvhgHGH0C5K",
+	"yt3ENuizG0FuAi9aqBC2iZAcMJRE5pjHKItZUChSB00zgqhsNpmP8LeY+XZA3Yr9HAEK9pLbgtu5nSK3",
+	"kB1T1++DzttY+8G+fDCB9IHJ9ogm0Hr+fwF/78P/NJwcrAK1QTHk+q6J5jAalAa5kwZ9YIJlrLJ/RcJ9",
+	"dKAyVnS1LjNWwEyq8u4M0Kp0X0SXwJkFR0Jxj0BSH7Zr6pasmDCJQHPveFoH4qvYPY53J9ZqUfKxM3zg",
+	"PgruroeompZrh1UPzS7lvJXeWIEU2N8XYYfLkzuTzqlrfQCy3hkAmXDCvn75R4EXwYVybelgFzhPlLaG",
+	"K+rvn+pD1zTQDPQnk/17BAvF7jA/rnSGvIzK10lxC+n6R5ZoZQk6CCGJQLy5j2ETfhpJvJ3+K30QDqgd",
+	"CZ7uUnfiBrrBbV6/ppgHjVB5+He7++NnXtGXxysWZuZmg1UWkl3wzEn9owm1L+ixsN2RwTAhZL8sdlYQ",
+	"CvQDG03iRzMyxVLkUgueAdb2d1COI0jmBnO1eDLop5/DjZdXcbxB+INAlN/vvtxqVZ2B3gvFr5LiG/25",
+	"UCItrzj6YLrpig6L0tPTzfoE+roBS990h0n8lZsckD54iG0k8m2lyqIBea6r3XF1aqWlXd6XbD7teDgM",
+	"5dnZ335d1YFzY70Yrcy7K8JFaqOXM1M5NmzWOv7t2QjRny8qPwnj/D747RkrqNfGTBXgh2F4jMIisVDZ",
+	"8tnZsxdyrl7cfIUigEde13pvQZZ+MhBMC7UT/+Ldd6IweRWsMKF8UHKnSWFPmv5m1epLda1PVNNNMFAx",
+	"WhfjJvwy6SMwYksPQVwk5Ybq5kTdm+2DidfEzaQ1ETBI7dpygWzuBs3zlm6CFBqXAF4ofQPaG5vOFVNq",
+	"Wn71fZ1rS9iKYRozo5U3WNthotxaR82XLb1dlGC9E1YqB4UYLZtUXirTG0vDisKqsR/ERauwX1NtFiUU",
+	"1zAQTpWAeM0WnClv6GGmUC5sjCjVGPJlThZ+PAkct2VCbz7mMKd0/55VbhrOBeYes4UCF46lwtPFXIRB",
+	"hOSluRuNp+GYpgrIVUHf8NNsMgGox2kjKaQ1oTThwGLqLaNuNtndNQHIiNk2BnpH4iHSxi2DYMrQyUIV",
+	"IArpJiMjbZFSH5JGy+9+TKCgOKtjrHSB4RvMj3jHLAoOp28lrxpxpIPEwrVOeyekE5fY6cllYMs3+Gm6",
+	"j/hBSycpmt1gZeMGKaROPfEkGq0BvVvh/Rh60s5JGL1SB0uJmyBhky6ar9om+4PMJ0pDlBmqYW9lUS5x",
+	"rZNehMyug/VXwwIwbdeCLE4wfnUKy366jHUc5PaVeDmbgz2h3AEvZFUoL7xlT3AtygrlW7e9ZlkiEDOm",
+	"7LxYLjXWpU0To9M5YmW79okl4oBSgYKyQaYwaUxu5IummjTJxZmcC29SwVi1C8YLnHFdVTZcmhdYdMAL",
+	"qZeUyYjR7ZolUjIxjIbzapauqfm6jZ2MV2M2IzBjQEPpRG8Bo4kx04G4LGU+HZAnvp8ESwZBiUhHZixQ",
+	"moWrvcrrJJZZMgGdjNEu03PQDoRXvH1jkL6y4E7FT9E8IuBdKET28aSk9ifcLBNSuwVY8fXLVyLjL0/5",
+	"y6tK1yF/WVOmFocKSyM3DDcWvSZ7IvHoUFJasiAe49nvv/7+HwEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

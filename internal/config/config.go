@@ -32,6 +32,15 @@ type Config struct {
 	SSH      SSHConfig      `toml:"ssh"`
 	// Notifications limits where notification webhooks and mail may go.
 	Notifications NotificationsConfig `toml:"notifications"`
+	// Compliance bounds exceptions (risk acceptance).
+	Compliance ComplianceConfig `toml:"compliance"`
+}
+
+// ComplianceConfig bounds exceptions: how long one may last and how early before its
+// expiry an approved one raises an exception_expiring alert.
+type ComplianceConfig struct {
+	ExceptionMaxDays      int `toml:"exception_max_days" help:"longest lifetime of an exception in {days} from its request (1 to 3650)"`
+	ExceptionExpiringDays int `toml:"exception_expiring_days" help:"{days} before an approved exception's expiry that an exception_expiring alert is raised (0 to 365; 0 raises none)"`
 }
 
 // NotificationsConfig limits the addresses outbound notifications (webhooks, Slack, SMTP)
@@ -141,6 +150,7 @@ func Default() Config {
 		SSH: SSHConfig{
 			AllowedNetworks: AllNetworks(),
 		},
+		Compliance: ComplianceConfig{ExceptionMaxDays: 365, ExceptionExpiringDays: 7},
 		Notifications: NotificationsConfig{
 			AllowedNetworks: AllNetworks(),
 			DeniedNetworks:  Networks{netip.MustParsePrefix("169.254.0.0/16"), netip.MustParsePrefix("fe80::/10")},
