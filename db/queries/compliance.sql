@@ -271,3 +271,8 @@ LIMIT 1;
 -- HostLastScanSet records when a host's last scan completed (hosts.last_scan_at, which the
 -- host list and detail show).
 UPDATE hosts SET last_scan_at = @at WHERE id = @host_id AND (last_scan_at IS NULL OR last_scan_at < @at);
+
+-- name: ComplianceHostLock :exec
+-- ComplianceHostLock serializes, until the transaction ends, the writers of one host's
+-- results: a scan storing them and an exception restating them.
+SELECT pg_advisory_xact_lock(7301, hashtext(CAST(sqlc.arg(host_id)::uuid AS text)));

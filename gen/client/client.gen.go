@@ -2053,11 +2053,14 @@ type HostCompliance struct {
 
 // HostComplianceSummary defines model for HostComplianceSummary.
 type HostComplianceSummary struct {
-	Error   int64 `json:"error"`
-	Failing int64 `json:"failing"`
-	Passing int64 `json:"passing"`
-	Skipped int64 `json:"skipped"`
-	Total   int64 `json:"total"`
+	Error int64 `json:"error"`
+
+	// Excepted Fails an exception in force accepts (absent when none); counted in total.
+	Excepted *int64 `json:"excepted,omitempty"`
+	Failing  int64  `json:"failing"`
+	Passing  int64  `json:"passing"`
+	Skipped  int64  `json:"skipped"`
+	Total    int64  `json:"total"`
 }
 
 // HostCreateRequest defines model for HostCreateRequest.
@@ -2158,10 +2161,13 @@ type HostKeyList struct {
 type HostListComplianceSummary struct {
 	CriticalFailing int64 `json:"critical_failing"`
 	Error           int64 `json:"error"`
-	Failing         int64 `json:"failing"`
-	Passing         int64 `json:"passing"`
-	Skipped         int64 `json:"skipped"`
-	Total           int64 `json:"total"`
+
+	// Excepted Fails an exception in force accepts (absent when none); counted in total.
+	Excepted *int64 `json:"excepted,omitempty"`
+	Failing  int64  `json:"failing"`
+	Passing  int64  `json:"passing"`
+	Skipped  int64  `json:"skipped"`
+	Total    int64  `json:"total"`
 }
 
 // HostListItem defines model for HostListItem.

@@ -12,6 +12,17 @@ import (
 	"github.com/google/uuid"
 )
 
+const complianceHostLock = `-- name: ComplianceHostLock :exec
+SELECT pg_advisory_xact_lock(7301, hashtext(CAST($1::uuid AS text)))
+`
+
+// ComplianceHostLock serializes, until the transaction ends, the writers of one host's
+// results: a scan storing them and an exception restating them.
+func (q *Queries) ComplianceHostLock(ctx context.Context, hostID uuid.UUID) error {
+	_, err := q.db.Exec(ctx, complianceHostLock, hostID)
+	return err
+}
+
 const complianceStatesOfHost = `-- name: ComplianceStatesOfHost :many
 SELECT rule_id, status, severity, reason, evidence_hash, first_seen_at, exception_id, scan_id FROM rule_states WHERE host_id = $1
 `

@@ -195,5 +195,5 @@ func (s *Service) HostCompliance(ctx context.Context, hostID uuid.UUID, framewor
 		return host.Compliance{}, pg.IgnoreNotFound(err)
 	}
 	return host.Compliance{Pass: int(r.PassCount), Fail: int(r.FailCount), Skipped: int(r.SkippedCount), Error: int(r.ErrorCount),
-		CriticalFailing: int(r.CriticalFailing)}, nil
+		CriticalFailing: int(r.CriticalFailing), Excepted: int(r.ExceptedCount)}, nil
 }

@@ -3148,6 +3148,11 @@ export interface components {
         HostComplianceSummary: {
             /** Format: int64 */
             error: number;
+            /**
+             * Format: int64
+             * @description Fails an exception in force accepts (absent when none); counted in total.
+             */
+            excepted?: number;
             /** Format: int64 */
             failing: number;
             /** Format: int64 */
@@ -3241,6 +3246,11 @@ export interface components {
             critical_failing: number;
             /** Format: int64 */
             error: number;
+            /**
+             * Format: int64
+             * @description Fails an exception in force accepts (absent when none); counted in total.
+             */
+            excepted?: number;
             /** Format: int64 */
             failing: number;
             /** Format: int64 */

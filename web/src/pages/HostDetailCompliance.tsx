@@ -67,6 +67,9 @@ function FrameworkScores({
               <Table.Th scope="col">Score</Table.Th>
               <Table.Th scope="col">Pass</Table.Th>
               <Table.Th scope="col">Fail</Table.Th>
+              <Table.Th scope="col" title="Fails an exception accepts: neither pass nor fail in the score">
+                Excepted
+              </Table.Th>
               <Table.Th scope="col">Critical failing</Table.Th>
             </Table.Tr>
           </Table.Thead>
@@ -95,6 +98,7 @@ function FrameworkScores({
                   </Table.Td>
                   <Table.Td>{formatCount(s?.pass)}</Table.Td>
                   <Table.Td>{formatCount(s?.fail)}</Table.Td>
+                  <Table.Td data-testid={`excepted-${f.id}`}>{formatCount(s?.excepted)}</Table.Td>
                   <Table.Td>{formatCount(s?.critical_failing)}</Table.Td>
                 </Table.Tr>
               );
