@@ -382,3 +382,60 @@ func TestScanRecordsExcepted(t *testing.T) {
 		f.rule).Scan(&drift))
 	require.Zero(t, drift, "an accepted failure is no drift")
 }
+
+// TestGroupScope: a group exception excepts the rule on the group's hosts only, and its
+// revocation names the hosts it had excepted even after one left the group.
+func TestGroupScope(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	approver, _ := f.user("sam", authz.RoleSecurityAdmin)
+	ctx := context.Background()
+	res := f.do(f.admin, http.MethodPost, "hosts", map[string]string{"hostname": "exc-other", "ip_address": "127.0.0.1"})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	var other struct{ ID uuid.UUID }
+	res.Decode(t, &other)
+	_, err := scan.SeedCompliance(ctx, f.env.App.Pool, f.env.App.Rules, 0, 0) // the same results: the seed is by host and rule
+	require.NoError(t, err)
+	var otherStatus string
+	require.NoError(t, f.env.App.Pool.QueryRow(ctx, `SELECT status FROM rule_states WHERE host_id = $1 AND rule_id = $2`,
+		other.ID, f.rule).Scan(&otherStatus))
+
+	res = f.do(f.admin, http.MethodPost, "groups", map[string]string{"name": "exc-group"})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	var g struct{ ID uuid.UUID }
+	res.Decode(t, &g)
+	res = f.do(f.admin, http.MethodPut, "groups/"+g.ID.String()+"/members/"+f.host.String(), nil)
+	require.Equal(t, http.StatusNoContent, res.Status, "%s", res.Body)
+
+	res = f.do(f.admin, http.MethodPost, "compliance/exceptions", map[string]any{"rule_id": f.rule, "scope": "group",
+		"group_id": g.ID.String(), "reason": "group acceptance", "expires_at": time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339)})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	var e api.Exception
+	res.Decode(t, &e)
+	res = f.do(approver, http.MethodPost, "exceptions/"+e.Id.String()+":approve", map[string]string{"reason": "ok"})
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+
+	status := func(host uuid.UUID) string {
+		var s string
+		require.NoError(t, f.env.App.Pool.QueryRow(ctx, `SELECT status FROM rule_states WHERE host_id = $1 AND rule_id = $2`, host, f.rule).Scan(&s))
+		return s
+	}
+	require.Equal(t, "excepted", status(f.host))
+	require.Equal(t, otherStatus, status(other.ID), "a host outside the group is untouched")
+
+	// The exception lists under the member host, and under the group's filter.
+	res = f.do(f.admin, http.MethodGet, "hosts/"+f.host.String()+"/exceptions?status=approved", nil)
+	var page api.ExceptionPage
+	res.Decode(t, &page)
+	require.Len(t, page.Items, 1)
+	res = f.do(f.admin, http.MethodGet, "hosts/"+other.ID.String()+"/exceptions", nil)
+	res.Decode(t, &page)
+	require.Empty(t, page.Items)
+
+	// The host leaves the group; revoking still restores its fail.
+	res = f.do(f.admin, http.MethodDelete, "groups/"+g.ID.String()+"/members/"+f.host.String(), nil)
+	require.Equal(t, http.StatusNoContent, res.Status, "%s", res.Body)
+	res = f.do(approver, http.MethodPost, "exceptions/"+e.Id.String()+":revoke", map[string]string{"reason": "done"})
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	require.Equal(t, "fail", status(f.host))
+}
