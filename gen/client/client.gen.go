@@ -2948,6 +2948,9 @@ type ScanResult struct {
 	// ChangedAt When the result last changed (this scan or an earlier one).
 	ChangedAt time.Time `json:"changed_at"`
 
+	// ExceptionId The exception that makes this result `excepted` (null otherwise).
+	ExceptionId *openapi_types.UUID `json:"exception_id,omitempty"`
+
 	// Reason Why it failed, was skipped or errored; empty when it passed.
 	Reason   string       `json:"reason"`
 	RuleId   string       `json:"rule_id"`

@@ -377,6 +377,14 @@ func TestScanRecordsExcepted(t *testing.T) {
 		WHERE host_id = $1 AND rule_id = $2 ORDER BY occurred_at DESC, id DESC LIMIT 1`, f.host, f.rule).Scan(&prev, &exID))
 	require.Equal(t, "pass", prev)
 	require.Equal(t, e.Id.String(), exID)
+	var scanID uuid.UUID
+	require.NoError(t, f.env.App.Pool.QueryRow(ctx, `SELECT id FROM scans WHERE host_id = $1 ORDER BY created_at DESC LIMIT 1`, f.host).Scan(&scanID))
+	res = f.do(f.admin, http.MethodGet, "scans/"+scanID.String()+"/results?status=excepted", nil)
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	var results api.ScanResultPage
+	res.Decode(t, &results)
+	require.Len(t, results.Items, 1, "the scan's results name the excepted one")
+	require.Equal(t, e.Id, *results.Items[0].ExceptionId)
 	var drift int
 	require.NoError(t, f.env.App.Pool.QueryRow(ctx, `SELECT count(*) FROM alerts WHERE alert_type = 'compliance_drift' AND rule_id = $1`,
 		f.rule).Scan(&drift))

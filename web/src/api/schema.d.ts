@@ -3933,6 +3933,11 @@ export interface components {
              * @description When the result last changed (this scan or an earlier one).
              */
             changed_at: string;
+            /**
+             * Format: uuid
+             * @description The exception that makes this result `excepted` (null otherwise).
+             */
+            exception_id?: string | null;
             /** @description Why it failed, was skipped or errored; empty when it passed. */
             reason: string;
             rule_id: string;
