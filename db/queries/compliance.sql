@@ -72,7 +72,7 @@ LIMIT @row_limit;
 -- name: ComplianceStatesOfHost :many
 -- ComplianceStatesOfHost returns a host's current states, which a scan compares its
 -- results with.
-SELECT rule_id, status, severity, reason, evidence_hash, first_seen_at FROM rule_states WHERE host_id = @host_id;
+SELECT rule_id, status, severity, reason, evidence_hash, first_seen_at, exception_id, scan_id FROM rule_states WHERE host_id = @host_id;
 
 -- name: EvidenceInsert :exec
 -- EvidenceInsert stores evidence bodies not stored yet, and moves the created_at of those
@@ -88,73 +88,86 @@ ON CONFLICT (hash) DO UPDATE SET created_at = EXCLUDED.created_at WHERE evidence
 SELECT body FROM evidence WHERE hash = @hash;
 
 -- name: RuleStatesUpsert :exec
-INSERT INTO rule_states (host_id, rule_id, status, severity, reason, evidence_hash, scan_id, first_seen_at, changed_at)
-SELECT @host_id::uuid, unnest(@rule_ids::text[]), unnest(@statuses::text[]), unnest(@severities::text[]),
-    unnest(@reasons::text[]), unnest(@evidence_hashes::bytea[]), @scan_id::uuid, unnest(@first_seen::timestamptz[]),
-    @changed_at::timestamptz
+-- RuleStatesUpsert writes a host's changed states; an empty exception id is none.
+INSERT INTO rule_states (host_id, rule_id, status, severity, reason, evidence_hash, scan_id, first_seen_at, changed_at,
+    exception_id)
+SELECT @host_id::uuid, r, s, sv, rs, eh, sc, fs, @changed_at::timestamptz, NULLIF(e, '')::uuid
+FROM (SELECT unnest(@rule_ids::text[]) AS r, unnest(@statuses::text[]) AS s, unnest(@severities::text[]) AS sv,
+    unnest(@reasons::text[]) AS rs, unnest(@evidence_hashes::bytea[]) AS eh, unnest(@scan_ids::uuid[]) AS sc,
+    unnest(@first_seen::timestamptz[]) AS fs, unnest(@exception_ids::text[]) AS e) AS t
 ON CONFLICT (host_id, rule_id) DO UPDATE SET
     status = EXCLUDED.status, severity = EXCLUDED.severity, reason = EXCLUDED.reason,
-    evidence_hash = EXCLUDED.evidence_hash, scan_id = EXCLUDED.scan_id, changed_at = EXCLUDED.changed_at;
+    evidence_hash = EXCLUDED.evidence_hash, scan_id = EXCLUDED.scan_id, changed_at = EXCLUDED.changed_at,
+    exception_id = EXCLUDED.exception_id;
 
 -- name: RuleTransitionsInsert :exec
 INSERT INTO rule_transitions (id, host_id, rule_id, scan_id, change_kind, status, previous_status, severity,
-    previous_severity, reason, evidence_hash, occurred_at)
-SELECT i, @host_id::uuid, r, @scan_id::uuid, k, s, NULLIF(ps, ''), sv, NULLIF(psv, ''), rs, eh, @occurred_at::timestamptz
+    previous_severity, reason, evidence_hash, occurred_at, exception_id)
+SELECT i, @host_id::uuid, r, sc, k, s, NULLIF(ps, ''), sv, NULLIF(psv, ''), rs, eh, @occurred_at::timestamptz,
+    NULLIF(e, '')::uuid
 FROM (SELECT unnest(@ids::uuid[]) AS i, unnest(@rule_ids::text[]) AS r, unnest(@kinds::text[]) AS k,
     unnest(@statuses::text[]) AS s, unnest(@previous_statuses::text[]) AS ps, unnest(@severities::text[]) AS sv,
     unnest(@previous_severities::text[]) AS psv, unnest(@reasons::text[]) AS rs,
-    unnest(@evidence_hashes::bytea[]) AS eh) AS t;
+    unnest(@evidence_hashes::bytea[]) AS eh, unnest(@scan_ids::uuid[]) AS sc, unnest(@exception_ids::text[]) AS e) AS t;
 
 -- name: HostComplianceUpsert :exec
 -- HostComplianceUpsert writes a host's changed rollups and their history rows.
 WITH rows AS (
     SELECT unnest(@frameworks::text[]) AS framework, unnest(@pass::int[]) AS pass_count,
         unnest(@fail::int[]) AS fail_count, unnest(@skipped::int[]) AS skipped_count,
-        unnest(@errors::int[]) AS error_count, unnest(@critical::int[]) AS critical_failing
+        unnest(@errors::int[]) AS error_count, unnest(@critical::int[]) AS critical_failing,
+        unnest(@excepted::int[]) AS excepted_count
 ), history AS (
     INSERT INTO host_compliance_history (host_id, framework, valid_from, pass_count, fail_count, skipped_count,
-        error_count, critical_failing)
-    SELECT @host_id::uuid, framework, @at::timestamptz, pass_count, fail_count, skipped_count, error_count, critical_failing FROM rows
+        error_count, critical_failing, excepted_count)
+    SELECT @host_id::uuid, framework, @at::timestamptz, pass_count, fail_count, skipped_count, error_count, critical_failing,
+        excepted_count FROM rows
     ON CONFLICT (host_id, framework, valid_from) DO UPDATE SET pass_count = EXCLUDED.pass_count,
         fail_count = EXCLUDED.fail_count, skipped_count = EXCLUDED.skipped_count,
-        error_count = EXCLUDED.error_count, critical_failing = EXCLUDED.critical_failing
+        error_count = EXCLUDED.error_count, critical_failing = EXCLUDED.critical_failing,
+        excepted_count = EXCLUDED.excepted_count
 )
 INSERT INTO host_compliance (host_id, framework, pass_count, fail_count, skipped_count, error_count,
-    critical_failing, updated_at)
-SELECT @host_id::uuid, framework, pass_count, fail_count, skipped_count, error_count, critical_failing, @at::timestamptz FROM rows
+    critical_failing, updated_at, excepted_count)
+SELECT @host_id::uuid, framework, pass_count, fail_count, skipped_count, error_count, critical_failing, @at::timestamptz,
+    excepted_count FROM rows
 ON CONFLICT (host_id, framework) DO UPDATE SET pass_count = EXCLUDED.pass_count, fail_count = EXCLUDED.fail_count,
     skipped_count = EXCLUDED.skipped_count, error_count = EXCLUDED.error_count,
-    critical_failing = EXCLUDED.critical_failing, updated_at = EXCLUDED.updated_at;
+    critical_failing = EXCLUDED.critical_failing, updated_at = EXCLUDED.updated_at,
+    excepted_count = EXCLUDED.excepted_count;
 
 -- name: FleetComplianceAdd :exec
 -- FleetComplianceAdd adds a host's changes to the fleet totals, in the host's shard.
-INSERT INTO fleet_compliance (framework, shard, pass_count, fail_count, skipped_count, error_count)
+INSERT INTO fleet_compliance (framework, shard, pass_count, fail_count, skipped_count, error_count, excepted_count)
 SELECT unnest(@frameworks::text[]), compliance_shard(@host_id::uuid), unnest(@pass::int[]), unnest(@fail::int[]),
-    unnest(@skipped::int[]), unnest(@errors::int[])
+    unnest(@skipped::int[]), unnest(@errors::int[]), unnest(@excepted::int[])
 ON CONFLICT (framework, shard) DO UPDATE SET
     pass_count = fleet_compliance.pass_count + EXCLUDED.pass_count,
     fail_count = fleet_compliance.fail_count + EXCLUDED.fail_count,
     skipped_count = fleet_compliance.skipped_count + EXCLUDED.skipped_count,
-    error_count = fleet_compliance.error_count + EXCLUDED.error_count;
+    error_count = fleet_compliance.error_count + EXCLUDED.error_count,
+    excepted_count = fleet_compliance.excepted_count + EXCLUDED.excepted_count;
 
 -- name: RuleFleetAdd :exec
 -- RuleFleetAdd adds a host's changes to the per-rule host counts (rules in id order, so
 -- concurrent scans lock rows in the same order).
-INSERT INTO rule_fleet (rule_id, pass_hosts, fail_hosts, skipped_hosts, error_hosts)
-SELECT r, p, f, s, e
+INSERT INTO rule_fleet (rule_id, pass_hosts, fail_hosts, skipped_hosts, error_hosts, excepted_hosts)
+SELECT r, p, f, s, e, x
 FROM (SELECT unnest(@rule_ids::text[]) AS r, unnest(@pass::int[]) AS p, unnest(@fail::int[]) AS f,
-    unnest(@skipped::int[]) AS s, unnest(@errors::int[]) AS e) AS t
+    unnest(@skipped::int[]) AS s, unnest(@errors::int[]) AS e, unnest(@excepted::int[]) AS x) AS t
 ORDER BY r
 ON CONFLICT (rule_id) DO UPDATE SET
     pass_hosts = rule_fleet.pass_hosts + EXCLUDED.pass_hosts,
     fail_hosts = rule_fleet.fail_hosts + EXCLUDED.fail_hosts,
     skipped_hosts = rule_fleet.skipped_hosts + EXCLUDED.skipped_hosts,
-    error_hosts = rule_fleet.error_hosts + EXCLUDED.error_hosts;
+    error_hosts = rule_fleet.error_hosts + EXCLUDED.error_hosts,
+    excepted_hosts = rule_fleet.excepted_hosts + EXCLUDED.excepted_hosts;
 
 -- name: ScanResultsAt :many
 -- ScanResultsAt returns, for the given rules of a host, the latest transition at or
 -- before an instant: the host's results then (a scan's own results at its end).
-SELECT DISTINCT ON (t.rule_id) t.rule_id, t.status, t.severity, t.reason, t.evidence_hash, t.occurred_at, t.scan_id
+SELECT DISTINCT ON (t.rule_id) t.rule_id, t.status, t.severity, t.reason, t.evidence_hash, t.occurred_at, t.scan_id,
+    t.exception_id
 FROM rule_transitions t
 WHERE t.host_id = @host_id AND t.rule_id = ANY(@rule_ids::text[]) AND t.occurred_at <= @at
 ORDER BY t.rule_id, t.occurred_at DESC, t.id DESC;
@@ -163,7 +176,7 @@ ORDER BY t.rule_id, t.occurred_at DESC, t.id DESC;
 SELECT * FROM host_compliance WHERE host_id = @host_id AND framework = @framework;
 
 -- name: HostComplianceOfHost :many
-SELECT framework, pass_count, fail_count, skipped_count, error_count, critical_failing
+SELECT framework, pass_count, fail_count, skipped_count, error_count, critical_failing, excepted_count
 FROM host_compliance WHERE host_id = @host_id;
 
 -- name: ScanVariables :many
@@ -183,16 +196,18 @@ DELETE FROM scan_variables WHERE name = @name;
 -- name: FleetComplianceTotals :one
 -- FleetComplianceTotals sums a framework's shards: the fleet's current results.
 SELECT COALESCE(sum(pass_count), 0)::bigint AS pass, COALESCE(sum(fail_count), 0)::bigint AS fail,
-    COALESCE(sum(skipped_count), 0)::bigint AS skipped, COALESCE(sum(error_count), 0)::bigint AS errors
+    COALESCE(sum(skipped_count), 0)::bigint AS skipped, COALESCE(sum(error_count), 0)::bigint AS errors,
+    COALESCE(sum(excepted_count), 0)::bigint AS excepted
 FROM fleet_compliance WHERE framework = @framework;
 
 -- name: FleetComplianceTotalsAt :one
 -- FleetComplianceTotalsAt is FleetComplianceTotals as of an instant: each host live then
 -- counts with its rollup as it stood.
 SELECT COALESCE(sum(pass_count), 0)::bigint AS pass, COALESCE(sum(fail_count), 0)::bigint AS fail,
-    COALESCE(sum(skipped_count), 0)::bigint AS skipped, COALESCE(sum(error_count), 0)::bigint AS errors
+    COALESCE(sum(skipped_count), 0)::bigint AS skipped, COALESCE(sum(error_count), 0)::bigint AS errors,
+    COALESCE(sum(excepted_count), 0)::bigint AS excepted
 FROM (
-    SELECT DISTINCT ON (hh.host_id) hh.pass_count, hh.fail_count, hh.skipped_count, hh.error_count
+    SELECT DISTINCT ON (hh.host_id) hh.pass_count, hh.fail_count, hh.skipped_count, hh.error_count, hh.excepted_count
     FROM host_compliance_history hh JOIN hosts h ON h.id = hh.host_id
     WHERE hh.framework = @framework AND hh.valid_from <= @at AND h.created_at <= @at
       AND (h.deleted_at IS NULL OR h.deleted_at > @at)
@@ -255,7 +270,7 @@ LIMIT @row_limit;
 
 -- name: HostComplianceAt :one
 -- HostComplianceAt is a host's rollup for a framework as of an instant (zeros before).
-SELECT pass_count, fail_count, skipped_count, error_count, critical_failing
+SELECT pass_count, fail_count, skipped_count, error_count, critical_failing, excepted_count
 FROM host_compliance_history
 WHERE host_id = @host_id AND framework = @framework AND valid_from <= @at
 ORDER BY valid_from DESC
@@ -265,3 +280,8 @@ LIMIT 1;
 -- HostLastScanSet records when a host's last scan completed (hosts.last_scan_at, which the
 -- host list and detail show).
 UPDATE hosts SET last_scan_at = @at WHERE id = @host_id AND (last_scan_at IS NULL OR last_scan_at < @at);
+
+-- name: ComplianceHostLock :exec
+-- ComplianceHostLock serializes, until the transaction ends, the writers of one host's
+-- results: a scan storing them and an exception restating them.
+SELECT pg_advisory_xact_lock(7301, hashtext(CAST(sqlc.arg(host_id)::uuid AS text)));

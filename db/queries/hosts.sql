@@ -23,7 +23,7 @@ SELECT * FROM live_hosts WHERE id = @id;
 SELECT sqlc.embed(h), (c.host_id IS NOT NULL)::boolean AS has_compliance,
     COALESCE(c.pass_count, 0)::int AS compliance_pass, COALESCE(c.fail_count, 0)::int AS compliance_fail,
     COALESCE(c.skipped_count, 0)::int AS compliance_skipped, COALESCE(c.error_count, 0)::int AS compliance_error,
-    COALESCE(c.critical_failing, 0)::int AS compliance_critical
+    COALESCE(c.critical_failing, 0)::int AS compliance_critical, COALESCE(c.excepted_count, 0)::int AS compliance_excepted
 FROM live_hosts h
 LEFT JOIN host_compliance c ON c.host_id = h.id AND c.framework = 'all'
 WHERE (sqlc.narg(after)::uuid IS NULL OR h.id > sqlc.narg(after)::uuid)
@@ -76,7 +76,7 @@ WHERE host_id = ANY (@host_ids::uuid[]) AND (monitoring_state <> 'unknown' OR la
 SELECT sqlc.embed(h), sqlc.embed(l),
     COALESCE(c.pass_count, 0)::int AS compliance_pass, COALESCE(c.fail_count, 0)::int AS compliance_fail,
     COALESCE(c.skipped_count, 0)::int AS compliance_skipped, COALESCE(c.error_count, 0)::int AS compliance_error,
-    COALESCE(c.critical_failing, 0)::int AS compliance_critical
+    COALESCE(c.critical_failing, 0)::int AS compliance_critical, COALESCE(c.excepted_count, 0)::int AS compliance_excepted
 FROM live_hosts h JOIN host_liveness l ON l.host_id = h.id
 LEFT JOIN host_compliance c ON c.host_id = h.id AND c.framework = 'all'
 WHERE h.id = @id;
@@ -87,7 +87,7 @@ WHERE h.id = @id;
 SELECT sqlc.embed(h), sqlc.embed(l),
     COALESCE(c.pass_count, 0)::int AS compliance_pass, COALESCE(c.fail_count, 0)::int AS compliance_fail,
     COALESCE(c.skipped_count, 0)::int AS compliance_skipped, COALESCE(c.error_count, 0)::int AS compliance_error,
-    COALESCE(c.critical_failing, 0)::int AS compliance_critical
+    COALESCE(c.critical_failing, 0)::int AS compliance_critical, COALESCE(c.excepted_count, 0)::int AS compliance_excepted
 FROM live_hosts h JOIN host_liveness l ON l.host_id = h.id
 LEFT JOIN host_compliance c ON c.host_id = h.id AND c.framework = 'all'
 WHERE h.id = ANY (@ids::uuid[]);

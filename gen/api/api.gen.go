@@ -474,6 +474,54 @@ func (e ErrorCode) Valid() bool {
 	}
 }
 
+// Defines values for ExceptionScope.
+const (
+	ExceptionScopeFleet ExceptionScope = "fleet"
+	ExceptionScopeGroup ExceptionScope = "group"
+	ExceptionScopeHost  ExceptionScope = "host"
+)
+
+// Valid indicates whether the value is a known member of the ExceptionScope enum.
+func (e ExceptionScope) Valid() bool {
+	switch e {
+	case ExceptionScopeFleet:
+		return true
+	case ExceptionScopeGroup:
+		return true
+	case ExceptionScopeHost:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExceptionStatus.
+const (
+	ExceptionStatusApproved ExceptionStatus = "approved"
+	ExceptionStatusExpired  ExceptionStatus = "expired"
+	ExceptionStatusPending  ExceptionStatus = "pending"
+	ExceptionStatusRejected ExceptionStatus = "rejected"
+	ExceptionStatusRevoked  ExceptionStatus = "revoked"
+)
+
+// Valid indicates whether the value is a known member of the ExceptionStatus enum.
+func (e ExceptionStatus) Valid() bool {
+	switch e {
+	case ExceptionStatusApproved:
+		return true
+	case ExceptionStatusExpired:
+		return true
+	case ExceptionStatusPending:
+		return true
+	case ExceptionStatusRejected:
+		return true
+	case ExceptionStatusRevoked:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for FleetTransactionChangeKind.
 const (
 	FirstSeen       FleetTransactionChangeKind = "first_seen"
@@ -905,16 +953,19 @@ func (e ReachabilityStatus) Valid() bool {
 
 // Defines values for ResultStatus.
 const (
-	ResultStatusError   ResultStatus = "error"
-	ResultStatusFail    ResultStatus = "fail"
-	ResultStatusPass    ResultStatus = "pass"
-	ResultStatusSkipped ResultStatus = "skipped"
+	ResultStatusError    ResultStatus = "error"
+	ResultStatusExcepted ResultStatus = "excepted"
+	ResultStatusFail     ResultStatus = "fail"
+	ResultStatusPass     ResultStatus = "pass"
+	ResultStatusSkipped  ResultStatus = "skipped"
 )
 
 // Valid indicates whether the value is a known member of the ResultStatus enum.
 func (e ResultStatus) Valid() bool {
 	switch e {
 	case ResultStatusError:
+		return true
+	case ResultStatusExcepted:
 		return true
 	case ResultStatusFail:
 		return true
@@ -1601,10 +1652,13 @@ type ComplianceCounts struct {
 	// CriticalFailing Failing rules of severity critical.
 	CriticalFailing int64 `json:"critical_failing"`
 	Error           int64 `json:"error"`
-	Fail            int64 `json:"fail"`
-	Pass            int64 `json:"pass"`
 
-	// PassingFraction pass / (pass + fail); null when nothing passed or failed.
+	// Excepted Fails accepted by an exception in force (neither pass nor fail).
+	Excepted int64 `json:"excepted"`
+	Fail     int64 `json:"fail"`
+	Pass     int64 `json:"pass"`
+
+	// PassingFraction pass / (pass + fail); null when nothing passed or failed. Excepted results count in neither.
 	PassingFraction *float64 `json:"passing_fraction,omitempty"`
 	Skipped         int64    `json:"skipped"`
 }
@@ -1612,12 +1666,15 @@ type ComplianceCounts struct {
 // CompliancePoint defines model for CompliancePoint.
 type CompliancePoint struct {
 	// At The end of the bucket; the counts are what was true then.
-	At              time.Time `json:"at"`
-	Error           int64     `json:"error"`
-	Fail            int64     `json:"fail"`
-	Pass            int64     `json:"pass"`
-	PassingFraction *float64  `json:"passing_fraction,omitempty"`
-	Skipped         int64     `json:"skipped"`
+	At    time.Time `json:"at"`
+	Error int64     `json:"error"`
+
+	// Excepted Fails accepted by an exception then (neither pass nor fail in the score).
+	Excepted        int64    `json:"excepted"`
+	Fail            int64    `json:"fail"`
+	Pass            int64    `json:"pass"`
+	PassingFraction *float64 `json:"passing_fraction,omitempty"`
+	Skipped         int64    `json:"skipped"`
 }
 
 // ComplianceTrend defines model for ComplianceTrend.
@@ -1928,14 +1985,81 @@ type EvidenceCheck struct {
 	Parameters map[string]interface{} `json:"parameters"`
 
 	// Status `pass` and `fail` were checked on the host; `skipped` is not applicable there (the
-	// reason says why); `error` could not be checked (the reason says why). The score is
-	// pass / (pass + fail).
+	// reason says why); `error` could not be checked (the reason says why); `excepted` is
+	// a fail that an approved, unexpired exception accepts (`exception_id` names it). The
+	// score is pass / (pass + fail): excepted is neither pass nor fail.
 	Status    ResultStatus `json:"status"`
 	Truncated bool         `json:"truncated"`
 
 	// Variables The rule variable values this check used.
 	Variables map[string]string `json:"variables"`
 }
+
+// Exception defines model for Exception.
+type Exception struct {
+	DecidedAt      *time.Time          `json:"decided_at,omitempty"`
+	DecidedBy      *string             `json:"decided_by,omitempty"`
+	DecisionReason *string             `json:"decision_reason,omitempty"`
+	ExpiredAt      *time.Time          `json:"expired_at,omitempty"`
+	ExpiresAt      time.Time           `json:"expires_at"`
+	GroupId        *openapi_types.UUID `json:"group_id,omitempty"`
+	HostId         *openapi_types.UUID `json:"host_id,omitempty"`
+	Id             openapi_types.UUID  `json:"id"`
+
+	// Reason Why the risk is accepted (the requester's words).
+	Reason      string    `json:"reason"`
+	RequestedAt time.Time `json:"requested_at"`
+
+	// RequestedBy The requesting user's or service account's id.
+	RequestedBy string `json:"requested_by"`
+
+	// RequestedByCaller True when the caller requested it (and so may not decide it).
+	RequestedByCaller *bool      `json:"requested_by_caller,omitempty"`
+	RevokeReason      *string    `json:"revoke_reason,omitempty"`
+	RevokedAt         *time.Time `json:"revoked_at,omitempty"`
+	RevokedBy         *string    `json:"revoked_by,omitempty"`
+	RuleId            string     `json:"rule_id"`
+	RuleTitle         string     `json:"rule_title"`
+
+	// Scope One rule on one host, on the hosts of a group, or on the whole fleet.
+	Scope ExceptionScope `json:"scope"`
+
+	// Status pending → approved | rejected | expired (never decided before its expiry);
+	// approved → revoked | expired.
+	Status    ExceptionStatus `json:"status"`
+	UpdatedAt time.Time       `json:"updated_at"`
+}
+
+// ExceptionDecision defines model for ExceptionDecision.
+type ExceptionDecision struct {
+	// Reason Why; recorded in the audit trail. Required, not blank.
+	Reason string `json:"reason"`
+}
+
+// ExceptionPage defines model for ExceptionPage.
+type ExceptionPage struct {
+	Items      []Exception `json:"items"`
+	NextCursor *string     `json:"next_cursor"`
+}
+
+// ExceptionRequest defines model for ExceptionRequest.
+type ExceptionRequest struct {
+	ExpiresAt time.Time           `json:"expires_at"`
+	GroupId   *openapi_types.UUID `json:"group_id,omitempty"`
+	HostId    *openapi_types.UUID `json:"host_id,omitempty"`
+	Reason    string              `json:"reason"`
+	RuleId    string              `json:"rule_id"`
+
+	// Scope One rule on one host, on the hosts of a group, or on the whole fleet.
+	Scope ExceptionScope `json:"scope"`
+}
+
+// ExceptionScope One rule on one host, on the hosts of a group, or on the whole fleet.
+type ExceptionScope string
+
+// ExceptionStatus pending → approved | rejected | expired (never decided before its expiry);
+// approved → revoked | expired.
+type ExceptionStatus string
 
 // FeedItem defines model for FeedItem.
 type FeedItem struct {
@@ -2014,8 +2138,9 @@ type FleetTransaction struct {
 	Severity   *string                    `json:"severity,omitempty"`
 
 	// Status `pass` and `fail` were checked on the host; `skipped` is not applicable there (the
-	// reason says why); `error` could not be checked (the reason says why). The score is
-	// pass / (pass + fail).
+	// reason says why); `error` could not be checked (the reason says why); `excepted` is
+	// a fail that an approved, unexpired exception accepts (`exception_id` names it). The
+	// score is pass / (pass + fail): excepted is neither pass nor fail.
 	Status ResultStatus `json:"status"`
 }
 
@@ -2069,11 +2194,14 @@ type HostCompliance struct {
 
 // HostComplianceSummary defines model for HostComplianceSummary.
 type HostComplianceSummary struct {
-	Error   int64 `json:"error"`
-	Failing int64 `json:"failing"`
-	Passing int64 `json:"passing"`
-	Skipped int64 `json:"skipped"`
-	Total   int64 `json:"total"`
+	Error int64 `json:"error"`
+
+	// Excepted Fails an exception in force accepts (absent when none); counted in total.
+	Excepted *int64 `json:"excepted,omitempty"`
+	Failing  int64  `json:"failing"`
+	Passing  int64  `json:"passing"`
+	Skipped  int64  `json:"skipped"`
+	Total    int64  `json:"total"`
 }
 
 // HostCreateRequest defines model for HostCreateRequest.
@@ -2096,6 +2224,13 @@ type HostDetailResponse struct {
 	ComplianceSummary HostComplianceSummary `json:"compliance_summary"`
 	Host              HostResponse          `json:"host"`
 	Liveness          *HostLiveness         `json:"liveness"`
+}
+
+// HostExceptionRequest defines model for HostExceptionRequest.
+type HostExceptionRequest struct {
+	ExpiresAt time.Time `json:"expires_at"`
+	Reason    string    `json:"reason"`
+	RuleId    string    `json:"rule_id"`
 }
 
 // HostGroup defines model for HostGroup.
@@ -2167,10 +2302,13 @@ type HostKeyList struct {
 type HostListComplianceSummary struct {
 	CriticalFailing int64 `json:"critical_failing"`
 	Error           int64 `json:"error"`
-	Failing         int64 `json:"failing"`
-	Passing         int64 `json:"passing"`
-	Skipped         int64 `json:"skipped"`
-	Total           int64 `json:"total"`
+
+	// Excepted Fails an exception in force accepts (absent when none); counted in total.
+	Excepted *int64 `json:"excepted,omitempty"`
+	Failing  int64  `json:"failing"`
+	Passing  int64  `json:"passing"`
+	Skipped  int64  `json:"skipped"`
+	Total    int64  `json:"total"`
 }
 
 // HostListItem defines model for HostListItem.
@@ -2303,6 +2441,9 @@ type HostRuleResult struct {
 	// ChangedAt When the result last changed (at or before `as_of`).
 	ChangedAt time.Time `json:"changed_at"`
 
+	// ExceptionId The exception that makes this result `excepted` (null otherwise).
+	ExceptionId *openapi_types.UUID `json:"exception_id,omitempty"`
+
 	// FirstSeenAt When the rule was first evaluated on the host.
 	FirstSeenAt time.Time `json:"first_seen_at"`
 	Reason      string    `json:"reason"`
@@ -2313,8 +2454,9 @@ type HostRuleResult struct {
 	Severity RuleSeverity       `json:"severity"`
 
 	// Status `pass` and `fail` were checked on the host; `skipped` is not applicable there (the
-	// reason says why); `error` could not be checked (the reason says why). The score is
-	// pass / (pass + fail).
+	// reason says why); `error` could not be checked (the reason says why); `excepted` is
+	// a fail that an approved, unexpired exception accepts (`exception_id` names it). The
+	// score is pass / (pass + fail): excepted is neither pass nor fail.
 	Status ResultStatus `json:"status"`
 	Title  string       `json:"title"`
 }
@@ -2640,8 +2782,9 @@ type ResultCounts struct {
 }
 
 // ResultStatus `pass` and `fail` were checked on the host; `skipped` is not applicable there (the
-// reason says why); `error` could not be checked (the reason says why). The score is
-// pass / (pass + fail).
+// reason says why); `error` could not be checked (the reason says why); `excepted` is
+// a fail that an approved, unexpired exception accepts (`exception_id` names it). The
+// score is pass / (pass + fail): excepted is neither pass nor fail.
 type ResultStatus string
 
 // RoleAssignmentRequest defines model for RoleAssignmentRequest.
@@ -2697,8 +2840,9 @@ type RuleEvidence struct {
 	Severity   RuleSeverity       `json:"severity"`
 
 	// Status `pass` and `fail` were checked on the host; `skipped` is not applicable there (the
-	// reason says why); `error` could not be checked (the reason says why). The score is
-	// pass / (pass + fail).
+	// reason says why); `error` could not be checked (the reason says why); `excepted` is
+	// a fail that an approved, unexpired exception accepts (`exception_id` names it). The
+	// score is pass / (pass + fail): excepted is neither pass nor fail.
 	Status ResultStatus `json:"status"`
 }
 
@@ -2945,14 +3089,18 @@ type ScanResult struct {
 	// ChangedAt When the result last changed (this scan or an earlier one).
 	ChangedAt time.Time `json:"changed_at"`
 
+	// ExceptionId The exception that makes this result `excepted` (null otherwise).
+	ExceptionId *openapi_types.UUID `json:"exception_id,omitempty"`
+
 	// Reason Why it failed, was skipped or errored; empty when it passed.
 	Reason   string       `json:"reason"`
 	RuleId   string       `json:"rule_id"`
 	Severity RuleSeverity `json:"severity"`
 
 	// Status `pass` and `fail` were checked on the host; `skipped` is not applicable there (the
-	// reason says why); `error` could not be checked (the reason says why). The score is
-	// pass / (pass + fail).
+	// reason says why); `error` could not be checked (the reason says why); `excepted` is
+	// a fail that an approved, unexpired exception accepts (`exception_id` names it). The
+	// score is pass / (pass + fail): excepted is neither pass nor fail.
 	Status ResultStatus `json:"status"`
 	Title  string       `json:"title"`
 }
@@ -3264,6 +3412,25 @@ type ExportAuditEventsParamsActorType string
 // ExportAuditEventsParamsFormat defines parameters for ExportAuditEvents.
 type ExportAuditEventsParamsFormat string
 
+// ListExceptionsParams defines parameters for ListExceptions.
+type ListExceptionsParams struct {
+	Status  *ExceptionStatus    `form:"status,omitempty" json:"status,omitempty"`
+	RuleId  *string             `form:"rule_id,omitempty" json:"rule_id,omitempty"`
+	HostId  *openapi_types.UUID `form:"host_id,omitempty" json:"host_id,omitempty"`
+	GroupId *openapi_types.UUID `form:"group_id,omitempty" json:"group_id,omitempty"`
+	Scope   *ExceptionScope     `form:"scope,omitempty" json:"scope,omitempty"`
+
+	// RequestedBy The requesting user's or service account's id.
+	RequestedBy    *openapi_types.UUID `form:"requested_by,omitempty" json:"requested_by,omitempty"`
+	ExpiringBefore *time.Time          `form:"expiring_before,omitempty" json:"expiring_before,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ListCredentialsParams defines parameters for ListCredentials.
 type ListCredentialsParams struct {
 	// Limit Page size, 1 to 200 (default 50).
@@ -3504,6 +3671,17 @@ type RunHostDiscoveryParams struct {
 	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
 }
 
+// ListHostExceptionsParams defines parameters for ListHostExceptions.
+type ListHostExceptionsParams struct {
+	Status *ExceptionStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // CollectHostIntelligenceParams defines parameters for CollectHostIntelligence.
 type CollectHostIntelligenceParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
@@ -3700,6 +3878,9 @@ type ChangePasswordJSONRequestBody = PasswordChangeRequest
 // RefreshTokenJSONRequestBody defines body for RefreshToken for application/json ContentType.
 type RefreshTokenJSONRequestBody = AuthRefreshRequest
 
+// RequestExceptionJSONRequestBody defines body for RequestException for application/json ContentType.
+type RequestExceptionJSONRequestBody = ExceptionRequest
+
 // CreateCredentialJSONRequestBody defines body for CreateCredential for application/json ContentType.
 type CreateCredentialJSONRequestBody = CredentialCreateRequest
 
@@ -3714,6 +3895,15 @@ type StartCIDRDiscoveryJSONRequestBody = CIDRDiscoveryRequest
 
 // RegisterDiscoveredHostJSONRequestBody defines body for RegisterDiscoveredHost for application/json ContentType.
 type RegisterDiscoveredHostJSONRequestBody = DiscoveredHostRegisterRequest
+
+// ApproveExceptionJSONRequestBody defines body for ApproveException for application/json ContentType.
+type ApproveExceptionJSONRequestBody = ExceptionDecision
+
+// RejectExceptionJSONRequestBody defines body for RejectException for application/json ContentType.
+type RejectExceptionJSONRequestBody = ExceptionDecision
+
+// RevokeExceptionJSONRequestBody defines body for RevokeException for application/json ContentType.
+type RevokeExceptionJSONRequestBody = ExceptionDecision
 
 // CreateGroupJSONRequestBody defines body for CreateGroup for application/json ContentType.
 type CreateGroupJSONRequestBody = HostGroupCreate
@@ -3735,6 +3925,9 @@ type PutHostMaintenanceJSONRequestBody = MaintenanceRequest
 
 // UpdateHostJSONRequestBody defines body for UpdateHost for application/json ContentType.
 type UpdateHostJSONRequestBody = HostUpdateRequest
+
+// RequestHostExceptionJSONRequestBody defines body for RequestHostException for application/json ContentType.
+type RequestHostExceptionJSONRequestBody = HostExceptionRequest
 
 // ApproveHostKeyJSONRequestBody defines body for ApproveHostKey for application/json ContentType.
 type ApproveHostKeyJSONRequestBody = HostKeyApproveRequest
@@ -3876,6 +4069,12 @@ type ServerInterface interface {
 	// RefreshToken Rotate a refresh token for a new access and refresh token pair.
 	// (POST /auth/refresh)
 	RefreshToken(ctx echo.Context) error
+	// ListExceptions List exceptions, newest first.
+	// (GET /compliance/exceptions)
+	ListExceptions(ctx echo.Context, params ListExceptionsParams) error
+	// RequestException Request an exception of a rule on a host, a group or the whole fleet.
+	// (POST /compliance/exceptions)
+	RequestException(ctx echo.Context) error
 	// ListComplianceFrameworks The frameworks rules map to, with honest coverage.
 	// (GET /compliance/frameworks)
 	ListComplianceFrameworks(ctx echo.Context) error
@@ -3912,6 +4111,18 @@ type ServerInterface interface {
 	// CreateEventTicket A single-use ticket for one event stream.
 	// (POST /events:ticket)
 	CreateEventTicket(ctx echo.Context) error
+	// GetException One exception.
+	// (GET /exceptions/{id})
+	GetException(ctx echo.Context, id ID) error
+	// ApproveException Approve a pending exception (four eyes).
+	// (POST /exceptions/{id}:approve)
+	ApproveException(ctx echo.Context, id ID) error
+	// RejectException Reject a pending exception (four eyes).
+	// (POST /exceptions/{id}:reject)
+	RejectException(ctx echo.Context, id ID) error
+	// RevokeException Revoke an approved exception.
+	// (POST /exceptions/{id}:revoke)
+	RevokeException(ctx echo.Context, id ID) error
 	// GetFleetComplianceTrend The fleet's compliance over time, for a chart.
 	// (GET /fleet/compliance/trend)
 	GetFleetComplianceTrend(ctx echo.Context, params GetFleetComplianceTrendParams) error
@@ -4002,6 +4213,12 @@ type ServerInterface interface {
 	// RunHostDiscovery Run host discovery now.
 	// (POST /hosts/{id}/discovery:run)
 	RunHostDiscovery(ctx echo.Context, id ID, params RunHostDiscoveryParams) error
+	// ListHostExceptions The exceptions that cover a host, newest first.
+	// (GET /hosts/{id}/exceptions)
+	ListHostExceptions(ctx echo.Context, id ID, params ListHostExceptionsParams) error
+	// RequestHostException Request an exception of a rule on this host.
+	// (POST /hosts/{id}/exceptions)
+	RequestHostException(ctx echo.Context, id ID) error
 	// ListHostKeys The host's SSH host keys.
 	// (GET /hosts/{id}/host-keys)
 	ListHostKeys(ctx echo.Context, id ID) error
@@ -4705,6 +4922,89 @@ func (w *ServerInterfaceWrapper) RefreshToken(ctx echo.Context) error {
 	return err
 }
 
+// ListExceptions converts echo context to params.
+func (w *ServerInterfaceWrapper) ListExceptions(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListExceptionsParams
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "rule_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "rule_id", ctx.QueryParams(), &params.RuleId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter rule_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "host_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "host_id", ctx.QueryParams(), &params.HostId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter host_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "group_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "group_id", ctx.QueryParams(), &params.GroupId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter group_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "scope" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "scope", ctx.QueryParams(), &params.Scope, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter scope: %s", err))
+	}
+
+	// ------------- Optional query parameter "requested_by" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "requested_by", ctx.QueryParams(), &params.RequestedBy, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter requested_by: %s", err))
+	}
+
+	// ------------- Optional query parameter "expiring_before" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "expiring_before", ctx.QueryParams(), &params.ExpiringBefore, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter expiring_before: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListExceptions(ctx, params)
+	return err
+}
+
+// RequestException converts echo context to params.
+func (w *ServerInterfaceWrapper) RequestException(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RequestException(ctx)
+	return err
+}
+
 // ListComplianceFrameworks converts echo context to params.
 func (w *ServerInterfaceWrapper) ListComplianceFrameworks(ctx echo.Context) error {
 	var err error
@@ -4989,6 +5289,70 @@ func (w *ServerInterfaceWrapper) CreateEventTicket(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CreateEventTicket(ctx)
+	return err
+}
+
+// GetException converts echo context to params.
+func (w *ServerInterfaceWrapper) GetException(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetException(ctx, id)
+	return err
+}
+
+// ApproveException converts echo context to params.
+func (w *ServerInterfaceWrapper) ApproveException(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ApproveException(ctx, id)
+	return err
+}
+
+// RejectException converts echo context to params.
+func (w *ServerInterfaceWrapper) RejectException(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RejectException(ctx, id)
+	return err
+}
+
+// RevokeException converts echo context to params.
+func (w *ServerInterfaceWrapper) RevokeException(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RevokeException(ctx, id)
 	return err
 }
 
@@ -5869,6 +6233,61 @@ func (w *ServerInterfaceWrapper) RunHostDiscovery(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RunHostDiscovery(ctx, id, params)
+	return err
+}
+
+// ListHostExceptions converts echo context to params.
+func (w *ServerInterfaceWrapper) ListHostExceptions(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListHostExceptionsParams
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListHostExceptions(ctx, id, params)
+	return err
+}
+
+// RequestHostException converts echo context to params.
+func (w *ServerInterfaceWrapper) RequestHostException(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RequestHostException(ctx, id)
 	return err
 }
 
@@ -7327,6 +7746,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/auth/password\\:change", wrapper.ChangePassword, options.OperationMiddlewares["changePassword"]...)
 	router.GET(options.BaseURL+"/auth/permissions\\:registry", wrapper.GetPermissionsRegistry, options.OperationMiddlewares["getPermissionsRegistry"]...)
 	router.POST(options.BaseURL+"/auth/refresh", wrapper.RefreshToken, options.OperationMiddlewares["refreshToken"]...)
+	router.GET(options.BaseURL+"/compliance/exceptions", wrapper.ListExceptions, options.OperationMiddlewares["listExceptions"]...)
+	router.POST(options.BaseURL+"/compliance/exceptions", wrapper.RequestException, options.OperationMiddlewares["requestException"]...)
 	router.GET(options.BaseURL+"/compliance/frameworks", wrapper.ListComplianceFrameworks, options.OperationMiddlewares["listComplianceFrameworks"]...)
 	router.GET(options.BaseURL+"/credentials", wrapper.ListCredentials, options.OperationMiddlewares["listCredentials"]...)
 	router.POST(options.BaseURL+"/credentials", wrapper.CreateCredential, options.OperationMiddlewares["createCredential"]...)
@@ -7339,6 +7760,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/discovery/:scan_id/hosts/:address\\:register", wrapper.RegisterDiscoveredHost, options.OperationMiddlewares["registerDiscoveredHost"]...)
 	router.GET(options.BaseURL+"/events", wrapper.StreamEvents, options.OperationMiddlewares["streamEvents"]...)
 	router.POST(options.BaseURL+"/events\\:ticket", wrapper.CreateEventTicket, options.OperationMiddlewares["createEventTicket"]...)
+	router.GET(options.BaseURL+"/exceptions/:id", wrapper.GetException, options.OperationMiddlewares["getException"]...)
+	router.POST(options.BaseURL+"/exceptions/:id\\:approve", wrapper.ApproveException, options.OperationMiddlewares["approveException"]...)
+	router.POST(options.BaseURL+"/exceptions/:id\\:reject", wrapper.RejectException, options.OperationMiddlewares["rejectException"]...)
+	router.POST(options.BaseURL+"/exceptions/:id\\:revoke", wrapper.RevokeException, options.OperationMiddlewares["revokeException"]...)
 	router.GET(options.BaseURL+"/fleet/compliance/trend", wrapper.GetFleetComplianceTrend, options.OperationMiddlewares["getFleetComplianceTrend"]...)
 	router.GET(options.BaseURL+"/fleet/connectivity/breakdown", wrapper.GetFleetConnectivityBreakdown, options.OperationMiddlewares["getFleetConnectivityBreakdown"]...)
 	router.GET(options.BaseURL+"/fleet/liveness", wrapper.GetFleetLiveness, options.OperationMiddlewares["getFleetLiveness"]...)
@@ -7369,6 +7794,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/hosts/:id/compliance/trend", wrapper.GetHostComplianceTrend, options.OperationMiddlewares["getHostComplianceTrend"]...)
 	router.POST(options.BaseURL+"/hosts/:id/connectivity\\:check", wrapper.CheckHostConnectivity, options.OperationMiddlewares["checkHostConnectivity"]...)
 	router.POST(options.BaseURL+"/hosts/:id/discovery\\:run", wrapper.RunHostDiscovery, options.OperationMiddlewares["runHostDiscovery"]...)
+	router.GET(options.BaseURL+"/hosts/:id/exceptions", wrapper.ListHostExceptions, options.OperationMiddlewares["listHostExceptions"]...)
+	router.POST(options.BaseURL+"/hosts/:id/exceptions", wrapper.RequestHostException, options.OperationMiddlewares["requestHostException"]...)
 	router.GET(options.BaseURL+"/hosts/:id/host-keys", wrapper.ListHostKeys, options.OperationMiddlewares["listHostKeys"]...)
 	router.POST(options.BaseURL+"/hosts/:id/host-keys\\:approve", wrapper.ApproveHostKey, options.OperationMiddlewares["approveHostKey"]...)
 	router.POST(options.BaseURL+"/hosts/:id/host-keys\\:reset", wrapper.ResetHostKeys, options.OperationMiddlewares["resetHostKeys"]...)
@@ -9583,6 +10010,196 @@ func (response RefreshTokendefaultJSONResponse) VisitRefreshTokenResponse(w http
 	return err
 }
 
+type ListExceptionsRequestObject struct {
+	Params ListExceptionsParams
+}
+
+type ListExceptionsResponseObject interface {
+	VisitListExceptionsResponse(w http.ResponseWriter) error
+}
+
+type ListExceptions200JSONResponse ExceptionPage
+
+func (response ListExceptions200JSONResponse) VisitListExceptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListExceptions400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListExceptions400JSONResponse) VisitListExceptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListExceptions401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListExceptions401JSONResponse) VisitListExceptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListExceptions403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListExceptions403JSONResponse) VisitListExceptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListExceptionsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListExceptionsdefaultJSONResponse) VisitListExceptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestExceptionRequestObject struct {
+	Body *RequestExceptionJSONRequestBody
+}
+
+type RequestExceptionResponseObject interface {
+	VisitRequestExceptionResponse(w http.ResponseWriter) error
+}
+
+type RequestException201JSONResponse Exception
+
+func (response RequestException201JSONResponse) VisitRequestExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestException400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RequestException400JSONResponse) VisitRequestExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestException401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RequestException401JSONResponse) VisitRequestExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestException403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RequestException403JSONResponse) VisitRequestExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestException404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RequestException404JSONResponse) VisitRequestExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestException409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RequestException409JSONResponse) VisitRequestExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestExceptiondefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response RequestExceptiondefaultJSONResponse) VisitRequestExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListComplianceFrameworksRequestObject struct {
 }
 
@@ -10755,6 +11372,431 @@ type CreateEventTicketdefaultJSONResponse struct {
 }
 
 func (response CreateEventTicketdefaultJSONResponse) VisitCreateEventTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetExceptionRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetExceptionResponseObject interface {
+	VisitGetExceptionResponse(w http.ResponseWriter) error
+}
+
+type GetException200JSONResponse Exception
+
+func (response GetException200JSONResponse) VisitGetExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetException400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetException400JSONResponse) VisitGetExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetException401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetException401JSONResponse) VisitGetExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetException403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetException403JSONResponse) VisitGetExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetException404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetException404JSONResponse) VisitGetExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetExceptiondefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetExceptiondefaultJSONResponse) VisitGetExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveExceptionRequestObject struct {
+	Id   ID `json:"id"`
+	Body *ApproveExceptionJSONRequestBody
+}
+
+type ApproveExceptionResponseObject interface {
+	VisitApproveExceptionResponse(w http.ResponseWriter) error
+}
+
+type ApproveException200JSONResponse Exception
+
+func (response ApproveException200JSONResponse) VisitApproveExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveException400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ApproveException400JSONResponse) VisitApproveExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveException401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ApproveException401JSONResponse) VisitApproveExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveException403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ApproveException403JSONResponse) VisitApproveExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveException404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ApproveException404JSONResponse) VisitApproveExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveException409JSONResponse struct{ ConflictJSONResponse }
+
+func (response ApproveException409JSONResponse) VisitApproveExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveExceptiondefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ApproveExceptiondefaultJSONResponse) VisitApproveExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectExceptionRequestObject struct {
+	Id   ID `json:"id"`
+	Body *RejectExceptionJSONRequestBody
+}
+
+type RejectExceptionResponseObject interface {
+	VisitRejectExceptionResponse(w http.ResponseWriter) error
+}
+
+type RejectException200JSONResponse Exception
+
+func (response RejectException200JSONResponse) VisitRejectExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectException400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RejectException400JSONResponse) VisitRejectExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectException401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RejectException401JSONResponse) VisitRejectExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectException403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RejectException403JSONResponse) VisitRejectExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectException404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RejectException404JSONResponse) VisitRejectExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectException409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RejectException409JSONResponse) VisitRejectExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectExceptiondefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response RejectExceptiondefaultJSONResponse) VisitRejectExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeExceptionRequestObject struct {
+	Id   ID `json:"id"`
+	Body *RevokeExceptionJSONRequestBody
+}
+
+type RevokeExceptionResponseObject interface {
+	VisitRevokeExceptionResponse(w http.ResponseWriter) error
+}
+
+type RevokeException200JSONResponse Exception
+
+func (response RevokeException200JSONResponse) VisitRevokeExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeException400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RevokeException400JSONResponse) VisitRevokeExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeException401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RevokeException401JSONResponse) VisitRevokeExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeException403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RevokeException403JSONResponse) VisitRevokeExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeException404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RevokeException404JSONResponse) VisitRevokeExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeException409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RevokeException409JSONResponse) VisitRevokeExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeExceptiondefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response RevokeExceptiondefaultJSONResponse) VisitRevokeExceptionResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -13612,6 +14654,212 @@ type RunHostDiscoverydefaultJSONResponse struct {
 }
 
 func (response RunHostDiscoverydefaultJSONResponse) VisitRunHostDiscoveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostExceptionsRequestObject struct {
+	Id     ID `json:"id"`
+	Params ListHostExceptionsParams
+}
+
+type ListHostExceptionsResponseObject interface {
+	VisitListHostExceptionsResponse(w http.ResponseWriter) error
+}
+
+type ListHostExceptions200JSONResponse ExceptionPage
+
+func (response ListHostExceptions200JSONResponse) VisitListHostExceptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostExceptions400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListHostExceptions400JSONResponse) VisitListHostExceptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostExceptions401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListHostExceptions401JSONResponse) VisitListHostExceptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostExceptions403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListHostExceptions403JSONResponse) VisitListHostExceptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostExceptions404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListHostExceptions404JSONResponse) VisitListHostExceptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostExceptionsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListHostExceptionsdefaultJSONResponse) VisitListHostExceptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestHostExceptionRequestObject struct {
+	Id   ID `json:"id"`
+	Body *RequestHostExceptionJSONRequestBody
+}
+
+type RequestHostExceptionResponseObject interface {
+	VisitRequestHostExceptionResponse(w http.ResponseWriter) error
+}
+
+type RequestHostException201JSONResponse Exception
+
+func (response RequestHostException201JSONResponse) VisitRequestHostExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestHostException400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RequestHostException400JSONResponse) VisitRequestHostExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestHostException401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RequestHostException401JSONResponse) VisitRequestHostExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestHostException403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RequestHostException403JSONResponse) VisitRequestHostExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestHostException404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RequestHostException404JSONResponse) VisitRequestHostExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestHostException409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RequestHostException409JSONResponse) VisitRequestHostExceptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestHostExceptiondefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response RequestHostExceptiondefaultJSONResponse) VisitRequestHostExceptionResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -20346,6 +21594,12 @@ type StrictServerInterface interface {
 	// RefreshToken Rotate a refresh token for a new access and refresh token pair.
 	// (POST /auth/refresh)
 	RefreshToken(ctx context.Context, request RefreshTokenRequestObject) (RefreshTokenResponseObject, error)
+	// ListExceptions List exceptions, newest first.
+	// (GET /compliance/exceptions)
+	ListExceptions(ctx context.Context, request ListExceptionsRequestObject) (ListExceptionsResponseObject, error)
+	// RequestException Request an exception of a rule on a host, a group or the whole fleet.
+	// (POST /compliance/exceptions)
+	RequestException(ctx context.Context, request RequestExceptionRequestObject) (RequestExceptionResponseObject, error)
 	// ListComplianceFrameworks The frameworks rules map to, with honest coverage.
 	// (GET /compliance/frameworks)
 	ListComplianceFrameworks(ctx context.Context, request ListComplianceFrameworksRequestObject) (ListComplianceFrameworksResponseObject, error)
@@ -20382,6 +21636,18 @@ type StrictServerInterface interface {
 	// CreateEventTicket A single-use ticket for one event stream.
 	// (POST /events:ticket)
 	CreateEventTicket(ctx context.Context, request CreateEventTicketRequestObject) (CreateEventTicketResponseObject, error)
+	// GetException One exception.
+	// (GET /exceptions/{id})
+	GetException(ctx context.Context, request GetExceptionRequestObject) (GetExceptionResponseObject, error)
+	// ApproveException Approve a pending exception (four eyes).
+	// (POST /exceptions/{id}:approve)
+	ApproveException(ctx context.Context, request ApproveExceptionRequestObject) (ApproveExceptionResponseObject, error)
+	// RejectException Reject a pending exception (four eyes).
+	// (POST /exceptions/{id}:reject)
+	RejectException(ctx context.Context, request RejectExceptionRequestObject) (RejectExceptionResponseObject, error)
+	// RevokeException Revoke an approved exception.
+	// (POST /exceptions/{id}:revoke)
+	RevokeException(ctx context.Context, request RevokeExceptionRequestObject) (RevokeExceptionResponseObject, error)
 	// GetFleetComplianceTrend The fleet's compliance over time, for a chart.
 	// (GET /fleet/compliance/trend)
 	GetFleetComplianceTrend(ctx context.Context, request GetFleetComplianceTrendRequestObject) (GetFleetComplianceTrendResponseObject, error)
@@ -20472,6 +21738,12 @@ type StrictServerInterface interface {
 	// RunHostDiscovery Run host discovery now.
 	// (POST /hosts/{id}/discovery:run)
 	RunHostDiscovery(ctx context.Context, request RunHostDiscoveryRequestObject) (RunHostDiscoveryResponseObject, error)
+	// ListHostExceptions The exceptions that cover a host, newest first.
+	// (GET /hosts/{id}/exceptions)
+	ListHostExceptions(ctx context.Context, request ListHostExceptionsRequestObject) (ListHostExceptionsResponseObject, error)
+	// RequestHostException Request an exception of a rule on this host.
+	// (POST /hosts/{id}/exceptions)
+	RequestHostException(ctx context.Context, request RequestHostExceptionRequestObject) (RequestHostExceptionResponseObject, error)
 	// ListHostKeys The host's SSH host keys.
 	// (GET /hosts/{id}/host-keys)
 	ListHostKeys(ctx context.Context, request ListHostKeysRequestObject) (ListHostKeysResponseObject, error)
@@ -21496,6 +22768,77 @@ func (sh *strictHandler) RefreshToken(ctx echo.Context) error {
 	return nil
 }
 
+// ListExceptions operation middleware
+func (sh *strictHandler) ListExceptions(ctx echo.Context, params ListExceptionsParams) error {
+	var request ListExceptionsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListExceptions(ctx.Request().Context(), request.(ListExceptionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListExceptions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListExceptionsResponseObject); ok {
+		return validResponse.VisitListExceptionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RequestException operation middleware
+func (sh *strictHandler) RequestException(ctx echo.Context) error {
+	var request RequestExceptionRequestObject
+
+	var body RequestExceptionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RequestException(ctx.Request().Context(), request.(RequestExceptionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RequestException")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RequestExceptionResponseObject); ok {
+		return validResponse.VisitRequestExceptionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListComplianceFrameworks operation middleware
 func (sh *strictHandler) ListComplianceFrameworks(ctx echo.Context) error {
 	var request ListComplianceFrameworksRequestObject
@@ -21907,6 +23250,175 @@ func (sh *strictHandler) CreateEventTicket(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(CreateEventTicketResponseObject); ok {
 		return validResponse.VisitCreateEventTicketResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetException operation middleware
+func (sh *strictHandler) GetException(ctx echo.Context, id ID) error {
+	var request GetExceptionRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetException(ctx.Request().Context(), request.(GetExceptionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetException")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetExceptionResponseObject); ok {
+		return validResponse.VisitGetExceptionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ApproveException operation middleware
+func (sh *strictHandler) ApproveException(ctx echo.Context, id ID) error {
+	var request ApproveExceptionRequestObject
+
+	request.Id = id
+
+	var body ApproveExceptionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ApproveException(ctx.Request().Context(), request.(ApproveExceptionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ApproveException")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ApproveExceptionResponseObject); ok {
+		return validResponse.VisitApproveExceptionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RejectException operation middleware
+func (sh *strictHandler) RejectException(ctx echo.Context, id ID) error {
+	var request RejectExceptionRequestObject
+
+	request.Id = id
+
+	var body RejectExceptionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RejectException(ctx.Request().Context(), request.(RejectExceptionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RejectException")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RejectExceptionResponseObject); ok {
+		return validResponse.VisitRejectExceptionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RevokeException operation middleware
+func (sh *strictHandler) RevokeException(ctx echo.Context, id ID) error {
+	var request RevokeExceptionRequestObject
+
+	request.Id = id
+
+	var body RevokeExceptionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeException(ctx.Request().Context(), request.(RevokeExceptionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeException")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RevokeExceptionResponseObject); ok {
+		return validResponse.VisitRevokeExceptionResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -22825,6 +24337,80 @@ func (sh *strictHandler) RunHostDiscovery(ctx echo.Context, id ID, params RunHos
 		return err
 	} else if validResponse, ok := response.(RunHostDiscoveryResponseObject); ok {
 		return validResponse.VisitRunHostDiscoveryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListHostExceptions operation middleware
+func (sh *strictHandler) ListHostExceptions(ctx echo.Context, id ID, params ListHostExceptionsParams) error {
+	var request ListHostExceptionsRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListHostExceptions(ctx.Request().Context(), request.(ListHostExceptionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListHostExceptions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListHostExceptionsResponseObject); ok {
+		return validResponse.VisitListHostExceptionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RequestHostException operation middleware
+func (sh *strictHandler) RequestHostException(ctx echo.Context, id ID) error {
+	var request RequestHostExceptionRequestObject
+
+	request.Id = id
+
+	var body RequestHostExceptionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RequestHostException(ctx.Request().Context(), request.(RequestHostExceptionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RequestHostException")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RequestHostExceptionResponseObject); ok {
+		return validResponse.VisitRequestHostExceptionResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -25175,553 +26761,584 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3vdttGsi/6Kr1491mmZlMUbcveibRmnaModuw9ycTLciZnndCbaAJNsiOwG+luiOZk8vU8wPlyH+i+",
-	"yXmSu7qqG2iQAAlQku0Z60scgUD/raquqq761e+9WC4zKZgwunf2ey+jii6ZYQr+utA/zuy/CdOx4pnh",
-	"UvTOehdCr5giVBOz4GKuiTZSJoQa+7cmXGhDhSH9ty8vydOnT78+gkeMJkTOiJCrYW/Q47ah33Km1r1B",
-	"T9Al6531qJ7IWW/Q0/GCLantdybVkpreWS+hhh0bvmS9Qc+sM/u2NoqLee+PPwa9y1xpqbYH+m7BSCTY",
-	"BzOJ4Y3IDsAsGMkUu+Ey1ySjczYkF2RJU9sXSwi+SbgmlJyORk1jxdcqg13SD98zMTeL3tmzx08GvSUX",
-	"/u/HdaN+mTJmvudLbrZH/kquyJKKNeGGLfWAPCZGksej0Yj0EzajeWrI49FR0+BSaDQcm/uod/Z4NLAD",
-	"5ct8af8YjWCc7s9ilFwYNmcKh2kJYiXV9UueGlazyhdk5l8hHPY4+u7FO3JiCSvlVMTspHhBR+UEIpqm",
-	"0YCwG6bWROUpOzonVJBcXAu5EkQKtncXinabNuL56f59eCW1ef2t/RC6yKhZlD0spDYTnvQGPcV+y7li",
-	"Se/MqJzVUmmew5vbXTQ2f/uWE7bMpGEiXv+Fres2Jxf8t5wR/IZkTJFUznlMUyIzpqh975wolqV0rYli",
-	"JlcCeEQqPueCpkQxnaem2IIFowlT5RSCERzbIeyaT7Azj598tX9rqrP7ESZF089jlofPqoHn39A5I5r/",
-	"nTl2fxJy+7ODuP1ZyO1PWjD7W5kyJNbNBVYyZRX2tg90VAyqE11n1Bim7Gf/9Qs9/vt7+5/R8deT978/",
-	"Hjx/+se/1ZL629yPraZDKz9eJ62Jzy1FsE1NQzp+/6f64VzFVDQOR8dU3F5svFNMJK+FYeqmjurt8bbi",
-	"iVnYTWE0XpBpHl8zE4jYhK6jRsLhvuVa2ukl1L7LhKWWX3oLmVt2wIcrxq577xuHfMVFzOrHO+NKm0JF",
-	"cMexZoozXQ776Ygklk+nbCYVI1EuDE+b56GhuwP0BhjsT7bx+sGmdP9YhVw1DgzG3X1gf1iq0ZkUmoEW",
-	"9g1NvqOGrSjI91gKwwTID5plKY9BuJ38qu2wfw/6+jfFZr2z3v9zUmp4J/irPnmhlFQvxA1LZcawy02G",
-	"X1JB5ywh9gQksczThAhpyJQRZWmNJUQqotgs1ywhuSb9yL45zAX8TKcpiwYEn12z9WTJ9ZKaeGG38Y+B",
-	"ndNb9lvOtPl4c7JbqrBTq1mUOp9U5IbLlBpm9Q0rSkg/uqEpT2AckxnlKUvcyC+lmKU8/kTjjl3vmqy4",
-	"WQBFxrlSTBiiDTV24IppmauYDf27xT5Mc72OBmMR5ZqpoaXuCU2WXNgX4JFm6WySyvha5iY6GtiF4UaT",
-	"aOP0iwio+WSW8vnC2LdWVI8FUAIMi5KEz2YMhuVGPhwLu3ovpZryJGHi4y5fTNPU6gQ0vtZoATC15Fpz",
-	"KexEooQZytOhF9aT8udoLPoRzc3i78Py4SRhgluKgCWiJJbymrNj+xoTxs7DWhILKuaMJBwZJ5ZLRmZK",
-	"Lm3/Y7FiU0Kz7JEmoOyCGkKwp2Gs1Wyi2K8sNkB2uHR/lealzEXy8Vbur5LoPF4QT1EwW6uXm3JJl3QN",
-	"09OMAXu8oeslE+Ztcex9zG1OecyEZsTwymbPGDW5YsSK5STcb/dDBCO/YuqGx+wnQW8oT60A+7iD19g/",
-	"ianABVU3Bd9rooDVwHq2J5eUP1CxdiJUf8SBSomGqVWXlpnR52RFuSEzqWCpRb6cMmUPS81iKRKQE9Fb",
-	"ZtT6+GJmmAKNEbVrGHbw0/YhfOXaMBJ7cQqBst9wMR9WztYtddaO/idhOUoq/nf2cRknViyxsoCmXkYU",
-	"D4hZUDiBnKk7IOxDZpkFT9Qbec0S2OWfBPuQgRCAHj/i6S/WRJoFU4TZV0n/dHQ6IKejZwNy+vjpgDwb",
-	"jQZkOBweDez22n3H95hrcwjqlesOHElvXr+T10xcKkYN8BVNEo7m3BtlTTTDrbIzo6lmg14WPPq9x6xi",
-	"Xm/2GdsorqdgN3a8sJL6nLAPcZonTJPImBSIztHHVMqUUZCoqKZ1NOAGPWv5dPUzDHrG1Mzgez5jVgtE",
-	"OUs1iZ6OlvY4fnK6iCw5RF+PkiicjVsMmFFos4yOv37/7339j+U/Fv9IjupNltIW+QXnXqrwcmpPGzvO",
-	"6lYlHfcKNqRem1Z0hfs1IHphDz3wFkoRs2Gvbr3sq5MlM3vJ2Y/4B/vu5jxxQJXmds36e44aadcpw/+B",
-	"s67baIuhUKXoun70eueIf3Ar1GHEMW7thJq2Nsmg+Ga6DmRt+bPju11Nijx1pypawltt8KSFWTzogd5q",
-	"dc1bdeZ5f5u7UQDfqnEvIbZ+cGf8hMaxzAV4FttM2ar2OcpCZ47T2PAbOxZ3dPSKgdfb5SFRQR81I3GL",
-	"Mgjpo7LxbmLFeGrJ0g6Mm3VHkvR+1prVuCu6kTFYSt3IXttTxU1nF1df+ffsN6AsV3YrZcqupVFUaLt1",
-	"UoDLwLA05XOG7guaJ+DHW0rBjYQBvK8bUb5cUlXPhYabWsKrJQAcZTBF/311qXZt8hs673qYL8D6mwDR",
-	"bZ8Tr60EJSmbGSJzq+/FNNe19oZiNLHPuSLeOJkys2LMnSsZnbNHeizcfQ4VCZiy6NIxbEn6RqIHOE2Y",
-	"fyZRmYGXbANgegVO09G203RQSv124t/zx5boH/SCqyrbzB7C39xU6H1QXeBqm7VbmSy5eCtTpt86n1PH",
-	"DQU/cOvp255eCKPWe48+bLd2yMBN3UZJY6tqpyyZ31K0VxrCw7CzwAJxMMHHdZoSEvQZem0moUeN9IE+",
-	"+Q0TTGuSScsT5+SareHOw75/NBiLqLx7mySKz0xE+s6xlVGtyf/93/+HzChPLcFT+KraBrALXMnZxnQs",
-	"lW1HZtCMfeGRJvDUGno0uP+bsTQl0zWJYIp6WH46ySQXRkeEi7GQghEdU2E13ClL5Wrjg1kqpZpkTMVM",
-	"mKhmbEWPMMBZypiZVIYJZr99vGekY+F73mykGPCKm4U1YmveW3GRyFVUTKO+tabZBJMgEdwY2D3hYh4s",
-	"81jYHzRBF2SwTO7tXDEdEUu8YGlTouRqgx6IVHZc9nSZxAvKxWSqrOLoViljisuEx8SeAjNnUHpvN3xF",
-	"4Cs3hHMiBRuLa7YekFhxw2OaHg3JC+r8ROmNHYnRLJ2R1YIJkLrWigdOJXHKqNIoVrf4YiqT+nPtEIU1",
-	"YUmeTa5rL0UNWVpKsmQICwqLZReNa2Au0kf9akBCdrfbrHlqj+vkqNZmSbhecn1b1bRs5UD58rkqU44+",
-	"bqlb+0YOXBwr1tzi3I225yji0PEU3+f+IuqwdQH3/17tw1L7Fbxpz186183nKPZT5ZxLKQz7UF6GwUFF",
-	"+jRJlD2PrGhGT5CVtoIER5c7ZdzFqH1zLIowHLQnUETDeXVeCscByu8BmVLNUi4YSlXoy47BLBTTC5km",
-	"eiygAfzZivBzK3g0i3PLy4W4LL4ENa8YrpO9MEJ9jk76UCQ+0iResPiaJQO8xXRidKLZb3heMqpRclKC",
-	"P4Xi0x5UWZprEjnWsWczKGnRgERg0wY8FeECRTrPMruyLLHSWuUMZaqiHO5aFjxF5RgOxhWFM2BJrXIq",
-	"7OF/ZlVlPuNMaaKveUa4OarI3lKpajIdBr08SzoK3zpzoxTHFf2n1vxAUm5hhth2LsCcCi4Tu+iusGUb",
-	"vrwnz57XsFdef038sjwTiBTpmvT9zO2+WLJ1DtJZbnLF4Ng4hL//aJr+K66NVF3N7Y42i+3onbVdof29",
-	"qjs22rhjV15SbTkzwtO2V4rGXin1e8HxWGseb461q5lg6gIJI73Whi39PenZOB+NnsY8gX8ZOmo3HCqb",
-	"79TqC8gILY/cLidtyyaddLjtgeyZaNsfUdkHv90ovWBTkb937nwuupNBnQAq1royrIHb8mIasM7VlWkk",
-	"ZH0pxYzPO9JYg6HREC+z04ahKRxZ1JCU2cMMPB9wPYdtOuPKquALPl8we0igNWMgdshaL3iYaLJtRVmS",
-	"DWNFd0ePDXqNNs8BU8OBw3wax3dORsTkSrhLXtsjkbPZjmGP9g0bl2SykLnS9VG5M6rIlMbXJLQw/eLi",
-	"VKwRIeU1S8hMqspo/uPJ3kWsWHZ1V16F+e3NQksB5cZXTUHSj60ekFrbUQqr+2iesCNc0w2js+t2t6Dg",
-	"i93Ogr3kyzEMGFwFngxuQaCtSHP3mGvosuJ3sJRwdCeEuSHDtle7fj6DRvmyi0F3cMEmSe6Thge6EeNC",
-	"lO7VRLzYBSMfovB0t+82ltZ1HbTWPMcDPN4H6Fr35hze6w22BsuLGx9h0Elx4g1KABywTslp4V61L3vX",
-	"6LYjKOVMmIm1N+t/l0qxFKP2Gmx8DP3ZZ/Zurcz9+kViqZLOHyW46FXa2tbBNujIB3O13ZHifb8p+z0R",
-	"7LfKNLgwz097tQI58Ld47ZCLmXQKGFxPragStuFBz7sbW99w/tbboohBr7h+CwzPgOqqW1jdm4J4Kqu/",
-	"m48+gsQoefaTio3Xdl/tgr6FVIqu8h99K9vnMa6i806zxMeAmSKYfKoYvSZ9mqbOLbVEJ4m8rlrbzWS4",
-	"6c6ppd6GlQuakdcBAwZhRo0G0sZqy2tLr24d9i/zVREU8GUtM/rKrp2wrM7i5wVD2wavLMDDV0yJC0Nj",
-	"c05sF4TPCPdBYwlPDvXL+F3fGgZEz5UjKQZhFky4IWwtscrFsLnLWora7BcDC1dKivmAsGVm1n6Xah0Q",
-	"fli7F7P+iggWV9GN2VhbszKbA71dIWOEoxxU2aRCDvU8Yxbfyzk/0EMoTVZvvfqo+1gmzLvDMUThkSZB",
-	"ILhUhGbZAHfhh5cXdnuYsHNPnD1QxBBWQgifb4f3/f68LjPKvqf1Sqqkzo+5L5SRxfKGqfXETqPOFtJc",
-	"zFN2nGtG/Lsw5UGY0xtJUxhjHSIic81UTQjm/nFvkEfRTrAUe0jhIBOFxjHTelKEOG5NaDmjEyaUTNOl",
-	"1VJVEAO/QUCFJx/8MFJd64zGGO3NFdNAKP6awk6PLKiGsBdsniVnBBzS9oX1WCSS9KM3P169IyeW9E6W",
-	"M3qGb0YDkDhk81dgqXV0NHBJTZgKsaRr8GKPBY0NkXh5K1eCOKdm5e6gIo9miunFjqWxk9ivyJjFD6zY",
-	"nM1triz/Zp+uh6Zt/+HlxQtYjwO3PlPyhtsl4mI+yRVvuD2MFWtwdk2pZk+fEHxlgOHy64yLuT2VJKHC",
-	"SgkMZPbx/zFF8vjp7evh3juWrQEWw9mxJG8dR1/KhOnOVyeB5OhkgmzG+VQb2jHcvwHN3kqO317cbups",
-	"JmseMntTZAwdGl3FIWegczhlg+3L9YQKKdZLmesGXbUpcnU7zKvbNmMyLIaPVoZRt3plptXtunRrV22w",
-	"ebsO3CO2dA6FQ69hGhc9PCFbWLzBQYhjck03zfgtitBD7043ZH5X/IuqEAgbqxvv5etv337LNcqKw0Yc",
-	"86QOvkKQ129uTolU9t/nRDADnt4iI+PxaDgaPh6OTp6c7lFyntYpZ1LVecbf2MfESGKUPXIxfduHUZT5",
-	"2788efLeJT57Hig8yM+fPXv6bJ/Le0k/vMYvH6PA839t8M6ghwgK7merlW+5Se3y1W4NNWwu1RrjOrvt",
-	"SWVVGjmoVXxB2VDtIIuIyEuryXS2m53vyd+W1EQCuKsYladMYwIc+peKMLmWZjLzuV5tTGq6ETLU/KpV",
-	"jTu8avWImSrdutXJQhTpCenDv/8O11BHzg4EtVZIgAaCaFMMnMPowapBKPNpusMaxFxC0KyueZaxpNXw",
-	"NxUjO223UGVDfpUH2xu7m3jeSN7dN96gEzKReMsRgRvO0YoE+iRUWROBYlgPhP5YRb7Rot7OyPksyejj",
-	"bj74C3ZTwO7tBoSIrvf7BShRrUAL4Dy6YGvYk8RfsrZyC2/SbI1vWHucjnYUtTtAcbeMDpGaQtwRB93h",
-	"kTLcHOs3RQjmkie+UYxeJ3IlDpTiLQk4YXNFk5akN+j5AbV4NYjRa/kFeConmZLT1uORIuWibfsuF7lG",
-	"P0pXdK3J6BzuxTXRhqcp4cLhTUTuw4j0hSQwPnBWeJAQcBSvmTlCuQYaVTiXqNWpuGl14cyCHQpuh9xG",
-	"bCzZPpK6XLD4+qCbC5AjkyXT2t307HUZ4xet79PKhLBJqyDfH4r3i0hfwVYTF4rLU27WkzKjcGe2TvCJ",
-	"u26wgsiOpOmyI1P8hqdszurDZ2K5XFKRaDJnhigpjc+5ggjWfsqoEgzCg8k1y0yZxTAMsIjsd1Z45Il0",
-	"/0wKx9+gJ6QAk2fvuhZDdZPZ73dHWup4TesCoJvuhtDknNjvJxUrN7wn1YvJlArBVLsLWL1oOaUtM8wP",
-	"tmZk4fSbKWovnx0SMlcoaZrFFRvoq+enlTia56NdcvzQz+VKHPhpIOcn81ROaVpPBuF7h/WEIvHAjxU1",
-	"bJJ6WLr2iHGDniUOmZutfp/u/TLIDZgUMfyVNh7vx6vbPhRgJBtbPqgSULCj2ytfnVLTMCtLVrvN7fjg",
-	"XoOlatiuQ8hU3dcHBU6FDR10Zw16xyTJWR1+xg1zeslqITUjgn0wTgvhmiQ584CzLVQguEmEb28VDw3N",
-	"GB7vuaHG3M3iFpX0pSCrBY8XcCVtVWUGMLRgEqa5NvZlwM05OvyyOiRUF3XfcIrbVSiStNsYe/CFixI8",
-	"4Eud4/VOly9/y1nOJgnLzGJ7ob+h8fVcyVwk5Fc5xduzGRdcW610zQzpryg3XMwHROVCcDFHIDN4RoxE",
-	"pDujuEv2axPOZNWtSRld3mkyuOMTN5bmmALqaSNT0q4Y+Ac0YwKe27HDdHmQyr7kIjesDgNn+xap2Pb6",
-	"janf6Map11Lc1lyrOzkIGL5WnhRASpepFOwwXzDXkwLp8vd20EBt7tN1LLNKagsmjrg51eM52E8Oy9bc",
-	"DhHO9i4ZZNIetmY0N4vJkpmFTCpT1AuX1xUo4VNpFrXT3XD4VkBZn5wOau+s7mOnGoImGgZhTQVL4C6d",
-	"OLwCePbs6fPdX4Bxki0U1axdbx+Xiu4uEAPHXcDIBNdRIensJtDvuTaHakVFIx28ZMU3ZdzBHQdRhsPa",
-	"H0pZM6BPwKX3gBDV7qZn710p1zsVl7bSoj6tPIejqym67keRrgHOMNjRM5eRFhEKVRH0sDHxHRsvwYEO",
-	"bLx0Gms4eEE0FJN+/xmIE0dqkyk3O/wZ9o1YLpcu16CxlRkXc6Yyxfe815gz0D1/ufPFezvBV6HOkJJ3",
-	"y4GfYPxtj+wlF+HTxw+H+Cc6xG9zqG5TQ66NXL6VKbuNAte8bW0WG6VBd+j+5nCejribZSwDOKb2hxuF",
-	"890fA1Su8d1y3O1W/SOt3dZq+FgblryS3S0FDGSpFccza5J3EsaZVKb+HFFszrWxg5zcBvPmECf87lPB",
-	"L4AbfOXjYAne7134t26GBzI811lK15MmObR9MyVuuJLCH8rd4rnnSuZZWzQDu18HSn0PW1PHCy2GWbLC",
-	"89NtVb9BbD8/bSWniwi1g645EmZYbCZSTDBVJpaQsdKg6bpb9C3X+/PR6VcVx/3T56NbXk58mMQ8UcBj",
-	"uqlUhpozbcrouZgKQtNUrlgCGCiOI8LSGXBwEkpOnjw5quRGu+N49/1Bw53Fs1G3W4PKMm649Zv2o7XD",
-	"f4Mc7tXbv0l6HVz9W58e5OcvWrmKqTgwNPNjGKJFYNTec8G7i291HTDzNRta+IALBmvlu9g4omv8Fi1l",
-	"cRGjuhloHV70bcYOxfY0azsxbagyt1zIbRBk8BrDZVzhSAbgS2bgKYYc1howRppaQPlCSP1//y/JghDd",
-	"Q4JUYK2BsP0KF3PwAyiX0dPJBvgyEsRublsxlh0auS7cEloJ2h6LovisbmBFqYJOEi5hrYoWXNoXa/P8",
-	"G0vmPNIkeJvwZEBoqqW/IIn+5/Fl+fPx6yQiXh0kWKaiHumxFYpAdVA/0HjBBTtWjCYAiRcjmt6gjDWf",
-	"cZYmiCdVV4tmWIfcVpjVm/dFUjOCJ21ZoYFXfEgIp+DQwBkSaspjqPv1wVVd2GKfQe/DsW3g+IaCpqRt",
-	"Sy9tP5e+OfjryrcJf73xDcNfL4rWrdTLl1SEAVRbSYjMHrYxg7SpjMksZeeQvWt7RxDn2YyJhIs5gRWE",
-	"F8sCTjj3JtecUWsfn1N/46ZYxijeCi4Y0XRZlmNKqXGY1HBNhgHOey7ZgNj9toUD2FyJLTJvZLfL2uzN",
-	"F5CtifsOaaquftkNU8SqZ2zJzZDgpmmcxIqbeOFCsjQLSWWrHJarbce0GU5lsp4YKSegBULWSW7YUEgz",
-	"8VINn6DfaWJ/cLqhc5EVlZf831xAh5Oq87zyk0/8ayjO1LPHX1G2asjFJFNy7qyy8Jdrtp4olusCYAyK",
-	"Z1UGv1lRq6IoDtkHu/Pl2Cvlm/zD5YxONidpn7nZ9AY9V7zIFyWa5EEhIrRLgpJd/klYsatE9R9WvwUd",
-	"V9B06IPeNyu1+UdhoTb/bJrrNcKt4XkzVFTMWWW77SFWWeC6I7dadOaAEMtWB8T2WdUY5Q2IB+94fM06",
-	"R3zuL3ZRA83vO9rtOXDvVSpq1I+eJ1YmQtxqd7CenNZnrEFefXsVtDqKGjXRx3s2ZEB8oLEhesHSlACu",
-	"rMpFJSDUynFIggDELRgcIP9XMqL2Qt4kOVaAda6djXHwJXMg1S401Uh5HY4ikOllVoKvzFSfCF7412uA",
-	"A2AS+AaUhopomk7kLILJUgKrrLlhLqIpo8plg8DtEOxPPZqkzE2WN+Sa2FZ8sgm+Fy6pg6ujZliPLxDW",
-	"BO+EmtQ2zFhbfaEIMDYqFzGtLm7gj7ihiluptWM4++4fUUHMU0Z8Y1ZdyEGbKFbFHgk1GtcGwxaXO4Vu",
-	"H6xXwADF/oTzC+ho4NkynGCVduvkwEvGkteGLbuKgB3Io3stsTvFaW9po15zkTQAnliahvIdXBM6lXmo",
-	"UMM8h4g4GjlugycOSLSek1Iuruv56KfXJKNYcdd3+0gTncN+BP2eIFD/f4d//twGC9aKtdvZxweAl3cp",
-	"GAM7UII0AxG4pdqwWv1Umuj13iGxCqa4dSyHCwBOmgrWvAthX/BVX7MfvmAJyTNfvH/YwmlQg7i1MYba",
-	"VU0ZM6+kNi8xLq9ryhrmPk4AG79L0OKOW5fdFFXW1a/pu3GG37vCJx2nd0DuVCVto1v6VKu3u7W/I02j",
-	"qsX7YbRIfoIFfctiJswlVKrV98uStrt3Qf2rw0HEceR5ym5H7ECCXYi9uXLE5v64Fwd1fTXO6CqWnefS",
-	"LsV2S3kF7+OEWZWHFhCSh2RWV/qua7dxtu9k5jLmX3mn9/3SXigdb0l75dgtFX6EsYfEftuxByzYFToQ",
-	"DH+viHnHEF6NaQa+GAwDxzeTAGOzePS+W7maj1uepmVlmB03E+2tnDoNqzwUSwlSWBXh8u8vjfEyTELv",
-	"sMlTJuLFkqoG9ffy9ZVVoq/evf6OFK9C5aR+pBYs/RpKJExzYfInTyKsETxsdUtGlzytKdUUxVzbNrXh",
-	"c/uv4NocfzUaHT97Wvnz8X88tn9nMT9OtD4+hW/U3Kv8ab3O3bDZjUGiWUqNpaX9LF+dxVuPCQJYjwWY",
-	"OMB90SxL11ZDBAgY3wPBBRn2tmMEppyKhnCYBUvrf8Etqa2SXaVD13zxhWu0jsSqymKbyzAXE+n2ehAQ",
-	"W6W1cJ130vYBxXo7Ct+Ciw6Xuq8YTc3iwAu6ZDqJMX2uyRmyfSu6gA7XYXb8+3roT83bwNIWEqgymLKB",
-	"2klLbUoAiq6+CT2Rs3r5w4U2VBgXD40VFhzuzEyqrVy/bhf1O3E7Oh1SnYgMwrzylDnwgTswWYMSse0Q",
-	"Qhwk0g4jLYDv8K0PWsNDV6nhqhzdIVcALeFsXA5de5iatpEMHdBogjiDA5Xr0oSoBS/C5huX/F5ChRvC",
-	"nW8baljl9W9doJE9FyMXdVQHvtYpBrFV3cR2MYlhFPTF8f/CGOj3/fL/h5Pj938Kfjr677WR0TybBLGy",
-	"3eIYfVhsN0C4TxE8WUcANaLGqQfBmjRR9rcQfXFwOF1RG7eloKyXX45gWon3ILcsDX1YafrjrHf2y/4W",
-	"Cs/XH83IJg0XFC5RqOh3ULcCTSv9neWn7nl4B1Rr3Z0d1tlZ0/KoDgM5ly6KokPW2N3URnSEX01X2BpZ",
-	"ZRE2PO7BOHbuJB4J930W3EUuKbSxcy4HaP9wOnTTzJAB7jon1A2kneoEQ8CclHtMRrnjvaydyV9YV7WP",
-	"ZpmSty0ZXDQyXdfGyRH/Atjn12wdmBQUvBtG5dpADTVX3CDH6Kg2IcQ+e3GiF/TJs+c1Po6rVxdPnj0/",
-	"i8hMYlQUma4R+l1kNEns31Sz56ck4XOmzQBuGLVeHF+z9ZwJcpxGBLrQhNdf4ZdOuk5SOcyr3K57yj7Q",
-	"ZZYyHApLnjx79vjrhvtUekjvWT5NeVxfwvsdbhRkFuRmIRX/O0vsq5pg47XjKI3ljR3IMHowgitkkvDZ",
-	"jEF1B9h7H4ySKQaRiAnUFQZMG+lq8Dk0fg7VNzw1heFzjoAgDQ262l/EqFj8WiqqLE/gJqzu9MbSv2/m",
-	"ywsc9GHWQj2V70hR+2ovXuR2izsGf8BR0MWet2TV6dCwcm6fx6g0rqH5ptnZqXW3nbeZxRU19GVLFDgb",
-	"wCfJIEwUgmH6dGopvKBmX8pFx1Qcbfsi60CR7wHg+Asy5VviEXvCOCTwR8ULblhs3MXp3hMMYqEmmeLS",
-	"33+0BmgbHGhr1dP8p4Gl2PRr7PNj3J9H4mDEjIqPoeFsjqm4HejZrazaYovfb4quv1o9DMURDdFld1bK",
-	"KhmlzryrCUOdzQCgjhH7zjkxlfI8cPZLBeIQNtOe8dU6+8PaqjhST5IiRetWqyv1pLwga/N24NzfD4Pq",
-	"LlsmWC9jxluijDanZW/5mPZG6H4EjI56D1ORoB2y8S6Re6DTqVtmX0W+77c9N0pLUK3BQsAXMK7YEjJi",
-	"I9I5c+aNDCDi7ONhZ8QxnFU7K/bA2K3YLnacW+6slMVugG/sCK18l5CPBYoA7m/LQoZhxMStxnAnKNEf",
-	"7mI1AB+6/b5tve4QBxvfvwXCNJjOHmTaGdlA/6mcc3GvGNMdFqT2mz2rcmfo3lovOox18+2do6wPY9wL",
-	"H12nKXQTInfJ5p8Tw97RprfYl5rhNm1VOc5XXJsD6wKh1QFL2VohuHcgfkx8nKR0jSqSlxWZM+r0oheK",
-	"p/ctFfwDY992VJe4PWUFGP9tYPHZDZe5LntrZwJs9Xs/qP118D77T+eDQfQ3QvkCSr4NEx2c4W/UZujT",
-	"Ps2zgYFr9NAu1Hur+5JyOf2E2imdh2JoflwnyYNX4869Gg+G/4Phf3eGfxCed0jM/J7y6uiLRzvEfUD6",
-	"FEjPFVWPICQyOmpf/W3rwq+p7zxlgCCPjn6XuoE3nWH+c+tiN7pB4uwMro9pM4yLq4NMoaxDksdwS8u1",
-	"X7W+5U7m0tBdvQTFqivVJEPaZkza7Q+zJg/Mam6Xa1mG/vtMy2KYwTWfW+ly7QYhrW3ufxNdXwEQ8Gsx",
-	"k92v5alaSjVxpezbKWLdj1WZphBu3C2WiOvryUwxNplP2+l68AUmL3X6JNcsaf3FjCu2omk6cSAdLSHI",
-	"/EcFze3/5rek3QHQRX0Lz+y9DV8zJVg66fq+Yilz+LptP+ly3i3ZclLAokyWLbfNfoWk0faLzoc2T9q/",
-	"OUn5NWv7eusNkHqSKWbMutMnXRa/fH0yy9P0XhUUzVIu8g9deEavaNZpmxsNlIrMahK8Hwth+J6CtQ/H",
-	"hd1ARJM3DsALdG0j8WiHD4YE7v6kIi4oIWXUv43aONUYcHMOH9JrRqjT2XPAOin19lwzEn374vsX716Q",
-	"E4y9O/mdJ3+cLNlyypQ++d3t3x9RneKwl3q+6DDuLQJ/LQxLUz4HYKBDcHAboW03q9k9vR2w7aFl7zpA",
-	"yLYEit1esnvFiq3ZoQ5wsXVfH4QYGzYEaFydJ7uJAnkgTuPWyBD5t6PeyewUJm2wLLcm7nEtP5dU6O5Y",
-	"MrudoMHSVOyZcHDVVW9FL5eNnp04lZolJOUajgIf0RkzTXjQCnGnNZeCKAYoreEloBWEE+dqc4h7E8WW",
-	"8qb8M5XxdflXLqp/A7RZkA9fOK+TCZ6KEN5b90PZDf5djmLzdzvqicyYKP/C2QMUVXxN52wCeZNpWnnm",
-	"XC/Bk7JNp12Xryg2ldKECIbuSZwyig+Q5ycznlYRAMDYKUEj/QPFnIMseOatyfJJwrV/tJS5MMWC4V/l",
-	"iEEIz2jMijfKJw1vKShrtwOYYIve9L0jF22LxLtOPWibtBmO5Mp0zxo5zHbvIgC1oJleSNMNhfdHgZHj",
-	"GaCgGjaXak36keMBBBtA4oP/B5kAqAaaKfgf1B/t/wEN6mgwFhEyjH2IfGH/L2AIeL0gPh0dDTDdnwqC",
-	"K05W3CxIBCB00GC4fBHUw45miulFRPqw3KWbGv2GpRwDmAFqyskh640FNII9+MKi8O1cyoRIwc5JBBei",
-	"kf1JEE3XmqwW66MBdl/6lyLSt72PhW8tdF0eEWkFK0VAPaxOaaRiyXAsem1y1Rzuhd/cFhbV94icClR6",
-	"qN4ExV+YatIjWkB+7vfLILBrRw85F5O5shIrY4rL1igARa1N+LjAE8XglYnDmgWJiPiztSjpvHrPPVPM",
-	"fmLPmhU18WKSpeCMZJawM8U1q20mB5igTLEbn8uxPYEVVYKLbrcHW8ipgDZdZkL45d5BMn9jis/WhyU9",
-	"uDWc/LratIkfP3/61Wm3dLewsRbjPewu+NPRsJ4gldXuvWnr17mB2U9UcRNTlezQxYAAwQ+Io/cBEdJM",
-	"1sxM3M9Lmtqp219yofPMCngrWtK5fQDwaZNr++KUJhPN5wImPCArJcV8wrXOmYJbQY9QnVK+rMcWvwOi",
-	"LlZuc/Z1RPJDaWweRtKBN39PkIN/s3YYG2EdgQTBGu0hNEmZ8eDqsleN5gDTrk60/FUaPuMxmICXCyoE",
-	"S+/FYK7pp7SbD7m/37HSrS275lqWMjcuDabtpN66T8D2ixUzE83MriLU+JbVI/B0J31MfgPcQaKYyZVw",
-	"lbNrON5FXHVc8nf2s7vOunYpdqXpUfgugoUo17Rb4nUz3XTP4LKNP9JEM2MHoodkxaYLKa9BO9Mpja+J",
-	"YCwhUa7SiPQXxmRWTtl/9dGQsCXlKbyhxyLSS5MBKiHou/YPKwftHybVEDFh/3+m5NIpn0ZG56gE23WL",
-	"iN1fTaQgVz+8e0Mufnr3aixAh4V69ThVTyRUEx87i0rgRvagksuNE/Tpk1Gdwu8HveWYfNr09oHeVbcG",
-	"oeiCkF9XycZANQL73/riMk2e2fpplc7Yp09qnLEq3Zzu6PSrjgUnW3ht60j1FgAydyBXd8rImpm2qYN4",
-	"F6Kx3uPkudGqDFzMPe273AvgEs8E52SluGHHUiDC2/4Lm1sJzDpkhULuuX1qKbxuU50bW2jvCqk72++8",
-	"Nrcf1H5/SNPyBiLCkYCVElYc21PFCt22msvdXgqCY25SUuw2C/2Ls+g+rtonBL9lKb9hnSPXb4WsT41h",
-	"y6ypbLaj1rb+scNweGDStwxbbDnAMmOr5bX+rTFY6/Z3f4TWoGcUFZo3htPejUIabG+lx8qNSREU5t0c",
-	"Bckcrpn6lbiFdHd00yXUvJbX7lrAB+PqJuI3qCPM9nAAHgGzlMUG7UOaBBn++2T/21LadbAHfl7weEGE",
-	"NDxmmtBC4VYsZvyG6TNCIWBCGxItuZh4AooGRM6IFMz+g6UwIP1FR2PRt2S0PiNUgMt3KnPjAypiqtTa",
-	"KjX+S/DTGjrXEbpCih98rAc0OJVmQcpWoa2jOgsgGMi9BTUUI6v00AIgbFejxTrc27DD3evCUZWb2Z2U",
-	"fhW07mmci5nsDXqpXFn1lCU8X/YGvQWfL0KHzT7afsdAnnQPm94o2NQFU2STT9YuxBr4QpGEJ5ZtCI1j",
-	"lmHpGJcw1lRSKZbLipJXw/R7oXx8M/vL+bxxJgKWZDjQ9EKMlzJftXuJbcFWh3++qWNvDmej+V3L8JZp",
-	"Zg5bhbucwv7xFtUHD0p2dDd19REslhCUzHW9kr0v06fhPsvfN8x9ma2akt74CnEuf+CVssriI03sFLDM",
-	"A7iVBoTPrJgfttR2/KQ3gQ/LCe9eaY218Q9OjXMD6KKyXLoxNybElevTvtFN2qlpVsm0wyjfypQ1NLXJ",
-	"muUSVMfuu6zdAReV+9buU+faKz4uuhSnewDnKwflpBm1HI/K1qjmbiR1E6xJkQ4GvL/4Tt3Y8Rh0ONsH",
-	"Il/Xo2M1YAhQ3ZSxX6JetQCucodcDWRV/coFKS81KHtUax/LQHkakRVTriBiNePonESuO4hUgAM7y1Ie",
-	"Q6U+yPAhfbNgY4F5MGWsQhnDEMs8xbN+WvbRR2Wg+s2QYJ6RVIxwPRZ2mOSE9OHff4fwCae1FiZAy5UJ",
-	"9l+m7EJrPocY6sNONMuSzvbvomFu5he5Vmr3r5Act0KIbXsIcT2Z5jw1Ey7qD7cmcdrxDjXZOmPCnqvd",
-	"1C5LnrLL4IwuYyxipvVxLIVRMoWqvgnH7KuUacitKmLpQJuez9FwFMx4MH0XamT/Fz+opZ48Zd/uiWTd",
-	"q1nsy3ArZuhcgymPjZ6suKWqLpf9CbMWsp4gLXT5bjcRFTUIugYfNBDfMkuZZcayAla70zVP2evKt3Wd",
-	"YlXQjiOtlJdppztUzuI6zYEipTRcFDMfFdsthu5dpYyNS8kv80mXNNPEyDMC1XtQ4EMBHzJdb5YNunx9",
-	"NRYaQ9cGJGU3LIUP7FjPsdDQTZ4KptyBDAX84bH9n8uLd/D25eVr7eLU4FhIuTYaywNNvhqNJmW1IPiz",
-	"rBY0SbSeFNWCakPUbpEnmmdMaZZ0DZdp9kNWSt+2Jte/ua/aSUrvYaxKzJKQKu7IQIsvqbfCqyUvVOit",
-	"WuV2kxkrUmRLHFVWtklg+9LUXbWt8LNWKCYbNbDrIQwhWlNIUp2oLwkFXDPjRldyrveiG3YJlt2Vms1i",
-	"qZLdWeplwrXlsSLfGhQ4TB33rXTIFm+XEv5ZpXFv1kYqsq931m4rs7VLzglXfVCSXRM5bxw5B6ApdRfx",
-	"diCJK4bdj5CNUZxbUi3LXB9VypjTIuvCLNhyWCdQFVuyhBczaS8ZLRs1FeHN/Akxz6nC0uoFijvUaq6y",
-	"Xq5ZUrAlfEIWMk10dxREGJTDgOlVJ9e0m/eeRwC0XgLnfpIMggq/BWpzEPDnPMqFhzmVq0YF+DDot0M1",
-	"4DvWNj8XffBQWdmlUHgNbkUXNaGJlAotpqttChmIrW6YGyMqIZehXvBgmoM9CDTkGQu5QjeDy7kCQfBI",
-	"DwhLNTpR3YiOukuaolAMTsmPq27Frq5eHZR7S9NUriZVvMuG6BHA2QRkM5mbrVzdp88rabTP6kE0aNrY",
-	"wOMn3dJw60Ze00X9yHcu4b3m4pYb1SEFN/jooMzbq5h21SGmkPFxYFyLz7Lb4qC3rg6BZkwUJzUqlHZ7",
-	"7CG+WkjNCOpSPslo2KtHm/fu1f0KnS95eGCYTPWCcqM2ipJLAnGixEgy44LrxQ5eb3eLSV0aF+Ih4f+3",
-	"rUDD9eKWAT2V2pj3CWrZ9Jo/NQ6vfFFU1qVoZeE6yhy0WYLBDw5vq6bURXlxcXgh1aLu7a7KqXvQjSG6",
-	"2iMcKypIP1Iu3dBKPv9vIQHB7SEFg4zDYIrlEigqaq++MyXnqg1ed3WQl35wzrS1fdjVt63RJUmkYERL",
-	"MqNq4HE6aJqG1sKG0xvMJD2xHzYhH+MbRYGOvbDDQYubn9cWOkZvfUP9KEtiNDYoqAjV11iVFogK4uXP",
-	"xvlo9DTmCfzLggTTCY1BZG2+cQTGS4QO4fqKSs7I3KNQNnBq6R3MUxYsXF3R6hIRrm9AEHshvcFWdsyY",
-	"UG/NLNMkojUr3fnV7q6uXhH/a0mdmNfe0JYVsbcUbO18APa4DMIEFZ/Pq5mRSypyMGjglARYtgVL8lbB",
-	"IRvug8Jp4LvZIMCNML9wC4sTsDxwAz4OFj8UM4FsbdIUvqGi5ui+KGoKFaVayJSKZEBm9gDkRtdXGToj",
-	"kbcAIzTAKfEPxgJdYZSn2vLAjK2YJTcqyIKmM4igdxdzGxd0RwMSpXIVkVwkTJGvRuS/DcYiyqgy3HaE",
-	"j79+Rv4bZGbjiE2EY7WPz0nkLnDdqLiBUiNCes/XmpnqNaC/8K3ksGHMlOs3KLZpag1bXF5LM511S4yr",
-	"idcNscIHaDWfSFXQk+BOevPI06AcYv43meaGpGyGCE/9KhQryEzIQKIoOmiqGE3W5Lec5Syxv6pcCC7m",
-	"R/XiBIfSIAzdQGIqhBWFcIrZThiNFw3ttdVsgnN2nwwCSnnjP6g5mu7pnMANQNW0o/blPwWRDtLRQQKA",
-	"7IYNG9bEgzYgNs14alDytlqql/j6HrziJv21Y6To1s3K9j1S68MGRt/gc66eEsXWDCoyoUrOm3xWORWa",
-	"T5fm86Bc2+4UgXsIh0L03Yt35ATGFp27I8Ky1pzfMEGWuTZkafvappDdgHSd4Kq3Xv7tgIBJQ+f7x/HH",
-	"rvW8d5dwedR8KofwtgjrTj0gQh5p53Cbrp1joKY4oT0U0rQ+0skdy8w0/ewie2t/wwOlwRjBI6aFGeJa",
-	"KT8JxxTkE5Tz2LmkbUOKqiv64gONTbquxvXzpMS5mXAwIZFn3VU+TdPoHDFiVgsKTg67G1iW1g7IjSVq",
-	"FOwbgwC+T/mNg4HsA+NPWQDHDgKhIZl8QxUq/L2PR3X0s5SunmVhoeKh5LQEI4nVXax8ogYsGpeg2RIa",
-	"8BZHVEVx2lS1y2gLnpSSs9S8T0pXerSRUtoRofOeTscyy+HxaORW0T+oN0y3+qgk9I065FU82dfhTsFc",
-	"EwJay7F1jFpV9A9yyAcplvVYDGgro7mpULFy4vGcoF0KbItkjpSvckEYh69XdF3PVv5GeqKYYQKcnQld",
-	"6zr2dcEAHghCKgSEghtWOqdcHJFUijlThM4lWnMQUcA1SRgsH/oOhByLaoFaGLmQzu0L2iIXPhKdy8T2",
-	"oQk354T6L6zS7wHzx4IKvIcRxvmRy9AFWvYu6BKa0V6QuSvu4mUq9IopPRano1OiKeRCaYnWYHDj8SyU",
-	"Dv9RaxR4rNAlF7lhrQ7t1+4b7YOgC4nXkIruZJzzQLg93zKDagXcs/0CrsQ3nWRMuYl0GIhX/TOmCH5M",
-	"aKykRq9PnObaMFUZ1PP9g4JAjL2UKpJiFDJNvGcBaJEq5slhQNgHlx0k4courD1Q0Jk2PE1LepXCJcsN",
-	"ib/TcNFoXJEymRM7umaZObO/reFPcKdhqZ3OJNWAy1NDaU07t0VT9avZLBGa9JKPcXlWStUut2fBVwdf",
-	"n5Vc2U3l+gG3Ax1P1PvQQGBiqQsJosfq0gMEKay612o03cLDVK07NPqqwjbP6msPOcdV909TuTrgK+8Y",
-	"6/6l97Y1OCLR91Px1jmRX66tu0Lru7RWxCryTh17GuXMS8WjigRqM8INSjrYOVgls49iFn5Si/Awy+Xn",
-	"wPI4J8JpMzPO0oQsmZXwpce55jrv0+nan4lq+5HLGcEZizc6ioDfVKWcKWt4Hh1SX2j7gpwbx94DdDCi",
-	"q8t2B7fqLDl3F6DeuZ9RrStXSy0jU/8FigYF+/h+J318FOnjSPFTyqArp6NCwe2ucTF4Obbf2hfJbYru",
-	"7C3c38COWwqG5Y7C5+tKgWMcrCWZRmbcHzxn13n/eEpTFeqRozbO8ToHDDs7UBiPvGEqybvIB8vSXMwn",
-	"M0VjH1xcfilzzNNsmInIl9OdlV2CQnKw6RtT3kdbbxS74WzVGQqBTQRqWhv35dgsZESCBx20F4g+pAYt",
-	"r6hW4Y9cbBIAUOOj6hLvQFnYBfc0Z4Ipegjgt55M1xPPR51shEDxbTH8UNlt8bpTcFu8GSi1Ld4OFNm9",
-	"b9+9UtldPleEY52UlpYJCmrcJtXvvWtXb0gAV9KHplIw0g+yqR2qTHC9245EG63hCnEOCq7apL/tyfgF",
-	"a+TuLe/gbRz7VX/hR4h43pd02Ywxm6c1ub/g9eFl9Be8hR6UXDPCIa+pfQB8Y9g1FGINw6sxDDs8zYJI",
-	"a0weZ/oWAdcVgIqN8Gu/GE0k8rcwae9eNan2iX47aboYMCISdhw2LMqOuVasndPR18/b1MqnH8Im/DXM",
-	"BgDi7toCbly1k2ZxbpXlgxz0ro/JckZbAGeHb9cPBUIDLzAysOuB+EkqSYOM/Rh4gTsArxvyZXfURSgq",
-	"y9SWLLhLhOmNRFpZxe+rRPMFm7EXwa9KKYjVezvchv04tAdDeqbslrAVbi2hpf2r8T0/AC+qi61ZVihy",
-	"MbwdBHWVw/eJ6q1+Wli0d4ro9pNm6jZI0IiBG7IRPhnsirF52mDdtUDz+moHAW66+gAE5JiDVwpLwBD7",
-	"KuEJ6XvlIbJWG1PRUXdf3y5I7uqnGTWGKTuo//rl4vh/0eO/j46/fl/+73DyP47f/+nf9sqdosdBsco7",
-	"gcvs5h56Q3NI3sxdnBYFQd0Kd9Yvi6sA1mka23hcn0Oh+5q9x4F2Q4a1JHG3UNR3JgE+Dj/Vroi+BTju",
-	"xtFSFUJvqNYQOYUvREWCBbjHMjr3Vo0Myn1lDrByL69A1bLWR1NFGuw7mLDp/afR3zDb6cC1sxIaUzVr",
-	"2SyWS1e+dTuoSdY+vmZC04ZUXhypN16Di1fISmBizgUrgkPgWSxVlmvSx4snS5twuQ+baL+nhiMqwVE9",
-	"vqgvpVU/oB8zJn6GuB1XGn0/tmLZop8qrESxUoNwRd/X2UzaGUNXlijcJjCqmLrIEQoK/3rpefk/f37X",
-	"27yduxAEwbGIkddM4GV39ObHq3fkhOZmcZLKORdwewa0BxYTNFtOcGFMVpRVfcfj67rKCxdEczFP2XGu",
-	"GTHwUqUz+Fif4S/RwOG+QsBRuibTtbvcw9dgPNw2+1vOIFkdhU0PPy+HRjP+F7YO8pkupbzmDUEwUyVX",
-	"mimf3ERieJdoZqD/2kWBQeCL5SjKumuuqe0B/QEhRjO5PZKSlLgmlMxSxkxI4Zaql1TQOUBkEIdpRrKU",
-	"Csz5+p6L/AOx2ihTejgW4IRJZJzD+66eIG4G0TJXMfN8dPHm9Rn+Ch8PXGoQnC0EqluBE2cwFgArUoCx",
-	"IfKIHsC3KzYlP71+pAGUpIitId9JEqfcjoAqBpmEhafPpyENsPIhuqMw8mnKBVVrHA9cPlBDohOa8ZOb",
-	"xyd2mWnGh79qKVzE6+ZPa7pMo+FYjMWlFDcYC6PP7N9/IhjNWmCjkoTFKVVMk+jDsWfU43KSEelTEnl8",
-	"hDO8t4gIcjdOARCtiFu9R9UVooamcp4zTBnkmrAPWcpjbtI1oUKK9VLm2hWX9Ix9Rn55DxOzrUYfjov3",
-	"ziDiNhqSn7lZIPw3bA+JFYMK/BBKGMzNhcWR09Fj21Y/smQ89LOMEBbGPvLF0kAaREfnMCLbQxVUdkBO",
-	"R09hVParvw/LXyYJE9w2KejSLgw3hAsSYXnnosdJsK5DuxnRh2OesGUmDRPx+oyUQ1tSdV2BsAUnpasi",
-	"v6QioUaqNYlel58f/4WtIzu6BaMJU+dbrcsMD7Wm1hdSyNxlT0IT6KnUTJihbfcty1KMLaQAjlbUU9L2",
-	"XPEcg7W1kN+k4nMuaOrT4yHQUybr8+Iz227RFi0KIZuiuXIPvyZRMJ3hNVtPFMs1SyIMr7SDI6sFRwhO",
-	"27BHfsKWoBYYT9MywLCpaS4mPgElGpK/sLV25fpso3RmmCJPTslC5iBp/kSi/3l8Wdb6Pn6dRKQfBYrd",
-	"5Pj9748Hz0//+LfoCORbKeV9GAiOcVCKB9sVZh9ONQTwqbA0IKBcxQtZbQM1GNQA/FOILoBFh6G+sH8i",
-	"EogUVme4YanM2IBEv48xv3/cOyO/D4fDP/6IBi5CKYplgkVZXSC+8cAimsgZMAS0e2lfG5K/FTITQh5y",
-	"K12s+DsdjaDAq/vR1VyOBi7Q6fTJkyG5IHC2gUBBGQOk6VBWkd0zpmImzDETsUyA2+yR0dC650hHEgUq",
-	"FOl77gTdKDoqF7Lgi0FRLo4mVgfmM8vYACqGuwJL6swQu8bczRTuNDFc/wn5gX9D+qePn5LI7fLQ7sbE",
-	"SDlJqZqz6Aia+QbPYU2sbLHSzArdkseireM18kd1/5Ux2Y8iXQ8IeIrZwM70ii7ZFTfsz9/TD0d2YfHt",
-	"47D5hNjjfUDe/GT/c/Hu8pWls29ffP/i3QvMb4rlktWLebkSjr9JP7pi8fFLZuLFse3yDFj7GH+NQPRT",
-	"zJSyOxH9iM/tmWAWTK24hpZ5yOxPnWSOtZpNFPsVEiyjIfkGtDAg8W+o5nEg+3HpAYx3NoP3MVrVF5O1",
-	"lg5qKhcZjRfs+Mlw1HMFzECb02cnJ6vVakjh56FU8xP3rT75/vXli79evYBvyriXQG25ePM6gE44642G",
-	"T/FVdyj3znpPh6PhU/B4mAXorSfg7XWesHmt/pgn3BBU/wZkWVSuDEN2B9WS8fgyrBDUrdCWileWQEEc",
-	"DscYi2XZGPUgF9hM05RZGbOGJQSS7wNgLBbls/uRcHNmf4hQ54Hd02MBaTn4wxGSv8uBPSfRgicJExPw",
-	"DQLosYBbVitVCoIo2vK5d2MxZWbFmI+4mLNHmqAJV5g3YGdaq5H0jcQm0sTOctMOPRoQLZF6XfcO08H+",
-	"qAlNEpJnQxLhYvwZFtarOaGsnuYu24+BLLIjR/oqxMXrBC6Ttbnw2wrX3g6FDoAa67R37NibGrRyG2A3",
-	"0FfbcTEjGDrttztA9S2pozapv6HzIA6r6H63e7gs3FHfZIAVULS4x+fVODouNlam3V1HfWu5MAiI3bm1",
-	"ugUpd/bkEr0LLd783h4MAMLpT2sQBE9GIxdUblzWhMMTtzt+8qsLKmy3QZ74IDYOLK5Nk9QSPjCBe3No",
-	"xdQpDqGu5WKoJ9/QxDvd4JPH+z/5SVg5LhX/O0vwo6f7P3op1RQERxA236Yr9iEDwQ/aCHoLPCpf7yfB",
-	"Z5wlUGtFmGM/eTJjLsoSyuT8UuWu94NerVlkbVrXAAg+6OuEJksuToLzJstrZDoUyfaAxL6KBdWFqR02",
-	"coZVlSOSSLQqB0V86FxRK8y40WPhy15jfBVqQWjeQLVpe9RCSUcwJp24LOpnWIW5H/3i/n4PD+DQHosI",
-	"kV8Saugk4QrxX/zYhr+uTOSDGVBHgwjWowEq47GX7dADNXLJ7SGzRtPOrhqE0kzXgfENfg9Ub1NJEzve",
-	"M+cDcb1GhZKATsgVMdwqBGYsIFuIXBQzCzVHDvBdMSt1RSlIFJQ1LxTF1WJN+lbtGguvIVZKW1vzMMDP",
-	"Y0nRH9d48lFY5hXVQwLnt8MRwDOoHLEz+jPFbri1gqWA0bsMIzif0ZsBhzHmf1U2TSK+w1jge2d+SP4H",
-	"ULwyyYUhm9tLqCF6QRVLIC3OCgQ7HsXsqo9F/+r1d69+enNUd8C9xk6+L0r0O632G5ms70yI1da//6Pq",
-	"TDQqZ3/coyB1Y4Ai4aXXeVughsVorJ3LnIm4CbL4ZYhZRx4As4tr8p8/vwvlqxePO0SrF37o8KuRrU4s",
-	"goh19ZY3YL7ANQdb8CJ58uzZ469JUSsfcz41OneMstyWkGtr5PenaxJd88TKS9g9qKY/QLPTnhVWTUDV",
-	"GuSqy/IcbvEI0u0XwyJ+DLt55IaphMfWKOB64o4orglcq4ALl5IpLaVp3+fggkUn0JFx9GUw0bdqfaxy",
-	"UWWiwinphAr6Ge+CtcBMbLZB4WeiKNfWDAqP60e6sCH7CM4QBMlGhd8AwBME05pk0lqZg7GISt/+JFF8",
-	"ZgqsLbi3mkufggggWkaCJ6nMYh2QCAriTBIlM+csjuDSYBI+d026HAMP32lfA4gOqVAPDlKq7Hcag/xB",
-	"szILxTQAb0OXFP1KXMw3G8dEARilYhlcZ1tNBq3mSbygXEymCvzLY1FEgKIA4bFDMZ9xkaDUQssbPiP4",
-	"2dGQ/CgY2vT2O1BPkjybXLM1MBIgVPQxgGxAaHwt5CplyRyzjDRPrUabHKGz1EFSMDLNl5nVLYbkpTe+",
-	"Y7mccsHOSQT2l7tkAOspIlOApCwmgMMBY1vG0GgCr6Pr1T8ajoVVuUpXnMuEQ65HiGKZG80ThontIl8O",
-	"wGfkPJ4F2ip6AdClNBYRONqi4tvHw+GT0ajRLEc6b2eU24O8tVEMLYOi8HHM4rs32h8s7QMsbaCnFnY2",
-	"vPdlnFyWz+r9jsE55Q6cXca1fSO0rOGLk9958kdwTlVZ/DuGHN677y1vUnBgkJ/5Np+OTvd/8VdpXlox",
-	"f4d0URxdh9PBltzeIwFef9v74/0G8Zw4HItGZQevx0vvur/twnOuj0rQwB+gSfWcHRSn7IDkovj/sVBM",
-	"y/TGPk64trNjyRH6BFYLSZYUjj3S95C6A1KLzIsumf3gvEERQUSqo+7EPieRgPrHEF0HSoNmiCfgnBNB",
-	"dWQ71Az83QqARpXMraFkx+kT+J6NRr66Vq2rwHPkK7fo982Yvp9d/PlIF1gmD5xax6kXolioyiWTu165",
-	"pTC/CyY+C3gOXADdWxw0+A1Qeyb/93//nwpjDzFGwLKxtXaGvuBXeLtMPNQO+oC4KP2H8MSZQ1Ss3WUX",
-	"PMXinp5brdXj3LNoABhlv69hrYtydOWhd/dOBmj7Ai6eAhfDH5/0hA3cayWB/qsx8+no6/0fXDoyvEvu",
-	"L+mKUEEcPxx8coecuqnInbmz8F5YuNkABuYujmHSN3bUgqZHjUw+Fju4nGwwub+e4bpAePanvx1F0XEd",
-	"U3+LPz4w9AND350rEWkKXIk3xYKjV3UllVkAj4s5keIQBodrxW3WdiT/KVi74LbPibPf4osPnP3A2XfG",
-	"2Y6mKpx9mGKOvLrFxI6t7kfFlqrKxpZ1Cz4G/2Hhcu770Q+IA+GZ5SZX7Axr1p2ORgUfu0+OzksPtWuU",
-	"qFxoglHjhdf9VzmtxCsj0Ro5FjjKg/T+TblRBDnWCYYrHN3HFwwf85rwQVB8UkHhaCzQ5zeZD/cAuY7C",
-	"XcttdQFrvbq0pUaHLdzJ2Bdf4HutLmaKKMiS9Daz/VteUsRlyP7mvcy+OgmNQ5NqAi/XBXPmGtLHNvx3",
-	"9gl4/XqDXpHp0iGA08um7X4Pm0TRXvOSNC3ylicV4pAhdcGzN9d4k9d/+/KSPH369Oujppy2wy+kaodR",
-	"lJVrP4Iv5BKrZMD9N1nI0F/STVYl/r7xPgsisHfJxyJ0fls8nrEPmVRmz40EvFsNmXfB8tVhDUieESPJ",
-	"49FoMBqNiJIrPSSXV38jMUtTl+hFx0JnEFS4YMyagXmaAOg+hdxLqZZ5SkkfcPggJBLy8/4cDUj07/Y/",
-	"x/Y//yMaEEOncClPleJ0zsYClSnMAsgUm/EPPviRkt9yadiQ/BWyCSClBWMjcP5RGduIwax12tILePXh",
-	"zHg4M/7lzoy61ty3YXOFcOv9ili5RdV6fdMb4MMaQrjtCdIKnqHky/p6Y+yDObHDrLS8OdJaG+GTnDtP",
-	"9n/0hq6XTJi33pL6lOcVysbKiWXluRX9UpH/vPrxrw1HlpO7x07u+uPKyeXevlPNvRacawB3qXaltQXh",
-	"oP6CHfO1vGEO8b3+ItrjXUAwXB9yNMciclE1OFYXoe+LSkQDyFRdyFyR6bqoaD8gqwWPF4SmWmI8o8t9",
-	"K8p71oXrOeuocCjgOLh2cXkucB58KBj47/yENy7PYywg4HhIIvekuHwH3JSg4LHLV87tux53obKgPh1k",
-	"LHzjBFL4l3DD78JDATAIlQSuCdYPbrqdt82/LrbrvtXMoqeidGB9ML0lhZACvgyFs4CgDmM/V1SH6+Fz",
-	"v6Gwmf0NKoTfgS66SWLNofVvmZ0b1AhhpWr6SJNXP1xckpSLaxhhXEbgaz4XLAFMAXwMOSnnRDErOXRA",
-	"+o6jtN1CqLgEmNdN8fWfino9IPzOMPcvg2ZxIzap9gB6dFTnKNKDzTRT4c9KijnxgFuYk7GCZx44TbtE",
-	"sRKh4nT02DuQ4W/wc5EfBdE5gAGNhasP4WAU7CmhmSPQHfn3M6k8io4G1JVvVG5YmW+mU7liCTErHrMz",
-	"xDX3oDBJopjWkHVt1JrQKdScd2ncak2eEc1iKRJ7iIA6TMk0h8jqGXk8Iv3TJ1+HMOpD9iFmLGFJ5Gy2",
-	"t8yo9fGF/TQ6QtEBXkAwI8YilZZH7fifjnxPTu9+RmK7CnEODkOP4zAgAFNfGIUwmVmuMHsbXxoLZ4I+",
-	"c/DtmvRhLU+ffH00JM9GT10FlCDtz56muV6TBdVg37oIGT4Xx1zo2oBuoI978pjnZgHtfyp/edl/c0rN",
-	"FUpV5DbEa4GBXDFzvAvvqY6QGzCgtoElNlAlKqbJlib/MQXgkxau9XdS/kCFz5WC+iXP2ghOh4j6k6A3",
-	"lKcewPp2EtRhHfXOfnlfVeJdKUFayDZgWi/UEH3PHpK6KmTNAmVs6Q5AKg3lqcRs5KZj/UZeM8+UDu4I",
-	"kbBmiumF67XAX0ASOS+hAD3MDnp7xNqp7csQhWlYx8Z2WFvMdFpTUQIJXuamA8VfpoyqfRL8M6LjT2Y9",
-	"umzk2CWWuRWqJ7KmhHgMSNYsnQUHOSIjNkXs/8B69yxIf9ibvIvQJ1+GwvYWHLSVreaAn2PWd7LXJ+Vr",
-	"eue+r98EL947CQSd7aOGXAQ+h2A2hRsCqOWRBiTmL+Qu5F04bwboSlYrDFbnLohnRs+YUBJrcDfkdQNQ",
-	"sCYUkB8CKCtplZdYMVPg0zpAo75mNGUJoVCz1xw5dw3GfECKZyRNZls6OzmJSKbkDbfjtJzx09vXQ/LD",
-	"ywvEAcKbc5GunYYcQmPasTvfzHAsfgYQusqHA4JTA9y5ubXsA/S52qsOeP2Hlxf3zhwvL7CvfYzh1tdI",
-	"gOYgXBgJxkRlE2iWffZhG58mCuMbNueCvPvx3RskhSUT5o64Zp/L5l3hYHGW7ixPqy5WIFLgLEu1aCYi",
-	"eT4ZjRx6CRMBmO1YKBZLsFFjmVjDUC/kyhUrRiCW76nlkrAbhN4qolAcQTkz/cnodDgWF9DcBkhijHwX",
-	"wDyGOmUN86BbwjPP/RiIP7y8+KTYC24Mb902XNpdqGNdJ4aEXLl1PyfXjGVWRmpGqrsIrFurfMMJ4HYG",
-	"sBv+1bj8UAvyjqQDlPZRiJaAJwVLPIO4+3MfZ2i34Q4Ehzcpz9DibJYeDjEYPTLOQVDRhQgTiR4SZyZ7",
-	"75ImC3rDiJCl8do/HeHVaZVbL2EAb3wdiPthWd88dtaJZ0/rUfFhSq5U6cOZV0/V6MyoqM2eGu6ChEv9",
-	"80yxOdemktm7ZXRUrAD3+j1K6Jru9ulYfhZfjllRhxZeYKMV9W/gRqksgHMX5obza+2QexQKGwTeLwJF",
-	"tZ1680YxbfVeSJ1xYHMrWuaG5BrABkuv2mohUzYWXoTiRbZrGJCmkhIwB+4nnPv7qKKPWY2HvMVR2b4B",
-	"oXgs2AfDPHaM6+GRJnSqZZobRhJGk5QLVp+bAo29swO5R33JdfM5u9QvEE8QdiSj/OO6hO7Fn/xWIiDd",
-	"Bh0j7g6Y0FgGA43i8BWcf1sXc231+eaQRrg1KjCX+pRcvr4iUpGrd6+/I1Mm4sWSqusB+evrq3fk6g35",
-	"ajQ6fva0+vfj/3g8IG8uX5Nvr64GeHV39fY7vOOKaJpGRyV4Nt4jW60FK34uKRRfN5Jwg0kl0kDxAAAX",
-	"J1lKzUyq5VjM6JKn6yF5bTSJHGAZ3L1HxfAjQOV3l+GrBauPXPyea3NZLNLLco3ukeaLXqDcXMOJU27X",
-	"l3PmlHMu6YEYOUCCWUjBAPn8hilXx8gzQVFItemsKZCw8aAJwMl3ZkFcBu91RUhwMeLtw87vM5q8nEil",
-	"HtXOoPJgkR4gOZpD0a+uXlXA7vtoHTrUe1enwORKsOQopNmQBndQbvlaidRRqxa9UeApQsRMiPOmSmMd",
-	"CizjZuV5GYqRLRTVkHE0p2pqt5xbJWZ0dE6CCVi1CNy0wIEXL66Onzx7fvzd5Q8DBziHqBhcESVXKOOr",
-	"U66TuegsLkmyM2sFxVX+wtY/uvIpjoPuXksqR1qtZ9lKVXp8D8PYxb84xOQhR++OLGVkHSo2+HwnJwc1",
-	"a6D+lqPPVkweJOsF7RYIawlLGdbr3YCogOcVntrvLcGPkgfpXo/QAKtDaNtd37u1bu/+GDQ6Qnbt3+gj",
-	"CxLwLJcFvPoo17nR/nw4eqCbWrr5DqDb2J2RzS0AuqCmDVaJrNIaFmrdILf7PDmrlWE/spPhgeA/r0MV",
-	"ieEOJeuOQ/MsTqW4PVbGhgZr2/ynVGDtwD9r/RUvNLP1A6/d1QVmtq5wmjXZ0MeoY5m5SFF3o4kiL1ZS",
-	"+xSsFVfsY+i6Cdd44X0S80Q1O/+vDFXWNCVTGl/PFdigOqbCZcGrdRG7L2cksm1FUFEGMlqisjr/kydH",
-	"Z4SSd5dvxiKWQrDYFLcbVtOfUiGYGviKYoBoMyRvqZgzTaA8oCJmQTFirxg8tDXj8xxlxSNNoiX9MLHD",
-	"mCyktiOwlrliM7iF6ENtxOLroYKK8tUChNvINHYFLl9/+/Zb/91nL37CwXYSPk/ubAxF/1cxFY2RVDEV",
-	"A/JbzvKHm+MmzBrLa1Z8GLgiAIqFawvLNL7KcyAvCuI+UFqA47ZWTvwOVR/2AI9v8sm9qZit6asiZXwh",
-	"qRnKMUlmVD1YVbWE98YV/vVpvXnqKkYWtGhXdwfp7b0Y6CpF7U4XMMg1dHkCEv/kd3cg/eFCIZjqroz6",
-	"rrYQES5Ecd4ZT2BITP3Xb25OiVTk9Zub5yUuQkbNIkC5wG97m5K4ASzi9Nmgt+TC//mkFs9gX4CwXRW8",
-	"6Gwa+6C8IITU+aIALXizh66wqZ1C5FPIS3hmbHFITkenAdacbTvhCaBrzrjjQPfuOTkdfe1qv2zCSOKG",
-	"IZAk1N92HUPhegoRAsLFht1wJcUSiw/X3OVjS15MsOSVXabP/OCujtbPYSeK5d2ZC9jlbkPBarF2Sx6M",
-	"hTtCmU4SABqyAqQ8nzxvcXHDBCL0398Bv4VNt3k9GQFeCbx2rI1idBnZcwDESlHPCsP/9KBUzV319a2C",
-	"zIOx+FVOSRYeLw7CgkA8BCI8LQCCaSmFNFK4eplcxIpRDfiWPInOIWgXTQlXp/J7qs0xIK8cv/42suuo",
-	"WMz4DSuBAjzctUcGUYxcs8xJSKKYZSQuBVlxkcjVeVCjiidQ+T1NSlOEGqjAZNt13iuMX4LiYFBVwu4n",
-	"VqLAtSMAJqXHwgWzRoppZiKcNZS2StcetWSjHDVWX1fWeBRmQGYyTeXKLoZb/LGozcw5D3uH2KgSwcO/",
-	"WISzuqRKfE+qsUiltUyjSpHXaFgUafdIIjEVVtRrZohLSLRWIOzEFUAiDcZiu557ZHh8bWcP8V4uj8Sh",
-	"gfmfuNDGThxUjylWPYcxuiD5pT0CSMoFppjbP9AufVzkjFs6gFDvTMkP3BdUi1OpPYQYrk699Wd/aQLZ",
-	"2jhz5XJJjzWzL2HV+4zHOqTCwhymadqInYSfVVIxM2oMU/bd/+p7nvtHwWr/CNnsH7/Kqf4HctQ/oBjb",
-	"P8JqJvqoP7h1E0d/+rc28FHvkGlCYBtkbrccSYU0rY4JCAaQVIQF/WB5kKDK9akwedMy/TI6/vr9748H",
-	"j7/+o9VYryDD2CXIbogRHMAARAQCFjj8uG2qb9pTO/kJTH4TG6z9mPfHq2xJ6gMgphwrhLKYQ8zXGcEK",
-	"O8IV2BmQCH72z23rvkCPFepSMBIl1NCzCNlzIdOEi/lY2F/+8+rHvxI5/dUL77IYngsw6+MwUXYmLOZL",
-	"mvrxJAMEpUCz7sVYRFirNALWiUjf9iBnJPKEbgdb0Lr9IyR3+7elePsvEn3kahzqaDAWUYX2oyP7yM41",
-	"In1LEOwDXWYpI6AjI9TxxAXDb3Y0hOFDm6UPCiIGmcG3f5XToT8Zi+EMsdgSTNAVz4tIP89hGaZW4gWH",
-	"FK5QLEXMlNBESDio7ae+BiGALpUIbgMSVcH8orEo1t7rExh6C7sZkT4Vxc4tpC62LWEZg30nuD5HQ3Lh",
-	"z7exwIH1hYTtHRDbFol+H/ew5su4d0bGveFwOO79ER1B7UUrqCFZCybnz+sCH9kp4CyxMgZifyRJpZhj",
-	"MAzlgiVnRSFnxKRWFJI34PBWLF3bsRaL5ngaj1U7dCeX8CkF0EgJHoOxmLIFt3aTPfthCZziphe50SSR",
-	"KzGwXGOPGCvlqnrKpnyxx86/cMRhGZH7ew/P74vcWrO/vLdS2GkeHrYAH8J+vAMFAB69rwaB3bAA1+0K",
-	"Vv74ylLXCwePV2rLTrvtVr6+ooHsQorA5FlK8E3MB9tEkUGg0UD10SgZoZY79vTf8fs/D4fDaCxoqPgN",
-	"KqA6j0KNCismua59QD4ATjhiVAxMQSwKC/m6ELDfGCD2Ilj1e7Qzw24aziCc1JcRh3sRJJP63bR7bokE",
-	"ZaY7kW9L1VDuNwxQN4qJZCc0oa8QDFHhiI8Uxnv35Q0r3TSu8C41CIYExZmFObIP0GFjNcGxgB+jAqCQ",
-	"THOcMlgArs5uoSY/HZGErjWhc3lk9eiiEoJ/QciVPZArNdmQL3DIePsTS5WwBMeFUEx2SGtnOJ0XiIGu",
-	"+QEWAUQkRslRA/Llm33LfQx/BzbGpYU6ypFPUDkaEC0J93d8KZ1rbNYBEZILVzzw8Wg0wm40JPaCh18w",
-	"ZnUlspQKk4DJaX093++YeWl7L2Pq38G2dvV0FTHyWP24TRw1dHQFULNt3/4JYGHbvv3aEck9h2pvrFxj",
-	"1r/iXxLMhef9UmAQZHe+ZAPnLYkXtFpqBT7aGUNStFYjmUBFArF1MlWMXls9qlE+gRqAcme6JkspuJEK",
-	"EHugnOAORim7+abo5V7pq67DxkiM/IsBlg8XBnYt18X8O5AUIoBvkZM3/VoSkKvWz1Nu1uckAqE9yZSc",
-	"siQiPo8bXhaSwHMsBms/YwlZM9NMct/7odxnjlOlowfq6sGClA7qQqDcBW0pFlvbzfldGynsbXlrmpbE",
-	"hgZBlllTKCH9CJSWiWZMWAvfuQ4cP4xFP6q6FI6gzpsrY0/6kf/f8oVqHYQzYsBAlTOrUY5FRX/zWhSm",
-	"CQ4qePNeF6PF/WBE9UTOIv+aw2vmZpda8hZW6tIt1F0oJXeLd79vAMhVLRPLLvSPs/vVVWrWtInV8ecv",
-	"BcwtBq8XzhnSWx3rUYitQ+eiXbu74H7Q8xuZ/kdvE3mYkiB2Ai8mCllA+siVoVE1IFWmPBuLKKPa2oiT",
-	"mcICHhH5M6SUkRPSh3//HSBnjwZkhL4yH0Rnf8S7dPs7S87HIgLzZcJuaJo7j6Y/3nB0OFxseADfDYi+",
-	"5pAnTEVCmF3/oyH5GW/cvEwokvUpYL9rI2WCph813hYckreMuuR+JdM0zzTevWVMYSzYWIDNZPUAbUgi",
-	"GdbnnCu5CrzEsJE7hM4VbNBHsIA+EsPjfBpjnKRiX7RZ4lbg9oxtZHZsCZ6L+TGc1S11x7rM+has7XwQ",
-	"KCbS9Vggs4FTAB3ffcMZ9ADSgidH565TN0oCVylUMZKymQFEWODL4qgGb2IjO+5goXcye4l9vIKF+AjM",
-	"9FmetZvr0MCEsCtfDhNWidCSPxAtUP5dMyJCDTSq2K2ZbYtPA5Uc0CqAHcei4EfSzI52TMiOyOwlO2JL",
-	"FY4ci5+r2vNtORLm/MCRbh2aAKTyLwqUtkqH7loTSNeJptsw5VzJPNsN3PEdvvJPjdlhJTzMowkmpoTq",
-	"wBV5iBxvRukAjcUvU0l8qFa1jg+vTwaE20rYqc89oLcgKRzzx84ALLp/AK74aMAVAeU3EP6tQ3aRrVpC",
-	"VHg+eUCnuCN0inJ/z8FVgSqkNnQ9KC6S6U4C2LHL+yErGvZz9HGEhtU13NQeqKQBi6KFCLjz3Kg26BMl",
-	"5dzjQYddfWzAiS+TZj/VUfeWQUqWVAQXespuSfP1Z9vJkllbvYXh8YN78Z/e/GgPFvjP4HH6VEK4dFFB",
-	"0sjHF8QNhHzyuwvf3qm2vWVLecMCum6lvPk5Y4kD49MkYRSu7KBPuIRsJWke4KQaqIdeF/IMqlDOypU8",
-	"WLQdQkb+sruaQuxIaGcKcXH7nefwZl3WcF4jUC+S5DZ0F9LcA3HVZ9XnhX5Y5dClvIEaZC4SFuoGmgVT",
-	"R3d1mp4tKbenFBXxXaMzXTmr5Iegh8/cMRMM9RNhpD2orB9TZX2XK+FVgUeaBLxAljJhBHNf5Wx2DugH",
-	"dlcZZG7SNC2t/Pty6CwYTc2i8ZLrjUxTzCeeSVWEtA3JhSuF8Gz0tIyOgPgMwsQNS2XGylzfhBo6pRqi",
-	"yXPhwh3T+kDZVzie+6R+6GF/pTWspGOHfDArfG6lbd9CtXe7MS4ZrZxnTAUm7/jktgrF4b1Mc+2B1iEL",
-	"3CFUY8Y3pLZes7Vm5jijcy6oYckZeTbCEgDW3piui9vUPnVpC09Go6PzscB0ORIJ9sFMYjCToiGJAgaL",
-	"yAxuHHWRbVfUTQTW6/sEkkeaQOKcVGNhWc4x61FTGYGGyIS6AMEALaTXgLXy/LQ2QLA2QZvO76AVmN5m",
-	"NvA+zW0rb/mSanbMhWZCc1dMjipIvymwUwCUAarFFWWUX78pgFsaEpZ/a5rhk2fPK6A0j1tPeFlRD7bS",
-	"kqdSpgywnAYPhvu/xMV0cRF4B1eAm8uZ5LhdIUSQKKMQA4ZHnP2vhw1Zj/8MuEB2jJ8UCn8fNtA/y13i",
-	"Z3A1eG86JIKfeQ9TiMt7ppiW6U2d2XePDobGCqwuPcEVP7XdHQMyahKCpjqvi/11AGCgyNugAnll5BzQ",
-	"BWSaA3KBhqxoxJ4InyO+QEQ0XSNYzZD8ld0Umles6lJ33uKKOca7F9jhB+ztL8PyrK70jxkTP1MTL8hK",
-	"5mlCcs1cMiWSuqXe1WJ9bxDAZVTXpsDY7R+6f0Gx5VOyzPfgUrpjBL8H9L47dyo527XZp3QfR36DB/9N",
-	"/sA2D2zzwDZdNOUSO+BkwbWRldrJ9aRgx72BOECMouCDkUJXU3C3vWtl5u2z0WAsvEvt2aj0uZ2TOs/a",
-	"Tl/YD8WIXrlptPKNpeBLCQ/tYp+fjQa9Jf3Al/nS/jECxw/+Vbp97PbNmWrlt/lY7pitpWjnmwm28OH+",
-	"spZ3y4UljlcwxmLTsi25457iLOwuF7EWjqNbxcM6f89DOOwt6xLImTlOKjGxfc2MJvgsmVBzXkXwnjLE",
-	"9FMs13SasqM7iI6t7lgJ9whRMHmaEgB0IjRE7MgFDizMIMVp2a/+zpTU7jOAgCTsA9f14B71rsM6GVvk",
-	"pXW5N7hvIfktM5SnX6Lmc0c88AqS1GEV8f61QBuBMv1b9PU5BQMXYvB+vNWftPzcg0L/ScrLLXNj5bor",
-	"OAGYsLcKXipP9QC1sI1qXkXeAOANGi8wa1fOqhCGDvTC/lTech8NyHQ9Fi7NNyiP4Q8K44EXAOVVLrPc",
-	"avUQudXfguso0DrGogLXEQ3wjNoJ2XG0kdHvoG8duolIxsKPCXFD1/WZxQNcAkGXBeR57BDs7dmY5DFL",
-	"CDcDhLMdC3bDEwDtR4BDOAmDSiuQbnryu/0H/vavRxi+oIcEs4z1GYkQyQhQjz1YUdSQ6Azu9nKrPxqC",
-	"RxOsEIy8cmTvEjsI93SFHzXegvs1aN9snrIr/1EXI6v1Nfp9KxrBlu6Qxo+0p+sHdaMBKbayTHBtUIqv",
-	"ARFyBfBdBqJHM6pLXIHwNqHcjC44jQfHwddK8RbYs16WIzbRJvRsBVSWtMCUHYuOoLIkxJQ9wy4KMFhf",
-	"TWQsrC5jR8ONJhE10R3iulZZ5wHW9cuFdf3kEqcTCOwnlTAlpOhZvGDx9a1D3TdCcZWcukqtoOaahZL5",
-	"fFEGHpmFYoykdM2U9vVEMgk1fPrvLt+QsPbp1dWrsfCFT0OI+ISkcs7FgGSK3/CUzdmRK8MXS5XoQAcc",
-	"kgsC8yRUX7OErBY8ZWNBBSQPOLeHi6WA8S0QqEfoAeGIFp8pGVubtR8MNcNp0qLgF6FmLKSI2dGArKgV",
-	"dnlmZefjEujeUgM39qGVyq7qonBNQc03VyNjmut1BFrvWHgFdIrVewxPUzs6YWVkWerB9ljO1H4zFq72",
-	"yowLriHc0dIkTqIIdS4A5BCTe+CryjmrF6ocHYEYHgvFjFqD/fJs9JRELiR3mJcRwZGr9RChyT+ETY5I",
-	"P/L9Rbb9CGYTHaFy7t/VhmU+BIUBaqbV07OMJbV4/HaeKP5Ler7lRd59S9tyoDB6VIabpC7uuCPhL90K",
-	"/2QB6mVIei6sIA/xmJHVhFzt8upXr+IKB89BJn5REedM5eKOpbajzqJoJeb22YPs6uoVVgvyk5diAFBi",
-	"ri7J0YDEViTajyE6CgLQxoILjGyB97WRimksm5mQWGbcHRE/XvnaOFIEXQ/Js9ETJwyDVIwoKOMDI3Qi",
-	"DjgFYaalIkKG4UQ+U6XvBQ2kf0ywPpGma23bXB+dBz1es/VkyfWSmngRkWqPmWIaC6uQa+Yy0Mqy20bl",
-	"2jAoJsLqBDpPGfEnT1kHMIjkg4OntlxnLsAjfUcVtu/fpL0COngtZrIZaxvIhiU+aDEgmQeRh5XG9879",
-	"O2rYiq7vWNQBKZYEuiHkwopddy/mINz1mq31TuPXMp/jNiKFgx/MNSZvWKUt4bMZAycnvLrBv5borAE3",
-	"Fv0oY8JanNHRWSDjECrO1afyl2SCIFNarT7LlLxBmSYVgRpeGke0KwLhL3Ze98x5f2HrJnw2t3IP1txu",
-	"WIRHGo49IBhcro8MjVDHDmeO5O745H/LspTG7jj2HAVHW3AqldWvkVdAAfCl7cScqUw5v8+c31irpa9l",
-	"hV1iKWZcLTVhH2hsUmRIx5hOlQJPvj0ynbe/6Mu+tgBPEtSZK/urY7QLXCTHB/d4f/cXtnZ9fcI7vBas",
-	"HhiJiP7+cKd3R8LC8kqFKby8uKs7vZL14Xi5Y8bHRJMPJjj0kP/ReQvpDnVHpyZ9eG3j2J1TLo5q00TY",
-	"jpOvJqropVRzaQwTD4dUfdkWqebMkCAn+LAjqp7mQt3uzGnod25rOnMxo/E1hZro/z97V7/kxo3cXwWl",
-	"SpXIOy611imp8m5dpdY630kp21K08jkp0+GAM+AS5hDgAZilGJ8eIO+RJ8uTpNDdmMGQM/xYkbvSLf+S",
-	"lhwCGKC/0f1riiXZHsuldQKCW3NtnO154jKYLoJQHT02gwuPHpsKo0TeGygjRlq78l17LDXSyZTnbOwd",
-	"rgm3E4FDKOEW2kyh67oZg9qTCpQZ9paHDeoNFPmrcIlBbWN6DJrM2qaO7RDZg7gaGZ0pzWeoASa0tVNi",
-	"Qa23GJwrRD/h2qbm2Tde/dKeQU5fbH1/zl5gvNBrV2LetV5k1TYWM4Yj3YUbcHINH9I1JCoM6DzRcd2r",
-	"hwi5FgcWSv9eiALi+ZD1Edm+F9ENMjRnHuls2aUsE8AUb4LW18abqwLFWcYSygOxCfbehElMoUpEqBFP",
-	"p16+eecV299Ck2s+wyAcSaiBIhFV5r7L0DA5TkKR2cckBPIBw5/6NHeg+Xdo3H0xUPC//t/8q2eho3ff",
-	"Om5c9HfcbRs+wAsFkSXdPsPuAnDNgBMOFHHzPOdurM2MeWWldHkbA0ExGEeqYTk26+BrhMsATKNJuuG6",
-	"pjRCJrw8JFw3eN94H3LJXpyfxxk8EFrESzjFCjVVeqFYeUwDBT+FDKYmmXvtNwJCWSlXn3uRkF9j5Iis",
-	"Ox7PDzpVe68drnp0MidH40CJ5J7YKYMczGxyO6Ir57W+Iigi71YN5H97IT6ItGiSvRCqPZNqrFvjcy/O",
-	"X6xEzQFRCdlPG+BhDNsLVUYZN7SIXAknP3jg+h8/XH0oeBPuhHVbAv2brIbjRdjiuajJ/EYU3diYxSb6",
-	"u9U1VCXge0EYNUI0+WmHqc7EzpmRa6t+6X99uMzLetblYRtPNo0GcfhjtLH8rDJC12ntLb/ZUpiHJPw4",
-	"UJNer3vg9XrSTxQqa/IBnNE6NvGdFF9IYV9wGwnFNrW37j9/Ds46NQ8/6bt2fdcQyGgsAb0HfVcrAs1l",
-	"KpQVrXruL8J9R48ckdJoCiCybTVItOIvgugOiYZD5Tnh9Z0UphcawHOVsbHgrjB1kz+c7gZCokciMae0",
-	"k2M6R/ssnXClRL7ZEvoh+snL8IMvuq9AwxvtjlYY9uwRARbGRFO+P+sQLhb0dkS0LAx/i6xWyFwjuU3U",
-	"Gj+4Fe2QloEVAwsxmmg97THOrnOeTs/8m3InR7lgUqUaAkT0EMPo0PX379+yGZf5SH/os9fODhS+DybM",
-	"hoetvIHLCfqOgmzw4zm3dqFNBumyVvCc2kFDDPNMq3x5MVCcAIktX7IEBxla4ZI+e1O4EcT/fnz3HTI5",
-	"jIp4tLPCOiyRC2C4wjy1A8XzXC+eZUItIdLIOhEObS7V9CzXKc9htJlwPOOOB1hTgQdlxLiw/oQGaqB+",
-	"orcM2Los5cYsWfIfZyUo19m1vFEgfC6Y++OgOD//Q1oo+SEkOcMnonf7FX03ER/wo6TqITpQE/HB79Kr",
-	"769enl2/unr+z//CpmIpstCDNJxm2GZPTAkO6HC4Pv5l+AICsjRHn70TqZC3wtiBMoLqDqFsD0jAAAZm",
-	"qrHoBxOi8Z7mV0g5Z4lLoKyFcvo4G4sFm0lVOGGx9zZnKZ/798/KJOk4C3Ge82VLyjJgHDbImiMlKTTM",
-	"9KAImU1vfgLKvCtQZpMM/nQpG923NFsGO0KItFH5CVHkIA32mg4fW+3RnUgmci8EJQn5zGAhxSfTx/bm",
-	"ezud/Pl9C5X3kU5ZQ/I8tflp79SnlTiSqDkMcEf9mN/MpAOYASwpKJuM8xzy8RPIQrxJUE2HnMfFROcC",
-	"ExRvCiTmPrtSTMzmbgl3hJqGJYMtYVMh5mSKOW0gAxmGzwU3w/CQgS5VlsnGPEVEhHhQa+BBEUj2Z9zT",
-	"deJBsUge1oS4cMIeI6ER/SvvWzw/Py87iGDolQob0T9gPE3F3HM19IEX1vIbccESXbhUz6LSIJlOEHM4",
-	"gcIh78Ys/Wh99gNFc6WNUxGEM7LZAXgv7EOqRz/95ppDeveQ/cKd8zLwpB2bb+WhhpdBwJfIp6x15qWx",
-	"ofSCKlKALl21y5/OaQ7F9hqjVcbfznG8P1U/OXok7zBQMg2rX24DlqFD2fc69r5Cj+E1do89Vif9WKOP",
-	"1Q603wB+in26ibtQkRlBnxy4ZeC7MG5MIk+OmNbVRIptmoKWtuyVtQ+QmHQy0Q5D55CMyjgBnGEbaV56",
-	"9cuw2Ucz1cZCtEMPvXZiZssochYqxlOe58JcALqFX6T3HCc6R+Jg1SKih+F7O1AdrhjPhXGYYk92FLQX",
-	"ydiNxjaDCTwBbJl0Eacinhh9vD77lqeTgUq5MaHEHL/H1mnM/xxvEy9ZApXl2R+9qxP7dPix9+lsf6Do",
-	"qSHALCUBbak2MP1AwsaU7d++Oj8/73pPcgm3BiI7k8qvDFY740tci5sIaWBpftPbSkdj3vyzENmDaWl8",
-	"1c3NyY6pL/3Lb0+G8VuJx/GI7owDNUp1xufzupr0G3IABclTIP8LK/Jxm9wIWpFnB3bvyoRqSCJ/EdK6",
-	"/TETkGOtr3e5H8BXa1z1PTdTT0xemr1Dkt6tlTPMJy1w78k1aoZA52YKkcOSD1HWhSopPJqjUSAQ3xnP",
-	"cyDAZloCUQ1U4zXFLVUaLbihsCHKuT57A/EDqEF7GikPzOtyukgnm4hrL8LCzfoiCOuQdILVNUAkFHeo",
-	"cS5tx0FIRc+F4nPZDyqn7Q7jzVyoq7ev/+36zQ+fGpzhWSYx4f6t8fM48MqxBxQpTj36VaStMRlaC8t0",
-	"WkCvxioBANIIR4XMEcfxrjRzlBa+7yfSsnjdPcYt8zu6T7/ecGBLPst3OLD/vPr+u/0OLAwcd/bYegId",
-	"P0+3/yhOzL/qPidmdL4l7PQOnjiiiXiVzaSCWTYFUb7Foj6di0cUOoFKQ09+Z4BsmLG0sE7PYBtquYR4",
-	"jBuEq38gCpHA8w25AatQI5BrxDovzr8myPBQ8AcaljpThhpArAkfkhy35HtRbd+sWyE5LkFBM+r8XvYK",
-	"px+il4nBf51Dr2cjAIMEzBGM2HprRY+ZdHagvO6/1VNwbadC2ctqz+A9o3wfauUBb9TF0s7g4BUWZ0YF",
-	"N1ArHrAfid0YDngKL87/gEhiC2lFYwcjvPr3VP2Y8ygeKh5TJl5E/LI/u1R96fZyivyhb772fgUZazbY",
-	"T0haBBGhxCIKvoQO89Ig9AfdNK9R7kBVpMvaKbfHRmKsDYFureDMNJD1N218RBgLxEet1+Ul/R/+fvwl",
-	"nKyf4EGvxf0CvlWuPfJawOqyL0FzfTHs/RLptcbeTy2LNt+rioiL7sz7pa68SCGRr91DbVclbA9N0pKE",
-	"Snz0WRe0Vwz5oFmrGxnylKu6U67qdq25d436GlMVdb9jnZkQqwOdL4lYs5Cn7/2yHhstmczinixxBxyu",
-	"mMyYHg8UwmxEXRrKx2zS7bGqfUuPJSl34kYb+H8AwwAsbDGSXEG3l2JUKFcgKLaZiDzpsfDu+RINZM5u",
-	"hfEvfcHol2dfPfdzgan8t4R1FgB4jlHPgZJZjznpcoG3RuUu9FjKrTiTygpo4HgreoznoYv8rLVtJgB8",
-	"HLGF2/F6wDRmANCZ7DXsy/Cj1mHD8daGnXPnhPFP/1cHT+7veN5/90fd7Zz9fH729S+/7wwGffxf93fd",
-	"f/2n3Wuh/9a2zc+pDWn4+6svviDan8L2Wx8CwXgM3vw3Ri+s2IoCglLxly1QH5EbXzWtel0rc16LuPkT",
-	"eXLkE8fui22GsF/k6f6lkTreKNwe1CDSWWZEgKXrsVtuJB/lhFAnZ/NczIRy3K1ZtntQz95ObUFOrSc7",
-	"P87ZyPu2W2KH1ylX39BzO6mkPZPKyvHjTLIvSVCWL7BdWtJ+P6LoJ4CG0Wu3X4ZHyEm7UH2j83YNbXED",
-	"CISldgm5SJ02zJOmtzAJTcImPcZZAuCWQ5nhX2OwQxOoPR0o/AviO2iAwqiUBZPwPE8w8AkfX5YQyxTT",
-	"9OZdn72ChUg1UHE7+U6VfoJ3s9IgzOZTi/10cP1kicIG8ty/+7JKeR6osh1NqLfQRWj0UADUulT4unZo",
-	"p3I+F1nUBCxJtcJ693SZUENhb2ojKp6DrpSKcce0SsVlaOzjoOMNSwi7DgNY+LhQmfWjesHmREYNHCgK",
-	"C68w4dY/JbI+e0sAdBQX2wSXh/8ZwiQRKB6h6NHnFTYeSlcVIfMFEYcAff1NYHUDtYZW12Nls004IQDS",
-	"0tYBEfCKvEIqBBCsuqHc94HC/Kg2mLtScHwJOHew0L3iAc8PP3+bXQKHDGAN5hQa2AhpN+NqSQKGMC+R",
-	"h44GY7fGhJss3Jgjjq+vN1LTycxtNXMrnV4Zu0E2f4JWvxum3Bp9XaRey+aHToSr6nyp/77KWIJT5V7h",
-	"kbJEDeRs2S4On/ZaGlvhOQ0t1nqM24FK3r65rkHI0uIT6BF3ydyqgi3nI0xXI6wuTCr6KcmLZKBWUF2x",
-	"z3G3wsjCAQHTlcwK1MtN8Akw32fEldGFV7hGO93HHCZwDEfNeEm4m/TCBnYm7itl/3bn8v5BHe/goW4r",
-	"c4LdusPyVmqpVb4kiYF3VdAx3duaRPbSxs2TD4v9+KX53NvdbdjJR+ZsH8jLLtl3J5vt2IphE/L1yVDb",
-	"bKitmWhVlOBhrDUCtaau+q33hxBQxZbyc0GY8S7A+Itbnhec+tCVwJ8dU0PGh5cOiPgTfisGSmkluj3q",
-	"gLz0lpjOKssIhg7RhB42V6cwTC7V1NtufkxxKzOhUu/YV3eXZGet3EfWbjSruMIuV5uXMX6+d9RCX/bW",
-	"a0OEo8ddPUakFsfepgmPdIt414vOL02r4SbvcPGGB32Sfq3FWbRDCANbhiapW8JoWXaheEgZWLv7exYE",
-	"y8acivBQmXlYQOIUiUpISZAW3vKCEgNFOmUz4SY6K73Tal0D1akup8SHOfe+ILVagaC237oZ9+4nVWiW",
-	"8rYXCikLNy8c66R8PhdZb6ASZwoFHeMpEJwWrhwSDw2zF1NX8Jx5WS4sfh/WQh8yyF2GnuXQKlHOygtY",
-	"XJPTeoqlaXUpju0Owq6EIii4v2yQnmTGeEn0bTiDI1+0lvO0mDalkjkxeBOD/wRlZHjWuYbEcY73H2MA",
-	"9PQnrlW4sb4/Du/tfwt7zLDVVRy0WgsiVTc8ldsP12ZOz9FMXP3FQHl7SBcOEFb980EPtcWj2JZwVHQ9",
-	"tEc46iEdjlMM6ugxqLUuU+TpfVIwCitUzkJpy+a4FD58FZ79oqG26y/T1rs2CpvUa3keVQRl5dXLJszS",
-	"YM63F4oow2rUuEpbmwizXmK1Jatht5T0AB6GQ3prkNJ+mxLR6+Tw2d8911aLb3Df+egrO3ZKSr9rUvoK",
-	"e21nof0voFe4K0pXX51hR1jlNXbZoRJQWu/DZJfEqVDSSFbVQpsp2llUKhZVhJ1M/cZCQNzNdfIhFPlb",
-	"PRXg1GLl6KHk8h0rB4M5XjQI8+/0QpiQeoTqJLea5RraE1SvwJxmAdEo1BNSfVRcVtihpwPi0wyqAqG/",
-	"AJTSNpQiYZ1dA0l/ToL7/B4Fd1zeV0qlkzV/UMzbvaX+YUT7M2SPPez89/iDY+IkvH0Nk7QZ4Z4cgxg7",
-	"KYNWSAXQp2VzFQKlClqBsOYRAQS643QPbqsfLkLzo/XKi3HLkis6EwQKZN8IboRh1IHFvzI1XMHsU8te",
-	"vX//ln3DrUxLN4W2RkJH68IKM1CKY78VuPUK/XJ6TEhAWfK/mXPjoqBGpsseOwjTDmP2WeJcnrCOLdIJ",
-	"LPf5iwlW0X19Tqm3A5X4N1Y8T0APzQpXQFWd+JDmhZW34pKF+FE0P645l7fCsq/PWcaXFnOL4YundqBA",
-	"V3aIhC7qvk4XcP2Udn4WQdjS5bftTWEaWP9ImjAw/cM4L/XZs41Sp8fsRC/oCkGrVPTKG4PAbSfteCAc",
-	"LukNWKL9ugSjhHu+CNxsy6ZecCj3rECf/Qb/Drd4S+/A6Gzjqm0uE/46u/Sy8OQo3Y2kcA8DUX0GflC4",
-	"yp9zN6lu8gM1PVmVgnvhgwPVAjDWMwCptc+wm8jGu1M3McIiNJEErqOEXQzw0TFY7D5Xa07CxhLcr+Rn",
-	"nOyXZKCmYmm7fXadakMtf6BZ3DPWgX9/D0jCXT/RXJgUIDSv4N70qWXW/whvpsvEhoEa8zz3JJ/A18PM",
-	"6PlwriXgMGmD/p3EZBC8xdaGjUSuF+EX41xrM6Tpkt5AAbavjQdMULqMcyHcU9tjCfxv2DAjjuxl/0Te",
-	"TKD8R7qJVANV+81CqkwvhhNdGFwmrSh+ZmVdCDlsVwai1WFlj9+7wgibBDzmUKQUmvJLxTgzeoFjhYIg",
-	"/7BUNwliEgdAY/CtRT6O74g1+MnQBR/xg70IHulbQdujtRkoaCUIL42WkdHzioZC1BXHki50fAKYuS5V",
-	"CKVclbkHtuXq+QpI6iWS7zGdj2iebU1gI05ZZ5DHA/AbbQPkkwbcJaKzM6rO8/u6jth3RhJpk7CFByu/",
-	"oilqhKh5WKkmLYOGlSJDIYVHC31T2EQvupeMY+YE04WzMsPAGPzElglk4BPUKuD67BqubS37tchuROVO",
-	"KLEImRieqmMYK3gSsRnhGhc+RLFU6mts4hgLHOa047kl8KnuJRb/4Q4CHDiVKFiRSyUg62PJFsIzK8KU",
-	"+6X12VWRSUd/YYOPHFNKqgU3MdvbYp3ZjmDvx1Pcc8RrHx6nPloVjT8OvibkKXd/7I0P1uxttFxSrZRI",
-	"nbyVbrluv6wpipfR48dXF+uzbSOouslEeuORaY1419hco0FXb3R3LEXhjyD53dCKNIm78U30gumxEyoy",
-	"naBguUTVnhs9ElmfJU7OhC4cDoFaY6AgDRoeYTlfChOaOKQTPsrFsOShxA/lJ4Ma09RvVlo4L96DMcdm",
-	"3ExpFQNvNapLlhjuxDCXM+lgAOgM5lcJM9pQ0ws54NjumPHUaOrKnOaFdcJcDlQSldgPb3I94nnC5ryA",
-	"nst5Xh5FB6/kYCPsRC8sbUP8+8SPF/PmBSRRJsw66YeClXnTf6KNEwqK7Z0wt16xeX5bhsSqFh3UwsdH",
-	"wHNbn+ie9VHbClq10QqrPDKFlB5VemxRQFQOsKMCug7FA/dCO2XVQSPt+J0C9HoEvzC2zNMRj1DrLLSZ",
-	"emm5nqZ0J20TkUsmLXjMuxgrfwrPHt9SWZnqZKbslFSBW3ZPtkkSNCTaFmQpoFkCBgZaJpYZEYhMZCvW",
-	"QWkahCeksFgX4AkhK3Ikeu9JemuBnM8O9wZJwXNmF96/hNxSS5k5Ipc3cpRT/Rhp7a5X/5lwInVDrYZQ",
-	"Rzn0hMpTlzBTKFuuYBndm8FzzBZpKqwdF2QnbDFNwsqzaMhOUv7/whQKEdph8ZYsEFOobh8G/jBMZWaG",
-	"CE4UHH3YEvnfFGBUwkHNGTgzHYIciDhZZibpXkJsbKD4yEIbgqjPMsYTpHfP567Fomli9sObM6uz3LMt",
-	"0zj9yZBpNGSyw8uXVi+6omVgknZ8528VMX+1urE2JApKNK/Q0CrG7MJMM1cYFbk4v+qRxdiUUJSx3iEX",
-	"i6pGIzFRR/Citlnl79xCpk3Q0e8KVVLdNbzcQdN1j80osORN6vhV2MtIpNe39JRS2xycNvLmRpgajQH1",
-	"b+Gw/RNqtzCf55E8lzdCpWIHq/B19PjxDcP12U624XbainftLPWuVYrt6j8vS5FW1m4mVksnk6jdSrxk",
-	"uxlp0W50kpj0L+ibpLLQbIM8f1u0ccDhraWGie7ZYGpbwclmarSZ5LH5rlWIe9dgl/yJpmNaF5J4917Z",
-	"U7pw3hOJ7Sk34Q5dN/+YEtZSDIeNJZWaY3iZUS27Ehl2YGaVfEDWtT+PuMp+SdATGyjpLMu5DXeRcP/p",
-	"l9hJEGJMZUmXpRouQOFOE7GaoYr1MoTIMYU0TCztQGWF2BTVpQry46u0apa9VBluRJnhEs7M78wj0Wre",
-	"1KwEeQXLN+epyHoEvLtgua5A+1RWoS34R8EB/oKv+fEtrYaXqa4siD+1yYTxHsxCG4ukAX5KzAoDlQNw",
-	"L2hjN+GKcTYSzgmotr9gSWqkk6nXnf/3P//Lklwv6H9zbpwsPw+QNy7BDm4DVSlnULkryQdawRtCUoGT",
-	"6fRTMgBW+PQ4cLkPo3B3Fw4nhRuq+QPhBR9fqOOq2TDf2dyIWykWrQoXIC7qdutCF3nGMl1RfV0Vh6TG",
-	"i/h3PMQ3LaI3UBIP8DckuE2CZS2Jw4Le61De29yrU3jMO5pZIbq9MgoyUIgmDAOMUIrmma0eAGHjtafS",
-	"i0rMwjcVgDo8BJDZlYjuRLfMTJuVkAxkXtalOVj1oXBuoCKnYDgXhsyFhPEQGUZp4aUbZFaCOMOQakBH",
-	"d8kOOj8s4y2d574Rmj/nQrh7QpdaXWvbfRp+/Xjy/Ijsa/TUY1Zr1YykuLNEWEFUjORAibrUKgDQIigR",
-	"kVzZUKuwgnWS336Dtgbs48cEs2EhSaHbqxD/aIMCslJeQEJdwBDNcxQaVjjWUUWeI4sDRF5pIOKEkC5S",
-	"QKVSn11VS/IzDZSiWh6ajiltyDqZ8Snp8rBwb49IB+jJ3pYX/jwSVignc/85dAdzG5jtr+WuHZlTqola",
-	"eKQ8v8fDJYCYVm9lU1KWJSFcWHG80BDOlLAZn9uKCqG5B4PucpidSgbgJQOqTnPBjSUPu6L7pzawRCfy",
-	"XiF/R/qX885mt89KOoCAvZ8qK/NUJdF5n11VUI3Ak95j5HGzCc8433FHljSycN3GvUQVip7o0wplEq3+",
-	"xUSmk4GiuzhgxuzORvB1Ey8dxw4u58Bq4IcwiHfn5LV2uo+Dta8FVD8An7A1/RD4xIZ2b7HkO4aRTL3y",
-	"d7hMuKZH7yHqUp+pzakSzkl180g0wk/aTO2cp1BmDbsTbcAqYWyuOMOfbxb+PwGMHI0wnI150oMKZ1uW",
-	"FH//5yuoBdYqXzKhjM7JsIAiggm/pVZG2H+UCQW+kvWyuTFOsE5dx0DJWCes+8TH2IWsvTJ5XKRNMYLF",
-	"wSm8QdzZyS6S7vrVPQi5MMnW4BFtwiO9H72+fsXSXArlNpDDoUxenud6MbRFpocBvCEpoRDYmOdWdFku",
-	"nGVv5kL9BE1SrHevOEuNyIRykudPK+QH5vRAJX68hHU0hHZdBkWl+ZJQOcOjEOr1T4Z0FX7LJYST2iKr",
-	"NSo9grAsx79vOVmfuDWc+iilpBcAB2aJdeMQNH1rpOQ7eStYx5MoohNkXTINpMJGKgCSaDJhemwqlla4",
-	"szm/kQox+5qw9H+E+b5o2E94BWgnvkGcV6ifsGGPCOqT3rciUiSxDcTpH9gBrtObS/5RduOlsueO5FaK",
-	"hTAJYr4VeIeW+D8SCl5wpSGE5j9DI3VH0E/uNmJ9ehr43BE+/RpxtXu1l/zqoAvYxCMncM+dwD09zbfw",
-	"095Zh8Bqq+K/AbBzpQWwHgcNgEzkf/bUMisIMRHsoqhRX3gGYnYjkWrPi0YUADiJGFSQSsJTqGPk2cwr",
-	"FK68phmJoGzWmQ+RQ4n5dsALDeOcoJUOUtsC27mZIjeQHVHXx16rN9Z8sOf3JpDeE9mecJAaz/8vwt35",
-	"8D8N4Q/6V65RDIa+S6I5jgbFSfbSoPdMsISy+o9IuA8OsUqKrtRl2jAx4zLfnwEale6zEBK4MMKiUDwg",
-	"BOb7zZq6oSrGL8LT3Fta1pH4KgwP8+3FWg1KPgwGF9wnwd12EVXSchmw6oDZJa0z3GnDgAK7hyJs7zzZ",
-	"C26tvFFHIOudWzcgwumL8z8wcAQX0jaVg13BOkHa6lwcier90DjRTKhPJvt3AHMOw0F9XG41RhmlK4vi",
-	"Ftx2TyzRyBJ4EAB1B0i8dzFs/E8DiTfTf6GOwgFlIMGhL7UXN6AHt+5+TaEOGkB+4e/m8MeP9EZfHq8Y",
-	"MdO3a6yy4BSCJ07qnkyoQ4Gm+u0ODAYFIYdlsYsM+1fcs9HEftAjnS1ZyhWjFXimmQEOJsF7rzFXQyQD",
-	"f/o5eLz0FicPwh2lucrd/OVGq+pCqINQfJ0Uv1WfCyXi62WnGEw7XeFhYXl6vFmfQF+3wuA37WkSf6VH",
-	"jkgfNMUmEvmmkHlWtaco+/RiJ8ORVNws70o2n3Y8lIby5OLnX+o6cK6NY6PautsyXLjSajnThSXDZmXg",
-	"356MoG/FVeEmfp6Pvd+ekIJ6qfVUCvjQTw9ZWCgWCpM/uXjyjM/ls9uvQATQzKta75XguZv0GNFCGcS/",
-	"evuaZTotAI8WwZ77UUtyXL5fysqFgbxRZ7IaJiUAbgl5E24ZjeEZsWEELy6iRonl40jd6897E6/Km4m7",
-	"OUGS2o3h2CCHhgHzvGGY9wFRl0l1K5TTJl4rlNQ0/Oq7stYWsRX9MmZaSaehK9VE2pWBqi8bRkOo2YDL",
-	"O1pWpbx+3KqpPcuMHLtehCPN06nSi1xkN6LHrMwFdJogsG54LpPWbwzL5VikyxQt/HASMG/TacIxM6kQ",
-	"PB6qXgnwsiqsLveeB7i0scArHBo+frhhEqjWOVvITLCM28lIc5PFBw+n0vC7HyIUJiqoGEuVQeYEsQK4",
-	"d1lGmeyNJ1uCfbScrveolLOMW3YNg55de474Fj6NxsHHGgaJgeR6tY3rxWg25cKjRLAKb67GdiHro5mI",
-	"IXGkzFNit164RUNUXzUt9nueTqQSgV2liMHKvUigBmmd0GejzJOv38hDxawRPDuD1NGpWHbj11htntD8",
-	"Jo7P5sKcYdq+Y7zIpGPOUBC2lCKZdI3bXnJLCXQPXBx6rIdm9nFNcrxGaIfbvLCIE7EKx8t5YAodp8MG",
-	"vij7EZBImvE5czqWSUWzTCqbG4S1Kr0AFHzHuFpiESEklisSBtHCIBHNyVn8TtXXTeyknRyTBodkfSVy",
-	"yzoLMZpoPe2x65yn0x4GwbtRnqKXUQAypMcI7Oy9apmW9SOzaAEqmqNZnKZCWcGcpO0bC+4KI2yfvQmW",
-	"CWLeiowlH85yfP6MHksYV3YhDHtx/pwl9GWfvhwWqsy2S6q+BTCVfzWMgNDDrFMVLkTBFKwHi16I5njy",
-	"8ZeP/x8AAP//",
+	"7L3vlts2si/6Kli6+yyrZ7PVst32TrrXrHM6HTvxnmTi5XYmZ53IR4RISEKaAhQAbFmTydfzAOfLfaD7",
+	"JvtJ7kIVQIISKZHqP86M+0vipkj8rSpUFap+9VsvkYulFEwY3Tv7rbekii6YYQr+utA/TO3/U6YTxZeG",
+	"S9E7610IvWKKUE3MnIuZJtpImRJq7N+acKENFYb0372+JM+fP//yCB4xmhI5JUKuBr2ox21Dv+ZMrXtR",
+	"T9AF6531qB7LaS/q6WTOFtT2O5VqQU3vrJdSw44NX7Be1DPrpX1bG8XFrPf771HvMldaqu2Bvp8zEgv2",
+	"0YwTeCO2AzBzRpaK3XCZa7KkMzYgF2RBM9sXSwm+SbgmlJwOh01jxdcqg13Qj98xMTPz3tmLp8+i3oIL",
+	"//fTulG/zhgz3/EFN9sj/1auyIKKNeGGLXREnhIjydPhcEj6KZvSPDPk6fCoaXAZNBqOzX3UO3s6jOxA",
+	"+SJf2D+GQxin+7MYJReGzZjCYVqCWEl1/ZpnhtWs8gWZ+lcIhz2Ov3n1npxYwso4FQk7KV7QcTmBmGZZ",
+	"HBF2w9SaqDxjR+eECpKLayFXgkjB9u5C0W7TRrw83b8P30pt3nxtP4QultTMyx7mUpsxT3tRT7Ffc65Y",
+	"2jszKme1VJrn8OZ2F43N377llC2W0jCRrP/C1nWbkwv+a84IfkOWTJFMznhCMyKXTFH73jlRbJnRtSaK",
+	"mVwJ4BGp+IwLmhHFdJ6ZYgvmjKZMlVMIRnBsh7BrPsHOPH32xf6tqc7uB5gUzf4Yszx8Vg08/5bOGNH8",
+	"78yx+7OQ218cxO0vQm5/1oLZ38mMIbFuLrCSGauwt32g42JQneh6SY1hyn72v3+mx3//YP8zPP5y/OG3",
+	"p9HL57//Wy2pv8v92Go6tPLjTdqa+NxSBNvUNKTjD3+qH85VQkXjcHRCxe3FxnvFRPpGGKZu6qjeHm8r",
+	"npq53RRGkzmZ5Mk1M4GITek6biQc7luupZ1eSu27TFhq+bk3l7llB3y4Yuy696FxyFdcJKx+vFOutClU",
+	"BHcca6Y40+Wwnw9Javl0wqZSMRLnwvCseR4aujtAb4DB/mgbrx9sRvePVchV48Bg3N0H9rulGr2UQjPQ",
+	"wr6i6TfUsBUF+Z5IYZgA+UGXy4wnINxOftF22L8Fff2bYtPeWe//OSk1vBP8VZ+8UkqqV+KGZXLJsMtN",
+	"hl9QQWcsJfYEJInMs5QIaciEEWVpjaVEKqLYNNcsJbkm/di+OcgF/EwnGYsjgs+u2Xq84HpBTTK32/h7",
+	"ZOf0jv2aM20ebk52SxV2ajWLUueTitxwmVHDrL5hRQnpxzc04ymMYzylPGOpG/mlFNOMJ59o3InrXZMV",
+	"N3OgyCRXiglDtKHGDlwxLXOVsIF/t9iHSa7XcTQSca6ZGljqHtN0wYV9AR5plk3HmUyuZW7io8guDDea",
+	"xBunX0xAzSfTjM/mxr61onokgBJgWJSkfDplMCw38sFI2NV7LdWEpykTD7t8Cc0yqxPQ5FqjBcDUgmvN",
+	"pbATiVNmKM8GXliPy5/jkejHNDfzvw/Kh+OUCW4pApaIkkTKa86O7WtMGDsPa0nMqZgxknJknEQuGJkq",
+	"ubD9j8SKTQhdLp9oAsouqCEEexokWk3Hiv3CEgNkh0v3V2ley1ykD7dyf5VE58mceIqC2Vq93JRLuqBr",
+	"mJ5mDNjjLV0vmDDvimPvIbc54wkTmhHDK5s9ZdTkihErltNwv90PMYz8iqkbnrAfBb2hPLMC7GEHr7F/",
+	"klCBC6puCr7XRAGrgfVsTy4pv6di7USofsCBSomGqVWXFkujz8mKckOmUsFSi3wxYcoelpolUqQgJ+J3",
+	"zKj18cXUMAUaI2rXMOzgp+1D+Mq1YST24hQCZb/hYjaonK1b6qwd/Y/CcpRU/O/sYRknUSy1soBmXkYU",
+	"D4iZUziBnKkbEfZxaZkFT9Qbec1S2OUfBfu4BCEAPT7g6S/WRJo5U4TZV0n/dHgakdPhi4icPn0ekRfD",
+	"YUQGg8FRZLfX7ju+x1ybA1CvXHfgSHr75r28ZuJSMWqAr2iacjTn3iprohlulZ0pzTSLesvg0W89ZhXz",
+	"erPP2EZxPQW7seOFldTnhH1MsjxlmsTGZEB0jj4mUmaMgkRFNa2jARf1rOXT1c8Q9YypmcF3fMqsFohy",
+	"lmoSPx8u7HH87HQeW3KIvxymcTgbtxgwo9BmGR5/+eHf+/ofi3/M/5Ee1ZsspS3yM869VOHlxJ42dpzV",
+	"rUo77hVsSL02regK9ysiem4PPfAWSpGwQa9uveyr4wUze8nZj/h7++7mPHFAleZ2zfo7jhpp1ynDv8BZ",
+	"1220xVCoUnRdP3q9c8TfuxXqMOIEt3ZMTVubJCq+mawDWVv+7PhuV5Miz9ypipbwVhs8bWEWRz3QW62u",
+	"eavOPO9vczcK4Fs17iXE1g/ujB/TJJG5AM9imylb1T5HWejMcZoYfmPH4o6OXjHwers8JCroo2YkblGi",
+	"kD4qG+8mVoynliztwLhZdyRJ72etWY27ohuZgKXUjey1PVXcdHZx9ZV/z34DynJltzKm7FoaRYW2WycF",
+	"uAwMyzI+Y+i+oHkKfryFFNxIGMCHuhHliwVV9VxouKklvFoCwFEGU/TfV5dq1ya/pbOuh/kcrL8xEN32",
+	"OfHGSlCSsakhMrf6XkJzXWtvKEZT+5wr4o2TCTMrxty5sqQz9kSPhLvPoSIFUxZdOoYtSN9I9ABnKfPP",
+	"JCoz8JJtAEyvwGk63HaaRqXUbyf+PX9sif6oF1xV2Wb2EP7mpkLvUXWBq23WbmW64OKdzJh+53xOHTcU",
+	"/MCtp297eiWMWu89+rDd2iEDN3UbJU2sqp2xdHZL0V5pCA/DzgILxMEYH9dpSkjQZ+i1GYceNdIH+uQ3",
+	"TDCtyVJanjgn12wNdx72/aNoJOLy7m2cKj41Mek7x9aSak3+6//8XzKlPLMET+GrahvALnAlZxvTiVS2",
+	"HbmEZuwLTzSBp9bQo8H935RlGZmsSQxT1IPy0/FScmF0TLgYCSkY0QkVVsOdsEyuNj6YZlKq8ZKphAkT",
+	"14yt6BEGOM0YM+PKMMHst4/3jHQkfM+bjRQDXnEzt0ZszXsrLlK5iotp1LfWNJtgEiSGGwO7J1zMgmUe",
+	"CfuDJuiCDJbJvZ0rpmNiiRcsbUqUXG3QA5HKjsueLuNkTrkYT5RVHN0qLZniMuUJsafA1BmU3tsNXxH4",
+	"yg3hnEjBRuKarSOSKG54QrOjAXlFnZ8ou7EjMZplU7KaMwFS11rxwKkkyRhVGsXqFl9MZFp/rh2isKYs",
+	"zZfj69pLUUMWlpIsGcKCwmLZReMamIv0Ub+KSMjudps1z+xxnR7V2iwp1wuub6ualq0cKF/+qMqUo49b",
+	"6ta+kQMXx4o1tzh3o+05ijh0PMX3ub+IOmxdwP2/V/uw1H4Fb9rzl8508zmK/VQ551IKwz6Wl2FwUJE+",
+	"TVNlzyMrmtETZKWtIMHR5U4ZdzFq3xyJIgwH7QkU0XBenZfCMUL5HZEJ1SzjgqFUhb7sGMxcMT2XWapH",
+	"AhrAn60IP7eCR7Mkt7xciMviS1DziuE62Qsj1OfopA9F4hNNkjlLrlka4S2mE6NjzX7F85JRjZKTEvwp",
+	"FJ/2oFpmuSaxYx17NoOSFkckBps24KkYFyjW+XJpV5alVlqrnKFMVZTDXcucZ6gcw8G4onAGLKhVToU9",
+	"/M+sqsynnClN9DVfEm6OKrK3VKqaTIeoly/TjsK3ztwoxXFF/6k1P5CUW5ghtp0LMKeCy8Quuits2YYv",
+	"79mLlzXslddfE78uzwQiRbYmfT9zuy+WbJ2DdJqbXDE4Ng7h79+bpv8t10aqruZ2R5vFdvTe2q7Q/l7V",
+	"HRtt3LErL6m2nBnhadsrRWOvlPq94HisNY83x9rVTDB1gYSxXmvDFv6e9GyUD4fPE57C/xk6ajccKpvv",
+	"1OoLyAgtj9wuJ23LJp10uO2B7Jlo2x9R2Qe/3Si9YFORv3fufC66k0GdACrWujKsyG15MQ1Y5+rKNBKy",
+	"vpRiymcdaazB0GiIl9lpw9AMjixqSMbsYQaeD7iewzadcWVV8DmfzZk9JNCaMRA7ZK0XPEw02baiLMmG",
+	"saK7o8eiXqPNc8DUcOAwn8bxnZMhMbkS7pLX9kjkdLpj2MN9w8YlGc9lrnR9VO6UKjKhyTUJLUy/uDgV",
+	"a0RIec1SMpWqMpr/eLZ3ESuWXd2VV2F+e7PQUkC58VVTkPQTqwdk1naUwuo+mqfsCNd0w+jsut0tKPhi",
+	"t7NgL/lyDAMGV4Eng1sQaCvS3D3mGrqs+B0sJRzdCWFuyLDt1a6fT9QoX3Yx6A4u2CTJfdLwQDdiUojS",
+	"vZqIF7tg5EMUnu723cbSuq6D1prneIDH+wBd696cw3u9wdZgeXXjIww6KU68QQmAA9YpOS3cq/Zl7xrd",
+	"dgRlnAkztvZm/e9SKZZh1F6DjY+hP/vM3q2VuV+/SCJV2vmjFBe9SlvbOtgGHflgrrY7UrzvN2W/J4L9",
+	"WpkGF+blaa9WIAf+Fq8dcjGVTgGD66kVVcI2HPW8u7H1DeevvS2KiHrF9VtgeAZUV93C6t4UxFNZ/d18",
+	"9AASo+TZTyo23th9tQv6DlIpusp/9K1sn8e4is47zVIfA2aKYPKJYvSa9GmWObfUAp0k8rpqbTeT4aY7",
+	"p5Z6G1YuaEZeBwwYhBk1Gkgbqy2vLb26ddi/zFdFUMDntczoK7t2wrI6i5/mDG0bvLIAD18xJS4MTcw5",
+	"sV0QPiXcB42lPD3UL+N3fWsYED1XjqQYhJkz4YawtcQqF4PmLmsparNfDCxcKSlmEWGLpVn7Xap1QPhh",
+	"7V7M+isiWFxFN2Zjbc3KbA70doWMEY4yqrJJhRzqecbMv5MzfqCHUJplvfXqo+4TmTLvDscQhSeaBIHg",
+	"UhG6XEa4C9+/vrDbw4Sde+rsgSKGsBJC+HI7vO+3l3WZUfY9rVdSpXV+zH2hjCyRN0ytx3YadbaQ5mKW",
+	"seNcM+LfhSlHYU5vLE1hjHWIiMw1UzUhmPvHvUEeRTvBUuwhhYNMFJokTOtxEeK4NaHFlI6ZUDLLFlZL",
+	"VUEM/AYBFZ588MNIda2XNMFob66YBkLx1xR2emRONYS9YPMsPSPgkLYvrEcilaQfv/3h6j05saR3spjS",
+	"M3wzjkDikM1fgaXW8VHkkpowFWJB1+DFHgmaGCLx8lauBHFOzcrdQUUeTRXT8x1LYyexX5Ex8+9ZsTmb",
+	"21xZ/s0+XQ9N2/7964tXsB4Hbv1SyRtul4iL2ThXvOH2MFGswdk1oZo9f0bwlQjD5ddLLmb2VJKECisl",
+	"MJDZx/8nFMnjx3dvBnvvWLYGWAxnx5K8cxx9KVOmO1+dBJKjkwmyGedTbWjHcP8GNHsrOX57cbups5ll",
+	"85DZ2yJj6NDoKg45A53DKRtsX67HVEixXshcN+iqTZGr22Fe3bYZk2ExfLQyjLrVKzOtbtelW7tqg83b",
+	"deAesYVzKBx6DdO46OEJ2cLiDQ5CHJNrumnG71CEHnp3uiHzu+JfVIVA2FjdeC/ffP3ua65RVhw24oSn",
+	"dfAVgrx5e3NKpLL/f0kEM+DpLTIyng4Hw8HTwfDk2ekeJed5nXImVZ1n/K19TIwkRtkjF9O3fRhFmb/9",
+	"87NnH1zis+eBwoP88sWL5y/2ubwX9OMb/PIpCjz/1wbvRD1EUHA/W618y01ql692a6hhM6nWGNfZbU8q",
+	"q9LIQa3iC8qGagdZREReWk2ms93sfE/+tqQmEsBdxag8YxoT4NC/VITJtTSTmc/1avPux4QtTZ2KaYej",
+	"rd4Gv5PJ2uoY+LpLep1KiN0RjIOtCoGhQiq4U2pt0tONkKXmV237HV61esxUlW7l6uxgsCekD///dxyy",
+	"s0NBrRYSoIlgUhi4h9GLA/LKrZgD/NAEFFu7Hm4hqjarzCfZDoMV0x1B+bvmyyVLW81wU3ezK+PWsmzI",
+	"E0K0TXvBvu8m9beSd/fkN2iwTKTezkWYiXO0eYGbCFXWoKEYhASBStbsaLT/t/OHHoLowRKqJ3gfpgMX",
+	"YH886n9YggQ3yz6qbEmCgLHRNUKigHWqPRICQJQu6CT2LPbX1K0c65t8VONd1x7ppB2V7w7x3H3KhVhX",
+	"IXKLAz/xWCNujvWbIgRz6SdfKUavU7kSB56DLWk5ZTNF05ZUGPX8gFq8GkQ5tvwCfL3jpZKT1uORIuOi",
+	"bfsum7tGw8xWdK3J8BwiCzTRhmcgcBCxI3YfxqQvJIHxgbvHw6yAq33NzJE7qqxOGs4lbiWtNu1WnFmw",
+	"Q8H9mtuIjSXbR1KXc5ZcH3T3AyJlvGBau7uyvU53/KL1jWSZUjduFSb9ffF+ESst2Grsgpl5xs16XOZk",
+	"7sx3Cj5xFzZWENmRNF0XLRW/4RmbsfoApEQuFlSkmsyYIUpK47PWIAa4nzGqBIMAa3LNlqbMAxkEaE72",
+	"Oys88lS6/40L12nUE1KA0bh3XYuhusnsv7lAWup40e1CyJtu19BoH9vvxxU/QXjTrOfjCRWCqXZX2Hre",
+	"ckpbhqwfbM3Iwuk3U9RePjsk6LDQITVLKlbkFy9PK5FIL4e75Pihn8uVOPDTQM6PZ5mc0KyeDML3DusJ",
+	"ReKBHytq2DjzwH7tMfeiniUOmZutfp/v/TLIrhgXWRCVNp7uR/zbPhRgJBtbHlUJKNjR7ZWvTqlpmJUl",
+	"q93mdnxwr+FmNWzXIeis7uuDQs/Chg669Qe9Y5zmrA6B5IY5vWQ1l5oRwT4ap4VwTdKcecjeFioQ3MXC",
+	"t7eKKIdmDE/23PFj9mtxD036UpDVnCdzuNS3qjIDIF8wU7NcG/syIA8dHX7dHxKqy1toOMXtKhRp7m3s",
+	"PvjCxVke8KXO8YKsy5e/5ixn45QtzXx7ob+iyfVMyVyk5Bc5wfvHKRdcW610zQzpryg3XMwionIhuJgh",
+	"FBw8I0YiVqBR3KVLtgkIs+rWuIzP7zQZ3PGxG0tzVAb1tLFU0q4Y+Cw0YwKe27HDdHkABrDgIjesDkVo",
+	"+x6u2Pb6janf6Map11Lc1lyrOxkFDF8rTwooqstMCnaYN53rcYEV+ls7cKU2EQk6kctKchCm3rg51SNi",
+	"2E8Oy3fdDrJe7l0yyEU+bM1obubjBTNzmVamqOcuMy5QwifSzGunu+Eyr8DaPjuNam/97mOnGsJOGgZh",
+	"TQVL4C4hO7xEefHi+cvdX4Bxspwrqlm73h6Wiu4ulAXHXQDxBBd6IensJtDvuDaHakVFIx28ZMU3ZeTG",
+	"HYehhsPaH4xaM6BPwKX3gLHV7q5s720z1zsVl7bSoj4xP4ejqyk+8QeRrQEQMtjRM5fTFxMKdSX0oBE6",
+	"ABsv4ZUObLx0Gms4eEE0FJP+8AcQJ47UxhNudvgz7BuJXCxctkZjK1MuZkwtFd/zXmPWRfcM8M6hC+0E",
+	"X4U6Q0reLQd+hPG3PbIXXIRPnz4e4p/oEL/NobpNDbk2cvFOZuw2ClzztrVZbJQG3YsfNAdEdUQuLaNB",
+	"wDG1P2ArnO/+KKpyje+W42636g+0dlur4aOVWPqt7G4pYChQrTieWpO8kzBeSmXqzxHFZlwbO8jxbVCD",
+	"DnHC7z4V/AK4wVc+Dpbgw96Ff+dmeCDDc73M6HrcJIe2b6bEDVdS+EO5W0T8TMl82RYPwu7XgVLfA//U",
+	"8UKLYZas8PJ0W9VvENsvT1vJ6SLG76BrjpQZlpixFGNMNkok5Pw0aLruFn3L9f5yePpFxXH//OXwlpcT",
+	"H8cJTxXwmG4qNqJmTJsy/jChgtAskyuWAoqM44iw+AgcnISSk2fPjirZ5e443n1/0HBn8WLY7dagsowb",
+	"bv2m/Wjt8N8gh3v19m+SXgdX/9anB/n5i1auEioODG59CEO0CNbaey54d/GtrgOmvupFCx9wwWCtfBcb",
+	"R3SN36KlLC6ifDdD1cOLvs3YocSeZm0npg1V5pYLuQ0jDV5juIwrHMkAHcoMPMWgyVoDxkhTC8lfCKn/",
+	"7/8lyyDI+ZAgFVhrIGy/wsUc/ADKZfR0sgFfjQSxm9tWjC0Pjf0XbgmtBG2P5lF8VjewothDJwmXslZl",
+	"Hy7ti7VICY1Fh55oErxNeBoRmmnpL0ji/3l8Wf58/CaNiVcHCRb6qMfKbIXDUB3U9zSZc8GOFaMpgAom",
+	"iEcYldH6U86yFBG56qr5DOqw7wqzevO+SGpG8KQta1zwig8JASkcnjpDQs14ApXTPrq6FVvsE/U+HtsG",
+	"jm8oaEratvTa9nPpm4O/rnyb8Ndb3zD89apo3Uq9fEFFGEC1lcbJ7GGbMEg8WzK5zNg55D/b3hEGezpl",
+	"IuViRmAF4cWyBBbOvck1Z9Tax+fU37gptmQUbwXnjGi6KAtaZdQ4VG+4JsOs2D2XbEDsftvCAWyuxBaZ",
+	"N7LbZW3+6yvId8V9h0RfVwHuhili1TO24GZAcNM0TmLFTTJ3IVmahaSyVVDMVQdk2gwmMl2PjZRj0AIh",
+	"byc3bCCkGXuphk/Q7zS2Pzjd0LnIitpV/m8uoMNx1Xle+cmnTjaUt+rZ468o/DXgYrxUcuassvCXa7Ye",
+	"K5brAqINyo9VBr9Zk6yiKA7YR7vz5dgrBbD8w8WUjjcnaZ+52fSiniv/5Ms6jfOglBPaJUHRM/8krHlW",
+	"1kUYVL8FHVfQbOCjnzdr3flHYak7/2yS6zUC1uF5M1BUzFhlu+0hVlnguiO3WrbngBDLVgfE9lkFT2s5",
+	"54YJ854n16xzxOf+ciE1xQ18R7s9B+69Sk2S+tHz1MpEiFvtDneU0/qcP0AmaK+CVkdRoyb6eM+GrIyP",
+	"NDFEz1mWEUDmVbmoBIRaOQ6JGYBZBoOD2gmVnLK9oEFpjjV0nWtnYxx8wRzMtwtNNVJeh6MIZHqZoOBr",
+	"W9Wn0hf+9RroBZgEvgHFtWKaZWM5jWGylMAqa26Yi2haUuUyVOB2CPanHo9T5maZN+S/2FZ8Agy+Fy6p",
+	"A/yjZlCP0BBWVe+EO9U2zFhbfaEIMDYqFwmtLm7gj7ihiluptWM4++4fUUHMM0Z8Y1ZdyEGbKFbFHgk1",
+	"GtcGwxaXO4VuH6xXwADF/oTzC+go8mwZTrBKu7VywOcHdfY1JTy9LdS7awMN7Vav6+oF6/5QeSwQdKth",
+	"HiKud/ky/wgI9s0YOmvgccX1NRSg99lkUC3BKWyA8rKSKtVHDToxvtY10t1/NVnvtMisJm2VlycaahK4",
+	"wpEOpOOJJjwd7Gt/jGA1+7BJXNWd4ktrNPSpSImWRSkeJGLAFm9AB7mR16wLzd5JDS7XRkvW2lUWAH5r",
+	"BkgvogN2nvNeylzB260le/ldIdzvBpDdT7gyvfIivpDFBS5yIAQ2SHWD3isj3Clxv3by7GDY9i3WPSce",
+	"sM+7JxCD3yjKswHxZWkjrGWdUXG9kdL/bBi4+hvRCqD/nVO7d9i/8tj6VKh/xQgOu1q760OlyyGy4zTY",
+	"RwsVUVF9uX1waxdJsUl8Bd96Vq3j0J37deWHsRlA5TQ6ibDLdv2iUI13FTpgE1wtaASwmsvMgWHXxFfB",
+	"6x5huN6w3ZBx2+n+zjX1X//n/xK6XCp5w1LyD+I9BOQfRQXdvkP0Q70qBKWDN9ZH5yNRtGCbc8dE2QRi",
+	"XPk5uJ6tbum+ggUvPBO+6GJZiLFugq8ZS98YtuhqZe4oD7D3QLvTYkotueiai7QBldDSCdTYsyrVROah",
+	"zxbmOcCyALEz6OCJQ/uvN9YyLq7rtaQf35AlNXNvrdlun2iic+CEoN8TrKb13+F/f25TsMFazre7gjmg",
+	"wlCXqo6wA2UlFSACt1QbFyN+KnWSwtLrvR9gBVPc+vxyOWZpU1XJ9yE2I74KRKEjTKlmKcmXxEjydDgc",
+	"DlrcS9UckBtjqF1VKwC/ldq8xtSPrqgIiP4xhgOgS15M+3NwY57+w6iu78YZfueqE3ac3gHp+ZXM4G4Z",
+	"+q3e7tb+jkzgqqPYD6NFfj0s6DuWMGEu51TMOsP0dWRJ2937oEjt4ZV+cOR5xm5H7ECCXYi92Y5r1KNq",
+	"+mqc0VUiO8+lHaDLln8ULrjH7IZmOS1w3g/BFqr0Xddu42zfy6WDtfrWx1XcL+2F0vGWtFeO3VLhA4w9",
+	"JPbbjj1gwa743nC35BUxr8Zi9JVmcN2HmYb4ZhoA4RePPtzSmLrXWgktyzfuCH5p70iv07DKQzGwxLyz",
+	"JFz+/fXrXoc4Rx02ecJEMl9Q1aD+Xr65skr01fs335DiVShv2o/VnGVfQh2zSS5M/uxZHJHBYHA0aBWI",
+	"RRc8q/FMxgnXtk1t+Mz+X3Btjr8YDo9fPK/8+fQ/ntq/lwk/TrU+PoVv1Myr/Fm9zt2w2Y15SMuMGktL",
+	"+1m+Oot3HrgPANmLij+AyUuXy2xtNUTAafQ9EFyQQW/7amDCqWiIuJ6zrP4X3JK63zbo0DVffOEarSOx",
+	"qrLYJt7Kpd24vY4CYqu0Fq7zTtr+jndPLe4mfAsuOlzqfstoZuYHxoClk3GCCA1N923bgXdz6HAdAjB9",
+	"qMfn17xN7YhCAlUGUzZQO2mpTYlx1tU3ocdyWi9/uNCGCuNS7rAMmgNnnEq1BSfRLRZ0JzRcp0OqE5FB",
+	"JkGeMYdvdQcmq84XC6rW7UHoHG7pDiMtQIjzrUetvblVargqR3dIlMldoDjWwpXibZwmfTrRTBiP9inY",
+	"0Xlhy3NBQMftgOLo8CLaozO2jdrtAMIYxNQeqOWXtkwtYiM237j395IW15Dad9u0mirBfO2C6u0BHbsI",
+	"+zqo5ru/o26XfxNm/F0c/y/M9/vQL/89GB9/+FPw09F/r80C5MtxkBfWLWfHp4B1g4/+FIlCdQRQI/Oc",
+	"nhKsSRNlfw2RxgenjniROG4psesFqSOYVudMgKOQhc60LPth2jv7eX8LhQvu92YUv4ZgHHdpU/Qb1a1A",
+	"00p/ghvBh7i4a/Qctb15s2vzDVyDdcbj6HxVsw8lorNHraU+FSZ0LVw0dQf0iLsJanBCoZq2vDWyyiJs",
+	"XIvsCV0odhKPy/s+J+8CUwba2DmXA0w0ODm7qc/IAHcdrOAG0k6/hSFgbvo9JqXf8V7WzuQvrKtu7u+v",
+	"b3V9WTRSF6D201yWt/Nmzsg1Wwd2HwUXlFE5xJFJ4crE5Zgl0SaV0KOYjPWcPnvxssYRdfXtxbMXL89i",
+	"MpWYHUEmGM2XiyVNISKAavbylKR8xrSJ4BpY6/nxNVvPmCDHWUygC014fShv6UntJJVDfJUNa0cqwj7S",
+	"xTJjOBSWPnvx4umXDZfe9JDel/kk44mH7di22O3GcAFl66Tif2epfVUTbLx2HLohUiN2ARMx3POTlE+n",
+	"DOrkwd77oPSlYpCRlFqjDbEtpatm7uqacahj6KkpjCpxBARwFBibsbccbLH4tVRUWZ7Al1vd6Y2l/9DM",
+	"lxc46MNUoHoq3wFV8cVe3PjtFncM/oCjoIvTxZJVp0PDyrl9br3SAwLNN83OTq27g2ObWVx5eF8A0tcR",
+	"kVPCIF0MQqi8f8JTsy+KqRMqjrYdxnXlZR66VMyjv+Ve/C019Vt2UeghYWIqmXPDEuOu2fcepZCcMV4q",
+	"Lv1tWWvE6OhAg7ie+T4NTt6m82mfs+n+3EYHQ/hVHEENSkJCxe1QmG/leii2+MOmDP2rVQhRLtKw3MXO",
+	"4sclo9TZmTV5cdMpIGYzYt85x5JERVYDKCFSgVyGzbTKBhckaLs+lUHqcVpgRtxqdaUel9epbd4OroL2",
+	"12VwV3NjLIE45S3LHjTjRG05AvemDD4AaGC9G7BAjArZeJfIPdAz2A1qpCLf9xvBG9UCqdZgquALmOho",
+	"CRnB2umMOTtLBpjV9vGgMwQyzqqdOX1gpF9iFzvJLXd6FOwGyBQQZB1rvdwlBn0Ba4b727I2fRhfc6sx",
+	"3EnZmo93sRpQsKb9vm297iDQG9+/RckbsOF91Rtn7QP9Z3LGxb0WvemwILXf7FmVOys3pPW8w1g33945",
+	"yvqg1731bOo0hW5C5C7Z/I/EsHe06S32pWa4TVtVjvNbrs2BpV7R6oClbK0Q3HtlMERiGWd0jSpSkffj",
+	"jDo974Xi6cPtcpf36fs7yt3dnrKComNt6nSxGy5zXfbWzgTY6vd+yojV4Y3uP50Pruq1EfgZUPJtmOhg",
+	"yDGjNgPl9mmeDQxco4d2od5bXdyUy+kn1E7pPBTU/2GdJI9ejTv3ajwa/o+G/90Z/kEw5yEZFunu0mR4",
+	"KYB2iPuA9CmQnktJjiGANj7qUCLbe+cb8RrDStfUkAW99nA8bjyxvwSISR/9BWbO1IrrjZLXbbl+6zK0",
+	"aTnyjEGVLbwEcblHeAscYkR1Dfnplh2S0OalA7RlWLWlkmmewA12uXB9yCB3UF2uppyqX7SDU34tRYZp",
+	"vwciP7VLFi5jmArgD991HfaHX7soJP/N/W9itSsolvJGTGX3kAWqFlKNmbBkmLbTDbuf9DLLIF6+W5wV",
+	"19fjqWJsPJu0Uz/hC8y+6/RJrlna+ospV2xFs2zsUIFawjT7jwqa2//Nr2m7M6mLRhmqEXsbvmZKsGzc",
+	"9X3FMuZqkLT9pMsRvGCLcQEdOV603Db7FZJG2y866xE8bf/mOOPXrO3rrTdA6vFSMWPWnT7psvjl6+Np",
+	"nmX3qjNplnGRf+zCM3pFl522udFmqsisJsH7UFVY7inI//DaGRuo0fLGgRyD+m8kHu3wwYDAdaRUxAU4",
+	"ZIz6t9FAoBqDkc7hQ3rNCHVmRA54kKUpkWtG4q9ffffq/StygnGJJ7/x9PeTBVtMmNInv7n9+z0+SNv6",
+	"rMP/twj8jTAsy/gMwFMPqRXSWP5js+L389sV/zi0NHiHMhsti2lsL9m91tOo2aEOJTXqvj6oqkbYECAW",
+	"d57sJlL+gVj2WyPD6igd9U5mpzBug/e/NXGP/f9HyeXvDoa02y8bLE3FngkHV131VvRy2ehsSjKpWUoy",
+	"ruEo8NGuCdOEB60Qd1pby1wxqGQR3ktaQTh23j+HSj5WbOHAxuDPTCbX5V+5qP4N8M8BoEPhT0/HeCpC",
+	"6HPdD2U3+Hc5is3f7ajHcslE+RfOHuB6k2s6Y2NI/M2yyjPnDQqelG067bp8RbGJlCZEeXdPkoxRfIA8",
+	"P57yrAphAcZOCazvHyjmfHbBM29Nlk9Srv2jhcyFKRYM/ypHDEJ4ShNWvFE+aXhLQenvHcgaW/Sm7x16",
+	"a1skfioMyXAkV6Z7Rs1htnsXAagFXeq5NN0qlfwgMKp+CZUiDJtJtSb92PEAomUg8cG/QSYALIdmCv6B",
+	"+qP9F9CgjqORiJFh7EPkC/uvgCHg9YL4dHwUIV4FFQRXnKy4mZMYgLqhwXD5YkJFSuKpYnoekz4sd+k5",
+	"R1dmKccAJ4OacnLIeiMBjWAPzlGG386kTIkU7JzEcEcb258E0XStyWq+Poqw+9K/FJO+7X0kfGuhN/WI",
+	"SCtYKYKOYwV/Iwv4xv05jg64xW9uC4vqO6wuAVR6qN4EBTKZatIjWiRA7vfLYPGLjk57LsYzZSXWkiku",
+	"W8NYuPK79rigCQtQMKOekGNXjwMkItboqK0kxatX71PF7Cf2rFlRk8zHywyckcwS9lJxzWqbyQHnaqnY",
+	"jc9z2Z7AiirBRbcLja3qElCRp8wS8cu9g2T+xhSfrg9LCHFrOP5ltWkTP335/IvTbqmAYWMtxnvY9fSn",
+	"o2E9Riqr3XvT1q9zA7Mfq+JyqCrZoYuIAMFHHjQW8KTHa2bG7ucFzezU7S+50PnSCngrWrKZfQD4f+Nr",
+	"++KEpmPNZwImHJGVkmI25lrnTMFFpa/ik1G+qK+/dAdEXazc5uzriOT70tg8MM279Obvibvwb9YOYyPS",
+	"JJAgUmRcsBBbp0zCsE8RfDEwmgNQxjrR8ldp+JQnYAJezqkQLLsXg7mmn9JuPiSkYMdKt7bsmuv9y9y4",
+	"zJy2k3rnPgHbL1HMjDUzzWXDKMG3rB6BpzvpY2IgojwrZnIlWNpQd8AHgXVc8vdrxOe/04x0l35Ymh6F",
+	"7yJYiHJNuyWlN9NN9+w22/gTTTQzdiB6QFZsMpfyGrQzndHkmgjGUhLnKotJf27M0sop+399NCBsQXkG",
+	"b+iRiPXCLAFWE/Rd+4eVg/YPk2kI4rD/niq5cMqnkfE5KsF23WJi91cTKcjV9+/fkosf3387EqDDQm0K",
+	"nKonEqqJD+dFJXAjs1LJxcYJ+vxZHUpEMegtx+TzprcP9K66NQhFF0Qhu2qfBiq22f/WF+Bs8szWT6t0",
+	"xj5/VuOMVdkWLMbpFx2L8rfw2taR6i2Ah+5Aru6UkTUzbVMr/i5EY73HyXOjVRm4mHnad+kgwCWeCc7J",
+	"SnHDjqVAiML9Fza3Eph1qBOF3HP71FJ43SIpx8mE9q6QurP9rp0hxaD2+0OaljcQEY4ErJSw4tieKlbo",
+	"ttVc7vZSEBxz45Jit1noX5xF93HVPiH4Ncv4DescTH+r0hDUGLZYmob8D0etbf1jh2EUwaRvGUnZcoBl",
+	"ElnLa/1bgwjX7e/+CK2oZxQVmjdG+N6NQhpsb6XHyo1JERTm3RwFyRyumfqVuIV0d3TTJfq9ltfuWsAH",
+	"4+om4jeoI0xAKQrPFMxSFmS3D2kagA7sk/3vSmnXwR74ac6TORHS8IRpQguFW7GE8RumzwiFgAltSLzg",
+	"YuwJKI6InEIJITl1tVwgI0fHI9G3ZLQ+I1SAy3cic+MDKhKq1NoqNf5L8NMaOtMxukKKH3ysBzQ4kWZO",
+	"ylahraM6CyAYyL0FNRQjq/TQAjxtV6PFOtzbsMPd68JRlZvZnZR+FbTuaZyLqexFvUyurHrKUp4velFv",
+	"zmfz0GGzj7bfM5An3SO5N4radsFbaSgZiXyhSMpTKDCH6Cnwm8thayo7m8hFRcmrYfq9MEe+mf0lT986",
+	"EwFrihxoeiH+TZlC2xXazErK1eGfb+rYm8PZaH7XMrxjmpnDVuEup7B/vEWF9oPyL91NXX0EiyUEJXNd",
+	"r2TvSz5quM/y9w0zWgs8ZA1a9wpxLn/glbIS/RNN7BSwTgm4lSLCp1bMD1pqO37Sm6CQ5YR3r7R+x2Zc",
+	"m4Oz9dwAuqgsl27MjTl65fq0b3STdmqaVTLrMMp3MmMNTW2yZrkE1bH7Lmt3wEXlvrP71Ll4kI+LLsXp",
+	"nooJlYNy3Ay7j0dla1h+N5K6CdZkbQcD3l89qm7seAw6oPgDodvrAbsaYA2obgIRKIG4WmBpuUOuBkWr",
+	"fuWClJcaBEKqtY9loDyLyYopVzS+mnF0TmLXHUQqwIG9XGY8gWrmkOEDRZ9HAvNgyliFMoYhkXmGZ/2k",
+	"7MNVit7+psi+4nokKOIdYn0RUWAdRiQXvpplmdBV4LDFYRpYTARdMA2ll8l7O1KdQL1LdIWTE9KH//87",
+	"dHV0RvwI8A6Fwy0LvCGkgnc2ql/u3JsAU66WGGXGLrTmMwjoPux4tfJhG7H5Zcdrb99KLTEVYuxWUL5t",
+	"T0Sux5OcZ2bMRf1J2yTbO17oplsHXthztZvaZckzdhkoDGXAR8K0Pk6kMEpaooDyypAKljENiV5FYB+o",
+	"9rMZWrGCGV+awsU92X/iB7XUk2fs6z1htXvVnH3pdsUMnZ8y44nR4xW3VNUl8iBl1lzXY6SFLt/tJqKi",
+	"okfXSIgG4lssM2aZsawn1+6ozzP2pvJtXacLZuYy7TjSSrGmdopMRTGoU2MoUkrDrTXzIbrdAvreV4pC",
+	"OciCMrl1QZeaGHlGoBYWnj5QDotM1ptFuC7fXI2Exji6iGTshmXwgR3rOZbtuskzwZTTDghPI3xs/3F5",
+	"8R7evrx8o13QHJxRGddGY7Gt8RfD4bisvQV/lrW3xqnW46L2Vm283C2SVvMlU5qlXWN3mp2iN1RxeyB3",
+	"I9e/ua/aSUrv7qxKzJKQKr7RwKQoqbfCqyUvVOgtnMs2M1akyJY4qqxsk8B+5RKUu6p+4WetUF58R5dW",
+	"4WmCeHRQsaQ6UV9gDbhmyo2uJIDvRX88rKZ7zU+JVOnuLP4y+9vyWJH8Ddok5rH7VjqkrrfLT/9D5ZRv",
+	"VhorUsF3VkIsU8dLzglXPSrJromcN46cA9Cmuot4O5AUFXnSj5GNUZxbUl1Sy+SGKX3kaxaO5TQmtEgB",
+	"MXO2GNQJVMUWLOXFTNpLRstGTSWtl/6EmOVUpVCSv4Dbh8rnVdbLNUsLtoRPyFxmqe6OEgmDchg5verk",
+	"mnbz3pMagNZLYOFPks5Q4bdAbQ6iD517u3B3Z3LVqAAfBo13qAZ8x9rmH0UfPFRWdim7XwOi0UVNaCKl",
+	"QovpaptCOmSr6+7G8E5IrKgXPJhzYQ8CDUnPQq7Q5+ESwEAQPNERYZlGj64b0VF3SVNU9MEp+XHVrdjV",
+	"1bcHJQLTLJOrcRUPtCGUBXBIAflN5mYrcfj5y0pO74t6RA+aNTbw9Fm3nOC6kdd0UT/ynUt4r4nB5UZ1",
+	"yAcOPjooDfgqoV11iAmknxwYZONT/rY46J0rGKEZE8VJjQql3R57iK/mUjOCupTPeBr06tH4va93v0Ln",
+	"C4geGLNTvS3dKCGh5IJA0Coxkky54Hq+g9fbXalSl1OG4Ez477algrie3zK6qFJp9j5BP5te86fG4SVK",
+	"ijrVFK0sXEeZgzZLMBLD4ZHV1CQpb1EOL0tcVJHeVYd4D/ozhHp7BGhFBenHyuU+Wsnn/19IQHB7SMEg",
+	"/TGYYrkEiorae/ilkjPVBs+8OshLPzhn2to+7Orb1uiCpFIwoiWZUhV50BCaZaG1sOH0BjNJj+2HTcjQ",
+	"+EZRwGQvLHPQ4ubntWXD0VvfUOjLkhhNDAoqQvU11ngGooLg/bNRPhw+T3gK/2dBtuuYJiCyNt84AuMl",
+	"RodwfekrZ2TuUSgbOLX0DuYZCxaurgR8CU/XNyCIvZDeYCs7Zszut2aWaRLRmpXu/Gp3V1ffEv9rSZ2Y",
+	"ZN/QlhWxtxRs7XwA9rgMYhYVn82qaZoLKnIwaOCUBIy4OUvzVpEqG+6Dwmngu9kgwI2Yw3ALixOwPHAD",
+	"Pg4WPxQzgWxt0hS+oqLm6L4oij8VpWzIhIo0IlN7AHKj68tBnZHYW4AxGuCU+Acjga4wKMIkFZmyFbPk",
+	"RgWZ02yK13P9uuu8o4jEmVzFJBcpU+SLIflv0UjES6oMtx3h4y9fkP8GaeI4YhPjWO3jcxK722Q3Km6g",
+	"FIuQ3vO1ZqZ6I+hvnysJdRjA5foNKsaaWsMWl9fSTGfdEoN8knVD4PIBWs0nUhX0OLgg3zzyNCiHmIxO",
+	"JrkhGZsi3FS/ClULMhPSoSiKDpopRtM1+TVnOUvtryoXgovZUb04waE0CEM3kIQKYUUhnGK2E0aTeUN7",
+	"bTWb4JzdJ4OAUt76D2qOpns6J3ADUDXtqH35T0Gkg3R0+AQgu2HDBjXBqQ3wUVOeGZS8rZbqNb6+B8+5",
+	"SX/tGLa6dbOyfY/U+rCB0Tf4nKunRLE1UUUmVMl5k88qp0Lz6dJ8HpRr250icA/hUIi/efWenMDY4nN3",
+	"RFjWmvEbJsgi14YsbF/bFLIbHa8TnPfWy78eEL1p6Gz/OH7ftZ737hIuj5pP5RDeFmHdqQdEyBPtHG6T",
+	"tXMM1FSRtIdCltWHXbljmZmmn12Yce1veKA0GCN4xLQwQ1wr5SfhmILkhnIeO5e0bUhRdUVffaSJydbV",
+	"JAOelqA7Yw4mJPKsu8qnWRafI2DNak7ByWF3A+sH2wG5scSNgn1jEMD3Gb9xmJR9YPwJC+DqQSA0ZLZv",
+	"qEKFv/fpsI5+FtIVHi0sVDyUnJZgJLG6i5VP1IBF47JFW+IU3uKIqihOm6p2GW3B01Jylpr3SelKjzfy",
+	"WzvChd7T6VimXDwdDt0q+gf1hulWH5XswmGHJI9n+zrcKZhr4lFrObaOUauK/kEO+SDfsx4YAm1lNDcV",
+	"KlZOPJ4TtEuBbZHMkfJVLogLeFzRdT1b+RvpsWKGCXB2pnSt69jXBQN4VAqpEJ0KbljpjHJxRDIpZkwR",
+	"OpNozUFEAdckZbB86DsQciSqlYRh5EI6ty9oi1z4sHguU9uHJtycE+q/sEq/LygwElTgPQxU65WaBaEL",
+	"tOzdB45qL8jcFXfxMhV6xZQeidPhKdEUErO0RGswuPF4EUqH/6g1Cjxw6YKL3LBWh/Yb9432EdmFxGvI",
+	"i3cyznkg3J5vmUG1Au7FfgFXgq2Ol0y5iXQYiFf9l0wR/JjQREmNXp8ky7VhqjKol/sHBYEYeylVpMUo",
+	"ZJZ6zwLQIlXMk0PkIoMJOryqhRAKOtOGZ1lJr1K4zL0B8XcaLhqNK1JmlmJH12xpzuxva/gT3GlYiqgz",
+	"STWABNVQWtPObdFU/Wo2S4QmveQhLs9Kqdrl9iz46uDrs5Iru6lc3+N2oOOJeh8aCEysuyFB9FhdOkLE",
+	"xKp7rUbTLTxM1bpMwy8qbPOivjaTc1x1/zSTqwO+8o6x7l96b1uDIxJ9PxVvnRP55dq6K7S+y7FF4CTv",
+	"1LGnUc68VDyqSKA2I9ygpIOdg1UyexCz8JNahIdZLj8Flsd5kb4x5SxLyYJZCV96nGuu8z6drv0HUW0f",
+	"uNwTnLF4o6MI+E1Vxpmyhuc/d9WnMq52+86eGydxIvR5ovfNrgBc9LP03N3J+vuGJdW6ctvVMlj2X6Co",
+	"UkBaH3aS7IMIRMcdn1IsXjm1GWqkdw3Vwfu6/Q4Ikd6mKFFDAWGrPO6UEFs6j+WOwg3tqrdjaK4lmUb5",
+	"sD+ez67z/vGU1jOUkEcDgeMNE9iadqAwHnnDVJp3EVmWpbmYjaeKJj7eufxS5pjH2jATkS8mOyvfBLX/",
+	"YNM3pryPtt4qdsPZqjNUBBsLVP42rvCxWcgYBac+KFQQEGllsVW54lobJHbhUgDQjY+qS7wDhWIXHNaM",
+	"CaboIYDoejxZjz0fdTJbAl28xfBD/bvF607nbvFmoGe3eDvQrfe+ffd6bnf5XBGOdVJaWiYoqHGbVL/z",
+	"3ma9IQFcySOaScFIP8g2d6g7wY1zOxJtNNArxBkVXLVJf9uT8QvWyN1bDsvb3DVUXZgPEIS9Lw+0GYM3",
+	"z2rSkUEt5GVAGryF2mGuGeGQatU+Jr8xEhxq54YR3xgZHp5mQfA3JtczfYsY8AqAx0ZEuF+MJhL5W5hH",
+	"eK+aVPvcw500XQwYERs7DhsWZcdcKwbY6fDLly10iwX9GDbhb4Y2ACJ3115w46qdNEtyqywfdGfg+hgv",
+	"prQFsHj4dv1QIFrxAoMVux6In6T4N8jYh8BT3AEI3pDCu6NuRFF5p7akw10icG/k9soqvmElwDDYjL0I",
+	"h1VKQSzj20FJ7MfpPRjyNGO3RNJwawkt7V+N7/gBeFpdbM2ygpMLK+4gqKscvk9Ub/XTwqK9U8S7HzVT",
+	"t0HKRozgkI3wSbQr7Od5g3XXAu3six0EuOl9BFySYw6OMiyRQ+yrhKek75WH2FptTMVH3d2PuyDLq58u",
+	"qTFM2UH9758vjv8XPf778PjLD+U/B+P/cfzhT/+2V+4UPUbFKu8EdrObe+il0SGpPHdxWhQEdStcXr8s",
+	"rkJap2ls45XtVWW7nyhV8mlx3NTsPQ60G3KuJYm7heq+MwnwMPxUuyL6FuDBG0dLVQi9pVpDMBe+EBc5",
+	"H+AeW9KZt2pkUA5t6QA99/IKVHVrfTRVpMG+gwmb3n8a/Q0TsA5cOyuhMXu0ls0SuXDlbbfjrGTt42sm",
+	"NG3ILsaReuM1uAuGRAkmZlywIl4FniVSLXNN+ngXZmkT4g1gE+331HAESjiqx1/1pcbqB/TDkomfIJTI",
+	"lY7fjz1ZtuinCitRrFQUruiHOptJO2PoyhKF2wRGFVMXOaJT4V+vPS//50/ve5sXhheIG6c1MfKaCbx/",
+	"j9/+cPWenNDczE8yOeMCLvSA9sBigmbLCc6NWRZlZ9/z5LquMsUF0VzMMnaca0YMvFTpDD7WZ/hLHDk0",
+	"O4iBytZksnb3jfgajIfbZn/NGeTPo7Dp4efl0OiS/4WtgxSrSymveUNczkTJlWbK51uRBN4lmhnov3ZR",
+	"YBD4YjmKsi6da2p7QL9D1NNUbo+kJCWuCSXTjDETUril6gUVdAaoHcTBrJFlRgWmoX3HRf6RWG2UKT0Y",
+	"CXDCpDLJ4X1XbxE3g2iZq4R5Prp4++YMf4WPI5etBGcLgepf4MSJRgKQTgp8OARD0RF8u2IT8uObJxpw",
+	"UopwH/KNJEnG7QioYpDcWHj6fGZUhJUh0R2FwVgTLqha43jg8oEaEp/QJT+5eXpil5ku+eAXLYULwt38",
+	"aU0XWTwYiZG4lOIGw3P0mf37TwQDbAvsWJKyJKOKaRJ/PPaMelxOMiZ9SmIP2XCG9xYxQe7GKQDIFnGr",
+	"96S6QtTQTM5yhlmMXBP2cZnxhJtsTaiQYr2QuXbFNz1jn5GfP8DEbKvxx+PivTMIAo4H5Cdu5giPDttD",
+	"EsVSO0uIbgzm5iL1yOnwqW2rH1syHvhZxohUYx/5YnIgDeKjcxiR7aEKuhuR0+FzGJX96u+D8pdxygRn",
+	"CDtpF4YbwgWJsfx10eM4WNeB3Yz44zFP2WIpDRPJ+oyUQ1tQdV2B+AUnpauyv6AipUaqNYnflJ8f/4Wt",
+	"Yzu6OaMpU+dbrcslHmpNrc+lkLlL6IQm0FOpmTAD2+47tsww3JECXltRb0rbc8VzDNYeQ36Tis+4oJnP",
+	"2IfYU5muz4vPbLtFW7QoFG2K5so9/JLEwXQG12w9VizXLI0x4tMOjqzmHCFKbcMejApbglppPMvKmMem",
+	"prkY+5yYeED+wtbalTO0jdKpYYo8OyVzmYOk+ROJ/+fxZVkL/fhNGpN+HCh24+MPvz2NXp7+/m/xEci3",
+	"Usr7yBQcY1SKB9sVJkRONMQUqrB0IgBvJXNZbQM1GNQA/FOILoBFh6G+sn8iOIkUVme4YZlcsojEv40Q",
+	"cmDUOyO/DQaD33+PIxc0FScyxaK1LjfAeKwTTeQUGALavbSvDcjfCpkJIQ+5lS5W/J0Oh1AA1/3oalLH",
+	"kYu9On32bEAuCJxtIFBQxgBpOhRaZPclUwkT5piJRKbAbfbIaGjdc6QjiQKoivQ9d4JuFB+VC1nwRVSU",
+	"06Op1YH51DI24JzhrsCSOjPErjF3M4U7TcwgeEa+51+R/unT5yR2uzywuzE2Uo4zqmYsPoJmvsJzWBMr",
+	"W6w0s0K35LF463iN/VHd/9aY5Q8iW0cEPMUssjO9ogt2xQ3783f045FdWHz7OGw+JfZ4j8jbH+1/Lt5f",
+	"fmvp7OtX3716/wpTrhK5YPViXq6E42/Sj69YcvyamWR+bLs8A9Y+xl9jEP0Uk7fsTsQ/4HN7Jvh4G9sy",
+	"D5n9uZPMiVbTsWK/QM5nPCBfgRYGJP4V1TwJZD8uPYAVT6fwPgbQ+mK71tJBTeViSZM5O342GPZcgTfQ",
+	"5vTZyclqtRpQ+Hkg1ezEfatPvntz+eqvV6/gmzLuJVBbLt6+CdAcznrDwXN81R3KvbPe88Fw8Bw8HmYO",
+	"eusJeHudJ2xWqz/mKTcE1b+ILIrKnmEUcVQtqY8vwwpBXQ9tqXhlCRTE4WCE4WGWjVEPcrHWNMuYlTFr",
+	"WEIg+T5g2GLRQrsfKTdn9ocYdR7YPT0SkCmEPxwh+bu03HMSz3maMjEG3yCAQgu4ZbVSpSCIoi2fDjgS",
+	"E2ZWjPmIixl7ogmacIV5A3amtRpJ30hsIkvtLDft0KOIaInU67p3MBP2R01ompJ8OSAxLsafYWG9mhPK",
+	"6knuEhAZyCI7cqSvQly8SeEyWZsLv61w7e2A8QA7sk57x469qUErtwF2A301IhczgtHcfrsDoOGSOmpx",
+	"Bho6D+Kwiu53u4fLwib1TQbwBUWLe3xejaPjYmNl2t111LeWC4Nw3Z1bq1uQcmdPLtG70OLN7+zBALig",
+	"/rQGQfBsOHRx7sYlcji8dbvjJ7+4oMJ2G+SJD2LjwOLaNEkt4QMTuDcHVkyd4hDqWi6GevIVTb3TDT55",
+	"uv+TH4WV41Lxv7MUP3q+/6PXUk1AcASR/G26Yh+XIPhBG0FvgQcK7P0o+JSzFGrRCHPsJ0+mzEVZQhmh",
+	"n6vc9SHq1ZpF1qZ1DYDgg75OaLrg4iQ4b5Z5jUyHIuIeI9lX+aC6MLXDRs6w6nRMUolWZVTEh84UtcKM",
+	"Gz0Sviw4xlehFoTmDVTjtkctlLwEY9KJy6K+iFWY+/HP7u8P8AAO7ZGIEYwmpYaOU64QksaPbfDLysQ+",
+	"mAF1NIhgPYpQGU+8bIceqJELbg+ZNZp2dtUglGayDoxv8HugeptJmtrxnjkfiOs1LpQEdEKuiOFWITAj",
+	"AQlM5KKYWag5ckAUS1ipK0pB4qDse6EoruZr0rdq10h4DbFS+tuahwGkH0uL/rjGk4/CMq+oHhA4vx20",
+	"AZ5B5Yid0b9U7IZbK1gKGL1LeoLzGb0ZcBhjSlpl0yRCTowEvnfmh+R/AMVrKbkwZHN7CTVEz6liKWTq",
+	"WYFgx6OYXfWR6F+9+ebbH98e1R1wb7ATVxG/xAz4SqbrOxNiG/X2ncipOhONytnv9yhI3RigiHrpdd4W",
+	"qGGxHmvnMmcibuI+fh5i1pEHIP/imvznT+9D+erF4w7R6oUfOvxqZKsTiyBiXT3qDeQxcM3BFrxKn714",
+	"8fRLKAyMlZQgDVWjc8coy20pubZGfn+yJvE1T628hN3TOmcqQrPTnhVWTUDVGuSqSzwdbPEI0u1nwyJ+",
+	"DLt55IaplCfWKOB67I4orglcq4ALl5IJLaVp36cFg0Un0JFx9Hkw0ddqfaxyUWWiwinphAr6Ge+CtcBM",
+	"bLZB4WeiKNfWDAqP6ye6sCH7iBcRBMnGhd8A8BwE05ospbUyo5GIS9/+OFV8agr4L7i3mkmfFQm4XkZi",
+	"SaAisTYiMRT0GadKLp2zOIZLg3H43DXpcgw8oqh9DVBDpEI9OMjyst9pDPIHzcrMFdOABQ5dUvQrcTHb",
+	"bBwTBWCUii3hOttqMmg1j5M55WI8UeBfHokiAhQFCE8csPqUixSlFlre8BnBz44G5AfB0Ka334F6kubL",
+	"8TVbAyMBaEYfA8giQpNrIVcZS2eYZaR5ZjXa9AidpQ4lg5FJvlha3WJAXnvjO5GLCRfsnMRgf7lLBrCe",
+	"YjIBlMxiAjgcMLZlAo2m8Dq6Xv2jwUhYlat0xbnkPOR6RE2WudE8ZZhrL/JFBD4j5/EsAGDRC4AupZGI",
+	"wdEWF98+HQyeDYeNZjnSeTuj3B7krY1iaBkUhYcxi+/eaH+0tA+wtIGeWtjZ8N7ncXJZPqv3OwbnlDtw",
+	"dhnX9o3QsoYvTn7j6e/BOVVl8W8Ycnjvvre8ScGBQf7Bt/l0eLr/i79K89qK+Tuki+LoOpwOtuT2Hgnw",
+	"5uve7x82iOfEQWs0Kjt4PV561/1tF55zfVSCIn+AptVzNipO2Yjkovj3SCimZQYlDFOu7exYeoQ+gdVc",
+	"kgWFY4/0PcpvRGrBgtElsx8vOCiyiOB51J3Y5yQWUB8aoutAadAMIQ6ccyKoHm2HugR/twLsUyVzqI9o",
+	"ygS+F8OhL/hV6yrwHPmtW/T7Zkzfzy7+fKILeJVHTq3j1AtRLFTlksldr9xSmN8FE58FPAcugO4tRg1+",
+	"A9SeyX/9n/9bYewBxghYNrbWzsDXIAtvl4lH/0EfEBel/xCeOHOIirW77IKnUJ204FZr9Tj3LBoARhWl",
+	"R6usdVGOrjz07t7JAG1fwMVT4GL4/ZOesIF7rSTQfzVmPh1+uf+DS0eGd8n9JV1B7V3kh4NP7pBTNxW5",
+	"M3cW3gsLNxvAwNzFMUz6xo5a0OyokclHYgeXkw0m99czXBeg0/70t6MoOq5j6q/xx0eGfmTou3MlIk2B",
+	"K/GmWHD0qq6kMnPgcTEjUhzC4HCtuM3ajuQ/BWsX3PZH4ux3+OIjZz9y9p1xtqOpCmcfppgjr24xsWOr",
+	"+1GxpaqysWXdgo/Bf1i4nPt+9BFxIDzT3OSKnWEZvdPhsOBj98nReemhdo0SlQtNMGq88Lr/IieVeGUk",
+	"WiNHAkd5kN6/KTeKIMc6wXCFo3t4wfCQ14SPguKTCgpHY4E+v8l8uAfIdRTuWm6rC1jr1aUtNTps4U7G",
+	"vvgK32t1MVNEQZakt5nt3/KSIilD9jfvZfaVbmgcmlRjeLkumDPXkD624b+zT8Dr14t6RaZLhwBOL5u2",
+	"+z1sEkV7zUvStMhbnlSIQ4bUBc/eXONNXv/d60vy/PnzL4+actoOv5CqHUZR6a79CD6TS6ySAfffZCFD",
+	"f043WZX4+8b7LIjA3iUfi9D5bfF4xj4upTJ7biTg3WrIvAuWrw4rIvmSGEmeDofRcDgkSq70gFxe/Y0k",
+	"LMtcohcdCb2EoMI5Y9YMzLMU6gBQyL2UapFnlPQBhw9CIiE/789xROJ/t/85tv/5H3FEDJ3ApTxVitMZ",
+	"GwlUpjALYKnYlH/0wY+U/JpLwwbkr5BNACktGBuB84/L2EYMZq3Tll7Bq49nxuOZ8S93ZtS15r4NmyuE",
+	"W+8XxMotCunrm16ED2sI4bYnSCt4hpIv60ugsY/mxA6z0vLmSGtthE9y7jzb/9Fbul4wYd55S+pTnlco",
+	"GysnlpXnVvRLRf7z6oe/NhxZTu4eO7nrjysnl3v7TjX3WnCuAdyl2pXWFoSD+gt2zNfyhjnE9/qLaI93",
+	"AcFwfcjRHInYRdXgWF2Evq9zEUeQqTqXuSKTdVFkPyKrOU/mhGZaYjyjy30rKo7Whes566hwKOA4uHZx",
+	"eS5wHnwoGPjv/IQ3Ls9jJCDgeEBi96S4fAfclKAGs8tXzu27HnehsqA+HWQkfOMEUvgXcMPvwkMBMAiV",
+	"BIA6T6RKm27nbfNviu26bzWz6KmoZlgfTG9JIaSAz0PhLCCow9jPFdXhevjcb6i1Zn+DouV3oItuklhz",
+	"aP07ZucGZUtYqZo+0eTb7y8uScbFNYwwKSPwNZ8JlgKmAD6GnJRzopiVHDogfcdR2m4hFIECzOum+PpP",
+	"Rb0eEH5nmPvnQbO4EZtUewA9OqpzFOnBZpqp8CclxYx4wC3MyVjBMw+cpl2iWIlQcTp86h3I8Df4ucgP",
+	"gugcwIBGwpWscDAK9pTQzBHojvz7qVQeRUcD6spXKjeszDfTmVyxlJgVT9gZ4pp7UJg0VUxryLo2ak3o",
+	"BMrguzRutSYviGaJFKk9REAdpmSSQ2T1lDwdkv7psy9DGPUB+5gwlrI0djbbO2bU+vjCfhofoegALyCY",
+	"ESORScujdvzPh74np3e/IIldhSQHh6HHcYgIwNQXRiFMZporzN7Gl0bCmaAvHHy7Jn1Yy9NnXx4NyIvh",
+	"c1eUJUj7s6dprtdkTjXYty5Chs/EMRe6NqAb6OOePOa5mUP7n8pfXvbfnFJzhVIVuQ3xWmAgV8wc78J7",
+	"qiPkBgyobWCJDVSJimmypck/pAB81sK1/l7K76nwuVJQv+RFG8HpEFF/FPSG8swDWN9Ogjqso97Zzx+q",
+	"SryrbkgL2QZM64Uaou/ZQ1JXhayZo4wt3QFIpaE8lZiN3HSs38hr5pnSwR0hEtZUMT13vRb4C0gi5yUU",
+	"oIfZQW+PWDu1fRGiMA3q2NgOa4uZTmsqSiDBy9x0oPjLjFG1T4L/gej4k1mPLhs5cYllboXqiawpIR4D",
+	"kjXLpsFBjsiITRH737PePQvS7/cm7yL0yeehsL0DB21lqzng55j1nez1Sfma3rnv67fBi/dOAkFn+6gh",
+	"F4HPIZhN4YYAanmiAYn5M7kLeR/OmwG6ktUKg9W5C+KZ0jMmlMSy4A153QAUrAkF5IcAykpa5SVRzBT4",
+	"tA7QqK8ZzVhKKJQRNkfOXYMxH5DiGUuztC2dnZzEZKnkDbfjtJzx47s3A/L96wvEAcKbc5GtnYYcQmPa",
+	"sTvfzGAkfgIQusqHEcGpAe7czFr2Afpc7VUHvP7964t7Z47XF9jXPsZw62skQHMQLowEY6KyCXS5/MOH",
+	"bXyaKIyv2IwL8v6H92+RFBZMmDvimn0um/eFg8VZutM8q7pYgUiBsyzVopmI5PlsOHToJUwEYLYjoVgi",
+	"wUZNZGoNQz2XK1c/GYFYvqOWS8JuEHqriEJxBOXM9GfD08FIXEBzGyCJCfJdAPMY6pQ1zINuCc8892Mg",
+	"fv/64pNiL7gxvHPbcGl3oY51nRgScuXW/ZxcM7a0MlIzUt1FYN1a5RtOALczgN3wr8blh1qQdyQdoLSP",
+	"QrQEPClY6hnE3Z/7OEO7DXcgOLxJeYYWZ7P0cIjB6JFxDoKKLkSYSPWAODPZe5c0mdMbRoQsjdf+6RCv",
+	"TqvcegkDeOvrQNwPy/rmsbNOPHtaj4oPU3KlSh/PvHqqRmdGRW321HAXJFzqn2eKzbg2lczeLaOjYgW4",
+	"1+9RQtd0t0/H8rP4fMyKOrTwAhutqH8DN0plAZy7MDecX2uH3KNQ2CDwfhGo8+3Um7eKaav3QuqMA5tb",
+	"0TI3JNcANlh61VZzmbGR8CIUL7Jdw4A0lZaAOXA/4dzfRxV9zGo85B2OyvYNCMUjwT4a5rFjXA9PNKET",
+	"LbPcMJIymmZcsPrcFGjsvR3IPepLrps/skv9AvEEYUeWlD+sS+he/MnvJALSbdAx4u6ACY1lMNAoDl/B",
+	"+bd1MQcF8Yuq682IUg5piDigoQGJHThOXCDsmrB+u33T2hEu8NG+TPrcAAZ1hEb8TMl8+aQsvAAgT8cr",
+	"ngLOuT46JzFAuHMxG2PERexgiBHiHH5cwz0U/Ip3gYC0JcyA3BK9iKfRSNRBGJFuCEavyrVtjWIEVfza",
+	"MUnRfBGf0RTwV9Rzrw32g/qXLWPc7hAWCWjgriCWErlkBywcfFYTUoiHO0gI7i6uEZFMV7XmJ5rwtCm6",
+	"sCiLjgUYbz3JDY74l491L7apRaR7wWmfUbR7OenmWPdAvO/QuYq3StiPWh3rQhP0okKda4ToCUcBIlas",
+	"CbDjGZ4TsQek94dGRGJg/Xgk3C9eEtif4CSIoXSKJoJxa8fuFOjQl4+mw6I/PCV9qfzVpv2TG4RkFhKr",
+	"skBwBXH1zwn0D0cAh4r/DuDDPllSbUYCbnElSTmcL/70gckWjcROysbnkIWIg0tzJH5G5JKJcsfqFTsg",
+	"xoLq70m5K9rvpNo9vfv+m4yqJRNQJqRcrMfEwju6TPQ1esq1RUBNAPEM0DopsoSH4ARTCHW028kWT3BV",
+	"FbSA82xWQcG4K2E/+5Rcvrmyw7t6/+YbMmEimS+ouo7IX99cvSdXb8kXw+Hxi+fVv5/+x9OIvL18Q76+",
+	"uopQY7x69w2GWcU0y+Kjsn4LhjLa1cGi8wu6XGKFGG4wr1kaqF8F9W3IMqPGHsEjMaULnq0H5I3RJHaY",
+	"uRD+GRfD99INLMrVnNUnz1gRf1ks0utyje7xxC16gYrHDfxZbtfn4/Yo51zSAzEyQoKZW5vFoNXjSml6",
+	"Hilq+TexR1GMxbFFWR9nZyLuZfBeV5Aup7q11wbvU8krJ1IpibpT2wsW6REVrlk/vLr6tlJvqY8XFK7w",
+	"kiuVZXIlWHoU0mxIgzsot3xtj9b4VsFlJYK2Q6ohVRpLoWElYSvPy2jg5VxRDab3jKqJ3XKurQJ4dE6C",
+	"CYyEixQADrx4dXX87MXL428uv48c5jECs3FFlFyhjK9OuU7mYrxCSZKdWSuo7/cXtv7BVfBzHHT3ulw5",
+	"0mpJ9QdW6cph7OJfHGL6qM3d0WUNsg4VG3y+k5ODsolQAtbRZysmD/AignYLkN+UZcyw7dPqa3he4an9",
+	"F3b4Ufoo3etBwmB1CG2763u31u3d71HjXdyu/Rs+sCCB4Iayhmwf5bo1/N35cPRIN7V08w2gB7M7I5tb",
+	"YMRCWUUsVF6ltR+XKd0SF/d5cmKHn+ie65Hg/1iHKhLDHUrWHYfmWZJJcXu4tg0N1rb5T6nA2oH/ofVX",
+	"jKlbrh957a5i6JbrCqdZkw2vucGn76qOY1AdirxESe1RAFZcsYfQdVOuMebyJOGpao4/uTJUWdOUTGhy",
+	"PVNgg+qECgfEpNZF+qickti2FUNRQ0iqjknfrSp59uzojFDy/vLtSCRSCJaY4prcavoTKgRTkS9qC6CK",
+	"A/KOihnTBCpUK2LmFJNGisFDW1M+y1FWPNEkXtCPYzuMMVzmxGCZKzaFQJg+lOcuvh4o2/xGDextcES7",
+	"Apdvvn73tf/uDy9+wsF2Ej7P7mwMRf9XCW28E7GEFJFfc5Y/Bi82wSZaXrPiw8AVAVAs3MJZpnGlOUN5",
+	"URD3gdICHLe1cuI3KDy2p/bNJp/cm4rZmr4qUsbXMp2iHJNkStWjVVVLeG+VnKkyKkvnmStaXtCiXd0d",
+	"pLf3YqCrFLU7XVTiqKFLf33vDqTfXTQuU92VUd/VVgTNhSjOO+MJDImp/+btzSmRirx5e/OyhOZaUjMP",
+	"gNbw296mJG4IYTp9EfUWXBQRTbWQWvty1CBQDUMYGsYelReEgN7EfToMeLMHrra+nULsUYzKCiHY4oCc",
+	"Dk8DuGPbdspTiEyYcseB7l2IJHDlBzeRzHHDEMvcR9lB/jnXcL0oPHYGEzdcSQH5S7VRB9iSFxMs/dYu",
+	"0x/84K6O1s9hJ5D63ZkL2OVuQ8FqsXZLHo2FOyp0kqaAdWkFSHk+ed7i4oYJLBJ1fwf8Fjzy5vVkDJB5",
+	"8NqxNorRRWzPARArRUlVzEDRUamaI0ZDUMbeA5iOxC9yQpbh8eJQ1AjEQyDI6BxQQBdSSCOFK9nORaIY",
+	"hVCmGCKSFPOmhCuV/h3V5hjA/47ffB3bdVQsYfyGlVhVvuKKB6dTjFyzpZOQRDHLSFwKsuIilavzoEwq",
+	"T60UkllamiLUQAStbdd5rzCEHurTQmEzu59YDA3XjgCeqR4Jl08VK6aZiXHWUF01W3vgvCC5aUHXUIAd",
+	"xquZMBGZyiyTK7sYbvFHojY5/DzsHcLzSxA5/2KRUeVwPfA9qUYik9YyjSFpj5s1HN3xgHzlkIY8mF1C",
+	"hRX1mhniMDGsFQg7cQWonNFIBDm6zCEDGZ5c29lDyoFLZXaAtP4nLrSxEwfVY8KoYm6MLk9zYY8AknGB",
+	"KEf2D7RLnxawRZYOINtwqeRH7mv6JpnUPvIOV6fe+rO/NOG8bpy5crGgx5rZlwyE1Sx5okMqLMxhmmWN",
+	"8J34WSUOdkmNYcq++7/7nuf+UbDaP0I2+8cvcqL/gRz1D6gH/I+woJ4+6ke3buLoT//WBsH0PTJNiK2I",
+	"zO2WI62QptUxAUQL8tqxpjQsDxJUuT4VJm9app+Hx19++O1p9PTL31uN9QpAbhxGy4YYwQFgHChiZjkI",
+	"422qb9pTO/kxTH4zNLz9mPfHq2xJ6gNQTh0rhLKYQ8zXGcEij8LVeIxIDD/757Z1XyPSCnUpGIlTauhZ",
+	"jOw5l1nKxWwk7C//efXDX4mc/OKFdxkA6wLM+jhMlJ0pS/iCZn48aYS4aGjWvRqJGMvlx8A6MenbHuSU",
+	"xJ7Q7WALWrd/hORu/7YUb/+PRB+7Mts6jkYirtB+fGQf2bnGpG8Jgn2ki2XGMBAYq22MXT7mZkcDGD60",
+	"WfqgIGKQGXz7FzkZ+JOxGM4A633CBIsUlX6ewzJMrMQLDilcoUSKhCmhiZBwUNtPfRlswP0sQYQjElfx",
+	"pOORKNbe6xOY/QW7GZM+FcXOQdqK27aULRnsO8H1ORqQC3++jQQOrC8kbG9EbFsk/m3Uw6jkUe+MjHqD",
+	"wWDU+z0+gvLfVlADXgBMzp/XRYmOIg/ByhiI/ZEkk2KGwTCUC5aeEcUySdORwLIoikL+MBzeimVrO9Zi",
+	"0RxP47Fqh+7kEj6lgFsuwWMwEhM259Zusmc/LIFT3PQ8N5qkmBGk4YixUq6qp2zKF3vs/AtHHJZJYb/1",
+	"8Py+yK01+/MHK4Wd5uGRs/Ah7Md7UADg0YdqENgNC6CFr2Dlj68sdb1yCM1BMC8e3DsTMwPNJlSJnQay",
+	"C6wM8VsowTcRkmATyBCx7gPVR6Nk/OZVoev8d/z+z4PBIB4JGip+UQXX8UmoUWHRTte1zwnFPAUkRsXA",
+	"FLSsa2UukHvCmgPEXgWrfp+R8kE3DWcQTurziMO9CPBM/G7aPbdEgjLTnci3puoirn1vBfNqssZ950E1",
+	"4q3/q2ZK3GE182CN7iA76rCiyBuEdUaXSyXvvOyiz5+BqsjYQ+rrFqMioKw+7uxw94aLlZUrUSBD9k+H",
+	"zwFi3cz/PigXZJwywUvIWlc8DXWTmMRTmasxWzOr/4EvAXrxkbgZ04OReBOi+ioqNFb8cOaoc+yh3wSV",
+	"BvSqe/sIslWsqj2lPIutjoE6UIzra8fWp0FhMldiXWZZvtxIOcY0Dn0UES2JTqRCbGI7bT2W07jI4/ep",
+	"/sIeHZoxa3ZBntetK0rXVYvGPXmwTLCvWQIgag8d/dResD0WnLtP36oTAXQ79c5abrkilp+PbiM4vaSr",
+	"O1/PFLMm0j1KQeygVgoKacBmTpskoHeY7pBz58RIeC1VdAX5YVQghy+Z0lK4/vWGzMAMtKrQaCsh3kGL",
+	"jwLiUUA8TOIo+DA+nXy4kdd3XtfWaUZOQNgeCvmAV/jcZ9izlKCK4TQOhwga1CYYiVCN6eciwwsb5OJy",
+	"tbhwZQZAxwHzdXHUpEd4X0x7mWAn8SgTHmXCw8gES20QKuE56Y5MLGB2EASgooeZ4kYxke4sUwWfPNFO",
+	"rwf/QJh43ZfOGgHrQrtS3AYLYzj4oCP7ACMnUiKnIwE/xkWxKjLJ0fcAV3FQxC4I33w+JClda0Jn8sjq",
+	"BUVVbP+CkKujaCRklpaAHeigwiFjGGYiVWqX1HaNZTnskNbuBvO8qB7lmgcTZySwKpfkeBUBd0l2gq7l",
+	"Puahgz8NlxYsnsLIQSuI+2DbjM40NuuKUpELQxbWKHs6HA6xGw0grxBqJxiDs2EhFQLCktN6ZKRvmHlt",
+	"ey+T29/DtnY1q4tkdcSnapPQDB1dQdnBtm//CCUC2779xhHJPedMb6xcIwK04p8T5Lnn/VJgEGR3vmAO",
+	"m8byT7XsPny0M5mjaC1wEXrJBHcV4D88mShGr1O5Eo3yCfzxKHcma7KQghsJKGl4pO9glLKbr4pe7pW+",
+	"6jpsTInIP5siw+HCEERrK+bfgaSwGuwWOfk72JYEpOzhQCc842Z9TmIQ2uOlkhOWxsRj+sLLQhJ4DrFC",
+	"8BlLyRrBXOpJ7js/lPsEG6l09EhdPViQMlKsECh3QVuKJUyYYxcA1Uhh78rw5awkNryZWy4ZVSwl/RiU",
+	"lrFmTMRHkcdUdvwwEv24erd/hLh5N0xZrunH/p/lC1X4sjOH9CinRAo2EhX9zWtRiNcTVWoPe12MFoG6",
+	"zovrX3O1O7nZpZa8g5W6dAt1F0rJ3dY+3jcA5KqWCC8X+ofp/eoqNWvaxOr48+dS2CeB8BOcM+BMOdaj",
+	"kORWXlHcBfeDnt/I9D94m8j7IoMkBrySKWQB6SNXhkZVRKpMeTYS8ZICkN54qtAnEpM/A7YLOSF9+P+/",
+	"Q/nBo4gMMWjFZ7PZHzGo3f7O0vORKJwwflh9+5OuwpgVnhWsQ6GPHMgNRz+s7VK4Rs9HIgaLaMxuaJa7",
+	"aCV/YuKE3YUTjDWCryKir/lyydKIMLufUeEcOhqQn9BH7KVNcblFwYukjZQpGpXUlCC17xh1ENL+agrC",
+	"a5dMYbrXSIA1ZjUMHcAXzpRcBYFgQCI7xNlVglCh925bPZAowfk0pjFJxT5rg8etwO1FhpHLY0v3XMyO",
+	"QQtoqZXWgee1EBrOu4ECKFuPBPIcuBswtq1vOIMeQA7x9OjcdepGSSBa0nJ9xqYG6g4CXxZKAAQMNbLj",
+	"DhZ6L5evsY9vYSEegJn+kKf45jo0MCHsyufDhFUitOQPRAuUf9eMiGiCjcp7a2bb4tNA2QdASmDHkSj4",
+	"kTSzI0ZjWHZEZi/ZEVuqcORI/FTVy2/LkTDnR45069BUpiT/rEofVunQRS4D6TrRdBumBGDc3dic3+Ar",
+	"/9SwnFbCwzyakGBLNE5ckcfQw2YgTtBY/DKVxIdqVesU8Hq8HwhIhp36o+fsFiSFY35okJ+i+0dsygfD",
+	"pgwov4Hwb52Vi2zVEoXS88kjAOUdAVCW+3sOrgpUIbWh66i4oqY7CWDHLu9HpWzYz+HDCA2ra7ipPVJJ",
+	"A9xkCxFw5/AnbQAmS8q5x4MOu3roAKnPk2Y/XRwUoK5IRXChJ+yWNF9/tp0smLXVWxge37sX/+nNj/b1",
+	"AP4ZPE6fSgiXLirAhXh4QdxAyCe/uQztnWrbO7aQNyyg61bKm58zFtI2PlIXa9r0ISHeYyoBIIk0j4jR",
+	"DdRDrwt5ZnU5l4F1O9F2CBn5a/QqSlhZjbAZJWxfsT2rKeQ1AvUiTW9DdyHNPRJXPXBeXuiHVQ5dyBsu",
+	"ZpY9q7HvR3d1mp4tKLenFBXJXQMwXzmr5Pughz+4YyYY6ieCQX9UWR9SZX2fK+FVgSeaBLxAFhIq8Fp1",
+	"Vk6n5wBwaHeVATgTzbLSyr8vh86c0czMGy+53sosQ8iwqVRFsNyAXLhE3RcuZQ8j+O3sCRM3LIMikR77",
+	"JaWGTqiGOPVcuEDKrD4E91scz31SP/SwD1HQV561Qz6YFV60oeor7OlHQW8oz+zC3F/BawY4mqs5c3gz",
+	"5TwTKhCfw6djVigO72WaK1y3DlngrggVgroBetU1W2tmjpd0xgU1LD0jL4ZY5c/aG5N1cZvapy4h4tlw",
+	"eHQ+EoiIQ2LBPpox1o2OByQOGCwmU1dM2wPqTKcQUOxYr+9TU564atlSYUlTx6xHTZUCGyITassIl4Cg",
+	"TRWhX562Lkps6OwOWjm0FvSGF59qdsyFZpDrdWNpiSpI7CngUQF3cZnRNQGznYqUvHlbYLM2YJL92lg5",
+	"+8XLCu7s09YTXlTUgy3ksYmUGQO45ujRcP/Xqdi86+DscAW4uZxlleESBTiA2AgYHkvpfTloADb6Z4D+",
+	"tWP8pNXu9sH//rPcJf4BrgbvTYdEfHPvYQpL75wppmVWC7pzjw6GWsZ1ONFQkhl1ANvdMRQ/ScO6KM7r",
+	"grWZWaYZ8jaoQF4ZOQcAQZnlAE6oAfgM4SXD5x6+QtM14tEOyF89QI8rtTKoSSyHFXOMdy+VhR7La30e",
+	"lmd1pX9YMvETNcmcrGSepSTXzKVpujLkIiWr+freqvyUUV2bAmO3f+j+BcWWT8ky36NL6Y5B+h8B+u/c",
+	"qeRs12af0n0c+Q0e/Lf5I9s8ss0j23TRlEtUgpM510aq9U64FT/uDSyDAG9HV5N7t71rZU7vi2E0Et6l",
+	"9mJY+tzOSZ1nbacv7PtiRN+6abTyjWXgSwkP7WKfXwyj3oJ+5It8Yf8YguMH/yrdPnb7Zky18ts8lDtm",
+	"ayna+WaCLXy8v6zl3XJhieMVjLHYtGxL7rinOAu7y0WshePoVvGwzt/zGA57y9KDcmqO00pMbF8zowk+",
+	"S8fUnFeLdHnIWsVyTScZO7qD6NjqjpUVHSAKJs8yAlBRhIZYILnAgYUZpDgt+9XfmZL6/2fve5fbuLE9",
+	"XwWV2iqT91K04nhu1Uh1a0vxeMbeSWKv5bnZrXRWDXaDJIZNgAOgRXNz8wD7Hvtk+yRbOOegG012U6RM",
+	"SvaInxKL3QAaOP9xzu/Qa9DlgYlP0rbDhrSHDttkbFWXts+9wbGF5J8A3vMpWj4H4oE3UKQOu4j3rxWO",
+	"iffiN+nrS0oGrsTgcaLVj9ph/mTQP0oH+XnpvFynnpLQ9uWzkpdqrR7hIe5imjcxPQDSg2dTrNrV4yY4",
+	"ImFf+J/qW+7+gI1WiaIy36gDZlAULgAvQCMXPV+U3qqHzK3eBhBIhQOSqAYQSDpAHbUVDKS/VtFP3W0I",
+	"N0XliQprwtYgq/bK4gFuQYS4Cl044ZGF0XmZiRxgnAF8PlHiVubQlw+hE0ETRs1Uodz0+W/+P/Dv8HiK",
+	"6Qt2yLDK2F6wFDGSoLFRgEFKOwqdIdxeH/WDIXh0ARbByhsqe5vYQSCpa3yp8xY87MHuw5aFuA4v7eNk",
+	"7XyNfmxDIzrSLdL4mQ10fTI3OprBNLYJrg1q8TVgSi8BGMxB9uiC2xpXIL5NqA9jHwTIe+fBt0rxHVBt",
+	"gyxHiKJ1UNsGXC3bAa02UXvC1bIYrfYCp6hgZkPD0ER5W8avRjrLUu7SAyLGNlnnBBj7dAFjH13i7AUv",
+	"+6gSpgYrvcimIpsdGEL/vdEjYavABnNTo8vJNOrtMzVCsIKvhLGhZehCQ5ve3sdX71no9cexqXOiRlwp",
+	"YQaNLnA5K/REqgFbGHkrCzERfeq0n2mT28gGHLIrBt/JuJ2JnC2nshCJqppxQNiDcilgfVME6lF2wCQ2",
+	"hFsYnXmftRctdYGfyaue3oy7RGmVif6ALbkXduXCy85v6152nhqk83/0UplaDikaCtq6UxvMUWlXKVi9",
+	"iQoG6Agb9DpZFH51ysvIGsrez1h/qX8nUdTIZCyVtJDu6GkSP6JKda4A5BDtexAax4dmJ0Lltg9iOFFG",
+	"OLMC/+UP59+xlFJyh2WdEZxSZ6bQFwUOOWW9NMyX+vFT+Jq0Tz2Vqm5IYhFSUATgcXo7fbEQeWvLPf+d",
+	"KP5rev7Mi7xjS9t6obB6NIa7pC6eOJHwU/fCHy1BvU5JL5UX5DHSM7Ka0sttUf3mVVwV4LmXi181vb0w",
+	"pTqw1CbqtKF3Ptb2eUV2ff0GGwKHj9dqAFBi1Hq0P2CZF4nYyshSAlqipMLMFnjeOmiiJh3F/RaSVMS7",
+	"69D+Vqto6iH7w/kLEoZRKUYadeqFFZKIA05BAGttmNJxOlGoVOkFQQPlHzfYgtjylfVjrvqX0YwzsbqZ",
+	"SzvnLpumrDnjwgiLvVPZTITuK9TOXjBnSusE9AsVbQJdFqJqAFO3+o8y+UDxtPZxKRVEpMNLX7Ss8yu9",
+	"Bjp4q8a6G8UbyEbkIWkxIpmTyDt/sdO3/4U7seSrA4s6IMWaQNeEXNyU+/BiLuoNs4P3q5cR4K832eqy",
+	"mGZTx7OlhNQJUdt1FTY5lt8QOjhF46AD08so8xBDgZXBBJde0MGaV1d623IPXteftdOF2J6htWr4OLr2",
+	"NYXBqg94zyd3JCHU533ySjszautNQsIFVq6SaOPsm0fqfTvo7AuOLlxbYzmqDmKQDX/JrJ4Lb4qsaeG6",
+	"lyO1adxoKZdSe0fsvpiGBHhIjBefFtIIC33+se0SbsFl46dEzUsLlgcV1YxLVxqsHfOzSsXS2oEfViu4",
+	"mfNPNzlf2ZT1vvu3P8RXKsNEvTw/j28gwDQiEQS7ryYM1zrw28NRADmtvax2XHmptJDeojCMq0SVaqa8",
+	"gEzpGiJFmwQsmnp7tWnp1tVwifFeSGHfJzgAkH7thgpufkPkHfEatZrjkep+7mw8t0HEpzvVQ2EsYYii",
+	"gfgPqVY1uUq7kXe1v4QLdNU0U6AqZyZW260U7yOQU+BXhCjJpUU54W2QXI7HAu5i4dE1N8PbxlJlIlG9",
+	"lAgp7V9Erhgi2rKs0FbkIZdHMWTJmrHB9dKG+VG9k+dXtM1Y+av/riM7CH8Vqy4YWdq5k3rfjt70zIJ3",
+	"DgSD2/XACE5t7HCk/vUfxKLgGUUNAkeBBx45z1UWQqXalKCQ5FiqiTALQ9dTE3krVKJ6VjfYJdNqLM3c",
+	"MvGJZ65AhiTGpIgPJBxUWlTpai7/2BQuvLy5Fc23pZk78cER9eNfxYrmesRUox1YPYplY/ubk5o8kLDw",
+	"vNJgiiAvDpV6VLM+qJcDMz7Ww35ykdJD/sc7ZqjKbFOdlvXgsTW1O+FS9VurWcUWzdeS/PxnbSbaOaFO",
+	"Sqq9b502E+FYBF1yPxXVTnNxCOqCAokHD4lTVHvBsxmfCDsIKDR2wAppnYA7uIU2zg48cRmMOCGi2IDN",
+	"IS9jwGbCKFEMEmXESGtXfeuAZUY6mfGCjWUBqddTgUMo4ZbazBjka4xB7UkFyszrewq8DxJFYXXItaC+",
+	"eQNmuLTwQr1DTNyKkCMC139kdGY0nxGuNIr6+iqxpN6jDM4VLmkhu6RxAdGaoUZ7BqUHcZDwSw5Wxwu9",
+	"dhU0b2fEsbGxWNgU6S7cgJOb95gRbKLCACIYHdeDBrIhJfTAQum/l6KEtANITo1s34so0Y31lGYjna/6",
+	"lAwLrU/aOgBp481VgeIsr+JENsXm4zCJKVUFXDni2czLN++8WhhuYfTE8DneFZKEShSJqKpET5Jt3siV",
+	"lfnvacg3gFZD1hnB56zn9EJmLIXH0otEwf8N/+E/PU8H+MPQOm5c9G9YiLC2+gPmPYg87Q8ZNkGCbAic",
+	"EMNYzyxbFNyNtZkzr6yUrpJG4O4OxpHqphqb9fAzQs4CZvum/ZBVUhkhU14dEq4bvG9M27hk3WE+xULM",
+	"rjqmRMGrkGjdJnOv/UbAjVvG1Zdey+zXGDkim47Hi4NO1d0SkKsBnczJ0ThQvZsndroqAzOb3I4oM26j",
+	"/RmKyPsVLft3L8QnkZVtshdulM+kGuvO+NzL85drl/sA/Ijspw3wMGYXCFVdhm7pkb126/3o9+v//Lfq",
+	"h0Jh405Yd0c+wjar4XgRtniu52jFbwX7j43Z1/j4TrfNNVLNXkiLrUiSftqbTOdi58vrjVW/8m8frkCk",
+	"WRxy2M7bbaNBHP4Yfby/qBv7TVrb4eoennsa4I5vNz3w7ov3ewiVDfkAzmizhcK9FF+otFtyGwnFLrW3",
+	"6T9/Cc46RjBO+m6LvmsJZLQiVTyAvmtgVRQyE8qKTj33F+F+oEeOSGk0BRDZXaXStOKvgugOCdpHVcTh",
+	"850UZkBZdRBXHAvuStM0+cPpbiEkeiQSc0o7OaZztM+zKVdKFNstoZ+iV16FF77q9kctX7Q7qHLYsyeE",
+	"qxwTTfX9rEfwnZDbhaCeGP4WeQNvpUFy26g1fvBOUGZaBhY2LsVoqvVswDi7Lng2O/Nfyp0cFYJJlWkI",
+	"ENFDmNLFrn/8+J7NuSxG+tOQvXU2Ufg9WNcTHrZyApcT9BsF2eDlBbd2qU0OVT1W8EJgKRLEMM+0KlYX",
+	"ieLUN8HyFUtxkBsrXDpk70o3gvjf3z78gEwOoyJsPqTEQQF/wOwX5plNFC8KvXyeC7WCSCPrRXD5hVSz",
+	"s0JnvIDR5sLxnDse0NeFpSS8cWn9CSUqUT/TV4YWACzjxqxY+j/OKuzQs2s5USB8Lpj796Q8P/8uK5X8",
+	"FGqx4C9icPst/TYVn/BPad3qPFFT8cnv0psfr16dXb+5evGHf2MzsRJ5aJUeTjNssyemFAd0ONwQ/2X4",
+	"EgKyNMeQfRCZkLfC2EQZQfAIgC4AJGAgqzDTWJuMdVt4T/N3qIxjqUuh+paSHjkbiyWbS1U6YQeJsppx",
+	"lvGF//68quWKiyUWBV91VFYBFHOLrDlSkkLLTI8K5N325Sc87/viebfJ4M+XstF9S7tlsCPSWReVn4DP",
+	"DtIHuO3wsSMw3YnkovBCUJKQzw3We342fdzdI3inkz9/aKHyMdIpG4Djp26E3Q2FtRJHEjWHwRdrHvO7",
+	"uXSAhoSVj570CzF2jBdQNphCFuIkRTUdch6XU10ITFCclEjMQ3almJgv3AruCDUNSwZbymZCLMgUc9pA",
+	"BjIMXwhubsJDBpppQiFEizWAwFWPag08KlDa/ox7uk48KGTa45oQF07YYyQ0on/lfYsX5+dVozMMvVIJ",
+	"E/oHjGeZWHiu9n+dC2v5RFywVJcu0/Oogllm0wHVL/nN9G7Myo82ZD9RNFfaOBVBOCPbHYCPwj6mevTT",
+	"b4dGoG8P2S/cOS8DT9qx/VYeoEYYBHyJfCpIFl4ZG0ovqSIF6NLVu/z5nOaq6pkmo9XG385xvD/Vrxw9",
+	"kncYxLuW1a/uwr+jQ9n3OvahQo/hM3aPPdYn/VSjj/UOdN8Afo59uo27UJEZQX85cGfjD2HcmES+OWJa",
+	"VxspdmkKWtpqUNU+QGLSyUQ7DJ1DMirjhMPqzYpc8MqrX4XNPpqpNhaiGyHxrRNzW0WR8wBsk/GiEOYC",
+	"QLj8Ir3nONUFEgerFxE9DL/bRPW4YrwQxmGKPdlR0AUtZxON3ZBTeALYMu0jnFY8Mfp4Q/aaZ9NEZdyY",
+	"gISDvxOihX8dbxMvWQoAOPm/e1cn9unwz4BoMUwUPXUDaJBpAIVsDEwvSNiYqkvtt+fn533vSa7g1kDk",
+	"Z1L5lcFq53yFa3FTIQ0szW96V+lozJt/FiJ/NC2Nn7q9h+ox9aX/+LuTYfxW4nE8oTvjQI1SnfHFoqkm",
+	"/YYcQEHyDMj/wopi3CU3glbk+YHduyqh2kUAMgqOmfCmMatUqiZ3Al9tcNWP3Mw8MXlp9gFJ+u7wtN9n",
+	"mE9a4N6Ta9TeqYWbGUQOKz5EWReqpPBojkaBQHxnvCiAANtpCUQ1UI3XFLdUabTkhsKGKOeG7B3ED6AG",
+	"7VmkPDCvy+kym24jrr0ICzfrqyCsQ9IJVtcAkVDcocG5tB0HIRW9EIov5DConK47jHcLoa7ev/1v1+9+",
+	"+tzgDM9ziQn3742fx4FXjq0qSXHq0d9F1hmTobWwXGcltJSuEwAgjXBUygLhpu9LM593mCIrIQH44pdf",
+	"mxpJWhave8C4ZX5HG1UKkA6Oh8iVVqu5Lml7Gge24vNihwP7n1c//rDfgYWB4wZkd55Az8/THz6JE/Of",
+	"us+JGV3cEXb6AE8c0US8yudSwSzbgiivsahPF+IJhU6g0tCT3xkA9eUsK63Tc9iGRi4hHuMW4eofiEIk",
+	"8HxLbsA61AjkGrHey/M/UmeTUPAHGpZwwkININaE35Act+R7UW3fvF8DTq9AQXuXEKsd8UVGL6KXicF/",
+	"XYgBy6URgEEC5ghGbAHsbMyks4nyuv9Wz8C1nQllL+s9g++M8n0InhC+qI+lncHBKy3OjAouUWsesB+J",
+	"TQwHPIWX598h1NpSWtHaaBGv/j1VP+U8iseKx1SJFxG/7M8udfvcvZwif+jbr73fQMaaDfYTkhZBRCix",
+	"jIIvlsDmpEHoD7pp3qDcRNWky7opd8BGYqwJnG8dZ6aFrL/v4iPCWCA+6rwur+j/8Pfjr+Bk/QSPei3u",
+	"F/Baue7Iawmry78GzfXVsPcrpNcGez+zLNp8ryoiLro371e68iKDRL5uD7VblbA9NElHEirx0Rdd0F4z",
+	"5KNmrW5lyFOu6k65qndrzb1r1DeYqmz6HZvMhFgd6HxJhMSHPH3vlw3YaMVkHreOixv1ccVkzvQ4UQiz",
+	"ETWTqh6zaX/A6i5zA5Zm3ImJNvD/AQwDWnaIkeQKmtKVo1K5Ent3mKko0gEL316s0EDm7FYY/9EXjN48",
+	"+/aFnwtM5X+krLcEUF9JILIyHzAnXSHw1qjahQHLuBVnUlkBfaZvxYDxoiCbYd7Z3RsAPo7YafZ4repa",
+	"MwDoTPYa9lV4qXPYcLyNYRfcOWH80/+rhyf3n3je/+mPut87++X87I+//msvSYb4f/1/6f/X/7J7LfQ/",
+	"urb5BXVLD//+9qsviPancPetD4FgPAVv/nujl1bciQKCUvHXO6A+Ije+7q35tlHmvBFx8yfyzZFPHJtE",
+	"dxnCfpGn+5dW6ninCFkcNIh0lhkRYOkG7JYbyUcFIdTJ+aIQc6EcdxuW7R7Us7dTW5JT68nOj3M28r7t",
+	"HbHD64yr7+m5Y/R6qMb/Wns9VB9wt7Sk/X5C0U8ADaPP7r4Mj5CTdqH6VuftGrr3BxAIS12dCpE5bZgn",
+	"TW9hEpqETQeMsxTALW9kjv/Cvikp1J4mCv8F8R00QGFUyoJJeVGkGPiEP19WEMsU0/Tm3ZC9gYVIlag5",
+	"l57SQGP06vQTvJuVJjR5wbZ/uH6yRGEDeeG/fVWnPCeq6poX6i10GfpRlQC1LhV+rr2xM7lYiDzqVZpm",
+	"WmG9e7ZKYQoLpjai4jlonq0Yd0yrTFyG/oMOGvOxlLDrMICFjwuVW2oRIZzIqc8URWHhE6bc+qdEPmTv",
+	"CYCO4mLb4PLwf25gkggUj1D06O81Nh5KVxUh8wURhwB9w21gdXWHicqoHrCqJzicEABpQcsR6GJRkVdI",
+	"hQhtLTD3PVGYH9UFc1cJjq8B5w4Wulc84MXh5++yS+CQAazBnEIDWyHt5lytSMAQ5iXy0NFg7DaYcJuF",
+	"G3PE8fX1Vmo6mbmdZm6t02tjN8jmz9Dq98OU26Cvi8xr2eLQiXB1nS+qS6FyluJUhVd4pCxRA3nrn/Qz",
+	"Pu21NHbsdRo6wQ4Yt4lK37+7bkDI0uJT6Mx2ydy6gq3mI0xXI6wuTSaGGcmLNFFrqK7UAK7GyMIBAdOV",
+	"zArUy23wCTDfF8SV0YVXuEY73cccJnAMRw39hpBwt+mFLexM3FfJ/rudy4cHdbyHh3pXmRPs1j2Wt1ZL",
+	"rYoVSQy8q8pBrpiK7KV3JwBHxZ/MYbEfvzaf+253G3byiTnbB/KyK/bdyWY7tmLYhnx9MtS2G2obJlod",
+	"JXgca41ArRGbvvv+EAKq8AxbCMKMdwHGX9zyouTUh64C/uyZBjI+fHRAxJ/yW5EopZXoQ5Il9MCyTuu8",
+	"toxg6BBNGDDBg4XLAdjL225+THErc6Ey79jXd5dkZ63dRzZuNOu4wi5Xm5cxfr531ABl7eX5eee1IcLR",
+	"464eI1KLY9+lCY90i3jfi86vTavhJu9w8YYHfZJ+ncVZtEMIA1uFJqlbwmhVdaF4TBnYuPt7HgTL1pyK",
+	"8FCVeVhC4hSJSkmNQmGhlBgoshmbCzfVeeWd1utKVK++nBKfFtz7gtRqBYLafuvm3LufVKFZydtBKKQs",
+	"3aJ0rJfxxULkg0SlzpQq43UgOCtdNSQeGmYvZq7kBfOyXFj8PayF/sggd5mrHGPTgB1IF7C4Jqf1DEvT",
+	"mlIc2x2EXQlFUHB/2SI9yYzxkuh1OIMjX7RW83SYNpWSOTF4G4P/DGVkeNaFhsRxjvcfYwD09CeuVbix",
+	"fjgOH+x/C3vMsNVVHLTaCCLVNzy12w/XZk4v0ExcfyNR3h7SpQOEVezgjXqoKx7F7ghHRddDe4SjHtPh",
+	"OMWgjh6D2ugyRZ7eZwWjsELlLJS2bI9L4cNX4dmvGmq7+TFdvWujsEmzludJRVDWPr1qwiwN5nx7oYgy",
+	"rEGN67S1jTCbJVZ3ZDXslpIewMNwSG8NUtpvWyJ6kxy++LvnxmrxCx46H31tx05J6fdNSl9jr7tZaP8L",
+	"6DXuitLV12fYEVZ5g112qASU1vsw+SVxKpQ0klW11GaGdhaVikUVYSdTv7UQEHdzk3wIRf5WzwQ4tVg5",
+	"eii5fM/KwWCOly3C/Ae9FCakHqE6KaxmhYb2BPUnMKdZQDQK9YRUHxWXFfbo6YD4NIeqQOgvAKW0LaVI",
+	"WGfXQtJfkuA+f0DBHZf3VVLpZM0fFPN2b6l/GNH+HNljDzv/I75wTJyE929hki4j3JNjEGMnZdAJqQD6",
+	"tGquQqBUQSsQ1jwigEB3nP7BbfXDRWj+Zr3yYtyy9IrOBIEC2feCG2EYdWDxn0wNVzD71LI3Hz++Z99z",
+	"K7PKTaGtkdDRurTCJEpx7LcCt16hX86ACQkoS/6dBTcuCmrkuuqxgzDtMOaQpc4VKevZMpvCcl+8nGIV",
+	"3R/PKfU2Uan/YsWLFPTQvHQlVNWJT1lRWnkrLlmIH0Xz45oLeSss++M5y/nKYm4x/PDMJgp0ZY9I6KLp",
+	"6/QB109p52cRhC1d/drdFKaF9Y+kCQPTP47z0pw93yp1BsxO9ZKuELTKxKC6MQjcdtKOB8Lhkt6AJdpv",
+	"SjBKuOfLwM22auoFh/LACvT5b/Dfmzu8pQ9gdHZx1V0uE76dX3pZeHKU7kdSuIeBqL4APyhc5S+4m9Y3",
+	"+YGavlmXgnvhgwPVAjDWcwCptc+xm8jWu1M3NcIiNJEErqOEXQzw0TFY7D7XaE7CxhLcr/QXnOzXNFEz",
+	"sbL9IbvOtKGWP9As7jnrwX//FZCE+36ihTAZQGhewb3pM8usfwlvpqvEhkSNeVF4kk/h55vc6MXNQkvA",
+	"YdIG/TuJySB4i60NG4lCL8Mb40Jrc0PTpYNEAbavjQdMUbqMCyHcMztgKfzfTcuMOLKX/VM5mUL5j3RT",
+	"qRLVeGcpVa6XN1NdGlwmrSh+Zm1dCDls1wai1WFlj9+70gibBjzmUKQUmvJLxTgzeoljhYIg/7BUkxQx",
+	"iQOgMfjWohjHd8Qa/GTogo/4wV4Ej/StoO3R2iQKWgnCR6NlZPSipqEQdcWxpAsdnwBmrk8VQhlXVe6B",
+	"7bh6vgKSeoXke0znI5rnriawEadsMsjTAfiNtgHySQPuEtHZGVXn+X3dROw7I4m0TdjCg7Vf0RY1QtQ8",
+	"rFSTlkHDSpGjkMKjhb4pbKqX/UvGMXOC6dJZmWNgDF6xVQIZ+ASNCrghu4ZrW8v+XuYTUbsTSixDJoan",
+	"6hjGCp5EbEa4xoU/oliq9DU2cYwFDnPa8cIS+FT/Eov/cAcBDpxKFKwopBKQ9bFiS+GZFWHK/dKG7KrM",
+	"paN/YYOPAlNK6gW3Mdv7cpPZjmDvx1M8cMRrHx6nPlo1jT8NvibkKfdw7I0PNuxttFwyrZTInLyVbrVp",
+	"v2woilfR48dXF5uz3UVQTZOJ9MYT0xrxrrGFRoOu2ejuWIrCH0H6LzdWZGncjW+ql0yPnVCR6QQFyxWq",
+	"9sLokciHLHVyLnTpcAjUGomCNGh4hBV8JUxo4pBN+agQNxUPpX4oPxnUmGZ+s7LSefEejDk252ZGq0i8",
+	"1aguWWq4EzeFnEsHA0BnML9KmNGGml7IAcd2x4xnRlNX5qworRPmMlFpVGJ/Myn0iBcpW/ASei4XRXUU",
+	"PbySg42wU720tA3x+6kfL+bNC0iiTJl10g8FK/Om/1QbJxQU2zthbr1i8/y2ColVHTqog4+PgOe2OdED",
+	"66OuFXRqozVWeWIKKTuq9LhDAVE5wI4K6DoUDzwI7VRVB62043cK0OsR/MLYKk9HPEGts9Rm5qXlZprS",
+	"vbRNRC65tOAx72Ks/Ck8e3xLZW2qk5myU1IFbtkD2SZp0JBoW5ClgGYJGBhomVhmRCAyka9ZB5VpEJ6Q",
+	"wmJdgCeEvCyQ6L0n6a0Fcj573BskJS+YXXr/EnJLLWXmiEJO5Kig+jHS2n2v/nPhROZutLqBOsobT6g8",
+	"cykzpbLVClbRvRk8x2yZZcLacUl2wh2mSVh5Hg3ZS6v/vzClQoR2WLwlC8SUqj+EgT/dZDI3NwhOFBx9",
+	"2BL5vynAqISDmjNwZnoEORBxssxN2r+E2Fii+MhCG4KozzLGE6R3zxeuw6JpY/bDmzPrszywLdM6/cmQ",
+	"aTVk8sPLl04vuqZlYJJufOfXipi/Xt1YGxIFFZpXaGgVY3ZhppkrjYpcnL/rkcXYlFCUsd4jF4uqRiMx",
+	"0UTworZZ1XtuKbM26OgPpaqo7ho+7qDpusdmFFjyNnX8JuxlJNKbW3pKqW0PThs5mQjToDGg/js4bP+E",
+	"2juYz/NIUciJUJnYwSp8Gz1+fMNwc7aTbXg3bcW7dpZ51yrDdvVflqVIK+s2E+ulk0nUbSVest2MtGg3",
+	"emlM+hf0S1pbaLZFnr8vuzjg8NZSy0QPbDB1reBkM7XaTPLYfNcpxL1rsEv+RNsxbQpJvHuv7SldOu+J",
+	"xPaUm3KHrpt/TAlrKYbDxpJKzTG8zKiWXYkcOzCzWj4g69pfRlzlv6boiSVKOssKbsNdJNx/+iX2UoQY",
+	"U3naZ5mGC1C400SsZqhivQwhckwhDRNLm6i8FNuiulRBfnyVVs+ylyrDjagyXMKZ+Z15IlrNm5q1IK9h",
+	"+RY8E/mAgHeXrNA1aJ/Ka7QF/yg4wF/xNT9+pdXwMfWVBfGnNrkw3oNZamORNMBPiVkhUQUA94I2dlOu",
+	"GGcj4ZyAavsLlmZGOpl53fn//s//ZWmhl/R/C26crP4eIG9cih3cElUrZ1C5a8kHWsEXQlKBk9nsczIA",
+	"1vj0OHC5j6NwdxcOJ4UbqvkD4QUfX6jjqtkw39nCiFsplp0KFyAumnbrUpdFznJdU31TFYekxov4PR7i",
+	"mxbRGyiJB/gbEtymwbKWxGFB7/Uo723h1Sk85h3NvBT9QRUFSRSiCcMAI5SiRW7rB0DYeO2p9LIWs/BL",
+	"DaAODwFkdi2ie9EtM9NmLSQDmZdNaQ5WfSicS1TkFNwshCFzIWU8RIZRWnjpBpmVIM4wpBrQ0V26g84P",
+	"y3hP57lvhObPhRDugdCl1tfadZ+GPz+dPD8i+wY9DZjVWrUjKe4sEdYQFSM5UKEudQoAtAgqRCRXNdQq",
+	"rWC99LffoK0B+/33FLNhIUmhP6gR/2iDArJSUUJCXcAQLQoUGlY41lNlUSCLA0ReZSDihJAuUkKl0pBd",
+	"1UvyMyVKUS0PTceUNmSdzPmMdHlYuLdHpAP0ZG/LC38eKSuVk4X/O3QHc1uY7T+qXTsyp9QTdfBIdX5P",
+	"h0sAMa3ZyqaiLEtCuLTieKEhnCllc76wNRVCcw8G3eUwO5UMwEsGVJ0VghtLHnZN989sYIle5L1C/o70",
+	"H+edzf6QVXQAAXs/VV7lqUqi8yG7qqEagSe9x8jjZhOecX7gjixpZOGmjXuJKhQ90Wc1yiRa/cupzKaJ",
+	"ors4YMb83kbwdRsvHccOrubAauDHMIh35+SNdrpPg7WvBVQ/AJ+wDf0Q+MSGdm+x5DuGkUy98ne4TLim",
+	"Rx8g6tKcqcupEs5JNXkiGuFnbWZ2wTMos4bdiTZgnTC2V5zh69uF/88AI0cj3MzHPB1AhbOtSop//PMV",
+	"1AJrVayYUEYXZFhAEcGU31IrI+w/yoQCX8l62dwaJ9ikrmOgZGwS1kPiY+xC1l6ZPC3SphjB8uAU3iLu",
+	"7HQXSXf95gGEXJjkzuARbcITvR+9vn7DskIK5baQw6FMXl4Uenljy1zfBPCGtIJCYGNeWNFnhXCWvVsI",
+	"9TM0SbHeveIsMyIXyklePKuRH5jTiUr9eCnraQjtuhyKSosVoXKGRyHU658M6Sr8lksIJ3VFVhtUegRh",
+	"WY3/0HKyOXFnOPVJSkkvAA7MEpvGIWj6zkjJD/JWsJ4nUUQnyPtkGkiFjVQAJNHkwgzYTKyscGcLPpEK",
+	"MfvasPT/BvN91bCf8AnQTnyLOK9RP2HDnhDUJ31vTaRIYluI0z+wA1ynN5f8o2zipbLnjvRWiqUwKWK+",
+	"lXiHlvp/pBS84EpDCM3/DY3UHUE/uduK9elp4EtH+PRrxNXu1V7y24MuYBuPnMA9dwL39DTfwU97Zx0C",
+	"q62L/xbAzrUWwHocNAAykX/tmWVWEGIi2EVRo77wDMTsRiLTnheNKAFwEjGoIJWEZ1DHyPO5VyhceU0z",
+	"EkHZbDIfIocS8+2AFxrGOUErHaS2BbZzO0VuITuirt8Hnd5Y+8GeP5hA+khke8JBaj3/vwh378P/PIQ/",
+	"6F+5QTEY+q6I5jgaFCfZS4M+MMESyuo/I+E+OsQqKbpKl2nDxJzLYn8GaFW6z0NI4MIIi0LxgBCYH7dr",
+	"6paqGL8IT3PvaVlH4qswPMy3F2u1KPkwGFxwnwR310VURctVwKoHZpe0znCnDQMK7B+KsL3zZC+4tXKi",
+	"jkDWO7duQITTl+ffMXAEl9K2lYNdwTpB2upCHInq/dA40Vyozyb7DwBzDsNBfVxhNUYZpauK4pbc9k8s",
+	"0coSeBAAdQdIvPcxbPyrgcTb6b9UR+GAKpDg0JfaixvQg9t0v2ZQBw0gv/Dv9vDH3+iLvj5eMWKubzdY",
+	"ZckpBE+c1D+ZUIcCTfXbHRgMCkIOy2IXOfaveGCjif2kRzpfsYwrRivwTDMHHEyC995grpZIBr76JXi8",
+	"9BUnD8IdpbnK/fzlVqvqQqiDUHyTFF+rL4US8fPyUwymm67wsLA8Pd6sz6CvW2Hwl+40if+gR45IHzTF",
+	"NhL5vpRFXrenqPr0YifDkVTcrO5LNp93PJSG8s3FL782deBCG8dGjXV3ZbhwpdVqrktLhs3awL99M4K+",
+	"FVelm/p5fh/89g0pqFdaz6SAP/rpIQsLxUJpim8uvnnOF/L57bcgAmjmda33RvDCTQeMaKEK4l+9f8ty",
+	"nZWAR4tgz8OoJTku3y9l7cJATtSZrIfJCIBbQt6EW0VjeEZsGcGLi6hRYvU4Uvfm897Eq/Nm4m5OkKQ2",
+	"MRwb5NAwYJ63DPMxIOoyqW6FctrEa4WSmpa3fqhqbRFb0S9jrpV0GrpSTaVdG6j+sWU0hJoNuLyjVV3K",
+	"68etm9qz3MixG0Q40jybKb0sRD4RA2ZlIaDTBIF1w3O5tH5jWCHHIltlaOGHk4B5Wxb0+lMmFlju3zPS",
+	"zvy5iIWDaiHPhYTqirUIg9BMANeuFZyGJZrKRSZz/IWuZqMFiGqeNpICWmNSIYI9lN4S6mZd3V0RAA+Y",
+	"bWOB90g0RfxwyyRQMnS2lLlgObfTkeYmj6kPSKPlvZ8iKCiq6hhLlUP6BvEj+Jh5Tun0reRVIY50kJh3",
+	"65SzjFt2DYOeXXu2fA1/jfcR/tAySIxmN2hs3CCG1KkWHmWj1aB3Dd4PqSftnATZK1WyFLv1EjYaov6p",
+	"bbE/8mwqlQgyQ4oYMd3LJerS1gvNPqpk/WZaAJTtGsHzM8hfnYlVP/6M9Q4O7V/i+HwhzBnWDjjGy1w6",
+	"5gxFgitRlkvXuu0Vy1Zo+yBKQqP30FE/LoyO1wg9edsXFokDLAXyygaYQsc5uYEvqqYIJBfnfMGcjgVj",
+	"2S4Yqw4LYa1KLwGK3zGuVljJCNntiiRStDDIhnNyHn9T/XMbO2knx2RGQMWAEoVlvaUYTbWeDdh1wbPZ",
+	"ACPx/ShZ0gtKQDrSY0SX9q69zKoilnm0ABXN0S7TM6GsYE7S9o0Fd6URdsjeBfMIgXdFztJPZwU+f0aP",
+	"pYwruxSGvTx/wVL6cUg/3pSqSvlL6+YJMJX/NAzD0MOsV1dPRBEdLEqLPojm+Ob3X3///wEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

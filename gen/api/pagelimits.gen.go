@@ -34,11 +34,17 @@ func ListAuditEventsPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1
 // ListCredentialsPageLimit bounds the limit parameter of ListCredentials.
 func ListCredentialsPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
 
+// ListExceptionsPageLimit bounds the limit parameter of ListExceptions.
+func ListExceptionsPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
+
 // ListGroupMembersPageLimit bounds the limit parameter of ListGroupMembers.
 func ListGroupMembersPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
 
 // ListGroupsPageLimit bounds the limit parameter of ListGroups.
 func ListGroupsPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
+
+// ListHostExceptionsPageLimit bounds the limit parameter of ListHostExceptions.
+func ListHostExceptionsPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
 
 // ListHostMonitoringHistoryPageLimit bounds the limit parameter of ListHostMonitoringHistory.
 func ListHostMonitoringHistoryPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 500} }

@@ -470,6 +470,54 @@ func (e ErrorCode) Valid() bool {
 	}
 }
 
+// Defines values for ExceptionScope.
+const (
+	ExceptionScopeFleet ExceptionScope = "fleet"
+	ExceptionScopeGroup ExceptionScope = "group"
+	ExceptionScopeHost  ExceptionScope = "host"
+)
+
+// Valid indicates whether the value is a known member of the ExceptionScope enum.
+func (e ExceptionScope) Valid() bool {
+	switch e {
+	case ExceptionScopeFleet:
+		return true
+	case ExceptionScopeGroup:
+		return true
+	case ExceptionScopeHost:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExceptionStatus.
+const (
+	ExceptionStatusApproved ExceptionStatus = "approved"
+	ExceptionStatusExpired  ExceptionStatus = "expired"
+	ExceptionStatusPending  ExceptionStatus = "pending"
+	ExceptionStatusRejected ExceptionStatus = "rejected"
+	ExceptionStatusRevoked  ExceptionStatus = "revoked"
+)
+
+// Valid indicates whether the value is a known member of the ExceptionStatus enum.
+func (e ExceptionStatus) Valid() bool {
+	switch e {
+	case ExceptionStatusApproved:
+		return true
+	case ExceptionStatusExpired:
+		return true
+	case ExceptionStatusPending:
+		return true
+	case ExceptionStatusRejected:
+		return true
+	case ExceptionStatusRevoked:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for FleetTransactionChangeKind.
 const (
 	FirstSeen       FleetTransactionChangeKind = "first_seen"
@@ -901,16 +949,19 @@ func (e ReachabilityStatus) Valid() bool {
 
 // Defines values for ResultStatus.
 const (
-	ResultStatusError   ResultStatus = "error"
-	ResultStatusFail    ResultStatus = "fail"
-	ResultStatusPass    ResultStatus = "pass"
-	ResultStatusSkipped ResultStatus = "skipped"
+	ResultStatusError    ResultStatus = "error"
+	ResultStatusExcepted ResultStatus = "excepted"
+	ResultStatusFail     ResultStatus = "fail"
+	ResultStatusPass     ResultStatus = "pass"
+	ResultStatusSkipped  ResultStatus = "skipped"
 )
 
 // Valid indicates whether the value is a known member of the ResultStatus enum.
 func (e ResultStatus) Valid() bool {
 	switch e {
 	case ResultStatusError:
+		return true
+	case ResultStatusExcepted:
 		return true
 	case ResultStatusFail:
 		return true
@@ -1597,10 +1648,13 @@ type ComplianceCounts struct {
 	// CriticalFailing Failing rules of severity critical.
 	CriticalFailing int64 `json:"critical_failing"`
 	Error           int64 `json:"error"`
-	Fail            int64 `json:"fail"`
-	Pass            int64 `json:"pass"`
 
-	// PassingFraction pass / (pass + fail); null when nothing passed or failed.
+	// Excepted Fails accepted by an exception in force (neither pass nor fail).
+	Excepted int64 `json:"excepted"`
+	Fail     int64 `json:"fail"`
+	Pass     int64 `json:"pass"`
+
+	// PassingFraction pass / (pass + fail); null when nothing passed or failed. Excepted results count in neither.
 	PassingFraction *float64 `json:"passing_fraction,omitempty"`
 	Skipped         int64    `json:"skipped"`
 }
@@ -1608,12 +1662,15 @@ type ComplianceCounts struct {
 // CompliancePoint defines model for CompliancePoint.
 type CompliancePoint struct {
 	// At The end of the bucket; the counts are what was true then.
-	At              time.Time `json:"at"`
-	Error           int64     `json:"error"`
-	Fail            int64     `json:"fail"`
-	Pass            int64     `json:"pass"`
-	PassingFraction *float64  `json:"passing_fraction,omitempty"`
-	Skipped         int64     `json:"skipped"`
+	At    time.Time `json:"at"`
+	Error int64     `json:"error"`
+
+	// Excepted Fails accepted by an exception then (neither pass nor fail in the score).
+	Excepted        int64    `json:"excepted"`
+	Fail            int64    `json:"fail"`
+	Pass            int64    `json:"pass"`
+	PassingFraction *float64 `json:"passing_fraction,omitempty"`
+	Skipped         int64    `json:"skipped"`
 }
 
 // ComplianceTrend defines model for ComplianceTrend.
@@ -1924,14 +1981,81 @@ type EvidenceCheck struct {
 	Parameters map[string]interface{} `json:"parameters"`
 
 	// Status `pass` and `fail` were checked on the host; `skipped` is not applicable there (the
-	// reason says why); `error` could not be checked (the reason says why). The score is
-	// pass / (pass + fail).
+	// reason says why); `error` could not be checked (the reason says why); `excepted` is
+	// a fail that an approved, unexpired exception accepts (`exception_id` names it). The
+	// score is pass / (pass + fail): excepted is neither pass nor fail.
 	Status    ResultStatus `json:"status"`
 	Truncated bool         `json:"truncated"`
 
 	// Variables The rule variable values this check used.
 	Variables map[string]string `json:"variables"`
 }
+
+// Exception defines model for Exception.
+type Exception struct {
+	DecidedAt      *time.Time          `json:"decided_at,omitempty"`
+	DecidedBy      *string             `json:"decided_by,omitempty"`
+	DecisionReason *string             `json:"decision_reason,omitempty"`
+	ExpiredAt      *time.Time          `json:"expired_at,omitempty"`
+	ExpiresAt      time.Time           `json:"expires_at"`
+	GroupId        *openapi_types.UUID `json:"group_id,omitempty"`
+	HostId         *openapi_types.UUID `json:"host_id,omitempty"`
+	Id             openapi_types.UUID  `json:"id"`
+
+	// Reason Why the risk is accepted (the requester's words).
+	Reason      string    `json:"reason"`
+	RequestedAt time.Time `json:"requested_at"`
+
+	// RequestedBy The requesting user's or service account's id.
+	RequestedBy string `json:"requested_by"`
+
+	// RequestedByCaller True when the caller requested it (and so may not decide it).
+	RequestedByCaller *bool      `json:"requested_by_caller,omitempty"`
+	RevokeReason      *string    `json:"revoke_reason,omitempty"`
+	RevokedAt         *time.Time `json:"revoked_at,omitempty"`
+	RevokedBy         *string    `json:"revoked_by,omitempty"`
+	RuleId            string     `json:"rule_id"`
+	RuleTitle         string     `json:"rule_title"`
+
+	// Scope One rule on one host, on the hosts of a group, or on the whole fleet.
+	Scope ExceptionScope `json:"scope"`
+
+	// Status pending → approved | rejected | expired (never decided before its expiry);
+	// approved → revoked | expired.
+	Status    ExceptionStatus `json:"status"`
+	UpdatedAt time.Time       `json:"updated_at"`
+}
+
+// ExceptionDecision defines model for ExceptionDecision.
+type ExceptionDecision struct {
+	// Reason Why; recorded in the audit trail. Required, not blank.
+	Reason string `json:"reason"`
+}
+
+// ExceptionPage defines model for ExceptionPage.
+type ExceptionPage struct {
+	Items      []Exception `json:"items"`
+	NextCursor *string     `json:"next_cursor"`
+}
+
+// ExceptionRequest defines model for ExceptionRequest.
+type ExceptionRequest struct {
+	ExpiresAt time.Time           `json:"expires_at"`
+	GroupId   *openapi_types.UUID `json:"group_id,omitempty"`
+	HostId    *openapi_types.UUID `json:"host_id,omitempty"`
+	Reason    string              `json:"reason"`
+	RuleId    string              `json:"rule_id"`
+
+	// Scope One rule on one host, on the hosts of a group, or on the whole fleet.
+	Scope ExceptionScope `json:"scope"`
+}
+
+// ExceptionScope One rule on one host, on the hosts of a group, or on the whole fleet.
+type ExceptionScope string
+
+// ExceptionStatus pending → approved | rejected | expired (never decided before its expiry);
+// approved → revoked | expired.
+type ExceptionStatus string
 
 // FeedItem defines model for FeedItem.
 type FeedItem struct {
@@ -2010,8 +2134,9 @@ type FleetTransaction struct {
 	Severity   *string                    `json:"severity,omitempty"`
 
 	// Status `pass` and `fail` were checked on the host; `skipped` is not applicable there (the
-	// reason says why); `error` could not be checked (the reason says why). The score is
-	// pass / (pass + fail).
+	// reason says why); `error` could not be checked (the reason says why); `excepted` is
+	// a fail that an approved, unexpired exception accepts (`exception_id` names it). The
+	// score is pass / (pass + fail): excepted is neither pass nor fail.
 	Status ResultStatus `json:"status"`
 }
 
@@ -2065,11 +2190,14 @@ type HostCompliance struct {
 
 // HostComplianceSummary defines model for HostComplianceSummary.
 type HostComplianceSummary struct {
-	Error   int64 `json:"error"`
-	Failing int64 `json:"failing"`
-	Passing int64 `json:"passing"`
-	Skipped int64 `json:"skipped"`
-	Total   int64 `json:"total"`
+	Error int64 `json:"error"`
+
+	// Excepted Fails an exception in force accepts (absent when none); counted in total.
+	Excepted *int64 `json:"excepted,omitempty"`
+	Failing  int64  `json:"failing"`
+	Passing  int64  `json:"passing"`
+	Skipped  int64  `json:"skipped"`
+	Total    int64  `json:"total"`
 }
 
 // HostCreateRequest defines model for HostCreateRequest.
@@ -2092,6 +2220,13 @@ type HostDetailResponse struct {
 	ComplianceSummary HostComplianceSummary `json:"compliance_summary"`
 	Host              HostResponse          `json:"host"`
 	Liveness          *HostLiveness         `json:"liveness"`
+}
+
+// HostExceptionRequest defines model for HostExceptionRequest.
+type HostExceptionRequest struct {
+	ExpiresAt time.Time `json:"expires_at"`
+	Reason    string    `json:"reason"`
+	RuleId    string    `json:"rule_id"`
 }
 
 // HostGroup defines model for HostGroup.
@@ -2163,10 +2298,13 @@ type HostKeyList struct {
 type HostListComplianceSummary struct {
 	CriticalFailing int64 `json:"critical_failing"`
 	Error           int64 `json:"error"`
-	Failing         int64 `json:"failing"`
-	Passing         int64 `json:"passing"`
-	Skipped         int64 `json:"skipped"`
-	Total           int64 `json:"total"`
+
+	// Excepted Fails an exception in force accepts (absent when none); counted in total.
+	Excepted *int64 `json:"excepted,omitempty"`
+	Failing  int64  `json:"failing"`
+	Passing  int64  `json:"passing"`
+	Skipped  int64  `json:"skipped"`
+	Total    int64  `json:"total"`
 }
 
 // HostListItem defines model for HostListItem.
@@ -2299,6 +2437,9 @@ type HostRuleResult struct {
 	// ChangedAt When the result last changed (at or before `as_of`).
 	ChangedAt time.Time `json:"changed_at"`
 
+	// ExceptionId The exception that makes this result `excepted` (null otherwise).
+	ExceptionId *openapi_types.UUID `json:"exception_id,omitempty"`
+
 	// FirstSeenAt When the rule was first evaluated on the host.
 	FirstSeenAt time.Time `json:"first_seen_at"`
 	Reason      string    `json:"reason"`
@@ -2309,8 +2450,9 @@ type HostRuleResult struct {
 	Severity RuleSeverity       `json:"severity"`
 
 	// Status `pass` and `fail` were checked on the host; `skipped` is not applicable there (the
-	// reason says why); `error` could not be checked (the reason says why). The score is
-	// pass / (pass + fail).
+	// reason says why); `error` could not be checked (the reason says why); `excepted` is
+	// a fail that an approved, unexpired exception accepts (`exception_id` names it). The
+	// score is pass / (pass + fail): excepted is neither pass nor fail.
 	Status ResultStatus `json:"status"`
 	Title  string       `json:"title"`
 }
@@ -2636,8 +2778,9 @@ type ResultCounts struct {
 }
 
 // ResultStatus `pass` and `fail` were checked on the host; `skipped` is not applicable there (the
-// reason says why); `error` could not be checked (the reason says why). The score is
-// pass / (pass + fail).
+// reason says why); `error` could not be checked (the reason says why); `excepted` is
+// a fail that an approved, unexpired exception accepts (`exception_id` names it). The
+// score is pass / (pass + fail): excepted is neither pass nor fail.
 type ResultStatus string
 
 // RoleAssignmentRequest defines model for RoleAssignmentRequest.
@@ -2693,8 +2836,9 @@ type RuleEvidence struct {
 	Severity   RuleSeverity       `json:"severity"`
 
 	// Status `pass` and `fail` were checked on the host; `skipped` is not applicable there (the
-	// reason says why); `error` could not be checked (the reason says why). The score is
-	// pass / (pass + fail).
+	// reason says why); `error` could not be checked (the reason says why); `excepted` is
+	// a fail that an approved, unexpired exception accepts (`exception_id` names it). The
+	// score is pass / (pass + fail): excepted is neither pass nor fail.
 	Status ResultStatus `json:"status"`
 }
 
@@ -2941,14 +3085,18 @@ type ScanResult struct {
 	// ChangedAt When the result last changed (this scan or an earlier one).
 	ChangedAt time.Time `json:"changed_at"`
 
+	// ExceptionId The exception that makes this result `excepted` (null otherwise).
+	ExceptionId *openapi_types.UUID `json:"exception_id,omitempty"`
+
 	// Reason Why it failed, was skipped or errored; empty when it passed.
 	Reason   string       `json:"reason"`
 	RuleId   string       `json:"rule_id"`
 	Severity RuleSeverity `json:"severity"`
 
 	// Status `pass` and `fail` were checked on the host; `skipped` is not applicable there (the
-	// reason says why); `error` could not be checked (the reason says why). The score is
-	// pass / (pass + fail).
+	// reason says why); `error` could not be checked (the reason says why); `excepted` is
+	// a fail that an approved, unexpired exception accepts (`exception_id` names it). The
+	// score is pass / (pass + fail): excepted is neither pass nor fail.
 	Status ResultStatus `json:"status"`
 	Title  string       `json:"title"`
 }
@@ -3260,6 +3408,25 @@ type ExportAuditEventsParamsActorType string
 // ExportAuditEventsParamsFormat defines parameters for ExportAuditEvents.
 type ExportAuditEventsParamsFormat string
 
+// ListExceptionsParams defines parameters for ListExceptions.
+type ListExceptionsParams struct {
+	Status  *ExceptionStatus    `form:"status,omitempty" json:"status,omitempty"`
+	RuleId  *string             `form:"rule_id,omitempty" json:"rule_id,omitempty"`
+	HostId  *openapi_types.UUID `form:"host_id,omitempty" json:"host_id,omitempty"`
+	GroupId *openapi_types.UUID `form:"group_id,omitempty" json:"group_id,omitempty"`
+	Scope   *ExceptionScope     `form:"scope,omitempty" json:"scope,omitempty"`
+
+	// RequestedBy The requesting user's or service account's id.
+	RequestedBy    *openapi_types.UUID `form:"requested_by,omitempty" json:"requested_by,omitempty"`
+	ExpiringBefore *time.Time          `form:"expiring_before,omitempty" json:"expiring_before,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ListCredentialsParams defines parameters for ListCredentials.
 type ListCredentialsParams struct {
 	// Limit Page size, 1 to 200 (default 50).
@@ -3500,6 +3667,17 @@ type RunHostDiscoveryParams struct {
 	IdempotencyKey IdempotencyKey `json:"Idempotency-Key"`
 }
 
+// ListHostExceptionsParams defines parameters for ListHostExceptions.
+type ListHostExceptionsParams struct {
+	Status *ExceptionStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // CollectHostIntelligenceParams defines parameters for CollectHostIntelligence.
 type CollectHostIntelligenceParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
@@ -3696,6 +3874,9 @@ type ChangePasswordJSONRequestBody = PasswordChangeRequest
 // RefreshTokenJSONRequestBody defines body for RefreshToken for application/json ContentType.
 type RefreshTokenJSONRequestBody = AuthRefreshRequest
 
+// RequestExceptionJSONRequestBody defines body for RequestException for application/json ContentType.
+type RequestExceptionJSONRequestBody = ExceptionRequest
+
 // CreateCredentialJSONRequestBody defines body for CreateCredential for application/json ContentType.
 type CreateCredentialJSONRequestBody = CredentialCreateRequest
 
@@ -3710,6 +3891,15 @@ type StartCIDRDiscoveryJSONRequestBody = CIDRDiscoveryRequest
 
 // RegisterDiscoveredHostJSONRequestBody defines body for RegisterDiscoveredHost for application/json ContentType.
 type RegisterDiscoveredHostJSONRequestBody = DiscoveredHostRegisterRequest
+
+// ApproveExceptionJSONRequestBody defines body for ApproveException for application/json ContentType.
+type ApproveExceptionJSONRequestBody = ExceptionDecision
+
+// RejectExceptionJSONRequestBody defines body for RejectException for application/json ContentType.
+type RejectExceptionJSONRequestBody = ExceptionDecision
+
+// RevokeExceptionJSONRequestBody defines body for RevokeException for application/json ContentType.
+type RevokeExceptionJSONRequestBody = ExceptionDecision
 
 // CreateGroupJSONRequestBody defines body for CreateGroup for application/json ContentType.
 type CreateGroupJSONRequestBody = HostGroupCreate
@@ -3731,6 +3921,9 @@ type PutHostMaintenanceJSONRequestBody = MaintenanceRequest
 
 // UpdateHostJSONRequestBody defines body for UpdateHost for application/json ContentType.
 type UpdateHostJSONRequestBody = HostUpdateRequest
+
+// RequestHostExceptionJSONRequestBody defines body for RequestHostException for application/json ContentType.
+type RequestHostExceptionJSONRequestBody = HostExceptionRequest
 
 // ApproveHostKeyJSONRequestBody defines body for ApproveHostKey for application/json ContentType.
 type ApproveHostKeyJSONRequestBody = HostKeyApproveRequest
@@ -4205,6 +4398,40 @@ type ClientInterface interface {
 	// Corresponds with POST /auth/refresh (the `RefreshToken` operationId).
 	RefreshToken(ctx context.Context, body RefreshTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListExceptions List exceptions, newest first.
+	//
+	// Filters combine. `host_id` matches the exceptions covering the host (its own, its
+	// group's and the fleet-wide ones); `expiring_before` those whose expiry is before
+	// the instant. 400 naming the field for a value outside its enum, a malformed id,
+	// time or cursor, or a `limit` outside 1..200.
+	//
+	// Corresponds with GET /compliance/exceptions (the `ListExceptions` operationId).
+	ListExceptions(ctx context.Context, params *ListExceptionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RequestExceptionWithBody Request an exception of a rule on a host, a group or the whole fleet.
+	//
+	// As POST /hosts/{id}/exceptions, for any scope: `host` needs `host_id`, `group`
+	// needs `group_id`, `fleet` takes neither. 400 naming the field for a scope without
+	// its id (or with an id it does not take), an unknown group, a missing reason, a past
+	// or too distant expiry or an unknown `rule_id`; 409 for a duplicate open exception.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /compliance/exceptions (the `RequestException` operationId).
+	RequestExceptionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RequestException Request an exception of a rule on a host, a group or the whole fleet.
+	//
+	// As POST /hosts/{id}/exceptions, for any scope: `host` needs `host_id`, `group`
+	// needs `group_id`, `fleet` takes neither. 400 naming the field for a scope without
+	// its id (or with an id it does not take), an unknown group, a missing reason, a past
+	// or too distant expiry or an unknown `rule_id`; 409 for a duplicate open exception.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /compliance/exceptions (the `RequestException` operationId).
+	RequestException(ctx context.Context, body RequestExceptionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListComplianceFrameworks The frameworks rules map to, with honest coverage.
 	//
 	// Each framework (a CIS or STIG benchmark, NIST SP 800-53, NIST SP 800-171, PCI DSS,
@@ -4350,6 +4577,83 @@ type ClientInterface interface {
 	// Corresponds with POST /events:ticket (the `CreateEventTicket` operationId).
 	CreateEventTicket(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetException One exception.
+	//
+	// Corresponds with GET /exceptions/{id} (the `GetException` operationId).
+	GetException(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ApproveExceptionWithBody Approve a pending exception (four eyes).
+	//
+	// pending → approved. The requester can never approve their own request (403
+	// `authz.permission_denied` with `detail.reason` `four_eyes`), whatever their roles.
+	// In the same transaction every covered host whose result of the rule is `fail`
+	// becomes `excepted` (a transition, the rollups and the fleet totals), so scores and
+	// `as_of` answers from then on see it. 409 naming the current state in
+	// `detail.state` from any other state.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /exceptions/{id}:approve (the `ApproveException` operationId).
+	ApproveExceptionWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ApproveException Approve a pending exception (four eyes).
+	//
+	// pending → approved. The requester can never approve their own request (403
+	// `authz.permission_denied` with `detail.reason` `four_eyes`), whatever their roles.
+	// In the same transaction every covered host whose result of the rule is `fail`
+	// becomes `excepted` (a transition, the rollups and the fleet totals), so scores and
+	// `as_of` answers from then on see it. 409 naming the current state in
+	// `detail.state` from any other state.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /exceptions/{id}:approve (the `ApproveException` operationId).
+	ApproveException(ctx context.Context, id ID, body ApproveExceptionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RejectExceptionWithBody Reject a pending exception (four eyes).
+	//
+	// pending → rejected. The requester cannot decide their own request (403 with
+	// `detail.reason` `four_eyes`); to withdraw it, another person rejects it. 409 naming
+	// the current state from any other state.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /exceptions/{id}:reject (the `RejectException` operationId).
+	RejectExceptionWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RejectException Reject a pending exception (four eyes).
+	//
+	// pending → rejected. The requester cannot decide their own request (403 with
+	// `detail.reason` `four_eyes`); to withdraw it, another person rejects it. 409 naming
+	// the current state from any other state.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /exceptions/{id}:reject (the `RejectException` operationId).
+	RejectException(ctx context.Context, id ID, body RejectExceptionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeExceptionWithBody Revoke an approved exception.
+	//
+	// approved → revoked. The results it excepted become `fail` again in the same
+	// transaction (unless another exception in force covers them). 409 naming the current
+	// state from any other state.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /exceptions/{id}:revoke (the `RevokeException` operationId).
+	RevokeExceptionWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeException Revoke an approved exception.
+	//
+	// approved → revoked. The results it excepted become `fail` again in the same
+	// transaction (unless another exception in force covers them). 409 naming the current
+	// state from any other state.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /exceptions/{id}:revoke (the `RevokeException` operationId).
+	RevokeException(ctx context.Context, id ID, body RevokeExceptionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetFleetComplianceTrend The fleet's compliance over time, for a chart.
 	//
 	// The fleet's totals for `framework` (over the hosts live at each instant) at the end of
@@ -4388,7 +4692,8 @@ type ClientInterface interface {
 	//
 	// Over the current results of every live host (of one `framework`, default `all`):
 	// `passing_fraction` = pass / (pass + fail), 0 when nothing passed or failed;
-	// `total_evaluations` counts every result (pass, fail, skipped and error). With
+	// excepted results (fails an exception in force accepts) are neither pass nor fail;
+	// `total_evaluations` counts every result (pass, fail, skipped, error, excepted). With
 	// `as_of`, the same as it stood at that instant. Read from rollups kept per scan,
 	// so its cost does not grow with the fleet.
 	//
@@ -4633,6 +4938,42 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /hosts/{id}/discovery:run (the `RunHostDiscovery` operationId).
 	RunHostDiscovery(ctx context.Context, id ID, params *RunHostDiscoveryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListHostExceptions The exceptions that cover a host, newest first.
+	//
+	// The host's own exceptions, its group's and the fleet-wide ones, in any status
+	// (filter with `status`). 404 for a host that does not exist or was deleted.
+	//
+	// Corresponds with GET /hosts/{id}/exceptions (the `ListHostExceptions` operationId).
+	ListHostExceptions(ctx context.Context, id ID, params *ListHostExceptionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RequestHostExceptionWithBody Request an exception of a rule on this host.
+	//
+	// Records a pending exception of host scope; someone other than the requester with
+	// `exception:approve` decides it. `reason` and `expires_at` are required; `expires_at`
+	// must be in the future and within `compliance.exception_max_days` (365 by default).
+	// 400 naming the field for a missing reason, a past or too distant expiry or an
+	// unknown `rule_id`; 409 when a pending or approved exception of the same rule on the
+	// host exists.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /hosts/{id}/exceptions (the `RequestHostException` operationId).
+	RequestHostExceptionWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RequestHostException Request an exception of a rule on this host.
+	//
+	// Records a pending exception of host scope; someone other than the requester with
+	// `exception:approve` decides it. `reason` and `expires_at` are required; `expires_at`
+	// must be in the future and within `compliance.exception_max_days` (365 by default).
+	// 400 naming the field for a missing reason, a past or too distant expiry or an
+	// unknown `rule_id`; 409 when a pending or approved exception of the same rule on the
+	// host exists.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /hosts/{id}/exceptions (the `RequestHostException` operationId).
+	RequestHostException(ctx context.Context, id ID, body RequestHostExceptionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListHostKeys The host's SSH host keys.
 	//
@@ -6145,6 +6486,70 @@ func (c *Client) RefreshToken(ctx context.Context, body RefreshTokenJSONRequestB
 	return c.Client.Do(req)
 }
 
+// ListExceptions List exceptions, newest first.
+//
+// Filters combine. `host_id` matches the exceptions covering the host (its own, its
+// group's and the fleet-wide ones); `expiring_before` those whose expiry is before
+// the instant. 400 naming the field for a value outside its enum, a malformed id,
+// time or cursor, or a `limit` outside 1..200.
+//
+// Corresponds with GET /compliance/exceptions (the `ListExceptions` operationId).
+func (c *Client) ListExceptions(ctx context.Context, params *ListExceptionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListExceptionsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RequestExceptionWithBody Request an exception of a rule on a host, a group or the whole fleet.
+//
+// As POST /hosts/{id}/exceptions, for any scope: `host` needs `host_id`, `group`
+// needs `group_id`, `fleet` takes neither. 400 naming the field for a scope without
+// its id (or with an id it does not take), an unknown group, a missing reason, a past
+// or too distant expiry or an unknown `rule_id`; 409 for a duplicate open exception.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /compliance/exceptions (the `RequestException` operationId).
+func (c *Client) RequestExceptionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRequestExceptionRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RequestException Request an exception of a rule on a host, a group or the whole fleet.
+//
+// As POST /hosts/{id}/exceptions, for any scope: `host` needs `host_id`, `group`
+// needs `group_id`, `fleet` takes neither. 400 naming the field for a scope without
+// its id (or with an id it does not take), an unknown group, a missing reason, a past
+// or too distant expiry or an unknown `rule_id`; 409 for a duplicate open exception.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /compliance/exceptions (the `RequestException` operationId).
+func (c *Client) RequestException(ctx context.Context, body RequestExceptionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRequestExceptionRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListComplianceFrameworks The frameworks rules map to, with honest coverage.
 //
 // Each framework (a CIS or STIG benchmark, NIST SP 800-53, NIST SP 800-171, PCI DSS,
@@ -6460,6 +6865,153 @@ func (c *Client) CreateEventTicket(ctx context.Context, reqEditors ...RequestEdi
 	return c.Client.Do(req)
 }
 
+// GetException One exception.
+//
+// Corresponds with GET /exceptions/{id} (the `GetException` operationId).
+func (c *Client) GetException(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetExceptionRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ApproveExceptionWithBody Approve a pending exception (four eyes).
+//
+// pending → approved. The requester can never approve their own request (403
+// `authz.permission_denied` with `detail.reason` `four_eyes`), whatever their roles.
+// In the same transaction every covered host whose result of the rule is `fail`
+// becomes `excepted` (a transition, the rollups and the fleet totals), so scores and
+// `as_of` answers from then on see it. 409 naming the current state in
+// `detail.state` from any other state.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /exceptions/{id}:approve (the `ApproveException` operationId).
+func (c *Client) ApproveExceptionWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewApproveExceptionRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ApproveException Approve a pending exception (four eyes).
+//
+// pending → approved. The requester can never approve their own request (403
+// `authz.permission_denied` with `detail.reason` `four_eyes`), whatever their roles.
+// In the same transaction every covered host whose result of the rule is `fail`
+// becomes `excepted` (a transition, the rollups and the fleet totals), so scores and
+// `as_of` answers from then on see it. 409 naming the current state in
+// `detail.state` from any other state.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /exceptions/{id}:approve (the `ApproveException` operationId).
+func (c *Client) ApproveException(ctx context.Context, id ID, body ApproveExceptionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewApproveExceptionRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RejectExceptionWithBody Reject a pending exception (four eyes).
+//
+// pending → rejected. The requester cannot decide their own request (403 with
+// `detail.reason` `four_eyes`); to withdraw it, another person rejects it. 409 naming
+// the current state from any other state.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /exceptions/{id}:reject (the `RejectException` operationId).
+func (c *Client) RejectExceptionWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRejectExceptionRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RejectException Reject a pending exception (four eyes).
+//
+// pending → rejected. The requester cannot decide their own request (403 with
+// `detail.reason` `four_eyes`); to withdraw it, another person rejects it. 409 naming
+// the current state from any other state.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /exceptions/{id}:reject (the `RejectException` operationId).
+func (c *Client) RejectException(ctx context.Context, id ID, body RejectExceptionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRejectExceptionRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeExceptionWithBody Revoke an approved exception.
+//
+// approved → revoked. The results it excepted become `fail` again in the same
+// transaction (unless another exception in force covers them). 409 naming the current
+// state from any other state.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /exceptions/{id}:revoke (the `RevokeException` operationId).
+func (c *Client) RevokeExceptionWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeExceptionRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeException Revoke an approved exception.
+//
+// approved → revoked. The results it excepted become `fail` again in the same
+// transaction (unless another exception in force covers them). 409 naming the current
+// state from any other state.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /exceptions/{id}:revoke (the `RevokeException` operationId).
+func (c *Client) RevokeException(ctx context.Context, id ID, body RevokeExceptionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeExceptionRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetFleetComplianceTrend The fleet's compliance over time, for a chart.
 //
 // The fleet's totals for `framework` (over the hosts live at each instant) at the end of
@@ -6538,7 +7090,8 @@ func (c *Client) GetFleetRecentChanges(ctx context.Context, params *GetFleetRece
 //
 // Over the current results of every live host (of one `framework`, default `all`):
 // `passing_fraction` = pass / (pass + fail), 0 when nothing passed or failed;
-// `total_evaluations` counts every result (pass, fail, skipped and error). With
+// excepted results (fails an exception in force accepts) are neither pass nor fail;
+// `total_evaluations` counts every result (pass, fail, skipped, error, excepted). With
 // `as_of`, the same as it stood at that instant. Read from rollups kept per scan,
 // so its cost does not grow with the fleet.
 //
@@ -7104,6 +7657,72 @@ func (c *Client) CheckHostConnectivity(ctx context.Context, id ID, params *Check
 // Corresponds with POST /hosts/{id}/discovery:run (the `RunHostDiscovery` operationId).
 func (c *Client) RunHostDiscovery(ctx context.Context, id ID, params *RunHostDiscoveryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRunHostDiscoveryRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListHostExceptions The exceptions that cover a host, newest first.
+//
+// The host's own exceptions, its group's and the fleet-wide ones, in any status
+// (filter with `status`). 404 for a host that does not exist or was deleted.
+//
+// Corresponds with GET /hosts/{id}/exceptions (the `ListHostExceptions` operationId).
+func (c *Client) ListHostExceptions(ctx context.Context, id ID, params *ListHostExceptionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListHostExceptionsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RequestHostExceptionWithBody Request an exception of a rule on this host.
+//
+// Records a pending exception of host scope; someone other than the requester with
+// `exception:approve` decides it. `reason` and `expires_at` are required; `expires_at`
+// must be in the future and within `compliance.exception_max_days` (365 by default).
+// 400 naming the field for a missing reason, a past or too distant expiry or an
+// unknown `rule_id`; 409 when a pending or approved exception of the same rule on the
+// host exists.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /hosts/{id}/exceptions (the `RequestHostException` operationId).
+func (c *Client) RequestHostExceptionWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRequestHostExceptionRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RequestHostException Request an exception of a rule on this host.
+//
+// Records a pending exception of host scope; someone other than the requester with
+// `exception:approve` decides it. `reason` and `expires_at` are required; `expires_at`
+// must be in the future and within `compliance.exception_max_days` (365 by default).
+// 400 naming the field for a missing reason, a past or too distant expiry or an
+// unknown `rule_id`; 409 when a pending or approved exception of the same rule on the
+// host exists.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /hosts/{id}/exceptions (the `RequestHostException` operationId).
+func (c *Client) RequestHostException(ctx context.Context, id ID, body RequestHostExceptionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRequestHostExceptionRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -10159,6 +10778,196 @@ func NewRefreshTokenRequestWithBody(server string, contentType string, body io.R
 	return req, nil
 }
 
+// NewListExceptionsRequest constructs an http.Request for the ListExceptions method
+func NewListExceptionsRequest(server string, params *ListExceptionsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/compliance/exceptions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.RuleId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "rule_id", *params.RuleId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.HostId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "host_id", *params.HostId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.GroupId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "group_id", *params.GroupId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Scope != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "scope", *params.Scope, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.RequestedBy != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "requested_by", *params.RequestedBy, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ExpiringBefore != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "expiring_before", *params.ExpiringBefore, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRequestExceptionRequest calls the generic RequestException builder with application/json body
+func NewRequestExceptionRequest(server string, body RequestExceptionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRequestExceptionRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewRequestExceptionRequestWithBody constructs an http.Request for the RequestException method, with any body, and a specified content type
+func NewRequestExceptionRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/compliance/exceptions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewListComplianceFrameworksRequest constructs an http.Request for the ListComplianceFrameworks method
 func NewListComplianceFrameworksRequest(server string) (*http.Request, error) {
 	var err error
@@ -10746,6 +11555,181 @@ func NewCreateEventTicketRequest(server string) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewGetExceptionRequest constructs an http.Request for the GetException method
+func NewGetExceptionRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/exceptions/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewApproveExceptionRequest calls the generic ApproveException builder with application/json body
+func NewApproveExceptionRequest(server string, id ID, body ApproveExceptionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewApproveExceptionRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewApproveExceptionRequestWithBody constructs an http.Request for the ApproveException method, with any body, and a specified content type
+func NewApproveExceptionRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/exceptions/%s:approve", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRejectExceptionRequest calls the generic RejectException builder with application/json body
+func NewRejectExceptionRequest(server string, id ID, body RejectExceptionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRejectExceptionRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewRejectExceptionRequestWithBody constructs an http.Request for the RejectException method, with any body, and a specified content type
+func NewRejectExceptionRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/exceptions/%s:reject", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRevokeExceptionRequest calls the generic RevokeException builder with application/json body
+func NewRevokeExceptionRequest(server string, id ID, body RevokeExceptionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRevokeExceptionRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewRevokeExceptionRequestWithBody constructs an http.Request for the RevokeException method, with any body, and a specified content type
+func NewRevokeExceptionRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/exceptions/%s:revoke", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -12563,6 +13547,138 @@ func NewRunHostDiscoveryRequest(server string, id ID, params *RunHostDiscoveryPa
 		req.Header.Set("Idempotency-Key", headerParam0)
 
 	}
+
+	return req, nil
+}
+
+// NewListHostExceptionsRequest constructs an http.Request for the ListHostExceptions method
+func NewListHostExceptionsRequest(server string, id ID, params *ListHostExceptionsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s/exceptions", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRequestHostExceptionRequest calls the generic RequestHostException builder with application/json body
+func NewRequestHostExceptionRequest(server string, id ID, body RequestHostExceptionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRequestHostExceptionRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewRequestHostExceptionRequestWithBody constructs an http.Request for the RequestHostException method, with any body, and a specified content type
+func NewRequestHostExceptionRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s/exceptions", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -16295,6 +17411,42 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /auth/refresh (the `RefreshToken` operationId).
 	RefreshTokenWithResponse(ctx context.Context, body RefreshTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*RefreshTokenResponse, error)
 
+	// ListExceptionsWithResponse List exceptions, newest first.
+	//
+	// Filters combine. `host_id` matches the exceptions covering the host (its own, its
+	// group's and the fleet-wide ones); `expiring_before` those whose expiry is before
+	// the instant. 400 naming the field for a value outside its enum, a malformed id,
+	// time or cursor, or a `limit` outside 1..200.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /compliance/exceptions (the `ListExceptions` operationId).
+	ListExceptionsWithResponse(ctx context.Context, params *ListExceptionsParams, reqEditors ...RequestEditorFn) (*ListExceptionsResponse, error)
+
+	// RequestExceptionWithBodyWithResponse Request an exception of a rule on a host, a group or the whole fleet.
+	//
+	// As POST /hosts/{id}/exceptions, for any scope: `host` needs `host_id`, `group`
+	// needs `group_id`, `fleet` takes neither. 400 naming the field for a scope without
+	// its id (or with an id it does not take), an unknown group, a missing reason, a past
+	// or too distant expiry or an unknown `rule_id`; 409 for a duplicate open exception.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /compliance/exceptions (the `RequestException` operationId).
+	RequestExceptionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RequestExceptionResponse, error)
+
+	// RequestExceptionWithResponse Request an exception of a rule on a host, a group or the whole fleet.
+	//
+	// As POST /hosts/{id}/exceptions, for any scope: `host` needs `host_id`, `group`
+	// needs `group_id`, `fleet` takes neither. 400 naming the field for a scope without
+	// its id (or with an id it does not take), an unknown group, a missing reason, a past
+	// or too distant expiry or an unknown `rule_id`; 409 for a duplicate open exception.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /compliance/exceptions (the `RequestException` operationId).
+	RequestExceptionWithResponse(ctx context.Context, body RequestExceptionJSONRequestBody, reqEditors ...RequestEditorFn) (*RequestExceptionResponse, error)
+
 	// ListComplianceFrameworksWithResponse The frameworks rules map to, with honest coverage.
 	//
 	// Each framework (a CIS or STIG benchmark, NIST SP 800-53, NIST SP 800-171, PCI DSS,
@@ -16454,6 +17606,85 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /events:ticket (the `CreateEventTicket` operationId).
 	CreateEventTicketWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*CreateEventTicketResponse, error)
 
+	// GetExceptionWithResponse One exception.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /exceptions/{id} (the `GetException` operationId).
+	GetExceptionWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetExceptionResponse, error)
+
+	// ApproveExceptionWithBodyWithResponse Approve a pending exception (four eyes).
+	//
+	// pending → approved. The requester can never approve their own request (403
+	// `authz.permission_denied` with `detail.reason` `four_eyes`), whatever their roles.
+	// In the same transaction every covered host whose result of the rule is `fail`
+	// becomes `excepted` (a transition, the rollups and the fleet totals), so scores and
+	// `as_of` answers from then on see it. 409 naming the current state in
+	// `detail.state` from any other state.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /exceptions/{id}:approve (the `ApproveException` operationId).
+	ApproveExceptionWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ApproveExceptionResponse, error)
+
+	// ApproveExceptionWithResponse Approve a pending exception (four eyes).
+	//
+	// pending → approved. The requester can never approve their own request (403
+	// `authz.permission_denied` with `detail.reason` `four_eyes`), whatever their roles.
+	// In the same transaction every covered host whose result of the rule is `fail`
+	// becomes `excepted` (a transition, the rollups and the fleet totals), so scores and
+	// `as_of` answers from then on see it. 409 naming the current state in
+	// `detail.state` from any other state.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /exceptions/{id}:approve (the `ApproveException` operationId).
+	ApproveExceptionWithResponse(ctx context.Context, id ID, body ApproveExceptionJSONRequestBody, reqEditors ...RequestEditorFn) (*ApproveExceptionResponse, error)
+
+	// RejectExceptionWithBodyWithResponse Reject a pending exception (four eyes).
+	//
+	// pending → rejected. The requester cannot decide their own request (403 with
+	// `detail.reason` `four_eyes`); to withdraw it, another person rejects it. 409 naming
+	// the current state from any other state.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /exceptions/{id}:reject (the `RejectException` operationId).
+	RejectExceptionWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RejectExceptionResponse, error)
+
+	// RejectExceptionWithResponse Reject a pending exception (four eyes).
+	//
+	// pending → rejected. The requester cannot decide their own request (403 with
+	// `detail.reason` `four_eyes`); to withdraw it, another person rejects it. 409 naming
+	// the current state from any other state.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /exceptions/{id}:reject (the `RejectException` operationId).
+	RejectExceptionWithResponse(ctx context.Context, id ID, body RejectExceptionJSONRequestBody, reqEditors ...RequestEditorFn) (*RejectExceptionResponse, error)
+
+	// RevokeExceptionWithBodyWithResponse Revoke an approved exception.
+	//
+	// approved → revoked. The results it excepted become `fail` again in the same
+	// transaction (unless another exception in force covers them). 409 naming the current
+	// state from any other state.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /exceptions/{id}:revoke (the `RevokeException` operationId).
+	RevokeExceptionWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RevokeExceptionResponse, error)
+
+	// RevokeExceptionWithResponse Revoke an approved exception.
+	//
+	// approved → revoked. The results it excepted become `fail` again in the same
+	// transaction (unless another exception in force covers them). 409 naming the current
+	// state from any other state.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /exceptions/{id}:revoke (the `RevokeException` operationId).
+	RevokeExceptionWithResponse(ctx context.Context, id ID, body RevokeExceptionJSONRequestBody, reqEditors ...RequestEditorFn) (*RevokeExceptionResponse, error)
+
 	// GetFleetComplianceTrendWithResponse The fleet's compliance over time, for a chart.
 	//
 	// The fleet's totals for `framework` (over the hosts live at each instant) at the end of
@@ -16500,7 +17731,8 @@ type ClientWithResponsesInterface interface {
 	//
 	// Over the current results of every live host (of one `framework`, default `all`):
 	// `passing_fraction` = pass / (pass + fail), 0 when nothing passed or failed;
-	// `total_evaluations` counts every result (pass, fail, skipped and error). With
+	// excepted results (fails an exception in force accepts) are neither pass nor fail;
+	// `total_evaluations` counts every result (pass, fail, skipped, error, excepted). With
 	// `as_of`, the same as it stood at that instant. Read from rollups kept per scan,
 	// so its cost does not grow with the fleet.
 	//
@@ -16783,6 +18015,44 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /hosts/{id}/discovery:run (the `RunHostDiscovery` operationId).
 	RunHostDiscoveryWithResponse(ctx context.Context, id ID, params *RunHostDiscoveryParams, reqEditors ...RequestEditorFn) (*RunHostDiscoveryResponse, error)
+
+	// ListHostExceptionsWithResponse The exceptions that cover a host, newest first.
+	//
+	// The host's own exceptions, its group's and the fleet-wide ones, in any status
+	// (filter with `status`). 404 for a host that does not exist or was deleted.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /hosts/{id}/exceptions (the `ListHostExceptions` operationId).
+	ListHostExceptionsWithResponse(ctx context.Context, id ID, params *ListHostExceptionsParams, reqEditors ...RequestEditorFn) (*ListHostExceptionsResponse, error)
+
+	// RequestHostExceptionWithBodyWithResponse Request an exception of a rule on this host.
+	//
+	// Records a pending exception of host scope; someone other than the requester with
+	// `exception:approve` decides it. `reason` and `expires_at` are required; `expires_at`
+	// must be in the future and within `compliance.exception_max_days` (365 by default).
+	// 400 naming the field for a missing reason, a past or too distant expiry or an
+	// unknown `rule_id`; 409 when a pending or approved exception of the same rule on the
+	// host exists.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /hosts/{id}/exceptions (the `RequestHostException` operationId).
+	RequestHostExceptionWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RequestHostExceptionResponse, error)
+
+	// RequestHostExceptionWithResponse Request an exception of a rule on this host.
+	//
+	// Records a pending exception of host scope; someone other than the requester with
+	// `exception:approve` decides it. `reason` and `expires_at` are required; `expires_at`
+	// must be in the future and within `compliance.exception_max_days` (365 by default).
+	// 400 naming the field for a missing reason, a past or too distant expiry or an
+	// unknown `rule_id`; 409 when a pending or approved exception of the same rule on the
+	// host exists.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /hosts/{id}/exceptions (the `RequestHostException` operationId).
+	RequestHostExceptionWithResponse(ctx context.Context, id ID, body RequestHostExceptionJSONRequestBody, reqEditors ...RequestEditorFn) (*RequestHostExceptionResponse, error)
 
 	// ListHostKeysWithResponse The host's SSH host keys.
 	//
@@ -19443,6 +20713,158 @@ func (r RefreshTokenResponse) ContentType() string {
 	return ""
 }
 
+type ListExceptionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ExceptionPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListExceptionsResponse) GetJSON200() *ExceptionPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListExceptionsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListExceptionsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListExceptionsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListExceptionsResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListExceptionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListExceptionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListExceptionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListExceptionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RequestExceptionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Exception
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r RequestExceptionResponse) GetJSON201() *Exception {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RequestExceptionResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RequestExceptionResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RequestExceptionResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RequestExceptionResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r RequestExceptionResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r RequestExceptionResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RequestExceptionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RequestExceptionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RequestExceptionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RequestExceptionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListComplianceFrameworksResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -20342,6 +21764,331 @@ func (r CreateEventTicketResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CreateEventTicketResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetExceptionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Exception
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetExceptionResponse) GetJSON200() *Exception {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetExceptionResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetExceptionResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetExceptionResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetExceptionResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetExceptionResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetExceptionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetExceptionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetExceptionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetExceptionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ApproveExceptionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Exception
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ApproveExceptionResponse) GetJSON200() *Exception {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ApproveExceptionResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ApproveExceptionResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ApproveExceptionResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ApproveExceptionResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ApproveExceptionResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ApproveExceptionResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ApproveExceptionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ApproveExceptionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ApproveExceptionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ApproveExceptionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RejectExceptionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Exception
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RejectExceptionResponse) GetJSON200() *Exception {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RejectExceptionResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RejectExceptionResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RejectExceptionResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RejectExceptionResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r RejectExceptionResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r RejectExceptionResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RejectExceptionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RejectExceptionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RejectExceptionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RejectExceptionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RevokeExceptionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Exception
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RevokeExceptionResponse) GetJSON200() *Exception {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RevokeExceptionResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RevokeExceptionResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RevokeExceptionResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RevokeExceptionResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r RevokeExceptionResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r RevokeExceptionResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeExceptionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeExceptionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeExceptionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeExceptionResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -22601,6 +24348,165 @@ func (r RunHostDiscoveryResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RunHostDiscoveryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListHostExceptionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ExceptionPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListHostExceptionsResponse) GetJSON200() *ExceptionPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListHostExceptionsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListHostExceptionsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListHostExceptionsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListHostExceptionsResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListHostExceptionsResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListHostExceptionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListHostExceptionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListHostExceptionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListHostExceptionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RequestHostExceptionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Exception
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r RequestHostExceptionResponse) GetJSON201() *Exception {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RequestHostExceptionResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RequestHostExceptionResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RequestHostExceptionResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RequestHostExceptionResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r RequestHostExceptionResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r RequestHostExceptionResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RequestHostExceptionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RequestHostExceptionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RequestHostExceptionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RequestHostExceptionResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -28547,6 +30453,60 @@ func (c *ClientWithResponses) RefreshTokenWithResponse(ctx context.Context, body
 	return ParseRefreshTokenResponse(rsp)
 }
 
+// ListExceptionsWithResponse List exceptions, newest first.
+//
+// Filters combine. `host_id` matches the exceptions covering the host (its own, its
+// group's and the fleet-wide ones); `expiring_before` those whose expiry is before
+// the instant. 400 naming the field for a value outside its enum, a malformed id,
+// time or cursor, or a `limit` outside 1..200.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /compliance/exceptions (the `ListExceptions` operationId).
+func (c *ClientWithResponses) ListExceptionsWithResponse(ctx context.Context, params *ListExceptionsParams, reqEditors ...RequestEditorFn) (*ListExceptionsResponse, error) {
+	rsp, err := c.ListExceptions(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListExceptionsResponse(rsp)
+}
+
+// RequestExceptionWithBodyWithResponse Request an exception of a rule on a host, a group or the whole fleet.
+//
+// As POST /hosts/{id}/exceptions, for any scope: `host` needs `host_id`, `group`
+// needs `group_id`, `fleet` takes neither. 400 naming the field for a scope without
+// its id (or with an id it does not take), an unknown group, a missing reason, a past
+// or too distant expiry or an unknown `rule_id`; 409 for a duplicate open exception.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /compliance/exceptions (the `RequestException` operationId).
+func (c *ClientWithResponses) RequestExceptionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RequestExceptionResponse, error) {
+	rsp, err := c.RequestExceptionWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRequestExceptionResponse(rsp)
+}
+
+// RequestExceptionWithResponse Request an exception of a rule on a host, a group or the whole fleet.
+//
+// As POST /hosts/{id}/exceptions, for any scope: `host` needs `host_id`, `group`
+// needs `group_id`, `fleet` takes neither. 400 naming the field for a scope without
+// its id (or with an id it does not take), an unknown group, a missing reason, a past
+// or too distant expiry or an unknown `rule_id`; 409 for a duplicate open exception.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /compliance/exceptions (the `RequestException` operationId).
+func (c *ClientWithResponses) RequestExceptionWithResponse(ctx context.Context, body RequestExceptionJSONRequestBody, reqEditors ...RequestEditorFn) (*RequestExceptionResponse, error) {
+	rsp, err := c.RequestException(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRequestExceptionResponse(rsp)
+}
+
 // ListComplianceFrameworksWithResponse The frameworks rules map to, with honest coverage.
 //
 // Each framework (a CIS or STIG benchmark, NIST SP 800-53, NIST SP 800-171, PCI DSS,
@@ -28808,6 +30768,127 @@ func (c *ClientWithResponses) CreateEventTicketWithResponse(ctx context.Context,
 	return ParseCreateEventTicketResponse(rsp)
 }
 
+// GetExceptionWithResponse One exception.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /exceptions/{id} (the `GetException` operationId).
+func (c *ClientWithResponses) GetExceptionWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetExceptionResponse, error) {
+	rsp, err := c.GetException(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetExceptionResponse(rsp)
+}
+
+// ApproveExceptionWithBodyWithResponse Approve a pending exception (four eyes).
+//
+// pending → approved. The requester can never approve their own request (403
+// `authz.permission_denied` with `detail.reason` `four_eyes`), whatever their roles.
+// In the same transaction every covered host whose result of the rule is `fail`
+// becomes `excepted` (a transition, the rollups and the fleet totals), so scores and
+// `as_of` answers from then on see it. 409 naming the current state in
+// `detail.state` from any other state.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /exceptions/{id}:approve (the `ApproveException` operationId).
+func (c *ClientWithResponses) ApproveExceptionWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ApproveExceptionResponse, error) {
+	rsp, err := c.ApproveExceptionWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseApproveExceptionResponse(rsp)
+}
+
+// ApproveExceptionWithResponse Approve a pending exception (four eyes).
+//
+// pending → approved. The requester can never approve their own request (403
+// `authz.permission_denied` with `detail.reason` `four_eyes`), whatever their roles.
+// In the same transaction every covered host whose result of the rule is `fail`
+// becomes `excepted` (a transition, the rollups and the fleet totals), so scores and
+// `as_of` answers from then on see it. 409 naming the current state in
+// `detail.state` from any other state.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /exceptions/{id}:approve (the `ApproveException` operationId).
+func (c *ClientWithResponses) ApproveExceptionWithResponse(ctx context.Context, id ID, body ApproveExceptionJSONRequestBody, reqEditors ...RequestEditorFn) (*ApproveExceptionResponse, error) {
+	rsp, err := c.ApproveException(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseApproveExceptionResponse(rsp)
+}
+
+// RejectExceptionWithBodyWithResponse Reject a pending exception (four eyes).
+//
+// pending → rejected. The requester cannot decide their own request (403 with
+// `detail.reason` `four_eyes`); to withdraw it, another person rejects it. 409 naming
+// the current state from any other state.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /exceptions/{id}:reject (the `RejectException` operationId).
+func (c *ClientWithResponses) RejectExceptionWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RejectExceptionResponse, error) {
+	rsp, err := c.RejectExceptionWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRejectExceptionResponse(rsp)
+}
+
+// RejectExceptionWithResponse Reject a pending exception (four eyes).
+//
+// pending → rejected. The requester cannot decide their own request (403 with
+// `detail.reason` `four_eyes`); to withdraw it, another person rejects it. 409 naming
+// the current state from any other state.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /exceptions/{id}:reject (the `RejectException` operationId).
+func (c *ClientWithResponses) RejectExceptionWithResponse(ctx context.Context, id ID, body RejectExceptionJSONRequestBody, reqEditors ...RequestEditorFn) (*RejectExceptionResponse, error) {
+	rsp, err := c.RejectException(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRejectExceptionResponse(rsp)
+}
+
+// RevokeExceptionWithBodyWithResponse Revoke an approved exception.
+//
+// approved → revoked. The results it excepted become `fail` again in the same
+// transaction (unless another exception in force covers them). 409 naming the current
+// state from any other state.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /exceptions/{id}:revoke (the `RevokeException` operationId).
+func (c *ClientWithResponses) RevokeExceptionWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RevokeExceptionResponse, error) {
+	rsp, err := c.RevokeExceptionWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeExceptionResponse(rsp)
+}
+
+// RevokeExceptionWithResponse Revoke an approved exception.
+//
+// approved → revoked. The results it excepted become `fail` again in the same
+// transaction (unless another exception in force covers them). 409 naming the current
+// state from any other state.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /exceptions/{id}:revoke (the `RevokeException` operationId).
+func (c *ClientWithResponses) RevokeExceptionWithResponse(ctx context.Context, id ID, body RevokeExceptionJSONRequestBody, reqEditors ...RequestEditorFn) (*RevokeExceptionResponse, error) {
+	rsp, err := c.RevokeException(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeExceptionResponse(rsp)
+}
+
 // GetFleetComplianceTrendWithResponse The fleet's compliance over time, for a chart.
 //
 // The fleet's totals for `framework` (over the hosts live at each instant) at the end of
@@ -28878,7 +30959,8 @@ func (c *ClientWithResponses) GetFleetRecentChangesWithResponse(ctx context.Cont
 //
 // Over the current results of every live host (of one `framework`, default `all`):
 // `passing_fraction` = pass / (pass + fail), 0 when nothing passed or failed;
-// `total_evaluations` counts every result (pass, fail, skipped and error). With
+// excepted results (fails an exception in force accepts) are neither pass nor fail;
+// `total_evaluations` counts every result (pass, fail, skipped, error, excepted). With
 // `as_of`, the same as it stood at that instant. Read from rollups kept per scan,
 // so its cost does not grow with the fleet.
 //
@@ -29358,6 +31440,62 @@ func (c *ClientWithResponses) RunHostDiscoveryWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseRunHostDiscoveryResponse(rsp)
+}
+
+// ListHostExceptionsWithResponse The exceptions that cover a host, newest first.
+//
+// The host's own exceptions, its group's and the fleet-wide ones, in any status
+// (filter with `status`). 404 for a host that does not exist or was deleted.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /hosts/{id}/exceptions (the `ListHostExceptions` operationId).
+func (c *ClientWithResponses) ListHostExceptionsWithResponse(ctx context.Context, id ID, params *ListHostExceptionsParams, reqEditors ...RequestEditorFn) (*ListHostExceptionsResponse, error) {
+	rsp, err := c.ListHostExceptions(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListHostExceptionsResponse(rsp)
+}
+
+// RequestHostExceptionWithBodyWithResponse Request an exception of a rule on this host.
+//
+// Records a pending exception of host scope; someone other than the requester with
+// `exception:approve` decides it. `reason` and `expires_at` are required; `expires_at`
+// must be in the future and within `compliance.exception_max_days` (365 by default).
+// 400 naming the field for a missing reason, a past or too distant expiry or an
+// unknown `rule_id`; 409 when a pending or approved exception of the same rule on the
+// host exists.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /hosts/{id}/exceptions (the `RequestHostException` operationId).
+func (c *ClientWithResponses) RequestHostExceptionWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RequestHostExceptionResponse, error) {
+	rsp, err := c.RequestHostExceptionWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRequestHostExceptionResponse(rsp)
+}
+
+// RequestHostExceptionWithResponse Request an exception of a rule on this host.
+//
+// Records a pending exception of host scope; someone other than the requester with
+// `exception:approve` decides it. `reason` and `expires_at` are required; `expires_at`
+// must be in the future and within `compliance.exception_max_days` (365 by default).
+// 400 naming the field for a missing reason, a past or too distant expiry or an
+// unknown `rule_id`; 409 when a pending or approved exception of the same rule on the
+// host exists.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /hosts/{id}/exceptions (the `RequestHostException` operationId).
+func (c *ClientWithResponses) RequestHostExceptionWithResponse(ctx context.Context, id ID, body RequestHostExceptionJSONRequestBody, reqEditors ...RequestEditorFn) (*RequestHostExceptionResponse, error) {
+	rsp, err := c.RequestHostException(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRequestHostExceptionResponse(rsp)
 }
 
 // ListHostKeysWithResponse The host's SSH host keys.
@@ -32288,6 +34426,128 @@ func ParseRefreshTokenResponse(rsp *http.Response) (*RefreshTokenResponse, error
 	return response, nil
 }
 
+// ParseListExceptionsResponse parses an HTTP response from a ListExceptionsWithResponse call
+func ParseListExceptionsResponse(rsp *http.Response) (*ListExceptionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListExceptionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ExceptionPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRequestExceptionResponse parses an HTTP response from a RequestExceptionWithResponse call
+func ParseRequestExceptionResponse(rsp *http.Response) (*RequestExceptionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RequestExceptionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Exception
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListComplianceFrameworksResponse parses an HTTP response from a ListComplianceFrameworksWithResponse call
 func ParseListComplianceFrameworksResponse(rsp *http.Response) (*ListComplianceFrameworksResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -33003,6 +35263,271 @@ func ParseCreateEventTicketResponse(rsp *http.Response) (*CreateEventTicketRespo
 			return nil, err
 		}
 		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetExceptionResponse parses an HTTP response from a GetExceptionWithResponse call
+func ParseGetExceptionResponse(rsp *http.Response) (*GetExceptionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetExceptionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Exception
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseApproveExceptionResponse parses an HTTP response from a ApproveExceptionWithResponse call
+func ParseApproveExceptionResponse(rsp *http.Response) (*ApproveExceptionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ApproveExceptionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Exception
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRejectExceptionResponse parses an HTTP response from a RejectExceptionWithResponse call
+func ParseRejectExceptionResponse(rsp *http.Response) (*RejectExceptionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RejectExceptionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Exception
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRevokeExceptionResponse parses an HTTP response from a RevokeExceptionWithResponse call
+func ParseRevokeExceptionResponse(rsp *http.Response) (*RevokeExceptionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeExceptionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Exception
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest UnexpectedError
@@ -34824,6 +37349,135 @@ func ParseRunHostDiscoveryResponse(rsp *http.Response) (*RunHostDiscoveryRespons
 			return nil, err
 		}
 		response.JSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListHostExceptionsResponse parses an HTTP response from a ListHostExceptionsWithResponse call
+func ParseListHostExceptionsResponse(rsp *http.Response) (*ListHostExceptionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListHostExceptionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ExceptionPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRequestHostExceptionResponse parses an HTTP response from a RequestHostExceptionWithResponse call
+func ParseRequestHostExceptionResponse(rsp *http.Response) (*RequestHostExceptionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RequestHostExceptionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Exception
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest UnexpectedError

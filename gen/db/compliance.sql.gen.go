@@ -12,8 +12,19 @@ import (
 	"github.com/google/uuid"
 )
 
+const complianceHostLock = `-- name: ComplianceHostLock :exec
+SELECT pg_advisory_xact_lock(7301, hashtext(CAST($1::uuid AS text)))
+`
+
+// ComplianceHostLock serializes, until the transaction ends, the writers of one host's
+// results: a scan storing them and an exception restating them.
+func (q *Queries) ComplianceHostLock(ctx context.Context, hostID uuid.UUID) error {
+	_, err := q.db.Exec(ctx, complianceHostLock, hostID)
+	return err
+}
+
 const complianceStatesOfHost = `-- name: ComplianceStatesOfHost :many
-SELECT rule_id, status, severity, reason, evidence_hash, first_seen_at FROM rule_states WHERE host_id = $1
+SELECT rule_id, status, severity, reason, evidence_hash, first_seen_at, exception_id, scan_id FROM rule_states WHERE host_id = $1
 `
 
 type ComplianceStatesOfHostRow struct {
@@ -23,6 +34,8 @@ type ComplianceStatesOfHostRow struct {
 	Reason       string
 	EvidenceHash []byte
 	FirstSeenAt  time.Time
+	ExceptionID  *uuid.UUID
+	ScanID       uuid.UUID
 }
 
 // ComplianceStatesOfHost returns a host's current states, which a scan compares its
@@ -43,6 +56,8 @@ func (q *Queries) ComplianceStatesOfHost(ctx context.Context, hostID uuid.UUID) 
 			&i.Reason,
 			&i.EvidenceHash,
 			&i.FirstSeenAt,
+			&i.ExceptionID,
+			&i.ScanID,
 		); err != nil {
 			return nil, err
 		}
@@ -88,14 +103,15 @@ func (q *Queries) EvidenceInsert(ctx context.Context, arg EvidenceInsertParams) 
 }
 
 const fleetComplianceAdd = `-- name: FleetComplianceAdd :exec
-INSERT INTO fleet_compliance (framework, shard, pass_count, fail_count, skipped_count, error_count)
+INSERT INTO fleet_compliance (framework, shard, pass_count, fail_count, skipped_count, error_count, excepted_count)
 SELECT unnest($1::text[]), compliance_shard($2::uuid), unnest($3::int[]), unnest($4::int[]),
-    unnest($5::int[]), unnest($6::int[])
+    unnest($5::int[]), unnest($6::int[]), unnest($7::int[])
 ON CONFLICT (framework, shard) DO UPDATE SET
     pass_count = fleet_compliance.pass_count + EXCLUDED.pass_count,
     fail_count = fleet_compliance.fail_count + EXCLUDED.fail_count,
     skipped_count = fleet_compliance.skipped_count + EXCLUDED.skipped_count,
-    error_count = fleet_compliance.error_count + EXCLUDED.error_count
+    error_count = fleet_compliance.error_count + EXCLUDED.error_count,
+    excepted_count = fleet_compliance.excepted_count + EXCLUDED.excepted_count
 `
 
 type FleetComplianceAddParams struct {
@@ -105,6 +121,7 @@ type FleetComplianceAddParams struct {
 	Fail       []int32
 	Skipped    []int32
 	Errors     []int32
+	Excepted   []int32
 }
 
 // FleetComplianceAdd adds a host's changes to the fleet totals, in the host's shard.
@@ -116,21 +133,24 @@ func (q *Queries) FleetComplianceAdd(ctx context.Context, arg FleetComplianceAdd
 		arg.Fail,
 		arg.Skipped,
 		arg.Errors,
+		arg.Excepted,
 	)
 	return err
 }
 
 const fleetComplianceTotals = `-- name: FleetComplianceTotals :one
 SELECT COALESCE(sum(pass_count), 0)::bigint AS pass, COALESCE(sum(fail_count), 0)::bigint AS fail,
-    COALESCE(sum(skipped_count), 0)::bigint AS skipped, COALESCE(sum(error_count), 0)::bigint AS errors
+    COALESCE(sum(skipped_count), 0)::bigint AS skipped, COALESCE(sum(error_count), 0)::bigint AS errors,
+    COALESCE(sum(excepted_count), 0)::bigint AS excepted
 FROM fleet_compliance WHERE framework = $1
 `
 
 type FleetComplianceTotalsRow struct {
-	Pass    int64
-	Fail    int64
-	Skipped int64
-	Errors  int64
+	Pass     int64
+	Fail     int64
+	Skipped  int64
+	Errors   int64
+	Excepted int64
 }
 
 // FleetComplianceTotals sums a framework's shards: the fleet's current results.
@@ -142,15 +162,17 @@ func (q *Queries) FleetComplianceTotals(ctx context.Context, framework string) (
 		&i.Fail,
 		&i.Skipped,
 		&i.Errors,
+		&i.Excepted,
 	)
 	return i, err
 }
 
 const fleetComplianceTotalsAt = `-- name: FleetComplianceTotalsAt :one
 SELECT COALESCE(sum(pass_count), 0)::bigint AS pass, COALESCE(sum(fail_count), 0)::bigint AS fail,
-    COALESCE(sum(skipped_count), 0)::bigint AS skipped, COALESCE(sum(error_count), 0)::bigint AS errors
+    COALESCE(sum(skipped_count), 0)::bigint AS skipped, COALESCE(sum(error_count), 0)::bigint AS errors,
+    COALESCE(sum(excepted_count), 0)::bigint AS excepted
 FROM (
-    SELECT DISTINCT ON (hh.host_id) hh.pass_count, hh.fail_count, hh.skipped_count, hh.error_count
+    SELECT DISTINCT ON (hh.host_id) hh.pass_count, hh.fail_count, hh.skipped_count, hh.error_count, hh.excepted_count
     FROM host_compliance_history hh JOIN hosts h ON h.id = hh.host_id
     WHERE hh.framework = $1 AND hh.valid_from <= $2 AND h.created_at <= $2
       AND (h.deleted_at IS NULL OR h.deleted_at > $2)
@@ -164,10 +186,11 @@ type FleetComplianceTotalsAtParams struct {
 }
 
 type FleetComplianceTotalsAtRow struct {
-	Pass    int64
-	Fail    int64
-	Skipped int64
-	Errors  int64
+	Pass     int64
+	Fail     int64
+	Skipped  int64
+	Errors   int64
+	Excepted int64
 }
 
 // FleetComplianceTotalsAt is FleetComplianceTotals as of an instant: each host live then
@@ -180,6 +203,7 @@ func (q *Queries) FleetComplianceTotalsAt(ctx context.Context, arg FleetComplian
 		&i.Fail,
 		&i.Skipped,
 		&i.Errors,
+		&i.Excepted,
 	)
 	return i, err
 }
@@ -416,7 +440,7 @@ func (q *Queries) FleetTopFailingRulesAt(ctx context.Context, arg FleetTopFailin
 }
 
 const hostComplianceAt = `-- name: HostComplianceAt :one
-SELECT pass_count, fail_count, skipped_count, error_count, critical_failing
+SELECT pass_count, fail_count, skipped_count, error_count, critical_failing, excepted_count
 FROM host_compliance_history
 WHERE host_id = $1 AND framework = $2 AND valid_from <= $3
 ORDER BY valid_from DESC
@@ -435,6 +459,7 @@ type HostComplianceAtRow struct {
 	SkippedCount    int32
 	ErrorCount      int32
 	CriticalFailing int32
+	ExceptedCount   int32
 }
 
 // HostComplianceAt is a host's rollup for a framework as of an instant (zeros before).
@@ -447,12 +472,13 @@ func (q *Queries) HostComplianceAt(ctx context.Context, arg HostComplianceAtPara
 		&i.SkippedCount,
 		&i.ErrorCount,
 		&i.CriticalFailing,
+		&i.ExceptedCount,
 	)
 	return i, err
 }
 
 const hostComplianceGet = `-- name: HostComplianceGet :one
-SELECT host_id, framework, pass_count, fail_count, skipped_count, error_count, critical_failing, updated_at FROM host_compliance WHERE host_id = $1 AND framework = $2
+SELECT host_id, framework, pass_count, fail_count, skipped_count, error_count, critical_failing, updated_at, excepted_count FROM host_compliance WHERE host_id = $1 AND framework = $2
 `
 
 type HostComplianceGetParams struct {
@@ -472,12 +498,13 @@ func (q *Queries) HostComplianceGet(ctx context.Context, arg HostComplianceGetPa
 		&i.ErrorCount,
 		&i.CriticalFailing,
 		&i.UpdatedAt,
+		&i.ExceptedCount,
 	)
 	return i, err
 }
 
 const hostComplianceOfHost = `-- name: HostComplianceOfHost :many
-SELECT framework, pass_count, fail_count, skipped_count, error_count, critical_failing
+SELECT framework, pass_count, fail_count, skipped_count, error_count, critical_failing, excepted_count
 FROM host_compliance WHERE host_id = $1
 `
 
@@ -488,6 +515,7 @@ type HostComplianceOfHostRow struct {
 	SkippedCount    int32
 	ErrorCount      int32
 	CriticalFailing int32
+	ExceptedCount   int32
 }
 
 func (q *Queries) HostComplianceOfHost(ctx context.Context, hostID uuid.UUID) ([]HostComplianceOfHostRow, error) {
@@ -506,6 +534,7 @@ func (q *Queries) HostComplianceOfHost(ctx context.Context, hostID uuid.UUID) ([
 			&i.SkippedCount,
 			&i.ErrorCount,
 			&i.CriticalFailing,
+			&i.ExceptedCount,
 		); err != nil {
 			return nil, err
 		}
@@ -521,21 +550,26 @@ const hostComplianceUpsert = `-- name: HostComplianceUpsert :exec
 WITH rows AS (
     SELECT unnest($3::text[]) AS framework, unnest($4::int[]) AS pass_count,
         unnest($5::int[]) AS fail_count, unnest($6::int[]) AS skipped_count,
-        unnest($7::int[]) AS error_count, unnest($8::int[]) AS critical_failing
+        unnest($7::int[]) AS error_count, unnest($8::int[]) AS critical_failing,
+        unnest($9::int[]) AS excepted_count
 ), history AS (
     INSERT INTO host_compliance_history (host_id, framework, valid_from, pass_count, fail_count, skipped_count,
-        error_count, critical_failing)
-    SELECT $1::uuid, framework, $2::timestamptz, pass_count, fail_count, skipped_count, error_count, critical_failing FROM rows
+        error_count, critical_failing, excepted_count)
+    SELECT $1::uuid, framework, $2::timestamptz, pass_count, fail_count, skipped_count, error_count, critical_failing,
+        excepted_count FROM rows
     ON CONFLICT (host_id, framework, valid_from) DO UPDATE SET pass_count = EXCLUDED.pass_count,
         fail_count = EXCLUDED.fail_count, skipped_count = EXCLUDED.skipped_count,
-        error_count = EXCLUDED.error_count, critical_failing = EXCLUDED.critical_failing
+        error_count = EXCLUDED.error_count, critical_failing = EXCLUDED.critical_failing,
+        excepted_count = EXCLUDED.excepted_count
 )
 INSERT INTO host_compliance (host_id, framework, pass_count, fail_count, skipped_count, error_count,
-    critical_failing, updated_at)
-SELECT $1::uuid, framework, pass_count, fail_count, skipped_count, error_count, critical_failing, $2::timestamptz FROM rows
+    critical_failing, updated_at, excepted_count)
+SELECT $1::uuid, framework, pass_count, fail_count, skipped_count, error_count, critical_failing, $2::timestamptz,
+    excepted_count FROM rows
 ON CONFLICT (host_id, framework) DO UPDATE SET pass_count = EXCLUDED.pass_count, fail_count = EXCLUDED.fail_count,
     skipped_count = EXCLUDED.skipped_count, error_count = EXCLUDED.error_count,
-    critical_failing = EXCLUDED.critical_failing, updated_at = EXCLUDED.updated_at
+    critical_failing = EXCLUDED.critical_failing, updated_at = EXCLUDED.updated_at,
+    excepted_count = EXCLUDED.excepted_count
 `
 
 type HostComplianceUpsertParams struct {
@@ -547,6 +581,7 @@ type HostComplianceUpsertParams struct {
 	Skipped    []int32
 	Errors     []int32
 	Critical   []int32
+	Excepted   []int32
 }
 
 // HostComplianceUpsert writes a host's changed rollups and their history rows.
@@ -560,6 +595,7 @@ func (q *Queries) HostComplianceUpsert(ctx context.Context, arg HostComplianceUp
 		arg.Skipped,
 		arg.Errors,
 		arg.Critical,
+		arg.Excepted,
 	)
 	return err
 }
@@ -581,24 +617,26 @@ func (q *Queries) HostLastScanSet(ctx context.Context, arg HostLastScanSetParams
 }
 
 const ruleFleetAdd = `-- name: RuleFleetAdd :exec
-INSERT INTO rule_fleet (rule_id, pass_hosts, fail_hosts, skipped_hosts, error_hosts)
-SELECT r, p, f, s, e
+INSERT INTO rule_fleet (rule_id, pass_hosts, fail_hosts, skipped_hosts, error_hosts, excepted_hosts)
+SELECT r, p, f, s, e, x
 FROM (SELECT unnest($1::text[]) AS r, unnest($2::int[]) AS p, unnest($3::int[]) AS f,
-    unnest($4::int[]) AS s, unnest($5::int[]) AS e) AS t
+    unnest($4::int[]) AS s, unnest($5::int[]) AS e, unnest($6::int[]) AS x) AS t
 ORDER BY r
 ON CONFLICT (rule_id) DO UPDATE SET
     pass_hosts = rule_fleet.pass_hosts + EXCLUDED.pass_hosts,
     fail_hosts = rule_fleet.fail_hosts + EXCLUDED.fail_hosts,
     skipped_hosts = rule_fleet.skipped_hosts + EXCLUDED.skipped_hosts,
-    error_hosts = rule_fleet.error_hosts + EXCLUDED.error_hosts
+    error_hosts = rule_fleet.error_hosts + EXCLUDED.error_hosts,
+    excepted_hosts = rule_fleet.excepted_hosts + EXCLUDED.excepted_hosts
 `
 
 type RuleFleetAddParams struct {
-	RuleIds []string
-	Pass    []int32
-	Fail    []int32
-	Skipped []int32
-	Errors  []int32
+	RuleIds  []string
+	Pass     []int32
+	Fail     []int32
+	Skipped  []int32
+	Errors   []int32
+	Excepted []int32
 }
 
 // RuleFleetAdd adds a host's changes to the per-rule host counts (rules in id order, so
@@ -610,60 +648,67 @@ func (q *Queries) RuleFleetAdd(ctx context.Context, arg RuleFleetAddParams) erro
 		arg.Fail,
 		arg.Skipped,
 		arg.Errors,
+		arg.Excepted,
 	)
 	return err
 }
 
 const ruleStatesUpsert = `-- name: RuleStatesUpsert :exec
-INSERT INTO rule_states (host_id, rule_id, status, severity, reason, evidence_hash, scan_id, first_seen_at, changed_at)
-SELECT $1::uuid, unnest($2::text[]), unnest($3::text[]), unnest($4::text[]),
-    unnest($5::text[]), unnest($6::bytea[]), $7::uuid, unnest($8::timestamptz[]),
-    $9::timestamptz
+INSERT INTO rule_states (host_id, rule_id, status, severity, reason, evidence_hash, scan_id, first_seen_at, changed_at,
+    exception_id)
+SELECT $1::uuid, r, s, sv, rs, eh, sc, fs, $2::timestamptz, NULLIF(e, '')::uuid
+FROM (SELECT unnest($3::text[]) AS r, unnest($4::text[]) AS s, unnest($5::text[]) AS sv,
+    unnest($6::text[]) AS rs, unnest($7::bytea[]) AS eh, unnest($8::uuid[]) AS sc,
+    unnest($9::timestamptz[]) AS fs, unnest($10::text[]) AS e) AS t
 ON CONFLICT (host_id, rule_id) DO UPDATE SET
     status = EXCLUDED.status, severity = EXCLUDED.severity, reason = EXCLUDED.reason,
-    evidence_hash = EXCLUDED.evidence_hash, scan_id = EXCLUDED.scan_id, changed_at = EXCLUDED.changed_at
+    evidence_hash = EXCLUDED.evidence_hash, scan_id = EXCLUDED.scan_id, changed_at = EXCLUDED.changed_at,
+    exception_id = EXCLUDED.exception_id
 `
 
 type RuleStatesUpsertParams struct {
 	HostID         uuid.UUID
+	ChangedAt      time.Time
 	RuleIds        []string
 	Statuses       []string
 	Severities     []string
 	Reasons        []string
 	EvidenceHashes [][]byte
-	ScanID         uuid.UUID
+	ScanIds        []uuid.UUID
 	FirstSeen      []time.Time
-	ChangedAt      time.Time
+	ExceptionIds   []string
 }
 
+// RuleStatesUpsert writes a host's changed states; an empty exception id is none.
 func (q *Queries) RuleStatesUpsert(ctx context.Context, arg RuleStatesUpsertParams) error {
 	_, err := q.db.Exec(ctx, ruleStatesUpsert,
 		arg.HostID,
+		arg.ChangedAt,
 		arg.RuleIds,
 		arg.Statuses,
 		arg.Severities,
 		arg.Reasons,
 		arg.EvidenceHashes,
-		arg.ScanID,
+		arg.ScanIds,
 		arg.FirstSeen,
-		arg.ChangedAt,
+		arg.ExceptionIds,
 	)
 	return err
 }
 
 const ruleTransitionsInsert = `-- name: RuleTransitionsInsert :exec
 INSERT INTO rule_transitions (id, host_id, rule_id, scan_id, change_kind, status, previous_status, severity,
-    previous_severity, reason, evidence_hash, occurred_at)
-SELECT i, $1::uuid, r, $2::uuid, k, s, NULLIF(ps, ''), sv, NULLIF(psv, ''), rs, eh, $3::timestamptz
-FROM (SELECT unnest($4::uuid[]) AS i, unnest($5::text[]) AS r, unnest($6::text[]) AS k,
-    unnest($7::text[]) AS s, unnest($8::text[]) AS ps, unnest($9::text[]) AS sv,
-    unnest($10::text[]) AS psv, unnest($11::text[]) AS rs,
-    unnest($12::bytea[]) AS eh) AS t
+    previous_severity, reason, evidence_hash, occurred_at, exception_id)
+SELECT i, $1::uuid, r, sc, k, s, NULLIF(ps, ''), sv, NULLIF(psv, ''), rs, eh, $2::timestamptz,
+    NULLIF(e, '')::uuid
+FROM (SELECT unnest($3::uuid[]) AS i, unnest($4::text[]) AS r, unnest($5::text[]) AS k,
+    unnest($6::text[]) AS s, unnest($7::text[]) AS ps, unnest($8::text[]) AS sv,
+    unnest($9::text[]) AS psv, unnest($10::text[]) AS rs,
+    unnest($11::bytea[]) AS eh, unnest($12::uuid[]) AS sc, unnest($13::text[]) AS e) AS t
 `
 
 type RuleTransitionsInsertParams struct {
 	HostID             uuid.UUID
-	ScanID             uuid.UUID
 	OccurredAt         time.Time
 	Ids                []uuid.UUID
 	RuleIds            []string
@@ -674,12 +719,13 @@ type RuleTransitionsInsertParams struct {
 	PreviousSeverities []string
 	Reasons            []string
 	EvidenceHashes     [][]byte
+	ScanIds            []uuid.UUID
+	ExceptionIds       []string
 }
 
 func (q *Queries) RuleTransitionsInsert(ctx context.Context, arg RuleTransitionsInsertParams) error {
 	_, err := q.db.Exec(ctx, ruleTransitionsInsert,
 		arg.HostID,
-		arg.ScanID,
 		arg.OccurredAt,
 		arg.Ids,
 		arg.RuleIds,
@@ -690,6 +736,8 @@ func (q *Queries) RuleTransitionsInsert(ctx context.Context, arg RuleTransitions
 		arg.PreviousSeverities,
 		arg.Reasons,
 		arg.EvidenceHashes,
+		arg.ScanIds,
+		arg.ExceptionIds,
 	)
 	return err
 }
@@ -1111,7 +1159,8 @@ func (q *Queries) ScanRequestCancel(ctx context.Context, arg ScanRequestCancelPa
 }
 
 const scanResultsAt = `-- name: ScanResultsAt :many
-SELECT DISTINCT ON (t.rule_id) t.rule_id, t.status, t.severity, t.reason, t.evidence_hash, t.occurred_at, t.scan_id
+SELECT DISTINCT ON (t.rule_id) t.rule_id, t.status, t.severity, t.reason, t.evidence_hash, t.occurred_at, t.scan_id,
+    t.exception_id
 FROM rule_transitions t
 WHERE t.host_id = $1 AND t.rule_id = ANY($2::text[]) AND t.occurred_at <= $3
 ORDER BY t.rule_id, t.occurred_at DESC, t.id DESC
@@ -1131,6 +1180,7 @@ type ScanResultsAtRow struct {
 	EvidenceHash []byte
 	OccurredAt   time.Time
 	ScanID       uuid.UUID
+	ExceptionID  *uuid.UUID
 }
 
 // ScanResultsAt returns, for the given rules of a host, the latest transition at or
@@ -1152,6 +1202,7 @@ func (q *Queries) ScanResultsAt(ctx context.Context, arg ScanResultsAtParams) ([
 			&i.EvidenceHash,
 			&i.OccurredAt,
 			&i.ScanID,
+			&i.ExceptionID,
 		); err != nil {
 			return nil, err
 		}

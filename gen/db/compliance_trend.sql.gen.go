@@ -13,25 +13,28 @@ import (
 )
 
 const fleetComplianceSnapshot = `-- name: FleetComplianceSnapshot :many
-INSERT INTO fleet_compliance_history (framework, at, pass_count, fail_count, skipped_count, error_count)
-SELECT t.framework, $1::timestamptz, t.pass, t.fail, t.skipped, t.errors
+INSERT INTO fleet_compliance_history (framework, at, pass_count, fail_count, skipped_count, error_count, excepted_count)
+SELECT t.framework, $1::timestamptz, t.pass, t.fail, t.skipped, t.errors, t.excepted
 FROM (
     SELECT framework, sum(pass_count)::bigint AS pass, sum(fail_count)::bigint AS fail,
-        sum(skipped_count)::bigint AS skipped, sum(error_count)::bigint AS errors
+        sum(skipped_count)::bigint AS skipped, sum(error_count)::bigint AS errors,
+        sum(excepted_count)::bigint AS excepted
     FROM fleet_compliance
     GROUP BY framework
 ) t
 LEFT JOIN LATERAL (
-    SELECT l.pass_count, l.fail_count, l.skipped_count, l.error_count
+    SELECT l.pass_count, l.fail_count, l.skipped_count, l.error_count, l.excepted_count
     FROM fleet_compliance_history l
     WHERE l.framework = t.framework
     ORDER BY l.at DESC
     LIMIT 1
 ) last ON true
 WHERE last.pass_count IS NULL
-   OR (last.pass_count, last.fail_count, last.skipped_count, last.error_count) <> (t.pass, t.fail, t.skipped, t.errors)
+   OR (last.pass_count, last.fail_count, last.skipped_count, last.error_count, last.excepted_count)
+      <> (t.pass, t.fail, t.skipped, t.errors, t.excepted)
 ON CONFLICT (framework, at) DO UPDATE SET pass_count = EXCLUDED.pass_count, fail_count = EXCLUDED.fail_count,
-    skipped_count = EXCLUDED.skipped_count, error_count = EXCLUDED.error_count
+    skipped_count = EXCLUDED.skipped_count, error_count = EXCLUDED.error_count,
+    excepted_count = EXCLUDED.excepted_count
 RETURNING framework, pass_count, fail_count
 `
 
@@ -67,10 +70,11 @@ func (q *Queries) FleetComplianceSnapshot(ctx context.Context, at time.Time) ([]
 
 const fleetComplianceTrend = `-- name: FleetComplianceTrend :many
 SELECT e.at::timestamptz AS at, COALESCE(h.pass_count, 0)::bigint AS pass, COALESCE(h.fail_count, 0)::bigint AS fail,
-    COALESCE(h.skipped_count, 0)::bigint AS skipped, COALESCE(h.error_count, 0)::bigint AS errors
+    COALESCE(h.skipped_count, 0)::bigint AS skipped, COALESCE(h.error_count, 0)::bigint AS errors,
+    COALESCE(h.excepted_count, 0)::bigint AS excepted
 FROM (SELECT unnest($1::timestamptz[]) AS at) e
 LEFT JOIN LATERAL (
-    SELECT fh.pass_count, fh.fail_count, fh.skipped_count, fh.error_count
+    SELECT fh.pass_count, fh.fail_count, fh.skipped_count, fh.error_count, fh.excepted_count
     FROM fleet_compliance_history fh
     WHERE fh.framework = $2 AND fh.at <= e.at
     ORDER BY fh.at DESC
@@ -85,11 +89,12 @@ type FleetComplianceTrendParams struct {
 }
 
 type FleetComplianceTrendRow struct {
-	At      time.Time
-	Pass    int64
-	Fail    int64
-	Skipped int64
-	Errors  int64
+	At       time.Time
+	Pass     int64
+	Fail     int64
+	Skipped  int64
+	Errors   int64
+	Excepted int64
 }
 
 // FleetComplianceTrend is HostComplianceTrend over the fleet's recorded totals.
@@ -108,6 +113,7 @@ func (q *Queries) FleetComplianceTrend(ctx context.Context, arg FleetComplianceT
 			&i.Fail,
 			&i.Skipped,
 			&i.Errors,
+			&i.Excepted,
 		); err != nil {
 			return nil, err
 		}
@@ -145,10 +151,11 @@ func (q *Queries) FleetScoreHighSince(ctx context.Context, arg FleetScoreHighSin
 
 const hostComplianceTrend = `-- name: HostComplianceTrend :many
 SELECT e.at::timestamptz AS at, COALESCE(h.pass_count, 0)::bigint AS pass, COALESCE(h.fail_count, 0)::bigint AS fail,
-    COALESCE(h.skipped_count, 0)::bigint AS skipped, COALESCE(h.error_count, 0)::bigint AS errors
+    COALESCE(h.skipped_count, 0)::bigint AS skipped, COALESCE(h.error_count, 0)::bigint AS errors,
+    COALESCE(h.excepted_count, 0)::bigint AS excepted
 FROM (SELECT unnest($1::timestamptz[]) AS at) e
 LEFT JOIN LATERAL (
-    SELECT hh.pass_count, hh.fail_count, hh.skipped_count, hh.error_count
+    SELECT hh.pass_count, hh.fail_count, hh.skipped_count, hh.error_count, hh.excepted_count
     FROM host_compliance_history hh
     WHERE hh.host_id = $2 AND hh.framework = $3 AND hh.valid_from <= e.at
     ORDER BY hh.valid_from DESC
@@ -164,11 +171,12 @@ type HostComplianceTrendParams struct {
 }
 
 type HostComplianceTrendRow struct {
-	At      time.Time
-	Pass    int64
-	Fail    int64
-	Skipped int64
-	Errors  int64
+	At       time.Time
+	Pass     int64
+	Fail     int64
+	Skipped  int64
+	Errors   int64
+	Excepted int64
 }
 
 // HostComplianceTrend returns, at each of @ends, the host's rollup for a framework as it
@@ -189,6 +197,7 @@ func (q *Queries) HostComplianceTrend(ctx context.Context, arg HostComplianceTre
 			&i.Fail,
 			&i.Skipped,
 			&i.Errors,
+			&i.Excepted,
 		); err != nil {
 			return nil, err
 		}
@@ -201,7 +210,7 @@ func (q *Queries) HostComplianceTrend(ctx context.Context, arg HostComplianceTre
 }
 
 const hostRuleStatesPage = `-- name: HostRuleStatesPage :many
-SELECT rule_id, status, severity, reason, scan_id, changed_at, first_seen_at
+SELECT rule_id, status, severity, reason, scan_id, changed_at, first_seen_at, exception_id
 FROM rule_states
 WHERE host_id = $1
   AND ($2::text[] IS NULL OR rule_id = ANY($2::text[]))
@@ -229,6 +238,7 @@ type HostRuleStatesPageRow struct {
 	ScanID      uuid.UUID
 	ChangedAt   time.Time
 	FirstSeenAt time.Time
+	ExceptionID *uuid.UUID
 }
 
 // HostRuleStatesPage pages a host's current results by rule id: of @rule_ids (every rule
@@ -258,6 +268,7 @@ func (q *Queries) HostRuleStatesPage(ctx context.Context, arg HostRuleStatesPage
 			&i.ScanID,
 			&i.ChangedAt,
 			&i.FirstSeenAt,
+			&i.ExceptionID,
 		); err != nil {
 			return nil, err
 		}
@@ -272,9 +283,9 @@ func (q *Queries) HostRuleStatesPage(ctx context.Context, arg HostRuleStatesPage
 const hostRuleStatesPageAt = `-- name: HostRuleStatesPageAt :many
 SELECT t.rule_id, t.status, t.severity, t.reason, t.scan_id, t.occurred_at AS changed_at,
     (SELECT min(f.occurred_at) FROM rule_transitions f
-     WHERE f.host_id = $1 AND f.rule_id = t.rule_id)::timestamptz AS first_seen_at
+     WHERE f.host_id = $1 AND f.rule_id = t.rule_id)::timestamptz AS first_seen_at, t.exception_id
 FROM (
-    SELECT DISTINCT ON (r.rule_id) r.rule_id, r.status, r.severity, r.reason, r.scan_id, r.occurred_at
+    SELECT DISTINCT ON (r.rule_id) r.rule_id, r.status, r.severity, r.reason, r.scan_id, r.occurred_at, r.exception_id
     FROM rule_transitions r
     WHERE r.host_id = $1 AND r.occurred_at <= $2
       AND ($3::text[] IS NULL OR r.rule_id = ANY($3::text[]))
@@ -305,6 +316,7 @@ type HostRuleStatesPageAtRow struct {
 	ScanID      uuid.UUID
 	ChangedAt   time.Time
 	FirstSeenAt time.Time
+	ExceptionID *uuid.UUID
 }
 
 // HostRuleStatesPageAt is HostRuleStatesPage as of an instant: each rule's latest
@@ -336,6 +348,7 @@ func (q *Queries) HostRuleStatesPageAt(ctx context.Context, arg HostRuleStatesPa
 			&i.ScanID,
 			&i.ChangedAt,
 			&i.FirstSeenAt,
+			&i.ExceptionID,
 		); err != nil {
 			return nil, err
 		}

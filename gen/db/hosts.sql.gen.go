@@ -17,7 +17,7 @@ const hostDetailGet = `-- name: HostDetailGet :one
 SELECT h.id, h.hostname, h.ip_address, h.port, h.display_name, h.description, h.environment, h.tags, h.group_id, h.username, h.created_by, h.created_at, h.updated_at, h.maintenance_mode, h.check_priority, h.last_scan_at, h.os_family, h.os_version, h.architecture, h.platform_identifier, h.os_discovered_at, h.deleted_at, h.effective_maintenance, l.host_id, l.monitoring_state, l.reachability_status, l.last_probe_at, l.last_response_ms, l.consecutive_failures, l.ping_consecutive_failures, l.ping_consecutive_successes, l.ssh_consecutive_failures, l.ssh_consecutive_successes, l.privilege_consecutive_failures, l.privilege_consecutive_successes, l.privilege, l.ssh_banner, l.last_state_change_at, l.last_error_type, l.last_error_message, l.next_probe_at, l.probe_lease_until, l.updated_at,
     COALESCE(c.pass_count, 0)::int AS compliance_pass, COALESCE(c.fail_count, 0)::int AS compliance_fail,
     COALESCE(c.skipped_count, 0)::int AS compliance_skipped, COALESCE(c.error_count, 0)::int AS compliance_error,
-    COALESCE(c.critical_failing, 0)::int AS compliance_critical
+    COALESCE(c.critical_failing, 0)::int AS compliance_critical, COALESCE(c.excepted_count, 0)::int AS compliance_excepted
 FROM live_hosts h JOIN host_liveness l ON l.host_id = h.id
 LEFT JOIN host_compliance c ON c.host_id = h.id AND c.framework = 'all'
 WHERE h.id = $1
@@ -31,6 +31,7 @@ type HostDetailGetRow struct {
 	ComplianceSkipped  int32
 	ComplianceError    int32
 	ComplianceCritical int32
+	ComplianceExcepted int32
 }
 
 // HostDetailGet returns a live host with its liveness row and its compliance rollup over
@@ -90,6 +91,7 @@ func (q *Queries) HostDetailGet(ctx context.Context, id uuid.UUID) (HostDetailGe
 		&i.ComplianceSkipped,
 		&i.ComplianceError,
 		&i.ComplianceCritical,
+		&i.ComplianceExcepted,
 	)
 	return i, err
 }
@@ -98,7 +100,7 @@ const hostDetailList = `-- name: HostDetailList :many
 SELECT h.id, h.hostname, h.ip_address, h.port, h.display_name, h.description, h.environment, h.tags, h.group_id, h.username, h.created_by, h.created_at, h.updated_at, h.maintenance_mode, h.check_priority, h.last_scan_at, h.os_family, h.os_version, h.architecture, h.platform_identifier, h.os_discovered_at, h.deleted_at, h.effective_maintenance, l.host_id, l.monitoring_state, l.reachability_status, l.last_probe_at, l.last_response_ms, l.consecutive_failures, l.ping_consecutive_failures, l.ping_consecutive_successes, l.ssh_consecutive_failures, l.ssh_consecutive_successes, l.privilege_consecutive_failures, l.privilege_consecutive_successes, l.privilege, l.ssh_banner, l.last_state_change_at, l.last_error_type, l.last_error_message, l.next_probe_at, l.probe_lease_until, l.updated_at,
     COALESCE(c.pass_count, 0)::int AS compliance_pass, COALESCE(c.fail_count, 0)::int AS compliance_fail,
     COALESCE(c.skipped_count, 0)::int AS compliance_skipped, COALESCE(c.error_count, 0)::int AS compliance_error,
-    COALESCE(c.critical_failing, 0)::int AS compliance_critical
+    COALESCE(c.critical_failing, 0)::int AS compliance_critical, COALESCE(c.excepted_count, 0)::int AS compliance_excepted
 FROM live_hosts h JOIN host_liveness l ON l.host_id = h.id
 LEFT JOIN host_compliance c ON c.host_id = h.id AND c.framework = 'all'
 WHERE h.id = ANY ($1::uuid[])
@@ -112,6 +114,7 @@ type HostDetailListRow struct {
 	ComplianceSkipped  int32
 	ComplianceError    int32
 	ComplianceCritical int32
+	ComplianceExcepted int32
 }
 
 // HostDetailList is HostDetailGet for the host details asked at about the same time
@@ -174,6 +177,7 @@ func (q *Queries) HostDetailList(ctx context.Context, ids []uuid.UUID) ([]HostDe
 			&i.ComplianceSkipped,
 			&i.ComplianceError,
 			&i.ComplianceCritical,
+			&i.ComplianceExcepted,
 		); err != nil {
 			return nil, err
 		}
@@ -334,7 +338,7 @@ const hostList = `-- name: HostList :many
 SELECT h.id, h.hostname, h.ip_address, h.port, h.display_name, h.description, h.environment, h.tags, h.group_id, h.username, h.created_by, h.created_at, h.updated_at, h.maintenance_mode, h.check_priority, h.last_scan_at, h.os_family, h.os_version, h.architecture, h.platform_identifier, h.os_discovered_at, h.deleted_at, h.effective_maintenance, (c.host_id IS NOT NULL)::boolean AS has_compliance,
     COALESCE(c.pass_count, 0)::int AS compliance_pass, COALESCE(c.fail_count, 0)::int AS compliance_fail,
     COALESCE(c.skipped_count, 0)::int AS compliance_skipped, COALESCE(c.error_count, 0)::int AS compliance_error,
-    COALESCE(c.critical_failing, 0)::int AS compliance_critical
+    COALESCE(c.critical_failing, 0)::int AS compliance_critical, COALESCE(c.excepted_count, 0)::int AS compliance_excepted
 FROM live_hosts h
 LEFT JOIN host_compliance c ON c.host_id = h.id AND c.framework = 'all'
 WHERE ($1::uuid IS NULL OR h.id > $1::uuid)
@@ -366,6 +370,7 @@ type HostListRow struct {
 	ComplianceSkipped  int32
 	ComplianceError    int32
 	ComplianceCritical int32
+	ComplianceExcepted int32
 }
 
 // HostList returns live hosts in id order after the cursor, filtered; every filter is
@@ -418,6 +423,7 @@ func (q *Queries) HostList(ctx context.Context, arg HostListParams) ([]HostListR
 			&i.ComplianceSkipped,
 			&i.ComplianceError,
 			&i.ComplianceCritical,
+			&i.ComplianceExcepted,
 		); err != nil {
 			return nil, err
 		}

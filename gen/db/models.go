@@ -114,6 +114,29 @@ type AuditKey struct {
 	CreatedAt time.Time
 }
 
+type ComplianceException struct {
+	ID                uuid.UUID
+	RuleID            string
+	Scope             string
+	HostID            *uuid.UUID
+	GroupID           *uuid.UUID
+	Status            string
+	Reason            string
+	ExpiresAt         time.Time
+	RequestedBy       string
+	RequestedAt       time.Time
+	DecidedBy         *string
+	DecidedAt         *time.Time
+	DecisionReason    *string
+	RevokedBy         *string
+	RevokedAt         *time.Time
+	RevokeReason      *string
+	ExpiredAt         *time.Time
+	ExpiringAlertedAt *time.Time
+	CorrelationID     string
+	UpdatedAt         time.Time
+}
+
 type CustomRole struct {
 	ID          string
 	Description string
@@ -206,21 +229,23 @@ type FeedWatermark struct {
 }
 
 type FleetCompliance struct {
-	Framework    string
-	Shard        int16
-	PassCount    int64
-	FailCount    int64
-	SkippedCount int64
-	ErrorCount   int64
+	Framework     string
+	Shard         int16
+	PassCount     int64
+	FailCount     int64
+	SkippedCount  int64
+	ErrorCount    int64
+	ExceptedCount int64
 }
 
 type FleetComplianceHistory struct {
-	Framework    string
-	At           time.Time
-	PassCount    int64
-	FailCount    int64
-	SkippedCount int64
-	ErrorCount   int64
+	Framework     string
+	At            time.Time
+	PassCount     int64
+	FailCount     int64
+	SkippedCount  int64
+	ErrorCount    int64
+	ExceptedCount int64
 }
 
 type Host struct {
@@ -257,6 +282,7 @@ type HostCompliance struct {
 	ErrorCount      int32
 	CriticalFailing int32
 	UpdatedAt       time.Time
+	ExceptedCount   int32
 }
 
 type HostComplianceHistory struct {
@@ -268,6 +294,7 @@ type HostComplianceHistory struct {
 	SkippedCount    int32
 	ErrorCount      int32
 	CriticalFailing int32
+	ExceptedCount   int32
 }
 
 type HostGroup struct {
@@ -495,11 +522,12 @@ type RefreshToken struct {
 }
 
 type RuleFleet struct {
-	RuleID       string
-	PassHosts    int32
-	FailHosts    int32
-	SkippedHosts int32
-	ErrorHosts   int32
+	RuleID        string
+	PassHosts     int32
+	FailHosts     int32
+	SkippedHosts  int32
+	ErrorHosts    int32
+	ExceptedHosts int32
 }
 
 type RuleState struct {
@@ -512,6 +540,7 @@ type RuleState struct {
 	ScanID       uuid.UUID
 	FirstSeenAt  time.Time
 	ChangedAt    time.Time
+	ExceptionID  *uuid.UUID
 }
 
 type RuleTransition struct {
@@ -527,6 +556,7 @@ type RuleTransition struct {
 	Reason           string
 	EvidenceHash     []byte
 	OccurredAt       time.Time
+	ExceptionID      *uuid.UUID
 }
 
 type Scan struct {

@@ -26,6 +26,7 @@ import (
 	"github.com/openwatch/openwatch/internal/config"
 	"github.com/openwatch/openwatch/internal/credential"
 	"github.com/openwatch/openwatch/internal/events"
+	"github.com/openwatch/openwatch/internal/exception"
 	"github.com/openwatch/openwatch/internal/host"
 	"github.com/openwatch/openwatch/internal/hostkey"
 	"github.com/openwatch/openwatch/internal/hostssh"
@@ -119,24 +120,25 @@ type App struct {
 
 // The domains' handler types, aliased so they can be embedded side by side.
 type (
-	systemHandlers   = system.Handlers
-	authHandlers     = auth.Handlers
-	userHandlers     = user.Handlers
-	roleHandlers     = role.Handlers
-	licenseHandlers  = license.Handlers
-	saHandlers       = serviceaccount.Handlers
-	auditHandlers    = audit.Handlers
-	hostHandlers     = host.Handlers
-	credHandlers     = credential.Handlers
-	livenessHandlers = liveness.Handlers
-	intelHandlers    = intel.Handlers
-	activityHandlers = activity.Handlers
-	netscanHandlers  = netscan.Handlers
-	scanHandlers     = scan.Handlers
-	eventsHandlers   = events.Handlers
-	hostkeyHandlers  = hostkey.Handlers
-	alertHandlers    = alert.Handlers
-	notifyHandlers   = notify.Handlers
+	systemHandlers    = system.Handlers
+	authHandlers      = auth.Handlers
+	userHandlers      = user.Handlers
+	roleHandlers      = role.Handlers
+	licenseHandlers   = license.Handlers
+	saHandlers        = serviceaccount.Handlers
+	auditHandlers     = audit.Handlers
+	hostHandlers      = host.Handlers
+	credHandlers      = credential.Handlers
+	livenessHandlers  = liveness.Handlers
+	intelHandlers     = intel.Handlers
+	activityHandlers  = activity.Handlers
+	netscanHandlers   = netscan.Handlers
+	scanHandlers      = scan.Handlers
+	eventsHandlers    = events.Handlers
+	hostkeyHandlers   = hostkey.Handlers
+	alertHandlers     = alert.Handlers
+	notifyHandlers    = notify.Handlers
+	exceptionHandlers = exception.Handlers
 )
 
 // server is the one strict server: each domain's handlers, embedded. A missing operation
@@ -160,6 +162,7 @@ type server struct {
 	*hostkeyHandlers
 	*alertHandlers
 	*notifyHandlers
+	*exceptionHandlers
 }
 
 var _ api.StrictServerInterface = (*server)(nil)
@@ -286,25 +289,30 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	notifications := notify.NewService(d.Pool, keyring, aw, jobs.Client, notifyOpts)
 	jobs.AddQueue(notify.Queue, notifications.Slots())
 	jobs.AddPeriodic(notifications.RegisterJobs(jobs.Workers)...)
+	exceptions := exception.NewService(d.Pool, aw, complianceScans, exception.Options{Logger: d.Logger, Now: now,
+		MaxLifetime:    time.Duration(d.Config.Compliance.ExceptionMaxDays) * 24 * time.Hour,
+		ExpiringWindow: time.Duration(d.Config.Compliance.ExceptionExpiringDays) * 24 * time.Hour})
+	jobs.AddPeriodic(exceptions.RegisterJobs(jobs.Workers)...)
 	handlers := &server{
-		systemHandlers:   system.NewHandlers(system.NewHealth(d.Pool, now), buildinfo.Get()),
-		authHandlers:     auth.NewHandlers(authSvc),
-		userHandlers:     user.NewHandlers(users),
-		roleHandlers:     role.NewHandlers(role.NewService(d.Pool, aw), d.Operations.LicenseGates()),
-		licenseHandlers:  license.NewHandlers(lic, verifier, aw),
-		auditHandlers:    audit.NewHandlers(aw),
-		hostHandlers:     host.NewHandlers(hosts, complianceScans),
-		credHandlers:     credential.NewHandlers(creds),
-		saHandlers:       serviceaccount.NewHandlers(serviceaccount.NewService(d.Pool, authSvc, aw, now)),
-		livenessHandlers: liveness.NewHandlers(live),
-		intelHandlers:    intel.NewHandlers(intelSvc),
-		activityHandlers: activity.NewHandlers(activity.NewService(d.Pool)),
-		netscanHandlers:  netscan.NewHandlers(scans),
-		scanHandlers:     scan.NewHandlers(complianceScans),
-		eventsHandlers:   events.NewHandlers(broker, tickets, events.HandlerOptions{Heartbeat: d.EventHeartbeat, Reloader: authSvc.Reload, Logger: d.Logger}),
-		hostkeyHandlers:  hostkey.NewHandlers(hostkey.NewService(d.Pool, aw)),
-		alertHandlers:    alert.NewHandlers(alerts),
-		notifyHandlers:   notify.NewHandlers(notifications),
+		systemHandlers:    system.NewHandlers(system.NewHealth(d.Pool, now), buildinfo.Get()),
+		authHandlers:      auth.NewHandlers(authSvc),
+		userHandlers:      user.NewHandlers(users),
+		roleHandlers:      role.NewHandlers(role.NewService(d.Pool, aw), d.Operations.LicenseGates()),
+		licenseHandlers:   license.NewHandlers(lic, verifier, aw),
+		auditHandlers:     audit.NewHandlers(aw),
+		hostHandlers:      host.NewHandlers(hosts, complianceScans),
+		credHandlers:      credential.NewHandlers(creds),
+		saHandlers:        serviceaccount.NewHandlers(serviceaccount.NewService(d.Pool, authSvc, aw, now)),
+		livenessHandlers:  liveness.NewHandlers(live),
+		intelHandlers:     intel.NewHandlers(intelSvc),
+		activityHandlers:  activity.NewHandlers(activity.NewService(d.Pool)),
+		netscanHandlers:   netscan.NewHandlers(scans),
+		scanHandlers:      scan.NewHandlers(complianceScans),
+		eventsHandlers:    events.NewHandlers(broker, tickets, events.HandlerOptions{Heartbeat: d.EventHeartbeat, Reloader: authSvc.Reload, Logger: d.Logger}),
+		hostkeyHandlers:   hostkey.NewHandlers(hostkey.NewService(d.Pool, aw)),
+		alertHandlers:     alert.NewHandlers(alerts),
+		notifyHandlers:    notify.NewHandlers(notifications),
+		exceptionHandlers: exception.NewHandlers(exceptions),
 	}
 	httpSrv, err := httpserver.New(httpserver.Options{
 		Logger: d.Logger, Doc: d.Doc, Operations: d.Operations, Handlers: handlers,

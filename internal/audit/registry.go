@@ -107,6 +107,12 @@ const (
 	ActionNotificationChannelDeleted Action = "notification_channel.deleted"
 	ActionNotificationChannelTested  Action = "notification_channel.tested"
 	ActionNotificationRedelivered    Action = "notification_delivery.redelivered"
+
+	ActionExceptionRequested Action = "exception.requested"
+	ActionExceptionApproved  Action = "exception.approved"
+	ActionExceptionRejected  Action = "exception.rejected"
+	ActionExceptionRevoked   Action = "exception.revoked"
+	ActionExceptionExpired   Action = "exception.expired"
 )
 
 // Actions is the registry of every action an event may record. Adding an action means
@@ -190,6 +196,12 @@ var Actions = map[Action]Spec{
 	ActionNotificationChannelDeleted: {SeverityNotice, "A notification channel was deleted."},
 	ActionNotificationChannelTested:  {SeverityInfo, "A test message was sent through a notification channel."},
 	ActionNotificationRedelivered:    {SeverityInfo, "A failed notification delivery was queued again."},
+
+	ActionExceptionRequested: {SeverityNotice, "An exception (risk acceptance) of a rule was requested."},
+	ActionExceptionApproved:  {SeverityWarning, "An exception was approved: the rule's failures it covers are accepted until it expires."},
+	ActionExceptionRejected:  {SeverityNotice, "A requested exception was rejected."},
+	ActionExceptionRevoked:   {SeverityNotice, "An approved exception was revoked: the rule's failures count again."},
+	ActionExceptionExpired:   {SeverityNotice, "An exception reached its expiry: the rule's failures count again."},
 }
 
 // The actor types an event may name: the kinds of authz.Actor, and an anonymous caller.

@@ -69,6 +69,11 @@ const (
 	PermNotifyWrite  = "notification:write"
 	PermNotifyDelete = "notification:delete"
 	PermNotifyTest   = "notification:test"
+
+	PermExceptionRead    = "exception:read"
+	PermExceptionRequest = "exception:request"
+	PermExceptionApprove = "exception:approve"
+	PermExceptionRevoke  = "exception:revoke"
 )
 
 // Categories lists the permission categories.
@@ -88,6 +93,7 @@ func Categories() []Category {
 		{ID: "scan", Description: "Compliance scans, their results and evidence, and the rule corpus."},
 		{ID: "alert", Description: "Alerts raised by liveness and compliance drift, and their lifecycle."},
 		{ID: "notification", Description: "Notification channels and the deliveries of alert notices."},
+		{ID: "exception", Description: "Exceptions (risk acceptance) of failing rules, decided by a second person."},
 	}
 }
 
@@ -132,6 +138,10 @@ func Permissions() []Permission {
 		{ID: PermNotifyWrite, Category: "notification", Description: "Create and change notification channels and redeliver failed deliveries.", Dangerous: true},
 		{ID: PermNotifyDelete, Category: "notification", Description: "Delete notification channels.", Dangerous: true},
 		{ID: PermNotifyTest, Category: "notification", Description: "Send a test message through a notification channel."},
+		{ID: PermExceptionRead, Category: "exception", Description: "List and read exceptions."},
+		{ID: PermExceptionRequest, Category: "exception", Description: "Request an exception of a rule on a host, a group or the fleet."},
+		{ID: PermExceptionApprove, Category: "exception", Description: "Approve or reject exceptions requested by someone else.", Dangerous: true},
+		{ID: PermExceptionRevoke, Category: "exception", Description: "Revoke approved exceptions."},
 	}
 }
 
@@ -152,11 +162,11 @@ func BuiltInRoles() []Role {
 	sort.Strings(all)
 	return []Role{
 		{ID: RoleViewer, Description: "Read-only access.", BuiltIn: true,
-			Permissions: []string{PermAccountSelf, PermActivity, PermAlertRead, PermHostRead, PermCompRead, PermLicRead, PermScanRead, PermSysRead}},
+			Permissions: []string{PermAccountSelf, PermActivity, PermAlertRead, PermHostRead, PermCompRead, PermExceptionRead, PermLicRead, PermScanRead, PermSysRead}},
 		{ID: RoleAuditor, Description: "Read access plus audit and compliance review.", BuiltIn: true,
-			Permissions: []string{PermAccountSelf, PermActivity, PermAlertRead, PermAuditExport, PermAuditRead, PermAuditVerify, PermCompRead, PermHostRead, PermLicRead, PermRoleRead, PermSARead, PermScanRead, PermSecRead, PermSysRead, PermUserRead}},
+			Permissions: []string{PermAccountSelf, PermActivity, PermAlertRead, PermAuditExport, PermAuditRead, PermAuditVerify, PermCompRead, PermExceptionRead, PermHostRead, PermLicRead, PermRoleRead, PermSARead, PermScanRead, PermSecRead, PermSysRead, PermUserRead}},
 		{ID: RoleSecurityAdmin, Description: "Security configuration: users, roles and access.", BuiltIn: true,
-			Permissions: []string{PermAccountSelf, PermActivity, PermAlertAck, PermAlertRead, PermAlertResolve, PermAlertWrite, PermAuditRead, PermCompRead, PermCredDelete, PermCredRead, PermCredWrite, PermHostRead, PermLicRead, PermRoleAssign, PermRoleRead, PermRoleWrite, PermSARead, PermSAWrite, PermScanCancel, PermScanExecute, PermScanRead, PermSecRead, PermSecWrite, PermSysRead, PermUserDelete, PermUserRead, PermUserWrite}},
+			Permissions: []string{PermAccountSelf, PermActivity, PermAlertAck, PermAlertRead, PermAlertResolve, PermAlertWrite, PermAuditRead, PermCompRead, PermCredDelete, PermCredRead, PermCredWrite, PermExceptionApprove, PermExceptionRead, PermExceptionRequest, PermExceptionRevoke, PermHostRead, PermLicRead, PermRoleAssign, PermRoleRead, PermRoleWrite, PermSARead, PermSAWrite, PermScanCancel, PermScanExecute, PermScanRead, PermSecRead, PermSecWrite, PermSysRead, PermUserDelete, PermUserRead, PermUserWrite}},
 		{ID: RoleAdmin, Description: "Full system administration.", BuiltIn: true, Permissions: all},
 	}
 }

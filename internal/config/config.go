@@ -34,6 +34,8 @@ type Config struct {
 	Notifications NotificationsConfig `toml:"notifications"`
 	// Alerts tunes the alert sources: score drops, failing scans, the audit chain check.
 	Alerts AlertsConfig `toml:"alerts"`
+	// Compliance bounds exceptions (risk acceptance).
+	Compliance ComplianceConfig `toml:"compliance"`
 }
 
 // AlertsConfig holds the thresholds of the alert sources that judge numbers: a host's or
@@ -48,6 +50,13 @@ type AlertsConfig struct {
 	FleetScoreWindowHours  int      `toml:"fleet_score_window_hours" help:"{hours} over which a fleet score drop is measured, from its highest score in the window (1 to 720)"`
 	ScanFailures           int      `toml:"scan_failures" help:"{number} of a host's scans failing in a row (cancelled ones aside) that raises scan_failing (1 to 100)"`
 	AuditVerifyInterval    Duration `toml:"audit_verify_interval" help:"{duration} between two verifications of the audit chain, 1m to 7d; a broken chain raises audit_chain_broken; 0 turns the periodic check off"`
+}
+
+// ComplianceConfig bounds exceptions: how long one may last and how early before its
+// expiry an approved one raises an exception_expiring alert.
+type ComplianceConfig struct {
+	ExceptionMaxDays      int `toml:"exception_max_days" help:"longest lifetime of an exception in {days} from its request (1 to 3650)"`
+	ExceptionExpiringDays int `toml:"exception_expiring_days" help:"{days} before an approved exception's expiry that an exception_expiring alert is raised (0 to 365; 0 raises none)"`
 }
 
 // NotificationsConfig limits the addresses outbound notifications (webhooks, Slack, SMTP)
@@ -157,6 +166,7 @@ func Default() Config {
 		SSH: SSHConfig{
 			AllowedNetworks: AllNetworks(),
 		},
+		Compliance: ComplianceConfig{ExceptionMaxDays: 365, ExceptionExpiringDays: 7},
 		Notifications: NotificationsConfig{
 			AllowedNetworks: AllNetworks(),
 			DeniedNetworks:  Networks{netip.MustParsePrefix("169.254.0.0/16"), netip.MustParsePrefix("fe80::/10")},

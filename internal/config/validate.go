@@ -147,6 +147,12 @@ func (c Config) Validate() error {
 	if d := al.AuditVerifyInterval.Duration; d != 0 && (d < minAuditVerify || d > maxAuditVerify) {
 		bad("alerts.audit_verify_interval", "must be 0 (off) or between %s and %s", Duration{minAuditVerify}, Duration{maxAuditVerify})
 	}
+	if d := c.Compliance.ExceptionMaxDays; d < 1 || d > 3650 {
+		bad("compliance.exception_max_days", "must be between 1 and 3650")
+	}
+	if d := c.Compliance.ExceptionExpiringDays; d < 0 || d > 365 {
+		bad("compliance.exception_expiring_days", "must be between 0 and 365")
+	}
 	if len(c.Notifications.AllowedNetworks) == 0 {
 		bad("notifications.allowed_networks", "must name at least one network, such as 10.0.0.0/8 (0.0.0.0/0,::/0 allows every address)")
 	}

@@ -34,9 +34,9 @@ func listItem(row dbq.HostListRow) api.HostListItem {
 	}
 	if row.HasCompliance {
 		s := toSummary(Compliance{Pass: int(row.CompliancePass), Fail: int(row.ComplianceFail),
-			Skipped: int(row.ComplianceSkipped), Error: int(row.ComplianceError)})
+			Skipped: int(row.ComplianceSkipped), Error: int(row.ComplianceError), Excepted: int(row.ComplianceExcepted)})
 		item.ComplianceSummary = &api.HostListComplianceSummary{Passing: s.Passing, Failing: s.Failing, Skipped: s.Skipped,
-			Error: s.Error, Total: s.Total, CriticalFailing: int64(row.ComplianceCritical)}
+			Error: s.Error, Total: s.Total, CriticalFailing: int64(row.ComplianceCritical), Excepted: s.Excepted}
 	}
 	return item
 }

@@ -161,6 +161,11 @@ func (h *Handlers) PutHostMaintenance(ctx context.Context, req api.PutHostMainte
 
 // toSummary is the seed's HostComplianceSummary: total counts every result.
 func toSummary(c Compliance) api.HostComplianceSummary {
-	return api.HostComplianceSummary{Passing: int64(c.Pass), Failing: int64(c.Fail), Skipped: int64(c.Skipped),
-		Error: int64(c.Error), Total: int64(c.Pass + c.Fail + c.Skipped + c.Error)}
+	out := api.HostComplianceSummary{Passing: int64(c.Pass), Failing: int64(c.Fail), Skipped: int64(c.Skipped),
+		Error: int64(c.Error), Total: int64(c.Pass + c.Fail + c.Skipped + c.Error + c.Excepted)}
+	if c.Excepted > 0 {
+		n := int64(c.Excepted)
+		out.Excepted = &n
+	}
+	return out
 }

@@ -266,6 +266,8 @@ func (s *Service) LivenessSummaries(ctx context.Context, ids []uuid.UUID) (map[u
 // rules (every rule, or one framework's), and how many failing ones are critical.
 type Compliance struct {
 	Pass, Fail, Skipped, Error, CriticalFailing int
+	// Excepted counts fails an exception in force accepts: neither pass nor fail.
+	Excepted int
 }
 
 // Detail returns a live host, its liveness (nil while no probe has reached it) and its
@@ -278,7 +280,7 @@ func (s *Service) Detail(ctx context.Context, id uuid.UUID) (Host, *dbq.HostLive
 	}
 	if found {
 		c := Compliance{Pass: int(row.CompliancePass), Fail: int(row.ComplianceFail), Skipped: int(row.ComplianceSkipped),
-			Error: int(row.ComplianceError), CriticalFailing: int(row.ComplianceCritical)}
+			Error: int(row.ComplianceError), CriticalFailing: int(row.ComplianceCritical), Excepted: int(row.ComplianceExcepted)}
 		return row.LiveHost, probed(row.HostLiveness), c, nil
 	}
 	// No row: the host does not exist, or (never expected) has no liveness row yet.

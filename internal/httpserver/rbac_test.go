@@ -15,6 +15,8 @@ import (
 	"github.com/openwatch/openwatch/internal/apitest"
 	"github.com/openwatch/openwatch/internal/app"
 	"github.com/openwatch/openwatch/internal/authz"
+	"github.com/openwatch/openwatch/internal/rule"
+	"github.com/openwatch/openwatch/internal/scan"
 )
 
 var pathParam = regexp.MustCompile(`\{[^}]+\}`)
@@ -53,6 +55,12 @@ var validBodies = map[string]func(n int) any{
 	"createCredential": func(n int) any {
 		return map[string]string{"scope": "system", "name": fmt.Sprintf("made-%d", n), "username": "root",
 			"auth_method": "password", "password": "matrix-password-0123"}
+	},
+	"requestException": func(n int) any {
+		// A rule of its own each time: a second open exception of a rule and scope is a 409.
+		rules := scan.LoadCatalog(rule.Embedded).Rules()
+		return map[string]any{"rule_id": rules[n%len(rules)].ID, "scope": "fleet", "reason": fmt.Sprintf("made %d", n),
+			"expires_at": time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339)}
 	},
 }
 

@@ -41,7 +41,7 @@ func toScan(r dbq.Scan) api.Scan {
 
 func toResult(r Result) api.ScanResult {
 	return api.ScanResult{RuleId: r.RuleID, Title: r.Title, Severity: api.RuleSeverity(r.Severity),
-		Status: api.ResultStatus(r.Status), Reason: r.Reason, ChangedAt: r.ChangedAt}
+		Status: api.ResultStatus(r.Status), Reason: r.Reason, ChangedAt: r.ChangedAt, ExceptionId: r.ExceptionID}
 }
 
 func toEvidence(ev *engine.Evidence) *api.EvidenceCheck {

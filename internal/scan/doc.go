@@ -50,6 +50,14 @@
 //     finds its scan ended writes nothing.
 //   - A scan that cannot reach its host, or whose program fails, ends failed with the
 //     reason and writes no result. A cancelled scan writes none either.
-//   - One score formula everywhere: passing_fraction = pass / (pass + fail); skipped and
-//     error are counted apart.
+//   - One score formula everywhere: passing_fraction = pass / (pass + fail); skipped,
+//     error and excepted are counted apart.
+//
+// Exceptions (package exception): a fail that an approved, unexpired exception covering
+// the host accepts is stored as excepted, naming the exception (rule_states and
+// rule_transitions.exception_id), and counted as excepted in every rollup. A scan applies
+// the exceptions in force when it stores its results; an exception taking effect or
+// ending restates the covered hosts' results through ReconcileExceptionsTx, in the
+// exception's transaction, with the same writes (the transition keeps the scan that found
+// the result), so as_of answers and trends follow.
 package scan

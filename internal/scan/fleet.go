@@ -35,12 +35,14 @@ func ruleIDsOf(f *Framework) []string {
 	return ids
 }
 
-// Totals are results counted by status.
+// Totals are results counted by status. Excepted results (fails an exception accepts)
+// are neither pass nor fail.
 type Totals struct {
-	Pass, Fail, Skipped, Error int64
+	Pass, Fail, Skipped, Error, Excepted int64
 }
 
-// PassingFraction is the one score formula: pass / (pass + fail), 0 without either.
+// PassingFraction is the one score formula: pass / (pass + fail), 0 without either;
+// excepted results count in neither.
 func (t Totals) PassingFraction() float64 {
 	if t.Pass+t.Fail == 0 {
 		return 0
@@ -67,10 +69,10 @@ func (s *Service) FleetTotals(ctx context.Context, framework *string, asOf *time
 func (s *Service) fleetTotals(ctx context.Context, f *Framework, asOf *time.Time) (Totals, error) {
 	if asOf != nil {
 		r, err := s.q.FleetComplianceTotalsAt(ctx, dbq.FleetComplianceTotalsAtParams{Framework: f.ID, At: *asOf})
-		return Totals{r.Pass, r.Fail, r.Skipped, r.Errors}, pg.Translate(err)
+		return Totals{r.Pass, r.Fail, r.Skipped, r.Errors, r.Excepted}, pg.Translate(err)
 	}
 	r, err := s.q.FleetComplianceTotals(ctx, f.ID)
-	return Totals{r.Pass, r.Fail, r.Skipped, r.Errors}, pg.Translate(err)
+	return Totals{r.Pass, r.Fail, r.Skipped, r.Errors, r.Excepted}, pg.Translate(err)
 }
 
 // RuleFailure is a rule and the number of hosts it fails on.
@@ -193,5 +195,5 @@ func (s *Service) HostCompliance(ctx context.Context, hostID uuid.UUID, framewor
 		return host.Compliance{}, pg.IgnoreNotFound(err)
 	}
 	return host.Compliance{Pass: int(r.PassCount), Fail: int(r.FailCount), Skipped: int(r.SkippedCount), Error: int(r.ErrorCount),
-		CriticalFailing: int(r.CriticalFailing)}, nil
+		CriticalFailing: int(r.CriticalFailing), Excepted: int(r.ExceptedCount)}, nil
 }

@@ -186,7 +186,7 @@ func (h *Handlers) GetFleetScore(ctx context.Context, req api.GetFleetScoreReque
 	if err != nil {
 		return nil, err
 	}
-	return api.GetFleetScore200JSONResponse{PassingFraction: t.PassingFraction(), TotalEvaluations: t.Pass + t.Fail + t.Skipped + t.Error}, nil
+	return api.GetFleetScore200JSONResponse{PassingFraction: t.PassingFraction(), TotalEvaluations: t.Pass + t.Fail + t.Skipped + t.Error + t.Excepted}, nil
 }
 
 // GetFleetTopFailingRules implements GET /fleet/top-failing-rules (system:read).

@@ -22,8 +22,10 @@ type HostResult struct {
 	Status   string
 	Reason   string
 	// ScanID is the scan that recorded the result (its evidence is there).
-	ScanID    uuid.UUID
-	ChangedAt time.Time
+	ScanID uuid.UUID
+	// ExceptionID names the exception that made a fail excepted.
+	ExceptionID *uuid.UUID
+	ChangedAt   time.Time
 	// FirstSeenAt is when the rule was first evaluated on the host.
 	FirstSeenAt time.Time
 }
@@ -95,7 +97,8 @@ func (s *Service) HostResults(ctx context.Context, hostID uuid.UUID, f HostResul
 			if err := pg.IgnoreNotFound(err); err != nil {
 				return err
 			}
-			out.Summary = Rollup{Totals{int64(r.PassCount), int64(r.FailCount), int64(r.SkippedCount), int64(r.ErrorCount)},
+			out.Summary = Rollup{Totals{int64(r.PassCount), int64(r.FailCount), int64(r.SkippedCount), int64(r.ErrorCount),
+				int64(r.ExceptedCount)},
 				int64(r.CriticalFailing)}
 			rows, err = q.HostRuleStatesPage(ctx, dbq.HostRuleStatesPageParams{HostID: hostID, RuleIds: ids,
 				Status: status, Severity: severity, After: page.After, RowLimit: page.Fetch()})
@@ -105,7 +108,8 @@ func (s *Service) HostResults(ctx context.Context, hostID uuid.UUID, f HostResul
 		if err := pg.IgnoreNotFound(err); err != nil { // no row: nothing was scanned yet then
 			return err
 		}
-		out.Summary = Rollup{Totals{int64(r.PassCount), int64(r.FailCount), int64(r.SkippedCount), int64(r.ErrorCount)},
+		out.Summary = Rollup{Totals{int64(r.PassCount), int64(r.FailCount), int64(r.SkippedCount), int64(r.ErrorCount),
+			int64(r.ExceptedCount)},
 			int64(r.CriticalFailing)}
 		at, err := q.HostRuleStatesPageAt(ctx, dbq.HostRuleStatesPageAtParams{HostID: hostID, At: *f.AsOf, RuleIds: ids,
 			Status: status, Severity: severity, After: page.After, RowLimit: page.Fetch()})
@@ -124,7 +128,7 @@ func (s *Service) HostResults(ctx context.Context, hostID uuid.UUID, f HostResul
 			title = ru.Title
 		}
 		results[i] = HostResult{RuleID: r.RuleID, Title: title, Severity: r.Severity, Status: r.Status, Reason: r.Reason,
-			ScanID: r.ScanID, ChangedAt: r.ChangedAt, FirstSeenAt: r.FirstSeenAt}
+			ScanID: r.ScanID, ChangedAt: r.ChangedAt, FirstSeenAt: r.FirstSeenAt, ExceptionID: r.ExceptionID}
 	}
 	out.Page = cursor.Cut(page, results, func(r HostResult) string { return r.RuleID })
 	return out, nil

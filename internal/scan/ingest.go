@@ -22,6 +22,10 @@ const (
 	KindEvidenceChanged = "evidence_changed"
 )
 
+// StatusExcepted is the status of a failing result that an approved, unexpired exception
+// accepts: neither pass nor fail in the score.
+const StatusExcepted = "excepted"
+
 // result is one rule's outcome as a scan stores it.
 type result struct {
 	RuleID   string
@@ -30,6 +34,8 @@ type result struct {
 	Reason   string
 	Hash     []byte
 	Body     []byte // canonical evidence JSON
+	// ExceptionID names the exception that turned a fail into excepted ("" for none).
+	ExceptionID string
 }
 
 // state is a host's stored current result of a rule.
@@ -37,6 +43,8 @@ type state struct {
 	Status, Severity, Reason string
 	Hash                     []byte
 	FirstSeen                time.Time
+	ExceptionID              string
+	ScanID                   uuid.UUID
 }
 
 // change is one state a scan rewrites, with the transition it logs.
@@ -48,6 +56,10 @@ type change struct {
 	Reason                 string
 	Hash                   []byte
 	FirstSeen              time.Time
+	ExceptionID            string
+	// ScanID is the scan whose result the state is: the storing scan's when zero (an
+	// exception taking effect or ending keeps the scan that found the result).
+	ScanID uuid.UUID
 }
 
 // resultsOf turns an engine scan into stored results: only the rules that apply to the
@@ -103,7 +115,8 @@ func diff(old map[string]state, results []result) []change {
 	var out []change
 	for _, r := range results {
 		prev, seen := old[r.RuleID]
-		c := change{RuleID: r.RuleID, Status: r.Status, Severity: r.Severity, Reason: r.Reason, Hash: r.Hash}
+		c := change{RuleID: r.RuleID, Status: r.Status, Severity: r.Severity, Reason: r.Reason, Hash: r.Hash,
+			ExceptionID: r.ExceptionID}
 		switch {
 		case !seen:
 			c.Kind = KindFirstSeen
@@ -111,7 +124,7 @@ func diff(old map[string]state, results []result) []change {
 			c.Kind = KindStateChanged
 		case prev.Severity != r.Severity:
 			c.Kind = KindSeverityChanged
-		case !slices.Equal(prev.Hash, r.Hash):
+		case !slices.Equal(prev.Hash, r.Hash), prev.ExceptionID != r.ExceptionID:
 			c.Kind = KindEvidenceChanged
 		default:
 			continue
@@ -126,7 +139,7 @@ func diff(old map[string]state, results []result) []change {
 
 // tally counts results by status; Critical counts failing critical rules.
 type tally struct {
-	Pass, Fail, Skipped, Error, Critical int32
+	Pass, Fail, Skipped, Error, Critical, Excepted int32
 }
 
 func (t *tally) add(status, severity string, n int32) {
@@ -142,11 +155,14 @@ func (t *tally) add(status, severity string, n int32) {
 		t.Skipped += n
 	case string(engine.StatusError):
 		t.Error += n
+	case StatusExcepted:
+		t.Excepted += n
 	}
 }
 
 func (t tally) minus(o tally) tally {
-	return tally{t.Pass - o.Pass, t.Fail - o.Fail, t.Skipped - o.Skipped, t.Error - o.Error, t.Critical - o.Critical}
+	return tally{t.Pass - o.Pass, t.Fail - o.Fail, t.Skipped - o.Skipped, t.Error - o.Error, t.Critical - o.Critical,
+		t.Excepted - o.Excepted}
 }
 
 // rollups counts states per framework of their rules ("all" for every rule).
@@ -177,7 +193,8 @@ func apply(old map[string]state, changes []change, now time.Time) map[string]sta
 		if c.Kind == KindFirstSeen {
 			first = now
 		}
-		merged[c.RuleID] = state{Status: c.Status, Severity: c.Severity, Reason: c.Reason, Hash: c.Hash, FirstSeen: first}
+		merged[c.RuleID] = state{Status: c.Status, Severity: c.Severity, Reason: c.Reason, Hash: c.Hash, FirstSeen: first,
+			ExceptionID: c.ExceptionID, ScanID: c.ScanID}
 	}
 	return merged
 }

@@ -45,6 +45,8 @@ type Result struct {
 	ChangedAt time.Time
 	Hash      []byte
 	ScanID    uuid.UUID // the scan that recorded it (this one or an earlier one, unchanged since)
+	// ExceptionID names the exception that made a fail excepted.
+	ExceptionID *uuid.UUID
 }
 
 // ResultFilter narrows a scan's results.
@@ -80,7 +82,7 @@ func (s *Service) results(ctx context.Context, sc dbq.Scan, only []string) ([]Re
 			title = ru.Title
 		}
 		out = append(out, Result{RuleID: r.RuleID, Title: title, Severity: r.Severity, Status: r.Status, Reason: r.Reason,
-			ChangedAt: r.OccurredAt, Hash: r.EvidenceHash, ScanID: r.ScanID})
+			ChangedAt: r.OccurredAt, Hash: r.EvidenceHash, ScanID: r.ScanID, ExceptionID: r.ExceptionID})
 	}
 	return out, nil
 }

@@ -35,17 +35,14 @@ func (s *Service) store(ctx context.Context, row dbq.Scan, run *engine.Scan) err
 		if err != nil {
 			return err
 		}
-		old := make(map[string]state, len(stored))
-		for _, st := range stored {
-			old[st.RuleID] = state{Status: st.Status, Severity: st.Severity, Reason: st.Reason, Hash: st.EvidenceHash, FirstSeen: st.FirstSeenAt}
-		}
-		rollRows, err := q.HostComplianceOfHost(ctx, row.HostID)
+		old := statesOf(stored)
+		before, err := hostRollups(ctx, q, row.HostID)
 		if err != nil {
 			return err
 		}
-		before := make(map[string]tally, len(rollRows))
-		for _, r := range rollRows {
-			before[r.Framework] = tally{r.PassCount, r.FailCount, r.SkippedCount, r.ErrorCount, r.CriticalFailing}
+		// A fail that an exception in force accepts is recorded as excepted.
+		if err := exceptResults(ctx, q, row.HostID, results, now); err != nil {
+			return err
 		}
 		changes := diff(old, results)
 		finished, err := q.ScanFinish(ctx, dbq.ScanFinishParams{
@@ -62,7 +59,7 @@ func (s *Service) store(ctx context.Context, row dbq.Scan, run *engine.Scan) err
 		// The writes travel with COMMIT.
 		w := dbq.New(pg.AtCommit(tx))
 		if len(changes) > 0 {
-			if err := s.writeChanges(ctx, w, row, results, changes, now); err != nil {
+			if err := writeChanges(ctx, w, row.HostID, row.ID, results, changes, now); err != nil {
 				return err
 			}
 		}
@@ -113,8 +110,55 @@ func countStateChanges(changes []change) int {
 	return n
 }
 
-// writeChanges stores new evidence, the changed states and their transitions.
-func (s *Service) writeChanges(ctx context.Context, w *dbq.Queries, row dbq.Scan, results []result, changes []change, now time.Time) error {
+// statesOf indexes a host's stored states by rule.
+func statesOf(stored []dbq.ComplianceStatesOfHostRow) map[string]state {
+	old := make(map[string]state, len(stored))
+	for _, st := range stored {
+		ex := ""
+		if st.ExceptionID != nil {
+			ex = st.ExceptionID.String()
+		}
+		old[st.RuleID] = state{Status: st.Status, Severity: st.Severity, Reason: st.Reason, Hash: st.EvidenceHash,
+			FirstSeen: st.FirstSeenAt, ExceptionID: ex, ScanID: st.ScanID}
+	}
+	return old
+}
+
+// hostRollups returns a host's stored rollups by framework.
+func hostRollups(ctx context.Context, q *dbq.Queries, hostID uuid.UUID) (map[string]tally, error) {
+	rows, err := q.HostComplianceOfHost(ctx, hostID)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]tally, len(rows))
+	for _, r := range rows {
+		out[r.Framework] = tally{r.PassCount, r.FailCount, r.SkippedCount, r.ErrorCount, r.CriticalFailing, r.ExceptedCount}
+	}
+	return out, nil
+}
+
+// exceptResults turns each fail that an approved, unexpired exception covering the host
+// accepts into excepted, naming the exception.
+func exceptResults(ctx context.Context, q *dbq.Queries, hostID uuid.UUID, results []result, now time.Time) error {
+	rows, err := q.ExceptionsInForceForHost(ctx, dbq.ExceptionsInForceForHostParams{HostID: hostID, At: now})
+	if err != nil || len(rows) == 0 {
+		return err
+	}
+	inForce := make(map[string]uuid.UUID, len(rows))
+	for _, r := range rows {
+		inForce[r.RuleID] = r.ID
+	}
+	for i, r := range results {
+		if id, ok := inForce[r.RuleID]; ok && r.Status == string(engine.StatusFail) {
+			results[i].Status, results[i].ExceptionID = StatusExcepted, id.String()
+		}
+	}
+	return nil
+}
+
+// writeChanges stores new evidence, the changed states and their transitions. A change
+// without a scan id is the storing scan's (scanID).
+func writeChanges(ctx context.Context, w *dbq.Queries, hostID, scanID uuid.UUID, results []result, changes []change, now time.Time) error {
 	bodies := make(map[string][]byte, len(changes))
 	for _, r := range results {
 		bodies[string(r.Hash)] = r.Body
@@ -122,35 +166,42 @@ func (s *Service) writeChanges(ctx context.Context, w *dbq.Queries, row dbq.Scan
 	var hashes, evBodies [][]byte
 	seen := map[string]bool{}
 	n := len(changes)
-	ids := make([]uuid.UUID, n)
+	ids, scanIDs := make([]uuid.UUID, n), make([]uuid.UUID, n)
+	exceptionIDs := make([]string, n)
 	ruleIDs, kinds, statuses, prevStatuses := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	severities, prevSeverities, reasons := make([]string, n), make([]string, n), make([]string, n)
 	evHashes := make([][]byte, n)
 	firstSeen := make([]time.Time, n)
 	for i, c := range changes {
-		if !seen[string(c.Hash)] {
+		if body, ok := bodies[string(c.Hash)]; ok && !seen[string(c.Hash)] {
 			seen[string(c.Hash)] = true
-			hashes, evBodies = append(hashes, c.Hash), append(evBodies, bodies[string(c.Hash)])
+			hashes, evBodies = append(hashes, c.Hash), append(evBodies, body)
 		}
 		ids[i] = newID()
 		ruleIDs[i], kinds[i], statuses[i], prevStatuses[i] = c.RuleID, c.Kind, c.Status, c.PrevStatus
 		severities[i], prevSeverities[i], reasons[i], evHashes[i] = c.Severity, c.PrevSeverity, c.Reason, c.Hash
-		firstSeen[i] = c.FirstSeen
+		firstSeen[i], exceptionIDs[i], scanIDs[i] = c.FirstSeen, c.ExceptionID, c.ScanID
+		if c.ScanID == uuid.Nil {
+			scanIDs[i] = scanID
+		}
 		if c.Kind == KindFirstSeen {
 			firstSeen[i] = now
 		}
 	}
-	if err := w.EvidenceInsert(ctx, dbq.EvidenceInsertParams{Hashes: hashes, Bodies: evBodies, CreatedAt: now}); err != nil {
+	if len(hashes) > 0 {
+		if err := w.EvidenceInsert(ctx, dbq.EvidenceInsertParams{Hashes: hashes, Bodies: evBodies, CreatedAt: now}); err != nil {
+			return err
+		}
+	}
+	if err := w.RuleStatesUpsert(ctx, dbq.RuleStatesUpsertParams{HostID: hostID, RuleIds: ruleIDs, Statuses: statuses,
+		Severities: severities, Reasons: reasons, EvidenceHashes: evHashes, ScanIds: scanIDs, FirstSeen: firstSeen,
+		ExceptionIds: exceptionIDs, ChangedAt: now}); err != nil {
 		return err
 	}
-	if err := w.RuleStatesUpsert(ctx, dbq.RuleStatesUpsertParams{HostID: row.HostID, RuleIds: ruleIDs, Statuses: statuses,
-		Severities: severities, Reasons: reasons, EvidenceHashes: evHashes, ScanID: row.ID, FirstSeen: firstSeen,
-		ChangedAt: now}); err != nil {
-		return err
-	}
-	return w.RuleTransitionsInsert(ctx, dbq.RuleTransitionsInsertParams{Ids: ids, HostID: row.HostID, RuleIds: ruleIDs,
-		ScanID: row.ID, Kinds: kinds, Statuses: statuses, PreviousStatuses: prevStatuses, Severities: severities,
-		PreviousSeverities: prevSeverities, Reasons: reasons, EvidenceHashes: evHashes, OccurredAt: now})
+	return w.RuleTransitionsInsert(ctx, dbq.RuleTransitionsInsertParams{Ids: ids, HostID: hostID, RuleIds: ruleIDs,
+		ScanIds: scanIDs, Kinds: kinds, Statuses: statuses, PreviousStatuses: prevStatuses, Severities: severities,
+		PreviousSeverities: prevSeverities, Reasons: reasons, EvidenceHashes: evHashes, ExceptionIds: exceptionIDs,
+		OccurredAt: now})
 }
 
 // writeRollups writes the host's rollups that changed (with their history) and adds the
@@ -172,10 +223,12 @@ func writeRollups(ctx context.Context, w *dbq.Queries, hostID uuid.UUID, before,
 		up.Frameworks = append(up.Frameworks, f)
 		up.Pass, up.Fail, up.Skipped = append(up.Pass, a.Pass), append(up.Fail, a.Fail), append(up.Skipped, a.Skipped)
 		up.Errors, up.Critical = append(up.Errors, a.Error), append(up.Critical, a.Critical)
+		up.Excepted = append(up.Excepted, a.Excepted)
 		d := a.minus(b)
 		fleet.Frameworks = append(fleet.Frameworks, f)
 		fleet.Pass, fleet.Fail, fleet.Skipped, fleet.Errors = append(fleet.Pass, d.Pass), append(fleet.Fail, d.Fail),
 			append(fleet.Skipped, d.Skipped), append(fleet.Errors, d.Error)
+		fleet.Excepted = append(fleet.Excepted, d.Excepted)
 	}
 	if len(up.Frameworks) == 0 {
 		return nil
@@ -198,6 +251,7 @@ func writeRuleFleet(ctx context.Context, w *dbq.Queries, deltas map[string]tally
 		d := deltas[id]
 		p.RuleIds = append(p.RuleIds, id)
 		p.Pass, p.Fail, p.Skipped, p.Errors = append(p.Pass, d.Pass), append(p.Fail, d.Fail), append(p.Skipped, d.Skipped), append(p.Errors, d.Error)
+		p.Excepted = append(p.Excepted, d.Excepted)
 	}
 	return w.RuleFleetAdd(ctx, p)
 }

@@ -98,7 +98,7 @@ func (s *Service) grid(r TrendRange) (trendGrid, error) {
 func (g trendGrid) trend(framework string, rows []dbq.FleetComplianceTrendRow) Trend {
 	out := Trend{Framework: framework, Interval: g.interval, Since: g.since, Until: g.until, Points: make([]Point, len(rows))}
 	for i, p := range rows {
-		out.Points[i] = Point{At: p.At, Totals: Totals{p.Pass, p.Fail, p.Skipped, p.Errors}}
+		out.Points[i] = Point{At: p.At, Totals: Totals{p.Pass, p.Fail, p.Skipped, p.Errors, p.Excepted}}
 	}
 	return out
 }

@@ -12,7 +12,7 @@ import { RootLayout } from "./layout/RootLayout";
 import { AppLayout } from "./layout/AppLayout";
 import { RouteError, RouteNotFound } from "./layout/RouteError";
 import { ALERT_SEVERITIES, ALERT_STATES } from "./pages/AlertModel";
-import { BATCH_STATUSES, bool, oneOf, partial, RESULT_STATUSES, RULE_CATEGORIES, safeRedirect, SCAN_STATUSES, SEVERITIES, str } from "./lib/search";
+import { BATCH_STATUSES, bool, EXCEPTION_SCOPES, EXCEPTION_STATUSES, oneOf, partial, RESULT_STATUSES, RULE_CATEGORIES, safeRedirect, SCAN_STATUSES, SEVERITIES, str } from "./lib/search";
 
 export interface RouterContext {
   queryClient: QueryClient;
@@ -235,6 +235,20 @@ export const alertsRoute = createRoute({
   component: lazyRouteComponent(() => import("./pages/AlertsPage"), "AlertsPage"),
 });
 
+// Exceptions under the filters of the URL; ?exception=<id> opens one in the drawer.
+export const exceptionsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/exceptions",
+  validateSearch: (s: Record<string, unknown>) =>
+    partial({
+      status: oneOf(s.status, EXCEPTION_STATUSES),
+      scope: oneOf(s.scope, EXCEPTION_SCOPES),
+      host_id: str(s.host_id),
+      exception: str(s.exception),
+    }),
+  component: lazyRouteComponent(() => import("./pages/ExceptionsPage"), "ExceptionsPage"),
+});
+
 export const notificationsRoute = createRoute({
   getParentRoute: () => appRoute,
   path: "/notifications",
@@ -281,6 +295,7 @@ const routeTree = rootRoute.addChildren([
     scanBatchesRoute,
     scanBatchRoute,
     alertsRoute,
+    exceptionsRoute,
     notificationsRoute,
     userRoute,
     serviceAccountRoute,

@@ -507,6 +507,36 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/compliance/exceptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List exceptions, newest first.
+         * @description Filters combine. `host_id` matches the exceptions covering the host (its own, its
+         *     group's and the fleet-wide ones); `expiring_before` those whose expiry is before
+         *     the instant. 400 naming the field for a value outside its enum, a malformed id,
+         *     time or cursor, or a `limit` outside 1..200.
+         */
+        get: operations["listExceptions"];
+        put?: never;
+        /**
+         * Request an exception of a rule on a host, a group or the whole fleet.
+         * @description As POST /hosts/{id}/exceptions, for any scope: `host` needs `host_id`, `group`
+         *     needs `group_id`, `fleet` takes neither. 400 naming the field for a scope without
+         *     its id (or with an id it does not take), an unknown group, a missing reason, a past
+         *     or too distant expiry or an unknown `rule_id`; 409 for a duplicate open exception.
+         */
+        post: operations["requestException"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/compliance/frameworks": {
         parameters: {
             query?: never;
@@ -708,6 +738,100 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/exceptions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /** One exception. */
+        get: operations["getException"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/exceptions/{id}:approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a pending exception (four eyes).
+         * @description pending → approved. The requester can never approve their own request (403
+         *     `authz.permission_denied` with `detail.reason` `four_eyes`), whatever their roles.
+         *     In the same transaction every covered host whose result of the rule is `fail`
+         *     becomes `excepted` (a transition, the rollups and the fleet totals), so scores and
+         *     `as_of` answers from then on see it. 409 naming the current state in
+         *     `detail.state` from any other state.
+         */
+        post: operations["approveException"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/exceptions/{id}:reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject a pending exception (four eyes).
+         * @description pending → rejected. The requester cannot decide their own request (403 with
+         *     `detail.reason` `four_eyes`); to withdraw it, another person rejects it. 409 naming
+         *     the current state from any other state.
+         */
+        post: operations["rejectException"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/exceptions/{id}:revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke an approved exception.
+         * @description approved → revoked. The results it excepted become `fail` again in the same
+         *     transaction (unless another exception in force covers them). 409 naming the current
+         *     state from any other state.
+         */
+        post: operations["revokeException"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/fleet/compliance/trend": {
         parameters: {
             query?: never;
@@ -805,7 +929,8 @@ export interface paths {
          * The fleet's compliance score.
          * @description Over the current results of every live host (of one `framework`, default `all`):
          *     `passing_fraction` = pass / (pass + fail), 0 when nothing passed or failed;
-         *     `total_evaluations` counts every result (pass, fail, skipped and error). With
+         *     excepted results (fails an exception in force accepts) are neither pass nor fail;
+         *     `total_evaluations` counts every result (pass, fail, skipped, error, excepted). With
          *     `as_of`, the same as it stood at that instant. Read from rollups kept per scan,
          *     so its cost does not grow with the fleet.
          */
@@ -1195,6 +1320,38 @@ export interface paths {
          *     one; 409 `host.busy` while another discovery of the host runs.
          */
         post: operations["runHostDiscovery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hosts/{id}/exceptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The exceptions that cover a host, newest first.
+         * @description The host's own exceptions, its group's and the fleet-wide ones, in any status
+         *     (filter with `status`). 404 for a host that does not exist or was deleted.
+         */
+        get: operations["listHostExceptions"];
+        put?: never;
+        /**
+         * Request an exception of a rule on this host.
+         * @description Records a pending exception of host scope; someone other than the requester with
+         *     `exception:approve` decides it. `reason` and `expires_at` are required; `expires_at`
+         *     must be in the future and within `compliance.exception_max_days` (365 by default).
+         *     400 naming the field for a missing reason, a past or too distant expiry or an
+         *     unknown `rule_id`; 409 when a pending or approved exception of the same rule on the
+         *     host exists.
+         */
+        post: operations["requestHostException"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2740,13 +2897,18 @@ export interface components {
             critical_failing: number;
             /** Format: int64 */
             error: number;
+            /**
+             * Format: int64
+             * @description Fails accepted by an exception in force (neither pass nor fail).
+             */
+            excepted: number;
             /** Format: int64 */
             fail: number;
             /** Format: int64 */
             pass: number;
             /**
              * Format: double
-             * @description pass / (pass + fail); null when nothing passed or failed.
+             * @description pass / (pass + fail); null when nothing passed or failed. Excepted results count in neither.
              */
             passing_fraction?: number | null;
             /** Format: int64 */
@@ -2760,6 +2922,11 @@ export interface components {
             at: string;
             /** Format: int64 */
             error: number;
+            /**
+             * Format: int64
+             * @description Fails accepted by an exception then (neither pass nor fail in the score).
+             */
+            excepted: number;
             /** Format: int64 */
             fail: number;
             /** Format: int64 */
@@ -3053,6 +3220,70 @@ export interface components {
                 [key: string]: string;
             };
         };
+        Exception: {
+            /** Format: date-time */
+            decided_at?: string | null;
+            decided_by?: string | null;
+            decision_reason?: string | null;
+            /** Format: date-time */
+            expired_at?: string | null;
+            /** Format: date-time */
+            expires_at: string;
+            /** Format: uuid */
+            group_id?: string | null;
+            /** Format: uuid */
+            host_id?: string | null;
+            /** Format: uuid */
+            id: string;
+            /** @description Why the risk is accepted (the requester's words). */
+            reason: string;
+            /** Format: date-time */
+            requested_at: string;
+            /** @description The requesting user's or service account's id. */
+            requested_by: string;
+            /** @description True when the caller requested it (and so may not decide it). */
+            requested_by_caller?: boolean;
+            revoke_reason?: string | null;
+            /** Format: date-time */
+            revoked_at?: string | null;
+            revoked_by?: string | null;
+            rule_id: string;
+            rule_title: string;
+            scope: components["schemas"]["ExceptionScope"];
+            status: components["schemas"]["ExceptionStatus"];
+            /** Format: date-time */
+            updated_at: string;
+        };
+        ExceptionDecision: {
+            /** @description Why; recorded in the audit trail. Required, not blank. */
+            reason: string;
+        };
+        ExceptionPage: {
+            items: components["schemas"]["Exception"][];
+            next_cursor: string | null;
+        };
+        ExceptionRequest: {
+            /** Format: date-time */
+            expires_at: string;
+            /** Format: uuid */
+            group_id?: string;
+            /** Format: uuid */
+            host_id?: string;
+            reason: string;
+            rule_id: string;
+            scope: components["schemas"]["ExceptionScope"];
+        };
+        /**
+         * @description One rule on one host, on the hosts of a group, or on the whole fleet.
+         * @enum {string}
+         */
+        ExceptionScope: "host" | "group" | "fleet";
+        /**
+         * @description pending → approved | rejected | expired (never decided before its expiry);
+         *     approved → revoked | expired.
+         * @enum {string}
+         */
+        ExceptionStatus: "pending" | "approved" | "rejected" | "revoked" | "expired";
         FeedItem: {
             /** Format: uuid */
             alert_id?: string | null;
@@ -3165,6 +3396,11 @@ export interface components {
         HostComplianceSummary: {
             /** Format: int64 */
             error: number;
+            /**
+             * Format: int64
+             * @description Fails an exception in force accepts (absent when none); counted in total.
+             */
+            excepted?: number;
             /** Format: int64 */
             failing: number;
             /** Format: int64 */
@@ -3191,6 +3427,12 @@ export interface components {
             compliance_summary: components["schemas"]["HostComplianceSummary"];
             host: components["schemas"]["HostResponse"];
             liveness: components["schemas"]["HostLiveness"] | null;
+        };
+        HostExceptionRequest: {
+            /** Format: date-time */
+            expires_at: string;
+            reason: string;
+            rule_id: string;
         };
         HostGroup: {
             /** Format: date-time */
@@ -3252,6 +3494,11 @@ export interface components {
             critical_failing: number;
             /** Format: int64 */
             error: number;
+            /**
+             * Format: int64
+             * @description Fails an exception in force accepts (absent when none); counted in total.
+             */
+            excepted?: number;
             /** Format: int64 */
             failing: number;
             /** Format: int64 */
@@ -3389,6 +3636,11 @@ export interface components {
              * @description When the result last changed (at or before `as_of`).
              */
             changed_at: string;
+            /**
+             * Format: uuid
+             * @description The exception that makes this result `excepted` (null otherwise).
+             */
+            exception_id?: string | null;
             /**
              * Format: date-time
              * @description When the rule was first evaluated on the host.
@@ -3666,11 +3918,12 @@ export interface components {
         };
         /**
          * @description `pass` and `fail` were checked on the host; `skipped` is not applicable there (the
-         *     reason says why); `error` could not be checked (the reason says why). The score is
-         *     pass / (pass + fail).
+         *     reason says why); `error` could not be checked (the reason says why); `excepted` is
+         *     a fail that an approved, unexpired exception accepts (`exception_id` names it). The
+         *     score is pass / (pass + fail): excepted is neither pass nor fail.
          * @enum {string}
          */
-        ResultStatus: "pass" | "fail" | "skipped" | "error";
+        ResultStatus: "pass" | "fail" | "skipped" | "error" | "excepted";
         RoleAssignmentRequest: {
             role_id: string;
         };
@@ -3928,6 +4181,11 @@ export interface components {
              * @description When the result last changed (this scan or an earlier one).
              */
             changed_at: string;
+            /**
+             * Format: uuid
+             * @description The exception that makes this result `excepted` (null otherwise).
+             */
+            exception_id?: string | null;
             /** @description Why it failed, was skipped or errored; empty when it passed. */
             reason: string;
             rule_id: string;
@@ -4885,6 +5143,73 @@ export interface operations {
             default: components["responses"]["UnexpectedError"];
         };
     };
+    listExceptions: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["ExceptionStatus"];
+                rule_id?: string;
+                host_id?: string;
+                group_id?: string;
+                scope?: components["schemas"]["ExceptionScope"];
+                /** @description The requesting user's or service account's id. */
+                requested_by?: string;
+                expiring_before?: string;
+                /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of exceptions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExceptionPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    requestException: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExceptionRequest"];
+            };
+        };
+        responses: {
+            /** @description The pending exception. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Exception"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
     listComplianceFrameworks: {
         parameters: {
             query?: never;
@@ -5253,6 +5578,129 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getException: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The exception. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Exception"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    approveException: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExceptionDecision"];
+            };
+        };
+        responses: {
+            /** @description The exception after the transition. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Exception"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    rejectException: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExceptionDecision"];
+            };
+        };
+        responses: {
+            /** @description The exception after the transition. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Exception"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    revokeException: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExceptionDecision"];
+            };
+        };
+        responses: {
+            /** @description The exception after the transition. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Exception"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             default: components["responses"]["UnexpectedError"];
         };
     };
@@ -6169,6 +6617,71 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             502: components["responses"]["BadGateway"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listHostExceptions: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["ExceptionStatus"];
+                /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of exceptions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExceptionPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    requestHostException: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HostExceptionRequest"];
+            };
+        };
+        responses: {
+            /** @description The pending exception. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Exception"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             default: components["responses"]["UnexpectedError"];
         };
     };

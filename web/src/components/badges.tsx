@@ -4,7 +4,7 @@ import { Badge } from "@mantine/core";
 // contrast. Badges never shrink below their text: a table squeezing a column would
 // otherwise cut "critical" to "criti…".
 
-const RESULT_COLOR: Record<string, string> = { pass: "teal", fail: "red", skipped: "gray", error: "orange" };
+const RESULT_COLOR: Record<string, string> = { pass: "teal", fail: "red", skipped: "gray", error: "orange", excepted: "violet" };
 export function ResultBadge({ status }: { status: string }) {
   return (
     <Badge miw="fit-content" color={RESULT_COLOR[status] ?? "gray"} variant="light">
@@ -51,6 +51,21 @@ export function ReachabilityBadge({ status }: { status: string | null | undefine
   return (
     <Badge miw="fit-content" color={REACH_COLOR[s] ?? "gray"} variant="light">
       {s}
+    </Badge>
+  );
+}
+
+const EXCEPTION_COLOR: Record<string, string> = {
+  pending: "yellow",
+  approved: "violet",
+  rejected: "gray",
+  revoked: "gray",
+  expired: "gray",
+};
+export function ExceptionStatusBadge({ status, testId }: { status: string; testId?: string }) {
+  return (
+    <Badge miw="fit-content" color={EXCEPTION_COLOR[status] ?? "gray"} variant="light" data-testid={testId}>
+      {status}
     </Badge>
   );
 }

@@ -12,7 +12,7 @@ export const TOPIC_QUERIES: Record<Topic, QueryKey[]> = {
   intelligence: [["hosts", "detail"], ["activity"]],
   jobs: [["discovery"], ["activity"]],
   alerts: [["activity"], ["alerts"]],
-  scans: [["scans"], ["hosts"], ["fleet"], ["compliance"]],
+  scans: [["scans"], ["hosts"], ["fleet"], ["compliance"]], // compliance includes exceptions
   // Deliveries (the Notifications page) and the in-app feed (the header's bell).
   notifications: [["notifications"]],
 };

@@ -24,7 +24,7 @@ import { unwrap } from "../api/errors";
 import { LiveEvents, useLiveStatus } from "../events/LiveEvents";
 
 interface NavItem {
-  to: "/" | "/hosts" | "/groups" | "/scans" | "/scan-batches" | "/rules" | "/intelligence" | "/alerts" | "/activity" | "/audit" | "/notifications" | "/admin" | "/settings";
+  to: "/" | "/hosts" | "/groups" | "/scans" | "/scan-batches" | "/rules" | "/intelligence" | "/alerts" | "/exceptions" | "/activity" | "/audit" | "/notifications" | "/admin" | "/settings";
   label: string;
   // Shown only to callers holding this permission; the page would only answer 403.
   permission?: string;
@@ -39,6 +39,7 @@ const NAV: NavItem[] = [
   { to: "/rules", label: "Rules", permission: "scan:read" },
   { to: "/intelligence", label: "Intelligence", permission: "host:read" },
   { to: "/alerts", label: "Alerts", permission: "alert:read" },
+  { to: "/exceptions", label: "Exceptions", permission: "exception:read" },
   { to: "/activity", label: "Activity", permission: "activity:read" },
   { to: "/audit", label: "Audit log", permission: "audit:read" },
   { to: "/notifications", label: "Notifications", permission: "notification:read" },

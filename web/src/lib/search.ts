@@ -25,7 +25,9 @@ export function safeRedirect(v: unknown): string | undefined {
   return v;
 }
 
-export const RESULT_STATUSES = ["pass", "fail", "skipped", "error"] as const;
+export const RESULT_STATUSES = ["pass", "fail", "skipped", "error", "excepted"] as const;
+export const EXCEPTION_STATUSES = ["pending", "approved", "rejected", "revoked", "expired"] as const;
+export const EXCEPTION_SCOPES = ["host", "group", "fleet"] as const;
 export const SEVERITIES = ["critical", "high", "medium", "low"] as const;
 export const SCAN_STATUSES = ["queued", "running", "completed", "failed", "cancelled"] as const;
 export const BATCH_STATUSES = ["running", "completed", "cancelled"] as const;

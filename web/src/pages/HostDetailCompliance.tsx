@@ -1,8 +1,9 @@
 import { LineChart } from "@mantine/charts";
-import { Button, Card, Group, Loader, Select, SimpleGrid, Stack, Table, Text, TextInput, Title, UnstyledButton, VisuallyHidden } from "@mantine/core";
+import { Button, Card, Drawer, Group, Loader, Select, SimpleGrid, Stack, Table, Text, TextInput, Title, UnstyledButton, VisuallyHidden } from "@mantine/core";
 import { useInfiniteQuery, useQueries, useQuery } from "@tanstack/react-query";
 import { useNavigate, useSearch } from "@tanstack/react-router";
-import { useMemo } from "react";
+import { useMemo, useState } from "react";
+import { useCan } from "../auth/session";
 import { api, type Schemas } from "../api/client";
 import { unwrap } from "../api/errors";
 import { frameworksQuery } from "../api/queries";
@@ -13,6 +14,7 @@ import { resultColumns } from "../components/resultColumns";
 import { VirtualTable, type ListColumn } from "../components/VirtualTable";
 import { formatCount, formatDateTime, formatPercent } from "../lib/format";
 import { RESULT_STATUSES, SEVERITIES } from "../lib/search";
+import { ExceptionForm } from "./ExceptionForm";
 import { applicableFrameworks, isoToLocalInput, localInputToIso, trendSeries, trendSince, type TrendInterval } from "./HostDetailData";
 
 type RuleResult = Schemas["HostRuleResult"];
@@ -65,6 +67,9 @@ function FrameworkScores({
               <Table.Th scope="col">Score</Table.Th>
               <Table.Th scope="col">Pass</Table.Th>
               <Table.Th scope="col">Fail</Table.Th>
+              <Table.Th scope="col" title="Fails an exception accepts: neither pass nor fail in the score">
+                Excepted
+              </Table.Th>
               <Table.Th scope="col">Critical failing</Table.Th>
             </Table.Tr>
           </Table.Thead>
@@ -93,6 +98,7 @@ function FrameworkScores({
                   </Table.Td>
                   <Table.Td>{formatCount(s?.pass)}</Table.Td>
                   <Table.Td>{formatCount(s?.fail)}</Table.Td>
+                  <Table.Td data-testid={`excepted-${f.id}`}>{formatCount(s?.excepted)}</Table.Td>
                   <Table.Td>{formatCount(s?.critical_failing)}</Table.Td>
                 </Table.Tr>
               );
@@ -199,6 +205,8 @@ export function ComplianceTab({
   });
   const rows = useMemo(() => query.data?.pages.flatMap((p) => p.items) ?? [], [query.data]);
   const summary = query.data?.pages[0]?.summary;
+  const canRequest = useCan("exception:request");
+  const [requestRule, setRequestRule] = useState<string>();
   const columns = useMemo<ListColumn<RuleResult>[]>(
     () => [
       {
@@ -220,8 +228,24 @@ export function ComplianceTab({
         ),
       },
       ...resultColumns<RuleResult>(),
+      {
+        id: "exception",
+        header: "Exception",
+        cell: ({ row }) =>
+          row.original.exception_id ? (
+            <AnchorLink to="/exceptions" search={{ exception: row.original.exception_id }} data-testid="excepted-link">
+              excepted
+              <VisuallyHidden> (see the exception)</VisuallyHidden>
+            </AnchorLink>
+          ) : row.original.status === "fail" && !asOf && canRequest ? (
+            <Button size="compact-xs" variant="subtle" onClick={() => setRequestRule(row.original.rule_id)} data-testid="request-exception">
+              Request exception
+              <VisuallyHidden> for {row.original.rule_id}</VisuallyHidden>
+            </Button>
+          ) : null,
+      },
     ],
-    [hostId],
+    [hostId, asOf, canRequest],
   );
   type Search = typeof search;
   const set = (patch: Partial<Search>) => void navigate({ search: (s) => ({ ...s, ...patch }) });
@@ -295,7 +319,7 @@ export function ComplianceTab({
         {summary && (
           <Text size="sm" c="dimmed" data-testid="host-compliance-summary">
             {formatPercent(summary.passing_fraction ?? null)} passing · {summary.pass} pass · {summary.fail} fail ·{" "}
-            {summary.skipped} skipped · {summary.error} error
+            {summary.skipped} skipped · {summary.error} error · {summary.excepted} excepted (neither pass nor fail)
           </Text>
         )}
       </Group>
@@ -313,6 +337,9 @@ export function ComplianceTab({
         empty="No results: the host has not been scanned, or nothing matches these filters."
         height="calc(100vh - 380px)"
       />
+      <Drawer opened={!!requestRule} onClose={() => setRequestRule(undefined)} position="right" size="md" title="Request an exception">
+        {requestRule && <ExceptionForm hostId={hostId} ruleId={requestRule} onDone={() => setRequestRule(undefined)} />}
+      </Drawer>
       <EvidenceDrawer scanId={search.scan} ruleId={search.evidence} onClose={() => set({ evidence: undefined, scan: undefined })} />
     </Stack>
   );

@@ -87,8 +87,8 @@ describe("trend", () => {
   it("leaves gaps where nothing passed or failed", () => {
     const s = trendSeries(
       [
-        { at: "2026-01-01T00:00:00Z", pass: 0, fail: 0, skipped: 0, error: 0, passing_fraction: null },
-        { at: "2026-01-02T00:00:00Z", pass: 2, fail: 1, skipped: 0, error: 0, passing_fraction: 2 / 3 },
+        { at: "2026-01-01T00:00:00Z", pass: 0, fail: 0, skipped: 0, error: 0, excepted: 0, passing_fraction: null },
+        { at: "2026-01-02T00:00:00Z", pass: 2, fail: 1, skipped: 0, error: 0, excepted: 0, passing_fraction: 2 / 3 },
       ],
       "day",
     );
