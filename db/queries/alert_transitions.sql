@@ -17,7 +17,7 @@ SELECT * FROM alert_transitions WHERE alert_id = @alert_id ORDER BY id LIMIT @ro
 -- with what routing needs of their alert and host; rows another dispatcher holds are
 -- skipped.
 SELECT t.id, t.alert_id, t.transition, t.at, a.alert_type, a.severity, a.title, a.body, a.host_id,
-       a.suppressed, COALESCE(h.tags, '{}')::text[] AS host_tags, h.group_id
+       a.suppressed, COALESCE(h.tags, '{}')::text[] AS host_tags, h.group_id, h.hostname, a.rule_id
 FROM alert_transitions t
 JOIN alerts a ON a.id = t.alert_id
 LEFT JOIN hosts h ON h.id = a.host_id

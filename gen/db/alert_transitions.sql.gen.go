@@ -14,7 +14,7 @@ import (
 
 const alertTransitionClaim = `-- name: AlertTransitionClaim :many
 SELECT t.id, t.alert_id, t.transition, t.at, a.alert_type, a.severity, a.title, a.body, a.host_id,
-       a.suppressed, COALESCE(h.tags, '{}')::text[] AS host_tags, h.group_id
+       a.suppressed, COALESCE(h.tags, '{}')::text[] AS host_tags, h.group_id, h.hostname, a.rule_id
 FROM alert_transitions t
 JOIN alerts a ON a.id = t.alert_id
 LEFT JOIN hosts h ON h.id = a.host_id
@@ -37,6 +37,8 @@ type AlertTransitionClaimRow struct {
 	Suppressed bool
 	HostTags   []string
 	GroupID    *uuid.UUID
+	Hostname   *string
+	RuleID     *string
 }
 
 // AlertTransitionClaim locks up to row_limit transitions not yet dispatched, oldest first,
@@ -64,6 +66,8 @@ func (q *Queries) AlertTransitionClaim(ctx context.Context, rowLimit int32) ([]A
 			&i.Suppressed,
 			&i.HostTags,
 			&i.GroupID,
+			&i.Hostname,
+			&i.RuleID,
 		); err != nil {
 			return nil, err
 		}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -191,6 +192,28 @@ func TestFourEyes(t *testing.T) {
 	res = f.do(approver, http.MethodPost, "exceptions/"+e.Id.String()+":revoke", map[string]string{"reason": "again"})
 	require.Equal(t, http.StatusConflict, res.Status, "%s", res.Body)
 	require.Equal(t, "revoked", res.Err(t).Error.Detail["state"])
+
+	// The approver's feed asked for the decision; the requester's feed tells each decision.
+	feed := func(s apitest.Session) []api.FeedItem {
+		res := f.do(s, http.MethodGet, "notifications/feed?limit=50", nil)
+		require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+		var p api.FeedPage
+		res.Decode(t, &p)
+		return p.Items
+	}
+	kinds := func(items []api.FeedItem) []string {
+		var out []string
+		for _, it := range items {
+			if strings.HasPrefix(it.Kind, "exception.") {
+				require.Equal(t, "/exceptions?exception="+e.Id.String(), it.Link)
+				out = append(out, it.Kind)
+			}
+		}
+		return out
+	}
+	require.Equal(t, []string{"exception.requested"}, kinds(feed(approver)))
+	require.Equal(t, []string{"exception.revoked", "exception.approved", "exception.requested"}, kinds(feed(f.admin)))
+	require.Empty(t, kinds(feed(viewer)), "a viewer may not approve and requested nothing")
 
 	// Every step is audited with its reason.
 	for _, action := range []string{"exception.requested", "exception.approved", "exception.revoked"} {

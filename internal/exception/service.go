@@ -18,6 +18,7 @@ import (
 	"github.com/openwatch/openwatch/internal/authz"
 	"github.com/openwatch/openwatch/internal/cursor"
 	"github.com/openwatch/openwatch/internal/events"
+	"github.com/openwatch/openwatch/internal/notify"
 	"github.com/openwatch/openwatch/internal/pg"
 	"github.com/openwatch/openwatch/internal/reqinfo"
 	"github.com/openwatch/openwatch/internal/scan"
@@ -155,7 +156,14 @@ func (s *Service) Request(ctx context.Context, actor *authz.Principal, in Reques
 			out.ID.String(), s.detail(out, in.Reason))); err != nil {
 			return err
 		}
-		return publish(ctx, tx, EventRequested, out)
+		if err := publish(ctx, tx, EventRequested, out); err != nil {
+			return err
+		}
+		// Everyone who may approve hears of it in their feed.
+		_, err = notify.FeedAddTx(ctx, tx, notify.FeedItem{Kind: EventRequested,
+			Title: "Exception awaiting approval: " + s.RuleTitle(out.RuleID), Body: out.Reason,
+			Link: feedLink(out.ID), Permission: authz.PermExceptionApprove}, now)
+		return err
 	})
 	return out, pg.Translate(err)
 }
@@ -337,9 +345,31 @@ func (s *Service) Decide(ctx context.Context, actor *authz.Principal, id uuid.UU
 		if err := s.audit.Append(ctx, tx, audit.For(ctx, actor, act, "exception", out.ID.String(), detail)); err != nil {
 			return err
 		}
-		return publish(ctx, tx, typ, out)
+		if err := publish(ctx, tx, typ, out); err != nil {
+			return err
+		}
+		return s.tellRequester(ctx, tx, out, typ, reason, now)
 	})
 	return out, pg.Translate(err)
+}
+
+// feedLink is the UI path of an exception.
+func feedLink(id uuid.UUID) string { return "/exceptions?exception=" + id.String() }
+
+// tellRequester puts a decision on an exception into its requester's feed, when a person
+// (not a service account) requested it and someone else decided.
+func (s *Service) tellRequester(ctx context.Context, tx pgx.Tx, e dbq.ComplianceException, kind, reason string, now time.Time) error {
+	uid, err := uuid.Parse(e.RequestedBy)
+	if err != nil || (e.DecidedBy != nil && *e.DecidedBy == e.RequestedBy) {
+		return nil //nolint:nilerr // the system or a non-person requested it: nobody to tell
+	}
+	if _, err := dbq.New(tx).UserGetByID(ctx, uid); err != nil {
+		return pg.IgnoreNotFound(err)
+	}
+	_, err = notify.FeedAddTx(ctx, tx, notify.FeedItem{Kind: kind,
+		Title: fmt.Sprintf("Your exception was %s: %s", e.Status, s.RuleTitle(e.RuleID)), Body: reason,
+		Link: feedLink(e.ID), UserID: &uid}, now)
+	return err
 }
 
 // restate brings the results of the hosts an exception covers (or covered: those whose

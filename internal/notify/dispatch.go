@@ -139,8 +139,8 @@ func (d *Dispatcher) DispatchBatch(ctx context.Context) (int, error) {
 			}
 			alertID := r.AlertID
 			_, k, err := s.enqueue(ctx, tx, chans, Notice{AlertID: &alertID, Transition: r.Transition, Severity: r.Severity,
-				AlertType: r.AlertType, HostID: r.HostID, Tags: r.HostTags, Title: r.Title, Body: r.Body,
-				Suppressed: r.Suppressed}, r.GroupID)
+				AlertType: r.AlertType, HostID: r.HostID, Hostname: r.Hostname, RuleID: r.RuleID, Tags: r.HostTags,
+				Title: r.Title, Body: r.Body, Suppressed: r.Suppressed}, r.GroupID)
 			if err != nil {
 				return err
 			}

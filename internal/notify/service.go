@@ -191,6 +191,8 @@ type Notice struct {
 	Severity   string
 	AlertType  string
 	HostID     *uuid.UUID
+	Hostname   *string
+	RuleID     *string
 	Tags       []string
 	Title      string
 	Body       string
@@ -387,23 +389,48 @@ func (s *Service) deliver(ctx context.Context, ch channel, n Notice, deliveryID 
 	return s.send.send(ctx, ch, secret, render(n, deliveryID, s.opts.Now()))
 }
 
-// render builds the message of a notice.
+// render builds the message of a notice: the webhook's JSON, and for people (mail, Slack)
+// a subject that says what happened and a body that ends with the facts to act on.
 func render(n Notice, deliveryID uuid.UUID, at time.Time) message {
 	payload := map[string]any{
 		"event": "alert." + n.Transition, "transition": n.Transition, "severity": n.Severity,
 		"alert_type": n.AlertType, "title": n.Title, "body": n.Body, "sent_at": at.UTC().Format(time.RFC3339),
 	}
+	facts := []string{"Severity: " + n.Severity, "Alert type: " + n.AlertType}
 	if deliveryID != uuid.Nil {
 		payload["delivery_id"] = deliveryID.String()
 	}
 	if n.AlertID != nil {
 		payload["alert_id"] = n.AlertID.String()
+		facts = append(facts, "Alert: "+n.AlertID.String())
 	}
 	if n.HostID != nil {
 		payload["host_id"] = n.HostID.String()
+		host := n.HostID.String()
+		if n.Hostname != nil {
+			payload["hostname"] = *n.Hostname
+			host = *n.Hostname + " (" + host + ")"
+		}
+		facts = append(facts, "Host: "+host)
+	}
+	if n.RuleID != nil {
+		payload["rule_id"] = *n.RuleID
+		facts = append(facts, "Rule: "+*n.RuleID)
 	}
 	body, _ := json.Marshal(payload)
-	return message{Title: n.Title, Body: n.Body, JSON: body}
+	title := n.Title
+	switch n.Transition {
+	case "resolved":
+		title = "Resolved: " + title
+	case "unsilenced":
+		title = "Active again: " + title
+	}
+	text := strings.TrimSpace(n.Body)
+	if text != "" {
+		text += "\n\n"
+	}
+	text += strings.Join(facts, "\n")
+	return message{Title: title, Body: text, JSON: body}
 }
 
 // EnqueueTx queues n for every enabled channel whose routing matches it, inside the
