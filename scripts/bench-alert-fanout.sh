@@ -4,9 +4,11 @@
 # outbox row and NOTIFY, the dispatcher, one River job per delivery, the signed POST).
 # Prints deliveries per second and, per live receiver, the p50 and p99 from the
 # transition's commit to its delivery's arrival, for three runs in the same process:
-# one live channel (the ceiling of this machine and database), two live channels, and
-# the same two plus a receiver that accepts connections and never answers, which should
-# not slow the other two. Figures only, never pass/fail.
+# one live channel (the ceiling of this machine and database), two live channels, three
+# live channels, and two live channels plus a receiver that accepts connections and never
+# answers: compare the last two, where the same fan-out work is done, to see whether a
+# dead receiver slows the others (its breaker holds its deliveries back). Figures only,
+# never pass/fail.
 #
 # The data is stored in what users run: the managed PostgreSQL of `openwatch serve`
 # (durability on, default settings), brought up in a throwaway data directory; each run

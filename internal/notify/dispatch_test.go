@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	api "github.com/openwatch/openwatch/gen/api"
 	"github.com/openwatch/openwatch/internal/alert"
 	"github.com/openwatch/openwatch/internal/apitest"
+	"github.com/openwatch/openwatch/internal/app"
 	"github.com/openwatch/openwatch/internal/notify"
 	"github.com/openwatch/openwatch/internal/pg"
 )
@@ -209,4 +212,55 @@ func TestDeliveryDeadEvent(t *testing.T) {
 	}, 60*time.Second, 100*time.Millisecond)
 	require.Equal(t, 1, count(t, e, `SELECT COALESCE(sum((data->>'deliveries')::int), 0) FROM events
 		WHERE topic = 'notifications' AND type = 'notification.failed'`))
+}
+
+// TestStuckChannelIsHeldBack: a channel whose receiver stops answering has its waiting
+// deliveries held back in the queue (its breaker opens) instead of cycling through the
+// workers, while a live channel gets all of its own; once the receiver answers again, a
+// retried attempt gets through, the breaker closes and what it held back is delivered.
+func TestStuckChannelIsHeldBack(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t, func(d *app.Deps) {
+		d.Notify = notify.Options{Timeout: 3 * time.Second, MaxAttempts: 10, ChannelWorkers: 2, HoldBack: 2 * time.Second}
+	})
+	s := e.Admin()
+	var answering atomic.Bool
+	var got atomic.Int32
+	gate := make(chan struct{})
+	stuck := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !answering.Load() {
+			select {
+			case <-gate:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		got.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(func() { close(gate); stuck.Close() })
+	good := newReceiver(t, "live", func(int32) int { return http.StatusNoContent })
+	ch := createChannel(t, e, s, map[string]any{"name": "stuck", "type": "webhook", "config": map[string]any{"url": stuck.URL}})
+	createChannel(t, e, s, map[string]any{"name": "live", "type": "webhook", "secret": "live", "config": map[string]any{"url": good.URL}})
+
+	const n = 40
+	for i := range n {
+		raise(t, e, fmt.Sprintf("stuck-%d", i), "host_unreachable", "high", nil)
+	}
+	require.Eventually(t, func() bool { return good.calls.Load() == n }, 60*time.Second, 20*time.Millisecond,
+		"the live channel got every delivery while the other was stuck")
+	require.Eventually(t, func() bool {
+		return strings.Contains(e.Logs(), "a notification channel does not answer: its deliveries wait")
+	}, 30*time.Second, 50*time.Millisecond, "the stuck channel's breaker opened")
+	held := `SELECT count(*) FROM river_job WHERE kind = 'notify_deliver' AND args->>'channel_id' = $1
+		AND state = 'scheduled' AND scheduled_at > now() + interval '3 seconds'`
+	require.Eventually(t, func() bool { return count(t, e, held, ch.Id.String()) >= n-4 }, 20*time.Second, 50*time.Millisecond,
+		"the stuck channel's deliveries are held back")
+	require.Less(t, count(t, e, `SELECT COALESCE(max(attempt), 0) FROM river_job WHERE kind = 'notify_deliver' AND args->>'channel_id' = $1`,
+		ch.Id.String()), 3, "holding back costs no attempts")
+
+	answering.Store(true)
+	require.Eventually(t, func() bool { return got.Load() >= n }, 60*time.Second, 50*time.Millisecond,
+		"once the receiver answers, the held-back deliveries arrive")
+	require.Equal(t, n, count(t, e, `SELECT count(*) FROM notification_deliveries WHERE channel_id = $1 AND status = 'delivered'`, ch.Id))
 }

@@ -19,9 +19,13 @@
 // after the last attempt the delivery is dead until someone redelivers it. A suppressed
 // notice (a host in maintenance) is recorded as skipped and never sent. Deliveries run on
 // their own queue, and one channel holds at most Options.ChannelWorkers of its slots in a
-// process (its other deliveries snooze), so a receiver that never answers cannot take
-// the workers from the others (once all its slots have been held for a second, its jobs
-// snooze for a few seconds without being read). Queued deliveries are published on the
+// process (its other deliveries snooze, and only wait for a slot while the channel is
+// moving), so a receiver that never answers cannot take the workers from the others.
+// Once all of a channel's slots have been held for a second with none freed, its breaker
+// opens: one statement holds back every waiting job of the channel for Options.HoldBack
+// (worker.Park; no attempt is spent), new deliveries to it are queued for the same time,
+// and the hold doubles while it stays stuck (up to 20 times); the first delivered attempt
+// closes the breaker and releases what it held (worker.Unpark). Queued deliveries are published on the
 // live stream in their transaction, attempts' outcomes every 250 ms, one event per status
 // (topic notifications, permission notification:read).
 //

@@ -101,17 +101,19 @@ func silentReceiver(b *testing.B) string {
 //
 //   - one-live: one live channel, the ceiling of this machine and database;
 //   - two-live: two live channels;
+//   - three-live: three live channels, the same fan-out work as the next run;
 //   - two-live+silent: the same two plus a channel whose receiver accepts connections
 //     and never answers (each attempt waits for the 10 s timeout; it holds at most 10 of the 50 delivery workers).
 //
-// The last two side by side show whether the silent receiver slows the others. Run it
+// The last two side by side show whether the silent receiver slows the others beyond
+// the work of a third channel. Run it
 // with -benchtime=1x (scripts/bench-alert-fanout.sh does, on a durable database).
 func BenchmarkFanout(b *testing.B) {
 	for _, run := range []struct {
 		name   string
 		live   int
 		silent bool
-	}{{"one-live", 1, false}, {"two-live", 2, false}, {"two-live+silent", 2, true}} {
+	}{{"one-live", 1, false}, {"two-live", 2, false}, {"three-live", 3, false}, {"two-live+silent", 2, true}} {
 		b.Run(run.name, func(b *testing.B) {
 			for b.Loop() {
 				fanout(b, run.live, run.silent)

@@ -79,6 +79,10 @@ type Options struct {
 	// so a receiver that never answers holds at most that many while the others go on.
 	Workers        int
 	ChannelWorkers int
+	// HoldBack is how long a stuck channel's waiting deliveries are first held back when
+	// its breaker opens (default 15 s); it doubles while the channel stays stuck, up to
+	// 20 times as long, and a delivered attempt closes the breaker.
+	HoldBack time.Duration
 	// RootCAs verifies SMTP servers' certificates (nil: the system's roots).
 	RootCAs *x509.CertPool
 	Logger  *slog.Logger
@@ -115,13 +119,16 @@ func NewService(pool *pgxpool.Pool, sealer Sealer, aw *audit.Writer, jobs Enqueu
 	if o.ChannelWorkers <= 0 {
 		o.ChannelWorkers = 10
 	}
+	if o.HoldBack <= 0 {
+		o.HoldBack = 15 * time.Second
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Service{pool: pool, q: dbq.New(pool), sealer: sealer, audit: aw, jobs: jobs, opts: o, busy: &inflight{chans: map[uuid.UUID]*slots{}}, outcomes: &outcomes{},
+	return &Service{pool: pool, q: dbq.New(pool), sealer: sealer, audit: aw, jobs: jobs, opts: o, busy: &inflight{chans: map[uuid.UUID]*slots{}, holdBack: o.HoldBack}, outcomes: &outcomes{},
 		send: sender{guard: *o.Guard, timeout: o.Timeout, now: o.Now, roots: o.RootCAs}}
 }
 
@@ -519,6 +526,9 @@ var oneJobPerDelivery = river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobS
 // insertJob queues the job of delivery id to channel (unless one is queued already).
 func (s *Service) insertJob(ctx context.Context, tx pgx.Tx, id, channel uuid.UUID) error {
 	opts := &river.InsertOpts{Queue: Queue, MaxAttempts: s.opts.MaxAttempts, UniqueOpts: oneJobPerDelivery}
+	if until, held := s.busy.heldUntil(channel); held {
+		opts.ScheduledAt = until // the channel's breaker is open: wait with the others
+	}
 	if _, err := s.jobs.InsertTx(ctx, tx, DeliverArgs{DeliveryID: id, ChannelID: channel}, opts); err != nil {
 		return fmt.Errorf("queue delivery %s: %w", id, err)
 	}
