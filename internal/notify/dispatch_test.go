@@ -62,7 +62,7 @@ func createHost(t *testing.T, e *apitest.Env, s apitest.Session, name string, ta
 
 // TestDispatchOncePerChannel raises alerts while three dispatchers (the app's own and two
 // more) drain the outbox at once: every raise yields exactly one delivery per matching
-// channel, routing filters (alert type, minimum severity, host tags) apply, and
+// channel, routing filters (alert type, minimum severity, host tags, host group) apply, and
 // transitions that do not notify (acknowledged) queue nothing.
 func TestDispatchOncePerChannel(t *testing.T) {
 	t.Parallel()
@@ -76,6 +76,20 @@ func TestDispatchOncePerChannel(t *testing.T) {
 	web := createChannel(t, e, s, map[string]any{"name": "web", "type": "webhook", "config": map[string]any{"url": rcv.URL},
 		"routing": map[string]any{"host_tags": []string{"web"}}})
 	webHost := createHost(t, e, s, "web-1", []string{"web", "prod"})
+	res := e.Do(apitest.Request{Method: http.MethodPost, Path: "groups", Token: s.AccessToken, JSON: map[string]any{"name": "dbs"}})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	var g struct {
+		ID uuid.UUID `json:"id"`
+	}
+	res.Decode(t, &g)
+	res = e.Do(apitest.Request{Method: http.MethodPost, Path: "hosts", Token: s.AccessToken,
+		JSON: map[string]any{"hostname": "db-1", "ip_address": "127.0.0.1", "port": 1, "group_id": g.ID}})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	var dbHostRes api.HostResponse
+	res.Decode(t, &dbHostRes)
+	dbHost := dbHostRes.Id
+	dbs := createChannel(t, e, s, map[string]any{"name": "dbs", "type": "webhook", "config": map[string]any{"url": rcv.URL},
+		"routing": map[string]any{"group_ids": []uuid.UUID{g.ID}}})
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -84,26 +98,28 @@ func TestDispatchOncePerChannel(t *testing.T) {
 		d := e.App.Notify.NewDispatcher(notify.DispatcherOptions{Sweep: 10 * time.Millisecond, Batch: 3})
 		wg.Go(func() { d.Run(ctx) })
 	}
-	const n = 40
+	const n = 48
 	var raiseWG sync.WaitGroup
 	ids := make([]uuid.UUID, n)
 	for i := range n {
 		raiseWG.Go(func() {
 			typ, sev := "disk_full", "high"
 			var host *uuid.UUID
-			switch i % 4 {
+			switch i % 6 {
 			case 1:
 				typ = "host_unreachable"
 			case 2:
 				sev = "critical"
 			case 3:
 				host = &webHost
+			case 4:
+				host = &dbHost
 			}
 			ids[i] = raise(t, e, fmt.Sprintf("once-%d", i), typ, sev, host).ID
 		})
 	}
 	raiseWG.Wait()
-	res := e.Do(apitest.Request{Method: http.MethodPost, Path: "alerts/" + ids[0].String() + ":acknowledge", Token: s.AccessToken})
+	res = e.Do(apitest.Request{Method: http.MethodPost, Path: "alerts/" + ids[0].String() + ":acknowledge", Token: s.AccessToken})
 	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
 
 	require.Eventually(t, func() bool {
@@ -118,9 +134,10 @@ func TestDispatchOncePerChannel(t *testing.T) {
 		return count(t, e, `SELECT count(*) FROM notification_deliveries WHERE channel_id = $1`, ch.Id)
 	}
 	require.Equal(t, n, per(all), "the unfiltered channel takes every raise, and no acknowledgement")
-	require.Equal(t, 3*n/4, per(disk), "only disk_full alerts")
-	require.Equal(t, n/4, per(crit), "only critical alerts")
-	require.Equal(t, n/4, per(web), "only alerts of hosts tagged web")
+	require.Equal(t, 5*n/6, per(disk), "only disk_full alerts")
+	require.Equal(t, n/6, per(crit), "only critical alerts")
+	require.Equal(t, n/6, per(web), "only alerts of hosts tagged web")
+	require.Equal(t, n/6, per(dbs), "only alerts of hosts in the group")
 	require.Equal(t, n, count(t, e, `SELECT count(*) FROM feed_items WHERE kind = 'alert.raised'`), "one feed item per raise")
 	require.Equal(t, 1, count(t, e, `SELECT count(*) FROM alert_transitions WHERE transition = 'acknowledged'`))
 }
