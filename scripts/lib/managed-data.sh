@@ -29,3 +29,28 @@ listen_port() {
   echo "the server did not start listening" >&2
   return 1
 }
+
+# start_managed_serve BIN DIR: starts `BIN serve` on a loopback port with its server data
+# directory DIR/data (so its managed PostgreSQL, durability on, default settings) and
+# waits for it; sets serve_pid, pg_sock and pg_port (the cluster's socket directory and
+# port, read from its postmaster.pid) and pg_dsn for go tests (OPENWATCH_TEST_DSN). The
+# caller stops serve_pid and calls remove_data_dir DIR on exit.
+start_managed_serve() {
+  local bin=$1 dir=$2 loc="" pidfile=""
+  (unset OPENWATCH_DATABASE_DSN
+   OPENWATCH_SERVER_DATA_DIR="$dir/data" OPENWATCH_SERVER_LISTEN=127.0.0.1:0 exec "$bin" serve) \
+    >"$dir/serve.out" 2>"$dir/serve.log" &
+  serve_pid=$!
+  for _ in $(seq 1 3000); do
+    loc=$(cat "$dir/data/pg.location" 2>/dev/null) || loc=pg
+    case "$loc" in /*) ;; *) loc="$dir/data/$loc" ;; esac
+    [ -s "$loc/data/postmaster.pid" ] && grep -q '"listen"' "$dir/serve.log" 2>/dev/null && { pidfile="$loc/data/postmaster.pid"; break; }
+    kill -0 "$serve_pid" 2>/dev/null || { cat "$dir/serve.log" >&2; return 1; }
+    sleep 0.01
+  done
+  [ -n "$pidfile" ] || { echo "the managed database did not come up" >&2; return 1; }
+  # postmaster.pid: line 4 is the port, line 5 the socket directory.
+  pg_port=$(sed -n 4p "$pidfile"); pg_sock=$(sed -n 5p "$pidfile")
+  pg_dsn="host=$pg_sock port=$pg_port user=postgres dbname=postgres sslmode=disable"
+  echo "storing into the managed database (durability on: fsync=$(psql -XAtq "$pg_dsn" -c 'SHOW fsync'), synchronous_commit=$(psql -XAtq "$pg_dsn" -c 'SHOW synchronous_commit'))"
+}
