@@ -123,13 +123,12 @@ func (f *e2eFixture) driftAlerts(hostID uuid.UUID) []api.Alert {
 // signature verified.
 func webhookNotices(t *testing.T, r *receiver) []map[string]any {
 	t.Helper()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := make([]map[string]any, 0, len(r.bodies))
-	for i, b := range r.bodies {
+	bodies, valid := r.seen()
+	out := make([]map[string]any, 0, len(bodies))
+	for i, b := range bodies {
 		var m map[string]any
 		require.NoError(t, json.Unmarshal([]byte(b), &m), "%s", b)
-		m["signature_valid"] = r.valid[i]
+		m["signature_valid"] = valid[i]
 		out = append(out, m)
 	}
 	return out
