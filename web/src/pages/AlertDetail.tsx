@@ -19,6 +19,7 @@ import {
   allowedActions,
   occurrences,
   silenceUntil,
+  evidenceScan,
   sourceTags,
   suppressed,
   toLocalInput,
@@ -101,6 +102,7 @@ export function AlertDetail({ id }: { id: string }) {
   const a = alert.data;
   const actions = allowedActions(a.state);
   const tags = sourceTags(a);
+  const scanId = evidenceScan(a);
   return (
     <Stack data-testid="alert-detail">
       <Group gap="xs">
@@ -130,6 +132,16 @@ export function AlertDetail({ id }: { id: string }) {
         <Stat label="Occurrences" value={occurrences(a)} testId="alert-occurrences" />
         {a.rule_id && (
           <Stat label="Rule" value={<AnchorLink to="/rules/$ruleId" params={{ ruleId: a.rule_id }}>{a.rule_id}</AnchorLink>} />
+        )}
+        {a.rule_id && scanId && (
+          <Stat
+            label="Evidence"
+            value={
+              <AnchorLink to="/scans/$scanId" params={{ scanId }} search={{ evidence: a.rule_id }} data-testid="alert-evidence">
+                What the scan found
+              </AnchorLink>
+            }
+          />
         )}
         {a.silenced_until && <Stat label="Silenced until" value={formatDateTime(a.silenced_until)} />}
       </SimpleGrid>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { allowedActions, isLive, occurrences, silenceUntil, sourceTags, suppressed, toLocalInput } from "./AlertModel";
+import { allowedActions, evidenceScan, isLive, occurrences, silenceUntil, sourceTags, suppressed, toLocalInput } from "./AlertModel";
 import type { Schemas } from "../api/client";
 
 const base: Schemas["Alert"] = {
@@ -46,5 +46,13 @@ describe("tags", () => {
     expect(sourceTags(a)).toEqual([["address", "127.0.0.1:1"], ["n", "2"]]);
     expect(occurrences(base)).toBe(1);
     expect(suppressed(base)).toBe(false);
+  });
+});
+
+describe("evidence", () => {
+  it("links a rule's alert to the scan its tags name", () => {
+    expect(evidenceScan({ ...base, rule_id: "r", tags: { scan_id: "s1" } })).toBe("s1");
+    expect(evidenceScan({ ...base, tags: { scan_id: "s1" } })).toBeUndefined();
+    expect(evidenceScan({ ...base, rule_id: "r", tags: {} })).toBeUndefined();
   });
 });

@@ -76,3 +76,10 @@ export function sourceTags(a: Schemas["Alert"]): [string, string][] {
     .map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)] as [string, string])
     .sort(([a], [b]) => a.localeCompare(b));
 }
+
+// evidenceScan is the scan whose evidence raised an alert about a rule (a compliance drift
+// names it in its tags), or undefined when the alert names no rule or no scan.
+export function evidenceScan(a: Schemas["Alert"]): string | undefined {
+  const scan = (a.tags ?? {})["scan_id"];
+  return a.rule_id && typeof scan === "string" && scan !== "" ? scan : undefined;
+}
