@@ -145,7 +145,14 @@ X11Forwarding no
 Subsystem sftp internal-sftp
 CFG
   /usr/sbin/sshd -t -f "$sshd_dir/sshd_config" || return 1
-  /usr/sbin/sshd -D -e -f "$sshd_dir/sshd_config" 2>"$sshd_dir/sshd.log" &
+  # sshd and every session it serves see /etc through a throwaway overlay in a mount
+  # namespace of their own: a flow may change the target's files (alerts.spec.ts breaks
+  # and fixes a rule) and this machine's /etc stays as it is. unshare and sh exec, so
+  # sshd_pid is sshd's (flow.spec.ts sends it SIGHUP).
+  mkdir -p "$sshd_dir/etc-upper" "$sshd_dir/etc-work"
+  unshare --mount --propagation private -- /bin/sh -c "set -e
+    mount -t overlay overlay -o 'lowerdir=/etc,upperdir=$sshd_dir/etc-upper,workdir=$sshd_dir/etc-work' /etc
+    exec /usr/sbin/sshd -D -e -f '$sshd_dir/sshd_config'" 2>"$sshd_dir/sshd.log" &
   sshd_pid=$!
   for _ in $(seq 1 50); do
     (exec 3<>"/dev/tcp/127.0.0.1/$sshd_port") 2>/dev/null && return 0
