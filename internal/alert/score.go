@@ -137,7 +137,7 @@ func JudgeScoreTx(ctx context.Context, tx pgx.Tx, aw *audit.Writer, live *dbq.Al
 	}
 	_, err := RaiseTx(ctx, tx, Raise{
 		DedupKey: s.DedupKey, AlertType: s.AlertType, Severity: severity, HostID: s.HostID,
-		Title: fmt.Sprintf("Compliance score of %s fell to %.1f%%", s.Subject, points(s.Value)),
+		Title: scoreTitle(s.Subject, s.Value, base != nil),
 		Body: fmt.Sprintf("The compliance score (pass / (pass + fail)) of %s is %.1f%%: %s. "+
 			"The alert resolves itself when the score is back %s.",
 			s.Subject, points(s.Value), why, strings.Join(clears, " and ")),
@@ -152,3 +152,12 @@ func JudgeScoreTx(ctx context.Context, tx pgx.Tx, aw *audit.Writer, live *dbq.Al
 // points turns a fraction into percentage points, to a tenth (so 0.7 is 70 points, not
 // 69.99999).
 func points(f float64) float64 { return math.Round(f*1000) / 10 }
+
+// scoreTitle says a score fell when there was one before, else that it is low (the first
+// score of a host below the floor did not fall from anything).
+func scoreTitle(subject string, value float64, fell bool) string {
+	if fell {
+		return fmt.Sprintf("Compliance score of %s fell to %.1f%%", subject, points(value))
+	}
+	return fmt.Sprintf("Compliance score of %s is %.1f%%", subject, points(value))
+}

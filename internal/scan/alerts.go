@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -56,7 +58,7 @@ func (s *Service) frameworkName(id string) string {
 func (s *Service) judgeHostScores(ctx context.Context, tx pgx.Tx, row dbq.Scan, before, after map[string]tally, now time.Time) error {
 	var frameworks, keys []string
 	for _, f := range slices.Sorted(maps.Keys(after)) {
-		if a := after[f]; a != before[f] && a.Pass+a.Fail > 0 {
+		if a := after[f]; a != before[f] && a.Pass+a.Fail > 0 && s.scoredFor(f, row.OsFamily, row.OsVersion) {
 			frameworks, keys = append(frameworks, f), append(keys, scoreDropKey(row.HostID, f))
 		}
 	}
@@ -93,6 +95,27 @@ func (s *Service) judgeHostScores(ctx context.Context, tx pgx.Tx, row dbq.Scan, 
 		}
 	}
 	return nil
+}
+
+// benchmarkRelease splits a release's benchmark key ("rhel9", "ubuntu24") into the
+// platform family and major version it was written for.
+var benchmarkRelease = regexp.MustCompile(`^([a-z]+)(\d+)$`)
+
+// scoredFor reports whether a host of family and version is judged on framework id: every
+// framework but a benchmark written for another release (CIS or STIG "rhel9" applies to
+// RHEL 9 hosts only), as the host's page shows its scores. Some of a benchmark's rules
+// also run elsewhere, and their score there says nothing about that benchmark.
+func (s *Service) scoredFor(id, family, version string) bool {
+	f, ok := s.cat.Framework(id)
+	if !ok {
+		return true
+	}
+	m := benchmarkRelease.FindStringSubmatch(f.Benchmark)
+	if m == nil {
+		return true
+	}
+	major, _, _ := strings.Cut(version, ".")
+	return strings.EqualFold(m[1], family) && (major == "" || m[2] == major)
 }
 
 func fraction(t tally) float64 { return float64(t.Pass) / float64(t.Pass+t.Fail) }

@@ -63,7 +63,7 @@ export function AlertsPage() {
   const closeDetail = () => void navigate({ search: (s) => ({ ...s, alert: undefined }) });
   return (
     <>
-      <PageHeader title="Alerts" description="Unreachable hosts and compliance drift, newest first." />
+      <PageHeader title="Alerts" description="Unreachable hosts, compliance drift and score drops, failing scans, expiring exceptions and the audit chain, newest first." />
       <Group mb="sm" align="flex-end">
         <Select
           label="State"
