@@ -22,13 +22,14 @@ func TestScanInterruptedAndRetried(t *testing.T) {
 	svc := f.env.App.Compliance
 	hostRows := func(table string) int { return f.count(`SELECT count(*) FROM `+table+` WHERE host_id = $1`, id) }
 
-	// The worker dies once the scan is running on the target.
+	// The worker dies once the scan is running: while it connects to the target or runs
+	// its program there, either way the scan is left for the retry, not failed.
 	ctx, kill := context.WithCancel(context.Background())
 	go func() {
 		defer kill()
 		for ctx.Err() == nil {
 			if f.count(`SELECT count(*) FROM scans WHERE id = $1 AND status = 'running'`, sc.Id) == 1 {
-				time.Sleep(100 * time.Millisecond) // into the program
+				time.Sleep(20 * time.Millisecond)
 				return
 			}
 			time.Sleep(5 * time.Millisecond)

@@ -84,6 +84,9 @@ func (s *Service) Run(ctx context.Context, id uuid.UUID) error {
 	}
 	conn, err := s.ssh.Connect(ctx, row.HostID)
 	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err() // stopped while connecting: the scan did not fail, River retries it
+		}
 		if apperr.Is(err, apperr.CodeNotFound) {
 			return s.finishWith(ctx, row, "failed", "the host no longer exists")
 		}
