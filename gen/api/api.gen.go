@@ -765,6 +765,30 @@ func (e LicenseStateResponseTier) Valid() bool {
 	}
 }
 
+// Defines values for MaintenanceRecurrence.
+const (
+	Daily             MaintenanceRecurrence = "daily"
+	MonthlyNthWeekday MaintenanceRecurrence = "monthly_nth_weekday"
+	Once              MaintenanceRecurrence = "once"
+	Weekly            MaintenanceRecurrence = "weekly"
+)
+
+// Valid indicates whether the value is a known member of the MaintenanceRecurrence enum.
+func (e MaintenanceRecurrence) Valid() bool {
+	switch e {
+	case Daily:
+		return true
+	case MonthlyNthWeekday:
+		return true
+	case Once:
+		return true
+	case Weekly:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MonitoringState.
 const (
 	MonitoringStateCritical    MonitoringState = "critical"
@@ -1173,6 +1197,66 @@ func (e Severity) Valid() bool {
 	case SeverityLow:
 		return true
 	case SeverityMedium:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WeekOfMonth.
+const (
+	First  WeekOfMonth = "first"
+	Fourth WeekOfMonth = "fourth"
+	Last   WeekOfMonth = "last"
+	Second WeekOfMonth = "second"
+	Third  WeekOfMonth = "third"
+)
+
+// Valid indicates whether the value is a known member of the WeekOfMonth enum.
+func (e WeekOfMonth) Valid() bool {
+	switch e {
+	case First:
+		return true
+	case Fourth:
+		return true
+	case Last:
+		return true
+	case Second:
+		return true
+	case Third:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Weekday.
+const (
+	Friday    Weekday = "friday"
+	Monday    Weekday = "monday"
+	Saturday  Weekday = "saturday"
+	Sunday    Weekday = "sunday"
+	Thursday  Weekday = "thursday"
+	Tuesday   Weekday = "tuesday"
+	Wednesday Weekday = "wednesday"
+)
+
+// Valid indicates whether the value is a known member of the Weekday enum.
+func (e Weekday) Valid() bool {
+	switch e {
+	case Friday:
+		return true
+	case Monday:
+		return true
+	case Saturday:
+		return true
+	case Sunday:
+		return true
+	case Thursday:
+		return true
+	case Tuesday:
+		return true
+	case Wednesday:
 		return true
 	default:
 		return false
@@ -2589,9 +2673,126 @@ type LicenseVerifyResponse struct {
 	Warnings     *[]string `json:"warnings,omitempty"`
 }
 
+// MaintenanceOpening defines model for MaintenanceOpening.
+type MaintenanceOpening struct {
+	// Date The local date the opening belongs to (its start may fall on the next day after a gap).
+	Date openapi_types.Date `json:"date"`
+
+	// End The instant the opening closes (not inside it), in UTC.
+	End time.Time `json:"end"`
+
+	// LocalEnd The end as the zone's wall time with its offset.
+	LocalEnd string `json:"local_end"`
+
+	// LocalStart The start as the zone's wall time with its offset, e.g. `2026-03-29T03:00:00+02:00`.
+	LocalStart string `json:"local_start"`
+
+	// Start The opening's first instant, in UTC.
+	Start      time.Time          `json:"start"`
+	TimeZone   string             `json:"time_zone"`
+	WindowId   openapi_types.UUID `json:"window_id"`
+	WindowName string             `json:"window_name"`
+}
+
+// MaintenancePreview defines model for MaintenancePreview.
+type MaintenancePreview struct {
+	// OpenNow Whether one of the windows is open at the time of the request.
+	OpenNow  bool                 `json:"open_now"`
+	Openings []MaintenanceOpening `json:"openings"`
+}
+
+// MaintenanceRecurrence `once`: on `date`. `daily`: every day. `weekly`: on `days_of_week`.
+// `monthly_nth_weekday`: on the `week_of_month` `day_of_week` of each month (e.g. second
+// tuesday, or last friday).
+type MaintenanceRecurrence string
+
 // MaintenanceRequest defines model for MaintenanceRequest.
 type MaintenanceRequest struct {
 	Enabled bool `json:"enabled"`
+}
+
+// MaintenanceWindow A span of local time in which a host may be changed, recurring or once. Openings are
+// computed in the wall clock of `time_zone`: a `start_time` that occurs twice (clocks
+// falling back) means its first occurrence; one that does not exist (clocks springing
+// forward) starts at the first instant after the gap; `duration_minutes` is elapsed
+// time, so a window may cross midnight and its local end moves by a clock change inside
+// it. Exactly one of `host_id` and `group_id` is set.
+type MaintenanceWindow struct {
+	CreatedAt time.Time           `json:"created_at"`
+	Date      *openapi_types.Date `json:"date"`
+
+	// DayOfWeek The weekday of a `monthly_nth_weekday` window, e.g. `tuesday`.
+	DayOfWeek       *string             `json:"day_of_week"`
+	DaysOfWeek      []Weekday           `json:"days_of_week"`
+	DurationMinutes int                 `json:"duration_minutes"`
+	Enabled         bool                `json:"enabled"`
+	GroupId         *openapi_types.UUID `json:"group_id"`
+	HostId          *openapi_types.UUID `json:"host_id"`
+	Id              openapi_types.UUID  `json:"id"`
+	Name            string              `json:"name"`
+
+	// Recurrence `once`: on `date`. `daily`: every day. `weekly`: on `days_of_week`.
+	// `monthly_nth_weekday`: on the `week_of_month` `day_of_week` of each month (e.g. second
+	// tuesday, or last friday).
+	Recurrence MaintenanceRecurrence `json:"recurrence"`
+
+	// StartTime Local start time, `HH:MM` (24-hour).
+	StartTime string `json:"start_time"`
+
+	// TimeZone An IANA time zone, e.g. `Europe/Berlin`.
+	TimeZone  string    `json:"time_zone"`
+	UpdatedAt time.Time `json:"updated_at"`
+
+	// WeekOfMonth `first`, `second`, `third`, `fourth` or `last` (a `monthly_nth_weekday` window).
+	WeekOfMonth *string `json:"week_of_month"`
+}
+
+// MaintenanceWindowCreate defines model for MaintenanceWindowCreate.
+type MaintenanceWindowCreate struct {
+	// Date The local date of a `once` window.
+	Date      *openapi_types.Date `json:"date,omitempty"`
+	DayOfWeek *Weekday            `json:"day_of_week,omitempty"`
+
+	// DaysOfWeek The days of a `weekly` window.
+	DaysOfWeek      *[]Weekday `json:"days_of_week,omitempty"`
+	DurationMinutes int        `json:"duration_minutes"`
+	Enabled         *bool      `json:"enabled,omitempty"`
+	Name            string     `json:"name"`
+
+	// Recurrence `once`: on `date`. `daily`: every day. `weekly`: on `days_of_week`.
+	// `monthly_nth_weekday`: on the `week_of_month` `day_of_week` of each month (e.g. second
+	// tuesday, or last friday).
+	Recurrence MaintenanceRecurrence `json:"recurrence"`
+
+	// StartTime Local start time, `HH:MM` (24-hour).
+	StartTime string `json:"start_time"`
+
+	// TimeZone An IANA time zone, e.g. `America/New_York`.
+	TimeZone    string       `json:"time_zone"`
+	WeekOfMonth *WeekOfMonth `json:"week_of_month,omitempty"`
+}
+
+// MaintenanceWindowList defines model for MaintenanceWindowList.
+type MaintenanceWindowList struct {
+	Windows []MaintenanceWindow `json:"windows"`
+}
+
+// MaintenanceWindowUpdate defines model for MaintenanceWindowUpdate.
+type MaintenanceWindowUpdate struct {
+	Date            *openapi_types.Date `json:"date,omitempty"`
+	DayOfWeek       *Weekday            `json:"day_of_week,omitempty"`
+	DaysOfWeek      *[]Weekday          `json:"days_of_week,omitempty"`
+	DurationMinutes *int                `json:"duration_minutes,omitempty"`
+	Enabled         *bool               `json:"enabled,omitempty"`
+	Name            *string             `json:"name,omitempty"`
+
+	// Recurrence `once`: on `date`. `daily`: every day. `weekly`: on `days_of_week`.
+	// `monthly_nth_weekday`: on the `week_of_month` `day_of_week` of each month (e.g. second
+	// tuesday, or last friday).
+	Recurrence  *MaintenanceRecurrence `json:"recurrence,omitempty"`
+	StartTime   *string                `json:"start_time,omitempty"`
+	TimeZone    *string                `json:"time_zone,omitempty"`
+	WeekOfMonth *WeekOfMonth           `json:"week_of_month,omitempty"`
 }
 
 // MonitoringState defines model for MonitoringState.
@@ -3258,6 +3459,12 @@ type VersionResponse struct {
 	Openwatch string `json:"openwatch"`
 }
 
+// WeekOfMonth defines model for WeekOfMonth.
+type WeekOfMonth string
+
+// Weekday defines model for Weekday.
+type Weekday string
+
 // AsOf defines model for AsOf.
 type AsOf = time.Time
 
@@ -3284,6 +3491,9 @@ type IdempotencyKeyOptional = string
 
 // Limit defines model for Limit.
 type Limit = int
+
+// OpeningCount defines model for OpeningCount.
+type OpeningCount = int
 
 // RoleID defines model for RoleID.
 type RoleID = string
@@ -3611,6 +3821,12 @@ type PutHostMaintenanceParams struct {
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
 }
 
+// PreviewHostMaintenanceWindowsParams defines parameters for PreviewHostMaintenanceWindows.
+type PreviewHostMaintenanceWindowsParams struct {
+	// Count How many openings to list (default 10).
+	Count *OpeningCount `form:"count,omitempty" json:"count,omitempty"`
+}
+
 // ListHostMonitoringHistoryParams defines parameters for ListHostMonitoringHistory.
 type ListHostMonitoringHistoryParams struct {
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
@@ -3707,6 +3923,12 @@ type ListIntelligenceEventsParams struct {
 
 	// Limit Page size, 1 to 200 (default 50).
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// PreviewMaintenanceWindowParams defines parameters for PreviewMaintenanceWindow.
+type PreviewMaintenanceWindowParams struct {
+	// Count How many openings to list (default 10).
+	Count *OpeningCount `form:"count,omitempty" json:"count,omitempty"`
 }
 
 // ListNotificationChannelsParams defines parameters for ListNotificationChannels.
@@ -3911,6 +4133,9 @@ type CreateGroupJSONRequestBody = HostGroupCreate
 // UpdateGroupJSONRequestBody defines body for UpdateGroup for application/json ContentType.
 type UpdateGroupJSONRequestBody = HostGroupUpdate
 
+// CreateGroupMaintenanceWindowJSONRequestBody defines body for CreateGroupMaintenanceWindow for application/json ContentType.
+type CreateGroupMaintenanceWindowJSONRequestBody = MaintenanceWindowCreate
+
 // SetGroupMaintenanceJSONRequestBody defines body for SetGroupMaintenance for application/json ContentType.
 type SetGroupMaintenanceJSONRequestBody = MaintenanceRequest
 
@@ -3923,6 +4148,9 @@ type SetHostMaintenanceJSONRequestBody = MaintenanceRequest
 // PutHostMaintenanceJSONRequestBody defines body for PutHostMaintenance for application/json ContentType.
 type PutHostMaintenanceJSONRequestBody = MaintenanceRequest
 
+// CreateHostMaintenanceWindowJSONRequestBody defines body for CreateHostMaintenanceWindow for application/json ContentType.
+type CreateHostMaintenanceWindowJSONRequestBody = MaintenanceWindowCreate
+
 // UpdateHostJSONRequestBody defines body for UpdateHost for application/json ContentType.
 type UpdateHostJSONRequestBody = HostUpdateRequest
 
@@ -3934,6 +4162,9 @@ type ApproveHostKeyJSONRequestBody = HostKeyApproveRequest
 
 // StartHostScanJSONRequestBody defines body for StartHostScan for application/json ContentType.
 type StartHostScanJSONRequestBody = ScanRequest
+
+// UpdateMaintenanceWindowJSONRequestBody defines body for UpdateMaintenanceWindow for application/json ContentType.
+type UpdateMaintenanceWindowJSONRequestBody = MaintenanceWindowUpdate
 
 // CreateNotificationChannelJSONRequestBody defines body for CreateNotificationChannel for application/json ContentType.
 type CreateNotificationChannelJSONRequestBody = NotificationChannelCreateRequest
@@ -4159,6 +4390,12 @@ type ServerInterface interface {
 	// UpdateGroup Rename or describe a host group.
 	// (PATCH /groups/{id})
 	UpdateGroup(ctx echo.Context, id ID) error
+	// ListGroupMaintenanceWindows A group's maintenance windows; they apply to every host of the group.
+	// (GET /groups/{id}/maintenance-windows)
+	ListGroupMaintenanceWindows(ctx echo.Context, id ID) error
+	// CreateGroupMaintenanceWindow Add a maintenance window to a group.
+	// (POST /groups/{id}/maintenance-windows)
+	CreateGroupMaintenanceWindow(ctx echo.Context, id ID) error
 	// ListGroupMembers The hosts of a group.
 	// (GET /groups/{id}/members)
 	ListGroupMembers(ctx echo.Context, id ID, params ListGroupMembersParams) error
@@ -4189,6 +4426,15 @@ type ServerInterface interface {
 	// PutHostMaintenance Turn a host's maintenance mode on or off.
 	// (PUT /hosts/{host_id}/maintenance)
 	PutHostMaintenance(ctx echo.Context, hostId openapi_types.UUID, params PutHostMaintenanceParams) error
+	// ListHostMaintenanceWindows The host's own maintenance windows (not its group's).
+	// (GET /hosts/{host_id}/maintenance-windows)
+	ListHostMaintenanceWindows(ctx echo.Context, hostId HostID) error
+	// CreateHostMaintenanceWindow Add a maintenance window to a host.
+	// (POST /hosts/{host_id}/maintenance-windows)
+	CreateHostMaintenanceWindow(ctx echo.Context, hostId HostID) error
+	// PreviewHostMaintenanceWindows The next openings of every window that applies to a host (its own and its group's), merged.
+	// (GET /hosts/{host_id}/maintenance-windows:preview)
+	PreviewHostMaintenanceWindows(ctx echo.Context, hostId HostID, params PreviewHostMaintenanceWindowsParams) error
 	// ListHostMonitoringHistory Monitoring history of a host.
 	// (GET /hosts/{host_id}/monitoring/history)
 	ListHostMonitoringHistory(ctx echo.Context, hostId HostID, params ListHostMonitoringHistoryParams) error
@@ -4246,6 +4492,18 @@ type ServerInterface interface {
 	// GetLicense The current license tier, status and features.
 	// (GET /license)
 	GetLicense(ctx echo.Context) error
+	// DeleteMaintenanceWindow Delete a maintenance window.
+	// (DELETE /maintenance-windows/{id})
+	DeleteMaintenanceWindow(ctx echo.Context, id ID) error
+	// GetMaintenanceWindow Get a maintenance window.
+	// (GET /maintenance-windows/{id})
+	GetMaintenanceWindow(ctx echo.Context, id ID) error
+	// UpdateMaintenanceWindow Change a maintenance window; absent fields stay as they are.
+	// (PATCH /maintenance-windows/{id})
+	UpdateMaintenanceWindow(ctx echo.Context, id ID) error
+	// PreviewMaintenanceWindow The next openings of one maintenance window.
+	// (GET /maintenance-windows/{id}:preview)
+	PreviewMaintenanceWindow(ctx echo.Context, id ID, params PreviewMaintenanceWindowParams) error
 	// ListNotificationChannels List notification channels (secrets are never returned).
 	// (GET /notifications/channels)
 	ListNotificationChannels(ctx echo.Context, params ListNotificationChannelsParams) error
@@ -5643,6 +5901,38 @@ func (w *ServerInterfaceWrapper) UpdateGroup(ctx echo.Context) error {
 	return err
 }
 
+// ListGroupMaintenanceWindows converts echo context to params.
+func (w *ServerInterfaceWrapper) ListGroupMaintenanceWindows(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListGroupMaintenanceWindows(ctx, id)
+	return err
+}
+
+// CreateGroupMaintenanceWindow converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateGroupMaintenanceWindow(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateGroupMaintenanceWindow(ctx, id)
+	return err
+}
+
 // ListGroupMembers converts echo context to params.
 func (w *ServerInterfaceWrapper) ListGroupMembers(ctx echo.Context) error {
 	var err error
@@ -5962,6 +6252,63 @@ func (w *ServerInterfaceWrapper) PutHostMaintenance(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.PutHostMaintenance(ctx, hostId, params)
+	return err
+}
+
+// ListHostMaintenanceWindows converts echo context to params.
+func (w *ServerInterfaceWrapper) ListHostMaintenanceWindows(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "host_id" -------------
+	var hostId HostID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "host_id", ctx.Param("host_id"), &hostId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter host_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListHostMaintenanceWindows(ctx, hostId)
+	return err
+}
+
+// CreateHostMaintenanceWindow converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateHostMaintenanceWindow(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "host_id" -------------
+	var hostId HostID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "host_id", ctx.Param("host_id"), &hostId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter host_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateHostMaintenanceWindow(ctx, hostId)
+	return err
+}
+
+// PreviewHostMaintenanceWindows converts echo context to params.
+func (w *ServerInterfaceWrapper) PreviewHostMaintenanceWindows(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "host_id" -------------
+	var hostId HostID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "host_id", ctx.Param("host_id"), &hostId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter host_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PreviewHostMaintenanceWindowsParams
+	// ------------- Optional query parameter "count" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "count", ctx.QueryParams(), &params.Count, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter count: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PreviewHostMaintenanceWindows(ctx, hostId, params)
 	return err
 }
 
@@ -6511,6 +6858,79 @@ func (w *ServerInterfaceWrapper) GetLicense(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetLicense(ctx)
+	return err
+}
+
+// DeleteMaintenanceWindow converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteMaintenanceWindow(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteMaintenanceWindow(ctx, id)
+	return err
+}
+
+// GetMaintenanceWindow converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMaintenanceWindow(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMaintenanceWindow(ctx, id)
+	return err
+}
+
+// UpdateMaintenanceWindow converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateMaintenanceWindow(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateMaintenanceWindow(ctx, id)
+	return err
+}
+
+// PreviewMaintenanceWindow converts echo context to params.
+func (w *ServerInterfaceWrapper) PreviewMaintenanceWindow(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PreviewMaintenanceWindowParams
+	// ------------- Optional query parameter "count" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "count", ctx.QueryParams(), &params.Count, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter count: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PreviewMaintenanceWindow(ctx, id, params)
 	return err
 }
 
@@ -7776,6 +8196,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.DELETE(options.BaseURL+"/groups/:id", wrapper.DeleteGroup, options.OperationMiddlewares["deleteGroup"]...)
 	router.GET(options.BaseURL+"/groups/:id", wrapper.GetGroup, options.OperationMiddlewares["getGroup"]...)
 	router.PATCH(options.BaseURL+"/groups/:id", wrapper.UpdateGroup, options.OperationMiddlewares["updateGroup"]...)
+	router.GET(options.BaseURL+"/groups/:id/maintenance-windows", wrapper.ListGroupMaintenanceWindows, options.OperationMiddlewares["listGroupMaintenanceWindows"]...)
+	router.POST(options.BaseURL+"/groups/:id/maintenance-windows", wrapper.CreateGroupMaintenanceWindow, options.OperationMiddlewares["createGroupMaintenanceWindow"]...)
 	router.GET(options.BaseURL+"/groups/:id/members", wrapper.ListGroupMembers, options.OperationMiddlewares["listGroupMembers"]...)
 	router.DELETE(options.BaseURL+"/groups/:id/members/:host_id", wrapper.RemoveGroupMember, options.OperationMiddlewares["removeGroupMember"]...)
 	router.PUT(options.BaseURL+"/groups/:id/members/:host_id", wrapper.AddGroupMember, options.OperationMiddlewares["addGroupMember"]...)
@@ -7786,6 +8208,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/hosts/:host_id/credentials\\:resolve", wrapper.ResolveHostCredential, options.OperationMiddlewares["resolveHostCredential"]...)
 	router.POST(options.BaseURL+"/hosts/:host_id/maintenance", wrapper.SetHostMaintenance, options.OperationMiddlewares["setHostMaintenance"]...)
 	router.PUT(options.BaseURL+"/hosts/:host_id/maintenance", wrapper.PutHostMaintenance, options.OperationMiddlewares["putHostMaintenance"]...)
+	router.GET(options.BaseURL+"/hosts/:host_id/maintenance-windows", wrapper.ListHostMaintenanceWindows, options.OperationMiddlewares["listHostMaintenanceWindows"]...)
+	router.POST(options.BaseURL+"/hosts/:host_id/maintenance-windows", wrapper.CreateHostMaintenanceWindow, options.OperationMiddlewares["createHostMaintenanceWindow"]...)
+	router.GET(options.BaseURL+"/hosts/:host_id/maintenance-windows\\:preview", wrapper.PreviewHostMaintenanceWindows, options.OperationMiddlewares["previewHostMaintenanceWindows"]...)
 	router.GET(options.BaseURL+"/hosts/:host_id/monitoring/history", wrapper.ListHostMonitoringHistory, options.OperationMiddlewares["listHostMonitoringHistory"]...)
 	router.DELETE(options.BaseURL+"/hosts/:id", wrapper.DeleteHost, options.OperationMiddlewares["deleteHost"]...)
 	router.GET(options.BaseURL+"/hosts/:id", wrapper.GetHost, options.OperationMiddlewares["getHost"]...)
@@ -7805,6 +8230,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/intelligence/events", wrapper.ListIntelligenceEvents, options.OperationMiddlewares["listIntelligenceEvents"]...)
 	router.GET(options.BaseURL+"/intelligence/state/:host_id", wrapper.GetIntelligenceState, options.OperationMiddlewares["getIntelligenceState"]...)
 	router.GET(options.BaseURL+"/license", wrapper.GetLicense, options.OperationMiddlewares["getLicense"]...)
+	router.DELETE(options.BaseURL+"/maintenance-windows/:id", wrapper.DeleteMaintenanceWindow, options.OperationMiddlewares["deleteMaintenanceWindow"]...)
+	router.GET(options.BaseURL+"/maintenance-windows/:id", wrapper.GetMaintenanceWindow, options.OperationMiddlewares["getMaintenanceWindow"]...)
+	router.PATCH(options.BaseURL+"/maintenance-windows/:id", wrapper.UpdateMaintenanceWindow, options.OperationMiddlewares["updateMaintenanceWindow"]...)
+	router.GET(options.BaseURL+"/maintenance-windows/:id\\:preview", wrapper.PreviewMaintenanceWindow, options.OperationMiddlewares["previewMaintenanceWindow"]...)
 	router.GET(options.BaseURL+"/notifications/channels", wrapper.ListNotificationChannels, options.OperationMiddlewares["listNotificationChannels"]...)
 	router.POST(options.BaseURL+"/notifications/channels", wrapper.CreateNotificationChannel, options.OperationMiddlewares["createNotificationChannel"]...)
 	router.DELETE(options.BaseURL+"/notifications/channels/:id", wrapper.DeleteNotificationChannel, options.OperationMiddlewares["deleteNotificationChannel"]...)
@@ -12872,6 +13301,197 @@ func (response UpdateGroupdefaultJSONResponse) VisitUpdateGroupResponse(w http.R
 	return err
 }
 
+type ListGroupMaintenanceWindowsRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type ListGroupMaintenanceWindowsResponseObject interface {
+	VisitListGroupMaintenanceWindowsResponse(w http.ResponseWriter) error
+}
+
+type ListGroupMaintenanceWindows200JSONResponse MaintenanceWindowList
+
+func (response ListGroupMaintenanceWindows200JSONResponse) VisitListGroupMaintenanceWindowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroupMaintenanceWindows400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListGroupMaintenanceWindows400JSONResponse) VisitListGroupMaintenanceWindowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroupMaintenanceWindows401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListGroupMaintenanceWindows401JSONResponse) VisitListGroupMaintenanceWindowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroupMaintenanceWindows403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListGroupMaintenanceWindows403JSONResponse) VisitListGroupMaintenanceWindowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroupMaintenanceWindows404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListGroupMaintenanceWindows404JSONResponse) VisitListGroupMaintenanceWindowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroupMaintenanceWindowsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListGroupMaintenanceWindowsdefaultJSONResponse) VisitListGroupMaintenanceWindowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroupMaintenanceWindowRequestObject struct {
+	Id   ID `json:"id"`
+	Body *CreateGroupMaintenanceWindowJSONRequestBody
+}
+
+type CreateGroupMaintenanceWindowResponseObject interface {
+	VisitCreateGroupMaintenanceWindowResponse(w http.ResponseWriter) error
+}
+
+type CreateGroupMaintenanceWindow201JSONResponse MaintenanceWindow
+
+func (response CreateGroupMaintenanceWindow201JSONResponse) VisitCreateGroupMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroupMaintenanceWindow400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateGroupMaintenanceWindow400JSONResponse) VisitCreateGroupMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroupMaintenanceWindow401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateGroupMaintenanceWindow401JSONResponse) VisitCreateGroupMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroupMaintenanceWindow403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateGroupMaintenanceWindow403JSONResponse) VisitCreateGroupMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroupMaintenanceWindow404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CreateGroupMaintenanceWindow404JSONResponse) VisitCreateGroupMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroupMaintenanceWindowdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response CreateGroupMaintenanceWindowdefaultJSONResponse) VisitCreateGroupMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListGroupMembersRequestObject struct {
 	Id     ID `json:"id"`
 	Params ListGroupMembersParams
@@ -13823,6 +14443,293 @@ type PutHostMaintenancedefaultJSONResponse struct {
 }
 
 func (response PutHostMaintenancedefaultJSONResponse) VisitPutHostMaintenanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostMaintenanceWindowsRequestObject struct {
+	HostId HostID `json:"host_id"`
+}
+
+type ListHostMaintenanceWindowsResponseObject interface {
+	VisitListHostMaintenanceWindowsResponse(w http.ResponseWriter) error
+}
+
+type ListHostMaintenanceWindows200JSONResponse MaintenanceWindowList
+
+func (response ListHostMaintenanceWindows200JSONResponse) VisitListHostMaintenanceWindowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostMaintenanceWindows400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListHostMaintenanceWindows400JSONResponse) VisitListHostMaintenanceWindowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostMaintenanceWindows401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListHostMaintenanceWindows401JSONResponse) VisitListHostMaintenanceWindowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostMaintenanceWindows403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListHostMaintenanceWindows403JSONResponse) VisitListHostMaintenanceWindowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostMaintenanceWindows404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListHostMaintenanceWindows404JSONResponse) VisitListHostMaintenanceWindowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostMaintenanceWindowsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListHostMaintenanceWindowsdefaultJSONResponse) VisitListHostMaintenanceWindowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHostMaintenanceWindowRequestObject struct {
+	HostId HostID `json:"host_id"`
+	Body   *CreateHostMaintenanceWindowJSONRequestBody
+}
+
+type CreateHostMaintenanceWindowResponseObject interface {
+	VisitCreateHostMaintenanceWindowResponse(w http.ResponseWriter) error
+}
+
+type CreateHostMaintenanceWindow201JSONResponse MaintenanceWindow
+
+func (response CreateHostMaintenanceWindow201JSONResponse) VisitCreateHostMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHostMaintenanceWindow400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateHostMaintenanceWindow400JSONResponse) VisitCreateHostMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHostMaintenanceWindow401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateHostMaintenanceWindow401JSONResponse) VisitCreateHostMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHostMaintenanceWindow403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateHostMaintenanceWindow403JSONResponse) VisitCreateHostMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHostMaintenanceWindow404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CreateHostMaintenanceWindow404JSONResponse) VisitCreateHostMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHostMaintenanceWindowdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response CreateHostMaintenanceWindowdefaultJSONResponse) VisitCreateHostMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewHostMaintenanceWindowsRequestObject struct {
+	HostId HostID `json:"host_id"`
+	Params PreviewHostMaintenanceWindowsParams
+}
+
+type PreviewHostMaintenanceWindowsResponseObject interface {
+	VisitPreviewHostMaintenanceWindowsResponse(w http.ResponseWriter) error
+}
+
+type PreviewHostMaintenanceWindows200JSONResponse MaintenancePreview
+
+func (response PreviewHostMaintenanceWindows200JSONResponse) VisitPreviewHostMaintenanceWindowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewHostMaintenanceWindows400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PreviewHostMaintenanceWindows400JSONResponse) VisitPreviewHostMaintenanceWindowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewHostMaintenanceWindows401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PreviewHostMaintenanceWindows401JSONResponse) VisitPreviewHostMaintenanceWindowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewHostMaintenanceWindows403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PreviewHostMaintenanceWindows403JSONResponse) VisitPreviewHostMaintenanceWindowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewHostMaintenanceWindows404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response PreviewHostMaintenanceWindows404JSONResponse) VisitPreviewHostMaintenanceWindowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewHostMaintenanceWindowsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response PreviewHostMaintenanceWindowsdefaultJSONResponse) VisitPreviewHostMaintenanceWindowsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -15740,6 +16647,382 @@ type GetLicensedefaultJSONResponse struct {
 }
 
 func (response GetLicensedefaultJSONResponse) VisitGetLicenseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMaintenanceWindowRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type DeleteMaintenanceWindowResponseObject interface {
+	VisitDeleteMaintenanceWindowResponse(w http.ResponseWriter) error
+}
+
+type DeleteMaintenanceWindow204Response struct {
+}
+
+func (response DeleteMaintenanceWindow204Response) VisitDeleteMaintenanceWindowResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteMaintenanceWindow400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeleteMaintenanceWindow400JSONResponse) VisitDeleteMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMaintenanceWindow401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DeleteMaintenanceWindow401JSONResponse) VisitDeleteMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMaintenanceWindow403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DeleteMaintenanceWindow403JSONResponse) VisitDeleteMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMaintenanceWindow404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeleteMaintenanceWindow404JSONResponse) VisitDeleteMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMaintenanceWindowdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response DeleteMaintenanceWindowdefaultJSONResponse) VisitDeleteMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMaintenanceWindowRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetMaintenanceWindowResponseObject interface {
+	VisitGetMaintenanceWindowResponse(w http.ResponseWriter) error
+}
+
+type GetMaintenanceWindow200JSONResponse MaintenanceWindow
+
+func (response GetMaintenanceWindow200JSONResponse) VisitGetMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMaintenanceWindow400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetMaintenanceWindow400JSONResponse) VisitGetMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMaintenanceWindow401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetMaintenanceWindow401JSONResponse) VisitGetMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMaintenanceWindow403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetMaintenanceWindow403JSONResponse) VisitGetMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMaintenanceWindow404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetMaintenanceWindow404JSONResponse) VisitGetMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMaintenanceWindowdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetMaintenanceWindowdefaultJSONResponse) VisitGetMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateMaintenanceWindowRequestObject struct {
+	Id   ID `json:"id"`
+	Body *UpdateMaintenanceWindowJSONRequestBody
+}
+
+type UpdateMaintenanceWindowResponseObject interface {
+	VisitUpdateMaintenanceWindowResponse(w http.ResponseWriter) error
+}
+
+type UpdateMaintenanceWindow200JSONResponse MaintenanceWindow
+
+func (response UpdateMaintenanceWindow200JSONResponse) VisitUpdateMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateMaintenanceWindow400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UpdateMaintenanceWindow400JSONResponse) VisitUpdateMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateMaintenanceWindow401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UpdateMaintenanceWindow401JSONResponse) VisitUpdateMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateMaintenanceWindow403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateMaintenanceWindow403JSONResponse) VisitUpdateMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateMaintenanceWindow404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UpdateMaintenanceWindow404JSONResponse) VisitUpdateMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateMaintenanceWindowdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response UpdateMaintenanceWindowdefaultJSONResponse) VisitUpdateMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewMaintenanceWindowRequestObject struct {
+	Id     ID `json:"id"`
+	Params PreviewMaintenanceWindowParams
+}
+
+type PreviewMaintenanceWindowResponseObject interface {
+	VisitPreviewMaintenanceWindowResponse(w http.ResponseWriter) error
+}
+
+type PreviewMaintenanceWindow200JSONResponse MaintenancePreview
+
+func (response PreviewMaintenanceWindow200JSONResponse) VisitPreviewMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewMaintenanceWindow400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PreviewMaintenanceWindow400JSONResponse) VisitPreviewMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewMaintenanceWindow401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PreviewMaintenanceWindow401JSONResponse) VisitPreviewMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewMaintenanceWindow403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PreviewMaintenanceWindow403JSONResponse) VisitPreviewMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewMaintenanceWindow404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response PreviewMaintenanceWindow404JSONResponse) VisitPreviewMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewMaintenanceWindowdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response PreviewMaintenanceWindowdefaultJSONResponse) VisitPreviewMaintenanceWindowResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -21684,6 +22967,12 @@ type StrictServerInterface interface {
 	// UpdateGroup Rename or describe a host group.
 	// (PATCH /groups/{id})
 	UpdateGroup(ctx context.Context, request UpdateGroupRequestObject) (UpdateGroupResponseObject, error)
+	// ListGroupMaintenanceWindows A group's maintenance windows; they apply to every host of the group.
+	// (GET /groups/{id}/maintenance-windows)
+	ListGroupMaintenanceWindows(ctx context.Context, request ListGroupMaintenanceWindowsRequestObject) (ListGroupMaintenanceWindowsResponseObject, error)
+	// CreateGroupMaintenanceWindow Add a maintenance window to a group.
+	// (POST /groups/{id}/maintenance-windows)
+	CreateGroupMaintenanceWindow(ctx context.Context, request CreateGroupMaintenanceWindowRequestObject) (CreateGroupMaintenanceWindowResponseObject, error)
 	// ListGroupMembers The hosts of a group.
 	// (GET /groups/{id}/members)
 	ListGroupMembers(ctx context.Context, request ListGroupMembersRequestObject) (ListGroupMembersResponseObject, error)
@@ -21714,6 +23003,15 @@ type StrictServerInterface interface {
 	// PutHostMaintenance Turn a host's maintenance mode on or off.
 	// (PUT /hosts/{host_id}/maintenance)
 	PutHostMaintenance(ctx context.Context, request PutHostMaintenanceRequestObject) (PutHostMaintenanceResponseObject, error)
+	// ListHostMaintenanceWindows The host's own maintenance windows (not its group's).
+	// (GET /hosts/{host_id}/maintenance-windows)
+	ListHostMaintenanceWindows(ctx context.Context, request ListHostMaintenanceWindowsRequestObject) (ListHostMaintenanceWindowsResponseObject, error)
+	// CreateHostMaintenanceWindow Add a maintenance window to a host.
+	// (POST /hosts/{host_id}/maintenance-windows)
+	CreateHostMaintenanceWindow(ctx context.Context, request CreateHostMaintenanceWindowRequestObject) (CreateHostMaintenanceWindowResponseObject, error)
+	// PreviewHostMaintenanceWindows The next openings of every window that applies to a host (its own and its group's), merged.
+	// (GET /hosts/{host_id}/maintenance-windows:preview)
+	PreviewHostMaintenanceWindows(ctx context.Context, request PreviewHostMaintenanceWindowsRequestObject) (PreviewHostMaintenanceWindowsResponseObject, error)
 	// ListHostMonitoringHistory Monitoring history of a host.
 	// (GET /hosts/{host_id}/monitoring/history)
 	ListHostMonitoringHistory(ctx context.Context, request ListHostMonitoringHistoryRequestObject) (ListHostMonitoringHistoryResponseObject, error)
@@ -21771,6 +23069,18 @@ type StrictServerInterface interface {
 	// GetLicense The current license tier, status and features.
 	// (GET /license)
 	GetLicense(ctx context.Context, request GetLicenseRequestObject) (GetLicenseResponseObject, error)
+	// DeleteMaintenanceWindow Delete a maintenance window.
+	// (DELETE /maintenance-windows/{id})
+	DeleteMaintenanceWindow(ctx context.Context, request DeleteMaintenanceWindowRequestObject) (DeleteMaintenanceWindowResponseObject, error)
+	// GetMaintenanceWindow Get a maintenance window.
+	// (GET /maintenance-windows/{id})
+	GetMaintenanceWindow(ctx context.Context, request GetMaintenanceWindowRequestObject) (GetMaintenanceWindowResponseObject, error)
+	// UpdateMaintenanceWindow Change a maintenance window; absent fields stay as they are.
+	// (PATCH /maintenance-windows/{id})
+	UpdateMaintenanceWindow(ctx context.Context, request UpdateMaintenanceWindowRequestObject) (UpdateMaintenanceWindowResponseObject, error)
+	// PreviewMaintenanceWindow The next openings of one maintenance window.
+	// (GET /maintenance-windows/{id}:preview)
+	PreviewMaintenanceWindow(ctx context.Context, request PreviewMaintenanceWindowRequestObject) (PreviewMaintenanceWindowResponseObject, error)
 	// ListNotificationChannels List notification channels (secrets are never returned).
 	// (GET /notifications/channels)
 	ListNotificationChannels(ctx context.Context, request ListNotificationChannelsRequestObject) (ListNotificationChannelsResponseObject, error)
@@ -23767,6 +25077,79 @@ func (sh *strictHandler) UpdateGroup(ctx echo.Context, id ID) error {
 	return nil
 }
 
+// ListGroupMaintenanceWindows operation middleware
+func (sh *strictHandler) ListGroupMaintenanceWindows(ctx echo.Context, id ID) error {
+	var request ListGroupMaintenanceWindowsRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListGroupMaintenanceWindows(ctx.Request().Context(), request.(ListGroupMaintenanceWindowsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListGroupMaintenanceWindows")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListGroupMaintenanceWindowsResponseObject); ok {
+		return validResponse.VisitListGroupMaintenanceWindowsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateGroupMaintenanceWindow operation middleware
+func (sh *strictHandler) CreateGroupMaintenanceWindow(ctx echo.Context, id ID) error {
+	var request CreateGroupMaintenanceWindowRequestObject
+
+	request.Id = id
+
+	var body CreateGroupMaintenanceWindowJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateGroupMaintenanceWindow(ctx.Request().Context(), request.(CreateGroupMaintenanceWindowRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateGroupMaintenanceWindow")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateGroupMaintenanceWindowResponseObject); ok {
+		return validResponse.VisitCreateGroupMaintenanceWindowResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListGroupMembers operation middleware
 func (sh *strictHandler) ListGroupMembers(ctx echo.Context, id ID, params ListGroupMembersParams) error {
 	var request ListGroupMembersRequestObject
@@ -24108,6 +25491,105 @@ func (sh *strictHandler) PutHostMaintenance(ctx echo.Context, hostId openapi_typ
 		return err
 	} else if validResponse, ok := response.(PutHostMaintenanceResponseObject); ok {
 		return validResponse.VisitPutHostMaintenanceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListHostMaintenanceWindows operation middleware
+func (sh *strictHandler) ListHostMaintenanceWindows(ctx echo.Context, hostId HostID) error {
+	var request ListHostMaintenanceWindowsRequestObject
+
+	request.HostId = hostId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListHostMaintenanceWindows(ctx.Request().Context(), request.(ListHostMaintenanceWindowsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListHostMaintenanceWindows")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListHostMaintenanceWindowsResponseObject); ok {
+		return validResponse.VisitListHostMaintenanceWindowsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateHostMaintenanceWindow operation middleware
+func (sh *strictHandler) CreateHostMaintenanceWindow(ctx echo.Context, hostId HostID) error {
+	var request CreateHostMaintenanceWindowRequestObject
+
+	request.HostId = hostId
+
+	var body CreateHostMaintenanceWindowJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateHostMaintenanceWindow(ctx.Request().Context(), request.(CreateHostMaintenanceWindowRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateHostMaintenanceWindow")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateHostMaintenanceWindowResponseObject); ok {
+		return validResponse.VisitCreateHostMaintenanceWindowResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PreviewHostMaintenanceWindows operation middleware
+func (sh *strictHandler) PreviewHostMaintenanceWindows(ctx echo.Context, hostId HostID, params PreviewHostMaintenanceWindowsParams) error {
+	var request PreviewHostMaintenanceWindowsRequestObject
+
+	request.HostId = hostId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PreviewHostMaintenanceWindows(ctx.Request().Context(), request.(PreviewHostMaintenanceWindowsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PreviewHostMaintenanceWindows")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PreviewHostMaintenanceWindowsResponseObject); ok {
+		return validResponse.VisitPreviewHostMaintenanceWindowsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -24685,6 +26167,130 @@ func (sh *strictHandler) GetLicense(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetLicenseResponseObject); ok {
 		return validResponse.VisitGetLicenseResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteMaintenanceWindow operation middleware
+func (sh *strictHandler) DeleteMaintenanceWindow(ctx echo.Context, id ID) error {
+	var request DeleteMaintenanceWindowRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteMaintenanceWindow(ctx.Request().Context(), request.(DeleteMaintenanceWindowRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteMaintenanceWindow")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteMaintenanceWindowResponseObject); ok {
+		return validResponse.VisitDeleteMaintenanceWindowResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetMaintenanceWindow operation middleware
+func (sh *strictHandler) GetMaintenanceWindow(ctx echo.Context, id ID) error {
+	var request GetMaintenanceWindowRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetMaintenanceWindow(ctx.Request().Context(), request.(GetMaintenanceWindowRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetMaintenanceWindow")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetMaintenanceWindowResponseObject); ok {
+		return validResponse.VisitGetMaintenanceWindowResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateMaintenanceWindow operation middleware
+func (sh *strictHandler) UpdateMaintenanceWindow(ctx echo.Context, id ID) error {
+	var request UpdateMaintenanceWindowRequestObject
+
+	request.Id = id
+
+	var body UpdateMaintenanceWindowJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateMaintenanceWindow(ctx.Request().Context(), request.(UpdateMaintenanceWindowRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateMaintenanceWindow")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateMaintenanceWindowResponseObject); ok {
+		return validResponse.VisitUpdateMaintenanceWindowResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PreviewMaintenanceWindow operation middleware
+func (sh *strictHandler) PreviewMaintenanceWindow(ctx echo.Context, id ID, params PreviewMaintenanceWindowParams) error {
+	var request PreviewMaintenanceWindowRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PreviewMaintenanceWindow(ctx.Request().Context(), request.(PreviewMaintenanceWindowRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PreviewMaintenanceWindow")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PreviewMaintenanceWindowResponseObject); ok {
+		return validResponse.VisitPreviewMaintenanceWindowResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -26761,584 +28367,613 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3vlts2si/6Kli6+yyrZ7PVst32TrrXrHM6HTvxnmTi5XYmZ53IR4RISEKaAhQAbFmTydfzAOfLfaD7",
-	"JvtJ7kIVQIISKZHqP86M+0vipkj8rSpUFap+9VsvkYulFEwY3Tv7rbekii6YYQr+utA/TO3/U6YTxZeG",
-	"S9E7610IvWKKUE3MnIuZJtpImRJq7N+acKENFYb0372+JM+fP//yCB4xmhI5JUKuBr2ox21Dv+ZMrXtR",
-	"T9AF6531qB7LaS/q6WTOFtT2O5VqQU3vrJdSw44NX7Be1DPrpX1bG8XFrPf771HvMldaqu2Bvp8zEgv2",
-	"0YwTeCO2AzBzRpaK3XCZa7KkMzYgF2RBM9sXSwm+SbgmlJwOh01jxdcqg13Qj98xMTPz3tmLp8+i3oIL",
-	"//fTulG/zhgz3/EFN9sj/1auyIKKNeGGLXREnhIjydPhcEj6KZvSPDPk6fCoaXAZNBqOzX3UO3s6jOxA",
-	"+SJf2D+GQxin+7MYJReGzZjCYVqCWEl1/ZpnhtWs8gWZ+lcIhz2Ov3n1npxYwso4FQk7KV7QcTmBmGZZ",
-	"HBF2w9SaqDxjR+eECpKLayFXgkjB9u5C0W7TRrw83b8P30pt3nxtP4QultTMyx7mUpsxT3tRT7Ffc65Y",
-	"2jszKme1VJrn8OZ2F43N377llC2W0jCRrP/C1nWbkwv+a84IfkOWTJFMznhCMyKXTFH73jlRbJnRtSaK",
-	"mVwJ4BGp+IwLmhHFdJ6ZYgvmjKZMlVMIRnBsh7BrPsHOPH32xf6tqc7uB5gUzf4Yszx8Vg08/5bOGNH8",
-	"78yx+7OQ218cxO0vQm5/1oLZ38mMIbFuLrCSGauwt32g42JQneh6SY1hyn72v3+mx3//YP8zPP5y/OG3",
-	"p9HL57//Wy2pv8v92Go6tPLjTdqa+NxSBNvUNKTjD3+qH85VQkXjcHRCxe3FxnvFRPpGGKZu6qjeHm8r",
-	"npq53RRGkzmZ5Mk1M4GITek6biQc7luupZ1eSu27TFhq+bk3l7llB3y4Yuy696FxyFdcJKx+vFOutClU",
-	"BHcca6Y40+Wwnw9Javl0wqZSMRLnwvCseR4aujtAb4DB/mgbrx9sRvePVchV48Bg3N0H9rulGr2UQjPQ",
-	"wr6i6TfUsBUF+Z5IYZgA+UGXy4wnINxOftF22L8Fff2bYtPeWe//OSk1vBP8VZ+8UkqqV+KGZXLJsMtN",
-	"hl9QQWcsJfYEJInMs5QIaciEEWVpjaVEKqLYNNcsJbkm/di+OcgF/EwnGYsjgs+u2Xq84HpBTTK32/h7",
-	"ZOf0jv2aM20ebk52SxV2ajWLUueTitxwmVHDrL5hRQnpxzc04ymMYzylPGOpG/mlFNOMJ59o3InrXZMV",
-	"N3OgyCRXiglDtKHGDlwxLXOVsIF/t9iHSa7XcTQSca6ZGljqHtN0wYV9AR5plk3HmUyuZW7io8guDDea",
-	"xBunX0xAzSfTjM/mxr61onokgBJgWJSkfDplMCw38sFI2NV7LdWEpykTD7t8Cc0yqxPQ5FqjBcDUgmvN",
-	"pbATiVNmKM8GXliPy5/jkejHNDfzvw/Kh+OUCW4pApaIkkTKa86O7WtMGDsPa0nMqZgxknJknEQuGJkq",
-	"ubD9j8SKTQhdLp9oAsouqCEEexokWk3Hiv3CEgNkh0v3V2ley1ykD7dyf5VE58mceIqC2Vq93JRLuqBr",
-	"mJ5mDNjjLV0vmDDvimPvIbc54wkTmhHDK5s9ZdTkihErltNwv90PMYz8iqkbnrAfBb2hPLMC7GEHr7F/",
-	"klCBC6puCr7XRAGrgfVsTy4pv6di7USofsCBSomGqVWXFkujz8mKckOmUsFSi3wxYcoelpolUqQgJ+J3",
-	"zKj18cXUMAUaI2rXMOzgp+1D+Mq1YST24hQCZb/hYjaonK1b6qwd/Y/CcpRU/O/sYRknUSy1soBmXkYU",
-	"D4iZUziBnKkbEfZxaZkFT9Qbec1S2OUfBfu4BCEAPT7g6S/WRJo5U4TZV0n/dHgakdPhi4icPn0ekRfD",
-	"YUQGg8FRZLfX7ju+x1ybA1CvXHfgSHr75r28ZuJSMWqAr2iacjTn3iprohlulZ0pzTSLesvg0W89ZhXz",
-	"erPP2EZxPQW7seOFldTnhH1MsjxlmsTGZEB0jj4mUmaMgkRFNa2jARf1rOXT1c8Q9YypmcF3fMqsFohy",
-	"lmoSPx8u7HH87HQeW3KIvxymcTgbtxgwo9BmGR5/+eHf+/ofi3/M/5Ee1ZsspS3yM869VOHlxJ42dpzV",
-	"rUo77hVsSL02regK9ysiem4PPfAWSpGwQa9uveyr4wUze8nZj/h7++7mPHFAleZ2zfo7jhpp1ynDv8BZ",
-	"1220xVCoUnRdP3q9c8TfuxXqMOIEt3ZMTVubJCq+mawDWVv+7PhuV5Miz9ypipbwVhs8bWEWRz3QW62u",
-	"eavOPO9vczcK4Fs17iXE1g/ujB/TJJG5AM9imylb1T5HWejMcZoYfmPH4o6OXjHwers8JCroo2YkblGi",
-	"kD4qG+8mVoynliztwLhZdyRJ72etWY27ohuZgKXUjey1PVXcdHZx9ZV/z34DynJltzKm7FoaRYW2WycF",
-	"uAwMyzI+Y+i+oHkKfryFFNxIGMCHuhHliwVV9VxouKklvFoCwFEGU/TfV5dq1ya/pbOuh/kcrL8xEN32",
-	"OfHGSlCSsakhMrf6XkJzXWtvKEZT+5wr4o2TCTMrxty5sqQz9kSPhLvPoSIFUxZdOoYtSN9I9ABnKfPP",
-	"JCoz8JJtAEyvwGk63HaaRqXUbyf+PX9sif6oF1xV2Wb2EP7mpkLvUXWBq23WbmW64OKdzJh+53xOHTcU",
-	"/MCtp297eiWMWu89+rDd2iEDN3UbJU2sqp2xdHZL0V5pCA/DzgILxMEYH9dpSkjQZ+i1GYceNdIH+uQ3",
-	"TDCtyVJanjgn12wNdx72/aNoJOLy7m2cKj41Mek7x9aSak3+6//8XzKlPLMET+GrahvALnAlZxvTiVS2",
-	"HbmEZuwLTzSBp9bQo8H935RlGZmsSQxT1IPy0/FScmF0TLgYCSkY0QkVVsOdsEyuNj6YZlKq8ZKphAkT",
-	"14yt6BEGOM0YM+PKMMHst4/3jHQkfM+bjRQDXnEzt0ZszXsrLlK5iotp1LfWNJtgEiSGGwO7J1zMgmUe",
-	"CfuDJuiCDJbJvZ0rpmNiiRcsbUqUXG3QA5HKjsueLuNkTrkYT5RVHN0qLZniMuUJsafA1BmU3tsNXxH4",
-	"yg3hnEjBRuKarSOSKG54QrOjAXlFnZ8ou7EjMZplU7KaMwFS11rxwKkkyRhVGsXqFl9MZFp/rh2isKYs",
-	"zZfj69pLUUMWlpIsGcKCwmLZReMamIv0Ub+KSMjudps1z+xxnR7V2iwp1wuub6ualq0cKF/+qMqUo49b",
-	"6ta+kQMXx4o1tzh3o+05ijh0PMX3ub+IOmxdwP2/V/uw1H4Fb9rzl8508zmK/VQ551IKwz6Wl2FwUJE+",
-	"TVNlzyMrmtETZKWtIMHR5U4ZdzFq3xyJIgwH7QkU0XBenZfCMUL5HZEJ1SzjgqFUhb7sGMxcMT2XWapH",
-	"AhrAn60IP7eCR7Mkt7xciMviS1DziuE62Qsj1OfopA9F4hNNkjlLrlka4S2mE6NjzX7F85JRjZKTEvwp",
-	"FJ/2oFpmuSaxYx17NoOSFkckBps24KkYFyjW+XJpV5alVlqrnKFMVZTDXcucZ6gcw8G4onAGLKhVToU9",
-	"/M+sqsynnClN9DVfEm6OKrK3VKqaTIeoly/TjsK3ztwoxXFF/6k1P5CUW5ghtp0LMKeCy8Quuits2YYv",
-	"79mLlzXslddfE78uzwQiRbYmfT9zuy+WbJ2DdJqbXDE4Ng7h79+bpv8t10aqruZ2R5vFdvTe2q7Q/l7V",
-	"HRtt3LErL6m2nBnhadsrRWOvlPq94HisNY83x9rVTDB1gYSxXmvDFv6e9GyUD4fPE57C/xk6ajccKpvv",
-	"1OoLyAgtj9wuJ23LJp10uO2B7Jlo2x9R2Qe/3Si9YFORv3fufC66k0GdACrWujKsyG15MQ1Y5+rKNBKy",
-	"vpRiymcdaazB0GiIl9lpw9AMjixqSMbsYQaeD7iewzadcWVV8DmfzZk9JNCaMRA7ZK0XPEw02baiLMmG",
-	"saK7o8eiXqPNc8DUcOAwn8bxnZMhMbkS7pLX9kjkdLpj2MN9w8YlGc9lrnR9VO6UKjKhyTUJLUy/uDgV",
-	"a0RIec1SMpWqMpr/eLZ3ESuWXd2VV2F+e7PQUkC58VVTkPQTqwdk1naUwuo+mqfsCNd0w+jsut0tKPhi",
-	"t7NgL/lyDAMGV4Eng1sQaCvS3D3mGrqs+B0sJRzdCWFuyLDt1a6fT9QoX3Yx6A4u2CTJfdLwQDdiUojS",
-	"vZqIF7tg5EMUnu723cbSuq6D1prneIDH+wBd696cw3u9wdZgeXXjIww6KU68QQmAA9YpOS3cq/Zl7xrd",
-	"dgRlnAkztvZm/e9SKZZh1F6DjY+hP/vM3q2VuV+/SCJV2vmjFBe9SlvbOtgGHflgrrY7UrzvN2W/J4L9",
-	"WpkGF+blaa9WIAf+Fq8dcjGVTgGD66kVVcI2HPW8u7H1DeevvS2KiHrF9VtgeAZUV93C6t4UxFNZ/d18",
-	"9AASo+TZTyo23th9tQv6DlIpusp/9K1sn8e4is47zVIfA2aKYPKJYvSa9GmWObfUAp0k8rpqbTeT4aY7",
-	"p5Z6G1YuaEZeBwwYhBk1Gkgbqy2vLb26ddi/zFdFUMDntczoK7t2wrI6i5/mDG0bvLIAD18xJS4MTcw5",
-	"sV0QPiXcB42lPD3UL+N3fWsYED1XjqQYhJkz4YawtcQqF4PmLmsparNfDCxcKSlmEWGLpVn7Xap1QPhh",
-	"7V7M+isiWFxFN2Zjbc3KbA70doWMEY4yqrJJhRzqecbMv5MzfqCHUJplvfXqo+4TmTLvDscQhSeaBIHg",
-	"UhG6XEa4C9+/vrDbw4Sde+rsgSKGsBJC+HI7vO+3l3WZUfY9rVdSpXV+zH2hjCyRN0ytx3YadbaQ5mKW",
-	"seNcM+LfhSlHYU5vLE1hjHWIiMw1UzUhmPvHvUEeRTvBUuwhhYNMFJokTOtxEeK4NaHFlI6ZUDLLFlZL",
-	"VUEM/AYBFZ588MNIda2XNMFob66YBkLx1xR2emRONYS9YPMsPSPgkLYvrEcilaQfv/3h6j05saR3spjS",
-	"M3wzjkDikM1fgaXW8VHkkpowFWJB1+DFHgmaGCLx8lauBHFOzcrdQUUeTRXT8x1LYyexX5Ex8+9ZsTmb",
-	"21xZ/s0+XQ9N2/7964tXsB4Hbv1SyRtul4iL2ThXvOH2MFGswdk1oZo9f0bwlQjD5ddLLmb2VJKECisl",
-	"MJDZx/8nFMnjx3dvBnvvWLYGWAxnx5K8cxx9KVOmO1+dBJKjkwmyGedTbWjHcP8GNHsrOX57cbups5ll",
-	"85DZ2yJj6NDoKg45A53DKRtsX67HVEixXshcN+iqTZGr22Fe3bYZk2ExfLQyjLrVKzOtbtelW7tqg83b",
-	"deAesYVzKBx6DdO46OEJ2cLiDQ5CHJNrumnG71CEHnp3uiHzu+JfVIVA2FjdeC/ffP3ua65RVhw24oSn",
-	"dfAVgrx5e3NKpLL/f0kEM+DpLTIyng4Hw8HTwfDk2ekeJed5nXImVZ1n/K19TIwkRtkjF9O3fRhFmb/9",
-	"87NnH1zis+eBwoP88sWL5y/2ubwX9OMb/PIpCjz/1wbvRD1EUHA/W618y01ql692a6hhM6nWGNfZbU8q",
-	"q9LIQa3iC8qGagdZREReWk2ms93sfE/+tqQmEsBdxag8YxoT4NC/VITJtTSTmc/1avPux4QtTZ2KaYej",
-	"rd4Gv5PJ2uoY+LpLep1KiN0RjIOtCoGhQiq4U2pt0tONkKXmV237HV61esxUlW7l6uxgsCekD///dxyy",
-	"s0NBrRYSoIlgUhi4h9GLA/LKrZgD/NAEFFu7Hm4hqjarzCfZDoMV0x1B+bvmyyVLW81wU3ezK+PWsmzI",
-	"E0K0TXvBvu8m9beSd/fkN2iwTKTezkWYiXO0eYGbCFXWoKEYhASBStbsaLT/t/OHHoLowRKqJ3gfpgMX",
-	"YH886n9YggQ3yz6qbEmCgLHRNUKigHWqPRICQJQu6CT2LPbX1K0c65t8VONd1x7ppB2V7w7x3H3KhVhX",
-	"IXKLAz/xWCNujvWbIgRz6SdfKUavU7kSB56DLWk5ZTNF05ZUGPX8gFq8GkQ5tvwCfL3jpZKT1uORIuOi",
-	"bfsum7tGw8xWdK3J8BwiCzTRhmcgcBCxI3YfxqQvJIHxgbvHw6yAq33NzJE7qqxOGs4lbiWtNu1WnFmw",
-	"Q8H9mtuIjSXbR1KXc5ZcH3T3AyJlvGBau7uyvU53/KL1jWSZUjduFSb9ffF+ESst2Grsgpl5xs16XOZk",
-	"7sx3Cj5xFzZWENmRNF0XLRW/4RmbsfoApEQuFlSkmsyYIUpK47PWIAa4nzGqBIMAa3LNlqbMAxkEaE72",
-	"Oys88lS6/40L12nUE1KA0bh3XYuhusnsv7lAWup40e1CyJtu19BoH9vvxxU/QXjTrOfjCRWCqXZX2Hre",
-	"ckpbhqwfbM3Iwuk3U9RePjsk6LDQITVLKlbkFy9PK5FIL4e75Pihn8uVOPDTQM6PZ5mc0KyeDML3DusJ",
-	"ReKBHytq2DjzwH7tMfeiniUOmZutfp/v/TLIrhgXWRCVNp7uR/zbPhRgJBtbHlUJKNjR7ZWvTqlpmJUl",
-	"q93mdnxwr+FmNWzXIeis7uuDQs/Chg669Qe9Y5zmrA6B5IY5vWQ1l5oRwT4ap4VwTdKcecjeFioQ3MXC",
-	"t7eKKIdmDE/23PFj9mtxD036UpDVnCdzuNS3qjIDIF8wU7NcG/syIA8dHX7dHxKqy1toOMXtKhRp7m3s",
-	"PvjCxVke8KXO8YKsy5e/5ixn45QtzXx7ob+iyfVMyVyk5Bc5wfvHKRdcW610zQzpryg3XMwionIhuJgh",
-	"FBw8I0YiVqBR3KVLtgkIs+rWuIzP7zQZ3PGxG0tzVAb1tLFU0q4Y+Cw0YwKe27HDdHkABrDgIjesDkVo",
-	"+x6u2Pb6janf6Map11Lc1lyrOxkFDF8rTwooqstMCnaYN53rcYEV+ls7cKU2EQk6kctKchCm3rg51SNi",
-	"2E8Oy3fdDrJe7l0yyEU+bM1obubjBTNzmVamqOcuMy5QwifSzGunu+Eyr8DaPjuNam/97mOnGsJOGgZh",
-	"TQVL4C4hO7xEefHi+cvdX4Bxspwrqlm73h6Wiu4ulAXHXQDxBBd6IensJtDvuDaHakVFIx28ZMU3ZeTG",
-	"HYehhsPaH4xaM6BPwKX3gLHV7q5s720z1zsVl7bSoj4xP4ejqyk+8QeRrQEQMtjRM5fTFxMKdSX0oBE6",
-	"ABsv4ZUObLx0Gms4eEE0FJP+8AcQJ47UxhNudvgz7BuJXCxctkZjK1MuZkwtFd/zXmPWRfcM8M6hC+0E",
-	"X4U6Q0reLQd+hPG3PbIXXIRPnz4e4p/oEL/NobpNDbk2cvFOZuw2ClzztrVZbJQG3YsfNAdEdUQuLaNB",
-	"wDG1P2ArnO/+KKpyje+W42636g+0dlur4aOVWPqt7G4pYChQrTieWpO8kzBeSmXqzxHFZlwbO8jxbVCD",
-	"DnHC7z4V/AK4wVc+Dpbgw96Ff+dmeCDDc73M6HrcJIe2b6bEDVdS+EO5W0T8TMl82RYPwu7XgVLfA//U",
-	"8UKLYZas8PJ0W9VvENsvT1vJ6SLG76BrjpQZlpixFGNMNkok5Pw0aLruFn3L9f5yePpFxXH//OXwlpcT",
-	"H8cJTxXwmG4qNqJmTJsy/jChgtAskyuWAoqM44iw+AgcnISSk2fPjirZ5e443n1/0HBn8WLY7dagsowb",
-	"bv2m/Wjt8N8gh3v19m+SXgdX/9anB/n5i1auEioODG59CEO0CNbaey54d/GtrgOmvupFCx9wwWCtfBcb",
-	"R3SN36KlLC6ifDdD1cOLvs3YocSeZm0npg1V5pYLuQ0jDV5juIwrHMkAHcoMPMWgyVoDxkhTC8lfCKn/",
-	"7/8lyyDI+ZAgFVhrIGy/wsUc/ADKZfR0sgFfjQSxm9tWjC0Pjf0XbgmtBG2P5lF8VjewothDJwmXslZl",
-	"Hy7ti7VICY1Fh55oErxNeBoRmmnpL0ji/3l8Wf58/CaNiVcHCRb6qMfKbIXDUB3U9zSZc8GOFaMpgAom",
-	"iEcYldH6U86yFBG56qr5DOqw7wqzevO+SGpG8KQta1zwig8JASkcnjpDQs14ApXTPrq6FVvsE/U+HtsG",
-	"jm8oaEratvTa9nPpm4O/rnyb8Ndb3zD89apo3Uq9fEFFGEC1lcbJ7GGbMEg8WzK5zNg55D/b3hEGezpl",
-	"IuViRmAF4cWyBBbOvck1Z9Tax+fU37gptmQUbwXnjGi6KAtaZdQ4VG+4JsOs2D2XbEDsftvCAWyuxBaZ",
-	"N7LbZW3+6yvId8V9h0RfVwHuhili1TO24GZAcNM0TmLFTTJ3IVmahaSyVVDMVQdk2gwmMl2PjZRj0AIh",
-	"byc3bCCkGXuphk/Q7zS2Pzjd0LnIitpV/m8uoMNx1Xle+cmnTjaUt+rZ468o/DXgYrxUcuassvCXa7Ye",
-	"K5brAqINyo9VBr9Zk6yiKA7YR7vz5dgrBbD8w8WUjjcnaZ+52fSiniv/5Ms6jfOglBPaJUHRM/8krHlW",
-	"1kUYVL8FHVfQbOCjnzdr3flHYak7/2yS6zUC1uF5M1BUzFhlu+0hVlnguiO3WrbngBDLVgfE9lkFT2s5",
-	"54YJ854n16xzxOf+ciE1xQ18R7s9B+69Sk2S+tHz1MpEiFvtDneU0/qcP0AmaK+CVkdRoyb6eM+GrIyP",
-	"NDFEz1mWEUDmVbmoBIRaOQ6JGYBZBoOD2gmVnLK9oEFpjjV0nWtnYxx8wRzMtwtNNVJeh6MIZHqZoOBr",
-	"W9Wn0hf+9RroBZgEvgHFtWKaZWM5jWGylMAqa26Yi2haUuUyVOB2CPanHo9T5maZN+S/2FZ8Agy+Fy6p",
-	"A/yjZlCP0BBWVe+EO9U2zFhbfaEIMDYqFwmtLm7gj7ihiluptWM4++4fUUHMM0Z8Y1ZdyEGbKFbFHgk1",
-	"GtcGwxaXO4VuH6xXwADF/oTzC+go8mwZTrBKu7VywOcHdfY1JTy9LdS7awMN7Vav6+oF6/5QeSwQdKth",
-	"HiKud/ky/wgI9s0YOmvgccX1NRSg99lkUC3BKWyA8rKSKtVHDToxvtY10t1/NVnvtMisJm2VlycaahK4",
-	"wpEOpOOJJjwd7Gt/jGA1+7BJXNWd4ktrNPSpSImWRSkeJGLAFm9AB7mR16wLzd5JDS7XRkvW2lUWAH5r",
-	"BkgvogN2nvNeylzB260le/ldIdzvBpDdT7gyvfIivpDFBS5yIAQ2SHWD3isj3Clxv3by7GDY9i3WPSce",
-	"sM+7JxCD3yjKswHxZWkjrGWdUXG9kdL/bBi4+hvRCqD/nVO7d9i/8tj6VKh/xQgOu1q760OlyyGy4zTY",
-	"RwsVUVF9uX1waxdJsUl8Bd96Vq3j0J37deWHsRlA5TQ6ibDLdv2iUI13FTpgE1wtaASwmsvMgWHXxFfB",
-	"6x5huN6w3ZBx2+n+zjX1X//n/xK6XCp5w1LyD+I9BOQfRQXdvkP0Q70qBKWDN9ZH5yNRtGCbc8dE2QRi",
-	"XPk5uJ6tbum+ggUvPBO+6GJZiLFugq8ZS98YtuhqZe4oD7D3QLvTYkotueiai7QBldDSCdTYsyrVROah",
-	"zxbmOcCyALEz6OCJQ/uvN9YyLq7rtaQf35AlNXNvrdlun2iic+CEoN8TrKb13+F/f25TsMFazre7gjmg",
-	"wlCXqo6wA2UlFSACt1QbFyN+KnWSwtLrvR9gBVPc+vxyOWZpU1XJ9yE2I74KRKEjTKlmKcmXxEjydDgc",
-	"DlrcS9UckBtjqF1VKwC/ldq8xtSPrqgIiP4xhgOgS15M+3NwY57+w6iu78YZfueqE3ac3gHp+ZXM4G4Z",
-	"+q3e7tb+jkzgqqPYD6NFfj0s6DuWMGEu51TMOsP0dWRJ2937oEjt4ZV+cOR5xm5H7ECCXYi92Y5r1KNq",
-	"+mqc0VUiO8+lHaDLln8ULrjH7IZmOS1w3g/BFqr0Xddu42zfy6WDtfrWx1XcL+2F0vGWtFeO3VLhA4w9",
-	"JPbbjj1gwa743nC35BUxr8Zi9JVmcN2HmYb4ZhoA4RePPtzSmLrXWgktyzfuCH5p70iv07DKQzGwxLyz",
-	"JFz+/fXrXoc4Rx02ecJEMl9Q1aD+Xr65skr01fs335DiVShv2o/VnGVfQh2zSS5M/uxZHJHBYHA0aBWI",
-	"RRc8q/FMxgnXtk1t+Mz+X3Btjr8YDo9fPK/8+fQ/ntq/lwk/TrU+PoVv1Myr/Fm9zt2w2Y15SMuMGktL",
-	"+1m+Oot3HrgPANmLij+AyUuXy2xtNUTAafQ9EFyQQW/7amDCqWiIuJ6zrP4X3JK63zbo0DVffOEarSOx",
-	"qrLYJt7Kpd24vY4CYqu0Fq7zTtr+jndPLe4mfAsuOlzqfstoZuYHxoClk3GCCA1N923bgXdz6HAdAjB9",
-	"qMfn17xN7YhCAlUGUzZQO2mpTYlx1tU3ocdyWi9/uNCGCuNS7rAMmgNnnEq1BSfRLRZ0JzRcp0OqE5FB",
-	"JkGeMYdvdQcmq84XC6rW7UHoHG7pDiMtQIjzrUetvblVargqR3dIlMldoDjWwpXibZwmfTrRTBiP9inY",
-	"0Xlhy3NBQMftgOLo8CLaozO2jdrtAMIYxNQeqOWXtkwtYiM237j395IW15Dad9u0mirBfO2C6u0BHbsI",
-	"+zqo5ru/o26XfxNm/F0c/y/M9/vQL/89GB9/+FPw09F/r80C5MtxkBfWLWfHp4B1g4/+FIlCdQRQI/Oc",
-	"nhKsSRNlfw2RxgenjniROG4psesFqSOYVudMgKOQhc60LPth2jv7eX8LhQvu92YUv4ZgHHdpU/Qb1a1A",
-	"00p/ghvBh7i4a/Qctb15s2vzDVyDdcbj6HxVsw8lorNHraU+FSZ0LVw0dQf0iLsJanBCoZq2vDWyyiJs",
-	"XIvsCV0odhKPy/s+J+8CUwba2DmXA0w0ODm7qc/IAHcdrOAG0k6/hSFgbvo9JqXf8V7WzuQvrKtu7u+v",
-	"b3V9WTRSF6D201yWt/Nmzsg1Wwd2HwUXlFE5xJFJ4crE5Zgl0SaV0KOYjPWcPnvxssYRdfXtxbMXL89i",
-	"MpWYHUEmGM2XiyVNISKAavbylKR8xrSJ4BpY6/nxNVvPmCDHWUygC014fShv6UntJJVDfJUNa0cqwj7S",
-	"xTJjOBSWPnvx4umXDZfe9JDel/kk44mH7di22O3GcAFl66Tif2epfVUTbLx2HLohUiN2ARMx3POTlE+n",
-	"DOrkwd77oPSlYpCRlFqjDbEtpatm7uqacahj6KkpjCpxBARwFBibsbccbLH4tVRUWZ7Al1vd6Y2l/9DM",
-	"lxc46MNUoHoq3wFV8cVe3PjtFncM/oCjoIvTxZJVp0PDyrl9br3SAwLNN83OTq27g2ObWVx5eF8A0tcR",
-	"kVPCIF0MQqi8f8JTsy+KqRMqjrYdxnXlZR66VMyjv+Ve/C019Vt2UeghYWIqmXPDEuOu2fcepZCcMV4q",
-	"Lv1tWWvE6OhAg7ie+T4NTt6m82mfs+n+3EYHQ/hVHEENSkJCxe1QmG/leii2+MOmDP2rVQhRLtKw3MXO",
-	"4sclo9TZmTV5cdMpIGYzYt85x5JERVYDKCFSgVyGzbTKBhckaLs+lUHqcVpgRtxqdaUel9epbd4OroL2",
-	"12VwV3NjLIE45S3LHjTjRG05AvemDD4AaGC9G7BAjArZeJfIPdAz2A1qpCLf9xvBG9UCqdZgquALmOho",
-	"CRnB2umMOTtLBpjV9vGgMwQyzqqdOX1gpF9iFzvJLXd6FOwGyBQQZB1rvdwlBn0Ba4b727I2fRhfc6sx",
-	"3EnZmo93sRpQsKb9vm297iDQG9+/RckbsOF91Rtn7QP9Z3LGxb0WvemwILXf7FmVOys3pPW8w1g33945",
-	"yvqg1731bOo0hW5C5C7Z/I/EsHe06S32pWa4TVtVjvNbrs2BpV7R6oClbK0Q3HtlMERiGWd0jSpSkffj",
-	"jDo974Xi6cPtcpf36fs7yt3dnrKComNt6nSxGy5zXfbWzgTY6vd+yojV4Y3uP50Pruq1EfgZUPJtmOhg",
-	"yDGjNgPl9mmeDQxco4d2od5bXdyUy+kn1E7pPBTU/2GdJI9ejTv3ajwa/o+G/90Z/kEw5yEZFunu0mR4",
-	"KYB2iPuA9CmQnktJjiGANj7qUCLbe+cb8RrDStfUkAW99nA8bjyxvwSISR/9BWbO1IrrjZLXbbl+6zK0",
-	"aTnyjEGVLbwEcblHeAscYkR1Dfnplh2S0OalA7RlWLWlkmmewA12uXB9yCB3UF2uppyqX7SDU34tRYZp",
-	"vwciP7VLFi5jmArgD991HfaHX7soJP/N/W9itSsolvJGTGX3kAWqFlKNmbBkmLbTDbuf9DLLIF6+W5wV",
-	"19fjqWJsPJu0Uz/hC8y+6/RJrlna+ospV2xFs2zsUIFawjT7jwqa2//Nr2m7M6mLRhmqEXsbvmZKsGzc",
-	"9X3FMuZqkLT9pMsRvGCLcQEdOV603Db7FZJG2y866xE8bf/mOOPXrO3rrTdA6vFSMWPWnT7psvjl6+Np",
-	"nmX3qjNplnGRf+zCM3pFl522udFmqsisJsH7UFVY7inI//DaGRuo0fLGgRyD+m8kHu3wwYDAdaRUxAU4",
-	"ZIz6t9FAoBqDkc7hQ3rNCHVmRA54kKUpkWtG4q9ffffq/StygnGJJ7/x9PeTBVtMmNInv7n9+z0+SNv6",
-	"rMP/twj8jTAsy/gMwFMPqRXSWP5js+L389sV/zi0NHiHMhsti2lsL9m91tOo2aEOJTXqvj6oqkbYECAW",
-	"d57sJlL+gVj2WyPD6igd9U5mpzBug/e/NXGP/f9HyeXvDoa02y8bLE3FngkHV131VvRy2ehsSjKpWUoy",
-	"ruEo8NGuCdOEB60Qd1pby1wxqGQR3ktaQTh23j+HSj5WbOHAxuDPTCbX5V+5qP4N8M8BoEPhT0/HeCpC",
-	"6HPdD2U3+Hc5is3f7ajHcslE+RfOHuB6k2s6Y2NI/M2yyjPnDQqelG067bp8RbGJlCZEeXdPkoxRfIA8",
-	"P57yrAphAcZOCazvHyjmfHbBM29Nlk9Srv2jhcyFKRYM/ypHDEJ4ShNWvFE+aXhLQenvHcgaW/Sm7x16",
-	"a1skfioMyXAkV6Z7Rs1htnsXAagFXeq5NN0qlfwgMKp+CZUiDJtJtSb92PEAomUg8cG/QSYALIdmCv6B",
-	"+qP9F9CgjqORiJFh7EPkC/uvgCHg9YL4dHwUIV4FFQRXnKy4mZMYgLqhwXD5YkJFSuKpYnoekz4sd+k5",
-	"R1dmKccAJ4OacnLIeiMBjWAPzlGG386kTIkU7JzEcEcb258E0XStyWq+Poqw+9K/FJO+7X0kfGuhN/WI",
-	"SCtYKYKOYwV/Iwv4xv05jg64xW9uC4vqO6wuAVR6qN4EBTKZatIjWiRA7vfLYPGLjk57LsYzZSXWkiku",
-	"W8NYuPK79rigCQtQMKOekGNXjwMkItboqK0kxatX71PF7Cf2rFlRk8zHywyckcwS9lJxzWqbyQHnaqnY",
-	"jc9z2Z7AiirBRbcLja3qElCRp8wS8cu9g2T+xhSfrg9LCHFrOP5ltWkTP335/IvTbqmAYWMtxnvY9fSn",
-	"o2E9Riqr3XvT1q9zA7Mfq+JyqCrZoYuIAMFHHjQW8KTHa2bG7ucFzezU7S+50PnSCngrWrKZfQD4f+Nr",
-	"++KEpmPNZwImHJGVkmI25lrnTMFFpa/ik1G+qK+/dAdEXazc5uzriOT70tg8MM279Obvibvwb9YOYyPS",
-	"JJAgUmRcsBBbp0zCsE8RfDEwmgNQxjrR8ldp+JQnYAJezqkQLLsXg7mmn9JuPiSkYMdKt7bsmuv9y9y4",
-	"zJy2k3rnPgHbL1HMjDUzzWXDKMG3rB6BpzvpY2IgojwrZnIlWNpQd8AHgXVc8vdrxOe/04x0l35Ymh6F",
-	"7yJYiHJNuyWlN9NN9+w22/gTTTQzdiB6QFZsMpfyGrQzndHkmgjGUhLnKotJf27M0sop+399NCBsQXkG",
-	"b+iRiPXCLAFWE/Rd+4eVg/YPk2kI4rD/niq5cMqnkfE5KsF23WJi91cTKcjV9+/fkosf3387EqDDQm0K",
-	"nKonEqqJD+dFJXAjs1LJxcYJ+vxZHUpEMegtx+TzprcP9K66NQhFF0Qhu2qfBiq22f/WF+Bs8szWT6t0",
-	"xj5/VuOMVdkWLMbpFx2L8rfw2taR6i2Ah+5Aru6UkTUzbVMr/i5EY73HyXOjVRm4mHnad+kgwCWeCc7J",
-	"SnHDjqVAiML9Fza3Eph1qBOF3HP71FJ43SIpx8mE9q6QurP9rp0hxaD2+0OaljcQEY4ErJSw4tieKlbo",
-	"ttVc7vZSEBxz45Jit1noX5xF93HVPiH4Ncv4DescTH+r0hDUGLZYmob8D0etbf1jh2EUwaRvGUnZcoBl",
-	"ElnLa/1bgwjX7e/+CK2oZxQVmjdG+N6NQhpsb6XHyo1JERTm3RwFyRyumfqVuIV0d3TTJfq9ltfuWsAH",
-	"4+om4jeoI0xAKQrPFMxSFmS3D2kagA7sk/3vSmnXwR74ac6TORHS8IRpQguFW7GE8RumzwiFgAltSLzg",
-	"YuwJKI6InEIJITl1tVwgI0fHI9G3ZLQ+I1SAy3cic+MDKhKq1NoqNf5L8NMaOtMxukKKH3ysBzQ4kWZO",
-	"ylahraM6CyAYyL0FNRQjq/TQAjxtV6PFOtzbsMPd68JRlZvZnZR+FbTuaZyLqexFvUyurHrKUp4velFv",
-	"zmfz0GGzj7bfM5An3SO5N4radsFbaSgZiXyhSMpTKDCH6Cnwm8thayo7m8hFRcmrYfq9MEe+mf0lT986",
-	"EwFrihxoeiH+TZlC2xXazErK1eGfb+rYm8PZaH7XMrxjmpnDVuEup7B/vEWF9oPyL91NXX0EiyUEJXNd",
-	"r2TvSz5quM/y9w0zWgs8ZA1a9wpxLn/glbIS/RNN7BSwTgm4lSLCp1bMD1pqO37Sm6CQ5YR3r7R+x2Zc",
-	"m4Oz9dwAuqgsl27MjTl65fq0b3STdmqaVTLrMMp3MmMNTW2yZrkE1bH7Lmt3wEXlvrP71Ll4kI+LLsXp",
-	"nooJlYNy3Ay7j0dla1h+N5K6CdZkbQcD3l89qm7seAw6oPgDodvrAbsaYA2obgIRKIG4WmBpuUOuBkWr",
-	"fuWClJcaBEKqtY9loDyLyYopVzS+mnF0TmLXHUQqwIG9XGY8gWrmkOEDRZ9HAvNgyliFMoYhkXmGZ/2k",
-	"7MNVit7+psi+4nokKOIdYn0RUWAdRiQXvpplmdBV4LDFYRpYTARdMA2ll8l7O1KdQL1LdIWTE9KH//87",
-	"dHV0RvwI8A6Fwy0LvCGkgnc2ql/u3JsAU66WGGXGLrTmMwjoPux4tfJhG7H5Zcdrb99KLTEVYuxWUL5t",
-	"T0Sux5OcZ2bMRf1J2yTbO17oplsHXthztZvaZckzdhkoDGXAR8K0Pk6kMEpaooDyypAKljENiV5FYB+o",
-	"9rMZWrGCGV+awsU92X/iB7XUk2fs6z1htXvVnH3pdsUMnZ8y44nR4xW3VNUl8iBl1lzXY6SFLt/tJqKi",
-	"okfXSIgG4lssM2aZsawn1+6ozzP2pvJtXacLZuYy7TjSSrGmdopMRTGoU2MoUkrDrTXzIbrdAvreV4pC",
-	"OciCMrl1QZeaGHlGoBYWnj5QDotM1ptFuC7fXI2Exji6iGTshmXwgR3rOZbtuskzwZTTDghPI3xs/3F5",
-	"8R7evrx8o13QHJxRGddGY7Gt8RfD4bisvQV/lrW3xqnW46L2Vm283C2SVvMlU5qlXWN3mp2iN1RxeyB3",
-	"I9e/ua/aSUrv7qxKzJKQKr7RwKQoqbfCqyUvVOgtnMs2M1akyJY4qqxsk8B+5RKUu6p+4WetUF58R5dW",
-	"4WmCeHRQsaQ6UV9gDbhmyo2uJIDvRX88rKZ7zU+JVOnuLP4y+9vyWJH8Ddok5rH7VjqkrrfLT/9D5ZRv",
-	"VhorUsF3VkIsU8dLzglXPSrJromcN46cA9Cmuot4O5AUFXnSj5GNUZxbUl1Sy+SGKX3kaxaO5TQmtEgB",
-	"MXO2GNQJVMUWLOXFTNpLRstGTSWtl/6EmOVUpVCSv4Dbh8rnVdbLNUsLtoRPyFxmqe6OEgmDchg5verk",
-	"mnbz3pMagNZLYOFPks5Q4bdAbQ6iD517u3B3Z3LVqAAfBo13qAZ8x9rmH0UfPFRWdim7XwOi0UVNaCKl",
-	"QovpaptCOmSr6+7G8E5IrKgXPJhzYQ8CDUnPQq7Q5+ESwEAQPNERYZlGj64b0VF3SVNU9MEp+XHVrdjV",
-	"1bcHJQLTLJOrcRUPtCGUBXBIAflN5mYrcfj5y0pO74t6RA+aNTbw9Fm3nOC6kdd0UT/ynUt4r4nB5UZ1",
-	"yAcOPjooDfgqoV11iAmknxwYZONT/rY46J0rGKEZE8VJjQql3R57iK/mUjOCupTPeBr06tH4va93v0Ln",
-	"C4geGLNTvS3dKCGh5IJA0Coxkky54Hq+g9fbXalSl1OG4Ez477algrie3zK6qFJp9j5BP5te86fG4SVK",
-	"ijrVFK0sXEeZgzZLMBLD4ZHV1CQpb1EOL0tcVJHeVYd4D/ozhHp7BGhFBenHyuU+Wsnn/19IQHB7SMEg",
-	"/TGYYrkEiorae/ilkjPVBs+8OshLPzhn2to+7Orb1uiCpFIwoiWZUhV50BCaZaG1sOH0BjNJj+2HTcjQ",
-	"+EZRwGQvLHPQ4ubntWXD0VvfUOjLkhhNDAoqQvU11ngGooLg/bNRPhw+T3gK/2dBtuuYJiCyNt84AuMl",
-	"RodwfekrZ2TuUSgbOLX0DuYZCxaurgR8CU/XNyCIvZDeYCs7Zszut2aWaRLRmpXu/Gp3V1ffEv9rSZ2Y",
-	"ZN/QlhWxtxRs7XwA9rgMYhYVn82qaZoLKnIwaOCUBIy4OUvzVpEqG+6Dwmngu9kgwI2Yw3ALixOwPHAD",
-	"Pg4WPxQzgWxt0hS+oqLm6L4oij8VpWzIhIo0IlN7AHKj68tBnZHYW4AxGuCU+Acjga4wKMIkFZmyFbPk",
-	"RgWZ02yK13P9uuu8o4jEmVzFJBcpU+SLIflv0UjES6oMtx3h4y9fkP8GaeI4YhPjWO3jcxK722Q3Km6g",
-	"FIuQ3vO1ZqZ6I+hvnysJdRjA5foNKsaaWsMWl9fSTGfdEoN8knVD4PIBWs0nUhX0OLgg3zzyNCiHmIxO",
-	"JrkhGZsi3FS/ClULMhPSoSiKDpopRtM1+TVnOUvtryoXgovZUb04waE0CEM3kIQKYUUhnGK2E0aTeUN7",
-	"bTWb4JzdJ4OAUt76D2qOpns6J3ADUDXtqH35T0Gkg3R0+AQgu2HDBjXBqQ3wUVOeGZS8rZbqNb6+B8+5",
-	"SX/tGLa6dbOyfY/U+rCB0Tf4nKunRLE1UUUmVMl5k88qp0Lz6dJ8HpRr250icA/hUIi/efWenMDY4nN3",
-	"RFjWmvEbJsgi14YsbF/bFLIbHa8TnPfWy78eEL1p6Gz/OH7ftZ737hIuj5pP5RDeFmHdqQdEyBPtHG6T",
-	"tXMM1FSRtIdCltWHXbljmZmmn12Yce1veKA0GCN4xLQwQ1wr5SfhmILkhnIeO5e0bUhRdUVffaSJydbV",
-	"JAOelqA7Yw4mJPKsu8qnWRafI2DNak7ByWF3A+sH2wG5scSNgn1jEMD3Gb9xmJR9YPwJC+DqQSA0ZLZv",
-	"qEKFv/fpsI5+FtIVHi0sVDyUnJZgJLG6i5VP1IBF47JFW+IU3uKIqihOm6p2GW3B01Jylpr3SelKjzfy",
-	"WzvChd7T6VimXDwdDt0q+gf1hulWH5XswmGHJI9n+zrcKZhr4lFrObaOUauK/kEO+SDfsx4YAm1lNDcV",
-	"KlZOPJ4TtEuBbZHMkfJVLogLeFzRdT1b+RvpsWKGCXB2pnSt69jXBQN4VAqpEJ0KbljpjHJxRDIpZkwR",
-	"OpNozUFEAdckZbB86DsQciSqlYRh5EI6ty9oi1z4sHguU9uHJtycE+q/sEq/LygwElTgPQxU65WaBaEL",
-	"tOzdB45qL8jcFXfxMhV6xZQeidPhKdEUErO0RGswuPF4EUqH/6g1Cjxw6YKL3LBWh/Yb9432EdmFxGvI",
-	"i3cyznkg3J5vmUG1Au7FfgFXgq2Ol0y5iXQYiFf9l0wR/JjQREmNXp8ky7VhqjKol/sHBYEYeylVpMUo",
-	"ZJZ6zwLQIlXMk0PkIoMJOryqhRAKOtOGZ1lJr1K4zL0B8XcaLhqNK1JmlmJH12xpzuxva/gT3GlYiqgz",
-	"STWABNVQWtPObdFU/Wo2S4QmveQhLs9Kqdrl9iz46uDrs5Iru6lc3+N2oOOJeh8aCEysuyFB9FhdOkLE",
-	"xKp7rUbTLTxM1bpMwy8qbPOivjaTc1x1/zSTqwO+8o6x7l96b1uDIxJ9PxVvnRP55dq6K7S+y7FF4CTv",
-	"1LGnUc68VDyqSKA2I9ygpIOdg1UyexCz8JNahIdZLj8Flsd5kb4x5SxLyYJZCV96nGuu8z6drv0HUW0f",
-	"uNwTnLF4o6MI+E1Vxpmyhuc/d9WnMq52+86eGydxIvR5ovfNrgBc9LP03N3J+vuGJdW6ctvVMlj2X6Co",
-	"UkBaH3aS7IMIRMcdn1IsXjm1GWqkdw3Vwfu6/Q4Ikd6mKFFDAWGrPO6UEFs6j+WOwg3tqrdjaK4lmUb5",
-	"sD+ez67z/vGU1jOUkEcDgeMNE9iadqAwHnnDVJp3EVmWpbmYjaeKJj7eufxS5pjH2jATkS8mOyvfBLX/",
-	"YNM3pryPtt4qdsPZqjNUBBsLVP42rvCxWcgYBac+KFQQEGllsVW54lobJHbhUgDQjY+qS7wDhWIXHNaM",
-	"CaboIYDoejxZjz0fdTJbAl28xfBD/bvF607nbvFmoGe3eDvQrfe+ffd6bnf5XBGOdVJaWiYoqHGbVL/z",
-	"3ma9IQFcySOaScFIP8g2d6g7wY1zOxJtNNArxBkVXLVJf9uT8QvWyN1bDsvb3DVUXZgPEIS9Lw+0GYM3",
-	"z2rSkUEt5GVAGryF2mGuGeGQatU+Jr8xEhxq54YR3xgZHp5mQfA3JtczfYsY8AqAx0ZEuF+MJhL5W5hH",
-	"eK+aVPvcw500XQwYERs7DhsWZcdcKwbY6fDLly10iwX9GDbhb4Y2ACJ3115w46qdNEtyqywfdGfg+hgv",
-	"prQFsHj4dv1QIFrxAoMVux6In6T4N8jYh8BT3AEI3pDCu6NuRFF5p7akw10icG/k9soqvmElwDDYjL0I",
-	"h1VKQSzj20FJ7MfpPRjyNGO3RNJwawkt7V+N7/gBeFpdbM2ygpMLK+4gqKscvk9Ub/XTwqK9U8S7HzVT",
-	"t0HKRozgkI3wSbQr7Od5g3XXAu3six0EuOl9BFySYw6OMiyRQ+yrhKek75WH2FptTMVH3d2PuyDLq58u",
-	"qTFM2UH9758vjv8XPf778PjLD+U/B+P/cfzhT/+2V+4UPUbFKu8EdrObe+il0SGpPHdxWhQEdStcXr8s",
-	"rkJap2ls45XtVWW7nyhV8mlx3NTsPQ60G3KuJYm7heq+MwnwMPxUuyL6FuDBG0dLVQi9pVpDMBe+EBc5",
-	"H+AeW9KZt2pkUA5t6QA99/IKVHVrfTRVpMG+gwmb3n8a/Q0TsA5cOyuhMXu0ls0SuXDlbbfjrGTt42sm",
-	"NG3ILsaReuM1uAuGRAkmZlywIl4FniVSLXNN+ngXZmkT4g1gE+331HAESjiqx1/1pcbqB/TDkomfIJTI",
-	"lY7fjz1ZtuinCitRrFQUruiHOptJO2PoyhKF2wRGFVMXOaJT4V+vPS//50/ve5sXhheIG6c1MfKaCbx/",
-	"j9/+cPWenNDczE8yOeMCLvSA9sBigmbLCc6NWRZlZ9/z5LquMsUF0VzMMnaca0YMvFTpDD7WZ/hLHDk0",
-	"O4iBytZksnb3jfgajIfbZn/NGeTPo7Dp4efl0OiS/4WtgxSrSymveUNczkTJlWbK51uRBN4lmhnov3ZR",
-	"YBD4YjmKsi6da2p7QL9D1NNUbo+kJCWuCSXTjDETUril6gUVdAaoHcTBrJFlRgWmoX3HRf6RWG2UKT0Y",
-	"CXDCpDLJ4X1XbxE3g2iZq4R5Prp4++YMf4WPI5etBGcLgepf4MSJRgKQTgp8OARD0RF8u2IT8uObJxpw",
-	"UopwH/KNJEnG7QioYpDcWHj6fGZUhJUh0R2FwVgTLqha43jg8oEaEp/QJT+5eXpil5ku+eAXLYULwt38",
-	"aU0XWTwYiZG4lOIGw3P0mf37TwQDbAvsWJKyJKOKaRJ/PPaMelxOMiZ9SmIP2XCG9xYxQe7GKQDIFnGr",
-	"96S6QtTQTM5yhlmMXBP2cZnxhJtsTaiQYr2QuXbFNz1jn5GfP8DEbKvxx+PivTMIAo4H5Cdu5giPDttD",
-	"EsVSO0uIbgzm5iL1yOnwqW2rH1syHvhZxohUYx/5YnIgDeKjcxiR7aEKuhuR0+FzGJX96u+D8pdxygRn",
-	"CDtpF4YbwgWJsfx10eM4WNeB3Yz44zFP2WIpDRPJ+oyUQ1tQdV2B+AUnpauyv6AipUaqNYnflJ8f/4Wt",
-	"Yzu6OaMpU+dbrcslHmpNrc+lkLlL6IQm0FOpmTAD2+47tsww3JECXltRb0rbc8VzDNYeQ36Tis+4oJnP",
-	"2IfYU5muz4vPbLtFW7QoFG2K5so9/JLEwXQG12w9VizXLI0x4tMOjqzmHCFKbcMejApbglppPMvKmMem",
-	"prkY+5yYeED+wtbalTO0jdKpYYo8OyVzmYOk+ROJ/+fxZVkL/fhNGpN+HCh24+MPvz2NXp7+/m/xEci3",
-	"Usr7yBQcY1SKB9sVJkRONMQUqrB0IgBvJXNZbQM1GNQA/FOILoBFh6G+sn8iOIkUVme4YZlcsojEv40Q",
-	"cmDUOyO/DQaD33+PIxc0FScyxaK1LjfAeKwTTeQUGALavbSvDcjfCpkJIQ+5lS5W/J0Oh1AA1/3oalLH",
-	"kYu9On32bEAuCJxtIFBQxgBpOhRaZPclUwkT5piJRKbAbfbIaGjdc6QjiQKoivQ9d4JuFB+VC1nwRVSU",
-	"06Op1YH51DI24JzhrsCSOjPErjF3M4U7TcwgeEa+51+R/unT5yR2uzywuzE2Uo4zqmYsPoJmvsJzWBMr",
-	"W6w0s0K35LF463iN/VHd/9aY5Q8iW0cEPMUssjO9ogt2xQ3783f045FdWHz7OGw+JfZ4j8jbH+1/Lt5f",
-	"fmvp7OtX3716/wpTrhK5YPViXq6E42/Sj69YcvyamWR+bLs8A9Y+xl9jEP0Uk7fsTsQ/4HN7Jvh4G9sy",
-	"D5n9uZPMiVbTsWK/QM5nPCBfgRYGJP4V1TwJZD8uPYAVT6fwPgbQ+mK71tJBTeViSZM5O342GPZcgTfQ",
-	"5vTZyclqtRpQ+Hkg1ezEfatPvntz+eqvV6/gmzLuJVBbLt6+CdAcznrDwXN81R3KvbPe88Fw8Bw8HmYO",
-	"eusJeHudJ2xWqz/mKTcE1b+ILIrKnmEUcVQtqY8vwwpBXQ9tqXhlCRTE4WCE4WGWjVEPcrHWNMuYlTFr",
-	"WEIg+T5g2GLRQrsfKTdn9ocYdR7YPT0SkCmEPxwh+bu03HMSz3maMjEG3yCAQgu4ZbVSpSCIoi2fDjgS",
-	"E2ZWjPmIixl7ogmacIV5A3amtRpJ30hsIkvtLDft0KOIaInU67p3MBP2R01ompJ8OSAxLsafYWG9mhPK",
-	"6knuEhAZyCI7cqSvQly8SeEyWZsLv61w7e2A8QA7sk57x469qUErtwF2A301IhczgtHcfrsDoOGSOmpx",
-	"Bho6D+Kwiu53u4fLwib1TQbwBUWLe3xejaPjYmNl2t111LeWC4Nw3Z1bq1uQcmdPLtG70OLN7+zBALig",
-	"/rQGQfBsOHRx7sYlcji8dbvjJ7+4oMJ2G+SJD2LjwOLaNEkt4QMTuDcHVkyd4hDqWi6GevIVTb3TDT55",
-	"uv+TH4WV41Lxv7MUP3q+/6PXUk1AcASR/G26Yh+XIPhBG0FvgQcK7P0o+JSzFGrRCHPsJ0+mzEVZQhmh",
-	"n6vc9SHq1ZpF1qZ1DYDgg75OaLrg4iQ4b5Z5jUyHIuIeI9lX+aC6MLXDRs6w6nRMUolWZVTEh84UtcKM",
-	"Gz0Sviw4xlehFoTmDVTjtkctlLwEY9KJy6K+iFWY+/HP7u8P8AAO7ZGIEYwmpYaOU64QksaPbfDLysQ+",
-	"mAF1NIhgPYpQGU+8bIceqJELbg+ZNZp2dtUglGayDoxv8HugeptJmtrxnjkfiOs1LpQEdEKuiOFWITAj",
-	"AQlM5KKYWag5ckAUS1ipK0pB4qDse6EoruZr0rdq10h4DbFS+tuahwGkH0uL/rjGk4/CMq+oHhA4vx20",
-	"AZ5B5Yid0b9U7IZbK1gKGL1LeoLzGb0ZcBhjSlpl0yRCTowEvnfmh+R/AMVrKbkwZHN7CTVEz6liKWTq",
-	"WYFgx6OYXfWR6F+9+ebbH98e1R1wb7ATVxG/xAz4SqbrOxNiG/X2ncipOhONytnv9yhI3RigiHrpdd4W",
-	"qGGxHmvnMmcibuI+fh5i1pEHIP/imvznT+9D+erF4w7R6oUfOvxqZKsTiyBiXT3qDeQxcM3BFrxKn714",
-	"8fRLKAyMlZQgDVWjc8coy20pubZGfn+yJvE1T628hN3TOmcqQrPTnhVWTUDVGuSqSzwdbPEI0u1nwyJ+",
-	"DLt55IaplCfWKOB67I4orglcq4ALl5IJLaVp36cFg0Un0JFx9Hkw0ddqfaxyUWWiwinphAr6Ge+CtcBM",
-	"bLZB4WeiKNfWDAqP6ye6sCH7iBcRBMnGhd8A8BwE05ospbUyo5GIS9/+OFV8agr4L7i3mkmfFQm4XkZi",
-	"SaAisTYiMRT0GadKLp2zOIZLg3H43DXpcgw8oqh9DVBDpEI9OMjyst9pDPIHzcrMFdOABQ5dUvQrcTHb",
-	"bBwTBWCUii3hOttqMmg1j5M55WI8UeBfHokiAhQFCE8csPqUixSlFlre8BnBz44G5AfB0Ka334F6kubL",
-	"8TVbAyMBaEYfA8giQpNrIVcZS2eYZaR5ZjXa9AidpQ4lg5FJvlha3WJAXnvjO5GLCRfsnMRgf7lLBrCe",
-	"YjIBlMxiAjgcMLZlAo2m8Dq6Xv2jwUhYlat0xbnkPOR6RE2WudE8ZZhrL/JFBD4j5/EsAGDRC4AupZGI",
-	"wdEWF98+HQyeDYeNZjnSeTuj3B7krY1iaBkUhYcxi+/eaH+0tA+wtIGeWtjZ8N7ncXJZPqv3OwbnlDtw",
-	"dhnX9o3QsoYvTn7j6e/BOVVl8W8Ycnjvvre8ScGBQf7Bt/l0eLr/i79K89qK+Tuki+LoOpwOtuT2Hgnw",
-	"5uve7x82iOfEQWs0Kjt4PV561/1tF55zfVSCIn+AptVzNipO2Yjkovj3SCimZQYlDFOu7exYeoQ+gdVc",
-	"kgWFY4/0PcpvRGrBgtElsx8vOCiyiOB51J3Y5yQWUB8aoutAadAMIQ6ccyKoHm2HugR/twLsUyVzqI9o",
-	"ygS+F8OhL/hV6yrwHPmtW/T7Zkzfzy7+fKILeJVHTq3j1AtRLFTlksldr9xSmN8FE58FPAcugO4tRg1+",
-	"A9SeyX/9n/9bYewBxghYNrbWzsDXIAtvl4lH/0EfEBel/xCeOHOIirW77IKnUJ204FZr9Tj3LBoARhWl",
-	"R6usdVGOrjz07t7JAG1fwMVT4GL4/ZOesIF7rSTQfzVmPh1+uf+DS0eGd8n9JV1B7V3kh4NP7pBTNxW5",
-	"M3cW3gsLNxvAwNzFMUz6xo5a0OyokclHYgeXkw0m99czXBeg0/70t6MoOq5j6q/xx0eGfmTou3MlIk2B",
-	"K/GmWHD0qq6kMnPgcTEjUhzC4HCtuM3ajuQ/BWsX3PZH4ux3+OIjZz9y9p1xtqOpCmcfppgjr24xsWOr",
-	"+1GxpaqysWXdgo/Bf1i4nPt+9BFxIDzT3OSKnWEZvdPhsOBj98nReemhdo0SlQtNMGq88Lr/IieVeGUk",
-	"WiNHAkd5kN6/KTeKIMc6wXCFo3t4wfCQ14SPguKTCgpHY4E+v8l8uAfIdRTuWm6rC1jr1aUtNTps4U7G",
-	"vvgK32t1MVNEQZakt5nt3/KSIilD9jfvZfaVbmgcmlRjeLkumDPXkD624b+zT8Dr14t6RaZLhwBOL5u2",
-	"+z1sEkV7zUvStMhbnlSIQ4bUBc/eXONNXv/d60vy/PnzL4+actoOv5CqHUZR6a79CD6TS6ySAfffZCFD",
-	"f043WZX4+8b7LIjA3iUfi9D5bfF4xj4upTJ7biTg3WrIvAuWrw4rIvmSGEmeDofRcDgkSq70gFxe/Y0k",
-	"LMtcohcdCb2EoMI5Y9YMzLMU6gBQyL2UapFnlPQBhw9CIiE/789xROJ/t/85tv/5H3FEDJ3ApTxVitMZ",
-	"GwlUpjALYKnYlH/0wY+U/JpLwwbkr5BNACktGBuB84/L2EYMZq3Tll7Bq49nxuOZ8S93ZtS15r4NmyuE",
-	"W+8XxMotCunrm16ED2sI4bYnSCt4hpIv60ugsY/mxA6z0vLmSGtthE9y7jzb/9Fbul4wYd55S+pTnlco",
-	"GysnlpXnVvRLRf7z6oe/NhxZTu4eO7nrjysnl3v7TjX3WnCuAdyl2pXWFoSD+gt2zNfyhjnE9/qLaI93",
-	"AcFwfcjRHInYRdXgWF2Evq9zEUeQqTqXuSKTdVFkPyKrOU/mhGZaYjyjy30rKo7Whes566hwKOA4uHZx",
-	"eS5wHnwoGPjv/IQ3Ls9jJCDgeEBi96S4fAfclKAGs8tXzu27HnehsqA+HWQkfOMEUvgXcMPvwkMBMAiV",
-	"BIA6T6RKm27nbfNviu26bzWz6KmoZlgfTG9JIaSAz0PhLCCow9jPFdXhevjcb6i1Zn+DouV3oItuklhz",
-	"aP07ZucGZUtYqZo+0eTb7y8uScbFNYwwKSPwNZ8JlgKmAD6GnJRzopiVHDogfcdR2m4hFIECzOum+PpP",
-	"Rb0eEH5nmPvnQbO4EZtUewA9OqpzFOnBZpqp8CclxYx4wC3MyVjBMw+cpl2iWIlQcTp86h3I8Df4ucgP",
-	"gugcwIBGwpWscDAK9pTQzBHojvz7qVQeRUcD6spXKjeszDfTmVyxlJgVT9gZ4pp7UJg0VUxryLo2ak3o",
-	"BMrguzRutSYviGaJFKk9REAdpmSSQ2T1lDwdkv7psy9DGPUB+5gwlrI0djbbO2bU+vjCfhofoegALyCY",
-	"ESORScujdvzPh74np3e/IIldhSQHh6HHcYgIwNQXRiFMZporzN7Gl0bCmaAvHHy7Jn1Yy9NnXx4NyIvh",
-	"c1eUJUj7s6dprtdkTjXYty5Chs/EMRe6NqAb6OOePOa5mUP7n8pfXvbfnFJzhVIVuQ3xWmAgV8wc78J7",
-	"qiPkBgyobWCJDVSJimmypck/pAB81sK1/l7K76nwuVJQv+RFG8HpEFF/FPSG8swDWN9Ogjqso97Zzx+q",
-	"SryrbkgL2QZM64Uaou/ZQ1JXhayZo4wt3QFIpaE8lZiN3HSs38hr5pnSwR0hEtZUMT13vRb4C0gi5yUU",
-	"oIfZQW+PWDu1fRGiMA3q2NgOa4uZTmsqSiDBy9x0oPjLjFG1T4L/gej4k1mPLhs5cYllboXqiawpIR4D",
-	"kjXLpsFBjsiITRH737PePQvS7/cm7yL0yeehsL0DB21lqzng55j1nez1Sfma3rnv67fBi/dOAkFn+6gh",
-	"F4HPIZhN4YYAanmiAYn5M7kLeR/OmwG6ktUKg9W5C+KZ0jMmlMSy4A153QAUrAkF5IcAykpa5SVRzBT4",
-	"tA7QqK8ZzVhKKJQRNkfOXYMxH5DiGUuztC2dnZzEZKnkDbfjtJzx47s3A/L96wvEAcKbc5GtnYYcQmPa",
-	"sTvfzGAkfgIQusqHEcGpAe7czFr2Afpc7VUHvP7964t7Z47XF9jXPsZw62skQHMQLowEY6KyCXS5/MOH",
-	"bXyaKIyv2IwL8v6H92+RFBZMmDvimn0um/eFg8VZutM8q7pYgUiBsyzVopmI5PlsOHToJUwEYLYjoVgi",
-	"wUZNZGoNQz2XK1c/GYFYvqOWS8JuEHqriEJxBOXM9GfD08FIXEBzGyCJCfJdAPMY6pQ1zINuCc8892Mg",
-	"fv/64pNiL7gxvHPbcGl3oY51nRgScuXW/ZxcM7a0MlIzUt1FYN1a5RtOALczgN3wr8blh1qQdyQdoLSP",
-	"QrQEPClY6hnE3Z/7OEO7DXcgOLxJeYYWZ7P0cIjB6JFxDoKKLkSYSPWAODPZe5c0mdMbRoQsjdf+6RCv",
-	"TqvcegkDeOvrQNwPy/rmsbNOPHtaj4oPU3KlSh/PvHqqRmdGRW321HAXJFzqn2eKzbg2lczeLaOjYgW4",
-	"1+9RQtd0t0/H8rP4fMyKOrTwAhutqH8DN0plAZy7MDecX2uH3KNQ2CDwfhGo8+3Um7eKaav3QuqMA5tb",
-	"0TI3JNcANlh61VZzmbGR8CIUL7Jdw4A0lZaAOXA/4dzfRxV9zGo85B2OyvYNCMUjwT4a5rFjXA9PNKET",
-	"LbPcMJIymmZcsPrcFGjsvR3IPepLrps/skv9AvEEYUeWlD+sS+he/MnvJALSbdAx4u6ACY1lMNAoDl/B",
-	"+bd1MQcF8Yuq682IUg5piDigoQGJHThOXCDsmrB+u33T2hEu8NG+TPrcAAZ1hEb8TMl8+aQsvAAgT8cr",
-	"ngLOuT46JzFAuHMxG2PERexgiBHiHH5cwz0U/Ip3gYC0JcyA3BK9iKfRSNRBGJFuCEavyrVtjWIEVfza",
-	"MUnRfBGf0RTwV9Rzrw32g/qXLWPc7hAWCWjgriCWErlkBywcfFYTUoiHO0gI7i6uEZFMV7XmJ5rwtCm6",
-	"sCiLjgUYbz3JDY74l491L7apRaR7wWmfUbR7OenmWPdAvO/QuYq3StiPWh3rQhP0okKda4ToCUcBIlas",
-	"CbDjGZ4TsQek94dGRGJg/Xgk3C9eEtif4CSIoXSKJoJxa8fuFOjQl4+mw6I/PCV9qfzVpv2TG4RkFhKr",
-	"skBwBXH1zwn0D0cAh4r/DuDDPllSbUYCbnElSTmcL/70gckWjcROysbnkIWIg0tzJH5G5JKJcsfqFTsg",
-	"xoLq70m5K9rvpNo9vfv+m4yqJRNQJqRcrMfEwju6TPQ1esq1RUBNAPEM0DopsoSH4ARTCHW028kWT3BV",
-	"FbSA82xWQcG4K2E/+5Rcvrmyw7t6/+YbMmEimS+ouo7IX99cvSdXb8kXw+Hxi+fVv5/+x9OIvL18Q76+",
-	"uopQY7x69w2GWcU0y+Kjsn4LhjLa1cGi8wu6XGKFGG4wr1kaqF8F9W3IMqPGHsEjMaULnq0H5I3RJHaY",
-	"uRD+GRfD99INLMrVnNUnz1gRf1ks0utyje7xxC16gYrHDfxZbtfn4/Yo51zSAzEyQoKZW5vFoNXjSml6",
-	"Hilq+TexR1GMxbFFWR9nZyLuZfBeV5Aup7q11wbvU8krJ1IpibpT2wsW6REVrlk/vLr6tlJvqY8XFK7w",
-	"kiuVZXIlWHoU0mxIgzsot3xtj9b4VsFlJYK2Q6ohVRpLoWElYSvPy2jg5VxRDab3jKqJ3XKurQJ4dE6C",
-	"CYyEixQADrx4dXX87MXL428uv48c5jECs3FFlFyhjK9OuU7mYrxCSZKdWSuo7/cXtv7BVfBzHHT3ulw5",
-	"0mpJ9QdW6cph7OJfHGL6qM3d0WUNsg4VG3y+k5ODsolQAtbRZysmD/AignYLkN+UZcyw7dPqa3he4an9",
-	"F3b4Ufoo3etBwmB1CG2763u31u3d71HjXdyu/Rs+sCCB4Iayhmwf5bo1/N35cPRIN7V08w2gB7M7I5tb",
-	"YMRCWUUsVF6ltR+XKd0SF/d5cmKHn+ie65Hg/1iHKhLDHUrWHYfmWZJJcXu4tg0N1rb5T6nA2oH/ofVX",
-	"jKlbrh957a5i6JbrCqdZkw2vucGn76qOY1AdirxESe1RAFZcsYfQdVOuMebyJOGpao4/uTJUWdOUTGhy",
-	"PVNgg+qECgfEpNZF+qickti2FUNRQ0iqjknfrSp59uzojFDy/vLtSCRSCJaY4prcavoTKgRTkS9qC6CK",
-	"A/KOihnTBCpUK2LmFJNGisFDW1M+y1FWPNEkXtCPYzuMMVzmxGCZKzaFQJg+lOcuvh4o2/xGDextcES7",
-	"Apdvvn73tf/uDy9+wsF2Ej7P7mwMRf9XCW28E7GEFJFfc5Y/Bi82wSZaXrPiw8AVAVAs3MJZpnGlOUN5",
-	"URD3gdICHLe1cuI3KDy2p/bNJp/cm4rZmr4qUsbXMp2iHJNkStWjVVVLeG+VnKkyKkvnmStaXtCiXd0d",
-	"pLf3YqCrFLU7XVTiqKFLf33vDqTfXTQuU92VUd/VVgTNhSjOO+MJDImp/+btzSmRirx5e/OyhOZaUjMP",
-	"gNbw296mJG4IYTp9EfUWXBQRTbWQWvty1CBQDUMYGsYelReEgN7EfToMeLMHrra+nULsUYzKCiHY4oCc",
-	"Dk8DuGPbdspTiEyYcseB7l2IJHDlBzeRzHHDEMvcR9lB/jnXcL0oPHYGEzdcSQH5S7VRB9iSFxMs/dYu",
-	"0x/84K6O1s9hJ5D63ZkL2OVuQ8FqsXZLHo2FOyp0kqaAdWkFSHk+ed7i4oYJLBJ1fwf8Fjzy5vVkDJB5",
-	"8NqxNorRRWzPARArRUlVzEDRUamaI0ZDUMbeA5iOxC9yQpbh8eJQ1AjEQyDI6BxQQBdSSCOFK9nORaIY",
-	"hVCmGCKSFPOmhCuV/h3V5hjA/47ffB3bdVQsYfyGlVhVvuKKB6dTjFyzpZOQRDHLSFwKsuIilavzoEwq",
-	"T60UkllamiLUQAStbdd5rzCEHurTQmEzu59YDA3XjgCeqR4Jl08VK6aZiXHWUF01W3vgvCC5aUHXUIAd",
-	"xquZMBGZyiyTK7sYbvFHojY5/DzsHcLzSxA5/2KRUeVwPfA9qUYik9YyjSFpj5s1HN3xgHzlkIY8mF1C",
-	"hRX1mhniMDGsFQg7cQWonNFIBDm6zCEDGZ5c29lDyoFLZXaAtP4nLrSxEwfVY8KoYm6MLk9zYY8AknGB",
-	"KEf2D7RLnxawRZYOINtwqeRH7mv6JpnUPvIOV6fe+rO/NOG8bpy5crGgx5rZlwyE1Sx5okMqLMxhmmWN",
-	"8J34WSUOdkmNYcq++7/7nuf+UbDaP0I2+8cvcqL/gRz1D6gH/I+woJ4+6ke3buLoT//WBsH0PTJNiK2I",
-	"zO2WI62QptUxAUQL8tqxpjQsDxJUuT4VJm9app+Hx19++O1p9PTL31uN9QpAbhxGy4YYwQFgHChiZjkI",
-	"422qb9pTO/kxTH4zNLz9mPfHq2xJ6gNQTh0rhLKYQ8zXGcEij8LVeIxIDD/757Z1XyPSCnUpGIlTauhZ",
-	"jOw5l1nKxWwk7C//efXDX4mc/OKFdxkA6wLM+jhMlJ0pS/iCZn48aYS4aGjWvRqJGMvlx8A6MenbHuSU",
-	"xJ7Q7WALWrd/hORu/7YUb/+PRB+7Mts6jkYirtB+fGQf2bnGpG8Jgn2ki2XGMBAYq22MXT7mZkcDGD60",
-	"WfqgIGKQGXz7FzkZ+JOxGM4A633CBIsUlX6ewzJMrMQLDilcoUSKhCmhiZBwUNtPfRlswP0sQYQjElfx",
-	"pOORKNbe6xOY/QW7GZM+FcXOQdqK27aULRnsO8H1ORqQC3++jQQOrC8kbG9EbFsk/m3Uw6jkUe+MjHqD",
-	"wWDU+z0+gvLfVlADXgBMzp/XRYmOIg/ByhiI/ZEkk2KGwTCUC5aeEcUySdORwLIoikL+MBzeimVrO9Zi",
-	"0RxP47Fqh+7kEj6lgFsuwWMwEhM259Zusmc/LIFT3PQ8N5qkmBGk4YixUq6qp2zKF3vs/AtHHJZJYb/1",
-	"8Py+yK01+/MHK4Wd5uGRs/Ah7Md7UADg0YdqENgNC6CFr2Dlj68sdb1yCM1BMC8e3DsTMwPNJlSJnQay",
-	"C6wM8VsowTcRkmATyBCx7gPVR6Nk/OZVoev8d/z+z4PBIB4JGip+UQXX8UmoUWHRTte1zwnFPAUkRsXA",
-	"FLSsa2UukHvCmgPEXgWrfp+R8kE3DWcQTurziMO9CPBM/G7aPbdEgjLTnci3puoirn1vBfNqssZ950E1",
-	"4q3/q2ZK3GE182CN7iA76rCiyBuEdUaXSyXvvOyiz5+BqsjYQ+rrFqMioKw+7uxw94aLlZUrUSBD9k+H",
-	"zwFi3cz/PigXZJwywUvIWlc8DXWTmMRTmasxWzOr/4EvAXrxkbgZ04OReBOi+ioqNFb8cOaoc+yh3wSV",
-	"BvSqe/sIslWsqj2lPIutjoE6UIzra8fWp0FhMldiXWZZvtxIOcY0Dn0UES2JTqRCbGI7bT2W07jI4/ep",
-	"/sIeHZoxa3ZBntetK0rXVYvGPXmwTLCvWQIgag8d/dResD0WnLtP36oTAXQ79c5abrkilp+PbiM4vaSr",
-	"O1/PFLMm0j1KQeygVgoKacBmTpskoHeY7pBz58RIeC1VdAX5YVQghy+Z0lK4/vWGzMAMtKrQaCsh3kGL",
-	"jwLiUUA8TOIo+DA+nXy4kdd3XtfWaUZOQNgeCvmAV/jcZ9izlKCK4TQOhwga1CYYiVCN6eciwwsb5OJy",
-	"tbhwZQZAxwHzdXHUpEd4X0x7mWAn8SgTHmXCw8gES20QKuE56Y5MLGB2EASgooeZ4kYxke4sUwWfPNFO",
-	"rwf/QJh43ZfOGgHrQrtS3AYLYzj4oCP7ACMnUiKnIwE/xkWxKjLJ0fcAV3FQxC4I33w+JClda0Jn8sjq",
-	"BUVVbP+CkKujaCRklpaAHeigwiFjGGYiVWqX1HaNZTnskNbuBvO8qB7lmgcTZySwKpfkeBUBd0l2gq7l",
-	"Puahgz8NlxYsnsLIQSuI+2DbjM40NuuKUpELQxbWKHs6HA6xGw0grxBqJxiDs2EhFQLCktN6ZKRvmHlt",
-	"ey+T29/DtnY1q4tkdcSnapPQDB1dQdnBtm//CCUC2779xhHJPedMb6xcIwK04p8T5Lnn/VJgEGR3vmAO",
-	"m8byT7XsPny0M5mjaC1wEXrJBHcV4D88mShGr1O5Eo3yCfzxKHcma7KQghsJKGl4pO9glLKbr4pe7pW+",
-	"6jpsTInIP5siw+HCEERrK+bfgaSwGuwWOfk72JYEpOzhQCc842Z9TmIQ2uOlkhOWxsRj+sLLQhJ4DrFC",
-	"8BlLyRrBXOpJ7js/lPsEG6l09EhdPViQMlKsECh3QVuKJUyYYxcA1Uhh78rw5awkNryZWy4ZVSwl/RiU",
-	"lrFmTMRHkcdUdvwwEv24erd/hLh5N0xZrunH/p/lC1X4sjOH9CinRAo2EhX9zWtRiNcTVWoPe12MFoG6",
-	"zovrX3O1O7nZpZa8g5W6dAt1F0rJ3dY+3jcA5KqWCC8X+ofp/eoqNWvaxOr48+dS2CeB8BOcM+BMOdaj",
-	"kORWXlHcBfeDnt/I9D94m8j7IoMkBrySKWQB6SNXhkZVRKpMeTYS8ZICkN54qtAnEpM/A7YLOSF9+P+/",
-	"Q/nBo4gMMWjFZ7PZHzGo3f7O0vORKJwwflh9+5OuwpgVnhWsQ6GPHMgNRz+s7VK4Rs9HIgaLaMxuaJa7",
-	"aCV/YuKE3YUTjDWCryKir/lyydKIMLufUeEcOhqQn9BH7KVNcblFwYukjZQpGpXUlCC17xh1ENL+agrC",
-	"a5dMYbrXSIA1ZjUMHcAXzpRcBYFgQCI7xNlVglCh925bPZAowfk0pjFJxT5rg8etwO1FhpHLY0v3XMyO",
-	"QQtoqZXWgee1EBrOu4ECKFuPBPIcuBswtq1vOIMeQA7x9OjcdepGSSBa0nJ9xqYG6g4CXxZKAAQMNbLj",
-	"DhZ6L5evsY9vYSEegJn+kKf45jo0MCHsyufDhFUitOQPRAuUf9eMiGiCjcp7a2bb4tNA2QdASmDHkSj4",
-	"kTSzI0ZjWHZEZi/ZEVuqcORI/FTVy2/LkTDnR45069BUpiT/rEofVunQRS4D6TrRdBumBGDc3dic3+Ar",
-	"/9SwnFbCwzyakGBLNE5ckcfQw2YgTtBY/DKVxIdqVesU8Hq8HwhIhp36o+fsFiSFY35okJ+i+0dsygfD",
-	"pgwov4Hwb52Vi2zVEoXS88kjAOUdAVCW+3sOrgpUIbWh66i4oqY7CWDHLu9HpWzYz+HDCA2ra7ipPVJJ",
-	"A9xkCxFw5/AnbQAmS8q5x4MOu3roAKnPk2Y/XRwUoK5IRXChJ+yWNF9/tp0smLXVWxge37sX/+nNj/b1",
-	"AP4ZPE6fSgiXLirAhXh4QdxAyCe/uQztnWrbO7aQNyyg61bKm58zFtI2PlIXa9r0ISHeYyoBIIk0j4jR",
-	"DdRDrwt5ZnU5l4F1O9F2CBn5a/QqSlhZjbAZJWxfsT2rKeQ1AvUiTW9DdyHNPRJXPXBeXuiHVQ5dyBsu",
-	"ZpY9q7HvR3d1mp4tKLenFBXJXQMwXzmr5Pughz+4YyYY6ieCQX9UWR9SZX2fK+FVgSeaBLxAFhIq8Fp1",
-	"Vk6n5wBwaHeVATgTzbLSyr8vh86c0czMGy+53sosQ8iwqVRFsNyAXLhE3RcuZQ8j+O3sCRM3LIMikR77",
-	"JaWGTqiGOPVcuEDKrD4E91scz31SP/SwD1HQV561Qz6YFV60oeor7OlHQW8oz+zC3F/BawY4mqs5c3gz",
-	"5TwTKhCfw6djVigO72WaK1y3DlngrggVgroBetU1W2tmjpd0xgU1LD0jL4ZY5c/aG5N1cZvapy4h4tlw",
-	"eHQ+EoiIQ2LBPpox1o2OByQOGCwmU1dM2wPqTKcQUOxYr+9TU564atlSYUlTx6xHTZUCGyITassIl4Cg",
-	"TRWhX562Lkps6OwOWjm0FvSGF59qdsyFZpDrdWNpiSpI7CngUQF3cZnRNQGznYqUvHlbYLM2YJL92lg5",
-	"+8XLCu7s09YTXlTUgy3ksYmUGQO45ujRcP/Xqdi86+DscAW4uZxlleESBTiA2AgYHkvpfTloADb6Z4D+",
-	"tWP8pNXu9sH//rPcJf4BrgbvTYdEfHPvYQpL75wppmVWC7pzjw6GWsZ1ONFQkhl1ANvdMRQ/ScO6KM7r",
-	"grWZWaYZ8jaoQF4ZOQcAQZnlAE6oAfgM4SXD5x6+QtM14tEOyF89QI8rtTKoSSyHFXOMdy+VhR7La30e",
-	"lmd1pX9YMvETNcmcrGSepSTXzKVpujLkIiWr+freqvyUUV2bAmO3f+j+BcWWT8ky36NL6Y5B+h8B+u/c",
-	"qeRs12af0n0c+Q0e/Lf5I9s8ss0j23TRlEtUgpM510aq9U64FT/uDSyDAG9HV5N7t71rZU7vi2E0Et6l",
-	"9mJY+tzOSZ1nbacv7PtiRN+6abTyjWXgSwkP7WKfXwyj3oJ+5It8Yf8YguMH/yrdPnb7Zky18ts8lDtm",
-	"ayna+WaCLXy8v6zl3XJhieMVjLHYtGxL7rinOAu7y0WshePoVvGwzt/zGA57y9KDcmqO00pMbF8zowk+",
-	"S8fUnFeLdHnIWsVyTScZO7qD6NjqjpUVHSAKJs8yAlBRhIZYILnAgYUZpDgt+9XfmZL6/2fve5fbuLE9",
-	"XwWV2iqT91K04nhu1Uh1a0vxeMbeSWKv5bnZrXRWDXaDJIZNgAOgRXNz8wD7Hvtk+yRbOOegG012U6RM",
-	"SvaInxKL3QAaOP9xzu/Qa9DlgYlP0rbDhrSHDttkbFWXts+9wbGF5J8A3vMpWj4H4oE3UKQOu4j3rxWO",
-	"iffiN+nrS0oGrsTgcaLVj9ph/mTQP0oH+XnpvFynnpLQ9uWzkpdqrR7hIe5imjcxPQDSg2dTrNrV4yY4",
-	"ImFf+J/qW+7+gI1WiaIy36gDZlAULgAvQCMXPV+U3qqHzK3eBhBIhQOSqAYQSDpAHbUVDKS/VtFP3W0I",
-	"N0XliQprwtYgq/bK4gFuQYS4Cl044ZGF0XmZiRxgnAF8PlHiVubQlw+hE0ETRs1Uodz0+W/+P/Dv8HiK",
-	"6Qt2yLDK2F6wFDGSoLFRgEFKOwqdIdxeH/WDIXh0ARbByhsqe5vYQSCpa3yp8xY87MHuw5aFuA4v7eNk",
-	"7XyNfmxDIzrSLdL4mQ10fTI3OprBNLYJrg1q8TVgSi8BGMxB9uiC2xpXIL5NqA9jHwTIe+fBt0rxHVBt",
-	"gyxHiKJ1UNsGXC3bAa02UXvC1bIYrfYCp6hgZkPD0ER5W8avRjrLUu7SAyLGNlnnBBj7dAFjH13i7AUv",
-	"+6gSpgYrvcimIpsdGEL/vdEjYavABnNTo8vJNOrtMzVCsIKvhLGhZehCQ5ve3sdX71no9cexqXOiRlwp",
-	"YQaNLnA5K/REqgFbGHkrCzERfeq0n2mT28gGHLIrBt/JuJ2JnC2nshCJqppxQNiDcilgfVME6lF2wCQ2",
-	"hFsYnXmftRctdYGfyaue3oy7RGmVif6ALbkXduXCy85v6152nhqk83/0UplaDikaCtq6UxvMUWlXKVi9",
-	"iQoG6Agb9DpZFH51ysvIGsrez1h/qX8nUdTIZCyVtJDu6GkSP6JKda4A5BDtexAax4dmJ0Lltg9iOFFG",
-	"OLMC/+UP59+xlFJyh2WdEZxSZ6bQFwUOOWW9NMyX+vFT+Jq0Tz2Vqm5IYhFSUATgcXo7fbEQeWvLPf+d",
-	"KP5rev7Mi7xjS9t6obB6NIa7pC6eOJHwU/fCHy1BvU5JL5UX5DHSM7Ka0sttUf3mVVwV4LmXi181vb0w",
-	"pTqw1CbqtKF3Ptb2eUV2ff0GGwKHj9dqAFBi1Hq0P2CZF4nYyshSAlqipMLMFnjeOmiiJh3F/RaSVMS7",
-	"69D+Vqto6iH7w/kLEoZRKUYadeqFFZKIA05BAGttmNJxOlGoVOkFQQPlHzfYgtjylfVjrvqX0YwzsbqZ",
-	"SzvnLpumrDnjwgiLvVPZTITuK9TOXjBnSusE9AsVbQJdFqJqAFO3+o8y+UDxtPZxKRVEpMNLX7Ss8yu9",
-	"Bjp4q8a6G8UbyEbkIWkxIpmTyDt/sdO3/4U7seSrA4s6IMWaQNeEXNyU+/BiLuoNs4P3q5cR4K832eqy",
-	"mGZTx7OlhNQJUdt1FTY5lt8QOjhF46AD08so8xBDgZXBBJde0MGaV1d623IPXteftdOF2J6htWr4OLr2",
-	"NYXBqg94zyd3JCHU533ySjszautNQsIFVq6SaOPsm0fqfTvo7AuOLlxbYzmqDmKQDX/JrJ4Lb4qsaeG6",
-	"lyO1adxoKZdSe0fsvpiGBHhIjBefFtIIC33+se0SbsFl46dEzUsLlgcV1YxLVxqsHfOzSsXS2oEfViu4",
-	"mfNPNzlf2ZT1vvu3P8RXKsNEvTw/j28gwDQiEQS7ryYM1zrw28NRADmtvax2XHmptJDeojCMq0SVaqa8",
-	"gEzpGiJFmwQsmnp7tWnp1tVwifFeSGHfJzgAkH7thgpufkPkHfEatZrjkep+7mw8t0HEpzvVQ2EsYYii",
-	"gfgPqVY1uUq7kXe1v4QLdNU0U6AqZyZW260U7yOQU+BXhCjJpUU54W2QXI7HAu5i4dE1N8PbxlJlIlG9",
-	"lAgp7V9Erhgi2rKs0FbkIZdHMWTJmrHB9dKG+VG9k+dXtM1Y+av/riM7CH8Vqy4YWdq5k3rfjt70zIJ3",
-	"DgSD2/XACE5t7HCk/vUfxKLgGUUNAkeBBx45z1UWQqXalKCQ5FiqiTALQ9dTE3krVKJ6VjfYJdNqLM3c",
-	"MvGJZ65AhiTGpIgPJBxUWlTpai7/2BQuvLy5Fc23pZk78cER9eNfxYrmesRUox1YPYplY/ubk5o8kLDw",
-	"vNJgiiAvDpV6VLM+qJcDMz7Ww35ykdJD/sc7ZqjKbFOdlvXgsTW1O+FS9VurWcUWzdeS/PxnbSbaOaFO",
-	"Sqq9b502E+FYBF1yPxXVTnNxCOqCAokHD4lTVHvBsxmfCDsIKDR2wAppnYA7uIU2zg48cRmMOCGi2IDN",
-	"IS9jwGbCKFEMEmXESGtXfeuAZUY6mfGCjWUBqddTgUMo4ZbazBjka4xB7UkFyszrewq8DxJFYXXItaC+",
-	"eQNmuLTwQr1DTNyKkCMC139kdGY0nxGuNIr6+iqxpN6jDM4VLmkhu6RxAdGaoUZ7BqUHcZDwSw5Wxwu9",
-	"dhU0b2fEsbGxWNgU6S7cgJOb95gRbKLCACIYHdeDBrIhJfTAQum/l6KEtANITo1s34so0Y31lGYjna/6",
-	"lAwLrU/aOgBp481VgeIsr+JENsXm4zCJKVUFXDni2czLN++8WhhuYfTE8DneFZKEShSJqKpET5Jt3siV",
-	"lfnvacg3gFZD1hnB56zn9EJmLIXH0otEwf8N/+E/PU8H+MPQOm5c9G9YiLC2+gPmPYg87Q8ZNkGCbAic",
-	"EMNYzyxbFNyNtZkzr6yUrpJG4O4OxpHqphqb9fAzQs4CZvum/ZBVUhkhU14dEq4bvG9M27hk3WE+xULM",
-	"rjqmRMGrkGjdJnOv/UbAjVvG1Zdey+zXGDkim47Hi4NO1d0SkKsBnczJ0ThQvZsndroqAzOb3I4oM26j",
-	"/RmKyPsVLft3L8QnkZVtshdulM+kGuvO+NzL85drl/sA/Ijspw3wMGYXCFVdhm7pkb126/3o9+v//Lfq",
-	"h0Jh405Yd0c+wjar4XgRtniu52jFbwX7j43Z1/j4TrfNNVLNXkiLrUiSftqbTOdi58vrjVW/8m8frkCk",
-	"WRxy2M7bbaNBHP4Yfby/qBv7TVrb4eoennsa4I5vNz3w7ov3ewiVDfkAzmizhcK9FF+otFtyGwnFLrW3",
-	"6T9/Cc46RjBO+m6LvmsJZLQiVTyAvmtgVRQyE8qKTj33F+F+oEeOSGk0BRDZXaXStOKvgugOCdpHVcTh",
-	"850UZkBZdRBXHAvuStM0+cPpbiEkeiQSc0o7OaZztM+zKVdKFNstoZ+iV16FF77q9kctX7Q7qHLYsyeE",
-	"qxwTTfX9rEfwnZDbhaCeGP4WeQNvpUFy26g1fvBOUGZaBhY2LsVoqvVswDi7Lng2O/Nfyp0cFYJJlWkI",
-	"ENFDmNLFrn/8+J7NuSxG+tOQvXU2Ufg9WNcTHrZyApcT9BsF2eDlBbd2qU0OVT1W8EJgKRLEMM+0KlYX",
-	"ieLUN8HyFUtxkBsrXDpk70o3gvjf3z78gEwOoyJsPqTEQQF/wOwX5plNFC8KvXyeC7WCSCPrRXD5hVSz",
-	"s0JnvIDR5sLxnDse0NeFpSS8cWn9CSUqUT/TV4YWACzjxqxY+j/OKuzQs2s5USB8Lpj796Q8P/8uK5X8",
-	"FGqx4C9icPst/TYVn/BPad3qPFFT8cnv0psfr16dXb+5evGHf2MzsRJ5aJUeTjNssyemFAd0ONwQ/2X4",
-	"EgKyNMeQfRCZkLfC2EQZQfAIgC4AJGAgqzDTWJuMdVt4T/N3qIxjqUuh+paSHjkbiyWbS1U6YQeJsppx",
-	"lvGF//68quWKiyUWBV91VFYBFHOLrDlSkkLLTI8K5N325Sc87/viebfJ4M+XstF9S7tlsCPSWReVn4DP",
-	"DtIHuO3wsSMw3YnkovBCUJKQzw3We342fdzdI3inkz9/aKHyMdIpG4Djp26E3Q2FtRJHEjWHwRdrHvO7",
-	"uXSAhoSVj570CzF2jBdQNphCFuIkRTUdch6XU10ITFCclEjMQ3almJgv3AruCDUNSwZbymZCLMgUc9pA",
-	"BjIMXwhubsJDBpppQiFEizWAwFWPag08KlDa/ox7uk48KGTa45oQF07YYyQ0on/lfYsX5+dVozMMvVIJ",
-	"E/oHjGeZWHiu9n+dC2v5RFywVJcu0/Oogllm0wHVL/nN9G7Myo82ZD9RNFfaOBVBOCPbHYCPwj6mevTT",
-	"b4dGoG8P2S/cOS8DT9qx/VYeoEYYBHyJfCpIFl4ZG0ovqSIF6NLVu/z5nOaq6pkmo9XG385xvD/Vrxw9",
-	"kncYxLuW1a/uwr+jQ9n3OvahQo/hM3aPPdYn/VSjj/UOdN8Afo59uo27UJEZQX85cGfjD2HcmES+OWJa",
-	"VxspdmkKWtpqUNU+QGLSyUQ7DJ1DMirjhMPqzYpc8MqrX4XNPpqpNhaiGyHxrRNzW0WR8wBsk/GiEOYC",
-	"QLj8Ir3nONUFEgerFxE9DL/bRPW4YrwQxmGKPdlR0AUtZxON3ZBTeALYMu0jnFY8Mfp4Q/aaZ9NEZdyY",
-	"gISDvxOihX8dbxMvWQoAOPm/e1cn9unwz4BoMUwUPXUDaJBpAIVsDEwvSNiYqkvtt+fn533vSa7g1kDk",
-	"Z1L5lcFq53yFa3FTIQ0szW96V+lozJt/FiJ/NC2Nn7q9h+ox9aX/+LuTYfxW4nE8oTvjQI1SnfHFoqkm",
-	"/YYcQEHyDMj/wopi3CU3glbk+YHduyqh2kUAMgqOmfCmMatUqiZ3Al9tcNWP3Mw8MXlp9gFJ+u7wtN9n",
-	"mE9a4N6Ta9TeqYWbGUQOKz5EWReqpPBojkaBQHxnvCiAANtpCUQ1UI3XFLdUabTkhsKGKOeG7B3ED6AG",
-	"7VmkPDCvy+kym24jrr0ICzfrqyCsQ9IJVtcAkVDcocG5tB0HIRW9EIov5DConK47jHcLoa7ev/1v1+9+",
-	"+tzgDM9ziQn3742fx4FXjq0qSXHq0d9F1hmTobWwXGcltJSuEwAgjXBUygLhpu9LM593mCIrIQH44pdf",
-	"mxpJWhave8C4ZX5HG1UKkA6Oh8iVVqu5Lml7Gge24vNihwP7n1c//rDfgYWB4wZkd55Az8/THz6JE/Of",
-	"us+JGV3cEXb6AE8c0US8yudSwSzbgiivsahPF+IJhU6g0tCT3xkA9eUsK63Tc9iGRi4hHuMW4eofiEIk",
-	"8HxLbsA61AjkGrHey/M/UmeTUPAHGpZwwkININaE35Act+R7UW3fvF8DTq9AQXuXEKsd8UVGL6KXicF/",
-	"XYgBy6URgEEC5ghGbAHsbMyks4nyuv9Wz8C1nQllL+s9g++M8n0InhC+qI+lncHBKy3OjAouUWsesB+J",
-	"TQwHPIWX598h1NpSWtHaaBGv/j1VP+U8iseKx1SJFxG/7M8udfvcvZwif+jbr73fQMaaDfYTkhZBRCix",
-	"jIIvlsDmpEHoD7pp3qDcRNWky7opd8BGYqwJnG8dZ6aFrL/v4iPCWCA+6rwur+j/8Pfjr+Bk/QSPei3u",
-	"F/Baue7Iawmry78GzfXVsPcrpNcGez+zLNp8ryoiLro371e68iKDRL5uD7VblbA9NElHEirx0Rdd0F4z",
-	"5KNmrW5lyFOu6k65qndrzb1r1DeYqmz6HZvMhFgd6HxJhMSHPH3vlw3YaMVkHreOixv1ccVkzvQ4UQiz",
-	"ETWTqh6zaX/A6i5zA5Zm3ImJNvD/AQwDWnaIkeQKmtKVo1K5Ent3mKko0gEL316s0EDm7FYY/9EXjN48",
-	"+/aFnwtM5X+krLcEUF9JILIyHzAnXSHw1qjahQHLuBVnUlkBfaZvxYDxoiCbYd7Z3RsAPo7YafZ4repa",
-	"MwDoTPYa9lV4qXPYcLyNYRfcOWH80/+rhyf3n3je/+mPut87++X87I+//msvSYb4f/1/6f/X/7J7LfQ/",
-	"urb5BXVLD//+9qsviPancPetD4FgPAVv/nujl1bciQKCUvHXO6A+Ije+7q35tlHmvBFx8yfyzZFPHJtE",
-	"dxnCfpGn+5dW6ninCFkcNIh0lhkRYOkG7JYbyUcFIdTJ+aIQc6EcdxuW7R7Us7dTW5JT68nOj3M28r7t",
-	"HbHD64yr7+m5Y/R6qMb/Wns9VB9wt7Sk/X5C0U8ADaPP7r4Mj5CTdqH6VuftGrr3BxAIS12dCpE5bZgn",
-	"TW9hEpqETQeMsxTALW9kjv/Cvikp1J4mCv8F8R00QGFUyoJJeVGkGPiEP19WEMsU0/Tm3ZC9gYVIlag5",
-	"l57SQGP06vQTvJuVJjR5wbZ/uH6yRGEDeeG/fVWnPCeq6poX6i10GfpRlQC1LhV+rr2xM7lYiDzqVZpm",
-	"WmG9e7ZKYQoLpjai4jlonq0Yd0yrTFyG/oMOGvOxlLDrMICFjwuVW2oRIZzIqc8URWHhE6bc+qdEPmTv",
-	"CYCO4mLb4PLwf25gkggUj1D06O81Nh5KVxUh8wURhwB9w21gdXWHicqoHrCqJzicEABpQcsR6GJRkVdI",
-	"hQhtLTD3PVGYH9UFc1cJjq8B5w4Wulc84MXh5++yS+CQAazBnEIDWyHt5lytSMAQ5iXy0NFg7DaYcJuF",
-	"G3PE8fX1Vmo6mbmdZm6t02tjN8jmz9Dq98OU26Cvi8xr2eLQiXB1nS+qS6FyluJUhVd4pCxRA3nrn/Qz",
-	"Pu21NHbsdRo6wQ4Yt4lK37+7bkDI0uJT6Mx2ydy6gq3mI0xXI6wuTSaGGcmLNFFrqK7UAK7GyMIBAdOV",
-	"zArUy23wCTDfF8SV0YVXuEY73cccJnAMRw39hpBwt+mFLexM3FfJ/rudy4cHdbyHh3pXmRPs1j2Wt1ZL",
-	"rYoVSQy8q8pBrpiK7KV3JwBHxZ/MYbEfvzaf+253G3byiTnbB/KyK/bdyWY7tmLYhnx9MtS2G2obJlod",
-	"JXgca41ArRGbvvv+EAKq8AxbCMKMdwHGX9zyouTUh64C/uyZBjI+fHRAxJ/yW5EopZXoQ5Il9MCyTuu8",
-	"toxg6BBNGDDBg4XLAdjL225+THErc6Ey79jXd5dkZ63dRzZuNOu4wi5Xm5cxfr531ABl7eX5eee1IcLR",
-	"464eI1KLY9+lCY90i3jfi86vTavhJu9w8YYHfZJ+ncVZtEMIA1uFJqlbwmhVdaF4TBnYuPt7HgTL1pyK",
-	"8FCVeVhC4hSJSkmNQmGhlBgoshmbCzfVeeWd1utKVK++nBKfFtz7gtRqBYLafuvm3LufVKFZydtBKKQs",
-	"3aJ0rJfxxULkg0SlzpQq43UgOCtdNSQeGmYvZq7kBfOyXFj8PayF/sggd5mrHGPTgB1IF7C4Jqf1DEvT",
-	"mlIc2x2EXQlFUHB/2SI9yYzxkuh1OIMjX7RW83SYNpWSOTF4G4P/DGVkeNaFhsRxjvcfYwD09CeuVbix",
-	"fjgOH+x/C3vMsNVVHLTaCCLVNzy12w/XZk4v0ExcfyNR3h7SpQOEVezgjXqoKx7F7ghHRddDe4SjHtPh",
-	"OMWgjh6D2ugyRZ7eZwWjsELlLJS2bI9L4cNX4dmvGmq7+TFdvWujsEmzludJRVDWPr1qwiwN5nx7oYgy",
-	"rEGN67S1jTCbJVZ3ZDXslpIewMNwSG8NUtpvWyJ6kxy++LvnxmrxCx46H31tx05J6fdNSl9jr7tZaP8L",
-	"6DXuitLV12fYEVZ5g112qASU1vsw+SVxKpQ0klW11GaGdhaVikUVYSdTv7UQEHdzk3wIRf5WzwQ4tVg5",
-	"eii5fM/KwWCOly3C/Ae9FCakHqE6KaxmhYb2BPUnMKdZQDQK9YRUHxWXFfbo6YD4NIeqQOgvAKW0LaVI",
-	"WGfXQtJfkuA+f0DBHZf3VVLpZM0fFPN2b6l/GNH+HNljDzv/I75wTJyE929hki4j3JNjEGMnZdAJqQD6",
-	"tGquQqBUQSsQ1jwigEB3nP7BbfXDRWj+Zr3yYtyy9IrOBIEC2feCG2EYdWDxn0wNVzD71LI3Hz++Z99z",
-	"K7PKTaGtkdDRurTCJEpx7LcCt16hX86ACQkoS/6dBTcuCmrkuuqxgzDtMOaQpc4VKevZMpvCcl+8nGIV",
-	"3R/PKfU2Uan/YsWLFPTQvHQlVNWJT1lRWnkrLlmIH0Xz45oLeSss++M5y/nKYm4x/PDMJgp0ZY9I6KLp",
-	"6/QB109p52cRhC1d/drdFKaF9Y+kCQPTP47z0pw93yp1BsxO9ZKuELTKxKC6MQjcdtKOB8Lhkt6AJdpv",
-	"SjBKuOfLwM22auoFh/LACvT5b/Dfmzu8pQ9gdHZx1V0uE76dX3pZeHKU7kdSuIeBqL4APyhc5S+4m9Y3",
-	"+YGavlmXgnvhgwPVAjDWcwCptc+xm8jWu1M3NcIiNJEErqOEXQzw0TFY7D7XaE7CxhLcr/QXnOzXNFEz",
-	"sbL9IbvOtKGWP9As7jnrwX//FZCE+36ihTAZQGhewb3pM8usfwlvpqvEhkSNeVF4kk/h55vc6MXNQkvA",
-	"YdIG/TuJySB4i60NG4lCL8Mb40Jrc0PTpYNEAbavjQdMUbqMCyHcMztgKfzfTcuMOLKX/VM5mUL5j3RT",
-	"qRLVeGcpVa6XN1NdGlwmrSh+Zm1dCDls1wai1WFlj9+70gibBjzmUKQUmvJLxTgzeoljhYIg/7BUkxQx",
-	"iQOgMfjWohjHd8Qa/GTogo/4wV4Ej/StoO3R2iQKWgnCR6NlZPSipqEQdcWxpAsdnwBmrk8VQhlXVe6B",
-	"7bh6vgKSeoXke0znI5rnriawEadsMsjTAfiNtgHySQPuEtHZGVXn+X3dROw7I4m0TdjCg7Vf0RY1QtQ8",
-	"rFSTlkHDSpGjkMKjhb4pbKqX/UvGMXOC6dJZmWNgDF6xVQIZ+ASNCrghu4ZrW8v+XuYTUbsTSixDJoan",
-	"6hjGCp5EbEa4xoU/oliq9DU2cYwFDnPa8cIS+FT/Eov/cAcBDpxKFKwopBKQ9bFiS+GZFWHK/dKG7KrM",
-	"paN/YYOPAlNK6gW3Mdv7cpPZjmDvx1M8cMRrHx6nPlo1jT8NvibkKfdw7I0PNuxttFwyrZTInLyVbrVp",
-	"v2woilfR48dXF5uz3UVQTZOJ9MYT0xrxrrGFRoOu2ejuWIrCH0H6LzdWZGncjW+ql0yPnVCR6QQFyxWq",
-	"9sLokciHLHVyLnTpcAjUGomCNGh4hBV8JUxo4pBN+agQNxUPpX4oPxnUmGZ+s7LSefEejDk252ZGq0i8",
-	"1aguWWq4EzeFnEsHA0BnML9KmNGGml7IAcd2x4xnRlNX5qworRPmMlFpVGJ/Myn0iBcpW/ASei4XRXUU",
-	"PbySg42wU720tA3x+6kfL+bNC0iiTJl10g8FK/Om/1QbJxQU2zthbr1i8/y2ColVHTqog4+PgOe2OdED",
-	"66OuFXRqozVWeWIKKTuq9LhDAVE5wI4K6DoUDzwI7VRVB62043cK0OsR/MLYKk9HPEGts9Rm5qXlZprS",
-	"vbRNRC65tOAx72Ks/Ck8e3xLZW2qk5myU1IFbtkD2SZp0JBoW5ClgGYJGBhomVhmRCAyka9ZB5VpEJ6Q",
-	"wmJdgCeEvCyQ6L0n6a0Fcj573BskJS+YXXr/EnJLLWXmiEJO5Kig+jHS2n2v/nPhROZutLqBOsobT6g8",
-	"cykzpbLVClbRvRk8x2yZZcLacUl2wh2mSVh5Hg3ZS6v/vzClQoR2WLwlC8SUqj+EgT/dZDI3NwhOFBx9",
-	"2BL5vynAqISDmjNwZnoEORBxssxN2r+E2Fii+MhCG4KozzLGE6R3zxeuw6JpY/bDmzPrszywLdM6/cmQ",
-	"aTVk8sPLl04vuqZlYJJufOfXipi/Xt1YGxIFFZpXaGgVY3ZhppkrjYpcnL/rkcXYlFCUsd4jF4uqRiMx",
-	"0UTworZZ1XtuKbM26OgPpaqo7ho+7qDpusdmFFjyNnX8JuxlJNKbW3pKqW0PThs5mQjToDGg/js4bP+E",
-	"2juYz/NIUciJUJnYwSp8Gz1+fMNwc7aTbXg3bcW7dpZ51yrDdvVflqVIK+s2E+ulk0nUbSVest2MtGg3",
-	"emlM+hf0S1pbaLZFnr8vuzjg8NZSy0QPbDB1reBkM7XaTPLYfNcpxL1rsEv+RNsxbQpJvHuv7SldOu+J",
-	"xPaUm3KHrpt/TAlrKYbDxpJKzTG8zKiWXYkcOzCzWj4g69pfRlzlv6boiSVKOssKbsNdJNx/+iX2UoQY",
-	"U3naZ5mGC1C400SsZqhivQwhckwhDRNLm6i8FNuiulRBfnyVVs+ylyrDjagyXMKZ+Z15IlrNm5q1IK9h",
-	"+RY8E/mAgHeXrNA1aJ/Ka7QF/yg4wF/xNT9+pdXwMfWVBfGnNrkw3oNZamORNMBPiVkhUQUA94I2dlOu",
-	"GGcj4ZyAavsLlmZGOpl53fn//s//ZWmhl/R/C26crP4eIG9cih3cElUrZ1C5a8kHWsEXQlKBk9nsczIA",
-	"1vj0OHC5j6NwdxcOJ4UbqvkD4QUfX6jjqtkw39nCiFsplp0KFyAumnbrUpdFznJdU31TFYekxov4PR7i",
-	"mxbRGyiJB/gbEtymwbKWxGFB7/Uo723h1Sk85h3NvBT9QRUFSRSiCcMAI5SiRW7rB0DYeO2p9LIWs/BL",
-	"DaAODwFkdi2ie9EtM9NmLSQDmZdNaQ5WfSicS1TkFNwshCFzIWU8RIZRWnjpBpmVIM4wpBrQ0V26g84P",
-	"y3hP57lvhObPhRDugdCl1tfadZ+GPz+dPD8i+wY9DZjVWrUjKe4sEdYQFSM5UKEudQoAtAgqRCRXNdQq",
-	"rWC99LffoK0B+/33FLNhIUmhP6gR/2iDArJSUUJCXcAQLQoUGlY41lNlUSCLA0ReZSDihJAuUkKl0pBd",
-	"1UvyMyVKUS0PTceUNmSdzPmMdHlYuLdHpAP0ZG/LC38eKSuVk4X/O3QHc1uY7T+qXTsyp9QTdfBIdX5P",
-	"h0sAMa3ZyqaiLEtCuLTieKEhnCllc76wNRVCcw8G3eUwO5UMwEsGVJ0VghtLHnZN989sYIle5L1C/o70",
-	"H+edzf6QVXQAAXs/VV7lqUqi8yG7qqEagSe9x8jjZhOecX7gjixpZOGmjXuJKhQ90Wc1yiRa/cupzKaJ",
-	"ors4YMb83kbwdRsvHccOrubAauDHMIh35+SNdrpPg7WvBVQ/AJ+wDf0Q+MSGdm+x5DuGkUy98ne4TLim",
-	"Rx8g6tKcqcupEs5JNXkiGuFnbWZ2wTMos4bdiTZgnTC2V5zh69uF/88AI0cj3MzHPB1AhbOtSop//PMV",
-	"1AJrVayYUEYXZFhAEcGU31IrI+w/yoQCX8l62dwaJ9ikrmOgZGwS1kPiY+xC1l6ZPC3SphjB8uAU3iLu",
-	"7HQXSXf95gGEXJjkzuARbcITvR+9vn7DskIK5baQw6FMXl4Uenljy1zfBPCGtIJCYGNeWNFnhXCWvVsI",
-	"9TM0SbHeveIsMyIXyklePKuRH5jTiUr9eCnraQjtuhyKSosVoXKGRyHU658M6Sr8lksIJ3VFVhtUegRh",
-	"WY3/0HKyOXFnOPVJSkkvAA7MEpvGIWj6zkjJD/JWsJ4nUUQnyPtkGkiFjVQAJNHkwgzYTKyscGcLPpEK",
-	"MfvasPT/BvN91bCf8AnQTnyLOK9RP2HDnhDUJ31vTaRIYluI0z+wA1ynN5f8o2zipbLnjvRWiqUwKWK+",
-	"lXiHlvp/pBS84EpDCM3/DY3UHUE/uduK9elp4EtH+PRrxNXu1V7y24MuYBuPnMA9dwL39DTfwU97Zx0C",
-	"q62L/xbAzrUWwHocNAAykX/tmWVWEGIi2EVRo77wDMTsRiLTnheNKAFwEjGoIJWEZ1DHyPO5VyhceU0z",
-	"EkHZbDIfIocS8+2AFxrGOUErHaS2BbZzO0VuITuirt8Hnd5Y+8GeP5hA+khke8JBaj3/vwh378P/PIQ/",
-	"6F+5QTEY+q6I5jgaFCfZS4M+MMESyuo/I+E+OsQqKbpKl2nDxJzLYn8GaFW6z0NI4MIIi0LxgBCYH7dr",
-	"6paqGL8IT3PvaVlH4qswPMy3F2u1KPkwGFxwnwR310VURctVwKoHZpe0znCnDQMK7B+KsL3zZC+4tXKi",
-	"jkDWO7duQITTl+ffMXAEl9K2lYNdwTpB2upCHInq/dA40Vyozyb7DwBzDsNBfVxhNUYZpauK4pbc9k8s",
-	"0coSeBAAdQdIvPcxbPyrgcTb6b9UR+GAKpDg0JfaixvQg9t0v2ZQBw0gv/Dv9vDH3+iLvj5eMWKubzdY",
-	"ZckpBE+c1D+ZUIcCTfXbHRgMCkIOy2IXOfaveGCjif2kRzpfsYwrRivwTDMHHEyC995grpZIBr76JXi8",
-	"9BUnD8IdpbnK/fzlVqvqQqiDUHyTFF+rL4US8fPyUwymm67wsLA8Pd6sz6CvW2Hwl+40if+gR45IHzTF",
-	"NhL5vpRFXrenqPr0YifDkVTcrO5LNp93PJSG8s3FL782deBCG8dGjXV3ZbhwpdVqrktLhs3awL99M4K+",
-	"FVelm/p5fh/89g0pqFdaz6SAP/rpIQsLxUJpim8uvnnOF/L57bcgAmjmda33RvDCTQeMaKEK4l+9f8ty",
-	"nZWAR4tgz8OoJTku3y9l7cJATtSZrIfJCIBbQt6EW0VjeEZsGcGLi6hRYvU4Uvfm897Eq/Nm4m5OkKQ2",
-	"MRwb5NAwYJ63DPMxIOoyqW6FctrEa4WSmpa3fqhqbRFb0S9jrpV0GrpSTaVdG6j+sWU0hJoNuLyjVV3K",
-	"68etm9qz3MixG0Q40jybKb0sRD4RA2ZlIaDTBIF1w3O5tH5jWCHHIltlaOGHk4B5Wxb0+lMmFlju3zPS",
-	"zvy5iIWDaiHPhYTqirUIg9BMANeuFZyGJZrKRSZz/IWuZqMFiGqeNpICWmNSIYI9lN4S6mZd3V0RAA+Y",
-	"bWOB90g0RfxwyyRQMnS2lLlgObfTkeYmj6kPSKPlvZ8iKCiq6hhLlUP6BvEj+Jh5Tun0reRVIY50kJh3",
-	"65SzjFt2DYOeXXu2fA1/jfcR/tAySIxmN2hs3CCG1KkWHmWj1aB3Dd4PqSftnATZK1WyFLv1EjYaov6p",
-	"bbE/8mwqlQgyQ4oYMd3LJerS1gvNPqpk/WZaAJTtGsHzM8hfnYlVP/6M9Q4O7V/i+HwhzBnWDjjGy1w6",
-	"5gxFgitRlkvXuu0Vy1Zo+yBKQqP30FE/LoyO1wg9edsXFokDLAXyygaYQsc5uYEvqqYIJBfnfMGcjgVj",
-	"2S4Yqw4LYa1KLwGK3zGuVljJCNntiiRStDDIhnNyHn9T/XMbO2knx2RGQMWAEoVlvaUYTbWeDdh1wbPZ",
-	"ACPx/ShZ0gtKQDrSY0SX9q69zKoilnm0ABXN0S7TM6GsYE7S9o0Fd6URdsjeBfMIgXdFztJPZwU+f0aP",
-	"pYwruxSGvTx/wVL6cUg/3pSqSvlL6+YJMJX/NAzD0MOsV1dPRBEdLEqLPojm+Ob3X3///wEAAP//",
+	"7P3vlts28ieM3wpO/2aP1TNsWW63/U26z5zdTsdO/J388XE7k/1t5BUhEpKQpgAGAFvWJHm7F7Bvngt6",
+	"7mSv5DmoAkhQIiVS3W1nJ36TuCkQxJ+qQlWh6lO/HiVymUvBhNFH578e5VTRJTNMwV+X+vuZ/X/KdKJ4",
+	"brgUR+dHl0KvmCJUE7PgYq6JNlKmhBr7tyZcaEOFIYM3L6/I06dPPz+GR4ymRM6IkKvhUXTEbUe/FEyt",
+	"j6IjQZfs6PyI6omcHUVHOlmwJbXfnUm1pObo/Cilhp0YvmRH0ZFZ57a1NoqL+dHvv0dHV4XSUm0P9O2C",
+	"kViw92aSQIvYDsAsGMkVu+Wy0CSnczYkl2RJM/stlhJsSbgmlJyNRm1jxWa1wS7p+2+YmJvF0fmzJ6fR",
+	"0ZIL//eTplG/zBgz3/AlN9sj/1quyJKKNeGGLXVEnhAjyZPRaEQGKZvRIjPkyei4bXAZdBqOzb10dP5k",
+	"FNmB8mWxtH+MRjBO92c5Si4MmzOFw7QEsZLq5iXPDGtY5Usy800Ihz2Ov3rxljy2hJVxKhL2uGyg42oC",
+	"Mc2yOCLslqk1UUXGji8IFaQQN0KuBJGC7d2Fst+2jXh+tn8fvpbavPrSvgifyKlZVF9YSG0mPD2KjhT7",
+	"peCKpUfnRhWskUqLAlpuf6K1+7v3nLJlLg0TyfofbN20OYXgvxSM4DskZ4pkcs4TmhGZM0VtuwuiWJ7R",
+	"tSaKmUIJ4BGp+JwLmhHFdJGZcgsWjKZMVVMIRnBih7BrPsHOPDn9bP/W1Gf3PUyKZn+MWR4+qxaef03n",
+	"jGj+L+bY/TTk9mcHcfuzkNtPOzD79zkTXMyvZCF2SSWJzbQdZsa16SSVEui0k1TaO843MmPIVJuEoGTG",
+	"amLIPtBxOahe/JdTY5iyr/3Pn+jJv97Z/4xOPp+8+/VJ9Pzp739pZMk3hR9bwwetnHuVdmYStxQBObUN",
+	"6eTdX5uHc51Q0TocnVBxd/H2VjGRvhKGqdsm7rTH8IqnZmE3hdFkQaZFcsMCqolTuo5bCYf7nhtp5yil",
+	"ti0Tllp+OlrIwrItPlwxdnP0rnXI11wkrHm8M660KVUZpzZopjjT1bCfjkhq5cmUzaRiJC6E4Vn7PDR8",
+	"7gD9Bgb7g+28ebAZ3T9WIVetA4Nx9x/Y75ZqdC6FZqAtfkHTr6hhKwrnUCKFYShFaJ5nPAEh/PhnbYf9",
+	"a/Ctvyg2Ozo/+v89rjTRx/irfvxCKaleiFuWyZzhJzcZfkkFnbOU2JOaJLLIUiKkIVNGlKU1lhKpiGKz",
+	"QrOUFJoMYttyWAj4mU4zFkcEn92w9WTJ9ZKaZGG38ffIzukN+6Vg2ny4OdktVfhRqwFVuqlU5JbLjBpm",
+	"9SIrSsggvqUZT2EckxnlGUvdyK+kmGU8+UjjTtzXNVlxswCKTAqlmDBEG2rswBXTslAJG/q25T5MC72O",
+	"o7GIC83U0FL3hKZLLmwDeKRZNptkMrmRhYmPI7sw3GgSb5zSMQFzhMwyPl8Y22pF9VgAJcCwKEn5bMZg",
+	"WG7kw7Gwq/dSqilPUyY+7PIlNMus7kKTG42WClNLrjWXwk4kTpmhPBt6YT2pfo7HYhDTwiz+NaweTlIm",
+	"uKUIWCJKEilvODuxzZgwdh7W4llQMWck5cg4iVwyMlNyab8/Fis2JTTPH2kCSjmoSwS/NEy0mk0U+5kl",
+	"BsgOl+47aV7KQqQfbuW+k0QXyYJ4ioLZWvvBVEu6pGuYnmYM2OM1XS+ZMG/KY+9DbnPGEyY0I4bXNnvG",
+	"qCkUI1Ysp+F+ux9iGPk1U7c8YT8Iekt5ZgXYhx28xu+ThApcUHVb8r0mClgNrHx7ckn5LRVrJ0L1Bxyo",
+	"lKiqWnVpmRt9QVaUGzKTCpZaFMspU/aw1CyRIgU5Eb9hRq1PLmeGKdAY0QqAYQc/bR/C164PI/ErTiFQ",
+	"9h0u5sPa2bqlztrR/yAsR0nF/8U+LOMkiqVWFtDMy4jyATELCieQM8kjwt7nllnwRL2VNyyFXf5BsPc5",
+	"CAH44gc8/a0tYhZMEWabksHZ6CwiZ6NnETl78jQiz0ajiAyHw+PIbq/dd2zHXJ9DUK/c58Dh9frVW3nD",
+	"xJVi1ABf0TTlaHa+VtaUNNwqOzOaaRYd5cGjX4+YVcybzVNjO8X1FOzWjhdWUl8Q9j7JipRpEhuTAdE5",
+	"+phKmTEKEhXVtJ6GZnRkLZ++/pDoyJiGGXzDZ8xqgShnqSbx09HSHsenZ4vYkkP8+SiNw9m4xYAZhTbL",
+	"6OTzd38b6N+Wvy1+S4+bTZbKFvkJ516p8HJqTxs7zvpWpT33CjakWZtWdIX7FRG9sIceeDWlSNjwqGm9",
+	"bNPJkpm95OxH/K1tuzlPHFCtu12z/oajRtp3yvAvcCr2G205FKoUXTePXu8c8bduhXqMOMGtnVDT1SaJ",
+	"ynem60DWVj87vtvVpSgyd6qiJbzVB087mMXREeitVte808c8729zNwrgO3XuJcTWD+6Mn9AEvDaTjlO2",
+	"qn2BstCZ4zQx/NaOxR0dR+XAm+3ykKjgGw0jcYsShfRR23g3sXI8jWRpB8bNuidJen9ww2rcF93IBCyl",
+	"fmSv7aniprOLq699O/sOKMu13cqYsmtpFBXabp0U4DIwLMv4nKH7ghYp+BuXUnAjYQDvmkZULJdUNXOh",
+	"4aaR8BoJAEcZTNG/X1+qXZv8ms77HuYLsP4mSbMn9JWVoCRjM0NkYfW9hBa60d5QjKb2OVfEGydTZlaM",
+	"uXMlp3P2SI+Fu3eiIgVTFl06hi3JwEj0VGcp888kKjPQyHYAplfgNB1tO02jSup3E/+eP7ZEf3QUXKnZ",
+	"bvYQ/uamwtej+gLX+2zcynTJxRuZMf3G+Zx6bij4gTtP337phTBqvffow34bhwzc1G+UNLGqdsbS+R1F",
+	"e60jPAx7CywQBxN83KQpIUGfo9dmEnrUyADok98ywbQmubQ8cUFu2BruZmz742gs4uqOcJIqPjMxGTjH",
+	"Vk61Jv/nf/1vMqM8swRP4a16H8AucHVoO9OJVLYfmUM3tsEjTeCpNfRocE85Y1lGpmsSwxT1sHp1kksu",
+	"jI4JF2MhBSM6ocJquFOWydXGC7NMSjXJmUqYMHHD2MovwgBnGWNmUhsmmP328Z6RjoX/8mYn5YBX3Cys",
+	"EdvQbsVFKldxOY3m3tpmE0yCxHBjYPeEi3mwzGNhf9AEXZDBMrnWhWI6JpZ4wdKmRMnVBj0Qqey47Oky",
+	"SRaUi8lUWcXRrVLOFJcpT4g9BWbOoPTebniLwFtuCBdECjYWN2wdkURxwxOaHQ/JC+r8RNmtHYnRLJuR",
+	"1YIJkLrWigdOJUnGqNIoVrf4YirT5nPtEIU1ZWmRT24aL28NWVpKsmQICwqLZReNa2AuMkD9KiIhu9tt",
+	"1jyzx3V63GizpFwvub6ralr1cqB8+aMqU44+7qhb+04OXBwr1tzi3I+25yji0PGU7xf+IuqwdQH3/17t",
+	"w1L7NbS05y+d6/ZzFL9T55wrKQx7X12GwUFFBjRNlT2PrGhGT5CVtoIER5c7ZdzFqG05FmW4ENoTKKLh",
+	"vLqohGOE8jsiU6pZxgVDqQrfsmMwC8X0QmapHgvoAH+2IvzCCh7NksLycikuyzdBzSuH62QvjFBfoJM+",
+	"FImPNEkWLLlhaYS3mE6MTjT7Bc9LRjVKTkrwp1B82oMqzwpNYsc69mwGJS2OSAw2bcBTMS5QrIs8tyvL",
+	"UiutVcFQpirK4a5lwTNUjuFgXFE4A5bUKqfCHv7nVlXmM86UJvqG54Sb45rsrZSqNtMhOirytKfwbTI3",
+	"KnFc038azQ8k5Q5miO3nEsyp4DKxj+4KW7bhyzt99ryBvYrma+KX1ZlApMjWZOBnbvfFkq1zkM4KUygG",
+	"x8Yh/P172/S/5tpI1dfc7mmz2A+9tbYr9L9XdcdOW3fs2kuqLWdGeNoeVaLxqJL6R8Hx2Ggeb461r5lg",
+	"mgIeY73Whi39Pen5uBiNniY8hf8zdNRuOFQ22zTqC8gIHY/cPidtxy6ddLjrgeyZaNsfUdsHv90ovWBT",
+	"kb937nwh+pNBkwAq17o2rMhteTkNWOf6yrQSsr6SYsbnPWmsxdBoiZfZacPQDI4sakjG7GEGng+4nsM+",
+	"nXFlVfAFny+YPSTQmjEQO2StFzxMNNm2oizJdo8ei45abZ4DpoYDh/m0ju+CjIgplHCXvPaLRM5mO4Y9",
+	"2jdsXJLJQhZKN8fpzagiU5rckNDC9IuLU7FGhJQ3LCUzqWqj+Y/TvYtYs+yarrxK89ubhZYCqo2vm4Jk",
+	"kFg9ILO2oxRW99E8Zce4phtGZ9/t7kDBl7udBXvJl2O4MrgKPBncgUA7kebuMTfQZc3vYCnh+F4Ic0OG",
+	"ba9283yiVvmyi0F3cMEmSe6Thge6EZNSlO7VRLzYBSMfovB0v/c2ltZ9OuitfY4HeLwP0LUezDm81xts",
+	"DZYXtz7CoJfixFuUADhgnZLTwb1qG3vX6LYjKONMmIm1N5t/l0qxDKP2Wmx8DP3ZZ/ZurczD+kUSqdLe",
+	"L6W46HXa2tbBNujIB3N13ZGyvd+U/Z4I9kttGlyY52dHjQI58Ld47ZCLmXQKGFxPragStuPoyLsbO99w",
+	"/nK0RRHRUXn9FhieAdXVt7C+NyXx1FZ/Nx99AIlR8exHFRuv7L7aBX0DKR995T/6VrbPY1xF551mqY8B",
+	"M2Uw+VQxekMGNMucW2qJThJ5U7e228lw053TSL0tKxd0I28CBgzCjFoNpI3VljeWXt067F/m6zIo4M+1",
+	"zOgru3HCsj6LHxcMbRu8sgAPXzklLgxNzAWxnyB8RrgPGkt5eqhfxu/61jAgeq4aSTkIs2DCDWFriVUh",
+	"hu2fbKSoze9iYOFKSTGPCFvmZu13qdEB4Ye1ezGbr4hgcRXdmI21NWuzOdDbFTJGOMqoziY1cmjmGbP4",
+	"Rs75gR5CafJm69VH3ScyZd4djiEKjzQJAsGlIjTPI9yFb19e2u1hws49dfZAGUNYCyF8vh3e9+vzpswo",
+	"207rlVRpkx9zXygjS+QtU+uJnUaTLaS5mGfspNCM+LYw5SjMPY6lKY2xHhGRhWaqIQRz/7g3yKPsJ1iK",
+	"PaRwkIlCk4RpPSlDHLcmtJzRCRNKZtnSaqkqiIHfIKDSkw9+GKludE4TjPbmimkgFH9NYadHFlRD2At2",
+	"z9JzAg5p22A9Fqkkg/j199dvyWNLeo+XM3qOLeMIJA7Z/BVYah0fRy6pCVMhlnQNXuyxoIkhEi9v5UoQ",
+	"59Ss3R3U5NFMMb3YsTR2EvsVGbP4lpWbs7nNteXf/Kb7Qtu2f/vy8gWsx4Fbnyt5y+0ScTGfFIq33B4m",
+	"irU4u6ZUs6enBJtEGC6/zrmY21NJEiqslMBAZh//n1Akjx/evBruvWPZGmA5nB1L8sZx9JVMme59dRJI",
+	"jl4myGacT72jHcP9J9DsneT43cXtps5m8vYhs9dlxtCh0VUccgZ6h1O22L5cT6iQYr2UhW7RVdsiV7fD",
+	"vPptMybDYvhobRhNq1dlWt3tk27t6h22b9eBe8SWzqFw6DVM66KHJ2QHizc4CHFMruu2Gb9BEXro3emG",
+	"zO+L01EXAmFnTeO9evXlmy+5Rllx2IgTnjbBbAjy6vXtGZHK/v85EcyAp7fMyHgyGo6GT4ajx6dne5Sc",
+	"p03KmVRNnvHX9jExkhhlj1xM3/ZhFFX+9k+np+9c4rPngdKD/PzZs6fP9rm8l/T9K3zzCQo8/9cG70RH",
+	"iPTgfrZa+Zab1C5f49ZQw+ZSrTGus9+e1FallYM6xRdUHTUOsoyIBBCG3naz8z3525KGSAB3FaOKjGlM",
+	"gEP/Uhkm19FMZj7Xq0vb9wnLTZOKaYejrd4Gv5Pp2uoY2Nwlvc4kxO4IxsFWhcBQIRXcKXU26elGyFJ7",
+	"U9t/j6ZWj5mpyq1cnx0M9jEZwP//hkN2diio1UIChBJMCgP3MHpxSF64FXPAJJqAYmvXwy1E3WaVxTTb",
+	"YbBiuiMofzc8z1naaYabuptdGbeWVUeeEKJt2gv2fTepv5a8vye/RYNlIvV2LsJMXKDNC9xEqLIGDcUg",
+	"JAhUsmZHq/2/nT/0IYgeLKFmgvdhOnAB9sej/g9LkOBm2UeVHUkQMDb6RkiU8FONR0IAiNIHncSexf6a",
+	"upNjfZOPGrzr2iOddKPy3SGeu0+5EJMrRG5x4Ccea8TNsXlThGAu/eQLxehNKlfiwHOwIy2nbK5o2pEK",
+	"oyM/oA5NgyjHjm+Ar3eSKzntPB4pMi669u+yuRs0zGxF15qMLiCyQBNteAYCBxE7YvdiTAZCEhgfuHs8",
+	"zAq42tfMHLujyuqk4VziTtJq027FmQU7FNyvuY3YWLJ9JHW1YMnNQXc/IFImS6a1uyvb63THNzrfSFYp",
+	"dZNOYdLflu3LWGnBVhMXzMwzbtaTKidzZ75T8Iq7sLGCyI6k7booV/yWZ2zOmgOQErlcUpFqMmeGKCmN",
+	"z1qDGOBBxqgSDAKsyQ3LTZUHMgzQnOx7VngUqXT/m5Su0+hISAFG4951LYfqJrP/5gJpqedFtwshb7td",
+	"Q6N9Yt+f1PwE4U2zXkymVAimul1h60XHKW0Zsn6wDSMLp99OUXv57JCgw1KH1CypWZGfPT+rRSI9H+2S",
+	"44e+LlfiwFcDOT+ZZ3JKs2YyCNsd9iUUiQe+rKhhk8wDEHbHBoyOLHHIwmx99+neN4PsikmZBVHr48l+",
+	"xL/tQwFGsrHlUZ2Agh3dXvn6lNqGWVuyxm3uxgcPGm7WwHY9gs6a3j4o9Czs6KBbf9A7JmnBmhBIbpnT",
+	"S1YLqRkR7L1xWgjXJC2YhxbuoALBXSy8e6eIcujG8GTPHT9mv5b30GQgBVkteLKAS32rKjMAHAYzNSu0",
+	"sY0Beej48Ov+kFBd3kLLKW5XoUxz72L3wRsuzvKAN3WBF2R93vylYAWbpCw3i+2F/oImN3MlC5GSn+UU",
+	"7x9nXHBttdI1M2SwotxwMY+IKoTgYo5QcPCMGIlYgUZxly7ZJSDMqluTKj6/12RwxyduLO1RGdTTRq6k",
+	"XTHwWWjGBDy3Y4fp8gAMYMlFYVgTitD2PVy57c0b07zRrVNvpLitudZ3MgoYvlGelFBUV5kU7DBvOteT",
+	"Eiv0127gSl0iEnQi81pyEKbeuDk1I2LYVw7Ld90Oss73LhnkIh+2ZrQwi8mSmYVMa1PUC5cZFyjhU2kW",
+	"jdPdcJnXYG1Pz6LGW7+H2KmWsJOWQVhTwRK4S8gOL1GePXv6fPcbYJzkC0U16/a1D0tF9xfKguMugXiC",
+	"C72QdHYT6Ddcm0O1orKTHl6y8p0qcuOew1DDYe0PRm0Y0Efg0gfA2Op2V7b3tpnrnYpLV2nRnJhfwNHV",
+	"Fp/4vcjWAAgZ7Oi5y+mLCYX6F3rYCh2AnVfwSgd2XjmNNRy8IBrKSb/7A4gTR2qTKTc7/Bm2RSKXS5et",
+	"0drLjIs5U7nie9q1Zl30zwDvHbrQTfDVqDOk5N1y4AcYf9cje8lF+PTJp0P8Ix3idzlUt6mh0EYu38iM",
+	"3UWBa9+2LouN0qB/8YP2gKieyKVVNAg4pvYHbIXz3R9FVa3x/XLc3Vb9A63d1mr4aCWWfi37WwoYCtQo",
+	"jmfWJO8ljHOpTPM5otica2MHObkLatAhTvjdp4JfADf42svBErzbu/Bv3AwPZHiu84yuJ21yaPtmStxy",
+	"JYU/lPtFxM+VLPKueBB2vw6U+h74p4kXOgyzYoXnZ9uqfovYfn7WSU6XMX4HXXOkzLDETKSYYLJRIiHn",
+	"p0XTdbfoW67356Ozz2qO+6fPR3e8nHg/SXiqgMd0W7ERNWfaVPGHCRWEZplcsRRQZBxHhMVH4OAklDw+",
+	"PT2uZZe743j3/UHLncWzUb9bg9oybrj12/ajs8N/gxwe1Nu/SXo9XP1brx7k5y97uU6oODC49UMYomWw",
+	"1t5zwbuL73QdMPNVLzr4gEsG6+S72DiiG/wWHWVxGeW7GaoeXvRtxg4l9jTrOjFtqDJ3XMhtGGnwGsNl",
+	"XOlIBuhQZuApBk02GjBGmkZI/lJI/b//D8mDIOdDglRgrYGw/QqXc/ADqJbR08kGfDUSxG5uWzGWHxr7",
+	"L9wSWgnaHc2jfK1pYGWxh14SLmWdyj5c2YaNSAmtRYceaRK0JjyNCM209Bck8X8/uap+PnmVxsSrgwQL",
+	"fTRjZXbCYagP6luaLLhgJ4rRFEAFE8QjjKpo/RlnWYqIXE3VfIZN2HelWb15XyQ1I3jSVjUueM2HhIAU",
+	"Dk+dIaFmPIHKae9d3Yot9omO3p/YDk5uKWhK2vb00n7nyncHf137PuGv175j+OtF2buVesWSijCAaiuN",
+	"k9nDNmGQeJYzmWfsAvKf7dcRBns2YyLlYk5gBaFhVQIL597mmjNq7eNzmm/cFMsZxVvBBSOaLquCVhk1",
+	"DtUbrskwK3bPJRsQu9+2cACbK7FF5q3sdtWY//oC8l1x3yHR11WAu2WKWPWMLbkZEtw0jZNYcZMsXEiW",
+	"ZiGpbBUUc9UBmTbDqUzXEyPlBLRAyNspDBsKaSZequET9DtN7A9ON3QusrJ2lf+bC/jgpO48r/3kUydb",
+	"ylsd2eOvLPw15GKSKzl3Vln4yw1bTxQrdAnRBuXHaoPfrElWUxSH7L3d+WrstQJY/uFyRiebk7TP3GyO",
+	"oiNX/smXdZoUQSkntEuComf+SVjzrKqLMKy/CzquoNnQRz9v1rrzj8JSd/7ZtNBrBKzD82aoqJiz2nbb",
+	"Q6y2wE1Hbr1szwEhlp0OiO2zCp42cs4tE+YtT25Y74jP/eVCGoob+A/t9hy4drWaJM2j56mViRC32h/u",
+	"qKDNOX+ATNBdBa2PokFN9PGeLVkZ72liiF6wLCOAzKsKUQsItXIcEjMAswwGB7UTajlle0GD0gJr/TrX",
+	"zsY4+JI5mG8XmmqkvAlHEcj0KkHB17ZqTqUv/esN0AswCWwBxbVimmUTOYthspTAKmtumItoyqlyGSpw",
+	"OwT704zHKQuTFy35L7YXnwCD7cIldYB/1AybERrC6u+9cKe6hhlrqy+UAcZGFSKh9cUN/BG3VHErtXYM",
+	"Z9/9IyqIRcaI78yqCwVoE+Wq2COhQePaYNjycqfU7YP1Chig3J9wfgEdRZ4twwnWabdRDvj8oN6+poSn",
+	"d4V6d32god2pua5fsO4PlccCQXca5iHiepcv84+AYN+OobMGHldc30ChfJ9NBtUSnMIGKC8rqVJ93KIT",
+	"Y7O+ke7+rel6p0VmNWmrvDzSUJPAFY50IB2PNOHpcF//EwSr2YdN4qrulG9ao2FARUq0LEvxIBEDtngL",
+	"OsitvGF9aPZeanC5Pjqy1q6yAPBbO0B6GR2w85z3UuYaWneW7NV7pXC/H0B2P+Ha9KqL+FIWl7jIgRDY",
+	"INUNeq+NcKfE/dLJs4Nh27dY94J4wD7vnkAMfqMoz4bEl6WNsJZ1RsXNRkr/6Shw9beiFcD3d07twWH/",
+	"qmPrY6H+lSM47Grtvg+VPofIjtNgHy3UREW9cffg1j6SYpP4Sr71rNrEoTv369oPYzOAyml0EmGX7fpF",
+	"oRrvKnTAJrha0AhgtZCZA8NuiK+C5h5huNmw3ZBx2+n+zjX1f/7X/yY0z5W8ZSn5jXgPAfmtrKA7cIh+",
+	"qFeFoHTQYn18MRZlD7Y7d0xUXSDGlZ+D+7LVLd1bsOClZ8IXXawKMTZN8CVj6SvDln2tzB3lAfYeaPda",
+	"TKkjF91wkbagElo6gRp7VqWayiL02cI8h1gWIHYGHTxxaP/NxlrGxU2zlvTDK5JTs/DWmv3sI010AZwQ",
+	"fPcxVtP6r/C/v3cp2GAt57tdwRxQYahPVUfYgaqSChCBW6qNixE/lSZJYen1wQ+wkinufH65HLO0rark",
+	"2xCbEZsCUegIU6pZSoqcGEmejEajYYd7qYYDcmMMjatqBeDXUpuXmPrRFxUB0T8mcAD0yYvpfg5uzNO/",
+	"GDV9u3WG37jqhD2nd0B6fi0zuF+GfqfW/frfkQlcdxT7YXTIr4cFfcMSJszVgop5b5i+nixpP/c2KFJ7",
+	"eKUfHHmRsbsRO5BgH2Jvt+Na9aiGb7XO6DqRvefSDdBlyz8KF9wTdkuzgpY474dgC9W+3dRv62zfytzB",
+	"Wn3t4yoelvZC6XhH2qvGbqnwA4w9JPa7jj1gwb743nC35BUxr8Zi9JVmcN2HmYbYMg2A8MtH7+5oTD1o",
+	"rYSO5Rt3BL90d6Q3aVjVoRhYYt5ZEi7//vp1L0Ocox6bPGUiWSypalF/r15dWyX6+u2rr0jZFMqbDmK1",
+	"YNnnUMdsWghTnJ7GERkOh8fDToFYdMmzBs9knHBt+9SGz+3/Bdfm5LPR6OTZ09qfT/7jif07T/hJqvXJ",
+	"Gbyj5l7lz5p17pbNbs1DyjNqLC3tZ/n6LN544D4AZC8r/gAmL83zbG01RMBp9F8guCDDo+2rgSmnoiXi",
+	"esGy5l9wS5p+26BD1335huu0icTqymKXeCuXduP2OgqIrdZbuM47afsb3j+1uJ/wLbnocKn7NaOZWRwY",
+	"A5ZOJwkiNLTdt20H3i3gg+sQgOldMz6/5l1qR5QSqDaYqoPGSUttKoyzvr4JPZGzZvnDhTZUGJdyh2XQ",
+	"HDjjTKotOIl+saA7oeF6HVK9iAwyCYqMOXyrezBZdbFcUrXuDkLncEt3GGkBQpzvPersza1Tw3U1ukOi",
+	"TO4DxbERrhRv4zQZ0Klmwni0T8GOL0pbngsCOm4PFEeHF9EdnbFr1G4PEMYgpvZALb+yZRoRG7H71r1/",
+	"kLS4ltS+u6bV1AnmSxdUbw/o2EXYN0E13/8ddbf8mzDj7/Lkf2C+37tB9e/h5OTdX4Ofjv9rYxYgzydB",
+	"Xli/nB2fAtYPPvpjJAo1EUCDzHN6SrAmbZT9JUQaH5w64kXipKPEbhakjmA6nTMBjkIWOtOy7PvZ0flP",
+	"+3soXXC/t6P4tQTjuEub8rtR0wq0rfRHuBH8EBd3rZ6jrjdvdm2+gmuw3ngcva9q9qFE9PaoddSnwoSu",
+	"pYum7oEecT9BDU4o1NOWt0ZWW4SNa5E9oQvlTuJx+dDn5H1gykAfO+dygIkGJ2c/9RkZ4L6DFdxAuum3",
+	"MATMTX/ApPR73svGmfyD9dXN/f31na4vy06aAtR+XMjqdt4sGLlh68Duo+CCMqqAODIpXJm4ArMkuqQS",
+	"ehSTiV7Q02fPGxxR119fnj57fh6TmcTsCDLFaL5C5DSFiACq2fMzkvI50yaCa2CtFyc3bD1ngpxkMYFP",
+	"aMKbQ3krT2ovqRziq2xYO1IR9p4u84zhUFh6+uzZk89bLr3pIV/Pi2nGEw/bsW2x243hAsrWScX/xVLb",
+	"VBPsvHEcuiVSI3YBEzHc85OUz2YM6uTB3vug9FwxyEhKrdGG2JbSVTN3dc041DH01BRGlTgCAjgKjM3Y",
+	"Ww62XPxGKqotT+DLre/0xtK/a+fLSxz0YSpQM5XvgKr4bC9u/HaPOwZ/wFHQx+liyarXoWHl3D63XuUB",
+	"ge7bZmen1t/Bsc0srjy8LwDp64jIGWGQLgYhVN4/4anZF8XUCRXH2w7jpvIyH7pUzCd/y4P4Wxrqt+yi",
+	"0EPCxFSy4IYlxl2z7z1KITljkisu/W1ZZ8To6ECDuJn5Pg5O3qbzaZ+z6eHcRgdD+NUcQS1KQkLF3VCY",
+	"7+R6KLf43aYM/c4qhCgXaVjuYmfx44pRmuzMhry42QwQsxmxbS6wJFGZ1QBKiFQgl2EzrbLBBQn6bk5l",
+	"kHqSlpgRd1pdqSfVdWqX1sFV0P66DO5qboIlEGe8Y9mDdpyoLUfg3pTBDwAa2OwGLBGjQjbeJXIP9Az2",
+	"gxqpyff9RvBGtUCqNZgq2AATHS0hI1g7nTNnZ8kAs9o+HvaGQMZZdTOnD4z0S+xiJ4XlTo+C3QKZAoKs",
+	"Z62X+8SgL2HNcH871qYP42vuNIZ7KVvz/j5WAwrWdN+3reYOAr21/R1K3oAN76veOGsf6D+Tcy4etOhN",
+	"jwVpfGfPqtxbuSGtFz3Gutl65yibg1731rNp0hT6CZH7ZPM/EsPe06Z32JeG4bZtVTXOr7k2B5Z6RasD",
+	"lrKzQvDglcEQiWWS0TWqSGXejzPq9OIoFE/v7pa7vE/f31Hu7u6UFRQd61Kni91yWejqa91MgK3vPkwZ",
+	"sSa80f2n88FVvTYCPwNKvgsTHQw5ZtRmoNw+zbOFgRv00D7Ue6eLm2o5/YS6KZ2Hgvp/WCfJJ6/GvXs1",
+	"Phn+nwz/+zP8g2DOQzIs0t2lyfBSAO0Q9wIZUCA9l5IcQwBtfNyjRLb3zrfiNYaVrqkhS3rj4XjceGJ/",
+	"CRCTAfoLzIKpFdcbJa+7cv3WZWjbchQZgypbeAnico/wFjjEiOob8tMvOySh7UsHaMuwarmSaZHADXa1",
+	"cAPIIHdQXa6mnGpetINTfi1Fhmm/ByI/dUsWrmKYSuAP/+km7A+/dlFI/pv738Zq11As5ZWYyf4hC1Qt",
+	"pZowYckw7aYb9j/pZZZBvHy/OCuubyYzxdhkPu2mfsIbmH3X65VCs7TzGzOu2Ipm2cShAnWEafYvlTS3",
+	"/51f0m5nUh+NMlQj9nZ8w5Rg2aRve8Uy5mqQdH2lzxG8ZMtJCR05WXbcNvsWkkbXN3rrETzt3nKS8RvW",
+	"tXnnDZB6kitmzLrXK30Wv2o+mRVZ9qA6k2YZF8X7PjyjVzTvtc2tNlNNZrUJ3g9VheWBgvwPr52xgRot",
+	"bx3IMaj/RuLRDi8MCVxHSkVcgEPGqG+NBgLVGIx0AS/SG0aoMyMKwIOsTIlCMxJ/+eKbF29fkMcYl/j4",
+	"V57+/njJllOm9ONf3f79Hh+kbf2pw/+3CPyVMCzL+BzAUw+pFdJa/mOz4vfTuxX/OLQ0eI8yGx2LaWwv",
+	"2YPW02jYoR4lNZrePqiqRtgRIBb3nuwmUv6BWPZbI8PqKD31TmanMOmC9781cY/9/0fJ5e8PhrTbLxss",
+	"Tc2eCQdXX/VO9HLV6mxKMqlZSjKu4Sjw0a4J04QHvRB3WlvLXDGoZBHeS1pBOHHeP4dKPlFs6cDG4M9M",
+	"JjfVX4Wo/w3wzwGgQ+lPTyd4KkLoc9MP1Wfw72oUm7/bUU9kzkT1F84e4HqTGzpnE0j8zbLaM+cNCp5U",
+	"fTrtumqi2FRKE6K8uydJxig+QJ6fzHhWh7AAY6cC1vcPFHM+u+CZtyarJynX/tFSFsKUC4Z/VSMGITyj",
+	"CStbVE9aWiko/b0DWWOL3vSDQ29ti8SPhSEZjuTa9M+oOcx27yMAtaC5XkjTr1LJ9wKj6nOoFGHYXKo1",
+	"GcSOBxAtA4kP/g0yAWA5NFPwD9Qf7b+ABnUcjUWMDGMfIl/YfwUMAc1L4tPxcYR4FVQQXHGy4mZBYgDq",
+	"hg7D5YsJFSmJZ4rpRUwGsNyV5xxdmZUcA5wMaqrJIeuNBXSCX3COMnx3LmVKpGAXJIY72tj+JIima01W",
+	"i/VxhJ+v/EsxGdivj4XvLfSmHhNpBStF0HGs4G9kCd+4P8fRAbf4ze1gUX2D1SWASg/Vm6BAJlNtekSH",
+	"BMj9fhksftHTac/FZK6sxMqZ4rIzjIUrv2uPC5qwAAUzOhJy4upxgETEGh2NlaR4/ep9pph9xZ41K2qS",
+	"xSTPwBnJLGHnimvW2E0BOFe5Yrc+z2V7AiuqBBf9LjS2qktARZ4qS8Qv9w6S+SdTfLY+LCHEreHk59Wm",
+	"Tfzk+dPPzvqlAoaddRjvYdfTH4+G9QSprHHvTVe/zi3MfqLKy6G6ZIdPRAQIPvKgsYAnPVkzM3E/L2lm",
+	"p25/KYQucivgrWjJ5vYB4P9NbmzDKU0nms8FTDgiKyXFfMK1LpiCi0pfxSejfNlcf+keiLpcuc3ZNxHJ",
+	"t5Wx+X3OhEvO6JMF6475hhqYMqEZsb9jmQ3snkxZJsUc4B3gIgZq4QH8/IxWQa8QC5vSNaEzwxShZE7z",
+	"7eu1RpNKpLuRbMLBgNaryUBIY393yPdQofOHt1fdb7FgrpPWTzOREorH57+kYI80Wdm52t7wFOeQczTT",
+	"rDlBD7uHlWq58YJF7PiJiLDhfEji09Hp85PR05PTz9+Onp6PRuej0d9Gp+ejUdyWJdj2ebecj/ydoFvq",
+	"/usIEUB2/I1kv+Iilauuup5r3e0muuq6/mI4pMjTHK4Eklp9c0JK2MNurxW75WzVk93sSk+EXLWXZ5OC",
+	"edwznIi2mpt9jzjkZqAJ18TXLGuOk8Bt7W6KNEiTfdKqnFDwuT0r94Zhul7SIHhiq0nG51aMxHa34qH9",
+	"P8/W8bnL6EvpekjiFWM38BAbrvVEzib2YTwci3gphVlk64kwC3iYUtcUSiTaJ7Y5tIrh9fJtyBy0ajr8",
+	"SAbAaZolUqRjYQqmU7oGtHXQf2eKp3R9XEcptzMAWkPINhwpxqZtDqpRd6qt1EHIHdUF7Z5QOt9yz4b9",
+	"CHTYMzvzkuicgmmCBwlQLRdkteDWCkK3vT02pszbERFRQBpWsgOgfcKGxBEi1IwaC0u0hakKSoCQTDKZ",
+	"3NgvxSWzx+eEkhiYGmIDYzSQwPmkiVnxhJEBvKfHwh5ccLTR5OaYLBkVOsgSdQ4rkbALYE7oKJVMQ9kK",
+	"9p5r47siOreD52I+FjOpVlSlxyjbtWfemoB1pyPcb9D8gsRVeSQuCsM0WG0so7m21pydSES0JNSJBli/",
+	"REmtyZKngs8XBgw3O3hcdXtyLeHKZbom1K0ULrc7MMeCmyF58Z4mJlt76RM7q8yZof46B4ZjDzkg+HuA",
+	"R3HKx6ZSsL/2UsWyzSeaYzCskdAoD9wS+sPU8XY87Ph5HX6/k3D90fH8zopuuO3N0V87+PqPX+GpNR5R",
+	"1U6DjqdTcIR4zaYMZq8TwzfABqhfIf/EX399/u23MRmcnp0sZKGai0bVNJkNySbIq8vvLlGi2Saehl4U",
+	"liMef8FUxkWzEnZIPF7tvGo4MkGkoBPLnlP2X2bBFfxjJgtlDzmpSGyPrJgMdvPDcf8stQ3Hf0mJJQJQ",
+	"qIIFe9VA9zVyKPW1GrttrkddGFRc0g9KaOu0OwxSqIsxhSIJ9By35p3sog2R11HSbEqq7ZHZFm5MTqkK",
+	"RtVXsFWXzP/RTcoFYdyjz/ZGcgcS0N0ytkeeHYTw80cRRwFI4eCn0ZN3P41OPn/32+lPo5On747Pfxqd",
+	"PMNHf7kv0XW5ZIon9PF3bDX5/0t104TYuGfltsTUPpr5fvYtNG3EyDpYanTi7gOQVZwxdogt5fTnfaaU",
+	"/0KnGXQEzmqWTx9I2PxxpccfV1zcH+d/QO7dJteNzLPgRkGKjKMzxmNtV6As9ikWYwmCaIIiLU3m8nfS",
+	"8BlPgDauFlQIlj1IAE3Dd6o4mkOMn53keGetWhbGOYO7TuqNewViQRLFzEQz0+6nogRbgUkIt31kgEBh",
+	"WPVNMVMowdKWOqQ+KbTnkr9dY73Oe0WodHBkgeboY5mChajWtJ9m2U43/dGubOePwAK3A9FDsmLThZQ3",
+	"YKXrjCY3RDCWkrhQWUwGC2Nyq/nb/+vjIWFLyjNoocci1kuTQ5kdMB3sH7lU8IfJNCR1gQGh5NJ5AYyM",
+	"L/BS3K5bTOz+aiIFuf727Wty+cPbr8cCXNVQqxan6omEauLT+5ucB/YrGzLr6WkTamw56C1Z/bSt9YHR",
+	"lm4NQtElAmXEZFbvsP9tvEaVbZGazdOqTr6npw3BmSrbgsk9+2xP5tYBUZxNpHoHIPJ7kKt9j+xNQL7G",
+	"I/seRGOb0wm5UfM53E452nfwMMAlngkuyEpxw06kwJIl+wO47yQwWzRslHtunzoKrzuA9DiZ0F2Hbjrb",
+	"7zs4qhzU/viotuUNRIQjASslrDi2p4oVul01l/tNEoBAvUlFsdss9G/Oovu4ap8Q/JJl/Jb1Bte4U6lY",
+	"q/8vc9PiA3bU2vUO9TDMcpj0HTOrOw6wApXqmOZz56JiTfu7P2MzOjKKCs1bM/7vRyENtrf2xVoEdZkk",
+	"6sOeSpI5XDP1K3EH6e7opg8aRiOv3beAD8bVT8RvUEcISFMWoi6Z5cjD18BDmgYgpPtk/5tK2vWwB36E",
+	"e1QhDU+YJrRUuBVLGL9l+pxQSKDShsRLLiaegOKIyFl5z4eiyg5Px2MxsGS0PidUQAjoVBbG39QmVKk1",
+	"XMyGN4SGznWMoVHlD97/Dx1OpVmQqlfo67jJAggG8mBJTuXIal/oUExhV6flOjzYsMPd68NRtUyNnZR+",
+	"HfTuaZyLmYR4mJVVT1nKi+VRdLTg80XosNlH228ZyJP+yA6Vu0/3xV/e5JO1i5QBvlAk5Snc3COaMvzm",
+	"MK0ab+xkYRK5rCl5DUy/F/bcdxPVZtYkgl47EwFrDB9oeiEedgWp19+zKdjq8Nc3dezN4Wx0v2sZ3jDN",
+	"zGGrcJ9T2D9eppZcay7FQXhsLnK/OaPNEoKShW5WsveBEbXEt/v44zltBCKHW0tsQlwIMPBKXs7zEYSl",
+	"ITFrcCtFhM+smB921Hb8pDeLxFQT3r3S+g2bc20ORu9yA+ijsly5MbdidlXr073TTdpp6FbJrMco38iM",
+	"tXS1yZrVEtTH7j/ZuAMuS/+N3afexcQ9TkIlTvdUUK0dlJP2Mpx4VHYu0+lG0jTBBhTHYMD7q8k3jR2P",
+	"QVc48sBSjs0A/i0wp1S3gYpWwPwdsPXdIdeAqt+8cgEETkNFEqq1z22iPIvJiilGAN6tjkB0QWL3OQg6",
+	"gwM7zzOe2JVGxB8yMAs2FoiLU+UuVTlNiSwyPOun1TcGqAxsv1OiMXE9FhTrn2C9YVHWPolIIVyWQQDw",
+	"VNZliENYqJgIumSacHM8JG/tSHUiFQAW2VUgj8kA/v83+NTxOfEjwDsUDrcs0EJIBW3qcaa79yaoMdFI",
+	"jDJjl1rzOQA8HHa8WvmwXcHtec80GN9LIzGVYuxOpb26nohcT6YFz8yEi+aTtk2290zwSLcOvPDL9c80",
+	"LkuRsatAYagSwBKm9UkihVHSEgUtUo7QUBnTAPxUJvqCaj+foxUrmPGlal0epP0nvtBIPUXGvtyTZr9X",
+	"zdkHv1XO0PkpM54YPVlxvJ7unomUMmuu6wnSQp/3dhNRWeG3b2ZUC/Et84xZZkR9qvtRX2TsVe3dpo8u",
+	"mVnItOdIa8XbuykyNcWgSY2hSCltsaA+Zb9fgu/bWpF4B2Fagd0taa6JkecEauPj6QPl8cl0vVmU/+rV",
+	"9VhozKuNSMZuWQYv2LFeYBn/2yITTDntgPA0wsf2H1eXb6H11dUr7ZJo4YzKuDYai+9PPhuNJlUtfviz",
+	"qsU/SbWelLX4G/Nn7wBiV+RMaZb2zeVrd4reUsXtgdyPXP/p3uomKb27sy4xK0Kq+UYDk6Ki3hqvVrxQ",
+	"o7dwLtvMWJMiW+KotrJtAvuFAyzsq/qFr3VCffYfurIKT1vJF1c6itQnWmYVWa6ZcaNrgJB7q8H0yeTf",
+	"hRvJEqnS3aieFRqk5bESDBK0SUyx8L30gLLshlf5h8KY3GCYChqyiseu0CUboCQrzglXParIro2cN46c",
+	"A9Dn+4t4O5AUFXkyiJGN4zLhJaeWyQ1T+hjC3WmWTeQsJrSEhDELthw2CVTFlizl5Uy6S0bLRi1oNDT3",
+	"J8S8oCqFpLGy/KZlqw3WKzRLS7aEV8hCZqnuH48Pg3KY2Uf1ybXt5oODnACtV4XGPgq8SY3fArU5iD50",
+	"7u3S3Z3JVasCfFipjEM14HvWNv8o+uChsrIjsm4bqG4fNaGNlEotpq9t6hIXOlx3t4Z3AtBKs+BBDBZ7",
+	"EGgAQRRyhT4PBwgFguCRjgjLNHp03YgOyPwpK3zjlPy4mlbs+vrrg4ABaZbJ1aReH6gllAXqEkEgtSzM",
+	"FpDg0+c1jL9nzQi/NGvt4MlpP4zAppE3fKJ55DuX8EGBAquN6oEPGLx0ECzgdUL76hBTgKM5MMjGQ4Bt",
+	"cdAbV0BWMybKkxoVSky7V2S1kBoQG0yhfeby8Ki5Oqf39e5X6Jxf+NCYnfpt6UZJWSWXPuVIkhkXXC92",
+	"8Hq3K1XqMKYQrB3/3bV0ONeLO0YXlYL63kGvOzbzp8bhJYt9Dx71A9dRFqDNEozEcPUJGmoUV7coTZA5",
+	"ve4/qjeaOHNPNTgI9fYV4RQVZBArh4VmJZ//fykBwe0hBQM4tGCK1RIoKhrv4XMl56pLfcP6IK/84Jxp",
+	"a79hV9/2RpcklYIRLcmMqsiDCAOMTWUtbDi9wUzSk7QOclKrFIctyoLGe8u0BT1uvv6u0VoBb31L4X9L",
+	"YjQxKKgI1TcsBUFmiQqC98/HxWj0NOEp/J8F6HcTmoDI2mxxDMZLjA7h5rxmZ2TuUShbOLXyDhYZCxZu",
+	"QzTbH4NyFQMDgtgL6Q22smNGtE9rZpk2Ea1Z5c6vf+76+mvif62oE0E3W/qyIvaOgq2bD8Ael0HMouLz",
+	"eR22bUlFAQYNnJJQM2LB0qJTpMqG+6B0GvjPbBDgRsxhuIXlCVgduAEfB4sfiplAtrZpCl/QJqCmy7IY",
+	"fFnamkypSCMyswcgN7q5PPw5ib0FGKMBTol/MBboCoOi7FKRGVsBXgcVZEGzGV7PDZqu844jEmdyFZNC",
+	"pEyRz0bkv0RjEedUGW4/hI8/f0b+C8BG4ohNjGO1jy9I7G6T3ai4gdLMQnrP19oDcZTYte72uZZQhwFc",
+	"7rtHVclw02jY4vJamumtW7qcxnVL4PIBWs1HUhX0JLgg3zzyNCiHCE5JpoUhGZsh/PygXroKZCakQ1EU",
+	"HTRTjKZr8kvBCpbaX1UhBBfz42ZxgkNpEYZuIAkVwopCOMXsRxhNFi39ddVsgnN2nwwCSnntX2g4mh7o",
+	"nMANQNW0p/blXwWRDtLR4ZWC7IYNGzYEp7bAyc94ZlDydlqql9h8D1xLm/7aM2x162Zl+x6p82EDo2/x",
+	"OddPiXJroppMqJPzJp/VToX206X9PKjWtj9F4B7CoRB/9eIteQxjiy/cEWFZa85vmSDLAhCrTNJAIbur",
+	"ZfQq77fV+JcDojcNne8fx++71vPBXcLVUfOxHMLbIqw/9YAIeaSdw226do6BbQpJ7KGQZc1hV+5YZqbt",
+	"Zxdm3PgbHigtxggeMR3MENdL9Uo4piC5oZrHziXtGlJUX9EWGLIKhHvCEdYIeNZd5dMsiy8QwHq1oODk",
+	"sLsBtchjOyA3lrhVsG8MAvg+47euRs0AGH/KgvKVIBBaMts3VKHS3/tk1EQ/S/sFJB5noeKh5LQEI4nV",
+	"Xax8ogYR8TBbtGPdkjscUTXFaVPVrqIteFpJzkrzfly50g+AkvkAp2OVcvFkNHKr6B80G6Zb36hlF456",
+	"JHmc7vvgTsHcEI/ayLFNjFpX9A9yyNcwmJqAIdBWRnNTefRDoPALgnYpsC2SOVK+KgRxAY8rum5mK38j",
+	"PVHMMAHOzpSudRP7umAAj0rh0TrhhpXOKRfHJJNizhShc4nWHEQUcE1SBsuHvgMhx46VTRhtIKRHULTa",
+	"ogOiRKh2+w1NuLkg1L9hlX5fYHQsqCixH9GPXIUu0OrrPnBUe0HmrrjLxlToFVN6LM5GZ0RTSMzSEq3B",
+	"4MbjWSgd/qPRKPCFjAJUnX1y4pV7R/uI7FLiteTFOxnnPBBuz7fMoEYB92y/gKuKL01yptxEegzEq/45",
+	"UwRfJhQxNcG5mRXaMFUb1PP9g4JAjL2UKtJyFDJLvWcBaJEq5skhcpHBBB1e9cKoJZ1pw7OsolcpXObe",
+	"kPg7DReNxhWpMkvxQzcsN+f2tzX8Ce40LE3em6RaEGYbKK1t57Zoqnk12yVCm17yIS7PKqna5/YseOvg",
+	"67OKK/upXN/idqDjiXofGghMrMMrQfRYXTrCCip191qDplt6mHZCdD1rrtXuHFf9X80QorjnW94x1v9N",
+	"721rcUSi76fmrXMiv1pbd4U2cDm2CJzknTr2NCqYl4rHNQnUZYQblHSwc7BOZh/ELPyoFuFhlsuPgeVx",
+	"UaZvzDjLUocoXXmcG67zPp6u/QdRbT9w+Xc4Y/FGRxHwm6qMI/r+/91V4Ku42u07e26cxInQ54neN7sC",
+	"cNHP0gt3J+vvG3Kqde22q2Ow7L9BkfWAtN7tJNkPIhAdd3xMsXjt1GbL2L1DdfC+br8DQqR3KVLejC4D",
+	"yuNOCbGl81juKN3QFxi2i6G5lmRa5cP+eD67zvvHU1nPUEYHDQSON0xga9qBwnjkLVNp0UdkWZbmYj6Z",
+	"KZr4eOfqTVlgHmvLTESxnO6shF3uRoSbvjHlfbR1WE2VtGDNJVVct5AxCk59UKggINLKYqtyxY02SOzC",
+	"pbASCDyqL/EOFIqdIP1MMEUPKZCoJ9P1xPNRL7Ml0MU7DD/Uvzs0dzp3h5aBnt2hdaBb7219/3puf/lc",
+	"E45NUlpaJiipsQEX3Hub9YYEcCXQaSYFI4Mg29yh7gQ3zt1ItNVArxFnVHLVJv1tT8YvWCt3bzks73LX",
+	"UHdhfoAg7H15oO0YvEXWkI6MtcyqgDRohdphoRnhpoa7vzcmvzUSnOuNiG+MDA9PsyD4G5Prmb5DDHgN",
+	"wGMjItwvRhuJ/DPMI3xQTap77uFOmi4HfBAOOyzKjrnWDLCz0efPO+gWS/o+7MLfDG0ARO6uxerG1Thp",
+	"lhRWWT7ozsB9Y7Kc0Q5VqcLWzUOBaMVLDFbseyAeEIfk32mJadknIHxB6w+Bp7gDELwlhXdHHdmyEve7",
+	"6KEADxulB4w1MMpqAYbBZuxFOKxTymElXeqbux+n92DI04zdEUnDrSX0tH81DiiB0c/WrCq6u7DiHoK6",
+	"zuH7RPXWdzpYtPeKePeDZuouSNmIERyyET6JdoX9PG2x7jqgnX22gwA3vY+AS3LCwVGGJbOJbUp4SgZe",
+	"eYit1cZUfNzf/bgLsrz+alAZ46fLk/9BT/41Ovn8XfXP4eS/nbz761/2yp3yi1G5yjuB3ezmHnppdEgq",
+	"z32cFiVB3QmX1y/LBJ1hvaaxjVe2V5U9pDZaSD4djpuGvceB9kPOtSRxv1Dd9yYBPgw/Na6IvgN48MbR",
+	"UhdCr6nWEMyFDeIy5wPcYzmde6vG4YeBIy93gJ57ecWuWPejqSYN9h1M2PX+0+ifmIB14NpZCZ2WBYS2",
+	"tVe5XHLT+NNcNj6+YULTluxiHKk3XoO7YEiUYGLOBSvjVeBZIlVeaDLAuzBLmxBvAJto36eGI1BCcyFG",
+	"mTOx8hkJ2wP6PmfiRwglUixjVLP92JNVj36qsBLlSkXhijZtV1j+KNAfIE0Ui8ZIcJRAFUbwyRQKYGIs",
+	"YTYqEL4IVtCbLoR9AnWD8R+uRClUQEyF/7dZFMr9E8sR2xFQU6jm+sKIjw+m3LUlaUdCjCqmLgucEP71",
+	"0kui//zx7VG0XUgO0caIkTdMYPRA/Pr767fkMS3M4nEm564GJnAO2HvQbbU9C2NyjOxiwrzlyU1TXY1L",
+	"ormYZ+yk0IwYaFT7GLysz/GXOHJYfBDBla3JdO1uS7EZjIfbbn8pGGT/o6g8wterodGc/4OtgwSxKylv",
+	"eEtU0VTJlWbKZ4uRBNoSzQx8v3FRYBDYsBpFSZgT19X2gH6HmK2Z3B5JxQhcE0pmGWMm5E/Lk0sq6Bww",
+	"R4gDiSN5RgUm0X3DRfGeWF2aKT0cC3AhpTIpoD13jknYDKJloZKyCPnl61fn+Cu8HLlcKzgZyS3NeAou",
+	"qGgsAKelRLdDKBcdYSVnNiU/vHqkAeWlDFYiX0mSZNyOgCoGqZmln9LndUVj4Vv7ULIpF1StcTxwdUIN",
+	"iR/TnD++ffLYLjPN+fBnLYULId78aU2XWTwci7G4kuIWg4v0uf37rwTDg0vkW5KyJKOKaRK/P/Fi5qSa",
+	"JFZc9YAT53jrEhPkR5wCQIQRt3qP6itEDc3kvGCYg8k1Ye/zjCfcZGtChRTrpSw0xprEnrHPyU/vYGK2",
+	"1/j9SdnuHEKY4yH5kZsFgrvD9pBEsdTOEmIzg7m5OENyNnpi+xrEloyHfpZYVhYecQEdTUAaxMcXMCL7",
+	"hTpkcETORk9hVPatfw2rXyYpE5whaKZdGG4IFyROAWWw/OIkWNeh3Yz4/QlP2TKXholkfU6qoS2puqkB",
+	"FIOL1dAbRqhlhJQaqdYkflW9fvIPto7t6BaMpkxdbPUuczyS23pfSCELl44KXaCfVTNhhrbfNyzPMFiT",
+	"AtpcWS1L21PRcwxWTkN+k4rPucCSoaZAtpjKdH1Rvmb7LfuiJOUzwDQzZXfVHn5O4mA6wxu2nihWaJbG",
+	"GK9qB0dWC44Aq7ZjD6WFPUGlN55lVcRmW9dcTHxGTzwk/2BroFuuoFMsen56RhayAEnzVxL/95MrqRRD",
+	"X/XJqzQmgzhQSycn7359Ej0/+/0v8THIt0rK+7gaHGNUiQf7KUznnGqIiFRkSTOrX7MUQ2pZspD1PlD/",
+	"Qv3FP4XYCFh0GOoL+ydCq0hhNZ5blsmcRST+dYyACeOjc/LrcDj8/fc4ciFfcSJTBkC2LrPBeKQWTeQM",
+	"GAL6vbLNhuSfpcyEgI3CShcr/s5GIxJXAnWCFyVx5CLHzk5Ph+SSwNkGAgVlDJCmw9BFds+ZSpgwJ0wk",
+	"MgVus0dGS++eIx1JlDBbZOC5EzS7+LhayJIvorIYIE2tBs9nlrEBpQ13BZbUGVF2jbmbKdzIYv7DKfmW",
+	"f0EGZ0+ektjt8tDuxsRIOcmomrP4GLr5As9hTaxssdLMCt2Kx+Kt4zX2R/Xga2Py70W2jgj4uVlkZ3pN",
+	"l+yaG/b3b+j7Y7uw2Pok7D4l9niPyOsf7H8u3159bensyxffvHj7AhPGErlkzWJeroTjbzKIr1ly8pKZ",
+	"ZHFiP3kOrH2Cv8Yg+immntmdiL/H5/ZM8NFCtmceMvtTJ5kTrWYTxX6GjNV4SL4ALQxI/AuqeRLIflx6",
+	"gFqezaA9hv86GHiw01BTucxpsmAnp8PRkStPB9qcPn/8eLVaDSn8PJRq/ti9qx9/8+rqxXfXL+CdKmon",
+	"UFsuX78KsCjOj0bDp9jUHcpH50dPh6PhUyyPvAC99TH4qp0fb96oPxYpNwTVv4gsy7qkYQx0RLgwLMv4",
+	"HILrsTGsEFQl0ZaKV5ZAQRwOxxjcZtkY9SAXKU6zjFkZs4YlBJIfAAIvlly0+5Fyc25/iFHngd3TYwF5",
+	"TvjDMZK/Syq+IPGCpykTE/BsAqS1gDtiK1VKgij78smMYzFlZsWYjxeZs0eaoAFaGmdgJVublwyMxC6y",
+	"1M5y04o+joiWSL3u8w4kw/6oCU1TUuRDEuNi/B0W1qs5oayeFi59koEssiNH+irFxasUrsK1ufTbCpf2",
+	"DtYPkC+btHf8sDc1aO0uw26gr6XkIl4wFt1vdwCTXFFHo+HU8vEgiqz8/G7ndlWWpbnLAHyh7HGPx651",
+	"dFxsrEy3m5rm3gphEGy8d29NC1Lt7OMr9I10aPmNPRgA1dSf1iAITkcjF6VvXBqKQ4u3O/74ZxcS2W2D",
+	"PPFBZB9YXJsmqSV8YALXcmjF1BkOoanncqiPv6CpdxnCK0/2v/KDsHJcKv4vluJLT/e/9FKqKQiOIA+h",
+	"y6fY+xwEP2gj6C3wMIdHPwg+4yyFSjrCnPjJkxlzMaJQBOmnOne9i44azSJr07oOQPDBtx7TdMnF4+C8",
+	"yYsGmf5PpuxIUOz6GiVUl6Z22Mm5ZbbZOiapRKsyKqNb54paYcaNHgtX4URjdBhqQWjezBVNAAIHCnaC",
+	"MenEZVkdxSrMg/gn9/c7eACH9ljECKWTUkMnKVcIqOPHNvx5ZWIfioE6GsTfHkeojCdetsMXqJFLbg+Z",
+	"NZp2dtUgEGi6Doxv8HugeptJmtrxnjsfiPtqXCoJ6EJdEcOtQmDGAtKvyGU5s1Bz5ICHlrBKV5SCxL6I",
+	"DMzEKYqrxZoMrNo1Fl5DxE2YYMyzNQ8DQEKWlt/jGk8+Csu8onpI4Px2wAx4BlUjdkZ/rtgtt1awFDB6",
+	"l7IF5zN6M+AwxoS62qZJBMwYC2x37ofkfwDFK5dcGLK5vYQaohdUsRTyDK1AsONRzK76WAyuX3319Q+v",
+	"j5sOuFf4kW8clZeIB1/IdH1vQsz1DqyyLkVO3RVqVMF+f0BB6sYAJeArn/m2QA1LDVk7lzkTcRO18s8h",
+	"Zh15AG4xrsl//vg2lK9ePO4QrV74ocOvQbY6sQgi1lXT3sBNA9ccbMGL9PTZsyefQ1ljrAMFSbQanTtG",
+	"WW5LyY018gfTNYlveGrlJeye1gVTEZqd9qywagKq1iBXXdrscItHkG7/NCzix7CbR26ZSnlijQKuJ+6I",
+	"4prApRC4cCmZ0kqaDnxSM1h0Ah0Zx38OJvpSrU9UIepMVDolnVBBP+N9sBaYie02KPxMFOXamkHhcf1I",
+	"lzbkANEughDfuPQbABqFYFqTXForMxqLuPLtT1LFZ6YEL4Nbt7n0OZ2ASmYkFjQq04IjEkM5okmqZO6c",
+	"xTFcGkzC565LlyHh8VBtM8A8kQr14CBHzb6nMUUBNCuzUEwDkjl8kqJfiYv5ZueY5gCjVCyHy3iryaDV",
+	"PEkWlIvJVIF/eSzK+FUUIDxxsPAzLlKUWmh5w2sEXzseku8FQ5vevgfqSVrkkxu2BkYCyI8Bhr9FhCY3",
+	"Qq4yls4xR0rzzGq06TE6Sx3GByPTYplb3WJIXnrjO5HLKRfsgsRgf7lLBrCeYjIFjM9yAjgcMLZlAp2m",
+	"0Bxdr/7RcCysylW54lxqIXI9Yj7LwmieMkQKEMUyAp+R83iW8LXoBUCX0ljE4GiLy3efDIeno1GrWY50",
+	"3s0otwd5Z6MYegZF4cOYxfdvtH+ytA+wtIGeOtjZ0O7PcXJZPmv2OwbnlDtwdhnXtkVoWcMbj3/l6e/B",
+	"OVVn8a8YcvjRQ295m4IDg/yDb/PZ6Gz/G99J89KK+Xuki/LoOpwOtuT2Hgnw6suj399tEM9jBwzSquzg",
+	"9XjlXfe3XXjODVAJivwBmtbP2ag8ZSNSiPLfY6GYlhkUYEy5trNj6TH6BFYLSZYUjj0y8BjFEWmEOkaX",
+	"zH6046BEJEL/UXdiX5BYQHVriA0EpUEzBGhwzomg9rUdag7+bgXIrUoWUN3RVOmHz0YjX66s0VXgOfJr",
+	"t+gPzZj+O7v485EuwWE+cWoTp16KcqFql0zueuWOwvw+mPg84DlwAfTvMWrxG6D2TP7P//rfNcYeYoyA",
+	"ZWNr7Qx9BbXwdpl47CL0AXFR+Q/hiTOHqFi7yy54CrVVS261Vo9zz6IBYFRZOLXOWpfV6KpD7/6dDND3",
+	"JVw8BS6G3z/qCRu41yoC/Xdj5rPR5/tfuHJkeJ/cX9EVVA5Gfjj45A45dVORO3dn4YOwcLsBDMxdHsNk",
+	"YOyoBc2OW5l8LHZwOdlgcn89w3UJme1PfzuK8sNNTP0l/viJoT8x9P25EpGmwJV4Wy44elVXUpkF8LiY",
+	"EykOYXC4VtxmbUfyH4O1S277I3H2G2z4ibM/cfa9cbajqRpnH6aYI69uMbFjq4dRsaWqs7Fl3ZKPwX9Y",
+	"upwHfvQRcRBCs8IUip1jEcCz0ajkY/fK8UXloXadElUITTBqvPS6/yyntXhlJFojxwJHeZDevyk3yiDH",
+	"JsFwjaP78ILhQ14TfhIUH1VQOBoL9PlN5sM9QK6jcNdyV13AWq8ubanVYQt3MrbhC2zX6WKmjIKsSG8T",
+	"q6DjJUVShexv3svsKzzROjSpJtC4KZiz0JA+tuG/s0/A63cUHZWZLj0COL1s2v7uYZMo+2tfkrZF3vKk",
+	"QhwypC549uYab/IGb15ekadPn35+3JbTdviFVOMwyjp93UfwJ7nEqhhw/00WMvSf6SarFn/fep8FEdi7",
+	"5GMZOr8tHs/Z+1wqs+dGAtrWQ+ZdsHx9WBEpcmIkeTIaRaPRiCi50kNydf1PkrAsc4ledCx0DkGFC8as",
+	"GVhkKVQxoJB7KdWyyCgZAIoghERCft7f44jEf7P/ObH/+W9xRAydwqU8VYrTORsLVKYwCyBXbMbf++BH",
+	"Sn4ppGFD8h1kE0BKC8ZG4PzjKrYRg1mbtKUX0PTTmfHpzPi3OzOaenPvht2Vwu3oZ0T69ZSS6NujCB82",
+	"EMJdT5BO4BIVXzYXcGPvzWM7zFrPmyNttBE+yrlzuv+l13S9ZMK88ZbUxzyvUDbWTiwrz63ol4r85/X3",
+	"37UcWU7unji5648rJ5eP9p1qrllwrgFYp9qV1haEg/oLdszX8oY5xPf6i2iP1gHBcAPI0RyL2EXV4Fhd",
+	"hL6v0hFHkKm6kIUi07VHiTyOyGrBkwWhmZYYz+hy38p6qU3hes46Kh0KOA6uXVyeC5wHHwoG/js/4a3L",
+	"8xgLCDgektg9KS/fAfUlqCDt8pUL29bjLtQW1KeDjIXvnEAK/xJu+F14KMAdoZIAQO2JVGnb7bzt/lW5",
+	"XQ+tZpZfKmsxNgfTW1IIKeDPoXCWANph7OeK6nA9fO43VIqzv0HJ9XvQRTdJrD20/g2zc4OiK6xSTR9p",
+	"8vW3l1ck4+IGRphUEfiazwVLAVMAH0NOygVRzEoOHZC+4yhttxBKWAFid1t8/ceiXg9nvzPM/c9Bs7gR",
+	"m1R7AD06qnMU6cFm2qnwRyXFnHi4MMzJWMEzD/umXaJYhVBxNnriHcjwN/i5yPeC6ALAgMbCFdxwMAr2",
+	"lNDMEeiO/PuZVB5FRwPqyheqMKzKN9OZXLGUmBVP2DmisntQmDRVTGvIujZqTegUivi7NG61Js8IwjHZ",
+	"QwTUYUqmBURWz8iTERmcnX4egsAP2fuEsZSlsbPZ3jCj1ieX9tX4GEUHeAHBjBiLTFoeteN/OvJfcnr3",
+	"M5LYVUgKcBh6HIeIAMh+aRTCZGaFwuxtbDQWzgR95sDnNRnAWp6dfn48JM9GT11JmSDtz56mhV6TBdVg",
+	"37oIGT4XJ1zoxoBuoI8H8pgXZgH9fyx/efX99pSaa5SqyG2I1wIDuWbmZBfeUxMht2BAbQNLbKBK1EyT",
+	"LU3+QwrA0w6u9bdSfkuFz5WC6ivPughOh+f6g6C3lGcefvtuEtRhHR2d//SursS72oy0lG3AtF6oIXag",
+	"PSR1XciaBcrYyh2AVBrKU4nZyG3H+q28YZ4pHdwRImHNFNML99USfwFJ5KICMvQwO+jtEWunti9DFKZh",
+	"ExvbYW0x01lDPQwkeFmYHhR/lTGq9knwPxAdfzTr0WUjJy6xzK1QM5G1JcRjQLJm2Sw4yBHXsS1i/1t2",
+	"9MCC9Nu9ybsIffLnUNjegIO2ttUc8HPM+l72+nHVTO/c9/XroOGDk0DwsX3UUIjA5xDMpnRDALU80oAj",
+	"/Se5C3kbzpsBupLVCoPVuQ/imdFzJpTEouYted0Ac6wJBeSHAMpKWuUlUcyU6LoO0GigGc1YSigUQTbH",
+	"zl2DMR+Q4hlLk9uezh8/jkmu5C2347Sc8cObV0Py7ctLxAHCm3ORrZ2GHEJj2rE738xwLH4EELraixHB",
+	"qQHu3Nxa9gH6XONVBzT/9uXlgzPHy0v81j7GcOtrJEBzEC6MBGOitgk0z//wYRsfJwrjCzbngrz9/u1r",
+	"JIUlE+aeuGafy+Zt6WBxlu6syOouViBS4CxLtWgmInmejkYOvYSJAMx2LBRLJNioiUytYagXcuWqPyMQ",
+	"yzfUckn4GYTeKqNQHEE5M/10dDYci0vobgMkMUG+C2AeQ52ygXnQLeGZ52EMxG9fXn5U7AU3hjduG67s",
+	"LjSxrhNDQq7cul+QG8ZyKyM1I/VdBNZtVL7hBHA7A9gN/25cfqgFeU/SAQoTKURLwJOCpZ5B3P25jzO0",
+	"23APgsOblOdocbZLD4cYjB4Z5yCo6UKEiVQPiTOTvXdJkwW9ZUTIyngdnI3w6rTOrVcwgNe+isXDsKzv",
+	"Hj/Wi2fPmjH9YUqu0OqnM6+ZqtGZUVObPTXcBwlX+ue5YnOuTS2zd8voqFkBrvkDSuiGz+3Tsfws/jxm",
+	"RRNaeImNVlbvgRulqnzPfZgbzq+1Q+5RKMsQeL8IVCl36s1rxbTVeyF1xoHNrWiVG1JoABusvGqrhczY",
+	"WHgRihfZrmNAmkorwBy4n3Du7+OaPmY1HvIGR2W/DQjFY8HeG+axY9wXHmlCp1pmhWEkZTTNuGDNuSnQ",
+	"2Vs7kAfUl9xn/sgu9UvEE4QdySn/sC6hB/Env5EISLdBx4i7AyY0lsFAozhsgvPv6mIOyvmXNePbEaUc",
+	"0hBxQENDEjtwnLhE2DVh9Xnb0toRLvDRNiYDbgCDOkIjfq5kkT+qCi8AyNPJiqeAc66PL0gMEO5czCcY",
+	"cRE7GGKEOIcf13APBb/iXSAgbQkzJHdEL+JpNBZNEEakH4LRi2ptO6MYQQ3CbkxSdl/GZ7QF/JXV6BuD",
+	"/aB6Z8cYt3uERQIauC+IpUTm7ICFg9caQgrxcAcJwd3FNSKS6brW/EgTnrZFF5ZF3bF85J0nucER//ax",
+	"7uU2dYh0LzntTxTtXk26PdY9EO87dK6yVQX70ahjXWqCXlSo0o0QPeEoQMSKNQF2PMdzIvaA9P7QiEgM",
+	"rB+PhfvFSwL7E5wEMZRO0UQwbu3YnQIdvuWj6bDoD0/JQCp/tWn/5AYhmYXEqiwQXEFc9XYC34cjwK6I",
+	"mDuAD/skp9qMBdziSpJyOF/86QOTLTuJnZSNLyALEQeXFkj8jMiciWrHmhU7IMaS6h9IuSv776XaPbn/",
+	"77cZVTkTUCakWqxPiYX3dJnoa/RUa4uAmgDiGaB1UmQJD8EJphDqaHeTLZ7g6ipoCefZroKCcVfBfg4o",
+	"uXp1bYd3/fbVV2TKRLJYUnUTke9eXb8l16/JZ6PRybOn9b+f/MeTiLy+ekW+vL6OUGO8fvMVhlnFNMvi",
+	"46p+C4Yy2tXBkvlLmudYIYYbzGuWBupXQX0bkmfU2CN4LGZ0ybP1kLwymsQOMxfCP+Ny+F66gUW5WrDm",
+	"5Bkr4q/KRXpZrdEDnrjlV6Becwt/Vtv153F7VHOu6IEYGSHBLKzNYtDqcYVAPY9A613sURZjcWxR1cfZ",
+	"mYh7FbTrC9LlVLfu2uBDKnnVRGoFXXdqe8EifUKFa9cPr6+/rtVbGuAFhSu85EplmUIJlh6HNBvS4A7K",
+	"rZrt0RpfK7isRNB2SDWkSmMpNKyDbOV5FQ2cLxTVYHrPqZraLefaKoDHFySYwFi4SAHgwMsX1yenz56f",
+	"fHX1beQwjxGYjSui5AplfH3KTTIX4xUqkuzNWkF9v3+w9feugp/joPvX5aqR1gvCf2CVrhrGLv7FIaaf",
+	"tLl7uqxB1qFig893cnJQNhFKwDr67MTkAV5E0G8J8puyjBm2fVp9Cc9rPLX/wg5fSj9J92aQMFgdQrvu",
+	"+t6tdXv3e9R6F7dr/0YfWJBAcENVQ3aAct0a/u58OP5EN4108xWgB7N7I5s7YMRCWUUss16ntR/ylG6J",
+	"i4c8OfGDH+me6xPB/7EOVSSGe5SsOw7N8yST4u5wbRsarO3z/0oF1g78D62/Ykxdvv7Ea/cVQ5eva5xm",
+	"TTa85gafvqs6jkF1KPISJbVHAVhxxT6ErptyjTGXjxOeqvb4k2tDlTVNyZQmN3MFNqhOqHBATGpdpo/K",
+	"GYltXzEUNYSk6pgM3KqS09Pjc0LJ26vXY5FIIVhiymtyq+lPqRBMRb6oLYAqDskbKuZME6hQrYhZUEwa",
+	"KQcPfc34vEBZ8UiTeEnfT+wwJnCZE4NlrtgMAmEGUJ67fHuobPcbNbC3wRHtCly9+vLNl/69P7z4CQfb",
+	"S/ic3tsYyu9fJ7T1TsQSUkR+KVjxKXixDTbR8poVHwauCIBi4RbOMo0rzRnKi5K4D5QW4LhtlBO/QuGx",
+	"PbVvNvnkwVTMzvRVkzK+lukM5ZgkM6o+WVWNhPdaybmqorJ0kbmi5SUt2tXdQXp7Lwb6SlG702Uljga6",
+	"9Nf37kD63UXjMtVfGfWf2oqguRTleWc8gSExDV69vj0jUpFXr2+fV9BcOTWLAGgN3z3alMQtIUxnz6Kj",
+	"JRdlRFMjpNa+HDUIVMMQhpaxR9UFIaA3cZ8OA97soautb6cQexSjqkII9jgkZ6OzAO7Y9p3yFCITZtxx",
+	"oGsLkQSu/OAmkjluGGKZ+yg7yD/nGq4XhcfOYOKWKykgf6kx6gB78mKCpV/bZfqDH9z10fo57ARSvz9z",
+	"AT+521CwWqzdkk/Gwj0VOklTwLq0AqQ6nzxvcXHLBBaJergDfgseefN6MgbIPGh2oo1idBnbcwDESllS",
+	"FTNQdFSp5ojREJSx9wCmY/GznJI8PF4cihqBeAgEGV0ACuhSCmmkcCXbuUgUoxDKFENEkmLelHCl0r+h",
+	"2pwA+N/Jqy9ju46KJYzfsgqryldc8eB0ipEbljsJSRSzjMSlICsuUrm6CMqk8tRKIZmllSlCDUTQ2n6d",
+	"9wpD6KE+LRQ2s/uJxdBw7QjgmeqxcPlUsWKamRhnDdVVs7UHzguSm5Z0DQXYYbyaCRORmcwyubKL4RZ/",
+	"LBqTwy/Cr0N4fgUi5xuWGVUO1wPbSTUWmbSWaQxJe9ys4eiOh+QLhzTkwewSKqyo18wQh4lhrUDYiWtA",
+	"5YzGIsjRZQ4ZyPDkxs4eUg5cKrMDpPU/caGNnTioHlNGFXNjdHmaS3sEkIwLRDmyf6Bd+qSELbJ0ANmG",
+	"uZLvua/pm2RS+8g7XJ1m68/+0obzunHmyuWSnmhmGxkIq8l5okMqLM1hmmWt8J34Wi0ONqfGMGXb/s+B",
+	"57nfSlb7LWSz336WU/0bctRvUA/4t7Cgnj4eRHfu4vivf+mCYPoWmSbEVkTmdsuR1kjT6pgAogV57VhT",
+	"GpYHCapanxqTty3TT6OTz9/9+iR68vnvncZ6DSA3DqNlQ4zgADAOFDGzHITxNtW37amd/AQmvxka3n3M",
+	"++NVtiT1ASinjhVCWcwh5uucYJFH4Wo8RiSGn/1z27uvEWmFuhSMxCk19DxG9lzILOViPhb2l/+8/v47",
+	"Iqc/e+FdBcC6ALMBDhNlZ8oSvqSZH08aIS4amnUvxiLGcvkxsE5MBvYLckZiT+h2sCWt2z9Ccrd/W4q3",
+	"/0eij12ZbR1HYxHXaD8+to/sXGMysATB3tNlnjEMBMZqGxOXj7n5oSEMH/qsfFAQMcgMtv5ZTof+ZCyH",
+	"M8R6nzDBMkVlUBSwDFMr8YJDClcokSJhSmgiJBzU9lVfBhtwPysQ4YjEdTzpeCzKtff6BGZ/wW7GZEBF",
+	"uXOQtuK2LWU5g30nuD7HQ3Lpz7exwIENhITtjYjti8S/jo8wKnl8dE7GR8PhcHz0e3wM5b+toAa8AJic",
+	"P6/LEh1lHoKVMRD7I0kmxRyDYSgXLD0nimWSpmOBZVEUhfxhOLwVy9Z2rOWiOZ7GY9UO3cklfEoBt1yC",
+	"x2AspmzBrd1kz35YAqe46UVhNEkxI0jDEWOlXF1P2ZQv9tj5N444rJLCfj3C8/uysNbsT++sFHaah0fO",
+	"woewH29BAYBH7+pBYLcsgBa+hpU/ubbU9cIhNAfBvHhw70zMDDSbUCV2GsgusDLEb6EEWyIkwSaQIWLd",
+	"B6qPRsn41YtS1/mv+P7fh8NhPBY0VPyiGq7jo1CjwqKd7tM+JxTzFJAYFQNT0LKulblA7glrDxB7Eaz6",
+	"Q0bKB59pOYNwUn+OONzLAM/E76bdc0skKDPdiXxnqi7j2vdWMK8nazx0HlQr3vq/a6bEPVYzD9boHrKj",
+	"DiuKvEFY5zTPlbz3sos+fwaqIuMXUl+3GBUBZfVxZ4e7Fi5WVq5EiQw5OBs9BYh1s/jXsFqQScoEryBr",
+	"XfE01E1iEs9koSZszaz+B74E+IqPxM2YHo7FqxDVV1GhseKHM0edYw/9Jqg0oFfd20eQrWJV7RnlWWx1",
+	"DNSBYlxfO7YBDQqTuRLrMsuKfCPlGNM49HFEtCQ6kQqxie209UTO4jKP36f6C3t0aMas2QV5XneuKN1U",
+	"LRr35INlgn3JEgBR+9DRT90F26eCcw/pW3UigG6n3lnLrVDE8vPxXQSnl3RN5+u5YtZEekApiB9olIJC",
+	"GrCZ0zYJ6B2mO+TcBTESmqWKriA/jArk8JwpLYX7vt6QGZiBVhcaXSXEG+jxk4D4JCA+TOIo+DA+nny4",
+	"lTf3XtfWaUZOQNgvlPIBr/C5z7BnKUEVw2kcDhE0qE0wFqEaMyhEhhc2yMXVanHhygyAjgPm6/K4TY/w",
+	"vpjuMsFO4pNM+CQTPoxMsNQGoRKek+7JxAJmB0EAKnqYKW4UE+nOMlXwyiPt9HrwD4SJ1wPprBGwLrQr",
+	"xW2wMIaDDzq2DzByIiVyNhbwY1wWqyLTAn0PcBUHReyC8M2nI5LStSZ0Lo+tXlBWxfYNhFwdR2Mhs7QC",
+	"7EAHFQ4ZwzATqVK7pPbTWJbDDmntbjAvyupRrnswccYCq3JJjlcRcJdkJ+h6HmAeOvjTcGnB4imNHLSC",
+	"uA+2zehcY7euKBW5NGRpjbIno9EIP6MB5BVC7QRjcDYspUJAWHLWjIz0FTMv7der5Pa3sK19zeoyWR3x",
+	"qbokNMOHrqHsYNfWP0CJwK6tXzkieeCc6Y2Va0WAVvzPBHnueb8SGATZnS+Zw6ax/FMvuw8v7UzmKHsL",
+	"XIReMsFdBfgPH08VozepXIlW+QT+eJQ70zVZSsGNBJQ0PNJ3MEr1mS/KrzwofTV9sDUlovjTFBkOF4Yg",
+	"Wls5/x4khdVgt8jJ38F2JCBlDwc65Rk36wsSg9Ce5EpOWRoTj+kLjYUk8BxiheA1lpI1grk0k9w3figP",
+	"CTZS+9An6jqCBakixUqBch+0pVjChDlxAVCtFPamCl/OKmLDm7k8Z1SxlAxiUFommjERH0ceU9nxw1gM",
+	"4vrd/jHi5t0yZblmEPt/Vg3q8GXnDulRzogUbCxq+pvXohCvJ6rVHva6GC0DdZ0X1zdztTu52aWWvIGV",
+	"unILdR9Kyf3WPt43AOSqjggvl/r72cPqKg1r2sbq+POfpbBPAuEnOGfAmXKsRyHJrbqiuA/uBz2/lem/",
+	"9zaR90UGSQx4JVPKAjJArgyNqojUmfJ8LOKcApDeZKbQJxKTvwO2C3lMBvD/v0H5weOIjDBoxWez2R8x",
+	"qN3+ztKLsSidMH5YA/uTrsOYlZ4VrEOhjx3IDUc/rP2kcJ1ejEUMFtGE3dKscNFK/sTECbsLJxhrBG9F",
+	"RN/wPGdpRJjdz6h0Dh0PyY/oI/bSprzcouBF0kbKFI1KaiqQ2jeMOghpfzUF4bX/H3tfv9xGjuT5KgjH",
+	"RZjcpWi1xz0RI8XGhdrTM+6b7rav5dm+i2GfCqwCSYyKAAdAieb29gPce9yT3ZNsIDOBQpFVFCWRkj3i",
+	"X7akqsJXfiPzlwthsNxrpMAb8xaGTeALp0Yvk0QwIJEt4uwyR6jQg/tWjyRKcD2dZUzaiGft8NAOPFxk",
+	"OL048XQv1fQErIAdrdI28LwdhAZFN1AAlauRQp6DcAPmtvWcFDACyCFZ9M9pUJolg2xJz/WlmDjoOwh8",
+	"GY0ASBjqZMctLPRRL/6EY7yDjXgEZvostfj6PnQwIZzK82HCJhF68geiBcrfNyMimmCn8b4zs23waWLs",
+	"AyAlsONIRX5k3eyI2RieHZHZa3bELzU4cqR+btrlD+VIWPORI2kfutqUVM+q9WGTDilzGUiXRNNDmBKA",
+	"cbdjc/4ZH/miYTm9hId1dCHB1micuCPH1MNuIE6wWMI21cSHZtXOJeDteD+QkAwn9bnX7EaSwjk/NshP",
+	"HP6ITflo2JQJ5XcQ/oOrcpGtdkShDHxyBKDcEwBlfb7nEKpAE9I6vhrEK2q+lQC2nPLtqJQd53n6OELD",
+	"2xq0tCOVdMBN7iAC9g5/sgvAZE05B1R0ONRjJ0g9T5p9ujwoQF3RhuFGj8UDab5dt72ac+lpg6tcnCDi",
+	"wg5OyA/1Sz/TOwckvI3RtnWRCB3gaC1HEdpR8xb2KTn/sGfnGDT1B7ZiTtPVBdAeVcpskGDylQML39u8",
+	"lQ1iOZAw3hjnabyPzeV28AWe7ZEdtqAAbbICIoc+iNq7xK6Yj4HybxW19OAXH/XZvQ3LlxDofypKrW8G",
+	"AI7n8e3fDkJ+9SsBY2z1ln8Sc30jErreyWcOa2YSb6qpQAJbifUAhyRA2QEOlHZHoP4O6uHX0Yz0LnSX",
+	"Or+TRXkfMgrZS01wxroJbDc44209Tr2NULUI1IuieAjdpTR3JK52vNIquuVNDp3rG6mmnj2bJUf9fTkx",
+	"Z6lC3i/u/aXY8Hg+93h4MtUn6j5xjBQ8ZqTgY2VUMAXWHLq5hsbnTBumJ5NzwJX1pyoAE4+XZR1cPVQc",
+	"fSZ46WaduQUfdFkiUuNEm5ijPGQXhI/wNVVKY+GUXz0T6kaU0Js3QG4V3PExt1AeVCnKXy/bKx/e4XwO",
+	"Sf0wwm1ArqHht5/yvVnh612o+hJH+qviN1yWfmP2CSn1SzNoBfDFy5kgmK96nTlXCIsUquAbFIfX4Uhy",
+	"XGm1muvKkqACKto1U0xS7z/E0gTQwGuxssKdLPhUKu5Ecca+PsXmqt7fGK9iEkuPUx3a69PT/vlIIRAZ",
+	"y5T45K6wXX82ZFnCYBmbQKKHjThmkwnUcRDr9UJF4EvLAJJMG+wkTcza72rQ2pEQ1tq9vcZh7mrE//s3",
+	"O/eCd3y6h6/ctwX/2uUpt+JEKiugxPbG0xI3UE8ZUakB7nZR8hWDaClXBfvuQ4TE7oCC/EfXCl9//fsG",
+	"3PdXOy943jAPNgAfx1qXAlDyB0fH/Z+nUf42xXmHzIv17aybu9fg6wmyUcLw2MH0D8MOPLkvAXHdz/FJ",
+	"m4zehrr+paRwfAYZGQezIbGtRIgwpR3PzoywumzFOjtggKGVcQmeHzrhow3ghzuBnlNF2o6Koi7YEl+U",
+	"ViBvgwkUjJFzwG3VZQWYsBbwJhHVN/19QA2yfIUw4EP2Y8BFow5XwxY8D9gxYryDNHQ7djV8Hp5nc6ff",
+	"L4T6mbt8xpa6KgtWWUHV8UjqnnqXs9XBmqvVybTrAmN7fOjwgmIjpuSZ7xhS2nNvlGNflL0Hlch37Y4p",
+	"HULld0TwP1RHtjmyzZFt7mIp3zW7a43BPrfkLtrXY27XLikCGHNsS/BiPbhGT+OQj5rL5alsh3yuVmI8",
+	"pnMd07kels61Hqm4ZzbXDqL2bGHEjRTLTpH7Af/eKXXvxlbe/5Jq+lZXyh3WEU8mS0vo7lf4yTGNE7MD",
+	"JrgpZUTkOYeCYqnqXnRJ05kjbXdK98am1mgqgcgJVSle8xLCipf3XiFAW8BE9g/YXJipKJ5IB7TyUsSw",
+	"ezWT1mmz2grOGcytNeS7BJ3VNqGgNi8FawSor08HIxVuAr8+ra8Kz1nbheDWK7wf4oze0TJ2utIr4Qoo",
+	"jTVE4vn6dPBizj/JeTX3P5zCfRX+VN9W+bObCrPTddNj3SJtbMVuV0rJER4FQqtAqDeWEa9gauiGmovP",
+	"PSJH71Q9SddUx+LJBzaq1xN3UjQqKHtWOMvwd8UVd+fNls6hwYkRleXjUvT3UEvZPLG6/x8k71ZlyQBY",
+	"mPEUObJSOLEUbwiX5d/6D2G0pdegJyATn6RtB5lsv/Fsk7ERxeQu6Q6HFpJ/hGYQzzFgsyceeAeQZrCL",
+	"mDYWUS+91bNJX59T6WgUg4e5ZMdBjnHIZxGHxMNm88p5uY7KAJuEPijnutbqCXr+LqZ5EwESXBaezxDj",
+	"SU+aUPqElOj/VCfn9QdsvBopAoUa1DmhQVG4ANMHbT/1fFF5qx4SznsbsJERNXKkGrCR2QB11FboyP4a",
+	"/hv1QiWUTVWMVJgTNpJcteNQDXALkv4cXrnhIwujiyoXBTT9gVZlIyVuZAFd3BFoHzThq1/9P+AyATjR",
+	"q1/9P/BzeDzDrEs7ZIhJZc9Yhoi60AY3gOZmHbBYkCVQH/Wj4T12wdvCzBsqe5vYQdjhS3ypM3kv7MHu",
+	"n61KcRleuouTtXP236ENjeRIt4faia6P5kZHGXVjmyDboRZfA6b0EmCkHRS9LLitUejSJIj6MO7SL+De",
+	"5XutUnyHHihBliOg7XoLlEZzE7ZDb5ORumNzE5b2NjnDIWJTEuhBsuR2pLwt42cjnWUZd9ke+4s0WefY",
+	"XuT5thd5colzp2YkTyph6tYWZ/lM5Nd7brj2weixsDGwwdzM6Go6SzrBzowQrOQrYSyZZGyhy1IY1vv4",
+	"9gMLneG9h3h5+W6kxlwpYQaNnuEFK/VUqgFbGHkjSzEV2JEfWxjZxAYcsgsG62TcXouCLWeyFCMVWzdC",
+	"2INSQGF+M4R1VXbAJLYPXxide5+1l0x1gcvkTIklvsLdSGmVi/6ALbkXdtXCy86v6s7nnhqkAwgPVYQG",
+	"tYo+dQ7t4TLwusaVXWVg9Y5UMEDHIA2tk2XpZ6e8jKwbn/kR65X6d0aK2l5OpJIWqjQ8TeIiYoVWhBvH",
+	"3lDQwN/VzTP9RG0fxPBIGeHMCvyXr09/xzKqJBpWdSFTRn18QxdNOOSM9bIwXua/n8Fqsj514I29c8Ui",
+	"ZM4K6N7g7fTFQhStDdr9OlH81/T8wPyjQ0vbeqIwezSGu6QunjiR8HP3wp+srq6upKuUF+RpXyBkNaWX",
+	"26L6zQyiGOC5l4tfSAv9JFdnplJ7ltpEnXBBGUU3KLLLy3esp5WIi9dqAPfEVsCc+wOWe5GIjW8t5c2P",
+	"lFSYkAvPWwctt6WjuN9Ckop4f0lxEKZVMvSQfX36moRhUkGajVQsMoUZkogDTsF2R9owpdMs6HDz2guC",
+	"BqpWr9xqIUDcWP/NVf88GfFarK7m0s65y2cZa464MML6nWWcXYvQq9PNuKL+k5V1ovCKQLQJdFmK2C40",
+	"HmdagACKp7XrZ6UgIh1e+qxlnZ/pJdDBd2qiu3s+AdmIItRaJCRzFHmnr3da+5+5E0u+2rOoA1KsCXRN",
+	"yHk3sizlVEQDdp9iLukkuoP3q5dJexhvstWZFMHCwv4ZJ0sJGZ+itutiJyusGqZeUhSNg369b5KCCQwF",
+	"RoMJLr28uFnyeKW3Lffg23pZO12I3TG0Fj+fRte+pDBYXMAHPr0lCaE+76NX2pmUVG8SEi6wcqz9SbNv",
+	"HtbGdw/ggeu96dCFa2tDTkXNDIr4zpnVc+FNkTUtXHf+p6b+Gw3IM1aIXBYCe/VnoW4P6vnEp4U0wl5x",
+	"l1GTXtyC88afRmpeWbA8qBZ4UrnKYMm7H1UqltUO/DDO4GrOP10VfGUz1vvd779Or1SGI/Xm9DS9gQDT",
+	"iEQQ7L6aMpzrwG8PRwHktPay2nHlpdJCeovCMK5GqlLXygvIjK4hMrRJwKKpt9c/vNHbueES472Qwi7B",
+	"cAAg/doNFdz8hsg74DVqHOOJypVvbVO+QcTHO9V9IfJiiKLRHw5SrWpylXYj7+ruEi7QVdNMgWLia7Ha",
+	"bqV4H4GcAj8j7KlTWZQT3gYp5GQi4C4WHl1zM7xtLFUuRqqXESFl/bPEFcP+JywvtRVFyOVRDFmyZmxw",
+	"vbRh/qveyfMz2mas/MWv68AOwl/Ealttid/ao3q/raLEe+dAMLhdjww82cYOQcXuOUDxk1iUPKeoQeAo",
+	"8MAT5zlmIUTVpgSFJCdSTYVZGLqemsoboUaqZ3WDXXKtJtLMLROfeO5KZEhiTIr4QMJB1KJKx7H8YzO4",
+	"8PLmVjJeG6Nd4CYRHxxQP/5FrGisJ0w12oHVk1g2Nks9qsk9CQvPKw2mCPJiX6lHNeuDetkz48cCi1rp",
+	"If/jHTOASbSpTst68Nia2p1yqfqtIBxii+ZrSX7+kzZT7ZxQRyXV3uVcm6lwLEFcu5+Kaqe5NAR1RoHE",
+	"vYfEKaq94Pk1nwo7COB5dsBKaR3U+7CFNs4OPHEZjDghEOqAzSEvY8CuhVGiHIyUEWOtXVzrgOVGOpnz",
+	"kk1kCanXM4GfUMIttblmkK8xAbUnFSgzr+8p8D4YKQqrQ64FdVkfMMOlhRfqHWLiRoQcEbj+I6Mzp/GM",
+	"cJWBQIEYKSWWWK8zZHCucEkL2SWNC4jWDDXaMyg9SIOEn3OwOp3opYtFpp0Rx8bGYmFTortwA45u3lNG",
+	"sIkKA/ZxclyPGsiGlNA9C6X/WYkK0g4gOTWxfc+SRDfWU5qNdbHqUzIsNMps6xerjTdXBYqzIsaJbDZk",
+	"H0MGrKlUxNse8/zayzfvvFr4HJSK8jneFZKEGikSUbFET5Jt3siVlcVvWcg3gMa01hnB56zn9ELmLIPH",
+	"srORgv8N/+GXXmQD/MPQOm5c8nOoWY2/wLwHUWT9IcOWuZANgQNiGOulZYuSu4k2c+aVldIxaQTu7uA7",
+	"Ul3Fb7MeLiPkLGC2b9YPWSXRCJnxeEg4b/C+MW3jnHWH+RQLMbt4TCMFr0KidZvMvfQbATduOVefOwSL",
+	"n2PiiGw6Hq/3OlR3A3muBnQyR0djT/VuntjpqgzMbHI7ksy4jWbZKCLvh7Xi3z0Tn0RetcleuFE+kWqi",
+	"O+Nzb07frF3uA141sp82wMOYXSBUvAwVBVuJ7mK35Nb7ye/X//lv1fcFHsudsO6WfIRtVsPhImzpWK/Q",
+	"it8KGJQas9/i4zvdNtcAe3cCiG4FwPbDXuW6EDtfXm/M+q1/e38FIs3ikNZPynWo6Lj6gjtx4uRc7L4F",
+	"EIe/19e+pBv7TVrb4eoennsemNTfbXrg3Rfv9xAqG/IBnNFm56d7Kb5QabfkNhGKXWpv03/+HJx1jGAc",
+	"9d0WfdcSyGhFqngEfdfAqihlLpQVnXruz8J9T48ckNJoCCCy20qlacZfBNHtE2uYqojD8p0UZkBZdRBX",
+	"nAjuKtM0+cPpbiEkeiQRcy1gXjuCmbQD1h2RTfbSFn4T0u2BQG7dLeB3OMfTI+zfZ9gXfn80sh+oj81D",
+	"RLi1ANcmLbvhpSygyAyieMuZLsWQvZ1xNfVmUWYESr5cZGzOV1CyWgfy7EhRXFaJJaufxTIokQ1YVvCV",
+	"vdKTq6UQGIVlmf+v/9VcKzejTMSCr+JT0ACJKiUmlPBYf9tCpmJhOuulEIDiydA7n6ZD/pGN93KbAheL",
+	"rZx8zvjYeguAKNM6XqNscCP2AOvZpfl3xfJsI/lnDePJLlghAV4sijwMdKqju3QHiE+/xZ+FavNMorST",
+	"E6I5+yqfcaVEuT1Q+GPyytvwwhfd1LxlRbu3Sgt79oy6paVEE9fPetSUBwwKbNWD2SGiaMARNkhuG32n",
+	"D97aao2mgbgfSzGeaX09YJxdljy/PvEr5U6OSy/dcg33p/QQVjywyx8+fvBsWY71pyH7ztmRwvVg2Xt4",
+	"2Mop5O7Q3+gOGl5ecGuX2hRQ9G4F92ISajq8SjrRqlydjRSnbqiWr1iGH7mywmVD9r5yY7ge/+tP36MP",
+	"DF/FZphQMQL4VqETpzAv7UjxstTLV4VQK7iIZ72kCWYp1fVJqXNewtfmwvGCOx56KpLlZ8Sksv6ERmqk",
+	"fqZVhsaeLOfGrFj2v05iR6CTSzlV4JufMfdvo+r09Hd5peSnAFUAvxGDm6/obzPxCX+VUXU+XqGLT36X",
+	"3v1w8fbk8t3F669/z67FShRsvIqJnP40wzZ7Ysrwgw4/N8SfDF9CvgKNMWQ/iVzIG2HsSBlB6GEAvgUk",
+	"YEC75RqhexDWANOY/g7AESxzGYDTUE0QZxOxZHOpKifsYKSsZpzlfOHXX0Sog7SWeFHyVQfwAODQt8ia",
+	"A5nSLSM9aXu+tpUfu/Tdt0tfmwx+uJRNzOd2y2DH2FkXlR+jZ3uJnrUd/jkUMFPKUCFKLwTlmnv/YPrY",
+	"AAneiLbtdPKnjy1UPiY6ZaONYP9Ibp1ROO+sHEbUHCIm934uHYCFYlDBk34pJo7xElA1MijSmWaopkNJ",
+	"EATpsH5nWiExD9mFYmK+cCtIodP0WTLYMnYtxIJMMacNFOjB50vBzVV4yIg51c91h9We1Bp4UhzhuzPu",
+	"Mdtur4jCT2tCnDlhD1Hvg/6V9y1en556jwPC3ZiZQBX+6B8wnudi4Sj8PhfW8qk4Y5muXK7nCcCPzGcD",
+	"Ku/3m+ndmJX/2pD9SMkO0qaZusIZ2e4AfBT2KdWjH347chitPSSHc+e8DDxqx/akVUDiY5APQeQTEQt5",
+	"NDaUXlLBNtClq3f54ZzmYnF5k9Fq42/nON4f61cOHsnbDyB0y+xXt8FD06HcNVvxsUKPYRm7xx7rk36u",
+	"0cd6B7oT5B5in27jLlRkRtBvHqzN1utK6bspibw4YNVDGyl2aQqa2moQS4Mhb/9oou2HzqFWi3FqU+DN",
+	"ikLw6NWvwmYfzFSbCNENIP6dE3Mbo8hFwH3MeVkKcwYYtX6S3nOc6RKJg9WTSB6Gv9uR6nHFeCmMwwpU",
+	"sqOsLm9EwaYam99l8ASwZdZHtNl0YPTxhuxbns9GKufGBKBI/DsBvvnXMdnunGWAD1n8m3d1Up8Ofw2A",
+	"b8ORoqeuACw9C5jpjQ/TCxI2pscTjPK+9yRXcGsgihOp/MxgtnO+wrm4mZAGpuY3vQtZJeXNPwlRPJmW",
+	"xqU21Cepy7HWpYC6qUPqS7/423PF/VbicTyjlMpAjVKd8MWiqSb9huxBQfIcyP/MinLSJTeCVuTFnt27",
+	"WG/oEnxFBcdM7Viw6EqqJncCX21w1Q/cXHti8tLsJyTp28PTfp9hPGmBe4+uUXsjQ26uIXIY+RBlXQAR",
+	"wKM5GAUC8Z3wsgQCbKclENXYX9UYeUOF+EtuKGyIcm7I3kP8ACAaXibKA8senK7y2TbiuhNh4WZ9EYS1",
+	"TzrB4nMgEoo7NDiXtmMvpKIXQvGFHAaV03WH8X4h1MWH7/7H5fsfHxqc4UUhsR71g/HjOPDKvcUR/Uw9",
+	"/rvIO2MyNBdW6LyaC+WSBACoshlXssRuLPelmYcdpsgrqI87+9svTY0kLUvnPWDcMr+jjSJeqJbEQ+RK",
+	"q9VcV7Q9jQNb8Xm5w4H974sfvr/bgYUPp/15bz2Bnh+nP3wWJ+aXepcTM7q8Jez0EzxxQBPxophLBaNs",
+	"C6J8i5gXuhTPKHQCQBye/E4kdg/PK+v0HLahUWqDx7hFuPoHkhAJPN+SG7COxAe5Rqz35vQP1Pgv4GGA",
+	"hg3J6wSRgZBJVyTHLfleBH0x79f9WFagoL1LiGAg+CKjF9HLxOC/LsWAFdIIgOgDcwQjtoAFPGHS2ZHy",
+	"uv9GX4Nrey2UPa/3DNaZ5PsQejesqI/IJ8HBqyyOjApupNY8YP8lNjUc4MbenP4OE/OX0orWPuR49e+p",
+	"+jnnUTxVPCYmXiT8cnd2iZVKd3OK/KFvv/Z+BxlrNthPSFqEoKbEMgm+WMJilgbzkummeYNyR6omXdZN",
+	"uQM2FhNN2NXrMIwtZP1NFx8RBBnxUed1eaT//d+Pv4WT9QM86bW4n8C3ynVHXqsF1hd9AZrri2HvWKeS",
+	"sPdLy5LN96oi4aJ7837UlWc5JPJ1e6jdqoTdQZN0JKESH33WeE81Qz5p1upWhjzmqu6Uq3q71rwzhNMG",
+	"U1VNv2OTmRDKDp0viR2jIE/f+2UDNl4xWaSdldM+1lwxWTA9GSlEoUt6rcbHbNYfsLoJ84BlOXdiqg38",
+	"P2DFQUc7MZZcQc/malwpV2FrOzMTZTZgYe3lCg1kzm6E8Ys+Y/TmyVev/VhgKv8jY70l9LyQ1GNBFgPm",
+	"pCsF3hrFXRiwnFtxIpUVykonb8SA8bIkm2He77p5APy73ZCA4l40rgfm/NP3Qk3d7MXZ79/sjIOzh07O",
+	"rRkAdCZ3+uzb8FLnZ8PxNj674M4J45/+Pz08uf/E8/5Pf9T93snfTk/+8Mu/9kajIf6v/y/9//7fdocK",
+	"+kfXNr8+PR28mEsVfv7qi8cL8qdw+60PYcQ9B2/+G6OXVtwKkodS8ZdbkPASN75uPf9dAwVoI+LmT+TF",
+	"gU/8jxAH6DKE/SSP9y+t1PFeUeMd0CDSWWZEQG0esBtuJB+XBOAs54tSzIVy3G1Ytnegnjs7tRU5tZ7s",
+	"/HdOxt63vSV2eJlz9Q09d4hWaPH7X2ortLiA26Ul7fczin4Cpi4tu/syPAEW3YXqW503fwx1I2tLTU9L",
+	"kTttmCdNb2ES2JrNBoyzDLDfr2SBP2FbwQxqT0cKf4L4Dhqg8FXKgsl4WWYY+IRfn8cOJBTT9ObdkL2D",
+	"iUg1Umntea9OP8G7WWlCD0Tsio3zJ0sUNpCXfu2rOuV5pGJT6VBvoavQrrWCTkRS4XLtlb2Wi4Uoklb+",
+	"Wa4VgZGsMhjCgqmNoNEunzFTKcYd0yoX56E9t4O+1SwjaGcMYOHjQhWWOqgJJwpqw0pRWFjCjFv/lCiG",
+	"7EMAOiBneguaNP7nCgZJMKMJZJp+X0NHo3RVCXB1EHGIXz3chuVcN2CLRvUgIDkP8IQAZxY68kGTt0he",
+	"IRUidH3D3PeRwvyoLhToKDi+BBhomOid4gGv9z9+l10ChwxYZuYYGtiK+DznakUChiDhkYcOhvK8wYTb",
+	"LNyUIw6vr7dS09HM7TRza51eG7tBNj9Aq98PTGWDvs5yr2XLfSfC1XW+qC6FKliGQ5Ve4ZGyRA3krX/S",
+	"z/i019Lc4vUms04vBozbkco+vL9sdFigyWfQuPicuXUFG8ejlgdGWF2ZXAxzkhfZSK01PaD+yDWELH4Q",
+	"Wh6QWYF6uQ0+Acb7jLgyufAK12jH+5j9BI7hqKEdJxLuNr2whZ2J+6Lsv925fHzM83t4qLeVOcFu3WN6",
+	"a7XUqlyRxMC7qgLkiolkL707ATgq/mT2C43+pfnct7vbsJPPzNnek5cd2Xcnm+3QimFbY5ijobbdUNsw",
+	"0eoowdNYa9TzBVs3dd8fQkAVnmELQS2VXOhyJW54WXFq0xxx8Xum0TgKFh0aRs34jRgppZXoDyLopXVa",
+	"F7VlBJ8O0YQBEzxYuByAvbzt5r8pbmQhVO4d+/rukuystfvIxo1mHVfY5WrzPG0vBRCRlnH25vS089oQ",
+	"uzXhrh4iUovfvk0THugW8b4XnV+aVsNN3uHiDQ/6KP06i7Noh7BLQgxNUjOx8So2aXtKGdi4+3sVBMvW",
+	"nIrwUMw8rCBxikSlpD76MFFKDBT5NZsLN9NF9E7reY1Ur76cEp8W3PuC1IkQgtp+6+bcu59UoRnl7SAU",
+	"UlZuUTnWy/liIYrBSGXOVCrndSA4r1z8JB4aZi/mruIl87JcWPx7mAv9kkHuMlcFxqYBO5AuYHFOTutr",
+	"LE1rSnEEyQ27Eoqg4P6yRXqSGeMl0bfhDA580RrH6TBtopI5Mngbg/8MZWR41qWGxHGO9x8TAPT0J65V",
+	"uLF+PA4f3P0W9pBhq4s0aLURRKpveGq3H67NnF6gmbj+xkh5e0hXDhBW/fNBD3XFo9gt4ajkeugO4ain",
+	"dDiOMaiDx6A2mrCSp/egYBRWqJyE0pbtcSl8+CI8+0VDbTcX45d3S9ikWcvzrCIoa0tH9w/NHMj59kIR",
+	"ZViDGtdpaxthNkusbslq2C0lPYCH4Se9NUhpv22J6E1y+OzvnhuzxRU8dj762o4dk9Lvm5S+xl63s9Dd",
+	"L6DXuCtJV18fYUdY5Q122aESkDp2nBOnQkkjWVVLba7RzqJSsaQi7GjqtxYC4m5ukg+hyN/oawFOLVaO",
+	"7ksu37NyMJjjVYsw/14vhQmpR6hOSqtZqaE9Qb0E5jQLiEaxMxXWR6VlhT16OiA+zaEqEPoLQCltSykS",
+	"1tm1kPTnJLhPH1Fwp+V9USodrfm9Yt7eWervR7S/Qva4g53/EV84JE7Ch+9gkC4j3JNjEGNHZdAJqQD6",
+	"NDZXIVCqoBUIax4RQKA7Tn/vtvr+IjR/tV55MW5ZdkFngkCB7BvBjTCMOrD4JVPDFcw+tezdx48f2Dfc",
+	"yjy6KbQ1EnohVlaYkVIc+63ArVfolzNgQgLKkn9nwY1LghqFjj12EKYdvjlkmXNlxnq2ymcw3ddvZlhF",
+	"94dTSr0dqcyvWPEyAz00r1wFVXXiU15WVt6IcxbiR8n4OOdS3gjL/nDKCr6ymFsMf3hpRwp0ZY9I6Kzp",
+	"6/SxqaN2fpTQ2jH+tbspTAvrH0gTBqZ/GuelOXqxVeoMmJ3pJV0haJWLQbwxCNx21I57wuGS3oAl2m9K",
+	"MEq458vAzTY29YJDeWQF+upX+PfqFm/pJzA6u7jqNpcJ3y7OvSw8Okr3Iyncw0BUn4EfFK7yF9zN6pv8",
+	"QE0v1qXgnfDBgWoBGOsVgNTaV9hNZOvdqZsZYRGaSALXUcIuBvjoGCx2n2s0J2ETCe5X9jcc7JdspK7F",
+	"yvaH7DLXhlr+QLO4V6wH//4rIAn3obOnMDlAaF7AvelLy6x/CW+mY2LDSE14WULLYvjzVWH04mqhJeAw",
+	"aYP+ncRkELzF1oaNRamX4Y1JqbW5ouGywUgBtq9NP5ihdJmUQriXdsAy+N9Vy4j4ZS/7Z3I6g/If6WZS",
+	"jVTjHWyleTXTlcFp0ozSZ9bmhZDDdu1DNDus7PF7Vxlhs4DHHIqUGMdcH6kYZ0Yv8VuhIMg/LNU0Q0zi",
+	"AGgMvrUoJ+kdsQY/Odc33vXuUZblWN8I2h6tzUhBK0FYNFpGRi9qGgpRV/yWdKHjE8DM9alCKOcq5h7Y",
+	"jqvnCyCpt0i+h3Q+knG2wbStccomgzwfgN9kGyCfNOAuEZ2dUHWe39dNxL4TkkjbhC08WPsVbVEjRM3D",
+	"SjVpGTSsFAUKKTxa6JvCZnrZP2ccMyeYrpyVBQbG4BUbE8jAJ2hUwA3ZJVzbWvb3qpiK2p1QYhkyMTxV",
+	"pzBW8CRiM8I1LvwSxVLU19jEMRU4zGnHS0vgU/1zLP7DHQQ4cCpRsKKUSkDWx4othWdWhCn3Uxuyi6qQ",
+	"jn7CBh8lppTUE25jtg/VJrMdwN5Ph3jkiNddeJz6aNU0/jz4mpCn3OOxNz7YsLfRcsm1UiJ38ka61ab9",
+	"sqEo3iaPH15dbI52G0E1TSbSG89Ma6S7xhYaDbpmo7tDKQp/BNm/XFmRZ2k3vpleMj1xQiWmExQsR1Tt",
+	"hdFjUQxZ5uRc6MrhJ1BrjBSkQcMjrOQrYUITh3zGx6W4ijyU+U/5waDGNPeblVfOi/dgzLE5N9c0i5G3",
+	"GtU5ywx34qqUc+ngA9AZzM8SRrShphdywLHdMeO50dSVOS8r64Q5H6ksKbG/mpZ6zMuMLXgFPZfLMh5F",
+	"D6/kYCPsTC8tbUP6fua/l/LmGSRRZsw66T8FM/Om/0wbJxQU2zthbrxi8/y2ColVHTqog48PgOe2OdAj",
+	"66OuGXRqozVWeWYKKT+o9LhFAVE5wI4K6DIUDzwK7cSqg1ba8TsF6PUIfmFszNMRz1DrLLW59tJyM03p",
+	"XtomIZdCWvCYdzFW/hiePbylsjbU0UzZKakCt+yRbJMsaEi0LchSQLMEDAy0TCwzIhCZKNasg2gahCek",
+	"sFgX4AmhqEokeu9JemuBnM8e9wZJxUtml96/hNxSS5k5opRTOS6pfoy0dt+r/0I4kbsrra6gjvLKEyrP",
+	"XcZMpWycwSq5N4PnmK3yXFg7qchOuMU0CTMvkk/2svj/M1MpRGiHyVuyQEyl+kP48KerXBbmCsGJgqMP",
+	"WyL/gwKMSjioOQNnpkeQAwkny8Jk/XOIjY0UH1toQ5D0WcZ4gvTu+cJ1WDRtzL5/c2Z9lEe2ZVqHPxoy",
+	"rYZMsX/50ulF17QMTNKN7/ytIuavZzfRhkRBRPMKDa1SzC7MNHOVUYmL83c9thibEooy1nvkYlHVaCIm",
+	"mghe1DYrvueWMm+Djv6pUpHqLmFxe03XPTSjwJS3qeN3YS8Tkd7c0mNKbXtw2sjpVJgGjQH138Jhd0+o",
+	"vYX5PI+UpZwKlYsdrMLvkscPbxhujna0DW+nrXTXTnLvWuXYrv7zshRpZt1mYj11Mom6rcRztpuRluxG",
+	"L0tJ/4z+ktUWmm2R5x+qLg7Yv7XUMtAjG0xdMzjaTK02kzw033UKce8a7JI/0XZMm0IS795re0pXznsi",
+	"qT3lZtyh6+YfU8JaiuGwiaRScwwvM6plV6LADsyslg/IuvZvY66KXzL0xEZKOstKbsNdJNx/+in2MoQY",
+	"U0XWZ7mGC1C400SsZqhiPQ8hckwhDQNLO1JFJbZFdamC/PAqrR7lTqoMNyJmuIQz8zvzTLSaNzVrQV7D",
+	"8i14LooBAe8uWalr0D5V1GgL/lFwgL/ga35cpdWwmPrKgvhTm0IY78EstbFIGuCnpKwwUiUA94I2djOu",
+	"GGdj4ZyAavszluVGOpl73fn//+//Y1mpl/S/BTdOxt8HyBuXYQe3kaqVM6jcteQDrWCFkFTgZH79kAyA",
+	"NT49DFzu0yjc3YXDUeGGav5AeMHHF+qwajaMd7Iw4kaKZafCBYiLpt261FVZsELXVN9UxSGp8Sx9j4f4",
+	"pkX0BkriAf6GBLdZsKwlcVjQez3Ke1t4dQqPeUezqER/EKMgI4VowvCBMUrRsrD1AyBsvPZUelmLWfhL",
+	"DaAODwFkdi2ie8ktM9NmLSQDmZdNaQ5WfSicG6nEKbhaCEPmQsZ4iAyjtPDSDTIrQZxhSDWgo7tsB50f",
+	"pvGBzvOuEZo/lUK4R0KXWp9r130a/vn55PkR2TfoacCs1qodSXFnibCGqJjIgYi61CkA0CKIiEguNtSq",
+	"rGC97Ndfoa0B++23DLNhIUmhP6gR/2iDArJSWUFCXcAQLUsUGlY41lNVWSKLA0ReNBBxQEgXqaBSacgu",
+	"6in5kUZKUS0PDceUNmSdzPk16fIwcW+PSAfoyd6WF/48MlYpJ0v/e+gO5rYw27/HXTswp9QDdfBIPL/n",
+	"wyWAmNZsZRMpy5IQrqw4XGgIR8rYnC9sTYXQ3INBdznMTiUD8JwBVeel4MaSh13T/UsbWKKXeK+QvyP9",
+	"4ryz2R+ySAcQsPdDFTFPVRKdD9lFDdUIPOk9Rp42m/CM8z13ZEkjCzdt3HNUoeiJvqxRJtHqX85kPhsp",
+	"uosDZizubQRftvHSYezgOAZWAz+FQbw7J2+0030erH0poPoB+IRt6IfAJza0e0sl3yGMZOqVv8NlwiU9",
+	"+ghRl+ZIXU6VcE6q6TPRCD9rc20XPIcya9idZAPWCWN7xRm+vl34/wwwcvSFq/mEZwOocLaxpPiHP11A",
+	"LbBW5YoJZXRJhgUUEcz4DbUywv6jTCjwlayXza1xgk3qOgRKxiZhPSY+xi5k7ZXJ8yJtihEs907hLeLO",
+	"znaRdJfvHkHIhUFuDR7RJjzT+9HLy3csL6VQbgs57Mvk5WWpl1e2KvRVAG/IIhQCm/DSij4rhbPs/UKo",
+	"n6FJivXuFWe5EYVQTvLyZY38wJweqcx/L2M9DaFdV0BRabkiVM7wKIR6/ZMhXYXfcAnhpK7IaoNKDyAs",
+	"4/cfW042B+4Mpz5LKekFwJ5ZYtM4BE3fGSn5Xt4I1vMkiugERZ9MA6mwkQqAJJpCmAG7Fisr3MmCT6VC",
+	"zL42LP2/wnhfNOwnLAHaiW8R5zXqJ2zYM4L6pPXWRIoktoU4/QM7wHV6c8k/yqZeKnvuyG6kWAqTIeZb",
+	"hXdomf8ho+AFVxpCaP53aKTuCPrJ3VasT08DnzvCp58jzvZO7SW/2usEtvHIEdxzJ3BPT/Md/HTnrENg",
+	"tXXx3wLYudYCWE+CBkAm8q+9tMwKQkwEuyhp1BeegZjdWOTa86IRFQBOIgYVpJLwHOoYeTH3CoUrr2nG",
+	"IiibTeZD5FBivh3wQsN3jtBKe6ltge3cTpFbyI6o67dBpzfWfrCnjyaQPhLZHnGQWs//z8Ld+/AfhvAH",
+	"/Ss3KAZD35FoDqNBcZA7adBHJlhCWf1nJNwnh1glRRd1mTZMzLks784ArUr3VQgJnBlhUSjuEQLz43ZN",
+	"3VIV4yfhae4DTetAfBU+D+PdibValHz4GFxwHwV310VUpOUYsOqB2SWtM9xpw4AC+/sibO882TNurZyq",
+	"A5D1zq0bEOH0zenvGDiCS2nbysEuYJ4gbXUpDkT1/tM40FyoB5P9TwBzDp+D+rjSaowySheL4pbc9o8s",
+	"0coSeBAAdQdIvPcxbPyrgcTb6b9SB+GAGEhw6EvdiRvQg9t0v66hDhpAfuHn9vDHX2lFXx6vGDHXNxus",
+	"suQUgidO6h9NqH2BpvrtDgwGBSH7ZbGzAvtXPLLRxH7UY12sWM4Voxl4ppkDDibBe28wV0skA1/9HDxe",
+	"WsXRg3AHaa5yP3+51ao6E2ovFN8kxW/V50KJuLziGIPppis8LCxPTzfrAfR1Iwz+pTtN4t/pkQPSBw2x",
+	"jUS+qWRZ1O0pYp9e7GQ4loqb1X3J5mHHQ2koL87+9ktTBy60cWzcmHdXhgtXWq3murJk2Kx9+NcXY+hb",
+	"cVG5mR/nt8GvL0hBvdX6Wgr4pR8esrBQLFSmfHH24hVfyFc3X4EIoJHXtd47wUs3GzCihRjEv/jwHSt0",
+	"XgEeLYI9D5OW5Dh9P5W1CwM5VSey/kxOANwS8ibcKvmGZ8SWL3hxkTRKjI8jdW8+7028Om8m7eYESWpT",
+	"w7FBDn0GzPOWz3wMiLpMqhuhnDbpXKGkpuWt72OtLWIr+mnMtZJOQ1eqmbRrH6r/2PI1hJoNuLzjVV3K",
+	"679bN7VnhZETN0hwpHl+rfSyFMVUDJiVpYBOEwTWDc8V0vqNYaWciHyVo4UfTgLGbZnQt59yscBy/56R",
+	"9tqfi1g4qBbyXEiorliLMAjNBHDuWsFpWKKpQuSywL/Q1WwyARHHaSMpoDUmFSLYQ+ktoW7W1d2RAHjA",
+	"bJsIvEeiIdKHWwaBkqGTpSwEK7idjTU3RUp9QBot7/2YQEFRVcdEqgLSN4gfwccsCkqnbyWviDjSQWLe",
+	"rVPOMm7ZJXz05NKz5bfw23Qf4RctH0nR7AaNjRukkDpx4kk2Wg161+D9kHrSzkmQvRKTpdiNl7DJJ+o/",
+	"tU32B57PpBJBZkiRIqZ7uURd2nqh2UdM1m+mBUDZrhG8OIH81Wux6qfLWO/g0L4Sx+cLYU6wdsAxXhXS",
+	"MWcoEhxFWSFd67ZHlo1o+yBKQqP30FE/LYxO5wg9edsnlogDLAXyygaYQqc5uYEvYlMEkotzvmBOp4Kx",
+	"aheMscNCmKvSS4Did4yrFVYyQna7IomUTAyy4Zycp2uq/9zGTtrJCZkRUDGgRGlZbynGM62vB+yy5Pn1",
+	"ACPx/SRZ0gtKQDrSE0SX9q69zGMRyzyZgErGaJfpuVBWMCdp+yaCu8oIO2Tvg3mEwLuiYNmnkxKfP6HH",
+	"MsaVXQrD3py+Zhn9cUh/vKpUTPnL6uYJMJRfGoZh6GHWq6snkogOFqUlC6IxWjmpBojArhI1CcLSpkZX",
+	"C+slAtbDUJWGhaxvU6lUx0BFn14IFXLRgkqrB3nx2y+//VcAAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
