@@ -765,6 +765,30 @@ func (e LicenseStateResponseTier) Valid() bool {
 	}
 }
 
+// Defines values for MaintenanceRecurrence.
+const (
+	Daily             MaintenanceRecurrence = "daily"
+	MonthlyNthWeekday MaintenanceRecurrence = "monthly_nth_weekday"
+	Once              MaintenanceRecurrence = "once"
+	Weekly            MaintenanceRecurrence = "weekly"
+)
+
+// Valid indicates whether the value is a known member of the MaintenanceRecurrence enum.
+func (e MaintenanceRecurrence) Valid() bool {
+	switch e {
+	case Daily:
+		return true
+	case MonthlyNthWeekday:
+		return true
+	case Once:
+		return true
+	case Weekly:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MonitoringState.
 const (
 	MonitoringStateCritical    MonitoringState = "critical"
@@ -1173,6 +1197,66 @@ func (e Severity) Valid() bool {
 	case SeverityLow:
 		return true
 	case SeverityMedium:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WeekOfMonth.
+const (
+	First  WeekOfMonth = "first"
+	Fourth WeekOfMonth = "fourth"
+	Last   WeekOfMonth = "last"
+	Second WeekOfMonth = "second"
+	Third  WeekOfMonth = "third"
+)
+
+// Valid indicates whether the value is a known member of the WeekOfMonth enum.
+func (e WeekOfMonth) Valid() bool {
+	switch e {
+	case First:
+		return true
+	case Fourth:
+		return true
+	case Last:
+		return true
+	case Second:
+		return true
+	case Third:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Weekday.
+const (
+	Friday    Weekday = "friday"
+	Monday    Weekday = "monday"
+	Saturday  Weekday = "saturday"
+	Sunday    Weekday = "sunday"
+	Thursday  Weekday = "thursday"
+	Tuesday   Weekday = "tuesday"
+	Wednesday Weekday = "wednesday"
+)
+
+// Valid indicates whether the value is a known member of the Weekday enum.
+func (e Weekday) Valid() bool {
+	switch e {
+	case Friday:
+		return true
+	case Monday:
+		return true
+	case Saturday:
+		return true
+	case Sunday:
+		return true
+	case Thursday:
+		return true
+	case Tuesday:
+		return true
+	case Wednesday:
 		return true
 	default:
 		return false
@@ -2589,9 +2673,126 @@ type LicenseVerifyResponse struct {
 	Warnings     *[]string `json:"warnings,omitempty"`
 }
 
+// MaintenanceOpening defines model for MaintenanceOpening.
+type MaintenanceOpening struct {
+	// Date The local date the opening belongs to (its start may fall on the next day after a gap).
+	Date openapi_types.Date `json:"date"`
+
+	// End The instant the opening closes (not inside it), in UTC.
+	End time.Time `json:"end"`
+
+	// LocalEnd The end as the zone's wall time with its offset.
+	LocalEnd string `json:"local_end"`
+
+	// LocalStart The start as the zone's wall time with its offset, e.g. `2026-03-29T03:00:00+02:00`.
+	LocalStart string `json:"local_start"`
+
+	// Start The opening's first instant, in UTC.
+	Start      time.Time          `json:"start"`
+	TimeZone   string             `json:"time_zone"`
+	WindowId   openapi_types.UUID `json:"window_id"`
+	WindowName string             `json:"window_name"`
+}
+
+// MaintenancePreview defines model for MaintenancePreview.
+type MaintenancePreview struct {
+	// OpenNow Whether one of the windows is open at the time of the request.
+	OpenNow  bool                 `json:"open_now"`
+	Openings []MaintenanceOpening `json:"openings"`
+}
+
+// MaintenanceRecurrence `once`: on `date`. `daily`: every day. `weekly`: on `days_of_week`.
+// `monthly_nth_weekday`: on the `week_of_month` `day_of_week` of each month (e.g. second
+// tuesday, or last friday).
+type MaintenanceRecurrence string
+
 // MaintenanceRequest defines model for MaintenanceRequest.
 type MaintenanceRequest struct {
 	Enabled bool `json:"enabled"`
+}
+
+// MaintenanceWindow A span of local time in which a host may be changed, recurring or once. Openings are
+// computed in the wall clock of `time_zone`: a `start_time` that occurs twice (clocks
+// falling back) means its first occurrence; one that does not exist (clocks springing
+// forward) starts at the first instant after the gap; `duration_minutes` is elapsed
+// time, so a window may cross midnight and its local end moves by a clock change inside
+// it. Exactly one of `host_id` and `group_id` is set.
+type MaintenanceWindow struct {
+	CreatedAt time.Time           `json:"created_at"`
+	Date      *openapi_types.Date `json:"date"`
+
+	// DayOfWeek The weekday of a `monthly_nth_weekday` window, e.g. `tuesday`.
+	DayOfWeek       *string             `json:"day_of_week"`
+	DaysOfWeek      []Weekday           `json:"days_of_week"`
+	DurationMinutes int                 `json:"duration_minutes"`
+	Enabled         bool                `json:"enabled"`
+	GroupId         *openapi_types.UUID `json:"group_id"`
+	HostId          *openapi_types.UUID `json:"host_id"`
+	Id              openapi_types.UUID  `json:"id"`
+	Name            string              `json:"name"`
+
+	// Recurrence `once`: on `date`. `daily`: every day. `weekly`: on `days_of_week`.
+	// `monthly_nth_weekday`: on the `week_of_month` `day_of_week` of each month (e.g. second
+	// tuesday, or last friday).
+	Recurrence MaintenanceRecurrence `json:"recurrence"`
+
+	// StartTime Local start time, `HH:MM` (24-hour).
+	StartTime string `json:"start_time"`
+
+	// TimeZone An IANA time zone, e.g. `Europe/Berlin`.
+	TimeZone  string    `json:"time_zone"`
+	UpdatedAt time.Time `json:"updated_at"`
+
+	// WeekOfMonth `first`, `second`, `third`, `fourth` or `last` (a `monthly_nth_weekday` window).
+	WeekOfMonth *string `json:"week_of_month"`
+}
+
+// MaintenanceWindowCreate defines model for MaintenanceWindowCreate.
+type MaintenanceWindowCreate struct {
+	// Date The local date of a `once` window.
+	Date      *openapi_types.Date `json:"date,omitempty"`
+	DayOfWeek *Weekday            `json:"day_of_week,omitempty"`
+
+	// DaysOfWeek The days of a `weekly` window.
+	DaysOfWeek      *[]Weekday `json:"days_of_week,omitempty"`
+	DurationMinutes int        `json:"duration_minutes"`
+	Enabled         *bool      `json:"enabled,omitempty"`
+	Name            string     `json:"name"`
+
+	// Recurrence `once`: on `date`. `daily`: every day. `weekly`: on `days_of_week`.
+	// `monthly_nth_weekday`: on the `week_of_month` `day_of_week` of each month (e.g. second
+	// tuesday, or last friday).
+	Recurrence MaintenanceRecurrence `json:"recurrence"`
+
+	// StartTime Local start time, `HH:MM` (24-hour).
+	StartTime string `json:"start_time"`
+
+	// TimeZone An IANA time zone, e.g. `America/New_York`.
+	TimeZone    string       `json:"time_zone"`
+	WeekOfMonth *WeekOfMonth `json:"week_of_month,omitempty"`
+}
+
+// MaintenanceWindowList defines model for MaintenanceWindowList.
+type MaintenanceWindowList struct {
+	Windows []MaintenanceWindow `json:"windows"`
+}
+
+// MaintenanceWindowUpdate defines model for MaintenanceWindowUpdate.
+type MaintenanceWindowUpdate struct {
+	Date            *openapi_types.Date `json:"date,omitempty"`
+	DayOfWeek       *Weekday            `json:"day_of_week,omitempty"`
+	DaysOfWeek      *[]Weekday          `json:"days_of_week,omitempty"`
+	DurationMinutes *int                `json:"duration_minutes,omitempty"`
+	Enabled         *bool               `json:"enabled,omitempty"`
+	Name            *string             `json:"name,omitempty"`
+
+	// Recurrence `once`: on `date`. `daily`: every day. `weekly`: on `days_of_week`.
+	// `monthly_nth_weekday`: on the `week_of_month` `day_of_week` of each month (e.g. second
+	// tuesday, or last friday).
+	Recurrence  *MaintenanceRecurrence `json:"recurrence,omitempty"`
+	StartTime   *string                `json:"start_time,omitempty"`
+	TimeZone    *string                `json:"time_zone,omitempty"`
+	WeekOfMonth *WeekOfMonth           `json:"week_of_month,omitempty"`
 }
 
 // MonitoringState defines model for MonitoringState.
@@ -3258,6 +3459,12 @@ type VersionResponse struct {
 	Openwatch string `json:"openwatch"`
 }
 
+// WeekOfMonth defines model for WeekOfMonth.
+type WeekOfMonth string
+
+// Weekday defines model for Weekday.
+type Weekday string
+
 // AsOf defines model for AsOf.
 type AsOf = time.Time
 
@@ -3284,6 +3491,9 @@ type IdempotencyKeyOptional = string
 
 // Limit defines model for Limit.
 type Limit = int
+
+// OpeningCount defines model for OpeningCount.
+type OpeningCount = int
 
 // RoleID defines model for RoleID.
 type RoleID = string
@@ -3611,6 +3821,12 @@ type PutHostMaintenanceParams struct {
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
 }
 
+// PreviewHostMaintenanceWindowsParams defines parameters for PreviewHostMaintenanceWindows.
+type PreviewHostMaintenanceWindowsParams struct {
+	// Count How many openings to list (default 10).
+	Count *OpeningCount `form:"count,omitempty" json:"count,omitempty"`
+}
+
 // ListHostMonitoringHistoryParams defines parameters for ListHostMonitoringHistory.
 type ListHostMonitoringHistoryParams struct {
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
@@ -3707,6 +3923,12 @@ type ListIntelligenceEventsParams struct {
 
 	// Limit Page size, 1 to 200 (default 50).
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// PreviewMaintenanceWindowParams defines parameters for PreviewMaintenanceWindow.
+type PreviewMaintenanceWindowParams struct {
+	// Count How many openings to list (default 10).
+	Count *OpeningCount `form:"count,omitempty" json:"count,omitempty"`
 }
 
 // ListNotificationChannelsParams defines parameters for ListNotificationChannels.
@@ -3911,6 +4133,9 @@ type CreateGroupJSONRequestBody = HostGroupCreate
 // UpdateGroupJSONRequestBody defines body for UpdateGroup for application/json ContentType.
 type UpdateGroupJSONRequestBody = HostGroupUpdate
 
+// CreateGroupMaintenanceWindowJSONRequestBody defines body for CreateGroupMaintenanceWindow for application/json ContentType.
+type CreateGroupMaintenanceWindowJSONRequestBody = MaintenanceWindowCreate
+
 // SetGroupMaintenanceJSONRequestBody defines body for SetGroupMaintenance for application/json ContentType.
 type SetGroupMaintenanceJSONRequestBody = MaintenanceRequest
 
@@ -3923,6 +4148,9 @@ type SetHostMaintenanceJSONRequestBody = MaintenanceRequest
 // PutHostMaintenanceJSONRequestBody defines body for PutHostMaintenance for application/json ContentType.
 type PutHostMaintenanceJSONRequestBody = MaintenanceRequest
 
+// CreateHostMaintenanceWindowJSONRequestBody defines body for CreateHostMaintenanceWindow for application/json ContentType.
+type CreateHostMaintenanceWindowJSONRequestBody = MaintenanceWindowCreate
+
 // UpdateHostJSONRequestBody defines body for UpdateHost for application/json ContentType.
 type UpdateHostJSONRequestBody = HostUpdateRequest
 
@@ -3934,6 +4162,9 @@ type ApproveHostKeyJSONRequestBody = HostKeyApproveRequest
 
 // StartHostScanJSONRequestBody defines body for StartHostScan for application/json ContentType.
 type StartHostScanJSONRequestBody = ScanRequest
+
+// UpdateMaintenanceWindowJSONRequestBody defines body for UpdateMaintenanceWindow for application/json ContentType.
+type UpdateMaintenanceWindowJSONRequestBody = MaintenanceWindowUpdate
 
 // CreateNotificationChannelJSONRequestBody defines body for CreateNotificationChannel for application/json ContentType.
 type CreateNotificationChannelJSONRequestBody = NotificationChannelCreateRequest
@@ -4159,6 +4390,12 @@ type ServerInterface interface {
 	// UpdateGroup Rename or describe a host group.
 	// (PATCH /groups/{id})
 	UpdateGroup(ctx echo.Context, id ID) error
+	// ListGroupMaintenanceWindows A group's maintenance windows; they apply to every host of the group.
+	// (GET /groups/{id}/maintenance-windows)
+	ListGroupMaintenanceWindows(ctx echo.Context, id ID) error
+	// CreateGroupMaintenanceWindow Add a maintenance window to a group.
+	// (POST /groups/{id}/maintenance-windows)
+	CreateGroupMaintenanceWindow(ctx echo.Context, id ID) error
 	// ListGroupMembers The hosts of a group.
 	// (GET /groups/{id}/members)
 	ListGroupMembers(ctx echo.Context, id ID, params ListGroupMembersParams) error
@@ -4189,6 +4426,15 @@ type ServerInterface interface {
 	// PutHostMaintenance Turn a host's maintenance mode on or off.
 	// (PUT /hosts/{host_id}/maintenance)
 	PutHostMaintenance(ctx echo.Context, hostId openapi_types.UUID, params PutHostMaintenanceParams) error
+	// ListHostMaintenanceWindows The host's own maintenance windows (not its group's).
+	// (GET /hosts/{host_id}/maintenance-windows)
+	ListHostMaintenanceWindows(ctx echo.Context, hostId HostID) error
+	// CreateHostMaintenanceWindow Add a maintenance window to a host.
+	// (POST /hosts/{host_id}/maintenance-windows)
+	CreateHostMaintenanceWindow(ctx echo.Context, hostId HostID) error
+	// PreviewHostMaintenanceWindows The next openings of every window that applies to a host (its own and its group's), merged.
+	// (GET /hosts/{host_id}/maintenance-windows:preview)
+	PreviewHostMaintenanceWindows(ctx echo.Context, hostId HostID, params PreviewHostMaintenanceWindowsParams) error
 	// ListHostMonitoringHistory Monitoring history of a host.
 	// (GET /hosts/{host_id}/monitoring/history)
 	ListHostMonitoringHistory(ctx echo.Context, hostId HostID, params ListHostMonitoringHistoryParams) error
@@ -4246,6 +4492,18 @@ type ServerInterface interface {
 	// GetLicense The current license tier, status and features.
 	// (GET /license)
 	GetLicense(ctx echo.Context) error
+	// DeleteMaintenanceWindow Delete a maintenance window.
+	// (DELETE /maintenance-windows/{id})
+	DeleteMaintenanceWindow(ctx echo.Context, id ID) error
+	// GetMaintenanceWindow Get a maintenance window.
+	// (GET /maintenance-windows/{id})
+	GetMaintenanceWindow(ctx echo.Context, id ID) error
+	// UpdateMaintenanceWindow Change a maintenance window; absent fields stay as they are.
+	// (PATCH /maintenance-windows/{id})
+	UpdateMaintenanceWindow(ctx echo.Context, id ID) error
+	// PreviewMaintenanceWindow The next openings of one maintenance window.
+	// (GET /maintenance-windows/{id}:preview)
+	PreviewMaintenanceWindow(ctx echo.Context, id ID, params PreviewMaintenanceWindowParams) error
 	// ListNotificationChannels List notification channels (secrets are never returned).
 	// (GET /notifications/channels)
 	ListNotificationChannels(ctx echo.Context, params ListNotificationChannelsParams) error
@@ -5643,6 +5901,38 @@ func (w *ServerInterfaceWrapper) UpdateGroup(ctx echo.Context) error {
 	return err
 }
 
+// ListGroupMaintenanceWindows converts echo context to params.
+func (w *ServerInterfaceWrapper) ListGroupMaintenanceWindows(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListGroupMaintenanceWindows(ctx, id)
+	return err
+}
+
+// CreateGroupMaintenanceWindow converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateGroupMaintenanceWindow(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateGroupMaintenanceWindow(ctx, id)
+	return err
+}
+
 // ListGroupMembers converts echo context to params.
 func (w *ServerInterfaceWrapper) ListGroupMembers(ctx echo.Context) error {
 	var err error
@@ -5962,6 +6252,63 @@ func (w *ServerInterfaceWrapper) PutHostMaintenance(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.PutHostMaintenance(ctx, hostId, params)
+	return err
+}
+
+// ListHostMaintenanceWindows converts echo context to params.
+func (w *ServerInterfaceWrapper) ListHostMaintenanceWindows(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "host_id" -------------
+	var hostId HostID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "host_id", ctx.Param("host_id"), &hostId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter host_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListHostMaintenanceWindows(ctx, hostId)
+	return err
+}
+
+// CreateHostMaintenanceWindow converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateHostMaintenanceWindow(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "host_id" -------------
+	var hostId HostID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "host_id", ctx.Param("host_id"), &hostId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter host_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateHostMaintenanceWindow(ctx, hostId)
+	return err
+}
+
+// PreviewHostMaintenanceWindows converts echo context to params.
+func (w *ServerInterfaceWrapper) PreviewHostMaintenanceWindows(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "host_id" -------------
+	var hostId HostID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "host_id", ctx.Param("host_id"), &hostId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter host_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PreviewHostMaintenanceWindowsParams
+	// ------------- Optional query parameter "count" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "count", ctx.QueryParams(), &params.Count, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter count: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PreviewHostMaintenanceWindows(ctx, hostId, params)
 	return err
 }
 
@@ -6511,6 +6858,79 @@ func (w *ServerInterfaceWrapper) GetLicense(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetLicense(ctx)
+	return err
+}
+
+// DeleteMaintenanceWindow converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteMaintenanceWindow(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteMaintenanceWindow(ctx, id)
+	return err
+}
+
+// GetMaintenanceWindow converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMaintenanceWindow(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMaintenanceWindow(ctx, id)
+	return err
+}
+
+// UpdateMaintenanceWindow converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateMaintenanceWindow(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateMaintenanceWindow(ctx, id)
+	return err
+}
+
+// PreviewMaintenanceWindow converts echo context to params.
+func (w *ServerInterfaceWrapper) PreviewMaintenanceWindow(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PreviewMaintenanceWindowParams
+	// ------------- Optional query parameter "count" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "count", ctx.QueryParams(), &params.Count, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter count: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PreviewMaintenanceWindow(ctx, id, params)
 	return err
 }
 
@@ -7776,6 +8196,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.DELETE(options.BaseURL+"/groups/:id", wrapper.DeleteGroup, options.OperationMiddlewares["deleteGroup"]...)
 	router.GET(options.BaseURL+"/groups/:id", wrapper.GetGroup, options.OperationMiddlewares["getGroup"]...)
 	router.PATCH(options.BaseURL+"/groups/:id", wrapper.UpdateGroup, options.OperationMiddlewares["updateGroup"]...)
+	router.GET(options.BaseURL+"/groups/:id/maintenance-windows", wrapper.ListGroupMaintenanceWindows, options.OperationMiddlewares["listGroupMaintenanceWindows"]...)
+	router.POST(options.BaseURL+"/groups/:id/maintenance-windows", wrapper.CreateGroupMaintenanceWindow, options.OperationMiddlewares["createGroupMaintenanceWindow"]...)
 	router.GET(options.BaseURL+"/groups/:id/members", wrapper.ListGroupMembers, options.OperationMiddlewares["listGroupMembers"]...)
 	router.DELETE(options.BaseURL+"/groups/:id/members/:host_id", wrapper.RemoveGroupMember, options.OperationMiddlewares["removeGroupMember"]...)
 	router.PUT(options.BaseURL+"/groups/:id/members/:host_id", wrapper.AddGroupMember, options.OperationMiddlewares["addGroupMember"]...)
@@ -7786,6 +8208,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/hosts/:host_id/credentials\\:resolve", wrapper.ResolveHostCredential, options.OperationMiddlewares["resolveHostCredential"]...)
 	router.POST(options.BaseURL+"/hosts/:host_id/maintenance", wrapper.SetHostMaintenance, options.OperationMiddlewares["setHostMaintenance"]...)
 	router.PUT(options.BaseURL+"/hosts/:host_id/maintenance", wrapper.PutHostMaintenance, options.OperationMiddlewares["putHostMaintenance"]...)
+	router.GET(options.BaseURL+"/hosts/:host_id/maintenance-windows", wrapper.ListHostMaintenanceWindows, options.OperationMiddlewares["listHostMaintenanceWindows"]...)
+	router.POST(options.BaseURL+"/hosts/:host_id/maintenance-windows", wrapper.CreateHostMaintenanceWindow, options.OperationMiddlewares["createHostMaintenanceWindow"]...)
+	router.GET(options.BaseURL+"/hosts/:host_id/maintenance-windows\\:preview", wrapper.PreviewHostMaintenanceWindows, options.OperationMiddlewares["previewHostMaintenanceWindows"]...)
 	router.GET(options.BaseURL+"/hosts/:host_id/monitoring/history", wrapper.ListHostMonitoringHistory, options.OperationMiddlewares["listHostMonitoringHistory"]...)
 	router.DELETE(options.BaseURL+"/hosts/:id", wrapper.DeleteHost, options.OperationMiddlewares["deleteHost"]...)
 	router.GET(options.BaseURL+"/hosts/:id", wrapper.GetHost, options.OperationMiddlewares["getHost"]...)
@@ -7805,6 +8230,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/intelligence/events", wrapper.ListIntelligenceEvents, options.OperationMiddlewares["listIntelligenceEvents"]...)
 	router.GET(options.BaseURL+"/intelligence/state/:host_id", wrapper.GetIntelligenceState, options.OperationMiddlewares["getIntelligenceState"]...)
 	router.GET(options.BaseURL+"/license", wrapper.GetLicense, options.OperationMiddlewares["getLicense"]...)
+	router.DELETE(options.BaseURL+"/maintenance-windows/:id", wrapper.DeleteMaintenanceWindow, options.OperationMiddlewares["deleteMaintenanceWindow"]...)
+	router.GET(options.BaseURL+"/maintenance-windows/:id", wrapper.GetMaintenanceWindow, options.OperationMiddlewares["getMaintenanceWindow"]...)
+	router.PATCH(options.BaseURL+"/maintenance-windows/:id", wrapper.UpdateMaintenanceWindow, options.OperationMiddlewares["updateMaintenanceWindow"]...)
+	router.GET(options.BaseURL+"/maintenance-windows/:id\\:preview", wrapper.PreviewMaintenanceWindow, options.OperationMiddlewares["previewMaintenanceWindow"]...)
 	router.GET(options.BaseURL+"/notifications/channels", wrapper.ListNotificationChannels, options.OperationMiddlewares["listNotificationChannels"]...)
 	router.POST(options.BaseURL+"/notifications/channels", wrapper.CreateNotificationChannel, options.OperationMiddlewares["createNotificationChannel"]...)
 	router.DELETE(options.BaseURL+"/notifications/channels/:id", wrapper.DeleteNotificationChannel, options.OperationMiddlewares["deleteNotificationChannel"]...)
@@ -12858,6 +13287,197 @@ func (response UpdateGroupdefaultJSONResponse) VisitUpdateGroupResponse(w http.R
 	return err
 }
 
+type ListGroupMaintenanceWindowsRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type ListGroupMaintenanceWindowsResponseObject interface {
+	VisitListGroupMaintenanceWindowsResponse(w http.ResponseWriter) error
+}
+
+type ListGroupMaintenanceWindows200JSONResponse MaintenanceWindowList
+
+func (response ListGroupMaintenanceWindows200JSONResponse) VisitListGroupMaintenanceWindowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroupMaintenanceWindows400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListGroupMaintenanceWindows400JSONResponse) VisitListGroupMaintenanceWindowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroupMaintenanceWindows401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListGroupMaintenanceWindows401JSONResponse) VisitListGroupMaintenanceWindowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroupMaintenanceWindows403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListGroupMaintenanceWindows403JSONResponse) VisitListGroupMaintenanceWindowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroupMaintenanceWindows404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListGroupMaintenanceWindows404JSONResponse) VisitListGroupMaintenanceWindowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGroupMaintenanceWindowsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListGroupMaintenanceWindowsdefaultJSONResponse) VisitListGroupMaintenanceWindowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroupMaintenanceWindowRequestObject struct {
+	Id   ID `json:"id"`
+	Body *CreateGroupMaintenanceWindowJSONRequestBody
+}
+
+type CreateGroupMaintenanceWindowResponseObject interface {
+	VisitCreateGroupMaintenanceWindowResponse(w http.ResponseWriter) error
+}
+
+type CreateGroupMaintenanceWindow201JSONResponse MaintenanceWindow
+
+func (response CreateGroupMaintenanceWindow201JSONResponse) VisitCreateGroupMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroupMaintenanceWindow400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateGroupMaintenanceWindow400JSONResponse) VisitCreateGroupMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroupMaintenanceWindow401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateGroupMaintenanceWindow401JSONResponse) VisitCreateGroupMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroupMaintenanceWindow403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateGroupMaintenanceWindow403JSONResponse) VisitCreateGroupMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroupMaintenanceWindow404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CreateGroupMaintenanceWindow404JSONResponse) VisitCreateGroupMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateGroupMaintenanceWindowdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response CreateGroupMaintenanceWindowdefaultJSONResponse) VisitCreateGroupMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListGroupMembersRequestObject struct {
 	Id     ID `json:"id"`
 	Params ListGroupMembersParams
@@ -13809,6 +14429,293 @@ type PutHostMaintenancedefaultJSONResponse struct {
 }
 
 func (response PutHostMaintenancedefaultJSONResponse) VisitPutHostMaintenanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostMaintenanceWindowsRequestObject struct {
+	HostId HostID `json:"host_id"`
+}
+
+type ListHostMaintenanceWindowsResponseObject interface {
+	VisitListHostMaintenanceWindowsResponse(w http.ResponseWriter) error
+}
+
+type ListHostMaintenanceWindows200JSONResponse MaintenanceWindowList
+
+func (response ListHostMaintenanceWindows200JSONResponse) VisitListHostMaintenanceWindowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostMaintenanceWindows400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListHostMaintenanceWindows400JSONResponse) VisitListHostMaintenanceWindowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostMaintenanceWindows401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListHostMaintenanceWindows401JSONResponse) VisitListHostMaintenanceWindowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostMaintenanceWindows403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListHostMaintenanceWindows403JSONResponse) VisitListHostMaintenanceWindowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostMaintenanceWindows404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListHostMaintenanceWindows404JSONResponse) VisitListHostMaintenanceWindowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostMaintenanceWindowsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListHostMaintenanceWindowsdefaultJSONResponse) VisitListHostMaintenanceWindowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHostMaintenanceWindowRequestObject struct {
+	HostId HostID `json:"host_id"`
+	Body   *CreateHostMaintenanceWindowJSONRequestBody
+}
+
+type CreateHostMaintenanceWindowResponseObject interface {
+	VisitCreateHostMaintenanceWindowResponse(w http.ResponseWriter) error
+}
+
+type CreateHostMaintenanceWindow201JSONResponse MaintenanceWindow
+
+func (response CreateHostMaintenanceWindow201JSONResponse) VisitCreateHostMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHostMaintenanceWindow400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateHostMaintenanceWindow400JSONResponse) VisitCreateHostMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHostMaintenanceWindow401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateHostMaintenanceWindow401JSONResponse) VisitCreateHostMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHostMaintenanceWindow403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateHostMaintenanceWindow403JSONResponse) VisitCreateHostMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHostMaintenanceWindow404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CreateHostMaintenanceWindow404JSONResponse) VisitCreateHostMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHostMaintenanceWindowdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response CreateHostMaintenanceWindowdefaultJSONResponse) VisitCreateHostMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewHostMaintenanceWindowsRequestObject struct {
+	HostId HostID `json:"host_id"`
+	Params PreviewHostMaintenanceWindowsParams
+}
+
+type PreviewHostMaintenanceWindowsResponseObject interface {
+	VisitPreviewHostMaintenanceWindowsResponse(w http.ResponseWriter) error
+}
+
+type PreviewHostMaintenanceWindows200JSONResponse MaintenancePreview
+
+func (response PreviewHostMaintenanceWindows200JSONResponse) VisitPreviewHostMaintenanceWindowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewHostMaintenanceWindows400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PreviewHostMaintenanceWindows400JSONResponse) VisitPreviewHostMaintenanceWindowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewHostMaintenanceWindows401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PreviewHostMaintenanceWindows401JSONResponse) VisitPreviewHostMaintenanceWindowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewHostMaintenanceWindows403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PreviewHostMaintenanceWindows403JSONResponse) VisitPreviewHostMaintenanceWindowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewHostMaintenanceWindows404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response PreviewHostMaintenanceWindows404JSONResponse) VisitPreviewHostMaintenanceWindowsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewHostMaintenanceWindowsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response PreviewHostMaintenanceWindowsdefaultJSONResponse) VisitPreviewHostMaintenanceWindowsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -15726,6 +16633,382 @@ type GetLicensedefaultJSONResponse struct {
 }
 
 func (response GetLicensedefaultJSONResponse) VisitGetLicenseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMaintenanceWindowRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type DeleteMaintenanceWindowResponseObject interface {
+	VisitDeleteMaintenanceWindowResponse(w http.ResponseWriter) error
+}
+
+type DeleteMaintenanceWindow204Response struct {
+}
+
+func (response DeleteMaintenanceWindow204Response) VisitDeleteMaintenanceWindowResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteMaintenanceWindow400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeleteMaintenanceWindow400JSONResponse) VisitDeleteMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMaintenanceWindow401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DeleteMaintenanceWindow401JSONResponse) VisitDeleteMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMaintenanceWindow403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DeleteMaintenanceWindow403JSONResponse) VisitDeleteMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMaintenanceWindow404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeleteMaintenanceWindow404JSONResponse) VisitDeleteMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteMaintenanceWindowdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response DeleteMaintenanceWindowdefaultJSONResponse) VisitDeleteMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMaintenanceWindowRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetMaintenanceWindowResponseObject interface {
+	VisitGetMaintenanceWindowResponse(w http.ResponseWriter) error
+}
+
+type GetMaintenanceWindow200JSONResponse MaintenanceWindow
+
+func (response GetMaintenanceWindow200JSONResponse) VisitGetMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMaintenanceWindow400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetMaintenanceWindow400JSONResponse) VisitGetMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMaintenanceWindow401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetMaintenanceWindow401JSONResponse) VisitGetMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMaintenanceWindow403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetMaintenanceWindow403JSONResponse) VisitGetMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMaintenanceWindow404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetMaintenanceWindow404JSONResponse) VisitGetMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMaintenanceWindowdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetMaintenanceWindowdefaultJSONResponse) VisitGetMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateMaintenanceWindowRequestObject struct {
+	Id   ID `json:"id"`
+	Body *UpdateMaintenanceWindowJSONRequestBody
+}
+
+type UpdateMaintenanceWindowResponseObject interface {
+	VisitUpdateMaintenanceWindowResponse(w http.ResponseWriter) error
+}
+
+type UpdateMaintenanceWindow200JSONResponse MaintenanceWindow
+
+func (response UpdateMaintenanceWindow200JSONResponse) VisitUpdateMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateMaintenanceWindow400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UpdateMaintenanceWindow400JSONResponse) VisitUpdateMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateMaintenanceWindow401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UpdateMaintenanceWindow401JSONResponse) VisitUpdateMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateMaintenanceWindow403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateMaintenanceWindow403JSONResponse) VisitUpdateMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateMaintenanceWindow404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UpdateMaintenanceWindow404JSONResponse) VisitUpdateMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateMaintenanceWindowdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response UpdateMaintenanceWindowdefaultJSONResponse) VisitUpdateMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewMaintenanceWindowRequestObject struct {
+	Id     ID `json:"id"`
+	Params PreviewMaintenanceWindowParams
+}
+
+type PreviewMaintenanceWindowResponseObject interface {
+	VisitPreviewMaintenanceWindowResponse(w http.ResponseWriter) error
+}
+
+type PreviewMaintenanceWindow200JSONResponse MaintenancePreview
+
+func (response PreviewMaintenanceWindow200JSONResponse) VisitPreviewMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewMaintenanceWindow400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PreviewMaintenanceWindow400JSONResponse) VisitPreviewMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewMaintenanceWindow401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PreviewMaintenanceWindow401JSONResponse) VisitPreviewMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewMaintenanceWindow403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PreviewMaintenanceWindow403JSONResponse) VisitPreviewMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewMaintenanceWindow404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response PreviewMaintenanceWindow404JSONResponse) VisitPreviewMaintenanceWindowResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewMaintenanceWindowdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response PreviewMaintenanceWindowdefaultJSONResponse) VisitPreviewMaintenanceWindowResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -21670,6 +22953,12 @@ type StrictServerInterface interface {
 	// UpdateGroup Rename or describe a host group.
 	// (PATCH /groups/{id})
 	UpdateGroup(ctx context.Context, request UpdateGroupRequestObject) (UpdateGroupResponseObject, error)
+	// ListGroupMaintenanceWindows A group's maintenance windows; they apply to every host of the group.
+	// (GET /groups/{id}/maintenance-windows)
+	ListGroupMaintenanceWindows(ctx context.Context, request ListGroupMaintenanceWindowsRequestObject) (ListGroupMaintenanceWindowsResponseObject, error)
+	// CreateGroupMaintenanceWindow Add a maintenance window to a group.
+	// (POST /groups/{id}/maintenance-windows)
+	CreateGroupMaintenanceWindow(ctx context.Context, request CreateGroupMaintenanceWindowRequestObject) (CreateGroupMaintenanceWindowResponseObject, error)
 	// ListGroupMembers The hosts of a group.
 	// (GET /groups/{id}/members)
 	ListGroupMembers(ctx context.Context, request ListGroupMembersRequestObject) (ListGroupMembersResponseObject, error)
@@ -21700,6 +22989,15 @@ type StrictServerInterface interface {
 	// PutHostMaintenance Turn a host's maintenance mode on or off.
 	// (PUT /hosts/{host_id}/maintenance)
 	PutHostMaintenance(ctx context.Context, request PutHostMaintenanceRequestObject) (PutHostMaintenanceResponseObject, error)
+	// ListHostMaintenanceWindows The host's own maintenance windows (not its group's).
+	// (GET /hosts/{host_id}/maintenance-windows)
+	ListHostMaintenanceWindows(ctx context.Context, request ListHostMaintenanceWindowsRequestObject) (ListHostMaintenanceWindowsResponseObject, error)
+	// CreateHostMaintenanceWindow Add a maintenance window to a host.
+	// (POST /hosts/{host_id}/maintenance-windows)
+	CreateHostMaintenanceWindow(ctx context.Context, request CreateHostMaintenanceWindowRequestObject) (CreateHostMaintenanceWindowResponseObject, error)
+	// PreviewHostMaintenanceWindows The next openings of every window that applies to a host (its own and its group's), merged.
+	// (GET /hosts/{host_id}/maintenance-windows:preview)
+	PreviewHostMaintenanceWindows(ctx context.Context, request PreviewHostMaintenanceWindowsRequestObject) (PreviewHostMaintenanceWindowsResponseObject, error)
 	// ListHostMonitoringHistory Monitoring history of a host.
 	// (GET /hosts/{host_id}/monitoring/history)
 	ListHostMonitoringHistory(ctx context.Context, request ListHostMonitoringHistoryRequestObject) (ListHostMonitoringHistoryResponseObject, error)
@@ -21757,6 +23055,18 @@ type StrictServerInterface interface {
 	// GetLicense The current license tier, status and features.
 	// (GET /license)
 	GetLicense(ctx context.Context, request GetLicenseRequestObject) (GetLicenseResponseObject, error)
+	// DeleteMaintenanceWindow Delete a maintenance window.
+	// (DELETE /maintenance-windows/{id})
+	DeleteMaintenanceWindow(ctx context.Context, request DeleteMaintenanceWindowRequestObject) (DeleteMaintenanceWindowResponseObject, error)
+	// GetMaintenanceWindow Get a maintenance window.
+	// (GET /maintenance-windows/{id})
+	GetMaintenanceWindow(ctx context.Context, request GetMaintenanceWindowRequestObject) (GetMaintenanceWindowResponseObject, error)
+	// UpdateMaintenanceWindow Change a maintenance window; absent fields stay as they are.
+	// (PATCH /maintenance-windows/{id})
+	UpdateMaintenanceWindow(ctx context.Context, request UpdateMaintenanceWindowRequestObject) (UpdateMaintenanceWindowResponseObject, error)
+	// PreviewMaintenanceWindow The next openings of one maintenance window.
+	// (GET /maintenance-windows/{id}:preview)
+	PreviewMaintenanceWindow(ctx context.Context, request PreviewMaintenanceWindowRequestObject) (PreviewMaintenanceWindowResponseObject, error)
 	// ListNotificationChannels List notification channels (secrets are never returned).
 	// (GET /notifications/channels)
 	ListNotificationChannels(ctx context.Context, request ListNotificationChannelsRequestObject) (ListNotificationChannelsResponseObject, error)
@@ -23753,6 +25063,79 @@ func (sh *strictHandler) UpdateGroup(ctx echo.Context, id ID) error {
 	return nil
 }
 
+// ListGroupMaintenanceWindows operation middleware
+func (sh *strictHandler) ListGroupMaintenanceWindows(ctx echo.Context, id ID) error {
+	var request ListGroupMaintenanceWindowsRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListGroupMaintenanceWindows(ctx.Request().Context(), request.(ListGroupMaintenanceWindowsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListGroupMaintenanceWindows")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListGroupMaintenanceWindowsResponseObject); ok {
+		return validResponse.VisitListGroupMaintenanceWindowsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateGroupMaintenanceWindow operation middleware
+func (sh *strictHandler) CreateGroupMaintenanceWindow(ctx echo.Context, id ID) error {
+	var request CreateGroupMaintenanceWindowRequestObject
+
+	request.Id = id
+
+	var body CreateGroupMaintenanceWindowJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateGroupMaintenanceWindow(ctx.Request().Context(), request.(CreateGroupMaintenanceWindowRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateGroupMaintenanceWindow")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateGroupMaintenanceWindowResponseObject); ok {
+		return validResponse.VisitCreateGroupMaintenanceWindowResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListGroupMembers operation middleware
 func (sh *strictHandler) ListGroupMembers(ctx echo.Context, id ID, params ListGroupMembersParams) error {
 	var request ListGroupMembersRequestObject
@@ -24094,6 +25477,105 @@ func (sh *strictHandler) PutHostMaintenance(ctx echo.Context, hostId openapi_typ
 		return err
 	} else if validResponse, ok := response.(PutHostMaintenanceResponseObject); ok {
 		return validResponse.VisitPutHostMaintenanceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListHostMaintenanceWindows operation middleware
+func (sh *strictHandler) ListHostMaintenanceWindows(ctx echo.Context, hostId HostID) error {
+	var request ListHostMaintenanceWindowsRequestObject
+
+	request.HostId = hostId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListHostMaintenanceWindows(ctx.Request().Context(), request.(ListHostMaintenanceWindowsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListHostMaintenanceWindows")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListHostMaintenanceWindowsResponseObject); ok {
+		return validResponse.VisitListHostMaintenanceWindowsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateHostMaintenanceWindow operation middleware
+func (sh *strictHandler) CreateHostMaintenanceWindow(ctx echo.Context, hostId HostID) error {
+	var request CreateHostMaintenanceWindowRequestObject
+
+	request.HostId = hostId
+
+	var body CreateHostMaintenanceWindowJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateHostMaintenanceWindow(ctx.Request().Context(), request.(CreateHostMaintenanceWindowRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateHostMaintenanceWindow")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateHostMaintenanceWindowResponseObject); ok {
+		return validResponse.VisitCreateHostMaintenanceWindowResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PreviewHostMaintenanceWindows operation middleware
+func (sh *strictHandler) PreviewHostMaintenanceWindows(ctx echo.Context, hostId HostID, params PreviewHostMaintenanceWindowsParams) error {
+	var request PreviewHostMaintenanceWindowsRequestObject
+
+	request.HostId = hostId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PreviewHostMaintenanceWindows(ctx.Request().Context(), request.(PreviewHostMaintenanceWindowsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PreviewHostMaintenanceWindows")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PreviewHostMaintenanceWindowsResponseObject); ok {
+		return validResponse.VisitPreviewHostMaintenanceWindowsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -24671,6 +26153,130 @@ func (sh *strictHandler) GetLicense(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetLicenseResponseObject); ok {
 		return validResponse.VisitGetLicenseResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteMaintenanceWindow operation middleware
+func (sh *strictHandler) DeleteMaintenanceWindow(ctx echo.Context, id ID) error {
+	var request DeleteMaintenanceWindowRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteMaintenanceWindow(ctx.Request().Context(), request.(DeleteMaintenanceWindowRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteMaintenanceWindow")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteMaintenanceWindowResponseObject); ok {
+		return validResponse.VisitDeleteMaintenanceWindowResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetMaintenanceWindow operation middleware
+func (sh *strictHandler) GetMaintenanceWindow(ctx echo.Context, id ID) error {
+	var request GetMaintenanceWindowRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetMaintenanceWindow(ctx.Request().Context(), request.(GetMaintenanceWindowRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetMaintenanceWindow")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetMaintenanceWindowResponseObject); ok {
+		return validResponse.VisitGetMaintenanceWindowResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateMaintenanceWindow operation middleware
+func (sh *strictHandler) UpdateMaintenanceWindow(ctx echo.Context, id ID) error {
+	var request UpdateMaintenanceWindowRequestObject
+
+	request.Id = id
+
+	var body UpdateMaintenanceWindowJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateMaintenanceWindow(ctx.Request().Context(), request.(UpdateMaintenanceWindowRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateMaintenanceWindow")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateMaintenanceWindowResponseObject); ok {
+		return validResponse.VisitUpdateMaintenanceWindowResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PreviewMaintenanceWindow operation middleware
+func (sh *strictHandler) PreviewMaintenanceWindow(ctx echo.Context, id ID, params PreviewMaintenanceWindowParams) error {
+	var request PreviewMaintenanceWindowRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PreviewMaintenanceWindow(ctx.Request().Context(), request.(PreviewMaintenanceWindowRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PreviewMaintenanceWindow")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PreviewMaintenanceWindowResponseObject); ok {
+		return validResponse.VisitPreviewMaintenanceWindowResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -26747,584 +28353,613 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3vlts2si/6Kli6+yyrZ7PVst32TrrXrHM6HTvxnmTi5XYmZ53IR4RISEKaAhQAbFmTydfzAOfLfaD7",
-	"JvtJ7kIVQIISKZHqP86M+0vipkj8rSpUFap+9VsvkYulFEwY3Tv7rbekii6YYQr+utA/TO3/U6YTxZeG",
-	"S9E7610IvWKKUE3MnIuZJtpImRJq7N+acKENFYb0372+JM+fP//yCB4xmhI5JUKuBr2ox21Dv+ZMrXtR",
-	"T9AF6531qB7LaS/q6WTOFtT2O5VqQU3vrJdSw44NX7Be1DPrpX1bG8XFrPf771HvMldaqu2Bvp8zEgv2",
-	"0YwTeCO2AzBzRpaK3XCZa7KkMzYgF2RBM9sXSwm+SbgmlJwOh01jxdcqg13Qj98xMTPz3tmLp8+i3oIL",
-	"//fTulG/zhgz3/EFN9sj/1auyIKKNeGGLXREnhIjydPhcEj6KZvSPDPk6fCoaXAZNBqOzX3UO3s6jOxA",
-	"+SJf2D+GQxin+7MYJReGzZjCYVqCWEl1/ZpnhtWs8gWZ+lcIhz2Ov3n1npxYwso4FQk7KV7QcTmBmGZZ",
-	"HBF2w9SaqDxjR+eECpKLayFXgkjB9u5C0W7TRrw83b8P30pt3nxtP4QultTMyx7mUpsxT3tRT7Ffc65Y",
-	"2jszKme1VJrn8OZ2F43N377llC2W0jCRrP/C1nWbkwv+a84IfkOWTJFMznhCMyKXTFH73jlRbJnRtSaK",
-	"mVwJ4BGp+IwLmhHFdJ6ZYgvmjKZMlVMIRnBsh7BrPsHOPH32xf6tqc7uB5gUzf4Yszx8Vg08/5bOGNH8",
-	"78yx+7OQ218cxO0vQm5/1oLZ38mMIbFuLrCSGauwt32g42JQneh6SY1hyn72v3+mx3//YP8zPP5y/OG3",
-	"p9HL57//Wy2pv8v92Go6tPLjTdqa+NxSBNvUNKTjD3+qH85VQkXjcHRCxe3FxnvFRPpGGKZu6qjeHm8r",
-	"npq53RRGkzmZ5Mk1M4GITek6biQc7luupZ1eSu27TFhq+bk3l7llB3y4Yuy696FxyFdcJKx+vFOutClU",
-	"BHcca6Y40+Wwnw9Javl0wqZSMRLnwvCseR4aujtAb4DB/mgbrx9sRvePVchV48Bg3N0H9rulGr2UQjPQ",
-	"wr6i6TfUsBUF+Z5IYZgA+UGXy4wnINxOftF22L8Fff2bYtPeWe//OSk1vBP8VZ+8UkqqV+KGZXLJsMtN",
-	"hl9QQWcsJfYEJInMs5QIaciEEWVpjaVEKqLYNNcsJbkm/di+OcgF/EwnGYsjgs+u2Xq84HpBTTK32/h7",
-	"ZOf0jv2aM20ebk52SxV2ajWLUueTitxwmVHDrL5hRQnpxzc04ymMYzylPGOpG/mlFNOMJ59o3InrXZMV",
-	"N3OgyCRXiglDtKHGDlwxLXOVsIF/t9iHSa7XcTQSca6ZGljqHtN0wYV9AR5plk3HmUyuZW7io8guDDea",
-	"xBunX0xAzSfTjM/mxr61onokgBJgWJSkfDplMCw38sFI2NV7LdWEpykTD7t8Cc0yqxPQ5FqjBcDUgmvN",
-	"pbATiVNmKM8GXliPy5/jkejHNDfzvw/Kh+OUCW4pApaIkkTKa86O7WtMGDsPa0nMqZgxknJknEQuGJkq",
-	"ubD9j8SKTQhdLp9oAsouqCEEexokWk3Hiv3CEgNkh0v3V2ley1ykD7dyf5VE58mceIqC2Vq93JRLuqBr",
-	"mJ5mDNjjLV0vmDDvimPvIbc54wkTmhHDK5s9ZdTkihErltNwv90PMYz8iqkbnrAfBb2hPLMC7GEHr7F/",
-	"klCBC6puCr7XRAGrgfVsTy4pv6di7USofsCBSomGqVWXFkujz8mKckOmUsFSi3wxYcoelpolUqQgJ+J3",
-	"zKj18cXUMAUaI2rXMOzgp+1D+Mq1YST24hQCZb/hYjaonK1b6qwd/Y/CcpRU/O/sYRknUSy1soBmXkYU",
-	"D4iZUziBnKkbEfZxaZkFT9Qbec1S2OUfBfu4BCEAPT7g6S/WRJo5U4TZV0n/dHgakdPhi4icPn0ekRfD",
-	"YUQGg8FRZLfX7ju+x1ybA1CvXHfgSHr75r28ZuJSMWqAr2iacjTn3iprohlulZ0pzTSLesvg0W89ZhXz",
-	"erPP2EZxPQW7seOFldTnhH1MsjxlmsTGZEB0jj4mUmaMgkRFNa2jARf1rOXT1c8Q9YypmcF3fMqsFohy",
-	"lmoSPx8u7HH87HQeW3KIvxymcTgbtxgwo9BmGR5/+eHf+/ofi3/M/5Ee1ZsspS3yM869VOHlxJ42dpzV",
-	"rUo77hVsSL02regK9ysiem4PPfAWSpGwQa9uveyr4wUze8nZj/h7++7mPHFAleZ2zfo7jhpp1ynDv8BZ",
-	"1220xVCoUnRdP3q9c8TfuxXqMOIEt3ZMTVubJCq+mawDWVv+7PhuV5Miz9ypipbwVhs8bWEWRz3QW62u",
-	"eavOPO9vczcK4Fs17iXE1g/ujB/TJJG5AM9imylb1T5HWejMcZoYfmPH4o6OXjHwers8JCroo2YkblGi",
-	"kD4qG+8mVoynliztwLhZdyRJ72etWY27ohuZgKXUjey1PVXcdHZx9ZV/z34DynJltzKm7FoaRYW2WycF",
-	"uAwMyzI+Y+i+oHkKfryFFNxIGMCHuhHliwVV9VxouKklvFoCwFEGU/TfV5dq1ya/pbOuh/kcrL8xEN32",
-	"OfHGSlCSsakhMrf6XkJzXWtvKEZT+5wr4o2TCTMrxty5sqQz9kSPhLvPoSIFUxZdOoYtSN9I9ABnKfPP",
-	"JCoz8JJtAEyvwGk63HaaRqXUbyf+PX9sif6oF1xV2Wb2EP7mpkLvUXWBq23WbmW64OKdzJh+53xOHTcU",
-	"/MCtp297eiWMWu89+rDd2iEDN3UbJU2sqp2xdHZL0V5pCA/DzgILxMEYH9dpSkjQZ+i1GYceNdIH+uQ3",
-	"TDCtyVJanjgn12wNdx72/aNoJOLy7m2cKj41Mek7x9aSak3+6//8XzKlPLMET+GrahvALnAlZxvTiVS2",
-	"HbmEZuwLTzSBp9bQo8H935RlGZmsSQxT1IPy0/FScmF0TLgYCSkY0QkVVsOdsEyuNj6YZlKq8ZKphAkT",
-	"14yt6BEGOM0YM+PKMMHst4/3jHQkfM+bjRQDXnEzt0ZszXsrLlK5iotp1LfWNJtgEiSGGwO7J1zMgmUe",
-	"CfuDJuiCDJbJvZ0rpmNiiRcsbUqUXG3QA5HKjsueLuNkTrkYT5RVHN0qLZniMuUJsafA1BmU3tsNXxH4",
-	"yg3hnEjBRuKarSOSKG54QrOjAXlFnZ8ou7EjMZplU7KaMwFS11rxwKkkyRhVGsXqFl9MZFp/rh2isKYs",
-	"zZfj69pLUUMWlpIsGcKCwmLZReMamIv0Ub+KSMjudps1z+xxnR7V2iwp1wuub6ualq0cKF/+qMqUo49b",
-	"6ta+kQMXx4o1tzh3o+05ijh0PMX3ub+IOmxdwP2/V/uw1H4Fb9rzl8508zmK/VQ551IKwz6Wl2FwUJE+",
-	"TVNlzyMrmtETZKWtIMHR5U4ZdzFq3xyJIgwH7QkU0XBenZfCMUL5HZEJ1SzjgqFUhb7sGMxcMT2XWapH",
-	"AhrAn60IP7eCR7Mkt7xciMviS1DziuE62Qsj1OfopA9F4hNNkjlLrlka4S2mE6NjzX7F85JRjZKTEvwp",
-	"FJ/2oFpmuSaxYx17NoOSFkckBps24KkYFyjW+XJpV5alVlqrnKFMVZTDXcucZ6gcw8G4onAGLKhVToU9",
-	"/M+sqsynnClN9DVfEm6OKrK3VKqaTIeoly/TjsK3ztwoxXFF/6k1P5CUW5ghtp0LMKeCy8Quuits2YYv",
-	"79mLlzXslddfE78uzwQiRbYmfT9zuy+WbJ2DdJqbXDE4Ng7h79+bpv8t10aqruZ2R5vFdvTe2q7Q/l7V",
-	"HRtt3LErL6m2nBnhadsrRWOvlPq94HisNY83x9rVTDB1gYSxXmvDFv6e9GyUD4fPE57C/xk6ajccKpvv",
-	"1OoLyAgtj9wuJ23LJp10uO2B7Jlo2x9R2Qe/3Si9YFORv3fufC66k0GdACrWujKsyG15MQ1Y5+rKNBKy",
-	"vpRiymcdaazB0GiIl9lpw9AMjixqSMbsYQaeD7iewzadcWVV8DmfzZk9JNCaMRA7ZK0XPEw02baiLMmG",
-	"saK7o8eiXqPNc8DUcOAwn8bxnZMhMbkS7pLX9kjkdLpj2MN9w8YlGc9lrnR9VO6UKjKhyTUJLUy/uDgV",
-	"a0RIec1SMpWqMpr/eLZ3ESuWXd2VV2F+e7PQUkC58VVTkPQTqwdk1naUwuo+mqfsCNd0w+jsut0tKPhi",
-	"t7NgL/lyDAMGV4Eng1sQaCvS3D3mGrqs+B0sJRzdCWFuyLDt1a6fT9QoX3Yx6A4u2CTJfdLwQDdiUojS",
-	"vZqIF7tg5EMUnu723cbSuq6D1prneIDH+wBd696cw3u9wdZgeXXjIww6KU68QQmAA9YpOS3cq/Zl7xrd",
-	"dgRlnAkztvZm/e9SKZZh1F6DjY+hP/vM3q2VuV+/SCJV2vmjFBe9SlvbOtgGHflgrrY7UrzvN2W/J4L9",
-	"WpkGF+blaa9WIAf+Fq8dcjGVTgGD66kVVcI2HPW8u7H1DeevvS2KiHrF9VtgeAZUV93C6t4UxFNZ/d18",
-	"9AASo+TZTyo23th9tQv6DlIpusp/9K1sn8e4is47zVIfA2aKYPKJYvSa9GmWObfUAp0k8rpqbTeT4aY7",
-	"p5Z6G1YuaEZeBwwYhBk1Gkgbqy2vLb26ddi/zFdFUMDntczoK7t2wrI6i5/mDG0bvLIAD18xJS4MTcw5",
-	"sV0QPiXcB42lPD3UL+N3fWsYED1XjqQYhJkz4YawtcQqF4PmLmsparNfDCxcKSlmEWGLpVn7Xap1QPhh",
-	"7V7M+isiWFxFN2Zjbc3KbA70doWMEY4yqrJJhRzqecbMv5MzfqCHUJplvfXqo+4TmTLvDscQhSeaBIHg",
-	"UhG6XEa4C9+/vrDbw4Sde+rsgSKGsBJC+HI7vO+3l3WZUfY9rVdSpXV+zH2hjCyRN0ytx3YadbaQ5mKW",
-	"seNcM+LfhSlHYU5vLE1hjHWIiMw1UzUhmPvHvUEeRTvBUuwhhYNMFJokTOtxEeK4NaHFlI6ZUDLLFlZL",
-	"VUEM/AYBFZ588MNIda2XNMFob66YBkLx1xR2emRONYS9YPMsPSPgkLYvrEcilaQfv/3h6j05saR3spjS",
-	"M3wzjkDikM1fgaXW8VHkkpowFWJB1+DFHgmaGCLx8lauBHFOzcrdQUUeTRXT8x1LYyexX5Ex8+9ZsTmb",
-	"21xZ/s0+XQ9N2/7964tXsB4Hbv1SyRtul4iL2ThXvOH2MFGswdk1oZo9f0bwlQjD5ddLLmb2VJKECisl",
-	"MJDZx/8nFMnjx3dvBnvvWLYGWAxnx5K8cxx9KVOmO1+dBJKjkwmyGedTbWjHcP8GNHsrOX57cbups5ll",
-	"85DZ2yJj6NDoKg45A53DKRtsX67HVEixXshcN+iqTZGr22Fe3bYZk2ExfLQyjLrVKzOtbtelW7tqg83b",
-	"deAesYVzKBx6DdO46OEJ2cLiDQ5CHJNrumnG71CEHnp3uiHzu+JfVIVA2FjdeC/ffP3ua65RVhw24oSn",
-	"dfAVgrx5e3NKpLL/f0kEM+DpLTIyng4Hw8HTwfDk2ekeJed5nXImVZ1n/K19TIwkRtkjF9O3fRhFmb/9",
-	"87NnH1zis+eBwoP88sWL5y/2ubwX9OMb/PIpCjz/1wbvRD1EUHA/W618y01ql692a6hhM6nWGNfZbU8q",
-	"q9LIQa3iC8qGagdZREReWk2ms93sfE/+tqQmEsBdxag8YxoT4NC/VITJtTSTmc/1avPux4QtTZ2KaYej",
-	"rd4Gv5PJ2uoY+LpLep1KiN0RjIOtCoGhQiq4U2pt0tONkKXmV237HV61esxUlW7l6uxgsCekD///dxyy",
-	"s0NBrRYSoIlgUhi4h9GLA/LKrZgD/NAEFFu7Hm4hqjarzCfZDoMV0x1B+bvmyyVLW81wU3ezK+PWsmzI",
-	"E0K0TXvBvu8m9beSd/fkN2iwTKTezkWYiXO0eYGbCFXWoKEYhASBStbsaLT/t/OHHoLowRKqJ3gfpgMX",
-	"YH886n9YggQ3yz6qbEmCgLHRNUKigHWqPRICQJQu6CT2LPbX1K0c65t8VONd1x7ppB2V7w7x3H3KhVhX",
-	"IXKLAz/xWCNujvWbIgRz6SdfKUavU7kSB56DLWk5ZTNF05ZUGPX8gFq8GkQ5tvwCfL3jpZKT1uORIuOi",
-	"bfsum7tGw8xWdK3J8BwiCzTRhmcgcBCxI3YfxqQvJIHxgbvHw6yAq33NzJE7qqxOGs4lbiWtNu1WnFmw",
-	"Q8H9mtuIjSXbR1KXc5ZcH3T3AyJlvGBau7uyvU53/KL1jWSZUjduFSb9ffF+ESst2Grsgpl5xs16XOZk",
-	"7sx3Cj5xFzZWENmRNF0XLRW/4RmbsfoApEQuFlSkmsyYIUpK47PWIAa4nzGqBIMAa3LNlqbMAxkEaE72",
-	"Oys88lS6/40L12nUE1KA0bh3XYuhusnsv7lAWup40e1CyJtu19BoH9vvxxU/QXjTrOfjCRWCqXZX2Hre",
-	"ckpbhqwfbM3Iwuk3U9RePjsk6LDQITVLKlbkFy9PK5FIL4e75Pihn8uVOPDTQM6PZ5mc0KyeDML3DusJ",
-	"ReKBHytq2DjzwH7tMfeiniUOmZutfp/v/TLIrhgXWRCVNp7uR/zbPhRgJBtbHlUJKNjR7ZWvTqlpmJUl",
-	"q93mdnxwr+FmNWzXIeis7uuDQs/Chg669Qe9Y5zmrA6B5IY5vWQ1l5oRwT4ap4VwTdKcecjeFioQ3MXC",
-	"t7eKKIdmDE/23PFj9mtxD036UpDVnCdzuNS3qjIDIF8wU7NcG/syIA8dHX7dHxKqy1toOMXtKhRp7m3s",
-	"PvjCxVke8KXO8YKsy5e/5ixn45QtzXx7ob+iyfVMyVyk5Bc5wfvHKRdcW610zQzpryg3XMwionIhuJgh",
-	"FBw8I0YiVqBR3KVLtgkIs+rWuIzP7zQZ3PGxG0tzVAb1tLFU0q4Y+Cw0YwKe27HDdHkABrDgIjesDkVo",
-	"+x6u2Pb6janf6Map11Lc1lyrOxkFDF8rTwooqstMCnaYN53rcYEV+ls7cKU2EQk6kctKchCm3rg51SNi",
-	"2E8Oy3fdDrJe7l0yyEU+bM1obubjBTNzmVamqOcuMy5QwifSzGunu+Eyr8DaPjuNam/97mOnGsJOGgZh",
-	"TQVL4C4hO7xEefHi+cvdX4Bxspwrqlm73h6Wiu4ulAXHXQDxBBd6IensJtDvuDaHakVFIx28ZMU3ZeTG",
-	"HYehhsPaH4xaM6BPwKX3gLHV7q5s720z1zsVl7bSoj4xP4ejqyk+8QeRrQEQMtjRM5fTFxMKdSX0oBE6",
-	"ABsv4ZUObLx0Gms4eEE0FJP+8AcQJ47UxhNudvgz7BuJXCxctkZjK1MuZkwtFd/zXmPWRfcM8M6hC+0E",
-	"X4U6Q0reLQd+hPG3PbIXXIRPnz4e4p/oEL/NobpNDbk2cvFOZuw2ClzztrVZbJQG3YsfNAdEdUQuLaNB",
-	"wDG1P2ArnO/+KKpyje+W42636g+0dlur4aOVWPqt7G4pYChQrTieWpO8kzBeSmXqzxHFZlwbO8jxbVCD",
-	"DnHC7z4V/AK4wVc+Dpbgw96Ff+dmeCDDc73M6HrcJIe2b6bEDVdS+EO5W0T8TMl82RYPwu7XgVLfA//U",
-	"8UKLYZas8PJ0W9VvENsvT1vJ6SLG76BrjpQZlpixFGNMNkok5Pw0aLruFn3L9f5yePpFxXH//OXwlpcT",
-	"H8cJTxXwmG4qNqJmTJsy/jChgtAskyuWAoqM44iw+AgcnISSk2fPjirZ5e443n1/0HBn8WLY7dagsowb",
-	"bv2m/Wjt8N8gh3v19m+SXgdX/9anB/n5i1auEioODG59CEO0CNbaey54d/GtrgOmvupFCx9wwWCtfBcb",
-	"R3SN36KlLC6ifDdD1cOLvs3YocSeZm0npg1V5pYLuQ0jDV5juIwrHMkAHcoMPMWgyVoDxkhTC8lfCKn/",
-	"7/8lyyDI+ZAgFVhrIGy/wsUc/ADKZfR0sgFfjQSxm9tWjC0Pjf0XbgmtBG2P5lF8VjewothDJwmXslZl",
-	"Hy7ti7VICY1Fh55oErxNeBoRmmnpL0ji/3l8Wf58/CaNiVcHCRb6qMfKbIXDUB3U9zSZc8GOFaMpgAom",
-	"iEcYldH6U86yFBG56qr5DOqw7wqzevO+SGpG8KQta1zwig8JASkcnjpDQs14ApXTPrq6FVvsE/U+HtsG",
-	"jm8oaEratvTa9nPpm4O/rnyb8Ndb3zD89apo3Uq9fEFFGEC1lcbJ7GGbMEg8WzK5zNg55D/b3hEGezpl",
-	"IuViRmAF4cWyBBbOvck1Z9Tax+fU37gptmQUbwXnjGi6KAtaZdQ4VG+4JsOs2D2XbEDsftvCAWyuxBaZ",
-	"N7LbZW3+6yvId8V9h0RfVwHuhili1TO24GZAcNM0TmLFTTJ3IVmahaSyVVDMVQdk2gwmMl2PjZRj0AIh",
-	"byc3bCCkGXuphk/Q7zS2Pzjd0LnIitpV/m8uoMNx1Xle+cmnTjaUt+rZ468o/DXgYrxUcuassvCXa7Ye",
-	"K5brAqINyo9VBr9Zk6yiKA7YR7vz5dgrBbD8w8WUjjcnaZ+52fSiniv/5Ms6jfOglBPaJUHRM/8krHlW",
-	"1kUYVL8FHVfQbOCjnzdr3flHYak7/2yS6zUC1uF5M1BUzFhlu+0hVlnguiO3WrbngBDLVgfE9lkFT2s5",
-	"54YJ854n16xzxOf+ciE1xQ18R7s9B+69Sk2S+tHz1MpEiFvtDneU0/qcP0AmaK+CVkdRoyb6eM+GrIyP",
-	"NDFEz1mWEUDmVbmoBIRaOQ6JGYBZBoOD2gmVnLK9oEFpjjV0nWtnYxx8wRzMtwtNNVJeh6MIZHqZoOBr",
-	"W9Wn0hf+9RroBZgEvgHFtWKaZWM5jWGylMAqa26Yi2haUuUyVOB2CPanHo9T5maZN+S/2FZ8Agy+Fy6p",
-	"A/yjZlCP0BBWVe+EO9U2zFhbfaEIMDYqFwmtLm7gj7ihiluptWM4++4fUUHMM0Z8Y1ZdyEGbKFbFHgk1",
-	"GtcGwxaXO4VuH6xXwADF/oTzC+go8mwZTrBKu7VywOcHdfY1JTy9LdS7awMN7Vav6+oF6/5QeSwQdKth",
-	"HiKud/ky/wgI9s0YOmvgccX1NRSg99lkUC3BKWyA8rKSKtVHDToxvtY10t1/NVnvtMisJm2VlycaahK4",
-	"wpEOpOOJJjwd7Gt/jGA1+7BJXNWd4ktrNPSpSImWRSkeJGLAFm9AB7mR16wLzd5JDS7XRkvW2lUWAH5r",
-	"BkgvogN2nvNeylzB260le/ldIdzvBpDdT7gyvfIivpDFBS5yIAQ2SHWD3isj3Clxv3by7GDY9i3WPSce",
-	"sM+7JxCD3yjKswHxZWkjrGWdUXG9kdL/bBi4+hvRCqD/nVO7d9i/8tj6VKh/xQgOu1q760OlyyGy4zTY",
-	"RwsVUVF9uX1waxdJsUl8Bd96Vq3j0J37deWHsRlA5TQ6ibDLdv2iUI13FTpgE1wtaASwmsvMgWHXxFfB",
-	"6x5huN6w3ZBx2+n+zjX1X//n/xK6XCp5w1LyD+I9BOQfRQXdvkP0Q70qBKWDN9ZH5yNRtGCbc8dE2QRi",
-	"XPk5uJ6tbum+ggUvPBO+6GJZiLFugq8ZS98YtuhqZe4oD7D3QLvTYkotueiai7QBldDSCdTYsyrVROah",
-	"zxbmOcCyALEz6OCJQ/uvN9YyLq7rtaQf35AlNXNvrdlun2iic+CEoN8TrKb13+F/f25TsMFazre7gjmg",
-	"wlCXqo6wA2UlFSACt1QbFyN+KnWSwtLrvR9gBVPc+vxyOWZpU1XJ9yE2I74KRKEjTKlmKcmXxEjydDgc",
-	"DlrcS9UckBtjqF1VKwC/ldq8xtSPrqgIiP4xhgOgS15M+3NwY57+w6iu78YZfueqE3ac3gHp+ZXM4G4Z",
-	"+q3e7tb+jkzgqqPYD6NFfj0s6DuWMGEu51TMOsP0dWRJ2937oEjt4ZV+cOR5xm5H7ECCXYi92Y5r1KNq",
-	"+mqc0VUiO8+lHaDLln8ULrjH7IZmOS1w3g/BFqr0Xddu42zfy6WDtfrWx1XcL+2F0vGWtFeO3VLhA4w9",
-	"JPbbjj1gwa743nC35BUxr8Zi9JVmcN2HmYb4ZhoA4RePPtzSmLrXWgktyzfuCH5p70iv07DKQzGwxLyz",
-	"JFz+/fXrXoc4Rx02ecJEMl9Q1aD+Xr65skr01fs335DiVShv2o/VnGVfQh2zSS5M/uxZHJHBYHA0aBWI",
-	"RRc8q/FMxgnXtk1t+Mz+X3Btjr8YDo9fPK/8+fQ/ntq/lwk/TrU+PoVv1Myr/Fm9zt2w2Y15SMuMGktL",
-	"+1m+Oot3HrgPANmLij+AyUuXy2xtNUTAafQ9EFyQQW/7amDCqWiIuJ6zrP4X3JK63zbo0DVffOEarSOx",
-	"qrLYJt7Kpd24vY4CYqu0Fq7zTtr+jndPLe4mfAsuOlzqfstoZuYHxoClk3GCCA1N923bgXdz6HAdAjB9",
-	"qMfn17xN7YhCAlUGUzZQO2mpTYlx1tU3ocdyWi9/uNCGCuNS7rAMmgNnnEq1BSfRLRZ0JzRcp0OqE5FB",
-	"JkGeMYdvdQcmq84XC6rW7UHoHG7pDiMtQIjzrUetvblVargqR3dIlMldoDjWwpXibZwmfTrRTBiP9inY",
-	"0Xlhy3NBQMftgOLo8CLaozO2jdrtAMIYxNQeqOWXtkwtYiM237j395IW15Dad9u0mirBfO2C6u0BHbsI",
-	"+zqo5ru/o26XfxNm/F0c/y/M9/vQL/89GB9/+FPw09F/r80C5MtxkBfWLWfHp4B1g4/+FIlCdQRQI/Oc",
-	"nhKsSRNlfw2RxgenjniROG4psesFqSOYVudMgKOQhc60LPth2jv7eX8LhQvu92YUv4ZgHHdpU/Qb1a1A",
-	"00p/ghvBh7i4a/Qctb15s2vzDVyDdcbj6HxVsw8lorNHraU+FSZ0LVw0dQf0iLsJanBCoZq2vDWyyiJs",
-	"XIvsCV0odhKPy/s+J+8CUwba2DmXA0w0ODm7qc/IAHcdrOAG0k6/hSFgbvo9JqXf8V7WzuQvrKtu7u+v",
-	"b3V9WTRSF6D201yWt/Nmzsg1Wwd2HwUXlFE5xJFJ4crE5Zgl0SaV0KOYjPWcPnvxssYRdfXtxbMXL89i",
-	"MpWYHUEmGM2XiyVNISKAavbylKR8xrSJ4BpY6/nxNVvPmCDHWUygC014fShv6UntJJVDfJUNa0cqwj7S",
-	"xTJjOBSWPnvx4umXDZfe9JDel/kk44mH7di22O3GcAFl66Tif2epfVUTbLx2HLohUiN2ARMx3POTlE+n",
-	"DOrkwd77oPSlYpCRlFqjDbEtpatm7uqacahj6KkpjCpxBARwFBibsbccbLH4tVRUWZ7Al1vd6Y2l/9DM",
-	"lxc46MNUoHoq3wFV8cVe3PjtFncM/oCjoIvTxZJVp0PDyrl9br3SAwLNN83OTq27g2ObWVx5eF8A0tcR",
-	"kVPCIF0MQqi8f8JTsy+KqRMqjrYdxnXlZR66VMyjv+Ve/C019Vt2UeghYWIqmXPDEuOu2fcepZCcMV4q",
-	"Lv1tWWvE6OhAg7ie+T4NTt6m82mfs+n+3EYHQ/hVHEENSkJCxe1QmG/leii2+MOmDP2rVQhRLtKw3MXO",
-	"4sclo9TZmTV5cdMpIGYzYt85x5JERVYDKCFSgVyGzbTKBhckaLs+lUHqcVpgRtxqdaUel9epbd4OroL2",
-	"12VwV3NjLIE45S3LHjTjRG05AvemDD4AaGC9G7BAjArZeJfIPdAz2A1qpCLf9xvBG9UCqdZgquALmOho",
-	"CRnB2umMOTtLBpjV9vGgMwQyzqqdOX1gpF9iFzvJLXd6FOwGyBQQZB1rvdwlBn0Ba4b727I2fRhfc6sx",
-	"3EnZmo93sRpQsKb9vm297iDQG9+/RckbsOF91Rtn7QP9Z3LGxb0WvemwILXf7FmVOys3pPW8w1g33945",
-	"yvqg1731bOo0hW5C5C7Z/I/EsHe06S32pWa4TVtVjvNbrs2BpV7R6oClbK0Q3HtlMERiGWd0jSpSkffj",
-	"jDo974Xi6cPtcpf36fs7yt3dnrKComNt6nSxGy5zXfbWzgTY6vd+yojV4Y3uP50Pruq1EfgZUPJtmOhg",
-	"yDGjNgPl9mmeDQxco4d2od5bXdyUy+kn1E7pPBTU/2GdJI9ejTv3ajwa/o+G/90Z/kEw5yEZFunu0mR4",
-	"KYB2iPuA9CmQnktJjiGANj7qUCLbe+cb8RrDStfUkAW99nA8bjyxvwSISR/9BWbO1IrrjZLXbbl+6zK0",
-	"aTnyjEGVLbwEcblHeAscYkR1Dfnplh2S0OalA7RlWLWlkmmewA12uXB9yCB3UF2uppyqX7SDU34tRYZp",
-	"vwciP7VLFi5jmArgD991HfaHX7soJP/N/W9itSsolvJGTGX3kAWqFlKNmbBkmLbTDbuf9DLLIF6+W5wV",
-	"19fjqWJsPJu0Uz/hC8y+6/RJrlna+ospV2xFs2zsUIFawjT7jwqa2//Nr2m7M6mLRhmqEXsbvmZKsGzc",
-	"9X3FMuZqkLT9pMsRvGCLcQEdOV603Db7FZJG2y866xE8bf/mOOPXrO3rrTdA6vFSMWPWnT7psvjl6+Np",
-	"nmX3qjNplnGRf+zCM3pFl522udFmqsisJsH7UFVY7inI//DaGRuo0fLGgRyD+m8kHu3wwYDAdaRUxAU4",
-	"ZIz6t9FAoBqDkc7hQ3rNCHVmRA54kKUpkWtG4q9ffffq/StygnGJJ7/x9PeTBVtMmNInv7n9+z0+SNv6",
-	"rMP/twj8jTAsy/gMwFMPqRXSWP5js+L389sV/zi0NHiHMhsti2lsL9m91tOo2aEOJTXqvj6oqkbYECAW",
-	"d57sJlL+gVj2WyPD6igd9U5mpzBug/e/NXGP/f9HyeXvDoa02y8bLE3FngkHV131VvRy2ehsSjKpWUoy",
-	"ruEo8NGuCdOEB60Qd1pby1wxqGQR3ktaQTh23j+HSj5WbOHAxuDPTCbX5V+5qP4N8M8BoEPhT0/HeCpC",
-	"6HPdD2U3+Hc5is3f7ajHcslE+RfOHuB6k2s6Y2NI/M2yyjPnDQqelG067bp8RbGJlCZEeXdPkoxRfIA8",
-	"P57yrAphAcZOCazvHyjmfHbBM29Nlk9Srv2jhcyFKRYM/ypHDEJ4ShNWvFE+aXhLQenvHcgaW/Sm7x16",
-	"a1skfioMyXAkV6Z7Rs1htnsXAagFXeq5NN0qlfwgMKp+CZUiDJtJtSb92PEAomUg8cG/QSYALIdmCv6B",
-	"+qP9F9CgjqORiJFh7EPkC/uvgCHg9YL4dHwUIV4FFQRXnKy4mZMYgLqhwXD5YkJFSuKpYnoekz4sd+k5",
-	"R1dmKccAJ4OacnLIeiMBjWAPzlGG386kTIkU7JzEcEcb258E0XStyWq+Poqw+9K/FJO+7X0kfGuhN/WI",
-	"SCtYKYKOYwV/Iwv4xv05jg64xW9uC4vqO6wuAVR6qN4EBTKZatIjWiRA7vfLYPGLjk57LsYzZSXWkiku",
-	"W8NYuPK79rigCQtQMKOekGNXjwMkItboqK0kxatX71PF7Cf2rFlRk8zHywyckcwS9lJxzWqbyQHnaqnY",
-	"jc9z2Z7AiirBRbcLja3qElCRp8wS8cu9g2T+xhSfrg9LCHFrOP5ltWkTP335/IvTbqmAYWMtxnvY9fSn",
-	"o2E9Riqr3XvT1q9zA7Mfq+JyqCrZoYuIAMFHHjQW8KTHa2bG7ucFzezU7S+50PnSCngrWrKZfQD4f+Nr",
-	"++KEpmPNZwImHJGVkmI25lrnTMFFpa/ik1G+qK+/dAdEXazc5uzriOT70tg8MM279Obvibvwb9YOYyPS",
-	"JJAgUmRcsBBbp0zCsE8RfDEwmgNQxjrR8ldp+JQnYAJezqkQLLsXg7mmn9JuPiSkYMdKt7bsmuv9y9y4",
-	"zJy2k3rnPgHbL1HMjDUzzWXDKMG3rB6BpzvpY2IgojwrZnIlWNpQd8AHgXVc8vdrxOe/04x0l35Ymh6F",
-	"7yJYiHJNuyWlN9NN9+w22/gTTTQzdiB6QFZsMpfyGrQzndHkmgjGUhLnKotJf27M0sop+399NCBsQXkG",
-	"b+iRiPXCLAFWE/Rd+4eVg/YPk2kI4rD/niq5cMqnkfE5KsF23WJi91cTKcjV9+/fkosf3387EqDDQm0K",
-	"nKonEqqJD+dFJXAjs1LJxcYJ+vxZHUpEMegtx+TzprcP9K66NQhFF0Qhu2qfBiq22f/WF+Bs8szWT6t0",
-	"xj5/VuOMVdkWLMbpFx2L8rfw2taR6i2Ah+5Aru6UkTUzbVMr/i5EY73HyXOjVRm4mHnad+kgwCWeCc7J",
-	"SnHDjqVAiML9Fza3Eph1qBOF3HP71FJ43SIpx8mE9q6QurP9rp0hxaD2+0OaljcQEY4ErJSw4tieKlbo",
-	"ttVc7vZSEBxz45Jit1noX5xF93HVPiH4Ncv4DescTH+r0hDUGLZYmob8D0etbf1jh2EUwaRvGUnZcoBl",
-	"ElnLa/1bgwjX7e/+CK2oZxQVmjdG+N6NQhpsb6XHyo1JERTm3RwFyRyumfqVuIV0d3TTJfq9ltfuWsAH",
-	"4+om4jeoI0xAKQrPFMxSFmS3D2kagA7sk/3vSmnXwR74ac6TORHS8IRpQguFW7GE8RumzwiFgAltSLzg",
-	"YuwJKI6InEIJITl1tVwgI0fHI9G3ZLQ+I1SAy3cic+MDKhKq1NoqNf5L8NMaOtMxukKKH3ysBzQ4kWZO",
-	"ylahraM6CyAYyL0FNRQjq/TQAjxtV6PFOtzbsMPd68JRlZvZnZR+FbTuaZyLqexFvUyurHrKUp4velFv",
-	"zmfz0GGzj7bfM5An3SO5N4radsFbaSgZiXyhSMpTKDCH6Cnwm8thayo7m8hFRcmrYfq9MEe+mf0lT986",
-	"EwFrihxoeiH+TZlC2xXazErK1eGfb+rYm8PZaH7XMrxjmpnDVuEup7B/vEWF9oPyL91NXX0EiyUEJXNd",
-	"r2TvSz5quM/y9w0zWgs8ZA1a9wpxLn/glbIS/RNN7BSwTgm4lSLCp1bMD1pqO37Sm6CQ5YR3r7R+x2Zc",
-	"m4Oz9dwAuqgsl27MjTl65fq0b3STdmqaVTLrMMp3MmMNTW2yZrkE1bH7Lmt3wEXlvrP71Ll4kI+LLsXp",
-	"nooJlYNy3Ay7j0dla1h+N5K6CdZkbQcD3l89qm7seAw6oPgDodvrAbsaYA2obgIRKIG4WmBpuUOuBkWr",
-	"fuWClJcaBEKqtY9loDyLyYopVzS+mnF0TmLXHUQqwIG9XGY8gWrmkOEDRZ9HAvNgyliFMoYhkXmGZ/2k",
-	"7MNVit7+psi+4nokKOIdYn0RUWAdRiQXvpplmdBV4LDFYRpYTARdMA2ll8l7O1KdQL1LdIWTE9KH//87",
-	"dHV0RvwI8A6Fwy0LvCGkgnc2ql/u3JsAU66WGGXGLrTmMwjoPux4tfJhG7H5Zcdrb99KLTEVYuxWUL5t",
-	"T0Sux5OcZ2bMRf1J2yTbO17oplsHXthztZvaZckzdhkoDGXAR8K0Pk6kMEpaooDyypAKljENiV5FYB+o",
-	"9rMZWrGCGV+awsU92X/iB7XUk2fs6z1htXvVnH3pdsUMnZ8y44nR4xW3VNUl8iBl1lzXY6SFLt/tJqKi",
-	"okfXSIgG4lssM2aZsawn1+6ozzP2pvJtXacLZuYy7TjSSrGmdopMRTGoU2MoUkrDrTXzIbrdAvreV4pC",
-	"OciCMrl1QZeaGHlGoBYWnj5QDotM1ptFuC7fXI2Exji6iGTshmXwgR3rOZbtuskzwZTTDghPI3xs/3F5",
-	"8R7evrx8o13QHJxRGddGY7Gt8RfD4bisvQV/lrW3xqnW46L2Vm283C2SVvMlU5qlXWN3mp2iN1RxeyB3",
-	"I9e/ua/aSUrv7qxKzJKQKr7RwKQoqbfCqyUvVOgtnMs2M1akyJY4qqxsk8B+5RKUu6p+4WetUF58R5dW",
-	"4WmCeHRQsaQ6UV9gDbhmyo2uJIDvRX88rKZ7zU+JVOnuLP4y+9vyWJH8Ddok5rH7VjqkrrfLT/9D5ZRv",
-	"VhorUsF3VkIsU8dLzglXPSrJromcN46cA9Cmuot4O5AUFXnSj5GNUZxbUl1Sy+SGKX3kaxaO5TQmtEgB",
-	"MXO2GNQJVMUWLOXFTNpLRstGTSWtl/6EmOVUpVCSv4Dbh8rnVdbLNUsLtoRPyFxmqe6OEgmDchg5verk",
-	"mnbz3pMagNZLYOFPks5Q4bdAbQ6iD517u3B3Z3LVqAAfBo13qAZ8x9rmH0UfPFRWdim7XwOi0UVNaCKl",
-	"QovpaptCOmSr6+7G8E5IrKgXPJhzYQ8CDUnPQq7Q5+ESwEAQPNERYZlGj64b0VF3SVNU9MEp+XHVrdjV",
-	"1bcHJQLTLJOrcRUPtCGUBXBIAflN5mYrcfj5y0pO74t6RA+aNTbw9Fm3nOC6kdd0UT/ynUt4r4nB5UZ1",
-	"yAcOPjooDfgqoV11iAmknxwYZONT/rY46J0rGKEZE8VJjQql3R57iK/mUjOCupTPeBr06tH4va93v0Ln",
-	"C4geGLNTvS3dKCGh5IJA0Coxkky54Hq+g9fbXalSl1OG4Ez477algrie3zK6qFJp9j5BP5te86fG4SVK",
-	"ijrVFK0sXEeZgzZLMBLD4ZHV1CQpb1EOL0tcVJHeVYd4D/ozhHp7BGhFBenHyuU+Wsnn/19IQHB7SMEg",
-	"/TGYYrkEiorae/ilkjPVBs+8OshLPzhn2to+7Orb1uiCpFIwoiWZUhV50BCaZaG1sOH0BjNJj+2HTcjQ",
-	"+EZRwGQvLHPQ4ubntWXD0VvfUOjLkhhNDAoqQvU11ngGooLg/bNRPhw+T3gK/2dBtuuYJiCyNt84AuMl",
-	"RodwfekrZ2TuUSgbOLX0DuYZCxaurgR8CU/XNyCIvZDeYCs7Zszut2aWaRLRmpXu/Gp3V1ffEv9rSZ2Y",
-	"ZN/QlhWxtxRs7XwA9rgMYhYVn82qaZoLKnIwaOCUBIy4OUvzVpEqG+6Dwmngu9kgwI2Yw3ALixOwPHAD",
-	"Pg4WPxQzgWxt0hS+oqLm6L4oij8VpWzIhIo0IlN7AHKj68tBnZHYW4AxGuCU+Acjga4wKMIkFZmyFbPk",
-	"RgWZ02yK13P9uuu8o4jEmVzFJBcpU+SLIflv0UjES6oMtx3h4y9fkP8GaeI4YhPjWO3jcxK722Q3Km6g",
-	"FIuQ3vO1ZqZ6I+hvnysJdRjA5foNKsaaWsMWl9fSTGfdEoN8knVD4PIBWs0nUhX0OLgg3zzyNCiHmIxO",
-	"JrkhGZsi3FS/ClULMhPSoSiKDpopRtM1+TVnOUvtryoXgovZUb04waE0CEM3kIQKYUUhnGK2E0aTeUN7",
-	"bTWb4JzdJ4OAUt76D2qOpns6J3ADUDXtqH35T0Gkg3R0+AQgu2HDBjXBqQ3wUVOeGZS8rZbqNb6+B8+5",
-	"SX/tGLa6dbOyfY/U+rCB0Tf4nKunRLE1UUUmVMl5k88qp0Lz6dJ8HpRr250icA/hUIi/efWenMDY4nN3",
-	"RFjWmvEbJsgi14YsbF/bFLIbHa8TnPfWy78eEL1p6Gz/OH7ftZ737hIuj5pP5RDeFmHdqQdEyBPtHG6T",
-	"tXMM1FSRtIdCltWHXbljmZmmn12Yce1veKA0GCN4xLQwQ1wr5SfhmILkhnIeO5e0bUhRdUVffaSJydbV",
-	"JAOelqA7Yw4mJPKsu8qnWRafI2DNak7ByWF3A+sH2wG5scSNgn1jEMD3Gb9xmJR9YPwJC+DqQSA0ZLZv",
-	"qEKFv/fpsI5+FtIVHi0sVDyUnJZgJLG6i5VP1IBF47JFW+IU3uKIqihOm6p2GW3B01Jylpr3SelKjzfy",
-	"WzvChd7T6VimXDwdDt0q+gf1hulWH5XswmGHJI9n+zrcKZhr4lFrObaOUauK/kEO+SDfsx4YAm1lNDcV",
-	"KlZOPJ4TtEuBbZHMkfJVLogLeFzRdT1b+RvpsWKGCXB2pnSt69jXBQN4VAqpEJ0KbljpjHJxRDIpZkwR",
-	"OpNozUFEAdckZbB86DsQciSqlYRh5EI6ty9oi1z4sHguU9uHJtycE+q/sEq/LygwElTgPQxU65WaBaEL",
-	"tOzdB45qL8jcFXfxMhV6xZQeidPhKdEUErO0RGswuPF4EUqH/6g1Cjxw6YKL3LBWh/Yb9432EdmFxGvI",
-	"i3cyznkg3J5vmUG1Au7FfgFXgq2Ol0y5iXQYiFf9l0wR/JjQREmNXp8ky7VhqjKol/sHBYEYeylVpMUo",
-	"ZJZ6zwLQIlXMk0PkIoMJOryqhRAKOtOGZ1lJr1K4zL0B8XcaLhqNK1JmlmJH12xpzuxva/gT3GlYiqgz",
-	"STWABNVQWtPObdFU/Wo2S4QmveQhLs9Kqdrl9iz46uDrs5Iru6lc3+N2oOOJeh8aCEysuyFB9FhdOkLE",
-	"xKp7rUbTLTxM1bpMwy8qbPOivjaTc1x1/zSTqwO+8o6x7l96b1uDIxJ9PxVvnRP55dq6K7S+y7FF4CTv",
-	"1LGnUc68VDyqSKA2I9ygpIOdg1UyexCz8JNahIdZLj8Flsd5kb4x5SxLyYJZCV96nGuu8z6drv0HUW0f",
-	"uNwTnLF4o6MI+E1Vxpmyhuc/d9WnMq52+86eGydxIvR5ovfNrgBc9LP03N3J+vuGJdW6ctvVMlj2X6Co",
-	"UkBaH3aS7IMIRMcdn1IsXjm1GWqkdw3Vwfu6/Q4Ikd6mKFFDAWGrPO6UEFs6j+WOwg3tqrdjaK4lmUb5",
-	"sD+ez67z/vGU1jOUkEcDgeMNE9iadqAwHnnDVJp3EVmWpbmYjaeKJj7eufxS5pjH2jATkS8mOyvfBLX/",
-	"YNM3pryPtt4qdsPZqjNUBBsLVP42rvCxWcgYBac+KFQQEGllsVW54lobJHbhUgDQjY+qS7wDhWIXHNaM",
-	"CaboIYDoejxZjz0fdTJbAl28xfBD/bvF607nbvFmoGe3eDvQrfe+ffd6bnf5XBGOdVJaWiYoqHGbVL/z",
-	"3ma9IQFcySOaScFIP8g2d6g7wY1zOxJtNNArxBkVXLVJf9uT8QvWyN1bDsvb3DVUXZgPEIS9Lw+0GYM3",
-	"z2rSkUEt5GVAGryF2mGuGeGQatU+Jr8xEhxq54YR3xgZHp5mQfA3JtczfYsY8AqAx0ZEuF+MJhL5W5hH",
-	"eK+aVPvcw500XQwYERs7DhsWZcdcKwbY6fDLly10iwX9GDbhb4Y2ACJ3115w46qdNEtyqywfdGfg+hgv",
-	"prQFsHj4dv1QIFrxAoMVux6In6T4N8jYh8BT3AEI3pDCu6NuRFF5p7akw10icG/k9soqvmElwDDYjL0I",
-	"h1VKQSzj20FJ7MfpPRjyNGO3RNJwawkt7V+N7/gBeFpdbM2ygpMLK+4gqKscvk9Ub/XTwqK9U8S7HzVT",
-	"t0HKRozgkI3wSbQr7Od5g3XXAu3six0EuOl9BFySYw6OMiyRQ+yrhKek75WH2FptTMVH3d2PuyDLq58u",
-	"qTFM2UH9758vjv8XPf778PjLD+U/B+P/cfzhT/+2V+4UPUbFKu8EdrObe+il0SGpPHdxWhQEdStcXr8s",
-	"rkJap2ls45XtVWW7nyhV8mlx3NTsPQ60G3KuJYm7heq+MwnwMPxUuyL6FuDBG0dLVQi9pVpDMBe+EBc5",
-	"H+AeW9KZt2pkUA5t6QA99/IKVHVrfTRVpMG+gwmb3n8a/Q0TsA5cOyuhMXu0ls0SuXDlbbfjrGTt42sm",
-	"NG3ILsaReuM1uAuGRAkmZlywIl4FniVSLXNN+ngXZmkT4g1gE+331HAESjiqx1/1pcbqB/TDkomfIJTI",
-	"lY7fjz1ZtuinCitRrFQUruiHOptJO2PoyhKF2wRGFVMXOaJT4V+vPS//50/ve5sXhheIG6c1MfKaCbx/",
-	"j9/+cPWenNDczE8yOeMCLvSA9sBigmbLCc6NWRZlZ9/z5LquMsUF0VzMMnaca0YMvFTpDD7WZ/hLHDk0",
-	"O4iBytZksnb3jfgajIfbZn/NGeTPo7Dp4efl0OiS/4WtgxSrSymveUNczkTJlWbK51uRBN4lmhnov3ZR",
-	"YBD4YjmKsi6da2p7QL9D1NNUbo+kJCWuCSXTjDETUril6gUVdAaoHcTBrJFlRgWmoX3HRf6RWG2UKT0Y",
-	"CXDCpDLJ4X1XbxE3g2iZq4R5Prp4++YMf4WPI5etBGcLgepf4MSJRgKQTgp8OARD0RF8u2IT8uObJxpw",
-	"UopwH/KNJEnG7QioYpDcWHj6fGZUhJUh0R2FwVgTLqha43jg8oEaEp/QJT+5eXpil5ku+eAXLYULwt38",
-	"aU0XWTwYiZG4lOIGw3P0mf37TwQDbAvsWJKyJKOKaRJ/PPaMelxOMiZ9SmIP2XCG9xYxQe7GKQDIFnGr",
-	"96S6QtTQTM5yhlmMXBP2cZnxhJtsTaiQYr2QuXbFNz1jn5GfP8DEbKvxx+PivTMIAo4H5Cdu5giPDttD",
-	"EsVSO0uIbgzm5iL1yOnwqW2rH1syHvhZxohUYx/5YnIgDeKjcxiR7aEKuhuR0+FzGJX96u+D8pdxygRn",
-	"CDtpF4YbwgWJsfx10eM4WNeB3Yz44zFP2WIpDRPJ+oyUQ1tQdV2B+AUnpauyv6AipUaqNYnflJ8f/4Wt",
-	"Yzu6OaMpU+dbrcslHmpNrc+lkLlL6IQm0FOpmTAD2+47tsww3JECXltRb0rbc8VzDNYeQ36Tis+4oJnP",
-	"2IfYU5muz4vPbLtFW7QoFG2K5so9/JLEwXQG12w9VizXLI0x4tMOjqzmHCFKbcMejApbglppPMvKmMem",
-	"prkY+5yYeED+wtbalTO0jdKpYYo8OyVzmYOk+ROJ/+fxZVkL/fhNGpN+HCh24+MPvz2NXp7+/m/xEci3",
-	"Usr7yBQcY1SKB9sVJkRONMQUqrB0IgBvJXNZbQM1GNQA/FOILoBFh6G+sn8iOIkUVme4YZlcsojEv40Q",
-	"cmDUOyO/DQaD33+PIxc0FScyxaK1LjfAeKwTTeQUGALavbSvDcjfCpkJIQ+5lS5W/J0Oh1AA1/3oalLH",
-	"kYu9On32bEAuCJxtIFBQxgBpOhRaZPclUwkT5piJRKbAbfbIaGjdc6QjiQKoivQ9d4JuFB+VC1nwRVSU",
-	"06Op1YH51DI24JzhrsCSOjPErjF3M4U7TcwgeEa+51+R/unT5yR2uzywuzE2Uo4zqmYsPoJmvsJzWBMr",
-	"W6w0s0K35LF463iN/VHd/9aY5Q8iW0cEPMUssjO9ogt2xQ3783f045FdWHz7OGw+JfZ4j8jbH+1/Lt5f",
-	"fmvp7OtX3716/wpTrhK5YPViXq6E42/Sj69YcvyamWR+bLs8A9Y+xl9jEP0Uk7fsTsQ/4HN7Jvh4G9sy",
-	"D5n9uZPMiVbTsWK/QM5nPCBfgRYGJP4V1TwJZD8uPYAVT6fwPgbQ+mK71tJBTeViSZM5O342GPZcgTfQ",
-	"5vTZyclqtRpQ+Hkg1ezEfatPvntz+eqvV6/gmzLuJVBbLt6+CdAcznrDwXN81R3KvbPe88Fw8Bw8HmYO",
-	"eusJeHudJ2xWqz/mKTcE1b+ILIrKnmEUcVQtqY8vwwpBXQ9tqXhlCRTE4WCE4WGWjVEPcrHWNMuYlTFr",
-	"WEIg+T5g2GLRQrsfKTdn9ocYdR7YPT0SkCmEPxwh+bu03HMSz3maMjEG3yCAQgu4ZbVSpSCIoi2fDjgS",
-	"E2ZWjPmIixl7ogmacIV5A3amtRpJ30hsIkvtLDft0KOIaInU67p3MBP2R01ompJ8OSAxLsafYWG9mhPK",
-	"6knuEhAZyCI7cqSvQly8SeEyWZsLv61w7e2A8QA7sk57x469qUErtwF2A301IhczgtHcfrsDoOGSOmpx",
-	"Bho6D+Kwiu53u4fLwib1TQbwBUWLe3xejaPjYmNl2t111LeWC4Nw3Z1bq1uQcmdPLtG70OLN7+zBALig",
-	"/rQGQfBsOHRx7sYlcji8dbvjJ7+4oMJ2G+SJD2LjwOLaNEkt4QMTuDcHVkyd4hDqWi6GevIVTb3TDT55",
-	"uv+TH4WV41Lxv7MUP3q+/6PXUk1AcASR/G26Yh+XIPhBG0FvgQcK7P0o+JSzFGrRCHPsJ0+mzEVZQhmh",
-	"n6vc9SHq1ZpF1qZ1DYDgg75OaLrg4iQ4b5Z5jUyHIuIeI9lX+aC6MLXDRs6w6nRMUolWZVTEh84UtcKM",
-	"Gz0Sviw4xlehFoTmDVTjtkctlLwEY9KJy6K+iFWY+/HP7u8P8AAO7ZGIEYwmpYaOU64QksaPbfDLysQ+",
-	"mAF1NIhgPYpQGU+8bIceqJELbg+ZNZp2dtUglGayDoxv8HugeptJmtrxnjkfiOs1LpQEdEKuiOFWITAj",
-	"AQlM5KKYWag5ckAUS1ipK0pB4qDse6EoruZr0rdq10h4DbFS+tuahwGkH0uL/rjGk4/CMq+oHhA4vx20",
-	"AZ5B5Yid0b9U7IZbK1gKGL1LeoLzGb0ZcBhjSlpl0yRCTowEvnfmh+R/AMVrKbkwZHN7CTVEz6liKWTq",
-	"WYFgx6OYXfWR6F+9+ebbH98e1R1wb7ATVxG/xAz4SqbrOxNiG/X2ncipOhONytnv9yhI3RigiHrpdd4W",
-	"qGGxHmvnMmcibuI+fh5i1pEHIP/imvznT+9D+erF4w7R6oUfOvxqZKsTiyBiXT3qDeQxcM3BFrxKn714",
-	"8fRLKAyMlZQgDVWjc8coy20pubZGfn+yJvE1T628hN3TOmcqQrPTnhVWTUDVGuSqSzwdbPEI0u1nwyJ+",
-	"DLt55IaplCfWKOB67I4orglcq4ALl5IJLaVp36cFg0Un0JFx9Hkw0ddqfaxyUWWiwinphAr6Ge+CtcBM",
-	"bLZB4WeiKNfWDAqP6ye6sCH7iBcRBMnGhd8A8BwE05ospbUyo5GIS9/+OFV8agr4L7i3mkmfFQm4XkZi",
-	"SaAisTYiMRT0GadKLp2zOIZLg3H43DXpcgw8oqh9DVBDpEI9OMjyst9pDPIHzcrMFdOABQ5dUvQrcTHb",
-	"bBwTBWCUii3hOttqMmg1j5M55WI8UeBfHokiAhQFCE8csPqUixSlFlre8BnBz44G5AfB0Ka334F6kubL",
-	"8TVbAyMBaEYfA8giQpNrIVcZS2eYZaR5ZjXa9AidpQ4lg5FJvlha3WJAXnvjO5GLCRfsnMRgf7lLBrCe",
-	"YjIBlMxiAjgcMLZlAo2m8Dq6Xv2jwUhYlat0xbnkPOR6RE2WudE8ZZhrL/JFBD4j5/EsAGDRC4AupZGI",
-	"wdEWF98+HQyeDYeNZjnSeTuj3B7krY1iaBkUhYcxi+/eaH+0tA+wtIGeWtjZ8N7ncXJZPqv3OwbnlDtw",
-	"dhnX9o3QsoYvTn7j6e/BOVVl8W8Ycnjvvre8ScGBQf7Bt/l0eLr/i79K89qK+Tuki+LoOpwOtuT2Hgnw",
-	"5uve7x82iOfEQWs0Kjt4PV561/1tF55zfVSCIn+AptVzNipO2Yjkovj3SCimZQYlDFOu7exYeoQ+gdVc",
-	"kgWFY4/0PcpvRGrBgtElsx8vOCiyiOB51J3Y5yQWUB8aoutAadAMIQ6ccyKoHm2HugR/twLsUyVzqI9o",
-	"ygS+F8OhL/hV6yrwHPmtW/T7Zkzfzy7+fKILeJVHTq3j1AtRLFTlksldr9xSmN8FE58FPAcugO4tRg1+",
-	"A9SeyX/9n/9bYewBxghYNrbWzsDXIAtvl4lH/0EfEBel/xCeOHOIirW77IKnUJ204FZr9Tj3LBoARhWl",
-	"R6usdVGOrjz07t7JAG1fwMVT4GL4/ZOesIF7rSTQfzVmPh1+uf+DS0eGd8n9JV1B7V3kh4NP7pBTNxW5",
-	"M3cW3gsLNxvAwNzFMUz6xo5a0OyokclHYgeXkw0m99czXBeg0/70t6MoOq5j6q/xx0eGfmTou3MlIk2B",
-	"K/GmWHD0qq6kMnPgcTEjUhzC4HCtuM3ajuQ/BWsX3PZH4ux3+OIjZz9y9p1xtqOpCmcfppgjr24xsWOr",
-	"+1GxpaqysWXdgo/Bf1i4nPt+9BFxIDzT3OSKnWEZvdPhsOBj98nReemhdo0SlQtNMGq88Lr/IieVeGUk",
-	"WiNHAkd5kN6/KTeKIMc6wXCFo3t4wfCQ14SPguKTCgpHY4E+v8l8uAfIdRTuWm6rC1jr1aUtNTps4U7G",
-	"vvgK32t1MVNEQZakt5nt3/KSIilD9jfvZfaVbmgcmlRjeLkumDPXkD624b+zT8Dr14t6RaZLhwBOL5u2",
-	"+z1sEkV7zUvStMhbnlSIQ4bUBc/eXONNXv/d60vy/PnzL4+actoOv5CqHUZR6a79CD6TS6ySAfffZCFD",
-	"f043WZX4+8b7LIjA3iUfi9D5bfF4xj4upTJ7biTg3WrIvAuWrw4rIvmSGEmeDofRcDgkSq70gFxe/Y0k",
-	"LMtcohcdCb2EoMI5Y9YMzLMU6gBQyL2UapFnlPQBhw9CIiE/789xROJ/t/85tv/5H3FEDJ3ApTxVitMZ",
-	"GwlUpjALYKnYlH/0wY+U/JpLwwbkr5BNACktGBuB84/L2EYMZq3Tll7Bq49nxuOZ8S93ZtS15r4NmyuE",
-	"W+8XxMotCunrm16ED2sI4bYnSCt4hpIv60ugsY/mxA6z0vLmSGtthE9y7jzb/9Fbul4wYd55S+pTnlco",
-	"GysnlpXnVvRLRf7z6oe/NhxZTu4eO7nrjysnl3v7TjX3WnCuAdyl2pXWFoSD+gt2zNfyhjnE9/qLaI93",
-	"AcFwfcjRHInYRdXgWF2Evq9zEUeQqTqXuSKTdVFkPyKrOU/mhGZaYjyjy30rKo7Whes566hwKOA4uHZx",
-	"eS5wHnwoGPjv/IQ3Ls9jJCDgeEBi96S4fAfclKAGs8tXzu27HnehsqA+HWQkfOMEUvgXcMPvwkMBMAiV",
-	"BIA6T6RKm27nbfNviu26bzWz6KmoZlgfTG9JIaSAz0PhLCCow9jPFdXhevjcb6i1Zn+DouV3oItuklhz",
-	"aP07ZucGZUtYqZo+0eTb7y8uScbFNYwwKSPwNZ8JlgKmAD6GnJRzopiVHDogfcdR2m4hFIECzOum+PpP",
-	"Rb0eEH5nmPvnQbO4EZtUewA9OqpzFOnBZpqp8CclxYx4wC3MyVjBMw+cpl2iWIlQcTp86h3I8Df4ucgP",
-	"gugcwIBGwpWscDAK9pTQzBHojvz7qVQeRUcD6spXKjeszDfTmVyxlJgVT9gZ4pp7UJg0VUxryLo2ak3o",
-	"BMrguzRutSYviGaJFKk9REAdpmSSQ2T1lDwdkv7psy9DGPUB+5gwlrI0djbbO2bU+vjCfhofoegALyCY",
-	"ESORScujdvzPh74np3e/IIldhSQHh6HHcYgIwNQXRiFMZporzN7Gl0bCmaAvHHy7Jn1Yy9NnXx4NyIvh",
-	"c1eUJUj7s6dprtdkTjXYty5Chs/EMRe6NqAb6OOePOa5mUP7n8pfXvbfnFJzhVIVuQ3xWmAgV8wc78J7",
-	"qiPkBgyobWCJDVSJimmypck/pAB81sK1/l7K76nwuVJQv+RFG8HpEFF/FPSG8swDWN9Ogjqso97Zzx+q",
-	"SryrbkgL2QZM64Uaou/ZQ1JXhayZo4wt3QFIpaE8lZiN3HSs38hr5pnSwR0hEtZUMT13vRb4C0gi5yUU",
-	"oIfZQW+PWDu1fRGiMA3q2NgOa4uZTmsqSiDBy9x0oPjLjFG1T4L/gej4k1mPLhs5cYllboXqiawpIR4D",
-	"kjXLpsFBjsiITRH737PePQvS7/cm7yL0yeehsL0DB21lqzng55j1nez1Sfma3rnv67fBi/dOAkFn+6gh",
-	"F4HPIZhN4YYAanmiAYn5M7kLeR/OmwG6ktUKg9W5C+KZ0jMmlMSy4A153QAUrAkF5IcAykpa5SVRzBT4",
-	"tA7QqK8ZzVhKKJQRNkfOXYMxH5DiGUuztC2dnZzEZKnkDbfjtJzx47s3A/L96wvEAcKbc5GtnYYcQmPa",
-	"sTvfzGAkfgIQusqHEcGpAe7czFr2Afpc7VUHvP7964t7Z47XF9jXPsZw62skQHMQLowEY6KyCXS5/MOH",
-	"bXyaKIyv2IwL8v6H92+RFBZMmDvimn0um/eFg8VZutM8q7pYgUiBsyzVopmI5PlsOHToJUwEYLYjoVgi",
-	"wUZNZGoNQz2XK1c/GYFYvqOWS8JuEHqriEJxBOXM9GfD08FIXEBzGyCJCfJdAPMY6pQ1zINuCc8892Mg",
-	"fv/64pNiL7gxvHPbcGl3oY51nRgScuXW/ZxcM7a0MlIzUt1FYN1a5RtOALczgN3wr8blh1qQdyQdoLSP",
-	"QrQEPClY6hnE3Z/7OEO7DXcgOLxJeYYWZ7P0cIjB6JFxDoKKLkSYSPWAODPZe5c0mdMbRoQsjdf+6RCv",
-	"TqvcegkDeOvrQNwPy/rmsbNOPHtaj4oPU3KlSh/PvHqqRmdGRW321HAXJFzqn2eKzbg2lczeLaOjYgW4",
-	"1+9RQtd0t0/H8rP4fMyKOrTwAhutqH8DN0plAZy7MDecX2uH3KNQ2CDwfhGo8+3Um7eKaav3QuqMA5tb",
-	"0TI3JNcANlh61VZzmbGR8CIUL7Jdw4A0lZaAOXA/4dzfRxV9zGo85B2OyvYNCMUjwT4a5rFjXA9PNKET",
-	"LbPcMJIymmZcsPrcFGjsvR3IPepLrps/skv9AvEEYUeWlD+sS+he/MnvJALSbdAx4u6ACY1lMNAoDl/B",
-	"+bd1MQcF8Yuq682IUg5piDigoQGJHThOXCDsmrB+u33T2hEu8NG+TPrcAAZ1hEb8TMl8+aQsvAAgT8cr",
-	"ngLOuT46JzFAuHMxG2PERexgiBHiHH5cwz0U/Ip3gYC0JcyA3BK9iKfRSNRBGJFuCEavyrVtjWIEVfza",
-	"MUnRfBGf0RTwV9Rzrw32g/qXLWPc7hAWCWjgriCWErlkBywcfFYTUoiHO0gI7i6uEZFMV7XmJ5rwtCm6",
-	"sCiLjgUYbz3JDY74l491L7apRaR7wWmfUbR7OenmWPdAvO/QuYq3StiPWh3rQhP0okKda4ToCUcBIlas",
-	"CbDjGZ4TsQek94dGRGJg/Xgk3C9eEtif4CSIoXSKJoJxa8fuFOjQl4+mw6I/PCV9qfzVpv2TG4RkFhKr",
-	"skBwBXH1zwn0D0cAh4r/DuDDPllSbUYCbnElSTmcL/70gckWjcROysbnkIWIg0tzJH5G5JKJcsfqFTsg",
-	"xoLq70m5K9rvpNo9vfv+m4yqJRNQJqRcrEdrvf5u0JfcKZcK8TEBkzMA36RI4R5REywbVLluJyo8/VQ1",
-	"ygKds1mjBFutRPHsU3L55soO7+r9m2/IhIlkvqDqOiJ/fXP1nly9JV8Mh8cvnlf/fvofTyPy9vIN+frq",
-	"KkIF8OrdNxg1FdMsi4/KciwYmWhXB2vIL+hyiQVfuME0ZWmgHBWUqyHLjBp7oo7ElC54th6QN0aT2EHg",
-	"QjRnXAzfCyswEFdzVp8LYyX2ZbFIr8s1uscDtOgFChg3sFu5XZ+PF6Occ0kPxMgICWZuTRCDRoyrjOl5",
-	"pCjN38QeRW0VxxZluZudebWXwXtdMbecJtZeubtPna2cSKXC6U7lLVikR5C3ZnXv6urbSvmkPt43uDpK",
-	"rvKVyZVg6VFIsyEN7qDc8rU9SuBbBXePiMEOmYNUaaxshoWBrTwvg3uXc0U1WNIzqiZ2y7m2+tzROQkm",
-	"MBLu4h848OLV1fGzFy+Pv7n8PnIQxoizxhVRcoUyvjrlOpmL4QclSXZmraBc31/Y+gdXkM9x0N2rZuVI",
-	"qxXSH1hDK4exi39xiOkj6sMd3b0g61Cxwec7OTmogggVXR19tmLyAP4haLfA7E1ZxgzbPq2+hucVntp/",
-	"/4YfpY/SvR7zC1aH0La7vndr3d79HjVere3av+EDCxKIVShLwvZRrls73p0PR490U0s33wAYMLszsrkF",
-	"5CtUScS641Vaw9L/G+R2nycndviJrq0eCf6PdagiMdyhZN1xaJ4lmRS3R1/b0GBtm/+UCqwd+B9af8UQ",
-	"ueX6kdfuKiRuua5wmjXZ8NYaXPSuiDjGyKHIS5TUPql/xRV7CF035RpDKE8SnqrmcJIrQ5U1TcmEJtcz",
-	"BTaoTqhwuEpqXWSDyimJbVsx1CiEHOmY9N2qkmfPjs4IJe8v345EIoVgiSluva2mP6FCMBX5GrWAkTgg",
-	"76iYMU2g4LQiZk4xB6QYPLQ15bMcZcUTTeIF/Ti2wxjD3UwMlrliU4hr6UO17eLrgbLNb5S03sY6tCtw",
-	"+ebrd1/77/7w4iccbCfh8+zOxlD0f5XQxisOS0gR+TVn+WMsYhMKouU1Kz4MXBEAxcKlmmUaV2kzlBcF",
-	"cR8oLcBxWysnfoM6YntK2Wzyyb2pmK3pqyJlfGnSKcoxSaZUPVpVtYT3VsmZKoOsdJ65GuQFLdrV3UF6",
-	"ey8GukpRu9NFYY0auvS38e5A+t0F1zLVXRn1XW0FxFyI4rwznsCQmPpv3t6cEqnIm7c3L0ukrSU18wA3",
-	"Db/tbUrihoik0xdRb8FFEaBUi5C1L+UM4s4wIqFh7FF5QQhgTNxnt4A3e+BK5dspxB6UqCz4gS0OyOnw",
-	"NEAvtm2nPIVAgyl3HOjehcAAV01wE5gcNwyhyX3QHKSTcw3Xi8JDYTBxw5UUkI5UG0SALXkxwdJv7TL9",
-	"wQ/u6mj9HHbiot+duYBd7jYUrBZrt+TRWLijuiVpCtCVVoCU55PnLS5umMCaT/d3wG+hHW9eT8aAgAev",
-	"HWujGF3E9hwAsVJUSMWEEh2VqjlCLgRV6T0e6Uj8IidkGR4vDhSNQDwEYobOAdRzIYU0UrgK7FwkilGI",
-	"TIohwEgxb0q4yuffUW2OAcvv+M3XsV1HxRLGb1gJPeULqHisOcXINVs6CUkUs4zEpSArLlK5Og+qnvLU",
-	"SiGZpaUpQg0ExNp2nfcKI+Kh3CzUKbP7ibXNcO0IwJPqkXDpUbFimpkYZw3FUrO1x8ELcpUWdA311GG8",
-	"mgkTkanMMrmyi+EWfyRqc73Pw94h2r7EhPMvFglSDqYD35NqJDJpLdMYcvC4WcPRHQ/IVw44yGPTJVRY",
-	"Ua+ZIQ7iwlqBsBNXALIZjUSQcssc0I/hybWdPWQQuMxkhy/rf+JCGztxUD0mjCrmxujSLhf2CCAZFwha",
-	"ZP9Au/RpgUJk6QCSB5dKfuS+RG+SSe0D6XB16q0/+0sTbOvGmSsXC3qsmX3JQFjNkic6pMLCHKZZ1ojG",
-	"iZ9VwlqX1Bim7Lv/u+957h8Fq/0jZLN//CIn+h/IUf+A8r7/COvj6aN+dOsmjv70b20ASd8j04RQicjc",
-	"bjnSCmlaHRMwsSBNHUtEw/IgQZXrU2HypmX6eXj85YffnkZPv/y91VivALPGQa5siBEcAIZ1IgSWQyTe",
-	"pvqmPbWTH8PkNyO92495f7zKlqQ+ALTUsUIoiznEfJ0RrNkoXMnGiMTws39uW/clH61Ql4KROKWGnsXI",
-	"nnOZpVzMRsL+8p9XP/yVyMkvXniX8awuwKyPw0TZmbKEL2jmx5NGCHOGZt2rkYix+n0MrBOTvu1BTkns",
-	"Cd0OtqB1+0dI7vZvS/H2/0j0sauareNoJOIK7cdH9pGda0z6liDYR7pYZgzjerF4xtilV252NIDhQ5ul",
-	"DwoiBpnBt3+Rk4E/GYvhDLB8J0ywyDjp5zksw8RKvOCQwhVKpEiYEpoICQe1/dRXtQYYzxITOCJxFR46",
-	"Holi7b0+gclcsJsx6VNR7BxkobhtS9mSwb4TXJ+jAbnw59tI4MD6QsL2RsS2ReLfRj0MMh71zsioNxgM",
-	"Rr3f4yOo5m0FNaT/w+T8eV1U3CjSCqyMgdgfSTIpZhgMQ7lg6RlRLJM0HQmscqIopAPD4a1YtrZjLRbN",
-	"8TQeq3boTi7hUwow5BI8BiMxYXNu7SZ79sMSOMVNz3OjSYoJPhqOGCvlqnrKpnyxx86/cMRhmeP1Ww/P",
-	"74vcWrM/f7BS2GkeHggLH8J+vAcFAB59qAaB3bAAKfgKVv74ylLXKwe4HATz4sG9M88y0GxCldhpILuw",
-	"xxCOhRJ8ExEGNnEJEbo+UH00SsZvXhW6zn/H7/88GAzikaCh4hdVYBqfhBoV1uB0XfsUT0w7QGJUDExB",
-	"y7pW5gK5J6w5QOxVsOr3GfgedNNwBuGkPo843IsAnsTvpt1zSyQoM92JfGuqLuLa9xYkr+Ze3HdaUyN8",
-	"+j9N4sOnK04erNEdJDsdVuN4g7DO6HKp5J1XUfTpMFDkGHtIfRliVASU1cedHe7ecLGyciUKoMf+6fA5",
-	"IKab+d8H5YKMUyZ4iUDraqGhbhKTeCpzNWZrZvU/8CVALz4SN2N6MBJvQpBeRYXGAh7OHHWOPfSboNKA",
-	"XnVvH0G2ilW1p5RnsdUxUAeKcX3t2Po0qDPmKqbLLMuXGxnEmMahjyKiJdGJVAg1bKetx3IaF2n5PnNf",
-	"2KNDM2bNLkjbunWB6Lriz7gnD5bY9TVLABPtoaOf2gu2x/px9+lbdSKAbmfSWcstV8Ty89FtBKeXdHXn",
-	"65li1kS6RymIHdRKQSEN2MxpkwT0DtMdcu6cGAmvpYquID+MCuTwJVNaCte/3pAZmIFWFRptJcQ7aPFR",
-	"QDwKiIdJHAUfxqeTDzfy+s7L1DrNyAkI20MhH/AKn/uEeZYSVDGcxuEAPoNSAyMRqjH9XGR4YYNcXK4W",
-	"F65qAOg4YL4ujpr0CO+LaS8T7CQeZcKjTHgYmWCpDUIlPCfdkYkFzA6CAFT0MFPcKCbSnVWn4JMn2un1",
-	"4B8IE6/70lkjYF1oV1nbYJ0LhwZ0ZB9g5ERK5HQk4Me4qD1FJjn6HuAqDmrSBeGbz4ckpWtN6EweWb2g",
-	"KHLtXxBydRSNhMzSEn8DHVQ4ZAzDTKRK7ZLarrHKhh3S2t1gnhfFoFzzYOKMBBbZkhyvIuAuyU7QtdzH",
-	"PHTwp+HSgsVTGDloBXEfbJvRmcZmXY0pcmHIwhplT4fDIXajAbMVQu0EY3A2LKRCfFdyWg909A0zr23v",
-	"ZXL7e9jWrmZ1kayOcFNtEpqhoyuoItj27R+h4l/bt984IrnnnOmNlWsEdFb8c0Iw97xfCgyC7M4XzEHN",
-	"WP6pVtGHj3YmcxStBS5CL5ngrgL8hycTxeh1KleiUT6BPx7lzmRNFlJwIwH0DI/0HYxSdvNV0cu90ldd",
-	"h40pEflnUzM4XBiC4GvF/DuQFBZ33SInfwfbkoCUPRzohGfcrM9JDEJ7vFRywtKYeIheeFlIAs8hVgg+",
-	"YylZI5hLPcl954dyn2AjlY4eqasHC1JGihUC5S5oS7GECXPsAqAaKexdGb6clcSGN3PLJaOKpaQfg9Iy",
-	"1oyJ+CjyEMmOH0aiH1fv9o8QBu+GKcs1/dj/s3yhikZ25oAb5ZRIwUaior95LQrxeqJKKWGvi9EiUNd5",
-	"cf1rrhQnN7vUknewUpduoe5CKbnbUsb7BoBc1RLh5UL/ML1fXaVmTZtYHX/+XOr0JBB+gnMGnCnHehSS",
-	"3MorirvgftDzG5n+B28TeV9kkMSAVzKFLCB95MrQqIpIlSnPRiJeUsDFG08V+kRi8mfAdiEnpA///3eo",
-	"JngUkSEGrfhsNvsjBrXb31l6PhKFE8YPq29/0lUYs8KzgmUl9JEDueHoh7VdCtfo+UjEYBGN2Q3Nchet",
-	"5E9MnLC7cIKxRvBVRPQ1Xy5ZGhFm9zMqnENHA/IT+oi9tCkutyh4kbSRMkWjkpoSc/Ydow4R2l9NQXjt",
-	"kilM9xoJsMashqEDNMKZkqsgEAxIZIc4u0oQ+fPebasHEiU4n8Y0JqnYZ23wuBW4vcgwcnls6Z6L2TFo",
-	"AS210jrwvBZCw3k3UABl65FAngN3A8a29Q1n0APIIZ4enbtO3SgJREtars/Y1EAZQeDLQgmAgKFGdtzB",
-	"Qu/l8jX28S0sxAMw0x/yFN9chwYmhF35fJiwSoSW/IFogfLvmhERTbBReW/NbFt8Gij7AEgJ7DgSBT+S",
-	"ZnbEaAzLjsjsJTtiSxWOHImfqnr5bTkS5vzIkW4dmqqO5J9VJcMqHbrIZSBdJ5puw5QAjLsbm/MbfOWf",
-	"GpbTSniYRxMSbInGiSvyGHrYDMQJGotfppL4UK1qnQJej/cDAcmwU3/0nN2CpHDMDw3yU3T/iE35YNiU",
-	"AeU3EP6ts3KRrVqiUHo+eQSgvCMAynJ/z8FVgSqkNnQdFVfUdCcB7Njl/aiUDfs5fBihYXUNN7VHKmmA",
-	"m2whAu4c/qQNwGRJOfd40GFXDx0g9XnS7KeLgwLUFakILvSE3ZLm68+2kwWztnoLw+N79+I/vfnRvh7A",
-	"P4PH6VMJ4dJFBbgQDy+IGwj55DeXob1TbXvHFvKGBXTdSnnzc8a62MZH6mJNmz4kxHtMJQAkkeYRMbqB",
-	"euh1Ic+sLucysG4n2g4hI3+NXkUJK4sLNqOE7audZzWFvEagXqTpbegupLlH4qoHzssL/bDKoQt5w8XM",
-	"smc19v3ork7TswXl9pSiIrlrAOYrZ5V8H/TwB3fMBEP9RDDojyrrQ6qs73MlvCrwRJOAF8hCQkFdq87K",
-	"6fQcAA7trjIAZ6JZVlr59+XQmTOamXnjJddbmWUIGTaVqgiWG5ALl6j7wqXsYQS/nT1h4oZlUPPRY7+k",
-	"1NAJ1RCnngsXSJnVh+B+i+O5T+qHHvYhCvpCsnbIB7PCizZUfYU9/SjoDeWZXZj7q1/NAEdzNWcOb6ac",
-	"Z0IF4nP4dMwKxeG9THPB6tYhC9wVoUJQN0CvumZrzczxks64oIalZ+TFEKv8WXtjsi5uU/vUJUQ8Gw6P",
-	"zkcCEXFILNhHM8Yy0PGAxAGDxWTqamN7QJ3pFAKKHev1fWrKE1f8WiqsUOqY9aipUmBDZEJtVeASELSp",
-	"wPPL09Y1hg2d3UErh5Z23vDiU82OudAMcr1uLC1RBYk9BTwq4C4uM7omYLZTkZI3bwts1gZMsl8bC2G/",
-	"eFnBnX3aesKLinqwhTw2kTJjANccPRru/zoFmHcdnB2uADeXsywaXKIABxAbAcNjKb0vBw3ARv8M0L92",
-	"jJ+02t0++N9/lrvEP8DV4L3pkIhv7j1MYemdM8W0zGpBd+7RwVDLuA4nGkoyow5guzuG4idpWBfFeV2w",
-	"NjPLNEPeBhXIKyPnACAosxzACTUAnyG8ZPjcw1doukY82gH5qwfocaVWBjWJ5bBijvHupbLQY3mtz8Py",
-	"rK70D0smfqImmZOVzLOU5Jq5NE1XhlykZDVf31uVnzKqa1Ng7PYP3b+g2PIpWeZ7dCndMUj/I0D/nTuV",
-	"nO3a7FO6jyO/wYP/Nn9km0e2eWSbLppyiUpwMufaSLXeCbfix72BZRDg7ehqcu+2d63M6X0xjEbCu9Re",
-	"DEuf2zmp86zt9IV9X4zoWzeNVr6xDHwp4aFd7POLYdRb0I98kS/sH0Nw/OBfpdvHbt+MqVZ+m4dyx2wt",
-	"RTvfTLCFj/eXtbxbLixxvIIxFpuWbckd9xRnYXe5iLVwHN0qHtb5ex7DYW9ZelBOzXFaiYnta2Y0wWfp",
-	"mJrzapEuD1mrWK7pJGNHdxAdW92xsqIDRMHkWUYAKorQEAskFziwMIMUp2W/+jtTUrvPoMoD+f/Z+97l",
-	"tnFsz1dBdW1VpHtlxZ3O3Kqx69aWO5OZZKe7k40zt3er2WtCJCRhRAEaALSi7dsPsO+xT7ZPsoVzDkhQ",
-	"ImXJkexkrE+JJQoAgfMf5/yO+CRtO2xIe+iwTcZWdWn73BscW0j+CeA9n6LlcyAeeANF6rCLeP9a4Zh4",
-	"L36Tvr6kZOBKDB4nWv2oHeZPBv2jdJCfl87LdeopCW1fPit5qdbqER7iLqZ5E9MDID14NsWqXT1ugiMS",
-	"9oX/qr7l7g/YaJUoKvONOmAGReEC8AI0ctHzRemtesjc6m0AgVQ4IIlqAIGkA9RRW8FA+msV/dTdhnBT",
-	"VJ6osCZsDbJqrywe4BZEiKvQhRMeWRidl5nIAcYZwOcTJW5lDn35EDoRNGHUTBXKTZ//5v+Bv8PjKaYv",
-	"2CHDKmN7wVLESILGRgEGKe0odIZwe33UD4bg0QVYBCtvqOxtYgeBpK7xR5234GEPdh+2LMR1+NE+TtbO",
-	"1+jHNjSiI90ijZ/ZQNcnc6OjGUxjm+DaoBZfA6b0EoDBHGSPLritcQXi24T6MPZBgLx3HnyrFN8B1TbI",
-	"coQoWge1bcDVsh3QahO1J1wti9FqL3CKCmY2NAxNlLdl/GqksyzlLj0gYmyTdU6AsU8XMPbRJc5e8LKP",
-	"KmFqsNKLbCqy2YEh9N8bPRK2CmwwNzW6nEyj3j5TIwQr+EoYG1qGLjS06e19fPWehV5/HJs6J2rElRJm",
-	"0OgCl7NCT6QasIWRt7IQE9GnTvuZNrmNbMAhu2LwnozbmcjZcioLkaiqGQeEPSiXAtY3RaAeZQdMYkO4",
-	"hdGZ91l70VIX+Jq86unNuEuUVpnoD9iSe2FXLrzs/LbuZeepQTr/oZfK1HJI0VDQ1p3aYI5Ku0rB6k1U",
-	"MEBH2KDXyaLwq1NeRtZQ9n7G+k39bxJFjUzGUkkL6Y6eJvElqlTnCkAO0b4HoXF8aHYiVG77IIYTZYQz",
-	"K/Bf/nD+HUspJXdY1hnBKXVmCn1R4JBT1kvDfKkfP4W3SfvUU6nqhiQWIQVFAB6nt9MXC5G3ttzz74ni",
-	"v6bnz7zIO7a0rRcKq0djuEvq4okTCT91L/zREtTrlPRSeUEeIz0jqym93BbVb17FVQGee7n4VdPbC1Oq",
-	"A0ttok4beudjbZ9XZNfXb7AhcHh5rQYAJUatR/sDlnmRiK2MLCWgJUoqzGyB562DJmrSUdxvIUlFvLsO",
-	"7W+1iqYesj+cvyBhGJVipFGnXlghiTjgFASw1oYpHacThUqVXhA0UP5xgy2ILV9ZP+aqfxnNOBOrm7m0",
-	"c+6yacqaMy6MsNg7lc1E6L5C7ewFc6a0TkC/UNEm0GUhqgYwdav/KJMPFE9rH5dSQUQ6/OiLlnV+pddA",
-	"B2/VWHejeAPZiDwkLUYkcxJ55y92eve/cCeWfHVgUQekWBPompCLm3IfXsxFvWF28H71MgL89SZbXRbT",
-	"bOp4tpSQOiFqu67CJsfyG0IHp2gcdGB6GWUeYiiwMpjg0gs6WPPqSm9b7sHr+rV2uhDbM7RWDR9H176m",
-	"MFj1Au/55I4khPq8T15pZ0ZtvUlIuMDKVRJtnH3zSL1vB519wdGFa2ssR9VBDLLhL5nVc+FNkTUtXPdy",
-	"pDaNGy3lUmrviN0X05AAD4nx4tNCGmGhzz+2XcItuGx8lah5acHyoKKacelKg7VjflapWFo78MNqBTdz",
-	"/ukm5yubst53//aH+EplmKiX5+fxDQSYRiSCYPfVhOFaB357OAogp7WX1Y4rL5UW0lsUhnGVqFLNlBeQ",
-	"KV1DpGiTgEVTb682Ld26Gi4x3gsp7PsEBwDSr91Qwc1viLwjXqNWczxS3c+djec2iPh0p3oojCUMUTQQ",
-	"/yHVqiZXaTfyrvaXcIGummYKVOXMxGq7leJ9BHIK/IoQJbm0KCe8DZLL8VjAXSw8uuZmeNtYqkwkqpcS",
-	"IaX9i8gVQ0RblhXaijzk8iiGLFkzNrhe2jA/qnfy/Iq2GSt/9e91ZAfhr2LVBSNLO3dS79vRm55Z8M6B",
-	"YHC7HhjBqY0djtS//oNYFDyjqEHgKPDAI+e5ykKoVJsSFJIcSzURZmHoemoib4VKVM/qBrtkWo2lmVsm",
-	"PvHMFciQxJgU8YGEg0qLKl3N5R+bwoWXN7ei+bY0cyc+OKJ+/KtY0VyPmGq0A6tHsWxsf3NSkwcSFp5X",
-	"GkwR5MWhUo9q1gf1cmDGx3rYTy5Sesj/eMcMVZltqtOyHjy2pnYnXKp+azWr2KL5WpKf/6zNRDsn1ElJ",
-	"tfet02YiHIugS+6notppLg5BXVAg8eAhcYpqL3g24xNhBwGFxg5YIa0TcAe30MbZgScugxEnRBQbsDnk",
-	"ZQzYTBglikGijBhp7ap3HbDMSCczXrCxLCD1eipwCCXcUpsZg3yNMag9qUCZeX1PgfdBoiisDrkW1Ddv",
-	"wAyXFn5Q7xATtyLkiMD1HxmdGc1nhCuNor6+Siyp9yiDc4VLWsguaVxAtGao0Z5B6UEcJPySg9XxQq9d",
-	"Bc3bGXFsbCwWNkW6Czfg5OY9ZgSbqDCACEbH9aCBbEgJPbBQ+u+lKCHtAJJTI9v3Ikp0Yz2l2Ujnqz4l",
-	"w0Lrk7YOQNp4c1WgOMurOJFNsfk4TGJKVQFXjng28/LNO68WhlsYPTF8jneFJKESRSKqKtGTZJs3cmVl",
-	"/nsa8g2g1ZB1RvA56zm9kBlL4bH0IlHwv+E//Kvn6QC/GFrHjYv+hoUIa6sPMO9B5Gl/yLAJEmRD4IQY",
-	"xnpm2aLgbqzNnHllpXSVNAJ3dzCOVDfV2KyHrxFyFjDbN+2HrJLKCJny6pBw3eB9Y9rGJesO8ykWYnbV",
-	"MSUKfgqJ1m0y99pvBNy4ZVx96bXMfo2RI7LpeLw46FTdLQG5GtDJnByNA9W7eWKnqzIws8ntiDLjNtqf",
-	"oYi8X9Gy/+2F+CSysk32wo3ymVRj3Rmfe3n+cu1yH4Afkf20AR7G7AKhqsvQLT2y1269H/1+/Z//Vv1Q",
-	"KGzcCevuyEfYZjUcL8IWz/UcrfitYP+xMfsaH9/ptrlGqtkLabEVSdJPe5PpXOx8eb2x6lf+14crEGkW",
-	"hxy283bbaBCHP0Yf7y/qxn6T1na4uofnnga449tND7z74v0eQmVDPoAz2myhcC/FFyrtltxGQrFL7W36",
-	"z1+Cs44RjJO+26LvWgIZrUgVD6DvGlgVhcyEsqJTz/1FuB/okSNSGk0BRHZXqTSt+KsgukOC9lEVcXh9",
-	"J4UZUFYdxBXHgrvSNE3+cLpbCIkeicSc0k6O6Rzt82zKlRLFdkvop+gnr8IPvur2Ry1vtDuoctizJ4Sr",
-	"HBNN9f6sR/CdkNuFoJ4Y/hZ5A2+lQXLbqDV+8E5QZloGFjYuxWiq9WzAOLsueDY782/KnRwVgkmVaQgQ",
-	"0UOY0sWuf/z4ns25LEb605C9dTZR+D5Y1xMetnIClxP0HQXZ4McLbu1SmxyqeqzghcBSJIhhnmlVrC4S",
-	"xalvguUrluIgN1a4dMjelW4E8b+/ffgBmRxGRdh8SImDAv6A2S/MM5soXhR6+TwXagWRRtaL4PILqWZn",
-	"hc54AaPNheM5dzygrwtLSXjj0voTSlSifqa3DC0AWMaNWbH0f5xV2KFn13KiQPhcMPfvSXl+/l1WKvkp",
-	"1GLBJ2Jw+y19NxWf8KO0bnWeqKn45HfpzY9Xr86u31y9+MO/sZlYiTy0Sg+nGbbZE1OKAzocboh/Gb6E",
-	"gCzNMWQfRCbkrTA2UUYQPAKgCwAJGMgqzDTWJmPdFt7T/B0q41jqUqi+paRHzsZiyeZSlU7YQaKsZpxl",
-	"fOHfP69queJiiUXBVx2VVQDF3CJrjpSk0DLTowJ5t735Cc/7vnjebTL486VsdN/SbhnsiHTWReUn4LOD",
-	"9AFuO3zsCEx3IrkovBCUJORzg/Wen00fd/cI3unkzx9aqHyMdMoG4PipG2F3Q2GtxJFEzWHwxZrH/G4u",
-	"HaAhYeWjJ/1CjB3jBZQNppCFOElRTYecx+VUFwITFCclEvOQXSkm5gu3gjtCTcOSwZaymRALMsWcNpCB",
-	"DMMXgpub8JCBZppQCNFiDSBw1aNaA48KlLY/456uEw8Kmfa4JsSFE/YYCY3oX3nf4sX5edXoDEOvVMKE",
-	"/gHjWSYWnqv9p3NhLZ+IC5bq0mV6HlUwy2w6oPolv5nejVn50YbsJ4rmShunIghnZLsD8FHYx1SPfvrt",
-	"0Aj07iH7hTvnZeBJO7bfygPUCIOAL5FPBcnCK2ND6SVVpABdunqXP5/TXFU902S02vjbOY73p/onR4/k",
-	"HQbxrmX1q7vw7+hQ9r2OfajQY3iN3WOP9Uk/1ehjvQPdN4CfY59u4y5UZEbQJwfubPwhjBuTyDdHTOtq",
-	"I8UuTUFLWw2q2gdITDqZaIehc0hGZZxwWL1ZkQteefWrsNlHM9XGQnQjJL51Ym6rKHIegG0yXhTCXAAI",
-	"l1+k9xynukDiYPUioofhe5uoHleMF8I4TLEnOwq6oOVsorEbcgpPAFumfYTTiidGH2/IXvNsmqiMGxOQ",
-	"cPB7QrTwP8fbxEuWAgBO/u/e1Yl9OvwYEC2GiaKnbgANMg2gkI2B6QcSNqbqUvvt+fl533uSK7g1EPmZ",
-	"VH5lsNo5X+Fa3FRIA0vzm95VOhrz5p+FyB9NS+Orbu+hekx96V/+7mQYv5V4HE/ozjhQo1RnfLFoqkm/",
-	"IQdQkDwD8r+wohh3yY2gFXl+YPeuSqh2EYCMgmMmvGnMKpWqyZ3AVxtc9SM3M09MXpp9QJK+Ozzt9xnm",
-	"kxa49+QatXdq4WYGkcOKD1HWhSopPJqjUSAQ3xkvCiDAdloCUQ1U4zXFLVUaLbmhsCHKuSF7B/EDqEF7",
-	"FikPzOtyusym24hrL8LCzfoqCOuQdILVNUAkFHdocC5tx0FIRS+E4gs5DCqn6w7j3UKoq/dv/9v1u58+",
-	"NzjD81xiwv174+dx4JVjq0pSnHr0d5F1xmRoLSzXWQktpesEAEgjHJWyQLjp+9LM5x2myEpIAL745dem",
-	"RpKWxeseMG6Z39FGlQKkg+MhcqXVaq5L2p7Gga34vNjhwP7n1Y8/7HdgYeC4AdmdJ9Dz8/SHT+LE/Kvu",
-	"c2JGF3eEnT7AE0c0Ea/yuVQwy7Ygymss6tOFeEKhE6g09OR3BkB9OctK6/QctqGRS4jHuEW4+geiEAk8",
-	"35IbsA41ArlGrPfy/I/U2SQU/IGGJZywUAOINeE3JMct+V5U2zfv14DTK1DQ3iXEakf8IaMfopeJwX9d",
-	"iAHLpRGAQQLmCEZsAexszKSzifK6/1bPwLWdCWUv6z2D94zyfQieEN6oj6WdwcErLc6MCi5Rax6wH4lN",
-	"DAc8hZfn3yHU2lJa0dpoEa/+PVU/5TyKx4rHVIkXEb/szy51+9y9nCJ/6Nuvvd9AxpoN9hOSFkFEKLGM",
-	"gi+WwOakQegPumneoNxE1aTLuil3wEZirAmcbx1npoWsv+/iI8JYID7qvC6v6P/w9+Ov4GT9BI96Le4X",
-	"8Fq57shrCavLvwbN9dWw9yuk1wZ7P7Ms2nyvKiIuujfvV7ryIoNEvm4PtVuVsD00SUcSKvHRF13QXjPk",
-	"o2atbmXIU67qTrmqd2vNvWvUN5iqbPodm8yEWB3ofEmExIc8fe+XDdhoxWQet46LG/VxxWTO9DhRCLMR",
-	"NZOqHrNpf8DqLnMDlmbciYk28P8AhgEtO8RIcgVN6cpRqVyJvTvMVBTpgIV3L1ZoIHN2K4x/6QtGvzz7",
-	"9oWfC0zlf6SstwRQX0kgsjIfMCddIfDWqNqFAcu4FWdSWQF9pm/FgPGiIJth3tndGwA+jthp9nit6loz",
-	"AOhM9hr2VfhR57DheBvDLrhzwvin/1cPT+4/8bz/0x91v3f2y/nZH3/9116SDPF//X/p/9f/snst9D+6",
-	"tvkFdUsPf3/71RdE+1O4+9aHQDCegjf/vdFLK+5EAUGp+OsdUB+RG1/31nzbKHPeiLj5E/nmyCeOTaK7",
-	"DGG/yNP9Syt1vFOELA4aRDrLjAiwdAN2y43ko4IQ6uR8UYi5UI67Dct2D+rZ26ktyan1ZOfHORt53/aO",
-	"2OF1xtX39Nwxej1U43+tvR6qF7hbWtJ+P6HoJ4CG0Wt3X4ZHyEm7UH2r83YN3fsDCISlrk6FyJw2zJOm",
-	"tzAJTcKmA8ZZCuCWNzLHv7BvSgq1p4nCvyC+gwYojEpZMCkvihQDn/DxZQWxTDFNb94N2RtYiFSJmnPp",
-	"KQ00Rq9OP8G7WWlCkxds+4frJ0sUNpAX/t1XdcpzoqqueaHeQpehH1UJUOtS4evaGzuTi4XIo16laaYV",
-	"1rtnqxSmsGBqIyqeg+bZinHHtMrEZeg/6KAxH0sJuw4DWPi4ULmlFhHCiZz6TFEUFl5hyq1/SuRD9p4A",
-	"6Cgutg0uD/9zA5NEoHiEokef19h4KF1VhMwXRBwC9A23gdXVHSYqo3rAqp7gcEIApAUtR6CLRUVeIRUi",
-	"tLXA3PdEYX5UF8xdJTi+Bpw7WOhe8YAXh5+/yy6BQwawBnMKDWyFtJtztSIBQ5iXyENHg7HbYMJtFm7M",
-	"EcfX11up6WTmdpq5tU6vjd0gmz9Dq98PU26Dvi4yr2WLQyfC1XW+qC6FylmKUxVe4ZGyRA3krX/Sz/i0",
-	"19LYsddp6AQ7YNwmKn3/7roBIUuLT6Ez2yVz6wq2mo8wXY2wujSZGGYkL9JEraG6UgO4GiMLBwRMVzIr",
-	"UC+3wSfAfF8QV0YXXuEa7XQfc5jAMRw19BtCwt2mF7awM3FfJfvvdi4fHtTxHh7qXWVOsFv3WN5aLbUq",
-	"ViQx8K4qB7liKrKX3p0AHBV/MofFfvzafO673W3YySfmbB/Iy67Ydyeb7diKYRvy9clQ226obZhodZTg",
-	"caw1ArVGbPru+0MIqMIzbCEIM94FGH9xy4uSUx+6CvizZxrI+PDSARF/ym9FopRWog9JltADyzqt89oy",
-	"gqFDNGHABA8WLgdgL2+7+THFrcyFyrxjX99dkp21dh/ZuNGs4wq7XG1exvj53lEDlLWX5+ed14YIR4+7",
-	"eoxILY59lyY80i3ifS86vzathpu8w8UbHvRJ+nUWZ9EOIQxsFZqkbgmjVdWF4jFlYOPu73kQLFtzKsJD",
-	"VeZhCYlTJColNQqFhVJioMhmbC7cVOeVd1qvK1G9+nJKfFpw7wtSqxUIavutm3PvflKFZiVvB6GQsnSL",
-	"0rFexhcLkQ8SlTpTqozXgeCsdNWQeGiYvZi5khfMy3Jh8fuwFvqQQe4yVznGpgE7kC5gcU1O6xmWpjWl",
-	"OLY7CLsSiqDg/rJFepIZ4yXR63AGR75orebpMG0qJXNi8DYG/xnKyPCsCw2J4xzvP8YA6OlPXKtwY/1w",
-	"HD7Y/xb2mGGrqzhotRFEqm94arcfrs2cXqCZuP6LRHl7SJcOEFaxgzfqoa54FLsjHBVdD+0RjnpMh+MU",
-	"gzp6DGqjyxR5ep8VjMIKlbNQ2rI9LoUPX4Vnv2qo7ebLdPWujcImzVqeJxVBWXv1qgmzNJjz7YUiyrAG",
-	"Na7T1jbCbJZY3ZHVsFtKegAPwyG9NUhpv22J6E1y+OLvnhurxTd46Hz0tR07JaXfNyl9jb3uZqH9L6DX",
-	"uCtKV1+fYUdY5Q122aESUFrvw+SXxKlQ0khW1VKbGdpZVCoWVYSdTP3WQkDczU3yIRT5Wz0T4NRi5eih",
-	"5PI9KweDOV62CPMf9FKYkHqE6qSwmhUa2hPUr8CcZgHRKNQTUn1UXFbYo6cD4tMcqgKhvwCU0raUImGd",
-	"XQtJf0mC+/wBBXdc3ldJpZM1f1DM272l/mFE+3Nkjz3s/I/4g2PiJLx/C5N0GeGeHIMYOymDTkgF0KdV",
-	"cxUCpQpagbDmEQEEuuP0D26rHy5C8zfrlRfjlqVXdCYIFMi+F9wIw6gDi39lariC2aeWvfn48T37nluZ",
-	"VW4KbY2EjtalFSZRimO/Fbj1Cv1yBkxIQFnyv1lw46KgRq6rHjsI0w5jDlnqXJGyni2zKSz3xcspVtH9",
-	"8ZxSbxOV+jdWvEhBD81LV0JVnfiUFaWVt+KShfhRND+uuZC3wrI/nrOcryzmFsMXz2yiQFf2iIQumr5O",
-	"H3D9lHZ+FkHY0tW33U1hWlj/SJowMP3jOC/N2fOtUmfA7FQv6QpBq0wMqhuDwG0n7XggHC7pDVii/aYE",
-	"o4R7vgzcbKumXnAoD6xAn/8G/97c4S19AKOzi6vucpnw1/mll4UnR+l+JIV7GIjqC/CDwlX+grtpfZMf",
-	"qOmbdSm4Fz44UC0AYz0HkFr7HLuJbL07dVMjLEITSeA6StjFAB8dg8Xuc43mJGwswf1Kf8HJfk0TNRMr",
-	"2x+y60wbavkDzeKesx78+6+AJNz3Ey2EyQBC8wruTZ9ZZv2P8Ga6SmxI1JgXhSf5FL6+yY1e3Cy0BBwm",
-	"bdC/k5gMgrfY2rCRKPQy/GJcaG1uaLp0kCjA9rXxgClKl3EhhHtmByyF/920zIgje9k/lZMplP9IN5Uq",
-	"UY3fLKXK9fJmqkuDy6QVxc+srQshh+3aQLQ6rOzxe1caYdOAxxyKlEJTfqkYZ0YvcaxQEOQflmqSIiZx",
-	"ADQG31oU4/iOWIOfDF3wET/Yi+CRvhW0PVqbREErQXhptIyMXtQ0FKKuOJZ0oeMTwMz1qUIo46rKPbAd",
-	"V89XQFKvkHyP6XxE89zVBDbilE0GeToAv9E2QD5pwF0iOjuj6jy/r5uIfWckkbYJW3iw9ivaokaImoeV",
-	"atIyaFgpchRSeLTQN4VN9bJ/yThmTjBdOitzDIzBT2yVQAY+QaMCbsiu4drWsr+X+UTU7oQSy5CJ4ak6",
-	"hrGCJxGbEa5x4UMUS5W+xiaOscBhTjteWAKf6l9i8R/uIMCBU4mCFYVUArI+VmwpPLMiTLlf2pBdlbl0",
-	"9Bc2+CgwpaRecBuzvS83me0I9n48xQNHvPbhceqjVdP40+BrQp5yD8fe+GDD3kbLJdNKiczJW+lWm/bL",
-	"hqJ4FT1+fHWxOdtdBNU0mUhvPDGtEe8aW2g06JqN7o6lKPwRpP9yY0WWxt34pnrJ9NgJFZlOULBcoWov",
-	"jB6JfMhSJ+dClw6HQK2RKEiDhkdYwVfChCYO2ZSPCnFT8VDqh/KTQY1p5jcrK50X78GYY3NuZrSKxFuN",
-	"6pKlhjtxU8i5dDAAdAbzq4QZbajphRxwbHfMeGY0dWXOitI6YS4TlUYl9jeTQo94kbIFL6HnclFUR9HD",
-	"KznYCDvVS0vbEP8+9ePFvHkBSZQps076oWBl3vSfauOEgmJ7J8ytV2ye31YhsapDB3Xw8RHw3DYnemB9",
-	"1LWCTm20xipPTCFlR5UedyggKgfYUQFdh+KBB6GdquqglXb8TgF6PYJfGFvl6YgnqHWW2sy8tNxMU7qX",
-	"tonIJZcWPOZdjJU/hWePb6msTXUyU3ZKqsAteyDbJA0aEm0LshTQLAEDAy0Ty4wIRCbyNeugMg3CE1JY",
-	"rAvwhJCXBRK99yS9tUDOZ497g6TkBbNL719CbqmlzBxRyIkcFVQ/Rlq779V/LpzI3I1WN1BHeeMJlWcu",
-	"ZaZUtlrBKro3g+eYLbNMWDsuyU64wzQJK8+jIXtp9f8LUypEaIfFW7JATKn6Qxj4000mc3OD4ETB0Yct",
-	"kf+bAoxKOKg5A2emR5ADESfL3KT9S4iNJYqPLLQhiPosYzxBevd84TosmjZmP7w5sz7LA9syrdOfDJlW",
-	"QyY/vHzp9KJrWgYm6cZ3fq2I+evVjbUhUVCheYWGVjFmF2aaudKoyMX5ux5ZjE0JRRnrPXKxqGo0EhNN",
-	"BC9qm1X9zi1l1gYd/aFUFdVdw8sdNF332IwCS96mjt+EvYxEenNLTym17cFpIycTYRo0BtR/B4ftn1B7",
-	"B/N5HikKOREqEztYhW+jx49vGG7OdrIN76ateNfOMu9aZdiu/suyFGll3WZivXQyibqtxEu2m5EW7UYv",
-	"jUn/gr5JawvNtsjz92UXBxzeWmqZ6IENpq4VnGymVptJHpvvOoW4dw12yZ9oO6ZNIYl377U9pUvnPZHY",
-	"nnJT7tB1848pYS3FcNhYUqk5hpcZ1bIrkWMHZlbLB2Rd+8uIq/zXFD2xRElnWcFtuIuE+0+/xF6KEGMq",
-	"T/ss03ABCneaiNUMVayXIUSOKaRhYmkTlZdiW1SXKsiPr9LqWfZSZbgRVYZLODO/M09Eq3lTsxbkNSzf",
-	"gmciHxDw7pIVugbtU3mNtuAfBQf4K77mx7e0Gl6mvrIg/tQmF8Z7MEttLJIG+CkxKySqAOBe0MZuyhXj",
-	"bCScE1Btf8HSzEgnM687/9//+b8sLfSS/rfgxsnq8wB541Ls4JaoWjmDyl1LPtAK3hCSCpzMZp+TAbDG",
-	"p8eBy30chbu7cDgp3FDNHwgv+PhCHVfNhvnOFkbcSrHsVLgAcdG0W5e6LHKW65rqm6o4JDVexL/jIb5p",
-	"Eb2BkniAvyHBbRosa0kcFvRej/LeFl6dwmPe0cxL0R9UUZBEIZowDDBCKVrktn4AhI3XnkovazEL39QA",
-	"6vAQQGbXIroX3TIzbdZCMpB52ZTmYNWHwrlERU7BzUIYMhdSxkNkGKWFl26QWQniDEOqAR3dpTvo/LCM",
-	"93Se+0Zo/lwI4R4IXWp9rV33afj108nzI7Jv0NOAWa1VO5LizhJhDVExkgMV6lKnAECLoEJEclVDrdIK",
-	"1kt/+w3aGrDff08xGxaSFPqDGvGPNiggKxUlJNQFDNGiQKFhhWM9VRYFsjhA5FUGIk4I6SIlVCoN2VW9",
-	"JD9TohTV8tB0TGlD1smcz0iXh4V7e0Q6QE/2trzw55GyUjlZ+M+hO5jbwmz/Ue3akTmlnqiDR6rzezpc",
-	"AohpzVY2FWVZEsKlFccLDeFMKZvzha2pEJp7MOguh9mpZABeMqDqrBDcWPKwa7p/ZgNL9CLvFfJ3pH85",
-	"72z2h6yiAwjY+6nyKk9VEp0P2VUN1Qg86T1GHjeb8IzzA3dkSSMLN23cS1Sh6Ik+q1Em0epfTmU2TRTd",
-	"xQEz5vc2gq/beOk4dnA1B1YDP4ZBvDsnb7TTfRqsfS2g+gH4hG3oh8AnNrR7iyXfMYxk6pW/w2XCNT36",
-	"AFGX5kxdTpVwTqrJE9EIP2szswueQZk17E60AeuEsb3iDH++Xfj/DDByNMLNfMzTAVQ426qk+Mc/X0Et",
-	"sFbFiglldEGGBRQRTPkttTLC/qNMKPCVrJfNrXGCTeo6BkrGJmE9JD7GLmTtlcnTIm2KESwPTuEt4s5O",
-	"d5F0128eQMiFSe4MHtEmPNH70evrNywrpFBuCzkcyuTlRaGXN7bM9U0Ab0grKAQ25oUVfVYIZ9m7hVA/",
-	"Q5MU690rzjIjcqGc5MWzGvmBOZ2o1I+Xsp6G0K7Loai0WBEqZ3gUQr3+yZCuwm+5hHBSV2S1QaVHEJbV",
-	"+A8tJ5sTd4ZTn6SU9ALgwCyxaRyCpu+MlPwgbwXreRJFdIK8T6aBVNhIBUASTS7MgM3Eygp3tuATqRCz",
-	"rw1L/28w31cN+wmvAO3Et4jzGvUTNuwJQX3S+9ZEiiS2hTj9AzvAdXpzyT/KJl4qe+5Ib6VYCpMi5luJ",
-	"d2ip/yOl4AVXGkJo/jM0UncE/eRuK9anp4EvHeHTrxFXu1d7yW8PuoBtPHIC99wJ3NPTfAc/7Z11CKy2",
-	"Lv5bADvXWgDrcdAAyET+Z88ss4IQE8Euihr1hWcgZjcSmfa8aEQJgJOIQQWpJDyDOkaez71C4cprmpEI",
-	"ymaT+RA5lJhvB7zQMM4JWukgtS2wndspcgvZEXX9Puj0xtoP9vzBBNJHItsTDlLr+f9FuHsf/uch/EH/",
-	"yg2KwdB3RTTH0aA4yV4a9IEJllBW/xkJ99EhVknRVbpMGybmXBb7M0Cr0n0eQgIXRlgUigeEwPy4XVO3",
-	"VMX4RXiae0/LOhJfheFhvr1Yq0XJh8HggvskuLsuoipargJWPTC7pHWGO20YUGD/UITtnSd7wa2VE3UE",
-	"st65dQMinL48/46BI7iUtq0c7ArWCdJWF+JIVO+HxonmQn022X8AmHMYDurjCqsxyihdVRS35LZ/YolW",
-	"lsCDAKg7QOK9j2HjfxpIvJ3+S3UUDqgCCQ59qb24AT24TfdrBnXQAPILf7eHP/5Gb/T18YoRc327wSpL",
-	"TiF44qT+yYQ6FGiq3+7AYFAQclgWu8ixf8UDG03sJz3S+YplXDFagWeaOeBgErz3BnO1RDLwp1+Cx0tv",
-	"cfIg3FGaq9zPX261qi6EOgjFN0nxtfpSKBFfLz/FYLrpCg8Ly9PjzfoM+roVBr/pTpP4D3rkiPRBU2wj",
-	"ke9LWeR1e4qqTy92MhxJxc3qvmTzecdDaSjfXPzya1MHLrRxbNRYd1eGC1darea6tGTYrA382zcj6Ftx",
-	"Vbqpn+f3wW/fkIJ6pfVMCvjQTw9ZWCgWSlN8c/HNc76Qz2+/BRFAM69rvTeCF246YEQLVRD/6v1bluus",
-	"BDxaBHseRi3Jcfl+KWsXBnKizmQ9TEYA3BLyJtwqGsMzYssIXlxEjRKrx5G6N5/3Jl6dNxN3c4IktYnh",
-	"2CCHhgHzvGWYjwFRl0l1K5TTJl4rlNS0/OqHqtYWsRX9MuZaSaehK9VU2rWB6i9bRkOo2YDLO1rVpbx+",
-	"3LqpPcuNHLtBhCPNs5nSy0LkEzFgVhYCOk0QWDc8l0vrN4YVciyyVYYWfjgJmLdlQa8/ZWKB5f49I+3M",
-	"n4tYOKgW8lxIqK5YizAIzQRw7VrBaViiqVxkMsdv6Go2WoCo5mkjKaA1JhUi2EPpLaFu1tXdFQHwgNk2",
-	"FniPRFPED7dMAiVDZ0uZC5ZzOx1pbvKY+oA0Wn73UwQFRVUdY6lySN8gfgQfM88pnb6VvCrEkQ4S826d",
-	"cpZxy65h0LNrz5av4dN4H+GDlkFiNLtBY+MGMaROtfAoG60GvWvwfkg9aeckyF6pkqXYrZew0RD1V22L",
-	"/ZFnU6lEkBlSxIjpXi5Rl7ZeaPZRJes30wKgbNcInp9B/upMrPrxa6x3cGh/E8fnC2HOsHbAMV7m0jFn",
-	"KBJcibJcutZtr1i2QtsHURIavYeO+nFhdLxG6MnbvrBIHGApkFc2wBQ6zskNfFE1RSC5OOcL5nQsGMt2",
-	"wVh1WAhrVXoJUPyOcbXCSkbIblckkaKFQTack/P4neqv29hJOzkmMwIqBpQoLOstxWiq9WzArguezQYY",
-	"ie9HyZJeUALSkR4jurR37WVWFbHMowWoaI52mZ4JZQVzkrZvLLgrjbBD9i6YRwi8K3KWfjor8Pkzeixl",
-	"XNmlMOzl+QuW0pdD+vKmVFXKX1o3T4Cp/KthGIYeZr26eiKK6GBRWvRCNMc3v//6+/8PAAD//w==",
+	"7P3vlts28ieM3wpO/2aP1TNsWW63/U26z5zdTsdO/J388XE7k/1t5BUhEpKQpgAGAFvWJHm7F7Bvngt6",
+	"7mSv5DmoAkhQIiVS3W1nJ36TuCkQxJ+qQlWh6lO/HiVymUvBhNFH578e5VTRJTNMwV+X+vuZ/X/KdKJ4",
+	"brgUR+dHl0KvmCJUE7PgYq6JNlKmhBr7tyZcaEOFIYM3L6/I06dPPz+GR4ymRM6IkKvhUXTEbUe/FEyt",
+	"j6IjQZfs6PyI6omcHUVHOlmwJbXfnUm1pObo/Cilhp0YvmRH0ZFZ57a1NoqL+dHvv0dHV4XSUm0P9O2C",
+	"kViw92aSQIvYDsAsGMkVu+Wy0CSnczYkl2RJM/stlhJsSbgmlJyNRm1jxWa1wS7p+2+YmJvF0fmzJ6fR",
+	"0ZIL//eTplG/zBgz3/AlN9sj/1quyJKKNeGGLXVEnhAjyZPRaEQGKZvRIjPkyei4bXAZdBqOzb10dP5k",
+	"FNmB8mWxtH+MRjBO92c5Si4MmzOFw7QEsZLq5iXPDGtY5Usy800Ihz2Ov3rxljy2hJVxKhL2uGyg42oC",
+	"Mc2yOCLslqk1UUXGji8IFaQQN0KuBJGC7d2Fst+2jXh+tn8fvpbavPrSvgifyKlZVF9YSG0mPD2KjhT7",
+	"peCKpUfnRhWskUqLAlpuf6K1+7v3nLJlLg0TyfofbN20OYXgvxSM4DskZ4pkcs4TmhGZM0VtuwuiWJ7R",
+	"tSaKmUIJ4BGp+JwLmhHFdJGZcgsWjKZMVVMIRnBih7BrPsHOPDn9bP/W1Gf3PUyKZn+MWR4+qxaef03n",
+	"jGj+L+bY/TTk9mcHcfuzkNtPOzD79zkTXMyvZCF2SSWJzbQdZsa16SSVEui0k1TaO843MmPIVJuEoGTG",
+	"amLIPtBxOahe/JdTY5iyr/3Pn+jJv97Z/4xOPp+8+/VJ9Pzp739pZMk3hR9bwwetnHuVdmYStxQBObUN",
+	"6eTdX5uHc51Q0TocnVBxd/H2VjGRvhKGqdsm7rTH8IqnZmE3hdFkQaZFcsMCqolTuo5bCYf7nhtp5yil",
+	"ti0Tllp+OlrIwrItPlwxdnP0rnXI11wkrHm8M660KVUZpzZopjjT1bCfjkhq5cmUzaRiJC6E4Vn7PDR8",
+	"7gD9Bgb7g+28ebAZ3T9WIVetA4Nx9x/Y75ZqdC6FZqAtfkHTr6hhKwrnUCKFYShFaJ5nPAEh/PhnbYf9",
+	"a/Ctvyg2Ozo/+v89rjTRx/irfvxCKaleiFuWyZzhJzcZfkkFnbOU2JOaJLLIUiKkIVNGlKU1lhKpiGKz",
+	"QrOUFJoMYttyWAj4mU4zFkcEn92w9WTJ9ZKaZGG38ffIzukN+6Vg2ny4OdktVfhRqwFVuqlU5JbLjBpm",
+	"9SIrSsggvqUZT2EckxnlGUvdyK+kmGU8+UjjTtzXNVlxswCKTAqlmDBEG2rswBXTslAJG/q25T5MC72O",
+	"o7GIC83U0FL3hKZLLmwDeKRZNptkMrmRhYmPI7sw3GgSb5zSMQFzhMwyPl8Y22pF9VgAJcCwKEn5bMZg",
+	"WG7kw7Gwq/dSqilPUyY+7PIlNMus7kKTG42WClNLrjWXwk4kTpmhPBt6YT2pfo7HYhDTwiz+NaweTlIm",
+	"uKUIWCJKEilvODuxzZgwdh7W4llQMWck5cg4iVwyMlNyab8/Fis2JTTPH2kCSjmoSwS/NEy0mk0U+5kl",
+	"BsgOl+47aV7KQqQfbuW+k0QXyYJ4ioLZWvvBVEu6pGuYnmYM2OM1XS+ZMG/KY+9DbnPGEyY0I4bXNnvG",
+	"qCkUI1Ysp+F+ux9iGPk1U7c8YT8Iekt5ZgXYhx28xu+ThApcUHVb8r0mClgNrHx7ckn5LRVrJ0L1Bxyo",
+	"lKiqWnVpmRt9QVaUGzKTCpZaFMspU/aw1CyRIgU5Eb9hRq1PLmeGKdAY0QqAYQc/bR/C164PI/ErTiFQ",
+	"9h0u5sPa2bqlztrR/yAsR0nF/8U+LOMkiqVWFtDMy4jyATELCieQM8kjwt7nllnwRL2VNyyFXf5BsPc5",
+	"CAH44gc8/a0tYhZMEWabksHZ6CwiZ6NnETl78jQiz0ajiAyHw+PIbq/dd2zHXJ9DUK/c58Dh9frVW3nD",
+	"xJVi1ABf0TTlaHa+VtaUNNwqOzOaaRYd5cGjX4+YVcybzVNjO8X1FOzWjhdWUl8Q9j7JipRpEhuTAdE5",
+	"+phKmTEKEhXVtJ6GZnRkLZ++/pDoyJiGGXzDZ8xqgShnqSbx09HSHsenZ4vYkkP8+SiNw9m4xYAZhTbL",
+	"6OTzd38b6N+Wvy1+S4+bTZbKFvkJ516p8HJqTxs7zvpWpT33CjakWZtWdIX7FRG9sIceeDWlSNjwqGm9",
+	"bNPJkpm95OxH/K1tuzlPHFCtu12z/oajRtp3yvAvcCr2G205FKoUXTePXu8c8bduhXqMOMGtnVDT1SaJ",
+	"ynem60DWVj87vtvVpSgyd6qiJbzVB087mMXREeitVte808c8729zNwrgO3XuJcTWD+6Mn9AEvDaTjlO2",
+	"qn2BstCZ4zQx/NaOxR0dR+XAm+3ykKjgGw0jcYsShfRR23g3sXI8jWRpB8bNuidJen9ww2rcF93IBCyl",
+	"fmSv7aniprOLq699O/sOKMu13cqYsmtpFBXabp0U4DIwLMv4nKH7ghYp+BuXUnAjYQDvmkZULJdUNXOh",
+	"4aaR8BoJAEcZTNG/X1+qXZv8ms77HuYLsP4mSbMn9JWVoCRjM0NkYfW9hBa60d5QjKb2OVfEGydTZlaM",
+	"uXMlp3P2SI+Fu3eiIgVTFl06hi3JwEj0VGcp888kKjPQyHYAplfgNB1tO02jSup3E/+eP7ZEf3QUXKnZ",
+	"bvYQ/uamwtej+gLX+2zcynTJxRuZMf3G+Zx6bij4gTtP337phTBqvffow34bhwzc1G+UNLGqdsbS+R1F",
+	"e60jPAx7CywQBxN83KQpIUGfo9dmEnrUyADok98ywbQmubQ8cUFu2BruZmz742gs4uqOcJIqPjMxGTjH",
+	"Vk61Jv/nf/1vMqM8swRP4a16H8AucHVoO9OJVLYfmUM3tsEjTeCpNfRocE85Y1lGpmsSwxT1sHp1kksu",
+	"jI4JF2MhBSM6ocJquFOWydXGC7NMSjXJmUqYMHHD2MovwgBnGWNmUhsmmP328Z6RjoX/8mYn5YBX3Cys",
+	"EdvQbsVFKldxOY3m3tpmE0yCxHBjYPeEi3mwzGNhf9AEXZDBMrnWhWI6JpZ4wdKmRMnVBj0Qqey47Oky",
+	"SRaUi8lUWcXRrVLOFJcpT4g9BWbOoPTebniLwFtuCBdECjYWN2wdkURxwxOaHQ/JC+r8RNmtHYnRLJuR",
+	"1YIJkLrWigdOJUnGqNIoVrf4YirT5nPtEIU1ZWmRT24aL28NWVpKsmQICwqLZReNa2AuMkD9KiIhu9tt",
+	"1jyzx3V63GizpFwvub6ralr1cqB8+aMqU44+7qhb+04OXBwr1tzi3I+25yji0PGU7xf+IuqwdQH3/17t",
+	"w1L7NbS05y+d6/ZzFL9T55wrKQx7X12GwUFFBjRNlT2PrGhGT5CVtoIER5c7ZdzFqG05FmW4ENoTKKLh",
+	"vLqohGOE8jsiU6pZxgVDqQrfsmMwC8X0QmapHgvoAH+2IvzCCh7NksLycikuyzdBzSuH62QvjFBfoJM+",
+	"FImPNEkWLLlhaYS3mE6MTjT7Bc9LRjVKTkrwp1B82oMqzwpNYsc69mwGJS2OSAw2bcBTMS5QrIs8tyvL",
+	"UiutVcFQpirK4a5lwTNUjuFgXFE4A5bUKqfCHv7nVlXmM86UJvqG54Sb45rsrZSqNtMhOirytKfwbTI3",
+	"KnFc038azQ8k5Q5miO3nEsyp4DKxj+4KW7bhyzt99ryBvYrma+KX1ZlApMjWZOBnbvfFkq1zkM4KUygG",
+	"x8Yh/P172/S/5tpI1dfc7mmz2A+9tbYr9L9XdcdOW3fs2kuqLWdGeNoeVaLxqJL6R8Hx2Ggeb461r5lg",
+	"mgIeY73Whi39Pen5uBiNniY8hf8zdNRuOFQ22zTqC8gIHY/cPidtxy6ddLjrgeyZaNsfUdsHv90ovWBT",
+	"kb937nwh+pNBkwAq17o2rMhteTkNWOf6yrQSsr6SYsbnPWmsxdBoiZfZacPQDI4sakjG7GEGng+4nsM+",
+	"nXFlVfAFny+YPSTQmjEQO2StFzxMNNm2oizJdo8ei45abZ4DpoYDh/m0ju+CjIgplHCXvPaLRM5mO4Y9",
+	"2jdsXJLJQhZKN8fpzagiU5rckNDC9IuLU7FGhJQ3LCUzqWqj+Y/TvYtYs+yarrxK89ubhZYCqo2vm4Jk",
+	"kFg9ILO2oxRW99E8Zce4phtGZ9/t7kDBl7udBXvJl2O4MrgKPBncgUA7kebuMTfQZc3vYCnh+F4Ic0OG",
+	"ba9283yiVvmyi0F3cMEmSe6Thge6EZNSlO7VRLzYBSMfovB0v/c2ltZ9OuitfY4HeLwP0LUezDm81xts",
+	"DZYXtz7CoJfixFuUADhgnZLTwb1qG3vX6LYjKONMmIm1N5t/l0qxDKP2Wmx8DP3ZZ/ZurczD+kUSqdLe",
+	"L6W46HXa2tbBNujIB3N13ZGyvd+U/Z4I9kttGlyY52dHjQI58Ld47ZCLmXQKGFxPragStuPoyLsbO99w",
+	"/nK0RRHRUXn9FhieAdXVt7C+NyXx1FZ/Nx99AIlR8exHFRuv7L7aBX0DKR995T/6VrbPY1xF551mqY8B",
+	"M2Uw+VQxekMGNMucW2qJThJ5U7e228lw053TSL0tKxd0I28CBgzCjFoNpI3VljeWXt067F/m6zIo4M+1",
+	"zOgru3HCsj6LHxcMbRu8sgAPXzklLgxNzAWxnyB8RrgPGkt5eqhfxu/61jAgeq4aSTkIs2DCDWFriVUh",
+	"hu2fbKSoze9iYOFKSTGPCFvmZu13qdEB4Ye1ezGbr4hgcRXdmI21NWuzOdDbFTJGOMqoziY1cmjmGbP4",
+	"Rs75gR5CafJm69VH3ScyZd4djiEKjzQJAsGlIjTPI9yFb19e2u1hws49dfZAGUNYCyF8vh3e9+vzpswo",
+	"207rlVRpkx9zXygjS+QtU+uJnUaTLaS5mGfspNCM+LYw5SjMPY6lKY2xHhGRhWaqIQRz/7g3yKPsJ1iK",
+	"PaRwkIlCk4RpPSlDHLcmtJzRCRNKZtnSaqkqiIHfIKDSkw9+GKludE4TjPbmimkgFH9NYadHFlRD2At2",
+	"z9JzAg5p22A9Fqkkg/j199dvyWNLeo+XM3qOLeMIJA7Z/BVYah0fRy6pCVMhlnQNXuyxoIkhEi9v5UoQ",
+	"59Ss3R3U5NFMMb3YsTR2EvsVGbP4lpWbs7nNteXf/Kb7Qtu2f/vy8gWsx4Fbnyt5y+0ScTGfFIq33B4m",
+	"irU4u6ZUs6enBJtEGC6/zrmY21NJEiqslMBAZh//n1Akjx/evBruvWPZGmA5nB1L8sZx9JVMme59dRJI",
+	"jl4myGacT72jHcP9J9DsneT43cXtps5m8vYhs9dlxtCh0VUccgZ6h1O22L5cT6iQYr2UhW7RVdsiV7fD",
+	"vPptMybDYvhobRhNq1dlWt3tk27t6h22b9eBe8SWzqFw6DVM66KHJ2QHizc4CHFMruu2Gb9BEXro3emG",
+	"zO+L01EXAmFnTeO9evXlmy+5Rllx2IgTnjbBbAjy6vXtGZHK/v85EcyAp7fMyHgyGo6GT4ajx6dne5Sc",
+	"p03KmVRNnvHX9jExkhhlj1xM3/ZhFFX+9k+np+9c4rPngdKD/PzZs6fP9rm8l/T9K3zzCQo8/9cG70RH",
+	"iPTgfrZa+Zab1C5f49ZQw+ZSrTGus9+e1FallYM6xRdUHTUOsoyIBBCG3naz8z3525KGSAB3FaOKjGlM",
+	"gEP/Uhkm19FMZj7Xq0vb9wnLTZOKaYejrd4Gv5Pp2uoY2Nwlvc4kxO4IxsFWhcBQIRXcKXU26elGyFJ7",
+	"U9t/j6ZWj5mpyq1cnx0M9jEZwP//hkN2diio1UIChBJMCgP3MHpxSF64FXPAJJqAYmvXwy1E3WaVxTTb",
+	"YbBiuiMofzc8z1naaYabuptdGbeWVUeeEKJt2gv2fTepv5a8vye/RYNlIvV2LsJMXKDNC9xEqLIGDcUg",
+	"JAhUsmZHq/2/nT/0IYgeLKFmgvdhOnAB9sej/g9LkOBm2UeVHUkQMDb6RkiU8FONR0IAiNIHncSexf6a",
+	"upNjfZOPGrzr2iOddKPy3SGeu0+5EJMrRG5x4Ccea8TNsXlThGAu/eQLxehNKlfiwHOwIy2nbK5o2pEK",
+	"oyM/oA5NgyjHjm+Ar3eSKzntPB4pMi669u+yuRs0zGxF15qMLiCyQBNteAYCBxE7YvdiTAZCEhgfuHs8",
+	"zAq42tfMHLujyuqk4VziTtJq027FmQU7FNyvuY3YWLJ9JHW1YMnNQXc/IFImS6a1uyvb63THNzrfSFYp",
+	"dZNOYdLflu3LWGnBVhMXzMwzbtaTKidzZ75T8Iq7sLGCyI6k7booV/yWZ2zOmgOQErlcUpFqMmeGKCmN",
+	"z1qDGOBBxqgSDAKsyQ3LTZUHMgzQnOx7VngUqXT/m5Su0+hISAFG4951LYfqJrP/5gJpqedFtwshb7td",
+	"Q6N9Yt+f1PwE4U2zXkymVAimul1h60XHKW0Zsn6wDSMLp99OUXv57JCgw1KH1CypWZGfPT+rRSI9H+2S",
+	"44e+LlfiwFcDOT+ZZ3JKs2YyCNsd9iUUiQe+rKhhk8wDEHbHBoyOLHHIwmx99+neN4PsikmZBVHr48l+",
+	"xL/tQwFGsrHlUZ2Agh3dXvn6lNqGWVuyxm3uxgcPGm7WwHY9gs6a3j4o9Czs6KBbf9A7JmnBmhBIbpnT",
+	"S1YLqRkR7L1xWgjXJC2YhxbuoALBXSy8e6eIcujG8GTPHT9mv5b30GQgBVkteLKAS32rKjMAHAYzNSu0",
+	"sY0Beej48Ov+kFBd3kLLKW5XoUxz72L3wRsuzvKAN3WBF2R93vylYAWbpCw3i+2F/oImN3MlC5GSn+UU",
+	"7x9nXHBttdI1M2SwotxwMY+IKoTgYo5QcPCMGIlYgUZxly7ZJSDMqluTKj6/12RwxyduLO1RGdTTRq6k",
+	"XTHwWWjGBDy3Y4fp8gAMYMlFYVgTitD2PVy57c0b07zRrVNvpLitudZ3MgoYvlGelFBUV5kU7DBvOteT",
+	"Eiv0127gSl0iEnQi81pyEKbeuDk1I2LYVw7Ld90Oss73LhnkIh+2ZrQwi8mSmYVMa1PUC5cZFyjhU2kW",
+	"jdPdcJnXYG1Pz6LGW7+H2KmWsJOWQVhTwRK4S8gOL1GePXv6fPcbYJzkC0U16/a1D0tF9xfKguMugXiC",
+	"C72QdHYT6Ddcm0O1orKTHl6y8p0qcuOew1DDYe0PRm0Y0Efg0gfA2Op2V7b3tpnrnYpLV2nRnJhfwNHV",
+	"Fp/4vcjWAAgZ7Oi5y+mLCYX6F3rYCh2AnVfwSgd2XjmNNRy8IBrKSb/7A4gTR2qTKTc7/Bm2RSKXS5et",
+	"0drLjIs5U7nie9q1Zl30zwDvHbrQTfDVqDOk5N1y4AcYf9cje8lF+PTJp0P8Ix3idzlUt6mh0EYu38iM",
+	"3UWBa9+2LouN0qB/8YP2gKieyKVVNAg4pvYHbIXz3R9FVa3x/XLc3Vb9A63d1mr4aCWWfi37WwoYCtQo",
+	"jmfWJO8ljHOpTPM5otica2MHObkLatAhTvjdp4JfADf42svBErzbu/Bv3AwPZHiu84yuJ21yaPtmStxy",
+	"JYU/lPtFxM+VLPKueBB2vw6U+h74p4kXOgyzYoXnZ9uqfovYfn7WSU6XMX4HXXOkzLDETKSYYLJRIiHn",
+	"p0XTdbfoW67356Ozz2qO+6fPR3e8nHg/SXiqgMd0W7ERNWfaVPGHCRWEZplcsRRQZBxHhMVH4OAklDw+",
+	"PT2uZZe743j3/UHLncWzUb9bg9oybrj12/ajs8N/gxwe1Nu/SXo9XP1brx7k5y97uU6oODC49UMYomWw",
+	"1t5zwbuL73QdMPNVLzr4gEsG6+S72DiiG/wWHWVxGeW7GaoeXvRtxg4l9jTrOjFtqDJ3XMhtGGnwGsNl",
+	"XOlIBuhQZuApBk02GjBGmkZI/lJI/b//D8mDIOdDglRgrYGw/QqXc/ADqJbR08kGfDUSxG5uWzGWHxr7",
+	"L9wSWgnaHc2jfK1pYGWxh14SLmWdyj5c2YaNSAmtRYceaRK0JjyNCM209Bck8X8/uap+PnmVxsSrgwQL",
+	"fTRjZXbCYagP6luaLLhgJ4rRFEAFE8QjjKpo/RlnWYqIXE3VfIZN2HelWb15XyQ1I3jSVjUueM2HhIAU",
+	"Dk+dIaFmPIHKae9d3Yot9omO3p/YDk5uKWhK2vb00n7nyncHf137PuGv175j+OtF2buVesWSijCAaiuN",
+	"k9nDNmGQeJYzmWfsAvKf7dcRBns2YyLlYk5gBaFhVQIL597mmjNq7eNzmm/cFMsZxVvBBSOaLquCVhk1",
+	"DtUbrskwK3bPJRsQu9+2cACbK7FF5q3sdtWY//oC8l1x3yHR11WAu2WKWPWMLbkZEtw0jZNYcZMsXEiW",
+	"ZiGpbBUUc9UBmTbDqUzXEyPlBLRAyNspDBsKaSZequET9DtN7A9ON3QusrJ2lf+bC/jgpO48r/3kUydb",
+	"ylsd2eOvLPw15GKSKzl3Vln4yw1bTxQrdAnRBuXHaoPfrElWUxSH7L3d+WrstQJY/uFyRiebk7TP3GyO",
+	"oiNX/smXdZoUQSkntEuComf+SVjzrKqLMKy/CzquoNnQRz9v1rrzj8JSd/7ZtNBrBKzD82aoqJiz2nbb",
+	"Q6y2wE1Hbr1szwEhlp0OiO2zCp42cs4tE+YtT25Y74jP/eVCGoob+A/t9hy4drWaJM2j56mViRC32h/u",
+	"qKDNOX+ATNBdBa2PokFN9PGeLVkZ72liiF6wLCOAzKsKUQsItXIcEjMAswwGB7UTajlle0GD0gJr/TrX",
+	"zsY4+JI5mG8XmmqkvAlHEcj0KkHB17ZqTqUv/esN0AswCWwBxbVimmUTOYthspTAKmtumItoyqlyGSpw",
+	"OwT704zHKQuTFy35L7YXnwCD7cIldYB/1AybERrC6u+9cKe6hhlrqy+UAcZGFSKh9cUN/BG3VHErtXYM",
+	"Z9/9IyqIRcaI78yqCwVoE+Wq2COhQePaYNjycqfU7YP1Chig3J9wfgEdRZ4twwnWabdRDvj8oN6+poSn",
+	"d4V6d32god2pua5fsO4PlccCQXca5iHiepcv84+AYN+OobMGHldc30ChfJ9NBtUSnMIGKC8rqVJ93KIT",
+	"Y7O+ke7+rel6p0VmNWmrvDzSUJPAFY50IB2PNOHpcF//EwSr2YdN4qrulG9ao2FARUq0LEvxIBEDtngL",
+	"OsitvGF9aPZeanC5Pjqy1q6yAPBbO0B6GR2w85z3UuYaWneW7NV7pXC/H0B2P+Ha9KqL+FIWl7jIgRDY",
+	"INUNeq+NcKfE/dLJs4Nh27dY94J4wD7vnkAMfqMoz4bEl6WNsJZ1RsXNRkr/6Shw9beiFcD3d07twWH/",
+	"qmPrY6H+lSM47Grtvg+VPofIjtNgHy3UREW9cffg1j6SYpP4Sr71rNrEoTv369oPYzOAyml0EmGX7fpF",
+	"oRrvKnTAJrha0AhgtZCZA8NuiK+C5h5huNmw3ZBx2+n+zjX1f/7X/yY0z5W8ZSn5jXgPAfmtrKA7cIh+",
+	"qFeFoHTQYn18MRZlD7Y7d0xUXSDGlZ+D+7LVLd1bsOClZ8IXXawKMTZN8CVj6SvDln2tzB3lAfYeaPda",
+	"TKkjF91wkbagElo6gRp7VqWayiL02cI8h1gWIHYGHTxxaP/NxlrGxU2zlvTDK5JTs/DWmv3sI010AZwQ",
+	"fPcxVtP6r/C/v3cp2GAt57tdwRxQYahPVUfYgaqSChCBW6qNixE/lSZJYen1wQ+wkinufH65HLO0rark",
+	"2xCbEZsCUegIU6pZSoqcGEmejEajYYd7qYYDcmMMjatqBeDXUpuXmPrRFxUB0T8mcAD0yYvpfg5uzNO/",
+	"GDV9u3WG37jqhD2nd0B6fi0zuF+GfqfW/frfkQlcdxT7YXTIr4cFfcMSJszVgop5b5i+nixpP/c2KFJ7",
+	"eKUfHHmRsbsRO5BgH2Jvt+Na9aiGb7XO6DqRvefSDdBlyz8KF9wTdkuzgpY474dgC9W+3dRv62zfytzB",
+	"Wn3t4yoelvZC6XhH2qvGbqnwA4w9JPa7jj1gwb743nC35BUxr8Zi9JVmcN2HmYbYMg2A8MtH7+5oTD1o",
+	"rYSO5Rt3BL90d6Q3aVjVoRhYYt5ZEi7//vp1L0Ocox6bPGUiWSypalF/r15dWyX6+u2rr0jZFMqbDmK1",
+	"YNnnUMdsWghTnJ7GERkOh8fDToFYdMmzBs9knHBt+9SGz+3/Bdfm5LPR6OTZ09qfT/7jif07T/hJqvXJ",
+	"Gbyj5l7lz5p17pbNbs1DyjNqLC3tZ/n6LN544D4AZC8r/gAmL83zbG01RMBp9F8guCDDo+2rgSmnoiXi",
+	"esGy5l9wS5p+26BD1335huu0icTqymKXeCuXduP2OgqIrdZbuM47afsb3j+1uJ/wLbnocKn7NaOZWRwY",
+	"A5ZOJwkiNLTdt20H3i3gg+sQgOldMz6/5l1qR5QSqDaYqoPGSUttKoyzvr4JPZGzZvnDhTZUGJdyh2XQ",
+	"HDjjTKotOIl+saA7oeF6HVK9iAwyCYqMOXyrezBZdbFcUrXuDkLncEt3GGkBQpzvPersza1Tw3U1ukOi",
+	"TO4DxbERrhRv4zQZ0Klmwni0T8GOL0pbngsCOm4PFEeHF9EdnbFr1G4PEMYgpvZALb+yZRoRG7H71r1/",
+	"kLS4ltS+u6bV1AnmSxdUbw/o2EXYN0E13/8ddbf8mzDj7/Lkf2C+37tB9e/h5OTdX4Ofjv9rYxYgzydB",
+	"Xli/nB2fAtYPPvpjJAo1EUCDzHN6SrAmbZT9JUQaH5w64kXipKPEbhakjmA6nTMBjkIWOtOy7PvZ0flP",
+	"+3soXXC/t6P4tQTjuEub8rtR0wq0rfRHuBH8EBd3rZ6jrjdvdm2+gmuw3ngcva9q9qFE9PaoddSnwoSu",
+	"pYum7oEecT9BDU4o1NOWt0ZWW4SNa5E9oQvlTuJx+dDn5H1gykAfO+dygIkGJ2c/9RkZ4L6DFdxAuum3",
+	"MATMTX/ApPR73svGmfyD9dXN/f31na4vy06aAtR+XMjqdt4sGLlh68Duo+CCMqqAODIpXJm4ArMkuqQS",
+	"ehSTiV7Q02fPGxxR119fnj57fh6TmcTsCDLFaL5C5DSFiACq2fMzkvI50yaCa2CtFyc3bD1ngpxkMYFP",
+	"aMKbQ3krT2ovqRziq2xYO1IR9p4u84zhUFh6+uzZk89bLr3pIV/Pi2nGEw/bsW2x243hAsrWScX/xVLb",
+	"VBPsvHEcuiVSI3YBEzHc85OUz2YM6uTB3vug9FwxyEhKrdGG2JbSVTN3dc041DH01BRGlTgCAjgKjM3Y",
+	"Ww62XPxGKqotT+DLre/0xtK/a+fLSxz0YSpQM5XvgKr4bC9u/HaPOwZ/wFHQx+liyarXoWHl3D63XuUB",
+	"ge7bZmen1t/Bsc0srjy8LwDp64jIGWGQLgYhVN4/4anZF8XUCRXH2w7jpvIyH7pUzCd/y4P4Wxrqt+yi",
+	"0EPCxFSy4IYlxl2z7z1KITljkisu/W1ZZ8To6ECDuJn5Pg5O3qbzaZ+z6eHcRgdD+NUcQS1KQkLF3VCY",
+	"7+R6KLf43aYM/c4qhCgXaVjuYmfx44pRmuzMhry42QwQsxmxbS6wJFGZ1QBKiFQgl2EzrbLBBQn6bk5l",
+	"kHqSlpgRd1pdqSfVdWqX1sFV0P66DO5qboIlEGe8Y9mDdpyoLUfg3pTBDwAa2OwGLBGjQjbeJXIP9Az2",
+	"gxqpyff9RvBGtUCqNZgq2AATHS0hI1g7nTNnZ8kAs9o+HvaGQMZZdTOnD4z0S+xiJ4XlTo+C3QKZAoKs",
+	"Z62X+8SgL2HNcH871qYP42vuNIZ7KVvz/j5WAwrWdN+3reYOAr21/R1K3oAN76veOGsf6D+Tcy4etOhN",
+	"jwVpfGfPqtxbuSGtFz3Gutl65yibg1731rNp0hT6CZH7ZPM/EsPe06Z32JeG4bZtVTXOr7k2B5Z6RasD",
+	"lrKzQvDglcEQiWWS0TWqSGXejzPq9OIoFE/v7pa7vE/f31Hu7u6UFRQd61Kni91yWejqa91MgK3vPkwZ",
+	"sSa80f2n88FVvTYCPwNKvgsTHQw5ZtRmoNw+zbOFgRv00D7Ue6eLm2o5/YS6KZ2Hgvp/WCfJJ6/GvXs1",
+	"Phn+nwz/+zP8g2DOQzIs0t2lyfBSAO0Q9wIZUCA9l5IcQwBtfNyjRLb3zrfiNYaVrqkhS3rj4XjceGJ/",
+	"CRCTAfoLzIKpFdcbJa+7cv3WZWjbchQZgypbeAnico/wFjjEiOob8tMvOySh7UsHaMuwarmSaZHADXa1",
+	"cAPIIHdQXa6mnGpetINTfi1Fhmm/ByI/dUsWrmKYSuAP/+km7A+/dlFI/pv738Zq11As5ZWYyf4hC1Qt",
+	"pZowYckw7aYb9j/pZZZBvHy/OCuubyYzxdhkPu2mfsIbmH3X65VCs7TzGzOu2Ipm2cShAnWEafYvlTS3",
+	"/51f0m5nUh+NMlQj9nZ8w5Rg2aRve8Uy5mqQdH2lzxG8ZMtJCR05WXbcNvsWkkbXN3rrETzt3nKS8RvW",
+	"tXnnDZB6kitmzLrXK30Wv2o+mRVZ9qA6k2YZF8X7PjyjVzTvtc2tNlNNZrUJ3g9VheWBgvwPr52xgRot",
+	"bx3IMaj/RuLRDi8MCVxHSkVcgEPGqG+NBgLVGIx0AS/SG0aoMyMKwIOsTIlCMxJ/+eKbF29fkMcYl/j4",
+	"V57+/njJllOm9ONf3f79Hh+kbf2pw/+3CPyVMCzL+BzAUw+pFdJa/mOz4vfTuxX/OLQ0eI8yGx2LaWwv",
+	"2YPW02jYoR4lNZrePqiqRtgRIBb3nuwmUv6BWPZbI8PqKD31TmanMOmC9781cY/9/0fJ5e8PhrTbLxss",
+	"Tc2eCQdXX/VO9HLV6mxKMqlZSjKu4Sjw0a4J04QHvRB3WlvLXDGoZBHeS1pBOHHeP4dKPlFs6cDG4M9M",
+	"JjfVX4Wo/w3wzwGgQ+lPTyd4KkLoc9MP1Wfw72oUm7/bUU9kzkT1F84e4HqTGzpnE0j8zbLaM+cNCp5U",
+	"fTrtumqi2FRKE6K8uydJxig+QJ6fzHhWh7AAY6cC1vcPFHM+u+CZtyarJynX/tFSFsKUC4Z/VSMGITyj",
+	"CStbVE9aWiko/b0DWWOL3vSDQ29ti8SPhSEZjuTa9M+oOcx27yMAtaC5XkjTr1LJ9wKj6nOoFGHYXKo1",
+	"GcSOBxAtA4kP/g0yAWA5NFPwD9Qf7b+ABnUcjUWMDGMfIl/YfwUMAc1L4tPxcYR4FVQQXHGy4mZBYgDq",
+	"hg7D5YsJFSmJZ4rpRUwGsNyV5xxdmZUcA5wMaqrJIeuNBXSCX3COMnx3LmVKpGAXJIY72tj+JIima01W",
+	"i/VxhJ+v/EsxGdivj4XvLfSmHhNpBStF0HGs4G9kCd+4P8fRAbf4ze1gUX2D1SWASg/Vm6BAJlNtekSH",
+	"BMj9fhksftHTac/FZK6sxMqZ4rIzjIUrv2uPC5qwAAUzOhJy4upxgETEGh2NlaR4/ep9pph9xZ41K2qS",
+	"xSTPwBnJLGHnimvW2E0BOFe5Yrc+z2V7AiuqBBf9LjS2qktARZ4qS8Qv9w6S+SdTfLY+LCHEreHk59Wm",
+	"Tfzk+dPPzvqlAoaddRjvYdfTH4+G9QSprHHvTVe/zi3MfqLKy6G6ZIdPRAQIPvKgsYAnPVkzM3E/L2lm",
+	"p25/KYQucivgrWjJ5vYB4P9NbmzDKU0nms8FTDgiKyXFfMK1LpiCi0pfxSejfNlcf+keiLpcuc3ZNxHJ",
+	"t5Wx+X3OhEvO6JMF6475hhqYMqEZsb9jmQ3snkxZJsUc4B3gIgZq4QH8/IxWQa8QC5vSNaEzwxShZE7z",
+	"7eu1RpNKpLuRbMLBgNaryUBIY393yPdQofOHt1fdb7FgrpPWTzOREorH57+kYI80Wdm52t7wFOeQczTT",
+	"rDlBD7uHlWq58YJF7PiJiLDhfEji09Hp85PR05PTz9+Onp6PRuej0d9Gp+ejUdyWJdj2ebecj/ydoFvq",
+	"/usIEUB2/I1kv+Iilauuup5r3e0muuq6/mI4pMjTHK4Eklp9c0JK2MNurxW75WzVk93sSk+EXLWXZ5OC",
+	"edwznIi2mpt9jzjkZqAJ18TXLGuOk8Bt7W6KNEiTfdKqnFDwuT0r94Zhul7SIHhiq0nG51aMxHa34qH9",
+	"P8/W8bnL6EvpekjiFWM38BAbrvVEzib2YTwci3gphVlk64kwC3iYUtcUSiTaJ7Y5tIrh9fJtyBy0ajr8",
+	"SAbAaZolUqRjYQqmU7oGtHXQf2eKp3R9XEcptzMAWkPINhwpxqZtDqpRd6qt1EHIHdUF7Z5QOt9yz4b9",
+	"CHTYMzvzkuicgmmCBwlQLRdkteDWCkK3vT02pszbERFRQBpWsgOgfcKGxBEi1IwaC0u0hakKSoCQTDKZ",
+	"3NgvxSWzx+eEkhiYGmIDYzSQwPmkiVnxhJEBvKfHwh5ccLTR5OaYLBkVOsgSdQ4rkbALYE7oKJVMQ9kK",
+	"9p5r47siOreD52I+FjOpVlSlxyjbtWfemoB1pyPcb9D8gsRVeSQuCsM0WG0so7m21pydSES0JNSJBli/",
+	"REmtyZKngs8XBgw3O3hcdXtyLeHKZbom1K0ULrc7MMeCmyF58Z4mJlt76RM7q8yZof46B4ZjDzkg+HuA",
+	"R3HKx6ZSsL/2UsWyzSeaYzCskdAoD9wS+sPU8XY87Ph5HX6/k3D90fH8zopuuO3N0V87+PqPX+GpNR5R",
+	"1U6DjqdTcIR4zaYMZq8TwzfABqhfIf/EX399/u23MRmcnp0sZKGai0bVNJkNySbIq8vvLlGi2Saehl4U",
+	"liMef8FUxkWzEnZIPF7tvGo4MkGkoBPLnlP2X2bBFfxjJgtlDzmpSGyPrJgMdvPDcf8stQ3Hf0mJJQJQ",
+	"qIIFe9VA9zVyKPW1GrttrkddGFRc0g9KaOu0OwxSqIsxhSIJ9By35p3sog2R11HSbEqq7ZHZFm5MTqkK",
+	"RtVXsFWXzP/RTcoFYdyjz/ZGcgcS0N0ytkeeHYTw80cRRwFI4eCn0ZN3P41OPn/32+lPo5On747Pfxqd",
+	"PMNHf7kv0XW5ZIon9PF3bDX5/0t104TYuGfltsTUPpr5fvYtNG3EyDpYanTi7gOQVZwxdogt5fTnfaaU",
+	"/0KnGXQEzmqWTx9I2PxxpccfV1zcH+d/QO7dJteNzLPgRkGKjKMzxmNtV6As9ikWYwmCaIIiLU3m8nfS",
+	"8BlPgDauFlQIlj1IAE3Dd6o4mkOMn53keGetWhbGOYO7TuqNewViQRLFzEQz0+6nogRbgUkIt31kgEBh",
+	"WPVNMVMowdKWOqQ+KbTnkr9dY73Oe0WodHBkgeboY5mChajWtJ9m2U43/dGubOePwAK3A9FDsmLThZQ3",
+	"YKXrjCY3RDCWkrhQWUwGC2Nyq/nb/+vjIWFLyjNoocci1kuTQ5kdMB3sH7lU8IfJNCR1gQGh5NJ5AYyM",
+	"L/BS3K5bTOz+aiIFuf727Wty+cPbr8cCXNVQqxan6omEauLT+5ucB/YrGzLr6WkTamw56C1Z/bSt9YHR",
+	"lm4NQtElAmXEZFbvsP9tvEaVbZGazdOqTr6npw3BmSrbgsk9+2xP5tYBUZxNpHoHIPJ7kKt9j+xNQL7G",
+	"I/seRGOb0wm5UfM53E452nfwMMAlngkuyEpxw06kwJIl+wO47yQwWzRslHtunzoKrzuA9DiZ0F2Hbjrb",
+	"7zs4qhzU/viotuUNRIQjASslrDi2p4oVul01l/tNEoBAvUlFsdss9G/Oovu4ap8Q/JJl/Jb1Bte4U6lY",
+	"q/8vc9PiA3bU2vUO9TDMcpj0HTOrOw6wApXqmOZz56JiTfu7P2MzOjKKCs1bM/7vRyENtrf2xVoEdZkk",
+	"6sOeSpI5XDP1K3EH6e7opg8aRiOv3beAD8bVT8RvUEcISFMWoi6Z5cjD18BDmgYgpPtk/5tK2vWwB36E",
+	"e1QhDU+YJrRUuBVLGL9l+pxQSKDShsRLLiaegOKIyFl5z4eiyg5Px2MxsGS0PidUQAjoVBbG39QmVKk1",
+	"XMyGN4SGznWMoVHlD97/Dx1OpVmQqlfo67jJAggG8mBJTuXIal/oUExhV6flOjzYsMPd68NRtUyNnZR+",
+	"HfTuaZyLmYR4mJVVT1nKi+VRdLTg80XosNlH228ZyJP+yA6Vu0/3xV/e5JO1i5QBvlAk5Snc3COaMvzm",
+	"MK0ab+xkYRK5rCl5DUy/F/bcdxPVZtYkgl47EwFrDB9oeiEedgWp19+zKdjq8Nc3dezN4Wx0v2sZ3jDN",
+	"zGGrcJ9T2D9eppZcay7FQXhsLnK/OaPNEoKShW5WsveBEbXEt/v44zltBCKHW0tsQlwIMPBKXs7zEYSl",
+	"ITFrcCtFhM+smB921Hb8pDeLxFQT3r3S+g2bc20ORu9yA+ijsly5MbdidlXr073TTdpp6FbJrMco38iM",
+	"tXS1yZrVEtTH7j/ZuAMuS/+N3afexcQ9TkIlTvdUUK0dlJP2Mpx4VHYu0+lG0jTBBhTHYMD7q8k3jR2P",
+	"QVc48sBSjs0A/i0wp1S3gYpWwPwdsPXdIdeAqt+8cgEETkNFEqq1z22iPIvJiilGAN6tjkB0QWL3OQg6",
+	"gwM7zzOe2JVGxB8yMAs2FoiLU+UuVTlNiSwyPOun1TcGqAxsv1OiMXE9FhTrn2C9YVHWPolIIVyWQQDw",
+	"VNZliENYqJgIumSacHM8JG/tSHUiFQAW2VUgj8kA/v83+NTxOfEjwDsUDrcs0EJIBW3qcaa79yaoMdFI",
+	"jDJjl1rzOQA8HHa8WvmwXcHtec80GN9LIzGVYuxOpb26nohcT6YFz8yEi+aTtk2290zwSLcOvPDL9c80",
+	"LkuRsatAYagSwBKm9UkihVHSEgUtUo7QUBnTAPxUJvqCaj+foxUrmPGlal0epP0nvtBIPUXGvtyTZr9X",
+	"zdkHv1XO0PkpM54YPVlxvJ7unomUMmuu6wnSQp/3dhNRWeG3b2ZUC/Et84xZZkR9qvtRX2TsVe3dpo8u",
+	"mVnItOdIa8XbuykyNcWgSY2hSCltsaA+Zb9fgu/bWpF4B2Fagd0taa6JkecEauPj6QPl8cl0vVmU/+rV",
+	"9VhozKuNSMZuWQYv2LFeYBn/2yITTDntgPA0wsf2H1eXb6H11dUr7ZJo4YzKuDYai+9PPhuNJlUtfviz",
+	"qsU/SbWelLX4G/Nn7wBiV+RMaZb2zeVrd4reUsXtgdyPXP/p3uomKb27sy4xK0Kq+UYDk6Ki3hqvVrxQ",
+	"o7dwLtvMWJMiW+KotrJtAvuFAyzsq/qFr3VCffYfurIKT1vJF1c6itQnWmYVWa6ZcaNrgJB7q8H0yeTf",
+	"hRvJEqnS3aieFRqk5bESDBK0SUyx8L30gLLshlf5h8KY3GCYChqyiseu0CUboCQrzglXParIro2cN46c",
+	"A9Dn+4t4O5AUFXkyiJGN4zLhJaeWyQ1T+hjC3WmWTeQsJrSEhDELthw2CVTFlizl5Uy6S0bLRi1oNDT3",
+	"J8S8oCqFpLGy/KZlqw3WKzRLS7aEV8hCZqnuH48Pg3KY2Uf1ybXt5oODnACtV4XGPgq8SY3fArU5iD50",
+	"7u3S3Z3JVasCfFipjEM14HvWNv8o+uChsrIjsm4bqG4fNaGNlEotpq9t6hIXOlx3t4Z3AtBKs+BBDBZ7",
+	"EGgAQRRyhT4PBwgFguCRjgjLNHp03YgOyPwpK3zjlPy4mlbs+vrrg4ABaZbJ1aReH6gllAXqEkEgtSzM",
+	"FpDg0+c1jL9nzQi/NGvt4MlpP4zAppE3fKJ55DuX8EGBAquN6oEPGLx0ECzgdUL76hBTgKM5MMjGQ4Bt",
+	"cdAbV0BWMybKkxoVSky7V2S1kBoQG0yhfeby8Ki5Oqf39e5X6Jxf+NCYnfpt6UZJWSWXPuVIkhkXXC92",
+	"8Hq3K1XqMKYQrB3/3bV0ONeLO0YXlYL63kGvOzbzp8bhJYt9Dx71A9dRFqDNEozEcPUJGmoUV7coTZA5",
+	"ve4/qjeaOHNPNTgI9fYV4RQVZBArh4VmJZ//fykBwe0hBQM4tGCK1RIoKhrv4XMl56pLfcP6IK/84Jxp",
+	"a79hV9/2RpcklYIRLcmMqsiDCAOMTWUtbDi9wUzSk7QOclKrFIctyoLGe8u0BT1uvv6u0VoBb31L4X9L",
+	"YjQxKKgI1TcsBUFmiQqC98/HxWj0NOEp/J8F6HcTmoDI2mxxDMZLjA7h5rxmZ2TuUShbOLXyDhYZCxZu",
+	"QzTbH4NyFQMDgtgL6Q22smNGtE9rZpk2Ea1Z5c6vf+76+mvif62oE0E3W/qyIvaOgq2bD8Ael0HMouLz",
+	"eR22bUlFAQYNnJJQM2LB0qJTpMqG+6B0GvjPbBDgRsxhuIXlCVgduAEfB4sfiplAtrZpCl/QJqCmy7IY",
+	"fFnamkypSCMyswcgN7q5PPw5ib0FGKMBTol/MBboCoOi7FKRGVsBXgcVZEGzGV7PDZqu844jEmdyFZNC",
+	"pEyRz0bkv0RjEedUGW4/hI8/f0b+C8BG4ohNjGO1jy9I7G6T3ai4gdLMQnrP19oDcZTYte72uZZQhwFc",
+	"7rtHVclw02jY4vJamumtW7qcxnVL4PIBWs1HUhX0JLgg3zzyNCiHCE5JpoUhGZsh/PygXroKZCakQ1EU",
+	"HTRTjKZr8kvBCpbaX1UhBBfz42ZxgkNpEYZuIAkVwopCOMXsRxhNFi39ddVsgnN2nwwCSnntX2g4mh7o",
+	"nMANQNW0p/blXwWRDtLR4ZWC7IYNGzYEp7bAyc94ZlDydlqql9h8D1xLm/7aM2x162Zl+x6p82EDo2/x",
+	"OddPiXJroppMqJPzJp/VToX206X9PKjWtj9F4B7CoRB/9eIteQxjiy/cEWFZa85vmSDLAhCrTNJAIbur",
+	"ZfQq77fV+JcDojcNne8fx++71vPBXcLVUfOxHMLbIqw/9YAIeaSdw226do6BbQpJ7KGQZc1hV+5YZqbt",
+	"Zxdm3PgbHigtxggeMR3MENdL9Uo4piC5oZrHziXtGlJUX9EWGLIKhHvCEdYIeNZd5dMsiy8QwHq1oODk",
+	"sLsBtchjOyA3lrhVsG8MAvg+47euRs0AGH/KgvKVIBBaMts3VKHS3/tk1EQ/S/sFJB5noeKh5LQEI4nV",
+	"Xax8ogYR8TBbtGPdkjscUTXFaVPVrqIteFpJzkrzfly50g+AkvkAp2OVcvFkNHKr6B80G6Zb36hlF456",
+	"JHmc7vvgTsHcEI/ayLFNjFpX9A9yyNcwmJqAIdBWRnNTefRDoPALgnYpsC2SOVK+KgRxAY8rum5mK38j",
+	"PVHMMAHOzpSudRP7umAAj0rh0TrhhpXOKRfHJJNizhShc4nWHEQUcE1SBsuHvgMhx46VTRhtIKRHULTa",
+	"ogOiRKh2+w1NuLkg1L9hlX5fYHQsqCixH9GPXIUu0OrrPnBUe0HmrrjLxlToFVN6LM5GZ0RTSMzSEq3B",
+	"4MbjWSgd/qPRKPCFjAJUnX1y4pV7R/uI7FLiteTFOxnnPBBuz7fMoEYB92y/gKuKL01yptxEegzEq/45",
+	"UwRfJhQxNcG5mRXaMFUb1PP9g4JAjL2UKtJyFDJLvWcBaJEq5skhcpHBBB1e9cKoJZ1pw7OsolcpXObe",
+	"kPg7DReNxhWpMkvxQzcsN+f2tzX8Ce40LE3em6RaEGYbKK1t57Zoqnk12yVCm17yIS7PKqna5/YseOvg",
+	"67OKK/upXN/idqDjiXofGghMrMMrQfRYXTrCCip191qDplt6mHZCdD1rrtXuHFf9X80QorjnW94x1v9N",
+	"721rcUSi76fmrXMiv1pbd4U2cDm2CJzknTr2NCqYl4rHNQnUZYQblHSwc7BOZh/ELPyoFuFhlsuPgeVx",
+	"UaZvzDjLUocoXXmcG67zPp6u/QdRbT9w+Xc4Y/FGRxHwm6qMI/r+/91V4Ku42u07e26cxInQ54neN7sC",
+	"cNHP0gt3J+vvG3Kqde22q2Ow7L9BkfWAtN7tJNkPIhAdd3xMsXjt1GbL2L1DdfC+br8DQqR3KVLejC4D",
+	"yuNOCbGl81juKN3QFxi2i6G5lmRa5cP+eD67zvvHU1nPUEYHDQSON0xga9qBwnjkLVNp0UdkWZbmYj6Z",
+	"KZr4eOfqTVlgHmvLTESxnO6shF3uRoSbvjHlfbR1WE2VtGDNJVVct5AxCk59UKggINLKYqtyxY02SOzC",
+	"pbASCDyqL/EOFIqdIP1MMEUPKZCoJ9P1xPNRL7Ml0MU7DD/Uvzs0dzp3h5aBnt2hdaBb7219/3puf/lc",
+	"E45NUlpaJiipsQEX3Hub9YYEcCXQaSYFI4Mg29yh7gQ3zt1ItNVArxFnVHLVJv1tT8YvWCt3bzks73LX",
+	"UHdhfoAg7H15oO0YvEXWkI6MtcyqgDRohdphoRnhpoa7vzcmvzUSnOuNiG+MDA9PsyD4G5Prmb5DDHgN",
+	"wGMjItwvRhuJ/DPMI3xQTap77uFOmi4HfBAOOyzKjrnWDLCz0efPO+gWS/o+7MLfDG0ARO6uxerG1Thp",
+	"lhRWWT7ozsB9Y7Kc0Q5VqcLWzUOBaMVLDFbseyAeEIfk32mJadknIHxB6w+Bp7gDELwlhXdHHdmyEve7",
+	"6KEADxulB4w1MMpqAYbBZuxFOKxTymElXeqbux+n92DI04zdEUnDrSX0tH81DiiB0c/WrCq6u7DiHoK6",
+	"zuH7RPXWdzpYtPeKePeDZuouSNmIERyyET6JdoX9PG2x7jqgnX22gwA3vY+AS3LCwVGGJbOJbUp4SgZe",
+	"eYit1cZUfNzf/bgLsrz+alAZ46fLk/9BT/41Ovn8XfXP4eS/nbz761/2yp3yi1G5yjuB3ezmHnppdEgq",
+	"z32cFiVB3QmX1y/LBJ1hvaaxjVe2V5U9pDZaSD4djpuGvceB9kPOtSRxv1Dd9yYBPgw/Na6IvgN48MbR",
+	"UhdCr6nWEMyFDeIy5wPcYzmde6vG4YeBIy93gJ57ecWuWPejqSYN9h1M2PX+0+ifmIB14NpZCZ2WBYS2",
+	"tVe5XHLT+NNcNj6+YULTluxiHKk3XoO7YEiUYGLOBSvjVeBZIlVeaDLAuzBLmxBvAJto36eGI1BCcyFG",
+	"mTOx8hkJ2wP6PmfiRwglUixjVLP92JNVj36qsBLlSkXhijZtV1j+KNAfIE0Ui8ZIcJRAFUbwyRQKYGIs",
+	"YTYqEL4IVtCbLoR9AnWD8R+uRClUQEyF/7dZFMr9E8sR2xFQU6jm+sKIjw+m3LUlaUdCjCqmLgucEP71",
+	"0kui//zx7VG0XUgO0caIkTdMYPRA/Pr767fkMS3M4nEm564GJnAO2HvQbbU9C2NyjOxiwrzlyU1TXY1L",
+	"ormYZ+yk0IwYaFT7GLysz/GXOHJYfBDBla3JdO1uS7EZjIfbbn8pGGT/o6g8wterodGc/4OtgwSxKylv",
+	"eEtU0VTJlWbKZ4uRBNoSzQx8v3FRYBDYsBpFSZgT19X2gH6HmK2Z3B5JxQhcE0pmGWMm5E/Lk0sq6Bww",
+	"R4gDiSN5RgUm0X3DRfGeWF2aKT0cC3AhpTIpoD13jknYDKJloZKyCPnl61fn+Cu8HLlcKzgZyS3NeAou",
+	"qGgsAKelRLdDKBcdYSVnNiU/vHqkAeWlDFYiX0mSZNyOgCoGqZmln9LndUVj4Vv7ULIpF1StcTxwdUIN",
+	"iR/TnD++ffLYLjPN+fBnLYULId78aU2XWTwci7G4kuIWg4v0uf37rwTDg0vkW5KyJKOKaRK/P/Fi5qSa",
+	"JFZc9YAT53jrEhPkR5wCQIQRt3qP6itEDc3kvGCYg8k1Ye/zjCfcZGtChRTrpSw0xprEnrHPyU/vYGK2",
+	"1/j9SdnuHEKY4yH5kZsFgrvD9pBEsdTOEmIzg7m5OENyNnpi+xrEloyHfpZYVhYecQEdTUAaxMcXMCL7",
+	"hTpkcETORk9hVPatfw2rXyYpE5whaKZdGG4IFyROAWWw/OIkWNeh3Yz4/QlP2TKXholkfU6qoS2puqkB",
+	"FIOL1dAbRqhlhJQaqdYkflW9fvIPto7t6BaMpkxdbPUuczyS23pfSCELl44KXaCfVTNhhrbfNyzPMFiT",
+	"AtpcWS1L21PRcwxWTkN+k4rPucCSoaZAtpjKdH1Rvmb7LfuiJOUzwDQzZXfVHn5O4mA6wxu2nihWaJbG",
+	"GK9qB0dWC44Aq7ZjD6WFPUGlN55lVcRmW9dcTHxGTzwk/2BroFuuoFMsen56RhayAEnzVxL/95MrqRRD",
+	"X/XJqzQmgzhQSycn7359Ej0/+/0v8THIt0rK+7gaHGNUiQf7KUznnGqIiFRkSTOrX7MUQ2pZspD1PlD/",
+	"Qv3FP4XYCFh0GOoL+ydCq0hhNZ5blsmcRST+dYyACeOjc/LrcDj8/fc4ciFfcSJTBkC2LrPBeKQWTeQM",
+	"GAL6vbLNhuSfpcyEgI3CShcr/s5GIxJXAnWCFyVx5CLHzk5Ph+SSwNkGAgVlDJCmw9BFds+ZSpgwJ0wk",
+	"MgVus0dGS++eIx1JlDBbZOC5EzS7+LhayJIvorIYIE2tBs9nlrEBpQ13BZbUGVF2jbmbKdzIYv7DKfmW",
+	"f0EGZ0+ektjt8tDuxsRIOcmomrP4GLr5As9hTaxssdLMCt2Kx+Kt4zX2R/Xga2Py70W2jgj4uVlkZ3pN",
+	"l+yaG/b3b+j7Y7uw2Pok7D4l9niPyOsf7H8u3159bensyxffvHj7AhPGErlkzWJeroTjbzKIr1ly8pKZ",
+	"ZHFiP3kOrH2Cv8Yg+immntmdiL/H5/ZM8NFCtmceMvtTJ5kTrWYTxX6GjNV4SL4ALQxI/AuqeRLIflx6",
+	"gFqezaA9hv86GHiw01BTucxpsmAnp8PRkStPB9qcPn/8eLVaDSn8PJRq/ti9qx9/8+rqxXfXL+CdKmon",
+	"UFsuX78KsCjOj0bDp9jUHcpH50dPh6PhUyyPvAC99TH4qp0fb96oPxYpNwTVv4gsy7qkYQx0RLgwLMv4",
+	"HILrsTGsEFQl0ZaKV5ZAQRwOxxjcZtkY9SAXKU6zjFkZs4YlBJIfAAIvlly0+5Fyc25/iFHngd3TYwF5",
+	"TvjDMZK/Syq+IPGCpykTE/BsAqS1gDtiK1VKgij78smMYzFlZsWYjxeZs0eaoAFaGmdgJVublwyMxC6y",
+	"1M5y04o+joiWSL3u8w4kw/6oCU1TUuRDEuNi/B0W1qs5oayeFi59koEssiNH+irFxasUrsK1ufTbCpf2",
+	"DtYPkC+btHf8sDc1aO0uw26gr6XkIl4wFt1vdwCTXFFHo+HU8vEgiqz8/G7ndlWWpbnLAHyh7HGPx651",
+	"dFxsrEy3m5rm3gphEGy8d29NC1Lt7OMr9I10aPmNPRgA1dSf1iAITkcjF6VvXBqKQ4u3O/74ZxcS2W2D",
+	"PPFBZB9YXJsmqSV8YALXcmjF1BkOoanncqiPv6CpdxnCK0/2v/KDsHJcKv4vluJLT/e/9FKqKQiOIA+h",
+	"y6fY+xwEP2gj6C3wMIdHPwg+4yyFSjrCnPjJkxlzMaJQBOmnOne9i44azSJr07oOQPDBtx7TdMnF4+C8",
+	"yYsGmf5PpuxIUOz6GiVUl6Z22Mm5ZbbZOiapRKsyKqNb54paYcaNHgtX4URjdBhqQWjezBVNAAIHCnaC",
+	"MenEZVkdxSrMg/gn9/c7eACH9ljECKWTUkMnKVcIqOPHNvx5ZWIfioE6GsTfHkeojCdetsMXqJFLbg+Z",
+	"NZp2dtUgEGi6Doxv8HugeptJmtrxnjsfiPtqXCoJ6EJdEcOtQmDGAtKvyGU5s1Bz5ICHlrBKV5SCxL6I",
+	"DMzEKYqrxZoMrNo1Fl5DxE2YYMyzNQ8DQEKWlt/jGk8+Csu8onpI4Px2wAx4BlUjdkZ/rtgtt1awFDB6",
+	"l7IF5zN6M+AwxoS62qZJBMwYC2x37ofkfwDFK5dcGLK5vYQaohdUsRTyDK1AsONRzK76WAyuX3319Q+v",
+	"j5sOuFf4kW8clZeIB1/IdH1vQsz1DqyyLkVO3RVqVMF+f0BB6sYAJeArn/m2QA1LDVk7lzkTcRO18s8h",
+	"Zh15AG4xrsl//vg2lK9ePO4QrV74ocOvQbY6sQgi1lXT3sBNA9ccbMGL9PTZsyefQ1ljrAMFSbQanTtG",
+	"WW5LyY018gfTNYlveGrlJeye1gVTEZqd9qywagKq1iBXXdrscItHkG7/NCzix7CbR26ZSnlijQKuJ+6I",
+	"4prApRC4cCmZ0kqaDnxSM1h0Ah0Zx38OJvpSrU9UIepMVDolnVBBP+N9sBaYie02KPxMFOXamkHhcf1I",
+	"lzbkANEughDfuPQbABqFYFqTXForMxqLuPLtT1LFZ6YEL4Nbt7n0OZ2ASmYkFjQq04IjEkM5okmqZO6c",
+	"xTFcGkzC565LlyHh8VBtM8A8kQr14CBHzb6nMUUBNCuzUEwDkjl8kqJfiYv5ZueY5gCjVCyHy3iryaDV",
+	"PEkWlIvJVIF/eSzK+FUUIDxxsPAzLlKUWmh5w2sEXzseku8FQ5vevgfqSVrkkxu2BkYCyI8Bhr9FhCY3",
+	"Qq4yls4xR0rzzGq06TE6Sx3GByPTYplb3WJIXnrjO5HLKRfsgsRgf7lLBrCeYjIFjM9yAjgcMLZlAp2m",
+	"0Bxdr/7RcCysylW54lxqIXI9Yj7LwmieMkQKEMUyAp+R83iW8LXoBUCX0ljE4GiLy3efDIeno1GrWY50",
+	"3s0otwd5Z6MYegZF4cOYxfdvtH+ytA+wtIGeOtjZ0O7PcXJZPmv2OwbnlDtwdhnXtkVoWcMbj3/l6e/B",
+	"OVVn8a8YcvjRQ295m4IDg/yDb/PZ6Gz/G99J89KK+Xuki/LoOpwOtuT2Hgnw6suj399tEM9jBwzSquzg",
+	"9XjlXfe3XXjODVAJivwBmtbP2ag8ZSNSiPLfY6GYlhkUYEy5trNj6TH6BFYLSZYUjj0y8BjFEWmEOkaX",
+	"zH6046BEJEL/UXdiX5BYQHVriA0EpUEzBGhwzomg9rUdag7+bgXIrUoWUN3RVOmHz0YjX66s0VXgOfJr",
+	"t+gPzZj+O7v485EuwWE+cWoTp16KcqFql0zueuWOwvw+mPg84DlwAfTvMWrxG6D2TP7P//rfNcYeYoyA",
+	"ZWNr7Qx9BbXwdpl47CL0AXFR+Q/hiTOHqFi7yy54CrVVS261Vo9zz6IBYFRZOLXOWpfV6KpD7/6dDND3",
+	"JVw8BS6G3z/qCRu41yoC/Xdj5rPR5/tfuHJkeJ/cX9EVVA5Gfjj45A45dVORO3dn4YOwcLsBDMxdHsNk",
+	"YOyoBc2OW5l8LHZwOdlgcn89w3UJme1PfzuK8sNNTP0l/viJoT8x9P25EpGmwJV4Wy44elVXUpkF8LiY",
+	"EykOYXC4VtxmbUfyH4O1S277I3H2G2z4ibM/cfa9cbajqRpnH6aYI69uMbFjq4dRsaWqs7Fl3ZKPwX9Y",
+	"upwHfvQRcRBCs8IUip1jEcCz0ajkY/fK8UXloXadElUITTBqvPS6/yyntXhlJFojxwJHeZDevyk3yiDH",
+	"JsFwjaP78ILhQ14TfhIUH1VQOBoL9PlN5sM9QK6jcNdyV13AWq8ubanVYQt3MrbhC2zX6WKmjIKsSG8T",
+	"q6DjJUVShexv3svsKzzROjSpJtC4KZiz0JA+tuG/s0/A63cUHZWZLj0COL1s2v7uYZMo+2tfkrZF3vKk",
+	"QhwypC549uYab/IGb15ekadPn35+3JbTdviFVOMwyjp93UfwJ7nEqhhw/00WMvSf6SarFn/fep8FEdi7",
+	"5GMZOr8tHs/Z+1wqs+dGAtrWQ+ZdsHx9WBEpcmIkeTIaRaPRiCi50kNydf1PkrAsc4ledCx0DkGFC8as",
+	"GVhkKVQxoJB7KdWyyCgZAIoghERCft7f44jEf7P/ObH/+W9xRAydwqU8VYrTORsLVKYwCyBXbMbf++BH",
+	"Sn4ppGFD8h1kE0BKC8ZG4PzjKrYRg1mbtKUX0PTTmfHpzPi3OzOaenPvht2Vwu3oZ0T69ZSS6NujCB82",
+	"EMJdT5BO4BIVXzYXcGPvzWM7zFrPmyNttBE+yrlzuv+l13S9ZMK88ZbUxzyvUDbWTiwrz63ol4r85/X3",
+	"37UcWU7unji5648rJ5eP9p1qrllwrgFYp9qV1haEg/oLdszX8oY5xPf6i2iP1gHBcAPI0RyL2EXV4Fhd",
+	"hL6v0hFHkKm6kIUi07VHiTyOyGrBkwWhmZYYz+hy38p6qU3hes46Kh0KOA6uXVyeC5wHHwoG/js/4a3L",
+	"8xgLCDgektg9KS/fAfUlqCDt8pUL29bjLtQW1KeDjIXvnEAK/xJu+F14KMAdoZIAQO2JVGnb7bzt/lW5",
+	"XQ+tZpZfKmsxNgfTW1IIKeDPoXCWANph7OeK6nA9fO43VIqzv0HJ9XvQRTdJrD20/g2zc4OiK6xSTR9p",
+	"8vW3l1ck4+IGRphUEfiazwVLAVMAH0NOygVRzEoOHZC+4yhttxBKWAFid1t8/ceiXg9nvzPM/c9Bs7gR",
+	"m1R7AD06qnMU6cFm2qnwRyXFnHi4MMzJWMEzD/umXaJYhVBxNnriHcjwN/i5yPeC6ALAgMbCFdxwMAr2",
+	"lNDMEeiO/PuZVB5FRwPqyheqMKzKN9OZXLGUmBVP2DmisntQmDRVTGvIujZqTegUivi7NG61Js8IwjHZ",
+	"QwTUYUqmBURWz8iTERmcnX4egsAP2fuEsZSlsbPZ3jCj1ieX9tX4GEUHeAHBjBiLTFoeteN/OvJfcnr3",
+	"M5LYVUgKcBh6HIeIAMh+aRTCZGaFwuxtbDQWzgR95sDnNRnAWp6dfn48JM9GT11JmSDtz56mhV6TBdVg",
+	"37oIGT4XJ1zoxoBuoI8H8pgXZgH9fyx/efX99pSaa5SqyG2I1wIDuWbmZBfeUxMht2BAbQNLbKBK1EyT",
+	"LU3+QwrA0w6u9bdSfkuFz5WC6ivPughOh+f6g6C3lGcefvtuEtRhHR2d//SursS72oy0lG3AtF6oIXag",
+	"PSR1XciaBcrYyh2AVBrKU4nZyG3H+q28YZ4pHdwRImHNFNML99USfwFJ5KICMvQwO+jtEWunti9DFKZh",
+	"ExvbYW0x01lDPQwkeFmYHhR/lTGq9knwPxAdfzTr0WUjJy6xzK1QM5G1JcRjQLJm2Sw4yBHXsS1i/1t2",
+	"9MCC9Nu9ybsIffLnUNjegIO2ttUc8HPM+l72+nHVTO/c9/XroOGDk0DwsX3UUIjA5xDMpnRDALU80oAj",
+	"/Se5C3kbzpsBupLVCoPVuQ/imdFzJpTEouYted0Ac6wJBeSHAMpKWuUlUcyU6LoO0GigGc1YSigUQTbH",
+	"zl2DMR+Q4hlLk9uezh8/jkmu5C2347Sc8cObV0Py7ctLxAHCm3ORrZ2GHEJj2rE738xwLH4EELraixHB",
+	"qQHu3Nxa9gH6XONVBzT/9uXlgzPHy0v81j7GcOtrJEBzEC6MBGOitgk0z//wYRsfJwrjCzbngrz9/u1r",
+	"JIUlE+aeuGafy+Zt6WBxlu6syOouViBS4CxLtWgmInmejkYOvYSJAMx2LBRLJNioiUytYagXcuWqPyMQ",
+	"yzfUckn4GYTeKqNQHEE5M/10dDYci0vobgMkMUG+C2AeQ52ygXnQLeGZ52EMxG9fXn5U7AU3hjduG67s",
+	"LjSxrhNDQq7cul+QG8ZyKyM1I/VdBNZtVL7hBHA7A9gN/25cfqgFeU/SAQoTKURLwJOCpZ5B3P25jzO0",
+	"23APgsOblOdocbZLD4cYjB4Z5yCo6UKEiVQPiTOTvXdJkwW9ZUTIyngdnI3w6rTOrVcwgNe+isXDsKzv",
+	"Hj/Wi2fPmjH9YUqu0OqnM6+ZqtGZUVObPTXcBwlX+ue5YnOuTS2zd8voqFkBrvkDSuiGz+3Tsfws/jxm",
+	"RRNaeImNVlbvgRulqnzPfZgbzq+1Q+5RKMsQeL8IVCl36s1rxbTVeyF1xoHNrWiVG1JoABusvGqrhczY",
+	"WHgRihfZrmNAmkorwBy4n3Du7+OaPmY1HvIGR2W/DQjFY8HeG+axY9wXHmlCp1pmhWEkZTTNuGDNuSnQ",
+	"2Vs7kAfUl9xn/sgu9UvEE4QdySn/sC6hB/Env5EISLdBx4i7AyY0lsFAozhsgvPv6mIOyvmXNePbEaUc",
+	"0hBxQENDEjtwnLhE2DVh9Xnb0toRLvDRNiYDbgCDOkIjfq5kkT+qCi8AyNPJiqeAc66PL0gMEO5czCcY",
+	"cRE7GGKEOIcf13APBb/iXSAgbQkzJHdEL+JpNBZNEEakH4LRi2ptO6MYQQ3CbkxSdl/GZ7QF/JXV6BuD",
+	"/aB6Z8cYt3uERQIauC+IpUTm7ICFg9caQgrxcAcJwd3FNSKS6brW/EgTnrZFF5ZF3bF85J0nucER//ax",
+	"7uU2dYh0LzntTxTtXk26PdY9EO87dK6yVQX70ahjXWqCXlSo0o0QPeEoQMSKNQF2PMdzIvaA9P7QiEgM",
+	"rB+PhfvFSwL7E5wEMZRO0UQwbu3YnQIdvuWj6bDoD0/JQCp/tWn/5AYhmYXEqiwQXEFc9XYC34cjwK6I",
+	"mDuAD/skp9qMBdziSpJyOF/86QOTLTuJnZSNLyALEQeXFkj8jMiciWrHmhU7IMaS6h9IuSv776XaPbn/",
+	"77cZVTkTUCakWqxP1nrz3aAvuVMtFeJjAiZnAL5JkcI9oiZYNqhy3U1UePqpa5QlOme7Rgm2WoXiOaDk",
+	"6tW1Hd7121dfkSkTyWJJ1U1Evnt1/ZZcvyafjUYnz57W/37yH08i8vrqFfny+jpCBfD6zVcYNRXTLIuP",
+	"q3IsGJloVwcr4C9pnmPBF24wTVkaKEcF5WpInlFjT9SxmNElz9ZD8spoEjsIXIjmjMvhe2EFBuJqwZpz",
+	"YazEvioX6WW1Rg94gJZfgfLLLexWbdefx4tRzbmiB2JkhASzsCaIQSPG1fX0PAKtd7FHWVvFsUVV7mZn",
+	"Xu1V0K4v5pbTxLordw+ps1UTqdVn3am8BYv0CeStXd27vv66Vj5pgPcNro6Sq3xlCiVYehzSbEiDOyi3",
+	"arZHCXyt4O4RMdghc5AqjZXNsKyxledVcG++UFSDJT2namq3nGurzx1fkGACY+Eu/oEDL19cn5w+e37y",
+	"1dW3kYMwRpw1roiSK5Tx9Sk3yVwMP6hIsjdrBeX6/sHW37uCfI6D7l81q0Zar+/+gTW0ahi7+BeHmH5C",
+	"fbinuxdkHSo2+HwnJwdVEKGiq6PPTkwewD8E/ZaYvSnLmGHbp9WX8LzGU/vv3/Cl9JN0b8b8gtUhtOuu",
+	"791at3e/R61Xa7v2b/SBBQnEKlQlYQco160d786H409000g3XwEYMLs3srkD5CtUScSq6XVa+yFP6Za4",
+	"eMiTEz/4ka6tPhH8H+tQRWK4R8m649A8TzIp7o6+tqHB2j7/r1Rg7cD/0Porhsjl60+8dl8hcfm6xmnW",
+	"ZMNba3DRuyLiGCOHIi9RUvuk/hVX7EPouinXGEL5OOGpag8nuTZUWdOUTGlyM1dgg+qECoerpNZlNqic",
+	"kdj2FUONQsiRjsnArSo5PT0+J5S8vXo9FokUgiWmvPW2mv6UCsFU5GvUAkbikLyhYs40gYLTipgFxRyQ",
+	"cvDQ14zPC5QVjzSJl/T9xA5jAnczMVjmis0grmUA1bbLt4fKdr9R0nob69CuwNWrL9986d/7w4ufcLC9",
+	"hM/pvY2h/P51QluvOCwhReSXghWfYhHbUBAtr1nxYeCKACgWLtUs07hKm6G8KIn7QGkBjttGOfEr1BHb",
+	"U8pmk08eTMXsTF81KeNLk85Qjkkyo+qTVdVIeK+VnKsqyEoXmatBXtKiXd0dpLf3YqCvFLU7XRbWaKBL",
+	"fxvvDqTfXXAtU/2VUf+prYCYS1Ged8YTGBLT4NXr2zMiFXn1+vZ5hbSVU7MIcNPw3aNNSdwSkXT2LDpa",
+	"clEGKDUiZO1LOYO4M4xIaBl7VF0QAhgT99kt4M0eulL5dgqxByWqCn5gj0NyNjoL0Itt3ylPIdBgxh0H",
+	"urYQGOCqCW4Ck+OGITS5D5qDdHKu4XpReCgMJm65kgLSkRqDCLAnLyZY+rVdpj/4wV0frZ/DTlz0+zMX",
+	"8JO7DQWrxdot+WQs3FPdkjQF6EorQKrzyfMWF7dMYM2nhzvgt9CON68nY0DAg2Yn2ihGl7E9B0CslBVS",
+	"MaFER5VqjpALQVV6j0c6Fj/LKcnD48WBohGIh0DM0AWAei6lkEYKV4Gdi0QxCpFJMQQYKeZNCVf5/Buq",
+	"zQlg+Z28+jK266hYwvgtq6CnfAEVjzWnGLlhuZOQRDHLSFwKsuIilauLoOopT60UkllamSLUQECs7dd5",
+	"rzAiHsrNQp0yu59Y2wzXjgA8qR4Llx4VK6aZiXHWUCw1W3scvCBXaUnXUE8dxquZMBGZySyTK7sYbvHH",
+	"ojHX+yL8OkTbV5hwvmGZIOVgOrCdVGORSWuZxpCDx80aju54SL5wwEEemy6hwop6zQxxEBfWCoSduAaQ",
+	"zWgsgpRb5oB+DE9u7Owhg8BlJjt8Wf8TF9rYiYPqMWVUMTdGl3a5tEcAybhA0CL7B9qlT0oUIksHkDyY",
+	"K/me+xK9SSa1D6TD1Wm2/uwvbbCtG2euXC7piWa2kYGwmpwnOqTC0hymWdaKxomv1cJac2oMU7bt/xx4",
+	"nvutZLXfQjb77Wc51b8hR/0G5X1/C+vj6eNBdOcujv/6ly6ApG+RaUKoRGRutxxpjTStjgmYWJCmjiWi",
+	"YXmQoKr1qTF52zL9NDr5/N2vT6Inn//eaazXgFnjIFc2xAgOAMM6EQLLIRJvU33bntrJT2Dym5He3ce8",
+	"P15lS1IfAFrqWCGUxRxivs4J1mwUrmRjRGL42T+3vfuSj1aoS8FInFJDz2Nkz4XMUi7mY2F/+c/r778j",
+	"cvqzF95VPKsLMBvgMFF2pizhS5r58aQRwpyhWfdiLGKsfh8D68RkYL8gZyT2hG4HW9K6/SMkd/u3pXj7",
+	"fyT62FXN1nE0FnGN9uNj+8jONSYDSxDsPV3mGcO4XiyeMXHplZsfGsLwoc/KBwURg8xg65/ldOhPxnI4",
+	"QyzfCRMsM04GRQHLMLUSLzikcIUSKRKmhCZCwkFtX/VVrQHGs8IEjkhch4eOx6Jce69PYDIX7GZMBlSU",
+	"OwdZKG7bUpYz2HeC63M8JJf+fBsLHNhASNjeiNi+SPzr+AiDjMdH52R8NBwOx0e/x8dQzdsKakj/h8n5",
+	"87qsuFGmFVgZA7E/kmRSzDEYhnLB0nOiWCZpOhZY5URRSAeGw1uxbG3HWi6a42k8Vu3QnVzCpxRgyCV4",
+	"DMZiyhbc2k327IclcIqbXhRGkxQTfDQcMVbK1fWUTflij51/44jDKsfr1yM8vy8La83+9M5KYad5eCAs",
+	"fAj78RYUAHj0rh4EdssCpOBrWPmTa0tdLxzgchDMiwf3zjzLQLMJVWKngezCHkM4FkqwJSIMbOISInR9",
+	"oPpolIxfvSh1nf+K7/99OBzGY0FDxS+qwTQ+CjUqrMHpPu1TPDHtAIlRMTAFLetamQvknrD2ALEXwao/",
+	"ZOB78JmWMwgn9eeIw70M4En8bto9t0SCMtOdyHem6jKufW9B8nruxUOnNbXCp/9fk/jw8YqTB2t0D8lO",
+	"h9U43iCsc5rnSt57FUWfDgNFjvELqS9DjIqAsvq4s8NdCxcrK1eiBHocnI2eAmK6WfxrWC3IJGWCVwi0",
+	"rhYa6iYxiWeyUBO2Zlb/A18CfMVH4mZMD8fiVQjSq6jQWMDDmaPOsYd+E1Qa0Kvu7SPIVrGq9ozyLLY6",
+	"BupAMa6vHduABnXGXMV0mWVFvpFBjGkc+jgiWhKdSIVQw3baeiJncZmW7zP3hT06NGPW7IK0rTsXiG4q",
+	"/ox78sESu75kCWCifejop+6C7VP9uIf0rToRQLcz6azlVihi+fn4LoLTS7qm8/VcMWsiPaAUxA80SkEh",
+	"DdjMaZsE9A7THXLughgJzVJFV5AfRgVyeM6UlsJ9X2/IDMxAqwuNrhLiDfT4SUB8EhAfJnEUfBgfTz7c",
+	"ypt7L1PrNCMnIOwXSvmAV/jcJ8yzlKCK4TQOB/AZlBoYi1CNGRQiwwsb5OJqtbhwVQNAxwHzdXncpkd4",
+	"X0x3mWAn8UkmfJIJH0YmWGqDUAnPSfdkYgGzgyAAFT3MFDeKiXRn1Sl45ZF2ej34B8LE64F01ghYF9pV",
+	"1jZY58KhAR3bBxg5kRI5Gwv4MS5rT5Fpgb4HuIqDmnRB+ObTEUnpWhM6l8dWLyiLXPsGQq6Oo7GQWVrh",
+	"b6CDCoeMYZiJVKldUvtprLJhh7R2N5gXZTEo1z2YOGOBRbYkx6sIuEuyE3Q9DzAPHfxpuLRg8ZRGDlpB",
+	"3AfbZnSusVtXY4pcGrK0RtmT0WiEn9GA2QqhdoIxOBuWUiG+KzlrBjr6ipmX9utVcvtb2Na+ZnWZrI5w",
+	"U10SmuFD11BFsGvrH6DiX9fWrxyRPHDO9MbKtQI6K/5nQjD3vF8JDILszpfMQc1Y/qlX0YeXdiZzlL0F",
+	"LkIvmeCuAvyHj6eK0ZtUrkSrfAJ/PMqd6ZospeBGAugZHuk7GKX6zBflVx6Uvpo+2JoSUfxpagaHC0MQ",
+	"fK2cfw+SwuKuW+Tk72A7EpCyhwOd8oyb9QWJQWhPciWnLI2Jh+iFxkISeA6xQvAaS8kawVyaSe4bP5SH",
+	"BBupfegTdR3BglSRYqVAuQ/aUixhwpy4AKhWCntThS9nFbHhzVyeM6pYSgYxKC0TzZiIjyMPkez4YSwG",
+	"cf1u/xhh8G6ZslwziP0/qwZ1NLJzB9woZ0QKNhY1/c1rUYjXE9VKCXtdjJaBus6L65u5Upzc7FJL3sBK",
+	"XbmFug+l5H5LGe8bAHJVR4SXS/397GF1lYY1bWN1/PnPUqcngfATnDPgTDnWo5DkVl1R3Af3g57fyvTf",
+	"e5vI+yKDJAa8killARkgV4ZGVUTqTHk+FnFOARdvMlPoE4nJ3wHbhTwmA/j/36Ca4HFERhi04rPZ7I8Y",
+	"1G5/Z+nFWJROGD+sgf1J12HMSs8KlpXQxw7khqMf1n5SuE4vxiIGi2jCbmlWuGglf2LihN2FE4w1grci",
+	"om94nrM0IszuZ1Q6h46H5Ef0EXtpU15uUfAiaSNlikYlNRXm7BtGHSK0v5qC8Nr/j72vX24jR/J8FYTj",
+	"IkzuUrTa456IkWLjQu3pGfdNd9vX8mzfxbBPBVaBJEZFgAOgRHN7+wHuPe7J7kk2kJlAocgqipJIyR7x",
+	"L1tSVeErv5H5y4UwWO41UuCNeQvDJmiEU6OXSSIYkMgWcXaZI/LnwX2rRxIluJ7OMiZtxLN2eGgHHi4y",
+	"nF6ceLqXanoCVsCOVmkbeN4OQoOiGyiAytVIIc9BuAFz23pOChgB5JAs+uc0KM2SQbak5/pSTBy0EQS+",
+	"jEYAJAx1suMWFvqoF3/CMd7BRjwCM32WWnx9HzqYEE7l+TBhkwg9+QPRAuXvmxERTbDTeN+Z2Tb4NDH2",
+	"AZAS2HGkIj+ybnbEbAzPjsjsNTvilxocOVI/N+3yh3IkrPnIkbQPXV1HqmfVybBJh5S5DKRLoukhTAnA",
+	"uNuxOf+Mj3zRsJxewsM6upBgazRO3JFj6mE3ECdYLGGbauJDs2rnEvB2vB9ISIaT+txrdiNJ4ZwfG+Qn",
+	"Dn/Epnw0bMqE8jsI/8FVuchWO6JQBj45AlDuCYCyPt9zCFWgCWkdXw3iFTXfSgBbTvl2VMqO8zx9HKHh",
+	"bQ1a2pFKOuAmdxABe4c/2QVgsqacAyo6HOqxE6SeJ80+XR4UoK5ow3Cjx+KBNN+u217NufS0wVUuThBx",
+	"YQcn5If6pZ/pnQMS3sZo27pIhIZutJajCO2oeQv7lJx/2LNzDJr6A1sxp+nqAmiPKmU2SDD5yoGF723e",
+	"ygaxHEgYb4zzNN7H5nI7+ALP9sgOW1CANlkBkUMfRO1dYlfMx0D5t4paevCLj/rs3oblSwj0PxWl1jcD",
+	"AMfz+PZvByG/+pWAMbZ6yz+Jub4RCV3v5DOHNTOJN9VUIIGtxHqAQxKg7AAHSrsjUH8H9fDraEZ6F7pL",
+	"nd/JorwPGYXspSY4Y93TtRuc8baWpd5GqFoE6kVRPITuUpo7Elc7XmkV3fImh871jVRTz57NkqP+vpyY",
+	"s1Qh7xf3/lJseDyfezw8meoTdZ84RgoeM1LwsTIqmAJrDt1cQx9zpg3Tk8k54Mr6UxWAicfLsg6uHiqO",
+	"PhO8dLPO3IIPuiwRqXGiTcxRHrILwkf4miqlsXDKr54JdSNKaLUbILcK7viYWygPqhTlr5ftlQ/vcD6H",
+	"pH4Y4TYg19C/20/53qzw9S5UfYkj/VXxGy5LvzH7hJT6pRm0Avji5UwQzFe9zpwrhEUKVfANisPrcCQ5",
+	"rrRazXVlSVABFe2aKSap9x9iaQJo4LVYWeFOFnwqFXeiOGNfn2JzVe9vjFcxiaXHqQ7t9elp/3ykEIiM",
+	"ZUp8clfYfT8bsixhsIxNINHDRhyzyQTqOIj1eqEi8KVlAEmmDTaGJmbtdzVo7UgIa23GXuMwd/XV//2b",
+	"nVu7Oz7dw1fu21F/7fKUW3EilRVQYnvjaYkbqKeMqNQAd7so+YpBtJSrgn33IUJid0BB/qNrha+//n0D",
+	"7vurnRc8b5gHG4CPY61LASj5g6Pj/s/T936b4rxD5sX6dta92mvw9QTZKGF47GD6h2EHntyXgLju5/ik",
+	"TUZvQ13/UlI4PoOMjIPZkNhWIkSY0o5nZ0ZYXbZinR0wwNDKuATPD53w0Qbww51Az6kibUdFURdsiS9K",
+	"K5C3wQQKxsg54LbqsgJMWAt4k4jqm/4+oAZZvkIY8CH7MeCiUYerYQueB+wYMd5BGroduxo+D8+zudPv",
+	"F0L9zF0+Y0tdlQWrrKDqeCR1T73L2epgzdXqZNp1gbE9PnR4QbERU/LMdwwp7bk3yrEvyt6DSuS7dseU",
+	"DqHyOyL4H6oj2xzZ5sg2d7GU75rdtcZgn1tyF+3rMbdrlxQBjDm2JXixHlyjp3HIR83l8lS2Qz5XKzEe",
+	"07mO6VwPS+daj1TcM5trB1F7tjDiRoplp8j9gH/vlLp3Yyvvf0k1fasr5Q7riCeTpSV09yv85JjGidkB",
+	"E9yUMiLynENBsVR1L7qk6cyRtjule2NTazSVQOSEqhSveQlhxct7rxCgLWAi+wdsLsxUFE+kA1p5KWLY",
+	"vZpJ67RZbQXnDObWGvJdgs5qm1BQm5eCNQLU16eDkQo3gV+f1leF56ztQnDrFd4PcUbvaBk7XemVcAWU",
+	"xhoi8Xx9Ongx55/kvJr7H07hvgp/qm+r/NlNhdnpuumxbpE2tmK3K6XkCI8CoVUg1BvLiFcwNXRDzcXn",
+	"HpGjd6qepGuqY/HkAxvV64k7KRoVlD0rnGX4u+KKu/NmS+fQ4MSIyvJxKfp7qKVsnljd/w+Sd6uyZAAs",
+	"zHiKHFkpnFiKN4TL8m/9hzDa0mvQE5CJT9K2g0y233i2ydiIYnKXdIdDC8k/QjOI5xiw2RMPvANIM9hF",
+	"TBuLqJfe6tmkr8+pdDSKwcNcsuMgxzjks4hD4mGzeeW8XEdlgE1CH5RzXWv1BD1/F9O8iQAJLgvPZ4jx",
+	"pCdNKH1CSvR/qpPz+gM2Xo0UgUIN6pzQoChcgOmDtp96vqi8VQ8J570N2MiIGjlSDdjIbIA6ait0ZH8N",
+	"/416oRLKpipGKswJG0mu2nGoBrgFSX8Or9zwkYXRRZWLApr+QKuykRI3soAu7gi0D5rw1a/+H3CZAJzo",
+	"1a/+H/g5PJ5h1qUdMsSksmcsQ0RdaIMbQHOzDlgsyBKoj/rR8B674G1h5g2VvU3sIOzwJb7UmbwX9mD3",
+	"z1aluAwv3cXJ2jn779CGRnKk20PtRNdHc6OjjLqxTZDtUIuvAVN6CTDSDopeFtzWKHRpEkR9GHfpF3Dv",
+	"8r1WKb5DD5QgyxHQdr0FSqO5Cduht8lI3bG5CUt7m5zhELEpCfQgWXI7Ut6W8bORzrKMu2yP/UWarHNs",
+	"L/J824s8ucS5UzOSJ5UwdWuLs3wm8us9N1z7YPRY2BjYYG5mdDWdJZ1gZ0YIVvKVMJZMMrbQZSkM6318",
+	"+4GFzvDeQ7y8fDdSY66UMINGz/CClXoq1YAtjLyRpZgK7MiPLYxsYgMO2QWDdTJur0XBljNZipGKrRsh",
+	"7EEpoDC/GcK6KjtgEtuHL4zOvc/aS6a6wGVypsQSX+FupLTKRX/AltwLu2rhZedXdedzTw3SAYSHKkKD",
+	"WkWfOof2cBl4XePKrjKwekcqGKBjkIbWybL0s1NeRtaNz/yI9Ur9OyNFbS8nUkkLVRqeJnERsUIrwo1j",
+	"byho4O/q5pl+orYPYnikjHBmBf7L16e/YxlVEg2rupApoz6+oYsmHHLGelkYL/Pfz2A1WZ868MbeuWIR",
+	"MmcFdG/wdvpiIYrWBu1+nSj+a3p+YP7RoaVtPVGYPRrDXVIXT5xI+Ll74U9WV1dX0lXKC/K0LxCymtLL",
+	"bVH9ZgZRDPDcy8UvpIV+kqszU6k9S22iTrigjKIbFNnl5TvW00rExWs1gHtiK2DO/QHLvUjExreW8uZH",
+	"SipMyIXnrYOW29JR3G8hSUW8v6Q4CNMqGXrIvj59TcIwqSDNRioWmcIMScQBp2C7I22Y0mkWdLh57QVB",
+	"A1WrV261ECBurP/mqn+ejHgtVldzaefc5bOMNUdcGGH9zjLOrkXo1elmXFH/yco6UXhFINoEuixFbBca",
+	"jzMtQADF09r1s1IQkQ4vfdayzs/0EujgOzXR3T2fgGxEEWotEpI5irzT1zut/c/ciSVf7VnUASnWBLom",
+	"5LwbWZZyKqIBu08xl3QS3cH71cukPYw32epMimBhYf+Mk6WEjE9R23WxkxVWDVMvKYrGQb/eN0nBBIYC",
+	"o8EEl15e3Cx5vNLblnvwbb2snS7E7hhai59Po2tfUhgsLuADn96ShFCf99Er7UxKqjcJCRdYOdb+pNk3",
+	"D2vjuwfwwPXedOjCtbUhp6JmBkV858zqufCmyJoWrjv/U1P/jQbkGStELguBvfqzULcH9Xzi00IaYa+4",
+	"y6hJL27BeeNPIzWvLFgeVAs8qVxlsOTdjyoVy2oHfhhncDXnn64KvrIZ6/3u91+nVyrDkXpzepreQIBp",
+	"RCIIdl9NGc514LeHowByWntZ7bjyUmkhvUVhGFcjValr5QVkRtcQGdokYNHU2+sf3ujt3HCJ8V5IYZdg",
+	"OACQfu2GCm5+Q+Qd8Bo1jvFE5cq3tinfIOLjneq+EHkxRNHoDwepVjW5SruRd3V3CRfoqmmmQDHxtVht",
+	"t1K8j0BOgZ8R9tSpLMoJb4MUcjIRcBcLj665Gd42lioXI9XLiJCy/lniimH/E5aX2ooi5PIohixZMza4",
+	"Xtow/1Xv5PkZbTNW/uLXdWAH4S9ita22xG/tUb3fVlHivXMgGNyuRwaebGOHoGL3HKD4SSxKnlPUIHAU",
+	"eOCJ8xyzEKJqU4JCkhOppsIsDF1PTeWNUCPVs7rBLrlWE2nmlolPPHclMiQxJkV8IOEgalGl41j+sRlc",
+	"eHlzKxmvjdEucJOIDw6oH/8iVjTWE6Ya7cDqSSwbm6Ue1eSehIXnlQZTBHmxr9SjmvVBveyZ8WOBRa30",
+	"kP/xjhnAJNpUp2U9eGxN7U65VP1WEA6xRfO1JD//SZupdk6oo5Jq73KuzVQ4liCu3U9FtdNcGoI6o0Di",
+	"3kPiFNVe8PyaT4UdBPA8O2CltA7qfdhCG2cHnrgMRpwQCHXA5pCXMWDXwihRDkbKiLHWLq51wHIjncx5",
+	"ySayhNTrmcBPKOGW2lwzyNeYgNqTCpSZ1/cUeB+MFIXVIdeCuqwPmOHSwgv1DjFxI0KOCFz/kdGZ03hG",
+	"uMpAoECMlBJLrNcZMjhXuKSF7JLGBURrhhrtGZQepEHCzzlYnU700sUi086IY2NjsbAp0V24AUc37ykj",
+	"2ESFAfs4Oa5HDWRDSuiehdL/rEQFaQeQnJrYvmdJohvrKc3Gulj1KRkWGmW29YvVxpurAsVZEeNENhuy",
+	"jyED1lQq4m2PeX7t5Zt3Xi18DkpF+RzvCklCjRSJqFiiJ8k2b+TKyuK3LOQbQGNa64zgc9ZzeiFzlsFj",
+	"2dlIwf+G//BLL7IB/mFoHTcu+TnUrMZfYN6DKLL+kGHLXMiGwAExjPXSskXJ3USbOfPKSumYNAJ3d/Ad",
+	"qa7it1kPlxFyFjDbN+uHrJJohMx4PCScN3jfmLZxzrrDfIqFmF08ppGCVyHRuk3mXvqNgBu3nKvPHYLF",
+	"zzFxRDYdj9d7Haq7gTxXAzqZo6Oxp3o3T+x0VQZmNrkdSWbcRrNsFJH3w1rx756JTyKv2mQv3CifSDXR",
+	"nfG5N6dv1i73Aa8a2U8b4GHMLhAqXoaKgq1Ed7Fbcuv95Pfr//y36vsCj+VOWHdLPsI2q+FwEbZ0rFdo",
+	"xW8FDEqN2W/x8Z1um2uAvTsBRLcCYPthr3JdiJ0vrzdm/da/vb8CkWZxSOsn5TpUdFx9wZ04cXIudt8C",
+	"iMPf62tf0o39Jq3tcHUPzz0PTOrvNj3w7ov3ewiVDfkAzmiz89O9FF+otFtymwjFLrW36T9/Ds46RjCO",
+	"+m6LvmsJZLQiVTyCvmtgVZQyF8qKTj33Z+G+p0cOSGk0BBDZbaXSNOMvguj2iTVMVcRh+U4KM6CsOogr",
+	"TgR3lWma/OF0txASPZKIuRYwrx3BTNoB647IJntpC78J6fZAILfuFvA7nOPpEfbvM+wLvz8a2Q/Ux+Yh",
+	"ItxagGuTlt3wUhZQZAZRvOVMl2LI3s64mnqzKDMCJV8uMjbnKyhZrQN5dqQoLqvEktXPYhmUyAYsK/jK",
+	"XunJ1VIIjMKyzP/X/2qulZtRJmLBV/EpaIBElRITSnisv20hU7EwnfVSCEDxZOidT9Mh/8jGe7lNgYvF",
+	"Vk4+Z3xsvQVAlGkdr1E2uBF7gPXs0vy7Ynm2kfyzhvFkF6yQAC8WRR4GOtXRXboDxKff4s9CtXkmUdrJ",
+	"CdGcfZXPuFKi3B4o/DF55W144Ytuat6yot1bpYU9e0bd0lKiietnPWrKAwYFturB7BBRNOAIGyS3jb7T",
+	"B29ttUbTQNyPpRjPtL4eMM4uS55fn/iVcifHpZduuYb7U3oIKx7Y5Q8fP3i2LMf605B95+xI4Xqw7D08",
+	"bOUUcnfob3QHDS8vuLVLbQooereCezEJNR1eJZ1oVa7ORopTN1TLVyzDj1xZ4bIhe1+5MVyP//Wn79EH",
+	"hq9iM0yoGAF8q9CJU5iXdqR4Werlq0KoFVzEs17SBLOU6vqk1Dkv4Wtz4XjBHQ89FcnyM2JSWX9CIzVS",
+	"P9MqQ2NPlnNjViz7XyexI9DJpZwq8M3PmPu3UXV6+ru8UvJTgCqA34jBzVf0t5n4hL/KqDofr9DFJ79L",
+	"7364eHty+e7i9de/Z9diJQo2XsVETn+aYZs9MWX4QYefG+JPhi8hX4HGGLKfRC7kjTB2pIwg9DAA3wIS",
+	"MKDdco3QPQhrgGlMfwfgCJa5DMBpqCaIs4lYsrlUlRN2MFJWM85yvvDrLyLUQVpLvCj5qgN4AHDoW2TN",
+	"gUzplpGetD1f28qPXfru26WvTQY/XMom5nO7ZbBj7KyLyo/Rs71Ez9oO/xwKmCllqBClF4Jyzb1/MH1s",
+	"gARvRNt2OvnTxxYqHxOdstFGsH8kt84onHdWDiNqDhGTez+XDsBCMajgSb8UE8d4CagaGRTpTDNU06Ek",
+	"CIJ0WL8zrZCYh+xCMTFfuBWk0Gn6LBlsGbsWYkGmmNMGCvTg86Xg5io8ZMSc6ue6w2pPag08KY7w3Rn3",
+	"mG23V0ThpzUhzpywh6j3Qf/K+xavT0+9xwHhbsxMoAp/9A8Yz3OxcBR+nwtr+VScsUxXLtfzBOBH5rMB",
+	"lff7zfRuzMp/bch+pGQHadNMXeGMbHcAPgr7lOrRD78dOYzWHpLDuXNeBh61Y3vSKiDxMciHIPKJiIU8",
+	"GhtKL6lgG+jS1bv8cE5zsbi8yWi18bdzHO+P9SsHj+TtBxC6Zfar2+Ch6VDumq34WKHHsIzdY4/1ST/X",
+	"6GO9A90Jcg+xT7dxFyoyI+g3D9Zm63Wl9N2URF4csOqhjRS7NAVNbTWIpcGQt3800fZD51CrxTi1KfBm",
+	"RSF49OpXYbMPZqpNhOgGEP/OibmNUeQi4D7mvCyFOQOMWj9J7znOdInEwepJJA/D3+1I9bhivBTGYQUq",
+	"2VFWlzeiYFONze8yeALYMusj2mw6MPp4Q/Ytz2cjlXNjAlAk/p0A3/zrmGx3zjLAhyz+zbs6qU+HvwbA",
+	"t+FI0VNXAJaeBcz0xofpBQkb0+MJRnnfe5IruDUQxYlUfmYw2zlf4VzcTEgDU/Ob3oWskvLmn4QonkxL",
+	"41Ib6pPU5VjrUkDd1CH1pV/87bnifivxOJ5RSmWgRqlO+GLRVJN+Q/agIHkO5H9mRTnpkhtBK/Jiz+5d",
+	"rDd0Cb6igmOmdixYdCVVkzuBrza46gdurj0xeWn2E5L07eFpv88wnrTAvUfXqL2RITfXEDmMfIiyLoAI",
+	"4NEcjAKB+E54WQIBttMSiGrsr2qMvKFC/CU3FDZEOTdk7yF+ABANLxPlgWUPTlf5bBtx3YmwcLO+CMLa",
+	"J51g8TkQCcUdGpxL27EXUtELofhCDoPK6brDeL8Q6uLDd//j8v2PDw3O8KKQWI/6wfhxHHjl3uKIfqYe",
+	"/13knTEZmgsrdF7NhXJJAgBU2YwrWWI3lvvSzMMOU+QV1Med/e2XpkaSlqXzHjBumd/RRhEvVEviIXKl",
+	"1WquK9qexoGt+Lzc4cD+98UP39/twMKH0/68t55Az4/THz6LE/NLvcuJGV3eEnb6CZ44oIl4UcylglG2",
+	"BVG+RcwLXYpnFDoBIA5PficSu4fnlXV6DtvQKLXBY9wiXP0DSYgEnm/JDVhH4oNcI9Z7c/oHavwX8DBA",
+	"w4bkdYLIQMikK5Ljlnwvgr6Y9+t+LCtQ0N4lRDAQfJHRi+hlYvBfl2LACmkEQPSBOYIRW8ACnjDp7Eh5",
+	"3X+jr8G1vRbKntd7ButM8n0IvRtW1Efkk+DgVRZHRgU3UmsesP8SmxoOcGNvTn+HiflLaUVrH3K8+vdU",
+	"/ZzzKJ4qHhMTLxJ+uTu7xEqluzlF/tC3X3u/g4w1G+wnJC1CUFNimQRfLGExS4N5yXTTvEG5I1WTLuum",
+	"3AEbi4km7Op1GMYWsv6mi48Igoz4qPO6PNL//u/H38LJ+gGe9FrcT+Bb5bojr9UC64u+AM31xbB3rFNJ",
+	"2PulZcnme1WRcNG9eT/qyrMcEvm6PdRuVcLuoEk6klCJjz5rvKeaIZ80a3UrQx5zVXfKVb1da94ZwmmD",
+	"qaqm37HJTAhlh86XxI5RkKfv/bIBG6+YLNLOymkfa66YLJiejBSi0CW9VuNjNusPWN2EecCynDsx1Qb+",
+	"H7DioKOdGEuuoGdzNa6Uq7C1nZmJMhuwsPZyhQYyZzfC+EWfMXrz5KvXfiwwlf+Rsd4Sel5I6rEgiwFz",
+	"0pUCb43iLgxYzq04kcoKZaWTN2LAeFmSzTDvd908AP7dbkhAcS8a1wNz/ul7oaZu9uLs9292xsHZQyfn",
+	"1gwAOpM7ffZteKnzs+F4G59dcOeE8U//nx6e3H/ief+nP+p+7+Rvpyd/+OVfe6PREP/X/5f+f/9vu0MF",
+	"/aNrm1+fng5ezKUKP3/1xeMF+VO4/daHMOKegzf/jdFLK24FyUOp+MstSHiJG1+3nv+ugQK0EXHzJ/Li",
+	"wCf+R4gDdBnCfpLH+5dW6nivqPEOaBDpLDMioDYP2A03ko9LAnCW80Up5kI57jYs2ztQz52d2oqcWk92",
+	"/jsnY+/b3hI7vMy5+oaeO0QrtPj9L7UVWlzA7dKS9vsZRT8BU5eW3X0ZngCL7kL1rc6bP4a6kbWlpqel",
+	"yJ02zJOmtzAJbM1mA8ZZBtjvV7LAn7CtYAa1pyOFP0F8Bw1Q+CplwWS8LDMMfMKvz2MHEoppevNuyN7B",
+	"RKQaqbT2vFenn+DdrDShByJ2xcb5kyUKG8hLv/ZVnfI8UrGpdKi30FVo11pBJyKpcLn2yl7LxUIUSSv/",
+	"LNeKwEhWGQxhwdRG0GiXz5ipFOOOaZWL89Ce20HfapYRtDMGsPBxoQpLHdSEEwW1YaUoLCxhxq1/ShRD",
+	"9iEAHZAzvQVNGv9zBYMkmNEEMk2/r6GjUbqqBLg6iDjErx5uw3KuG7BFo3oQkJwHeEKAMwsd+aDJWySv",
+	"kAoRur5h7vtIYX5UFwp0FBxfAgw0TPRO8YDX+x+/yy6BQwYsM3MMDWxFfJ5ztSIBQ5DwyEMHQ3neYMJt",
+	"Fm7KEYfX11up6Wjmdpq5tU6vjd0gmx+g1e8HprJBX2e517LlvhPh6jpfVJdCFSzDoUqv8EhZogby1j/p",
+	"Z3zaa2lu8XqTWacXA8btSGUf3l82OizQ5DNoXHzO3LqCjeNRywMjrK5MLoY5yYtspNaaHlB/5BpCFj8I",
+	"LQ/IrEC93AafAON9RlyZXHiFa7Tjfcx+Asdw1NCOEwl3m17Yws7EfVH23+5cPj7m+T081NvKnGC37jG9",
+	"tVpqVa5IYuBdVQFyxUSyl96dABwVfzL7hUb/0nzu291t2Mln5mzvycuO7LuTzXZoxbCtMczRUNtuqG2Y",
+	"aHWU4GmsNer5gq2buu8PIaAKz7CFoJZKLnS5Eje8rDi1aY64+D3TaBwFiw4No2b8RoyU0kr0BxH00jqt",
+	"i9oygk+HaMKACR4sXA7AXt52898UN7IQKveOfX13SXbW2n1k40azjivscrV5nraXAohIyzh7c3raeW2I",
+	"3ZpwVw8RqcVv36YJD3SLeN+Lzi9Nq+Em73Dxhgd9lH6dxVm0Q9glIYYmqZnYeBWbtD2lDGzc/b0KgmVr",
+	"TkV4KGYeVpA4RaJSUh99mCglBor8ms2Fm+kieqf1vEaqV19OiU8L7n1B6kQIQW2/dXPu3U+q0IzydhAK",
+	"KSu3qBzr5XyxEMVgpDJnKpXzOhCcVy5+Eg8NsxdzV/GSeVkuLP49zIV+ySB3masCY9OAHUgXsDgnp/U1",
+	"lqY1pTiC5IZdCUVQcH/ZIj3JjPGS6NtwBge+aI3jdJg2UckcGbyNwX+GMjI861JD4jjH+48JAHr6E9cq",
+	"3Fg/HocP7n4Le8iw1UUatNoIItU3PLXbD9dmTi/QTFx/Y6S8PaQrBwir/vmgh7riUeyWcFRyPXSHcNRT",
+	"OhzHGNTBY1AbTVjJ03tQMAorVE5Cacv2uBQ+fBGe/aKhtpuL8cu7JWzSrOV5VhGUtaWj+4dmDuR8e6GI",
+	"MqxBjeu0tY0wmyVWt2Q17JaSHsDD8JPeGqS037ZE9CY5fPZ3z43Z4goeOx99bceOSen3TUpfY6/bWeju",
+	"F9Br3JWkq6+PsCOs8ga77FAJSB07zolToaSRrKqlNtdoZ1GpWFIRdjT1WwsBcTc3yYdQ5G/0tQCnFitH",
+	"9yWX71k5GMzxqkWYf6+XwoTUI1QnpdWs1NCeoF4Cc5oFRKPYmQrro9Kywh49HRCf5lAVCP0FoJS2pRQJ",
+	"6+xaSPpzEtynjyi40/K+KJWO1vxeMW/vLPX3I9pfIXvcwc7/iC8cEifhw3cwSJcR7skxiLGjMuiEVAB9",
+	"GpurEChV0AqENY8IINAdp793W31/EZq/Wq+8GLcsu6AzQaBA9o3gRhhGHVj8kqnhCmafWvbu48cP7Btu",
+	"ZR7dFNoaCb0QKyvMSCmO/Vbg1iv0yxkwIQFlyb+z4MYlQY1Cxx47CNMO3xyyzLkyYz1b5TOY7us3M6yi",
+	"+8Mppd6OVOZXrHiZgR6aV66CqjrxKS8rK2/EOQvxo2R8nHMpb4RlfzhlBV9ZzC2GP7y0IwW6skckdNb0",
+	"dfrY1FE7P0po7Rj/2t0UpoX1D6QJA9M/jfPSHL3YKnUGzM70kq4QtMrFIN4YBG47asc94XBJb8AS7Tcl",
+	"GCXc82XgZhubesGhPLICffUr/Ht1i7f0ExidXVx1m8uEbxfnXhYeHaX7kRTuYSCqz8APClf5C+5m9U1+",
+	"oKYX61LwTvjgQLUAjPUKQGrtK+wmsvXu1M2MsAhNJIHrKGEXA3x0DBa7zzWak7CJBPcr+xsO9ks2Utdi",
+	"ZftDdplrQy1/oFncK9aDf/8VkIT70NlTmBwgNC/g3vSlZda/hDfTMbFhpCa8LKFlMfz5qjB6cbXQEnCY",
+	"tEH/TmIyCN5ia8PGotTL8Mak1Npc0XDZYKQA29emH8xQukxKIdxLO2AZ/O+qZUT8spf9MzmdQfmPdDOp",
+	"RqrxDrbSvJrpyuA0aUbpM2vzQshhu/Yhmh1W9vi9q4ywWcBjDkVKjGOuj1SMM6OX+K1QEOQflmqaISZx",
+	"ADQG31qUk/SOWIOfnOsb73r3KMtyrG8EbY/WZqSglSAsGi0joxc1DYWoK35LutDxCWDm+lQhlHMVcw9s",
+	"x9XzBZDUWyTfQzofyTjbYNrWOGWTQZ4PwG+yDZBPGnCXiM5OqDrP7+smYt8JSaRtwhYerP2KtqgRouZh",
+	"pZq0DBpWigKFFB4t9E1hM73snzOOmRNMV87KAgNj8IqNCWTgEzQq4IbsEq5tLft7VUxF7U4osQyZGJ6q",
+	"UxgreBKxGeEaF36JYinqa2zimAoc5rTjpSXwqf45Fv/hDgIcOJUoWFFKJSDrY8WWwjMrwpT7qQ3ZRVVI",
+	"Rz9hg48SU0rqCbcx24dqk9kOYO+nQzxyxOsuPE59tGoafx58TchT7vHYGx9s2NtoueRaKZE7eSPdatN+",
+	"2VAUb5PHD68uNke7jaCaJhPpjWemNdJdYwuNBl2z0d2hFIU/guxfrqzIs7Qb30wvmZ44oRLTCQqWI6r2",
+	"wuixKIYsc3IudOXwE6g1RgrSoOERVvKVMKGJQz7j41JcRR7K/Kf8YFBjmvvNyivnxXsw5ticm2uaxchb",
+	"jeqcZYY7cVXKuXTwAegM5mcJI9pQ0ws54NjumPHcaOrKnJeVdcKcj1SWlNhfTUs95mXGFryCnstlGY+i",
+	"h1dysBF2ppeWtiF9P/PfS3nzDJIoM2ad9J+CmXnTf6aNEwqK7Z0wN16xeX5bhcSqDh3UwccHwHPbHOiR",
+	"9VHXDDq10RqrPDOFlB9UetyigKgcYEcFdBmKBx6FdmLVQSvt+J0C9HoEvzA25umIZ6h1ltpce2m5maZ0",
+	"L22TkEshLXjMuxgrfwzPHt5SWRvqaKbslFSBW/ZItkkWNCTaFmQpoFkCBgZaJpYZEYhMFGvWQTQNwhNS",
+	"WKwL8IRQVCUSvfckvbVAzmePe4Ok4iWzS+9fQm6ppcwcUcqpHJdUP0Zau+/VfyGcyN2VVldQR3nlCZXn",
+	"LmOmUjbOYJXcm8FzzFZ5LqydVGQn3GKahJkXySd7Wfz/makUIrTD5C1ZIKZS/SF8+NNVLgtzheBEwdGH",
+	"LZH/QQFGJRzUnIEz0yPIgYSTZWGy/jnExkaKjy20IUj6LGM8QXr3fOE6LJo2Zt+/ObM+yiPbMq3DHw2Z",
+	"VkOm2L986fSia1oGJunGd/5WEfPXs5toQ6IgonmFhlYpZhdmmrnKqMTF+bseW4xNCUUZ6z1ysahqNBET",
+	"TQQvapsV33NLmbdBR/9UqUh1l7C4vabrHppRYMrb1PG7sJeJSG9u6TGltj04beR0KkyDxoD6b+GwuyfU",
+	"3sJ8nkfKUk6FysUOVuF3yeOHNww3RzvahrfTVrprJ7l3rXJsV/95WYo0s24zsZ46mUTdVuI5281IS3aj",
+	"l6Wkf0Z/yWoLzbbI8w9VFwfs31pqGeiRDaauGRxtplabSR6a7zqFuHcNdsmfaDumTSGJd++1PaUr5z2R",
+	"1J5yM+7QdfOPKWEtxXDYRFKpOYaXGdWyK1FgB2ZWywdkXfu3MVfFLxl6YiMlnWUlt+EuEu4//RR7GUKM",
+	"qSLrs1zDBSjcaSJWM1SxnocQOaaQhoGlHamiEtuiulRBfniVVo9yJ1WGGxEzXMKZ+Z15JlrNm5q1IK9h",
+	"+RY8F8WAgHeXrNQ1aJ8qarQF/yg4wF/wNT+u0mpYTH1lQfypTSGM92CW2lgkDfBTUlYYqRKAe0EbuxlX",
+	"jLOxcE5Atf0Zy3Ijncy97vz///f/sazUS/rfghsn4+8D5I3LsIPbSNXKGVTuWvKBVrBCSCpwMr9+SAbA",
+	"Gp8eBi73aRTu7sLhqHBDNX8gvODjC3VYNRvGO1kYcSPFslPhAsRF025d6qosWKFrqm+q4pDUeJa+x0N8",
+	"0yJ6AyXxAH9DgtssWNaSOCzovR7lvS28OoXHvKNZVKI/iFGQkUI0YfjAGKVoWdj6ARA2XnsqvazFLPyl",
+	"BlCHhwAyuxbRveSWmWmzFpKBzMumNAerPhTOjVTiFFwthCFzIWM8RIZRWnjpBpmVIM4wpBrQ0V22g84P",
+	"0/hA53nXCM2fSiHcI6FLrc+16z4N//x88vyI7Bv0NGBWa9WOpLizRFhDVEzkQERd6hQAaBFERCQXG2pV",
+	"VrBe9uuv0NaA/fZbhtmwkKTQH9SIf7RBAVmprCChLmCIliUKDSsc66mqLJHFASIvGog4IKSLVFCpNGQX",
+	"9ZT8SCOlqJaHhmNKG7JO5vyadHmYuLdHpAP0ZG/LC38eGauUk6X/PXQHc1uY7d/jrh2YU+qBOngknt/z",
+	"4RJATGu2somUZUkIV1YcLjSEI2Vszhe2pkJo7sGguxxmp5IBeM6AqvNScGPJw67p/qUNLNFLvFfI35F+",
+	"cd7Z7A9ZpAMI2PuhipinKonOh+yihmoEnvQeI0+bTXjG+Z47sqSRhZs27jmqUPREX9Yok2j1L2cyn40U",
+	"3cUBMxb3NoIv23jpMHZwHAOrgZ/CIN6dkzfa6T4P1r4UUP0AfMI29EPgExvavaWS7xBGMvXK3+Ey4ZIe",
+	"fYSoS3OkLqdKOCfV9JlohJ+1ubYLnkOZNexOsgHrhLG94gxf3y78fwYYOfrC1XzCswFUONtYUvzDny6g",
+	"FlircsWEMrokwwKKCGb8hloZYf9RJhT4StbL5tY4wSZ1HQIlY5OwHhMfYxey9srkeZE2xQiWe6fwFnFn",
+	"Z7tIust3jyDkwiC3Bo9oE57p/ejl5TuWl1Iot4Uc9mXy8rLUyytbFfoqgDdkEQqBTXhpRZ+Vwln2fiHU",
+	"z9AkxXr3irPciEIoJ3n5skZ+YE6PVOa/l7GehtCuK6CotFwRKmd4FEK9/smQrsJvuIRwUldktUGlBxCW",
+	"8fuPLSebA3eGU5+llPQCYM8ssWkcgqbvjJR8L28E63kSRXSCok+mgVTYSAVAEk0hzIBdi5UV7mTBp1Ih",
+	"Zl8blv5fYbwvGvYTlgDtxLeI8xr1EzbsGUF90nprIkUS20Kc/oEd4Dq9ueQfZVMvlT13ZDdSLIXJEPOt",
+	"wju0zP+QUfCCKw0hNP87NFJ3BP3kbivWp6eBzx3h088RZ3un9pJf7XUC23jkCO65E7inp/kOfrpz1iGw",
+	"2rr4bwHsXGsBrCdBAyAT+ddeWmYFISaCXZQ06gvPQMxuLHLtedGICgAnEYMKUkl4DnWMvJh7hcKV1zRj",
+	"EZTNJvMhcigx3w54oeE7R2ilvdS2wHZup8gtZEfU9dug0xtrP9jTRxNIH4lsjzhIref/Z+HuffgPQ/iD",
+	"/pUbFIOh70g0h9GgOMidNOgjEyyhrP4zEu6TQ6ySoou6TBsm5lyWd2eAVqX7KoQEzoywKBT3CIH5cbum",
+	"bqmK8ZPwNPeBpnUgvgqfh/HuxFotSj58DC64j4K76yIq0nIMWPXA7JLWGe60YUCB/X0Rtnee7Bm3Vk7V",
+	"Ach659YNiHD65vR3DBzBpbRt5WAXME+QtroUB6J6/2kcaC7Ug8n+J4A5h89BfVxpNUYZpYtFcUtu+0eW",
+	"aGUJPAiAugMk3vsYNv7VQOLt9F+pg3BADCQ49KXuxA3owW26X9dQBw0gv/Bze/jjr7SiL49XjJjrmw1W",
+	"WXIKwRMn9Y8m1L5AU/12BwaDgpD9sthZgf0rHtloYj/qsS5WLOeK0Qw808wBB5PgvTeYqyWSga9+Dh4v",
+	"reLoQbiDNFe5n7/calWdCbUXim+S4rfqc6FEXF5xjMF00xUeFpanp5v1APq6EQb/0p0m8e/0yAHpg4bY",
+	"RiLfVLIs6vYUsU8vdjIcS8XN6r5k87DjoTSUF2d/+6WpAxfaODZuzLsrw4UrrVZzXVkybNY+/OuLMfSt",
+	"uKjczI/z2+DXF6Sg3mp9LQX80g8PWVgoFipTvjh78Yov5Kubr0AE0MjrWu+d4KWbDRjRQgziX3z4jhU6",
+	"rwCPFsGeh0lLcpy+n8rahYGcqhNZfyYnAG4JeRNulXzDM2LLF7y4SBolxseRujef9yZenTeTdnOCJLWp",
+	"4dgghz4D5nnLZz4GRF0m1Y1QTpt0rlBS0/LW97HWFrEV/TTmWkmnoSvVTNq1D9V/bPkaQs0GXN7xqi7l",
+	"9d+tm9qzwsiJGyQ40jy/VnpZimIqBszKUkCnCQLrhucKaf3GsFJORL7K0cIPJwHjtkzo20+5WGC5f89I",
+	"e+3PRSwcVAt5LiRUV6xFGIRmAjh3reA0LNFUIXJZ4F/oajaZgIjjtJEU0BqTChHsofSWUDfr6u5IADxg",
+	"tk0E3iPREOnDLYNAydDJUhaCFdzOxpqbIqU+II2W935MoKCoqmMiVQHpG8SP4GMWBaXTt5JXRBzpIDHv",
+	"1ilnGbfsEj56cunZ8lv4bbqP8IuWj6RodoPGxg1SSJ048SQbrQa9a/B+SD1p5yTIXonJUuzGS9jkE/Wf",
+	"2ib7A89nUokgM6RIEdO9XKIubb3Q7CMm6zfTAqBs1whenED+6rVY9dNlrHdwaF+J4/OFMCdYO+AYrwrp",
+	"mDMUCY6irJCuddsjy0a0fRAlodF76KifFkanc4SevO0TS8QBlgJ5ZQNModOc3MAXsSkCycU5XzCnU8FY",
+	"tQvG2GEhzFXpJUDxO8bVCisZIbtdkURKJgbZcE7O0zXVf25jJ+3khMwIqBhQorSstxTjmdbXA3ZZ8vx6",
+	"gJH4fpIs6QUlIB3pCaJLe9de5rGIZZ5MQCVjtMv0XCgrmJO0fRPBXWWEHbL3wTxC4F1RsOzTSYnPn9Bj",
+	"GePKLoVhb05fs4z+OKQ/XlUqpvxldfMEGMovDcMw9DDr1dUTSUQHi9KSBdEYrZxUA0RgV4maBGFpU6Or",
+	"hfUSAethqErDQta3qVSqY6CiTy+ECrloQaXVg7z47Zff/isAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -761,6 +761,30 @@ func (e LicenseStateResponseTier) Valid() bool {
 	}
 }
 
+// Defines values for MaintenanceRecurrence.
+const (
+	Daily             MaintenanceRecurrence = "daily"
+	MonthlyNthWeekday MaintenanceRecurrence = "monthly_nth_weekday"
+	Once              MaintenanceRecurrence = "once"
+	Weekly            MaintenanceRecurrence = "weekly"
+)
+
+// Valid indicates whether the value is a known member of the MaintenanceRecurrence enum.
+func (e MaintenanceRecurrence) Valid() bool {
+	switch e {
+	case Daily:
+		return true
+	case MonthlyNthWeekday:
+		return true
+	case Once:
+		return true
+	case Weekly:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MonitoringState.
 const (
 	MonitoringStateCritical    MonitoringState = "critical"
@@ -1169,6 +1193,66 @@ func (e Severity) Valid() bool {
 	case SeverityLow:
 		return true
 	case SeverityMedium:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WeekOfMonth.
+const (
+	First  WeekOfMonth = "first"
+	Fourth WeekOfMonth = "fourth"
+	Last   WeekOfMonth = "last"
+	Second WeekOfMonth = "second"
+	Third  WeekOfMonth = "third"
+)
+
+// Valid indicates whether the value is a known member of the WeekOfMonth enum.
+func (e WeekOfMonth) Valid() bool {
+	switch e {
+	case First:
+		return true
+	case Fourth:
+		return true
+	case Last:
+		return true
+	case Second:
+		return true
+	case Third:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Weekday.
+const (
+	Friday    Weekday = "friday"
+	Monday    Weekday = "monday"
+	Saturday  Weekday = "saturday"
+	Sunday    Weekday = "sunday"
+	Thursday  Weekday = "thursday"
+	Tuesday   Weekday = "tuesday"
+	Wednesday Weekday = "wednesday"
+)
+
+// Valid indicates whether the value is a known member of the Weekday enum.
+func (e Weekday) Valid() bool {
+	switch e {
+	case Friday:
+		return true
+	case Monday:
+		return true
+	case Saturday:
+		return true
+	case Sunday:
+		return true
+	case Thursday:
+		return true
+	case Tuesday:
+		return true
+	case Wednesday:
 		return true
 	default:
 		return false
@@ -2585,9 +2669,126 @@ type LicenseVerifyResponse struct {
 	Warnings     *[]string `json:"warnings,omitempty"`
 }
 
+// MaintenanceOpening defines model for MaintenanceOpening.
+type MaintenanceOpening struct {
+	// Date The local date the opening belongs to (its start may fall on the next day after a gap).
+	Date openapi_types.Date `json:"date"`
+
+	// End The instant the opening closes (not inside it), in UTC.
+	End time.Time `json:"end"`
+
+	// LocalEnd The end as the zone's wall time with its offset.
+	LocalEnd string `json:"local_end"`
+
+	// LocalStart The start as the zone's wall time with its offset, e.g. `2026-03-29T03:00:00+02:00`.
+	LocalStart string `json:"local_start"`
+
+	// Start The opening's first instant, in UTC.
+	Start      time.Time          `json:"start"`
+	TimeZone   string             `json:"time_zone"`
+	WindowId   openapi_types.UUID `json:"window_id"`
+	WindowName string             `json:"window_name"`
+}
+
+// MaintenancePreview defines model for MaintenancePreview.
+type MaintenancePreview struct {
+	// OpenNow Whether one of the windows is open at the time of the request.
+	OpenNow  bool                 `json:"open_now"`
+	Openings []MaintenanceOpening `json:"openings"`
+}
+
+// MaintenanceRecurrence `once`: on `date`. `daily`: every day. `weekly`: on `days_of_week`.
+// `monthly_nth_weekday`: on the `week_of_month` `day_of_week` of each month (e.g. second
+// tuesday, or last friday).
+type MaintenanceRecurrence string
+
 // MaintenanceRequest defines model for MaintenanceRequest.
 type MaintenanceRequest struct {
 	Enabled bool `json:"enabled"`
+}
+
+// MaintenanceWindow A span of local time in which a host may be changed, recurring or once. Openings are
+// computed in the wall clock of `time_zone`: a `start_time` that occurs twice (clocks
+// falling back) means its first occurrence; one that does not exist (clocks springing
+// forward) starts at the first instant after the gap; `duration_minutes` is elapsed
+// time, so a window may cross midnight and its local end moves by a clock change inside
+// it. Exactly one of `host_id` and `group_id` is set.
+type MaintenanceWindow struct {
+	CreatedAt time.Time           `json:"created_at"`
+	Date      *openapi_types.Date `json:"date"`
+
+	// DayOfWeek The weekday of a `monthly_nth_weekday` window, e.g. `tuesday`.
+	DayOfWeek       *string             `json:"day_of_week"`
+	DaysOfWeek      []Weekday           `json:"days_of_week"`
+	DurationMinutes int                 `json:"duration_minutes"`
+	Enabled         bool                `json:"enabled"`
+	GroupId         *openapi_types.UUID `json:"group_id"`
+	HostId          *openapi_types.UUID `json:"host_id"`
+	Id              openapi_types.UUID  `json:"id"`
+	Name            string              `json:"name"`
+
+	// Recurrence `once`: on `date`. `daily`: every day. `weekly`: on `days_of_week`.
+	// `monthly_nth_weekday`: on the `week_of_month` `day_of_week` of each month (e.g. second
+	// tuesday, or last friday).
+	Recurrence MaintenanceRecurrence `json:"recurrence"`
+
+	// StartTime Local start time, `HH:MM` (24-hour).
+	StartTime string `json:"start_time"`
+
+	// TimeZone An IANA time zone, e.g. `Europe/Berlin`.
+	TimeZone  string    `json:"time_zone"`
+	UpdatedAt time.Time `json:"updated_at"`
+
+	// WeekOfMonth `first`, `second`, `third`, `fourth` or `last` (a `monthly_nth_weekday` window).
+	WeekOfMonth *string `json:"week_of_month"`
+}
+
+// MaintenanceWindowCreate defines model for MaintenanceWindowCreate.
+type MaintenanceWindowCreate struct {
+	// Date The local date of a `once` window.
+	Date      *openapi_types.Date `json:"date,omitempty"`
+	DayOfWeek *Weekday            `json:"day_of_week,omitempty"`
+
+	// DaysOfWeek The days of a `weekly` window.
+	DaysOfWeek      *[]Weekday `json:"days_of_week,omitempty"`
+	DurationMinutes int        `json:"duration_minutes"`
+	Enabled         *bool      `json:"enabled,omitempty"`
+	Name            string     `json:"name"`
+
+	// Recurrence `once`: on `date`. `daily`: every day. `weekly`: on `days_of_week`.
+	// `monthly_nth_weekday`: on the `week_of_month` `day_of_week` of each month (e.g. second
+	// tuesday, or last friday).
+	Recurrence MaintenanceRecurrence `json:"recurrence"`
+
+	// StartTime Local start time, `HH:MM` (24-hour).
+	StartTime string `json:"start_time"`
+
+	// TimeZone An IANA time zone, e.g. `America/New_York`.
+	TimeZone    string       `json:"time_zone"`
+	WeekOfMonth *WeekOfMonth `json:"week_of_month,omitempty"`
+}
+
+// MaintenanceWindowList defines model for MaintenanceWindowList.
+type MaintenanceWindowList struct {
+	Windows []MaintenanceWindow `json:"windows"`
+}
+
+// MaintenanceWindowUpdate defines model for MaintenanceWindowUpdate.
+type MaintenanceWindowUpdate struct {
+	Date            *openapi_types.Date `json:"date,omitempty"`
+	DayOfWeek       *Weekday            `json:"day_of_week,omitempty"`
+	DaysOfWeek      *[]Weekday          `json:"days_of_week,omitempty"`
+	DurationMinutes *int                `json:"duration_minutes,omitempty"`
+	Enabled         *bool               `json:"enabled,omitempty"`
+	Name            *string             `json:"name,omitempty"`
+
+	// Recurrence `once`: on `date`. `daily`: every day. `weekly`: on `days_of_week`.
+	// `monthly_nth_weekday`: on the `week_of_month` `day_of_week` of each month (e.g. second
+	// tuesday, or last friday).
+	Recurrence  *MaintenanceRecurrence `json:"recurrence,omitempty"`
+	StartTime   *string                `json:"start_time,omitempty"`
+	TimeZone    *string                `json:"time_zone,omitempty"`
+	WeekOfMonth *WeekOfMonth           `json:"week_of_month,omitempty"`
 }
 
 // MonitoringState defines model for MonitoringState.
@@ -3254,6 +3455,12 @@ type VersionResponse struct {
 	Openwatch string `json:"openwatch"`
 }
 
+// WeekOfMonth defines model for WeekOfMonth.
+type WeekOfMonth string
+
+// Weekday defines model for Weekday.
+type Weekday string
+
 // AsOf defines model for AsOf.
 type AsOf = time.Time
 
@@ -3280,6 +3487,9 @@ type IdempotencyKeyOptional = string
 
 // Limit defines model for Limit.
 type Limit = int
+
+// OpeningCount defines model for OpeningCount.
+type OpeningCount = int
 
 // RoleID defines model for RoleID.
 type RoleID = string
@@ -3607,6 +3817,12 @@ type PutHostMaintenanceParams struct {
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
 }
 
+// PreviewHostMaintenanceWindowsParams defines parameters for PreviewHostMaintenanceWindows.
+type PreviewHostMaintenanceWindowsParams struct {
+	// Count How many openings to list (default 10).
+	Count *OpeningCount `form:"count,omitempty" json:"count,omitempty"`
+}
+
 // ListHostMonitoringHistoryParams defines parameters for ListHostMonitoringHistory.
 type ListHostMonitoringHistoryParams struct {
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
@@ -3703,6 +3919,12 @@ type ListIntelligenceEventsParams struct {
 
 	// Limit Page size, 1 to 200 (default 50).
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// PreviewMaintenanceWindowParams defines parameters for PreviewMaintenanceWindow.
+type PreviewMaintenanceWindowParams struct {
+	// Count How many openings to list (default 10).
+	Count *OpeningCount `form:"count,omitempty" json:"count,omitempty"`
 }
 
 // ListNotificationChannelsParams defines parameters for ListNotificationChannels.
@@ -3907,6 +4129,9 @@ type CreateGroupJSONRequestBody = HostGroupCreate
 // UpdateGroupJSONRequestBody defines body for UpdateGroup for application/json ContentType.
 type UpdateGroupJSONRequestBody = HostGroupUpdate
 
+// CreateGroupMaintenanceWindowJSONRequestBody defines body for CreateGroupMaintenanceWindow for application/json ContentType.
+type CreateGroupMaintenanceWindowJSONRequestBody = MaintenanceWindowCreate
+
 // SetGroupMaintenanceJSONRequestBody defines body for SetGroupMaintenance for application/json ContentType.
 type SetGroupMaintenanceJSONRequestBody = MaintenanceRequest
 
@@ -3919,6 +4144,9 @@ type SetHostMaintenanceJSONRequestBody = MaintenanceRequest
 // PutHostMaintenanceJSONRequestBody defines body for PutHostMaintenance for application/json ContentType.
 type PutHostMaintenanceJSONRequestBody = MaintenanceRequest
 
+// CreateHostMaintenanceWindowJSONRequestBody defines body for CreateHostMaintenanceWindow for application/json ContentType.
+type CreateHostMaintenanceWindowJSONRequestBody = MaintenanceWindowCreate
+
 // UpdateHostJSONRequestBody defines body for UpdateHost for application/json ContentType.
 type UpdateHostJSONRequestBody = HostUpdateRequest
 
@@ -3930,6 +4158,9 @@ type ApproveHostKeyJSONRequestBody = HostKeyApproveRequest
 
 // StartHostScanJSONRequestBody defines body for StartHostScan for application/json ContentType.
 type StartHostScanJSONRequestBody = ScanRequest
+
+// UpdateMaintenanceWindowJSONRequestBody defines body for UpdateMaintenanceWindow for application/json ContentType.
+type UpdateMaintenanceWindowJSONRequestBody = MaintenanceWindowUpdate
 
 // CreateNotificationChannelJSONRequestBody defines body for CreateNotificationChannel for application/json ContentType.
 type CreateNotificationChannelJSONRequestBody = NotificationChannelCreateRequest
@@ -4761,6 +4992,25 @@ type ClientInterface interface {
 	// Corresponds with PATCH /groups/{id} (the `UpdateGroup` operationId).
 	UpdateGroup(ctx context.Context, id ID, body UpdateGroupJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListGroupMaintenanceWindows A group's maintenance windows; they apply to every host of the group.
+	//
+	// Corresponds with GET /groups/{id}/maintenance-windows (the `ListGroupMaintenanceWindows` operationId).
+	ListGroupMaintenanceWindows(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateGroupMaintenanceWindowWithBody Add a maintenance window to a group.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /groups/{id}/maintenance-windows (the `CreateGroupMaintenanceWindow` operationId).
+	CreateGroupMaintenanceWindowWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateGroupMaintenanceWindow Add a maintenance window to a group.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /groups/{id}/maintenance-windows (the `CreateGroupMaintenanceWindow` operationId).
+	CreateGroupMaintenanceWindow(ctx context.Context, id ID, body CreateGroupMaintenanceWindowJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListGroupMembers The hosts of a group.
 	//
 	// Corresponds with GET /groups/{id}/members (the `ListGroupMembers` operationId).
@@ -4858,6 +5108,30 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /hosts/{host_id}/maintenance (the `PutHostMaintenance` operationId).
 	PutHostMaintenance(ctx context.Context, hostId openapi_types.UUID, params *PutHostMaintenanceParams, body PutHostMaintenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListHostMaintenanceWindows The host's own maintenance windows (not its group's).
+	//
+	// Corresponds with GET /hosts/{host_id}/maintenance-windows (the `ListHostMaintenanceWindows` operationId).
+	ListHostMaintenanceWindows(ctx context.Context, hostId HostID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateHostMaintenanceWindowWithBody Add a maintenance window to a host.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /hosts/{host_id}/maintenance-windows (the `CreateHostMaintenanceWindow` operationId).
+	CreateHostMaintenanceWindowWithBody(ctx context.Context, hostId HostID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateHostMaintenanceWindow Add a maintenance window to a host.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /hosts/{host_id}/maintenance-windows (the `CreateHostMaintenanceWindow` operationId).
+	CreateHostMaintenanceWindow(ctx context.Context, hostId HostID, body CreateHostMaintenanceWindowJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PreviewHostMaintenanceWindows The next openings of every window that applies to a host (its own and its group's), merged.
+	//
+	// Corresponds with GET /hosts/{host_id}/maintenance-windows:preview (the `PreviewHostMaintenanceWindows` operationId).
+	PreviewHostMaintenanceWindows(ctx context.Context, hostId HostID, params *PreviewHostMaintenanceWindowsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListHostMonitoringHistory Monitoring history of a host.
 	//
@@ -5075,6 +5349,43 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /license (the `GetLicense` operationId).
 	GetLicense(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteMaintenanceWindow Delete a maintenance window.
+	//
+	// Corresponds with DELETE /maintenance-windows/{id} (the `DeleteMaintenanceWindow` operationId).
+	DeleteMaintenanceWindow(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetMaintenanceWindow Get a maintenance window.
+	//
+	// Corresponds with GET /maintenance-windows/{id} (the `GetMaintenanceWindow` operationId).
+	GetMaintenanceWindow(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateMaintenanceWindowWithBody Change a maintenance window; absent fields stay as they are.
+	//
+	// The merged window is validated as a whole. Changing `recurrence` may need the fields
+	// of the new recurrence (`date`, `days_of_week`, or `week_of_month` and `day_of_week`);
+	// fields of other recurrences are dropped.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /maintenance-windows/{id} (the `UpdateMaintenanceWindow` operationId).
+	UpdateMaintenanceWindowWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateMaintenanceWindow Change a maintenance window; absent fields stay as they are.
+	//
+	// The merged window is validated as a whole. Changing `recurrence` may need the fields
+	// of the new recurrence (`date`, `days_of_week`, or `week_of_month` and `day_of_week`);
+	// fields of other recurrences are dropped.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /maintenance-windows/{id} (the `UpdateMaintenanceWindow` operationId).
+	UpdateMaintenanceWindow(ctx context.Context, id ID, body UpdateMaintenanceWindowJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PreviewMaintenanceWindow The next openings of one maintenance window.
+	//
+	// Corresponds with GET /maintenance-windows/{id}:preview (the `PreviewMaintenanceWindow` operationId).
+	PreviewMaintenanceWindow(ctx context.Context, id ID, params *PreviewMaintenanceWindowParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListNotificationChannels List notification channels (secrets are never returned).
 	//
@@ -7259,6 +7570,55 @@ func (c *Client) UpdateGroup(ctx context.Context, id ID, body UpdateGroupJSONReq
 	return c.Client.Do(req)
 }
 
+// ListGroupMaintenanceWindows A group's maintenance windows; they apply to every host of the group.
+//
+// Corresponds with GET /groups/{id}/maintenance-windows (the `ListGroupMaintenanceWindows` operationId).
+func (c *Client) ListGroupMaintenanceWindows(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListGroupMaintenanceWindowsRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateGroupMaintenanceWindowWithBody Add a maintenance window to a group.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /groups/{id}/maintenance-windows (the `CreateGroupMaintenanceWindow` operationId).
+func (c *Client) CreateGroupMaintenanceWindowWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateGroupMaintenanceWindowRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateGroupMaintenanceWindow Add a maintenance window to a group.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /groups/{id}/maintenance-windows (the `CreateGroupMaintenanceWindow` operationId).
+func (c *Client) CreateGroupMaintenanceWindow(ctx context.Context, id ID, body CreateGroupMaintenanceWindowJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateGroupMaintenanceWindowRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListGroupMembers The hosts of a group.
 //
 // Corresponds with GET /groups/{id}/members (the `ListGroupMembers` operationId).
@@ -7487,6 +7847,70 @@ func (c *Client) PutHostMaintenanceWithBody(ctx context.Context, hostId openapi_
 // Corresponds with PUT /hosts/{host_id}/maintenance (the `PutHostMaintenance` operationId).
 func (c *Client) PutHostMaintenance(ctx context.Context, hostId openapi_types.UUID, params *PutHostMaintenanceParams, body PutHostMaintenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPutHostMaintenanceRequest(c.Server, hostId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListHostMaintenanceWindows The host's own maintenance windows (not its group's).
+//
+// Corresponds with GET /hosts/{host_id}/maintenance-windows (the `ListHostMaintenanceWindows` operationId).
+func (c *Client) ListHostMaintenanceWindows(ctx context.Context, hostId HostID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListHostMaintenanceWindowsRequest(c.Server, hostId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateHostMaintenanceWindowWithBody Add a maintenance window to a host.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /hosts/{host_id}/maintenance-windows (the `CreateHostMaintenanceWindow` operationId).
+func (c *Client) CreateHostMaintenanceWindowWithBody(ctx context.Context, hostId HostID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateHostMaintenanceWindowRequestWithBody(c.Server, hostId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateHostMaintenanceWindow Add a maintenance window to a host.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /hosts/{host_id}/maintenance-windows (the `CreateHostMaintenanceWindow` operationId).
+func (c *Client) CreateHostMaintenanceWindow(ctx context.Context, hostId HostID, body CreateHostMaintenanceWindowJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateHostMaintenanceWindowRequest(c.Server, hostId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PreviewHostMaintenanceWindows The next openings of every window that applies to a host (its own and its group's), merged.
+//
+// Corresponds with GET /hosts/{host_id}/maintenance-windows:preview (the `PreviewHostMaintenanceWindows` operationId).
+func (c *Client) PreviewHostMaintenanceWindows(ctx context.Context, hostId HostID, params *PreviewHostMaintenanceWindowsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreviewHostMaintenanceWindowsRequest(c.Server, hostId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -7934,6 +8358,93 @@ func (c *Client) GetIntelligenceState(ctx context.Context, hostId HostID, reqEdi
 // Corresponds with GET /license (the `GetLicense` operationId).
 func (c *Client) GetLicense(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetLicenseRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteMaintenanceWindow Delete a maintenance window.
+//
+// Corresponds with DELETE /maintenance-windows/{id} (the `DeleteMaintenanceWindow` operationId).
+func (c *Client) DeleteMaintenanceWindow(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteMaintenanceWindowRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetMaintenanceWindow Get a maintenance window.
+//
+// Corresponds with GET /maintenance-windows/{id} (the `GetMaintenanceWindow` operationId).
+func (c *Client) GetMaintenanceWindow(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetMaintenanceWindowRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateMaintenanceWindowWithBody Change a maintenance window; absent fields stay as they are.
+//
+// The merged window is validated as a whole. Changing `recurrence` may need the fields
+// of the new recurrence (`date`, `days_of_week`, or `week_of_month` and `day_of_week`);
+// fields of other recurrences are dropped.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /maintenance-windows/{id} (the `UpdateMaintenanceWindow` operationId).
+func (c *Client) UpdateMaintenanceWindowWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateMaintenanceWindowRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateMaintenanceWindow Change a maintenance window; absent fields stay as they are.
+//
+// The merged window is validated as a whole. Changing `recurrence` may need the fields
+// of the new recurrence (`date`, `days_of_week`, or `week_of_month` and `day_of_week`);
+// fields of other recurrences are dropped.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /maintenance-windows/{id} (the `UpdateMaintenanceWindow` operationId).
+func (c *Client) UpdateMaintenanceWindow(ctx context.Context, id ID, body UpdateMaintenanceWindowJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateMaintenanceWindowRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PreviewMaintenanceWindow The next openings of one maintenance window.
+//
+// Corresponds with GET /maintenance-windows/{id}:preview (the `PreviewMaintenanceWindow` operationId).
+func (c *Client) PreviewMaintenanceWindow(ctx context.Context, id ID, params *PreviewMaintenanceWindowParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreviewMaintenanceWindowRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -12426,6 +12937,87 @@ func NewUpdateGroupRequestWithBody(server string, id ID, contentType string, bod
 	return req, nil
 }
 
+// NewListGroupMaintenanceWindowsRequest constructs an http.Request for the ListGroupMaintenanceWindows method
+func NewListGroupMaintenanceWindowsRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/groups/%s/maintenance-windows", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateGroupMaintenanceWindowRequest calls the generic CreateGroupMaintenanceWindow builder with application/json body
+func NewCreateGroupMaintenanceWindowRequest(server string, id ID, body CreateGroupMaintenanceWindowJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateGroupMaintenanceWindowRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewCreateGroupMaintenanceWindowRequestWithBody constructs an http.Request for the CreateGroupMaintenanceWindow method, with any body, and a specified content type
+func NewCreateGroupMaintenanceWindowRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/groups/%s/maintenance-windows", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewListGroupMembersRequest constructs an http.Request for the ListGroupMembers method
 func NewListGroupMembersRequest(server string, id ID, params *ListGroupMembersParams) (*http.Request, error) {
 	var err error
@@ -13019,6 +13611,148 @@ func NewPutHostMaintenanceRequestWithBody(server string, hostId openapi_types.UU
 			req.Header.Set("Idempotency-Key", headerParam0)
 		}
 
+	}
+
+	return req, nil
+}
+
+// NewListHostMaintenanceWindowsRequest constructs an http.Request for the ListHostMaintenanceWindows method
+func NewListHostMaintenanceWindowsRequest(server string, hostId HostID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "host_id", hostId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s/maintenance-windows", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateHostMaintenanceWindowRequest calls the generic CreateHostMaintenanceWindow builder with application/json body
+func NewCreateHostMaintenanceWindowRequest(server string, hostId HostID, body CreateHostMaintenanceWindowJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateHostMaintenanceWindowRequestWithBody(server, hostId, "application/json", bodyReader)
+}
+
+// NewCreateHostMaintenanceWindowRequestWithBody constructs an http.Request for the CreateHostMaintenanceWindow method, with any body, and a specified content type
+func NewCreateHostMaintenanceWindowRequestWithBody(server string, hostId HostID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "host_id", hostId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s/maintenance-windows", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewPreviewHostMaintenanceWindowsRequest constructs an http.Request for the PreviewHostMaintenanceWindows method
+func NewPreviewHostMaintenanceWindowsRequest(server string, hostId HostID, params *PreviewHostMaintenanceWindowsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "host_id", hostId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s/maintenance-windows:preview", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Count != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "count", *params.Count, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
 	}
 
 	return req, nil
@@ -14118,6 +14852,182 @@ func NewGetLicenseRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeleteMaintenanceWindowRequest constructs an http.Request for the DeleteMaintenanceWindow method
+func NewDeleteMaintenanceWindowRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/maintenance-windows/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetMaintenanceWindowRequest constructs an http.Request for the GetMaintenanceWindow method
+func NewGetMaintenanceWindowRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/maintenance-windows/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateMaintenanceWindowRequest calls the generic UpdateMaintenanceWindow builder with application/json body
+func NewUpdateMaintenanceWindowRequest(server string, id ID, body UpdateMaintenanceWindowJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateMaintenanceWindowRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewUpdateMaintenanceWindowRequestWithBody constructs an http.Request for the UpdateMaintenanceWindow method, with any body, and a specified content type
+func NewUpdateMaintenanceWindowRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/maintenance-windows/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewPreviewMaintenanceWindowRequest constructs an http.Request for the PreviewMaintenanceWindow method
+func NewPreviewMaintenanceWindowRequest(server string, id ID, params *PreviewMaintenanceWindowParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/maintenance-windows/%s:preview", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Count != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "count", *params.Count, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -17812,6 +18722,27 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /groups/{id} (the `UpdateGroup` operationId).
 	UpdateGroupWithResponse(ctx context.Context, id ID, body UpdateGroupJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateGroupResponse, error)
 
+	// ListGroupMaintenanceWindowsWithResponse A group's maintenance windows; they apply to every host of the group.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /groups/{id}/maintenance-windows (the `ListGroupMaintenanceWindows` operationId).
+	ListGroupMaintenanceWindowsWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*ListGroupMaintenanceWindowsResponse, error)
+
+	// CreateGroupMaintenanceWindowWithBodyWithResponse Add a maintenance window to a group.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /groups/{id}/maintenance-windows (the `CreateGroupMaintenanceWindow` operationId).
+	CreateGroupMaintenanceWindowWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateGroupMaintenanceWindowResponse, error)
+
+	// CreateGroupMaintenanceWindowWithResponse Add a maintenance window to a group.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /groups/{id}/maintenance-windows (the `CreateGroupMaintenanceWindow` operationId).
+	CreateGroupMaintenanceWindowWithResponse(ctx context.Context, id ID, body CreateGroupMaintenanceWindowJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateGroupMaintenanceWindowResponse, error)
+
 	// ListGroupMembersWithResponse The hosts of a group.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -17921,6 +18852,34 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /hosts/{host_id}/maintenance (the `PutHostMaintenance` operationId).
 	PutHostMaintenanceWithResponse(ctx context.Context, hostId openapi_types.UUID, params *PutHostMaintenanceParams, body PutHostMaintenanceJSONRequestBody, reqEditors ...RequestEditorFn) (*PutHostMaintenanceResponse, error)
+
+	// ListHostMaintenanceWindowsWithResponse The host's own maintenance windows (not its group's).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /hosts/{host_id}/maintenance-windows (the `ListHostMaintenanceWindows` operationId).
+	ListHostMaintenanceWindowsWithResponse(ctx context.Context, hostId HostID, reqEditors ...RequestEditorFn) (*ListHostMaintenanceWindowsResponse, error)
+
+	// CreateHostMaintenanceWindowWithBodyWithResponse Add a maintenance window to a host.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /hosts/{host_id}/maintenance-windows (the `CreateHostMaintenanceWindow` operationId).
+	CreateHostMaintenanceWindowWithBodyWithResponse(ctx context.Context, hostId HostID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateHostMaintenanceWindowResponse, error)
+
+	// CreateHostMaintenanceWindowWithResponse Add a maintenance window to a host.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /hosts/{host_id}/maintenance-windows (the `CreateHostMaintenanceWindow` operationId).
+	CreateHostMaintenanceWindowWithResponse(ctx context.Context, hostId HostID, body CreateHostMaintenanceWindowJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateHostMaintenanceWindowResponse, error)
+
+	// PreviewHostMaintenanceWindowsWithResponse The next openings of every window that applies to a host (its own and its group's), merged.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /hosts/{host_id}/maintenance-windows:preview (the `PreviewHostMaintenanceWindows` operationId).
+	PreviewHostMaintenanceWindowsWithResponse(ctx context.Context, hostId HostID, params *PreviewHostMaintenanceWindowsParams, reqEditors ...RequestEditorFn) (*PreviewHostMaintenanceWindowsResponse, error)
 
 	// ListHostMonitoringHistoryWithResponse Monitoring history of a host.
 	//
@@ -18168,6 +19127,49 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /license (the `GetLicense` operationId).
 	GetLicenseWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetLicenseResponse, error)
+
+	// DeleteMaintenanceWindowWithResponse Delete a maintenance window.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /maintenance-windows/{id} (the `DeleteMaintenanceWindow` operationId).
+	DeleteMaintenanceWindowWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*DeleteMaintenanceWindowResponse, error)
+
+	// GetMaintenanceWindowWithResponse Get a maintenance window.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /maintenance-windows/{id} (the `GetMaintenanceWindow` operationId).
+	GetMaintenanceWindowWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetMaintenanceWindowResponse, error)
+
+	// UpdateMaintenanceWindowWithBodyWithResponse Change a maintenance window; absent fields stay as they are.
+	//
+	// The merged window is validated as a whole. Changing `recurrence` may need the fields
+	// of the new recurrence (`date`, `days_of_week`, or `week_of_month` and `day_of_week`);
+	// fields of other recurrences are dropped.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /maintenance-windows/{id} (the `UpdateMaintenanceWindow` operationId).
+	UpdateMaintenanceWindowWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateMaintenanceWindowResponse, error)
+
+	// UpdateMaintenanceWindowWithResponse Change a maintenance window; absent fields stay as they are.
+	//
+	// The merged window is validated as a whole. Changing `recurrence` may need the fields
+	// of the new recurrence (`date`, `days_of_week`, or `week_of_month` and `day_of_week`);
+	// fields of other recurrences are dropped.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /maintenance-windows/{id} (the `UpdateMaintenanceWindow` operationId).
+	UpdateMaintenanceWindowWithResponse(ctx context.Context, id ID, body UpdateMaintenanceWindowJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateMaintenanceWindowResponse, error)
+
+	// PreviewMaintenanceWindowWithResponse The next openings of one maintenance window.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /maintenance-windows/{id}:preview (the `PreviewMaintenanceWindow` operationId).
+	PreviewMaintenanceWindowWithResponse(ctx context.Context, id ID, params *PreviewMaintenanceWindowParams, reqEditors ...RequestEditorFn) (*PreviewMaintenanceWindowResponse, error)
 
 	// ListNotificationChannelsWithResponse List notification channels (secrets are never returned).
 	//
@@ -22958,6 +23960,158 @@ func (r UpdateGroupResponse) ContentType() string {
 	return ""
 }
 
+type ListGroupMaintenanceWindowsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MaintenanceWindowList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListGroupMaintenanceWindowsResponse) GetJSON200() *MaintenanceWindowList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListGroupMaintenanceWindowsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListGroupMaintenanceWindowsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListGroupMaintenanceWindowsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListGroupMaintenanceWindowsResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListGroupMaintenanceWindowsResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListGroupMaintenanceWindowsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListGroupMaintenanceWindowsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListGroupMaintenanceWindowsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListGroupMaintenanceWindowsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateGroupMaintenanceWindowResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *MaintenanceWindow
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateGroupMaintenanceWindowResponse) GetJSON201() *MaintenanceWindow {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateGroupMaintenanceWindowResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateGroupMaintenanceWindowResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateGroupMaintenanceWindowResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CreateGroupMaintenanceWindowResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CreateGroupMaintenanceWindowResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateGroupMaintenanceWindowResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateGroupMaintenanceWindowResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateGroupMaintenanceWindowResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateGroupMaintenanceWindowResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListGroupMembersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -23705,6 +24859,234 @@ func (r PutHostMaintenanceResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PutHostMaintenanceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListHostMaintenanceWindowsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MaintenanceWindowList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListHostMaintenanceWindowsResponse) GetJSON200() *MaintenanceWindowList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListHostMaintenanceWindowsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListHostMaintenanceWindowsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListHostMaintenanceWindowsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListHostMaintenanceWindowsResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListHostMaintenanceWindowsResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListHostMaintenanceWindowsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListHostMaintenanceWindowsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListHostMaintenanceWindowsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListHostMaintenanceWindowsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateHostMaintenanceWindowResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *MaintenanceWindow
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateHostMaintenanceWindowResponse) GetJSON201() *MaintenanceWindow {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateHostMaintenanceWindowResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateHostMaintenanceWindowResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateHostMaintenanceWindowResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CreateHostMaintenanceWindowResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CreateHostMaintenanceWindowResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateHostMaintenanceWindowResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateHostMaintenanceWindowResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateHostMaintenanceWindowResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateHostMaintenanceWindowResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PreviewHostMaintenanceWindowsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MaintenancePreview
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PreviewHostMaintenanceWindowsResponse) GetJSON200() *MaintenancePreview {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PreviewHostMaintenanceWindowsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PreviewHostMaintenanceWindowsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PreviewHostMaintenanceWindowsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PreviewHostMaintenanceWindowsResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r PreviewHostMaintenanceWindowsResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PreviewHostMaintenanceWindowsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreviewHostMaintenanceWindowsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreviewHostMaintenanceWindowsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreviewHostMaintenanceWindowsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -25191,6 +26573,303 @@ func (r GetLicenseResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetLicenseResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteMaintenanceWindowResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteMaintenanceWindowResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteMaintenanceWindowResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteMaintenanceWindowResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteMaintenanceWindowResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r DeleteMaintenanceWindowResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteMaintenanceWindowResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteMaintenanceWindowResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteMaintenanceWindowResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteMaintenanceWindowResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetMaintenanceWindowResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MaintenanceWindow
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetMaintenanceWindowResponse) GetJSON200() *MaintenanceWindow {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetMaintenanceWindowResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetMaintenanceWindowResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetMaintenanceWindowResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetMaintenanceWindowResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetMaintenanceWindowResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetMaintenanceWindowResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetMaintenanceWindowResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetMaintenanceWindowResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetMaintenanceWindowResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateMaintenanceWindowResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MaintenanceWindow
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateMaintenanceWindowResponse) GetJSON200() *MaintenanceWindow {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateMaintenanceWindowResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateMaintenanceWindowResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UpdateMaintenanceWindowResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateMaintenanceWindowResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r UpdateMaintenanceWindowResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateMaintenanceWindowResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateMaintenanceWindowResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateMaintenanceWindowResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateMaintenanceWindowResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PreviewMaintenanceWindowResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MaintenancePreview
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PreviewMaintenanceWindowResponse) GetJSON200() *MaintenancePreview {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PreviewMaintenanceWindowResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PreviewMaintenanceWindowResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PreviewMaintenanceWindowResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PreviewMaintenanceWindowResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r PreviewMaintenanceWindowResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PreviewMaintenanceWindowResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreviewMaintenanceWindowResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreviewMaintenanceWindowResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreviewMaintenanceWindowResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -31093,6 +32772,45 @@ func (c *ClientWithResponses) UpdateGroupWithResponse(ctx context.Context, id ID
 	return ParseUpdateGroupResponse(rsp)
 }
 
+// ListGroupMaintenanceWindowsWithResponse A group's maintenance windows; they apply to every host of the group.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /groups/{id}/maintenance-windows (the `ListGroupMaintenanceWindows` operationId).
+func (c *ClientWithResponses) ListGroupMaintenanceWindowsWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*ListGroupMaintenanceWindowsResponse, error) {
+	rsp, err := c.ListGroupMaintenanceWindows(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListGroupMaintenanceWindowsResponse(rsp)
+}
+
+// CreateGroupMaintenanceWindowWithBodyWithResponse Add a maintenance window to a group.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /groups/{id}/maintenance-windows (the `CreateGroupMaintenanceWindow` operationId).
+func (c *ClientWithResponses) CreateGroupMaintenanceWindowWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateGroupMaintenanceWindowResponse, error) {
+	rsp, err := c.CreateGroupMaintenanceWindowWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateGroupMaintenanceWindowResponse(rsp)
+}
+
+// CreateGroupMaintenanceWindowWithResponse Add a maintenance window to a group.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /groups/{id}/maintenance-windows (the `CreateGroupMaintenanceWindow` operationId).
+func (c *ClientWithResponses) CreateGroupMaintenanceWindowWithResponse(ctx context.Context, id ID, body CreateGroupMaintenanceWindowJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateGroupMaintenanceWindowResponse, error) {
+	rsp, err := c.CreateGroupMaintenanceWindow(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateGroupMaintenanceWindowResponse(rsp)
+}
+
 // ListGroupMembersWithResponse The hosts of a group.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -31285,6 +33003,58 @@ func (c *ClientWithResponses) PutHostMaintenanceWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParsePutHostMaintenanceResponse(rsp)
+}
+
+// ListHostMaintenanceWindowsWithResponse The host's own maintenance windows (not its group's).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /hosts/{host_id}/maintenance-windows (the `ListHostMaintenanceWindows` operationId).
+func (c *ClientWithResponses) ListHostMaintenanceWindowsWithResponse(ctx context.Context, hostId HostID, reqEditors ...RequestEditorFn) (*ListHostMaintenanceWindowsResponse, error) {
+	rsp, err := c.ListHostMaintenanceWindows(ctx, hostId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListHostMaintenanceWindowsResponse(rsp)
+}
+
+// CreateHostMaintenanceWindowWithBodyWithResponse Add a maintenance window to a host.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /hosts/{host_id}/maintenance-windows (the `CreateHostMaintenanceWindow` operationId).
+func (c *ClientWithResponses) CreateHostMaintenanceWindowWithBodyWithResponse(ctx context.Context, hostId HostID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateHostMaintenanceWindowResponse, error) {
+	rsp, err := c.CreateHostMaintenanceWindowWithBody(ctx, hostId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateHostMaintenanceWindowResponse(rsp)
+}
+
+// CreateHostMaintenanceWindowWithResponse Add a maintenance window to a host.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /hosts/{host_id}/maintenance-windows (the `CreateHostMaintenanceWindow` operationId).
+func (c *ClientWithResponses) CreateHostMaintenanceWindowWithResponse(ctx context.Context, hostId HostID, body CreateHostMaintenanceWindowJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateHostMaintenanceWindowResponse, error) {
+	rsp, err := c.CreateHostMaintenanceWindow(ctx, hostId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateHostMaintenanceWindowResponse(rsp)
+}
+
+// PreviewHostMaintenanceWindowsWithResponse The next openings of every window that applies to a host (its own and its group's), merged.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /hosts/{host_id}/maintenance-windows:preview (the `PreviewHostMaintenanceWindows` operationId).
+func (c *ClientWithResponses) PreviewHostMaintenanceWindowsWithResponse(ctx context.Context, hostId HostID, params *PreviewHostMaintenanceWindowsParams, reqEditors ...RequestEditorFn) (*PreviewHostMaintenanceWindowsResponse, error) {
+	rsp, err := c.PreviewHostMaintenanceWindows(ctx, hostId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreviewHostMaintenanceWindowsResponse(rsp)
 }
 
 // ListHostMonitoringHistoryWithResponse Monitoring history of a host.
@@ -31670,6 +33440,79 @@ func (c *ClientWithResponses) GetLicenseWithResponse(ctx context.Context, reqEdi
 		return nil, err
 	}
 	return ParseGetLicenseResponse(rsp)
+}
+
+// DeleteMaintenanceWindowWithResponse Delete a maintenance window.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /maintenance-windows/{id} (the `DeleteMaintenanceWindow` operationId).
+func (c *ClientWithResponses) DeleteMaintenanceWindowWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*DeleteMaintenanceWindowResponse, error) {
+	rsp, err := c.DeleteMaintenanceWindow(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteMaintenanceWindowResponse(rsp)
+}
+
+// GetMaintenanceWindowWithResponse Get a maintenance window.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /maintenance-windows/{id} (the `GetMaintenanceWindow` operationId).
+func (c *ClientWithResponses) GetMaintenanceWindowWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetMaintenanceWindowResponse, error) {
+	rsp, err := c.GetMaintenanceWindow(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetMaintenanceWindowResponse(rsp)
+}
+
+// UpdateMaintenanceWindowWithBodyWithResponse Change a maintenance window; absent fields stay as they are.
+//
+// The merged window is validated as a whole. Changing `recurrence` may need the fields
+// of the new recurrence (`date`, `days_of_week`, or `week_of_month` and `day_of_week`);
+// fields of other recurrences are dropped.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /maintenance-windows/{id} (the `UpdateMaintenanceWindow` operationId).
+func (c *ClientWithResponses) UpdateMaintenanceWindowWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateMaintenanceWindowResponse, error) {
+	rsp, err := c.UpdateMaintenanceWindowWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateMaintenanceWindowResponse(rsp)
+}
+
+// UpdateMaintenanceWindowWithResponse Change a maintenance window; absent fields stay as they are.
+//
+// The merged window is validated as a whole. Changing `recurrence` may need the fields
+// of the new recurrence (`date`, `days_of_week`, or `week_of_month` and `day_of_week`);
+// fields of other recurrences are dropped.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /maintenance-windows/{id} (the `UpdateMaintenanceWindow` operationId).
+func (c *ClientWithResponses) UpdateMaintenanceWindowWithResponse(ctx context.Context, id ID, body UpdateMaintenanceWindowJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateMaintenanceWindowResponse, error) {
+	rsp, err := c.UpdateMaintenanceWindow(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateMaintenanceWindowResponse(rsp)
+}
+
+// PreviewMaintenanceWindowWithResponse The next openings of one maintenance window.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /maintenance-windows/{id}:preview (the `PreviewMaintenanceWindow` operationId).
+func (c *ClientWithResponses) PreviewMaintenanceWindowWithResponse(ctx context.Context, id ID, params *PreviewMaintenanceWindowParams, reqEditors ...RequestEditorFn) (*PreviewMaintenanceWindowResponse, error) {
+	rsp, err := c.PreviewMaintenanceWindow(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreviewMaintenanceWindowResponse(rsp)
 }
 
 // ListNotificationChannelsWithResponse List notification channels (secrets are never returned).
@@ -36220,6 +38063,128 @@ func ParseUpdateGroupResponse(rsp *http.Response) (*UpdateGroupResponse, error) 
 	return response, nil
 }
 
+// ParseListGroupMaintenanceWindowsResponse parses an HTTP response from a ListGroupMaintenanceWindowsWithResponse call
+func ParseListGroupMaintenanceWindowsResponse(rsp *http.Response) (*ListGroupMaintenanceWindowsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListGroupMaintenanceWindowsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MaintenanceWindowList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateGroupMaintenanceWindowResponse parses an HTTP response from a CreateGroupMaintenanceWindowWithResponse call
+func ParseCreateGroupMaintenanceWindowResponse(rsp *http.Response) (*CreateGroupMaintenanceWindowResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateGroupMaintenanceWindowResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest MaintenanceWindow
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListGroupMembersResponse parses an HTTP response from a ListGroupMembersWithResponse call
 func ParseListGroupMembersResponse(rsp *http.Response) (*ListGroupMembersResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -36816,6 +38781,189 @@ func ParsePutHostMaintenanceResponse(rsp *http.Response) (*PutHostMaintenanceRes
 			return nil, err
 		}
 		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListHostMaintenanceWindowsResponse parses an HTTP response from a ListHostMaintenanceWindowsWithResponse call
+func ParseListHostMaintenanceWindowsResponse(rsp *http.Response) (*ListHostMaintenanceWindowsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListHostMaintenanceWindowsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MaintenanceWindowList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateHostMaintenanceWindowResponse parses an HTTP response from a CreateHostMaintenanceWindowWithResponse call
+func ParseCreateHostMaintenanceWindowResponse(rsp *http.Response) (*CreateHostMaintenanceWindowResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateHostMaintenanceWindowResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest MaintenanceWindow
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePreviewHostMaintenanceWindowsResponse parses an HTTP response from a PreviewHostMaintenanceWindowsWithResponse call
+func ParsePreviewHostMaintenanceWindowsResponse(rsp *http.Response) (*PreviewHostMaintenanceWindowsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreviewHostMaintenanceWindowsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MaintenancePreview
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest UnexpectedError
@@ -38023,6 +40171,246 @@ func ParseGetLicenseResponse(rsp *http.Response) (*GetLicenseResponse, error) {
 			return nil, err
 		}
 		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteMaintenanceWindowResponse parses an HTTP response from a DeleteMaintenanceWindowWithResponse call
+func ParseDeleteMaintenanceWindowResponse(rsp *http.Response) (*DeleteMaintenanceWindowResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteMaintenanceWindowResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetMaintenanceWindowResponse parses an HTTP response from a GetMaintenanceWindowWithResponse call
+func ParseGetMaintenanceWindowResponse(rsp *http.Response) (*GetMaintenanceWindowResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetMaintenanceWindowResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MaintenanceWindow
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateMaintenanceWindowResponse parses an HTTP response from a UpdateMaintenanceWindowWithResponse call
+func ParseUpdateMaintenanceWindowResponse(rsp *http.Response) (*UpdateMaintenanceWindowResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateMaintenanceWindowResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MaintenanceWindow
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePreviewMaintenanceWindowResponse parses an HTTP response from a PreviewMaintenanceWindowWithResponse call
+func ParsePreviewMaintenanceWindowResponse(rsp *http.Response) (*PreviewMaintenanceWindowResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreviewMaintenanceWindowResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MaintenancePreview
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest UnexpectedError

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type ActivityFeed struct {
@@ -478,6 +479,25 @@ type LivenessCounter struct {
 	StateTransitionCount int64
 	LastProbeAt          *time.Time
 	LastTickAt           *time.Time
+}
+
+type MaintenanceWindow struct {
+	ID              uuid.UUID
+	HostID          *uuid.UUID
+	GroupID         *uuid.UUID
+	Name            string
+	TimeZone        string
+	StartMinute     int32
+	DurationMinutes int32
+	Recurrence      string
+	OnceDate        pgtype.Date
+	DaysOfWeek      []int16
+	WeekOfMonth     *int16
+	DayOfWeek       *int16
+	Enabled         bool
+	CreatedBy       string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 type NotificationChannel struct {

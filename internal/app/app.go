@@ -46,6 +46,7 @@ import (
 	"github.com/openwatch/openwatch/internal/sshx"
 	"github.com/openwatch/openwatch/internal/system"
 	"github.com/openwatch/openwatch/internal/user"
+	"github.com/openwatch/openwatch/internal/window"
 	"github.com/openwatch/openwatch/internal/worker"
 )
 
@@ -139,6 +140,7 @@ type (
 	alertHandlers     = alert.Handlers
 	notifyHandlers    = notify.Handlers
 	exceptionHandlers = exception.Handlers
+	windowHandlers    = window.Handlers
 )
 
 // server is the one strict server: each domain's handlers, embedded. A missing operation
@@ -163,6 +165,7 @@ type server struct {
 	*alertHandlers
 	*notifyHandlers
 	*exceptionHandlers
+	*windowHandlers
 }
 
 var _ api.StrictServerInterface = (*server)(nil)
@@ -313,6 +316,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		alertHandlers:     alert.NewHandlers(alerts),
 		notifyHandlers:    notify.NewHandlers(notifications),
 		exceptionHandlers: exception.NewHandlers(exceptions),
+		windowHandlers:    window.NewHandlers(window.NewService(d.Pool, aw, now)),
 	}
 	httpSrv, err := httpserver.New(httpserver.Options{
 		Logger: d.Logger, Doc: d.Doc, Operations: d.Operations, Handlers: handlers,

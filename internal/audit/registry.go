@@ -113,6 +113,10 @@ const (
 	ActionExceptionRejected  Action = "exception.rejected"
 	ActionExceptionRevoked   Action = "exception.revoked"
 	ActionExceptionExpired   Action = "exception.expired"
+
+	ActionMaintenanceWindowCreated Action = "maintenance_window.created"
+	ActionMaintenanceWindowUpdated Action = "maintenance_window.updated"
+	ActionMaintenanceWindowDeleted Action = "maintenance_window.deleted"
 )
 
 // Actions is the registry of every action an event may record. Adding an action means
@@ -202,6 +206,10 @@ var Actions = map[Action]Spec{
 	ActionExceptionRejected:  {SeverityNotice, "A requested exception was rejected."},
 	ActionExceptionRevoked:   {SeverityNotice, "An approved exception was revoked: the rule's failures count again."},
 	ActionExceptionExpired:   {SeverityNotice, "An exception reached its expiry: the rule's failures count again."},
+
+	ActionMaintenanceWindowCreated: {SeverityNotice, "A maintenance window was added to a host or group."},
+	ActionMaintenanceWindowUpdated: {SeverityNotice, "A maintenance window was changed."},
+	ActionMaintenanceWindowDeleted: {SeverityNotice, "A maintenance window was deleted."},
 }
 
 // The actor types an event may name: the kinds of authz.Actor, and an anonymous caller.

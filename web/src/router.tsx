@@ -76,7 +76,7 @@ export const hostRoute = createRoute({
   getParentRoute: () => appRoute,
   path: "/hosts/$hostId",
   validateSearch: (s: Record<string, unknown>) => partial({
-    tab: oneOf(s.tab, ["overview", "compliance", "scans", "intelligence", "keys", "activity"] as const),
+    tab: oneOf(s.tab, ["overview", "compliance", "scans", "intelligence", "keys", "maintenance", "activity"] as const),
     framework: str(s.framework),
     status: oneOf(s.status, RESULT_STATUSES),
     severity: oneOf(s.severity, SEVERITIES),

@@ -1026,6 +1026,26 @@ export interface paths {
         patch: operations["updateGroup"];
         trace?: never;
     };
+    "/groups/{id}/maintenance-windows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /** A group's maintenance windows; they apply to every host of the group. */
+        get: operations["listGroupMaintenanceWindows"];
+        put?: never;
+        /** Add a maintenance window to a group. */
+        post: operations["createGroupMaintenanceWindow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/groups/{id}/members": {
         parameters: {
             query?: never;
@@ -1167,6 +1187,45 @@ export interface paths {
         put: operations["putHostMaintenance"];
         /** Turn a host's maintenance mode on or off. */
         post: operations["setHostMaintenance"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hosts/{host_id}/maintenance-windows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                host_id: components["parameters"]["HostID"];
+            };
+            cookie?: never;
+        };
+        /** The host's own maintenance windows (not its group's). */
+        get: operations["listHostMaintenanceWindows"];
+        put?: never;
+        /** Add a maintenance window to a host. */
+        post: operations["createHostMaintenanceWindow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hosts/{host_id}/maintenance-windows:preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                host_id: components["parameters"]["HostID"];
+            };
+            cookie?: never;
+        };
+        /** The next openings of every window that applies to a host (its own and its group's), merged. */
+        get: operations["previewHostMaintenanceWindows"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1550,6 +1609,51 @@ export interface paths {
         };
         /** The current license tier, status and features. */
         get: operations["getLicense"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/maintenance-windows/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /** Get a maintenance window. */
+        get: operations["getMaintenanceWindow"];
+        put?: never;
+        post?: never;
+        /** Delete a maintenance window. */
+        delete: operations["deleteMaintenanceWindow"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a maintenance window; absent fields stay as they are.
+         * @description The merged window is validated as a whole. Changing `recurrence` may need the fields
+         *     of the new recurrence (`date`, `days_of_week`, or `week_of_month` and `day_of_week`);
+         *     fields of other recurrences are dropped.
+         */
+        patch: operations["updateMaintenanceWindow"];
+        trace?: never;
+    };
+    "/maintenance-windows/{id}:preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /** The next openings of one maintenance window. */
+        get: operations["previewMaintenanceWindow"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3777,8 +3881,116 @@ export interface components {
             verify_result: string;
             warnings?: string[];
         };
+        MaintenanceOpening: {
+            /**
+             * Format: date
+             * @description The local date the opening belongs to (its start may fall on the next day after a gap).
+             */
+            date: string;
+            /**
+             * Format: date-time
+             * @description The instant the opening closes (not inside it), in UTC.
+             */
+            end: string;
+            /** @description The end as the zone's wall time with its offset. */
+            local_end: string;
+            /** @description The start as the zone's wall time with its offset, e.g. `2026-03-29T03:00:00+02:00`. */
+            local_start: string;
+            /**
+             * Format: date-time
+             * @description The opening's first instant, in UTC.
+             */
+            start: string;
+            time_zone: string;
+            /** Format: uuid */
+            window_id: string;
+            window_name: string;
+        };
+        MaintenancePreview: {
+            /** @description Whether one of the windows is open at the time of the request. */
+            open_now: boolean;
+            openings: components["schemas"]["MaintenanceOpening"][];
+        };
+        /**
+         * @description `once`: on `date`. `daily`: every day. `weekly`: on `days_of_week`.
+         *     `monthly_nth_weekday`: on the `week_of_month` `day_of_week` of each month (e.g. second
+         *     tuesday, or last friday).
+         * @enum {string}
+         */
+        MaintenanceRecurrence: "once" | "daily" | "weekly" | "monthly_nth_weekday";
         MaintenanceRequest: {
             enabled: boolean;
+        };
+        /**
+         * @description A span of local time in which a host may be changed, recurring or once. Openings are
+         *     computed in the wall clock of `time_zone`: a `start_time` that occurs twice (clocks
+         *     falling back) means its first occurrence; one that does not exist (clocks springing
+         *     forward) starts at the first instant after the gap; `duration_minutes` is elapsed
+         *     time, so a window may cross midnight and its local end moves by a clock change inside
+         *     it. Exactly one of `host_id` and `group_id` is set.
+         */
+        MaintenanceWindow: {
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date */
+            date: string | null;
+            /** @description The weekday of a `monthly_nth_weekday` window, e.g. `tuesday`. */
+            day_of_week: string | null;
+            days_of_week: components["schemas"]["Weekday"][];
+            duration_minutes: number;
+            enabled: boolean;
+            /** Format: uuid */
+            group_id: string | null;
+            /** Format: uuid */
+            host_id: string | null;
+            /** Format: uuid */
+            id: string;
+            name: string;
+            recurrence: components["schemas"]["MaintenanceRecurrence"];
+            /** @description Local start time, `HH:MM` (24-hour). */
+            start_time: string;
+            /** @description An IANA time zone, e.g. `Europe/Berlin`. */
+            time_zone: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** @description `first`, `second`, `third`, `fourth` or `last` (a `monthly_nth_weekday` window). */
+            week_of_month: string | null;
+        };
+        MaintenanceWindowCreate: {
+            /**
+             * Format: date
+             * @description The local date of a `once` window.
+             */
+            date?: string;
+            day_of_week?: components["schemas"]["Weekday"];
+            /** @description The days of a `weekly` window. */
+            days_of_week?: components["schemas"]["Weekday"][];
+            duration_minutes: number;
+            /** @default true */
+            enabled: boolean;
+            name: string;
+            recurrence: components["schemas"]["MaintenanceRecurrence"];
+            /** @description Local start time, `HH:MM` (24-hour). */
+            start_time: string;
+            /** @description An IANA time zone, e.g. `America/New_York`. */
+            time_zone: string;
+            week_of_month?: components["schemas"]["WeekOfMonth"];
+        };
+        MaintenanceWindowList: {
+            windows: components["schemas"]["MaintenanceWindow"][];
+        };
+        MaintenanceWindowUpdate: {
+            /** Format: date */
+            date?: string;
+            day_of_week?: components["schemas"]["Weekday"];
+            days_of_week?: components["schemas"]["Weekday"][];
+            duration_minutes?: number;
+            enabled?: boolean;
+            name?: string;
+            recurrence?: components["schemas"]["MaintenanceRecurrence"];
+            start_time?: string;
+            time_zone?: string;
+            week_of_month?: components["schemas"]["WeekOfMonth"];
         };
         /** @enum {string} */
         MonitoringState: "online" | "degraded" | "critical" | "down" | "maintenance" | "unknown";
@@ -4334,6 +4546,10 @@ export interface components {
             /** @description The OpenWatch release. */
             openwatch: string;
         };
+        /** @enum {string} */
+        WeekOfMonth: "first" | "second" | "third" | "fourth" | "last";
+        /** @enum {string} */
+        Weekday: "sunday" | "monday" | "tuesday" | "wednesday" | "thursday" | "friday" | "saturday";
     };
     responses: {
         /** @description A managed host could not be reached or refused us (`host.unreachable`, `host.key_mismatch`). */
@@ -4454,6 +4670,8 @@ export interface components {
         IdempotencyKeyOptional: string;
         /** @description Page size, 1 to 200 (default 50). */
         Limit: number;
+        /** @description How many openings to list (default 10). */
+        OpeningCount: number;
         /** @description A role id of `GET /roles`. */
         RoleID: string;
         RuleID: string;
@@ -6054,6 +6272,64 @@ export interface operations {
             default: components["responses"]["UnexpectedError"];
         };
     };
+    listGroupMaintenanceWindows: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The group's windows. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MaintenanceWindowList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    createGroupMaintenanceWindow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MaintenanceWindowCreate"];
+            };
+        };
+        responses: {
+            /** @description The window. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MaintenanceWindow"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
     listGroupMembers: {
         parameters: {
             query?: {
@@ -6361,6 +6637,94 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listHostMaintenanceWindows: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                host_id: components["parameters"]["HostID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The host's windows. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MaintenanceWindowList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    createHostMaintenanceWindow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                host_id: components["parameters"]["HostID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MaintenanceWindowCreate"];
+            };
+        };
+        responses: {
+            /** @description The window. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MaintenanceWindow"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    previewHostMaintenanceWindows: {
+        parameters: {
+            query?: {
+                /** @description How many openings to list (default 10). */
+                count?: components["parameters"]["OpeningCount"];
+            };
+            header?: never;
+            path: {
+                host_id: components["parameters"]["HostID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The next openings, earliest first; one in progress comes first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MaintenancePreview"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             default: components["responses"]["UnexpectedError"];
         };
     };
@@ -6944,6 +7308,119 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getMaintenanceWindow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The window. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MaintenanceWindow"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    deleteMaintenanceWindow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    updateMaintenanceWindow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MaintenanceWindowUpdate"];
+            };
+        };
+        responses: {
+            /** @description The window. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MaintenanceWindow"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    previewMaintenanceWindow: {
+        parameters: {
+            query?: {
+                /** @description How many openings to list (default 10). */
+                count?: components["parameters"]["OpeningCount"];
+            };
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The next openings, earliest first; one in progress comes first. A disabled window has none. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MaintenancePreview"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             default: components["responses"]["UnexpectedError"];
         };
     };

@@ -15,6 +15,7 @@ import { PageHeader } from "../components/PageHeader";
 import { VirtualTable, type ListColumn } from "../components/VirtualTable";
 import { formatCount, formatRelative } from "../lib/format";
 import { groupQuery } from "./GroupQueries";
+import { MaintenanceWindows } from "./MaintenanceWindows";
 import { DeleteGroupDialog, GroupForm } from "./GroupsPage";
 
 type Host = Schemas["HostListItem"];
@@ -297,6 +298,9 @@ export function GroupDetailPage() {
           </Group>
         </Stack>
       </Modal>
+      <Stack mt="xl">
+        <MaintenanceWindows owner={{ groupId: g.id }} />
+      </Stack>
       <DeleteGroupDialog
         group={deleting}
         onClose={() => setDeleting(null)}

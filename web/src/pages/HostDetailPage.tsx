@@ -20,8 +20,9 @@ import { CredentialCard, MaintenanceSwitch, SystemInfoCard } from "./HostDetailO
 import { ScansTab } from "./HostDetailScans";
 import { HostKeysTab, IntelligenceTab } from "./HostSecurityTabs";
 import { AddHostForm } from "./HostsPage";
+import { MaintenanceWindows } from "./MaintenanceWindows";
 
-type HostTab = "compliance" | "scans" | "intelligence" | "keys" | "activity";
+type HostTab = "compliance" | "scans" | "intelligence" | "keys" | "maintenance" | "activity";
 
 function Fact({ label, children }: { label: string; children: React.ReactNode }) {
   return (
@@ -308,6 +309,7 @@ export function HostDetailPage() {
           <Tabs.Tab value="scans">Scans</Tabs.Tab>
           <Tabs.Tab value="intelligence">Intelligence</Tabs.Tab>
           <Tabs.Tab value="keys">Host keys</Tabs.Tab>
+          <Tabs.Tab value="maintenance">Maintenance</Tabs.Tab>
           <Tabs.Tab value="activity">Activity</Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="overview">
@@ -324,6 +326,9 @@ export function HostDetailPage() {
         </Tabs.Panel>
         <Tabs.Panel value="keys">
           <HostKeysTab hostId={hostId} />
+        </Tabs.Panel>
+        <Tabs.Panel value="maintenance">
+          <MaintenanceWindows owner={{ hostId }} />
         </Tabs.Panel>
         <Tabs.Panel value="activity">
           <ActivityTab hostId={hostId} />
