@@ -156,6 +156,180 @@ func (e AuditEventSeverity) Valid() bool {
 	}
 }
 
+// Defines values for ChangeHostStatus.
+const (
+	ChangeHostStatusCancelled      ChangeHostStatus = "cancelled"
+	ChangeHostStatusFailed         ChangeHostStatus = "failed"
+	ChangeHostStatusPending        ChangeHostStatus = "pending"
+	ChangeHostStatusQueued         ChangeHostStatus = "queued"
+	ChangeHostStatusRollbackFailed ChangeHostStatus = "rollback_failed"
+	ChangeHostStatusRolledBack     ChangeHostStatus = "rolled_back"
+	ChangeHostStatusRunning        ChangeHostStatus = "running"
+	ChangeHostStatusSkipped        ChangeHostStatus = "skipped"
+	ChangeHostStatusSucceeded      ChangeHostStatus = "succeeded"
+	ChangeHostStatusWaitingWindow  ChangeHostStatus = "waiting_window"
+)
+
+// Valid indicates whether the value is a known member of the ChangeHostStatus enum.
+func (e ChangeHostStatus) Valid() bool {
+	switch e {
+	case ChangeHostStatusCancelled:
+		return true
+	case ChangeHostStatusFailed:
+		return true
+	case ChangeHostStatusPending:
+		return true
+	case ChangeHostStatusQueued:
+		return true
+	case ChangeHostStatusRollbackFailed:
+		return true
+	case ChangeHostStatusRolledBack:
+		return true
+	case ChangeHostStatusRunning:
+		return true
+	case ChangeHostStatusSkipped:
+		return true
+	case ChangeHostStatusSucceeded:
+		return true
+	case ChangeHostStatusWaitingWindow:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ChangeJobKind.
+const (
+	ChangeJobKindPatch       ChangeJobKind = "patch"
+	ChangeJobKindRemediation ChangeJobKind = "remediation"
+)
+
+// Valid indicates whether the value is a known member of the ChangeJobKind enum.
+func (e ChangeJobKind) Valid() bool {
+	switch e {
+	case ChangeJobKindPatch:
+		return true
+	case ChangeJobKindRemediation:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ChangeJobHostPhase.
+const (
+	ChangeJobHostPhaseApply     ChangeJobHostPhase = "apply"
+	ChangeJobHostPhaseCapture   ChangeJobHostPhase = "capture"
+	ChangeJobHostPhaseDryRun    ChangeJobHostPhase = "dry_run"
+	ChangeJobHostPhasePostcheck ChangeJobHostPhase = "postcheck"
+	ChangeJobHostPhasePrecheck  ChangeJobHostPhase = "precheck"
+	ChangeJobHostPhaseReboot    ChangeJobHostPhase = "reboot"
+	ChangeJobHostPhaseRollback  ChangeJobHostPhase = "rollback"
+	ChangeJobHostPhaseVerify    ChangeJobHostPhase = "verify"
+)
+
+// Valid indicates whether the value is a known member of the ChangeJobHostPhase enum.
+func (e ChangeJobHostPhase) Valid() bool {
+	switch e {
+	case ChangeJobHostPhaseApply:
+		return true
+	case ChangeJobHostPhaseCapture:
+		return true
+	case ChangeJobHostPhaseDryRun:
+		return true
+	case ChangeJobHostPhasePostcheck:
+		return true
+	case ChangeJobHostPhasePrecheck:
+		return true
+	case ChangeJobHostPhaseReboot:
+		return true
+	case ChangeJobHostPhaseRollback:
+		return true
+	case ChangeJobHostPhaseVerify:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ChangeJobStatus.
+const (
+	ChangeJobStatusApproved        ChangeJobStatus = "approved"
+	ChangeJobStatusCancelled       ChangeJobStatus = "cancelled"
+	ChangeJobStatusCompleted       ChangeJobStatus = "completed"
+	ChangeJobStatusFailed          ChangeJobStatus = "failed"
+	ChangeJobStatusHalted          ChangeJobStatus = "halted"
+	ChangeJobStatusPendingApproval ChangeJobStatus = "pending_approval"
+	ChangeJobStatusRejected        ChangeJobStatus = "rejected"
+	ChangeJobStatusRolledBack      ChangeJobStatus = "rolled_back"
+	ChangeJobStatusRollingBack     ChangeJobStatus = "rolling_back"
+	ChangeJobStatusRunning         ChangeJobStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the ChangeJobStatus enum.
+func (e ChangeJobStatus) Valid() bool {
+	switch e {
+	case ChangeJobStatusApproved:
+		return true
+	case ChangeJobStatusCancelled:
+		return true
+	case ChangeJobStatusCompleted:
+		return true
+	case ChangeJobStatusFailed:
+		return true
+	case ChangeJobStatusHalted:
+		return true
+	case ChangeJobStatusPendingApproval:
+		return true
+	case ChangeJobStatusRejected:
+		return true
+	case ChangeJobStatusRolledBack:
+		return true
+	case ChangeJobStatusRollingBack:
+		return true
+	case ChangeJobStatusRunning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ChangePhase.
+const (
+	ChangePhaseApply     ChangePhase = "apply"
+	ChangePhaseCapture   ChangePhase = "capture"
+	ChangePhaseDryRun    ChangePhase = "dry_run"
+	ChangePhasePostcheck ChangePhase = "postcheck"
+	ChangePhasePrecheck  ChangePhase = "precheck"
+	ChangePhaseReboot    ChangePhase = "reboot"
+	ChangePhaseRollback  ChangePhase = "rollback"
+	ChangePhaseVerify    ChangePhase = "verify"
+)
+
+// Valid indicates whether the value is a known member of the ChangePhase enum.
+func (e ChangePhase) Valid() bool {
+	switch e {
+	case ChangePhaseApply:
+		return true
+	case ChangePhaseCapture:
+		return true
+	case ChangePhaseDryRun:
+		return true
+	case ChangePhasePostcheck:
+		return true
+	case ChangePhasePrecheck:
+		return true
+	case ChangePhaseReboot:
+		return true
+	case ChangePhaseRollback:
+		return true
+	case ChangePhaseVerify:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ComplianceTrendInterval.
 const (
 	ComplianceTrendIntervalDay  ComplianceTrendInterval = "day"
@@ -933,6 +1107,54 @@ func (e NotificationTestResultOutcome) Valid() bool {
 	}
 }
 
+// Defines values for PatchPackageOpOp.
+const (
+	Hold    PatchPackageOpOp = "hold"
+	Install PatchPackageOpOp = "install"
+	Remove  PatchPackageOpOp = "remove"
+	Unhold  PatchPackageOpOp = "unhold"
+	Upgrade PatchPackageOpOp = "upgrade"
+)
+
+// Valid indicates whether the value is a known member of the PatchPackageOpOp enum.
+func (e PatchPackageOpOp) Valid() bool {
+	switch e {
+	case Hold:
+		return true
+	case Install:
+		return true
+	case Remove:
+		return true
+	case Unhold:
+		return true
+	case Upgrade:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PatchSpecMode.
+const (
+	All      PatchSpecMode = "all"
+	Packages PatchSpecMode = "packages"
+	Security PatchSpecMode = "security"
+)
+
+// Valid indicates whether the value is a known member of the PatchSpecMode enum.
+func (e PatchSpecMode) Valid() bool {
+	switch e {
+	case All:
+		return true
+	case Packages:
+		return true
+	case Security:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PlatformRangeFamily.
 const (
 	Debian PlatformRangeFamily = "debian"
@@ -969,6 +1191,27 @@ func (e ReachabilityStatus) Valid() bool {
 	case ReachabilityStatusUnknown:
 		return true
 	case ReachabilityStatusUnreachable:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RebootPolicy.
+const (
+	Always     RebootPolicy = "always"
+	IfRequired RebootPolicy = "if_required"
+	Never      RebootPolicy = "never"
+)
+
+// Valid indicates whether the value is a known member of the RebootPolicy enum.
+func (e RebootPolicy) Valid() bool {
+	switch e {
+	case Always:
+		return true
+	case IfRequired:
+		return true
+	case Never:
 		return true
 	default:
 		return false
@@ -1064,19 +1307,22 @@ func (e RuleSeverity) Valid() bool {
 
 // Defines values for ScanTrigger.
 const (
-	Batch     ScanTrigger = "batch"
-	Manual    ScanTrigger = "manual"
-	Scheduled ScanTrigger = "scheduled"
+	ScanTriggerBatch       ScanTrigger = "batch"
+	ScanTriggerManual      ScanTrigger = "manual"
+	ScanTriggerRemediation ScanTrigger = "remediation"
+	ScanTriggerScheduled   ScanTrigger = "scheduled"
 )
 
 // Valid indicates whether the value is a known member of the ScanTrigger enum.
 func (e ScanTrigger) Valid() bool {
 	switch e {
-	case Batch:
+	case ScanTriggerBatch:
 		return true
-	case Manual:
+	case ScanTriggerManual:
 		return true
-	case Scheduled:
+	case ScanTriggerRemediation:
+		return true
+	case ScanTriggerScheduled:
 		return true
 	default:
 		return false
@@ -1729,6 +1975,214 @@ type CIDRDiscoveryRequest struct {
 type CategoryEntry struct {
 	Description string `json:"description"`
 	Id          string `json:"id"`
+}
+
+// ChangeActionSummary defines model for ChangeActionSummary.
+type ChangeActionSummary struct {
+	Kind    string  `json:"kind"`
+	Reboot  *bool   `json:"reboot,omitempty"`
+	RuleId  *string `json:"rule_id,omitempty"`
+	Summary string  `json:"summary"`
+	Target  string  `json:"target"`
+}
+
+// ChangeDecision defines model for ChangeDecision.
+type ChangeDecision struct {
+	Reason string `json:"reason"`
+}
+
+// ChangeFailureBudget The rollout halts once this many hosts (or this percentage of its hosts, rounded up) have failed; the smaller when both are given; 1 host when neither is.
+type ChangeFailureBudget struct {
+	MaxFailurePercent *int `json:"max_failure_percent,omitempty"`
+	MaxFailures       *int `json:"max_failures,omitempty"`
+}
+
+// ChangeHostCounts defines model for ChangeHostCounts.
+type ChangeHostCounts struct {
+	Cancelled      int `json:"cancelled"`
+	Failed         int `json:"failed"`
+	Pending        int `json:"pending"`
+	Queued         int `json:"queued"`
+	RollbackFailed int `json:"rollback_failed"`
+	RolledBack     int `json:"rolled_back"`
+	Running        int `json:"running"`
+	Skipped        int `json:"skipped"`
+	Succeeded      int `json:"succeeded"`
+	WaitingWindow  int `json:"waiting_window"`
+}
+
+// ChangeHostStatus defines model for ChangeHostStatus.
+type ChangeHostStatus string
+
+// ChangeJob defines model for ChangeJob.
+type ChangeJob struct {
+	ApprovalRequired bool             `json:"approval_required"`
+	Counts           ChangeHostCounts `json:"counts"`
+	CreatedAt        time.Time        `json:"created_at"`
+	DecidedAt        *time.Time       `json:"decided_at,omitempty"`
+	DecidedBy        *ChangePerson    `json:"decided_by,omitempty"`
+	DecisionReason   *string          `json:"decision_reason,omitempty"`
+	DryRunAt         *time.Time       `json:"dry_run_at,omitempty"`
+	FailureBudget    struct {
+		// Budget How many failed hosts halt the rollout.
+		Budget int `json:"budget"`
+
+		// Failures Failed hosts since the rollout started or was last resumed.
+		Failures          int  `json:"failures"`
+		MaxFailurePercent *int `json:"max_failure_percent,omitempty"`
+		MaxFailures       *int `json:"max_failures,omitempty"`
+	} `json:"failure_budget"`
+	FinishedAt     *time.Time           `json:"finished_at,omitempty"`
+	HaltReason     *string              `json:"halt_reason,omitempty"`
+	HealthCheckIds []openapi_types.UUID `json:"health_check_ids"`
+	HostCount      int                  `json:"host_count"`
+
+	// HostNames Display names (else hostnames) of the job's hosts, sorted.
+	HostNames      []string           `json:"host_names"`
+	Id             openapi_types.UUID `json:"id"`
+	IgnoreWindows  bool               `json:"ignore_windows"`
+	Kind           ChangeJobKind      `json:"kind"`
+	Name           string             `json:"name"`
+	OverrideReason *string            `json:"override_reason,omitempty"`
+	Patch          *PatchSpec         `json:"patch,omitempty"`
+	Reason         string             `json:"reason"`
+
+	// Reboot Reboot after the change never, only when the host or an action says it is required, or always; within the window, and the host is health-checked once back.
+	Reboot      RebootPolicy `json:"reboot"`
+	RequestedBy ChangePerson `json:"requested_by"`
+	RuleIds     *[]string    `json:"rule_ids,omitempty"`
+
+	// Selector The hosts as they were named.
+	Selector  *map[string]interface{} `json:"selector,omitempty"`
+	StartedAt *time.Time              `json:"started_at,omitempty"`
+	Status    ChangeJobStatus         `json:"status"`
+	Waves     struct {
+		Canary        int  `json:"canary"`
+		CanaryPercent *int `json:"canary_percent,omitempty"`
+
+		// Current The wave running (or last run), from 0.
+		Current int   `json:"current"`
+		Growth  int   `json:"growth"`
+		Sizes   []int `json:"sizes"`
+	} `json:"waves"`
+}
+
+// ChangeJobKind defines model for ChangeJob.Kind.
+type ChangeJobKind string
+
+// ChangeJobHost defines model for ChangeJobHost.
+type ChangeJobHost struct {
+	// Actions The exact actions for this host, fixed when it was probed (dry run or execution).
+	Actions []ChangeActionSummary `json:"actions"`
+
+	// Applied How many of the actions ran.
+	Applied     int                `json:"applied"`
+	Environment string             `json:"environment"`
+	Error       *string            `json:"error,omitempty"`
+	FinishedAt  *time.Time         `json:"finished_at,omitempty"`
+	HostId      openapi_types.UUID `json:"host_id"`
+	HostName    string             `json:"host_name"`
+	Manual      []ChangeManual     `json:"manual"`
+
+	// NextWindowAt While waiting for a window, when the next one opens (null when the host has none).
+	NextWindowAt *time.Time `json:"next_window_at,omitempty"`
+
+	// Phase The phase a host being changed is in.
+	Phase          *ChangeJobHostPhase `json:"phase,omitempty"`
+	Position       int                 `json:"position"`
+	Rebooted       bool                `json:"rebooted"`
+	RollbackScanId *openapi_types.UUID `json:"rollback_scan_id,omitempty"`
+	RolledBackAt   *time.Time          `json:"rolled_back_at,omitempty"`
+	RuleIds        []string            `json:"rule_ids"`
+	ScanId         *openapi_types.UUID `json:"scan_id,omitempty"`
+
+	// Sessions SSH sessions the host's change opened.
+	Sessions  int              `json:"sessions"`
+	StartedAt *time.Time       `json:"started_at,omitempty"`
+	Status    ChangeHostStatus `json:"status"`
+	Wave      int              `json:"wave"`
+}
+
+// ChangeJobHostPhase The phase a host being changed is in.
+type ChangeJobHostPhase string
+
+// ChangeJobHostList defines model for ChangeJobHostList.
+type ChangeJobHostList struct {
+	Items []ChangeJobHost `json:"items"`
+}
+
+// ChangeJobPage defines model for ChangeJobPage.
+type ChangeJobPage struct {
+	Items      []ChangeJob `json:"items"`
+	NextCursor *string     `json:"next_cursor,omitempty"`
+}
+
+// ChangeJobStatus defines model for ChangeJobStatus.
+type ChangeJobStatus string
+
+// ChangeManual defines model for ChangeManual.
+type ChangeManual struct {
+	Guidance  string `json:"guidance"`
+	Mechanism string `json:"mechanism"`
+	RuleId    string `json:"rule_id"`
+}
+
+// ChangeNote defines model for ChangeNote.
+type ChangeNote struct {
+	Reason *string `json:"reason,omitempty"`
+}
+
+// ChangePerson defines model for ChangePerson.
+type ChangePerson struct {
+	Id   *openapi_types.UUID `json:"id,omitempty"`
+	Name string              `json:"name"`
+}
+
+// ChangePhase defines model for ChangePhase.
+type ChangePhase string
+
+// ChangeSettings defines model for ChangeSettings.
+type ChangeSettings struct {
+	ApprovalEnvironments        []string  `json:"approval_environments"`
+	RemediationRequiresApproval bool      `json:"remediation_requires_approval"`
+	UpdatedAt                   time.Time `json:"updated_at"`
+	UpdatedBy                   string    `json:"updated_by"`
+}
+
+// ChangeSettingsUpdate defines model for ChangeSettingsUpdate.
+type ChangeSettingsUpdate struct {
+	ApprovalEnvironments        []string `json:"approval_environments"`
+	RemediationRequiresApproval bool     `json:"remediation_requires_approval"`
+}
+
+// ChangeStep defines model for ChangeStep.
+type ChangeStep struct {
+	Command    string             `json:"command"`
+	ExitCode   *int               `json:"exit_code,omitempty"`
+	FinishedAt time.Time          `json:"finished_at"`
+	HostId     openapi_types.UUID `json:"host_id"`
+	Id         openapi_types.UUID `json:"id"`
+	Name       string             `json:"name"`
+	Ok         bool               `json:"ok"`
+	Phase      ChangePhase        `json:"phase"`
+	Seq        int                `json:"seq"`
+	StartedAt  time.Time          `json:"started_at"`
+	Stderr     string             `json:"stderr"`
+	Stdout     string             `json:"stdout"`
+	Truncated  bool               `json:"truncated"`
+}
+
+// ChangeStepPage defines model for ChangeStepPage.
+type ChangeStepPage struct {
+	Items      []ChangeStep `json:"items"`
+	NextCursor *string      `json:"next_cursor,omitempty"`
+}
+
+// ChangeWaves The canary wave (`canary` hosts, or `canary_percent` of the hosts rounded up), then waves each `growth` times the one before.
+type ChangeWaves struct {
+	Canary        *int `json:"canary,omitempty"`
+	CanaryPercent *int `json:"canary_percent,omitempty"`
+	Growth        *int `json:"growth,omitempty"`
 }
 
 // ComplianceCounts defines model for ComplianceCounts.
@@ -2943,6 +3397,56 @@ type PasswordResetRequest struct {
 	NewPassword string `json:"new_password"`
 }
 
+// PatchJobCreate Exactly one of `host_ids`, `group_id`, `filter` and `all`.
+type PatchJobCreate struct {
+	// All Every live host (must be true when given).
+	All *bool `json:"all,omitempty"`
+
+	// FailureBudget The rollout halts once this many hosts (or this percentage of its hosts, rounded up) have failed; the smaller when both are given; 1 host when neither is.
+	FailureBudget *ChangeFailureBudget `json:"failure_budget,omitempty"`
+
+	// Filter The filters of `GET /hosts`; every one given must match.
+	Filter         *ScanBatchFilter      `json:"filter,omitempty"`
+	GroupId        *openapi_types.UUID   `json:"group_id,omitempty"`
+	HealthCheckIds *[]openapi_types.UUID `json:"health_check_ids,omitempty"`
+	HostIds        *[]openapi_types.UUID `json:"host_ids,omitempty"`
+
+	// IgnoreWindows Change hosts outside their maintenance windows (audited; needs `override_reason`).
+	IgnoreWindows  *bool     `json:"ignore_windows,omitempty"`
+	Name           *string   `json:"name,omitempty"`
+	OverrideReason *string   `json:"override_reason,omitempty"`
+	Patch          PatchSpec `json:"patch"`
+	Reason         *string   `json:"reason,omitempty"`
+
+	// Reboot Reboot after the change never, only when the host or an action says it is required, or always; within the window, and the host is health-checked once back.
+	Reboot *RebootPolicy `json:"reboot,omitempty"`
+
+	// Waves The canary wave (`canary` hosts, or `canary_percent` of the hosts rounded up), then waves each `growth` times the one before.
+	Waves *ChangeWaves `json:"waves,omitempty"`
+}
+
+// PatchPackageOp defines model for PatchPackageOp.
+type PatchPackageOp struct {
+	Name string           `json:"name"`
+	Op   PatchPackageOpOp `json:"op"`
+
+	// Version An exact version to install (else the newest).
+	Version *string `json:"version,omitempty"`
+}
+
+// PatchPackageOpOp defines model for PatchPackageOp.Op.
+type PatchPackageOpOp string
+
+// PatchSpec defines model for PatchSpec.
+type PatchSpec struct {
+	// Mode Security updates only, every update, or the named package operations.
+	Mode     PatchSpecMode     `json:"mode"`
+	Packages *[]PatchPackageOp `json:"packages,omitempty"`
+}
+
+// PatchSpecMode Security updates only, every update, or the named package operations.
+type PatchSpecMode string
+
 // PermissionEntry defines model for PermissionEntry.
 type PermissionEntry struct {
 	Category    string `json:"category"`
@@ -2973,6 +3477,63 @@ type PlatformRangeFamily string
 
 // ReachabilityStatus defines model for ReachabilityStatus.
 type ReachabilityStatus string
+
+// RebootPolicy Reboot after the change never, only when the host or an action says it is required, or always; within the window, and the host is health-checked once back.
+type RebootPolicy string
+
+// RemediationCreate Exactly one of `host_ids`, `group_id`, `filter` and `all`.
+type RemediationCreate struct {
+	// All Every live host (must be true when given).
+	All *bool `json:"all,omitempty"`
+
+	// FailureBudget The rollout halts once this many hosts (or this percentage of its hosts, rounded up) have failed; the smaller when both are given; 1 host when neither is.
+	FailureBudget *ChangeFailureBudget `json:"failure_budget,omitempty"`
+
+	// Filter The filters of `GET /hosts`; every one given must match.
+	Filter         *ScanBatchFilter      `json:"filter,omitempty"`
+	GroupId        *openapi_types.UUID   `json:"group_id,omitempty"`
+	HealthCheckIds *[]openapi_types.UUID `json:"health_check_ids,omitempty"`
+	HostIds        *[]openapi_types.UUID `json:"host_ids,omitempty"`
+	IgnoreWindows  *bool                 `json:"ignore_windows,omitempty"`
+	Name           *string               `json:"name,omitempty"`
+	OverrideReason *string               `json:"override_reason,omitempty"`
+	Reason         *string               `json:"reason,omitempty"`
+
+	// Reboot Reboot after the change never, only when the host or an action says it is required, or always; within the window, and the host is health-checked once back.
+	Reboot  *RebootPolicy `json:"reboot,omitempty"`
+	RuleIds []string      `json:"rule_ids"`
+
+	// Waves The canary wave (`canary` hosts, or `canary_percent` of the hosts rounded up), then waves each `growth` times the one before.
+	Waves *ChangeWaves `json:"waves,omitempty"`
+}
+
+// RemediationPlan defines model for RemediationPlan.
+type RemediationPlan struct {
+	Hosts     []ChangeJobHost       `json:"hosts"`
+	RequestId openapi_types.UUID    `json:"request_id"`
+	Rules     []RemediationPlanRule `json:"rules"`
+}
+
+// RemediationPlanImplementation defines model for RemediationPlanImplementation.
+type RemediationPlanImplementation struct {
+	Actions   []ChangeActionSummary `json:"actions"`
+	Automatic bool                  `json:"automatic"`
+	Guidance  *string               `json:"guidance,omitempty"`
+	Mechanism string                `json:"mechanism"`
+
+	// When The host capability this implementation needs ("" for the default).
+	When *string `json:"when,omitempty"`
+}
+
+// RemediationPlanRule defines model for RemediationPlanRule.
+type RemediationPlanRule struct {
+	// Automatic Every implementation of the rule is fixed by a declarative mechanism.
+	Automatic       bool                            `json:"automatic"`
+	Implementations []RemediationPlanImplementation `json:"implementations"`
+	RuleId          string                          `json:"rule_id"`
+	Severity        string                          `json:"severity"`
+	Title           string                          `json:"title"`
+}
 
 // ResultCounts defines model for ResultCounts.
 type ResultCounts struct {
@@ -3495,6 +4056,9 @@ type Limit = int
 // OpeningCount defines model for OpeningCount.
 type OpeningCount = int
 
+// RemediationID defines model for RemediationID.
+type RemediationID = openapi_types.UUID
+
 // RoleID defines model for RoleID.
 type RoleID = string
 
@@ -3925,6 +4489,33 @@ type ListIntelligenceEventsParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// ListPatchJobsParams defines parameters for ListPatchJobs.
+type ListPatchJobsParams struct {
+	Status *ChangeJobStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// CreatePatchJobParams defines parameters for CreatePatchJob.
+type CreatePatchJobParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
+// ListPatchJobStepsParams defines parameters for ListPatchJobSteps.
+type ListPatchJobStepsParams struct {
+	HostId *openapi_types.UUID `form:"host_id,omitempty" json:"host_id,omitempty"`
+	Phase  *ChangePhase        `form:"phase,omitempty" json:"phase,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Limit  *int    `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // PreviewMaintenanceWindowParams defines parameters for PreviewMaintenanceWindow.
 type PreviewMaintenanceWindowParams struct {
 	// Count How many openings to list (default 10).
@@ -3959,6 +4550,33 @@ type ListNotificationFeedParams struct {
 	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 	Unread *bool   `form:"unread,omitempty" json:"unread,omitempty"`
+}
+
+// ListRemediationRequestsParams defines parameters for ListRemediationRequests.
+type ListRemediationRequestsParams struct {
+	Status *ChangeJobStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// CreateRemediationRequestParams defines parameters for CreateRemediationRequest.
+type CreateRemediationRequestParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
+// ListRemediationRequestStepsParams defines parameters for ListRemediationRequestSteps.
+type ListRemediationRequestStepsParams struct {
+	HostId *openapi_types.UUID `form:"host_id,omitempty" json:"host_id,omitempty"`
+	Phase  *ChangePhase        `form:"phase,omitempty" json:"phase,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Limit  *int    `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // CreateRoleParams defines parameters for CreateRole.
@@ -4163,6 +4781,24 @@ type ApproveHostKeyJSONRequestBody = HostKeyApproveRequest
 // StartHostScanJSONRequestBody defines body for StartHostScan for application/json ContentType.
 type StartHostScanJSONRequestBody = ScanRequest
 
+// CreatePatchJobJSONRequestBody defines body for CreatePatchJob for application/json ContentType.
+type CreatePatchJobJSONRequestBody = PatchJobCreate
+
+// ApprovePatchJobJSONRequestBody defines body for ApprovePatchJob for application/json ContentType.
+type ApprovePatchJobJSONRequestBody = ChangeDecision
+
+// CancelPatchJobJSONRequestBody defines body for CancelPatchJob for application/json ContentType.
+type CancelPatchJobJSONRequestBody = ChangeNote
+
+// RejectPatchJobJSONRequestBody defines body for RejectPatchJob for application/json ContentType.
+type RejectPatchJobJSONRequestBody = ChangeDecision
+
+// ResumePatchJobJSONRequestBody defines body for ResumePatchJob for application/json ContentType.
+type ResumePatchJobJSONRequestBody = ChangeNote
+
+// RollbackPatchJobJSONRequestBody defines body for RollbackPatchJob for application/json ContentType.
+type RollbackPatchJobJSONRequestBody = ChangeNote
+
 // UpdateMaintenanceWindowJSONRequestBody defines body for UpdateMaintenanceWindow for application/json ContentType.
 type UpdateMaintenanceWindowJSONRequestBody = MaintenanceWindowUpdate
 
@@ -4171,6 +4807,24 @@ type CreateNotificationChannelJSONRequestBody = NotificationChannelCreateRequest
 
 // UpdateNotificationChannelJSONRequestBody defines body for UpdateNotificationChannel for application/json ContentType.
 type UpdateNotificationChannelJSONRequestBody = NotificationChannelUpdateRequest
+
+// CreateRemediationRequestJSONRequestBody defines body for CreateRemediationRequest for application/json ContentType.
+type CreateRemediationRequestJSONRequestBody = RemediationCreate
+
+// ApproveRemediationRequestJSONRequestBody defines body for ApproveRemediationRequest for application/json ContentType.
+type ApproveRemediationRequestJSONRequestBody = ChangeDecision
+
+// CancelRemediationRequestJSONRequestBody defines body for CancelRemediationRequest for application/json ContentType.
+type CancelRemediationRequestJSONRequestBody = ChangeNote
+
+// RejectRemediationRequestJSONRequestBody defines body for RejectRemediationRequest for application/json ContentType.
+type RejectRemediationRequestJSONRequestBody = ChangeDecision
+
+// ResumeRemediationRequestJSONRequestBody defines body for ResumeRemediationRequest for application/json ContentType.
+type ResumeRemediationRequestJSONRequestBody = ChangeNote
+
+// RollbackRemediationRequestJSONRequestBody defines body for RollbackRemediationRequest for application/json ContentType.
+type RollbackRemediationRequestJSONRequestBody = ChangeNote
 
 // UpdateRoleJSONRequestBody defines body for UpdateRole for application/json ContentType.
 type UpdateRoleJSONRequestBody = CustomRoleUpdateRequest
@@ -4192,6 +4846,9 @@ type CreateServiceAccountTokenJSONRequestBody = APITokenCreate
 
 // PutAlertsConfigJSONRequestBody defines body for PutAlertsConfig for application/json ContentType.
 type PutAlertsConfigJSONRequestBody = AlertsConfig
+
+// UpdateChangeSettingsJSONRequestBody defines body for UpdateChangeSettings for application/json ContentType.
+type UpdateChangeSettingsJSONRequestBody = ChangeSettingsUpdate
 
 // PutConnectivityConfigJSONRequestBody defines body for PutConnectivityConfig for application/json ContentType.
 type PutConnectivityConfigJSONRequestBody = ConnectivityConfig
@@ -4489,6 +5146,36 @@ type ServerInterface interface {
 	// GetIntelligenceState Latest intelligence state of a host.
 	// (GET /intelligence/state/{host_id})
 	GetIntelligenceState(ctx echo.Context, hostId HostID) error
+	// ListPatchJobs List patch jobs, newest first.
+	// (GET /jobs)
+	ListPatchJobs(ctx echo.Context, params ListPatchJobsParams) error
+	// CreatePatchJob Create a patch job.
+	// (POST /jobs)
+	CreatePatchJob(ctx echo.Context, params CreatePatchJobParams) error
+	// GetPatchJob A patch job with its progress.
+	// (GET /jobs/{id})
+	GetPatchJob(ctx echo.Context, id ID) error
+	// ListPatchJobHosts The hosts of a patch job, in wave order, with their status and exact actions.
+	// (GET /jobs/{id}/hosts)
+	ListPatchJobHosts(ctx echo.Context, id ID) error
+	// ListPatchJobSteps Every step run on the hosts of a patch job, in order: command, capped output, exit status, timing.
+	// (GET /jobs/{id}/steps)
+	ListPatchJobSteps(ctx echo.Context, id ID, params ListPatchJobStepsParams) error
+	// ApprovePatchJob Approve a pending job (four eyes).
+	// (POST /jobs/{id}:approve)
+	ApprovePatchJob(ctx echo.Context, id ID) error
+	// CancelPatchJob Cancel the job before its next host.
+	// (POST /jobs/{id}:cancel)
+	CancelPatchJob(ctx echo.Context, id ID) error
+	// RejectPatchJob Reject a pending job (four eyes).
+	// (POST /jobs/{id}:reject)
+	RejectPatchJob(ctx echo.Context, id ID) error
+	// ResumePatchJob Resume a halted rollout.
+	// (POST /jobs/{id}:resume)
+	ResumePatchJob(ctx echo.Context, id ID) error
+	// RollbackPatchJob Roll back every host the job changed.
+	// (POST /jobs/{id}:rollback)
+	RollbackPatchJob(ctx echo.Context, id ID) error
 	// GetLicense The current license tier, status and features.
 	// (GET /license)
 	GetLicense(ctx echo.Context) error
@@ -4543,6 +5230,45 @@ type ServerInterface interface {
 	// GetOpenAPIYAML This API document, as YAML.
 	// (GET /openapi.yaml)
 	GetOpenAPIYAML(ctx echo.Context) error
+	// ListRemediationRequests List remediation requests, newest first.
+	// (GET /remediation/requests)
+	ListRemediationRequests(ctx echo.Context, params ListRemediationRequestsParams) error
+	// CreateRemediationRequest Create a remediation request.
+	// (POST /remediation/requests)
+	CreateRemediationRequest(ctx echo.Context, params CreateRemediationRequestParams) error
+	// GetRemediationRequest A remediation request with its progress.
+	// (GET /remediation/requests/{rid})
+	GetRemediationRequest(ctx echo.Context, rid RemediationID) error
+	// ListRemediationRequestHosts The hosts of a remediation request, in wave order, with their status and exact actions.
+	// (GET /remediation/requests/{rid}/hosts)
+	ListRemediationRequestHosts(ctx echo.Context, rid RemediationID) error
+	// GetRemediationPlan The plan of a remediation request: each exact change.
+	// (GET /remediation/requests/{rid}/plan)
+	GetRemediationPlan(ctx echo.Context, rid RemediationID) error
+	// ListRemediationRequestSteps Every step run on the hosts of a remediation request, in order: command, capped output, exit status, timing.
+	// (GET /remediation/requests/{rid}/steps)
+	ListRemediationRequestSteps(ctx echo.Context, rid RemediationID, params ListRemediationRequestStepsParams) error
+	// ApproveRemediationRequest Approve a pending job (four eyes).
+	// (POST /remediation/requests/{rid}:approve)
+	ApproveRemediationRequest(ctx echo.Context, rid RemediationID) error
+	// CancelRemediationRequest Cancel the job before its next host.
+	// (POST /remediation/requests/{rid}:cancel)
+	CancelRemediationRequest(ctx echo.Context, rid RemediationID) error
+	// DryRunRemediationRequest Dry-run the request: show each exact change without making it.
+	// (POST /remediation/requests/{rid}:dry-run)
+	DryRunRemediationRequest(ctx echo.Context, rid RemediationID) error
+	// ExecuteRemediationRequest Execute an approved request.
+	// (POST /remediation/requests/{rid}:execute)
+	ExecuteRemediationRequest(ctx echo.Context, rid RemediationID) error
+	// RejectRemediationRequest Reject a pending job (four eyes).
+	// (POST /remediation/requests/{rid}:reject)
+	RejectRemediationRequest(ctx echo.Context, rid RemediationID) error
+	// ResumeRemediationRequest Resume a halted rollout.
+	// (POST /remediation/requests/{rid}:resume)
+	ResumeRemediationRequest(ctx echo.Context, rid RemediationID) error
+	// RollbackRemediationRequest Roll back every host the job changed.
+	// (POST /remediation/requests/{rid}:rollback)
+	RollbackRemediationRequest(ctx echo.Context, rid RemediationID) error
 	// ListRoles List the built-in and custom roles.
 	// (GET /roles)
 	ListRoles(ctx echo.Context) error
@@ -4615,6 +5341,12 @@ type ServerInterface interface {
 	// PutAlertsConfig Change the thresholds of score and failing-scan alerts.
 	// (PUT /system/alerts/config)
 	PutAlertsConfig(ctx echo.Context) error
+	// GetChangeSettings Which changes need a second person's approval.
+	// (GET /system/changes/config)
+	GetChangeSettings(ctx echo.Context) error
+	// UpdateChangeSettings Change which changes need approval.
+	// (PUT /system/changes/config)
+	UpdateChangeSettings(ctx echo.Context) error
 	// GetConnectivityConfig Connectivity polling configuration.
 	// (GET /system/connectivity/config)
 	GetConnectivityConfig(ctx echo.Context) error
@@ -6852,6 +7584,225 @@ func (w *ServerInterfaceWrapper) GetIntelligenceState(ctx echo.Context) error {
 	return err
 }
 
+// ListPatchJobs converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPatchJobs(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPatchJobsParams
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPatchJobs(ctx, params)
+	return err
+}
+
+// CreatePatchJob converts echo context to params.
+func (w *ServerInterfaceWrapper) CreatePatchJob(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreatePatchJobParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyOptional
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreatePatchJob(ctx, params)
+	return err
+}
+
+// GetPatchJob converts echo context to params.
+func (w *ServerInterfaceWrapper) GetPatchJob(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetPatchJob(ctx, id)
+	return err
+}
+
+// ListPatchJobHosts converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPatchJobHosts(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPatchJobHosts(ctx, id)
+	return err
+}
+
+// ListPatchJobSteps converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPatchJobSteps(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPatchJobStepsParams
+	// ------------- Optional query parameter "host_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "host_id", ctx.QueryParams(), &params.HostId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter host_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "phase" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "phase", ctx.QueryParams(), &params.Phase, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter phase: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPatchJobSteps(ctx, id, params)
+	return err
+}
+
+// ApprovePatchJob converts echo context to params.
+func (w *ServerInterfaceWrapper) ApprovePatchJob(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ApprovePatchJob(ctx, id)
+	return err
+}
+
+// CancelPatchJob converts echo context to params.
+func (w *ServerInterfaceWrapper) CancelPatchJob(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CancelPatchJob(ctx, id)
+	return err
+}
+
+// RejectPatchJob converts echo context to params.
+func (w *ServerInterfaceWrapper) RejectPatchJob(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RejectPatchJob(ctx, id)
+	return err
+}
+
+// ResumePatchJob converts echo context to params.
+func (w *ServerInterfaceWrapper) ResumePatchJob(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ResumePatchJob(ctx, id)
+	return err
+}
+
+// RollbackPatchJob converts echo context to params.
+func (w *ServerInterfaceWrapper) RollbackPatchJob(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RollbackPatchJob(ctx, id)
+	return err
+}
+
 // GetLicense converts echo context to params.
 func (w *ServerInterfaceWrapper) GetLicense(ctx echo.Context) error {
 	var err error
@@ -7159,6 +8110,273 @@ func (w *ServerInterfaceWrapper) GetOpenAPIYAML(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetOpenAPIYAML(ctx)
+	return err
+}
+
+// ListRemediationRequests converts echo context to params.
+func (w *ServerInterfaceWrapper) ListRemediationRequests(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListRemediationRequestsParams
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListRemediationRequests(ctx, params)
+	return err
+}
+
+// CreateRemediationRequest converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateRemediationRequest(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateRemediationRequestParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyOptional
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateRemediationRequest(ctx, params)
+	return err
+}
+
+// GetRemediationRequest converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRemediationRequest(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "rid" -------------
+	var rid RemediationID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "rid", ctx.Param("rid"), &rid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter rid: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRemediationRequest(ctx, rid)
+	return err
+}
+
+// ListRemediationRequestHosts converts echo context to params.
+func (w *ServerInterfaceWrapper) ListRemediationRequestHosts(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "rid" -------------
+	var rid RemediationID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "rid", ctx.Param("rid"), &rid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter rid: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListRemediationRequestHosts(ctx, rid)
+	return err
+}
+
+// GetRemediationPlan converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRemediationPlan(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "rid" -------------
+	var rid RemediationID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "rid", ctx.Param("rid"), &rid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter rid: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRemediationPlan(ctx, rid)
+	return err
+}
+
+// ListRemediationRequestSteps converts echo context to params.
+func (w *ServerInterfaceWrapper) ListRemediationRequestSteps(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "rid" -------------
+	var rid RemediationID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "rid", ctx.Param("rid"), &rid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter rid: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListRemediationRequestStepsParams
+	// ------------- Optional query parameter "host_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "host_id", ctx.QueryParams(), &params.HostId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter host_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "phase" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "phase", ctx.QueryParams(), &params.Phase, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter phase: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListRemediationRequestSteps(ctx, rid, params)
+	return err
+}
+
+// ApproveRemediationRequest converts echo context to params.
+func (w *ServerInterfaceWrapper) ApproveRemediationRequest(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "rid" -------------
+	var rid RemediationID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "rid", ctx.Param("rid"), &rid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter rid: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ApproveRemediationRequest(ctx, rid)
+	return err
+}
+
+// CancelRemediationRequest converts echo context to params.
+func (w *ServerInterfaceWrapper) CancelRemediationRequest(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "rid" -------------
+	var rid RemediationID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "rid", ctx.Param("rid"), &rid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter rid: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CancelRemediationRequest(ctx, rid)
+	return err
+}
+
+// DryRunRemediationRequest converts echo context to params.
+func (w *ServerInterfaceWrapper) DryRunRemediationRequest(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "rid" -------------
+	var rid RemediationID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "rid", ctx.Param("rid"), &rid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter rid: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DryRunRemediationRequest(ctx, rid)
+	return err
+}
+
+// ExecuteRemediationRequest converts echo context to params.
+func (w *ServerInterfaceWrapper) ExecuteRemediationRequest(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "rid" -------------
+	var rid RemediationID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "rid", ctx.Param("rid"), &rid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter rid: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ExecuteRemediationRequest(ctx, rid)
+	return err
+}
+
+// RejectRemediationRequest converts echo context to params.
+func (w *ServerInterfaceWrapper) RejectRemediationRequest(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "rid" -------------
+	var rid RemediationID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "rid", ctx.Param("rid"), &rid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter rid: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RejectRemediationRequest(ctx, rid)
+	return err
+}
+
+// ResumeRemediationRequest converts echo context to params.
+func (w *ServerInterfaceWrapper) ResumeRemediationRequest(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "rid" -------------
+	var rid RemediationID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "rid", ctx.Param("rid"), &rid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter rid: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ResumeRemediationRequest(ctx, rid)
+	return err
+}
+
+// RollbackRemediationRequest converts echo context to params.
+func (w *ServerInterfaceWrapper) RollbackRemediationRequest(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "rid" -------------
+	var rid RemediationID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "rid", ctx.Param("rid"), &rid, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter rid: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RollbackRemediationRequest(ctx, rid)
 	return err
 }
 
@@ -7723,6 +8941,24 @@ func (w *ServerInterfaceWrapper) PutAlertsConfig(ctx echo.Context) error {
 	return err
 }
 
+// GetChangeSettings converts echo context to params.
+func (w *ServerInterfaceWrapper) GetChangeSettings(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetChangeSettings(ctx)
+	return err
+}
+
+// UpdateChangeSettings converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateChangeSettings(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateChangeSettings(ctx)
+	return err
+}
+
 // GetConnectivityConfig converts echo context to params.
 func (w *ServerInterfaceWrapper) GetConnectivityConfig(ctx echo.Context) error {
 	var err error
@@ -8229,6 +9465,16 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/hosts/:id/system-info", wrapper.GetHostSystemInfo, options.OperationMiddlewares["getHostSystemInfo"]...)
 	router.GET(options.BaseURL+"/intelligence/events", wrapper.ListIntelligenceEvents, options.OperationMiddlewares["listIntelligenceEvents"]...)
 	router.GET(options.BaseURL+"/intelligence/state/:host_id", wrapper.GetIntelligenceState, options.OperationMiddlewares["getIntelligenceState"]...)
+	router.GET(options.BaseURL+"/jobs", wrapper.ListPatchJobs, options.OperationMiddlewares["listPatchJobs"]...)
+	router.POST(options.BaseURL+"/jobs", wrapper.CreatePatchJob, options.OperationMiddlewares["createPatchJob"]...)
+	router.GET(options.BaseURL+"/jobs/:id", wrapper.GetPatchJob, options.OperationMiddlewares["getPatchJob"]...)
+	router.GET(options.BaseURL+"/jobs/:id/hosts", wrapper.ListPatchJobHosts, options.OperationMiddlewares["listPatchJobHosts"]...)
+	router.GET(options.BaseURL+"/jobs/:id/steps", wrapper.ListPatchJobSteps, options.OperationMiddlewares["listPatchJobSteps"]...)
+	router.POST(options.BaseURL+"/jobs/:id\\:approve", wrapper.ApprovePatchJob, options.OperationMiddlewares["approvePatchJob"]...)
+	router.POST(options.BaseURL+"/jobs/:id\\:cancel", wrapper.CancelPatchJob, options.OperationMiddlewares["cancelPatchJob"]...)
+	router.POST(options.BaseURL+"/jobs/:id\\:reject", wrapper.RejectPatchJob, options.OperationMiddlewares["rejectPatchJob"]...)
+	router.POST(options.BaseURL+"/jobs/:id\\:resume", wrapper.ResumePatchJob, options.OperationMiddlewares["resumePatchJob"]...)
+	router.POST(options.BaseURL+"/jobs/:id\\:rollback", wrapper.RollbackPatchJob, options.OperationMiddlewares["rollbackPatchJob"]...)
 	router.GET(options.BaseURL+"/license", wrapper.GetLicense, options.OperationMiddlewares["getLicense"]...)
 	router.DELETE(options.BaseURL+"/maintenance-windows/:id", wrapper.DeleteMaintenanceWindow, options.OperationMiddlewares["deleteMaintenanceWindow"]...)
 	router.GET(options.BaseURL+"/maintenance-windows/:id", wrapper.GetMaintenanceWindow, options.OperationMiddlewares["getMaintenanceWindow"]...)
@@ -8247,6 +9493,19 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/notifications/feed\\:read-all", wrapper.MarkFeedRead, options.OperationMiddlewares["markFeedRead"]...)
 	router.GET(options.BaseURL+"/openapi.json", wrapper.GetOpenAPIJSON, options.OperationMiddlewares["getOpenAPIJSON"]...)
 	router.GET(options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPIYAML, options.OperationMiddlewares["getOpenAPIYAML"]...)
+	router.GET(options.BaseURL+"/remediation/requests", wrapper.ListRemediationRequests, options.OperationMiddlewares["listRemediationRequests"]...)
+	router.POST(options.BaseURL+"/remediation/requests", wrapper.CreateRemediationRequest, options.OperationMiddlewares["createRemediationRequest"]...)
+	router.GET(options.BaseURL+"/remediation/requests/:rid", wrapper.GetRemediationRequest, options.OperationMiddlewares["getRemediationRequest"]...)
+	router.GET(options.BaseURL+"/remediation/requests/:rid/hosts", wrapper.ListRemediationRequestHosts, options.OperationMiddlewares["listRemediationRequestHosts"]...)
+	router.GET(options.BaseURL+"/remediation/requests/:rid/plan", wrapper.GetRemediationPlan, options.OperationMiddlewares["getRemediationPlan"]...)
+	router.GET(options.BaseURL+"/remediation/requests/:rid/steps", wrapper.ListRemediationRequestSteps, options.OperationMiddlewares["listRemediationRequestSteps"]...)
+	router.POST(options.BaseURL+"/remediation/requests/:rid\\:approve", wrapper.ApproveRemediationRequest, options.OperationMiddlewares["approveRemediationRequest"]...)
+	router.POST(options.BaseURL+"/remediation/requests/:rid\\:cancel", wrapper.CancelRemediationRequest, options.OperationMiddlewares["cancelRemediationRequest"]...)
+	router.POST(options.BaseURL+"/remediation/requests/:rid\\:dry-run", wrapper.DryRunRemediationRequest, options.OperationMiddlewares["dryRunRemediationRequest"]...)
+	router.POST(options.BaseURL+"/remediation/requests/:rid\\:execute", wrapper.ExecuteRemediationRequest, options.OperationMiddlewares["executeRemediationRequest"]...)
+	router.POST(options.BaseURL+"/remediation/requests/:rid\\:reject", wrapper.RejectRemediationRequest, options.OperationMiddlewares["rejectRemediationRequest"]...)
+	router.POST(options.BaseURL+"/remediation/requests/:rid\\:resume", wrapper.ResumeRemediationRequest, options.OperationMiddlewares["resumeRemediationRequest"]...)
+	router.POST(options.BaseURL+"/remediation/requests/:rid\\:rollback", wrapper.RollbackRemediationRequest, options.OperationMiddlewares["rollbackRemediationRequest"]...)
 	router.GET(options.BaseURL+"/roles", wrapper.ListRoles, options.OperationMiddlewares["listRoles"]...)
 	router.DELETE(options.BaseURL+"/roles/:id", wrapper.DeleteRole, options.OperationMiddlewares["deleteRole"]...)
 	router.PATCH(options.BaseURL+"/roles/:id", wrapper.UpdateRole, options.OperationMiddlewares["updateRole"]...)
@@ -8271,6 +9530,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.DELETE(options.BaseURL+"/service-accounts/:id/tokens/:token_id", wrapper.RevokeServiceAccountToken, options.OperationMiddlewares["revokeServiceAccountToken"]...)
 	router.GET(options.BaseURL+"/system/alerts/config", wrapper.GetAlertsConfig, options.OperationMiddlewares["getAlertsConfig"]...)
 	router.PUT(options.BaseURL+"/system/alerts/config", wrapper.PutAlertsConfig, options.OperationMiddlewares["putAlertsConfig"]...)
+	router.GET(options.BaseURL+"/system/changes/config", wrapper.GetChangeSettings, options.OperationMiddlewares["getChangeSettings"]...)
+	router.PUT(options.BaseURL+"/system/changes/config", wrapper.UpdateChangeSettings, options.OperationMiddlewares["updateChangeSettings"]...)
 	router.GET(options.BaseURL+"/system/connectivity/config", wrapper.GetConnectivityConfig, options.OperationMiddlewares["getConnectivityConfig"]...)
 	router.PUT(options.BaseURL+"/system/connectivity/config", wrapper.PutConnectivityConfig, options.OperationMiddlewares["putConnectivityConfig"]...)
 	router.GET(options.BaseURL+"/system/connectivity/status", wrapper.GetConnectivityStatus, options.OperationMiddlewares["getConnectivityStatus"]...)
@@ -16564,6 +17825,1019 @@ func (response GetIntelligenceStatedefaultJSONResponse) VisitGetIntelligenceStat
 	return err
 }
 
+type ListPatchJobsRequestObject struct {
+	Params ListPatchJobsParams
+}
+
+type ListPatchJobsResponseObject interface {
+	VisitListPatchJobsResponse(w http.ResponseWriter) error
+}
+
+type ListPatchJobs200JSONResponse ChangeJobPage
+
+func (response ListPatchJobs200JSONResponse) VisitListPatchJobsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPatchJobs400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListPatchJobs400JSONResponse) VisitListPatchJobsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPatchJobs401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListPatchJobs401JSONResponse) VisitListPatchJobsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPatchJobs403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListPatchJobs403JSONResponse) VisitListPatchJobsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPatchJobsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListPatchJobsdefaultJSONResponse) VisitListPatchJobsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePatchJobRequestObject struct {
+	Params CreatePatchJobParams
+	Body   *CreatePatchJobJSONRequestBody
+}
+
+type CreatePatchJobResponseObject interface {
+	VisitCreatePatchJobResponse(w http.ResponseWriter) error
+}
+
+type CreatePatchJob201JSONResponse ChangeJob
+
+func (response CreatePatchJob201JSONResponse) VisitCreatePatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePatchJob400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreatePatchJob400JSONResponse) VisitCreatePatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePatchJob401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreatePatchJob401JSONResponse) VisitCreatePatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePatchJob403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreatePatchJob403JSONResponse) VisitCreatePatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePatchJob409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreatePatchJob409JSONResponse) VisitCreatePatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePatchJobdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response CreatePatchJobdefaultJSONResponse) VisitCreatePatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPatchJobRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetPatchJobResponseObject interface {
+	VisitGetPatchJobResponse(w http.ResponseWriter) error
+}
+
+type GetPatchJob200JSONResponse ChangeJob
+
+func (response GetPatchJob200JSONResponse) VisitGetPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPatchJob400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetPatchJob400JSONResponse) VisitGetPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPatchJob401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetPatchJob401JSONResponse) VisitGetPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPatchJob403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetPatchJob403JSONResponse) VisitGetPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPatchJob404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetPatchJob404JSONResponse) VisitGetPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPatchJobdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetPatchJobdefaultJSONResponse) VisitGetPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPatchJobHostsRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type ListPatchJobHostsResponseObject interface {
+	VisitListPatchJobHostsResponse(w http.ResponseWriter) error
+}
+
+type ListPatchJobHosts200JSONResponse ChangeJobHostList
+
+func (response ListPatchJobHosts200JSONResponse) VisitListPatchJobHostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPatchJobHosts400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListPatchJobHosts400JSONResponse) VisitListPatchJobHostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPatchJobHosts401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListPatchJobHosts401JSONResponse) VisitListPatchJobHostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPatchJobHosts403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListPatchJobHosts403JSONResponse) VisitListPatchJobHostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPatchJobHosts404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListPatchJobHosts404JSONResponse) VisitListPatchJobHostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPatchJobHostsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListPatchJobHostsdefaultJSONResponse) VisitListPatchJobHostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPatchJobStepsRequestObject struct {
+	Id     ID `json:"id"`
+	Params ListPatchJobStepsParams
+}
+
+type ListPatchJobStepsResponseObject interface {
+	VisitListPatchJobStepsResponse(w http.ResponseWriter) error
+}
+
+type ListPatchJobSteps200JSONResponse ChangeStepPage
+
+func (response ListPatchJobSteps200JSONResponse) VisitListPatchJobStepsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPatchJobSteps400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListPatchJobSteps400JSONResponse) VisitListPatchJobStepsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPatchJobSteps401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListPatchJobSteps401JSONResponse) VisitListPatchJobStepsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPatchJobSteps403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListPatchJobSteps403JSONResponse) VisitListPatchJobStepsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPatchJobSteps404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListPatchJobSteps404JSONResponse) VisitListPatchJobStepsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPatchJobStepsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListPatchJobStepsdefaultJSONResponse) VisitListPatchJobStepsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApprovePatchJobRequestObject struct {
+	Id   ID `json:"id"`
+	Body *ApprovePatchJobJSONRequestBody
+}
+
+type ApprovePatchJobResponseObject interface {
+	VisitApprovePatchJobResponse(w http.ResponseWriter) error
+}
+
+type ApprovePatchJob200JSONResponse ChangeJob
+
+func (response ApprovePatchJob200JSONResponse) VisitApprovePatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApprovePatchJob400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ApprovePatchJob400JSONResponse) VisitApprovePatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApprovePatchJob401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ApprovePatchJob401JSONResponse) VisitApprovePatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApprovePatchJob403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ApprovePatchJob403JSONResponse) VisitApprovePatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApprovePatchJob404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ApprovePatchJob404JSONResponse) VisitApprovePatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApprovePatchJob409JSONResponse struct{ ConflictJSONResponse }
+
+func (response ApprovePatchJob409JSONResponse) VisitApprovePatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApprovePatchJobdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ApprovePatchJobdefaultJSONResponse) VisitApprovePatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPatchJobRequestObject struct {
+	Id   ID `json:"id"`
+	Body *CancelPatchJobJSONRequestBody
+}
+
+type CancelPatchJobResponseObject interface {
+	VisitCancelPatchJobResponse(w http.ResponseWriter) error
+}
+
+type CancelPatchJob200JSONResponse ChangeJob
+
+func (response CancelPatchJob200JSONResponse) VisitCancelPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPatchJob400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CancelPatchJob400JSONResponse) VisitCancelPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPatchJob401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CancelPatchJob401JSONResponse) VisitCancelPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPatchJob403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CancelPatchJob403JSONResponse) VisitCancelPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPatchJob404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CancelPatchJob404JSONResponse) VisitCancelPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPatchJob409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CancelPatchJob409JSONResponse) VisitCancelPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPatchJobdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response CancelPatchJobdefaultJSONResponse) VisitCancelPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectPatchJobRequestObject struct {
+	Id   ID `json:"id"`
+	Body *RejectPatchJobJSONRequestBody
+}
+
+type RejectPatchJobResponseObject interface {
+	VisitRejectPatchJobResponse(w http.ResponseWriter) error
+}
+
+type RejectPatchJob200JSONResponse ChangeJob
+
+func (response RejectPatchJob200JSONResponse) VisitRejectPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectPatchJob400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RejectPatchJob400JSONResponse) VisitRejectPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectPatchJob401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RejectPatchJob401JSONResponse) VisitRejectPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectPatchJob403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RejectPatchJob403JSONResponse) VisitRejectPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectPatchJob404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RejectPatchJob404JSONResponse) VisitRejectPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectPatchJob409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RejectPatchJob409JSONResponse) VisitRejectPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectPatchJobdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response RejectPatchJobdefaultJSONResponse) VisitRejectPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumePatchJobRequestObject struct {
+	Id   ID `json:"id"`
+	Body *ResumePatchJobJSONRequestBody
+}
+
+type ResumePatchJobResponseObject interface {
+	VisitResumePatchJobResponse(w http.ResponseWriter) error
+}
+
+type ResumePatchJob200JSONResponse ChangeJob
+
+func (response ResumePatchJob200JSONResponse) VisitResumePatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumePatchJob400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ResumePatchJob400JSONResponse) VisitResumePatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumePatchJob401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ResumePatchJob401JSONResponse) VisitResumePatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumePatchJob403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ResumePatchJob403JSONResponse) VisitResumePatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumePatchJob404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ResumePatchJob404JSONResponse) VisitResumePatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumePatchJob409JSONResponse struct{ ConflictJSONResponse }
+
+func (response ResumePatchJob409JSONResponse) VisitResumePatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumePatchJobdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ResumePatchJobdefaultJSONResponse) VisitResumePatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RollbackPatchJobRequestObject struct {
+	Id   ID `json:"id"`
+	Body *RollbackPatchJobJSONRequestBody
+}
+
+type RollbackPatchJobResponseObject interface {
+	VisitRollbackPatchJobResponse(w http.ResponseWriter) error
+}
+
+type RollbackPatchJob202JSONResponse ChangeJob
+
+func (response RollbackPatchJob202JSONResponse) VisitRollbackPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RollbackPatchJob400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RollbackPatchJob400JSONResponse) VisitRollbackPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RollbackPatchJob401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RollbackPatchJob401JSONResponse) VisitRollbackPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RollbackPatchJob403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RollbackPatchJob403JSONResponse) VisitRollbackPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RollbackPatchJob404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RollbackPatchJob404JSONResponse) VisitRollbackPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RollbackPatchJob409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RollbackPatchJob409JSONResponse) VisitRollbackPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RollbackPatchJobdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response RollbackPatchJobdefaultJSONResponse) VisitRollbackPatchJobResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetLicenseRequestObject struct {
 }
 
@@ -18118,6 +20392,1332 @@ type GetOpenAPIYAMLdefaultJSONResponse struct {
 }
 
 func (response GetOpenAPIYAMLdefaultJSONResponse) VisitGetOpenAPIYAMLResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRemediationRequestsRequestObject struct {
+	Params ListRemediationRequestsParams
+}
+
+type ListRemediationRequestsResponseObject interface {
+	VisitListRemediationRequestsResponse(w http.ResponseWriter) error
+}
+
+type ListRemediationRequests200JSONResponse ChangeJobPage
+
+func (response ListRemediationRequests200JSONResponse) VisitListRemediationRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRemediationRequests400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListRemediationRequests400JSONResponse) VisitListRemediationRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRemediationRequests401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListRemediationRequests401JSONResponse) VisitListRemediationRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRemediationRequests403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListRemediationRequests403JSONResponse) VisitListRemediationRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRemediationRequestsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListRemediationRequestsdefaultJSONResponse) VisitListRemediationRequestsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRemediationRequestRequestObject struct {
+	Params CreateRemediationRequestParams
+	Body   *CreateRemediationRequestJSONRequestBody
+}
+
+type CreateRemediationRequestResponseObject interface {
+	VisitCreateRemediationRequestResponse(w http.ResponseWriter) error
+}
+
+type CreateRemediationRequest201JSONResponse ChangeJob
+
+func (response CreateRemediationRequest201JSONResponse) VisitCreateRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRemediationRequest400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateRemediationRequest400JSONResponse) VisitCreateRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRemediationRequest401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateRemediationRequest401JSONResponse) VisitCreateRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRemediationRequest403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateRemediationRequest403JSONResponse) VisitCreateRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRemediationRequest409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateRemediationRequest409JSONResponse) VisitCreateRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateRemediationRequestdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response CreateRemediationRequestdefaultJSONResponse) VisitCreateRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRemediationRequestRequestObject struct {
+	Rid RemediationID `json:"rid"`
+}
+
+type GetRemediationRequestResponseObject interface {
+	VisitGetRemediationRequestResponse(w http.ResponseWriter) error
+}
+
+type GetRemediationRequest200JSONResponse ChangeJob
+
+func (response GetRemediationRequest200JSONResponse) VisitGetRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRemediationRequest400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetRemediationRequest400JSONResponse) VisitGetRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRemediationRequest401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetRemediationRequest401JSONResponse) VisitGetRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRemediationRequest403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetRemediationRequest403JSONResponse) VisitGetRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRemediationRequest404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetRemediationRequest404JSONResponse) VisitGetRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRemediationRequestdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetRemediationRequestdefaultJSONResponse) VisitGetRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRemediationRequestHostsRequestObject struct {
+	Rid RemediationID `json:"rid"`
+}
+
+type ListRemediationRequestHostsResponseObject interface {
+	VisitListRemediationRequestHostsResponse(w http.ResponseWriter) error
+}
+
+type ListRemediationRequestHosts200JSONResponse ChangeJobHostList
+
+func (response ListRemediationRequestHosts200JSONResponse) VisitListRemediationRequestHostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRemediationRequestHosts400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListRemediationRequestHosts400JSONResponse) VisitListRemediationRequestHostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRemediationRequestHosts401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListRemediationRequestHosts401JSONResponse) VisitListRemediationRequestHostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRemediationRequestHosts403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListRemediationRequestHosts403JSONResponse) VisitListRemediationRequestHostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRemediationRequestHosts404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListRemediationRequestHosts404JSONResponse) VisitListRemediationRequestHostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRemediationRequestHostsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListRemediationRequestHostsdefaultJSONResponse) VisitListRemediationRequestHostsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRemediationPlanRequestObject struct {
+	Rid RemediationID `json:"rid"`
+}
+
+type GetRemediationPlanResponseObject interface {
+	VisitGetRemediationPlanResponse(w http.ResponseWriter) error
+}
+
+type GetRemediationPlan200JSONResponse RemediationPlan
+
+func (response GetRemediationPlan200JSONResponse) VisitGetRemediationPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRemediationPlan400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetRemediationPlan400JSONResponse) VisitGetRemediationPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRemediationPlan401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetRemediationPlan401JSONResponse) VisitGetRemediationPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRemediationPlan403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetRemediationPlan403JSONResponse) VisitGetRemediationPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRemediationPlan404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetRemediationPlan404JSONResponse) VisitGetRemediationPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRemediationPlandefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetRemediationPlandefaultJSONResponse) VisitGetRemediationPlanResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRemediationRequestStepsRequestObject struct {
+	Rid    RemediationID `json:"rid"`
+	Params ListRemediationRequestStepsParams
+}
+
+type ListRemediationRequestStepsResponseObject interface {
+	VisitListRemediationRequestStepsResponse(w http.ResponseWriter) error
+}
+
+type ListRemediationRequestSteps200JSONResponse ChangeStepPage
+
+func (response ListRemediationRequestSteps200JSONResponse) VisitListRemediationRequestStepsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRemediationRequestSteps400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListRemediationRequestSteps400JSONResponse) VisitListRemediationRequestStepsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRemediationRequestSteps401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListRemediationRequestSteps401JSONResponse) VisitListRemediationRequestStepsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRemediationRequestSteps403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListRemediationRequestSteps403JSONResponse) VisitListRemediationRequestStepsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRemediationRequestSteps404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListRemediationRequestSteps404JSONResponse) VisitListRemediationRequestStepsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRemediationRequestStepsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListRemediationRequestStepsdefaultJSONResponse) VisitListRemediationRequestStepsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveRemediationRequestRequestObject struct {
+	Rid  RemediationID `json:"rid"`
+	Body *ApproveRemediationRequestJSONRequestBody
+}
+
+type ApproveRemediationRequestResponseObject interface {
+	VisitApproveRemediationRequestResponse(w http.ResponseWriter) error
+}
+
+type ApproveRemediationRequest200JSONResponse ChangeJob
+
+func (response ApproveRemediationRequest200JSONResponse) VisitApproveRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveRemediationRequest400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ApproveRemediationRequest400JSONResponse) VisitApproveRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveRemediationRequest401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ApproveRemediationRequest401JSONResponse) VisitApproveRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveRemediationRequest403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ApproveRemediationRequest403JSONResponse) VisitApproveRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveRemediationRequest404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ApproveRemediationRequest404JSONResponse) VisitApproveRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveRemediationRequest409JSONResponse struct{ ConflictJSONResponse }
+
+func (response ApproveRemediationRequest409JSONResponse) VisitApproveRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveRemediationRequestdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ApproveRemediationRequestdefaultJSONResponse) VisitApproveRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelRemediationRequestRequestObject struct {
+	Rid  RemediationID `json:"rid"`
+	Body *CancelRemediationRequestJSONRequestBody
+}
+
+type CancelRemediationRequestResponseObject interface {
+	VisitCancelRemediationRequestResponse(w http.ResponseWriter) error
+}
+
+type CancelRemediationRequest200JSONResponse ChangeJob
+
+func (response CancelRemediationRequest200JSONResponse) VisitCancelRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelRemediationRequest400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CancelRemediationRequest400JSONResponse) VisitCancelRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelRemediationRequest401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CancelRemediationRequest401JSONResponse) VisitCancelRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelRemediationRequest403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CancelRemediationRequest403JSONResponse) VisitCancelRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelRemediationRequest404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CancelRemediationRequest404JSONResponse) VisitCancelRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelRemediationRequest409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CancelRemediationRequest409JSONResponse) VisitCancelRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelRemediationRequestdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response CancelRemediationRequestdefaultJSONResponse) VisitCancelRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DryRunRemediationRequestRequestObject struct {
+	Rid RemediationID `json:"rid"`
+}
+
+type DryRunRemediationRequestResponseObject interface {
+	VisitDryRunRemediationRequestResponse(w http.ResponseWriter) error
+}
+
+type DryRunRemediationRequest202JSONResponse ChangeJob
+
+func (response DryRunRemediationRequest202JSONResponse) VisitDryRunRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DryRunRemediationRequest400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DryRunRemediationRequest400JSONResponse) VisitDryRunRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DryRunRemediationRequest401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DryRunRemediationRequest401JSONResponse) VisitDryRunRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DryRunRemediationRequest403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DryRunRemediationRequest403JSONResponse) VisitDryRunRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DryRunRemediationRequest404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DryRunRemediationRequest404JSONResponse) VisitDryRunRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DryRunRemediationRequest409JSONResponse struct{ ConflictJSONResponse }
+
+func (response DryRunRemediationRequest409JSONResponse) VisitDryRunRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DryRunRemediationRequestdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response DryRunRemediationRequestdefaultJSONResponse) VisitDryRunRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExecuteRemediationRequestRequestObject struct {
+	Rid RemediationID `json:"rid"`
+}
+
+type ExecuteRemediationRequestResponseObject interface {
+	VisitExecuteRemediationRequestResponse(w http.ResponseWriter) error
+}
+
+type ExecuteRemediationRequest202JSONResponse ChangeJob
+
+func (response ExecuteRemediationRequest202JSONResponse) VisitExecuteRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExecuteRemediationRequest400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ExecuteRemediationRequest400JSONResponse) VisitExecuteRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExecuteRemediationRequest401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ExecuteRemediationRequest401JSONResponse) VisitExecuteRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExecuteRemediationRequest403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ExecuteRemediationRequest403JSONResponse) VisitExecuteRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExecuteRemediationRequest404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ExecuteRemediationRequest404JSONResponse) VisitExecuteRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExecuteRemediationRequest409JSONResponse struct{ ConflictJSONResponse }
+
+func (response ExecuteRemediationRequest409JSONResponse) VisitExecuteRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExecuteRemediationRequestdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ExecuteRemediationRequestdefaultJSONResponse) VisitExecuteRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectRemediationRequestRequestObject struct {
+	Rid  RemediationID `json:"rid"`
+	Body *RejectRemediationRequestJSONRequestBody
+}
+
+type RejectRemediationRequestResponseObject interface {
+	VisitRejectRemediationRequestResponse(w http.ResponseWriter) error
+}
+
+type RejectRemediationRequest200JSONResponse ChangeJob
+
+func (response RejectRemediationRequest200JSONResponse) VisitRejectRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectRemediationRequest400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RejectRemediationRequest400JSONResponse) VisitRejectRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectRemediationRequest401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RejectRemediationRequest401JSONResponse) VisitRejectRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectRemediationRequest403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RejectRemediationRequest403JSONResponse) VisitRejectRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectRemediationRequest404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RejectRemediationRequest404JSONResponse) VisitRejectRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectRemediationRequest409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RejectRemediationRequest409JSONResponse) VisitRejectRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectRemediationRequestdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response RejectRemediationRequestdefaultJSONResponse) VisitRejectRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeRemediationRequestRequestObject struct {
+	Rid  RemediationID `json:"rid"`
+	Body *ResumeRemediationRequestJSONRequestBody
+}
+
+type ResumeRemediationRequestResponseObject interface {
+	VisitResumeRemediationRequestResponse(w http.ResponseWriter) error
+}
+
+type ResumeRemediationRequest200JSONResponse ChangeJob
+
+func (response ResumeRemediationRequest200JSONResponse) VisitResumeRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeRemediationRequest400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ResumeRemediationRequest400JSONResponse) VisitResumeRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeRemediationRequest401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ResumeRemediationRequest401JSONResponse) VisitResumeRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeRemediationRequest403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ResumeRemediationRequest403JSONResponse) VisitResumeRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeRemediationRequest404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ResumeRemediationRequest404JSONResponse) VisitResumeRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeRemediationRequest409JSONResponse struct{ ConflictJSONResponse }
+
+func (response ResumeRemediationRequest409JSONResponse) VisitResumeRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeRemediationRequestdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ResumeRemediationRequestdefaultJSONResponse) VisitResumeRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RollbackRemediationRequestRequestObject struct {
+	Rid  RemediationID `json:"rid"`
+	Body *RollbackRemediationRequestJSONRequestBody
+}
+
+type RollbackRemediationRequestResponseObject interface {
+	VisitRollbackRemediationRequestResponse(w http.ResponseWriter) error
+}
+
+type RollbackRemediationRequest202JSONResponse ChangeJob
+
+func (response RollbackRemediationRequest202JSONResponse) VisitRollbackRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RollbackRemediationRequest400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RollbackRemediationRequest400JSONResponse) VisitRollbackRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RollbackRemediationRequest401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RollbackRemediationRequest401JSONResponse) VisitRollbackRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RollbackRemediationRequest403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RollbackRemediationRequest403JSONResponse) VisitRollbackRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RollbackRemediationRequest404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RollbackRemediationRequest404JSONResponse) VisitRollbackRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RollbackRemediationRequest409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RollbackRemediationRequest409JSONResponse) VisitRollbackRemediationRequestResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RollbackRemediationRequestdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response RollbackRemediationRequestdefaultJSONResponse) VisitRollbackRemediationRequestResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -20373,6 +23973,167 @@ type PutAlertsConfigdefaultJSONResponse struct {
 }
 
 func (response PutAlertsConfigdefaultJSONResponse) VisitPutAlertsConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChangeSettingsRequestObject struct {
+}
+
+type GetChangeSettingsResponseObject interface {
+	VisitGetChangeSettingsResponse(w http.ResponseWriter) error
+}
+
+type GetChangeSettings200JSONResponse ChangeSettings
+
+func (response GetChangeSettings200JSONResponse) VisitGetChangeSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChangeSettings400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetChangeSettings400JSONResponse) VisitGetChangeSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChangeSettings401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetChangeSettings401JSONResponse) VisitGetChangeSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChangeSettings403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetChangeSettings403JSONResponse) VisitGetChangeSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChangeSettingsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetChangeSettingsdefaultJSONResponse) VisitGetChangeSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateChangeSettingsRequestObject struct {
+	Body *UpdateChangeSettingsJSONRequestBody
+}
+
+type UpdateChangeSettingsResponseObject interface {
+	VisitUpdateChangeSettingsResponse(w http.ResponseWriter) error
+}
+
+type UpdateChangeSettings200JSONResponse ChangeSettings
+
+func (response UpdateChangeSettings200JSONResponse) VisitUpdateChangeSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateChangeSettings400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UpdateChangeSettings400JSONResponse) VisitUpdateChangeSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateChangeSettings401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UpdateChangeSettings401JSONResponse) VisitUpdateChangeSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateChangeSettings403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateChangeSettings403JSONResponse) VisitUpdateChangeSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateChangeSettingsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response UpdateChangeSettingsdefaultJSONResponse) VisitUpdateChangeSettingsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -23052,6 +26813,36 @@ type StrictServerInterface interface {
 	// GetIntelligenceState Latest intelligence state of a host.
 	// (GET /intelligence/state/{host_id})
 	GetIntelligenceState(ctx context.Context, request GetIntelligenceStateRequestObject) (GetIntelligenceStateResponseObject, error)
+	// ListPatchJobs List patch jobs, newest first.
+	// (GET /jobs)
+	ListPatchJobs(ctx context.Context, request ListPatchJobsRequestObject) (ListPatchJobsResponseObject, error)
+	// CreatePatchJob Create a patch job.
+	// (POST /jobs)
+	CreatePatchJob(ctx context.Context, request CreatePatchJobRequestObject) (CreatePatchJobResponseObject, error)
+	// GetPatchJob A patch job with its progress.
+	// (GET /jobs/{id})
+	GetPatchJob(ctx context.Context, request GetPatchJobRequestObject) (GetPatchJobResponseObject, error)
+	// ListPatchJobHosts The hosts of a patch job, in wave order, with their status and exact actions.
+	// (GET /jobs/{id}/hosts)
+	ListPatchJobHosts(ctx context.Context, request ListPatchJobHostsRequestObject) (ListPatchJobHostsResponseObject, error)
+	// ListPatchJobSteps Every step run on the hosts of a patch job, in order: command, capped output, exit status, timing.
+	// (GET /jobs/{id}/steps)
+	ListPatchJobSteps(ctx context.Context, request ListPatchJobStepsRequestObject) (ListPatchJobStepsResponseObject, error)
+	// ApprovePatchJob Approve a pending job (four eyes).
+	// (POST /jobs/{id}:approve)
+	ApprovePatchJob(ctx context.Context, request ApprovePatchJobRequestObject) (ApprovePatchJobResponseObject, error)
+	// CancelPatchJob Cancel the job before its next host.
+	// (POST /jobs/{id}:cancel)
+	CancelPatchJob(ctx context.Context, request CancelPatchJobRequestObject) (CancelPatchJobResponseObject, error)
+	// RejectPatchJob Reject a pending job (four eyes).
+	// (POST /jobs/{id}:reject)
+	RejectPatchJob(ctx context.Context, request RejectPatchJobRequestObject) (RejectPatchJobResponseObject, error)
+	// ResumePatchJob Resume a halted rollout.
+	// (POST /jobs/{id}:resume)
+	ResumePatchJob(ctx context.Context, request ResumePatchJobRequestObject) (ResumePatchJobResponseObject, error)
+	// RollbackPatchJob Roll back every host the job changed.
+	// (POST /jobs/{id}:rollback)
+	RollbackPatchJob(ctx context.Context, request RollbackPatchJobRequestObject) (RollbackPatchJobResponseObject, error)
 	// GetLicense The current license tier, status and features.
 	// (GET /license)
 	GetLicense(ctx context.Context, request GetLicenseRequestObject) (GetLicenseResponseObject, error)
@@ -23106,6 +26897,45 @@ type StrictServerInterface interface {
 	// GetOpenAPIYAML This API document, as YAML.
 	// (GET /openapi.yaml)
 	GetOpenAPIYAML(ctx context.Context, request GetOpenAPIYAMLRequestObject) (GetOpenAPIYAMLResponseObject, error)
+	// ListRemediationRequests List remediation requests, newest first.
+	// (GET /remediation/requests)
+	ListRemediationRequests(ctx context.Context, request ListRemediationRequestsRequestObject) (ListRemediationRequestsResponseObject, error)
+	// CreateRemediationRequest Create a remediation request.
+	// (POST /remediation/requests)
+	CreateRemediationRequest(ctx context.Context, request CreateRemediationRequestRequestObject) (CreateRemediationRequestResponseObject, error)
+	// GetRemediationRequest A remediation request with its progress.
+	// (GET /remediation/requests/{rid})
+	GetRemediationRequest(ctx context.Context, request GetRemediationRequestRequestObject) (GetRemediationRequestResponseObject, error)
+	// ListRemediationRequestHosts The hosts of a remediation request, in wave order, with their status and exact actions.
+	// (GET /remediation/requests/{rid}/hosts)
+	ListRemediationRequestHosts(ctx context.Context, request ListRemediationRequestHostsRequestObject) (ListRemediationRequestHostsResponseObject, error)
+	// GetRemediationPlan The plan of a remediation request: each exact change.
+	// (GET /remediation/requests/{rid}/plan)
+	GetRemediationPlan(ctx context.Context, request GetRemediationPlanRequestObject) (GetRemediationPlanResponseObject, error)
+	// ListRemediationRequestSteps Every step run on the hosts of a remediation request, in order: command, capped output, exit status, timing.
+	// (GET /remediation/requests/{rid}/steps)
+	ListRemediationRequestSteps(ctx context.Context, request ListRemediationRequestStepsRequestObject) (ListRemediationRequestStepsResponseObject, error)
+	// ApproveRemediationRequest Approve a pending job (four eyes).
+	// (POST /remediation/requests/{rid}:approve)
+	ApproveRemediationRequest(ctx context.Context, request ApproveRemediationRequestRequestObject) (ApproveRemediationRequestResponseObject, error)
+	// CancelRemediationRequest Cancel the job before its next host.
+	// (POST /remediation/requests/{rid}:cancel)
+	CancelRemediationRequest(ctx context.Context, request CancelRemediationRequestRequestObject) (CancelRemediationRequestResponseObject, error)
+	// DryRunRemediationRequest Dry-run the request: show each exact change without making it.
+	// (POST /remediation/requests/{rid}:dry-run)
+	DryRunRemediationRequest(ctx context.Context, request DryRunRemediationRequestRequestObject) (DryRunRemediationRequestResponseObject, error)
+	// ExecuteRemediationRequest Execute an approved request.
+	// (POST /remediation/requests/{rid}:execute)
+	ExecuteRemediationRequest(ctx context.Context, request ExecuteRemediationRequestRequestObject) (ExecuteRemediationRequestResponseObject, error)
+	// RejectRemediationRequest Reject a pending job (four eyes).
+	// (POST /remediation/requests/{rid}:reject)
+	RejectRemediationRequest(ctx context.Context, request RejectRemediationRequestRequestObject) (RejectRemediationRequestResponseObject, error)
+	// ResumeRemediationRequest Resume a halted rollout.
+	// (POST /remediation/requests/{rid}:resume)
+	ResumeRemediationRequest(ctx context.Context, request ResumeRemediationRequestRequestObject) (ResumeRemediationRequestResponseObject, error)
+	// RollbackRemediationRequest Roll back every host the job changed.
+	// (POST /remediation/requests/{rid}:rollback)
+	RollbackRemediationRequest(ctx context.Context, request RollbackRemediationRequestRequestObject) (RollbackRemediationRequestResponseObject, error)
 	// ListRoles List the built-in and custom roles.
 	// (GET /roles)
 	ListRoles(ctx context.Context, request ListRolesRequestObject) (ListRolesResponseObject, error)
@@ -23178,6 +27008,12 @@ type StrictServerInterface interface {
 	// PutAlertsConfig Change the thresholds of score and failing-scan alerts.
 	// (PUT /system/alerts/config)
 	PutAlertsConfig(ctx context.Context, request PutAlertsConfigRequestObject) (PutAlertsConfigResponseObject, error)
+	// GetChangeSettings Which changes need a second person's approval.
+	// (GET /system/changes/config)
+	GetChangeSettings(ctx context.Context, request GetChangeSettingsRequestObject) (GetChangeSettingsResponseObject, error)
+	// UpdateChangeSettings Change which changes need approval.
+	// (PUT /system/changes/config)
+	UpdateChangeSettings(ctx context.Context, request UpdateChangeSettingsRequestObject) (UpdateChangeSettingsResponseObject, error)
 	// GetConnectivityConfig Connectivity polling configuration.
 	// (GET /system/connectivity/config)
 	GetConnectivityConfig(ctx context.Context, request GetConnectivityConfigRequestObject) (GetConnectivityConfigResponseObject, error)
@@ -26136,6 +29972,404 @@ func (sh *strictHandler) GetIntelligenceState(ctx echo.Context, hostId HostID) e
 	return nil
 }
 
+// ListPatchJobs operation middleware
+func (sh *strictHandler) ListPatchJobs(ctx echo.Context, params ListPatchJobsParams) error {
+	var request ListPatchJobsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPatchJobs(ctx.Request().Context(), request.(ListPatchJobsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPatchJobs")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPatchJobsResponseObject); ok {
+		return validResponse.VisitListPatchJobsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreatePatchJob operation middleware
+func (sh *strictHandler) CreatePatchJob(ctx echo.Context, params CreatePatchJobParams) error {
+	var request CreatePatchJobRequestObject
+
+	request.Params = params
+
+	var body CreatePatchJobJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreatePatchJob(ctx.Request().Context(), request.(CreatePatchJobRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreatePatchJob")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreatePatchJobResponseObject); ok {
+		return validResponse.VisitCreatePatchJobResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetPatchJob operation middleware
+func (sh *strictHandler) GetPatchJob(ctx echo.Context, id ID) error {
+	var request GetPatchJobRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetPatchJob(ctx.Request().Context(), request.(GetPatchJobRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetPatchJob")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetPatchJobResponseObject); ok {
+		return validResponse.VisitGetPatchJobResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListPatchJobHosts operation middleware
+func (sh *strictHandler) ListPatchJobHosts(ctx echo.Context, id ID) error {
+	var request ListPatchJobHostsRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPatchJobHosts(ctx.Request().Context(), request.(ListPatchJobHostsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPatchJobHosts")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPatchJobHostsResponseObject); ok {
+		return validResponse.VisitListPatchJobHostsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListPatchJobSteps operation middleware
+func (sh *strictHandler) ListPatchJobSteps(ctx echo.Context, id ID, params ListPatchJobStepsParams) error {
+	var request ListPatchJobStepsRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPatchJobSteps(ctx.Request().Context(), request.(ListPatchJobStepsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPatchJobSteps")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPatchJobStepsResponseObject); ok {
+		return validResponse.VisitListPatchJobStepsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ApprovePatchJob operation middleware
+func (sh *strictHandler) ApprovePatchJob(ctx echo.Context, id ID) error {
+	var request ApprovePatchJobRequestObject
+
+	request.Id = id
+
+	var body ApprovePatchJobJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ApprovePatchJob(ctx.Request().Context(), request.(ApprovePatchJobRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ApprovePatchJob")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ApprovePatchJobResponseObject); ok {
+		return validResponse.VisitApprovePatchJobResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CancelPatchJob operation middleware
+func (sh *strictHandler) CancelPatchJob(ctx echo.Context, id ID) error {
+	var request CancelPatchJobRequestObject
+
+	request.Id = id
+
+	var body CancelPatchJobJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CancelPatchJob(ctx.Request().Context(), request.(CancelPatchJobRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CancelPatchJob")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CancelPatchJobResponseObject); ok {
+		return validResponse.VisitCancelPatchJobResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RejectPatchJob operation middleware
+func (sh *strictHandler) RejectPatchJob(ctx echo.Context, id ID) error {
+	var request RejectPatchJobRequestObject
+
+	request.Id = id
+
+	var body RejectPatchJobJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RejectPatchJob(ctx.Request().Context(), request.(RejectPatchJobRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RejectPatchJob")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RejectPatchJobResponseObject); ok {
+		return validResponse.VisitRejectPatchJobResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ResumePatchJob operation middleware
+func (sh *strictHandler) ResumePatchJob(ctx echo.Context, id ID) error {
+	var request ResumePatchJobRequestObject
+
+	request.Id = id
+
+	var body ResumePatchJobJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ResumePatchJob(ctx.Request().Context(), request.(ResumePatchJobRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ResumePatchJob")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ResumePatchJobResponseObject); ok {
+		return validResponse.VisitResumePatchJobResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RollbackPatchJob operation middleware
+func (sh *strictHandler) RollbackPatchJob(ctx echo.Context, id ID) error {
+	var request RollbackPatchJobRequestObject
+
+	request.Id = id
+
+	var body RollbackPatchJobJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RollbackPatchJob(ctx.Request().Context(), request.(RollbackPatchJobRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RollbackPatchJob")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RollbackPatchJobResponseObject); ok {
+		return validResponse.VisitRollbackPatchJobResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetLicense operation middleware
 func (sh *strictHandler) GetLicense(ctx echo.Context) error {
 	var request GetLicenseRequestObject
@@ -26640,6 +30874,479 @@ func (sh *strictHandler) GetOpenAPIYAML(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetOpenAPIYAMLResponseObject); ok {
 		return validResponse.VisitGetOpenAPIYAMLResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListRemediationRequests operation middleware
+func (sh *strictHandler) ListRemediationRequests(ctx echo.Context, params ListRemediationRequestsParams) error {
+	var request ListRemediationRequestsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListRemediationRequests(ctx.Request().Context(), request.(ListRemediationRequestsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListRemediationRequests")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListRemediationRequestsResponseObject); ok {
+		return validResponse.VisitListRemediationRequestsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateRemediationRequest operation middleware
+func (sh *strictHandler) CreateRemediationRequest(ctx echo.Context, params CreateRemediationRequestParams) error {
+	var request CreateRemediationRequestRequestObject
+
+	request.Params = params
+
+	var body CreateRemediationRequestJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateRemediationRequest(ctx.Request().Context(), request.(CreateRemediationRequestRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateRemediationRequest")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateRemediationRequestResponseObject); ok {
+		return validResponse.VisitCreateRemediationRequestResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetRemediationRequest operation middleware
+func (sh *strictHandler) GetRemediationRequest(ctx echo.Context, rid RemediationID) error {
+	var request GetRemediationRequestRequestObject
+
+	request.Rid = rid
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetRemediationRequest(ctx.Request().Context(), request.(GetRemediationRequestRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetRemediationRequest")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetRemediationRequestResponseObject); ok {
+		return validResponse.VisitGetRemediationRequestResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListRemediationRequestHosts operation middleware
+func (sh *strictHandler) ListRemediationRequestHosts(ctx echo.Context, rid RemediationID) error {
+	var request ListRemediationRequestHostsRequestObject
+
+	request.Rid = rid
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListRemediationRequestHosts(ctx.Request().Context(), request.(ListRemediationRequestHostsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListRemediationRequestHosts")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListRemediationRequestHostsResponseObject); ok {
+		return validResponse.VisitListRemediationRequestHostsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetRemediationPlan operation middleware
+func (sh *strictHandler) GetRemediationPlan(ctx echo.Context, rid RemediationID) error {
+	var request GetRemediationPlanRequestObject
+
+	request.Rid = rid
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetRemediationPlan(ctx.Request().Context(), request.(GetRemediationPlanRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetRemediationPlan")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetRemediationPlanResponseObject); ok {
+		return validResponse.VisitGetRemediationPlanResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListRemediationRequestSteps operation middleware
+func (sh *strictHandler) ListRemediationRequestSteps(ctx echo.Context, rid RemediationID, params ListRemediationRequestStepsParams) error {
+	var request ListRemediationRequestStepsRequestObject
+
+	request.Rid = rid
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListRemediationRequestSteps(ctx.Request().Context(), request.(ListRemediationRequestStepsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListRemediationRequestSteps")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListRemediationRequestStepsResponseObject); ok {
+		return validResponse.VisitListRemediationRequestStepsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ApproveRemediationRequest operation middleware
+func (sh *strictHandler) ApproveRemediationRequest(ctx echo.Context, rid RemediationID) error {
+	var request ApproveRemediationRequestRequestObject
+
+	request.Rid = rid
+
+	var body ApproveRemediationRequestJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ApproveRemediationRequest(ctx.Request().Context(), request.(ApproveRemediationRequestRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ApproveRemediationRequest")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ApproveRemediationRequestResponseObject); ok {
+		return validResponse.VisitApproveRemediationRequestResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CancelRemediationRequest operation middleware
+func (sh *strictHandler) CancelRemediationRequest(ctx echo.Context, rid RemediationID) error {
+	var request CancelRemediationRequestRequestObject
+
+	request.Rid = rid
+
+	var body CancelRemediationRequestJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CancelRemediationRequest(ctx.Request().Context(), request.(CancelRemediationRequestRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CancelRemediationRequest")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CancelRemediationRequestResponseObject); ok {
+		return validResponse.VisitCancelRemediationRequestResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DryRunRemediationRequest operation middleware
+func (sh *strictHandler) DryRunRemediationRequest(ctx echo.Context, rid RemediationID) error {
+	var request DryRunRemediationRequestRequestObject
+
+	request.Rid = rid
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DryRunRemediationRequest(ctx.Request().Context(), request.(DryRunRemediationRequestRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DryRunRemediationRequest")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DryRunRemediationRequestResponseObject); ok {
+		return validResponse.VisitDryRunRemediationRequestResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ExecuteRemediationRequest operation middleware
+func (sh *strictHandler) ExecuteRemediationRequest(ctx echo.Context, rid RemediationID) error {
+	var request ExecuteRemediationRequestRequestObject
+
+	request.Rid = rid
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ExecuteRemediationRequest(ctx.Request().Context(), request.(ExecuteRemediationRequestRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ExecuteRemediationRequest")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ExecuteRemediationRequestResponseObject); ok {
+		return validResponse.VisitExecuteRemediationRequestResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RejectRemediationRequest operation middleware
+func (sh *strictHandler) RejectRemediationRequest(ctx echo.Context, rid RemediationID) error {
+	var request RejectRemediationRequestRequestObject
+
+	request.Rid = rid
+
+	var body RejectRemediationRequestJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RejectRemediationRequest(ctx.Request().Context(), request.(RejectRemediationRequestRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RejectRemediationRequest")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RejectRemediationRequestResponseObject); ok {
+		return validResponse.VisitRejectRemediationRequestResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ResumeRemediationRequest operation middleware
+func (sh *strictHandler) ResumeRemediationRequest(ctx echo.Context, rid RemediationID) error {
+	var request ResumeRemediationRequestRequestObject
+
+	request.Rid = rid
+
+	var body ResumeRemediationRequestJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ResumeRemediationRequest(ctx.Request().Context(), request.(ResumeRemediationRequestRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ResumeRemediationRequest")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ResumeRemediationRequestResponseObject); ok {
+		return validResponse.VisitResumeRemediationRequestResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RollbackRemediationRequest operation middleware
+func (sh *strictHandler) RollbackRemediationRequest(ctx echo.Context, rid RemediationID) error {
+	var request RollbackRemediationRequestRequestObject
+
+	request.Rid = rid
+
+	var body RollbackRemediationRequestJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RollbackRemediationRequest(ctx.Request().Context(), request.(RollbackRemediationRequestRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RollbackRemediationRequest")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RollbackRemediationRequestResponseObject); ok {
+		return validResponse.VisitRollbackRemediationRequestResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -27398,6 +32105,75 @@ func (sh *strictHandler) PutAlertsConfig(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(PutAlertsConfigResponseObject); ok {
 		return validResponse.VisitPutAlertsConfigResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetChangeSettings operation middleware
+func (sh *strictHandler) GetChangeSettings(ctx echo.Context) error {
+	var request GetChangeSettingsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetChangeSettings(ctx.Request().Context(), request.(GetChangeSettingsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetChangeSettings")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetChangeSettingsResponseObject); ok {
+		return validResponse.VisitGetChangeSettingsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateChangeSettings operation middleware
+func (sh *strictHandler) UpdateChangeSettings(ctx echo.Context) error {
+	var request UpdateChangeSettingsRequestObject
+
+	var body UpdateChangeSettingsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateChangeSettings(ctx.Request().Context(), request.(UpdateChangeSettingsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateChangeSettings")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateChangeSettingsResponseObject); ok {
+		return validResponse.VisitUpdateChangeSettingsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -28353,613 +33129,690 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3vlts28ieM3wpO/2aP1TNsWW63/U26z5zdTsdO/J388XE7k/1t5BUhEpKQpgAGAFvWJHm7F7Bvngt6",
-	"7mSv5DmoAkhQIiVS3W1nJ36TuCkQxJ+qQlWh6lO/HiVymUvBhNFH578e5VTRJTNMwV+X+vuZ/X/KdKJ4",
-	"brgUR+dHl0KvmCJUE7PgYq6JNlKmhBr7tyZcaEOFIYM3L6/I06dPPz+GR4ymRM6IkKvhUXTEbUe/FEyt",
-	"j6IjQZfs6PyI6omcHUVHOlmwJbXfnUm1pObo/Cilhp0YvmRH0ZFZ57a1NoqL+dHvv0dHV4XSUm0P9O2C",
-	"kViw92aSQIvYDsAsGMkVu+Wy0CSnczYkl2RJM/stlhJsSbgmlJyNRm1jxWa1wS7p+2+YmJvF0fmzJ6fR",
-	"0ZIL//eTplG/zBgz3/AlN9sj/1quyJKKNeGGLXVEnhAjyZPRaEQGKZvRIjPkyei4bXAZdBqOzb10dP5k",
-	"FNmB8mWxtH+MRjBO92c5Si4MmzOFw7QEsZLq5iXPDGtY5Usy800Ihz2Ov3rxljy2hJVxKhL2uGyg42oC",
-	"Mc2yOCLslqk1UUXGji8IFaQQN0KuBJGC7d2Fst+2jXh+tn8fvpbavPrSvgifyKlZVF9YSG0mPD2KjhT7",
-	"peCKpUfnRhWskUqLAlpuf6K1+7v3nLJlLg0TyfofbN20OYXgvxSM4DskZ4pkcs4TmhGZM0VtuwuiWJ7R",
-	"tSaKmUIJ4BGp+JwLmhHFdJGZcgsWjKZMVVMIRnBih7BrPsHOPDn9bP/W1Gf3PUyKZn+MWR4+qxaef03n",
-	"jGj+L+bY/TTk9mcHcfuzkNtPOzD79zkTXMyvZCF2SSWJzbQdZsa16SSVEui0k1TaO843MmPIVJuEoGTG",
-	"amLIPtBxOahe/JdTY5iyr/3Pn+jJv97Z/4xOPp+8+/VJ9Pzp739pZMk3hR9bwwetnHuVdmYStxQBObUN",
-	"6eTdX5uHc51Q0TocnVBxd/H2VjGRvhKGqdsm7rTH8IqnZmE3hdFkQaZFcsMCqolTuo5bCYf7nhtp5yil",
-	"ti0Tllp+OlrIwrItPlwxdnP0rnXI11wkrHm8M660KVUZpzZopjjT1bCfjkhq5cmUzaRiJC6E4Vn7PDR8",
-	"7gD9Bgb7g+28ebAZ3T9WIVetA4Nx9x/Y75ZqdC6FZqAtfkHTr6hhKwrnUCKFYShFaJ5nPAEh/PhnbYf9",
-	"a/Ctvyg2Ozo/+v89rjTRx/irfvxCKaleiFuWyZzhJzcZfkkFnbOU2JOaJLLIUiKkIVNGlKU1lhKpiGKz",
-	"QrOUFJoMYttyWAj4mU4zFkcEn92w9WTJ9ZKaZGG38ffIzukN+6Vg2ny4OdktVfhRqwFVuqlU5JbLjBpm",
-	"9SIrSsggvqUZT2EckxnlGUvdyK+kmGU8+UjjTtzXNVlxswCKTAqlmDBEG2rswBXTslAJG/q25T5MC72O",
-	"o7GIC83U0FL3hKZLLmwDeKRZNptkMrmRhYmPI7sw3GgSb5zSMQFzhMwyPl8Y22pF9VgAJcCwKEn5bMZg",
-	"WG7kw7Gwq/dSqilPUyY+7PIlNMus7kKTG42WClNLrjWXwk4kTpmhPBt6YT2pfo7HYhDTwiz+NaweTlIm",
-	"uKUIWCJKEilvODuxzZgwdh7W4llQMWck5cg4iVwyMlNyab8/Fis2JTTPH2kCSjmoSwS/NEy0mk0U+5kl",
-	"BsgOl+47aV7KQqQfbuW+k0QXyYJ4ioLZWvvBVEu6pGuYnmYM2OM1XS+ZMG/KY+9DbnPGEyY0I4bXNnvG",
-	"qCkUI1Ysp+F+ux9iGPk1U7c8YT8Iekt5ZgXYhx28xu+ThApcUHVb8r0mClgNrHx7ckn5LRVrJ0L1Bxyo",
-	"lKiqWnVpmRt9QVaUGzKTCpZaFMspU/aw1CyRIgU5Eb9hRq1PLmeGKdAY0QqAYQc/bR/C164PI/ErTiFQ",
-	"9h0u5sPa2bqlztrR/yAsR0nF/8U+LOMkiqVWFtDMy4jyATELCieQM8kjwt7nllnwRL2VNyyFXf5BsPc5",
-	"CAH44gc8/a0tYhZMEWabksHZ6CwiZ6NnETl78jQiz0ajiAyHw+PIbq/dd2zHXJ9DUK/c58Dh9frVW3nD",
-	"xJVi1ABf0TTlaHa+VtaUNNwqOzOaaRYd5cGjX4+YVcybzVNjO8X1FOzWjhdWUl8Q9j7JipRpEhuTAdE5",
-	"+phKmTEKEhXVtJ6GZnRkLZ++/pDoyJiGGXzDZ8xqgShnqSbx09HSHsenZ4vYkkP8+SiNw9m4xYAZhTbL",
-	"6OTzd38b6N+Wvy1+S4+bTZbKFvkJ516p8HJqTxs7zvpWpT33CjakWZtWdIX7FRG9sIceeDWlSNjwqGm9",
-	"bNPJkpm95OxH/K1tuzlPHFCtu12z/oajRtp3yvAvcCr2G205FKoUXTePXu8c8bduhXqMOMGtnVDT1SaJ",
-	"ynem60DWVj87vtvVpSgyd6qiJbzVB087mMXREeitVte808c8729zNwrgO3XuJcTWD+6Mn9AEvDaTjlO2",
-	"qn2BstCZ4zQx/NaOxR0dR+XAm+3ykKjgGw0jcYsShfRR23g3sXI8jWRpB8bNuidJen9ww2rcF93IBCyl",
-	"fmSv7aniprOLq699O/sOKMu13cqYsmtpFBXabp0U4DIwLMv4nKH7ghYp+BuXUnAjYQDvmkZULJdUNXOh",
-	"4aaR8BoJAEcZTNG/X1+qXZv8ms77HuYLsP4mSbMn9JWVoCRjM0NkYfW9hBa60d5QjKb2OVfEGydTZlaM",
-	"uXMlp3P2SI+Fu3eiIgVTFl06hi3JwEj0VGcp888kKjPQyHYAplfgNB1tO02jSup3E/+eP7ZEf3QUXKnZ",
-	"bvYQ/uamwtej+gLX+2zcynTJxRuZMf3G+Zx6bij4gTtP337phTBqvffow34bhwzc1G+UNLGqdsbS+R1F",
-	"e60jPAx7CywQBxN83KQpIUGfo9dmEnrUyADok98ywbQmubQ8cUFu2BruZmz742gs4uqOcJIqPjMxGTjH",
-	"Vk61Jv/nf/1vMqM8swRP4a16H8AucHVoO9OJVLYfmUM3tsEjTeCpNfRocE85Y1lGpmsSwxT1sHp1kksu",
-	"jI4JF2MhBSM6ocJquFOWydXGC7NMSjXJmUqYMHHD2MovwgBnGWNmUhsmmP328Z6RjoX/8mYn5YBX3Cys",
-	"EdvQbsVFKldxOY3m3tpmE0yCxHBjYPeEi3mwzGNhf9AEXZDBMrnWhWI6JpZ4wdKmRMnVBj0Qqey47Oky",
-	"SRaUi8lUWcXRrVLOFJcpT4g9BWbOoPTebniLwFtuCBdECjYWN2wdkURxwxOaHQ/JC+r8RNmtHYnRLJuR",
-	"1YIJkLrWigdOJUnGqNIoVrf4YirT5nPtEIU1ZWmRT24aL28NWVpKsmQICwqLZReNa2AuMkD9KiIhu9tt",
-	"1jyzx3V63GizpFwvub6ralr1cqB8+aMqU44+7qhb+04OXBwr1tzi3I+25yji0PGU7xf+IuqwdQH3/17t",
-	"w1L7NbS05y+d6/ZzFL9T55wrKQx7X12GwUFFBjRNlT2PrGhGT5CVtoIER5c7ZdzFqG05FmW4ENoTKKLh",
-	"vLqohGOE8jsiU6pZxgVDqQrfsmMwC8X0QmapHgvoAH+2IvzCCh7NksLycikuyzdBzSuH62QvjFBfoJM+",
-	"FImPNEkWLLlhaYS3mE6MTjT7Bc9LRjVKTkrwp1B82oMqzwpNYsc69mwGJS2OSAw2bcBTMS5QrIs8tyvL",
-	"UiutVcFQpirK4a5lwTNUjuFgXFE4A5bUKqfCHv7nVlXmM86UJvqG54Sb45rsrZSqNtMhOirytKfwbTI3",
-	"KnFc038azQ8k5Q5miO3nEsyp4DKxj+4KW7bhyzt99ryBvYrma+KX1ZlApMjWZOBnbvfFkq1zkM4KUygG",
-	"x8Yh/P172/S/5tpI1dfc7mmz2A+9tbYr9L9XdcdOW3fs2kuqLWdGeNoeVaLxqJL6R8Hx2Ggeb461r5lg",
-	"mgIeY73Whi39Pen5uBiNniY8hf8zdNRuOFQ22zTqC8gIHY/cPidtxy6ddLjrgeyZaNsfUdsHv90ovWBT",
-	"kb937nwh+pNBkwAq17o2rMhteTkNWOf6yrQSsr6SYsbnPWmsxdBoiZfZacPQDI4sakjG7GEGng+4nsM+",
-	"nXFlVfAFny+YPSTQmjEQO2StFzxMNNm2oizJdo8ei45abZ4DpoYDh/m0ju+CjIgplHCXvPaLRM5mO4Y9",
-	"2jdsXJLJQhZKN8fpzagiU5rckNDC9IuLU7FGhJQ3LCUzqWqj+Y/TvYtYs+yarrxK89ubhZYCqo2vm4Jk",
-	"kFg9ILO2oxRW99E8Zce4phtGZ9/t7kDBl7udBXvJl2O4MrgKPBncgUA7kebuMTfQZc3vYCnh+F4Ic0OG",
-	"ba9283yiVvmyi0F3cMEmSe6Thge6EZNSlO7VRLzYBSMfovB0v/c2ltZ9OuitfY4HeLwP0LUezDm81xts",
-	"DZYXtz7CoJfixFuUADhgnZLTwb1qG3vX6LYjKONMmIm1N5t/l0qxDKP2Wmx8DP3ZZ/ZurczD+kUSqdLe",
-	"L6W46HXa2tbBNujIB3N13ZGyvd+U/Z4I9kttGlyY52dHjQI58Ld47ZCLmXQKGFxPragStuPoyLsbO99w",
-	"/nK0RRHRUXn9FhieAdXVt7C+NyXx1FZ/Nx99AIlR8exHFRuv7L7aBX0DKR995T/6VrbPY1xF551mqY8B",
-	"M2Uw+VQxekMGNMucW2qJThJ5U7e228lw053TSL0tKxd0I28CBgzCjFoNpI3VljeWXt067F/m6zIo4M+1",
-	"zOgru3HCsj6LHxcMbRu8sgAPXzklLgxNzAWxnyB8RrgPGkt5eqhfxu/61jAgeq4aSTkIs2DCDWFriVUh",
-	"hu2fbKSoze9iYOFKSTGPCFvmZu13qdEB4Ye1ezGbr4hgcRXdmI21NWuzOdDbFTJGOMqoziY1cmjmGbP4",
-	"Rs75gR5CafJm69VH3ScyZd4djiEKjzQJAsGlIjTPI9yFb19e2u1hws49dfZAGUNYCyF8vh3e9+vzpswo",
-	"207rlVRpkx9zXygjS+QtU+uJnUaTLaS5mGfspNCM+LYw5SjMPY6lKY2xHhGRhWaqIQRz/7g3yKPsJ1iK",
-	"PaRwkIlCk4RpPSlDHLcmtJzRCRNKZtnSaqkqiIHfIKDSkw9+GKludE4TjPbmimkgFH9NYadHFlRD2At2",
-	"z9JzAg5p22A9Fqkkg/j199dvyWNLeo+XM3qOLeMIJA7Z/BVYah0fRy6pCVMhlnQNXuyxoIkhEi9v5UoQ",
-	"59Ss3R3U5NFMMb3YsTR2EvsVGbP4lpWbs7nNteXf/Kb7Qtu2f/vy8gWsx4Fbnyt5y+0ScTGfFIq33B4m",
-	"irU4u6ZUs6enBJtEGC6/zrmY21NJEiqslMBAZh//n1Akjx/evBruvWPZGmA5nB1L8sZx9JVMme59dRJI",
-	"jl4myGacT72jHcP9J9DsneT43cXtps5m8vYhs9dlxtCh0VUccgZ6h1O22L5cT6iQYr2UhW7RVdsiV7fD",
-	"vPptMybDYvhobRhNq1dlWt3tk27t6h22b9eBe8SWzqFw6DVM66KHJ2QHizc4CHFMruu2Gb9BEXro3emG",
-	"zO+L01EXAmFnTeO9evXlmy+5Rllx2IgTnjbBbAjy6vXtGZHK/v85EcyAp7fMyHgyGo6GT4ajx6dne5Sc",
-	"p03KmVRNnvHX9jExkhhlj1xM3/ZhFFX+9k+np+9c4rPngdKD/PzZs6fP9rm8l/T9K3zzCQo8/9cG70RH",
-	"iPTgfrZa+Zab1C5f49ZQw+ZSrTGus9+e1FallYM6xRdUHTUOsoyIBBCG3naz8z3525KGSAB3FaOKjGlM",
-	"gEP/Uhkm19FMZj7Xq0vb9wnLTZOKaYejrd4Gv5Pp2uoY2Nwlvc4kxO4IxsFWhcBQIRXcKXU26elGyFJ7",
-	"U9t/j6ZWj5mpyq1cnx0M9jEZwP//hkN2diio1UIChBJMCgP3MHpxSF64FXPAJJqAYmvXwy1E3WaVxTTb",
-	"YbBiuiMofzc8z1naaYabuptdGbeWVUeeEKJt2gv2fTepv5a8vye/RYNlIvV2LsJMXKDNC9xEqLIGDcUg",
-	"JAhUsmZHq/2/nT/0IYgeLKFmgvdhOnAB9sej/g9LkOBm2UeVHUkQMDb6RkiU8FONR0IAiNIHncSexf6a",
-	"upNjfZOPGrzr2iOddKPy3SGeu0+5EJMrRG5x4Ccea8TNsXlThGAu/eQLxehNKlfiwHOwIy2nbK5o2pEK",
-	"oyM/oA5NgyjHjm+Ar3eSKzntPB4pMi669u+yuRs0zGxF15qMLiCyQBNteAYCBxE7YvdiTAZCEhgfuHs8",
-	"zAq42tfMHLujyuqk4VziTtJq027FmQU7FNyvuY3YWLJ9JHW1YMnNQXc/IFImS6a1uyvb63THNzrfSFYp",
-	"dZNOYdLflu3LWGnBVhMXzMwzbtaTKidzZ75T8Iq7sLGCyI6k7booV/yWZ2zOmgOQErlcUpFqMmeGKCmN",
-	"z1qDGOBBxqgSDAKsyQ3LTZUHMgzQnOx7VngUqXT/m5Su0+hISAFG4951LYfqJrP/5gJpqedFtwshb7td",
-	"Q6N9Yt+f1PwE4U2zXkymVAimul1h60XHKW0Zsn6wDSMLp99OUXv57JCgw1KH1CypWZGfPT+rRSI9H+2S",
-	"44e+LlfiwFcDOT+ZZ3JKs2YyCNsd9iUUiQe+rKhhk8wDEHbHBoyOLHHIwmx99+neN4PsikmZBVHr48l+",
-	"xL/tQwFGsrHlUZ2Agh3dXvn6lNqGWVuyxm3uxgcPGm7WwHY9gs6a3j4o9Czs6KBbf9A7JmnBmhBIbpnT",
-	"S1YLqRkR7L1xWgjXJC2YhxbuoALBXSy8e6eIcujG8GTPHT9mv5b30GQgBVkteLKAS32rKjMAHAYzNSu0",
-	"sY0Beej48Ov+kFBd3kLLKW5XoUxz72L3wRsuzvKAN3WBF2R93vylYAWbpCw3i+2F/oImN3MlC5GSn+UU",
-	"7x9nXHBttdI1M2SwotxwMY+IKoTgYo5QcPCMGIlYgUZxly7ZJSDMqluTKj6/12RwxyduLO1RGdTTRq6k",
-	"XTHwWWjGBDy3Y4fp8gAMYMlFYVgTitD2PVy57c0b07zRrVNvpLitudZ3MgoYvlGelFBUV5kU7DBvOteT",
-	"Eiv0127gSl0iEnQi81pyEKbeuDk1I2LYVw7Ld90Oss73LhnkIh+2ZrQwi8mSmYVMa1PUC5cZFyjhU2kW",
-	"jdPdcJnXYG1Pz6LGW7+H2KmWsJOWQVhTwRK4S8gOL1GePXv6fPcbYJzkC0U16/a1D0tF9xfKguMugXiC",
-	"C72QdHYT6Ddcm0O1orKTHl6y8p0qcuOew1DDYe0PRm0Y0Efg0gfA2Op2V7b3tpnrnYpLV2nRnJhfwNHV",
-	"Fp/4vcjWAAgZ7Oi5y+mLCYX6F3rYCh2AnVfwSgd2XjmNNRy8IBrKSb/7A4gTR2qTKTc7/Bm2RSKXS5et",
-	"0drLjIs5U7nie9q1Zl30zwDvHbrQTfDVqDOk5N1y4AcYf9cje8lF+PTJp0P8Ix3idzlUt6mh0EYu38iM",
-	"3UWBa9+2LouN0qB/8YP2gKieyKVVNAg4pvYHbIXz3R9FVa3x/XLc3Vb9A63d1mr4aCWWfi37WwoYCtQo",
-	"jmfWJO8ljHOpTPM5otica2MHObkLatAhTvjdp4JfADf42svBErzbu/Bv3AwPZHiu84yuJ21yaPtmStxy",
-	"JYU/lPtFxM+VLPKueBB2vw6U+h74p4kXOgyzYoXnZ9uqfovYfn7WSU6XMX4HXXOkzLDETKSYYLJRIiHn",
-	"p0XTdbfoW67356Ozz2qO+6fPR3e8nHg/SXiqgMd0W7ERNWfaVPGHCRWEZplcsRRQZBxHhMVH4OAklDw+",
-	"PT2uZZe743j3/UHLncWzUb9bg9oybrj12/ajs8N/gxwe1Nu/SXo9XP1brx7k5y97uU6oODC49UMYomWw",
-	"1t5zwbuL73QdMPNVLzr4gEsG6+S72DiiG/wWHWVxGeW7GaoeXvRtxg4l9jTrOjFtqDJ3XMhtGGnwGsNl",
-	"XOlIBuhQZuApBk02GjBGmkZI/lJI/b//D8mDIOdDglRgrYGw/QqXc/ADqJbR08kGfDUSxG5uWzGWHxr7",
-	"L9wSWgnaHc2jfK1pYGWxh14SLmWdyj5c2YaNSAmtRYceaRK0JjyNCM209Bck8X8/uap+PnmVxsSrgwQL",
-	"fTRjZXbCYagP6luaLLhgJ4rRFEAFE8QjjKpo/RlnWYqIXE3VfIZN2HelWb15XyQ1I3jSVjUueM2HhIAU",
-	"Dk+dIaFmPIHKae9d3Yot9omO3p/YDk5uKWhK2vb00n7nyncHf137PuGv175j+OtF2buVesWSijCAaiuN",
-	"k9nDNmGQeJYzmWfsAvKf7dcRBns2YyLlYk5gBaFhVQIL597mmjNq7eNzmm/cFMsZxVvBBSOaLquCVhk1",
-	"DtUbrskwK3bPJRsQu9+2cACbK7FF5q3sdtWY//oC8l1x3yHR11WAu2WKWPWMLbkZEtw0jZNYcZMsXEiW",
-	"ZiGpbBUUc9UBmTbDqUzXEyPlBLRAyNspDBsKaSZequET9DtN7A9ON3QusrJ2lf+bC/jgpO48r/3kUydb",
-	"ylsd2eOvLPw15GKSKzl3Vln4yw1bTxQrdAnRBuXHaoPfrElWUxSH7L3d+WrstQJY/uFyRiebk7TP3GyO",
-	"oiNX/smXdZoUQSkntEuComf+SVjzrKqLMKy/CzquoNnQRz9v1rrzj8JSd/7ZtNBrBKzD82aoqJiz2nbb",
-	"Q6y2wE1Hbr1szwEhlp0OiO2zCp42cs4tE+YtT25Y74jP/eVCGoob+A/t9hy4drWaJM2j56mViRC32h/u",
-	"qKDNOX+ATNBdBa2PokFN9PGeLVkZ72liiF6wLCOAzKsKUQsItXIcEjMAswwGB7UTajlle0GD0gJr/TrX",
-	"zsY4+JI5mG8XmmqkvAlHEcj0KkHB17ZqTqUv/esN0AswCWwBxbVimmUTOYthspTAKmtumItoyqlyGSpw",
-	"OwT704zHKQuTFy35L7YXnwCD7cIldYB/1AybERrC6u+9cKe6hhlrqy+UAcZGFSKh9cUN/BG3VHErtXYM",
-	"Z9/9IyqIRcaI78yqCwVoE+Wq2COhQePaYNjycqfU7YP1Chig3J9wfgEdRZ4twwnWabdRDvj8oN6+poSn",
-	"d4V6d32god2pua5fsO4PlccCQXca5iHiepcv84+AYN+OobMGHldc30ChfJ9NBtUSnMIGKC8rqVJ93KIT",
-	"Y7O+ke7+rel6p0VmNWmrvDzSUJPAFY50IB2PNOHpcF//EwSr2YdN4qrulG9ao2FARUq0LEvxIBEDtngL",
-	"OsitvGF9aPZeanC5Pjqy1q6yAPBbO0B6GR2w85z3UuYaWneW7NV7pXC/H0B2P+Ha9KqL+FIWl7jIgRDY",
-	"INUNeq+NcKfE/dLJs4Nh27dY94J4wD7vnkAMfqMoz4bEl6WNsJZ1RsXNRkr/6Shw9beiFcD3d07twWH/",
-	"qmPrY6H+lSM47Grtvg+VPofIjtNgHy3UREW9cffg1j6SYpP4Sr71rNrEoTv369oPYzOAyml0EmGX7fpF",
-	"oRrvKnTAJrha0AhgtZCZA8NuiK+C5h5huNmw3ZBx2+n+zjX1f/7X/yY0z5W8ZSn5jXgPAfmtrKA7cIh+",
-	"qFeFoHTQYn18MRZlD7Y7d0xUXSDGlZ+D+7LVLd1bsOClZ8IXXawKMTZN8CVj6SvDln2tzB3lAfYeaPda",
-	"TKkjF91wkbagElo6gRp7VqWayiL02cI8h1gWIHYGHTxxaP/NxlrGxU2zlvTDK5JTs/DWmv3sI010AZwQ",
-	"fPcxVtP6r/C/v3cp2GAt57tdwRxQYahPVUfYgaqSChCBW6qNixE/lSZJYen1wQ+wkinufH65HLO0rark",
-	"2xCbEZsCUegIU6pZSoqcGEmejEajYYd7qYYDcmMMjatqBeDXUpuXmPrRFxUB0T8mcAD0yYvpfg5uzNO/",
-	"GDV9u3WG37jqhD2nd0B6fi0zuF+GfqfW/frfkQlcdxT7YXTIr4cFfcMSJszVgop5b5i+nixpP/c2KFJ7",
-	"eKUfHHmRsbsRO5BgH2Jvt+Na9aiGb7XO6DqRvefSDdBlyz8KF9wTdkuzgpY474dgC9W+3dRv62zfytzB",
-	"Wn3t4yoelvZC6XhH2qvGbqnwA4w9JPa7jj1gwb743nC35BUxr8Zi9JVmcN2HmYbYMg2A8MtH7+5oTD1o",
-	"rYSO5Rt3BL90d6Q3aVjVoRhYYt5ZEi7//vp1L0Ocox6bPGUiWSypalF/r15dWyX6+u2rr0jZFMqbDmK1",
-	"YNnnUMdsWghTnJ7GERkOh8fDToFYdMmzBs9knHBt+9SGz+3/Bdfm5LPR6OTZ09qfT/7jif07T/hJqvXJ",
-	"Gbyj5l7lz5p17pbNbs1DyjNqLC3tZ/n6LN544D4AZC8r/gAmL83zbG01RMBp9F8guCDDo+2rgSmnoiXi",
-	"esGy5l9wS5p+26BD1335huu0icTqymKXeCuXduP2OgqIrdZbuM47afsb3j+1uJ/wLbnocKn7NaOZWRwY",
-	"A5ZOJwkiNLTdt20H3i3gg+sQgOldMz6/5l1qR5QSqDaYqoPGSUttKoyzvr4JPZGzZvnDhTZUGJdyh2XQ",
-	"HDjjTKotOIl+saA7oeF6HVK9iAwyCYqMOXyrezBZdbFcUrXuDkLncEt3GGkBQpzvPersza1Tw3U1ukOi",
-	"TO4DxbERrhRv4zQZ0Klmwni0T8GOL0pbngsCOm4PFEeHF9EdnbFr1G4PEMYgpvZALb+yZRoRG7H71r1/",
-	"kLS4ltS+u6bV1AnmSxdUbw/o2EXYN0E13/8ddbf8mzDj7/Lkf2C+37tB9e/h5OTdX4Ofjv9rYxYgzydB",
-	"Xli/nB2fAtYPPvpjJAo1EUCDzHN6SrAmbZT9JUQaH5w64kXipKPEbhakjmA6nTMBjkIWOtOy7PvZ0flP",
-	"+3soXXC/t6P4tQTjuEub8rtR0wq0rfRHuBH8EBd3rZ6jrjdvdm2+gmuw3ngcva9q9qFE9PaoddSnwoSu",
-	"pYum7oEecT9BDU4o1NOWt0ZWW4SNa5E9oQvlTuJx+dDn5H1gykAfO+dygIkGJ2c/9RkZ4L6DFdxAuum3",
-	"MATMTX/ApPR73svGmfyD9dXN/f31na4vy06aAtR+XMjqdt4sGLlh68Duo+CCMqqAODIpXJm4ArMkuqQS",
-	"ehSTiV7Q02fPGxxR119fnj57fh6TmcTsCDLFaL5C5DSFiACq2fMzkvI50yaCa2CtFyc3bD1ngpxkMYFP",
-	"aMKbQ3krT2ovqRziq2xYO1IR9p4u84zhUFh6+uzZk89bLr3pIV/Pi2nGEw/bsW2x243hAsrWScX/xVLb",
-	"VBPsvHEcuiVSI3YBEzHc85OUz2YM6uTB3vug9FwxyEhKrdGG2JbSVTN3dc041DH01BRGlTgCAjgKjM3Y",
-	"Ww62XPxGKqotT+DLre/0xtK/a+fLSxz0YSpQM5XvgKr4bC9u/HaPOwZ/wFHQx+liyarXoWHl3D63XuUB",
-	"ge7bZmen1t/Bsc0srjy8LwDp64jIGWGQLgYhVN4/4anZF8XUCRXH2w7jpvIyH7pUzCd/y4P4Wxrqt+yi",
-	"0EPCxFSy4IYlxl2z7z1KITljkisu/W1ZZ8To6ECDuJn5Pg5O3qbzaZ+z6eHcRgdD+NUcQS1KQkLF3VCY",
-	"7+R6KLf43aYM/c4qhCgXaVjuYmfx44pRmuzMhry42QwQsxmxbS6wJFGZ1QBKiFQgl2EzrbLBBQn6bk5l",
-	"kHqSlpgRd1pdqSfVdWqX1sFV0P66DO5qboIlEGe8Y9mDdpyoLUfg3pTBDwAa2OwGLBGjQjbeJXIP9Az2",
-	"gxqpyff9RvBGtUCqNZgq2AATHS0hI1g7nTNnZ8kAs9o+HvaGQMZZdTOnD4z0S+xiJ4XlTo+C3QKZAoKs",
-	"Z62X+8SgL2HNcH871qYP42vuNIZ7KVvz/j5WAwrWdN+3reYOAr21/R1K3oAN76veOGsf6D+Tcy4etOhN",
-	"jwVpfGfPqtxbuSGtFz3Gutl65yibg1731rNp0hT6CZH7ZPM/EsPe06Z32JeG4bZtVTXOr7k2B5Z6RasD",
-	"lrKzQvDglcEQiWWS0TWqSGXejzPq9OIoFE/v7pa7vE/f31Hu7u6UFRQd61Kni91yWejqa91MgK3vPkwZ",
-	"sSa80f2n88FVvTYCPwNKvgsTHQw5ZtRmoNw+zbOFgRv00D7Ue6eLm2o5/YS6KZ2Hgvp/WCfJJ6/GvXs1",
-	"Phn+nwz/+zP8g2DOQzIs0t2lyfBSAO0Q9wIZUCA9l5IcQwBtfNyjRLb3zrfiNYaVrqkhS3rj4XjceGJ/",
-	"CRCTAfoLzIKpFdcbJa+7cv3WZWjbchQZgypbeAnico/wFjjEiOob8tMvOySh7UsHaMuwarmSaZHADXa1",
-	"cAPIIHdQXa6mnGpetINTfi1Fhmm/ByI/dUsWrmKYSuAP/+km7A+/dlFI/pv738Zq11As5ZWYyf4hC1Qt",
-	"pZowYckw7aYb9j/pZZZBvHy/OCuubyYzxdhkPu2mfsIbmH3X65VCs7TzGzOu2Ipm2cShAnWEafYvlTS3",
-	"/51f0m5nUh+NMlQj9nZ8w5Rg2aRve8Uy5mqQdH2lzxG8ZMtJCR05WXbcNvsWkkbXN3rrETzt3nKS8RvW",
-	"tXnnDZB6kitmzLrXK30Wv2o+mRVZ9qA6k2YZF8X7PjyjVzTvtc2tNlNNZrUJ3g9VheWBgvwPr52xgRot",
-	"bx3IMaj/RuLRDi8MCVxHSkVcgEPGqG+NBgLVGIx0AS/SG0aoMyMKwIOsTIlCMxJ/+eKbF29fkMcYl/j4",
-	"V57+/njJllOm9ONf3f79Hh+kbf2pw/+3CPyVMCzL+BzAUw+pFdJa/mOz4vfTuxX/OLQ0eI8yGx2LaWwv",
-	"2YPW02jYoR4lNZrePqiqRtgRIBb3nuwmUv6BWPZbI8PqKD31TmanMOmC9781cY/9/0fJ5e8PhrTbLxss",
-	"Tc2eCQdXX/VO9HLV6mxKMqlZSjKu4Sjw0a4J04QHvRB3WlvLXDGoZBHeS1pBOHHeP4dKPlFs6cDG4M9M",
-	"JjfVX4Wo/w3wzwGgQ+lPTyd4KkLoc9MP1Wfw72oUm7/bUU9kzkT1F84e4HqTGzpnE0j8zbLaM+cNCp5U",
-	"fTrtumqi2FRKE6K8uydJxig+QJ6fzHhWh7AAY6cC1vcPFHM+u+CZtyarJynX/tFSFsKUC4Z/VSMGITyj",
-	"CStbVE9aWiko/b0DWWOL3vSDQ29ti8SPhSEZjuTa9M+oOcx27yMAtaC5XkjTr1LJ9wKj6nOoFGHYXKo1",
-	"GcSOBxAtA4kP/g0yAWA5NFPwD9Qf7b+ABnUcjUWMDGMfIl/YfwUMAc1L4tPxcYR4FVQQXHGy4mZBYgDq",
-	"hg7D5YsJFSmJZ4rpRUwGsNyV5xxdmZUcA5wMaqrJIeuNBXSCX3COMnx3LmVKpGAXJIY72tj+JIima01W",
-	"i/VxhJ+v/EsxGdivj4XvLfSmHhNpBStF0HGs4G9kCd+4P8fRAbf4ze1gUX2D1SWASg/Vm6BAJlNtekSH",
-	"BMj9fhksftHTac/FZK6sxMqZ4rIzjIUrv2uPC5qwAAUzOhJy4upxgETEGh2NlaR4/ep9pph9xZ41K2qS",
-	"xSTPwBnJLGHnimvW2E0BOFe5Yrc+z2V7AiuqBBf9LjS2qktARZ4qS8Qv9w6S+SdTfLY+LCHEreHk59Wm",
-	"Tfzk+dPPzvqlAoaddRjvYdfTH4+G9QSprHHvTVe/zi3MfqLKy6G6ZIdPRAQIPvKgsYAnPVkzM3E/L2lm",
-	"p25/KYQucivgrWjJ5vYB4P9NbmzDKU0nms8FTDgiKyXFfMK1LpiCi0pfxSejfNlcf+keiLpcuc3ZNxHJ",
-	"t5Wx+X3OhEvO6JMF6475hhqYMqEZsb9jmQ3snkxZJsUc4B3gIgZq4QH8/IxWQa8QC5vSNaEzwxShZE7z",
-	"7eu1RpNKpLuRbMLBgNaryUBIY393yPdQofOHt1fdb7FgrpPWTzOREorH57+kYI80Wdm52t7wFOeQczTT",
-	"rDlBD7uHlWq58YJF7PiJiLDhfEji09Hp85PR05PTz9+Onp6PRuej0d9Gp+ejUdyWJdj2ebecj/ydoFvq",
-	"/usIEUB2/I1kv+Iilauuup5r3e0muuq6/mI4pMjTHK4Eklp9c0JK2MNurxW75WzVk93sSk+EXLWXZ5OC",
-	"edwznIi2mpt9jzjkZqAJ18TXLGuOk8Bt7W6KNEiTfdKqnFDwuT0r94Zhul7SIHhiq0nG51aMxHa34qH9",
-	"P8/W8bnL6EvpekjiFWM38BAbrvVEzib2YTwci3gphVlk64kwC3iYUtcUSiTaJ7Y5tIrh9fJtyBy0ajr8",
-	"SAbAaZolUqRjYQqmU7oGtHXQf2eKp3R9XEcptzMAWkPINhwpxqZtDqpRd6qt1EHIHdUF7Z5QOt9yz4b9",
-	"CHTYMzvzkuicgmmCBwlQLRdkteDWCkK3vT02pszbERFRQBpWsgOgfcKGxBEi1IwaC0u0hakKSoCQTDKZ",
-	"3NgvxSWzx+eEkhiYGmIDYzSQwPmkiVnxhJEBvKfHwh5ccLTR5OaYLBkVOsgSdQ4rkbALYE7oKJVMQ9kK",
-	"9p5r47siOreD52I+FjOpVlSlxyjbtWfemoB1pyPcb9D8gsRVeSQuCsM0WG0so7m21pydSES0JNSJBli/",
-	"REmtyZKngs8XBgw3O3hcdXtyLeHKZbom1K0ULrc7MMeCmyF58Z4mJlt76RM7q8yZof46B4ZjDzkg+HuA",
-	"R3HKx6ZSsL/2UsWyzSeaYzCskdAoD9wS+sPU8XY87Ph5HX6/k3D90fH8zopuuO3N0V87+PqPX+GpNR5R",
-	"1U6DjqdTcIR4zaYMZq8TwzfABqhfIf/EX399/u23MRmcnp0sZKGai0bVNJkNySbIq8vvLlGi2Saehl4U",
-	"liMef8FUxkWzEnZIPF7tvGo4MkGkoBPLnlP2X2bBFfxjJgtlDzmpSGyPrJgMdvPDcf8stQ3Hf0mJJQJQ",
-	"qIIFe9VA9zVyKPW1GrttrkddGFRc0g9KaOu0OwxSqIsxhSIJ9By35p3sog2R11HSbEqq7ZHZFm5MTqkK",
-	"RtVXsFWXzP/RTcoFYdyjz/ZGcgcS0N0ytkeeHYTw80cRRwFI4eCn0ZN3P41OPn/32+lPo5On747Pfxqd",
-	"PMNHf7kv0XW5ZIon9PF3bDX5/0t104TYuGfltsTUPpr5fvYtNG3EyDpYanTi7gOQVZwxdogt5fTnfaaU",
-	"/0KnGXQEzmqWTx9I2PxxpccfV1zcH+d/QO7dJteNzLPgRkGKjKMzxmNtV6As9ikWYwmCaIIiLU3m8nfS",
-	"8BlPgDauFlQIlj1IAE3Dd6o4mkOMn53keGetWhbGOYO7TuqNewViQRLFzEQz0+6nogRbgUkIt31kgEBh",
-	"WPVNMVMowdKWOqQ+KbTnkr9dY73Oe0WodHBkgeboY5mChajWtJ9m2U43/dGubOePwAK3A9FDsmLThZQ3",
-	"YKXrjCY3RDCWkrhQWUwGC2Nyq/nb/+vjIWFLyjNoocci1kuTQ5kdMB3sH7lU8IfJNCR1gQGh5NJ5AYyM",
-	"L/BS3K5bTOz+aiIFuf727Wty+cPbr8cCXNVQqxan6omEauLT+5ucB/YrGzLr6WkTamw56C1Z/bSt9YHR",
-	"lm4NQtElAmXEZFbvsP9tvEaVbZGazdOqTr6npw3BmSrbgsk9+2xP5tYBUZxNpHoHIPJ7kKt9j+xNQL7G",
-	"I/seRGOb0wm5UfM53E452nfwMMAlngkuyEpxw06kwJIl+wO47yQwWzRslHtunzoKrzuA9DiZ0F2Hbjrb",
-	"7zs4qhzU/viotuUNRIQjASslrDi2p4oVul01l/tNEoBAvUlFsdss9G/Oovu4ap8Q/JJl/Jb1Bte4U6lY",
-	"q/8vc9PiA3bU2vUO9TDMcpj0HTOrOw6wApXqmOZz56JiTfu7P2MzOjKKCs1bM/7vRyENtrf2xVoEdZkk",
-	"6sOeSpI5XDP1K3EH6e7opg8aRiOv3beAD8bVT8RvUEcISFMWoi6Z5cjD18BDmgYgpPtk/5tK2vWwB36E",
-	"e1QhDU+YJrRUuBVLGL9l+pxQSKDShsRLLiaegOKIyFl5z4eiyg5Px2MxsGS0PidUQAjoVBbG39QmVKk1",
-	"XMyGN4SGznWMoVHlD97/Dx1OpVmQqlfo67jJAggG8mBJTuXIal/oUExhV6flOjzYsMPd68NRtUyNnZR+",
-	"HfTuaZyLmYR4mJVVT1nKi+VRdLTg80XosNlH228ZyJP+yA6Vu0/3xV/e5JO1i5QBvlAk5Snc3COaMvzm",
-	"MK0ab+xkYRK5rCl5DUy/F/bcdxPVZtYkgl47EwFrDB9oeiEedgWp19+zKdjq8Nc3dezN4Wx0v2sZ3jDN",
-	"zGGrcJ9T2D9eppZcay7FQXhsLnK/OaPNEoKShW5WsveBEbXEt/v44zltBCKHW0tsQlwIMPBKXs7zEYSl",
-	"ITFrcCtFhM+smB921Hb8pDeLxFQT3r3S+g2bc20ORu9yA+ijsly5MbdidlXr073TTdpp6FbJrMco38iM",
-	"tXS1yZrVEtTH7j/ZuAMuS/+N3afexcQ9TkIlTvdUUK0dlJP2Mpx4VHYu0+lG0jTBBhTHYMD7q8k3jR2P",
-	"QVc48sBSjs0A/i0wp1S3gYpWwPwdsPXdIdeAqt+8cgEETkNFEqq1z22iPIvJiilGAN6tjkB0QWL3OQg6",
-	"gwM7zzOe2JVGxB8yMAs2FoiLU+UuVTlNiSwyPOun1TcGqAxsv1OiMXE9FhTrn2C9YVHWPolIIVyWQQDw",
-	"VNZliENYqJgIumSacHM8JG/tSHUiFQAW2VUgj8kA/v83+NTxOfEjwDsUDrcs0EJIBW3qcaa79yaoMdFI",
-	"jDJjl1rzOQA8HHa8WvmwXcHtec80GN9LIzGVYuxOpb26nohcT6YFz8yEi+aTtk2290zwSLcOvPDL9c80",
-	"LkuRsatAYagSwBKm9UkihVHSEgUtUo7QUBnTAPxUJvqCaj+foxUrmPGlal0epP0nvtBIPUXGvtyTZr9X",
-	"zdkHv1XO0PkpM54YPVlxvJ7unomUMmuu6wnSQp/3dhNRWeG3b2ZUC/Et84xZZkR9qvtRX2TsVe3dpo8u",
-	"mVnItOdIa8XbuykyNcWgSY2hSCltsaA+Zb9fgu/bWpF4B2Fagd0taa6JkecEauPj6QPl8cl0vVmU/+rV",
-	"9VhozKuNSMZuWQYv2LFeYBn/2yITTDntgPA0wsf2H1eXb6H11dUr7ZJo4YzKuDYai+9PPhuNJlUtfviz",
-	"qsU/SbWelLX4G/Nn7wBiV+RMaZb2zeVrd4reUsXtgdyPXP/p3uomKb27sy4xK0Kq+UYDk6Ki3hqvVrxQ",
-	"o7dwLtvMWJMiW+KotrJtAvuFAyzsq/qFr3VCffYfurIKT1vJF1c6itQnWmYVWa6ZcaNrgJB7q8H0yeTf",
-	"hRvJEqnS3aieFRqk5bESDBK0SUyx8L30gLLshlf5h8KY3GCYChqyiseu0CUboCQrzglXParIro2cN46c",
-	"A9Dn+4t4O5AUFXkyiJGN4zLhJaeWyQ1T+hjC3WmWTeQsJrSEhDELthw2CVTFlizl5Uy6S0bLRi1oNDT3",
-	"J8S8oCqFpLGy/KZlqw3WKzRLS7aEV8hCZqnuH48Pg3KY2Uf1ybXt5oODnACtV4XGPgq8SY3fArU5iD50",
-	"7u3S3Z3JVasCfFipjEM14HvWNv8o+uChsrIjsm4bqG4fNaGNlEotpq9t6hIXOlx3t4Z3AtBKs+BBDBZ7",
-	"EGgAQRRyhT4PBwgFguCRjgjLNHp03YgOyPwpK3zjlPy4mlbs+vrrg4ABaZbJ1aReH6gllAXqEkEgtSzM",
-	"FpDg0+c1jL9nzQi/NGvt4MlpP4zAppE3fKJ55DuX8EGBAquN6oEPGLx0ECzgdUL76hBTgKM5MMjGQ4Bt",
-	"cdAbV0BWMybKkxoVSky7V2S1kBoQG0yhfeby8Ki5Oqf39e5X6Jxf+NCYnfpt6UZJWSWXPuVIkhkXXC92",
-	"8Hq3K1XqMKYQrB3/3bV0ONeLO0YXlYL63kGvOzbzp8bhJYt9Dx71A9dRFqDNEozEcPUJGmoUV7coTZA5",
-	"ve4/qjeaOHNPNTgI9fYV4RQVZBArh4VmJZ//fykBwe0hBQM4tGCK1RIoKhrv4XMl56pLfcP6IK/84Jxp",
-	"a79hV9/2RpcklYIRLcmMqsiDCAOMTWUtbDi9wUzSk7QOclKrFIctyoLGe8u0BT1uvv6u0VoBb31L4X9L",
-	"YjQxKKgI1TcsBUFmiQqC98/HxWj0NOEp/J8F6HcTmoDI2mxxDMZLjA7h5rxmZ2TuUShbOLXyDhYZCxZu",
-	"QzTbH4NyFQMDgtgL6Q22smNGtE9rZpk2Ea1Z5c6vf+76+mvif62oE0E3W/qyIvaOgq2bD8Ael0HMouLz",
-	"eR22bUlFAQYNnJJQM2LB0qJTpMqG+6B0GvjPbBDgRsxhuIXlCVgduAEfB4sfiplAtrZpCl/QJqCmy7IY",
-	"fFnamkypSCMyswcgN7q5PPw5ib0FGKMBTol/MBboCoOi7FKRGVsBXgcVZEGzGV7PDZqu844jEmdyFZNC",
-	"pEyRz0bkv0RjEedUGW4/hI8/f0b+C8BG4ohNjGO1jy9I7G6T3ai4gdLMQnrP19oDcZTYte72uZZQhwFc",
-	"7rtHVclw02jY4vJamumtW7qcxnVL4PIBWs1HUhX0JLgg3zzyNCiHCE5JpoUhGZsh/PygXroKZCakQ1EU",
-	"HTRTjKZr8kvBCpbaX1UhBBfz42ZxgkNpEYZuIAkVwopCOMXsRxhNFi39ddVsgnN2nwwCSnntX2g4mh7o",
-	"nMANQNW0p/blXwWRDtLR4ZWC7IYNGzYEp7bAyc94ZlDydlqql9h8D1xLm/7aM2x162Zl+x6p82EDo2/x",
-	"OddPiXJroppMqJPzJp/VToX206X9PKjWtj9F4B7CoRB/9eIteQxjiy/cEWFZa85vmSDLAhCrTNJAIbur",
-	"ZfQq77fV+JcDojcNne8fx++71vPBXcLVUfOxHMLbIqw/9YAIeaSdw226do6BbQpJ7KGQZc1hV+5YZqbt",
-	"Zxdm3PgbHigtxggeMR3MENdL9Uo4piC5oZrHziXtGlJUX9EWGLIKhHvCEdYIeNZd5dMsiy8QwHq1oODk",
-	"sLsBtchjOyA3lrhVsG8MAvg+47euRs0AGH/KgvKVIBBaMts3VKHS3/tk1EQ/S/sFJB5noeKh5LQEI4nV",
-	"Xax8ogYR8TBbtGPdkjscUTXFaVPVrqIteFpJzkrzfly50g+AkvkAp2OVcvFkNHKr6B80G6Zb36hlF456",
-	"JHmc7vvgTsHcEI/ayLFNjFpX9A9yyNcwmJqAIdBWRnNTefRDoPALgnYpsC2SOVK+KgRxAY8rum5mK38j",
-	"PVHMMAHOzpSudRP7umAAj0rh0TrhhpXOKRfHJJNizhShc4nWHEQUcE1SBsuHvgMhx46VTRhtIKRHULTa",
-	"ogOiRKh2+w1NuLkg1L9hlX5fYHQsqCixH9GPXIUu0OrrPnBUe0HmrrjLxlToFVN6LM5GZ0RTSMzSEq3B",
-	"4MbjWSgd/qPRKPCFjAJUnX1y4pV7R/uI7FLiteTFOxnnPBBuz7fMoEYB92y/gKuKL01yptxEegzEq/45",
-	"UwRfJhQxNcG5mRXaMFUb1PP9g4JAjL2UKtJyFDJLvWcBaJEq5skhcpHBBB1e9cKoJZ1pw7OsolcpXObe",
-	"kPg7DReNxhWpMkvxQzcsN+f2tzX8Ce40LE3em6RaEGYbKK1t57Zoqnk12yVCm17yIS7PKqna5/YseOvg",
-	"67OKK/upXN/idqDjiXofGghMrMMrQfRYXTrCCip191qDplt6mHZCdD1rrtXuHFf9X80QorjnW94x1v9N",
-	"721rcUSi76fmrXMiv1pbd4U2cDm2CJzknTr2NCqYl4rHNQnUZYQblHSwc7BOZh/ELPyoFuFhlsuPgeVx",
-	"UaZvzDjLUocoXXmcG67zPp6u/QdRbT9w+Xc4Y/FGRxHwm6qMI/r+/91V4Ku42u07e26cxInQ54neN7sC",
-	"cNHP0gt3J+vvG3Kqde22q2Ow7L9BkfWAtN7tJNkPIhAdd3xMsXjt1GbL2L1DdfC+br8DQqR3KVLejC4D",
-	"yuNOCbGl81juKN3QFxi2i6G5lmRa5cP+eD67zvvHU1nPUEYHDQSON0xga9qBwnjkLVNp0UdkWZbmYj6Z",
-	"KZr4eOfqTVlgHmvLTESxnO6shF3uRoSbvjHlfbR1WE2VtGDNJVVct5AxCk59UKggINLKYqtyxY02SOzC",
-	"pbASCDyqL/EOFIqdIP1MMEUPKZCoJ9P1xPNRL7Ml0MU7DD/Uvzs0dzp3h5aBnt2hdaBb7219/3puf/lc",
-	"E45NUlpaJiipsQEX3Hub9YYEcCXQaSYFI4Mg29yh7gQ3zt1ItNVArxFnVHLVJv1tT8YvWCt3bzks73LX",
-	"UHdhfoAg7H15oO0YvEXWkI6MtcyqgDRohdphoRnhpoa7vzcmvzUSnOuNiG+MDA9PsyD4G5Prmb5DDHgN",
-	"wGMjItwvRhuJ/DPMI3xQTap77uFOmi4HfBAOOyzKjrnWDLCz0efPO+gWS/o+7MLfDG0ARO6uxerG1Thp",
-	"lhRWWT7ozsB9Y7Kc0Q5VqcLWzUOBaMVLDFbseyAeEIfk32mJadknIHxB6w+Bp7gDELwlhXdHHdmyEve7",
-	"6KEADxulB4w1MMpqAYbBZuxFOKxTymElXeqbux+n92DI04zdEUnDrSX0tH81DiiB0c/WrCq6u7DiHoK6",
-	"zuH7RPXWdzpYtPeKePeDZuouSNmIERyyET6JdoX9PG2x7jqgnX22gwA3vY+AS3LCwVGGJbOJbUp4SgZe",
-	"eYit1cZUfNzf/bgLsrz+alAZ46fLk/9BT/41Ovn8XfXP4eS/nbz761/2yp3yi1G5yjuB3ezmHnppdEgq",
-	"z32cFiVB3QmX1y/LBJ1hvaaxjVe2V5U9pDZaSD4djpuGvceB9kPOtSRxv1Dd9yYBPgw/Na6IvgN48MbR",
-	"UhdCr6nWEMyFDeIy5wPcYzmde6vG4YeBIy93gJ57ecWuWPejqSYN9h1M2PX+0+ifmIB14NpZCZ2WBYS2",
-	"tVe5XHLT+NNcNj6+YULTluxiHKk3XoO7YEiUYGLOBSvjVeBZIlVeaDLAuzBLmxBvAJto36eGI1BCcyFG",
-	"mTOx8hkJ2wP6PmfiRwglUixjVLP92JNVj36qsBLlSkXhijZtV1j+KNAfIE0Ui8ZIcJRAFUbwyRQKYGIs",
-	"YTYqEL4IVtCbLoR9AnWD8R+uRClUQEyF/7dZFMr9E8sR2xFQU6jm+sKIjw+m3LUlaUdCjCqmLgucEP71",
-	"0kui//zx7VG0XUgO0caIkTdMYPRA/Pr767fkMS3M4nEm564GJnAO2HvQbbU9C2NyjOxiwrzlyU1TXY1L",
-	"ormYZ+yk0IwYaFT7GLysz/GXOHJYfBDBla3JdO1uS7EZjIfbbn8pGGT/o6g8wterodGc/4OtgwSxKylv",
-	"eEtU0VTJlWbKZ4uRBNoSzQx8v3FRYBDYsBpFSZgT19X2gH6HmK2Z3B5JxQhcE0pmGWMm5E/Lk0sq6Bww",
-	"R4gDiSN5RgUm0X3DRfGeWF2aKT0cC3AhpTIpoD13jknYDKJloZKyCPnl61fn+Cu8HLlcKzgZyS3NeAou",
-	"qGgsAKelRLdDKBcdYSVnNiU/vHqkAeWlDFYiX0mSZNyOgCoGqZmln9LndUVj4Vv7ULIpF1StcTxwdUIN",
-	"iR/TnD++ffLYLjPN+fBnLYULId78aU2XWTwci7G4kuIWg4v0uf37rwTDg0vkW5KyJKOKaRK/P/Fi5qSa",
-	"JFZc9YAT53jrEhPkR5wCQIQRt3qP6itEDc3kvGCYg8k1Ye/zjCfcZGtChRTrpSw0xprEnrHPyU/vYGK2",
-	"1/j9SdnuHEKY4yH5kZsFgrvD9pBEsdTOEmIzg7m5OENyNnpi+xrEloyHfpZYVhYecQEdTUAaxMcXMCL7",
-	"hTpkcETORk9hVPatfw2rXyYpE5whaKZdGG4IFyROAWWw/OIkWNeh3Yz4/QlP2TKXholkfU6qoS2puqkB",
-	"FIOL1dAbRqhlhJQaqdYkflW9fvIPto7t6BaMpkxdbPUuczyS23pfSCELl44KXaCfVTNhhrbfNyzPMFiT",
-	"AtpcWS1L21PRcwxWTkN+k4rPucCSoaZAtpjKdH1Rvmb7LfuiJOUzwDQzZXfVHn5O4mA6wxu2nihWaJbG",
-	"GK9qB0dWC44Aq7ZjD6WFPUGlN55lVcRmW9dcTHxGTzwk/2BroFuuoFMsen56RhayAEnzVxL/95MrqRRD",
-	"X/XJqzQmgzhQSycn7359Ej0/+/0v8THIt0rK+7gaHGNUiQf7KUznnGqIiFRkSTOrX7MUQ2pZspD1PlD/",
-	"Qv3FP4XYCFh0GOoL+ydCq0hhNZ5blsmcRST+dYyACeOjc/LrcDj8/fc4ciFfcSJTBkC2LrPBeKQWTeQM",
-	"GAL6vbLNhuSfpcyEgI3CShcr/s5GIxJXAnWCFyVx5CLHzk5Ph+SSwNkGAgVlDJCmw9BFds+ZSpgwJ0wk",
-	"MgVus0dGS++eIx1JlDBbZOC5EzS7+LhayJIvorIYIE2tBs9nlrEBpQ13BZbUGVF2jbmbKdzIYv7DKfmW",
-	"f0EGZ0+ektjt8tDuxsRIOcmomrP4GLr5As9hTaxssdLMCt2Kx+Kt4zX2R/Xga2Py70W2jgj4uVlkZ3pN",
-	"l+yaG/b3b+j7Y7uw2Pok7D4l9niPyOsf7H8u3159bensyxffvHj7AhPGErlkzWJeroTjbzKIr1ly8pKZ",
-	"ZHFiP3kOrH2Cv8Yg+immntmdiL/H5/ZM8NFCtmceMvtTJ5kTrWYTxX6GjNV4SL4ALQxI/AuqeRLIflx6",
-	"gFqezaA9hv86GHiw01BTucxpsmAnp8PRkStPB9qcPn/8eLVaDSn8PJRq/ti9qx9/8+rqxXfXL+CdKmon",
-	"UFsuX78KsCjOj0bDp9jUHcpH50dPh6PhUyyPvAC99TH4qp0fb96oPxYpNwTVv4gsy7qkYQx0RLgwLMv4",
-	"HILrsTGsEFQl0ZaKV5ZAQRwOxxjcZtkY9SAXKU6zjFkZs4YlBJIfAAIvlly0+5Fyc25/iFHngd3TYwF5",
-	"TvjDMZK/Syq+IPGCpykTE/BsAqS1gDtiK1VKgij78smMYzFlZsWYjxeZs0eaoAFaGmdgJVublwyMxC6y",
-	"1M5y04o+joiWSL3u8w4kw/6oCU1TUuRDEuNi/B0W1qs5oayeFi59koEssiNH+irFxasUrsK1ufTbCpf2",
-	"DtYPkC+btHf8sDc1aO0uw26gr6XkIl4wFt1vdwCTXFFHo+HU8vEgiqz8/G7ndlWWpbnLAHyh7HGPx651",
-	"dFxsrEy3m5rm3gphEGy8d29NC1Lt7OMr9I10aPmNPRgA1dSf1iAITkcjF6VvXBqKQ4u3O/74ZxcS2W2D",
-	"PPFBZB9YXJsmqSV8YALXcmjF1BkOoanncqiPv6CpdxnCK0/2v/KDsHJcKv4vluJLT/e/9FKqKQiOIA+h",
-	"y6fY+xwEP2gj6C3wMIdHPwg+4yyFSjrCnPjJkxlzMaJQBOmnOne9i44azSJr07oOQPDBtx7TdMnF4+C8",
-	"yYsGmf5PpuxIUOz6GiVUl6Z22Mm5ZbbZOiapRKsyKqNb54paYcaNHgtX4URjdBhqQWjezBVNAAIHCnaC",
-	"MenEZVkdxSrMg/gn9/c7eACH9ljECKWTUkMnKVcIqOPHNvx5ZWIfioE6GsTfHkeojCdetsMXqJFLbg+Z",
-	"NZp2dtUgEGi6Doxv8HugeptJmtrxnjsfiPtqXCoJ6EJdEcOtQmDGAtKvyGU5s1Bz5ICHlrBKV5SCxL6I",
-	"DMzEKYqrxZoMrNo1Fl5DxE2YYMyzNQ8DQEKWlt/jGk8+Csu8onpI4Px2wAx4BlUjdkZ/rtgtt1awFDB6",
-	"l7IF5zN6M+AwxoS62qZJBMwYC2x37ofkfwDFK5dcGLK5vYQaohdUsRTyDK1AsONRzK76WAyuX3319Q+v",
-	"j5sOuFf4kW8clZeIB1/IdH1vQsz1DqyyLkVO3RVqVMF+f0BB6sYAJeArn/m2QA1LDVk7lzkTcRO18s8h",
-	"Zh15AG4xrsl//vg2lK9ePO4QrV74ocOvQbY6sQgi1lXT3sBNA9ccbMGL9PTZsyefQ1ljrAMFSbQanTtG",
-	"WW5LyY018gfTNYlveGrlJeye1gVTEZqd9qywagKq1iBXXdrscItHkG7/NCzix7CbR26ZSnlijQKuJ+6I",
-	"4prApRC4cCmZ0kqaDnxSM1h0Ah0Zx38OJvpSrU9UIepMVDolnVBBP+N9sBaYie02KPxMFOXamkHhcf1I",
-	"lzbkANEughDfuPQbABqFYFqTXForMxqLuPLtT1LFZ6YEL4Nbt7n0OZ2ASmYkFjQq04IjEkM5okmqZO6c",
-	"xTFcGkzC565LlyHh8VBtM8A8kQr14CBHzb6nMUUBNCuzUEwDkjl8kqJfiYv5ZueY5gCjVCyHy3iryaDV",
-	"PEkWlIvJVIF/eSzK+FUUIDxxsPAzLlKUWmh5w2sEXzseku8FQ5vevgfqSVrkkxu2BkYCyI8Bhr9FhCY3",
-	"Qq4yls4xR0rzzGq06TE6Sx3GByPTYplb3WJIXnrjO5HLKRfsgsRgf7lLBrCeYjIFjM9yAjgcMLZlAp2m",
-	"0Bxdr/7RcCysylW54lxqIXI9Yj7LwmieMkQKEMUyAp+R83iW8LXoBUCX0ljE4GiLy3efDIeno1GrWY50",
-	"3s0otwd5Z6MYegZF4cOYxfdvtH+ytA+wtIGeOtjZ0O7PcXJZPmv2OwbnlDtwdhnXtkVoWcMbj3/l6e/B",
-	"OVVn8a8YcvjRQ295m4IDg/yDb/PZ6Gz/G99J89KK+Xuki/LoOpwOtuT2Hgnw6suj399tEM9jBwzSquzg",
-	"9XjlXfe3XXjODVAJivwBmtbP2ag8ZSNSiPLfY6GYlhkUYEy5trNj6TH6BFYLSZYUjj0y8BjFEWmEOkaX",
-	"zH6046BEJEL/UXdiX5BYQHVriA0EpUEzBGhwzomg9rUdag7+bgXIrUoWUN3RVOmHz0YjX66s0VXgOfJr",
-	"t+gPzZj+O7v485EuwWE+cWoTp16KcqFql0zueuWOwvw+mPg84DlwAfTvMWrxG6D2TP7P//rfNcYeYoyA",
-	"ZWNr7Qx9BbXwdpl47CL0AXFR+Q/hiTOHqFi7yy54CrVVS261Vo9zz6IBYFRZOLXOWpfV6KpD7/6dDND3",
-	"JVw8BS6G3z/qCRu41yoC/Xdj5rPR5/tfuHJkeJ/cX9EVVA5Gfjj45A45dVORO3dn4YOwcLsBDMxdHsNk",
-	"YOyoBc2OW5l8LHZwOdlgcn89w3UJme1PfzuK8sNNTP0l/viJoT8x9P25EpGmwJV4Wy44elVXUpkF8LiY",
-	"EykOYXC4VtxmbUfyH4O1S277I3H2G2z4ibM/cfa9cbajqRpnH6aYI69uMbFjq4dRsaWqs7Fl3ZKPwX9Y",
-	"upwHfvQRcRBCs8IUip1jEcCz0ajkY/fK8UXloXadElUITTBqvPS6/yyntXhlJFojxwJHeZDevyk3yiDH",
-	"JsFwjaP78ILhQ14TfhIUH1VQOBoL9PlN5sM9QK6jcNdyV13AWq8ubanVYQt3MrbhC2zX6WKmjIKsSG8T",
-	"q6DjJUVShexv3svsKzzROjSpJtC4KZiz0JA+tuG/s0/A63cUHZWZLj0COL1s2v7uYZMo+2tfkrZF3vKk",
-	"QhwypC549uYab/IGb15ekadPn35+3JbTdviFVOMwyjp93UfwJ7nEqhhw/00WMvSf6SarFn/fep8FEdi7",
-	"5GMZOr8tHs/Z+1wqs+dGAtrWQ+ZdsHx9WBEpcmIkeTIaRaPRiCi50kNydf1PkrAsc4ledCx0DkGFC8as",
-	"GVhkKVQxoJB7KdWyyCgZAIoghERCft7f44jEf7P/ObH/+W9xRAydwqU8VYrTORsLVKYwCyBXbMbf++BH",
-	"Sn4ppGFD8h1kE0BKC8ZG4PzjKrYRg1mbtKUX0PTTmfHpzPi3OzOaenPvht2Vwu3oZ0T69ZSS6NujCB82",
-	"EMJdT5BO4BIVXzYXcGPvzWM7zFrPmyNttBE+yrlzuv+l13S9ZMK88ZbUxzyvUDbWTiwrz63ol4r85/X3",
-	"37UcWU7unji5648rJ5eP9p1qrllwrgFYp9qV1haEg/oLdszX8oY5xPf6i2iP1gHBcAPI0RyL2EXV4Fhd",
-	"hL6v0hFHkKm6kIUi07VHiTyOyGrBkwWhmZYYz+hy38p6qU3hes46Kh0KOA6uXVyeC5wHHwoG/js/4a3L",
-	"8xgLCDgektg9KS/fAfUlqCDt8pUL29bjLtQW1KeDjIXvnEAK/xJu+F14KMAdoZIAQO2JVGnb7bzt/lW5",
-	"XQ+tZpZfKmsxNgfTW1IIKeDPoXCWANph7OeK6nA9fO43VIqzv0HJ9XvQRTdJrD20/g2zc4OiK6xSTR9p",
-	"8vW3l1ck4+IGRphUEfiazwVLAVMAH0NOygVRzEoOHZC+4yhttxBKWAFid1t8/ceiXg9nvzPM/c9Bs7gR",
-	"m1R7AD06qnMU6cFm2qnwRyXFnHi4MMzJWMEzD/umXaJYhVBxNnriHcjwN/i5yPeC6ALAgMbCFdxwMAr2",
-	"lNDMEeiO/PuZVB5FRwPqyheqMKzKN9OZXLGUmBVP2DmisntQmDRVTGvIujZqTegUivi7NG61Js8IwjHZ",
-	"QwTUYUqmBURWz8iTERmcnX4egsAP2fuEsZSlsbPZ3jCj1ieX9tX4GEUHeAHBjBiLTFoeteN/OvJfcnr3",
-	"M5LYVUgKcBh6HIeIAMh+aRTCZGaFwuxtbDQWzgR95sDnNRnAWp6dfn48JM9GT11JmSDtz56mhV6TBdVg",
-	"37oIGT4XJ1zoxoBuoI8H8pgXZgH9fyx/efX99pSaa5SqyG2I1wIDuWbmZBfeUxMht2BAbQNLbKBK1EyT",
-	"LU3+QwrA0w6u9bdSfkuFz5WC6ivPughOh+f6g6C3lGcefvtuEtRhHR2d//SursS72oy0lG3AtF6oIXag",
-	"PSR1XciaBcrYyh2AVBrKU4nZyG3H+q28YZ4pHdwRImHNFNML99USfwFJ5KICMvQwO+jtEWunti9DFKZh",
-	"ExvbYW0x01lDPQwkeFmYHhR/lTGq9knwPxAdfzTr0WUjJy6xzK1QM5G1JcRjQLJm2Sw4yBHXsS1i/1t2",
-	"9MCC9Nu9ybsIffLnUNjegIO2ttUc8HPM+l72+nHVTO/c9/XroOGDk0DwsX3UUIjA5xDMpnRDALU80oAj",
-	"/Se5C3kbzpsBupLVCoPVuQ/imdFzJpTEouYted0Ac6wJBeSHAMpKWuUlUcyU6LoO0GigGc1YSigUQTbH",
-	"zl2DMR+Q4hlLk9uezh8/jkmu5C2347Sc8cObV0Py7ctLxAHCm3ORrZ2GHEJj2rE738xwLH4EELraixHB",
-	"qQHu3Nxa9gH6XONVBzT/9uXlgzPHy0v81j7GcOtrJEBzEC6MBGOitgk0z//wYRsfJwrjCzbngrz9/u1r",
-	"JIUlE+aeuGafy+Zt6WBxlu6syOouViBS4CxLtWgmInmejkYOvYSJAMx2LBRLJNioiUytYagXcuWqPyMQ",
-	"yzfUckn4GYTeKqNQHEE5M/10dDYci0vobgMkMUG+C2AeQ52ygXnQLeGZ52EMxG9fXn5U7AU3hjduG67s",
-	"LjSxrhNDQq7cul+QG8ZyKyM1I/VdBNZtVL7hBHA7A9gN/25cfqgFeU/SAQoTKURLwJOCpZ5B3P25jzO0",
-	"23APgsOblOdocbZLD4cYjB4Z5yCo6UKEiVQPiTOTvXdJkwW9ZUTIyngdnI3w6rTOrVcwgNe+isXDsKzv",
-	"Hj/Wi2fPmjH9YUqu0OqnM6+ZqtGZUVObPTXcBwlX+ue5YnOuTS2zd8voqFkBrvkDSuiGz+3Tsfws/jxm",
-	"RRNaeImNVlbvgRulqnzPfZgbzq+1Q+5RKMsQeL8IVCl36s1rxbTVeyF1xoHNrWiVG1JoABusvGqrhczY",
-	"WHgRihfZrmNAmkorwBy4n3Du7+OaPmY1HvIGR2W/DQjFY8HeG+axY9wXHmlCp1pmhWEkZTTNuGDNuSnQ",
-	"2Vs7kAfUl9xn/sgu9UvEE4QdySn/sC6hB/Env5EISLdBx4i7AyY0lsFAozhsgvPv6mIOyvmXNePbEaUc",
-	"0hBxQENDEjtwnLhE2DVh9Xnb0toRLvDRNiYDbgCDOkIjfq5kkT+qCi8AyNPJiqeAc66PL0gMEO5czCcY",
-	"cRE7GGKEOIcf13APBb/iXSAgbQkzJHdEL+JpNBZNEEakH4LRi2ptO6MYQQ3CbkxSdl/GZ7QF/JXV6BuD",
-	"/aB6Z8cYt3uERQIauC+IpUTm7ICFg9caQgrxcAcJwd3FNSKS6brW/EgTnrZFF5ZF3bF85J0nucER//ax",
-	"7uU2dYh0LzntTxTtXk26PdY9EO87dK6yVQX70ahjXWqCXlSo0o0QPeEoQMSKNQF2PMdzIvaA9P7QiEgM",
-	"rB+PhfvFSwL7E5wEMZRO0UQwbu3YnQIdvuWj6bDoD0/JQCp/tWn/5AYhmYXEqiwQXEFc9XYC34cjwK6I",
-	"mDuAD/skp9qMBdziSpJyOF/86QOTLTuJnZSNLyALEQeXFkj8jMiciWrHmhU7IMaS6h9IuSv776XaPbn/",
-	"77cZVTkTUCakWqxP1nrz3aAvuVMtFeJjAiZnAL5JkcI9oiZYNqhy3U1UePqpa5QlOme7Rgm2WoXiOaDk",
-	"6tW1Hd7121dfkSkTyWJJ1U1Evnt1/ZZcvyafjUYnz57W/37yH08i8vrqFfny+jpCBfD6zVcYNRXTLIuP",
-	"q3IsGJloVwcr4C9pnmPBF24wTVkaKEcF5WpInlFjT9SxmNElz9ZD8spoEjsIXIjmjMvhe2EFBuJqwZpz",
-	"YazEvioX6WW1Rg94gJZfgfLLLexWbdefx4tRzbmiB2JkhASzsCaIQSPG1fX0PAKtd7FHWVvFsUVV7mZn",
-	"Xu1V0K4v5pbTxLordw+ps1UTqdVn3am8BYv0CeStXd27vv66Vj5pgPcNro6Sq3xlCiVYehzSbEiDOyi3",
-	"arZHCXyt4O4RMdghc5AqjZXNsKyxledVcG++UFSDJT2namq3nGurzx1fkGACY+Eu/oEDL19cn5w+e37y",
-	"1dW3kYMwRpw1roiSK5Tx9Sk3yVwMP6hIsjdrBeX6/sHW37uCfI6D7l81q0Zar+/+gTW0ahi7+BeHmH5C",
-	"fbinuxdkHSo2+HwnJwdVEKGiq6PPTkwewD8E/ZaYvSnLmGHbp9WX8LzGU/vv3/Cl9JN0b8b8gtUhtOuu",
-	"791at3e/R61Xa7v2b/SBBQnEKlQlYQco160d786H409000g3XwEYMLs3srkD5CtUScSq6XVa+yFP6Za4",
-	"eMiTEz/4ka6tPhH8H+tQRWK4R8m649A8TzIp7o6+tqHB2j7/r1Rg7cD/0Porhsjl60+8dl8hcfm6xmnW",
-	"ZMNba3DRuyLiGCOHIi9RUvuk/hVX7EPouinXGEL5OOGpag8nuTZUWdOUTGlyM1dgg+qECoerpNZlNqic",
-	"kdj2FUONQsiRjsnArSo5PT0+J5S8vXo9FokUgiWmvPW2mv6UCsFU5GvUAkbikLyhYs40gYLTipgFxRyQ",
-	"cvDQ14zPC5QVjzSJl/T9xA5jAnczMVjmis0grmUA1bbLt4fKdr9R0nob69CuwNWrL9986d/7w4ufcLC9",
-	"hM/pvY2h/P51QluvOCwhReSXghWfYhHbUBAtr1nxYeCKACgWLtUs07hKm6G8KIn7QGkBjttGOfEr1BHb",
-	"U8pmk08eTMXsTF81KeNLk85Qjkkyo+qTVdVIeK+VnKsqyEoXmatBXtKiXd0dpLf3YqCvFLU7XRbWaKBL",
-	"fxvvDqTfXXAtU/2VUf+prYCYS1Ged8YTGBLT4NXr2zMiFXn1+vZ5hbSVU7MIcNPw3aNNSdwSkXT2LDpa",
-	"clEGKDUiZO1LOYO4M4xIaBl7VF0QAhgT99kt4M0eulL5dgqxByWqCn5gj0NyNjoL0Itt3ylPIdBgxh0H",
-	"urYQGOCqCW4Ck+OGITS5D5qDdHKu4XpReCgMJm65kgLSkRqDCLAnLyZY+rVdpj/4wV0frZ/DTlz0+zMX",
-	"8JO7DQWrxdot+WQs3FPdkjQF6EorQKrzyfMWF7dMYM2nhzvgt9CON68nY0DAg2Yn2ihGl7E9B0CslBVS",
-	"MaFER5VqjpALQVV6j0c6Fj/LKcnD48WBohGIh0DM0AWAei6lkEYKV4Gdi0QxCpFJMQQYKeZNCVf5/Buq",
-	"zQlg+Z28+jK266hYwvgtq6CnfAEVjzWnGLlhuZOQRDHLSFwKsuIilauLoOopT60UkllamSLUQECs7dd5",
-	"rzAiHsrNQp0yu59Y2wzXjgA8qR4Llx4VK6aZiXHWUCw1W3scvCBXaUnXUE8dxquZMBGZySyTK7sYbvHH",
-	"ojHX+yL8OkTbV5hwvmGZIOVgOrCdVGORSWuZxpCDx80aju54SL5wwEEemy6hwop6zQxxEBfWCoSduAaQ",
-	"zWgsgpRb5oB+DE9u7Owhg8BlJjt8Wf8TF9rYiYPqMWVUMTdGl3a5tEcAybhA0CL7B9qlT0oUIksHkDyY",
-	"K/me+xK9SSa1D6TD1Wm2/uwvbbCtG2euXC7piWa2kYGwmpwnOqTC0hymWdaKxomv1cJac2oMU7bt/xx4",
-	"nvutZLXfQjb77Wc51b8hR/0G5X1/C+vj6eNBdOcujv/6ly6ApG+RaUKoRGRutxxpjTStjgmYWJCmjiWi",
-	"YXmQoKr1qTF52zL9NDr5/N2vT6Inn//eaazXgFnjIFc2xAgOAMM6EQLLIRJvU33bntrJT2Dym5He3ce8",
-	"P15lS1IfAFrqWCGUxRxivs4J1mwUrmRjRGL42T+3vfuSj1aoS8FInFJDz2Nkz4XMUi7mY2F/+c/r778j",
-	"cvqzF95VPKsLMBvgMFF2pizhS5r58aQRwpyhWfdiLGKsfh8D68RkYL8gZyT2hG4HW9K6/SMkd/u3pXj7",
-	"fyT62FXN1nE0FnGN9uNj+8jONSYDSxDsPV3mGcO4XiyeMXHplZsfGsLwoc/KBwURg8xg65/ldOhPxnI4",
-	"QyzfCRMsM04GRQHLMLUSLzikcIUSKRKmhCZCwkFtX/VVrQHGs8IEjkhch4eOx6Jce69PYDIX7GZMBlSU",
-	"OwdZKG7bUpYz2HeC63M8JJf+fBsLHNhASNjeiNi+SPzr+AiDjMdH52R8NBwOx0e/x8dQzdsKakj/h8n5",
-	"87qsuFGmFVgZA7E/kmRSzDEYhnLB0nOiWCZpOhZY5URRSAeGw1uxbG3HWi6a42k8Vu3QnVzCpxRgyCV4",
-	"DMZiyhbc2k327IclcIqbXhRGkxQTfDQcMVbK1fWUTflij51/44jDKsfr1yM8vy8La83+9M5KYad5eCAs",
-	"fAj78RYUAHj0rh4EdssCpOBrWPmTa0tdLxzgchDMiwf3zjzLQLMJVWKngezCHkM4FkqwJSIMbOISInR9",
-	"oPpolIxfvSh1nf+K7/99OBzGY0FDxS+qwTQ+CjUqrMHpPu1TPDHtAIlRMTAFLetamQvknrD2ALEXwao/",
-	"ZOB78JmWMwgn9eeIw70M4En8bto9t0SCMtOdyHem6jKufW9B8nruxUOnNbXCp/9fk/jw8YqTB2t0D8lO",
-	"h9U43iCsc5rnSt57FUWfDgNFjvELqS9DjIqAsvq4s8NdCxcrK1eiBHocnI2eAmK6WfxrWC3IJGWCVwi0",
-	"rhYa6iYxiWeyUBO2Zlb/A18CfMVH4mZMD8fiVQjSq6jQWMDDmaPOsYd+E1Qa0Kvu7SPIVrGq9ozyLLY6",
-	"BupAMa6vHduABnXGXMV0mWVFvpFBjGkc+jgiWhKdSIVQw3baeiJncZmW7zP3hT06NGPW7IK0rTsXiG4q",
-	"/ox78sESu75kCWCifejop+6C7VP9uIf0rToRQLcz6azlVihi+fn4LoLTS7qm8/VcMWsiPaAUxA80SkEh",
-	"DdjMaZsE9A7THXLughgJzVJFV5AfRgVyeM6UlsJ9X2/IDMxAqwuNrhLiDfT4SUB8EhAfJnEUfBgfTz7c",
-	"ypt7L1PrNCMnIOwXSvmAV/jcJ8yzlKCK4TQOB/AZlBoYi1CNGRQiwwsb5OJqtbhwVQNAxwHzdXncpkd4",
-	"X0x3mWAn8UkmfJIJH0YmWGqDUAnPSfdkYgGzgyAAFT3MFDeKiXRn1Sl45ZF2ej34B8LE64F01ghYF9pV",
-	"1jZY58KhAR3bBxg5kRI5Gwv4MS5rT5Fpgb4HuIqDmnRB+ObTEUnpWhM6l8dWLyiLXPsGQq6Oo7GQWVrh",
-	"b6CDCoeMYZiJVKldUvtprLJhh7R2N5gXZTEo1z2YOGOBRbYkx6sIuEuyE3Q9DzAPHfxpuLRg8ZRGDlpB",
-	"3AfbZnSusVtXY4pcGrK0RtmT0WiEn9GA2QqhdoIxOBuWUiG+KzlrBjr6ipmX9utVcvtb2Na+ZnWZrI5w",
-	"U10SmuFD11BFsGvrH6DiX9fWrxyRPHDO9MbKtQI6K/5nQjD3vF8JDILszpfMQc1Y/qlX0YeXdiZzlL0F",
-	"LkIvmeCuAvyHj6eK0ZtUrkSrfAJ/PMqd6ZospeBGAugZHuk7GKX6zBflVx6Uvpo+2JoSUfxpagaHC0MQ",
-	"fK2cfw+SwuKuW+Tk72A7EpCyhwOd8oyb9QWJQWhPciWnLI2Jh+iFxkISeA6xQvAaS8kawVyaSe4bP5SH",
-	"BBupfegTdR3BglSRYqVAuQ/aUixhwpy4AKhWCntThS9nFbHhzVyeM6pYSgYxKC0TzZiIjyMPkez4YSwG",
-	"cf1u/xhh8G6ZslwziP0/qwZ1NLJzB9woZ0QKNhY1/c1rUYjXE9VKCXtdjJaBus6L65u5Upzc7FJL3sBK",
-	"XbmFug+l5H5LGe8bAHJVR4SXS/397GF1lYY1bWN1/PnPUqcngfATnDPgTDnWo5DkVl1R3Af3g57fyvTf",
-	"e5vI+yKDJAa8killARkgV4ZGVUTqTHk+FnFOARdvMlPoE4nJ3wHbhTwmA/j/36Ca4HFERhi04rPZ7I8Y",
-	"1G5/Z+nFWJROGD+sgf1J12HMSs8KlpXQxw7khqMf1n5SuE4vxiIGi2jCbmlWuGglf2LihN2FE4w1grci",
-	"om94nrM0IszuZ1Q6h46H5Ef0EXtpU15uUfAiaSNlikYlNRXm7BtGHSK0v5qC8Nr/j72vX24jR/J8FYTj",
-	"IkzuUrTa456IkWLjQu3pGfdNd9vX8mzfxbBPBVaBJEZFgAOgRHN7+wHuPe7J7kk2kJlAocgqipJIyR7x",
-	"L1tSVeErv5H5y4UwWO41UuCNeQvDJmiEU6OXSSIYkMgWcXaZI/LnwX2rRxIluJ7OMiZtxLN2eGgHHi4y",
-	"nF6ceLqXanoCVsCOVmkbeN4OQoOiGyiAytVIIc9BuAFz23pOChgB5JAs+uc0KM2SQbak5/pSTBy0EQS+",
-	"jEYAJAx1suMWFvqoF3/CMd7BRjwCM32WWnx9HzqYEE7l+TBhkwg9+QPRAuXvmxERTbDTeN+Z2Tb4NDH2",
-	"AZAS2HGkIj+ybnbEbAzPjsjsNTvilxocOVI/N+3yh3IkrPnIkbQPXV1HqmfVybBJh5S5DKRLoukhTAnA",
-	"uNuxOf+Mj3zRsJxewsM6upBgazRO3JFj6mE3ECdYLGGbauJDs2rnEvB2vB9ISIaT+txrdiNJ4ZwfG+Qn",
-	"Dn/Epnw0bMqE8jsI/8FVuchWO6JQBj45AlDuCYCyPt9zCFWgCWkdXw3iFTXfSgBbTvl2VMqO8zx9HKHh",
-	"bQ1a2pFKOuAmdxABe4c/2QVgsqacAyo6HOqxE6SeJ80+XR4UoK5ow3Cjx+KBNN+u217NufS0wVUuThBx",
-	"YQcn5If6pZ/pnQMS3sZo27pIhIZutJajCO2oeQv7lJx/2LNzDJr6A1sxp+nqAmiPKmU2SDD5yoGF723e",
-	"ygaxHEgYb4zzNN7H5nI7+ALP9sgOW1CANlkBkUMfRO1dYlfMx0D5t4paevCLj/rs3oblSwj0PxWl1jcD",
-	"AMfz+PZvByG/+pWAMbZ6yz+Jub4RCV3v5DOHNTOJN9VUIIGtxHqAQxKg7AAHSrsjUH8H9fDraEZ6F7pL",
-	"nd/JorwPGYXspSY4Y93TtRuc8baWpd5GqFoE6kVRPITuUpo7Elc7XmkV3fImh871jVRTz57NkqP+vpyY",
-	"s1Qh7xf3/lJseDyfezw8meoTdZ84RgoeM1LwsTIqmAJrDt1cQx9zpg3Tk8k54Mr6UxWAicfLsg6uHiqO",
-	"PhO8dLPO3IIPuiwRqXGiTcxRHrILwkf4miqlsXDKr54JdSNKaLUbILcK7viYWygPqhTlr5ftlQ/vcD6H",
-	"pH4Y4TYg19C/20/53qzw9S5UfYkj/VXxGy5LvzH7hJT6pRm0Avji5UwQzFe9zpwrhEUKVfANisPrcCQ5",
-	"rrRazXVlSVABFe2aKSap9x9iaQJo4LVYWeFOFnwqFXeiOGNfn2JzVe9vjFcxiaXHqQ7t9elp/3ykEIiM",
-	"ZUp8clfYfT8bsixhsIxNINHDRhyzyQTqOIj1eqEi8KVlAEmmDTaGJmbtdzVo7UgIa23GXuMwd/XV//2b",
-	"nVu7Oz7dw1fu21F/7fKUW3EilRVQYnvjaYkbqKeMqNQAd7so+YpBtJSrgn33IUJid0BB/qNrha+//n0D",
-	"7vurnRc8b5gHG4CPY61LASj5g6Pj/s/T936b4rxD5sX6dta92mvw9QTZKGF47GD6h2EHntyXgLju5/ik",
-	"TUZvQ13/UlI4PoOMjIPZkNhWIkSY0o5nZ0ZYXbZinR0wwNDKuATPD53w0Qbww51Az6kibUdFURdsiS9K",
-	"K5C3wQQKxsg54LbqsgJMWAt4k4jqm/4+oAZZvkIY8CH7MeCiUYerYQueB+wYMd5BGroduxo+D8+zudPv",
-	"F0L9zF0+Y0tdlQWrrKDqeCR1T73L2epgzdXqZNp1gbE9PnR4QbERU/LMdwwp7bk3yrEvyt6DSuS7dseU",
-	"DqHyOyL4H6oj2xzZ5sg2d7GU75rdtcZgn1tyF+3rMbdrlxQBjDm2JXixHlyjp3HIR83l8lS2Qz5XKzEe",
-	"07mO6VwPS+daj1TcM5trB1F7tjDiRoplp8j9gH/vlLp3Yyvvf0k1fasr5Q7riCeTpSV09yv85JjGidkB",
-	"E9yUMiLynENBsVR1L7qk6cyRtjule2NTazSVQOSEqhSveQlhxct7rxCgLWAi+wdsLsxUFE+kA1p5KWLY",
-	"vZpJ67RZbQXnDObWGvJdgs5qm1BQm5eCNQLU16eDkQo3gV+f1leF56ztQnDrFd4PcUbvaBk7XemVcAWU",
-	"xhoi8Xx9Ongx55/kvJr7H07hvgp/qm+r/NlNhdnpuumxbpE2tmK3K6XkCI8CoVUg1BvLiFcwNXRDzcXn",
-	"HpGjd6qepGuqY/HkAxvV64k7KRoVlD0rnGX4u+KKu/NmS+fQ4MSIyvJxKfp7qKVsnljd/w+Sd6uyZAAs",
-	"zHiKHFkpnFiKN4TL8m/9hzDa0mvQE5CJT9K2g0y233i2ydiIYnKXdIdDC8k/QjOI5xiw2RMPvANIM9hF",
-	"TBuLqJfe6tmkr8+pdDSKwcNcsuMgxzjks4hD4mGzeeW8XEdlgE1CH5RzXWv1BD1/F9O8iQAJLgvPZ4jx",
-	"pCdNKH1CSvR/qpPz+gM2Xo0UgUIN6pzQoChcgOmDtp96vqi8VQ8J570N2MiIGjlSDdjIbIA6ait0ZH8N",
-	"/416oRLKpipGKswJG0mu2nGoBrgFSX8Or9zwkYXRRZWLApr+QKuykRI3soAu7gi0D5rw1a/+H3CZAJzo",
-	"1a/+H/g5PJ5h1qUdMsSksmcsQ0RdaIMbQHOzDlgsyBKoj/rR8B674G1h5g2VvU3sIOzwJb7UmbwX9mD3",
-	"z1aluAwv3cXJ2jn779CGRnKk20PtRNdHc6OjjLqxTZDtUIuvAVN6CTDSDopeFtzWKHRpEkR9GHfpF3Dv",
-	"8r1WKb5DD5QgyxHQdr0FSqO5Cduht8lI3bG5CUt7m5zhELEpCfQgWXI7Ut6W8bORzrKMu2yP/UWarHNs",
-	"L/J824s8ucS5UzOSJ5UwdWuLs3wm8us9N1z7YPRY2BjYYG5mdDWdJZ1gZ0YIVvKVMJZMMrbQZSkM6318",
-	"+4GFzvDeQ7y8fDdSY66UMINGz/CClXoq1YAtjLyRpZgK7MiPLYxsYgMO2QWDdTJur0XBljNZipGKrRsh",
-	"7EEpoDC/GcK6KjtgEtuHL4zOvc/aS6a6wGVypsQSX+FupLTKRX/AltwLu2rhZedXdedzTw3SAYSHKkKD",
-	"WkWfOof2cBl4XePKrjKwekcqGKBjkIbWybL0s1NeRtaNz/yI9Ur9OyNFbS8nUkkLVRqeJnERsUIrwo1j",
-	"byho4O/q5pl+orYPYnikjHBmBf7L16e/YxlVEg2rupApoz6+oYsmHHLGelkYL/Pfz2A1WZ868MbeuWIR",
-	"MmcFdG/wdvpiIYrWBu1+nSj+a3p+YP7RoaVtPVGYPRrDXVIXT5xI+Ll74U9WV1dX0lXKC/K0LxCymtLL",
-	"bVH9ZgZRDPDcy8UvpIV+kqszU6k9S22iTrigjKIbFNnl5TvW00rExWs1gHtiK2DO/QHLvUjExreW8uZH",
-	"SipMyIXnrYOW29JR3G8hSUW8v6Q4CNMqGXrIvj59TcIwqSDNRioWmcIMScQBp2C7I22Y0mkWdLh57QVB",
-	"A1WrV261ECBurP/mqn+ejHgtVldzaefc5bOMNUdcGGH9zjLOrkXo1elmXFH/yco6UXhFINoEuixFbBca",
-	"jzMtQADF09r1s1IQkQ4vfdayzs/0EujgOzXR3T2fgGxEEWotEpI5irzT1zut/c/ciSVf7VnUASnWBLom",
-	"5LwbWZZyKqIBu08xl3QS3cH71cukPYw32epMimBhYf+Mk6WEjE9R23WxkxVWDVMvKYrGQb/eN0nBBIYC",
-	"o8EEl15e3Cx5vNLblnvwbb2snS7E7hhai59Po2tfUhgsLuADn96ShFCf99Er7UxKqjcJCRdYOdb+pNk3",
-	"D2vjuwfwwPXedOjCtbUhp6JmBkV858zqufCmyJoWrjv/U1P/jQbkGStELguBvfqzULcH9Xzi00IaYa+4",
-	"y6hJL27BeeNPIzWvLFgeVAs8qVxlsOTdjyoVy2oHfhhncDXnn64KvrIZ6/3u91+nVyrDkXpzepreQIBp",
-	"RCIIdl9NGc514LeHowByWntZ7bjyUmkhvUVhGFcjValr5QVkRtcQGdokYNHU2+sf3ujt3HCJ8V5IYZdg",
-	"OACQfu2GCm5+Q+Qd8Bo1jvFE5cq3tinfIOLjneq+EHkxRNHoDwepVjW5SruRd3V3CRfoqmmmQDHxtVht",
-	"t1K8j0BOgZ8R9tSpLMoJb4MUcjIRcBcLj665Gd42lioXI9XLiJCy/lniimH/E5aX2ooi5PIohixZMza4",
-	"Xtow/1Xv5PkZbTNW/uLXdWAH4S9ita22xG/tUb3fVlHivXMgGNyuRwaebGOHoGL3HKD4SSxKnlPUIHAU",
-	"eOCJ8xyzEKJqU4JCkhOppsIsDF1PTeWNUCPVs7rBLrlWE2nmlolPPHclMiQxJkV8IOEgalGl41j+sRlc",
-	"eHlzKxmvjdEucJOIDw6oH/8iVjTWE6Ya7cDqSSwbm6Ue1eSehIXnlQZTBHmxr9SjmvVBveyZ8WOBRa30",
-	"kP/xjhnAJNpUp2U9eGxN7U65VP1WEA6xRfO1JD//SZupdk6oo5Jq73KuzVQ4liCu3U9FtdNcGoI6o0Di",
-	"3kPiFNVe8PyaT4UdBPA8O2CltA7qfdhCG2cHnrgMRpwQCHXA5pCXMWDXwihRDkbKiLHWLq51wHIjncx5",
-	"ySayhNTrmcBPKOGW2lwzyNeYgNqTCpSZ1/cUeB+MFIXVIdeCuqwPmOHSwgv1DjFxI0KOCFz/kdGZ03hG",
-	"uMpAoECMlBJLrNcZMjhXuKSF7JLGBURrhhrtGZQepEHCzzlYnU700sUi086IY2NjsbAp0V24AUc37ykj",
-	"2ESFAfs4Oa5HDWRDSuiehdL/rEQFaQeQnJrYvmdJohvrKc3Gulj1KRkWGmW29YvVxpurAsVZEeNENhuy",
-	"jyED1lQq4m2PeX7t5Zt3Xi18DkpF+RzvCklCjRSJqFiiJ8k2b+TKyuK3LOQbQGNa64zgc9ZzeiFzlsFj",
-	"2dlIwf+G//BLL7IB/mFoHTcu+TnUrMZfYN6DKLL+kGHLXMiGwAExjPXSskXJ3USbOfPKSumYNAJ3d/Ad",
-	"qa7it1kPlxFyFjDbN+uHrJJohMx4PCScN3jfmLZxzrrDfIqFmF08ppGCVyHRuk3mXvqNgBu3nKvPHYLF",
-	"zzFxRDYdj9d7Haq7gTxXAzqZo6Oxp3o3T+x0VQZmNrkdSWbcRrNsFJH3w1rx756JTyKv2mQv3CifSDXR",
-	"nfG5N6dv1i73Aa8a2U8b4GHMLhAqXoaKgq1Ed7Fbcuv95Pfr//y36vsCj+VOWHdLPsI2q+FwEbZ0rFdo",
-	"xW8FDEqN2W/x8Z1um2uAvTsBRLcCYPthr3JdiJ0vrzdm/da/vb8CkWZxSOsn5TpUdFx9wZ04cXIudt8C",
-	"iMPf62tf0o39Jq3tcHUPzz0PTOrvNj3w7ov3ewiVDfkAzmiz89O9FF+otFtymwjFLrW36T9/Ds46RjCO",
-	"+m6LvmsJZLQiVTyCvmtgVZQyF8qKTj33Z+G+p0cOSGk0BBDZbaXSNOMvguj2iTVMVcRh+U4KM6CsOogr",
-	"TgR3lWma/OF0txASPZKIuRYwrx3BTNoB647IJntpC78J6fZAILfuFvA7nOPpEfbvM+wLvz8a2Q/Ux+Yh",
-	"ItxagGuTlt3wUhZQZAZRvOVMl2LI3s64mnqzKDMCJV8uMjbnKyhZrQN5dqQoLqvEktXPYhmUyAYsK/jK",
-	"XunJ1VIIjMKyzP/X/2qulZtRJmLBV/EpaIBElRITSnisv20hU7EwnfVSCEDxZOidT9Mh/8jGe7lNgYvF",
-	"Vk4+Z3xsvQVAlGkdr1E2uBF7gPXs0vy7Ynm2kfyzhvFkF6yQAC8WRR4GOtXRXboDxKff4s9CtXkmUdrJ",
-	"CdGcfZXPuFKi3B4o/DF55W144Ytuat6yot1bpYU9e0bd0lKiietnPWrKAwYFturB7BBRNOAIGyS3jb7T",
-	"B29ttUbTQNyPpRjPtL4eMM4uS55fn/iVcifHpZduuYb7U3oIKx7Y5Q8fP3i2LMf605B95+xI4Xqw7D08",
-	"bOUUcnfob3QHDS8vuLVLbQooereCezEJNR1eJZ1oVa7ORopTN1TLVyzDj1xZ4bIhe1+5MVyP//Wn79EH",
-	"hq9iM0yoGAF8q9CJU5iXdqR4Werlq0KoFVzEs17SBLOU6vqk1Dkv4Wtz4XjBHQ89FcnyM2JSWX9CIzVS",
-	"P9MqQ2NPlnNjViz7XyexI9DJpZwq8M3PmPu3UXV6+ru8UvJTgCqA34jBzVf0t5n4hL/KqDofr9DFJ79L",
-	"7364eHty+e7i9de/Z9diJQo2XsVETn+aYZs9MWX4QYefG+JPhi8hX4HGGLKfRC7kjTB2pIwg9DAA3wIS",
-	"MKDdco3QPQhrgGlMfwfgCJa5DMBpqCaIs4lYsrlUlRN2MFJWM85yvvDrLyLUQVpLvCj5qgN4AHDoW2TN",
-	"gUzplpGetD1f28qPXfru26WvTQY/XMom5nO7ZbBj7KyLyo/Rs71Ez9oO/xwKmCllqBClF4Jyzb1/MH1s",
-	"gARvRNt2OvnTxxYqHxOdstFGsH8kt84onHdWDiNqDhGTez+XDsBCMajgSb8UE8d4CagaGRTpTDNU06Ek",
-	"CIJ0WL8zrZCYh+xCMTFfuBWk0Gn6LBlsGbsWYkGmmNMGCvTg86Xg5io8ZMSc6ue6w2pPag08KY7w3Rn3",
-	"mG23V0ThpzUhzpywh6j3Qf/K+xavT0+9xwHhbsxMoAp/9A8Yz3OxcBR+nwtr+VScsUxXLtfzBOBH5rMB",
-	"lff7zfRuzMp/bch+pGQHadNMXeGMbHcAPgr7lOrRD78dOYzWHpLDuXNeBh61Y3vSKiDxMciHIPKJiIU8",
-	"GhtKL6lgG+jS1bv8cE5zsbi8yWi18bdzHO+P9SsHj+TtBxC6Zfar2+Ch6VDumq34WKHHsIzdY4/1ST/X",
-	"6GO9A90Jcg+xT7dxFyoyI+g3D9Zm63Wl9N2URF4csOqhjRS7NAVNbTWIpcGQt3800fZD51CrxTi1KfBm",
-	"RSF49OpXYbMPZqpNhOgGEP/OibmNUeQi4D7mvCyFOQOMWj9J7znOdInEwepJJA/D3+1I9bhivBTGYQUq",
-	"2VFWlzeiYFONze8yeALYMusj2mw6MPp4Q/Ytz2cjlXNjAlAk/p0A3/zrmGx3zjLAhyz+zbs6qU+HvwbA",
-	"t+FI0VNXAJaeBcz0xofpBQkb0+MJRnnfe5IruDUQxYlUfmYw2zlf4VzcTEgDU/Ob3oWskvLmn4QonkxL",
-	"41Ib6pPU5VjrUkDd1CH1pV/87bnifivxOJ5RSmWgRqlO+GLRVJN+Q/agIHkO5H9mRTnpkhtBK/Jiz+5d",
-	"rDd0Cb6igmOmdixYdCVVkzuBrza46gdurj0xeWn2E5L07eFpv88wnrTAvUfXqL2RITfXEDmMfIiyLoAI",
-	"4NEcjAKB+E54WQIBttMSiGrsr2qMvKFC/CU3FDZEOTdk7yF+ABANLxPlgWUPTlf5bBtx3YmwcLO+CMLa",
-	"J51g8TkQCcUdGpxL27EXUtELofhCDoPK6brDeL8Q6uLDd//j8v2PDw3O8KKQWI/6wfhxHHjl3uKIfqYe",
-	"/13knTEZmgsrdF7NhXJJAgBU2YwrWWI3lvvSzMMOU+QV1Med/e2XpkaSlqXzHjBumd/RRhEvVEviIXKl",
-	"1WquK9qexoGt+Lzc4cD+98UP39/twMKH0/68t55Az4/THz6LE/NLvcuJGV3eEnb6CZ44oIl4UcylglG2",
-	"BVG+RcwLXYpnFDoBIA5PficSu4fnlXV6DtvQKLXBY9wiXP0DSYgEnm/JDVhH4oNcI9Z7c/oHavwX8DBA",
-	"w4bkdYLIQMikK5Ljlnwvgr6Y9+t+LCtQ0N4lRDAQfJHRi+hlYvBfl2LACmkEQPSBOYIRW8ACnjDp7Eh5",
-	"3X+jr8G1vRbKntd7ButM8n0IvRtW1Efkk+DgVRZHRgU3UmsesP8SmxoOcGNvTn+HiflLaUVrH3K8+vdU",
-	"/ZzzKJ4qHhMTLxJ+uTu7xEqluzlF/tC3X3u/g4w1G+wnJC1CUFNimQRfLGExS4N5yXTTvEG5I1WTLuum",
-	"3AEbi4km7Op1GMYWsv6mi48Igoz4qPO6PNL//u/H38LJ+gGe9FrcT+Bb5bojr9UC64u+AM31xbB3rFNJ",
-	"2PulZcnme1WRcNG9eT/qyrMcEvm6PdRuVcLuoEk6klCJjz5rvKeaIZ80a3UrQx5zVXfKVb1da94ZwmmD",
-	"qaqm37HJTAhlh86XxI5RkKfv/bIBG6+YLNLOymkfa66YLJiejBSi0CW9VuNjNusPWN2EecCynDsx1Qb+",
-	"H7DioKOdGEuuoGdzNa6Uq7C1nZmJMhuwsPZyhQYyZzfC+EWfMXrz5KvXfiwwlf+Rsd4Sel5I6rEgiwFz",
-	"0pUCb43iLgxYzq04kcoKZaWTN2LAeFmSzTDvd908AP7dbkhAcS8a1wNz/ul7oaZu9uLs9292xsHZQyfn",
-	"1gwAOpM7ffZteKnzs+F4G59dcOeE8U//nx6e3H/ief+nP+p+7+Rvpyd/+OVfe6PREP/X/5f+f/9vu0MF",
-	"/aNrm1+fng5ezKUKP3/1xeMF+VO4/daHMOKegzf/jdFLK24FyUOp+MstSHiJG1+3nv+ugQK0EXHzJ/Li",
-	"wCf+R4gDdBnCfpLH+5dW6nivqPEOaBDpLDMioDYP2A03ko9LAnCW80Up5kI57jYs2ztQz52d2oqcWk92",
-	"/jsnY+/b3hI7vMy5+oaeO0QrtPj9L7UVWlzA7dKS9vsZRT8BU5eW3X0ZngCL7kL1rc6bP4a6kbWlpqel",
-	"yJ02zJOmtzAJbM1mA8ZZBtjvV7LAn7CtYAa1pyOFP0F8Bw1Q+CplwWS8LDMMfMKvz2MHEoppevNuyN7B",
-	"RKQaqbT2vFenn+DdrDShByJ2xcb5kyUKG8hLv/ZVnfI8UrGpdKi30FVo11pBJyKpcLn2yl7LxUIUSSv/",
-	"LNeKwEhWGQxhwdRG0GiXz5ipFOOOaZWL89Ce20HfapYRtDMGsPBxoQpLHdSEEwW1YaUoLCxhxq1/ShRD",
-	"9iEAHZAzvQVNGv9zBYMkmNEEMk2/r6GjUbqqBLg6iDjErx5uw3KuG7BFo3oQkJwHeEKAMwsd+aDJWySv",
-	"kAoRur5h7vtIYX5UFwp0FBxfAgw0TPRO8YDX+x+/yy6BQwYsM3MMDWxFfJ5ztSIBQ5DwyEMHQ3neYMJt",
-	"Fm7KEYfX11up6Wjmdpq5tU6vjd0gmx+g1e8HprJBX2e517LlvhPh6jpfVJdCFSzDoUqv8EhZogby1j/p",
-	"Z3zaa2lu8XqTWacXA8btSGUf3l82OizQ5DNoXHzO3LqCjeNRywMjrK5MLoY5yYtspNaaHlB/5BpCFj8I",
-	"LQ/IrEC93AafAON9RlyZXHiFa7Tjfcx+Asdw1NCOEwl3m17Yws7EfVH23+5cPj7m+T081NvKnGC37jG9",
-	"tVpqVa5IYuBdVQFyxUSyl96dABwVfzL7hUb/0nzu291t2Mln5mzvycuO7LuTzXZoxbCtMczRUNtuqG2Y",
-	"aHWU4GmsNer5gq2buu8PIaAKz7CFoJZKLnS5Eje8rDi1aY64+D3TaBwFiw4No2b8RoyU0kr0BxH00jqt",
-	"i9oygk+HaMKACR4sXA7AXt52898UN7IQKveOfX13SXbW2n1k40azjivscrV5nraXAohIyzh7c3raeW2I",
-	"3ZpwVw8RqcVv36YJD3SLeN+Lzi9Nq+Em73Dxhgd9lH6dxVm0Q9glIYYmqZnYeBWbtD2lDGzc/b0KgmVr",
-	"TkV4KGYeVpA4RaJSUh99mCglBor8ms2Fm+kieqf1vEaqV19OiU8L7n1B6kQIQW2/dXPu3U+q0IzydhAK",
-	"KSu3qBzr5XyxEMVgpDJnKpXzOhCcVy5+Eg8NsxdzV/GSeVkuLP49zIV+ySB3masCY9OAHUgXsDgnp/U1",
-	"lqY1pTiC5IZdCUVQcH/ZIj3JjPGS6NtwBge+aI3jdJg2UckcGbyNwX+GMjI861JD4jjH+48JAHr6E9cq",
-	"3Fg/HocP7n4Le8iw1UUatNoIItU3PLXbD9dmTi/QTFx/Y6S8PaQrBwir/vmgh7riUeyWcFRyPXSHcNRT",
-	"OhzHGNTBY1AbTVjJ03tQMAorVE5Cacv2uBQ+fBGe/aKhtpuL8cu7JWzSrOV5VhGUtaWj+4dmDuR8e6GI",
-	"MqxBjeu0tY0wmyVWt2Q17JaSHsDD8JPeGqS037ZE9CY5fPZ3z43Z4goeOx99bceOSen3TUpfY6/bWeju",
-	"F9Br3JWkq6+PsCOs8ga77FAJSB07zolToaSRrKqlNtdoZ1GpWFIRdjT1WwsBcTc3yYdQ5G/0tQCnFitH",
-	"9yWX71k5GMzxqkWYf6+XwoTUI1QnpdWs1NCeoF4Cc5oFRKPYmQrro9Kywh49HRCf5lAVCP0FoJS2pRQJ",
-	"6+xaSPpzEtynjyi40/K+KJWO1vxeMW/vLPX3I9pfIXvcwc7/iC8cEifhw3cwSJcR7skxiLGjMuiEVAB9",
-	"GpurEChV0AqENY8IINAdp793W31/EZq/Wq+8GLcsu6AzQaBA9o3gRhhGHVj8kqnhCmafWvbu48cP7Btu",
-	"ZR7dFNoaCb0QKyvMSCmO/Vbg1iv0yxkwIQFlyb+z4MYlQY1Cxx47CNMO3xyyzLkyYz1b5TOY7us3M6yi",
-	"+8Mppd6OVOZXrHiZgR6aV66CqjrxKS8rK2/EOQvxo2R8nHMpb4RlfzhlBV9ZzC2GP7y0IwW6skckdNb0",
-	"dfrY1FE7P0po7Rj/2t0UpoX1D6QJA9M/jfPSHL3YKnUGzM70kq4QtMrFIN4YBG47asc94XBJb8AS7Tcl",
-	"GCXc82XgZhubesGhPLICffUr/Ht1i7f0ExidXVx1m8uEbxfnXhYeHaX7kRTuYSCqz8APClf5C+5m9U1+",
-	"oKYX61LwTvjgQLUAjPUKQGrtK+wmsvXu1M2MsAhNJIHrKGEXA3x0DBa7zzWak7CJBPcr+xsO9ks2Utdi",
-	"ZftDdplrQy1/oFncK9aDf/8VkIT70NlTmBwgNC/g3vSlZda/hDfTMbFhpCa8LKFlMfz5qjB6cbXQEnCY",
-	"tEH/TmIyCN5ia8PGotTL8Mak1Npc0XDZYKQA29emH8xQukxKIdxLO2AZ/O+qZUT8spf9MzmdQfmPdDOp",
-	"RqrxDrbSvJrpyuA0aUbpM2vzQshhu/Yhmh1W9vi9q4ywWcBjDkVKjGOuj1SMM6OX+K1QEOQflmqaISZx",
-	"ADQG31qUk/SOWIOfnOsb73r3KMtyrG8EbY/WZqSglSAsGi0joxc1DYWoK35LutDxCWDm+lQhlHMVcw9s",
-	"x9XzBZDUWyTfQzofyTjbYNrWOGWTQZ4PwG+yDZBPGnCXiM5OqDrP7+smYt8JSaRtwhYerP2KtqgRouZh",
-	"pZq0DBpWigKFFB4t9E1hM73snzOOmRNMV87KAgNj8IqNCWTgEzQq4IbsEq5tLft7VUxF7U4osQyZGJ6q",
-	"UxgreBKxGeEaF36JYinqa2zimAoc5rTjpSXwqf45Fv/hDgIcOJUoWFFKJSDrY8WWwjMrwpT7qQ3ZRVVI",
-	"Rz9hg48SU0rqCbcx24dqk9kOYO+nQzxyxOsuPE59tGoafx58TchT7vHYGx9s2NtoueRaKZE7eSPdatN+",
-	"2VAUb5PHD68uNke7jaCaJhPpjWemNdJdYwuNBl2z0d2hFIU/guxfrqzIs7Qb30wvmZ44oRLTCQqWI6r2",
-	"wuixKIYsc3IudOXwE6g1RgrSoOERVvKVMKGJQz7j41JcRR7K/Kf8YFBjmvvNyivnxXsw5ticm2uaxchb",
-	"jeqcZYY7cVXKuXTwAegM5mcJI9pQ0ws54NjumPHcaOrKnJeVdcKcj1SWlNhfTUs95mXGFryCnstlGY+i",
-	"h1dysBF2ppeWtiF9P/PfS3nzDJIoM2ad9J+CmXnTf6aNEwqK7Z0wN16xeX5bhcSqDh3UwccHwHPbHOiR",
-	"9VHXDDq10RqrPDOFlB9UetyigKgcYEcFdBmKBx6FdmLVQSvt+J0C9HoEvzA25umIZ6h1ltpce2m5maZ0",
-	"L22TkEshLXjMuxgrfwzPHt5SWRvqaKbslFSBW/ZItkkWNCTaFmQpoFkCBgZaJpYZEYhMFGvWQTQNwhNS",
-	"WKwL8IRQVCUSvfckvbVAzmePe4Ok4iWzS+9fQm6ppcwcUcqpHJdUP0Zau+/VfyGcyN2VVldQR3nlCZXn",
-	"LmOmUjbOYJXcm8FzzFZ5LqydVGQn3GKahJkXySd7Wfz/makUIrTD5C1ZIKZS/SF8+NNVLgtzheBEwdGH",
-	"LZH/QQFGJRzUnIEz0yPIgYSTZWGy/jnExkaKjy20IUj6LGM8QXr3fOE6LJo2Zt+/ObM+yiPbMq3DHw2Z",
-	"VkOm2L986fSia1oGJunGd/5WEfPXs5toQ6IgonmFhlYpZhdmmrnKqMTF+bseW4xNCUUZ6z1ysahqNBET",
-	"TQQvapsV33NLmbdBR/9UqUh1l7C4vabrHppRYMrb1PG7sJeJSG9u6TGltj04beR0KkyDxoD6b+GwuyfU",
-	"3sJ8nkfKUk6FysUOVuF3yeOHNww3RzvahrfTVrprJ7l3rXJsV/95WYo0s24zsZ46mUTdVuI5281IS3aj",
-	"l6Wkf0Z/yWoLzbbI8w9VFwfs31pqGeiRDaauGRxtplabSR6a7zqFuHcNdsmfaDumTSGJd++1PaUr5z2R",
-	"1J5yM+7QdfOPKWEtxXDYRFKpOYaXGdWyK1FgB2ZWywdkXfu3MVfFLxl6YiMlnWUlt+EuEu4//RR7GUKM",
-	"qSLrs1zDBSjcaSJWM1SxnocQOaaQhoGlHamiEtuiulRBfniVVo9yJ1WGGxEzXMKZ+Z15JlrNm5q1IK9h",
-	"+RY8F8WAgHeXrNQ1aJ8qarQF/yg4wF/wNT+u0mpYTH1lQfypTSGM92CW2lgkDfBTUlYYqRKAe0EbuxlX",
-	"jLOxcE5Atf0Zy3Ijncy97vz///f/sazUS/rfghsn4+8D5I3LsIPbSNXKGVTuWvKBVrBCSCpwMr9+SAbA",
-	"Gp8eBi73aRTu7sLhqHBDNX8gvODjC3VYNRvGO1kYcSPFslPhAsRF025d6qosWKFrqm+q4pDUeJa+x0N8",
-	"0yJ6AyXxAH9DgtssWNaSOCzovR7lvS28OoXHvKNZVKI/iFGQkUI0YfjAGKVoWdj6ARA2XnsqvazFLPyl",
-	"BlCHhwAyuxbRveSWmWmzFpKBzMumNAerPhTOjVTiFFwthCFzIWM8RIZRWnjpBpmVIM4wpBrQ0V22g84P",
-	"0/hA53nXCM2fSiHcI6FLrc+16z4N//x88vyI7Bv0NGBWa9WOpLizRFhDVEzkQERd6hQAaBFERCQXG2pV",
-	"VrBe9uuv0NaA/fZbhtmwkKTQH9SIf7RBAVmprCChLmCIliUKDSsc66mqLJHFASIvGog4IKSLVFCpNGQX",
-	"9ZT8SCOlqJaHhmNKG7JO5vyadHmYuLdHpAP0ZG/LC38eGauUk6X/PXQHc1uY7d/jrh2YU+qBOngknt/z",
-	"4RJATGu2somUZUkIV1YcLjSEI2Vszhe2pkJo7sGguxxmp5IBeM6AqvNScGPJw67p/qUNLNFLvFfI35F+",
-	"cd7Z7A9ZpAMI2PuhipinKonOh+yihmoEnvQeI0+bTXjG+Z47sqSRhZs27jmqUPREX9Yok2j1L2cyn40U",
-	"3cUBMxb3NoIv23jpMHZwHAOrgZ/CIN6dkzfa6T4P1r4UUP0AfMI29EPgExvavaWS7xBGMvXK3+Ey4ZIe",
-	"fYSoS3OkLqdKOCfV9JlohJ+1ubYLnkOZNexOsgHrhLG94gxf3y78fwYYOfrC1XzCswFUONtYUvzDny6g",
-	"FlircsWEMrokwwKKCGb8hloZYf9RJhT4StbL5tY4wSZ1HQIlY5OwHhMfYxey9srkeZE2xQiWe6fwFnFn",
-	"Z7tIust3jyDkwiC3Bo9oE57p/ejl5TuWl1Iot4Uc9mXy8rLUyytbFfoqgDdkEQqBTXhpRZ+Vwln2fiHU",
-	"z9AkxXr3irPciEIoJ3n5skZ+YE6PVOa/l7GehtCuK6CotFwRKmd4FEK9/smQrsJvuIRwUldktUGlBxCW",
-	"8fuPLSebA3eGU5+llPQCYM8ssWkcgqbvjJR8L28E63kSRXSCok+mgVTYSAVAEk0hzIBdi5UV7mTBp1Ih",
-	"Zl8blv5fYbwvGvYTlgDtxLeI8xr1EzbsGUF90nprIkUS20Kc/oEd4Dq9ueQfZVMvlT13ZDdSLIXJEPOt",
-	"wju0zP+QUfCCKw0hNP87NFJ3BP3kbivWp6eBzx3h088RZ3un9pJf7XUC23jkCO65E7inp/kOfrpz1iGw",
-	"2rr4bwHsXGsBrCdBAyAT+ddeWmYFISaCXZQ06gvPQMxuLHLtedGICgAnEYMKUkl4DnWMvJh7hcKV1zRj",
-	"EZTNJvMhcigx3w54oeE7R2ilvdS2wHZup8gtZEfU9dug0xtrP9jTRxNIH4lsjzhIref/Z+HuffgPQ/iD",
-	"/pUbFIOh70g0h9GgOMidNOgjEyyhrP4zEu6TQ6ySoou6TBsm5lyWd2eAVqX7KoQEzoywKBT3CIH5cbum",
-	"bqmK8ZPwNPeBpnUgvgqfh/HuxFotSj58DC64j4K76yIq0nIMWPXA7JLWGe60YUCB/X0Rtnee7Bm3Vk7V",
-	"Ach659YNiHD65vR3DBzBpbRt5WAXME+QtroUB6J6/2kcaC7Ug8n+J4A5h89BfVxpNUYZpYtFcUtu+0eW",
-	"aGUJPAiAugMk3vsYNv7VQOLt9F+pg3BADCQ49KXuxA3owW26X9dQBw0gv/Bze/jjr7SiL49XjJjrmw1W",
-	"WXIKwRMn9Y8m1L5AU/12BwaDgpD9sthZgf0rHtloYj/qsS5WLOeK0Qw808wBB5PgvTeYqyWSga9+Dh4v",
-	"reLoQbiDNFe5n7/calWdCbUXim+S4rfqc6FEXF5xjMF00xUeFpanp5v1APq6EQb/0p0m8e/0yAHpg4bY",
-	"RiLfVLIs6vYUsU8vdjIcS8XN6r5k87DjoTSUF2d/+6WpAxfaODZuzLsrw4UrrVZzXVkybNY+/OuLMfSt",
-	"uKjczI/z2+DXF6Sg3mp9LQX80g8PWVgoFipTvjh78Yov5Kubr0AE0MjrWu+d4KWbDRjRQgziX3z4jhU6",
-	"rwCPFsGeh0lLcpy+n8rahYGcqhNZfyYnAG4JeRNulXzDM2LLF7y4SBolxseRujef9yZenTeTdnOCJLWp",
-	"4dgghz4D5nnLZz4GRF0m1Y1QTpt0rlBS0/LW97HWFrEV/TTmWkmnoSvVTNq1D9V/bPkaQs0GXN7xqi7l",
-	"9d+tm9qzwsiJGyQ40jy/VnpZimIqBszKUkCnCQLrhucKaf3GsFJORL7K0cIPJwHjtkzo20+5WGC5f89I",
-	"e+3PRSwcVAt5LiRUV6xFGIRmAjh3reA0LNFUIXJZ4F/oajaZgIjjtJEU0BqTChHsofSWUDfr6u5IADxg",
-	"tk0E3iPREOnDLYNAydDJUhaCFdzOxpqbIqU+II2W935MoKCoqmMiVQHpG8SP4GMWBaXTt5JXRBzpIDHv",
-	"1ilnGbfsEj56cunZ8lv4bbqP8IuWj6RodoPGxg1SSJ048SQbrQa9a/B+SD1p5yTIXonJUuzGS9jkE/Wf",
-	"2ib7A89nUokgM6RIEdO9XKIubb3Q7CMm6zfTAqBs1whenED+6rVY9dNlrHdwaF+J4/OFMCdYO+AYrwrp",
-	"mDMUCY6irJCuddsjy0a0fRAlodF76KifFkanc4SevO0TS8QBlgJ5ZQNModOc3MAXsSkCycU5XzCnU8FY",
-	"tQvG2GEhzFXpJUDxO8bVCisZIbtdkURKJgbZcE7O0zXVf25jJ+3khMwIqBhQorSstxTjmdbXA3ZZ8vx6",
-	"gJH4fpIs6QUlIB3pCaJLe9de5rGIZZ5MQCVjtMv0XCgrmJO0fRPBXWWEHbL3wTxC4F1RsOzTSYnPn9Bj",
-	"GePKLoVhb05fs4z+OKQ/XlUqpvxldfMEGMovDcMw9DDr1dUTSUQHi9KSBdEYrZxUA0RgV4maBGFpU6Or",
-	"hfUSAethqErDQta3qVSqY6CiTy+ECrloQaXVg7z47Zff/isAAP//",
+	"7P3vdhs3sycK3woW3z3L1N4UTcuydyKtvWYUxU78PHHiZTlP5p3Ihw12gySiJsAAaNFMnnydC5gv54LO",
+	"newrOQtVQDeaRJPdlGTn7PhLYjXRaPypKlQVqn71ey+Vi6UUTBjdO/u9t6SKLphhCv660D9M7f8zplPF",
+	"l4ZL0TvrXQi9YopQTcyci5km2kiZEWrs35pwoQ0VhvTfvrwkT58+/fIIHjGaETklQq6GvUGP245+LZha",
+	"9wY9QResd9ajeiynvUFPp3O2oPa7U6kW1PTOehk17NjwBesNema9tK21UVzMen/8MehdFkpLtT3Qd3NG",
+	"EsE+mHEKLRI7ADNnZKnYLZeFJks6Y0NyQRY0t99iGcGWhGtCyelo1DRWbFYb7IJ++I6JmZn3zp49ORn0",
+	"Flz4v5/ERv0yZ8x8xxfcbI/8W7kiCyrWhBu20APyhBhJnoxGI9LP2JQWuSFPRkdNg8uh03Bs7qXe2ZPR",
+	"wA6UL4qF/WM0gnG6P8tRcmHYjCkcpiWIlVQ3L3luWGSVL8jUNyEc9jj55sU78tgSVs6pSNnjsoFOqgkk",
+	"NM+TAWG3TK2JKnJ2dE6oIIW4EXIliBRs7y6U/TZtxPPT/fvwrdTm1df2RfjEkpp59YW51GbMs96gp9iv",
+	"BVcs650ZVbAolRYFtNz+RGP3d+85Y4ulNEyk67+zdWxzCsF/LRjBd8iSKZLLGU9pTuSSKWrbnRPFljld",
+	"a6KYKZQAHpGKz7igOVFMF7kpt2DOaMZUNYVgBMd2CLvmE+zMk5Mv9m9NfXY/wKRo/ueY5eGzauD5N3TG",
+	"iOa/McfuJyG3PzuI25+F3H7Sgtl/WDLBxexSFmKXVJLYTNth5lybVlIphU5bSaW943zLFizjsK2NvKXu",
+	"zFxvZc6w+01yUzJnNWFnH+iknHonLl9SY5iyr/1fP9Pj397b/4yOvxy///3J4PnTP/4lPrbCjy02dftj",
+	"1poV3YIHRNs0pOP3/xofzlVKm3dCp1TcXYi+U0xkr4Rh6jYmA+xhv+KZmdtNYTSdk0mR3rCANpOMrpNG",
+	"8uS+5yiF9jJq2zJhafLn3lwWVjjgwxVjN733jUO+4iJl8fFOudKmVJiccqKZ4kxXw346IpmVWhM2lYqR",
+	"pBCG583z0PC5A7QoGOyPtvP4YHO6f6xCrhoHBuPuPrA/LNXopRSagU76Fc2+oYatKJx2qRSGoayiy2XO",
+	"U5AJj3/Rdti/B9/6F8WmvbPe/+9xpe8+xl/14xdKSfVC3LJcLhl+cpPhF1TQGcuI1QdIKos8I0IaMmFE",
+	"WVpjGZGKKDYtNMtIoUk/sS2HhYCf6SRnyYDgsxu2Hi+4XlCTzu02/jGwc3rLfi2YNh9vTnZLFX7U6lmV",
+	"BiwVueUyp4ZZ7cuKEtJPbmnOMxjHeEp5zjI38ksppjlPP9G4U/d1TVbczIEi00IpJgzRhho7cMW0LFTK",
+	"hr5tuQ+TQq+TwbVICs3U0FL3mGYLLmwDeKRZPh3nMr2RhUmOBnZhuNEk2dAFEgJGD5nmfDY3ttWK6msB",
+	"lADDoiTj0ymDYbmRD6+FXb2XUk14ljHxcZcvpXluNSSa3mi0h5hacK25FHYiScYM5fnQC+tx9XNyLfoJ",
+	"Lcz8t2H1cJwxwS1FwBJRkkp5w9mxbcaEsfOwdtWcihkjGUfGSeWCkamSC/v9a7FiE0KXy0eagOoPShnB",
+	"Lw1TraZjxX5hqQGyw6X7XpqXshDZx1u57yXRRTonnqJgttZKMdWSLugapqcZA/Z4Q9cLJszb8tj7mNuc",
+	"85QJzYjhtc2eMmoKxYgVy1m43+6HBEZ+xdQtT9mPgt5SnlsB9nEHr/H7JKUCF1TdlnyviQJWA1+CPbmk",
+	"fE3F2olQ/REHKiUqxFZdWiyNPicryg2ZSgVLLYrFhCl7WGqWSpGBnEjeMqPWxxdTwxRojGhrwLCDn7YP",
+	"4SvXh5H4FacQKPsOF7Nh7WzdUprt6H8UlqOk4r+xj8s4qWKZlQU09zKifEDMnMIJ5Az/AWEflpZZ8ES9",
+	"lTcsg13+UbAPSxAC8MWPePpbi8fMmSLMNiX909HpgJyOng3I6ZOnA/JsNBqQ4XB4NLDba/cd2zHX5xDU",
+	"K/c5cKu9efVO3jBxqRg1wFc0yzgat2+UNVgNt8rOlOaaDXrL4NHvPWYV87gRbGynuJ6C3drxwkrqc8I+",
+	"pHmRMU0SY3IgOkcfEylzRkGioprW0Zwd9Kzl09XrMugZE5nBd3zKrBaIcpZqkjwdLexxfHI6Tyw5JF+O",
+	"siScjVsMmFFos4yOv3z/b339z8U/5//MjuImS2WL/Ixzr1R4ObGnjR1nfauyjnsFGxLXphVd4X4NiJ7b",
+	"Qw98p1KkbNiLrZdtOl4ws5ec/Yhf27ab88QB1brbNevvOGqkXacM/wLXZbfRlkOhStF1fPR654hfuxXq",
+	"MOIUt3ZMTVubZFC+M1kHsrb62fHdri5FkbtTFS3hrT541sIsHvRAb7W65p0+5nl/m7tRAN+pcy8htn5w",
+	"Z/yYpuAbGrecslXtC5SFzhynqeG3dizu6OiVA4/b5SFRwTciI3GLMgjpo7bxbmLleKJkaQfGzbojSXqv",
+	"c2Q17otuZAqWUjey1/ZUcdPZxdVXvp19B5Tl2m7lTNm1NIoKbbdOCnAZGJbnfMbQfUGLDLyaCym4kTCA",
+	"97ERFYsFVXEuNNxECS9KADjKYIr+/fpS7drkN3TW9TCfg/U3TuP+1ldWgpKcTQ2RhdX3UlroqL2hGM3s",
+	"c66IN04mzKwYc+fKks7YI30t3O0WFRmYsujSMWxB+kaiPzzPmH8mUZmBRrYDML0C1+xo2zU7qKR+O/Hv",
+	"+WNL9A96wcWd7WYP4W9uKnx9UF/gep/RrcwWXLyVOdNvnc+p44aCH7j19O2XXgij1nuPPuw3OmTgpm6j",
+	"pKlVtXOWze4o2msd4WHYWWCBOBjj45imhAR9hl6bcehRI32gT37LBNOaLKXliXNyw9ZwA2TbHw2uRVLd",
+	"RI4zxacmIX3n2FpSrcl//u//Q6aU55bgKbxV7wPYBS4obWc6lcr2I5fQjW3wSBN4ag09GtyGTlmek8ma",
+	"JDBFPaxeHS8lF0YnhItrIQUjOqXCargTlsvVxgvTXEo1XjKVMmGSyNjKL8IApzljZlwbJpj99vGekV4L",
+	"/+XNTsoBr7iZWyM20m7FRSZXSTmNeG9NswkmQRK4MbB7wsUsWOZrYX/QBF2QwTK51oViOiGWeMHSpkTJ",
+	"1QY9EKnsuOzpMk7nlIvxRFnF0a3SkikuM54SewpMnUHpvd3wFoG33BDOiRTsWtyw9YCkihue0vxoSF5Q",
+	"5yfKb+1IjGb5lKzmTIDUtVY8cCpJc0aVRrG6xRcTmcXPtUMU1oxlxXJ8E70iNmRhKcmSISwoLJZdNK6B",
+	"uUgf9asBCdndbrPmuT2us6OozZJxveD6rqpp1cuB8uXPqkw5+rijbu07OXBxrFhzi3M/2p6jiEPHU75f",
+	"+Iuow9YF3P97tQ9L7VfQ0p6/dKabz1H8Tp1zLqUw7EN1GQYHFenTLFP2PLKiGT1BVtoKEhxd7pRxF6O2",
+	"5bUog5LQnkARDefVeSUcByi/B2RCNcu5YChV4Vt2DGaumJ7LPNPXAjrAn60IP7eCR7O0sLxcisvyTVDz",
+	"yuE62Qsj1OfopA9F4iNN0jlLb1g2wFtMJ0bHmv2K5yWjGiUnJfhTKD7tQbXMC00Sxzr2bAYlLRmQBGza",
+	"gKcSXKBEF8ulXVmWWWmtCoYyVVEOdy1znqNyDAfjisIZsKBWORX28D+zqjKfcqY00Td8Sbg5qsneSqlq",
+	"Mh0GvWKZdRS+MXOjEsc1/SdqfiAptzBDbD8XYE4Fl4lddFfYsg1f3smz5xH2KuLXxC+rM4FIka9J38/c",
+	"7oslW+cgnRamUAyOjUP4+4+m6X/LtZGqq7nd0WaxH3pnbVfof6/qjp027tiVl1RbzozwtO1VorFXSf1e",
+	"cDxGzePNsXY1E0wsrDLRa23Ywt+Tnl0Xo9HTlGfwf4aO2g2HymabqL6AjNDyyO1y0rbs0kmHux7Inom2",
+	"/RG1ffDbjdILNhX5e+fOF6I7GcQEULnWtWEN3JaX04B1rq9MIyHrSymmfNaRxhoMjYZ4mZ02DM3hyKKG",
+	"5MweZuD5gOs57NMZV1YFn/PZnNlDAq0ZA7FD1nrBw0STbSvKkmz7GLVBr9HmOWBqOHCYT+P4zsmImEIJ",
+	"d8lrv0jkdLpj2KN9w8YlGc9loXQ8GnBKFZnQ9IaEFqZfXJyKNSKkvGEZmUpVG82/n+xdxJplF7vyKs1v",
+	"bxZaCqg2vm4Kkn5q9YDc2o5SWN1H84wd4ZpuGJ1dt7sFBV/sdhbsJV+OQdHgKvBkcAcCbUWau8ccocua",
+	"38FSwtG9EOaGDNte7fh8Bo3yZReD7uCCTZLcJw0PdCOmpSjdq4l4sQtGPkTh6W7vbSyt+3TQW/McD/B4",
+	"H6BrPZhzeK832BosL259hEEnxYk3KAFwwDolp4V71Tb2rtFtR1DOmTBja2/Gf5dKsRyj9hpsfAz92Wf2",
+	"bq3Mw/pFUqmyzi9luOh12trWwTboyAdztd2Rsr3flP2eCPZrbRpcmOenvahADvwtXjvkYiqdAgbXUyuq",
+	"hO140PPuxtY3nL/2tihi0Cuv3wLDM6C6+hbW96Ykntrq7+ajjyAxKp79pGLjld1Xu6BvIbGkq/xH38r2",
+	"eYyr6LzTLPMxYKYMJp8oRm9In+a5c0st0Ekib+rWdjMZbrpzotTbsHJBN/ImYMAgzKjRQNpYbXlj6dWt",
+	"w/5lviqDAv5ay4y+shsnLOuz+GnO0LbBKwvw8JVT4sLQ1JwT+wnCp4T7oLGMZ4f6Zfyubw0DoueqkZSD",
+	"MHMm3BC2llgVYtj8yShFbX4XAwtXSorZgLDF0qz9LkUdEH5YuxczfkUEi6voxmysrVmbzYHerpAxwlEO",
+	"6mxSI4c4z5j5d3LGD/QQSrOMW68+6j6VGfPucAxReKRJEAguFaHL5QB34fXLC7s9TNi5Z84eKGMIayGE",
+	"z7fD+35/HsuMsu20XkmVxfyY+0IZWSpvmVqP7TRitpDmYpaz40Iz4tvClAdhhnMiTWmMdYiILDRTkRDM",
+	"/ePeII+yn2Ap9pDCQSYKTVOm9bgMcdya0GJKx0womecLq6WqIAZ+g4BKTz74YaS60UuaYrQ3V0wDofhr",
+	"Cjs9Mqcawl6we5adEXBI2wbra5FJ0k/e/HD1jjy2pPd4MaVn2DIZgMQhm78CS62To4FLasJUiAVdgxf7",
+	"WtDUEImXt3IliHNq1u4OavJoqpie71gaO4n9ioyZv2bl5mxuc235N7/pvtC07a9fXryA9Thw65dK3nK7",
+	"RFzMxoXiDbeHqWINzq4J1ezpCcEmAwyXXy+5mNlTSRIqrJTAQGYf/59SJI8f374a7r1j2RpgOZwdS/LW",
+	"cfSlzJjufHUSSI5OJshmnE+9ox3D/QfQ7J3k+N3F7abOZpbNQ2ZvyoyhQ6OrOOQMdA6nbLB9uR5TIcV6",
+	"IQvdoKs2Ra5uh3l122ZMhsXw0dowYqtXZVrd7ZNu7eodNm/XgXvEFs6hcOg1TOOihydkC4s3OAhxTK7r",
+	"phm/RRF66N3phszvigZSFwJhZ7HxXr76+u3XXKOsOGzEKc9iYB6CvHpze0qksv9/TgQz4OktMzKejIaj",
+	"4ZPh6PHJ6R4l52lMOZMq5hl/Yx8TI4lR9sjF9G0fRlHlb/98cvLeJT57Hig9yM+fPXv6bJ/Le0E/vMI3",
+	"n6DA839t8M6gh3gS7merlW+5Se3yRbeGGjaTao1xnd32pLYqjRzUKr6g6ig6SMjGxGCBqyqEuj6aGy6y",
+	"hqSAiZSmQWTuCijaFaxN1YyZ/dODQVVdlS82z/JrloIucC/REKNtrIR9vAzdNA/vJV4lfFVkbv47xxhJ",
+	"JJJ5LgtD5jQ3mEAU3BzNpTaa9CEdkWviLjjoDIw0uAi1DQZEyUJkLCPF8ojM6S0rwxtBH15gsDmo6BNp",
+	"5oQqRmb81truT1y0jf1NMA6GPteQj1VbzgX94G9NwtumLhdWQRd6890WmCEN6/+t1AbwTvQ2B5TXhbGM",
+	"ykEPFyn+25KJzNJD9MdfC1Y0vWj3c0LTm/Gu3tHsGdt2DQ0KIRo/r2/4ctnUtS7SlLGs6ecV5cZq1Xgr",
+	"Fs003dDF3UKUs97qoxpt+PVyeeuz3V6gQbBN1dze79zwq60Uok8+zEoU4jD/JifbBEmX1rShec2a3hbC",
+	"aUnPuyzMLfo/OLY45dldo3xdH5N1u1G/YUpj7FXmxPu4Etj7v6bWY1WIO43YC7NJKbjrW1U9bwBRckHs",
+	"KKKt9AZh68T5MO4zboyEeBl2BhAwYW9EG6oMxmyvqMv7UUwXC/S77ZS1obje74/eFNL73tiQFm7VgqnG",
+	"GHnKBdfzO5KcXfIuRDNnNDfzMfhaxzyr22J7rZrNmyiISi/zvrbXEX635ktks7/mepnTNSA4aNJnucaY",
+	"V/j7yPtff5GTR+UBr6Xd/5rqvHeILe01PhNVmESDIe1VyVLaUpPOwW1V4nhFRWFjXqo1fBTPWJcNxI/u",
+	"ES9vbKOrJUv3BPNVOvDOBC9o9UbmPHXXzWCqHSTonGbd8YJbs5z5MM72ke3vXBS1RpRPtiYr5iFDhrGA",
+	"aSdg7sSQVV7v/mX5m5y4Mxx0klsW197q1kbAXvhbN9HmLjkaoMes1uwUBFC4UcYW4miAODejuKCdKbky",
+	"8wZVjP8W9zIFbXb6fNwKlF/xXVZz2ZauMXPSGV3Om+L2qSajagKtVED81mydlhFpWrLUlkQZRNSeDVYK",
+	"AlYDDaZZB/ybnFi9J6JgVUEk23vMPtDUENfEgbxwFLEDMuUfIAkBkrzglF0qOWEZ6WeAbwrpfewD5F9I",
+	"Ufdi7Kf3uqke4XPAP4ndrlSgjS6JzQ1fURGnSCZuuZJiwYSJgxt49JX9KtK9HNPN6Vvxto1nxoKKAoFT",
+	"Oiz8a3ypKZbEBQfGL4x5zogzIoBaqAsyHlS3XQLyhwQDSE1N+nB5XP4KpjVedonDsyUGveWc6obsWvjJ",
+	"pb2SCbNDRaiuDGHNhgHq4VIx4FewZZamUPbjTpdGLs3XIR8vpTb+BW8O9dw1+9py5/6ByypgPmLkwoea",
+	"jKDSAPPwkwflx1U23d3SAg47vO8wcneLGRFlV1ff+jtOXZIZJHQBRJulxCaz4GMf84Gt7s75Fh6HCrO5",
+	"kgd1sea6CugrONXKrRqUp0ElXkspEixwQIh7TxyPqHOXELf6EXZ4+lHZjw/Ku5dBPVDY3c4JNLpzxl5z",
+	"KJUIpzsgmmDNp2PtQfTTyMUyZ6bu3AmdN1Yo2M4DT4/3+zT7c16Xp099mWcFz6hDiN0+sphlSq4XcRuk",
+	"0de+6YR2DcMOB9WXm9f2e9kZn2yH37xFFl/N6NkmycNEYbtLw0YMMDcmf4Y+2GnYQDhXzFgNQu/wBgay",
+	"rXP8c2mAe+VaV0wTPVe7Z8BW70TxsjYjW6Kz2jfU2rhqH2zeUr+yP0LjrvFPexe/W/xXcDcZ8MrhG3Uv",
+	"q7pj7QxbRkxuuVjQhltD9oGbMrJuv7Xdxni4k7HQNiu00QXVEOBcKtstnDvQtEoSOEjhiihYGVPxjBBt",
+	"MlmYhuzUQqS0QZuOOQUqNQtzC3DeFWyaI4Xyo+XAXNBq9cHaNOs7v5sA709xAXL+2JrLT95v1fHKF906",
+	"6HLqJ/hX4j29UpGk7t0qy96gRy+463XhkOCkwaCLBD1FHkQHIMEEc+HM27e6lYutquUw6HQxG3PFdbkU",
+	"rvxn5QhOaiM44F64hIuq7oU74UliYo5PJY1f1lhD26plGtGBMfmmxBBqmUNQumLatP2QsqWJeYjscDSh",
+	"Kf5OJmtCBcHmDhF8KgHYxN/vA2qWkAqusFrnO9ANPJfmprb/Dk2tKj5VVc5dfXYw2MekD///NxyyC9LH",
+	"oAUJVaxgUnhDhjr/kLxwK+Zqw2gCXk27Hm4h6g4ZWUzyHQYwYkFvXL/vneHmZbpdGbeWVUeeEAbbtBfs",
+	"+/udpP5G8u5pjg2+cCYyL3KwBgfGkaBTGIJHVnOKPlJAcbFCqNG51ex/fEiiB7kYJ3iPYQLZwX8+6v+4",
+	"BAkH9j6qbEmCUICkK3xEWQEsGi8XVIvpUrrFGmt8U53fqURs8FHMl+fLwLS0mHbiX+3WO8KyaGFZG1cZ",
+	"xhdicXOMb4oQzGFzfqUYvcnkShx4Drak5YzNFM1aUuGg5wfUomkAAdXyDUiEG+P9TctXpMi5aNu/g7qP",
+	"hN/mK7rWZHTuIzkMz0HgYDmTxL2YkL6QeL8E1wO+Bg3kIa6ZOXJHFdUkCeeStJJWm0H9OLNgh4LkY7cR",
+	"G0u2j6Qu5yy9OSgxFkTKeMG0dqr/XucPvtE6XbvCGx63wpB7XbYvgeQEW40d0hvPuVmP23m83wavVD7v",
+	"pR1Jo6mp+C3P2YzFr/2cCabJjBmipDQe0hcue/o5o0owQJ8jN2xpKpDM8NJHofdKF5l0/xuXeWWDnpCC",
+	"tbvJ8UN1k9mf1om01BEFwOHrNaUeY0bD2L4/brpR13o+nlAhWLtLTtu83ZS2I4PdYCMjC6ffTFF7+ewQ",
+	"RKZSh9QsrVljXzw/rdljz0e75Pihr8uVOPDVQM6PZ7mcNDkww3aHfQlF4oEvK2rYOPc1INuXZxz0LHHI",
+	"wmx99+neNwPoyXEJEblhau81lLcPBRjJxpYP6gQU7Oj2yten1DTM2pJFt7kdHzwoFk+E7Tog8sTePgiX",
+	"J+zoIEgE0DvGWcFi5VluvQ9pNZfaBS+gFsI1yQrmqzu3UIEgUR3evdNlMnRjeLoHAAGhwcskfdKXgqzm",
+	"PJ0D4oFVlSFtAc3UvNDGNoayTHeIuggJ1YE6NpzidhXKWNA2dh+84WOqur8J4etad3oTwuLHGVt6b1u4",
+	"0F/R9GYGjkXyi5xgcrZ341qFlPRdHMygjJGDUGSMjTESCykaxR2WdBu0HKtujSvwwk6TwR0fB1kSccgK",
+	"6mljqaRdMfBZaMYEPLdjh+nyoFLCgovCsFiJpe0k5XLb4xsT3+jGqUcpbmuu9Z0cBAwflSdlna7LXAp2",
+	"WKoh1+PSOft7u8pTbeAadCqXtRtZxCV1c4qXC7GvHBZRs41At9y7ZBCKeNia0cLMxwtm5rIWOG21TYQN",
+	"DpTwiTTz6HQ38glrNX9PTgfRlOiH2KkGTI6GQVhTwRK4Q6sPr1GfPXv6fPcbYJws58rdwe3/2selovvD",
+	"+cBxl9dtQbZzSDq7CfQ7rs2hWlHZSQcvWflOBWtxz1du4bD2I3VFBvQJuPQBCpC1SyTef0WudyoubaVF",
+	"vGpBYepZW/UT+AeRr6FaZrCjZw7wOCFU6BVTethYVwE7r2pPHdh55TTWcPCCaCgn/f5PIE4cqY0n3Ozw",
+	"Z9gWqVw0xnT7NlMuZkwtFd/TrhGS8qDgoG64Du0EX406Q0reLQcwFKjtkb3gInz65PMh/okO8bscqtvU",
+	"UGgjF29lzu6iwDVvW5vFRmkQgvDQ49/e2/+Mjr8cv//9yeD50wb8swa0mI5lXatwtJPtcLR9kBP7IWaq",
+	"Nb5fjrvbqn+ktdtaDQ/lwjKfldRFB0GclKg4nlqTvJMwXkplmrItZlwbO8jxXUoqHeKE3xMw6hbADb72",
+	"crAE7/cu/Fs3wwMZHrNyx01yaPtmqp5o1S1cdKZkseySF3Wg1PdVke4c1fr8dFvVbxDbz09byekSAOmg",
+	"a46MGZaasRRjRGJNJQCiNmi67hZ9y/X+fHT6Rc1x//T56I6XEx/GKc8U8FhDHmJO1YxpU4EzpVQQmudy",
+	"xTIoseM4ggXgSXBwEkoen5wc1aD33XG8+/6g4c7i2ajbrUFtGTfc+k370drhv0EOD+rt3yS9Dq7+rVcP",
+	"8vOXvVylVByI/PUxDNGPnCwKwr6lD7hksFa+i40j+nC4hBICrXVSN+YBitahKPebpOeNlhIWp3IkRxKl",
+	"3kdr1xsaKRZ2UQqp/+f/JssAAe6QIBVYayBsv8JBRh8OoFpGTycbtb2RIHZz24qx5aHAiKKCfepQ6qR8",
+	"LTawF569Okm4bG9UC/R7aRtGy0hEUMhQZXqkSdCa8GxAaK6lvyBJ/ufxZfXz8assIV4dJHO4bosXEm1V",
+	"pKI+qNc0nXPBjhWjGVRcTLFY46CCMpxylmdYrswv+LiyAJIozkVpVm/eF0nNCJ60dqJYR5HXfEhYrcMV",
+	"m2dIqIALMuixD9bMi9VyGPQ+HNsOjm+pcmgwP/de2u9c+u7gryvfJ/z1xncMf70oe7dSr1hQEQZQbWFc",
+	"M3vYpgwy1pdMLnN2DuDwtEwImE4xu5LACkLDW5rzDDcd5t7kmjNq7eNz4jduii0ZxVvBOSOaLkraIjk1",
+	"ruS5g99qcckGxO63LRzA5kpskXkju11GwcFfABg47jugoCOStN0VYtUztuBmSHDTNE5ixU06dyFZmoWk",
+	"Uq1mhR7mVmE4kdl6bKQcgxYIuYSFYUMhzdhLNXyCfqex/cHphs5FNgxQNOBvLuCD47rzvPaTx5W2D38b",
+	"VlwyzpjAvGiescVSWtJZD7kYL5WcOass/OWGrceKFbqsX1eodGPw/qFVhHIOGmClKA7ZhxJ4DQaYajUd",
+	"B/m88HAxpePNSdpnbja9QS/nKROaDaeMmkKxcSHoLeW5Iw1rlwwhtIBmC+7xtIea5dNxLtMbl86ENQ6H",
+	"9XdBxxU0H/roZ3usDIPIFv/ILsWC64WDQoJnk0KvsZofnjdDRcWM1bbbHmK1BY4duUCoL8Qty503umuI",
+	"ZasDYvusgqdRzrllwrzj6Q3rHPH5YYk5iR2UUlN+aLfnwLUbhB+Jj55nViZC3Gr3WlAFjQMiQzZwexW0",
+	"PoqImujjPXeh1+g5y3MCZYsBkyYICLVyHBIzANUGBkfs8dkNNSwrFEquRWwcfMFcDXQXmmqkvAlHEcj0",
+	"KkGBfVgif8dz5L1/PZIpB5PAFpgaR/N8LKeJw2OBVdbcMBfRtKTKZajA7RDsT7xYqSzMsmjIf7G9+AQY",
+	"bBcuqauGSM0wXr5C0QUzTOnORbnahhlrqy+UAcY78z4HvVuquJVaO4az7/4RFcQiZ8R3ZtWFArSJclXs",
+	"kRDRuDYYtrzcKXX7YL0CBij3p55mWtLRwLNlOME67UblgM8P6uxrum+EzFbNu8JiohS82zAPEde7fJl/",
+	"hvL+zQWG1oiyyfUN4UE2Wd9UJhGUwFlJlemjBp3Y45h1i3SvAwk2WmRWk7bKyyNtxZ9TWXwFk0ea8Gy4",
+	"r/8xVvLZV7gFW5XTzqzR0KciI1qCviukIUjEUHi9oXTKrbzpBOqIb9y1ZjP20ZK1dkGcw2/N1ePL6ICd",
+	"57yXMlfQurVkr94rhfv9VKuv4GOC6VUX8RVyksfgC4RABKgvoPfaCHdK3DujuG+x7jnx1Qy9e4IWGTfE",
+	"KMrzIXnrVmEAhDvJqbjZqHfQBGrTEv69nNqD10Ssjq1PVRKxHMFhV2v3fajcCTekPcBRTVTUG7cPbu0i",
+	"KRphnzyrxjh0535d+WFsBlA5jU5iTWqEwAzUeI2lomETQPF2v63mMneVwiPxVdDcl1+OG7YbMm473d+5",
+	"pv7zf/8f4hG/yD+J9xCQfxKn5ZC+K3eIelVYsQ9arI/Or0XZg+3OHRNVF1gAbBtBvgFpDF8vFz/uLH/J",
+	"WPbKsEVXK9PX8z9EDZrIbH1vF0ItucgjQkdKNlo6sYIFVKqJLEKfLcxzCMXGnevWPcHgvSxurOVc3MS1",
+	"pB9fkSU1c2+t2c8+0kQXwAnBdx/DZ/R/h//9x3UxGj1NeQb/Z0mDBkXveAUTlAPeJQSufDtwfMQ1jx2g",
+	"vv40ByJwS7VxMeKnEpMUll4f/AArmeLO55fLMcuqbJEYvI4rXIlNgSj0AFOqATeHGEmejEZRROcWB+TG",
+	"GKKragXgt1IbVx2mKyoCon+M4QDokhfT/hxsxNyMfLtxht/xWyZc7FKH6R2Qnl/LDO6Wod+qdbf+d2QC",
+	"1x3Ffhgt8uthQd+ylAmD6FL6YVnSfu6dokI76JHDcUhx5EXO7kbs9YoKbWiiO3xm5FuNM7pKZee5tAN0",
+	"2fKPwgX3mN3SvKAlfvkh2EK1b8f6bZztO7l0sFbf+riKh6W9UDrekfaqsVsq/AhjD4n9rmMPWLBr8XO4",
+	"W9oszYHRV5oxUWYaOkDwXqWTlI/efxwQRplCwYKOPrJdpegC5epAhOq6I303QmJgiXlnSbj89QlG9zrE",
+	"OeqwyRMm0vmCqgb19/LVlVWir969+oaUTckNW5N+ouYs/zIZkKSYFMIUJyfJgAyHw6Nhu+pIC55HPJNJ",
+	"yrXtUxs+s/8XXJvjL0aj42dPa38++fcn9u9lyo8zrY9P4R018yp/Hte5Gza7MQ9pmVNjaakrCONbD9wH",
+	"1er91mDBYsD9tRoi4Cn6LxBckG0ExYxNOG3Ct5+zPP4LbkkLLHTXffmG6zRGYnVlsU28lUu7cXs9CIit",
+	"1lu4zjtp24OjP5zwLbnocKn7LRQuOTAGLJuMU0RoaLpv2w68w0op6xCAKSZ1b5nS8XS/zcRRL4Fqg6k6",
+	"iE4aisR5jLOuvgk9ltO4/OFCGyqMS7ljEEvkwBmnUm3BSXSLBd0JDdfpkOpEZJBJUOTM4Vvdg8ka1E1t",
+	"B0Ln6/k1G2kBQlxVSrWtN7dODUH92EOiTO4DxTEKV4q3cZr06UQz4UuUSsGOzktbngsCOm4HFEeHF9Ee",
+	"nbFt1G4HEMYgpvZALb+yZaKIjdh9494/SFpcQ2rfXdNqNkrnuaB6e0AnLsI+Vsf6/u+o2+XfhBl/F8f/",
+	"C/P93verfw/Hx+//Nfjp6L9HswD5chzkhXXL2fEpYN1qa3+KRKEYAURkntNTgjVpouyvIdL44NQRLxLH",
+	"LSV2XJA6gml1zgQ4CnnoTMvzH6a9s5/391C64P5oRvFrCMZxlzbldwexFWha6U9wI/gxLu4aPUdtb97s",
+	"2nwD12Cd8TgOKNy7GyWis0etpT4VJnQtXDR1B/SI+wlqcEKhnra8NbLNuobhtcie0IVyJ/G4fOhz8j4w",
+	"ZRpL4JRzOcBEg5Ozm/qMDHDfwQpuIO30WxhCy8Iwhyel3/NeRmfyd7Y+qLTNHYOqyk5iAWo/zWV1O2/m",
+	"jNywdWD3UXBBGVVAHJkUBJySpMAsiTaphB7FZKzn9OTZ84gj6urbi5Nnz88SMpWYHUEmGM1XiCXNICKA",
+	"avb8lGR8xrQZwDWw1vPjG7aeMUGO84TAJzTh8VDeypPaSSqH+Cob1g5UEKWLZc5wKCw7efbsyZcNl970",
+	"kK8vi0nOUw/bsW2x243hgtDCzKXiv7HMNoViqIuGiGbdEKmRuICJBO75ScanU6asoQZ774PSl4pBRlJm",
+	"jTbEtoTiq5TnBIDMCTfQgaOmMKrEERDAUWBsxvt9MqJc/CgV1ZYn8OXWd3pj6d838+UFDvowFShO5Tug",
+	"Kr7Yixu/3eOOwR9wFHRxuliy6nRoWDm3z61XeUCg+6bZ2al1d3DES2g/0sQVWy7riMgpYZAuBiFU3j/h",
+	"qVk7aadTimWC95eX+dilYj77Wx7E3xKp37KLQg8JE1PpnBuWGnfNvvcoxfrcS8Wlvy1rjRg9ONAgjjPf",
+	"p8HJ23Q+7XM2PZzb6GAIv5ojqEFJSKm4GwrznVwP5Ra/35Sh31uFEOUiDctdFGKHHlgxSszOjOTFTaeA",
+	"mM2IbXOOJYnqJbilArkMm4llsUnQdzyVQepxVmJG3Gl1pR5X16ltWgdXQfvrMriruTGH1N8pb1n2oBkn",
+	"assRuDdl8COABsbdgCViVMjGu0TugZ7BblAjNfm+3wiuU/QbqjWYKtgAEx3LSvNLOmPOzpIBZrV9POwM",
+	"gYyzamdOHxjpl9rFTgvLnR4FuwEyBQRZx1ov94lBX8Ka4f7ur2+KkjeIr7nTGO6lbM2H+1gNKFjTft+2",
+	"mjsI9Mb2dyh5Aza8r3rjrH2g/1zOuHjQojcdFiT6zp5VubdyQ1rPO4x1s/XOUcaDXvfWs4lpCt2EyH2y",
+	"+Z+JYe9p01vsS2S4TVtVjfNbro1U6xfCdN4xtDpgKVsrBA9eGQyRWMY5XaOKVOb9OKNOz3uheHp/t9zl",
+	"ffr+jnJ3d6esoOhYmzpd7JbLQldfa2cCbH33YcqIxfBG95/OB1f12gj8DCj5Lkx0MOSYUZuBcvs0zwYG",
+	"juihXaj3Thc31XL6CbVTOg8F9f+4TpLPXo1792p8Nvw/G/73Z/gHwZyHZFhku0uT4aUA2iHuBdKnQHou",
+	"JTmBANrkqEOJbO+db8RrDCtdU0MW9MbD8bjxJP4SICF99BeYOVMrrjdKXrfl+q3L0KblKHIGVbbwEsTl",
+	"HuEtcIgR1TXkp1t2SEqblw7QlmHVlkpmRQo32NXC9SGD3EF1uZpyKr5oB6f8WooM034PRH5qlyxcxTCV",
+	"wB/+0zHsD792g5D8N/e/idWuoFjKKzGV3UMWqFpINWbCkmHWTjfsftLLPId4+W5xVlzfjKeKsfFs0k79",
+	"hDcw+67TK4VmWes3plyxFc3zsUMFagnT7F8qaW7/O79m7c6kLhplqEbs7fiGKcHycdf2iuXM1SBp+0qX",
+	"I3jBFuMSOnK8aLlt9i0kjbZvdNYjeNa+5TjnN6xt89YbIPV4qZgx606vdFn8qvl4WuT5g+pMmuVcFB+6",
+	"8Ixe0WWnbW60mWoyq0nwfqwqLA8U5H947YwN1Gh560COQf03Eo92eGFI4DpSKuICHHJGfWs0EKjGYKRz",
+	"eJHeMEKdGVEAHmRlShSakeTrF9+9ePeCPMa4xMe/8+yPxwu2mDClH//u9u+P5CBt6y8d/r9F4K+EYXnO",
+	"ZwCeekitkMbyH5sVv5/erfjHoaXBO5TZaFlMY3vJHrSeRmSHOpTUiL19UFWNsCNALO482U2k/AOx7LdG",
+	"htVROuqdzE5h3Abvf2viHvv/z5LL3x0MabdfNliamj0TDq6+6q3o5bLR2ZTmUrOM5FzDUeCjXVOmCQ96",
+	"Ie60tpa5YlDJIryXtIJw7Lx/DpV8rNjCgY3Bn7lMb6q/ClH/G+CfA0CH0p+ejfFUhNDn2A/VZ/DvahSb",
+	"v9tRj+WSieovnD3A9aY3dMbGkPib57VnzhsUPKn6dNp11USxiZQmRHl3T9KcUXyAPD+e8rwOYQHGTgWs",
+	"7x8o5nx2wTNvTVZPMq79o4UshCkXDP+qRgxCeEpTVraonjS0UlD6eweyxha96QeH3toWiZ8KQzIcyZXp",
+	"nlFzmO3eRQBqQZd6Lk23SiU/CIyqX0KlCMNmUq1JP3E8gGgZSHzwb5AJAMuhmYJ/oP5o/wU0qJPBtUiQ",
+	"YexD5Av7r4AhoHlJfDo5GiBeBRUEV5ysuJmTBIC6ocNw+RJCRUaSqWJ6npA+LHflOUdXZiXHACeDmmpy",
+	"yHrXAjrBLzhHGb47kzIjUrBzksAdbWJ/EkTTtSar+fpogJ+v/EsJ6duvXwvfW+hNPSLSClaKoONYwd/I",
+	"Er5xf46jA27xm9vCovoOq0sAlR6qN0GBTKaa9IgWCZD7/TJY/KKj056L8UxZibVkisvWMBau/K49LmjK",
+	"AhTMQU/IsavHARIRa3REK0nx+tX7VDH7ij1rVtSk8/EyB2cks4S9VFyzaDcF4FwtFbv1eS7bE1hRJbjo",
+	"dqGxVV0CKvJUWSJ+uXeQzD+Y4tP1YQkhbg3Hv6w2beInz59+cdotFTDsrMV4D7ue/nQ0rMdIZdG9N239",
+	"Orcw+7EqL4fqkh0+MSBA8AMPGgt40uM1M2P384Lmdur2l0LoYmkFvBUt+cw+APy/8Y1tOKHZWPOZgAkP",
+	"yEpJMRtzrQum4KLSV/HJKV/E6y/dA1GXK7c5+xiRvK6MzR+WTLjkjC5ZsO6Yj9TAlCnNif0dy2xg92TC",
+	"cilmAO8AFzFQCw/g56e0CnqFWNiMrgmdGqYIJTO63L5ei5pUItuNZBMOBrReTfpCGvu7Q76HCp0/vrts",
+	"f4sFcx03fpqJjFA8Pn+Tgj3SZGXnanvDU5xDztFUs3iCHnYPK9Vw4wWL2PITA8KGsyFJTkYnz49HT49P",
+	"vnw3eno2Gp2NRv82OjkbjZKmLMGmz7vlfOTvBN1Sd19HiACy44+S/YqLTK7a6nqudbub6Krr+ovhkAae",
+	"5nAlkNTqmxNSwh52e6PYLWerjuxmV3os5Kq5PJsUzOOe4US01dzse8QhNwNNuCa+Zlk8TgK3tb0pEpEm",
+	"+6RVOaHgc3tW7i3DdL00IngSq0kmZ1aMJHa3kqH9P8/XyZnL6MvoekiSFWM38BAbrvVYTsf2YTK8FslC",
+	"CjPP12Nh5vAwo64plEi0T2xzaJXA6+XbkDlo1XT4kfSB0zRLpciuhSmYzuga0NZB/50qntH1UR2l3M4A",
+	"aA0h23CkGJu2Oaio7lRbqYOQO6oL2j2hdL7lng37CeiwY3bmBdFLCqYJHiRAtVyQ1ZxbKwjd9vbYmDBv",
+	"RwyIAtKwkh0A7VM2JI4QoWbUtbBEW5iqoAQIyTSX6Y39UlIye3JGKEmAqSE2MEEDCZxPmpgVTxnpw3v6",
+	"WtiDC442mt4ckQWjQgdZos5hJVJ2DswJHWWSaShbwT5wbXxXRC/t4LmYXYupVCuqsiOU7dozb03AutMR",
+	"7jfo8pwkVXkkLgrDNFhtLKdLba05O5EB0ZJQJxpg/VIltSYLngk+mxsw3OzgcdXtybWAK5fJmlC3Urjc",
+	"7sC8FtwMyYsPNDX52kufxFllzgz11zkwHHvIAcHfAzyKUz42lYL9tZcqlo2faI7BsEZCVB64JfSHqePt",
+	"ZNjy8zr8fivh+pPj+Z0V3XDb49FfO/j6z1/hqTEeUdVOg5anU3CEeM2mDGavE8N3wAaoXyH/JN9+e/b6",
+	"dUL6J6fHc1moeNGomiazIdkEeXXx/QVKNNvE09CLwnLE46+YyrmIK2GHxOPVzqvIkQkiBZ1Y9pyy/zJz",
+	"ruAfU1koe8hJRRJ7ZCWkv5sfjrpnqW04/ktKLBGAQhUs2KsI3dfIodTXauy2uR51YVBxSTcooa3T7jBI",
+	"oTbGFIok0HPcmreyizZEXktJsymptkdmW7gxOaUqGFVXwVZdMv97OykXhHGPvtgbyR1IQHfL2Bx5dhDC",
+	"z59FHAUghf2fR0/e/zw6/vL9P09+Hh0/fX909vPo+Bk++pf7El0XC6Z4Sh9/z1bj/79UNzHExj0rtyWm",
+	"9tHMD9PX0DSKkXWw1GjF3Qcgqzhj7BBbyunP+0wp/4VWM2gJnBWXTx9J2Px5pcefV1zcH+d/RO7dJteN",
+	"zLPgRkGKnKMzxmNtV6As9ikWYwmCaIIiLTFz+Xtp+JSnQBuXcyoEyx8kgCbynSqO5hDjZyc53lmrloVx",
+	"zuC2k3rrXoFYkFQxM9bMNPupKMFWYBLCbR/pI1AYVn1TzBRKsKyhDqlPCu245O/WWK/zXhEqHRxZoDn6",
+	"WKZgIao17aZZNtNNd7Qr2/kjsMDtQPSQrNhkLuUNWOk6p+kNEYxlJClUnpD+3Jil1fzt//XRkLAF5Tm0",
+	"0Nci0QuzhDI7YDrYP5ZSwR8m15DUBQaEkgvnBTAyOcdLcbtuCbH7q4kU5Or1uzfk4sd3314LcFVDrVqc",
+	"qicSqolP7485D+xXNmTW05MYamw56C1Z/bSp9YHRlm4NQtElAmXE5FbvsP+NXqPKpkjN+LSqk+/pSSQ4",
+	"U+VbMLmnX+zJ3DogijNGqncAIr8Hudr1yN4E5Ise2fcgGpucTsiNms/gdsrRvoOHAS7xTHBOVoobdiwF",
+	"lizZH8B9J4HZoGGj3HP71FJ43QGkx8mE9jp07Gy/7+CoclD746OaljcQEY4ErJSw4tieKlbottVc7jdJ",
+	"AAL1xhXFbrPQf3EW3cdV+4Tg1yznt6wzuMadSsVa/X+xNA0+YEetbe9QD8Msh0nfMbO65QArUKmWaT53",
+	"LioW29/9GZuDnlFUaN6Y8X8/CmmwvbUv1iKoyyRRH/ZUkszhmqlfiTtId0c3XdAworx23wI+GFc3Eb9B",
+	"HSEgTVmIumSWnoevgYc0C0BI98n+t5W062AP/AT3qEIanjJNaKlwK5Yyfsv0GaGQQKUNSRZcjD0BJQMi",
+	"p+U9H4oqOzydXIu+JaP1GaECQkAnsjD+pjalSq3hYja8ITR0phMMjSp/8P5/6HAizZxUvUJfRzELIBjI",
+	"gyU5lSOrfaFFMYVdnZbr8GDDDnevC0fVMjV2UvpV0LuncS6mEuJhVlY9ZRkvFr1Bb85n89Bhs4+23zGQ",
+	"J92RHSp3n+6Kv7zJJ2sXKQN8oUjGM7i5RzRl+M1hWkVv7GRhUrmoKXkRpt8Le+67GdRmFhNBb5yJgDWG",
+	"DzS9EA+7gtTr7tkUbHX465s69uZwNrrftQxvmWbmsFW4zym0GK9J53+Tk5YXh3UibQi/qJIPxhyvc3lu",
+	"mHL+GF+kc1OQ5ttM8AJCpyzVojTvLwptyIQFiDwzfstEg7POYRSOJ0U2Y3vLJiHhuuq7X+ErgGtgx743",
+	"vSyl4iu7lC+x+Z7Qhu1QBqjlOEbAqDuI+sBNswnHdXCfT0Yjl2fqH0TipmdCKjYObpvKm84o5eBiw65q",
+	"IgsDMbBmzrgKcZTKUMI+LTIOtR7ADUgSecuU4hkbI7xI0kABrdPGN/prVwtqaTd8H2UAg10tWdq50hSk",
+	"5+zHbrGt3sicp2uM5L5luh2p/wRNt3Hp7aQaRcUbzD76oWsZqthO7C2aNejJZf1wh+RAsBHgFgbuUBfy",
+	"Fusx5ZDNKOAfeyqhbt0vMyvKiGtBjCTuW6TPcs1ccPiKWTWw7vfqXPrLebHksnmRgVy6rW8czeyKpYXV",
+	"kAjaVJpIka8HLiQVnw28o8+OKyMuu4zYvrG0e5hmql1/1nqDffDJaNH1Ln9sa1htUFhNCj0bjfZcRMMS",
+	"RNeUqQXXdmMPwhx12WnxrG3LSEoWOu5I2ge415DD5XNsZjRabAMic7AJcWkusIPLcp6PdLCBIDMHhE+t",
+	"KTNsadH7SW8WQqsmvHul9Vs249ocjFDpBtDFLL90Y27EpazWpwNJbtBOpFsl8w6jfCtz1tDVpvpZLUF9",
+	"7P6T0R1wSDRv7T51LRxUYgFVJsOeKuE1fWHcXGoazcHWpajdSGITjCAVBwN2IMU5Xr/X/2q+jK8doqHu",
+	"0oNL4d5WmXdoH4RBu9BkaD0AIbuNF0kFoZj3CvmqeOnsJw1SmOYrutbnkDjjA8VdtK/VnMvOuCaoLx6D",
+	"vggYeCmDOPBQWPux82mYDY8faVgGazCjv/yzOfDZHHhIc+Bj6+oPr3k7OMRGh9qTFuruhrqzc43vrOmX",
+	"A46L2VIWvMkpLNxdSpfgOP4mJ99KHUWKcBlhbRnEjr3DmVufzNsiZ3tP32BA/nMDN+kW6/VqsczZgglD",
+	"ve63Id+wXGHH9buAt4LKV5urSAsjF9TwtCHbouAZdUF/EdBBe4pxvYgnQc6ZiGuizs++dGcyAqPx2vyd",
+	"1d6/7l33yrozTiIc7ddIq5GFMxyUi9hiP2DLt3chXK7YWbMxDZ+9WOQA4DrlH7BeCCUZS3Nq9e1bRsrh",
+	"xo+hep8HE/EGhcVYaheQ7a4byfvAfw33aXPG8f3SRW4uAaeka+Kg96DH6wQ2VFOhuql2SVX/r0UJP+dL",
+	"jxTva57lVWPhU6q1h1ChPE/IiimrXHolr1QBz0niPge5bXAvsFzmPLXKLgILk76Zs2uB514FkVJBp6Sy",
+	"yPFKYVJ9o493DtvvlKDPXF8LimVWIaXQqrWuxOqAFMKBGQQ40mX5xyREn07A32DV4KMheWdHqlOpgK3s",
+	"KpDHpA///zf41NEZ8SPAUE0OwZzQQkgFberprLv3JihlGVWEZc4utOYzwJE8zItvTbTtQvHPO6Jt+F6i",
+	"xFRakneqIN7WKcH1eFLw3Iy5iJ8uTeZ1RxyJbMvnEH65/pnoshQ5uwx8NhXOTMq0Pk6lMErmIKIyjgjU",
+	"OdOAL13iicEN4myGl+WCmZVUNxXWlyUs90KUeoqcfb0HzW+vp2kfync5QxcOlfPU6LG1HLsBnmRsyUSm",
+	"x0gLXd7bTURTRRfMLltXAJYG4jv00Cxytv+kXDAzl1nHkXrM3w6+pJpvJnZiU6SUppRTjwzYDUfMKmnl",
+	"dhBXKaVSZBZ0qYmRZyRJuT99tOGzxGo2EybS+YKqG0Ai61++uroWGuG7BiRntyxH18R6yc7J1btX35Db",
+	"IhdMeWWQZwN8bP9xefEOWl9evtJHpU/jWuRcG00SwbUZfzEajZ89TQbBn0/+/Qngm6V8nGk9PoXAbzVL",
+	"ojBdd8DKL5ZMaZZ1hQxqjr26pYrbA7kbuf7DvdVOUnrVqy4xK0KqKWWBV7ei3hqvVrxQo7dwLtvMWJMi",
+	"W+KotrJNAvuFq4vQVfULX2tVXMp/6NIqPE2VZV2F6l3q/5QbXas7sbfobBfAwF3lKVgqVba7eEhVdMLy",
+	"WFlzArRJRHLwvXSomNGuLMafqpTFBsNUFSiqtO/KiIlUrKg4J1z1QUV2TeS8bf53LXLXXcTbgWSoyJN+",
+	"gmyclLgaS2qZ3DCljyCrnub5WE4TQkvkWTNnocVaTUhVhmc3ydjsMwjcBbOCKnR/QzUZ7x3YYL1Cs6xk",
+	"S3iFzGWe6e5p/zAoV5qrV59c024+OJYq0HqzV+ejoKjW+C1Qm4MkRxdFV0bV5XLVqAAfVpHzUA34nrXN",
+	"P4s+eKisbOnAafLddFETmkip1GK62qbumqBFVH1jFingucYFD0K92oNAQ60FIVfo83DhHiAIHukBKaM+",
+	"QjdlN85zgR5+Sn5csRW7uvr2oPoDNM/lalwvQ9yQMQPljyFfWxZmq17B0+e1UgLP4oWEaN7YwZOTbqUI",
+	"YiOPfCI+8p1L+KD1CKqN6lCGIHjpoOoDVyntqkNMAPX2wFwejzS+xUGoXWmiGRPlSY0KJaL7KbKaSw3A",
+	"kKbQHiBtGA18Tktf736FzvmFD00Nqgdl1+f0UsmFRzaRZMoF1/MdvN4ucps6KGusCYf/Hrarhme/f8ck",
+	"plJQ33ttrZbN/KlxQK64Hc0jTXwPHlwU11EWoM0STPhwZRCPtqMHqkCWXTGArUJQqjdinLmn6DyEhvjC",
+	"84oK0k+Ug1y3ks//v5SA4PaQggHqejDFagkUFdFw/6WSM1/Vp8OKX/rBOdPWfsOuvu2NLkgmBSNakilV",
+	"A1+rCNByK2thw+kNZpIeZ3Us1VpBemwBFaxaVYMPetx8/X3UWgFvfVkEd5vEaGpQUBGqb1gGgswSFWAE",
+	"nF0Xo9HTlGfwfxaA7I9pCiJrs8URGC8JOoTj8GnR0IBtfSbOqbX7vGDhNkSz/TGoitk3IIi9kN5gKztm",
+	"LCpizSzTJKI1q9z5G4GlV98S/2tFnVjbo6EvK2LvKNja+QDscRmkRio+m9XR4RdUFGDQwCkJpSnnLCty",
+	"Vy0kZhC2w5ArXQj+oxvkuJHoGG5oeR5Wx2/A1cFWhEInkLRNesNXNIYOfeEJAgiAUwwfE9mATO1xyI13",
+	"IIFkwHBhO9ozknh7MEFznBL/4FqgY4zyXFuOmLIVRMdRQeY0n+JlXT92uXc0IEkuVwkpRMYU+WJE/tvg",
+	"WiRLqgy3H8LHXz4j/w1qVeCITYJjtY/PSeLC+9youCFzqomQ3g+29uifZcEcFw5YQ/HBrDH3XdQ98VtR",
+	"M7cM8uquaTogpXVDtvQBOs4nUhz0OLgu3zwANaiKWBGDTApDcjbFmnf9er1skKCAwUJRkNBcMZqtya8F",
+	"K1hmf1WFEFzMjuLCBYfSIBrdQFIqhBWMcKbZjzCazhv6a6vnBKduq3DAN/6FyEH1QKcGbgAqqh11Mf8q",
+	"CHiQla5ICkhy2LDGyM1I+OXHiZw8KLpx655l+1ap9dEDo2/wQNdPiXJrBjWZUCfnTT6rnQrNp0vzeVCt",
+	"bXeKwD2EQyH55sU78hjGlpy7I8KyFkTgEojMXdhvbVPI7hKdO4ty7t3IXw9IGTV0tn8cf+xazwd3EFdH",
+	"zadyD2+LsO7UAyLkkXbut8nauQm2KSS1h0Kex4Ow3LHMTNPPLrc5+hseKA2mCR4xLYwS10v1SjimAFGh",
+	"msfOJW0bYHRP0fbnWDVrNafg8rC7MbB2dmIH5MbykULyN1Sh0vv7ZBSjn4X9AhKPs1fxUHJagpHE6i5W",
+	"PlGDMPyYqteyWOodjqia4rSpalexFzyrJGeleT+uHOsH4Nd+hNOxW+z//cbBn+z74E7BHEkQinJsjFHr",
+	"iv5B7vka8HMMjRItZzQ+lS+5ABR+TtBKBbZFMkfKV4UgLvxxRddxtvL302PFDBPg+szoWsfY14UGeChM",
+	"XyIE7lvpjHJxRHIpZkwROpNozWGAtyYZg+VDT4KQ146VTRh7IKTPjQqSmrA+nP2GJtycE+rfsEo/Sage",
+	"y2lyLagoC06gV7kKZKDV130YqfaCzF14l42p0Cum9LU4HZ0STQENRku0BoP7j2ehdPj3qFHgqycHUL77",
+	"5MQr9472KXKlxGsA43Myzvkj3J5vmUFRAfdsv4CrKj6Pl0y5iXQYiFf9l0wRfJlQLOQBrs680Iap2qCe",
+	"7x8UhGXspVSRlaOQeeY9C0CLVDFPDgMXJ0zQ/QURykslsyK19OzpTBue5xW9SuHggobE33C42DSuSAVn",
+	"hR+6YUtzZn9bw5/gXOOWfdadSaqhrE2E0pp2boum4qvZLBGa9JKPcZVWSdUud2nBWwdfplVc2U3leo3b",
+	"gY4n6n1oIDDBo2AkiB6rSw+wbGvdvRbRdEsP005c8Oh9bOm46v5qjnWROr7lHWPd3/TetgZHJPp+at46",
+	"J/KrtXUXan0H7IVozd6pY0+jgnmpeFSTQG1GuEFJBzsH62T2UczCT2oRHma5/BRYHudlMseUszxzZawq",
+	"j3Pkcu/T6dp/EtX2IGSyqihyY9go8/wXVkkmfThj8X4HstgZVTnHkn9H7eNHw+SfhnKVZcoQHNsLegNh",
+	"6lUwa5CF1IdgQWkJZ8X1xjjaxjlUUbbbN/jcOIkzQJ8net/sCsC1P8vO3Q2tv29YUq1rd18tQ2c/Yjjs",
+	"/WT2bcfJBqT1fifJfhSB6LjjU4rFK6c2W8buHLiD93X7HRAi6xq9Yds2Bs0BpC0ojzslxJbOY7mjdEOf",
+	"YxAvBupakmmUD/uj++w67x9PZT1D7V40EDjeMIGtaQcK45G3TGVFF5FlWZqL2XiqMNO4frEmCwQWaZiJ",
+	"KBaTiGpRXRaXuzHATd+Y8j7aOqyQa1aweB1X1y3kjyIqm1WoIDzSymKrciVRGyRxwVNYfhQe1Zd4B/Tl",
+	"zsqATDDV+RoU70om67Hno05mS6CLtxh+qH+3aO507hYtAz27RetAt97b+v713O7yuSYcY1JaWiYoqTFS",
+	"jMx7m/WGBMgZvWWa0FwKRvoB/I+D+g1unNuRaKOBXiPOQclVm/S3PRm/YI3cveWwvMtdQ92F+RFCsvdl",
+	"hTYX/vF4HpEC6lV4GrRC7bDQjHBTK/a3N0K/MS6c6434b4wTD0+zIBQcU+2ZvkNEeA1RbSM+3C9GE4n8",
+	"I8wqfFBNqn0m4k6aLgd8UPE3WJQdc60ZYKejL5+30C0W9EPYhb8Z2qhKsTGZjTm7cUUn7VASD7ozcN8Y",
+	"L6a0RSnssHV8KBC7eIGhi10PxAPikPw7DTEt+wRExjXI2I9RxGFHFbKGhF69JZ2tYgjoo37gUel7r2W/",
+	"NjJ9Zb2oQi3AMNiMvWUV6pRyWB3Z+ubuLw50cJ2VnN0RV8OtJfS0fzUOqLvZzdYsoSV8kHEHQV3n8H2i",
+	"eus7LSzae4XZ/1EzdZfyXFiYKGQjfDLYFfbztMG6awGx/sUOAtz0PgJKyTEHR1laaCMXxDYlPCN9rzwk",
+	"1mpjKjnq7n7cVSet/mpQjvPni+P/RY9/Gx1/+b7653D8P47f/+u/7JU75RcH5SrvRJO3m3vopdEhiT33",
+	"cVqUBHWnYkB+WcboDOs0jW0A2b2q7CEF2UPyaXHcRPYeB9qtXI8lifutD3ZvEuDj8FN0RfQdKhZtHC11",
+	"IfSGag3BXNggKTNAwD22pDNv1Tg0MXDkLV0Vkb28Yles/dFUkwb7Dibsev9p9A9Mxzpw7ayEzsqqxdva",
+	"q1wsuIn+NJPRxzdMaNqQa+zA5J3xGtwFQ6IEEzMuWBmvAs9SqZaFJn28C7O0CfEGsIn2fWo4wiYcxYu+",
+	"LJlY+YyE7QH9sGTiJwglUixnVLP90ItVj36qsBLlSg3CFY1tV1hzOdAfIGkUK9VKcJSYOYcM4KksFIDG",
+	"WMKMKhC+8nbQmy6EfTLoLaT7hymYxn+tWCb8v828UO6fU8XxH5qaQtl/RpN9POD9lSVpR0KMKqYuCpwQ",
+	"/vXSS6K//fRuCy36AjHwtCZG3jCB0QPJmx+u3pHHtDDzx7mccQHXkcA5YO9Bt9X2zI1ZYmQXE+YdT29i",
+	"xTwviOZilrPjQjNioFHtY/CyPsNfkoFD5oMIrnxNJmt3W4rNYDzcdvtrwQALAEVlD1+vhkaX/O9sHaSL",
+	"XUp5wxuiiiZKrjRTPneMpNCWaGbg+9FFgUFgw2oUJWGOXVfbA/oDYramcnskFSNwTSiZ5oyZkD8tTy6o",
+	"oDNAICEOMo4scyowpe47LooPxOrSTOnhtQAXUibTAtpz55iEzSBaFiplXgpcvHl1hr/CywOXawUnI7ml",
+	"Oc/ABTW4FoDaUmLdIbCLHiAqOJuQH1890oD5UgYrkW8kSXNuR0AVg0TN0k/p87oG18K39qFkEy6oWuN4",
+	"4OqEGpI8pkv++PbJY7vMdMmHv2gpXAjx5k9rusiT4bW4FpdS3GJwkT6zf/8rwfDgshSBg0llmiQfjr2Y",
+	"Oa4mmZA+JYmHnzjDW5eEID/iFAAwjLjVe1RfIWpoLmcFw4xMrgn7sMx5yk2+JlRIsV7IQmOsSeIZ+4z8",
+	"/B4mZntNPhyX7c4ghDkZkp+4mWNFOdgekiqW2VlCbGYwNxdnSE5HT2xf/cSS8dDPMkHUHfuIC+hoDNIg",
+	"OUK8d/uFeg2HATkdPYVR2bd+G1a/jDMmOEMITbsw3BAuSJIB5mD5xXGwrkO7GcmHY56xxVIaJtL1GamG",
+	"tqDqplYxAlysht4wQi0jZNRItSbJq+r147+zdWJHN2c0Y+p8q3e5xCO5qfe5FLJwyanQBfpZNRNmaPt9",
+	"y5Y5BmtSwJ4rS3Rreyp6jsFy7chvUvEZFzT36AMQOSuz9Xn5mu237IuSjE8B4cyU3VV7+CVJgukMb9h6",
+	"rFihWZZgvKodHFnNOcKt2o49sBb2BOXleZ5XEZtNXXMx9hk9yZD8na2BbrmCTrHEwMkpmcsCJM2/kuR/",
+	"Hl9KpRj6qo9fZQnpJ4FaOj5+//uTwfPTP/4lOQL5Vkl5H1eDYxxU4sF+CtM5JxoiIhVZ0Nzq1yzDkFqW",
+	"zmW9D9S/UH/xTyE2AhYdhvrC/olAK1JYjeeW5XLJBiT5/RrhE657Z+T34XD4xx/JwIV8JanMGMDauswG",
+	"43FbNJFTYAjo99I2G5J/lDKTOIB/jNM8HY1IUgnUMV6UJAMXOXZ6cjIkFwTONhAoKGOANB2iLrL7kqmU",
+	"CXPMRCoz4DZ7ZDT07jnSkUQJukX6njtBs0uOqoUs+cKPDIKgqSZ8ahkbMNtwV2BJnRFl15i7mcKNLOY/",
+	"nJDX/CvSP33ylCRul4d2N8ZGynFO1YwlR9DNV3gOa2Jli5VmVuhWPJZsHa+JP6r73xqz/AHKCIGfmw3s",
+	"TK/ogl1xw/7jO/rhyC4stj4Ou8+IPd4H5M2P9j8X7y6/tXT29YvvXrx7gQljqVywuJiXK+H4m/STK5Ye",
+	"v2QmnR/bT54Bax/jrwkW0sDUM7sTyQ/43J4JPlrI9sxDZn/qJHOq1XSs2C+QsZoMyVeghQGJf0U1TwPZ",
+	"j0sPwMvTKbTH8F9Xl6cqedW7WNJ0zo5PhqOeq4kP2pw+e/x4tVoNKfw8lGr22L2rH3/36vLF91cv4J0q",
+	"aidQWy7evAqQKc56o+FTbOoO5d5Z7+lwNHwK/hozB731MfiqnR9vFtUfi4wbgurfgCyk4EYiV1Qx0APC",
+	"hWF5zmcQXI+NYYWgFKoeuDJZKA6H1xjcZtkY9SAXKU7znFkZs4YlBJLHGm++wBv8cWZ/SFDngd3T1wLy",
+	"nPCHIyR/l1R8TpI5zzImxuDZBIBrAXfEVqqUBFH25ZMZr8WEmRVjPl5kxh5pggZoaZyBlWxtXtI3ErvI",
+	"MzvLTSv6aEC0ROp1n3eQGfZHTWiWkWI5JAkuxn/Awno1J5TVk8KlTzKQRXbkSF+luHiVwVW4Nhd+W+HS",
+	"3oH8AQ5mTHvHD3tTg9buMuwG+gLOLuIFY9H9dgegyRV1RA2nho8HUWTl53c7t6tasPEuA/CFssc9HrvG",
+	"0XGxsTLtbmrivRXCIPR4595iC1Lt7ONL9I20aPmdPRgA49Sf1iAITkYjF6VvXBqKw463O/74FxcS2W6D",
+	"PPFBZB9YXJsm6RKqyU2Jlz5DK6ZOcQixnsuhPv6KZt5lCK882f/Kj8LKcan4byzDl57uf+mlVBMQHEEe",
+	"QptPsQ9LEPygjaC3wIMe9n4UfMpZBuV7hTn2kydT5mJEofLyz3Xuej/oRc0ia9O6DkDwwbce02zBxePg",
+	"vFkWEZn+D6bsSFDs+qJxVJemdtjJmWW26TohmUSrclBGt84UtcKMG30tXMk5jdFhqAWheTNTNAVAnJXi",
+	"Bo1JJy7LcnVWYe4nP7u/38MDOLSvRYLAOhk1dJxxhfA6fmzDX1Ym8aEYqKNB/O3RAJXx1Mt2+AI1csHt",
+	"IbNG086uGgQCTdaB8e2qIVohn0ua2fGeOR+I+2pSKgmuACQx3CoE5lpA+hW5KGcWao4c0NFSVumKUpDE",
+	"V/WDmThFcTVfk75Vu66F1xBxE8YY82zNwwCekGXl97jGk4/CMq+oHpILLJJaqnHXohqxM/qXit1yawVL",
+	"AaN3KVtwPqM3Aw5jTKirbZpEwIxrge3OygKZ7gdQvJaSC0M2t5dQQ/ScKpZBnqEVCHY8itlVvxb9q1ff",
+	"fPvjm6PYAfcKP/Kdo/IS8eArma3vTYi53oFV1qXIqbtCjSrYHw8oSN0YrgxclHif+bZADWs/WjuXBVXo",
+	"whimv4aYdeQBKMa4Jn/76V0oX7143CFavfBDh19EtjqxCCJW6oiMBSxxFBEvspNnz558STSfCSzMCUm0",
+	"Gp07Rlluy8iNNfL7kzVJbnhm5SXsntYFUwM0O+1ZgRVbLaeAXHVps8MtHkG6/cuwiB/Dbh65ZSrjqTUK",
+	"uB67I4prApdC4MKlZEIradr3Sc1g0Ql0ZBz9NZjoa7U+VoWoM1HplHRCBf2M98FaYCY226DwM1GUa6yt",
+	"VR3Xj3RpQ/YR7SII8U1KvwGgUQimNVlKa2UOrkVS+fbHmeJTU4KXwa3bTPqcTkAlMxLLG5VpwQOSQHGi",
+	"cabk0jmLE7g0GIfPXZcuQ8Kjo9pmgHkiFerBQY6afU9jigJoVmaumAZcc/gkRb8SF7PNzjHNAUap2BIu",
+	"460mg1bzOJ1TLsYTBf7la1HGr6IA4akDiZ9ykaHUQssbXiP42tGQ/CAY2vT2PVBPsmI5vmFrYCSA/Ohj",
+	"+NuA0PRGyFXOshnmSGmeW402O0JnqcP4YGRSLJZWtxiSl974TuViwgU7JwnYX+6SAaynhEwA8bOcAA4H",
+	"jG2ZQqcZNEfXq380vBZW5apccS61ELkeEaB9yXlAChDFYgA+I+fxLMFs0QuALqVrkYCjLSnffTIcnoxG",
+	"jWY50nk7o9we5K2NYugZFIWPYxbfv9H+2dI+wNIGemphZ0O7v8bJZfks7ncMzil34Owyrm2L0LKGNx7/",
+	"zrM/gnOqzuLfMOTw3kNveZOCA4P8k2/z6eh0/xvfS/PSivl7pIvy6DqcDrbk9h4J8Orr3h/vN4jnsQMG",
+	"aVR28Hq88q772y485/qoBA38AZrVz9lBecoOSCHKf18LxbTMoRxjxrWdHcuO0CewmkuyoHDskb5HLB6Q",
+	"KPAxumT2Yx8HBSMR+o+6E/ucJEIacIONqQGlQTMEaHDOCfg1dZEBXC/B360AuVXJAmo9mir98Nlo5IuX",
+	"RV0FniO/dYv+0Izpv7OLPx/pEhzmM6fGOPVClAtVu2Ry1yt3FOb3wcRnAc+BC6B7j4MGvwFqz+Q///f/",
+	"qTH2EGMELBtba2fo66mFt8vEYxehD4iLyn8IT5w5RMXaXXbBU6i0WnKrtXqcexYNAKPKMqp11rqoRlcd",
+	"evfvZIC+scZ14GL445OesIF7rSLQ/2rMfDr6cv8Ll44M75P7K7qCOsLIDwef3CGnbipyZ+4sfBAWbjaA",
+	"gbnLY5j0jR21oPlRI5Nfix1cTjaY3F/PcF1CZvvT346i/HCMqb/GHz8z9GeGvj9XItIUuBJvywVHr+pK",
+	"KjMHHhczIsUhDA7Xitus7Uj+U7B2yW1/Js5+iw0/c/Znzr43znY0VePswxRz5NUtJnZs9TAqtlR1Nras",
+	"W/Ix+A9Ll3Pfj35AHITQtDCFYmdYEvB0NCr52L1ydF55qF2nRBVCE4waL73uv8hJLV4ZidbIa4GjPEjv",
+	"35QbZZBjTDBc4eg+vmD4mNeEnwXFJxUUjsYCfX6T+XAPkOso3LXcVRew1qtLW2p02MKdjG34Atu1upgp",
+	"oyAr0tvEKmh5SZFWIfub9zL7Ck80Dk2qMTSOBXMWGtLHNvx39gl4/XqDXpnp0iGA08um7e8eNomyv+Yl",
+	"aVrkLU8qxCFD6oJnb67xJq//9uUlefr06ZdHTTlth19IRYdRVu1rP4K/yCVWxYD7b7KQof9KN1m1+PvG",
+	"+yyIwN4lH8vQ+W3xeMY+LKUye24koG09ZN4Fy9eHNSDFkhhJnoxGg9FoRJRc6SG5vPoHSVmeu0Qvei30",
+	"EoIK54xZM7DIM6hiQCH3UqpFkVPSBxRBCImE/Lz/SAYk+Tf7n2P7n/+RDIihE7iUp0pxOmPXApUpzAJY",
+	"KjblH3zwIyW/FtKwIfkesgkgpQVjI3D+SRXbiMGsMW3pBTT9fGZ8PjP+y50Zsd7cu2F3pXDr/YJIv55S",
+	"Un3bG+DDCCHc9QRpBS5R8WW8gBv7YB7bYdZ63hxp1Eb4JOfOyf6X3tD1ggnz1ltSn/K8QtlYO7GsPLei",
+	"Xyryt6sfvm84spzcPXZy1x9XTi739p1qrllwrgFYp9qV1haEg/oLdszX8oY5xPf6i2iP1gHBcH3I0bwW",
+	"iYuqwbG6CH1fpSMZQKbqXBaKTNYeJfJoQFZzns4JzbXEeEaX+1bWS42F6znrqHQo4Di4dnF5LnAefCgY",
+	"+O/8hLcuz+NaQMDxkCTuSXn5DqgvQT1pl69c2LYed6G2oD4d5Fr4zgmk8C/ght+FhwLcESoJANSeSpU1",
+	"3c7b7l+V2/XQamb5pbIWYzyY3pJCSAF/DYWzBNAOYz9XVIfr4XO/oVKc/Q0KsN+DLrpJYs2h9W+ZnRsU",
+	"XWGVavpIk29fX1ySnIsbGGFaReBrPhMsA0wBfAw5KedEMSs5dED6jqO03UIoYQWI3U3x9Z+Kej2c/c4w",
+	"978GzeJGbFLtAfToqM5RpAebaabCn5QUM+LhwjAnYwXPPOybdoliFULF6eiJdyDD3+DnIj8IogsAA7oW",
+	"ruCGg1Gwp4RmjkB35N9PpfIoOhpQV75ShWFVvpnO5YplxKx4ys4Qld2DwmSZYlpD1rVRa0InUNLfpXGr",
+	"NXlGEI7JHiKgDlMyKSCyekqejEj/9OTLEAR+yD6kjGUsS5zN9pYZtT6+sK8mRyg6wAsIZsS1yKXlUTv+",
+	"pyP/Jad3PyOpXYW0AIehx3EYEADZL41CmMy0UJi9jY2uhTNBnznweU36sJanJ18eDcmz0VNXUiZI+7On",
+	"aaHXZE412LcuQobPxDEXOhrQDfTxQB7zwsyh/0/lL6++35xSc4VSFbkN8VpgIFfMHO/Ce4oRcgMG1Daw",
+	"xAaqRM002dLkP6YAPGnhWn8n5WsqfK4UVF951kZwOjzXHwW9pTz38Nt3k6AO66h39vP7uhLvajPSUrYB",
+	"03qhhtiB9pDUdSFr5ihjK3cAUmkoTyVmIzcd67fyhnmmdHBHiIQ1VUzP3VdL/AUkkfMKyNDD7KC3R6yd",
+	"2r4IUZiGMTa2w9piptNIPQwkeFmYDhR/mTOq9knwPxEdfzLr0WUjpy6xzK1QnMiaEuIxIFmzfBoc5Ijr",
+	"2BSx/5r1HliQvt6bvIvQJ38Nhe0tOGhrW80BP8es72WvH1fN9M59X78JGj44CQQf20cNhQh8DsFsSjcE",
+	"UMsjDTjSf5G7kHfhvBmgK1mtMFid+yCeKT1jQkksat6Q1w0wx5pQQH4IoKykVV5SxUyJrusAjfqa0Zxl",
+	"hEIRZHPk3DUY8wEpnok0S9vT2ePHCVkqecvtOC1n/Pj21ZC8fnmBOEB4cy7ytdOQQ2hMO3bnmxlei58A",
+	"hK724oDg1AB3bmYt+wB9LnrVAc1fv7x4cOZ4eYHf2scYbn2NBGgOwoWRYEzUNoEul3/6sI1PE4XxFZtx",
+	"Qd798O4NksKCCXNPXLPPZfOudLA4S3da5HUXKxApcJalWjQTkTxPRiOHXsJEAGZ7LRRLJdioqcysYajn",
+	"cuWqPyMQy3fUckn4GYTeKqNQHEE5M/1kdDq8FhfQ3QZIYop8F8A8hjplhHnQLeGZ52EMxNcvLz4p9oIb",
+	"w1u3DZd2F2Ks68SQkCu37ufkhrGllZGakfouAutGlW84AdzOAHbDfzUuP9SCvCfpAIWJFKIl4EnBMs8g",
+	"7v7cxxnabbgHweFNyjO0OJulh0MMRo+McxDUdCHCRKaHxJnJ3rukyZzeMiJkZbz2T0d4dVrn1ksYwBtf",
+	"xeJhWNZ3jx/rxLOncUx/mJIrtPr5zItTNTozamqzp4b7IOFK/zxTbMa1qWX2bhkdNSvANX9ACR353D4d",
+	"y8/ir2NWxNDCS2y0snoP3ChV5Xvuw9xwfq0dco9CWYbA+0WgSrlTb94opq3eC6kzDmxuRavckEID2GDl",
+	"VVvNZc6uhReheJHtOgakqawCzIH7Cef+PqrpY1bjIW9xVPbbgFB8LdgHwzx2jPvCI03oRMu8MIxkjGY5",
+	"FyyemwKdvbMDeUB9yX3mz+xSv0A8QdiRJeUf1yX0IP7ktxIB6TboGHF3wITGMhhoFIdNcP5tXcxBOf+y",
+	"ZnwzopRDGiIOaGhIEgeOk5QIuyasPm9bWjvCBT7axqTPDWBQD9CInylZLB9VhRcA5Ol4xTPAOddH5yQB",
+	"CHcuZmOMuEgcDDFCnMOPa7iHgl/xLhCQtoQZkjuiF/FscC1iEEakG4LRi2ptW6MYQQ3CdkxSdl/GZzQF",
+	"/JXV6KPBflC9s2WM2z3CIgEN3BfEUiqX7ICFg9ciIYV4uIOE4O7iGhHJdF1rfqQJz5qiC8ui7lg+8s6T",
+	"3OCI//Kx7uU2tYh0LzntLxTtXk26OdY9EO87dK6yVQX7EdWxLjRBLypU6UaInnAUIGLFmgA7nuE5kXhA",
+	"en9oDEgCrJ9cC/eLlwT2JzgJEiidoolg3NqxOwU6fMtH02HRH56RvlT+atP+yQ1CMguJVVkguIK46u0E",
+	"vg9HgF0RMXMAH/bJkmpzLeAWV5KMw/niTx+YbNlJ4qRscg5ZiDi4rEDiZ0Qumah2LK7YATGWVP9Ayl3Z",
+	"fyfV7sn9f7/JqFoyAWVCqsX6bK3H7wZ9yZ1qqRAfEzA5A/BNihTuETXBskGV626iwtNPXaMs0TmbNUqw",
+	"1SoUzz4ll6+u7PCu3r36hkyYSOcLqm4G5PtXV+/I1RvyxWh0/Oxp/e8n//5kQN5cviJfX10NUAG8evsN",
+	"Rk0lNM+To6ocC0Ym2tXBCvgLulxiwRduME1ZGihHBeVqyDKnxp6o12JKFzxfD8kro0niIHAhmjMph++F",
+	"FRiIqzmL58JYiX1ZLtLLao0e8AAtvwLllxvYrdquv44Xo5pzRQ/EyAESzNyaIAaNGFfX0/MItN7FHmVt",
+	"FccWVbmbnXm1l0G7rphbThNrr9w9pM5WTaRWn3Wn8hYs0meQt2Z17+rq21r5pD7eN7g6Sq7ylSmUYNlR",
+	"SLMhDe6g3KrZHiXwjYK7R8Rgh8xBqjRWNsOyxlaeV8G9y7miGizpGVUTu+VcW33u6JwEE7gW7uIfOPDi",
+	"xdXxybPnx99cvh44CGPEWeOKKLlCGV+fckzmYvhBRZKdWSso1/d3tv7BFeRzHHT/qlk10np994+soVXD",
+	"2MW/OMTsM+rDPd29IOtQscHnOzk5qIIIFV0dfbZi8gD+Iei3xOzNWM4M2z6tvobnNZ7af/+GL2WfpXsc",
+	"8wtWh9C2u753a93e/TFovFrbtX+jjyxIIFahKgnbR7lu7Xh3Phx9ppso3XwDYMDs3sjmDpCvUCURq6bX",
+	"ae3HZUa3xMVDnpz4wU90bfWZ4P9chyoSwz1K1h2H5lmaS3F39LUNDdb2+f9JBdYO/E+tv2KI3HL9mdfu",
+	"KyRuua5xmjXZ8NYaXPSuiDjGyKHIS5XUPql/xRX7GLpuxjWGUD5Oeaaaw0muDFXWNCUTmt7MFNigOqXC",
+	"4SqpdZkNKqcksX0lUKMQcqQT0nerSk5Ojs4IJe8u31yLVArBUlPeeltNf0KFYGrga9QCRuKQvKVixjSB",
+	"gtOKmDnFHJBy8NDXlM8KlBWPNEkW9MPYDmMMdzMJWOaKTSGupQ/Vtsu3h8p2v1HSehvr0K7A5auv337t",
+	"3/vTi59wsJ2Ez8m9jaH8/lVKG684LCENyK8FKz7HIjahIFpes+LDwBUBUCxcqlmmcZU2Q3lREveB0gIc",
+	"t1E58TvUEdtTymaTTx5MxWxNXzUp40uTTlGOSTKl6rNVFSW8N0rOVBVkpYvc1SAvadGu7g7S23sx0FWK",
+	"2p0uC2tE6NLfxrsD6Q8XXMtUd2XUf2orIOZClOed8QSGxNR/9eb2lEhFXr25fV4hbS2pmQe4afhub1MS",
+	"N0QknT4b9BZclAFKUYSsfSlnEHeGEQkNYx9UF4QAxsR9dgt4s4euVL6dQuJBiaqCH9jjkJyOTgP0Ytt3",
+	"xjMINJhyx4GuLQQGuGqCm8DkuGEITe6D5iCdnGu4XhQeCoOJW66kgHSkaBAB9uTFBMu+tcv0Jz+466P1",
+	"c9iJi35/5gJ+crehYLVYuyWfjYV7qluSZQBdaQVIdT553uLilgms+fRwB/wW2vHm9WQCCHjQ7Fgbxegi",
+	"secAiJWyQiomlOhBpZoj5EJQld7jkV6LX+SELMPjxYGiEYiHQMzQOYB6LqSQRgpXgZ2LVDEKkUkJBBgp",
+	"5k0JV/n8O6rNMWD5Hb/6OrHrqFjK+C2roKd8ARWPNacYuWFLJyGJYpaRuBRkxUUmV+dB1VOeWSkk86wy",
+	"RaiBgFjbr/NeYUQ8lJuFOmV2P/9f9t53uXEb2Ru+FdTUqRppD61xZpOtil1bp5xkdpPd/Jl3PHvyvrXM",
+	"MSGyZSGmAC0AWqOT5Otb9Xx9ruG5snMlT6EbIEGJlGVbsj2xPs1YoggQ7G50N7p/P+I2o7VjCE9qUunb",
+	"ozINBmxGT41kqeUy4OBFvUozvkQ+dZyvAWkTNlFlqRZuMfzip7Kz1/s0Hh2r7RtMuHBh3SDlYTroOqVT",
+	"WSoXmWbYgyfsErfubMS+8MBBAZsu59KZegOWeYgLFwXimzhHkM0klVHLLXigHyvyK/f02EHgO5M9vmz4",
+	"Skhj3YOj6zEGrsHP0bddztwWwEohCbTI/UFx6Sc1CpGTA2wenGv1QQSK3rxUJhTS0ep0R3/umz7Y1pU9",
+	"V81m/MiAu8hiWc1c5CaWwjoc5mXZi8ZJP2uVtc65taDdtf81CDr3a61qv8Zq9uvPamx+JY36Fel9f435",
+	"8cxwkNz7FsM//Ns2gKTvSWliqERSbr8cRUs0nY+JmFjYpk4U0bg8JFDN+rSUvG+Z/nl89PlPv3ySfPL5",
+	"b1vN9RwxazzkyooZoQlQWSdBYHlE4nWp73un7uEv8OFXK723n/PN9SprlvoOoKVeFWJbLLDm64QRZ6P0",
+	"lI0Jy/Dr8Lm7e6B8dEZdSWBZwS0/yUg9p6oshLxMpfvmb+c/fM/U+OdgvJt6Vl9gNqBpku0sIBczXob5",
+	"FAnBnFFY9yaVGbHfZ6g6GRu4EdSEZUHQ3WRrWXd/xOLu/nYS7/4loc88a7bJklRmLdnPhu4j96wZGziB",
+	"gA98Ni+B6nqJPOPCt1euDjTC6eM9mxwUVgyCpat/VuNR2Bnr6YyIvhMfsO44GVQVLsPYWbxok6IVypXM",
+	"QUvDpMKN2v00sFojjGeDCZywrA0PnaWyXvvgT1AzF77NjA24rN8cdqH411bAHPC9M1qf4Yidhf0tlTSx",
+	"gVT4ehPm7sWyX9IXVGScvjhh6YvRaJS++C0bIpu3M9TY/o8PF/brmnGjbitwNgZrfxQrlbykYhguJBQn",
+	"TEOpeJFKYjnRHNuBcfPWUC7dXOtF8zpN26qburdL9ClHGHKFGYNUjmEqXNzk9n5cAu+4mWllDSuowcfg",
+	"FuOsXNtPWbUvbtv5HVccNj1ev7yg/fusctHsP39yVth7HgEIiz7E9/EeHQD86Kd2Edg1REjB57jyR+dO",
+	"ut54wOWomJc27o19lpFnE7vE3gPZhD1GcCyc0ZWEMLCKS0jQ9ZHrY8gy/vVN7ev8B/3+z6PRKEsljx2/",
+	"pAXT+DL2qIiD0w8dWjyp7YCEUQOGgk51nc1Fcc+hv0DsTbTq+yx8j4bp2YPooZ5HHe5ZBE8S3qZ7505I",
+	"yGb6HfneUl3Xtd9ISN7uvdh3W1MvfPpH0/jweOTk0RrtoNnpbhzHK4J1wudzrXbOohjaYZDkmEYoAg0x",
+	"OQLa+eM+DvdX+FpZtZA10OPg0+M/ImK6nf73qFmQiwKkaBBoPRca+SYZyyaq0hewBOf/YS4BRwmVuCWY",
+	"USq/iUF6NZeGCDx8OOoTe5Q3IaeBsuohPsJuFedqT7goM+djkA+U0fq6uQ14xDPmGdNVWVbzlQ5iauMw",
+	"w4QZxUyuNEENu8c2F2qS1W35oXNfuq3DALiwC9u27k0Q3UX+TO/kwRq7voIcMdEeuvppe8N24I/bZ27V",
+	"mwC+3knnIrdKM6fPw/sYzmDpuvbXEw0uRNqjFaQBOq2gVBZj5qLPAoaE6QY7d8qswssKzRfYH8Ylafgc",
+	"tFHSj29WbAZ1oLWNxrYW4h3e8WAgDgbiYRpHMYfxePbhWl3tnKbWe0beQLgRavtAR/giNMxDwcjF8B6H",
+	"B/iMqAZSGbsxg0qWdGBDWtyslpCeNQB9HAxfZ8M+PyLkYra3Ce4hDjbhYBMexiY4acNSiaBJOwqxUNnR",
+	"EKCLHneKWw2y2Mg6hT95abxfj/mBuPF6oHw0gtGF8czalnguPBrQ0H1AlRMFU5NU4pdZzT3FxhXlHvAo",
+	"DjnpovLNPx6zgi8N45dq6PyCmuQ6XCDVYpikUpVFg79BCSqaMpVh5koXbknd0MSy4aa09CeYpzUZlL89",
+	"hjipJJItJegoAs+S3AP6Ow+oDx3zabS0GPHUQQ5FQSIU25b80tBtPccUO7Ns5oKyT46Pj2kYg5itWGon",
+	"AXBvmClN+K7s026go7+C/YsbvWluf4+v9bZhdd2sTnBT2zQ040DnyCK47dX/QMa/ba/+xgvJnnumV1au",
+	"F9BZi+eEYB50vzEYjNRdzMBDzTj9abPo4482NnPUd4tShMEy4VkF5g9fjTXwq0ItZK99wnw82Z3xks2U",
+	"FFYh6Blt6RsUpRnmi3qUvcpX14C9LRHVs+EMjheGEfha/fy3ECkid10Tp3AGu6UAabc58LEohV2esgyN",
+	"9sVcqzEUGQsQvXixVAw/x1oh/BkUbElgLt0i922Yyj7BRloDHaTrBS5IUylWG5RdyJaGHKQ98gVQvRL2",
+	"rilfLhtho5O5+Ry4hoINMnRaLgyAzIZJgEj2+pDKQdY+2x8SDN41aKc1gyz8t7mgjUZ24oEb1YQpCals",
+	"+W/BiyK8nqRFJRx8MV4X6vosbrjMU3EKu8kteYcr9aVfqF04JbulMr5pAqRVWyK8nJkfJvv1VTrWtE/V",
+	"6evnwtOTY/kJPTPiTHnV49jk1hxR7EL70c/vVfofQkwUcpFREwMdydS2gA1IK+OgKmFtpTxJZTbniIt3",
+	"MdGUE8nYnxHbhb1iA/z335FNcJiwYypaCd1s7ksqanffQ3GayjoJE6Y1cF+ZNoxZnVkhWgkz9CA3gvKw",
+	"bkjpb3qaygwjogu45mXlq5XCjkkP7A+ccK4J/iph5krM51AkDNz7TOrk0HDEfqQccbA29eEWxyySsUoV",
+	"FFRy22DOvgPuEaHD0RSW185BU7tXKjEacx6GidAIL7VaRIVgKCIbzNl5Tsife4+tHsiU0PP0tjEpDc86",
+	"4PErcH+TYdX8yMm9kJdH6AVs6ZV2gedtYTR8doMMULlMJekcphuotm1gBeAIaIdEMTz1g/pZMqyWdFpf",
+	"wsQijSDqZe0EYMFQrzpuUKH3av4XGuNrXIgHUKYnuYuvrkOPEuJbeT5K2BZCJ/4otCj5u1ZEQhPsdd63",
+	"VrY1PY2cfQSkRHVMZa2PrF8dqRrDqSMpe6OOdKeWRqbyx7Zffl+NxGc+aKRfhz7WkepZMRm25dBXLqPo",
+	"etN0H6VEYNzN2Jx/pUs+alhOZ+HxOfqQYBs0TlqRQ+lhPxAneixhmRrhI7dq6xbwbrwfLEjGN/XUe3Zr",
+	"kaI5PzTITz38AZvywbApI8nvEfx7d+WSWm2JQhn05ABAuSMAyub9nmKqglxIY/kyqY+o+UYB2PCWb0al",
+	"7Hmfxw9jNJyv4R/tICU9cJNbmICdw59sAzDZSM4eNzoa6qELpJ6nzD5eHRSirijNaKHHcE+Z797bXs24",
+	"cLLBZQ5HhLiwRRDyXfOjH/1v9ih4a6NtYpEIhG7+WQ4mtKfnLaxT9P7Dmp1S0tS9sCWzyh9doOz5Tpk1",
+	"EYzusmfje1O0siYsezLGa+M8TvSx/rg9ekHv9qAOG1CA1lWBkEPvJe19ZhdmY5T8G02tv/Cjz/psT8Py",
+	"MST6H0tSm5MBhON5eP+3R5Bf/eKBMTZGy+9gpq4hkuutYubwzEzQSbVvkCAqsQHikAQoO8SBUvYA1N8j",
+	"PfyqdiNdCN23nd/Ko7yLGIXqpTY4Y8Pp2g/OeBNlqfMRqg6DelYU95G7WOYOwtWNV1rVYXlbQ2fqWshL",
+	"p57tlqPhroKYk3hD3i3u/TmsRTxPPR8eTfWR2CcOmYKHzBS8r7QMrsBKQDdTyGPOlGZqMjlFXFn3VgEx",
+	"8XhZNsnVfeXRp8BLO+2tLXirypKQGidK1zXKI3bm8RE+853S1Djlnp6BvIYSqXYD5FbBLR9zg+1BlfT1",
+	"62V358PXNJ99Sj+OcBOQa+DvdlO+syp8to1Un9NI/5D8movSLcwuIaV+aietEL54MQUP89U8Z84lwSKF",
+	"LviWxNFxOIkcl0ouZ6oy3lChFG1bKSY89x9haSJo4BUsDdijOb8UklsoTthnx0Su6uKN8bIuYhlw34f2",
+	"+vh4eJpKAiJjmYQP9oLY97MRyyIFy9gECz1MjWM2mWAfh1e9QegIfGkYQpIpTcTQXlmHfQStPQVhnWTs",
+	"DQ5zH6/+nz7dmtrd8ssd3OWujPorh6fcwJGQBrDF9trJEtfYT1mjUiPc7bzkS4bZUi4L9s3bGhK7Bwry",
+	"X31P+PqzP7Xgvj/Z+oFnLfdgDfBxrFQJiJKfHAL33w/v/aaN8xaVF6vL2XC1N+DrEbJRpPDEYPr5qAdP",
+	"7mNAXHdzfFSS0ZtQ1z+WEo4nUJGxNx+SaCVChilmPDvRYFTZiXW2xwRDp+J6eH5kwicfwA13hJxTRUxH",
+	"5bMuRIkPpQHSbXSBgjNyiritqqwQE9Yg3iSh+safB9Qgw5cEAz5i3wdcNM9wNerA88AV84q3F0K3A6vh",
+	"84g82yv9wxzkj9zmU7ZQVVmwyoDvjidRd9K7mC73Rq7WFNOuGozN+aH9G4q1nJJTvkNKacfcKAdelJ0n",
+	"lXzs2p9T2seW35PBf1sd1OagNge1uY2nfNvqrhUFe2rFXX5dD7Vd25QIUM6xq8CLDfAYPc5DPmgtl5Oy",
+	"Leq5OoXxUM51KOe6XznXaqbijtVcW5jak7mGawGLXpP7lr7vtbq3UysXfwl5+aWqpN1vIB5N1j9CP1/h",
+	"B8sUTcwkDLguRY3Ic4oNxUI2XHQR6cxBtnute2tRGzSVIOQeVak+5vUIK87euw0BaQEj25+wGehLKB5p",
+	"D+jUpRrD7tVUGKv0ciM4Z3C3VpDvInRW04aCWj8UbBCgPjtOUhlOAj87bo4KT1nXgeDGI7zv6hl97R9j",
+	"qyO9Eo+A4lxDLTyfHScvZvyDmFUz98cxnlfRX81plXt3l6C3Om56qFOktaXY7kgpeoUHg9BpEJqFZV5X",
+	"qDR0bZurr3tAjd6qe9IfUx2aJ+9JVK8m9qhodVAODFjD6LPigtvTNqVzIDjRUBk+LmG4g17K9htr+P+w",
+	"eLcqS4bAwozHyJGVpInFeEP0WO5X/w1aGf8z5ARk8EGYbpDJ7hPPLhtbo5jcptxh30byKySDeI4Jmx3p",
+	"wNcIaYarSGVjNeql83rW5esptY7WZnA/h+w0yCEP+SzykPSy2ayyzq7TZkAkofequW529Qg9fxvXvI0A",
+	"iSELz6eE8aQmbSh9j5TovmqK84YJGy9T6UGhkqYmNGwUNsD0Ie2nms0r59VjwflgDTayRo1MZQs2Mkto",
+	"j9oIHTlcwX/zXKgeZVMWqQxzIiLJZTcOVUJLEPFzuM2NLplrVVQ5FEj6g1RlqYRrUSCLOwHt40746hf3",
+	"D4ZMCE706hf3D/4dLs+o6tKMGGFSmROWEaIu0uAG0NysBxYLqwSaV/1geI998LY489aWvcnsEOzwOf2o",
+	"t3gvrMH2t61KOA8/uk2QtXX1374djeiVbk61e7k+uBs9bdStZcJqh8Z8JUyqBcJIW2x6mXPToNDFRRDN",
+	"y7gNX8Cd2/c6rfgWHCjBlhOg7SoFSovchG3BbZLKW5KbsJjb5ISGqElJkINkwU0qnS/jZiOsYRm32Q75",
+	"Rdqqc6AXeb70Io9ucW5FRvKoFqahtjjJp5Bf7Zhw7a1WYzB1YoPZqVbV5TRigp1qAFbyJWjjXTI2V2UJ",
+	"mg3ef/mWBWZ4FyGen3+dyjGXEnTS4gwvWKkuhUzYXItrUcIlECM/URiZyAccsTOGz8m4uYKCLaaihFTW",
+	"1I2Y9vAloDi/KcG6SpMwQfThc61yF7MOoqnO6TE5k7Cgn3CbSiVzGCZswZ2xq+bOdn7SMJ87aRAWITxk",
+	"EQhqpb/VKdLDZRh1jSuzzNDrTWVwQMdoDY0VZelmJ52NbIjP3IjNk7rfpNLTXk6EFAa7NJxM0kPUHVo1",
+	"3DhxQyGBv23IM91EzRDNcCo1WL3E+OWz4z+yzHcSjaqmkSnzPL6BRRNfcsYGWRgvc/fP8GmyoWfgrblz",
+	"YR4qZwHZG5yfPp9D0UnQ7p6TzH8jz/esP9q3tW0mirMnZ7jP6tIb9yL83KPwR+urazrpKukMecwLRKom",
+	"1WJTVr9dQVQneO4U4hfCIJ/k8kRXcsdW20snHlDWphs3svPzr9lASagfXskEz4kN4JyHCcudSSTiW+Pr",
+	"5lMpJBXk4vXGIuW2sD7vNxd+i/jh3OdBmJLR0CP22fFrbwyjDtIslXWTKc7QmzjUFKI7UppJFVdBh5PX",
+	"QTA02LV6YZdzQHNj3D2Xw9NoxCtYXsyEmXGbTzPWHnGuwbiVZZxdQeDqtFMuPf9kZSwUbiOALoMuSqjp",
+	"QuvXGTcg4MbTyfpZScxIhx89aVvnZnqOcvCNnKh+zicUGyhCr0UkMgeTd/x6q2f/K7ew4MsdmzoUxUZA",
+	"V4ycCyPLUlxC7cDu0sxFTKJbRL9qEdHDOJetqaQIHhbxZxwtBFZ8QuPX1UxW1DXsuaR8Ng75ej+NGiYo",
+	"FVg7THjo5czNgtdHeptqD940j7XVgdgtU2v17ePs2seUBqsf4C2/vKEIoXnfh6i0tyipWSQSXFTluvcn",
+	"rr65H43vDsADV7npKITroiH3Tc0Mm/hOmVEzcK7Iyi7cMP97Uv81AvKMFZCLAoirPwt9e9jPBx/mQoO5",
+	"4DbzJL20BKetr1I5qwx6Hr4XeFLZSlPLuxtVSJY1AfyonsHFjH+4KPjSZGzwxz99Fh+pjFL56fFxfAKB",
+	"rpE3Qbj68pLRXBO3PJwMkFXK2WrLpbNKc+E8Cs24TGUlr6QzkJk/hsjIJ0GPplled/Eat3MrJKZzIUks",
+	"wfgC0Pp1Oyq0+C2Tt8dj1HqMR2pXvpGmfE2ID2equ0LkpRRFix8OS60acRVmre7q9hYuyFXbTcFm4itY",
+	"bvZSXIzggwI3I+LUqQzZCeeDFGIyATyLxUtXwgznGwuZQyoHmRekbHgShWLEf8LyUhkoQi2PZKSSjWJj",
+	"6KU0c3d1QZ6b0SZn5e/uufYcIPwdlpt6S9zSHrb3mzpKXHSOAkPL9cDAk13qELbYHSco3sG85LnPGgSN",
+	"wgg8Cp7rKoR6a5PgU5ITIS9Bz7U/nroU1yBTOTCqpS65khOhZ4bBB57bkhTSK6bP+GDBQb2LSlWP5S6b",
+	"4oGXc7ei8boU7YwWyevBHvfHv8PSj/WIpUZbqHqUyyay1MM2uSNj4XSlpRTBXuyq9KhRfdxedqz4dYNF",
+	"s+mR/tMZM4JJdG2dhg3wspVt95ILOewE4YANO19H8fNflL5U1oI8bFLdLOdKX4JlEeLa3baobpmLU1An",
+	"PpG485S4z2rPeX7FL8EkATzPJKwUxmK/D5srbU3ihEtTxomAUBM2w7qMhF2BllAmqdQwVsrWz5qwXAsr",
+	"cl6yiSix9HoKdAsJdqH0FcN6jQlue0LiZub2e594T1Lp0+pYa+FZ1hOmuTD4g2aFGFxDqBHB4z/vdOZ+",
+	"PA220pgogFRKWFC/zojhe8VDWqwuaR1AdFao+TXD1oM4SfiUk9XxRM9t3WTam3FsLSw1NkV7Fy3AIcx7",
+	"zAy2l8KAfRy9rgdNZGNJ6I6N0v9TQYVlB1icGvm+J1GhGxtIxcaqWA59MSwSZXbxxSrt3FUgc1bUeSKT",
+	"jdj7UAGrK1njbY95fuXsmwteDd4OW0X5jM4KvYVKpTdRdYue8L55q1ZWFL9lod4AiWmN1cBnbGDVXOQs",
+	"w8uyk1Ti/0b/co9eZAl9MTKWaxv9HXpW6w+o7gGKbDhiRJmL1RA0IKWxXho2L7mdKD1jbrOSqi4awbM7",
+	"vI+QF/W92YAeI9QsULVvNgxVJbUTMuX1S6J5Y/RNZRunrD/NJ1nI2dWvKZX4Uyy07rK5524h8MQt5/Kp",
+	"Q7C4OUaByHrg8XqnQ/UTyHOZ+DdzCDR21O/mhN0flaGb7cOOqDJujSybTOTdsFbcb0/gA+RVl+3FE+Uj",
+	"ISeqNz/36fGnK4f7iFdN6qc06jBVF4CsD0OhYEvob3aLTr0f/Xz993+qvivwWG7B2BvqETZ5DfvLsMVj",
+	"vSIvfiNgUOzMvqHLtzptbgD2bgUQ3QmA7Ya9yFUBWx9er836S/fr3TWItJtDOm8pVqGi66cvuIUjK2aw",
+	"/RJgHv5Od/uYTuzXZW2Lo3u87nlgUn+zHoH3H7zfwais2QcMRtvMT3fa+EKn3YKbyCj2bXvr8fNTCNYp",
+	"g3HY7zbsdx2JjE6kigfY71pYFT+rcf+h6hvsMkJU25/VGANXQ0WWF874muzEZ7gaGgLDBojqHHAWzNA9",
+	"Z820kjCjNBVvbROX1d2ajLMxLxjhzmARBcsQKSZjqrJGFMA+GY1edzcvub36rXuKv7mH3UdB2JeYD/yb",
+	"Gn+sBWH1A9y8q9Ty8JzYDpqH7t9V8JobIGbwmhtIEL5HNbI12eEgnI9i9dXEK6AoMPsS2Ebc/6my0v2P",
+	"l2U2TChXbZVPVyeUi1nwa6elnOVccr1MqC9m7CYGWM65cCo5XuK9F3aa+cTWhIuy0sDGVUFnDdyyKS+t",
+	"7/9RZakq68cg4iM6w0WMEzaGifIVW5TAxQ7GBhubSsnGSlk2V6XIlyN2hkbHqgpXFUtPGvaHVPo0mk+W",
+	"0SMyA9YiMBh1BVE1F7UEsTloo+RL4+s0eMnqOo+L8FE2PKUCt4UwkErsi+HaGsYtU850u7nWU49Gcf+u",
+	"g+4lrJIlGMMycSmVhgsPjoeIMFZX7nUIO3XPlrmAV4sCamD7Aa8KYaE4xTZNwzISHh+FZ8wq1QnAReiN",
+	"weA99SRVmOfjYE7Wdq+3oiwo/oEDYzMHRrRQfSbx1lmnYC2jojBngmtorc7I/K9gI9nf/4758UvOY3Xz",
+	"Np4lGkFnQkPy/5776t3yP7VsrVGu9fuTgaxs/3IW6Kg2nZgeivi2Yo6uBQ+7U5xDFPjyQlGb0L5hhTZ8",
+	"54Axgs95bNE0Fub9EVuDc+OdROcNzqfcQDZiP1R2XmH+IefzOSAqzyd/Yn8XXyDOZzgRzKyuJPZ99wN8",
+	"BvE/x9k8dNYTH+iWwdlb/M0tA7NbApS+Po4RSj85vhGidP8hnXtBN8d0KFQH29FpO97gUb9bIQxklIxC",
+	"sw5rgobkhOVqNuOySIKqKdS9hMEHiilsZRJmxUzIy8c1KHsqIV4NrNj//P//u+58oYKHpnMo55IRUxV1",
+	"CnkLrBYSvYPBp4EIN9QChBApm6hKX8ASsIXwTDa9NY1v0Q7gMPH0eZx4CvBslJQTsik4cB9kK7zdPtfZ",
+	"X2Xc8j13Hy6RVn8FuTB1H8zD1Rff6PS6BW8KtBoA48O5/46cZhKyqKEMFcSpAXNqMLybMQk2oB1ineRc",
+	"5lDu2DKgx8zG4Cbv6yg9bMqpL6siRQtnJTSJ0ueM96K6X+IQD6K53ytKchy09HespSRPuLhuqX3u08W3",
+	"WFy/euazvZ62KnAaPdXw8+5Lsjt3cBoJAggp9x2y+1PNdzjgYVM9qOs+m1t/Rgy0B9lTNZhqtmtve8pL",
+	"CwVpKNW9nnSd2Xj0SiwYJA2UanEaxTP4P15aNoWywALk+nCm5Njjj4dHutqrxrsFOmzGB+3elXY7eWKc",
+	"eSXxJ5W73YBVWTpt2bFa/8WpDJb0Au659ARJ4xI3wNweEjY41Og8X4JztDliFAKba6G82rGcz22loYhd",
+	"E3+COsD+KC/6lP6cqQJMElqz2DVoQ/g/lfQgY2ZpclvSzYf+RBlrPtbOgdH27NF4+BfxyObj9cF8/G7M",
+	"hypLUiIKTj06FS28V7c7ZvCC0UBjUoocpIFNx5rf+kv2uFv5IbDa7ybOCj/jj6L6b5ek795Uhce3AnQS",
+	"nxZNgDvj2jooCm93g1D4S6J60w5WxS1ZpbqZQw8UU/d5918Fdqn1Mp97MmomvRq/xXs8PvCvPikx+SvY",
+	"ncrIbjiX1l8i8V4G3kxh2DUvRYFo39hOuZiqEkYM/Q/npWUayPLlkLEZX2JRWlO5a1LpG2QlLFhzLeFR",
+	"Q5awrOBLc6EmFwsAaodlmfuv+2impJ16SLiCL+urhqepDJC1E+/7Nfc2CBlX6F7gamICejQaZRr+odNJ",
+	"BzXeSQqXoqEuTT5lfGycB+Al01je0B1xDTvgV+7b+bclVe4S+WfNp8zOWCGQ57E2edRxKg99K7fgWnZL",
+	"/CS2NqckUlkx8TJnXrlQTEK5uWrv++gnX4Yf3HYCvh3jadALdzyRe9DtCIbDmj2jRo5YaOrnZwMDuQZL",
+	"DgVVohBMDxSt7H9L5DbJd3zhDe0eZ2EaRMC0gPFUqauEcXZe8vzqyD0pt2JcOuuWK0yZ+YsIepadf/f+",
+	"rVPLcqw+jNg31qSSnof4R8LFRlwiiJL/zoOB4I/n3JiF0gWyjxjgzkwiuK7bko6ULJcnqSTWEoO0IRnd",
+	"5MKApcLCMeKU/OPdtxQD413pTAGhe5Fo0BLB0TXolyaVvCzV4lUBcomNZWzQoPOyUsiro1LlvKQEJFhe",
+	"cMsZLwpn2r3np2FSGfeGUpnKH/1Tes/OsJxrvWTZ/3vktrIfnSN8dC4uJcbmJ8z+Oa2Oj/+YV1J8CJwx",
+	"+Akk15/476bwgT7KPE2K72354Fbp6+/Ovjw6//rs9Wd/YlewhIKNl3UninubYZmdMGV0Q0u3G9Ffmi8Q",
+	"OMaPMWLvIAdxDdqkUoOncUQWRBQBjbtbrohDjfhlCE/Kn15lNkOWMA/OzNkEFmwmZGXBJKk0ivEm8Rs4",
+	"Z2JSh3nJlz0MMFjl32Fr9uRKd4xEU3gk4OGuJ++wrDTH4tAqsrlVpMsG39/KRu5zt2ewZe6sT8oP2bOd",
+	"ZM+6Xv4pHhZ57KYCSmcExUp4f2/5WGNrX8u2bfXmjx/aqLyP9pQB+SZI/YPby/Agbr1ZOBes7MfU7CMn",
+	"98NMWGRtpqSCE/0SJpbxEumNMkRLvsxomw7YzJikIyDly4qEGcugYTa3S8QyU/623mHL2BXA3LtiVmlE",
+	"Ssfbl8D1RbhIw8wDmfen1R7VG3hUQvfbK+7hMHan1O6P60KcWDD7AF6m+MrFFq+Pj13Egelugojx/fEU",
+	"HzCe5zC3Pv0+A2P4JZywTFU2V7OIaU3k08TzrLjFdGHM0t1txL73qDPCxJCJYLXoDgDeg3nM7dENv5nC",
+	"0T97QOnk1jobeNgdu9EDkRKVITCNF5+aOpbXzoZUC8+cgXJpm1W+v6bZuqG7rWiN87d1Hu+r5id7z+Tt",
+	"hpm/Y/bLm3j6/Uu5bQPlQ6Uew2Nsn3ts3vRzzT42K9CPKXMf/3STdoVaZP/JvXez1RJef99YRF7ssUqu",
+	"SxT7dgo/tWVSl3tTTeLBRduJnCNoNuO+LNW5FQXwOqpfhsXem6s2ARcC9LTHf2NhZuoschEIeHNelqBP",
+	"kCzcTdJFjlNVknCwZhLRxfi9SeWAS8ZL0JaoALwfZVR5DQW7VIAkvxlegWqZDYn2Ox6YYrwRe8PzaSpz",
+	"rnVg7KXvPfOm+zkV252yDIl6iz+7UCeO6ehjZN4cpdJfdYF1/1ko/2/d2P9A4MIMuGUzZSz75Pj4GBtq",
+	"l3hqAMWRkG5mONsZX9Jcmi5dt+h9UAGxbv4FEN/9cXZpetTW9um3y7FSJSCA9T73S/fwN7fiu6Wk1/GM",
+	"SiqDNAp5xOfz9jbpFmQHGyTPUfxPDJSTPrsRdkVe7Di8qzG1bER0K/E1E5CaIPRrIdvaiXq1plXfcX3l",
+	"hMlZs3ck0jenp90643jCoPYeQqNOcXRri5nDWg/J1gU2F3o1e5NAFL4jXlLTdbcsoalGqXE7xbVnRFlw",
+	"7dOGZOdG7AfMHyBXzsto8yD8WYTV2yRctxIsWqyPQrB2KSfUEYBC4vMOLc31y7ETUVFzkHwuRmHL6TvD",
+	"+GEO8uztN387/+H7+yZneFEIgmh7q904FqNy53HUcaYaY+Nxj6ft58IKlVczkDYqAEC443ElSoutPXeV",
+	"mfu9TMgrBCo/+edP7R1JGBbPO2HcMLeiLTYFhK2nl8ilksuZqvzytF7Yks/KLV7Y/3f23be3e2HhxjEO",
+	"0Y1vYODGGY6exRtzj3qbN6ZhBoWgxQ1VJJuhkaNf1AUVHzNI8rvmed6FBTjAJd8PLrlDRp5Txqvr8fu9",
+	"+ejqTdtjdNkNxXVBjP35STMXF2lxUSLJOzF2SVK+k6gdnmPNlzKAWluQ04Uc0NymsgTkhPegzDWbF5Nq",
+	"kVA3bk2RS0MI+rFpwV9tQipOZQNV7IGEu7CObaUlzU1NJqH9FkkEa7BgGtJn8qMMQyrd1I5KuIaSzUsu",
+	"GbdEHDYajV65D7LROnixxyOOX0OMStxfQbZuYJ46PHE04yeKUNyhYYcCtM0FaJ1LtsEK3Rq4uG2gIvji",
+	"Lh/j1S/6BjzjTrV5PMSKj1HiHgvjuMtF3Ih2fJ8t8FaGNBKquqWiXzy3gERel9IDOPJHCI7cIbH3hUl+",
+	"qjLt/JveCO8tEBPoSV2Kw1kBecmd2F8Dm4Hzw4SZsYn4QN4dAr7OQTMxm5fgAlFaxkEAUXLLnMqcz/lY",
+	"lMIu3Y/QmfIcG37t3MeWX4FJQpfGZSUK7Lji3jn0ZK9mxN56rMTEE1SwAplpJZb/ud+Sa+bmMeVoc8aY",
+	"2TzxX0bvzGc5uYeo63Dj2pvR25LLfar36lB9SPslP7At9us2uvV9qu1xg0gMKLD4GDT3aaCgr+94Bzz0",
+	"Ax76c8dD73Mg7oeM/kQt0d3h01fHeapI6ut5qiittG809Z7I9wABe0B5ezxc9TuYohYY7AZrclfE9W2N",
+	"yZMFX39gRT8gvx5g2Fdh2O+g1i042A1qXejlka7k/vT6TYNNKUKMn+CjhtDeRYHSwzpQ7nEdDjZp6C3p",
+	"Zy/ddYjJwwacVVJMBBSsEJMJZiaUBFYKCRg4kTkZUhlQ7pw9jySWFXp5oSuZodPY9B7RD8xpB6KMYYXC",
+	"gjinfcsROytLtYCCLaaihKZuO3hESjcO0d7s1Fd6+a6S26TiD+ivvxsT8hUprj8+9hkTM1WL9bQJ+tWq",
+	"smzGr7C17qGMS7hub8alDgXW8eWFxsjgGppOwtNb8OOy6FQ7xBmBBxc/nY3YWZsu+GWNVO1uSQfrBAZz",
+	"ZPLGxGHhkouGSiGvoGCDzP11ISibsycT8YbexMFGPCsb4d864+tB8wNZgLvyv9wrBfFIVDCHjMBBq58a",
+	"KcweEwJ3pYvZVrV/f8wxh0zCwRg8AofMPrf3O7PLbGsFfrdEMyysgHtpXbHCIAure/EAAUKgp3kyNuoQ",
+	"hjxbopq7HKi2GGu0Km+AaXmHV+xxYzwrZkLiKJtARyg56qb7jBov3JvHdq0jIdF05pWxaobL0C7Ow5e0",
+	"SQJUGbPS4PUdWJqrjReIzcsGnx5/nrSPnLEjNZA9eDMK+lrkcOH7Ho3HKvDmdzakxG8qnYl1P3fbUSmu",
+	"qTdN5MD8DwmVgdJJqoSEFUJDbssl1dERwpHv2BDWpLKSGq7VFUJBXIE0p82a4XNG+Lj0pPREQzp3D4AI",
+	"laGRSfNSuYIY4e7ELjV32xyewOMusRAGOiuLCCrTSfVzxh19tIxvACqN9OX26lIz+9zSX1MlbIaJ/BoR",
+	"nk3oNybRAlszrzRTMb40R2g67gopqVXJTWUjuqxfcpPgwiEkWL2PB2duTay/6NOj4DmSHvXCS9byvwen",
+	"CN+sG+BRYSTdBN5I249UVM2Jj+cj2Lk+njPhwOsSqfdLw6LFd1tFpEV31v16rzzJqXGsF9Ghfytht9hJ",
+	"+lruSI+edJNdo5CPivK+USEP2O5btdbdvGvevpluVamqdtzR0aCGkT6BFQiJWFvIa6GvQSdsvGSiGLGm",
+	"SHzi5H6h9FXGBlwyUTA1SSV2weJalILLHF7Vl5lsmLDMOA0VdpklLMu5hUul8f/zktuJ0rOMDbICxoLL",
+	"LEllVo0raasMac/0FMosYeHZy2U4QvEZjxPmf3n0yWs3FrrK/8rYYKF0YTxKUCpFkTArbAmEslavQsJy",
+	"buBISAMYY19DwnhZep9h1l/OXpWwZfF6vRatwu8Z//AtyEs7fXHyp0+3rl4PC7l1Abub53n4UT9ipn8n",
+	"t7rtl+FH/bX2/vW2bjvn1oJ2V//XgN7cr/S+f3Wvejg4+ufx0ec//fsgTUf0v+Efhv/xb9sX+P+rb5lf",
+	"+5L68Pcnnbf8mKAV3FvYAlWhKp8LcOgXWi0MkLNdG6OwAJGFrW7wTUzOY2RQvP7VL+6fb27oPq7KvXIO",
+	"u/t/hXmA3objqjzQtHVLxw+SlqdpKtYwAaLHTNg114KPMe0ti5WuxDtLz62D2soHtU7s3H2Oxi62vSF3",
+	"eJ5z+YW/bh8YNPX9P1YMmvoBbraWfr2fUfYTS7/8Y/fDzbirbiH1ncGbew0mboGSwAyUkFulCeypaUMk",
+	"jKbsUqtqTl2JnGUT9EMz5GpLJf2F+R1yQPGuHjU242WZUeITPz6lAsRyGXKaVDFHRf5CpjKuuBs0rUDU",
+	"GCw0w5m8NEM0DzR/74niAvLSPfuyoQhIpS8SaPhJVEUnc5h/hQIPx/BOF+ZKzOdQZCN25mFls1xJT967",
+	"zHAIg6425qrdy6KTO4udzKe+KtCXEbKMZuGhbOhykIVxd/UHl8jTJkMWFh9hyo27CooRexuIQX0wTQlk",
+	"3+5p1VzkDIsETXZC/7nAQUYBpQHd+Ohz6puAIqPlcw+Obyw2cZgnz0ZsA45XKgOQV+1UJ2TSnX+Pb8i9",
+	"MN/iTShBXrwCdCgKrLz0XBGpJDzhDi//3HLdWNannhaoJ3qrfMDr3Y/f55fgS0buf31IDfSSTTg1nHG5",
+	"DKBaZCNJh7qN8a1TBGinW+UUa0q4ycONNWL/+/VGaTq4ub1ubrOnb0bQueWufjfy4TX5unPr3mbg6IYX",
+	"j7ZLkAXL6rKcLGyWdVtP2J/pardLc0PHm8xYNU8YN6nM3v5w7jeq1uQzVigwtPG2Nth6PLeTfc4yDUZV",
+	"OodR7u1FlspB65DXY1IOaUdubuj24+BW0L7c2xL4hLQyOvD6nQJePXKPHq8Fd9O+sEGdvfbVtv/m4PLh",
+	"YTruEKHeRAuEq3WH6a1wD8py6S0GnVUhKIrzNb3YCxdOIO+wezOdzyZkDt2zKLiFIytm8OKjT066V7IF",
+	"eohbyWcWbO8oyq7Vdyufbd8bQ9+e4GZ4cNQ2O2prLlqTJXgcb41Eyj1IVW4A9saEKl6DXc0YiNfNhHDN",
+	"ywrtYwR7wwZ03iiVrVsdwykRm/JrSKVUEoYISm6nsHSemCoazwhvHbIJMXQwx+5F57u5e8K1KEDmLrBv",
+	"zi5r7O/WeWTrRLPJK2xztHkaQ4u7QE0Yxtmnx8e9x4ZOU975Vd1HppbufdNOuKdTxLsedH5suxot8jZw",
+	"5viiD9avF27PrxBhYdWpSVRyrD3wqb1HtYGts79XwbBsrKkIF9WVhxUWTnlTiSUJwuBTnvjCQMiv2Azs",
+	"VEWgE/W8UjloDqfgw5y7WNCjYPquesIJI1KZ2N4mAdSKgPwGhCOWpDKC7CPjmle2viW9NKpezG3FS+Zs",
+	"ORj6PszFf8iwdpnLgnLTznkNB7A0J6vUFVE5ta24C2+lCqsSSIPw/LIbTRN1ryrhTXgHez5orcfpcW3q",
+	"Teag4F0K/iPSLnlkAYWF45zOPyZuJHzjSoYT64fT8OT2p7D7TFudxUmrtSRSc8LThP14bGbV3CMJr/wi",
+	"lQFcY6EFtgWEfagvH8VuSEdFx0O3SEc9ZsBxyEHtPQcVUaFHadR7JqOoQ+UotLZszkvRxWfh2r1TZe7V",
+	"rWw9TB86e5Q2affyPKsMysqjxwDrWPONva9ow1rSuCpbmwSz3WJ1Q1XDdiXpgWyfbum8QV/221WI3haH",
+	"J3/23Jrt41C/rKzYoSj9rkXpK+p1swrd/gB6RbuicvXVETpaJ7v6/9bUZYtOQGFcDFMEKE9safRe1ULp",
+	"K/KzfKtY1BF2cPU7GwFpNdfFB40xtY1iUEudo7uyy3fsHAzueNVhzL9VC9Ch9Ii2k9IoVrqPTfQIzCoW",
+	"GMBDP6Hvj4rbCgf+6sCQPsOuQIRVwFbajlYk6rPrEOmnZLiPH9Bwx+19tVU6ePO70FuStbtY/d2Y9lek",
+	"Hrfw89/TD/aJk/D2GxxkE0VSMGOHzaAXUgH30xlYXnDLAw1r2BUGhLtPjLm5BtvGCNuJr767DM0/DCBj",
+	"kWHZmX8nhPHBvgCuQbO0Oj7+Y46PjP+FjKpPDfv6/fu37AtuRN4QXNLSCET8rQzoVEo+AyJE4obNuTEL",
+	"pYuEgUCEHMQJ4tpGSY1C2cB2tJi6TQrvOWKZtWXGBqbKpzjd159OqYvu82NfepvKzD2x5GWG+9CsshV2",
+	"1cGHvKyMuIbTGpw1Gp/mXIprMOzzY1bwpWfmxC9emlTiXjnwInTSjnWGbMaXeOYHH3KAov1tPwVmh+rv",
+	"aScMSv84wUt79GKj1UkQUtcfISiZQ1KfGARtO+yOO+KtF86B9bLftmC+4J4vgjYbpsFWWuJxdw4PvIG+",
+	"+gX/vbghWnqHTmefVt0UMtGvi1OG3DOHQOlu4HgYCnmhegJxUDjKn3M7bU7ygzS9WLWCtymdo9MTJJJ/",
+	"xUvQ1rzKlZyIy41np3aqwRA0kUCt8wW7lODzr8Fghw6j21Uk4WwiMPzK/kmD/ZSl8gqWZjhi57nSHs7O",
+	"7a7sFRvgv/+OOH1DN9AcdA7SjthZQM427kd0Ml0XNqRywkskws7w64tCq/nFXAnEYVKa4jtBxSB0iq00",
+	"G0OpFuEXk1IpfeGHy5JUai4MmPiGGVmXSQlgX5qEZfi/i44R6c4I6icup4EvVchUtn5DAOIXU1Vpmqaf",
+	"UXzNyrwYTWvlRn521NnjYU9N5tEO6yYlxj27gmScabWge4WGIE8lno3YG55PmQajymvkhDRQTuIzYoVx",
+	"cq6uXeg98FWWY3UNfnmU0ql0skEPTZ6RVvNGhkLWle4lLH49hwJBCIe+Qyjnsq49MD1Hz2coUl+S+O4z",
+	"+IjG2QTTtqIp6wryPA4EVpYB60kD7pKXsyPfnefWtWVv0TAdeYu0ydjihU1cUfVSilCnmjBs7HYNKMhI",
+	"0atlhi8Nm6rF8JRxqpxgqrJGFJQYw5+YuoAMY4JWB9yIneOxrWE/V4VnUKgzT74SA6E1IxgrvHIGLuDC",
+	"Y1z8kMxSvV/PhKwsxAaHWWV5GbBHh6fU/EcryK4A5r5FwUApJGDVx5ItwCmr03NSxxE7qwph/V/4C6eP",
+	"7sU0E+5StrfVurLtwd+Ph3jgjNdtdNxYpTFeCjL+PPTaI0/Zh1NvurDlb5Pn4pl31l2XtT3Ck2aCtUJe",
+	"PgCVdz1Sn+z475+HyPw4FTXUskGiaExr5koWngb6palZkGJJQfBA57Hecw/w9m7E3shroZWcEVSz9oXP",
+	"EH16yrI/ZGwG2KSGW0f0bT/MX4eA7QsFOQxCAz8OocNBvjtM4qJDzO8n1P2WT0kJuRXXwi63MX/R5ft3",
+	"lNdHu2krbQeLgXDhefnL8aqxuaJQtrUwe3OR3SvI/nBhIM/IoQ22ccHUxIKMgkaEavDw8YGgb8QyK2ag",
+	"Kku3IH85ldgAgpewki9Bn7Ksktp9ysclXNTeQ+Zu5QbD7vrcLVZeWefYhjCWzbi+8rNIXbwsT1mmuYUL",
+	"ZO3GGziJwSNfHNEENAMiQ6e9hudaeZauvKyMBX2ayiwCF7m4LNWYlxmb88oF/rws61cxiODIzVQtjF+G",
+	"+PeZu1+smydYPp4xY4W7Fc5sOGLnU6UtSIQZsaCvnUuPFIGhpLTH++7R4z3sNOsDPfQ+0zODXj98RVWe",
+	"mSue79V63LAB+UaoLTeg89A29SCyU/dbdcqOWynQL42H/dGmrlCEZ7jrLJS+8rQf1Q4SMpG4FMJgrnAb",
+	"Z+WrcO3+PZWVoQ5uylblZLRkD+SbZGGHJN/CewrkljQEnXjGF4QMihXvoHYNwhUCDHVEOUEoqpKEXlss",
+	"EAtptwF3DknFS2YWAHOqqq+DwlJcinHpA0i/aw/d9l+AhdxeKHmBHeQXTlB5bjOmK2nqGSyjigFiHzVV",
+	"noMxk8r7CTe4JmHmRXTLQVb//wSJitGYuckb74HoSg5HeOMPF7ko9AXBsoUUJy6J+G9/tCLBYrctpnEG",
+	"Hmwl0mRR6Gx4iqcCqeRjA5J62sKOTJlUYdgVzG2PR9Ol7Lt3Z1ZHeWBfpnP4gyPT6cgUu7cvvVF0I8uo",
+	"JP3I9m+kV/5mdhOlvSmocQyxikbIFj8w1djaSssoxPlZjQ1l5UH6Xp2BD7F8v3xkJtrYhYL68+vf2YXI",
+	"u0Dz31WylrpzfLidNirsW1Fwypu246/DWkYmvb2kh2aC7mM5LS4vQbdkDKX/Bg27fSvBDcrndKQsxSXI",
+	"HLbwCr+JLt+/Y7g+2sE3vFm24lU7yl1oleNqPDFP0c+s301spu5don4v8ZRt56RFqzHIYtE/8d9kjYdm",
+	"Ouz526pPA3bvLXUM9MAOU98MDj5Tp88k9q13vUbchQbbVI51vaZ1I0lVR40/pSrrIpHYn7JTbil0c5dJ",
+	"MMbncNhEeJANSi8zj+IhofB0z419INU1/xxzWfyUUSSWSmENK7kJVRhY+eGmOMgIXFEW2ZDlCks/sJqD",
+	"UOqxf/80pMipeD4MLEwqiwo2ZXU9dsb+t7RmlFttZbQQdW1feGduZZ7JruZczcaQN4Ckc55DkXjI8QUr",
+	"VQNXKosGZ8ZdigHwR1zgRE9pFD5Mc2Th9VPpArSLYBZKGxINjFNiVUhliZDluBvbKZeMszFYC4gzcsKy",
+	"XAsrcrd3/s//+j8sK9XC/2/OtRX15wHsy2bEXZnKZnPGLXel7EoRrzKWU1mRX92n9mlFT/cDFP44G+72",
+	"xuGw4QYckyB4IcYHud9tNox3NNdwLWDRu+EiuE/bb12oqixYoRqpb2/FoZz7JP4dD/lNQ7g1vnwR9RtL",
+	"e6fBsxZew2o2cl/xO3fbKV7mAs2igmFSZ0FSSTjqeIMxWdGyMM0FaGzc7inVojGz+E1DHYEXIVlAY6IH",
+	"0SkzU3olJYM1521rjl59aBlOZRQUXMxBe3chYzxkhslaOOuGNeVoziilGnghbLbFnh+m8da/z9tmaP5S",
+	"AtgHwtVbnWvfeRp9/XwqnL3Yt+QpYUYp2Y0hu7VFWMGSjexAjTfXawDII6ix4GxNJVgZYIPsl1+Q0IX9",
+	"9ltGfQBYpDBMGqxTv0ABU66ssJQ4oCeXJRkNA5YNZFWWpOIIDlo7iDQglotU2KM5YmfNlNxIqZS+i9EP",
+	"x6TS3juZ8Su/l4eJO39EWMSNd748uPeRsUpaUbrPkRfRblC2/6xXbc+a0gzUoyP1+3s+WoJYkW0Sr1qy",
+	"jDfClYH9pYZopIzN+Nw0Uoi0Rgx5Naku3zuApwylOi+Ba+Mj7EbuX5qgEoMoesX6HeEezgWbwxGr5QAT",
+	"9m6ooq7QF17OR+ysAalFnXQRI49pdpzifMut96RJhds+7iltoRSJvmzwdcnrx6LEVPqzOFTG4s5O8HmX",
+	"Lu3HD67HeJwy19tp8hqR+PNQ7XPAvi/UE7a2PwQ9MYHoMrZ8+3CSIa/0dvWw5/7SB8i6tEc6lEu7+ETp",
+	"KzPnOQJM4OpEC7AqGJt7bennm43/jwig6e9wMZvwLEFsB1ODKXz3lzNEQVCyXDKQWpXescD2qSm/9iRu",
+	"xLzMQGKsZJxt7swTrEvXPvCB1gXrIZGBthFrt5k8z06AnUt4h7kz020s3fnXD2DkwiA3Jo/8IjzT89Hz",
+	"869ZXgqQdoM47Mrl5WWpFhemKtRFgK3JahAYNuGlgSErwRr2wxzkj0gPZVx4xVmuoQBpBS9fNpg3zKpU",
+	"Zu5+GRsoTO3aAtvpy6XHIw6XYqrXXRnKVfg1F5hO6sustqR0D8ayvv9D28n2wL3p1GdpJZ0B2LFKrDuH",
+	"uNP3Zkq+FdfABk5ECZelGHrXQEiikEJ4WF2ATtgVLA3Yozm/FJLQSrtYRP6B433UgMf4CO5ZNpnzBu8Y",
+	"F+wZgRz7522ElERsg3C6C7YAKnbukruUXTqr7LQjuxawAJ0R2mVFZ2iZ+yPzyQsuFabQ3GfkpG4Jd8zt",
+	"RpRjJwNPHdvYzZFmeyti3U92OoFNOnKANd4K1tjJfI8+3brqEFVt1fx3QBWvkJ+rSdgBSIncz14aZsBj",
+	"xaJfFFGUhmswZzeGXDld1FAh1C6h72EpCc+xj5EXM7ehcOl2mjGEzWZd+Qgz2SvfFkjJ4T4HULmd9Lbg",
+	"cm6WyA1i56Xrt6Q3Gut+sccPZpDee7E9IMB1vv+/gr3zy78ftiky965JDKW+a6HZzw5Kg9xqB31ggfX4",
+	"0r9HwX10cGm/0dV7mdIMZlyUt1eAzk33VUgJnGgwZBR3CP77fvNO3dEV4ybhZO6tn9ae9CrcHse7lWp1",
+	"bPLhZnjAfTDcfQdRtSzXCasBul3CWM2t0gwlcLgrwXbBkznhxohLuQex3pq0hrCdPz3+I8NAcCFMVzvY",
+	"Gc4Tra0qYU9S725NA81A3lvs3yHBA94O++NKoyjLKGzdFLfgZnhQiU6VoBeBIJ+IQX4Xx8b9NIh4t/xX",
+	"ci8aUCcSLMVSt9IGiuDWw68r7INGeHP8uzv98Q//RB+frmiYqes1VVlwn4L3mjQ8uFC7got2yx0UDBtC",
+	"dqtiJwUx9zyw08S+V2NVLFnOJfMzcEozQwRgT2ywplwdmQz66VOIeP1THCIIuxdaqbvFy51e1QnInUh8",
+	"WxTfyKciifR4xSEH0y9X9LKoPT1erHvI1zVo+qa/TOI//SV7lA8/xCYR+aISZdEQ89QM5cThOhaS6+Vd",
+	"xeZ+r8eXobw4+edP7T1wrrRl49a8+ypcuFRyOVOV8Y7Nyo1/eTFGxp6zyk7dOL8lv7zwG9SXSl0JwA/d",
+	"8FiFRWah0uWLkxev+Fy8uv4ETYAfeXXX+xp4aacJ87JQJ/HP3n7DCpVXiMRNMPejhmvBT99NZeXAQFzK",
+	"I9HcJvfUAwLrJuwyuodTxI47OHMRUcTWl5N0r1/vXLymbibmscMitUvNiRrM3wbd847bvA9Y4kzIa5BW",
+	"6Xiu2FLT8atv615bwlZ005gpKaxCPr6pMCs3ar7suBuBbAdE8vGyaeV19w0dfjmwQouJTSIEfZ5fSbUo",
+	"obiEhBlRAnLseJoCvK4Qxi0MK8UE8mVOHn54Ezhux4TefMhhTu3+Ay3MlXsvMLfYLeS00ONZUy9CEmhU",
+	"aO5KgscwpvEhFwV9449mowlAPU6XSKGsMSGJuwNbbz3qZtPdXQsAD5htE6BzJD9EfHHHINgydLQQBbCC",
+	"m+lYcV3E0oei0fG77yMoKN/VMRGywPINr48YYxaFL6fvFK8acaRHxFxYh8DMhp3jTY/OnVq+wU/jdcQP",
+	"Om4So9klrYVLYkideuJRNVoDetfS/VB60q1JWL1SF0uxa2dho1s0X3VN9jueT4WEYDMExFwRzi55fspB",
+	"oDmqi/XbZQHYtquBF0dYv3oFy2H8GKvcNd1PYvlsDvqIegcs41UhLLPaZ4JrU1YI27nstcrWPCNoSpLA",
+	"/Uxd8q3G6HiOyEbePbHIHFArkNtsUClUXJMb9KKmg/F2ccbnzKrYMFbdhrHmlglzlWqBJCSWcbmkTkas",
+	"bpfeIkUTw2o4K2bxMzVfd6mTsmLi3QjsGJBQGjZYwHiq1FXCzkueXyWUiR9GxZLOUCLSkZoQrr4L7UVe",
+	"N7HMognIaIxum56DNMCs8Ms3AW4rDWbEfgjuEQHvQsGyD0clXX/kL8sYl2YBmn16/Jpl/suR//KiknXJ",
+	"X9bQxuBQ7tEoDeMvZoOmeyLK6FBTWvRAfoxOTWoAIohPpxFBfLRLraq5cRZhBaR7xpfOv4r3GOzoU3OQ",
+	"oRYtbGnNIB1TeIv1kwjspVXp3FZVIRjYgiOBjsRm+9n6RBN2yf1WMkUfhR7c+G683HP6ywLvO+b5VTSn",
+	"Gkq8w1+AGRTCF7CtbGFusALykru3fA1sBm49hJmZxCOW+x2sDdKfsEIvj3C54APkFZK++om5H7TnppsJ",
+	"vPjtp9/+bwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

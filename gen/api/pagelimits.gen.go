@@ -64,6 +64,20 @@ func ListNotificationDeliveriesPageLimit() PageLimit { return PageLimit{Default:
 // ListNotificationFeedPageLimit bounds the limit parameter of ListNotificationFeed.
 func ListNotificationFeedPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
 
+// ListPatchJobStepsPageLimit bounds the limit parameter of ListPatchJobSteps.
+func ListPatchJobStepsPageLimit() PageLimit { return PageLimit{Default: 200, Min: 1, Max: 1000} }
+
+// ListPatchJobsPageLimit bounds the limit parameter of ListPatchJobs.
+func ListPatchJobsPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
+
+// ListRemediationRequestStepsPageLimit bounds the limit parameter of ListRemediationRequestSteps.
+func ListRemediationRequestStepsPageLimit() PageLimit {
+	return PageLimit{Default: 200, Min: 1, Max: 1000}
+}
+
+// ListRemediationRequestsPageLimit bounds the limit parameter of ListRemediationRequests.
+func ListRemediationRequestsPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
+
 // ListRulesPageLimit bounds the limit parameter of ListRules.
 func ListRulesPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
 

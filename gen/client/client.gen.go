@@ -152,6 +152,180 @@ func (e AuditEventSeverity) Valid() bool {
 	}
 }
 
+// Defines values for ChangeHostStatus.
+const (
+	ChangeHostStatusCancelled      ChangeHostStatus = "cancelled"
+	ChangeHostStatusFailed         ChangeHostStatus = "failed"
+	ChangeHostStatusPending        ChangeHostStatus = "pending"
+	ChangeHostStatusQueued         ChangeHostStatus = "queued"
+	ChangeHostStatusRollbackFailed ChangeHostStatus = "rollback_failed"
+	ChangeHostStatusRolledBack     ChangeHostStatus = "rolled_back"
+	ChangeHostStatusRunning        ChangeHostStatus = "running"
+	ChangeHostStatusSkipped        ChangeHostStatus = "skipped"
+	ChangeHostStatusSucceeded      ChangeHostStatus = "succeeded"
+	ChangeHostStatusWaitingWindow  ChangeHostStatus = "waiting_window"
+)
+
+// Valid indicates whether the value is a known member of the ChangeHostStatus enum.
+func (e ChangeHostStatus) Valid() bool {
+	switch e {
+	case ChangeHostStatusCancelled:
+		return true
+	case ChangeHostStatusFailed:
+		return true
+	case ChangeHostStatusPending:
+		return true
+	case ChangeHostStatusQueued:
+		return true
+	case ChangeHostStatusRollbackFailed:
+		return true
+	case ChangeHostStatusRolledBack:
+		return true
+	case ChangeHostStatusRunning:
+		return true
+	case ChangeHostStatusSkipped:
+		return true
+	case ChangeHostStatusSucceeded:
+		return true
+	case ChangeHostStatusWaitingWindow:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ChangeJobKind.
+const (
+	ChangeJobKindPatch       ChangeJobKind = "patch"
+	ChangeJobKindRemediation ChangeJobKind = "remediation"
+)
+
+// Valid indicates whether the value is a known member of the ChangeJobKind enum.
+func (e ChangeJobKind) Valid() bool {
+	switch e {
+	case ChangeJobKindPatch:
+		return true
+	case ChangeJobKindRemediation:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ChangeJobHostPhase.
+const (
+	ChangeJobHostPhaseApply     ChangeJobHostPhase = "apply"
+	ChangeJobHostPhaseCapture   ChangeJobHostPhase = "capture"
+	ChangeJobHostPhaseDryRun    ChangeJobHostPhase = "dry_run"
+	ChangeJobHostPhasePostcheck ChangeJobHostPhase = "postcheck"
+	ChangeJobHostPhasePrecheck  ChangeJobHostPhase = "precheck"
+	ChangeJobHostPhaseReboot    ChangeJobHostPhase = "reboot"
+	ChangeJobHostPhaseRollback  ChangeJobHostPhase = "rollback"
+	ChangeJobHostPhaseVerify    ChangeJobHostPhase = "verify"
+)
+
+// Valid indicates whether the value is a known member of the ChangeJobHostPhase enum.
+func (e ChangeJobHostPhase) Valid() bool {
+	switch e {
+	case ChangeJobHostPhaseApply:
+		return true
+	case ChangeJobHostPhaseCapture:
+		return true
+	case ChangeJobHostPhaseDryRun:
+		return true
+	case ChangeJobHostPhasePostcheck:
+		return true
+	case ChangeJobHostPhasePrecheck:
+		return true
+	case ChangeJobHostPhaseReboot:
+		return true
+	case ChangeJobHostPhaseRollback:
+		return true
+	case ChangeJobHostPhaseVerify:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ChangeJobStatus.
+const (
+	ChangeJobStatusApproved        ChangeJobStatus = "approved"
+	ChangeJobStatusCancelled       ChangeJobStatus = "cancelled"
+	ChangeJobStatusCompleted       ChangeJobStatus = "completed"
+	ChangeJobStatusFailed          ChangeJobStatus = "failed"
+	ChangeJobStatusHalted          ChangeJobStatus = "halted"
+	ChangeJobStatusPendingApproval ChangeJobStatus = "pending_approval"
+	ChangeJobStatusRejected        ChangeJobStatus = "rejected"
+	ChangeJobStatusRolledBack      ChangeJobStatus = "rolled_back"
+	ChangeJobStatusRollingBack     ChangeJobStatus = "rolling_back"
+	ChangeJobStatusRunning         ChangeJobStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the ChangeJobStatus enum.
+func (e ChangeJobStatus) Valid() bool {
+	switch e {
+	case ChangeJobStatusApproved:
+		return true
+	case ChangeJobStatusCancelled:
+		return true
+	case ChangeJobStatusCompleted:
+		return true
+	case ChangeJobStatusFailed:
+		return true
+	case ChangeJobStatusHalted:
+		return true
+	case ChangeJobStatusPendingApproval:
+		return true
+	case ChangeJobStatusRejected:
+		return true
+	case ChangeJobStatusRolledBack:
+		return true
+	case ChangeJobStatusRollingBack:
+		return true
+	case ChangeJobStatusRunning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ChangePhase.
+const (
+	ChangePhaseApply     ChangePhase = "apply"
+	ChangePhaseCapture   ChangePhase = "capture"
+	ChangePhaseDryRun    ChangePhase = "dry_run"
+	ChangePhasePostcheck ChangePhase = "postcheck"
+	ChangePhasePrecheck  ChangePhase = "precheck"
+	ChangePhaseReboot    ChangePhase = "reboot"
+	ChangePhaseRollback  ChangePhase = "rollback"
+	ChangePhaseVerify    ChangePhase = "verify"
+)
+
+// Valid indicates whether the value is a known member of the ChangePhase enum.
+func (e ChangePhase) Valid() bool {
+	switch e {
+	case ChangePhaseApply:
+		return true
+	case ChangePhaseCapture:
+		return true
+	case ChangePhaseDryRun:
+		return true
+	case ChangePhasePostcheck:
+		return true
+	case ChangePhasePrecheck:
+		return true
+	case ChangePhaseReboot:
+		return true
+	case ChangePhaseRollback:
+		return true
+	case ChangePhaseVerify:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ComplianceTrendInterval.
 const (
 	ComplianceTrendIntervalDay  ComplianceTrendInterval = "day"
@@ -929,6 +1103,54 @@ func (e NotificationTestResultOutcome) Valid() bool {
 	}
 }
 
+// Defines values for PatchPackageOpOp.
+const (
+	Hold    PatchPackageOpOp = "hold"
+	Install PatchPackageOpOp = "install"
+	Remove  PatchPackageOpOp = "remove"
+	Unhold  PatchPackageOpOp = "unhold"
+	Upgrade PatchPackageOpOp = "upgrade"
+)
+
+// Valid indicates whether the value is a known member of the PatchPackageOpOp enum.
+func (e PatchPackageOpOp) Valid() bool {
+	switch e {
+	case Hold:
+		return true
+	case Install:
+		return true
+	case Remove:
+		return true
+	case Unhold:
+		return true
+	case Upgrade:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PatchSpecMode.
+const (
+	All      PatchSpecMode = "all"
+	Packages PatchSpecMode = "packages"
+	Security PatchSpecMode = "security"
+)
+
+// Valid indicates whether the value is a known member of the PatchSpecMode enum.
+func (e PatchSpecMode) Valid() bool {
+	switch e {
+	case All:
+		return true
+	case Packages:
+		return true
+	case Security:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PlatformRangeFamily.
 const (
 	Debian PlatformRangeFamily = "debian"
@@ -965,6 +1187,27 @@ func (e ReachabilityStatus) Valid() bool {
 	case ReachabilityStatusUnknown:
 		return true
 	case ReachabilityStatusUnreachable:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RebootPolicy.
+const (
+	Always     RebootPolicy = "always"
+	IfRequired RebootPolicy = "if_required"
+	Never      RebootPolicy = "never"
+)
+
+// Valid indicates whether the value is a known member of the RebootPolicy enum.
+func (e RebootPolicy) Valid() bool {
+	switch e {
+	case Always:
+		return true
+	case IfRequired:
+		return true
+	case Never:
 		return true
 	default:
 		return false
@@ -1060,19 +1303,22 @@ func (e RuleSeverity) Valid() bool {
 
 // Defines values for ScanTrigger.
 const (
-	Batch     ScanTrigger = "batch"
-	Manual    ScanTrigger = "manual"
-	Scheduled ScanTrigger = "scheduled"
+	ScanTriggerBatch       ScanTrigger = "batch"
+	ScanTriggerManual      ScanTrigger = "manual"
+	ScanTriggerRemediation ScanTrigger = "remediation"
+	ScanTriggerScheduled   ScanTrigger = "scheduled"
 )
 
 // Valid indicates whether the value is a known member of the ScanTrigger enum.
 func (e ScanTrigger) Valid() bool {
 	switch e {
-	case Batch:
+	case ScanTriggerBatch:
 		return true
-	case Manual:
+	case ScanTriggerManual:
 		return true
-	case Scheduled:
+	case ScanTriggerRemediation:
+		return true
+	case ScanTriggerScheduled:
 		return true
 	default:
 		return false
@@ -1725,6 +1971,214 @@ type CIDRDiscoveryRequest struct {
 type CategoryEntry struct {
 	Description string `json:"description"`
 	Id          string `json:"id"`
+}
+
+// ChangeActionSummary defines model for ChangeActionSummary.
+type ChangeActionSummary struct {
+	Kind    string  `json:"kind"`
+	Reboot  *bool   `json:"reboot,omitempty"`
+	RuleId  *string `json:"rule_id,omitempty"`
+	Summary string  `json:"summary"`
+	Target  string  `json:"target"`
+}
+
+// ChangeDecision defines model for ChangeDecision.
+type ChangeDecision struct {
+	Reason string `json:"reason"`
+}
+
+// ChangeFailureBudget The rollout halts once this many hosts (or this percentage of its hosts, rounded up) have failed; the smaller when both are given; 1 host when neither is.
+type ChangeFailureBudget struct {
+	MaxFailurePercent *int `json:"max_failure_percent,omitempty"`
+	MaxFailures       *int `json:"max_failures,omitempty"`
+}
+
+// ChangeHostCounts defines model for ChangeHostCounts.
+type ChangeHostCounts struct {
+	Cancelled      int `json:"cancelled"`
+	Failed         int `json:"failed"`
+	Pending        int `json:"pending"`
+	Queued         int `json:"queued"`
+	RollbackFailed int `json:"rollback_failed"`
+	RolledBack     int `json:"rolled_back"`
+	Running        int `json:"running"`
+	Skipped        int `json:"skipped"`
+	Succeeded      int `json:"succeeded"`
+	WaitingWindow  int `json:"waiting_window"`
+}
+
+// ChangeHostStatus defines model for ChangeHostStatus.
+type ChangeHostStatus string
+
+// ChangeJob defines model for ChangeJob.
+type ChangeJob struct {
+	ApprovalRequired bool             `json:"approval_required"`
+	Counts           ChangeHostCounts `json:"counts"`
+	CreatedAt        time.Time        `json:"created_at"`
+	DecidedAt        *time.Time       `json:"decided_at,omitempty"`
+	DecidedBy        *ChangePerson    `json:"decided_by,omitempty"`
+	DecisionReason   *string          `json:"decision_reason,omitempty"`
+	DryRunAt         *time.Time       `json:"dry_run_at,omitempty"`
+	FailureBudget    struct {
+		// Budget How many failed hosts halt the rollout.
+		Budget int `json:"budget"`
+
+		// Failures Failed hosts since the rollout started or was last resumed.
+		Failures          int  `json:"failures"`
+		MaxFailurePercent *int `json:"max_failure_percent,omitempty"`
+		MaxFailures       *int `json:"max_failures,omitempty"`
+	} `json:"failure_budget"`
+	FinishedAt     *time.Time           `json:"finished_at,omitempty"`
+	HaltReason     *string              `json:"halt_reason,omitempty"`
+	HealthCheckIds []openapi_types.UUID `json:"health_check_ids"`
+	HostCount      int                  `json:"host_count"`
+
+	// HostNames Display names (else hostnames) of the job's hosts, sorted.
+	HostNames      []string           `json:"host_names"`
+	Id             openapi_types.UUID `json:"id"`
+	IgnoreWindows  bool               `json:"ignore_windows"`
+	Kind           ChangeJobKind      `json:"kind"`
+	Name           string             `json:"name"`
+	OverrideReason *string            `json:"override_reason,omitempty"`
+	Patch          *PatchSpec         `json:"patch,omitempty"`
+	Reason         string             `json:"reason"`
+
+	// Reboot Reboot after the change never, only when the host or an action says it is required, or always; within the window, and the host is health-checked once back.
+	Reboot      RebootPolicy `json:"reboot"`
+	RequestedBy ChangePerson `json:"requested_by"`
+	RuleIds     *[]string    `json:"rule_ids,omitempty"`
+
+	// Selector The hosts as they were named.
+	Selector  *map[string]interface{} `json:"selector,omitempty"`
+	StartedAt *time.Time              `json:"started_at,omitempty"`
+	Status    ChangeJobStatus         `json:"status"`
+	Waves     struct {
+		Canary        int  `json:"canary"`
+		CanaryPercent *int `json:"canary_percent,omitempty"`
+
+		// Current The wave running (or last run), from 0.
+		Current int   `json:"current"`
+		Growth  int   `json:"growth"`
+		Sizes   []int `json:"sizes"`
+	} `json:"waves"`
+}
+
+// ChangeJobKind defines model for ChangeJob.Kind.
+type ChangeJobKind string
+
+// ChangeJobHost defines model for ChangeJobHost.
+type ChangeJobHost struct {
+	// Actions The exact actions for this host, fixed when it was probed (dry run or execution).
+	Actions []ChangeActionSummary `json:"actions"`
+
+	// Applied How many of the actions ran.
+	Applied     int                `json:"applied"`
+	Environment string             `json:"environment"`
+	Error       *string            `json:"error,omitempty"`
+	FinishedAt  *time.Time         `json:"finished_at,omitempty"`
+	HostId      openapi_types.UUID `json:"host_id"`
+	HostName    string             `json:"host_name"`
+	Manual      []ChangeManual     `json:"manual"`
+
+	// NextWindowAt While waiting for a window, when the next one opens (null when the host has none).
+	NextWindowAt *time.Time `json:"next_window_at,omitempty"`
+
+	// Phase The phase a host being changed is in.
+	Phase          *ChangeJobHostPhase `json:"phase,omitempty"`
+	Position       int                 `json:"position"`
+	Rebooted       bool                `json:"rebooted"`
+	RollbackScanId *openapi_types.UUID `json:"rollback_scan_id,omitempty"`
+	RolledBackAt   *time.Time          `json:"rolled_back_at,omitempty"`
+	RuleIds        []string            `json:"rule_ids"`
+	ScanId         *openapi_types.UUID `json:"scan_id,omitempty"`
+
+	// Sessions SSH sessions the host's change opened.
+	Sessions  int              `json:"sessions"`
+	StartedAt *time.Time       `json:"started_at,omitempty"`
+	Status    ChangeHostStatus `json:"status"`
+	Wave      int              `json:"wave"`
+}
+
+// ChangeJobHostPhase The phase a host being changed is in.
+type ChangeJobHostPhase string
+
+// ChangeJobHostList defines model for ChangeJobHostList.
+type ChangeJobHostList struct {
+	Items []ChangeJobHost `json:"items"`
+}
+
+// ChangeJobPage defines model for ChangeJobPage.
+type ChangeJobPage struct {
+	Items      []ChangeJob `json:"items"`
+	NextCursor *string     `json:"next_cursor,omitempty"`
+}
+
+// ChangeJobStatus defines model for ChangeJobStatus.
+type ChangeJobStatus string
+
+// ChangeManual defines model for ChangeManual.
+type ChangeManual struct {
+	Guidance  string `json:"guidance"`
+	Mechanism string `json:"mechanism"`
+	RuleId    string `json:"rule_id"`
+}
+
+// ChangeNote defines model for ChangeNote.
+type ChangeNote struct {
+	Reason *string `json:"reason,omitempty"`
+}
+
+// ChangePerson defines model for ChangePerson.
+type ChangePerson struct {
+	Id   *openapi_types.UUID `json:"id,omitempty"`
+	Name string              `json:"name"`
+}
+
+// ChangePhase defines model for ChangePhase.
+type ChangePhase string
+
+// ChangeSettings defines model for ChangeSettings.
+type ChangeSettings struct {
+	ApprovalEnvironments        []string  `json:"approval_environments"`
+	RemediationRequiresApproval bool      `json:"remediation_requires_approval"`
+	UpdatedAt                   time.Time `json:"updated_at"`
+	UpdatedBy                   string    `json:"updated_by"`
+}
+
+// ChangeSettingsUpdate defines model for ChangeSettingsUpdate.
+type ChangeSettingsUpdate struct {
+	ApprovalEnvironments        []string `json:"approval_environments"`
+	RemediationRequiresApproval bool     `json:"remediation_requires_approval"`
+}
+
+// ChangeStep defines model for ChangeStep.
+type ChangeStep struct {
+	Command    string             `json:"command"`
+	ExitCode   *int               `json:"exit_code,omitempty"`
+	FinishedAt time.Time          `json:"finished_at"`
+	HostId     openapi_types.UUID `json:"host_id"`
+	Id         openapi_types.UUID `json:"id"`
+	Name       string             `json:"name"`
+	Ok         bool               `json:"ok"`
+	Phase      ChangePhase        `json:"phase"`
+	Seq        int                `json:"seq"`
+	StartedAt  time.Time          `json:"started_at"`
+	Stderr     string             `json:"stderr"`
+	Stdout     string             `json:"stdout"`
+	Truncated  bool               `json:"truncated"`
+}
+
+// ChangeStepPage defines model for ChangeStepPage.
+type ChangeStepPage struct {
+	Items      []ChangeStep `json:"items"`
+	NextCursor *string      `json:"next_cursor,omitempty"`
+}
+
+// ChangeWaves The canary wave (`canary` hosts, or `canary_percent` of the hosts rounded up), then waves each `growth` times the one before.
+type ChangeWaves struct {
+	Canary        *int `json:"canary,omitempty"`
+	CanaryPercent *int `json:"canary_percent,omitempty"`
+	Growth        *int `json:"growth,omitempty"`
 }
 
 // ComplianceCounts defines model for ComplianceCounts.
@@ -2939,6 +3393,56 @@ type PasswordResetRequest struct {
 	NewPassword string `json:"new_password"`
 }
 
+// PatchJobCreate Exactly one of `host_ids`, `group_id`, `filter` and `all`.
+type PatchJobCreate struct {
+	// All Every live host (must be true when given).
+	All *bool `json:"all,omitempty"`
+
+	// FailureBudget The rollout halts once this many hosts (or this percentage of its hosts, rounded up) have failed; the smaller when both are given; 1 host when neither is.
+	FailureBudget *ChangeFailureBudget `json:"failure_budget,omitempty"`
+
+	// Filter The filters of `GET /hosts`; every one given must match.
+	Filter         *ScanBatchFilter      `json:"filter,omitempty"`
+	GroupId        *openapi_types.UUID   `json:"group_id,omitempty"`
+	HealthCheckIds *[]openapi_types.UUID `json:"health_check_ids,omitempty"`
+	HostIds        *[]openapi_types.UUID `json:"host_ids,omitempty"`
+
+	// IgnoreWindows Change hosts outside their maintenance windows (audited; needs `override_reason`).
+	IgnoreWindows  *bool     `json:"ignore_windows,omitempty"`
+	Name           *string   `json:"name,omitempty"`
+	OverrideReason *string   `json:"override_reason,omitempty"`
+	Patch          PatchSpec `json:"patch"`
+	Reason         *string   `json:"reason,omitempty"`
+
+	// Reboot Reboot after the change never, only when the host or an action says it is required, or always; within the window, and the host is health-checked once back.
+	Reboot *RebootPolicy `json:"reboot,omitempty"`
+
+	// Waves The canary wave (`canary` hosts, or `canary_percent` of the hosts rounded up), then waves each `growth` times the one before.
+	Waves *ChangeWaves `json:"waves,omitempty"`
+}
+
+// PatchPackageOp defines model for PatchPackageOp.
+type PatchPackageOp struct {
+	Name string           `json:"name"`
+	Op   PatchPackageOpOp `json:"op"`
+
+	// Version An exact version to install (else the newest).
+	Version *string `json:"version,omitempty"`
+}
+
+// PatchPackageOpOp defines model for PatchPackageOp.Op.
+type PatchPackageOpOp string
+
+// PatchSpec defines model for PatchSpec.
+type PatchSpec struct {
+	// Mode Security updates only, every update, or the named package operations.
+	Mode     PatchSpecMode     `json:"mode"`
+	Packages *[]PatchPackageOp `json:"packages,omitempty"`
+}
+
+// PatchSpecMode Security updates only, every update, or the named package operations.
+type PatchSpecMode string
+
 // PermissionEntry defines model for PermissionEntry.
 type PermissionEntry struct {
 	Category    string `json:"category"`
@@ -2969,6 +3473,63 @@ type PlatformRangeFamily string
 
 // ReachabilityStatus defines model for ReachabilityStatus.
 type ReachabilityStatus string
+
+// RebootPolicy Reboot after the change never, only when the host or an action says it is required, or always; within the window, and the host is health-checked once back.
+type RebootPolicy string
+
+// RemediationCreate Exactly one of `host_ids`, `group_id`, `filter` and `all`.
+type RemediationCreate struct {
+	// All Every live host (must be true when given).
+	All *bool `json:"all,omitempty"`
+
+	// FailureBudget The rollout halts once this many hosts (or this percentage of its hosts, rounded up) have failed; the smaller when both are given; 1 host when neither is.
+	FailureBudget *ChangeFailureBudget `json:"failure_budget,omitempty"`
+
+	// Filter The filters of `GET /hosts`; every one given must match.
+	Filter         *ScanBatchFilter      `json:"filter,omitempty"`
+	GroupId        *openapi_types.UUID   `json:"group_id,omitempty"`
+	HealthCheckIds *[]openapi_types.UUID `json:"health_check_ids,omitempty"`
+	HostIds        *[]openapi_types.UUID `json:"host_ids,omitempty"`
+	IgnoreWindows  *bool                 `json:"ignore_windows,omitempty"`
+	Name           *string               `json:"name,omitempty"`
+	OverrideReason *string               `json:"override_reason,omitempty"`
+	Reason         *string               `json:"reason,omitempty"`
+
+	// Reboot Reboot after the change never, only when the host or an action says it is required, or always; within the window, and the host is health-checked once back.
+	Reboot  *RebootPolicy `json:"reboot,omitempty"`
+	RuleIds []string      `json:"rule_ids"`
+
+	// Waves The canary wave (`canary` hosts, or `canary_percent` of the hosts rounded up), then waves each `growth` times the one before.
+	Waves *ChangeWaves `json:"waves,omitempty"`
+}
+
+// RemediationPlan defines model for RemediationPlan.
+type RemediationPlan struct {
+	Hosts     []ChangeJobHost       `json:"hosts"`
+	RequestId openapi_types.UUID    `json:"request_id"`
+	Rules     []RemediationPlanRule `json:"rules"`
+}
+
+// RemediationPlanImplementation defines model for RemediationPlanImplementation.
+type RemediationPlanImplementation struct {
+	Actions   []ChangeActionSummary `json:"actions"`
+	Automatic bool                  `json:"automatic"`
+	Guidance  *string               `json:"guidance,omitempty"`
+	Mechanism string                `json:"mechanism"`
+
+	// When The host capability this implementation needs ("" for the default).
+	When *string `json:"when,omitempty"`
+}
+
+// RemediationPlanRule defines model for RemediationPlanRule.
+type RemediationPlanRule struct {
+	// Automatic Every implementation of the rule is fixed by a declarative mechanism.
+	Automatic       bool                            `json:"automatic"`
+	Implementations []RemediationPlanImplementation `json:"implementations"`
+	RuleId          string                          `json:"rule_id"`
+	Severity        string                          `json:"severity"`
+	Title           string                          `json:"title"`
+}
 
 // ResultCounts defines model for ResultCounts.
 type ResultCounts struct {
@@ -3491,6 +4052,9 @@ type Limit = int
 // OpeningCount defines model for OpeningCount.
 type OpeningCount = int
 
+// RemediationID defines model for RemediationID.
+type RemediationID = openapi_types.UUID
+
 // RoleID defines model for RoleID.
 type RoleID = string
 
@@ -3921,6 +4485,33 @@ type ListIntelligenceEventsParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// ListPatchJobsParams defines parameters for ListPatchJobs.
+type ListPatchJobsParams struct {
+	Status *ChangeJobStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// CreatePatchJobParams defines parameters for CreatePatchJob.
+type CreatePatchJobParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
+// ListPatchJobStepsParams defines parameters for ListPatchJobSteps.
+type ListPatchJobStepsParams struct {
+	HostId *openapi_types.UUID `form:"host_id,omitempty" json:"host_id,omitempty"`
+	Phase  *ChangePhase        `form:"phase,omitempty" json:"phase,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Limit  *int    `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // PreviewMaintenanceWindowParams defines parameters for PreviewMaintenanceWindow.
 type PreviewMaintenanceWindowParams struct {
 	// Count How many openings to list (default 10).
@@ -3955,6 +4546,33 @@ type ListNotificationFeedParams struct {
 	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 	Unread *bool   `form:"unread,omitempty" json:"unread,omitempty"`
+}
+
+// ListRemediationRequestsParams defines parameters for ListRemediationRequests.
+type ListRemediationRequestsParams struct {
+	Status *ChangeJobStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// CreateRemediationRequestParams defines parameters for CreateRemediationRequest.
+type CreateRemediationRequestParams struct {
+	// IdempotencyKey A unique string per logical operation; replays return the original result.
+	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
+}
+
+// ListRemediationRequestStepsParams defines parameters for ListRemediationRequestSteps.
+type ListRemediationRequestStepsParams struct {
+	HostId *openapi_types.UUID `form:"host_id,omitempty" json:"host_id,omitempty"`
+	Phase  *ChangePhase        `form:"phase,omitempty" json:"phase,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Limit  *int    `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // CreateRoleParams defines parameters for CreateRole.
@@ -4159,6 +4777,24 @@ type ApproveHostKeyJSONRequestBody = HostKeyApproveRequest
 // StartHostScanJSONRequestBody defines body for StartHostScan for application/json ContentType.
 type StartHostScanJSONRequestBody = ScanRequest
 
+// CreatePatchJobJSONRequestBody defines body for CreatePatchJob for application/json ContentType.
+type CreatePatchJobJSONRequestBody = PatchJobCreate
+
+// ApprovePatchJobJSONRequestBody defines body for ApprovePatchJob for application/json ContentType.
+type ApprovePatchJobJSONRequestBody = ChangeDecision
+
+// CancelPatchJobJSONRequestBody defines body for CancelPatchJob for application/json ContentType.
+type CancelPatchJobJSONRequestBody = ChangeNote
+
+// RejectPatchJobJSONRequestBody defines body for RejectPatchJob for application/json ContentType.
+type RejectPatchJobJSONRequestBody = ChangeDecision
+
+// ResumePatchJobJSONRequestBody defines body for ResumePatchJob for application/json ContentType.
+type ResumePatchJobJSONRequestBody = ChangeNote
+
+// RollbackPatchJobJSONRequestBody defines body for RollbackPatchJob for application/json ContentType.
+type RollbackPatchJobJSONRequestBody = ChangeNote
+
 // UpdateMaintenanceWindowJSONRequestBody defines body for UpdateMaintenanceWindow for application/json ContentType.
 type UpdateMaintenanceWindowJSONRequestBody = MaintenanceWindowUpdate
 
@@ -4167,6 +4803,24 @@ type CreateNotificationChannelJSONRequestBody = NotificationChannelCreateRequest
 
 // UpdateNotificationChannelJSONRequestBody defines body for UpdateNotificationChannel for application/json ContentType.
 type UpdateNotificationChannelJSONRequestBody = NotificationChannelUpdateRequest
+
+// CreateRemediationRequestJSONRequestBody defines body for CreateRemediationRequest for application/json ContentType.
+type CreateRemediationRequestJSONRequestBody = RemediationCreate
+
+// ApproveRemediationRequestJSONRequestBody defines body for ApproveRemediationRequest for application/json ContentType.
+type ApproveRemediationRequestJSONRequestBody = ChangeDecision
+
+// CancelRemediationRequestJSONRequestBody defines body for CancelRemediationRequest for application/json ContentType.
+type CancelRemediationRequestJSONRequestBody = ChangeNote
+
+// RejectRemediationRequestJSONRequestBody defines body for RejectRemediationRequest for application/json ContentType.
+type RejectRemediationRequestJSONRequestBody = ChangeDecision
+
+// ResumeRemediationRequestJSONRequestBody defines body for ResumeRemediationRequest for application/json ContentType.
+type ResumeRemediationRequestJSONRequestBody = ChangeNote
+
+// RollbackRemediationRequestJSONRequestBody defines body for RollbackRemediationRequest for application/json ContentType.
+type RollbackRemediationRequestJSONRequestBody = ChangeNote
 
 // UpdateRoleJSONRequestBody defines body for UpdateRole for application/json ContentType.
 type UpdateRoleJSONRequestBody = CustomRoleUpdateRequest
@@ -4188,6 +4842,9 @@ type CreateServiceAccountTokenJSONRequestBody = APITokenCreate
 
 // PutAlertsConfigJSONRequestBody defines body for PutAlertsConfig for application/json ContentType.
 type PutAlertsConfigJSONRequestBody = AlertsConfig
+
+// UpdateChangeSettingsJSONRequestBody defines body for UpdateChangeSettings for application/json ContentType.
+type UpdateChangeSettingsJSONRequestBody = ChangeSettingsUpdate
 
 // PutConnectivityConfigJSONRequestBody defines body for PutConnectivityConfig for application/json ContentType.
 type PutConnectivityConfigJSONRequestBody = ConnectivityConfig
@@ -5345,6 +6002,159 @@ type ClientInterface interface {
 	// Corresponds with GET /intelligence/state/{host_id} (the `GetIntelligenceState` operationId).
 	GetIntelligenceState(ctx context.Context, hostId HostID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListPatchJobs List patch jobs, newest first.
+	//
+	// Each patch job lists `host_names`: the display names (else hostnames) of its hosts, sorted.
+	// 400 naming the field for an unknown `status`, a bad cursor or a `limit` outside 1..200.
+	//
+	// Corresponds with GET /jobs (the `ListPatchJobs` operationId).
+	ListPatchJobs(ctx context.Context, params *ListPatchJobsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePatchJobWithBody Create a patch job.
+	//
+	// Names the hosts (exactly one of `host_ids`, `group_id`, `filter`, `all`), what to change, the
+	// waves (a canary, then batches growing by `growth`), the failure budget that halts the rollout, the
+	// health checks run before and after each host, and the reboot policy. A job touching an environment
+	// listed in the change settings waits for a second person's approval (`pending_approval`); otherwise
+	// it starts at once and each host waits for its maintenance window, unless `ignore_windows` is true
+	// with an `override_reason` (audited; needs `patch:execute` too).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /jobs (the `CreatePatchJob` operationId).
+	CreatePatchJobWithBody(ctx context.Context, params *CreatePatchJobParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePatchJob Create a patch job.
+	//
+	// Names the hosts (exactly one of `host_ids`, `group_id`, `filter`, `all`), what to change, the
+	// waves (a canary, then batches growing by `growth`), the failure budget that halts the rollout, the
+	// health checks run before and after each host, and the reboot policy. A job touching an environment
+	// listed in the change settings waits for a second person's approval (`pending_approval`); otherwise
+	// it starts at once and each host waits for its maintenance window, unless `ignore_windows` is true
+	// with an `override_reason` (audited; needs `patch:execute` too).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /jobs (the `CreatePatchJob` operationId).
+	CreatePatchJob(ctx context.Context, params *CreatePatchJobParams, body CreatePatchJobJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPatchJob A patch job with its progress.
+	//
+	// Corresponds with GET /jobs/{id} (the `GetPatchJob` operationId).
+	GetPatchJob(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListPatchJobHosts The hosts of a patch job, in wave order, with their status and exact actions.
+	//
+	// Corresponds with GET /jobs/{id}/hosts (the `ListPatchJobHosts` operationId).
+	ListPatchJobHosts(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListPatchJobSteps Every step run on the hosts of a patch job, in order: command, capped output, exit status, timing.
+	//
+	// Filters: `host_id`, `phase`. Output is capped at 16 KiB per stream (`truncated`).
+	//
+	// Corresponds with GET /jobs/{id}/steps (the `ListPatchJobSteps` operationId).
+	ListPatchJobSteps(ctx context.Context, id ID, params *ListPatchJobStepsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ApprovePatchJobWithBody Approve a pending job (four eyes).
+	//
+	// pending_approval → approved. The requester can never decide their own job (403 with `detail.reason` `four_eyes`). An approved patch job starts at once.
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /jobs/{id}:approve (the `ApprovePatchJob` operationId).
+	ApprovePatchJobWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ApprovePatchJob Approve a pending job (four eyes).
+	//
+	// pending_approval → approved. The requester can never decide their own job (403 with `detail.reason` `four_eyes`). An approved patch job starts at once.
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /jobs/{id}:approve (the `ApprovePatchJob` operationId).
+	ApprovePatchJob(ctx context.Context, id ID, body ApprovePatchJobJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelPatchJobWithBody Cancel the job before its next host.
+	//
+	// Hosts being changed finish; every other host is cancelled.
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /jobs/{id}:cancel (the `CancelPatchJob` operationId).
+	CancelPatchJobWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelPatchJob Cancel the job before its next host.
+	//
+	// Hosts being changed finish; every other host is cancelled.
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /jobs/{id}:cancel (the `CancelPatchJob` operationId).
+	CancelPatchJob(ctx context.Context, id ID, body CancelPatchJobJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RejectPatchJobWithBody Reject a pending job (four eyes).
+	//
+	// pending_approval → rejected, with a reason.
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /jobs/{id}:reject (the `RejectPatchJob` operationId).
+	RejectPatchJobWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RejectPatchJob Reject a pending job (four eyes).
+	//
+	// pending_approval → rejected, with a reason.
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /jobs/{id}:reject (the `RejectPatchJob` operationId).
+	RejectPatchJob(ctx context.Context, id ID, body RejectPatchJobJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ResumePatchJobWithBody Resume a halted rollout.
+	//
+	// halted → running: the failure budget counts again from now; the hosts the halt held back and the later waves run.
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /jobs/{id}:resume (the `ResumePatchJob` operationId).
+	ResumePatchJobWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ResumePatchJob Resume a halted rollout.
+	//
+	// halted → running: the failure budget counts again from now; the hosts the halt held back and the later waves run.
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /jobs/{id}:resume (the `ResumePatchJob` operationId).
+	ResumePatchJob(ctx context.Context, id ID, body ResumePatchJobJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RollbackPatchJobWithBody Roll back every host the job changed.
+	//
+	// From completed, halted, cancelled or failed: each changed host gets back the prior state captured before its change (file contents and modes, package versions, unit and sysctl state), then its health checks run again.
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /jobs/{id}:rollback (the `RollbackPatchJob` operationId).
+	RollbackPatchJobWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RollbackPatchJob Roll back every host the job changed.
+	//
+	// From completed, halted, cancelled or failed: each changed host gets back the prior state captured before its change (file contents and modes, package versions, unit and sysctl state), then its health checks run again.
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /jobs/{id}:rollback (the `RollbackPatchJob` operationId).
+	RollbackPatchJob(ctx context.Context, id ID, body RollbackPatchJobJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetLicense The current license tier, status and features.
 	//
 	// Corresponds with GET /license (the `GetLicense` operationId).
@@ -5508,6 +6318,180 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /openapi.yaml (the `GetOpenAPIYAML` operationId).
 	GetOpenAPIYAML(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListRemediationRequests List remediation requests, newest first.
+	//
+	// Each remediation request lists `host_names`: the display names (else hostnames) of its hosts, sorted.
+	// 400 naming the field for an unknown `status`, a bad cursor or a `limit` outside 1..200.
+	//
+	// Corresponds with GET /remediation/requests (the `ListRemediationRequests` operationId).
+	ListRemediationRequests(ctx context.Context, params *ListRemediationRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateRemediationRequestWithBody Create a remediation request.
+	//
+	// Requests the remediation of failing rules on hosts: the hosts are those named that fail at
+	// least one of `rule_ids` now, each with the rules it fails. The request waits for a second person's
+	// approval (unless the change settings turn that off), then for `:execute`. The answer carries the
+	// rule-level plan at `GET .../plan`. `ignore_windows` needs `remediation:execute` too.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /remediation/requests (the `CreateRemediationRequest` operationId).
+	CreateRemediationRequestWithBody(ctx context.Context, params *CreateRemediationRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateRemediationRequest Create a remediation request.
+	//
+	// Requests the remediation of failing rules on hosts: the hosts are those named that fail at
+	// least one of `rule_ids` now, each with the rules it fails. The request waits for a second person's
+	// approval (unless the change settings turn that off), then for `:execute`. The answer carries the
+	// rule-level plan at `GET .../plan`. `ignore_windows` needs `remediation:execute` too.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /remediation/requests (the `CreateRemediationRequest` operationId).
+	CreateRemediationRequest(ctx context.Context, params *CreateRemediationRequestParams, body CreateRemediationRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetRemediationRequest A remediation request with its progress.
+	//
+	// Corresponds with GET /remediation/requests/{rid} (the `GetRemediationRequest` operationId).
+	GetRemediationRequest(ctx context.Context, rid RemediationID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListRemediationRequestHosts The hosts of a remediation request, in wave order, with their status and exact actions.
+	//
+	// Corresponds with GET /remediation/requests/{rid}/hosts (the `ListRemediationRequestHosts` operationId).
+	ListRemediationRequestHosts(ctx context.Context, rid RemediationID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetRemediationPlan The plan of a remediation request: each exact change.
+	//
+	// Per rule: whether a declarative mechanism fixes it and, per implementation (and the host
+	// capability it needs), the actions it takes, or the guidance a person follows. Per host, once a dry run
+	// or the execution has probed it: the exact actions for that host.
+	//
+	// Corresponds with GET /remediation/requests/{rid}/plan (the `GetRemediationPlan` operationId).
+	GetRemediationPlan(ctx context.Context, rid RemediationID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListRemediationRequestSteps Every step run on the hosts of a remediation request, in order: command, capped output, exit status, timing.
+	//
+	// Filters: `host_id`, `phase`. Output is capped at 16 KiB per stream (`truncated`).
+	//
+	// Corresponds with GET /remediation/requests/{rid}/steps (the `ListRemediationRequestSteps` operationId).
+	ListRemediationRequestSteps(ctx context.Context, rid RemediationID, params *ListRemediationRequestStepsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ApproveRemediationRequestWithBody Approve a pending job (four eyes).
+	//
+	// pending_approval → approved. The requester can never decide their own job (403 with `detail.reason` `four_eyes`). An approved request waits for `:execute`.
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /remediation/requests/{rid}:approve (the `ApproveRemediationRequest` operationId).
+	ApproveRemediationRequestWithBody(ctx context.Context, rid RemediationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ApproveRemediationRequest Approve a pending job (four eyes).
+	//
+	// pending_approval → approved. The requester can never decide their own job (403 with `detail.reason` `four_eyes`). An approved request waits for `:execute`.
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /remediation/requests/{rid}:approve (the `ApproveRemediationRequest` operationId).
+	ApproveRemediationRequest(ctx context.Context, rid RemediationID, body ApproveRemediationRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelRemediationRequestWithBody Cancel the job before its next host.
+	//
+	// Hosts being changed finish; every other host is cancelled.
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /remediation/requests/{rid}:cancel (the `CancelRemediationRequest` operationId).
+	CancelRemediationRequestWithBody(ctx context.Context, rid RemediationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelRemediationRequest Cancel the job before its next host.
+	//
+	// Hosts being changed finish; every other host is cancelled.
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /remediation/requests/{rid}:cancel (the `CancelRemediationRequest` operationId).
+	CancelRemediationRequest(ctx context.Context, rid RemediationID, body CancelRemediationRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DryRunRemediationRequest Dry-run the request: show each exact change without making it.
+	//
+	// Every host is probed, its actions planned and its prior state captured, and each action's preview (a unified diff, or one line per change) is recorded as a `dry_run` step. Nothing changes; maintenance windows do not apply. Allowed while pending approval or approved.
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Corresponds with POST /remediation/requests/{rid}:dry-run (the `DryRunRemediationRequest` operationId).
+	DryRunRemediationRequest(ctx context.Context, rid RemediationID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ExecuteRemediationRequest Execute an approved request.
+	//
+	// approved → running: the first wave is queued; each host waits for its maintenance window unless the request overrides them. After each host's change its rules are re-scanned and the scan linked (`scan_id`).
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Corresponds with POST /remediation/requests/{rid}:execute (the `ExecuteRemediationRequest` operationId).
+	ExecuteRemediationRequest(ctx context.Context, rid RemediationID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RejectRemediationRequestWithBody Reject a pending job (four eyes).
+	//
+	// pending_approval → rejected, with a reason.
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /remediation/requests/{rid}:reject (the `RejectRemediationRequest` operationId).
+	RejectRemediationRequestWithBody(ctx context.Context, rid RemediationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RejectRemediationRequest Reject a pending job (four eyes).
+	//
+	// pending_approval → rejected, with a reason.
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /remediation/requests/{rid}:reject (the `RejectRemediationRequest` operationId).
+	RejectRemediationRequest(ctx context.Context, rid RemediationID, body RejectRemediationRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ResumeRemediationRequestWithBody Resume a halted rollout.
+	//
+	// halted → running: the failure budget counts again from now; the hosts the halt held back and the later waves run.
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /remediation/requests/{rid}:resume (the `ResumeRemediationRequest` operationId).
+	ResumeRemediationRequestWithBody(ctx context.Context, rid RemediationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ResumeRemediationRequest Resume a halted rollout.
+	//
+	// halted → running: the failure budget counts again from now; the hosts the halt held back and the later waves run.
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /remediation/requests/{rid}:resume (the `ResumeRemediationRequest` operationId).
+	ResumeRemediationRequest(ctx context.Context, rid RemediationID, body ResumeRemediationRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RollbackRemediationRequestWithBody Roll back every host the job changed.
+	//
+	// From completed, halted, cancelled or failed: each changed host gets back the prior state captured before its change (file contents and modes, package versions, unit and sysctl state), then its health checks run again. Remediated rules are re-scanned (`rollback_scan_id`).
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /remediation/requests/{rid}:rollback (the `RollbackRemediationRequest` operationId).
+	RollbackRemediationRequestWithBody(ctx context.Context, rid RemediationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RollbackRemediationRequest Roll back every host the job changed.
+	//
+	// From completed, halted, cancelled or failed: each changed host gets back the prior state captured before its change (file contents and modes, package versions, unit and sysctl state), then its health checks run again. Remediated rules are re-scanned (`rollback_scan_id`).
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /remediation/requests/{rid}:rollback (the `RollbackRemediationRequest` operationId).
+	RollbackRemediationRequest(ctx context.Context, rid RemediationID, body RollbackRemediationRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListRoles List the built-in and custom roles.
 	//
@@ -5788,6 +6772,29 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /system/alerts/config (the `PutAlertsConfig` operationId).
 	PutAlertsConfig(ctx context.Context, body PutAlertsConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetChangeSettings Which changes need a second person's approval.
+	//
+	// Corresponds with GET /system/changes/config (the `GetChangeSettings` operationId).
+	GetChangeSettings(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateChangeSettingsWithBody Change which changes need approval.
+	//
+	// Audited. Environments are host environments; `*` means every environment.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /system/changes/config (the `UpdateChangeSettings` operationId).
+	UpdateChangeSettingsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateChangeSettings Change which changes need approval.
+	//
+	// Audited. Environments are host environments; `*` means every environment.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /system/changes/config (the `UpdateChangeSettings` operationId).
+	UpdateChangeSettings(ctx context.Context, body UpdateChangeSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetConnectivityConfig Connectivity polling configuration.
 	//
@@ -8353,6 +9360,319 @@ func (c *Client) GetIntelligenceState(ctx context.Context, hostId HostID, reqEdi
 	return c.Client.Do(req)
 }
 
+// ListPatchJobs List patch jobs, newest first.
+//
+// Each patch job lists `host_names`: the display names (else hostnames) of its hosts, sorted.
+// 400 naming the field for an unknown `status`, a bad cursor or a `limit` outside 1..200.
+//
+// Corresponds with GET /jobs (the `ListPatchJobs` operationId).
+func (c *Client) ListPatchJobs(ctx context.Context, params *ListPatchJobsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPatchJobsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePatchJobWithBody Create a patch job.
+//
+// Names the hosts (exactly one of `host_ids`, `group_id`, `filter`, `all`), what to change, the
+// waves (a canary, then batches growing by `growth`), the failure budget that halts the rollout, the
+// health checks run before and after each host, and the reboot policy. A job touching an environment
+// listed in the change settings waits for a second person's approval (`pending_approval`); otherwise
+// it starts at once and each host waits for its maintenance window, unless `ignore_windows` is true
+// with an `override_reason` (audited; needs `patch:execute` too).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /jobs (the `CreatePatchJob` operationId).
+func (c *Client) CreatePatchJobWithBody(ctx context.Context, params *CreatePatchJobParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePatchJobRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePatchJob Create a patch job.
+//
+// Names the hosts (exactly one of `host_ids`, `group_id`, `filter`, `all`), what to change, the
+// waves (a canary, then batches growing by `growth`), the failure budget that halts the rollout, the
+// health checks run before and after each host, and the reboot policy. A job touching an environment
+// listed in the change settings waits for a second person's approval (`pending_approval`); otherwise
+// it starts at once and each host waits for its maintenance window, unless `ignore_windows` is true
+// with an `override_reason` (audited; needs `patch:execute` too).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /jobs (the `CreatePatchJob` operationId).
+func (c *Client) CreatePatchJob(ctx context.Context, params *CreatePatchJobParams, body CreatePatchJobJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePatchJobRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPatchJob A patch job with its progress.
+//
+// Corresponds with GET /jobs/{id} (the `GetPatchJob` operationId).
+func (c *Client) GetPatchJob(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPatchJobRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListPatchJobHosts The hosts of a patch job, in wave order, with their status and exact actions.
+//
+// Corresponds with GET /jobs/{id}/hosts (the `ListPatchJobHosts` operationId).
+func (c *Client) ListPatchJobHosts(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPatchJobHostsRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListPatchJobSteps Every step run on the hosts of a patch job, in order: command, capped output, exit status, timing.
+//
+// Filters: `host_id`, `phase`. Output is capped at 16 KiB per stream (`truncated`).
+//
+// Corresponds with GET /jobs/{id}/steps (the `ListPatchJobSteps` operationId).
+func (c *Client) ListPatchJobSteps(ctx context.Context, id ID, params *ListPatchJobStepsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPatchJobStepsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ApprovePatchJobWithBody Approve a pending job (four eyes).
+//
+// pending_approval → approved. The requester can never decide their own job (403 with `detail.reason` `four_eyes`). An approved patch job starts at once.
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /jobs/{id}:approve (the `ApprovePatchJob` operationId).
+func (c *Client) ApprovePatchJobWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewApprovePatchJobRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ApprovePatchJob Approve a pending job (four eyes).
+//
+// pending_approval → approved. The requester can never decide their own job (403 with `detail.reason` `four_eyes`). An approved patch job starts at once.
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /jobs/{id}:approve (the `ApprovePatchJob` operationId).
+func (c *Client) ApprovePatchJob(ctx context.Context, id ID, body ApprovePatchJobJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewApprovePatchJobRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelPatchJobWithBody Cancel the job before its next host.
+//
+// Hosts being changed finish; every other host is cancelled.
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /jobs/{id}:cancel (the `CancelPatchJob` operationId).
+func (c *Client) CancelPatchJobWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelPatchJobRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelPatchJob Cancel the job before its next host.
+//
+// Hosts being changed finish; every other host is cancelled.
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /jobs/{id}:cancel (the `CancelPatchJob` operationId).
+func (c *Client) CancelPatchJob(ctx context.Context, id ID, body CancelPatchJobJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelPatchJobRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RejectPatchJobWithBody Reject a pending job (four eyes).
+//
+// pending_approval → rejected, with a reason.
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /jobs/{id}:reject (the `RejectPatchJob` operationId).
+func (c *Client) RejectPatchJobWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRejectPatchJobRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RejectPatchJob Reject a pending job (four eyes).
+//
+// pending_approval → rejected, with a reason.
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /jobs/{id}:reject (the `RejectPatchJob` operationId).
+func (c *Client) RejectPatchJob(ctx context.Context, id ID, body RejectPatchJobJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRejectPatchJobRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ResumePatchJobWithBody Resume a halted rollout.
+//
+// halted → running: the failure budget counts again from now; the hosts the halt held back and the later waves run.
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /jobs/{id}:resume (the `ResumePatchJob` operationId).
+func (c *Client) ResumePatchJobWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResumePatchJobRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ResumePatchJob Resume a halted rollout.
+//
+// halted → running: the failure budget counts again from now; the hosts the halt held back and the later waves run.
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /jobs/{id}:resume (the `ResumePatchJob` operationId).
+func (c *Client) ResumePatchJob(ctx context.Context, id ID, body ResumePatchJobJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResumePatchJobRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RollbackPatchJobWithBody Roll back every host the job changed.
+//
+// From completed, halted, cancelled or failed: each changed host gets back the prior state captured before its change (file contents and modes, package versions, unit and sysctl state), then its health checks run again.
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /jobs/{id}:rollback (the `RollbackPatchJob` operationId).
+func (c *Client) RollbackPatchJobWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRollbackPatchJobRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RollbackPatchJob Roll back every host the job changed.
+//
+// From completed, halted, cancelled or failed: each changed host gets back the prior state captured before its change (file contents and modes, package versions, unit and sysctl state), then its health checks run again.
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /jobs/{id}:rollback (the `RollbackPatchJob` operationId).
+func (c *Client) RollbackPatchJob(ctx context.Context, id ID, body RollbackPatchJobJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRollbackPatchJobRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetLicense The current license tier, status and features.
 //
 // Corresponds with GET /license (the `GetLicense` operationId).
@@ -8717,6 +10037,370 @@ func (c *Client) GetOpenAPIJSON(ctx context.Context, reqEditors ...RequestEditor
 // Corresponds with GET /openapi.yaml (the `GetOpenAPIYAML` operationId).
 func (c *Client) GetOpenAPIYAML(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetOpenAPIYAMLRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListRemediationRequests List remediation requests, newest first.
+//
+// Each remediation request lists `host_names`: the display names (else hostnames) of its hosts, sorted.
+// 400 naming the field for an unknown `status`, a bad cursor or a `limit` outside 1..200.
+//
+// Corresponds with GET /remediation/requests (the `ListRemediationRequests` operationId).
+func (c *Client) ListRemediationRequests(ctx context.Context, params *ListRemediationRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListRemediationRequestsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateRemediationRequestWithBody Create a remediation request.
+//
+// Requests the remediation of failing rules on hosts: the hosts are those named that fail at
+// least one of `rule_ids` now, each with the rules it fails. The request waits for a second person's
+// approval (unless the change settings turn that off), then for `:execute`. The answer carries the
+// rule-level plan at `GET .../plan`. `ignore_windows` needs `remediation:execute` too.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /remediation/requests (the `CreateRemediationRequest` operationId).
+func (c *Client) CreateRemediationRequestWithBody(ctx context.Context, params *CreateRemediationRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRemediationRequestRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateRemediationRequest Create a remediation request.
+//
+// Requests the remediation of failing rules on hosts: the hosts are those named that fail at
+// least one of `rule_ids` now, each with the rules it fails. The request waits for a second person's
+// approval (unless the change settings turn that off), then for `:execute`. The answer carries the
+// rule-level plan at `GET .../plan`. `ignore_windows` needs `remediation:execute` too.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /remediation/requests (the `CreateRemediationRequest` operationId).
+func (c *Client) CreateRemediationRequest(ctx context.Context, params *CreateRemediationRequestParams, body CreateRemediationRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRemediationRequestRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetRemediationRequest A remediation request with its progress.
+//
+// Corresponds with GET /remediation/requests/{rid} (the `GetRemediationRequest` operationId).
+func (c *Client) GetRemediationRequest(ctx context.Context, rid RemediationID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetRemediationRequestRequest(c.Server, rid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListRemediationRequestHosts The hosts of a remediation request, in wave order, with their status and exact actions.
+//
+// Corresponds with GET /remediation/requests/{rid}/hosts (the `ListRemediationRequestHosts` operationId).
+func (c *Client) ListRemediationRequestHosts(ctx context.Context, rid RemediationID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListRemediationRequestHostsRequest(c.Server, rid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetRemediationPlan The plan of a remediation request: each exact change.
+//
+// Per rule: whether a declarative mechanism fixes it and, per implementation (and the host
+// capability it needs), the actions it takes, or the guidance a person follows. Per host, once a dry run
+// or the execution has probed it: the exact actions for that host.
+//
+// Corresponds with GET /remediation/requests/{rid}/plan (the `GetRemediationPlan` operationId).
+func (c *Client) GetRemediationPlan(ctx context.Context, rid RemediationID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetRemediationPlanRequest(c.Server, rid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListRemediationRequestSteps Every step run on the hosts of a remediation request, in order: command, capped output, exit status, timing.
+//
+// Filters: `host_id`, `phase`. Output is capped at 16 KiB per stream (`truncated`).
+//
+// Corresponds with GET /remediation/requests/{rid}/steps (the `ListRemediationRequestSteps` operationId).
+func (c *Client) ListRemediationRequestSteps(ctx context.Context, rid RemediationID, params *ListRemediationRequestStepsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListRemediationRequestStepsRequest(c.Server, rid, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ApproveRemediationRequestWithBody Approve a pending job (four eyes).
+//
+// pending_approval → approved. The requester can never decide their own job (403 with `detail.reason` `four_eyes`). An approved request waits for `:execute`.
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /remediation/requests/{rid}:approve (the `ApproveRemediationRequest` operationId).
+func (c *Client) ApproveRemediationRequestWithBody(ctx context.Context, rid RemediationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewApproveRemediationRequestRequestWithBody(c.Server, rid, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ApproveRemediationRequest Approve a pending job (four eyes).
+//
+// pending_approval → approved. The requester can never decide their own job (403 with `detail.reason` `four_eyes`). An approved request waits for `:execute`.
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /remediation/requests/{rid}:approve (the `ApproveRemediationRequest` operationId).
+func (c *Client) ApproveRemediationRequest(ctx context.Context, rid RemediationID, body ApproveRemediationRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewApproveRemediationRequestRequest(c.Server, rid, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelRemediationRequestWithBody Cancel the job before its next host.
+//
+// Hosts being changed finish; every other host is cancelled.
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /remediation/requests/{rid}:cancel (the `CancelRemediationRequest` operationId).
+func (c *Client) CancelRemediationRequestWithBody(ctx context.Context, rid RemediationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelRemediationRequestRequestWithBody(c.Server, rid, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelRemediationRequest Cancel the job before its next host.
+//
+// Hosts being changed finish; every other host is cancelled.
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /remediation/requests/{rid}:cancel (the `CancelRemediationRequest` operationId).
+func (c *Client) CancelRemediationRequest(ctx context.Context, rid RemediationID, body CancelRemediationRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelRemediationRequestRequest(c.Server, rid, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DryRunRemediationRequest Dry-run the request: show each exact change without making it.
+//
+// Every host is probed, its actions planned and its prior state captured, and each action's preview (a unified diff, or one line per change) is recorded as a `dry_run` step. Nothing changes; maintenance windows do not apply. Allowed while pending approval or approved.
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Corresponds with POST /remediation/requests/{rid}:dry-run (the `DryRunRemediationRequest` operationId).
+func (c *Client) DryRunRemediationRequest(ctx context.Context, rid RemediationID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDryRunRemediationRequestRequest(c.Server, rid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExecuteRemediationRequest Execute an approved request.
+//
+// approved → running: the first wave is queued; each host waits for its maintenance window unless the request overrides them. After each host's change its rules are re-scanned and the scan linked (`scan_id`).
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Corresponds with POST /remediation/requests/{rid}:execute (the `ExecuteRemediationRequest` operationId).
+func (c *Client) ExecuteRemediationRequest(ctx context.Context, rid RemediationID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExecuteRemediationRequestRequest(c.Server, rid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RejectRemediationRequestWithBody Reject a pending job (four eyes).
+//
+// pending_approval → rejected, with a reason.
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /remediation/requests/{rid}:reject (the `RejectRemediationRequest` operationId).
+func (c *Client) RejectRemediationRequestWithBody(ctx context.Context, rid RemediationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRejectRemediationRequestRequestWithBody(c.Server, rid, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RejectRemediationRequest Reject a pending job (four eyes).
+//
+// pending_approval → rejected, with a reason.
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /remediation/requests/{rid}:reject (the `RejectRemediationRequest` operationId).
+func (c *Client) RejectRemediationRequest(ctx context.Context, rid RemediationID, body RejectRemediationRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRejectRemediationRequestRequest(c.Server, rid, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ResumeRemediationRequestWithBody Resume a halted rollout.
+//
+// halted → running: the failure budget counts again from now; the hosts the halt held back and the later waves run.
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /remediation/requests/{rid}:resume (the `ResumeRemediationRequest` operationId).
+func (c *Client) ResumeRemediationRequestWithBody(ctx context.Context, rid RemediationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResumeRemediationRequestRequestWithBody(c.Server, rid, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ResumeRemediationRequest Resume a halted rollout.
+//
+// halted → running: the failure budget counts again from now; the hosts the halt held back and the later waves run.
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /remediation/requests/{rid}:resume (the `ResumeRemediationRequest` operationId).
+func (c *Client) ResumeRemediationRequest(ctx context.Context, rid RemediationID, body ResumeRemediationRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResumeRemediationRequestRequest(c.Server, rid, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RollbackRemediationRequestWithBody Roll back every host the job changed.
+//
+// From completed, halted, cancelled or failed: each changed host gets back the prior state captured before its change (file contents and modes, package versions, unit and sysctl state), then its health checks run again. Remediated rules are re-scanned (`rollback_scan_id`).
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /remediation/requests/{rid}:rollback (the `RollbackRemediationRequest` operationId).
+func (c *Client) RollbackRemediationRequestWithBody(ctx context.Context, rid RemediationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRollbackRemediationRequestRequestWithBody(c.Server, rid, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RollbackRemediationRequest Roll back every host the job changed.
+//
+// From completed, halted, cancelled or failed: each changed host gets back the prior state captured before its change (file contents and modes, package versions, unit and sysctl state), then its health checks run again. Remediated rules are re-scanned (`rollback_scan_id`).
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /remediation/requests/{rid}:rollback (the `RollbackRemediationRequest` operationId).
+func (c *Client) RollbackRemediationRequest(ctx context.Context, rid RemediationID, body RollbackRemediationRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRollbackRemediationRequestRequest(c.Server, rid, body)
 	if err != nil {
 		return nil, err
 	}
@@ -9307,6 +10991,59 @@ func (c *Client) PutAlertsConfigWithBody(ctx context.Context, contentType string
 // Corresponds with PUT /system/alerts/config (the `PutAlertsConfig` operationId).
 func (c *Client) PutAlertsConfig(ctx context.Context, body PutAlertsConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPutAlertsConfigRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetChangeSettings Which changes need a second person's approval.
+//
+// Corresponds with GET /system/changes/config (the `GetChangeSettings` operationId).
+func (c *Client) GetChangeSettings(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetChangeSettingsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateChangeSettingsWithBody Change which changes need approval.
+//
+// Audited. Environments are host environments; `*` means every environment.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /system/changes/config (the `UpdateChangeSettings` operationId).
+func (c *Client) UpdateChangeSettingsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateChangeSettingsRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateChangeSettings Change which changes need approval.
+//
+// Audited. Environments are host environments; `*` means every environment.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /system/changes/config (the `UpdateChangeSettings` operationId).
+func (c *Client) UpdateChangeSettings(ctx context.Context, body UpdateChangeSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateChangeSettingsRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -14835,6 +16572,539 @@ func NewGetIntelligenceStateRequest(server string, hostId HostID) (*http.Request
 	return req, nil
 }
 
+// NewListPatchJobsRequest constructs an http.Request for the ListPatchJobs method
+func NewListPatchJobsRequest(server string, params *ListPatchJobsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/jobs")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreatePatchJobRequest calls the generic CreatePatchJob builder with application/json body
+func NewCreatePatchJobRequest(server string, params *CreatePatchJobParams, body CreatePatchJobJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreatePatchJobRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreatePatchJobRequestWithBody constructs an http.Request for the CreatePatchJob method, with any body, and a specified content type
+func NewCreatePatchJobRequestWithBody(server string, params *CreatePatchJobParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/jobs")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetPatchJobRequest constructs an http.Request for the GetPatchJob method
+func NewGetPatchJobRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/jobs/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListPatchJobHostsRequest constructs an http.Request for the ListPatchJobHosts method
+func NewListPatchJobHostsRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/jobs/%s/hosts", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListPatchJobStepsRequest constructs an http.Request for the ListPatchJobSteps method
+func NewListPatchJobStepsRequest(server string, id ID, params *ListPatchJobStepsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/jobs/%s/steps", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.HostId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "host_id", *params.HostId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Phase != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "phase", *params.Phase, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewApprovePatchJobRequest calls the generic ApprovePatchJob builder with application/json body
+func NewApprovePatchJobRequest(server string, id ID, body ApprovePatchJobJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewApprovePatchJobRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewApprovePatchJobRequestWithBody constructs an http.Request for the ApprovePatchJob method, with any body, and a specified content type
+func NewApprovePatchJobRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/jobs/%s:approve", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewCancelPatchJobRequest calls the generic CancelPatchJob builder with application/json body
+func NewCancelPatchJobRequest(server string, id ID, body CancelPatchJobJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCancelPatchJobRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewCancelPatchJobRequestWithBody constructs an http.Request for the CancelPatchJob method, with any body, and a specified content type
+func NewCancelPatchJobRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/jobs/%s:cancel", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRejectPatchJobRequest calls the generic RejectPatchJob builder with application/json body
+func NewRejectPatchJobRequest(server string, id ID, body RejectPatchJobJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRejectPatchJobRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewRejectPatchJobRequestWithBody constructs an http.Request for the RejectPatchJob method, with any body, and a specified content type
+func NewRejectPatchJobRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/jobs/%s:reject", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewResumePatchJobRequest calls the generic ResumePatchJob builder with application/json body
+func NewResumePatchJobRequest(server string, id ID, body ResumePatchJobJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewResumePatchJobRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewResumePatchJobRequestWithBody constructs an http.Request for the ResumePatchJob method, with any body, and a specified content type
+func NewResumePatchJobRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/jobs/%s:resume", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRollbackPatchJobRequest calls the generic RollbackPatchJob builder with application/json body
+func NewRollbackPatchJobRequest(server string, id ID, body RollbackPatchJobJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRollbackPatchJobRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewRollbackPatchJobRequestWithBody constructs an http.Request for the RollbackPatchJob method, with any body, and a specified content type
+func NewRollbackPatchJobRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/jobs/%s:rollback", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetLicenseRequest constructs an http.Request for the GetLicense method
 func NewGetLicenseRequest(server string) (*http.Request, error) {
 	var err error
@@ -15606,6 +17876,641 @@ func NewGetOpenAPIYAMLRequest(server string) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewListRemediationRequestsRequest constructs an http.Request for the ListRemediationRequests method
+func NewListRemediationRequestsRequest(server string, params *ListRemediationRequestsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/remediation/requests")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateRemediationRequestRequest calls the generic CreateRemediationRequest builder with application/json body
+func NewCreateRemediationRequestRequest(server string, params *CreateRemediationRequestParams, body CreateRemediationRequestJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateRemediationRequestRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateRemediationRequestRequestWithBody constructs an http.Request for the CreateRemediationRequest method, with any body, and a specified content type
+func NewCreateRemediationRequestRequestWithBody(server string, params *CreateRemediationRequestParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/remediation/requests")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetRemediationRequestRequest constructs an http.Request for the GetRemediationRequest method
+func NewGetRemediationRequestRequest(server string, rid RemediationID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "rid", rid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/remediation/requests/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListRemediationRequestHostsRequest constructs an http.Request for the ListRemediationRequestHosts method
+func NewListRemediationRequestHostsRequest(server string, rid RemediationID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "rid", rid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/remediation/requests/%s/hosts", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetRemediationPlanRequest constructs an http.Request for the GetRemediationPlan method
+func NewGetRemediationPlanRequest(server string, rid RemediationID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "rid", rid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/remediation/requests/%s/plan", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListRemediationRequestStepsRequest constructs an http.Request for the ListRemediationRequestSteps method
+func NewListRemediationRequestStepsRequest(server string, rid RemediationID, params *ListRemediationRequestStepsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "rid", rid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/remediation/requests/%s/steps", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.HostId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "host_id", *params.HostId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Phase != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "phase", *params.Phase, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewApproveRemediationRequestRequest calls the generic ApproveRemediationRequest builder with application/json body
+func NewApproveRemediationRequestRequest(server string, rid RemediationID, body ApproveRemediationRequestJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewApproveRemediationRequestRequestWithBody(server, rid, "application/json", bodyReader)
+}
+
+// NewApproveRemediationRequestRequestWithBody constructs an http.Request for the ApproveRemediationRequest method, with any body, and a specified content type
+func NewApproveRemediationRequestRequestWithBody(server string, rid RemediationID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "rid", rid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/remediation/requests/%s:approve", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewCancelRemediationRequestRequest calls the generic CancelRemediationRequest builder with application/json body
+func NewCancelRemediationRequestRequest(server string, rid RemediationID, body CancelRemediationRequestJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCancelRemediationRequestRequestWithBody(server, rid, "application/json", bodyReader)
+}
+
+// NewCancelRemediationRequestRequestWithBody constructs an http.Request for the CancelRemediationRequest method, with any body, and a specified content type
+func NewCancelRemediationRequestRequestWithBody(server string, rid RemediationID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "rid", rid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/remediation/requests/%s:cancel", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDryRunRemediationRequestRequest constructs an http.Request for the DryRunRemediationRequest method
+func NewDryRunRemediationRequestRequest(server string, rid RemediationID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "rid", rid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/remediation/requests/%s:dry-run", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewExecuteRemediationRequestRequest constructs an http.Request for the ExecuteRemediationRequest method
+func NewExecuteRemediationRequestRequest(server string, rid RemediationID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "rid", rid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/remediation/requests/%s:execute", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRejectRemediationRequestRequest calls the generic RejectRemediationRequest builder with application/json body
+func NewRejectRemediationRequestRequest(server string, rid RemediationID, body RejectRemediationRequestJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRejectRemediationRequestRequestWithBody(server, rid, "application/json", bodyReader)
+}
+
+// NewRejectRemediationRequestRequestWithBody constructs an http.Request for the RejectRemediationRequest method, with any body, and a specified content type
+func NewRejectRemediationRequestRequestWithBody(server string, rid RemediationID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "rid", rid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/remediation/requests/%s:reject", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewResumeRemediationRequestRequest calls the generic ResumeRemediationRequest builder with application/json body
+func NewResumeRemediationRequestRequest(server string, rid RemediationID, body ResumeRemediationRequestJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewResumeRemediationRequestRequestWithBody(server, rid, "application/json", bodyReader)
+}
+
+// NewResumeRemediationRequestRequestWithBody constructs an http.Request for the ResumeRemediationRequest method, with any body, and a specified content type
+func NewResumeRemediationRequestRequestWithBody(server string, rid RemediationID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "rid", rid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/remediation/requests/%s:resume", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRollbackRemediationRequestRequest calls the generic RollbackRemediationRequest builder with application/json body
+func NewRollbackRemediationRequestRequest(server string, rid RemediationID, body RollbackRemediationRequestJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRollbackRemediationRequestRequestWithBody(server, rid, "application/json", bodyReader)
+}
+
+// NewRollbackRemediationRequestRequestWithBody constructs an http.Request for the RollbackRemediationRequest method, with any body, and a specified content type
+func NewRollbackRemediationRequestRequestWithBody(server string, rid RemediationID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "rid", rid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/remediation/requests/%s:rollback", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -16838,6 +19743,73 @@ func NewPutAlertsConfigRequestWithBody(server string, contentType string, body i
 	}
 
 	operationPath := fmt.Sprintf("/system/alerts/config")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetChangeSettingsRequest constructs an http.Request for the GetChangeSettings method
+func NewGetChangeSettingsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/system/changes/config")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateChangeSettingsRequest calls the generic UpdateChangeSettings builder with application/json body
+func NewUpdateChangeSettingsRequest(server string, body UpdateChangeSettingsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateChangeSettingsRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewUpdateChangeSettingsRequestWithBody constructs an http.Request for the UpdateChangeSettings method, with any body, and a specified content type
+func NewUpdateChangeSettingsRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/system/changes/config")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -19121,6 +22093,167 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /intelligence/state/{host_id} (the `GetIntelligenceState` operationId).
 	GetIntelligenceStateWithResponse(ctx context.Context, hostId HostID, reqEditors ...RequestEditorFn) (*GetIntelligenceStateResponse, error)
 
+	// ListPatchJobsWithResponse List patch jobs, newest first.
+	//
+	// Each patch job lists `host_names`: the display names (else hostnames) of its hosts, sorted.
+	// 400 naming the field for an unknown `status`, a bad cursor or a `limit` outside 1..200.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /jobs (the `ListPatchJobs` operationId).
+	ListPatchJobsWithResponse(ctx context.Context, params *ListPatchJobsParams, reqEditors ...RequestEditorFn) (*ListPatchJobsResponse, error)
+
+	// CreatePatchJobWithBodyWithResponse Create a patch job.
+	//
+	// Names the hosts (exactly one of `host_ids`, `group_id`, `filter`, `all`), what to change, the
+	// waves (a canary, then batches growing by `growth`), the failure budget that halts the rollout, the
+	// health checks run before and after each host, and the reboot policy. A job touching an environment
+	// listed in the change settings waits for a second person's approval (`pending_approval`); otherwise
+	// it starts at once and each host waits for its maintenance window, unless `ignore_windows` is true
+	// with an `override_reason` (audited; needs `patch:execute` too).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /jobs (the `CreatePatchJob` operationId).
+	CreatePatchJobWithBodyWithResponse(ctx context.Context, params *CreatePatchJobParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePatchJobResponse, error)
+
+	// CreatePatchJobWithResponse Create a patch job.
+	//
+	// Names the hosts (exactly one of `host_ids`, `group_id`, `filter`, `all`), what to change, the
+	// waves (a canary, then batches growing by `growth`), the failure budget that halts the rollout, the
+	// health checks run before and after each host, and the reboot policy. A job touching an environment
+	// listed in the change settings waits for a second person's approval (`pending_approval`); otherwise
+	// it starts at once and each host waits for its maintenance window, unless `ignore_windows` is true
+	// with an `override_reason` (audited; needs `patch:execute` too).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /jobs (the `CreatePatchJob` operationId).
+	CreatePatchJobWithResponse(ctx context.Context, params *CreatePatchJobParams, body CreatePatchJobJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePatchJobResponse, error)
+
+	// GetPatchJobWithResponse A patch job with its progress.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /jobs/{id} (the `GetPatchJob` operationId).
+	GetPatchJobWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetPatchJobResponse, error)
+
+	// ListPatchJobHostsWithResponse The hosts of a patch job, in wave order, with their status and exact actions.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /jobs/{id}/hosts (the `ListPatchJobHosts` operationId).
+	ListPatchJobHostsWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*ListPatchJobHostsResponse, error)
+
+	// ListPatchJobStepsWithResponse Every step run on the hosts of a patch job, in order: command, capped output, exit status, timing.
+	//
+	// Filters: `host_id`, `phase`. Output is capped at 16 KiB per stream (`truncated`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /jobs/{id}/steps (the `ListPatchJobSteps` operationId).
+	ListPatchJobStepsWithResponse(ctx context.Context, id ID, params *ListPatchJobStepsParams, reqEditors ...RequestEditorFn) (*ListPatchJobStepsResponse, error)
+
+	// ApprovePatchJobWithBodyWithResponse Approve a pending job (four eyes).
+	//
+	// pending_approval → approved. The requester can never decide their own job (403 with `detail.reason` `four_eyes`). An approved patch job starts at once.
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /jobs/{id}:approve (the `ApprovePatchJob` operationId).
+	ApprovePatchJobWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ApprovePatchJobResponse, error)
+
+	// ApprovePatchJobWithResponse Approve a pending job (four eyes).
+	//
+	// pending_approval → approved. The requester can never decide their own job (403 with `detail.reason` `four_eyes`). An approved patch job starts at once.
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /jobs/{id}:approve (the `ApprovePatchJob` operationId).
+	ApprovePatchJobWithResponse(ctx context.Context, id ID, body ApprovePatchJobJSONRequestBody, reqEditors ...RequestEditorFn) (*ApprovePatchJobResponse, error)
+
+	// CancelPatchJobWithBodyWithResponse Cancel the job before its next host.
+	//
+	// Hosts being changed finish; every other host is cancelled.
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /jobs/{id}:cancel (the `CancelPatchJob` operationId).
+	CancelPatchJobWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CancelPatchJobResponse, error)
+
+	// CancelPatchJobWithResponse Cancel the job before its next host.
+	//
+	// Hosts being changed finish; every other host is cancelled.
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /jobs/{id}:cancel (the `CancelPatchJob` operationId).
+	CancelPatchJobWithResponse(ctx context.Context, id ID, body CancelPatchJobJSONRequestBody, reqEditors ...RequestEditorFn) (*CancelPatchJobResponse, error)
+
+	// RejectPatchJobWithBodyWithResponse Reject a pending job (four eyes).
+	//
+	// pending_approval → rejected, with a reason.
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /jobs/{id}:reject (the `RejectPatchJob` operationId).
+	RejectPatchJobWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RejectPatchJobResponse, error)
+
+	// RejectPatchJobWithResponse Reject a pending job (four eyes).
+	//
+	// pending_approval → rejected, with a reason.
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /jobs/{id}:reject (the `RejectPatchJob` operationId).
+	RejectPatchJobWithResponse(ctx context.Context, id ID, body RejectPatchJobJSONRequestBody, reqEditors ...RequestEditorFn) (*RejectPatchJobResponse, error)
+
+	// ResumePatchJobWithBodyWithResponse Resume a halted rollout.
+	//
+	// halted → running: the failure budget counts again from now; the hosts the halt held back and the later waves run.
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /jobs/{id}:resume (the `ResumePatchJob` operationId).
+	ResumePatchJobWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ResumePatchJobResponse, error)
+
+	// ResumePatchJobWithResponse Resume a halted rollout.
+	//
+	// halted → running: the failure budget counts again from now; the hosts the halt held back and the later waves run.
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /jobs/{id}:resume (the `ResumePatchJob` operationId).
+	ResumePatchJobWithResponse(ctx context.Context, id ID, body ResumePatchJobJSONRequestBody, reqEditors ...RequestEditorFn) (*ResumePatchJobResponse, error)
+
+	// RollbackPatchJobWithBodyWithResponse Roll back every host the job changed.
+	//
+	// From completed, halted, cancelled or failed: each changed host gets back the prior state captured before its change (file contents and modes, package versions, unit and sysctl state), then its health checks run again.
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /jobs/{id}:rollback (the `RollbackPatchJob` operationId).
+	RollbackPatchJobWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RollbackPatchJobResponse, error)
+
+	// RollbackPatchJobWithResponse Roll back every host the job changed.
+	//
+	// From completed, halted, cancelled or failed: each changed host gets back the prior state captured before its change (file contents and modes, package versions, unit and sysctl state), then its health checks run again.
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /jobs/{id}:rollback (the `RollbackPatchJob` operationId).
+	RollbackPatchJobWithResponse(ctx context.Context, id ID, body RollbackPatchJobJSONRequestBody, reqEditors ...RequestEditorFn) (*RollbackPatchJobResponse, error)
+
 	// GetLicenseWithResponse The current license tier, status and features.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -19314,6 +22447,194 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /openapi.yaml (the `GetOpenAPIYAML` operationId).
 	GetOpenAPIYAMLWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenAPIYAMLResponse, error)
+
+	// ListRemediationRequestsWithResponse List remediation requests, newest first.
+	//
+	// Each remediation request lists `host_names`: the display names (else hostnames) of its hosts, sorted.
+	// 400 naming the field for an unknown `status`, a bad cursor or a `limit` outside 1..200.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /remediation/requests (the `ListRemediationRequests` operationId).
+	ListRemediationRequestsWithResponse(ctx context.Context, params *ListRemediationRequestsParams, reqEditors ...RequestEditorFn) (*ListRemediationRequestsResponse, error)
+
+	// CreateRemediationRequestWithBodyWithResponse Create a remediation request.
+	//
+	// Requests the remediation of failing rules on hosts: the hosts are those named that fail at
+	// least one of `rule_ids` now, each with the rules it fails. The request waits for a second person's
+	// approval (unless the change settings turn that off), then for `:execute`. The answer carries the
+	// rule-level plan at `GET .../plan`. `ignore_windows` needs `remediation:execute` too.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /remediation/requests (the `CreateRemediationRequest` operationId).
+	CreateRemediationRequestWithBodyWithResponse(ctx context.Context, params *CreateRemediationRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRemediationRequestResponse, error)
+
+	// CreateRemediationRequestWithResponse Create a remediation request.
+	//
+	// Requests the remediation of failing rules on hosts: the hosts are those named that fail at
+	// least one of `rule_ids` now, each with the rules it fails. The request waits for a second person's
+	// approval (unless the change settings turn that off), then for `:execute`. The answer carries the
+	// rule-level plan at `GET .../plan`. `ignore_windows` needs `remediation:execute` too.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /remediation/requests (the `CreateRemediationRequest` operationId).
+	CreateRemediationRequestWithResponse(ctx context.Context, params *CreateRemediationRequestParams, body CreateRemediationRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRemediationRequestResponse, error)
+
+	// GetRemediationRequestWithResponse A remediation request with its progress.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /remediation/requests/{rid} (the `GetRemediationRequest` operationId).
+	GetRemediationRequestWithResponse(ctx context.Context, rid RemediationID, reqEditors ...RequestEditorFn) (*GetRemediationRequestResponse, error)
+
+	// ListRemediationRequestHostsWithResponse The hosts of a remediation request, in wave order, with their status and exact actions.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /remediation/requests/{rid}/hosts (the `ListRemediationRequestHosts` operationId).
+	ListRemediationRequestHostsWithResponse(ctx context.Context, rid RemediationID, reqEditors ...RequestEditorFn) (*ListRemediationRequestHostsResponse, error)
+
+	// GetRemediationPlanWithResponse The plan of a remediation request: each exact change.
+	//
+	// Per rule: whether a declarative mechanism fixes it and, per implementation (and the host
+	// capability it needs), the actions it takes, or the guidance a person follows. Per host, once a dry run
+	// or the execution has probed it: the exact actions for that host.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /remediation/requests/{rid}/plan (the `GetRemediationPlan` operationId).
+	GetRemediationPlanWithResponse(ctx context.Context, rid RemediationID, reqEditors ...RequestEditorFn) (*GetRemediationPlanResponse, error)
+
+	// ListRemediationRequestStepsWithResponse Every step run on the hosts of a remediation request, in order: command, capped output, exit status, timing.
+	//
+	// Filters: `host_id`, `phase`. Output is capped at 16 KiB per stream (`truncated`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /remediation/requests/{rid}/steps (the `ListRemediationRequestSteps` operationId).
+	ListRemediationRequestStepsWithResponse(ctx context.Context, rid RemediationID, params *ListRemediationRequestStepsParams, reqEditors ...RequestEditorFn) (*ListRemediationRequestStepsResponse, error)
+
+	// ApproveRemediationRequestWithBodyWithResponse Approve a pending job (four eyes).
+	//
+	// pending_approval → approved. The requester can never decide their own job (403 with `detail.reason` `four_eyes`). An approved request waits for `:execute`.
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /remediation/requests/{rid}:approve (the `ApproveRemediationRequest` operationId).
+	ApproveRemediationRequestWithBodyWithResponse(ctx context.Context, rid RemediationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ApproveRemediationRequestResponse, error)
+
+	// ApproveRemediationRequestWithResponse Approve a pending job (four eyes).
+	//
+	// pending_approval → approved. The requester can never decide their own job (403 with `detail.reason` `four_eyes`). An approved request waits for `:execute`.
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /remediation/requests/{rid}:approve (the `ApproveRemediationRequest` operationId).
+	ApproveRemediationRequestWithResponse(ctx context.Context, rid RemediationID, body ApproveRemediationRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*ApproveRemediationRequestResponse, error)
+
+	// CancelRemediationRequestWithBodyWithResponse Cancel the job before its next host.
+	//
+	// Hosts being changed finish; every other host is cancelled.
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /remediation/requests/{rid}:cancel (the `CancelRemediationRequest` operationId).
+	CancelRemediationRequestWithBodyWithResponse(ctx context.Context, rid RemediationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CancelRemediationRequestResponse, error)
+
+	// CancelRemediationRequestWithResponse Cancel the job before its next host.
+	//
+	// Hosts being changed finish; every other host is cancelled.
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /remediation/requests/{rid}:cancel (the `CancelRemediationRequest` operationId).
+	CancelRemediationRequestWithResponse(ctx context.Context, rid RemediationID, body CancelRemediationRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CancelRemediationRequestResponse, error)
+
+	// DryRunRemediationRequestWithResponse Dry-run the request: show each exact change without making it.
+	//
+	// Every host is probed, its actions planned and its prior state captured, and each action's preview (a unified diff, or one line per change) is recorded as a `dry_run` step. Nothing changes; maintenance windows do not apply. Allowed while pending approval or approved.
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /remediation/requests/{rid}:dry-run (the `DryRunRemediationRequest` operationId).
+	DryRunRemediationRequestWithResponse(ctx context.Context, rid RemediationID, reqEditors ...RequestEditorFn) (*DryRunRemediationRequestResponse, error)
+
+	// ExecuteRemediationRequestWithResponse Execute an approved request.
+	//
+	// approved → running: the first wave is queued; each host waits for its maintenance window unless the request overrides them. After each host's change its rules are re-scanned and the scan linked (`scan_id`).
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /remediation/requests/{rid}:execute (the `ExecuteRemediationRequest` operationId).
+	ExecuteRemediationRequestWithResponse(ctx context.Context, rid RemediationID, reqEditors ...RequestEditorFn) (*ExecuteRemediationRequestResponse, error)
+
+	// RejectRemediationRequestWithBodyWithResponse Reject a pending job (four eyes).
+	//
+	// pending_approval → rejected, with a reason.
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /remediation/requests/{rid}:reject (the `RejectRemediationRequest` operationId).
+	RejectRemediationRequestWithBodyWithResponse(ctx context.Context, rid RemediationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RejectRemediationRequestResponse, error)
+
+	// RejectRemediationRequestWithResponse Reject a pending job (four eyes).
+	//
+	// pending_approval → rejected, with a reason.
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /remediation/requests/{rid}:reject (the `RejectRemediationRequest` operationId).
+	RejectRemediationRequestWithResponse(ctx context.Context, rid RemediationID, body RejectRemediationRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*RejectRemediationRequestResponse, error)
+
+	// ResumeRemediationRequestWithBodyWithResponse Resume a halted rollout.
+	//
+	// halted → running: the failure budget counts again from now; the hosts the halt held back and the later waves run.
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /remediation/requests/{rid}:resume (the `ResumeRemediationRequest` operationId).
+	ResumeRemediationRequestWithBodyWithResponse(ctx context.Context, rid RemediationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ResumeRemediationRequestResponse, error)
+
+	// ResumeRemediationRequestWithResponse Resume a halted rollout.
+	//
+	// halted → running: the failure budget counts again from now; the hosts the halt held back and the later waves run.
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /remediation/requests/{rid}:resume (the `ResumeRemediationRequest` operationId).
+	ResumeRemediationRequestWithResponse(ctx context.Context, rid RemediationID, body ResumeRemediationRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*ResumeRemediationRequestResponse, error)
+
+	// RollbackRemediationRequestWithBodyWithResponse Roll back every host the job changed.
+	//
+	// From completed, halted, cancelled or failed: each changed host gets back the prior state captured before its change (file contents and modes, package versions, unit and sysctl state), then its health checks run again. Remediated rules are re-scanned (`rollback_scan_id`).
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /remediation/requests/{rid}:rollback (the `RollbackRemediationRequest` operationId).
+	RollbackRemediationRequestWithBodyWithResponse(ctx context.Context, rid RemediationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RollbackRemediationRequestResponse, error)
+
+	// RollbackRemediationRequestWithResponse Roll back every host the job changed.
+	//
+	// From completed, halted, cancelled or failed: each changed host gets back the prior state captured before its change (file contents and modes, package versions, unit and sysctl state), then its health checks run again. Remediated rules are re-scanned (`rollback_scan_id`).
+	// 409 naming the current state in `detail.state` from any other state.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /remediation/requests/{rid}:rollback (the `RollbackRemediationRequest` operationId).
+	RollbackRemediationRequestWithResponse(ctx context.Context, rid RemediationID, body RollbackRemediationRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*RollbackRemediationRequestResponse, error)
 
 	// ListRolesWithResponse List the built-in and custom roles.
 	//
@@ -19628,6 +22949,31 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /system/alerts/config (the `PutAlertsConfig` operationId).
 	PutAlertsConfigWithResponse(ctx context.Context, body PutAlertsConfigJSONRequestBody, reqEditors ...RequestEditorFn) (*PutAlertsConfigResponse, error)
+
+	// GetChangeSettingsWithResponse Which changes need a second person's approval.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /system/changes/config (the `GetChangeSettings` operationId).
+	GetChangeSettingsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetChangeSettingsResponse, error)
+
+	// UpdateChangeSettingsWithBodyWithResponse Change which changes need approval.
+	//
+	// Audited. Environments are host environments; `*` means every environment.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /system/changes/config (the `UpdateChangeSettings` operationId).
+	UpdateChangeSettingsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateChangeSettingsResponse, error)
+
+	// UpdateChangeSettingsWithResponse Change which changes need approval.
+	//
+	// Audited. Environments are host environments; `*` means every environment.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /system/changes/config (the `UpdateChangeSettings` operationId).
+	UpdateChangeSettingsWithResponse(ctx context.Context, body UpdateChangeSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateChangeSettingsResponse, error)
 
 	// GetConnectivityConfigWithResponse Connectivity polling configuration.
 	//
@@ -26510,6 +29856,794 @@ func (r GetIntelligenceStateResponse) ContentType() string {
 	return ""
 }
 
+type ListPatchJobsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChangeJobPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPatchJobsResponse) GetJSON200() *ChangeJobPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListPatchJobsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListPatchJobsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListPatchJobsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListPatchJobsResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPatchJobsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPatchJobsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPatchJobsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPatchJobsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreatePatchJobResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *ChangeJob
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreatePatchJobResponse) GetJSON201() *ChangeJob {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreatePatchJobResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreatePatchJobResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreatePatchJobResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CreatePatchJobResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CreatePatchJobResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreatePatchJobResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreatePatchJobResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreatePatchJobResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreatePatchJobResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetPatchJobResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChangeJob
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetPatchJobResponse) GetJSON200() *ChangeJob {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetPatchJobResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetPatchJobResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetPatchJobResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetPatchJobResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetPatchJobResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPatchJobResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPatchJobResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPatchJobResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPatchJobResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListPatchJobHostsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChangeJobHostList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPatchJobHostsResponse) GetJSON200() *ChangeJobHostList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListPatchJobHostsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListPatchJobHostsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListPatchJobHostsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListPatchJobHostsResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListPatchJobHostsResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPatchJobHostsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPatchJobHostsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPatchJobHostsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPatchJobHostsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListPatchJobStepsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChangeStepPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPatchJobStepsResponse) GetJSON200() *ChangeStepPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListPatchJobStepsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListPatchJobStepsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListPatchJobStepsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListPatchJobStepsResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListPatchJobStepsResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPatchJobStepsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPatchJobStepsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPatchJobStepsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPatchJobStepsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ApprovePatchJobResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChangeJob
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ApprovePatchJobResponse) GetJSON200() *ChangeJob {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ApprovePatchJobResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ApprovePatchJobResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ApprovePatchJobResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ApprovePatchJobResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ApprovePatchJobResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ApprovePatchJobResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ApprovePatchJobResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ApprovePatchJobResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ApprovePatchJobResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ApprovePatchJobResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CancelPatchJobResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChangeJob
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CancelPatchJobResponse) GetJSON200() *ChangeJob {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CancelPatchJobResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CancelPatchJobResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CancelPatchJobResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CancelPatchJobResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CancelPatchJobResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CancelPatchJobResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CancelPatchJobResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CancelPatchJobResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CancelPatchJobResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CancelPatchJobResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RejectPatchJobResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChangeJob
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RejectPatchJobResponse) GetJSON200() *ChangeJob {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RejectPatchJobResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RejectPatchJobResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RejectPatchJobResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RejectPatchJobResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r RejectPatchJobResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r RejectPatchJobResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RejectPatchJobResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RejectPatchJobResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RejectPatchJobResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RejectPatchJobResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ResumePatchJobResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChangeJob
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ResumePatchJobResponse) GetJSON200() *ChangeJob {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ResumePatchJobResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ResumePatchJobResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ResumePatchJobResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ResumePatchJobResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ResumePatchJobResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ResumePatchJobResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ResumePatchJobResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ResumePatchJobResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ResumePatchJobResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ResumePatchJobResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RollbackPatchJobResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *ChangeJob
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r RollbackPatchJobResponse) GetJSON202() *ChangeJob {
+	return r.JSON202
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RollbackPatchJobResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RollbackPatchJobResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RollbackPatchJobResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RollbackPatchJobResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r RollbackPatchJobResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r RollbackPatchJobResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RollbackPatchJobResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RollbackPatchJobResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RollbackPatchJobResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RollbackPatchJobResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetLicenseResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -27781,6 +31915,1036 @@ func (r GetOpenAPIYAMLResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetOpenAPIYAMLResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListRemediationRequestsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChangeJobPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListRemediationRequestsResponse) GetJSON200() *ChangeJobPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListRemediationRequestsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListRemediationRequestsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListRemediationRequestsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListRemediationRequestsResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListRemediationRequestsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListRemediationRequestsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListRemediationRequestsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListRemediationRequestsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateRemediationRequestResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *ChangeJob
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateRemediationRequestResponse) GetJSON201() *ChangeJob {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateRemediationRequestResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateRemediationRequestResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateRemediationRequestResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CreateRemediationRequestResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CreateRemediationRequestResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateRemediationRequestResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateRemediationRequestResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateRemediationRequestResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateRemediationRequestResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetRemediationRequestResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChangeJob
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetRemediationRequestResponse) GetJSON200() *ChangeJob {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetRemediationRequestResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetRemediationRequestResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetRemediationRequestResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetRemediationRequestResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetRemediationRequestResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetRemediationRequestResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetRemediationRequestResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetRemediationRequestResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetRemediationRequestResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListRemediationRequestHostsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChangeJobHostList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListRemediationRequestHostsResponse) GetJSON200() *ChangeJobHostList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListRemediationRequestHostsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListRemediationRequestHostsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListRemediationRequestHostsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListRemediationRequestHostsResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListRemediationRequestHostsResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListRemediationRequestHostsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListRemediationRequestHostsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListRemediationRequestHostsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListRemediationRequestHostsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetRemediationPlanResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RemediationPlan
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetRemediationPlanResponse) GetJSON200() *RemediationPlan {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetRemediationPlanResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetRemediationPlanResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetRemediationPlanResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetRemediationPlanResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetRemediationPlanResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetRemediationPlanResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetRemediationPlanResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetRemediationPlanResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetRemediationPlanResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListRemediationRequestStepsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChangeStepPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListRemediationRequestStepsResponse) GetJSON200() *ChangeStepPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListRemediationRequestStepsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListRemediationRequestStepsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListRemediationRequestStepsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListRemediationRequestStepsResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListRemediationRequestStepsResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListRemediationRequestStepsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListRemediationRequestStepsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListRemediationRequestStepsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListRemediationRequestStepsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ApproveRemediationRequestResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChangeJob
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ApproveRemediationRequestResponse) GetJSON200() *ChangeJob {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ApproveRemediationRequestResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ApproveRemediationRequestResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ApproveRemediationRequestResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ApproveRemediationRequestResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ApproveRemediationRequestResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ApproveRemediationRequestResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ApproveRemediationRequestResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ApproveRemediationRequestResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ApproveRemediationRequestResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ApproveRemediationRequestResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CancelRemediationRequestResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChangeJob
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CancelRemediationRequestResponse) GetJSON200() *ChangeJob {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CancelRemediationRequestResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CancelRemediationRequestResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CancelRemediationRequestResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CancelRemediationRequestResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CancelRemediationRequestResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CancelRemediationRequestResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CancelRemediationRequestResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CancelRemediationRequestResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CancelRemediationRequestResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CancelRemediationRequestResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DryRunRemediationRequestResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *ChangeJob
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r DryRunRemediationRequestResponse) GetJSON202() *ChangeJob {
+	return r.JSON202
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DryRunRemediationRequestResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DryRunRemediationRequestResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DryRunRemediationRequestResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DryRunRemediationRequestResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r DryRunRemediationRequestResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r DryRunRemediationRequestResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DryRunRemediationRequestResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DryRunRemediationRequestResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DryRunRemediationRequestResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DryRunRemediationRequestResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ExecuteRemediationRequestResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *ChangeJob
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r ExecuteRemediationRequestResponse) GetJSON202() *ChangeJob {
+	return r.JSON202
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ExecuteRemediationRequestResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ExecuteRemediationRequestResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ExecuteRemediationRequestResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ExecuteRemediationRequestResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ExecuteRemediationRequestResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ExecuteRemediationRequestResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ExecuteRemediationRequestResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExecuteRemediationRequestResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExecuteRemediationRequestResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExecuteRemediationRequestResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RejectRemediationRequestResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChangeJob
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RejectRemediationRequestResponse) GetJSON200() *ChangeJob {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RejectRemediationRequestResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RejectRemediationRequestResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RejectRemediationRequestResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RejectRemediationRequestResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r RejectRemediationRequestResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r RejectRemediationRequestResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RejectRemediationRequestResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RejectRemediationRequestResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RejectRemediationRequestResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RejectRemediationRequestResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ResumeRemediationRequestResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChangeJob
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ResumeRemediationRequestResponse) GetJSON200() *ChangeJob {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ResumeRemediationRequestResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ResumeRemediationRequestResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ResumeRemediationRequestResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ResumeRemediationRequestResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ResumeRemediationRequestResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ResumeRemediationRequestResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ResumeRemediationRequestResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ResumeRemediationRequestResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ResumeRemediationRequestResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ResumeRemediationRequestResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RollbackRemediationRequestResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *ChangeJob
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r RollbackRemediationRequestResponse) GetJSON202() *ChangeJob {
+	return r.JSON202
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RollbackRemediationRequestResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RollbackRemediationRequestResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RollbackRemediationRequestResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RollbackRemediationRequestResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r RollbackRemediationRequestResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r RollbackRemediationRequestResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RollbackRemediationRequestResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RollbackRemediationRequestResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RollbackRemediationRequestResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RollbackRemediationRequestResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -29577,6 +34741,144 @@ func (r PutAlertsConfigResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PutAlertsConfigResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetChangeSettingsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChangeSettings
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetChangeSettingsResponse) GetJSON200() *ChangeSettings {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetChangeSettingsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetChangeSettingsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetChangeSettingsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetChangeSettingsResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetChangeSettingsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetChangeSettingsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetChangeSettingsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetChangeSettingsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateChangeSettingsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChangeSettings
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateChangeSettingsResponse) GetJSON200() *ChangeSettings {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateChangeSettingsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateChangeSettingsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UpdateChangeSettingsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r UpdateChangeSettingsResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateChangeSettingsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateChangeSettingsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateChangeSettingsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateChangeSettingsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -33429,6 +38731,263 @@ func (c *ClientWithResponses) GetIntelligenceStateWithResponse(ctx context.Conte
 	return ParseGetIntelligenceStateResponse(rsp)
 }
 
+// ListPatchJobsWithResponse List patch jobs, newest first.
+//
+// Each patch job lists `host_names`: the display names (else hostnames) of its hosts, sorted.
+// 400 naming the field for an unknown `status`, a bad cursor or a `limit` outside 1..200.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /jobs (the `ListPatchJobs` operationId).
+func (c *ClientWithResponses) ListPatchJobsWithResponse(ctx context.Context, params *ListPatchJobsParams, reqEditors ...RequestEditorFn) (*ListPatchJobsResponse, error) {
+	rsp, err := c.ListPatchJobs(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPatchJobsResponse(rsp)
+}
+
+// CreatePatchJobWithBodyWithResponse Create a patch job.
+//
+// Names the hosts (exactly one of `host_ids`, `group_id`, `filter`, `all`), what to change, the
+// waves (a canary, then batches growing by `growth`), the failure budget that halts the rollout, the
+// health checks run before and after each host, and the reboot policy. A job touching an environment
+// listed in the change settings waits for a second person's approval (`pending_approval`); otherwise
+// it starts at once and each host waits for its maintenance window, unless `ignore_windows` is true
+// with an `override_reason` (audited; needs `patch:execute` too).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /jobs (the `CreatePatchJob` operationId).
+func (c *ClientWithResponses) CreatePatchJobWithBodyWithResponse(ctx context.Context, params *CreatePatchJobParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePatchJobResponse, error) {
+	rsp, err := c.CreatePatchJobWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePatchJobResponse(rsp)
+}
+
+// CreatePatchJobWithResponse Create a patch job.
+//
+// Names the hosts (exactly one of `host_ids`, `group_id`, `filter`, `all`), what to change, the
+// waves (a canary, then batches growing by `growth`), the failure budget that halts the rollout, the
+// health checks run before and after each host, and the reboot policy. A job touching an environment
+// listed in the change settings waits for a second person's approval (`pending_approval`); otherwise
+// it starts at once and each host waits for its maintenance window, unless `ignore_windows` is true
+// with an `override_reason` (audited; needs `patch:execute` too).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /jobs (the `CreatePatchJob` operationId).
+func (c *ClientWithResponses) CreatePatchJobWithResponse(ctx context.Context, params *CreatePatchJobParams, body CreatePatchJobJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePatchJobResponse, error) {
+	rsp, err := c.CreatePatchJob(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePatchJobResponse(rsp)
+}
+
+// GetPatchJobWithResponse A patch job with its progress.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /jobs/{id} (the `GetPatchJob` operationId).
+func (c *ClientWithResponses) GetPatchJobWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetPatchJobResponse, error) {
+	rsp, err := c.GetPatchJob(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPatchJobResponse(rsp)
+}
+
+// ListPatchJobHostsWithResponse The hosts of a patch job, in wave order, with their status and exact actions.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /jobs/{id}/hosts (the `ListPatchJobHosts` operationId).
+func (c *ClientWithResponses) ListPatchJobHostsWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*ListPatchJobHostsResponse, error) {
+	rsp, err := c.ListPatchJobHosts(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPatchJobHostsResponse(rsp)
+}
+
+// ListPatchJobStepsWithResponse Every step run on the hosts of a patch job, in order: command, capped output, exit status, timing.
+//
+// Filters: `host_id`, `phase`. Output is capped at 16 KiB per stream (`truncated`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /jobs/{id}/steps (the `ListPatchJobSteps` operationId).
+func (c *ClientWithResponses) ListPatchJobStepsWithResponse(ctx context.Context, id ID, params *ListPatchJobStepsParams, reqEditors ...RequestEditorFn) (*ListPatchJobStepsResponse, error) {
+	rsp, err := c.ListPatchJobSteps(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPatchJobStepsResponse(rsp)
+}
+
+// ApprovePatchJobWithBodyWithResponse Approve a pending job (four eyes).
+//
+// pending_approval → approved. The requester can never decide their own job (403 with `detail.reason` `four_eyes`). An approved patch job starts at once.
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /jobs/{id}:approve (the `ApprovePatchJob` operationId).
+func (c *ClientWithResponses) ApprovePatchJobWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ApprovePatchJobResponse, error) {
+	rsp, err := c.ApprovePatchJobWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseApprovePatchJobResponse(rsp)
+}
+
+// ApprovePatchJobWithResponse Approve a pending job (four eyes).
+//
+// pending_approval → approved. The requester can never decide their own job (403 with `detail.reason` `four_eyes`). An approved patch job starts at once.
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /jobs/{id}:approve (the `ApprovePatchJob` operationId).
+func (c *ClientWithResponses) ApprovePatchJobWithResponse(ctx context.Context, id ID, body ApprovePatchJobJSONRequestBody, reqEditors ...RequestEditorFn) (*ApprovePatchJobResponse, error) {
+	rsp, err := c.ApprovePatchJob(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseApprovePatchJobResponse(rsp)
+}
+
+// CancelPatchJobWithBodyWithResponse Cancel the job before its next host.
+//
+// Hosts being changed finish; every other host is cancelled.
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /jobs/{id}:cancel (the `CancelPatchJob` operationId).
+func (c *ClientWithResponses) CancelPatchJobWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CancelPatchJobResponse, error) {
+	rsp, err := c.CancelPatchJobWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelPatchJobResponse(rsp)
+}
+
+// CancelPatchJobWithResponse Cancel the job before its next host.
+//
+// Hosts being changed finish; every other host is cancelled.
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /jobs/{id}:cancel (the `CancelPatchJob` operationId).
+func (c *ClientWithResponses) CancelPatchJobWithResponse(ctx context.Context, id ID, body CancelPatchJobJSONRequestBody, reqEditors ...RequestEditorFn) (*CancelPatchJobResponse, error) {
+	rsp, err := c.CancelPatchJob(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelPatchJobResponse(rsp)
+}
+
+// RejectPatchJobWithBodyWithResponse Reject a pending job (four eyes).
+//
+// pending_approval → rejected, with a reason.
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /jobs/{id}:reject (the `RejectPatchJob` operationId).
+func (c *ClientWithResponses) RejectPatchJobWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RejectPatchJobResponse, error) {
+	rsp, err := c.RejectPatchJobWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRejectPatchJobResponse(rsp)
+}
+
+// RejectPatchJobWithResponse Reject a pending job (four eyes).
+//
+// pending_approval → rejected, with a reason.
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /jobs/{id}:reject (the `RejectPatchJob` operationId).
+func (c *ClientWithResponses) RejectPatchJobWithResponse(ctx context.Context, id ID, body RejectPatchJobJSONRequestBody, reqEditors ...RequestEditorFn) (*RejectPatchJobResponse, error) {
+	rsp, err := c.RejectPatchJob(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRejectPatchJobResponse(rsp)
+}
+
+// ResumePatchJobWithBodyWithResponse Resume a halted rollout.
+//
+// halted → running: the failure budget counts again from now; the hosts the halt held back and the later waves run.
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /jobs/{id}:resume (the `ResumePatchJob` operationId).
+func (c *ClientWithResponses) ResumePatchJobWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ResumePatchJobResponse, error) {
+	rsp, err := c.ResumePatchJobWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResumePatchJobResponse(rsp)
+}
+
+// ResumePatchJobWithResponse Resume a halted rollout.
+//
+// halted → running: the failure budget counts again from now; the hosts the halt held back and the later waves run.
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /jobs/{id}:resume (the `ResumePatchJob` operationId).
+func (c *ClientWithResponses) ResumePatchJobWithResponse(ctx context.Context, id ID, body ResumePatchJobJSONRequestBody, reqEditors ...RequestEditorFn) (*ResumePatchJobResponse, error) {
+	rsp, err := c.ResumePatchJob(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResumePatchJobResponse(rsp)
+}
+
+// RollbackPatchJobWithBodyWithResponse Roll back every host the job changed.
+//
+// From completed, halted, cancelled or failed: each changed host gets back the prior state captured before its change (file contents and modes, package versions, unit and sysctl state), then its health checks run again.
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /jobs/{id}:rollback (the `RollbackPatchJob` operationId).
+func (c *ClientWithResponses) RollbackPatchJobWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RollbackPatchJobResponse, error) {
+	rsp, err := c.RollbackPatchJobWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRollbackPatchJobResponse(rsp)
+}
+
+// RollbackPatchJobWithResponse Roll back every host the job changed.
+//
+// From completed, halted, cancelled or failed: each changed host gets back the prior state captured before its change (file contents and modes, package versions, unit and sysctl state), then its health checks run again.
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /jobs/{id}:rollback (the `RollbackPatchJob` operationId).
+func (c *ClientWithResponses) RollbackPatchJobWithResponse(ctx context.Context, id ID, body RollbackPatchJobJSONRequestBody, reqEditors ...RequestEditorFn) (*RollbackPatchJobResponse, error) {
+	rsp, err := c.RollbackPatchJob(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRollbackPatchJobResponse(rsp)
+}
+
 // GetLicenseWithResponse The current license tier, status and features.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -33747,6 +39306,308 @@ func (c *ClientWithResponses) GetOpenAPIYAMLWithResponse(ctx context.Context, re
 		return nil, err
 	}
 	return ParseGetOpenAPIYAMLResponse(rsp)
+}
+
+// ListRemediationRequestsWithResponse List remediation requests, newest first.
+//
+// Each remediation request lists `host_names`: the display names (else hostnames) of its hosts, sorted.
+// 400 naming the field for an unknown `status`, a bad cursor or a `limit` outside 1..200.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /remediation/requests (the `ListRemediationRequests` operationId).
+func (c *ClientWithResponses) ListRemediationRequestsWithResponse(ctx context.Context, params *ListRemediationRequestsParams, reqEditors ...RequestEditorFn) (*ListRemediationRequestsResponse, error) {
+	rsp, err := c.ListRemediationRequests(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListRemediationRequestsResponse(rsp)
+}
+
+// CreateRemediationRequestWithBodyWithResponse Create a remediation request.
+//
+// Requests the remediation of failing rules on hosts: the hosts are those named that fail at
+// least one of `rule_ids` now, each with the rules it fails. The request waits for a second person's
+// approval (unless the change settings turn that off), then for `:execute`. The answer carries the
+// rule-level plan at `GET .../plan`. `ignore_windows` needs `remediation:execute` too.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /remediation/requests (the `CreateRemediationRequest` operationId).
+func (c *ClientWithResponses) CreateRemediationRequestWithBodyWithResponse(ctx context.Context, params *CreateRemediationRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRemediationRequestResponse, error) {
+	rsp, err := c.CreateRemediationRequestWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateRemediationRequestResponse(rsp)
+}
+
+// CreateRemediationRequestWithResponse Create a remediation request.
+//
+// Requests the remediation of failing rules on hosts: the hosts are those named that fail at
+// least one of `rule_ids` now, each with the rules it fails. The request waits for a second person's
+// approval (unless the change settings turn that off), then for `:execute`. The answer carries the
+// rule-level plan at `GET .../plan`. `ignore_windows` needs `remediation:execute` too.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /remediation/requests (the `CreateRemediationRequest` operationId).
+func (c *ClientWithResponses) CreateRemediationRequestWithResponse(ctx context.Context, params *CreateRemediationRequestParams, body CreateRemediationRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRemediationRequestResponse, error) {
+	rsp, err := c.CreateRemediationRequest(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateRemediationRequestResponse(rsp)
+}
+
+// GetRemediationRequestWithResponse A remediation request with its progress.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /remediation/requests/{rid} (the `GetRemediationRequest` operationId).
+func (c *ClientWithResponses) GetRemediationRequestWithResponse(ctx context.Context, rid RemediationID, reqEditors ...RequestEditorFn) (*GetRemediationRequestResponse, error) {
+	rsp, err := c.GetRemediationRequest(ctx, rid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetRemediationRequestResponse(rsp)
+}
+
+// ListRemediationRequestHostsWithResponse The hosts of a remediation request, in wave order, with their status and exact actions.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /remediation/requests/{rid}/hosts (the `ListRemediationRequestHosts` operationId).
+func (c *ClientWithResponses) ListRemediationRequestHostsWithResponse(ctx context.Context, rid RemediationID, reqEditors ...RequestEditorFn) (*ListRemediationRequestHostsResponse, error) {
+	rsp, err := c.ListRemediationRequestHosts(ctx, rid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListRemediationRequestHostsResponse(rsp)
+}
+
+// GetRemediationPlanWithResponse The plan of a remediation request: each exact change.
+//
+// Per rule: whether a declarative mechanism fixes it and, per implementation (and the host
+// capability it needs), the actions it takes, or the guidance a person follows. Per host, once a dry run
+// or the execution has probed it: the exact actions for that host.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /remediation/requests/{rid}/plan (the `GetRemediationPlan` operationId).
+func (c *ClientWithResponses) GetRemediationPlanWithResponse(ctx context.Context, rid RemediationID, reqEditors ...RequestEditorFn) (*GetRemediationPlanResponse, error) {
+	rsp, err := c.GetRemediationPlan(ctx, rid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetRemediationPlanResponse(rsp)
+}
+
+// ListRemediationRequestStepsWithResponse Every step run on the hosts of a remediation request, in order: command, capped output, exit status, timing.
+//
+// Filters: `host_id`, `phase`. Output is capped at 16 KiB per stream (`truncated`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /remediation/requests/{rid}/steps (the `ListRemediationRequestSteps` operationId).
+func (c *ClientWithResponses) ListRemediationRequestStepsWithResponse(ctx context.Context, rid RemediationID, params *ListRemediationRequestStepsParams, reqEditors ...RequestEditorFn) (*ListRemediationRequestStepsResponse, error) {
+	rsp, err := c.ListRemediationRequestSteps(ctx, rid, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListRemediationRequestStepsResponse(rsp)
+}
+
+// ApproveRemediationRequestWithBodyWithResponse Approve a pending job (four eyes).
+//
+// pending_approval → approved. The requester can never decide their own job (403 with `detail.reason` `four_eyes`). An approved request waits for `:execute`.
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /remediation/requests/{rid}:approve (the `ApproveRemediationRequest` operationId).
+func (c *ClientWithResponses) ApproveRemediationRequestWithBodyWithResponse(ctx context.Context, rid RemediationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ApproveRemediationRequestResponse, error) {
+	rsp, err := c.ApproveRemediationRequestWithBody(ctx, rid, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseApproveRemediationRequestResponse(rsp)
+}
+
+// ApproveRemediationRequestWithResponse Approve a pending job (four eyes).
+//
+// pending_approval → approved. The requester can never decide their own job (403 with `detail.reason` `four_eyes`). An approved request waits for `:execute`.
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /remediation/requests/{rid}:approve (the `ApproveRemediationRequest` operationId).
+func (c *ClientWithResponses) ApproveRemediationRequestWithResponse(ctx context.Context, rid RemediationID, body ApproveRemediationRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*ApproveRemediationRequestResponse, error) {
+	rsp, err := c.ApproveRemediationRequest(ctx, rid, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseApproveRemediationRequestResponse(rsp)
+}
+
+// CancelRemediationRequestWithBodyWithResponse Cancel the job before its next host.
+//
+// Hosts being changed finish; every other host is cancelled.
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /remediation/requests/{rid}:cancel (the `CancelRemediationRequest` operationId).
+func (c *ClientWithResponses) CancelRemediationRequestWithBodyWithResponse(ctx context.Context, rid RemediationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CancelRemediationRequestResponse, error) {
+	rsp, err := c.CancelRemediationRequestWithBody(ctx, rid, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelRemediationRequestResponse(rsp)
+}
+
+// CancelRemediationRequestWithResponse Cancel the job before its next host.
+//
+// Hosts being changed finish; every other host is cancelled.
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /remediation/requests/{rid}:cancel (the `CancelRemediationRequest` operationId).
+func (c *ClientWithResponses) CancelRemediationRequestWithResponse(ctx context.Context, rid RemediationID, body CancelRemediationRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CancelRemediationRequestResponse, error) {
+	rsp, err := c.CancelRemediationRequest(ctx, rid, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelRemediationRequestResponse(rsp)
+}
+
+// DryRunRemediationRequestWithResponse Dry-run the request: show each exact change without making it.
+//
+// Every host is probed, its actions planned and its prior state captured, and each action's preview (a unified diff, or one line per change) is recorded as a `dry_run` step. Nothing changes; maintenance windows do not apply. Allowed while pending approval or approved.
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /remediation/requests/{rid}:dry-run (the `DryRunRemediationRequest` operationId).
+func (c *ClientWithResponses) DryRunRemediationRequestWithResponse(ctx context.Context, rid RemediationID, reqEditors ...RequestEditorFn) (*DryRunRemediationRequestResponse, error) {
+	rsp, err := c.DryRunRemediationRequest(ctx, rid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDryRunRemediationRequestResponse(rsp)
+}
+
+// ExecuteRemediationRequestWithResponse Execute an approved request.
+//
+// approved → running: the first wave is queued; each host waits for its maintenance window unless the request overrides them. After each host's change its rules are re-scanned and the scan linked (`scan_id`).
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /remediation/requests/{rid}:execute (the `ExecuteRemediationRequest` operationId).
+func (c *ClientWithResponses) ExecuteRemediationRequestWithResponse(ctx context.Context, rid RemediationID, reqEditors ...RequestEditorFn) (*ExecuteRemediationRequestResponse, error) {
+	rsp, err := c.ExecuteRemediationRequest(ctx, rid, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExecuteRemediationRequestResponse(rsp)
+}
+
+// RejectRemediationRequestWithBodyWithResponse Reject a pending job (four eyes).
+//
+// pending_approval → rejected, with a reason.
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /remediation/requests/{rid}:reject (the `RejectRemediationRequest` operationId).
+func (c *ClientWithResponses) RejectRemediationRequestWithBodyWithResponse(ctx context.Context, rid RemediationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RejectRemediationRequestResponse, error) {
+	rsp, err := c.RejectRemediationRequestWithBody(ctx, rid, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRejectRemediationRequestResponse(rsp)
+}
+
+// RejectRemediationRequestWithResponse Reject a pending job (four eyes).
+//
+// pending_approval → rejected, with a reason.
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /remediation/requests/{rid}:reject (the `RejectRemediationRequest` operationId).
+func (c *ClientWithResponses) RejectRemediationRequestWithResponse(ctx context.Context, rid RemediationID, body RejectRemediationRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*RejectRemediationRequestResponse, error) {
+	rsp, err := c.RejectRemediationRequest(ctx, rid, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRejectRemediationRequestResponse(rsp)
+}
+
+// ResumeRemediationRequestWithBodyWithResponse Resume a halted rollout.
+//
+// halted → running: the failure budget counts again from now; the hosts the halt held back and the later waves run.
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /remediation/requests/{rid}:resume (the `ResumeRemediationRequest` operationId).
+func (c *ClientWithResponses) ResumeRemediationRequestWithBodyWithResponse(ctx context.Context, rid RemediationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ResumeRemediationRequestResponse, error) {
+	rsp, err := c.ResumeRemediationRequestWithBody(ctx, rid, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResumeRemediationRequestResponse(rsp)
+}
+
+// ResumeRemediationRequestWithResponse Resume a halted rollout.
+//
+// halted → running: the failure budget counts again from now; the hosts the halt held back and the later waves run.
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /remediation/requests/{rid}:resume (the `ResumeRemediationRequest` operationId).
+func (c *ClientWithResponses) ResumeRemediationRequestWithResponse(ctx context.Context, rid RemediationID, body ResumeRemediationRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*ResumeRemediationRequestResponse, error) {
+	rsp, err := c.ResumeRemediationRequest(ctx, rid, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResumeRemediationRequestResponse(rsp)
+}
+
+// RollbackRemediationRequestWithBodyWithResponse Roll back every host the job changed.
+//
+// From completed, halted, cancelled or failed: each changed host gets back the prior state captured before its change (file contents and modes, package versions, unit and sysctl state), then its health checks run again. Remediated rules are re-scanned (`rollback_scan_id`).
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /remediation/requests/{rid}:rollback (the `RollbackRemediationRequest` operationId).
+func (c *ClientWithResponses) RollbackRemediationRequestWithBodyWithResponse(ctx context.Context, rid RemediationID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RollbackRemediationRequestResponse, error) {
+	rsp, err := c.RollbackRemediationRequestWithBody(ctx, rid, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRollbackRemediationRequestResponse(rsp)
+}
+
+// RollbackRemediationRequestWithResponse Roll back every host the job changed.
+//
+// From completed, halted, cancelled or failed: each changed host gets back the prior state captured before its change (file contents and modes, package versions, unit and sysctl state), then its health checks run again. Remediated rules are re-scanned (`rollback_scan_id`).
+// 409 naming the current state in `detail.state` from any other state.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /remediation/requests/{rid}:rollback (the `RollbackRemediationRequest` operationId).
+func (c *ClientWithResponses) RollbackRemediationRequestWithResponse(ctx context.Context, rid RemediationID, body RollbackRemediationRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*RollbackRemediationRequestResponse, error) {
+	rsp, err := c.RollbackRemediationRequest(ctx, rid, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRollbackRemediationRequestResponse(rsp)
 }
 
 // ListRolesWithResponse List the built-in and custom roles.
@@ -34247,6 +40108,49 @@ func (c *ClientWithResponses) PutAlertsConfigWithResponse(ctx context.Context, b
 		return nil, err
 	}
 	return ParsePutAlertsConfigResponse(rsp)
+}
+
+// GetChangeSettingsWithResponse Which changes need a second person's approval.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /system/changes/config (the `GetChangeSettings` operationId).
+func (c *ClientWithResponses) GetChangeSettingsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetChangeSettingsResponse, error) {
+	rsp, err := c.GetChangeSettings(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetChangeSettingsResponse(rsp)
+}
+
+// UpdateChangeSettingsWithBodyWithResponse Change which changes need approval.
+//
+// Audited. Environments are host environments; `*` means every environment.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /system/changes/config (the `UpdateChangeSettings` operationId).
+func (c *ClientWithResponses) UpdateChangeSettingsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateChangeSettingsResponse, error) {
+	rsp, err := c.UpdateChangeSettingsWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateChangeSettingsResponse(rsp)
+}
+
+// UpdateChangeSettingsWithResponse Change which changes need approval.
+//
+// Audited. Environments are host environments; `*` means every environment.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /system/changes/config (the `UpdateChangeSettings` operationId).
+func (c *ClientWithResponses) UpdateChangeSettingsWithResponse(ctx context.Context, body UpdateChangeSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateChangeSettingsResponse, error) {
+	rsp, err := c.UpdateChangeSettings(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateChangeSettingsResponse(rsp)
 }
 
 // GetConnectivityConfigWithResponse Connectivity polling configuration.
@@ -40130,6 +46034,644 @@ func ParseGetIntelligenceStateResponse(rsp *http.Response) (*GetIntelligenceStat
 	return response, nil
 }
 
+// ParseListPatchJobsResponse parses an HTTP response from a ListPatchJobsWithResponse call
+func ParseListPatchJobsResponse(rsp *http.Response) (*ListPatchJobsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPatchJobsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChangeJobPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreatePatchJobResponse parses an HTTP response from a CreatePatchJobWithResponse call
+func ParseCreatePatchJobResponse(rsp *http.Response) (*CreatePatchJobResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreatePatchJobResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest ChangeJob
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetPatchJobResponse parses an HTTP response from a GetPatchJobWithResponse call
+func ParseGetPatchJobResponse(rsp *http.Response) (*GetPatchJobResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPatchJobResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChangeJob
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListPatchJobHostsResponse parses an HTTP response from a ListPatchJobHostsWithResponse call
+func ParseListPatchJobHostsResponse(rsp *http.Response) (*ListPatchJobHostsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPatchJobHostsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChangeJobHostList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListPatchJobStepsResponse parses an HTTP response from a ListPatchJobStepsWithResponse call
+func ParseListPatchJobStepsResponse(rsp *http.Response) (*ListPatchJobStepsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPatchJobStepsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChangeStepPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseApprovePatchJobResponse parses an HTTP response from a ApprovePatchJobWithResponse call
+func ParseApprovePatchJobResponse(rsp *http.Response) (*ApprovePatchJobResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ApprovePatchJobResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChangeJob
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCancelPatchJobResponse parses an HTTP response from a CancelPatchJobWithResponse call
+func ParseCancelPatchJobResponse(rsp *http.Response) (*CancelPatchJobResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CancelPatchJobResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChangeJob
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRejectPatchJobResponse parses an HTTP response from a RejectPatchJobWithResponse call
+func ParseRejectPatchJobResponse(rsp *http.Response) (*RejectPatchJobResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RejectPatchJobResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChangeJob
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseResumePatchJobResponse parses an HTTP response from a ResumePatchJobWithResponse call
+func ParseResumePatchJobResponse(rsp *http.Response) (*ResumePatchJobResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ResumePatchJobResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChangeJob
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRollbackPatchJobResponse parses an HTTP response from a RollbackPatchJobWithResponse call
+func ParseRollbackPatchJobResponse(rsp *http.Response) (*RollbackPatchJobResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RollbackPatchJobResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest ChangeJob
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetLicenseResponse parses an HTTP response from a GetLicenseWithResponse call
 func ParseGetLicenseResponse(rsp *http.Response) (*GetLicenseResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -41136,6 +47678,841 @@ func ParseGetOpenAPIYAMLResponse(rsp *http.Response) (*GetOpenAPIYAMLResponse, e
 			return nil, err
 		}
 		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListRemediationRequestsResponse parses an HTTP response from a ListRemediationRequestsWithResponse call
+func ParseListRemediationRequestsResponse(rsp *http.Response) (*ListRemediationRequestsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListRemediationRequestsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChangeJobPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateRemediationRequestResponse parses an HTTP response from a CreateRemediationRequestWithResponse call
+func ParseCreateRemediationRequestResponse(rsp *http.Response) (*CreateRemediationRequestResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateRemediationRequestResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest ChangeJob
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetRemediationRequestResponse parses an HTTP response from a GetRemediationRequestWithResponse call
+func ParseGetRemediationRequestResponse(rsp *http.Response) (*GetRemediationRequestResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetRemediationRequestResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChangeJob
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListRemediationRequestHostsResponse parses an HTTP response from a ListRemediationRequestHostsWithResponse call
+func ParseListRemediationRequestHostsResponse(rsp *http.Response) (*ListRemediationRequestHostsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListRemediationRequestHostsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChangeJobHostList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetRemediationPlanResponse parses an HTTP response from a GetRemediationPlanWithResponse call
+func ParseGetRemediationPlanResponse(rsp *http.Response) (*GetRemediationPlanResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetRemediationPlanResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RemediationPlan
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListRemediationRequestStepsResponse parses an HTTP response from a ListRemediationRequestStepsWithResponse call
+func ParseListRemediationRequestStepsResponse(rsp *http.Response) (*ListRemediationRequestStepsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListRemediationRequestStepsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChangeStepPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseApproveRemediationRequestResponse parses an HTTP response from a ApproveRemediationRequestWithResponse call
+func ParseApproveRemediationRequestResponse(rsp *http.Response) (*ApproveRemediationRequestResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ApproveRemediationRequestResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChangeJob
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCancelRemediationRequestResponse parses an HTTP response from a CancelRemediationRequestWithResponse call
+func ParseCancelRemediationRequestResponse(rsp *http.Response) (*CancelRemediationRequestResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CancelRemediationRequestResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChangeJob
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDryRunRemediationRequestResponse parses an HTTP response from a DryRunRemediationRequestWithResponse call
+func ParseDryRunRemediationRequestResponse(rsp *http.Response) (*DryRunRemediationRequestResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DryRunRemediationRequestResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest ChangeJob
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseExecuteRemediationRequestResponse parses an HTTP response from a ExecuteRemediationRequestWithResponse call
+func ParseExecuteRemediationRequestResponse(rsp *http.Response) (*ExecuteRemediationRequestResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExecuteRemediationRequestResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest ChangeJob
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRejectRemediationRequestResponse parses an HTTP response from a RejectRemediationRequestWithResponse call
+func ParseRejectRemediationRequestResponse(rsp *http.Response) (*RejectRemediationRequestResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RejectRemediationRequestResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChangeJob
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseResumeRemediationRequestResponse parses an HTTP response from a ResumeRemediationRequestWithResponse call
+func ParseResumeRemediationRequestResponse(rsp *http.Response) (*ResumeRemediationRequestResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ResumeRemediationRequestResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChangeJob
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRollbackRemediationRequestResponse parses an HTTP response from a RollbackRemediationRequestWithResponse call
+func ParseRollbackRemediationRequestResponse(rsp *http.Response) (*RollbackRemediationRequestResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RollbackRemediationRequestResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest ChangeJob
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest UnexpectedError
@@ -42556,6 +49933,114 @@ func ParsePutAlertsConfigResponse(rsp *http.Response) (*PutAlertsConfigResponse,
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest AlertsConfigResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetChangeSettingsResponse parses an HTTP response from a GetChangeSettingsWithResponse call
+func ParseGetChangeSettingsResponse(rsp *http.Response) (*GetChangeSettingsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetChangeSettingsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChangeSettings
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateChangeSettingsResponse parses an HTTP response from a UpdateChangeSettingsWithResponse call
+func ParseUpdateChangeSettingsResponse(rsp *http.Response) (*UpdateChangeSettingsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateChangeSettingsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChangeSettings
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

@@ -115,6 +115,92 @@ type AuditKey struct {
 	CreatedAt time.Time
 }
 
+type ChangeJob struct {
+	ID                uuid.UUID
+	Kind              string
+	Name              string
+	Status            string
+	Spec              []byte
+	Selector          []byte
+	Plan              []byte
+	Canary            int32
+	CanaryPercent     *int32
+	Growth            int32
+	WaveCount         int32
+	CurrentWave       int32
+	MaxFailures       *int32
+	MaxFailurePercent *int32
+	FailureBase       int32
+	HealthCheckIds    []uuid.UUID
+	Reboot            string
+	IgnoreWindows     bool
+	OverrideReason    *string
+	ApprovalRequired  bool
+	Reason            string
+	RequestedBy       *uuid.UUID
+	RequestedByName   string
+	DecidedBy         *uuid.UUID
+	DecidedByName     *string
+	DecidedAt         *time.Time
+	DecisionReason    *string
+	HaltReason        *string
+	DryRunAt          *time.Time
+	CreatedAt         time.Time
+	StartedAt         *time.Time
+	FinishedAt        *time.Time
+	UpdatedAt         time.Time
+}
+
+type ChangeJobHost struct {
+	JobID          uuid.UUID
+	HostID         uuid.UUID
+	HostName       string
+	Environment    string
+	Wave           int32
+	Position       int32
+	Status         string
+	Phase          *string
+	RuleIds        []string
+	Actions        []byte
+	Prior          []byte
+	Applied        int32
+	Manual         []byte
+	Error          *string
+	NextWindowAt   *time.Time
+	ScanID         *uuid.UUID
+	RollbackScanID *uuid.UUID
+	Sessions       int32
+	Rebooted       bool
+	StartedAt      *time.Time
+	FinishedAt     *time.Time
+	RolledBackAt   *time.Time
+}
+
+type ChangeSetting struct {
+	ID                          bool
+	ApprovalEnvironments        []string
+	RemediationRequiresApproval bool
+	UpdatedAt                   time.Time
+	UpdatedBy                   string
+}
+
+type ChangeStep struct {
+	ID         uuid.UUID
+	JobID      uuid.UUID
+	HostID     uuid.UUID
+	Seq        int32
+	Phase      string
+	Name       string
+	Command    string
+	Stdout     string
+	Stderr     string
+	ExitCode   *int32
+	Ok         bool
+	Truncated  bool
+	StartedAt  time.Time
+	FinishedAt time.Time
+}
+
 type ComplianceException struct {
 	ID                uuid.UUID
 	RuleID            string

@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"fmt"
+	"github.com/google/uuid"
+	"github.com/openwatch/openwatch/internal/change"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -77,6 +79,10 @@ type Deps struct {
 	// DialFunc, when set, opens the SSH and probe connections that ssh.allowed_networks lets
 	// through (tests record the addresses dialled).
 	DialFunc sshx.DialFunc
+	// ChangePlanners, when set, replace the planners of change jobs by kind (tests plan
+	// their own actions); ChangeHealth replaces the source of their health checks.
+	ChangePlanners map[string]change.Planner
+	ChangeHealth   change.HealthSource
 }
 
 // App is the assembled application.
@@ -141,6 +147,7 @@ type (
 	notifyHandlers    = notify.Handlers
 	exceptionHandlers = exception.Handlers
 	windowHandlers    = window.Handlers
+	changeHandlers    = change.Handlers
 )
 
 // server is the one strict server: each domain's handlers, embedded. A missing operation
@@ -166,6 +173,7 @@ type server struct {
 	*notifyHandlers
 	*exceptionHandlers
 	*windowHandlers
+	*changeHandlers
 }
 
 var _ api.StrictServerInterface = (*server)(nil)
@@ -296,6 +304,18 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		MaxLifetime:    time.Duration(d.Config.Compliance.ExceptionMaxDays) * 24 * time.Hour,
 		ExpiringWindow: time.Duration(d.Config.Compliance.ExceptionExpiringDays) * 24 * time.Hour})
 	jobs.AddPeriodic(exceptions.RegisterJobs(jobs.Workers)...)
+	windows := window.NewService(d.Pool, aw, now)
+	changes := change.NewService(change.Deps{Pool: d.Pool, Audit: aw, Jobs: jobs.Client, Windows: windows,
+		SSH: change.ConnectFunc(func(ctx context.Context, id uuid.UUID) (change.Session, error) {
+			c, err := sshConn.Connect(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			return c, nil
+		}),
+		Health: changeHealth(d), Planners: changePlanners(d), Rescan: complianceScans},
+		change.Options{Logger: d.Logger, Now: now})
+	changes.RegisterJobs(jobs.Workers)
 	handlers := &server{
 		systemHandlers:    system.NewHandlers(system.NewHealth(d.Pool, now), buildinfo.Get()),
 		authHandlers:      auth.NewHandlers(authSvc),
@@ -316,7 +336,8 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		alertHandlers:     alert.NewHandlers(alerts),
 		notifyHandlers:    notify.NewHandlers(notifications),
 		exceptionHandlers: exception.NewHandlers(exceptions),
-		windowHandlers:    window.NewHandlers(window.NewService(d.Pool, aw, now)),
+		windowHandlers:    window.NewHandlers(windows),
+		changeHandlers:    change.NewHandlers(changes),
 	}
 	httpSrv, err := httpserver.New(httpserver.Options{
 		Logger: d.Logger, Doc: d.Doc, Operations: d.Operations, Handlers: handlers,

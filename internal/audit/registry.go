@@ -117,6 +117,21 @@ const (
 	ActionMaintenanceWindowCreated Action = "maintenance_window.created"
 	ActionMaintenanceWindowUpdated Action = "maintenance_window.updated"
 	ActionMaintenanceWindowDeleted Action = "maintenance_window.deleted"
+
+	ActionChangeJobRequested      Action = "change_job.requested"
+	ActionChangeJobApproved       Action = "change_job.approved"
+	ActionChangeJobRejected       Action = "change_job.rejected"
+	ActionChangeJobExecuted       Action = "change_job.executed"
+	ActionChangeJobWindowOverride Action = "change_job.window_overridden"
+	ActionChangeJobDryRun         Action = "change_job.dry_run"
+	ActionChangeJobCancelled      Action = "change_job.cancelled"
+	ActionChangeJobHalted         Action = "change_job.halted"
+	ActionChangeJobResumed        Action = "change_job.resumed"
+	ActionChangeJobRollback       Action = "change_job.rollback_requested"
+	ActionChangeJobFinished       Action = "change_job.finished"
+	ActionChangeHostChanged       Action = "change_job.host_changed"
+	ActionChangeHostRolledBack    Action = "change_job.host_rolled_back"
+	ActionChangeSettingsChanged   Action = "system.change_settings_changed"
 )
 
 // Actions is the registry of every action an event may record. Adding an action means
@@ -210,6 +225,21 @@ var Actions = map[Action]Spec{
 	ActionMaintenanceWindowCreated: {SeverityNotice, "A maintenance window was added to a host or group."},
 	ActionMaintenanceWindowUpdated: {SeverityNotice, "A maintenance window was changed."},
 	ActionMaintenanceWindowDeleted: {SeverityNotice, "A maintenance window was deleted."},
+
+	ActionChangeJobRequested:      {SeverityNotice, "A change job (patch or remediation) was requested."},
+	ActionChangeJobApproved:       {SeverityWarning, "A change job was approved by a second person."},
+	ActionChangeJobRejected:       {SeverityNotice, "A change job was rejected."},
+	ActionChangeJobExecuted:       {SeverityWarning, "A change job started changing hosts."},
+	ActionChangeJobWindowOverride: {SeverityWarning, "A change job was started with an override of its hosts' maintenance windows."},
+	ActionChangeJobDryRun:         {SeverityInfo, "A dry run of a change job was started: it changes nothing."},
+	ActionChangeJobCancelled:      {SeverityNotice, "A change job was cancelled: no further host is changed."},
+	ActionChangeJobHalted:         {SeverityWarning, "A rollout halted: its failure budget was spent."},
+	ActionChangeJobResumed:        {SeverityWarning, "A halted rollout was resumed."},
+	ActionChangeJobRollback:       {SeverityWarning, "The rollback of a change job was requested: its changed hosts are restored."},
+	ActionChangeJobFinished:       {SeverityInfo, "A change job finished."},
+	ActionChangeHostChanged:       {SeverityNotice, "A change job changed a host (or failed to and restored it)."},
+	ActionChangeHostRolledBack:    {SeverityNotice, "A change job restored a host's captured prior state."},
+	ActionChangeSettingsChanged:   {SeverityNotice, "The approval settings of change jobs were changed."},
 }
 
 // The actor types an event may name: the kinds of authz.Actor, and an anonymous caller.

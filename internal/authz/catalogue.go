@@ -74,6 +74,18 @@ const (
 	PermExceptionRequest = "exception:request"
 	PermExceptionApprove = "exception:approve"
 	PermExceptionRevoke  = "exception:revoke"
+
+	PermPatchRead     = "patch:read"
+	PermPatchRequest  = "patch:request"
+	PermPatchApprove  = "patch:approve"
+	PermPatchExecute  = "patch:execute"
+	PermPatchRollback = "patch:rollback"
+
+	PermRemediationRead     = "remediation:read"
+	PermRemediationRequest  = "remediation:request"
+	PermRemediationApprove  = "remediation:approve"
+	PermRemediationExecute  = "remediation:execute"
+	PermRemediationRollback = "remediation:rollback"
 )
 
 // Categories lists the permission categories.
@@ -94,6 +106,8 @@ func Categories() []Category {
 		{ID: "alert", Description: "Alerts raised by liveness and compliance drift, and their lifecycle."},
 		{ID: "notification", Description: "Notification channels and the deliveries of alert notices."},
 		{ID: "exception", Description: "Exceptions (risk acceptance) of failing rules, decided by a second person."},
+		{ID: "patch", Description: "Patch jobs: package updates rolled out in waves inside maintenance windows."},
+		{ID: "remediation", Description: "Remediation of failing rules: requests, plans, dry runs, execution and rollback."},
 	}
 }
 
@@ -142,6 +156,16 @@ func Permissions() []Permission {
 		{ID: PermExceptionRequest, Category: "exception", Description: "Request an exception of a rule on a host, a group or the fleet."},
 		{ID: PermExceptionApprove, Category: "exception", Description: "Approve or reject exceptions requested by someone else.", Dangerous: true},
 		{ID: PermExceptionRevoke, Category: "exception", Description: "Revoke approved exceptions."},
+		{ID: PermPatchRead, Category: "patch", Description: "List and read patch jobs, their hosts and every step run."},
+		{ID: PermPatchRequest, Category: "patch", Description: "Create patch jobs (those needing approval wait for a second person).", Dangerous: true},
+		{ID: PermPatchApprove, Category: "patch", Description: "Approve or reject patch jobs requested by someone else.", Dangerous: true},
+		{ID: PermPatchExecute, Category: "patch", Description: "Start, cancel and resume patch jobs, and override maintenance windows.", Dangerous: true},
+		{ID: PermPatchRollback, Category: "patch", Description: "Roll back patch jobs to the captured package versions.", Dangerous: true},
+		{ID: PermRemediationRead, Category: "remediation", Description: "List and read remediation requests, their plans and steps."},
+		{ID: PermRemediationRequest, Category: "remediation", Description: "Request the remediation of failing rules."},
+		{ID: PermRemediationApprove, Category: "remediation", Description: "Approve or reject remediation requests made by someone else.", Dangerous: true},
+		{ID: PermRemediationExecute, Category: "remediation", Description: "Dry-run, execute, cancel and resume approved remediations.", Dangerous: true},
+		{ID: PermRemediationRollback, Category: "remediation", Description: "Roll back executed remediations.", Dangerous: true},
 	}
 }
 
@@ -162,9 +186,9 @@ func BuiltInRoles() []Role {
 	sort.Strings(all)
 	return []Role{
 		{ID: RoleViewer, Description: "Read-only access.", BuiltIn: true,
-			Permissions: []string{PermAccountSelf, PermActivity, PermAlertRead, PermHostRead, PermCompRead, PermExceptionRead, PermLicRead, PermScanRead, PermSysRead}},
+			Permissions: []string{PermAccountSelf, PermActivity, PermAlertRead, PermHostRead, PermCompRead, PermExceptionRead, PermLicRead, PermPatchRead, PermRemediationRead, PermScanRead, PermSysRead}},
 		{ID: RoleAuditor, Description: "Read access plus audit and compliance review.", BuiltIn: true,
-			Permissions: []string{PermAccountSelf, PermActivity, PermAlertRead, PermAuditExport, PermAuditRead, PermAuditVerify, PermCompRead, PermExceptionRead, PermHostRead, PermLicRead, PermRoleRead, PermSARead, PermScanRead, PermSecRead, PermSysRead, PermUserRead}},
+			Permissions: []string{PermAccountSelf, PermActivity, PermAlertRead, PermAuditExport, PermAuditRead, PermAuditVerify, PermCompRead, PermExceptionRead, PermHostRead, PermLicRead, PermPatchRead, PermRemediationRead, PermRoleRead, PermSARead, PermScanRead, PermSecRead, PermSysRead, PermUserRead}},
 		{ID: RoleSecurityAdmin, Description: "Security configuration: users, roles and access.", BuiltIn: true,
 			Permissions: []string{PermAccountSelf, PermActivity, PermAlertAck, PermAlertRead, PermAlertResolve, PermAlertWrite, PermAuditRead, PermCompRead, PermCredDelete, PermCredRead, PermCredWrite, PermExceptionApprove, PermExceptionRead, PermExceptionRequest, PermExceptionRevoke, PermHostRead, PermLicRead, PermRoleAssign, PermRoleRead, PermRoleWrite, PermSARead, PermSAWrite, PermScanCancel, PermScanExecute, PermScanRead, PermSecRead, PermSecWrite, PermSysRead, PermUserDelete, PermUserRead, PermUserWrite}},
 		{ID: RoleAdmin, Description: "Full system administration.", BuiltIn: true, Permissions: all},

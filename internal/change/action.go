@@ -36,6 +36,8 @@ type Action struct {
 	Preview string `json:"preview"`
 	Apply   string `json:"apply"`
 	Restore string `json:"restore"`
+	// RuleID is the rule a remediation action fixes ("" for a patch operation).
+	RuleID string `json:"rule_id,omitempty"`
 	// Reboot is set when Apply's change takes effect only after a reboot (a kernel, a
 	// boot parameter); the job's reboot policy decides.
 	Reboot bool `json:"reboot,omitempty"`

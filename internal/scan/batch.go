@@ -49,8 +49,8 @@ type Selector struct {
 	All     *bool       `json:"all,omitempty"`
 }
 
-// check refuses a selector that names no hosts, or names them more than one way.
-func (sel Selector) check() error {
+// Check refuses a selector that names no hosts, or names them more than one way.
+func (sel Selector) Check() error {
 	given := 0
 	if sel.HostIDs != nil {
 		given++
@@ -69,7 +69,7 @@ func (sel Selector) check() error {
 	}
 	switch {
 	case given == 0:
-		return apperr.Invalid("selector", "Name the hosts to scan: give one of host_ids, group_id, filter and all.")
+		return apperr.Invalid("selector", "Name the hosts: give one of host_ids, group_id, filter and all.")
 	case given > 1:
 		return apperr.Invalid("selector", "Give only one of host_ids, group_id, filter and all.")
 	case sel.HostIDs != nil && len(sel.HostIDs) == 0:
@@ -157,7 +157,7 @@ func errBatchNotFound() error { return apperr.NotFound("The scan batch does not 
 // with no host is made completed. Errors: validation.failed naming the field for a
 // selector that is missing or not alone, an unknown framework, rule id, group or host.
 func (s *Service) StartBatch(ctx context.Context, req BatchRequest) (Batch, error) {
-	if err := req.Selector.check(); err != nil {
+	if err := req.Selector.Check(); err != nil {
 		return Batch{}, err
 	}
 	if err := s.checkRules(req.Framework, req.RuleIDs); err != nil {
@@ -178,7 +178,7 @@ func (s *Service) StartBatch(ctx context.Context, req BatchRequest) (Batch, erro
 	var out Batch
 	err = pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
 		q := dbq.New(tx)
-		hosts, err := selectHosts(ctx, q, req.Selector)
+		hosts, err := SelectHosts(ctx, q, req.Selector)
 		if err != nil {
 			return err
 		}
@@ -239,9 +239,9 @@ func (s *Service) StartBatch(ctx context.Context, req BatchRequest) (Batch, erro
 	return out, nil
 }
 
-// selectHosts returns the live hosts a selector names, with their maintenance and whether
+// SelectHosts returns the live hosts a selector names, with their maintenance and whether
 // they are busy. 400 for an unknown group, or a host id that names no live host.
-func selectHosts(ctx context.Context, q *dbq.Queries, sel Selector) ([]dbq.ScanBatchHostsRow, error) {
+func SelectHosts(ctx context.Context, q *dbq.Queries, sel Selector) ([]dbq.ScanBatchHostsRow, error) {
 	var p dbq.ScanBatchHostsParams
 	switch {
 	case sel.HostIDs != nil:

@@ -226,7 +226,7 @@ func TestScanBatchSelection(t *testing.T) {
 		scans := f.batchScans(b.Id)
 		require.ElementsMatch(t, tc.hosts, hostsOf(scans), tc.name)
 		for _, sc := range scans {
-			require.Equal(t, api.Batch, sc.Trigger)
+			require.Equal(t, api.ScanTriggerBatch, sc.Trigger)
 			require.Equal(t, b.Id, *sc.BatchId)
 			require.Equal(t, "cis-ubuntu22", *sc.Framework)
 			require.Equal(t, api.ScanStatusQueued, sc.Status)

@@ -313,3 +313,32 @@ func (s *Service) variables(ctx context.Context) (map[string]string, error) {
 func (s *Service) engineOptions(vars map[string]string, onRecord func(int, int)) engine.Options {
 	return engine.Options{CheckTimeout: s.opts.CheckTimeout, Variables: vars, PerRule: s.opts.PerRule, OnRecord: onRecord}
 }
+
+// RescanTx queues, inside tx, a scan of some rules of a host after a change to it (trigger
+// remediation) and returns its id; uuid.Nil, and no error, when the host has a scan queued
+// or running already (that scan reads the changed host too) or is gone.
+func (s *Service) RescanTx(ctx context.Context, tx pgx.Tx, hostID uuid.UUID, ruleIDs []string, trigger string) (uuid.UUID, error) {
+	q := dbq.New(tx)
+	if _, err := q.ScanActiveForHost(ctx, hostID); err == nil {
+		return uuid.Nil, nil
+	} else if err := pg.IgnoreNotFound(err); err != nil {
+		return uuid.Nil, err
+	}
+	var id uuid.UUID
+	err := pgx.BeginFunc(ctx, tx, func(tx pgx.Tx) error { // a savepoint: a lost race leaves tx usable
+		row, err := dbq.New(tx).ScanInsert(ctx, dbq.ScanInsertParams{ID: newID(), HostID: hostID, Trigger: trigger,
+			RuleIds: ruleIDs, CorrelationID: reqinfo.CorrelationID(ctx), CreatedAt: s.now()})
+		if err != nil {
+			return err
+		}
+		if _, err := s.jobs.InsertTx(ctx, tx, Args{ScanID: row.ID}, nil); err != nil {
+			return fmt.Errorf("enqueue scan: %w", err)
+		}
+		id = row.ID
+		return s.publish(ctx, tx, row, "scan.queued", nil)
+	})
+	if pg.IsUniqueViolation(err, "scans_one_active_per_host") {
+		return uuid.Nil, nil
+	}
+	return id, err
+}

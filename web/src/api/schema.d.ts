@@ -1600,6 +1600,211 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List patch jobs, newest first.
+         * @description Each patch job lists `host_names`: the display names (else hostnames) of its hosts, sorted.
+         *     400 naming the field for an unknown `status`, a bad cursor or a `limit` outside 1..200.
+         */
+        get: operations["listPatchJobs"];
+        put?: never;
+        /**
+         * Create a patch job.
+         * @description Names the hosts (exactly one of `host_ids`, `group_id`, `filter`, `all`), what to change, the
+         *     waves (a canary, then batches growing by `growth`), the failure budget that halts the rollout, the
+         *     health checks run before and after each host, and the reboot policy. A job touching an environment
+         *     listed in the change settings waits for a second person's approval (`pending_approval`); otherwise
+         *     it starts at once and each host waits for its maintenance window, unless `ignore_windows` is true
+         *     with an `override_reason` (audited; needs `patch:execute` too).
+         */
+        post: operations["createPatchJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /** A patch job with its progress. */
+        get: operations["getPatchJob"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/{id}/hosts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /** The hosts of a patch job, in wave order, with their status and exact actions. */
+        get: operations["listPatchJobHosts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/{id}/steps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Every step run on the hosts of a patch job, in order: command, capped output, exit status, timing.
+         * @description Filters: `host_id`, `phase`. Output is capped at 16 KiB per stream (`truncated`).
+         */
+        get: operations["listPatchJobSteps"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/{id}:approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a pending job (four eyes).
+         * @description pending_approval → approved. The requester can never decide their own job (403 with `detail.reason` `four_eyes`). An approved patch job starts at once.
+         *     409 naming the current state in `detail.state` from any other state.
+         */
+        post: operations["approvePatchJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/{id}:cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel the job before its next host.
+         * @description Hosts being changed finish; every other host is cancelled.
+         *     409 naming the current state in `detail.state` from any other state.
+         */
+        post: operations["cancelPatchJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/{id}:reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject a pending job (four eyes).
+         * @description pending_approval → rejected, with a reason.
+         *     409 naming the current state in `detail.state` from any other state.
+         */
+        post: operations["rejectPatchJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/{id}:resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume a halted rollout.
+         * @description halted → running: the failure budget counts again from now; the hosts the halt held back and the later waves run.
+         *     409 naming the current state in `detail.state` from any other state.
+         */
+        post: operations["resumePatchJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/{id}:rollback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Roll back every host the job changed.
+         * @description From completed, halted, cancelled or failed: each changed host gets back the prior state captured before its change (file contents and modes, package versions, unit and sysctl state), then its health checks run again.
+         *     409 naming the current state in `detail.state` from any other state.
+         */
+        post: operations["rollbackPatchJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/license": {
         parameters: {
             query?: never;
@@ -1869,6 +2074,279 @@ export interface paths {
         get: operations["getOpenAPIYAML"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/remediation/requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List remediation requests, newest first.
+         * @description Each remediation request lists `host_names`: the display names (else hostnames) of its hosts, sorted.
+         *     400 naming the field for an unknown `status`, a bad cursor or a `limit` outside 1..200.
+         */
+        get: operations["listRemediationRequests"];
+        put?: never;
+        /**
+         * Create a remediation request.
+         * @description Requests the remediation of failing rules on hosts: the hosts are those named that fail at
+         *     least one of `rule_ids` now, each with the rules it fails. The request waits for a second person's
+         *     approval (unless the change settings turn that off), then for `:execute`. The answer carries the
+         *     rule-level plan at `GET .../plan`. `ignore_windows` needs `remediation:execute` too.
+         */
+        post: operations["createRemediationRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/remediation/requests/{rid}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rid: components["parameters"]["RemediationID"];
+            };
+            cookie?: never;
+        };
+        /** A remediation request with its progress. */
+        get: operations["getRemediationRequest"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/remediation/requests/{rid}/hosts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rid: components["parameters"]["RemediationID"];
+            };
+            cookie?: never;
+        };
+        /** The hosts of a remediation request, in wave order, with their status and exact actions. */
+        get: operations["listRemediationRequestHosts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/remediation/requests/{rid}/plan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rid: components["parameters"]["RemediationID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The plan of a remediation request: each exact change.
+         * @description Per rule: whether a declarative mechanism fixes it and, per implementation (and the host
+         *     capability it needs), the actions it takes, or the guidance a person follows. Per host, once a dry run
+         *     or the execution has probed it: the exact actions for that host.
+         */
+        get: operations["getRemediationPlan"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/remediation/requests/{rid}/steps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rid: components["parameters"]["RemediationID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Every step run on the hosts of a remediation request, in order: command, capped output, exit status, timing.
+         * @description Filters: `host_id`, `phase`. Output is capped at 16 KiB per stream (`truncated`).
+         */
+        get: operations["listRemediationRequestSteps"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/remediation/requests/{rid}:approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rid: components["parameters"]["RemediationID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a pending job (four eyes).
+         * @description pending_approval → approved. The requester can never decide their own job (403 with `detail.reason` `four_eyes`). An approved request waits for `:execute`.
+         *     409 naming the current state in `detail.state` from any other state.
+         */
+        post: operations["approveRemediationRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/remediation/requests/{rid}:cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rid: components["parameters"]["RemediationID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel the job before its next host.
+         * @description Hosts being changed finish; every other host is cancelled.
+         *     409 naming the current state in `detail.state` from any other state.
+         */
+        post: operations["cancelRemediationRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/remediation/requests/{rid}:dry-run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rid: components["parameters"]["RemediationID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Dry-run the request: show each exact change without making it.
+         * @description Every host is probed, its actions planned and its prior state captured, and each action's preview (a unified diff, or one line per change) is recorded as a `dry_run` step. Nothing changes; maintenance windows do not apply. Allowed while pending approval or approved.
+         *     409 naming the current state in `detail.state` from any other state.
+         */
+        post: operations["dryRunRemediationRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/remediation/requests/{rid}:execute": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rid: components["parameters"]["RemediationID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Execute an approved request.
+         * @description approved → running: the first wave is queued; each host waits for its maintenance window unless the request overrides them. After each host's change its rules are re-scanned and the scan linked (`scan_id`).
+         *     409 naming the current state in `detail.state` from any other state.
+         */
+        post: operations["executeRemediationRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/remediation/requests/{rid}:reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rid: components["parameters"]["RemediationID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject a pending job (four eyes).
+         * @description pending_approval → rejected, with a reason.
+         *     409 naming the current state in `detail.state` from any other state.
+         */
+        post: operations["rejectRemediationRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/remediation/requests/{rid}:resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rid: components["parameters"]["RemediationID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume a halted rollout.
+         * @description halted → running: the failure budget counts again from now; the hosts the halt held back and the later waves run.
+         *     409 naming the current state in `detail.state` from any other state.
+         */
+        post: operations["resumeRemediationRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/remediation/requests/{rid}:rollback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rid: components["parameters"]["RemediationID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Roll back every host the job changed.
+         * @description From completed, halted, cancelled or failed: each changed host gets back the prior state captured before its change (file contents and modes, package versions, unit and sysctl state), then its health checks run again. Remediated rules are re-scanned (`rollback_scan_id`).
+         *     409 naming the current state in `detail.state` from any other state.
+         */
+        post: operations["rollbackRemediationRequest"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2286,6 +2764,27 @@ export interface paths {
          *     they were raised with. Audited with the old and new values.
          */
         put: operations["putAlertsConfig"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/system/changes/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Which changes need a second person's approval. */
+        get: operations["getChangeSettings"];
+        /**
+         * Change which changes need approval.
+         * @description Audited. Environments are host environments; `*` means every environment.
+         */
+        put: operations["updateChangeSettings"];
         post?: never;
         delete?: never;
         options?: never;
@@ -2992,6 +3491,194 @@ export interface components {
         CategoryEntry: {
             description: string;
             id: string;
+        };
+        ChangeActionSummary: {
+            kind: string;
+            reboot?: boolean;
+            rule_id?: string;
+            summary: string;
+            target: string;
+        };
+        ChangeDecision: {
+            reason: string;
+        };
+        /** @description The rollout halts once this many hosts (or this percentage of its hosts, rounded up) have failed; the smaller when both are given; 1 host when neither is. */
+        ChangeFailureBudget: {
+            max_failure_percent?: number;
+            max_failures?: number;
+        };
+        ChangeHostCounts: {
+            cancelled: number;
+            failed: number;
+            pending: number;
+            queued: number;
+            rollback_failed: number;
+            rolled_back: number;
+            running: number;
+            skipped: number;
+            succeeded: number;
+            waiting_window: number;
+        };
+        /** @enum {string} */
+        ChangeHostStatus: "pending" | "queued" | "waiting_window" | "running" | "succeeded" | "failed" | "rolled_back" | "rollback_failed" | "cancelled" | "skipped";
+        ChangeJob: {
+            approval_required: boolean;
+            counts: components["schemas"]["ChangeHostCounts"];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            decided_at?: string | null;
+            decided_by?: components["schemas"]["ChangePerson"];
+            decision_reason?: string | null;
+            /** Format: date-time */
+            dry_run_at?: string | null;
+            failure_budget: {
+                /** @description How many failed hosts halt the rollout. */
+                budget: number;
+                /** @description Failed hosts since the rollout started or was last resumed. */
+                failures: number;
+                max_failure_percent?: number | null;
+                max_failures?: number | null;
+            };
+            /** Format: date-time */
+            finished_at?: string | null;
+            halt_reason?: string | null;
+            health_check_ids: string[];
+            host_count: number;
+            /** @description Display names (else hostnames) of the job's hosts, sorted. */
+            host_names: string[];
+            /** Format: uuid */
+            id: string;
+            ignore_windows: boolean;
+            /** @enum {string} */
+            kind: "patch" | "remediation";
+            name: string;
+            override_reason?: string | null;
+            patch?: components["schemas"]["PatchSpec"];
+            reason: string;
+            reboot: components["schemas"]["RebootPolicy"];
+            requested_by: components["schemas"]["ChangePerson"];
+            rule_ids?: string[];
+            /** @description The hosts as they were named. */
+            selector?: {
+                [key: string]: unknown;
+            };
+            /** Format: date-time */
+            started_at?: string | null;
+            status: components["schemas"]["ChangeJobStatus"];
+            waves: {
+                canary: number;
+                canary_percent?: number | null;
+                /** @description The wave running (or last run), from 0. */
+                current: number;
+                growth: number;
+                sizes: number[];
+            };
+        };
+        ChangeJobHost: {
+            /** @description The exact actions for this host, fixed when it was probed (dry run or execution). */
+            actions: components["schemas"]["ChangeActionSummary"][];
+            /** @description How many of the actions ran. */
+            applied: number;
+            environment: string;
+            error?: string | null;
+            /** Format: date-time */
+            finished_at?: string | null;
+            /** Format: uuid */
+            host_id: string;
+            host_name: string;
+            manual: components["schemas"]["ChangeManual"][];
+            /**
+             * Format: date-time
+             * @description While waiting for a window, when the next one opens (null when the host has none).
+             */
+            next_window_at?: string | null;
+            /**
+             * @description The phase a host being changed is in.
+             * @enum {string|null}
+             */
+            phase?: "precheck" | "capture" | "dry_run" | "apply" | "reboot" | "postcheck" | "rollback" | "verify" | null;
+            position: number;
+            rebooted: boolean;
+            /** Format: uuid */
+            rollback_scan_id?: string | null;
+            /** Format: date-time */
+            rolled_back_at?: string | null;
+            rule_ids: string[];
+            /** Format: uuid */
+            scan_id?: string | null;
+            /** @description SSH sessions the host's change opened. */
+            sessions: number;
+            /** Format: date-time */
+            started_at?: string | null;
+            status: components["schemas"]["ChangeHostStatus"];
+            wave: number;
+        };
+        ChangeJobHostList: {
+            items: components["schemas"]["ChangeJobHost"][];
+        };
+        ChangeJobPage: {
+            items: components["schemas"]["ChangeJob"][];
+            next_cursor?: string | null;
+        };
+        /** @enum {string} */
+        ChangeJobStatus: "pending_approval" | "approved" | "rejected" | "running" | "halted" | "completed" | "failed" | "cancelled" | "rolling_back" | "rolled_back";
+        ChangeManual: {
+            guidance: string;
+            mechanism: string;
+            rule_id: string;
+        };
+        ChangeNote: {
+            reason?: string;
+        };
+        ChangePerson: {
+            /** Format: uuid */
+            id?: string | null;
+            name: string;
+        };
+        /** @enum {string} */
+        ChangePhase: "precheck" | "capture" | "dry_run" | "apply" | "reboot" | "postcheck" | "rollback" | "verify";
+        ChangeSettings: {
+            approval_environments: string[];
+            remediation_requires_approval: boolean;
+            /** Format: date-time */
+            updated_at: string;
+            updated_by: string;
+        };
+        ChangeSettingsUpdate: {
+            approval_environments: string[];
+            remediation_requires_approval: boolean;
+        };
+        ChangeStep: {
+            command: string;
+            exit_code?: number | null;
+            /** Format: date-time */
+            finished_at: string;
+            /** Format: uuid */
+            host_id: string;
+            /** Format: uuid */
+            id: string;
+            name: string;
+            ok: boolean;
+            phase: components["schemas"]["ChangePhase"];
+            seq: number;
+            /** Format: date-time */
+            started_at: string;
+            stderr: string;
+            stdout: string;
+            truncated: boolean;
+        };
+        ChangeStepPage: {
+            items: components["schemas"]["ChangeStep"][];
+            next_cursor?: string | null;
+        };
+        /** @description The canary wave (`canary` hosts, or `canary_percent` of the hosts rounded up), then waves each `growth` times the one before. */
+        ChangeWaves: {
+            /** @default 1 */
+            canary: number;
+            canary_percent?: number;
+            /** @default 2 */
+            growth: number;
         };
         ComplianceCounts: {
             /**
@@ -4101,6 +4788,43 @@ export interface components {
         PasswordResetRequest: {
             new_password: string;
         };
+        /** @description Exactly one of `host_ids`, `group_id`, `filter` and `all`. */
+        PatchJobCreate: {
+            /** @description Every live host (must be true when given). */
+            all?: boolean;
+            failure_budget?: components["schemas"]["ChangeFailureBudget"];
+            filter?: components["schemas"]["ScanBatchFilter"];
+            /** Format: uuid */
+            group_id?: string;
+            health_check_ids?: string[];
+            host_ids?: string[];
+            /**
+             * @description Change hosts outside their maintenance windows (audited; needs `override_reason`).
+             * @default false
+             */
+            ignore_windows: boolean;
+            name?: string;
+            override_reason?: string;
+            patch: components["schemas"]["PatchSpec"];
+            reason?: string;
+            reboot?: components["schemas"]["RebootPolicy"];
+            waves?: components["schemas"]["ChangeWaves"];
+        };
+        PatchPackageOp: {
+            name: string;
+            /** @enum {string} */
+            op: "install" | "upgrade" | "remove" | "hold" | "unhold";
+            /** @description An exact version to install (else the newest). */
+            version?: string;
+        };
+        PatchSpec: {
+            /**
+             * @description Security updates only, every update, or the named package operations.
+             * @enum {string}
+             */
+            mode: "security" | "all" | "packages";
+            packages?: components["schemas"]["PatchPackageOp"][];
+        };
         PermissionEntry: {
             category: string;
             dangerous: boolean;
@@ -4122,6 +4846,53 @@ export interface components {
         };
         /** @enum {string} */
         ReachabilityStatus: "reachable" | "unreachable" | "unknown";
+        /**
+         * @description Reboot after the change never, only when the host or an action says it is required, or always; within the window, and the host is health-checked once back.
+         * @default never
+         * @enum {string}
+         */
+        RebootPolicy: "never" | "if_required" | "always";
+        /** @description Exactly one of `host_ids`, `group_id`, `filter` and `all`. */
+        RemediationCreate: {
+            /** @description Every live host (must be true when given). */
+            all?: boolean;
+            failure_budget?: components["schemas"]["ChangeFailureBudget"];
+            filter?: components["schemas"]["ScanBatchFilter"];
+            /** Format: uuid */
+            group_id?: string;
+            health_check_ids?: string[];
+            host_ids?: string[];
+            /** @default false */
+            ignore_windows: boolean;
+            name?: string;
+            override_reason?: string;
+            reason?: string;
+            reboot?: components["schemas"]["RebootPolicy"];
+            rule_ids: string[];
+            waves?: components["schemas"]["ChangeWaves"];
+        };
+        RemediationPlan: {
+            hosts: components["schemas"]["ChangeJobHost"][];
+            /** Format: uuid */
+            request_id: string;
+            rules: components["schemas"]["RemediationPlanRule"][];
+        };
+        RemediationPlanImplementation: {
+            actions: components["schemas"]["ChangeActionSummary"][];
+            automatic: boolean;
+            guidance?: string;
+            mechanism: string;
+            /** @description The host capability this implementation needs ("" for the default). */
+            when?: string;
+        };
+        RemediationPlanRule: {
+            /** @description Every implementation of the rule is fixed by a declarative mechanism. */
+            automatic: boolean;
+            implementations: components["schemas"]["RemediationPlanImplementation"][];
+            rule_id: string;
+            severity: string;
+            title: string;
+        };
         ResultCounts: {
             error: number;
             fail: number;
@@ -4269,7 +5040,7 @@ export interface components {
             started_at?: string | null;
             status: components["schemas"]["ScanStatus"];
             /** @enum {string} */
-            trigger: "manual" | "batch" | "scheduled";
+            trigger: "manual" | "batch" | "scheduled" | "remediation";
         };
         /**
          * @description A host's compliance band, from its results of every rule: `critical` when a critical
@@ -4672,6 +5443,7 @@ export interface components {
         Limit: number;
         /** @description How many openings to list (default 10). */
         OpeningCount: number;
+        RemediationID: string;
         /** @description A role id of `GET /roles`. */
         RoleID: string;
         RuleID: string;
@@ -7287,6 +8059,315 @@ export interface operations {
             default: components["responses"]["UnexpectedError"];
         };
     };
+    listPatchJobs: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["ChangeJobStatus"];
+                /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of patch jobs. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeJobPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    createPatchJob: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique string per logical operation; replays return the original result. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKeyOptional"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PatchJobCreate"];
+            };
+        };
+        responses: {
+            /** @description The patch job. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeJob"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getPatchJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The patch job. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeJob"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listPatchJobHosts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The hosts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeJobHostList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listPatchJobSteps: {
+        parameters: {
+            query?: {
+                host_id?: string;
+                phase?: components["schemas"]["ChangePhase"];
+                /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of steps. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeStepPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    approvePatchJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChangeDecision"];
+            };
+        };
+        responses: {
+            /** @description The job after the transition. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeJob"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    cancelPatchJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ChangeNote"];
+            };
+        };
+        responses: {
+            /** @description The job after the transition. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeJob"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    rejectPatchJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChangeDecision"];
+            };
+        };
+        responses: {
+            /** @description The job after the transition. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeJob"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    resumePatchJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ChangeNote"];
+            };
+        };
+        responses: {
+            /** @description The job after the transition. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeJob"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    rollbackPatchJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ChangeNote"];
+            };
+        };
+        responses: {
+            /** @description The job after the transition. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeJob"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
     getLicense: {
         parameters: {
             query?: never;
@@ -7772,6 +8853,398 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listRemediationRequests: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["ChangeJobStatus"];
+                /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of remediation requests. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeJobPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    createRemediationRequest: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A unique string per logical operation; replays return the original result. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKeyOptional"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RemediationCreate"];
+            };
+        };
+        responses: {
+            /** @description The remediation request. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeJob"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getRemediationRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rid: components["parameters"]["RemediationID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The remediation request. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeJob"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listRemediationRequestHosts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rid: components["parameters"]["RemediationID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The hosts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeJobHostList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getRemediationPlan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rid: components["parameters"]["RemediationID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The plan. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RemediationPlan"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listRemediationRequestSteps: {
+        parameters: {
+            query?: {
+                host_id?: string;
+                phase?: components["schemas"]["ChangePhase"];
+                /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                rid: components["parameters"]["RemediationID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of steps. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeStepPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    approveRemediationRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rid: components["parameters"]["RemediationID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChangeDecision"];
+            };
+        };
+        responses: {
+            /** @description The job after the transition. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeJob"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    cancelRemediationRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rid: components["parameters"]["RemediationID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ChangeNote"];
+            };
+        };
+        responses: {
+            /** @description The job after the transition. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeJob"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    dryRunRemediationRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rid: components["parameters"]["RemediationID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job after the transition. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeJob"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    executeRemediationRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rid: components["parameters"]["RemediationID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job after the transition. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeJob"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    rejectRemediationRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rid: components["parameters"]["RemediationID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChangeDecision"];
+            };
+        };
+        responses: {
+            /** @description The job after the transition. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeJob"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    resumeRemediationRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rid: components["parameters"]["RemediationID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ChangeNote"];
+            };
+        };
+        responses: {
+            /** @description The job after the transition. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeJob"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    rollbackRemediationRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rid: components["parameters"]["RemediationID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ChangeNote"];
+            };
+        };
+        responses: {
+            /** @description The job after the transition. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeJob"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             default: components["responses"]["UnexpectedError"];
         };
     };
@@ -8468,6 +9941,58 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AlertsConfigResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getChangeSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeSettings"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    updateChangeSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChangeSettingsUpdate"];
+            };
+        };
+        responses: {
+            /** @description The settings. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeSettings"];
                 };
             };
             400: components["responses"]["BadRequest"];
