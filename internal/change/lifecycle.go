@@ -78,7 +78,7 @@ func (s *Service) describe(ctx context.Context, q *dbq.Queries, rows []dbq.Chang
 			total += n
 		}
 		out[i] = Job{ChangeJob: r, HostNames: nonNilS(byJob[r.ID]), Counts: counts, Failures: failures,
-			Budget: Budget(total, r.MaxFailures, r.MaxFailurePercent),
+			Budget:    Budget(total, r.MaxFailures, r.MaxFailurePercent),
 			WaveSizes: WaveSizes(total, int(r.Canary), int(deref32(r.CanaryPercent)), int(r.Growth))}
 	}
 	return out, nil

@@ -42,7 +42,9 @@ type Connector interface {
 type ConnectFunc func(ctx context.Context, hostID uuid.UUID) (Session, error)
 
 // Connect calls f.
-func (f ConnectFunc) Connect(ctx context.Context, hostID uuid.UUID) (Session, error) { return f(ctx, hostID) }
+func (f ConnectFunc) Connect(ctx context.Context, hostID uuid.UUID) (Session, error) {
+	return f(ctx, hostID)
+}
 
 // HealthCheck is one health check as the machinery runs it: one command of a batch and
 // the judgement of its result.
