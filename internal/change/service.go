@@ -238,6 +238,9 @@ func (s *Service) Create(ctx context.Context, actor *authz.Principal, r Request)
 		return Job{}, err
 	}
 	kp := kindPerms[r.Kind]
+	if s.planners[r.Kind] == nil {
+		return Job{}, apperr.Invalid("kind", "This kind of change is not available on this server.")
+	}
 	if r.IgnoreWindows && !actor.Can(kp.execute) {
 		return Job{}, apperr.New(apperr.CodePermissionDenied, "Overriding maintenance windows needs the "+kp.execute+" permission.").
 			WithDetail("permission", kp.execute)
