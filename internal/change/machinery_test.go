@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	api "github.com/openwatch/openwatch/gen/api"
+	"github.com/openwatch/openwatch/internal/apperr"
 	dbq "github.com/openwatch/openwatch/gen/db"
 	"github.com/openwatch/openwatch/internal/apitest"
 	"github.com/openwatch/openwatch/internal/app"
@@ -51,7 +52,10 @@ type fileHealth struct{ id uuid.UUID }
 
 func (f fileHealth) Checks(_ context.Context, ids []uuid.UUID) ([]change.HealthCheck, error) {
 	out := []change.HealthCheck{}
-	for range ids {
+	for _, id := range ids {
+		if id != f.id {
+			return nil, apperr.Invalid("health_check_ids", "There is no such health check.")
+		}
 		out = append(out, change.HealthCheck{ID: f.id, Name: "not broken",
 			Command: sshx.Command{Script: "test ! -e /etc/owtest-broken"},
 			Evaluate: func(r sshx.Result) (bool, string) {
@@ -73,12 +77,12 @@ type fixture struct {
 
 var idem atomic.Int64
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T, opts ...apitest.Option) *fixture {
 	health := uuid.New()
-	env := apitest.New(t, func(d *app.Deps) {
+	env := apitest.New(t, append([]apitest.Option{func(d *app.Deps) {
 		d.ChangePlanners = map[string]change.Planner{change.KindPatch: markerPlanner{}}
 		d.ChangeHealth = fileHealth{id: health}
-	})
+	}}, opts...)...)
 	return &fixture{t: t, env: env, admin: env.Admin(), health: health}
 }
 
