@@ -200,6 +200,9 @@ func TestWavesHealthAndRollback(t *testing.T) {
 	j = f.waitJob(j.Id, status(api.ChangeJobStatusHalted))
 	require.Equal(t, 1, j.FailureBudget.Failures)
 	require.Contains(t, *j.HaltReason, "failure budget")
+	res = f.do(f.admin, http.MethodGet, "alerts?state=active", nil)
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	require.Contains(t, string(res.Body), `"alert_type":"rollout_halted"`, "a halted rollout raises an alert")
 	hs := f.hosts(j.Id)
 	require.Equal(t, api.ChangeHostStatusRolledBack, hs["broken-canary"].Status, "%v", hs["broken-canary"].Error)
 	require.Contains(t, *hs["broken-canary"].Error, "Post-check")
@@ -220,6 +223,8 @@ func TestWavesHealthAndRollback(t *testing.T) {
 	res.Decode(t, &j)
 	require.Equal(t, api.ChangeJobStatusCancelled, j.Status)
 	require.Equal(t, 2, j.Counts.Cancelled)
+	res = f.do(f.admin, http.MethodGet, "alerts?state=active", nil)
+	require.NotContains(t, string(res.Body), `"alert_type":"rollout_halted"`, "cancelling the rollout resolves its alert")
 
 	// A rollout of the two healthy hosts and a third: all changed, in two waves; then rolled back.
 	res = f.do(f.admin, http.MethodPost, "jobs", map[string]any{"host_ids": []uuid.UUID{second, third},
