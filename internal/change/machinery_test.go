@@ -13,10 +13,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	api "github.com/openwatch/openwatch/gen/api"
-	"github.com/openwatch/openwatch/internal/apperr"
 	dbq "github.com/openwatch/openwatch/gen/db"
 	"github.com/openwatch/openwatch/internal/apitest"
 	"github.com/openwatch/openwatch/internal/app"
+	"github.com/openwatch/openwatch/internal/apperr"
 	"github.com/openwatch/openwatch/internal/change"
 	"github.com/openwatch/openwatch/internal/sshx"
 	"github.com/openwatch/openwatch/internal/sshx/sshtest"
