@@ -38,6 +38,10 @@ func TestApprovalFourEyesAndBadInput(t *testing.T) {
 	require.Equal(t, api.ChangeJobStatusPendingApproval, j.Status)
 	require.True(t, j.ApprovalRequired)
 	id := j.Id.String()
+	res = f.do(other, http.MethodGet, "notifications/feed", nil)
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	require.Contains(t, string(res.Body), "Approval needed", "approvers are told in their feed")
+	require.Contains(t, string(res.Body), "/jobs/"+id)
 
 	res = f.do(f.admin, http.MethodPost, "jobs/"+id+":approve", map[string]any{"reason": "mine"})
 	require.Equal(t, http.StatusForbidden, res.Status, "%s", res.Body)
@@ -54,6 +58,8 @@ func TestApprovalFourEyesAndBadInput(t *testing.T) {
 	res.Decode(t, &j)
 	require.Equal(t, api.ChangeJobStatusRunning, j.Status, "an approved patch job starts")
 	require.Equal(t, "approver", j.DecidedBy.Name)
+	res = f.do(f.admin, http.MethodGet, "notifications/feed", nil)
+	require.Contains(t, string(res.Body), "Your patch job was approved", "the requester hears the decision")
 	// The host has no window: it waits; cancel stops the job before it.
 	f.waitJob(j.Id, func(api.ChangeJob) bool { return f.hosts(j.Id)["prod-1"].Status == api.ChangeHostStatusWaitingWindow })
 	res = f.do(other, http.MethodPost, "jobs/"+id+":cancel", map[string]any{"reason": "not this month"})

@@ -198,6 +198,12 @@ func (s *Service) Decide(ctx context.Context, actor *authz.Principal, kind strin
 		if err := s.publish(ctx, tx, j, "change_job."+action, nil); err != nil {
 			return err
 		}
+		if j.RequestedBy != nil {
+			if err := feedTx(ctx, tx, j, "change_job."+action, fmt.Sprintf("Your %s was %s: %s", kindNoun(j.Kind), action, j.Name),
+				reason, "", j.RequestedBy, now); err != nil {
+				return err
+			}
+		}
 		if approve && j.Kind == KindPatch {
 			_, err = s.startTx(ctx, tx, actor, j, now)
 		}
@@ -416,6 +422,9 @@ func (s *Service) haltTx(ctx context.Context, tx pgx.Tx, j dbq.ChangeJob, failur
 		Tags: map[string]any{"job_id": j.ID.String(), "kind": j.Kind, "wave": j.CurrentWave}, At: s.now()}); err != nil {
 		return err
 	}
+	if err := feedTx(ctx, tx, j, "change_job.halted", "Rollout halted: "+j.Name, reason, kindPerms[j.Kind].execute, nil, s.now()); err != nil {
+		return err
+	}
 	return s.publish(ctx, tx, j, "change_job.halted", map[string]any{"reason": reason})
 }
 
@@ -433,6 +442,13 @@ func (s *Service) finishTx(ctx context.Context, tx pgx.Tx, j dbq.ChangeJob, stat
 }
 
 func strPtr(s string) *string { return &s }
+
+func kindNoun(kind string) string {
+	if kind == KindRemediation {
+		return "remediation request"
+	}
+	return "patch job"
+}
 
 // The alert types change jobs raise.
 const (
