@@ -88,7 +88,7 @@ func specs() []debSpec {
 	app := func(v string) debSpec {
 		return debSpec{name: App, version: v, suite: SuiteMain,
 			files: map[string]string{
-				"usr/bin/owtest-app":   "#!/bin/sh\necho owtest-app " + v + "\n",
+				"usr/bin/owtest-app":  "#!/bin/sh\necho owtest-app " + v + "\n",
 				"etc/owtest-app.conf": "# owtest-app " + v + " default configuration\nlevel=" + v + "\n",
 			},
 			conffiles: []string{"/etc/owtest-app.conf"}}
