@@ -115,7 +115,7 @@ func (tg *Target) Version(pkg string) string {
 	tg.T.Helper()
 	out := tg.MustRun("dpkg-query -W -f '${db:Status-Abbrev} ${Version}' " + change.Quote(pkg) + " 2>/dev/null || true")
 	f := strings.Fields(out)
-	if len(f) == 2 && strings.HasPrefix(f[0], "ii") {
+	if len(f) == 2 && len(f[0]) >= 2 && f[0][1] == 'i' {
 		return f[1]
 	}
 	return ""
