@@ -189,6 +189,20 @@ func TestApt(t *testing.T) {
 		require.Equal(t, patchtest.OffRepoVersion, tg.Version(patchtest.App))
 	})
 
+	t.Run("ApplyFailsClearly", func(t *testing.T) {
+		t.Parallel()
+		tg := start(t, nil)
+		a := build(t, patch.Spec{Mode: patch.ModePackages, Packages: []patch.PackageOp{{Name: patchtest.App, Op: patch.OpInstall, Version: "9.9"}}}, tg.Host())
+		r := tg.Run(a.Capture)
+		require.NotEqual(t, 0, r.ExitCode)
+		require.Contains(t, string(r.Stderr), "patch: apt-get cannot make this change")
+		require.Contains(t, string(r.Stderr), "Version '9.9' for 'owtest-app' was not found")
+		r = tg.Apply(a)
+		require.NotEqual(t, 0, r.ExitCode)
+		require.Contains(t, string(r.Stderr), "patch: apt-get install --allow-downgrades owtest-app=9.9 failed (exit 100)")
+		require.Equal(t, "1.0", tg.Version(patchtest.App))
+	})
+
 	t.Run("RebootRequired", func(t *testing.T) {
 		t.Parallel()
 		tg := start(t, []string{})

@@ -2,15 +2,43 @@ package patchtest_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/openwatch/openwatch/internal/change/patch/patchtest"
 )
 
-func TestTarget(t *testing.T) {
-	tg := patchtest.StartTarget(t, patchtest.Options{Addr: "127.0.0.21"})
-	require.Equal(t, "1.0", tg.Version(patchtest.App))
-	require.True(t, tg.Healthy())
-	t.Log(tg.MustRun("apt-get -s upgrade --with-new-pkgs; apt-cache policy owtest-sec"))
+// TestTargets starts three targets at once on one repository: each has version 1.0
+// installed and a healthy owtest-broken, and a change on one is seen by no other.
+func TestTargets(t *testing.T) {
+	start := time.Now()
+	tgs := patchtest.StartTargets(t, 3, 3, patchtest.Options{})
+	t.Logf("3 targets started in %s", time.Since(start).Round(time.Millisecond))
+	for _, tg := range tgs {
+		require.Equal(t, "1.0", tg.Version(patchtest.App))
+		require.Equal(t, "1.0", tg.Version(patchtest.Sec))
+		require.Equal(t, "", tg.Version(patchtest.Tool))
+		require.True(t, tg.Healthy())
+		require.False(t, tg.Held(patchtest.App))
+	}
+	tgs[0].MustRun("apt-get install -y -q owtest-app owtest-broken >/dev/null")
+	require.Equal(t, "1.1", tgs[0].Version(patchtest.App))
+	require.False(t, tgs[0].Healthy(), "owtest-broken 1.1 breaks its status command")
+	for _, tg := range tgs[1:] {
+		require.Equal(t, "1.0", tg.Version(patchtest.App))
+		require.True(t, tg.Healthy())
+	}
+}
+
+// BenchmarkStartTargets reports how long a target takes to start when ten start at once
+// on a shared repository (the 50-host rollout benchmark's set-up cost).
+func BenchmarkStartTargets(b *testing.B) {
+	repo := patchtest.NewRepo(b)
+	const n = 10
+	for b.Loop() {
+		start := time.Now()
+		patchtest.StartTargets(b, n, 4, patchtest.Options{Repo: repo})
+		b.ReportMetric(time.Since(start).Seconds()/n, "s/target")
+	}
 }

@@ -2,6 +2,7 @@ package patchtest
 
 import (
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/openwatch/openwatch/internal/change"
@@ -137,4 +138,35 @@ func (tg *Target) Held(pkg string) bool {
 func (tg *Target) Healthy() bool {
 	tg.T.Helper()
 	return tg.Run(BrokenStatus).OK()
+}
+
+// StartTargets starts n targets at once (at most parallel at a time; 0 means 4) that
+// share opts.Repo, built here when nil, and returns them in order. It fails the test
+// when any target fails to start.
+func StartTargets(t testing.TB, n, parallel int, opts Options) []*Target {
+	t.Helper()
+	if opts.Repo == nil {
+		opts.Repo = NewRepo(t)
+	}
+	if parallel <= 0 {
+		parallel = 4
+	}
+	targets := make([]*Target, n)
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			// A failure inside marks t failed and ends only this goroutine (Goexit).
+			targets[i] = StartTarget(t, opts)
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	return targets
 }
