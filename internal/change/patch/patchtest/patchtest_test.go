@@ -1,6 +1,8 @@
 package patchtest_test
 
 import (
+	"bytes"
+	"os"
 	"testing"
 	"time"
 
@@ -12,6 +14,13 @@ import (
 // TestTargets starts three targets at once on one repository: each has version 1.0
 // installed and a healthy owtest-broken, and a change on one is seen by no other.
 func TestTargets(t *testing.T) {
+	statusBefore, err := os.ReadFile("/var/lib/dpkg/status")
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		statusAfter, err := os.ReadFile("/var/lib/dpkg/status")
+		require.NoError(t, err)
+		require.True(t, bytes.Equal(statusBefore, statusAfter), "this machine's /var/lib/dpkg/status changed")
+	})
 	start := time.Now()
 	tgs := patchtest.StartTargets(t, 3, 3, patchtest.Options{})
 	t.Logf("3 targets started in %s", time.Since(start).Round(time.Millisecond))

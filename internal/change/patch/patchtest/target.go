@@ -25,8 +25,9 @@ type Options struct {
 	// Repo is the repository the target installs from; several targets share one.
 	// Nil builds one for this target.
 	Repo *Repo
-	// Install lists "name=version" to install at start; nil means DefaultInstall,
-	// an empty non-nil slice installs nothing.
+	// Install lists "name=version" to install at start, with dpkg -i in one call
+	// (so a package's dependencies must be listed too); nil means DefaultInstall, an
+	// empty non-nil slice installs nothing.
 	Install []string
 }
 
@@ -63,8 +64,16 @@ mkdir -p /var/lib/apt/lists/partial
 apt-get -q -o APT::Update::Error-Mode=any update >/dev/null`)
 	tg.checkSources()
 	if len(install) > 0 {
-		tg.MustRun("DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends " +
-			strings.Join(install, " ") + " >/dev/null")
+		// dpkg -i of the repository's files: half the time of apt-get install.
+		debs := make([]string, len(install))
+		for i, nv := range install {
+			name, version, ok := strings.Cut(nv, "=")
+			if !ok {
+				t.Fatalf("patchtest: install %q: want name=version", nv)
+			}
+			debs[i] = change.Quote(opts.Repo.Deb(t, name, version))
+		}
+		tg.MustRun("DEBIAN_FRONTEND=noninteractive dpkg -i " + strings.Join(debs, " ") + " >/dev/null")
 	}
 	return tg
 }
