@@ -24,11 +24,23 @@ ow_available() {
 	apt-cache madison "$1" 2>/dev/null | awk -F'|' -v v="$2" '{ gsub(/ /, "", $2) } $2 == v { f = 1 } END { exit !f }'
 }
 ow_update() {
-	ow_out=$(apt-get -q $ow_lock -o APT::Update::Error-Mode=any update 2>&1) || {
+	# apt-get update does not wait for the lists lock (DPkg::Lock::Timeout covers
+	# dpkg's): retry while another apt holds it.
+	ow_waited=0
+	while :; do
+		ow_out=$(apt-get -q $ow_lock -o APT::Update::Error-Mode=any update 2>&1) && return 0
+		case $ow_out in
+		*"Could not get lock"* | *"Unable to lock"*)
+			if [ $ow_waited -lt ` + lockWait + ` ]; then
+				sleep 2
+				ow_waited=$((ow_waited + 2))
+				continue
+			fi ;;
+		esac
 		printf '%s\n' "$ow_out" | tail -n 20 >&2
 		echo "patch: apt-get update failed: the package index could not be refreshed" >&2
 		return 1
-	}
+	done
 }
 `
 

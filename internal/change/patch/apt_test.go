@@ -203,6 +203,28 @@ func TestApt(t *testing.T) {
 		require.Equal(t, "1.0", tg.Version(patchtest.App))
 	})
 
+	t.Run("WaitsForTheLocks", func(t *testing.T) {
+		t.Parallel()
+		tg := start(t, nil)
+		a := build(t, patch.Spec{Mode: patch.ModePackages, Packages: []patch.PackageOp{{Name: patchtest.App, Op: patch.OpUpgrade}}}, tg.Host())
+		// Another package manager holds dpkg's and apt's locks (fcntl, as apt takes
+		// them) for three seconds while Apply starts.
+		r := tg.Run(`perl -e 'use Fcntl; my @f; for my $p (@ARGV) { open(my $fh, ">>", $p) or die "$p: $!"; ` +
+			`my $l = pack("s s x4 q q i x4", F_WRLCK, 0, 0, 0, 0); fcntl($fh, F_SETLKW, $l) or die "lock $p: $!"; push @f, $fh } ` +
+			`$| = 1; print "locks held\n"; sleep 3' ` +
+			`/var/lib/dpkg/lock-frontend /var/lib/dpkg/lock /var/lib/apt/lists/lock &
+sleep 1
+(
+` + a.Apply + `
+)
+rc=$?
+wait
+exit $rc`)
+		require.Equal(t, 0, r.ExitCode, "stdout %s\nstderr %s", r.Stdout, r.Stderr)
+		require.True(t, strings.HasPrefix(string(r.Stdout), "locks held\n"), "the locks were held while Apply ran: %s %s", r.Stdout, r.Stderr)
+		require.Equal(t, "1.1", tg.Version(patchtest.App))
+	})
+
 	t.Run("RebootRequired", func(t *testing.T) {
 		t.Parallel()
 		tg := start(t, []string{})
