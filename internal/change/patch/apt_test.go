@@ -155,14 +155,17 @@ func TestApt(t *testing.T) {
 		restoreOK(tg, a, prior)
 		require.True(t, tg.Held(patchtest.App))
 
-		// A held package upgraded anyway (by hand) is restored, and stays held.
-		all := build(t, patch.Spec{Mode: patch.ModePackages, Packages: []patch.PackageOp{{Name: patchtest.Broken, Op: patch.OpInstall, Version: "1.1"}}}, tg.Host())
-		prior = tg.Capture(all)
-		tg.MustRun("apt-get install -y -q --allow-change-held-packages owtest-sec=1.1 >/dev/null 2>&1")
-		applyOK(tg, all)
+		// Restore puts back the captured version and hold state even when the package
+		// was held after Apply.
+		inst := build(t, patch.Spec{Mode: patch.ModePackages, Packages: []patch.PackageOp{{Name: patchtest.Broken, Op: patch.OpInstall, Version: "1.1"}}}, tg.Host())
+		prior = tg.Capture(inst)
+		require.Equal(t, []string{"pkg owtest-broken 1.0 0 1.1 0"}, records(prior))
+		applyOK(tg, inst)
 		require.Equal(t, "1.1", tg.Version(patchtest.Broken))
-		restoreOK(tg, all, prior)
+		tg.MustRun("apt-mark hold owtest-broken >/dev/null")
+		restoreOK(tg, inst, prior)
 		require.Equal(t, "1.0", tg.Version(patchtest.Broken))
+		require.False(t, tg.Held(patchtest.Broken))
 		require.True(t, tg.Healthy())
 	})
 

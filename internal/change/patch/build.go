@@ -35,6 +35,8 @@ fi
 // Build validates spec and returns the action that carries it out on h: one package
 // manager transaction. h.PackageManager "apt" or "dnf" picks the scripts; "" makes
 // every script detect the package manager on the host. Errors are validation_failed.
+// The action's Reboot is left unset: whether the update needs a reboot is known only
+// after Apply, from RebootRequiredCommand.
 func Build(spec Spec, h change.Host) ([]change.Action, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, err
