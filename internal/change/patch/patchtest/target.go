@@ -10,13 +10,18 @@ import (
 	"github.com/openwatch/openwatch/internal/sshx/sshtest"
 )
 
-// Overlays are the directories a target sees through throwaway overlays: everything
-// apt, dpkg and the test packages' maintainer scripts write (configuration, the package
-// tree, dpkg's and apt's state, caches, logs, /run for reboot-required).
-var Overlays = []string{"/etc", "/usr", "/var/lib", "/var/cache", "/var/log", "/run"}
+// Overlays returns the directories a target sees through throwaway overlays:
+// everything apt, dpkg and the test packages' maintainer scripts write (configuration,
+// the package tree, dpkg's and apt's state, caches, logs, /run for reboot-required).
+func Overlays() []string {
+	return []string{"/etc", "/usr", "/var/lib", "/var/cache", "/var/log", "/run"}
+}
 
-// DefaultInstall is what a target has installed at start when Options.Install is nil.
-var DefaultInstall = []string{App + "=1.0", Broken + "=1.0", Sec + "=1.0"}
+// DefaultInstall returns what a target has installed at start when Options.Install is
+// nil: version 1.0 of App, Broken and Sec.
+func DefaultInstall() []string {
+	return []string{App + "=1.0", Broken + "=1.0", Sec + "=1.0"}
+}
 
 // Options configures StartTarget.
 type Options struct {
@@ -26,13 +31,13 @@ type Options struct {
 	// Nil builds one for this target.
 	Repo *Repo
 	// Install lists "name=version" to install at start, with dpkg -i in one call
-	// (so a package's dependencies must be listed too); nil means DefaultInstall, an
+	// (so a package's dependencies must be listed too); nil means DefaultInstall(), an
 	// empty non-nil slice installs nothing.
 	Install []string
 }
 
 // Target is a test host for patching: a real sshd in its own mount namespace over
-// overlays of Overlays, whose apt sources are only the test repository. Its methods run
+// overlays of Overlays(), whose apt sources are only the test repository. Its methods run
 // scripts as root; they are not safe for concurrent use on one target.
 type Target struct {
 	actiontest.Target
@@ -50,9 +55,9 @@ func StartTarget(t testing.TB, opts Options) *Target {
 	}
 	install := opts.Install
 	if install == nil {
-		install = DefaultInstall
+		install = DefaultInstall()
 	}
-	srv := sshtest.Start(t, sshtest.Options{Addr: opts.Addr, Overlay: Overlays})
+	srv := sshtest.Start(t, sshtest.Options{Addr: opts.Addr, Overlay: Overlays()})
 	tg := &Target{Target: actiontest.Target{T: t, Client: srv.Dial(t, sshtest.UserRoot)}, Server: srv, Repo: opts.Repo}
 	tg.MustRun(`set -e
 rm -f /etc/apt/sources.list
