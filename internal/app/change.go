@@ -7,6 +7,7 @@ import (
 
 	"github.com/openwatch/openwatch/internal/apperr"
 	"github.com/openwatch/openwatch/internal/change"
+	"github.com/openwatch/openwatch/internal/change/planners"
 )
 
 // changePlanners returns the planners of change jobs: the tests' when given.
@@ -14,7 +15,7 @@ func changePlanners(d Deps) map[string]change.Planner {
 	if d.ChangePlanners != nil {
 		return d.ChangePlanners
 	}
-	return map[string]change.Planner{}
+	return map[string]change.Planner{change.KindPatch: planners.Patch{}}
 }
 
 // changeHealth returns the source of change jobs' health checks: the tests' when given.

@@ -99,6 +99,12 @@ func (f *fixture) do(s apitest.Session, method, path string, body any) *apitest.
 func (f *fixture) target(name string) (uuid.UUID, *sshtest.Server) {
 	f.t.Helper()
 	srv := sshtest.Start(f.t, sshtest.Options{Overlay: []string{"/etc"}})
+	return f.register(name, srv), srv
+}
+
+// register adds a running sshd as a host with a root key credential.
+func (f *fixture) register(name string, srv *sshtest.Server) uuid.UUID {
+	f.t.Helper()
 	res := f.do(f.admin, http.MethodPost, "hosts", map[string]any{"hostname": name, "ip_address": srv.Host, "port": srv.Port})
 	require.Equal(f.t, http.StatusCreated, res.Status, "%s", res.Body)
 	var h api.HostResponse
@@ -107,7 +113,7 @@ func (f *fixture) target(name string) (uuid.UUID, *sshtest.Server) {
 	res = f.do(f.admin, http.MethodPost, "credentials", map[string]any{"scope": "host", "scope_id": h.Id, "name": "cred-" + name,
 		"username": u.Name, "auth_method": "ssh_key", "private_key": string(u.PrivateKey)})
 	require.Equal(f.t, http.StatusCreated, res.Status, "%s", res.Body)
-	return h.Id, srv
+	return h.Id
 }
 
 // exists reports whether path exists on the target (inside its overlay).

@@ -87,6 +87,11 @@ type Planner interface {
 	Plan(ctx context.Context, job dbq.ChangeJob, host dbq.ChangeJobHost, probe sshx.BatchResult) (Planned, error)
 }
 
+// SpecValidator is a planner that checks a job's spec when the job is created.
+type SpecValidator interface {
+	ValidateSpec(spec []byte) error
+}
+
 // Rescanner queues a scan of some rules of a host, in tx, after a remediation changed it
 // (scan.Service).
 type Rescanner interface {
@@ -257,6 +262,11 @@ func (s *Service) Create(ctx context.Context, actor *authz.Principal, r Request)
 	spec, err := json.Marshal(r.Spec)
 	if err != nil {
 		return Job{}, fmt.Errorf("change: encode spec: %w", err)
+	}
+	if v, ok := s.planners[r.Kind].(SpecValidator); ok {
+		if err := v.ValidateSpec(spec); err != nil {
+			return Job{}, err
+		}
 	}
 	sel, err := json.Marshal(r.Selector)
 	if err != nil {
