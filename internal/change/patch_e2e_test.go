@@ -3,8 +3,8 @@ package change_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"net/http"
+	"os"
 	"testing"
 
 	"github.com/google/uuid"
