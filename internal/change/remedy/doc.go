@@ -7,15 +7,16 @@
 // config_set, config_set_dropin and config_append on a key/value check, sysctl_set,
 // package_present, package_absent, apt_present and apt_absent (apt-get or dnf, whichever
 // the host has), service_enabled and service_masked (enable, disable or mask, from the
-// check's fields), file_permissions on one path, kernel_module_disable, mount_option_set
-// and audit_rule_set. A composite check gives one action per part when every part is
+// check's fields), file_permissions on a path or a tree (every directory or file of it
+// that breaks the check), kernel_module_disable, mount_option_set and audit_rule_set. A composite check gives one action per part when every part is
 // declarative. Everything else (command_exec, pam_*, grub_*, crypto_policy_*, dconf_set,
 // authselect_*, cron_job, file_content, file_absent, manual, and any check a mechanism
 // cannot be derived from) is a manual plan: no actions, and guidance a person can follow.
 //
 // Invariants of every action:
 //   - Capture prints exactly what Apply may touch: one file (content base64, mode and
-//     numeric owner, or "absent"), a package's installed version, a unit's enabled state
+//     numeric owner, or "absent"; the mode and owner of each path of a tree the action
+//     would change), a package's installed version, a unit's enabled state
 //     (and active state when systemd runs), a sysctl's runtime value, a mount's options,
 //     whether a module is loaded. It exits non-zero, changing nothing, when the file is
 //     too large for its prior state to fit change.MaxPriorBytes, or is not a regular file.

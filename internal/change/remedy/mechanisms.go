@@ -2,6 +2,7 @@ package remedy
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/openwatch/openwatch/internal/change"
@@ -372,4 +373,136 @@ func quoteAll(words []string) string {
 		q[i] = change.Quote(w)
 	}
 	return strings.Join(q, " ")
+}
+
+// fileTree takes away the mode bits beyond the check's mode and sets the owner and group
+// of every directory or file of the tree that breaks them, walking it as the engine does.
+// A largest group id is not a group to set: no action.
+func fileTree(p *rule.FileTree) (change.Action, bool) {
+	if p.MaxGID != nil {
+		return change.Action{}, false
+	}
+	var conds, want []string
+	if p.Owner != "" {
+		conds = append(conds, "! -user "+change.Quote(p.Owner))
+		want = append(want, "owner "+p.Owner)
+	}
+	if p.Group != "" {
+		conds = append(conds, "! -group "+change.Quote(p.Group))
+		want = append(want, "group "+p.Group)
+	}
+	if p.Mode != "" {
+		m, _ := strconv.ParseUint(p.Mode, 8, 32) // validated: an octal mode
+		if extra := 0o777 &^ m; extra != 0 {
+			conds = append(conds, fmt.Sprintf("-perm /%04o", extra))
+		}
+		want = append(want, "mode "+fourDigits(p.Mode)+" or stricter")
+	}
+	if len(conds) == 0 {
+		return change.Action{}, false
+	}
+	broken := "\\( " + strings.Join(conds, " -o ") + " \\)"
+	kind := "directory"
+	if p.Type == "file" {
+		kind = "file"
+	}
+	a := change.Action{Kind: "file_permissions", Target: strings.Join(p.Roots, " "),
+		Summary: fmt.Sprintf("give every %s below %s %s", kind, strings.Join(p.Roots, ", "), strings.Join(want, ", "))}
+	// ow_walk COND... ACTION... runs find over the tree with the given expression.
+	head := treeWalkFunc(p) + "ow_broken() { ow_walk " + broken + " \"$@\"; }\n"
+	a.Capture = head + fmt.Sprintf(`t=$(mktemp) || exit 1
+trap 'rm -f "$t"' EXIT
+ow_broken -printf 'tree %%m %%U %%G %%p\n' > "$t"
+n=$(wc -c < "$t")
+[ "$n" -le %d ] || { echo "$(wc -l < "$t") paths break the rule: more than a change can roll back" >&2; exit 3; }
+cat "$t"
+`, change.MaxPriorBytes-1024)
+	a.Preview = head + `ow_broken -printf '%p: mode %m, owner %u, group %g\n'
+`
+	var apply strings.Builder
+	apply.WriteString(head)
+	if p.Owner != "" {
+		fmt.Fprintf(&apply, "ow_walk ! -user %[1]s -exec chown -- %[1]s {} +\n", change.Quote(p.Owner))
+	}
+	if p.Group != "" {
+		fmt.Fprintf(&apply, "ow_walk ! -group %[1]s -exec chgrp -- %[1]s {} +\n", change.Quote(p.Group))
+	}
+	if p.Mode != "" {
+		m, _ := strconv.ParseUint(p.Mode, 8, 32) // validated: an octal mode
+		if extra := 0o777 &^ m; extra != 0 {
+			fmt.Fprintf(&apply, "ow_walk -perm /%04o -exec chmod -- %s {} +\n", extra, symbolicRemove(extra))
+		}
+	}
+	// find's status says nothing (a dangling link under -L is an error): what is left
+	// broken does.
+	apply.WriteString("left=$(ow_broken -print | head -n 5)\n[ -z \"$left\" ] || { echo \"still breaking the rule: $left\" >&2; exit 1; }\n")
+	a.Apply = apply.String()
+	a.Restore = head + `sed -n 's/^tree //p' "$OW_PRIOR" | {
+  rc=0
+  while read -r m u g path; do
+    [ -e "$path" ] || continue
+    chown -- "$u:$g" "$path" && chmod -- "$m" "$path" || rc=1
+  done
+  exit $rc
+}
+`
+	return a, true
+}
+
+// treeWalkFunc defines ow_walk EXPR...: find over the check's roots (those that exist
+// and are not links), with its options, type and exclusions, then EXPR.
+func treeWalkFunc(p *rule.FileTree) string {
+	opts := ""
+	if p.SameFilesystem {
+		opts += " -xdev"
+	}
+	if p.MaxDepth > 0 {
+		opts += fmt.Sprintf(" -maxdepth %d", p.MaxDepth)
+	}
+	if p.Type == "directory" {
+		opts += " -type d"
+	} else {
+		opts += " -type f"
+	}
+	for _, n := range p.ExcludeNames {
+		opts += " ! -name " + change.Quote(n)
+	}
+	// A name with a newline cannot be one line of the prior state: it is left alone.
+	opts += ` ! -name "$(printf '*\n*')"`
+	follow := ""
+	if p.FollowSymlinks {
+		follow = "-L "
+	}
+	// The arguments are the expression: the roots and options go before it.
+	return fmt.Sprintf(`ow_walk() {
+  n=$# k=0
+  for d in %s; do
+    if [ -d "$d" ] && [ ! -L "$d" ]; then set -- "$@" "$d"; k=$((k + 1)); fi
+  done
+  [ "$k" -gt 0 ] || return 0
+  set -- "$@"%s
+  i=0
+  while [ "$i" -lt "$n" ]; do set -- "$@" "$1"; shift; i=$((i + 1)); done
+  find %s"$@" 2>/dev/null
+  return 0
+}
+`, quoteAll(p.Roots), opts, follow)
+}
+
+// symbolicRemove is chmod's symbolic mode taking away the permission bits of extra.
+func symbolicRemove(extra uint64) string {
+	var parts []string
+	for i, class := range []string{"u", "g", "o"} {
+		bits := (extra >> (3 * (2 - i))) & 0o7
+		var s string
+		for j, letter := range []string{"r", "w", "x"} {
+			if bits&(1<<(2-j)) != 0 {
+				s += letter
+			}
+		}
+		if s != "" {
+			parts = append(parts, class+"-"+s)
+		}
+	}
+	return strings.Join(parts, ",")
 }

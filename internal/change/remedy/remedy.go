@@ -128,6 +128,10 @@ func derive(mech string, p any) (change.Action, bool) {
 		if mech == "file_permissions" {
 			return filePermissions(p), true
 		}
+	case *rule.FileTree:
+		if mech == "file_permissions" {
+			return fileTree(p)
+		}
 	case *rule.KernelModule:
 		if mech == "kernel_module_disable" {
 			return kernelModule(p), true

@@ -83,6 +83,12 @@ func startTarget(t *testing.T) *target {
 	return &target{t: t, tg: tg, client: c, corpus: corpus, caps: caps}
 }
 
+// use makes t the test that the target's helpers fail.
+func (tt *target) use(t *testing.T) {
+	tt.t = t
+	tt.tg.T = t
+}
+
 // scan evaluates one rule on the target, as a scan does.
 func (tt *target) scan(r *rule.Rule) engine.Result {
 	tt.t.Helper()
@@ -182,28 +188,28 @@ func TestMechanismsOnTarget(t *testing.T) {
 	tt := startTarget(t)
 
 	t.Run("sysctl_set", func(t *testing.T) {
-		tt.t = t
+		tt.use(t)
 		plan := tt.cycle(tt.rule("aslr-enabled"), nil, []string{remedy.SysctlFile}, "sysctl -n kernel.randomize_va_space\n")
 		require.Equal(t, "set kernel.randomize_va_space = 2 in /etc/sysctl.d/99-openwatch.conf and at runtime", plan.Actions[0].Summary)
 	})
 	t.Run("config_set", func(t *testing.T) {
-		tt.t = t
+		tt.use(t)
 		plan := tt.cycle(tt.rule("login-defs-pass-max-days"), nil, []string{"/etc/login.defs"}, "")
 		require.Equal(t, "set PASS_MAX_DAYS 60 in /etc/login.defs", plan.Actions[0].Summary)
 	})
 	t.Run("config_append", func(t *testing.T) {
-		tt.t = t
+		tt.use(t)
 		tt.cycle(tt.rule("pam-faillock-audit"), nil, []string{"/etc/security/faillock.conf"}, "")
 	})
 	t.Run("config_set_dropin", func(t *testing.T) {
-		tt.t = t
+		tt.use(t)
 		// The drop-in directory does not exist: Apply creates it, Restore removes it.
 		plan := tt.cycle(tt.rule("pam-pwquality-dcredit"), nil,
 			[]string{"/etc/security/pwquality.conf.d/99-openwatch.conf", "/etc/security/pwquality.conf.d"}, "")
 		require.Equal(t, "set dcredit = -1 in /etc/security/pwquality.conf.d/99-openwatch.conf", plan.Actions[0].Summary)
 	})
 	t.Run("sshd config_set and config_set_dropin", func(t *testing.T) {
-		tt.t = t
+		tt.use(t)
 		r := tt.rule("ssh-max-auth-tries")
 		files := []string{"/etc/ssh/sshd_config", "/etc/ssh/sshd_config.d/00-openwatch.conf"}
 		for i := range r.Implementations {
@@ -212,34 +218,41 @@ func TestMechanismsOnTarget(t *testing.T) {
 		}
 	})
 	t.Run("file_permissions", func(t *testing.T) {
-		tt.t = t
+		tt.use(t)
 		tt.tg.MustRun("chown nobody /etc/group && chmod 0664 /etc/group")
 		plan := tt.cycle(tt.rule("etc-group-permissions"), nil, []string{"/etc/group"}, "")
 		require.Equal(t, "make /etc/group mode 0644 or stricter, owner root, group root", plan.Actions[0].Summary)
 		tt.tg.MustRun("chown root /etc/group && chmod 0644 /etc/group")
 	})
+	t.Run("file_permissions on a tree", func(t *testing.T) {
+		tt.use(t)
+		tt.tg.MustRun("printf '#!/bin/sh\\n' > /usr/local/bin/owtest-tool && chmod 0775 /usr/local/bin/owtest-tool")
+		plan := tt.cycle(tt.rule("system-commands-mode"), nil, []string{"/usr/local/bin/owtest-tool"}, "")
+		require.Equal(t, "give every file below /bin, /sbin, /usr/bin, /usr/sbin, /usr/local/bin, /usr/local/sbin mode 0755 or stricter", plan.Actions[0].Summary)
+		tt.tg.MustRun("rm /usr/local/bin/owtest-tool")
+	})
 	t.Run("kernel_module_disable", func(t *testing.T) {
-		tt.t = t
+		tt.use(t)
 		tt.cycle(tt.rule("kmod-disable-atm"), nil, []string{"/etc/modprobe.d/openwatch-atm.conf"}, "")
 	})
 	t.Run("mount_option_set", func(t *testing.T) {
-		tt.t = t
+		tt.use(t)
 		tt.tg.MustRun("printf 'tmpfs\\t/dev/shm\\ttmpfs\\tdefaults\\t0\\t0\\n' >> /etc/fstab")
 		tt.cycle(tt.rule("mount-dev-shm-nodev"), nil, []string{"/etc/fstab"},
 			"awk '$2 == \"/dev/shm\" { print $4 }' /proc/self/mounts\n")
 	})
 	t.Run("audit_rule_set", func(t *testing.T) {
-		tt.t = t
+		tt.use(t)
 		plan := tt.cycle(tt.rule("audit-file-passwd"), nil, []string{remedy.AuditRulesFile, "/etc/audit"}, "auditctl -l\n")
 		require.Equal(t, "add audit rule -w /etc/passwd -p wa -k identity to /etc/audit/rules.d/50-openwatch.rules and load the audit rules", plan.Actions[0].Summary)
 	})
 	t.Run("service_masked", func(t *testing.T) {
-		tt.t = t
+		tt.use(t)
 		tt.cycle(tt.rule("ctrl-alt-del-disabled"), nil, []string{"/etc/systemd/system/ctrl-alt-del.target"},
 			"systemctl --root=/ is-enabled ctrl-alt-del.target || true\n")
 	})
 	t.Run("service_enabled and disabled", func(t *testing.T) {
-		tt.t = t
+		tt.use(t)
 		tt.tg.MustRun("printf '[Unit]\\nDescription=test\\n[Service]\\nExecStart=/bin/true\\n[Install]\\nWantedBy=multi-user.target\\n' > /etc/systemd/system/owtest-remedy.service")
 		yes, no := true, false
 		link := "/etc/systemd/system/multi-user.target.wants/owtest-remedy.service"
@@ -253,7 +266,7 @@ func TestMechanismsOnTarget(t *testing.T) {
 		require.Equal(t, "disable owtest-remedy.service (and stop it)", plan.Actions[0].Summary)
 	})
 	t.Run("packages", func(t *testing.T) {
-		tt.t = t
+		tt.use(t)
 		tt.localRepo()
 		state := "dpkg-query -W -f='${db:Status-Abbrev} ${Version}\\n' owtest-remedy 2>/dev/null || echo absent\n"
 		present := testRule("owtest-present", rule.Check{Method: "package_state", Params: &rule.PackageState{Name: "owtest-remedy", State: "present"}}, "package_present")
@@ -264,7 +277,7 @@ func TestMechanismsOnTarget(t *testing.T) {
 		tt.cycle(absent, nil, nil, state)
 	})
 	t.Run("too large a prior is refused", func(t *testing.T) {
-		tt.t = t
+		tt.use(t)
 		tt.tg.MustRun("head -c 60000 /dev/zero | tr '\\0' x > /etc/owtest-big.conf && echo >> /etc/owtest-big.conf")
 		r := testRule("owtest-big", rule.Check{Method: "config_value", Params: &rule.ConfigValue{Path: "/etc/owtest-big.conf", Key: "k", Expected: "v", Delimiter: "="}}, "config_set")
 		plan, err := remedy.Build(r, &r.Implementations[0], nil)
