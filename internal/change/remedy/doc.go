@@ -26,6 +26,10 @@
 //   - Restore puts back exactly what Capture printed: the same bytes, mode and owner,
 //     or no file when Apply created it (nor the directories Apply created for it).
 //
+// Several actions may edit one file (every sysctl_set writes SysctlFile): restoring them
+// in the reverse order of Apply puts the file back whole, whether each was captured just
+// before its Apply or all were captured first.
+//
 // Scripts are POSIX sh (dash); every value from a rule is quoted with change.Quote or
 // passed in the environment to awk. Which implementation a host uses is the rule's
 // choice (rule.Rule.Select) on the capabilities engine.CapabilityCommand probes.

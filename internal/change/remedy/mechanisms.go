@@ -188,7 +188,10 @@ export DEBIAN_FRONTEND=noninteractive
 // could not put them back).
 const pkgOps = `ow_install() {
   case $(ow_pm) in
-  apt) apt-get install -y -q --allow-downgrades -- "$1" >/dev/null ;;
+  apt)
+    # Stale package lists are the usual reason an install fails: refresh them once.
+    apt-get install -y -q --allow-downgrades -- "$1" >/dev/null 2>&1 ||
+      { apt-get update -q >/dev/null && apt-get install -y -q --allow-downgrades -- "$1" >/dev/null; } ;;
   dnf) dnf -y -q install "$1" >/dev/null || dnf -y -q downgrade "$1" >/dev/null ;;
   yum) yum -y -q install "$1" >/dev/null || yum -y -q downgrade "$1" >/dev/null ;;
   *) return 1 ;;

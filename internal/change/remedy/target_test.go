@@ -148,6 +148,10 @@ func (tt *target) cycle(r *rule.Rule, impl *rule.Implementation, files []string,
 		require.NotEmpty(t, strings.TrimSpace(preview), "%s: preview of %s", r.ID, a.Summary)
 		t.Logf("%s: %s\n%s", r.ID, a.Summary, preview)
 		require.Equal(t, before, tt.snapshot(files, state), "%s: preview changed the host", r.ID)
+		// Restore succeeds, and changes nothing, when Apply has not run.
+		res := tt.tg.Restore(a, priors[i])
+		require.True(t, res.OK(), "%s: restore before apply: %s", r.ID, res.Stderr)
+		require.Equal(t, before, tt.snapshot(files, state), "%s: restore before apply changed the host", r.ID)
 	}
 	for _, a := range plan.Actions {
 		res := tt.tg.Apply(a)
