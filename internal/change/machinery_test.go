@@ -69,7 +69,7 @@ func (f fileHealth) Checks(_ context.Context, ids []uuid.UUID) ([]change.HealthC
 }
 
 type fixture struct {
-	t      *testing.T
+	t      testing.TB
 	env    *apitest.Env
 	admin  apitest.Session
 	health uuid.UUID
@@ -77,7 +77,7 @@ type fixture struct {
 
 var idem atomic.Int64
 
-func newFixture(t *testing.T, opts ...apitest.Option) *fixture {
+func newFixture(t testing.TB, opts ...apitest.Option) *fixture {
 	health := uuid.New()
 	env := apitest.New(t, append([]apitest.Option{func(d *app.Deps) {
 		d.ChangePlanners = map[string]change.Planner{change.KindPatch: markerPlanner{}}
@@ -117,7 +117,7 @@ func (f *fixture) register(name string, srv *sshtest.Server) uuid.UUID {
 }
 
 // exists reports whether path exists on the target (inside its overlay).
-func exists(t *testing.T, srv *sshtest.Server, path string) bool {
+func exists(t testing.TB, srv *sshtest.Server, path string) bool {
 	t.Helper()
 	c := srv.Dial(t, sshtest.UserRoot)
 	defer c.Close()
