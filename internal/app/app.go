@@ -316,7 +316,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 			}
 			return c, nil
 		}),
-		Health: changeHealth(d), Planners: changePlanners(d), Rescan: complianceScans},
+		Health: changeHealth(d), Planners: changePlanners(d, complianceScans), Rescan: complianceScans},
 		change.Options{Logger: d.Logger, Now: now, WindowRecheck: d.ChangeWindowRecheck})
 	changes.RegisterJobs(jobs.Workers)
 	handlers := &server{
