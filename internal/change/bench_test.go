@@ -89,7 +89,9 @@ func rollout(b *testing.B, run string) {
 		sessions += h.Sessions
 	}
 	slices.Sort(durations)
-	pct := func(p float64) time.Duration { return durations[int(p*float64(len(durations)-1))].Round(time.Millisecond) }
+	pct := func(p float64) time.Duration {
+		return durations[int(p*float64(len(durations)-1))].Round(time.Millisecond)
+	}
 	b.ReportMetric(float64(rolloutHosts)/wall.Minutes(), "hosts/min")
 	b.ReportMetric(float64(pct(0.99).Milliseconds()), "p99-host-ms")
 	fmt.Printf("    rollout %-6s %d hosts in waves %v: %.1f s, %.0f hosts/min; per host p50 %v, p99 %v; %.1f SSH sessions per host change\n",
