@@ -543,6 +543,30 @@ func (e FleetTransactionChangeKind) Valid() bool {
 	}
 }
 
+// Defines values for HealthCheckKind.
+const (
+	Command HealthCheckKind = "command"
+	Http    HealthCheckKind = "http"
+	Service HealthCheckKind = "service"
+	Tcp     HealthCheckKind = "tcp"
+)
+
+// Valid indicates whether the value is a known member of the HealthCheckKind enum.
+func (e HealthCheckKind) Valid() bool {
+	switch e {
+	case Command:
+		return true
+	case Http:
+		return true
+	case Service:
+		return true
+	case Tcp:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthResponseStatus.
 const (
 	HealthResponseStatusDegraded HealthResponseStatus = "degraded"
@@ -2255,6 +2279,146 @@ type FrameworkList struct {
 	Items []Framework `json:"items"`
 }
 
+// HealthCheck defines model for HealthCheck.
+type HealthCheck struct {
+	// Command A POSIX sh command, run as root, exits 0 (and prints `expected_output` when set).
+	Command   *HealthCheckCommand `json:"command,omitempty"`
+	CreatedAt time.Time           `json:"created_at"`
+	Enabled   bool                `json:"enabled"`
+
+	// Http A URL fetched on the host (curl or wget) answers the expected status, and its body contains `body_contains` when set.
+	Http          *HealthCheckHTTP    `json:"http,omitempty"`
+	Id            openapi_types.UUID  `json:"id"`
+	Kind          HealthCheckKind     `json:"kind"`
+	LastResult    *HealthCheckOutcome `json:"last_result,omitempty"`
+	Name          string              `json:"name"`
+	Retries       int                 `json:"retries"`
+	RetryDelaySec int                 `json:"retry_delay_sec"`
+
+	// Service A systemd unit is active (`systemctl is-active`); on a host without systemd, `service <name> status` exits 0.
+	Service *HealthCheckService `json:"service,omitempty"`
+
+	// Target What the check looks at, for lists (`nginx.service`, `127.0.0.1:443`, the URL, the command).
+	Target string `json:"target"`
+
+	// Tcp A TCP port on the host accepts a connection within the timeout (tested with bash, python3 or nc, whichever the host has).
+	Tcp        *HealthCheckTCP `json:"tcp,omitempty"`
+	TimeoutSec int             `json:"timeout_sec"`
+	UpdatedAt  time.Time       `json:"updated_at"`
+}
+
+// HealthCheckCommand A POSIX sh command, run as root, exits 0 (and prints `expected_output` when set).
+type HealthCheckCommand struct {
+	Command        string  `json:"command"`
+	ExpectedOutput *string `json:"expected_output,omitempty"`
+}
+
+// HealthCheckCreate defines model for HealthCheckCreate.
+type HealthCheckCreate struct {
+	// Command A POSIX sh command, run as root, exits 0 (and prints `expected_output` when set).
+	Command *HealthCheckCommand `json:"command,omitempty"`
+
+	// Enabled Default true. A disabled check is not run by changes.
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// Http A URL fetched on the host (curl or wget) answers the expected status, and its body contains `body_contains` when set.
+	Http *HealthCheckHTTP `json:"http,omitempty"`
+	Kind HealthCheckKind  `json:"kind"`
+	Name string           `json:"name"`
+
+	// Retries Further attempts after a failed one (default 0).
+	Retries *int `json:"retries,omitempty"`
+
+	// RetryDelaySec Seconds between attempts (default 0), for a service that needs a moment after a restart.
+	RetryDelaySec *int `json:"retry_delay_sec,omitempty"`
+
+	// Service A systemd unit is active (`systemctl is-active`); on a host without systemd, `service <name> status` exits 0.
+	Service *HealthCheckService `json:"service,omitempty"`
+
+	// Tcp A TCP port on the host accepts a connection within the timeout (tested with bash, python3 or nc, whichever the host has).
+	Tcp *HealthCheckTCP `json:"tcp,omitempty"`
+
+	// TimeoutSec Seconds one attempt may take.
+	TimeoutSec int `json:"timeout_sec"`
+}
+
+// HealthCheckHTTP A URL fetched on the host (curl or wget) answers the expected status, and its body contains `body_contains` when set.
+type HealthCheckHTTP struct {
+	BodyContains *string `json:"body_contains,omitempty"`
+
+	// ExpectedStatus The status to expect (default 200).
+	ExpectedStatus *int `json:"expected_status,omitempty"`
+
+	// InsecureTls Accept any TLS certificate (a self-signed one on loopback). Default false.
+	InsecureTls *bool `json:"insecure_tls,omitempty"`
+
+	// Url An http or https URL with a host, as seen from the host.
+	Url string `json:"url"`
+}
+
+// HealthCheckKind defines model for HealthCheckKind.
+type HealthCheckKind string
+
+// HealthCheckList defines model for HealthCheckList.
+type HealthCheckList struct {
+	Checks     []HealthCheck `json:"checks"`
+	NextCursor *string       `json:"next_cursor"`
+}
+
+// HealthCheckOutcome defines model for HealthCheckOutcome.
+type HealthCheckOutcome struct {
+	// Attempts Attempts made (1 + retries used).
+	Attempts int `json:"attempts"`
+
+	// Detail One sentence on what was seen (the status, the state, why it failed).
+	Detail     string              `json:"detail"`
+	DurationMs int64               `json:"duration_ms"`
+	HostId     *openapi_types.UUID `json:"host_id,omitempty"`
+	Ok         bool                `json:"ok"`
+
+	// Output What the probe printed on the host (capped at 8 KiB).
+	Output   string     `json:"output"`
+	TestedAt *time.Time `json:"tested_at,omitempty"`
+}
+
+// HealthCheckService A systemd unit is active (`systemctl is-active`); on a host without systemd, `service <name> status` exits 0.
+type HealthCheckService struct {
+	// Unit A unit name such as `nginx` or `nginx.service` (letters, digits and `:_.@-`).
+	Unit string `json:"unit"`
+}
+
+// HealthCheckTCP A TCP port on the host accepts a connection within the timeout (tested with bash, python3 or nc, whichever the host has).
+type HealthCheckTCP struct {
+	// Host An IP address or host name as seen from the host (default 127.0.0.1).
+	Host *string `json:"host,omitempty"`
+	Port int     `json:"port"`
+}
+
+// HealthCheckTestRequest defines model for HealthCheckTestRequest.
+type HealthCheckTestRequest struct {
+	HostId openapi_types.UUID `json:"host_id"`
+}
+
+// HealthCheckUpdate defines model for HealthCheckUpdate.
+type HealthCheckUpdate struct {
+	// Command A POSIX sh command, run as root, exits 0 (and prints `expected_output` when set).
+	Command *HealthCheckCommand `json:"command,omitempty"`
+	Enabled *bool               `json:"enabled,omitempty"`
+
+	// Http A URL fetched on the host (curl or wget) answers the expected status, and its body contains `body_contains` when set.
+	Http          *HealthCheckHTTP `json:"http,omitempty"`
+	Name          *string          `json:"name,omitempty"`
+	Retries       *int             `json:"retries,omitempty"`
+	RetryDelaySec *int             `json:"retry_delay_sec,omitempty"`
+
+	// Service A systemd unit is active (`systemctl is-active`); on a host without systemd, `service <name> status` exits 0.
+	Service *HealthCheckService `json:"service,omitempty"`
+
+	// Tcp A TCP port on the host accepts a connection within the timeout (tested with bash, python3 or nc, whichever the host has).
+	Tcp        *HealthCheckTCP `json:"tcp,omitempty"`
+	TimeoutSec *int            `json:"timeout_sec,omitempty"`
+}
+
 // HealthResponse defines model for HealthResponse.
 type HealthResponse struct {
 	DbConnected bool                 `json:"db_connected"`
@@ -3780,6 +3944,15 @@ type SetGroupMaintenanceParams struct {
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
 }
 
+// ListHealthChecksParams defines parameters for ListHealthChecks.
+type ListHealthChecksParams struct {
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ListHostsParams defines parameters for ListHosts.
 type ListHostsParams struct {
 	Environment *string             `form:"environment,omitempty" json:"environment,omitempty"`
@@ -4139,6 +4312,15 @@ type CreateGroupMaintenanceWindowJSONRequestBody = MaintenanceWindowCreate
 // SetGroupMaintenanceJSONRequestBody defines body for SetGroupMaintenance for application/json ContentType.
 type SetGroupMaintenanceJSONRequestBody = MaintenanceRequest
 
+// CreateHealthCheckJSONRequestBody defines body for CreateHealthCheck for application/json ContentType.
+type CreateHealthCheckJSONRequestBody = HealthCheckCreate
+
+// UpdateHealthCheckJSONRequestBody defines body for UpdateHealthCheck for application/json ContentType.
+type UpdateHealthCheckJSONRequestBody = HealthCheckUpdate
+
+// TestHealthCheckJSONRequestBody defines body for TestHealthCheck for application/json ContentType.
+type TestHealthCheckJSONRequestBody = HealthCheckTestRequest
+
 // CreateHostJSONRequestBody defines body for CreateHost for application/json ContentType.
 type CreateHostJSONRequestBody = HostCreateRequest
 
@@ -4411,6 +4593,24 @@ type ServerInterface interface {
 	// GetHealth Report whether the service can serve requests.
 	// (GET /health)
 	GetHealth(ctx echo.Context) error
+	// ListHealthChecks List health checks, oldest first.
+	// (GET /health-checks)
+	ListHealthChecks(ctx echo.Context, params ListHealthChecksParams) error
+	// CreateHealthCheck Create a health check.
+	// (POST /health-checks)
+	CreateHealthCheck(ctx echo.Context) error
+	// DeleteHealthCheck Delete a health check.
+	// (DELETE /health-checks/{id})
+	DeleteHealthCheck(ctx echo.Context, id ID) error
+	// GetHealthCheck Get a health check and its last manual test.
+	// (GET /health-checks/{id})
+	GetHealthCheck(ctx echo.Context, id ID) error
+	// UpdateHealthCheck Change a health check; absent fields stay as they are.
+	// (PATCH /health-checks/{id})
+	UpdateHealthCheck(ctx echo.Context, id ID) error
+	// TestHealthCheck Run a health check now on one host and return its outcome.
+	// (POST /health-checks/{id}:test)
+	TestHealthCheck(ctx echo.Context, id ID) error
 	// ListHosts List hosts.
 	// (GET /hosts)
 	ListHosts(ctx echo.Context, params ListHostsParams) error
@@ -6055,6 +6255,104 @@ func (w *ServerInterfaceWrapper) GetHealth(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetHealth(ctx)
+	return err
+}
+
+// ListHealthChecks converts echo context to params.
+func (w *ServerInterfaceWrapper) ListHealthChecks(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListHealthChecksParams
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListHealthChecks(ctx, params)
+	return err
+}
+
+// CreateHealthCheck converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateHealthCheck(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateHealthCheck(ctx)
+	return err
+}
+
+// DeleteHealthCheck converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteHealthCheck(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteHealthCheck(ctx, id)
+	return err
+}
+
+// GetHealthCheck converts echo context to params.
+func (w *ServerInterfaceWrapper) GetHealthCheck(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetHealthCheck(ctx, id)
+	return err
+}
+
+// UpdateHealthCheck converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateHealthCheck(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateHealthCheck(ctx, id)
+	return err
+}
+
+// TestHealthCheck converts echo context to params.
+func (w *ServerInterfaceWrapper) TestHealthCheck(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TestHealthCheck(ctx, id)
 	return err
 }
 
@@ -8203,6 +8501,12 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PUT(options.BaseURL+"/groups/:id/members/:host_id", wrapper.AddGroupMember, options.OperationMiddlewares["addGroupMember"]...)
 	router.POST(options.BaseURL+"/groups/:id\\:maintenance", wrapper.SetGroupMaintenance, options.OperationMiddlewares["setGroupMaintenance"]...)
 	router.GET(options.BaseURL+"/health", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
+	router.GET(options.BaseURL+"/health-checks", wrapper.ListHealthChecks, options.OperationMiddlewares["listHealthChecks"]...)
+	router.POST(options.BaseURL+"/health-checks", wrapper.CreateHealthCheck, options.OperationMiddlewares["createHealthCheck"]...)
+	router.DELETE(options.BaseURL+"/health-checks/:id", wrapper.DeleteHealthCheck, options.OperationMiddlewares["deleteHealthCheck"]...)
+	router.GET(options.BaseURL+"/health-checks/:id", wrapper.GetHealthCheck, options.OperationMiddlewares["getHealthCheck"]...)
+	router.PATCH(options.BaseURL+"/health-checks/:id", wrapper.UpdateHealthCheck, options.OperationMiddlewares["updateHealthCheck"]...)
+	router.POST(options.BaseURL+"/health-checks/:id\\:test", wrapper.TestHealthCheck, options.OperationMiddlewares["testHealthCheck"]...)
 	router.GET(options.BaseURL+"/hosts", wrapper.ListHosts, options.OperationMiddlewares["listHosts"]...)
 	router.POST(options.BaseURL+"/hosts", wrapper.CreateHost, options.OperationMiddlewares["createHost"]...)
 	router.POST(options.BaseURL+"/hosts/:host_id/credentials\\:resolve", wrapper.ResolveHostCredential, options.OperationMiddlewares["resolveHostCredential"]...)
@@ -13920,6 +14224,586 @@ type GetHealthdefaultJSONResponse struct {
 }
 
 func (response GetHealthdefaultJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHealthChecksRequestObject struct {
+	Params ListHealthChecksParams
+}
+
+type ListHealthChecksResponseObject interface {
+	VisitListHealthChecksResponse(w http.ResponseWriter) error
+}
+
+type ListHealthChecks200JSONResponse HealthCheckList
+
+func (response ListHealthChecks200JSONResponse) VisitListHealthChecksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHealthChecks400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListHealthChecks400JSONResponse) VisitListHealthChecksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHealthChecks401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListHealthChecks401JSONResponse) VisitListHealthChecksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHealthChecks403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListHealthChecks403JSONResponse) VisitListHealthChecksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHealthChecksdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListHealthChecksdefaultJSONResponse) VisitListHealthChecksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHealthCheckRequestObject struct {
+	Body *CreateHealthCheckJSONRequestBody
+}
+
+type CreateHealthCheckResponseObject interface {
+	VisitCreateHealthCheckResponse(w http.ResponseWriter) error
+}
+
+type CreateHealthCheck201JSONResponse HealthCheck
+
+func (response CreateHealthCheck201JSONResponse) VisitCreateHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHealthCheck400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateHealthCheck400JSONResponse) VisitCreateHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHealthCheck401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateHealthCheck401JSONResponse) VisitCreateHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHealthCheck403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateHealthCheck403JSONResponse) VisitCreateHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHealthCheck409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateHealthCheck409JSONResponse) VisitCreateHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHealthCheckdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response CreateHealthCheckdefaultJSONResponse) VisitCreateHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHealthCheckRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type DeleteHealthCheckResponseObject interface {
+	VisitDeleteHealthCheckResponse(w http.ResponseWriter) error
+}
+
+type DeleteHealthCheck204Response struct {
+}
+
+func (response DeleteHealthCheck204Response) VisitDeleteHealthCheckResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteHealthCheck400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeleteHealthCheck400JSONResponse) VisitDeleteHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHealthCheck401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DeleteHealthCheck401JSONResponse) VisitDeleteHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHealthCheck403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DeleteHealthCheck403JSONResponse) VisitDeleteHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHealthCheck404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeleteHealthCheck404JSONResponse) VisitDeleteHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHealthCheckdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response DeleteHealthCheckdefaultJSONResponse) VisitDeleteHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealthCheckRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetHealthCheckResponseObject interface {
+	VisitGetHealthCheckResponse(w http.ResponseWriter) error
+}
+
+type GetHealthCheck200JSONResponse HealthCheck
+
+func (response GetHealthCheck200JSONResponse) VisitGetHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealthCheck400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetHealthCheck400JSONResponse) VisitGetHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealthCheck401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetHealthCheck401JSONResponse) VisitGetHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealthCheck403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetHealthCheck403JSONResponse) VisitGetHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealthCheck404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetHealthCheck404JSONResponse) VisitGetHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealthCheckdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetHealthCheckdefaultJSONResponse) VisitGetHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateHealthCheckRequestObject struct {
+	Id   ID `json:"id"`
+	Body *UpdateHealthCheckJSONRequestBody
+}
+
+type UpdateHealthCheckResponseObject interface {
+	VisitUpdateHealthCheckResponse(w http.ResponseWriter) error
+}
+
+type UpdateHealthCheck200JSONResponse HealthCheck
+
+func (response UpdateHealthCheck200JSONResponse) VisitUpdateHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateHealthCheck400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UpdateHealthCheck400JSONResponse) VisitUpdateHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateHealthCheck401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UpdateHealthCheck401JSONResponse) VisitUpdateHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateHealthCheck403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateHealthCheck403JSONResponse) VisitUpdateHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateHealthCheck404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UpdateHealthCheck404JSONResponse) VisitUpdateHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateHealthCheck409JSONResponse struct{ ConflictJSONResponse }
+
+func (response UpdateHealthCheck409JSONResponse) VisitUpdateHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateHealthCheckdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response UpdateHealthCheckdefaultJSONResponse) VisitUpdateHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestHealthCheckRequestObject struct {
+	Id   ID `json:"id"`
+	Body *TestHealthCheckJSONRequestBody
+}
+
+type TestHealthCheckResponseObject interface {
+	VisitTestHealthCheckResponse(w http.ResponseWriter) error
+}
+
+type TestHealthCheck200JSONResponse HealthCheckOutcome
+
+func (response TestHealthCheck200JSONResponse) VisitTestHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestHealthCheck400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response TestHealthCheck400JSONResponse) VisitTestHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestHealthCheck401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response TestHealthCheck401JSONResponse) VisitTestHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestHealthCheck403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response TestHealthCheck403JSONResponse) VisitTestHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestHealthCheck404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response TestHealthCheck404JSONResponse) VisitTestHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestHealthCheck502JSONResponse struct{ BadGatewayJSONResponse }
+
+func (response TestHealthCheck502JSONResponse) VisitTestHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestHealthCheckdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response TestHealthCheckdefaultJSONResponse) VisitTestHealthCheckResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -22974,6 +23858,24 @@ type StrictServerInterface interface {
 	// GetHealth Report whether the service can serve requests.
 	// (GET /health)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
+	// ListHealthChecks List health checks, oldest first.
+	// (GET /health-checks)
+	ListHealthChecks(ctx context.Context, request ListHealthChecksRequestObject) (ListHealthChecksResponseObject, error)
+	// CreateHealthCheck Create a health check.
+	// (POST /health-checks)
+	CreateHealthCheck(ctx context.Context, request CreateHealthCheckRequestObject) (CreateHealthCheckResponseObject, error)
+	// DeleteHealthCheck Delete a health check.
+	// (DELETE /health-checks/{id})
+	DeleteHealthCheck(ctx context.Context, request DeleteHealthCheckRequestObject) (DeleteHealthCheckResponseObject, error)
+	// GetHealthCheck Get a health check and its last manual test.
+	// (GET /health-checks/{id})
+	GetHealthCheck(ctx context.Context, request GetHealthCheckRequestObject) (GetHealthCheckResponseObject, error)
+	// UpdateHealthCheck Change a health check; absent fields stay as they are.
+	// (PATCH /health-checks/{id})
+	UpdateHealthCheck(ctx context.Context, request UpdateHealthCheckRequestObject) (UpdateHealthCheckResponseObject, error)
+	// TestHealthCheck Run a health check now on one host and return its outcome.
+	// (POST /health-checks/{id}:test)
+	TestHealthCheck(ctx context.Context, request TestHealthCheckRequestObject) (TestHealthCheckResponseObject, error)
 	// ListHosts List hosts.
 	// (GET /hosts)
 	ListHosts(ctx context.Context, request ListHostsRequestObject) (ListHostsResponseObject, error)
@@ -25280,6 +26182,223 @@ func (sh *strictHandler) GetHealth(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetHealthResponseObject); ok {
 		return validResponse.VisitGetHealthResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListHealthChecks operation middleware
+func (sh *strictHandler) ListHealthChecks(ctx echo.Context, params ListHealthChecksParams) error {
+	var request ListHealthChecksRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListHealthChecks(ctx.Request().Context(), request.(ListHealthChecksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListHealthChecks")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListHealthChecksResponseObject); ok {
+		return validResponse.VisitListHealthChecksResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateHealthCheck operation middleware
+func (sh *strictHandler) CreateHealthCheck(ctx echo.Context) error {
+	var request CreateHealthCheckRequestObject
+
+	var body CreateHealthCheckJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateHealthCheck(ctx.Request().Context(), request.(CreateHealthCheckRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateHealthCheck")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateHealthCheckResponseObject); ok {
+		return validResponse.VisitCreateHealthCheckResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteHealthCheck operation middleware
+func (sh *strictHandler) DeleteHealthCheck(ctx echo.Context, id ID) error {
+	var request DeleteHealthCheckRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteHealthCheck(ctx.Request().Context(), request.(DeleteHealthCheckRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteHealthCheck")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteHealthCheckResponseObject); ok {
+		return validResponse.VisitDeleteHealthCheckResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetHealthCheck operation middleware
+func (sh *strictHandler) GetHealthCheck(ctx echo.Context, id ID) error {
+	var request GetHealthCheckRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetHealthCheck(ctx.Request().Context(), request.(GetHealthCheckRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetHealthCheck")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetHealthCheckResponseObject); ok {
+		return validResponse.VisitGetHealthCheckResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateHealthCheck operation middleware
+func (sh *strictHandler) UpdateHealthCheck(ctx echo.Context, id ID) error {
+	var request UpdateHealthCheckRequestObject
+
+	request.Id = id
+
+	var body UpdateHealthCheckJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateHealthCheck(ctx.Request().Context(), request.(UpdateHealthCheckRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateHealthCheck")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateHealthCheckResponseObject); ok {
+		return validResponse.VisitUpdateHealthCheckResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// TestHealthCheck operation middleware
+func (sh *strictHandler) TestHealthCheck(ctx echo.Context, id ID) error {
+	var request TestHealthCheckRequestObject
+
+	request.Id = id
+
+	var body TestHealthCheckJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.TestHealthCheck(ctx.Request().Context(), request.(TestHealthCheckRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TestHealthCheck")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(TestHealthCheckResponseObject); ok {
+		return validResponse.VisitTestHealthCheckResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -28353,613 +29472,642 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3vlts28ieM3wpO/2aP1TNsWW63/U26z5zdTsdO/J388XE7k/1t5BUhEpKQpgAGAFvWJHm7F7Bvngt6",
-	"7mSv5DmoAkhQIiVS3W1nJ36TuCkQxJ+qQlWh6lO/HiVymUvBhNFH578e5VTRJTNMwV+X+vuZ/X/KdKJ4",
-	"brgUR+dHl0KvmCJUE7PgYq6JNlKmhBr7tyZcaEOFIYM3L6/I06dPPz+GR4ymRM6IkKvhUXTEbUe/FEyt",
-	"j6IjQZfs6PyI6omcHUVHOlmwJbXfnUm1pObo/Cilhp0YvmRH0ZFZ57a1NoqL+dHvv0dHV4XSUm0P9O2C",
-	"kViw92aSQIvYDsAsGMkVu+Wy0CSnczYkl2RJM/stlhJsSbgmlJyNRm1jxWa1wS7p+2+YmJvF0fmzJ6fR",
-	"0ZIL//eTplG/zBgz3/AlN9sj/1quyJKKNeGGLXVEnhAjyZPRaEQGKZvRIjPkyei4bXAZdBqOzb10dP5k",
-	"FNmB8mWxtH+MRjBO92c5Si4MmzOFw7QEsZLq5iXPDGtY5Usy800Ihz2Ov3rxljy2hJVxKhL2uGyg42oC",
-	"Mc2yOCLslqk1UUXGji8IFaQQN0KuBJGC7d2Fst+2jXh+tn8fvpbavPrSvgifyKlZVF9YSG0mPD2KjhT7",
-	"peCKpUfnRhWskUqLAlpuf6K1+7v3nLJlLg0TyfofbN20OYXgvxSM4DskZ4pkcs4TmhGZM0VtuwuiWJ7R",
-	"tSaKmUIJ4BGp+JwLmhHFdJGZcgsWjKZMVVMIRnBih7BrPsHOPDn9bP/W1Gf3PUyKZn+MWR4+qxaef03n",
-	"jGj+L+bY/TTk9mcHcfuzkNtPOzD79zkTXMyvZCF2SSWJzbQdZsa16SSVEui0k1TaO843MmPIVJuEoGTG",
-	"amLIPtBxOahe/JdTY5iyr/3Pn+jJv97Z/4xOPp+8+/VJ9Pzp739pZMk3hR9bwwetnHuVdmYStxQBObUN",
-	"6eTdX5uHc51Q0TocnVBxd/H2VjGRvhKGqdsm7rTH8IqnZmE3hdFkQaZFcsMCqolTuo5bCYf7nhtp5yil",
-	"ti0Tllp+OlrIwrItPlwxdnP0rnXI11wkrHm8M660KVUZpzZopjjT1bCfjkhq5cmUzaRiJC6E4Vn7PDR8",
-	"7gD9Bgb7g+28ebAZ3T9WIVetA4Nx9x/Y75ZqdC6FZqAtfkHTr6hhKwrnUCKFYShFaJ5nPAEh/PhnbYf9",
-	"a/Ctvyg2Ozo/+v89rjTRx/irfvxCKaleiFuWyZzhJzcZfkkFnbOU2JOaJLLIUiKkIVNGlKU1lhKpiGKz",
-	"QrOUFJoMYttyWAj4mU4zFkcEn92w9WTJ9ZKaZGG38ffIzukN+6Vg2ny4OdktVfhRqwFVuqlU5JbLjBpm",
-	"9SIrSsggvqUZT2EckxnlGUvdyK+kmGU8+UjjTtzXNVlxswCKTAqlmDBEG2rswBXTslAJG/q25T5MC72O",
-	"o7GIC83U0FL3hKZLLmwDeKRZNptkMrmRhYmPI7sw3GgSb5zSMQFzhMwyPl8Y22pF9VgAJcCwKEn5bMZg",
-	"WG7kw7Gwq/dSqilPUyY+7PIlNMus7kKTG42WClNLrjWXwk4kTpmhPBt6YT2pfo7HYhDTwiz+NaweTlIm",
-	"uKUIWCJKEilvODuxzZgwdh7W4llQMWck5cg4iVwyMlNyab8/Fis2JTTPH2kCSjmoSwS/NEy0mk0U+5kl",
-	"BsgOl+47aV7KQqQfbuW+k0QXyYJ4ioLZWvvBVEu6pGuYnmYM2OM1XS+ZMG/KY+9DbnPGEyY0I4bXNnvG",
-	"qCkUI1Ysp+F+ux9iGPk1U7c8YT8Iekt5ZgXYhx28xu+ThApcUHVb8r0mClgNrHx7ckn5LRVrJ0L1Bxyo",
-	"lKiqWnVpmRt9QVaUGzKTCpZaFMspU/aw1CyRIgU5Eb9hRq1PLmeGKdAY0QqAYQc/bR/C164PI/ErTiFQ",
-	"9h0u5sPa2bqlztrR/yAsR0nF/8U+LOMkiqVWFtDMy4jyATELCieQM8kjwt7nllnwRL2VNyyFXf5BsPc5",
-	"CAH44gc8/a0tYhZMEWabksHZ6CwiZ6NnETl78jQiz0ajiAyHw+PIbq/dd2zHXJ9DUK/c58Dh9frVW3nD",
-	"xJVi1ABf0TTlaHa+VtaUNNwqOzOaaRYd5cGjX4+YVcybzVNjO8X1FOzWjhdWUl8Q9j7JipRpEhuTAdE5",
-	"+phKmTEKEhXVtJ6GZnRkLZ++/pDoyJiGGXzDZ8xqgShnqSbx09HSHsenZ4vYkkP8+SiNw9m4xYAZhTbL",
-	"6OTzd38b6N+Wvy1+S4+bTZbKFvkJ516p8HJqTxs7zvpWpT33CjakWZtWdIX7FRG9sIceeDWlSNjwqGm9",
-	"bNPJkpm95OxH/K1tuzlPHFCtu12z/oajRtp3yvAvcCr2G205FKoUXTePXu8c8bduhXqMOMGtnVDT1SaJ",
-	"ynem60DWVj87vtvVpSgyd6qiJbzVB087mMXREeitVte808c8729zNwrgO3XuJcTWD+6Mn9AEvDaTjlO2",
-	"qn2BstCZ4zQx/NaOxR0dR+XAm+3ykKjgGw0jcYsShfRR23g3sXI8jWRpB8bNuidJen9ww2rcF93IBCyl",
-	"fmSv7aniprOLq699O/sOKMu13cqYsmtpFBXabp0U4DIwLMv4nKH7ghYp+BuXUnAjYQDvmkZULJdUNXOh",
-	"4aaR8BoJAEcZTNG/X1+qXZv8ms77HuYLsP4mSbMn9JWVoCRjM0NkYfW9hBa60d5QjKb2OVfEGydTZlaM",
-	"uXMlp3P2SI+Fu3eiIgVTFl06hi3JwEj0VGcp888kKjPQyHYAplfgNB1tO02jSup3E/+eP7ZEf3QUXKnZ",
-	"bvYQ/uamwtej+gLX+2zcynTJxRuZMf3G+Zx6bij4gTtP337phTBqvffow34bhwzc1G+UNLGqdsbS+R1F",
-	"e60jPAx7CywQBxN83KQpIUGfo9dmEnrUyADok98ywbQmubQ8cUFu2BruZmz742gs4uqOcJIqPjMxGTjH",
-	"Vk61Jv/nf/1vMqM8swRP4a16H8AucHVoO9OJVLYfmUM3tsEjTeCpNfRocE85Y1lGpmsSwxT1sHp1kksu",
-	"jI4JF2MhBSM6ocJquFOWydXGC7NMSjXJmUqYMHHD2MovwgBnGWNmUhsmmP328Z6RjoX/8mYn5YBX3Cys",
-	"EdvQbsVFKldxOY3m3tpmE0yCxHBjYPeEi3mwzGNhf9AEXZDBMrnWhWI6JpZ4wdKmRMnVBj0Qqey47Oky",
-	"SRaUi8lUWcXRrVLOFJcpT4g9BWbOoPTebniLwFtuCBdECjYWN2wdkURxwxOaHQ/JC+r8RNmtHYnRLJuR",
-	"1YIJkLrWigdOJUnGqNIoVrf4YirT5nPtEIU1ZWmRT24aL28NWVpKsmQICwqLZReNa2AuMkD9KiIhu9tt",
-	"1jyzx3V63GizpFwvub6ralr1cqB8+aMqU44+7qhb+04OXBwr1tzi3I+25yji0PGU7xf+IuqwdQH3/17t",
-	"w1L7NbS05y+d6/ZzFL9T55wrKQx7X12GwUFFBjRNlT2PrGhGT5CVtoIER5c7ZdzFqG05FmW4ENoTKKLh",
-	"vLqohGOE8jsiU6pZxgVDqQrfsmMwC8X0QmapHgvoAH+2IvzCCh7NksLycikuyzdBzSuH62QvjFBfoJM+",
-	"FImPNEkWLLlhaYS3mE6MTjT7Bc9LRjVKTkrwp1B82oMqzwpNYsc69mwGJS2OSAw2bcBTMS5QrIs8tyvL",
-	"UiutVcFQpirK4a5lwTNUjuFgXFE4A5bUKqfCHv7nVlXmM86UJvqG54Sb45rsrZSqNtMhOirytKfwbTI3",
-	"KnFc038azQ8k5Q5miO3nEsyp4DKxj+4KW7bhyzt99ryBvYrma+KX1ZlApMjWZOBnbvfFkq1zkM4KUygG",
-	"x8Yh/P172/S/5tpI1dfc7mmz2A+9tbYr9L9XdcdOW3fs2kuqLWdGeNoeVaLxqJL6R8Hx2Ggeb461r5lg",
-	"mgIeY73Whi39Pen5uBiNniY8hf8zdNRuOFQ22zTqC8gIHY/cPidtxy6ddLjrgeyZaNsfUdsHv90ovWBT",
-	"kb937nwh+pNBkwAq17o2rMhteTkNWOf6yrQSsr6SYsbnPWmsxdBoiZfZacPQDI4sakjG7GEGng+4nsM+",
-	"nXFlVfAFny+YPSTQmjEQO2StFzxMNNm2oizJdo8ei45abZ4DpoYDh/m0ju+CjIgplHCXvPaLRM5mO4Y9",
-	"2jdsXJLJQhZKN8fpzagiU5rckNDC9IuLU7FGhJQ3LCUzqWqj+Y/TvYtYs+yarrxK89ubhZYCqo2vm4Jk",
-	"kFg9ILO2oxRW99E8Zce4phtGZ9/t7kDBl7udBXvJl2O4MrgKPBncgUA7kebuMTfQZc3vYCnh+F4Ic0OG",
-	"ba9283yiVvmyi0F3cMEmSe6Thge6EZNSlO7VRLzYBSMfovB0v/c2ltZ9OuitfY4HeLwP0LUezDm81xts",
-	"DZYXtz7CoJfixFuUADhgnZLTwb1qG3vX6LYjKONMmIm1N5t/l0qxDKP2Wmx8DP3ZZ/ZurczD+kUSqdLe",
-	"L6W46HXa2tbBNujIB3N13ZGyvd+U/Z4I9kttGlyY52dHjQI58Ld47ZCLmXQKGFxPragStuPoyLsbO99w",
-	"/nK0RRHRUXn9FhieAdXVt7C+NyXx1FZ/Nx99AIlR8exHFRuv7L7aBX0DKR995T/6VrbPY1xF551mqY8B",
-	"M2Uw+VQxekMGNMucW2qJThJ5U7e228lw053TSL0tKxd0I28CBgzCjFoNpI3VljeWXt067F/m6zIo4M+1",
-	"zOgru3HCsj6LHxcMbRu8sgAPXzklLgxNzAWxnyB8RrgPGkt5eqhfxu/61jAgeq4aSTkIs2DCDWFriVUh",
-	"hu2fbKSoze9iYOFKSTGPCFvmZu13qdEB4Ye1ezGbr4hgcRXdmI21NWuzOdDbFTJGOMqoziY1cmjmGbP4",
-	"Rs75gR5CafJm69VH3ScyZd4djiEKjzQJAsGlIjTPI9yFb19e2u1hws49dfZAGUNYCyF8vh3e9+vzpswo",
-	"207rlVRpkx9zXygjS+QtU+uJnUaTLaS5mGfspNCM+LYw5SjMPY6lKY2xHhGRhWaqIQRz/7g3yKPsJ1iK",
-	"PaRwkIlCk4RpPSlDHLcmtJzRCRNKZtnSaqkqiIHfIKDSkw9+GKludE4TjPbmimkgFH9NYadHFlRD2At2",
-	"z9JzAg5p22A9Fqkkg/j199dvyWNLeo+XM3qOLeMIJA7Z/BVYah0fRy6pCVMhlnQNXuyxoIkhEi9v5UoQ",
-	"59Ss3R3U5NFMMb3YsTR2EvsVGbP4lpWbs7nNteXf/Kb7Qtu2f/vy8gWsx4Fbnyt5y+0ScTGfFIq33B4m",
-	"irU4u6ZUs6enBJtEGC6/zrmY21NJEiqslMBAZh//n1Akjx/evBruvWPZGmA5nB1L8sZx9JVMme59dRJI",
-	"jl4myGacT72jHcP9J9DsneT43cXtps5m8vYhs9dlxtCh0VUccgZ6h1O22L5cT6iQYr2UhW7RVdsiV7fD",
-	"vPptMybDYvhobRhNq1dlWt3tk27t6h22b9eBe8SWzqFw6DVM66KHJ2QHizc4CHFMruu2Gb9BEXro3emG",
-	"zO+L01EXAmFnTeO9evXlmy+5Rllx2IgTnjbBbAjy6vXtGZHK/v85EcyAp7fMyHgyGo6GT4ajx6dne5Sc",
-	"p03KmVRNnvHX9jExkhhlj1xM3/ZhFFX+9k+np+9c4rPngdKD/PzZs6fP9rm8l/T9K3zzCQo8/9cG70RH",
-	"iPTgfrZa+Zab1C5f49ZQw+ZSrTGus9+e1FallYM6xRdUHTUOsoyIBBCG3naz8z3525KGSAB3FaOKjGlM",
-	"gEP/Uhkm19FMZj7Xq0vb9wnLTZOKaYejrd4Gv5Pp2uoY2Nwlvc4kxO4IxsFWhcBQIRXcKXU26elGyFJ7",
-	"U9t/j6ZWj5mpyq1cnx0M9jEZwP//hkN2diio1UIChBJMCgP3MHpxSF64FXPAJJqAYmvXwy1E3WaVxTTb",
-	"YbBiuiMofzc8z1naaYabuptdGbeWVUeeEKJt2gv2fTepv5a8vye/RYNlIvV2LsJMXKDNC9xEqLIGDcUg",
-	"JAhUsmZHq/2/nT/0IYgeLKFmgvdhOnAB9sej/g9LkOBm2UeVHUkQMDb6RkiU8FONR0IAiNIHncSexf6a",
-	"upNjfZOPGrzr2iOddKPy3SGeu0+5EJMrRG5x4Ccea8TNsXlThGAu/eQLxehNKlfiwHOwIy2nbK5o2pEK",
-	"oyM/oA5NgyjHjm+Ar3eSKzntPB4pMi669u+yuRs0zGxF15qMLiCyQBNteAYCBxE7YvdiTAZCEhgfuHs8",
-	"zAq42tfMHLujyuqk4VziTtJq027FmQU7FNyvuY3YWLJ9JHW1YMnNQXc/IFImS6a1uyvb63THNzrfSFYp",
-	"dZNOYdLflu3LWGnBVhMXzMwzbtaTKidzZ75T8Iq7sLGCyI6k7booV/yWZ2zOmgOQErlcUpFqMmeGKCmN",
-	"z1qDGOBBxqgSDAKsyQ3LTZUHMgzQnOx7VngUqXT/m5Su0+hISAFG4951LYfqJrP/5gJpqedFtwshb7td",
-	"Q6N9Yt+f1PwE4U2zXkymVAimul1h60XHKW0Zsn6wDSMLp99OUXv57JCgw1KH1CypWZGfPT+rRSI9H+2S",
-	"44e+LlfiwFcDOT+ZZ3JKs2YyCNsd9iUUiQe+rKhhk8wDEHbHBoyOLHHIwmx99+neN4PsikmZBVHr48l+",
-	"xL/tQwFGsrHlUZ2Agh3dXvn6lNqGWVuyxm3uxgcPGm7WwHY9gs6a3j4o9Czs6KBbf9A7JmnBmhBIbpnT",
-	"S1YLqRkR7L1xWgjXJC2YhxbuoALBXSy8e6eIcujG8GTPHT9mv5b30GQgBVkteLKAS32rKjMAHAYzNSu0",
-	"sY0Beej48Ov+kFBd3kLLKW5XoUxz72L3wRsuzvKAN3WBF2R93vylYAWbpCw3i+2F/oImN3MlC5GSn+UU",
-	"7x9nXHBttdI1M2SwotxwMY+IKoTgYo5QcPCMGIlYgUZxly7ZJSDMqluTKj6/12RwxyduLO1RGdTTRq6k",
-	"XTHwWWjGBDy3Y4fp8gAMYMlFYVgTitD2PVy57c0b07zRrVNvpLitudZ3MgoYvlGelFBUV5kU7DBvOteT",
-	"Eiv0127gSl0iEnQi81pyEKbeuDk1I2LYVw7Ld90Oss73LhnkIh+2ZrQwi8mSmYVMa1PUC5cZFyjhU2kW",
-	"jdPdcJnXYG1Pz6LGW7+H2KmWsJOWQVhTwRK4S8gOL1GePXv6fPcbYJzkC0U16/a1D0tF9xfKguMugXiC",
-	"C72QdHYT6Ddcm0O1orKTHl6y8p0qcuOew1DDYe0PRm0Y0Efg0gfA2Op2V7b3tpnrnYpLV2nRnJhfwNHV",
-	"Fp/4vcjWAAgZ7Oi5y+mLCYX6F3rYCh2AnVfwSgd2XjmNNRy8IBrKSb/7A4gTR2qTKTc7/Bm2RSKXS5et",
-	"0drLjIs5U7nie9q1Zl30zwDvHbrQTfDVqDOk5N1y4AcYf9cje8lF+PTJp0P8Ix3idzlUt6mh0EYu38iM",
-	"3UWBa9+2LouN0qB/8YP2gKieyKVVNAg4pvYHbIXz3R9FVa3x/XLc3Vb9A63d1mr4aCWWfi37WwoYCtQo",
-	"jmfWJO8ljHOpTPM5otica2MHObkLatAhTvjdp4JfADf42svBErzbu/Bv3AwPZHiu84yuJ21yaPtmStxy",
-	"JYU/lPtFxM+VLPKueBB2vw6U+h74p4kXOgyzYoXnZ9uqfovYfn7WSU6XMX4HXXOkzLDETKSYYLJRIiHn",
-	"p0XTdbfoW67356Ozz2qO+6fPR3e8nHg/SXiqgMd0W7ERNWfaVPGHCRWEZplcsRRQZBxHhMVH4OAklDw+",
-	"PT2uZZe743j3/UHLncWzUb9bg9oybrj12/ajs8N/gxwe1Nu/SXo9XP1brx7k5y97uU6oODC49UMYomWw",
-	"1t5zwbuL73QdMPNVLzr4gEsG6+S72DiiG/wWHWVxGeW7GaoeXvRtxg4l9jTrOjFtqDJ3XMhtGGnwGsNl",
-	"XOlIBuhQZuApBk02GjBGmkZI/lJI/b//D8mDIOdDglRgrYGw/QqXc/ADqJbR08kGfDUSxG5uWzGWHxr7",
-	"L9wSWgnaHc2jfK1pYGWxh14SLmWdyj5c2YaNSAmtRYceaRK0JjyNCM209Bck8X8/uap+PnmVxsSrgwQL",
-	"fTRjZXbCYagP6luaLLhgJ4rRFEAFE8QjjKpo/RlnWYqIXE3VfIZN2HelWb15XyQ1I3jSVjUueM2HhIAU",
-	"Dk+dIaFmPIHKae9d3Yot9omO3p/YDk5uKWhK2vb00n7nyncHf137PuGv175j+OtF2buVesWSijCAaiuN",
-	"k9nDNmGQeJYzmWfsAvKf7dcRBns2YyLlYk5gBaFhVQIL597mmjNq7eNzmm/cFMsZxVvBBSOaLquCVhk1",
-	"DtUbrskwK3bPJRsQu9+2cACbK7FF5q3sdtWY//oC8l1x3yHR11WAu2WKWPWMLbkZEtw0jZNYcZMsXEiW",
-	"ZiGpbBUUc9UBmTbDqUzXEyPlBLRAyNspDBsKaSZequET9DtN7A9ON3QusrJ2lf+bC/jgpO48r/3kUydb",
-	"ylsd2eOvLPw15GKSKzl3Vln4yw1bTxQrdAnRBuXHaoPfrElWUxSH7L3d+WrstQJY/uFyRiebk7TP3GyO",
-	"oiNX/smXdZoUQSkntEuComf+SVjzrKqLMKy/CzquoNnQRz9v1rrzj8JSd/7ZtNBrBKzD82aoqJiz2nbb",
-	"Q6y2wE1Hbr1szwEhlp0OiO2zCp42cs4tE+YtT25Y74jP/eVCGoob+A/t9hy4drWaJM2j56mViRC32h/u",
-	"qKDNOX+ATNBdBa2PokFN9PGeLVkZ72liiF6wLCOAzKsKUQsItXIcEjMAswwGB7UTajlle0GD0gJr/TrX",
-	"zsY4+JI5mG8XmmqkvAlHEcj0KkHB17ZqTqUv/esN0AswCWwBxbVimmUTOYthspTAKmtumItoyqlyGSpw",
-	"OwT704zHKQuTFy35L7YXnwCD7cIldYB/1AybERrC6u+9cKe6hhlrqy+UAcZGFSKh9cUN/BG3VHErtXYM",
-	"Z9/9IyqIRcaI78yqCwVoE+Wq2COhQePaYNjycqfU7YP1Chig3J9wfgEdRZ4twwnWabdRDvj8oN6+poSn",
-	"d4V6d32god2pua5fsO4PlccCQXca5iHiepcv84+AYN+OobMGHldc30ChfJ9NBtUSnMIGKC8rqVJ93KIT",
-	"Y7O+ke7+rel6p0VmNWmrvDzSUJPAFY50IB2PNOHpcF//EwSr2YdN4qrulG9ao2FARUq0LEvxIBEDtngL",
-	"OsitvGF9aPZeanC5Pjqy1q6yAPBbO0B6GR2w85z3UuYaWneW7NV7pXC/H0B2P+Ha9KqL+FIWl7jIgRDY",
-	"INUNeq+NcKfE/dLJs4Nh27dY94J4wD7vnkAMfqMoz4bEl6WNsJZ1RsXNRkr/6Shw9beiFcD3d07twWH/",
-	"qmPrY6H+lSM47Grtvg+VPofIjtNgHy3UREW9cffg1j6SYpP4Sr71rNrEoTv369oPYzOAyml0EmGX7fpF",
-	"oRrvKnTAJrha0AhgtZCZA8NuiK+C5h5huNmw3ZBx2+n+zjX1f/7X/yY0z5W8ZSn5jXgPAfmtrKA7cIh+",
-	"qFeFoHTQYn18MRZlD7Y7d0xUXSDGlZ+D+7LVLd1bsOClZ8IXXawKMTZN8CVj6SvDln2tzB3lAfYeaPda",
-	"TKkjF91wkbagElo6gRp7VqWayiL02cI8h1gWIHYGHTxxaP/NxlrGxU2zlvTDK5JTs/DWmv3sI010AZwQ",
-	"fPcxVtP6r/C/v3cp2GAt57tdwRxQYahPVUfYgaqSChCBW6qNixE/lSZJYen1wQ+wkinufH65HLO0rark",
-	"2xCbEZsCUegIU6pZSoqcGEmejEajYYd7qYYDcmMMjatqBeDXUpuXmPrRFxUB0T8mcAD0yYvpfg5uzNO/",
-	"GDV9u3WG37jqhD2nd0B6fi0zuF+GfqfW/frfkQlcdxT7YXTIr4cFfcMSJszVgop5b5i+nixpP/c2KFJ7",
-	"eKUfHHmRsbsRO5BgH2Jvt+Na9aiGb7XO6DqRvefSDdBlyz8KF9wTdkuzgpY474dgC9W+3dRv62zfytzB",
-	"Wn3t4yoelvZC6XhH2qvGbqnwA4w9JPa7jj1gwb743nC35BUxr8Zi9JVmcN2HmYbYMg2A8MtH7+5oTD1o",
-	"rYSO5Rt3BL90d6Q3aVjVoRhYYt5ZEi7//vp1L0Ocox6bPGUiWSypalF/r15dWyX6+u2rr0jZFMqbDmK1",
-	"YNnnUMdsWghTnJ7GERkOh8fDToFYdMmzBs9knHBt+9SGz+3/Bdfm5LPR6OTZ09qfT/7jif07T/hJqvXJ",
-	"Gbyj5l7lz5p17pbNbs1DyjNqLC3tZ/n6LN544D4AZC8r/gAmL83zbG01RMBp9F8guCDDo+2rgSmnoiXi",
-	"esGy5l9wS5p+26BD1335huu0icTqymKXeCuXduP2OgqIrdZbuM47afsb3j+1uJ/wLbnocKn7NaOZWRwY",
-	"A5ZOJwkiNLTdt20H3i3gg+sQgOldMz6/5l1qR5QSqDaYqoPGSUttKoyzvr4JPZGzZvnDhTZUGJdyh2XQ",
-	"HDjjTKotOIl+saA7oeF6HVK9iAwyCYqMOXyrezBZdbFcUrXuDkLncEt3GGkBQpzvPersza1Tw3U1ukOi",
-	"TO4DxbERrhRv4zQZ0Klmwni0T8GOL0pbngsCOm4PFEeHF9EdnbFr1G4PEMYgpvZALb+yZRoRG7H71r1/",
-	"kLS4ltS+u6bV1AnmSxdUbw/o2EXYN0E13/8ddbf8mzDj7/Lkf2C+37tB9e/h5OTdX4Ofjv9rYxYgzydB",
-	"Xli/nB2fAtYPPvpjJAo1EUCDzHN6SrAmbZT9JUQaH5w64kXipKPEbhakjmA6nTMBjkIWOtOy7PvZ0flP",
-	"+3soXXC/t6P4tQTjuEub8rtR0wq0rfRHuBH8EBd3rZ6jrjdvdm2+gmuw3ngcva9q9qFE9PaoddSnwoSu",
-	"pYum7oEecT9BDU4o1NOWt0ZWW4SNa5E9oQvlTuJx+dDn5H1gykAfO+dygIkGJ2c/9RkZ4L6DFdxAuum3",
-	"MATMTX/ApPR73svGmfyD9dXN/f31na4vy06aAtR+XMjqdt4sGLlh68Duo+CCMqqAODIpXJm4ArMkuqQS",
-	"ehSTiV7Q02fPGxxR119fnj57fh6TmcTsCDLFaL5C5DSFiACq2fMzkvI50yaCa2CtFyc3bD1ngpxkMYFP",
-	"aMKbQ3krT2ovqRziq2xYO1IR9p4u84zhUFh6+uzZk89bLr3pIV/Pi2nGEw/bsW2x243hAsrWScX/xVLb",
-	"VBPsvHEcuiVSI3YBEzHc85OUz2YM6uTB3vug9FwxyEhKrdGG2JbSVTN3dc041DH01BRGlTgCAjgKjM3Y",
-	"Ww62XPxGKqotT+DLre/0xtK/a+fLSxz0YSpQM5XvgKr4bC9u/HaPOwZ/wFHQx+liyarXoWHl3D63XuUB",
-	"ge7bZmen1t/Bsc0srjy8LwDp64jIGWGQLgYhVN4/4anZF8XUCRXH2w7jpvIyH7pUzCd/y4P4Wxrqt+yi",
-	"0EPCxFSy4IYlxl2z7z1KITljkisu/W1ZZ8To6ECDuJn5Pg5O3qbzaZ+z6eHcRgdD+NUcQS1KQkLF3VCY",
-	"7+R6KLf43aYM/c4qhCgXaVjuYmfx44pRmuzMhry42QwQsxmxbS6wJFGZ1QBKiFQgl2EzrbLBBQn6bk5l",
-	"kHqSlpgRd1pdqSfVdWqX1sFV0P66DO5qboIlEGe8Y9mDdpyoLUfg3pTBDwAa2OwGLBGjQjbeJXIP9Az2",
-	"gxqpyff9RvBGtUCqNZgq2AATHS0hI1g7nTNnZ8kAs9o+HvaGQMZZdTOnD4z0S+xiJ4XlTo+C3QKZAoKs",
-	"Z62X+8SgL2HNcH871qYP42vuNIZ7KVvz/j5WAwrWdN+3reYOAr21/R1K3oAN76veOGsf6D+Tcy4etOhN",
-	"jwVpfGfPqtxbuSGtFz3Gutl65yibg1731rNp0hT6CZH7ZPM/EsPe06Z32JeG4bZtVTXOr7k2B5Z6RasD",
-	"lrKzQvDglcEQiWWS0TWqSGXejzPq9OIoFE/v7pa7vE/f31Hu7u6UFRQd61Kni91yWejqa91MgK3vPkwZ",
-	"sSa80f2n88FVvTYCPwNKvgsTHQw5ZtRmoNw+zbOFgRv00D7Ue6eLm2o5/YS6KZ2Hgvp/WCfJJ6/GvXs1",
-	"Phn+nwz/+zP8g2DOQzIs0t2lyfBSAO0Q9wIZUCA9l5IcQwBtfNyjRLb3zrfiNYaVrqkhS3rj4XjceGJ/",
-	"CRCTAfoLzIKpFdcbJa+7cv3WZWjbchQZgypbeAnico/wFjjEiOob8tMvOySh7UsHaMuwarmSaZHADXa1",
-	"cAPIIHdQXa6mnGpetINTfi1Fhmm/ByI/dUsWrmKYSuAP/+km7A+/dlFI/pv738Zq11As5ZWYyf4hC1Qt",
-	"pZowYckw7aYb9j/pZZZBvHy/OCuubyYzxdhkPu2mfsIbmH3X65VCs7TzGzOu2Ipm2cShAnWEafYvlTS3",
-	"/51f0m5nUh+NMlQj9nZ8w5Rg2aRve8Uy5mqQdH2lzxG8ZMtJCR05WXbcNvsWkkbXN3rrETzt3nKS8RvW",
-	"tXnnDZB6kitmzLrXK30Wv2o+mRVZ9qA6k2YZF8X7PjyjVzTvtc2tNlNNZrUJ3g9VheWBgvwPr52xgRot",
-	"bx3IMaj/RuLRDi8MCVxHSkVcgEPGqG+NBgLVGIx0AS/SG0aoMyMKwIOsTIlCMxJ/+eKbF29fkMcYl/j4",
-	"V57+/njJllOm9ONf3f79Hh+kbf2pw/+3CPyVMCzL+BzAUw+pFdJa/mOz4vfTuxX/OLQ0eI8yGx2LaWwv",
-	"2YPW02jYoR4lNZrePqiqRtgRIBb3nuwmUv6BWPZbI8PqKD31TmanMOmC9781cY/9/0fJ5e8PhrTbLxss",
-	"Tc2eCQdXX/VO9HLV6mxKMqlZSjKu4Sjw0a4J04QHvRB3WlvLXDGoZBHeS1pBOHHeP4dKPlFs6cDG4M9M",
-	"JjfVX4Wo/w3wzwGgQ+lPTyd4KkLoc9MP1Wfw72oUm7/bUU9kzkT1F84e4HqTGzpnE0j8zbLaM+cNCp5U",
-	"fTrtumqi2FRKE6K8uydJxig+QJ6fzHhWh7AAY6cC1vcPFHM+u+CZtyarJynX/tFSFsKUC4Z/VSMGITyj",
-	"CStbVE9aWiko/b0DWWOL3vSDQ29ti8SPhSEZjuTa9M+oOcx27yMAtaC5XkjTr1LJ9wKj6nOoFGHYXKo1",
-	"GcSOBxAtA4kP/g0yAWA5NFPwD9Qf7b+ABnUcjUWMDGMfIl/YfwUMAc1L4tPxcYR4FVQQXHGy4mZBYgDq",
-	"hg7D5YsJFSmJZ4rpRUwGsNyV5xxdmZUcA5wMaqrJIeuNBXSCX3COMnx3LmVKpGAXJIY72tj+JIima01W",
-	"i/VxhJ+v/EsxGdivj4XvLfSmHhNpBStF0HGs4G9kCd+4P8fRAbf4ze1gUX2D1SWASg/Vm6BAJlNtekSH",
-	"BMj9fhksftHTac/FZK6sxMqZ4rIzjIUrv2uPC5qwAAUzOhJy4upxgETEGh2NlaR4/ep9pph9xZ41K2qS",
-	"xSTPwBnJLGHnimvW2E0BOFe5Yrc+z2V7AiuqBBf9LjS2qktARZ4qS8Qv9w6S+SdTfLY+LCHEreHk59Wm",
-	"Tfzk+dPPzvqlAoaddRjvYdfTH4+G9QSprHHvTVe/zi3MfqLKy6G6ZIdPRAQIPvKgsYAnPVkzM3E/L2lm",
-	"p25/KYQucivgrWjJ5vYB4P9NbmzDKU0nms8FTDgiKyXFfMK1LpiCi0pfxSejfNlcf+keiLpcuc3ZNxHJ",
-	"t5Wx+X3OhEvO6JMF6475hhqYMqEZsb9jmQ3snkxZJsUc4B3gIgZq4QH8/IxWQa8QC5vSNaEzwxShZE7z",
-	"7eu1RpNKpLuRbMLBgNaryUBIY393yPdQofOHt1fdb7FgrpPWTzOREorH57+kYI80Wdm52t7wFOeQczTT",
-	"rDlBD7uHlWq58YJF7PiJiLDhfEji09Hp85PR05PTz9+Onp6PRuej0d9Gp+ejUdyWJdj2ebecj/ydoFvq",
-	"/usIEUB2/I1kv+Iilauuup5r3e0muuq6/mI4pMjTHK4Eklp9c0JK2MNurxW75WzVk93sSk+EXLWXZ5OC",
-	"edwznIi2mpt9jzjkZqAJ18TXLGuOk8Bt7W6KNEiTfdKqnFDwuT0r94Zhul7SIHhiq0nG51aMxHa34qH9",
-	"P8/W8bnL6EvpekjiFWM38BAbrvVEzib2YTwci3gphVlk64kwC3iYUtcUSiTaJ7Y5tIrh9fJtyBy0ajr8",
-	"SAbAaZolUqRjYQqmU7oGtHXQf2eKp3R9XEcptzMAWkPINhwpxqZtDqpRd6qt1EHIHdUF7Z5QOt9yz4b9",
-	"CHTYMzvzkuicgmmCBwlQLRdkteDWCkK3vT02pszbERFRQBpWsgOgfcKGxBEi1IwaC0u0hakKSoCQTDKZ",
-	"3NgvxSWzx+eEkhiYGmIDYzSQwPmkiVnxhJEBvKfHwh5ccLTR5OaYLBkVOsgSdQ4rkbALYE7oKJVMQ9kK",
-	"9p5r47siOreD52I+FjOpVlSlxyjbtWfemoB1pyPcb9D8gsRVeSQuCsM0WG0so7m21pydSES0JNSJBli/",
-	"REmtyZKngs8XBgw3O3hcdXtyLeHKZbom1K0ULrc7MMeCmyF58Z4mJlt76RM7q8yZof46B4ZjDzkg+HuA",
-	"R3HKx6ZSsL/2UsWyzSeaYzCskdAoD9wS+sPU8XY87Ph5HX6/k3D90fH8zopuuO3N0V87+PqPX+GpNR5R",
-	"1U6DjqdTcIR4zaYMZq8TwzfABqhfIf/EX399/u23MRmcnp0sZKGai0bVNJkNySbIq8vvLlGi2Saehl4U",
-	"liMef8FUxkWzEnZIPF7tvGo4MkGkoBPLnlP2X2bBFfxjJgtlDzmpSGyPrJgMdvPDcf8stQ3Hf0mJJQJQ",
-	"qIIFe9VA9zVyKPW1GrttrkddGFRc0g9KaOu0OwxSqIsxhSIJ9By35p3sog2R11HSbEqq7ZHZFm5MTqkK",
-	"RtVXsFWXzP/RTcoFYdyjz/ZGcgcS0N0ytkeeHYTw80cRRwFI4eCn0ZN3P41OPn/32+lPo5On747Pfxqd",
-	"PMNHf7kv0XW5ZIon9PF3bDX5/0t104TYuGfltsTUPpr5fvYtNG3EyDpYanTi7gOQVZwxdogt5fTnfaaU",
-	"/0KnGXQEzmqWTx9I2PxxpccfV1zcH+d/QO7dJteNzLPgRkGKjKMzxmNtV6As9ikWYwmCaIIiLU3m8nfS",
-	"8BlPgDauFlQIlj1IAE3Dd6o4mkOMn53keGetWhbGOYO7TuqNewViQRLFzEQz0+6nogRbgUkIt31kgEBh",
-	"WPVNMVMowdKWOqQ+KbTnkr9dY73Oe0WodHBkgeboY5mChajWtJ9m2U43/dGubOePwAK3A9FDsmLThZQ3",
-	"YKXrjCY3RDCWkrhQWUwGC2Nyq/nb/+vjIWFLyjNoocci1kuTQ5kdMB3sH7lU8IfJNCR1gQGh5NJ5AYyM",
-	"L/BS3K5bTOz+aiIFuf727Wty+cPbr8cCXNVQqxan6omEauLT+5ucB/YrGzLr6WkTamw56C1Z/bSt9YHR",
-	"lm4NQtElAmXEZFbvsP9tvEaVbZGazdOqTr6npw3BmSrbgsk9+2xP5tYBUZxNpHoHIPJ7kKt9j+xNQL7G",
-	"I/seRGOb0wm5UfM53E452nfwMMAlngkuyEpxw06kwJIl+wO47yQwWzRslHtunzoKrzuA9DiZ0F2Hbjrb",
-	"7zs4qhzU/viotuUNRIQjASslrDi2p4oVul01l/tNEoBAvUlFsdss9G/Oovu4ap8Q/JJl/Jb1Bte4U6lY",
-	"q/8vc9PiA3bU2vUO9TDMcpj0HTOrOw6wApXqmOZz56JiTfu7P2MzOjKKCs1bM/7vRyENtrf2xVoEdZkk",
-	"6sOeSpI5XDP1K3EH6e7opg8aRiOv3beAD8bVT8RvUEcISFMWoi6Z5cjD18BDmgYgpPtk/5tK2vWwB36E",
-	"e1QhDU+YJrRUuBVLGL9l+pxQSKDShsRLLiaegOKIyFl5z4eiyg5Px2MxsGS0PidUQAjoVBbG39QmVKk1",
-	"XMyGN4SGznWMoVHlD97/Dx1OpVmQqlfo67jJAggG8mBJTuXIal/oUExhV6flOjzYsMPd68NRtUyNnZR+",
-	"HfTuaZyLmYR4mJVVT1nKi+VRdLTg80XosNlH228ZyJP+yA6Vu0/3xV/e5JO1i5QBvlAk5Snc3COaMvzm",
-	"MK0ab+xkYRK5rCl5DUy/F/bcdxPVZtYkgl47EwFrDB9oeiEedgWp19+zKdjq8Nc3dezN4Wx0v2sZ3jDN",
-	"zGGrcJ9T2D9eppZcay7FQXhsLnK/OaPNEoKShW5WsveBEbXEt/v44zltBCKHW0tsQlwIMPBKXs7zEYSl",
-	"ITFrcCtFhM+smB921Hb8pDeLxFQT3r3S+g2bc20ORu9yA+ijsly5MbdidlXr073TTdpp6FbJrMco38iM",
-	"tXS1yZrVEtTH7j/ZuAMuS/+N3afexcQ9TkIlTvdUUK0dlJP2Mpx4VHYu0+lG0jTBBhTHYMD7q8k3jR2P",
-	"QVc48sBSjs0A/i0wp1S3gYpWwPwdsPXdIdeAqt+8cgEETkNFEqq1z22iPIvJiilGAN6tjkB0QWL3OQg6",
-	"gwM7zzOe2JVGxB8yMAs2FoiLU+UuVTlNiSwyPOun1TcGqAxsv1OiMXE9FhTrn2C9YVHWPolIIVyWQQDw",
-	"VNZliENYqJgIumSacHM8JG/tSHUiFQAW2VUgj8kA/v83+NTxOfEjwDsUDrcs0EJIBW3qcaa79yaoMdFI",
-	"jDJjl1rzOQA8HHa8WvmwXcHtec80GN9LIzGVYuxOpb26nohcT6YFz8yEi+aTtk2290zwSLcOvPDL9c80",
-	"LkuRsatAYagSwBKm9UkihVHSEgUtUo7QUBnTAPxUJvqCaj+foxUrmPGlal0epP0nvtBIPUXGvtyTZr9X",
-	"zdkHv1XO0PkpM54YPVlxvJ7unomUMmuu6wnSQp/3dhNRWeG3b2ZUC/Et84xZZkR9qvtRX2TsVe3dpo8u",
-	"mVnItOdIa8XbuykyNcWgSY2hSCltsaA+Zb9fgu/bWpF4B2Fagd0taa6JkecEauPj6QPl8cl0vVmU/+rV",
-	"9VhozKuNSMZuWQYv2LFeYBn/2yITTDntgPA0wsf2H1eXb6H11dUr7ZJo4YzKuDYai+9PPhuNJlUtfviz",
-	"qsU/SbWelLX4G/Nn7wBiV+RMaZb2zeVrd4reUsXtgdyPXP/p3uomKb27sy4xK0Kq+UYDk6Ki3hqvVrxQ",
-	"o7dwLtvMWJMiW+KotrJtAvuFAyzsq/qFr3VCffYfurIKT1vJF1c6itQnWmYVWa6ZcaNrgJB7q8H0yeTf",
-	"hRvJEqnS3aieFRqk5bESDBK0SUyx8L30gLLshlf5h8KY3GCYChqyiseu0CUboCQrzglXParIro2cN46c",
-	"A9Dn+4t4O5AUFXkyiJGN4zLhJaeWyQ1T+hjC3WmWTeQsJrSEhDELthw2CVTFlizl5Uy6S0bLRi1oNDT3",
-	"J8S8oCqFpLGy/KZlqw3WKzRLS7aEV8hCZqnuH48Pg3KY2Uf1ybXt5oODnACtV4XGPgq8SY3fArU5iD50",
-	"7u3S3Z3JVasCfFipjEM14HvWNv8o+uChsrIjsm4bqG4fNaGNlEotpq9t6hIXOlx3t4Z3AtBKs+BBDBZ7",
-	"EGgAQRRyhT4PBwgFguCRjgjLNHp03YgOyPwpK3zjlPy4mlbs+vrrg4ABaZbJ1aReH6gllAXqEkEgtSzM",
-	"FpDg0+c1jL9nzQi/NGvt4MlpP4zAppE3fKJ55DuX8EGBAquN6oEPGLx0ECzgdUL76hBTgKM5MMjGQ4Bt",
-	"cdAbV0BWMybKkxoVSky7V2S1kBoQG0yhfeby8Ki5Oqf39e5X6Jxf+NCYnfpt6UZJWSWXPuVIkhkXXC92",
-	"8Hq3K1XqMKYQrB3/3bV0ONeLO0YXlYL63kGvOzbzp8bhJYt9Dx71A9dRFqDNEozEcPUJGmoUV7coTZA5",
-	"ve4/qjeaOHNPNTgI9fYV4RQVZBArh4VmJZ//fykBwe0hBQM4tGCK1RIoKhrv4XMl56pLfcP6IK/84Jxp",
-	"a79hV9/2RpcklYIRLcmMqsiDCAOMTWUtbDi9wUzSk7QOclKrFIctyoLGe8u0BT1uvv6u0VoBb31L4X9L",
-	"YjQxKKgI1TcsBUFmiQqC98/HxWj0NOEp/J8F6HcTmoDI2mxxDMZLjA7h5rxmZ2TuUShbOLXyDhYZCxZu",
-	"QzTbH4NyFQMDgtgL6Q22smNGtE9rZpk2Ea1Z5c6vf+76+mvif62oE0E3W/qyIvaOgq2bD8Ael0HMouLz",
-	"eR22bUlFAQYNnJJQM2LB0qJTpMqG+6B0GvjPbBDgRsxhuIXlCVgduAEfB4sfiplAtrZpCl/QJqCmy7IY",
-	"fFnamkypSCMyswcgN7q5PPw5ib0FGKMBTol/MBboCoOi7FKRGVsBXgcVZEGzGV7PDZqu844jEmdyFZNC",
-	"pEyRz0bkv0RjEedUGW4/hI8/f0b+C8BG4ohNjGO1jy9I7G6T3ai4gdLMQnrP19oDcZTYte72uZZQhwFc",
-	"7rtHVclw02jY4vJamumtW7qcxnVL4PIBWs1HUhX0JLgg3zzyNCiHCE5JpoUhGZsh/PygXroKZCakQ1EU",
-	"HTRTjKZr8kvBCpbaX1UhBBfz42ZxgkNpEYZuIAkVwopCOMXsRxhNFi39ddVsgnN2nwwCSnntX2g4mh7o",
-	"nMANQNW0p/blXwWRDtLR4ZWC7IYNGzYEp7bAyc94ZlDydlqql9h8D1xLm/7aM2x162Zl+x6p82EDo2/x",
-	"OddPiXJroppMqJPzJp/VToX206X9PKjWtj9F4B7CoRB/9eIteQxjiy/cEWFZa85vmSDLAhCrTNJAIbur",
-	"ZfQq77fV+JcDojcNne8fx++71vPBXcLVUfOxHMLbIqw/9YAIeaSdw226do6BbQpJ7KGQZc1hV+5YZqbt",
-	"Zxdm3PgbHigtxggeMR3MENdL9Uo4piC5oZrHziXtGlJUX9EWGLIKhHvCEdYIeNZd5dMsiy8QwHq1oODk",
-	"sLsBtchjOyA3lrhVsG8MAvg+47euRs0AGH/KgvKVIBBaMts3VKHS3/tk1EQ/S/sFJB5noeKh5LQEI4nV",
-	"Xax8ogYR8TBbtGPdkjscUTXFaVPVrqIteFpJzkrzfly50g+AkvkAp2OVcvFkNHKr6B80G6Zb36hlF456",
-	"JHmc7vvgTsHcEI/ayLFNjFpX9A9yyNcwmJqAIdBWRnNTefRDoPALgnYpsC2SOVK+KgRxAY8rum5mK38j",
-	"PVHMMAHOzpSudRP7umAAj0rh0TrhhpXOKRfHJJNizhShc4nWHEQUcE1SBsuHvgMhx46VTRhtIKRHULTa",
-	"ogOiRKh2+w1NuLkg1L9hlX5fYHQsqCixH9GPXIUu0OrrPnBUe0HmrrjLxlToFVN6LM5GZ0RTSMzSEq3B",
-	"4MbjWSgd/qPRKPCFjAJUnX1y4pV7R/uI7FLiteTFOxnnPBBuz7fMoEYB92y/gKuKL01yptxEegzEq/45",
-	"UwRfJhQxNcG5mRXaMFUb1PP9g4JAjL2UKtJyFDJLvWcBaJEq5skhcpHBBB1e9cKoJZ1pw7OsolcpXObe",
-	"kPg7DReNxhWpMkvxQzcsN+f2tzX8Ce40LE3em6RaEGYbKK1t57Zoqnk12yVCm17yIS7PKqna5/YseOvg",
-	"67OKK/upXN/idqDjiXofGghMrMMrQfRYXTrCCip191qDplt6mHZCdD1rrtXuHFf9X80QorjnW94x1v9N",
-	"721rcUSi76fmrXMiv1pbd4U2cDm2CJzknTr2NCqYl4rHNQnUZYQblHSwc7BOZh/ELPyoFuFhlsuPgeVx",
-	"UaZvzDjLUocoXXmcG67zPp6u/QdRbT9w+Xc4Y/FGRxHwm6qMI/r+/91V4Ku42u07e26cxInQ54neN7sC",
-	"cNHP0gt3J+vvG3Kqde22q2Ow7L9BkfWAtN7tJNkPIhAdd3xMsXjt1GbL2L1DdfC+br8DQqR3KVLejC4D",
-	"yuNOCbGl81juKN3QFxi2i6G5lmRa5cP+eD67zvvHU1nPUEYHDQSON0xga9qBwnjkLVNp0UdkWZbmYj6Z",
-	"KZr4eOfqTVlgHmvLTESxnO6shF3uRoSbvjHlfbR1WE2VtGDNJVVct5AxCk59UKggINLKYqtyxY02SOzC",
-	"pbASCDyqL/EOFIqdIP1MMEUPKZCoJ9P1xPNRL7Ml0MU7DD/Uvzs0dzp3h5aBnt2hdaBb7219/3puf/lc",
-	"E45NUlpaJiipsQEX3Hub9YYEcCXQaSYFI4Mg29yh7gQ3zt1ItNVArxFnVHLVJv1tT8YvWCt3bzks73LX",
-	"UHdhfoAg7H15oO0YvEXWkI6MtcyqgDRohdphoRnhpoa7vzcmvzUSnOuNiG+MDA9PsyD4G5Prmb5DDHgN",
-	"wGMjItwvRhuJ/DPMI3xQTap77uFOmi4HfBAOOyzKjrnWDLCz0efPO+gWS/o+7MLfDG0ARO6uxerG1Thp",
-	"lhRWWT7ozsB9Y7Kc0Q5VqcLWzUOBaMVLDFbseyAeEIfk32mJadknIHxB6w+Bp7gDELwlhXdHHdmyEve7",
-	"6KEADxulB4w1MMpqAYbBZuxFOKxTymElXeqbux+n92DI04zdEUnDrSX0tH81DiiB0c/WrCq6u7DiHoK6",
-	"zuH7RPXWdzpYtPeKePeDZuouSNmIERyyET6JdoX9PG2x7jqgnX22gwA3vY+AS3LCwVGGJbOJbUp4SgZe",
-	"eYit1cZUfNzf/bgLsrz+alAZ46fLk/9BT/41Ovn8XfXP4eS/nbz761/2yp3yi1G5yjuB3ezmHnppdEgq",
-	"z32cFiVB3QmX1y/LBJ1hvaaxjVe2V5U9pDZaSD4djpuGvceB9kPOtSRxv1Dd9yYBPgw/Na6IvgN48MbR",
-	"UhdCr6nWEMyFDeIy5wPcYzmde6vG4YeBIy93gJ57ecWuWPejqSYN9h1M2PX+0+ifmIB14NpZCZ2WBYS2",
-	"tVe5XHLT+NNcNj6+YULTluxiHKk3XoO7YEiUYGLOBSvjVeBZIlVeaDLAuzBLmxBvAJto36eGI1BCcyFG",
-	"mTOx8hkJ2wP6PmfiRwglUixjVLP92JNVj36qsBLlSkXhijZtV1j+KNAfIE0Ui8ZIcJRAFUbwyRQKYGIs",
-	"YTYqEL4IVtCbLoR9AnWD8R+uRClUQEyF/7dZFMr9E8sR2xFQU6jm+sKIjw+m3LUlaUdCjCqmLgucEP71",
-	"0kui//zx7VG0XUgO0caIkTdMYPRA/Pr767fkMS3M4nEm564GJnAO2HvQbbU9C2NyjOxiwrzlyU1TXY1L",
-	"ormYZ+yk0IwYaFT7GLysz/GXOHJYfBDBla3JdO1uS7EZjIfbbn8pGGT/o6g8wterodGc/4OtgwSxKylv",
-	"eEtU0VTJlWbKZ4uRBNoSzQx8v3FRYBDYsBpFSZgT19X2gH6HmK2Z3B5JxQhcE0pmGWMm5E/Lk0sq6Bww",
-	"R4gDiSN5RgUm0X3DRfGeWF2aKT0cC3AhpTIpoD13jknYDKJloZKyCPnl61fn+Cu8HLlcKzgZyS3NeAou",
-	"qGgsAKelRLdDKBcdYSVnNiU/vHqkAeWlDFYiX0mSZNyOgCoGqZmln9LndUVj4Vv7ULIpF1StcTxwdUIN",
-	"iR/TnD++ffLYLjPN+fBnLYULId78aU2XWTwci7G4kuIWg4v0uf37rwTDg0vkW5KyJKOKaRK/P/Fi5qSa",
-	"JFZc9YAT53jrEhPkR5wCQIQRt3qP6itEDc3kvGCYg8k1Ye/zjCfcZGtChRTrpSw0xprEnrHPyU/vYGK2",
-	"1/j9SdnuHEKY4yH5kZsFgrvD9pBEsdTOEmIzg7m5OENyNnpi+xrEloyHfpZYVhYecQEdTUAaxMcXMCL7",
-	"hTpkcETORk9hVPatfw2rXyYpE5whaKZdGG4IFyROAWWw/OIkWNeh3Yz4/QlP2TKXholkfU6qoS2puqkB",
-	"FIOL1dAbRqhlhJQaqdYkflW9fvIPto7t6BaMpkxdbPUuczyS23pfSCELl44KXaCfVTNhhrbfNyzPMFiT",
-	"AtpcWS1L21PRcwxWTkN+k4rPucCSoaZAtpjKdH1Rvmb7LfuiJOUzwDQzZXfVHn5O4mA6wxu2nihWaJbG",
-	"GK9qB0dWC44Aq7ZjD6WFPUGlN55lVcRmW9dcTHxGTzwk/2BroFuuoFMsen56RhayAEnzVxL/95MrqRRD",
-	"X/XJqzQmgzhQSycn7359Ej0/+/0v8THIt0rK+7gaHGNUiQf7KUznnGqIiFRkSTOrX7MUQ2pZspD1PlD/",
-	"Qv3FP4XYCFh0GOoL+ydCq0hhNZ5blsmcRST+dYyACeOjc/LrcDj8/fc4ciFfcSJTBkC2LrPBeKQWTeQM",
-	"GAL6vbLNhuSfpcyEgI3CShcr/s5GIxJXAnWCFyVx5CLHzk5Ph+SSwNkGAgVlDJCmw9BFds+ZSpgwJ0wk",
-	"MgVus0dGS++eIx1JlDBbZOC5EzS7+LhayJIvorIYIE2tBs9nlrEBpQ13BZbUGVF2jbmbKdzIYv7DKfmW",
-	"f0EGZ0+ektjt8tDuxsRIOcmomrP4GLr5As9hTaxssdLMCt2Kx+Kt4zX2R/Xga2Py70W2jgj4uVlkZ3pN",
-	"l+yaG/b3b+j7Y7uw2Pok7D4l9niPyOsf7H8u3159bensyxffvHj7AhPGErlkzWJeroTjbzKIr1ly8pKZ",
-	"ZHFiP3kOrH2Cv8Yg+immntmdiL/H5/ZM8NFCtmceMvtTJ5kTrWYTxX6GjNV4SL4ALQxI/AuqeRLIflx6",
-	"gFqezaA9hv86GHiw01BTucxpsmAnp8PRkStPB9qcPn/8eLVaDSn8PJRq/ti9qx9/8+rqxXfXL+CdKmon",
-	"UFsuX78KsCjOj0bDp9jUHcpH50dPh6PhUyyPvAC99TH4qp0fb96oPxYpNwTVv4gsy7qkYQx0RLgwLMv4",
-	"HILrsTGsEFQl0ZaKV5ZAQRwOxxjcZtkY9SAXKU6zjFkZs4YlBJIfAAIvlly0+5Fyc25/iFHngd3TYwF5",
-	"TvjDMZK/Syq+IPGCpykTE/BsAqS1gDtiK1VKgij78smMYzFlZsWYjxeZs0eaoAFaGmdgJVublwyMxC6y",
-	"1M5y04o+joiWSL3u8w4kw/6oCU1TUuRDEuNi/B0W1qs5oayeFi59koEssiNH+irFxasUrsK1ufTbCpf2",
-	"DtYPkC+btHf8sDc1aO0uw26gr6XkIl4wFt1vdwCTXFFHo+HU8vEgiqz8/G7ndlWWpbnLAHyh7HGPx651",
-	"dFxsrEy3m5rm3gphEGy8d29NC1Lt7OMr9I10aPmNPRgA1dSf1iAITkcjF6VvXBqKQ4u3O/74ZxcS2W2D",
-	"PPFBZB9YXJsmqSV8YALXcmjF1BkOoanncqiPv6CpdxnCK0/2v/KDsHJcKv4vluJLT/e/9FKqKQiOIA+h",
-	"y6fY+xwEP2gj6C3wMIdHPwg+4yyFSjrCnPjJkxlzMaJQBOmnOne9i44azSJr07oOQPDBtx7TdMnF4+C8",
-	"yYsGmf5PpuxIUOz6GiVUl6Z22Mm5ZbbZOiapRKsyKqNb54paYcaNHgtX4URjdBhqQWjezBVNAAIHCnaC",
-	"MenEZVkdxSrMg/gn9/c7eACH9ljECKWTUkMnKVcIqOPHNvx5ZWIfioE6GsTfHkeojCdetsMXqJFLbg+Z",
-	"NZp2dtUgEGi6Doxv8HugeptJmtrxnjsfiPtqXCoJ6EJdEcOtQmDGAtKvyGU5s1Bz5ICHlrBKV5SCxL6I",
-	"DMzEKYqrxZoMrNo1Fl5DxE2YYMyzNQ8DQEKWlt/jGk8+Csu8onpI4Px2wAx4BlUjdkZ/rtgtt1awFDB6",
-	"l7IF5zN6M+AwxoS62qZJBMwYC2x37ofkfwDFK5dcGLK5vYQaohdUsRTyDK1AsONRzK76WAyuX3319Q+v",
-	"j5sOuFf4kW8clZeIB1/IdH1vQsz1DqyyLkVO3RVqVMF+f0BB6sYAJeArn/m2QA1LDVk7lzkTcRO18s8h",
-	"Zh15AG4xrsl//vg2lK9ePO4QrV74ocOvQbY6sQgi1lXT3sBNA9ccbMGL9PTZsyefQ1ljrAMFSbQanTtG",
-	"WW5LyY018gfTNYlveGrlJeye1gVTEZqd9qywagKq1iBXXdrscItHkG7/NCzix7CbR26ZSnlijQKuJ+6I",
-	"4prApRC4cCmZ0kqaDnxSM1h0Ah0Zx38OJvpSrU9UIepMVDolnVBBP+N9sBaYie02KPxMFOXamkHhcf1I",
-	"lzbkANEughDfuPQbABqFYFqTXForMxqLuPLtT1LFZ6YEL4Nbt7n0OZ2ASmYkFjQq04IjEkM5okmqZO6c",
-	"xTFcGkzC565LlyHh8VBtM8A8kQr14CBHzb6nMUUBNCuzUEwDkjl8kqJfiYv5ZueY5gCjVCyHy3iryaDV",
-	"PEkWlIvJVIF/eSzK+FUUIDxxsPAzLlKUWmh5w2sEXzseku8FQ5vevgfqSVrkkxu2BkYCyI8Bhr9FhCY3",
-	"Qq4yls4xR0rzzGq06TE6Sx3GByPTYplb3WJIXnrjO5HLKRfsgsRgf7lLBrCeYjIFjM9yAjgcMLZlAp2m",
-	"0Bxdr/7RcCysylW54lxqIXI9Yj7LwmieMkQKEMUyAp+R83iW8LXoBUCX0ljE4GiLy3efDIeno1GrWY50",
-	"3s0otwd5Z6MYegZF4cOYxfdvtH+ytA+wtIGeOtjZ0O7PcXJZPmv2OwbnlDtwdhnXtkVoWcMbj3/l6e/B",
-	"OVVn8a8YcvjRQ295m4IDg/yDb/PZ6Gz/G99J89KK+Xuki/LoOpwOtuT2Hgnw6suj399tEM9jBwzSquzg",
-	"9XjlXfe3XXjODVAJivwBmtbP2ag8ZSNSiPLfY6GYlhkUYEy5trNj6TH6BFYLSZYUjj0y8BjFEWmEOkaX",
-	"zH6046BEJEL/UXdiX5BYQHVriA0EpUEzBGhwzomg9rUdag7+bgXIrUoWUN3RVOmHz0YjX66s0VXgOfJr",
-	"t+gPzZj+O7v485EuwWE+cWoTp16KcqFql0zueuWOwvw+mPg84DlwAfTvMWrxG6D2TP7P//rfNcYeYoyA",
-	"ZWNr7Qx9BbXwdpl47CL0AXFR+Q/hiTOHqFi7yy54CrVVS261Vo9zz6IBYFRZOLXOWpfV6KpD7/6dDND3",
-	"JVw8BS6G3z/qCRu41yoC/Xdj5rPR5/tfuHJkeJ/cX9EVVA5Gfjj45A45dVORO3dn4YOwcLsBDMxdHsNk",
-	"YOyoBc2OW5l8LHZwOdlgcn89w3UJme1PfzuK8sNNTP0l/viJoT8x9P25EpGmwJV4Wy44elVXUpkF8LiY",
-	"EykOYXC4VtxmbUfyH4O1S277I3H2G2z4ibM/cfa9cbajqRpnH6aYI69uMbFjq4dRsaWqs7Fl3ZKPwX9Y",
-	"upwHfvQRcRBCs8IUip1jEcCz0ajkY/fK8UXloXadElUITTBqvPS6/yyntXhlJFojxwJHeZDevyk3yiDH",
-	"JsFwjaP78ILhQ14TfhIUH1VQOBoL9PlN5sM9QK6jcNdyV13AWq8ubanVYQt3MrbhC2zX6WKmjIKsSG8T",
-	"q6DjJUVShexv3svsKzzROjSpJtC4KZiz0JA+tuG/s0/A63cUHZWZLj0COL1s2v7uYZMo+2tfkrZF3vKk",
-	"QhwypC549uYab/IGb15ekadPn35+3JbTdviFVOMwyjp93UfwJ7nEqhhw/00WMvSf6SarFn/fep8FEdi7",
-	"5GMZOr8tHs/Z+1wqs+dGAtrWQ+ZdsHx9WBEpcmIkeTIaRaPRiCi50kNydf1PkrAsc4ledCx0DkGFC8as",
-	"GVhkKVQxoJB7KdWyyCgZAIoghERCft7f44jEf7P/ObH/+W9xRAydwqU8VYrTORsLVKYwCyBXbMbf++BH",
-	"Sn4ppGFD8h1kE0BKC8ZG4PzjKrYRg1mbtKUX0PTTmfHpzPi3OzOaenPvht2Vwu3oZ0T69ZSS6NujCB82",
-	"EMJdT5BO4BIVXzYXcGPvzWM7zFrPmyNttBE+yrlzuv+l13S9ZMK88ZbUxzyvUDbWTiwrz63ol4r85/X3",
-	"37UcWU7unji5648rJ5eP9p1qrllwrgFYp9qV1haEg/oLdszX8oY5xPf6i2iP1gHBcAPI0RyL2EXV4Fhd",
-	"hL6v0hFHkKm6kIUi07VHiTyOyGrBkwWhmZYYz+hy38p6qU3hes46Kh0KOA6uXVyeC5wHHwoG/js/4a3L",
-	"8xgLCDgektg9KS/fAfUlqCDt8pUL29bjLtQW1KeDjIXvnEAK/xJu+F14KMAdoZIAQO2JVGnb7bzt/lW5",
-	"XQ+tZpZfKmsxNgfTW1IIKeDPoXCWANph7OeK6nA9fO43VIqzv0HJ9XvQRTdJrD20/g2zc4OiK6xSTR9p",
-	"8vW3l1ck4+IGRphUEfiazwVLAVMAH0NOygVRzEoOHZC+4yhttxBKWAFid1t8/ceiXg9nvzPM/c9Bs7gR",
-	"m1R7AD06qnMU6cFm2qnwRyXFnHi4MMzJWMEzD/umXaJYhVBxNnriHcjwN/i5yPeC6ALAgMbCFdxwMAr2",
-	"lNDMEeiO/PuZVB5FRwPqyheqMKzKN9OZXLGUmBVP2DmisntQmDRVTGvIujZqTegUivi7NG61Js8IwjHZ",
-	"QwTUYUqmBURWz8iTERmcnX4egsAP2fuEsZSlsbPZ3jCj1ieX9tX4GEUHeAHBjBiLTFoeteN/OvJfcnr3",
-	"M5LYVUgKcBh6HIeIAMh+aRTCZGaFwuxtbDQWzgR95sDnNRnAWp6dfn48JM9GT11JmSDtz56mhV6TBdVg",
-	"37oIGT4XJ1zoxoBuoI8H8pgXZgH9fyx/efX99pSaa5SqyG2I1wIDuWbmZBfeUxMht2BAbQNLbKBK1EyT",
-	"LU3+QwrA0w6u9bdSfkuFz5WC6ivPughOh+f6g6C3lGcefvtuEtRhHR2d//SursS72oy0lG3AtF6oIXag",
-	"PSR1XciaBcrYyh2AVBrKU4nZyG3H+q28YZ4pHdwRImHNFNML99USfwFJ5KICMvQwO+jtEWunti9DFKZh",
-	"ExvbYW0x01lDPQwkeFmYHhR/lTGq9knwPxAdfzTr0WUjJy6xzK1QM5G1JcRjQLJm2Sw4yBHXsS1i/1t2",
-	"9MCC9Nu9ybsIffLnUNjegIO2ttUc8HPM+l72+nHVTO/c9/XroOGDk0DwsX3UUIjA5xDMpnRDALU80oAj",
-	"/Se5C3kbzpsBupLVCoPVuQ/imdFzJpTEouYted0Ac6wJBeSHAMpKWuUlUcyU6LoO0GigGc1YSigUQTbH",
-	"zl2DMR+Q4hlLk9uezh8/jkmu5C2347Sc8cObV0Py7ctLxAHCm3ORrZ2GHEJj2rE738xwLH4EELraixHB",
-	"qQHu3Nxa9gH6XONVBzT/9uXlgzPHy0v81j7GcOtrJEBzEC6MBGOitgk0z//wYRsfJwrjCzbngrz9/u1r",
-	"JIUlE+aeuGafy+Zt6WBxlu6syOouViBS4CxLtWgmInmejkYOvYSJAMx2LBRLJNioiUytYagXcuWqPyMQ",
-	"yzfUckn4GYTeKqNQHEE5M/10dDYci0vobgMkMUG+C2AeQ52ygXnQLeGZ52EMxG9fXn5U7AU3hjduG67s",
-	"LjSxrhNDQq7cul+QG8ZyKyM1I/VdBNZtVL7hBHA7A9gN/25cfqgFeU/SAQoTKURLwJOCpZ5B3P25jzO0",
-	"23APgsOblOdocbZLD4cYjB4Z5yCo6UKEiVQPiTOTvXdJkwW9ZUTIyngdnI3w6rTOrVcwgNe+isXDsKzv",
-	"Hj/Wi2fPmjH9YUqu0OqnM6+ZqtGZUVObPTXcBwlX+ue5YnOuTS2zd8voqFkBrvkDSuiGz+3Tsfws/jxm",
-	"RRNaeImNVlbvgRulqnzPfZgbzq+1Q+5RKMsQeL8IVCl36s1rxbTVeyF1xoHNrWiVG1JoABusvGqrhczY",
-	"WHgRihfZrmNAmkorwBy4n3Du7+OaPmY1HvIGR2W/DQjFY8HeG+axY9wXHmlCp1pmhWEkZTTNuGDNuSnQ",
-	"2Vs7kAfUl9xn/sgu9UvEE4QdySn/sC6hB/Env5EISLdBx4i7AyY0lsFAozhsgvPv6mIOyvmXNePbEaUc",
-	"0hBxQENDEjtwnLhE2DVh9Xnb0toRLvDRNiYDbgCDOkIjfq5kkT+qCi8AyNPJiqeAc66PL0gMEO5czCcY",
-	"cRE7GGKEOIcf13APBb/iXSAgbQkzJHdEL+JpNBZNEEakH4LRi2ptO6MYQQ3CbkxSdl/GZ7QF/JXV6BuD",
-	"/aB6Z8cYt3uERQIauC+IpUTm7ICFg9caQgrxcAcJwd3FNSKS6brW/EgTnrZFF5ZF3bF85J0nucER//ax",
-	"7uU2dYh0LzntTxTtXk26PdY9EO87dK6yVQX70ahjXWqCXlSo0o0QPeEoQMSKNQF2PMdzIvaA9P7QiEgM",
-	"rB+PhfvFSwL7E5wEMZRO0UQwbu3YnQIdvuWj6bDoD0/JQCp/tWn/5AYhmYXEqiwQXEFc9XYC34cjwK6I",
-	"mDuAD/skp9qMBdziSpJyOF/86QOTLTuJnZSNLyALEQeXFkj8jMiciWrHmhU7IMaS6h9IuSv776XaPbn/",
-	"77cZVTkTUCakWqxP1nrz3aAvuVMtFeJjAiZnAL5JkcI9oiZYNqhy3U1UePqpa5QlOme7Rgm2WoXiOaDk",
-	"6tW1Hd7121dfkSkTyWJJ1U1Evnt1/ZZcvyafjUYnz57W/37yH08i8vrqFfny+jpCBfD6zVcYNRXTLIuP",
-	"q3IsGJloVwcr4C9pnmPBF24wTVkaKEcF5WpInlFjT9SxmNElz9ZD8spoEjsIXIjmjMvhe2EFBuJqwZpz",
-	"YazEvioX6WW1Rg94gJZfgfLLLexWbdefx4tRzbmiB2JkhASzsCaIQSPG1fX0PAKtd7FHWVvFsUVV7mZn",
-	"Xu1V0K4v5pbTxLordw+ps1UTqdVn3am8BYv0CeStXd27vv66Vj5pgPcNro6Sq3xlCiVYehzSbEiDOyi3",
-	"arZHCXyt4O4RMdghc5AqjZXNsKyxledVcG++UFSDJT2namq3nGurzx1fkGACY+Eu/oEDL19cn5w+e37y",
-	"1dW3kYMwRpw1roiSK5Tx9Sk3yVwMP6hIsjdrBeX6/sHW37uCfI6D7l81q0Zar+/+gTW0ahi7+BeHmH5C",
-	"fbinuxdkHSo2+HwnJwdVEKGiq6PPTkwewD8E/ZaYvSnLmGHbp9WX8LzGU/vv3/Cl9JN0b8b8gtUhtOuu",
-	"791at3e/R61Xa7v2b/SBBQnEKlQlYQco160d786H409000g3XwEYMLs3srkD5CtUScSq6XVa+yFP6Za4",
-	"eMiTEz/4ka6tPhH8H+tQRWK4R8m649A8TzIp7o6+tqHB2j7/r1Rg7cD/0Porhsjl60+8dl8hcfm6xmnW",
-	"ZMNba3DRuyLiGCOHIi9RUvuk/hVX7EPouinXGEL5OOGpag8nuTZUWdOUTGlyM1dgg+qECoerpNZlNqic",
-	"kdj2FUONQsiRjsnArSo5PT0+J5S8vXo9FokUgiWmvPW2mv6UCsFU5GvUAkbikLyhYs40gYLTipgFxRyQ",
-	"cvDQ14zPC5QVjzSJl/T9xA5jAnczMVjmis0grmUA1bbLt4fKdr9R0nob69CuwNWrL9986d/7w4ufcLC9",
-	"hM/pvY2h/P51QluvOCwhReSXghWfYhHbUBAtr1nxYeCKACgWLtUs07hKm6G8KIn7QGkBjttGOfEr1BHb",
-	"U8pmk08eTMXsTF81KeNLk85Qjkkyo+qTVdVIeK+VnKsqyEoXmatBXtKiXd0dpLf3YqCvFLU7XRbWaKBL",
-	"fxvvDqTfXXAtU/2VUf+prYCYS1Ged8YTGBLT4NXr2zMiFXn1+vZ5hbSVU7MIcNPw3aNNSdwSkXT2LDpa",
-	"clEGKDUiZO1LOYO4M4xIaBl7VF0QAhgT99kt4M0eulL5dgqxByWqCn5gj0NyNjoL0Itt3ylPIdBgxh0H",
-	"urYQGOCqCW4Ck+OGITS5D5qDdHKu4XpReCgMJm65kgLSkRqDCLAnLyZY+rVdpj/4wV0frZ/DTlz0+zMX",
-	"8JO7DQWrxdot+WQs3FPdkjQF6EorQKrzyfMWF7dMYM2nhzvgt9CON68nY0DAg2Yn2ihGl7E9B0CslBVS",
-	"MaFER5VqjpALQVV6j0c6Fj/LKcnD48WBohGIh0DM0AWAei6lkEYKV4Gdi0QxCpFJMQQYKeZNCVf5/Buq",
-	"zQlg+Z28+jK266hYwvgtq6CnfAEVjzWnGLlhuZOQRDHLSFwKsuIilauLoOopT60UkllamSLUQECs7dd5",
-	"rzAiHsrNQp0yu59Y2wzXjgA8qR4Llx4VK6aZiXHWUCw1W3scvCBXaUnXUE8dxquZMBGZySyTK7sYbvHH",
-	"ojHX+yL8OkTbV5hwvmGZIOVgOrCdVGORSWuZxpCDx80aju54SL5wwEEemy6hwop6zQxxEBfWCoSduAaQ",
-	"zWgsgpRb5oB+DE9u7Owhg8BlJjt8Wf8TF9rYiYPqMWVUMTdGl3a5tEcAybhA0CL7B9qlT0oUIksHkDyY",
-	"K/me+xK9SSa1D6TD1Wm2/uwvbbCtG2euXC7piWa2kYGwmpwnOqTC0hymWdaKxomv1cJac2oMU7bt/xx4",
-	"nvutZLXfQjb77Wc51b8hR/0G5X1/C+vj6eNBdOcujv/6ly6ApG+RaUKoRGRutxxpjTStjgmYWJCmjiWi",
-	"YXmQoKr1qTF52zL9NDr5/N2vT6Inn//eaazXgFnjIFc2xAgOAMM6EQLLIRJvU33bntrJT2Dym5He3ce8",
-	"P15lS1IfAFrqWCGUxRxivs4J1mwUrmRjRGL42T+3vfuSj1aoS8FInFJDz2Nkz4XMUi7mY2F/+c/r778j",
-	"cvqzF95VPKsLMBvgMFF2pizhS5r58aQRwpyhWfdiLGKsfh8D68RkYL8gZyT2hG4HW9K6/SMkd/u3pXj7",
-	"fyT62FXN1nE0FnGN9uNj+8jONSYDSxDsPV3mGcO4XiyeMXHplZsfGsLwoc/KBwURg8xg65/ldOhPxnI4",
-	"QyzfCRMsM04GRQHLMLUSLzikcIUSKRKmhCZCwkFtX/VVrQHGs8IEjkhch4eOx6Jce69PYDIX7GZMBlSU",
-	"OwdZKG7bUpYz2HeC63M8JJf+fBsLHNhASNjeiNi+SPzr+AiDjMdH52R8NBwOx0e/x8dQzdsKakj/h8n5",
-	"87qsuFGmFVgZA7E/kmRSzDEYhnLB0nOiWCZpOhZY5URRSAeGw1uxbG3HWi6a42k8Vu3QnVzCpxRgyCV4",
-	"DMZiyhbc2k327IclcIqbXhRGkxQTfDQcMVbK1fWUTflij51/44jDKsfr1yM8vy8La83+9M5KYad5eCAs",
-	"fAj78RYUAHj0rh4EdssCpOBrWPmTa0tdLxzgchDMiwf3zjzLQLMJVWKngezCHkM4FkqwJSIMbOISInR9",
-	"oPpolIxfvSh1nf+K7/99OBzGY0FDxS+qwTQ+CjUqrMHpPu1TPDHtAIlRMTAFLetamQvknrD2ALEXwao/",
-	"ZOB78JmWMwgn9eeIw70M4En8bto9t0SCMtOdyHem6jKufW9B8nruxUOnNbXCp/9fk/jw8YqTB2t0D8lO",
-	"h9U43iCsc5rnSt57FUWfDgNFjvELqS9DjIqAsvq4s8NdCxcrK1eiBHocnI2eAmK6WfxrWC3IJGWCVwi0",
-	"rhYa6iYxiWeyUBO2Zlb/A18CfMVH4mZMD8fiVQjSq6jQWMDDmaPOsYd+E1Qa0Kvu7SPIVrGq9ozyLLY6",
-	"BupAMa6vHduABnXGXMV0mWVFvpFBjGkc+jgiWhKdSIVQw3baeiJncZmW7zP3hT06NGPW7IK0rTsXiG4q",
-	"/ox78sESu75kCWCifejop+6C7VP9uIf0rToRQLcz6azlVihi+fn4LoLTS7qm8/VcMWsiPaAUxA80SkEh",
-	"DdjMaZsE9A7THXLughgJzVJFV5AfRgVyeM6UlsJ9X2/IDMxAqwuNrhLiDfT4SUB8EhAfJnEUfBgfTz7c",
-	"ypt7L1PrNCMnIOwXSvmAV/jcJ8yzlKCK4TQOB/AZlBoYi1CNGRQiwwsb5OJqtbhwVQNAxwHzdXncpkd4",
-	"X0x3mWAn8UkmfJIJH0YmWGqDUAnPSfdkYgGzgyAAFT3MFDeKiXRn1Sl45ZF2ej34B8LE64F01ghYF9pV",
-	"1jZY58KhAR3bBxg5kRI5Gwv4MS5rT5Fpgb4HuIqDmnRB+ObTEUnpWhM6l8dWLyiLXPsGQq6Oo7GQWVrh",
-	"b6CDCoeMYZiJVKldUvtprLJhh7R2N5gXZTEo1z2YOGOBRbYkx6sIuEuyE3Q9DzAPHfxpuLRg8ZRGDlpB",
-	"3AfbZnSusVtXY4pcGrK0RtmT0WiEn9GA2QqhdoIxOBuWUiG+KzlrBjr6ipmX9utVcvtb2Na+ZnWZrI5w",
-	"U10SmuFD11BFsGvrH6DiX9fWrxyRPHDO9MbKtQI6K/5nQjD3vF8JDILszpfMQc1Y/qlX0YeXdiZzlL0F",
-	"LkIvmeCuAvyHj6eK0ZtUrkSrfAJ/PMqd6ZospeBGAugZHuk7GKX6zBflVx6Uvpo+2JoSUfxpagaHC0MQ",
-	"fK2cfw+SwuKuW+Tk72A7EpCyhwOd8oyb9QWJQWhPciWnLI2Jh+iFxkISeA6xQvAaS8kawVyaSe4bP5SH",
-	"BBupfegTdR3BglSRYqVAuQ/aUixhwpy4AKhWCntThS9nFbHhzVyeM6pYSgYxKC0TzZiIjyMPkez4YSwG",
-	"cf1u/xhh8G6ZslwziP0/qwZ1NLJzB9woZ0QKNhY1/c1rUYjXE9VKCXtdjJaBus6L65u5Upzc7FJL3sBK",
-	"XbmFug+l5H5LGe8bAHJVR4SXS/397GF1lYY1bWN1/PnPUqcngfATnDPgTDnWo5DkVl1R3Af3g57fyvTf",
-	"e5vI+yKDJAa8killARkgV4ZGVUTqTHk+FnFOARdvMlPoE4nJ3wHbhTwmA/j/36Ca4HFERhi04rPZ7I8Y",
-	"1G5/Z+nFWJROGD+sgf1J12HMSs8KlpXQxw7khqMf1n5SuE4vxiIGi2jCbmlWuGglf2LihN2FE4w1grci",
-	"om94nrM0IszuZ1Q6h46H5Ef0EXtpU15uUfAiaSNlikYlNRXm7BtGHSK0v5qC8Nr/j72vX24jR/J8FYTj",
-	"IkzuUrTa456IkWLjQu3pGfdNd9vX8mzfxbBPBVaBJEZFgAOgRHN7+wHuPe7J7kk2kJlAocgqipJIyR7x",
-	"L1tSVeErv5H5y4UwWO41UuCNeQvDJmiEU6OXSSIYkMgWcXaZI/LnwX2rRxIluJ7OMiZtxLN2eGgHHi4y",
-	"nF6ceLqXanoCVsCOVmkbeN4OQoOiGyiAytVIIc9BuAFz23pOChgB5JAs+uc0KM2SQbak5/pSTBy0EQS+",
-	"jEYAJAx1suMWFvqoF3/CMd7BRjwCM32WWnx9HzqYEE7l+TBhkwg9+QPRAuXvmxERTbDTeN+Z2Tb4NDH2",
-	"AZAS2HGkIj+ybnbEbAzPjsjsNTvilxocOVI/N+3yh3IkrPnIkbQPXV1HqmfVybBJh5S5DKRLoukhTAnA",
-	"uNuxOf+Mj3zRsJxewsM6upBgazRO3JFj6mE3ECdYLGGbauJDs2rnEvB2vB9ISIaT+txrdiNJ4ZwfG+Qn",
-	"Dn/Epnw0bMqE8jsI/8FVuchWO6JQBj45AlDuCYCyPt9zCFWgCWkdXw3iFTXfSgBbTvl2VMqO8zx9HKHh",
-	"bQ1a2pFKOuAmdxABe4c/2QVgsqacAyo6HOqxE6SeJ80+XR4UoK5ow3Cjx+KBNN+u217NufS0wVUuThBx",
-	"YQcn5If6pZ/pnQMS3sZo27pIhIZutJajCO2oeQv7lJx/2LNzDJr6A1sxp+nqAmiPKmU2SDD5yoGF723e",
-	"ygaxHEgYb4zzNN7H5nI7+ALP9sgOW1CANlkBkUMfRO1dYlfMx0D5t4paevCLj/rs3oblSwj0PxWl1jcD",
-	"AMfz+PZvByG/+pWAMbZ6yz+Jub4RCV3v5DOHNTOJN9VUIIGtxHqAQxKg7AAHSrsjUH8H9fDraEZ6F7pL",
-	"nd/JorwPGYXspSY4Y93TtRuc8baWpd5GqFoE6kVRPITuUpo7Elc7XmkV3fImh871jVRTz57NkqP+vpyY",
-	"s1Qh7xf3/lJseDyfezw8meoTdZ84RgoeM1LwsTIqmAJrDt1cQx9zpg3Tk8k54Mr6UxWAicfLsg6uHiqO",
-	"PhO8dLPO3IIPuiwRqXGiTcxRHrILwkf4miqlsXDKr54JdSNKaLUbILcK7viYWygPqhTlr5ftlQ/vcD6H",
-	"pH4Y4TYg19C/20/53qzw9S5UfYkj/VXxGy5LvzH7hJT6pRm0Avji5UwQzFe9zpwrhEUKVfANisPrcCQ5",
-	"rrRazXVlSVABFe2aKSap9x9iaQJo4LVYWeFOFnwqFXeiOGNfn2JzVe9vjFcxiaXHqQ7t9elp/3ykEIiM",
-	"ZUp8clfYfT8bsixhsIxNINHDRhyzyQTqOIj1eqEi8KVlAEmmDTaGJmbtdzVo7UgIa23GXuMwd/XV//2b",
-	"nVu7Oz7dw1fu21F/7fKUW3EilRVQYnvjaYkbqKeMqNQAd7so+YpBtJSrgn33IUJid0BB/qNrha+//n0D",
-	"7vurnRc8b5gHG4CPY61LASj5g6Pj/s/T936b4rxD5sX6dta92mvw9QTZKGF47GD6h2EHntyXgLju5/ik",
-	"TUZvQ13/UlI4PoOMjIPZkNhWIkSY0o5nZ0ZYXbZinR0wwNDKuATPD53w0Qbww51Az6kibUdFURdsiS9K",
-	"K5C3wQQKxsg54LbqsgJMWAt4k4jqm/4+oAZZvkIY8CH7MeCiUYerYQueB+wYMd5BGroduxo+D8+zudPv",
-	"F0L9zF0+Y0tdlQWrrKDqeCR1T73L2epgzdXqZNp1gbE9PnR4QbERU/LMdwwp7bk3yrEvyt6DSuS7dseU",
-	"DqHyOyL4H6oj2xzZ5sg2d7GU75rdtcZgn1tyF+3rMbdrlxQBjDm2JXixHlyjp3HIR83l8lS2Qz5XKzEe",
-	"07mO6VwPS+daj1TcM5trB1F7tjDiRoplp8j9gH/vlLp3Yyvvf0k1fasr5Q7riCeTpSV09yv85JjGidkB",
-	"E9yUMiLynENBsVR1L7qk6cyRtjule2NTazSVQOSEqhSveQlhxct7rxCgLWAi+wdsLsxUFE+kA1p5KWLY",
-	"vZpJ67RZbQXnDObWGvJdgs5qm1BQm5eCNQLU16eDkQo3gV+f1leF56ztQnDrFd4PcUbvaBk7XemVcAWU",
-	"xhoi8Xx9Ongx55/kvJr7H07hvgp/qm+r/NlNhdnpuumxbpE2tmK3K6XkCI8CoVUg1BvLiFcwNXRDzcXn",
-	"HpGjd6qepGuqY/HkAxvV64k7KRoVlD0rnGX4u+KKu/NmS+fQ4MSIyvJxKfp7qKVsnljd/w+Sd6uyZAAs",
-	"zHiKHFkpnFiKN4TL8m/9hzDa0mvQE5CJT9K2g0y233i2ydiIYnKXdIdDC8k/QjOI5xiw2RMPvANIM9hF",
-	"TBuLqJfe6tmkr8+pdDSKwcNcsuMgxzjks4hD4mGzeeW8XEdlgE1CH5RzXWv1BD1/F9O8iQAJLgvPZ4jx",
-	"pCdNKH1CSvR/qpPz+gM2Xo0UgUIN6pzQoChcgOmDtp96vqi8VQ8J570N2MiIGjlSDdjIbIA6ait0ZH8N",
-	"/416oRLKpipGKswJG0mu2nGoBrgFSX8Or9zwkYXRRZWLApr+QKuykRI3soAu7gi0D5rw1a/+H3CZAJzo",
-	"1a/+H/g5PJ5h1qUdMsSksmcsQ0RdaIMbQHOzDlgsyBKoj/rR8B674G1h5g2VvU3sIOzwJb7UmbwX9mD3",
-	"z1aluAwv3cXJ2jn779CGRnKk20PtRNdHc6OjjLqxTZDtUIuvAVN6CTDSDopeFtzWKHRpEkR9GHfpF3Dv",
-	"8r1WKb5DD5QgyxHQdr0FSqO5Cduht8lI3bG5CUt7m5zhELEpCfQgWXI7Ut6W8bORzrKMu2yP/UWarHNs",
-	"L/J824s8ucS5UzOSJ5UwdWuLs3wm8us9N1z7YPRY2BjYYG5mdDWdJZ1gZ0YIVvKVMJZMMrbQZSkM6318",
-	"+4GFzvDeQ7y8fDdSY66UMINGz/CClXoq1YAtjLyRpZgK7MiPLYxsYgMO2QWDdTJur0XBljNZipGKrRsh",
-	"7EEpoDC/GcK6KjtgEtuHL4zOvc/aS6a6wGVypsQSX+FupLTKRX/AltwLu2rhZedXdedzTw3SAYSHKkKD",
-	"WkWfOof2cBl4XePKrjKwekcqGKBjkIbWybL0s1NeRtaNz/yI9Ur9OyNFbS8nUkkLVRqeJnERsUIrwo1j",
-	"byho4O/q5pl+orYPYnikjHBmBf7L16e/YxlVEg2rupApoz6+oYsmHHLGelkYL/Pfz2A1WZ868MbeuWIR",
-	"MmcFdG/wdvpiIYrWBu1+nSj+a3p+YP7RoaVtPVGYPRrDXVIXT5xI+Ll74U9WV1dX0lXKC/K0LxCymtLL",
-	"bVH9ZgZRDPDcy8UvpIV+kqszU6k9S22iTrigjKIbFNnl5TvW00rExWs1gHtiK2DO/QHLvUjExreW8uZH",
-	"SipMyIXnrYOW29JR3G8hSUW8v6Q4CNMqGXrIvj59TcIwqSDNRioWmcIMScQBp2C7I22Y0mkWdLh57QVB",
-	"A1WrV261ECBurP/mqn+ejHgtVldzaefc5bOMNUdcGGH9zjLOrkXo1elmXFH/yco6UXhFINoEuixFbBca",
-	"jzMtQADF09r1s1IQkQ4vfdayzs/0EujgOzXR3T2fgGxEEWotEpI5irzT1zut/c/ciSVf7VnUASnWBLom",
-	"5LwbWZZyKqIBu08xl3QS3cH71cukPYw32epMimBhYf+Mk6WEjE9R23WxkxVWDVMvKYrGQb/eN0nBBIYC",
-	"o8EEl15e3Cx5vNLblnvwbb2snS7E7hhai59Po2tfUhgsLuADn96ShFCf99Er7UxKqjcJCRdYOdb+pNk3",
-	"D2vjuwfwwPXedOjCtbUhp6JmBkV858zqufCmyJoWrjv/U1P/jQbkGStELguBvfqzULcH9Xzi00IaYa+4",
-	"y6hJL27BeeNPIzWvLFgeVAs8qVxlsOTdjyoVy2oHfhhncDXnn64KvrIZ6/3u91+nVyrDkXpzepreQIBp",
-	"RCIIdl9NGc514LeHowByWntZ7bjyUmkhvUVhGFcjValr5QVkRtcQGdokYNHU2+sf3ujt3HCJ8V5IYZdg",
-	"OACQfu2GCm5+Q+Qd8Bo1jvFE5cq3tinfIOLjneq+EHkxRNHoDwepVjW5SruRd3V3CRfoqmmmQDHxtVht",
-	"t1K8j0BOgZ8R9tSpLMoJb4MUcjIRcBcLj665Gd42lioXI9XLiJCy/lniimH/E5aX2ooi5PIohixZMza4",
-	"Xtow/1Xv5PkZbTNW/uLXdWAH4S9ita22xG/tUb3fVlHivXMgGNyuRwaebGOHoGL3HKD4SSxKnlPUIHAU",
-	"eOCJ8xyzEKJqU4JCkhOppsIsDF1PTeWNUCPVs7rBLrlWE2nmlolPPHclMiQxJkV8IOEgalGl41j+sRlc",
-	"eHlzKxmvjdEucJOIDw6oH/8iVjTWE6Ya7cDqSSwbm6Ue1eSehIXnlQZTBHmxr9SjmvVBveyZ8WOBRa30",
-	"kP/xjhnAJNpUp2U9eGxN7U65VP1WEA6xRfO1JD//SZupdk6oo5Jq73KuzVQ4liCu3U9FtdNcGoI6o0Di",
-	"3kPiFNVe8PyaT4UdBPA8O2CltA7qfdhCG2cHnrgMRpwQCHXA5pCXMWDXwihRDkbKiLHWLq51wHIjncx5",
-	"ySayhNTrmcBPKOGW2lwzyNeYgNqTCpSZ1/cUeB+MFIXVIdeCuqwPmOHSwgv1DjFxI0KOCFz/kdGZ03hG",
-	"uMpAoECMlBJLrNcZMjhXuKSF7JLGBURrhhrtGZQepEHCzzlYnU700sUi086IY2NjsbAp0V24AUc37ykj",
-	"2ESFAfs4Oa5HDWRDSuiehdL/rEQFaQeQnJrYvmdJohvrKc3Gulj1KRkWGmW29YvVxpurAsVZEeNENhuy",
-	"jyED1lQq4m2PeX7t5Zt3Xi18DkpF+RzvCklCjRSJqFiiJ8k2b+TKyuK3LOQbQGNa64zgc9ZzeiFzlsFj",
-	"2dlIwf+G//BLL7IB/mFoHTcu+TnUrMZfYN6DKLL+kGHLXMiGwAExjPXSskXJ3USbOfPKSumYNAJ3d/Ad",
-	"qa7it1kPlxFyFjDbN+uHrJJohMx4PCScN3jfmLZxzrrDfIqFmF08ppGCVyHRuk3mXvqNgBu3nKvPHYLF",
-	"zzFxRDYdj9d7Haq7gTxXAzqZo6Oxp3o3T+x0VQZmNrkdSWbcRrNsFJH3w1rx756JTyKv2mQv3CifSDXR",
-	"nfG5N6dv1i73Aa8a2U8b4GHMLhAqXoaKgq1Ed7Fbcuv95Pfr//y36vsCj+VOWHdLPsI2q+FwEbZ0rFdo",
-	"xW8FDEqN2W/x8Z1um2uAvTsBRLcCYPthr3JdiJ0vrzdm/da/vb8CkWZxSOsn5TpUdFx9wZ04cXIudt8C",
-	"iMPf62tf0o39Jq3tcHUPzz0PTOrvNj3w7ov3ewiVDfkAzmiz89O9FF+otFtymwjFLrW36T9/Ds46RjCO",
-	"+m6LvmsJZLQiVTyCvmtgVZQyF8qKTj33Z+G+p0cOSGk0BBDZbaXSNOMvguj2iTVMVcRh+U4KM6CsOogr",
-	"TgR3lWma/OF0txASPZKIuRYwrx3BTNoB647IJntpC78J6fZAILfuFvA7nOPpEfbvM+wLvz8a2Q/Ux+Yh",
-	"ItxagGuTlt3wUhZQZAZRvOVMl2LI3s64mnqzKDMCJV8uMjbnKyhZrQN5dqQoLqvEktXPYhmUyAYsK/jK",
-	"XunJ1VIIjMKyzP/X/2qulZtRJmLBV/EpaIBElRITSnisv20hU7EwnfVSCEDxZOidT9Mh/8jGe7lNgYvF",
-	"Vk4+Z3xsvQVAlGkdr1E2uBF7gPXs0vy7Ynm2kfyzhvFkF6yQAC8WRR4GOtXRXboDxKff4s9CtXkmUdrJ",
-	"CdGcfZXPuFKi3B4o/DF55W144Ytuat6yot1bpYU9e0bd0lKiietnPWrKAwYFturB7BBRNOAIGyS3jb7T",
-	"B29ttUbTQNyPpRjPtL4eMM4uS55fn/iVcifHpZduuYb7U3oIKx7Y5Q8fP3i2LMf605B95+xI4Xqw7D08",
-	"bOUUcnfob3QHDS8vuLVLbQooereCezEJNR1eJZ1oVa7ORopTN1TLVyzDj1xZ4bIhe1+5MVyP//Wn79EH",
-	"hq9iM0yoGAF8q9CJU5iXdqR4Werlq0KoFVzEs17SBLOU6vqk1Dkv4Wtz4XjBHQ89FcnyM2JSWX9CIzVS",
-	"P9MqQ2NPlnNjViz7XyexI9DJpZwq8M3PmPu3UXV6+ru8UvJTgCqA34jBzVf0t5n4hL/KqDofr9DFJ79L",
-	"7364eHty+e7i9de/Z9diJQo2XsVETn+aYZs9MWX4QYefG+JPhi8hX4HGGLKfRC7kjTB2pIwg9DAA3wIS",
-	"MKDdco3QPQhrgGlMfwfgCJa5DMBpqCaIs4lYsrlUlRN2MFJWM85yvvDrLyLUQVpLvCj5qgN4AHDoW2TN",
-	"gUzplpGetD1f28qPXfru26WvTQY/XMom5nO7ZbBj7KyLyo/Rs71Ez9oO/xwKmCllqBClF4Jyzb1/MH1s",
-	"gARvRNt2OvnTxxYqHxOdstFGsH8kt84onHdWDiNqDhGTez+XDsBCMajgSb8UE8d4CagaGRTpTDNU06Ek",
-	"CIJ0WL8zrZCYh+xCMTFfuBWk0Gn6LBlsGbsWYkGmmNMGCvTg86Xg5io8ZMSc6ue6w2pPag08KY7w3Rn3",
-	"mG23V0ThpzUhzpywh6j3Qf/K+xavT0+9xwHhbsxMoAp/9A8Yz3OxcBR+nwtr+VScsUxXLtfzBOBH5rMB",
-	"lff7zfRuzMp/bch+pGQHadNMXeGMbHcAPgr7lOrRD78dOYzWHpLDuXNeBh61Y3vSKiDxMciHIPKJiIU8",
-	"GhtKL6lgG+jS1bv8cE5zsbi8yWi18bdzHO+P9SsHj+TtBxC6Zfar2+Ch6VDumq34WKHHsIzdY4/1ST/X",
-	"6GO9A90Jcg+xT7dxFyoyI+g3D9Zm63Wl9N2URF4csOqhjRS7NAVNbTWIpcGQt3800fZD51CrxTi1KfBm",
-	"RSF49OpXYbMPZqpNhOgGEP/OibmNUeQi4D7mvCyFOQOMWj9J7znOdInEwepJJA/D3+1I9bhivBTGYQUq",
-	"2VFWlzeiYFONze8yeALYMusj2mw6MPp4Q/Ytz2cjlXNjAlAk/p0A3/zrmGx3zjLAhyz+zbs6qU+HvwbA",
-	"t+FI0VNXAJaeBcz0xofpBQkb0+MJRnnfe5IruDUQxYlUfmYw2zlf4VzcTEgDU/Ob3oWskvLmn4QonkxL",
-	"41Ib6pPU5VjrUkDd1CH1pV/87bnifivxOJ5RSmWgRqlO+GLRVJN+Q/agIHkO5H9mRTnpkhtBK/Jiz+5d",
-	"rDd0Cb6igmOmdixYdCVVkzuBrza46gdurj0xeWn2E5L07eFpv88wnrTAvUfXqL2RITfXEDmMfIiyLoAI",
-	"4NEcjAKB+E54WQIBttMSiGrsr2qMvKFC/CU3FDZEOTdk7yF+ABANLxPlgWUPTlf5bBtx3YmwcLO+CMLa",
-	"J51g8TkQCcUdGpxL27EXUtELofhCDoPK6brDeL8Q6uLDd//j8v2PDw3O8KKQWI/6wfhxHHjl3uKIfqYe",
-	"/13knTEZmgsrdF7NhXJJAgBU2YwrWWI3lvvSzMMOU+QV1Med/e2XpkaSlqXzHjBumd/RRhEvVEviIXKl",
-	"1WquK9qexoGt+Lzc4cD+98UP39/twMKH0/68t55Az4/THz6LE/NLvcuJGV3eEnb6CZ44oIl4UcylglG2",
-	"BVG+RcwLXYpnFDoBIA5PficSu4fnlXV6DtvQKLXBY9wiXP0DSYgEnm/JDVhH4oNcI9Z7c/oHavwX8DBA",
-	"w4bkdYLIQMikK5Ljlnwvgr6Y9+t+LCtQ0N4lRDAQfJHRi+hlYvBfl2LACmkEQPSBOYIRW8ACnjDp7Eh5",
-	"3X+jr8G1vRbKntd7ButM8n0IvRtW1Efkk+DgVRZHRgU3UmsesP8SmxoOcGNvTn+HiflLaUVrH3K8+vdU",
-	"/ZzzKJ4qHhMTLxJ+uTu7xEqluzlF/tC3X3u/g4w1G+wnJC1CUFNimQRfLGExS4N5yXTTvEG5I1WTLuum",
-	"3AEbi4km7Op1GMYWsv6mi48Igoz4qPO6PNL//u/H38LJ+gGe9FrcT+Bb5bojr9UC64u+AM31xbB3rFNJ",
-	"2PulZcnme1WRcNG9eT/qyrMcEvm6PdRuVcLuoEk6klCJjz5rvKeaIZ80a3UrQx5zVXfKVb1da94ZwmmD",
-	"qaqm37HJTAhlh86XxI5RkKfv/bIBG6+YLNLOymkfa66YLJiejBSi0CW9VuNjNusPWN2EecCynDsx1Qb+",
-	"H7DioKOdGEuuoGdzNa6Uq7C1nZmJMhuwsPZyhQYyZzfC+EWfMXrz5KvXfiwwlf+Rsd4Sel5I6rEgiwFz",
-	"0pUCb43iLgxYzq04kcoKZaWTN2LAeFmSzTDvd908AP7dbkhAcS8a1wNz/ul7oaZu9uLs9292xsHZQyfn",
-	"1gwAOpM7ffZteKnzs+F4G59dcOeE8U//nx6e3H/ief+nP+p+7+Rvpyd/+OVfe6PREP/X/5f+f/9vu0MF",
-	"/aNrm1+fng5ezKUKP3/1xeMF+VO4/daHMOKegzf/jdFLK24FyUOp+MstSHiJG1+3nv+ugQK0EXHzJ/Li",
-	"wCf+R4gDdBnCfpLH+5dW6nivqPEOaBDpLDMioDYP2A03ko9LAnCW80Up5kI57jYs2ztQz52d2oqcWk92",
-	"/jsnY+/b3hI7vMy5+oaeO0QrtPj9L7UVWlzA7dKS9vsZRT8BU5eW3X0ZngCL7kL1rc6bP4a6kbWlpqel",
-	"yJ02zJOmtzAJbM1mA8ZZBtjvV7LAn7CtYAa1pyOFP0F8Bw1Q+CplwWS8LDMMfMKvz2MHEoppevNuyN7B",
-	"RKQaqbT2vFenn+DdrDShByJ2xcb5kyUKG8hLv/ZVnfI8UrGpdKi30FVo11pBJyKpcLn2yl7LxUIUSSv/",
-	"LNeKwEhWGQxhwdRG0GiXz5ipFOOOaZWL89Ce20HfapYRtDMGsPBxoQpLHdSEEwW1YaUoLCxhxq1/ShRD",
-	"9iEAHZAzvQVNGv9zBYMkmNEEMk2/r6GjUbqqBLg6iDjErx5uw3KuG7BFo3oQkJwHeEKAMwsd+aDJWySv",
-	"kAoRur5h7vtIYX5UFwp0FBxfAgw0TPRO8YDX+x+/yy6BQwYsM3MMDWxFfJ5ztSIBQ5DwyEMHQ3neYMJt",
-	"Fm7KEYfX11up6Wjmdpq5tU6vjd0gmx+g1e8HprJBX2e517LlvhPh6jpfVJdCFSzDoUqv8EhZogby1j/p",
-	"Z3zaa2lu8XqTWacXA8btSGUf3l82OizQ5DNoXHzO3LqCjeNRywMjrK5MLoY5yYtspNaaHlB/5BpCFj8I",
-	"LQ/IrEC93AafAON9RlyZXHiFa7Tjfcx+Asdw1NCOEwl3m17Yws7EfVH23+5cPj7m+T081NvKnGC37jG9",
-	"tVpqVa5IYuBdVQFyxUSyl96dABwVfzL7hUb/0nzu291t2Mln5mzvycuO7LuTzXZoxbCtMczRUNtuqG2Y",
-	"aHWU4GmsNer5gq2buu8PIaAKz7CFoJZKLnS5Eje8rDi1aY64+D3TaBwFiw4No2b8RoyU0kr0BxH00jqt",
-	"i9oygk+HaMKACR4sXA7AXt52898UN7IQKveOfX13SXbW2n1k40azjivscrV5nraXAohIyzh7c3raeW2I",
-	"3ZpwVw8RqcVv36YJD3SLeN+Lzi9Nq+Em73Dxhgd9lH6dxVm0Q9glIYYmqZnYeBWbtD2lDGzc/b0KgmVr",
-	"TkV4KGYeVpA4RaJSUh99mCglBor8ms2Fm+kieqf1vEaqV19OiU8L7n1B6kQIQW2/dXPu3U+q0IzydhAK",
-	"KSu3qBzr5XyxEMVgpDJnKpXzOhCcVy5+Eg8NsxdzV/GSeVkuLP49zIV+ySB3masCY9OAHUgXsDgnp/U1",
-	"lqY1pTiC5IZdCUVQcH/ZIj3JjPGS6NtwBge+aI3jdJg2UckcGbyNwX+GMjI861JD4jjH+48JAHr6E9cq",
-	"3Fg/HocP7n4Le8iw1UUatNoIItU3PLXbD9dmTi/QTFx/Y6S8PaQrBwir/vmgh7riUeyWcFRyPXSHcNRT",
-	"OhzHGNTBY1AbTVjJ03tQMAorVE5Cacv2uBQ+fBGe/aKhtpuL8cu7JWzSrOV5VhGUtaWj+4dmDuR8e6GI",
-	"MqxBjeu0tY0wmyVWt2Q17JaSHsDD8JPeGqS037ZE9CY5fPZ3z43Z4goeOx99bceOSen3TUpfY6/bWeju",
-	"F9Br3JWkq6+PsCOs8ga77FAJSB07zolToaSRrKqlNtdoZ1GpWFIRdjT1WwsBcTc3yYdQ5G/0tQCnFitH",
-	"9yWX71k5GMzxqkWYf6+XwoTUI1QnpdWs1NCeoF4Cc5oFRKPYmQrro9Kywh49HRCf5lAVCP0FoJS2pRQJ",
-	"6+xaSPpzEtynjyi40/K+KJWO1vxeMW/vLPX3I9pfIXvcwc7/iC8cEifhw3cwSJcR7skxiLGjMuiEVAB9",
-	"GpurEChV0AqENY8IINAdp793W31/EZq/Wq+8GLcsu6AzQaBA9o3gRhhGHVj8kqnhCmafWvbu48cP7Btu",
-	"ZR7dFNoaCb0QKyvMSCmO/Vbg1iv0yxkwIQFlyb+z4MYlQY1Cxx47CNMO3xyyzLkyYz1b5TOY7us3M6yi",
-	"+8Mppd6OVOZXrHiZgR6aV66CqjrxKS8rK2/EOQvxo2R8nHMpb4RlfzhlBV9ZzC2GP7y0IwW6skckdNb0",
-	"dfrY1FE7P0po7Rj/2t0UpoX1D6QJA9M/jfPSHL3YKnUGzM70kq4QtMrFIN4YBG47asc94XBJb8AS7Tcl",
-	"GCXc82XgZhubesGhPLICffUr/Ht1i7f0ExidXVx1m8uEbxfnXhYeHaX7kRTuYSCqz8APClf5C+5m9U1+",
-	"oKYX61LwTvjgQLUAjPUKQGrtK+wmsvXu1M2MsAhNJIHrKGEXA3x0DBa7zzWak7CJBPcr+xsO9ks2Utdi",
-	"ZftDdplrQy1/oFncK9aDf/8VkIT70NlTmBwgNC/g3vSlZda/hDfTMbFhpCa8LKFlMfz5qjB6cbXQEnCY",
-	"tEH/TmIyCN5ia8PGotTL8Mak1Npc0XDZYKQA29emH8xQukxKIdxLO2AZ/O+qZUT8spf9MzmdQfmPdDOp",
-	"RqrxDrbSvJrpyuA0aUbpM2vzQshhu/Yhmh1W9vi9q4ywWcBjDkVKjGOuj1SMM6OX+K1QEOQflmqaISZx",
-	"ADQG31qUk/SOWIOfnOsb73r3KMtyrG8EbY/WZqSglSAsGi0joxc1DYWoK35LutDxCWDm+lQhlHMVcw9s",
-	"x9XzBZDUWyTfQzofyTjbYNrWOGWTQZ4PwG+yDZBPGnCXiM5OqDrP7+smYt8JSaRtwhYerP2KtqgRouZh",
-	"pZq0DBpWigKFFB4t9E1hM73snzOOmRNMV87KAgNj8IqNCWTgEzQq4IbsEq5tLft7VUxF7U4osQyZGJ6q",
-	"UxgreBKxGeEaF36JYinqa2zimAoc5rTjpSXwqf45Fv/hDgIcOJUoWFFKJSDrY8WWwjMrwpT7qQ3ZRVVI",
-	"Rz9hg48SU0rqCbcx24dqk9kOYO+nQzxyxOsuPE59tGoafx58TchT7vHYGx9s2NtoueRaKZE7eSPdatN+",
-	"2VAUb5PHD68uNke7jaCaJhPpjWemNdJdYwuNBl2z0d2hFIU/guxfrqzIs7Qb30wvmZ44oRLTCQqWI6r2",
-	"wuixKIYsc3IudOXwE6g1RgrSoOERVvKVMKGJQz7j41JcRR7K/Kf8YFBjmvvNyivnxXsw5ticm2uaxchb",
-	"jeqcZYY7cVXKuXTwAegM5mcJI9pQ0ws54NjumPHcaOrKnJeVdcKcj1SWlNhfTUs95mXGFryCnstlGY+i",
-	"h1dysBF2ppeWtiF9P/PfS3nzDJIoM2ad9J+CmXnTf6aNEwqK7Z0wN16xeX5bhcSqDh3UwccHwHPbHOiR",
-	"9VHXDDq10RqrPDOFlB9UetyigKgcYEcFdBmKBx6FdmLVQSvt+J0C9HoEvzA25umIZ6h1ltpce2m5maZ0",
-	"L22TkEshLXjMuxgrfwzPHt5SWRvqaKbslFSBW/ZItkkWNCTaFmQpoFkCBgZaJpYZEYhMFGvWQTQNwhNS",
-	"WKwL8IRQVCUSvfckvbVAzmePe4Ok4iWzS+9fQm6ppcwcUcqpHJdUP0Zau+/VfyGcyN2VVldQR3nlCZXn",
-	"LmOmUjbOYJXcm8FzzFZ5LqydVGQn3GKahJkXySd7Wfz/makUIrTD5C1ZIKZS/SF8+NNVLgtzheBEwdGH",
-	"LZH/QQFGJRzUnIEz0yPIgYSTZWGy/jnExkaKjy20IUj6LGM8QXr3fOE6LJo2Zt+/ObM+yiPbMq3DHw2Z",
-	"VkOm2L986fSia1oGJunGd/5WEfPXs5toQ6IgonmFhlYpZhdmmrnKqMTF+bseW4xNCUUZ6z1ysahqNBET",
-	"TQQvapsV33NLmbdBR/9UqUh1l7C4vabrHppRYMrb1PG7sJeJSG9u6TGltj04beR0KkyDxoD6b+GwuyfU",
-	"3sJ8nkfKUk6FysUOVuF3yeOHNww3RzvahrfTVrprJ7l3rXJsV/95WYo0s24zsZ46mUTdVuI5281IS3aj",
-	"l6Wkf0Z/yWoLzbbI8w9VFwfs31pqGeiRDaauGRxtplabSR6a7zqFuHcNdsmfaDumTSGJd++1PaUr5z2R",
-	"1J5yM+7QdfOPKWEtxXDYRFKpOYaXGdWyK1FgB2ZWywdkXfu3MVfFLxl6YiMlnWUlt+EuEu4//RR7GUKM",
-	"qSLrs1zDBSjcaSJWM1SxnocQOaaQhoGlHamiEtuiulRBfniVVo9yJ1WGGxEzXMKZ+Z15JlrNm5q1IK9h",
-	"+RY8F8WAgHeXrNQ1aJ8qarQF/yg4wF/wNT+u0mpYTH1lQfypTSGM92CW2lgkDfBTUlYYqRKAe0EbuxlX",
-	"jLOxcE5Atf0Zy3Ijncy97vz///f/sazUS/rfghsn4+8D5I3LsIPbSNXKGVTuWvKBVrBCSCpwMr9+SAbA",
-	"Gp8eBi73aRTu7sLhqHBDNX8gvODjC3VYNRvGO1kYcSPFslPhAsRF025d6qosWKFrqm+q4pDUeJa+x0N8",
-	"0yJ6AyXxAH9DgtssWNaSOCzovR7lvS28OoXHvKNZVKI/iFGQkUI0YfjAGKVoWdj6ARA2XnsqvazFLPyl",
-	"BlCHhwAyuxbRveSWmWmzFpKBzMumNAerPhTOjVTiFFwthCFzIWM8RIZRWnjpBpmVIM4wpBrQ0V22g84P",
-	"0/hA53nXCM2fSiHcI6FLrc+16z4N//x88vyI7Bv0NGBWa9WOpLizRFhDVEzkQERd6hQAaBFERCQXG2pV",
-	"VrBe9uuv0NaA/fZbhtmwkKTQH9SIf7RBAVmprCChLmCIliUKDSsc66mqLJHFASIvGog4IKSLVFCpNGQX",
-	"9ZT8SCOlqJaHhmNKG7JO5vyadHmYuLdHpAP0ZG/LC38eGauUk6X/PXQHc1uY7d/jrh2YU+qBOngknt/z",
-	"4RJATGu2somUZUkIV1YcLjSEI2Vszhe2pkJo7sGguxxmp5IBeM6AqvNScGPJw67p/qUNLNFLvFfI35F+",
-	"cd7Z7A9ZpAMI2PuhipinKonOh+yihmoEnvQeI0+bTXjG+Z47sqSRhZs27jmqUPREX9Yok2j1L2cyn40U",
-	"3cUBMxb3NoIv23jpMHZwHAOrgZ/CIN6dkzfa6T4P1r4UUP0AfMI29EPgExvavaWS7xBGMvXK3+Ey4ZIe",
-	"fYSoS3OkLqdKOCfV9JlohJ+1ubYLnkOZNexOsgHrhLG94gxf3y78fwYYOfrC1XzCswFUONtYUvzDny6g",
-	"FlircsWEMrokwwKKCGb8hloZYf9RJhT4StbL5tY4wSZ1HQIlY5OwHhMfYxey9srkeZE2xQiWe6fwFnFn",
-	"Z7tIust3jyDkwiC3Bo9oE57p/ejl5TuWl1Iot4Uc9mXy8rLUyytbFfoqgDdkEQqBTXhpRZ+Vwln2fiHU",
-	"z9AkxXr3irPciEIoJ3n5skZ+YE6PVOa/l7GehtCuK6CotFwRKmd4FEK9/smQrsJvuIRwUldktUGlBxCW",
-	"8fuPLSebA3eGU5+llPQCYM8ssWkcgqbvjJR8L28E63kSRXSCok+mgVTYSAVAEk0hzIBdi5UV7mTBp1Ih",
-	"Zl8blv5fYbwvGvYTlgDtxLeI8xr1EzbsGUF90nprIkUS20Kc/oEd4Dq9ueQfZVMvlT13ZDdSLIXJEPOt",
-	"wju0zP+QUfCCKw0hNP87NFJ3BP3kbivWp6eBzx3h088RZ3un9pJf7XUC23jkCO65E7inp/kOfrpz1iGw",
-	"2rr4bwHsXGsBrCdBAyAT+ddeWmYFISaCXZQ06gvPQMxuLHLtedGICgAnEYMKUkl4DnWMvJh7hcKV1zRj",
-	"EZTNJvMhcigx3w54oeE7R2ilvdS2wHZup8gtZEfU9dug0xtrP9jTRxNIH4lsjzhIref/Z+HuffgPQ/iD",
-	"/pUbFIOh70g0h9GgOMidNOgjEyyhrP4zEu6TQ6ySoou6TBsm5lyWd2eAVqX7KoQEzoywKBT3CIH5cbum",
-	"bqmK8ZPwNPeBpnUgvgqfh/HuxFotSj58DC64j4K76yIq0nIMWPXA7JLWGe60YUCB/X0Rtnee7Bm3Vk7V",
-	"Ach659YNiHD65vR3DBzBpbRt5WAXME+QtroUB6J6/2kcaC7Ug8n+J4A5h89BfVxpNUYZpYtFcUtu+0eW",
-	"aGUJPAiAugMk3vsYNv7VQOLt9F+pg3BADCQ49KXuxA3owW26X9dQBw0gv/Bze/jjr7SiL49XjJjrmw1W",
-	"WXIKwRMn9Y8m1L5AU/12BwaDgpD9sthZgf0rHtloYj/qsS5WLOeK0Qw808wBB5PgvTeYqyWSga9+Dh4v",
-	"reLoQbiDNFe5n7/calWdCbUXim+S4rfqc6FEXF5xjMF00xUeFpanp5v1APq6EQb/0p0m8e/0yAHpg4bY",
-	"RiLfVLIs6vYUsU8vdjIcS8XN6r5k87DjoTSUF2d/+6WpAxfaODZuzLsrw4UrrVZzXVkybNY+/OuLMfSt",
-	"uKjczI/z2+DXF6Sg3mp9LQX80g8PWVgoFipTvjh78Yov5Kubr0AE0MjrWu+d4KWbDRjRQgziX3z4jhU6",
-	"rwCPFsGeh0lLcpy+n8rahYGcqhNZfyYnAG4JeRNulXzDM2LLF7y4SBolxseRujef9yZenTeTdnOCJLWp",
-	"4dgghz4D5nnLZz4GRF0m1Y1QTpt0rlBS0/LW97HWFrEV/TTmWkmnoSvVTNq1D9V/bPkaQs0GXN7xqi7l",
-	"9d+tm9qzwsiJGyQ40jy/VnpZimIqBszKUkCnCQLrhucKaf3GsFJORL7K0cIPJwHjtkzo20+5WGC5f89I",
-	"e+3PRSwcVAt5LiRUV6xFGIRmAjh3reA0LNFUIXJZ4F/oajaZgIjjtJEU0BqTChHsofSWUDfr6u5IADxg",
-	"tk0E3iPREOnDLYNAydDJUhaCFdzOxpqbIqU+II2W935MoKCoqmMiVQHpG8SP4GMWBaXTt5JXRBzpIDHv",
-	"1ilnGbfsEj56cunZ8lv4bbqP8IuWj6RodoPGxg1SSJ048SQbrQa9a/B+SD1p5yTIXonJUuzGS9jkE/Wf",
-	"2ib7A89nUokgM6RIEdO9XKIubb3Q7CMm6zfTAqBs1whenED+6rVY9dNlrHdwaF+J4/OFMCdYO+AYrwrp",
-	"mDMUCY6irJCuddsjy0a0fRAlodF76KifFkanc4SevO0TS8QBlgJ5ZQNModOc3MAXsSkCycU5XzCnU8FY",
-	"tQvG2GEhzFXpJUDxO8bVCisZIbtdkURKJgbZcE7O0zXVf25jJ+3khMwIqBhQorSstxTjmdbXA3ZZ8vx6",
-	"gJH4fpIs6QUlIB3pCaJLe9de5rGIZZ5MQCVjtMv0XCgrmJO0fRPBXWWEHbL3wTxC4F1RsOzTSYnPn9Bj",
-	"GePKLoVhb05fs4z+OKQ/XlUqpvxldfMEGMovDcMw9DDr1dUTSUQHi9KSBdEYrZxUA0RgV4maBGFpU6Or",
-	"hfUSAethqErDQta3qVSqY6CiTy+ECrloQaXVg7z47Zff/isAAP//",
+	"7L3vdhs3kjd8Kzh85zmmZlo0LcueRDp7dhXFTrSTPz6WM9n3Cf2wwW6QRNQEGAAtmpPk617Afnkv6L2T",
+	"vZLnoAroRpPdZDcl2d6JvyRWE43Gn6pCVaHqV7/2ErlYSsGE0b2zX3tLquiCGabgrwv9/dT+P2U6UXxp",
+	"uBS9s96F0CumCNXEzLmYaaKNlCmhxv6tCRfaUGFI//XLS/L06dPPj+ARoymRUyLkatCLetx29EvO1LoX",
+	"9QRdsN5Zj+qxnPaink7mbEHtd6dSLajpnfVSatix4QvWi3pmvbSttVFczHq//x71LnOlpdoe6Js5I7Fg",
+	"78w4gRaxHYCZM7JU7JbLXJMlnbEBuSALmtlvsZRgS8I1oeR0OGwaKzarDHZB333DxMzMe2fPnpxEvQUX",
+	"/u8ndaN+mTFmvuELbrZH/rVckQUVa8INW+iIPCFGkifD4ZD0UzaleWbIk+FR0+Ay6DQcm3upd/ZkGNmB",
+	"8kW+sH8MhzBO92cxSi4MmzGFw7QEsZLq5iXPDKtZ5Qsy9U0Ihz2Ov3rxhjy2hJVxKhL2uGig43ICMc2y",
+	"OCLslqk1UXnGjs4JFSQXN0KuBJGC7d2Fot+mjXh+un8fvpbaXH1pX4RPLKmZl1+YS23GPO1FPcV+ybli",
+	"ae/MqJzVUmmeQ8vtTzR2f/eeU7ZYSsNEsv4bW9dtTi74Lzkj+A5ZMkUyOeMJzYhcMkVtu3Oi2DKja00U",
+	"M7kSwCNS8RkXNCOK6TwzxRbMGU2ZKqcQjODYDmHXfIKdeXLy2f6tqc7ue5gUzT6OWR4+qwaef0VnjGj+",
+	"D+bY/STk9mcHcfuzkNtPWjD790smuJhdylzskkoSm2k7zIxr00oqJdBpK6m0d5yvZcaQqTYJQcmMVcSQ",
+	"faDjYlCd+G9JjWHKvvZ/fqLH/3hr/zM8/nz89tcn0fOnv/+pliVf535sNR+0cu4qbc0kbikCcmoa0vHb",
+	"P9cP5zqhonE4OqHi7uLtjWIivRKGqds67rTH8IqnZm43hdFkTiZ5csMCqolTuo4bCYf7nmtpp5dS25YJ",
+	"Sy0/9eYyt2yLD1eM3fTeNg75mouE1Y93ypU2hSrj1AbNFGe6HPbTIUmtPJmwqVSMxLkwPGueh4bPHaDf",
+	"wGB/sJ3XDzaj+8cq5KpxYDDu7gP73VKNXkqhGWiLX9D0K2rYisI5lEhhGEoRulxmPAEh/PhnbYf9a/Ct",
+	"Pyk27Z31/p/HpSb6GH/Vj18oJdULccsyuWT4yU2GX1BBZywl9qQmicyzlAhpyIQRZWmNpUQqotg01ywl",
+	"uSb92LYc5AJ+ppOMxRHBZzdsPV5wvaAmmdtt/D2yc3rNfsmZNu9vTnZLFX7UakClbioVueUyo4ZZvciK",
+	"EtKPb2nGUxjHeEp5xlI38kspphlPPtC4E/d1TVbczIEik1wpJgzRhho7cMW0zFXCBr5tsQ+TXK/jaCTi",
+	"XDM1sNQ9pumCC9sAHmmWTceZTG5kbuKjyC4MN5rEG6d0TMAcIdOMz+bGtlpRPRJACTAsSlI+nTIYlhv5",
+	"YCTs6r2UasLTlIn3u3wJzTKru9DkRqOlwtSCa82lsBOJU2YozwZeWI/Ln+OR6Mc0N/N/DMqH45QJbikC",
+	"loiSRMobzo5tMyaMnYe1eOZUzBhJOTJOIheMTJVc2O+PxIpNCF0uH2kCSjmoSwS/NEi0mo4V+5klBsgO",
+	"l+47aV7KXKTvb+W+k0TnyZx4ioLZWvvBlEu6oGuYnmYM2OMVXS+YMK+LY+99bnPGEyY0I4ZXNnvKqMkV",
+	"I1Ysp+F+ux9iGPk1U7c8YT8Iekt5ZgXY+x28xu+ThApcUHVb8L0mClgNrHx7ckn5LRVrJ0L1exyolKiq",
+	"WnVpsTT6nKwoN2QqFSy1yBcTpuxhqVkiRQpyIn7NjFofX0wNU6AxohUAww5+2j6Er10fRuJXnEKg7Dtc",
+	"zAaVs3VLnbWj/0FYjpKK/4O9X8ZJFEutLKCZlxHFA2LmFE4gZ5JHhL1bWmbBE/VW3rAUdvkHwd4tQQjA",
+	"F9/j6W9tETNnijDblPRPh6cROR0+i8jpk6cReTYcRmQwGBxFdnvtvmM75vocgHrlPgcOr1dXb+QNE5eK",
+	"UQN8RdOUo9n5SllT0nCr7ExpplnUWwaPfu0xq5jXm6fGdorrKditHS+spD4n7F2S5SnTJDYmA6Jz9DGR",
+	"MmMUJCqqaR0NzahnLZ+u/pCoZ0zNDL7hU2a1QJSzVJP46XBhj+OT03lsySH+fJjG4WzcYsCMQptlePz5",
+	"27/09W+L3+a/pUf1Jktpi/yEcy9VeDmxp40dZ3Wr0o57BRtSr00rusL9ioie20MPvJpSJGzQq1sv23S8",
+	"YGYvOfsRf2vbbs4TB1Tpbtesv+GokXadMvwLnIrdRlsMhSpF1/Wj1ztH/K1boQ4jTnBrx9S0tUmi4p3J",
+	"OpC15c+O73Z1KfLMnapoCW/1wdMWZnHUA73V6pp3+pjn/W3uRgF8p869hNj6wZ3xY5qA12bccspWtc9R",
+	"FjpznCaG39qxuKOjVwy83i4PiQq+UTMStyhRSB+VjXcTK8ZTS5Z2YNysO5Kk9wfXrMZ90Y1MwFLqRvba",
+	"nipuOru4+tq3s++AslzZrYwpu5ZGUaHt1kkBLgPDsozPGLovaJ6Cv3EhBTcSBvC2bkT5YkFVPRcabmoJ",
+	"r5YAcJTBFP371aXatcmv6KzrYT4H62+c1HtCr6wEJRmbGiJzq+8lNNe19oZiNLXPuSLeOJkws2LMnStL",
+	"OmOP9Ei4eycqUjBl0aVj2IL0jURPdZYy/0yiMgONbAdgegVO0+G20zQqpX478e/5Y0v0R73gSs12s4fw",
+	"NzcVvh5VF7jaZ+1WpgsuXsuM6dfO59RxQ8EP3Hr69ksvhFHrvUcf9ls7ZOCmbqOkiVW1M5bO7ijaKx3h",
+	"YdhZYIE4GOPjOk0JCfoMvTbj0KNG+kCf/JYJpjVZSssT5+SGreFuxrY/ikYiLu8Ix6niUxOTvnNsLanW",
+	"5L//87/IlPLMEjyFt6p9ALvA1aHtTCdS2X7kErqxDR5pAk+toUeDe8opyzIyWZMYpqgH5avjpeTC6Jhw",
+	"MRJSMKITKqyGO2GZXG28MM2kVOMlUwkTJq4ZW/FFGOA0Y8yMK8MEs98+3jPSkfBf3uykGPCKm7k1Ymva",
+	"rbhI5SouplHfW9NsgkmQGG4M7J5wMQuWeSTsD5qgCzJYJtc6V0zHxBIvWNqUKLnaoAcilR2XPV3GyZxy",
+	"MZ4oqzi6VVoyxWXKE2JPgakzKL23G94i8JYbwjmRgo3EDVtHJFHc8IRmRwPygjo/UXZrR2I0y6ZkNWcC",
+	"pK614oFTSZIxqjSK1S2+mMi0/lw7RGFNWZovxze1l7eGLCwlWTKEBYXFsovGNTAX6aN+FZGQ3e02a57Z",
+	"4zo9qrVZUq4XXN9VNS17OVC+fKzKlKOPO+rWvpMDF8eKNbc496PtOYo4dDzF+7m/iDpsXcD9v1f7sNR+",
+	"DS3t+Utnuvkcxe9UOedSCsPelZdhcFCRPk1TZc8jK5rRE2SlrSDB0eVOGXcxaluORBEuhPYEimg4r85L",
+	"4Rih/I7IhGqWccFQqsK37BjMXDE9l1mqRwI6wJ+tCD+3gkezJLe8XIjL4k1Q84rhOtkLI9Tn6KQPReIj",
+	"TZI5S25YGuEtphOjY81+wfOSUY2SkxL8KRSf9qBaZrkmsWMdezaDkhZHJAabNuCpGBco1vlyaVeWpVZa",
+	"q5yhTFWUw13LnGeoHMPBuKJwBiyoVU6FPfzPrKrMp5wpTfQNXxJujiqyt1SqmkyHqJcv047Ct87cKMVx",
+	"Rf+pNT+QlFuYIbafCzCngsvELrorbNmGL+/k2fMa9srrr4lflmcCkSJbk76fud0XS7bOQTrNTa4YHBuH",
+	"8PfvTdP/mmsjVVdzu6PNYj/0xtqu0P9e1R07bdyxay+ptpwZ4WnbK0Vjr5T6veB4rDWPN8fa1UwwdQGP",
+	"sV5rwxb+nvRslA+HTxOewv8ZOmo3HCqbbWr1BWSElkdul5O2ZZdOOtz1QPZMtO2PqOyD326UXrCpyN87",
+	"dz4X3cmgTgAVa10ZVuS2vJgGrHN1ZRoJWV9KMeWzjjTWYGg0xMvstGFoBkcWNSRj9jADzwdcz2Gfzriy",
+	"Kvicz+bMHhJozRiIHbLWCx4mmmxbUZZk20ePRb1Gm+eAqeHAYT6N4zsnQ2JyJdwlr/0ikdPpjmEP9w0b",
+	"l2Q8l7nS9XF6U6rIhCY3JLQw/eLiVKwRIeUNS8lUqspo/nqydxErll3dlVdhfnuz0FJAufFVU5D0E6sH",
+	"ZNZ2lMLqPpqn7AjXdMPo7LrdLSj4YrezYC/5cgxXBleBJ4M7EGgr0tw95hq6rPgdLCUc3Qthbsiw7dWu",
+	"n0/UKF92MegOLtgkyX3S8EA3YlKI0r2aiBe7YORDFJ7u9t7G0rpPB701z/EAj/cButaDOYf3eoOtwfLi",
+	"1kcYdFKceIMSAAesU3JauFdtY+8a3XYEZZwJM7b2Zv3vUimWYdReg42PoT/7zN6tlXlYv0giVdr5pRQX",
+	"vUpb2zrYBh35YK62O1K095uy3xPBfqlMgwvz/LRXK5ADf4vXDrmYSqeAwfXUiiphO4563t3Y+obzl94W",
+	"RUS94votMDwDqqtuYXVvCuKprP5uPnoPEqPk2Q8qNq7svtoFfQ0pH13lP/pWts9jXEXnnWapjwEzRTD5",
+	"RDF6Q/o0y5xbaoFOEnlTtbabyXDTnVNLvQ0rF3QjbwIGDMKMGg2kjdWWN5Ze3TrsX+brIijgj7XM6Cu7",
+	"ccKyOosf5wxtG7yyAA9fMSUuDE3MObGfIHxKuA8aS3l6qF/G7/rWMCB6rhxJMQgzZ8INYWuJVS4GzZ+s",
+	"pajN72Jg4UpJMYsIWyzN2u9SrQPCD2v3YtZfEcHiKroxG2trVmZzoLcrZIxwlFGVTSrkUM8zZv6NnPED",
+	"PYTSLOutVx91n8iUeXc4hig80iQIBJeK0OUywl349uWF3R4m7NxTZw8UMYSVEMLn2+F9vz6vy4yy7bRe",
+	"SZXW+TH3hTKyRN4ytR7badTZQpqLWcaOc82IbwtTjsLc41iawhjrEBGZa6ZqQjD3j3uDPIp+gqXYQwoH",
+	"mSg0SZjW4yLEcWtCiykdM6Fkli2slqqCGPgNAio8+eCHkepGL2mC0d5cMQ2E4q8p7PTInGoIe8HuWXpG",
+	"wCFtG6xHIpWkH7/6/voNeWxJ7/FiSs+wZRyBxCGbvwJLreOjyCU1YSrEgq7Biz0SNDFE4uWtXAninJqV",
+	"u4OKPJoqpuc7lsZOYr8iY+bfsmJzNre5svyb33RfaNr2b19evID1OHDrl0recrtEXMzGueINt4eJYg3O",
+	"rgnV7OkJwSYRhsuvl1zM7KkkCRVWSmAgs4//TyiSxw+vrwZ771i2BlgMZ8eSvHYcfSlTpjtfnQSSo5MJ",
+	"shnnU+1ox3D/DjR7Jzl+d3G7qbOZZfOQ2asiY+jQ6CoOOQOdwykbbF+ux1RIsV7IXDfoqk2Rq9thXt22",
+	"GZNhMXy0Moy61Sszre72Sbd21Q6bt+vAPWIL51A49BqmcdHDE7KFxRschDgm13XTjF+jCD307nRD5nfF",
+	"6agKgbCzuvFeXn35+kuuUVYcNuKEp3UwG4Jcvbo9JVLZ/z8nghnw9BYZGU+Gg+HgyWD4+OR0j5LztE45",
+	"k6rOM/7KPiZGEqPskYvp2z6Moszf/unk5K1LfPY8UHiQnz979vTZPpf3gr67wjefoMDzf23wTtRDpAf3",
+	"s9XKt9ykdvlqt4YaNpNqjXGd3faksiqNHNQqvqDsqHaQRUQkgDB0tpud78nfltREArirGJVnTGMCHPqX",
+	"ijC5lmYy87lebdq+S9jS1KmYdjja6m3wO5msrY6BzV3S61RC7I5gHGxVCAwVUsGdUmuTnm6ELDU3tf13",
+	"aGr1mKkq3crV2cFgH5M+/P8vOGRnh4JaLSRAKMGkMHAPoxcH5IVbMQdMogkotnY93EJUbVaZT7IdBium",
+	"O4Lyd8OXS5a2muGm7mZXxq1l2ZEnhGib9oJ9303qryTv7slv0GCZSL2dizAT52jzAjcRqqxBQzEICQKV",
+	"rNnRaP9v5w+9D6IHS6ie4H2YDlyAfXzU/34JEtws+6iyJQkCxkbXCIkCfqr2SAgAUbqgk9iz2F9Tt3Ks",
+	"b/JRjXdde6STdlS+O8Rz9ykXYnKFyC0O/MRjjbg51m+KEMyln3yhGL1J5UoceA62pOWUzRRNW1Jh1PMD",
+	"atE0iHJs+Qb4esdLJSetxyNFxkXb/l02d42Gma3oWpPhOUQWaKINz0DgIGJH7F6MSV9IAuMDd4+HWQFX",
+	"+5qZI3dUWZ00nEvcSlpt2q04s2CHgvs1txEbS7aPpC7nLLk56O4HRMp4wbR2d2V7ne74RusbyTKlbtwq",
+	"TPrbon0RKy3YauyCmXnGzXpc5mTuzHcKXnEXNlYQ2ZE0XRctFb/lGZux+gCkRC4WVKSazJghSkrjs9Yg",
+	"BrifMaoEgwBrcsOWpswDGQRoTvY9KzzyVLr/jQvXadQTUoDRuHddi6G6yey/uUBa6njR7ULIm27X0Ggf",
+	"2/fHFT9BeNOs5+MJFYKpdlfYet5ySluGrB9szcjC6TdT1F4+OyTosNAhNUsqVuRnz08rkUjPh7vk+KGv",
+	"y5U48NVAzo9nmZzQrJ4MwnaHfQlF4oEvK2rYOPMAhO2xAaOeJQ6Zm63vPt37ZpBdMS6yICp9PNmP+Ld9",
+	"KMBINrY8qhJQsKPbK1+dUtMwK0tWu83t+OBBw81q2K5D0Fnd2weFnoUdHXTrD3rHOM1ZHQLJLXN6yWou",
+	"NSOCvTNOC+GapDnz0MItVCC4i4V37xRRDt0Ynuy548fs1+IemvSlIKs5T+ZwqW9VZQaAw2CmZrk2tjEg",
+	"Dx0dft0fEqrLW2g4xe0qFGnubew+eMPFWR7wps7xgqzLm7/kLGfjlC3NfHuhv6DJzUzJXKTkZznB+8cp",
+	"F1xbrXTNDOmvKDdczCKiciG4mCEUHDwjRiJWoFHcpUu2CQiz6ta4jM/vNBnc8bEbS3NUBvW0sVTSrhj4",
+	"LDRjAp7bscN0eQAGsOAiN6wORWj7Hq7Y9vqNqd/oxqnXUtzWXKs7GQUMXytPCiiqy0wKdpg3netxgRX6",
+	"aztwpTYRCTqRy0pyEKbeuDnVI2LYVw7Ld90Osl7uXTLIRT5szWhu5uMFM3OZVqao5y4zLlDCJ9LMa6e7",
+	"4TKvwNqenEa1t34PsVMNYScNg7CmgiVwl5AdXqI8e/b0+e43wDhZzhXVrN3X3i8V3V8oC467AOIJLvRC",
+	"0tlNoN9wbQ7ViopOOnjJinfKyI17DkMNh7U/GLVmQB+ASx8AY6vdXdne22audyoubaVFfWJ+DkdXU3zi",
+	"9yJbAyBksKNnLqcvJhTqX+hBI3QAdl7CKx3Yeek01nDwgmgoJv32IxAnjtTGE252+DNsi0QuFi5bo7GX",
+	"KRczppaK72nXmHXRPQO8c+hCO8FXoc6QknfLgR9g/G2P7AUX4dMnnw7xD3SI3+VQ3aaGXBu5eC0zdhcF",
+	"rnnb2iw2SoPuxQ+aA6I6IpeW0SDgmNofsBXOd38UVbnG98txd1v197R2W6vho5VY+rXsbilgKFCtOJ5a",
+	"k7yTMF5KZerPEcVmXBs7yPFdUIMOccLvPhX8ArjBV14OluDt3oV/7WZ4IMNzvczoetwkh7ZvpsQtV1L4",
+	"Q7lbRPxMyXzZFg/C7teBUt8D/9TxQothlqzw/HRb1W8Q289PW8npIsbvoGuOlBmWmLEUY0w2SiTk/DRo",
+	"uu4Wfcv1/nx4+lnFcf/0+fCOlxPvxglPFfCYbio2omZMmzL+MKGC0CyTK5YCiozjiLD4CBychJLHJydH",
+	"lexydxzvvj9ouLN4Nux2a1BZxg23ftN+tHb4b5DDg3r7N0mvg6t/69WD/PxFL9cJFQcGt74PQ7QI1tp7",
+	"Lnh38Z2uA6a+6kULH3DBYK18FxtHdI3foqUsLqJ8N0PVw4u+zdihxJ5mbSemDVXmjgu5DSMNXmO4jCsc",
+	"yQAdygw8xaDJWgPGSFMLyV8Iqf///yPLIMj5kCAVWGsgbL/CxRz8AMpl9HSyAV+NBLGb21aMLQ+N/Rdu",
+	"Ca0EbY/mUbxWN7Ci2EMnCZeyVmUfLm3DWqSExqJDjzQJWhOeRoRmWvoLkvg/ji/Ln4+v0ph4dZBgoY96",
+	"rMxWOAzVQX1LkzkX7FgxmgKoYIJ4hFEZrT/lLEsRkauums+gDvuuMKs374ukZgRP2rLGBa/4kBCQwuGp",
+	"MyTUjCdQOe2dq1uxxT5R792x7eD4loKmpG1PL+13Ln138Ne17xP+euU7hr9eFL1bqZcvqAgDqLbSOJk9",
+	"bBMGiWdLJpcZO4f8Z/t1hMGeTplIuZgRWEFoWJbAwrk3ueaMWvv4nPobN8WWjOKt4JwRTRdlQauMGofq",
+	"DddkmBW755INiN1vWziAzZXYIvNGdruszX99AfmuuO+Q6OsqwN0yRax6xhbcDAhumsZJrLhJ5i4kS7OQ",
+	"VLYKirnqgEybwUSm67GRcgxaIOTt5IYNhDRjL9XwCfqdxvYHpxs6F1lRu8r/zQV8cFx1nld+8qmTDeWt",
+	"evb4Kwp/DbgYL5WcOass/OWGrceK5bqAaIPyY5XBb9YkqyiKA/bO7nw59koBLP9wMaXjzUnaZ242vajn",
+	"yj/5sk7jPCjlhHZJUPTMPwlrnpV1EQbVd0HHFTQb+OjnzVp3/lFY6s4/m+R6jYB1eN4MFBUzVtlue4hV",
+	"FrjuyK2W7TkgxLLVAbF9VsHTWs65ZcK84ckN6xzxub9cSE1xA/+h3Z4D165Sk6R+9Dy1MhHiVrvDHeW0",
+	"PucPkAnaq6DVUdSoiT7esyEr4x1NDNFzlmUEkHlVLioBoVaOQ2IGYJbB4KB2QiWnbC9oUJpjrV/n2tkY",
+	"B18wB/PtQlONlDfhKAKZXiYo+NpW9an0hX+9BnoBJoEtoLhWTLNsLKcxTJYSWGXNDXMRTUuqXIYK3A7B",
+	"/tTjccrcLPOG/Bfbi0+AwXbhkjrAP2oG9QgNYfX3TrhTbcOMtdUXigBjo3KR0OriBv6IW6q4lVo7hrPv",
+	"/hEVxDxjxHdm1YUctIliVeyRUKNxbTBscblT6PbBegUMUOxPOL+AjiLPluEEq7RbKwd8flBnX1PC07tC",
+	"vbs+0NBu1VxXL1j3h8pjgaA7DfMQcb3Ll/kxINg3Y+isgccV1zdQKN9nk0G1BKewAcrLSqpUHzXoxNis",
+	"a6S7f2uy3mmRWU3aKi+PNNQkcIUjHUjHI014OtjX/xjBavZhk7iqO8Wb1mjoU5ESLYtSPEjEgC3egA5y",
+	"K29YF5q9lxpcro+WrLWrLAD81gyQXkQH7DznvZS5htatJXv5XiHc7weQ3U+4Mr3yIr6QxQUuciAENkh1",
+	"g94rI9wpcb908uxg2PYt1j0nHrDPuycQg98oyrMB8WVpI6xlnVFxs5HSfzIMXP2NaAXw/Z1Te3DYv/LY",
+	"+lCof8UIDrtau+9DpcshsuM02EcLFVFRbdw+uLWLpNgkvoJvPavWcejO/br2w9gMoHIanUTYZbt+UajG",
+	"uwodsAmuFjQCWM1l5sCwa+KroLlHGK43bDdk3Ha6v3NN/fd//hehy6WStywlvxHvISC/FRV0+w7RD/Wq",
+	"EJQOWqyPzkei6MF2546JsgvEuPJzcF+2uqV7Cxa88Ez4ootlIca6Cb5kLL0ybNHVytxRHmDvgXavxZRa",
+	"ctENF2kDKqGlE6ixZ1WqicxDny3Mc4BlAWJn0METh/Zfb6xlXNzUa0k/XJElNXNvrdnPPtJE58AJwXcf",
+	"YzWtf4X//Uubgg3Wcr7bFcwBFYa6VHWEHSgrqQARuKXauBjxU6mTFJZeH/wAK5jizueXyzFLm6pKvgmx",
+	"GbEpEIWOMKWapSRfEiPJk+FwOGhxL1VzQG6MoXZVrQD8WmrzElM/uqIiIPrHGA6ALnkx7c/BjXn6F6O6",
+	"bzfO8BtXnbDj9A5Iz69kBnfL0G/Vulv/OzKBq45iP4wW+fWwoK9ZwoS5nFMx6wzT15El7efeBEVqD6/0",
+	"gyPPM3Y3YgcS7ELszXZcox5V863GGV0nsvNc2gG6bPlH4YJ7zG5pltMC5/0QbKHKt+v6bZztG7l0sFZf",
+	"+7iKh6W9UDrekfbKsVsqfA9jD4n9rmMPWLArvjfcLXlFzKuxGH2lGVz3YaYhtkwDIPzi0ds7GlMPWiuh",
+	"ZfnGHcEv7R3pdRpWeSgGlph3loTLv79+3csQ56jDJk+YSOYLqhrU38ura6tEX7+5+ooUTaG8aT9Wc5Z9",
+	"DnXMJrkw+clJHJHBYHA0aBWIRRc8q/FMxgnXtk9t+Mz+X3Btjj8bDo+fPa38+eSvT+zfy4Qfp1ofn8I7",
+	"auZV/qxe527Y7MY8pGVGjaWl/SxfncVrD9wHgOxFxR/A5KXLZba2GiLgNPovEFyQQW/7amDCqWiIuJ6z",
+	"rP4X3JK63zbo0HVfvOE6rSOxqrLYJt7Kpd24vY4CYqv0Fq7zTtr+hndPLe4mfAsuOlzqfs1oZuaH3AS7",
+	"26l9gww+cOneONAUd+Dx9Rd7c4M4xy2H8vWbN68OMO9b9v43jrOEmAtVAEO1fPv73CRywfakHBpVva2s",
+	"WAdGrccpy+jaR3jXVaCBu5MO47p2b0AYvZoxs8PhUd4Na0Id7HfGtdGkH4sZF+8G7vtWEj45+esAoGbP",
+	"Tk+fIm47+eH1N5GDWQSiqb9tMkmXTX9z+aoGd6ZGHN3LNYMTJ94vgSu2CRHj93F700p633Bf7LliqOG3",
+	"bqfBBXn1/fXVfxA992sPKBeEagDdigh7x40mQ7wNg+RKTWJ/Fz3Gm+oYL9I0w6uxRskRuJE/e/L5yV4/",
+	"8sZn2qTTbYXQ4cf3rR0s+fsUiYF4q27Ily7nweomA3JBUq6hpWMyjvgkdosma4J6mK6/jzxQSB4o/WpS",
+	"YdqkmwWibQPjNFeIYmIMWyyNJnRqANQEgwrBc18kiAyPNooO7iuGWSM0q5+/ZokUqSYTZlaMiXIYwTcj",
+	"F4jjL6ZBhRKMpZpQspALJkwxasUgsr0yzKf7i3beTW7fg7ysXxW7+G5F4Hrc0Bu2Y2r7k2s2xGcwhj2c",
+	"C1TbVeT98PobMmUGYCcrqIJJrjIA95kxc+Rz6TEo2okiV8M9AuBBKxknMl1DfDblQpMYIlz9n6Vc3BaL",
+	"lYbtEoULcagb7o+sVeRqzFsdHpqXBHsy3GCTZ59/Hm5Sfe4Xh8ryio1NVlf5FKJGCBVr8uaba5LY+UHl",
+	"JEb6ljGy6bHmM+H4VQqrJCwnNLk5GhAv6WCT6kVYrrJaJHsr2uw+2f9r2M4VN3NC3V2exzmaKrmoBOdV",
+	"7jFPP+tYf0dl+6jxbxv+CM++yItOJEc1p1K5yUFvB5gUHaMyQ3vg3tFMcCj779drlOGuUN4om2tIxUvt",
+	"BU0Z6T8hf3FIXRpi9o4GDWi+PmVj++K4yDAAEDYHBA7EBnFTXjr4f7OIrOZrwo07tuoV242w03u962iu",
+	"19cUBVqo9YiOBzrflqCkyyXEgZLPyN/4Fw36etfQsLpCgUUpyiIoMlytqNz8PaR1XZ6knc4KhEBJSS64",
+	"wTg5w28Z6bta+YnJCNfH+DQ+OrfLhGIIRJLMje8hKmrnE7yCtWceXsI6som9sr19Wtiv1yW8wKhsR+Vt",
+	"Lxhc6Guq2l6knzFjmNIRSfnMfsieYfHZePBvx/HRpnjsXJ3MjnDPHlgVo+v6v7l8BQl2FfrDYEUNQdCI",
+	"GWnZsSz57hQI0kcSxNNhQvU8Isu1mUvx1K6PSKIASLHofE51jRkzd+AGNVVVioImEiGIcUNqD6Egp9mb",
+	"wdsr/3QHtEGXsiibdyS2i307xLQ5LMzpzreve0aGUBt3xti4L6Pt3sytu9tNdzN7/kdZI53siwZqOjAD",
+	"Np2MnaxpIoDttOM5fHAdws+/ra9OqnmbyrnF/UtlMGUHtSwktSkrPHTVrPRYTuvtDC60odbABSOJQSal",
+	"K01jreJNMN1umfA7C2N0uqLr5GIHHJU8Yw7d/x4CdnS+WFC1bl+Cw1Vt2hGiEtTH8L1HrWNZq9RwXY7u",
+	"kBy7+6hhU1usyR/vfTqx+ravdSTY0XkRyWRPemlaV5sK6lm1r03TFrOgQwmaAFHgwBiHMpKjtl4Ndt+4",
+	"9w8CCtbgr7grqFCtYxRcG7HTouoK1d1/hk479KEQ7+zi+H8j2tnbfvnvwfj47Z+Dn47+tRYDjS/HASpW",
+	"N8SiQ7TEDwOTVEcANTLP+QWDNWmi7C/BTjwYOMeLxHFLiV0vSB3BtDpnAhTZLAwlzLLvp72zn/b3UAQg",
+	"/t5cw6QhFdGFrBffjepWoGmlP0A+xPtIW2iMm2ubd2DX5itIAuiMRtz5dnwfRm7neMKW+lQIZ7VwWBId",
+	"sHPv9a61Ctq4NbLKInS8VfU7edC9YOdz8j4QtaGPnXM5wJsMJ2c39RkZ4L59yW4g7fRbGMI9uQve217W",
+	"zuRvrKtu7rN37pS8UXRSl57741yWuUlmzsgNWwd2H4UAPKNy7XzGEJJJcrzhaQOk5jGcx3pOT549rwnD",
+	"u/764uTZ87OYTCViw5AJ5jLnYklTyIeimj0/JSmfMXcfFGs9P75h6xkT5DiLfSQDrwcyKONIO0nlEF16",
+	"w9qRirB3dLHMGA6FpSfPnj35vCHlhx7y9WU+yXjiQYu3LXa7MVwQmpu5VPwfLLVNNcHOa8fRdM8Yu3Sx",
+	"GBziJOXTKVPWUIO9967OpWJwW5KeB15ajWVIoYwjcR51R01hTp0jIADjxcy0t/tkRLH4tVRUWZ4gkrW6",
+	"0xtL/7aZLy9w0IepQPVUvsMD+NneqpnbPe4Y/AFHQReniyWrToeGlXP7ghpLDwh03zQ7O7XuDo5tZrGf",
+	"e6QJBDYLU1RRllPCACwLEki9f8JTs3bSTidU1EVC1RTXft+Fsj/5Wx7E31JTvXoXhR6SJKuSOTcsMS7J",
+	"aO9RCvfv46Xi0ucKtK6XFx1oENcz34epErLpfNrnbHo4t9HBBUwqjqAGJSGh4m416O7keii2+O2mDP3O",
+	"KoQoF2lY7DcXO/TAklHq7MwaVLDplOF1vG1zjgXZC0wXUEKkArkMm2mVDS5I0Hd91JHU47RAzL3T6ko9",
+	"LpNJ2rQOroL2V6V1iQljDsCHU96y6GszSv6WI3AvYNp7KJlS7wYs8PJDNt4lcg/0DHYDWq7I9/1GcJWi",
+	"X1GtwVTBBgjzZgkZS1XSGXN2lgwq9tnHg84F4HBW7czpA/OcEwmBg5Y7fQ3AhgQGEGQdK13fZwXOoqgD",
+	"7m/DS5sDDrML7zSGeyna/e4+VgPKdbfft63mrgBkY/s7FPwGG97X/HbWPtB/JmdcPGjJ7w4LUvvOnlW5",
+	"t2LrWs87jHWz9c5R1qf8763mXacpdBMi98nmHxPD3tOmt9iXmuE2bVU5zq+5NlKtXwjTecfQ6oClbJ/q",
+	"B7I/gPXeD9TY7bTA2NtxRteoIhWoR86o0/NeKJ7e3g25cZ++32yq3gNlgVBuV9LfTpndcpnr8mvtTICt",
+	"73aTqG2HV1dtaf/pbCVbuy/sTnsPKPkuTHRwwYUivq+15tnAwDV6aBfqvdPFTbmcfkLtlM5DS5q+XyfJ",
+	"J6/GvXs1Phn+nwz/+zP8g2DOQ/Bl/PS2qn0gneGlANoh7gXSp0B6DpAxhgBaTK5oqQt573xjtZrSfw/5",
+	"pgt648HI3XhifwkQkz76C8ycqRXXrDqOtly/dRnatBx5xiAdCi9BHPJSNXOo/UKUIT/dsHES2rx0UGsO",
+	"Vm2pZJoncINdLlwf8DNdoQIrM+y61S/awYCHliJD0MMDce/bQSWWMUwF7LH/dB3ysV+7KCT/zf1vYrVr",
+	"yHK6ElPZPWSBqoVU4yC7Yr9u2P2kl1mG2bOd4qy4vhlPFWPj2aSd+glvIPZYp1dyzdLWb0y5YiuaZeMg",
+	"I6MNH7uXCprb/84vabszqYtGGaoRezu+YUqwbNy1vWIZcxWY277S5QhesMW4KJwzXrTcNvsWkkbbNzrr",
+	"ETxt33Kc8RvWtnnrDZB6vFTMmHWnV7osftl8PM2z7EF1Js0yLvJ3XXhGr+iy0zY32kwVmdUkeN9XDeoH",
+	"CvI/vHLwRs08eetKvIH6byQe7fDCgMB1pFTEBThkjPrWaCBQjcFI5/AivWE+iVfmUA2nNCVyzUj85Ytv",
+	"Xrx5QR5jXOLjX3n6++MFW0yY0o9/dfv3e3yQtvWHDv/fIvArYViW8RmUjjqkUnJj8ePPnp9Wax/frfRx",
+	"Q5Hhk3ssMtyylPD2kj1oNeGaHepQULju7YNqCocdQb22zpPdrBN6YCXPrZFhbeiu6Hd2CuM21U63Ju4r",
+	"n34sSKbdoeB3+2WDpanYM+Hgqqveil4uG51NSSY1SwHQzh4FPto1YZrwoBfiTmtrmSsGdXzDe0krCMfO",
+	"++dqMo4VW7hSC/BnJpOb8q9cVP+G4ncBnG3hT0/HeCpC6HPdD+Vn8O9yFJu/21GP5ZKJ8i+cPRQrS27o",
+	"jI0h8TfLKs+cNyh4UvbptOuyiWITKU1Y49I9STJG8QHy/HjKsyqALxg7ZVlR/0Ax57MLnpV4ev6JR1ID",
+	"d34uTLFg+Fc5YhDCU5qwokX5pKGVPa934gpv0Zt+8MID2yLxQ1XQCUdybQ5B2jvEdu8iALWgSz2Xplud",
+	"5u8FRtUvoU6uYTOp1qQfOx5ArGAkPvg3yAQAJdZMwT9Qf7T/AhrUcTQSMTKMfYh8Yf8VMAQ0L4hPx0cR",
+	"ovVSQXDFEe0khjKF0GG4fDGCvkwV0/OY9GG5S885ujJLOQYowdSUk0PWGwnoBL/gHGX47kxKgPo6JzHc",
+	"0cb2J0E0XWuymq+PEDctLv1LMenbr4+E7y30ph4RaQUrxZKLCLVkZFG8Zn+Oo4Ot9pvbwqL6BmvrApUe",
+	"qjfl2sgFU016RIsEyP1+GSz929Fpz8V4pqzEWjLFZWsYCwQ3guOCApiZrwEU9YQcu2rEIBGxQnFtHX1e",
+	"vXqfKmZfsWfNippkPl5m4IxklrCXimtW200OKP9LxW59nsv2BFZUCS66XWhs1daFeuRllohf7h0k83em",
+	"+HR9WEKIW8Pxz6stkNPnTz877ZYKGHbWYryHXU9/OBrWY6Sy2r03bf06tzD7AK65KtnhExEBgo98ySyo",
+	"pjdeMzN2Py9oZqduf8mFzpdWwFvRks3sA6h+Mr6xDSc0HWs+EzDhiKyUFLMx1zpnCi4qfQ3zjPJFffX5",
+	"eyDqYuU2Z19HJN+Wxub3SyZcckaXLFh3zG/r05lMaEbs71hkGLsnE5ZJMQN4B7iIAbxUQBed0jLoFWJh",
+	"U7ougFVndLl9vVYPKJ7uRrIJBwNaryZ9IY393dX9jAgX5Ic3l+1vsWCu48ZPM5ESisfnP6RgjzRZ2bna",
+	"3vAU55BzNHUIog3dw0o1ooEq0/YTEWGD2YDEJ8OT58fDp8cnn78ZPj0bDs+Gw78MT86Gw7gpS7Dp8245",
+	"H/k7QbfU3dcRIoDs+GvJfsVFKldtdT3Xut1NdNl19cVwSJGnOVwJJLXq5oSUsIfdXil2y9mqI7vZlR4L",
+	"uaq9nwUgZQBgxaoPOBFtNTf7HnF4j0ATromrdNoQJ4Hb2t4UqZEm+6RVMaHgc3tW7jXDdL2kRvDEVpOM",
+	"z6wYie1uxQP7f56t4zOX0ZfS9YDEK8Zu4CE2XOuxnI7tw3gwEvFCCjPP1mNh5vAwpa6pXTJ41zaHVjG8",
+	"XrwNmYNWTYcfSR84TQOc8kiYnOmUrqHWJOi/U8VTuj6q1mi0MwBaw4IVOFKMTdscVK3uVFmpg5A7muHv",
+	"NjbPt9yzYT8CHXaH5FxSME3wIAGq5QKRHL3b3h4bE+btiIgoIA0r2aGcZ8IGxBEiVMwfCUu0uSnL6YKQ",
+	"TDKZ3NgvxQWzx2eEkhiYGmIDYzSQwPmkiVnxhJE+vKdHwh5ccLTR5OaILBgVOsgSdQ4rkbBzYE7oKJUM",
+	"Ed7ZOw5Aq9AV0Us7eC5mIzGVakVVeoSyXXvmrQhYdzrC/QZdnpO4xEzlIjdMg9XGMrrU1pqzE4mIloQ6",
+	"0QDrlyipNVnwVPDZ3BSA17jq9uRawJXLZE2oWylcbndgjgQ3A/LiHU1MtvbSJ3ZWmTND/XUODMceckDw",
+	"9wCP4pSPTaVgf+X5kmXrTzTHYFghtlYeuCX0h6nj7XjQ8vM6/H4r4fqj4/kaZXlz2+ujv3bCWn7s9e13",
+	"FE0JT4OWp1NwhHjNpghmrxLDN8AGqF8h/8Rff3327bcx6Z+cHs9lrhpAkUNNZhtM9uK7C5RotomnoRe5",
+	"5YjHXzCVcVGvhB0Sj1c5r2qOTBAp6MSy55T9l5lzBf+YylzZQ04qEtsjKyb93fxw1D1LbcPxX1BigQAU",
+	"qmDBXtXQfYUcCn2twm6b61EVBocWaNk67Q6DFGpjTKFIAj3HrXkru2hD5LWUNJuSantktoUbk1OqglF1",
+	"FWzlJfNf20m5IIx7+NneSO5KNRa4ZWyOPDsI4edjEUcBSGH/p+GTtz8Njz9/+9vJT8Pjp2+Pzn4aHj/D",
+	"R3+6L9F1sWCKJ/Txd2w1/n+luqlDbNyzcltiah/NfD/9Fpo2FBk5UGq04u4DkFWcMXaILeX0532mlP9C",
+	"qxm0BM6ql0/vSdh8vNLj4xUX98f575F7t8l1I/MsuFGQIuPojPFY2yUoi32KpaiDIJqgRHWdufyddKVs",
+	"uBSXcyoEyx4kgKbmO2Uczb1XTryzVi1z45zBbSf12r0CsSCJYmas66sJop+KEmwFJiHc9pE+AoVBGXGi",
+	"mMmVqJZSCW8AXFJoxyV/Y1+7b4RKB0cWaI4+lilYiHJNu2mWzXTTHe3Kdv4ILHA7ED0gKzaZS3kDVrrO",
+	"aHIDdc1InKssJv1K+aWjAWELyjOsfDYSsV6YJRQZB9PB/rGUCv4wmYakLjAglFw4L4CR8Tleitt1i4nd",
+	"X02kINffvnlFLn548/VIgKsaa03CVD2RUE18en+d88B+ZUNmPT2pQ40tBr0lq582tT4w2tKtQSi6RKCM",
+	"mMzqHfa/tdeosilSs35a5cn39KQmOBPLa21VxdqZuXVAFGcdqd4BiPwe5GrXI7tVSY57EI1NTifkRs1n",
+	"cDvlaN/BwwCXeCY4JyvFDTuWAgs27w/gvpPAbNCwUe65fWopvO4A0uNkQnsduu5sv//6Z25Q++OjmpY3",
+	"EBGOBKyUsOLYnipW6LbVXO43SQAC9cYlxW6z0D85i7aoQrtzk79kGb9lncE1aMbUwf7UsEpeTS47Ln/b",
+	"O9TDMMth0nfMrG45wBJUqmWaTxmkvAMGty3R+P3dn7EZ9YyiQvPGjP/7UUiD7a18sRJBXSSJ+rCngmQO",
+	"10z9StxBuju66YKGUctr9y3gg3F1E/Eb1BEC0jiw44BZeh6+Bh7SNAAh3Sf7X5fSroM98CPcowppeMKg",
+	"wp5TuBVLGL9l+oxQSKDShsQLLsaegOKIyGlxz4eiyg5PxyPRt2S0PiNUQAjoRObG39QmVKk1XMyGN4SG",
+	"znSMoVHFD97/Dx1OpJmTslfo66jOAggG8mBJTsXIKl9oUUxhV6fFOjzYsMPd68JRlUyNnZR+HfTuaZyL",
+	"qYR4mJVVT1nK80Uv6s35bB46bPbRNhYqPADZoXut1eIU2eSTtYuUAb5QJOUp3NwjmjL85jCtam/sZFnr",
+	"1i9NDdPvhT333VTrotaJoFfORLiEW/oDTS/Ewy4h9bp7NgVbHf76po69OZyN7nctw2um2YG1Lu9zCvvH",
+	"y9SCa82lOAiPzUXu12e0WUJQMtf1SvY+MKKG+HYffzyjtUDkcGuJTYgLAcZqw8U8H0FYGhKzBrdSRPjU",
+	"ivlBS23HT3qzSEw54d0rrV+zGdfmYPQuN4AuKsulG3MjZle5Pu073aSdmm6VzDqM8rXMWENXm6xZLkF1",
+	"7P6TtTvgsvRf233qWlShwEkoxemEU7vt+SQXJrdfnrP6o2VB342by3DiUdm6TKcbSd0Ea1AcgwE7AMcM",
+	"ryaqfzVfVOAx6ApHHljKsR7AvwHmlOomUNESmL8Ftr475GpQ9etXLoDAqalIQrX2uU2UZzFZMcUIwLtV",
+	"EYjOSew+B0FncGAvlxlP7Eoj4g+Uch8JxMUpc5fKnKZE5hme9ZPyG31UBrbfKdCYuB4JivVPINaPiqL2",
+	"SURy4bIMAoCnoi5DHMJCxVBfWhNujgbkjR2pTqQCwCK7CuQx6cP//wKfOjojfgR4h8LhlgVaCKmgTTXO",
+	"dPfeBDUmaolRZuxCaz4DgIfDjlcrH7YruD3vmAbje6klpkKM3am0V9sTkevxJOeZGXNRf9I2yfaOCR7p",
+	"1oEXfrn6mdplyTN2GSgMZQJYwrQ+TqQwSlqioHnKERoqY1jevkj0BdV+NkMrVjDjS9W6PEj7T3yhlnry",
+	"jH25J81+r5qzD36rmKHzU2Y8MXq84ng93T4TKWXWXNdjpIUu7+0moqLCb9fMqAbiWywzZpkR9an2R32e",
+	"savKu3UfXTAzl2nHkXowng6KTEUxqFNjKFJKUyyoT9nvluBrddViO4iDMC3B7hZ0qYmRZyROuD99tOGz",
+	"mEzWZMJEMl9QdQMpwv3Lq+uR0JhXG5GM3bIMXrBjPSfXb66+Ird5Jphy2gHhaYSP7T8uL95A68vLK+2S",
+	"aOGMyrg2msSCazP+bDgcP3saR8GfT/76BBKPEz5OtR6fwo2smsW1+bN3ALHLl0xplnbN5Wt2it5Sxe2B",
+	"3I1c/+7eaicpvbuzKjFLQqr4RgOToqTeCq+WvFCht3Au28xYkSJb4qiysk0C+4UDLOyq+oWvtUJ99h+C",
+	"+vxNJV9c6ShSnWiRVWS5ZsqNrgBC7q0G0yWTfxduJEukSnejepZokJbHCjBI0CYxxcL30gHKsh1e5UeF",
+	"MbnBMCU0ZBmPXaJL1kBJlpwTrnpUkl0TOW8cOQegz3cX8XYgKSrypB8jG8dFwsuSWiY3TOkjCHenWTaW",
+	"05jQAhLGzNliUCdQFVuwlBczaS8ZLRs1oNHQpT8hZjlVKSSNFeU3LVttsF6uWVqwJbxC5jJLdfd4fBiU",
+	"w8zuVSfXtJsPDnICtF4WGvsg8CYVfgvU5iD60Lm3C3d3JleNCvBhpTIO1YDvWdv8WPTBQ2VlS2TdJlDd",
+	"LmpCEykVWkxX29QlLrS47m4M7wSglXrBgxgs9iDQAIIo5Ap9Hg4QCgTBIx0Rlmn06LoRHZD5U1T4xin5",
+	"cdWt2PX11wcBA9Isk6txtT5QQygL1CWCQGqZmy0gwafPKxh/z+oRfmnW2MGTk24YgXUjr/lE/ch3LuGD",
+	"AgWWG9UBHzB46SBYwOuEdtUhJgBHc2CQjYcA2+Kg166ArGZMFCc1KpSYdq/Iai41IDaYXPvM5UGvvjqn",
+	"9/XuV+icX/jQmJ3qbelGSVklFz7lSJIpF1zPd/B6uytV6jCmEKwd/922dDjX8ztGFxWC+t5Br1s286fG",
+	"4SWLfQ8e9QPXUeagzRKMxHD1CWpqFJe3KHWQOZ3uP8o36jhzTzU4CPX2FeEUFaQfK4eFZiWf/38hAcHt",
+	"IQUDOLRgiuUSKCpq7+GXSs5Um/qG1UFe+sE509Z+w66+7Y0uSCoFI1qSKVWRBxEGGJvSWthweoOZpMdp",
+	"FeSkUikOWxQFjfeWaQt63Hz9ba21At76hsL/lsRoYlBQEapvWAqCzBIVBO+fjfLh8GnCU/g/C9DvxjQB",
+	"kbXZ4giMlxgdwvV5zc7I3KNQNnBq6R3MMxYs3IZotj8G5Sr6BgSxF9IbbGXHjGif1swyTSJas9KdX/3c",
+	"9fXXxP9aUieCbjb0ZUXsHQVbOx+APS6DmEXFZ7MqbNuCihwMGjgloWbEnKV5q0iVDfdB4TTwn9kgwI2Y",
+	"w3ALixOwPHADPg4WPxQzgWxt0hS+oHVATRdFMfiitDWZUJFGZGoPQG50fXn4MxJ7CzBGA5wS/2Ak0BUG",
+	"RdmlIlO2ArwOKsicZlO8nuvXXecdRSTO5ComuUiZIp8Nyf+KRiJeUmW4/RA+/vwZ+V8AG4kjNjGO1T4+",
+	"J7G7TXaj4gZKMwvpPV9rD8RRYNe62+dKQh0GcLnv9sqS4abWsMXltTTTWbd0OY3rhsDlA7SaD6Qq6HFw",
+	"Qb555GlQDhGckkxyQzI2Rfj5frV0FchMSIeiKDpophhN1+SXnOUstb+qXAguZkf14gSH0iAM3UASKoQV",
+	"hXCK2Y8wmswb+mur2QTn7D4ZBJTyyr9QczQ90DmBG4CqaUfty78KIh2ko8MrBdkNGzaoCU5tgJOf8syg",
+	"5G21VC+x+R64lib9tWPY6tbNyvY9UuvDBkbf4HOunhLF1kQVmVAl500+q5wKzadL83lQrm13isA9hEMh",
+	"/urFG/IYxhafuyPCstaM3zJBFjkgVpmkhkJ2V8voVN5vq/EvB0RvGjrbP47fd63ng7uEy6PmQzmEt0VY",
+	"d+oBEfJIO4fbZO0cA9sUkthDIcvqw67cscxM088uzLj2NzxQGowRPGJamCGul/KVcExBckM5j51L2jak",
+	"qLqiDTBkJQj3mCOsEfCsu8qnWRafI4D1ak7ByWF3A2qRx3ZAbixxo2DfGATwfcZvXY2aPjD+hAXlK0Eg",
+	"NGS2b6hChb/3ybCOfhb2C0g8zkLFQ8lpCUYSq7tY+UQNIuJhtmjLuiV3OKIqitOmql1GW/C0lJyl5v24",
+	"dKUfACXzHk7HMuXiyXDoVtE/qDdMt75RyS4cdkjyONn3wZ2CuSYetZZj6xi1qugf5JCvYDDVAUOgrYzm",
+	"pvLoh0Dh5wTtUmBbJHOkfJUL4gIeV3Rdz1b+RnqsmGECnJ0pXes69nXBAB6VwqN1wg0rnVEujkgmxYwp",
+	"QmcSrTmIKOCapAyWD30HQo4cK5sw2kBIj6BotUUHRIlQ7fYbmnBzTqh/wyr9vsDoSFBRYD+iH7kMXaDl",
+	"133gqPaCzF1xF42p0Cum9EicDk+JppCYpSVag8GNx7NQOvy11ijwhYwCVJ19cuLKvaN9RHYh8Rry4p2M",
+	"cx4It+dbZlCtgHu2X8CVxZfGS6bcRDoMxKv+S6YIvkwoYmqCczPLtWGqMqjn+wcFgRh7KVWkxShklnrP",
+	"AtAiVcyTQ+Qigwk6vKqFUQs604ZnWUmvUrjMvQHxdxouGo0rUmaW4odu2NKc2d/W8Ce407A0eWeSakCY",
+	"raG0pp3boqn61WyWCE16yfu4PCulapfbs+Ctg6/PSq7spnJ9i9uBjifqfWggMLEOrwTRY3XpCCuoVN1r",
+	"NZpu4WHaCdH1rL5Wu3NcdX81Q4jijm95x1j3N723rcERib6firfOifxybd0VWt/l2CJwknfq2NMoZ14q",
+	"HlUkUJsRblDSwc7BKpm9F7Pwg1qEh1kuPwaWx3mRvjHlLEsdonTpca65zvtwuvZHotq+5/LvcMbijY4i",
+	"4DdVGUf0/f/ZVeDLuNrtO3tunMSJ0OeJ3je7AnDRz9Jzdyfr7xuWVOvKbVfLYNl/giLrAWm93Umy70Ug",
+	"Ou74kGLx2qnNlrE7h+rgfd1+B4RI71KkvB5dBpTHnRJiS+ex3FG4oc8xbBdDcy3JNMqH/fF8dp33j6e0",
+	"nqGMDhoIHG+YwNa0A4XxyFum0ryLyLIszcVsPFU08fHO5ZsyxzzWhpmIfDHZWQm72I0IN31jyvto67Ca",
+	"KmnO6kuquG4hYxSc+qBQQUCklcVW5YprbZDYhUthJRB4VF3iHSgUO0H6mWCKHlIgUY8n67Hno05mS6CL",
+	"txh+qH+3aO507hYtAz27RetAt97b+v713O7yuSIc66S0tExQUGMNLrj3NusNCeBKoNNMCkb6Qba5Q90J",
+	"bpzbkWijgV4hzqjgqk36256MX7BG7t5yWN7lrqHqwnwPQdj78kCbMXjzrCYdGWuZlQFp0Aq1w1wzwk0F",
+	"d39vTH5jJDjXGxHfGBkenmZB8Dcm1zN9hxjwCoDHRkS4X4wmEvl7mEf4oJpU+9zDnTRdDPggHHZYlB1z",
+	"rRhgp8PPn7fQLRb0XdiFvxnaAIjcXYvVjat20izJrbJ80J2B+8Z4MaUtqlKFreuHAtGKFxis2PVAPCAO",
+	"yb/TENOyT0D4gtbvA09xByB4QwrvjjqyRSXut9FDAR7WSg8Ya2CUVQIMg83Yi3BYpZTDSrpUN3c/Tu/B",
+	"kKcZuyOShltL6Gn/ahxQAqObrVlWdHdhxR0EdZXD94nqre+0sGjvFfHuB83UXZCyESM4ZCN8Eu0K+3na",
+	"YN21QDv7bAcBbnofAZfkmIOjDEtmE9uU8JT0vfIQW6uNqfiou/txF2R59dWgMsZPF8f/mx7/Y3j8+dvy",
+	"n4Pxvx2//fOf9sqd4otRsco7gd3s5h56aXRIKs99nBYFQd0Jl9cvyxidYZ2msY1XtleVPaQ2Wkg+LY6b",
+	"mr3HgXZDzrUkcb9Q3fcmAd4PP9WuiL4DePDG0VIVQq+o1hDMhQ3iIucD3GNLOvNWjcMPA0fe0gF67uUV",
+	"u2Ltj6aKNNh3MGHX+0+jv2MC1oFrZyV0WhQQ2tZe5WLBTe1PM1n7+IYJTRuyi3Gk3ngN7oIhUYKJGRes",
+	"iFeBZ4lUy1yTPt6FWdqEeAPYRPs+NRyBEuoLMcolEyufkbA9oO+XTPwIoUSKZYxqth97suzRTxVWolip",
+	"KFzRuu0Kyx8F+gOkiWLRGAmOEqjCCD6ZXAFMjCXMWgXCF8EKetO5sE+gbjD+w5UohQqIqfD/NvNcuX9i",
+	"OWI7AmpyVV9fGPHxwZS7tiTtSIhRxdRFjhPCv156SfTvP77pRduF5BBtjBh5wwRGD8Svvr9+Qx7T3Mwf",
+	"Z3LmamAC54C9B92W2zM3ZomRXUyYNzy5qaurcUE0F7OMHeeaEQONKh+Dl/UZ/hJHDosPIriyNZms3W0p",
+	"NoPxcNvtLzmD7H8UlT18vRwaXfK/sXWQIHYp5Q1viCqaKLnSTPlsMZJAW6KZge/XLgoMAhuWoygIc+y6",
+	"2h7Q7xCzNZXbIykZgWtCyTRjzIT8aXlyQQWdAeYIcSBxZJlRgUl033CRvyNWl2ZKD0YCXEipTHJoz51j",
+	"EjaDaJmrpChCfvHq6gx/hZcjl2sFJyO5pRlPwQUVjQTgtBTodgjloiOs5Mwm5IerRxpQXopgJfKVJEnG",
+	"7QioYpCaWfgpfV5XNBK+tQ8lm3BB1RrHA1cn1JD4MV3yx7dPHttlpks++FlL4UKIN39a00UWD0ZiJC6l",
+	"uMXgIn1m//4zwfDgAvmWpCzJqGKaxO+OvZg5LieJFVc94MQZ3rrEBPkRpwAQYcSt3qPqClFDMznLGeZg",
+	"ck3Yu2XGE26yNaFCivVC5hpjTWLP2Gfkp7cwMdtr/O64aHcGIczxgPzIzRzB3WF7SKJYamcJsZnB3Fyc",
+	"ITkdPrF99WNLxgM/SywrC4+4gI7GIA3io3MYkf1CFTI4IqfDpzAq+9Y/BuUv45QJzhA00y4MN4QLEqeA",
+	"Mlh8cRys68BuRvzumKdssZSGiWR9RsqhLai6qQAUg4vV0BtGqGWElBqp1iS+Kl8//htbx3Z0c0ZTps63",
+	"epdLPJKbep9LIXOXjgpdoJ9VM2EGtt/XbJlhsCYFtLmiWpa2p6LnGKychvwmFZ9xgSVDTY5sMZHp+rx4",
+	"zfZb9EVJyqeAaWaK7so9/JzEwXQGN2w9VizXLI0xXtUOjqzmHAFWbcceSgt7gkpvPMvKiM2mrrkY+4ye",
+	"eED+xtZAt1xBp1j0/OSUzGUOkubPJP6P40upFENf9fFVGpN+HKil4+O3vz6Jnp/+/qf4CORbKeV9XA2O",
+	"MSrFg/0UpnNONEREKrKgmdWvWYohtSyZy2ofqH+h/uKfQmwELDoM9YX9E6FVpLAazy3L5JJFJP51hIAJ",
+	"o94Z+XUwGPz+exy5kK84kSkDIFuX2WA8UosmcgoMAf1e2mYD8vdCZkLARm6lixV/p8MhiUuBOsaLkjhy",
+	"kWOnJycDckHgbAOBgjIGSNNh6CK7L5lKmDDHTCQyBW6zR0ZD754jHUkUMFuk77kTNLv4qFzIgi+iohgg",
+	"Ta0Gz6eWsQGlDXcFltQZUXaNuZsp3Mhi/sMJ+ZZ/QfqnT56S2O3ywO7G2Eg5zqiasfgIuvkCz2FNrGyx",
+	"0swK3ZLH4q3jNfZHdf9rY5bfi2wdEfBzs8jO9Jou2DU37F++oe+O7MJi6+Ow+5TY4z0ir36w/7l4c/m1",
+	"pbMvX3zz4s0LTBhL5ILVi3m5Eo6/ST++ZsnxS2aS+bH95Bmw9jH+GoPop5h6Znci/h6f2zPBRwvZnnnI",
+	"7E+dZE60mo4V+xkyVuMB+QK0MCDxL6jmSSD7cekBank6hfYY/utg4MFOQ03lYkmTOTs+GQx7rjwdaHP6",
+	"7PHj1Wo1oPDzQKrZY/eufvzN1eWL765fwDtl1E6gtly8ugqwKM56w8FTbOoO5d5Z7+lgOHiK5ZHnoLc+",
+	"Bl+18+PNavXHPOWGoPoXkUVRlzSMgY4IF4ZlGZ9BcD02hhWCqiTaUvHKEiiIw8EIg9ssG6Me5CLFaZYx",
+	"K2PWsIRA8n1A4MWSi3Y/Um7O7A8x6jywe3okIM8JfzhC8ndJxecknvM0ZWIMnk2AtBZwR2ylSkEQRV8+",
+	"mXEkJsysGPPxIjP2SBM0QAvjDKxka/OSvpHYRZbaWW5a0UcR0RKp133egWTYHzWhaUry5YDEuBj/Agvr",
+	"1ZxQVk9ylz7JQBbZkSN9FeLiKoWrcG0u/LbCpb2D9QPkyzrtHT/sTQ1aucuwG+hrKbmIF4xF99sdwCSX",
+	"1FFrODV8PIgiKz6/27ldlmWp7zIAXyh63OOxaxwdFxsr0+6mpr63XBgEG+/cW92ClDv7+BJ9Iy1afmMP",
+	"BkA19ac1CIKT4dBF6RuXhuLQ4u2OP/7ZhUS22yBPfBDZBxbXpklqCR+YwLUcWDF1ikOo67kY6uMvaOpd",
+	"hvDKk/2v/CCsHJeK/4Ol+NLT/S+9lGoCgiPIQ2jzKfZuCYIftBH0FniYw94Pgk85S6GSjjDHfvJkylyM",
+	"KBRB+qnKXW+jXq1ZZG1a1wEIPvjWY5ouuHgcnDfLvEam/50pOxIUu75GCdWFqR12cmaZbbqOSSrRqoyK",
+	"6NaZolaYcaNHwlU40RgdhloQmjczRROAwIGCnWBMOnFZVEexCnM//sn9/RYewKE9EjFC6aTU0HHKFQLq",
+	"+LENfl6Z2IdioI4G8bdHESrjiZft8AVq5ILbQ2aNpp1dNQgEmqwD4xv8HqjeZpKmdrxnzgfivhoXSgK6",
+	"UFfEcKsQmJGA9CtyUcws1Bw54KElrNQVpSCxLyIDM3GK4mq+Jn2rdo2E1xBxE8YY82zNwwCQkKXF97jG",
+	"k4/CMq+oHhA4vx0wA55B5Yid0b9U7JZbK1gKGL1L2YLzGb0ZcBhjQl1l0yQCZowEtjvzQ/I/gOK1lFwY",
+	"srm9hBqi51SxFPIMrUCw41HMrvpI9K+vvvr6h1dHdQfcFX7kG0flBeLBFzJd35sQc70Dq6wLkVN1hRqV",
+	"s98fUJC6MUAJ+NJnvi1Qw1JD1s5lzkTcRK38Y4hZRx6AW4xr8u8/vgnlqxePO0SrF37o8KuRrU4sgoh1",
+	"1bQ3cNPANQdb8CI9efbsyedQ1hjrQEESrUbnjlGW21JyY438/mRN4hueWnkJu6d1zlSEZqc9K6yagKo1",
+	"yFWXNjvY4hGk2z8Mi/gx7OaRW6ZSnlijgOuxO6K4JnApBC5cSia0lKZ9n9QMFp1AR8bRH4OJvlTrY5WL",
+	"KhMVTkknVNDPeB+sBWZisw0KPxNFubZmUHhcP9KFDdlHtIsgxDcu/AaARiGY1mQprZUZjURc+vbHqeJT",
+	"U4CXwa3bTPqcTkAlMxILGhVpwRGJoRzROFVy6ZzFMVwajMPnrkuXIeHxUG0zwDyRCvXgIEfNvqcxRQE0",
+	"KzNXTAOSOXySol+Ji9lm55jmAKNUbAmX8VaTQat5nMwpF+OJAv/ySBTxqyhAeOJg4adcpCi10PKG1wi+",
+	"djQg3wuGNr19D9STNF+Ob9gaGAkgP/oY/hYRmtwIucpYOsMcKc0zq9GmR+gsdRgfjEzyxdLqFgPy0hvf",
+	"iVxMuGDnJAb7y10ygPUUkwlgfBYTwOGAsS0T6DSF5uh69Y8GI2FVrtIV51ILkesR81nmRvOUIVKAyBcR",
+	"+Iycx7OAr0UvALqURiIGR1tcvPtkMDgZDhvNcqTzdka5PchbG8XQMygK78csvn+j/ZOlfYClDfTUws6G",
+	"dn+Mk8vyWb3fMTin3IGzy7i2LULLGt54/CtPfw/OqSqLf8WQw3sPveVNCg4M8iPf5tPh6f43vpPmpRXz",
+	"90gXxdF1OB1sye09EuDqy97vbzeI57EDBmlUdvB6vPSu+9suPOf6qARF/gBNq+dsVJyyEclF8e+RUEzL",
+	"DAowplzb2bH0CH0Cq7kkCwrHHul7jOKI1EIdo0tmP9pxUCISof+oO7HPSSygujXEBoLSoBkCNDjnRFD7",
+	"2g51Cf5uBcitSuZQ3dGU6YfPhkNfrqzWVeA58mu36A/NmP47u/jzkS7AYT5xah2nXohioSqXTO565Y7C",
+	"/D6Y+CzgOXABdO8xavAboPZM/vs//6vC2AOMEbBsbK2dga+gFt4uE49dhD4gLkr/ITxx5hAVa3fZBU+h",
+	"tmrBrdbqce5ZNACMKgqnVlnrohxdeejdv5MB+r6Ai6fAxfD7Bz1hA/daSaD/bMx8Ovx8/wuXjgzvk/tL",
+	"uoLKwcgPB5/cIaduKnJn7ix8EBZuNoCBuYtjmPSNHbWg2VEjk4/EDi4nG0zur2e4LiCz/elvR1F8uI6p",
+	"v8QfPzH0J4a+P1ci0hS4Em+LBUev6koqMwceFzMixSEMDteK26ztSP5DsHbBbR8TZ7/Ghp84+xNn3xtn",
+	"O5qqcPZhijny6hYTO7Z6GBVbqiobW9Yt+Bj8h4XLue9HHxEHITTNTa7YGRYBPB0OCz52rxydlx5q1ylR",
+	"udAEo8YLr/vPclKJV0aiNXIkcJQH6f2bcqMIcqwTDNc4uvcvGN7nNeEnQfFBBYWjsUCf32Q+3APkOgp3",
+	"LXfVBaz16tKWGh22cCdjG77Adq0uZoooyJL0NrEKWl5SJGXI/ua9zL7CE41Dk2oMjeuCOXMN6WMb/jv7",
+	"BLx+vahXZLp0COD0smn7u4dNouiveUmaFnnLkwpxyJC64Nmba7zJ679+eUmePn36+VFTTtvhF1K1wyjq",
+	"9LUfwR/kEqtkwP03WcjQf6SbrEr8feN9FkRg75KPRej8tng8Y++WUpk9NxLQthoy74Llq8OKSL4kRpIn",
+	"w2E0HA6Jkis9IJfXfycJyzKX6EVHQi8hqHDOmDUD8yyFKgYUci+lWuQZJX1AEYSQSMjP+5c4IvFf7H+O",
+	"7X/+LY6IoRO4lKdKcTpjI4HKFGYBLBWb8nc++JGSX3Jp2IB8B9kEkNKCsRE4/7iMbcRg1jpt6QU0/XRm",
+	"fDoz/unOjLre3Lthd4Vw6/2MSL+eUhJ924vwYQ0h3PUEaQUuUfJlfQE39s48tsOs9Lw50lob4YOcOyf7",
+	"X3pF1wsmzGtvSX3I8wplY+XEsvLcin6pyL9ff/9dw5Hl5O6xk7v+uHJyubfvVHPNgnMNwDrVrrS2IBzU",
+	"X7BjvpY3zCG+119Ee7QOCIbrQ47mSMQuqgbH6iL0fZWOOIJM1bnMFZmsPUrkUURWc57MCc20xHhGl/tW",
+	"1EutC9dz1lHhUMBxcO3i8lzgPPhQMPDf+QlvXZ7HSEDA8YDE7klx+Q6oL0EFaZevnNu2HnehsqA+HWQk",
+	"fOcEUvgXcMPvwkMB7giVBABqT6RKm27nbfdXxXY9tJpZfKmoxVgfTG9JIaSAP4bCWQBoh7GfK6rD9fC5",
+	"31Apzv4GJdfvQRfdJLHm0PrXzM4Niq6wUjV9pMnX315ckoyLGxhhUkbgaz4TLAVMAXwMOSnnRDErOXRA",
+	"+o6jtN1CKGEFiN1N8fUfino9nP3OMPc/Bs3iRmxS7QH06KjOUaQHm2mmwh+VFDPi4cIwJ2MFzzzsm3aJ",
+	"YiVCxenwiXcgw9/g5yLfC6JzAAMaCVdww8Eo2FNCM0egO/Lvp1J5FB0NqCtfqNywMt9MZ3LFUmJWPGFn",
+	"iMruQWHSVDGtIevaqDWhEyji79K41Zo8IwjHZA8RUIcpmeQQWT0lT4akf3ryeQgCP2DvEsZSlsbOZnvN",
+	"jFofX9hX4yMUHeAFBDNiJDJpedSO/+nQf8np3c9IYlchycFh6HEcIgIg+4VRCJOZ5gqzt7HRSDgT9JkD",
+	"n9ekD2t5evL50YA8Gz51JWWCtD97muZ6TeZUg33rImT4TBxzoWsDuoE+Hshjnps59P+h/OXl95tTaq5R",
+	"qiK3IV4LDOSameNdeE91hNyAAbUNLLGBKlExTbY0+fcpAE9auNbfSPktFT5XCqqvPGsjOB2e6w+C3lKe",
+	"efjtu0lQh3XUO/vpbVWJd7UZaSHbgGm9UEPsQHtI6qqQNXOUsaU7AKk0lKcSs5GbjvVbecM8Uzq4I0TC",
+	"miqm5+6rBf4Cksh5CWToYXbQ2yPWTm1fhChMgzo2tsPaYqbTmnoYSPAyNx0o/jJjVO2T4B8RHX8w69Fl",
+	"IycuscytUD2RNSXEY0CyZtk0OMgR17EpYv9b1ntgQfrt3uRdhD75Yyhsr8FBW9lqDvg5Zn0ve/24bKZ3",
+	"7vv6VdDwwUkg+Ng+ashF4HMIZlO4IYBaHmnAkf6D3IW8CefNAF3JaoXB6twH8UzpGRNKYlHzhrxugDnW",
+	"hALyQwBlJa3ykihmCnRdB2jU14xmLCUUiiCbI+euwZgPSPGMpVnans4eP47JUslbbsdpOeOH11cD8u3L",
+	"C8QBwptzka2dhhxCY9qxO9/MYCR+BBC6yosRwakB7tzMWvYB+lztVQc0//blxYMzx8sL/NY+xnDrayRA",
+	"cxAujARjorIJdLn86MM2PkwUxhdsxgV58/2bV0gKCybMPXHNPpfNm8LB4izdaZ5VXaxApMBZlmrRTETy",
+	"PBkOHXoJEwGY7UgolkiwUROZWsNQz+XKVX9GIJZvqOWS8DMIvVVEoTiCcmb6yfB0MBIX0N0GSGKCfBfA",
+	"PIY6ZQ3zoFvCM8/DGIjfvrz4oNgLbgyv3TZc2l2oY10nhoRcuXU/JzeMLa2M1IxUdxFYt1b5hhPA7Qxg",
+	"N/yzcfmhFuQ9SQcoTKQQLQFPCpZ6BnH35z7O0G7DPQgOb1KeocXZLD0cYjB6ZJyDoKILESZSPSDOTPbe",
+	"JU3m9JYRIUvjtX86xKvTKrdewgBe+SoWD8Oyvnv8WCeePa3H9IcpuUKrn868eqpGZ0ZFbfbUcB8kXOqf",
+	"Z4rNuDaVzN4to6NiBbjmDyihaz63T8fys/jjmBV1aOEFNlpRvQdulMryPfdhbji/1g65R6EsQ+D9IlCl",
+	"3Kk3rxTTVu+F1BkHNreiZW5IrgFssPSqreYyYyPhRSheZLuOAWkqLQFz4H7Cub+PKvqY1XjIaxyV/TYg",
+	"FI8Ee2eYx45xX3ikCZ1omeWGkZTRNOOC1eemQGdv7EAeUF9yn/mYXeoXiCcIO7Kk/P26hB7En/xaIiDd",
+	"Bh0j7g6Y0FgGA43isAnOv62LOSjnX9SMb0aUckhDxAENDUjswHHiAmHXhNXnbUtrR7jAR9uY9LkBDOoI",
+	"jfiZkvnyUVl4AUCejlc8BZxzfXROYoBw52I2xoiL2MEQI8Q5/LiGeyj4Fe8CAWlLmAG5I3oRT6ORqIMw",
+	"It0QjF6Ua9saxQhqELZjkqL7Ij6jKeCvqEZfG+wH1TtbxrjdIywS0MB9QSwlcskOWDh4rSakEA93kBDc",
+	"XVwjIpmuas2PNOFpU3RhUdQdy0feeZIbHPFPH+tebFOLSPeC0/5A0e7lpJtj3QPxvkPnKlqVsB+1OtaF",
+	"JuhFhSrdCNETjgJErFgTYMczPCdiD0jvD42IxMD68Ui4X7wksD/BSRBD6RRNBOPWjt0p0OFbPpoOi/7w",
+	"lPSl8leb9k9uEJJZSKzKAsEVxFVvJ/B9OALsioiZA/iwT5ZUm5GAW1xJUg7niz99YLJFJ7GTsvE5ZCHi",
+	"4NIciZ8RuWSi3LF6xQ6IsaD6B1Luiv47qXZP7v/7TUbVkgkoE1Iu1idrvf5u0JfcKZcK8TEBkzMA36RI",
+	"4R5REywbVLnuJio8/VQ1ygKds1mjBFutRPHsU3J5dW2Hd/3m6isyYSKZL6i6ich3V9dvyPUr8tlwePzs",
+	"afXvJ399EpFXl1fky+vrCBXA69dfYdRUTLMsPirLsWBkol0drIC/oMslFnzhBtOUpYFyVFCuhiwzauyJ",
+	"OhJTuuDZekCujCaxg8CFaM64GL4XVmAgruasPhfGSuzLYpFelmv0gAdo8RUov9zAbuV2/XG8GOWcS3og",
+	"RkZIMHNrghg0YlxdT88j0HoXexS1VRxblOVudubVXgbtumJuOU2svXL3kDpbOZFKfdadyluwSJ9A3prV",
+	"vevrryvlk/p43+DqKLnKVyZXgqVHIc2GNLiDcstme5TAVwruHhGDHTIHqdJY2QzLGlt5Xgb3LueKarCk",
+	"Z1RN7JZzbfW5o3MSTGAk3MU/cODFi+vjk2fPj7+6/DZyEMaIs8YVUXKFMr465TqZi+EHJUl2Zq2gXN/f",
+	"2Pp7V5DPcdD9q2blSKv13d+zhlYOYxf/4hDTT6gP93T3gqxDxQaf7+TkoAoiVHR19NmKyQP4h6DfArM3",
+	"ZRkzbPu0+hKeV3hq//0bvpR+ku71mF+wOoS23fW9W+v27veo8Wpt1/4N37MggViFsiRsH+W6tePd+XD0",
+	"iW5q6eYrAANm90Y2d4B8hSqJWDW9Sms/LFO6JS4e8uTED36ga6tPBP9xHapIDPcoWXccmmdJJsXd0dc2",
+	"NFjb5/9IBdYO/KPWXzFEbrn+xGv3FRK3XFc4zZpseGsNLnpXRBxj5FDkJUpqn9S/4oq9D1035RpDKB8n",
+	"PFXN4STXhiprmpIJTW5mCmxQnVDhcJXUusgGlVMS275iqFEIOdIx6btVJScnR2eEkjeXr0YikUKwxBS3",
+	"3lbTn1AhmIp8jVrASByQ11TMmCZQcFoRM6eYA1IMHvqa8lmOsuKRJvGCvhvbYYzhbiYGy1yxKcS19KHa",
+	"dvH2QNnuN0pab2Md2hW4vPry9Zf+vY9e/ISD7SR8Tu5tDMX3rxPaeMVhCSkiv+Qs/xSL2ISCaHnNig8D",
+	"VwRAsXCpZpnGVdoM5UVB3AdKC3Dc1sqJX6GO2J5SNpt88mAqZmv6qkgZX5p0inJMkilVn6yqWsJ7peRM",
+	"lUFWOs9cDfKCFu3q7iC9vRcDXaWo3emisEYNXfrbeHcg/e6Ca5nqroz6T20FxFyI4rwznsCQmPpXr25P",
+	"iVTk6tXt8xJpa0nNPMBNw3d7m5K4ISLp9FnUW3BRBCjVImTtSzmDuDOMSGgYe1ReEAIYE/fZLeDNHrhS",
+	"+XYKsQclKgt+YI8Dcjo8DdCLbd8pTyHQYModB7q2EBjgqgluApPjhiE0uQ+ag3RyruF6UXgoDCZuuZIC",
+	"0pFqgwiwJy8mWPq1XaaP/OCujtbPYScu+v2ZC/jJ3YaC1WLtlnwyFu6pbkmaAnSlFSDl+eR5i4tbJrDm",
+	"08Md8Ftox5vXkzEg4EGzY20Uo4vYngMgVooKqZhQoqNSNUfIhaAqvccjHYmf5YQsw+PFgaIRiIdAzNA5",
+	"gHoupJBGCleBnYtEMQqRSTEEGCnmTQlX+fwbqs0xYPkdX30Z23VULGH8lpXQU76AiseaU4zcsKWTkEQx",
+	"y0hcCrLiIpWr86DqKU+tFJJZWpoi1EBArO3Xea8wIh7KzUKdMrufWNsM144APKkeCZceFSummYlx1lAs",
+	"NVt7HLwgV2lB11BPHcarmTARmcoskyu7GG7xR6I21/s8/DpE25eYcL5hkSDlYDqwnVQjkUlrmcaQg8fN",
+	"Go7ueEC+cMBBHpsuocKKes0McRAX1gqEnbgGkM1oJIKUW+aAfgxPbuzsIYPAZSY7fFn/Exfa2ImD6jFh",
+	"VDE3Rpd2ubBHAMm4QNAi+wfapU8KFCJLB5A8uFTyHfclepNMah9Ih6tTb/3ZX5pgWzfOXLlY0GPNbCMD",
+	"YTVLnuiQCgtzmGZZIxonvlYJa11SY5iybf9P3/PcbwWr/Ray2W8/y4n+DTnqNyjv+1tYH08f9aM7d3H0",
+	"5z+1ASR9g0wTQiUic7vlSCukaXVMwMSCNHUsEQ3LgwRVrk+FyZuW6afh8edvf30SPfn891ZjvQbMGge5",
+	"siFGcAAY1okQWA6ReJvqm/bUTn4Mk9+M9G4/5v3xKluS+gDQUscKoSzmEPN1RrBmo3AlGyMSw8/+ue3d",
+	"l3y0Ql0KRuKUGnoWI3vOZZZyMRsJ+8u/X3//HZGTn73wLuNZXYBZH4eJsjNlCV/QzI8njRDmDM26FyMR",
+	"Y/X7GFgnJn37BTklsSd0O9iC1u0fIbnbvy3F2/8j0ceuaraOo5GIK7QfH9lHdq4x6VuCYO/oYpkxjOvF",
+	"4hljl165+aEBDB/6LH1QEDHIDLb+WU4G/mQshjPA8p0wwSLjpJ/nsAwTK/GCQwpXKJEiYUpoIiQc1PZV",
+	"X9UaYDxLTOCIxFV46HgkirX3+gQmc8FuxqRPRbFzkIXiti1lSwb7TnB9jgbkwp9vI4ED6wsJ2xsR2xeJ",
+	"fx31MMh41Dsjo95gMBj1fo+PoJq3FdSQ/g+T8+d1UXGjSCuwMgZifyTJpJhhMAzlgqVnRLFM0nQksMqJ",
+	"opAODIe3YtnajrVYNMfTeKzaoTu5hE8pwJBL8BiMxITNubWb7NkPS+AUNz3PjSYpJvhoOGKslKvqKZvy",
+	"xR47/8QRh2WO1689PL8vcmvN/vTWSmGneXggLHwI+/EGFAB49LYaBHbLAqTga1j542tLXS8c4HIQzIsH",
+	"9848y0CzCVVip4Hswh5DOBZKsCUiDGziEiJ0faD6aJSMX70odJ1/xff/ZTAYxCNBQ8UvqsA0Pgo1KqzB",
+	"6T7tUzwx7QCJUTEwBS3rWpkL5J6w5gCxF8GqP2Tge/CZhjMIJ/XHiMO9COBJ/G7aPbdEgjLTnch3puoi",
+	"rn1vQfJq7sVDpzU1wqf/j0l8+HDFyYM1uodkp8NqHG8Q1hldLpW89yqKPh0GihzjF1JfhhgVAWX1cWeH",
+	"uxYuVlauRAH02D8dPgXEdDP/x6BckHHKBC8RaF0tNNRNYhJPZa7GbM2s/ge+BPiKj8TNmB6MxFUI0quo",
+	"0FjAw5mjzrGHfhNUGtCr7u0jyFaxqvaU8iy2OgbqQDGurx1bnwZ1xlzFdJll+XIjgxjTOPRRRLQkOpHq",
+	"/7L3/stt5Nae+KugXN8qkzcUrXHsVEWqW9/SOJN4NjOx13Lu7FY4qwa7QRFRE2AAtGjeufMA+wT3BfZN",
+	"7pvsk2zhnAM0muymKImU5Ih/2SKbjV/nN875HIQa9su2F3qSxbL8ULmvvOqwQni3C8q27t0guq35M57J",
+	"gxV2/UHkgIn20NlP2wu2Q/+4fcZWSQTw9Uo677lVhnl+7t9HcAZJ16ZfT4zwLtIepSAO0CoFlXbgMxdd",
+	"EjAETDfIuVPmNDxWGL6A+jCukMPnwlitaHy7IjOwAq0pNLaVEJ/gjQcBcRAQD1M4CjGMx5MP1/pq521q",
+	"yTIiAeFHiPIBr/BlKJgXBUMTgywOAvhMWg2MVGrG9CpV4oUNcnG9W1JR1wCwccB9nfW77IgQi9leJvhF",
+	"HGTCQSY8jEzw1AapEoGTduRiAbODIAATPa0Ud0aoYmPXKfjJS0t2PcQH0sLrniZvBLwLS521Hfa5IDSg",
+	"vv8AMycKpicjBV9msfcUG1cYe4CrOOhJl6Rv/vaYFXxpGb/UfW8XxCbX4QGlF/3BSOmyqPE3MECFU8Y0",
+	"zFybwm+pHxq7bPgpLekG8zQ2g6LXg4szUthkS0u8ioC7JL9AenMP69AhnoZbCx5PdHLQC5Ih2bbklxZf",
+	"Sz2m2JljM++UfXN8fIzDWMBshVQ7JQTohpk2iO/K3rQDHf1JuD/60evi9s9wrLd1q2OxOsJNbVPQDAOd",
+	"QxfBbZ/+K3T82/bp74lI9lwzvbJznYDORj4nBPPA+7XAYMjuciYIasbzT7OLPvxoYzFHfFsSIgySCe4q",
+	"IH74amwEvyr0QnXKJ4jHo9wZL9lMK+k0gJ6hSt/AKPUw38ZR9kpfbQN2lkRUz6ZncLoxDMHX4vpvQVLY",
+	"3HWNnMId7JYEZLxy4GNZSrc8ZRkI7Yu50WNRZCxA9MLDSjP4HHKF4GeiYEsEc2knuR/CVPYJNtIY6EBd",
+	"L2BD6kyxKFB2QVtG5EK5I0qA6qSwT3X6clkTG97MzeeCG1GwXgZGy4UVQmX9QYBIJn4YqV7WvNvvIwze",
+	"tTCea3pZ+G/9QBON7ISAG/WEaSVGqmG/BSsK8XoGjVbCwRbjMVGXorjhMWrFKd0ms+QT7NQ72qhdGCW7",
+	"bWV80wSQq7ZEeDmzHyb7tVVa9rSL1fHr59KnJ4f0E1wz4EwR63EocquvKHbB/WDndzL9h+AThVhkUsSA",
+	"VzJRFrAecmXqVA1YkylPRiqbc8DFu5gYjIlk7F8B24W9Yj349zfQTbA/YMeYtBKq2fyXmNTuvxfF6UjF",
+	"IEyYVs9/ZZswZjGygm0lbJ9AbiTGYf2Qil56OlIZeEQX4pqXFWUrBY2JC6YLJ5jrAH41YPZKzueiGDDh",
+	"z3MQg0P9IfsJY8RB2sTLLQ5RJOu0LtCp5K7GnP0kOCFCh6spSK+dC4PlXiMF3pi3MGyCRnhp9CJJBAMS",
+	"2SDOznNE/ty7b/VAogTX01nGpI141g4P7cD9RYbT8yNP91JdHoEVsKVV2gaet4XQoOgGCqByOVLIcxBu",
+	"wNy2npMCRgA5JIv+KQ1Ks2SQLem5vhQTB20EgS+jEQAJQ53suIGFPuv5H3GM97ARD8BMT1KLr+5DBxPC",
+	"qTwfJmwSoSd/IFqg/F0zIqIJdhrvWzPbGp8mxj4AUgI7jlTkR9bNjpiN4dkRmb1mR3xTgyNH6qemXX5f",
+	"joQ1HziS9qGr60j1rDoZNumQMpeBdEk03YcpARh3Mzbnn/CRrxqW00t4WEcXEmyNxok7ckg97AbiBIsl",
+	"bFNNfGhWbV0C3o73AwnJcFJPvWY3khTO+aFBfuLwB2zKB8OmTCi/g/DvXZWLbLUlCmXgkwMA5Y4AKOvz",
+	"PYVQBZqQ1vHlIF5R840EsOGUb0al7DjP44cRGt7WoKUdqKQDbnILEbBz+JNtACZrytmjosOhHjpB6nnS",
+	"7OPlQQHqijYMN3os7knz7brt1YxLTxtc5eIIERe2cEJ+rH/0E/1mj4S3NtqmLhKhoRut5SBCO2rewj4l",
+	"5x/27BSDpv7AlsxpuroA2qNKmTUSTN6yZ+F7k7eyRix7EsZr4zyO97G+3A6+wLM9sMMGFKB1VkDk0HtR",
+	"e5fYFbMxUP6NopYe/OqjPtu3YfkaAv2PRan1zQDA8Ty8/dtByK9+IWCMjd7yJzHT1yKh66185rBmJvGm",
+	"mgoksJVYD3BIApQd4EBpdwDq76AefhXNSO9Cd6nzW1mUdyGjkL3UBGese7p2gzPe1LLU2whVi0A9K4r7",
+	"0F1KcwfiascrraJb3uTQmb6W6tKzZ7PkqL8rJ+YkVci7xb0/F2sez1OPhydTfaTuE4dIwUNGCj5XRgVT",
+	"YMWhm2noY860YXoyOQVcWX+qAjDxeFnWwdV9xdGngpdu2plb8FGXJSI1TrSJOcpDdkb4CG+pUhoLp/zq",
+	"mVDXooRWuwFyq+COj7mF8qBKUf562V758B7ns0/qhxFuAnIN/bv9lO/MCm+3oepzHOmvil9zWfqN2SWk",
+	"1M/NoBXAFy+mgmC+6nXmXCEsUqiCb1AcXocjyXGl1XKmK0uCqqaio3wq8g3dXDc0Z6576mMb/Y1d9Ft7",
+	"puKxvsMZ3FYFPKl25slKbr6Fx51nuPPPqKd5Y90D1iirTEVlgzA3mS/w4AU8eENfSy8eCN7PG8YAZptd",
+	"SVVkUOUA/JQNWObyuf9n6tw88/Sc5Xo246rI+l6qhGkg7oznBzC6LJtV1rGxIOTCIfsOwnvILNIihhp3",
+	"ojhJm51L1wBbHCk/+tBze5jCsDIlwDbiBIeVkvCdkzOhK3dhRZ71sSU5CG6OyWGwIWzKLc7RL7gbIC2h",
+	"3H3dsdQjPFI6QbLEzoIGkV8dunXckCGQ8O/9GXbNoKEXbJkfsEq3hyyB3WQJ7OOMu7MCNp7i8UECPKns",
+	"gIQ0EAjfWQTAnnFV8ZI5sVNFfq9EgvUD9to+wEhhLRdiOfjPX1qyDgaoSOdGIB69EfOS59TGzDptRDFS",
+	"9bAMAP0XU11SC7SZMJfeIIY9SjU/KyXECZVYMK1a9TGmIDyoPn6krIdnyo2PpsCB2lc4+JSM1QB0bR1f",
+	"Elb8kvFmYdIeFPyJFxY7xon6VCmCGQb2A0CJ8/P3Ia18qq2DMgajtaOqYy/CyJqmnlDOSGFZj+NLqKVF",
+	"+HjGl9Cxh1Vz5jTrhc9/w77ps//6T5YY5uw38Vf/9Z/w3+VFIUq+9F8ORgo634euGtjIi3yN8Jb+gMBl",
+	"cFG6cgBsxZM1viQB7DdzpGgBgN8s3ZCd0UZAqYahrmGhgRHUWQL2y+vjYyrB1lcZm/DSilOKOnsHom4J",
+	"MBYRkQB++Pb4NSHEJxGirE20fRbWPahg8wM+VqS2nsUHPLIuIUcn+s8m5t5ix8Ubl/In7sSCL3eZ4FWp",
+	"VTtF6QVEaxXdO9U8Arwfj+C+ws4hpXlZt20FplQs964V9qiBZhxXYmmFO5rzS6kwXvD2GKqMIXQ0Xsbi",
+	"sB4nfKfXx8f905FCgH+WKfHFXWA4LhuyLAlcZ2wCBVQ29geYTAAfhULavSAivS20UANolOO3iILgrW1E",
+	"IYjXXmjZhqSQ9Dd70dEd7ndvWpEUWlvK8MsdvAWWt9q/5KYb0bVOK++4FUdSWQHQddeCWcEN4JTFbm/Q",
+	"Rmpe8iUEZIAQv/8YW811tFj5R9cKX7/9XaON3jdbL3jWuHZba6Qy1roU0H1ycEiI+SeKvW64kLpFRdPq",
+	"dhYVHlfa1DBBDE8Y3psMb45/P+wKQ34FnQz9HHG2j9T8/KZuhl9LadQTqHTa290stmsNmVuvklbnJ0ZY",
+	"Xbb2ENhj4k7ndQjhOHG0AfxwR9DLvUjbvFM2E7pOorQCeRuuFoMxcgr9kHRZQa8lC31csFtW+nlA47Z8",
+	"ie31huwvod8AdY4ftuDkwo4R49Gkdism9oXLF6d70611sts96rfoLO2I7R9iILtL8kx2+sNcqJ+4y6ds",
+	"oauyYJUVdKtNUQJVsMW00aM04eQ7yor6DUmR+qrA2Jx3tX9BsZar5ZnvkKq1457Dh37DO0/WIt+1O1dr",
+	"Hyq/IzP2Y3VgmwPbHNjmNpbybasmVxjsqRVN0r4eaia3Kb3BmGNb4STrQXlKGod80BpJT2Vb1Em2EuOh",
+	"TPJQJnm/MsnVSMUdqyS3ELUncyOupVh0ityP+H2n1L0dW3n/S6rLd7pSe87MTSZLS+iiUyW+OKZxYnbA",
+	"BDeljAmqp3CFJBULnaxZ0sz5QNud0r2xqTVKcSByQiuP5ROEXAxXcwsVs4yC7B9Qgs0j6YBWXoq9IV5N",
+	"pXXaLDc2vQnm1kpHiaTrkW1CrK9fCtbI6m+PByMVbgLfHtdXhaes7UJw4xXej3FG72kZW13pQbZ/4x4p",
+	"Es/b48GLGf8iZ9XM/3EM91X4V31b5c/uUpitrpse6hZpbSu2u1JKjvAgEFoFQr2xjHgFS67X1Fx87gE5",
+	"erusY7ymOqQb348QzvXEHRUNZLKeFc4y/Ky44O40XjzArWJoHGxEZfm4FP0dYJQ1TywLlXIZFMVXZcmg",
+	"YRfjaUeWSuHEUhxvXJb/1b8Loy39zOZcWSa+SNvevKX9xrNNxkZ04NukO+xbSP4Bmqw+x4DNjnjgPbQK",
+	"gF3E9LvYTcZbPev09ZQg2aIY3M8lOw5yiEM+izgkHjabVc7LdVQGmJN8LyyDWqsnXSm3Mc2bnVXAZeH5",
+	"FLHT9aTZopI6kPiv6uS8/oCNlyNFYOuDutY6KAoX2l94leEnV3mrHoAcemvtWGI3lpFqtGPJBqijNrZk",
+	"6a/0VcDu+qF7jSpGKswpZH634rsPcAuSOmCv3PCRudFFlYsCmmkvptqKkRLXshBedGEDS9CEr37x/4DL",
+	"BKDfr37x/8Df4fEMq5ntkCHWuz1hGXaqygYjFZtRZR1w85AlUB/1g/VR6WobBTNvqOxNYgfbeZ3jjzqT",
+	"98IebP/aqhTn4Ue3cbKeRll180g3h9qJrg/mRgc8YWObINuhFl8DTJQ2nvO5WnpBUnd3SJMg6sO4TR/O",
+	"O8NitUrxLXoLB1mOjaJWWws3mgazLXoGj9QtmwY3ittPcIjY7Bd6+y6gPNtU0NNYOssy7rId9u1tss6h",
+	"be/zbdv76BLnVk1+H1XC1C1jT6CsY8cFah+NHlMtKZi5bmp0dTmt86Xd1AjBSr6k2lL/xVyXpTCs9/nd",
+	"R0YzBA/x/Pz9SI25UsIMmKcRoRykYhes1JdSDdjcyGtZikvRp7KXupgMlUBdIsbtlSjYYipLMVJcaWzF",
+	"B2EPSgGF+U2xXZKyAyYVKgqjc++z9pKpznGZWOyKVTdupLTKRX/AFtwLO6yf++aYWZFrVaCIlg6gcRXg",
+	"a/hBFb0KIS6w1Gxc2WUGVi8Vp+EspWXWybL0s1NeRmKfUT8rP2KzGG6kqKJtIpW0UKXhaRIXEZGPYhs/",
+	"7Lk+8OoR9w442E/UAiwIHymo7wP/5e3xb1PAjggQlKFxzDJ0+YdwyBnrZWE8xBuB1WR9NM7Ds9aJecic",
+	"FdAV1dvp87koWnE9/DpR/Nf0fM/8o31L23qiMHs0hrukLp44kfBz98IfDa9qpeouFZ517d2mqH4zgygG",
+	"eO7k4hfS5l63LE9MpXYstYk64YIyiu5YXNzTSsTFazWAe2IrYM79Acu9SPQ/hqRuyJsfKakwIReeB1QB",
+	"6K2Gcb+5JBXx4TzUZmuVDD3sqLsdqQjeBjNcL9rVhimdZkGHm9deEDSABnfhlnMB4sb6dy77p8mIV2J5",
+	"MZN2xl0+zVhzREJN8JL/ShAgpZe3+IgzlXWi8IpAtAl0WQoWNE88zrQAARRPm8D7VCmISIcfPWlZ52d6",
+	"DnTwvZro7l7qQDaiCLUWCckcRN6jFhgDKdYEuiLkvBtZlvJSRAN2l2IuNlG223i/epG0XfYmW51JESws",
+	"7Et7tJCQ8Slquy52iMeqYQIIoGhcf8jeHL9JCiYwFBgNJrj08uJmweOV3qbcg+/qZW11IXbL0Fp8fRpd",
+	"+5rCYHEBH/nlDUkI9XkfvNLOpKR6k5BwgZVj7U+afZOydsJ8GzzT+NRumnKsIJyQC8fZXCgIBdVt1amo",
+	"mUER3ymzeia8KbKihcl5IY4eqayeL5/Pjb4WGStELguBGCJZqNuDej7xZS6NsBfcZdAsNmzBaeOrkQp4",
+	"iFQLPKlcZbDk3Y8qFeAqkgM/jDO4mPEvFwVf2oz1fvu7t+mVynCkNiGRSrgzYTjXgd8ejgLIae1ltePK",
+	"S6W59BaFYVyNVKWulBeQGV1DZA0cxbC9/mHclqK51dElxnshWOdIwQGA9Gs3VHDzGyJvj9eocYxHKleu",
+	"19jlyK0S8eFOdVedrjBEwVWTanlCrtKu5V3dXsIFumqaKVBMfCWWm60U7yOQU+BnhL2qK4tywtsghZxM",
+	"BNzFwqMrboa3jaXKxUj1MiKkrH+SuGLYV5jlpbaiCLk8iiFL1owNrpc2zL/VO3l+RpuMlT/7de3ZQfiz",
+	"WG6qLfFbe1DvN1WUeO8cCAa364EburSxQ1Cxu8Y9S0EKA0eBB544zzELIao2JSgkOZHqUpi5oeupS3kt",
+	"1Ej1rG6wS67VRJqZZeILz12JDEmMSREfSDiIWlTpOJZ/jPCIuUvHa2O0M9wk4oM96sc/iyWN9YipRluw",
+	"ehLLJuDKg5rcjbDwvNJgiiAvdpV6VLM+qJcdM34ssKiVHvI/3jEDmESb6rSsB4+tqN1LLlW/FYRDbNB8",
+	"LcnPf9TmUjsn1EFJtdKd3x/hWIK4djcV1U5zaQjqhAKJOw+JU1R7zvMrfinsIDSlsANWSuug3ofNtXF2",
+	"4InLYMQJGwwN2AzyMgbsShglysFIGTHW2sW1DlhupJM5L9lElpB6PRX4CiXcQpsrBvkaE1B7EvH9vL6n",
+	"wPtgpCisDrkWKDWLATNcWvhBvUNMXIuQIwLXf2R05jReANQE/06JBdbrDBmcK1zSQnZJ4wKiNUON9gxK",
+	"D9Ig4VMOVqcTPXexyLQz4tjYWCxsSnQXbsDBzXvMCDZRYegplhzXgwayISV0x0Lpv1eigrQDSE5NbN+T",
+	"JNGN9ZRmY10s+5QMW5UC6hK9BElyxBD/0j8B4qyIcSKbIWw4DGIqFfvYjXl+5eWbd14tvA5KRfkM7wpJ",
+	"Qo0UiahYoifJNm/kysri1yzkG0BPD+uM4DPWc3ouc5bBY9nJSMH/hv/wSy+gVYj/0zpuXPJ3qFmNH2De",
+	"gyiy/pB9gh2AbAgcEMNYLy2bl9xNtJkxr6yUjkkjcHcH75HqIr6b9XAZIWcBs32zfsgqiUbIlMdDwnmD",
+	"941pG6esO8ynWIjZxWMaKfgpJFq3ydxzvxFw45Zz9dQhWPwcE0dk3fF4vdOhOnPacq4GdDIHR2NH9W6e",
+	"2OmqDMxscjuSzDgQRI3+XSAi74a14n97Ir6IvGqTvXCjfCTVRG9o+/Vm5XIf+sAh+2kDPIzZBULFy1BR",
+	"sKXoLnZLbr0f/X79n/9WfVfgsdwJ627IR9hkNewvwpaO9Qqt+I2AQakx+x0+vtVtcw2wdyuA6FYAbD/s",
+	"Ra4LsfXl9dqs3/lf765ApFkc0vpKuQoVHVdfcCeOnJyJ7bcA4vB3etvXdGO/TmtbXN3Dc88Dk/r7dQ+8",
+	"++L9DkJlTT6AM9rsqH4nxRcq7RbcJkKxS+2t+89PwVnHCMZB323Qdy2BjFakigfQdw2silLmQlnRqef+",
+	"JNwP9MgeKY2GACK7qVSaZvxVEN0usYapijgs30lhBpRVB3HFieCuMk2TP5zuBkKiRxIx1wLmtSWYSTtg",
+	"3QHZZCeNFNch3e4J5NbdRHGLczw+wP49wY6Ku6ORfTVNpH6GBNfWaGhYtz4cMugw582izAiUfLnIoFua",
+	"EqKoA3l2pCguq8SC1c9iGRR0YC740l7oycVCCIzCssz/138008pNKROx4Mv4FDRAokqJCSU81u+2kKlY",
+	"mM56KQSgeDT0zsfpwXhg4512Vlzn5Nv0V7wjrGeX5t8Wy7ON5J81jCc7Y4UEeLEo8jDQqQ7u0i0gPv0W",
+	"PwnV5plEaScnRHP2VT7lSolyc6DwL8lP3oUf3HYCT6o3WsuKtm+VFvbsGXVLS4kmrp/1qCkPGBTYqgez",
+	"Q0TRgCNskNwm+k4fvLHVGk0DcT8WYjzV+mrAODsveX515FfKnRyXXrrlGu5P6SGseGDnP37+6NmyHOsv",
+	"Q/a9syOF68Gy9/CwlZeQu0Pf0R00/HjOrV1oU0DRuxXci0mo6fAq6UircnkyUlgsb6FaPcOXXFjhsiH7",
+	"UDloesv++ukH9IHhrdgMEypGAN8K+0GZa2Fe2pHiZakXrwqhlnARz3pJE8xSqqujUue8hLfNhOMFdzz0",
+	"VCTLz4hJZf0JjdRI/USrJMvOspwbs2TZ/ziKHYGOzuWlAt/8hLl/HVXHx7/NKyW/BKgC+EQMrr+h76bi",
+	"C36UUXU+XqGLL36X3v949u7o/P3Z67e/Y1diWff7DacZttkTU4YvdPi6If5l+ALyFWiMIfskciGvhbEj",
+	"ZQShhwH4FpCAAe2Wa4TuQVgDTGP6OwBHsMxlAE5DNUGcTcSCzaSqnLCDkbKacZbzuV9/EaEO0lriecmX",
+	"HcADgEPfImv2ZEq3jPSo7fnaVn7o0nfXLn1tMvj+UjYxn9stgy1jZ11Ufoie7SR61nb4p1DATClDhSi9",
+	"EJQr7v296WMNJHgt2rbVyR8/tFD5nOiUtTaC/QO5dUbhvLOyH1Gzj5jch5l0ABaKQQVP+qWYOMZLQNXI",
+	"oEjnMkM1HUqCIEiH9TuXFRLzkJ0pJmZzt4QUOk2vJYMtY1dCzMkUc9pAgR68vhTcXISHjJhR/Vx3WO1R",
+	"rYFHxRG+PeMesu12iij8uCbEiRN2H/U+6F953+L18bH3OCDcjZkJVOGP/gHjeS7mjsLvM2EtvxQnLNOV",
+	"y/UsAfiR+XRA5f1+M70bs/RvG7K/ULKDtGmmrnBGtjsAn4V9TPXoh9+MHEZrD8nh3DkvAw/asT1pFZD4",
+	"GORDEPlExEIejQ2lF1SwDXTp6l2+P6e5WFzeZLTa+Ns6jveH+id7j+TtBhC6ZfbLm+Ch6VBum634UKHH",
+	"sIztY4/1ST/X6GO9A90JcvexTzdxFyoyI+iTe2uz1bpSem9KIi/2WPXQRopdmoKmthzE0mDI2z+YaLuh",
+	"c6jVYpzaFHizohA8evXLsNl7M9UmQnQDiH/vxMzGKHIRcB9zXpbCnABGrZ+k9xynukTiYPUkkofheztS",
+	"Pa4YL4VxWIFKdpTV5bUo2KXG5ncZPAFsmfURbTYdGH28IfuO59ORyrkxASgSvyfAN/9zTLY7ZRngQxb/",
+	"6l2d1KfDjwHwbThS9NQFgKVnATO98WL6gYSN6fEEo7zvPckl3BqI4kgqPzOY7YwvcS5uKqSBqflN70JW",
+	"SXnzj0IUj6alcakN9Unqcqx1KaBuap/60i/+5lxxv5V4HM8opTJQo1RHfD5vqkm/ITtQkDwH8j+xopx0",
+	"yY2gFXmxY/cu1hu6BF9RwTFTOxYsupKqyZ3AV2tc9SM3V56YvDT7hCR9c3ja7zOMJy1w78E1am9kyM0V",
+	"RA4jH6KsCyACeDR7o0AgviNelkCA7bQEohr7qxojr6kQf8ENhQ1Rzg3ZB4gfAETDy0R5YNmD01U+3URc",
+	"tyIs3KyvgrB2SSdYfA5EQnGHBufSduyEVPRcKD6Xw6Byuu4wPsyFOvv4/X87//CX+wZneFFIrEf9aPw4",
+	"Drxyb3FEP1OP/y7yzpgMzYUVOq9mQrkkAQCqbMaVLLEby11p5n6HKfIK6uNO/vZzUyNJy9J5Dxi3zO9o",
+	"o4gXqiXxELnSajnTFW1P48CWfFZucWD/8+zHH253YOHFaX/eG0+g58fpD5/Fifml3ubEjC5vCDt9gif2",
+	"aCKeFTOpYJRNQZTvEPNCl+IZhU4AiMOT35HE7uF5ZZ2ewTY0Sm3wGDcIV/9AEiKB51tyA1aR+CDXiPXe",
+	"HP+eGv8FPAzQsCF5nSAyEDLpguS4Jd+LoC9m/bofyxIUtHcJEQwEf8joh+hlYvBfl2LACmkEQPSBOYIR",
+	"W8ACnjDp7Eh53X+tr8C1vRLKntZ7ButM8n0IvRtW1Efkk+DgVRZHRgU3UisesH8TuzQc4MbeHP8WE/MX",
+	"0orWPuR49e+p+jnnUTxWPCYmXiT8cnt2iZVKt3OK/KFvvvZ+DxlrNthPSFqEoKbEIgm+WMJilgbzkumm",
+	"eY1yR6omXdZNuQM2FhNN2NWrMIwtZP1tFx8RBBnxUed1eaT/3d+Pv4OT9QM86rW4n8B3ynVHXqs51hd9",
+	"BZrrq2HvWKeSsPdLy5LN96oi4aI7837UlSc5JPJ1e6jdqoTdQpN0JKESHz1pvKeaIR81a3UjQx5yVbfK",
+	"Vb1Za94awmmNqaqm37HOTAhlh86XxI5RkKfv/bIBGy+ZLNLOymkfa66YLJiejBSi0CW9VuNjNusPWN2E",
+	"ecCynDtxqQ38P2DFQUc7MZZcQc/malwpV2FrOzMVZTZgYe3lEg1kzq6F8Ys+YfTLo29e+7HAVP5HxnoL",
+	"6HkhqceCLAbMSVcKvDWKuzBgObfiSCorlJVOXosB42VJNsOs33XzAPh32yEBxb1oXA/M+JcfhLp00xcn",
+	"v3uzNQ7ODjo5t2YA0Jnc6rXvwo86XxuOt/HaOXdOGP/0/+rhyf0Hnvd/+KPu947+dnz0+59/0xuNhvi/",
+	"/r/0////b3uooH90bfPr4+PBi5lU4e9vvnq8IH8KN9/6EEbcc/DmvzV6YcWNIHkoFX++AQkvcePr1vPf",
+	"N1CA1iJu/kRe7PnE/wBxgC5D2E/ycP/SSh0fFDXeAQ0inWVGBNTmAbvmRvJxSQDOcjYvxUwox92aZXsL",
+	"6rm1U1uRU+vJzr/naOx92xtih+c5V9/Sc/tohRbf/7W2QosLuFla0n4/o+gnYOrSsrsvwxNg0W2ovtV5",
+	"88dQN7K21PS0FLnThnnS9BYmga3ZbMA4ywD7/UIW+Be2Fcyg9nSk8C+I76ABCm+lLJiMl2WGgU/4+DR2",
+	"IKGYpjfvhuw9TESqkUprz3t1+gnezUoTeiBiV2ycP1misIG89Gtf1inPIxWbSod6C12Fdq0VdCKSCpdr",
+	"L+yVnM9FkbTyz3KtCIxkmcEQFkxtBI12+ZSZSjHumFa5OA3tuR30rWYZQTtjAAsfF6qw1EFNOFFQG1aK",
+	"wsISptz6p0QxZB8D0AE50xvQpPE/FzBIghlNINP0eQ0djdJVJcDVQcQhfvVwE5Zz3YAtGtWDgOQ8wBMC",
+	"nFnoyAdN3iJ5hVSI0PUNc99HCvOjulCgo+D4GmCgYaK3ige83v34XXYJHDJgmZlDaGAj4vOMqyUJGIKE",
+	"Rx7aG8rzGhNusnBTjti/vt5ITQczt9PMrXV6bewG2XwPrX43MJU1+jrJvZYtd50IV9f5oroUqmAZDlV6",
+	"hUfKEjWQt/5JP+PTXktzi9ebzDo9HzBuRyr7+OG80WGBJp9B4+JT5lYVbByPWh4YYXVlcjHMSV5kI7XS",
+	"9ID6I9cQsvhCaHlAZgXq5Tb4BBjvCXFlcuEVrtEO9zG7CRzDUUM7TiTcTXphAzsT90XZf7Nz+fCY53fw",
+	"UG8qc4LdusP0VmqpVbkkiYF3VQXIFRPJXnp3AnBU/MnsFhr9a/O5b3a3YSefmbO9Iy87su9WNtu+FcOm",
+	"xjAHQ22zobZmotVRgsex1qjnC7Zu6r4/hIAqPMPmgloqudDlSlzzsuLUpjni4vdMo3EULDo0jJryazFS",
+	"SivRH0TQS+u0LmrLCF4dogkDJniwcDkAe3nbzb9TXMtCqNw79vXdJdlZK/eRjRvNOq6wzdXmadpeCiAi",
+	"LePszfFx57UhdmvCXd1HpBbffZMm3NMt4l0vOr82rYabvMXFGx70Qfp1FmfRDmGXhBiapGZi42Vs0vaY",
+	"MrBx9/cqCJaNORXhoZh5WEHiFIlKSX30YaKUGCjyKzYTbqqL6J3W8xqpXn05Jb7MufcFqRMhBLX91s24",
+	"dz+pQjPK20EopKzcvHKsl/P5XBSDkcqcqVTO60BwXrn4Sjw0zF7MXcVL5mW5sPh9mAt9yCB3masCY9OA",
+	"HUgXsDgnp/UVlqY1pTiC5IZdCUVQcH/ZIj3JjPGS6LtwBnu+aI3jdJg2UckcGLyNwX+CMjI861JD4jjH",
+	"+48JAHr6E9cq3Fg/HIcPbn8Lu8+w1VkatFoLItU3PLXbD9dmTs/RTFz9xUh5e0hXDhBW/fNBD3XFo9gN",
+	"4ajkeugW4ajHdDgOMai9x6DWmrCSp3evYBRWqByF0pbNcSl8+Cw8+1VDbTcX45d3Q9ikWcvzrCIoK0tH",
+	"9w/NHMj59kIRZViDGldpaxNhNkusbshq2C4lPYCH4Su9NUhpv22J6E1yePJ3z43Z4goeOh99ZccOSel3",
+	"TUpfYa+bWej2F9Ar3JWkq6+OsCWs8hq7bFEJSB07TolToaSRrKqFNldoZ1GpWFIRdjD1WwsBcTfXyYdQ",
+	"5K/1lQCnFitHdyWX71g5GMzxqkWY/6AXwoTUI1QnpdWs1NCeoF4Cc5oFRKPYmQrro9Kywh49HRCfZlAV",
+	"CP0FoJS2pRQJ6+xaSPopCe7jBxTcaXlflEoHa36nmLe3lvq7Ee2vkD1uYed/xh/sEyfh4/cwSJcR7skx",
+	"iLGDMuiEVAB9GpurEChV0AqENY8IINAdp79zW313EZq/Wq+8GLcsO6MzQaBA9q3gRhhGHVj8kqnhCmaf",
+	"Wvb+8+eP7FtuZR7dFNoaCb0QKyvMSCmO/Vbg1iv0yxkwIQFlyf9mzo1LghqFjj12EKYd3jlkmXNlxnq2",
+	"yqcw3ddvplhF9/tjSr0dqcyvWPEyAz00q1wFVXXiS15WVl6LUxbiR8n4OOdSXgvLfn/MCr60mFsMX7y0",
+	"IwW6skckdNL0dfrY1FE7P0po7Ri/7W4K08L6e9KEgekfx3lpjl5slDoDZqd6QVcIWuViEG8MArcdtOOO",
+	"cLikN2CJ9psSjBLu+SJws41NveBQHliBvvoF/r24wVv6BEZnF1fd5DLhr4tTLwsPjtLdSAr3MBDVE/CD",
+	"wlX+nLtpfZMfqOnFqhS8FT44UC0AY70CkFr7CruJbLw7dVMjLEITSeA6StjFAB8dg8Xuc43mJGwiwf3K",
+	"/oaD/ZyN1JVY2v6QnefaUMsfaBb3ivXg398AknAfOnsKkwOE5hncm760zPof4c10TGwYqQkvS2hZDF9f",
+	"FEbPL+ZaAg6TNujfSUwGwVtsbdhYlHoRfjEptTYXNFw2GCnA9rXpCzOULpNSCPfSDlgG/7toGRHf7GX/",
+	"VF5OofxHuqlUI9X4DbbSvJjqyuA0aUbpMyvzQshhu/Iimh1W9vi9q4ywWcBjDkVKjGOuj1SMM6MX+K5Q",
+	"EOQfluoyQ0ziAGgMvrUoJ+kdsQY/OdfX3vXuUZblWF8L2h6tzUhBK0FYNFpGRs9rGgpRV3yXdKHjE8DM",
+	"9alCKOcq5h7YjqvnMyCpd0i++3Q+knE2wbStcMo6gzwfgN9kGyCfNOAuEZ0dUXWe39d1xL4jkkibhC08",
+	"WPsVbVEjRM3DSjVpGTSsFAUKKTxa6JvCpnrRP2UcMyeYrpyVBQbG4Cc2JpCBT9CogBuyc7i2tezvVXEp",
+	"andCiUXIxPBUncJYwZOIzQjXuPAhiqWor7GJYypwmNOOl5bAp/qnWPyHOwhw4FSiYEUplYCsjyVbCM+s",
+	"CFPupzZkZ1UhHf2FDT5KTCmpJ9zGbB+rdWbbg72fDvHAEa/b8Dj10app/HnwNSFPuYdjb3ywYW+j5ZJr",
+	"pUTu5LV0y3X7ZU1RvEse37+6WB/tJoJqmkykN56Z1kh3jc01GnTNRnf7UhT+CLJ/ubAiz9JufFO9YHri",
+	"hEpMJyhYjqjac6PHohiyzMmZ0JXDV6DWGClIg4ZHWMmXwoQmDvmUj0txEXko86/yg0GNae43K6+cF+/B",
+	"mGMzbq5oFiNvNapTlhnuxEUpZ9LBC6AzmJ8ljGhDTS/kgGO7Y8Zzo6krc15W1glzOlJZUmJ/cVnqMS8z",
+	"NucV9Fwuy3gUPbySg42wU72wtA3p7zP/vpQ3TyCJMmPWSf8qmJk3/afaOKGg2N4Jc+0Vm+e3ZUis6tBB",
+	"HXy8Bzy39YEeWB91zaBTG62wyjNTSPlepccNCojKAbZUQOeheOBBaCdWHbTSjt8pQK9H8AtjY56OeIZa",
+	"Z6HNlZeW62lKd9I2CbkU0oLHvI2x8ofw7P4tlZWhDmbKVkkVuGUPZJtkQUOibUGWApolYGCgZWKZEYHI",
+	"RLFiHUTTIDwhhcW6AE8IRVUi0XtP0lsL5Hz2uDdIKl4yu/D+JeSWWsrMEaW8lOOS6sdIa/e9+i+EE7m7",
+	"0OoC6igvPKHy3GXMVMrGGSyTezN4jtkqz4W1k4rshBtMkzDzInllL4v/PzGVQoR2mLwlC8RUqj+EF3+5",
+	"yGVhLhCcKDj6sCXy3ynAqISDmjNwZnoEOZBwsixM1j+F2NhI8bGFNgRJn2WMJ0jvns9dh0XTxuy7N2dW",
+	"R3lgW6Z1+IMh02rIFLuXL51edE3LwCTd+M7fKWL+enYTbUgURDSv0NAqxezCTDNXGZW4OH/XY4uxKaEo",
+	"Y71HLhZVjSZioongRW2z4u/cQuZt0NGfKhWp7hwWt9N03X0zCkx5kzp+H/YyEenNLT2k1LYHp428vBSm",
+	"QWNA/Tdw2O0Tam9gPs8jZSkvhcrFFlbh98nj+zcM10c72IY301a6a0e5d61ybFf/tCxFmlm3mVhPnUyi",
+	"bivxlG1npCW70ctS0j+hb7LaQrMt8vxj1cUBu7eWWgZ6YIOpawYHm6nVZpL75rtOIe5dg23yJ9qOaV1I",
+	"4t17bU/pynlPJLWn3JQ7dN38Y0pYSzEcNpFUao7hZUa17EoU2IGZ1fIBWdf+bcxV8XOGnthISWdZyW24",
+	"i4T7Tz/FXoYQY6rI+izXcAEKd5qI1QxVrKchRI4ppGFgaUeqqMSmqC5VkO9fpdWj3EqV4UbEDJdwZn5n",
+	"nolW86ZmLchrWL45z0UxIODdBSt1DdqnihptwT8KDvBXfM2Pq7QaFlNfWRB/alMI4z2YhTYWSQP8lJQV",
+	"RqoE4F7Qxm7KFeNsLJwTUG1/wrLcSCdzrzv/7//+Pywr9YL+N+fGyfh5gLxxGXZwG6laOYPKXUk+0ApW",
+	"CEkFTuZX98kAWOHT/cDlPo7C3V44HBRuqOYPhBd8fKH2q2bDeEdzI66lWHQqXIC4aNqtC12VBSt0TfVN",
+	"VRySGk/S3/EQ37SI3kBJPMDfkOA2DZa1JA4Leq9HeW9zr07hMe9oFpXoD2IUZKQQTRheMEYpWha2fgCE",
+	"jdeeSi9qMQvf1ADq8BBAZtciupfcMjNtVkIykHnZlOZg1YfCuZFKnIKLuTBkLmSMh8gwSgsv3SCzEsQZ",
+	"hlQDOrrLttD5YRof6TxvG6H5YymEeyB0qdW5dt2n4dfPJ8+PyL5BTwNmtVbtSIpbS4QVRMVEDkTUpU4B",
+	"gBZBRERysaFWZQXrZb/8Am0N2K+/ZpgNC0kK/UGN+EcbFJCVygoS6gKGaFmi0LDCsZ6qyhJZHCDyooGI",
+	"A0K6SAWVSkN2Vk/JjzRSimp5aDimtCHrZMavSJeHiXt7RDpAT/a2vPDnkbFKOVn6z6E7mNvAbP8Wd23P",
+	"nFIP1MEj8fyeD5cAYlqzlU2kLEtCuLJif6EhHCljMz63NRVCcw8G3eUwO5UMwFMGVJ2XghtLHnZN9y9t",
+	"YIle4r1C/o70i/POZn/IIh1AwN4PVcQ8VUl0PmRnNVQj8KT3GHnabMIzzg/ckSWNLNy0cU9RhaIn+rJG",
+	"mUSrfzGV+XSk6C4OmLG4sxF83sZL+7GD4xhYDfwYBvH2nLzWTvd5sPa5gOoH4BO2ph8Cn9jQ7i2VfPsw",
+	"kqlX/haXCef06ANEXZojdTlVwjmpLp+JRvhJmys75zmUWcPuJBuwShibK87w55uF/08AI0dvuJhNeDaA",
+	"CmcbS4p//OMZ1AJrVS6ZUEaXZFhAEcGUX1MrI+w/yoQCX8l62dwaJ1inrn2gZKwT1kPiY2xD1l6ZPC/S",
+	"phjBYucU3iLu7HQbSXf+/gGEXBjkxuARbcIzvR89P3/P8lIK5TaQw65MXl6WenFhq0JfBPCGLEIhsAkv",
+	"reizUjjLPsyF+gmapFjvXnGWG1EI5SQvX9bID8zpkcr8+zLW0xDadQUUlZZLQuUMj0Ko1z8Z0lX4NZcQ",
+	"TuqKrDaodA/CMr7/oeVkc+DOcOqzlJJeAOyYJdaNQ9D0nZGSH+S1YD1PoohOUPTJNJAKG6kASKIphBmw",
+	"K7G0wh3N+aVUiNnXhqX/Vxjvq4b9hCVAO/EN4rxG/YQNe0ZQn7TemkiRxDYQp39gC7hOby75R9mll8qe",
+	"O7JrKRbCZIj5VuEdWub/yCh4wZWGEJr/DI3ULUE/uduI9elp4KkjfPo54mxv1V7ym51OYBOPHMA9twL3",
+	"9DTfwU+3zjoEVlsV/y2AnSstgPUkaABkIv+zl5ZZQYiJYBcljfrCMxCzG4tce140ogLAScSgglQSnkMd",
+	"Iy9mXqFw5TXNWARls858iBxKzLcFXmh4zwFaaSe1LbCdmylyA9kRdf066PTG2g/2+MEE0mci2wMOUuv5",
+	"/0m4Ox/+/RD+oH/lGsVg6DsSzX40KA5yKw36wARLKKv/jIT76BCrpOiiLtOGiRmX5e0ZoFXpvgohgRMj",
+	"LArFHUJgft6sqVuqYvwkPM19pGntia/C62G8W7FWi5IPL4ML7oPg7rqIirQcA1Y9MLukdYY7bRhQYH9X",
+	"hO2dJ3vCrZWXag9kvXXrBkQ4fXP8WwaO4ELatnKwM5gnSFtdij1RvX81DjQT6t5k/wlgzuF1UB9XWo1R",
+	"RuliUdyC2/6BJVpZAg8CoO4Aifcuho3/aSDxdvqv1F44IAYSHPpSt+IG9ODW3a8rqIMGkF/4uz388Vda",
+	"0dfHK0bM9PUaqyw4heCJk/oHE2pXoKl+uwODQUHIblnspMD+FQ9sNLG/6LEuliznitEMPNPMAAeT4L3X",
+	"mKslkoE/fQoeL63i4EG4vTRXuZu/3GpVnQi1E4pvkuJ36qlQIi6vOMRguukKDwvL09PNugd9XQuD33Sn",
+	"SfwbPbJH+qAhNpHIt5Usi7o9RezTi50Mx1Jxs7wr2dzveCgN5cXJ335u6sC5No6NG/PuynDhSqvlTFeW",
+	"DJuVF//yYgx9K84qN/Xj/Dr45QUpqHdaX0kBH/rhIQsLxUJlyhcnL17xuXx1/Q2IABp5Veu9F7x00wEj",
+	"WohB/LOP37NC5xXg0SLY8zBpSY7T91NZuTCQl+pI1q/JCYBbQt6EWybv8IzY8gYvLpJGifFxpO71572J",
+	"V+fNpN2cIEnt0nBskEOvAfO85TWfA6Iuk+paKKdNOlcoqWn51Q+x1haxFf00ZlpJp6Er1VTalRfVX7a8",
+	"DaFmAy7veFmX8vr31k3tWWHkxA0SHGmeXym9KEVxKQbMylJApwkC64bnCmn9xrBSTkS+zNHCDycB47ZM",
+	"6LsvuZhjuX/PSHvlz0XMHVQLeS4kVFesRRiEZgI4d63gNCzRVCFyWeA3dDWbTEDEcdpICmiNSYUI9lB6",
+	"S6ibdXV3JAAeMNsmAu+RaIj04ZZBoGToaCELwQpup2PNTZFSH5BGy+/+kkBBUVXHRKoC0jeIH8HHLApK",
+	"p28lr4g40kFi3q1TzjJu2Tm89Ojcs+V38Gm6j/BBy0tSNLtBY+MGKaROnHiSjVaD3jV4P6SetHMSZK/E",
+	"ZCl27SVs8or6q7bJ/sjzqVQiyAwpUsR0L5eoS1svNPuIyfrNtAAo2zWCF0eQv3ollv10GasdHNpX4vhs",
+	"LswR1g44xqtCOuYMRYKjKCuka932yLIRbR9ESWj0Hjrqp4XR6RyhJ2/7xBJxgKVAXtkAU+g0JzfwRWyK",
+	"QHJxxufM6VQwVu2CMXZYCHNVegFQ/I5xtcRKRshuVySRkolBNpyTs3RN9ddt7KSdnJAZARUDSpSW9RZi",
+	"PNX6asDOS55fDTAS30+SJb2gBKQjPUF0ae/ayzwWscySCahkjHaZngtlBXOStm8iuKuMsEP2IZhHCLwr",
+	"CpZ9OSrx+SN6LGNc2YUw7M3xa5bRl0P68qJSMeUvq5snwFB+aRiGoYdZr66eSCI6WJSWLIjGaFkKKnf8",
+	"hfX2EtMRsxjOxvNpr+4m5/3WAfv87iMD80XPhRpgUyxc04Bxf7wzroo+G4tJQPfGeWKFh031EuEEOmFT",
+	"9p/CtI5wWq0CoMa1wGYYNefAyy+NrubWCzIs4wlDQ7K6qVQ6BShE9CsJKXRBE9eDvPj151//XwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
