@@ -5295,8 +5295,9 @@ type ClientInterface interface {
 	// Runs the check over SSH on the host, as root, with its timeout and retries (a check
 	// with retries may take up to (retries + 1) × timeout_sec + retries × retry_delay_sec,
 	// bounded by the SSH command timeout), records the outcome as the check's last test
-	// and returns it. A check that ran and did not pass is a 200 with `ok` false; a host
-	// that cannot be reached is a 502 `host.unreachable`.
+	// and returns it. A check that ran and did not pass, or that the SSH command timeout
+	// cut short, is a 200 with `ok` false and a `detail` saying why; a host that cannot be
+	// reached is a 502 `host.unreachable`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -5308,8 +5309,9 @@ type ClientInterface interface {
 	// Runs the check over SSH on the host, as root, with its timeout and retries (a check
 	// with retries may take up to (retries + 1) × timeout_sec + retries × retry_delay_sec,
 	// bounded by the SSH command timeout), records the outcome as the check's last test
-	// and returns it. A check that ran and did not pass is a 200 with `ok` false; a host
-	// that cannot be reached is a 502 `host.unreachable`.
+	// and returns it. A check that ran and did not pass, or that the SSH command timeout
+	// cut short, is a 200 with `ok` false and a `detail` saying why; a host that cannot be
+	// reached is a 502 `host.unreachable`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -8120,8 +8122,9 @@ func (c *Client) UpdateHealthCheck(ctx context.Context, id ID, body UpdateHealth
 // Runs the check over SSH on the host, as root, with its timeout and retries (a check
 // with retries may take up to (retries + 1) × timeout_sec + retries × retry_delay_sec,
 // bounded by the SSH command timeout), records the outcome as the check's last test
-// and returns it. A check that ran and did not pass is a 200 with `ok` false; a host
-// that cannot be reached is a 502 `host.unreachable`.
+// and returns it. A check that ran and did not pass, or that the SSH command timeout
+// cut short, is a 200 with `ok` false and a `detail` saying why; a host that cannot be
+// reached is a 502 `host.unreachable`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -8143,8 +8146,9 @@ func (c *Client) TestHealthCheckWithBody(ctx context.Context, id ID, contentType
 // Runs the check over SSH on the host, as root, with its timeout and retries (a check
 // with retries may take up to (retries + 1) × timeout_sec + retries × retry_delay_sec,
 // bounded by the SSH command timeout), records the outcome as the check's last test
-// and returns it. A check that ran and did not pass is a 200 with `ok` false; a host
-// that cannot be reached is a 502 `host.unreachable`.
+// and returns it. A check that ran and did not pass, or that the SSH command timeout
+// cut short, is a 200 with `ok` false and a `detail` saying why; a host that cannot be
+// reached is a 502 `host.unreachable`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -19573,8 +19577,9 @@ type ClientWithResponsesInterface interface {
 	// Runs the check over SSH on the host, as root, with its timeout and retries (a check
 	// with retries may take up to (retries + 1) × timeout_sec + retries × retry_delay_sec,
 	// bounded by the SSH command timeout), records the outcome as the check's last test
-	// and returns it. A check that ran and did not pass is a 200 with `ok` false; a host
-	// that cannot be reached is a 502 `host.unreachable`.
+	// and returns it. A check that ran and did not pass, or that the SSH command timeout
+	// cut short, is a 200 with `ok` false and a `detail` saying why; a host that cannot be
+	// reached is a 502 `host.unreachable`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -19586,8 +19591,9 @@ type ClientWithResponsesInterface interface {
 	// Runs the check over SSH on the host, as root, with its timeout and retries (a check
 	// with retries may take up to (retries + 1) × timeout_sec + retries × retry_delay_sec,
 	// bounded by the SSH command timeout), records the outcome as the check's last test
-	// and returns it. A check that ran and did not pass is a 200 with `ok` false; a host
-	// that cannot be reached is a 502 `host.unreachable`.
+	// and returns it. A check that ran and did not pass, or that the SSH command timeout
+	// cut short, is a 200 with `ok` false and a `detail` saying why; a host that cannot be
+	// reached is a 502 `host.unreachable`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -34268,8 +34274,9 @@ func (c *ClientWithResponses) UpdateHealthCheckWithResponse(ctx context.Context,
 // Runs the check over SSH on the host, as root, with its timeout and retries (a check
 // with retries may take up to (retries + 1) × timeout_sec + retries × retry_delay_sec,
 // bounded by the SSH command timeout), records the outcome as the check's last test
-// and returns it. A check that ran and did not pass is a 200 with `ok` false; a host
-// that cannot be reached is a 502 `host.unreachable`.
+// and returns it. A check that ran and did not pass, or that the SSH command timeout
+// cut short, is a 200 with `ok` false and a `detail` saying why; a host that cannot be
+// reached is a 502 `host.unreachable`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -34287,8 +34294,9 @@ func (c *ClientWithResponses) TestHealthCheckWithBodyWithResponse(ctx context.Co
 // Runs the check over SSH on the host, as root, with its timeout and retries (a check
 // with retries may take up to (retries + 1) × timeout_sec + retries × retry_delay_sec,
 // bounded by the SSH command timeout), records the outcome as the check's last test
-// and returns it. A check that ran and did not pass is a 200 with `ok` false; a host
-// that cannot be reached is a 502 `host.unreachable`.
+// and returns it. A check that ran and did not pass, or that the SSH command timeout
+// cut short, is a 200 with `ok` false and a `detail` saying why; a host that cannot be
+// reached is a 502 `host.unreachable`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

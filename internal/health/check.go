@@ -268,6 +268,14 @@ func validateCommand(p *CommandParams) error {
 	return nil
 }
 
+// Budget is the longest a check's command may run on a host: every attempt timing out
+// (plus timeout(1)'s grace before it kills), with the delays between them. A batch of
+// checks needs the SSH command timeout to cover the sum of their budgets.
+func Budget(c Check) time.Duration {
+	attempts := time.Duration(c.Retries + 1)
+	return attempts*time.Duration(c.TimeoutSec+2)*time.Second + time.Duration(c.Retries*c.RetryDelaySec)*time.Second
+}
+
 // Command returns the one batch command that runs c on a host, as root: its attempts
 // (each bounded by the timeout, with the delay between them), then the output of the
 // last attempt on stdout and a status report on stderr for Evaluate. The command's name

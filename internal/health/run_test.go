@@ -211,28 +211,21 @@ func TestManualTest(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
 	srv := sshtest.Start(t, sshtest.Options{Addr: "127.0.0.1"})
-	res := f.do(f.admin, http.MethodPost, "hosts", map[string]any{"hostname": "hc-target", "ip_address": srv.Host, "port": srv.Port})
-	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
-	var h api.HostResponse
-	res.Decode(t, &h)
-	u := srv.User(sshtest.UserRoot)
-	res = f.do(f.admin, http.MethodPost, "credentials", map[string]any{"scope": "host", "scope_id": h.Id, "name": "hc-root",
-		"username": u.Name, "auth_method": "ssh_key", "private_key": string(u.PrivateKey)})
-	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	hostID := f.targetHost(srv, "hc-target")
 
 	pass := f.create(map[string]any{"name": "pass", "kind": "command", "command": map[string]any{"command": "echo healthy", "expected_output": "healthy"}, "timeout_sec": 10})
 	fail := f.create(map[string]any{"name": "fail", "kind": "command", "command": map[string]any{"command": "echo sick; exit 2"}, "timeout_sec": 10})
 
-	res = f.do(f.admin, http.MethodPost, "health-checks/"+pass.Id.String()+":test", map[string]any{"host_id": h.Id})
+	res := f.do(f.admin, http.MethodPost, "health-checks/"+pass.Id.String()+":test", map[string]any{"host_id": hostID})
 	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
 	var o api.HealthCheckOutcome
 	res.Decode(t, &o)
 	require.True(t, o.Ok, o.Detail)
 	require.Equal(t, "healthy\n", o.Output)
 	require.Equal(t, 1, o.Attempts)
-	require.Equal(t, h.Id, *o.HostId)
+	require.Equal(t, hostID, *o.HostId)
 
-	res = f.do(f.admin, http.MethodPost, "health-checks/"+fail.Id.String()+":test", map[string]any{"host_id": h.Id})
+	res = f.do(f.admin, http.MethodPost, "health-checks/"+fail.Id.String()+":test", map[string]any{"host_id": hostID})
 	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
 	res.Decode(t, &o)
 	require.False(t, o.Ok)
@@ -249,7 +242,41 @@ func TestManualTest(t *testing.T) {
 
 	// A host that cannot be reached is a 502, not an outcome.
 	srv.Stop()
-	res = f.do(f.admin, http.MethodPost, "health-checks/"+pass.Id.String()+":test", map[string]any{"host_id": h.Id})
+	res = f.do(f.admin, http.MethodPost, "health-checks/"+pass.Id.String()+":test", map[string]any{"host_id": hostID})
 	require.Equal(t, http.StatusBadGateway, res.Status, "%s", res.Body)
 	require.Equal(t, "host.unreachable", string(res.Err(t).Error.Code))
+}
+
+// TestSSHCommandTimeout: a check whose retries outlast the SSH command timeout is a failed
+// outcome that says which limit ended it, not an unreachable host.
+func TestSSHCommandTimeout(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	srv := sshtest.Start(t, sshtest.Options{Addr: "127.0.0.1"})
+	hostID := f.targetHost(srv, "hc-slow")
+	res := f.do(f.admin, http.MethodPut, "system/ssh/config", map[string]any{"allow_sudo_password": false, "dial_timeout_sec": 10,
+		"command_timeout_sec": 5})
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	slow := f.create(map[string]any{"name": "slow", "kind": "command", "command": map[string]any{"command": "sleep 60"},
+		"timeout_sec": 30, "retries": 1, "retry_delay_sec": 5})
+	res = f.do(f.admin, http.MethodPost, "health-checks/"+slow.Id.String()+":test", map[string]any{"host_id": hostID})
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	var o api.HealthCheckOutcome
+	res.Decode(t, &o)
+	require.False(t, o.Ok)
+	require.Contains(t, o.Detail, "did not finish within the SSH command timeout; it may take up to 1m9s")
+}
+
+// targetHost registers srv as a host that logs in as root with the test key.
+func (f *fixture) targetHost(srv *sshtest.Server, name string) uuid.UUID {
+	f.t.Helper()
+	res := f.do(f.admin, http.MethodPost, "hosts", map[string]any{"hostname": name, "ip_address": srv.Host, "port": srv.Port})
+	require.Equal(f.t, http.StatusCreated, res.Status, "%s", res.Body)
+	var h api.HostResponse
+	res.Decode(f.t, &h)
+	u := srv.User(sshtest.UserRoot)
+	res = f.do(f.admin, http.MethodPost, "credentials", map[string]any{"scope": "host", "scope_id": h.Id, "name": "cred-" + name,
+		"username": u.Name, "auth_method": "ssh_key", "private_key": string(u.PrivateKey)})
+	require.Equal(f.t, http.StatusCreated, res.Status, "%s", res.Body)
+	return h.Id
 }

@@ -3,6 +3,7 @@ package health
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -321,11 +322,21 @@ func (s *Service) Test(ctx context.Context, actor *authz.Principal, id, hostID u
 		return Run{}, err
 	}
 	defer func() { _ = conn.Close() }()
+	start := s.now()
 	br, err := conn.Batch(ctx, []sshx.Command{Command(c)}, true)
-	if err != nil {
+	var o Outcome
+	switch {
+	case err == nil:
+		o = Evaluate(c, br.Results[0])
+	case errors.Is(err, sshx.ErrCommandTimeout):
+		// The SSH command timeout (ssh settings) ended the check before its own timeouts did.
+		o = Outcome{Duration: s.now().Sub(start), Detail: fmt.Sprintf(
+			"The check did not finish within the SSH command timeout; it may take up to %s with its retries (raise command_timeout_sec in the SSH settings, or lower the check's timeout or retries).",
+			Budget(c))}
+	default:
 		return Run{}, err
 	}
-	run := Run{Outcome: Evaluate(c, br.Results[0]), HostID: &hostID, TestedAt: s.now()}
+	run := Run{Outcome: o, HostID: &hostID, TestedAt: s.now()}
 	err = pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
 		o := run.Outcome
 		row, err := dbq.New(tx).HealthCheckRecordTest(ctx, dbq.HealthCheckRecordTestParams{ID: id, TestedAt: &run.TestedAt,

@@ -1193,8 +1193,9 @@ export interface paths {
          * @description Runs the check over SSH on the host, as root, with its timeout and retries (a check
          *     with retries may take up to (retries + 1) × timeout_sec + retries × retry_delay_sec,
          *     bounded by the SSH command timeout), records the outcome as the check's last test
-         *     and returns it. A check that ran and did not pass is a 200 with `ok` false; a host
-         *     that cannot be reached is a 502 `host.unreachable`.
+         *     and returns it. A check that ran and did not pass, or that the SSH command timeout
+         *     cut short, is a 200 with `ok` false and a `detail` saying why; a host that cannot be
+         *     reached is a 502 `host.unreachable`.
          */
         post: operations["testHealthCheck"];
         delete?: never;
