@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -158,7 +159,7 @@ var (
 // of other kinds). Errors: validation_failed naming the field (tcp.port, http.url, ...).
 func (sp *Spec) Validate() error {
 	sp.Name = strings.TrimSpace(sp.Name)
-	if sp.Name == "" || len(sp.Name) > 128 {
+	if sp.Name == "" || utf8.RuneCountInString(sp.Name) > 128 {
 		return apperr.Invalid("name", "A health check needs a name of 1 to 128 characters.")
 	}
 	if sp.TimeoutSec < MinTimeoutSec || sp.TimeoutSec > MaxTimeoutSec {
@@ -171,10 +172,12 @@ func (sp *Spec) Validate() error {
 		return apperr.Invalid("retry_delay_sec", fmt.Sprintf("retry_delay_sec must be between 0 and %d seconds.", MaxRetryDelay))
 	}
 	p := sp.Params
-	others := map[Kind]bool{KindService: p.Service != nil, KindTCP: p.TCP != nil, KindHTTP: p.HTTP != nil, KindCommand: p.Command != nil}
-	for k, set := range others {
-		if set && k != sp.Kind {
-			return apperr.Invalid(string(k), fmt.Sprintf("A %s check takes no %s parameters.", sp.Kind, k))
+	for _, o := range []struct {
+		kind Kind
+		set  bool
+	}{{KindService, p.Service != nil}, {KindTCP, p.TCP != nil}, {KindHTTP, p.HTTP != nil}, {KindCommand, p.Command != nil}} {
+		if o.set && o.kind != sp.Kind {
+			return apperr.Invalid(string(o.kind), fmt.Sprintf("A %s check takes no %s parameters.", sp.Kind, o.kind))
 		}
 	}
 	switch sp.Kind {
