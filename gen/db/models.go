@@ -335,6 +335,28 @@ type FleetComplianceHistory struct {
 	ExceptedCount int64
 }
 
+type HealthCheck struct {
+	ID             uuid.UUID
+	Name           string
+	Kind           string
+	Params         []byte
+	TimeoutSec     int32
+	Retries        int32
+	RetryDelaySec  int32
+	Enabled        bool
+	CreatedBy      string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	DeletedAt      *time.Time
+	LastTestedAt   *time.Time
+	LastHostID     *uuid.UUID
+	LastOk         *bool
+	LastDetail     *string
+	LastOutput     *string
+	LastDurationMs *int32
+	LastAttempts   *int32
+}
+
 type Host struct {
 	ID                 uuid.UUID
 	Hostname           string

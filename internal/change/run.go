@@ -446,6 +446,9 @@ func (r *hostRun) batch(ctx context.Context, cmds []sshx.Command, o sshx.BatchOp
 	if r.conn == nil {
 		return sshx.BatchResult{}, errors.New("not connected")
 	}
+	if o.Timeout == 0 {
+		o.Timeout = r.s.opts.StepTimeout
+	}
 	return r.conn.RunBatch(ctx, cmds, o)
 }
 

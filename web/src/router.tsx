@@ -261,6 +261,12 @@ export const notificationsRoute = createRoute({
   component: lazyRouteComponent(() => import("./pages/NotificationsPage"), "NotificationsPage"),
 });
 
+export const healthChecksRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/health-checks",
+  component: lazyRouteComponent(() => import("./pages/HealthChecksPage"), "HealthChecksPage"),
+});
+
 export const userRoute = createRoute({
   getParentRoute: () => appRoute,
   path: "/admin/users/$userId",
@@ -297,6 +303,7 @@ const routeTree = rootRoute.addChildren([
     alertsRoute,
     exceptionsRoute,
     notificationsRoute,
+    healthChecksRoute,
     userRoute,
     serviceAccountRoute,
   ]),
