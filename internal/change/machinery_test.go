@@ -126,25 +126,34 @@ func exists(t testing.TB, srv *sshtest.Server, path string) bool {
 	return res.ExitCode == 0
 }
 
-func (f *fixture) job(id uuid.UUID) api.ChangeJob {
+func (f *fixture) job(id uuid.UUID) api.ChangeJob { return f.getJob("jobs/" + id.String()) }
+
+// getJob reads a patch job or a remediation request.
+func (f *fixture) getJob(path string) api.ChangeJob {
 	f.t.Helper()
-	res := f.do(f.admin, http.MethodGet, "jobs/"+id.String(), nil)
+	res := f.do(f.admin, http.MethodGet, path, nil)
 	require.Equal(f.t, http.StatusOK, res.Status, "%s", res.Body)
 	var j api.ChangeJob
 	res.Decode(f.t, &j)
 	return j
 }
 
-// waitJob polls a job until done reports true.
+// waitJob polls a patch job until done reports true.
 func (f *fixture) waitJob(id uuid.UUID, done func(api.ChangeJob) bool) api.ChangeJob {
+	f.t.Helper()
+	return f.waitPath("jobs/"+id.String(), done)
+}
+
+// waitPath polls a patch job or a remediation request until done reports true.
+func (f *fixture) waitPath(path string, done func(api.ChangeJob) bool) api.ChangeJob {
 	f.t.Helper()
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
-		j := f.job(id)
+		j := f.getJob(path)
 		if done(j) {
 			return j
 		}
-		require.True(f.t, time.Now().Before(deadline), "job %s still %s: %+v", id, j.Status, j.Counts)
+		require.True(f.t, time.Now().Before(deadline), "%s still %s: %+v", path, j.Status, j.Counts)
 		time.Sleep(100 * time.Millisecond)
 	}
 }
