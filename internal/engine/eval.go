@@ -310,7 +310,6 @@ func evaluateTyped(p any, rs *Records, keys []string) outcome {
 	return errored(fmt.Sprintf("no evaluator for %T", p))
 }
 
-
 // usedValues are the variable values a check uses.
 func usedValues(c *rule.Check, values map[string]string) map[string]string {
 	used := map[string]string{}

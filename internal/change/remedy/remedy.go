@@ -167,4 +167,3 @@ func wanted(comparator, expected string) (string, bool) {
 	}
 	return "", false
 }
-
