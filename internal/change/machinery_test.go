@@ -227,8 +227,12 @@ func TestWavesHealthAndRollback(t *testing.T) {
 	require.False(t, exists(t, canarySrv, "/etc/owtest-broken"))
 	require.False(t, exists(t, secondSrv, "/etc/owtest-marker"))
 	phases := map[api.ChangePhase]int{}
+	var last time.Time
 	for _, st := range f.steps(j.Id, canary) {
 		phases[st.Phase]++
+		require.False(t, st.FinishedAt.Before(st.StartedAt), "%s: a step ends after it starts", st.Name)
+		require.False(t, st.StartedAt.Before(last), "%s: steps are recorded in the order they ran", st.Name)
+		last = st.StartedAt
 	}
 	require.Equal(t, map[api.ChangePhase]int{"precheck": 1, "capture": 2, "apply": 2, "postcheck": 1, "rollback": 2, "verify": 1}, phases)
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -86,6 +87,8 @@ type hostRun struct {
 	// sessions counts the SSH sessions of connections already closed (a reboot).
 	sessions int
 	rebooted bool
+	// spans are the start and end of each command of the last batch, by name.
+	spans map[string][2]time.Time
 }
 
 // applyHost changes one host of a running job.
@@ -449,7 +452,30 @@ func (r *hostRun) batch(ctx context.Context, cmds []sshx.Command, o sshx.BatchOp
 	if o.Timeout == 0 {
 		o.Timeout = r.s.opts.StepTimeout
 	}
-	return r.conn.RunBatch(ctx, cmds, o)
+	// Each command's span: from the end of the one before (or the session's start) to its
+	// own end, as the session reports them.
+	start := r.s.now()
+	ends := make([]time.Time, len(cmds))
+	var mu sync.Mutex
+	o.OnDone = func(i int) {
+		mu.Lock()
+		ends[i] = r.s.now()
+		mu.Unlock()
+	}
+	br, err := r.conn.RunBatch(ctx, cmds, o)
+	mu.Lock()
+	defer mu.Unlock()
+	r.spans = make(map[string][2]time.Time, len(cmds))
+	prev := start
+	for i, c := range cmds {
+		end := ends[i]
+		if end.IsZero() {
+			end = r.s.now()
+		}
+		r.spans[c.Name] = [2]time.Time{prev, end}
+		prev = end
+	}
+	return br, err
 }
 
 func (r *hostRun) close() {
@@ -562,6 +588,10 @@ func (s *Service) storeCapture(ctx context.Context, r *hostRun, planned Planned,
 // record stores one step; a failure to store it is logged (the change goes on).
 func (r *hostRun) record(ctx context.Context, phase, name, command string, res sshx.Result, ok bool) {
 	now := r.s.now()
+	started, finished := now, now
+	if span, found := r.spans[res.Name]; found && res.Name != "" {
+		started, finished = span[0], span[1]
+	}
 	stdout, t1 := capText(res.Stdout, maxStepOutput)
 	stderr, t2 := capText(res.Stderr, maxStepOutput)
 	cmd, t3 := capText([]byte(command), maxStepCommand)
@@ -571,7 +601,7 @@ func (r *hostRun) record(ctx context.Context, phase, name, command string, res s
 	}
 	err := r.s.q.ChangeStepInsert(context.WithoutCancel(ctx), dbq.ChangeStepInsertParams{ID: newID(), JobID: r.job.ID,
 		HostID: r.host.HostID, Phase: phase, Name: strings.ToValidUTF8(name, "?"), Command: cmd, Stdout: stdout, Stderr: stderr,
-		ExitCode: &exit, Ok: ok, Truncated: t1 || t2 || t3, StartedAt: now, FinishedAt: now})
+		ExitCode: &exit, Ok: ok, Truncated: t1 || t2 || t3, StartedAt: started, FinishedAt: finished})
 	if err != nil {
 		r.s.log.WarnContext(ctx, "record change step", "error", err)
 	}
