@@ -170,6 +170,7 @@ type ChangeJobHost struct {
 	ScanID         *uuid.UUID
 	RollbackScanID *uuid.UUID
 	Sessions       int32
+	RiverJobID     *int64
 	Rebooted       bool
 	StartedAt      *time.Time
 	FinishedAt     *time.Time

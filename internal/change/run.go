@@ -57,7 +57,7 @@ func (w *hostWorker) Work(ctx context.Context, job *river.Job[HostArgs]) error {
 	a := job.Args
 	switch a.Op {
 	case opApply:
-		return w.svc.applyHost(ctx, a.JobID, a.HostID)
+		return w.svc.applyHost(ctx, a.JobID, a.HostID, job.ID)
 	case opRollback:
 		return w.svc.rollbackHost(ctx, a.JobID, a.HostID)
 	case opDryRun:
@@ -92,7 +92,7 @@ type hostRun struct {
 }
 
 // applyHost changes one host of a running job.
-func (s *Service) applyHost(ctx context.Context, jobID, hostID uuid.UUID) error {
+func (s *Service) applyHost(ctx context.Context, jobID, hostID uuid.UUID, riverJob int64) error {
 	r := &hostRun{s: s}
 	var snooze time.Duration
 	recovering := false
@@ -110,7 +110,11 @@ func (s *Service) applyHost(ctx context.Context, jobID, hostID uuid.UUID) error 
 		switch h.Status {
 		case HostQueued, HostWaitingWindow:
 		case HostRunning:
-			// An earlier attempt died while changing the host: restore what it applied.
+			// An earlier attempt of this job died while changing the host: restore what it
+			// applied. Another job for the same host (a duplicate) leaves it alone.
+			if h.RiverJobID == nil || *h.RiverJobID != riverJob {
+				return errSkip
+			}
 			recovering = true
 			return nil
 		default:
@@ -144,6 +148,9 @@ func (s *Service) applyHost(ctx context.Context, jobID, hostID uuid.UUID) error 
 				}
 				return nil
 			}
+		}
+		if err := q.ChangeJobHostClaim(ctx, dbq.ChangeJobHostClaimParams{JobID: jobID, HostID: hostID, RiverJobID: &riverJob}); err != nil {
+			return err
 		}
 		_, err = s.setHost(ctx, tx, r, HostRunning, strPtr(PhasePrecheck), "")
 		return err
