@@ -198,7 +198,7 @@ func BuiltInRoles() []Role {
 		{ID: RoleAuditor, Description: "Read access plus audit and compliance review.", BuiltIn: true,
 			Permissions: []string{PermAccountSelf, PermActivity, PermAlertRead, PermAuditExport, PermAuditRead, PermAuditVerify, PermCompRead, PermExceptionRead, PermHealthCheckRead, PermHostRead, PermLicRead, PermPatchRead, PermRemediationRead, PermRoleRead, PermSARead, PermScanRead, PermSecRead, PermSysRead, PermUserRead}},
 		{ID: RoleSecurityAdmin, Description: "Security configuration: users, roles and access.", BuiltIn: true,
-			Permissions: []string{PermAccountSelf, PermActivity, PermAlertAck, PermAlertRead, PermAlertResolve, PermAlertWrite, PermAuditRead, PermCompRead, PermCredDelete, PermCredRead, PermCredWrite, PermExceptionApprove, PermExceptionRead, PermExceptionRequest, PermExceptionRevoke, PermHealthCheckRead, PermHostRead, PermLicRead, PermRoleAssign, PermRoleRead, PermRoleWrite, PermSARead, PermSAWrite, PermScanCancel, PermScanExecute, PermScanRead, PermSecRead, PermSecWrite, PermSysRead, PermUserDelete, PermUserRead, PermUserWrite}},
+			Permissions: []string{PermAccountSelf, PermActivity, PermAlertAck, PermAlertRead, PermAlertResolve, PermAlertWrite, PermAuditRead, PermCompRead, PermCredDelete, PermCredRead, PermCredWrite, PermExceptionApprove, PermExceptionRead, PermExceptionRequest, PermExceptionRevoke, PermHealthCheckRead, PermHostRead, PermLicRead, PermPatchRead, PermRemediationRead, PermRoleAssign, PermRoleRead, PermRoleWrite, PermSARead, PermSAWrite, PermScanCancel, PermScanExecute, PermScanRead, PermSecRead, PermSecWrite, PermSysRead, PermUserDelete, PermUserRead, PermUserWrite}},
 		{ID: RoleAdmin, Description: "Full system administration.", BuiltIn: true, Permissions: all},
 	}
 }
