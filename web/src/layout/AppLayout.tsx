@@ -24,10 +24,12 @@ import { unwrap } from "../api/errors";
 import { LiveEvents, useLiveStatus } from "../events/LiveEvents";
 
 interface NavItem {
-  to: "/" | "/hosts" | "/groups" | "/scans" | "/scan-batches" | "/rules" | "/intelligence" | "/alerts" | "/exceptions" | "/activity" | "/audit" | "/notifications" | "/admin" | "/settings";
+  to: "/" | "/hosts" | "/groups" | "/scans" | "/scan-batches" | "/rules" | "/intelligence" | "/alerts" | "/exceptions" | "/activity" | "/audit" | "/notifications" | "/admin" | "/settings" | "/jobs" | "/remediation";
   label: string;
   // Shown only to callers holding this permission; the page would only answer 403.
   permission?: string;
+  // Items of a section are listed together under its heading, after the items of none.
+  section?: "Changes";
 }
 
 const NAV: NavItem[] = [
@@ -40,12 +42,27 @@ const NAV: NavItem[] = [
   { to: "/intelligence", label: "Intelligence", permission: "host:read" },
   { to: "/alerts", label: "Alerts", permission: "alert:read" },
   { to: "/exceptions", label: "Exceptions", permission: "exception:read" },
+  { to: "/jobs", label: "Patch jobs", permission: "patch:read", section: "Changes" },
+  { to: "/remediation", label: "Remediation", permission: "remediation:read", section: "Changes" },
   { to: "/activity", label: "Activity", permission: "activity:read" },
   { to: "/audit", label: "Audit log", permission: "audit:read" },
   { to: "/notifications", label: "Notifications", permission: "notification:read" },
   { to: "/admin", label: "Administration", permission: "user:read" },
   { to: "/settings", label: "Settings", permission: "system:read" },
 ];
+
+// navGroups splits the visible items into the unsectioned ones and each section's, in order
+// of first appearance.
+function navGroups(items: NavItem[]): { section?: string; items: NavItem[] }[] {
+  const groups: { section?: string; items: NavItem[] }[] = [{ items: items.filter((n) => !n.section) }];
+  for (const n of items) {
+    if (!n.section) continue;
+    const g = groups.find((x) => x.section === n.section);
+    if (g) g.items.push(n);
+    else groups.push({ section: n.section, items: [n] });
+  }
+  return groups.filter((g) => g.items.length > 0);
+}
 
 function LiveIndicator() {
   const status = useLiveStatus();
@@ -171,15 +188,27 @@ export function AppLayout() {
         </AppShell.Header>
         <AppShell.Navbar p="xs" aria-label="Main">
           <nav aria-label="Main">
-            {NAV.filter((n) => can(n.permission)).map((n) => (
-              <NavLinkLink
-                key={n.to}
-                to={n.to}
-                label={n.label}
-                activeOptions={{ exact: n.to === "/" }}
-                activeProps={{ "data-active": true, "aria-current": "page" }}
-              />
-            ))}
+            {navGroups(NAV.filter((n) => can(n.permission))).map((g) => {
+              const links = g.items.map((n) => (
+                <NavLinkLink
+                  key={n.to}
+                  to={n.to}
+                  label={n.label}
+                  activeOptions={{ exact: n.to === "/" }}
+                  activeProps={{ "data-active": true, "aria-current": "page" }}
+                />
+              ));
+              if (!g.section) return links;
+              const id = `nav-section-${g.section.toLowerCase()}`;
+              return (
+                <div key={g.section} role="group" aria-labelledby={id}>
+                  <Text id={id} size="xs" fw={700} c="dimmed" tt="uppercase" px="sm" pt="sm" pb={4}>
+                    {g.section}
+                  </Text>
+                  {links}
+                </div>
+              );
+            })}
           </nav>
           <VersionLine />
         </AppShell.Navbar>
