@@ -190,11 +190,11 @@ function RolloutFields({ form, canOverride, hideHosts = false }: { form: UseForm
             description="Change the hosts now, outside their windows. Audited."
             {...form.getInputProps("ignore_windows", { type: "checkbox" })}
           />
-          {v.ignore_windows && <Textarea label="Override reason" withAsterisk autosize minRows={2} {...form.getInputProps("override_reason")} />}
+          {v.ignore_windows && <Textarea label="Override reason" withAsterisk rows={2} {...form.getInputProps("override_reason")} />}
         </Stack>
       )}
       <TextInput label="Name" description="Optional; a name is made from the change otherwise." {...form.getInputProps("name")} />
-      <Textarea label="Reason" description="Why this change: shown to the approver and kept in the audit trail." autosize minRows={2} {...form.getInputProps("reason")} />
+      <Textarea label="Reason" description="Why this change: shown to the approver and kept in the audit trail." rows={2} {...form.getInputProps("reason")} />
     </>
   );
 }

@@ -178,8 +178,7 @@ export function ChangeActions({ job }: { job: ChangeJob }) {
                 value={reason}
                 onChange={(e) => setReason(e.currentTarget.value)}
                 error={reasonError}
-                autosize
-                minRows={2}
+                rows={2}
                 data-testid="change-reason"
               />
             )}
@@ -486,7 +485,7 @@ export function ActionList({ host }: { host: ChangeJobHost }) {
         Exact actions on {host.host_name}
       </Text>
       {host.actions.map((a, i) => (
-        <Text key={i} size="sm">
+        <Text key={i} size="sm" component="div">
           <Text span c="dimmed" size="xs">
             {i + 1}.{" "}
           </Text>
