@@ -86,7 +86,7 @@ function RolloutFields({ form, canOverride, hideHosts = false }: { form: UseForm
       {!hideHosts && (
         <Stack gap={4}>
           <Text size="sm" fw={500} id="change-target-label">
-            Hosts
+            Which hosts
           </Text>
           <SegmentedControl
             aria-labelledby="change-target-label"
@@ -269,7 +269,10 @@ export function PatchJobForm({ onDone }: { onDone: (j: ChangeJob) => void }) {
               </Text>
             )}
             <Group>
-              <Button variant="default" size="xs" onClick={() => form.insertListItem("packages", { name: "", op: "upgrade", version: "" })}>
+              <Button variant="default" size="xs" onClick={() => {
+                  form.insertListItem("packages", { name: "", op: "upgrade", version: "" });
+                  form.clearFieldError("packages");
+                }}>
                 Add package operation
               </Button>
             </Group>
