@@ -2,7 +2,8 @@
 # Installs the system packages OpenWatch and its tests need, when they are missing:
 # PostgreSQL server binaries (the managed database and the test database), Chromium (the
 # UI end-to-end test), OpenSSH server and sudo (the SSH tests run a real sshd), kmod (the
-# compliance scan tests read the target's modprobe configuration) and curl. Uses apt as
+# compliance scan tests read the target's modprobe configuration), dpkg-deb, apt and
+# unshare (the patch tests build .deb packages and run apt on namespaced targets) and curl. Uses apt as
 # root; otherwise says what to install.
 set -euo pipefail
 
@@ -14,6 +15,9 @@ command -v curl >/dev/null 2>&1 || missing+=(curl ca-certificates)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 [ -x /usr/bin/sudo ] || missing+=(sudo)
+command -v dpkg-deb >/dev/null 2>&1 || missing+=(dpkg)
+command -v apt-get >/dev/null 2>&1 || missing+=(apt)
+command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
 command -v modprobe >/dev/null 2>&1 || [ -x /usr/sbin/modprobe ] || [ -x /sbin/modprobe ] || missing+=(kmod)
 [ ${#missing[@]} -eq 0 ] && exit 0
 

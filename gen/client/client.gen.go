@@ -1743,7 +1743,10 @@ type Alert struct {
 	// `alerts.fleet_score_floor_percent`; key per framework), `scan_failing` (a host's
 	// scans failed `alerts.scan_failures` times in a row; key per host) or
 	// `audit_chain_broken` (the periodic verification of the audit chain failed; one
-	// key, critical). Each resolves itself when its condition clears.
+	// key, critical), `rollout_halted` (a patch or remediation rollout spent its failure
+	// budget; key per job; resolved when the job is resumed, cancelled or rolled back) or
+	// `change_rollback_failed` (a host could not be restored to its captured state; key
+	// per job and host; critical). Each resolves itself when its condition clears.
 	AlertType string     `json:"alert_type"`
 	Body      *string    `json:"body,omitempty"`
 	CreatedAt *time.Time `json:"created_at,omitempty"`

@@ -83,6 +83,9 @@ type Deps struct {
 	// their own actions); ChangeHealth replaces the source of their health checks.
 	ChangePlanners map[string]change.Planner
 	ChangeHealth   change.HealthSource
+	// ChangeWindowRecheck, when set, is how long a host waiting for a maintenance window
+	// sleeps before it looks again (tests shorten it).
+	ChangeWindowRecheck time.Duration
 }
 
 // App is the assembled application.
@@ -313,8 +316,8 @@ func New(ctx context.Context, d Deps) (*App, error) {
 			}
 			return c, nil
 		}),
-		Health: changeHealth(d), Planners: changePlanners(d), Rescan: complianceScans},
-		change.Options{Logger: d.Logger, Now: now})
+		Health: changeHealth(d), Planners: changePlanners(d, complianceScans), Rescan: complianceScans},
+		change.Options{Logger: d.Logger, Now: now, WindowRecheck: d.ChangeWindowRecheck})
 	changes.RegisterJobs(jobs.Workers)
 	handlers := &server{
 		systemHandlers:    system.NewHandlers(system.NewHealth(d.Pool, now), buildinfo.Get()),

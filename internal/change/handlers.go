@@ -242,7 +242,7 @@ func (h *Handlers) CreateRemediationRequest(ctx context.Context, req api.CreateR
 	r := Request{Kind: KindRemediation, Selector: selector(b.HostIds, b.GroupId, b.Filter, b.All), RuleIDs: b.RuleIds,
 		Spec: map[string]any{"rule_ids": b.RuleIds}}
 	common(&r, b.Name, b.Waves, b.FailureBudget, b.HealthCheckIds, b.Reboot, b.IgnoreWindows, b.OverrideReason, b.Reason)
-	plan, err := h.svc.rulePlan(b.RuleIds)
+	plan, err := h.svc.rulePlan(ctx, b.RuleIds)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	dbq "github.com/openwatch/openwatch/gen/db"
+	"github.com/openwatch/openwatch/internal/alert"
 	"github.com/openwatch/openwatch/internal/apperr"
 	"github.com/openwatch/openwatch/internal/audit"
 	"github.com/openwatch/openwatch/internal/authz"
@@ -197,6 +198,12 @@ func (s *Service) Decide(ctx context.Context, actor *authz.Principal, kind strin
 		if err := s.publish(ctx, tx, j, "change_job."+action, nil); err != nil {
 			return err
 		}
+		if j.RequestedBy != nil {
+			if err := feedTx(ctx, tx, j, "change_job."+action, fmt.Sprintf("Your %s was %s: %s", kindNoun(j.Kind), action, j.Name),
+				reason, "", j.RequestedBy, now); err != nil {
+				return err
+			}
+		}
 		if approve && j.Kind == KindPatch {
 			_, err = s.startTx(ctx, tx, actor, j, now)
 		}
@@ -259,6 +266,9 @@ func (s *Service) Cancel(ctx context.Context, actor *authz.Principal, kind strin
 				map[string]any{"kind": j.Kind, "name": j.Name, "hosts_cancelled": n, "reason": strings.TrimSpace(reason)})); err != nil {
 				return err
 			}
+			if _, err := alert.AutoResolveTx(ctx, tx, s.audit, haltedKey(j.ID), now); err != nil {
+				return err
+			}
 			return s.publish(ctx, tx, j, "change_job.cancelled", nil)
 		})
 }
@@ -281,6 +291,9 @@ func (s *Service) Resume(ctx context.Context, actor *authz.Principal, kind strin
 			return err
 		}
 		if err := s.publish(ctx, tx, j, "change_job.resumed", nil); err != nil {
+			return err
+		}
+		if _, err := alert.AutoResolveTx(ctx, tx, s.audit, haltedKey(j.ID), s.now()); err != nil {
 			return err
 		}
 		return s.advanceTx(ctx, tx, j)
@@ -325,6 +338,9 @@ func (s *Service) Rollback(ctx context.Context, actor *authz.Principal, kind str
 			}
 			if err := s.audit.Append(ctx, tx, audit.For(ctx, actor, audit.ActionChangeJobRollback, "change_job", j.ID.String(),
 				map[string]any{"kind": j.Kind, "name": j.Name, "hosts": len(hosts), "reason": strings.TrimSpace(reason)})); err != nil {
+				return err
+			}
+			if _, err := alert.AutoResolveTx(ctx, tx, s.audit, haltedKey(j.ID), now); err != nil {
 				return err
 			}
 			return s.publish(ctx, tx, j, "change_job.rolling_back", map[string]any{"hosts": len(hosts)})
@@ -401,6 +417,14 @@ func (s *Service) haltTx(ctx context.Context, tx pgx.Tx, j dbq.ChangeJob, failur
 		map[string]any{"kind": j.Kind, "name": j.Name, "failures": failures, "budget": budget, "wave": j.CurrentWave})); err != nil {
 		return err
 	}
+	if _, err := alert.RaiseTx(ctx, tx, alert.Raise{DedupKey: haltedKey(j.ID), AlertType: AlertRolloutHalted, Severity: "high",
+		Title: "Rollout halted: " + j.Name, Body: reason + " Resume it, or roll it back.",
+		Tags: map[string]any{"job_id": j.ID.String(), "kind": j.Kind, "wave": j.CurrentWave}, At: s.now()}); err != nil {
+		return err
+	}
+	if err := feedTx(ctx, tx, j, "change_job.halted", "Rollout halted: "+j.Name, reason, kindPerms[j.Kind].execute, nil, s.now()); err != nil {
+		return err
+	}
 	return s.publish(ctx, tx, j, "change_job.halted", map[string]any{"reason": reason})
 }
 
@@ -418,3 +442,22 @@ func (s *Service) finishTx(ctx context.Context, tx pgx.Tx, j dbq.ChangeJob, stat
 }
 
 func strPtr(s string) *string { return &s }
+
+func kindNoun(kind string) string {
+	if kind == KindRemediation {
+		return "remediation request"
+	}
+	return "patch job"
+}
+
+// The alert types change jobs raise.
+const (
+	// AlertRolloutHalted: a rollout spent its failure budget (key per job; resolved when
+	// the job is resumed, cancelled or rolled back).
+	AlertRolloutHalted = "rollout_halted"
+	// AlertRollbackFailed: a host could not be restored to its captured state (key per job
+	// and host; critical).
+	AlertRollbackFailed = "change_rollback_failed"
+)
+
+func haltedKey(job uuid.UUID) string { return AlertRolloutHalted + ":" + job.String() }

@@ -16,6 +16,7 @@ import (
 	dbq "github.com/openwatch/openwatch/gen/db"
 	"github.com/openwatch/openwatch/internal/apitest"
 	"github.com/openwatch/openwatch/internal/app"
+	"github.com/openwatch/openwatch/internal/apperr"
 	"github.com/openwatch/openwatch/internal/change"
 	"github.com/openwatch/openwatch/internal/sshx"
 	"github.com/openwatch/openwatch/internal/sshx/sshtest"
@@ -51,7 +52,10 @@ type fileHealth struct{ id uuid.UUID }
 
 func (f fileHealth) Checks(_ context.Context, ids []uuid.UUID) ([]change.HealthCheck, error) {
 	out := []change.HealthCheck{}
-	for range ids {
+	for _, id := range ids {
+		if id != f.id {
+			return nil, apperr.Invalid("health_check_ids", "There is no such health check.")
+		}
 		out = append(out, change.HealthCheck{ID: f.id, Name: "not broken",
 			Command: sshx.Command{Script: "test ! -e /etc/owtest-broken"},
 			Evaluate: func(r sshx.Result) (bool, string) {
@@ -65,7 +69,7 @@ func (f fileHealth) Checks(_ context.Context, ids []uuid.UUID) ([]change.HealthC
 }
 
 type fixture struct {
-	t      *testing.T
+	t      testing.TB
 	env    *apitest.Env
 	admin  apitest.Session
 	health uuid.UUID
@@ -73,12 +77,12 @@ type fixture struct {
 
 var idem atomic.Int64
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB, opts ...apitest.Option) *fixture {
 	health := uuid.New()
-	env := apitest.New(t, func(d *app.Deps) {
+	env := apitest.New(t, append([]apitest.Option{func(d *app.Deps) {
 		d.ChangePlanners = map[string]change.Planner{change.KindPatch: markerPlanner{}}
 		d.ChangeHealth = fileHealth{id: health}
-	})
+	}}, opts...)...)
 	return &fixture{t: t, env: env, admin: env.Admin(), health: health}
 }
 
@@ -95,6 +99,12 @@ func (f *fixture) do(s apitest.Session, method, path string, body any) *apitest.
 func (f *fixture) target(name string) (uuid.UUID, *sshtest.Server) {
 	f.t.Helper()
 	srv := sshtest.Start(f.t, sshtest.Options{Overlay: []string{"/etc"}})
+	return f.register(name, srv), srv
+}
+
+// register adds a running sshd as a host with a root key credential.
+func (f *fixture) register(name string, srv *sshtest.Server) uuid.UUID {
+	f.t.Helper()
 	res := f.do(f.admin, http.MethodPost, "hosts", map[string]any{"hostname": name, "ip_address": srv.Host, "port": srv.Port})
 	require.Equal(f.t, http.StatusCreated, res.Status, "%s", res.Body)
 	var h api.HostResponse
@@ -103,11 +113,11 @@ func (f *fixture) target(name string) (uuid.UUID, *sshtest.Server) {
 	res = f.do(f.admin, http.MethodPost, "credentials", map[string]any{"scope": "host", "scope_id": h.Id, "name": "cred-" + name,
 		"username": u.Name, "auth_method": "ssh_key", "private_key": string(u.PrivateKey)})
 	require.Equal(f.t, http.StatusCreated, res.Status, "%s", res.Body)
-	return h.Id, srv
+	return h.Id
 }
 
 // exists reports whether path exists on the target (inside its overlay).
-func exists(t *testing.T, srv *sshtest.Server, path string) bool {
+func exists(t testing.TB, srv *sshtest.Server, path string) bool {
 	t.Helper()
 	c := srv.Dial(t, sshtest.UserRoot)
 	defer c.Close()
@@ -196,6 +206,9 @@ func TestWavesHealthAndRollback(t *testing.T) {
 	j = f.waitJob(j.Id, status(api.ChangeJobStatusHalted))
 	require.Equal(t, 1, j.FailureBudget.Failures)
 	require.Contains(t, *j.HaltReason, "failure budget")
+	res = f.do(f.admin, http.MethodGet, "alerts?state=active", nil)
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	require.Contains(t, string(res.Body), `"alert_type":"rollout_halted"`, "a halted rollout raises an alert")
 	hs := f.hosts(j.Id)
 	require.Equal(t, api.ChangeHostStatusRolledBack, hs["broken-canary"].Status, "%v", hs["broken-canary"].Error)
 	require.Contains(t, *hs["broken-canary"].Error, "Post-check")
@@ -216,6 +229,8 @@ func TestWavesHealthAndRollback(t *testing.T) {
 	res.Decode(t, &j)
 	require.Equal(t, api.ChangeJobStatusCancelled, j.Status)
 	require.Equal(t, 2, j.Counts.Cancelled)
+	res = f.do(f.admin, http.MethodGet, "alerts?state=active", nil)
+	require.NotContains(t, string(res.Body), `"alert_type":"rollout_halted"`, "cancelling the rollout resolves its alert")
 
 	// A rollout of the two healthy hosts and a third: all changed, in two waves; then rolled back.
 	res = f.do(f.admin, http.MethodPost, "jobs", map[string]any{"host_ids": []uuid.UUID{second, third},

@@ -13,15 +13,15 @@ import (
 // before any host is probed: for each rule, its implementations and their actions or
 // guidance. Unknown rule ids are a validation error naming rule_ids.
 type RulePlanner interface {
-	RulePlan(ruleIDs []string) ([]api.RemediationPlanRule, error)
+	RulePlan(ctx context.Context, ruleIDs []string) ([]api.RemediationPlanRule, error)
 }
 
-func (s *Service) rulePlan(ruleIDs []string) ([]api.RemediationPlanRule, error) {
+func (s *Service) rulePlan(ctx context.Context, ruleIDs []string) ([]api.RemediationPlanRule, error) {
 	rp, ok := s.planners[KindRemediation].(RulePlanner)
 	if !ok {
 		return nil, apperr.Invalid("rule_ids", "Remediation is not available.")
 	}
-	return rp.RulePlan(ruleIDs)
+	return rp.RulePlan(ctx, ruleIDs)
 }
 
 // Plan returns a remediation's plan: the rule-level plan stored with the request, and each

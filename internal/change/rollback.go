@@ -76,6 +76,9 @@ func (s *Service) rollbackHost(ctx context.Context, jobID, hostID uuid.UUID) err
 		if err := s.rescanTx(ctx, tx, h, true); err != nil {
 			return err
 		}
+		if err := s.raiseRollbackFailed(ctx, tx, j, h); err != nil {
+			return err
+		}
 		return s.advanceTx(ctx, tx, j)
 	})
 	return pg.Translate(err)

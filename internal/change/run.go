@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river"
 
 	dbq "github.com/openwatch/openwatch/gen/db"
+	"github.com/openwatch/openwatch/internal/alert"
 	"github.com/openwatch/openwatch/internal/audit"
 	"github.com/openwatch/openwatch/internal/pg"
 	"github.com/openwatch/openwatch/internal/sshx"
@@ -611,9 +612,26 @@ func (r *hostRun) finish(ctx context.Context, o outcome) error {
 		if err := s.rescanTx(ctx, tx, h, false); err != nil {
 			return err
 		}
+		if err := s.raiseRollbackFailed(ctx, tx, j, h); err != nil {
+			return err
+		}
 		return s.advanceTx(ctx, tx, j)
 	})
 	return pg.Translate(err)
+}
+
+// raiseRollbackFailed raises a critical alert for a host whose captured state could not be
+// restored: it is left changed and someone must look.
+func (s *Service) raiseRollbackFailed(ctx context.Context, tx pgx.Tx, j dbq.ChangeJob, h dbq.ChangeJobHost) error {
+	if h.Status != HostRollbackFailed {
+		return nil
+	}
+	hostID := h.HostID
+	_, err := alert.RaiseTx(ctx, tx, alert.Raise{DedupKey: AlertRollbackFailed + ":" + j.ID.String() + ":" + h.HostID.String(),
+		AlertType: AlertRollbackFailed, Severity: "critical", HostID: &hostID,
+		Title: "Rollback failed on " + h.HostName, Body: deref(h.Error),
+		Tags: map[string]any{"job_id": j.ID.String(), "kind": j.Kind}, At: s.now()})
+	return err
 }
 
 // rescanTx queues the re-scan of a remediated (or restored) host's rules and links it.

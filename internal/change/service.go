@@ -20,6 +20,7 @@ import (
 	"github.com/openwatch/openwatch/internal/audit"
 	"github.com/openwatch/openwatch/internal/authz"
 	"github.com/openwatch/openwatch/internal/events"
+	"github.com/openwatch/openwatch/internal/notify"
 	"github.com/openwatch/openwatch/internal/pg"
 	"github.com/openwatch/openwatch/internal/scan"
 	"github.com/openwatch/openwatch/internal/sshx"
@@ -84,6 +85,11 @@ type Planner interface {
 	Probe(job dbq.ChangeJob) []sshx.Command
 	// Plan returns the host's actions, given the probe's results.
 	Plan(ctx context.Context, job dbq.ChangeJob, host dbq.ChangeJobHost, probe sshx.BatchResult) (Planned, error)
+}
+
+// SpecValidator is a planner that checks a job's spec when the job is created.
+type SpecValidator interface {
+	ValidateSpec(spec []byte) error
 }
 
 // Rescanner queues a scan of some rules of a host, in tx, after a remediation changed it
@@ -257,6 +263,11 @@ func (s *Service) Create(ctx context.Context, actor *authz.Principal, r Request)
 	if err != nil {
 		return Job{}, fmt.Errorf("change: encode spec: %w", err)
 	}
+	if v, ok := s.planners[r.Kind].(SpecValidator); ok {
+		if err := v.ValidateSpec(spec); err != nil {
+			return Job{}, err
+		}
+	}
 	sel, err := json.Marshal(r.Selector)
 	if err != nil {
 		return Job{}, fmt.Errorf("change: encode selector: %w", err)
@@ -325,6 +336,12 @@ func (s *Service) Create(ctx context.Context, actor *authz.Principal, r Request)
 		}
 		if err := s.publish(ctx, tx, out, "change_job.requested", nil); err != nil {
 			return err
+		}
+		if approval {
+			if err := feedTx(ctx, tx, out, "change_job.approval_requested", "Approval needed: "+out.Name,
+				fmt.Sprintf("%s asks to change %d host(s). %s", actorName(actor), len(targets), r.Reason), kp.approve, nil, now); err != nil {
+				return err
+			}
 		}
 		if status == JobApproved && out.Kind == KindPatch {
 			out, err = s.startTx(ctx, tx, actor, out, now)
@@ -466,6 +483,24 @@ func (s *Service) queueWave(ctx context.Context, tx pgx.Tx, j dbq.ChangeJob, wav
 		return nil
 	}
 	return s.publish(ctx, tx, j, "change_job.wave_started", map[string]any{"wave": wave, "hosts": len(ids)})
+}
+
+// feedTx posts a job's item in the in-app feed: to everyone holding perm, or to one user.
+func feedTx(ctx context.Context, tx pgx.Tx, j dbq.ChangeJob, kind, title, body, perm string, user *uuid.UUID, at time.Time) error {
+	item := notify.FeedItem{Kind: kind, Title: title, Body: strings.TrimSpace(body), Link: Link(j), Permission: perm, UserID: user}
+	if user != nil {
+		item.Permission = ""
+	}
+	_, err := notify.FeedAddTx(ctx, tx, item, at)
+	return err
+}
+
+// Link is the UI path of a job.
+func Link(j dbq.ChangeJob) string {
+	if j.Kind == KindRemediation {
+		return "/remediation/" + j.ID.String()
+	}
+	return "/jobs/" + j.ID.String()
 }
 
 // publish sends a job event on the live stream (topic jobs), readable with the kind's

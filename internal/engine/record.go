@@ -132,10 +132,25 @@ func ParseHost(rs *Records) (Host, error) {
 	if problem != "" {
 		return h, fmt.Errorf("detect capabilities: %s", problem)
 	}
-	for _, l := range lines(c.Stdout) {
+	h.Capabilities = ParseCapabilities(c.Stdout)
+	return h, nil
+}
+
+// CapabilityCommand is the command that probes a host's capabilities (rule.Capabilities),
+// the same one a scan runs: its standard output is one "name=1" or "name=0" line per
+// capability. The change machinery runs it to pick the implementation a host uses.
+func CapabilityCommand() sshx.Command {
+	return sshx.Command{Name: keyCaps, Script: capabilityScript()}
+}
+
+// ParseCapabilities reads CapabilityCommand's output into the capabilities that hold (and
+// those that do not, as false), as a scan reads them.
+func ParseCapabilities(stdout []byte) map[string]bool {
+	caps := map[string]bool{}
+	for _, l := range lines(stdout) {
 		if name, v, ok := strings.Cut(l, "="); ok {
-			h.Capabilities[name] = v == "1"
+			caps[name] = v == "1"
 		}
 	}
-	return h, nil
+	return caps
 }

@@ -100,3 +100,8 @@ func (s *Service) SetVariables(ctx context.Context, values map[string]*string) (
 	}
 	return withValues(vars, site), nil
 }
+
+// SiteVariables returns the installation's variable values by name (unset ones absent).
+func (s *Service) SiteVariables(ctx context.Context) (map[string]string, error) {
+	return s.variables(ctx)
+}

@@ -6,6 +6,20 @@
 //
 // Tests that use it must run as root; when sshd cannot start they fail with
 // the reason and never skip.
+//
+// Isolation. With Options.Overlay, Sysctl or Tmpfs, sshd runs in a mount
+// namespace of its own (unshare --mount, private propagation), and so does
+// every session it serves. What is isolated there: files under the overlaid
+// directories (writes go to a throwaway upper directory, removed when the
+// server stops), the fake /proc/sys (Sysctl: sysctl -w and writes under
+// /proc/sys change only the fake's files) and the tmpfs mounts (Tmpfs: they
+// may be remounted with any options). What is not isolated: the kernel itself
+// (modules, audit rules, network, processes: loading a module or an audit rule
+// would change this machine, so a test stubs modprobe, auditctl and
+// augenrules by writing scripts into an overlaid /usr), files outside the
+// overlays, the machine's other mounts, and a running systemd (none here:
+// without /run/systemd/system, systemctl --root=/ changes only unit links
+// under an overlaid /etc). Tests must write only where they overlaid.
 package sshtest
 
 import (
@@ -43,6 +57,17 @@ type Options struct {
 	// and this machine's own directories stay untouched. The overlays go when
 	// the server stops.
 	Overlay []string
+	// Sysctl, when set, gives the target a fake /proc/sys: a tree of regular files, one
+	// per key ("kernel.randomize_va_space" is kernel/randomize_va_space) holding its
+	// value, bind-mounted over /proc/sys in the server's mount namespace. sysctl(8) and
+	// writes under /proc/sys there read and change the fake; the kernel's parameters
+	// never change. Only the keys given exist.
+	Sysctl map[string]string
+	// Tmpfs lists mount points on which a fresh tmpfs (default options) is mounted in
+	// the server's mount namespace, for tests that remount with other options: the
+	// machine's own mounts are never remounted. Not under /tmp (the server's own files
+	// are there).
+	Tmpfs []string
 }
 
 // Server is a running sshd. Its methods are not safe for concurrent use.
@@ -61,6 +86,8 @@ type Server struct {
 	penalty  bool // the config disables PerSourcePenalties (OpenSSH >= 9.8)
 	hostPath string
 	overlay  []string
+	sysctl   map[string]string
+	tmpfs    []string
 }
 
 // startAttempts is how many free ports Start tries before giving up.
@@ -83,7 +110,7 @@ func Start(t testing.TB, opts Options) *Server {
 	if err != nil {
 		t.Fatalf("sshtest: prepare test users: %v", err)
 	}
-	s := &Server{t: t, Host: opts.Addr, id: id, overlay: opts.Overlay}
+	s := &Server{t: t, Host: opts.Addr, id: id, overlay: opts.Overlay, sysctl: opts.Sysctl, tmpfs: opts.Tmpfs}
 	if err := s.prepareDir(); err != nil {
 		t.Fatalf("sshtest: %v", err)
 	}
@@ -298,7 +325,7 @@ var errPortInUse = errors.New("port in use")
 // in a private mount namespace and then running sshd there (unshare execs, so the
 // process is sshd's).
 func (s *Server) command(cfg string) (*exec.Cmd, error) {
-	if len(s.overlay) == 0 {
+	if len(s.overlay) == 0 && len(s.sysctl) == 0 && len(s.tmpfs) == 0 {
 		return exec.Command(sshdPath(), "-D", "-e", "-f", cfg), nil
 	}
 	var script strings.Builder
@@ -316,6 +343,19 @@ func (s *Server) command(cfg string) (*exec.Cmd, error) {
 			return nil, fmt.Errorf("overlay %s: %w", dir, err)
 		}
 		fmt.Fprintf(&script, "mount -t overlay overlay -o 'lowerdir=%s,upperdir=%s,workdir=%s' '%s'\n", dir, upper, work, dir)
+	}
+	for _, dir := range s.tmpfs {
+		if !filepath.IsAbs(dir) || strings.ContainsAny(dir, "'\n") || dir == "/tmp" || strings.HasPrefix(dir, "/tmp/") {
+			return nil, fmt.Errorf("tmpfs %q: want an absolute path without quotes, not under /tmp", dir)
+		}
+		fmt.Fprintf(&script, "mkdir -p '%s'\nmount -t tmpfs -o size=16m owtest '%s'\n", dir, dir)
+	}
+	if len(s.sysctl) > 0 {
+		fake, err := s.fakeProcSys()
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(&script, "mount --bind '%s' /proc/sys\n", fake)
 	}
 	fmt.Fprintf(&script, "exec '%s' -D -e -f '%s'\n", sshdPath(), cfg)
 	return exec.Command("unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script.String()), nil
@@ -413,3 +453,26 @@ func freePort(host string) (int, error) {
 
 // maxLog bounds how much of sshd's log Log returns.
 const maxLog = 1 << 20
+
+// fakeProcSys writes the fake /proc/sys tree (once; a restart keeps what the target
+// changed) and returns its directory.
+func (s *Server) fakeProcSys() (string, error) {
+	fake := filepath.Join(s.dir, "proc-sys")
+	if _, err := os.Stat(fake); err == nil {
+		return fake, nil
+	}
+	for key, value := range s.sysctl {
+		rel := strings.ReplaceAll(key, ".", "/")
+		if key == "" || strings.ContainsAny(key, "'\n") || strings.Contains(rel, "..") || strings.HasPrefix(rel, "/") {
+			return "", fmt.Errorf("sysctl key %q: want a dotted parameter name", key)
+		}
+		path := filepath.Join(fake, rel)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return "", fmt.Errorf("fake /proc/sys: %w", err)
+		}
+		if err := os.WriteFile(path, []byte(value+"\n"), 0o644); err != nil {
+			return "", fmt.Errorf("fake /proc/sys: %w", err)
+		}
+	}
+	return fake, nil
+}
