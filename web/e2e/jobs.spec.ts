@@ -161,7 +161,7 @@ test("a job on a host with no maintenance window waits for one and is cancelled"
   const name = `e2e-patch-window-${run}`;
   await newJob(name, async (d) => {
     await d.getByText("An environment or filter").click();
-    await d.getByLabel("Environment").fill(windowEnv);
+    await d.getByRole("textbox", { name: "Environment" }).fill(windowEnv);
   });
   await expect(page.getByTestId("change-status")).toHaveText("running");
   const host = page.getByTestId("change-hosts");

@@ -133,7 +133,7 @@ export function waveProgress(job: Pick<ChangeJob, "status" | "waves">): string {
   if (n === 0) return "—";
   const started = !["pending_approval", "approved", "rejected"].includes(job.status);
   const sizes = job.waves.sizes.join(", ");
-  return started ? `wave ${Math.min(job.waves.current + 1, n)} of ${n} (${sizes})` : `${n} waves (${sizes})`;
+  return started ? `wave ${Math.min(job.waves.current + 1, n)} of ${n} (${sizes})` : `${n} ${n === 1 ? "wave" : "waves"} (${sizes})`;
 }
 
 // budgetView reads a job's failure budget: spent of allowed, and whether it halted it.

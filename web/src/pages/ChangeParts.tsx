@@ -275,7 +275,7 @@ export function OutputBlock({ step }: { step: ChangeStep }) {
         <Text size="xs" c="dimmed">
           Command
         </Text>
-        <Code block style={{ whiteSpace: "pre-wrap", maxHeight: 240, overflow: "auto" }}>
+        <Code block tabIndex={0} style={{ whiteSpace: "pre-wrap", maxHeight: 240, overflow: "auto" }}>
           {step.command}
         </Code>
         {step.stdout !== "" && (
@@ -283,7 +283,7 @@ export function OutputBlock({ step }: { step: ChangeStep }) {
             <Text size="xs" c="dimmed">
               {diff ? "Changes (diff)" : "Standard output"}
             </Text>
-            {diff ? <DiffView text={step.stdout} /> : <Code block style={{ whiteSpace: "pre-wrap", maxHeight: 320, overflow: "auto" }}>{step.stdout}</Code>}
+            {diff ? <DiffView text={step.stdout} /> : <Code block tabIndex={0} style={{ whiteSpace: "pre-wrap", maxHeight: 320, overflow: "auto" }}>{step.stdout}</Code>}
           </>
         )}
         {step.stderr !== "" && (
@@ -291,7 +291,7 @@ export function OutputBlock({ step }: { step: ChangeStep }) {
             <Text size="xs" c="dimmed">
               Standard error
             </Text>
-            <Code block style={{ whiteSpace: "pre-wrap", maxHeight: 240, overflow: "auto" }}>
+            <Code block tabIndex={0} style={{ whiteSpace: "pre-wrap", maxHeight: 240, overflow: "auto" }}>
               {step.stderr}
             </Code>
           </>
@@ -309,7 +309,7 @@ export function OutputBlock({ step }: { step: ChangeStep }) {
 const DIFF_STYLE: Record<string, React.CSSProperties> = {
   add: { background: "var(--mantine-color-teal-light)", color: "var(--mantine-color-text)" },
   del: { background: "var(--mantine-color-red-light)", color: "var(--mantine-color-text)" },
-  hunk: { color: "var(--mantine-color-blue-text)" },
+  hunk: { fontStyle: "italic", fontWeight: 600 },
   meta: { fontWeight: 700 },
   context: {},
 };
@@ -318,7 +318,7 @@ const DIFF_STYLE: Record<string, React.CSSProperties> = {
 // for who cannot tell the colours apart).
 export function DiffView({ text }: { text: string }) {
   return (
-    <Code block data-testid="step-diff" style={{ maxHeight: 320, overflow: "auto", padding: 0 }}>
+    <Code block tabIndex={0} data-testid="step-diff" style={{ maxHeight: 320, overflow: "auto", padding: 0 }}>
       {diffLines(text).map((l, i) => (
         <div key={i} data-diff={l.kind} style={{ ...DIFF_STYLE[l.kind], padding: "0 8px", whiteSpace: "pre-wrap" }}>
           {l.text || " "}
