@@ -100,7 +100,7 @@ function RolloutFields({ form, canOverride, hideHosts = false }: { form: UseForm
             onChange={(t) => form.setFieldValue("target", t as ChangeTarget)}
           />
           {form.errors.target && (
-            <Text size="xs" c="red.8" role="alert">
+            <Text size="xs" c="var(--mantine-color-error)" role="alert">
               {form.errors.target}
             </Text>
           )}
@@ -264,7 +264,7 @@ export function PatchJobForm({ onDone }: { onDone: (j: ChangeJob) => void }) {
               </Group>
             ))}
             {form.errors.packages && (
-              <Text size="xs" c="red.8" role="alert">
+              <Text size="xs" c="var(--mantine-color-error)" role="alert">
                 {form.errors.packages}
               </Text>
             )}

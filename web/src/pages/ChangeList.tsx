@@ -54,7 +54,13 @@ function columns(kind: ChangeKind): ListColumn<ChangeJob>[] {
       header: "Failures / budget",
       cell: ({ row }) => {
         const b = budgetView(row.original);
-        return <Text size="sm" c={b.spent ? "red.8" : undefined}>{b.text}</Text>;
+        const spent = b.spent && (row.original.status === "running" || row.original.status === "halted");
+        return (
+          <Text size="sm" fw={spent ? 700 : undefined}>
+            {b.text}
+            {spent ? " (spent)" : ""}
+          </Text>
+        );
       },
     },
     { id: "by", header: "Requested by", cell: ({ row }) => row.original.requested_by.name },

@@ -96,6 +96,12 @@ describe("waveView", () => {
     expect(w[2]?.size).toBe(4);
   });
 
+  it("does not count hosts a rollback of the whole change restored as failed", () => {
+    const w = waveView({ status: "rolled_back", waves: { canary: 1, growth: 2, sizes: [1], current: 0 } }, [host("a", 0, 0, "rolled_back")]);
+    expect(w[0]?.failed).toBe(0);
+    expect(w[0]?.state).toBe("done");
+  });
+
   it("counts a wave with a host being changed as running", () => {
     const w = waveView({ status: "running", waves: { canary: 1, growth: 2, sizes: [1, 2], current: 1 } }, [
       host("a", 0, 0, "succeeded"),

@@ -107,6 +107,7 @@ export interface WaveView {
 // current, and how far each got.
 export function waveView(job: Pick<ChangeJob, "status" | "waves">, hosts: readonly ChangeJobHost[]): WaveView[] {
   const live = job.status === "running" || job.status === "halted";
+  const undone = job.status === "rolling_back" || job.status === "rolled_back";
   const count = Math.max(job.waves.sizes.length, ...hosts.map((h) => h.wave + 1));
   const out: WaveView[] = [];
   for (let i = 0; i < count; i++) {
@@ -121,7 +122,8 @@ export function waveView(job: Pick<ChangeJob, "status" | "waves">, hosts: readon
       hosts: members,
       current: live && i === job.waves.current,
       state,
-      failed: members.filter((h) => FAILED.includes(h.status)).length,
+      // After a rollback of the whole change, rolled back hosts are its work undone, not failures.
+      failed: members.filter((h) => FAILED.includes(h.status) && !(undone && h.status === "rolled_back")).length,
     });
   }
   return out;

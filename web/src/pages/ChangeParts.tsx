@@ -91,6 +91,16 @@ const ACTION_TEXT: Record<ChangeAction, string> = {
   rollback: "Every host this change touched gets back the state captured before its change, then is health-checked again.",
 };
 
+const DONE: Record<ChangeAction, string> = {
+  approve: "Approved.",
+  reject: "Rejected.",
+  "dry-run": "Dry run started: each host's preview appears in its steps.",
+  execute: "Execution started.",
+  cancel: "Cancelled.",
+  resume: "Resumed.",
+  rollback: "Rollback started.",
+};
+
 // fourEyes tells the API's refusal of a decision by the person who asked for the change.
 export function fourEyes(err: unknown): boolean {
   return err instanceof ApiError && err.status === 403 && err.envelope?.detail?.["reason"] === "four_eyes";
@@ -117,7 +127,7 @@ export function ChangeActions({ job }: { job: ChangeJob }) {
       void qc.invalidateQueries({ queryKey: [changeRoot(job.kind)] });
       setAction(undefined);
       setReason("");
-      notifications.show({ color: "teal", message: `${ACTION_LABEL[a]}: the ${job.kind === "patch" ? "job" : "request"} is ${j.status.replace("_", " ")}.` });
+      notifications.show({ color: "teal", message: `${DONE[a]} The ${job.kind === "patch" ? "job" : "request"} is ${j.status.replace("_", " ")}.` });
     },
     onError: (err) => {
       if (err instanceof ApiError && err.field === "reason") setReasonError(errorMessage(err));
@@ -202,14 +212,16 @@ export function ChangeActions({ job }: { job: ChangeJob }) {
 export function WavesView({ job, hosts }: { job: ChangeJob; hosts: ChangeJobHost[] }) {
   const waves = waveView(job, hosts);
   const budget = budgetView(job);
+  // The budget halts a rollout; once the change is undone it has nothing left to halt.
+  const spent = budget.spent && (job.status === "running" || job.status === "halted");
   return (
     <Card withBorder component="section" aria-label="Waves">
       <Group justify="space-between" mb="sm">
         <Title order={2} size="h4">
           Waves
         </Title>
-        <Text size="sm" data-testid="change-budget" c={budget.spent ? "red.8" : undefined}>
-          Failure budget: {budget.text} failed hosts{budget.spent ? " — spent" : ""}
+        <Text size="sm" data-testid="change-budget" c={spent ? "var(--mantine-color-error)" : undefined}>
+          Failure budget: {budget.text} failed hosts{spent ? " — spent" : ""}
         </Text>
       </Group>
       {job.halt_reason && (
@@ -426,7 +438,7 @@ export function ChangeHostsTable({ job, hosts }: { job: ChangeJob; hosts: Change
                       {h.rebooted && <Text size="xs">rebooted</Text>}
                     </Table.Td>
                     <Table.Td>
-                      <Text size="sm" c={h.error ? "red.8" : undefined} lineClamp={2} title={h.error ?? undefined} data-testid="host-error">
+                      <Text size="sm" c={h.error ? "var(--mantine-color-error)" : undefined} lineClamp={2} title={h.error ?? undefined} data-testid="host-error">
                         {h.error || "—"}
                       </Text>
                     </Table.Td>
