@@ -99,6 +99,16 @@ test("request from the failing rule, approve as another person, dry run, execute
 
   // The host's failing rule offers "Remediate".
   await page.goto(`/hosts/${hostId}?tab=compliance&status=fail`);
+  // Several failing rules at once: the form offers the host's failing rules to choose.
+  await page.getByTestId("remediate-failing").click();
+  const many = page.getByRole("dialog", { name: "Request remediation" });
+  await many.getByRole("button", { name: "Request remediation" }).click();
+  await expect(many.getByText("Name at least one rule.")).toBeVisible();
+  await many.getByLabel(/^Failing rules/).click();
+  await expect(page.getByRole("option", { name: new RegExp(rule) })).toBeVisible();
+  await page.keyboard.press("Escape");
+  await page.keyboard.press("Escape");
+  await expect(many).toBeHidden();
   const ruleRow = page.getByRole("table", { name: "Rule results" }).getByRole("row", { name: new RegExp(rule) });
   await ruleRow.getByTestId("request-remediation").click();
   const form = page.getByRole("dialog", { name: "Request remediation" });
@@ -191,4 +201,14 @@ test("request from the failing rule, approve as another person, dry run, execute
   await expect(row).toContainText(hostname);
   await expectAccessible(page, testInfo, "remediation-list");
   await shot(page, "remediation-list");
+
+  // From the list, hosts and rule ids are both chosen in the form.
+  await page.getByRole("button", { name: "Request remediation" }).click();
+  const fromList = page.getByRole("dialog", { name: "Request remediation" });
+  await fromList.getByRole("button", { name: "Request remediation" }).click();
+  await expect(fromList.getByText("Choose at least one host.")).toBeVisible();
+  await expect(fromList.getByText("Name at least one rule.")).toBeVisible();
+  await expectAccessible(page, testInfo, "remediation-new");
+  await shot(page, "remediation-new");
+  await page.keyboard.press("Escape");
 });
