@@ -191,6 +191,14 @@ test("request from the failing rule, approve as another person, dry run, execute
   await expect(after).toBeVisible({ timeout: 120_000 });
   await expectAccessible(page, testInfo, "remediation-rolled-back");
   await shot(page, "remediation-rolled-back");
+  // The steps, the diff and the badges read well in dark mode too.
+  await expect(page.getByTestId("step-diff").first()).toBeVisible();
+  await page.getByTestId("color-scheme-toggle").click();
+  await expect(page.locator("html")).toHaveAttribute("data-mantine-color-scheme", "dark");
+  await expectAccessible(page, testInfo, "remediation-dark");
+  await shot(page, "remediation-dark");
+  await page.getByTestId("color-scheme-toggle").click();
+  await expect(page.locator("html")).toHaveAttribute("data-mantine-color-scheme", "light");
   await after.click();
   await expect(page.getByTestId("scan-status")).toHaveText("completed", { timeout: 120_000 });
   await expect(page.getByRole("table", { name: "Scan results" }).getByRole("row", { name: new RegExp(rule) })).toContainText("fail");
