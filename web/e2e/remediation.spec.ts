@@ -192,6 +192,7 @@ test("request from the failing rule, approve as another person, dry run, execute
   await expectAccessible(page, testInfo, "remediation-rolled-back");
   await shot(page, "remediation-rolled-back");
   // The steps, the diff and the badges read well in dark mode too.
+  await hostRow.getByTestId("host-expand").click();
   await expect(page.getByTestId("step-diff").first()).toBeVisible();
   await page.getByTestId("color-scheme-toggle").click();
   await expect(page.locator("html")).toHaveAttribute("data-mantine-color-scheme", "dark");

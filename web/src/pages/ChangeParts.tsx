@@ -427,7 +427,9 @@ export function ChangeHostsTable({ job, hosts }: { job: ChangeJob; hosts: Change
                       </Text>
                     </Table.Td>
                     <Table.Td>
-                      <HostStatusBadge status={h.status} testId="host-status" />
+                      <div style={{ minWidth: 130 }}>
+                        <HostStatusBadge status={h.status} testId="host-status" />
+                      </div>
                     </Table.Td>
                     <Table.Td>{h.phase ? h.phase.replace("_", " ") : "—"}</Table.Td>
                     <Table.Td>{h.wave === 0 ? "canary" : h.wave + 1}</Table.Td>
@@ -438,7 +440,7 @@ export function ChangeHostsTable({ job, hosts }: { job: ChangeJob; hosts: Change
                       {h.rebooted && <Text size="xs">rebooted</Text>}
                     </Table.Td>
                     <Table.Td>
-                      <Text size="sm" c={h.error ? "var(--mantine-color-error)" : undefined} lineClamp={2} title={h.error ?? undefined} data-testid="host-error">
+                      <Text size="sm" c={h.error && (h.status === "failed" || h.status === "rollback_failed") ? "var(--mantine-color-error)" : undefined} lineClamp={2} title={h.error ?? undefined} data-testid="host-error">
                         {h.error || "—"}
                       </Text>
                     </Table.Td>
