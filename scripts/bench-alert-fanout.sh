@@ -18,17 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/managed-data.sh
-bin=${OPENWATCH_BIN:-bin/openwatch}
-[ -x "$bin" ] || { echo "build the binary first: make build" >&2; exit 1; }
-
-data=$(mktemp -d); chmod 0755 "$data"
-serve_pid=""
-cleanup() {
-  [ -n "$serve_pid" ] && { kill -TERM "$serve_pid" 2>/dev/null || true; wait "$serve_pid" 2>/dev/null || true; }
-  remove_data_dir "$data"
-}
-trap cleanup EXIT
-start_managed_serve "$bin" "$data"
+managed_bench_begin
 echo "1,000 transitions per run; p50/p99 in ms from commit to arrival at live receiver rN"
 OPENWATCH_TEST_DSN="$pg_dsn" \
   go test -run '^$' -bench '^BenchmarkFanout$' -benchtime 1x -count 1 -timeout 30m ./internal/notify/ |

@@ -15,17 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/managed-data.sh
 n=${1:-5}
-bin=${OPENWATCH_BIN:-bin/openwatch}
-[ -x "$bin" ] || { echo "build the binary first: make build" >&2; exit 1; }
-
-data=$(mktemp -d); chmod 0755 "$data"
-serve_pid=""
-cleanup() {
-  [ -n "$serve_pid" ] && { kill -TERM "$serve_pid" 2>/dev/null || true; wait "$serve_pid" 2>/dev/null || true; }
-  remove_data_dir "$data"
-}
-trap cleanup EXIT
-start_managed_serve "$bin" "$data"
+managed_bench_begin
 OPENWATCH_TEST_DSN="$pg_dsn" \
   go test -run '^$' -bench '^BenchmarkScan$' -benchtime "${n}x" -count 1 ./internal/scan/ |
   grep -E '^(Benchmark|ok|FAIL)' | sed 's/^BenchmarkScan\///'

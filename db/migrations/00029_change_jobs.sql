@@ -80,6 +80,9 @@ CREATE TABLE change_job_hosts (
     scan_id          uuid,
     rollback_scan_id uuid,
     sessions         integer NOT NULL DEFAULT 0,
+    -- The River job changing the host: only its own retry may take over a host left
+    -- running (a worker that died), never another job for the same host.
+    river_job_id     bigint,
     rebooted         boolean NOT NULL DEFAULT false,
     started_at       timestamptz,
     finished_at      timestamptz,

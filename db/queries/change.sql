@@ -165,3 +165,6 @@ FROM live_hosts WHERE id = ANY(@ids::uuid[]) ORDER BY id;
 UPDATE change_job_hosts SET status = 'pending', next_window_at = NULL
 WHERE job_id = @job_id AND status IN ('queued', 'waiting_window');
 
+
+-- name: ChangeJobHostClaim :exec
+UPDATE change_job_hosts SET river_job_id = @river_job_id WHERE job_id = @job_id AND host_id = @host_id;

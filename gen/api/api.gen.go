@@ -717,6 +717,30 @@ func (e FleetTransactionChangeKind) Valid() bool {
 	}
 }
 
+// Defines values for HealthCheckKind.
+const (
+	Command HealthCheckKind = "command"
+	Http    HealthCheckKind = "http"
+	Service HealthCheckKind = "service"
+	Tcp     HealthCheckKind = "tcp"
+)
+
+// Valid indicates whether the value is a known member of the HealthCheckKind enum.
+func (e HealthCheckKind) Valid() bool {
+	switch e {
+	case Command:
+		return true
+	case Http:
+		return true
+	case Service:
+		return true
+	case Tcp:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthResponseStatus.
 const (
 	HealthResponseStatusDegraded HealthResponseStatus = "degraded"
@@ -2712,6 +2736,146 @@ type FrameworkList struct {
 	Items []Framework `json:"items"`
 }
 
+// HealthCheck defines model for HealthCheck.
+type HealthCheck struct {
+	// Command A POSIX sh command, run as root, exits 0 (and prints `expected_output` when set).
+	Command   *HealthCheckCommand `json:"command,omitempty"`
+	CreatedAt time.Time           `json:"created_at"`
+	Enabled   bool                `json:"enabled"`
+
+	// Http A URL fetched on the host (curl or wget) answers the expected status, and its body contains `body_contains` when set.
+	Http          *HealthCheckHTTP    `json:"http,omitempty"`
+	Id            openapi_types.UUID  `json:"id"`
+	Kind          HealthCheckKind     `json:"kind"`
+	LastResult    *HealthCheckOutcome `json:"last_result,omitempty"`
+	Name          string              `json:"name"`
+	Retries       int                 `json:"retries"`
+	RetryDelaySec int                 `json:"retry_delay_sec"`
+
+	// Service A systemd unit is active (`systemctl is-active`); on a host without systemd, `service <name> status` exits 0.
+	Service *HealthCheckService `json:"service,omitempty"`
+
+	// Target What the check looks at, for lists (`nginx.service`, `127.0.0.1:443`, the URL, the command).
+	Target string `json:"target"`
+
+	// Tcp A TCP port on the host accepts a connection within the timeout (tested with bash, python3 or nc, whichever the host has).
+	Tcp        *HealthCheckTCP `json:"tcp,omitempty"`
+	TimeoutSec int             `json:"timeout_sec"`
+	UpdatedAt  time.Time       `json:"updated_at"`
+}
+
+// HealthCheckCommand A POSIX sh command, run as root, exits 0 (and prints `expected_output` when set).
+type HealthCheckCommand struct {
+	Command        string  `json:"command"`
+	ExpectedOutput *string `json:"expected_output,omitempty"`
+}
+
+// HealthCheckCreate defines model for HealthCheckCreate.
+type HealthCheckCreate struct {
+	// Command A POSIX sh command, run as root, exits 0 (and prints `expected_output` when set).
+	Command *HealthCheckCommand `json:"command,omitempty"`
+
+	// Enabled Default true. A disabled check is not run by changes.
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// Http A URL fetched on the host (curl or wget) answers the expected status, and its body contains `body_contains` when set.
+	Http *HealthCheckHTTP `json:"http,omitempty"`
+	Kind HealthCheckKind  `json:"kind"`
+	Name string           `json:"name"`
+
+	// Retries Further attempts after a failed one (default 0).
+	Retries *int `json:"retries,omitempty"`
+
+	// RetryDelaySec Seconds between attempts (default 0), for a service that needs a moment after a restart.
+	RetryDelaySec *int `json:"retry_delay_sec,omitempty"`
+
+	// Service A systemd unit is active (`systemctl is-active`); on a host without systemd, `service <name> status` exits 0.
+	Service *HealthCheckService `json:"service,omitempty"`
+
+	// Tcp A TCP port on the host accepts a connection within the timeout (tested with bash, python3 or nc, whichever the host has).
+	Tcp *HealthCheckTCP `json:"tcp,omitempty"`
+
+	// TimeoutSec Seconds one attempt may take.
+	TimeoutSec int `json:"timeout_sec"`
+}
+
+// HealthCheckHTTP A URL fetched on the host (curl or wget) answers the expected status, and its body contains `body_contains` when set.
+type HealthCheckHTTP struct {
+	BodyContains *string `json:"body_contains,omitempty"`
+
+	// ExpectedStatus The status to expect (default 200).
+	ExpectedStatus *int `json:"expected_status,omitempty"`
+
+	// InsecureTls Accept any TLS certificate (a self-signed one on loopback). Default false.
+	InsecureTls *bool `json:"insecure_tls,omitempty"`
+
+	// Url An http or https URL with a host, as seen from the host.
+	Url string `json:"url"`
+}
+
+// HealthCheckKind defines model for HealthCheckKind.
+type HealthCheckKind string
+
+// HealthCheckList defines model for HealthCheckList.
+type HealthCheckList struct {
+	Checks     []HealthCheck `json:"checks"`
+	NextCursor *string       `json:"next_cursor"`
+}
+
+// HealthCheckOutcome defines model for HealthCheckOutcome.
+type HealthCheckOutcome struct {
+	// Attempts Attempts made (1 + retries used).
+	Attempts int `json:"attempts"`
+
+	// Detail One sentence on what was seen (the status, the state, why it failed).
+	Detail     string              `json:"detail"`
+	DurationMs int64               `json:"duration_ms"`
+	HostId     *openapi_types.UUID `json:"host_id,omitempty"`
+	Ok         bool                `json:"ok"`
+
+	// Output What the probe printed on the host (capped at 8 KiB).
+	Output   string     `json:"output"`
+	TestedAt *time.Time `json:"tested_at,omitempty"`
+}
+
+// HealthCheckService A systemd unit is active (`systemctl is-active`); on a host without systemd, `service <name> status` exits 0.
+type HealthCheckService struct {
+	// Unit A unit name such as `nginx` or `nginx.service` (letters, digits and `:_.@-`).
+	Unit string `json:"unit"`
+}
+
+// HealthCheckTCP A TCP port on the host accepts a connection within the timeout (tested with bash, python3 or nc, whichever the host has).
+type HealthCheckTCP struct {
+	// Host An IP address or host name as seen from the host (default 127.0.0.1).
+	Host *string `json:"host,omitempty"`
+	Port int     `json:"port"`
+}
+
+// HealthCheckTestRequest defines model for HealthCheckTestRequest.
+type HealthCheckTestRequest struct {
+	HostId openapi_types.UUID `json:"host_id"`
+}
+
+// HealthCheckUpdate defines model for HealthCheckUpdate.
+type HealthCheckUpdate struct {
+	// Command A POSIX sh command, run as root, exits 0 (and prints `expected_output` when set).
+	Command *HealthCheckCommand `json:"command,omitempty"`
+	Enabled *bool               `json:"enabled,omitempty"`
+
+	// Http A URL fetched on the host (curl or wget) answers the expected status, and its body contains `body_contains` when set.
+	Http          *HealthCheckHTTP `json:"http,omitempty"`
+	Name          *string          `json:"name,omitempty"`
+	Retries       *int             `json:"retries,omitempty"`
+	RetryDelaySec *int             `json:"retry_delay_sec,omitempty"`
+
+	// Service A systemd unit is active (`systemctl is-active`); on a host without systemd, `service <name> status` exits 0.
+	Service *HealthCheckService `json:"service,omitempty"`
+
+	// Tcp A TCP port on the host accepts a connection within the timeout (tested with bash, python3 or nc, whichever the host has).
+	Tcp        *HealthCheckTCP `json:"tcp,omitempty"`
+	TimeoutSec *int            `json:"timeout_sec,omitempty"`
+}
+
 // HealthResponse defines model for HealthResponse.
 type HealthResponse struct {
 	DbConnected bool                 `json:"db_connected"`
@@ -4347,6 +4511,15 @@ type SetGroupMaintenanceParams struct {
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
 }
 
+// ListHealthChecksParams defines parameters for ListHealthChecks.
+type ListHealthChecksParams struct {
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ListHostsParams defines parameters for ListHosts.
 type ListHostsParams struct {
 	Environment *string             `form:"environment,omitempty" json:"environment,omitempty"`
@@ -4760,6 +4933,15 @@ type CreateGroupMaintenanceWindowJSONRequestBody = MaintenanceWindowCreate
 // SetGroupMaintenanceJSONRequestBody defines body for SetGroupMaintenance for application/json ContentType.
 type SetGroupMaintenanceJSONRequestBody = MaintenanceRequest
 
+// CreateHealthCheckJSONRequestBody defines body for CreateHealthCheck for application/json ContentType.
+type CreateHealthCheckJSONRequestBody = HealthCheckCreate
+
+// UpdateHealthCheckJSONRequestBody defines body for UpdateHealthCheck for application/json ContentType.
+type UpdateHealthCheckJSONRequestBody = HealthCheckUpdate
+
+// TestHealthCheckJSONRequestBody defines body for TestHealthCheck for application/json ContentType.
+type TestHealthCheckJSONRequestBody = HealthCheckTestRequest
+
 // CreateHostJSONRequestBody defines body for CreateHost for application/json ContentType.
 type CreateHostJSONRequestBody = HostCreateRequest
 
@@ -5071,6 +5253,24 @@ type ServerInterface interface {
 	// GetHealth Report whether the service can serve requests.
 	// (GET /health)
 	GetHealth(ctx echo.Context) error
+	// ListHealthChecks List health checks, oldest first.
+	// (GET /health-checks)
+	ListHealthChecks(ctx echo.Context, params ListHealthChecksParams) error
+	// CreateHealthCheck Create a health check.
+	// (POST /health-checks)
+	CreateHealthCheck(ctx echo.Context) error
+	// DeleteHealthCheck Delete a health check.
+	// (DELETE /health-checks/{id})
+	DeleteHealthCheck(ctx echo.Context, id ID) error
+	// GetHealthCheck Get a health check and its last manual test.
+	// (GET /health-checks/{id})
+	GetHealthCheck(ctx echo.Context, id ID) error
+	// UpdateHealthCheck Change a health check; absent fields stay as they are.
+	// (PATCH /health-checks/{id})
+	UpdateHealthCheck(ctx echo.Context, id ID) error
+	// TestHealthCheck Run a health check now on one host and return its outcome.
+	// (POST /health-checks/{id}:test)
+	TestHealthCheck(ctx echo.Context, id ID) error
 	// ListHosts List hosts.
 	// (GET /hosts)
 	ListHosts(ctx echo.Context, params ListHostsParams) error
@@ -6790,6 +6990,104 @@ func (w *ServerInterfaceWrapper) GetHealth(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetHealth(ctx)
+	return err
+}
+
+// ListHealthChecks converts echo context to params.
+func (w *ServerInterfaceWrapper) ListHealthChecks(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListHealthChecksParams
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListHealthChecks(ctx, params)
+	return err
+}
+
+// CreateHealthCheck converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateHealthCheck(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateHealthCheck(ctx)
+	return err
+}
+
+// DeleteHealthCheck converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteHealthCheck(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteHealthCheck(ctx, id)
+	return err
+}
+
+// GetHealthCheck converts echo context to params.
+func (w *ServerInterfaceWrapper) GetHealthCheck(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetHealthCheck(ctx, id)
+	return err
+}
+
+// UpdateHealthCheck converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateHealthCheck(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateHealthCheck(ctx, id)
+	return err
+}
+
+// TestHealthCheck converts echo context to params.
+func (w *ServerInterfaceWrapper) TestHealthCheck(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TestHealthCheck(ctx, id)
 	return err
 }
 
@@ -9442,6 +9740,12 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PUT(options.BaseURL+"/groups/:id/members/:host_id", wrapper.AddGroupMember, options.OperationMiddlewares["addGroupMember"]...)
 	router.POST(options.BaseURL+"/groups/:id\\:maintenance", wrapper.SetGroupMaintenance, options.OperationMiddlewares["setGroupMaintenance"]...)
 	router.GET(options.BaseURL+"/health", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
+	router.GET(options.BaseURL+"/health-checks", wrapper.ListHealthChecks, options.OperationMiddlewares["listHealthChecks"]...)
+	router.POST(options.BaseURL+"/health-checks", wrapper.CreateHealthCheck, options.OperationMiddlewares["createHealthCheck"]...)
+	router.DELETE(options.BaseURL+"/health-checks/:id", wrapper.DeleteHealthCheck, options.OperationMiddlewares["deleteHealthCheck"]...)
+	router.GET(options.BaseURL+"/health-checks/:id", wrapper.GetHealthCheck, options.OperationMiddlewares["getHealthCheck"]...)
+	router.PATCH(options.BaseURL+"/health-checks/:id", wrapper.UpdateHealthCheck, options.OperationMiddlewares["updateHealthCheck"]...)
+	router.POST(options.BaseURL+"/health-checks/:id\\:test", wrapper.TestHealthCheck, options.OperationMiddlewares["testHealthCheck"]...)
 	router.GET(options.BaseURL+"/hosts", wrapper.ListHosts, options.OperationMiddlewares["listHosts"]...)
 	router.POST(options.BaseURL+"/hosts", wrapper.CreateHost, options.OperationMiddlewares["createHost"]...)
 	router.POST(options.BaseURL+"/hosts/:host_id/credentials\\:resolve", wrapper.ResolveHostCredential, options.OperationMiddlewares["resolveHostCredential"]...)
@@ -15184,6 +15488,586 @@ type GetHealthdefaultJSONResponse struct {
 }
 
 func (response GetHealthdefaultJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHealthChecksRequestObject struct {
+	Params ListHealthChecksParams
+}
+
+type ListHealthChecksResponseObject interface {
+	VisitListHealthChecksResponse(w http.ResponseWriter) error
+}
+
+type ListHealthChecks200JSONResponse HealthCheckList
+
+func (response ListHealthChecks200JSONResponse) VisitListHealthChecksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHealthChecks400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListHealthChecks400JSONResponse) VisitListHealthChecksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHealthChecks401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListHealthChecks401JSONResponse) VisitListHealthChecksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHealthChecks403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListHealthChecks403JSONResponse) VisitListHealthChecksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHealthChecksdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListHealthChecksdefaultJSONResponse) VisitListHealthChecksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHealthCheckRequestObject struct {
+	Body *CreateHealthCheckJSONRequestBody
+}
+
+type CreateHealthCheckResponseObject interface {
+	VisitCreateHealthCheckResponse(w http.ResponseWriter) error
+}
+
+type CreateHealthCheck201JSONResponse HealthCheck
+
+func (response CreateHealthCheck201JSONResponse) VisitCreateHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHealthCheck400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateHealthCheck400JSONResponse) VisitCreateHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHealthCheck401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateHealthCheck401JSONResponse) VisitCreateHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHealthCheck403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateHealthCheck403JSONResponse) VisitCreateHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHealthCheck409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateHealthCheck409JSONResponse) VisitCreateHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHealthCheckdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response CreateHealthCheckdefaultJSONResponse) VisitCreateHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHealthCheckRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type DeleteHealthCheckResponseObject interface {
+	VisitDeleteHealthCheckResponse(w http.ResponseWriter) error
+}
+
+type DeleteHealthCheck204Response struct {
+}
+
+func (response DeleteHealthCheck204Response) VisitDeleteHealthCheckResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteHealthCheck400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeleteHealthCheck400JSONResponse) VisitDeleteHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHealthCheck401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DeleteHealthCheck401JSONResponse) VisitDeleteHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHealthCheck403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DeleteHealthCheck403JSONResponse) VisitDeleteHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHealthCheck404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeleteHealthCheck404JSONResponse) VisitDeleteHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHealthCheckdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response DeleteHealthCheckdefaultJSONResponse) VisitDeleteHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealthCheckRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetHealthCheckResponseObject interface {
+	VisitGetHealthCheckResponse(w http.ResponseWriter) error
+}
+
+type GetHealthCheck200JSONResponse HealthCheck
+
+func (response GetHealthCheck200JSONResponse) VisitGetHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealthCheck400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetHealthCheck400JSONResponse) VisitGetHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealthCheck401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetHealthCheck401JSONResponse) VisitGetHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealthCheck403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetHealthCheck403JSONResponse) VisitGetHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealthCheck404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetHealthCheck404JSONResponse) VisitGetHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealthCheckdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetHealthCheckdefaultJSONResponse) VisitGetHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateHealthCheckRequestObject struct {
+	Id   ID `json:"id"`
+	Body *UpdateHealthCheckJSONRequestBody
+}
+
+type UpdateHealthCheckResponseObject interface {
+	VisitUpdateHealthCheckResponse(w http.ResponseWriter) error
+}
+
+type UpdateHealthCheck200JSONResponse HealthCheck
+
+func (response UpdateHealthCheck200JSONResponse) VisitUpdateHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateHealthCheck400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UpdateHealthCheck400JSONResponse) VisitUpdateHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateHealthCheck401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UpdateHealthCheck401JSONResponse) VisitUpdateHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateHealthCheck403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateHealthCheck403JSONResponse) VisitUpdateHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateHealthCheck404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UpdateHealthCheck404JSONResponse) VisitUpdateHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateHealthCheck409JSONResponse struct{ ConflictJSONResponse }
+
+func (response UpdateHealthCheck409JSONResponse) VisitUpdateHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateHealthCheckdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response UpdateHealthCheckdefaultJSONResponse) VisitUpdateHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestHealthCheckRequestObject struct {
+	Id   ID `json:"id"`
+	Body *TestHealthCheckJSONRequestBody
+}
+
+type TestHealthCheckResponseObject interface {
+	VisitTestHealthCheckResponse(w http.ResponseWriter) error
+}
+
+type TestHealthCheck200JSONResponse HealthCheckOutcome
+
+func (response TestHealthCheck200JSONResponse) VisitTestHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestHealthCheck400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response TestHealthCheck400JSONResponse) VisitTestHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestHealthCheck401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response TestHealthCheck401JSONResponse) VisitTestHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestHealthCheck403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response TestHealthCheck403JSONResponse) VisitTestHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestHealthCheck404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response TestHealthCheck404JSONResponse) VisitTestHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestHealthCheck502JSONResponse struct{ BadGatewayJSONResponse }
+
+func (response TestHealthCheck502JSONResponse) VisitTestHealthCheckResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestHealthCheckdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response TestHealthCheckdefaultJSONResponse) VisitTestHealthCheckResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -26738,6 +27622,24 @@ type StrictServerInterface interface {
 	// GetHealth Report whether the service can serve requests.
 	// (GET /health)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
+	// ListHealthChecks List health checks, oldest first.
+	// (GET /health-checks)
+	ListHealthChecks(ctx context.Context, request ListHealthChecksRequestObject) (ListHealthChecksResponseObject, error)
+	// CreateHealthCheck Create a health check.
+	// (POST /health-checks)
+	CreateHealthCheck(ctx context.Context, request CreateHealthCheckRequestObject) (CreateHealthCheckResponseObject, error)
+	// DeleteHealthCheck Delete a health check.
+	// (DELETE /health-checks/{id})
+	DeleteHealthCheck(ctx context.Context, request DeleteHealthCheckRequestObject) (DeleteHealthCheckResponseObject, error)
+	// GetHealthCheck Get a health check and its last manual test.
+	// (GET /health-checks/{id})
+	GetHealthCheck(ctx context.Context, request GetHealthCheckRequestObject) (GetHealthCheckResponseObject, error)
+	// UpdateHealthCheck Change a health check; absent fields stay as they are.
+	// (PATCH /health-checks/{id})
+	UpdateHealthCheck(ctx context.Context, request UpdateHealthCheckRequestObject) (UpdateHealthCheckResponseObject, error)
+	// TestHealthCheck Run a health check now on one host and return its outcome.
+	// (POST /health-checks/{id}:test)
+	TestHealthCheck(ctx context.Context, request TestHealthCheckRequestObject) (TestHealthCheckResponseObject, error)
 	// ListHosts List hosts.
 	// (GET /hosts)
 	ListHosts(ctx context.Context, request ListHostsRequestObject) (ListHostsResponseObject, error)
@@ -29119,6 +30021,223 @@ func (sh *strictHandler) GetHealth(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetHealthResponseObject); ok {
 		return validResponse.VisitGetHealthResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListHealthChecks operation middleware
+func (sh *strictHandler) ListHealthChecks(ctx echo.Context, params ListHealthChecksParams) error {
+	var request ListHealthChecksRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListHealthChecks(ctx.Request().Context(), request.(ListHealthChecksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListHealthChecks")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListHealthChecksResponseObject); ok {
+		return validResponse.VisitListHealthChecksResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateHealthCheck operation middleware
+func (sh *strictHandler) CreateHealthCheck(ctx echo.Context) error {
+	var request CreateHealthCheckRequestObject
+
+	var body CreateHealthCheckJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateHealthCheck(ctx.Request().Context(), request.(CreateHealthCheckRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateHealthCheck")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateHealthCheckResponseObject); ok {
+		return validResponse.VisitCreateHealthCheckResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteHealthCheck operation middleware
+func (sh *strictHandler) DeleteHealthCheck(ctx echo.Context, id ID) error {
+	var request DeleteHealthCheckRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteHealthCheck(ctx.Request().Context(), request.(DeleteHealthCheckRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteHealthCheck")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteHealthCheckResponseObject); ok {
+		return validResponse.VisitDeleteHealthCheckResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetHealthCheck operation middleware
+func (sh *strictHandler) GetHealthCheck(ctx echo.Context, id ID) error {
+	var request GetHealthCheckRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetHealthCheck(ctx.Request().Context(), request.(GetHealthCheckRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetHealthCheck")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetHealthCheckResponseObject); ok {
+		return validResponse.VisitGetHealthCheckResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateHealthCheck operation middleware
+func (sh *strictHandler) UpdateHealthCheck(ctx echo.Context, id ID) error {
+	var request UpdateHealthCheckRequestObject
+
+	request.Id = id
+
+	var body UpdateHealthCheckJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateHealthCheck(ctx.Request().Context(), request.(UpdateHealthCheckRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateHealthCheck")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateHealthCheckResponseObject); ok {
+		return validResponse.VisitUpdateHealthCheckResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// TestHealthCheck operation middleware
+func (sh *strictHandler) TestHealthCheck(ctx echo.Context, id ID) error {
+	var request TestHealthCheckRequestObject
+
+	request.Id = id
+
+	var body TestHealthCheckJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.TestHealthCheck(ctx.Request().Context(), request.(TestHealthCheckRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TestHealthCheck")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(TestHealthCheckResponseObject); ok {
+		return validResponse.VisitTestHealthCheckResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -33132,691 +34251,721 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3vdhs3sycK3woW3z3L1N4UTcuydyKtvWYUxU78PHHiZTlP5p3Ihw12gySiJsAAaNFMnnydC5gv54LO",
-	"newrOQtVQDeaRJPdlGTn7PhLYjXRaPypKlQVqn71ey+Vi6UUTBjdO/u9t6SKLphhCv660D9M7f8zplPF",
-	"l4ZL0TvrXQi9YopQTcyci5km2kiZEWrs35pwoQ0VhvTfvrwkT58+/fIIHjGaETklQq6GvUGP245+LZha",
-	"9wY9QResd9ajeiynvUFPp3O2oPa7U6kW1PTOehk17NjwBesNema9tK21UVzMen/8MehdFkpLtT3Qd3NG",
-	"EsE+mHEKLRI7ADNnZKnYLZeFJks6Y0NyQRY0t99iGcGWhGtCyelo1DRWbFYb7IJ++I6JmZn3zp49ORn0",
-	"Flz4v5/ERv0yZ8x8xxfcbI/8W7kiCyrWhBu20APyhBhJnoxGI9LP2JQWuSFPRkdNg8uh03Bs7qXe2ZPR",
-	"wA6UL4qF/WM0gnG6P8tRcmHYjCkcpiWIlVQ3L3luWGSVL8jUNyEc9jj55sU78tgSVs6pSNnjsoFOqgkk",
-	"NM+TAWG3TK2JKnJ2dE6oIIW4EXIliBRs7y6U/TZtxPPT/fvwrdTm1df2RfjEkpp59YW51GbMs96gp9iv",
-	"BVcs650ZVbAolRYFtNz+RGP3d+85Y4ulNEyk67+zdWxzCsF/LRjBd8iSKZLLGU9pTuSSKWrbnRPFljld",
-	"a6KYKZQAHpGKz7igOVFMF7kpt2DOaMZUNYVgBMd2CLvmE+zMk5Mv9m9NfXY/wKRo/ueY5eGzauD5N3TG",
-	"iOa/McfuJyG3PzuI25+F3H7Sgtl/WDLBxexSFmKXVJLYTNth5lybVlIphU5bSaW943zLFizjsK2NvKXu",
-	"zFxvZc6w+01yUzJnNWFnH+iknHonLl9SY5iyr/1fP9Pj397b/4yOvxy///3J4PnTP/4lPrbCjy02dftj",
-	"1poV3YIHRNs0pOP3/xofzlVKm3dCp1TcXYi+U0xkr4Rh6jYmA+xhv+KZmdtNYTSdk0mR3rCANpOMrpNG",
-	"8uS+5yiF9jJq2zJhafLn3lwWVjjgwxVjN733jUO+4iJl8fFOudKmVJiccqKZ4kxXw346IpmVWhM2lYqR",
-	"pBCG583z0PC5A7QoGOyPtvP4YHO6f6xCrhoHBuPuPrA/LNXopRSagU76Fc2+oYatKJx2qRSGoayiy2XO",
-	"U5AJj3/Rdti/B9/6F8WmvbPe/+9xpe8+xl/14xdKSfVC3LJcLhl+cpPhF1TQGcuI1QdIKos8I0IaMmFE",
-	"WVpjGZGKKDYtNMtIoUk/sS2HhYCf6SRnyYDgsxu2Hi+4XlCTzu02/jGwc3rLfi2YNh9vTnZLFX7U6lmV",
-	"BiwVueUyp4ZZ7cuKEtJPbmnOMxjHeEp5zjI38ksppjlPP9G4U/d1TVbczIEi00IpJgzRhho7cMW0LFTK",
-	"hr5tuQ+TQq+TwbVICs3U0FL3mGYLLmwDeKRZPh3nMr2RhUmOBnZhuNEk2dAFEgJGD5nmfDY3ttWK6msB",
-	"lADDoiTj0ymDYbmRD6+FXb2XUk14ljHxcZcvpXluNSSa3mi0h5hacK25FHYiScYM5fnQC+tx9XNyLfoJ",
-	"Lcz8t2H1cJwxwS1FwBJRkkp5w9mxbcaEsfOwdtWcihkjGUfGSeWCkamSC/v9a7FiE0KXy0eagOoPShnB",
-	"Lw1TraZjxX5hqQGyw6X7XpqXshDZx1u57yXRRTonnqJgttZKMdWSLugapqcZA/Z4Q9cLJszb8tj7mNuc",
-	"85QJzYjhtc2eMmoKxYgVy1m43+6HBEZ+xdQtT9mPgt5SnlsB9nEHr/H7JKUCF1TdlnyviQJWA1+CPbmk",
-	"fE3F2olQ/REHKiUqxFZdWiyNPicryg2ZSgVLLYrFhCl7WGqWSpGBnEjeMqPWxxdTwxRojGhrwLCDn7YP",
-	"4SvXh5H4FacQKPsOF7Nh7WzdUprt6H8UlqOk4r+xj8s4qWKZlQU09zKifEDMnMIJ5Az/AWEflpZZ8ES9",
-	"lTcsg13+UbAPSxAC8MWPePpbi8fMmSLMNiX909HpgJyOng3I6ZOnA/JsNBqQ4XB4NLDba/cd2zHX5xDU",
-	"K/c5cKu9efVO3jBxqRg1wFc0yzgat2+UNVgNt8rOlOaaDXrL4NHvPWYV87gRbGynuJ6C3drxwkrqc8I+",
-	"pHmRMU0SY3IgOkcfEylzRkGioprW0Zwd9Kzl09XrMugZE5nBd3zKrBaIcpZqkjwdLexxfHI6Tyw5JF+O",
-	"siScjVsMmFFos4yOv3z/b339z8U/5//MjuImS2WL/Ixzr1R4ObGnjR1nfauyjnsFGxLXphVd4X4NiJ7b",
-	"Qw98p1KkbNiLrZdtOl4ws5ec/Yhf27ab88QB1brbNevvOGqkXacM/wLXZbfRlkOhStF1fPR654hfuxXq",
-	"MOIUt3ZMTVubZFC+M1kHsrb62fHdri5FkbtTFS3hrT541sIsHvRAb7W65p0+5nl/m7tRAN+pcy8htn5w",
-	"Z/yYpuAbGrecslXtC5SFzhynqeG3dizu6OiVA4/b5SFRwTciI3GLMgjpo7bxbmLleKJkaQfGzbojSXqv",
-	"c2Q17otuZAqWUjey1/ZUcdPZxdVXvp19B5Tl2m7lTNm1NIoKbbdOCnAZGJbnfMbQfUGLDLyaCym4kTCA",
-	"97ERFYsFVXEuNNxECS9KADjKYIr+/fpS7drkN3TW9TCfg/U3TuP+1ldWgpKcTQ2RhdX3UlroqL2hGM3s",
-	"c66IN04mzKwYc+fKks7YI30t3O0WFRmYsujSMWxB+kaiPzzPmH8mUZmBRrYDML0C1+xo2zU7qKR+O/Hv",
-	"+WNL9A96wcWd7WYP4W9uKnx9UF/gep/RrcwWXLyVOdNvnc+p44aCH7j19O2XXgij1nuPPuw3OmTgpm6j",
-	"pKlVtXOWze4o2msd4WHYWWCBOBjj45imhAR9hl6bcehRI32gT37LBNOaLKXliXNyw9ZwA2TbHw2uRVLd",
-	"RI4zxacmIX3n2FpSrcl//u//Q6aU55bgKbxV7wPYBS4obWc6lcr2I5fQjW3wSBN4ag09GtyGTlmek8ma",
-	"JDBFPaxeHS8lF0YnhItrIQUjOqXCargTlsvVxgvTXEo1XjKVMmGSyNjKL8IApzljZlwbJpj99vGekV4L",
-	"/+XNTsoBr7iZWyM20m7FRSZXSTmNeG9NswkmQRK4MbB7wsUsWOZrYX/QBF2QwTK51oViOiGWeMHSpkTJ",
-	"1QY9EKnsuOzpMk7nlIvxRFnF0a3SkikuM54SewpMnUHpvd3wFoG33BDOiRTsWtyw9YCkihue0tyOX8k8",
-	"l4UZz2luWAYzWFKTztGmLe+uiGtH9JIJAyLZTeNaTIpsxgJK/EVOzsH3lN+yjKzmDKXzL3JijWfFdLFg",
-	"2YCklszz3JnPEv41oemNmzi64cb2B/vUO3P9Em+6trWR1hI3EsaW0qUp7N/gXIWhXQs3NiBE5J1yIYbk",
-	"BXUOs/zWbonRLJ/i2KE/KVBkkTRnVGk8X7YExERm8QP+EM09Y1mxHN9E78oNWdg1sPwIlAXrbtefa5Ay",
-	"pI+K5oCEcs8utOa51Vuyo6jxlnG94PquOnrVy4GC9s+qVXqivpuR4Ts5cHGsfHeLcz9qr6OIQ8dTvl/4",
-	"G7nD1gVYda8aZqn9ClpaRYTOdLNCgd+pc86lFIZ9qG4F4cQmfZplyh7MVjSgS8weO4IEZ7gTGe6G2La8",
-	"FmV0FhpWeFbBwX1enRIDPMgGZEI1y7lgeLzAt+wYzFwxPZd5pq8FdIA/27Ps3AoezdLC8nJ5bpRvgr5b",
-	"DtcdQjBCfY63FeHZ8EiTdM7SGyt74TrXnSdjzX5FxYFRjUcIJfhTeI7YE3uZF5okjnWskgLaajIgCRj3",
-	"AU8luECJLpZLu7Igue2GoExVlMOl05znaCWASF9ROAwX1Grpwh4PZ1bA8ylnShN9w5eEm6Oa7K20yyYb",
-	"atArlllH4RuzuypxXFMEo3YYknILe8z2cwF2ZXCr2kWJhy3bcGqePHseYa8ifl/+sjoTiBT5mvT9zO2+",
-	"WLJ1nuJpYU9UODYO4e8/mqb/LbdHd1e/Q0fjzX7onTXiof+9Ngx22rhjV15SbXl1wtO2V4nGXiX1e8Hx",
-	"GPUTbI61q71kYvGliV5rwxb+wvjsuhiNnqY8g/8z9FhveJY220T1BWSElkdul5O2ZZdOOtz1QPZMtO2Y",
-	"qe2D326UXrCpyN87d74Q3ckgJoDKta4Na+C2vJwGrHN9ZRoJWV9KMeWzjjTWYHE1BA7tNOZoDkcWNSRn",
-	"9jADFxDcU2Kfzsq0Kvicz+bMHhJo1hkIorJmHB4mmmybk5Zk2wfrDXqNxt8BU8OBw3wax3dORsQUSrjb",
-	"bvtFIqfTHcMe7Rs2Lsl4Lgul42GRU6rAzCKhqe0XF6dijQgpb1hGplLVRvPvJ3sXsWbixu7+Sj+Et48t",
-	"BVQbX7eJST8wE4XVfTTP2BGu6Yb13XW7W1DwxW6vyV7y5RgdDj4TTwZ3INBWpLl7zBG6rDlgLCUc3Qth",
-	"bsiw7dWOz2fQKF92MegOLtgkyX3S8EB/alqK0r2aiBe7YORDOKLu9t7G0rpPB701z/EA1/8ButaDecn3",
-	"usWtwfLi1odadFKceIMSAAesU3Ja+JltY+8j3nYE5ZwJM7b2Zvx3qRTLMXyxwcbHGKh9Zu/WyjysXySV",
-	"Kuv8UoaLXqetbR1sg458VFvbHSnb+03Z74lgv9amwYV5ftqLCuTA3+K1Qy6m0ilgcE+3okrYjgc9725s",
-	"fdX7a2+LIga98h4yMDwDqqtvYX1vSuKprf5uPvoIEqPi2U8qNl7ZfbUL+hYybLrKf/StbJ/HuIrOTc8y",
-	"Hwxnyqj6iWL0hvRpnju31AKdJPKmbm03k+GmOydKvQ0rF3QjbwIGDOKtGg2kjdWWN5Ze3TrsX+arMjri",
-	"r7XM6Cu7ccKyPouf/G0J3t2Ah6+cEheGpuac2E8QPiXcR89lPDvUL+N3fWsYEEZYjaQchJkz4YawtcSq",
-	"EMPmT0YpavO7GGG5UlLMBoQtlmbtdynqgPDD2r2Y8bsyWFxFN2YDV1vhbA70doWMEY5yUGeTGjnEecbM",
-	"v5MzfqCHUJpl3Hr16QepzJh3h2OsxiNNgoh4qQhdLge4C69fXtjtYcLOPXP2QBlMWYulfL4d5/j781iK",
-	"mG2n9UqqLObH3BfTyVJ5y9R6bKcRs4U0F7OcHReaEd8WpjwIU70TaUpjrENoaKGZisSi7h/3BnmU/QRL",
-	"sYcUDjJRaJoyrcdlrOfWhBZTOmZCyTxfWC1VBckAGwRUevLBDyPVjV7SFMPeuWIaCMVfU9jpkTnVcFmL",
-	"3bPsjIBD2jZYX4tMkn7y5oerd+SxJb3Hiyk9w5bJACQO2fwVWGqdHA1cdhfmhCzoGrzY14Kmhki8vJUr",
-	"QZxTs3Z3UJNHU8X0fMfS2EnsV2TM/DUrN2dzm2vLv/lN94WmbX/98uIFrMeBW79U8pbbJeJiNi4Ub7g9",
-	"TBVrcHZNqGZPTwg2GWDewHrJxcyeSpJQYaUERnT7RIiUInn8+PbVcO8dy9YAy+HsWJK3jqMvZcZ056uT",
-	"QHJ0MkE2A57qHe0Y7j+AZu8kx+8ubjd1NrNsHjJ7U6ZOHRpmxiF5onNcaYPty/WYCinWC1noBl21KYR3",
-	"O96t2zZjVjDG0daGEVu9KuXsbp90a1fvsHm7DtwjtnAOhUOvYRoXPTwhW1i8wUGIY3JdN834LYrQQ+9O",
-	"N2R+V1iUuhAIO4uN9/LV12+/5hplxWEjTnkWQzUR5NWb21Milf3/cyKYAU9vmZryZDQcDZ8MR49PTvco",
-	"OU9jyplUMc/4G/uYGEmMskcu5rH7MIoqkf3nk5P3LgPc80DpQX7+7NnTZ/tc3gv64RW++QQFnv9rg3cG",
-	"PQTWcD9brXzLTWqXL7o11LCZVGsMcO22J7VVaeSgVvEFVUfRQUI8HAYLXFWx5PXR3HCRNWRHTKQ0DSJz",
-	"V0DRrqh1qmbM7J8eDKrqqnyxeZZfsxR0gXuJhhhtg0bs42Xopnl4L/Eq4SuIe9w7xkhGlYulnNPcYCZV",
-	"cHM0l9po0oe8TK6Ju+CgMzDS4CLUNhgQJQuRsYwUyyMyp7esjPMEfXiBUfegok+kmROqGJnxW2u7P3HR",
-	"NvY3wTgY+lxDYlptORf0g781CW+bulxYBV3ozXdbgKc0rP+3UhsAftHbHFBeF8ZSSwc9XKT4b0smMksP",
-	"0R9/LVjR9OJGjGpzI5aNbbuGBoUQjZ/XN3y5bOpaF2nKWNb084pyY7VqvBWLptxu6OJuIcpZb/VRjTb8",
-	"erm89dluL9Ag2KZqbu93bvjVVi7VJx9mJQpxmH+Tk22CpEtr2tC8Zk1vC+G0pOddFuYW/R8cW5zy7K5R",
-	"vq6PybrdqN8wpTH2KnPifVwJ7P1fU+uxKsSdRuyF2aQU3PWtqp43oEm5aH4U0VZ6g7B14nwY9xk3RkK8",
-	"DDsDLJywN6INVQZjtlfUJUC52Pn4lxrE9X5/9KaQ3vfGhrRwqxZMNcbIUy64nt+R5OySdyGaOaO5mY/B",
-	"1zrmWd0W22vVbN5EQVR6mQC3vY7wuzVfIpv9NdfLnK4BykKTPss1xrzC30fe//qLnDwqD3gt7f7XVOe9",
-	"Q2xpr/GZqMIkGgxpr0qW0paadA5uqzIpJCoKGxN0reGjeMa6bCB+dI94eWMbXS1ZuieYr9KBd2a6Qas3",
-	"Muepu24GU+0gQec0644X3JrlzIdxto9sf+eiqDXCnbI1WTGPnTKMBUw7AXMnhqwSnPcvy9/kxJ3hoJPc",
-	"srj2Vrc2AvbC37qJNnfJ0YDBZrVmpyCAwo0ythBHAwT8GcUF7UzJlZk3qGL8t7iXKWiz0+fjVqD8iu+y",
-	"msu2dI2Zk87oct4Ut081GVUTaKUC4rdm67SMSNOSpbYkyiCi9mywUhCwGmgwzTrg3+TE6j0RBasKItne",
-	"Y/aBpoa4Jg7thqOIHZAp/+AT1DhmHyyVnLCM9DMAeoU8R/YB8i+kqHsx9tN73VSP8DkAwcRuVyr0SpfN",
-	"54avqIhTJBO3XEmxYMLEUR48DM1+Felejunm9K1428YzY0FFgQgyHRb+Nb7UFEviggPjF8Y8Z8QZEUAt",
-	"1AUZD6rbLgH5Q4IBtqgmfbg8Ln8F0xovu8Th2RKD3nJOdUOaMfzk8n/JhNmhYrJkhvhuwwD+cakY8CvY",
-	"MpAT2St1aeTSfB3y8VJq41/w5lDPXbOvLXfuH7isAuYjRi58qMkIKg0wj8N5UH5cZdPdLS3gsMP7DiN3",
-	"t5gRUXZ19a2/49QlmUFCF2DVWUpsMgs+9jEf2OrunG/hcajAqyt5UBdrrquAvoJTrdyqQXkaVOK1lCLB",
-	"AgeEuPfE8dBCdwlxqx9hh6cflf34oLx7GdQDhd3tnECjO2fsNYdSiXC6A8Iq1nw6mLQOystimTNTd+6E",
-	"zhsrFGzngafH+32a/Tmvy9OnvsyzgmfUQeVuH1nMMiXXi7gN0uhr33RCu4Zhh4Pqy81r+73sDNS2w2/e",
-	"IouvZvRsk+RhorDdpWEjGJobkz9DH+w0bCCcK2asBqF3eAMD2dY5/rk0wL1yrSumiZ6r3TNgq3eiwGGb",
-	"kS3RWe0bam1ctQ82b6lf2R+hcdf4p72L3y3+K7ibDHjl8I26l1XdsXaGLSMmt1wsaMOtIfvATRlZt9/a",
-	"bmM83MlYaJsV2uiCaghwLpXtFs4daFolCRykcEUUrIypeEaINpksTEN2aiFS2qBNx5wClZqFuQU47wo/",
-	"zpFC+dFyYC5otfpgbZr1nd9NgPenuAA5f2zN5Sfvt+p45YtuHXQ59RP8K/GeXqlIUvdulfV/0KMX3PW6",
-	"cEhw0mDQRYKeIo8mBNhogrlw5u1b3crFVhW1GHS6mI254rpcClf+s3IEJ7URHHAvXOJmVffCnYA1MTHH",
-	"p5LGL2usoW3VMo0wyZh8U2IItcwhKF0xbdp+SNnSxDxEdjia0BR/J5M1oYJgcweNPpUAbOLv9wE+TEgF",
-	"V1it8x3oBp5Lc1Pbf4emVhWfqirnrj47GOxj0of//xsO2QXpY9CChHJeMCm8IUOdf0heuBVzRXI0Aa+m",
-	"XQ+3EHWHjCwm+Q4DGEGxN67f985w8zLdroxby6ojTwiDbdoL9v39TlJ/I3n3NMcGXzgTmRc5WIwE40jQ",
-	"KQzBI6s5RR8poLhYIdTo3Gr2Pz4k0YNcjBO8xzCB7OA/H/V/XIKEA3sfVbYkQajE0hU+oiyFFo2XC8rm",
-	"dKlhY401vqnO71QiNvgo5svz9XBaWkw78a926x1hfbiwvo8rkeMr0rg5xjdFCOZASr9SjN5kciUOPAdb",
-	"0nLGZopmLalw0PMDatE0gIBq+QYkwo3x/qblK1LkXLTt32H+R8Jv8xVdazI695EchucgcLCuS+JeTEhf",
-	"SLxfgusBX4wH8hDXzBy5o4pqkoRzSVpJq82gfpxZsENB8rHbiI0l20dSl3OW3hyUGAsiZbxgWjvVf6/z",
-	"B99ona5dAS+PW2HIvS7bl0Bygq3GDumN59ysx+083m+DVyqf99KOpNHUVPyW52zG4td+zgTTZMYMUVIa",
-	"j20Mlz39nFElGKDPkRu2NBVaaHjpo9B7pYtMuv+Ny7yyQU9Iwdrd5PihusnsT+tEWuqIAuDw9ZpSjzGj",
-	"YWzfHzfdqGs9H0+oEKzdJadt3m5K25HBbrCRkYXTb6aovXx2CCJTqUNqltassS+en9bsseejXXL80Nfl",
-	"Shz4aiDnx7NcTpocmGG7w76EIvHAlxU1bJz7Ypjt61QOepY4ZGG2vvt075sB9OS4hIjcMLX3GsrbhwKM",
-	"ZGPLB3UCCnZ0e+XrU2oaZm3Jotvcjg8eFIsnwnYdEHlibx+EyxN2dBAkAugd46xgsTo1t96HtJpL7YIX",
-	"UAvhmmQF82WuW6hAkKgO797pMhm6MTzdA4CAGOllkj7pS0FWc57OAfHAqsqQtoBmal5oYxtDfao7RF2E",
-	"hOpAHRtOcbsKZSxoG7sP3vAxVd3fhPB1rTu9CWHx44wtvbctXOivaHozA8ci+UVOMDnbu3GtQkr6Lg5m",
-	"UMbIQSgyxsYYibDbRnGHJd0GLceqW+MKvLDTZHDHx0GWRByygnraWCppVwx8FpoxAc/t2GG6PCgZseCi",
-	"MCxWa2o7Sbnc9vjGxDe6cepRituaa30nBwHDR+VJWbDsMpeCHZZqyPW4dM7+3q4EVxu4Bp3KZe1GFnFJ",
-	"3ZzidVPsK4dF1Gwj0C33LhmEIh62ZrQw8/GCmbmsBU5bbRNhgwMlfCLNPDrdjXzCWvHjk9NBNCX6IXaq",
-	"AZOjYRDWVLAE7tDqw2vUZ8+ePt/9Bhgny7lyd3D7v/Zxqej+cD5w3OV1W5DtHJLObgL9jmtzqFZUdtLB",
-	"S1a+U8Fa3POVWzis/UhdkQF9Ai59gEps7RKJ91+R652KS1tpEa9aUJh61lb9BP5B5GsoGxrs6JkDPE4I",
-	"FXrFlB421lXAzqsiXAd2XjmNNRy8IBrKSb//E4gTR2rjCTc7/Bm2RSoXjTHdvs2UixlTS8X3tGuEpDwo",
-	"OKgbrkM7wVejzpCSd8sBDAVqe2QvuAifPvl8iH+iQ/wuh+o2NRTayMVbmbO7KHDN29ZmsVEahCA89Pi3",
-	"9/Y/o+Mvx+9/fzJ4/rQB/6wBLaZjfdsqHO1kOxxtH+TEfoiZao3vl+Putuofae22VsNDubDMZyV10UEQ",
-	"JyUqjqfWJO8kjJdSmaZsixnXxg5yfJeSSoc44fcEjLoFcIOvvRwswfu9C//WzfBAhses3HGTHNq+maon",
-	"WnULF50pWSy75EUdKPV9VaQ7R7U+P91W9RvE9vPTVnK6BEA66JojY4alZizFGJFYUwmAqA2arrtF33K9",
-	"Px+dflFz3D99Prrj5cSHccozBTzWkIeYUzVj2lTgTCkVhOa5XLEMSuw4jmABeBIcnISSxycnRzXofXcc",
-	"774/aLizeDbqdmtQW8YNt37TfrR2+G+Qw4N6+zdJr4Orf+vVg/z8ZS9XKRUHIn99DEP0IyeLgrBv6QMu",
-	"GayV72LjiD4cLqGEQGud1I15gKJ1KMr9Jul5o6WExakcyZFEqffRIv6GRoqFXZRC6v/5v8kyQIA7JEgF",
-	"1hoI269wkNGHA6iW0dPJRpFzJIjd3LZibHkoMKKoYJ86lDopX4sN7IVnr04SLtsb1QL9XtqG0TISERQy",
-	"VJkeaRK0JjwbEJpr6S9Ikv95fFn9fPwqS4hXB8kcrtvihURbFamoD+o1TedcsGPFaAYVF1Ms1jiooAyn",
-	"nOUZlivzCz6uLIAkinNRmtWb90VSM4InrZ0o1lHkNR8SVutwVfcZEirgggx67IM182K1HAa9D8e2g+Nb",
-	"qhwazM+9l/Y7l747+OvK9wl/vfEdw18vyt6t1CsWVIQBVFsY18wetimDjPUlk8ucnQM4PC0TAqZTzK4k",
-	"sILQ8JbmPMNNh7k3ueaMWvv4nPiNm2JLRvFWcM6IpouStkhOjav97uC3WlyyAbH7bQsHsLkSW2TeyG6X",
-	"UXDwFwAGjvsOKOiIJG13hVj1jC24GRLcNI2TWHEojQysoVlIKtVqVuhhbhWGE5mtx0bKMWiBkEtYGDYU",
-	"0oy9VMMn6Hca2x+cbuhcZMMARQP+5gI+OK47z2s/eVxp+/C3YcUl44wJzIvmGVsspSWd9ZCL8VLJmbPK",
-	"wl9u2HqsWKHL+nWFSjcG7x9aRSjnoAFWiuKQfSiB12CAqVbTcZDPCw8XUzrenKR95mbTG/RynjKh2XDK",
-	"qCkUGxeC3lKeO9KwdskQQgtotuAeT3uoWT4d5zK9celMWONwWH8XdFxB86GPfrbHyjCIbPGP7FIsuF44",
-	"KCR4Nin0Gqv54XkzVFC3Otxue4jVFjh25AKhvhC3LHfe6K4hlq0OiO2zCp5GOeeWCfOOpzesc8TnhyXm",
-	"JHZQSk35od2eA9duEH4kPnqeWZkIcavda0EVNA6IDNnA7VXQ+igiaqKP99yFXqPnLM8JlC0GTJogINTK",
-	"cUjMAFQbGByxx2c31LCsUCi5FrFx8AVzNdBdaKqR8iYcRSDTqwQF9mGJ/B3Pkff+9UimHEwCW2BqHM3z",
-	"sZwmDo8FVllzw1xE05Iql6ECt0OwP/FipbIwy6Ih/8X24hNgsF24pK4aIjXDePkKRRfMMKU7F+VqG2as",
-	"rb5QBhjvzPsc9G6p4lZq7RjOvvtHVBCLnBHfmVUXCtAmylWxR0JE49pg2PJyp9Ttg/UKGKDcn3qaaUlH",
-	"A8+W4QTrtBuVAz4/qLOv6b4RMls17wqLiVLwbsM8RFzv8mX+Gcr7NxcYWiPKJtc3hAfZZH1TmURQAmcl",
-	"VaaPGnRij2PWLdK9DiTYaJFZTdoqL4+0FX9OZfEVTB5pwrPhvv7HWMlnX+EWbFVOO7NGQ5+KjGgJ+q6Q",
-	"hiARQ+H1htIpt/KmE6gjvnHXms3YR0vW2gVxDr81V48vowN2nvNeylxB69aSvXqvFO73U62+go8Jpldd",
-	"xFfISR6DLxACEaC+gN5rI9wpce+M4r7FuufEVzP07glaZNwQoyjPh+StW4UBEO4kp+Jmo95BE6hNS/j3",
-	"cmoPXhOxOrY+VUnEcgSHXa3d96FyJ9yQ9gBHNVFRb9w+uLWLpGiEffKsGuPQnft15YexGUDlNDqJNakR",
-	"AjNQ4zWWioZNAMXb/baay9xVCo/EV0FzX345bthuyLjtdH/nmvrP//1/iEf8Iv8k3kNA/kmclkP6rtwh",
-	"6lVhxT5osT46vxZlD7Y7d0xUXWABsG0E+QakMXy9XPy4s/wlY9krwxZdrUxfz/8QNWgis/W9XQi15CKP",
-	"CB0p2WjpxAoWUKkmsgh9tjDPIRQbd65b9wSD97K4sZZzcRPXkn58RZbUzL21Zj/7SBNdACcE330Mn9H/",
-	"Hf73H9fFaPQ05Rn8nyUNGhS94xVMUA54lxC48u3A8RHXPHaA+vrTHIjALdXGxYifSkxSWHp98AOsZIo7",
-	"n18uxyyrskVi8DqucCU2BaLQA0ypBtwcYiR5MhpFEZ1bHJAbY4iuqhWA30ptXHWYrqgIiP4xhgOgS15M",
-	"+3OwEXMz8u3GGX7Hb5lwsUsdpndAen4tM7hbhn6r1t3635EJXHcU+2G0yK+HBX3LUiYMokvph2VJ+7l3",
-	"igrtoEcOxyHFkRc5uxux1ysqtKGJ7vCZkW81zugqlZ3n0g7QZcs/ChfcY3ZL84KW+OWHYAvVvh3rt3G2",
-	"7+TSwVp96+MqHpb2Qul4R9qrxm6p8COMPST2u449YMGuxc/hbmmzNAdGX2nGRJlp6ADBe5VOUj56/3FA",
-	"GGUKBQs6+sh2laILlKsDEarrjvTdCImBJeadJeHy1ycY3esQ56jDJk+YSOcLqhrU38tXV1aJvnr36htS",
-	"NiU3bE36iZqz/MtkQJJiUghTnJwkAzIcDo+G7aojLXge8UwmKde2T234zP5fcG2OvxiNjp89rf355N+f",
-	"2L+XKT/OtD4+hXfUzKv8eVznbtjsxjykZU6NpaWuIIxvPXAfVKv3W4MFiwH312qIgKfov0BwQbYRFDM2",
-	"4bQJ337O8vgvuCUtsNBd9+UbrtMYidWVxTbxVi7txu31ICC2Wm/hOu+kbQ+O/nDCt+Siw6Xut1C45MAY",
-	"sGwyThGhoem+bTvwDiulrEMAppjUvWVKx9P9NhNHvQSqDabqIDppKBLnMc66+ib0WE7j8ocLbagwLuWO",
-	"QSyRA2ecSrUFJ9EtFnQnNFynQ6oTkUEmQZEzh291DyZrUDe1HQidr+fXbKQFCHFVKdW23tw6NQT1Yw+J",
-	"MrkPFMcoXCnexmnSpxPNhC9RKgU7Oi9teS4I6LgdUBwdXkR7dMa2UbsdQBiDmNoDtfzKlokiNmL3jXv/",
-	"IGlxDal9d02r2Sid54Lq7QGduAj7WB3r+7+jbpd/E2b8XRz/L8z3e9+v/j0cH7//1+Cno/8ezQLky3GQ",
-	"F9YtZ8engHWrrf0pEoViBBCReU5PCdakibK/hkjjg1NHvEgct5TYcUHqCKbVORPgKOShMy3Pf5j2zn7e",
-	"30PpgvujGcWvIRjHXdqU3x3EVqBppT/BjeDHuLhr9By1vXmza/MNXIN1xuM4oHDvbpSIzh61lvpUmNC1",
-	"cNHUHdAj7ieowQmFetry1sg26xqG1yJ7QhfKncTj8qHPyfvAlGksgVPO5QATDU7ObuozMsB9Byu4gbTT",
-	"b2EILQvDHJ6Ufs97GZ3J39n6oNI2dwyqKjuJBaj9NJfV7byZM3LD1oHdR8EFZVQBcWRSEHBKkgKzJNqk",
-	"EnoUk7Ge05NnzyOOqKtvL06ePT9LyFRidgSZYDRfIZY0g4gAqtnzU5LxGdNmANfAWs+Pb9h6xgQ5zhMC",
-	"n9CEx0N5K09qJ6kc4qtsWDtQQZQuljnDobDs5NmzJ182XHrTQ76+LCY5Tz1sx7bFbjeGC0ILM5eK/8Yy",
-	"2xSKoS4aIpp1Q6RG4gImErjnJxmfTpmyhhrsvQ9KXyoGGUmZNdoQ2xKKr1KeEwAyJ9xAB46awqgSR0AA",
-	"R4GxGe/3yYhy8aNUVFuewJdb3+mNpX/fzJcXOOjDVKA4le+AqvhiL278do87Bn/AUdDF6WLJqtOhYeXc",
-	"Prde5QGB7ptmZ6fW3cERL6H9SBNXbLmsIyKnhEG6GIRQef+Ep2btpJ1OKZYJ3l9e5mOXivnsb3kQf0uk",
-	"fssuCj0kTEylc25Yatw1+96jFOtzLxWX/rasNWL04ECDOM58nwYnb9P5tM/Z9HBuo4Mh/GqOoAYlIaXi",
-	"bijMd3I9lFv8flOGfm8VQpSLNCx3UYgdemDFKDE7M5IXN50CYjYjts05liSql+CWCuQybCaWxSZB3/FU",
-	"BqnHWYkZcafVlXpcXae2aR1cBe2vy+Cu5sYcUn+nvGXZg2acqC1H4N6UwY8AGhh3A5aIUSEb7xK5B3oG",
-	"u0GN1OT7fiO4TtFvqNZgqmADTHQsK80v6Yw5O0sGmNX28bAzBDLOqp05fWCkX2oXOy0sd3oU7AbIFBBk",
-	"HWu93CcGfQlrhvu7v74pSt4gvuZOY7iXsjUf7mM1oGBN+33bau4g0Bvb36HkDdjwvuqNs/aB/nM54+JB",
-	"i950WJDoO3tW5d7KDWk97zDWzdY7RxkPet1bzyamKXQTIvfJ5n8mhr2nTW+xL5HhNm1VNc5vuTZSrV8I",
-	"03nH0OqApWytEDx4ZTBEYhnndI0qUpn344w6Pe+F4un93XKX9+n7O8rd3Z2ygqJjbep0sVsuC119rZ0J",
-	"sPXdhykjFsMb3X86H1zVayPwM6DkuzDRwZBjRm0Gyu3TPBsYOKKHdqHeO13cVMvpJ9RO6TwU1P/jOkk+",
-	"ezXu3avx2fD/bPjfn+EfBHMekmGR7S5NhpcCaIe4F0ifAum5lOQEAmiTow4lsr13vhGvMax0TQ1Z0BsP",
-	"x+PGk/hLgIT00V9g5kytuN4oed2W67cuQ5uWo8gZVNnCSxCXe4S3wCFGVNeQn27ZISltXjpAW4ZVWyqZ",
-	"FSncYFcL14cMcgfV5WrKqfiiHZzyaykyTPs9EPmpXbJwFcNUAn/4T8ewP/zaDULy39z/Jla7gmIpr8RU",
-	"dg9ZoGoh1ZgJS4ZZO92w+0kv8xzi5bvFWXF9M54qxsazSTv1E97A7LtOrxSaZa3fmHLFVjTPxw4VqCVM",
-	"s3+ppLn97/yatTuTumiUoRqxt+MbpgTLx13bK5YzV4Ok7StdjuAFW4xL6MjxouW22beQNNq+0VmP4Fn7",
-	"luOc37C2zVtvgNTjpWLGrDu90mXxq+bjaZHnD6ozaZZzUXzowjN6RZedtrnRZqrJrCbB+7GqsDxQkP/h",
-	"tTM2UKPlrQM5BvXfSDza4YUhgetIqYgLcMgZ9a3RQKAag5HO4UV6wwh1ZkQBeJCVKVFoRpKvX3z34t0L",
-	"8hjjEh//zrM/Hi/YYsKUfvy7278/koO0rb90+P8Wgb8ShuU5nwF46iG1QhrLf2xW/H56t+Ifh5YG71Bm",
-	"o2Uxje0le9B6GpEd6lBSI/b2QVU1wo4AsbjzZDeR8g/Est8aGVZH6ah3MjuFcRu8/62Je+z/P0suf3cw",
-	"pN1+2WBpavZMOLj6qreil8tGZ1OaS80yknMNR4GPdk2ZJjzohbjT2lrmikEli/Be0grCsfP+OVTysWIL",
-	"BzYGf+Yyvan+KkT9b4B/DgAdSn96NsZTEUKfYz9Un8G/q1Fs/m5HPZZLJqq/cPYA15ve0BkbQ+Jvntee",
-	"OW9Q8KTq02nXVRPFJlKaEOXdPUlzRvEB8vx4yvM6hAUYOxWwvn+gmPPZBc+8NVk9ybj2jxayEKZcMPyr",
-	"GjEI4SlNWdmietLQSkHp7x3IGlv0ph8cemtbJH4qDMlwJFeme0bNYbZ7FwGoBV3quTTdKpX8IDCqfgmV",
-	"IgybSbUm/cTxAKJlIPHBv0EmACyHZgr+gfqj/RfQoE4G1yJBhrEPkS/svwKGgOYl8enkaIB4FVQQXHGy",
-	"4mZOEgDqhg7D5UsIFRlJporpeUL6sNyV5xxdmZUcA5wMaqrJIetdC+gEv+AcZfjuTMqMSMHOSQJ3tIn9",
-	"SRBN15qs5uujAX6+8i8lpG+/fi18b6E39YhIK1gpgo5jBX8jS/jG/TmODrjFb24Li+o7rC4BVHqo3gQF",
-	"Mplq0iNaJEDu98tg8YuOTnsuxjNlJdaSKS5bw1i48rv2uKApC1AwBz0hx64eB0hErNERrSTF61fvU8Xs",
-	"K/asWVGTzsfLHJyRzBL2UnHNot0UgHO1VOzW57lsT2BFleCi24XGVnUJqMhTZYn45d5BMv9gik/XhyWE",
-	"uDUc/7LatImfPH/6xWm3VMCwsxbjPex6+tPRsB4jlUX33rT169zC7MeqvByqS3b4xIAAwQ88aCzgSY/X",
-	"zIzdzwua26nbXwqhi6UV8Fa05DP7APD/xje24YRmY81nAiY8ICslxWzMtS6YgotKX8Unp3wRr790D0Rd",
-	"rtzm7GNE8royNn9YMuGSM7pkwbpjPlIDU6Y0J/Z3LLOB3ZMJy6WYAbwDXMRALTyAn5/SKugVYmEzuiZ0",
-	"apgilMzocvt6LWpSiWw3kk04GNB6NekLaezvDvkeKnT++O6y/S0WzHXc+GkmMkLx+PxNCvZIk5Wdq+0N",
-	"T3EOOUdTzeIJetg9rFTDjRcsYstPDAgbzoYkORmdPD8ePT0++fLd6OnZaHQ2Gv3b6ORsNEqasgSbPu+W",
-	"85G/E3RL3X0dIQLIjj9K9isuMrlqq+u51u1uoquu6y+GQxp4msOVQFKrb05ICXvY7Y1it5ytOrKbXemx",
-	"kKvm8mxSMI97hhPRVnOz7xGH3Aw04Zr4mmXxOAnc1vamSESa7JNW5YSCz+1ZubcM0/XSiOBJrCaZnFkx",
-	"ktjdSob2/zxfJ2cuoy+j6yFJVozdwENsuNZjOR3bh8nwWiQLKcw8X4+FmcPDjLqmUCLRPrHNoVUCr5dv",
-	"Q+agVdPhR9IHTtMslSK7FqZgOqNrQFsH/XeqeEbXR3WUcjsDoDWEbMORYmza5qCiulNtpQ5C7qguaPeE",
-	"0vmWezbsJ6DDjtmZF0QvKZgmeJAA1XJBVnNurSB029tjY8K8HTEgCkjDSnYAtE/ZkDhChJpR18ISbWGq",
-	"ghIgJNNcpjf2S0nJ7MkZoSQBpobYwAQNJHA+aWJWPGWkD+/pa2EPLjjaaHpzRBaMCh1kiTqHlUjZOTAn",
-	"dJRJpqFsBfvAtfFdEb20g+didi2mUq2oyo5QtmvPvDUB605HuN+gy3OSVOWRuCgM02C1sZwutbXm7EQG",
-	"REtCnWiA9UuV1JoseCb4bG7AcLODx1W3J9cCrlwma0LdSuFyuwPzWnAzJC8+0NTkay99EmeVOTPUX+fA",
-	"cOwhBwR/D/AoTvnYVAr2116qWDZ+ojkGwxoJUXngltAfpo63k2HLz+vw+62E60+O53dWdMNtj0d/7eDr",
-	"P3+Fp8Z4RFU7DVqeTsER4jWbMpi9TgzfARugfoX8k3z77dnr1wnpn5wez2Wh4kWjaprMhmQT5NXF9xco",
-	"0WwTT0MvCssRj79iKuciroQdEo9XO68iRyaIFHRi2XPK/svMuYJ/TGWh7CEnFUnskZWQ/m5+OOqepbbh",
-	"+C8psUQAClWwYK8idF8jh1Jfq7Hb5nrUhUHFJd2ghLZOu8MghdoYUyiSQM9xa97KLtoQeS0lzaak2h6Z",
-	"beHG5JSqYFRdBVt1yfzv7aRcEMY9+mJvJHcgAd0tY3Pk2UEIP38WcRSAFPZ/Hj15//Po+Mv3/zz5eXT8",
-	"9P3R2c+j42f46F/uS3RdLJjiKX38PVuN//9S3cQQG/es3JaY2kczP0xfQ9MoRtbBUqMVdx+ArOKMsUNs",
-	"Kac/7zOl/BdazaAlcFZcPn0kYfPnlR5/XnFxf5z/Ebl3m1w3Ms+CGwUpco7OGI+1XYGy2KdYjCUIogmK",
-	"tMTM5e+l4VOeAm1czqkQLH+QAJrId6o4mkOMn53keGetWhbGOYPbTuqtewViQVLFzFgz0+ynogRbgUkI",
-	"t32kj0BhWPVNMVMowbKGOqQ+KbTjkr9bY73Oe0WodHBkgeboY5mChajWtJtm2Uw33dGubOePwAK3A9FD",
-	"smKTuZQ3YKXrnKY3RDCWkaRQeUL6c2OWVvO3/9dHQ8IWlOfQQl+LRC/MEsrsgOlg/1hKBX+YXENSFxgQ",
-	"Si6cF8DI5Bwvxe26JcTuryZSkKvX796Qix/ffXstwFUNtWpxqp5IqCY+vT/mPLBf2ZBZT09iqLHloLdk",
-	"9dOm1gdGW7o1CEWXCJQRk1u9w/43eo0qmyI149OqTr6nJ5HgTJVvweSefrEnc+uAKM4Yqd4BiPwe5GrX",
-	"I3sTkC96ZN+DaGxyOiE3aj6D2ylH+w4eBrjEM8E5WSlu2LEUWLJkfwD3nQRmg4aNcs/tU0vhdQeQHicT",
-	"2uvQsbP9voOjykHtj49qWt5ARDgSsFLCimN7qlih21Zzud8kAQjUG1cUu81C/8VZdB9X7ROCX7Oc37LO",
-	"4Bp3KhVr9f/F0jT4gB21tr1DPQyzHCZ9x8zqlgOsQKVapvncuahYbH/3Z2wOekZRoXljxv/9KKTB9ta+",
-	"WIugLpNEfdhTSTKHa6Z+Je4g3R3ddEHDiPLafQv4YFzdRPwGdYSANGUh6pJZeh6+Bh7SLAAh3Sf731bS",
-	"roM98BPcowppeMo0oaXCrVjK+C3TZ4RCApU2JFlwMfYElAyInJb3fCiq7PB0ci36lozWZ4QKCAGdyML4",
-	"m9qUKrWGi9nwhtDQmU4wNKr8wfv/ocOJNHNS9Qp9HcUsgGAgD5bkVI6s9oUWxRR2dVquw4MNO9y9LhxV",
-	"y9TYSelXQe+exrmYSoiHWVn1lGW8WPQGvTmfzUOHzT7afsdAnnRHdqjcfbor/vImn6xdpAzwhSIZz+Dm",
-	"HtGU4TeHaRW9sZOFSeWipuRFmH4v7LnvZlCbWUwEvXEmAtYYPtD0QjzsClKvu2dTsNXhr2/q2JvD2eh+",
-	"1zK8ZZqZw1bhPqfQYrwmnf9NTlpeHNaJtCH8oko+GHO8zuW5Ycr5Y3yRzk1Bmm8zwQsInbJUi9K8vyi0",
-	"IRMWIPLM+C0TDc46h1E4nhTZjO0tm4SE66rvfoWvAK6BHfve9LKUiq/sUr7E5ntCG7ZDGaCW4xgBo+4g",
-	"6gM3zSYc18F9PhmNXJ6pfxCJm54Jqdg4uG0qbzqjlIOLDbuqiSwMxMCaOeMqxFEqQwn7tMg41HoANyBJ",
-	"5C1TimdsjPAiSQMFtE4b3+ivXS2opd3wfZQBDHa1ZGnnSlOQnrMfu8W2eiNznq4xkvuW6Xak/hM03cal",
-	"t5NqFBVvMPvoh65lqGI7sbdo1qAnl/XDHZIDwUaAWxi4Q13IW6zHlEM2o4B/7KmEunW/zKwoI64FMZK4",
-	"b5E+yzVzweErZtXAut+rc+kv58WSy+ZFBnLptr5xNLMrlhZWQyJoU2kiRb4euJBUfDbwjj47roy47DJi",
-	"+8bS7mGaqXb9WesN9sEno0XXu/yxrWG1QWE1KfRsNNpzEQ1LEF1TphZc2409CHPUZafFs7YtIylZ6Lgj",
-	"aR/gXkMOl8+xmdFosQ2IzMEmxKW5wA4uy3k+0sEGgswcED61psywpUXvJ71ZCK2a8O6V1m/ZjGtzMEKl",
-	"G0AXs/zSjbkRl7Janw4kuUE7kW6VzDuM8q3MWUNXm+pntQT1sftPRnfAIdG8tfvUtXBQiQVUmQx7qoTX",
-	"9IVxc6lpNAdbl6J2I4lNMIJUHAzYgRTneP1e/6v5Mr52iIa6Sw8uhXtbZd6hfRAG7UKTofUAhOw2XiQV",
-	"hGLeK+Sr4qWznzRIYZqv6FqfQ+KMDxR30b5Wcy4745qgvngM+iJg4KUM4sBDYe3HzqdhNjx+pGEZrMGM",
-	"/vLP5sBnc+AhzYGPras/vObt4BAbHWpPWqi7G+rOzjW+s6ZfDjguZktZ8CansHB3KV2C4/ibnHwrdRQp",
-	"wmWEtWUQO/YOZ259Mm+LnO09fYMB+c8N3KRbrNerxTJnCyYM9brfhnzDcoUd1+8C3goqX22uIi2MXFDD",
-	"04Zsi4Jn1AX9RUAH7SnG9SKeBDlnIq6JOj/70p3JCIzGa/N3Vnv/unfdK+vOOIlwtF8jrUYWznBQLmKL",
-	"/YAt396FcLliZ83GNHz2YpEDgOuUf8B6IZRkLM2p1bdvGSmHGz+G6n0eTMQbFBZjqV1AtrtuJO8D/zXc",
-	"p80Zx/dLF7m5BJySromD3oMerxPYUE2F6qbaJVX9vxYl/JwvPVK8r3mWV42FT6nWHkKF8jwhK6ascumV",
-	"vFIFPCeJ+xzktsG9wHKZ89QquwgsTPpmzq4FnnsVREoFnZLKIscrhUn1jT7eOWy/U4I+c30tKJZZhZRC",
-	"q9a6EqsDUggHZhDgSJflH5MQfToBf4NVg4+G5J0dqU6lArayq0Aekz78/9/gU0dnxI8AQzU5BHNCCyEV",
-	"tKmns+7em6CUZVQRljm70JrPAEfyMC++NdG2C8U/74i24XuJElNpSd6pgnhbpwTX40nBczPmIn66NJnX",
-	"HXEksi2fQ/jl+meiy1Lk7DLw2VQ4MynT+jiVwiiZg4jKOCJQ50wDvnSJJwY3iLMZXpYLZlZS3VRYX5aw",
-	"3AtR6ily9vUeNL+9nqZ9KN/lDF04VM5To8fWcuwGeJKxJROZHiMtdHlvNxFNFV0wu2xdAVgaiO/QQ7PI",
-	"2f6TcsHMXGYdR+oxfzv4kmq+mdiJTZFSmlJOPTJgNxwxq6SV20FcpZRKkVnQpSZGnpEk5f700YbPEqvZ",
-	"TJhI5wuqbgCJrH/56upaaITvGpCc3bIcXRPrJTsnV+9efUNui1ww5ZVBng3wsf3H5cU7aH15+UoflT6N",
-	"a5FzbTRJBNdm/MVoNH72NBkEfz759yeAb5bycab1+BQCv9UsicJ03QErv1gypVnWFTKoOfbqlipuD+Ru",
-	"5PoP91Y7SelVr7rErAipppQFXt2Kemu8WvFCjd7CuWwzY02KbImj2so2CewXri5CV9UvfK1VcSn/oUur",
-	"8DRVlnUVqnep/1NudK3uxN6is10AA3eVp2CpVNnu4iFV0QnLY2XNCdAmEcnB99KhYka7shh/qlIWGwxT",
-	"VaCo0r4rIyZSsaLinHDVBxXZNZHztvnftchddxFvB5KhIk/6CbJxUuJqLKllcsOUPoKseprnYzlNCC2R",
-	"Z82chRZrNSFVGZ7dJGOzzyBwF8wKqtD9DdVkvHdgg/UKzbKSLeEVMpd5prun/cOgXGmuXn1yTbv54Fiq",
-	"QOvNXp2PgqJa47dAbQ6SHF0UXRlVl8tVowJ8WEXOQzXge9Y2/yz64KGysqUDp8l300VNaCKlUovpapu6",
-	"a4IWUfWNWaSA5xoXPAj1ag8CDbUWhFyhz8OFe4AgeKQHpIz6CN2U3TjPBXr4KflxxVbs6urbg+oP0DyX",
-	"q3G9DHFDxgyUP4Z8bVmYrXoFT5/XSgk8ixcSonljB09OupUiiI088on4yHcu4YPWI6g2qkMZguClg6oP",
-	"XKW0qw4xAdTbA3N5PNL4FgehdqWJZkyUJzUqlIjup8hqLjUAQ5pCe4C0YTTwOS19vfsVOucXPjQ1qB6U",
-	"XZ/TSyUXHtlEkikXXM938Hq7yG3qoKyxJhz+e9iuGp79/h2TmEpBfe+1tVo286fGAbnidjSPNPE9eHBR",
-	"XEdZgDZLMOHDlUE82o4eqAJZdsUAtgpBqd6IceaeovMQGuILzysqSD9RDnLdSj7//1ICgttDCgao68EU",
-	"qyVQVETD/ZdKznxVnw4rfukH50xb+w27+rY3uiCZFIxoSaZUDXytIkDLrayFDac3mEl6nNWxVGsF6bEF",
-	"VLBqVQ0+6HHz9fdRawW89WUR3G0So6lBQUWovmEZCDJLVIARcHZdjEZPU57B/1kAsj+mKYiszRZHYLwk",
-	"6BCOw6dFQwO29Zk4p9bu84KF2xDN9segKmbfgCD2QnqDreyYsaiINbNMk4jWrHLnbwSWXn1L/K8VdWJt",
-	"j4a+rIi9o2Br5wOwx2WQGqn4bFZHh19QUYBBA6cklKacs6zIXbWQmEHYDkOudCH4j26Q40aiY7ih5XlY",
-	"Hb8BVwdbEQqdQNI26Q1f0Rg69IUnCCAATjF8TGQDMrXHITfegQSSAcOF7WjPSOLtwQTNcUr8g2uBjjHK",
-	"c205YspWEB1HBZnTfIqXdf3Y5d7RgCS5XCWkEBlT5IsR+W+Da5EsqTLcfggff/mM/DeoVYEjNgmO1T4+",
-	"J4kL73Oj4obMqSZCej/Y2qN/lgVzXDhgDcUHs8bcd1H3xG9FzdwyyKu7pumAlNYN2dIH6DifSHHQ4+C6",
-	"fPMA1KAqYkUMMikMydkUa9716/WyQYICBgtFQUJzxWi2Jr8WrGCZ/VUVQnAxO4oLFxxKg2h0A0mpEFYw",
-	"wplmP8JoOm/or62eE5y6rcIB3/gXIgfVA50auAGoqHbUxfyrIOBBVroiKSDJYcMaIzcj4ZcfJ3LyoOjG",
-	"rXuW7Vul1kcPjL7BA10/JcqtGdRkQp2cN/msdio0ny7N50G1tt0pAvcQDoXkmxfvyGMYW3LujgjLWhCB",
-	"SyAyd2G/tU0hu0t07izKuXcjfz0gZdTQ2f5x/LFrPR/cQVwdNZ/KPbwtwrpTD4iQR9q53yZr5ybYppDU",
-	"Hgp5Hg/CcscyM00/u9zm6G94oDSYJnjEtDBKXC/VK+GYAkSFah47l7RtgNE9RdufY9Ws1ZyCy8PuxsDa",
-	"2YkdkBvLRwrJ31CFSu/vk1GMfhb2C0g8zl7FQ8lpCUYSq7tY+UQNwvBjql7LYql3OKJqitOmql3FXvCs",
-	"kpyV5v24cqwfgF/7EU7HbrH/9xsHf7LvgzsFcyRBKMqxMUatK/oHuedrwM8xNEq0nNH4VL7kAlD4OUEr",
-	"FdgWyRwpXxWCuPDHFV3H2crfT48VM0yA6zOjax1jXxca4KEwfYkQuG+lM8rFEcmlmDFF6EyiNYcB3ppk",
-	"DJYPPQlCXjtWNmHsgZA+NypIasL6cPYbmnBzTqh/wyr9JKF6LKfJtaCiLDiBXuUqkIFWX/dhpNoLMnfh",
-	"XTamQq+Y0tfidHRKNAU0GC3RGgzuP56F0uHfo0aBr54cQPnukxOv3Dvap8iVEq8BjM/JOOePcHu+ZQZF",
-	"Bdyz/QKuqvg8XjLlJtJhIF71XzJF8GVCsZAHuDrzQhumaoN6vn9QEJaxl1JFVo5C5pn3LAAtUsU8OQxc",
-	"nDBB9xdEKC+VzIrU0rOnM214nlf0KoWDCxoSf8PhYtO4IhWcFX7ohi3Nmf1tDX+Cc41b9ll3JqmGsjYR",
-	"SmvauS2aiq9ms0Ro0ks+xlVaJVW73KUFbx18mVZxZTeV6zVuBzqeqPehgcAEj4KRIHqsLj3Asq1191pE",
-	"0y09TDtxwaP3saXjqvurOdZF6viWd4x1f9N72xockej7qXnrnMiv1tZdqPUdsBeiNXunjj2NCual4lFN",
-	"ArUZ4QYlHewcrJPZRzELP6lFeJjl8lNgeZyXyRxTzvLMlbGqPM6Ry71Pp2v/SVTbg5DJqqLIjWGjzPNf",
-	"WCWZ9OGMxfsdyGJnVOUcS/4dtY8fDZN/GspVlilDcGwv6A2EqVfBrEEWUh+CBaUlnBXXG+NoG+dQRdlu",
-	"3+Bz4yTOAH2e6H2zKwDX/iw7dze0/r5hSbWu3X21DJ39iOGw95PZtx0nG5DW+50k+1EEouOOTykWr5za",
-	"bBm7c+AO3tftd0CIrGv0hm3bGDQHkLagPO6UEFs6j+WO0g19jkG8GKhrSaZRPuyP7rPrvH88lfUMtXvR",
-	"QOB4wwS2ph0ojEfeMpUVXUSWZWkuZuOpwkzj+sWaLBBYpGEmolhMIqpFdVlc7sYAN31jyvto67BCrlnB",
-	"4nVcXbeQP4qobFahgvBIK4utypVEbZDEBU9h+VF4VF/iHdCXOysDMsFU52tQvCuZrMeejzqZLYEu3mL4",
-	"of7dornTuVu0DPTsFq0D3Xpv6/vXc7vL55pwjElpaZmgpMZIMTLvbdYbEiBn9JZpQnMpGOkH8D8O6je4",
-	"cW5Hoo0Geo04ByVXbdLf9mT8gjVy95bD8i53DXUX5kcIyd6XFdpc+MfjeUQKqFfhadAKtcNCM8JNrdjf",
-	"3gj9xrhwrjfivzFOPDzNglBwTLVn+g4R4TVEtY34cL8YTSTyjzCr8EE1qfaZiDtpuhzwQcXfYFF2zLVm",
-	"gJ2OvnzeQrdY0A9hF/5maKMqxcZkNubsxhWdtENJPOjOwH1jvJjSFqWww9bxoUDs4gWGLnY9EA+IQ/Lv",
-	"NMS07BMQGdcgYz9GEYcdVcgaEnr1lnS2iiGgj/qBR6XvvZb92sj0lfWiCrUAw2Az9pZVqFPKYXVk65u7",
-	"vzjQwXVWcnZHXA23ltDT/tU4oO5mN1uzhJbwQcYdBHWdw/eJ6q3vtLBo7xVm/0fN1F3Kc2FhopCN8Mlg",
-	"V9jP0wbrrgXE+hc7CHDT+wgoJcccHGVpoY1cENuU8Iz0vfKQWKuNqeSou/txV520+qtBOc6fL47/Fz3+",
-	"bXT85fvqn8Px/zh+/6//slfulF8clKu8E03ebu6hl0aHJPbcx2lREtSdigH5ZRmjM6zTNLYBZPeqsocU",
-	"ZA/Jp8VxE9l7HGi3cj2WJO63Pti9SYCPw0/RFdF3qFi0cbTUhdAbqjUEc2GDpMwAAffYks68VePQxMCR",
-	"t3RVRPbyil2x9kdTTRrsO5iw6/2n0T8wHevAtbMSOiurFm9rr3Kx4Cb600xGH98woWlDrrEDk3fGa3AX",
-	"DIkSTMy4YGW8CjxLpVoWmvTxLszSJsQbwCba96nhCJtwFC/6smRi5TMStgf0w5KJnyCUSLGcUc32Qy9W",
-	"PfqpwkqUKzUIVzS2XWHN5UB/gKRRrFQrwVFi5hwygKeyUAAaYwkzqkD4yttBb7oQ9smgt5DuH6ZgGv+1",
-	"Ypnw/zbzQrl/ThXHf2hqCmX/GU328YD3V5akHQkxqpi6KHBC+NdLL4n+9tO7LbToC8TA05oYecMERg8k",
-	"b364ekce08LMH+dyxgVcRwLngL0H3VbbMzdmiZFdTJh3PL2JFfO8IJqLWc6OC82IgUa1j8HL+gx/SQYO",
-	"mQ8iuPI1mazdbSk2g/Fw2+2vBQMsABSVPXy9Ghpd8r+zdZAudinlDW+IKpooudJM+dwxkkJbopmB70cX",
-	"BQaBDatRlIQ5dl1tD+gPiNmayu2RVIzANaFkmjNmQv60PLmggs4AgYQ4yDiyzKnAlLrvuCg+EKtLM6WH",
-	"1wJcSJlMC2jPnWMSNoNoWaiUeSlw8ebVGf4KLw9crhWcjOSW5jwDF9TgWgBqS4l1h8AueoCo4GxCfnz1",
-	"SAPmSxmsRL6RJM25HQFVDBI1Sz+lz+saXAvf2oeSTbigao3jgasTakjymC7549snj+0y0yUf/qKlcCHE",
-	"mz+t6SJPhtfiWlxKcYvBRfrM/v2vBMODy1IEDiaVaZJ8OPZi5riaZEL6lCQefuIMb10SgvyIUwDAMOJW",
-	"71F9haihuZwVDDMyuSbswzLnKTf5mlAhxXohC42xJoln7DPy83uYmO01+XBctjuDEOZkSH7iZo4V5WB7",
-	"SKpYZmcJsZnB3FycITkdPbF99RNLxkM/ywRRd+wjLqCjMUiD5Ajx3u0X6jUcBuR09BRGZd/6bVj9Ms6Y",
-	"4AwhNO3CcEO4IEkGmIPlF8fBug7tZiQfjnnGFktpmEjXZ6Qa2oKqm1rFCHCxGnrDCLWMkFEj1Zokr6rX",
-	"j//O1okd3ZzRjKnzrd7lEo/kpt7nUsjCJadCF+hn1UyYoe33LVvmGKxJAXuuLNGt7anoOQbLtSO/ScVn",
-	"XNDcow9A5KzM1ufla7bfsi9KMj4FhDNTdlft4ZckCaYzvGHrsWKFZlmC8ap2cGQ15wi3ajv2wFrYE5SX",
-	"53leRWw2dc3F2Gf0JEPyd7YGuuUKOsUSAyenZC4LkDT/SpL/eXwplWLoqz5+lSWknwRq6fj4/e9PBs9P",
-	"//iX5AjkWyXlfVwNjnFQiQf7KUznnGiIiFRkQXOrX7MMQ2pZOpf1PlD/Qv3FP4XYCFh0GOoL+ycCrUhh",
-	"NZ5blsslG5Dk92uET7junZHfh8PhH38kAxfylaQyYwBr6zIbjMdt0UROgSGg30vbbEj+UcpM4gD+MU7z",
-	"dDQiSSVQx3hRkgxc5NjpycmQXBA420CgoIwB0nSIusjuS6ZSJswxE6nMgNvskdHQu+dIRxIl6Bbpe+4E",
-	"zS45qhay5As/MgiCpprwqWVswGzDXYEldUaUXWPuZgo3spj/cEJe869I//TJU5K4XR7a3RgbKcc5VTOW",
-	"HEE3X+E5rImVLVaaWaFb8Viydbwm/qjuf2vM8gcoIwR+bjawM72iC3bFDfuP7+iHI7uw2Po47D4j9ngf",
-	"kDc/2v9cvLv81tLZ1y++e/HuBSaMpXLB4mJeroTjb9JPrlh6/JKZdH5sP3kGrH2MvyZYSANTz+xOJD/g",
-	"c3sm+Ggh2zMPmf2pk8ypVtOxYr9AxmoyJF+BFgYk/hXVPA1kPy49AC9Pp9Aew39dXZ6q5FXvYknTOTs+",
-	"GY56riY+aHP67PHj1Wo1pPDzUKrZY/eufvzdq8sX31+9gHeqqJ1Abbl48ypApjjrjYZPsak7lHtnvafD",
-	"0fAp+GvMHPTWx+Crdn68WVR/LDJuCKp/A7KQghuJXFHFQA8IF4blOZ9BcD02hhWCUqh64MpkoTgcXmNw",
-	"m2Vj1INcpDjNc2ZlzBqWEEgea7z5Am/wx5n9IUGdB3ZPXwvIc8IfjpD8XVLxOUnmPMuYGINnEwCuBdwR",
-	"W6lSEkTZl09mvBYTZlaM+XiRGXukCRqgpXEGVrK1eUnfSOwiz+wsN63oowHREqnXfd5BZtgfNaFZRorl",
-	"kCS4GP8BC+vVnFBWTwqXPslAFtmRI32V4uJVBlfh2lz4bYVLewfyBziYMe0dP+xNDVq7y7Ab6As4u4gX",
-	"jEX32x2AJlfUETWcGj4eRJGVn9/t3K5qwca7DMAXyh73eOwaR8fFxsq0u6mJ91YIg9DjnXuLLUi1s48v",
-	"0TfSouV39mAAjFN/WoMgOBmNXJS+cWkoDjve7vjjX1xIZLsN8sQHkX1gcW2apEuoJjclXvoMrZg6xSHE",
-	"ei6H+vgrmnmXIbzyZP8rPworx6Xiv7EMX3q6/6WXUk1AcAR5CG0+xT4sQfCDNoLeAg962PtR8ClnGZTv",
-	"FebYT55MmYsRhcrLP9e56/2gFzWLrE3rOgDBB996TLMFF4+D82ZZRGT6P5iyI0Gx64vGUV2a2mEnZ5bZ",
-	"puuEZBKtykEZ3TpT1AozbvS1cCXnNEaHoRaE5s1M0RQAcVaKGzQmnbgsy9VZhbmf/Oz+fg8P4NC+FgkC",
-	"62TU0HHGFcLr+LENf1mZxIdioI4G8bdHA1TGUy/b4QvUyAW3h8waTTu7ahAINFkHxrerhmiFfC5pZsd7",
-	"5nwg7qtJqSS4ApDEcKsQmGsB6VfkopxZqDlyQEdLWaUrSkESX9UPZuIUxdV8TfpW7boWXkPETRhjzLM1",
-	"DwN4QpaV3+MaTz4Ky7yiekgusEhqqcZdi2rEzuhfKnbLrRUsBYzepWzB+YzeDDiMMaGutmkSATOuBbY7",
-	"Kwtkuh9A8VpKLgzZ3F5CDdFzqlgGeYZWINjxKGZX/Vr0r1598+2Pb45iB9wr/Mh3jspLxIOvZLa+NyHm",
-	"egdWWZcip+4KNapgfzygIHVjuDJwUeJ95tsCNaz9aO1cFlShC2OY/hpi1pEHoBjjmvztp3ehfPXicYdo",
-	"9cIPHX4R2erEIohYqSMyFrDEUUS8yE6ePXvyJdF8JrAwJyTRanTuGGW5LSM31sjvT9YkueGZlZewe1oX",
-	"TA3Q7LRnBVZstZwCctWlzQ63eATp9i/DIn4Mu3nklqmMp9Yo4HrsjiiuCVwKgQuXkgmtpGnfJzWDRSfQ",
-	"kXH012Cir9X6WBWizkSlU9IJFfQz3gdrgZnYbIPCz0RRrrG2VnVcP9KlDdlHtIsgxDcp/QaARiGY1mQp",
-	"rZU5uBZJ5dsfZ4pPTQleBrduM+lzOgGVzEgsb1SmBQ9IAsWJxpmSS+csTuDSYBw+d126DAmPjmqbAeaJ",
-	"VKgHBzlq9j2NKQqgWZm5YhpwzeGTFP1KXMw2O8c0BxilYku4jLeaDFrN43ROuRhPFPiXr0UZv4oChKcO",
-	"JH7KRYZSCy1veI3ga0dD8oNgaNPb90A9yYrl+IatgZEA8qOP4W8DQtMbIVc5y2aYI6V5bjXa7AidpQ7j",
-	"g5FJsVha3WJIXnrjO5WLCRfsnCRgf7lLBrCeEjIBxM9yAjgcMLZlCp1m0Bxdr/7R8FpYlatyxbnUQuR6",
-	"RID2JecBKUAUiwH4jJzHswSzRS8AupSuRQKOtqR898lweDIaNZrlSOftjHJ7kLc2iqFnUBQ+jll8/0b7",
-	"Z0v7AEsb6KmFnQ3t/honl+WzuN8xOKfcgbPLuLYtQssa3nj8O8/+CM6pOot/w5DDew+95U0KDgzyT77N",
-	"p6PT/W98L81LK+bvkS7Ko+twOtiS23skwKuve3+83yCexw4YpFHZwevxyrvub7vwnOujEjTwB2hWP2cH",
-	"5Sk7IIUo/30tFNMyh3KMGdd2diw7Qp/Aai7JgsKxR/oesXhAosDH6JLZj30cFIxE6D/qTuxzkghpwA02",
-	"pgaUBs0QoME5J+DX1EUGcL0Ef7cC5FYlC6j1aKr0w2ejkS9eFnUVeI781i36QzOm/84u/nykS3CYz5wa",
-	"49QLUS5U7ZLJXa/cUZjfBxOfBTwHLoDuPQ4a/AaoPZP//N//p8bYQ4wRsGxsrZ2hr6cW3i4Tj12EPiAu",
-	"Kv8hPHHmEBVrd9kFT6HSasmt1upx7lk0AIwqy6jWWeuiGl116N2/kwH6xhrXgYvhj096wgbutYpA/6sx",
-	"8+noy/0vXDoyvE/ur+gK6ggjPxx8coecuqnInbmz8EFYuNkABuYuj2HSN3bUguZHjUx+LXZwOdlgcn89",
-	"w3UJme1PfzuK8sMxpv4af/zM0J8Z+v5ciUhT4Eq8LRccvaorqcwceFzMiBSHMDhcK26ztiP5T8HaJbf9",
-	"mTj7LTb8zNmfOfveONvRVI2zD1PMkVe3mNix1cOo2FLV2diybsnH4D8sXc59P/oBcRBC08IUip1hScDT",
-	"0ajkY/fK0XnloXadElUITTBqvPS6/yIntXhlJFojrwWO8iC9f1NulEGOMcFwhaP7+ILhY14TfhYUn1RQ",
-	"OBoL9PlN5sM9QK6jcNdyV13AWq8ubanRYQt3MrbhC2zX6mKmjIKsSG8Tq6DlJUVahexv3svsKzzRODSp",
-	"xtA4FsxZaEgf2/Df2Sfg9esNemWmS4cATi+btr972CTK/pqXpGmRtzypEIcMqQuevbnGm7z+25eX5OnT",
-	"p18eNeW0HX4hFR1GWbWv/Qj+IpdYFQPuv8lChv4r3WTV4u8b77MgAnuXfCxD57fF4xn7sJTK7LmRgLb1",
-	"kHkXLF8f1oAUS2IkeTIaDUajEVFypYfk8uofJGV57hK96LXQSwgqnDNmzcAiz6CKAYXcS6kWRU5JH1AE",
-	"ISQS8vP+IxmQ5N/sf47tf/5HMiCGTuBSnirF6YxdC1SmMAtgqdiUf/DBj5T8WkjDhuR7yCaAlBaMjcD5",
-	"J1VsIwazxrSlF9D085nx+cz4L3dmxHpz74bdlcKt9wsi/XpKSfVtb4API4Rw1xOkFbhExZfxAm7sg3ls",
-	"h1nreXOkURvhk5w7J/tfekPXCybMW29JfcrzCmVj7cSy8tyKfqnI365++L7hyHJy99jJXX9cObnc23eq",
-	"uWbBuQZgnWpXWlsQDuov2DFfyxvmEN/rL6I9WgcEw/UhR/NaJC6qBsfqIvR9lY5kAJmqc1koMll7lMij",
-	"AVnNeTonNNcS4xld7ltZLzUWrueso9KhgOPg2sXlucB58KFg4L/zE966PI9rAQHHQ5K4J+XlO6C+BPWk",
-	"Xb5yYdt63IXagvp0kGvhOyeQwr+AG34XHgpwR6gkAFB7KlXWdDtvu39VbtdDq5nll8pajPFgeksKIQX8",
-	"NRTOEkA7jP1cUR2uh8/9hkpx9jcowH4PuugmiTWH1r9ldm5QdIVVqukjTb59fXFJci5uYIRpFYGv+Uyw",
-	"DDAF8DHkpJwTxazk0AHpO47SdguhhBUgdjfF138q6vVw9jvD3P8aNIsbsUm1B9CjozpHkR5sppkKf1JS",
-	"zIiHC8OcjBU887Bv2iWKVQgVp6Mn3oEMf4Ofi/wgiC4ADOhauIIbDkbBnhKaOQLdkX8/lcqj6GhAXflK",
-	"FYZV+WY6lyuWEbPiKTtDVHYPCpNlimkNWddGrQmdQEl/l8at1uQZQTgme4iAOkzJpIDI6il5MiL905Mv",
-	"QxD4IfuQMpaxLHE221tm1Pr4wr6aHKHoAC8gmBHXIpeWR+34n478l5ze/YykdhXSAhyGHsdhQABkvzQK",
-	"YTLTQmH2Nja6Fs4EfebA5zXpw1qennx5NCTPRk9dSZkg7c+epoVekznVYN+6CBk+E8dc6GhAN9DHA3nM",
-	"CzOH/j+Vv7z6fnNKzRVKVeQ2xGuBgVwxc7wL7ylGyA0YUNvAEhuoEjXTZEuT/5gC8KSFa/2dlK+p8LlS",
-	"UH3lWRvB6fBcfxT0lvLcw2/fTYI6rKPe2c/v60q8q81IS9kGTOuFGmIH2kNS14WsmaOMrdwBSKWhPJWY",
-	"jdx0rN/KG+aZ0sEdIRLWVDE9d18t8ReQRM4rIEMPs4PeHrF2avsiRGEaxtjYDmuLmU4j9TCQ4GVhOlD8",
-	"Zc6o2ifB/0R0/MmsR5eNnLrEMrdCcSJrSojHgGTN8mlwkCOuY1PE/mvWe2BB+npv8i5Cn/w1FLa34KCt",
-	"bTUH/Byzvpe9flw10zv3ff0maPjgJBB8bB81FCLwOQSzKd0QQC2PNOBI/0XuQt6F82aArmS1wmB17oN4",
-	"pvSMCSWxqHlDXjfAHGtCAfkhgLKSVnlJFTMluq4DNOprRnOWEQpFkM2Rc9dgzAekeCbSLG1PZ48fJ2Sp",
-	"5C2347Sc8ePbV0Py+uUF4gDhzbnI105DDqEx7didb2Z4LX4CELraiwOCUwPcuZm17AP0uehVBzR//fLi",
-	"wZnj5QV+ax9juPU1EqA5CBdGgjFR2wS6XP7pwzY+TRTGV2zGBXn3w7s3SAoLJsw9cc0+l8270sHiLN1p",
-	"kdddrECkwFmWatFMRPI8GY0cegkTAZjttVAslWCjpjKzhqGey5Wr/oxALN9RyyXhZxB6q4xCcQTlzPST",
-	"0enwWlxAdxsgiSnyXQDzGOqUEeZBt4RnnocxEF+/vPik2AtuDG/dNlzaXYixrhNDQq7cup+TG8aWVkZq",
-	"Ruq7CKwbVb7hBHA7A9gN/9W4/FAL8p6kAxQmUoiWgCcFyzyDuPtzH2dot+EeBIc3Kc/Q4myWHg4xGD0y",
-	"zkFQ04UIE5keEmcme++SJnN6y4iQlfHaPx3h1WmdWy9hAG98FYuHYVnfPX6sE8+exjH9YUqu0OrnMy9O",
-	"1ejMqKnNnhrug4Qr/fNMsRnXppbZu2V01KwA1/wBJXTkc/t0LD+Lv45ZEUMLL7HRyuo9cKNUle+5D3PD",
-	"+bV2yD0KZRkC7xeBKuVOvXmjmLZ6L6TOOLC5Fa1yQwoNYIOVV201lzm7Fl6E4kW26xiQprIKMAfuJ5z7",
-	"+6imj1mNh7zFUdlvA0LxtWAfDPPYMe4LjzShEy3zwjCSMZrlXLB4bgp09s4O5AH1JfeZP7NL/QLxBGFH",
-	"lpR/XJfQg/iT30oEpNugY8TdARMay2CgURw2wfm3dTEH5fzLmvHNiFIOaYg4oKEhSRw4TlIi7Jqw+rxt",
-	"ae0IF/hoG5M+N4BBPUAjfqZksXxUFV4AkKfjFc8A51wfnZMEINy5mI0x4iJxMMQIcQ4/ruEeCn7Fu0BA",
-	"2hJmSO6IXsSzwbWIQRiRbghGL6q1bY1iBDUI2zFJ2X0Zn9EU8FdWo48G+0H1zpYxbvcIiwQ0cF8QS6lc",
-	"sgMWDl6LhBTi4Q4SgruLa0Qk03Wt+ZEmPGuKLiyLumP5yDtPcoMj/svHupfb1CLSveS0v1C0ezXp5lj3",
-	"QLzv0LnKVhXsR1THutAEvahQpRshesJRgIgVawLseIbnROIB6f2hMSAJsH5yLdwvXhLYn+AkSKB0iiaC",
-	"cWvH7hTo8C0fTYdFf3hG+lL5q037JzcIySwkVmWB4AriqrcT+D4cAXZFxMwBfNgnS6rNtYBbXEkyDueL",
-	"P31gsmUniZOyyTlkIeLgsgKJnxG5ZKLasbhiB8RYUv0DKXdl/51Uuyf3//0mo2rJBJQJqRbrs7Uevxv0",
-	"JXeqpUJ8TMDkDMA3KVK4R9QEywZVrruJCk8/dY2yROds1ijBVqtQPPuUXL66ssO7evfqGzJhIp0vqLoZ",
-	"kO9fXb0jV2/IF6PR8bOn9b+f/PuTAXlz+Yp8fXU1QAXw6u03GDWV0DxPjqpyLBiZaFcHK+Av6HKJBV+4",
-	"wTRlaaAcFZSrIcucGnuiXospXfB8PSSvjCaJg8CFaM6kHL4XVmAgruYsngtjJfZluUgvqzV6wAO0/AqU",
-	"X25gt2q7/jpejGrOFT0QIwdIMHNrghg0YlxdT88j0HoXe5S1VRxbVOVudubVXgbtumJuOU2svXL3kDpb",
-	"NZFafdadyluwSJ9B3prVvaurb2vlk/p43+DqKLnKV6ZQgmVHIc2GNLiDcqtme5TANwruHhGDHTIHqdJY",
-	"2QzLGlt5XgX3LueKarCkZ1RN7JZzbfW5o3MSTOBauIt/4MCLF1fHJ8+eH39z+XrgIIwRZ40rouQKZXx9",
-	"yjGZi+EHFUl2Zq2gXN/f2foHV5DPcdD9q2bVSOv13T+yhlYNYxf/4hCzz6gP93T3gqxDxQaf7+TkoAoi",
-	"VHR19NmKyQP4h6DfErM3YzkzbPu0+hqe13hq//0bvpR9lu5xzC9YHULb7vrerXV798eg8Wpt1/6NPrIg",
-	"gViFqiRsH+W6tePd+XD0mW6idPMNgAGzeyObO0C+QpVErJpep7UflxndEhcPeXLiBz/RtdVngv9zHapI",
-	"DPcoWXccmmdpLsXd0dc2NFjb5/8nFVg78D+1/oohcsv1Z167r5C45brGadZkw1trcNG7IuIYI4ciL1VS",
-	"+6T+FVfsY+i6GdcYQvk45ZlqDie5MlRZ05RMaHozU2CD6pQKh6uk1mU2qJySxPaVQI1CyJFOSN+tKjk5",
-	"OTojlLy7fHMtUikES0156201/QkVgqmBr1ELGIlD8paKGdMECk4rYuYUc0DKwUNfUz4rUFY80iRZ0A9j",
-	"O4wx3M0kYJkrNoW4lj5U2y7fHirb/UZJ622sQ7sCl6++fvu1f+9PL37CwXYSPif3Noby+1cpbbzisIQ0",
-	"IL8WrPgci9iEgmh5zYoPA1cEQLFwqWaZxlXaDOVFSdwHSgtw3EblxO9QR2xPKZtNPnkwFbM1fdWkjC9N",
-	"OkU5JsmUqs9WVZTw3ig5U1WQlS5yV4O8pEW7ujtIb+/FQFcpane6LKwRoUt/G+8OpD9ccC1T3ZVR/6mt",
-	"gJgLUZ53xhMYElP/1ZvbUyIVefXm9nmFtLWkZh7gpuG7vU1J3BCRdPps0FtwUQYoRRGy9qWcQdwZRiQ0",
-	"jH1QXRACGBP32S3gzR66Uvl2CokHJaoKfmCPQ3I6Og3Qi23fGc8g0GDKHQe6thAY4KoJbgKT44YhNLkP",
-	"moN0cq7helF4KAwmbrmSAtKRokEE2JMXEyz71i7Tn/zgro/Wz2EnLvr9mQv4yd2GgtVi7ZZ8NhbuqW5J",
-	"lgF0pRUg1fnkeYuLWyaw5tPDHfBbaMeb15MJIOBBs2NtFKOLxJ4DIFbKCqmYUKIHlWqOkAtBVXqPR3ot",
-	"fpETsgyPFweKRiAeAjFD5wDquZBCGilcBXYuUsUoRCYlEGCkmDclXOXz76g2/y9777vcuI3sDd8KaupU",
-	"jbSH1jizyVbFrq1TTjK7yW7+zDuePXnfWuaYENmyEFOAFgCt0Uny9a16vj7X8FzZuZKn0A2QoETKsi3Z",
-	"nlifZixRBAh2N7ob3b/fEWL5HX3zVebWUUMO4hoa6KlAoBKw5jSwK5h7C8k0OEUSSrKFkIVanEasp6Jw",
-	"VkiVRROKcIsFse6+PntFFfFIN4s8Ze59ErcZrR1DeFKTSt8elWkwYDN6aiRLLZcBBy/qVZrxJfKp43wN",
-	"SJuwiSpLtXCL4Rc/lZ293qfx6Fht32DChQvrBikP00HXKZ3KUrnINMMePGGXuHVnI/aFBw4K2HQ5l87U",
-	"G7DMQ1y4KBDfxDmCbCapjFpuwQP9WJFfuafHDgLfmezxZcNXQhrrHhxdjzFwDX6Ovu1y5rYAVgpJoEXu",
-	"D4pLP6lRiJwcYPPgXKsPIlD05qUyoZCOVqc7+nPf9MG2ruy5ajbjRwbcRRbLauYiN7EU1uEwL8teNE76",
-	"Wausdc6tBe2u/a9B0Llfa1X7NVazX39WY/MradSvSO/7a8yPZ4aD5N63GP7h37YBJH1PShNDJZJy++Uo",
-	"WqLpfEzExMI2daKIxuUhgWrWp6Xkfcv0z+Ojz3/65ZPkk89/22qu54hZ4yFXVswITYDKOgkCyyMSr0t9",
-	"3zt1D3+BD79a6b39nG+uV1mz1HcALfWqENtigTVfJ4w4G6WnbExYhl+Hz93dA+WjM+pKAssKbvlJRuo5",
-	"VWUh5GUq3Td/O//he6bGPwfj3dSz+gKzAU2TbGcBuZjxMsynSAjmjMK6N6nMiP0+Q9XJ2MCNoCYsC4Lu",
-	"JlvLuvsjFnf3t5N49y8JfeZZs02WpDJryX42dB+5Z83YwAkEfOCzeQlU10vkGRe+vXJ1oBFOH+/Z5KCw",
-	"YhAsXf2zGo/CzlhPZ0T0nfiAdcfJoKpwGcbO4kWbFK1QrmQOWhomFW7U7qeB1RphPBtM4IRlbXjoLJX1",
-	"2gd/gpq58G1mbMBl/eawC8W/tgLmgO+d0foMR+ws7G+ppIkNpMLXmzB3L5b9kr6gIuP0xQlLX4xGo/TF",
-	"b9kQ2bydocb2f3y4sF/XjBt1W4GzMVj7o1ip5CUVw3AhoThhGkrFi1QSy4nm2A6Mm7eGcunmWi+a12na",
-	"Vt3UvV2iTznCkCvMGKRyDFPh4ia39+MSeMfNTCtrWEENPga3GGfl2n7Kqn1x287vuOKw6fH65QXt32eV",
-	"i2b/+ZOzwt7zCEBY9CG+j/foAOBHP7WLwK4hQgo+x5U/OnfS9cYDLkfFvLRxb+yzjDyb2CX2Hsgm7DGC",
-	"Y+GMriSEgVVcQoKuj1wfQ5bxr29qX+c/6Pd/Ho1GWSp57PglLZjGl7FHRRycfujQ4kltBySMGjAUdKrr",
-	"bC6Kew79BWJvolXfZ+F7NEzPHkQP9TzqcM8ieJLwNt07d0JCNtPvyPeW6rqu/UZC8nbvxb7bmnrh0z+a",
-	"xofHIyeP1mgHzU534zheEawTPp9rtXMWxdAOgyTHNEIRaIjJEdDOH/dxuL/C18qqhayBHgefHv8REdPt",
-	"9L9HzYJcFCBFg0DrudDIN8lYNlGVvoAlOP8Pcwk4SqjELcGMUvlNDNKruTRE4OHDUZ/Yo7wJOQ2UVQ/x",
-	"EXarOFd7wkWZOR+DfKCM1tfNbcAjnjHPmK7KspqvdBBTG4cZJswoZnKlCWrYPba5UJOsbssPnfvSbR0G",
-	"wIVd2LZ1b4LoLvJneicP1tj1FeSIifbQ1U/bG7YDf9w+c6veBPD1TjoXuVWaOX0e3sdwBkvXtb+eaHAh",
-	"0h6tIA3QaQWlshgzF30WMCRMN9i5U2YVXlZovsD+MC5Jw+egjZJ+fLNiM6gDrW00trUQ7/COBwNxMBAP",
-	"0ziKOYzHsw/X6mrnNLXeM/IGwo1Q2wc6whehYR4KRi6G9zg8wGdENZDK2I0ZVLKkAxvS4ma1hPSsAejj",
-	"YPg6G/b5ESEXs71NcA9xsAkHm/AwNsFJG5ZKBE3aUYiFyo6GAF30uFPcapDFRtYp/MlL4/16zA/EjdcD",
-	"5aMRjC6MZ9a2xHPh0YCG7gOqnCiYmqQSv8xq7ik2rij3gEdxyEkXlW/+8ZgVfGkYv1RD5xfUJNfhAqkW",
-	"wySVqiwa/A1KUNGUqQwzV7pwS+qGJpYNN6WlP8E8rcmg/O0xxEklkWwpQUcReJbkHtDfeUB96JhPo6XF",
-	"iKcOcigKEqHYtuSXhm7rOabYmWUzF5R9cnx8TMMYxGzFUjsJgHvDTGnCd2WfdgMd/RXsX9zoTXP7e3yt",
-	"tw2r62Z1gpvapqEZBzpHFsFtr/4HMv5te/U3Xkj23DO9snK9gM5aPCcE86D7jcFgpO5iBh5qxulPm0Uf",
-	"f7SxmaO+W5QiDJYJzyowf/hqrIFfFWohe+0T5uPJ7oyXbKaksApBz2hL36AozTBf1KPsVb66Buxtiaie",
-	"DWdwvDCMwNfq57+FSBG565o4hTPYLQVIu82Bj0Up7PKUZWi0L+ZajaHIWIDoxYulYvg51grhz6BgSwJz",
-	"6Ra5b8NU9gk20hroIF0vcEGaSrHaoOxCtjTkIO2RL4DqlbB3Tfly2QgbnczN58A1FGyQodNyYQBkNkwC",
-	"RLLXh1QOsvbZ/pBg8K5BO60ZZOG/zQVtNLITD9yoJkxJSGXLfwteFOH1JC0q4eCL8bpQ12dxw2WeilPY",
-	"TW7JO1ypL/1C7cIp2S2V8U0TIK3aEuHlzPww2a+v0rGmfapOXz8Xnp4cy0/omRFnyqsexya35ohiF9qP",
-	"fn6v0v8QYqKQi4yaGOhIprYFbEBaGQdVCWsr5UkqszlHXLyLiaacSMb+jNgu7BUb4L//jmyCw4QdU9FK",
-	"6GZzX1JRu/seitNU1kmYMK2B+8q0YczqzArRSpihB7kRlId1Q0p/09NUZhgRXcA1LytfrRR2THpgf+CE",
-	"c03wVwkzV2I+hyJh4N5nUieHhiP2I+WIg7WpD7c4ZpGMVaqgoJLbBnP2HXCPCB2OprC8dg6a2r1SidGY",
-	"8zBMhEZ4qdUiKgRDEdlgzs5zQv7ce2z1QKaEnqe3jUlpeNYBj1+B+5sMq+ZHTu6FvDxCL2BLr7QLPG8L",
-	"o+GzG2SAymUqSecw3UC1bQMrAEdAOySK4akf1M+SYbWk0/oSJhZpBFEvaycAC4Z61XGDCr1X87/QGF/j",
-	"QjyAMj3JXXx1HXqUEN/K81HCthA68UehRcnftSISmmCv8761sq3paeTsIyAlqmMqa31k/epI1RhOHUnZ",
-	"G3WkO7U0MpU/tv3y+2okPvNBI/069LGOVM+KybAth75yGUXXm6b7KCUC427G5vwrXfJRw3I6C4/P0YcE",
-	"26Bx0oocSg/7gTjRYwnL1AgfuVVbt4B34/1gQTK+qafes1uLFM35oUF+6uEP2JQPhk0ZSX6P4N+7K5fU",
-	"aksUyqAnBwDKHQFQNu/3FFMV5EIay5dJfUTNNwrAhrd8Myplz/s8fhij4XwN/2gHKemBm9zCBOwc/mQb",
-	"gMlGcva40dFQD10g9Txl9vHqoBB1RWlGCz2Ge8p89972asaFkw0uczgixIUtgpDvmh/96H+zR8FbG20T",
-	"i0QgdPPPcjChPT1vYZ2i9x/W7JSSpu6FLZlV/ugCZc93yqyJYHSXPRvfm6KVNWHZkzFeG+dxoo/1x+3R",
-	"C3q3B3XYgAK0rgqEHHovae8zuzAbo+TfaGr9hR991md7GpaPIdH/WJLanAwgHM/D+789gvzqFw+MsTFa",
-	"fgczdQ2RXG8VM4dnZoJOqn2DBFGJDRCHJEDZIQ6Usgeg/h7p4Ve1G+lC6L7t/FYe5V3EKFQvtcEZG07X",
-	"fnDGmyhLnY9QdRjUs6K4j9zFMncQrm680qoOy9saOlPXQl469Wy3HA13FcScxBvybnHvz2Et4nnq+fBo",
-	"qo/EPnHIFDxkpuB9pWVwBVYCuplCHnOmNFOTySniyrq3CoiJx8uySa7uK48+BV7aaW9twVtVloTUOFG6",
-	"rlEesTOPj/CZ75Smxin39AzkNZRItRsgtwpu+ZgbbA+qpK9fL7s7H76m+exT+nGEm4BcA3+3m/KdVeGz",
-	"baT6nEb6h+TXXJRuYXYJKfVTO2mF8MWLKXiYr+Y5cy4JFil0wbckjo7DSeS4VHI5U5XxhgqlaNtKMeG5",
-	"/whLE0EDr2BpwB7N+aWQ3EJxwj47JnJVF2+Ml3URy4D7PrTXx8fD01QSEBnLJHywF8S+n41YFilYxiZY",
-	"6GFqHLPJBPs4vOoNQkfgS8MQkkxpIob2yjrsI2jtKQjrJGNvcJj7ePX/9OnW1O6WX+7gLndl1F85POUG",
-	"joQ0gC22106WuMZ+yhqVGuFu5yVfMsyWclmwb97WkNg9UJD/6nvC15/9qQX3/cnWDzxruQdrgI9jpUpA",
-	"lPzkELj/fnjvN22ct6i8WF3Ohqu9AV+PkI0ihScG089HPXhyHwPiupvjo5KM3oS6/rGUcDyBioy9+ZBE",
-	"KxEyTDHj2YkGo8pOrLM9Jhg6FdfD8yMTPvkAbrgj5JwqYjoqn3UhSnwoDZBuowsUnJFTxG1VZYWYsAbx",
-	"JgnVN/48oAYZviQY8BH7PuCieYarUQeeB66YV7y9ELodWA2fR+TZXukf5iB/5DafsoWqyoJVBnx3PIm6",
-	"k97FdLk3crWmmHbVYGzOD+3fUKzllJzyHVJKO+ZGOfCi7Dyp5GPX/pzSPrb8ngz+2+qgNge1OajNbTzl",
-	"21Z3rSjYUyvu8ut6qO3apkSAco5dBV5sgMfocR7yQWu5nJRtUc/VKYyHcq5DOdf9yrlWMxV3rObawtSe",
-	"zDVcC1j0mty39H2v1b2dWrn4S8jLL1Ul7X4D8Wiy/hH6+Qo/WKZoYiZhwHUpakSeU2woFrLhootIZw6y",
-	"3WvdW4vaoKkEIfeoSvUxr0dYcfbebQhICxjZ/oTNQF9C8Uh7QKcu1Rh2r6bCWKWXG8E5g7u1gnwXobOa",
-	"NhTU+qFggwD12XGSynAS+Nlxc1R4yroOBDce4X1Xz+hr/xhbHemVeAQU5xpq4fnsOHkx4x/ErJq5P47x",
-	"vIr+ak6r3Lu7BL3VcdNDnSKtLcV2R0rRKzwYhE6D0Cws87pCpaFr21x93QNq9Fbdk/6Y6tA8eU+iejWx",
-	"R0Wrg3JgwBpGnxUX3J62KZ0DwYmGyvBxCcMd9FK231jD/4fFu1VZMgQWZjxGjqwkTSzGG6LHcr/6b9DK",
-	"+J8hJyCDD8J0g0x2n3h22dgaxeQ25Q77NpJfIRnEc0zY7EgHvkZIM1xFKhurUS+d17MuX0+pdbQ2g/s5",
-	"ZKdBDnnIZ5GHpJfNZpV1dp02AyIJvVfNdbOrR+j527jmbQRIDFl4PiWMJzVpQ+l7pET3VVOcN0zYeJlK",
-	"DwqVNDWhYaOwAaYPaT/VbF45rx4LzgdrsJE1amQqW7CRWUJ71EboyOEK/pvnQvUom7JIZZgTEUkuu3Go",
-	"ElqCiJ/DbW50yVyrosqhQNIfpCpLJVyLAlncCWgfd8JXv7h/MGRCcKJXv7h/8O9weUZVl2bECJPKnLCM",
-	"EHWRBjeA5mY9sFhYJdC86gfDe+yDt8WZt7bsTWaHYIfP6Ue9xXthDba/bVXCefjRbYKsrav/9u1oRK90",
-	"c6rdy/XB3ehpo24tE1Y7NOYrYVItEEbaYtPLnJsGhS4ugmhexm34Au7cvtdpxbfgQAm2nABtVylQWuQm",
-	"bAtuk1TektyExdwmJzRETUqCHCQLblLpfBk3G2ENy7jNdsgv0ladA73I86UXeXSLcysykke1MA21xUk+",
-	"hfxqx4Rrb7Uag6kTG8xOtaoupxET7FQDsJIvQRvvkrG5KkvQbPD+y7csMMO7CPH8/OtUjrmUoJMWZ3jB",
-	"SnUpZMLmWlyLEi6BGPmJwshEPuCInTF8TsbNFRRsMRUlpLKmbsS0hy8BxflNCdZVmoQJog+fa5W7mHUQ",
-	"TXVOj8mZhAX9hNtUKpnDMGEL7oxdNXe285OG+dxJg7AI4SGLQFAr/a1OkR4uw6hrXJllhl5vKoMDOkZr",
-	"aKwoSzc76WxkQ3zmRmye1P0mlZ72ciKkMNil4WSSHqLu0KrhxokbCgn8bUOe6SZqhmiGU6nB6iXGL58d",
-	"/5FlvpNoVDWNTJnn8Q0smviSMzbIwniZu3+GT5MNPQNvzZ0L81A5C8je4Pz0+RyKToJ295xk/ht5vmf9",
-	"0b6tbTNRnD05w31Wl964F+HnHoU/Wl9d00lXSWfIY14gUjWpFpuy+u0KojrBc6cQvxAG+SSXJ7qSO7ba",
-	"XjrxgLI23biRnZ9/zQZKQv3wSiZ4TmwA5zxMWO5MIhHfGl83n0ohqSAXrzcWKbeF9Xm/ufBbxA/nPg/C",
-	"lIyGHrHPjl97Yxh1kGaprJtMcYbexKGmEN2R0kyquAo6nLwOgqHBrtULu5wDmhvj7rkcnkYjXsHyYibM",
-	"jNt8mrH2iHMNxq0s4+wKAlennXLp+ScrY6FwGwF0GXRRQk0XWr/OuAEBN55O1s9KYkY6/OhJ2zo303OU",
-	"g2/kRPVzPqHYQBF6LSKROZi849dbPftfuYUFX+7Y1KEoNgK6YuRcGFmW4hJqB3aXZi5iEt0i+lWLiB7G",
-	"uWxNJUXwsIg/42ghsOITGr+uZrKirmHPJeWzccjX+2nUMEGpwNphwkMvZ24WvD7S21R78KZ5rK0OxG6Z",
-	"WqtvH2fXPqY0WP0Ab/nlDUUIzfs+RKW9RUnNIpHgoirXvT9x9c39aHx3AB64yk1HIVwXDblvambYxHfK",
-	"jJqBc0VWduGG+d+T+q8RkGesgFwUQFz9Wejbw34++DAXGswFt5kn6aUlOG19lcpZZdDz8L3Ak8pWmlre",
-	"3ahCsqwJ4Ef1DC5m/MNFwZcmY4M//umz+EhllMpPj4/jEwh0jbwJwtWXl4zmmrjl4WSArFLOVlsunVWa",
-	"C+dRaMZlKit5JZ2BzPwxREY+CXo0zfK6i9e4nVshMZ0LSWIJxheA1q/bUaHFb5m8PR6j1mM8UrvyjTTl",
-	"a0J8OFPdFSIvpSha/HBYatWIqzBrdVe3t3BBrtpuCjYTX8Fys5fiYgQfFLgZEadOZchOOB+kEJMJ4Fks",
-	"XroSZjjfWMgcUjnIvCBlw5MoFCP+E5aXykARankkI5VsFBtDL6WZu6sL8tyMNjkrf3fPtecA4e+w3NRb",
-	"4pb2sL3f1FHionMUGFquBwae7FKHsMXuOEHxDuYlz33WIGgURuBR8FxXIdRbmwSfkpwIeQl6rv3x1KW4",
-	"BpnKgVEtdcmVnAg9Mww+8NyWpJBeMX3GBwsO6l1Uqnosd9kUD7ycuxWN16VoZ7RIXg/2uD/+HZZ+rEcs",
-	"NdpC1aNcNpGlHrbJHRkLpystpQj2YlelR43q4/ayY8WvGyyaTY/0n86YEUyia+s0bICXrWy7l1zIYScI",
-	"B2zY+TqKn/+i9KWyFuRhk+pmOVf6EiyLENfutkV1y1ycgjrxicSdp8R9VnvO8yt+CSYJ4HkmYaUwFvt9",
-	"2FxpaxInXJoyTgSEmrAZ1mUk7Aq0hDJJpYaxUrZ+1oTlWliR85JNRIml11OgW0iwC6WvGNZrTHDbExI3",
-	"M7ff+8R7kkqfVsdaC8+ynjDNhcEfNCvE4BpCjQge/3mnM/fjabCVxkQBpFLCgvp1RgzfKx7SYnVJ6wCi",
-	"s0LNrxm2HsRJwqecrI4nem7rJtPejGNrYamxKdq7aAEOYd5jZrC9FAbs4+h1PWgiG0tCd2yU/p8KKiw7",
-	"wOLUyPc9iQrd2EAqNlbFcuiLYZEos4svVmnnrgKZs6LOE5lsxN6HClhdyRpve8zzK2ffXPBq8HbYKspn",
-	"dFboLVQqvYmqW/SE981btbKi+C0L9QZITGusBj5jA6vmImcZXpadpBL/N/qXe/QiS+iLkbFc2+jv0LNa",
-	"f0B1D1BkwxEjylyshqABKY310rB5ye1E6Rlzm5VUddEInt3hfYS8qO/NBvQYoWaBqn2zYagqqZ2QKa9f",
-	"Es0bo28q2zhl/Wk+yULOrn5NqcSfYqF1l809dwuBJ245l08dgsXNMQpE1gOP1zsdqp9AnsvEv5lDoLGj",
-	"fjcn7P6oDN1sH3ZElXFrZNlkIu+GteJ+ewIfIK+6bC+eKB8JOVG9+blPjz9dOdxHvGpSP6VRh6m6AGR9",
-	"GAoFW0J/s1t06v3o5+u//1P1XYHHcgvG3lCPsMlr2F+GLR7rFXnxGwGDYmf2DV2+1WlzA7B3K4DoTgBs",
-	"N+xFrgrY+vB6bdZful/vrkGk3RzSeUuxChVdP33BLRxZMYPtlwDz8He628d0Yr8ua1sc3eN1zwOT+pv1",
-	"CLz/4P0ORmXNPmAw2mZ+utPGFzrtFtxERrFv21uPn59CsE4ZjMN+t2G/60hkdCJVPMB+18Kq+FmN+w9V",
-	"32CXEaLa/qzGGLgaKrK8cMbXZCc+w9XQEBg2QFTngLNghu45a6aVhBmlqXhrm7is7tZknI15wQh3Boso",
-	"WIZIMRlTlTWiAPbJaPS6u3nJ7dVv3VP8zT3sPgrCvsR84N/U+GMtCKsf4OZdpZaH58R20Dx0/66C19wA",
-	"MYPX3ECC8D2qka3JDgfhfBSrryZeAUWB2ZfANuL+T5WV7n+8LLNhQrlqq3y6OqFczIJfOy3lLOeS62VC",
-	"fTFjNzHAcs6FU8nxEu+9sNPMJ7YmXJSVBjauCjpr4JZNeWl9/48qS1VZPwYRH9EZLmKcsDFMlK/YogQu",
-	"djA22NhUSjZWyrK5KkW+HLEzNDpWVbiqWHrSsD+k0qfRfLKMHpEZsBaBwagriKq5qCWIzUEbJV8aX6fB",
-	"S1bXeVyEj7LhKRW4LYSBVGJfDNfWMG6ZcqbbzbWeejSK+3cddC9hlSzBGJaJS6k0XHhwPESEsbpyr0PY",
-	"qXu2zAW8WhRQA9sPeFUIC8UptmkalpHw+Cg8Y1apTgAuQm8MBu+pJ6nCPB8Hc7K2e70VZUHxDxwYmzkw",
-	"ooXqM4m3zjoFaxkVhTkTXENrdUbmfwUbyf7+d8yPX3Ieq5u38SzRCDoTGpL/99xX75b/qWVrjXKt358M",
-	"ZGX7l7NAR7XpxPRQxLcVc3QteNid4hyiwJcXitqE9g0rtOE7B4wRfM5ji6axMO+P2BqcG+8kOm9wPuUG",
-	"shH7obLzCvMPOZ/PAVF5PvkT+7v4AnE+w4lgZnUlse+7H+AziP85zuahs574QLcMzt7ib24ZmN0SoPT1",
-	"cYxQ+snxjRCl+w/p3Au6OaZDoTrYjk7b8QaP+t0KYSCjZBSadVgTNCQnLFezGZdFElRNoe4lDD5QTGEr",
-	"kzArZkJePq5B2VMJ8Wpgxf7n///fdecLFTw0nUM5l4yYqqhTyFtgtZDoHQw+DUS4oRYghEjZRFX6ApaA",
-	"LYRnsumtaXyLdgCHiafP48RTgGejpJyQTcGB+yBb4e32uc7+KuOW77n7cIm0+ivIhan7YB6uvvhGp9ct",
-	"eFOg1QAYH879d+Q0k5BFDWWoIE4NmFOD4d2MSbAB7RDrJOcyh3LHlgE9ZjYGN3lfR+lhU059WRUpWjgr",
-	"oUmUPme8F9X9Eod4EM39XlGS46Clv2MtJXnCxXVL7XOfLr7F4vrVM5/t9bRVgdPoqYafd1+S3bmD00gQ",
-	"QEi575Ddn2q+wwEPm+pBXffZ3PozYqA9yJ6qwVSzXXvbU15aKEhDqe71pOvMxqNXYsEgaaBUi9MonsH/",
-	"8dKyKZQFFiDXhzMlxx5/PDzS1V413i3QYTM+aPeutNvJE+PMK4k/qdztBqzK0mnLjtX6L05lsKQXcM+l",
-	"J0gal7gB5vaQsMGhRuf5EpyjzRGjENhcC+XVjuV8bisNReya+BPUAfZHedGn9OdMFWCS0JrFrkEbwv+p",
-	"pAcZM0uT25JuPvQnyljzsXYOjLZnj8bDv4hHNh+vD+bjd2M+VFmSElFw6tGpaOG9ut0xgxeMBhqTUuQg",
-	"DWw61vzWX7LH3coPgdV+N3FW+Bl/FNV/uyR996YqPL4VoJP4tGgC3BnX1kFReLsbhMJfEtWbdrAqbskq",
-	"1c0ceqCYus+7/yqwS62X+dyTUTPp1fgt3uPxgX/1SYnJX8HuVEZ2w7m0/hKJ9zLwZgrDrnkpCkT7xnbK",
-	"xVSVMGLofzgvLdNAli+HjM34EovSmspdk0rfICthwZprCY8asoRlBV+aCzW5WABQOyzL3H/dRzMl7dRD",
-	"whV8WV81PE1lgKydeN+vubdByLhC9wJXExPQo9Eo0/APnU46qPFOUrgUDXVp8injY+M8AC+ZxvKG7ohr",
-	"2AG/ct/Ovy2pcpfIP2s+ZXbGCoE8j7XJo45TeehbuQXXslviJ7G1OSWRyoqJlznzyoViEsrNVXvfRz/5",
-	"MvzgthPw7RhPg16444ncg25HMBzW7Bk1csRCUz8/GxjINVhyKKgShWB6oGhl/1sit0m+4wtvaPc4C9Mg",
-	"AqYFjKdKXSWMs/OS51dH7km5FePSWbdcYcrMX0TQs+z8u/dvnVqWY/VhxL6xJpX0PMQ/Ei424hJBlPx3",
-	"HgwEfzznxiyULpB9xAB3ZhLBdd2WdKRkuTxJJbGWGKQNyegmFwYsFRaOEafkH+++pRgY70pnCgjdi0SD",
-	"lgiOrkG/NKnkZakWrwqQS2wsY4MGnZeVQl4dlSrnJSUgwfKCW854UTjT7j0/DZPKuDeUylT+6J/Se3aG",
-	"5VzrJcv+3yO3lf3oHOGjc3EpMTY/YfbPaXV8/Me8kuJD4IzBTyC5/sR/N4UP9FHmaVJ8b8sHt0pff3f2",
-	"5dH512evP/sTu4IlFGy8rDtR3NsMy+yEKaMbWrrdiP7SfIHAMX6MEXsHOYhr0CaVGjyNI7Igogho3N1y",
-	"RRxqxC9DeFL+9CqzGbKEeXBmziawYDMhKwsmSaVRjDeJ38A5E5M6zEu+7GGAwSr/DluzJ1e6YySawiMB",
-	"D3c9eYdlpTkWh1aRza0iXTb4/lY2cp+7PYMtc2d9Un7Inu0ke9b18k/xsMhjNxVQOiMoVsL7e8vHGlv7",
-	"WrZtqzd//NBG5X20pwzIN0HqH9xehgdx683CuWBlP6ZmHzm5H2bCImszJRWc6JcwsYyXSG+UIVryZUbb",
-	"dMBmxiQdASlfViTMWAYNs7ldIpaZ8rf1DlvGrgDm3hWzSiNSOt6+BK4vwkUaZh7IvD+t9qjewKMSut9e",
-	"cQ+HsTuldn9cF+LEgtkH8DLFVy62eH187CIOTHcTRIzvj6f4gPE8h7n16fcZGMMv4YRlqrK5mkVMayKf",
-	"Jp5nxS2mC2OW7m4j9r1HnREmhkwEq0V3APAezGNuj274zRSO/tkDSie31tnAw+7YjR6IlKgMgWm8+NTU",
-	"sbx2NqRaeOYMlEvbrPL9Nc3WDd1tRWucv63zeF81P9l7Jm83zPwds1/exNPvX8ptGygfKvUYHmP73GPz",
-	"pp9r9rFZgX5Mmfv4p5u0K9Qi+0/uvZutlvD6+8Yi8mKPVXJdoti3U/ipLZO63JtqEg8u2k7kHEGzGfdl",
-	"qc6tKIDXUf0yLPbeXLUJuBCgpz3+GwszU2eRi0DAm/OyBH2CZOFuki5ynKqShIM1k4guxu9NKgdcMl6C",
-	"tkQF4P0oo8prKNilAiT5zfAKVMtsSLTf8cAU443YG55PU5lzrQNjL33vmTfdz6nY7pRlSNRb/NmFOnFM",
-	"Rx8j8+Yolf6qC6z7z0L5f+vG/gcCF2bALZspY9knx8fH2FC7xFMDKI6EdDPD2c74kubSdOm6Re+DCoh1",
-	"8y+A+O6Ps0vTo7a2T79djpUqAQGs97lfuoe/uRXfLSW9jmdUUhmkUcgjPp+3t0m3IDvYIHmO4n9ioJz0",
-	"2Y2wK/Jix+FdjallI6Jbia+ZgNQEoV8L2dZO1Ks1rfqO6ysnTM6avSORvjk97dYZxxMGtfcQGnWKo1tb",
-	"zBzWeki2LrC50KvZmwSi8B3xkpquu2UJTTVKjdsprj0jyoJrnzYkOzdiP2D+ALlyXkabB+HPIqzeJuG6",
-	"lWDRYn0UgrVLOaGOABQSn3doaa5fjp2IipqD5HMxCltO3xnGD3OQZ2+/+dv5D9/fNznDi0IQRNtb7cax",
-	"GJU7j6OOM9UYG497PG0/F1aovJqBtFEBAMIdjytRWmztuavM3O9lQl4hUPnJP39q70jCsHjeCeOGuRVt",
-	"sSkgbD29RC6VXM5U5Zen9cKWfFZu8cL+v7Pvvr3dCws3jnGIbnwDAzfOcPQs3ph71Nu8MQ0zKAQtbqgi",
-	"2QyNHP2iLqj4mEGS3zXP8y4swAEu+X5wyR0y8pwyXl2P3+/NR1dv2h6jy24orgti7M9Pmrm4SIuLEkne",
-	"ibFLkvKdRO3wHGu+lAHU2oKcLuSA5jaVJSAnvAdlrtm8mFSLhLpxa4pcGkLQj00L/moTUnEqG6hiDyTc",
-	"hXVsKy1pbmoyCe23SCJYgwXTkD6TH2UYUummdlTCNZRsXnLJuCXisNFo9Mp9kI3WwYs9HnH8GmJU4v4K",
-	"snUD89ThiaMZP1GE4g4NOxSgbS5A61yyDVbo1sDFbQMVwRd3+RivftE34Bl3qs3jIVZ8jBL3WBjHXS7i",
-	"RrTj+2yBtzKkkVDVLRX94rkFJPK6lB7AkT9CcOQOib0vTPJTlWnn3/RGeG+BmEBP6lIczgrIS+7E/hrY",
-	"DJwfJsyMTcQH8u4Q8HUOmonZvAQXiNIyDgKIklvmVOZ8zseiFHbpfoTOlOfY8GvnPrb8CkwSujQuK1Fg",
-	"xxX3zqEnezUj9tZjJSaeoIIVyEwrsfzP/ZZcMzePKUebM8bM5on/MnpnPsvJPURdhxvX3ozellzuU71X",
-	"h+pD2i/5gW2xX7fRre9TbY8bRGJAgcXHoLlPAwV9fcc74KEf8NCfOx56nwNxP2T0J2qJ7g6fvjrOU0VS",
-	"X89TRWmlfaOp90S+BwjYA8rb4+Gq38EUtcBgN1iTuyKub2tMniz4+gMr+gH59QDDvgrDfge1bsHBblDr",
-	"Qi+PdCX3p9dvGmxKEWL8BB81hPYuCpQe1oFyj+twsElDb0k/e+muQ0weNuCskmIioGCFmEwwM6EksFJI",
-	"wMCJzMmQyoBy5+x5JLGs0MsLXckMncam94h+YE47EGUMKxQWxDntW47YWVmqBRRsMRUlNHXbwSNSunGI",
-	"9manvtLLd5XcJhV/QH/93ZiQr0hx/fGxz5iYqVqsp03Qr1aVZTN+ha11D2VcwnV7My51KLCOLy80RgbX",
-	"0HQSnt6CH5dFp9ohzgg8uPjpbMTO2nTBL2ukandLOlgnMJgjkzcmDguXXDRUCnkFBRtk7q8LQdmcPZmI",
-	"N/QmDjbiWdkI/9YZXw+aH8gC3JX/5V4piEeigjlkBA5a/dRIYfaYELgrXcy2qv37Y445ZBIOxuAROGT2",
-	"ub3fmV1mWyvwuyWaYWEF3EvrihUGWVjdiwcIEAI9zZOxUYcw5NkS1dzlQLXFWKNVeQNMyzu8Yo8b41kx",
-	"ExJH2QQ6QslRN91n1Hjh3jy2ax0JiaYzr4xVM1yGdnEevqRNEqDKmJUGr+/A0lxtvEBsXjb49PjzpH3k",
-	"jB2pgezBm1HQ1yKHC9/3aDxWgTe/syElflPpTKz7uduOSnFNvWkiB+Z/SKgMlE5SJSSsEBpyWy6pjo4Q",
-	"jnzHhrAmlZXUcK2uEAriCqQ5bdYMnzPCx6UnpSca0rl7AESoDI1MmpfKFcQIdyd2qbnb5vAEHneJhTDQ",
-	"WVlEUJlOqp8z7uijZXwDUGmkL7dXl5rZ55b+miphM0zk14jwbEK/MYkW2Jp5pZmK8aU5QtNxV0hJrUpu",
-	"KhvRZf2SmwQXDiHB6n08OHNrYv1Fnx4Fz5H0qBdespb/PThF+GbdAI8KI+km8EbafqSiak58PB/BzvXx",
-	"nAkHXpdIvV8aFi2+2yoiLbqz7td75UlOjWO9iA79Wwm7xU7S13JHevSkm+wahXxUlPeNCnnAdt+qte7m",
-	"XfP2zXSrSlW1446OBjWM9AmsQEjE2kJeC30NOmHjJRPFiDVF4hMn9wulrzI24JKJgqlJKrELFteiFFzm",
-	"8Kq+zGTDhGXGaaiwyyxhWc4tXCqN/5+X3E6UnmVskBUwFlxmSSqzalxJW2VIe6anUGYJC89eLsMRis94",
-	"nDD/y6NPXrux0FX+V8YGC6UL41GCUimKhFlhSyCUtXoVEpZzA0dCGsAY+xoSxsvS+wyz/nL2qoQti9fr",
-	"tWgVfs/4h29BXtrpi5M/fbp19XpYyK0L2N08z8OP+hEz/Tu51W2/DD/qr7X3r7d12zm3FrS7+r8G9OZ+",
-	"pff9q3vVw8HRP4+PPv/p3wdpOqL/Df8w/I9/277A/199y/zal9SHvz/pvOXHBK3g3sIWqApV+VyAQ7/Q",
-	"amGAnO3aGIUFiCxsdYNvYnIeI4Pi9a9+cf98c0P3cVXulXPY3f8rzAP0NhxX5YGmrVs6fpC0PE1TsYYJ",
-	"ED1mwq65FnyMaW9ZrHQl3ll6bh3UVj6odWLn7nM0drHtDbnD85zLL/x1+8Cgqe//sWLQ1A9ws7X06/2M",
-	"sp9Y+uUfux9uxl11C6nvDN7cazBxC5QEZqCE3CpNYE9NGyJhNGWXWlVz6krkLJugH5ohV1sq6S/M75AD",
-	"inf1qLEZL8uMEp/48SkVIJbLkNOkijkq8hcylXHF3aBpBaLGYKEZzuSlGaJ5oPl7TxQXkJfu2ZcNRUAq",
-	"fZFAw0+iKjqZw/wrFHg4hne6MFdiPociG7EzDyub5Up68t5lhkMYdLUxV+1eFp3cWexkPvVVgb6MkGU0",
-	"Cw9lQ5eDLIy7qz+4RJ42GbKw+AhTbtxVUIzY20AM6oNpSiD7dk+r5iJnWCRoshP6zwUOMgooDejGR59T",
-	"3wQUGS2fe3B8Y7GJwzx5NmIbcLxSGYC8aqc6IZPu/Ht8Q+6F+RZvQgny4hWgQ1Fg5aXnikgl4Ql3ePnn",
-	"luvGsj71tEA90VvlA17vfvw+vwRfcsKMW9VDaqCPbMKp4YzLZQDVIhtJOtRtjG+dIkA73SqnWFPCTR5u",
-	"rBH73683StPBze11c5s9fTOCzi139buRD6/J151b9zYDRze8eLRdgixYVpflZGGzrNt6wv5MV7tdmhs6",
-	"3mTGqnnCuEll9vaHc79RtSafsUKBoY23tcHW47md7HOWaTCq0jmMcm8vslQOWoe8HpNySDtyc0O3Hwe3",
-	"gvbl3pbAJ6SV0YHX7xTw6pF79HgtuJv2hQ3q7LWvtv03B5cPD9Nxhwj1JlogXK07TG+Fe1CWS28x6KwK",
-	"QVGcr+nFXrhwAnmH3ZvpfDYhc+ieRcEtHFkxgxcffXLSvZIt0EPcSj6zYHtHUXatvlv5bPveGPr2BDfD",
-	"g6O22VFbc9GaLMHjeGskUu5BqnIDsDcmVPEa7GrGQLxuJoRrXlZoHyPYGzag80apbN3qGE6J2JRfQyql",
-	"kjBEUHI7haXzxFTReEZ465BNiKGDOXYvOt/N3ROuRQEyd4F9c3ZZY3+3ziNbJ5pNXmGbo83TGFrcBWrC",
-	"MM4+PT7uPTZ0mvLOr+o+MrV075t2wj2dIt71oPNj29VokbeBM8cXfbB+vXB7foUIC6tOTaKSY+2BT+09",
-	"qg1snf29CoZlY01FuKiuPKywcMqbSixJEAaf8sQXBkJ+xWZgpyoCnajnlcpBczgFH+bcxYIeBdN31RNO",
-	"GJHKxPY2CaBWBOQ3IByxJJURZB8Z17yy9S3ppVH1Ym4rXjJny8HQ92Eu/kOGtctcFpSbds5rOIClOVml",
-	"rojKqW3FXXgrVViVQBqE55fdaJqoe1UJb8I72PNBaz1Oj2tTbzIHBe9S8B+RdskjCygsHOd0/jFxI+Eb",
-	"VzKcWD+chie3P4XdZ9rqLE5arSWRmhOeJuzHYzOr5h5JeOUXqQzgGgstsC0g7EN9+Sh2QzoqOh66RTrq",
-	"MQOOQw5q7zmoiAo9SqPeMxlFHSpHobVlc16KLj4L1+6dKnOvbmXrYfrQ2aO0SbuX51llUFYePQZYx5pv",
-	"7H1FG9aSxlXZ2iSY7RarG6oatitJD2T7dEvnDfqy365C9LY4PPmz59ZsH4f6ZWXFDkXpdy1KX1Gvm1Xo",
-	"9gfQK9oVlauvjtDROtnV/7emLlt0AgrjYpgiQHliS6P3qhZKX5Gf5VvFoo6wg6vf2QhIq7kuPmiMqW0U",
-	"g1rqHN2VXb5j52Bwx6sOY/6tWoAOpUe0nZRGsdJ9bKJHYFaxwAAe+gl9f1TcVjjwVweG9Bl2BSKsArbS",
-	"drQiUZ9dh0g/JcN9/ICGO27vq63SwZvfhd6SrN3F6u/GtL8i9biFn/+efrBPnIS33+AgmyiSghk7bAa9",
-	"kAq4n87A8oJbHmhYw64wINx9YszNNdg2RthOfPXdZWj+YQAZiwzLzvw7IYwP9gVwDZql1fHxH3N8ZPwv",
-	"ZFR9atjX79+/ZV9wI/KG4JKWRiDib2VAp1LyGRAhEjdszo1ZKF0kDAQi5CBOENc2SmoUyga2o8XUbVJ4",
-	"zxHLrC0zNjBVPsXpvv50Sl10nx/70ttUZu6JJS8z3Idmla2wqw4+5GVlxDWc1uCs0fg051Jcg2GfH7OC",
-	"Lz0zJ37x0qQS98qBF6GTdqwzZDO+xDM/+JADFO1v+ykwO1R/TzthUPrHCV7aoxcbrU6CkLr+CEHJHJL6",
-	"xCBo22F33BFvvXAOrJf9tgXzBfd8EbTZMA220hKPu3N44A301S/478UN0dI7dDr7tOqmkIl+XZwy5J45",
-	"BEp3A8fDUMgL1ROIg8JR/pzbaXOSH6TpxaoVvE3pHJ2eIJH8K16CtuZVruREXG48O7VTDYagiQRqnS/Y",
-	"pQSffw0GO3QY3a4iCWcTgeFX9k8a7KcslVewNMMRO8+V9nB2bndlr9gA//13xOkbuoHmoHOQdsTOAnK2",
-	"cT+ik+m6sCGVE14iEXaGX18UWs0v5kogDpPSFN8JKgahU2yl2RhKtQi/mJRK6Qs/XJakUnNhwMQ3zMi6",
-	"TEoA+9IkLMP/XXSMSHdGUD9xOQ18qUKmsvUbAhC/mKpK0zT9jOJrVubFaForN/Kzo84eD3tqMo92WDcp",
-	"Me7ZFSTjTKsF3Ss0BHkq8WzE3vB8yjQYVV4jJ6SBchKfESuMk3N17ULvga+yHKtr8MujlE6lkw16aPKM",
-	"tJo3MhSyrnQvYfHrORQIQjj0HUI5l3Xtgek5ej5DkfqSxHefwUc0ziaYthVNWVeQ53EgsLIMWE8acJe8",
-	"nB357jy3ri17i4bpyFukTcYWL2ziiqqXUoQ61YRhY7drQEFGil4tM3xp2FQthqeMU+UEU5U1oqDEGP7E",
-	"1AVkGBO0OuBG7ByPbQ37uSo8g0KdefKVGAitGcFY4ZUzcAEXHuPih2SW6v16JmRlITY4zCrLy4A9Ojyl",
-	"5j9aQXYFMPctCgZKIQGrPpZsAU5ZnZ6TOo7YWVUI6//CXzh9dC+mmXCXsr2t1pVtD/5+PMQDZ7xuo+PG",
-	"Ko3xUpDx56HXHnnKPpx604Utf5s8F8+8s+66rO0RnjQTrBXy8gGovOuR+mTHf/88RObHqaihlg0SRWNa",
-	"M1ey8DTQL03NghRLCoIHOo/1nnuAt3cj9kZeC63kjKCatS98hujTU5b9IWMzwCY13Dqib/th/joEbF8o",
-	"yGEQGvhxCB0O8t1hEhcdYn4/oe63fEpKyK24Fna5jfmLLt+/o7w+2k1baTtYDIQLz8tfjleNzRWFsq2F",
-	"2ZuL7F5B9ocLA3lGDm2wjQumJhZkFDQiVIOHjw8EfSOWWTEDVVm6BfnLqcQGELyElXwJ+pRlldTuUz4u",
-	"4aL2HjJ3KzcYdtfnbrHyyjrHNoSxbMb1lZ9F6uJlecoyzS1cIGs33sBJDB754ogmoBkQGTrtNTzXyrN0",
-	"5WVlLOjTVGYRuMjFZanGvMzYnFcu8OdlWb+KQQRHbqZqYfwyxL/P3P1i3TzB8vGMGSvcrXBmwxE7nypt",
-	"QSLMiAV97Vx6pAgMJaU93nePHu9hp1kf6KH3mZ4Z9PrhK6ryzFzxfK/W44YNyDdCbbkBnYe2qQeRnbrf",
-	"qlN23EqBfmk87I82dYUiPMNdZ6H0laf9qHaQkInEpRAGc4XbOCtfhWv376msDHVwU7YqJ6MleyDfJAs7",
-	"JPkW3lMgt6Qh6MQzviBkUKx4B7VrEK4QYKgjyglCUZUk9NpigVhIuw24c0gqXjKzAJhTVX0dFJbiUoxL",
-	"H0D6XXvotv8CLOT2QskL7CC/cILKc5sxXUlTz2AZVQwQ+6ip8hyMmVTeT7jBNQkzL6JbDrL6/ydIVIzG",
-	"zE3eeA9EV3I4wht/uMhFoS8Ili2kOHFJxH/7oxUJFrttMY0z8GArkSaLQmfDUzwVSCUfG5DU0xZ2ZMqk",
-	"CsOuYG57PJouZd+9O7M6ygP7Mp3DHxyZTkem2L196Y2iG1lGJelHtn8jvfI3s5so7U1BjWOIVTRCtviB",
-	"qcbWVlpGIc7PamwoKw/S9+oMfIjl++UjM9HGLhTUn1//zi5E3gWa/66StdSd48PttFFh34qCU960HX8d",
-	"1jIy6e0lPTQTdB/LaXF5CbolYyj9N2jY7VsJblA+pyNlKS5B5rCFV/hNdPn+HcP10Q6+4c2yFa/aUe5C",
-	"qxxX44l5in5m/W5iM3XvEvV7iadsOyctWo1BFov+if8mazw002HP31Z9GrB7b6ljoAd2mPpmcPCZOn0m",
-	"sW+96zXiLjTYpnKs6zWtG0mqOmr8KVVZF4nE/pSdckuhm7tMgjE+h8MmwoNsUHqZeRQPCYWne27sA6mu",
-	"+eeYy+KnjCKxVAprWMlNqMLAyg83xUFG4IqyyIYsV1j6gdUchFKP/funIUVOxfNhYGFSWVSwKavrsTP2",
-	"v6U1o9xqK6OFqGv7wjtzK/NMdjXnajaGvAEknfMcisRDji9YqRq4Ulk0ODPuUgyAP+ICJ3pKo/BhmiML",
-	"r59KF6BdBLNQ2pBoYJwSq0IqS4Qsx93YTrlknI3BWkCckROW5VpYkbu983/+1/9hWakW/n9zrq2oPw9g",
-	"XzYj7spUNpszbrkrZVeKeJWxnMqK/Oo+tU8rerofoPDH2XC3Nw6HDTfgmATBCzE+yP1us2G8o7mGawGL",
-	"3g0XwX3afutCVWXBCtVIfXsrDuXcJ/HveMhvGsKt8eWLqN9Y2jsNnrXwGlazkfuK37nbTvEyF2gWFQyT",
-	"OguSSsJRxxuMyYqWhWkuQGPjdk+pFo2ZxW8a6gi8CMkCGhM9iE6ZmdIrKRmsOW9bc/TqQ8twKqOg4GIO",
-	"2rsLGeMhM0zWwlk3rClHc0Yp1cALYbMt9vwwjbf+fd42Q/OXEsA+EK7e6lz7ztPo6+dT4ezFviVPCTNK",
-	"yW4M2a0twgqWbGQHary5XgNAHkGNBWdrKsHKABtkv/yChC7st98y6gPAIoVh0mCd+gUKmHJlhaXEAT25",
-	"LMloGLBsIKuyJBVHcNDaQaQBsVykwh7NETtrpuRGSqX0XYx+OCaV9t7JjF/5vTxM3PkjwiJuvPPlwb2P",
-	"jFXSitJ9jryIdoOy/We9anvWlGagHh2p39/z0RLEimyTeNWSZbwRrgzsLzVEI2VsxuemkUKkNWLIq0l1",
-	"+d4BPGUo1XkJXBsfYTdy/9IElRhE0SvW7wj3cC7YHI5YLQeYsHdDFXWFvvByPmJnDUgt6qSLGHlMs+MU",
-	"51tuvSdNKtz2cU9pC6VI9GWDr0tePxYlptKfxaEyFnd2gs+7dGk/fnA9xuOUud5Ok9eIxJ+Hap8D9n2h",
-	"nrC1/SHoiQlEl7Hl24eTDHmlt6uHPfeXPkDWpT3SoVzaxSdKX5k5zxFgAlcnWoBVwdjca0s/32z8f0QA",
-	"TX+Hi9mEZwliO5gaTOG7v5whCoKS5ZKB1Kr0jgW2T035tSdxI+ZlBhJjJeNsc2eeYF269oEPtC5YD4kM",
-	"tI1Yu83keXYC7FzCO8ydmW5j6c6/fgAjFwa5MXnkF+GZno+en3/N8lKAtBvEYVcuLy9LtbgwVaEuAmxN",
-	"VoPAsAkvDQxZCdawH+Ygf0R6KOPCK85yDQVIK3j5ssG8YValMnP3y9hAYWrXFthOXy49HnG4FFO97spQ",
-	"rsKvucB0Ul9mtSWlezCW9f0f2k62B+5Npz5LK+kMwI5VYt05xJ2+N1PyrbgGNnAiSrgsxdC7BkIShRTC",
-	"w+oCdMKuYGnAHs35pZCEVtrFIvIPHO+jBjzGR3DPssmcN3jHuGDPCOTYP28jpCRiG4TTXbAFULFzl9yl",
-	"7NJZZacd2bWABeiM0C4rOkPL3B+ZT15wqTCF5j4jJ3VLuGNuN6IcOxl46tjGbo4021sR636y0wls0pED",
-	"rPFWsMZO5nv06dZVh6hqq+a/A6p4hfxcTcIOQErkfvbSMAMeKxb9ooiiNFyDObsx5MrpooYKoXYJfQ9L",
-	"SXiOfYy8mLkNhUu304whbDbrykeYyV75tkBKDvc5gMrtpLcFl3OzRG4QOy9dvyW90Vj3iz1+MIP03ovt",
-	"AQGu8/3/FeydX/79sE2RuXdNYij1XQvNfnZQGuRWO+gDC6zHl/49Cu6jg0v7ja7ey5RmMOOivL0CdG66",
-	"r0JK4ESDIaO4Q/Df95t36o6uGDcJJ3Nv/bT2pFfh9jjerVSrY5MPN8MD7oPh7juIqmW5TlgN0O0Sxmpu",
-	"lWYogcNdCbYLnswJN0Zcyj2I9dakNYTt/OnxHxkGggthutrBznCeaG1VCXuSendrGmgG8t5i/w4JHvB2",
-	"2B9XGkVZRmHrprgFN8ODSnSqBL0IBPlEDPK7ODbup0HEu+W/knvRgDqRYCmWupU2UAS3Hn5dYR80wpvj",
-	"393pj3/4J/r4dEXDTF2vqcqC+xS816ThwYXaFVy0W+6gYNgQslsVOymIueeBnSb2vRqrYslyLpmfgVOa",
-	"GSIAe2KDNeXqyGTQT59CxOuf4hBB2L3QSt0tXu70qk5A7kTi26L4Rj4VSaTHKw45mH65opdF7enxYt1D",
-	"vq5B0zf9ZRL/6S/Zo3z4ITaJyBeVKIuGmKdmKCcO17GQXC/vKjb3ez2+DOXFyT9/au+Bc6UtG7fm3Vfh",
-	"wqWSy5mqjHdsVm78y4sxMvacVXbqxvkt+eWF36C+VOpKAH7ohscqLDILlS5fnLx4xefi1fUnaAL8yKu7",
-	"3tfASztNmJeFOol/9vYbVqi8QiRugrkfNVwLfvpuKisHBuJSHonmNrmnHhBYN2GX0T2cInbcwZmLiCK2",
-	"vpyke/165+I1dTMxjx0WqV1qTtRg/jbonnfc5n3AEmdCXoO0SsdzxZaajl99W/faEraim8ZMSWEV8vFN",
-	"hVm5UfNlx90IZDsgko+XTSuvu2/o8MuBFVpMbBIh6PP8SqpFCcUlJMyIEpBjx9MU4HWFMG5hWCkmkC9z",
-	"8vDDm8BxOyb05kMOc2r3H2hhrtx7gbnFbiGnhR7PmnoRkkCjQnNXEjyGMY0PuSjoG380G00A6nG6RApl",
-	"jQlJ3B3YeutRN5vu7loAeMBsmwCdI/kh4os7BsGWoaOFKIAV3EzHiusilj4UjY7ffR9BQfmujomQBZZv",
-	"eH3EGLMofDl9p3jViCM9IubCOgRmNuwcb3p07tTyDX4aryN+0HGTGM0uaS1cEkPq1BOPqtEa0LuW7ofS",
-	"k25NwuqVuliKXTsLG92i+aprst/xfCokBJshIOaKcHbJ81MOAs1RXazfLgvAtl0NvDjC+tUrWA7jx1jl",
-	"rul+Estnc9BH1DtgGa8KYZnVPhNcm7JC2M5lr1W25hlBU5IE7mfqkm81RsdzRDby7olF5oBagdxmg0qh",
-	"4prcoBc1HYy3izM+Z1bFhrHqNow1t0yYq1QLJCGxjMsldTJidbv0FimaGFbDWTGLn6n5ukudlBUT70Zg",
-	"x4CE0rDBAsZTpa4Sdl7y/CqhTPwwKpZ0hhKRjtSEcPVdaC/yuollFk1ARmN02/QcpAFmhV++CXBbaTAj",
-	"9kNwjwh4FwqWfTgq6fojf1nGuDQL0OzT49cs81+O/JcXlaxL/rKGNgaHco9GaRh/MRs03RNRRoea0qIH",
-	"8mN0alIDEEF8Oo0I4qNdalXNjbMIKyDdM750/lW8x2BHn5qDDLVoYUtrBumYwlusn0RgL61K57aqCsHA",
-	"FhwJdCQ228/WJ5qwS+63kin6KPTgxnfj5Z7TXxZ43zHPr6I51VDiHf4CzKAQvoBtZQtzgxWQl9y95Wtg",
-	"M3DrIczMJB6x3O9gbZD+hBV6eYTLBR8gr5D01U/M/aA9N91M4MVvP/32fwMAAP//",
+	"7P3fltu2si8KvwqGvrWH1WuxZbn9ZybtscbeTsee8ZzxjIfbmdnfTvuIEAlJSFOAAoAtK1m53Q+wb84D",
+	"nTdZT3IGqgASlECJVHfbOSu5sVsSCBaAQqGqUPWrXweZXK6kYMLowfmvgxVVdMkMU/Dphf5uZv/Pmc4U",
+	"XxkuxeB88ELoNVOEamIWXMw10UbKnFBjP2vChTZUGDJ89+qCPH78+MsT+IrRnMgZEXI9GiQDbjv6uWRq",
+	"M0gGgi7Z4HxA9UTOBslAZwu2pPa9M6mW1AzOBzk17NTwJRskA7NZ2dbaKC7mg99+SwYXpdJS7RL6fsFI",
+	"KthHM8mgRWoJMAtGVordcFlqsqJzNiIvyJIW9l0sJ9iScE0oeTIet9GKzRrELunHb5mYm8Xg/Omjs2Sw",
+	"5MJ/fhSj+lXBmPmWL7nZpfwbuSZLKjaEG7bUCXlEjCSPxuMxGeZsRsvCkEfjkzbiCug0pM09NDh/NE4s",
+	"oXxZLu2H8RjodB8rKrkwbM4UkmkZYi3V9SteGBaZ5Rdk5psQDmuc/vXle/LQMlbBqcjYw6qBTusBpLQo",
+	"0oSwG6Y2RJUFO3lOqCCluBZyLYgU7OAqVP22LcSzJ4fX4Rupzeuv7YPwihU1i/oNC6nNhOeDZKDYzyVX",
+	"LB+cG1WyKJeWJbTcfUVr97fvOWfLlTRMZJu/s01scUrBfy4ZwWfIiilSyDnPaEHkiilq2z0niq0KutFE",
+	"MVMqAXtEKj7nghZEMV0WplqCBaM5U/UQAgpOLQn7xhOszKOzLw4vTXN038GgaPH7GOXxo2rZ82/pnBHN",
+	"f2Fuu5+Fu/3pUbv9abjbzzps9u9WTHAxv5Cl2CeVJDbTlsyCa9NJKmXQaSepdJDOd2zJcg7L2rq31K03",
+	"1ztZMOx+m92ULFhD2NkvdFoNvdcuX1FjmLKP/V8/0tNfPth/xqdfTj78+ih59vi3f4nTVnraYkO3P+ad",
+	"t6Kb8IBp20g6/fCvcXIuM9q+Ejqj4vZC9L1iIn8tDFM3MRlgD/s1z83CLgqj2YJMy+yaBbyZ5nSTtrIn",
+	"9z1HOXSQU9uWCcuTPw4WsrTCAb9cM3Y9+NBK8iUXGYvTO+NKm0phcsqJZoozXZP9eExyK7WmbCYVI2kp",
+	"DC/ax6HhdUdoUUDs97bzOLEFPUyrkOtWwoDu/oT9ZrlGr6TQDHTSr2j+V2rYmsJpl0lhGMoquloVPAOZ",
+	"8PAnbcn+NXjXvyg2G5wP/n8Pa333If6qH75USqqX4oYVcsXwldsbfkkFnbOcWH2AZLIsciKkIVNGlOU1",
+	"lhOpiGKzUrOclJoMU9tyVAr4mU4LliYEv7tmm8mS6yU12cIu42+JHdM79nPJtPl0Y7JLqvClVs+qNWCp",
+	"yA2XBTXMal9WlJBhekMLngMdkxnlBcsd5RdSzAqefSa6M/d2TdbcLIAjs1IpJgzRhhpLuGJalipjI9+2",
+	"WodpqTdpciXSUjM1stw9ofmSC9sAvtKsmE0KmV3L0qQniZ0YbjRJt3SBlIDRQ2YFny+MbbWm+koAJwBZ",
+	"lOR8NmNAlqN8dCXs7L2SasrznIlPO30ZLQqrIdHsWqM9xNSSa82lsANJc2YoL0ZeWE/qn9MrMUxpaRa/",
+	"jOovJzkT3HIETBElmZTXnJ3aZkwYOw5rVy2omDOSc9w4mVwyMlNyad9/JdZsSuhq9UATUP1BKSP4plGm",
+	"1Wyi2E8sM8B2OHX/kOaVLEX+6WbuH5LoMlsQz1EwWmulmHpKl3QDw9OMwfZ4SzdLJsy76tj7lMtc8IwJ",
+	"zYjhjcWeMWpKxYgVy3m43u6HFCi/ZOqGZ+x7QW8oL6wA+7TEa3w/yajACVU31b7XRMFWA1+CPbmkfEPF",
+	"xolQ/QkJlRIVYqsuLVdGPydryg2ZSQVTLcrllCl7WGqWSZGDnEjfMaM2py9mhinQGNHWALKDn3YP4UvX",
+	"h5H4FqcQKPsMF/NR42zdUZot9d8Lu6Ok4r+wT7txMsVyKwto4WVE9QUxCwonkDP8E8I+ruxmwRP1Rl6z",
+	"HFb5e8E+rkAIwBs/4elvLR6zYIow25QMn4yfJOTJ+GlCnjx6nJCn43FCRqPRSWKX1647tmOuzxGoV+51",
+	"4FZ7+/q9vGbiQjFqYF/RPOdo3L5V1mA13Co7M1polgxWwVe/DphVzONGsLGd4nwKdmPphZnUzwn7mBVl",
+	"zjRJjSmA6Rx/TKUsGAWJimpaT3M2GVjLp6/XJRkYExnBt3zGrBaIcpZqkj4eL+1xfPZkkVp2SL8c52k4",
+	"GjcZMKLQZhmffvnh34b6P5b/sfiP/CRustS2yI849lqFl1N72lg6m0uV91wrWJC4Nq3oGtcrIXphDz3w",
+	"nUqRsdEgNl+26WTJzEF29hS/sW23x4kENbrbN+pvOWqkfYcMf4Hrsh+1FSlUKbqJU6/3UvzGzVAPijNc",
+	"2gk1XW2SpHpmuglkbf2z23f7uhRl4U5VtIR3+uB5B7M4GYDeanXNW73M7/3d3Y0C+Fadewmx84M74yc0",
+	"A9/QpOOQrWpfoix05jjNDL+xtLijY1ARHrfLQ6aCd0QocZOShPzRWHg3sIqeKFtawrjZ9GRJ73WOzMZd",
+	"8Y3MwFLqx/banipuOPt29aVvZ58BZbmxWgVTdi6NokLbpZMCXAaGFQWfM3Rf0DIHr+ZSCm4kEPAhRlG5",
+	"XFIV34WGmyjjRRkAqQyG6J9vTtW+RX5L530P8wVYf5Ms7m99bSUoKdjMEFlafS+jpY7aG4rR3H7PFfHG",
+	"yZSZNWPuXFnROXugr4S73aIiB1MWXTqGLcnQSPSHFznz30lUZqCR7QBMr8A1O951zSa11O8m/v3+2BH9",
+	"ySC4uLPdHGD87UWFtyfNCW72GV3KfMnFO1kw/c75nHouKPiBOw/fvumlMGpz8OjDfqMkw27qRyXNrKpd",
+	"sHx+S9He6AgPw94CC8TBBL+OaUrI0OfotZmEHjUyBP7kN0wwrclK2j3xnFyzDdwA2fYnyZVI65vISa74",
+	"zKRk6BxbK6o1+c///X/IjPLCMjyFp5p9wHaBC0rbmc6ksv3IFXRjGzzQBL61hh4NbkNnrCjIdENSGKIe",
+	"1Y9OVpILo1PCxZWQghGdUWE13Ckr5HrrgVkhpZqsmMqYMGmEtuqNQOCsYMxMGmSC2W+/PkDplfBv3u6k",
+	"InjNzcIasZF2ay5yuU6rYcR7axtNMAiSwo2BXRMu5sE0Xwn7gyboggymybUuFdMpscwLljYlSq63+IFI",
+	"Zemyp8skW1AuJlNlFUc3SyumuMx5RuwpMHMGpfd2w1MEnnIkPCdSsCtxzTYJyRQ3PKOFpV/JopClmSxo",
+	"YVgOI1hRky3Qpq3urohrR/SKCQMi2Q3jSkzLfM4CTvxJTp+D76m4YTlZLxhK55/k1BrPiulyyfKEZJbN",
+	"i8KZzxL+mtLs2g0c3XAT+4P91jtz/RRvu7a1kdYSNxJoy+jKlPYzOFeBtCvhaANGxL1TTcSIvKTOYVbc",
+	"2CUxmhUzpB36kwJFFskKRpXG82VHQExlHj/gj9Hcc5aXq8l19K7ckKWdA7sfgbNg3u38cw1ShgxR0UxI",
+	"KPfsRGteWL0lP4kabznXS65vq6PXvRwpaH+vWqVn6tsZGb6TIyfHync3OXej9jqOOJae6vnS38gdNy+w",
+	"VQ+qYZbbL6GlVUToXLcrFPie5s65kMKwj/WtIJzYZEjzXNmD2YoGdInZY0eQ4Ax3IsPdENuWV6KKzkLD",
+	"Cs8qOLif16dEggdZQqZUs4ILhscLvMvSYBaK6YUscn0loAP82Z5lz63g0Swr7V6uzo3qSdB3K3LdIQQU",
+	"6ud4WxGeDQ80yRYsu7ayF65z3Xky0exnVBwY1XiEUII/heeIPbFXRalJ6raOVVJAW00TkoJxH+ypFCco",
+	"1eVqZWcWJLddEJSpinK4dFrwAq0EEOlrCofhklotXdjj4dwKeD7jTGmir/mKcHPSkL21dtlmQyWDcpX3",
+	"FL4xu6sWxw1FMGqHISt3sMdsPy/ArgxuVfso8bBkW07Ns6fPIturjN+Xv6rPBCJFsSFDP3K7LpZtnad4",
+	"VtoTFY6NY/b3b23D/4bbo7uv36Gn8WZf9N4a8dD/QRsGO21dsUsvqXa8OuFpO6hF46CW+oPgeIz6CbZp",
+	"7WsvmVh8aao32rClvzA+vyrH48cZz+F/hh7rLc/SdpuovoAboeOR2+ek7dilkw63PZD9Jtp1zDTWwS83",
+	"Si9YVNzfe1e+FP3ZICaAqrlukJW4Ja+GAfPcnJlWRtYXUsz4vCePtVhcLYFDe405WsCRRQ0pmD3MwAUE",
+	"95TYp7MyrQq+4PMFs4cEmnUGgqisGYeHiSa75qRl2e7Besmg1fg7YmhIOIynlb7nZExMqYS77bZvJHI2",
+	"20P2+BDZOCWThSyVjodFzqgCM4uEprafXByKNSKkvGY5mUnVoOYvZwcnsWHixu7+Kj+Et48tB9QL37SJ",
+	"yTAwE4XVfTTP2QnO6Zb13Xe5O3Dwi/1ek4PsyzE6HHwmng1uwaCdWHM/zRG+bDhgLCec3Aljbsmw3dmO",
+	"jydplS/7NuieXbDNkoek4ZH+1KwSpQc1ES92wciHcETd77mtqXWvDnprH+MRrv8jdK1785IfdItbg+Xl",
+	"jQ+16KU48RYlAA5Yp+R08DPbxt5HvOsIKjgTZmLtzfjvUilWYPhii42PMVCHzN6dmblfv0gmVd77oRwn",
+	"vclbuzrYFh/5qLauK1K194ty2BPBfm4Mgwvz7MkgKpADf4vXDrmYSaeAwT3dmiphO04G3t3Y+ar358EO",
+	"RySD6h4yMDwDrmsuYXNtKuZpzP7+ffQJJEa9Zz+r2Hht19VO6DvIsOkr/9G3snse4yw6Nz3LfTCcqaLq",
+	"p4rRazKkReHcUkt0ksjrprXdzobb7pwo97bMXNCNvA42YBBv1Wogbc22vLb86ubh8DRfVtERf6xpRl/Z",
+	"tROWzVH84G9L8O4GPHzVkLgwNDPPiX0F4TPCffRczvNj/TJ+1XfIgDDCmpKKCLNgwpGwM8WqFKP2V0Y5",
+	"avu9GGG5VlLME8KWK7PxqxR1QHiy9k9m/K4MJlfRrdHA1VY4miO9XeHGCKlMmtukwQ7xPWMW38o5P9JD",
+	"KM0qbr369INM5sy7wzFW44EmQUS8VISuVgmuwptXL+zyMGHHnjt7oAqmbMRSPtuNc/z1WSxFzLbTei1V",
+	"HvNjHorpZJm8YWozscOI2UKai3nBTkvNiG8LQ07CVO9UmsoY6xEaWmqmIrGoh+neYo+qn2AqDrDCUSYK",
+	"zTKm9aSK9dwZ0HJGJ0woWRRLq6WqIBlgi4EqTz74YaS61iuaYdg7V0wDo/hrCjs8sqAaLmuxe5afE3BI",
+	"2wabK5FLMkzffnf5njy0rPdwOaPn2DJNQOKQ7V9hS23Sk8Rld2FOyJJuwIt9JWhmiMTLW7kWxDk1G3cH",
+	"DXk0U0wv9kyNHcRhRcYs3rBqcbaXuTH92+90b2hb9jevXryE+Thy6VdK3nA7RVzMJ6XiLbeHmWItzq4p",
+	"1ezxGcEmCeYNbFZczO2pJAkVVkpgRLdPhMgossf3716PDt6x7BBYkbNnSt65HX0hc6Z7X50EkqOXCbId",
+	"8NTsaA+5/wSevZUcv7243dbZzKqdZPa2Sp06NsyMQ/JE77jSFtuX6wkVUmyWstQtumpbCO9uvFu/Zcas",
+	"YIyjbZARm7065ex2r3Rz1+ywfbmOXCO2dA6FY69hWic9PCE7WLzBQYg0ua7bRvwOReixd6dbMr8vLEpT",
+	"CISdxei9eP31u6+5RllxHMUZz2OoJoK8fnvzhEhl/39GBDPg6a1SUx6NR+PRo9H44dmTA0rO45hyJlXM",
+	"M/7Wfk2MJEbZIxfz2H0YRZ3I/uPZ2QeXAe73QOVBfvb06eOnh1zeS/rxNT75CAWe/7S1d5IBAmu4n61W",
+	"vuMmtdMXXRpq2FyqDQa49luTxqy07qBO8QV1R1EiIR4OgwUu61jyJjXXXOQt2RFTKU2LyNwXULQvap2q",
+	"OTOHhwdE1V1VD7aP8muWgS5wJ9EQ413QiEN7GbppJ+8VXiV8BXGPB2mMZFS5WMoFLQxmUgU3RwupjSZD",
+	"yMvkmrgLDjoHIw0uQm2DhChZipzlpFydkAW9YVWcJ+jDS4y6BxV9Ks2CUMXInN9Y2/2Ri7axvwnGwdDn",
+	"GhLTGtO5pB/9rUl429TnwiroQm8/2wE8pWX+v5HaAPCL3t0B1XVhLLU0GeAkxX9bMZFbfoj++HPJyrYH",
+	"t2JU2xuxfGLbtTQohWh9vb7mq1Vb17rMMsbytp/XlBurVeOtWDTldksXdxNRjXqnj5ra8O3V9DZHuztB",
+	"SbBM9dg+7F3wy51cqs9OZi0Kkcy/yekuQ9KVNW1o0bCmd4VwVvHzPgtzh/+Pji3OeH7bKF/Xx3TTjeq3",
+	"TGmMvcqdeJ/UAvvw29RmokpxK4q9MJtWgru5VPX3LWhSLpofRbSV3iBsnTgfxX3GrZEQr8LOAAsn7I1o",
+	"Q5XBmO01dQlQLnY+/qYWcX3YH70tpA89sSUt3KwFQ41t5BkXXC9uyXJ2yvswzYLRwiwm4Gud8Lxpix20",
+	"arZvoiAqvUqA251H+N2aL5HF/prrVUE3AGWhyZAVGmNe4fOJ97/+JKcPqgNeS7v+DdX5IIkd7TU+F3WY",
+	"RIsh7VXJStpSky3AbVUlhURFYWuCrjV8FM9ZnwXElx4QL29to8sVyw4E89U68N5MN2j1VhY8c9fNYKod",
+	"JeicZt3zgluzgvkwzu6R7e9dFLVGuFO2IWvmsVNGsYBpJ2ButSHrBOfD0/I3OXVnOOgkNyyuvTWtjWB7",
+	"4W/9RJu75GjBYLNas1MQQOFGGVuKkwQBf8ZxQTtXcm0WLaoY/yXuZQra7PX5uBmo3uK7rMeyK11j5qQz",
+	"upw3xa1TQ0Y1BFqlgPil2TktI9K02lI7EiWJqD1bWykIWA00mHYd8G9yavWeiIJVB5HsrjH7SDNDXBOH",
+	"dsNRxCZkxj/6BDWO2QcrJacsJ8McgF4hz5F9hPwLKZpejMP83jTVI/scgGBitys1eqXL5nPkKyriHMnE",
+	"DVdSLJkwcZQHD0NzWEW6k2O6PX0r3rb1zFhSUSKCTI+Jf4MPtcWSuODA+IUxLxhxRgRwC3VBxkl92yUg",
+	"f0gwwBbVZAiXx9WvYFrjZZc4PlsiGawWVLekGcNPLv+XTJklFZMlc8R3GwXwjyvFYL+CLQM5kYNKl8Zd",
+	"WmzCfbyS2vgHvDk0cNfsG7s7DxMu64D5iJELL2ozgioDzONwHpUfV9t0t0sLOO7wvgXl7hYzIsouL7/x",
+	"d5y6YjNI6AKsOsuJbWbBpz7mA1vdnfMdPA41eHUtD5pizXUV8FdwqlVLlVSnQS1eKykSTHDAiAdPHA8t",
+	"dJsQt+YRdnz6UdWPD8q7E6LuKexu7wBa3TkTrzlUSoTTHRBWseHTwaR1UF6Wq4KZpnMndN5YoWA7Dzw9",
+	"3u/T7s95U50+zWmelzynDip398hidlNyvYzbIK2+9m0ntGsYdpjUb26f23/I3kBte/zmHbL4GkbPLkse",
+	"Jwq7XRq2gqE5mvwZem+nYQvjXDJjNQi9xxsYyLbe8c+VAe6Va11vmui52j8Dtn4mChy2HdkSHdUhUht0",
+	"NV7YvqR+Zr+Hxn3jnw5Ofr/4r+BuMtgrxy/UnczqnrkzbBUxueVySVtuDdlHbqrIusPWdhfj4VbGQtes",
+	"0FYXVEuAc6Vsd3DuQNM6SeAohSuiYOVMxTNCtMllaVqyU0uR0RZtOuYUqNUszC3Acdf4cY4VqpdWhLmg",
+	"1fqFjWE2V34/A96d4gLs/Kk1lx+836rnlS+6ddDlNEzxU+o9vVKRtOndqur/oEcvuOt14ZDgpMGgixQ9",
+	"RR5NCLDRBHPhzLu3urWLrS5qkfS6mI254vpcCtf+s4qCswYFR9wLV7hZ9b1wL2BNTMzxqaTxyxpraFu1",
+	"TCNMMibfVBhCHXMIKldMl7YfM7YyMQ+RJUcTmuHvZLohVBBs7qDRZxKATfz9PsCHCangCqtzvgPdwnNp",
+	"b2r779HUquIzVefcNUcHxD4kQ/j/35BkF6SPQQsSynnBoPCGDHX+EXnpZswVydEEvJp2PtxENB0yspwW",
+	"ewxgBMXeun4/OMLty3Q7M24u6448IyS7vBes+4e9rP5W8v5pji2+cCZyL3KwGAnGkaBTGIJH1guKPlJA",
+	"cbFCqNW51e5/vE+mB7kYZ3iPYQLZwb8/7v+0DAkH9iGu7MiCUImlL3xEVQotGi8XlM3pU8PGGmt8W53f",
+	"q0Rs7aOYL8/Xw+loMe3Fv9qvd4T14cL6Pq5Ejq9I48YYXxQhmAMp/Uoxep3LtTjyHOzIyzmbK5p35MJk",
+	"4Anq0DSAgOr4BCTCTfD+puMjUhRcdO3fYf5Hwm+LNd1oMn7uIzkML0DgYF2X1D2YkqGQeL8E1wO+GA/k",
+	"IW6YOXFHFdUkDceSdpJW20H9OLJghYLkY7cQW1N2iKUuFiy7PioxFkTKZMm0dqr/QecPPtE5XbsGXp50",
+	"wpB7U7WvgOQEW08c0hsvuNlMunm83wWP1D7vlaWk1dRU/IYXbM7i137OBNNkzgxRUhqPbQyXPcOCUSUY",
+	"oM+Ra7YyNVpoeOmj0Huly1y6/yZVXlkyEFKwbjc5nlQ3mMNpnchLPVEAHL5eW+oxZjRM7POTtht1rReT",
+	"KRWCdbvktM27DWk3MtgRG6EsHH47Rx3cZ8cgMlU6pGZZwxr74tmThj32bLxPjh/7uFyLIx8N5PxkXshp",
+	"mwMzbHfcm1AkHvmwooZNCl8Ms3udymRgmUOWZue9jw8+GUBPTiqIyC1T+6ChvHsoACVbS540GShY0d2Z",
+	"bw6pjczGlEWXuds+uFcsnsi264HIE3v6KFyesKOjIBFA75jkJYvVqbnxPqT1QmoXvIBaCNckL5kvc91B",
+	"BYJEdXj2VpfJ0I3h2QEABMRIr5L0yVAKsl7wbAGIB1ZVhrQFNFOLUhvbGOpT3SLqImRUB+rYcorbWahi",
+	"QbvYffCEj6nq/ySEr2vd60kIi5/kbOW9beFEf0Wz6zk4FslPcorJ2d6NaxVSMnRxMEkVIwehyBgbYyTC",
+	"bhvFHZZ0F7Qcq25NavDCXoPBFZ8EWRJxyArqeWOlpJ0x8FloxgR8b2mH4fKgZMSSi9KwWK2p3STlatnj",
+	"CxNf6NahRzluZ6zNlUyCDR+VJ1XBsotCCnZcqiHXk8o5+2u3Elxd4Bp0JleNG1nEJXVjitdNsY8cF1Gz",
+	"i0C3OjhlEIp43JzR0iwmS2YWshE4bbVNhA0OlPCpNIvocLfyCRvFj8+eJNGU6PtYqRZMjhYirKlgGdyh",
+	"1YfXqE+fPn62/wkwTlYL5e7gDr/t03LR3eF8IN3VdVuQ7Ryyzn4G/ZZrc6xWVHXSw0tWPVPDWtzxlVtI",
+	"1mGkrghBn2GX3kMltm6JxIevyPVexaWrtIhXLShNM2ureQJ/J4oNlA0NVvTcAR6nhAq9ZkqPWusqYOd1",
+	"Ea4jO6+dxhoOXhAN1aA//A7EiWO1yZSbPf4M2yKTy9aYbt9mxsWcqZXiB9q1QlIeFRzUD9ehm+BrcGfI",
+	"yfvlAIYCdT2yl1yE3z768xD/TIf4bQ7VXW4otZHLd7Jgt1Hg2pety2SjNAhBeOjpLx/sP+PTLycffn2U",
+	"PHvcgn/WghbTs75tHY52thuOdghy4jDETD3Hd7vjbjfrn2judmbDQ7mw3Gcl9dFBECclKo5n1iTvJYxX",
+	"Upm2bIs518YSOblNSaVjnPAHAkbdBDjiGw8HU/Dh4MS/cyM8csNjVu6kTQ7t3kw1E636hYvOlSxXffKi",
+	"jpT6virSraNanz3ZVfVbxPazJ53kdAWAdNQ1R84My8xEigkisWYSAFFbNF13i77jen82fvJFw3H/+Nn4",
+	"lpcTHycZzxXssZY8xIKqOdOmBmfKqCC0KOSa5VBix+0IFoAnwcFJKHl4dnbSgN53x/H++4OWO4un4363",
+	"Bo1p3HLrt61HZ4f/Fjvcq7d/m/V6uPp3Hj3Kz1/1cplRcSTy16cwRD9xsigI+44+4GqDdfJdbB3Rx8Ml",
+	"VBBonZO6MQ9QdA5FudskPW+0VLA4tSM5kij1IVrE39BIsbAXlZD6f/5vsgoQ4I4JUoG5Bsb2Mxxk9CEB",
+	"9TR6Ptkqco4MsX+3rRlbHQuMKGrYpx6lTqrHYoS99Nurl4TLD0a1QL8XtmG0jEQEhQxVpgeaBK0JzxNC",
+	"Cy39BUn6P08v6p9PX+cp8eogWcB1W7yQaKciFU2i3tBswQU7VYzmUHExw2KNSQ1lOOOsyLFcmZ/wSW0B",
+	"pFGci8qs3r4vkpoRPGntQLGOIm/4kLBah6u6z5BRARckGbCP1syL1XJIBh9PbQenN1Q5NJgfB6/sey58",
+	"d/Dp0vcJn976juHTy6p3K/XKJRVhANUOxjWzh23GIGN9xeSqYM8BHJ5WCQGzGWZXEphBaHhDC57josPY",
+	"21xzRm18fE78xk2xFaN4K7hgRNNlxVukoMbVfnfwWx0u2YDZ/bKFBGzPxA6bt263iyg4+EsAA8d1BxR0",
+	"RJK2q0KsesaW3IwILprGQaw5lEaGraFZyCr1bNboYW4WRlOZbyZGyglogZBLWBo2EtJMvFTDb9DvNLE/",
+	"ON3QuchGAYoGfOYCXjhpOs8bP3lcafvlL6N6l0xyJjAvmudsuZKWdTYjLiYrJefOKgt/uWabiWKlrurX",
+	"lSrbIt5/aRWhgoMGWCuKI/axAl4DAjOtZpMgnxe+XM7oZHuQ9js3mkEyKHjGhGajGaOmVGxSCnpDeeFY",
+	"w9olIwgtoPmSezztkWbFbFLI7NqlM2GNw1HzWdBxBS1GPvrZHiujILLFf2WnYsn10kEhwXfTUm+wmh+e",
+	"NyMFdavD5baHWGOCY0cuMOpLccMK543uG2LZ6YDYPavg2+jOuWHCvOfZNesd8flxhTmJPZRSU71ov+fA",
+	"tUvCl8Sp57mViRC32r8WVEnjgMiQDdxdBW1SEVETfbznPvQavWBFQaBsMWDSBAGhVo5DYgag2gBxxB6f",
+	"/VDD8lKh5FrG6OBL5mqgu9BUI+V1SEUg0+sEBfZxhfs7niPv/euRTDkYBLbA1DhaFBM5Sx0eC8yy5oa5",
+	"iKYVVS5DBW6HYH3ixUplaVZlS/6L7cUnwGC7cEpdNURqRvHyFYoumWFK9y7K1TXMWFt9oQow3pv3mQxu",
+	"qOJWau0h59D9IyqIZcGI78yqCyVoE9Ws2CMhonFtbdjqcqfS7YP5CjZAtT7NNNOKjxK/LcMBNnk3Kgd8",
+	"flBvX9NdI2R2at4XFhOl4O3IPEZc7/Nl/h7K+7cXGNogyibX14QH2WRDU5tEUAJnLVWuT1p0Yo9j1i/S",
+	"vQkk2GqRWU3aKi8PtBV/TmXxFUweaMLz0aH+J1jJ51DhFmxVDTu3RsOQipxoCfqukIYgE0Ph9ZbSKTfy",
+	"uheoIz5x25rN2EfHrbUP4hx+a68eX0UH7D3nvZS5hNadJXv9XCXc76ZafQ0fEwyvvoivkZM8Bl8gBCJA",
+	"fQG/NyjcK3FvjeK+s3WfE1/N0LsnaJlzQ4yivBiRd24WEmDcaUHF9Va9gzZQm47w79XQ7r0mYn1sfa6S",
+	"iBUFx12t3fWhcivckO4ARw1R0WzcPbi1j6RohX3yWzW2Q/eu16UnYzuAyml0EmtSIwRmoMZrLBUNiwCK",
+	"t/ttvZCFqxQeia+C5r78ctyw3ZJxu+n+zjX1n//7/xCP+EX+g3gPAfkP4rQcMnTlDlGvCiv2QYvNyfMr",
+	"UfVgu3PHRN0FFgDbRZBvQRrDx6vJjzvLXzGWvzZs2dfK9PX8j1GDpjLf3NmFUMdd5BGhIyUbLZ9YwQIq",
+	"1VSWoc8WxjmCYuPOdeu+weC9PG6sFVxcx7Wk71+TFTULb63Z1z7QRJewE4L3PoTX6P8O//37VTkeP854",
+	"Dv+ztEWDore8ggnKAe8TApe+HTg+4prHHlBff5oDE7ip2roY8UOJSQrLr/d+gFWb4tbnl8sxy+tskRi8",
+	"jitciU2BKXSCKdWAm0OMJI/G4yiic4cDcouG6KxaAfiN1MZVh+mLioDoHxM4APrkxXQ/B1sxNyPvbh3h",
+	"t/yGCRe71GN4R6TnNzKD+2Xod2rdr/89mcBNR7Eno0N+PUzoO5YxYRBdSt/vlrSve6+o0A565HgcUqS8",
+	"LNjtmL1ZUaELT/SHz4y8q3VEl5nsPZZugC47/lG44J6wG1qUtMIvPwZbqPHuWL+to30vVw7W6hsfV3G/",
+	"vBdKx1vyXk275cJPQHvI7LelPdiCfYufw93SdmkOjL7SjIkq09ABgg9qnaT66sOnAWGUGRQs6Okj21eK",
+	"LlCujkSobjrS9yMkBpaYd5aE098cYHStQ5yjHos8ZSJbLKlqUX8vXl9aJfry/eu/kqopuWYbMkzVghVf",
+	"pglJy2kpTHl2liZkNBqdjLpVR1ryIuKZTDOubZ/a8Ln9X3BtTr8Yj0+fPm58fPSXR/bzKuOnudanT+AZ",
+	"NfcqfxHXuVsWuzUPaVVQY3mpLwjjOw/cB9Xq/dJgwWLA/bUaIuAp+jcQnJBdBMWcTTltw7dfsCL+Cy5J",
+	"Byx01331hOs0xmJNZbFLvJVLu3FrnQTM1ugtnOe9vO3B0e9P+Fa76Hip+w0ULjnmJjgAx91HZPCCC/fE",
+	"kaa4q6wfv9hbGCwC3ZGUb96/f3uEed+x979zHCXEXKgKGKrj09+VJpNLdiDl0KjmbWXDOjBqM8lZQTc+",
+	"wjsSVol3Jz3ounRPNMqbtjg86rthTairiV5wqN6ZijkXH0fu/VYSPjr7ywjq8J4/efIYi9qT7999mziY",
+	"RWCa+G2Tyfos+vuLtxHcmYg4upNrBidOvF8CZ2wbIsav4+6i1fy+5b44cMUQ2W/9ToMX5O13l6//J9EL",
+	"P/eAckGoBtCthLCP3GgyxtswSK7UJPV30RO8qU7xIk0zvBprlRyBG/mLR1+eHfQjb72mSzrdTggdvvzQ",
+	"3MGUf0qRGIi3rfp4LufB6iYj8oLkXENLt8k44pPYJZpuXNUTHb+PPFJIHin9IqkwXdLNAtG2hXFaKkQx",
+	"MYYtV0YTOjMAauJKT0rB6gSRcTMtpIEHFcex2hWaW3VmWCZFrsmUmTVjoiYjeGfiAnH8xTSoUIKxXBNK",
+	"lnLJhKmoVgwi2xtkPh4fpPN2cvsO5GV8VuzkuxmB63FDr9meoR1OrtkSnwENB3YucG1fkff9u2/JjBmA",
+	"nWygCmalKgDcZ87Mic+lx6BoJ4oI2kAJAA9ayTiV+QbisykXmqQQ4eo/1nJxVyw2GnZLFK7EoW65P7JW",
+	"Ef4GOjw0rxn2bLy1TZ5++WW4SPHcLy40y0rFJqaIvPEFRI0QKjbk/beXJLPjm/GMGkaGdmMUs1PN58Lt",
+	"VymskrCa0uz6ZES8pINFiouwUhXRMv9WtNl1sv9rWM41NwtXCSwhHucIaheGwXmNe8wnX/QDLbHEHODG",
+	"v2/5I/z2xb3oRHISOZXqRQ56O8Kk6BmVGdoDd45mgqQcvl+PKMN9obxRNkdYxUvtJc0ZGT4i/+aQujTE",
+	"7J2MWtB8fcrG7sVxlWEAIGwOCByYDeKmvHTwf7OErBcbwo07tuKK7VbY6Z3edbTX+miLAq3UekTHA51v",
+	"R1DS1QriQMkX5O/8qxZ9vW9o2DZO4/WgWowgKDKcraRe/AOsdVmfpL3OCoRAyUkpuME4OcOhdAX+kJmC",
+	"cH2K36Ynz+00uYKEViRB/WrsISGpVxTwCtaeeXgJ69gm9cr27mlh3x5LeAGqbEf1bS8YXOhratpeZFgw",
+	"Y5jSCcn53L7InmHp+WT0P07Tk23x2BfSCSg8sAZWxeg7/+8v3kKCXYP/MFhRQxA0Ykba7cjNwgVDOQWC",
+	"DJEF8XSYUr1IyGpjFlI8tvMjsiQAUgxrVkbMmIUDN9g5i16/9SnLcCLZHmBBoodQkNPszeDdmX+8B9qg",
+	"kfr8tJeOBV0cWiGmzXFhTre+fT1AWcc6V4cwNu7KaLszc+v2dtPtzJ7/T1kjveyLFm46MgM2n06crGlj",
+	"gN20Y6wTvQnh52Mq3w1TOg52tg2b5+9fGsTUHUS3kNSmrvDQV7PSEzmL2xlcaEOtgQtGEoNMSleaxlrF",
+	"22C6/TLh9xbG6HVF18vFDjgqZcEcuv8dBOxoV/S6cwkOV7VpT4hKUB/D9550jmVtcsNlTd0xOXZ3UcMm",
+	"WqzJH+9DOrX6tq91JNjJ8yqSyZ700nSuNhXUs+pem6YrZkGPEjQBosCRMQ51JEe0Xg1237r29wIK1uKv",
+	"uC2oUNQxCq6N1GlR6Zbu9OzJfWTodEMfCvHOXpz+L0Q7+zCs/x5NTj/8a/DTyX+PYqDx1SRAxeqHWHSM",
+	"lvh5YJJiDBCRec4vGMxJG2d/DXbi0cA5XiROOkrsuCB1DNPpnAlQZIswlLAovpsNzn883EMVgPhbew2T",
+	"llREF7JevTeJzUDbTH+GfIhPkbbQGjfXNe/Azs1fIQmgNxpx79vxQxi5veMJO+pTIZzV0mFJ9MDOvdO7",
+	"1iZo4w5ljUnoeavqV/Koe8He5+RdIGq3FgCvxnKENxlOzn7qM26Au/YlO0K66bdAwh25Cz7ZWkZH8ne2",
+	"Oaqw9y1TSqtOYum5PyxknZtkFoxcs01g91EIwDOq1M5nDCGZpMQbni5Aah7DeaIX9Ozps0gY3uU3L86e",
+	"PjtPyUwiNgyZYi5zKVY0h3woqtmzJyTnc+bug1KtF6fXbDNngpwWqY9k4HEggzqOtJdUDtGlt6wdqQj7",
+	"SJergiEpLD97+vTRly0pP/SYt6/KacEzD1q8a7HbheGC0NIspOK/sNw21QQ7Hw32AqltrYBLF0vBIU5y",
+	"PpsxZQ01WHvv6lwpBrcl+fPAS6uxDCmUcSTOo+64KcypcwwEYLyYmfbhkIyoJj/KRY3pCSJZmyu9NfUf",
+	"2vflCyT6OBUozuV7PIBfHKyaudvjHuKPOAr6OF0sW/U6NKycOxTUWHtAoPu20dmh9Xdw7G4W+7oHmkBg",
+	"szBVFWU5IwzAsiCB1PsnPDdrJ+10RkUsEipSXPtTF8r+099yL/6WSPXqfRx6TJKsyhbcsMy4JKODRync",
+	"v09WikufK9C5Xl5ypEEc33yfp0rItvPpkLPp/txGRxcwaTiCWpSEjIrb1aC7leuhWuIP2zL0H1YhRLlI",
+	"w2K/pdijB9YbJWZnRlDBZjOG1/G2zXMsyF5huoASIhXIZVhMq2xwQYK+41FHUk/yCjH3VrMr9aROJunS",
+	"OrgKOlyV1iUmTDgAH854x6Kv7Sj5O47Ag4Bpn6BkStwNWOHlh9t4n8g90jPYD2i5Id8PG8FNjn5LtQZT",
+	"BRsgzJtlZCxVSefM2VkyqNhnvx71LgCHo+pmTh+Z55xJCBy0u9PXAGxJYABB1rPS9V1W4KyKOuD6tjy0",
+	"TXCYXXgrGu6kaPfHu5gNKNfdfd12mrsCkK3tb1HwG2x4X/PbWfvA/4Wcc3GvJb97TEj0mQOzcmfF1rVe",
+	"9KB1u/VeKuMp/werecc0hX5C5C63+e9pw97RondYlwi5bUtV0/kN10aqzUtheq8YWh0wld1T/UD2B7De",
+	"h4Ea+50WGHs7KegGVaQK9cgZdXoxCMXTh9shNx7S99tN1TvgLBDK3Ur62yGzGy5LXb+tmwmw895+ErUr",
+	"ebFqS4dPZyvZur1hf9p7wMm32URHF1yo4vs6a54tGziih/bh3ltd3NTT6QfUTek8tqTpp3WS/OnVuHOv",
+	"xp+G/5+G/90Z/kEw5zH4Mn54O9U+kM/wUgDtEPcAGVJgPQfImEIALSZXdNSFvHe+tVpN7b+HfNMlvfZg",
+	"5I6e1F8CpGSI/gKzYGrNNWvS0XXX71yGtk1HWTBIh8JLEIe81Mwc6j4RdchPP2ycjLZPHdSag1lbKZmX",
+	"Gdxg1xM3BPxMV6jAygw7b/FJOxrw0HJkCHp4JO59N6jEOoapgj32r44hH/u5S0L2317/tq12CVlOr8VM",
+	"9g9ZoGop1STIrjisG/Y/6WVRYPZsrzgrrq8nM8XYZD7tpn7CE4g91uuRUrO88xMzrtiaFsUkyMjoso/d",
+	"QxXPHX7m57zbmdRHowzViIMdXzMlWDHp216xgrkKzF0f6XMEL9lyUhXOmSw7Lpt9Clmj6xO99Qied285",
+	"Kfg169q88wJIPVkpZsym1yN9Jr9uPpmVRXGvOpNmBRflxz57Rq/pqtcyt9pMDZnVJng/VQ3qewryP75y",
+	"8FbNPHnjSryB+m8kHu3wwIjAdaRUxAU4FIz61mggUI3BSM/hQXrNfBKvLKEaTm1KlJqR9OuX3758/5I8",
+	"xLjEh7/y/LeHS7acMqUf/urW77f0KG3rDx3+v8Pgr4VhRcHnUDrqmErJrcWPv3j2pFn7+Halj1uKDJ/d",
+	"YZHhjqWEd6fsXqsJR1aoR0Hh2NNH1RQOO4J6bb0Hu10n9MhKnjuUYW3ovuh3dgiTLtVOdwbuK5/+XpBM",
+	"+0PB7/fLBlPTsGdC4pqz3olfLlqdTVkhNcsB0M4eBT7aNWOa8KAX4k5ra5krBnV8w3tJKwgnzvvnajJO",
+	"FFu6UgvwsZDZdf2pFM3PUPwugLOt/On5BE9FCH2O/VC/Bj/XVGz/bqmeyBUT9SccPRQry67pnE0g8bco",
+	"Gt85b1DwTd2n067rJopNpTRhjUv3TVYwil/gnp/MeNEE8AVjpy4r6r9QzPnsgu9qPD3/jUdSA3d+KUw1",
+	"YfipphiE8IxmrGpRf9PSyp7Xe3GFd/hN33vhgV2R+Lkq6ISUXJpjkPaOsd37CEAt6EovpOlXp/k7gVH1",
+	"K6iTa9hcqg0Zpm4PIFYwMh/8DTIBQIk1U/AH6o/2L+BBnSZXIsUNY7/EfWH/CjYENK+YT6cnCaL1UkFw",
+	"xhHtJIUyhdBhOH0pgr7MFNOLlAxhumvPOboyazkGKMHU1IPDrXcloBN8g3OU4bNzKQHq6zlJ4Y42tT8J",
+	"oulGk/Vic4K4aWntX0rJ0L79SvjeQm/qCZFWsFIsuYhQS0ZWxWsO5zg62Gq/uB0sqm+xti5w6bF6U6mN",
+	"XDLVpkd0SIA87JfB0r89nfZcTObKSqwVU1x2hrFAcCM4LiiAmfkaQMlAyImrRgwSESsUR+vo8+bV+0wx",
+	"+4g9a9bUZIvJqgBnJLOMvVJcs2g3JaD8rxS78XkuuwNYUyW46HehsVNbF+qR11kifrr3sMw/meKzzXEJ",
+	"IW4OJz+td0BOnz3+4km/VMCwsw70Hnc9/fl4WE+Qy6Jrb7r6dW5g9AFcc1OywysSAgyf+JJZUE1vsmFm",
+	"4n5e0sIO3f5SCl2urIC3oqWY2y+g+snk2jac0nyi+VzAgBOyVlLMJ1zrkim4qPQ1zAvKl/Hq83fA1NXM",
+	"bY8+xiRvamPzuxUTLjmjTxasO+Z39elCZrQg9ncsMozdkykrpJgDvANcxABeKqCLzmgd9AqxsDndVMCq",
+	"c7ravV6LA4rn+5FsQmJA69VkKKSxv7u6nwnhgnz//qL7LRaMddL6aiZyQvH4/EUK9kCTtR2r7Q1PcQ45",
+	"RzOHINrSPcxUKxqoMl1fkRA2mo9IejY+e3Y6fnx69uX78ePz8fh8PP638dn5eJy2ZQm2vd5N5wN/J+im",
+	"uv88QgSQpT/K9msucrnuquu51t1uouuumw+GJCWe53AmkNWaixNywoHt9laxG87WPbebnemJkOvo/SwA",
+	"KQMAK1Z9wIFoq7nZ54jDewSecE1cpdOWOAlc1u6mSESaHJJW1YCC1x2YuXcM0/WyiOBJrSaZnlsxktrV",
+	"Skf2f15s0nOX0ZfTzYika8au4UtsuNETOZvYL9PRlUiXUphFsZkIs4Avc+qa2imDZ21zaJXC49XTkDlo",
+	"1XT4kQxhp2mAU74SpmQ6pxuoNQn670zxnG5OmjUa7QiA17BgBVKKsWnbREV1p8ZMHYXc0Q5/t7V4vuWB",
+	"BfsB+LA/JOeKgmmCBwlwLReI5Ojd9vbYmDJvRyREAWtYyQ7lPDM2Io4RoWL+lbBMW5q6nC4IyayQ2bV9",
+	"U1pt9vScUJLCpobYwBQNJHA+aWLWPGNkCM/pK2EPLjjaaHZ9QpaMCh1kiTqHlcjYc9ic0FEuGSK8s48c",
+	"gFahK6JXlngu5ldiJtWaqvwEZbv2m7chYN3pCPcbdPWcpDVmKhelYRqsNlbQlbbWnB1IQrQk1IkGmL9M",
+	"Sa3JkueCzxemArzGWbcn1xKuXKYbQt1M4XS7A/NKcDMiLz/SzBQbL31SZ5U5M9Rf5wA59pADhr8DeBSn",
+	"fGwrBYcrz9dbNn6iuQ2GFWKj8sBNoT9M3d5ORx1fr8P3dxKuP7g9H1GWt5c9Hv21F9by917ffk/RlPA0",
+	"6Hg6BUeI12yqYPYmM3wL2wD1K9w/6TffnL95k5Lh2ZPThSxVCyhyqMnsgsm++McLlGi2ieehl6XdEQ+/",
+	"YqrgIq6EHROP1zivIkcmiBR0Ytlzyv5lFlzBHzNZKnvISUVSe2SlZLh/P5z0z1LbcvxXnFghAIUqWLBW",
+	"Eb5vsEOlrzW22/Z8NIXBsQVadk674yCFuhhTKJJAz3Fz3sku2hJ5HSXNtqTapcy2cDQ5pSqgqq9gqy+Z",
+	"/9JNygVh3OMvDkZyN6qxwC1je+TZUQg/vxdxFIAUDn8cP/rw4/j0yw//cfbj+PTxh5PzH8enT/Grf7kr",
+	"0fViyRTP6MN/sPXk/y/VdQyx8cDM7YipQzzz3ewNNG0pMnKk1Oi0u49AVnHG2DG2lNOfD5lS/g2dRtAR",
+	"OCsunz6RsPn9So/fr7i4u53/CXfvLrtuZZ4FNwpSFBydMR5ruwZlsd9iKeogiCYoUR0zl/8hXSkbLsXF",
+	"ggrBinsJoIm8p46jufPKibfWqmVpnDO466DeuUcgFiRTzEx0vJog+qkowVZgEsJtHxkiUBiUESeKmVKJ",
+	"ZimV8AbAJYX2nPL39rG7Rqh0cGSB5uhjmYKJqOe0n2bZzjf90a5s5w/AAreE6BFZs+lCymuw0nVBs2uo",
+	"a0bSUhUpGTbKL52MCFtSXmDlsyuR6qVZQZFxMB3sh5VU8MEUGpK6wIBQcum8AEamz/FS3M5bSuz6aiIF",
+	"uXzz/i158f37b64EuKqx1iQM1TMJ1cSn98ecB/YtWzLr8VkMNbYiekdWP25rfWS0pZuDUHSJQBkxhdU7",
+	"7L/Ra1TZFqkZH1Z98j0+iwRnYnmtnapYezO3jojijLHqLYDI70Cu9j2yO5XkuAPR2OZ0wt2o+Rxupxzv",
+	"O3gY2CV+Ezwna8UNO5UCCzYfDuC+lcBs0bBR7rl16ii8bgHS42RCdx06drbfff0zR9Th+Ki26Q1EhGMB",
+	"KyWsOLanihW6XTWXu00SgEC9Sc2xu1vov/gW7VCFdu8if80KfsN6g2vQgqmj/alhlbxILjtOf9c71OMw",
+	"y2HQt8ys7khgDSrVMc2nDlLeA4PblWn8+h7O2EwGRlGheWvG/90opMHyNt7YiKCukkR92FPFMsdrpn4m",
+	"biHdHd/0QcOI7rW7FvABXf1E/BZ3hIA0Duw42CwDD18DX9I8ACE9JPvf1dKuhz3wA9yjCml4xqDCnlO4",
+	"FcsYv2H6nFBIoNKGpEsuJp6B0oTIWXXPh6LKkqfTKzG0bLQ5J1RACOhUlsbf1GZUqQ1czIY3hIbOdYqh",
+	"UdUP3v8PHU6lWZC6V+jrJGYBBITcW5JTRVnjDR2KKezrtJqHeyM7XL0+O6qRqbGX0y+D3j2PczGTEA+z",
+	"tuopy3m5HCSDBZ8vQofNId7GQoVHIDv0r7VanSLb+2TjImVgXyiS8xxu7hFNGX5zmFbRGztZ17r1UxPZ",
+	"9Adhz303zbqoMRH01pkIF3BLf6TphXjYNaRef8+mYOvjH9/WsbfJ2ep+3zS8Y5odWevyLofQgV6TLf4m",
+	"px0vDptM2hJ+UScfTDhe5/LCMOX8MbQo0lFEkEZKIr+E0CnLta686bLUhkxZgMgz5zdMtDjrHEbhZFrm",
+	"c3awbBIy7it85it8BHANLO0H08syKr6yU/kKmx8IbdgNZYBajhMEjLqFqA/cNNtwXEf3+Wg8dnmm/otI",
+	"3PRcSMUmwW1TddMZ5RycbFhVTWRpIAbWLBhXIY5SFUo4pGXOodYDuAFJKm+YUjxnE4QXSVs4oHPa+FZ/",
+	"3WpBreyCH+IM2GCXK5b1rjQF6TmHsVtsq7ey4NkGI7lvmO7G6j9A011cejuoVlHxFrOPvutbhiq2EgeL",
+	"ZiUDuWoe7pAcCDYC3MLAHepS3mA9pgKyGQX8caAS6s79MrOijLgWxEji3kWGrNDMBYevmVUDtyv9j4+o",
+	"pQQja51kYJd+8xtHM7tkWWk1JII2lSZSFJvEhaTid4l39Fm6cuKyy4jtG877Rpqpdv1Z6w3WwSejRee7",
+	"+rGrYbXFYQ0p9HQ8PnARDVMQnVOmllzbhT0Kc9Rlp8Wztu1GUrLUcUfSIcC9lhwun2Mzp9FiGxCZg02I",
+	"S3PBivrVOB/oYAFBZiaEz6wpM+po0ftBbxdCqwe8f6b1Ozbn2hyNUOkI6GOWXziaW3Ep6/npwZJbvBPp",
+	"VsmiB5XvZMFautpWP+spaNLuXxldAYdE886uU9/CQRUWUG0yTDm1y15OS2FK++YFi5tPS/px0l5qGs3B",
+	"zqWoHSWxAUaQigOCHUhxgdfvzU/tl/GNQzTUXQZwKTzY1l6wfRAG7UKToXUCQnYXL5IKQjHvFfJV8dLZ",
+	"DxqkMC3WdKOfQ+KMDxR30b5Wc64645qgvngK+iJg4GUM4sBDYe1p57MwGx5f0jIN1mBGf/mf5sCf5sB9",
+	"mgOfWle/f83bwSG2OtQedVB3t9SdvXN8a02/IjguZitZ8LagMHG3KV2CdPxNTr+ROooU4TLCum4QS3uP",
+	"M7c5mHdlwQ6evgFB/nWJG3SH+Xq9XBVsyYShXvfbkm9YrrDn/L2Ap4LKV9uzSEsjl9TwrCXbouQ5dUF/",
+	"EdBBe4pxvYwnQS6YiGuizs++cmcyAqPxxvid1T68GlwNqrozTiKcHNZIa8rCESbVJHZYD1jy3VUIpyt2",
+	"1mwNw2cvlgUAuM74R6wXQknOsoJaffuGkYrc+DHU7PNoJt7isNiW2gdku+9G8i7wX8N12h5xfL10WZgL",
+	"wCnpmzjoPejxOoEt1VSobqtdUtf/61DCz/nSI8X72kd52Vr4lGrtIVQoL1KyZsoql17Jq1TA5yR1r4Pc",
+	"NrgXWK0KnlllF4GFydAs2JXAc6+GSKmhUzJZFnilMK3fMcQ7h91nKtBnrq8ExTKrkFJo1VpXYjUhpXBg",
+	"BgGOdFX+MQ3Rp1PwN1g1+GRE3ltKdSYVbCs7C+QhGcL//wavOjknngIM1eQQzAkthFTQppnOun9tglKW",
+	"UUVYFuyF1nwOOJLHefGtibZbKP5ZT7QN30uUmSpL8lYVxLs6JbieTEtemAkX8dOlzbzuiSOR7/gcwjc3",
+	"XxOdlrJgF4HPpsaZyZjWp5kURskCRFTOEYG6YBrwpSs8MbhBnM/xslwws5bqusb6sozlHohyT1mwrw+g",
+	"+R30NB1C+a5G6MKhCp4ZPbGWYz/Ak5ytmMj1BHmhz3P7mWim6JLZaesLwNLCfMcemmXBDp+US2YWMu9J",
+	"qcf87eFLavhmYic2RU5pSzn1yID9cMSsklYtB3GVUmpFZklXmhh5TtKM+9NHGz5PrWYzZSJbLKm6BiSy",
+	"4cXryyuhEb4rIQW7YQW6JjYr9pxcvn/9V3JTFoIprwzyPMGv7R8XL95D64uL1/qk8mlciYJro0kquDaT",
+	"L8bjydPHaRJ8fPSXR4BvlvFJrvXkCQR+q3kahem6BVZ+uWJKs7wvZFB77NUNVdweyP3Y9Z/uqW6S0qte",
+	"TYlZM1JDKQu8ujX3NvZqvRca/BaOZXczNqTIjjhqzGybwH7p6iL0Vf3CxzoVl/IvurAKT1tlWVehep/6",
+	"P+NGN+pOHCw62wcwcF95CpZJle8vHlIXnbB7rKo5AdokIjn4XnpUzOhWFuN3Vcpia8PUFSjqtO/aiIlU",
+	"rKh3TjjrSc12bey8a/73LXLXX8RbQnJU5MkwxW2cVrgaK2o3uWFKn0BWPS2KiZylhFbIs2bBQou1HpCq",
+	"Dc9+krHdZxC4C+YlVej+hmoy3juwtfVKzfJqW8IjZCGLXPdP+weiXGmuQXNwbat571iqwOvtXp1PgqLa",
+	"2G+B2hwkOboouiqqrpDrVgX4uIqcx2rAd6xt/l70wWNlZUcHTpvvpo+a0MZKlRbT1zZ11wQdoupbs0gB",
+	"zzUueBDq1R4EGmotCLlGn4cL9wBB8EAnpIr6CN2U/XaeC/TwQ/J0xWbs8vKbo+oP0KKQ60mzDHFLxgyU",
+	"P4Z8bVmanXoFj581Sgk8jRcSokVrB4/O+pUiiFEeeUWc8r1TeK/1COqF6lGGIHjoqOoDlxntq0NMAfX2",
+	"yFwejzS+s4NQu9JEMyaqkxoVSkT3U2S9kBqAIU2pPUDaKBr4nFW+3sMKnfMLH5sa1AzKbo7plZJLj2wi",
+	"yYwLrhd79nq3yG3qoKyxJhz+PepWDc++/5ZJTJWgvvPaWh2b+VPjiFxxS80DTXwPHlwU51GWoM0STPhw",
+	"ZRBPdqMH6kCWfTGAnUJQ6idiO/NA0XkIDfGF5xUVZJgqB7luJZ//v5KA4PaQggHqejDEegoUFdFw/5WS",
+	"c1/Vp8eMX3jinGlr32Fn3/ZGlySXghEtyYyqxNcqArTc2lrYcnqDmaQneRNLtVGQHltABatO1eCDHrcf",
+	"/xC1VsBbXxXB3WUxmhkUVITqa5aDILNMBRgB51flePw44zn8zwKQ/QnNQGRttzgB4yVFh3AcPi0aGrCr",
+	"z8R3auM+L5i4LdFsfwyqYg4NCGIvpLe2laUZi4pYM8u0iWjNanf+VmDp5TfE/1pzJ9b2aOnLithbCrZu",
+	"PgB7XAapkYrP5010+CUVJRg0cEpCacoFy8vCVQuJGYTdMOQqF4J/6RY7biU6hgtanYf18Rvs6mApQqET",
+	"SNo2veErGkOHfuEZAhiAUwwfE3lCZvY45MY7kEAyYLiwpfacpN4eTNEcp8R/cSXQMUZ5oe2OmLE1RMdR",
+	"QRa0mOFl3TB2uXeSkLSQ65SUImeKfDEm/y25EumKKsPti/DrL5+S/wa1KpBikyKt9uvnJHXhfY4qbsiC",
+	"aiKk94NtPPpnVTDHhQM2UHwwa8y9F3VPfFfUzK2CvPprmg5IadOSLX2EjvOZFAc9Ca7Ltw9ADaoiVsQg",
+	"09KQgs2w5t2wWS8bJChgsFAUJLRQjOYb8nPJSpbbX1UpBBfzk7hwQVJaRKMjJKNCWMEIZ5p9CaPZoqW/",
+	"rnpOcOp2Cgd86x+IHFT3dGrgAqCi2lMX84+CgAdZ6YqkgCSHBWuN3IyEX36ayMmjoht37ll2b5U6Hz1A",
+	"fYsHunlKVEuTNGRCk52391njVGg/XdrPg3pu+3MEriEcCulfX74nD4G29Lk7IuzWgghcApG5S/uuXQ7Z",
+	"X6Jzb1HOgwv58xEpo4bOD9Px2775vHcHcX3UfC738K4I6889IEIeaOd+m26cm2CXQzJ7KBRFPAjLHcvM",
+	"tP3scpujv+GB0mKa4BHTwShxvdSPhDQFiAr1OPZOadcAozuKtn+OVbPWCwouD7saibWzU0uQo+UTheRv",
+	"qUKV9/fROMY/S/sGZB5nr+Kh5LQEI4nVXax8ogZh+DFVr2Ox1FscUQ3FaVvVrmMveF5Lzlrzflg71o/A",
+	"r/0Ep2O/2P+7jYM/O/TCvYI5kiAU3bGxjdpU9I9yzzeAn2NolGg5o/GpfMkF4PDnBK1U2LbI5sj5qhTE",
+	"hT+u6Sa+rfz99EQxwwS4PnO60bHt60IDPBSmLxEC9610Trk4IYUUc6YInUu05jDAW5OcwfShJ0HIK7eV",
+	"TRh7IKTPjQqSmrA+nH2HJtw8J9Q/YZV+klI9kbP0SlBRFZxAr3IdyEDrt/swUu0FmbvwrhpToddM6Svx",
+	"ZPyEaApoMFqiNRjcfzwNpcNfokaBr54cQPkekhOv3TPap8hVEq8FjM/JOOePcGu+YwZFBdzTwwKurvg8",
+	"WTHlBtKDEK/6r5gi+DChWMgDXJ1FqQ1TDaKeHSYKwjIOcqrIKypkkXvPAvAiVcyzQ+LihAm6vyBCeaVk",
+	"XmaWnz2facOLouZXKRxc0Ij4Gw4Xm8YVqeGs8EXXbGXO7W8b+AjONW63z6Y3S7WUtYlwWtvK7fBUfDbb",
+	"JUKbXvIprtJqqdrnLi146ujLtHpX9lO53uByoOOJeh8aCEzwKBgJosfq0gmWbW261yKabuVh2osLHr2P",
+	"rRxX/R8tsC5Sz6e8Y6z/k97b1uKIRN9Pw1vnRH49t+5CbeiAvRCt2Tt17GlUMi8VTxoSqAuFW5x0tHOw",
+	"yWafxCz8rBbhcZbLD4Hl8bxK5phxVuSujFXtcY5c7n0+Xft3otoehUxWF0VuDRtlfv+FVZLJEM5YvN+B",
+	"LHZGVcGx5N9J9/jRMPmnpVxllTIEx/aSXkOYeh3MGmQhDSFYUFrGWXO9RUfXOIc6ynb3Bp8bJ3ES9Hmi",
+	"983OAFz7s/y5u6H19w0rqnXj7qtj6OwnDIe9m8y+3TjZgLU+7GXZTyIQ3e74nGLx0qnNdmP3DtzB+7rD",
+	"DgiR943esG1bg+YA0haUx70SYkfnsbujckM/xyBeDNS1LNMqHw5H99l5PkxPbT1D7V40EDjeMIGtaQkF",
+	"euQNU3nZR2TZLc3FfDJTmGncvFiTJQKLtIxElMtpRLWoL4ur1Uhw0beGfIi3jivkmpcsXsfVdQv5o4jK",
+	"ZhUqCI+0stiqXGnUBkld8BSWH4WvmlO8B/pyb2VAJpjqfQ2KdyXTzcTvo15mS6CLdyA/1L87NHc6d4eW",
+	"gZ7doXWgWx9sffd6bn/53BCOMSkt7SaouDFSjMx7m/WWBCgYvWGa0EIKRoYB/I+D+g1unLuxaKuB3mDO",
+	"pNpV2/y3Oxg/Ya27e8dheZu7hqYL8xOEZB/KCm0v/OPxPCIF1OvwNGiF2mGpGeGmUezvYIR+a1w411vx",
+	"3xgnHp5mQSg4ptozfYuI8Aai2lZ8uJ+MNhb5Z5hVeK+aVPdMxL08XRF8VPE3mJQ9Y20YYE/GXz7roFss",
+	"6cewC38ztFWVYmswW2N2dEUH7VASj7ozcO+YLGe0QynssHWcFIhdfIGhi30PxCPikPwzLTEthwREzjXI",
+	"2E9RxGFPFbKWhF69I52tYgjoo57wqPS907JfW5m+sllUoRFgGCzGwbIKTU45ro5sc3EPFwc6us5KwW6J",
+	"q+HmEno6PBtH1N3sZ2tW0BI+yLiHoG7u8EOieuc9HSzaO4XZ/14zdZvyXFiYKNxG+E2yL+zncYt11wFi",
+	"/Ys9DLjtfQSUklMOjrKs1EYuiW1KeE6GXnlIrdXGVHrS3/24r05a89GgHOePL07/Fz39ZXz65Yf6z9Hk",
+	"f5x++Nd/OSh3qjcm1SzvRZO3i3vspdExiT13cVpUDHWrYkB+WiboDOs1jF0A2YOq7DEF2UP26XDcRNYe",
+	"Ce1XrseyxN3WB7szCfBp9lN0RvQtKhZtHS1NIfSWag3BXNggrTJAwD22onNv1Tg0MXDkrVwVkYN7xc5Y",
+	"96OpIQ0OHUzY9eHT6J+YjnXk3FkJnVdVi3e1V7lcchP9aS6jX18zoWlLrrEDk3fGa3AXDIkSTMy5YFW8",
+	"CnyXSbUqNRniXZjlTYg3gEW0z1PDETbhJF70ZcXE2mck7BL03YqJHyCUSLGCUc0OQy/WPfqhwkxUM5WE",
+	"MxpbrrDmcqA/QNIoVqqV4CgxCw4ZwDNZKgCNsYwZVSB85e2gN10K+00yWEr3hymZxr/WLBf+b7Molftz",
+	"pjj+oakplf0zmuzjAe8vLUs7FmJUMfWixAHhp1deEv3th/c7aNEvEANPa2LkNRMYPZC+/e7yPXlIS7N4",
+	"WMg5F3AdCTsH7D3otl6ehTErjOxiwrzn2XWsmOcLormYF+y01IwYaNR4GTysz/GXNHHIfBDBVWzIdONu",
+	"S7EZ0MNttz+XDLAAUFQO8PGaNLrif2ebIF3sQspr3hJVNFVyrZnyuWMkg7ZEMwPvj04KEIENayoqxpy4",
+	"rnYJ+g1itmZyl5J6I3BNKJkVjJlwf9o9uaSCzgGBhDjIOLIqqMCUum+5KD8Sq0szpUdXAlxIucxKaM+d",
+	"YxIWg2hZqox5KfDi7etz/BUeTlyuFZyM5IYWPAcXVHIlALWlwrpDYBedICo4m5LvXz/QgPlSBSuRv0qS",
+	"FdxSQBWDRM3KT+nzupIr4Vv7ULIpF1RtkB64OqGGpA/pij+8efTQTjNd8dFPWgoXQrz904Yui3R0Ja7E",
+	"hRQ3GFykz+3nfyUYHlyVInAwqUyT9OOpFzOn9SBTMqQk9fAT53jrkhLcjzgEAAwjbvYeNGeIGlrIeckw",
+	"I5Nrwj6uCp5xU2wIFVJslrLUGGuS+o19Tn78AAOzvaYfT6t25xDCnI7ID9wssKIcLA/JFMvtKCE2Mxib",
+	"izMkT8aPbF/D1LLxyI8yRdQd+xUX0NEEpEF6gnjv9g3NGg4JeTJ+DFTZp34Z1b9MciY4QwhNOzHcEC5I",
+	"mgPmYPXGSTCvI7sY6cdTnrPlShomss05qUlbUnXdqBgBLlZDrxmhdiPk1Ei1Ienr+vHTv7NNaqlbMJoz",
+	"9Xynd7nCI7mt94UUsnTJqdAF+lk1E2Zk+33HVgUGa1LAnqtKdGt7Kvodg+Xacb9Jxedc0MKjD0DkrMw3",
+	"z6vHbL9VX5TkfAYIZ6bqrl7DL0kaDGd0zTYTxUrN8hTjVS1xZL3gCLdqO/bAWtgTlJfnRVFHbLZ1zcXE",
+	"Z/SkI/J3tgG+5Qo6xRIDZ0/IQpYgaf6VpP/z9EIqxdBXffo6T8kwDdTSyemHXx8lz5789i/pCci3Wsr7",
+	"uBqkManFg30VpnNONUREKrKkhdWvWY4htSxbyGYfqH+h/uK/hdgImHQg9aX9iEArUliN54YVcsUSkv56",
+	"hfAJV4Nz8utoNPrttzRxIV9pJnMGsLYus8F43BZN5Aw2BPR7YZuNyD8rmUkcwD/GaT4Zj0laC9QJXpSk",
+	"iYsce3J2NiIvCJxtIFBQxgBrOkRd3O4rpjImzCkTmcxht9kjo6V3vyMdS1SgW2TodydodulJPZHVvvCU",
+	"QRA01YTP7MYGzDZcFZhSZ0TZOeZupHAji/kPZ+QN/4oMnzx6TFK3yiO7GhMj5aSgas7SE+jmKzyHNbGy",
+	"xUozK3TrPZbuHK+pP6qH3xiz+g7KCIGfmyV2pJd0yS65Yf/+Lf14YicWW5+G3efEHu8Jefu9/efF+4tv",
+	"LJ99/fLbl+9fYsJYJpcsLublWrj9TYbpJctOXzGTLU7tK89ha5/irykW0sDUM7sS6Xf4vT0TfLSQ7ZmH",
+	"m/2xk8yZVrOJYj9Bxmo6Il+BFgYs/hXVPAtkP049AC/PZtAew39dXZ665NXgxYpmC3Z6NhoPXE180Ob0",
+	"+cOH6/V6ROHnkVTzh+5Z/fDb1xcv/3H5Ep6po3YCteXF29cBMsX5YDx6jE3doTw4HzwejUePwV9jFqC3",
+	"PgRftfPjzaP6Y5lzQ1D9S8hSCm4k7oo6BjohXBhWFHwOwfXYGGYISqHqxJXJQnE4usLgNruNUQ9ykeK0",
+	"KJiVMRuYQmB5rPHmC7zBh3P7Q4o6D6yevhKQ54Q/nCD7u6Ti5yRd8DxnYgKeTQC4FnBHbKVKxRBVXz6Z",
+	"8UpMmVkz5uNF5uyBJmiAVsYZWMnW5iVDI7GLIrej3LaiTxKiJXKve72DzLA/akLznJSrEUlxMv4dJtar",
+	"OaGsnpYufZKBLLKUI39V4uJ1Dlfh2rzwywqX9g7kD3AwY9o7vtibGrRxl2EX0BdwdhEvGIvulzsATa65",
+	"I2o4tbw8iCKrXr/fuV3Xgo13GYAvVD0e8Ni1UsfF1sx0u6mJ91YKg9DjvXuLTUi9sg8v0DfSoeW39mAA",
+	"jFN/WoMgOBuPXZS+cWkoDjvervjDn1xIZLcF8swHkX1gcW2bpCuoJjcjXvqMrJh6giTEeq5IffgVzb3L",
+	"EB55dPiR74WV41LxX1iODz0+/NArqaYgOII8hC6vYh9XIPhBG0FvgQc9HHwv+IyzHMr3CnPqB09mzMWI",
+	"QuXlH5u760MyiJpF1qZ1HYDgg3c9pPmSi4fBebMqIzL9n0xZSlDs+qJxVFemdtjJud1ss01KcolWZVJF",
+	"t84VtcKMG30lXMk5jdFhqAWheTNXNANAnLXiBo1JJy6rcnVWYR6mP7rPH+ALOLSvRIrAOjk1dJJzhfA6",
+	"nrbRT2uT+lAM1NEg/vYkQWU887Id3kCNXHJ7yGzQtLOzBoFA001gfLtqiFbIF5Lmlt5z5wNxb00rJcEV",
+	"gCSGW4XAXAlIvyIvqpGFmiMHdLSM1bqiFCT1Vf1gJE5RXC82ZGjVrivhNURchAnGPFvzMIAnZHn1Pq7x",
+	"5KMwzWuqR+QFFkmt1LgrUVPsjP6VYjfcWsFSAPUuZQvOZ/RmwGGMCXWNRZMImHElsN15VSDT/QCK10py",
+	"Ycj28hJqiF5QxXLIM7QCwdKjmJ31KzG8fP3Xb75/exI74F7jS751XF4hHnwl882dCTHXO2yVTSVymq5Q",
+	"o0r22z0KUkfDpYGLEu8z3xWoYe1Ha+eyoApdGMP0xxCzjj0AxRjn5G8/vA/lqxePe0SrF37o8IvIVicW",
+	"QcRKHZGxgCWOIuJlfvb06aMvieZzgYU5IYlWo3PHKLvbcnJtjfzhdEPSa55beQmrp3XJVIJmpz0rsGKr",
+	"3SkgV13a7GhnjyDf/mG2iKdh/x65YSrnmTUKuJ64I4prApdC4MKlZEpraTr0Sc1g0Ql0ZJz8MTbR12pz",
+	"qkrR3ESVU9IJFfQz3sXWAjOx3QaFn4miXGNtrfq4fqArG3KIaBdBiG9a+Q0AjUIwrclKWiszuRJp7duf",
+	"5IrPTAVeBrduc+lzOgGVzEgsb1SlBSckheJEk1zJlXMWp3BpMAm/d126DAmPjmqbAeaJVKgHBzlq9jmN",
+	"KQqgWZmFYhpwzeGVFP1KXMy3O8c0B6BSsRVcxltNBq3mSbagXEymCvzLV6KKX0UBwjMHEj/jIkephZY3",
+	"PEbwsZMR+U4wtOntc6Ce5OVqcs02sJEA8mOI4W8Jodm1kOuC5XPMkdK8sBptfoLOUofxwci0XK6sbjEi",
+	"r7zxncnllAv2nKRgf7lLBrCeUjIFxM9qAEgOGNsyg05zaI6uV//V6EpYlat2xbnUQtz1iADtS84DUoAo",
+	"lwn4jJzHswKzRS8AupSuRAqOtrR69tFodDYet5rlyOfdjHJ7kHc2iqFnUBQ+jVl890b7n5b2EZY28FMH",
+	"Oxva/TFOLrvP4n7H4JxyB84+49q2CC1reOLhrzz/LTinmlv8rwx3+OC+l7xNwQEif+fL/GT85PAT/5Dm",
+	"lRXzd8gX1dF1PB/syO0DEuD114PfPmwxz0MHDNKq7OD1eO1d97ddeM4NUQlK/AGaN8/ZpDplE1KK6u8r",
+	"oZiWBZRjzLm2o2P5CfoE1gtJlhSOPTL0iMUJiQIfo0vmMPZxUDASof+oO7Gfk1RIA26wCTWgNGiGAA3O",
+	"OQG/Zi4ygOsV+LsVILcqWUKtR1OnHz4dj33xsqirwO/Ib9yk3/fG9O/Ztz8f6Aoc5s+dGtupL0Q1UY1L",
+	"Jne9ckthfheb+DzYc+AC6N9j0uI3QO2Z/Of//j+NjT3CGAG7ja21M/L11MLbZeKxi9AHxEXtP4RvnDlE",
+	"xcZddsG3UGm12q3W6nHuWTQAjKrKqDa31ouauvrQu3snA/SNNa4DF8Nvn/WEDdxrNYP+V9vMT8ZfHn7g",
+	"wrHhXe7+mq+gjjDuh6NP7nCnbity5+4svJct3G4Aw+aujmEyNJZqQYuT1k1+JfbscrK1yf31DNcVZLY/",
+	"/S0V1Ytjm/pr/PHPDf3nhr47VyLyFLgSb6oJR6/qWiqzgD0u5kSKYzY4XCvubm3H8p9ja1e77fe0s99h",
+	"wz939p87+852tuOpxs4+TjHHvbqzid22uh8VW6rmNrZbt9rH4D+sXM5DT31CHITQrDSlYudYEvDJeFzt",
+	"Y/fIyfPaQ+06JaoUmmDUeOV1/0lOG/HKyLRGXgmk8ii9f1tuVEGOMcFwidR9esHwKa8J/xQUn1VQOB4L",
+	"9PntzYdrgLuOwl3LbXUBa726tKVWhy3cydiGL7Fdp4uZKgqyZr1trIKOlxRZHbK/fS9zqPBEK2lSTaBx",
+	"LJiz1JA+tuW/s9+A12+QDKpMlx4BnF427b73uEFU/bVPSdsk73hSIQ4ZUhf89uYab/KG715dkMePH395",
+	"0pbTdvyFVJSMqmpfdwr+IJdY9QY8fJOFG/qPdJPViL9vvc+CCOx98rEKnd8Vj+fs40oqc+BGAto2Q+Zd",
+	"sHyTrISUK2IkeTQeJ+PxmCi51iNycflPkrGicIle9EroFQQVLhizZmBZ5FDFgELupVTLsqBkCCiCEBIJ",
+	"+Xn/niYk/Tf7z6n953+kCTF0CpfyVClO5+xKoDKFWQArxWb8ow9+pOTnUho2Iv+AbAJIacHYCBx/Wsc2",
+	"YjBrTFt6CU3/PDP+PDP+y50Zsd7cs2F3lXAb/IRIv55TMn0zSPDLCCPc9gTpBC5R78t4ATf20Ty0ZDZ6",
+	"3qY0aiN8lnPn7PBDb+lmyYR55y2pz3leoWxsnFhWnlvRLxX52+V3/2g5spzcPXVy1x9XTi4PDp1qrllw",
+	"rgFYp9qX1haEg/oLdszX8oY5xPf6i2iP1gHBcEPI0bwSqYuqQVpdhL6v0pEmkKm6kKUi041HiTxJyHrB",
+	"swWhhZYYz+hy36p6qbFwPWcdVQ4FpINrF5fnAufBh4KB/85PeOPyPK4EBByPSOq+qS7fAfUlqCft8pVL",
+	"29bjLjQm1KeDXAnfOYEU/iXc8LvwUIA7QiUBgNozqfK223nb/etque5bzazeVNVijAfTW1YIOeCPoXBW",
+	"ANph7Oea6nA+fO43VIqzv0EB9jvQRbdZrD20/h2zY4OiK6xWTR9o8s2bFxek4OIaKMzqCHzN54LlgCmA",
+	"X0NOynOimJUcOmB9t6O0XUIoYQWI3W3x9Z+Lez2c/d4w9z8Gz+JCbHPtEfzouM5xpAebaefCH5QUc+Lh",
+	"wjAnYw3fedg37RLFaoSKJ+NH3oEMn8HPRb4TRJcABnQlXMENB6NgTwnNHIPuyb+fSeVRdDSgrnylSsPq",
+	"fDNdyDXLiVnzjJ0jKrsHhclzxbSGrGujNoROoaS/S+NWG/KUIByTPURAHaZkWkJk9Yw8GpPhk7MvQxD4",
+	"EfuYMZazPHU22ztm1Ob0hX00PUHRAV5AMCOuRCHtHrX0Px77Nzm9+ynJ7CxkJTgMPY5DQgBkvzIKYTCz",
+	"UmH2Nja6Es4EferA5zUZwlw+OfvyZESejh+7kjJB2p89TUu9IQuqwb51ETJ8Lk650NGAbuCPe/KYl2YB",
+	"/X8uf3n9/vaUmkuUqrjbEK8FCLlk5nQf3lOMkVswoHaBJbZQJRqmyY4m/ykF4FkH1/p7Kd9Q4XOloPrK",
+	"0y6C0+G5fi/oDeWFh9++nQR1WEeD8x8/NJV4V5uRVrINNq0XaogdaA9J3RSyZoEytnYHIJeG8lRiNnLb",
+	"sX4jr5nflA7uCJGwZorphXtrhb+ALPK8BjL0MDvo7REbp7YvQxSmUWwbW7J2NtOTSD0MZHhZmh4cf1Ew",
+	"qg5J8N8RH38269FlI2cusczNUJzJ2hLiMSBZs2IWHOSI69gWsf+GDe5ZkL45mLyL0Cd/DIXtHThoG0vN",
+	"AT/HbO5krR/WzfTedd+8DRreOwsELzvEDaUIfA7BaCo3BHDLAw040n+Qu5D34bgZoCtZrTCYnbtgnhk9",
+	"Z0JJLGrektcNMMeaUEB+CKCspFVeMsVMha7rAI2GmtGC5YRCEWRz4tw1GPMBKZ6pNCvb0/nDhylZKXnD",
+	"LZ12Z3z/7vWIvHn1AnGA8OZcFBunIYfQmJZ255sZXYkfAISu8WBCcGiAOze3ln2APhe96oDmb169uPfN",
+	"8eoFvuvQxnDzayRAcxAujARjorEIdLX63YdtfJ4ojK/YnAvy/rv3b5EVlkyYO9o1h1w27ysHi7N0Z2XR",
+	"dLECk8LOslyLZiKy59l47NBLmAjAbK+EYpkEGzWTuTUM9UKuXfVnBGL5ltpdEr4GobeqKBTHUM5MPxs/",
+	"GV2JF9DdFkhihvsugHkMdcrI5kG3hN8892Mgvnn14rNiLzga3rlluLCrENu6TgwJuXbz/pxcM7ayMlIz",
+	"0lxF2LpR5RtOALcygN3wX22XH2tB3pF0gMJECtES8KRgud8g7v7cxxnaZbgDweFNynO0ONulh0MMRo+M",
+	"cxA0dCHCRK5HxJnJ3rukyYLeMCJkbbwOn4zx6rS5Wy+AgLe+isX9bFnfPb6s1559Esf0hyG5Qqt/nnlx",
+	"rkZnRkNt9txwFyxc65/nis25No3M3h2jo2EFuOb3KKEjrzukY/lR/HHMihhaeIWNVlXvgRulunzPXZgb",
+	"zq+1R+5RKMsQeL8IVCl36s1bxbTVeyF1xoHNrWmdG1JqABusvWrrhSzYlfAiFC+yXceANJXXgDlwP+Hc",
+	"3ycNfcxqPOQdUmXfDQjFV4J9NMxjx7g3PNCETrUsSsNIzmhecMHiuSnQ2XtLyD3qS+41v2eX+gvEE4QV",
+	"WVH+aV1C9+JPficRkG6LjxF3B0xoLIOBRnHYBMff1cUclPOvasa3I0o5pCHigIZGJHXgOGmFsGvC6vO2",
+	"pbUjXOCjbUyG3AAGdYJG/FzJcvWgLrwAIE+na54Dzrk+eU5SgHDnYj7BiIvUwRAjxDn8uIF7KPgV7wIB",
+	"aUuYEbklehHPkysRgzAi/RCMXtZz2xnFCGoQdtskVfdVfEZbwF9VjT4a7AfVOzvGuN0hLBLwwF1BLGVy",
+	"xY6YOHgsElKIhztICO4urhGRTDe15gea8LwturAq6o7lI289yK0d8V8+1r1apg6R7tVO+wNFu9eDbo91",
+	"D8T7Hp2ralXDfkR1rBeaoBcVqnQjRE9IBYhYsSGwHc/xnEg9IL0/NBKSwtZPr4T7xUsC+xOcBCmUTtFE",
+	"MG7t2L0CHd7lo+mw6A/PyVAqf7VpP3KDkMxCYlUWCK4grno7gffDEWBnRMwdwIf9ZkW1uRJwiytJzuF8",
+	"8acPDLbqJHVSNn0OWYhIXF4i8zMiV0zUKxZX7IAZK66/J+Wu6r+Xavfo7t/fZlStmIAyIfVk/Wmtx+8G",
+	"fcmdeqoQHxMwOQPwTYoc7hE1wbJBlet2osLzT1OjrNA52zVKsNVqFM8hJRevLy15l+9f/5VMmcgWS6qu",
+	"E/KP15fvyeVb8sV4fPr0cfPzo788Ssjbi9fk68vLBBXAy3d/xaiplBZFelKXY8HIRDs7WAF/SVcrLPjC",
+	"DaYpSwPlqKBcDVkV1NgT9UrM6JIXmxF5bTRJHQQuRHOmFfleWIGBuF6weC6MldgX1SS9qufoHg/Q6i1Q",
+	"frllu9XL9cfxYtRjrvmBGJkgwyysCWLQiHF1Pf0egdb7tkdVW8Vti7rczd682ougXV/MLaeJdVfu7lNn",
+	"qwfSqM+6V3kLJulPkLd2de/y8v9l732XG7mRfcFXQXTciCbPlNhyT3siLMWJG7LdM/YZ/+lt9VzvxpSv",
+	"CqxKirCKAAdAic1j++tG7Nf9cl9g3+S+yXmSDWQCVSiyiqIkUlJb/NQtslj4l5lIJDJ/v29a9EkDum/w",
+	"PEqe+cpWWkIxjGU2lsENkts8doMT+E7j3SNhsGPlINeGmM2I1tjZ8ya5dz7V3OBJ+pLrsVtyYZw/Nzxl",
+	"0QBS6S/+UQPP3p4fvf78L0d/++r7xEMYE86a0EyrBdn49pC7bC6lHzQieWvViuj6/g7LHz0hn9eg3btm",
+	"TU/b/O4P7KE13dikv9TF4oD6sKO7F1IdLlf0fKMmRyyIyOjq5XMrJY/gH6L31pi9BZRgYX23+ho/b+nU",
+	"zfdv9KPiYN27Mb9wdhjfdtVvXFq/dr8nvVdrm9bv+IENCeYqNJSwA7Lr7hzv94fhQW465eZvCAYMOxOb",
+	"e0C+Iksisaa3Ze0f84KvmYt97pzU4CNdWx0E/mltqiQMO7SsGzbNk7xU8v7oayserHvnJ+nAuo4/af+V",
+	"UuTmy4Ou7Solbr5saZo7stGtNYboPYk45ciRycu1MqGofyE0PISvWwhDKZSvclHo/nSSc8u1O5qyMc+v",
+	"LjWeQU3OpcdV0su6GlRNWObelSFHIdZIZ2zgZ5W9fj08YZx9+OpdKnMlJeS2vvV2nv6YSwk6CRy1iJE4",
+	"Yu+5vATDkHBaMzvlVANSdx7fNRGXFdmKl4ZlM/7xwnXjAu9mMjyZa5hgXssA2bbrX4+0e/0KpfU61qGb",
+	"ga++/fr91+F3T978xJ29lfF5vbM+1O2f57z3isMJUsL+VUF1yEXsQ0F0uubMh8UrApRYvFRzSuOZNmN7",
+	"UQv3Ha0FBm477cSvyCN2A5XNqp7szcXcWr5aViZQk07Ijik24fpwquoUvHdaXeomycpUpecgr2XRze4G",
+	"0bvxYuC2VtStdE2s0SGX4Tbeb0i/++Ra0Ld3RkNTawkxZ7Le72wQMBKmwbfvrt8wpdm3767/0iBtzbmd",
+	"Rrhp9NsXq5a4JyPpzefJi5mQdYJSJ0LWTSVnmHdGGQk9fU+aC0IEYxKhugWj2SNPle+GkAVQoobwg944",
+	"Ym+O30Toxe7dhSgw0WAivAb6ZzExwLMJrgKT04IRNHlImsNycmHwelEGKAyQ10IrieVInUkE9KZgJqD4",
+	"xk3TE9+4270NY9iIi7674wI1ufmg4LxYtySHw8KOeEuKAqErnQFp9qegW0JegyTOp/1t8Gtox6vXkxki",
+	"4OFjR8Zq4LPM7QNoVmqGVCooMUnjmhPkQsRKH/BIU/mLGrN5vL14UDSG+RCEGTpFUM+Zksoq6RnYhcw1",
+	"cMxMyjDBSEM4Snjm8++4sUeI5Xf07deZm0cNOYhraKCnAoFKwJrTwK5g7i0k0+AUSSjJFkIWanEasZ6K",
+	"wlkhVRbNUYRbTIh17/XRK8qIR7pZ5Clz60ncZjR3DOFJTSp9eVSmwYDNaNRIllouAw5eVKs040vkU8f+",
+	"GpA2YRNVlmrhJsNPfio7a71P49Yx277BhAsP1gVSHqaDnlM6laVyJ9MMa/CEXeLWnY3Ylx44KGDT5Vw6",
+	"U2/AMg9x4U6BuBLnCLKZpDIquQUP9GNFfuVGjxUEvjLZ48uGr4Q01g0cXY8xcA2+j77scua2AFYKSaBF",
+	"7g86l35WoxA5OcDiwblWH0Wg6M1LZUIiHc1O9+nPfdMH27qy56rZjB8ZcA9ZTKuZi9zEUlgfh3lZ9qJx",
+	"0s9aaa1zbi1o9+z/HASd+61Wtd9iNfvtFzU2v5FG/Yb0vr/F/HhmOEju/Yrhv/23bQBJP5DSxFCJpNx+",
+	"OoqWaDofEzGxsEydKKJxekigmvlpKXnfNP3z+OiLn3/9LPnsi9+36us5YtZ4yJUVM0IdoLROgsDyiMTr",
+	"Ut+3pm7wFzj41Uzv7ft8c77KmqW+A2ipV4XYFgvM+TphxNkoPWVjwjL8Onzu3h4oH51RVxJYVnDLTzJS",
+	"z6kqCyEvU+m++Y/zH39gavxLMN5NPqtPMBtQN8l2FpCLGS9Df4qEYM7oWPc2lRmx32eoOhkbuBbUhGVB",
+	"0F1na1l3f8Ti7v52Eu/+JaHPPGu2yZJUZi3Zz4buIzfWjA2cQMBHPpuXQHm9RJ5x4csrVxsaYffxnU0M",
+	"CjMGwdLTv6jxKOyMdXdGRN+JA6wrTgZVhdMwdhYv2qRohnIlc9DSMKlwo3Y/DazWCOPZYAInLGvDQ2ep",
+	"rOc++BNUzIWrmbEBl/XKYRWKX7YC5oDrzmh+hiN2Fva3VFLHBlLh8ibMvYtlv6YvKMk4fXHC0hej0Sh9",
+	"8Xs2RDZvZ6ix/B8HF/brmnGjLitwNgZzfxQrlbykZBguJBQnTEOpeJFKYjnRHMuBcfPWUC5dX+tJ8zpN",
+	"26rrurdL9ClHGHKFEYNUjmEq3LnJ7f04Bd5xM9PKGlZQgY/BLcZZubafsmpf3LbzB844bGq8fn1B+/dZ",
+	"5U6z//zZWWHveQQgLPoQ1+MDOgD40c/tJLBriJCCz3Hmj86ddL31gMtRMi9t3BvrLCPPJnaJvQeyCXuM",
+	"4Fg4oycJYWAVl5Cg6yPXx5Bl/Nvb2tf57/T7fx+NRlkqeez4JS2YxpexR0UcnL7pUOJJZQckjBrwKOhU",
+	"19lcFPcc+hPE3kazvs/E96iZnj2IBvU88nDPIniSsJpuzZ2QkM30O/K9pbrOa7+RkLxde7HvsqZe+PRP",
+	"pvDh8cjJoznaQbHT3TiOVwTrhM/nWu2cRTGUwyDJMbVQBBpicgS088f9Odw/4XNl1ULWQI+DN8d/RsR0",
+	"O/3PUTMhFwVI0SDQei408k0ylk1UpS9gCc7/w1gCthIycUswo1R+G4P0ai4NEXj446gP7FHchJwGiqqH",
+	"8xFWqzhXe8JFmTkfg3ygjObX9W3AI54xz5iuyrKar1QQUxmHGSbMKGZypQlq2A3bXKhJVpflh8p96bYO",
+	"A+COXVi2dW+C6C7yZ1qTByvs+hpyxER76Oyn7Q3bgT9un7FVbwL4eiWdO7lVmjl9Ht7HcAZL17W/nmhw",
+	"R6Q9WkFqoNMKSmXxzFz0WcAQMN1g506ZVfhYofkC68O4JA2fgzZK+vbNis2gCrS20djWQrzHNx4MxMFA",
+	"PEzhKMYwHs8+XKurndPUes/IGwjXQm0f6ApfhIJ5KBi5GN7j8ACfEdVAKmM3ZlDJki5sSIub2RLSswag",
+	"j4PH19mwz48IsZjtbYIbxMEmHGzCw9gEJ22YKhE0aUdHLFR2NATooseV4laDLDayTuFPXhrv12N8IC68",
+	"Hih/GsHThfHM2pZ4Ljwa0NB9QJkTBVOTVOKXWc09xcYVxR7wKg456aL0zT8fs4IvDeOXauj8gprkOjwg",
+	"1WKYpFKVRYO/QQEq6jKlYeZKF25KXdPEsuG6tPQ3mKc1GZR/PR5xUkkkW0rQVQTeJbkB+jcPqA4d42k0",
+	"tXjiqQ85dAoSIdm25JeGXus5ptiZZTN3KPvs+PiYmjGI2YqpdhIA94aZ0oTvyt50Ax39DexfXetNcfsH",
+	"XNbbHqvrYnWCm9qmoBkbOkcWwW2f/gcy/m379LdeSPZcM70yc72Azlo8JwTzoPuNwWCk7mIGHmrG6U+b",
+	"RR9/tLGYo35bFCIMlgnvKjB++GqsgV8VaiF77RPG48nujJdspqSwCkHPaEvfoChNM1/WrexVvroa7C2J",
+	"qJ4NZ3A8MYzA1+rx30KkiNx1TZzCHeyWAqTd5sDHohR2ecoyNNoXc63GUGQsQPTiw1Ix/BxzhfBnULAl",
+	"gbl0i9x3oSv7BBtpNXSQrhc4IU2mWG1QdiFbGnKQ9sgnQPVK2PsmfblshI1u5uZz4BoKNsjQabkwADIb",
+	"JgEi2etDKgdZ+25/SDB416Cd1gyy8N/mgTYa2YkHblQTpiSksuW/BS+K8HqSFpVw8MV4najro7jhMU/F",
+	"Kewmt+Q9ztRXfqJ24ZTslsr4pg6QVm2J8HJmfpzs11fpmNM+VaevnwtPT47pJzRmxJnyqsexyK25otiF",
+	"9qOf36v0P4YzUYhFRkUMdCVT2wI2IK2MD1UJayvlSSqzOUdcvIuJpphIxv4dsV3YKzbAf/+EbILDhB1T",
+	"0kqoZnNfUlK7+x6K01TWQZjQrYH7yrRhzOrICtFKmKEHuREUh3VNSv/S01RmeCK6gGteVj5bKeyYNGB/",
+	"4YR9TfBXCTNXYj6HImHg1jOpg0PDEfuJYsTB2tSXWxyjSMYqVdChktsGc/Y9cI8IHa6mML12DprKvVKJ",
+	"pzHnYZgIjfBSq0WUCIYissGcneeE/Ln3s9UDmRIaT28Zk9LwrA88fgbubzKsmh85uRfy8gi9gC290i7w",
+	"vC2Mho9ukAEql6kkncNwA+W2DawAbAHtkCiGp75R30uG2ZJO60uYWKQRRL2snQBMGOpVxw0q9EHN/0pt",
+	"fIMT8QDK9CR38dV56FFCXJXno4RtIXTij0KLkr9rRSQ0wV7nfWtlW9PTyNlHQEpUx1TW+sj61ZGyMZw6",
+	"krI36khvamlkKn9q++X31Ugc80Ej/Tz0sY5Uz4rJsC2HPnMZRdebpvsoJQLjbsbm/Bs98knDcjoLj+Po",
+	"Q4Jt0DhpRg6ph/1AnOixhGlqhI/cqq1LwLvxfjAhGVfqqdfs1iJFfX5okJ+6+QM25YNhU0aS3yP4967K",
+	"JbXaEoUy6MkBgHJHAJTN+p5iqIJcSGP5MqmvqPlGAdiwyjejUvas5/HDGA3na/ihHaSkB25yCxOwc/iT",
+	"bQAmG8nZ40ZHTT10gtTzlNnHy4NC1BWlGU30GO4p891726sZF042uMzhiBAXtjiEfN/86Cf/mz0K3lpr",
+	"m1gkAqGbH8vBhPbUvIV5itY/zNkpBU3dgi2ZVf7qAmXPV8qsiWD0lj0b35tOK2vCsidjvNbO45w+1ofb",
+	"oxe0tgd12IACtK4KhBx6L2nvM7swG6Pk32hq/YOffNRnexqWTyHQ/1iS2twMIBzPw/u/PYL86lcPjLHx",
+	"tPweZuoaIrne6swcxswE3VT7AgmiEhsgDkmAskMcKGUPQP090sOvajfSHaH7tvNbeZR3EaOQvdQGZ2w4",
+	"XfvBGW+iLHU+QtVhUM+K4j5yF8vcQbi68Uqr+lje1tCZuhby0qlnu+RouKtDzEm8Ie8W9/4c1k48Tz0e",
+	"HnX1kdgnDpGCh4wUfKi0DK7AyoFuppDHnCnN1GRyiriyblUBMfF4WTbB1X3F0afASzvtzS14p8qSkBon",
+	"Stc5yiN25vERPveV0lQ45UbPQF5DiVS7AXKr4JaPucHyoEr6/PWyu/LhG+rPPqUfW7gJyDXwd7su31kV",
+	"Pt9Gqs+ppX9Ifs1F6SZml5BSP7eDVghfvJiCh/lqxplzSbBIoQq+JXF0HU4ix6WSy5mqjDdUjRQd5VPI",
+	"N7C5biBnbjj1iUZ/I4t+J2cqLetX1IPbbgFPis48GsnNt/A084xm/hlxmrfGnbBWWWVsKluCucl9wQcv",
+	"8MEbeC2defDwfs4xRjDb7ErIIsMqB9SnLGGZzefun6m188zJc5ar2YzLIhs6qxK6QbgzTh/Q6TJsVhnL",
+	"xuCRC0fsLYb3SFmEIQw1bqE4icnOhW2BLabStT5y2h66MKp0ibCN1MFRJQV+Z8UMVGUvDOTZkCjJ0XBz",
+	"Sg7DCWFTbqiPbsD9AGmR5O7rjqVp4ZHSCaIh9hY0QH51YOu4IUMg0t/7K+yaQ+NfsGV+wKrcHrIEdpMl",
+	"sI817s8K2LiKxwcL8KSyAyLRICB8awgAe8ZlxUtmYacb+b0SCdYX2O32AUaKarkIy8F9/tJ47yChjXSu",
+	"gfDoNcxLnnsaM2OVhiKVTbMMAf0XU1V6CrQZ6EvnEOMcxTs/KwXGCSUsmJKd+zGlIDzofvxIWQ/PVBsf",
+	"bQNHaV/R4FPvrAaga2P50mPFLxlvFybtYYM/ccZixzhR7yvpYYZR/RBQ4vz8m5BWPlXGYhmDVsr6qmNn",
+	"wrw37TmhrBZg2IDTSzylRfh4xpfI2MOqObOKDcLnf2KfDdn//l8scszZn+pf/e//hf9dXhRQ8qX7Mkkl",
+	"Mt8HVg0i8vJnjfCWYeLBZWhQqrIIbMWjMb70BthNZir9ABC/WdgRO/MTgaUa2rOGBQIjKpdERiKPodPR",
+	"hVTmlWVmqrRNCCjm9fGxr9dWVxmb8NIAsZ0EeNGMGb50x5vFdHkagtcxscAYUWoI2ABf+fnxaw80HwWa",
+	"si4L+QGMfVD76Bp8rIBv04sfaeX7bKUXjD+atfyciBtvHMrfuIUFX+4yT6ySq+6OVAsM+kp/fdWoGpqQ",
+	"egnuazMtSZozmdsWcgrJcndCI6ob5PS4gqUBezTnl0JS2OHzYyxWxgjUeFnXmA24h4l6fXw8PE0l8QSw",
+	"TMJHe0FRvWzEsij+nbEJ1mGZmmZgMkGYFR8ZHwRL61yqhUyQb8dNkY+ld7KRYiywu16zC5Ahokl70UMy",
+	"95c3nYAMncw0/HIHb8HhrdKg3HSxukbY8hU3cCSkAUTAuwZmgGuEO6tJ45CNal7yJcZ1UBC/fVcz1vUw",
+	"tfyrb4SvP/9Li43vs60HPGvd3q3xsYyVKgFJLJNDXs0fKIS74V7rFoVRq9NZVLRcMTdiBDweKbxzGd4c",
+	"fzHqi2Z+AoSIro/U20fiUL+JFPFTqbB6AgVTe7viJdbXkAD2KmJMP9FgVNlJRbDH/J/eWxUPB8XJB3DN",
+	"HSElfBGzxfukKDqBgTszoG7jDWVwRk6RVkmVFVI2GaSDIdKt+PMA6m34klj6RuyHQFvgCehHHXC7OGNe",
+	"8Xyndmsm9gXvV3f3psvvaLYHnrbRGj8jZngIpewuVzSa6R/nIH/iNp+yharKglUG/OW4DzbIwp2DYysR",
+	"afIdbUXzhqjWfdVgbE7f2r+hWEv5csp3yPjaMXXxgbZ45zlf/uzan/K1jy2/J8H2XXVQm4PaHNTmNp7y",
+	"bYsvVxTsqdVe+nk9lF5uU8FDMceu+ks2wCqXOA75oKWWTsq2KLfsFMZDteWh2vJ+1ZarkYo7FltuYWpP",
+	"5hquBSx6Te47+r7X6t5Ordz5S8jLr1Ql95zgG3XWD6FPTiV8tExRx0zCgOtS1Hmup3iFJCQLhNgs4oQ+",
+	"yHavdW9NagN2HITcg57XVRgeABmv5hayTlYKtj/xeTqPtAd06lJNMfFqKoxVermROye4WyvEFBF5kmkj",
+	"ta9fCjYA7Z8fJ6kMN4GfHzdXhaes60Jw4xXe93WPvvHD2OpKD4sGWvdItfB8fpy8mPGPYlbN3B/HeF9F",
+	"fzW3VW7tLkFvdd30ULdIa1Ox3ZVStIQHg9BpEJqJZV5XqHJ7bZurn3tAjd4ueZmuqQ5Zy/cThHM1sUdF",
+	"C+BsYMAaRp8VF9ye1hcPeKsY+Ic1VIaPSxjuAOqsvWJZKLjLsLa+KkuGvF+Mx8QulaSOxXDgNCz3q/8E",
+	"rYz/mcm5NAw+CtPNAdN949llY2uQ4dukO+zbSH6NSWPPMWCzIx34BhkHcBYpMa8mpXFez7p8PSVkt9oM",
+	"7ueSnRo5xCGfRRySFpvNKuvsOm0GlNp8L0iEZlePyC23cc3bBC14ZOH5lCDY1aTNdOmJTNxXTXLeMGHj",
+	"ZSo9ZnvSlGyHjcIGFg23ZbjOVc6rRzyIwRqrS03qksoWq0uW0B61kdlluELPQCT9gQRHFqkMfQoJ5J0w",
+	"8QlNQVRO7DY3emSuVVHlUCAn92KqDKQSrkUBznQRDybuhK9+df/gkQmxw1/96v7Bv8PjGRVFmxEjyHhz",
+	"wjIivMqSVNacVlkPaj1mCTRL/WB0LH3sU9jz1pa9yewQK9g5/ag3eS/MwfavrUo4Dz+6zSHraVRnt5d0",
+	"c6jdy/XB3ehBOWxNE2Y7NOYroURp7TSfy6UzJA1JRJwE0SzGbeg874yu1WnFt6AoDrac+KZWGYpb3MNs",
+	"C+rhVN6Se7hVI39CTdScwUgRvMAqb10hNbKwhmXcZjuk/22rzoH99/my/z66xbkVV/CjWpiGefYEyzp2",
+	"XOf2TquxL0n11VVaVZfTJl/aTjUAK/nSl6i6L+aqLEGzwYev3jHfQzwhnp9/k8oxlxJ0wpyMgLSYil2w",
+	"Ul0KmbC5FteihEsY+rKXpiaNNoGm0oybKyjYYipKSCWXihj9MOzhU0Cxf1NiXZImYULSRqFV7s6sg6ir",
+	"cxom1cxS1Y1NpZI5DBO24M7YURneZ8fMQK5kQSZaWETYlQjT4RqV/lWElEGlZuPKLDP0elMZHNAxWkNj",
+	"RVm63klnI4mu1PXKtdiuqUulL2mbCCkMVmk4maRB1ABKNRsgUbf7mrsas8d11CC6CE8llgni+eXz4z/H",
+	"uB81zlBGznGothvhImdskIX2CLYER5MNyTkPzxoL85A5C0iu6vz0+RyKTngQN04y/4083zP/aN/Wtuko",
+	"9p6c4T6rSyvuRfi5n8IfDfZqpeouNp5N7d2mqH47g6gO8NzpiF8Ik7u9ZXmiK7ljq+2lEy8oa9Nd1ygP",
+	"lIR68EomeE9sAPs8TFjuTKL7MSZ1Y958KoWkhFx8HsEJkKKN4n5z4beIH89DibeSUdOjnrrbVNYYcNjD",
+	"umq3ZiNXmkkVZ0GHm9dBMDQIKndhl3NAc2PcO5fD06jFK1hezISZcZtPM9Zu0YMvOMt/BR7X0tlbesTq",
+	"ylgo3EYAXQZdlMDCzlMvZ1yAgBtPl8F7X0mMSIcfPWlb53p6jnLwrZyofkp2FBsoQq1FJDIHk/eoBcYo",
+	"io2Arhg5d4wsS3EJtQO7SzNXczGbbU6/ahGxNzuXrcmkCB4W0dseLQRmfELj19VE81Q17KEDfDRuOGJv",
+	"jt9EBRMUCqwdJrz0cuZmwesrvU25B2+bYW11IXbL0Fr9+ji69imFweoBvOOXNyQhNOt9OJX2JiU1k+QB",
+	"LnA3D7U/cfZNrNqR8m04mdZP7YbbYwUoxR/hOJuDxFBQw87ui5oZFvGdMqNm4FyRlV3YH168Rqcya/rL",
+	"53OtriFjBeSiAIIiyULdHtbzwce50GAuuM2QczZMwWnrq1QGWEVfCzypbKWp5N21KiTCM/oD/KjuwcWM",
+	"f7wo+NJkbPDnv3weX6mMUrkJ0FTgnQmjviZuejgZIKuUs9WWS2eV5sJ5FJpxmcpKXklnIDN/DZG14BjD",
+	"9LqHaVqK9lTXR2K6F8JxphIXAK1ft6NCk98yeXu8Rq3beKRy5WaMfQe5VSE+3KnuijCLQhRctqWWR+Iq",
+	"zFre1e0tXJCrtpuCxcRXsNzspbgzgj8UuB4R5XUVYInkkhViMgG8i8VHV44ZzjcWModUDjIvSNnwJDqK",
+	"ET0xy0tloAi5PJKRSjaKjUcvpZl7qzvkuR5tclb+7sa15wPC32G5qbbETe1he7+posSdzlFgaLoemBem",
+	"Sx3CFrtr+LQY6zBoFJ7Ao8NznYVQb20SfEhyIuQl6Ln211OX4hpkKgdGtdQlV3Ii9Mww+MhzW5JCesX0",
+	"ER9MOKh3UanqttxjHtaY27i9LkU7o0nyerDH/fHvsPRtPWKq0RaqHsWyPf7lYZvcjbFwutJSimAvdpV6",
+	"1Kg+bi87Vvy6wKLZ9Ej/6Y4ZwSS6tk7DBvjYyrZ7yYUcdoJwwIadryP5+a9KXyprQR42qU65c/MDlkWI",
+	"a3fborplLg5BnfhA4s5D4j6qPef5Fb8EkwRuC5OwUhiL9T5srrQ1iRMuTREn4ilK2AzzMhJ2BVpCmaRS",
+	"w1gpW481YbkWVuS8ZBNRYur1FOgVEuxC6SuG+RoT3PYE4fu5/d4H3pNU+rA65lqQ1SwSprkw+INmhhhc",
+	"Q8gRwes/73Tmvr2Ay4nnOwkLqtcZMVxXvKTF7JLWBURnhpqfMyw9iIOETzlYHXf03NZFpr0Rx9bEUmFT",
+	"tHfRBByOeY8ZwfZSGKjJouV60EA2poTu2Cj9HxVUmHaAyamR73sSJbqxgVRsrIrl0CfDViVgXaKzIFGO",
+	"GOFfuifQnBV1nMhkhD6OjehK1nR4Y55fOfvmDq8GX4elonxGd4XeQqXSm6i6RE9437yVKyuK37OQb4DU",
+	"IMZq4DM2sGoucpbhY9lJKvF/o3+5oRfIOOL+NJZrG/0dalbrDyjvAYpsOGLvcQYwG4IapDDWS8PmJbcT",
+	"pWfMbVZS1UkjeHeH7xHyon43G9AwQs4CZftmw5BVUjshU14vEvUbT9+UtnHK+sN8koWYXb1MqcSfYqJ1",
+	"l809dxOBN245l08dgsX1MTqIrB88Xu+0qd6ctpzLxK/M4aCxo3o3J+z+qgzdbH/siDLj0BC1aMDQRN4N",
+	"a8X99gQ+Ql512V68UT4ScqI2sIe9WbncRzo5Uj+lUYcpuwBkfRkKBVtCf7FbdOv96Pfrf/xb9V2Bx3IL",
+	"xt6Qj7DJa9hfhC1u6xV58RsBg2Jn9i09vtVtcwOwdyuA6E4AbNfsRa4K2Pryeq3XX7lf765ApF0c0vlK",
+	"sQoVXY++4BaOrJjB9lOAcfg7ve1TurFfl7Utru7xueeBSf3t+gm8/+L9DkZlzT7gYbRNzH6njS9U2i24",
+	"iYxi37a3fn5+Cod1imAc9rsN+11HIKMTqeIB9rsWVsUvatx/qfoWq4wQ1fYXNcaDq6EkywtnfE124iNc",
+	"DQ2BYQNEdQ44C2boxlkTISfMKE3JW9ucy+pqTcbZmG9FL9tz0frOjeI/3GD3kRBGvEr/ocafakJYPYCb",
+	"d5VaHp4T20Ez6P5dBZ+5AWIGn7mBBOEHVKOwXTiF8vejmH018QooCoy+BLYR93/KrHT/42WZDROKVVvl",
+	"w9UJxWIW/NrTWnHJ9TKhupix6xhgOufCqeR4ie9e2GnmA1sTLspKAxtXBd01cMumvLS+/keVpaqsb6PF",
+	"78t0JdkYJspnbFEAFysYG2xsSiUbK2XZXJUiX47YGRodqyqcVUw9adgfUunDaD5YRkNkBqxFYDCqCqJs",
+	"LioJYnPQRsmXxudp8JLVeR4X4aNseEoJbgthIJVYF8O1NYxbppzpdn2tux614v5dB91LWCVLMIZl4lIq",
+	"DRceHA8RYayuwLOKcckyd+DVooAa2H7Aq0JYKE6xTNOwjITHn8IzZpUa9rP5BoP31INUoZ+PgzlZ273e",
+	"jLKg+AcOjM0cGNFE9ZnEW0edgrWMksKcCa6htfq4ZCPZ3/+O+elLzmNV8zaeZc3AGIL/99xX7xb/qWVr",
+	"jXKt358MZGX7l7NAR7XpxvSQxLc5ic/QoasWPKxOcQ5R4MsLSW1C+4IV2vCdA8YIPuexRdNYmPef2Bqc",
+	"G+8kOm9wPuUGshH7sbLzCuMPOZ/PAVF5PvsL+7v4EnE+w41gZnUlse67H+AziP859uaho544oFsezt7h",
+	"b255MLslQOnr4xih9LPjGyFK93+kcwt085kOhepgOzptx1u86nczhAeZiEK405qgITkJ9LlJUDWFupcw",
+	"+EhnCluZhFkxE/LycQ3KnlKIVw9W7L/+7/+3rnyhhIemcijnkhFTFVUKeQusFhK9g8Gb4z+zVi5AOCJl",
+	"E1XpC1gClhCeyaa2pvEt2gc4DDx9EQeeAjwbBeWEbBIO3AcZwfZwGcqPKdbZn2Xc8j13f1wirf4acmHq",
+	"OpiHyy++0el1E94kaDUAxod7/x05zSRkUUEZKohTA+bUYHg3YxJsQPuIdZJzmUO5Y8uAHjMbg+u8z6P0",
+	"sCmnPq2KFC3clVAnSh8z3ovqfoVNPIjm/qAoyHHQ0j+wlpI84eS6qfaxT3e+xeT61Tuf7fW0lYHT6KmG",
+	"X3afkt25g1NLEEBIua+Q3Z9qvscGD5vqQV33Wdz6C2KgPcieqsFUs11721NeWihIQynv9aTrzsajV2LC",
+	"IGmgVIvT6DyD/+OlZVMoC0xAri9nSo41/nh5pKu9aryboMNmfNDuXWm3kyfGmVcSf1O52w1YlaXTlh2r",
+	"9V+dymBKL+CeSyNIGpe4Aeb2kLDBoUbn+RKco80RoxDYXAvl1Y7lfG4rDUXsmvgb1AHWR3nRp/DnTBVg",
+	"klCaxa5BG8L/qaQHGTNLk9uSXj70N8qY87F2D4y2Z4/Gwy/EI5uP1wfz8YcxH6osSYnocOrRqWjivbrd",
+	"MYIXjAYak1LkIA1sutb8zj+yx93KN4HZfjdxVvgefxLZf7skffemKgzfCtBJfFs0Ae6Ma+uiKKzuBqHw",
+	"j0T5ph2siluySnUzhx4opu6z9l8Hdqn1NJ97MmomvRq/xToeH/hXn5SY/A3sTmVkN5xL64tIvJeBN1MY",
+	"ds1LUSDaN5ZTLqaqhBFD/8N5aZkGsnw5ZGzGl5iU1mTumlT6AlkJC9Y8S3jUkCUsK/jSXKjJxQKAymFZ",
+	"5v7rPpopaaceEq7gy/qp4WkqA2TtxPt+zbsNQsYVuhe4mpiAHo1GmZp/6HDSQY13EsKl01CXJp8yPjbO",
+	"A/CSaSxv6I64hh3wK/ft/NuSKneJ/LPmU2ZnrBDI81ibPKo4lYe6lVtwLbspfhJbm1MSqayYeJkzr9xR",
+	"TEK5OWvvh+gnX4Uf3LYDvhzjadALd4zIDXQ7guEwZ8+okCMWmnr8bGAg12DJoaBMFILpgaIV/W+J3Cb5",
+	"jh+8odzjLHSDCJgWMJ4qdZUwzs5Lnl8duZFyK8als265wpCZf4igZ9n59x/eObUsx+rjiH1rTSppPMQ/",
+	"Eh424hJBlPx3HgwEfzznxiyULpB9xAB3ZhLBdd2WdKRkuTxJJbGWGKQNyeglFwYsJRaOEafkH++/ozMw",
+	"vpXuFBC6F4kGLREcXYN+aVLJy1ItXhUgl1hYxgYNOi8rhbw6KlXOSwpAguUFt5zxonCm3Xt+GiaVcSuU",
+	"ylT+5EfpPTvDcq71kmX/55Hbyn5yjvDRubiUeDY/Yfbf0+r4+M95JcXHwBmDn0By/Zn/bgof6aPM06T4",
+	"2paPbpa++f7sq6Pzb85ef/4XdgVLKNh4WVeiuNUM0+yEKaMXWnrdiP7SfIHAMb6NEXsPOYhr0CaVGjyN",
+	"I7Igogho3N1yRRxqxC9DeFL+9iqzGbKEeXBmziawYDMhKwsmSaVRjDeB38A5E5M6zEu+7GGAwSz/Dluz",
+	"J1e6oyXqwiMBD3eNvMOyUh+LQ6nI5lKRLht8fysbuc/dnsGWsbM+KT9Ez3YSPeta/FO8LPLYTQWUzgiK",
+	"leP9veVjja19Ldq21cofP7RR+RDtKQPyTZD6B7eX4UHceqNw7rCyH1Ozj5jcjzNhkbWZggpO9EuYWMZL",
+	"pDfKEC35MqNtOmAzY5COgJQvKxJmTIOG2dwuEctM+dd6hy1jVwBz74pZpREpHV9fAtcX4SENMw9k3h9W",
+	"e1Rv4FEJ3W+vuIfL2J1Suz+uC3FiwewDeJnOV+5s8fr42J04MNxNEDG+Pp7OB4znOcytD7/PwBh+CScs",
+	"U5XN1SxiWhP5NPE8K24y3TFm6d42Yj941BlhYshEsFp0HwA+gHnM7dE1v5nC0Y89oHRya50NPOyO3eiB",
+	"SInKEJjGi09NHctrZ0OqhWfOQLm0zSzfX9NsXdDdVrTG+ds6jvd185O9R/J2w8zf0fvlTTz9flFuW0D5",
+	"UKHHMIztY4/NSj/X6GMzA/2YMvfxTzdpV8hF9p/cezdbTeH1741F5MUes+S6RLFvp/BdWyZ1ujflJB5c",
+	"tJ3IOYJmM+7TUp1bUQCvT/XLMNl7c9Um4I4APeXx31qYmTqKXAQC3pyXJegTJAt3nXQnx6kqSThY04no",
+	"YfzepHLAJeMlaEtUAN6PMqq8hoJdKkCS3wyfQLXMhkT7HTdMZ7wRe8vzaSpzrnVg7KXvPfOm+zkl252y",
+	"DIl6i393R534TEcfI/PmKJX+qQvM+89C+n/rxf4HAidmwC2bKWPZZ8fHx1hQu8RbAyiOhHQ9w97O+JL6",
+	"0lTpuknvgwqIdfOvgPjuj7NL01Bb26ffLsdKlYAA1vvcL93gby7Fd1NJy/GMUiqDNAp5xOfz9jbpJmQH",
+	"GyTPUfxPDJSTPrsRdkVe7Ph4V2Nq2YjoVuIyE5CaIPRrIdvaiXq1plXfc33lhMlZs/ck0jeHp908Y3vC",
+	"oPYejkad4ujmFiOHtR6SrQtsLrQ0e5NAFL4jXlLRdbcsoalGqXE7xbVnRFlw7cOGZOdG7EeMHyBXzsto",
+	"8yD8WYTV2yRctxIsmqxPQrB2KSdUEYBC4uMOLc3107ETUVFzkHwuRmHL6bvD+HEO8uzdt/9x/uMP9w3O",
+	"8KIQBNH2Trt2LJ7KncdRnzPVGAuPezxt3xdWqLyagbRRAgDCHY8rUVos7bmrzNxvMSGvEKj85J8/t3ck",
+	"YVjc74Rxw9yMttgUELaeFpFLJZczVfnpaS3Yks/KLRbs/zr7/rvbLVh4cYxDdOMKDFw7w9GzWDE31Nus",
+	"mIYZFIImN2SRbIZGjn5RJ1R8yiDJ75vxvA8TcIBLvh9ccoeMPKeIV9fw+7356OlN22P02A3JdUGM/f1J",
+	"0xd30uKiRJJ3YuySpHwnUTk8x5wvZQC1tiCnCzmguU1lCcgJ70GZazYvJtUioWrcmiKXmhD0Y9OCv9qE",
+	"VJzKBqrYAwl3YR3bSkvqm5pMQvktkgjWYMHUpI/kRxGGVLquHZVwDSWbl1wybok4bDQavXIfZKN18GKP",
+	"RxwvQ4xK3J9Btm5gnjo8cdTjJ4pQ3KFhhwS0zQlonVO2wQrdGri4baAi+OIuH+PVr/oGPONOtXk8xIpP",
+	"UeIeC+O4y0XciHZ8ny3wVoY0Eqq6pKJfPLeARF6X0gM48icIjtwhsfeFSX6qMu38m94T3jsgJtCTOhWH",
+	"swLykjuxvwY2A+eHCTNjE/GRvDsEfJ2DZmI2L8EdRGkaBwFEyU1zKnM+52NRCrt0P0JnynNs+LlzH1t+",
+	"BSYJVRqXlSiw4op759CTvZoRe+exEhNPUMEKZKaVmP7nfkuumevHlKPNGWNk88R/Ga2Zj3JyD1HX4ca1",
+	"N6N3JZf7VO/VpvqQ9kt+YFvs12106/tU2+MGkRjQweJT0NyngYK+vuMd8NAPeOjPHQ+9z4G4HzL6E7VE",
+	"d4dPX23nqSKpr8eporDSvtHUe06+BwjYA8rb4+Gq38EUtcBgN1iTuyKub2tMniz4+gMr+gH59QDDvgrD",
+	"fge1bsHBblDrQi+PdCX3p9dvG2xKEc74CQ41HO3dKVB6WAeKPa7DwSYNvSX97KV7DjF52ICzSoqJgIIV",
+	"YjLByISSwEohAQ9OZE6GlAaUO2fPI4llhV5e6Epm6DQ2tUf0A3PagShjWKEwIc5p33LEzspSLaBgi6ko",
+	"ocnbDh6R0o1DtDc79bVevq/kNqH4A/rrH8aEfE2K66+PfcTETNViPWyCfrWqLJvxKyyteyjjEp7bm3Gp",
+	"jwLr+PJC48ngGppKwtNb8OOy6FY7nDMCDy5+OhuxszZd8Msaqdq9ki7WCQzmyOSNicPEJXcaKoW8goIN",
+	"MvfXhaBozp5MxFtaiYONeFY2wq864+uH5geyAHflf7lXCOKRqGAOEYGDVj81Upg9BgTuShezrWr/8Zhj",
+	"DpGEgzF4BA6ZfW7vd2aX2dYK/GGJZliYAbdoXWeFQRZm9+IBDgiBnubJ2KjDMeTZEtXc5UK1xVijVXkD",
+	"TMt7fGKPG+NZMRMSW9kEOkLBUdfdZ1R44VYey7WOhETTmVfGqhlOQzs5DxdpkwSoMmalwec7sDRXCy8Q",
+	"m5cN3hx/kbSvnLEiNZA9eDMK+lrkcOHrHo3HKvDmdzakwG8qnYl1P3fbUSmuqTZN5MD8DwmVgcJJqoSE",
+	"FUJDbssl5dERwpGv2BDWpLKSGq7VFUJBXIE0p82c4TgjfFwaKY1oSPfuARChMtQyaV4qVxAj3JvYpeZu",
+	"m8MbeNwlFsJAZ2YRQWU6qX7OuKOPFvENQKWRvtxeXWpmn1v6a6qEzTCR3yDCswn1xiRaYGvmlaYrxqfm",
+	"CE3XXSEktSq5qWxEl/VLbhJcOIQEq/fx4MytifWXfXoUPEfSo154yVr+9+AU4cq6Bh4VRtJ14K20/UhF",
+	"1Zz4eD6BnevTuRMOvC6Rer80LJp8t1VEWnRn3a/3ypOcCsd6ER36txJ2i52kr+SO9OhJF9k1CvmoKO8b",
+	"FfKA7b5Vad3Nu+bti+lWlapqnzs6CtTwpE9gBUIi1hbyWuhr0AkbL5koRqxJEp84uV8ofZWxAZdMFExN",
+	"UolVsDgXpeAyh1f1YyYbJiwzTkOFXWYJy3Ju4VJp/P+85Hai9Cxjg6yAseAyS1KZVeNK2ipD2jM9hTJL",
+	"WBh7uQxXKD7iccL8L48+e+3aQlf5XxkbLJQujEcJSqUoEmaFLYFQ1upZSFjODRwJaQDP2NeQMF6W3meY",
+	"9aezVyVsmbxez0Ur8XvGP34H8tJOX5z85c3W2ethIrdOYHf9PA8/6kfM9Gtyq9d+FX7Un2vvl7f12jm3",
+	"FrR7+n8OaOV+o/X+zS31cHD0z+OjL37+0yBNR/S/4b8N//t/2z7B/1990/zap9SHvz/rfOWnBK3gVmEL",
+	"VIWqfC7AoV9qtTBAznZtjMIERBa2usE3MTmPkUHx+Ve/un++vaH6uCr3yjns3v81xgF6C46r8kDT1i0d",
+	"P0qanqaoWMMEiB4zYddcCz7GsLcsVqoS7yw9tz7UVv5Q68TOvedo7M62N8QOz3Muv/TP7QODpn7/p4pB",
+	"Uw/gZmvp5/sZRT8x9csPux9uxj11C6nvPLy5ZTBxCZQEZqCE3CpNYE9NGSJhNGWXWlVzqkrkLJugH5oh",
+	"V1sq6S+M75ADim/1qLEZL8uMAp/48SklIJbLENOkjDlK8hcylXHG3aApBaLCYKEZ9uSlGaJ5oP57TxQn",
+	"kJdu7MuGIiCVPkmg4SdRFd3MYfwVCrwcwzddmCsxn0ORjdiZh5XNciU9ee8ywyYMutoYq3aLRTd3FiuZ",
+	"T31WoE8jZBn1wkPZ0OMgC+Pe6i8ukadNhigsDmHKjXsKihF7F4hB/WGaAsi+3NOqucgZJgma7IT+c4GN",
+	"jAJKA7rx0edUNwFFRtPnBo4rFps4jJNnI7YBxyuVAcirdqoTMunOv8cVcgvmS7wJJciLV4AORYGVl54r",
+	"IpWEJ9zh5Z9brhvL+tTDAnVHbxUPeL379vv8Elxk5P7Xh9BAL9mEU8MZl8sAqkU2knSo2xjfOkSAdrqV",
+	"TrGmhJs83Fgj9r9fb5Smg5vb6+Y2e/pmBJ1b7up3Ix9ek687l+5tBo5uePFouwRZsKxOy8nCZlmX9YT9",
+	"mZ52uzQ3dL3JjFXzhHGTyuzdj+d+o2p1PmOFAkMbb2uDrdtzO9kXLNNgVKVzGOXeXmSpHLQueT0m5ZB2",
+	"5OaFbj8ObgXty70lgU9IK6MLrz8o4NUj1+jxWnA37Qsb1NlrX237bz5cPjxMxx1OqDfRAuFs3aF7K9yD",
+	"slx6i0F3VQiK4nxNL/bCHSeQd9itTOfYhMyhuxcFt3BkxQxefPLBSbckW6CHuJl8ZoftHZ2ya/Xdymfb",
+	"98bQtye4Hh4ctc2O2pqL1kQJHsdbI5FyA6nKDcDeGFDFZ7CqGQ/idTEhXPOyQvsYwd6wAd03SmXrUsdw",
+	"S8Sm/BpSKZWEIYKS2yksnSemisYzwleHaEIMHcyxetH5bu6dcC0KkLk72Dd3lzX2d+s+snWj2cQVtrna",
+	"PI2hxd1BTRjG2Zvj495rQ6cp7/2s7iNSS+++aSfc0y3iXS86P7VdjSZ5GzhzXOiD9euF2/MzRFhYdWgS",
+	"lRxzD3xo71FtYOvu71UwLBtzKsJDdeZhhYlT3lRiSoIwOMoTnxgI+RWbgZ2qCHSi7lcqB83lFHycc3cW",
+	"9CiYvqqecMKIVCa2t0kAtSIgvwHhiCWpjCD7yLjmla1fSYtG2Yu5rXjJnC0HQ9+HvvgPGeYuc1lQbNo5",
+	"r+EClvpklboiKqe2FXfHW6nCrATSILy/7EbTRN2rSngb1mDPF611Oz2uTb3JHBS8S8F/QtoljyygMHGc",
+	"0/3HxLWEK65kuLF+OA1Pbn8Lu8+w1VkctFoLIjU3PM2xH6/NrJp7JOGVX6QygGsstMCygLAP9cWj2A3h",
+	"qOh66BbhqMc8cBxiUHuPQUVU6FEY9Z7BKKpQOQqlLZvjUvTwWXh271SZe3UrW4PpQ2ePwibtWp5nFUFZ",
+	"GXoMsI4531j7ijasJY2rsrVJMNslVjdkNWyXkh7I9umVzhv0ab9diehtcXjyd8+t3j4O9cvKjB2S0u+a",
+	"lL6iXjer0O0voFe0K0pXX22ho3Syq/5vTV22qAQUxp1higDliSWN3qtaKH1FfpYvFYsqwg6ufmchIM3m",
+	"uvigMaayUTzUUuXoruzyHSsHgztedRjz79QCdEg9ou2kNIqV7mMTDYFZxQIDeKgn9PVRcVnhwD8dGNJn",
+	"WBWIsApYSttRikR1dh0i/ZQM9/EDGu64vK+2Sgdvfhd6S7J2F6u/G9P+itTjFn7+B/rBPnES3n2LjWyi",
+	"SApm7LAZ9EIq4H46A8sLbnmgYQ27woBw94kxN9dg2xhhO/HVdxeh+YcBZCwyLDvza0IYH+xL4Bo0S6vj",
+	"4z/nOGT8L2SUfWrYNx8+vGNfciPyhuCSpkYg4m9lQKdS8hkQIRI3bM6NWShdJAwEIuQgThDXNgpqFMoG",
+	"tqPF1G1S+M4Ry6wtMzYwVT7F7r5+M6Uqui+OfeptKjM3YsnLDPehWWUrrKqDj3lZGXENpzU4a9Q+9bkU",
+	"12DYF8es4EvPzIlfvDSpxL1y4EXopH3WGbIZX+KdH3zMAYr2t/0UmB2qv6edMCj94xxe2q0XG61OgpC6",
+	"/gpByRyS+sYgaNthd9wRb71wDqyX/bYF8wn3fBG02TANttISr7tzeOAN9NWv+O/FDael9+h09mnVTUcm",
+	"+nVxypB75nBQuhs4Hh6FvFA9gXNQuMqfczttbvKDNL1YtYK3SZ2j2xMkkn/FS9DWvMqVnIjLjXendqrB",
+	"EDSRQK3zCbsU4PPLYLBCh9HrKpJwNhF4/Mr+SY39nKXyCpZmOGLnudIezs7truwVG+C/f0KcvqFraA46",
+	"B2lH7CwgZxv3I7qZrhMbUjnhJRJhZ/j1RaHV/GKuBOIwKU3nO0HJIHSLrTQbQ6kW4ReTUil94ZvLklRq",
+	"LgyY+IUZWZdJCWBfmoRl+L+LjhbpzQjqJy6ngS9VyFS2fkMA4hdTVWnqpu9R/MxKvxh1a+VFvndU2eNh",
+	"T03m0Q7rIiXGPbuCZJxptaB3hYIgTyWejdhbnk+ZBqPKa+SENFBO4jtihefkXF27o/fAZ1mO1TX46VFK",
+	"p9LJBg2aPCOt5o0MhagrvUtY/HoOBYIQDn2FUM5lnXtgeq6ez1CkviLx3efhI2pnE0zbiqasK8jzuBBY",
+	"mQbMJw24S17Ojnx1npvXlr1Fw3TkLdImY4sPNueKqpdShCrVhGFjt2tAQUaKlpYZvjRsqhbDU8Ypc4Kp",
+	"yhpRUGAMf2LqBDI8E7Qq4EbsHK9tDfulKjyDQh158pkYCK0ZwVjhkzNwBy68xsUPySzV+/VMyMpCbHCY",
+	"VZaXAXt0eErFfzSD7Apg7ksUDJRCAmZ9LNkCnLI6PSd1HLGzqhDW/4W/cProFqbpcJeyvavWlW0P/n7c",
+	"xANHvG6j48YqjeelIOPPQ6898pR9OPWmB1v+Nnkunnln3XVZ2yM8aSZYK+TlA1B51y31yY7//nmIzE9T",
+	"UUMtGySKxrBmrmThaaBfmpoFKZYUBA90Hus99wBv70bsrbwWWskZQTVrn/gM0aenLPu3jM0Ai9Rw64i+",
+	"7Yf56xCwfaEgh0ao4cchdDjId4dJXHSI+f2Eut/yKSkht+Ja2OU25i96fP+O8nprN22l7cNiIFx4Xv5y",
+	"PGtsrugo25qYvbnIbgmyf7swkGfk0AbbuGBqYkFGh0aEavDw8YGgb8QyK2agKkuvIH85lVgAgo+wki9B",
+	"n7Ksktp9ysclXNTeQ+Ze5RrD6vrcTVZeWefYhmMsm3F95XuRuvOyPGWZ5hYukLUbX+AkBq98sUUT0AyI",
+	"DJ32Gp5r5Vm68rIyFvRpKrMIXOTislRjXmZszit38OdlWS/FIIIjN1O1MH4a4t9n7n2xbp5g+njGjBXu",
+	"Vdiz4YidT5W2IBFmxIK+di49UgSGlNIe77tHj/ew06w39ND7TE8Pev3wFVV5Zq54vlfrccMG5AuhttyA",
+	"zkPZ1IPITl1v1Sk7bqZAvzQe9kebOkMRnuGus1D6ytN+VDsIyETiUgiDscJtnJWvw7P791RWmjq4KVul",
+	"k9GUPZBvkoUdknwL7ymQW9IQdOIdXxAyKFa8g9o1CE8IMFQR5QShqEoSem0xQSyE3QbcOSQVL5lZAMwp",
+	"q74+FJbiUoxLf4D0u/bQbf8FWMjthZIXWEF+4QSV5zZjupKm7sEyyhgg9lFT5TkYM6m8n3CDaxJ6XkSv",
+	"HGT1/0+QqBiNmeu88R6IruRwhC/+eJGLQl8QLFsIceKUiP/0VysSLFbbYhhn4MFWIk0Whc6Gp3grkEo+",
+	"NiCppi3syBRJFYZdwdz2eDRdyr57d2a1lQf2ZTqbPzgynY5MsXv70nuKbmQZlaQf2f6t9Mrf9G6itDcF",
+	"NY4hZtEI2eIHphxbW2kZHXF+UWNDUXmQvlZn4I9Yvl4+MhNt7EJB9fn17+xC5F2g+e8rWUvdOQ5up4UK",
+	"+1YU7PKm7fibMJeRSW9P6aGYoPtaTovLS9AtGUPpv0HDbl9KcIPyOR0pS3EJMoctvMJvo8f37xiut3bw",
+	"DW+WrXjWjnJ3tMpxNp6Yp+h71u8mNl33LlG/l3jKtnPSotkYZLHon/hvssZDMx32/F3VpwG795Y6Gnpg",
+	"h6mvBwefqdNnEvvWu14j7o4G22SOdS3TupGkrKPGn1KVdSeR2J+yU27p6OYek2CMj+GwifAgGxReZh7F",
+	"Q0Lh6Z4b+0Cqa/455rL4OaOTWCqFNazkJmRhYOaH6+IgI3BFWWRDlitM/cBsDkKpx/r90xAip+T50LAw",
+	"qSwq2BTV9dgZ+9/SmlZutZXRRNS5fWHN3Mw8k13NuZqNIW8ASec8hyLxkOMLVqoGrlQWDc6MexQPwJ9w",
+	"ghON0igcTHNl4fVT6QK0O8EslDYkGnhOiVUhlSVCluNubKdcMs7GYC0gzsgJy3ItrMjd3vlf/8//x7JS",
+	"Lfz/5lxbUX8ewL5sRtyVqWw2Z9xyV9KuFPEqYzqVFfnVfXKfVvR0P0Dhj7Phbm8cDhtuwDEJghfO+CD3",
+	"u82G9o7mGq4FLHo3XAT3afutC1WVBStUI/XtrTikc5/Ev+MhvmkIt8anL6J+Y2rvNHjWwmtYzUbuM37n",
+	"bjvFx9xBs6hgmNRRkFQSjjq+YExWtCxM8wAaG7d7SrVozCx+01BH4ENIFtCY6EF0y8yUXgnJYM5525qj",
+	"Vx9KhlMZHQou5qC9u5AxHiLDZC2cdcOccjRnFFINvBA222LPD91459fzthGav5YA9oFw9Vb72nefRl8/",
+	"nwxnL/YteUqYUUp2Y8hubRFWsGQjO1DjzfUaAPIIaiw4W1MJVgbYIPv1VyR0Yb//nlEdACYpDJMG69RP",
+	"UMCUKytMJQ7oyWVJRsOAZQNZlSWpOIKD1g4iNYjpIhXWaI7YWdMl11Iqpa9i9M0xqbT3Tmb8yu/loePO",
+	"HxEWceOdLw9uPTJWSStK9znyItoNyvY/6lnbs6Y0DfXoSL1+z0dLECuyTeJVS5bxRrgysL/QELWUsRmf",
+	"m0YKkdaIIa8m5eV7B/CUoVTnJXBt/Am7kfuXJqjEIDq9Yv6OcINzh83hiNVygAF711RRZ+gLL+cjdtaA",
+	"1KJOuhMjj2l2nOJ8x633pEmF2z7uKW2hdBJ92eDrktePSYmp9HdxqIzFnZ3g8y5d2o8fXLfxOGmut9Pk",
+	"NSLx56Ha54B1X6gnbG1/CHpiAtFlbPn24SRDXunt8mHP/aMPEHVpt3RIl3bnE6WvzJznCDCBsxNNwKpg",
+	"bK61pZ9vNv4/IYCmf8PFbMKzBLEdTA2m8P1fzxAFQclyyUBqVXrHAsunpvzak7gR8zIDiWcl42xzZ5xg",
+	"Xbr2gQ+0LlgPiQy0jVi7zeR5VgLsXMI7zJ2ZbmPpzr95ACMXGrkxeOQn4Znej56ff8PyUoC0G8RhVy4v",
+	"L0u1uDBVoS4CbE1Wg8CwCS8NDFkJ1rAf5yB/Qnoo445XnOUaCpBW8PJlg3nDrEpl5t6XsYHC0K4tsJy+",
+	"XHo84vAohnrdkyFdhV9zgeGkvshqS0r3YCzr9z+0nWw33BtOfZZW0hmAHavEunOIO31vpOQ7cQ1s4ESU",
+	"cFmKoXcNhCQKKYSH1QXohF3B0oA9mvNLIQmttItF5B/Y3icNeIxDcGPZZM4bvGOcsGcEcuzH2wgpidgG",
+	"4XQPbAFU7Nwl9yi7dFbZaUd2LWABOiO0y4ru0DL3R+aDF1wqDKG5z8hJ3RLumNuNKMdOBp46trHrI/X2",
+	"VsS6n+20A5t05ABrvBWssZP5Hn26ddYhqtqq+e+AKl4hP1eTsAOQErmfvTTMgMeKRb8ooigNz2DMbgy5",
+	"crqooUKoXULfw1QSnmMdIy9mbkPh0u00YwibzbryEWayV74tkJLDew6gcjupbcHp3CyRG8TOS9fvSe9p",
+	"rHthjx/MIH3wYntAgOtc/7+BvfPi3w/bFJl71ySGQt+10OxnB6VGbrWDPrDAenzpP6LgPjq4tN/o6r1M",
+	"aQYzLsrbK0DnpvsqhARONBgyijsE//2weafuqIpxnXAy9853a096FV6P7d1KtTo2+fAyvOA+GO6+i6ha",
+	"luuA1QDdLmGs5lZphhI43JVgu8OTOeHGiEu5B7HemrSGsJ3fHP+Z4UFwIUxXOdgZ9hOtrSphT1LvXk0N",
+	"zUDeW+zfI8EDvg7r40qjKMoobF0Ut+BmeFCJTpWghUCQT8Qgv4tj434aRLxb/iu5Fw2oAwmWzlK30gY6",
+	"wa0fv66wDhrhzfHv7vDHP/yIPj1d0TBT12uqsuA+BO81aXhwoXYFF+2mOygYFoTsVsVOCmLueWCnif2g",
+	"xqpYspxL5nvglGaGCMCe2GBNuToiGfTTp3Di9aM4nCDsXmil7nZe7vSqTkDuROLbovhWPhVJpOEVhxhM",
+	"v1zRYlF5ejxZ95Cva9D0TX+axP/wj+xRPnwTm0Tky0qURUPMUzOUE4frWEiul3cVm/stj09DeXHyz5/b",
+	"e+BcacvGrX73ZbhwqeRypirjHZuVF//6YoyMPWeVnbp2fk9+feE3qK+UuhKAH7rmMQuLzEKlyxcnL17x",
+	"uXh1/RmaAN/y6q73DfDSThPmZaEO4p+9+5YVKq8QiZtg7kcN14LvvuvKyoWBuJRHonlN7qkHBOZN2GX0",
+	"DqeIHW9w5iKiiK0fJ+lef965eE3eTMxjh0lql5oTNZh/DbrnHa/5ELDEmZDXIK3ScV+xpKbjV9/VtbaE",
+	"rei6MVNSWIV8fFNhVl7UfNnxNgLZDojk42VTyuveGyr8cmCFFhObRAj6PL+SalFCcQkJM6IE5NjxNAX4",
+	"XCGMmxhWignky5w8/LAS2G5Hh95+zGFO5f4DLcyVWxeYW6wWclro8aypFiEJNCrUdyXBYxhT+5CLgr7x",
+	"V7NRB6Bup0ukUNaYkMTdgaW3HnWzqe6uBYAHzLYJ0D2SbyJ+uKMRLBk6WogCWMHNdKy4LmLpQ9Ho+N0P",
+	"ERSUr+qYCFlg+obXRzxjFoVPp+8UrxpxpEfE3LEOgZkNO8eXHp07tXyLn8bziB90vCRGs0taE5fEkDp1",
+	"x6NstAb0rqX7IfWkW5Mwe6VOlmLXzsJGr2i+6urs9zyfCgnBZgiIuSKcXfL8lINAc1Qn67fTArBsVwMv",
+	"jjB/9QqWw3gYq9w13SOxfDYHfUS1A5bxqhCWWe0jwbUpK4TtnPZaZWueETQlSeB+pir5VmF03EdkI+/u",
+	"WGQOqBTIbTaoFCrOyQ16UdPBeLs443NmVWwYq27DWHPLhL5KtUASEsu4XFIlI2a3S2+Roo5hNpwVs3hM",
+	"zddd6qSsmHg3AisGJJSGDRYwnip1lbDzkudXCUXih1GypDOUiHSkJoSr7472Iq+LWGZRB2TURrdNz0Ea",
+	"YFb46ZsAt5UGM2I/BveIgHehYNnHo5KeP/KPZYxLswDN3hy/Zpn/cuS/vKhknfKXNbQx2JQbGoVh/MNs",
+	"0FRPRBEdKkqLBuTb6BgKbe70C+P8JaZqzGJcG6eng4ZH051bE/bhq3cM3Rc1B5kQHSCNKWHcLe+My2LI",
+	"xjAJvAbUTw/wHe9LHifQgonVf4rdOqJudRqABteCaIAazcGXX2pVzY0zZCvY4jO+dMOMu4CFiG4kIYUu",
+	"7MRNIx1deIdpn4hHplXpvG1VIYbZgiPvj0SMgNl6RxN2yf0OOI1n3xcR5u7ZkiqjVVmOeX4V9alGQO9w",
+	"c2AGhfB5dys7r2usgLzkTjivgc3AzYcwM7cWCLTuN942t0DCCr08wumCj5BXyFXrO+Z+0O6bbjrw4vef",
+	"f///AwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

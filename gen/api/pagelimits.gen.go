@@ -43,6 +43,9 @@ func ListGroupMembersPageLimit() PageLimit { return PageLimit{Default: 50, Min: 
 // ListGroupsPageLimit bounds the limit parameter of ListGroups.
 func ListGroupsPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
 
+// ListHealthChecksPageLimit bounds the limit parameter of ListHealthChecks.
+func ListHealthChecksPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
+
 // ListHostExceptionsPageLimit bounds the limit parameter of ListHostExceptions.
 func ListHostExceptionsPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
 

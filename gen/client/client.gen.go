@@ -713,6 +713,30 @@ func (e FleetTransactionChangeKind) Valid() bool {
 	}
 }
 
+// Defines values for HealthCheckKind.
+const (
+	Command HealthCheckKind = "command"
+	Http    HealthCheckKind = "http"
+	Service HealthCheckKind = "service"
+	Tcp     HealthCheckKind = "tcp"
+)
+
+// Valid indicates whether the value is a known member of the HealthCheckKind enum.
+func (e HealthCheckKind) Valid() bool {
+	switch e {
+	case Command:
+		return true
+	case Http:
+		return true
+	case Service:
+		return true
+	case Tcp:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthResponseStatus.
 const (
 	HealthResponseStatusDegraded HealthResponseStatus = "degraded"
@@ -2708,6 +2732,146 @@ type FrameworkList struct {
 	Items []Framework `json:"items"`
 }
 
+// HealthCheck defines model for HealthCheck.
+type HealthCheck struct {
+	// Command A POSIX sh command, run as root, exits 0 (and prints `expected_output` when set).
+	Command   *HealthCheckCommand `json:"command,omitempty"`
+	CreatedAt time.Time           `json:"created_at"`
+	Enabled   bool                `json:"enabled"`
+
+	// Http A URL fetched on the host (curl or wget) answers the expected status, and its body contains `body_contains` when set.
+	Http          *HealthCheckHTTP    `json:"http,omitempty"`
+	Id            openapi_types.UUID  `json:"id"`
+	Kind          HealthCheckKind     `json:"kind"`
+	LastResult    *HealthCheckOutcome `json:"last_result,omitempty"`
+	Name          string              `json:"name"`
+	Retries       int                 `json:"retries"`
+	RetryDelaySec int                 `json:"retry_delay_sec"`
+
+	// Service A systemd unit is active (`systemctl is-active`); on a host without systemd, `service <name> status` exits 0.
+	Service *HealthCheckService `json:"service,omitempty"`
+
+	// Target What the check looks at, for lists (`nginx.service`, `127.0.0.1:443`, the URL, the command).
+	Target string `json:"target"`
+
+	// Tcp A TCP port on the host accepts a connection within the timeout (tested with bash, python3 or nc, whichever the host has).
+	Tcp        *HealthCheckTCP `json:"tcp,omitempty"`
+	TimeoutSec int             `json:"timeout_sec"`
+	UpdatedAt  time.Time       `json:"updated_at"`
+}
+
+// HealthCheckCommand A POSIX sh command, run as root, exits 0 (and prints `expected_output` when set).
+type HealthCheckCommand struct {
+	Command        string  `json:"command"`
+	ExpectedOutput *string `json:"expected_output,omitempty"`
+}
+
+// HealthCheckCreate defines model for HealthCheckCreate.
+type HealthCheckCreate struct {
+	// Command A POSIX sh command, run as root, exits 0 (and prints `expected_output` when set).
+	Command *HealthCheckCommand `json:"command,omitempty"`
+
+	// Enabled Default true. A disabled check is not run by changes.
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// Http A URL fetched on the host (curl or wget) answers the expected status, and its body contains `body_contains` when set.
+	Http *HealthCheckHTTP `json:"http,omitempty"`
+	Kind HealthCheckKind  `json:"kind"`
+	Name string           `json:"name"`
+
+	// Retries Further attempts after a failed one (default 0).
+	Retries *int `json:"retries,omitempty"`
+
+	// RetryDelaySec Seconds between attempts (default 0), for a service that needs a moment after a restart.
+	RetryDelaySec *int `json:"retry_delay_sec,omitempty"`
+
+	// Service A systemd unit is active (`systemctl is-active`); on a host without systemd, `service <name> status` exits 0.
+	Service *HealthCheckService `json:"service,omitempty"`
+
+	// Tcp A TCP port on the host accepts a connection within the timeout (tested with bash, python3 or nc, whichever the host has).
+	Tcp *HealthCheckTCP `json:"tcp,omitempty"`
+
+	// TimeoutSec Seconds one attempt may take.
+	TimeoutSec int `json:"timeout_sec"`
+}
+
+// HealthCheckHTTP A URL fetched on the host (curl or wget) answers the expected status, and its body contains `body_contains` when set.
+type HealthCheckHTTP struct {
+	BodyContains *string `json:"body_contains,omitempty"`
+
+	// ExpectedStatus The status to expect (default 200).
+	ExpectedStatus *int `json:"expected_status,omitempty"`
+
+	// InsecureTls Accept any TLS certificate (a self-signed one on loopback). Default false.
+	InsecureTls *bool `json:"insecure_tls,omitempty"`
+
+	// Url An http or https URL with a host, as seen from the host.
+	Url string `json:"url"`
+}
+
+// HealthCheckKind defines model for HealthCheckKind.
+type HealthCheckKind string
+
+// HealthCheckList defines model for HealthCheckList.
+type HealthCheckList struct {
+	Checks     []HealthCheck `json:"checks"`
+	NextCursor *string       `json:"next_cursor"`
+}
+
+// HealthCheckOutcome defines model for HealthCheckOutcome.
+type HealthCheckOutcome struct {
+	// Attempts Attempts made (1 + retries used).
+	Attempts int `json:"attempts"`
+
+	// Detail One sentence on what was seen (the status, the state, why it failed).
+	Detail     string              `json:"detail"`
+	DurationMs int64               `json:"duration_ms"`
+	HostId     *openapi_types.UUID `json:"host_id,omitempty"`
+	Ok         bool                `json:"ok"`
+
+	// Output What the probe printed on the host (capped at 8 KiB).
+	Output   string     `json:"output"`
+	TestedAt *time.Time `json:"tested_at,omitempty"`
+}
+
+// HealthCheckService A systemd unit is active (`systemctl is-active`); on a host without systemd, `service <name> status` exits 0.
+type HealthCheckService struct {
+	// Unit A unit name such as `nginx` or `nginx.service` (letters, digits and `:_.@-`).
+	Unit string `json:"unit"`
+}
+
+// HealthCheckTCP A TCP port on the host accepts a connection within the timeout (tested with bash, python3 or nc, whichever the host has).
+type HealthCheckTCP struct {
+	// Host An IP address or host name as seen from the host (default 127.0.0.1).
+	Host *string `json:"host,omitempty"`
+	Port int     `json:"port"`
+}
+
+// HealthCheckTestRequest defines model for HealthCheckTestRequest.
+type HealthCheckTestRequest struct {
+	HostId openapi_types.UUID `json:"host_id"`
+}
+
+// HealthCheckUpdate defines model for HealthCheckUpdate.
+type HealthCheckUpdate struct {
+	// Command A POSIX sh command, run as root, exits 0 (and prints `expected_output` when set).
+	Command *HealthCheckCommand `json:"command,omitempty"`
+	Enabled *bool               `json:"enabled,omitempty"`
+
+	// Http A URL fetched on the host (curl or wget) answers the expected status, and its body contains `body_contains` when set.
+	Http          *HealthCheckHTTP `json:"http,omitempty"`
+	Name          *string          `json:"name,omitempty"`
+	Retries       *int             `json:"retries,omitempty"`
+	RetryDelaySec *int             `json:"retry_delay_sec,omitempty"`
+
+	// Service A systemd unit is active (`systemctl is-active`); on a host without systemd, `service <name> status` exits 0.
+	Service *HealthCheckService `json:"service,omitempty"`
+
+	// Tcp A TCP port on the host accepts a connection within the timeout (tested with bash, python3 or nc, whichever the host has).
+	Tcp        *HealthCheckTCP `json:"tcp,omitempty"`
+	TimeoutSec *int            `json:"timeout_sec,omitempty"`
+}
+
 // HealthResponse defines model for HealthResponse.
 type HealthResponse struct {
 	DbConnected bool                 `json:"db_connected"`
@@ -4343,6 +4507,15 @@ type SetGroupMaintenanceParams struct {
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
 }
 
+// ListHealthChecksParams defines parameters for ListHealthChecks.
+type ListHealthChecksParams struct {
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ListHostsParams defines parameters for ListHosts.
 type ListHostsParams struct {
 	Environment *string             `form:"environment,omitempty" json:"environment,omitempty"`
@@ -4755,6 +4928,15 @@ type CreateGroupMaintenanceWindowJSONRequestBody = MaintenanceWindowCreate
 
 // SetGroupMaintenanceJSONRequestBody defines body for SetGroupMaintenance for application/json ContentType.
 type SetGroupMaintenanceJSONRequestBody = MaintenanceRequest
+
+// CreateHealthCheckJSONRequestBody defines body for CreateHealthCheck for application/json ContentType.
+type CreateHealthCheckJSONRequestBody = HealthCheckCreate
+
+// UpdateHealthCheckJSONRequestBody defines body for UpdateHealthCheck for application/json ContentType.
+type UpdateHealthCheckJSONRequestBody = HealthCheckUpdate
+
+// TestHealthCheckJSONRequestBody defines body for TestHealthCheck for application/json ContentType.
+type TestHealthCheckJSONRequestBody = HealthCheckTestRequest
 
 // CreateHostJSONRequestBody defines body for CreateHost for application/json ContentType.
 type CreateHostJSONRequestBody = HostCreateRequest
@@ -5706,6 +5888,95 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /health (the `GetHealth` operationId).
 	GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListHealthChecks List health checks, oldest first.
+	//
+	// 400 naming the field for a malformed cursor or a `limit` outside 1..200.
+	//
+	// Corresponds with GET /health-checks (the `ListHealthChecks` operationId).
+	ListHealthChecks(ctx context.Context, params *ListHealthChecksParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateHealthCheckWithBody Create a health check.
+	//
+	// The object named by `kind` (`service`, `tcp`, `http` or `command`) is required and
+	// the others must be absent. Every field is validated: 400 naming it (for example
+	// `tcp.port`, `http.url`, `service.unit`, `timeout_sec`); 409 when a live check has
+	// the name.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /health-checks (the `CreateHealthCheck` operationId).
+	CreateHealthCheckWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateHealthCheck Create a health check.
+	//
+	// The object named by `kind` (`service`, `tcp`, `http` or `command`) is required and
+	// the others must be absent. Every field is validated: 400 naming it (for example
+	// `tcp.port`, `http.url`, `service.unit`, `timeout_sec`); 409 when a live check has
+	// the name.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /health-checks (the `CreateHealthCheck` operationId).
+	CreateHealthCheck(ctx context.Context, body CreateHealthCheckJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteHealthCheck Delete a health check.
+	//
+	// Corresponds with DELETE /health-checks/{id} (the `DeleteHealthCheck` operationId).
+	DeleteHealthCheck(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetHealthCheck Get a health check and its last manual test.
+	//
+	// Corresponds with GET /health-checks/{id} (the `GetHealthCheck` operationId).
+	GetHealthCheck(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateHealthCheckWithBody Change a health check; absent fields stay as they are.
+	//
+	// The kind cannot change. The kind's object, when present, replaces the stored
+	// parameters as a whole; the merged check is validated like a new one.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /health-checks/{id} (the `UpdateHealthCheck` operationId).
+	UpdateHealthCheckWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateHealthCheck Change a health check; absent fields stay as they are.
+	//
+	// The kind cannot change. The kind's object, when present, replaces the stored
+	// parameters as a whole; the merged check is validated like a new one.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /health-checks/{id} (the `UpdateHealthCheck` operationId).
+	UpdateHealthCheck(ctx context.Context, id ID, body UpdateHealthCheckJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TestHealthCheckWithBody Run a health check now on one host and return its outcome.
+	//
+	// Runs the check over SSH on the host, as root, with its timeout and retries (a check
+	// with retries may take up to (retries + 1) × timeout_sec + retries × retry_delay_sec,
+	// bounded by the SSH command timeout), records the outcome as the check's last test
+	// and returns it. A check that ran and did not pass, or that the SSH command timeout
+	// cut short, is a 200 with `ok` false and a `detail` saying why; a host that cannot be
+	// reached is a 502 `host.unreachable`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /health-checks/{id}:test (the `TestHealthCheck` operationId).
+	TestHealthCheckWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TestHealthCheck Run a health check now on one host and return its outcome.
+	//
+	// Runs the check over SSH on the host, as root, with its timeout and retries (a check
+	// with retries may take up to (retries + 1) × timeout_sec + retries × retry_delay_sec,
+	// bounded by the SSH command timeout), records the outcome as the check's last test
+	// and returns it. A check that ran and did not pass, or that the SSH command timeout
+	// cut short, is a 200 with `ok` false and a `detail` saying why; a host that cannot be
+	// reached is a 502 `host.unreachable`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /health-checks/{id}:test (the `TestHealthCheck` operationId).
+	TestHealthCheck(ctx context.Context, id ID, body TestHealthCheckJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListHosts List hosts.
 	//
@@ -8715,6 +8986,185 @@ func (c *Client) SetGroupMaintenance(ctx context.Context, id ID, params *SetGrou
 // Corresponds with GET /health (the `GetHealth` operationId).
 func (c *Client) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetHealthRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListHealthChecks List health checks, oldest first.
+//
+// 400 naming the field for a malformed cursor or a `limit` outside 1..200.
+//
+// Corresponds with GET /health-checks (the `ListHealthChecks` operationId).
+func (c *Client) ListHealthChecks(ctx context.Context, params *ListHealthChecksParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListHealthChecksRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateHealthCheckWithBody Create a health check.
+//
+// The object named by `kind` (`service`, `tcp`, `http` or `command`) is required and
+// the others must be absent. Every field is validated: 400 naming it (for example
+// `tcp.port`, `http.url`, `service.unit`, `timeout_sec`); 409 when a live check has
+// the name.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /health-checks (the `CreateHealthCheck` operationId).
+func (c *Client) CreateHealthCheckWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateHealthCheckRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateHealthCheck Create a health check.
+//
+// The object named by `kind` (`service`, `tcp`, `http` or `command`) is required and
+// the others must be absent. Every field is validated: 400 naming it (for example
+// `tcp.port`, `http.url`, `service.unit`, `timeout_sec`); 409 when a live check has
+// the name.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /health-checks (the `CreateHealthCheck` operationId).
+func (c *Client) CreateHealthCheck(ctx context.Context, body CreateHealthCheckJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateHealthCheckRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteHealthCheck Delete a health check.
+//
+// Corresponds with DELETE /health-checks/{id} (the `DeleteHealthCheck` operationId).
+func (c *Client) DeleteHealthCheck(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteHealthCheckRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetHealthCheck Get a health check and its last manual test.
+//
+// Corresponds with GET /health-checks/{id} (the `GetHealthCheck` operationId).
+func (c *Client) GetHealthCheck(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetHealthCheckRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateHealthCheckWithBody Change a health check; absent fields stay as they are.
+//
+// The kind cannot change. The kind's object, when present, replaces the stored
+// parameters as a whole; the merged check is validated like a new one.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /health-checks/{id} (the `UpdateHealthCheck` operationId).
+func (c *Client) UpdateHealthCheckWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateHealthCheckRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateHealthCheck Change a health check; absent fields stay as they are.
+//
+// The kind cannot change. The kind's object, when present, replaces the stored
+// parameters as a whole; the merged check is validated like a new one.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /health-checks/{id} (the `UpdateHealthCheck` operationId).
+func (c *Client) UpdateHealthCheck(ctx context.Context, id ID, body UpdateHealthCheckJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateHealthCheckRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TestHealthCheckWithBody Run a health check now on one host and return its outcome.
+//
+// Runs the check over SSH on the host, as root, with its timeout and retries (a check
+// with retries may take up to (retries + 1) × timeout_sec + retries × retry_delay_sec,
+// bounded by the SSH command timeout), records the outcome as the check's last test
+// and returns it. A check that ran and did not pass, or that the SSH command timeout
+// cut short, is a 200 with `ok` false and a `detail` saying why; a host that cannot be
+// reached is a 502 `host.unreachable`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /health-checks/{id}:test (the `TestHealthCheck` operationId).
+func (c *Client) TestHealthCheckWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTestHealthCheckRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TestHealthCheck Run a health check now on one host and return its outcome.
+//
+// Runs the check over SSH on the host, as root, with its timeout and retries (a check
+// with retries may take up to (retries + 1) × timeout_sec + retries × retry_delay_sec,
+// bounded by the SSH command timeout), records the outcome as the check's last test
+// and returns it. A check that ran and did not pass, or that the SSH command timeout
+// cut short, is a 200 with `ok` false and a `detail` saying why; a host that cannot be
+// reached is a 502 `host.unreachable`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /health-checks/{id}:test (the `TestHealthCheck` operationId).
+func (c *Client) TestHealthCheck(ctx context.Context, id ID, body TestHealthCheckJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTestHealthCheckRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -14998,6 +15448,274 @@ func NewGetHealthRequest(server string) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewListHealthChecksRequest constructs an http.Request for the ListHealthChecks method
+func NewListHealthChecksRequest(server string, params *ListHealthChecksParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/health-checks")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateHealthCheckRequest calls the generic CreateHealthCheck builder with application/json body
+func NewCreateHealthCheckRequest(server string, body CreateHealthCheckJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateHealthCheckRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateHealthCheckRequestWithBody constructs an http.Request for the CreateHealthCheck method, with any body, and a specified content type
+func NewCreateHealthCheckRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/health-checks")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteHealthCheckRequest constructs an http.Request for the DeleteHealthCheck method
+func NewDeleteHealthCheckRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/health-checks/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetHealthCheckRequest constructs an http.Request for the GetHealthCheck method
+func NewGetHealthCheckRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/health-checks/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateHealthCheckRequest calls the generic UpdateHealthCheck builder with application/json body
+func NewUpdateHealthCheckRequest(server string, id ID, body UpdateHealthCheckJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateHealthCheckRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewUpdateHealthCheckRequestWithBody constructs an http.Request for the UpdateHealthCheck method, with any body, and a specified content type
+func NewUpdateHealthCheckRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/health-checks/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewTestHealthCheckRequest calls the generic TestHealthCheck builder with application/json body
+func NewTestHealthCheckRequest(server string, id ID, body TestHealthCheckJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewTestHealthCheckRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewTestHealthCheckRequestWithBody constructs an http.Request for the TestHealthCheck method, with any body, and a specified content type
+func NewTestHealthCheckRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/health-checks/%s:test", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -21762,6 +22480,101 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /health (the `GetHealth` operationId).
 	GetHealthWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetHealthResponse, error)
 
+	// ListHealthChecksWithResponse List health checks, oldest first.
+	//
+	// 400 naming the field for a malformed cursor or a `limit` outside 1..200.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /health-checks (the `ListHealthChecks` operationId).
+	ListHealthChecksWithResponse(ctx context.Context, params *ListHealthChecksParams, reqEditors ...RequestEditorFn) (*ListHealthChecksResponse, error)
+
+	// CreateHealthCheckWithBodyWithResponse Create a health check.
+	//
+	// The object named by `kind` (`service`, `tcp`, `http` or `command`) is required and
+	// the others must be absent. Every field is validated: 400 naming it (for example
+	// `tcp.port`, `http.url`, `service.unit`, `timeout_sec`); 409 when a live check has
+	// the name.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /health-checks (the `CreateHealthCheck` operationId).
+	CreateHealthCheckWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateHealthCheckResponse, error)
+
+	// CreateHealthCheckWithResponse Create a health check.
+	//
+	// The object named by `kind` (`service`, `tcp`, `http` or `command`) is required and
+	// the others must be absent. Every field is validated: 400 naming it (for example
+	// `tcp.port`, `http.url`, `service.unit`, `timeout_sec`); 409 when a live check has
+	// the name.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /health-checks (the `CreateHealthCheck` operationId).
+	CreateHealthCheckWithResponse(ctx context.Context, body CreateHealthCheckJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateHealthCheckResponse, error)
+
+	// DeleteHealthCheckWithResponse Delete a health check.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /health-checks/{id} (the `DeleteHealthCheck` operationId).
+	DeleteHealthCheckWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*DeleteHealthCheckResponse, error)
+
+	// GetHealthCheckWithResponse Get a health check and its last manual test.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /health-checks/{id} (the `GetHealthCheck` operationId).
+	GetHealthCheckWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetHealthCheckResponse, error)
+
+	// UpdateHealthCheckWithBodyWithResponse Change a health check; absent fields stay as they are.
+	//
+	// The kind cannot change. The kind's object, when present, replaces the stored
+	// parameters as a whole; the merged check is validated like a new one.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /health-checks/{id} (the `UpdateHealthCheck` operationId).
+	UpdateHealthCheckWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateHealthCheckResponse, error)
+
+	// UpdateHealthCheckWithResponse Change a health check; absent fields stay as they are.
+	//
+	// The kind cannot change. The kind's object, when present, replaces the stored
+	// parameters as a whole; the merged check is validated like a new one.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /health-checks/{id} (the `UpdateHealthCheck` operationId).
+	UpdateHealthCheckWithResponse(ctx context.Context, id ID, body UpdateHealthCheckJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateHealthCheckResponse, error)
+
+	// TestHealthCheckWithBodyWithResponse Run a health check now on one host and return its outcome.
+	//
+	// Runs the check over SSH on the host, as root, with its timeout and retries (a check
+	// with retries may take up to (retries + 1) × timeout_sec + retries × retry_delay_sec,
+	// bounded by the SSH command timeout), records the outcome as the check's last test
+	// and returns it. A check that ran and did not pass, or that the SSH command timeout
+	// cut short, is a 200 with `ok` false and a `detail` saying why; a host that cannot be
+	// reached is a 502 `host.unreachable`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /health-checks/{id}:test (the `TestHealthCheck` operationId).
+	TestHealthCheckWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*TestHealthCheckResponse, error)
+
+	// TestHealthCheckWithResponse Run a health check now on one host and return its outcome.
+	//
+	// Runs the check over SSH on the host, as root, with its timeout and retries (a check
+	// with retries may take up to (retries + 1) × timeout_sec + retries × retry_delay_sec,
+	// bounded by the SSH command timeout), records the outcome as the check's last test
+	// and returns it. A check that ran and did not pass, or that the SSH command timeout
+	// cut short, is a 200 with `ok` false and a `detail` saying why; a host that cannot be
+	// reached is a 502 `host.unreachable`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /health-checks/{id}:test (the `TestHealthCheck` operationId).
+	TestHealthCheckWithResponse(ctx context.Context, id ID, body TestHealthCheckJSONRequestBody, reqEditors ...RequestEditorFn) (*TestHealthCheckResponse, error)
+
 	// ListHostsWithResponse List hosts.
 	//
 	// Live hosts in creation order, keyset-paginated: 50 per page by default (at most 200);
@@ -27814,6 +28627,462 @@ func (r GetHealthResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetHealthResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListHealthChecksResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *HealthCheckList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListHealthChecksResponse) GetJSON200() *HealthCheckList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListHealthChecksResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListHealthChecksResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListHealthChecksResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListHealthChecksResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListHealthChecksResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListHealthChecksResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListHealthChecksResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListHealthChecksResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateHealthCheckResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *HealthCheck
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateHealthCheckResponse) GetJSON201() *HealthCheck {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateHealthCheckResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateHealthCheckResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateHealthCheckResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CreateHealthCheckResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CreateHealthCheckResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateHealthCheckResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateHealthCheckResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateHealthCheckResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateHealthCheckResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteHealthCheckResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteHealthCheckResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteHealthCheckResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteHealthCheckResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteHealthCheckResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r DeleteHealthCheckResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteHealthCheckResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteHealthCheckResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteHealthCheckResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteHealthCheckResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetHealthCheckResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *HealthCheck
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetHealthCheckResponse) GetJSON200() *HealthCheck {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetHealthCheckResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetHealthCheckResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetHealthCheckResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetHealthCheckResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetHealthCheckResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetHealthCheckResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetHealthCheckResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetHealthCheckResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetHealthCheckResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateHealthCheckResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *HealthCheck
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateHealthCheckResponse) GetJSON200() *HealthCheck {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateHealthCheckResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateHealthCheckResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UpdateHealthCheckResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateHealthCheckResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r UpdateHealthCheckResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r UpdateHealthCheckResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateHealthCheckResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateHealthCheckResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateHealthCheckResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateHealthCheckResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type TestHealthCheckResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *HealthCheckOutcome
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *BadGateway
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r TestHealthCheckResponse) GetJSON200() *HealthCheckOutcome {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r TestHealthCheckResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r TestHealthCheckResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r TestHealthCheckResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r TestHealthCheckResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r TestHealthCheckResponse) GetJSON502() *BadGateway {
+	return r.JSON502
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r TestHealthCheckResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r TestHealthCheckResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TestHealthCheckResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TestHealthCheckResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TestHealthCheckResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -38196,6 +39465,155 @@ func (c *ClientWithResponses) GetHealthWithResponse(ctx context.Context, reqEdit
 	return ParseGetHealthResponse(rsp)
 }
 
+// ListHealthChecksWithResponse List health checks, oldest first.
+//
+// 400 naming the field for a malformed cursor or a `limit` outside 1..200.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /health-checks (the `ListHealthChecks` operationId).
+func (c *ClientWithResponses) ListHealthChecksWithResponse(ctx context.Context, params *ListHealthChecksParams, reqEditors ...RequestEditorFn) (*ListHealthChecksResponse, error) {
+	rsp, err := c.ListHealthChecks(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListHealthChecksResponse(rsp)
+}
+
+// CreateHealthCheckWithBodyWithResponse Create a health check.
+//
+// The object named by `kind` (`service`, `tcp`, `http` or `command`) is required and
+// the others must be absent. Every field is validated: 400 naming it (for example
+// `tcp.port`, `http.url`, `service.unit`, `timeout_sec`); 409 when a live check has
+// the name.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /health-checks (the `CreateHealthCheck` operationId).
+func (c *ClientWithResponses) CreateHealthCheckWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateHealthCheckResponse, error) {
+	rsp, err := c.CreateHealthCheckWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateHealthCheckResponse(rsp)
+}
+
+// CreateHealthCheckWithResponse Create a health check.
+//
+// The object named by `kind` (`service`, `tcp`, `http` or `command`) is required and
+// the others must be absent. Every field is validated: 400 naming it (for example
+// `tcp.port`, `http.url`, `service.unit`, `timeout_sec`); 409 when a live check has
+// the name.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /health-checks (the `CreateHealthCheck` operationId).
+func (c *ClientWithResponses) CreateHealthCheckWithResponse(ctx context.Context, body CreateHealthCheckJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateHealthCheckResponse, error) {
+	rsp, err := c.CreateHealthCheck(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateHealthCheckResponse(rsp)
+}
+
+// DeleteHealthCheckWithResponse Delete a health check.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /health-checks/{id} (the `DeleteHealthCheck` operationId).
+func (c *ClientWithResponses) DeleteHealthCheckWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*DeleteHealthCheckResponse, error) {
+	rsp, err := c.DeleteHealthCheck(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteHealthCheckResponse(rsp)
+}
+
+// GetHealthCheckWithResponse Get a health check and its last manual test.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /health-checks/{id} (the `GetHealthCheck` operationId).
+func (c *ClientWithResponses) GetHealthCheckWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetHealthCheckResponse, error) {
+	rsp, err := c.GetHealthCheck(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetHealthCheckResponse(rsp)
+}
+
+// UpdateHealthCheckWithBodyWithResponse Change a health check; absent fields stay as they are.
+//
+// The kind cannot change. The kind's object, when present, replaces the stored
+// parameters as a whole; the merged check is validated like a new one.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /health-checks/{id} (the `UpdateHealthCheck` operationId).
+func (c *ClientWithResponses) UpdateHealthCheckWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateHealthCheckResponse, error) {
+	rsp, err := c.UpdateHealthCheckWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateHealthCheckResponse(rsp)
+}
+
+// UpdateHealthCheckWithResponse Change a health check; absent fields stay as they are.
+//
+// The kind cannot change. The kind's object, when present, replaces the stored
+// parameters as a whole; the merged check is validated like a new one.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /health-checks/{id} (the `UpdateHealthCheck` operationId).
+func (c *ClientWithResponses) UpdateHealthCheckWithResponse(ctx context.Context, id ID, body UpdateHealthCheckJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateHealthCheckResponse, error) {
+	rsp, err := c.UpdateHealthCheck(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateHealthCheckResponse(rsp)
+}
+
+// TestHealthCheckWithBodyWithResponse Run a health check now on one host and return its outcome.
+//
+// Runs the check over SSH on the host, as root, with its timeout and retries (a check
+// with retries may take up to (retries + 1) × timeout_sec + retries × retry_delay_sec,
+// bounded by the SSH command timeout), records the outcome as the check's last test
+// and returns it. A check that ran and did not pass, or that the SSH command timeout
+// cut short, is a 200 with `ok` false and a `detail` saying why; a host that cannot be
+// reached is a 502 `host.unreachable`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /health-checks/{id}:test (the `TestHealthCheck` operationId).
+func (c *ClientWithResponses) TestHealthCheckWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*TestHealthCheckResponse, error) {
+	rsp, err := c.TestHealthCheckWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTestHealthCheckResponse(rsp)
+}
+
+// TestHealthCheckWithResponse Run a health check now on one host and return its outcome.
+//
+// Runs the check over SSH on the host, as root, with its timeout and retries (a check
+// with retries may take up to (retries + 1) × timeout_sec + retries × retry_delay_sec,
+// bounded by the SSH command timeout), records the outcome as the check's last test
+// and returns it. A check that ran and did not pass, or that the SSH command timeout
+// cut short, is a 200 with `ok` false and a `detail` saying why; a host that cannot be
+// reached is a 502 `host.unreachable`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /health-checks/{id}:test (the `TestHealthCheck` operationId).
+func (c *ClientWithResponses) TestHealthCheckWithResponse(ctx context.Context, id ID, body TestHealthCheckJSONRequestBody, reqEditors ...RequestEditorFn) (*TestHealthCheckResponse, error) {
+	rsp, err := c.TestHealthCheck(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTestHealthCheckResponse(rsp)
+}
+
 // ListHostsWithResponse List hosts.
 //
 // Live hosts in creation order, keyset-paginated: 50 per page by default (at most 200);
@@ -44369,6 +45787,375 @@ func ParseGetHealthResponse(rsp *http.Response) (*GetHealthResponse, error) {
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListHealthChecksResponse parses an HTTP response from a ListHealthChecksWithResponse call
+func ParseListHealthChecksResponse(rsp *http.Response) (*ListHealthChecksResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListHealthChecksResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest HealthCheckList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateHealthCheckResponse parses an HTTP response from a CreateHealthCheckWithResponse call
+func ParseCreateHealthCheckResponse(rsp *http.Response) (*CreateHealthCheckResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateHealthCheckResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest HealthCheck
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteHealthCheckResponse parses an HTTP response from a DeleteHealthCheckWithResponse call
+func ParseDeleteHealthCheckResponse(rsp *http.Response) (*DeleteHealthCheckResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteHealthCheckResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetHealthCheckResponse parses an HTTP response from a GetHealthCheckWithResponse call
+func ParseGetHealthCheckResponse(rsp *http.Response) (*GetHealthCheckResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetHealthCheckResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest HealthCheck
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateHealthCheckResponse parses an HTTP response from a UpdateHealthCheckWithResponse call
+func ParseUpdateHealthCheckResponse(rsp *http.Response) (*UpdateHealthCheckResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateHealthCheckResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest HealthCheck
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseTestHealthCheckResponse parses an HTTP response from a TestHealthCheckWithResponse call
+func ParseTestHealthCheckResponse(rsp *http.Response) (*TestHealthCheckResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TestHealthCheckResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest HealthCheckOutcome
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest BadGateway
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest UnexpectedError

@@ -310,8 +310,23 @@ func (q *Queries) ChangeJobHostCaptured(ctx context.Context, arg ChangeJobHostCa
 	return err
 }
 
+const changeJobHostClaim = `-- name: ChangeJobHostClaim :exec
+UPDATE change_job_hosts SET river_job_id = $1 WHERE job_id = $2 AND host_id = $3
+`
+
+type ChangeJobHostClaimParams struct {
+	RiverJobID *int64
+	JobID      uuid.UUID
+	HostID     uuid.UUID
+}
+
+func (q *Queries) ChangeJobHostClaim(ctx context.Context, arg ChangeJobHostClaimParams) error {
+	_, err := q.db.Exec(ctx, changeJobHostClaim, arg.RiverJobID, arg.JobID, arg.HostID)
+	return err
+}
+
 const changeJobHostGet = `-- name: ChangeJobHostGet :one
-SELECT job_id, host_id, host_name, environment, wave, position, status, phase, rule_ids, actions, prior, applied, manual, error, next_window_at, scan_id, rollback_scan_id, sessions, rebooted, started_at, finished_at, rolled_back_at FROM change_job_hosts WHERE job_id = $1 AND host_id = $2
+SELECT job_id, host_id, host_name, environment, wave, position, status, phase, rule_ids, actions, prior, applied, manual, error, next_window_at, scan_id, rollback_scan_id, sessions, river_job_id, rebooted, started_at, finished_at, rolled_back_at FROM change_job_hosts WHERE job_id = $1 AND host_id = $2
 `
 
 type ChangeJobHostGetParams struct {
@@ -341,6 +356,7 @@ func (q *Queries) ChangeJobHostGet(ctx context.Context, arg ChangeJobHostGetPara
 		&i.ScanID,
 		&i.RollbackScanID,
 		&i.Sessions,
+		&i.RiverJobID,
 		&i.Rebooted,
 		&i.StartedAt,
 		&i.FinishedAt,
@@ -380,7 +396,7 @@ func (q *Queries) ChangeJobHostInsert(ctx context.Context, arg ChangeJobHostInse
 }
 
 const changeJobHostLock = `-- name: ChangeJobHostLock :one
-SELECT job_id, host_id, host_name, environment, wave, position, status, phase, rule_ids, actions, prior, applied, manual, error, next_window_at, scan_id, rollback_scan_id, sessions, rebooted, started_at, finished_at, rolled_back_at FROM change_job_hosts WHERE job_id = $1 AND host_id = $2 FOR UPDATE
+SELECT job_id, host_id, host_name, environment, wave, position, status, phase, rule_ids, actions, prior, applied, manual, error, next_window_at, scan_id, rollback_scan_id, sessions, river_job_id, rebooted, started_at, finished_at, rolled_back_at FROM change_job_hosts WHERE job_id = $1 AND host_id = $2 FOR UPDATE
 `
 
 type ChangeJobHostLockParams struct {
@@ -410,6 +426,7 @@ func (q *Queries) ChangeJobHostLock(ctx context.Context, arg ChangeJobHostLockPa
 		&i.ScanID,
 		&i.RollbackScanID,
 		&i.Sessions,
+		&i.RiverJobID,
 		&i.Rebooted,
 		&i.StartedAt,
 		&i.FinishedAt,
@@ -516,7 +533,7 @@ UPDATE change_job_hosts SET status = $1, phase = $2, error = $3,
     finished_at = CASE WHEN $1::text IN ('succeeded', 'failed', 'rolled_back', 'rollback_failed', 'cancelled', 'skipped')
                        THEN $5::timestamptz ELSE finished_at END
 WHERE job_id = $6 AND host_id = $7
-RETURNING job_id, host_id, host_name, environment, wave, position, status, phase, rule_ids, actions, prior, applied, manual, error, next_window_at, scan_id, rollback_scan_id, sessions, rebooted, started_at, finished_at, rolled_back_at
+RETURNING job_id, host_id, host_name, environment, wave, position, status, phase, rule_ids, actions, prior, applied, manual, error, next_window_at, scan_id, rollback_scan_id, sessions, river_job_id, rebooted, started_at, finished_at, rolled_back_at
 `
 
 type ChangeJobHostSetStatusParams struct {
@@ -559,6 +576,7 @@ func (q *Queries) ChangeJobHostSetStatus(ctx context.Context, arg ChangeJobHostS
 		&i.ScanID,
 		&i.RollbackScanID,
 		&i.Sessions,
+		&i.RiverJobID,
 		&i.Rebooted,
 		&i.StartedAt,
 		&i.FinishedAt,
@@ -568,7 +586,7 @@ func (q *Queries) ChangeJobHostSetStatus(ctx context.Context, arg ChangeJobHostS
 }
 
 const changeJobHosts = `-- name: ChangeJobHosts :many
-SELECT job_id, host_id, host_name, environment, wave, position, status, phase, rule_ids, actions, prior, applied, manual, error, next_window_at, scan_id, rollback_scan_id, sessions, rebooted, started_at, finished_at, rolled_back_at FROM change_job_hosts WHERE job_id = $1 ORDER BY wave, position
+SELECT job_id, host_id, host_name, environment, wave, position, status, phase, rule_ids, actions, prior, applied, manual, error, next_window_at, scan_id, rollback_scan_id, sessions, river_job_id, rebooted, started_at, finished_at, rolled_back_at FROM change_job_hosts WHERE job_id = $1 ORDER BY wave, position
 `
 
 func (q *Queries) ChangeJobHosts(ctx context.Context, jobID uuid.UUID) ([]ChangeJobHost, error) {
@@ -599,6 +617,7 @@ func (q *Queries) ChangeJobHosts(ctx context.Context, jobID uuid.UUID) ([]Change
 			&i.ScanID,
 			&i.RollbackScanID,
 			&i.Sessions,
+			&i.RiverJobID,
 			&i.Rebooted,
 			&i.StartedAt,
 			&i.FinishedAt,
@@ -646,7 +665,7 @@ func (q *Queries) ChangeJobHostsHoldBack(ctx context.Context, jobID uuid.UUID) (
 }
 
 const changeJobHostsInWave = `-- name: ChangeJobHostsInWave :many
-SELECT job_id, host_id, host_name, environment, wave, position, status, phase, rule_ids, actions, prior, applied, manual, error, next_window_at, scan_id, rollback_scan_id, sessions, rebooted, started_at, finished_at, rolled_back_at FROM change_job_hosts WHERE job_id = $1 AND wave = $2 ORDER BY position
+SELECT job_id, host_id, host_name, environment, wave, position, status, phase, rule_ids, actions, prior, applied, manual, error, next_window_at, scan_id, rollback_scan_id, sessions, river_job_id, rebooted, started_at, finished_at, rolled_back_at FROM change_job_hosts WHERE job_id = $1 AND wave = $2 ORDER BY position
 `
 
 type ChangeJobHostsInWaveParams struct {
@@ -682,6 +701,7 @@ func (q *Queries) ChangeJobHostsInWave(ctx context.Context, arg ChangeJobHostsIn
 			&i.ScanID,
 			&i.RollbackScanID,
 			&i.Sessions,
+			&i.RiverJobID,
 			&i.Rebooted,
 			&i.StartedAt,
 			&i.FinishedAt,

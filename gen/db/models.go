@@ -170,6 +170,7 @@ type ChangeJobHost struct {
 	ScanID         *uuid.UUID
 	RollbackScanID *uuid.UUID
 	Sessions       int32
+	RiverJobID     *int64
 	Rebooted       bool
 	StartedAt      *time.Time
 	FinishedAt     *time.Time
@@ -333,6 +334,28 @@ type FleetComplianceHistory struct {
 	SkippedCount  int64
 	ErrorCount    int64
 	ExceptedCount int64
+}
+
+type HealthCheck struct {
+	ID             uuid.UUID
+	Name           string
+	Kind           string
+	Params         []byte
+	TimeoutSec     int32
+	Retries        int32
+	RetryDelaySec  int32
+	Enabled        bool
+	CreatedBy      string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	DeletedAt      *time.Time
+	LastTestedAt   *time.Time
+	LastHostID     *uuid.UUID
+	LastOk         *bool
+	LastDetail     *string
+	LastOutput     *string
+	LastDurationMs *int32
+	LastAttempts   *int32
 }
 
 type Host struct {

@@ -29,6 +29,7 @@ import (
 	"github.com/openwatch/openwatch/internal/credential"
 	"github.com/openwatch/openwatch/internal/events"
 	"github.com/openwatch/openwatch/internal/exception"
+	"github.com/openwatch/openwatch/internal/health"
 	"github.com/openwatch/openwatch/internal/host"
 	"github.com/openwatch/openwatch/internal/hostkey"
 	"github.com/openwatch/openwatch/internal/hostssh"
@@ -123,6 +124,9 @@ type App struct {
 	// Dispatch turns committed alert transitions into deliveries and feed items; it runs
 	// where jobs are worked.
 	Dispatch *notify.Dispatcher
+	// HealthChecks stores health checks; the change machinery runs them (health.Command,
+	// health.Evaluate) before and after changing a host.
+	HealthChecks *health.Service
 	// Dialer opens every SSH connection and probe, only to ssh.allowed_networks; its
 	// Blocked count says how many were refused.
 	Dialer *sshx.Dialer
@@ -149,6 +153,7 @@ type (
 	alertHandlers     = alert.Handlers
 	notifyHandlers    = notify.Handlers
 	exceptionHandlers = exception.Handlers
+	healthHandlers    = health.Handlers
 	windowHandlers    = window.Handlers
 	changeHandlers    = change.Handlers
 )
@@ -175,6 +180,7 @@ type server struct {
 	*alertHandlers
 	*notifyHandlers
 	*exceptionHandlers
+	*healthHandlers
 	*windowHandlers
 	*changeHandlers
 }
@@ -307,6 +313,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		MaxLifetime:    time.Duration(d.Config.Compliance.ExceptionMaxDays) * 24 * time.Hour,
 		ExpiringWindow: time.Duration(d.Config.Compliance.ExceptionExpiringDays) * 24 * time.Hour})
 	jobs.AddPeriodic(exceptions.RegisterJobs(jobs.Workers)...)
+	healthChecks := health.NewService(d.Pool, aw, sshConn, now)
 	windows := window.NewService(d.Pool, aw, now)
 	changes := change.NewService(change.Deps{Pool: d.Pool, Audit: aw, Jobs: jobs.Client, Windows: windows,
 		SSH: change.ConnectFunc(func(ctx context.Context, id uuid.UUID) (change.Session, error) {
@@ -316,7 +323,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 			}
 			return c, nil
 		}),
-		Health: changeHealth(d), Planners: changePlanners(d, complianceScans), Rescan: complianceScans},
+		Health: changeHealth(d, healthChecks), Planners: changePlanners(d, complianceScans), Rescan: complianceScans},
 		change.Options{Logger: d.Logger, Now: now, WindowRecheck: d.ChangeWindowRecheck})
 	changes.RegisterJobs(jobs.Workers)
 	handlers := &server{
@@ -339,6 +346,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		alertHandlers:     alert.NewHandlers(alerts),
 		notifyHandlers:    notify.NewHandlers(notifications),
 		exceptionHandlers: exception.NewHandlers(exceptions),
+		healthHandlers:    health.NewHandlers(healthChecks),
 		windowHandlers:    window.NewHandlers(windows),
 		changeHandlers:    change.NewHandlers(changes),
 	}
@@ -356,7 +364,8 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	}
 	return &App{Config: d.Config, Logger: d.Logger, Pool: d.Pool, Auth: authSvc, Users: users, Idem: idem, HTTP: httpSrv, License: lic, Audit: aw, Hosts: hosts, SSH: sshConn, Intel: intelSvc, Scans: scans, Compliance: complianceScans, Rules: rules, Events: broker,
 		Notify: notifications, Dispatch: notifications.NewDispatcher(notify.DispatcherOptions{}),
-		Jobs: jobs.Client, Workers: jobs.Workers, JobRegistry: jobs, Liveness: live, Dialer: dialer}, nil
+		Jobs: jobs.Client, Workers: jobs.Workers, JobRegistry: jobs, Liveness: live, Dialer: dialer,
+		HealthChecks: healthChecks}, nil
 }
 
 // denialRecorder writes authorization denials to the audit trail.

@@ -108,6 +108,11 @@ const (
 	ActionNotificationChannelTested  Action = "notification_channel.tested"
 	ActionNotificationRedelivered    Action = "notification_delivery.redelivered"
 
+	ActionHealthCheckCreated Action = "health_check.created"
+	ActionHealthCheckUpdated Action = "health_check.updated"
+	ActionHealthCheckDeleted Action = "health_check.deleted"
+	ActionHealthCheckTested  Action = "health_check.tested"
+
 	ActionExceptionRequested Action = "exception.requested"
 	ActionExceptionApproved  Action = "exception.approved"
 	ActionExceptionRejected  Action = "exception.rejected"
@@ -215,6 +220,11 @@ var Actions = map[Action]Spec{
 	ActionNotificationChannelDeleted: {SeverityNotice, "A notification channel was deleted."},
 	ActionNotificationChannelTested:  {SeverityInfo, "A test message was sent through a notification channel."},
 	ActionNotificationRedelivered:    {SeverityInfo, "A failed notification delivery was queued again."},
+
+	ActionHealthCheckCreated: {SeverityNotice, "A health check was created."},
+	ActionHealthCheckUpdated: {SeverityNotice, "A health check was changed."},
+	ActionHealthCheckDeleted: {SeverityNotice, "A health check was deleted."},
+	ActionHealthCheckTested:  {SeverityInfo, "A health check was run on a host by hand."},
 
 	ActionExceptionRequested: {SeverityNotice, "An exception (risk acceptance) of a rule was requested."},
 	ActionExceptionApproved:  {SeverityWarning, "An exception was approved: the rule's failures it covers are accepted until it expires."},

@@ -70,6 +70,10 @@ const (
 	PermNotifyDelete = "notification:delete"
 	PermNotifyTest   = "notification:test"
 
+	PermHealthCheckRead  = "health_check:read"
+	PermHealthCheckWrite = "health_check:write"
+	PermHealthCheckTest  = "health_check:test"
+
 	PermExceptionRead    = "exception:read"
 	PermExceptionRequest = "exception:request"
 	PermExceptionApprove = "exception:approve"
@@ -105,6 +109,7 @@ func Categories() []Category {
 		{ID: "scan", Description: "Compliance scans, their results and evidence, and the rule corpus."},
 		{ID: "alert", Description: "Alerts raised by liveness and compliance drift, and their lifecycle."},
 		{ID: "notification", Description: "Notification channels and the deliveries of alert notices."},
+		{ID: "health_check", Description: "Health checks run on hosts before and after changes."},
 		{ID: "exception", Description: "Exceptions (risk acceptance) of failing rules, decided by a second person."},
 		{ID: "patch", Description: "Patch jobs: package updates rolled out in waves inside maintenance windows."},
 		{ID: "remediation", Description: "Remediation of failing rules: requests, plans, dry runs, execution and rollback."},
@@ -152,6 +157,9 @@ func Permissions() []Permission {
 		{ID: PermNotifyWrite, Category: "notification", Description: "Create and change notification channels and redeliver failed deliveries.", Dangerous: true},
 		{ID: PermNotifyDelete, Category: "notification", Description: "Delete notification channels.", Dangerous: true},
 		{ID: PermNotifyTest, Category: "notification", Description: "Send a test message through a notification channel."},
+		{ID: PermHealthCheckRead, Category: "health_check", Description: "List and read health checks and their last test."},
+		{ID: PermHealthCheckWrite, Category: "health_check", Description: "Create, change and delete health checks (a command check runs as root on hosts).", Dangerous: true},
+		{ID: PermHealthCheckTest, Category: "health_check", Description: "Run a health check now on a host."},
 		{ID: PermExceptionRead, Category: "exception", Description: "List and read exceptions."},
 		{ID: PermExceptionRequest, Category: "exception", Description: "Request an exception of a rule on a host, a group or the fleet."},
 		{ID: PermExceptionApprove, Category: "exception", Description: "Approve or reject exceptions requested by someone else.", Dangerous: true},
@@ -186,11 +194,11 @@ func BuiltInRoles() []Role {
 	sort.Strings(all)
 	return []Role{
 		{ID: RoleViewer, Description: "Read-only access.", BuiltIn: true,
-			Permissions: []string{PermAccountSelf, PermActivity, PermAlertRead, PermHostRead, PermCompRead, PermExceptionRead, PermLicRead, PermPatchRead, PermRemediationRead, PermScanRead, PermSysRead}},
+			Permissions: []string{PermAccountSelf, PermActivity, PermAlertRead, PermHostRead, PermCompRead, PermExceptionRead, PermHealthCheckRead, PermLicRead, PermPatchRead, PermRemediationRead, PermScanRead, PermSysRead}},
 		{ID: RoleAuditor, Description: "Read access plus audit and compliance review.", BuiltIn: true,
-			Permissions: []string{PermAccountSelf, PermActivity, PermAlertRead, PermAuditExport, PermAuditRead, PermAuditVerify, PermCompRead, PermExceptionRead, PermHostRead, PermLicRead, PermPatchRead, PermRemediationRead, PermRoleRead, PermSARead, PermScanRead, PermSecRead, PermSysRead, PermUserRead}},
+			Permissions: []string{PermAccountSelf, PermActivity, PermAlertRead, PermAuditExport, PermAuditRead, PermAuditVerify, PermCompRead, PermExceptionRead, PermHealthCheckRead, PermHostRead, PermLicRead, PermPatchRead, PermRemediationRead, PermRoleRead, PermSARead, PermScanRead, PermSecRead, PermSysRead, PermUserRead}},
 		{ID: RoleSecurityAdmin, Description: "Security configuration: users, roles and access.", BuiltIn: true,
-			Permissions: []string{PermAccountSelf, PermActivity, PermAlertAck, PermAlertRead, PermAlertResolve, PermAlertWrite, PermAuditRead, PermCompRead, PermCredDelete, PermCredRead, PermCredWrite, PermExceptionApprove, PermExceptionRead, PermExceptionRequest, PermExceptionRevoke, PermHostRead, PermLicRead, PermRoleAssign, PermRoleRead, PermRoleWrite, PermSARead, PermSAWrite, PermScanCancel, PermScanExecute, PermScanRead, PermSecRead, PermSecWrite, PermSysRead, PermUserDelete, PermUserRead, PermUserWrite}},
+			Permissions: []string{PermAccountSelf, PermActivity, PermAlertAck, PermAlertRead, PermAlertResolve, PermAlertWrite, PermAuditRead, PermCompRead, PermCredDelete, PermCredRead, PermCredWrite, PermExceptionApprove, PermExceptionRead, PermExceptionRequest, PermExceptionRevoke, PermHealthCheckRead, PermHostRead, PermLicRead, PermRoleAssign, PermRoleRead, PermRoleWrite, PermSARead, PermSAWrite, PermScanCancel, PermScanExecute, PermScanRead, PermSecRead, PermSecWrite, PermSysRead, PermUserDelete, PermUserRead, PermUserWrite}},
 		{ID: RoleAdmin, Description: "Full system administration.", BuiltIn: true, Permissions: all},
 	}
 }

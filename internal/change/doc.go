@@ -30,6 +30,8 @@
 // restores every host it changed, from the stored prior state.
 //
 // Invariants: the prior state is committed before Apply runs, so a worker that dies mid-
-// change leaves a host that can still be restored; a host row's status moves only forward
-// under its row lock, so a River retry or a duplicate job never changes a host twice.
+// change leaves a host that can still be restored (the retry of that host's River job does
+// it); a host row's status moves only forward under its row lock, and a host being changed
+// belongs to the River job that claimed it, so a duplicate job never changes or restores a
+// host another job is changing.
 package change

@@ -126,25 +126,34 @@ func exists(t testing.TB, srv *sshtest.Server, path string) bool {
 	return res.ExitCode == 0
 }
 
-func (f *fixture) job(id uuid.UUID) api.ChangeJob {
+func (f *fixture) job(id uuid.UUID) api.ChangeJob { return f.getJob("jobs/" + id.String()) }
+
+// getJob reads a patch job or a remediation request.
+func (f *fixture) getJob(path string) api.ChangeJob {
 	f.t.Helper()
-	res := f.do(f.admin, http.MethodGet, "jobs/"+id.String(), nil)
+	res := f.do(f.admin, http.MethodGet, path, nil)
 	require.Equal(f.t, http.StatusOK, res.Status, "%s", res.Body)
 	var j api.ChangeJob
 	res.Decode(f.t, &j)
 	return j
 }
 
-// waitJob polls a job until done reports true.
+// waitJob polls a patch job until done reports true.
 func (f *fixture) waitJob(id uuid.UUID, done func(api.ChangeJob) bool) api.ChangeJob {
+	f.t.Helper()
+	return f.waitPath("jobs/"+id.String(), done)
+}
+
+// waitPath polls a patch job or a remediation request until done reports true.
+func (f *fixture) waitPath(path string, done func(api.ChangeJob) bool) api.ChangeJob {
 	f.t.Helper()
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
-		j := f.job(id)
+		j := f.getJob(path)
 		if done(j) {
 			return j
 		}
-		require.True(f.t, time.Now().Before(deadline), "job %s still %s: %+v", id, j.Status, j.Counts)
+		require.True(f.t, time.Now().Before(deadline), "%s still %s: %+v", path, j.Status, j.Counts)
 		time.Sleep(100 * time.Millisecond)
 	}
 }
@@ -218,8 +227,12 @@ func TestWavesHealthAndRollback(t *testing.T) {
 	require.False(t, exists(t, canarySrv, "/etc/owtest-broken"))
 	require.False(t, exists(t, secondSrv, "/etc/owtest-marker"))
 	phases := map[api.ChangePhase]int{}
+	var last time.Time
 	for _, st := range f.steps(j.Id, canary) {
 		phases[st.Phase]++
+		require.False(t, st.FinishedAt.Before(st.StartedAt), "%s: a step ends after it starts", st.Name)
+		require.False(t, st.StartedAt.Before(last), "%s: steps are recorded in the order they ran", st.Name)
+		last = st.StartedAt
 	}
 	require.Equal(t, map[api.ChangePhase]int{"precheck": 1, "capture": 2, "apply": 2, "postcheck": 1, "rollback": 2, "verify": 1}, phases)
 

@@ -14,9 +14,21 @@ import (
 	"github.com/openwatch/openwatch/internal/app"
 	"github.com/openwatch/openwatch/internal/change"
 	"github.com/openwatch/openwatch/internal/change/patch/patchtest"
-	"github.com/openwatch/openwatch/internal/change/planners"
 	"github.com/openwatch/openwatch/internal/sshx"
 )
+
+// healthCheck creates a command health check through the API.
+func (f *fixture) healthCheck(name, command string) uuid.UUID {
+	f.t.Helper()
+	res := f.do(f.admin, http.MethodPost, "health-checks", map[string]any{"name": name, "kind": "command", "timeout_sec": 10,
+		"command": map[string]any{"command": command}})
+	require.Equal(f.t, http.StatusCreated, res.Status, "%s", res.Body)
+	var hc struct {
+		ID uuid.UUID `json:"id"`
+	}
+	res.Decode(f.t, &hc)
+	return hc.ID
+}
 
 // brokenHealth is the health check owtest-broken 1.1 breaks, run on the host.
 type brokenHealth struct{ id uuid.UUID }
@@ -33,11 +45,8 @@ func (b brokenHealth) Checks(context.Context, []uuid.UUID) ([]change.HealthCheck
 // owtest-app reaches every host, and rolling that job back restores 1.0 everywhere.
 func TestPatchingInWaves(t *testing.T) {
 	t.Parallel()
-	health := uuid.New()
-	f := newFixture(t, func(d *app.Deps) {
-		d.ChangePlanners = map[string]change.Planner{change.KindPatch: planners.Patch{}}
-		d.ChangeHealth = brokenHealth{id: health}
-	})
+	f := newFixture(t, func(d *app.Deps) { d.ChangePlanners, d.ChangeHealth = nil, nil })
+	health := f.healthCheck("owtest-broken-status", patchtest.BrokenStatus)
 	dpkgBefore, err := os.ReadFile("/var/lib/dpkg/status")
 	require.NoError(t, err)
 	t.Cleanup(func() {

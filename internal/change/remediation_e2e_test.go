@@ -48,26 +48,9 @@ func (f *fixture) ruleResult(scanID uuid.UUID, ruleID string) api.RuleEvidence {
 	return ev
 }
 
-func (f *fixture) remediation(id uuid.UUID) api.ChangeJob {
-	f.t.Helper()
-	res := f.do(f.admin, http.MethodGet, "remediation/requests/"+id.String(), nil)
-	require.Equal(f.t, http.StatusOK, res.Status, "%s", res.Body)
-	var j api.ChangeJob
-	res.Decode(f.t, &j)
-	return j
-}
-
 func (f *fixture) waitRemediation(id uuid.UUID, done func(api.ChangeJob) bool) api.ChangeJob {
 	f.t.Helper()
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
-		j := f.remediation(id)
-		if done(j) {
-			return j
-		}
-		require.True(f.t, time.Now().Before(deadline), "request %s still %s", id, j.Status)
-		time.Sleep(100 * time.Millisecond)
-	}
+	return f.waitPath("remediation/requests/"+id.String(), done)
 }
 
 func (f *fixture) remediationHost(id uuid.UUID) api.ChangeJobHost {

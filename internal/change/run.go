@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -56,7 +57,7 @@ func (w *hostWorker) Work(ctx context.Context, job *river.Job[HostArgs]) error {
 	a := job.Args
 	switch a.Op {
 	case opApply:
-		return w.svc.applyHost(ctx, a.JobID, a.HostID)
+		return w.svc.applyHost(ctx, a.JobID, a.HostID, job.ID)
 	case opRollback:
 		return w.svc.rollbackHost(ctx, a.JobID, a.HostID)
 	case opDryRun:
@@ -86,10 +87,12 @@ type hostRun struct {
 	// sessions counts the SSH sessions of connections already closed (a reboot).
 	sessions int
 	rebooted bool
+	// spans are the start and end of each command of the last batch, by name.
+	spans map[string][2]time.Time
 }
 
 // applyHost changes one host of a running job.
-func (s *Service) applyHost(ctx context.Context, jobID, hostID uuid.UUID) error {
+func (s *Service) applyHost(ctx context.Context, jobID, hostID uuid.UUID, riverJob int64) error {
 	r := &hostRun{s: s}
 	var snooze time.Duration
 	recovering := false
@@ -107,7 +110,11 @@ func (s *Service) applyHost(ctx context.Context, jobID, hostID uuid.UUID) error 
 		switch h.Status {
 		case HostQueued, HostWaitingWindow:
 		case HostRunning:
-			// An earlier attempt died while changing the host: restore what it applied.
+			// An earlier attempt of this job died while changing the host: restore what it
+			// applied. Another job for the same host (a duplicate) leaves it alone.
+			if h.RiverJobID == nil || *h.RiverJobID != riverJob {
+				return errSkip
+			}
 			recovering = true
 			return nil
 		default:
@@ -141,6 +148,9 @@ func (s *Service) applyHost(ctx context.Context, jobID, hostID uuid.UUID) error 
 				}
 				return nil
 			}
+		}
+		if err := q.ChangeJobHostClaim(ctx, dbq.ChangeJobHostClaimParams{JobID: jobID, HostID: hostID, RiverJobID: &riverJob}); err != nil {
+			return err
 		}
 		_, err = s.setHost(ctx, tx, r, HostRunning, strPtr(PhasePrecheck), "")
 		return err
@@ -446,7 +456,33 @@ func (r *hostRun) batch(ctx context.Context, cmds []sshx.Command, o sshx.BatchOp
 	if r.conn == nil {
 		return sshx.BatchResult{}, errors.New("not connected")
 	}
-	return r.conn.RunBatch(ctx, cmds, o)
+	if o.Timeout == 0 {
+		o.Timeout = r.s.opts.StepTimeout
+	}
+	// Each command's span: from the end of the one before (or the session's start) to its
+	// own end, as the session reports them.
+	start := r.s.now()
+	ends := make([]time.Time, len(cmds))
+	var mu sync.Mutex
+	o.OnDone = func(i int) {
+		mu.Lock()
+		ends[i] = r.s.now()
+		mu.Unlock()
+	}
+	br, err := r.conn.RunBatch(ctx, cmds, o)
+	mu.Lock()
+	defer mu.Unlock()
+	r.spans = make(map[string][2]time.Time, len(cmds))
+	prev := start
+	for i, c := range cmds {
+		end := ends[i]
+		if end.IsZero() {
+			end = r.s.now()
+		}
+		r.spans[c.Name] = [2]time.Time{prev, end}
+		prev = end
+	}
+	return br, err
 }
 
 func (r *hostRun) close() {
@@ -559,6 +595,10 @@ func (s *Service) storeCapture(ctx context.Context, r *hostRun, planned Planned,
 // record stores one step; a failure to store it is logged (the change goes on).
 func (r *hostRun) record(ctx context.Context, phase, name, command string, res sshx.Result, ok bool) {
 	now := r.s.now()
+	started, finished := now, now
+	if span, found := r.spans[res.Name]; found && res.Name != "" {
+		started, finished = span[0], span[1]
+	}
 	stdout, t1 := capText(res.Stdout, maxStepOutput)
 	stderr, t2 := capText(res.Stderr, maxStepOutput)
 	cmd, t3 := capText([]byte(command), maxStepCommand)
@@ -568,7 +608,7 @@ func (r *hostRun) record(ctx context.Context, phase, name, command string, res s
 	}
 	err := r.s.q.ChangeStepInsert(context.WithoutCancel(ctx), dbq.ChangeStepInsertParams{ID: newID(), JobID: r.job.ID,
 		HostID: r.host.HostID, Phase: phase, Name: strings.ToValidUTF8(name, "?"), Command: cmd, Stdout: stdout, Stderr: stderr,
-		ExitCode: &exit, Ok: ok, Truncated: t1 || t2 || t3, StartedAt: now, FinishedAt: now})
+		ExitCode: &exit, Ok: ok, Truncated: t1 || t2 || t3, StartedAt: started, FinishedAt: finished})
 	if err != nil {
 		r.s.log.WarnContext(ctx, "record change step", "error", err)
 	}

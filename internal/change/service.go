@@ -112,6 +112,9 @@ type Options struct {
 	WindowRecheck time.Duration
 	// RebootWait bounds how long a rebooted host may take to come back (default 10 min).
 	RebootWait time.Duration
+	// StepTimeout bounds one SSH session of a host's change (an apply session may upgrade
+	// many packages; default 30 min) instead of the SSH settings' command timeout.
+	StepTimeout time.Duration
 }
 
 // Service creates, decides, runs and rolls back change jobs.
@@ -155,6 +158,9 @@ func NewService(d Deps, o Options) *Service {
 	}
 	if o.RebootWait <= 0 {
 		o.RebootWait = 10 * time.Minute
+	}
+	if o.StepTimeout <= 0 {
+		o.StepTimeout = 30 * time.Minute
 	}
 	return &Service{pool: d.Pool, q: dbq.New(d.Pool), audit: d.Audit, jobs: d.Jobs, ssh: d.SSH, windows: d.Windows,
 		health: d.Health, planners: d.Planners, rescan: d.Rescan, log: o.Logger, now: o.Now, opts: o}

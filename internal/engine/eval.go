@@ -188,7 +188,7 @@ func evaluateCheck(r *rule.Rule, c *rule.Check, rs *Records, values map[string]s
 		ev.Records = slices.Compact(ev.Records)
 		return ev
 	}
-	params, missing := expand(c.Params, values)
+	params, missing := rule.ExpandParams(c.Params, values)
 	keys := recordKeys(r, c)
 	parameters, _ := rule.ParamsMap(params) // a typed check's parameters always render
 	ev := &Evidence{Method: c.Method, Parameters: parameters, Variables: usedValues(c, values), Records: keys}
@@ -308,26 +308,6 @@ func evaluateTyped(p any, rs *Records, keys []string) outcome {
 		return evalCommand(p, rs, keys[0])
 	}
 	return errored(fmt.Sprintf("no evaluator for %T", p))
-}
-
-// expand returns a copy of the parameters with {{ variables }} replaced, or the name of
-// the first variable without a value.
-func expand(p any, values map[string]string) (any, string) {
-	src := reflect.ValueOf(p).Elem()
-	dst := reflect.New(src.Type())
-	dst.Elem().Set(src)
-	for i := range dst.Elem().NumField() {
-		f := dst.Elem().Field(i)
-		if f.Kind() != reflect.String {
-			continue
-		}
-		s, ok := rule.Expand(f.String(), values)
-		if !ok {
-			return p, rule.UsedVariables(f.String())[0]
-		}
-		f.SetString(s)
-	}
-	return dst.Interface(), ""
 }
 
 // usedValues are the variable values a check uses.

@@ -2,6 +2,7 @@ package rule
 
 import (
 	"fmt"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -333,4 +334,29 @@ func Expand(s string, vars map[string]string) (string, bool) {
 // errorf formats a rule error with its source position.
 func errorf(source string, line int, format string, args ...any) error {
 	return fmt.Errorf("%s:%d: %s", source, line, fmt.Sprintf(format, args...))
+}
+
+// ExpandParams returns a copy of a typed check's parameters (a pointer to its struct) with
+// {{ variables }} replaced in its string fields, or the original and the name of the first
+// variable without a value.
+func ExpandParams(p any, values map[string]string) (any, string) {
+	src := reflect.ValueOf(p).Elem()
+	dst := reflect.New(src.Type())
+	dst.Elem().Set(src)
+	for i := range dst.Elem().NumField() {
+		f := dst.Elem().Field(i)
+		if f.Kind() != reflect.String {
+			continue
+		}
+		s, ok := Expand(f.String(), values)
+		if !ok {
+			for _, name := range UsedVariables(f.String()) {
+				if _, found := values[name]; !found {
+					return p, name
+				}
+			}
+		}
+		f.SetString(s)
+	}
+	return dst.Interface(), ""
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -67,6 +68,9 @@ type BatchOptions struct {
 	// functions it defines are available to every command (one copy of a long helper
 	// instead of one per command).
 	Prelude string
+	// Timeout, when positive, bounds this batch instead of the client's command timeout
+	// (a package upgrade may take far longer than a scan's commands).
+	Timeout time.Duration
 	// OnDone, when set, is called with a command's index as soon as its end
 	// marker arrives, while later commands still run (progress, timings). It
 	// runs on the goroutine reading the session's output: keep it short.
@@ -128,7 +132,11 @@ func (c *Client) Batch(ctx context.Context, cmds []Command, o BatchOptions) (Bat
 	if len(script) > MaxScriptBytes {
 		return BatchResult{}, fmt.Errorf("sshx: batch script is %d bytes, more than %d", len(script), MaxScriptBytes)
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.commandTimeout)
+	timeout := c.commandTimeout
+	if o.Timeout > 0 {
+		timeout = o.Timeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
 	sess, err := c.newSession()

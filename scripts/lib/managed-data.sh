@@ -54,3 +54,20 @@ start_managed_serve() {
   pg_dsn="host=$pg_sock port=$pg_port user=postgres dbname=postgres sslmode=disable"
   echo "storing into the managed database (durability on: fsync=$(psql -XAtq "$pg_dsn" -c 'SHOW fsync'), synchronous_commit=$(psql -XAtq "$pg_dsn" -c 'SHOW synchronous_commit'))"
 }
+
+# managed_bench_begin: the set-up the benchmark scripts share: checks that the binary
+# (OPENWATCH_BIN, default bin/openwatch) is built, starts it on a throwaway data directory
+# with start_managed_serve, and stops it and removes the directory when the script exits.
+managed_bench_begin() {
+  bin=${OPENWATCH_BIN:-bin/openwatch}
+  [ -x "$bin" ] || { echo "build the binary first: make build" >&2; exit 1; }
+  data=$(mktemp -d); chmod 0755 "$data"
+  serve_pid=""
+  trap managed_bench_end EXIT
+  start_managed_serve "$bin" "$data"
+}
+
+managed_bench_end() {
+  [ -n "$serve_pid" ] && { kill -TERM "$serve_pid" 2>/dev/null || true; wait "$serve_pid" 2>/dev/null || true; }
+  remove_data_dir "$data"
+}

@@ -262,6 +262,12 @@ export const notificationsRoute = createRoute({
   component: lazyRouteComponent(() => import("./pages/NotificationsPage"), "NotificationsPage"),
 });
 
+export const healthChecksRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/health-checks",
+  component: lazyRouteComponent(() => import("./pages/HealthChecksPage"), "HealthChecksPage"),
+});
+
 export const userRoute = createRoute({
   getParentRoute: () => appRoute,
   path: "/admin/users/$userId",
@@ -328,6 +334,7 @@ const routeTree = rootRoute.addChildren([
     alertsRoute,
     exceptionsRoute,
     notificationsRoute,
+    healthChecksRoute,
     userRoute,
     serviceAccountRoute,
     patchJobsRoute,

@@ -2,7 +2,6 @@ package remedy
 
 import (
 	"fmt"
-	"reflect"
 	"strconv"
 	"strings"
 
@@ -52,7 +51,7 @@ func Build(r *rule.Rule, impl *rule.Implementation, vars map[string]string) (Pla
 		if err != nil {
 			return
 		}
-		p, missing := expand(c.Params, values)
+		p, missing := rule.ExpandParams(c.Params, values)
 		if missing != "" {
 			err = fmt.Errorf("remedy: rule %s: the site variable %s has no value", r.ID, missing)
 			return
@@ -167,28 +166,4 @@ func wanted(comparator, expected string) (string, bool) {
 		return strconv.FormatInt(n, 10), true
 	}
 	return "", false
-}
-
-// expand returns a copy of a typed check's parameters with {{ variables }} replaced in
-// its string fields, as the engine does, or the name of the first one without a value.
-func expand(p any, values map[string]string) (any, string) {
-	src := reflect.ValueOf(p).Elem()
-	dst := reflect.New(src.Type())
-	dst.Elem().Set(src)
-	for i := range dst.Elem().NumField() {
-		f := dst.Elem().Field(i)
-		if f.Kind() != reflect.String {
-			continue
-		}
-		s, ok := rule.Expand(f.String(), values)
-		if !ok {
-			for _, name := range rule.UsedVariables(f.String()) {
-				if _, found := values[name]; !found {
-					return p, name
-				}
-			}
-		}
-		f.SetString(s)
-	}
-	return dst.Interface(), ""
 }

@@ -1125,6 +1125,85 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/health-checks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List health checks, oldest first.
+         * @description 400 naming the field for a malformed cursor or a `limit` outside 1..200.
+         */
+        get: operations["listHealthChecks"];
+        put?: never;
+        /**
+         * Create a health check.
+         * @description The object named by `kind` (`service`, `tcp`, `http` or `command`) is required and
+         *     the others must be absent. Every field is validated: 400 naming it (for example
+         *     `tcp.port`, `http.url`, `service.unit`, `timeout_sec`); 409 when a live check has
+         *     the name.
+         */
+        post: operations["createHealthCheck"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/health-checks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /** Get a health check and its last manual test. */
+        get: operations["getHealthCheck"];
+        put?: never;
+        post?: never;
+        /** Delete a health check. */
+        delete: operations["deleteHealthCheck"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a health check; absent fields stay as they are.
+         * @description The kind cannot change. The kind's object, when present, replaces the stored
+         *     parameters as a whole; the merged check is validated like a new one.
+         */
+        patch: operations["updateHealthCheck"];
+        trace?: never;
+    };
+    "/health-checks/{id}:test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run a health check now on one host and return its outcome.
+         * @description Runs the check over SSH on the host, as root, with its timeout and retries (a check
+         *     with retries may take up to (retries + 1) × timeout_sec + retries × retry_delay_sec,
+         *     bounded by the SSH command timeout), records the outcome as the check's last test
+         *     and returns it. A check that ran and did not pass, or that the SSH command timeout
+         *     cut short, is a 200 with `ok` false and a `detail` saying why; a host that cannot be
+         *     reached is a 502 `host.unreachable`.
+         */
+        post: operations["testHealthCheck"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/hosts": {
         parameters: {
             query?: never;
@@ -4167,6 +4246,105 @@ export interface components {
         };
         FrameworkList: {
             items: components["schemas"]["Framework"][];
+        };
+        HealthCheck: {
+            command?: components["schemas"]["HealthCheckCommand"];
+            /** Format: date-time */
+            created_at: string;
+            enabled: boolean;
+            http?: components["schemas"]["HealthCheckHTTP"];
+            /** Format: uuid */
+            id: string;
+            kind: components["schemas"]["HealthCheckKind"];
+            last_result?: components["schemas"]["HealthCheckOutcome"];
+            name: string;
+            retries: number;
+            retry_delay_sec: number;
+            service?: components["schemas"]["HealthCheckService"];
+            /** @description What the check looks at, for lists (`nginx.service`, `127.0.0.1:443`, the URL, the command). */
+            target: string;
+            tcp?: components["schemas"]["HealthCheckTCP"];
+            timeout_sec: number;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @description A POSIX sh command, run as root, exits 0 (and prints `expected_output` when set). */
+        HealthCheckCommand: {
+            command: string;
+            expected_output?: string;
+        };
+        HealthCheckCreate: {
+            command?: components["schemas"]["HealthCheckCommand"];
+            /** @description Default true. A disabled check is not run by changes. */
+            enabled?: boolean;
+            http?: components["schemas"]["HealthCheckHTTP"];
+            kind: components["schemas"]["HealthCheckKind"];
+            name: string;
+            /** @description Further attempts after a failed one (default 0). */
+            retries?: number;
+            /** @description Seconds between attempts (default 0), for a service that needs a moment after a restart. */
+            retry_delay_sec?: number;
+            service?: components["schemas"]["HealthCheckService"];
+            tcp?: components["schemas"]["HealthCheckTCP"];
+            /** @description Seconds one attempt may take. */
+            timeout_sec: number;
+        };
+        /** @description A URL fetched on the host (curl or wget) answers the expected status, and its body contains `body_contains` when set. */
+        HealthCheckHTTP: {
+            body_contains?: string;
+            /** @description The status to expect (default 200). */
+            expected_status?: number;
+            /** @description Accept any TLS certificate (a self-signed one on loopback). Default false. */
+            insecure_tls?: boolean;
+            /** @description An http or https URL with a host, as seen from the host. */
+            url: string;
+        };
+        /** @enum {string} */
+        HealthCheckKind: "service" | "tcp" | "http" | "command";
+        HealthCheckList: {
+            checks: components["schemas"]["HealthCheck"][];
+            next_cursor: string | null;
+        };
+        HealthCheckOutcome: {
+            /** @description Attempts made (1 + retries used). */
+            attempts: number;
+            /** @description One sentence on what was seen (the status, the state, why it failed). */
+            detail: string;
+            /** Format: int64 */
+            duration_ms: number;
+            /** Format: uuid */
+            host_id?: string;
+            ok: boolean;
+            /** @description What the probe printed on the host (capped at 8 KiB). */
+            output: string;
+            /** Format: date-time */
+            tested_at?: string;
+        };
+        /** @description A systemd unit is active (`systemctl is-active`); on a host without systemd, `service <name> status` exits 0. */
+        HealthCheckService: {
+            /** @description A unit name such as `nginx` or `nginx.service` (letters, digits and `:_.@-`). */
+            unit: string;
+        };
+        /** @description A TCP port on the host accepts a connection within the timeout (tested with bash, python3 or nc, whichever the host has). */
+        HealthCheckTCP: {
+            /** @description An IP address or host name as seen from the host (default 127.0.0.1). */
+            host?: string;
+            port: number;
+        };
+        HealthCheckTestRequest: {
+            /** Format: uuid */
+            host_id: string;
+        };
+        HealthCheckUpdate: {
+            command?: components["schemas"]["HealthCheckCommand"];
+            enabled?: boolean;
+            http?: components["schemas"]["HealthCheckHTTP"];
+            name?: string;
+            retries?: number;
+            retry_delay_sec?: number;
+            service?: components["schemas"]["HealthCheckService"];
+            tcp?: components["schemas"]["HealthCheckTCP"];
+            timeout_sec?: number;
         };
         HealthResponse: {
             db_connected: boolean;
@@ -7244,6 +7422,180 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listHealthChecks: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of health checks. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HealthCheckList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    createHealthCheck: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HealthCheckCreate"];
+            };
+        };
+        responses: {
+            /** @description The check. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HealthCheck"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getHealthCheck: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The check. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HealthCheck"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    deleteHealthCheck: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    updateHealthCheck: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HealthCheckUpdate"];
+            };
+        };
+        responses: {
+            /** @description The check. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HealthCheck"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    testHealthCheck: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HealthCheckTestRequest"];
+            };
+        };
+        responses: {
+            /** @description The outcome. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HealthCheckOutcome"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["BadGateway"];
             default: components["responses"]["UnexpectedError"];
         };
     };

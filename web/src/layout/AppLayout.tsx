@@ -24,7 +24,7 @@ import { unwrap } from "../api/errors";
 import { LiveEvents, useLiveStatus } from "../events/LiveEvents";
 
 interface NavItem {
-  to: "/" | "/hosts" | "/groups" | "/scans" | "/scan-batches" | "/rules" | "/intelligence" | "/alerts" | "/exceptions" | "/activity" | "/audit" | "/notifications" | "/admin" | "/settings" | "/jobs" | "/remediation";
+  to: "/" | "/hosts" | "/groups" | "/scans" | "/scan-batches" | "/rules" | "/intelligence" | "/alerts" | "/exceptions" | "/activity" | "/audit" | "/notifications" | "/admin" | "/settings" | "/health-checks" | "/jobs" | "/remediation";
   label: string;
   // Shown only to callers holding this permission; the page would only answer 403.
   permission?: string;
@@ -49,6 +49,7 @@ const NAV: NavItem[] = [
   { to: "/notifications", label: "Notifications", permission: "notification:read" },
   { to: "/admin", label: "Administration", permission: "user:read" },
   { to: "/settings", label: "Settings", permission: "system:read" },
+  { to: "/health-checks", label: "Health checks", permission: "health_check:read", section: "Changes" },
 ];
 
 // navGroups splits the visible items into the unsectioned ones and each section's, in order
