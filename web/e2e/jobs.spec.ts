@@ -101,6 +101,7 @@ test("a job on an environment that needs approval waits; the requester cannot ap
   await dialog.getByRole("textbox", { name: /^Version/ }).fill("3.0.15-1~deb12u1");
   await expect(dialog.getByText("Add at least one package operation.")).toHaveCount(0);
   await expect(dialog.getByLabel("Ignore maintenance windows")).toBeVisible();
+  await expect(dialog.getByLabel(/^Health checks/)).toBeVisible();
   await expectAccessible(page, testInfo, "patch-job-new");
   await shot(page, "patch-job-new");
   await page.keyboard.press("Escape");

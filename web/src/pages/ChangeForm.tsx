@@ -18,7 +18,7 @@ import {
 import { useForm, type UseFormReturnType } from "@mantine/form";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { api, authFetch, type Schemas } from "../api/client";
+import { api, type Schemas } from "../api/client";
 import { applyFieldError, unwrap } from "../api/errors";
 import { useCan } from "../auth/session";
 import { FormError } from "../components/FormError";
@@ -42,28 +42,22 @@ import { ScanBatchHostPicker } from "./ScanBatchForm";
 type ChangeJob = Schemas["ChangeJob"];
 
 // healthChecksQuery lists the health checks a change may run before and after each host.
-// The health check API is its own part of the product: where the server lacks it (a 404 or
-// 405 for the route) or the caller may not read it, the field is left out.
 const healthChecksQuery = {
   queryKey: ["health-checks", "list", { picker: true }] as const,
-  queryFn: async (): Promise<{ id: string; name: string; target?: string }[] | null> => {
-    const res = await authFetch(new Request("/api/v1/health-checks?limit=200", { headers: { Accept: "application/json" }, credentials: "same-origin" }));
-    if (!res.ok) return null;
-    const body = (await res.json()) as { checks?: { id: string; name: string; target?: string }[] };
-    return body.checks ?? null;
-  },
+  queryFn: () => unwrap(api.GET("/health-checks", { params: { query: { limit: 200 } } })),
   staleTime: 60_000,
-  retry: false,
 };
 
+// HealthCheckField picks the health checks; callers who may not read them do without.
 function HealthCheckField({ form }: { form: UseFormReturnType<RolloutValues> }) {
-  const checks = useQuery(healthChecksQuery);
-  if (!checks.data) return null;
+  const canRead = useCan("health_check:read");
+  const checks = useQuery({ ...healthChecksQuery, enabled: canRead });
+  if (!canRead) return null;
   return (
     <MultiSelect
       label="Health checks"
       description="Run on each host before its change and after it; a failing check after the change restores the host."
-      data={checks.data.map((c) => ({ value: c.id, label: c.target ? `${c.name} (${c.target})` : c.name }))}
+      data={(checks.data?.checks ?? []).map((c) => ({ value: c.id, label: `${c.name} (${c.target})` }))}
       searchable
       clearable
       nothingFoundMessage="No health check"
