@@ -21,7 +21,7 @@ export function PatchJobsPage() {
       form={
         <PatchJobForm
           onDone={(j) => {
-            notifications.show({ color: "teal", message: `Patch job created: ${j.host_count} hosts, ${j.status.replace("_", " ")}.` });
+            notifications.show({ color: "teal", message: `Patch job created: ${j.host_count} ${j.host_count === 1 ? "host" : "hosts"}, ${j.status.replace("_", " ")}.` });
             void navigate({ to: "/jobs/$jobId", params: { jobId: j.id } });
           }}
         />

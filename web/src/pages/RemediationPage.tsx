@@ -28,7 +28,7 @@ export function RemediationListPage() {
       form={
         <RemediationForm
           onDone={(j) => {
-            notifications.show({ color: "teal", message: `Remediation requested: ${j.host_count} hosts, ${j.status.replace("_", " ")}.` });
+            notifications.show({ color: "teal", message: `Remediation requested: ${j.host_count} ${j.host_count === 1 ? "host" : "hosts"}, ${j.status.replace("_", " ")}.` });
             void navigate({ to: "/remediation/$requestId", params: { requestId: j.id } });
           }}
         />
