@@ -12,6 +12,7 @@ import { RootLayout } from "./layout/RootLayout";
 import { AppLayout } from "./layout/AppLayout";
 import { RouteError, RouteNotFound } from "./layout/RouteError";
 import { ALERT_SEVERITIES, ALERT_STATES } from "./pages/AlertModel";
+import { CHANGE_STATUSES } from "./pages/ChangeModel";
 import { BATCH_STATUSES, bool, EXCEPTION_SCOPES, EXCEPTION_STATUSES, oneOf, partial, RESULT_STATUSES, RULE_CATEGORIES, safeRedirect, SCAN_STATUSES, SEVERITIES, str } from "./lib/search";
 
 export interface RouterContext {
@@ -173,7 +174,7 @@ export const settingsRoute = createRoute({
   path: "/settings",
   validateSearch: (s: Record<string, unknown>) =>
     partial({
-      tab: oneOf(s.tab, ["connectivity", "intelligence", "discovery", "scanning", "alerts", "ssh", "security", "license"] as const),
+      tab: oneOf(s.tab, ["connectivity", "intelligence", "discovery", "scanning", "alerts", "ssh", "security", "changes", "license"] as const),
     }),
   component: lazyRouteComponent(() => import("./pages/SettingsPage"), "SettingsPage"),
 });
@@ -279,6 +280,36 @@ export const serviceAccountRoute = createRoute({
   component: lazyRouteComponent(() => import("./pages/ServiceAccountPage"), "ServiceAccountPage"),
 });
 
+// Changes: patch jobs and remediation requests, each a list (?new=true opens its form) and
+// a detail page.
+const CHANGE_SEARCH = (s: Record<string, unknown>) => partial({ status: oneOf(s.status, CHANGE_STATUSES), new: bool(s.new) });
+
+export const patchJobsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/jobs",
+  validateSearch: CHANGE_SEARCH,
+  component: lazyRouteComponent(() => import("./pages/PatchJobsPage"), "PatchJobsPage"),
+});
+
+export const patchJobRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/jobs/$jobId",
+  component: lazyRouteComponent(() => import("./pages/PatchJobsPage"), "PatchJobPage"),
+});
+
+export const remediationsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/remediation",
+  validateSearch: CHANGE_SEARCH,
+  component: lazyRouteComponent(() => import("./pages/RemediationPage"), "RemediationListPage"),
+});
+
+export const remediationRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: "/remediation/$requestId",
+  component: lazyRouteComponent(() => import("./pages/RemediationPage"), "RemediationPage"),
+});
+
 const routeTree = rootRoute.addChildren([
   signInRoute,
   appRoute.addChildren([
@@ -306,6 +337,10 @@ const routeTree = rootRoute.addChildren([
     healthChecksRoute,
     userRoute,
     serviceAccountRoute,
+    patchJobsRoute,
+    patchJobRoute,
+    remediationsRoute,
+    remediationRoute,
   ]),
 ]);
 

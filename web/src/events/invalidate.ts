@@ -62,6 +62,17 @@ export function patchScanProgress(qc: QueryClient, ev: ServerEvent): void {
   });
 }
 
+// changeQueries are the queries a change job event touches: the lists and pages of its kind
+// (patch jobs under "jobs", remediation requests under "remediation"; both when the kind is
+// missing).
+export function changeQueries(ev: ServerEvent): QueryKey[] {
+  if (ev.topic !== "jobs" || !ev.type.startsWith("change_job.")) return [];
+  const kind = ev.data?.["kind"];
+  if (kind === "patch") return [["jobs"]];
+  if (kind === "remediation") return [["remediation"]];
+  return [["jobs"], ["remediation"]];
+}
+
 // Invalidator collects the query prefixes events touch and invalidates them together after
 // a short quiet period, so a burst of events (a scan of many hosts) costs one refetch per
 // query instead of one per event.
@@ -80,6 +91,7 @@ export class Invalidator {
     const keys = ev.topic ? TOPIC_QUERIES[ev.topic] : undefined;
     if (!keys) return;
     for (const key of keys) this.pending.set(JSON.stringify(key), key);
+    for (const key of changeQueries(ev)) this.pending.set(JSON.stringify(key), key);
     this.timer ??= setTimeout(() => this.flush(), this.delayMs);
   }
 

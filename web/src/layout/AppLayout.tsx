@@ -24,7 +24,7 @@ import { unwrap } from "../api/errors";
 import { LiveEvents, useLiveStatus } from "../events/LiveEvents";
 
 interface NavItem {
-  to: "/" | "/hosts" | "/groups" | "/scans" | "/scan-batches" | "/rules" | "/intelligence" | "/alerts" | "/exceptions" | "/activity" | "/audit" | "/notifications" | "/admin" | "/settings" | "/health-checks";
+  to: "/" | "/hosts" | "/groups" | "/scans" | "/scan-batches" | "/rules" | "/intelligence" | "/alerts" | "/exceptions" | "/activity" | "/audit" | "/notifications" | "/admin" | "/settings" | "/health-checks" | "/jobs" | "/remediation";
   label: string;
   // Shown only to callers holding this permission; the page would only answer 403.
   permission?: string;
@@ -42,6 +42,8 @@ const NAV: NavItem[] = [
   { to: "/intelligence", label: "Intelligence", permission: "host:read" },
   { to: "/alerts", label: "Alerts", permission: "alert:read" },
   { to: "/exceptions", label: "Exceptions", permission: "exception:read" },
+  { to: "/jobs", label: "Patch jobs", permission: "patch:read", section: "Changes" },
+  { to: "/remediation", label: "Remediation", permission: "remediation:read", section: "Changes" },
   { to: "/activity", label: "Activity", permission: "activity:read" },
   { to: "/audit", label: "Audit log", permission: "audit:read" },
   { to: "/notifications", label: "Notifications", permission: "notification:read" },

@@ -1,6 +1,7 @@
 import { LineChart } from "@mantine/charts";
-import { Button, Card, Drawer, Group, Loader, Select, SimpleGrid, Stack, Table, Text, TextInput, Title, UnstyledButton, VisuallyHidden } from "@mantine/core";
+import { Button, Card, Drawer, Group, Loader, Modal, Select, SimpleGrid, Stack, Table, Text, TextInput, Title, UnstyledButton, VisuallyHidden } from "@mantine/core";
 import { useInfiniteQuery, useQueries, useQuery } from "@tanstack/react-query";
+import { notifications } from "@mantine/notifications";
 import { useNavigate, useSearch } from "@tanstack/react-router";
 import { useMemo, useState } from "react";
 import { useCan } from "../auth/session";
@@ -15,6 +16,7 @@ import { VirtualTable, type ListColumn } from "../components/VirtualTable";
 import { formatCount, formatDateTime, formatPercent } from "../lib/format";
 import { RESULT_STATUSES, SEVERITIES } from "../lib/search";
 import { ExceptionForm } from "./ExceptionForm";
+import { RemediationForm } from "./ChangeForm";
 import { applicableFrameworks, isoToLocalInput, localInputToIso, trendSeries, trendSince, type TrendInterval } from "./HostDetailData";
 
 type RuleResult = Schemas["HostRuleResult"];
@@ -207,6 +209,9 @@ export function ComplianceTab({
   const summary = query.data?.pages[0]?.summary;
   const canRequest = useCan("exception:request");
   const [requestRule, setRequestRule] = useState<string>();
+  const canRemediate = useCan("remediation:request");
+  // The rules a remediation request starts with: one row's, or none (chosen in the form).
+  const [remediate, setRemediate] = useState<string[]>();
   const columns = useMemo<ListColumn<RuleResult>[]>(
     () => [
       {
@@ -244,8 +249,23 @@ export function ComplianceTab({
             </Button>
           ) : null,
       },
+      {
+        id: "remediation",
+        header: "Remediation",
+        cell: ({ row }) =>
+          row.original.status === "fail" && !asOf && canRemediate ? (
+            <Button size="compact-xs" variant="subtle" onClick={() => setRemediate([row.original.rule_id])} data-testid="request-remediation">
+              Remediate
+              <VisuallyHidden> {row.original.rule_id}</VisuallyHidden>
+            </Button>
+          ) : null,
+      },
     ],
-    [hostId, asOf, canRequest],
+    [hostId, asOf, canRequest, canRemediate],
+  );
+  const failing = useMemo(
+    () => rows.filter((r) => r.status === "fail").map((r) => ({ value: r.rule_id, label: `${r.title} (${r.rule_id})` })),
+    [rows],
   );
   type Search = typeof search;
   const set = (patch: Partial<Search>) => void navigate({ search: (s) => ({ ...s, ...patch }) });
@@ -316,6 +336,11 @@ export function ComplianceTab({
           onChange={(v) => set({ severity: (v || undefined) as Search["severity"] })}
           w={140}
         />
+        {canRemediate && !asOf && failing.length > 0 && (
+          <Button variant="light" onClick={() => setRemediate([])} data-testid="remediate-failing">
+            Remediate failing rules…
+          </Button>
+        )}
         {summary && (
           <Text size="sm" c="dimmed" data-testid="host-compliance-summary">
             {formatPercent(summary.passing_fraction ?? null)} passing · {summary.pass} pass · {summary.fail} fail ·{" "}
@@ -340,6 +365,20 @@ export function ComplianceTab({
       <Drawer opened={!!requestRule} onClose={() => setRequestRule(undefined)} position="right" size="md" title="Request an exception">
         {requestRule && <ExceptionForm hostId={hostId} ruleId={requestRule} onDone={() => setRequestRule(undefined)} />}
       </Drawer>
+      <Modal opened={!!remediate} onClose={() => setRemediate(undefined)} title="Request remediation" size="xl">
+        {remediate && (
+          <RemediationForm
+            hostId={hostId}
+            ruleIds={remediate}
+            ruleOptions={failing}
+            onDone={(j) => {
+              setRemediate(undefined);
+              notifications.show({ color: "teal", message: `Remediation requested: ${j.status.replace("_", " ")}.` });
+              void navigate({ to: "/remediation/$requestId", params: { requestId: j.id } });
+            }}
+          />
+        )}
+      </Modal>
       <EvidenceDrawer scanId={search.scan} ruleId={search.evidence} onClose={() => set({ evidence: undefined, scan: undefined })} />
     </Stack>
   );

@@ -20,7 +20,7 @@ import {
 // ScanBatchHostPicker chooses hosts by name, asking the server as the user types (the fleet
 // may be far too large for one list). Chosen hosts keep their labels while the search
 // moves on.
-function ScanBatchHostPicker({ value, onChange, error }: { value: string[]; onChange: (ids: string[]) => void; error?: React.ReactNode }) {
+export function ScanBatchHostPicker({ value, onChange, error, label = "Hosts" }: { value: string[]; onChange: (ids: string[]) => void; error?: React.ReactNode; label?: string }) {
   const [search, setSearch] = useState("");
   const [labels, setLabels] = useState<Record<string, string>>({});
   const [q] = useDebouncedValue(search.trim(), 250);
@@ -33,7 +33,7 @@ function ScanBatchHostPicker({ value, onChange, error }: { value: string[]; onCh
   const options = [...found, ...value.filter((id) => !known.has(id)).map((id) => ({ value: id, label: labels[id] ?? id }))];
   return (
     <MultiSelect
-      label="Hosts"
+      label={label}
       withAsterisk
       searchable
       data={options}

@@ -17,6 +17,7 @@ import { DiscoverySweep } from "./SettingsDiscoverySweep";
 import { ScanVariables } from "./SettingsScanVariables";
 import { SchedulePreview } from "./SettingsSchedulePreview";
 import { FormError } from "../components/FormError";
+import { ChangeSettings } from "./SettingsChanges";
 
 type Config = Record<string, unknown>;
 
@@ -31,7 +32,7 @@ interface Section {
   put: (config: Config) => Promise<unknown>;
 }
 
-export type SettingsTab = "connectivity" | "intelligence" | "discovery" | "scanning" | "alerts" | "ssh" | "security" | "license";
+export type SettingsTab = "connectivity" | "intelligence" | "discovery" | "scanning" | "alerts" | "ssh" | "security" | "changes" | "license";
 
 // The request bodies are the spec's config types; the form edits them generically, so the
 // server (which validates against the spec) is the judge of the values.
@@ -308,6 +309,7 @@ export function SettingsPage() {
   const { tab } = useSearch({ from: "/app/settings" });
   const navigate = useNavigate({ from: "/settings" });
   const canLicense = useCan("license:read");
+  const canChanges = useCan("system:read");
   const permissions = useQuery(permissionsQuery).data?.permissions ?? [];
   const readable = SECTIONS.filter((s) => permissions.includes(s.read));
   const current = tab ?? "connectivity";
@@ -321,6 +323,7 @@ export function SettingsPage() {
               {s.label}
             </Tabs.Tab>
           ))}
+          {canChanges && <Tabs.Tab value="changes">Changes</Tabs.Tab>}
           {canLicense && <Tabs.Tab value="license">License</Tabs.Tab>}
         </Tabs.List>
         {readable.map((s) => (
@@ -345,6 +348,14 @@ export function SettingsPage() {
             </Stack>
           </Tabs.Panel>
         ))}
+        <Tabs.Panel value="changes">
+          <SettingsCard
+            title="Changes"
+            description="Which patch jobs and remediation requests wait for a second person's approval (four eyes: the requester never approves)."
+          >
+            <ChangeSettings />
+          </SettingsCard>
+        </Tabs.Panel>
         <Tabs.Panel value="license">
           <Stack gap="lg">
             <LicensePanel />
