@@ -168,3 +168,11 @@ WHERE job_id = @job_id AND status IN ('queued', 'waiting_window');
 
 -- name: ChangeJobHostClaim :exec
 UPDATE change_job_hosts SET river_job_id = @river_job_id WHERE job_id = @job_id AND host_id = @host_id;
+
+-- ChangeJobFailures counts the hosts whose change failed: not changed (failed), or
+-- changed and restored at once, or not restored (rolled_back, rollback_failed by the
+-- change itself: a host restored by the job's rollback has rolled_back_at set).
+-- name: ChangeJobFailures :one
+SELECT count(*)::int FROM change_job_hosts
+WHERE job_id = @job_id
+  AND (status = 'failed' OR (status IN ('rolled_back', 'rollback_failed') AND rolled_back_at IS NULL));

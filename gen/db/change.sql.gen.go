@@ -154,6 +154,22 @@ func (q *Queries) ChangeJobDecide(ctx context.Context, arg ChangeJobDecideParams
 	return i, err
 }
 
+const changeJobFailures = `-- name: ChangeJobFailures :one
+SELECT count(*)::int FROM change_job_hosts
+WHERE job_id = $1
+  AND (status = 'failed' OR (status IN ('rolled_back', 'rollback_failed') AND rolled_back_at IS NULL))
+`
+
+// ChangeJobFailures counts the hosts whose change failed: not changed (failed), or
+// changed and restored at once, or not restored (rolled_back, rollback_failed by the
+// change itself: a host restored by the job's rollback has rolled_back_at set).
+func (q *Queries) ChangeJobFailures(ctx context.Context, jobID uuid.UUID) (int32, error) {
+	row := q.db.QueryRow(ctx, changeJobFailures, jobID)
+	var column_1 int32
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
 const changeJobGet = `-- name: ChangeJobGet :one
 SELECT id, kind, name, status, spec, selector, plan, canary, canary_percent, growth, wave_count, current_wave, max_failures, max_failure_percent, failure_base, health_check_ids, reboot, ignore_windows, override_reason, approval_required, reason, requested_by, requested_by_name, decided_by, decided_by_name, decided_at, decision_reason, halt_reason, dry_run_at, created_at, started_at, finished_at, updated_at FROM change_jobs WHERE id = $1 AND kind = $2
 `

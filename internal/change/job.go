@@ -1,9 +1,5 @@
 package change
 
-import (
-	"slices"
-)
-
 // The kinds of change job.
 const (
 	KindPatch       = "patch"
@@ -56,12 +52,6 @@ const (
 	RebootIfRequired = "if_required"
 	RebootAlways     = "always"
 )
-
-// failedStatuses are the host statuses that spend the failure budget.
-var failedStatuses = []string{HostFailed, HostRolledBack, HostRollbackFailed}
-
-// isFailed reports whether a host status spends the failure budget.
-func isFailed(status string) bool { return slices.Contains(failedStatuses, status) }
 
 // WaveSizes splits n hosts into waves: the canary (canary hosts, or canaryPercent of n
 // rounded up when canaryPercent > 0; at least 1, at most n), then each wave growth times

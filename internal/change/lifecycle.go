@@ -92,14 +92,14 @@ func (s *Service) counts(ctx context.Context, q *dbq.Queries, j dbq.ChangeJob) (
 		return nil, 0, pg.Translate(err)
 	}
 	counts := map[string]int{}
-	failed := 0
 	for _, r := range rows {
 		counts[r.Status] = int(r.N)
-		if isFailed(r.Status) {
-			failed += int(r.N)
-		}
 	}
-	return counts, max(0, failed-int(j.FailureBase)), nil
+	failed, err := q.ChangeJobFailures(ctx, j.ID)
+	if err != nil {
+		return nil, 0, pg.Translate(err)
+	}
+	return counts, max(0, int(failed)-int(j.FailureBase)), nil
 }
 
 // Hosts returns a job's hosts in wave order.

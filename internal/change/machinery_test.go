@@ -265,8 +265,11 @@ func TestWavesHealthAndRollback(t *testing.T) {
 	require.Equal(t, api.ChangeJobStatusRolledBack, j.Status)
 	require.False(t, exists(t, secondSrv, "/etc/owtest-marker"))
 	require.False(t, exists(t, thirdSrv, "/etc/owtest-marker"))
+	require.Equal(t, 0, j.FailureBudget.Failures, "hosts restored by the job's rollback are not failures")
 	for name, h := range f.hosts(j.Id) {
 		require.Equal(t, api.ChangeHostStatusRolledBack, h.Status, name)
+		require.Nil(t, h.Error, name)
+		require.NotNil(t, h.RolledBackAt, name)
 		require.Equal(t, 3, h.Sessions, "%s: SSH sessions: pre-checks and capture, apply and post-checks, restore and checks", name)
 	}
 }

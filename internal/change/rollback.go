@@ -42,9 +42,9 @@ func (s *Service) rollbackHost(ctx context.Context, jobID, hostID uuid.UUID) err
 	defer r.close()
 	ok, detail := r.restore(ctx)
 	status := HostRolledBack
-	msg := "Rolled back: the prior state was restored." + detail
+	var msg *string
 	if !ok {
-		status, msg = HostRollbackFailed, "The rollback failed: "+detail
+		status, msg = HostRollbackFailed, strPtr("The rollback failed: "+detail)
 	}
 	r.close()
 	ctx = context.WithoutCancel(ctx)
@@ -59,7 +59,7 @@ func (s *Service) rollbackHost(ctx context.Context, jobID, hostID uuid.UUID) err
 			return err
 		}
 		if err := q.ChangeJobHostRolledBack(ctx, dbq.ChangeJobHostRolledBackParams{JobID: jobID, HostID: hostID, Status: status,
-			Error: &msg, At: s.now()}); err != nil {
+			Error: msg, At: s.now()}); err != nil {
 			return err
 		}
 		h, err := q.ChangeJobHostGet(ctx, dbq.ChangeJobHostGetParams{JobID: jobID, HostID: hostID})
