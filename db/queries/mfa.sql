@@ -34,3 +34,8 @@ SELECT id, mfa_secret_sealed AS sealed FROM users WHERE mfa_secret_sealed IS NOT
 
 -- name: RekeyUserMFASet :exec
 UPDATE users SET mfa_secret_sealed = @sealed WHERE id = @id;
+
+-- name: UserResetMFA :execrows
+-- UserResetMFA removes a user's second factor (administrator reset): enrolment starts over.
+UPDATE users SET mfa_secret_sealed = NULL, mfa_enabled_at = NULL, mfa_last_step = 0, updated_at = now()
+WHERE id = @id AND deleted_at IS NULL;

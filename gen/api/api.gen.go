@@ -1729,6 +1729,12 @@ type APITokenMeta struct {
 // APITokenMetaStatus defines model for APITokenMeta.Status.
 type APITokenMetaStatus string
 
+// AccountActionRequest defines model for AccountActionRequest.
+type AccountActionRequest struct {
+	// Reason Why; recorded in the audit trail.
+	Reason string `json:"reason"`
+}
+
 // Activity defines model for Activity.
 type Activity struct {
 	HostId     *openapi_types.UUID `json:"host_id,omitempty"`
@@ -4156,9 +4162,18 @@ type UserResponse struct {
 	Email                string             `json:"email"`
 	Id                   openapi_types.UUID `json:"id"`
 	LastPasswordChangeAt *time.Time         `json:"last_password_change_at,omitempty"`
-	Roles                []string           `json:"roles"`
-	UpdatedAt            time.Time          `json:"updated_at"`
-	Username             string             `json:"username"`
+
+	// MfaEnabled The user has a verified second factor.
+	MfaEnabled *bool     `json:"mfa_enabled,omitempty"`
+	Roles      []string  `json:"roles"`
+	UpdatedAt  time.Time `json:"updated_at"`
+	Username   string    `json:"username"`
+}
+
+// UserSessionsRevoked defines model for UserSessionsRevoked.
+type UserSessionsRevoked struct {
+	// SessionsRevoked Sessions that were live and have ended.
+	SessionsRevoked int64 `json:"sessions_revoked"`
 }
 
 // UserUpdateRequest defines model for UserUpdateRequest.
@@ -5071,6 +5086,12 @@ type AssignUserRoleJSONRequestBody = RoleAssignmentRequest
 // UnassignUserRoleJSONRequestBody defines body for UnassignUserRole for application/json ContentType.
 type UnassignUserRoleJSONRequestBody = RoleAssignmentRequest
 
+// ResetUserMFAJSONRequestBody defines body for ResetUserMFA for application/json ContentType.
+type ResetUserMFAJSONRequestBody = AccountActionRequest
+
+// RevokeUserSessionsJSONRequestBody defines body for RevokeUserSessions for application/json ContentType.
+type RevokeUserSessionsJSONRequestBody = AccountActionRequest
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// ListActivity Unified recent-activity feed.
@@ -5631,6 +5652,12 @@ type ServerInterface interface {
 	// EnableUser Enable a disabled user.
 	// (POST /users/{id}:enable)
 	EnableUser(ctx echo.Context, id ID) error
+	// ResetUserMFA Remove a user's MFA enrolment (administrator reset).
+	// (POST /users/{id}:reset-mfa)
+	ResetUserMFA(ctx echo.Context, id ID) error
+	// RevokeUserSessions Sign a user out everywhere.
+	// (POST /users/{id}:revoke-sessions)
+	RevokeUserSessions(ctx echo.Context, id ID) error
 	// GetVersion Report build metadata.
 	// (GET /version)
 	GetVersion(ctx echo.Context) error
@@ -9624,6 +9651,38 @@ func (w *ServerInterfaceWrapper) EnableUser(ctx echo.Context) error {
 	return err
 }
 
+// ResetUserMFA converts echo context to params.
+func (w *ServerInterfaceWrapper) ResetUserMFA(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ResetUserMFA(ctx, id)
+	return err
+}
+
+// RevokeUserSessions converts echo context to params.
+func (w *ServerInterfaceWrapper) RevokeUserSessions(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RevokeUserSessions(ctx, id)
+	return err
+}
+
 // GetVersion converts echo context to params.
 func (w *ServerInterfaceWrapper) GetVersion(ctx echo.Context) error {
 	var err error
@@ -9866,6 +9925,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/users/:id/roles\\:unassign", wrapper.UnassignUserRole, options.OperationMiddlewares["unassignUserRole"]...)
 	router.POST(options.BaseURL+"/users/:id\\:disable", wrapper.DisableUser, options.OperationMiddlewares["disableUser"]...)
 	router.POST(options.BaseURL+"/users/:id\\:enable", wrapper.EnableUser, options.OperationMiddlewares["enableUser"]...)
+	router.POST(options.BaseURL+"/users/:id\\:reset-mfa", wrapper.ResetUserMFA, options.OperationMiddlewares["resetUserMFA"]...)
+	router.POST(options.BaseURL+"/users/:id\\:revoke-sessions", wrapper.RevokeUserSessions, options.OperationMiddlewares["revokeUserSessions"]...)
 	router.GET(options.BaseURL+"/version", wrapper.GetVersion, options.OperationMiddlewares["getVersion"]...)
 
 }
@@ -27388,6 +27449,226 @@ func (response EnableUserdefaultJSONResponse) VisitEnableUserResponse(w http.Res
 	return err
 }
 
+type ResetUserMFARequestObject struct {
+	Id   ID `json:"id"`
+	Body *ResetUserMFAJSONRequestBody
+}
+
+type ResetUserMFAResponseObject interface {
+	VisitResetUserMFAResponse(w http.ResponseWriter) error
+}
+
+type ResetUserMFA200JSONResponse UserResponse
+
+func (response ResetUserMFA200JSONResponse) VisitResetUserMFAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetUserMFA400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ResetUserMFA400JSONResponse) VisitResetUserMFAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetUserMFA401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ResetUserMFA401JSONResponse) VisitResetUserMFAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetUserMFA403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ResetUserMFA403JSONResponse) VisitResetUserMFAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetUserMFA404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ResetUserMFA404JSONResponse) VisitResetUserMFAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetUserMFA409JSONResponse struct{ ConflictJSONResponse }
+
+func (response ResetUserMFA409JSONResponse) VisitResetUserMFAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetUserMFAdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ResetUserMFAdefaultJSONResponse) VisitResetUserMFAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeUserSessionsRequestObject struct {
+	Id   ID `json:"id"`
+	Body *RevokeUserSessionsJSONRequestBody
+}
+
+type RevokeUserSessionsResponseObject interface {
+	VisitRevokeUserSessionsResponse(w http.ResponseWriter) error
+}
+
+type RevokeUserSessions200JSONResponse UserSessionsRevoked
+
+func (response RevokeUserSessions200JSONResponse) VisitRevokeUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeUserSessions400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RevokeUserSessions400JSONResponse) VisitRevokeUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeUserSessions401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RevokeUserSessions401JSONResponse) VisitRevokeUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeUserSessions403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RevokeUserSessions403JSONResponse) VisitRevokeUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeUserSessions404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RevokeUserSessions404JSONResponse) VisitRevokeUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeUserSessions409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RevokeUserSessions409JSONResponse) VisitRevokeUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeUserSessionsdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response RevokeUserSessionsdefaultJSONResponse) VisitRevokeUserSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetVersionRequestObject struct {
 }
 
@@ -28000,6 +28281,12 @@ type StrictServerInterface interface {
 	// EnableUser Enable a disabled user.
 	// (POST /users/{id}:enable)
 	EnableUser(ctx context.Context, request EnableUserRequestObject) (EnableUserResponseObject, error)
+	// ResetUserMFA Remove a user's MFA enrolment (administrator reset).
+	// (POST /users/{id}:reset-mfa)
+	ResetUserMFA(ctx context.Context, request ResetUserMFARequestObject) (ResetUserMFAResponseObject, error)
+	// RevokeUserSessions Sign a user out everywhere.
+	// (POST /users/{id}:revoke-sessions)
+	RevokeUserSessions(ctx context.Context, request RevokeUserSessionsRequestObject) (RevokeUserSessionsResponseObject, error)
 	// GetVersion Report build metadata.
 	// (GET /version)
 	GetVersion(ctx context.Context, request GetVersionRequestObject) (GetVersionResponseObject, error)
@@ -34223,6 +34510,102 @@ func (sh *strictHandler) EnableUser(ctx echo.Context, id ID) error {
 	return nil
 }
 
+// ResetUserMFA operation middleware
+func (sh *strictHandler) ResetUserMFA(ctx echo.Context, id ID) error {
+	var request ResetUserMFARequestObject
+
+	request.Id = id
+
+	var body ResetUserMFAJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ResetUserMFA(ctx.Request().Context(), request.(ResetUserMFARequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ResetUserMFA")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ResetUserMFAResponseObject); ok {
+		return validResponse.VisitResetUserMFAResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RevokeUserSessions operation middleware
+func (sh *strictHandler) RevokeUserSessions(ctx echo.Context, id ID) error {
+	var request RevokeUserSessionsRequestObject
+
+	request.Id = id
+
+	var body RevokeUserSessionsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeUserSessions(ctx.Request().Context(), request.(RevokeUserSessionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeUserSessions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RevokeUserSessionsResponseObject); ok {
+		return validResponse.VisitRevokeUserSessionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetVersion operation middleware
 func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 	var request GetVersionRequestObject
@@ -34251,721 +34634,727 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3fltu2si8KvwqGvrWH1WuxZbn9ZybtscbeTsee8ZzxjIfbmdnfTvuIEAlJSFOAAoAtK1m53Q+wb84D",
-	"nTdZT3IGqgASlECJVHfbOSu5sVsSCBaAQqGqUPWrXweZXK6kYMLowfmvgxVVdMkMU/Dphf5uZv/Pmc4U",
-	"XxkuxeB88ELoNVOEamIWXMw10UbKnFBjP2vChTZUGDJ89+qCPH78+MsT+IrRnMgZEXI9GiQDbjv6uWRq",
-	"M0gGgi7Z4HxA9UTOBslAZwu2pPa9M6mW1AzOBzk17NTwJRskA7NZ2dbaKC7mg99+SwYXpdJS7RL6fsFI",
-	"KthHM8mgRWoJMAtGVordcFlqsqJzNiIvyJIW9l0sJ9iScE0oeTIet9GKzRrELunHb5mYm8Xg/Omjs2Sw",
-	"5MJ/fhSj+lXBmPmWL7nZpfwbuSZLKjaEG7bUCXlEjCSPxuMxGeZsRsvCkEfjkzbiCug0pM09NDh/NE4s",
-	"oXxZLu2H8RjodB8rKrkwbM4UkmkZYi3V9SteGBaZ5Rdk5psQDmuc/vXle/LQMlbBqcjYw6qBTusBpLQo",
-	"0oSwG6Y2RJUFO3lOqCCluBZyLYgU7OAqVP22LcSzJ4fX4Rupzeuv7YPwihU1i/oNC6nNhOeDZKDYzyVX",
-	"LB+cG1WyKJeWJbTcfUVr97fvOWfLlTRMZJu/s01scUrBfy4ZwWfIiilSyDnPaEHkiilq2z0niq0KutFE",
+	"7P3fltu2si8KvwqGvrWH1WuxZbn9ZybdY429Hcee8ZzxjIfbmdnfTvuIEAlJSFOAAoAtK1m53Q+wb84D",
+	"nTdZT3IGqgASlECJVHfbOSu5sVsSCBaAQqGqUPWrXweZXK6kYMLowfmvgxVVdMkMU/Dpuf5uZv/Pmc4U",
+	"XxkuxeB88FzoNVOEamIWXMw10UbKnFBjP2vChTZUGDJ89+oFefz48Zcn8BWjOZEzIuR6NEgG3Hb0c8nU",
+	"ZpAMBF2ywfmA6omcDZKBzhZsSe17Z1ItqRmcD3Jq2KnhSzZIBmazsq21UVzMB7/9lgxelEpLtUvo+wUj",
+	"qWAfzSSDFqklwCwYWSl2w2WpyYrO2Yg8J0ta2HexnGBLwjWh5Ml43EYrNmsQu6Qfv2VibhaD86ePzpLB",
+	"kgv/+VGM6lcFY+ZbvuRml/Jv5JosqdgQbthSJ+QRMZI8Go/HZJizGS0LQx6NT9qIK6DTkDb30OD80Tix",
+	"hPJlubQfxmOg032sqOTCsDlTSKZliLVU1694YVhklp+TmW9COKxx+teX78lDy1gFpyJjD6sGOq0HkNKi",
+	"SBPCbpjaEFUW7OSCUEFKcS3kWhAp2MFVqPptW4hnTw6vwzdSm9df2wfhFStqFvUbFlKbCc8HyUCxn0uu",
+	"WD44N6pkUS4tS2i5+4rW7m/fc86WK2mYyDZ/Z5vY4pSC/1wygs+QFVOkkHOe0YLIFVPUtrsgiq0KutFE",
 	"MVMqAXtEKj7nghZEMV0WplqCBaM5U/UQAgpOLQn7xhOszKOzLw4vTXN038GgaPH7GOXxo2rZ82/pnBHN",
-	"f2Fuu5+Fu/3pUbv9abjbzzps9u9WTHAxv5Cl2CeVJDbTlsyCa9NJKmXQaSepdJDOd2zJcg7L2rq31K03",
-	"1ztZMOx+m92ULFhD2NkvdFoNvdcuX1FjmLKP/V8/0tNfPth/xqdfTj78+ih59vi3f4nTVnraYkO3P+ad",
-	"t6Kb8IBp20g6/fCvcXIuM9q+Ejqj4vZC9L1iIn8tDFM3MRlgD/s1z83CLgqj2YJMy+yaBbyZ5nSTtrIn",
-	"9z1HOXSQU9uWCcuTPw4WsrTCAb9cM3Y9+NBK8iUXGYvTO+NKm0phcsqJZoozXZP9eExyK7WmbCYVI2kp",
-	"DC/ax6HhdUdoUUDs97bzOLEFPUyrkOtWwoDu/oT9ZrlGr6TQDHTSr2j+V2rYmsJpl0lhGMoquloVPAOZ",
-	"8PAnbcn+NXjXvyg2G5wP/n8Pa333If6qH75USqqX4oYVcsXwldsbfkkFnbOcWH2AZLIsciKkIVNGlOU1",
-	"lhOpiGKzUrOclJoMU9tyVAr4mU4LliYEv7tmm8mS6yU12cIu42+JHdM79nPJtPl0Y7JLqvClVs+qNWCp",
-	"yA2XBTXMal9WlJBhekMLngMdkxnlBcsd5RdSzAqefSa6M/d2TdbcLIAjs1IpJgzRhhpLuGJalipjI9+2",
-	"WodpqTdpciXSUjM1stw9ofmSC9sAvtKsmE0KmV3L0qQniZ0YbjRJt3SBlIDRQ2YFny+MbbWm+koAJwBZ",
-	"lOR8NmNAlqN8dCXs7L2SasrznIlPO30ZLQqrIdHsWqM9xNSSa82lsANJc2YoL0ZeWE/qn9MrMUxpaRa/",
-	"jOovJzkT3HIETBElmZTXnJ3aZkwYOw5rVy2omDOSc9w4mVwyMlNyad9/JdZsSuhq9UATUP1BKSP4plGm",
-	"1Wyi2E8sM8B2OHX/kOaVLEX+6WbuH5LoMlsQz1EwWmulmHpKl3QDw9OMwfZ4SzdLJsy76tj7lMtc8IwJ",
-	"zYjhjcWeMWpKxYgVy3m43u6HFCi/ZOqGZ+x7QW8oL6wA+7TEa3w/yajACVU31b7XRMFWA1+CPbmkfEPF",
-	"xolQ/QkJlRIVYqsuLVdGPydryg2ZSQVTLcrllCl7WGqWSZGDnEjfMaM2py9mhinQGNHWALKDn3YP4UvX",
-	"h5H4FqcQKPsMF/NR42zdUZot9d8Lu6Ok4r+wT7txMsVyKwto4WVE9QUxCwonkDP8E8I+ruxmwRP1Rl6z",
-	"HFb5e8E+rkAIwBs/4elvLR6zYIow25QMn4yfJOTJ+GlCnjx6nJCn43FCRqPRSWKX1647tmOuzxGoV+51",
-	"4FZ7+/q9vGbiQjFqYF/RPOdo3L5V1mA13Co7M1polgxWwVe/DphVzONGsLGd4nwKdmPphZnUzwn7mBVl",
-	"zjRJjSmA6Rx/TKUsGAWJimpaT3M2GVjLp6/XJRkYExnBt3zGrBaIcpZqkj4eL+1xfPZkkVp2SL8c52k4",
-	"GjcZMKLQZhmffvnh34b6P5b/sfiP/CRustS2yI849lqFl1N72lg6m0uV91wrWJC4Nq3oGtcrIXphDz3w",
-	"nUqRsdEgNl+26WTJzEF29hS/sW23x4kENbrbN+pvOWqkfYcMf4Hrsh+1FSlUKbqJU6/3UvzGzVAPijNc",
-	"2gk1XW2SpHpmuglkbf2z23f7uhRl4U5VtIR3+uB5B7M4GYDeanXNW73M7/3d3Y0C+Fadewmx84M74yc0",
-	"A9/QpOOQrWpfoix05jjNDL+xtLijY1ARHrfLQ6aCd0QocZOShPzRWHg3sIqeKFtawrjZ9GRJ73WOzMZd",
-	"8Y3MwFLqx/banipuOPt29aVvZ58BZbmxWgVTdi6NokLbpZMCXAaGFQWfM3Rf0DIHr+ZSCm4kEPAhRlG5",
-	"XFIV34WGmyjjRRkAqQyG6J9vTtW+RX5L530P8wVYf5Ms7m99bSUoKdjMEFlafS+jpY7aG4rR3H7PFfHG",
-	"yZSZNWPuXFnROXugr4S73aIiB1MWXTqGLcnQSPSHFznz30lUZqCR7QBMr8A1O951zSa11O8m/v3+2BH9",
-	"ySC4uLPdHGD87UWFtyfNCW72GV3KfMnFO1kw/c75nHouKPiBOw/fvumlMGpz8OjDfqMkw27qRyXNrKpd",
-	"sHx+S9He6AgPw94CC8TBBL+OaUrI0OfotZmEHjUyBP7kN0wwrclK2j3xnFyzDdwA2fYnyZVI65vISa74",
-	"zKRk6BxbK6o1+c///X/IjPLCMjyFp5p9wHaBC0rbmc6ksv3IFXRjGzzQBL61hh4NbkNnrCjIdENSGKIe",
-	"1Y9OVpILo1PCxZWQghGdUWE13Ckr5HrrgVkhpZqsmMqYMGmEtuqNQOCsYMxMGmSC2W+/PkDplfBv3u6k",
-	"InjNzcIasZF2ay5yuU6rYcR7axtNMAiSwo2BXRMu5sE0Xwn7gyboggymybUuFdMpscwLljYlSq63+IFI",
-	"Zemyp8skW1AuJlNlFUc3SyumuMx5RuwpMHMGpfd2w1MEnnIkPCdSsCtxzTYJyRQ3PKOFpV/JopClmSxo",
-	"YVgOI1hRky3Qpq3urohrR/SKCQMi2Q3jSkzLfM4CTvxJTp+D76m4YTlZLxhK55/k1BrPiulyyfKEZJbN",
-	"i8KZzxL+mtLs2g0c3XAT+4P91jtz/RRvu7a1kdYSNxJoy+jKlPYzOFeBtCvhaANGxL1TTcSIvKTOYVbc",
-	"2CUxmhUzpB36kwJFFskKRpXG82VHQExlHj/gj9Hcc5aXq8l19K7ckKWdA7sfgbNg3u38cw1ShgxR0UxI",
-	"KPfsRGteWL0lP4kabznXS65vq6PXvRwpaH+vWqVn6tsZGb6TIyfHync3OXej9jqOOJae6vnS38gdNy+w",
-	"VQ+qYZbbL6GlVUToXLcrFPie5s65kMKwj/WtIJzYZEjzXNmD2YoGdInZY0eQ4Ax3IsPdENuWV6KKzkLD",
-	"Cs8qOLif16dEggdZQqZUs4ILhscLvMvSYBaK6YUscn0loAP82Z5lz63g0Swr7V6uzo3qSdB3K3LdIQQU",
-	"6ud4WxGeDQ80yRYsu7ayF65z3Xky0exnVBwY1XiEUII/heeIPbFXRalJ6raOVVJAW00TkoJxH+ypFCco",
-	"1eVqZWcWJLddEJSpinK4dFrwAq0EEOlrCofhklotXdjj4dwKeD7jTGmir/mKcHPSkL21dtlmQyWDcpX3",
-	"FL4xu6sWxw1FMGqHISt3sMdsPy/ArgxuVfso8bBkW07Ns6fPIturjN+Xv6rPBCJFsSFDP3K7LpZtnad4",
-	"VtoTFY6NY/b3b23D/4bbo7uv36Gn8WZf9N4a8dD/QRsGO21dsUsvqXa8OuFpO6hF46CW+oPgeIz6CbZp",
-	"7WsvmVh8aao32rClvzA+vyrH48cZz+F/hh7rLc/SdpuovoAboeOR2+ek7dilkw63PZD9Jtp1zDTWwS83",
-	"Si9YVNzfe1e+FP3ZICaAqrlukJW4Ja+GAfPcnJlWRtYXUsz4vCePtVhcLYFDe405WsCRRQ0pmD3MwAUE",
-	"95TYp7MyrQq+4PMFs4cEmnUGgqisGYeHiSa75qRl2e7Besmg1fg7YmhIOIynlb7nZExMqYS77bZvJHI2",
-	"20P2+BDZOCWThSyVjodFzqgCM4uEprafXByKNSKkvGY5mUnVoOYvZwcnsWHixu7+Kj+Et48tB9QL37SJ",
-	"yTAwE4XVfTTP2QnO6Zb13Xe5O3Dwi/1ek4PsyzE6HHwmng1uwaCdWHM/zRG+bDhgLCec3Aljbsmw3dmO",
-	"jydplS/7NuieXbDNkoek4ZH+1KwSpQc1ES92wciHcETd77mtqXWvDnprH+MRrv8jdK1785IfdItbg+Xl",
-	"jQ+16KU48RYlAA5Yp+R08DPbxt5HvOsIKjgTZmLtzfjvUilWYPhii42PMVCHzN6dmblfv0gmVd77oRwn",
-	"vclbuzrYFh/5qLauK1K194ty2BPBfm4Mgwvz7MkgKpADf4vXDrmYSaeAwT3dmiphO04G3t3Y+ar358EO",
-	"RySD6h4yMDwDrmsuYXNtKuZpzP7+ffQJJEa9Zz+r2Hht19VO6DvIsOkr/9G3snse4yw6Nz3LfTCcqaLq",
-	"p4rRazKkReHcUkt0ksjrprXdzobb7pwo97bMXNCNvA42YBBv1Wogbc22vLb86ubh8DRfVtERf6xpRl/Z",
-	"tROWzVH84G9L8O4GPHzVkLgwNDPPiX0F4TPCffRczvNj/TJ+1XfIgDDCmpKKCLNgwpGwM8WqFKP2V0Y5",
-	"avu9GGG5VlLME8KWK7PxqxR1QHiy9k9m/K4MJlfRrdHA1VY4miO9XeHGCKlMmtukwQ7xPWMW38o5P9JD",
-	"KM0qbr369INM5sy7wzFW44EmQUS8VISuVgmuwptXL+zyMGHHnjt7oAqmbMRSPtuNc/z1WSxFzLbTei1V",
-	"HvNjHorpZJm8YWozscOI2UKai3nBTkvNiG8LQ07CVO9UmsoY6xEaWmqmIrGoh+neYo+qn2AqDrDCUSYK",
-	"zTKm9aSK9dwZ0HJGJ0woWRRLq6WqIBlgi4EqTz74YaS61iuaYdg7V0wDo/hrCjs8sqAaLmuxe5afE3BI",
-	"2wabK5FLMkzffnf5njy0rPdwOaPn2DJNQOKQ7V9hS23Sk8Rld2FOyJJuwIt9JWhmiMTLW7kWxDk1G3cH",
-	"DXk0U0wv9kyNHcRhRcYs3rBqcbaXuTH92+90b2hb9jevXryE+Thy6VdK3nA7RVzMJ6XiLbeHmWItzq4p",
-	"1ezxGcEmCeYNbFZczO2pJAkVVkpgRLdPhMgossf3716PDt6x7BBYkbNnSt65HX0hc6Z7X50EkqOXCbId",
-	"8NTsaA+5/wSevZUcv7243dbZzKqdZPa2Sp06NsyMQ/JE77jSFtuX6wkVUmyWstQtumpbCO9uvFu/Zcas",
-	"YIyjbZARm7065ex2r3Rz1+ywfbmOXCO2dA6FY69hWic9PCE7WLzBQYg0ua7bRvwOReixd6dbMr8vLEpT",
-	"CISdxei9eP31u6+5RllxHMUZz2OoJoK8fnvzhEhl/39GBDPg6a1SUx6NR+PRo9H44dmTA0rO45hyJlXM",
-	"M/7Wfk2MJEbZIxfz2H0YRZ3I/uPZ2QeXAe73QOVBfvb06eOnh1zeS/rxNT75CAWe/7S1d5IBAmu4n61W",
-	"vuMmtdMXXRpq2FyqDQa49luTxqy07qBO8QV1R1EiIR4OgwUu61jyJjXXXOQt2RFTKU2LyNwXULQvap2q",
-	"OTOHhwdE1V1VD7aP8muWgS5wJ9EQ413QiEN7GbppJ+8VXiV8BXGPB2mMZFS5WMoFLQxmUgU3RwupjSZD",
-	"yMvkmrgLDjoHIw0uQm2DhChZipzlpFydkAW9YVWcJ+jDS4y6BxV9Ks2CUMXInN9Y2/2Ri7axvwnGwdDn",
-	"GhLTGtO5pB/9rUl429TnwiroQm8/2wE8pWX+v5HaAPCL3t0B1XVhLLU0GeAkxX9bMZFbfoj++HPJyrYH",
-	"t2JU2xuxfGLbtTQohWh9vb7mq1Vb17rMMsbytp/XlBurVeOtWDTldksXdxNRjXqnj5ra8O3V9DZHuztB",
-	"SbBM9dg+7F3wy51cqs9OZi0Kkcy/yekuQ9KVNW1o0bCmd4VwVvHzPgtzh/+Pji3OeH7bKF/Xx3TTjeq3",
-	"TGmMvcqdeJ/UAvvw29RmokpxK4q9MJtWgru5VPX3LWhSLpofRbSV3iBsnTgfxX3GrZEQr8LOAAsn7I1o",
-	"Q5XBmO01dQlQLnY+/qYWcX3YH70tpA89sSUt3KwFQ41t5BkXXC9uyXJ2yvswzYLRwiwm4Gud8Lxpix20",
-	"arZvoiAqvUqA251H+N2aL5HF/prrVUE3AGWhyZAVGmNe4fOJ97/+JKcPqgNeS7v+DdX5IIkd7TU+F3WY",
-	"RIsh7VXJStpSky3AbVUlhURFYWuCrjV8FM9ZnwXElx4QL29to8sVyw4E89U68N5MN2j1VhY8c9fNYKod",
-	"JeicZt3zgluzgvkwzu6R7e9dFLVGuFO2IWvmsVNGsYBpJ2ButSHrBOfD0/I3OXVnOOgkNyyuvTWtjWB7",
-	"4W/9RJu75GjBYLNas1MQQOFGGVuKkwQBf8ZxQTtXcm0WLaoY/yXuZQra7PX5uBmo3uK7rMeyK11j5qQz",
-	"upw3xa1TQ0Y1BFqlgPil2TktI9K02lI7EiWJqD1bWykIWA00mHYd8G9yavWeiIJVB5HsrjH7SDNDXBOH",
-	"dsNRxCZkxj/6BDWO2QcrJacsJ8McgF4hz5F9hPwLKZpejMP83jTVI/scgGBitys1eqXL5nPkKyriHMnE",
-	"DVdSLJkwcZQHD0NzWEW6k2O6PX0r3rb1zFhSUSKCTI+Jf4MPtcWSuODA+IUxLxhxRgRwC3VBxkl92yUg",
-	"f0gwwBbVZAiXx9WvYFrjZZc4PlsiGawWVLekGcNPLv+XTJklFZMlc8R3GwXwjyvFYL+CLQM5kYNKl8Zd",
-	"WmzCfbyS2vgHvDk0cNfsG7s7DxMu64D5iJELL2ozgioDzONwHpUfV9t0t0sLOO7wvgXl7hYzIsouL7/x",
-	"d5y6YjNI6AKsOsuJbWbBpz7mA1vdnfMdPA41eHUtD5pizXUV8FdwqlVLlVSnQS1eKykSTHDAiAdPHA8t",
-	"dJsQt+YRdnz6UdWPD8q7E6LuKexu7wBa3TkTrzlUSoTTHRBWseHTwaR1UF6Wq4KZpnMndN5YoWA7Dzw9",
-	"3u/T7s95U50+zWmelzynDip398hidlNyvYzbIK2+9m0ntGsYdpjUb26f23/I3kBte/zmHbL4GkbPLkse",
-	"Jwq7XRq2gqE5mvwZem+nYQvjXDJjNQi9xxsYyLbe8c+VAe6Va11vmui52j8Dtn4mChy2HdkSHdUhUht0",
-	"NV7YvqR+Zr+Hxn3jnw5Ofr/4r+BuMtgrxy/UnczqnrkzbBUxueVySVtuDdlHbqrIusPWdhfj4VbGQtes",
-	"0FYXVEuAc6Vsd3DuQNM6SeAohSuiYOVMxTNCtMllaVqyU0uR0RZtOuYUqNUszC3Acdf4cY4VqpdWhLmg",
-	"1fqFjWE2V34/A96d4gLs/Kk1lx+836rnlS+6ddDlNEzxU+o9vVKRtOndqur/oEcvuOt14ZDgpMGgixQ9",
-	"RR5NCLDRBHPhzLu3urWLrS5qkfS6mI254vpcCtf+s4qCswYFR9wLV7hZ9b1wL2BNTMzxqaTxyxpraFu1",
-	"TCNMMibfVBhCHXMIKldMl7YfM7YyMQ+RJUcTmuHvZLohVBBs7qDRZxKATfz9PsCHCangCqtzvgPdwnNp",
-	"b2r779HUquIzVefcNUcHxD4kQ/j/35BkF6SPQQsSynnBoPCGDHX+EXnpZswVydEEvJp2PtxENB0yspwW",
-	"ewxgBMXeun4/OMLty3Q7M24u6448IyS7vBes+4e9rP5W8v5pji2+cCZyL3KwGAnGkaBTGIJH1guKPlJA",
-	"cbFCqNW51e5/vE+mB7kYZ3iPYQLZwb8/7v+0DAkH9iGu7MiCUImlL3xEVQotGi8XlM3pU8PGGmt8W53f",
-	"q0Rs7aOYL8/Xw+loMe3Fv9qvd4T14cL6Pq5Ejq9I48YYXxQhmAMp/Uoxep3LtTjyHOzIyzmbK5p35MJk",
-	"4Anq0DSAgOr4BCTCTfD+puMjUhRcdO3fYf5Hwm+LNd1oMn7uIzkML0DgYF2X1D2YkqGQeL8E1wO+GA/k",
-	"IW6YOXFHFdUkDceSdpJW20H9OLJghYLkY7cQW1N2iKUuFiy7PioxFkTKZMm0dqr/QecPPtE5XbsGXp50",
-	"wpB7U7WvgOQEW08c0hsvuNlMunm83wWP1D7vlaWk1dRU/IYXbM7i137OBNNkzgxRUhqPbQyXPcOCUSUY",
-	"oM+Ra7YyNVpoeOmj0Huly1y6/yZVXlkyEFKwbjc5nlQ3mMNpnchLPVEAHL5eW+oxZjRM7POTtht1rReT",
-	"KRWCdbvktM27DWk3MtgRG6EsHH47Rx3cZ8cgMlU6pGZZwxr74tmThj32bLxPjh/7uFyLIx8N5PxkXshp",
-	"mwMzbHfcm1AkHvmwooZNCl8Ms3udymRgmUOWZue9jw8+GUBPTiqIyC1T+6ChvHsoACVbS540GShY0d2Z",
-	"bw6pjczGlEWXuds+uFcsnsi264HIE3v6KFyesKOjIBFA75jkJYvVqbnxPqT1QmoXvIBaCNckL5kvc91B",
-	"BYJEdXj2VpfJ0I3h2QEABMRIr5L0yVAKsl7wbAGIB1ZVhrQFNFOLUhvbGOpT3SLqImRUB+rYcorbWahi",
-	"QbvYffCEj6nq/ySEr2vd60kIi5/kbOW9beFEf0Wz6zk4FslPcorJ2d6NaxVSMnRxMEkVIwehyBgbYyTC",
-	"bhvFHZZ0F7Qcq25NavDCXoPBFZ8EWRJxyArqeWOlpJ0x8FloxgR8b2mH4fKgZMSSi9KwWK2p3STlatnj",
-	"CxNf6NahRzluZ6zNlUyCDR+VJ1XBsotCCnZcqiHXk8o5+2u3Elxd4Bp0JleNG1nEJXVjitdNsY8cF1Gz",
-	"i0C3OjhlEIp43JzR0iwmS2YWshE4bbVNhA0OlPCpNIvocLfyCRvFj8+eJNGU6PtYqRZMjhYirKlgGdyh",
-	"1YfXqE+fPn62/wkwTlYL5e7gDr/t03LR3eF8IN3VdVuQ7Ryyzn4G/ZZrc6xWVHXSw0tWPVPDWtzxlVtI",
-	"1mGkrghBn2GX3kMltm6JxIevyPVexaWrtIhXLShNM2ureQJ/J4oNlA0NVvTcAR6nhAq9ZkqPWusqYOd1",
-	"Ea4jO6+dxhoOXhAN1aA//A7EiWO1yZSbPf4M2yKTy9aYbt9mxsWcqZXiB9q1QlIeFRzUD9ehm+BrcGfI",
-	"yfvlAIYCdT2yl1yE3z768xD/TIf4bQ7VXW4otZHLd7Jgt1Hg2pety2SjNAhBeOjpLx/sP+PTLycffn2U",
-	"PHvcgn/WghbTs75tHY52thuOdghy4jDETD3Hd7vjbjfrn2judmbDQ7mw3Gcl9dFBECclKo5n1iTvJYxX",
-	"Upm2bIs518YSOblNSaVjnPAHAkbdBDjiGw8HU/Dh4MS/cyM8csNjVu6kTQ7t3kw1E636hYvOlSxXffKi",
-	"jpT6virSraNanz3ZVfVbxPazJ53kdAWAdNQ1R84My8xEigkisWYSAFFbNF13i77jen82fvJFw3H/+Nn4",
-	"lpcTHycZzxXssZY8xIKqOdOmBmfKqCC0KOSa5VBix+0IFoAnwcFJKHl4dnbSgN53x/H++4OWO4un4363",
-	"Bo1p3HLrt61HZ4f/Fjvcq7d/m/V6uPp3Hj3Kz1/1cplRcSTy16cwRD9xsigI+44+4GqDdfJdbB3Rx8Ml",
-	"VBBonZO6MQ9QdA5FudskPW+0VLA4tSM5kij1IVrE39BIsbAXlZD6f/5vsgoQ4I4JUoG5Bsb2Mxxk9CEB",
-	"9TR6Ptkqco4MsX+3rRlbHQuMKGrYpx6lTqrHYoS99Nurl4TLD0a1QL8XtmG0jEQEhQxVpgeaBK0JzxNC",
-	"Cy39BUn6P08v6p9PX+cp8eogWcB1W7yQaKciFU2i3tBswQU7VYzmUHExw2KNSQ1lOOOsyLFcmZ/wSW0B",
-	"pFGci8qs3r4vkpoRPGntQLGOIm/4kLBah6u6z5BRARckGbCP1syL1XJIBh9PbQenN1Q5NJgfB6/sey58",
-	"d/Dp0vcJn976juHTy6p3K/XKJRVhANUOxjWzh23GIGN9xeSqYM8BHJ5WCQGzGWZXEphBaHhDC57josPY",
-	"21xzRm18fE78xk2xFaN4K7hgRNNlxVukoMbVfnfwWx0u2YDZ/bKFBGzPxA6bt263iyg4+EsAA8d1BxR0",
-	"RJK2q0KsesaW3IwILprGQaw5lEaGraFZyCr1bNboYW4WRlOZbyZGyglogZBLWBo2EtJMvFTDb9DvNLE/",
-	"ON3QuchGAYoGfOYCXjhpOs8bP3lcafvlL6N6l0xyJjAvmudsuZKWdTYjLiYrJefOKgt/uWabiWKlrurX",
-	"lSrbIt5/aRWhgoMGWCuKI/axAl4DAjOtZpMgnxe+XM7oZHuQ9js3mkEyKHjGhGajGaOmVGxSCnpDeeFY",
-	"w9olIwgtoPmSezztkWbFbFLI7NqlM2GNw1HzWdBxBS1GPvrZHiujILLFf2WnYsn10kEhwXfTUm+wmh+e",
-	"NyMFdavD5baHWGOCY0cuMOpLccMK543uG2LZ6YDYPavg2+jOuWHCvOfZNesd8flxhTmJPZRSU71ov+fA",
-	"tUvCl8Sp57mViRC32r8WVEnjgMiQDdxdBW1SEVETfbznPvQavWBFQaBsMWDSBAGhVo5DYgag2gBxxB6f",
-	"/VDD8lKh5FrG6OBL5mqgu9BUI+V1SEUg0+sEBfZxhfs7niPv/euRTDkYBLbA1DhaFBM5Sx0eC8yy5oa5",
-	"iKYVVS5DBW6HYH3ixUplaVZlS/6L7cUnwGC7cEpdNURqRvHyFYoumWFK9y7K1TXMWFt9oQow3pv3mQxu",
-	"qOJWau0h59D9IyqIZcGI78yqCyVoE9Ws2CMhonFtbdjqcqfS7YP5CjZAtT7NNNOKjxK/LcMBNnk3Kgd8",
-	"flBvX9NdI2R2at4XFhOl4O3IPEZc7/Nl/h7K+7cXGNogyibX14QH2WRDU5tEUAJnLVWuT1p0Yo9j1i/S",
-	"vQkk2GqRWU3aKi8PtBV/TmXxFUweaMLz0aH+J1jJ51DhFmxVDTu3RsOQipxoCfqukIYgE0Ph9ZbSKTfy",
-	"uheoIz5x25rN2EfHrbUP4hx+a68eX0UH7D3nvZS5hNadJXv9XCXc76ZafQ0fEwyvvoivkZM8Bl8gBCJA",
-	"fQG/NyjcK3FvjeK+s3WfE1/N0LsnaJlzQ4yivBiRd24WEmDcaUHF9Va9gzZQm47w79XQ7r0mYn1sfa6S",
-	"iBUFx12t3fWhcivckO4ARw1R0WzcPbi1j6RohX3yWzW2Q/eu16UnYzuAyml0EmtSIwRmoMZrLBUNiwCK",
-	"t/ttvZCFqxQeia+C5r78ctyw3ZJxu+n+zjX1n//7/xCP+EX+g3gPAfkP4rQcMnTlDlGvCiv2QYvNyfMr",
-	"UfVgu3PHRN0FFgDbRZBvQRrDx6vJjzvLXzGWvzZs2dfK9PX8j1GDpjLf3NmFUMdd5BGhIyUbLZ9YwQIq",
-	"1VSWoc8WxjmCYuPOdeu+weC9PG6sFVxcx7Wk71+TFTULb63Z1z7QRJewE4L3PoTX6P8O//37VTkeP854",
-	"Dv+ztEWDore8ggnKAe8TApe+HTg+4prHHlBff5oDE7ip2roY8UOJSQrLr/d+gFWb4tbnl8sxy+tskRi8",
-	"jitciU2BKXSCKdWAm0OMJI/G4yiic4cDcouG6KxaAfiN1MZVh+mLioDoHxM4APrkxXQ/B1sxNyPvbh3h",
-	"t/yGCRe71GN4R6TnNzKD+2Xod2rdr/89mcBNR7Eno0N+PUzoO5YxYRBdSt/vlrSve6+o0A565HgcUqS8",
-	"LNjtmL1ZUaELT/SHz4y8q3VEl5nsPZZugC47/lG44J6wG1qUtMIvPwZbqPHuWL+to30vVw7W6hsfV3G/",
-	"vBdKx1vyXk275cJPQHvI7LelPdiCfYufw93SdmkOjL7SjIkq09ABgg9qnaT66sOnAWGUGRQs6Okj21eK",
-	"LlCujkSobjrS9yMkBpaYd5aE098cYHStQ5yjHos8ZSJbLKlqUX8vXl9aJfry/eu/kqopuWYbMkzVghVf",
-	"pglJy2kpTHl2liZkNBqdjLpVR1ryIuKZTDOubZ/a8Ln9X3BtTr8Yj0+fPm58fPSXR/bzKuOnudanT+AZ",
-	"NfcqfxHXuVsWuzUPaVVQY3mpLwjjOw/cB9Xq/dJgwWLA/bUaIuAp+jcQnJBdBMWcTTltw7dfsCL+Cy5J",
-	"Byx01331hOs0xmJNZbFLvJVLu3FrnQTM1ugtnOe9vO3B0e9P+Fa76Hip+w0ULjnmJjgAx91HZPCCC/fE",
-	"kaa4q6wfv9hbGCwC3ZGUb96/f3uEed+x979zHCXEXKgKGKrj09+VJpNLdiDl0KjmbWXDOjBqM8lZQTc+",
-	"wjsSVol3Jz3ounRPNMqbtjg86rthTairiV5wqN6ZijkXH0fu/VYSPjr7ywjq8J4/efIYi9qT7999mziY",
-	"RWCa+G2Tyfos+vuLtxHcmYg4upNrBidOvF8CZ2wbIsav4+6i1fy+5b44cMUQ2W/9ToMX5O13l6//J9EL",
-	"P/eAckGoBtCthLCP3GgyxtswSK7UJPV30RO8qU7xIk0zvBprlRyBG/mLR1+eHfQjb72mSzrdTggdvvzQ",
-	"3MGUf0qRGIi3rfp4LufB6iYj8oLkXENLt8k44pPYJZpuXNUTHb+PPFJIHin9IqkwXdLNAtG2hXFaKkQx",
-	"MYYtV0YTOjMAauJKT0rB6gSRcTMtpIEHFcex2hWaW3VmWCZFrsmUmTVjoiYjeGfiAnH8xTSoUIKxXBNK",
-	"lnLJhKmoVgwi2xtkPh4fpPN2cvsO5GV8VuzkuxmB63FDr9meoR1OrtkSnwENB3YucG1fkff9u2/JjBmA",
-	"nWygCmalKgDcZ87Mic+lx6BoJ4oI2kAJAA9ayTiV+QbisykXmqQQ4eo/1nJxVyw2GnZLFK7EoW65P7JW",
-	"Ef4GOjw0rxn2bLy1TZ5++WW4SPHcLy40y0rFJqaIvPEFRI0QKjbk/beXJLPjm/GMGkaGdmMUs1PN58Lt",
-	"VymskrCa0uz6ZES8pINFiouwUhXRMv9WtNl1sv9rWM41NwtXCSwhHucIaheGwXmNe8wnX/QDLbHEHODG",
-	"v2/5I/z2xb3oRHISOZXqRQ56O8Kk6BmVGdoDd45mgqQcvl+PKMN9obxRNkdYxUvtJc0ZGT4i/+aQujTE",
-	"7J2MWtB8fcrG7sVxlWEAIGwOCByYDeKmvHTwf7OErBcbwo07tuKK7VbY6Z3edbTX+miLAq3UekTHA51v",
-	"R1DS1QriQMkX5O/8qxZ9vW9o2DZO4/WgWowgKDKcraRe/AOsdVmfpL3OCoRAyUkpuME4OcOhdAX+kJmC",
-	"cH2K36Ynz+00uYKEViRB/WrsISGpVxTwCtaeeXgJ69gm9cr27mlh3x5LeAGqbEf1bS8YXOhratpeZFgw",
-	"Y5jSCcn53L7InmHp+WT0P07Tk23x2BfSCSg8sAZWxeg7/+8v3kKCXYP/MFhRQxA0Ykba7cjNwgVDOQWC",
-	"DJEF8XSYUr1IyGpjFlI8tvMjsiQAUgxrVkbMmIUDN9g5i16/9SnLcCLZHmBBoodQkNPszeDdmX+8B9qg",
-	"kfr8tJeOBV0cWiGmzXFhTre+fT1AWcc6V4cwNu7KaLszc+v2dtPtzJ7/T1kjveyLFm46MgM2n06crGlj",
-	"gN20Y6wTvQnh52Mq3w1TOg52tg2b5+9fGsTUHUS3kNSmrvDQV7PSEzmL2xlcaEOtgQtGEoNMSleaxlrF",
-	"22C6/TLh9xbG6HVF18vFDjgqZcEcuv8dBOxoV/S6cwkOV7VpT4hKUB/D9550jmVtcsNlTd0xOXZ3UcMm",
-	"WqzJH+9DOrX6tq91JNjJ8yqSyZ700nSuNhXUs+pem6YrZkGPEjQBosCRMQ51JEe0Xg1237r29wIK1uKv",
-	"uC2oUNQxCq6N1GlR6Zbu9OzJfWTodEMfCvHOXpz+L0Q7+zCs/x5NTj/8a/DTyX+PYqDx1SRAxeqHWHSM",
-	"lvh5YJJiDBCRec4vGMxJG2d/DXbi0cA5XiROOkrsuCB1DNPpnAlQZIswlLAovpsNzn883EMVgPhbew2T",
-	"llREF7JevTeJzUDbTH+GfIhPkbbQGjfXNe/Azs1fIQmgNxpx79vxQxi5veMJO+pTIZzV0mFJ9MDOvdO7",
-	"1iZo4w5ljUnoeavqV/Koe8He5+RdIGq3FgCvxnKENxlOzn7qM26Au/YlO0K66bdAwh25Cz7ZWkZH8ne2",
-	"Oaqw9y1TSqtOYum5PyxknZtkFoxcs01g91EIwDOq1M5nDCGZpMQbni5Aah7DeaIX9Ozps0gY3uU3L86e",
-	"PjtPyUwiNgyZYi5zKVY0h3woqtmzJyTnc+bug1KtF6fXbDNngpwWqY9k4HEggzqOtJdUDtGlt6wdqQj7",
-	"SJergiEpLD97+vTRly0pP/SYt6/KacEzD1q8a7HbheGC0NIspOK/sNw21QQ7Hw32AqltrYBLF0vBIU5y",
-	"PpsxZQ01WHvv6lwpBrcl+fPAS6uxDCmUcSTOo+64KcypcwwEYLyYmfbhkIyoJj/KRY3pCSJZmyu9NfUf",
-	"2vflCyT6OBUozuV7PIBfHKyaudvjHuKPOAr6OF0sW/U6NKycOxTUWHtAoPu20dmh9Xdw7G4W+7oHmkBg",
-	"szBVFWU5IwzAsiCB1PsnPDdrJ+10RkUsEipSXPtTF8r+099yL/6WSPXqfRx6TJKsyhbcsMy4JKODRync",
-	"v09WikufK9C5Xl5ypEEc33yfp0rItvPpkLPp/txGRxcwaTiCWpSEjIrb1aC7leuhWuIP2zL0H1YhRLlI",
-	"w2K/pdijB9YbJWZnRlDBZjOG1/G2zXMsyF5huoASIhXIZVhMq2xwQYK+41FHUk/yCjH3VrMr9aROJunS",
-	"OrgKOlyV1iUmTDgAH854x6Kv7Sj5O47Ag4Bpn6BkStwNWOHlh9t4n8g90jPYD2i5Id8PG8FNjn5LtQZT",
-	"BRsgzJtlZCxVSefM2VkyqNhnvx71LgCHo+pmTh+Z55xJCBy0u9PXAGxJYABB1rPS9V1W4KyKOuD6tjy0",
-	"TXCYXXgrGu6kaPfHu5gNKNfdfd12mrsCkK3tb1HwG2x4X/PbWfvA/4Wcc3GvJb97TEj0mQOzcmfF1rVe",
-	"9KB1u/VeKuMp/werecc0hX5C5C63+e9pw97RondYlwi5bUtV0/kN10aqzUtheq8YWh0wld1T/UD2B7De",
-	"h4Ea+50WGHs7KegGVaQK9cgZdXoxCMXTh9shNx7S99tN1TvgLBDK3Ur62yGzGy5LXb+tmwmw895+ErUr",
-	"ebFqS4dPZyvZur1hf9p7wMm32URHF1yo4vs6a54tGziih/bh3ltd3NTT6QfUTek8tqTpp3WS/OnVuHOv",
-	"xp+G/5+G/90Z/kEw5zH4Mn54O9U+kM/wUgDtEPcAGVJgPQfImEIALSZXdNSFvHe+tVpN7b+HfNMlvfZg",
-	"5I6e1F8CpGSI/gKzYGrNNWvS0XXX71yGtk1HWTBIh8JLEIe81Mwc6j4RdchPP2ycjLZPHdSag1lbKZmX",
-	"Gdxg1xM3BPxMV6jAygw7b/FJOxrw0HJkCHp4JO59N6jEOoapgj32r44hH/u5S0L2317/tq12CVlOr8VM",
-	"9g9ZoGop1STIrjisG/Y/6WVRYPZsrzgrrq8nM8XYZD7tpn7CE4g91uuRUrO88xMzrtiaFsUkyMjoso/d",
-	"QxXPHX7m57zbmdRHowzViIMdXzMlWDHp216xgrkKzF0f6XMEL9lyUhXOmSw7Lpt9Clmj6xO99Qied285",
-	"Kfg169q88wJIPVkpZsym1yN9Jr9uPpmVRXGvOpNmBRflxz57Rq/pqtcyt9pMDZnVJng/VQ3qewryP75y",
-	"8FbNPHnjSryB+m8kHu3wwIjAdaRUxAU4FIz61mggUI3BSM/hQXrNfBKvLKEaTm1KlJqR9OuX3758/5I8",
-	"xLjEh7/y/LeHS7acMqUf/urW77f0KG3rDx3+v8Pgr4VhRcHnUDrqmErJrcWPv3j2pFn7+Halj1uKDJ/d",
-	"YZHhjqWEd6fsXqsJR1aoR0Hh2NNH1RQOO4J6bb0Hu10n9MhKnjuUYW3ovuh3dgiTLtVOdwbuK5/+XpBM",
-	"+0PB7/fLBlPTsGdC4pqz3olfLlqdTVkhNcsB0M4eBT7aNWOa8KAX4k5ra5krBnV8w3tJKwgnzvvnajJO",
-	"FFu6UgvwsZDZdf2pFM3PUPwugLOt/On5BE9FCH2O/VC/Bj/XVGz/bqmeyBUT9SccPRQry67pnE0g8bco",
-	"Gt85b1DwTd2n067rJopNpTRhjUv3TVYwil/gnp/MeNEE8AVjpy4r6r9QzPnsgu9qPD3/jUdSA3d+KUw1",
-	"YfipphiE8IxmrGpRf9PSyp7Xe3GFd/hN33vhgV2R+Lkq6ISUXJpjkPaOsd37CEAt6EovpOlXp/k7gVH1",
-	"K6iTa9hcqg0Zpm4PIFYwMh/8DTIBQIk1U/AH6o/2L+BBnSZXIsUNY7/EfWH/CjYENK+YT6cnCaL1UkFw",
-	"xhHtJIUyhdBhOH0pgr7MFNOLlAxhumvPOboyazkGKMHU1IPDrXcloBN8g3OU4bNzKQHq6zlJ4Y42tT8J",
-	"oulGk/Vic4K4aWntX0rJ0L79SvjeQm/qCZFWsFIsuYhQS0ZWxWsO5zg62Gq/uB0sqm+xti5w6bF6U6mN",
-	"XDLVpkd0SIA87JfB0r89nfZcTObKSqwVU1x2hrFAcCM4LiiAmfkaQMlAyImrRgwSESsUR+vo8+bV+0wx",
-	"+4g9a9bUZIvJqgBnJLOMvVJcs2g3JaD8rxS78XkuuwNYUyW46HehsVNbF+qR11kifrr3sMw/meKzzXEJ",
-	"IW4OJz+td0BOnz3+4km/VMCwsw70Hnc9/fl4WE+Qy6Jrb7r6dW5g9AFcc1OywysSAgyf+JJZUE1vsmFm",
-	"4n5e0sIO3f5SCl2urIC3oqWY2y+g+snk2jac0nyi+VzAgBOyVlLMJ1zrkim4qPQ1zAvKl/Hq83fA1NXM",
-	"bY8+xiRvamPzuxUTLjmjTxasO+Z39elCZrQg9ncsMozdkykrpJgDvANcxABeKqCLzmgd9AqxsDndVMCq",
-	"c7ravV6LA4rn+5FsQmJA69VkKKSxv7u6nwnhgnz//qL7LRaMddL6aiZyQvH4/EUK9kCTtR2r7Q1PcQ45",
-	"RzOHINrSPcxUKxqoMl1fkRA2mo9IejY+e3Y6fnx69uX78ePz8fh8PP638dn5eJy2ZQm2vd5N5wN/J+im",
-	"uv88QgSQpT/K9msucrnuquu51t1uouuumw+GJCWe53AmkNWaixNywoHt9laxG87WPbebnemJkOvo/SwA",
-	"KQMAK1Z9wIFoq7nZ54jDewSecE1cpdOWOAlc1u6mSESaHJJW1YCC1x2YuXcM0/WyiOBJrSaZnlsxktrV",
-	"Skf2f15s0nOX0ZfTzYika8au4UtsuNETOZvYL9PRlUiXUphFsZkIs4Avc+qa2imDZ21zaJXC49XTkDlo",
-	"1XT4kQxhp2mAU74SpmQ6pxuoNQn670zxnG5OmjUa7QiA17BgBVKKsWnbREV1p8ZMHYXc0Q5/t7V4vuWB",
-	"BfsB+LA/JOeKgmmCBwlwLReI5Ojd9vbYmDJvRyREAWtYyQ7lPDM2Io4RoWL+lbBMW5q6nC4IyayQ2bV9",
-	"U1pt9vScUJLCpobYwBQNJHA+aWLWPGNkCM/pK2EPLjjaaHZ9QpaMCh1kiTqHlcjYc9ic0FEuGSK8s48c",
-	"gFahK6JXlngu5ldiJtWaqvwEZbv2m7chYN3pCPcbdPWcpDVmKhelYRqsNlbQlbbWnB1IQrQk1IkGmL9M",
-	"Sa3JkueCzxemArzGWbcn1xKuXKYbQt1M4XS7A/NKcDMiLz/SzBQbL31SZ5U5M9Rf5wA59pADhr8DeBSn",
-	"fGwrBYcrz9dbNn6iuQ2GFWKj8sBNoT9M3d5ORx1fr8P3dxKuP7g9H1GWt5c9Hv21F9by917ffk/RlPA0",
-	"6Hg6BUeI12yqYPYmM3wL2wD1K9w/6TffnL95k5Lh2ZPThSxVCyhyqMnsgsm++McLlGi2ieehl6XdEQ+/",
-	"YqrgIq6EHROP1zivIkcmiBR0Ytlzyv5lFlzBHzNZKnvISUVSe2SlZLh/P5z0z1LbcvxXnFghAIUqWLBW",
-	"Eb5vsEOlrzW22/Z8NIXBsQVadk674yCFuhhTKJJAz3Fz3sku2hJ5HSXNtqTapcy2cDQ5pSqgqq9gqy+Z",
-	"/9JNygVh3OMvDkZyN6qxwC1je+TZUQg/vxdxFIAUDn8cP/rw4/j0yw//cfbj+PTxh5PzH8enT/Grf7kr",
-	"0fViyRTP6MN/sPXk/y/VdQyx8cDM7YipQzzz3ewNNG0pMnKk1Oi0u49AVnHG2DG2lNOfD5lS/g2dRtAR",
-	"OCsunz6RsPn9So/fr7i4u53/CXfvLrtuZZ4FNwpSFBydMR5ruwZlsd9iKeogiCYoUR0zl/8hXSkbLsXF",
-	"ggrBinsJoIm8p46jufPKibfWqmVpnDO466DeuUcgFiRTzEx0vJog+qkowVZgEsJtHxkiUBiUESeKmVKJ",
-	"ZimV8AbAJYX2nPL39rG7Rqh0cGSB5uhjmYKJqOe0n2bZzjf90a5s5w/AAreE6BFZs+lCymuw0nVBs2uo",
-	"a0bSUhUpGTbKL52MCFtSXmDlsyuR6qVZQZFxMB3sh5VU8MEUGpK6wIBQcum8AEamz/FS3M5bSuz6aiIF",
-	"uXzz/i158f37b64EuKqx1iQM1TMJ1cSn98ecB/YtWzLr8VkMNbYiekdWP25rfWS0pZuDUHSJQBkxhdU7",
-	"7L/Ra1TZFqkZH1Z98j0+iwRnYnmtnapYezO3jojijLHqLYDI70Cu9j2yO5XkuAPR2OZ0wt2o+Rxupxzv",
-	"O3gY2CV+Ezwna8UNO5UCCzYfDuC+lcBs0bBR7rl16ii8bgHS42RCdx06drbfff0zR9Th+Ki26Q1EhGMB",
-	"KyWsOLanihW6XTWXu00SgEC9Sc2xu1vov/gW7VCFdu8if80KfsN6g2vQgqmj/alhlbxILjtOf9c71OMw",
-	"y2HQt8ys7khgDSrVMc2nDlLeA4PblWn8+h7O2EwGRlGheWvG/90opMHyNt7YiKCukkR92FPFMsdrpn4m",
-	"biHdHd/0QcOI7rW7FvABXf1E/BZ3hIA0Duw42CwDD18DX9I8ACE9JPvf1dKuhz3wA9yjCml4xqDCnlO4",
-	"FcsYv2H6nFBIoNKGpEsuJp6B0oTIWXXPh6LKkqfTKzG0bLQ5J1RACOhUlsbf1GZUqQ1czIY3hIbOdYqh",
-	"UdUP3v8PHU6lWZC6V+jrJGYBBITcW5JTRVnjDR2KKezrtJqHeyM7XL0+O6qRqbGX0y+D3j2PczGTEA+z",
-	"tuopy3m5HCSDBZ8vQofNId7GQoVHIDv0r7VanSLb+2TjImVgXyiS8xxu7hFNGX5zmFbRGztZ17r1UxPZ",
-	"9Adhz303zbqoMRH01pkIF3BLf6TphXjYNaRef8+mYOvjH9/WsbfJ2ep+3zS8Y5odWevyLofQgV6TLf4m",
-	"px0vDptM2hJ+UScfTDhe5/LCMOX8MbQo0lFEkEZKIr+E0CnLta686bLUhkxZgMgz5zdMtDjrHEbhZFrm",
-	"c3awbBIy7it85it8BHANLO0H08syKr6yU/kKmx8IbdgNZYBajhMEjLqFqA/cNNtwXEf3+Wg8dnmm/otI",
-	"3PRcSMUmwW1TddMZ5RycbFhVTWRpIAbWLBhXIY5SFUo4pGXOodYDuAFJKm+YUjxnE4QXSVs4oHPa+FZ/",
-	"3WpBreyCH+IM2GCXK5b1rjQF6TmHsVtsq7ey4NkGI7lvmO7G6j9A011cejuoVlHxFrOPvutbhiq2EgeL",
-	"ZiUDuWoe7pAcCDYC3MLAHepS3mA9pgKyGQX8caAS6s79MrOijLgWxEji3kWGrNDMBYevmVUDtyv9j4+o",
-	"pQQja51kYJd+8xtHM7tkWWk1JII2lSZSFJvEhaTid4l39Fm6cuKyy4jtG877Rpqpdv1Z6w3WwSejRee7",
-	"+rGrYbXFYQ0p9HQ8PnARDVMQnVOmllzbhT0Kc9Rlp8Wztu1GUrLUcUfSIcC9lhwun2Mzp9FiGxCZg02I",
-	"S3PBivrVOB/oYAFBZiaEz6wpM+po0ftBbxdCqwe8f6b1Ozbn2hyNUOkI6GOWXziaW3Ep6/npwZJbvBPp",
-	"VsmiB5XvZMFautpWP+spaNLuXxldAYdE886uU9/CQRUWUG0yTDm1y15OS2FK++YFi5tPS/px0l5qGs3B",
-	"zqWoHSWxAUaQigOCHUhxgdfvzU/tl/GNQzTUXQZwKTzY1l6wfRAG7UKToXUCQnYXL5IKQjHvFfJV8dLZ",
-	"DxqkMC3WdKOfQ+KMDxR30b5Wc64645qgvngK+iJg4GUM4sBDYe1p57MwGx5f0jIN1mBGf/mf5sCf5sB9",
-	"mgOfWle/f83bwSG2OtQedVB3t9SdvXN8a02/IjguZitZ8LagMHG3KV2CdPxNTr+ROooU4TLCum4QS3uP",
-	"M7c5mHdlwQ6evgFB/nWJG3SH+Xq9XBVsyYShXvfbkm9YrrDn/L2Ap4LKV9uzSEsjl9TwrCXbouQ5dUF/",
-	"EdBBe4pxvYwnQS6YiGuizs++cmcyAqPxxvid1T68GlwNqrozTiKcHNZIa8rCESbVJHZYD1jy3VUIpyt2",
-	"1mwNw2cvlgUAuM74R6wXQknOsoJaffuGkYrc+DHU7PNoJt7isNiW2gdku+9G8i7wX8N12h5xfL10WZgL",
-	"wCnpmzjoPejxOoEt1VSobqtdUtf/61DCz/nSI8X72kd52Vr4lGrtIVQoL1KyZsoql17Jq1TA5yR1r4Pc",
-	"NrgXWK0KnlllF4GFydAs2JXAc6+GSKmhUzJZFnilMK3fMcQ7h91nKtBnrq8ExTKrkFJo1VpXYjUhpXBg",
-	"BgGOdFX+MQ3Rp1PwN1g1+GRE3ltKdSYVbCs7C+QhGcL//wavOjknngIM1eQQzAkthFTQppnOun9tglKW",
-	"UUVYFuyF1nwOOJLHefGtibZbKP5ZT7QN30uUmSpL8lYVxLs6JbieTEtemAkX8dOlzbzuiSOR7/gcwjc3",
-	"XxOdlrJgF4HPpsaZyZjWp5kURskCRFTOEYG6YBrwpSs8MbhBnM/xslwws5bqusb6sozlHohyT1mwrw+g",
-	"+R30NB1C+a5G6MKhCp4ZPbGWYz/Ak5ytmMj1BHmhz3P7mWim6JLZaesLwNLCfMcemmXBDp+US2YWMu9J",
-	"qcf87eFLavhmYic2RU5pSzn1yID9cMSsklYtB3GVUmpFZklXmhh5TtKM+9NHGz5PrWYzZSJbLKm6BiSy",
-	"4cXryyuhEb4rIQW7YQW6JjYr9pxcvn/9V3JTFoIprwzyPMGv7R8XL95D64uL1/qk8mlciYJro0kquDaT",
-	"L8bjydPHaRJ8fPSXR4BvlvFJrvXkCQR+q3kahem6BVZ+uWJKs7wvZFB77NUNVdweyP3Y9Z/uqW6S0qte",
-	"TYlZM1JDKQu8ujX3NvZqvRca/BaOZXczNqTIjjhqzGybwH7p6iL0Vf3CxzoVl/IvurAKT1tlWVehep/6",
-	"P+NGN+pOHCw62wcwcF95CpZJle8vHlIXnbB7rKo5AdokIjn4XnpUzOhWFuN3Vcpia8PUFSjqtO/aiIlU",
-	"rKh3TjjrSc12bey8a/73LXLXX8RbQnJU5MkwxW2cVrgaK2o3uWFKn0BWPS2KiZylhFbIs2bBQou1HpCq",
-	"Dc9+krHdZxC4C+YlVej+hmoy3juwtfVKzfJqW8IjZCGLXPdP+weiXGmuQXNwbat571iqwOvtXp1PgqLa",
-	"2G+B2hwkOboouiqqrpDrVgX4uIqcx2rAd6xt/l70wWNlZUcHTpvvpo+a0MZKlRbT1zZ11wQdoupbs0gB",
-	"zzUueBDq1R4EGmotCLlGn4cL9wBB8EAnpIr6CN2U/XaeC/TwQ/J0xWbs8vKbo+oP0KKQ60mzDHFLxgyU",
-	"P4Z8bVmanXoFj581Sgk8jRcSokVrB4/O+pUiiFEeeUWc8r1TeK/1COqF6lGGIHjoqOoDlxntq0NMAfX2",
-	"yFwejzS+s4NQu9JEMyaqkxoVSkT3U2S9kBqAIU2pPUDaKBr4nFW+3sMKnfMLH5sa1AzKbo7plZJLj2wi",
-	"yYwLrhd79nq3yG3qoKyxJhz+PepWDc++/5ZJTJWgvvPaWh2b+VPjiFxxS80DTXwPHlwU51GWoM0STPhw",
-	"ZRBPdqMH6kCWfTGAnUJQ6idiO/NA0XkIDfGF5xUVZJgqB7luJZ//v5KA4PaQggHqejDEegoUFdFw/5WS",
-	"c1/Vp8eMX3jinGlr32Fn3/ZGlySXghEtyYyqxNcqArTc2lrYcnqDmaQneRNLtVGQHltABatO1eCDHrcf",
-	"/xC1VsBbXxXB3WUxmhkUVITqa5aDILNMBRgB51flePw44zn8zwKQ/QnNQGRttzgB4yVFh3AcPi0aGrCr",
-	"z8R3auM+L5i4LdFsfwyqYg4NCGIvpLe2laUZi4pYM8u0iWjNanf+VmDp5TfE/1pzJ9b2aOnLithbCrZu",
-	"PgB7XAapkYrP5010+CUVJRg0cEpCacoFy8vCVQuJGYTdMOQqF4J/6RY7biU6hgtanYf18Rvs6mApQqET",
-	"SNo2veErGkOHfuEZAhiAUwwfE3lCZvY45MY7kEAyYLiwpfacpN4eTNEcp8R/cSXQMUZ5oe2OmLE1RMdR",
-	"QRa0mOFl3TB2uXeSkLSQ65SUImeKfDEm/y25EumKKsPti/DrL5+S/wa1KpBikyKt9uvnJHXhfY4qbsiC",
-	"aiKk94NtPPpnVTDHhQM2UHwwa8y9F3VPfFfUzK2CvPprmg5IadOSLX2EjvOZFAc9Ca7Ltw9ADaoiVsQg",
-	"09KQgs2w5t2wWS8bJChgsFAUJLRQjOYb8nPJSpbbX1UpBBfzk7hwQVJaRKMjJKNCWMEIZ5p9CaPZoqW/",
-	"rnpOcOp2Cgd86x+IHFT3dGrgAqCi2lMX84+CgAdZ6YqkgCSHBWuN3IyEX36ayMmjoht37ll2b5U6Hz1A",
-	"fYsHunlKVEuTNGRCk52391njVGg/XdrPg3pu+3MEriEcCulfX74nD4G29Lk7IuzWgghcApG5S/uuXQ7Z",
-	"X6Jzb1HOgwv58xEpo4bOD9Px2775vHcHcX3UfC738K4I6889IEIeaOd+m26cm2CXQzJ7KBRFPAjLHcvM",
-	"tP3scpujv+GB0mKa4BHTwShxvdSPhDQFiAr1OPZOadcAozuKtn+OVbPWCwouD7saibWzU0uQo+UTheRv",
-	"qUKV9/fROMY/S/sGZB5nr+Kh5LQEI4nVXax8ogZh+DFVr2Ox1FscUQ3FaVvVrmMveF5Lzlrzflg71o/A",
-	"r/0Ep2O/2P+7jYM/O/TCvYI5kiAU3bGxjdpU9I9yzzeAn2NolGg5o/GpfMkF4PDnBK1U2LbI5sj5qhTE",
-	"hT+u6Sa+rfz99EQxwwS4PnO60bHt60IDPBSmLxEC9610Trk4IYUUc6YInUu05jDAW5OcwfShJ0HIK7eV",
-	"TRh7IKTPjQqSmrA+nH2HJtw8J9Q/YZV+klI9kbP0SlBRFZxAr3IdyEDrt/swUu0FmbvwrhpToddM6Svx",
-	"ZPyEaApoMFqiNRjcfzwNpcNfokaBr54cQPkekhOv3TPap8hVEq8FjM/JOOePcGu+YwZFBdzTwwKurvg8",
-	"WTHlBtKDEK/6r5gi+DChWMgDXJ1FqQ1TDaKeHSYKwjIOcqrIKypkkXvPAvAiVcyzQ+LihAm6vyBCeaVk",
-	"XmaWnz2facOLouZXKRxc0Ij4Gw4Xm8YVqeGs8EXXbGXO7W8b+AjONW63z6Y3S7WUtYlwWtvK7fBUfDbb",
-	"JUKbXvIprtJqqdrnLi146ujLtHpX9lO53uByoOOJeh8aCEzwKBgJosfq0gmWbW261yKabuVh2osLHr2P",
-	"rRxX/R8tsC5Sz6e8Y6z/k97b1uKIRN9Pw1vnRH49t+5CbeiAvRCt2Tt17GlUMi8VTxoSqAuFW5x0tHOw",
-	"yWafxCz8rBbhcZbLD4Hl8bxK5phxVuSujFXtcY5c7n0+Xft3otoehUxWF0VuDRtlfv+FVZLJEM5YvN+B",
-	"LHZGVcGx5N9J9/jRMPmnpVxllTIEx/aSXkOYeh3MGmQhDSFYUFrGWXO9RUfXOIc6ynb3Bp8bJ3ES9Hmi",
-	"983OAFz7s/y5u6H19w0rqnXj7qtj6OwnDIe9m8y+3TjZgLU+7GXZTyIQ3e74nGLx0qnNdmP3DtzB+7rD",
-	"DgiR943esG1bg+YA0haUx70SYkfnsbujckM/xyBeDNS1LNMqHw5H99l5PkxPbT1D7V40EDjeMIGtaQkF",
-	"euQNU3nZR2TZLc3FfDJTmGncvFiTJQKLtIxElMtpRLWoL4ur1Uhw0beGfIi3jivkmpcsXsfVdQv5o4jK",
-	"ZhUqCI+0stiqXGnUBkld8BSWH4WvmlO8B/pyb2VAJpjqfQ2KdyXTzcTvo15mS6CLdyA/1L87NHc6d4eW",
-	"gZ7doXWgWx9sffd6bn/53BCOMSkt7SaouDFSjMx7m/WWBCgYvWGa0EIKRoYB/I+D+g1unLuxaKuB3mDO",
-	"pNpV2/y3Oxg/Ya27e8dheZu7hqYL8xOEZB/KCm0v/OPxPCIF1OvwNGiF2mGpGeGmUezvYIR+a1w411vx",
-	"3xgnHp5mQSg4ptozfYuI8Aai2lZ8uJ+MNhb5Z5hVeK+aVPdMxL08XRF8VPE3mJQ9Y20YYE/GXz7roFss",
-	"6cewC38ztFWVYmswW2N2dEUH7VASj7ozcO+YLGe0QynssHWcFIhdfIGhi30PxCPikPwzLTEthwREzjXI",
-	"2E9RxGFPFbKWhF69I52tYgjoo57wqPS907JfW5m+sllUoRFgGCzGwbIKTU45ro5sc3EPFwc6us5KwW6J",
-	"q+HmEno6PBtH1N3sZ2tW0BI+yLiHoG7u8EOieuc9HSzaO4XZ/14zdZvyXFiYKNxG+E2yL+zncYt11wFi",
-	"/Ys9DLjtfQSUklMOjrKs1EYuiW1KeE6GXnlIrdXGVHrS3/24r05a89GgHOePL07/Fz39ZXz65Yf6z9Hk",
-	"f5x++Nd/OSh3qjcm1SzvRZO3i3vspdExiT13cVpUDHWrYkB+WiboDOs1jF0A2YOq7DEF2UP26XDcRNYe",
-	"Ce1XrseyxN3WB7szCfBp9lN0RvQtKhZtHS1NIfSWag3BXNggrTJAwD22onNv1Tg0MXDkrVwVkYN7xc5Y",
-	"96OpIQ0OHUzY9eHT6J+YjnXk3FkJnVdVi3e1V7lcchP9aS6jX18zoWlLrrEDk3fGa3AXDIkSTMy5YFW8",
-	"CnyXSbUqNRniXZjlTYg3gEW0z1PDETbhJF70ZcXE2mck7BL03YqJHyCUSLGCUc0OQy/WPfqhwkxUM5WE",
-	"MxpbrrDmcqA/QNIoVqqV4CgxCw4ZwDNZKgCNsYwZVSB85e2gN10K+00yWEr3hymZxr/WLBf+b7Molftz",
-	"pjj+oakplf0zmuzjAe8vLUs7FmJUMfWixAHhp1deEv3th/c7aNEvEANPa2LkNRMYPZC+/e7yPXlIS7N4",
-	"WMg5F3AdCTsH7D3otl6ehTErjOxiwrzn2XWsmOcLormYF+y01IwYaNR4GTysz/GXNHHIfBDBVWzIdONu",
-	"S7EZ0MNttz+XDLAAUFQO8PGaNLrif2ebIF3sQspr3hJVNFVyrZnyuWMkg7ZEMwPvj04KEIENayoqxpy4",
-	"rnYJ+g1itmZyl5J6I3BNKJkVjJlwf9o9uaSCzgGBhDjIOLIqqMCUum+5KD8Sq0szpUdXAlxIucxKaM+d",
-	"YxIWg2hZqox5KfDi7etz/BUeTlyuFZyM5IYWPAcXVHIlALWlwrpDYBedICo4m5LvXz/QgPlSBSuRv0qS",
-	"FdxSQBWDRM3KT+nzupIr4Vv7ULIpF1RtkB64OqGGpA/pij+8efTQTjNd8dFPWgoXQrz904Yui3R0Ja7E",
-	"hRQ3GFykz+3nfyUYHlyVInAwqUyT9OOpFzOn9SBTMqQk9fAT53jrkhLcjzgEAAwjbvYeNGeIGlrIeckw",
-	"I5Nrwj6uCp5xU2wIFVJslrLUGGuS+o19Tn78AAOzvaYfT6t25xDCnI7ID9wssKIcLA/JFMvtKCE2Mxib",
-	"izMkT8aPbF/D1LLxyI8yRdQd+xUX0NEEpEF6gnjv9g3NGg4JeTJ+DFTZp34Z1b9MciY4QwhNOzHcEC5I",
-	"mgPmYPXGSTCvI7sY6cdTnrPlShomss05qUlbUnXdqBgBLlZDrxmhdiPk1Ei1Ienr+vHTv7NNaqlbMJoz",
-	"9Xynd7nCI7mt94UUsnTJqdAF+lk1E2Zk+33HVgUGa1LAnqtKdGt7Kvodg+Xacb9Jxedc0MKjD0DkrMw3",
-	"z6vHbL9VX5TkfAYIZ6bqrl7DL0kaDGd0zTYTxUrN8hTjVS1xZL3gCLdqO/bAWtgTlJfnRVFHbLZ1zcXE",
-	"Z/SkI/J3tgG+5Qo6xRIDZ0/IQpYgaf6VpP/z9EIqxdBXffo6T8kwDdTSyemHXx8lz5789i/pCci3Wsr7",
-	"uBqkManFg30VpnNONUREKrKkhdWvWY4htSxbyGYfqH+h/uK/hdgImHQg9aX9iEArUliN54YVcsUSkv56",
-	"hfAJV4Nz8utoNPrttzRxIV9pJnMGsLYus8F43BZN5Aw2BPR7YZuNyD8rmUkcwD/GaT4Zj0laC9QJXpSk",
-	"iYsce3J2NiIvCJxtIFBQxgBrOkRd3O4rpjImzCkTmcxht9kjo6V3vyMdS1SgW2TodydodulJPZHVvvCU",
-	"QRA01YTP7MYGzDZcFZhSZ0TZOeZupHAji/kPZ+QN/4oMnzx6TFK3yiO7GhMj5aSgas7SE+jmKzyHNbGy",
-	"xUozK3TrPZbuHK+pP6qH3xiz+g7KCIGfmyV2pJd0yS65Yf/+Lf14YicWW5+G3efEHu8Jefu9/efF+4tv",
-	"LJ99/fLbl+9fYsJYJpcsLublWrj9TYbpJctOXzGTLU7tK89ha5/irykW0sDUM7sS6Xf4vT0TfLSQ7ZmH",
-	"m/2xk8yZVrOJYj9Bxmo6Il+BFgYs/hXVPAtkP049AC/PZtAew39dXZ665NXgxYpmC3Z6NhoPXE180Ob0",
-	"+cOH6/V6ROHnkVTzh+5Z/fDb1xcv/3H5Ep6po3YCteXF29cBMsX5YDx6jE3doTw4HzwejUePwV9jFqC3",
-	"PgRftfPjzaP6Y5lzQ1D9S8hSCm4k7oo6BjohXBhWFHwOwfXYGGYISqHqxJXJQnE4usLgNruNUQ9ykeK0",
-	"KJiVMRuYQmB5rPHmC7zBh3P7Q4o6D6yevhKQ54Q/nCD7u6Ti5yRd8DxnYgKeTQC4FnBHbKVKxRBVXz6Z",
-	"8UpMmVkz5uNF5uyBJmiAVsYZWMnW5iVDI7GLIrej3LaiTxKiJXKve72DzLA/akLznJSrEUlxMv4dJtar",
-	"OaGsnpYufZKBLLKUI39V4uJ1Dlfh2rzwywqX9g7kD3AwY9o7vtibGrRxl2EX0BdwdhEvGIvulzsATa65",
-	"I2o4tbw8iCKrXr/fuV3Xgo13GYAvVD0e8Ni1UsfF1sx0u6mJ91YKg9DjvXuLTUi9sg8v0DfSoeW39mAA",
-	"jFN/WoMgOBuPXZS+cWkoDjvervjDn1xIZLcF8swHkX1gcW2bpCuoJjcjXvqMrJh6giTEeq5IffgVzb3L",
-	"EB55dPiR74WV41LxX1iODz0+/NArqaYgOII8hC6vYh9XIPhBG0FvgQc9HHwv+IyzHMr3CnPqB09mzMWI",
-	"QuXlH5u760MyiJpF1qZ1HYDgg3c9pPmSi4fBebMqIzL9n0xZSlDs+qJxVFemdtjJud1ss01KcolWZVJF",
-	"t84VtcKMG30lXMk5jdFhqAWheTNXNANAnLXiBo1JJy6rcnVWYR6mP7rPH+ALOLSvRIrAOjk1dJJzhfA6",
-	"nrbRT2uT+lAM1NEg/vYkQWU887Id3kCNXHJ7yGzQtLOzBoFA001gfLtqiFbIF5Lmlt5z5wNxb00rJcEV",
-	"gCSGW4XAXAlIvyIvqpGFmiMHdLSM1bqiFCT1Vf1gJE5RXC82ZGjVrivhNURchAnGPFvzMIAnZHn1Pq7x",
-	"5KMwzWuqR+QFFkmt1LgrUVPsjP6VYjfcWsFSAPUuZQvOZ/RmwGGMCXWNRZMImHElsN15VSDT/QCK10py",
-	"Ycj28hJqiF5QxXLIM7QCwdKjmJ31KzG8fP3Xb75/exI74F7jS751XF4hHnwl882dCTHXO2yVTSVymq5Q",
-	"o0r22z0KUkfDpYGLEu8z3xWoYe1Ha+eyoApdGMP0xxCzjj0AxRjn5G8/vA/lqxePe0SrF37o8IvIVicW",
-	"QcRKHZGxgCWOIuJlfvb06aMvieZzgYU5IYlWo3PHKLvbcnJtjfzhdEPSa55beQmrp3XJVIJmpz0rsGKr",
-	"3SkgV13a7GhnjyDf/mG2iKdh/x65YSrnmTUKuJ64I4prApdC4MKlZEpraTr0Sc1g0Ql0ZJz8MTbR12pz",
-	"qkrR3ESVU9IJFfQz3sXWAjOx3QaFn4miXGNtrfq4fqArG3KIaBdBiG9a+Q0AjUIwrclKWiszuRJp7duf",
-	"5IrPTAVeBrduc+lzOgGVzEgsb1SlBSckheJEk1zJlXMWp3BpMAm/d126DAmPjmqbAeaJVKgHBzlq9jmN",
-	"KQqgWZmFYhpwzeGVFP1KXMy3O8c0B6BSsRVcxltNBq3mSbagXEymCvzLV6KKX0UBwjMHEj/jIkephZY3",
-	"PEbwsZMR+U4wtOntc6Ce5OVqcs02sJEA8mOI4W8Jodm1kOuC5XPMkdK8sBptfoLOUofxwci0XK6sbjEi",
-	"r7zxncnllAv2nKRgf7lLBrCeUjIFxM9qAEgOGNsyg05zaI6uV//V6EpYlat2xbnUQtz1iADtS84DUoAo",
-	"lwn4jJzHswKzRS8AupSuRAqOtrR69tFodDYet5rlyOfdjHJ7kHc2iqFnUBQ+jVl890b7n5b2EZY28FMH",
-	"Oxva/TFOLrvP4n7H4JxyB84+49q2CC1reOLhrzz/LTinmlv8rwx3+OC+l7xNwQEif+fL/GT85PAT/5Dm",
-	"lRXzd8gX1dF1PB/syO0DEuD114PfPmwxz0MHDNKq7OD1eO1d97ddeM4NUQlK/AGaN8/ZpDplE1KK6u8r",
-	"oZiWBZRjzLm2o2P5CfoE1gtJlhSOPTL0iMUJiQIfo0vmMPZxUDASof+oO7Gfk1RIA26wCTWgNGiGAA3O",
-	"OQG/Zi4ygOsV+LsVILcqWUKtR1OnHz4dj33xsqirwO/Ib9yk3/fG9O/Ztz8f6Aoc5s+dGtupL0Q1UY1L",
-	"Jne9ckthfheb+DzYc+AC6N9j0uI3QO2Z/Of//j+NjT3CGAG7ja21M/L11MLbZeKxi9AHxEXtP4RvnDlE",
-	"xcZddsG3UGm12q3W6nHuWTQAjKrKqDa31ouauvrQu3snA/SNNa4DF8Nvn/WEDdxrNYP+V9vMT8ZfHn7g",
-	"wrHhXe7+mq+gjjDuh6NP7nCnbity5+4svJct3G4Aw+aujmEyNJZqQYuT1k1+JfbscrK1yf31DNcVZLY/",
-	"/S0V1Ytjm/pr/PHPDf3nhr47VyLyFLgSb6oJR6/qWiqzgD0u5kSKYzY4XCvubm3H8p9ja1e77fe0s99h",
-	"wz939p87+852tuOpxs4+TjHHvbqzid22uh8VW6rmNrZbt9rH4D+sXM5DT31CHITQrDSlYudYEvDJeFzt",
-	"Y/fIyfPaQ+06JaoUmmDUeOV1/0lOG/HKyLRGXgmk8ii9f1tuVEGOMcFwidR9esHwKa8J/xQUn1VQOB4L",
-	"9PntzYdrgLuOwl3LbXUBa726tKVWhy3cydiGL7Fdp4uZKgqyZr1trIKOlxRZHbK/fS9zqPBEK2lSTaBx",
-	"LJiz1JA+tuW/s9+A12+QDKpMlx4BnF427b73uEFU/bVPSdsk73hSIQ4ZUhf89uYab/KG715dkMePH395",
-	"0pbTdvyFVJSMqmpfdwr+IJdY9QY8fJOFG/qPdJPViL9vvc+CCOx98rEKnd8Vj+fs40oqc+BGAto2Q+Zd",
-	"sHyTrISUK2IkeTQeJ+PxmCi51iNycflPkrGicIle9EroFQQVLhizZmBZ5FDFgELupVTLsqBkCCiCEBIJ",
-	"+Xn/niYk/Tf7z6n953+kCTF0CpfyVClO5+xKoDKFWQArxWb8ow9+pOTnUho2Iv+AbAJIacHYCBx/Wsc2",
-	"YjBrTFt6CU3/PDP+PDP+y50Zsd7cs2F3lXAb/IRIv55TMn0zSPDLCCPc9gTpBC5R78t4ATf20Ty0ZDZ6",
-	"3qY0aiN8lnPn7PBDb+lmyYR55y2pz3leoWxsnFhWnlvRLxX52+V3/2g5spzcPXVy1x9XTi4PDp1qrllw",
-	"rgFYp9qX1haEg/oLdszX8oY5xPf6i2iP1gHBcEPI0bwSqYuqQVpdhL6v0pEmkKm6kKUi041HiTxJyHrB",
-	"swWhhZYYz+hy36p6qbFwPWcdVQ4FpINrF5fnAufBh4KB/85PeOPyPK4EBByPSOq+qS7fAfUlqCft8pVL",
-	"29bjLjQm1KeDXAnfOYEU/iXc8LvwUIA7QiUBgNozqfK223nb/etque5bzazeVNVijAfTW1YIOeCPoXBW",
-	"ANph7Oea6nA+fO43VIqzv0EB9jvQRbdZrD20/h2zY4OiK6xWTR9o8s2bFxek4OIaKMzqCHzN54LlgCmA",
-	"X0NOynOimJUcOmB9t6O0XUIoYQWI3W3x9Z+Lez2c/d4w9z8Gz+JCbHPtEfzouM5xpAebaefCH5QUc+Lh",
-	"wjAnYw3fedg37RLFaoSKJ+NH3oEMn8HPRb4TRJcABnQlXMENB6NgTwnNHIPuyb+fSeVRdDSgrnylSsPq",
-	"fDNdyDXLiVnzjJ0jKrsHhclzxbSGrGujNoROoaS/S+NWG/KUIByTPURAHaZkWkJk9Yw8GpPhk7MvQxD4",
-	"EfuYMZazPHU22ztm1Ob0hX00PUHRAV5AMCOuRCHtHrX0Px77Nzm9+ynJ7CxkJTgMPY5DQgBkvzIKYTCz",
-	"UmH2Nja6Es4EferA5zUZwlw+OfvyZESejh+7kjJB2p89TUu9IQuqwb51ETJ8Lk650NGAbuCPe/KYl2YB",
-	"/X8uf3n9/vaUmkuUqrjbEK8FCLlk5nQf3lOMkVswoHaBJbZQJRqmyY4m/ykF4FkH1/p7Kd9Q4XOloPrK",
-	"0y6C0+G5fi/oDeWFh9++nQR1WEeD8x8/NJV4V5uRVrINNq0XaogdaA9J3RSyZoEytnYHIJeG8lRiNnLb",
-	"sX4jr5nflA7uCJGwZorphXtrhb+ALPK8BjL0MDvo7REbp7YvQxSmUWwbW7J2NtOTSD0MZHhZmh4cf1Ew",
-	"qg5J8N8RH38269FlI2cusczNUJzJ2hLiMSBZs2IWHOSI69gWsf+GDe5ZkL45mLyL0Cd/DIXtHThoG0vN",
-	"AT/HbO5krR/WzfTedd+8DRreOwsELzvEDaUIfA7BaCo3BHDLAw040n+Qu5D34bgZoCtZrTCYnbtgnhk9",
-	"Z0JJLGrektcNMMeaUEB+CKCspFVeMsVMha7rAI2GmtGC5YRCEWRz4tw1GPMBKZ6pNCvb0/nDhylZKXnD",
-	"LZ12Z3z/7vWIvHn1AnGA8OZcFBunIYfQmJZ255sZXYkfAISu8WBCcGiAOze3ln2APhe96oDmb169uPfN",
-	"8eoFvuvQxnDzayRAcxAujARjorEIdLX63YdtfJ4ojK/YnAvy/rv3b5EVlkyYO9o1h1w27ysHi7N0Z2XR",
-	"dLECk8LOslyLZiKy59l47NBLmAjAbK+EYpkEGzWTuTUM9UKuXfVnBGL5ltpdEr4GobeqKBTHUM5MPxs/",
-	"GV2JF9DdFkhihvsugHkMdcrI5kG3hN8892Mgvnn14rNiLzga3rlluLCrENu6TgwJuXbz/pxcM7ayMlIz",
-	"0lxF2LpR5RtOALcygN3wX22XH2tB3pF0gMJECtES8KRgud8g7v7cxxnaZbgDweFNynO0ONulh0MMRo+M",
-	"cxA0dCHCRK5HxJnJ3rukyYLeMCJkbbwOn4zx6rS5Wy+AgLe+isX9bFnfPb6s1559Esf0hyG5Qqt/nnlx",
-	"rkZnRkNt9txwFyxc65/nis25No3M3h2jo2EFuOb3KKEjrzukY/lR/HHMihhaeIWNVlXvgRulunzPXZgb",
-	"zq+1R+5RKMsQeL8IVCl36s1bxbTVeyF1xoHNrWmdG1JqABusvWrrhSzYlfAiFC+yXceANJXXgDlwP+Hc",
-	"3ycNfcxqPOQdUmXfDQjFV4J9NMxjx7g3PNCETrUsSsNIzmhecMHiuSnQ2XtLyD3qS+41v2eX+gvEE4QV",
-	"WVH+aV1C9+JPficRkG6LjxF3B0xoLIOBRnHYBMff1cUclPOvasa3I0o5pCHigIZGJHXgOGmFsGvC6vO2",
-	"pbUjXOCjbUyG3AAGdYJG/FzJcvWgLrwAIE+na54Dzrk+eU5SgHDnYj7BiIvUwRAjxDn8uIF7KPgV7wIB",
-	"aUuYEbklehHPkysRgzAi/RCMXtZz2xnFCGoQdtskVfdVfEZbwF9VjT4a7AfVOzvGuN0hLBLwwF1BLGVy",
-	"xY6YOHgsElKIhztICO4urhGRTDe15gea8LwturAq6o7lI289yK0d8V8+1r1apg6R7tVO+wNFu9eDbo91",
-	"D8T7Hp2ralXDfkR1rBeaoBcVqnQjRE9IBYhYsSGwHc/xnEg9IL0/NBKSwtZPr4T7xUsC+xOcBCmUTtFE",
-	"MG7t2L0CHd7lo+mw6A/PyVAqf7VpP3KDkMxCYlUWCK4grno7gffDEWBnRMwdwIf9ZkW1uRJwiytJzuF8",
-	"8acPDLbqJHVSNn0OWYhIXF4i8zMiV0zUKxZX7IAZK66/J+Wu6r+Xavfo7t/fZlStmIAyIfVk/Wmtx+8G",
-	"fcmdeqoQHxMwOQPwTYoc7hE1wbJBlet2osLzT1OjrNA52zVKsNVqFM8hJRevLy15l+9f/5VMmcgWS6qu",
-	"E/KP15fvyeVb8sV4fPr0cfPzo788Ssjbi9fk68vLBBXAy3d/xaiplBZFelKXY8HIRDs7WAF/SVcrLPjC",
-	"DaYpSwPlqKBcDVkV1NgT9UrM6JIXmxF5bTRJHQQuRHOmFfleWIGBuF6weC6MldgX1SS9qufoHg/Q6i1Q",
-	"frllu9XL9cfxYtRjrvmBGJkgwyysCWLQiHF1Pf0egdb7tkdVW8Vti7rczd682ougXV/MLaeJdVfu7lNn",
-	"qwfSqM+6V3kLJulPkLd2de/y8v9l732XG7mRfcFXQXTciCbPlNhyT3siLMWJG7LdM/YZ/+lt9VzvxpSv",
-	"CqxKirCKAAdAic1j++tG7Nf9cl9g3+S+yXmSDWQCVSiyiqIkUlJb/NQtslj4l5lIJDJ/v29a9EkDum/w",
-	"PEqe+cpWWkIxjGU2lsENkts8doMT+E7j3SNhsGPlINeGmM2I1tjZ8ya5dz7V3OBJ+pLrsVtyYZw/Nzxl",
-	"0QBS6S/+UQPP3p4fvf78L0d/++r7xEMYE86a0EyrBdn49pC7bC6lHzQieWvViuj6/g7LHz0hn9eg3btm",
-	"TU/b/O4P7KE13dikv9TF4oD6sKO7F1IdLlf0fKMmRyyIyOjq5XMrJY/gH6L31pi9BZRgYX23+ho/b+nU",
-	"zfdv9KPiYN27Mb9wdhjfdtVvXFq/dr8nvVdrm9bv+IENCeYqNJSwA7Lr7hzv94fhQW465eZvCAYMOxOb",
-	"e0C+Iksisaa3Ze0f84KvmYt97pzU4CNdWx0E/mltqiQMO7SsGzbNk7xU8v7oayserHvnJ+nAuo4/af+V",
-	"UuTmy4Ou7Solbr5saZo7stGtNYboPYk45ciRycu1MqGofyE0PISvWwhDKZSvclHo/nSSc8u1O5qyMc+v",
-	"LjWeQU3OpcdV0su6GlRNWObelSFHIdZIZ2zgZ5W9fj08YZx9+OpdKnMlJeS2vvV2nv6YSwk6CRy1iJE4",
-	"Yu+5vATDkHBaMzvlVANSdx7fNRGXFdmKl4ZlM/7xwnXjAu9mMjyZa5hgXssA2bbrX4+0e/0KpfU61qGb",
-	"ga++/fr91+F3T978xJ29lfF5vbM+1O2f57z3isMJUsL+VUF1yEXsQ0F0uubMh8UrApRYvFRzSuOZNmN7",
-	"UQv3Ha0FBm477cSvyCN2A5XNqp7szcXcWr5aViZQk07Ijik24fpwquoUvHdaXeomycpUpecgr2XRze4G",
-	"0bvxYuC2VtStdE2s0SGX4Tbeb0i/++Ra0Ld3RkNTawkxZ7Le72wQMBKmwbfvrt8wpdm3767/0iBtzbmd",
-	"Rrhp9NsXq5a4JyPpzefJi5mQdYJSJ0LWTSVnmHdGGQk9fU+aC0IEYxKhugWj2SNPle+GkAVQoobwg944",
-	"Ym+O30Toxe7dhSgw0WAivAb6ZzExwLMJrgKT04IRNHlImsNycmHwelEGKAyQ10IrieVInUkE9KZgJqD4",
-	"xk3TE9+4270NY9iIi7674wI1ufmg4LxYtySHw8KOeEuKAqErnQFp9qegW0JegyTOp/1t8Gtox6vXkxki",
-	"4OFjR8Zq4LPM7QNoVmqGVCooMUnjmhPkQsRKH/BIU/mLGrN5vL14UDSG+RCEGTpFUM+Zksoq6RnYhcw1",
-	"cMxMyjDBSEM4Snjm8++4sUeI5Xf07deZm0cNOYhraKCnAoFKwJrTwK5g7i0k0+AUSSjJFkIWanEasZ6K",
-	"wlkhVRbNUYRbTIh17/XRK8qIR7pZ5Clz60ncZjR3DOFJTSp9eVSmwYDNaNRIllouAw5eVKs040vkU8f+",
-	"GpA2YRNVlmrhJsNPfio7a71P49Yx277BhAsP1gVSHqaDnlM6laVyJ9MMa/CEXeLWnY3Ylx44KGDT5Vw6",
-	"U2/AMg9x4U6BuBLnCLKZpDIquQUP9GNFfuVGjxUEvjLZ48uGr4Q01g0cXY8xcA2+j77scua2AFYKSaBF",
-	"7g86l35WoxA5OcDiwblWH0Wg6M1LZUIiHc1O9+nPfdMH27qy56rZjB8ZcA9ZTKuZi9zEUlgfh3lZ9qJx",
-	"0s9aaa1zbi1o9+z/HASd+61Wtd9iNfvtFzU2v5FG/Yb0vr/F/HhmOEju/Yrhv/23bQBJP5DSxFCJpNx+",
-	"OoqWaDofEzGxsEydKKJxekigmvlpKXnfNP3z+OiLn3/9LPnsi9+36us5YtZ4yJUVM0IdoLROgsDyiMTr",
-	"Ut+3pm7wFzj41Uzv7ft8c77KmqW+A2ipV4XYFgvM+TphxNkoPWVjwjL8Onzu3h4oH51RVxJYVnDLTzJS",
-	"z6kqCyEvU+m++Y/zH39gavxLMN5NPqtPMBtQN8l2FpCLGS9Df4qEYM7oWPc2lRmx32eoOhkbuBbUhGVB",
-	"0F1na1l3f8Ti7v52Eu/+JaHPPGu2yZJUZi3Zz4buIzfWjA2cQMBHPpuXQHm9RJ5x4csrVxsaYffxnU0M",
-	"CjMGwdLTv6jxKOyMdXdGRN+JA6wrTgZVhdMwdhYv2qRohnIlc9DSMKlwo3Y/DazWCOPZYAInLGvDQ2ep",
-	"rOc++BNUzIWrmbEBl/XKYRWKX7YC5oDrzmh+hiN2Fva3VFLHBlLh8ibMvYtlv6YvKMk4fXHC0hej0Sh9",
-	"8Xs2RDZvZ6ix/B8HF/brmnGjLitwNgZzfxQrlbykZBguJBQnTEOpeJFKYjnRHMuBcfPWUC5dX+tJ8zpN",
-	"26rrurdL9ClHGHKFEYNUjmEq3LnJ7f04Bd5xM9PKGlZQgY/BLcZZubafsmpf3LbzB844bGq8fn1B+/dZ",
-	"5U6z//zZWWHveQQgLPoQ1+MDOgD40c/tJLBriJCCz3Hmj86ddL31gMtRMi9t3BvrLCPPJnaJvQeyCXuM",
-	"4Fg4oycJYWAVl5Cg6yPXx5Bl/Nvb2tf57/T7fx+NRlkqeez4JS2YxpexR0UcnL7pUOJJZQckjBrwKOhU",
-	"19lcFPcc+hPE3kazvs/E96iZnj2IBvU88nDPIniSsJpuzZ2QkM30O/K9pbrOa7+RkLxde7HvsqZe+PRP",
-	"pvDh8cjJoznaQbHT3TiOVwTrhM/nWu2cRTGUwyDJMbVQBBpicgS088f9Odw/4XNl1ULWQI+DN8d/RsR0",
-	"O/3PUTMhFwVI0SDQei408k0ylk1UpS9gCc7/w1gCthIycUswo1R+G4P0ai4NEXj446gP7FHchJwGiqqH",
-	"8xFWqzhXe8JFmTkfg3ygjObX9W3AI54xz5iuyrKar1QQUxmHGSbMKGZypQlq2A3bXKhJVpflh8p96bYO",
-	"A+COXVi2dW+C6C7yZ1qTByvs+hpyxER76Oyn7Q3bgT9un7FVbwL4eiWdO7lVmjl9Ht7HcAZL17W/nmhw",
-	"R6Q9WkFqoNMKSmXxzFz0WcAQMN1g506ZVfhYofkC68O4JA2fgzZK+vbNis2gCrS20djWQrzHNx4MxMFA",
-	"PEzhKMYwHs8+XKurndPUes/IGwjXQm0f6ApfhIJ5KBi5GN7j8ACfEdVAKmM3ZlDJki5sSIub2RLSswag",
-	"j4PH19mwz48IsZjtbYIbxMEmHGzCw9gEJ22YKhE0aUdHLFR2NATooseV4laDLDayTuFPXhrv12N8IC68",
-	"Hih/GsHThfHM2pZ4Ljwa0NB9QJkTBVOTVOKXWc09xcYVxR7wKg456aL0zT8fs4IvDeOXauj8gprkOjwg",
-	"1WKYpFKVRYO/QQEq6jKlYeZKF25KXdPEsuG6tPQ3mKc1GZR/PR5xUkkkW0rQVQTeJbkB+jcPqA4d42k0",
-	"tXjiqQ85dAoSIdm25JeGXus5ptiZZTN3KPvs+PiYmjGI2YqpdhIA94aZ0oTvyt50Ax39DexfXetNcfsH",
-	"XNbbHqvrYnWCm9qmoBkbOkcWwW2f/gcy/m379LdeSPZcM70yc72Azlo8JwTzoPuNwWCk7mIGHmrG6U+b",
-	"RR9/tLGYo35bFCIMlgnvKjB++GqsgV8VaiF77RPG48nujJdspqSwCkHPaEvfoChNM1/WrexVvroa7C2J",
-	"qJ4NZ3A8MYzA1+rx30KkiNx1TZzCHeyWAqTd5sDHohR2ecoyNNoXc63GUGQsQPTiw1Ix/BxzhfBnULAl",
-	"gbl0i9x3oSv7BBtpNXSQrhc4IU2mWG1QdiFbGnKQ9sgnQPVK2PsmfblshI1u5uZz4BoKNsjQabkwADIb",
-	"JgEi2etDKgdZ+25/SDB416Cd1gyy8N/mgTYa2YkHblQTpiSksuW/BS+K8HqSFpVw8MV4najro7jhMU/F",
-	"Kewmt+Q9ztRXfqJ24ZTslsr4pg6QVm2J8HJmfpzs11fpmNM+VaevnwtPT47pJzRmxJnyqsexyK25otiF",
-	"9qOf36v0P4YzUYhFRkUMdCVT2wI2IK2MD1UJayvlSSqzOUdcvIuJpphIxv4dsV3YKzbAf/+EbILDhB1T",
-	"0kqoZnNfUlK7+x6K01TWQZjQrYH7yrRhzOrICtFKmKEHuREUh3VNSv/S01RmeCK6gGteVj5bKeyYNGB/",
-	"4YR9TfBXCTNXYj6HImHg1jOpg0PDEfuJYsTB2tSXWxyjSMYqVdChktsGc/Y9cI8IHa6mML12DprKvVKJ",
-	"pzHnYZgIjfBSq0WUCIYissGcneeE/Ln3s9UDmRIaT28Zk9LwrA88fgbubzKsmh85uRfy8gi9gC290i7w",
-	"vC2Mho9ukAEql6kkncNwA+W2DawAbAHtkCiGp75R30uG2ZJO60uYWKQRRL2snQBMGOpVxw0q9EHN/0pt",
-	"fIMT8QDK9CR38dV56FFCXJXno4RtIXTij0KLkr9rRSQ0wV7nfWtlW9PTyNlHQEpUx1TW+sj61ZGyMZw6",
-	"krI36khvamlkKn9q++X31Ugc80Ej/Tz0sY5Uz4rJsC2HPnMZRdebpvsoJQLjbsbm/Bs98knDcjoLj+Po",
-	"Q4Jt0DhpRg6ph/1AnOixhGlqhI/cqq1LwLvxfjAhGVfqqdfs1iJFfX5okJ+6+QM25YNhU0aS3yP4967K",
-	"JbXaEoUy6MkBgHJHAJTN+p5iqIJcSGP5MqmvqPlGAdiwyjejUvas5/HDGA3na/ihHaSkB25yCxOwc/iT",
-	"bQAmG8nZ40ZHTT10gtTzlNnHy4NC1BWlGU30GO4p891726sZF042uMzhiBAXtjiEfN/86Cf/mz0K3lpr",
-	"m1gkAqGbH8vBhPbUvIV5itY/zNkpBU3dgi2ZVf7qAmXPV8qsiWD0lj0b35tOK2vCsidjvNbO45w+1ofb",
-	"oxe0tgd12IACtK4KhBx6L2nvM7swG6Pk32hq/YOffNRnexqWTyHQ/1iS2twMIBzPw/u/PYL86lcPjLHx",
-	"tPweZuoaIrne6swcxswE3VT7AgmiEhsgDkmAskMcKGUPQP090sOvajfSHaH7tvNbeZR3EaOQvdQGZ2w4",
-	"XfvBGW+iLHU+QtVhUM+K4j5yF8vcQbi68Uqr+lje1tCZuhby0qlnu+RouKtDzEm8Ie8W9/4c1k48Tz0e",
-	"HnX1kdgnDpGCh4wUfKi0DK7AyoFuppDHnCnN1GRyiriyblUBMfF4WTbB1X3F0afASzvtzS14p8qSkBon",
-	"Stc5yiN25vERPveV0lQ45UbPQF5DiVS7AXKr4JaPucHyoEr6/PWyu/LhG+rPPqUfW7gJyDXwd7su31kV",
-	"Pt9Gqs+ppX9Ifs1F6SZml5BSP7eDVghfvJiCh/lqxplzSbBIoQq+JXF0HU4ix6WSy5mqjDdUjRQd5VPI",
-	"N7C5biBnbjj1iUZ/I4t+J2cqLetX1IPbbgFPis48GsnNt/A084xm/hlxmrfGnbBWWWVsKluCucl9wQcv",
-	"8MEbeC2defDwfs4xRjDb7ErIIsMqB9SnLGGZzefun6m188zJc5ar2YzLIhs6qxK6QbgzTh/Q6TJsVhnL",
-	"xuCRC0fsLYb3SFmEIQw1bqE4icnOhW2BLabStT5y2h66MKp0ibCN1MFRJQV+Z8UMVGUvDOTZkCjJ0XBz",
-	"Sg7DCWFTbqiPbsD9AGmR5O7rjqVp4ZHSCaIh9hY0QH51YOu4IUMg0t/7K+yaQ+NfsGV+wKrcHrIEdpMl",
-	"sI817s8K2LiKxwcL8KSyAyLRICB8awgAe8ZlxUtmYacb+b0SCdYX2O32AUaKarkIy8F9/tJ47yChjXSu",
-	"gfDoNcxLnnsaM2OVhiKVTbMMAf0XU1V6CrQZ6EvnEOMcxTs/KwXGCSUsmJKd+zGlIDzofvxIWQ/PVBsf",
-	"bQNHaV/R4FPvrAaga2P50mPFLxlvFybtYYM/ccZixzhR7yvpYYZR/RBQ4vz8m5BWPlXGYhmDVsr6qmNn",
-	"wrw37TmhrBZg2IDTSzylRfh4xpfI2MOqObOKDcLnf2KfDdn//l8scszZn+pf/e//hf9dXhRQ8qX7Mkkl",
-	"Mt8HVg0i8vJnjfCWYeLBZWhQqrIIbMWjMb70BthNZir9ABC/WdgRO/MTgaUa2rOGBQIjKpdERiKPodPR",
-	"hVTmlWVmqrRNCCjm9fGxr9dWVxmb8NIAsZ0EeNGMGb50x5vFdHkagtcxscAYUWoI2ABf+fnxaw80HwWa",
-	"si4L+QGMfVD76Bp8rIBv04sfaeX7bKUXjD+atfyciBtvHMrfuIUFX+4yT6ySq+6OVAsM+kp/fdWoGpqQ",
-	"egnuazMtSZozmdsWcgrJcndCI6ob5PS4gqUBezTnl0JS2OHzYyxWxgjUeFnXmA24h4l6fXw8PE0l8QSw",
-	"TMJHe0FRvWzEsij+nbEJ1mGZmmZgMkGYFR8ZHwRL61yqhUyQb8dNkY+ld7KRYiywu16zC5Ahokl70UMy",
-	"95c3nYAMncw0/HIHb8HhrdKg3HSxukbY8hU3cCSkAUTAuwZmgGuEO6tJ45CNal7yJcZ1UBC/fVcz1vUw",
-	"tfyrb4SvP/9Li43vs60HPGvd3q3xsYyVKgFJLJNDXs0fKIS74V7rFoVRq9NZVLRcMTdiBDweKbxzGd4c",
-	"fzHqi2Z+AoSIro/U20fiUL+JFPFTqbB6AgVTe7viJdbXkAD2KmJMP9FgVNlJRbDH/J/eWxUPB8XJB3DN",
-	"HSElfBGzxfukKDqBgTszoG7jDWVwRk6RVkmVFVI2GaSDIdKt+PMA6m34klj6RuyHQFvgCehHHXC7OGNe",
-	"8Xyndmsm9gXvV3f3psvvaLYHnrbRGj8jZngIpewuVzSa6R/nIH/iNp+yharKglUG/OW4DzbIwp2DYysR",
-	"afIdbUXzhqjWfdVgbE7f2r+hWEv5csp3yPjaMXXxgbZ45zlf/uzan/K1jy2/J8H2XXVQm4PaHNTmNp7y",
-	"bYsvVxTsqdVe+nk9lF5uU8FDMceu+ks2wCqXOA75oKWWTsq2KLfsFMZDteWh2vJ+1ZarkYo7FltuYWpP",
-	"5hquBSx6Te47+r7X6t5Ordz5S8jLr1Ql95zgG3XWD6FPTiV8tExRx0zCgOtS1Hmup3iFJCQLhNgs4oQ+",
-	"yHavdW9NagN2HITcg57XVRgeABmv5hayTlYKtj/xeTqPtAd06lJNMfFqKoxVermROye4WyvEFBF5kmkj",
-	"ta9fCjYA7Z8fJ6kMN4GfHzdXhaes60Jw4xXe93WPvvHD2OpKD4sGWvdItfB8fpy8mPGPYlbN3B/HeF9F",
-	"fzW3VW7tLkFvdd30ULdIa1Ox3ZVStIQHg9BpEJqJZV5XqHJ7bZurn3tAjd4ueZmuqQ5Zy/cThHM1sUdF",
-	"C+BsYMAaRp8VF9ye1hcPeKsY+Ic1VIaPSxjuAOqsvWJZKLjLsLa+KkuGvF+Mx8QulaSOxXDgNCz3q/8E",
-	"rYz/mcm5NAw+CtPNAdN949llY2uQ4dukO+zbSH6NSWPPMWCzIx34BhkHcBYpMa8mpXFez7p8PSVkt9oM",
-	"7ueSnRo5xCGfRRySFpvNKuvsOm0GlNp8L0iEZlePyC23cc3bBC14ZOH5lCDY1aTNdOmJTNxXTXLeMGHj",
-	"ZSo9ZnvSlGyHjcIGFg23ZbjOVc6rRzyIwRqrS03qksoWq0uW0B61kdlluELPQCT9gQRHFqkMfQoJ5J0w",
-	"8QlNQVRO7DY3emSuVVHlUCAn92KqDKQSrkUBznQRDybuhK9+df/gkQmxw1/96v7Bv8PjGRVFmxEjyHhz",
-	"wjIivMqSVNacVlkPaj1mCTRL/WB0LH3sU9jz1pa9yewQK9g5/ag3eS/MwfavrUo4Dz+6zSHraVRnt5d0",
-	"c6jdy/XB3ehBOWxNE2Y7NOYroURp7TSfy6UzJA1JRJwE0SzGbeg874yu1WnFt6AoDrac+KZWGYpb3MNs",
-	"C+rhVN6Se7hVI39CTdScwUgRvMAqb10hNbKwhmXcZjuk/22rzoH99/my/z66xbkVV/CjWpiGefYEyzp2",
-	"XOf2TquxL0n11VVaVZfTJl/aTjUAK/nSl6i6L+aqLEGzwYev3jHfQzwhnp9/k8oxlxJ0wpyMgLSYil2w",
-	"Ul0KmbC5FteihEsY+rKXpiaNNoGm0oybKyjYYipKSCWXihj9MOzhU0Cxf1NiXZImYULSRqFV7s6sg6ir",
-	"cxom1cxS1Y1NpZI5DBO24M7YURneZ8fMQK5kQSZaWETYlQjT4RqV/lWElEGlZuPKLDP0elMZHNAxWkNj",
-	"RVm63klnI4mu1PXKtdiuqUulL2mbCCkMVmk4maRB1ABKNRsgUbf7mrsas8d11CC6CE8llgni+eXz4z/H",
-	"uB81zlBGznGothvhImdskIX2CLYER5MNyTkPzxoL85A5C0iu6vz0+RyKTngQN04y/4083zP/aN/Wtuko",
-	"9p6c4T6rSyvuRfi5n8IfDfZqpeouNp5N7d2mqH47g6gO8NzpiF8Ik7u9ZXmiK7ljq+2lEy8oa9Nd1ygP",
-	"lIR68EomeE9sAPs8TFjuTKL7MSZ1Y958KoWkhFx8HsEJkKKN4n5z4beIH89DibeSUdOjnrrbVNYYcNjD",
-	"umq3ZiNXmkkVZ0GHm9dBMDQIKndhl3NAc2PcO5fD06jFK1hezISZcZtPM9Zu0YMvOMt/BR7X0tlbesTq",
-	"ylgo3EYAXQZdlMDCzlMvZ1yAgBtPl8F7X0mMSIcfPWlb53p6jnLwrZyofkp2FBsoQq1FJDIHk/eoBcYo",
-	"io2Arhg5d4wsS3EJtQO7SzNXczGbbU6/ahGxNzuXrcmkCB4W0dseLQRmfELj19VE81Q17KEDfDRuOGJv",
-	"jt9EBRMUCqwdJrz0cuZmwesrvU25B2+bYW11IXbL0Fr9+ji69imFweoBvOOXNyQhNOt9OJX2JiU1k+QB",
-	"LnA3D7U/cfZNrNqR8m04mdZP7YbbYwUoxR/hOJuDxFBQw87ui5oZFvGdMqNm4FyRlV3YH168Rqcya/rL",
-	"53OtriFjBeSiAIIiyULdHtbzwce50GAuuM2QczZMwWnrq1QGWEVfCzypbKWp5N21KiTCM/oD/KjuwcWM",
-	"f7wo+NJkbPDnv3weX6mMUrkJ0FTgnQmjviZuejgZIKuUs9WWS2eV5sJ5FJpxmcpKXklnIDN/DZG14BjD",
-	"9LqHaVqK9lTXR2K6F8JxphIXAK1ft6NCk98yeXu8Rq3beKRy5WaMfQe5VSE+3KnuijCLQhRctqWWR+Iq",
-	"zFre1e0tXJCrtpuCxcRXsNzspbgzgj8UuB4R5XUVYInkkhViMgG8i8VHV44ZzjcWModUDjIvSNnwJDqK",
-	"ET0xy0tloAi5PJKRSjaKjUcvpZl7qzvkuR5tclb+7sa15wPC32G5qbbETe1he7+posSdzlFgaLoemBem",
-	"Sx3CFrtr+LQY6zBoFJ7Ao8NznYVQb20SfEhyIuQl6Ln211OX4hpkKgdGtdQlV3Ii9Mww+MhzW5JCesX0",
-	"ER9MOKh3UanqttxjHtaY27i9LkU7o0nyerDH/fHvsPRtPWKq0RaqHsWyPf7lYZvcjbFwutJSimAvdpV6",
-	"1Kg+bi87Vvy6wKLZ9Ej/6Y4ZwSS6tk7DBvjYyrZ7yYUcdoJwwIadryP5+a9KXyprQR42qU65c/MDlkWI",
-	"a3fborplLg5BnfhA4s5D4j6qPef5Fb8EkwRuC5OwUhiL9T5srrQ1iRMuTREn4ilK2AzzMhJ2BVpCmaRS",
-	"w1gpW481YbkWVuS8ZBNRYur1FOgVEuxC6SuG+RoT3PYE4fu5/d4H3pNU+rA65lqQ1SwSprkw+INmhhhc",
-	"Q8gRwes/73Tmvr2Ay4nnOwkLqtcZMVxXvKTF7JLWBURnhpqfMyw9iIOETzlYHXf03NZFpr0Rx9bEUmFT",
-	"tHfRBByOeY8ZwfZSGKjJouV60EA2poTu2Cj9HxVUmHaAyamR73sSJbqxgVRsrIrl0CfDViVgXaKzIFGO",
-	"GOFfuifQnBV1nMhkhD6OjehK1nR4Y55fOfvmDq8GX4elonxGd4XeQqXSm6i6RE9437yVKyuK37OQb4DU",
-	"IMZq4DM2sGoucpbhY9lJKvF/o3+5oRfIOOL+NJZrG/0dalbrDyjvAYpsOGLvcQYwG4IapDDWS8PmJbcT",
-	"pWfMbVZS1UkjeHeH7xHyon43G9AwQs4CZftmw5BVUjshU14vEvUbT9+UtnHK+sN8koWYXb1MqcSfYqJ1",
-	"l809dxOBN245l08dgsX1MTqIrB88Xu+0qd6ctpzLxK/M4aCxo3o3J+z+qgzdbH/siDLj0BC1aMDQRN4N",
-	"a8X99gQ+Ql512V68UT4ScqI2sIe9WbncRzo5Uj+lUYcpuwBkfRkKBVtCf7FbdOv96Pfrf/xb9V2Bx3IL",
-	"xt6Qj7DJa9hfhC1u6xV58RsBg2Jn9i09vtVtcwOwdyuA6E4AbNfsRa4K2Pryeq3XX7lf765ApF0c0vlK",
-	"sQoVXY++4BaOrJjB9lOAcfg7ve1TurFfl7Utru7xueeBSf3t+gm8/+L9DkZlzT7gYbRNzH6njS9U2i24",
-	"iYxi37a3fn5+Cod1imAc9rsN+11HIKMTqeIB9rsWVsUvatx/qfoWq4wQ1fYXNcaDq6EkywtnfE124iNc",
-	"DQ2BYQNEdQ44C2boxlkTISfMKE3JW9ucy+pqTcbZmG9FL9tz0frOjeI/3GD3kRBGvEr/ocafakJYPYCb",
-	"d5VaHp4T20Ez6P5dBZ+5AWIGn7mBBOEHVKOwXTiF8vejmH018QooCoy+BLYR93/KrHT/42WZDROKVVvl",
-	"w9UJxWIW/NrTWnHJ9TKhupix6xhgOufCqeR4ie9e2GnmA1sTLspKAxtXBd01cMumvLS+/keVpaqsb6PF",
-	"78t0JdkYJspnbFEAFysYG2xsSiUbK2XZXJUiX47YGRodqyqcVUw9adgfUunDaD5YRkNkBqxFYDCqCqJs",
-	"LioJYnPQRsmXxudp8JLVeR4X4aNseEoJbgthIJVYF8O1NYxbppzpdn2tux614v5dB91LWCVLMIZl4lIq",
-	"DRceHA8RYayuwLOKcckyd+DVooAa2H7Aq0JYKE6xTNOwjITHn8IzZpUa9rP5BoP31INUoZ+PgzlZ273e",
-	"jLKg+AcOjM0cGNFE9ZnEW0edgrWMksKcCa6htfq4ZCPZ3/+O+elLzmNV8zaeZc3AGIL/99xX7xb/qWVr",
-	"jXKt358MZGX7l7NAR7XpxvSQxLc5ic/QoasWPKxOcQ5R4MsLSW1C+4IV2vCdA8YIPuexRdNYmPef2Bqc",
-	"G+8kOm9wPuUGshH7sbLzCuMPOZ/PAVF5PvsL+7v4EnE+w41gZnUlse67H+AziP859uaho544oFsezt7h",
-	"b255MLslQOnr4xih9LPjGyFK93+kcwt085kOhepgOzptx1u86nczhAeZiEK405qgITkJ9LlJUDWFupcw",
-	"+EhnCluZhFkxE/LycQ3KnlKIVw9W7L/+7/+3rnyhhIemcijnkhFTFVUKeQusFhK9g8Gb4z+zVi5AOCJl",
-	"E1XpC1gClhCeyaa2pvEt2gc4DDx9EQeeAjwbBeWEbBIO3AcZwfZwGcqPKdbZn2Xc8j13f1wirf4acmHq",
-	"OpiHyy++0el1E94kaDUAxod7/x05zSRkUUEZKohTA+bUYHg3YxJsQPuIdZJzmUO5Y8uAHjMbg+u8z6P0",
-	"sCmnPq2KFC3clVAnSh8z3ovqfoVNPIjm/qAoyHHQ0j+wlpI84eS6qfaxT3e+xeT61Tuf7fW0lYHT6KmG",
-	"X3afkt25g1NLEEBIua+Q3Z9qvscGD5vqQV33Wdz6C2KgPcieqsFUs11721NeWihIQynv9aTrzsajV2LC",
-	"IGmgVIvT6DyD/+OlZVMoC0xAri9nSo41/nh5pKu9aryboMNmfNDuXWm3kyfGmVcSf1O52w1YlaXTlh2r",
-	"9V+dymBKL+CeSyNIGpe4Aeb2kLDBoUbn+RKco80RoxDYXAvl1Y7lfG4rDUXsmvgb1AHWR3nRp/DnTBVg",
-	"klCaxa5BG8L/qaQHGTNLk9uSXj70N8qY87F2D4y2Z4/Gwy/EI5uP1wfz8YcxH6osSYnocOrRqWjivbrd",
-	"MYIXjAYak1LkIA1sutb8zj+yx93KN4HZfjdxVvgefxLZf7skffemKgzfCtBJfFs0Ae6Ma+uiKKzuBqHw",
-	"j0T5ph2siluySnUzhx4opu6z9l8Hdqn1NJ97MmomvRq/xToeH/hXn5SY/A3sTmVkN5xL64tIvJeBN1MY",
-	"ds1LUSDaN5ZTLqaqhBFD/8N5aZkGsnw5ZGzGl5iU1mTumlT6AlkJC9Y8S3jUkCUsK/jSXKjJxQKAymFZ",
-	"5v7rPpopaaceEq7gy/qp4WkqA2TtxPt+zbsNQsYVuhe4mpiAHo1GmZp/6HDSQY13EsKl01CXJp8yPjbO",
-	"A/CSaSxv6I64hh3wK/ft/NuSKneJ/LPmU2ZnrBDI81ibPKo4lYe6lVtwLbspfhJbm1MSqayYeJkzr9xR",
-	"TEK5OWvvh+gnX4Uf3LYDvhzjadALd4zIDXQ7guEwZ8+okCMWmnr8bGAg12DJoaBMFILpgaIV/W+J3Cb5",
-	"jh+8odzjLHSDCJgWMJ4qdZUwzs5Lnl8duZFyK8als265wpCZf4igZ9n59x/eObUsx+rjiH1rTSppPMQ/",
-	"Eh424hJBlPx3HgwEfzznxiyULpB9xAB3ZhLBdd2WdKRkuTxJJbGWGKQNyeglFwYsJRaOEafkH++/ozMw",
-	"vpXuFBC6F4kGLREcXYN+aVLJy1ItXhUgl1hYxgYNOi8rhbw6KlXOSwpAguUFt5zxonCm3Xt+GiaVcSuU",
-	"ylT+5EfpPTvDcq71kmX/55Hbyn5yjvDRubiUeDY/Yfbf0+r4+M95JcXHwBmDn0By/Zn/bgof6aPM06T4",
-	"2paPbpa++f7sq6Pzb85ef/4XdgVLKNh4WVeiuNUM0+yEKaMXWnrdiP7SfIHAMb6NEXsPOYhr0CaVGjyN",
-	"I7Igogho3N1yRRxqxC9DeFL+9iqzGbKEeXBmziawYDMhKwsmSaVRjDeB38A5E5M6zEu+7GGAwSz/Dluz",
-	"J1e6oyXqwiMBD3eNvMOyUh+LQ6nI5lKRLht8fysbuc/dnsGWsbM+KT9Ez3YSPeta/FO8LPLYTQWUzgiK",
-	"leP9veVjja19Ldq21cofP7RR+RDtKQPyTZD6B7eX4UHceqNw7rCyH1Ozj5jcjzNhkbWZggpO9EuYWMZL",
-	"pDfKEC35MqNtOmAzY5COgJQvKxJmTIOG2dwuEctM+dd6hy1jVwBz74pZpREpHV9fAtcX4SENMw9k3h9W",
-	"e1Rv4FEJ3W+vuIfL2J1Suz+uC3FiwewDeJnOV+5s8fr42J04MNxNEDG+Pp7OB4znOcytD7/PwBh+CScs",
-	"U5XN1SxiWhP5NPE8K24y3TFm6d42Yj941BlhYshEsFp0HwA+gHnM7dE1v5nC0Y89oHRya50NPOyO3eiB",
-	"SInKEJjGi09NHctrZ0OqhWfOQLm0zSzfX9NsXdDdVrTG+ds6jvd185O9R/J2w8zf0fvlTTz9flFuW0D5",
-	"UKHHMIztY4/NSj/X6GMzA/2YMvfxTzdpV8hF9p/cezdbTeH1741F5MUes+S6RLFvp/BdWyZ1ujflJB5c",
-	"tJ3IOYJmM+7TUp1bUQCvT/XLMNl7c9Um4I4APeXx31qYmTqKXAQC3pyXJegTJAt3nXQnx6kqSThY04no",
-	"YfzepHLAJeMlaEtUAN6PMqq8hoJdKkCS3wyfQLXMhkT7HTdMZ7wRe8vzaSpzrnVg7KXvPfOm+zkl252y",
-	"DIl6i393R534TEcfI/PmKJX+qQvM+89C+n/rxf4HAidmwC2bKWPZZ8fHx1hQu8RbAyiOhHQ9w97O+JL6",
-	"0lTpuknvgwqIdfOvgPjuj7NL01Bb26ffLsdKlYAA1vvcL93gby7Fd1NJy/GMUiqDNAp5xOfz9jbpJmQH",
-	"GyTPUfxPDJSTPrsRdkVe7Ph4V2Nq2YjoVuIyE5CaIPRrIdvaiXq1plXfc33lhMlZs/ck0jeHp908Y3vC",
-	"oPYejkad4ujmFiOHtR6SrQtsLrQ0e5NAFL4jXlLRdbcsoalGqXE7xbVnRFlw7cOGZOdG7EeMHyBXzsto",
-	"8yD8WYTV2yRctxIsmqxPQrB2KSdUEYBC4uMOLc3107ETUVFzkHwuRmHL6bvD+HEO8uzdt/9x/uMP9w3O",
-	"8KIQBNH2Trt2LJ7KncdRnzPVGAuPezxt3xdWqLyagbRRAgDCHY8rUVos7bmrzNxvMSGvEKj85J8/t3ck",
-	"YVjc74Rxw9yMttgUELaeFpFLJZczVfnpaS3Yks/KLRbs/zr7/rvbLVh4cYxDdOMKDFw7w9GzWDE31Nus",
-	"mIYZFIImN2SRbIZGjn5RJ1R8yiDJ75vxvA8TcIBLvh9ccoeMPKeIV9fw+7356OlN22P02A3JdUGM/f1J",
-	"0xd30uKiRJJ3YuySpHwnUTk8x5wvZQC1tiCnCzmguU1lCcgJ70GZazYvJtUioWrcmiKXmhD0Y9OCv9qE",
-	"VJzKBqrYAwl3YR3bSkvqm5pMQvktkgjWYMHUpI/kRxGGVLquHZVwDSWbl1wybok4bDQavXIfZKN18GKP",
-	"RxwvQ4xK3J9Btm5gnjo8cdTjJ4pQ3KFhhwS0zQlonVO2wQrdGri4baAi+OIuH+PVr/oGPONOtXk8xIpP",
-	"UeIeC+O4y0XciHZ8ny3wVoY0Eqq6pKJfPLeARF6X0gM48icIjtwhsfeFSX6qMu38m94T3jsgJtCTOhWH",
-	"swLykjuxvwY2A+eHCTNjE/GRvDsEfJ2DZmI2L8EdRGkaBwFEyU1zKnM+52NRCrt0P0JnynNs+LlzH1t+",
-	"BSYJVRqXlSiw4op759CTvZoRe+exEhNPUMEKZKaVmP7nfkuumevHlKPNGWNk88R/Ga2Zj3JyD1HX4ca1",
-	"N6N3JZf7VO/VpvqQ9kt+YFvs12106/tU2+MGkRjQweJT0NyngYK+vuMd8NAPeOjPHQ+9z4G4HzL6E7VE",
-	"d4dPX23nqSKpr8eporDSvtHUe06+BwjYA8rb4+Gq38EUtcBgN1iTuyKub2tMniz4+gMr+gH59QDDvgrD",
-	"fge1bsHBblDrQi+PdCX3p9dvG2xKEc74CQ41HO3dKVB6WAeKPa7DwSYNvSX97KV7DjF52ICzSoqJgIIV",
-	"YjLByISSwEohAQ9OZE6GlAaUO2fPI4llhV5e6Epm6DQ2tUf0A3PagShjWKEwIc5p33LEzspSLaBgi6ko",
-	"ocnbDh6R0o1DtDc79bVevq/kNqH4A/rrH8aEfE2K66+PfcTETNViPWyCfrWqLJvxKyyteyjjEp7bm3Gp",
-	"jwLr+PJC48ngGppKwtNb8OOy6FY7nDMCDy5+OhuxszZd8Msaqdq9ki7WCQzmyOSNicPEJXcaKoW8goIN",
-	"MvfXhaBozp5MxFtaiYONeFY2wq864+uH5geyAHflf7lXCOKRqGAOEYGDVj81Upg9BgTuShezrWr/8Zhj",
-	"DpGEgzF4BA6ZfW7vd2aX2dYK/GGJZliYAbdoXWeFQRZm9+IBDgiBnubJ2KjDMeTZEtXc5UK1xVijVXkD",
-	"TMt7fGKPG+NZMRMSW9kEOkLBUdfdZ1R44VYey7WOhETTmVfGqhlOQzs5DxdpkwSoMmalwec7sDRXCy8Q",
-	"m5cN3hx/kbSvnLEiNZA9eDMK+lrkcOHrHo3HKvDmdzakwG8qnYl1P3fbUSmuqTZN5MD8DwmVgcJJqoSE",
-	"FUJDbssl5dERwpGv2BDWpLKSGq7VFUJBXIE0p82c4TgjfFwaKY1oSPfuARChMtQyaV4qVxAj3JvYpeZu",
-	"m8MbeNwlFsJAZ2YRQWU6qX7OuKOPFvENQKWRvtxeXWpmn1v6a6qEzTCR3yDCswn1xiRaYGvmlaYrxqfm",
-	"CE3XXSEktSq5qWxEl/VLbhJcOIQEq/fx4MytifWXfXoUPEfSo154yVr+9+AU4cq6Bh4VRtJ14K20/UhF",
-	"1Zz4eD6BnevTuRMOvC6Rer80LJp8t1VEWnRn3a/3ypOcCsd6ER36txJ2i52kr+SO9OhJF9k1CvmoKO8b",
-	"FfKA7b5Vad3Nu+bti+lWlapqnzs6CtTwpE9gBUIi1hbyWuhr0AkbL5koRqxJEp84uV8ofZWxAZdMFExN",
-	"UolVsDgXpeAyh1f1YyYbJiwzTkOFXWYJy3Ju4VJp/P+85Hai9Cxjg6yAseAyS1KZVeNK2ipD2jM9hTJL",
-	"WBh7uQxXKD7iccL8L48+e+3aQlf5XxkbLJQujEcJSqUoEmaFLYFQ1upZSFjODRwJaQDP2NeQMF6W3meY",
-	"9aezVyVsmbxez0Ur8XvGP34H8tJOX5z85c3W2ethIrdOYHf9PA8/6kfM9Gtyq9d+FX7Un2vvl7f12jm3",
-	"FrR7+n8OaOV+o/X+zS31cHD0z+OjL37+0yBNR/S/4b8N//t/2z7B/1990/zap9SHvz/rfOWnBK3gVmEL",
-	"VIWqfC7AoV9qtTBAznZtjMIERBa2usE3MTmPkUHx+Ve/un++vaH6uCr3yjns3v81xgF6C46r8kDT1i0d",
-	"P0qanqaoWMMEiB4zYddcCz7GsLcsVqoS7yw9tz7UVv5Q68TOvedo7M62N8QOz3Muv/TP7QODpn7/p4pB",
-	"Uw/gZmvp5/sZRT8x9csPux9uxj11C6nvPLy5ZTBxCZQEZqCE3CpNYE9NGSJhNGWXWlVzqkrkLJugH5oh",
-	"V1sq6S+M75ADim/1qLEZL8uMAp/48SklIJbLENOkjDlK8hcylXHG3aApBaLCYKEZ9uSlGaJ5oP57TxQn",
-	"kJdu7MuGIiCVPkmg4SdRFd3MYfwVCrwcwzddmCsxn0ORjdiZh5XNciU9ee8ywyYMutoYq3aLRTd3FiuZ",
-	"T31WoE8jZBn1wkPZ0OMgC+Pe6i8ukadNhigsDmHKjXsKihF7F4hB/WGaAsi+3NOqucgZJgma7IT+c4GN",
-	"jAJKA7rx0edUNwFFRtPnBo4rFps4jJNnI7YBxyuVAcirdqoTMunOv8cVcgvmS7wJJciLV4AORYGVl54r",
-	"IpWEJ9zh5Z9brhvL+tTDAnVHbxUPeL379vv8Elxk5P7Xh9BAL9mEU8MZl8sAqkU2knSo2xjfOkSAdrqV",
-	"TrGmhJs83Fgj9r9fb5Smg5vb6+Y2e/pmBJ1b7up3Ix9ek687l+5tBo5uePFouwRZsKxOy8nCZlmX9YT9",
-	"mZ52uzQ3dL3JjFXzhHGTyuzdj+d+o2p1PmOFAkMbb2uDrdtzO9kXLNNgVKVzGOXeXmSpHLQueT0m5ZB2",
-	"5OaFbj8ObgXty70lgU9IK6MLrz8o4NUj1+jxWnA37Qsb1NlrX237bz5cPjxMxx1OqDfRAuFs3aF7K9yD",
-	"slx6i0F3VQiK4nxNL/bCHSeQd9itTOfYhMyhuxcFt3BkxQxefPLBSbckW6CHuJl8ZoftHZ2ya/Xdymfb",
-	"98bQtye4Hh4ctc2O2pqL1kQJHsdbI5FyA6nKDcDeGFDFZ7CqGQ/idTEhXPOyQvsYwd6wAd03SmXrUsdw",
-	"S8Sm/BpSKZWEIYKS2yksnSemisYzwleHaEIMHcyxetH5bu6dcC0KkLk72Dd3lzX2d+s+snWj2cQVtrna",
-	"PI2hxd1BTRjG2Zvj495rQ6cp7/2s7iNSS+++aSfc0y3iXS86P7VdjSZ5GzhzXOiD9euF2/MzRFhYdWgS",
-	"lRxzD3xo71FtYOvu71UwLBtzKsJDdeZhhYlT3lRiSoIwOMoTnxgI+RWbgZ2qCHSi7lcqB83lFHycc3cW",
-	"9CiYvqqecMKIVCa2t0kAtSIgvwHhiCWpjCD7yLjmla1fSYtG2Yu5rXjJnC0HQ9+HvvgPGeYuc1lQbNo5",
-	"r+EClvpklboiKqe2FXfHW6nCrATSILy/7EbTRN2rSngb1mDPF611Oz2uTb3JHBS8S8F/QtoljyygMHGc",
-	"0/3HxLWEK65kuLF+OA1Pbn8Lu8+w1VkctFoLIjU3PM2xH6/NrJp7JOGVX6QygGsstMCygLAP9cWj2A3h",
-	"qOh66BbhqMc8cBxiUHuPQUVU6FEY9Z7BKKpQOQqlLZvjUvTwWXh271SZe3UrW4PpQ2ePwibtWp5nFUFZ",
-	"GXoMsI4531j7ijasJY2rsrVJMNslVjdkNWyXkh7I9umVzhv0ab9diehtcXjyd8+t3j4O9cvKjB2S0u+a",
-	"lL6iXjer0O0voFe0K0pXX22ho3Syq/5vTV22qAQUxp1higDliSWN3qtaKH1FfpYvFYsqwg6ufmchIM3m",
-	"uvigMaayUTzUUuXoruzyHSsHgztedRjz79QCdEg9ou2kNIqV7mMTDYFZxQIDeKgn9PVRcVnhwD8dGNJn",
-	"WBWIsApYSttRikR1dh0i/ZQM9/EDGu64vK+2Sgdvfhd6S7J2F6u/G9P+itTjFn7+B/rBPnES3n2LjWyi",
-	"SApm7LAZ9EIq4H46A8sLbnmgYQ27woBw94kxN9dg2xhhO/HVdxeh+YcBZCwyLDvza0IYH+xL4Bo0S6vj",
-	"4z/nOGT8L2SUfWrYNx8+vGNfciPyhuCSpkYg4m9lQKdS8hkQIRI3bM6NWShdJAwEIuQgThDXNgpqFMoG",
-	"tqPF1G1S+M4Ry6wtMzYwVT7F7r5+M6Uqui+OfeptKjM3YsnLDPehWWUrrKqDj3lZGXENpzU4a9Q+9bkU",
-	"12DYF8es4EvPzIlfvDSpxL1y4EXopH3WGbIZX+KdH3zMAYr2t/0UmB2qv6edMCj94xxe2q0XG61OgpC6",
-	"/gpByRyS+sYgaNthd9wRb71wDqyX/bYF8wn3fBG02TANttISr7tzeOAN9NWv+O/FDael9+h09mnVTUcm",
-	"+nVxypB75nBQuhs4Hh6FvFA9gXNQuMqfczttbvKDNL1YtYK3SZ2j2xMkkn/FS9DWvMqVnIjLjXendqrB",
-	"EDSRQK3zCbsU4PPLYLBCh9HrKpJwNhF4/Mr+SY39nKXyCpZmOGLnudIezs7truwVG+C/f0KcvqFraA46",
-	"B2lH7CwgZxv3I7qZrhMbUjnhJRJhZ/j1RaHV/GKuBOIwKU3nO0HJIHSLrTQbQ6kW4ReTUil94ZvLklRq",
-	"LgyY+IUZWZdJCWBfmoRl+L+LjhbpzQjqJy6ngS9VyFS2fkMA4hdTVWnqpu9R/MxKvxh1a+VFvndU2eNh",
-	"T03m0Q7rIiXGPbuCZJxptaB3hYIgTyWejdhbnk+ZBqPKa+SENFBO4jtihefkXF27o/fAZ1mO1TX46VFK",
-	"p9LJBg2aPCOt5o0MhagrvUtY/HoOBYIQDn2FUM5lnXtgeq6ez1CkviLx3efhI2pnE0zbiqasK8jzuBBY",
-	"mQbMJw24S17Ojnx1npvXlr1Fw3TkLdImY4sPNueKqpdShCrVhGFjt2tAQUaKlpYZvjRsqhbDU8Ypc4Kp",
-	"yhpRUGAMf2LqBDI8E7Qq4EbsHK9tDfulKjyDQh158pkYCK0ZwVjhkzNwBy68xsUPySzV+/VMyMpCbHCY",
-	"VZaXAXt0eErFfzSD7Apg7ksUDJRCAmZ9LNkCnLI6PSd1HLGzqhDW/4W/cProFqbpcJeyvavWlW0P/n7c",
-	"xANHvG6j48YqjeelIOPPQ6898pR9OPWmB1v+Nnkunnln3XVZ2yM8aSZYK+TlA1B51y31yY7//nmIzE9T",
-	"UUMtGySKxrBmrmThaaBfmpoFKZYUBA90Hus99wBv70bsrbwWWskZQTVrn/gM0aenLPu3jM0Ai9Rw64i+",
-	"7Yf56xCwfaEgh0ao4cchdDjId4dJXHSI+f2Eut/yKSkht+Ja2OU25i96fP+O8nprN22l7cNiIFx4Xv5y",
-	"PGtsrugo25qYvbnIbgmyf7swkGfk0AbbuGBqYkFGh0aEavDw8YGgb8QyK2agKkuvIH85lVgAgo+wki9B",
-	"n7Ksktp9ysclXNTeQ+Ze5RrD6vrcTVZeWefYhmMsm3F95XuRuvOyPGWZ5hYukLUbX+AkBq98sUUT0AyI",
-	"DJ32Gp5r5Vm68rIyFvRpKrMIXOTislRjXmZszit38OdlWS/FIIIjN1O1MH4a4t9n7n2xbp5g+njGjBXu",
-	"Vdiz4YidT5W2IBFmxIK+di49UgSGlNIe77tHj/ew06w39ND7TE8Pev3wFVV5Zq54vlfrccMG5AuhttyA",
-	"zkPZ1IPITl1v1Sk7bqZAvzQe9kebOkMRnuGus1D6ytN+VDsIyETiUgiDscJtnJWvw7P791RWmjq4KVul",
-	"k9GUPZBvkoUdknwL7ymQW9IQdOIdXxAyKFa8g9o1CE8IMFQR5QShqEoSem0xQSyE3QbcOSQVL5lZAMwp",
-	"q74+FJbiUoxLf4D0u/bQbf8FWMjthZIXWEF+4QSV5zZjupKm7sEyyhgg9lFT5TkYM6m8n3CDaxJ6XkSv",
-	"HGT1/0+QqBiNmeu88R6IruRwhC/+eJGLQl8QLFsIceKUiP/0VysSLFbbYhhn4MFWIk0Whc6Gp3grkEo+",
-	"NiCppi3syBRJFYZdwdz2eDRdyr57d2a1lQf2ZTqbPzgynY5MsXv70nuKbmQZlaQf2f6t9Mrf9G6itDcF",
-	"NY4hZtEI2eIHphxbW2kZHXF+UWNDUXmQvlZn4I9Yvl4+MhNt7EJB9fn17+xC5F2g+e8rWUvdOQ5up4UK",
-	"+1YU7PKm7fibMJeRSW9P6aGYoPtaTovLS9AtGUPpv0HDbl9KcIPyOR0pS3EJMoctvMJvo8f37xiut3bw",
-	"DW+WrXjWjnJ3tMpxNp6Yp+h71u8mNl33LlG/l3jKtnPSotkYZLHon/hvssZDMx32/F3VpwG795Y6Gnpg",
-	"h6mvBwefqdNnEvvWu14j7o4G22SOdS3TupGkrKPGn1KVdSeR2J+yU27p6OYek2CMj+GwifAgGxReZh7F",
-	"Q0Lh6Z4b+0Cqa/455rL4OaOTWCqFNazkJmRhYOaH6+IgI3BFWWRDlitM/cBsDkKpx/r90xAip+T50LAw",
-	"qSwq2BTV9dgZ+9/SmlZutZXRRNS5fWHN3Mw8k13NuZqNIW8ASec8hyLxkOMLVqoGrlQWDc6MexQPwJ9w",
-	"ghON0igcTHNl4fVT6QK0O8EslDYkGnhOiVUhlSVCluNubKdcMs7GYC0gzsgJy3ItrMjd3vlf/8//x7JS",
-	"Lfz/5lxbUX8ewL5sRtyVqWw2Z9xyV9KuFPEqYzqVFfnVfXKfVvR0P0Dhj7Phbm8cDhtuwDEJghfO+CD3",
-	"u82G9o7mGq4FLHo3XAT3afutC1WVBStUI/XtrTikc5/Ev+MhvmkIt8anL6J+Y2rvNHjWwmtYzUbuM37n",
-	"bjvFx9xBs6hgmNRRkFQSjjq+YExWtCxM8wAaG7d7SrVozCx+01BH4ENIFtCY6EF0y8yUXgnJYM5525qj",
-	"Vx9KhlMZHQou5qC9u5AxHiLDZC2cdcOccjRnFFINvBA222LPD91459fzthGav5YA9oFw9Vb72nefRl8/",
-	"nwxnL/YteUqYUUp2Y8hubRFWsGQjO1DjzfUaAPIIaiw4W1MJVgbYIPv1VyR0Yb//nlEdACYpDJMG69RP",
-	"UMCUKytMJQ7oyWVJRsOAZQNZlSWpOIKD1g4iNYjpIhXWaI7YWdMl11Iqpa9i9M0xqbT3Tmb8yu/loePO",
-	"HxEWceOdLw9uPTJWSStK9znyItoNyvY/6lnbs6Y0DfXoSL1+z0dLECuyTeJVS5bxRrgysL/QELWUsRmf",
-	"m0YKkdaIIa8m5eV7B/CUoVTnJXBt/Am7kfuXJqjEIDq9Yv6OcINzh83hiNVygAF711RRZ+gLL+cjdtaA",
-	"1KJOuhMjj2l2nOJ8x633pEmF2z7uKW2hdBJ92eDrktePSYmp9HdxqIzFnZ3g8y5d2o8fXLfxOGmut9Pk",
-	"NSLx56Ha54B1X6gnbG1/CHpiAtFlbPn24SRDXunt8mHP/aMPEHVpt3RIl3bnE6WvzJznCDCBsxNNwKpg",
-	"bK61pZ9vNv4/IYCmf8PFbMKzBLEdTA2m8P1fzxAFQclyyUBqVXrHAsunpvzak7gR8zIDiWcl42xzZ5xg",
-	"Xbr2gQ+0LlgPiQy0jVi7zeR5VgLsXMI7zJ2ZbmPpzr95ACMXGrkxeOQn4Znej56ff8PyUoC0G8RhVy4v",
-	"L0u1uDBVoS4CbE1Wg8CwCS8NDFkJ1rAf5yB/Qnoo445XnOUaCpBW8PJlg3nDrEpl5t6XsYHC0K4tsJy+",
-	"XHo84vAohnrdkyFdhV9zgeGkvshqS0r3YCzr9z+0nWw33BtOfZZW0hmAHavEunOIO31vpOQ7cQ1s4ESU",
-	"cFmKoXcNhCQKKYSH1QXohF3B0oA9mvNLIQmttItF5B/Y3icNeIxDcGPZZM4bvGOcsGcEcuzH2wgpidgG",
-	"4XQPbAFU7Nwl9yi7dFbZaUd2LWABOiO0y4ru0DL3R+aDF1wqDKG5z8hJ3RLumNuNKMdOBp46trHrI/X2",
-	"VsS6n+20A5t05ABrvBWssZP5Hn26ddYhqtqq+e+AKl4hP1eTsAOQErmfvTTMgMeKRb8ooigNz2DMbgy5",
-	"crqooUKoXULfw1QSnmMdIy9mbkPh0u00YwibzbryEWayV74tkJLDew6gcjupbcHp3CyRG8TOS9fvSe9p",
-	"rHthjx/MIH3wYntAgOtc/7+BvfPi3w/bFJl71ySGQt+10OxnB6VGbrWDPrDAenzpP6LgPjq4tN/o6r1M",
-	"aQYzLsrbK0DnpvsqhARONBgyijsE//2weafuqIpxnXAy9853a096FV6P7d1KtTo2+fAyvOA+GO6+i6ha",
-	"luuA1QDdLmGs5lZphhI43JVgu8OTOeHGiEu5B7HemrSGsJ3fHP+Z4UFwIUxXOdgZ9hOtrSphT1LvXk0N",
-	"zUDeW+zfI8EDvg7r40qjKMoobF0Ut+BmeFCJTpWghUCQT8Qgv4tj434aRLxb/iu5Fw2oAwmWzlK30gY6",
-	"wa0fv66wDhrhzfHv7vDHP/yIPj1d0TBT12uqsuA+BO81aXhwoXYFF+2mOygYFoTsVsVOCmLueWCnif2g",
-	"xqpYspxL5nvglGaGCMCe2GBNuToiGfTTp3Di9aM4nCDsXmil7nZe7vSqTkDuROLbovhWPhVJpOEVhxhM",
-	"v1zRYlF5ejxZ95Cva9D0TX+axP/wj+xRPnwTm0Tky0qURUPMUzOUE4frWEiul3cVm/stj09DeXHyz5/b",
-	"e+BcacvGrX73ZbhwqeRypirjHZuVF//6YoyMPWeVnbp2fk9+feE3qK+UuhKAH7rmMQuLzEKlyxcnL17x",
-	"uXh1/RmaAN/y6q73DfDSThPmZaEO4p+9+5YVKq8QiZtg7kcN14LvvuvKyoWBuJRHonlN7qkHBOZN2GX0",
-	"DqeIHW9w5iKiiK0fJ+lef965eE3eTMxjh0lql5oTNZh/DbrnHa/5ELDEmZDXIK3ScV+xpKbjV9/VtbaE",
-	"rei6MVNSWIV8fFNhVl7UfNnxNgLZDojk42VTyuveGyr8cmCFFhObRAj6PL+SalFCcQkJM6IE5NjxNAX4",
-	"XCGMmxhWignky5w8/LAS2G5Hh95+zGFO5f4DLcyVWxeYW6wWclro8aypFiEJNCrUdyXBYxhT+5CLgr7x",
-	"V7NRB6Bup0ukUNaYkMTdgaW3HnWzqe6uBYAHzLYJ0D2SbyJ+uKMRLBk6WogCWMHNdKy4LmLpQ9Ho+N0P",
-	"ERSUr+qYCFlg+obXRzxjFoVPp+8UrxpxpEfE3LEOgZkNO8eXHp07tXyLn8bziB90vCRGs0taE5fEkDp1",
-	"x6NstAb0rqX7IfWkW5Mwe6VOlmLXzsJGr2i+6urs9zyfCgnBZgiIuSKcXfL8lINAc1Qn67fTArBsVwMv",
-	"jjB/9QqWw3gYq9w13SOxfDYHfUS1A5bxqhCWWe0jwbUpK4TtnPZaZWueETQlSeB+pir5VmF03EdkI+/u",
-	"WGQOqBTIbTaoFCrOyQ16UdPBeLs443NmVWwYq27DWHPLhL5KtUASEsu4XFIlI2a3S2+Roo5hNpwVs3hM",
-	"zddd6qSsmHg3AisGJJSGDRYwnip1lbDzkudXCUXih1GypDOUiHSkJoSr7472Iq+LWGZRB2TURrdNz0Ea",
-	"YFb46ZsAt5UGM2I/BveIgHehYNnHo5KeP/KPZYxLswDN3hy/Zpn/cuS/vKhknfKXNbQx2JQbGoVh/MNs",
-	"0FRPRBEdKkqLBuTb6BgKbe70C+P8JaZqzGJcG6eng4ZH051bE/bhq3cM3Rc1B5kQHSCNKWHcLe+My2LI",
-	"xjAJvAbUTw/wHe9LHifQgonVf4rdOqJudRqABteCaIAazcGXX2pVzY0zZCvY4jO+dMOMu4CFiG4kIYUu",
-	"7MRNIx1deIdpn4hHplXpvG1VIYbZgiPvj0SMgNl6RxN2yf0OOI1n3xcR5u7ZkiqjVVmOeX4V9alGQO9w",
-	"c2AGhfB5dys7r2usgLzkTjivgc3AzYcwM7cWCLTuN942t0DCCr08wumCj5BXyFXrO+Z+0O6bbjrw4vef",
-	"f///AwAA//8=",
+	"f2Fuu5+Fu/3pUbv9abjbzzps9u9WTHAxfyFLsU8qSWymLZkF16aTVMqg005S6SCd79iS5RyWtXVvqVtv",
+	"rneyYNj9NrspWbCGsLNf6LQaeq9dvqLGMGUf+79+pKe/fLD/jE+/nHz49VHy7PFv/xKnrfS0xYZuf8w7",
+	"b0U34QHTtpF0+uFf4+RcZrR9JXRGxe2F6HvFRP5aGKZuYjLAHvZrnpuFXRRGswWZltk1C3gzzekmbWVP",
+	"7nuOcuggp7YtE5YnfxwsZGmFA365Zux68KGV5EsuMhand8aVNpXC5JQTzRRnuib78ZjkVmpN2UwqRtJS",
+	"GF60j0PD647QooDY723ncWILephWIdethAHd/Qn7zXKNXkmhGeikX9H8r9SwNYXTLpPCMJRVdLUqeAYy",
+	"4eFP2pL9a/Cuf1FsNjgf/P8e1vruQ/xVP3yplFQvxQ0r5IrhK7c3/JIKOmc5sfoAyWRZ5ERIQ6aMKMtr",
+	"LCdSEcVmpWY5KTUZprblqBTwM50WLE0IfnfNNpMl10tqsoVdxt8SO6Z37OeSafPpxmSXVOFLrZ5Va8BS",
+	"kRsuC2qY1b6sKCHD9IYWPAc6JjPKC5Y7yl9IMSt49pnoztzbNVlzswCOzEqlmDBEG2os4YppWaqMjXzb",
+	"ah2mpd6kyZVIS83UyHL3hOZLLmwD+EqzYjYpZHYtS5OeJHZiuNEk3dIFUgJGD5kVfL4wttWa6isBnABk",
+	"UZLz2YwBWY7y0ZWws/dKqinPcyY+7fRltCishkSza432EFNLrjWXwg4kzZmhvBh5YT2pf06vxDClpVn8",
+	"Mqq/nORMcMsRMEWUZFJec3ZqmzFh7DisXbWgYs5IznHjZHLJyEzJpX3/lVizKaGr1QNNQPUHpYzgm0aZ",
+	"VrOJYj+xzADb4dT9Q5pXshT5p5u5f0iiy2xBPEfBaK2VYuopXdINDE8zBtvjLd0smTDvqmPvUy5zwTMm",
+	"NCOGNxZ7xqgpFSNWLOfhersfUqD8kqkbnrHvBb2hvLAC7NMSr/H9JKMCJ1TdVPteEwVbDXwJ9uSS8g0V",
+	"GydC9SckVEpUiK26tFwZfUHWlBsykwqmWpTLKVP2sNQskyIHOZG+Y0ZtTp/PDFOgMaKtAWQHP+0ewpeu",
+	"DyPxLU4hUPYZLuajxtm6ozRb6r8XdkdJxX9hn3bjZIrlVhbQwsuI6gtiFhROIGf4J4R9XNnNgifqjbxm",
+	"Oazy94J9XIEQgDd+wtPfWjxmwRRhtikZPhk/SciT8dOEPHn0OCFPx+OEjEajk8Qur113bMdcnyNQr9zr",
+	"wK329vV7ec3EC8WogX1F85yjcftWWYPVcKvszGihWTJYBV/9OmBWMY8bwcZ2ivMp2I2lF2ZSXxD2MSvK",
+	"nGmSGlMA0zn+mEpZMAoSFdW0nuZsMrCWT1+vSzIwJjKCb/mMWS0Q5SzVJH08Xtrj+OzJIrXskH45ztNw",
+	"NG4yYEShzTI+/fLDvw31fyz/Y/Ef+UncZKltkR9x7LUKL6f2tLF0Npcq77lWsCBxbVrRNa5XQvTCHnrg",
+	"O5UiY6NBbL5s08mSmYPs7Cl+Y9tujxMJanS3b9TfctRI+w4Z/gLXZT9qK1KoUnQTp17vpfiNm6EeFGe4",
+	"tBNqutokSfXMdBPI2vpnt+/2dSnKwp2qaAnv9MHzDmZxMgC91eqat3qZ3/u7uxsF8K069xJi5wd3xk9o",
+	"Br6hScchW9W+RFnozHGaGX5jaXFHx6AiPG6Xh0wF74hQ4iYlCfmjsfBuYBU9UbbE/p5nlhcDE68HeypG",
+	"3XHWFCI/LDYXRLFMqhzVOHvw0DLnhhhl1blBEsrks/Gul2f/xLgXx4dl+A03m55D8c70yCLf1XaQGRiA",
+	"/XaztoelG84+YXXp29lnwAZoMGHBlGURo6jQFFYcPCGGFQWfM/TKwALZlZGCGwkEfIhRVC6XVMWFi+Em",
+	"up+ifI1UBkP0zzenat8iv6XzvjrKAozaSRZ3I7+2BwMp2MwQWVo1NqOljppRitHcfs8V8TbXlJk1Y+64",
+	"XNE5e6CvhLu0oyIHCx09VYYtydBIdPMXOfPfSdwq0Mh2ABZl4HEe73qck/ow63aq+f2xc6Ilg+A+0nZz",
+	"gPG3FxXenjQnuNlndCnzJRfvZMH0O+dK6yuE7LOdh2/f9FIYtTl4omO/UZJhN/WjkmbWgihYPr/lidXo",
+	"CM/43gILxMEEv44pgMjQ5+iMmoSOQjIE/uQ3TDCtyUraPXFBrtkGLrZs+5PkSqT1BeskV3xmUjJ0/roV",
+	"1Zr85//+P2RGeWEZnsJTzT5gu8C9q+1MZ1LZfuQKurENHmgC31r7lQaXvDNWFGS6ISkMUY/qRycryYXR",
+	"KeHiSkjBiM6osIr7lBVyvfXArJBSTVZMZUyYNEJb9UYgcFYwZiYNMsGbYb8+QOmV8G/e7qQieM3Nwtrm",
+	"kXZrLnK5TqthxHtrG00wCJLCRYhdEy7mwTRfCfuDJuhZDabJtS4V0ymxzAsOBEqUXG/xA5HK0mVPl0m2",
+	"oFxMpsrqw26WVkxxmfOM2FNg5uxk78RHpQGeciRcECnYlbhmm4Rkihue0cLSr2RRyNJMFrQwLIcRrKjJ",
+	"FmiqV1dyxLUjesWEAZHshnElpmU+ZwEn/iSnF+BSK25YTtYLhtL5JzklXMOt7JLlCcksmxeF8wpI+GtK",
+	"s2s3cPQuTuwP9lvvo/ZTvO2x10YqlhMjgbaMrkxpP4PPGEi7Eo42YETcO9VEjMhL6vyAxY1dEqNZMUPa",
+	"oT8pUGSRrGBUaTxfdgTEVObxA/4YgyRnebmaXEdDAAxZ2jmw+xE4C+bdzj/XIGXIEPXnhIRyz0605oXV",
+	"W/KTqE2ac73k+ramR93LkYL296pVeqa+ne3kOzlycqx8d5NzN2qv44hj6ameL/1F43HzAlv1oBpmuf0S",
+	"WlpFhM51u0KB72nunBdSGPaxvuyEE5sMaZ4rezBb0YCePnvsCBKc4U5kuItv2/JKVEFnaC/iWQUH90V9",
+	"SiR4kCVkSjUruGB4vMC7LA1moZheyCLXVwI6wJ/tWXZhBY9mWWn3cnVuVE+CvluR6w4hoFBf4CVMeDY8",
+	"0CRbsOzayl64pXbnyUSzn1FxAOsQB4E/heeIPbFXRalJ6raOVVJAW00TkoLPIthTKU5QqsvVys4sSG67",
+	"IChTFeVwl7bgBVoJINLXFA7DJbVaurDHw7kV8HzGmdJEX/MV4eakIXtr7bLNhkoG5SrvKXxjdlctjhuK",
+	"YNQOQ1buYI/Zfu7GkxD6BZ4+i2yvMh4G8Ko+E4gUxYYM/cjtuli2dX6IWWlPVDg2jtnfv7UN/xtuj+6+",
+	"foeexpt90XtrxEP/B20Y7LR1xS69pNpxVoWn7aAWjYNa6g+C4zHqJ9imta+9ZGJhs6neaMOW/h78/Koc",
+	"jx9nPIf/GTritxxm222i+gJuhI5Hbp+TtmOXTjrc9kD2m2jXMdNYB7/cKL1gUXF/7135UvRng5gAqua6",
+	"QVbilrwaBsxzc2ZaGVm/kGLG5z15rMXiaomH2mvM0QKOLGpIwexhBi4guH7FPp2VaVXwBZ8vmD0k0Kwz",
+	"EBtmzTg8TDTZNSedv7RjDGIyaDX+jhgaEg7jaaXvgoyJKZVwl/j2jUTOZnvIHh8iG6dkspCl0vFozxlV",
+	"YGaR0NT2k4tDsUaElNcsJzOpGtT85ezgJDZM3NiVZuWH8Pax5YB64Zs2MRkGZqKwuo/mOTvBOd2yvvsu",
+	"dwcOfr7fa3KQfTkGvYPPxLPBLRi0E2vupznClw0HjOWEkzthzC0Ztjvb8fEkrfJl3wbdswu2WfKQNDzS",
+	"n5pVovSgJuLFLhj5EGWp+z23NbXu1UFv7WM8wvV/hK51b17yg25xa7C8vPERJL0UJ96iBMAB65ScDn5m",
+	"29j7iHcdQQVnwkysvRn/XSrFCozKbLHxMbTrkNm7MzP36xfBO8ueD+U46U3e2tXBtvjIB+t1XZGqvV+U",
+	"w54I9nNjGFyYZ08GUYEc+Fu8dsjFTDoFDO7p1lQJ23Ey8O7GzjfYPw92OCIZVPeQgeEZcF1zCZtrUzFP",
+	"Y/b376NPIDHqPftZxcZru652Qt9B4lBf+Y++ld3zGGfRuelZ7mP8TJUsMFWMXpMhLQrnllqik0ReN63t",
+	"djbcdudEubdl5oJu5HWwAYMwslYDaWu25bXlVzcPh6f5sgr6+GNNM/rKrp2w3A4BcbcleHcDHr5qSFwY",
+	"mpkLYl9B+IxwHxSY8/xYv4xf9R0yIDqypqQiwiyYcCTsTLEqxaj9lVGO2n4vBo6ulRTzhLDlymz8KkUd",
+	"EJ6s/ZMZvyuDyVV0azRwtRWO5khvV7gxQiqT5jZpsEN8z5jFt3LOj/QQSrOKW68+qyKTOfPucIzVeKBJ",
+	"EOgvFaGrVYKr8ObVc7s8TNix51vxSM8awUjPdsM3f30Wy3yz7bReS5XH/JiHQlVZJm+Y2kzsMGK2kOZi",
+	"XrDTUjPi28KQkzCDPZWmMsZ6RLyWmqlIiO1hurfYo+onmIoDrHCUiUKzjGk9qUJYdwa0nNEJE0oWxdJq",
+	"qSrIcdhioMqTD34Yqa71imYYzc8V08Ao/prCDo8sqIbLWuye5ecEHNK2weZK5JIM07ffXb4nDy3rPVzO",
+	"6Dm2TBOQOGT7V9hSm/QkcUlrmOqypBvwYl8Jmhki8fJWrgVxTs3G3UFDHs0U04s9U2MHcViRMYs3rFqc",
+	"7WVuTP/2O90b2pb9zavnL2E+jlz6lZI33E4RF/NJqXjL7WGmWIuza0o1e3xGsEmC6RCbFRdzeypJQoWV",
+	"Ehio7vM7Mors8f2716ODdyw7BFbk7JmSd25Hv5A5072vTgLJ0csE2QmqbHS0h9x/As/eSo7fXtxu62xm",
+	"1U4ye1tlhB0bZsYhJ6R3XGmL7cv1hAopNktZ6hZdtS0yeTferd8yY7Izhgc3yIjNXp1Jd7tXurlrdti+",
+	"XEeuEVs6h8Kx1zCtkx6ekB0s3uAgRJpc120jfoci9Ni70y2Z3xftpSkEws5i9L54/fW7r7lGWXEcxRnP",
+	"Y2Atgrx+e/OESGX/f0YEM+DprTJuHo1H49Gj0fjh2ZMDSs7jmHImVcwz/tZ+TYwkRtkjF9PzfRhFnZ//",
+	"49nZB5fY7vdA5UF+9vTp46eHXN5L+vE1PvkIBZ7/tLV3kgHihbifrVa+4ya10xddGmrYXKoNBrj2W5PG",
+	"rLTuoE7xBXVHUSIhHg6DBS7rWPImNddc5C1JH1MpTYvI3BdQtC9qnao5M4eHB0TVXVUPto/ya5aBLnAn",
+	"0RB3mSWB5L3Cq4SvIO7xII2RRDEXS7mghcEEseDmaCG10WQI6aZcE3fBQedgpMFFqG2QECVLkbOclKsT",
+	"sqA3rIrzBH14iVH3oKJPpVkQqhiZ8xtruz9y0Tb2N8E4GPpcQ75dYzqX9KO/NQlvm/pcWAVd6O1nO2DC",
+	"tMz/N1IbwLPRuzugui6MZcwmA5yk+G8rJnLLD9Effy5Z2fbgVoxqeyOWT2y7lgalEK2v19d8tWrrWpdZ",
+	"xlje9vOacmO1arwVi2YSb+nibiKqUe/0UVMbvr2a3uZodycoCZapHtuHvQt+uZMi9tnJrEUhkvk3Od1l",
+	"SLqypg0tGtb0rhDOKn7eZ2Hu8P/RscUZz28b5ev6mG66Uf2WKY2xV7kT75NaYB9+m9pMVCluRbEXZtNK",
+	"cDeXqv6+BSTLRfOjiLbSG4StE+ejuM+4NRLiVdgZQPyEvRFtqDIYs72mLgHKxc7H39Qirg/7o7eF9KEn",
+	"tqSFm7VgqLGNPOOC68UtWc5OeR+mWTBamMUEfK0TnjdtsYNWzfZNFESlVwlwu/MIv1vzJbLYX3O9KugG",
+	"EDo0GbJCY8wrfD7x/tef5PRBdcBrade/oTofJLGjvcbnog6TaDGkvSpZSVtqsgW4raqkkKgobM07toaP",
+	"4jnrs4D40gPi5a1tdLli2YFgvloH3pvpBq3eyoJn7roZTLWjBJ3TrHtecGtWMB/G2T2y/b2LotaI4so2",
+	"ZM08JMwoFjDtBMytNmSdt314Wv4mp+4MB53khsW1t6a1EWwv/K2faHOXHC3QclZrdgoCKNwoY0txkiCO",
+	"0TguaOdKrs2iRRXjv8S9TEGbvT4fNwPVW3yX9Vh2pWvMnHRGl/OmuHVqyKiGQKsUEL80O6dlRJpWW2pH",
+	"oiQRtWdrKwUBq4EG064D/k1Ord4TUbDqIJLdNWYfaWaIa+JAfDiK2ITM+EefoMYx+2Cl5JTlZJgDfi3k",
+	"ObKPkH8hRdOLcZjfm6Z6ZJ8Dvk3sdqUG5XTZfI58RUWcI5m44UqKJRMmDl7h0XUOq0h3cky3p2/F27ae",
+	"GUsqSgTG6THxb/ChtlgSFxwYvzDmBSPOiABuoS7IOKlvuwTkDwkGkKmaDOHyuPoVTGu87BLHZ0skg9WC",
+	"6pY0Y/jJ5f+SKbOkYrJkjrB1owDVcqUY7FewZSAnclDp0rhLi024j1dSG/+AN4cG7pp9Y3fnYcJlHTAf",
+	"MXLhRW1GUGWAeXjRo/LjapvudmkBxx3et6Dc3WJGRNnl5Tf+jlNXbAYJXQDBZzmxzSz41Md8YKu7c76D",
+	"x6HG5K7lQVOsua4C/gpOtWqpkuo0qMVrJUWCCQ4Y8eCJ4xGTbhPi1jzCjk8/qvrxQXl3QtQ9hd3tHUCr",
+	"O2fiNYdKiXC6A6JFNnw6mLQOystyVTDTdO6EzhsrFGzngafH+33a/TlvqtOnOc3zkufUIQDvHlnMbkqu",
+	"l3EbpNXXvu2Edg3DDpP6ze1z+w/ZG39uj9+8QxZfw+jZZcnjRGG3S8NWjDdHkz9D7+00bGGcS2asBqH3",
+	"eAMD2dY7/rkywL1yretNEz1X+2fA1s9E8dC2I1uiozpEaoOuxgvbl9TP7PfQuG/808HJ7xf/FdxNBnvl",
+	"+IW6k1ndM3eGrSImt1wuacutIfvITRVZd9ja7mI83MpY6JoV2uqCaglwrpTtDs4daFonCRylcEUUrJyp",
+	"eEaINrksTUt2aiky2qJNx5wCtZqFuQU47hoWz7FC9dKKMBe0Wr+wMczmyu9nwLtTXICdP7Xm8oP3W/W8",
+	"8kW3Drqchil+Sr2nVyqSNr1bVVkj9OgFd70uHBKcNBh0kaKnyKMJATaaYC6cefdWt3ax1bU6kl4XszFX",
+	"XJ9L4dp/VlFw1qDgiHvhCjervhfuhReKiTk+lTR+WWMNbauWaUR/xuSbCkOoYw5B5Yrp0vZjxlYm5iGy",
+	"5GhCM/ydTDeECoLNHeL7TAKwib/fB/gwIRVcYXXOd6BbeC7tTW3/PZpaVXym6py75uiA2IdkCP//G5Ls",
+	"gvQxaEFClTIYFN6Qoc4/Ii/djLnaP5qAV9POh5uIpkNGltNijwGMWN9b1+8HR7h9mW5nxs1l3ZFnhGSX",
+	"94J1/7CX1d9K3j/NscUXzkTuRQ7WWME4EnQKQ/DIekHRRwooLlYItTq32v2P98n0IBfjDO8xTCA7+PfH",
+	"/Z+WIeHAPsSVHVkQCsz0hY+oKrxF4+WCakB9SvNYY41vq/N7lYitfRTz5fkyPx0tpr34V/v1jrDsXVi2",
+	"yFX+8YV23BjjiyIEcyClXylGr3O5Fkeegx15OWdzRfOOXJgMPEEdmgYQUB2fgES4Cd7fdHxEioKLrv27",
+	"UgaR8NtiTTeajC98JIfhBQgcLFeTugdTMhQS75fgesDXGII8xA0zJ+6oopqk4VjSTtJqO6gfRxasUJB8",
+	"7BZia8oOsdSLBcuuj0qMBZEyWTKtnep/0PmDT3RO166BlyedMOTeVO0rIDnB1hOH9MYLbjaTbh7vd8Ej",
+	"tc97ZSlpNTUVv+EFm7P4tZ8zwTSZM0OUlMZjG8Nlz7BgVAkG6HPkmq1MjRYaXvoo9F7pMpfuv0mVV5YM",
+	"hBSs202OJ9UN5nBaJ/JSTxQAh6/XlnqMGQ0T+/yk7UZd68VkSoVg3S45bfNuQ9qNDHbERigLh9/OUQf3",
+	"2TGITJUOqVnWsMa+ePakYY89G++T48c+LtfiyEcDOT+ZF3La5sAM2x33JhSJRz6sqGGTwtf47F5+MxlY",
+	"5pCl2Xnv44NPBtCTkwoicsvUPmgo7x4KQMnWkidNBgpWdHfmm0NqI7MxZdFl7rYP7hWLJ7LteiDyxJ4+",
+	"Cpcn7OgoSATQOyZ5yWLld268D2m9kNoFL6AWwjXJS+ard3dQgSBRHZ691WUydGN4dgAAATHSqyR9MpSC",
+	"rBc8WwDigVWVIW0BzdSi1MY2hrJbt4i6CBnVgTq2nOJ2FqpY0C52HzzhY6r6Pwnh61r3ehLC4ic5W3lv",
+	"WzjRX9Hseg6ORfKTnGJytnfjWoWUDF0cTFLFyEEoMsbGGImw20ZxhyXdBS3HqluTGryw12BwxSdBlkQc",
+	"soJ63lgpaWcMfBaaMQHfW9phuDwoGbHkojQsVkJrN0m5Wvb4wsQXunXoUY7bGWtzJZNgw0flSVWH7UUh",
+	"BTsu1ZDrSeWc/bVbZbEucA06k6vGjSzikroxxeum2EeOi6jZRaBbHZwyCEU8bs5oaRaTJTML2Qicttom",
+	"wgYHSvhUmkV0uFv5hI2azmdPkmhK9H2sVAsmRwsR1lSwDO7Q6sNr1KdPHz/b/wQYJ6uFcndwh9/2abno",
+	"7nA+kO7qui3Idg5ZZz+Dfsu1OVYrqjrp4SWrnqlhLe74yi0k6zBSV4Sgz7BL76HAXLdE4sNX5Hqv4tJV",
+	"WsSrFpSmmbXVPIG/E8UGqqEGK3ruAI9TQoVeM6VHrXUVsPO6CNeRnddOYw0HL4iGatAffgfixLHaZMrN",
+	"Hn+GbZHJZWtMt28z42LO1ErxA+1aISmPCg7qh+vQTfA1uDPk5P1yAEOBuh7ZSy7Cbx/9eYh/pkP8Nofq",
+	"LjeU2sjlO1mw2yhw7cvWZbJRGoQgPPT0lw/2n/Hpl5MPvz5Knj1uwT9rQYvpWba3Dkc72w1HOwQ5cRhi",
+	"pp7ju91xt5v1TzR3O7PhoVxY7rOS+uggiJMSFccza5L3EsYrqUxbtsWca2OJnNympNIxTvgDAaNuAhzx",
+	"jYeDKfhwcOLfuREeueExK3fSJod2b6aaiVb9wkXnSparPnlRR0p9XxXp1lGtz57sqvotYvvZk05yugJA",
+	"OuqaI2eGZWYixQSRWDMJgKgtmq67Rd9xvT8bP/mi4bh//Gx8y8uJj5OM5wr2WEseYkHVnGlTgzNlVBBa",
+	"FHLNciix43YEC8CT4OAklDw8OztpQO+743j//UHLncXTcb9bg8Y0brn129ajs8N/ix3u1du/zXo9XP07",
+	"jx7l5696ucyoOBL561MYop84WRSEfUcfcLXBOvkuto7o4+ESKgi0zkndmAcoOoei3G2SnjdaKlic2pEc",
+	"SZSKGTBGGhopFva8ElL/z/9NVgEC3DFBKjDXwNh+hoOMPiSgnkbPJ1u125Eh9u+2NWOrY4ERRQ371KPU",
+	"SfVYjLCXfnv1knD5wagW6PeFbRgtIxFBIUOV6YEmQWvC84TQQkt/QZL+z9MX9c+nr/OUeHWQLOC6LV5I",
+	"tFORiiZRb2i24IKdKkZzqLiYYbHGpIYynHFW5FiuzE/4pLYA0ijORWVWb98XSc0InrR2oFhHkTd8SFit",
+	"A9Il1A1DRgVckGTAPlozL1bLIRl8PLUdnN5Q5dBgfhy8su954buDT5e+T/j01ncMn15WvVupVy6pCAOo",
+	"djCumT1sMwYZ6ysmVwW7AHB4WiUEzGaYXUlgBqHhDS14josOY29zzRm18fE58Rs3xVaM4q3gghFNlxVv",
+	"kYIaV/vdwW91uGQDZvfLFhKwPRM7bN663V5EwcFfAhg4rjugoCOStF0VYtUztuRmRHDRNA5izaE0MmwN",
+	"zUJWqWezRg9zszCaynwzMVJOQAuEXMLSsJGQZuKlGn6DfqeJ/cHphs5FNgpQNOAzF/DCSdN53vjJ40rb",
+	"L38Z1btkkjOBedE8Z8uVtKyzGXExWSk5d1ZZ+Ms120wUK3VVv65U2Rbx/kurCBUcNMBaURyxjxXwGhCY",
+	"aTWbBPm88OVyRifbg7TfudEMkkHBMyY0G80YNaVik1LQG8oLxxrWLhlBaAHNl9zjaY80K2aTQmbXLp0J",
+	"axyOms+CjitoMfLRz/ZYGQWRLf4rOxVLrpcOCgm+m5Z6g9X88LwZKahbHS63PcQaExw7coFRX4obVjhv",
+	"dN8Qy04HxO5ZBd9Gd84NE+Y9z65Z74jPjyvMSeyhlJrqRfs9B65dEr4kTj3PrUyEuNX+taBKGgdEhmzg",
+	"7ipok4qImujjPfeh1+gFKwoCZYsBkyYICLVyHBIzANUGiCP2+OyHGpaXCiXXMkYHXzJXA92Fphopr0Mq",
+	"ApleJyiwjyvc3/Ecee9fj2TKwSCwBabG0aKYyFnq8FhgljU3zEU0rahyGSpwOwTrEy9WKkuzKlvyX2wv",
+	"PgEG24VT6qohUjOKl69QdMkMU7p3Ua6uYcba6gtVgPHevM9kcEMVt1JrDzmH7h9RQSwLRnxnVl0oQZuo",
+	"ZsUeCRGNa2vDVpc7lW4fzFewAar1aaaZVnyU+G0ZDrDJu1E54PODevua7hohs1PzvrCYKAVvR+Yx4nqf",
+	"L/P3UN6/vcDQBlE2ub4mPMgmG5raJIISOGupcn3SohN7HLN+ke5NIMFWi8xq0lZ5eaCt+HMqi69g8kAT",
+	"no8O9T/BSj6HCrdgq2rYuTUahlTkREvQd4U0BJkYCq+3lE65kde9QB3xidvWbMY+Om6tfRDn8Ft79fgq",
+	"OmDvOe+lzCW07izZ6+cq4X431epr+JhgePVFfI2c5DH4AiEQAeoL+L1B4V6Je2sU952te0F8NUPvnqBl",
+	"zg0xivJiRN65WUiAcacFFddb9Q7aQG06wr9XQ7v3moj1sfW5SiJWFBx3tXbXh8qtcEO6Axw1REWzcffg",
+	"1j6SohX2yW/V2A7du16XnoztACqn0UmsSY0QmIEar7FUNCwCKN7ut/VCFq5SeCS+Cpr78stxw3ZLxu2m",
+	"+zvX1H/+7/9DPOIX+Q/iPQTkP4jTcsjQlTtEvSqs2ActNicXV6LqwXbnjom6CywAtosg34I0ho9Xkx93",
+	"lr9iLH9t2LKvlenr+R+jBk1lvrmzC6GOu8gjQkdKNlo+sYIFVKqpLEOfLYxzBMXGnevWfYPBe3ncWCu4",
+	"uI5rSd+/JitqFt5as699oIkuYScE730Ir9H/Hf7796tyPH6c8Rz+Z2mLBkVveQUTlAPeJwQufTtwfMQ1",
+	"jz2gvv40ByZwU7V1MeKHEpMUll/v/QCrNsWtzy+XY5bX2SIxeB1XuBKbAlPoBFOqATeHGEkejcdRROcO",
+	"B+QWDdFZtQLwG6mNqw7TFxUB0T8mcAD0yYvpfg62Ym5G3t06wm/5DRMudqnH8I5Iz29kBvfL0O/Uul//",
+	"ezKBm45iT0aH/HqY0HcsY8IgupS+3y1pX/deUaEd9MjxOKRIeVmw2zF7s6JCF57oD58ZeVfriC4z2Xss",
+	"3QBddvyjcME9YTe0KGmFX34MtlDj3bF+W0f7Xq4crNU3Pq7ifnkvlI635L2adsuFn4D2kNlvS3uwBfsW",
+	"P4e7pe3SHBh9pRkTVaahAwQf1DpJ9dWHTwPCKDMoWNDTR7avFF2gXB2JUN10pO9HSAwsMe8sCae/OcDo",
+	"Woc4Rz0WecpEtlhS1aL+vnh9aZXoy/ev/0qqpuSabcgwVQtWfJkmJC2npTDl2VmakNFodDLqVh1pyYuI",
+	"ZzLNuLZ9asPn9n/BtTn9Yjw+ffq48fHRXx7Zz6uMn+Zanz6BZ9Tcq/xFXOduWezWPKRVQY3lpb4gjO88",
+	"cB9Uq/dLgwWLAffXaoiAp+jfQHBCdhEUczbltA3ffsGK+C+4JB2w0F331ROu0xiLNZXFLvFWLu3GrXUS",
+	"MFujt3Ce9/K2B0e/P+Fb7aLjpe43ULjkmJvgABx3H5HBC164J440xV1l/fjF3sJgEeiOpHzz/v3bI8z7",
+	"jr3/neMoIeZCVcBQHZ/+rjSZXLIDKYdGNW8rG9aBUZtJzgq68RHekbBKvDvpQdele6JR3rTF4VHfDWtC",
+	"XU30gkP1zlTMufg4cu+3kvDR2V9GUIf3/MmTx1jUnnz/7tvEwSwC08Rvm0zWZ9Hfv3gbwZ2JiKM7uWZw",
+	"4sT7JXDGtiFi/DruLlrN71vuiwNXDJH91u80eE7efnf5+n8SvfBzDygXhGoA3UoI+8iNJmO8DYPkSk1S",
+	"fxc9wZvqFC/SNMOrsVbJEbiRv3j05dlBP/LWa7qk0+2E0OHLD80dTPmnFImBeNuqj+dyHqxuMiLPSc41",
+	"tHSbjCM+iV2i6cZVPdHx+8gjheSR0i+SCtMl3SwQbVsYp6VCFBNj2HJlNKEzA6AmrvSkFKxOEBk300Ia",
+	"eFBxHKtdoblVZ4ZlUuSaTJlZMyZqMoJ3Ji4Qx19MgwolGMs1oWQpl0yYimrFILK9Qebj8UE6bye370Be",
+	"xmfFTr6bEbgeN/Sa7Rna4eSaLfEZ0HBg5wLX9hV537/7lsyYAdjJBqpgVqoCwH3mzJz4XHoMinaiiKAN",
+	"lADwoJWMU5lvID6bcqFJChGu/mMtF3fFYqNht0ThShzqlvsjaxXhb6DDQ/OaYc/GW9vk6ZdfhosUz/3i",
+	"QrOsVGxiisgbn0PUCKFiQ95/e0kyO74Zz6hhZGg3RjE71Xwu3H6VwioJqynNrk9GxEs6WKS4CCtVES3z",
+	"b0WbXSf7v4blXHOzcJXAEuJxjqB2YRic17jHfPJFP9ASS8wBbvz7lj/Cb1/ci04kJ5FTqV7koLcjTIqe",
+	"UZmhPXDnaCZIyuH79Ygy3BfKG2VzhFW81F7SnJHhI/JvDqlLQ8zeyagFzdenbOxeHFcZBgDC5oDAgdkg",
+	"bspLB/83S8h6sSHcuGMrrthuhZ3e6V1He62PtijQSq1HdDzQ+XYEJV2tIA6UfEH+zr9q0df7hoZt4zRe",
+	"D6rFCIIiw9lK6sU/wFqX9Una66xACJSclIIbjJMzHEpX4A+ZKQjXp/htenJhp8kVJLQiCepXYw8JSb2i",
+	"gFew9szDS1jHNqlXtndPC/v2WMILUGU7qm97weBCX1PT9iLDghnDlE5Izuf2RfYMS88no/9xmp5si8e+",
+	"kE5A4YE1sCpG3/l//+ItJNg1+A+DFTUEQSNmpN2O3CxcMJRTIMgQWRBPhynVi4SsNmYhxWM7PyJLAiDF",
+	"sGZlxIxZOHCDnbPo9Vufsgwnku0BFiR6CAU5zd4M3p35x3ugDRqpz0976VjQxaEVYtocF+Z069vXA5R1",
+	"rHN1CGPjroy2OzO3bm833c7s+f+UNdLLvmjhpiMzYPPpxMmaNgbYTTvGOtGbEH4+pvLdMKXjYGfbsHn+",
+	"/qVBTN1BdAtJbeoKD301Kz2Rs7idwYU21Bq4YCQxyKR0pWmsVbwNptsvE35vYYxeV3S9XOyAo1IWzKH7",
+	"30HAjnZFrzuX4HBVm/aEqAT1MXzvSedY1iY3XNbUHZNjdxc1bKLFmvzxPqRTq2/7WkeCnVxUkUz2pJem",
+	"c7WpoJ5V99o0XTELepSgCRAFjoxxqCM5ovVqsPvWtb8XULAWf8VtQYWijlFwbaROi0q3dKdnT+4jQ6cb",
+	"+lCId/b89H8h2tmHYf33aHL64V+Dn07+exQDja8mASpWP8SiY7TEzwOTFGOAiMxzfsFgTto4+2uwE48G",
+	"zvEicdJRYscFqWOYTudMgCJbhKGERfHdbHD+4+EeqgDE39prmLSkIrqQ9eq9SWwG2mb6M+RDfIq0hda4",
+	"ua55B3Zu/gpJAL3RiHvfjh/CyO0dT9hRnwrhrJYOS6IHdu6d3rU2QRt3KGtMQs9bVb+SR90L9j4n7wJR",
+	"u7UAeDWWI7zJcHL2U59xA9y1L9kR0k2/BRLuyF3wydYyOpK/s81Rhb1vmVJadRJLz/1hIevcJLNg5Jpt",
+	"AruPQgCeUaV2PmMIySQl3vB0AVLzGM4TvaBnT59FwvAuv3l+9vTZeUpmErFhyBRzmUuxojnkQ1HNnj0h",
+	"OZ8zdx+Uar04vWabORPktEh9JAOPAxnUcaS9pHKILr1l7UhF2Ee6XBUMSWH52dOnj75sSfmhx7x9VU4L",
+	"nnnQ4l2L3S4MF4SWZiEV/4Xltqkm2PlosBdIbWsFXLpYCg5xkvPZjClrqMHae1fnSjG4LckvAi+txjKk",
+	"UMaROI+646Ywp84xEIDxYmbah0Myopr8KBc1pieIZG2u9NbUf2jfl8+R6ONUoDiX7/EAfnGwauZuj3uI",
+	"P+Io6ON0sWzV69Cwcu5QUGPtAYHu20Znh9bfwbG7WezrHmgCgc3CVFWU5YwwAMuCBFLvn/DcrJ200xkV",
+	"sUioSHHtT10o+09/y734WyLVq/dx6DFJsipbcMMy45KMDh6lcP8+WSkufa5A53p5yZEGcXzzfZ4qIdvO",
+	"p0POpvtzGx1dwKThCGpREjIqbleD7lauh2qJP2zL0H9YhRDlIg2L/ZZijx5Yb5SYnRlBBZvNGF7H2zYX",
+	"WJC9wnQBJUQqkMuwmFbZ4IIEfcejjqSe5BVi7q1mV+pJnUzSpXVwFXS4Kq1LTJhwAD6c8Y5FX9tR8ncc",
+	"gQcB0z5ByZS4G7DCyw+38T6Re6RnsB/QckO+HzaCmxz9lmoNpgo2QJg3y8hYqpLOmbOzZFCxz3496l0A",
+	"DkfVzZw+Ms85kxA4aHenrwHYksAAgqxnpeu7rMBZFXXA9W15aJvgMLvwVjTcSdHuj3cxG1Cuu/u67TR3",
+	"BSBb29+i4DfY8L7mt7P2gf8LOefiXkt+95iQ6DMHZuXOiq1rvehB63brvVTGU/4PVvOOaQr9hMhdbvPf",
+	"04a9o0XvsC4RctuWqqbzG66NVJuXwvReMbQ6YCq7p/qB7A9gvQ8DNfY7LTD2dlLQDapIFeqRM+r0YhCK",
+	"pw+3Q248pO+3m6p3wFkglLuV9LdDZjdclrp+WzcTYOe9/SRqV/Ji1ZYOn85WsnV7w/6094CTb7OJji64",
+	"UMX3ddY8WzZwRA/tw723uripp9MPqJvSeWxJ00/rJPnTq3HnXo0/Df8/Df+7M/yDYM5j8GX88HaqfSCf",
+	"4aUA2iHuATKkwHoOkDGFAFpMruioC3nvfGu1mtp/D/mmS3rtwcgdPam/BEjJEP0FZsHUmmvWpKPrrt+5",
+	"DG2bjrJgkA6FlyAOeamZOdR9IuqQn37YOBltnzqoNQeztlIyLzO4wa4nbgj4ma5QgZUZdt7ik3Y04KHl",
+	"yBD08Ejc+25QiXUMUwV77F8dQz72c5eE7L+9/m1b7RKynF6LmewfskDVUqpJkF1xWDfsf9LLosDs2V5x",
+	"VlxfT2aKscl82k39hCcQe6zXI6VmeecnZlyxNS2KSZCR0WUfu4cqnjv8zM95tzOpj0YZqhEHO75mSrBi",
+	"0re9YgVzFZi7PtLnCF6y5aQqnDNZdlw2+xSyRtcneusRPO/eclLwa9a1eecFkHqyUsyYTa9H+kx+3Xwy",
+	"K4viXnUmzQouyo999oxe01WvZW61mRoyq03wfqoa1PcU5H985eCtmnnyxpV4A/XfSDza4YERgetIqYgL",
+	"cCgY9a3RQKAag5Eu4EF6zXwSryyhGk5tSpSakfTrl9++fP+SPMS4xIe/8vy3h0u2nDKlH/7q1u+39Cht",
+	"6w8d/r/D4K+FYUXB51A66phKya3Fj7949qRZ+/h2pY9bigyf3WGR4Y6lhHen7F6rCUdWqEdB4djTR9UU",
+	"DjuCem29B7tdJ/TISp47lGFt6L7od3YIky7VTncG7iuf/l6QTPtDwe/3ywZT07BnQuKas96JX160Opuy",
+	"QmqWA6CdPQp8tGvGNOFBL8Sd1tYyVwzq+Ib3klYQTpz3z9VknCi2dKUW4GMhs+v6Uyman6H4XQBnW/nT",
+	"8wmeihD6HPuhfg1+rqnY/t1SPZErJupPOHooVpZd0zmbQOJvUTS+c96g4Ju6T6dd100Um0ppwhqX7pus",
+	"YBS/wD0/mfGiCeALxk5dVtR/oZjz2QXf1Xh6/huPpAbu/FKYasLwU00xCOEZzVjVov6mpZU9r/fiCu/w",
+	"m773wgO7IvFzVdAJKbk0xyDtHWO79xGAWtCVXkjTr07zdwKj6ldQJ9ewuVQbMkzdHkCsYGQ++BtkAoAS",
+	"a6bgD9Qf7V/AgzpNrkSKG8Z+ifvC/hVsCGheMZ9OTxJE66WC4Iwj2kkKZQqhw3D6UgR9mSmmFykZwnTX",
+	"nnN0ZdZyDFCCqakHh1vvSkAn+AbnKMNn51IC1NcFSeGONrU/CaLpRpP1YnOCuGlp7V9KydC+/Ur43kJv",
+	"6gmRVrBSLLmIUEtGVsVrDuc4Othqv7gdLKpvsbYucOmxelOpjVwy1aZHdEiAPOyXwdK/PZ32XEzmykqs",
+	"FVNcdoaxQHAjOC4ogJn5GkDJQMiJq0YMEhErFEfr6PPm1ftMMfuIPWvW1GSLyaoAZySzjL1SXLNoNyWg",
+	"/K8Uu/F5LrsDWFMluOh3obFTWxfqkddZIn6697DMP5nis81xCSFuDic/rXdATp89/uJJv1TAsLMO9B53",
+	"Pf35eFhPkMuia2+6+nVuYPQBXHNTssMrEgIMn/iSWVBNb7JhZuJ+XtLCDt3+UgpdrqyAt6KlmNsvoPrJ",
+	"5No2nNJ8ovlcwIATslZSzCdc65IpuKj0NcwLypfx6vN3wNTVzG2PPsYkb2pj87sVEy45o08WrDvmd/Xp",
+	"Qma0IPZ3LDKM3ZMpK6SYA7wDXMQAXiqgi85oHfQKsbA53VTAqnO62r1eiwOK5/uRbEJiQOvVZCiksb+7",
+	"up8J4YJ8//5F91ssGOuk9dVM5ITi8fmLFOyBJms7VtsbnuIcco5mDkG0pXuYqVY0UGW6viIhbDQfkfRs",
+	"fPbsdPz49OzL9+PH5+Px+Xj8b+Oz8/E4bcsSbHu9m84H/k7QTXX/eYQIIEt/lO3XXORy3VXXc6273UTX",
+	"XTcfDElKPM/hTCCrNRcn5IQD2+2tYjecrXtuNzvTEyHX0ftZAFIGAFas+oAD0VZzs88Rh/cIPOGauEqn",
+	"LXESuKzdTZGINDkkraoBBa87MHPvGKbrZRHBk1pNMj23YiS1q5WO7P+82KTnLqMvp5sRSdeMXcOX2HCj",
+	"J3I2sV+moyuRLqUwi2IzEWYBX+bUNbVTBs/a5tAqhcerpyFz0Krp8CMZwk7TAKd8JUzJdE43UGsS9N+Z",
+	"4jndnDRrNNoRAK9hwQqkFGPTtomK6k6NmToKuaMd/m5r8XzLAwv2A/Bhf0jOFQXTBA8S4FouEMnRu+3t",
+	"sTFl3o5IiALWsJIdynlmbEQcI0LF/CthmbY0dTldEJJZIbNr+6a02uzpOaEkhU0NsYEpGkjgfNLErHnG",
+	"yBCe01fCHlxwtNHs+oQsGRU6yBJ1DiuRsQvYnNBRLhkivLOPHIBWoSuiV5Z4LuZXYibVmqr8BGW79pu3",
+	"IWDd6Qj3G3R1QdIaM5WL0jANVhsr6Epba84OJCFaEupEA8xfpqTWZMlzwecLUwFe46zbk2sJVy7TDaFu",
+	"pnC63YF5JbgZkZcfaWaKjZc+qbPKnBnqr3OAHHvIAcPfATyKUz62lYLDlefrLRs/0dwGwwqxUXngptAf",
+	"pm5vp6OOr9fh+zsJ1x/cno8oy9vLHo/+2gtr+Xuvb7+naEp4GnQ8nYIjxGs2VTB7kxm+hW2A+hXun/Sb",
+	"b87fvEnJ8OzJ6UKWqgUUOdRkdsFkn//jOUo028Tz0MvS7oiHXzFVcBFXwo6Jx2ucV5EjE0QKOrHsOWX/",
+	"Mguu4I+ZLJU95KQiqT2yUjLcvx9O+mepbTn+K06sEIBCFSxYqwjfN9ih0tca2217PprC4NgCLTun3XGQ",
+	"Ql2MKRRJoOe4Oe9kF22JvI6SZltS7VJmWzianFIVUNVXsNWXzH/pJuWCMO7xFwcjuRvVWOCWsT3y7CiE",
+	"n9+LOApACoc/jh99+HF8+uWH/zj7cXz6+MPJ+Y/j06f41b/cleh6vmSKZ/ThP9h68v+X6jqG2Hhg5nbE",
+	"1CGe+W72Bpq2FBk5Ump02t1HIKs4Y+wYW8rpz4dMKf+GTiPoCJwVl0+fSNj8fqXH71dc3N3O/4S7d5dd",
+	"tzLPghsFKQqOzhiPtV2DsthvsRR1EEQTlKiOmcv/kK6UDZfixYIKwYp7CaCJvKeOo7nzyom31qplaZwz",
+	"uOug3rlHIBYkU8xMdLyaIPqpKMFWYBLCbR8ZIlAYlBEniplSiWYplfAGwCWF9pzy9/axu0aodHBkgebo",
+	"Y5mCiajntJ9m2c43/dGubOcPwAK3hOgRWbPpQsprsNJ1QbNrqGtG0lIVKRk2yi+djAhbUl5g5bMrkeql",
+	"WUGRcTAd7IeVVPDBFBqSusCAUHLpvABGphd4KW7nLSV2fTWRgly+ef+WPP/+/TdXAlzVWGsShuqZhGri",
+	"0/tjzgP7li2Z9fgshhpbEb0jqx+3tT4y2tLNQSi6RKCMmMLqHfbf6DWqbIvUjA+rPvken0WCM7G81k5V",
+	"rL2ZW0dEccZY9RZA5HcgV/se2Z1KctyBaGxzOuFu1HwOt1OO9x08DOwSvwkuyFpxw06lwILNhwO4byUw",
+	"WzRslHtunToKr1uA9DiZ0F2Hjp3td1//zBF1OD6qbXoDEeFYwEoJK47tqWKFblfN5W6TBCBQb1Jz7O4W",
+	"+i++RTtUod27yF+zgt+w3uAatGDqaH9qWCUvksuO09/1DvU4zHIY9C0zqzsSWINKdUzzqYOU98DgdmUa",
+	"v76HMzaTgVFUaN6a8X83CmmwvI03NiKoqyRRH/ZUsczxmqmfiVtId8c3fdAwonvtrgV8QFc/Eb/FHSEg",
+	"jQM7DjbLwMPXwJc0D0BID8n+d7W062EP/AD3qEIanjGosOcUbsUyxm+YPicUEqi0IemSi4lnoDQhclbd",
+	"86GosuTp9EoMLRttzgkVEAI6laXxN7UZVWoDF7PhDaGhc51iaFT1g/f/Q4dTaRak7hX6OolZAAEh95bk",
+	"VFHWeEOHYgr7Oq3m4d7IDlevz45qZGrs5fTLoHfP41zMJMTDrK16ynJeLgfJYMHni9Bhc4i3sVDhEcgO",
+	"/WutVqfI9j7ZuEgZ2BeK5DyHm3tEU4bfHKZV9MZO1rVu/dRENv1B2HPfTbMuakwEvXUmwgu4pT/S9EI8",
+	"7BpSr79nU7D18Y9v69jb5Gx1v28a3jHNjqx1eZdD6ECvyRZ/k9OOF4dNJm0Jv6iTDyYcr3N5YZhy/hha",
+	"FOkoIkgjJZFfQuiU5VpX3nRZakOmLEDkmfMbJlqcdQ6jcDIt8zk7WDYJGfcVPvMVPgK4Bpb2g+llGRVf",
+	"2al8hc0PhDbshjJALccJAkbdQtQHbpptOK6j+3w0Hrs8U/9FJG56LqRik+C2qbrpjHIOTjasqiayNBAD",
+	"axaMqxBHqQolHNIy51DrAdyAJJU3TCmeswnCi6QtHNA5bXyrv261oFZ2wQ9xBmywyxXLeleagvScw9gt",
+	"ttVbWfBsg5HcN0x3Y/UfoOkuLr0dVKuoeIvZR9/1LUMVW4mDRbOSgVw1D3dIDgQbAW5h4A51KW+wHlMB",
+	"2YwC/jhQCXXnfplZUUZcC2Ikce8iQ1Zo5oLD18yqgduV/sdH1FKCkbVOMrBLv/mNo5ldsqy0GhJBm0oT",
+	"KYpN4kJS8bvEO/osXTlx2WXE9g3nfSPNVLv+rPUG6+CT0aLzXf3Y1bDa4rCGFHo6Hh+4iIYpiM4pU0uu",
+	"7cIehTnqstPiWdt2IylZ6rgj6RDgXksOl8+xmdNosQ2IzMEmxKW5YEX9apwPdLCAIDMTwmfWlBl1tOj9",
+	"oLcLodUD3j/T+h2bc22ORqh0BPQxy184mltxKev56cGSW7wT6VbJogeV72TBWrraVj/rKWjS7l8ZXQGH",
+	"RPPOrlPfwkEVFlBtMkw5tcteTkthSvvmBYubT0v6cdJeahrNwc6lqB0lsQFGkIoDgh1IcYHX781P7Zfx",
+	"jUM01F0GcCk82NZesH0QBu1Ck6F1AkJ2Fy+SCkIx7xXyVfHS2Q8apDAt1nSjLyBxxgeKu2hfqzlXnXFN",
+	"UF88BX0RMPAyBnHgobD2tPNZmA2PL2mZBmswo7/8T3PgT3PgPs2BT62r37/m7eAQWx1qjzqou1vqzt45",
+	"vrWmXxEcF7OVLHhbUJi425QuQTr+JqffSB1FinAZYV03iKW9x5nbHMy7smAHT9+AIP+6xA26w3y9Xq4K",
+	"tmTCUK/7bck3LFfYc/6ew1NB5avtWaSlkUtqeNaSbVHynLqgvwjooD3FuF7GkyAXTMQ1UednX7kzGYHR",
+	"eGP8zmofXg2uBlXdGScRTg5rpDVl4QiTahI7rAcs+e4qhNMVO2u2huGzF8sCAFxn/CPWC6EkZ1lBrb59",
+	"w0hFbvwYavZ5NBNvcVhsS+0Dst13I3kX+K/hOm2POL5euizMC8Ap6Zs46D3o8TqBLdVUqG6rXVLX/+tQ",
+	"ws/50iPF+9pHedla+JRq7SFUKC9SsmbKKpdeyatUwAuSutdBbhvcC6xWBc+ssovAwmRoFuxK4LlXQ6TU",
+	"0CmZLAu8UpjW7xjincPuMxXoM9dXgmKZVUgptGqtK7GakFI4MIMAR7oq/5iG6NMp+BusGnwyIu8tpTqT",
+	"CraVnQXykAzh/3+DV52cE08BhmpyCOaEFkIqaNNMZ92/NkEpy6giLAv2XGs+BxzJ47z41kTbLRT/rCfa",
+	"hu8lykyVJXmrCuJdnRJcT6YlL8yEi/jp0mZe98SRyHd8DuGbm6+JTktZsBeBz6bGmcmY1qeZFEbJAkRU",
+	"zhGBumAa8KUrPDG4QZzP8bJcMLOW6rrG+rKM5R6Ick9ZsK8PoPkd9DQdQvmuRujCoQqeGT2xlmM/wJOc",
+	"rZjI9QR5oc9z+5lopuiS2WnrC8DSwnzHHpplwQ6flEtmFjLvSanH/O3hS2r4ZmInNkVOaUs59ciA/XDE",
+	"rJJWLQdxlVJqRWZJV5oYeU7SjPvTRxs+T61mM2UiWyypugYksuGL15dXQiN8V0IKdsMKdE1sVuyCXL5/",
+	"/VdyUxaCKa8M8jzBr+0fL56/h9YvXrzWJ5VP40oUXBtNUsG1mXwxHk+ePk6T4OOjvzwCfLOMT3KtJ08g",
+	"8FvN0yhM1y2w8ssVU5rlfSGD2mOvbqji9kDux67/dE91k5Re9WpKzJqRGkpZ4NWtubexV+u90OC3cCy7",
+	"m7EhRXbEUWNm2wT2S1cXoa/qFz7WqbiUf9ELq/C0VZZ1Far3qf8zbnSj7sTBorN9AAP3ladgmVT5/uIh",
+	"ddEJu8eqmhOgTSKSg++lR8WMbmUxflelLLY2TF2Bok77ro2YSMWKeueEs57UbNfGzrvmf98id/1FvCUk",
+	"R0WeDFPcxmmFq7GidpMbpvQJZNXTopjIWUpohTxrFiy0WOsBqdrw7CcZ230GgbtgXlKF7m+oJuO9A1tb",
+	"r9Qsr7YlPEIWssh1/7R/IMqV5ho0B9e2mveOpQq83u7V+SQoqo39FqjNQZKji6KrouoKuW5VgI+ryHms",
+	"BnzH2ubvRR88VlZ2dOC0+W76qAltrFRpMX1tU3dN0CGqvjWLFPBc44IHoV7tQaCh1oKQa/R5uHAPEAQP",
+	"dEKqqI/QTdlv57lADz8kT1dsxi4vvzmq/gAtCrmeNMsQt2TMQPljyNeWpdmpV/D4WaOUwNN4ISFatHbw",
+	"6KxfKYIY5ZFXxCnfO4X3Wo+gXqgeZQiCh46qPnCZ0b46xBRQb4/M5fFI4zs7CLUrTTRjojqpUaFEdD9F",
+	"1gupARjSlNoDpI2igc9Z5es9rNA5v/CxqUHNoOzmmF4pufTIJpLMuOB6sWevd4vcpg7KGmvC4d+jbtXw",
+	"7PtvmcRUCeo7r63VsZk/NY7IFbfUPNDE9+DBRXEeZQnaLMGED1cG8WQ3eqAOZNkXA9gpBKV+IrYzDxSd",
+	"h9AQX3heUUGGqXKQ61by+f8rCQhuDykYoK4HQ6ynQFERDfdfKTn3VX16zPgLT5wzbe077Ozb3uiS5FIw",
+	"oiWZUZX4WkWAlltbC1tObzCT9CRvYqk2CtJjC6hg1akafNDj9uMfotYKeOurIri7LEYzg4KKUH3NchBk",
+	"lqkAI+D8qhyPH2c8h/9ZALI/oRmIrO0WJ2C8pOgQjsOnRUMDdvWZ+E5t3OcFE7clmu2PQVXMoQFB7IX0",
+	"1rayNGNREWtmmTYRrVntzt8KLL38hvhfa+7E2h4tfVkRe0vB1s0HYI/LIDVS8fm8iQ6/pKIEgwZOSShN",
+	"uWB5WbhqITGDsBuGXOVC8C/dYsetRMdwQavzsD5+g10dLEUodAJJ26Y3fEVj6NDPPUMAA3CK4WMiT8jM",
+	"HofceAcSSAYMF7bUnpPU24MpmuOU+C+uBDrGKC+03REztoboOCrIghYzvKwbxi73ThKSFnKdklLkTJEv",
+	"xuS/JVciXVFluH0Rfv3lU/LfoFYFUmxSpNV+fUFSF97nqOKGLKgmQno/2Majf1YFc1w4YAPFB7PG3HtR",
+	"98R3Rc3cKsirv6bpgJQ2LdnSR+g4n0lx0JPgunz7ANSgKmJFDDItDSnYDGveDZv1skGCAgYLRUFCC8Vo",
+	"viE/l6xkuf1VlUJwMT+JCxckpUU0OkIyKoQVjHCm2Zcwmi1a+uuq5wSnbqdwwLf+gchBdU+nBi4AKqo9",
+	"dTH/KAh4kJWuSApIcliw1sjNSPjlp4mcPCq6ceeeZfdWqfPRA9S3eKCbp0S1NElDJjTZeXufNU6F9tOl",
+	"/Tyo57Y/R+AawqGQ/vXle/IQaEsv3BFhtxZE4BKIzF3ad+1yyP4SnXuLch5cyJ+PSBk1dH6Yjt/2zee9",
+	"O4jro+ZzuYd3RVh/7gER8kA799t049wEuxyS2UOhKOJBWO5YZqbtZ5fbHP0ND5QW0wSPmA5GieulfiSk",
+	"KUBUqMexd0q7BhjdUbT9BVbNWi8ouDzsaiTWzk4tQY6WTxSSv6UKVd7fR+MY/yztG5B5nL2Kh5LTEowk",
+	"Vnex8okahOHHVL2OxVJvcUQ1FKdtVbuOveB5LTlrzfth7Vg/Ar/2E5yO/WL/7zYO/uzQC/cK5kiCUHTH",
+	"xjZqU9E/yj3fAH6OoVGi5YzGp/IlF4DDLwhaqbBtkc2R81UpiAt/XNNNfFv5++mJYoYJcH3mdKNj29eF",
+	"BngoTF8iBO5b6ZxycUIKKeZMETqXaM1hgLcmOYPpQ0+CkFduK5sw9kBInxsVJDVhfTj7Dk24uSDUP2GV",
+	"fpJSPZGz9EpQURWcQK9yHchA67f7MFLtBZm78K4aU6HXTOkr8WT8hGgKaDBaojUY3H88DaXDX6JGga+e",
+	"HED5HpITr90z2qfIVRKvBYzPyTjnj3BrvmMGRQXc08MCrq74PFkx5QbSgxCv+q+YIvgwoVjIA1ydRakN",
+	"Uw2inh0mCsIyDnKqyCsqZJF7zwLwIlXMs0Pi4oQJur8gQnmlZF5mlp89n2nDi6LmVykcXNCI+BsOF5vG",
+	"FanhrPBF12xlzu1vG/gIzjVut8+mN0u1lLWJcFrbyu3wVHw22yVCm17yKa7Saqna5y4teOroy7R6V/ZT",
+	"ud7gcqDjiXofGghM8CgYCaLH6tIJlm1tutcimm7lYdqLCx69j60cV/0fLbAuUs+nvGOs/5Pe29biiETf",
+	"T8Nb50R+PbfuQm3ogL0Qrdk7dexpVDIvFU8aEqgLhVucdLRzsMlmn8Qs/KwW4XGWyw+B5XFRJXPMOCty",
+	"V8aq9jhHLvc+n679O1Ftj0Imq4sit4aNMr//wirJZAhnLN7vQBY7o6rgWPLvpHv8aJj801KuskoZgmN7",
+	"Sa8hTL0OZg2ykIYQLCgt46y53qKja5xDHWW7e4PPjZM4Cfo80ftmZwCu/Vl+4W5o/X3DimrduPvqGDr7",
+	"CcNh7yazbzdONmCtD3tZ9pMIRLc7PqdYvHRqs93YvQN38L7usANC5H2jN2zb1qA5gLQF5XGvhNjReezu",
+	"qNzQFxjEi4G6lmVa5cPh6D47z4fpqa1nqN2LBgLHGyawNS2hQI+8YSov+4gsu6W5mE9mCjONmxdrskRg",
+	"kZaRiHI5jagW9WVxtRoJLvrWkA/x1nGFXPOSxeu4um4hfxRR2axCBeGRVhZblSuN2iCpC57C8qPwVXOK",
+	"90Bf7q0MyARTva9B8a5kupn4fdTLbAl08Q7kh/p3h+ZO5+7QMtCzO7QOdOuDre9ez+0vnxvCMSalpd0E",
+	"FTdGipF5b7PekgAFozdME1pIwcgwgP9xUL/BjXM3Fm010BvMmVS7apv/dgfjJ6x1d+84LG9z19B0YX6C",
+	"kOxDWaHthX88nkekgHodngatUDssNSPcNIr9HYzQb40L53or/hvjxMPTLAgFx1R7pm8REd5AVNuKD/eT",
+	"0cYi/wyzCu9Vk+qeibiXpyuCjyr+BpOyZ6wNA+zJ+MtnHXSLJf0YduFvhraqUmwNZmvMjq7ooB1K4lF3",
+	"Bu4dk+WMdiiFHbaOkwKxi88xdLHvgXhEHJJ/piWm5ZCAyLkGGfspijjsqULWktCrd6SzVQwBfdQTHpW+",
+	"d1r2ayvTVzaLKjQCDIPFOFhWockpx9WRbS7u4eJAR9dZKdgtcTXcXEJPh2fjiLqb/WzNClrCBxn3ENTN",
+	"HX5IVO+8p4NFe6cw+99rpm5TngsLE4XbCL9J9oX9PG6x7jpArH+xhwG3vY+AUnLKwVGWldrIJbFNCc/J",
+	"0CsPqbXamEpP+rsf99VJaz4alOP88fnp/6Knv4xPv/xQ/zma/I/TD//6LwflTvXGpJrlvWjydnGPvTQ6",
+	"JrHnLk6LiqFuVQzIT8sEnWG9hrGc0UlrqIBVge0yQEAzJXYrzjjLCVZNJzPIZoiHAewC0x5UkY8p9B6y",
+	"ZYdjLMJTSGi/MkCW1S6Zxxq+kdesr73vQ+onqn58Gz67ynCgBuETINSJipws6A0jTGxjKHhTsrpuGh80",
+	"K3foaBvu3ZZZuzNB+mnEUnRG9C0KP22d0M2Vf0u1hpg4bJBWiTTgZVzRuTcOHSgb+ENXrhjLQZFjZ6z7",
+	"Cd8QqofOd+z68KH+T8xqO3Lu7EGXV8Wfd40AuVxyE/1pLqNfXzOhaUvKtsPkdz6A4Eod8k2YmHPBqrAf",
+	"+C6TalVqMsQrRcubELYBi2ifp4Yj+sRJvHbOiom1T+zYJei7FRM/QESWYgWjmh1GsKx79EOFmahmKgln",
+	"NLZcYenqQA2D3Fss+CvB32QWHBKpZ7JUgL1jGTOqh/kC5kFvuhT2m2SwlO4PUzKNf61ZLvzfZlEq9+dM",
+	"cfxDU1Mq+2c0Z8rXDbi0LO1YiFHF1PMSB4SfXnlJ9Lcf3u+Abj9HKEGtiZHXTGAQRvr2u8v35CEtzeJh",
+	"IedcwK0u7Bw4DKHbenkWxqwwQI4J855n17GaqM+J5mJesNNSM2KgUeNl8LA+x1/SxAEcQiBcsSHTjbt0",
+	"xmZAD7fd/lwygFRAUTnAx2vS6Ir/nW2CrLsXUl7zluCsqZJrqxO4piSDtkQzA++PTgoQgQ1rKirGnLiu",
+	"dgn6DULfZnKXknojcKuazArGTLg/7Z5cUkHnAORCHPIeWRVUYGbit1yUH4k1SZjSoysBnrhcZiW0586/",
+	"C4tBtCxVxrwUeP729Tn+Cg8nLmUNTkZyQwuegycvuRIAflNBBiI+jk4QXJ1NyfevH2iAzqlivshfJckK",
+	"bimgikG+a+Xu9elxyZXwrX1E3pQLqjZID9xAUUPSh3TFH948eminma746CcthYvE3v5pQ5dFOroSV+KF",
+	"FDcYo6XP7ed/JRhlXVV0cGizTJP046kXM6f1IFMypCT1KB7neHmVEtyPOATAXSNu9h40Z4gaWsh5yTCx",
+	"lWvCPq4KnnFTbAgVUmyWstQYspP6jX1OfvwAA7O9ph9Pq3bnEAmejsgP3CywMB8sD8kUy+0oIcQ1GJsL",
+	"1yRPxo9sX8PUsvHIjzJF8CL7FRfQ0QSkQXqCsPn2Dc1SGAl5Mn4MVNmnfhnVv0xyJjhDJFI7MdwQLkia",
+	"A3Rj9cZJMK8juxjpx1Oes+VKGiayzTmpSVtSdd0ovAFqo6HXjFC7EXJqpNqQ9HX9+Onf2Sa11C0YzZm6",
+	"2OldrvBIbut9IYUsXY4vdIHuas2EGdl+37FVgTGvFCD8qkrn2p6Kfsdg1Xvcb1LxORe08CAOEIAs881F",
+	"9Zjtt+qLkpzPACjOVN3Va/glSYPhjK7ZZqJYqVmeYtivJY6sFxxRa23HHp8Me4Iq/bwo6sDXtq65mPjE",
+	"qHRE/s42wLdcQadYqeHsCVnIEiTNv5L0f56+kEoxdPmfvs5TMkwDtXRy+uHXR8mzJ7/9S3oC8q2W8j48",
+	"CWlMavFgX4VZsVMNgaWKLGlh9WuWY2Qyyxay2QfqX6i/+G8hxAQmHUh9aT8iXo0UVuO5YYVcsYSkv14h",
+	"CsXV4Jz8OhqNfvstTVzkXJrJnAE6sEsQMR7+RhM5gw0B/b6wzUbkn5XMJK5OAoa7PhmPSVoL1AneN6WJ",
+	"C8B7cnY2Is8JnG0gUFDGAGs6YGLc7iumMibMKROZzGG32SOjpXe/Ix1LVNhlZOh3J2h26Uk9kdW+8JRB",
+	"LDnVhM/sxgbbDVcFptQZUXaOuRspXGxjGskZecO/IsMnjx6T1K3yyK7GxEg5Kaias/QEuvkKz2FNrGyx",
+	"0swK3XqPpTvHa+qP6uE3xqy+g2pMcF3AEjvSS7pkl9ywf/+WfjyxE4utT8Puc2KP94S8/d7+8/z9i28s",
+	"n3398tuX719i3l0mlywu5uVauP1Nhukly05fMZMtTu0rz2Frn+KvKdYjwQw+uxLpd/i9PRN80JXtmYeb",
+	"/bGTzJlWs4liP0HibzoiX4EWBiz+FdU8C2Q/Tj3gV89m0B6jqF15o7py2OD5imYLdno2Gg+SQakKp83p",
+	"84cP1+v1iMLPI6nmD92z+uG3r1+8/MflS3imDn4K1Jbnb18HAB/ng/HoMTZ1h/LgfPB4NB49BreXWYDe",
+	"+hBc/s4dOo/qj2XODUH1LyFLKbiRuCvqUPKEcGFYUfA55ChgY5ghqCirE1dtDMXh6ApjBO02Rj3IBdzT",
+	"omBWxmxgCoHlsVSer5MHH87tDynqPLB6+kpAuhj+cILs73KzL0i64HnOxAQcxIATLuCq3UqViiGqvnxO",
+	"6JWYMrNmzIfdzNkDTdAArYwzsJKtzUuGRmIXRW5HuW1FnyRES+Re93qHPGJ/1ITmOSlXI5LiZPw7TKxX",
+	"c0JZPS1dFioDWWQpR/6qxMXrHCIKtHnulxViHxxWIsCJxrR3fLE3NWjjSsguoK+D7QKHMKTfL3eAPV1z",
+	"R9Rwanl5EIxXvX7/HUFdUjfeZYBhUfV4wPHZSh0XWzPT7cIr3lspDCK49+4tNiH1yj58gb6RDi2/tQcD",
+	"QMX60xoEwdl47JIdjMvmcRD8dsUf/uQiS7stkGc+CJAEi2vbJF1BUb4Z8dJnZMXUEyQh1nNF6sOvaO5d",
+	"hvDIo8OPfC+sHJeK/8JyfOjx4YdeSTUFwRGkc3R5Ffu4AsEP2gh6Czx25OB7gc5uxUB58IMnM+ZCbaGA",
+	"9Y/N3fUhGUTNImvTug5A8MG7HtJ8ycXD4LxZlRGZ/k90u6PY9bX3qK5M7bCTc/DRb1KSS7QqkypIeK6o",
+	"FWbc6CvhKvdpDLJDLQjNm7miGeAKrRU3aEw6cVlV/bMK8zD90X3+AF/AoX0lUsQnyqmhk5wrRCnytI1+",
+	"WpvUR7SgjgZhzCcJKuOZl+3wBmrkkttDZoOmnZ01iKeabgLj2xWVtEK+kDS39J47H4h7a1opCa6OJjHc",
+	"KgTmSkAWG3lejSzUHDmAzGWs1hWlIKkvjggjcYrierEhQ6t2XQmvIeIiTDB03JqHAcojy6v3cY0nH4Vp",
+	"XlM9Is+x1mylxl2JmmJn9K8Uu+HWCpYCqHeZb3A+ozcDDmPMS2wsmkTckSuB7c6rOqPuB1C8VpILQ7aX",
+	"l1BD9IIqlkO6phUIlh7F7KxfieHl679+8/3bk9gB9xpf8q3j8go44iuZb+5MiLneYatsKpHTdIUaVbLf",
+	"7lGQOhouDVyUeJ/5rkANS2haO5cFxfzCULA/hph17AFg0Dgnf/vhfShfvXjcI1q98EOHX0S2OrEIIlbq",
+	"iIwFSHYUES/zs6dPH31JNJ8LrG8KucganTtG2d2Wk2tr5A+nG5Je89zKS1g9rUumEjQ77VmBhW/tTgG5",
+	"6rKPRzt7BPn2D7NFPA3798gNUznPrFHA9cQdUVwTuBQCFy4lU1pL06HPDQeLTqAj4+SPsYm+VptTVYrm",
+	"Jqqckk6ooJ/xLrYWmIntNij8TBTlGkuU1cf1A13ZkEMEDQkipdPKbwA33YJpTVbSWpnJlUhr3/4kV3xm",
+	"Kgw4uHWbS58aC+BuRmKVqCq7OiEp1Hia5EqunLM4hUuDSfi969IlmniQWdsMoGOkQj04SPWzz2nM9ADN",
+	"yiwU0wAPD6+k6FfiYr7dOWaLAJWKrSD2wGoyaDVPsgXlYjJV4F++ElUYMAoQnjms/RkXOUottLzhMYKP",
+	"nYzId4KhTW+fA/UkL1eTa7aBjQThBEOMIkwIza6FXBcsn2OqmeaF1WjzE3SWOqgURqblcmV1ixF55Y3v",
+	"TC6nXLALkoL95S4ZwHpKyRSAU6sBIDlgbMsMOs2hObpe/VejK2FVrtoV5zI0cdcjkLav3A+AC6JcJuAz",
+	"ch7PChMYvQDoUroSKTja0urZR6PR2XjcapYjn3czyu1B3tkohp5BUfg0ZvHdG+1/WtpHWNrATx3sbGj3",
+	"xzi57D6L+x2Dc8odOPuMa9sitKzhiYe/8vy34JxqbvG/Mtzhg/te8jYFB4j8nS/zk/GTw0/8Q5pXVszf",
+	"IV9UR9fxfLAjtw9IgNdfD377sMU8Dx2+Squyg9fjtXfd33bhOTdEJSjxB2jePGeT6pRNSCmqv6+EYloW",
+	"UNUy59qOjuUn6BNYLyRZUjj2yNADPyckih+NLpnDENJB3U1EUKTuxL4gqZAG3GATakBp0AxxLpxzAn7N",
+	"XGQA1yvwd2O8qJIllMw0dRbn0/HY14CLugr8jvzGTfp9b0z/nn3784GuMHb+3KmxnfpcVBPVuGRy1yu3",
+	"FOZ3sYnPgz0HLoD+PSYtfgPUnsl//u//09jYI4wRsNvYWjsjX5YuvF0mHgIKfUBc1P5D+MaZQ1Rs3GUX",
+	"fAsFa6vdaq0e555FA8Coqhptc2s9r6mrD727dzJA31gqPHAx/PZZT9jAvVYz6H+1zfxk/OXhB144NrzL",
+	"3V/zFZRjxv1w9Mkd7tRtRe7cnYX3soXbDWDY3NUxTIbGUi1ocdK6ya/Enl1Otja5v57hukIe96e/paJ6",
+	"cWxTf40//rmh/9zQd+dKRJ4CV+JNNeHoVV1LZRawx8WcSHHMBodrxd2t7Vj+c2ztarf9nnb2O2z4587+",
+	"c2ff2c52PNXY2ccp5rhXdzax21b3o2JL1dzGdutW+xj8h5XLeeipT4hDYpqVplTsHCsrPhmPq33sHjm5",
+	"qD3UrlOiSqEJRo1XXvef5LQRr4xMa+SVQCqP0vu35UYV5BgTDJdI3acXDJ/ymvBPQfFZBYXjsUCf3958",
+	"uAa46yjctdxWF7DWq0tbanXYwp2MbfgS23W6mKmiIGvW24Z86HhJkdUh+9v3Mofqd7SSJtUEGseCOUsN",
+	"6WNb/jv7DXj9BsmgynTpEcDpZdPue48bRNVf+5S0TfKOJxXikCF1wW9vrvEmb/ju1Qvy+PHjL0/actqO",
+	"v5CKklEVP+xOwR/kEqvegIdvsnBD/5Fushrx9633WRCBvU8+VqHzu+LxnH1cSWUO3EhA22bIvAuWb5KV",
+	"kHJFjCSPxuNkPB4TJdd6RF5c/pNkrChcohe9EnoFQYULxqwZWBY5FIMAWAjL5WVByRDAGCEkEvLz/j1N",
+	"SPpv9p9T+8//SBNi6BQu5alSnM7ZlUBlCrMAVorN+Ecf/EjJz6U0bET+AdkEkNKCsRE4/rSObcRg1pi2",
+	"9BKa/nlm/Hlm/Jc7M2K9uWfD7irhNvgJAZM9p2T6ZpDglxFGuO0J0glcot6X8Tp47KN5aMls9LxNadRG",
+	"+Cznztnhh97SzZIJ885bUp/zvELZ2DixrDy3ol8q8rfL7/7RcmQ5uXvq5K4/rpxcHhw61Vyz4FwDcBq1",
+	"L60tCAf1F+yYr+UNc4QmchfRHq0DguGGkKN5JVIXVYO0ugh9X+wkTSBTdSFLRaYbD7Z5kpD1gmcLQgst",
+	"MZ7R5b5VZWdj4XrOOqocCkgH1y4uzwXOgw8FA/+dn9DBK+krAQHHI5J6wCV/+Q6oL0FZbpevXNq2Hneh",
+	"MaE+HeRK+M4JpPAv4YbfhYcCahQqCYB3n0mVt93O2+5fV8t132pm9aaqpGU8mN6yQsgBfwyFs8IhD2M/",
+	"11SH8+Fzv6Hgnv0N6tjfgS66zWLtofXvmB0b1K5htWr6QJNv3jx/QQouroHCrI7A13wuWA6YAvg15KRc",
+	"EMWs5NAB67sdpe0SQiUwAD5vi6//XNzrqwLsDXP/Y/AsLsQ21x7Bj47rHEd6sJl2LvxBSTEnHi4MczLW",
+	"8J1Hz9MuUaxGqHgyfuQdyPAZ/FzkO0F0CWBAV8LVLXEwCvaU0Mwx6J78+5lUHkVHA+rKV6o0rM4304Vc",
+	"s5yYNc/YOYLbe1CYPFdMa8i6NmpD6NQKcOnSuNWGPHXYfPYQAXWYkmkJkdUz8mhMhk/Ovgyx9EfsY8ZY",
+	"zvLU2WzvmFGb0+f20fQERQd4AcGMuBKFtHvU0v947N/k9O6nJLOzkJXgMPQ4DgmBWgWVUQiDmZUKs7ex",
+	"0ZVwJuhTh+GvyRDm8snZlycj8nT82FXmCdL+7Gla6g1ZUA32rYuQ4XNxyoWOBnQDf9yTx7w0C+j/c/nL",
+	"6/e3p9RcolTF3YZ4LUDIJTOn+/CeYozcggG1CyyxhSrRME12NPlPKQDPOrjW30v5hgqfKwVFbJ52EZwO",
+	"Fvd7QW8oLzyK+e0kqMM6Gpz/+KGpxLsSl7SSbbBpvVBD7EB7SOqmkDULlLG1OwC5NJSnErOR2471G3nN",
+	"/KZ0cEeIhDVTTC/cWyv8BWSRixrI0MPsoLdHbJzavgxRmEaxbWzJ2tlMTyIImsjwsjQ9OP5Fwag6JMF/",
+	"R3z82axHl42cucQyN0NxJmtLiMeAZM2KWXCQI65jW8T+Gza4Z0H65mDyLkKf/DEUtnfgoG0sNQf8HLO5",
+	"k7V+WDfTe9d98zZoeO8sELzsEDeUIvA5BKOp3BDALQ80wHH/Qe5C3ofjZoCuZLXCYHbugnlm9JwJJbE2",
+	"fEteN6A6a0IB+SGAspJWeckUMxW6rgM0GmpGC5YTCrWkzYlz12DMB6R4ptKsbE/nDx+mZKXkDbd02p3x",
+	"/bvXI/Lm1XPEAcKbc1FsnIYcQmNa2p1vZnQlfgAQusaDCcGhAe7c3Fr2Afpc9KoDmr959fzeN8er5/iu",
+	"QxvDza+RAM1BuDASjInGItDV6ncftvF5ojC+YnMuyPvv3r9FVlgyYe5o1xxy2byvHCzO0p2VRdPFCkwK",
+	"O8tyLZqJyJ5n47FDL2EiALO9EoplEmzUTObWMNQLuXZFtBGI5Vtqd0n4GoTeqqJQHEM5M/1s/GR0JZ5D",
+	"d1sgiRnuuwDmMdQpI5sH3RJ+89yPgfjm1fPPir3gaHjnluGFXYXY1nViSMi1m/cLcs3YyspIzUhzFWHr",
+	"RpVvOAHcygB2w3+1XX6sBXlH0gHqOylES8CTAusy2A3i7s99nKFdhjsQHN6kPEeLs116OMRg9Mg4B0FD",
+	"FyJM5HpEnJnsvUsayxoIWRuvwydjvDpt7tYXQMBbXwzkfras7x5f1mvPPolj+sOQXL3aP8+8OFejM6Oh",
+	"NntuuAsWrvXPc8XmXJtGZu+O0dGwAlzze5TQkdcd0rH8KP44ZkUMLbzCRquKIMGNUl0F6S7MDefX2iP3",
+	"KJRlCLxfBIq9O/XmrWLa6r2QOuPA5ta0zg0pNYAN1l619UIW7Ep4EYoX2a5jQJrKa8AcuJ9w7u+Thj5m",
+	"NR7yDqmy7waE4ivBPhrmsWPcGx5oQqdaFqVhJGc0L7hg8dwU6Oy9JeQe9SX3mt+zS/054gnCiqwo/7Qu",
+	"oXvxJ7+TCEi3xceIuwMmNJbBQKM4bILj7+pirtGcHlal99sRpRzSEHFAQyOSOnCctELYNWERf9vS2hEu",
+	"8NE2JkNuAIM6QSN+rmS5elAXXgCQp9M1zwHnXJ9ckBQg3LmYTzDiInUwxAhxDj9u4B4KfsW7QEDaEmZE",
+	"bolexPPkSsQgjEg/BKOX9dx2RjGCUo7dNknVfRWf0RbwVxX1jwb7QRHUjjFudwiLBDxwVxBLmVyxIyYO",
+	"HouEFOLhDhKCu4trRCTTTa35gSY8b4surGrjYxXOWw9ya0f8l491r5apQ6R7tdP+QNHu9aDbY90D8b5H",
+	"56pa1bAfUR3ruSboRYVi5wjRE1IBIlZsCGzHczwnUg9I7w+NhKSw9dMr4X7xksD+BCdBCqVTNBGMWzt2",
+	"r0CHd/loOiz6w3MylMpfbdqP3CAks5BYlQWCK4grgk/g/XAE2BkRcwfwYb9ZUW2uBNziSpJzOF/86QOD",
+	"rTpJnZRNLyALEYnLS2R+RuSKiXrF4oodMGPF9fek3FX991LtHt39+9uMqhUTUCaknqw/rfX43aAvuVNP",
+	"FeJjAiZnAL5JkcM9oiZYNqhy3U5UeP5papQVOme7Rgm2Wo3iOaTkxetLS97l+9d/JVMmssWSquuE/OP1",
+	"5Xty+ZZ8MR6fPn3c/PzoL48S8vbFa/L15WWCCuDlu79i1FRKiyI9qcuxYGSinR2osE+WdLXCgi/cYJqy",
+	"NFCOCsrVkFVBjT1Rr/5f9t5wuY1bWRd9FZTrVJnca0TLXs6qilS7TimOs+y9kljXck7urcUcDTjTFBEN",
+	"AS4AI5o7yd9bdf/eP+cF7pucN9lPcgvdwAyGnKEoiZTkiL9skcMBBtPd6G50f58c86koFgP23hqWeghc",
+	"rOZMq+kHY4UB4nwC7b0wzmK/qRbpu3qNdriBVqMgi3WHutWv6+lkMepnruWBWZWQwExcCGIpiPG8nkFH",
+	"8Op16lFxq3i1qOlu1vbVvomuuynmlvfENnfudumz1Q/S4Gdd67xFi7QHeet2987O3jXok3p03uB5lDzz",
+	"lS21hLwfy2wsg2skt77sGifwVOPZI2GwY+cg14aYzYjF2dnzurh3NtHcYCR9wfXIvXJhnD/XP2bRAwyl",
+	"P/hHDTx5e3bw6qu/Hfz9zQ+JhzAmnDWhmVZzsvHNR26zuVR+UIvkjVUrouv7Byw+eEI+r0Hbd83qmTZp",
+	"8u/ZQ6unsU5/aYr5HvVhS2cvpDpcLun5Wk2OWBCR0dXL50ZKHsE/RPetMHtzKMDC6m71LX7e0Knrz9/o",
+	"R/neurdjfuHqML7pW7/21fp390fSebS27v0d3rMhwVqFmhK2R3bdxfF+f+jv5aZVbv6OYMCwNbG5A+Qr",
+	"siQSa3pT1n6a5XzFXOxy56QBH+jYai/wj2tTJWHYomVds2keZYWSd0dfW/Jg3T2/SAfWTfxR+69UIjdb",
+	"7HVtWyVxs0VD01zIRqfWmKL3JOJUI0cmL9PKhKb+udBwH75uLgyVUL7IRK67y0nOLNcuNGUjnl1eaIxB",
+	"Tcalx1XSi6obVI1Z6u6VIkch9kinrOdXlb161T9inH16czqUmZISMludejtPf8SlBJ0EjlrESBywj1xe",
+	"gGFIOK2ZnXDqAakmj/cai4uSbMVzw9Ip/3zupnGOZzMpRuYaxljX0kO27erXA+1uv0RpvYp16Fbgzftv",
+	"P34bfvfozU882RsZn1dbm0M1/lnGO484nCAl7F8llPtaxC4URKdrznxYPCJAicVDNac0nmkztheVcN/S",
+	"WmDittVO/IY8YtdQ2Szryc5czI3lq2FlAjXpmOyYYmOu91FVq+CdanWh6yIrUxaeg7ySRbe6a0Tv2oOB",
+	"m1pR96YrYo0WuQyn8X5D+sMX14K+uTMahlopiDmR1X5ng4CRMPXen169Zkqz96dXf6uRtmbcTiLcNPrt",
+	"s2VL3FGR9Pqr5NlUyKpAqRUh67qWM6w7o4qEjrkn9QEhgjGJ0N2C2eyBp8p3j5AGUKKa8IPuOGCvD19H",
+	"6MXu3rnIsdBgLLwG+muxMMCzCS4Dk9MLI2jyUDSH7eTC4PGiDFAYIK+EVhLbkVqLCOhOwUxA/s4t0yPf",
+	"uJuzDc+wFhd9e+ECDbk+UHBerHsl+2BhS7wleY7Qlc6A1PtT0C0hr0AS59PuNvgVtOPl48kUEfDwsgNj",
+	"NfBp6vYBNCsVQyo1lJikds0JciFipQ94pEP5qxqxWby9eFA0hvUQhBk6QVDPqZLKKukZ2IXMNHCsTEqx",
+	"wEhDCCU88/n33NgDxPI7eP9t6tZRQwbiCmroqUCgErDmNLBLmHkLyTQ4RRJKsrmQuZofR6ynIndWSBV5",
+	"HYpwiwWx7r4+e0UV8Ug3izxl7n0StxmtHUN4UjOUvj0q1WDApvTUSJZaLAIOXtSrNOUL5FPH+RqQNmFj",
+	"VRRq7hbDL/5QtvZ6H8ejY7V9jQkXLqwapDxMB12n9FAWykWmKfbgCbvArTsdsG88cFDApsu4dKbegGUe",
+	"4sJFgfgmzhBkMxnKqOUWPNCPFdmle3rsIPCdyR5fNnwlpLHuwdH1GAHX4Ofo2y6nbgtghZAEWuT+oLj0",
+	"ZYVC5OQAmwdnWn0WgaI3K5QJhXS0Ou3Rn/umC7Z1ac9V0yk/MOAuslhWMxOZiaWwCod5UXSicdLPGmWt",
+	"M24taHft/+wFnfu9UrXfYzX7/Vc1Mr+TRv2O9L6/x/x4pt9L7nyL/r/9t00AST+R0sRQiaTcfjnyhmg6",
+	"HxMxsbBNnSiicXlIoOr1aSh51zL98/Dg619+e5m8/PqPjeZ6hpg1HnJlyYzQBKiskyCwPCLxqtR3vVP3",
+	"8Of48MuV3pvP+fp6lRVLfQvQUq8KsS0WWPN1xIizUXrKxoSl+HX43N09UD46o64ksDTnlh+lpJ4TVeRC",
+	"Xgyl++Y/zj78yNTo12C863pWX2DWo2mS7cwhE1NehPnkCcGcUVj3dihTYr9PUXVS1nMjqDFLg6C7yVay",
+	"7v6Ixd397STe/UtCn3rWbJMmQ5k2ZD/tu4/cs6as5wQCPvPprACq6yXyjHPfXrk80ACnj/esc1BYMQiW",
+	"rv5VjQZhZ6ymMyD6TnzAquOkV5a4DCNn8aJNilYoUzIDLQ2TCjdq99PAao0wnjUmcMLSJjx0OpTV2gd/",
+	"gpq58G2mrMdl9eawC8W/thxmgO+d0fr0B+wk7G9DSRPrSYWvN2HuXiz9bfiMioyHz47Y8NlgMBg++yPt",
+	"I5u3M9TY/o8PF/brinGjaitwNgZrfxQrlLygYhguJORHTEOheD6UxHKiObYD4+atoVi4uVaL5nWatlU3",
+	"dW+X6FOOMOQKMwZDOYKJcHGT2/txCbzjZialNSynBh+DW4yzck0/Zdm+uG3nT1xxWPd4/faM9u+T0kWz",
+	"//zFWWHveQQgLPoQ38cndADwo1+aRWBXECEFn+HKH5w56XrrAZejYl7auNf2WUaeTewSew9kHfYYwbFw",
+	"RlcSwsAyLiFB10eujyHL+Pe3la/z3+n3/z4YDNKh5LHjlzRgGp/HHhVxcPqhQ4sntR2QMGrAUNCprrO5",
+	"KO4ZdBeIvY1WfZeF79EwHXsQPdTTqMM9ieBJwtt079wJCdlMvyPfWaqruvZrCcmbvRe7bmvqhE//Yhof",
+	"Ho6cPFqjLTQ73Y7jeEmwjvhsptXWWRRDOwySHNMIeaAhJkdAO3/cx+H+Cl8rq+ayAnrsvT78KyKm28l/",
+	"DuoFOc9BihqB1nOhkW+SsnSsSn0OC3D+H+YScJRQiVuAGQzl+xikV3NpiMDDh6M+sUd5E3IaKKse4iPs",
+	"VnGu9piLInU+BvlAKa2vm1uPRzxjnjFdFUU5W+ogpjYO00+YUcxkShPUsHtsc67GadWWHzr3pds6DIAL",
+	"u7Bt684E0W3kz/RO7q2x61vIEBPtvqufNjdse/64XeZWvQngq510LnIrNXP63L+L4QyWrm1/PdLgQqQd",
+	"WkEaoNUKSmUxZs67LGBImK6xc8fMKrws13yO/WFckobPQBsl/fhmyWZQB1rTaGxqIT7iHfcGYm8g7qdx",
+	"FHMYD2cfrtTl1mlqvWfkDYQbobIPdIQvQsM85IxcDO9xeIDPiGpgKGM3plfKgg5sSIvr1RLSswagj4Ph",
+	"67Tf5UeEXMzmNsE9xN4m7G3C/dgEJ21YKhE0aUshFio7GgJ00eNOcatB5mtZp/Anz4336zE/EDde95SP",
+	"RjC6MJ5Z2xLPhUcD6rsPqHIiZ2o8lPhlWnFPsVFJuQc8ikNOuqh886+HLOcLw/iF6ju/oCK5DhdINe8n",
+	"Q6mKvMbfoAQVTZnKMDOlc7ekbmhi2XBTWvgTzOOKDMrfHkOcoSSSLSXoKALPktwD+jv3qA8d82m0tBjx",
+	"VEEORUEiFNsW/MLQbT3HFDuxbOqCspeHh4c0jEHMViy1kwC4N0yVJnxX9rod6OjvYL9zo9fN7Z/wtd40",
+	"rK6a1QluapOGZhzoDFkEN736J2T82/Tq915IdtwzvbRynYDOWjwlBPOg+7XBYKTuYgoeasbpT5NFH3+0",
+	"tpmjuluUIgyWCc8qMH/4YqSBX+ZqLjvtE+bjye6MFmyqpLAKQc9oS1+jKPUw31Sj7FS+2gbsbIkonwxn",
+	"cLwwjMDXque/gUgRueuKOIUz2A0FSLvNgY9EIezimKVotM9nWo0gT1mA6MWLpWL4OdYK4c8gZwsCc2kX",
+	"ue/DVHYJNtIYaC9dz3BB6kqxyqBsQ7Y0ZCDtgS+A6pSwj3X5clELG53MzWbANeSsl6LTcm4AZNpPAkSy",
+	"14eh7KXNs/0+weBdgXZa00vDf+sLmmhkRx64UY2ZkjCUDf8teFGE15M0qISDL8arQl2fxQ2XeSpOYde5",
+	"JR9xpd74hdqGU7JdKuPrJkBatSHCy4n5MN6tr9Kypl2qTl8/FZ6eDMtP6JkRZ8qrHscmt/qIYhvaj35+",
+	"p9J/CDFRyEVGTQx0JFPZAtYjrYyDqoQ1lfJoKNMZR1y887GmnEjK/h2xXdgL1sN//4Jsgv2EHVLRSuhm",
+	"c19SUbv7HvLjoaySMGFaPfeVacKYVZkVopUwfQ9yIygP64aU/qbHQ5liRHQOV7wofbVS2DHpgf2BE841",
+	"wV8lzFyK2QzyhIF7n0mVHOoP2M+UIw7Wpjrc4phFMlapnIJKbmvM2Y/APSJ0OJrC8toZaGr3GkqMxpyH",
+	"YSI0wgut5lEhGIrIGnN2lhHy585jq3syJfQ8nW1MSsOTDnj8CtzdZFg1O3ByL+TFAXoBG3qlbeB5GxgN",
+	"n90gA1QshpJ0DtMNVNvWswJwBLRDIu8f+0H9LBlWSzqtL2BskUYQ9bJyArBgqFMd16jQJzX7jsZ4hwtx",
+	"D8r0KHfx5XXoUEJ8K09HCZtC6MQfhRYlf9uKSGiCnc77xsq2oqeRs4+AlKiOQ1npI+tWR6rGcOpIyl6r",
+	"I92poZFD+XPTL7+rRuIz7zXSr0MX60j5pJgMm3LoK5dRdL1puotSIjDuemzOv9MlXzQsp7Pw+BxdSLA1",
+	"GietyL70sBuIEz2WsEy18JFbtXELeDveDxYk45t67D27lUjRnO8b5Kcafo9NeW/YlJHkdwj+nbtySa02",
+	"RKEMerIHoNwSAGX9fo8xVUEupLF8kVRH1HytAKx5y9ejUna8z8P7MRrO1/CPtpeSDrjJDUzA1uFPNgGY",
+	"rCVnhxsdDXXfBVJPU2Yfrg4KUVeUZrTQI7ijzLfvbS+mXDjZ4DKDA0Jc2CAI+aH+0c/+NzsUvJXR1rFI",
+	"BEI3/yx7E9rR8xbWKXr/Yc2OKWnqXtiCWeWPLlD2fKfMighGd9mx8b0uWlkRlh0Z45VxHib6WH3cDr2g",
+	"d7tXhzUoQKuqQMihd5L2LrML0xFK/rWm1l/4xWd9Nqdh+RIS/Q8lqfXJAMLx3L//2yHIL37zwBhro+WP",
+	"MFVXEMn1RjFzeGYm6KTaN0gQlVgPcUgClB3iQCm7B+rvkB5+WbmRLoTu2s5v5FHeRoxC9VITnLHmdO0G",
+	"Z7yOstT5CGWLQT3J87vIXSxze+Fqxystq7C8qaFTdSXkhVPPZstRf1tBzFG8IW8X9/4MViKex54Pj6b6",
+	"QOwT+0zBfWYKPpVaBldgKaCbKuQxZ0ozNR4fI66se6uAmHi8KOrk6q7y6BPghZ101hacqqIgpMax0lWN",
+	"8oCdeHyEr3ynNDVOuadnIK+gQKrdALmVc8tH3GB7UCl9/XrR3vnwjuazS+nHEa4Dcg383W7Kt1aFrzaR",
+	"6jMa6SfJr7go3MJsE1Lql2bSCuGL5xPwMF/1c2ZcEixS6IJvSBwdh5PIcankYqpK4w1VLUUH2QSyNWyu",
+	"a8iZa059otFfy6LfyplKr/UNzeCmW8CjojOPnuT6U3haeUYr/4Q4zRvPnbBGW2VsKhuCuc59wQvP8cJr",
+	"eC2defDwfs4xRjDb9FLIPMUuB9SnNGGpzWbun4m1s9TJc5qp6ZTLPO07qxKmQbgzTh/Q6TJsWhrLRuCR",
+	"CwfsLab3SFmEIQw1biE/isnOhW2ALQ6lG33gtD1MYVDqAmEbaYKDUgr8zoopqNKeG8jSPlGSo+HmVByG",
+	"C8Im3NAc3QN3A6RFkrurM5Z6hAcqJ4gesbOhAbLLPVvHNRUCkf7eXWFXHBp/gw3rA5bldl8lsJ0qgV28",
+	"4+6qgLVv8XBvAR5VdUAkGgSEbw0BYE+5LHnBLGx1I79TIcHqC3a7fYCRol4uwnJwnz833jtIaCOdaSA8",
+	"eg2zgmeexsxYpSEfynpYhoD+84kqPAXaFPSFc4hxjeKdnxUC84QS5kzJ1v2YShDudT9+oKqHJ6qND7aB",
+	"o7QvafCxd1YD0LWxfOGx4heMNxuTdrDBHzljsWWcqI+l9DDDqH4IKHF29i6UlU+UsdjGoJWyvuvYmTDv",
+	"TXtOKKsFGNbjdBNPaRE+nvIFMvawcsasYr3w+V/Yyz773/+LRY45+0v1q//9v/C/i/McCr5wXyZDicz3",
+	"gVWDiLx8rBHu0k88uAw9lCotAlvx6BmfewPsFnMo/QMgfrOwA3biFwJbNbRnDQsERtQuiYxEHkOnZQpD",
+	"mZWWmYnSNiGgmFeHh75fW12mbMwLA8R2EuBFU2b4woU388niOCSvY2KBEaLUELAB3vKrw1ceaD5KNKVt",
+	"FvITGHuv9tEN+FAJ33oWH+jNd9lKLxh/Nmv5FRE3Xvsof+cW5nyxzTqxUi67O1LNMekr/fFVrWpoQqpX",
+	"cFebaUnSnMnctJFTSJa5CI2obpDT4xIWBuzBjF8ISWmHrw6xWRkzUKNF1WPW4x4m6tXhYf94KIkngKUS",
+	"PttzyuqlA5ZG+e+UjbEPy1Q0A+Mxwqz4zHgvWFrnUs1lgnw7bol8Lr2VjRRzge39mm2ADBFN2rMOkrm/",
+	"vW4FZGhlpuEXW7gLPt4yDcp1B6srhC1vuIEDIQ0gAt4VMANcI9xZRRqHbFSzgi8wr4OC+P60YqzrYGr5",
+	"V9cTvvrqbw02vpcbP/C0cXq3wscyUqoAJLFM9nU1f6IU7ppzrRs0Ri0vZ17S64q5ESPg8Ujhncvw+vDr",
+	"QVc28wsgRHRzpNk+EIf6daSIX0qH1SNomNrZES+xvoYCsBcRY/qRBqOKViqCHdb/dJ6qeDgoTj6AG+4A",
+	"KeHzmC3eF0VRBAYuZkDdxhPK4IwcI62SKkqkbDJIB0OkW/HnAdTb8AWx9A3Yj4G2wBPQD1rgdnHFvOL5",
+	"SW3XTOwK3q+a7nWH39Fq9zxtozV+RUx/n0rZXq1otNIfZiB/5jabsLkqi5yVBvzhuE82yNzFwbGViDT5",
+	"lraivkPU675sMNaXb+3eUKyUfDnl21d8bZm6eE9bvPWaLx+7dpd87WLL7yiwPS33arNXm73a3MRTvmnz",
+	"5ZKCPbbeS7+u+9bLTTp4KOfY1n/JetjlEuch77XV0knZBu2WrcK477bcd1verdtyOVNxy2bLDUzt0UzD",
+	"lYB5p8k9pe87re7N1MrFX0JevFGl3HGBbzRZ/whdcirhs2WKJmYSBlwXoqpzPcYjJCFZIMRmESf0XrY7",
+	"rXtjUWuw4yDkHvS86sLwAMh4NDeXVbFSsP2Jr9N5oD2gVZcqiokXE2Gs0ou13DnB3VoipojIk0wTqX31",
+	"ULAGaP/qMBnKcBL41WF9VHjM2g4E1x7h/VDN6J1/jI2O9LBpoHGOVAnPV4fJsyn/LKbl1P1xiOdV9Fd9",
+	"WuXe3QXojY6b7usUaWUpNjtSil7h3iC0GoR6YZnXFercXtnmquvuUaM3K16mY6p91fLdBOFMje1B3gA4",
+	"6xmwhtFn+Tm3x9XBA54qBv5hDaXhowL6W4A6a76xNDTcpdhbXxYFQ94vxmNil1LSxGI4cHos96v/BK2M",
+	"/5nJuDQMPgvTzgHTfuLZZmMrkOGblDvs2kh+i0VjTzFhsyUdeIeMA7iKVJhXkdI4r2dVvh4TsltlBndz",
+	"yE6D7POQTyIPSS+bTUvr7DptBlTafCdIhHpXj8gtN3HNmwQtGLLwbEIQ7GrcZLr0RCbuq7o4r5+w0WIo",
+	"PWZ7Urdsh43CBhYNt2W4yZXOq0c8iN4Kq0tF6jKUDVaXNKE9ai2zS3+JnoFI+gMJjsyHMswpFJC3wsQn",
+	"tARRO7Hb3OiSmVZ5mUGOnNzziTIwlHAlcnCmi3gwcSd88Zv7B0MmxA5/8Zv7B/8Ol6fUFG0GjCDjzRFL",
+	"ifAqTYay4rRKO1DrsUqgftX3RsfSxT6FM29s2evMDrGCndGPOov3whpsftuygLPwo5sEWY+jO7v5Sten",
+	"2r1c792NDpTDxjJhtUNtvhIqlNZO87lcOENSk0TERRD1y7gJneet0bVarfgGFMXBlhPf1DJDcYN7mG1A",
+	"PTyUN+QebvTIH9EQFWcwUgTPsctbl0iNLKxhKbfpFul/m6qzZ/99uuy/D25xbsQV/KAWpmaePcK2ji33",
+	"uZ1qNfItqb67SqvyYlLXS9uJBmAFX/gWVffFTBUFaNb79OaU+RlihHh29m4oR1xK0AlzMgLSYil2zgp1",
+	"IWTCZlpciQIuoO/bXuqeNNoE6k4zbi4hZ/OJKGAouVTE6IdpD18CivObEOuSNAkTkjYKrTIXs/aiqc7o",
+	"Malnlrpu7FAqmUE/YXPujB214b08ZAYyJXMy0cIiwq5EmA43qPS3IqQMajUblWaRotc7lMEBHaE1NFYU",
+	"hZuddDaS6ErdrNyIzZ66ofQtbWMhhcEuDSeT9BAVgFLFBkjU7b7nrsLscRM1iC7ChxLbBDF++erwrzHu",
+	"R4UzlJJzHLrtBviSU9ZLw3gEW4JPk/bJOQ/XGguzUDkLSK7q/PTZDPJWeBD3nGT+a3m+Y/3Rrq1tPVGc",
+	"PTnDXVaX3rgX4acehT8Y7NVS111sPOveu3VZ/WYFUZXguVWInwuTub1lcaRLuWWr7aUTDygr0131KPeU",
+	"hOrhlUzwnNgAzrmfsMyZRPdjLOrGuvmhFJIKcvF6BCdAijbK+82E3yI+nIUWbyWjoQcdfbdDWWHA4Qyr",
+	"rt2KjVxpJlVcBR1OXnvB0CCo3LldzADNjXH3XPSPoxEvYXE+FWbKbTZJWXNED77gLP8leFxLZ2/pEqtL",
+	"YyF3GwG0GXRRAAs7T/U64wYE3HjaDN7HUmJGOvzoUds6N9MzlIP3cqy6KdlRbCAPvRaRyOxN3oM2GKMo",
+	"1gK6ZORcGFkU4gIqB3abZq7iYjabRL9qHrE3O5etrqQIHhbR2x7MBVZ8Qu3XVUTz1DXsoQN8Nq4/YK8P",
+	"X0cNE5QKrBwmPPRy5mbOqyO9dbUHb+vH2uhA7Iapter2cXbtS0qDVQ9wyi+uKUKo3/c+Ku0sSqoXyQNc",
+	"4G4een/i6ptYtSPlWxOZVldth9tjCSjFh3CczUBiKqhmZ/dNzQyb+I6ZUVNwrsjSLuyDF6/RQ5nW8+Wz",
+	"mVZXkLIcMpEDQZGkoW8P+/ng80xoMOfcpsg5G5bguPHVUAZYRd8LPC5tqanl3Y0qJMIz+gB+UM3gfMo/",
+	"n+d8YVLW++vfvoqPVAZDuQ7QVOCZCaO5Jm55OBkgq5Sz1ZZLZ5VmwnkUmnE5lKW8lM5Apv4YIm3AMYbl",
+	"dRfTsuTNpa5CYjoXwuccSnwBaP3aHRVa/IbJ2+ExajXGA7Ur18/YFcgtC/H+THVbhFmUouCyKbU8Eldh",
+	"Vuqubm7hglw13RRsJr6ExXovxcUIPihwMyLK6zLAEskFy8V4DHgWi5cuhRnONxYyg6HspV6Q0v5RFIoR",
+	"PTHLCmUgD7U8kpFK1oqNoZfSzN3VBXluRuuclX+459pxgPAPWKzrLXFLu9/er+socdE5Cgwt1z3zwrSp",
+	"Q9hitw2fFmMdBo3CCDwKnqsqhGprk+BTkmMhL0DPtD+euhBXIIeyZ1RDXTIlx0JPDYPPPLMFKaRXTJ/x",
+	"wYKDaheVqhrLXeZhjbmNx2tTtBNaJK8HO9wf/wELP9YDlhptoOpRLtvjX+63ye0YC6crDaUI9mJbpUe1",
+	"6uP2smXFrxos6k2P9J/OmBFMom3rNKyHly1tuxdcyH4rCAes2flaip+/U/pCWQtyv0m1yp1bH7AsQly7",
+	"3RbVLnNxCurIJxK3nhL3We0Zzy75BZgkcFuYhBXCWOz3YTOlrUmccGnKOBFPUcKmWJeRsEvQEopkKDWM",
+	"lLLVsyYs08KKjBdsLAosvZ4A3UKCnSt9ybBeY4zbniB8P7ff+8R7MpQ+rY61FmQ184RpLgz+oF4hBlcQ",
+	"akTw+M87nZkfL+ByYnwnYU79OgOG7xUPabG6pHEA0Vqh5tcMWw/iJOFjTlbHEz2zVZNpZ8axsbDU2BTt",
+	"XbQA+zDvITPYXgoDNVn0uu41kY0loVs2Sv9HCSWWHWBxauT7HkWFbqwnFRupfNH3xbBlAdiX6CxIVCNG",
+	"+JfuCjRneZUnMimhj+MgupQVHd6IZ5fOvrng1eDtsFWUT+ms0FuoofQmqmrRE943b9TKivyPNNQbIDWI",
+	"sRr4lPWsmomMpXhZejSU+L/Bv9yj58g44v40lmsb/R16VqsPqO4B8rQ/YB9xBbAaggakNNZzw2YFt2Ol",
+	"p8xtVlJVRSN4dof3EfK8ujfr0WOEmgWq9k37oaqkckImvHpJNG+Mvqls45h1p/kkCzm76jUNJf4UC63b",
+	"bO6ZWwg8ccu4fOwQLG6OUSCyGni82upQnTVtGZeJfzP7QGNL/W5O2P1RGbrZPuyIKuPQEDVowNBE3g5r",
+	"xf32CD5DVrbZXjxRPhByrNawh71eOtxHOjlSP6VRh6m6AGR1GAo5W0B3s1t06v3g5+t//lP1bYHHcgvG",
+	"XlOPsM5r2F2GLR7rBXnxawGDYmf2LV2+0WlzDbB3I4DoVgBsN+x5pnLY+PB6ZdZv3K+31yDSbA5pvaVY",
+	"hoqunj7nFg6smMLmS4B5+Fvd7Us6sV+VtQ2O7vG6p4FJ/X41Au8+eL+FUVmxDxiMNonZb7XxhU67OTeR",
+	"Ueza9lbj58cQrFMGY7/frdnvWhIZrUgV97DfNbAqflWj7kPVt9hlhKi2v6oRBq6GiizPnfE16ZHPcNU0",
+	"BIb1ENU54CyYvnvOigg5YUZpKt7aJC6rujUZZyO+Eb1sx0HrqXuK/3APu4uCMOJV+g81+lILwqoHuH5X",
+	"qeThKbEd1A/dvavgNddAzOA115Ag/IhqFLYLp1D+fBSrr8ZeAUWO2ZfANuL+T5WV7n+8KNJ+Qrlqq3y6",
+	"OqFczJxfeVorLrleJNQXM3ITAyznnDuVHC3w3nM7SX1ia8xFUWpgozKnswZu2YQX1vf/qKJQpfVjNPh9",
+	"mS4lG8FY+YotSuBiB2ONjU2lZCOlLJupQmSLATtBo2NViauKpSc1+8NQ+jSaT5bRIzID1iIwGHUFUTUX",
+	"tQSxGWij5HPj6zR4wao6j/PwUdo/pgK3uTAwlNgXw7U1jFumnOl2c62mHo3i/l0F3UtYKQswhqXiQioN",
+	"5x4cDxFhrC7Bs4pxyVIX8GqRQwVs3+NlLizkx9imaVhKwuOj8JRZpfrdbL7B4D32JFWY58NgTlZ2r7Oi",
+	"LCj+ngNjPQdGtFBdJvHGWadgLaOiMGeCK2itLi7ZSPZ3v2N++ZLzUN28tWdZMTCG5P8d99Xb5X8q2Vqh",
+	"XOv2JwNZ2e7lLNBRrTsx3RfxrS/iMxR0VYKH3SnOIQp8eaGoTWjfsEIbvnPAGMHnPLRoGguz7oitxrnx",
+	"TqLzBmcTbiAdsA+lnZWYf8j4bAaIyvPyb+wf4hvE+QwngqnVpcS+726AzyD+Zzib+8564gPdMDg7xd/c",
+	"MDC7IUDpq8MYofTl4bUQpbsP6dwLuj6mQ6Ha245W2/EWj/rdCmEgE1EIt1oTNCRHgT43CaqmUPcSBp8p",
+	"prClSZgVUyEvHtag7KiEeDmwYv/1f/+/VecLFTzUnUMZl4yYqqhTyFtgNZfoHfReH/6VNWoBQoiUjlWp",
+	"z2EB2EJ4Iuvemtq3aAZwmHj6Ok48BXg2SsoJWRccuA9Sgu3hMrQfU66zu8q44XtuP1wirf4WMmGqPpj7",
+	"qy++1ul1C14XaNUAxvtz/y05zSRkUUMZKohTA+bUoH87YxJsQDPEOsq4zKDYsmVAj5mNwE3e11F62JRj",
+	"X1ZFihbOSmgShc8Z70R13+AQ96K5PypKcuy19E+spSRPuLhuqX3u08W3WFy/fOazuZ42KnBqPdXw6/ZL",
+	"slt3cBoJAggp9x2yu1PNjzjgflPdq+sum1t/RQy0e9lTNZhyum1ve8ILCzlpKNW9HrWd2Xj0SiwYJA2U",
+	"an4cxTP4P15YNoEixwLk6nCm4Njjj4dHutypxrsF2m/Ge+3elnY7eWKceSXxJ5Xb3YBVUTht2bJaf+dU",
+	"Bkt6AfdceoKkdolrYG4PCRscanSeL8A52hwxCoHNtFBe7VjGZ7bUkMeuiT9B7WF/lBd9Sn9OVQ4mCa1Z",
+	"7Aq0IfyfUnqQMbMwmS3o5n1/oow1HyvnwGh7dmg8/It4YPPxam8+/jTmQxUFKREFpx6dihbeq9stM3jB",
+	"aKAxKUQG0sC6Y83v/SU73K38EFjtdx1nhZ/xF1H9t03Sd2+qwuNbATqJT4vGwJ1xbRwUhbe7Rij8JVG9",
+	"aQur4oasUu3MoXuKqbu8+28Du9Rqmc8dGTWTTo3f4D0e7vlXH5WY/B3sVmVkO5xLqy+ReC8Db6Yw7IoX",
+	"Ike0b2ynnE9UAQOG/ofz0lINZPkySNmUL7Aora7cNUPpG2QlzFl9LeFRQ5qwNOcLc67G53MAaodlqfuv",
+	"+2iqpJ14SLicL6qr+sdDGSBrx973q+9tEDIu153A1cQE9GA0yjT8faeT9mq8lRQuRUNtmnzM+Mg4D8BL",
+	"prG8pjviGrbAr9y1829Kqtwm8k+aT5mdsFwgz2Nl8qjjVO77Vm7AteyW+FFsbU5JpLJi7GXOvHChmIRi",
+	"fdXej9FP3oQf3HQCvh3jcdALtzyRe9DNCIbDmj2hRo5YaKrnZz0DmQZLDgVVohBMD+SN7H9D5NbJd3zh",
+	"Ne0eJ2EaRMA0h9FEqcuEcXZW8OzywD0pt2JUOOuWKUyZ+YsIepad/fDp1KllMVKfB+y9NUNJz0P8I+Fi",
+	"Iy4QRMl/58FA8Mczbsxc6RzZRwxwZyYRXNdtSQdKFoujoSTWEoO0ISnd5NyApcLCEeKU/PTxe4qB8a50",
+	"poDQvUg0aIng6Ar0czOUvCjU/EUOcoGNZaxXo/OyQsjLg0JlvKAEJFiec8sZz3Nn2r3np2FcGveGhnIo",
+	"f/ZP6T07wzKu9YKl/+eB28p+do7wwZm4kBibHzH778Py8PCvWSnF58AZg59AcvXSfzeBz/RR6mlSfG/L",
+	"Z7dK7344eXNw9u7k1Vd/Y5ewgJyNFlUninubYZmdMKV0Q0u3G9Bfms8ROMaPMWAfIQNxBdoMpQZP44gs",
+	"iCgCGne3TBGHGvHLEJ6UP71KbYosYR6cmbMxzNlUyNKCSYbSKMbrxG/gnIlJHWYFX3QwwGCVf4ut2ZEr",
+	"3TISTeGBgIfbnrzFstIc832ryPpWkTYbfHcrG7nP7Z7BhrmzLinfZ8+2kj1re/nHeFjksZtyKJwRFEvh",
+	"/Z3lY4WtfSXbttGbP7xvo/Ip2lN65Jsg9Q9uL/29uHVm4VywshtTs4uc3IepsMjaTEkFJ/oFjC3jBdIb",
+	"pYiWfJHSNh2wmTFJR0DKFyUJM5ZBw3RmF4hlpvxtvcOWskuAmXfFrNKIlI63L4Dr83CRhqkHMu9Oqz2o",
+	"N/CghO43V9z9YexWqd0f1oU4smB2AbxM8ZWLLV4dHrqIA9PdBBHj++MpPmA8y2Bmffp9CsbwCzhiqSpt",
+	"pqYR05rIJonnWXGL6cKYhbvbgP3oUWeEiSETwWrRHgB8AvOQ26Mbfj2Fo3/2gNLJrXU2cL87tqMHIiUq",
+	"Q2AaLz4VdSyvnA2p5p45A+XS1qt8d02zVUN3U9Fq52/jPN639U92nsnbDjN/y+wX1/H0+5dy0wbK+0o9",
+	"hsfYPPdYv+mnmn2sV6AbU+Yu/uk67Qq1yP6TO+9myyW8/r6xiDzbYZVcmyh27RR+aoukKvemmsS9i7YV",
+	"OUfQbMZ9WapzK3LgVVS/CIu9M1dtDC4E6GiPf29haqosch4IeDNeFKCPkCzcTdJFjhNVkHCwehLRxfi9",
+	"Gcoel4wXoC1RAXg/yqjiCnJ2oQBJflO8AtUy7RPtdzwwxXgD9pZnk6HMuNaBsZe+98yb7udUbHfMUiTq",
+	"zf/dhTpxTEcfI/PmYCj9VedY95+G8v/Gjf0PBC5Mj1s2Vcayl4eHh9hQu8BTA8gPhHQzw9lO+YLmUnfp",
+	"ukXvggqIdfM7QHz3h9ml6VEb26ffLkdKFYAA1rvcL93DX9+K75aSXscTKqkM0ijkAZ/NmtukW5AtbJA8",
+	"Q/E/MlCMu+xG2BV5vuXwrsLUshHRrcTXTEBqgtCvhWxqJ+rVilb9wPWlEyZnzT6SSF+fnnbrjOMJg9q7",
+	"D41axdGtLWYOKz0kWxfYXOjV7EwCUfgOeEFN1+2yhKYapcbtFFeeEWXOtU8bkp0bsA+YP0CunOfR5kH4",
+	"swirt064biRYtFhfhGBtU06oIwCFxOcdGprrl2MroqJmIPlMDMKW03WG8WEG8uT0/X+cffjxrskZnueC",
+	"INpOtRvHYlTuPI4qzlQjbDzu8LT9XFiusnIK0kYFAAh3PCpFYbG157Yyc7eXCVmJQOVH//yluSMJw+J5",
+	"J4wb5la0waaAsPX0ErlUcjFVpV+exgtb8GmxwQv7v05++P5mLyzcOMYhuvYN9Nw4/cGTeGPuUW/yxjRM",
+	"IRe0uKGKZD00cvSLqqDiSwZJ/lg/z8ewAHu45LvBJbfIyFPKeLU9frc3H129bnuMLrumuC6IsT8/qefi",
+	"Ii0uCiR5J8YuScp3FLXDc6z5UgZQa3NyupADmtuhLAA54T0oc8XmxaSaJ9SNW1Hk0hCCfmwa8FfrkIqH",
+	"soYq9kDCbVjHttSS5qbG49B+iySCFVgwDekz+VGGYSjd1A4KuIKCzQouGbdEHDYYDF64D9LBKnixxyOO",
+	"X0OMStxdQbZqYB47PHE040eKUNyiYfsCtPUFaK1LtsYK3Ri4uGmgIvjiNh/jxW/6GjzjVrV5OMSKL1Hi",
+	"HgrjuM1FXIt2fJct8EaGNBKqqqWiWzw3gEReldI9OPIXCI7cIrF3hUl+rDLt/JvOCO8UiAn0qCrF4SyH",
+	"rOBO7K+ATcH5YcJM2Vh8Ju8OAV9noJmYzgpwgSgtYy+AKLllHsqMz/hIFMIu3I/QmfIcG37t3MeWX4JJ",
+	"QpfGRSly7Lji3jn0ZK9mwE49VmLiCSpYjsy0Esv/3G/JNXPzmHC0OSPMbB75L6N35rOc3EPUtbhxzc3o",
+	"tOByl+q9PFQX0n7B92yL3bqNbn2XanvcIBIDCiy+BM19HCjoqzveHg99j4f+1PHQuxyIuyGjP1JLdHv4",
+	"9OVxHiuS+mqeKkor7RpNvSPy3UPA7lHeHg5X/RamqAEGu8aa3BZxfVNj8mjB1+9Z0ffIr3sY9mUY9luo",
+	"dQMOdo1a53pxoEu5O71+W2NTihDjJ/ioIbR3UaD0sA6Ue1yFg01qekv62XN3HWLysB5npRRjATnLxXiM",
+	"mQklgRVCAgZOZE76VAaUOWfPI4mluV6c61Km6DTWvUf0A3PcgihjWK6wIM5p32LATopCzSFn84kooK7b",
+	"Dh6R0rVDtDM79a1efCzlJqn4Pfrrn8aEfEuK64+PfcbETNR8NW2CfrUqLZvyS2ytuy/jEq7bmXGpQoFV",
+	"fHmhMTK4grqT8PgG/LgsOtUOcUbgwcVPpwN20qQLfl4hVbtb0sE6gcEcmKw2cVi45KKhQshLyFkvdX+d",
+	"C8rm7MhEvKU3sbcRT8pG+LfO+GrQfE8W4Lb8L3dKQTwQFcw+I7DX6sdGCrPDhMBt6WI2Ve0/H3PMPpOw",
+	"NwYPwCGzy+391uwym1qBPy3RDAsr4F5aW6zQS8Pqnt9DgBDoaR6NjdqHIU+WqOY2B6oNxhqtimtgWj7i",
+	"FTvcGE/yqZA4yjrQEUqOuuk+ocYL9+axXetASDSdWWmsmuIyNIvz8CWtkwBVxKw0eH0LluZy4wVi87Le",
+	"68Ovk+aRM3akBrIHb0ZBX4kMzn3fo/FYBd78TvuU+B1KZ2Ldz912VIgr6k0TGTD/Q0JloHSSKiBhudCQ",
+	"2WJBdXSEcOQ7NoQ1Q1lKDVfqEqEgLkGa43rN8DkjfFx6UnqiPp27B0CE0tDIpHlDuYQY4e7ELjR32xye",
+	"wOMuMRcGWiuLCCrTSfVTxh19sIxvACqN9OXm6lIx+9zQX1MFrIeJfIcIzyb0G5Noga2YV+qpGF+aIzQd",
+	"d4WU1LLkDmUtuqxbcpPgwiEkWLWPB2duRay/6dKj4DmSHnXCS1byvwOnCN+sG+BBYSTdBN5K241UVM6I",
+	"j+cL2Lm+nDPhwOsSqfdzw6LFd1tFpEW31v1qrzzKqHGsE9GheythN9hJulruSI8edZNdrZAPivK+ViH3",
+	"2O4btdZdv2vevJluWanKZtzR0qCGkT6BFQiJWFvIa6GvQCdstGAiH7C6SHzs5H6u9GXKelwykTM1Hkrs",
+	"gsW1KASXGbyoLjNpP2GpcRoq7CJNWJpxCxdK4/9nBbdjpacp66U5jASXaTKUaTkqpS1TpD3TEyjShIVn",
+	"LxbhCMVnPI6Y/+XBy1duLHSV/5Wy3lzp3HiUoKEUecKssAUQylq1CgnLuIEDIQ1gjH0FCeNF4X2GaXc5",
+	"e1nAhsXr1Vo0Cr+n/PP3IC/s5NnR315vXL0eFnLjAnY3z7Pwo27ETP9ObnTbN+FH3bX2/vU2bjvj1oJ2",
+	"V//PHr253+l9/+5edb938M/Dg69/+UtvOBzQ//r/1v/v/23zAv9/dS3zK19SH/5+2XrLLwlawb2FDVAV",
+	"yuKpAId+o9XcADnblTEKCxBZ2PIa38RkPEYGxetf/Ob+eX9N93FZ7JRz2N3/W8wDdDYcl8Wepq1dOj5I",
+	"Wp66qVjDGIgeM2FXXAs+wrS3zJe6Em8tPTcOaksf1Dqxc/c5GLnY9prc4VnG5Tf+ul1g0FT3/1IxaKoH",
+	"uN5a+vV+QtlPLP3yj90NN+OuuoHUtwZv7jWYuAVKAjNQQGaVJrCnug2RMJrSC63KGXUlcpaO0Q9Nkatt",
+	"KOkvzO+QA4p39aixKS+KlBKf+PExFSAWi5DTpIo5KvIXcijjirte3QpEjcFCM5zJc9NH80Dz954oLiAv",
+	"3LMvaoqAofRFAjU/iSrpZA7zr5Dj4Rje6dxcitkM8nTATjysbJop6cl7FykOYdDVxly1e1l0cmexk/nY",
+	"VwX6MkKW0iw8lA1dDjI37q7+4BJ52mTIwuIjTLhxV0E+YKeBGNQH05RA9u2eVs1ExrBI0KRH9J9zHGQQ",
+	"UBrQjY8+p74JyFNaPvfg+MZiE4d58nTA1uB4DWUA8qqc6oRMuvPv8Q25F+ZbvAklyItXgA5FgZUXniti",
+	"KAlPuMXLP7Nc15b1sacFqoneKB/wavvjd/kl+JKR+1/vUwOdZBNODadcLgKoFtlI0qF2Y3zjFAHa6UY5",
+	"xYoSrvNwY43Y/X69Vpr2bm6nm1vv6esRdG64q9+OfHhFvm7durceOLrmxaPtEmTO0qosJw2bZdXWE/Zn",
+	"utrt0tzQ8SYzVs0Sxs1QpqcfzvxG1Zh8ynIFhjbexgZbjed2sq9ZqsGoUmcwyLy9SIey1zjk9ZiUfdqR",
+	"6xu6/Ti4FbQvd7YEPiKtjA68/qSAVw/co8crwV23L6xRZ699le2/Pri8f5iOW0So19EC4WrdYnpL3IOy",
+	"WHiLQWdVCIrifE0v9sKFE8g77N5M67MJmUH7LHJu4cCKKTz74pOT7pVsgB7iVvKJBdtbirIr9d3IZ9v1",
+	"xtC1J7gZ7h219Y7aiotWZwkexlsjkXIPUhZrgL0xoYrXYFczBuJVMyFc8aJE+xjB3rAenTdKZatWx3BK",
+	"xCb8CoZSKgl9BCW3E1g4T0zltWeEtw7ZhBg6mGP3ovPd3D3hSuQgMxfY12eXFfZ34zyycaJZ5xU2Odo8",
+	"jqHFXaAmDOPs9eFh57Gh05SPflV3kamle1+3E+7oFPG2B51f2q5Gi7wJnDm+6L3164Tb8ytEWFhVahKV",
+	"HGsPfGrvQW1g4+zvRTAsa2sqwkVV5WGJhVPeVGJJgjD4lEe+MBCySzYFO1ER6EQ1r6Hs1YdT8HnGXSzo",
+	"UTB9Vz3hhBGpTGxvkwBqRUB+PcIRS4Yyguwj45qVtrolvTSqXsxsyQvmbDkY+j7MxX/IsHaZy5xy0855",
+	"DQewNCer1CVROTWtuAtvpQqrEkiD8PyyHU0Tda8s4G14Bzs+aK3G6XBtqk1mr+BtCv4z0i55ZAGFheOc",
+	"zj/GbiR840qGE+v70/Dk5qewu0xbncRJq5UkUn3CU4f9eGxm1cwjCS/9YigDuMZcC2wLCPtQVz6KXZOO",
+	"io6HbpCOesiAY5+D2nkOKqJCj9Kod0xGUYfKQWhtWZ+XootPwrU7p8rcqVvZeJgudPYobdLs5XlSGZSl",
+	"R48B1rHmG3tf0YY1pHFZttYJZrPF6pqqhs1K0gPZPt3SeYO+7LetEL0pDo/+7Lkx24ehfllasX1R+m2L",
+	"0pfU63oVuvkB9JJ2ReXqyyO0tE629f+tqMsGnYDCuBgmD1Ce2NLovaq50pfkZ/lWsagjbO/qtzYC0mqu",
+	"ig8aY2obxaCWOke3ZZdv2TkY3PGyxZh/r+agQ+kRbSeFUaxwH5voEZhVLDCAh35C3x8VtxX2/NWBIX2K",
+	"XYEIq4CttC2tSNRn1yLSj8lwH96j4Y7b+yqrtPfmt6G3JGu3sfrbMe0vSD1u4Od/oh/sEifh9D0Oso4i",
+	"KZix/WbQCamA++kULM+55YGGNewKPcLdJ8bcTINtYoRtxVffXobmJwPIWGRYeuLfCWF8sG+Aa9BsWB4e",
+	"/jXDR8b/QkrVp4a9+/TplH3DjchqgktaGoGIv6UBPZSST4EIkbhhM27MXOk8YSAQIQdxgri2UVIjVzaw",
+	"Hc0nbpPCew5Yam2Rsp4pswlO99XrCXXRfX3oS2+HMnVPLHmR4j40LW2JXXXwOStKI67guAJnjcanORfi",
+	"Cgz7+pDlfOGZOfGL52Yoca/seRE6asY6fTblCzzzg88ZQN78tpsCs0X1d7QTBqV/mOClOXq+1uokCKnr",
+	"jxCUzCCpTgyCtu13xy3x1gvnwHrZb1owX3DP50GbDdNgSy3xuDuDe95AX/yG/55fEy19RKezS6uuC5no",
+	"1/kxQ+6ZfaB0O3A8DIW8UD2COCgc5c+4ndQn+UGani1bwZuUztHpCRLJv+AFaGteZEqOxcXas1M70WAI",
+	"mkig1vmCXUrw+ddgsEOH0e1KknA2Fhh+pf+kwX5Jh/ISFqY/YGeZ0h7Ozu2u7AXr4b9/QZy+vhtoBjoD",
+	"aQfsJCBnG/cjOpmuChuGcswLJMJO8evzXKvZ+UwJxGFSmuI7QcUgdIqtNBtBoebhF+NCKX3uh0uTodRc",
+	"GDDxDVOyLuMCwD43CUvxf+ctI9KdEdRPXEwCX6qQQ9n4DQGIn09UqWmafkbxNUvzYjStpRv52VFnj4c9",
+	"NalHO6yalBj37AqScabVnO4VGoI8lXg6YG95NmEajCqukBPSQDGOz4gVxsmZunKhd89XWY7UFfjlUUoP",
+	"pZMNemjyjLSa1TIUsq50L2Hx6xnkCELY9x1CGZdV7YHpOHo+QZF6Q+K7y+AjGmcdTNuSpqwqyNM4EFha",
+	"BqwnDbhLXs4OfHeeW9eGvUXDdOAt0jpjixfWcUXZSSlCnWrCsJHbNSAnI0Wvlhm+MGyi5v1jxqlygqnS",
+	"GpFTYgx/YqoCMowJGh1wA3aGx7aG/VrmnkGhyjz5SgyE1oxgrPDKKbiAC49x8UMyS9V+PRWytBAbHGaV",
+	"5UXAHu0fU/MfrSC7BJj5FgUDhZCAVR8LNgenrE7PSR0H7KTMhfV/4S+cProXU0+4TdlOy1Vl24G/Hw9x",
+	"zxmvm+i4sUpjvBRk/GnotUeesven3nRhw98mz8Uz76y6Lit7hCfNBGuFvLgHKu9qpC7Z8d8/DZH5eSIq",
+	"qGWDRNGY1syUzD0N9HNTsSDFkoLggc5jveMe4O3dgL2VV0IrOSWoZu0LnyH69Jil/5ayKWCTGm4d0bfd",
+	"MH8tArYrFOQwCA38MIQOe/luMYnzFjG/m1B3Wz4lJWRWXAm72MT8RZfv3lFeHe26rbQZLAbChaflL8er",
+	"xmaKQtnGwuzMRXavIP23cwNZSg5tsI1zpsYWZBQ0IlSDh48PBH0DlloxBVVaugX5y0OJDSB4CSv4AvQx",
+	"S0up3ad8VMB55T2k7lZuMOyuz9xiZaV1jm0IY9mU60s/i6GLl+UxSzW3cI6s3XgDJzF45IsjmoBmQGTo",
+	"tNfwTCvP0pUVpbGgj4cyjcBFzi8KNeJFyma8dIE/L4rqVfQiOHIzUXPjlyH+feruF+vmEZaPp8xY4W6F",
+	"M+sP2NlEaQsSYUYs6Cvn0iNFYCgp7fC+O/R4BzvN6kD3vc90zKDTD19SlSfmimc7tR7XbEC+EWrDDegs",
+	"tE3di+xU/VatsuNWCvRz42F/tKkqFOEJ7jpzpS897Ue5hYRMJC65MJgr3MRZ+TZcu3tPZWmovZuyUTkZ",
+	"Ldk9+SZp2CHJt/CeArklNUEnnvEFIYN8yTuoXINwhQBDHVFOEPKyIKHXFgvEQtqtx51DUvKCmTnAjKrq",
+	"q6CwEBdiVPgA0u/afbf952Ahs+dKnmMH+bkTVJ7ZlOlSmmoGi6higNhHTZllYMy49H7CNa5JmHke3bKX",
+	"Vv8/QqJiNGZu8sZ7ILqU/QHe+PN5JnJ9TrBsIcWJSyL+0x+tSLDYbYtpnJ4HW4k0WeQ67R/jqcBQ8pEB",
+	"ST1tYUemTKow7BJmtsOjaVP27bszy6Pcsy/TOvzekWl1ZPLt25fOKLqWZVSSbmT7t9Irfz27sdLeFFQ4",
+	"hlhFI2SDH5hqbG2pZRTi/KpGhrLyIH2vTs+HWL5fPjITTexCQf351e/sXGRtoPkfS1lJ3Rk+3FYbFXat",
+	"KDjlddvxu7CWkUlvLum+maD9WE6LiwvQDRlD6b9Gw27eSnCN8jkdKQpxATKDDbzC99Hlu3cMV0fb+4bX",
+	"y1a8ageZC60yXI1H5in6mXW7ifXUvUvU7SUes82ctGg1emks+kf+m7T20EyLPT8tuzRg+95Sy0D37DB1",
+	"zWDvM7X6TGLXetdpxF1osEnlWNtrWjWSVHVU+1OqtC4Sif0pO+GWQjd3mQRjfA6HjYUH2aD0MvMoHhJy",
+	"T/dc2wdSXfPPEZf5LylFYkMprGEFN6EKAys/3BR7KYEryjzts0xh6QdWcxBKPfbvH4cUORXPh4GFGcq8",
+	"hHVZXY+dsfstrR7lRlsZLURV2xfemVuZJ7KrOVezNuQ1IOmMZ5AnHnJ8zgpVw5XKvMaZcZdiAPwFFzjR",
+	"UxqFD1MfWXj9VDoH7SKYudKGRAPjlFgVhrJAyHLcje2ES8bZCKwFxBk5YmmmhRWZ2zv/6//5/1haqLn/",
+	"34xrK6rPA9iXTYm7cijrzRm33KWyK0W8ylhOZUV2eZfapyU93Q1Q+MNsuJsbh/2GG3BMguCFGB/kbrfZ",
+	"MN7BTMOVgHnnhovgPk2/da7KIme5qqW+uRWHcu6j+Hc85DcN4db48kXUbyztnQTPWngNq9jIfcXvzG2n",
+	"eJkLNPMS+kmVBRlKwlHHG4zIiha5qS9AY+N2T6nmtZnFb2rqCLwIyQJqE92LTpmZ0kspGaw5b1pz9OpD",
+	"y/BQRkHB+Qy0dxdSxkNmmKyFs25YU47mjFKqgRfCphvs+WEap/593jRD810BYO8JV295rl3nafT106lw",
+	"9mLfkKeEGaVkO4bsxhZhCUs2sgMV3lynASCPoMKCsxWVYGmA9dLffkNCF/bHHyn1AWCRQj+psU79AgVM",
+	"uaLEUuKAnlwUZDQMWNaTZVGQiiM4aOUg0oBYLlJij+aAndRTciMNpfRdjH44JpX23smUX/q9PEzc+SPC",
+	"Im688+XBvY+UldKKwn2OvIh2jbL9j2rVdqwp9UAdOlK9v6ejJYgV2STxqiTLeCNcGthdaohGStmUz0wt",
+	"hUhrxJBXk+ryvQN4zFCqswK4Nj7CruX+uQkq0YuiV6zfEe7hXLDZH7BKDjBh74bKqwp94eV8wE5qkFrU",
+	"SRcx8phmxynO99x6T5pUuOnjHtMWSpHo8xpfl7x+LEocSn8Wh8qY39oJPmvTpd34wdUYD1PmejNNXiES",
+	"fxqqfQbY94V6wlb2h6AnJhBdxpZvF04yZKXerB72zF96D1mX5kj7cmkXnyh9aWY8Q4AJXJ1oAZYFY32v",
+	"Lf18vfH/GQE0/R3Op2OeJojtYCowhR++O0EUBCWLBQOpVeEdC2yfmvArT+JGzMsMJMZKxtnm1jzBqnTt",
+	"Ah9oVbDuExloE7F2m8nT7ATYuoS3mDsz2cTSnb27ByMXBrk2eeQX4Ymej56dvWNZIUDaNeKwLZeXF4Wa",
+	"n5syV+cBtiatQGDYmBcG+qwAa9iHGcifkR7KuPCKs0xDDtIKXjyvMW+YVUOZuvulrKcwtWtzbKcvFh6P",
+	"OFyKqV53ZShX4VdcYDqpK7PakNIdGMvq/vdtJ5sDd6ZTn6SVdAZgyyqx6hziTt+ZKfleXAHrORElXJa8",
+	"710DIYlCCuFhdQ46YZewMGAPZvxCSEIrbWMR+QnH+6IBj/ER3LOsM+c13jEu2BMCOfbPWwspidga4XQX",
+	"bABU7Nwldym7cFbZaUd6JWAOOiW0y5LO0FL3R+qTF1wqTKG5z8hJ3RDumNu1KMdOBh47trGbI832RsS6",
+	"L7c6gXU6soc13gjW2Ml8hz7duOoQVW3Z/LdAFS+Rn6tx2AFIidzPnhtmwGPFol8UUZSGazBnN4JMOV3U",
+	"UCLULqHvYSkJz7CPkedTt6Fw6XaaEYTNZlX5CDPZK98GSMnhPntQua30tuByrpfINWLnpeuPpDMaa3+x",
+	"h/dmkD55sd0jwLW+/7+DvfXLvxu2KTL3rkgMpb4rodnNDkqD3GgHvWeB9fjSf0bBfXBwab/RVXuZ0gym",
+	"XBQ3V4DWTfdFSAkcaTBkFLcI/vtp/U7d0hXjJuFk7tRPa0d6FW6P491ItVo2+XAzPODeG+6ug6hKlquE",
+	"VQ/dLmGs5lZphhLY35Zgu+DJHHFjxIXcgVhvTFpD2M6vD//KMBCcC9PWDnaC80RrqwrYkdS7W9NAU5B3",
+	"FvuPSPCAt8P+uMIoyjIKWzXFzbnp71WiVSXoRSDIJ2KQ38axcT8NIt4u/6XciQZUiQRLsdSNtIEiuNXw",
+	"6xL7oBHeHP9uT3/85J/oy9MVDVN1taIqc+5T8F6T+nsXaltw0W65g4JhQ8h2VewoJ+aee3aa2I9qpPIF",
+	"y7hkfgZOaaaIAOyJDVaUqyWTQT99DBGvf4p9BGF3Qit1u3i51as6ArkViW+K4lv5WCSRHi/f52C65Ype",
+	"FrWnx4u1HfnCGOBgOuZbNqq0GZg4d/zpw6dTz6DjO0QqXIscInpgKgcNpvi4Blmvi0j8YxosVApDkDdE",
+	"1UrU4MhtDR3tNpQDIcl90sCNkuxCVdWujJe5sMxqF+rHFh8XKBCTzyWOOAGNIcbXLMV34XaC80Jll6q0",
+	"aX9NlP3Ddye7wogmdoUT7HN9zLkrAzqJ68z228+WvS+vbU5OURcIUn2Hkf8R0QMeBI3dsiV562wChTd+",
+	"hBDboNJ7L436oUL1dgCW54gg5a3NWIOZeDa0oxUOGA80Ixf+7tPQ/fmSKenH14CqcWMbkisqBqbLyHFc",
+	"a0OOq6r2QEI24xetqDa49E7xzsLq/7ntS3hMz++zFgkn9ub3Z4JbSy1SFgWVD4nXnGrMnTjfyZ5cgaZv",
+	"uks3/4e/ZIci5odYt4t9U4oir8kCQ57F88qPhOR6cVtZu9sr8qWxz47++UtzZ5gpbdmoMe+uqlsulVxM",
+	"VWm8Oi/d+LdnI2QRPCntxI3zR/LbM69mb5S6FIAfuuGxMpysf6mLZ0fPXvCZeHH1Ei29H3nZ1L8DXthJ",
+	"wrwsVIUFJ6fvWa6yErcyot4Z1PxPfvpuKktFDOTyVbfJPB2SwFpOu4ju4bS35Q4/4Q5T0dZXl5N0r17/",
+	"UcXdXDG3LhbOX2hOdKX+NpgybLnNp8BvwoS8AmmVjueKbb4tv/q+wv8gvGc3jamSwirkCJ4Is3Sj+suW",
+	"uxHxR2BJGS1qeBF334A6kAHLtRjbJGL14dmlVPMC8gtImBEF4PbsqZPwulwYtzCsEGPIFhllHcObwHFb",
+	"JvT2cwYzgiDqaWEucXOfWexgdlroOTaoPzIJ2zrNXUnwvAo0PmQip298uVg0AajGaRMplDUmJPGJIRyI",
+	"RwKvEWcqAeABR3YMVNvih4gvbhkE25gP5iIHlnMzGSmu81j6UDRafvdjBE/pO03HQuZYUur1EfPeeR4c",
+	"ljbxqlDQOkTMGXwkizDsDG96cObU8i1+Gq8jftBykxhhN2ksXBLD/FUTjyrkayDehu6Hcth2TcKK2qqA",
+	"m105Cxvdov6qbbI/8GwiJASbISDmr3J2yXNm9wL1YtVA2CxVRGdSA88PsKfmEhb9+DGW+fTan8Ty6Qz0",
+	"AfUz2oa7GZuyXNjWZa9UtuI+Q1OS+KfxyD0NsJZ4ju5HHROLzAG1J7vNBpVCxX1CQS8qijpvF6d8xqyK",
+	"DWPZbhgrvrswV6nmSIxm0XNHdAXsuJPeIkUTwwp9K6bxM9Vft6mTsmLs3QjsYpRQGNabw2ii1GXCzgqe",
+	"XSZUHdCPGjicoUT0RTUmrh8mlRVZFSZMownIaIx2m56BdKGA8Ms3Bm5LDWbAPgT3iMgAIGfp54OCrj/w",
+	"l6WMSzMHzV4fvmKp/3LgvzwvZdWGkNZZFhzKPRolb/zFrFd3dEanTNQoHz2QH6PlUWhzp18Y5y+5uMqD",
+	"ROG7cXraq7m9rbiChH16c8rQfVEzkAlRFNMzJYy71zvlMu+zEYwD1xLN05OOxPuSxy62YGL1n+C0Dmha",
+	"rQagxtoiasJac/DmF1qVM+MM2RLfyZQv3GPGU8CA0z1JKOsPO3E9SMsUTrEVBTFStSoKyNHvduNx5CKU",
+	"iFs0XZ1owi643wEn8ep7YIPMXVtQdKyKYsSzy2hOFStLi5sDU8iF7wVY2nndYDlkBXfCeQVsCm49hJm6",
+	"d4HkL37jbfIdJSzXiwNcLvgMWYn8+X5i7gfNuel6As/++OWP/z8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -1725,6 +1725,12 @@ type APITokenMeta struct {
 // APITokenMetaStatus defines model for APITokenMeta.Status.
 type APITokenMetaStatus string
 
+// AccountActionRequest defines model for AccountActionRequest.
+type AccountActionRequest struct {
+	// Reason Why; recorded in the audit trail.
+	Reason string `json:"reason"`
+}
+
 // Activity defines model for Activity.
 type Activity struct {
 	HostId     *openapi_types.UUID `json:"host_id,omitempty"`
@@ -4152,9 +4158,18 @@ type UserResponse struct {
 	Email                string             `json:"email"`
 	Id                   openapi_types.UUID `json:"id"`
 	LastPasswordChangeAt *time.Time         `json:"last_password_change_at,omitempty"`
-	Roles                []string           `json:"roles"`
-	UpdatedAt            time.Time          `json:"updated_at"`
-	Username             string             `json:"username"`
+
+	// MfaEnabled The user has a verified second factor.
+	MfaEnabled *bool     `json:"mfa_enabled,omitempty"`
+	Roles      []string  `json:"roles"`
+	UpdatedAt  time.Time `json:"updated_at"`
+	Username   string    `json:"username"`
+}
+
+// UserSessionsRevoked defines model for UserSessionsRevoked.
+type UserSessionsRevoked struct {
+	// SessionsRevoked Sessions that were live and have ended.
+	SessionsRevoked int64 `json:"sessions_revoked"`
 }
 
 // UserUpdateRequest defines model for UserUpdateRequest.
@@ -5066,6 +5081,12 @@ type AssignUserRoleJSONRequestBody = RoleAssignmentRequest
 
 // UnassignUserRoleJSONRequestBody defines body for UnassignUserRole for application/json ContentType.
 type UnassignUserRoleJSONRequestBody = RoleAssignmentRequest
+
+// ResetUserMFAJSONRequestBody defines body for ResetUserMFA for application/json ContentType.
+type ResetUserMFAJSONRequestBody = AccountActionRequest
+
+// RevokeUserSessionsJSONRequestBody defines body for RevokeUserSessions for application/json ContentType.
+type RevokeUserSessionsJSONRequestBody = AccountActionRequest
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -7411,6 +7432,42 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /users/{id}:enable (the `EnableUser` operationId).
 	EnableUser(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ResetUserMFAWithBody Remove a user's MFA enrolment (administrator reset).
+	//
+	// Removes the user's TOTP secret and recovery codes and ends their sessions; when the workspace requires MFA the user must enrol again at the next sign-in. The reason goes to the audit trail. Nobody can reset their own MFA here (409 `user.self_lockout`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /users/{id}:reset-mfa (the `ResetUserMFA` operationId).
+	ResetUserMFAWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ResetUserMFA Remove a user's MFA enrolment (administrator reset).
+	//
+	// Removes the user's TOTP secret and recovery codes and ends their sessions; when the workspace requires MFA the user must enrol again at the next sign-in. The reason goes to the audit trail. Nobody can reset their own MFA here (409 `user.self_lockout`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /users/{id}:reset-mfa (the `ResetUserMFA` operationId).
+	ResetUserMFA(ctx context.Context, id ID, body ResetUserMFAJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeUserSessionsWithBody Sign a user out everywhere.
+	//
+	// Ends every session of the user at once, and with them their access and refresh tokens: the next request with any of them is a 401 on every replica. The reason goes to the audit trail. Nobody can do this to themself here (409 `user.self_lockout`; use the account page).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /users/{id}:revoke-sessions (the `RevokeUserSessions` operationId).
+	RevokeUserSessionsWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeUserSessions Sign a user out everywhere.
+	//
+	// Ends every session of the user at once, and with them their access and refresh tokens: the next request with any of them is a 401 on every replica. The reason goes to the audit trail. Nobody can do this to themself here (409 `user.self_lockout`; use the account page).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /users/{id}:revoke-sessions (the `RevokeUserSessions` operationId).
+	RevokeUserSessions(ctx context.Context, id ID, body RevokeUserSessionsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetVersion Report build metadata.
 	//
@@ -12229,6 +12286,82 @@ func (c *Client) DisableUser(ctx context.Context, id ID, reqEditors ...RequestEd
 // Corresponds with POST /users/{id}:enable (the `EnableUser` operationId).
 func (c *Client) EnableUser(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewEnableUserRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ResetUserMFAWithBody Remove a user's MFA enrolment (administrator reset).
+//
+// Removes the user's TOTP secret and recovery codes and ends their sessions; when the workspace requires MFA the user must enrol again at the next sign-in. The reason goes to the audit trail. Nobody can reset their own MFA here (409 `user.self_lockout`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /users/{id}:reset-mfa (the `ResetUserMFA` operationId).
+func (c *Client) ResetUserMFAWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResetUserMFARequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ResetUserMFA Remove a user's MFA enrolment (administrator reset).
+//
+// Removes the user's TOTP secret and recovery codes and ends their sessions; when the workspace requires MFA the user must enrol again at the next sign-in. The reason goes to the audit trail. Nobody can reset their own MFA here (409 `user.self_lockout`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /users/{id}:reset-mfa (the `ResetUserMFA` operationId).
+func (c *Client) ResetUserMFA(ctx context.Context, id ID, body ResetUserMFAJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResetUserMFARequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeUserSessionsWithBody Sign a user out everywhere.
+//
+// Ends every session of the user at once, and with them their access and refresh tokens: the next request with any of them is a 401 on every replica. The reason goes to the audit trail. Nobody can do this to themself here (409 `user.self_lockout`; use the account page).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /users/{id}:revoke-sessions (the `RevokeUserSessions` operationId).
+func (c *Client) RevokeUserSessionsWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeUserSessionsRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeUserSessions Sign a user out everywhere.
+//
+// Ends every session of the user at once, and with them their access and refresh tokens: the next request with any of them is a 401 on every replica. The reason goes to the audit trail. Nobody can do this to themself here (409 `user.self_lockout`; use the account page).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /users/{id}:revoke-sessions (the `RevokeUserSessions` operationId).
+func (c *Client) RevokeUserSessions(ctx context.Context, id ID, body RevokeUserSessionsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeUserSessionsRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -21587,6 +21720,100 @@ func NewEnableUserRequest(server string, id ID) (*http.Request, error) {
 	return req, nil
 }
 
+// NewResetUserMFARequest calls the generic ResetUserMFA builder with application/json body
+func NewResetUserMFARequest(server string, id ID, body ResetUserMFAJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewResetUserMFARequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewResetUserMFARequestWithBody constructs an http.Request for the ResetUserMFA method, with any body, and a specified content type
+func NewResetUserMFARequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/users/%s:reset-mfa", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRevokeUserSessionsRequest calls the generic RevokeUserSessions builder with application/json body
+func NewRevokeUserSessionsRequest(server string, id ID, body RevokeUserSessionsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRevokeUserSessionsRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewRevokeUserSessionsRequestWithBody constructs an http.Request for the RevokeUserSessions method, with any body, and a specified content type
+func NewRevokeUserSessionsRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/users/%s:revoke-sessions", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetVersionRequest constructs an http.Request for the GetVersion method
 func NewGetVersionRequest(server string) (*http.Request, error) {
 	var err error
@@ -24162,6 +24389,42 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /users/{id}:enable (the `EnableUser` operationId).
 	EnableUserWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*EnableUserResponse, error)
+
+	// ResetUserMFAWithBodyWithResponse Remove a user's MFA enrolment (administrator reset).
+	//
+	// Removes the user's TOTP secret and recovery codes and ends their sessions; when the workspace requires MFA the user must enrol again at the next sign-in. The reason goes to the audit trail. Nobody can reset their own MFA here (409 `user.self_lockout`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /users/{id}:reset-mfa (the `ResetUserMFA` operationId).
+	ResetUserMFAWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ResetUserMFAResponse, error)
+
+	// ResetUserMFAWithResponse Remove a user's MFA enrolment (administrator reset).
+	//
+	// Removes the user's TOTP secret and recovery codes and ends their sessions; when the workspace requires MFA the user must enrol again at the next sign-in. The reason goes to the audit trail. Nobody can reset their own MFA here (409 `user.self_lockout`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /users/{id}:reset-mfa (the `ResetUserMFA` operationId).
+	ResetUserMFAWithResponse(ctx context.Context, id ID, body ResetUserMFAJSONRequestBody, reqEditors ...RequestEditorFn) (*ResetUserMFAResponse, error)
+
+	// RevokeUserSessionsWithBodyWithResponse Sign a user out everywhere.
+	//
+	// Ends every session of the user at once, and with them their access and refresh tokens: the next request with any of them is a 401 on every replica. The reason goes to the audit trail. Nobody can do this to themself here (409 `user.self_lockout`; use the account page).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /users/{id}:revoke-sessions (the `RevokeUserSessions` operationId).
+	RevokeUserSessionsWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RevokeUserSessionsResponse, error)
+
+	// RevokeUserSessionsWithResponse Sign a user out everywhere.
+	//
+	// Ends every session of the user at once, and with them their access and refresh tokens: the next request with any of them is a 401 on every replica. The reason goes to the audit trail. Nobody can do this to themself here (409 `user.self_lockout`; use the account page).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /users/{id}:revoke-sessions (the `RevokeUserSessions` operationId).
+	RevokeUserSessionsWithResponse(ctx context.Context, id ID, body RevokeUserSessionsJSONRequestBody, reqEditors ...RequestEditorFn) (*RevokeUserSessionsResponse, error)
 
 	// GetVersionWithResponse Report build metadata.
 	//
@@ -38090,6 +38353,172 @@ func (r EnableUserResponse) ContentType() string {
 	return ""
 }
 
+type ResetUserMFAResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UserResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ResetUserMFAResponse) GetJSON200() *UserResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ResetUserMFAResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ResetUserMFAResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ResetUserMFAResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ResetUserMFAResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ResetUserMFAResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ResetUserMFAResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ResetUserMFAResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ResetUserMFAResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ResetUserMFAResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ResetUserMFAResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RevokeUserSessionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UserSessionsRevoked
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RevokeUserSessionsResponse) GetJSON200() *UserSessionsRevoked {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RevokeUserSessionsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RevokeUserSessionsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RevokeUserSessionsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RevokeUserSessionsResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r RevokeUserSessionsResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r RevokeUserSessionsResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeUserSessionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeUserSessionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeUserSessionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeUserSessionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetVersionResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -42178,6 +42607,66 @@ func (c *ClientWithResponses) EnableUserWithResponse(ctx context.Context, id ID,
 		return nil, err
 	}
 	return ParseEnableUserResponse(rsp)
+}
+
+// ResetUserMFAWithBodyWithResponse Remove a user's MFA enrolment (administrator reset).
+//
+// Removes the user's TOTP secret and recovery codes and ends their sessions; when the workspace requires MFA the user must enrol again at the next sign-in. The reason goes to the audit trail. Nobody can reset their own MFA here (409 `user.self_lockout`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /users/{id}:reset-mfa (the `ResetUserMFA` operationId).
+func (c *ClientWithResponses) ResetUserMFAWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ResetUserMFAResponse, error) {
+	rsp, err := c.ResetUserMFAWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResetUserMFAResponse(rsp)
+}
+
+// ResetUserMFAWithResponse Remove a user's MFA enrolment (administrator reset).
+//
+// Removes the user's TOTP secret and recovery codes and ends their sessions; when the workspace requires MFA the user must enrol again at the next sign-in. The reason goes to the audit trail. Nobody can reset their own MFA here (409 `user.self_lockout`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /users/{id}:reset-mfa (the `ResetUserMFA` operationId).
+func (c *ClientWithResponses) ResetUserMFAWithResponse(ctx context.Context, id ID, body ResetUserMFAJSONRequestBody, reqEditors ...RequestEditorFn) (*ResetUserMFAResponse, error) {
+	rsp, err := c.ResetUserMFA(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResetUserMFAResponse(rsp)
+}
+
+// RevokeUserSessionsWithBodyWithResponse Sign a user out everywhere.
+//
+// Ends every session of the user at once, and with them their access and refresh tokens: the next request with any of them is a 401 on every replica. The reason goes to the audit trail. Nobody can do this to themself here (409 `user.self_lockout`; use the account page).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /users/{id}:revoke-sessions (the `RevokeUserSessions` operationId).
+func (c *ClientWithResponses) RevokeUserSessionsWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RevokeUserSessionsResponse, error) {
+	rsp, err := c.RevokeUserSessionsWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeUserSessionsResponse(rsp)
+}
+
+// RevokeUserSessionsWithResponse Sign a user out everywhere.
+//
+// Ends every session of the user at once, and with them their access and refresh tokens: the next request with any of them is a 401 on every replica. The reason goes to the audit trail. Nobody can do this to themself here (409 `user.self_lockout`; use the account page).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /users/{id}:revoke-sessions (the `RevokeUserSessions` operationId).
+func (c *ClientWithResponses) RevokeUserSessionsWithResponse(ctx context.Context, id ID, body RevokeUserSessionsJSONRequestBody, reqEditors ...RequestEditorFn) (*RevokeUserSessionsResponse, error) {
+	rsp, err := c.RevokeUserSessions(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeUserSessionsResponse(rsp)
 }
 
 // GetVersionWithResponse Report build metadata.
@@ -53396,6 +53885,142 @@ func ParseEnableUserResponse(rsp *http.Response) (*EnableUserResponse, error) {
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseResetUserMFAResponse parses an HTTP response from a ResetUserMFAWithResponse call
+func ParseResetUserMFAResponse(rsp *http.Response) (*ResetUserMFAResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ResetUserMFAResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UserResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRevokeUserSessionsResponse parses an HTTP response from a RevokeUserSessionsWithResponse call
+func ParseRevokeUserSessionsResponse(rsp *http.Response) (*RevokeUserSessionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeUserSessionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UserSessionsRevoked
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest UnexpectedError

@@ -151,6 +151,20 @@ func (q *Queries) UserMFAAdvance(ctx context.Context, arg UserMFAAdvanceParams) 
 	return result.RowsAffected(), nil
 }
 
+const userResetMFA = `-- name: UserResetMFA :execrows
+UPDATE users SET mfa_secret_sealed = NULL, mfa_enabled_at = NULL, mfa_last_step = 0, updated_at = now()
+WHERE id = $1 AND deleted_at IS NULL
+`
+
+// UserResetMFA removes a user's second factor (administrator reset): enrolment starts over.
+func (q *Queries) UserResetMFA(ctx context.Context, id uuid.UUID) (int64, error) {
+	result, err := q.db.Exec(ctx, userResetMFA, id)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const userSetMFASecret = `-- name: UserSetMFASecret :exec
 UPDATE users SET mfa_secret_sealed = $1, mfa_enabled_at = NULL, mfa_last_step = 0, updated_at = now()
 WHERE id = $2 AND deleted_at IS NULL

@@ -46,6 +46,8 @@ const (
 	ActionUserDisabled              Action = "user.disabled"
 	ActionUserEnabled               Action = "user.enabled"
 	ActionUserPasswordReset         Action = "user.password_reset"
+	ActionUserSessionsRevoked       Action = "user.sessions_revoked"
+	ActionUserMFAReset              Action = "user.mfa_reset"
 	ActionRoleAssigned              Action = "role.assigned"
 	ActionRoleUnassigned            Action = "role.unassigned"
 	ActionRoleCreated               Action = "role.created"
@@ -159,6 +161,8 @@ var Actions = map[Action]Spec{
 	ActionUserDisabled:              {SeverityNotice, "A user was disabled."},
 	ActionUserEnabled:               {SeverityNotice, "A user was enabled."},
 	ActionUserPasswordReset:         {SeverityNotice, "An administrator reset a user's password."},
+	ActionUserSessionsRevoked:       {SeverityNotice, "An administrator signed a user out everywhere."},
+	ActionUserMFAReset:              {SeverityNotice, "An administrator removed a user's second factor."},
 	ActionRoleAssigned:              {SeverityNotice, "A role was given to a user."},
 	ActionRoleUnassigned:            {SeverityNotice, "A role was taken from a user."},
 	ActionRoleCreated:               {SeverityNotice, "A custom role was created."},

@@ -6,6 +6,7 @@ import (
 
 func toAPI(u User) api.UserResponse {
 	lpc := u.LastPasswordChangeAt
+	mfa := u.MfaEnabledAt != nil
 	roles := u.Roles
 	if roles == nil {
 		roles = []string{}
@@ -13,5 +14,6 @@ func toAPI(u User) api.UserResponse {
 	return api.UserResponse{
 		Id: u.ID, Username: u.Username, Email: u.Email, Roles: roles,
 		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, LastPasswordChangeAt: &lpc, DisabledAt: u.DisabledAt,
+		MfaEnabled: &mfa,
 	}
 }

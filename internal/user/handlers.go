@@ -89,6 +89,24 @@ func (h *Handlers) EnableUser(ctx context.Context, req api.EnableUserRequestObje
 	return api.EnableUser200JSONResponse(toAPI(u)), nil
 }
 
+// RevokeUserSessions implements POST /users/{id}:revoke-sessions (user:write).
+func (h *Handlers) RevokeUserSessions(ctx context.Context, req api.RevokeUserSessionsRequestObject) (api.RevokeUserSessionsResponseObject, error) {
+	n, err := h.svc.RevokeSessions(ctx, authz.PrincipalFrom(ctx), req.Id, req.Body.Reason)
+	if err != nil {
+		return nil, err
+	}
+	return api.RevokeUserSessions200JSONResponse{SessionsRevoked: n}, nil
+}
+
+// ResetUserMFA implements POST /users/{id}:reset-mfa (user:write).
+func (h *Handlers) ResetUserMFA(ctx context.Context, req api.ResetUserMFARequestObject) (api.ResetUserMFAResponseObject, error) {
+	u, err := h.svc.ResetMFA(ctx, authz.PrincipalFrom(ctx), req.Id, req.Body.Reason)
+	if err != nil {
+		return nil, err
+	}
+	return api.ResetUserMFA200JSONResponse(toAPI(u)), nil
+}
+
 // ResetUserPassword implements POST /users/{id}/password:reset (user:write).
 func (h *Handlers) ResetUserPassword(ctx context.Context, req api.ResetUserPasswordRequestObject) (api.ResetUserPasswordResponseObject, error) {
 	if err := h.svc.ResetPassword(ctx, authz.PrincipalFrom(ctx), req.Id, req.Body.NewPassword); err != nil {

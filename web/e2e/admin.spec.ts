@@ -1,5 +1,5 @@
 import { expect, request, test, type Page } from "@playwright/test";
-import { adminApi, adminPage, baseURL, expectAccessible, shot, signIn } from "./helpers";
+import { adminApi, adminPage, apiAs, baseURL, currentStep, expectAccessible, shot, signIn, totp } from "./helpers";
 
 // Administration: users, the caller's own password, service accounts and their tokens,
 // credentials and custom roles. Everything this file makes has a name of its own (the
@@ -113,6 +113,68 @@ test("user: detail page, edit email, roles, password reset, sign-in with it, del
   await expect(page.getByText(`User ${username} deleted.`)).toBeVisible();
   await expect(page.getByRole("table", { name: "Users" }).getByRole("link", { name: username, exact: true })).toHaveCount(0);
   expect(await signInStatus(username, "reset-password-456")).toBe(401);
+});
+
+test("user: sign out everywhere and reset MFA, each with a reason", async ({ browser }, testInfo) => {
+  const username = `e2e-acct-${sfx}`;
+  const password = "acct-password-123";
+  const admin = await adminApi();
+  const created = await admin.post("/api/v1/users", { data: { username, email: `${username}@example.com`, password } });
+  expect(created.status(), await created.text()).toBe(201);
+  const { id } = (await created.json()) as { id: string };
+
+  // The user is signed in twice: in a browser and with a token that enrols MFA.
+  const ctx = await browser.newContext();
+  const them = await ctx.newPage();
+  await them.goto("/sign-in");
+  await signIn(them, username, password);
+  await expect(them.getByRole("heading", { level: 1, name: "Dashboard" })).toBeVisible();
+  const theirApi = await apiAs(username, password);
+  const enrol = await theirApi.post("/api/v1/auth/mfa:enroll");
+  expect(enrol.status(), await enrol.text()).toBe(200);
+  const { secret } = (await enrol.json()) as { secret: string };
+  const verify = await theirApi.post("/api/v1/auth/mfa:verify", { data: { otp: totp(secret, currentStep()) } });
+  expect(verify.status(), await verify.text()).toBe(200);
+
+  await visit(`/admin/users/${id}`, username);
+  const facts = page.getByRole("table", { name: "Account facts" });
+  await expect(facts.getByRole("row", { name: /Second factor/ })).toContainText("enrolled");
+
+  // Sign out everywhere: a reason is required, then both sessions end.
+  await page.getByRole("button", { name: "Sign out everywhere" }).click();
+  const out = page.getByRole("dialog", { name: `Sign out everywhere: ${username}?` });
+  await out.getByRole("button", { name: "Sign out everywhere" }).click();
+  await expect(out.getByText("Give a reason: it goes to the audit trail.")).toBeVisible();
+  await out.getByLabel("Reason").fill("e2e: laptop reported stolen");
+  await expectAccessible(page, testInfo, "user-sign-out-everywhere");
+  await shot(page, "user-sign-out-everywhere");
+  await out.getByRole("button", { name: "Sign out everywhere" }).click();
+  await expect(out).toBeHidden();
+  await expect(page.getByText("2 sessions ended.")).toBeVisible();
+  expect((await theirApi.get("/api/v1/auth/me")).status()).toBe(401);
+  await them.reload();
+  await expect(them).toHaveURL(/\/sign-in/);
+  await ctx.close();
+  await theirApi.dispose();
+
+  // Reset MFA: the second factor is gone and the password alone signs in again.
+  await page.getByRole("button", { name: "Reset MFA" }).click();
+  const reset = page.getByRole("dialog", { name: `Reset MFA: ${username}?` });
+  await reset.getByLabel("Reason").fill("e2e: lost phone");
+  await reset.getByRole("button", { name: "Reset MFA" }).click();
+  await expect(reset).toBeHidden();
+  await expect(page.getByText("MFA removed; their sessions ended.")).toBeVisible();
+  await expect(facts.getByRole("row", { name: /Second factor/ })).toContainText("none");
+  await expectAccessible(page, testInfo, "user-mfa-reset");
+  await shot(page, "user-mfa-reset");
+  expect(await signInStatus(username, password)).toBe(200);
+
+  const audit = await admin.get(`/api/v1/audit/events?resource_type=user&resource_id=${id}`);
+  expect(audit.status()).toBe(200);
+  const events = await audit.text();
+  expect(events).toContain("user.sessions_revoked");
+  expect(events).toContain("user.mfa_reset");
+  expect((await admin.delete(`/api/v1/users/${id}`)).status()).toBe(204);
 });
 
 test("user: the server's refusal is shown (nobody disables or deletes their own account)", async ({}, testInfo) => {

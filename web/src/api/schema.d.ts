@@ -3261,6 +3261,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/users/{id}:reset-mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Remove a user's MFA enrolment (administrator reset).
+         * @description Removes the user's TOTP secret and recovery codes and ends their sessions; when the workspace requires MFA the user must enrol again at the next sign-in. The reason goes to the audit trail. Nobody can reset their own MFA here (409 `user.self_lockout`).
+         */
+        post: operations["resetUserMFA"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{id}:revoke-sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign a user out everywhere.
+         * @description Ends every session of the user at once, and with them their access and refresh tokens: the next request with any of them is a 401 on every replica. The reason goes to the audit trail. Nobody can do this to themself here (409 `user.self_lockout`; use the account page).
+         */
+        post: operations["revokeUserSessions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/version": {
         parameters: {
             query?: never;
@@ -3316,6 +3360,10 @@ export interface components {
             service_account_id: string;
             /** @enum {string} */
             status: "active" | "expired" | "revoked";
+        };
+        AccountActionRequest: {
+            /** @description Why; recorded in the audit trail. */
+            reason: string;
         };
         Activity: {
             /** Format: uuid */
@@ -5474,10 +5522,19 @@ export interface components {
             id: string;
             /** Format: date-time */
             last_password_change_at?: string;
+            /** @description The user has a verified second factor. */
+            mfa_enabled?: boolean;
             roles: string[];
             /** Format: date-time */
             updated_at: string;
             username: string;
+        };
+        UserSessionsRevoked: {
+            /**
+             * Format: int64
+             * @description Sessions that were live and have ended.
+             */
+            sessions_revoked: number;
         };
         UserUpdateRequest: {
             /** Format: email */
@@ -11085,6 +11142,70 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    resetUserMFA: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountActionRequest"];
+            };
+        };
+        responses: {
+            /** @description The user, without MFA. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    revokeUserSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountActionRequest"];
+            };
+        };
+        responses: {
+            /** @description How many sessions ended. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserSessionsRevoked"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             default: components["responses"]["UnexpectedError"];
         };
     };

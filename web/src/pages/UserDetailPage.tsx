@@ -14,6 +14,7 @@ import { PageHeader } from "../components/PageHeader";
 import { formatDateTime } from "../lib/format";
 import { ConfirmDialog } from "./AdminConfirm";
 import { useUserMutations } from "./UserMutations";
+import { UserAccountActions } from "./UserAccountActions";
 import { FormError } from "../components/FormError";
 
 type User = Schemas["UserResponse"];
@@ -206,6 +207,12 @@ function Facts({ user }: { user: User }) {
             </Table.Th>
             <Table.Td>{formatDateTime(user.last_password_change_at)}</Table.Td>
           </Table.Tr>
+          <Table.Tr>
+            <Table.Th scope="row" fw={500}>
+              Second factor
+            </Table.Th>
+            <Table.Td>{user.mfa_enabled ? "enrolled" : "none"}</Table.Td>
+          </Table.Tr>
         </Table.Tbody>
       </Table>
     </Card>
@@ -213,7 +220,7 @@ function Facts({ user }: { user: User }) {
 }
 
 // UserDetailPage is one user (GET /users/{id}): profile, roles, sign-in on or off, an
-// administrator password reset and deletion.
+// administrator password reset, signing out everywhere, an MFA reset and deletion.
 export function UserDetailPage() {
   const { userId } = useParams({ from: "/app/admin/users/$userId" });
   const navigate = useNavigate();
@@ -275,6 +282,7 @@ export function UserDetailPage() {
                 {u.disabled_at ? "Enable sign-in" : "Disable sign-in"}
               </Button>
             </Can>
+            <UserAccountActions user={u} />
             <Can permission="user:delete">
               <Button color="red" variant="light" onClick={() => setDeleting(true)}>
                 Delete user
