@@ -1692,12 +1692,18 @@ type APITokenCreate struct {
 	Name    string  `json:"name"`
 	Role    *string `json:"role,omitempty"`
 
+	// SigningKey Also create a signing key for signed requests, returned this once.
+	SigningKey *bool `json:"signing_key,omitempty"`
+
 	// Ttl Lifetime such as `30m`, `24h` or `90d`; excludes `eternal`.
 	Ttl *string `json:"ttl,omitempty"`
 }
 
 // APITokenCreated defines model for APITokenCreated.
 type APITokenCreated struct {
+	// SigningKey The token's signing key (32 random bytes, base64), shown this once; only when asked for.
+	SigningKey *[]byte `json:"signing_key,omitempty"`
+
 	// Token The raw token, shown this once.
 	Token     string       `json:"token"`
 	TokenMeta APITokenMeta `json:"token_meta"`
@@ -1710,20 +1716,31 @@ type APITokenList struct {
 
 // APITokenMeta defines model for APITokenMeta.
 type APITokenMeta struct {
-	CreatedAt        time.Time          `json:"created_at"`
-	CreatedBy        string             `json:"created_by"`
-	ExpiresAt        *time.Time         `json:"expires_at,omitempty"`
-	Id               openapi_types.UUID `json:"id"`
-	LastUsedAt       *time.Time         `json:"last_used_at,omitempty"`
-	Name             string             `json:"name"`
-	RevokedAt        *time.Time         `json:"revoked_at,omitempty"`
-	Role             string             `json:"role"`
-	ServiceAccountId openapi_types.UUID `json:"service_account_id"`
-	Status           APITokenMetaStatus `json:"status"`
+	CreatedAt time.Time  `json:"created_at"`
+	CreatedBy string     `json:"created_by"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+
+	// HasSigningKey Whether the token holds a signing key for signed requests.
+	HasSigningKey       bool               `json:"has_signing_key"`
+	Id                  openapi_types.UUID `json:"id"`
+	LastUsedAt          *time.Time         `json:"last_used_at,omitempty"`
+	Name                string             `json:"name"`
+	RevokedAt           *time.Time         `json:"revoked_at,omitempty"`
+	Role                string             `json:"role"`
+	ServiceAccountId    openapi_types.UUID `json:"service_account_id"`
+	SigningKeyCreatedAt *time.Time         `json:"signing_key_created_at,omitempty"`
+	Status              APITokenMetaStatus `json:"status"`
 }
 
 // APITokenMetaStatus defines model for APITokenMeta.Status.
 type APITokenMetaStatus string
+
+// APITokenSigningKey defines model for APITokenSigningKey.
+type APITokenSigningKey struct {
+	// SigningKey The token's new signing key (32 random bytes, base64), shown this once.
+	SigningKey []byte       `json:"signing_key"`
+	TokenMeta  APITokenMeta `json:"token_meta"`
+}
 
 // AccountActionRequest defines model for AccountActionRequest.
 type AccountActionRequest struct {
@@ -7030,6 +7047,15 @@ type ClientInterface interface {
 	// Corresponds with DELETE /service-accounts/{id}/tokens/{token_id} (the `RevokeServiceAccountToken` operationId).
 	RevokeServiceAccountToken(ctx context.Context, id ID, tokenId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// CreateServiceAccountTokenSigningKey Create (or replace) a token's signing key for signed requests; the key is returned once.
+	//
+	// The key (32 random bytes, base64) signs requests with RFC 9421 HTTP Message
+	// Signatures (see the `signedRequest` security scheme). It is stored sealed, bound to
+	// the token, and never shown again; a new key replaces the old one at once.
+	//
+	// Corresponds with POST /service-accounts/{id}/tokens/{token_id}:signing-key (the `CreateServiceAccountTokenSigningKey` operationId).
+	CreateServiceAccountTokenSigningKey(ctx context.Context, id ID, tokenId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetAlertsConfig The thresholds of score and failing-scan alerts.
 	//
 	// The thresholds in force and their defaults (the configuration file's `[alerts]`
@@ -11433,6 +11459,25 @@ func (c *Client) CreateServiceAccountToken(ctx context.Context, id ID, body Crea
 // Corresponds with DELETE /service-accounts/{id}/tokens/{token_id} (the `RevokeServiceAccountToken` operationId).
 func (c *Client) RevokeServiceAccountToken(ctx context.Context, id ID, tokenId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRevokeServiceAccountTokenRequest(c.Server, id, tokenId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateServiceAccountTokenSigningKey Create (or replace) a token's signing key for signed requests; the key is returned once.
+//
+// The key (32 random bytes, base64) signs requests with RFC 9421 HTTP Message
+// Signatures (see the `signedRequest` security scheme). It is stored sealed, bound to
+// the token, and never shown again; a new key replaces the old one at once.
+//
+// Corresponds with POST /service-accounts/{id}/tokens/{token_id}:signing-key (the `CreateServiceAccountTokenSigningKey` operationId).
+func (c *Client) CreateServiceAccountTokenSigningKey(ctx context.Context, id ID, tokenId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateServiceAccountTokenSigningKeyRequest(c.Server, id, tokenId)
 	if err != nil {
 		return nil, err
 	}
@@ -20549,6 +20594,47 @@ func NewRevokeServiceAccountTokenRequest(server string, id ID, tokenId openapi_t
 	return req, nil
 }
 
+// NewCreateServiceAccountTokenSigningKeyRequest constructs an http.Request for the CreateServiceAccountTokenSigningKey method
+func NewCreateServiceAccountTokenSigningKeyRequest(server string, id ID, tokenId openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "token_id", tokenId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/service-accounts/%s/tokens/%s:signing-key", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetAlertsConfigRequest constructs an http.Request for the GetAlertsConfig method
 func NewGetAlertsConfigRequest(server string) (*http.Request, error) {
 	var err error
@@ -23952,6 +24038,17 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /service-accounts/{id}/tokens/{token_id} (the `RevokeServiceAccountToken` operationId).
 	RevokeServiceAccountTokenWithResponse(ctx context.Context, id ID, tokenId openapi_types.UUID, reqEditors ...RequestEditorFn) (*RevokeServiceAccountTokenResponse, error)
+
+	// CreateServiceAccountTokenSigningKeyWithResponse Create (or replace) a token's signing key for signed requests; the key is returned once.
+	//
+	// The key (32 random bytes, base64) signs requests with RFC 9421 HTTP Message
+	// Signatures (see the `signedRequest` security scheme). It is stored sealed, bound to
+	// the token, and never shown again; a new key replaces the old one at once.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /service-accounts/{id}/tokens/{token_id}:signing-key (the `CreateServiceAccountTokenSigningKey` operationId).
+	CreateServiceAccountTokenSigningKeyWithResponse(ctx context.Context, id ID, tokenId openapi_types.UUID, reqEditors ...RequestEditorFn) (*CreateServiceAccountTokenSigningKeyResponse, error)
 
 	// GetAlertsConfigWithResponse The thresholds of score and failing-scan alerts.
 	//
@@ -36144,6 +36241,82 @@ func (r RevokeServiceAccountTokenResponse) ContentType() string {
 	return ""
 }
 
+type CreateServiceAccountTokenSigningKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *APITokenSigningKey
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateServiceAccountTokenSigningKeyResponse) GetJSON201() *APITokenSigningKey {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateServiceAccountTokenSigningKeyResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateServiceAccountTokenSigningKeyResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateServiceAccountTokenSigningKeyResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CreateServiceAccountTokenSigningKeyResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CreateServiceAccountTokenSigningKeyResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateServiceAccountTokenSigningKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateServiceAccountTokenSigningKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateServiceAccountTokenSigningKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateServiceAccountTokenSigningKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetAlertsConfigResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -41900,6 +42073,23 @@ func (c *ClientWithResponses) RevokeServiceAccountTokenWithResponse(ctx context.
 		return nil, err
 	}
 	return ParseRevokeServiceAccountTokenResponse(rsp)
+}
+
+// CreateServiceAccountTokenSigningKeyWithResponse Create (or replace) a token's signing key for signed requests; the key is returned once.
+//
+// The key (32 random bytes, base64) signs requests with RFC 9421 HTTP Message
+// Signatures (see the `signedRequest` security scheme). It is stored sealed, bound to
+// the token, and never shown again; a new key replaces the old one at once.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /service-accounts/{id}/tokens/{token_id}:signing-key (the `CreateServiceAccountTokenSigningKey` operationId).
+func (c *ClientWithResponses) CreateServiceAccountTokenSigningKeyWithResponse(ctx context.Context, id ID, tokenId openapi_types.UUID, reqEditors ...RequestEditorFn) (*CreateServiceAccountTokenSigningKeyResponse, error) {
+	rsp, err := c.CreateServiceAccountTokenSigningKey(ctx, id, tokenId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateServiceAccountTokenSigningKeyResponse(rsp)
 }
 
 // GetAlertsConfigWithResponse The thresholds of score and failing-scan alerts.
@@ -52101,6 +52291,67 @@ func ParseRevokeServiceAccountTokenResponse(rsp *http.Response) (*RevokeServiceA
 	switch {
 	case rsp.StatusCode == 204:
 		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateServiceAccountTokenSigningKeyResponse parses an HTTP response from a CreateServiceAccountTokenSigningKeyWithResponse call
+func ParseCreateServiceAccountTokenSigningKeyResponse(rsp *http.Response) (*CreateServiceAccountTokenSigningKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateServiceAccountTokenSigningKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest APITokenSigningKey
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest

@@ -61,16 +61,18 @@ type AlertTransition struct {
 }
 
 type ApiToken struct {
-	ID               uuid.UUID
-	ServiceAccountID uuid.UUID
-	Name             string
-	SecretHash       []byte
-	Role             string
-	CreatedBy        string
-	CreatedAt        time.Time
-	ExpiresAt        *time.Time
-	RevokedAt        *time.Time
-	LastUsedAt       *time.Time
+	ID                  uuid.UUID
+	ServiceAccountID    uuid.UUID
+	Name                string
+	SecretHash          []byte
+	Role                string
+	CreatedBy           string
+	CreatedAt           time.Time
+	ExpiresAt           *time.Time
+	RevokedAt           *time.Time
+	LastUsedAt          *time.Time
+	SigningKeySealed    []byte
+	SigningKeyCreatedAt *time.Time
 }
 
 type AuditChainCheck struct {
@@ -770,6 +772,12 @@ type Setting struct {
 	Value     []byte
 	UpdatedAt time.Time
 	UpdatedBy *uuid.UUID
+}
+
+type SignedRequestNonce struct {
+	TokenID   uuid.UUID
+	Nonce     string
+	ExpiresAt time.Time
 }
 
 type SshCredential struct {

@@ -13,7 +13,7 @@ import (
 )
 
 const aPITokenAuth = `-- name: APITokenAuth :one
-SELECT t.id, t.secret_hash, t.role, t.expires_at, t.revoked_at, t.last_used_at,
+SELECT t.id, t.secret_hash, t.signing_key_sealed, t.role, t.expires_at, t.revoked_at, t.last_used_at,
        a.id AS account_id, a.name AS account_name, a.role AS account_role, a.disabled_at AS account_disabled_at
 FROM api_tokens t JOIN service_accounts a ON a.id = t.service_account_id
 WHERE t.id = $1
@@ -22,6 +22,7 @@ WHERE t.id = $1
 type APITokenAuthRow struct {
 	ID                uuid.UUID
 	SecretHash        []byte
+	SigningKeySealed  []byte
 	Role              string
 	ExpiresAt         *time.Time
 	RevokedAt         *time.Time
@@ -39,6 +40,7 @@ func (q *Queries) APITokenAuth(ctx context.Context, id uuid.UUID) (APITokenAuthR
 	err := row.Scan(
 		&i.ID,
 		&i.SecretHash,
+		&i.SigningKeySealed,
 		&i.Role,
 		&i.ExpiresAt,
 		&i.RevokedAt,
@@ -54,7 +56,7 @@ func (q *Queries) APITokenAuth(ctx context.Context, id uuid.UUID) (APITokenAuthR
 const aPITokenInsert = `-- name: APITokenInsert :one
 INSERT INTO api_tokens (id, service_account_id, name, secret_hash, role, created_by, expires_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
-RETURNING id, service_account_id, name, secret_hash, role, created_by, created_at, expires_at, revoked_at, last_used_at
+RETURNING id, service_account_id, name, secret_hash, role, created_by, created_at, expires_at, revoked_at, last_used_at, signing_key_sealed, signing_key_created_at
 `
 
 type APITokenInsertParams struct {
@@ -89,12 +91,14 @@ func (q *Queries) APITokenInsert(ctx context.Context, arg APITokenInsertParams) 
 		&i.ExpiresAt,
 		&i.RevokedAt,
 		&i.LastUsedAt,
+		&i.SigningKeySealed,
+		&i.SigningKeyCreatedAt,
 	)
 	return i, err
 }
 
 const aPITokenList = `-- name: APITokenList :many
-SELECT id, service_account_id, name, secret_hash, role, created_by, created_at, expires_at, revoked_at, last_used_at FROM api_tokens WHERE service_account_id = $1 ORDER BY created_at, id
+SELECT id, service_account_id, name, secret_hash, role, created_by, created_at, expires_at, revoked_at, last_used_at, signing_key_sealed, signing_key_created_at FROM api_tokens WHERE service_account_id = $1 ORDER BY created_at, id
 `
 
 func (q *Queries) APITokenList(ctx context.Context, serviceAccountID uuid.UUID) ([]ApiToken, error) {
@@ -117,6 +121,8 @@ func (q *Queries) APITokenList(ctx context.Context, serviceAccountID uuid.UUID) 
 			&i.ExpiresAt,
 			&i.RevokedAt,
 			&i.LastUsedAt,
+			&i.SigningKeySealed,
+			&i.SigningKeyCreatedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -158,12 +164,90 @@ func (q *Queries) APITokenRevokeAll(ctx context.Context, serviceAccountID uuid.U
 	return result.RowsAffected(), nil
 }
 
+const aPITokenSetSigningKey = `-- name: APITokenSetSigningKey :one
+UPDATE api_tokens SET signing_key_sealed = $1, signing_key_created_at = now()
+WHERE id = $2 AND service_account_id = $3 AND revoked_at IS NULL
+RETURNING id, service_account_id, name, secret_hash, role, created_by, created_at, expires_at, revoked_at, last_used_at, signing_key_sealed, signing_key_created_at
+`
+
+type APITokenSetSigningKeyParams struct {
+	Sealed           []byte
+	ID               uuid.UUID
+	ServiceAccountID uuid.UUID
+}
+
+// APITokenSetSigningKey stores (or replaces) a live token's sealed signing key.
+func (q *Queries) APITokenSetSigningKey(ctx context.Context, arg APITokenSetSigningKeyParams) (ApiToken, error) {
+	row := q.db.QueryRow(ctx, aPITokenSetSigningKey, arg.Sealed, arg.ID, arg.ServiceAccountID)
+	var i ApiToken
+	err := row.Scan(
+		&i.ID,
+		&i.ServiceAccountID,
+		&i.Name,
+		&i.SecretHash,
+		&i.Role,
+		&i.CreatedBy,
+		&i.CreatedAt,
+		&i.ExpiresAt,
+		&i.RevokedAt,
+		&i.LastUsedAt,
+		&i.SigningKeySealed,
+		&i.SigningKeyCreatedAt,
+	)
+	return i, err
+}
+
 const aPITokenTouch = `-- name: APITokenTouch :exec
 UPDATE api_tokens SET last_used_at = now() WHERE id = $1
 `
 
 func (q *Queries) APITokenTouch(ctx context.Context, id uuid.UUID) error {
 	_, err := q.db.Exec(ctx, aPITokenTouch, id)
+	return err
+}
+
+const rekeyAPITokenSigningKeyList = `-- name: RekeyAPITokenSigningKeyList :many
+SELECT id, signing_key_sealed AS sealed FROM api_tokens WHERE signing_key_sealed IS NOT NULL ORDER BY id FOR UPDATE
+`
+
+type RekeyAPITokenSigningKeyListRow struct {
+	ID     uuid.UUID
+	Sealed []byte
+}
+
+// RekeyAPITokenSigningKeyList locks every token holding a sealed signing key, revoked ones
+// too, for `openwatch rekey`.
+func (q *Queries) RekeyAPITokenSigningKeyList(ctx context.Context) ([]RekeyAPITokenSigningKeyListRow, error) {
+	rows, err := q.db.Query(ctx, rekeyAPITokenSigningKeyList)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RekeyAPITokenSigningKeyListRow
+	for rows.Next() {
+		var i RekeyAPITokenSigningKeyListRow
+		if err := rows.Scan(&i.ID, &i.Sealed); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const rekeyAPITokenSigningKeySet = `-- name: RekeyAPITokenSigningKeySet :exec
+UPDATE api_tokens SET signing_key_sealed = $1 WHERE id = $2
+`
+
+type RekeyAPITokenSigningKeySetParams struct {
+	Sealed []byte
+	ID     uuid.UUID
+}
+
+func (q *Queries) RekeyAPITokenSigningKeySet(ctx context.Context, arg RekeyAPITokenSigningKeySetParams) error {
+	_, err := q.db.Exec(ctx, rekeyAPITokenSigningKeySet, arg.Sealed, arg.ID)
 	return err
 }
 
@@ -312,4 +396,35 @@ func (q *Queries) ServiceAccountUpdate(ctx context.Context, arg ServiceAccountUp
 		&i.DisabledAt,
 	)
 	return i, err
+}
+
+const signedNonceRecord = `-- name: SignedNonceRecord :execrows
+WITH gone AS (
+    DELETE FROM signed_request_nonces WHERE token_id = $1 AND signed_request_nonces.expires_at < $4::timestamptz
+)
+INSERT INTO signed_request_nonces (token_id, nonce, expires_at)
+VALUES ($1, $2, $3)
+ON CONFLICT (token_id, nonce) DO NOTHING
+`
+
+type SignedNonceRecordParams struct {
+	TokenID   uuid.UUID
+	Nonce     string
+	ExpiresAt time.Time
+	Now       time.Time
+}
+
+// SignedNonceRecord remembers a signed request's nonce; 0 rows means it was seen before.
+// Expired nonces of the token are dropped on the way.
+func (q *Queries) SignedNonceRecord(ctx context.Context, arg SignedNonceRecordParams) (int64, error) {
+	result, err := q.db.Exec(ctx, signedNonceRecord,
+		arg.TokenID,
+		arg.Nonce,
+		arg.ExpiresAt,
+		arg.Now,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }

@@ -358,6 +358,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		OneCommit: []string{"createHost"},
 		BodyLimit: d.Config.BodyLimitBytes(),
 		Assets:    d.Assets, AssetsBuilt: d.AssetsBuilt, Now: now,
+		PublicURL: d.Config.Server.PublicURL,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build http server: %w", err)

@@ -58,6 +58,7 @@ const (
 	ActionServiceAccountDeleted     Action = "service_account.deleted"
 	ActionTokenCreated              Action = "token.created"
 	ActionTokenRevoked              Action = "token.revoked"
+	ActionTokenSigningKeyCreated    Action = "token.signing_key_created"
 	ActionCredentialCreated         Action = "credential.created"
 	ActionCredentialUpdated         Action = "credential.updated"
 	ActionCredentialDeleted         Action = "credential.deleted"
@@ -173,6 +174,7 @@ var Actions = map[Action]Spec{
 	ActionServiceAccountDeleted:     {SeverityNotice, "A service account was deleted."},
 	ActionTokenCreated:              {SeverityNotice, "An API token was created."},
 	ActionTokenRevoked:              {SeverityNotice, "An API token was revoked."},
+	ActionTokenSigningKeyCreated:    {SeverityNotice, "An API token's signing key (signed requests) was created or replaced."},
 	ActionCredentialCreated:         {SeverityNotice, "An SSH credential was created."},
 	ActionCredentialUpdated:         {SeverityNotice, "An SSH credential was changed."},
 	ActionCredentialDeleted:         {SeverityNotice, "An SSH credential was deleted."},

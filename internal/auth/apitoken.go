@@ -106,6 +106,7 @@ func (s *Service) loadAPIToken(ctx context.Context, id uuid.UUID, now time.Time)
 			Roles: []string{row.Role}, Role: row.Role, Permissions: perms,
 		},
 		cookieHash: row.SecretHash,
+		signingKey: row.SigningKeySealed,
 		expiresAt:  expires,
 		loadedAt:   now,
 	}

@@ -22,6 +22,8 @@ const InvalidationChannel = "openwatch_auth"
 type sessionEntry struct {
 	principal  *authz.Principal
 	cookieHash []byte
+	// signingKey is an API token's sealed signing key (nil: none).
+	signingKey []byte
 	expiresAt  time.Time
 	loadedAt   time.Time
 }

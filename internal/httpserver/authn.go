@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/google/uuid"
@@ -13,6 +14,7 @@ import (
 	"github.com/openwatch/openwatch/internal/apperr"
 	"github.com/openwatch/openwatch/internal/auth"
 	"github.com/openwatch/openwatch/internal/authz"
+	"github.com/openwatch/openwatch/internal/httpsig"
 )
 
 // Authenticator resolves the credentials a request carries to a principal.
@@ -20,6 +22,9 @@ type Authenticator interface {
 	AuthenticateBearer(ctx context.Context, token string) (*authz.Principal, error)
 	AuthenticateCookie(ctx context.Context, value string) (*authz.Principal, error)
 	AuthenticateAPIToken(ctx context.Context, id uuid.UUID, secret string) (*authz.Principal, error)
+	// AuthenticateSigned resolves a signed request's token; verify checks the signature
+	// under the token's signing key.
+	AuthenticateSigned(ctx context.Context, tokenID uuid.UUID, created time.Time, nonce string, verify func(key []byte) error) (*authz.Principal, error)
 }
 
 // TicketRedeemer consumes a single-use ticket and returns the principal it was issued to.
@@ -99,6 +104,9 @@ func queryTicketParam(doc *openapi3.T, op *authz.Operation) string {
 }
 
 func (s *Server) authenticate(req *http.Request, ticketParam string) (*authz.Principal, error) {
+	if req.Header.Get(httpsig.HeaderSignatureInput) != "" {
+		return s.authenticateSigned(req)
+	}
 	if h := req.Header.Get(echo.HeaderAuthorization); h != "" {
 		scheme, token, _ := strings.Cut(h, " ")
 		token = strings.TrimSpace(token)

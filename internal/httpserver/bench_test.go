@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -19,6 +20,10 @@ func (a staticAuth) AuthenticateBearer(context.Context, string) (*authz.Principa
 }
 
 func (a staticAuth) AuthenticateCookie(context.Context, string) (*authz.Principal, error) {
+	return a.p, nil
+}
+
+func (a staticAuth) AuthenticateSigned(context.Context, uuid.UUID, time.Time, string, func([]byte) error) (*authz.Principal, error) {
 	return a.p, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/url"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -43,6 +44,8 @@ type Options struct {
 	Assets      fs.FS
 	AssetsBuilt bool
 	Now         func() time.Time
+	// PublicURL, when set, is the external URL clients may have signed "@target-uri" under.
+	PublicURL string
 }
 
 // Server is the configured Echo instance with its pipeline.
@@ -62,6 +65,7 @@ type Server struct {
 	assets      fs.FS
 	assetsBuilt bool
 	now         func() time.Time
+	publicURL   *url.URL
 }
 
 // New builds the server. It fails when the generated routes and the operation table
@@ -76,7 +80,7 @@ func New(o Options) (*Server, error) {
 	s := &Server{
 		echo: echo.New(), logger: o.Logger, requests: logging.RequestLoggerOf(o.Logger), doc: o.Doc, auth: o.Authenticator, tickets: o.Tickets, idem: o.Idempotency, license: o.License, denials: o.Denials,
 		bodyLimit: o.BodyLimit, paths: newPathMatcher(o.Operations), assets: o.Assets, assetsBuilt: o.AssetsBuilt, now: o.Now,
-		oneCommit: map[string]bool{},
+		oneCommit: map[string]bool{}, publicURL: parsePublicURL(o.PublicURL),
 	}
 	for _, id := range o.OneCommit {
 		if _, ok := o.Operations[id]; !ok {

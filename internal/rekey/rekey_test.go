@@ -135,6 +135,15 @@ func fixture(t testing.TB, b *bundle) (map[seal.AD]string, uuid.UUID, string) {
 		Config: notify.Config{URL: "http://127.0.0.1:9/hook"}, Secret: "whsec"})
 	require.NoError(t, err)
 
+	saID, tokenID := uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
+	_, sealedKey, err := b.auth.NewSigningKey(tokenID)
+	require.NoError(t, err)
+	_, err = b.pool.Exec(b.ctx, `INSERT INTO service_accounts (id, name, role, created_by) VALUES ($1, 'robot', 'viewer', 'x')`, saID)
+	require.NoError(t, err)
+	_, err = b.pool.Exec(b.ctx, `INSERT INTO api_tokens (id, service_account_id, name, secret_hash, role, created_by, signing_key_sealed)
+		VALUES ($1, $2, 'signed', '\x00', 'viewer', 'x', $3)`, tokenID, saID, sealedKey)
+	require.NoError(t, err)
+
 	want := map[seal.AD]string{}
 	perColumn := map[string]int{}
 	for _, v := range sealedValues(t, b) {
@@ -147,7 +156,7 @@ func fixture(t testing.TB, b *bundle) (map[seal.AD]string, uuid.UUID, string) {
 	for _, c := range rekey.Columns() {
 		require.Positive(t, perColumn[c.String()], "the fixture stores a value in %s", c)
 	}
-	require.Len(t, want, 7, "key, passphrase, two passwords (one deleted), a TOTP secret, the audit key and a webhook secret")
+	require.Len(t, want, 8, "key, passphrase, two passwords (one deleted), a TOTP secret, the audit key, a webhook secret and a token's signing key")
 	return want, userID, enrolment.Secret
 }
 

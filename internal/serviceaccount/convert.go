@@ -29,5 +29,6 @@ func tokenToAPI(t dbq.ApiToken, now time.Time) api.APITokenMeta {
 	return api.APITokenMeta{
 		Id: t.ID, ServiceAccountId: t.ServiceAccountID, Name: t.Name, CreatedAt: t.CreatedAt, CreatedBy: t.CreatedBy,
 		ExpiresAt: t.ExpiresAt, RevokedAt: t.RevokedAt, LastUsedAt: t.LastUsedAt, Role: t.Role, Status: status,
+		HasSigningKey: t.SigningKeySealed != nil, SigningKeyCreatedAt: t.SigningKeyCreatedAt,
 	}
 }

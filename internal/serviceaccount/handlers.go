@@ -87,11 +87,28 @@ func (h *Handlers) CreateServiceAccountToken(ctx context.Context, req api.Create
 	if req.Body.Role != nil {
 		in.Role = *req.Body.Role
 	}
-	raw, t, err := h.svc.MintToken(ctx, authz.PrincipalFrom(ctx), req.Id, in)
+	if req.Body.SigningKey != nil {
+		in.SigningKey = *req.Body.SigningKey
+	}
+	m, err := h.svc.MintToken(ctx, authz.PrincipalFrom(ctx), req.Id, in)
 	if err != nil {
 		return nil, err
 	}
-	return api.CreateServiceAccountToken201JSONResponse{Token: raw, TokenMeta: tokenToAPI(t, h.svc.now())}, nil
+	out := api.CreateServiceAccountToken201JSONResponse{Token: m.Raw, TokenMeta: tokenToAPI(m.Token, h.svc.now())}
+	if m.SigningKey != nil {
+		out.SigningKey = &m.SigningKey
+	}
+	return out, nil
+}
+
+// CreateServiceAccountTokenSigningKey implements POST
+// /service-accounts/{id}/tokens/{token_id}:signing-key (service_account:write).
+func (h *Handlers) CreateServiceAccountTokenSigningKey(ctx context.Context, req api.CreateServiceAccountTokenSigningKeyRequestObject) (api.CreateServiceAccountTokenSigningKeyResponseObject, error) {
+	key, t, err := h.svc.CreateSigningKey(ctx, authz.PrincipalFrom(ctx), req.Id, req.TokenId)
+	if err != nil {
+		return nil, err
+	}
+	return api.CreateServiceAccountTokenSigningKey201JSONResponse{SigningKey: key, TokenMeta: tokenToAPI(t, h.svc.now())}, nil
 }
 
 // RevokeServiceAccountToken implements DELETE /service-accounts/{id}/tokens/{token_id} (service_account:write).

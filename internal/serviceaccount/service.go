@@ -26,17 +26,23 @@ type Invalidator interface {
 	InvalidateToken(id uuid.UUID)
 }
 
+// Auth drops cached tokens and makes sealed signing keys (*auth.Service).
+type Auth interface {
+	Invalidator
+	NewSigningKey(tokenID uuid.UUID) (key, sealed []byte, err error)
+}
+
 // Service manages service accounts and tokens.
 type Service struct {
 	pool  *pgxpool.Pool
 	q     *dbq.Queries
-	inv   Invalidator
+	inv   Auth
 	audit *audit.Writer
 	now   func() time.Time
 }
 
 // NewService returns the service account service.
-func NewService(pool *pgxpool.Pool, inv Invalidator, aw *audit.Writer, now func() time.Time) *Service {
+func NewService(pool *pgxpool.Pool, inv Auth, aw *audit.Writer, now func() time.Time) *Service {
 	return &Service{pool: pool, q: dbq.New(pool), inv: inv, audit: aw, now: now}
 }
 
@@ -164,6 +170,8 @@ type TokenInput struct {
 	TTL     string
 	Eternal bool
 	Role    string
+	// SigningKey also creates a signing key for signed requests.
+	SigningKey bool
 }
 
 // ParseTTL reads a lifetime such as 30m, 24h or 90d.
@@ -182,19 +190,40 @@ func ParseTTL(s string) (time.Duration, error) {
 	return time.Duration(n) * unit, nil
 }
 
-// MintToken creates a token for an active account and returns its raw value once. The
-// token's role (default: the account's) may not exceed the account's. Guarded by
-// service_account:write. Errors: validation_failed, resource.not_found, resource.conflict
-// (account disabled).
-func (s *Service) MintToken(ctx context.Context, actor *authz.Principal, accountID uuid.UUID, in TokenInput) (string, dbq.ApiToken, error) {
+// Minted is a new token: its raw value and signing key (when asked for), both shown once.
+type Minted struct {
+	Raw        string
+	SigningKey []byte
+	Token      dbq.ApiToken
+}
+
+// MintToken creates a token for an active account and returns its raw value (and signing
+// key, when asked for) once. The token's role (default: the account's) may not exceed the
+// account's. Guarded by service_account:write. Errors: validation_failed,
+// resource.not_found, resource.conflict (account disabled).
+func (s *Service) MintToken(ctx context.Context, actor *authz.Principal, accountID uuid.UUID, in TokenInput) (Minted, error) {
+	m, err := s.mintToken(ctx, actor, accountID, in)
+	if err != nil {
+		return Minted{}, err
+	}
+	if in.SigningKey {
+		m.SigningKey, m.Token, err = s.CreateSigningKey(ctx, actor, accountID, m.Token.ID)
+		if err != nil {
+			return Minted{}, err
+		}
+	}
+	return m, nil
+}
+
+func (s *Service) mintToken(ctx context.Context, actor *authz.Principal, accountID uuid.UUID, in TokenInput) (Minted, error) {
 	var expires *time.Time
 	switch {
 	case in.TTL != "" && in.Eternal:
-		return "", dbq.ApiToken{}, apperr.Invalid("ttl", "ttl and eternal are mutually exclusive")
+		return Minted{}, apperr.Invalid("ttl", "ttl and eternal are mutually exclusive")
 	case in.TTL != "":
 		d, err := ParseTTL(in.TTL)
 		if err != nil {
-			return "", dbq.ApiToken{}, apperr.Invalid("ttl", "ttl must be a positive lifetime such as 30m, 24h or 90d")
+			return Minted{}, apperr.Invalid("ttl", "ttl must be a positive lifetime such as 30m, 24h or 90d")
 		}
 		t := s.now().Add(d)
 		expires = &t
@@ -204,11 +233,11 @@ func (s *Service) MintToken(ctx context.Context, actor *authz.Principal, account
 	}
 	id, err := uuid.NewV7()
 	if err != nil {
-		return "", dbq.ApiToken{}, apperr.Internal(err)
+		return Minted{}, apperr.Internal(err)
 	}
 	_, hash, raw, err := auth.NewAPITokenSecret(id)
 	if err != nil {
-		return "", dbq.ApiToken{}, apperr.Internal(err)
+		return Minted{}, apperr.Internal(err)
 	}
 	var tok dbq.ApiToken
 	err = pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
@@ -249,9 +278,9 @@ func (s *Service) MintToken(ctx context.Context, actor *authz.Principal, account
 			map[string]any{"service_account_id": accountID.String(), "name": in.Name, "role": role, "expires_at": expires}))
 	})
 	if err != nil {
-		return "", dbq.ApiToken{}, err
+		return Minted{}, err
 	}
-	return raw, tok, nil
+	return Minted{Raw: raw, Token: tok}, nil
 }
 
 // RevokeToken revokes a token. Guarded by service_account:write. Errors: resource.not_found.
@@ -275,4 +304,34 @@ func (s *Service) RevokeToken(ctx context.Context, actor *authz.Principal, accou
 		s.inv.InvalidateToken(tokenID)
 	}
 	return err
+}
+
+// CreateSigningKey creates (or replaces) a live token's signing key for signed requests and
+// returns it once; it is stored sealed, bound to the token. The change reaches every
+// process on the next request. Guarded by service_account:write. Errors:
+// resource.not_found (no such live token of the account).
+func (s *Service) CreateSigningKey(ctx context.Context, actor *authz.Principal, accountID, tokenID uuid.UUID) ([]byte, dbq.ApiToken, error) {
+	key, sealed, err := s.inv.NewSigningKey(tokenID)
+	if err != nil {
+		return nil, dbq.ApiToken{}, err
+	}
+	var tok dbq.ApiToken
+	err = pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+		q := dbq.New(tx)
+		var err error
+		tok, err = q.APITokenSetSigningKey(ctx, dbq.APITokenSetSigningKeyParams{ID: tokenID, ServiceAccountID: accountID, Sealed: sealed})
+		if err != nil {
+			return pg.NotFoundAs(err, apperr.NotFound("The token does not exist or is revoked."))
+		}
+		if err := q.AuthNotify(ctx, "token:"+tokenID.String()); err != nil {
+			return pg.Translate(err)
+		}
+		return s.audit.Append(ctx, tx, audit.For(ctx, actor, audit.ActionTokenSigningKeyCreated, "api_token", tokenID.String(),
+			map[string]any{"service_account_id": accountID.String()}))
+	})
+	if err != nil {
+		return nil, dbq.ApiToken{}, err
+	}
+	s.inv.InvalidateToken(tokenID)
+	return key, tok, nil
 }

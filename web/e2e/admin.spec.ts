@@ -1,3 +1,4 @@
+import { createHmac, randomUUID } from "node:crypto";
 import { expect, request, test, type Page } from "@playwright/test";
 import { adminApi, adminPage, apiAs, baseURL, currentStep, expectAccessible, shot, signIn, totp } from "./helpers";
 
@@ -299,6 +300,35 @@ test("service account: page, edit, a token shown once with a copy button, revoke
   const table = page.getByRole("table", { name: `Tokens of ${name}` });
   await expect(table.getByRole("row", { name: /export/ })).toContainText("active");
   await expect(page.getByText(token)).toHaveCount(0);
+
+  // A signing key, shown once with a copy button, signs a request without the secret.
+  await table.getByRole("button", { name: "Signing key of token export" }).click();
+  const keyDialog = page.getByRole("dialog", { name: "Signing key for export" });
+  await keyDialog.getByRole("button", { name: "Create signing key" }).click();
+  const keyShown = keyDialog.getByTestId("new-signing-key");
+  await expect(keyShown).not.toBeEmpty();
+  const signingKey = (await keyShown.textContent())?.trim() ?? "";
+  await keyDialog.getByRole("button", { name: "Copy signing key" }).click();
+  await expect(keyDialog.getByRole("button", { name: "Copied" })).toBeVisible();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(signingKey);
+  await keyDialog.getByRole("button", { name: "Done" }).click();
+  await expect(keyDialog).toBeHidden();
+  await expect(table.getByRole("row", { name: /export/ })).toContainText("since");
+  await expect(page.getByText(signingKey)).toHaveCount(0);
+  const tokenId = token.slice(4, token.indexOf("."));
+  const tokenUUID = `${tokenId.slice(0, 8)}-${tokenId.slice(8, 12)}-${tokenId.slice(12, 16)}-${tokenId.slice(16, 20)}-${tokenId.slice(20)}`;
+  const path = "/api/v1/auth/me/permissions";
+  const params = `("@method" "@path");created=${Math.floor(Date.now() / 1000)};keyid="${tokenUUID}";nonce="${randomUUID()}";alg="hmac-sha256"`;
+  const sig = createHmac("sha256", Buffer.from(signingKey, "base64"))
+    .update(`"@method": GET\n"@path": ${path}\n"@signature-params": ${params}`)
+    .digest("base64");
+  const signedCtx = await request.newContext({ baseURL, ignoreHTTPSErrors: true });
+  const headers = { "Signature-Input": `ow=${params}`, Signature: `ow=:${sig}:` };
+  expect((await signedCtx.get(path, { headers })).status()).toBe(200);
+  const replay = await signedCtx.get(path, { headers });
+  expect(replay.status()).toBe(401);
+  expect(await replay.text()).toContain("nonce");
+  await signedCtx.dispose();
 
   await table.getByRole("button", { name: "Revoke token export" }).click();
   const revoke = page.getByRole("dialog", { name: "Revoke token export?" });

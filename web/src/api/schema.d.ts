@@ -2816,6 +2816,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/service-accounts/{id}/tokens/{token_id}:signing-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+                token_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create (or replace) a token's signing key for signed requests; the key is returned once.
+         * @description The key (32 random bytes, base64) signs requests with RFC 9421 HTTP Message
+         *     Signatures (see the `signedRequest` security scheme). It is stored sealed, bound to
+         *     the token, and never shown again; a new key replaces the old one at once.
+         */
+        post: operations["createServiceAccountTokenSigningKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/system/alerts/config": {
         parameters: {
             query?: never;
@@ -3331,10 +3356,17 @@ export interface components {
             eternal?: boolean;
             name: string;
             role?: string;
+            /** @description Also create a signing key for signed requests, returned this once. */
+            signing_key?: boolean;
             /** @description Lifetime such as `30m`, `24h` or `90d`; excludes `eternal`. */
             ttl?: string;
         };
         APITokenCreated: {
+            /**
+             * Format: byte
+             * @description The token's signing key (32 random bytes, base64), shown this once; only when asked for.
+             */
+            signing_key?: string;
             /** @description The raw token, shown this once. */
             token: string;
             token_meta: components["schemas"]["APITokenMeta"];
@@ -3348,6 +3380,8 @@ export interface components {
             created_by: string;
             /** Format: date-time */
             expires_at?: string | null;
+            /** @description Whether the token holds a signing key for signed requests. */
+            has_signing_key: boolean;
             /** Format: uuid */
             id: string;
             /** Format: date-time */
@@ -3358,8 +3392,18 @@ export interface components {
             role: string;
             /** Format: uuid */
             service_account_id: string;
+            /** Format: date-time */
+            signing_key_created_at?: string | null;
             /** @enum {string} */
             status: "active" | "expired" | "revoked";
+        };
+        APITokenSigningKey: {
+            /**
+             * Format: byte
+             * @description The token's new signing key (32 random bytes, base64), shown this once.
+             */
+            signing_key: string;
+            token_meta: components["schemas"]["APITokenMeta"];
         };
         AccountActionRequest: {
             /** @description Why; recorded in the audit trail. */
@@ -10301,6 +10345,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    createServiceAccountTokenSigningKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+                token_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The signing key, shown this once, and the token's metadata. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["APITokenSigningKey"];
+                };
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];

@@ -1,4 +1,4 @@
-import { Alert, Badge, Button, Code, CopyButton, Group, Select, Stack, Table, Text, TextInput } from "@mantine/core";
+import { Alert, Badge, Button, Code, CopyButton, Group, Modal, Select, Stack, Table, Text, TextInput } from "@mantine/core";
 import { useForm } from "@mantine/form";
 import { notifications } from "@mantine/notifications";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
@@ -82,6 +82,64 @@ export function TokenForm({ account, onClose }: { account: Account; onClose: () 
   );
 }
 
+// SigningKeyDialog creates (or replaces, after saying so) a token's signing key for signed
+// requests (POST /service-accounts/{id}/tokens/{token_id}:signing-key); the key is shown
+// once, with a copy button.
+function SigningKeyDialog({ account, token, onClose }: { account: Account; token: Token; onClose: () => void }) {
+  const qc = useQueryClient();
+  const create = useMutation({
+    mutationFn: () =>
+      unwrap(
+        api.POST("/service-accounts/{id}/tokens/{token_id}:signing-key", {
+          params: { path: { id: account.id, token_id: token.id } },
+        }),
+      ),
+    onSuccess: () => void qc.invalidateQueries({ queryKey: tokensQueryKey(account.id) }),
+  });
+  return (
+    <Modal opened onClose={onClose} title={`Signing key for ${token.name}`}>
+      {create.data ? (
+        <Stack>
+          <Alert color="teal" role="status" title="Signing key created">
+            Copy it now: it is shown this once and cannot be read again. Sign requests with it as key id {token.id} (see the README's
+            “Signed API requests”).
+          </Alert>
+          <Code block className="mono-block" data-testid="new-signing-key">
+            {create.data.signing_key}
+          </Code>
+          <Group justify="space-between">
+            <CopyButton value={create.data.signing_key}>
+              {({ copied, copy }) => (
+                <Button variant="default" onClick={copy}>
+                  {copied ? "Copied" : "Copy signing key"}
+                </Button>
+              )}
+            </CopyButton>
+            <Button onClick={onClose}>Done</Button>
+          </Group>
+        </Stack>
+      ) : (
+        <Stack>
+          {create.error && <ErrorAlert error={create.error} />}
+          <Text size="sm">
+            {token.has_signing_key
+              ? "A new signing key replaces the current one at once: scripts signing with the old key are refused from their next request."
+              : "A signing key lets scripts sign each request (HTTP Message Signatures, HMAC-SHA256) instead of sending the token's secret."}
+          </Text>
+          <Group justify="flex-end">
+            <Button variant="default" onClick={onClose}>
+              Cancel
+            </Button>
+            <Button color={token.has_signing_key ? "red" : undefined} loading={create.isPending} onClick={() => create.mutate()}>
+              {token.has_signing_key ? "Replace signing key" : "Create signing key"}
+            </Button>
+          </Group>
+        </Stack>
+      )}
+    </Modal>
+  );
+}
+
 function TokenStatus({ status }: { status: Token["status"] }) {
   const color = status === "active" ? "teal" : "gray";
   return (
@@ -98,6 +156,7 @@ export function TokensTable({ account, revocable = false }: { account: Account; 
   const qc = useQueryClient();
   const canWrite = useCan("service_account:write");
   const [revoking, setRevoking] = useState<Token>();
+  const [keying, setKeying] = useState<Token>();
   const { data, error } = useQuery({
     queryKey: tokensQueryKey(account.id),
     queryFn: () => unwrap(api.GET("/service-accounts/{id}/tokens", { params: { path: { id: account.id } } })),
@@ -116,6 +175,7 @@ export function TokensTable({ account, revocable = false }: { account: Account; 
             <Table.Th scope="col">Created</Table.Th>
             <Table.Th scope="col">Expires</Table.Th>
             <Table.Th scope="col">Last used</Table.Th>
+            <Table.Th scope="col">Signing key</Table.Th>
             {actions && (
               <Table.Th scope="col">
                 <span className="visually-hidden">Actions</span>
@@ -134,12 +194,18 @@ export function TokensTable({ account, revocable = false }: { account: Account; 
               <Table.Td>{formatDateTime(t.created_at)}</Table.Td>
               <Table.Td>{t.expires_at ? formatDateTime(t.expires_at) : "never"}</Table.Td>
               <Table.Td>{formatRelative(t.last_used_at)}</Table.Td>
+              <Table.Td>{t.has_signing_key ? `since ${formatDateTime(t.signing_key_created_at ?? t.created_at)}` : "none"}</Table.Td>
               {actions && (
                 <Table.Td>
                   {t.status === "active" && (
-                    <Button size="xs" variant="light" color="red" aria-label={`Revoke token ${t.name}`} onClick={() => setRevoking(t)}>
-                      Revoke
-                    </Button>
+                    <Group gap="xs" wrap="nowrap">
+                      <Button size="xs" variant="default" aria-label={`Signing key of token ${t.name}`} onClick={() => setKeying(t)}>
+                        {t.has_signing_key ? "Replace signing key" : "Create signing key"}
+                      </Button>
+                      <Button size="xs" variant="light" color="red" aria-label={`Revoke token ${t.name}`} onClick={() => setRevoking(t)}>
+                        Revoke
+                      </Button>
+                    </Group>
                   )}
                 </Table.Td>
               )}
@@ -147,6 +213,7 @@ export function TokensTable({ account, revocable = false }: { account: Account; 
           ))}
         </Table.Tbody>
       </Table>
+      {keying && <SigningKeyDialog account={account} token={keying} onClose={() => setKeying(undefined)} />}
       {revoking && (
         <ConfirmDialog
           opened
