@@ -759,6 +759,27 @@ func (e HealthResponseStatus) Valid() bool {
 	}
 }
 
+// Defines values for HostCertificateStatus.
+const (
+	HostCertificateStatusExpired HostCertificateStatus = "expired"
+	HostCertificateStatusIssued  HostCertificateStatus = "issued"
+	HostCertificateStatusRevoked HostCertificateStatus = "revoked"
+)
+
+// Valid indicates whether the value is a known member of the HostCertificateStatus enum.
+func (e HostCertificateStatus) Valid() bool {
+	switch e {
+	case HostCertificateStatusExpired:
+		return true
+	case HostCertificateStatusIssued:
+		return true
+	case HostCertificateStatusRevoked:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HostKeyStatus.
 const (
 	HostKeyStatusPending HostKeyStatus = "pending"
@@ -1329,6 +1350,42 @@ func (e RuleSeverity) Valid() bool {
 	}
 }
 
+// Defines values for SSHCAKind.
+const (
+	SSHCAKindHost SSHCAKind = "host"
+	SSHCAKindUser SSHCAKind = "user"
+)
+
+// Valid indicates whether the value is a known member of the SSHCAKind enum.
+func (e SSHCAKind) Valid() bool {
+	switch e {
+	case SSHCAKindHost:
+		return true
+	case SSHCAKindUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SSHCAKeyStatus.
+const (
+	SSHCAKeyStatusActive   SSHCAKeyStatus = "active"
+	SSHCAKeyStatusPrevious SSHCAKeyStatus = "previous"
+)
+
+// Valid indicates whether the value is a known member of the SSHCAKeyStatus enum.
+func (e SSHCAKeyStatus) Valid() bool {
+	switch e {
+	case SSHCAKeyStatusActive:
+		return true
+	case SSHCAKeyStatusPrevious:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ScanTrigger.
 const (
 	ScanTriggerBatch       ScanTrigger = "batch"
@@ -1533,6 +1590,27 @@ func (e Weekday) Valid() bool {
 	}
 }
 
+// Defines values for CertificateStatusFilter.
+const (
+	CertificateStatusFilterExpired CertificateStatusFilter = "expired"
+	CertificateStatusFilterIssued  CertificateStatusFilter = "issued"
+	CertificateStatusFilterRevoked CertificateStatusFilter = "revoked"
+)
+
+// Valid indicates whether the value is a known member of the CertificateStatusFilter enum.
+func (e CertificateStatusFilter) Valid() bool {
+	switch e {
+	case CertificateStatusFilterExpired:
+		return true
+	case CertificateStatusFilterIssued:
+		return true
+	case CertificateStatusFilterRevoked:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TrendInterval.
 const (
 	TrendIntervalDay  TrendInterval = "day"
@@ -1647,6 +1725,27 @@ func (e ExportAuditEventsParamsFormat) Valid() bool {
 	}
 }
 
+// Defines values for ListCertificatesParamsStatus.
+const (
+	ListCertificatesParamsStatusExpired ListCertificatesParamsStatus = "expired"
+	ListCertificatesParamsStatusIssued  ListCertificatesParamsStatus = "issued"
+	ListCertificatesParamsStatusRevoked ListCertificatesParamsStatus = "revoked"
+)
+
+// Valid indicates whether the value is a known member of the ListCertificatesParamsStatus enum.
+func (e ListCertificatesParamsStatus) Valid() bool {
+	switch e {
+	case ListCertificatesParamsStatusExpired:
+		return true
+	case ListCertificatesParamsStatusIssued:
+		return true
+	case ListCertificatesParamsStatusRevoked:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GetFleetComplianceTrendParamsInterval.
 const (
 	GetFleetComplianceTrendParamsIntervalDay  GetFleetComplianceTrendParamsInterval = "day"
@@ -1662,6 +1761,27 @@ func (e GetFleetComplianceTrendParamsInterval) Valid() bool {
 	case GetFleetComplianceTrendParamsIntervalHour:
 		return true
 	case GetFleetComplianceTrendParamsIntervalWeek:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListHostCertificatesParamsStatus.
+const (
+	ListHostCertificatesParamsStatusExpired ListHostCertificatesParamsStatus = "expired"
+	ListHostCertificatesParamsStatusIssued  ListHostCertificatesParamsStatus = "issued"
+	ListHostCertificatesParamsStatusRevoked ListHostCertificatesParamsStatus = "revoked"
+)
+
+// Valid indicates whether the value is a known member of the ListHostCertificatesParamsStatus enum.
+func (e ListHostCertificatesParamsStatus) Valid() bool {
+	switch e {
+	case ListHostCertificatesParamsStatusExpired:
+		return true
+	case ListHostCertificatesParamsStatusIssued:
+		return true
+	case ListHostCertificatesParamsStatusRevoked:
 		return true
 	default:
 		return false
@@ -2886,6 +3006,63 @@ type HealthResponse struct {
 // HealthResponseStatus defines model for HealthResponse.Status.
 type HealthResponseStatus string
 
+// HostCertificate defines model for HostCertificate.
+type HostCertificate struct {
+	// CaKeyId The key id of the host CA key that signed it.
+	CaKeyId string `json:"ca_key_id"`
+
+	// Certificate The certificate in authorized_keys format (for sshd's `HostCertificate`).
+	Certificate string    `json:"certificate"`
+	CreatedAt   time.Time `json:"created_at"`
+
+	// FingerprintSha256 The fingerprint of the certified host key.
+	FingerprintSha256 string              `json:"fingerprint_sha256"`
+	HostId            openapi_types.UUID  `json:"host_id"`
+	Id                openapi_types.UUID  `json:"id"`
+	IssuedBy          string              `json:"issued_by"`
+	KeyType           string              `json:"key_type"`
+	Principals        []string            `json:"principals"`
+	RenewedFrom       *openapi_types.UUID `json:"renewed_from,omitempty"`
+	RevokeReason      *string             `json:"revoke_reason,omitempty"`
+	RevokedAt         *time.Time          `json:"revoked_at,omitempty"`
+	RevokedBy         *string             `json:"revoked_by,omitempty"`
+	Serial            int64               `json:"serial"`
+
+	// Status `expired` is an issued certificate past `valid_before`.
+	Status      HostCertificateStatus `json:"status"`
+	ValidAfter  time.Time             `json:"valid_after"`
+	ValidBefore time.Time             `json:"valid_before"`
+}
+
+// HostCertificateStatus `expired` is an issued certificate past `valid_before`.
+type HostCertificateStatus string
+
+// HostCertificateIssueRequest defines model for HostCertificateIssueRequest.
+type HostCertificateIssueRequest struct {
+	// Principals Extra names the certificate is valid for, besides the host's name and address.
+	Principals *[]string `json:"principals,omitempty"`
+
+	// ValidityDays 1 to 825 (default 90).
+	ValidityDays *int `json:"validity_days,omitempty"`
+}
+
+// HostCertificateList defines model for HostCertificateList.
+type HostCertificateList struct {
+	Certificates []HostCertificate `json:"certificates"`
+	NextCursor   *string           `json:"next_cursor,omitempty"`
+}
+
+// HostCertificateRenewRequest defines model for HostCertificateRenewRequest.
+type HostCertificateRenewRequest struct {
+	// ValidityDays 1 to 825 (default 90).
+	ValidityDays *int `json:"validity_days,omitempty"`
+}
+
+// HostCertificateRevokeRequest defines model for HostCertificateRevokeRequest.
+type HostCertificateRevokeRequest struct {
+	Reason *string `json:"reason,omitempty"`
+}
+
 // HostCompliance defines model for HostCompliance.
 type HostCompliance struct {
 	// AsOf The instant answered for; null for now.
@@ -3814,6 +3991,43 @@ type RuleVariable struct {
 	Value *string `json:"value"`
 }
 
+// SSHCA defines model for SSHCA.
+type SSHCA struct {
+	// Keys The trusted keys, the active one first.
+	Keys []SSHCAKey `json:"keys"`
+	Kind SSHCAKind  `json:"kind"`
+
+	// ReadyLines For `user`, the content of sshd's `TrustedUserCAKeys` file; for `host`, the
+	// `@cert-authority * <key>` lines for known_hosts. One line per trusted key.
+	ReadyLines string `json:"ready_lines"`
+}
+
+// SSHCAKind defines model for SSHCA.Kind.
+type SSHCAKind string
+
+// SSHCAKey defines model for SSHCAKey.
+type SSHCAKey struct {
+	CreatedAt         time.Time `json:"created_at"`
+	FingerprintSha256 string    `json:"fingerprint_sha256"`
+	KeyId             string    `json:"key_id"`
+
+	// PublicKey The key in authorized_keys format, with its key id as comment.
+	PublicKey string `json:"public_key"`
+
+	// Status `active` signs; `previous` is only trusted until `trusted_until`.
+	Status       SSHCAKeyStatus `json:"status"`
+	TrustedUntil *time.Time     `json:"trusted_until,omitempty"`
+}
+
+// SSHCAKeyStatus `active` signs; `previous` is only trusted until `trusted_until`.
+type SSHCAKeyStatus string
+
+// SSHCARotateRequest defines model for SSHCARotateRequest.
+type SSHCARotateRequest struct {
+	// OverlapHours How long the previous key stays trusted, 0 to 2160 (default 168).
+	OverlapHours *int `json:"overlap_hours,omitempty"`
+}
+
 // SSHConfig defines model for SSHConfig.
 type SSHConfig struct {
 	AllowSudoPassword bool `json:"allow_sudo_password"`
@@ -4196,6 +4410,9 @@ type Weekday string
 // AsOf defines model for AsOf.
 type AsOf = time.Time
 
+// CertificateStatusFilter defines model for CertificateStatusFilter.
+type CertificateStatusFilter string
+
 // Cursor defines model for Cursor.
 type Cursor = string
 
@@ -4352,6 +4569,21 @@ type ExportAuditEventsParamsActorType string
 
 // ExportAuditEventsParamsFormat defines parameters for ExportAuditEvents.
 type ExportAuditEventsParamsFormat string
+
+// ListCertificatesParams defines parameters for ListCertificates.
+type ListCertificatesParams struct {
+	// Status Only certificates of this status.
+	Status *ListCertificatesParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListCertificatesParamsStatus defines parameters for ListCertificates.
+type ListCertificatesParamsStatus string
 
 // ListExceptionsParams defines parameters for ListExceptions.
 type ListExceptionsParams struct {
@@ -4542,6 +4774,21 @@ type CreateHostParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
 }
+
+// ListHostCertificatesParams defines parameters for ListHostCertificates.
+type ListHostCertificatesParams struct {
+	// Status Only certificates of this status.
+	Status *ListHostCertificatesParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListHostCertificatesParamsStatus defines parameters for ListHostCertificates.
+type ListHostCertificatesParamsStatus string
 
 // ResolveHostCredentialParams defines parameters for ResolveHostCredential.
 type ResolveHostCredentialParams struct {
@@ -4894,6 +5141,12 @@ type ChangePasswordJSONRequestBody = PasswordChangeRequest
 // RefreshTokenJSONRequestBody defines body for RefreshToken for application/json ContentType.
 type RefreshTokenJSONRequestBody = AuthRefreshRequest
 
+// RenewHostCertificateJSONRequestBody defines body for RenewHostCertificate for application/json ContentType.
+type RenewHostCertificateJSONRequestBody = HostCertificateRenewRequest
+
+// RevokeHostCertificateJSONRequestBody defines body for RevokeHostCertificate for application/json ContentType.
+type RevokeHostCertificateJSONRequestBody = HostCertificateRevokeRequest
+
 // RequestExceptionJSONRequestBody defines body for RequestException for application/json ContentType.
 type RequestExceptionJSONRequestBody = ExceptionRequest
 
@@ -4944,6 +5197,9 @@ type TestHealthCheckJSONRequestBody = HealthCheckTestRequest
 
 // CreateHostJSONRequestBody defines body for CreateHost for application/json ContentType.
 type CreateHostJSONRequestBody = HostCreateRequest
+
+// IssueHostCertificateJSONRequestBody defines body for IssueHostCertificate for application/json ContentType.
+type IssueHostCertificateJSONRequestBody = HostCertificateIssueRequest
 
 // SetHostMaintenanceJSONRequestBody defines body for SetHostMaintenance for application/json ContentType.
 type SetHostMaintenanceJSONRequestBody = MaintenanceRequest
@@ -5028,6 +5284,9 @@ type UpdateServiceAccountJSONRequestBody = ServiceAccountCreate
 
 // CreateServiceAccountTokenJSONRequestBody defines body for CreateServiceAccountToken for application/json ContentType.
 type CreateServiceAccountTokenJSONRequestBody = APITokenCreate
+
+// RotateSSHCAJSONRequestBody defines body for RotateSSHCA for application/json ContentType.
+type RotateSSHCAJSONRequestBody = SSHCARotateRequest
 
 // PutAlertsConfigJSONRequestBody defines body for PutAlertsConfig for application/json ContentType.
 type PutAlertsConfigJSONRequestBody = AlertsConfig
@@ -5142,6 +5401,15 @@ type ServerInterface interface {
 	// RefreshToken Rotate a refresh token for a new access and refresh token pair.
 	// (POST /auth/refresh)
 	RefreshToken(ctx echo.Context) error
+	// ListCertificates Host certificates of every host, newest first.
+	// (GET /certificates)
+	ListCertificates(ctx echo.Context, params ListCertificatesParams) error
+	// RenewHostCertificate Issue a new certificate for the same host key and principals.
+	// (POST /certificates/{id}:renew)
+	RenewHostCertificate(ctx echo.Context, id ID) error
+	// RevokeHostCertificate Revoke a host certificate.
+	// (POST /certificates/{id}:revoke)
+	RevokeHostCertificate(ctx echo.Context, id ID) error
 	// ListExceptions List exceptions, newest first.
 	// (GET /compliance/exceptions)
 	ListExceptions(ctx echo.Context, params ListExceptionsParams) error
@@ -5277,6 +5545,12 @@ type ServerInterface interface {
 	// CreateHost Create a host.
 	// (POST /hosts)
 	CreateHost(ctx echo.Context, params CreateHostParams) error
+	// ListHostCertificates The host certificates issued to a host, newest first.
+	// (GET /hosts/{host_id}/certificates)
+	ListHostCertificates(ctx echo.Context, hostId HostID, params ListHostCertificatesParams) error
+	// IssueHostCertificate Issue a host certificate for the host's pinned host key.
+	// (POST /hosts/{host_id}/certificates)
+	IssueHostCertificate(ctx echo.Context, hostId HostID) error
 	// ResolveHostCredential The credential OpenWatch would use for a host, and why.
 	// (POST /hosts/{host_id}/credentials:resolve)
 	ResolveHostCredential(ctx echo.Context, hostId openapi_types.UUID, params ResolveHostCredentialParams) error
@@ -5538,6 +5812,18 @@ type ServerInterface interface {
 	// RevokeServiceAccountToken Revoke a token.
 	// (DELETE /service-accounts/{id}/tokens/{token_id})
 	RevokeServiceAccountToken(ctx echo.Context, id ID, tokenId openapi_types.UUID) error
+	// GetSSHHostCA The SSH host CA's public keys.
+	// (GET /ssh-ca/host)
+	GetSSHHostCA(ctx echo.Context) error
+	// GetSSHKRL The key revocation list of revoked host certificates.
+	// (GET /ssh-ca/krl)
+	GetSSHKRL(ctx echo.Context) error
+	// GetSSHUserCA The SSH user CA's public keys.
+	// (GET /ssh-ca/user)
+	GetSSHUserCA(ctx echo.Context) error
+	// RotateSSHCA Rotate a CA's key.
+	// (POST /ssh-ca/{kind}:rotate)
+	RotateSSHCA(ctx echo.Context, kind string) error
 	// GetAlertsConfig The thresholds of score and failing-scan alerts.
 	// (GET /system/alerts/config)
 	GetAlertsConfig(ctx echo.Context) error
@@ -6112,6 +6398,70 @@ func (w *ServerInterfaceWrapper) RefreshToken(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RefreshToken(ctx)
+	return err
+}
+
+// ListCertificates converts echo context to params.
+func (w *ServerInterfaceWrapper) ListCertificates(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListCertificatesParams
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListCertificates(ctx, params)
+	return err
+}
+
+// RenewHostCertificate converts echo context to params.
+func (w *ServerInterfaceWrapper) RenewHostCertificate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RenewHostCertificate(ctx, id)
+	return err
+}
+
+// RevokeHostCertificate converts echo context to params.
+func (w *ServerInterfaceWrapper) RevokeHostCertificate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RevokeHostCertificate(ctx, id)
 	return err
 }
 
@@ -7177,6 +7527,61 @@ func (w *ServerInterfaceWrapper) CreateHost(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CreateHost(ctx, params)
+	return err
+}
+
+// ListHostCertificates converts echo context to params.
+func (w *ServerInterfaceWrapper) ListHostCertificates(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "host_id" -------------
+	var hostId HostID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "host_id", ctx.Param("host_id"), &hostId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter host_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListHostCertificatesParams
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListHostCertificates(ctx, hostId, params)
+	return err
+}
+
+// IssueHostCertificate converts echo context to params.
+func (w *ServerInterfaceWrapper) IssueHostCertificate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "host_id" -------------
+	var hostId HostID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "host_id", ctx.Param("host_id"), &hostId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter host_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.IssueHostCertificate(ctx, hostId)
 	return err
 }
 
@@ -9224,6 +9629,49 @@ func (w *ServerInterfaceWrapper) RevokeServiceAccountToken(ctx echo.Context) err
 	return err
 }
 
+// GetSSHHostCA converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSSHHostCA(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSSHHostCA(ctx)
+	return err
+}
+
+// GetSSHKRL converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSSHKRL(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSSHKRL(ctx)
+	return err
+}
+
+// GetSSHUserCA converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSSHUserCA(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSSHUserCA(ctx)
+	return err
+}
+
+// RotateSSHCA converts echo context to params.
+func (w *ServerInterfaceWrapper) RotateSSHCA(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "kind" -------------
+	var kind string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "kind", ctx.Param("kind"), &kind, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter kind: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RotateSSHCA(ctx, kind)
+	return err
+}
+
 // GetAlertsConfig converts echo context to params.
 func (w *ServerInterfaceWrapper) GetAlertsConfig(ctx echo.Context) error {
 	var err error
@@ -9703,6 +10151,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/auth/password\\:change", wrapper.ChangePassword, options.OperationMiddlewares["changePassword"]...)
 	router.GET(options.BaseURL+"/auth/permissions\\:registry", wrapper.GetPermissionsRegistry, options.OperationMiddlewares["getPermissionsRegistry"]...)
 	router.POST(options.BaseURL+"/auth/refresh", wrapper.RefreshToken, options.OperationMiddlewares["refreshToken"]...)
+	router.GET(options.BaseURL+"/certificates", wrapper.ListCertificates, options.OperationMiddlewares["listCertificates"]...)
+	router.POST(options.BaseURL+"/certificates/:id\\:renew", wrapper.RenewHostCertificate, options.OperationMiddlewares["renewHostCertificate"]...)
+	router.POST(options.BaseURL+"/certificates/:id\\:revoke", wrapper.RevokeHostCertificate, options.OperationMiddlewares["revokeHostCertificate"]...)
 	router.GET(options.BaseURL+"/compliance/exceptions", wrapper.ListExceptions, options.OperationMiddlewares["listExceptions"]...)
 	router.POST(options.BaseURL+"/compliance/exceptions", wrapper.RequestException, options.OperationMiddlewares["requestException"]...)
 	router.GET(options.BaseURL+"/compliance/frameworks", wrapper.ListComplianceFrameworks, options.OperationMiddlewares["listComplianceFrameworks"]...)
@@ -9748,6 +10199,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/health-checks/:id\\:test", wrapper.TestHealthCheck, options.OperationMiddlewares["testHealthCheck"]...)
 	router.GET(options.BaseURL+"/hosts", wrapper.ListHosts, options.OperationMiddlewares["listHosts"]...)
 	router.POST(options.BaseURL+"/hosts", wrapper.CreateHost, options.OperationMiddlewares["createHost"]...)
+	router.GET(options.BaseURL+"/hosts/:host_id/certificates", wrapper.ListHostCertificates, options.OperationMiddlewares["listHostCertificates"]...)
+	router.POST(options.BaseURL+"/hosts/:host_id/certificates", wrapper.IssueHostCertificate, options.OperationMiddlewares["issueHostCertificate"]...)
 	router.POST(options.BaseURL+"/hosts/:host_id/credentials\\:resolve", wrapper.ResolveHostCredential, options.OperationMiddlewares["resolveHostCredential"]...)
 	router.POST(options.BaseURL+"/hosts/:host_id/maintenance", wrapper.SetHostMaintenance, options.OperationMiddlewares["setHostMaintenance"]...)
 	router.PUT(options.BaseURL+"/hosts/:host_id/maintenance", wrapper.PutHostMaintenance, options.OperationMiddlewares["putHostMaintenance"]...)
@@ -9835,6 +10288,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/service-accounts/:id/tokens", wrapper.ListServiceAccountTokens, options.OperationMiddlewares["listServiceAccountTokens"]...)
 	router.POST(options.BaseURL+"/service-accounts/:id/tokens", wrapper.CreateServiceAccountToken, options.OperationMiddlewares["createServiceAccountToken"]...)
 	router.DELETE(options.BaseURL+"/service-accounts/:id/tokens/:token_id", wrapper.RevokeServiceAccountToken, options.OperationMiddlewares["revokeServiceAccountToken"]...)
+	router.GET(options.BaseURL+"/ssh-ca/host", wrapper.GetSSHHostCA, options.OperationMiddlewares["getSSHHostCA"]...)
+	router.GET(options.BaseURL+"/ssh-ca/krl", wrapper.GetSSHKRL, options.OperationMiddlewares["getSSHKRL"]...)
+	router.GET(options.BaseURL+"/ssh-ca/user", wrapper.GetSSHUserCA, options.OperationMiddlewares["getSSHUserCA"]...)
+	router.POST(options.BaseURL+"/ssh-ca/:kind\\:rotate", wrapper.RotateSSHCA, options.OperationMiddlewares["rotateSSHCA"]...)
 	router.GET(options.BaseURL+"/system/alerts/config", wrapper.GetAlertsConfig, options.OperationMiddlewares["getAlertsConfig"]...)
 	router.PUT(options.BaseURL+"/system/alerts/config", wrapper.PutAlertsConfig, options.OperationMiddlewares["putAlertsConfig"]...)
 	router.GET(options.BaseURL+"/system/changes/config", wrapper.GetChangeSettings, options.OperationMiddlewares["getChangeSettings"]...)
@@ -11996,6 +12453,307 @@ type RefreshTokendefaultJSONResponse struct {
 }
 
 func (response RefreshTokendefaultJSONResponse) VisitRefreshTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCertificatesRequestObject struct {
+	Params ListCertificatesParams
+}
+
+type ListCertificatesResponseObject interface {
+	VisitListCertificatesResponse(w http.ResponseWriter) error
+}
+
+type ListCertificates200JSONResponse HostCertificateList
+
+func (response ListCertificates200JSONResponse) VisitListCertificatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCertificates400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListCertificates400JSONResponse) VisitListCertificatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCertificates401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListCertificates401JSONResponse) VisitListCertificatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCertificates403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListCertificates403JSONResponse) VisitListCertificatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCertificatesdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListCertificatesdefaultJSONResponse) VisitListCertificatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewHostCertificateRequestObject struct {
+	Id   ID `json:"id"`
+	Body *RenewHostCertificateJSONRequestBody
+}
+
+type RenewHostCertificateResponseObject interface {
+	VisitRenewHostCertificateResponse(w http.ResponseWriter) error
+}
+
+type RenewHostCertificate201JSONResponse HostCertificate
+
+func (response RenewHostCertificate201JSONResponse) VisitRenewHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewHostCertificate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RenewHostCertificate400JSONResponse) VisitRenewHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewHostCertificate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RenewHostCertificate401JSONResponse) VisitRenewHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewHostCertificate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RenewHostCertificate403JSONResponse) VisitRenewHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewHostCertificate404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RenewHostCertificate404JSONResponse) VisitRenewHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewHostCertificate409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RenewHostCertificate409JSONResponse) VisitRenewHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewHostCertificatedefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response RenewHostCertificatedefaultJSONResponse) VisitRenewHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeHostCertificateRequestObject struct {
+	Id   ID `json:"id"`
+	Body *RevokeHostCertificateJSONRequestBody
+}
+
+type RevokeHostCertificateResponseObject interface {
+	VisitRevokeHostCertificateResponse(w http.ResponseWriter) error
+}
+
+type RevokeHostCertificate200JSONResponse HostCertificate
+
+func (response RevokeHostCertificate200JSONResponse) VisitRevokeHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeHostCertificate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RevokeHostCertificate400JSONResponse) VisitRevokeHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeHostCertificate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RevokeHostCertificate401JSONResponse) VisitRevokeHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeHostCertificate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RevokeHostCertificate403JSONResponse) VisitRevokeHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeHostCertificate404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RevokeHostCertificate404JSONResponse) VisitRevokeHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeHostCertificate409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RevokeHostCertificate409JSONResponse) VisitRevokeHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeHostCertificatedefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response RevokeHostCertificatedefaultJSONResponse) VisitRevokeHostCertificateResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -16245,6 +17003,212 @@ type CreateHostdefaultJSONResponse struct {
 }
 
 func (response CreateHostdefaultJSONResponse) VisitCreateHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostCertificatesRequestObject struct {
+	HostId HostID `json:"host_id"`
+	Params ListHostCertificatesParams
+}
+
+type ListHostCertificatesResponseObject interface {
+	VisitListHostCertificatesResponse(w http.ResponseWriter) error
+}
+
+type ListHostCertificates200JSONResponse HostCertificateList
+
+func (response ListHostCertificates200JSONResponse) VisitListHostCertificatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostCertificates400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListHostCertificates400JSONResponse) VisitListHostCertificatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostCertificates401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListHostCertificates401JSONResponse) VisitListHostCertificatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostCertificates403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListHostCertificates403JSONResponse) VisitListHostCertificatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostCertificates404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListHostCertificates404JSONResponse) VisitListHostCertificatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostCertificatesdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListHostCertificatesdefaultJSONResponse) VisitListHostCertificatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type IssueHostCertificateRequestObject struct {
+	HostId HostID `json:"host_id"`
+	Body   *IssueHostCertificateJSONRequestBody
+}
+
+type IssueHostCertificateResponseObject interface {
+	VisitIssueHostCertificateResponse(w http.ResponseWriter) error
+}
+
+type IssueHostCertificate201JSONResponse HostCertificate
+
+func (response IssueHostCertificate201JSONResponse) VisitIssueHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type IssueHostCertificate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response IssueHostCertificate400JSONResponse) VisitIssueHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type IssueHostCertificate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response IssueHostCertificate401JSONResponse) VisitIssueHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type IssueHostCertificate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response IssueHostCertificate403JSONResponse) VisitIssueHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type IssueHostCertificate404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response IssueHostCertificate404JSONResponse) VisitIssueHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type IssueHostCertificate409JSONResponse struct{ ConflictJSONResponse }
+
+func (response IssueHostCertificate409JSONResponse) VisitIssueHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type IssueHostCertificatedefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response IssueHostCertificatedefaultJSONResponse) VisitIssueHostCertificateResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -24710,6 +25674,334 @@ func (response RevokeServiceAccountTokendefaultJSONResponse) VisitRevokeServiceA
 	return err
 }
 
+type GetSSHHostCARequestObject struct {
+}
+
+type GetSSHHostCAResponseObject interface {
+	VisitGetSSHHostCAResponse(w http.ResponseWriter) error
+}
+
+type GetSSHHostCA200JSONResponse SSHCA
+
+func (response GetSSHHostCA200JSONResponse) VisitGetSSHHostCAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSHHostCA400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetSSHHostCA400JSONResponse) VisitGetSSHHostCAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSHHostCA401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetSSHHostCA401JSONResponse) VisitGetSSHHostCAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSHHostCA403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetSSHHostCA403JSONResponse) VisitGetSSHHostCAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSHHostCAdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetSSHHostCAdefaultJSONResponse) VisitGetSSHHostCAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSHKRLRequestObject struct {
+}
+
+type GetSSHKRLResponseObject interface {
+	VisitGetSSHKRLResponse(w http.ResponseWriter) error
+}
+
+type GetSSHKRL200ApplicationoctetStreamResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetSSHKRL200ApplicationoctetStreamResponse) VisitGetSSHKRLResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/octet-stream")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetSSHKRL400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetSSHKRL400JSONResponse) VisitGetSSHKRLResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSHKRL401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetSSHKRL401JSONResponse) VisitGetSSHKRLResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSHKRL403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetSSHKRL403JSONResponse) VisitGetSSHKRLResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSHKRLdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetSSHKRLdefaultJSONResponse) VisitGetSSHKRLResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSHUserCARequestObject struct {
+}
+
+type GetSSHUserCAResponseObject interface {
+	VisitGetSSHUserCAResponse(w http.ResponseWriter) error
+}
+
+type GetSSHUserCA200JSONResponse SSHCA
+
+func (response GetSSHUserCA200JSONResponse) VisitGetSSHUserCAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSHUserCA400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetSSHUserCA400JSONResponse) VisitGetSSHUserCAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSHUserCA401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetSSHUserCA401JSONResponse) VisitGetSSHUserCAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSHUserCA403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetSSHUserCA403JSONResponse) VisitGetSSHUserCAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSHUserCAdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetSSHUserCAdefaultJSONResponse) VisitGetSSHUserCAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateSSHCARequestObject struct {
+	Kind string `json:"kind"`
+	Body *RotateSSHCAJSONRequestBody
+}
+
+type RotateSSHCAResponseObject interface {
+	VisitRotateSSHCAResponse(w http.ResponseWriter) error
+}
+
+type RotateSSHCA200JSONResponse SSHCA
+
+func (response RotateSSHCA200JSONResponse) VisitRotateSSHCAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateSSHCA400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RotateSSHCA400JSONResponse) VisitRotateSSHCAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateSSHCA401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RotateSSHCA401JSONResponse) VisitRotateSSHCAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateSSHCA403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RotateSSHCA403JSONResponse) VisitRotateSSHCAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateSSHCAdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response RotateSSHCAdefaultJSONResponse) VisitRotateSSHCAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetAlertsConfigRequestObject struct {
 }
 
@@ -27511,6 +28803,15 @@ type StrictServerInterface interface {
 	// RefreshToken Rotate a refresh token for a new access and refresh token pair.
 	// (POST /auth/refresh)
 	RefreshToken(ctx context.Context, request RefreshTokenRequestObject) (RefreshTokenResponseObject, error)
+	// ListCertificates Host certificates of every host, newest first.
+	// (GET /certificates)
+	ListCertificates(ctx context.Context, request ListCertificatesRequestObject) (ListCertificatesResponseObject, error)
+	// RenewHostCertificate Issue a new certificate for the same host key and principals.
+	// (POST /certificates/{id}:renew)
+	RenewHostCertificate(ctx context.Context, request RenewHostCertificateRequestObject) (RenewHostCertificateResponseObject, error)
+	// RevokeHostCertificate Revoke a host certificate.
+	// (POST /certificates/{id}:revoke)
+	RevokeHostCertificate(ctx context.Context, request RevokeHostCertificateRequestObject) (RevokeHostCertificateResponseObject, error)
 	// ListExceptions List exceptions, newest first.
 	// (GET /compliance/exceptions)
 	ListExceptions(ctx context.Context, request ListExceptionsRequestObject) (ListExceptionsResponseObject, error)
@@ -27646,6 +28947,12 @@ type StrictServerInterface interface {
 	// CreateHost Create a host.
 	// (POST /hosts)
 	CreateHost(ctx context.Context, request CreateHostRequestObject) (CreateHostResponseObject, error)
+	// ListHostCertificates The host certificates issued to a host, newest first.
+	// (GET /hosts/{host_id}/certificates)
+	ListHostCertificates(ctx context.Context, request ListHostCertificatesRequestObject) (ListHostCertificatesResponseObject, error)
+	// IssueHostCertificate Issue a host certificate for the host's pinned host key.
+	// (POST /hosts/{host_id}/certificates)
+	IssueHostCertificate(ctx context.Context, request IssueHostCertificateRequestObject) (IssueHostCertificateResponseObject, error)
 	// ResolveHostCredential The credential OpenWatch would use for a host, and why.
 	// (POST /hosts/{host_id}/credentials:resolve)
 	ResolveHostCredential(ctx context.Context, request ResolveHostCredentialRequestObject) (ResolveHostCredentialResponseObject, error)
@@ -27907,6 +29214,18 @@ type StrictServerInterface interface {
 	// RevokeServiceAccountToken Revoke a token.
 	// (DELETE /service-accounts/{id}/tokens/{token_id})
 	RevokeServiceAccountToken(ctx context.Context, request RevokeServiceAccountTokenRequestObject) (RevokeServiceAccountTokenResponseObject, error)
+	// GetSSHHostCA The SSH host CA's public keys.
+	// (GET /ssh-ca/host)
+	GetSSHHostCA(ctx context.Context, request GetSSHHostCARequestObject) (GetSSHHostCAResponseObject, error)
+	// GetSSHKRL The key revocation list of revoked host certificates.
+	// (GET /ssh-ca/krl)
+	GetSSHKRL(ctx context.Context, request GetSSHKRLRequestObject) (GetSSHKRLResponseObject, error)
+	// GetSSHUserCA The SSH user CA's public keys.
+	// (GET /ssh-ca/user)
+	GetSSHUserCA(ctx context.Context, request GetSSHUserCARequestObject) (GetSSHUserCAResponseObject, error)
+	// RotateSSHCA Rotate a CA's key.
+	// (POST /ssh-ca/{kind}:rotate)
+	RotateSSHCA(ctx context.Context, request RotateSSHCARequestObject) (RotateSSHCAResponseObject, error)
 	// GetAlertsConfig The thresholds of score and failing-scan alerts.
 	// (GET /system/alerts/config)
 	GetAlertsConfig(ctx context.Context, request GetAlertsConfigRequestObject) (GetAlertsConfigResponseObject, error)
@@ -28799,6 +30118,133 @@ func (sh *strictHandler) RefreshToken(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(RefreshTokenResponseObject); ok {
 		return validResponse.VisitRefreshTokenResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListCertificates operation middleware
+func (sh *strictHandler) ListCertificates(ctx echo.Context, params ListCertificatesParams) error {
+	var request ListCertificatesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListCertificates(ctx.Request().Context(), request.(ListCertificatesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListCertificates")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListCertificatesResponseObject); ok {
+		return validResponse.VisitListCertificatesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RenewHostCertificate operation middleware
+func (sh *strictHandler) RenewHostCertificate(ctx echo.Context, id ID) error {
+	var request RenewHostCertificateRequestObject
+
+	request.Id = id
+
+	var body RenewHostCertificateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RenewHostCertificate(ctx.Request().Context(), request.(RenewHostCertificateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RenewHostCertificate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RenewHostCertificateResponseObject); ok {
+		return validResponse.VisitRenewHostCertificateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RevokeHostCertificate operation middleware
+func (sh *strictHandler) RevokeHostCertificate(ctx echo.Context, id ID) error {
+	var request RevokeHostCertificateRequestObject
+
+	request.Id = id
+
+	var body RevokeHostCertificateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeHostCertificate(ctx.Request().Context(), request.(RevokeHostCertificateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeHostCertificate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RevokeHostCertificateResponseObject); ok {
+		return validResponse.VisitRevokeHostCertificateResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -30311,6 +31757,83 @@ func (sh *strictHandler) CreateHost(ctx echo.Context, params CreateHostParams) e
 		return err
 	} else if validResponse, ok := response.(CreateHostResponseObject); ok {
 		return validResponse.VisitCreateHostResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListHostCertificates operation middleware
+func (sh *strictHandler) ListHostCertificates(ctx echo.Context, hostId HostID, params ListHostCertificatesParams) error {
+	var request ListHostCertificatesRequestObject
+
+	request.HostId = hostId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListHostCertificates(ctx.Request().Context(), request.(ListHostCertificatesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListHostCertificates")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListHostCertificatesResponseObject); ok {
+		return validResponse.VisitListHostCertificatesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// IssueHostCertificate operation middleware
+func (sh *strictHandler) IssueHostCertificate(ctx echo.Context, hostId HostID) error {
+	var request IssueHostCertificateRequestObject
+
+	request.HostId = hostId
+
+	var body IssueHostCertificateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.IssueHostCertificate(ctx.Request().Context(), request.(IssueHostCertificateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "IssueHostCertificate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(IssueHostCertificateResponseObject); ok {
+		return validResponse.VisitIssueHostCertificateResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -33164,6 +34687,126 @@ func (sh *strictHandler) RevokeServiceAccountToken(ctx echo.Context, id ID, toke
 	return nil
 }
 
+// GetSSHHostCA operation middleware
+func (sh *strictHandler) GetSSHHostCA(ctx echo.Context) error {
+	var request GetSSHHostCARequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSSHHostCA(ctx.Request().Context(), request.(GetSSHHostCARequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSSHHostCA")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetSSHHostCAResponseObject); ok {
+		return validResponse.VisitGetSSHHostCAResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetSSHKRL operation middleware
+func (sh *strictHandler) GetSSHKRL(ctx echo.Context) error {
+	var request GetSSHKRLRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSSHKRL(ctx.Request().Context(), request.(GetSSHKRLRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSSHKRL")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetSSHKRLResponseObject); ok {
+		return validResponse.VisitGetSSHKRLResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetSSHUserCA operation middleware
+func (sh *strictHandler) GetSSHUserCA(ctx echo.Context) error {
+	var request GetSSHUserCARequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSSHUserCA(ctx.Request().Context(), request.(GetSSHUserCARequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSSHUserCA")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetSSHUserCAResponseObject); ok {
+		return validResponse.VisitGetSSHUserCAResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RotateSSHCA operation middleware
+func (sh *strictHandler) RotateSSHCA(ctx echo.Context, kind string) error {
+	var request RotateSSHCARequestObject
+
+	request.Kind = kind
+
+	var body RotateSSHCAJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RotateSSHCA(ctx.Request().Context(), request.(RotateSSHCARequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RotateSSHCA")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RotateSSHCAResponseObject); ok {
+		return validResponse.VisitRotateSSHCAResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetAlertsConfig operation middleware
 func (sh *strictHandler) GetAlertsConfig(ctx echo.Context) error {
 	var request GetAlertsConfigRequestObject
@@ -34251,721 +35894,755 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3fltu2si8KvwqGvrWH1WuxZbn9ZybtscbeTsee8ZzxjIfbmdnfTvuIEAlJSFOAAoAtK1m53Q+wb84D",
-	"nTdZT3IGqgASlECJVHfbOSu5sVsSCBaAQqGqUPWrXweZXK6kYMLowfmvgxVVdMkMU/Dphf5uZv/Pmc4U",
-	"XxkuxeB88ELoNVOEamIWXMw10UbKnFBjP2vChTZUGDJ89+qCPH78+MsT+IrRnMgZEXI9GiQDbjv6uWRq",
-	"M0gGgi7Z4HxA9UTOBslAZwu2pPa9M6mW1AzOBzk17NTwJRskA7NZ2dbaKC7mg99+SwYXpdJS7RL6fsFI",
-	"KthHM8mgRWoJMAtGVordcFlqsqJzNiIvyJIW9l0sJ9iScE0oeTIet9GKzRrELunHb5mYm8Xg/Omjs2Sw",
-	"5MJ/fhSj+lXBmPmWL7nZpfwbuSZLKjaEG7bUCXlEjCSPxuMxGeZsRsvCkEfjkzbiCug0pM09NDh/NE4s",
-	"oXxZLu2H8RjodB8rKrkwbM4UkmkZYi3V9SteGBaZ5Rdk5psQDmuc/vXle/LQMlbBqcjYw6qBTusBpLQo",
-	"0oSwG6Y2RJUFO3lOqCCluBZyLYgU7OAqVP22LcSzJ4fX4Rupzeuv7YPwihU1i/oNC6nNhOeDZKDYzyVX",
-	"LB+cG1WyKJeWJbTcfUVr97fvOWfLlTRMZJu/s01scUrBfy4ZwWfIiilSyDnPaEHkiilq2z0niq0KutFE",
-	"MVMqAXtEKj7nghZEMV0WplqCBaM5U/UQAgpOLQn7xhOszKOzLw4vTXN038GgaPH7GOXxo2rZ82/pnBHN",
-	"f2Fuu5+Fu/3pUbv9abjbzzps9u9WTHAxv5Cl2CeVJDbTlsyCa9NJKmXQaSepdJDOd2zJcg7L2rq31K03",
-	"1ztZMOx+m92ULFhD2NkvdFoNvdcuX1FjmLKP/V8/0tNfPth/xqdfTj78+ih59vi3f4nTVnraYkO3P+ad",
-	"t6Kb8IBp20g6/fCvcXIuM9q+Ejqj4vZC9L1iIn8tDFM3MRlgD/s1z83CLgqj2YJMy+yaBbyZ5nSTtrIn",
-	"9z1HOXSQU9uWCcuTPw4WsrTCAb9cM3Y9+NBK8iUXGYvTO+NKm0phcsqJZoozXZP9eExyK7WmbCYVI2kp",
-	"DC/ax6HhdUdoUUDs97bzOLEFPUyrkOtWwoDu/oT9ZrlGr6TQDHTSr2j+V2rYmsJpl0lhGMoquloVPAOZ",
-	"8PAnbcn+NXjXvyg2G5wP/n8Pa333If6qH75USqqX4oYVcsXwldsbfkkFnbOcWH2AZLIsciKkIVNGlOU1",
-	"lhOpiGKzUrOclJoMU9tyVAr4mU4LliYEv7tmm8mS6yU12cIu42+JHdM79nPJtPl0Y7JLqvClVs+qNWCp",
-	"yA2XBTXMal9WlJBhekMLngMdkxnlBcsd5RdSzAqefSa6M/d2TdbcLIAjs1IpJgzRhhpLuGJalipjI9+2",
-	"WodpqTdpciXSUjM1stw9ofmSC9sAvtKsmE0KmV3L0qQniZ0YbjRJt3SBlIDRQ2YFny+MbbWm+koAJwBZ",
-	"lOR8NmNAlqN8dCXs7L2SasrznIlPO30ZLQqrIdHsWqM9xNSSa82lsANJc2YoL0ZeWE/qn9MrMUxpaRa/",
-	"jOovJzkT3HIETBElmZTXnJ3aZkwYOw5rVy2omDOSc9w4mVwyMlNyad9/JdZsSuhq9UATUP1BKSP4plGm",
-	"1Wyi2E8sM8B2OHX/kOaVLEX+6WbuH5LoMlsQz1EwWmulmHpKl3QDw9OMwfZ4SzdLJsy76tj7lMtc8IwJ",
-	"zYjhjcWeMWpKxYgVy3m43u6HFCi/ZOqGZ+x7QW8oL6wA+7TEa3w/yajACVU31b7XRMFWA1+CPbmkfEPF",
-	"xolQ/QkJlRIVYqsuLVdGPydryg2ZSQVTLcrllCl7WGqWSZGDnEjfMaM2py9mhinQGNHWALKDn3YP4UvX",
-	"h5H4FqcQKPsMF/NR42zdUZot9d8Lu6Ok4r+wT7txMsVyKwto4WVE9QUxCwonkDP8E8I+ruxmwRP1Rl6z",
-	"HFb5e8E+rkAIwBs/4elvLR6zYIow25QMn4yfJOTJ+GlCnjx6nJCn43FCRqPRSWKX1647tmOuzxGoV+51",
-	"4FZ7+/q9vGbiQjFqYF/RPOdo3L5V1mA13Co7M1polgxWwVe/DphVzONGsLGd4nwKdmPphZnUzwn7mBVl",
-	"zjRJjSmA6Rx/TKUsGAWJimpaT3M2GVjLp6/XJRkYExnBt3zGrBaIcpZqkj4eL+1xfPZkkVp2SL8c52k4",
-	"GjcZMKLQZhmffvnh34b6P5b/sfiP/CRustS2yI849lqFl1N72lg6m0uV91wrWJC4Nq3oGtcrIXphDz3w",
-	"nUqRsdEgNl+26WTJzEF29hS/sW23x4kENbrbN+pvOWqkfYcMf4Hrsh+1FSlUKbqJU6/3UvzGzVAPijNc",
-	"2gk1XW2SpHpmuglkbf2z23f7uhRl4U5VtIR3+uB5B7M4GYDeanXNW73M7/3d3Y0C+Fadewmx84M74yc0",
-	"A9/QpOOQrWpfoix05jjNDL+xtLijY1ARHrfLQ6aCd0QocZOShPzRWHg3sIqeKFtawrjZ9GRJ73WOzMZd",
-	"8Y3MwFLqx/banipuOPt29aVvZ58BZbmxWgVTdi6NokLbpZMCXAaGFQWfM3Rf0DIHr+ZSCm4kEPAhRlG5",
-	"XFIV34WGmyjjRRkAqQyG6J9vTtW+RX5L530P8wVYf5Ms7m99bSUoKdjMEFlafS+jpY7aG4rR3H7PFfHG",
-	"yZSZNWPuXFnROXugr4S73aIiB1MWXTqGLcnQSPSHFznz30lUZqCR7QBMr8A1O951zSa11O8m/v3+2BH9",
-	"ySC4uLPdHGD87UWFtyfNCW72GV3KfMnFO1kw/c75nHouKPiBOw/fvumlMGpz8OjDfqMkw27qRyXNrKpd",
-	"sHx+S9He6AgPw94CC8TBBL+OaUrI0OfotZmEHjUyBP7kN0wwrclK2j3xnFyzDdwA2fYnyZVI65vISa74",
-	"zKRk6BxbK6o1+c///X/IjPLCMjyFp5p9wHaBC0rbmc6ksv3IFXRjGzzQBL61hh4NbkNnrCjIdENSGKIe",
-	"1Y9OVpILo1PCxZWQghGdUWE13Ckr5HrrgVkhpZqsmMqYMGmEtuqNQOCsYMxMGmSC2W+/PkDplfBv3u6k",
-	"InjNzcIasZF2ay5yuU6rYcR7axtNMAiSwo2BXRMu5sE0Xwn7gyboggymybUuFdMpscwLljYlSq63+IFI",
-	"Zemyp8skW1AuJlNlFUc3SyumuMx5RuwpMHMGpfd2w1MEnnIkPCdSsCtxzTYJyRQ3PKOFpV/JopClmSxo",
-	"YVgOI1hRky3Qpq3urohrR/SKCQMi2Q3jSkzLfM4CTvxJTp+D76m4YTlZLxhK55/k1BrPiulyyfKEZJbN",
-	"i8KZzxL+mtLs2g0c3XAT+4P91jtz/RRvu7a1kdYSNxJoy+jKlPYzOFeBtCvhaANGxL1TTcSIvKTOYVbc",
-	"2CUxmhUzpB36kwJFFskKRpXG82VHQExlHj/gj9Hcc5aXq8l19K7ckKWdA7sfgbNg3u38cw1ShgxR0UxI",
-	"KPfsRGteWL0lP4kabznXS65vq6PXvRwpaH+vWqVn6tsZGb6TIyfHync3OXej9jqOOJae6vnS38gdNy+w",
-	"VQ+qYZbbL6GlVUToXLcrFPie5s65kMKwj/WtIJzYZEjzXNmD2YoGdInZY0eQ4Ax3IsPdENuWV6KKzkLD",
-	"Cs8qOLif16dEggdZQqZUs4ILhscLvMvSYBaK6YUscn0loAP82Z5lz63g0Swr7V6uzo3qSdB3K3LdIQQU",
-	"6ud4WxGeDQ80yRYsu7ayF65z3Xky0exnVBwY1XiEUII/heeIPbFXRalJ6raOVVJAW00TkoJxH+ypFCco",
-	"1eVqZWcWJLddEJSpinK4dFrwAq0EEOlrCofhklotXdjj4dwKeD7jTGmir/mKcHPSkL21dtlmQyWDcpX3",
-	"FL4xu6sWxw1FMGqHISt3sMdsPy/ArgxuVfso8bBkW07Ns6fPIturjN+Xv6rPBCJFsSFDP3K7LpZtnad4",
-	"VtoTFY6NY/b3b23D/4bbo7uv36Gn8WZf9N4a8dD/QRsGO21dsUsvqXa8OuFpO6hF46CW+oPgeIz6CbZp",
-	"7WsvmVh8aao32rClvzA+vyrH48cZz+F/hh7rLc/SdpuovoAboeOR2+ek7dilkw63PZD9Jtp1zDTWwS83",
-	"Si9YVNzfe1e+FP3ZICaAqrlukJW4Ja+GAfPcnJlWRtYXUsz4vCePtVhcLYFDe405WsCRRQ0pmD3MwAUE",
-	"95TYp7MyrQq+4PMFs4cEmnUGgqisGYeHiSa75qRl2e7Besmg1fg7YmhIOIynlb7nZExMqYS77bZvJHI2",
-	"20P2+BDZOCWThSyVjodFzqgCM4uEprafXByKNSKkvGY5mUnVoOYvZwcnsWHixu7+Kj+Et48tB9QL37SJ",
-	"yTAwE4XVfTTP2QnO6Zb13Xe5O3Dwi/1ek4PsyzE6HHwmng1uwaCdWHM/zRG+bDhgLCec3Aljbsmw3dmO",
-	"jydplS/7NuieXbDNkoek4ZH+1KwSpQc1ES92wciHcETd77mtqXWvDnprH+MRrv8jdK1785IfdItbg+Xl",
-	"jQ+16KU48RYlAA5Yp+R08DPbxt5HvOsIKjgTZmLtzfjvUilWYPhii42PMVCHzN6dmblfv0gmVd77oRwn",
-	"vclbuzrYFh/5qLauK1K194ty2BPBfm4Mgwvz7MkgKpADf4vXDrmYSaeAwT3dmiphO04G3t3Y+ar358EO",
-	"RySD6h4yMDwDrmsuYXNtKuZpzP7+ffQJJEa9Zz+r2Hht19VO6DvIsOkr/9G3snse4yw6Nz3LfTCcqaLq",
-	"p4rRazKkReHcUkt0ksjrprXdzobb7pwo97bMXNCNvA42YBBv1Wogbc22vLb86ubh8DRfVtERf6xpRl/Z",
-	"tROWzVH84G9L8O4GPHzVkLgwNDPPiX0F4TPCffRczvNj/TJ+1XfIgDDCmpKKCLNgwpGwM8WqFKP2V0Y5",
-	"avu9GGG5VlLME8KWK7PxqxR1QHiy9k9m/K4MJlfRrdHA1VY4miO9XeHGCKlMmtukwQ7xPWMW38o5P9JD",
-	"KM0qbr369INM5sy7wzFW44EmQUS8VISuVgmuwptXL+zyMGHHnjt7oAqmbMRSPtuNc/z1WSxFzLbTei1V",
-	"HvNjHorpZJm8YWozscOI2UKai3nBTkvNiG8LQ07CVO9UmsoY6xEaWmqmIrGoh+neYo+qn2AqDrDCUSYK",
-	"zTKm9aSK9dwZ0HJGJ0woWRRLq6WqIBlgi4EqTz74YaS61iuaYdg7V0wDo/hrCjs8sqAaLmuxe5afE3BI",
-	"2wabK5FLMkzffnf5njy0rPdwOaPn2DJNQOKQ7V9hS23Sk8Rld2FOyJJuwIt9JWhmiMTLW7kWxDk1G3cH",
-	"DXk0U0wv9kyNHcRhRcYs3rBqcbaXuTH92+90b2hb9jevXryE+Thy6VdK3nA7RVzMJ6XiLbeHmWItzq4p",
-	"1ezxGcEmCeYNbFZczO2pJAkVVkpgRLdPhMgossf3716PDt6x7BBYkbNnSt65HX0hc6Z7X50EkqOXCbId",
-	"8NTsaA+5/wSevZUcv7243dbZzKqdZPa2Sp06NsyMQ/JE77jSFtuX6wkVUmyWstQtumpbCO9uvFu/Zcas",
-	"YIyjbZARm7065ex2r3Rz1+ywfbmOXCO2dA6FY69hWic9PCE7WLzBQYg0ua7bRvwOReixd6dbMr8vLEpT",
-	"CISdxei9eP31u6+5RllxHMUZz2OoJoK8fnvzhEhl/39GBDPg6a1SUx6NR+PRo9H44dmTA0rO45hyJlXM",
-	"M/7Wfk2MJEbZIxfz2H0YRZ3I/uPZ2QeXAe73QOVBfvb06eOnh1zeS/rxNT75CAWe/7S1d5IBAmu4n61W",
-	"vuMmtdMXXRpq2FyqDQa49luTxqy07qBO8QV1R1EiIR4OgwUu61jyJjXXXOQt2RFTKU2LyNwXULQvap2q",
-	"OTOHhwdE1V1VD7aP8muWgS5wJ9EQ413QiEN7GbppJ+8VXiV8BXGPB2mMZFS5WMoFLQxmUgU3RwupjSZD",
-	"yMvkmrgLDjoHIw0uQm2DhChZipzlpFydkAW9YVWcJ+jDS4y6BxV9Ks2CUMXInN9Y2/2Ri7axvwnGwdDn",
-	"GhLTGtO5pB/9rUl429TnwiroQm8/2wE8pWX+v5HaAPCL3t0B1XVhLLU0GeAkxX9bMZFbfoj++HPJyrYH",
-	"t2JU2xuxfGLbtTQohWh9vb7mq1Vb17rMMsbytp/XlBurVeOtWDTldksXdxNRjXqnj5ra8O3V9DZHuztB",
-	"SbBM9dg+7F3wy51cqs9OZi0Kkcy/yekuQ9KVNW1o0bCmd4VwVvHzPgtzh/+Pji3OeH7bKF/Xx3TTjeq3",
-	"TGmMvcqdeJ/UAvvw29RmokpxK4q9MJtWgru5VPX3LWhSLpofRbSV3iBsnTgfxX3GrZEQr8LOAAsn7I1o",
-	"Q5XBmO01dQlQLnY+/qYWcX3YH70tpA89sSUt3KwFQ41t5BkXXC9uyXJ2yvswzYLRwiwm4Gud8Lxpix20",
-	"arZvoiAqvUqA251H+N2aL5HF/prrVUE3AGWhyZAVGmNe4fOJ97/+JKcPqgNeS7v+DdX5IIkd7TU+F3WY",
-	"RIsh7VXJStpSky3AbVUlhURFYWuCrjV8FM9ZnwXElx4QL29to8sVyw4E89U68N5MN2j1VhY8c9fNYKod",
-	"JeicZt3zgluzgvkwzu6R7e9dFLVGuFO2IWvmsVNGsYBpJ2ButSHrBOfD0/I3OXVnOOgkNyyuvTWtjWB7",
-	"4W/9RJu75GjBYLNas1MQQOFGGVuKkwQBf8ZxQTtXcm0WLaoY/yXuZQra7PX5uBmo3uK7rMeyK11j5qQz",
-	"upw3xa1TQ0Y1BFqlgPil2TktI9K02lI7EiWJqD1bWykIWA00mHYd8G9yavWeiIJVB5HsrjH7SDNDXBOH",
-	"dsNRxCZkxj/6BDWO2QcrJacsJ8McgF4hz5F9hPwLKZpejMP83jTVI/scgGBitys1eqXL5nPkKyriHMnE",
-	"DVdSLJkwcZQHD0NzWEW6k2O6PX0r3rb1zFhSUSKCTI+Jf4MPtcWSuODA+IUxLxhxRgRwC3VBxkl92yUg",
-	"f0gwwBbVZAiXx9WvYFrjZZc4PlsiGawWVLekGcNPLv+XTJklFZMlc8R3GwXwjyvFYL+CLQM5kYNKl8Zd",
-	"WmzCfbyS2vgHvDk0cNfsG7s7DxMu64D5iJELL2ozgioDzONwHpUfV9t0t0sLOO7wvgXl7hYzIsouL7/x",
-	"d5y6YjNI6AKsOsuJbWbBpz7mA1vdnfMdPA41eHUtD5pizXUV8FdwqlVLlVSnQS1eKykSTHDAiAdPHA8t",
-	"dJsQt+YRdnz6UdWPD8q7E6LuKexu7wBa3TkTrzlUSoTTHRBWseHTwaR1UF6Wq4KZpnMndN5YoWA7Dzw9",
-	"3u/T7s95U50+zWmelzynDip398hidlNyvYzbIK2+9m0ntGsYdpjUb26f23/I3kBte/zmHbL4GkbPLkse",
-	"Jwq7XRq2gqE5mvwZem+nYQvjXDJjNQi9xxsYyLbe8c+VAe6Va11vmui52j8Dtn4mChy2HdkSHdUhUht0",
-	"NV7YvqR+Zr+Hxn3jnw5Ofr/4r+BuMtgrxy/UnczqnrkzbBUxueVySVtuDdlHbqrIusPWdhfj4VbGQtes",
-	"0FYXVEuAc6Vsd3DuQNM6SeAohSuiYOVMxTNCtMllaVqyU0uR0RZtOuYUqNUszC3Acdf4cY4VqpdWhLmg",
-	"1fqFjWE2V34/A96d4gLs/Kk1lx+836rnlS+6ddDlNEzxU+o9vVKRtOndqur/oEcvuOt14ZDgpMGgixQ9",
-	"RR5NCLDRBHPhzLu3urWLrS5qkfS6mI254vpcCtf+s4qCswYFR9wLV7hZ9b1wL2BNTMzxqaTxyxpraFu1",
-	"TCNMMibfVBhCHXMIKldMl7YfM7YyMQ+RJUcTmuHvZLohVBBs7qDRZxKATfz9PsCHCangCqtzvgPdwnNp",
-	"b2r779HUquIzVefcNUcHxD4kQ/j/35BkF6SPQQsSynnBoPCGDHX+EXnpZswVydEEvJp2PtxENB0yspwW",
-	"ewxgBMXeun4/OMLty3Q7M24u6448IyS7vBes+4e9rP5W8v5pji2+cCZyL3KwGAnGkaBTGIJH1guKPlJA",
-	"cbFCqNW51e5/vE+mB7kYZ3iPYQLZwb8/7v+0DAkH9iGu7MiCUImlL3xEVQotGi8XlM3pU8PGGmt8W53f",
-	"q0Rs7aOYL8/Xw+loMe3Fv9qvd4T14cL6Pq5Ejq9I48YYXxQhmAMp/Uoxep3LtTjyHOzIyzmbK5p35MJk",
-	"4Anq0DSAgOr4BCTCTfD+puMjUhRcdO3fYf5Hwm+LNd1oMn7uIzkML0DgYF2X1D2YkqGQeL8E1wO+GA/k",
-	"IW6YOXFHFdUkDceSdpJW20H9OLJghYLkY7cQW1N2iKUuFiy7PioxFkTKZMm0dqr/QecPPtE5XbsGXp50",
-	"wpB7U7WvgOQEW08c0hsvuNlMunm83wWP1D7vlaWk1dRU/IYXbM7i137OBNNkzgxRUhqPbQyXPcOCUSUY",
-	"oM+Ra7YyNVpoeOmj0Huly1y6/yZVXlkyEFKwbjc5nlQ3mMNpnchLPVEAHL5eW+oxZjRM7POTtht1rReT",
-	"KRWCdbvktM27DWk3MtgRG6EsHH47Rx3cZ8cgMlU6pGZZwxr74tmThj32bLxPjh/7uFyLIx8N5PxkXshp",
-	"mwMzbHfcm1AkHvmwooZNCl8Ms3udymRgmUOWZue9jw8+GUBPTiqIyC1T+6ChvHsoACVbS540GShY0d2Z",
-	"bw6pjczGlEWXuds+uFcsnsi264HIE3v6KFyesKOjIBFA75jkJYvVqbnxPqT1QmoXvIBaCNckL5kvc91B",
-	"BYJEdXj2VpfJ0I3h2QEABMRIr5L0yVAKsl7wbAGIB1ZVhrQFNFOLUhvbGOpT3SLqImRUB+rYcorbWahi",
-	"QbvYffCEj6nq/ySEr2vd60kIi5/kbOW9beFEf0Wz6zk4FslPcorJ2d6NaxVSMnRxMEkVIwehyBgbYyTC",
-	"bhvFHZZ0F7Qcq25NavDCXoPBFZ8EWRJxyArqeWOlpJ0x8FloxgR8b2mH4fKgZMSSi9KwWK2p3STlatnj",
-	"CxNf6NahRzluZ6zNlUyCDR+VJ1XBsotCCnZcqiHXk8o5+2u3Elxd4Bp0JleNG1nEJXVjitdNsY8cF1Gz",
-	"i0C3OjhlEIp43JzR0iwmS2YWshE4bbVNhA0OlPCpNIvocLfyCRvFj8+eJNGU6PtYqRZMjhYirKlgGdyh",
-	"1YfXqE+fPn62/wkwTlYL5e7gDr/t03LR3eF8IN3VdVuQ7Ryyzn4G/ZZrc6xWVHXSw0tWPVPDWtzxlVtI",
-	"1mGkrghBn2GX3kMltm6JxIevyPVexaWrtIhXLShNM2ureQJ/J4oNlA0NVvTcAR6nhAq9ZkqPWusqYOd1",
-	"Ea4jO6+dxhoOXhAN1aA//A7EiWO1yZSbPf4M2yKTy9aYbt9mxsWcqZXiB9q1QlIeFRzUD9ehm+BrcGfI",
-	"yfvlAIYCdT2yl1yE3z768xD/TIf4bQ7VXW4otZHLd7Jgt1Hg2pety2SjNAhBeOjpLx/sP+PTLycffn2U",
-	"PHvcgn/WghbTs75tHY52thuOdghy4jDETD3Hd7vjbjfrn2judmbDQ7mw3Gcl9dFBECclKo5n1iTvJYxX",
-	"Upm2bIs518YSOblNSaVjnPAHAkbdBDjiGw8HU/Dh4MS/cyM8csNjVu6kTQ7t3kw1E636hYvOlSxXffKi",
-	"jpT6virSraNanz3ZVfVbxPazJ53kdAWAdNQ1R84My8xEigkisWYSAFFbNF13i77jen82fvJFw3H/+Nn4",
-	"lpcTHycZzxXssZY8xIKqOdOmBmfKqCC0KOSa5VBix+0IFoAnwcFJKHl4dnbSgN53x/H++4OWO4un4363",
-	"Bo1p3HLrt61HZ4f/Fjvcq7d/m/V6uPp3Hj3Kz1/1cplRcSTy16cwRD9xsigI+44+4GqDdfJdbB3Rx8Ml",
-	"VBBonZO6MQ9QdA5FudskPW+0VLA4tSM5kij1IVrE39BIsbAXlZD6f/5vsgoQ4I4JUoG5Bsb2Mxxk9CEB",
-	"9TR6Ptkqco4MsX+3rRlbHQuMKGrYpx6lTqrHYoS99Nurl4TLD0a1QL8XtmG0jEQEhQxVpgeaBK0JzxNC",
-	"Cy39BUn6P08v6p9PX+cp8eogWcB1W7yQaKciFU2i3tBswQU7VYzmUHExw2KNSQ1lOOOsyLFcmZ/wSW0B",
-	"pFGci8qs3r4vkpoRPGntQLGOIm/4kLBah6u6z5BRARckGbCP1syL1XJIBh9PbQenN1Q5NJgfB6/sey58",
-	"d/Dp0vcJn976juHTy6p3K/XKJRVhANUOxjWzh23GIGN9xeSqYM8BHJ5WCQGzGWZXEphBaHhDC57josPY",
-	"21xzRm18fE78xk2xFaN4K7hgRNNlxVukoMbVfnfwWx0u2YDZ/bKFBGzPxA6bt263iyg4+EsAA8d1BxR0",
-	"RJK2q0KsesaW3IwILprGQaw5lEaGraFZyCr1bNboYW4WRlOZbyZGyglogZBLWBo2EtJMvFTDb9DvNLE/",
-	"ON3QuchGAYoGfOYCXjhpOs8bP3lcafvlL6N6l0xyJjAvmudsuZKWdTYjLiYrJefOKgt/uWabiWKlrurX",
-	"lSrbIt5/aRWhgoMGWCuKI/axAl4DAjOtZpMgnxe+XM7oZHuQ9js3mkEyKHjGhGajGaOmVGxSCnpDeeFY",
-	"w9olIwgtoPmSezztkWbFbFLI7NqlM2GNw1HzWdBxBS1GPvrZHiujILLFf2WnYsn10kEhwXfTUm+wmh+e",
-	"NyMFdavD5baHWGOCY0cuMOpLccMK543uG2LZ6YDYPavg2+jOuWHCvOfZNesd8flxhTmJPZRSU71ov+fA",
-	"tUvCl8Sp57mViRC32r8WVEnjgMiQDdxdBW1SEVETfbznPvQavWBFQaBsMWDSBAGhVo5DYgag2gBxxB6f",
-	"/VDD8lKh5FrG6OBL5mqgu9BUI+V1SEUg0+sEBfZxhfs7niPv/euRTDkYBLbA1DhaFBM5Sx0eC8yy5oa5",
-	"iKYVVS5DBW6HYH3ixUplaVZlS/6L7cUnwGC7cEpdNURqRvHyFYoumWFK9y7K1TXMWFt9oQow3pv3mQxu",
-	"qOJWau0h59D9IyqIZcGI78yqCyVoE9Ws2CMhonFtbdjqcqfS7YP5CjZAtT7NNNOKjxK/LcMBNnk3Kgd8",
-	"flBvX9NdI2R2at4XFhOl4O3IPEZc7/Nl/h7K+7cXGNogyibX14QH2WRDU5tEUAJnLVWuT1p0Yo9j1i/S",
-	"vQkk2GqRWU3aKi8PtBV/TmXxFUweaMLz0aH+J1jJ51DhFmxVDTu3RsOQipxoCfqukIYgE0Ph9ZbSKTfy",
-	"uheoIz5x25rN2EfHrbUP4hx+a68eX0UH7D3nvZS5hNadJXv9XCXc76ZafQ0fEwyvvoivkZM8Bl8gBCJA",
-	"fQG/NyjcK3FvjeK+s3WfE1/N0LsnaJlzQ4yivBiRd24WEmDcaUHF9Va9gzZQm47w79XQ7r0mYn1sfa6S",
-	"iBUFx12t3fWhcivckO4ARw1R0WzcPbi1j6RohX3yWzW2Q/eu16UnYzuAyml0EmtSIwRmoMZrLBUNiwCK",
-	"t/ttvZCFqxQeia+C5r78ctyw3ZJxu+n+zjX1n//7/xCP+EX+g3gPAfkP4rQcMnTlDlGvCiv2QYvNyfMr",
-	"UfVgu3PHRN0FFgDbRZBvQRrDx6vJjzvLXzGWvzZs2dfK9PX8j1GDpjLf3NmFUMdd5BGhIyUbLZ9YwQIq",
-	"1VSWoc8WxjmCYuPOdeu+weC9PG6sFVxcx7Wk71+TFTULb63Z1z7QRJewE4L3PoTX6P8O//37VTkeP854",
-	"Dv+ztEWDore8ggnKAe8TApe+HTg+4prHHlBff5oDE7ip2roY8UOJSQrLr/d+gFWb4tbnl8sxy+tskRi8",
-	"jitciU2BKXSCKdWAm0OMJI/G4yiic4cDcouG6KxaAfiN1MZVh+mLioDoHxM4APrkxXQ/B1sxNyPvbh3h",
-	"t/yGCRe71GN4R6TnNzKD+2Xod2rdr/89mcBNR7Eno0N+PUzoO5YxYRBdSt/vlrSve6+o0A565HgcUqS8",
-	"LNjtmL1ZUaELT/SHz4y8q3VEl5nsPZZugC47/lG44J6wG1qUtMIvPwZbqPHuWL+to30vVw7W6hsfV3G/",
-	"vBdKx1vyXk275cJPQHvI7LelPdiCfYufw93SdmkOjL7SjIkq09ABgg9qnaT66sOnAWGUGRQs6Okj21eK",
-	"LlCujkSobjrS9yMkBpaYd5aE098cYHStQ5yjHos8ZSJbLKlqUX8vXl9aJfry/eu/kqopuWYbMkzVghVf",
-	"pglJy2kpTHl2liZkNBqdjLpVR1ryIuKZTDOubZ/a8Ln9X3BtTr8Yj0+fPm58fPSXR/bzKuOnudanT+AZ",
-	"NfcqfxHXuVsWuzUPaVVQY3mpLwjjOw/cB9Xq/dJgwWLA/bUaIuAp+jcQnJBdBMWcTTltw7dfsCL+Cy5J",
-	"Byx01331hOs0xmJNZbFLvJVLu3FrnQTM1ugtnOe9vO3B0e9P+Fa76Hip+w0ULjnmJjgAx91HZPCCC/fE",
-	"kaa4q6wfv9hbGCwC3ZGUb96/f3uEed+x979zHCXEXKgKGKrj09+VJpNLdiDl0KjmbWXDOjBqM8lZQTc+",
-	"wjsSVol3Jz3ounRPNMqbtjg86rthTairiV5wqN6ZijkXH0fu/VYSPjr7ywjq8J4/efIYi9qT7999mziY",
-	"RWCa+G2Tyfos+vuLtxHcmYg4upNrBidOvF8CZ2wbIsav4+6i1fy+5b44cMUQ2W/9ToMX5O13l6//J9EL",
-	"P/eAckGoBtCthLCP3GgyxtswSK7UJPV30RO8qU7xIk0zvBprlRyBG/mLR1+eHfQjb72mSzrdTggdvvzQ",
-	"3MGUf0qRGIi3rfp4LufB6iYj8oLkXENLt8k44pPYJZpuXNUTHb+PPFJIHin9IqkwXdLNAtG2hXFaKkQx",
-	"MYYtV0YTOjMAauJKT0rB6gSRcTMtpIEHFcex2hWaW3VmWCZFrsmUmTVjoiYjeGfiAnH8xTSoUIKxXBNK",
-	"lnLJhKmoVgwi2xtkPh4fpPN2cvsO5GV8VuzkuxmB63FDr9meoR1OrtkSnwENB3YucG1fkff9u2/JjBmA",
-	"nWygCmalKgDcZ87Mic+lx6BoJ4oI2kAJAA9ayTiV+QbisykXmqQQ4eo/1nJxVyw2GnZLFK7EoW65P7JW",
-	"Ef4GOjw0rxn2bLy1TZ5++WW4SPHcLy40y0rFJqaIvPEFRI0QKjbk/beXJLPjm/GMGkaGdmMUs1PN58Lt",
-	"VymskrCa0uz6ZES8pINFiouwUhXRMv9WtNl1sv9rWM41NwtXCSwhHucIaheGwXmNe8wnX/QDLbHEHODG",
-	"v2/5I/z2xb3oRHISOZXqRQ56O8Kk6BmVGdoDd45mgqQcvl+PKMN9obxRNkdYxUvtJc0ZGT4i/+aQujTE",
-	"7J2MWtB8fcrG7sVxlWEAIGwOCByYDeKmvHTwf7OErBcbwo07tuKK7VbY6Z3edbTX+miLAq3UekTHA51v",
-	"R1DS1QriQMkX5O/8qxZ9vW9o2DZO4/WgWowgKDKcraRe/AOsdVmfpL3OCoRAyUkpuME4OcOhdAX+kJmC",
-	"cH2K36Ynz+00uYKEViRB/WrsISGpVxTwCtaeeXgJ69gm9cr27mlh3x5LeAGqbEf1bS8YXOhratpeZFgw",
-	"Y5jSCcn53L7InmHp+WT0P07Tk23x2BfSCSg8sAZWxeg7/+8v3kKCXYP/MFhRQxA0Ykba7cjNwgVDOQWC",
-	"DJEF8XSYUr1IyGpjFlI8tvMjsiQAUgxrVkbMmIUDN9g5i16/9SnLcCLZHmBBoodQkNPszeDdmX+8B9qg",
-	"kfr8tJeOBV0cWiGmzXFhTre+fT1AWcc6V4cwNu7KaLszc+v2dtPtzJ7/T1kjveyLFm46MgM2n06crGlj",
-	"gN20Y6wTvQnh52Mq3w1TOg52tg2b5+9fGsTUHUS3kNSmrvDQV7PSEzmL2xlcaEOtgQtGEoNMSleaxlrF",
-	"22C6/TLh9xbG6HVF18vFDjgqZcEcuv8dBOxoV/S6cwkOV7VpT4hKUB/D9550jmVtcsNlTd0xOXZ3UcMm",
-	"WqzJH+9DOrX6tq91JNjJ8yqSyZ700nSuNhXUs+pem6YrZkGPEjQBosCRMQ51JEe0Xg1237r29wIK1uKv",
-	"uC2oUNQxCq6N1GlR6Zbu9OzJfWTodEMfCvHOXpz+L0Q7+zCs/x5NTj/8a/DTyX+PYqDx1SRAxeqHWHSM",
-	"lvh5YJJiDBCRec4vGMxJG2d/DXbi0cA5XiROOkrsuCB1DNPpnAlQZIswlLAovpsNzn883EMVgPhbew2T",
-	"llREF7JevTeJzUDbTH+GfIhPkbbQGjfXNe/Azs1fIQmgNxpx79vxQxi5veMJO+pTIZzV0mFJ9MDOvdO7",
-	"1iZo4w5ljUnoeavqV/Koe8He5+RdIGq3FgCvxnKENxlOzn7qM26Au/YlO0K66bdAwh25Cz7ZWkZH8ne2",
-	"Oaqw9y1TSqtOYum5PyxknZtkFoxcs01g91EIwDOq1M5nDCGZpMQbni5Aah7DeaIX9Ozps0gY3uU3L86e",
-	"PjtPyUwiNgyZYi5zKVY0h3woqtmzJyTnc+bug1KtF6fXbDNngpwWqY9k4HEggzqOtJdUDtGlt6wdqQj7",
-	"SJergiEpLD97+vTRly0pP/SYt6/KacEzD1q8a7HbheGC0NIspOK/sNw21QQ7Hw32AqltrYBLF0vBIU5y",
-	"PpsxZQ01WHvv6lwpBrcl+fPAS6uxDCmUcSTOo+64KcypcwwEYLyYmfbhkIyoJj/KRY3pCSJZmyu9NfUf",
-	"2vflCyT6OBUozuV7PIBfHKyaudvjHuKPOAr6OF0sW/U6NKycOxTUWHtAoPu20dmh9Xdw7G4W+7oHmkBg",
-	"szBVFWU5IwzAsiCB1PsnPDdrJ+10RkUsEipSXPtTF8r+099yL/6WSPXqfRx6TJKsyhbcsMy4JKODRync",
-	"v09WikufK9C5Xl5ypEEc33yfp0rItvPpkLPp/txGRxcwaTiCWpSEjIrb1aC7leuhWuIP2zL0H1YhRLlI",
-	"w2K/pdijB9YbJWZnRlDBZjOG1/G2zXMsyF5huoASIhXIZVhMq2xwQYK+41FHUk/yCjH3VrMr9aROJunS",
-	"OrgKOlyV1iUmTDgAH854x6Kv7Sj5O47Ag4Bpn6BkStwNWOHlh9t4n8g90jPYD2i5Id8PG8FNjn5LtQZT",
-	"BRsgzJtlZCxVSefM2VkyqNhnvx71LgCHo+pmTh+Z55xJCBy0u9PXAGxJYABB1rPS9V1W4KyKOuD6tjy0",
-	"TXCYXXgrGu6kaPfHu5gNKNfdfd12mrsCkK3tb1HwG2x4X/PbWfvA/4Wcc3GvJb97TEj0mQOzcmfF1rVe",
-	"9KB1u/VeKuMp/werecc0hX5C5C63+e9pw97RondYlwi5bUtV0/kN10aqzUtheq8YWh0wld1T/UD2B7De",
-	"h4Ea+50WGHs7KegGVaQK9cgZdXoxCMXTh9shNx7S99tN1TvgLBDK3Ur62yGzGy5LXb+tmwmw895+ErUr",
-	"ebFqS4dPZyvZur1hf9p7wMm32URHF1yo4vs6a54tGziih/bh3ltd3NTT6QfUTek8tqTpp3WS/OnVuHOv",
-	"xp+G/5+G/90Z/kEw5zH4Mn54O9U+kM/wUgDtEPcAGVJgPQfImEIALSZXdNSFvHe+tVpN7b+HfNMlvfZg",
-	"5I6e1F8CpGSI/gKzYGrNNWvS0XXX71yGtk1HWTBIh8JLEIe81Mwc6j4RdchPP2ycjLZPHdSag1lbKZmX",
-	"Gdxg1xM3BPxMV6jAygw7b/FJOxrw0HJkCHp4JO59N6jEOoapgj32r44hH/u5S0L2317/tq12CVlOr8VM",
-	"9g9ZoGop1STIrjisG/Y/6WVRYPZsrzgrrq8nM8XYZD7tpn7CE4g91uuRUrO88xMzrtiaFsUkyMjoso/d",
-	"QxXPHX7m57zbmdRHowzViIMdXzMlWDHp216xgrkKzF0f6XMEL9lyUhXOmSw7Lpt9Clmj6xO99Qied285",
-	"Kfg169q88wJIPVkpZsym1yN9Jr9uPpmVRXGvOpNmBRflxz57Rq/pqtcyt9pMDZnVJng/VQ3qewryP75y",
-	"8FbNPHnjSryB+m8kHu3wwIjAdaRUxAU4FIz61mggUI3BSM/hQXrNfBKvLKEaTm1KlJqR9OuX3758/5I8",
-	"xLjEh7/y/LeHS7acMqUf/urW77f0KG3rDx3+v8Pgr4VhRcHnUDrqmErJrcWPv3j2pFn7+Halj1uKDJ/d",
-	"YZHhjqWEd6fsXqsJR1aoR0Hh2NNH1RQOO4J6bb0Hu10n9MhKnjuUYW3ovuh3dgiTLtVOdwbuK5/+XpBM",
-	"+0PB7/fLBlPTsGdC4pqz3olfLlqdTVkhNcsB0M4eBT7aNWOa8KAX4k5ra5krBnV8w3tJKwgnzvvnajJO",
-	"FFu6UgvwsZDZdf2pFM3PUPwugLOt/On5BE9FCH2O/VC/Bj/XVGz/bqmeyBUT9SccPRQry67pnE0g8bco",
-	"Gt85b1DwTd2n067rJopNpTRhjUv3TVYwil/gnp/MeNEE8AVjpy4r6r9QzPnsgu9qPD3/jUdSA3d+KUw1",
-	"YfipphiE8IxmrGpRf9PSyp7Xe3GFd/hN33vhgV2R+Lkq6ISUXJpjkPaOsd37CEAt6EovpOlXp/k7gVH1",
-	"K6iTa9hcqg0Zpm4PIFYwMh/8DTIBQIk1U/AH6o/2L+BBnSZXIsUNY7/EfWH/CjYENK+YT6cnCaL1UkFw",
-	"xhHtJIUyhdBhOH0pgr7MFNOLlAxhumvPOboyazkGKMHU1IPDrXcloBN8g3OU4bNzKQHq6zlJ4Y42tT8J",
-	"oulGk/Vic4K4aWntX0rJ0L79SvjeQm/qCZFWsFIsuYhQS0ZWxWsO5zg62Gq/uB0sqm+xti5w6bF6U6mN",
-	"XDLVpkd0SIA87JfB0r89nfZcTObKSqwVU1x2hrFAcCM4LiiAmfkaQMlAyImrRgwSESsUR+vo8+bV+0wx",
-	"+4g9a9bUZIvJqgBnJLOMvVJcs2g3JaD8rxS78XkuuwNYUyW46HehsVNbF+qR11kifrr3sMw/meKzzXEJ",
-	"IW4OJz+td0BOnz3+4km/VMCwsw70Hnc9/fl4WE+Qy6Jrb7r6dW5g9AFcc1OywysSAgyf+JJZUE1vsmFm",
-	"4n5e0sIO3f5SCl2urIC3oqWY2y+g+snk2jac0nyi+VzAgBOyVlLMJ1zrkim4qPQ1zAvKl/Hq83fA1NXM",
-	"bY8+xiRvamPzuxUTLjmjTxasO+Z39elCZrQg9ncsMozdkykrpJgDvANcxABeKqCLzmgd9AqxsDndVMCq",
-	"c7ravV6LA4rn+5FsQmJA69VkKKSxv7u6nwnhgnz//qL7LRaMddL6aiZyQvH4/EUK9kCTtR2r7Q1PcQ45",
-	"RzOHINrSPcxUKxqoMl1fkRA2mo9IejY+e3Y6fnx69uX78ePz8fh8PP638dn5eJy2ZQm2vd5N5wN/J+im",
-	"uv88QgSQpT/K9msucrnuquu51t1uouuumw+GJCWe53AmkNWaixNywoHt9laxG87WPbebnemJkOvo/SwA",
-	"KQMAK1Z9wIFoq7nZ54jDewSecE1cpdOWOAlc1u6mSESaHJJW1YCC1x2YuXcM0/WyiOBJrSaZnlsxktrV",
-	"Skf2f15s0nOX0ZfTzYika8au4UtsuNETOZvYL9PRlUiXUphFsZkIs4Avc+qa2imDZ21zaJXC49XTkDlo",
-	"1XT4kQxhp2mAU74SpmQ6pxuoNQn670zxnG5OmjUa7QiA17BgBVKKsWnbREV1p8ZMHYXc0Q5/t7V4vuWB",
-	"BfsB+LA/JOeKgmmCBwlwLReI5Ojd9vbYmDJvRyREAWtYyQ7lPDM2Io4RoWL+lbBMW5q6nC4IyayQ2bV9",
-	"U1pt9vScUJLCpobYwBQNJHA+aWLWPGNkCM/pK2EPLjjaaHZ9QpaMCh1kiTqHlcjYc9ic0FEuGSK8s48c",
-	"gFahK6JXlngu5ldiJtWaqvwEZbv2m7chYN3pCPcbdPWcpDVmKhelYRqsNlbQlbbWnB1IQrQk1IkGmL9M",
-	"Sa3JkueCzxemArzGWbcn1xKuXKYbQt1M4XS7A/NKcDMiLz/SzBQbL31SZ5U5M9Rf5wA59pADhr8DeBSn",
-	"fGwrBYcrz9dbNn6iuQ2GFWKj8sBNoT9M3d5ORx1fr8P3dxKuP7g9H1GWt5c9Hv21F9by917ffk/RlPA0",
-	"6Hg6BUeI12yqYPYmM3wL2wD1K9w/6TffnL95k5Lh2ZPThSxVCyhyqMnsgsm++McLlGi2ieehl6XdEQ+/",
-	"YqrgIq6EHROP1zivIkcmiBR0Ytlzyv5lFlzBHzNZKnvISUVSe2SlZLh/P5z0z1LbcvxXnFghAIUqWLBW",
-	"Eb5vsEOlrzW22/Z8NIXBsQVadk674yCFuhhTKJJAz3Fz3sku2hJ5HSXNtqTapcy2cDQ5pSqgqq9gqy+Z",
-	"/9JNygVh3OMvDkZyN6qxwC1je+TZUQg/vxdxFIAUDn8cP/rw4/j0yw//cfbj+PTxh5PzH8enT/Grf7kr",
-	"0fViyRTP6MN/sPXk/y/VdQyx8cDM7YipQzzz3ewNNG0pMnKk1Oi0u49AVnHG2DG2lNOfD5lS/g2dRtAR",
-	"OCsunz6RsPn9So/fr7i4u53/CXfvLrtuZZ4FNwpSFBydMR5ruwZlsd9iKeogiCYoUR0zl/8hXSkbLsXF",
-	"ggrBinsJoIm8p46jufPKibfWqmVpnDO466DeuUcgFiRTzEx0vJog+qkowVZgEsJtHxkiUBiUESeKmVKJ",
-	"ZimV8AbAJYX2nPL39rG7Rqh0cGSB5uhjmYKJqOe0n2bZzjf90a5s5w/AAreE6BFZs+lCymuw0nVBs2uo",
-	"a0bSUhUpGTbKL52MCFtSXmDlsyuR6qVZQZFxMB3sh5VU8MEUGpK6wIBQcum8AEamz/FS3M5bSuz6aiIF",
-	"uXzz/i158f37b64EuKqx1iQM1TMJ1cSn98ecB/YtWzLr8VkMNbYiekdWP25rfWS0pZuDUHSJQBkxhdU7",
-	"7L/Ra1TZFqkZH1Z98j0+iwRnYnmtnapYezO3jojijLHqLYDI70Cu9j2yO5XkuAPR2OZ0wt2o+Rxupxzv",
-	"O3gY2CV+Ezwna8UNO5UCCzYfDuC+lcBs0bBR7rl16ii8bgHS42RCdx06drbfff0zR9Th+Ki26Q1EhGMB",
-	"KyWsOLanihW6XTWXu00SgEC9Sc2xu1vov/gW7VCFdu8if80KfsN6g2vQgqmj/alhlbxILjtOf9c71OMw",
-	"y2HQt8ys7khgDSrVMc2nDlLeA4PblWn8+h7O2EwGRlGheWvG/90opMHyNt7YiKCukkR92FPFMsdrpn4m",
-	"biHdHd/0QcOI7rW7FvABXf1E/BZ3hIA0Duw42CwDD18DX9I8ACE9JPvf1dKuhz3wA9yjCml4xqDCnlO4",
-	"FcsYv2H6nFBIoNKGpEsuJp6B0oTIWXXPh6LKkqfTKzG0bLQ5J1RACOhUlsbf1GZUqQ1czIY3hIbOdYqh",
-	"UdUP3v8PHU6lWZC6V+jrJGYBBITcW5JTRVnjDR2KKezrtJqHeyM7XL0+O6qRqbGX0y+D3j2PczGTEA+z",
-	"tuopy3m5HCSDBZ8vQofNId7GQoVHIDv0r7VanSLb+2TjImVgXyiS8xxu7hFNGX5zmFbRGztZ17r1UxPZ",
-	"9Adhz303zbqoMRH01pkIF3BLf6TphXjYNaRef8+mYOvjH9/WsbfJ2ep+3zS8Y5odWevyLofQgV6TLf4m",
-	"px0vDptM2hJ+UScfTDhe5/LCMOX8MbQo0lFEkEZKIr+E0CnLta686bLUhkxZgMgz5zdMtDjrHEbhZFrm",
-	"c3awbBIy7it85it8BHANLO0H08syKr6yU/kKmx8IbdgNZYBajhMEjLqFqA/cNNtwXEf3+Wg8dnmm/otI",
-	"3PRcSMUmwW1TddMZ5RycbFhVTWRpIAbWLBhXIY5SFUo4pGXOodYDuAFJKm+YUjxnE4QXSVs4oHPa+FZ/",
-	"3WpBreyCH+IM2GCXK5b1rjQF6TmHsVtsq7ey4NkGI7lvmO7G6j9A011cejuoVlHxFrOPvutbhiq2EgeL",
-	"ZiUDuWoe7pAcCDYC3MLAHepS3mA9pgKyGQX8caAS6s79MrOijLgWxEji3kWGrNDMBYevmVUDtyv9j4+o",
-	"pQQja51kYJd+8xtHM7tkWWk1JII2lSZSFJvEhaTid4l39Fm6cuKyy4jtG877Rpqpdv1Z6w3WwSejRee7",
-	"+rGrYbXFYQ0p9HQ8PnARDVMQnVOmllzbhT0Kc9Rlp8Wztu1GUrLUcUfSIcC9lhwun2Mzp9FiGxCZg02I",
-	"S3PBivrVOB/oYAFBZiaEz6wpM+po0ftBbxdCqwe8f6b1Ozbn2hyNUOkI6GOWXziaW3Ep6/npwZJbvBPp",
-	"VsmiB5XvZMFautpWP+spaNLuXxldAYdE886uU9/CQRUWUG0yTDm1y15OS2FK++YFi5tPS/px0l5qGs3B",
-	"zqWoHSWxAUaQigOCHUhxgdfvzU/tl/GNQzTUXQZwKTzY1l6wfRAG7UKToXUCQnYXL5IKQjHvFfJV8dLZ",
-	"DxqkMC3WdKOfQ+KMDxR30b5Wc64645qgvngK+iJg4GUM4sBDYe1p57MwGx5f0jIN1mBGf/mf5sCf5sB9",
-	"mgOfWle/f83bwSG2OtQedVB3t9SdvXN8a02/IjguZitZ8LagMHG3KV2CdPxNTr+ROooU4TLCum4QS3uP",
-	"M7c5mHdlwQ6evgFB/nWJG3SH+Xq9XBVsyYShXvfbkm9YrrDn/L2Ap4LKV9uzSEsjl9TwrCXbouQ5dUF/",
-	"EdBBe4pxvYwnQS6YiGuizs++cmcyAqPxxvid1T68GlwNqrozTiKcHNZIa8rCESbVJHZYD1jy3VUIpyt2",
-	"1mwNw2cvlgUAuM74R6wXQknOsoJaffuGkYrc+DHU7PNoJt7isNiW2gdku+9G8i7wX8N12h5xfL10WZgL",
-	"wCnpmzjoPejxOoEt1VSobqtdUtf/61DCz/nSI8X72kd52Vr4lGrtIVQoL1KyZsoql17Jq1TA5yR1r4Pc",
-	"NrgXWK0KnlllF4GFydAs2JXAc6+GSKmhUzJZFnilMK3fMcQ7h91nKtBnrq8ExTKrkFJo1VpXYjUhpXBg",
-	"BgGOdFX+MQ3Rp1PwN1g1+GRE3ltKdSYVbCs7C+QhGcL//wavOjknngIM1eQQzAkthFTQppnOun9tglKW",
-	"UUVYFuyF1nwOOJLHefGtibZbKP5ZT7QN30uUmSpL8lYVxLs6JbieTEtemAkX8dOlzbzuiSOR7/gcwjc3",
-	"XxOdlrJgF4HPpsaZyZjWp5kURskCRFTOEYG6YBrwpSs8MbhBnM/xslwws5bqusb6sozlHohyT1mwrw+g",
-	"+R30NB1C+a5G6MKhCp4ZPbGWYz/Ak5ytmMj1BHmhz3P7mWim6JLZaesLwNLCfMcemmXBDp+US2YWMu9J",
-	"qcf87eFLavhmYic2RU5pSzn1yID9cMSsklYtB3GVUmpFZklXmhh5TtKM+9NHGz5PrWYzZSJbLKm6BiSy",
-	"4cXryyuhEb4rIQW7YQW6JjYr9pxcvn/9V3JTFoIprwzyPMGv7R8XL95D64uL1/qk8mlciYJro0kquDaT",
-	"L8bjydPHaRJ8fPSXR4BvlvFJrvXkCQR+q3kahem6BVZ+uWJKs7wvZFB77NUNVdweyP3Y9Z/uqW6S0qte",
-	"TYlZM1JDKQu8ujX3NvZqvRca/BaOZXczNqTIjjhqzGybwH7p6iL0Vf3CxzoVl/IvurAKT1tlWVehep/6",
-	"P+NGN+pOHCw62wcwcF95CpZJle8vHlIXnbB7rKo5AdokIjn4XnpUzOhWFuN3Vcpia8PUFSjqtO/aiIlU",
-	"rKh3TjjrSc12bey8a/73LXLXX8RbQnJU5MkwxW2cVrgaK2o3uWFKn0BWPS2KiZylhFbIs2bBQou1HpCq",
-	"Dc9+krHdZxC4C+YlVej+hmoy3juwtfVKzfJqW8IjZCGLXPdP+weiXGmuQXNwbat571iqwOvtXp1PgqLa",
-	"2G+B2hwkOboouiqqrpDrVgX4uIqcx2rAd6xt/l70wWNlZUcHTpvvpo+a0MZKlRbT1zZ11wQdoupbs0gB",
-	"zzUueBDq1R4EGmotCLlGn4cL9wBB8EAnpIr6CN2U/XaeC/TwQ/J0xWbs8vKbo+oP0KKQ60mzDHFLxgyU",
-	"P4Z8bVmanXoFj581Sgk8jRcSokVrB4/O+pUiiFEeeUWc8r1TeK/1COqF6lGGIHjoqOoDlxntq0NMAfX2",
-	"yFwejzS+s4NQu9JEMyaqkxoVSkT3U2S9kBqAIU2pPUDaKBr4nFW+3sMKnfMLH5sa1AzKbo7plZJLj2wi",
-	"yYwLrhd79nq3yG3qoKyxJhz+PepWDc++/5ZJTJWgvvPaWh2b+VPjiFxxS80DTXwPHlwU51GWoM0STPhw",
-	"ZRBPdqMH6kCWfTGAnUJQ6idiO/NA0XkIDfGF5xUVZJgqB7luJZ//v5KA4PaQggHqejDEegoUFdFw/5WS",
-	"c1/Vp8eMX3jinGlr32Fn3/ZGlySXghEtyYyqxNcqArTc2lrYcnqDmaQneRNLtVGQHltABatO1eCDHrcf",
-	"/xC1VsBbXxXB3WUxmhkUVITqa5aDILNMBRgB51flePw44zn8zwKQ/QnNQGRttzgB4yVFh3AcPi0aGrCr",
-	"z8R3auM+L5i4LdFsfwyqYg4NCGIvpLe2laUZi4pYM8u0iWjNanf+VmDp5TfE/1pzJ9b2aOnLithbCrZu",
-	"PgB7XAapkYrP5010+CUVJRg0cEpCacoFy8vCVQuJGYTdMOQqF4J/6RY7biU6hgtanYf18Rvs6mApQqET",
-	"SNo2veErGkOHfuEZAhiAUwwfE3lCZvY45MY7kEAyYLiwpfacpN4eTNEcp8R/cSXQMUZ5oe2OmLE1RMdR",
-	"QRa0mOFl3TB2uXeSkLSQ65SUImeKfDEm/y25EumKKsPti/DrL5+S/wa1KpBikyKt9uvnJHXhfY4qbsiC",
-	"aiKk94NtPPpnVTDHhQM2UHwwa8y9F3VPfFfUzK2CvPprmg5IadOSLX2EjvOZFAc9Ca7Ltw9ADaoiVsQg",
-	"09KQgs2w5t2wWS8bJChgsFAUJLRQjOYb8nPJSpbbX1UpBBfzk7hwQVJaRKMjJKNCWMEIZ5p9CaPZoqW/",
-	"rnpOcOp2Cgd86x+IHFT3dGrgAqCi2lMX84+CgAdZ6YqkgCSHBWuN3IyEX36ayMmjoht37ll2b5U6Hz1A",
-	"fYsHunlKVEuTNGRCk52391njVGg/XdrPg3pu+3MEriEcCulfX74nD4G29Lk7IuzWgghcApG5S/uuXQ7Z",
-	"X6Jzb1HOgwv58xEpo4bOD9Px2775vHcHcX3UfC738K4I6889IEIeaOd+m26cm2CXQzJ7KBRFPAjLHcvM",
-	"tP3scpujv+GB0mKa4BHTwShxvdSPhDQFiAr1OPZOadcAozuKtn+OVbPWCwouD7saibWzU0uQo+UTheRv",
-	"qUKV9/fROMY/S/sGZB5nr+Kh5LQEI4nVXax8ogZh+DFVr2Ox1FscUQ3FaVvVrmMveF5Lzlrzflg71o/A",
-	"r/0Ep2O/2P+7jYM/O/TCvYI5kiAU3bGxjdpU9I9yzzeAn2NolGg5o/GpfMkF4PDnBK1U2LbI5sj5qhTE",
-	"hT+u6Sa+rfz99EQxwwS4PnO60bHt60IDPBSmLxEC9610Trk4IYUUc6YInUu05jDAW5OcwfShJ0HIK7eV",
-	"TRh7IKTPjQqSmrA+nH2HJtw8J9Q/YZV+klI9kbP0SlBRFZxAr3IdyEDrt/swUu0FmbvwrhpToddM6Svx",
-	"ZPyEaApoMFqiNRjcfzwNpcNfokaBr54cQPkekhOv3TPap8hVEq8FjM/JOOePcGu+YwZFBdzTwwKurvg8",
-	"WTHlBtKDEK/6r5gi+DChWMgDXJ1FqQ1TDaKeHSYKwjIOcqrIKypkkXvPAvAiVcyzQ+LihAm6vyBCeaVk",
-	"XmaWnz2facOLouZXKRxc0Ij4Gw4Xm8YVqeGs8EXXbGXO7W8b+AjONW63z6Y3S7WUtYlwWtvK7fBUfDbb",
-	"JUKbXvIprtJqqdrnLi146ujLtHpX9lO53uByoOOJeh8aCEzwKBgJosfq0gmWbW261yKabuVh2osLHr2P",
-	"rRxX/R8tsC5Sz6e8Y6z/k97b1uKIRN9Pw1vnRH49t+5CbeiAvRCt2Tt17GlUMi8VTxoSqAuFW5x0tHOw",
-	"yWafxCz8rBbhcZbLD4Hl8bxK5phxVuSujFXtcY5c7n0+Xft3otoehUxWF0VuDRtlfv+FVZLJEM5YvN+B",
-	"LHZGVcGx5N9J9/jRMPmnpVxllTIEx/aSXkOYeh3MGmQhDSFYUFrGWXO9RUfXOIc6ynb3Bp8bJ3ES9Hmi",
-	"983OAFz7s/y5u6H19w0rqnXj7qtj6OwnDIe9m8y+3TjZgLU+7GXZTyIQ3e74nGLx0qnNdmP3DtzB+7rD",
-	"DgiR943esG1bg+YA0haUx70SYkfnsbujckM/xyBeDNS1LNMqHw5H99l5PkxPbT1D7V40EDjeMIGtaQkF",
-	"euQNU3nZR2TZLc3FfDJTmGncvFiTJQKLtIxElMtpRLWoL4ur1Uhw0beGfIi3jivkmpcsXsfVdQv5o4jK",
-	"ZhUqCI+0stiqXGnUBkld8BSWH4WvmlO8B/pyb2VAJpjqfQ2KdyXTzcTvo15mS6CLdyA/1L87NHc6d4eW",
-	"gZ7doXWgWx9sffd6bn/53BCOMSkt7SaouDFSjMx7m/WWBCgYvWGa0EIKRoYB/I+D+g1unLuxaKuB3mDO",
-	"pNpV2/y3Oxg/Ya27e8dheZu7hqYL8xOEZB/KCm0v/OPxPCIF1OvwNGiF2mGpGeGmUezvYIR+a1w411vx",
-	"3xgnHp5mQSg4ptozfYuI8Aai2lZ8uJ+MNhb5Z5hVeK+aVPdMxL08XRF8VPE3mJQ9Y20YYE/GXz7roFss",
-	"6cewC38ztFWVYmswW2N2dEUH7VASj7ozcO+YLGe0QynssHWcFIhdfIGhi30PxCPikPwzLTEthwREzjXI",
-	"2E9RxGFPFbKWhF69I52tYgjoo57wqPS907JfW5m+sllUoRFgGCzGwbIKTU45ro5sc3EPFwc6us5KwW6J",
-	"q+HmEno6PBtH1N3sZ2tW0BI+yLiHoG7u8EOieuc9HSzaO4XZ/14zdZvyXFiYKNxG+E2yL+zncYt11wFi",
-	"/Ys9DLjtfQSUklMOjrKs1EYuiW1KeE6GXnlIrdXGVHrS3/24r05a89GgHOePL07/Fz39ZXz65Yf6z9Hk",
-	"f5x++Nd/OSh3qjcm1SzvRZO3i3vspdExiT13cVpUDHWrYkB+WiboDOs1jF0A2YOq7DEF2UP26XDcRNYe",
-	"Ce1XrseyxN3WB7szCfBp9lN0RvQtKhZtHS1NIfSWag3BXNggrTJAwD22onNv1Tg0MXDkrVwVkYN7xc5Y",
-	"96OpIQ0OHUzY9eHT6J+YjnXk3FkJnVdVi3e1V7lcchP9aS6jX18zoWlLrrEDk3fGa3AXDIkSTMy5YFW8",
-	"CnyXSbUqNRniXZjlTYg3gEW0z1PDETbhJF70ZcXE2mck7BL03YqJHyCUSLGCUc0OQy/WPfqhwkxUM5WE",
-	"MxpbrrDmcqA/QNIoVqqV4CgxCw4ZwDNZKgCNsYwZVSB85e2gN10K+00yWEr3hymZxr/WLBf+b7Molftz",
-	"pjj+oakplf0zmuzjAe8vLUs7FmJUMfWixAHhp1deEv3th/c7aNEvEANPa2LkNRMYPZC+/e7yPXlIS7N4",
-	"WMg5F3AdCTsH7D3otl6ehTErjOxiwrzn2XWsmOcLormYF+y01IwYaNR4GTysz/GXNHHIfBDBVWzIdONu",
-	"S7EZ0MNttz+XDLAAUFQO8PGaNLrif2ebIF3sQspr3hJVNFVyrZnyuWMkg7ZEMwPvj04KEIENayoqxpy4",
-	"rnYJ+g1itmZyl5J6I3BNKJkVjJlwf9o9uaSCzgGBhDjIOLIqqMCUum+5KD8Sq0szpUdXAlxIucxKaM+d",
-	"YxIWg2hZqox5KfDi7etz/BUeTlyuFZyM5IYWPAcXVHIlALWlwrpDYBedICo4m5LvXz/QgPlSBSuRv0qS",
-	"FdxSQBWDRM3KT+nzupIr4Vv7ULIpF1RtkB64OqGGpA/pij+8efTQTjNd8dFPWgoXQrz904Yui3R0Ja7E",
-	"hRQ3GFykz+3nfyUYHlyVInAwqUyT9OOpFzOn9SBTMqQk9fAT53jrkhLcjzgEAAwjbvYeNGeIGlrIeckw",
-	"I5Nrwj6uCp5xU2wIFVJslrLUGGuS+o19Tn78AAOzvaYfT6t25xDCnI7ID9wssKIcLA/JFMvtKCE2Mxib",
-	"izMkT8aPbF/D1LLxyI8yRdQd+xUX0NEEpEF6gnjv9g3NGg4JeTJ+DFTZp34Z1b9MciY4QwhNOzHcEC5I",
-	"mgPmYPXGSTCvI7sY6cdTnrPlShomss05qUlbUnXdqBgBLlZDrxmhdiPk1Ei1Ienr+vHTv7NNaqlbMJoz",
-	"9Xynd7nCI7mt94UUsnTJqdAF+lk1E2Zk+33HVgUGa1LAnqtKdGt7Kvodg+Xacb9Jxedc0MKjD0DkrMw3",
-	"z6vHbL9VX5TkfAYIZ6bqrl7DL0kaDGd0zTYTxUrN8hTjVS1xZL3gCLdqO/bAWtgTlJfnRVFHbLZ1zcXE",
-	"Z/SkI/J3tgG+5Qo6xRIDZ0/IQpYgaf6VpP/z9EIqxdBXffo6T8kwDdTSyemHXx8lz5789i/pCci3Wsr7",
-	"uBqkManFg30VpnNONUREKrKkhdWvWY4htSxbyGYfqH+h/uK/hdgImHQg9aX9iEArUliN54YVcsUSkv56",
-	"hfAJV4Nz8utoNPrttzRxIV9pJnMGsLYus8F43BZN5Aw2BPR7YZuNyD8rmUkcwD/GaT4Zj0laC9QJXpSk",
-	"iYsce3J2NiIvCJxtIFBQxgBrOkRd3O4rpjImzCkTmcxht9kjo6V3vyMdS1SgW2TodydodulJPZHVvvCU",
-	"QRA01YTP7MYGzDZcFZhSZ0TZOeZupHAji/kPZ+QN/4oMnzx6TFK3yiO7GhMj5aSgas7SE+jmKzyHNbGy",
-	"xUozK3TrPZbuHK+pP6qH3xiz+g7KCIGfmyV2pJd0yS65Yf/+Lf14YicWW5+G3efEHu8Jefu9/efF+4tv",
-	"LJ99/fLbl+9fYsJYJpcsLublWrj9TYbpJctOXzGTLU7tK89ha5/irykW0sDUM7sS6Xf4vT0TfLSQ7ZmH",
-	"m/2xk8yZVrOJYj9Bxmo6Il+BFgYs/hXVPAtkP049AC/PZtAew39dXZ665NXgxYpmC3Z6NhoPXE180Ob0",
-	"+cOH6/V6ROHnkVTzh+5Z/fDb1xcv/3H5Ep6po3YCteXF29cBMsX5YDx6jE3doTw4HzwejUePwV9jFqC3",
-	"PgRftfPjzaP6Y5lzQ1D9S8hSCm4k7oo6BjohXBhWFHwOwfXYGGYISqHqxJXJQnE4usLgNruNUQ9ykeK0",
-	"KJiVMRuYQmB5rPHmC7zBh3P7Q4o6D6yevhKQ54Q/nCD7u6Ti5yRd8DxnYgKeTQC4FnBHbKVKxRBVXz6Z",
-	"8UpMmVkz5uNF5uyBJmiAVsYZWMnW5iVDI7GLIrej3LaiTxKiJXKve72DzLA/akLznJSrEUlxMv4dJtar",
-	"OaGsnpYufZKBLLKUI39V4uJ1Dlfh2rzwywqX9g7kD3AwY9o7vtibGrRxl2EX0BdwdhEvGIvulzsATa65",
-	"I2o4tbw8iCKrXr/fuV3Xgo13GYAvVD0e8Ni1UsfF1sx0u6mJ91YKg9DjvXuLTUi9sg8v0DfSoeW39mAA",
-	"jFN/WoMgOBuPXZS+cWkoDjvervjDn1xIZLcF8swHkX1gcW2bpCuoJjcjXvqMrJh6giTEeq5IffgVzb3L",
-	"EB55dPiR74WV41LxX1iODz0+/NArqaYgOII8hC6vYh9XIPhBG0FvgQc9HHwv+IyzHMr3CnPqB09mzMWI",
-	"QuXlH5u760MyiJpF1qZ1HYDgg3c9pPmSi4fBebMqIzL9n0xZSlDs+qJxVFemdtjJud1ss01KcolWZVJF",
-	"t84VtcKMG30lXMk5jdFhqAWheTNXNANAnLXiBo1JJy6rcnVWYR6mP7rPH+ALOLSvRIrAOjk1dJJzhfA6",
-	"nrbRT2uT+lAM1NEg/vYkQWU887Id3kCNXHJ7yGzQtLOzBoFA001gfLtqiFbIF5Lmlt5z5wNxb00rJcEV",
-	"gCSGW4XAXAlIvyIvqpGFmiMHdLSM1bqiFCT1Vf1gJE5RXC82ZGjVrivhNURchAnGPFvzMIAnZHn1Pq7x",
-	"5KMwzWuqR+QFFkmt1LgrUVPsjP6VYjfcWsFSAPUuZQvOZ/RmwGGMCXWNRZMImHElsN15VSDT/QCK10py",
-	"Ycj28hJqiF5QxXLIM7QCwdKjmJ31KzG8fP3Xb75/exI74F7jS751XF4hHnwl882dCTHXO2yVTSVymq5Q",
-	"o0r22z0KUkfDpYGLEu8z3xWoYe1Ha+eyoApdGMP0xxCzjj0AxRjn5G8/vA/lqxePe0SrF37o8IvIVicW",
-	"QcRKHZGxgCWOIuJlfvb06aMvieZzgYU5IYlWo3PHKLvbcnJtjfzhdEPSa55beQmrp3XJVIJmpz0rsGKr",
-	"3SkgV13a7GhnjyDf/mG2iKdh/x65YSrnmTUKuJ64I4prApdC4MKlZEpraTr0Sc1g0Ql0ZJz8MTbR12pz",
-	"qkrR3ESVU9IJFfQz3sXWAjOx3QaFn4miXGNtrfq4fqArG3KIaBdBiG9a+Q0AjUIwrclKWiszuRJp7duf",
-	"5IrPTAVeBrduc+lzOgGVzEgsb1SlBSckheJEk1zJlXMWp3BpMAm/d126DAmPjmqbAeaJVKgHBzlq9jmN",
-	"KQqgWZmFYhpwzeGVFP1KXMy3O8c0B6BSsRVcxltNBq3mSbagXEymCvzLV6KKX0UBwjMHEj/jIkephZY3",
-	"PEbwsZMR+U4wtOntc6Ce5OVqcs02sJEA8mOI4W8Jodm1kOuC5XPMkdK8sBptfoLOUofxwci0XK6sbjEi",
-	"r7zxncnllAv2nKRgf7lLBrCeUjIFxM9qAEgOGNsyg05zaI6uV//V6EpYlat2xbnUQtz1iADtS84DUoAo",
-	"lwn4jJzHswKzRS8AupSuRAqOtrR69tFodDYet5rlyOfdjHJ7kHc2iqFnUBQ+jVl890b7n5b2EZY28FMH",
-	"Oxva/TFOLrvP4n7H4JxyB84+49q2CC1reOLhrzz/LTinmlv8rwx3+OC+l7xNwQEif+fL/GT85PAT/5Dm",
-	"lRXzd8gX1dF1PB/syO0DEuD114PfPmwxz0MHDNKq7OD1eO1d97ddeM4NUQlK/AGaN8/ZpDplE1KK6u8r",
-	"oZiWBZRjzLm2o2P5CfoE1gtJlhSOPTL0iMUJiQIfo0vmMPZxUDASof+oO7Gfk1RIA26wCTWgNGiGAA3O",
-	"OQG/Zi4ygOsV+LsVILcqWUKtR1OnHz4dj33xsqirwO/Ib9yk3/fG9O/Ztz8f6Aoc5s+dGtupL0Q1UY1L",
-	"Jne9ckthfheb+DzYc+AC6N9j0uI3QO2Z/Of//j+NjT3CGAG7ja21M/L11MLbZeKxi9AHxEXtP4RvnDlE",
-	"xcZddsG3UGm12q3W6nHuWTQAjKrKqDa31ouauvrQu3snA/SNNa4DF8Nvn/WEDdxrNYP+V9vMT8ZfHn7g",
-	"wrHhXe7+mq+gjjDuh6NP7nCnbity5+4svJct3G4Aw+aujmEyNJZqQYuT1k1+JfbscrK1yf31DNcVZLY/",
-	"/S0V1Ytjm/pr/PHPDf3nhr47VyLyFLgSb6oJR6/qWiqzgD0u5kSKYzY4XCvubm3H8p9ja1e77fe0s99h",
-	"wz939p87+852tuOpxs4+TjHHvbqzid22uh8VW6rmNrZbt9rH4D+sXM5DT31CHITQrDSlYudYEvDJeFzt",
-	"Y/fIyfPaQ+06JaoUmmDUeOV1/0lOG/HKyLRGXgmk8ii9f1tuVEGOMcFwidR9esHwKa8J/xQUn1VQOB4L",
-	"9PntzYdrgLuOwl3LbXUBa726tKVWhy3cydiGL7Fdp4uZKgqyZr1trIKOlxRZHbK/fS9zqPBEK2lSTaBx",
-	"LJiz1JA+tuW/s9+A12+QDKpMlx4BnF427b73uEFU/bVPSdsk73hSIQ4ZUhf89uYab/KG715dkMePH395",
-	"0pbTdvyFVJSMqmpfdwr+IJdY9QY8fJOFG/qPdJPViL9vvc+CCOx98rEKnd8Vj+fs40oqc+BGAto2Q+Zd",
-	"sHyTrISUK2IkeTQeJ+PxmCi51iNycflPkrGicIle9EroFQQVLhizZmBZ5FDFgELupVTLsqBkCCiCEBIJ",
-	"+Xn/niYk/Tf7z6n953+kCTF0CpfyVClO5+xKoDKFWQArxWb8ow9+pOTnUho2Iv+AbAJIacHYCBx/Wsc2",
-	"YjBrTFt6CU3/PDP+PDP+y50Zsd7cs2F3lXAb/IRIv55TMn0zSPDLCCPc9gTpBC5R78t4ATf20Ty0ZDZ6",
-	"3qY0aiN8lnPn7PBDb+lmyYR55y2pz3leoWxsnFhWnlvRLxX52+V3/2g5spzcPXVy1x9XTi4PDp1qrllw",
-	"rgFYp9qX1haEg/oLdszX8oY5xPf6i2iP1gHBcEPI0bwSqYuqQVpdhL6v0pEmkKm6kKUi041HiTxJyHrB",
-	"swWhhZYYz+hy36p6qbFwPWcdVQ4FpINrF5fnAufBh4KB/85PeOPyPK4EBByPSOq+qS7fAfUlqCft8pVL",
-	"29bjLjQm1KeDXAnfOYEU/iXc8LvwUIA7QiUBgNozqfK223nb/etque5bzazeVNVijAfTW1YIOeCPoXBW",
-	"ANph7Oea6nA+fO43VIqzv0EB9jvQRbdZrD20/h2zY4OiK6xWTR9o8s2bFxek4OIaKMzqCHzN54LlgCmA",
-	"X0NOynOimJUcOmB9t6O0XUIoYQWI3W3x9Z+Lez2c/d4w9z8Gz+JCbHPtEfzouM5xpAebaefCH5QUc+Lh",
-	"wjAnYw3fedg37RLFaoSKJ+NH3oEMn8HPRb4TRJcABnQlXMENB6NgTwnNHIPuyb+fSeVRdDSgrnylSsPq",
-	"fDNdyDXLiVnzjJ0jKrsHhclzxbSGrGujNoROoaS/S+NWG/KUIByTPURAHaZkWkJk9Yw8GpPhk7MvQxD4",
-	"EfuYMZazPHU22ztm1Ob0hX00PUHRAV5AMCOuRCHtHrX0Px77Nzm9+ynJ7CxkJTgMPY5DQgBkvzIKYTCz",
-	"UmH2Nja6Es4EferA5zUZwlw+OfvyZESejh+7kjJB2p89TUu9IQuqwb51ETJ8Lk650NGAbuCPe/KYl2YB",
-	"/X8uf3n9/vaUmkuUqrjbEK8FCLlk5nQf3lOMkVswoHaBJbZQJRqmyY4m/ykF4FkH1/p7Kd9Q4XOloPrK",
-	"0y6C0+G5fi/oDeWFh9++nQR1WEeD8x8/NJV4V5uRVrINNq0XaogdaA9J3RSyZoEytnYHIJeG8lRiNnLb",
-	"sX4jr5nflA7uCJGwZorphXtrhb+ALPK8BjL0MDvo7REbp7YvQxSmUWwbW7J2NtOTSD0MZHhZmh4cf1Ew",
-	"qg5J8N8RH38269FlI2cusczNUJzJ2hLiMSBZs2IWHOSI69gWsf+GDe5ZkL45mLyL0Cd/DIXtHThoG0vN",
-	"AT/HbO5krR/WzfTedd+8DRreOwsELzvEDaUIfA7BaCo3BHDLAw040n+Qu5D34bgZoCtZrTCYnbtgnhk9",
-	"Z0JJLGrektcNMMeaUEB+CKCspFVeMsVMha7rAI2GmtGC5YRCEWRz4tw1GPMBKZ6pNCvb0/nDhylZKXnD",
-	"LZ12Z3z/7vWIvHn1AnGA8OZcFBunIYfQmJZ255sZXYkfAISu8WBCcGiAOze3ln2APhe96oDmb169uPfN",
-	"8eoFvuvQxnDzayRAcxAujARjorEIdLX63YdtfJ4ojK/YnAvy/rv3b5EVlkyYO9o1h1w27ysHi7N0Z2XR",
-	"dLECk8LOslyLZiKy59l47NBLmAjAbK+EYpkEGzWTuTUM9UKuXfVnBGL5ltpdEr4GobeqKBTHUM5MPxs/",
-	"GV2JF9DdFkhihvsugHkMdcrI5kG3hN8892Mgvnn14rNiLzga3rlluLCrENu6TgwJuXbz/pxcM7ayMlIz",
-	"0lxF2LpR5RtOALcygN3wX22XH2tB3pF0gMJECtES8KRgud8g7v7cxxnaZbgDweFNynO0ONulh0MMRo+M",
-	"cxA0dCHCRK5HxJnJ3rukyYLeMCJkbbwOn4zx6rS5Wy+AgLe+isX9bFnfPb6s1559Esf0hyG5Qqt/nnlx",
-	"rkZnRkNt9txwFyxc65/nis25No3M3h2jo2EFuOb3KKEjrzukY/lR/HHMihhaeIWNVlXvgRulunzPXZgb",
-	"zq+1R+5RKMsQeL8IVCl36s1bxbTVeyF1xoHNrWmdG1JqABusvWrrhSzYlfAiFC+yXceANJXXgDlwP+Hc",
-	"3ycNfcxqPOQdUmXfDQjFV4J9NMxjx7g3PNCETrUsSsNIzmhecMHiuSnQ2XtLyD3qS+41v2eX+gvEE4QV",
-	"WVH+aV1C9+JPficRkG6LjxF3B0xoLIOBRnHYBMff1cUclPOvasa3I0o5pCHigIZGJHXgOGmFsGvC6vO2",
-	"pbUjXOCjbUyG3AAGdYJG/FzJcvWgLrwAIE+na54Dzrk+eU5SgHDnYj7BiIvUwRAjxDn8uIF7KPgV7wIB",
-	"aUuYEbklehHPkysRgzAi/RCMXtZz2xnFCGoQdtskVfdVfEZbwF9VjT4a7AfVOzvGuN0hLBLwwF1BLGVy",
-	"xY6YOHgsElKIhztICO4urhGRTDe15gea8LwturAq6o7lI289yK0d8V8+1r1apg6R7tVO+wNFu9eDbo91",
-	"D8T7Hp2ralXDfkR1rBeaoBcVqnQjRE9IBYhYsSGwHc/xnEg9IL0/NBKSwtZPr4T7xUsC+xOcBCmUTtFE",
-	"MG7t2L0CHd7lo+mw6A/PyVAqf7VpP3KDkMxCYlUWCK4grno7gffDEWBnRMwdwIf9ZkW1uRJwiytJzuF8",
-	"8acPDLbqJHVSNn0OWYhIXF4i8zMiV0zUKxZX7IAZK66/J+Wu6r+Xavfo7t/fZlStmIAyIfVk/Wmtx+8G",
-	"fcmdeqoQHxMwOQPwTYoc7hE1wbJBlet2osLzT1OjrNA52zVKsNVqFM8hJRevLy15l+9f/5VMmcgWS6qu",
-	"E/KP15fvyeVb8sV4fPr0cfPzo788Ssjbi9fk68vLBBXAy3d/xaiplBZFelKXY8HIRDs7WAF/SVcrLPjC",
-	"DaYpSwPlqKBcDVkV1NgT9UrM6JIXmxF5bTRJHQQuRHOmFfleWIGBuF6weC6MldgX1SS9qufoHg/Q6i1Q",
-	"frllu9XL9cfxYtRjrvmBGJkgwyysCWLQiHF1Pf0egdb7tkdVW8Vti7rczd682ougXV/MLaeJdVfu7lNn",
-	"qwfSqM+6V3kLJulPkLd2de/y8v9l732XG7mRfcFXQXTciCbPlNhyT3siLMWJG7LdM/YZ/+lt9VzvxpSv",
-	"CqxKirCKAAdAic1j++tG7Nf9cl9g3+S+yXmSDWQCVSiyiqIkUlJb/NQtslj4l5lIJDJ/v29a9EkDum/w",
-	"PEqe+cpWWkIxjGU2lsENkts8doMT+E7j3SNhsGPlINeGmM2I1tjZ8ya5dz7V3OBJ+pLrsVtyYZw/Nzxl",
-	"0QBS6S/+UQPP3p4fvf78L0d/++r7xEMYE86a0EyrBdn49pC7bC6lHzQieWvViuj6/g7LHz0hn9eg3btm",
-	"TU/b/O4P7KE13dikv9TF4oD6sKO7F1IdLlf0fKMmRyyIyOjq5XMrJY/gH6L31pi9BZRgYX23+ho/b+nU",
-	"zfdv9KPiYN27Mb9wdhjfdtVvXFq/dr8nvVdrm9bv+IENCeYqNJSwA7Lr7hzv94fhQW465eZvCAYMOxOb",
-	"e0C+Iksisaa3Ze0f84KvmYt97pzU4CNdWx0E/mltqiQMO7SsGzbNk7xU8v7oayserHvnJ+nAuo4/af+V",
-	"UuTmy4Ou7Solbr5saZo7stGtNYboPYk45ciRycu1MqGofyE0PISvWwhDKZSvclHo/nSSc8u1O5qyMc+v",
-	"LjWeQU3OpcdV0su6GlRNWObelSFHIdZIZ2zgZ5W9fj08YZx9+OpdKnMlJeS2vvV2nv6YSwk6CRy1iJE4",
-	"Yu+5vATDkHBaMzvlVANSdx7fNRGXFdmKl4ZlM/7xwnXjAu9mMjyZa5hgXssA2bbrX4+0e/0KpfU61qGb",
-	"ga++/fr91+F3T978xJ29lfF5vbM+1O2f57z3isMJUsL+VUF1yEXsQ0F0uubMh8UrApRYvFRzSuOZNmN7",
-	"UQv3Ha0FBm477cSvyCN2A5XNqp7szcXcWr5aViZQk07Ijik24fpwquoUvHdaXeomycpUpecgr2XRze4G",
-	"0bvxYuC2VtStdE2s0SGX4Tbeb0i/++Ra0Ld3RkNTawkxZ7Le72wQMBKmwbfvrt8wpdm3767/0iBtzbmd",
-	"Rrhp9NsXq5a4JyPpzefJi5mQdYJSJ0LWTSVnmHdGGQk9fU+aC0IEYxKhugWj2SNPle+GkAVQoobwg944",
-	"Ym+O30Toxe7dhSgw0WAivAb6ZzExwLMJrgKT04IRNHlImsNycmHwelEGKAyQ10IrieVInUkE9KZgJqD4",
-	"xk3TE9+4270NY9iIi7674wI1ufmg4LxYtySHw8KOeEuKAqErnQFp9qegW0JegyTOp/1t8Gtox6vXkxki",
-	"4OFjR8Zq4LPM7QNoVmqGVCooMUnjmhPkQsRKH/BIU/mLGrN5vL14UDSG+RCEGTpFUM+Zksoq6RnYhcw1",
-	"cMxMyjDBSEM4Snjm8++4sUeI5Xf07deZm0cNOYhraKCnAoFKwJrTwK5g7i0k0+AUSSjJFkIWanEasZ6K",
-	"wlkhVRbNUYRbTIh17/XRK8qIR7pZ5Clz60ncZjR3DOFJTSp9eVSmwYDNaNRIllouAw5eVKs040vkU8f+",
-	"GpA2YRNVlmrhJsNPfio7a71P49Yx277BhAsP1gVSHqaDnlM6laVyJ9MMa/CEXeLWnY3Ylx44KGDT5Vw6",
-	"U2/AMg9x4U6BuBLnCLKZpDIquQUP9GNFfuVGjxUEvjLZ48uGr4Q01g0cXY8xcA2+j77scua2AFYKSaBF",
-	"7g86l35WoxA5OcDiwblWH0Wg6M1LZUIiHc1O9+nPfdMH27qy56rZjB8ZcA9ZTKuZi9zEUlgfh3lZ9qJx",
-	"0s9aaa1zbi1o9+z/HASd+61Wtd9iNfvtFzU2v5FG/Yb0vr/F/HhmOEju/Yrhv/23bQBJP5DSxFCJpNx+",
-	"OoqWaDofEzGxsEydKKJxekigmvlpKXnfNP3z+OiLn3/9LPnsi9+36us5YtZ4yJUVM0IdoLROgsDyiMTr",
-	"Ut+3pm7wFzj41Uzv7ft8c77KmqW+A2ipV4XYFgvM+TphxNkoPWVjwjL8Onzu3h4oH51RVxJYVnDLTzJS",
-	"z6kqCyEvU+m++Y/zH39gavxLMN5NPqtPMBtQN8l2FpCLGS9Df4qEYM7oWPc2lRmx32eoOhkbuBbUhGVB",
-	"0F1na1l3f8Ti7v52Eu/+JaHPPGu2yZJUZi3Zz4buIzfWjA2cQMBHPpuXQHm9RJ5x4csrVxsaYffxnU0M",
-	"CjMGwdLTv6jxKOyMdXdGRN+JA6wrTgZVhdMwdhYv2qRohnIlc9DSMKlwo3Y/DazWCOPZYAInLGvDQ2ep",
-	"rOc++BNUzIWrmbEBl/XKYRWKX7YC5oDrzmh+hiN2Fva3VFLHBlLh8ibMvYtlv6YvKMk4fXHC0hej0Sh9",
-	"8Xs2RDZvZ6ix/B8HF/brmnGjLitwNgZzfxQrlbykZBguJBQnTEOpeJFKYjnRHMuBcfPWUC5dX+tJ8zpN",
-	"26rrurdL9ClHGHKFEYNUjmEq3LnJ7f04Bd5xM9PKGlZQgY/BLcZZubafsmpf3LbzB844bGq8fn1B+/dZ",
-	"5U6z//zZWWHveQQgLPoQ1+MDOgD40c/tJLBriJCCz3Hmj86ddL31gMtRMi9t3BvrLCPPJnaJvQeyCXuM",
-	"4Fg4oycJYWAVl5Cg6yPXx5Bl/Nvb2tf57/T7fx+NRlkqeez4JS2YxpexR0UcnL7pUOJJZQckjBrwKOhU",
-	"19lcFPcc+hPE3kazvs/E96iZnj2IBvU88nDPIniSsJpuzZ2QkM30O/K9pbrOa7+RkLxde7HvsqZe+PRP",
-	"pvDh8cjJoznaQbHT3TiOVwTrhM/nWu2cRTGUwyDJMbVQBBpicgS088f9Odw/4XNl1ULWQI+DN8d/RsR0",
-	"O/3PUTMhFwVI0SDQei408k0ylk1UpS9gCc7/w1gCthIycUswo1R+G4P0ai4NEXj446gP7FHchJwGiqqH",
-	"8xFWqzhXe8JFmTkfg3ygjObX9W3AI54xz5iuyrKar1QQUxmHGSbMKGZypQlq2A3bXKhJVpflh8p96bYO",
-	"A+COXVi2dW+C6C7yZ1qTByvs+hpyxER76Oyn7Q3bgT9un7FVbwL4eiWdO7lVmjl9Ht7HcAZL17W/nmhw",
-	"R6Q9WkFqoNMKSmXxzFz0WcAQMN1g506ZVfhYofkC68O4JA2fgzZK+vbNis2gCrS20djWQrzHNx4MxMFA",
-	"PEzhKMYwHs8+XKurndPUes/IGwjXQm0f6ApfhIJ5KBi5GN7j8ACfEdVAKmM3ZlDJki5sSIub2RLSswag",
-	"j4PH19mwz48IsZjtbYIbxMEmHGzCw9gEJ22YKhE0aUdHLFR2NATooseV4laDLDayTuFPXhrv12N8IC68",
-	"Hih/GsHThfHM2pZ4Ljwa0NB9QJkTBVOTVOKXWc09xcYVxR7wKg456aL0zT8fs4IvDeOXauj8gprkOjwg",
-	"1WKYpFKVRYO/QQEq6jKlYeZKF25KXdPEsuG6tPQ3mKc1GZR/PR5xUkkkW0rQVQTeJbkB+jcPqA4d42k0",
-	"tXjiqQ85dAoSIdm25JeGXus5ptiZZTN3KPvs+PiYmjGI2YqpdhIA94aZ0oTvyt50Ax39DexfXetNcfsH",
-	"XNbbHqvrYnWCm9qmoBkbOkcWwW2f/gcy/m379LdeSPZcM70yc72Azlo8JwTzoPuNwWCk7mIGHmrG6U+b",
-	"RR9/tLGYo35bFCIMlgnvKjB++GqsgV8VaiF77RPG48nujJdspqSwCkHPaEvfoChNM1/WrexVvroa7C2J",
-	"qJ4NZ3A8MYzA1+rx30KkiNx1TZzCHeyWAqTd5sDHohR2ecoyNNoXc63GUGQsQPTiw1Ix/BxzhfBnULAl",
-	"gbl0i9x3oSv7BBtpNXSQrhc4IU2mWG1QdiFbGnKQ9sgnQPVK2PsmfblshI1u5uZz4BoKNsjQabkwADIb",
-	"JgEi2etDKgdZ+25/SDB416Cd1gyy8N/mgTYa2YkHblQTpiSksuW/BS+K8HqSFpVw8MV4najro7jhMU/F",
-	"Kewmt+Q9ztRXfqJ24ZTslsr4pg6QVm2J8HJmfpzs11fpmNM+VaevnwtPT47pJzRmxJnyqsexyK25otiF",
-	"9qOf36v0P4YzUYhFRkUMdCVT2wI2IK2MD1UJayvlSSqzOUdcvIuJpphIxv4dsV3YKzbAf/+EbILDhB1T",
-	"0kqoZnNfUlK7+x6K01TWQZjQrYH7yrRhzOrICtFKmKEHuREUh3VNSv/S01RmeCK6gGteVj5bKeyYNGB/",
-	"4YR9TfBXCTNXYj6HImHg1jOpg0PDEfuJYsTB2tSXWxyjSMYqVdChktsGc/Y9cI8IHa6mML12DprKvVKJ",
-	"pzHnYZgIjfBSq0WUCIYissGcneeE/Ln3s9UDmRIaT28Zk9LwrA88fgbubzKsmh85uRfy8gi9gC290i7w",
-	"vC2Mho9ukAEql6kkncNwA+W2DawAbAHtkCiGp75R30uG2ZJO60uYWKQRRL2snQBMGOpVxw0q9EHN/0pt",
-	"fIMT8QDK9CR38dV56FFCXJXno4RtIXTij0KLkr9rRSQ0wV7nfWtlW9PTyNlHQEpUx1TW+sj61ZGyMZw6",
-	"krI36khvamlkKn9q++X31Ugc80Ej/Tz0sY5Uz4rJsC2HPnMZRdebpvsoJQLjbsbm/Bs98knDcjoLj+Po",
-	"Q4Jt0DhpRg6ph/1AnOixhGlqhI/cqq1LwLvxfjAhGVfqqdfs1iJFfX5okJ+6+QM25YNhU0aS3yP4967K",
-	"JbXaEoUy6MkBgHJHAJTN+p5iqIJcSGP5MqmvqPlGAdiwyjejUvas5/HDGA3na/ihHaSkB25yCxOwc/iT",
-	"bQAmG8nZ40ZHTT10gtTzlNnHy4NC1BWlGU30GO4p891726sZF042uMzhiBAXtjiEfN/86Cf/mz0K3lpr",
-	"m1gkAqGbH8vBhPbUvIV5itY/zNkpBU3dgi2ZVf7qAmXPV8qsiWD0lj0b35tOK2vCsidjvNbO45w+1ofb",
-	"oxe0tgd12IACtK4KhBx6L2nvM7swG6Pk32hq/YOffNRnexqWTyHQ/1iS2twMIBzPw/u/PYL86lcPjLHx",
-	"tPweZuoaIrne6swcxswE3VT7AgmiEhsgDkmAskMcKGUPQP090sOvajfSHaH7tvNbeZR3EaOQvdQGZ2w4",
-	"XfvBGW+iLHU+QtVhUM+K4j5yF8vcQbi68Uqr+lje1tCZuhby0qlnu+RouKtDzEm8Ie8W9/4c1k48Tz0e",
-	"HnX1kdgnDpGCh4wUfKi0DK7AyoFuppDHnCnN1GRyiriyblUBMfF4WTbB1X3F0afASzvtzS14p8qSkBon",
-	"Stc5yiN25vERPveV0lQ45UbPQF5DiVS7AXKr4JaPucHyoEr6/PWyu/LhG+rPPqUfW7gJyDXwd7su31kV",
-	"Pt9Gqs+ppX9Ifs1F6SZml5BSP7eDVghfvJiCh/lqxplzSbBIoQq+JXF0HU4ix6WSy5mqjDdUjRQd5VPI",
-	"N7C5biBnbjj1iUZ/I4t+J2cqLetX1IPbbgFPis48GsnNt/A084xm/hlxmrfGnbBWWWVsKluCucl9wQcv",
-	"8MEbeC2defDwfs4xRjDb7ErIIsMqB9SnLGGZzefun6m188zJc5ar2YzLIhs6qxK6QbgzTh/Q6TJsVhnL",
-	"xuCRC0fsLYb3SFmEIQw1bqE4icnOhW2BLabStT5y2h66MKp0ibCN1MFRJQV+Z8UMVGUvDOTZkCjJ0XBz",
-	"Sg7DCWFTbqiPbsD9AGmR5O7rjqVp4ZHSCaIh9hY0QH51YOu4IUMg0t/7K+yaQ+NfsGV+wKrcHrIEdpMl",
-	"sI817s8K2LiKxwcL8KSyAyLRICB8awgAe8ZlxUtmYacb+b0SCdYX2O32AUaKarkIy8F9/tJ47yChjXSu",
-	"gfDoNcxLnnsaM2OVhiKVTbMMAf0XU1V6CrQZ6EvnEOMcxTs/KwXGCSUsmJKd+zGlIDzofvxIWQ/PVBsf",
-	"bQNHaV/R4FPvrAaga2P50mPFLxlvFybtYYM/ccZixzhR7yvpYYZR/RBQ4vz8m5BWPlXGYhmDVsr6qmNn",
-	"wrw37TmhrBZg2IDTSzylRfh4xpfI2MOqObOKDcLnf2KfDdn//l8scszZn+pf/e//hf9dXhRQ8qX7Mkkl",
-	"Mt8HVg0i8vJnjfCWYeLBZWhQqrIIbMWjMb70BthNZir9ABC/WdgRO/MTgaUa2rOGBQIjKpdERiKPodPR",
-	"hVTmlWVmqrRNCCjm9fGxr9dWVxmb8NIAsZ0EeNGMGb50x5vFdHkagtcxscAYUWoI2ABf+fnxaw80HwWa",
-	"si4L+QGMfVD76Bp8rIBv04sfaeX7bKUXjD+atfyciBtvHMrfuIUFX+4yT6ySq+6OVAsM+kp/fdWoGpqQ",
-	"egnuazMtSZozmdsWcgrJcndCI6ob5PS4gqUBezTnl0JS2OHzYyxWxgjUeFnXmA24h4l6fXw8PE0l8QSw",
-	"TMJHe0FRvWzEsij+nbEJ1mGZmmZgMkGYFR8ZHwRL61yqhUyQb8dNkY+ld7KRYiywu16zC5Ahokl70UMy",
-	"95c3nYAMncw0/HIHb8HhrdKg3HSxukbY8hU3cCSkAUTAuwZmgGuEO6tJ45CNal7yJcZ1UBC/fVcz1vUw",
-	"tfyrb4SvP/9Li43vs60HPGvd3q3xsYyVKgFJLJNDXs0fKIS74V7rFoVRq9NZVLRcMTdiBDweKbxzGd4c",
-	"fzHqi2Z+AoSIro/U20fiUL+JFPFTqbB6AgVTe7viJdbXkAD2KmJMP9FgVNlJRbDH/J/eWxUPB8XJB3DN",
-	"HSElfBGzxfukKDqBgTszoG7jDWVwRk6RVkmVFVI2GaSDIdKt+PMA6m34klj6RuyHQFvgCehHHXC7OGNe",
-	"8Xyndmsm9gXvV3f3psvvaLYHnrbRGj8jZngIpewuVzSa6R/nIH/iNp+yharKglUG/OW4DzbIwp2DYysR",
-	"afIdbUXzhqjWfdVgbE7f2r+hWEv5csp3yPjaMXXxgbZ45zlf/uzan/K1jy2/J8H2XXVQm4PaHNTmNp7y",
-	"bYsvVxTsqdVe+nk9lF5uU8FDMceu+ks2wCqXOA75oKWWTsq2KLfsFMZDteWh2vJ+1ZarkYo7FltuYWpP",
-	"5hquBSx6Te47+r7X6t5Ordz5S8jLr1Ql95zgG3XWD6FPTiV8tExRx0zCgOtS1Hmup3iFJCQLhNgs4oQ+",
-	"yHavdW9NagN2HITcg57XVRgeABmv5hayTlYKtj/xeTqPtAd06lJNMfFqKoxVermROye4WyvEFBF5kmkj",
-	"ta9fCjYA7Z8fJ6kMN4GfHzdXhaes60Jw4xXe93WPvvHD2OpKD4sGWvdItfB8fpy8mPGPYlbN3B/HeF9F",
-	"fzW3VW7tLkFvdd30ULdIa1Ox3ZVStIQHg9BpEJqJZV5XqHJ7bZurn3tAjd4ueZmuqQ5Zy/cThHM1sUdF",
-	"C+BsYMAaRp8VF9ye1hcPeKsY+Ic1VIaPSxjuAOqsvWJZKLjLsLa+KkuGvF+Mx8QulaSOxXDgNCz3q/8E",
-	"rYz/mcm5NAw+CtPNAdN949llY2uQ4dukO+zbSH6NSWPPMWCzIx34BhkHcBYpMa8mpXFez7p8PSVkt9oM",
-	"7ueSnRo5xCGfRRySFpvNKuvsOm0GlNp8L0iEZlePyC23cc3bBC14ZOH5lCDY1aTNdOmJTNxXTXLeMGHj",
-	"ZSo9ZnvSlGyHjcIGFg23ZbjOVc6rRzyIwRqrS03qksoWq0uW0B61kdlluELPQCT9gQRHFqkMfQoJ5J0w",
-	"8QlNQVRO7DY3emSuVVHlUCAn92KqDKQSrkUBznQRDybuhK9+df/gkQmxw1/96v7Bv8PjGRVFmxEjyHhz",
-	"wjIivMqSVNacVlkPaj1mCTRL/WB0LH3sU9jz1pa9yewQK9g5/ag3eS/MwfavrUo4Dz+6zSHraVRnt5d0",
-	"c6jdy/XB3ehBOWxNE2Y7NOYroURp7TSfy6UzJA1JRJwE0SzGbeg874yu1WnFt6AoDrac+KZWGYpb3MNs",
-	"C+rhVN6Se7hVI39CTdScwUgRvMAqb10hNbKwhmXcZjuk/22rzoH99/my/z66xbkVV/CjWpiGefYEyzp2",
-	"XOf2TquxL0n11VVaVZfTJl/aTjUAK/nSl6i6L+aqLEGzwYev3jHfQzwhnp9/k8oxlxJ0wpyMgLSYil2w",
-	"Ul0KmbC5FteihEsY+rKXpiaNNoGm0oybKyjYYipKSCWXihj9MOzhU0Cxf1NiXZImYULSRqFV7s6sg6ir",
-	"cxom1cxS1Y1NpZI5DBO24M7YURneZ8fMQK5kQSZaWETYlQjT4RqV/lWElEGlZuPKLDP0elMZHNAxWkNj",
-	"RVm63klnI4mu1PXKtdiuqUulL2mbCCkMVmk4maRB1ABKNRsgUbf7mrsas8d11CC6CE8llgni+eXz4z/H",
-	"uB81zlBGznGothvhImdskIX2CLYER5MNyTkPzxoL85A5C0iu6vz0+RyKTngQN04y/4083zP/aN/Wtuko",
-	"9p6c4T6rSyvuRfi5n8IfDfZqpeouNp5N7d2mqH47g6gO8NzpiF8Ik7u9ZXmiK7ljq+2lEy8oa9Nd1ygP",
-	"lIR68EomeE9sAPs8TFjuTKL7MSZ1Y958KoWkhFx8HsEJkKKN4n5z4beIH89DibeSUdOjnrrbVNYYcNjD",
-	"umq3ZiNXmkkVZ0GHm9dBMDQIKndhl3NAc2PcO5fD06jFK1hezISZcZtPM9Zu0YMvOMt/BR7X0tlbesTq",
-	"ylgo3EYAXQZdlMDCzlMvZ1yAgBtPl8F7X0mMSIcfPWlb53p6jnLwrZyofkp2FBsoQq1FJDIHk/eoBcYo",
-	"io2Arhg5d4wsS3EJtQO7SzNXczGbbU6/ahGxNzuXrcmkCB4W0dseLQRmfELj19VE81Q17KEDfDRuOGJv",
-	"jt9EBRMUCqwdJrz0cuZmwesrvU25B2+bYW11IXbL0Fr9+ji69imFweoBvOOXNyQhNOt9OJX2JiU1k+QB",
-	"LnA3D7U/cfZNrNqR8m04mdZP7YbbYwUoxR/hOJuDxFBQw87ui5oZFvGdMqNm4FyRlV3YH168Rqcya/rL",
-	"53OtriFjBeSiAIIiyULdHtbzwce50GAuuM2QczZMwWnrq1QGWEVfCzypbKWp5N21KiTCM/oD/KjuwcWM",
-	"f7wo+NJkbPDnv3weX6mMUrkJ0FTgnQmjviZuejgZIKuUs9WWS2eV5sJ5FJpxmcpKXklnIDN/DZG14BjD",
-	"9LqHaVqK9lTXR2K6F8JxphIXAK1ft6NCk98yeXu8Rq3beKRy5WaMfQe5VSE+3KnuijCLQhRctqWWR+Iq",
-	"zFre1e0tXJCrtpuCxcRXsNzspbgzgj8UuB4R5XUVYInkkhViMgG8i8VHV44ZzjcWModUDjIvSNnwJDqK",
-	"ET0xy0tloAi5PJKRSjaKjUcvpZl7qzvkuR5tclb+7sa15wPC32G5qbbETe1he7+posSdzlFgaLoemBem",
-	"Sx3CFrtr+LQY6zBoFJ7Ao8NznYVQb20SfEhyIuQl6Ln211OX4hpkKgdGtdQlV3Ii9Mww+MhzW5JCesX0",
-	"ER9MOKh3UanqttxjHtaY27i9LkU7o0nyerDH/fHvsPRtPWKq0RaqHsWyPf7lYZvcjbFwutJSimAvdpV6",
-	"1Kg+bi87Vvy6wKLZ9Ej/6Y4ZwSS6tk7DBvjYyrZ7yYUcdoJwwIadryP5+a9KXyprQR42qU65c/MDlkWI",
-	"a3fborplLg5BnfhA4s5D4j6qPef5Fb8EkwRuC5OwUhiL9T5srrQ1iRMuTREn4ilK2AzzMhJ2BVpCmaRS",
-	"w1gpW481YbkWVuS8ZBNRYur1FOgVEuxC6SuG+RoT3PYE4fu5/d4H3pNU+rA65lqQ1SwSprkw+INmhhhc",
-	"Q8gRwes/73Tmvr2Ay4nnOwkLqtcZMVxXvKTF7JLWBURnhpqfMyw9iIOETzlYHXf03NZFpr0Rx9bEUmFT",
-	"tHfRBByOeY8ZwfZSGKjJouV60EA2poTu2Cj9HxVUmHaAyamR73sSJbqxgVRsrIrl0CfDViVgXaKzIFGO",
-	"GOFfuifQnBV1nMhkhD6OjehK1nR4Y55fOfvmDq8GX4elonxGd4XeQqXSm6i6RE9437yVKyuK37OQb4DU",
-	"IMZq4DM2sGoucpbhY9lJKvF/o3+5oRfIOOL+NJZrG/0dalbrDyjvAYpsOGLvcQYwG4IapDDWS8PmJbcT",
-	"pWfMbVZS1UkjeHeH7xHyon43G9AwQs4CZftmw5BVUjshU14vEvUbT9+UtnHK+sN8koWYXb1MqcSfYqJ1",
-	"l809dxOBN245l08dgsX1MTqIrB88Xu+0qd6ctpzLxK/M4aCxo3o3J+z+qgzdbH/siDLj0BC1aMDQRN4N",
-	"a8X99gQ+Ql512V68UT4ScqI2sIe9WbncRzo5Uj+lUYcpuwBkfRkKBVtCf7FbdOv96Pfrf/xb9V2Bx3IL",
-	"xt6Qj7DJa9hfhC1u6xV58RsBg2Jn9i09vtVtcwOwdyuA6E4AbNfsRa4K2Pryeq3XX7lf765ApF0c0vlK",
-	"sQoVXY++4BaOrJjB9lOAcfg7ve1TurFfl7Utru7xueeBSf3t+gm8/+L9DkZlzT7gYbRNzH6njS9U2i24",
-	"iYxi37a3fn5+Cod1imAc9rsN+11HIKMTqeIB9rsWVsUvatx/qfoWq4wQ1fYXNcaDq6EkywtnfE124iNc",
-	"DQ2BYQNEdQ44C2boxlkTISfMKE3JW9ucy+pqTcbZmG9FL9tz0frOjeI/3GD3kRBGvEr/ocafakJYPYCb",
-	"d5VaHp4T20Ez6P5dBZ+5AWIGn7mBBOEHVKOwXTiF8vejmH018QooCoy+BLYR93/KrHT/42WZDROKVVvl",
-	"w9UJxWIW/NrTWnHJ9TKhupix6xhgOufCqeR4ie9e2GnmA1sTLspKAxtXBd01cMumvLS+/keVpaqsb6PF",
-	"78t0JdkYJspnbFEAFysYG2xsSiUbK2XZXJUiX47YGRodqyqcVUw9adgfUunDaD5YRkNkBqxFYDCqCqJs",
-	"LioJYnPQRsmXxudp8JLVeR4X4aNseEoJbgthIJVYF8O1NYxbppzpdn2tux614v5dB91LWCVLMIZl4lIq",
-	"DRceHA8RYayuwLOKcckyd+DVooAa2H7Aq0JYKE6xTNOwjITHn8IzZpUa9rP5BoP31INUoZ+PgzlZ273e",
-	"jLKg+AcOjM0cGNFE9ZnEW0edgrWMksKcCa6htfq4ZCPZ3/+O+elLzmNV8zaeZc3AGIL/99xX7xb/qWVr",
-	"jXKt358MZGX7l7NAR7XpxvSQxLc5ic/QoasWPKxOcQ5R4MsLSW1C+4IV2vCdA8YIPuexRdNYmPef2Bqc",
-	"G+8kOm9wPuUGshH7sbLzCuMPOZ/PAVF5PvsL+7v4EnE+w41gZnUlse67H+AziP859uaho544oFsezt7h",
-	"b255MLslQOnr4xih9LPjGyFK93+kcwt085kOhepgOzptx1u86nczhAeZiEK405qgITkJ9LlJUDWFupcw",
-	"+EhnCluZhFkxE/LycQ3KnlKIVw9W7L/+7/+3rnyhhIemcijnkhFTFVUKeQusFhK9g8Gb4z+zVi5AOCJl",
-	"E1XpC1gClhCeyaa2pvEt2gc4DDx9EQeeAjwbBeWEbBIO3AcZwfZwGcqPKdbZn2Xc8j13f1wirf4acmHq",
-	"OpiHyy++0el1E94kaDUAxod7/x05zSRkUUEZKohTA+bUYHg3YxJsQPuIdZJzmUO5Y8uAHjMbg+u8z6P0",
-	"sCmnPq2KFC3clVAnSh8z3ovqfoVNPIjm/qAoyHHQ0j+wlpI84eS6qfaxT3e+xeT61Tuf7fW0lYHT6KmG",
-	"X3afkt25g1NLEEBIua+Q3Z9qvscGD5vqQV33Wdz6C2KgPcieqsFUs11721NeWihIQynv9aTrzsajV2LC",
-	"IGmgVIvT6DyD/+OlZVMoC0xAri9nSo41/nh5pKu9aryboMNmfNDuXWm3kyfGmVcSf1O52w1YlaXTlh2r",
-	"9V+dymBKL+CeSyNIGpe4Aeb2kLDBoUbn+RKco80RoxDYXAvl1Y7lfG4rDUXsmvgb1AHWR3nRp/DnTBVg",
-	"klCaxa5BG8L/qaQHGTNLk9uSXj70N8qY87F2D4y2Z4/Gwy/EI5uP1wfz8YcxH6osSYnocOrRqWjivbrd",
-	"MYIXjAYak1LkIA1sutb8zj+yx93KN4HZfjdxVvgefxLZf7skffemKgzfCtBJfFs0Ae6Ma+uiKKzuBqHw",
-	"j0T5ph2siluySnUzhx4opu6z9l8Hdqn1NJ97MmomvRq/xToeH/hXn5SY/A3sTmVkN5xL64tIvJeBN1MY",
-	"ds1LUSDaN5ZTLqaqhBFD/8N5aZkGsnw5ZGzGl5iU1mTumlT6AlkJC9Y8S3jUkCUsK/jSXKjJxQKAymFZ",
-	"5v7rPpopaaceEq7gy/qp4WkqA2TtxPt+zbsNQsYVuhe4mpiAHo1GmZp/6HDSQY13EsKl01CXJp8yPjbO",
-	"A/CSaSxv6I64hh3wK/ft/NuSKneJ/LPmU2ZnrBDI81ibPKo4lYe6lVtwLbspfhJbm1MSqayYeJkzr9xR",
-	"TEK5OWvvh+gnX4Uf3LYDvhzjadALd4zIDXQ7guEwZ8+okCMWmnr8bGAg12DJoaBMFILpgaIV/W+J3Cb5",
-	"jh+8odzjLHSDCJgWMJ4qdZUwzs5Lnl8duZFyK8als265wpCZf4igZ9n59x/eObUsx+rjiH1rTSppPMQ/",
-	"Eh424hJBlPx3HgwEfzznxiyULpB9xAB3ZhLBdd2WdKRkuTxJJbGWGKQNyeglFwYsJRaOEafkH++/ozMw",
-	"vpXuFBC6F4kGLREcXYN+aVLJy1ItXhUgl1hYxgYNOi8rhbw6KlXOSwpAguUFt5zxonCm3Xt+GiaVcSuU",
-	"ylT+5EfpPTvDcq71kmX/55Hbyn5yjvDRubiUeDY/Yfbf0+r4+M95JcXHwBmDn0By/Zn/bgof6aPM06T4",
-	"2paPbpa++f7sq6Pzb85ef/4XdgVLKNh4WVeiuNUM0+yEKaMXWnrdiP7SfIHAMb6NEXsPOYhr0CaVGjyN",
-	"I7Igogho3N1yRRxqxC9DeFL+9iqzGbKEeXBmziawYDMhKwsmSaVRjDeB38A5E5M6zEu+7GGAwSz/Dluz",
-	"J1e6oyXqwiMBD3eNvMOyUh+LQ6nI5lKRLht8fysbuc/dnsGWsbM+KT9Ez3YSPeta/FO8LPLYTQWUzgiK",
-	"leP9veVjja19Ldq21cofP7RR+RDtKQPyTZD6B7eX4UHceqNw7rCyH1Ozj5jcjzNhkbWZggpO9EuYWMZL",
-	"pDfKEC35MqNtOmAzY5COgJQvKxJmTIOG2dwuEctM+dd6hy1jVwBz74pZpREpHV9fAtcX4SENMw9k3h9W",
-	"e1Rv4FEJ3W+vuIfL2J1Suz+uC3FiwewDeJnOV+5s8fr42J04MNxNEDG+Pp7OB4znOcytD7/PwBh+CScs",
-	"U5XN1SxiWhP5NPE8K24y3TFm6d42Yj941BlhYshEsFp0HwA+gHnM7dE1v5nC0Y89oHRya50NPOyO3eiB",
-	"SInKEJjGi09NHctrZ0OqhWfOQLm0zSzfX9NsXdDdVrTG+ds6jvd185O9R/J2w8zf0fvlTTz9flFuW0D5",
-	"UKHHMIztY4/NSj/X6GMzA/2YMvfxTzdpV8hF9p/cezdbTeH1741F5MUes+S6RLFvp/BdWyZ1ujflJB5c",
-	"tJ3IOYJmM+7TUp1bUQCvT/XLMNl7c9Um4I4APeXx31qYmTqKXAQC3pyXJegTJAt3nXQnx6kqSThY04no",
-	"YfzepHLAJeMlaEtUAN6PMqq8hoJdKkCS3wyfQLXMhkT7HTdMZ7wRe8vzaSpzrnVg7KXvPfOm+zkl252y",
-	"DIl6i393R534TEcfI/PmKJX+qQvM+89C+n/rxf4HAidmwC2bKWPZZ8fHx1hQu8RbAyiOhHQ9w97O+JL6",
-	"0lTpuknvgwqIdfOvgPjuj7NL01Bb26ffLsdKlYAA1vvcL93gby7Fd1NJy/GMUiqDNAp5xOfz9jbpJmQH",
-	"GyTPUfxPDJSTPrsRdkVe7Ph4V2Nq2YjoVuIyE5CaIPRrIdvaiXq1plXfc33lhMlZs/ck0jeHp908Y3vC",
-	"oPYejkad4ujmFiOHtR6SrQtsLrQ0e5NAFL4jXlLRdbcsoalGqXE7xbVnRFlw7cOGZOdG7EeMHyBXzsto",
-	"8yD8WYTV2yRctxIsmqxPQrB2KSdUEYBC4uMOLc3107ETUVFzkHwuRmHL6bvD+HEO8uzdt/9x/uMP9w3O",
-	"8KIQBNH2Trt2LJ7KncdRnzPVGAuPezxt3xdWqLyagbRRAgDCHY8rUVos7bmrzNxvMSGvEKj85J8/t3ck",
-	"YVjc74Rxw9yMttgUELaeFpFLJZczVfnpaS3Yks/KLRbs/zr7/rvbLVh4cYxDdOMKDFw7w9GzWDE31Nus",
-	"mIYZFIImN2SRbIZGjn5RJ1R8yiDJ75vxvA8TcIBLvh9ccoeMPKeIV9fw+7356OlN22P02A3JdUGM/f1J",
-	"0xd30uKiRJJ3YuySpHwnUTk8x5wvZQC1tiCnCzmguU1lCcgJ70GZazYvJtUioWrcmiKXmhD0Y9OCv9qE",
-	"VJzKBqrYAwl3YR3bSkvqm5pMQvktkgjWYMHUpI/kRxGGVLquHZVwDSWbl1wybok4bDQavXIfZKN18GKP",
-	"RxwvQ4xK3J9Btm5gnjo8cdTjJ4pQ3KFhhwS0zQlonVO2wQrdGri4baAi+OIuH+PVr/oGPONOtXk8xIpP",
-	"UeIeC+O4y0XciHZ8ny3wVoY0Eqq6pKJfPLeARF6X0gM48icIjtwhsfeFSX6qMu38m94T3jsgJtCTOhWH",
-	"swLykjuxvwY2A+eHCTNjE/GRvDsEfJ2DZmI2L8EdRGkaBwFEyU1zKnM+52NRCrt0P0JnynNs+LlzH1t+",
-	"BSYJVRqXlSiw4op759CTvZoRe+exEhNPUMEKZKaVmP7nfkuumevHlKPNGWNk88R/Ga2Zj3JyD1HX4ca1",
-	"N6N3JZf7VO/VpvqQ9kt+YFvs12106/tU2+MGkRjQweJT0NyngYK+vuMd8NAPeOjPHQ+9z4G4HzL6E7VE",
-	"d4dPX23nqSKpr8eporDSvtHUe06+BwjYA8rb4+Gq38EUtcBgN1iTuyKub2tMniz4+gMr+gH59QDDvgrD",
-	"fge1bsHBblDrQi+PdCX3p9dvG2xKEc74CQ41HO3dKVB6WAeKPa7DwSYNvSX97KV7DjF52ICzSoqJgIIV",
-	"YjLByISSwEohAQ9OZE6GlAaUO2fPI4llhV5e6Epm6DQ2tUf0A3PagShjWKEwIc5p33LEzspSLaBgi6ko",
-	"ocnbDh6R0o1DtDc79bVevq/kNqH4A/rrH8aEfE2K66+PfcTETNViPWyCfrWqLJvxKyyteyjjEp7bm3Gp",
-	"jwLr+PJC48ngGppKwtNb8OOy6FY7nDMCDy5+OhuxszZd8Msaqdq9ki7WCQzmyOSNicPEJXcaKoW8goIN",
-	"MvfXhaBozp5MxFtaiYONeFY2wq864+uH5geyAHflf7lXCOKRqGAOEYGDVj81Upg9BgTuShezrWr/8Zhj",
-	"DpGEgzF4BA6ZfW7vd2aX2dYK/GGJZliYAbdoXWeFQRZm9+IBDgiBnubJ2KjDMeTZEtXc5UK1xVijVXkD",
-	"TMt7fGKPG+NZMRMSW9kEOkLBUdfdZ1R44VYey7WOhETTmVfGqhlOQzs5DxdpkwSoMmalwec7sDRXCy8Q",
-	"m5cN3hx/kbSvnLEiNZA9eDMK+lrkcOHrHo3HKvDmdzakwG8qnYl1P3fbUSmuqTZN5MD8DwmVgcJJqoSE",
-	"FUJDbssl5dERwpGv2BDWpLKSGq7VFUJBXIE0p82c4TgjfFwaKY1oSPfuARChMtQyaV4qVxAj3JvYpeZu",
-	"m8MbeNwlFsJAZ2YRQWU6qX7OuKOPFvENQKWRvtxeXWpmn1v6a6qEzTCR3yDCswn1xiRaYGvmlaYrxqfm",
-	"CE3XXSEktSq5qWxEl/VLbhJcOIQEq/fx4MytifWXfXoUPEfSo154yVr+9+AU4cq6Bh4VRtJ14K20/UhF",
-	"1Zz4eD6BnevTuRMOvC6Rer80LJp8t1VEWnRn3a/3ypOcCsd6ER36txJ2i52kr+SO9OhJF9k1CvmoKO8b",
-	"FfKA7b5Vad3Nu+bti+lWlapqnzs6CtTwpE9gBUIi1hbyWuhr0AkbL5koRqxJEp84uV8ofZWxAZdMFExN",
-	"UolVsDgXpeAyh1f1YyYbJiwzTkOFXWYJy3Ju4VJp/P+85Hai9Cxjg6yAseAyS1KZVeNK2ipD2jM9hTJL",
-	"WBh7uQxXKD7iccL8L48+e+3aQlf5XxkbLJQujEcJSqUoEmaFLYFQ1upZSFjODRwJaQDP2NeQMF6W3meY",
-	"9aezVyVsmbxez0Ur8XvGP34H8tJOX5z85c3W2ethIrdOYHf9PA8/6kfM9Gtyq9d+FX7Un2vvl7f12jm3",
-	"FrR7+n8OaOV+o/X+zS31cHD0z+OjL37+0yBNR/S/4b8N//t/2z7B/1990/zap9SHvz/rfOWnBK3gVmEL",
-	"VIWqfC7AoV9qtTBAznZtjMIERBa2usE3MTmPkUHx+Ve/un++vaH6uCr3yjns3v81xgF6C46r8kDT1i0d",
-	"P0qanqaoWMMEiB4zYddcCz7GsLcsVqoS7yw9tz7UVv5Q68TOvedo7M62N8QOz3Muv/TP7QODpn7/p4pB",
-	"Uw/gZmvp5/sZRT8x9csPux9uxj11C6nvPLy5ZTBxCZQEZqCE3CpNYE9NGSJhNGWXWlVzqkrkLJugH5oh",
-	"V1sq6S+M75ADim/1qLEZL8uMAp/48SklIJbLENOkjDlK8hcylXHG3aApBaLCYKEZ9uSlGaJ5oP57TxQn",
-	"kJdu7MuGIiCVPkmg4SdRFd3MYfwVCrwcwzddmCsxn0ORjdiZh5XNciU9ee8ywyYMutoYq3aLRTd3FiuZ",
-	"T31WoE8jZBn1wkPZ0OMgC+Pe6i8ukadNhigsDmHKjXsKihF7F4hB/WGaAsi+3NOqucgZJgma7IT+c4GN",
-	"jAJKA7rx0edUNwFFRtPnBo4rFps4jJNnI7YBxyuVAcirdqoTMunOv8cVcgvmS7wJJciLV4AORYGVl54r",
-	"IpWEJ9zh5Z9brhvL+tTDAnVHbxUPeL379vv8Elxk5P7Xh9BAL9mEU8MZl8sAqkU2knSo2xjfOkSAdrqV",
-	"TrGmhJs83Fgj9r9fb5Smg5vb6+Y2e/pmBJ1b7up3Ix9ek687l+5tBo5uePFouwRZsKxOy8nCZlmX9YT9",
-	"mZ52uzQ3dL3JjFXzhHGTyuzdj+d+o2p1PmOFAkMbb2uDrdtzO9kXLNNgVKVzGOXeXmSpHLQueT0m5ZB2",
-	"5OaFbj8ObgXty70lgU9IK6MLrz8o4NUj1+jxWnA37Qsb1NlrX237bz5cPjxMxx1OqDfRAuFs3aF7K9yD",
-	"slx6i0F3VQiK4nxNL/bCHSeQd9itTOfYhMyhuxcFt3BkxQxefPLBSbckW6CHuJl8ZoftHZ2ya/Xdymfb",
-	"98bQtye4Hh4ctc2O2pqL1kQJHsdbI5FyA6nKDcDeGFDFZ7CqGQ/idTEhXPOyQvsYwd6wAd03SmXrUsdw",
-	"S8Sm/BpSKZWEIYKS2yksnSemisYzwleHaEIMHcyxetH5bu6dcC0KkLk72Dd3lzX2d+s+snWj2cQVtrna",
-	"PI2hxd1BTRjG2Zvj495rQ6cp7/2s7iNSS+++aSfc0y3iXS86P7VdjSZ5GzhzXOiD9euF2/MzRFhYdWgS",
-	"lRxzD3xo71FtYOvu71UwLBtzKsJDdeZhhYlT3lRiSoIwOMoTnxgI+RWbgZ2qCHSi7lcqB83lFHycc3cW",
-	"9CiYvqqecMKIVCa2t0kAtSIgvwHhiCWpjCD7yLjmla1fSYtG2Yu5rXjJnC0HQ9+HvvgPGeYuc1lQbNo5",
-	"r+EClvpklboiKqe2FXfHW6nCrATSILy/7EbTRN2rSngb1mDPF611Oz2uTb3JHBS8S8F/QtoljyygMHGc",
-	"0/3HxLWEK65kuLF+OA1Pbn8Lu8+w1VkctFoLIjU3PM2xH6/NrJp7JOGVX6QygGsstMCygLAP9cWj2A3h",
-	"qOh66BbhqMc8cBxiUHuPQUVU6FEY9Z7BKKpQOQqlLZvjUvTwWXh271SZe3UrW4PpQ2ePwibtWp5nFUFZ",
-	"GXoMsI4531j7ijasJY2rsrVJMNslVjdkNWyXkh7I9umVzhv0ab9diehtcXjyd8+t3j4O9cvKjB2S0u+a",
-	"lL6iXjer0O0voFe0K0pXX22ho3Syq/5vTV22qAQUxp1higDliSWN3qtaKH1FfpYvFYsqwg6ufmchIM3m",
-	"uvigMaayUTzUUuXoruzyHSsHgztedRjz79QCdEg9ou2kNIqV7mMTDYFZxQIDeKgn9PVRcVnhwD8dGNJn",
-	"WBWIsApYSttRikR1dh0i/ZQM9/EDGu64vK+2Sgdvfhd6S7J2F6u/G9P+itTjFn7+B/rBPnES3n2LjWyi",
-	"SApm7LAZ9EIq4H46A8sLbnmgYQ27woBw94kxN9dg2xhhO/HVdxeh+YcBZCwyLDvza0IYH+xL4Bo0S6vj",
-	"4z/nOGT8L2SUfWrYNx8+vGNfciPyhuCSpkYg4m9lQKdS8hkQIRI3bM6NWShdJAwEIuQgThDXNgpqFMoG",
-	"tqPF1G1S+M4Ry6wtMzYwVT7F7r5+M6Uqui+OfeptKjM3YsnLDPehWWUrrKqDj3lZGXENpzU4a9Q+9bkU",
-	"12DYF8es4EvPzIlfvDSpxL1y4EXopH3WGbIZX+KdH3zMAYr2t/0UmB2qv6edMCj94xxe2q0XG61OgpC6",
-	"/gpByRyS+sYgaNthd9wRb71wDqyX/bYF8wn3fBG02TANttISr7tzeOAN9NWv+O/FDael9+h09mnVTUcm",
-	"+nVxypB75nBQuhs4Hh6FvFA9gXNQuMqfczttbvKDNL1YtYK3SZ2j2xMkkn/FS9DWvMqVnIjLjXendqrB",
-	"EDSRQK3zCbsU4PPLYLBCh9HrKpJwNhF4/Mr+SY39nKXyCpZmOGLnudIezs7truwVG+C/f0KcvqFraA46",
-	"B2lH7CwgZxv3I7qZrhMbUjnhJRJhZ/j1RaHV/GKuBOIwKU3nO0HJIHSLrTQbQ6kW4ReTUil94ZvLklRq",
-	"LgyY+IUZWZdJCWBfmoRl+L+LjhbpzQjqJy6ngS9VyFS2fkMA4hdTVWnqpu9R/MxKvxh1a+VFvndU2eNh",
-	"T03m0Q7rIiXGPbuCZJxptaB3hYIgTyWejdhbnk+ZBqPKa+SENFBO4jtihefkXF27o/fAZ1mO1TX46VFK",
-	"p9LJBg2aPCOt5o0MhagrvUtY/HoOBYIQDn2FUM5lnXtgeq6ez1CkviLx3efhI2pnE0zbiqasK8jzuBBY",
-	"mQbMJw24S17Ojnx1npvXlr1Fw3TkLdImY4sPNueKqpdShCrVhGFjt2tAQUaKlpYZvjRsqhbDU8Ypc4Kp",
-	"yhpRUGAMf2LqBDI8E7Qq4EbsHK9tDfulKjyDQh158pkYCK0ZwVjhkzNwBy68xsUPySzV+/VMyMpCbHCY",
-	"VZaXAXt0eErFfzSD7Apg7ksUDJRCAmZ9LNkCnLI6PSd1HLGzqhDW/4W/cProFqbpcJeyvavWlW0P/n7c",
-	"xANHvG6j48YqjeelIOPPQ6898pR9OPWmB1v+Nnkunnln3XVZ2yM8aSZYK+TlA1B51y31yY7//nmIzE9T",
-	"UUMtGySKxrBmrmThaaBfmpoFKZYUBA90Hus99wBv70bsrbwWWskZQTVrn/gM0aenLPu3jM0Ai9Rw64i+",
-	"7Yf56xCwfaEgh0ao4cchdDjId4dJXHSI+f2Eut/yKSkht+Ja2OU25i96fP+O8nprN22l7cNiIFx4Xv5y",
-	"PGtsrugo25qYvbnIbgmyf7swkGfk0AbbuGBqYkFGh0aEavDw8YGgb8QyK2agKkuvIH85lVgAgo+wki9B",
-	"n7Ksktp9ysclXNTeQ+Ze5RrD6vrcTVZeWefYhmMsm3F95XuRuvOyPGWZ5hYukLUbX+AkBq98sUUT0AyI",
-	"DJ32Gp5r5Vm68rIyFvRpKrMIXOTislRjXmZszit38OdlWS/FIIIjN1O1MH4a4t9n7n2xbp5g+njGjBXu",
-	"Vdiz4YidT5W2IBFmxIK+di49UgSGlNIe77tHj/ew06w39ND7TE8Pev3wFVV5Zq54vlfrccMG5AuhttyA",
-	"zkPZ1IPITl1v1Sk7bqZAvzQe9kebOkMRnuGus1D6ytN+VDsIyETiUgiDscJtnJWvw7P791RWmjq4KVul",
-	"k9GUPZBvkoUdknwL7ymQW9IQdOIdXxAyKFa8g9o1CE8IMFQR5QShqEoSem0xQSyE3QbcOSQVL5lZAMwp",
-	"q74+FJbiUoxLf4D0u/bQbf8FWMjthZIXWEF+4QSV5zZjupKm7sEyyhgg9lFT5TkYM6m8n3CDaxJ6XkSv",
-	"HGT1/0+QqBiNmeu88R6IruRwhC/+eJGLQl8QLFsIceKUiP/0VysSLFbbYhhn4MFWIk0Whc6Gp3grkEo+",
-	"NiCppi3syBRJFYZdwdz2eDRdyr57d2a1lQf2ZTqbPzgynY5MsXv70nuKbmQZlaQf2f6t9Mrf9G6itDcF",
-	"NY4hZtEI2eIHphxbW2kZHXF+UWNDUXmQvlZn4I9Yvl4+MhNt7EJB9fn17+xC5F2g+e8rWUvdOQ5up4UK",
-	"+1YU7PKm7fibMJeRSW9P6aGYoPtaTovLS9AtGUPpv0HDbl9KcIPyOR0pS3EJMoctvMJvo8f37xiut3bw",
-	"DW+WrXjWjnJ3tMpxNp6Yp+h71u8mNl33LlG/l3jKtnPSotkYZLHon/hvssZDMx32/F3VpwG795Y6Gnpg",
-	"h6mvBwefqdNnEvvWu14j7o4G22SOdS3TupGkrKPGn1KVdSeR2J+yU27p6OYek2CMj+GwifAgGxReZh7F",
-	"Q0Lh6Z4b+0Cqa/455rL4OaOTWCqFNazkJmRhYOaH6+IgI3BFWWRDlitM/cBsDkKpx/r90xAip+T50LAw",
-	"qSwq2BTV9dgZ+9/SmlZutZXRRNS5fWHN3Mw8k13NuZqNIW8ASec8hyLxkOMLVqoGrlQWDc6MexQPwJ9w",
-	"ghON0igcTHNl4fVT6QK0O8EslDYkGnhOiVUhlSVCluNubKdcMs7GYC0gzsgJy3ItrMjd3vlf/8//x7JS",
-	"Lfz/5lxbUX8ewL5sRtyVqWw2Z9xyV9KuFPEqYzqVFfnVfXKfVvR0P0Dhj7Phbm8cDhtuwDEJghfO+CD3",
-	"u82G9o7mGq4FLHo3XAT3afutC1WVBStUI/XtrTikc5/Ev+MhvmkIt8anL6J+Y2rvNHjWwmtYzUbuM37n",
-	"bjvFx9xBs6hgmNRRkFQSjjq+YExWtCxM8wAaG7d7SrVozCx+01BH4ENIFtCY6EF0y8yUXgnJYM5525qj",
-	"Vx9KhlMZHQou5qC9u5AxHiLDZC2cdcOccjRnFFINvBA222LPD91459fzthGav5YA9oFw9Vb72nefRl8/",
-	"nwxnL/YteUqYUUp2Y8hubRFWsGQjO1DjzfUaAPIIaiw4W1MJVgbYIPv1VyR0Yb//nlEdACYpDJMG69RP",
-	"UMCUKytMJQ7oyWVJRsOAZQNZlSWpOIKD1g4iNYjpIhXWaI7YWdMl11Iqpa9i9M0xqbT3Tmb8yu/loePO",
-	"HxEWceOdLw9uPTJWSStK9znyItoNyvY/6lnbs6Y0DfXoSL1+z0dLECuyTeJVS5bxRrgysL/QELWUsRmf",
-	"m0YKkdaIIa8m5eV7B/CUoVTnJXBt/Am7kfuXJqjEIDq9Yv6OcINzh83hiNVygAF711RRZ+gLL+cjdtaA",
-	"1KJOuhMjj2l2nOJ8x633pEmF2z7uKW2hdBJ92eDrktePSYmp9HdxqIzFnZ3g8y5d2o8fXLfxOGmut9Pk",
-	"NSLx56Ha54B1X6gnbG1/CHpiAtFlbPn24SRDXunt8mHP/aMPEHVpt3RIl3bnE6WvzJznCDCBsxNNwKpg",
-	"bK61pZ9vNv4/IYCmf8PFbMKzBLEdTA2m8P1fzxAFQclyyUBqVXrHAsunpvzak7gR8zIDiWcl42xzZ5xg",
-	"Xbr2gQ+0LlgPiQy0jVi7zeR5VgLsXMI7zJ2ZbmPpzr95ACMXGrkxeOQn4Znej56ff8PyUoC0G8RhVy4v",
-	"L0u1uDBVoS4CbE1Wg8CwCS8NDFkJ1rAf5yB/Qnoo445XnOUaCpBW8PJlg3nDrEpl5t6XsYHC0K4tsJy+",
-	"XHo84vAohnrdkyFdhV9zgeGkvshqS0r3YCzr9z+0nWw33BtOfZZW0hmAHavEunOIO31vpOQ7cQ1s4ESU",
-	"cFmKoXcNhCQKKYSH1QXohF3B0oA9mvNLIQmttItF5B/Y3icNeIxDcGPZZM4bvGOcsGcEcuzH2wgpidgG",
-	"4XQPbAFU7Nwl9yi7dFbZaUd2LWABOiO0y4ru0DL3R+aDF1wqDKG5z8hJ3RLumNuNKMdOBp46trHrI/X2",
-	"VsS6n+20A5t05ABrvBWssZP5Hn26ddYhqtqq+e+AKl4hP1eTsAOQErmfvTTMgMeKRb8ooigNz2DMbgy5",
-	"crqooUKoXULfw1QSnmMdIy9mbkPh0u00YwibzbryEWayV74tkJLDew6gcjupbcHp3CyRG8TOS9fvSe9p",
-	"rHthjx/MIH3wYntAgOtc/7+BvfPi3w/bFJl71ySGQt+10OxnB6VGbrWDPrDAenzpP6LgPjq4tN/o6r1M",
-	"aQYzLsrbK0DnpvsqhARONBgyijsE//2weafuqIpxnXAy9853a096FV6P7d1KtTo2+fAyvOA+GO6+i6ha",
-	"luuA1QDdLmGs5lZphhI43JVgu8OTOeHGiEu5B7HemrSGsJ3fHP+Z4UFwIUxXOdgZ9hOtrSphT1LvXk0N",
-	"zUDeW+zfI8EDvg7r40qjKMoobF0Ut+BmeFCJTpWghUCQT8Qgv4tj434aRLxb/iu5Fw2oAwmWzlK30gY6",
-	"wa0fv66wDhrhzfHv7vDHP/yIPj1d0TBT12uqsuA+BO81aXhwoXYFF+2mOygYFoTsVsVOCmLueWCnif2g",
-	"xqpYspxL5nvglGaGCMCe2GBNuToiGfTTp3Di9aM4nCDsXmil7nZe7vSqTkDuROLbovhWPhVJpOEVhxhM",
-	"v1zRYlF5ejxZ95Cva9D0TX+axP/wj+xRPnwTm0Tky0qURUPMUzOUE4frWEiul3cVm/stj09DeXHyz5/b",
-	"e+BcacvGrX73ZbhwqeRypirjHZuVF//6YoyMPWeVnbp2fk9+feE3qK+UuhKAH7rmMQuLzEKlyxcnL17x",
-	"uXh1/RmaAN/y6q73DfDSThPmZaEO4p+9+5YVKq8QiZtg7kcN14LvvuvKyoWBuJRHonlN7qkHBOZN2GX0",
-	"DqeIHW9w5iKiiK0fJ+lef965eE3eTMxjh0lql5oTNZh/DbrnHa/5ELDEmZDXIK3ScV+xpKbjV9/VtbaE",
-	"rei6MVNSWIV8fFNhVl7UfNnxNgLZDojk42VTyuveGyr8cmCFFhObRAj6PL+SalFCcQkJM6IE5NjxNAX4",
-	"XCGMmxhWignky5w8/LAS2G5Hh95+zGFO5f4DLcyVWxeYW6wWclro8aypFiEJNCrUdyXBYxhT+5CLgr7x",
-	"V7NRB6Bup0ukUNaYkMTdgaW3HnWzqe6uBYAHzLYJ0D2SbyJ+uKMRLBk6WogCWMHNdKy4LmLpQ9Ho+N0P",
-	"ERSUr+qYCFlg+obXRzxjFoVPp+8UrxpxpEfE3LEOgZkNO8eXHp07tXyLn8bziB90vCRGs0taE5fEkDp1",
-	"x6NstAb0rqX7IfWkW5Mwe6VOlmLXzsJGr2i+6urs9zyfCgnBZgiIuSKcXfL8lINAc1Qn67fTArBsVwMv",
-	"jjB/9QqWw3gYq9w13SOxfDYHfUS1A5bxqhCWWe0jwbUpK4TtnPZaZWueETQlSeB+pir5VmF03EdkI+/u",
-	"WGQOqBTIbTaoFCrOyQ16UdPBeLs443NmVWwYq27DWHPLhL5KtUASEsu4XFIlI2a3S2+Roo5hNpwVs3hM",
-	"zddd6qSsmHg3AisGJJSGDRYwnip1lbDzkudXCUXih1GypDOUiHSkJoSr7472Iq+LWGZRB2TURrdNz0Ea",
-	"YFb46ZsAt5UGM2I/BveIgHehYNnHo5KeP/KPZYxLswDN3hy/Zpn/cuS/vKhknfKXNbQx2JQbGoVh/MNs",
-	"0FRPRBEdKkqLBuTb6BgKbe70C+P8JaZqzGJcG6eng4ZH051bE/bhq3cM3Rc1B5kQHSCNKWHcLe+My2LI",
-	"xjAJvAbUTw/wHe9LHifQgonVf4rdOqJudRqABteCaIAazcGXX2pVzY0zZCvY4jO+dMOMu4CFiG4kIYUu",
-	"7MRNIx1deIdpn4hHplXpvG1VIYbZgiPvj0SMgNl6RxN2yf0OOI1n3xcR5u7ZkiqjVVmOeX4V9alGQO9w",
-	"c2AGhfB5dys7r2usgLzkTjivgc3AzYcwM7cWCLTuN942t0DCCr08wumCj5BXyFXrO+Z+0O6bbjrw4vef",
-	"f///AwAA//8=",
+	"7P3fltu2si8KvwqGvrWH1WuqZbn9ZyXtscZenY494znjGQ+3M7O/nfYhIRKSkKYABQBbVrJyux9g35wH",
+	"Om+yn+QMVAEkKIESqW7bOSu5sVsSCBaAQqGqUPWrXweZXK6kYMLowfmvgxVVdMkMU/DpQn83s//nTGeK",
+	"rwyXYnA+uBB6zRShmpgFF3NNtJEyJ9TYz5pwoQ0Vhgzfvrwkjx8//vIEvmI0J3JGhFyPB6MBtx39XDK1",
+	"GYwGgi7Z4HxAdSJng9FAZwu2pPa9M6mW1AzOBzk17NTwJRuMBmazsq21UVzMB7/9NhpcMmX4jGfUsCtD",
+	"Talf8sIwtUv5d6LYkKxurS1FQLSG59oow18bpDFRLgfnPw641iXLB6OBYrfyBv5iH1ZcsXzwPkprqbSM",
+	"kPZuwUgq2AeTZNAiRdIYWSl2y2WpyYrO2ZhckCUt7LywnGBLwjWh5Mlk0kY9NmtQv6QfvmVibhaD86eP",
+	"zkaDJRf+86MY1S8Lxsy3fMnNLuXfyDVZUrEh3LClHpFHxEjyaDKZkGHOZrQsDHk0OWkjroBOQ9rcQ4Pz",
+	"R5ORJZQv7UzbDoFO97GikgvD5kwhmZZ511LdtDHABZn5JoQDP6Z/ffGOPLSboOBUZOxh1UCn9QBSWhTp",
+	"iLBbpjZElQU7eU6oIKW4EXItiBTs4CpU/bYtxLMnh9fhG6nNq6/tg/CKFTWL+g0LqU3CkRd/LoEFz40q",
+	"WXRHlSW03H1Fa/d37zlny5U0TGSbv7NNbHFKwX8uGcFnyIopUsg5z2hB5Iopats9J4qtCrrRRDFTKgF7",
+	"RCo+54IWRDFdFqZaggWjOVP1EAIKTi0J+8YTrMyjsy8OL01zdN/BoGjx+xjl8aNq2fNv6JwRzX9hbruf",
+	"hbv96VG7/Wm42886bPbvVkxwMb+UpdgnlSQ205bMgmvTSSpl0GknqXSQzrdsyXIOy9q6t9SdN9dbWTDs",
+	"fpvdlCxYQ9jZL3RaDb3XLl9RY5iyj/1fP9LTX97bfyanXybvf300evb4t3+J01Z62mJDtz/mnbeim/CA",
+	"adtIOn3/r3FyrjLavhI6o+LuQvSdYiJ/JQxTtzEZYA/7Nc/Nwi4Ko9mCTMvshgW8meZ0k7ayJ/c9Rzl0",
+	"kFPb1msoC1la4YBfrhm7iSsmQPIVFxmL0zvjSptKuXPKiWaKM12T/XhCciu1pmwmFSNpKQwv2seh4XVH",
+	"aHxA7Pe28zixBT1Mq5DrVsKA7v6E/Wa5Rq+k0Az0569o/ldq2JrCaZdJYRjKKrpaFVYD5VI8/Elbsn8N",
+	"3vUvis0G54P/38NaN3+Iv+qHL5SS6oW4ZYVcMXzl9oZfUkHnLCdWHyCZLIucCGnIlBFleY3lRCqi2KzU",
+	"LCelJsPUthyXAn6m04KlI4Lf3bBNsuR6SU22sMv428iO6S37uWTafLox2SVV+FKrZ9UasFTklssCVHkK",
+	"ihkZpre04DnQkcwoL1juKL+UYlbw7DPRnbm3a7LmZgEcmZVKMWHA+LCEK6ZlqTI29m2rdZiWepOOrkVa",
+	"aqbGlrsTmi+5sA3gK82KWVLI7EaWJj0Z2YnhRpN0SxdICRhoZFbw+cLYVmuqrwVwApBFSc5nMwZkOcrH",
+	"18LO3kuppjzPmfi005fRorAaEs1uNNpDTC251lwKO5A0Z4byYuyFdVL/nF6LYUpLs/hlXH+Z5ExwyxEw",
+	"RZRkUt5wdmqbMWHAKMxJtqBizkjOceNkcsnITMmlff+1WLMpoavVA01A9QeljOCbxplWs0Sxn1hmgO1w",
+	"6v4hzUtZivzTzdw/JNFltiCeo2C01kox9ZQu6QaGpxmD7fGGbpZMmLfVsfcpl7ngGROaEcMbiz1j1JSK",
+	"ESuW83C93Q8pUH7F1C3P2PeC3lJeWAH2aYnX+H6SUYETqm6rfa+Jgq0Gfg97ckn5moqNE6H6ExIqJSrE",
+	"Vl1arox+TtaUGzKTCqZalMspU/aw1CyTIgc5kb5lRm1OL2aGKdAY0dYAsoOfdg/hK9eHkfgWpxAo+wwX",
+	"83HjbN1Rmi313wu7o6Tiv7BPu3EyxXIrC2jhZUT1BTELCieQM/xHxPl68EQFBxCs8veCfViBEIA3fsLT",
+	"31o8ZsEUYbYpGT6ZPBmRJ5OnI/Lk0eMReTqZjMh4PD4Z2eW1647tmOtzDOqVex24AN+8eidvmLhUjBrY",
+	"VzTPORq3b5Q1WA23ys6MFpqNBqvgq18HzCrmcSPY2E5xPgW7tfTCTOrnhH3IijJnmqTGFMB0jj+mUhaM",
+	"gkRFNa2nOTsaWMunr9dlNDAmMoJv+YxZLRDlLNUkfTxZ2uP47MkiteyQfjnJ03A0bjJgRKHNMjn98v1f",
+	"hvo/l/+5+M/8JG6y1LbIjzj2WoWXU3vaWDqbS5X3XCtYkLg2rega12tE9MIeeuAylSJj40FsvmzTZMnM",
+	"QXb2FL+2bbfHiQQ1uts36m85aqR9hwx/geuyH7UVKVQpuolTr/dS/NrNUA+KM1zahJquNsmoema6CWRt",
+	"/bPbd/u6FGXhTlW0hHf64HkHs3g0AL3V6pp3epnf+7u7GwXwnTr3EmLnB3fGJzQD31DSccju5iC4MKCZ",
+	"4bcsuCaorw7eH9r68I4IJW5SRiF/NBbeDayiJ8qWljBuNj1Z0nudI7NxX3wjM7CU+rG9tqeKG86+XX3l",
+	"29lnQFlurFbBlJ1Lo6jQdumkAJeBYUXB5wzdF7TMwau5lIIbCQS8j1FULpdUxXeh4SbKeFEGQCqDIfrn",
+	"m1O1b5Hf0Hnfw3wB1l+Sxf2tr6wEJQWbGSJLq+9ltNRRe0MxmtvvuSLeOJkys2bMnSsrOmcP9LVwt1tU",
+	"5GDKokvHsCUZGon+8CJn/juJygw0sh2A6RW4Zie7rtlRLfW7iX+/P3ZE/2gQXNzZbg4w/vaiwttHzQlu",
+	"9hldynzJxVtZMP3W+Zx6Lij4gTsP377phTBqc/Dow36jJMNu6kclzayqXbB8fkfR3ugID8PeAgvEQYJf",
+	"xzQlZOhz9NokoUeNDIE/+S0TTGuyknZPPCc3bAM3QLb9yehapPVNZJIrPjMpGTrH1opqTf7P//rfZEZ5",
+	"YRmewlPNPmC7wAWl7UxnUtl+5Aq6sQ0eaALfWkOPBrehM1YUZLohKQxRj+tHk5XkwuiUcHEtpGBEZ1RY",
+	"DXfKCrneemBWSKmSFVMZEyaN0Fa9EQicFYyZpEEmmP326wOUXgv/5u1OKoLX3CysERtpt+Yil+u0Gka8",
+	"t7bRBIMgKdwY2DXhYh5M87WwP2iCLshgmlzrUjGdEsu8YGlTouR6ix+IVJYue7ok2YJykUyVVRzdLK2Y",
+	"4jLnGbGnwMwZlN7bDU8ReMqR8JxIwa7FDduMSKa44RktLP1KFoUsTbKghWE5jGBFTbZAm7a6uyKuHdEr",
+	"JgyIZDeMazEt8zkLOPEnOX0OvqfiluVkvWAonX+SU2s8K6bLJctHJLNsXhTOfJbw15RmN27g6IZL7A/2",
+	"W+/M9VO87drWRlpL3EigLaMrU9rP4FwF0q6Fow0YEfdONRFj8oI6h1lxa5fEaFbMkHboTwoUWSQrGFUa",
+	"z5cdATGVefyAP0Zzz1lerpKb6F25IUs7B3Y/AmfBvNv55xqkDBmiojkiodyzE615YfWW/CRqvOVcL7m+",
+	"q45e93KkoP29apWeqe9mZPhOjpwcK9/d5NyP2us44lh6qudLfyN33LzAVj2ohlluv4KWVhGhc92uUOB7",
+	"mjvnUgrDPtS3gnBikyHNc2UPZisa0CVmjx1BgjPciQx3Q2xbXosqOgsNKzyr4OB+Xp8SIzzIRmRKNSu4",
+	"YHi8wLssDWahmF7IItfXAjrAn+1Z9twKHs2y0u7l6tyongR9tyLXHUJAoX6OtxXh2fBAk2zBshsre+E6",
+	"150niWY/o+LAqMYjhBL8KTxH7Im9KkpNUrd1rJIC2mo6IikY98GeSnGCUl2uVnZmQXLbBUGZqiiHS6cF",
+	"L9BKAJG+pnAYLqnV0oU9Hs6tgOczzpQm+oavCDcnDdlba5dtNtRoUK7ynsI3ZnfV4rihCEbtMGTlDvaY",
+	"7ecC7MrgVrWPEg9LtuXUPHv6LLK9yvh9+cv6TCBSFBsy9CO362LZ1nmKZ6U9UeHYOGZ//9Y2/G+4Pbr7",
+	"+h16Gm/2Re+sEQ/9H7RhsNPWFbvykmrHqxOetoNaNA5qqT8Ijseon2Cb1r72konFl6Z6ow1b+gvj8+ty",
+	"Mnmc8Rz+Z+ix3vIsbbeJ6gu4EToeuX1O2o5dOulw1wPZb6Jdx0xjHfxyo/SCRcX9vXflS9GfDWICqJrr",
+	"Blkjt+TVMGCemzPTysj6UooZn/fksRaLqyVwaK8xRws4sqghBbOHGbiA4J4S+3RWplXBF3y+YPaQQLPO",
+	"QBCVNePwMNFk15y0LNs9WG80aDX+jhgaEg7jaaXvOZkQUyrhbrvtG4mczfaQPTlENk5JspCl0vGwyBlV",
+	"YGaR0NT2k4tDsUaElDcsJzOpGtT829nBSWyYuLG7v8oP4e1jywH1wjdtYjIMzERhdR/Nc3aCc7plffdd",
+	"7g4cfLHfa3KQfTlGh4PPxLPBHRi0E2vupznClw0HjOWEk3thzC0Ztjvb8fGMWuXLvg26Zxdss+QhaXik",
+	"PzWrROlBTcSLXTDyIRxR93tua2rdq4Pe2sd4hOv/CF3ro3nJD7rFrcHy4taHWvRSnHiLEgAHrFNyOviZ",
+	"bWPvI951BBWcCZNYezP+u1SKFRi+2GLjYwzUIbN3Z2Y+rl8kkyrv/VCOk97krV0dbIuPfFRb1xWp2vtF",
+	"OeyJYD83hsGFefZkEBXIgb+lygkTM+kUMLinW1MlbMejgXc3dr7q/XmwwxGjQXUPGRieAdc1l7C5NhXz",
+	"NGZ//z76BBKj3rOfVWy8sutqJ/QtZNj0lf/oW9k9j3EWnZue5T4YzlRR9VPF6A0Z0qJwbqklOknkTdPa",
+	"bmfDbXdOlHtbZi7oRt4EGzCIt2o1kLZmW95YfnXzcHiar6roiD/WNKOv7MYJy+YofvC3JXh3Ax6+akhc",
+	"GJqZ58S+gvAZ4T56Luf5sX4Zv+o7ZEAYYU1JRYRZMOFI2JliVYpx+yujHLX9XoywXCsp5iPCliuz8asU",
+	"dUB4svZPZvyuDCZX0a3RwNVWOJojvV3hxgipHDW3SYMd4nvGLL6Vc36kh1CaVdx69ekHmcyZd4djrMYD",
+	"TYKIeKkIXa1GuAqvX17Y5WHCjj139kAVTNmIpXy2G+f467NYiphtp/VaqjzmxzwU08kyecvUJrHDiNlC",
+	"mot5wU5LzYhvC0MehWnpqTSVMdYjNLTUTEViUQ/TvcUeVT/BVBxghaNMFJplTOukivXcGdByRhMmlCyK",
+	"pdVSVZAMsMVAlScf/DBS3egVzTDsnSumgVH8NYUdHllQDZe12D3Lzwk4pG2DzbXIJRmmb767ekceWtZ7",
+	"uJzRc2yZjkDikO1fYUtt0pORy+7CnJAl3YAX+1rQzBCJl7dyLYhzajbuDhryaKaYXuyZGjuIw4qMWbxm",
+	"1eJsL3Nj+rff6d7QtuyvX168gPk4culXSt5yO0VczJNS8Zbbw0yxFmfXlGr2+IxgkxHmDWxWXMztqSQJ",
+	"FVZKYES3T4TIKLLH929fjQ/esewQWJGzZ0reuh19KXOme1+dBJKjlwmyHfDU7GgPuf8Enr2THL+7uN3W",
+	"2cyqnWT2pkqdOjbMjEPyRO+40hbbl+uECik2S1nqFl21LYR3N96t3zJjVjDG0TbIiM1enXJ2t1e6uWt2",
+	"2L5cR64RWzqHwrHXMK2THp6QHSze4CBEmlzXbSN+iyL02LvTLZnfFxalKQTCzmL0Xr76+u3XXKOsOI7i",
+	"jOcxVBNBXr25fUKksv8/I4IZ8PRWqSmPJuPJ+NF48vDsyQEl53FMOZMq5hl/Y78mRhKj7JGLeew+jKJO",
+	"ZP/x7Oy9ywD3e6DyID97+vTx00Mu7yX98AqffIQCz3/a2jujAQJruJ+tVr7jJrXTF10aathcqg0GuPZb",
+	"k8astO6gTvEFdUdRIiEeDoMFrupY8iY1N1zkLdkRUylNi8jcF1C0L2qdqjkzh4cHRNVdVQ+2j/JrloEu",
+	"cC/REJNd0IhDexm6aSfvJV4lfAVxjwdpjGRUuVjKBS0MZlIFN0cLqY0mQ8jL5Jq4Cw46ByMNLkJtgxFR",
+	"shQ5y0m5OiELesuqOE/Qh5cYdQ8q+lSaBaGKkTm/tbb7IxdtY38TjIOhzwH9qjmdS/rB35qEt019LqyC",
+	"LvT2sx3AU1rm/xupDQC/6N0dUF0XxlJLRwOcpPhvKyZyyw/RH38uWdn24FaMansjlie2XUuDUojW1+sb",
+	"vlq1da3LLGMsb/t5TbmxWjXeikVTbrd0cTcR1ah3+qipDd9eTW9ztLsTNAqWqR7b+70LfrWTS/XZyaxF",
+	"IZL5NzndZUi6sqYNLRrW9K4Qzip+3mdh7vD/0bHFGc/vGuXr+phuulH9himNsVe5E+9JLbAPv01tElWK",
+	"O1Hshdm0EtzNpaq/b0GTctH8KKKt9AZh68T5OO4zbo2EeBl2Blg4YW9EG6oMxmyvqUuAcrHz8Te1iOvD",
+	"/uhtIX3oiS1p4WYtGGpsI8+44HpxR5azU96HaRaMFmaRgK814XnTFjto1WzfREFUepUAtzuP8Ls1XyKL",
+	"/TXXq4JuAMpCkyErNMa8wucT73/9SU4fVAe8lnb9G6rzQRI72mt8LuowiRZD2quSlbSlJluA26pKComK",
+	"wtYEXWv4KJ6zPguILz0gXt7YRlcrlh0I5qt14L2ZbtDqjSx45q6bwVQ7StA5zbrnBbdmBfNhnN0j29+5",
+	"KGqN0KxsQ9bMY6eMYwHTTsDcaUPWCc6Hp+VvcurOcNBJbllce2taG8H2wt/6iTZ3ydGCwWa1ZqcggMKN",
+	"MrYUJyME/JnEBe1cybVZtKhi/Je4lylos9fn42ageovvsh7LrnSNmZPO6HLelArCNpBRDYFWKSB+aXZO",
+	"y4g0rbbUjkQZRdSera0UBKwGGky7Dvg3ObV6T0TBqoNIdteYfaCZIa6JQ7vhKGJHZMY/+AQ1jtkHKyWn",
+	"LCfDHIBeIc+RfYD8CymaXozD/N401SP7HIBgYrcrNXqly+Zz5Csq4hzJxC1XUiyZMHGUBw9Dc1hFupdj",
+	"uj19K9629cxYUlEigkyPiX+ND7XFkrjgwPiFMS8YcUYEcAt1Qcaj+rZLQP6QYIAtqskQLo+rX8G0xssu",
+	"cXy2xGiwWlDdkmYMP7n8XzJlllRMlswR320cwD+uFIP9CrYM5EQOKl0ad2mxCffxSmrjH/Dm0MBds2/s",
+	"7jxMuKwD5iNGLryozQiqDDCPw3lUflxt090tLeC4w/sOlLtbzIgou7r6xt9x6orNIKELsOosJ7aZBZ/6",
+	"mA9sdXfOd/A41ODVtTxoijXXVcBfwalWLdWoOg1q8VpJkWCCA0Y8eOJ4aKG7hLg1j7Dj04+qfnxQ3r0Q",
+	"9ZHC7vYOoNWdk3jNoVIinO6AsIoNnw4mrYPyslwVzDSdO6HzxgoF23ng6fF+n3Z/zuvq9GlO87zkOXVQ",
+	"ubtHFrObkutl3AZp9bVvO6Fdw7DDUf3m9rn9h+wN1LbHb94hi69h9Oyy5HGisNulYSsYmqPJn6Ef7TRs",
+	"YZwrZqwGofd4AwPZ1jv+uTLAvXKt600TPVf7Z8DWz0SBw7YjW6KjOkRqg67GC9uX1M/s99C4b/zTwcnv",
+	"F/8V3E0Ge+X4hbqXWd0zd4atIia3XC5py60h+8BNFVl32NruYjzcyVjomhXa6oJqCXCulO0Ozh1oWicJ",
+	"HKVwRRSsnKl4Rog2uSxNS3ZqKTLaok3HnAK1moW5BTjuGj/OsUL10oowF7Rav7AxzObK72fA+1NcgJ0/",
+	"tebyg/db9bzyRbcOupyGKX5KvadXKpI2vVtV/R/06AV3vS4cEpw0GHSRoqfIowkBNppgLpx591a3drHV",
+	"RS1GvS5mY664PpfCtf+souCsQcER98IVblZ9L9wLWBMTc3wqafyyxhraVi3TCJOMyTcVhlDHHILKFdOl",
+	"7YeMrUzMQ2TJ0YRm+DuZbggVBJs7aPSZBGATf78P8GFCKrjC6pzvQLfwXNqb2v57NLWq+EzVOXfN0QGx",
+	"D8kQ/v8LkuyC9DFoQULpMRgU3pChzj8mL9yMuSI5moBX086Hm4imQ0aW02KPAYyg2FvX7wdHuH2ZbmfG",
+	"zWXdkWeE0S7vBev+fi+rv5G8f5pjiy+cidyLHCxGgnEk6BSG4JH1gqKPFFBcrBBqdW61+x8/JtODXIwz",
+	"vMcwgezg3x/3f1qGhAP7EFd2ZEGoxNIXPqIqhRaNlwvK5vSpYWONNb6tzu9VIrb2UcyX5+vhdLSY9uJf",
+	"7dc7wvpwYX0fVyLHV6RxY4wvihDMgZR+pRi9yeVaHHkOduTlnM0VzTty4WjgCerQNICA6vgEJMIleH/T",
+	"8REpCi669u8w/yPht8WabjSZPPeRHIYXIHCwrkvqHkzJUEi8X4LrAV+MB/IQN8ycuKOKapKGY0k7Savt",
+	"oH4cWbBCQfKxW4itKTvEUpcLlt0clRgLIiVZMq2d6n/Q+YNPdE7XroGXk04Ycq+r9hWQnGDrxCG98YKb",
+	"TdLN4/02eKT2ea8sJa2mpuK3vGBzFr/2cyaYJnNmiJLSeGxjuOwZFowqwQB9jtywlanRQsNLH4XeK13m",
+	"0v2XVHllo4GQgnW7yfGkusEcTutEXuqJAuDw9dpSjzGjIbHPJ2036lovkikVgnW75LTNuw1pNzLYERuh",
+	"LBx+O0cd3GfHIDJVOqRmWcMa++LZk4Y99myyT44f+7hciyMfDeR8Mi/ktM2BGbY77k0oEo98WFHDksIX",
+	"w+xep3I0sMwhS7Pz3scHnwygJ5MKInLL1D5oKO8eCkDJ1pKPmgwUrOjuzDeH1EZmY8qiy9xtH3xULJ7I",
+	"tuuByBN7+ihcnrCjoyARQO9I8pLF6tTceh/SeiG1C15ALYRrkpfMl+TuoAJBojo8e6fLZOjG8OwAAAJi",
+	"pFdJ+mQoBVkveLYAxAOrKkPaApqpRamNbQz1qe4QdREyqgN1bDnF7SxUsaBd7D54wsdU9X8Swte17vUk",
+	"hMUnOVt5b1s40V/R7GYOjkXyk5xicrZ341qFlAxdHMyoipGDUGSMjTESYbeN4g5LugtajlW3khq8sNdg",
+	"cMWTIEsiDllBPW+slLQzBj4LzZiA7y3tMFwelIxYclEaFqs1tZukXC17fGHiC9069CjH7Yy1uZKjYMNH",
+	"5UlVsOyykIIdl2rIdVI5Z3/tVoKrC1yDzuSqcSOLuKRuTPG6KfaR4yJqdhHoVgenDEIRj5szWppFsmRm",
+	"IRuB01bbRNjgQAmfSrOIDncrn7BR/PjsySiaEv0xVqoFk6OFCGsqWAZ3aPXhNerTp4+f7X8CjJPVQrk7",
+	"uMNv+7RcdH84H0h3dd0WZDuHrLOfQb/l2hyrFVWd9PCSVc/UsBb3fOUWknUYqStC0GfYpR+hElu3ROLD",
+	"V+R6r+LSVVrEqxaUppm11TyBvxPFBsqGBit67gCPU0KFXjOlx611FbDzugjXkZ3XTmMNBy+IhmrQ738H",
+	"4sSxWjLlZo8/w7bI5LI1ptu3mXExZ2ql+IF2rZCURwUH9cN16Cb4GtwZcvJ+OYChQF2P7CUX4beP/jzE",
+	"P9MhfpdDdZcbSm3k8q0s2F0UuPZl6zLZKA1CEB56+st7+8/k9Mvk/a+PRs8et+CftaDF9KxvW4ejne2G",
+	"ox2CnDgMMVPP8f3uuLvN+ieau53Z8FAuLPdZSX10EMRJiYrjmTXJewnjlVSmLdtizrWxRCZ3Kal0jBP+",
+	"QMComwBHfOPhYAreH5z4t26ER254zMpN2uTQ7s1UM9GqX7joXMly1Scv6kip76si3Tmq9dmTXVW/RWw/",
+	"e9JJTlcASEddc+TMsMwkUiSIxJpJAERt0XTdLfqO6/3Z5MkXDcf942eTO15OfEgynivYYy15iAVVc6ZN",
+	"Dc6UUUFoUcg1y6HEjtsRLABPgoOTUPLw7OykAb3vjuP99wctdxZPJ/1uDRrTuOXWb1uPzg7/LXb4qN7+",
+	"bdbr4erfefQoP3/Vy1VGxZHIX5/CEP3EyaIg7Dv6gKsN1sl3sXVEHw+XUEGgdU7qxjxA0TkU5X6T9LzR",
+	"UsHi1I7kSKLU+2gRf0MjxcIuKiH1//zfZBUgwB0TpAJzDYztZzjI6EMC6mn0fLJV5BwZYv9uWzO2OhYY",
+	"UdSwTz1KnVSPxQh74bdXLwmXH4xqgX4vbcNoGYkIChmqTA80CVoTno8ILbT0FyTp/zi9rH8+fZWnxKuD",
+	"ZAHXbfFCop2KVDSJek2zBRfsVDGaQ8XFDIs1jmoowxlnRY7lyvyEJ7UFkEZxLiqzevu+SGpG8KS1A8U6",
+	"irzhQ8JqHa7qPkNGBVyQ0YB9sGZerJbDaPDh1HZwekuVQ4P5cfDSvufSdwefrnyf8OmN7xg+vah6t1Kv",
+	"XFIRBlDtYFwze9hmDDLWV0yuCvYcwOFplRAwm2F2JYEZhIa3tOA5LjqMvc01Z9TGx+fEb9wUWzGKt4IL",
+	"RjRdVrxFCmpc7XcHv9Xhkg2Y3S9bSMD2TOyweet2u4yCg78AMHBcd0BBRyRpuyrEqmdsyc2Y4KJpHMSa",
+	"Q2lk2BqahaxSz2aNHuZmYTyV+SYxUiagBUIuYWnYWEiTeKmG36DfKbE/ON3QucjGAYoGfOYCXpg0neeN",
+	"nzyutP3yl3G9S5KcCcyL5jlbrqRlnc2Yi2Sl5NxZZeEvN2yTKFbqqn5dqbIt4v2XVhEqOGiAtaI4Zh8q",
+	"4DUgMNNqlgT5vPDlckaT7UHa79xoBqNBwTMmNBvPGDWlYkkp6C3lhWMNa5eMIbSA5kvu8bTHmhWzpJDZ",
+	"jUtnwhqH4+azoOMKWox99LM9VsZBZIv/yk7Fkuulg0KC76al3mA1PzxvxgrqVofLbQ+xxgTHjlxg1Bfi",
+	"lhXOG903xLLTAbF7VsG30Z1zy4R5x7Mb1jvi88MKcxJ7KKWmetF+z4FrNwpfEqee51YmQtxq/1pQJY0D",
+	"IkM2cHcVtElFRE308Z770Gv0ghUFgbLFgEkTBIRaOQ6JGYBqA8QRe3z2Qw3LS4WSaxmjgy+Zq4HuQlON",
+	"lDchFYFMrxMU2IcV7u94jrz3r0cy5WAQ2AJT42hRJHKWOjwWmGXNDXMRTSuqXIYK3A7B+sSLlcrSrMqW",
+	"/Bfbi0+AwXbhlLpqiNSM4+UrFF0yw5TuXZSra5ixtvpCFWC8N+9zNLililuptYecQ/ePqCCWBSO+M6su",
+	"lKBNVLNij4SIxrW1YavLnUq3D+Yr2ADV+jTTTCs+GvltGQ6wybtROeDzg3r7mu4bIbNT876wmCgF70bm",
+	"MeJ6ny/z91Dev73A0AZRNrm+ITzIJhua2iSCEjhrqXJ90qITexyzfpHuTSDBVovMatJWeXmgrfhzKouv",
+	"YPJAE56PD/WfYCWfQ4VbsFU17NwaDUMqcqIl6LtCGoJMDIXXW0qn3MqbXqCO+MRdazZjHx231j6Ic/it",
+	"vXp8FR2w95z3UuYKWneW7PVzlXC/n2r1NXxMMLz6Ir5GTvIYfIEQiAD1BfzeoHCvxL0zivvO1n1OfDVD",
+	"756gZc4NMYryYkzeulkYAeNOCyputuodtIHadIR/r4b20Wsi1sfW5yqJWFFw3NXafR8qd8IN6Q5w1BAV",
+	"zcbdg1v7SIpW2Ce/VWM7dO96XXkytgOonEYnsSY1QmAGarzGUtGwCKB4u9/WC1m4SuGR+Cpo7ssvxw3b",
+	"LRm3m+7vXFP/53/9b+IRv8h/Eu8hIP9JnJZDhq7cIepVYcU+aLE5eX4tqh5sd+6YqLvAAmC7CPItSGP4",
+	"eDX5cWf5S8byV4Yt+1qZvp7/MWrQVOabe7sQ6riLPCJ0pGSj5RMrWEClmsoy9NnCOMdQbNy5bt03GLyX",
+	"x421goubuJb0/SuyombhrTX72gea6BJ2QvDeh/Aa/d/hv3+/LieTxxnP4X+WtmhQ9I5XMEE54H1C4Mq3",
+	"A8dHXPPYA+rrT3NgAjdVWxcjfigxSWH59aMfYNWmuPP55XLM8jpbJAav4wpXYlNgCj3ClGrAzSFGkkeT",
+	"SRTRucMBuUVDdFatAPxGauOqw/RFRUD0jwQOgD55Md3PwVbMzci7W0f4Lb9lwsUu9RjeEen5jczgfhn6",
+	"nVr3639PJnDTUezJ6JBfDxP6lmVMGESX0h93S9rXvVNUaAc9cjwOKVJeFuxuzN6sqNCFJ/rDZ0be1Tqi",
+	"q0z2Hks3QJcd/yhccCfslhYlrfDLj8EWarw71m/raN/JlYO1+sbHVXxc3gul4x15r6bdcuEnoD1k9rvS",
+	"HmzBvsXP4W5puzQHRl9pxkSVaegAwQe1TlJ99f7TgDDKDAoW9PSR7StFFyhXRyJUNx3p+xESA0vMO0vC",
+	"6W8OMLrWIc5Rj0WeMpEtllS1qL+Xr66sEn317tVfSdWU3LANGaZqwYov0xFJy2kpTHl2lo7IeDw+GXer",
+	"jrTkRcQzmWZc2z614XP7v+DanH4xmZw+fdz4+OjfHtnPq4yf5lqfPoFn1Nyr/EVc525Z7NY8pFVBjeWl",
+	"viCMbz1wH1Sr90uDBYsB99dqiICn6N9AcEJ2ERRzNuW0Dd9+wYr4L7gkHbDQXffVE67TGIs1lcUu8VYu",
+	"7cat9ShgtkZv4Tzv5W0Pjv7xhG+1i46Xut9A4ZJjboIDcNx9RAYvuHRPHGmKu8r68Yu9hcEi0B1J+ebd",
+	"uzdHmPcde/87x1FCzIWqgKE6Pv1daTK5ZAdSDo1q3lY2rAOjNknOCrrxEd6RsEq8O+lB15V7olHetMXh",
+	"Ud8Na0JdTfSCQ/XOVMy5+DB277eS8NHZv42hDu/5kyePsag9+f7ttyMHswhME79tMlmfRX93+SaCOxMR",
+	"R/dyzeDEifdL4IxtQ8T4ddxdtJrft9wXB64YIvut32lwQd58d/XqfxC98HMPKBeEagDdGhH2gRtNJngb",
+	"BsmVmqT+LjrBm+oUL9I0w6uxVskRuJG/ePTl2UE/8tZruqTT7YTQ4csPzR1M+acUiYF426qP53IerG4y",
+	"Jhck5xpauk3GEZ/ELtF046qe6Ph95JFC8kjpF0mF6ZJuFoi2LYzTUiGKiTFsuTKa0JkBUBNXelIKVieI",
+	"TJppIQ08qDiO1a7Q3KozwzIpck2mzKwZEzUZwTtHLhDHX0yDCiUYyzWhZCmXTJiKasUgsr1B5uPJQTrv",
+	"JrfvQV7GZ8VOvpsRuB439IbtGdrh5Jot8RnQcGDnAtf2FXnfv/2WzJgB2MkGqmBWqgLAfebMnPhcegyK",
+	"dqKIoA00AuBBKxmnMt9AfDblQpMUIlz9x1ou7orFRsNuicKVONQt90fWKsLfQIeH5jXDnk22tsnTL78M",
+	"Fyme+8WFZlmpWGKKyBsvIGqEULEh7769Ipkd34xn1DAytBujmJ1qPhduv0phlYTVlGY3J2PiJR0sUlyE",
+	"laqIlvm3os2uk/1fw3KuuVm4SmAj4nGOoHZhGJzXuMd88kU/0BJLzAFu/PuWP8JvX9yLTiSPIqdSvchB",
+	"b0eYFD2jMkN74N7RTJCUw/frEWW4L5Q3yuYIq3ipvaQ5I8NH5C8OqUtDzN7JuAXN16ds7F4cVxkGAMLm",
+	"gMCB2SBuyksH/zcbkfViQ7hxx1Zcsd0KO73Xu472Wh9tUaCVWo/oeKDz7QhKulpBHCj5gvydf9Wir/cN",
+	"DdvGabwZVIsRBEWGszWqF/8Aa13VJ2mvswIhUHJSCm4wTs5wKF2BP2SmIFyf4rfpyXM7Ta4goRVJUL8a",
+	"exiR1CsKeAVrzzy8hHVsk3ple/e0sG+PJbwAVbaj+rYXDC70NTVtLzIsmDFM6RHJ+dy+yJ5h6Xky/o/T",
+	"9GRbPPaFdAIKD6yBVTH6zv+7yzeQYNfgPwxW1BAEjZiRdjtys3DBUE6BIENkQTwdplQvRmS1MQspHtv5",
+	"EdkoAFIMa1ZGzJiFAzfYOYtevfEpy3Ai2R5gQaKHUJDT7M3g3Zl/vAfaoJH6/LSXjgVdHFohps1xYU53",
+	"vn09QFnHOleHMDbuy2i7N3Pr7nbT3cye/09ZI73sixZuOjIDNp8mTta0McBu2jHWid6E8PMxle+WKR0H",
+	"O9uGzfP3Lw1i6g6iW0hqc1mr5X31SQqQRm2ZszdsQ3gelmgilxfwLdjCTvXn8WyRrElVJJYlsCa4ILQ0",
+	"C6n4Lyy3NEEN6yU1ZGiNcK0X+QNN0q3RpnHF5Bh/dIAulugFPXv6LE500M7PixsHy3GGbthm/Inqv3Gt",
+	"y3Z8g71gaHYEGV9tQyR2KMoo2JrliT32OoakboXNHxMmfyAsPnKFqnjn6h5t5nbqYiFT0AsFwdlusO2K",
+	"akNSTEPFIM00DB3FJzrHV2I/4FLqPhPhy+/i4XZTFt4M19IhYKboVmnwU3PrN4e1RW9w51zz8sE6+VtS",
+	"4JV98jitprkLtrKmPxhFg9TyhrjSmFVuhdSITJnmOWvUq0YVUeRed2zkKW5rg01dIARWuzj9nwirNj5P",
+	"Tt//JQqqFhTnfLa7X4FMbjZJTjeRQT4iRpIvzp7WiuuXW16kL86eHnEUN1foGE9H/XQPf8fWYXjY53HA",
+	"xxES0YET31rheBwn/i7W6S2IqeMGEE09eNqxtDLQUdWp6usf0omcxU9rLrShwjhXL4P96grsWbViuyRA",
+	"PzyfveW9ep32vQIFAA2uLJirUXQPYce6XC5dqcxuhcRc7ck9gbZBlS/f+6hzRk6TG65q6o5BCriPSnzR",
+	"kpPeSTGkU82E8RUbBTt5XsVjc0EgTrFHJT6H+d+9wl5XLadHIb0AF+nISM06HjVadQ+7b137jwJt2nLr",
+	"cldoxOj1LlzQpE5Up1seoGdPPkaecTcMxahy8X4YKBrJ6ft/DX46+e9RpYOvkgDbsx/u4jG+rs8D9hhj",
+	"gIjMc7ebwZy0cfbX4O0+Gv7Pi8Sko8SOC1LHMJ3OmQALvwgTIoriu9ng/MfDPVRpFL+1V2JrAVRwiXfV",
+	"e0exGWib6c+Q1fkpki9bo/+7Zk/aufkrpDL2rqnQ26dyCOm/d1ZER30qBOVcOkSsHhUA7jVirAk9vUNZ",
+	"YxJ6xob5lTwquqn3OXkfdUGgj71jOcJShJOzn/qMG+C+b8QdId30WyDhni49PtlaRkfyd9ZXN/c5yHdK",
+	"Qa06iYGM/LCQdYa1QU92YPdR9GGrUrubb0gsISXGqXSBgz3oK06vvrk4e/rsPCUziQh3ZIqILKVY0Ryy",
+	"uqlmz56QnM+Zi2pJtV6c3rDNnAlyWqQ+HrPFwV5nw/SSyqFbeMvakYqwD3S5KhiSwvKzp08ffdmSuEyP",
+	"efuqnBY886UXWq4c2i4DonS0um9d0ju6b0nOZzOmrKGG9xfuPmOlGMR85M+Du2aNxdShGDVxcQGOm0L3",
+	"rmMgKCmA+fXvD8mIg27UenoC32hzpbem/n37vrxAoo9TgeJcvuce84uDtb93e9xD/BFHQR+ni2WrXoeG",
+	"lXOHUjNqDwh03zY6O7T+Do7dzeKczZCeJQzB5ARI/mEA+QkwGN4/4blZO2mnMypi8dy+Qmo/Z8Sf/pbf",
+	"v79ltLu4+zj0GKgPlS24YZlxqdIHj1KIIkxWikuf8di56u/oSIM4vvk+T62zbefTIWfTx3MbHX0F3XAE",
+	"tSgJGRV3q6R7J9dDtcTvt2XoP6xCiHKRunDIBdVElWKPHlhvlJidGcE2nc0YBhXaNs8h86NGpgMlRCqQ",
+	"y7CYVtngggR9x2OnpU7yCvf/TrMrdVKnxHZpHQS0HK6t79IrEw7wzTPesXR9e62fHUfgwZiFT1D4Le4G",
+	"rKr+hNt4n8g90jPYr1xEQ74fNoKbHP2Gag2mCjZAsFrLyFhwm86Zs7NkUHfYfj3uXcYWR9XNnD4SrSWT",
+	"kP5gd6evZNyShgmCDI7TynjqVgD8nuqIV6WpcH1bHtomOMRIuBMNSym4kfYT9nmIx15X7a+Mu4mHZbz7",
+	"bKwsDd3Xbae5K2Pd2l7xW16wWP2Bb+S6xoaeMwMZlGHcMtjwBaNK1NY+8H8h51yElqN9Eq5Gc+n+S4Jy",
+	"i1apHbzvMhee2D4TEn3mwKw43B9ecLNJukJQ1I/UoJ9aL3rQut16L5Vx4KIGyYekx3FXzfe5zX9PG/ae",
+	"Fr3DukTIbVuqms5vuDZSbV4I03vF0OqAqewOWACyPyhOchhuut9pgRlESUE3qCJV2I3OqNOLQSie3t8N",
+	"f/qQvt9uqt4DZ4FQxrylljEEiu5KsVsuS12/rZsJsPPefhK1K3mxmpGHT2cr2bq9YT94T8DJd9lER5eN",
+	"qrIUOmueLRs4oof24d47XdzU0+kH1E3pPLYw+6d1kvzp1bh3r8afhv+fhv/9Gf5BMOcxKHl+eDs1y5DP",
+	"8FIA7RD3ABlSYD0HK51CAC3m0nTUhbx3vjVzqPbfQ6bQkt74kiqOntRfAqRkiP4Cs2BqzTVr0tF11+9c",
+	"hrZNR1kwSOrGSxCHH9nMf+4+EfuyWvYh/GW0feqgYi7M2krJvMzgBrueuCGggLtyS1Zm2HmLT9rRsM2W",
+	"I0Po5iOr93QDfK5jmKriDf7VsfoNfu5GIftvr3/bVruCXO1XYib7hyxQtZQqCXJED+uG/U96WRSIAdIr",
+	"zorrm2SmGEvm027qJzyBCKq9Hik1yzs/MeOKrWlRJEFeaZd97B6qeO7wMz/n3c6kPhplqEYc7PiGKcGK",
+	"pG97xQpGda9H+hzBS7ZMqvJ/ybLjstmnkDW6PtFbj+B595ZJwW9Y1+adF0DqZKWYMZtej/SZ/Lp5MiuL",
+	"4qPqTJoVXJQf+uwZvaarXsvcajM1ZFab4MVIt66BKPce8HbXIP9+seah+bJV+VfeBnmCUFPaHu3wwJjA",
+	"daRUxAU4FIz61mggUI3BSM/hQXrDPBSJLCEZuTYlSs1I+vWLb1+8e0EeYlziw195/tvDJVtOmdIPf3Xr",
+	"91t6lLb1hw7/32HwV8KwouBzKIBZ1ejvgxQrDFO3tNjBQfji2ZMGEsLjOIhXaI/OCzlt1PQMfVVVrdrG",
+	"W856ork1yG30GiXlfacpOzopws/3PtU0skLgx8BknWOe3gGihK+DPg+NGqrO9h7sdrXzI+uR71CWM9Nf",
+	"72R2CEmXmu07A/f1238veOz9C9rs98sGU9OwZ0LimrPeiV8uW51NWSE1ywGW1x4FPto1Y5rwoBfiTmtr",
+	"mStmRXGjDrwVhInz/rnK0oliS1cwCj4WMrupP5Wi+RlK+Aag/JU/PU/wVITQ59gP9Wvwc03F9u+W6kSu",
+	"mKg/4eih5Gp2Q+csgcTfomh857xBwTd1n067rpsoNpXShJW63TdZwSh+gXs+mfGiWYYAjJ26OLr/QjHn",
+	"swu+q1GB/TceDxbc+aUw1YThp5piEMIzmrGqRf1NSyt7Xu+tjrDDb/qjl0/aFYmfqw5gSMmVOQYv+Bjb",
+	"vY8A1IKu9EKaQ9J9F9bwhm3ICqr9GzaXakOGqdsDWPEAmQ/+BpkApRU0U/AH6o/2L+BBnY6uRYobxn6J",
+	"+8L+FWwIaF4xn05PRlhzgAqCM46YbSkUW4YOw+lLEbpupphepGQI0117ztGVWcsxgOGhph4cbr1rAZ3g",
+	"G5yjDJ+dSwmApc9JCne0qf1JEE03mqwXmxNEf01r/1JKhvbt18L3FnpTT4i0gpVi4WgEjDSyKsF3OMfR",
+	"Fd/wi9vBovqWZ0xo5NJj9aZSG7lkqk2P6JAAedgvw6jxwR3dnfZcJHNlJdaKKS47g3EhRCMcFxQgWT3S",
+	"zmggZFLgjIFEBKiNqPwzvHn1PlPMPmLPmjU12SJZFeCMZJaxV4prFu2mhFpFK8VufZ7L7gDWVAku+l1o",
+	"bPEOUBtmifjp3sMy/2SKzzbHJYS4OUx+Wu9AtT97/MWTfqmAYWcd6D3uevrz8bBOkMuia2+6+nVuYfRB",
+	"0YmmZIdXjAgw/MgX/oSawMmGmcT9vKSFHbr9pRS6XFkBb0VLMbdfQA235MY2nNI80XwuYMAjslZSzBOA",
+	"ZVJwUYkbJ8kKypc6mop1D0xdzdz26GNM8ro2Nr9bMeGSM/pkwbaC0xUyowWxv8O5IbF7MmWFFHOAd4CL",
+	"GEB9B4z0Ga2DXiEWNqebCh5+Tle712vxsij5fiSbkBjQejUZCmns7656+YhwQb5/d9n9FgvGmrS+momc",
+	"UDw+f5GCPdBkbcdqe8NTnEPO0czhoLd0DzPVimmuTNdXjAgbz8ckPZucPTudPD49+/Ld5PH5ZHI+mfxl",
+	"cnY+maRtWYJtr3fT+cDfCbqp7j+PEAFk6Y+y/ZqLXK676nqudbeb6Lrr5oMhSSPPczgTyGrNxQk54cB2",
+	"e6PYLWfrntvNznQi5Dp6PwvlIABGHmEVcSDaam72OeJQq4EnXBNXr70lTgKXtbspEpEmh6RVNaDgdQdm",
+	"7i3DdL0sInhSq0mm51aMpHa10rH9nxeb9Nxl9OV0MybpmrEb+BIbbnQiZ4n9Mh1fi3QphVkUm0SYBXyZ",
+	"U9fUThk8a5tDqxQer56GzEGrpsOPZAg7TUNRiGthSqZzuoGK2aD/zhTP6eakWWnajgB4DctuIaUYm7ZN",
+	"VFR3aszUUcgd7SC+W4vnWx5YsB+AD/sDi68omCZ4kADXcoF41N5tb4+NKfN2xIgoYA0r2aEoecbGxDGi",
+	"JlSxa2GZtvR5jnaLWCGZFTK7sW9Kq82enhNKUtjUEBuYooEEzidNzJpnjAzhOX0t7MEFRxvNbk7IklGh",
+	"gyxR57ASGXsOmxM6yiXDOjXsAwe4eOiK6JUlnov5tZhJtaYqP0HZrv3mbQhYdzrC/QZdPSdpjfzORWmY",
+	"BquNFXSlrTVnBzIiWhLqRAPMX6ak1mTJc8HnC1OV7cBZtyfXEq5cphtC3UzhdLsD81pwMyYvPtDMFBsv",
+	"fVJnlTkz1F/nADn2kAOGvwd4FKd8bCsFB9XCYMvGTzS3wbDOfVQeuCn0h6nb2+m44+t1+P5OwvUHt+cj",
+	"yvL2ssejv/aCc985YPDYZ7uGp7aXfgtPg46nU3CEeM2mCmZvMsO3sA1Qv8L9k37zzfnr1ykZnj05XchS",
+	"tZR2CDWZXUj8i39coESzTTwPvSjtjnj4FVMFF3El7Jh4vMZ5FTkyQaSgE8ueU/Yvs+AK/pjJUtlDTiqS",
+	"2iMrJcP9++Gkf5baluO/4sQKAShUwYK1ivB9gx0qfa2x3bbnoykMji0zt3PaHQcp1MWYQpEEeo6b8052",
+	"0ZbI6yhptiXVLmW2haPJKVUBVX0FW33J/G/dpFwQxj354mAkd6OmHNwytkeeHYXw83sRRwFI4fDHyaP3",
+	"P05Ov3z/n2c/Tk4fvz85/3Fy+hS/+pf7El0XS6Z4Rh/+g62T/79UNzHExgMztyOmDvHMd7PX0LSlVNqR",
+	"UqPT7j4CWcUZY8fYUk5/PmRK+Td0GkFH4Ky4fPpEwub3Kz1+v+Li/nb+J9y9u+y6lXkW3ChIUXB0xviK",
+	"ITUoi/1WrrdgAu3hjU7aqLn8D+mwu7kUlwsqBCs+SgBN5D11HM2913++s1YtS+OcwV0H9dY9ArEgmWIm",
+	"0fGayOinogRbgUkIt31kiEBhAqpNKWZKJZoF4cIbAJcU2nPK39nH7huh0sGRBZqjj2UKJqKe036aZTvf",
+	"9Ee7sp0/AAvcEqLHZM2mCylvwErXBc1uoDorSUtVpGTYKCJ5MiZsSXmB9VuvRaqXZpVYtR1MB/thJRV8",
+	"MIWGpC4wIJRcOi+AkelzvBS385YSu76aSEGuXr97Qy6+f/fNtQBXNVbMhqF6JqGa+PT+mPPA11IJZNbj",
+	"sxhqbEV0rIpEvPWR0ZZuDkLRJQJlxECZD/tv9BpVtkVqxodVn3yPzyLBmVgkdKe2597MrSOiOGOsegcg",
+	"8nuQq32P7E6Fxe5BNLY5nXA3aj6H2ynH+w4eBnaJ3wTPyVpxw06lKDZbqnZLAPedBGaLho1yz61TR+F1",
+	"B5AeJxO669Cxs/3+q7g6og7HR7VNbyAiHAtYKWHFsT1VrNDtqrncb5IABOolNcfubqH/4lu0Qy39vYv8",
+	"NSv4LesNrkELpo72p4a1fiO57Dj9Xe9Qj8Msh0HfMbO6I4E1qFTHNJ86SHkPDG5XpvHrezhjczQwigrN",
+	"WzP+70chDZa38cZGBHWVJOrDniqWOV4z9TNxB+nu+KYPGkZ0r923gA/o6ifit7gjBKRxYMfBZhl4+Br4",
+	"kuYBCOkh2f+2lnY97IEf4B5VSMMzBnWCncKtWMb4LdPnhEIClTYkXXKReAZKR0TOqns+FFWWPJ1ei6Fl",
+	"o805oQJCQKeyNP6mNqNKbeBiNrwhNHSuUwyNqn7w/n/ocCrNgtS9Ql8nMQsgIOSjJTlVlDXe0KGYwr5O",
+	"q3n4aGSHq9dnRzUyNfZy+lXQe1W5UcwkxMOsrXrKcl4uB6PBgs8XocPmEG9jueUjkB36V4yvTpHtfbJx",
+	"kTKwLxTJeQ4394imDL85TKvojZ2sK/b7qYls+oOw576bZnX3mAh640yES7ilP9L0QjzsGlKvv2dTsPXx",
+	"j2/r2NvkbHW/bxreMs2OrNh9n0PoQK/JFn+T044Xh9uVNqPhF3XyQcLxOpcXhinnj6FFkY4jgrSIVPKE",
+	"0CnLta5I+7LUhkxZgMgz57dMtDjrHEZhMi3zOTtYNgkZ9yU+8xU+ArgGhSvruje9LKPiKzuVL7H5gdCG",
+	"3VAGqEidIGDUHUR94KbZhuM6us9Hk4nLM/VfROKm50IqlgS3TdVNZ5RzcLJhVTWRpYEYWLNgXIU4SlUo",
+	"4ZCWOYdaD+AGJKm8ZUrx3JcnTls4oHPa+FZ/3WpBreyCH+IM2GBXK5b1rjQF6TmHsVtsqzey4NkGI7lv",
+	"me7G6j9A011cejuoVlHxBrOPvutbhiq2EgeLZo0GctU83CE5EGwEuIWBO9SlvMV6TAVkMwr440A99537",
+	"ZWZFGXEtiJHEvYsMWaGZCw5fM6sGNv1evUt/OS+WXLVPMrBLv/mNo5ldsay0GhJBm0oTKYrNyIWk4ncj",
+	"7+izdOXEZZcR2zec9400U+36s9YbrINPRovOd/VjV8Nqi8MaUiisSBu/iIYpiM4pU0uu7cIehTnqstPi",
+	"Wdt2IylZ6rgj6RDgXksOl8+xmdNosQ2IzMEmxKW5wAquqnE+0MECgswcET6zpsy4o0XvB71dCK0e8P6Z",
+	"1m/ZnGtzNEKlI6CPWX7paG7FpaznpwdLbvFOrLK+LHpQ+VYWrKWrbfWznoIm7f6V0RVwSDRv7Tr1LRxU",
+	"YQHVJsOUU7vs5bQUprRvXrC4+bSkH0KYnd3fudjz+3bBIaQkNsAIUnFAsAMpLvD6vfmp/TK+cYiGussA",
+	"LoUH29oLtg/CoF1oMrQegZDdxYukglDMe4V8Vbx09oMGKUyLNd3o55A44wPFXbSv1ZyrzrgmqC+egr4I",
+	"GHgZgzjwUFh72vkszIbHl7RMgzWY0V/+pznwpznwMc2BT62rf3zN28EhtjrUHnVQd7fUnb1zfGdNvyI4",
+	"LmYrWfCmoDBxdyldgnT8TU6/kTqKFOEywrpuEEt7jzO3OZi3ZcEOnr4BQf51IzfoDvP1arkq2JIJQ73u",
+	"tyXfsFxhz/m7gKeCylfbs0hLI5fU8Kwl26LkOXVBfxHQQXuKcb2MJ0EumIhros7PvnJnMgKj8cb4ndU+",
+	"vB5cD6q6M04inBzWSGvKwhGOqknssB6w5LurEE5X7KzZGobPXiwLAHCd8Q9YL4SSnGUFtfr2LSMVufFj",
+	"qNnn0Uy8xWGxLbUPyHbfjeR94L+G67Q94vh66bIwl4BT0jdx0HvQ43UCW6qpUN1Wu6Su/9ehhJ/zpUeK",
+	"97WP8qq18CnV2kOoUF6kZM2UVS69klepgM9J6l4HuW1wL7BaFTyzyi4CC5OhWbBrgedeDZFSQ6dksizw",
+	"SmFav2OIdw67z1Sgz1xfC4plViGl0Kq1rsTqiJTCgRkEONJV+cc0RJ9Owd9g1eCTMXlnKdWZVLCt7CyQ",
+	"h2QI//8FXnVyTjwFGKrJIZgTWgipoE0znXX/2gSlLKOKsCzYhdZ8DjiSx3nxrYm2Wyj+WU+0Dd9LlJkq",
+	"S/JOFcS7OiW4TqYlL0zCRfx0aTOve+JI5Ds+h/DNzddEp6Us2GXgs6lxZjKm9WkmhVGyABGVc0SgLpgG",
+	"fOkKTwxuEOdzvCwXzKyluqmxvixjuQei3FMW7OsDaH4HPU2HUL6rEbpwqIJnRifWcuwHeJKzFRO5TpAX",
+	"+jy3n4lmii6Znba+ACwtzHfsoVkW7PBJuWRmIfOelHrM3x6+pIZvJnZiU+SUtpRTjwzYD0fMKmnVchBX",
+	"KaVWZJZ0pYmR5yTNuD99tOHz1Go2UyayxZKqG0AiG16+uroWGuG7RqRgt6xA18RmxZ6Tq3ev/kpuy0Iw",
+	"5ZVBno/wa/vH5cU7aH15+UqfVD6Na1FwbTRJBdcm+WIySZ4+TkfBx0f/9gjwzTKe5FonTyDwW83TKEzX",
+	"HbDyyxVTmuV9IYPaY69uqeL2QO7Hrv90T3WTlF71akrMmpEaSlng1a25t7FX673Q4LdwLLubsSFFdsRR",
+	"Y2bbBPYLVxehr+oXPtapuJR/0aVVeNoqy7oK1fvU/xk3ulF34mDR2T6AgfvKU7BMqnx/8ZC66ITdY1XN",
+	"CdAmEcnB99KjYka3shi/q1IWWxumrkBRp33XRkykYkW9c8JZH9Vs18bOu+Z/3yJ3/UW8JSRHRZ4MU9zG",
+	"aYWrsaJ2kxum9Alk1dOiSOQsJbRCnjULFlqs9YBUbXj2k4ztPoPAXTAvqUL3N1ST8d6Bra1XapZX2xIe",
+	"IQtZ5Lp/2j8Q5UpzDZqDa1vNj46lCrze7tX5JCiqjf0WqM1BkqOLoqui6gq5blWAj6vIeawGfM/a5u9F",
+	"HzxWVnZ04LT5bvqoCW2sVGkxfW1Td03QIaq+NYsU8FzjggehXu1BoKHWgpBr9Hm4cA8QBA/0iFRRH6Gb",
+	"st/Oc4EefkiertiMXV19c3nRc6pu2EbHB2lUqQ3LrcquRzAIxFiFizk4/zuDZABhf2dRsXTDEXgwxCB3",
+	"Z2tULChG801ScBFxQwxe2kPJ9pAixdZMZwIOJq0X+QNN0nc4rO81U0CTTok13Z/DmZG6lFAwKNL/yJgy",
+	"p7Q0C6i8SP6VXJeTyePshm3gD5YSoAMeRSRNcO2PyXeCwU+AuhxMZMPYaFlwmJARLkxzuK1r/nfWW0Qe",
+	"kRsz42IOuLfCJHpBz54+i+6bG7Zp0/BW5bTgmUfF3WU5ax1yQdyM/8Jy2xSmd0nNqIaChHaASpnJpT3e",
+	"2zAf4w5S5OMUUhX1c5L6ErPgBYVrd79kpTC8IKn7mMDHNLwdr2CHfR/xjNjw+SNTZNy0NiYxuiaBDhqs",
+	"civvvJXm6CRXectUQVfJQpZKxyumF1LMMazITRAsnjZ0o/0sj8iEGEnOHj2bkKGTc+TRsy98jJyrUvLo",
+	"WQhyMYmWKYkO8ZiSLLQo5DppVmZvSSKEivAAYSFLs1PC5fGzRnWVp/HaarRo7eDRWb/qLDHKI6+IU/5+",
+	"3xR+1BIt9UL1qMwSPHRUQZarjPY1q6YABH5keqMvvrCzU9Dg1EQzJirjBW1sBDxVZL2QGrByTak9ZuQ4",
+	"mguSVddfh21cd1V2bLZkM09l6yxWcunBniSZccH1Yo/60y2ZhTp0fyyTiX+PuxUIte+/Y15npbvee7nB",
+	"js28In0EfIal5oEmvgePt4zzKEsw8AnmwLnKsCe7AVV1bN++sOhOUXn1E7GdWRe6j54qqNuB/NJEUUGG",
+	"qXJVKKzk8/9XEhA8wVIwKEQRDLGeAkVFVIlYKTn3hc56zPilJ855++w77Ozb3uiS5FaH1pLMqBr58m0A",
+	"IF47ULbuAcFzpJO8CS8dbBrfAor6dbh2bvS4/fj7qAMHVISqLvgui9HMoKAiVN+wHASZZSrQyM9Rd+a5",
+	"U53ruiMJzUBkbbc4AX9OindkcUTJaLTUrokX36mNEIdg4rZEs/0xKBQ8NCCIvZDe2laWZqyztFwVzLSJ",
+	"aM3qG86tWPurb4j/teZOLHfU0pcVsXcUbN3cova4DLLFFZ/PmwUzllSU4OOBUxKq9S5YXhaugFLMR9YN",
+	"VrPSaP1Lt9hxK/c7XNDqPKyP32BXB0sRCp1A0rbpDV/RGGD+hWcIYABOMaJW5CMys8ehNV6UO+vlzGVQ",
+	"WGrPSepdZCl6KCnxX1wLvCugvNB2R8zYGgKGqSALWswwfmEYi3c4GZG0kOuUlCJninwxIf9tdC3SFVWG",
+	"2xfh118+Jf8NyvcgxSZFWu3Xz0nqIp4dVdyQBdVESH81sPGAyJX97iKkG8BmmEjr3ou6J74rai5Vca/9",
+	"NU2HLbdpAZA4zur9HIqDToIIou0DUIOqiEWCyLQ0pGAzLAM65CJMfQMJCmYzRUFCC3AokJ9LVrLc/qpK",
+	"IbiYn8SFC5LSIhodIRkVwgpGONPsSxjNFi39ddVzglO3U4T0G/9A5KD6SKcGLgAqqj11Mf8oCHiQla5u",
+	"FEhyWLDWYPZIRPqnCSY/KuB75+p596K989ED1LdcyjVPiWppRg2Z0GTn7X3WOBXaT5f286Ce2/4cgWsI",
+	"h0L61xfvyEOgLX3ujgi7tSApgUCywtK+a5dD9lct3lun+OBC/nxEFr2h88N0/LZvPj/6nVl91HyuG7Nd",
+	"Edafe0CEPNDuRmK6cW6CXQ7J7KFQFPG4VHcsM9P2s4N7iP6GB0qLaYJHTAejxPVSPxLSFIDM1OPYO6Vd",
+	"vZr3lID0HAsJrhcUXB52NUbWzk4tQY6WT5SltKUKVRdijyYx/lnaNyDzOHsVDyWnJRhJrO5i5RM1WJmk",
+	"4ZmdHEQfPvqIaihO26p2HY7G81py1pr3w/qu8QhI709wOvZLh7rf1KCzQy/cK5gjOZPRHRvbqE1F/yj3",
+	"fAMLPwbQi5YzGp/KV6EBDn9O0EqFbYtsjpyvSkFcRPiabuLbyofsJIoZJsD1mdPYBaoPEKvQgX3VJAhB",
+	"oXPKxQncjTBF6FyiNYc5L5rkDKYPPQlCXrutbMJwLCF9umiQ54klM+07NOHmOaH+Cav0k5TqRM7Sa0FF",
+	"VYMHvcp1bBet3+4j67UXZC4GqGpMhV4zpa/Fk8kToikAZGmJ1mBw//E0lA7/FjUKfEH5AN38kJx45Z7R",
+	"Pmu4kngt+KROxjl/hFvzHTMoKuCeHhZwdRH8ZMWUG0gPQrzqv2KK4MOEYm0jcHUWpTZMNYh6dpgoiFQ7",
+	"yKkir6iQRe49C8CLVDHPDiOXOkHQ/QVJGysl8zKz/Oz5TBteFDW/SuEQ1MbE33C4cF2uSI3why+6YStz",
+	"bn/bwEdwrnG7fTa9Waql0leE09pWboen4rPZLhHa9JJPcZVWS9U+d2nBU0dfptW7sp/K9RqXAx1P1PvQ",
+	"QGCCR8FIED1Wlx5hJeumey2i6VYepr2lEqL3sZXjqv+jBZaK6/mUd4z1f9J721ockej7aXjrnMiv59Zd",
+	"qA0d1iEC2Hunjj2NSualYvNGvguFW5x0tHOwyWafxCz8rBbhcZbLD4Hl8bzKb5txVuSusl/tcY5c7n0+",
+	"Xft3otoeBdZY14lvjaRnfv+FhePJEM5YvN8BYA9GVcGxCupJ95D6MB+ypYJvlUUJx/aS3kDmTh3fHyRm",
+	"DiF+WlrGWXO9RUfXOIc68WD3Bp8bJ3FG6PNE75udAbj2Z/lzd0Pr7xtWVOvG3VfHbIJPmCFwP8nOu6kD",
+	"AWu938uyn0Qgut3xOcXilVOb7cbuHbiD93WHHRAi7xu9Ydu2xhEDyjcoj3slxI7OY3dH5YZ+jnkNmLtg",
+	"WaZVPhwOeLbzfJie2nqGcuZoIHC8YQJb0xIK9MhbpvKyj8iyW5qLeTJTCL7QvFiTJWIttYxElMtpRLWo",
+	"L4ur1Rjhom8N+RBvHVfbOi9ZvLS16xZS6hGo0ipUEDFuZbFVudKoDZK64CmsyAxfNad4Dxrw3mKpTDDV",
+	"+xoU70qmm8Tvo15mS6CLdyA/1L87NHc6d4eWgZ7doXWgWx9sff96bn/53BCOMSkt7SaouDFSn9F7m/WW",
+	"BCgYvWWa0EIKRoYBIppDPw9unLuxaKuB3mDOUbWrtvlvdzB+wlp3947D8i53DU0X5ifIUjmUKN9eC81D",
+	"HO2qhbwOT4NWqB2WmhHeTO04mLTUmirD9VZKDKbOhKdZkB2D6CNM3yFJpgEyuZUy4yejjUX+GSZaf1RN",
+	"qnty9l6ergg+qh4mTMqesTYMsCeTL5910C2W9EPYhb8Z2irUszWYrTE7uqKDdsCxR90ZuHckyxmNHYwR",
+	"4C7fOk4KxC5eYOjiJ8i+8c+0xLQcEhA51yBjP0Vdmz2FGVswDvSOdK4SazzhUel7r5UQt8APZLPOTCPA",
+	"MFiMg5VmmpxyXGnt5uIerpd2dOmpgt0RasjNJfR0eDaOKEXcz9as0HZ8kHEPQd3c4YdE9c57Oli091p5",
+	"BDIa71CxEGu1hdsIvxntC/t53GLddag68cUeBtz2PgJw0ykHR1lWaiOXxDYlPK8zxlJrtTGVnvR3P+4r",
+	"Hdl8NKhQ/OPF6f+kp79MTr98X/85Tv7j9P2//stBuVO9cVTN8t4CG3Zxj700Oiax5z5Oi4qh7lQfzU9L",
+	"gs6wXsPYxdQ+qMr2P1Ga7NPhuImsPRLar4KZZYn7LZl4bxLg0+yn6IzoOxRx2zpamkLoDdUagrmwQVpl",
+	"gIB7bEXn3qpxAIvgyFu5wkoH94qdse5HU0MaHDqYsOvDp9E/MR3ryLmzEjqvCrnvaq9yueQm+tNctqSR",
+	"C01b4BdcfQ1nvAZ3wZAowcScC1bFq8B3mVSrUpMh3oVZ3oR4A1hE+zw1HJFkTuJ1sFZMrH1Gwi5B362Y",
+	"+AFCiRQrGNXsMBpt3aMfKsxENVOjcEZjyxWWoQ/0B0gaxeLdEhwlZsEhA3gmSwU4WpYxowqE7TGnDW1E",
+	"l8J+MxospfvDlEzjX2uWC/+3WZTK/TlTHP/Q1JTK/hlN9vE1QK4sSzsWYlQxdVHigPDTSy+J/vbDux0A",
+	"/QuEBdWaGHnDBEYPpG++u3pHHtLSLB4Wcs4FXEfCzgF7D7qtl2dhzAoju5gw73h2E6tvfEE0F/OCnZaa",
+	"EQONGi+Dh/U5/pKOHFgpRHAVGzLduNtSbAb0cNvtzyUDeBQUlQN8vCaNrrjDzHA5SpdS3vCWqKKpkmvN",
+	"lM8dIxm0JZoZeH90UoAIbFhTUTFm4rraJeg3iNmayV1K6o3ANaFkVjBmwv1p9+SSCjoHUCbiUDTJqqAC",
+	"U+q+5aL8QKwuzZQeXwtwIeUyK6E9d45JWAyiZaky5qXAxZtX5/grPDxyuVZwMpJbWvAcXFCjawFAVhX8",
+	"J2JdOYSTNZuS71890ACDVQUrkb9KkhXcUkAVg0TNyk/p87pG18K39qFkUy6o2iA9cHVCDUkf0hV/ePvo",
+	"oZ1muuLjn7QULoR4+6cNXRbp+Fpci0spbjG4SJ/bz/9KMDy4qs7ikKOZJumHUy9mTutBpmRISeoRec7x",
+	"1iUluB9xCAB5QtzsPWjOEDW0kPOSYUYm14R9WBU846bYECqk2CxlqTHWJPUb+5z8+B4GZntNP5xW7c4h",
+	"hDkdkx+4WWCRTVgekimW21FCbGYwNhdnSJ5MHtm+hqll47EfZYpAZPYrLqCjBKRBeoIlMOwbmmVtRuTJ",
+	"5DFQZZ/6ZVz/kuRMcIaownZiuCFckDQHGNbqjUkwr2O7GOmHU56z5UoaJrLNOalJW1J10yiiAy5WQ28Y",
+	"oXYj5NRItSHpq/rx07+zTWqpWzCaM/V8p3e5wiO5rfeFFLJ0yanQBfpZNRNmbPt9y1YFBmtSwOKAZYON",
+	"Y09Fv2MUM6VyKahS8TkXtPDoAxA5K/PN8+ox22/VFyU5nwHoo6m6q9fwS5IGwxnfsE2iWKlZnmK8qiWO",
+	"rBccEahtxx5rEHviGqMM64jNtq65SHxGTzomf2cb4FuuoFOsunL2hAB2CS7j/zi9lEox9FWfvspTMkwD",
+	"tTQ5ff/ro9GzJ7/9S3oC8q2W8j6uBmkc1eLBvgrTOacaIiIVWdLC6tcsx5Bali1ksw/Uv1B/8d9CbARM",
+	"OpD6wn5E7CkprMZzywq5YiOS/nqN8AnXg3Py63g8/u23dORCvtJM5sxh3FRiE72tRM5gQ0C/l7bZmPyz",
+	"kpnE1TzBOM0nkwlJa4Ga4EVJOnKRY0/OzsbkgsDZBgIFZQywpgMZx+2+Yipjwpwykckcdps9Mlp69zvS",
+	"sUSFQ0iGfneCZpee1BNZ7QtPGQRBU034zG5sgLHEVYEpdUaUnWPuRgo3spj/cEZe86/I8MmjxyR1qzy2",
+	"q5EYKZOCqjlLT6Cbr/Ac1gBiZKWZFbr1Hkt3jtfUH9XDb4xZfQeV1cDPzUZ2pFd0ya64Yf/+Lf1wYicW",
+	"W5+G3efEHu8j8uZ7+8/Fu8tvLJ99/eLbF+9eYMJYJpcsLublWrj9TYbpFctOXzKTLU7tK89ha5/irynW",
+	"FsLUM7sS6Xf4vT0TfLSQ7ZmHm/2xk8yZVrNEsZ8gYzUdk69ACwMW/4pqngWyH6cesOhnM2iP4b+uVFld",
+	"BXBwsaLZgp2ejSfWWFaF0+b0+cOH6/V6TOHnsVTzh+5Z/fDbV5cv/nH1Ap6po3YCteXizasAmeJ8MBk/",
+	"xqbuUB6cDx6PJ+PH4K8xC9BbH4Kv2vnx5lH9scy5Iaj+jchSCm4k7oo6BnpEuDCsKPgcguuxMcwQVIfW",
+	"I1c50EGvXWNwGyCbgR7kIsVpUTArYzYwhcDyWPbS17yED+f2B4eRBqunrwXkOeEPJ8j+Lqn4OUkXPM+Z",
+	"SMCzCZj/Au6IrVSpGKLqyyczXospM2vGfLzInD3QBA3QyjgDK9navGRoJHZR5HaU21b0yYhoidzrXu8g",
+	"M+yPmtA8J+VqTFKcjH+HifVqTiirp6VLn2QgiyzlyF+VuHiVw1W4Nhd+WeHS3uGeAjRwTHvHF3tTgzbu",
+	"MuwC+pr2LuIFY9H9cgc48jV3RA2nlpcHUWTV6/c7t+vy2PEuA/CFqscDHrtW6rjYmpluNzXx3hBE7Zje",
+	"YhNSr+zDS/SNdGj5rT0YAPbZn9YgCM4mExelb1waiiunYVf84U8uJLLbAnnmg8g+sLi2TdIVFNicES99",
+	"xlZMPUESYj1XpD78iubeZQiPPDr8yPeiBuXDhx4ffuilVFMQHEEeQpdXsQ8rEPygjaC3wOPADr4XfMZZ",
+	"DhXNhTn1gycz5mJEoRj9j83d9X40iJpF1qZ1HYDgg3c9pPmSi4fBebMqIzL9n0xZSlDs+jqaVFemdtjJ",
+	"ud1ss01KcolW5aiKbp0raoUZN/pauCqcGqPDUAtC82auaAaAOGvFDRqTTlxWFTytwjxMf3Sf38MXcGhf",
+	"ixSBdXJqaJJzhfA6nrbxT2uT+lAM1NEg/vZkhMp45mU7vIEaueT2kNmgaWdnDQKBppvA+HYFYq2QLyTN",
+	"Lb3nzgfi3ppWSoKriUsMtwqBuRaQfkUuqpGFmiMHdLSM1bqiFCT1hU5hJE5RXC82ZGjVrmvhNURchARj",
+	"nq15GCC2srx6H9d48lGY5jXVY3KBdaMrNe5a1BQ7o7+CN5QCqHcpW3A+ozcDDmNMqGssmkTAjGuB7c6r",
+	"msHuB1C8VpILQ7aXl1BD9IIqlkOeoRUIlh7F7Kxfi+HVq79+8/2bk9gB9wpf8q3j8grx4CuZb+5NiLne",
+	"YatsKpHTdIUaVbLfPqIgdTRcIcql95nvCtSwHK61c1lQmDOMYfpjiFnHHgDsjnPytx/ehfLVi8c9otUL",
+	"P3T4RWSrE4sgYqWOyFgor4Ai4kV+9vTpoy8BsxVrFUMSrUbnTohVTIbTDUlveG7lJaye1iVTIzQ77VmB",
+	"RaztTgG56tJmxzt7BPn2D7NFPA3798gtUznPrFHAdeKOKK4JXAqBC5eSKa2l6dAnNYNFJ9CRcfLH2ERf",
+	"q82pKkVzE1VOSSdU0M94H1sLzMR2GxR+JopyjeUG6+P6ga5syCGiXQQhvmnlNwA0CsG0JitprczRtUhr",
+	"336SKz4zFXgZ3LrNpc/pBFQyI7HiW5UWPCIp1GtLciVXzlmcwqVBEn7vunQZEh4d1TYDzBOpUA8OctTs",
+	"cxpTFECzMgvFNJR6gFdS9CtxMd/uHNMcgErFVnAZbzUZtJqTbEG5SKYK/MvXoopfRQHCM1c3Y8ZFjlIL",
+	"LW94jOBjJwgODotlnwP1JC9XyQ3bwEYCyI8hhr+NCM1uhFwXLJ9jjpTmhdVo8xN0ljqMD0am5XJldYsx",
+	"eemN70wup1yw5yQF+8tdMiCENZkC4mc1ACQHjG2ZQac5NEfXq/9qfC2sylW74lxqIe56BMWXpdE8Z4gU",
+	"IMrlCHxGzuNZgdmiFwBdStciBUdbWj37aDw+m0xazXLk825GuT3IOxvF0DMoCp/GLL5/o/1PS/sISxv4",
+	"qYOdDe3+GCeX3Wdxv2NwTrkDZ59xbVuEljU88fBXnv8WnFPNLf5Xhjt88LGXvE3BASJ/58v8ZPLk8BP/",
+	"kOalFfP3yBfV0XU8H+zI7QMS4NXXg9/ebzHPQwcM0qrs4PV47V33t114zg1RCRr5AzRvnrOj6pQdkVJU",
+	"f18LxbQsoEJtzrUdHctP0CewXkiypHDskaFHLB6RKPAxumQOYx8HNXQR+o+6E/s5SYU04AZLqAGlQTME",
+	"aHDOCfg1c5EBXK/A360AuVXJEsrfmjr98Olk4us5Rl0Ffkd+4yb9Y29M/559+/OBrsBh/typsZ16IaqJ",
+	"alwyueuVOwrz+9jE58GeAxdA/x5HLX4DV6jo//yv/93Y2GOMEbDb2Fo7Y19iMrxdJh67CH1AXNT+Q/jG",
+	"mUNUbNxlF3wLxaer3WqtHueeRQPAqKqydHNrXdTU1Yfe/TsZoG8s+x+4GH77rCds4F6rGfS/2mZ+Mvny",
+	"8AOXjg3vc/fXfAWl1XE/HH1yhzt1W5E7d2fhR9nC7QYwbO7qGCZDY6kWtDhp3eTXYs8uJ1ub3F/PcF1B",
+	"ZvvT31JRvTi2qb/GH//c0H9u6PtzJSJPgSvxtppw9KqupTIL2ONiTqQ4ZoPDteLu1nYs/zm2drXbfk87",
+	"+y02/HNn/7mz721nO55q7OzjFHPcqzub2G2rj6NiS9XcxnbrVvvYVU90Luehp35EHITQrDSlYudYJfXJ",
+	"ZFLtY/fIyfPaQ+06JaoUmmDUeOV1/0lOG/HKyLRGXguk8ii9f1tuVEGOMcFwhdR9esHwKa8J/xQUn1VQ",
+	"OB4L9PntzYdrgLuOwl3LXXUBa726tKVWhy3cydiGL7Bdp4uZKgqyZr1trIKOlxRZHbK/fS9zqPBEK2lS",
+	"JdA4Fszp6hNv+e/sN+D1G4wGVaZLjwBOL5t233vcIKr+2qekbZJ3PKkQhwypC357c403ecO3Ly/J48eP",
+	"vzxpy2k7/kIqSkZVta87BX+QS6x6Ax6+ycIN/Ue6yWrE37feZ0EE9j75WIXO74rHc/ZhJZU5cCMBbZsh",
+	"8y5YvknWiJQrYiR5NJmMJpMJUXKtx+Ty6p8kY0XhEr3otdArCCpcMGbNwLLIoYoBhdxLqZZlQckQUAQh",
+	"JBLy8/49HZH0L/afU/vPf6QjYugULuWpUpzO2bVAZQqzAFaKzfgHH/xIyc+lNGxM/gHZBJDSgrEROP60",
+	"jm3EYNaYtvQCmv55Zvx5ZvyXOzNivblnw+4q4Tb4CZF+Padk+nYwwi8jjHDXE6QTuES9L+MF3NgH89CS",
+	"2eh5m9KojfBZzp2zww+9oZslE+att6Q+53mFsrFxYll5bkW/VORvV9/9o+XIcnL31Mldf1w5uTw4dKq5",
+	"ZsG5BmCdal9aWxAO6i/YMV/LG+YQ3+svoj1aBwTDDSFH81qkLqoGaXUR+r5KRzqCTNWFLBWZbjxK5MmI",
+	"rBc8WxBaaInxjC73raqXGgvXc9ZR5VBAOrh2cXkucB58KBj47/yEty7P41pAwPGYpO6b6vIdUF+CetIu",
+	"X7m0bT3uQmNCfTrItfCdE0jhX8INvwsPBbgjVBIAqD2TKm+7nbfdv6qW62OrmdWbqlqM8WB6ywohB/wx",
+	"FM4KQDuM/VxTHc6Hz/2GSnH2NyjAfg+66DaLtYfWv2V2bFB0hdWq6QNNvnl9cUkKLm6AwqyOwNd8LlgO",
+	"mAL4NeSkPCeKWcmhA9Z3O0rbJYQSVoDY3RZf/7m418PZ7w1z/2PwLC7ENtcewY+O6xxHerCZdi78QUkx",
+	"Jx4uDHMy1vCdh33TLlGsRqh4MnnkHcjwGfxc5DtBdAlgQNfCFdxwMAr2lNDMMeie/PuZVB5FRwPqyleq",
+	"NKzON9OFXLOcmDXP2DmisntQmDxXTGvIujZqQ+gUSvq7NG61IU8JwjHZQwTUYUqmJURWz8ijCRk+Ofsy",
+	"BIEfsw8ZYznLU2ezvWVGbU4v7KPpCYoO8AKCGXEtCmn3qKX/8cS/yendT0lmZyErwWHocRxGBED2K6MQ",
+	"BjMrFWZvY6Nr4UzQpw58XpMhzOWTsy9PxuTp5LErKROk/dnTtNQbsqAa7FsXIcPn4pQLHQ3oBv74SB7z",
+	"0iyg/8/lL6/f355Sc4VSFXcb4rUAIVfMnO7De4oxcgsG1C6wxBaqRMM02dHkP6UAPOvgWn8n5WsqfK4U",
+	"VF952kVwOjzX7wW9pbzw8Nt3k6AO62hw/uP7phLvajPSSrbBpvVCDbED7SGpm0LWLFDG1u4A5NJQnkrM",
+	"Rm471m/lDfOb0sEdIRLWTDG9cG+t8BeQRZ7XQIYeZge9PWLj1PZliMI0jm1jS9bOZnoSqYeBDC9L04Pj",
+	"LwtG1SEJ/jvi489mPbps5MwllrkZijNZW0I8BiRrVsyCgxxxHdsi9l+zwUcWpK8PJu8i9MkfQ2F7Cw7a",
+	"xlJzwM8xm3tZ64d1M7133TdvgoYfnQWClx3ihlIEPodgNJUbArjlgQYc6T/IXci7cNwM0JWsVhjMzn0w",
+	"z4yeM6EkFjVvyesGmGNNKCA/BFBW0iovmWKmQtd1gEZDzWjBckKhCLI5ce4ajPmAFM9UmpXt6fzhw5Ss",
+	"lLzllk67M75/+2pMXr+8QBwgvDkXxcZpyCE0pqXd+WbG1+IHAKFrPDgiODTAnZtbyz5An4tedUDz1y8v",
+	"PvrmeHmB7zq0Mdz8GgnQHIQLI8GYaCwCXa1+92EbnycK4ys254K8++7dG2SFJRPmnnbNIZfNu8rB4izd",
+	"WVk0XazApLCzLNeimYjseTaZOPQSJgIw22uhWCbBRs1kbg1DvZBrV/0ZgVi+pXaXhK9B6K0qCsUxlDPT",
+	"zyZPxtfiArrbAknMcN8FMI+hThnZPOiW8Jvn4xiIr19efFbsBUfDW7cMl3YVYlvXiSEh127en5MbxlZW",
+	"RmpGmqsIWzeqfMMJ4FYGsBv+q+3yYy3Ie5IOUJhIIVoCnhQs9xvE3Z/7OEO7DPcgOLxJeY4WZ7v0cIjB",
+	"6JFxDoKGLkSYyPWYODPZe5f+X/bed7mNXMkTfRWEYyNMzpRouY/73G0pJvbquH3anu7T9lru7XvjsFcF",
+	"ViVJtIoAB0CJ5vTprxtxv+6XfYH7Jvsm8yQbyASqUGQVRUmkJLf4yRZZLPzLTCQSmb+fYVN+BUyq+vDa",
+	"e3VMV6dNbX2NHfgQWCz2o7Lh9dTYjXT2VTumPw7JE60e9rx2qaZgRsNtDtKwCxGu/c8TDRNhbKOyd+3Q",
+	"0TgF+Mf3aKFbmrvOxwqjeDrHija08AobrWLvwRulmr5nF8cNH9faYPc40jJE0S+GLOXevfmgwTi/F0tn",
+	"PNjcgte1IaVBsME6qraYqgKGMphQusj2L0akqbwGzMH7CR/+7jf8MefxsI/UK9c2IhQPJXy2ELBjfAvP",
+	"DeMjo4rSAsuB54WQ0F6bgi/75DqyR3/JN/OYQ+pnhCeIKzLn4n5DQnuJJ39UBEi3IseEu4NHaKLBoENx",
+	"/AiNf9sQcwbaIwdAN5DUBgigGugnAPxU0D6apYQenw5aUX1ex03ftLw8+jHlJBAI0rMvLYv3rWpMBLLj",
+	"bczkjRfsaWw2booaw/YJzXrpEcW6snuNmR5lfNMOU+FfP1tThlAOKYkXfId1VOdi4u9Qo/aeG2RToAhT",
+	"hR3vz9uum+z1GT7h1C4NuIYXOV+adCgrRrxvjj3IqSry+PXMWL70B0BfLiKs50YwrEe7nceYBbwoGkqj",
+	"lATtazDrJKropZil5H7ZUTopYbEi33vaplZawZY31lK+3FfTXf6hM9nR1B0qpHYEWurcL78jxpIZYsno",
+	"jqH6oHbJnM21kJmY88LcwlREhVJttsKpwo6NxTtrmAEteMF+VcLbje8//sB6BK5MHX9xqYu0v6bYkepi",
+	"+fNQ1vXPG9TWffVAeuuavqci6C0V18/UQXn3UQeNuw4hcTYn+E6aWQGUvoDPGeBidvu2HjyTeezMAUs9",
+	"3mNakUZgaK96E8O4a/CFses9YZFWJaF7qYlW5fx5zSWGuKVHC5EjdY/pn7IUFVTIyQUlEaeeWYNYe/DL",
+	"JaZW4beU3obgsdIO2B0BOUWeDGUbKie7GSjnm3putwbmRFrt7dSzen2VctxVw1IWm+pXkJB+y7KNHSJ9",
+	"ogzsCjU0U3O4xcThz1qqZMisoVkSPheTQHZNMxD83DCRdxXM+BcERvQ7D3JFI/7w5ZvVMm1RvFlp2hMq",
+	"4KwH3X3Ai8z7hv2heqpGsmt1tc4Mo8QAZwY86mTcCzSxcslQHU9on0gDx1LYNBKWouqnQ+m/CZbAfYU7",
+	"QYpsgIZJEHYKeqNBx7ZCgQjxWIqc9ZQO2XruT2GJZUQqIhrEfGFWykupFpJh+7gFuBmRE49Z5z6Zc2OH",
+	"EhMTFcsF7i9h98HBVi9JvZVNT9GlpM7lJQk/MDUHWa9Yu1eJwlhJ/Z4cyur9N4pWvtx9+13u5BwkMt/V",
+	"k3W4gGr3DQOLZD1VBPmOMPMRnjwnCQ8g8RisJ5frbqYiyE/To6wA57s9Srx+qIHpe5y9fnfuunf+6d13",
+	"bAQym864vkzYj+/OP7HzD+w/Hx8fff2n5t8v/6+XCfvw+h379vw8IQfw/ON3VAiQ8sKd9qooERXbuNlx",
+	"c2PYjM/nxGEoLCHvKIsMq8jAyOYFt25HHcoxn4liOWDukJl6VgcsUEqr7gdjhfG2xRTay7sxnFtN0l/r",
+	"OdrjBlq10hUzxeSZqitP52KuHnMtD8yqhARm6o4glg4xnqo+6Ag+fZNwac3guBEq5nX03E3j/N4T2965",
+	"26fPVg/EDWvzhVQVr68Hf8At7nb3zs/fNhhBe5RC46lBPZmrLbWEvB/LbCyDGyS3fuwaJ/CDxnQ6ohVC",
+	"MAyuDZH1ZpjC6ux5Xa82n2pu8CQ94XrkllwY58/1T1k0gKH0uayogWdvzo+++vrPR9+9/lviWTkIOlho",
+	"ptWCbHxzyG02lzJqa5G8sWpFDNTfw/K955j2GrR716zuKfX8gTy0uhub9Je6mB8ifTtKJyLV4XJFzzdq",
+	"ckTs/ezkWeBAf7aVksfhwPq9FQ1FDgVYWN+tvsXPGzp1fUoZ/Sg/WPd2GFucHca3XfVrl9av3e9JZ7bY",
+	"pvU7vmdDgum31ZOsR3Zd4K0O7g/9g9y0ys13yG8BOxObO7AYIPF3Nl2XtZ/mOV8zF/vcOanBB8rEOgj8",
+	"49pUSRh2aFk3bJonWaHk3e+2VzxY984v0oF1HX/U/itVfcyXB13bVZXHfNnQNHdko7QTDNGf+vxdLPsg",
+	"k5dpZQJO1UJouA9fNxeGqoJeZCLX3RnS55ZrdzRlI55dTjSeQU3GZZ1ZFwBO1Jil7l0p0m4j7E/KqnSz",
+	"r77qnzDOPr3+MJSZkhIyW916O09/xKUEnTCpLOY8Q2FgwD5yOQHDCq4niPLCKbOs6jy+aywmJdmK54al",
+	"M/75wnXjAu9mUjyZaxhjqnbv1fExS6tfD7R7/YVV6gJbSFsZrnAGXr/79uO34XeP3vzEnb2R8flqZ32o",
+	"2j/PeOcVhxOkhP1bCeWhvKYL2NvpmjMfFq8IUGLxUs0pjSePj+1FJdy3tBarKTK1nfgNqXGvYWdc1ZO9",
+	"uZhby1fDygS2/THZMcXGXB9OVa2C90Gria7rBkxZWKrtrWTRze4G0bv2YuCmVtStdMUV1yKX4Tbeb0i/",
+	"+3ox0Dd3RkNTawkxZ7La72wQMBKm3rsPV6+Y0uzdh6s/1+Cxc26nERQw/fbZqiXuyEh69XXybCZklaDU",
+	"Cvp6HYoC5p1RRkJH35P6ghDxRUUo2MZo9mAoMWfBDSENOJs1hx29ccBeHb+KCDncu3ORY6LBWHgN9M9i",
+	"YoAnyF7l2qEFI7adkDSHCEnC4PWiDOhuIK+EVhIr7FuTCOhNwUxA/tZN0yPfuJu9DWO4x/T06w4Kzot1",
+	"S3I4LOyIii/PEY3dGZB6fwq6JeQVSKIx3d8Gv0bgsXo9mSKoMz52ZKwGPkvdPoBmpSL9pxppk9SuOaGI",
+	"SQtFISbg4Q6lNclQ/qpGbB5vLx7nl2E+BMHgTxGnfqakskqKjBfFkgmZaeCYmZRigpGGcJRwBmwo0x+4",
+	"sUcIT3307tvUzaOGDMQV1GiqgRMwwCdrYJcw9xaSaXCKJJRkCyFztTiNiPxF7qyQKvL6KMItJsS69/ro",
+	"FRV5jpaEkkHrSXS9NHcMEffNUPqK/1SDAZvSqJH/v1gGaOeo/H7GnXXkOfbXgLQJG6uiUAs3GX7yh7IV",
+	"vug0bh0LSOsKnfBgVfPvkefoOaWHslDuZJpieZGwS9y60wH7i8fCDHDLGZfO1BuwzKO2uVMgrsQ54sYn",
+	"QxmhyIDHrrQiu3Sjx6JYD7bjKRPCV0Ia6waOrscIuAbfR48kMnNbACuEJBxO9wedS19WwJpODhAPY67V",
+	"ZwGGmssKZUIiHc1O++nPfdPFRLCy56rZjB8ZcA9ZTKuZi8zEUlgdh3lRdALM088aaa1zbi1o9+x/7wWd",
+	"+0elav+I1ewfv6qR+Qdp1D/cPmz+EVM+m34vufMr+v/0n7bB2P9EShOjf5Ny++nIG6LpfEyEeUXkJWGr",
+	"6SGBquenoeRd0/T346NvfvntZfLym9+36us5wjB6FMEVM0IdoLROQnX1JBvrUt+1pm7wFzj41Uzv7ft8",
+	"fb7KmqW+BQ6/V4XYFgvM+TphREMuPQt5wlL8Onzu3h5YzJ1RVxJYmnPLT1JSz6kqciEnQ+m++dfz9z8y",
+	"Nfo1GO86n9UnmPWom2Q7c8jEjBehP3lCyL10rHszlO4X/YSlqDop67kW1JilQdBdZytZd3/E4u7+dhLv",
+	"/iWhd/9DuU+ToUwbsp/23UdurCnrOYGAz3w2L4DyeokP7sIjhqw2NMDu4zvrGBRmDIKlp39Vo0HYGavu",
+	"DIiRHgdYVZz0yhKnYeQsXrRJ0QxlSmagpWFS4Ubtfqoy4rNHZPqa5iJhaZPxJB3Kau6DP0H4BLiaKetx",
+	"Wa0cVqH4ZcthDrjujOanP2BnYX8bSupYTypc3oS5d7H0t+EzSjIePjthw2eDwWD47Pe0P5SZcraAEK1w",
+	"cGG/rkjkqrICZ2Mw90exQskJJcNwISE/YRoKxfOhJOI+zRHhBjdvDcXS9bWaNK/TtK26rnu7RJ9yZNZR",
+	"GDEYyhFMhTs3ub0fp8A7bmZaWsNyKvAxuMU4K9f0U1bti9t2/sAZhzVswW/PaP8+K91p9u+/OCvsPY+A",
+	"7Uof4np8QgcAP/qlmQR2BRH5xTnO/NG5k643nkMkSualjXsjdEjk2cQusfdANsHpEsIgZ/Skr5legdom",
+	"NqbI9TFkGbEmk1r6L/T7fxkMBulQ8tjxSxrI489jj4po5X3TAbWEyg5IGDXgUdCprrO5KO4ZdCeIvYlm",
+	"fZ+J71EzHXsQDepp5OGeRYh7YTXdmjshIZvpd+Q7S3WV114lN3VFcZu1F/sua+pkBPpiCh8eJkL7Xjbm",
+	"aAfFTje/sG8RrBM+n2u1c2LwUA7zH//jfzLfQk4mMDgC2vnj/hzun/C5smohK+zy3qvjPyEJkJ3++6Ce",
+	"kIscpKhJFTy9L/kmKUvHqtQXsATn/2EsAVsJmbgFmMFQvot5JzSXhjjp/HHUB/YobkJOA0XVw/kIq1Wc",
+	"qz3mokidj0E+UErz6/rW4xF1LnnGWhVFOV+pIKYyDtNPmFHMZEoTe4YbtrlQ47RCmgpgVNJtHQbAHbuw",
+	"bGsD97HzXhvkx/gSRIMn/ED3adsuc0Zrcm+FXd9ChjC/9539tL1hO1Ai7zO26k0AX6+kcye3UjOnz/27",
+	"GM5g6dr21xMN7oi0RytIDbRaQaksnpnzLgsYAqYb7NwpswofyzVfYH0Yl6Thc9BGSd++WbEZVIHWNBrb",
+	"WoiP+MaDgTgYiPspHMUYxsPZhz2AAAXPyBsIgu7x9oGu8EUomIeckYvhPQ6PKBaxZw1l7Mb0SlnQhQ1p",
+	"cT1bQnoiLPRx8Pg663f5ESEWs71NcIM42ISDTbhPoCFZnTF2dcRCZUdDgC56XCluNch8I5Eq/uS58X49",
+	"IftFhdc95U8jeLoweC3LuCXqNo8G1HcfUOZEztR4KPHLtKJTZaOSYg94FYc0y1H65p+OWc6XhvGJ6ju/",
+	"IEUAsegBqRb9ZChVkdf4GxSgoi5TGmamdO6m1DVNxHGuS0t/g3la8Zv61+MRZyiJN1YJuorAuyQ3QP/m",
+	"HtWhYzyNphZPPNUhh05BIiTbFnxi6LWeNpWdWTZzh7KXx8fH1IxBGgJMtZMAuDfMlCbKAvaqHejoO7B/",
+	"da3Xxe2fcFlveqyuitW3hynFhs6RGHvbp39CEuttn37nhWTPNdMrM9fJUaLFUyLlCbpfGwxG6i5m4KFm",
+	"nP7oBogF/mhjMUf1tihEGCwT3lVg/PDFSAO/zNVCdtqnHwLuqGGjJZspKaxC0DPa0jcoSt3MX6pW9ipf",
+	"bQ12lkSU909H/kBSFk8MI/C1avw3ECmzNBZma+IU7mC3FCDtNgc+EoWwy1OWotG+mGs1gjxlgXUCH5aK",
+	"4eeYK4Q/g5wtCcylXeR+CF3ZJ9hIo6GDdD3DCakzxSqDsgvZ0pCBtEc+AapTwj7W6ctFLWx0MzefA9eQ",
+	"s16KTsuFAZBpPwmsH14fhrKXNu/2+wSDdwXaaU0vDf+tH2iikZ144EY1ZkrCUDb8t+BFEV5P4lw1Z9eJ",
+	"g8z7YrxK1PVR3PCYZ5cXdpNb8hFn6rWfqF04Ja34g+iE7AGQz2vVlggvZ+b9eL++Ssucdqk6ff1UqCcz",
+	"TD+hMSPOlFc9jkVu9RXFLrQf/fxOpX8fzkQhFhkVMdCVTGULWI+0Mj5UJayplCdDmc454uJdjDXFRFL2",
+	"L4jtwl6wHv77z0iQ3U/YMSWthGo29yUltbvvIT8dyioIE7rVc1+ZJoxZFVkhpjTT9yA3guKwrknpX3o6",
+	"lCmeiC7gihelz1YKOyYN2F84YV8T/FXCzKWYzyFPGLj1TKrgUH/AfqYYcbA21eUWxyiSsUrldKjktsac",
+	"/Qjck5yEqylMr52DpnKvocTTmPMwTIRGONFqESWCoYhsMGfnGSF/7v1sdU+mhMbTWcakNDzpA4+fgbub",
+	"DKvmR07uhZwcoRewpVfaBp63hdHw0Q0yQMVyKEnnMNxAuW09KwBbQDsk8v6pb9T3kmG2pNP6AsYWmbFR",
+	"LysnABOGOtVxgwp9UvO/UhtvcSLuQZke5S6+Og8dSoir8nSUsCmETvxRaFHyd62IhCbY6bxvrWxreho5",
+	"+whIieo4lJU+sm51pGwMp46k7LU60psaGjmUPzf98rtqJI75oJF+Hrr4FsonRc7dlEOfuYyi603TXZQS",
+	"gXE3Y3N+R4980bCczsLjOK5nz6IZOaQedgNxoscSpqkWPnKrti4Bb8f7wYRkXKnHXrNbiRT1+b5Bfqrm",
+	"D9iU94ZNGUl+h+DfuSqX1GpLFMqgJwcAyh0BUNbre4qhCnIhjeXLpLqi5hsFYMMqX49K2bGex/djNJyv",
+	"4Yd2kJIOuMktTMDO4U+2AZisJWePGx01dd8JUk9TZh8uDwpRV5RmNNEjuKPMt+9tL2ZcONngMoMjQlzY",
+	"4hDyt/pHP/vf7FHw1lrbxCIRCN38WA4mtKPmLcxTtP5hzk4paOoWbIkksxV/b6iUWRPB6C17Nr7XnVbW",
+	"hGVPxnitnYc5fawPt0MvaG0P6rABBWhdFQg59E7S3mV2YTZCyb/W1PoHv/ioz/Y0LF9CoP+hJLW+GUA4",
+	"nvv3fzsE+cVvHhhj42n5I8zUFURyvdWZOYyZCbqp9gUSRCXWQxySAGWHOFDKHoD6O6SH1xy+7gjdtZ3f",
+	"yKO8jRiF7KUmOGPN6doNzngdZanzEcoWg3qW53eRu1jmDsLVjldaVsfypobO1JWQE6eezZKj/q4OMSfx",
+	"hrxb3PtzWDvxPPZ4eNTVB2KfOEQK7jNS8KnUMrgCKwe6mUIec6Y0U+PxKeLKulUFxMTjRVEHV/cVR58C",
+	"L+y0M7fggyoKQmocK13lKA/YmcdH+NpXSlPhlBs9A3kFBVLtBsitnFs+4gbLg0rp89eL9sqHt9SffUo/",
+	"tnAdkGvg73ZdvrUqfL2NVJ9TSz9JfsVF4SZml5BSvzSDVghfvJiCh/mqx5lxSbBIoQq+IXF0HU4ix6WS",
+	"y5kqjTdUtRQdZVPINrC5biBnrjn1iUZ/I4t+K2cqLetr6sFNt4BHRWcejeT6W3iaeUYz/4Q4zRvjTlij",
+	"rDI2lQ3B3OS+4IMX+OA1vJbOPHh4P+cYI5hteilknmKVA+pTmrDUZnP3z9TaeerkOc3UbMZlnvadVQnd",
+	"INwZpw/odBk2K41lI/DIhQP2BsN7pCzCEIYat5CfxGTnwjbAFofStT5w2h66MCh1gbCN1MFBKQV+Z8UM",
+	"VGkvDGRpnyjJ0XBzSg7DCWFTbqiPbsDdAGmR5O7rjqVu4YHSCaIhdhY0QHZ5YOu4JkMg0t+7K+yaQ+Nf",
+	"sGV+wKrcHrIEdpMlsI817s4K2LiKxwcL8KiyAyLRICB8awgAe8ZlyQtmYacb+Z0SCdYX2O32AUaKarkI",
+	"y8F9/tx47yChjXSugfDoNcwLnnkaM2OVhnwo62YZAvovpqrwFGgz0BPnEOMcxTs/KwTGCSUsmJKt+zGl",
+	"INzrfvxAWQ9PVBsfbANHaV/R4FPvrAaga2P50mPFLxlvFibtYYM/ccZixzhRH0vpYYZR/RBQ4vz8bUgr",
+	"nypjsYxBK2V91bEzYd6b9pxQVgswrMfpJZ7SInw840tk7GHlnFnFeuHzf2Yv++x//y8WOebsn6tf/e//",
+	"hf9dXuRQ8KX7MhlKZL4PrBpE5OXPGuEt/cSDy9CgVGkR2IpHY3zuDbCbzKH0A0D8ZmEH7MxPBJZqaM8a",
+	"FgiMqFwSGYk8hk5LF4YyKy0zU6VtQkAxXx0f+3ptdZmyMS8MENtJgBdNmeFLd7xZTJenIXgdEwuMEKWG",
+	"gA3wlV8ff+WB5qNAU9pmIT+BsfdqH12DDxXwrXvxnla+y1Z6wfijWcuvibjx2qF8xy0s+HKXeWKlXHV3",
+	"pFpg0Ff666ta1dCEVEtwV5tpSdKcydy2kFNIlrkTGlHdIKfHJSwN2KM5nwhJYYevj7FYGSNQo2VVY9bj",
+	"Hibqq+Pj/ulQEk8ASyV8thcU1UsHLI3i3ykbYx2WqWgGxmOEWfGR8V6wtM6lWsgE+XbcFPlYeisbKcYC",
+	"2+s12wAZIpq0Zx0kc39+1QrI0MpMwyc7eAsOb5UG5bqL1TXCltfcwJGQBhAB7wqYAa4R7qwijUM2qnnB",
+	"lxjXQUF896FirOtgavm3rhF+9fWfG2x8L7ce8Kxxe7fGxzJSqgAksUwOeTV/oBDuhnutGxRGrU5nXtJy",
+	"xdyIEfB4pPDOZXh1/M2gK5r5BRAiuj5Sbx+IQ/06UsQvpcLqERRM7e2Kl1hfQwLYiwy052uCndzVJfU9",
+	"nWYpwUGlg86N+XXc/I0v6uofn2ND21dyP647vuZEXH/PFy/aIbK4MfeyMVeBcBIzhenUHoOONS65zfQo",
+	"43tKznQLvjHgcC4mPuLgPV6rSyTv6s2FlJD3aWyXsKwTLvCT12cEchn9VCI2NR6lPZ9xb16UBlO70rkW",
+	"MhNzXpiUTcQVyH4SiJkw/SvgzvKJcu8dyhS/FXZ5kfOlicDYvjn2INZVpgd2aIpJnlX/q24v2xGL3rkF",
+	"WtGHPVZoRa1gy/dIHhwPsCtWWT9yiFjuxizgKofgUTS/q0pDalaJ6y0sw6Y9V0MO0gpemBMNRhWt9D97",
+	"zLntzGTw1pDTuds1d2QyNXe7e9XnkIhM9hMKA+RPY1ZQCACcIpWhKkqkSTRIwUZEl/HngUjD8CUx4w7Y",
+	"j4EqiBnIdBs86UeaMe/s+k7t1jXfF6Ru1d3rEs6i2e55qmRr/IyY/sEY7M5HiGb6/Rzkz9xmU7ZQZZGz",
+	"0oB3cn2AX+ZsMW3YgkiTb+mf12+I8GVWDcbmlOn9G4q1NGunfIcs6x2ejIO7elDtneZZ+928O816H8fs",
+	"jqKWD+VBbQ5qc1Cbm3jKNwU8WFGwx4Z34Of1AHewTeSG7vnaMA9YDytL47u/e4U3aAnfdF0ZHBAODggH",
+	"O0Y4WL0duCXAwRam9mSu4UrAotPkfqDvO63uzdTKnb+EnLxWpdxzwD3qrB9Cl5xK+GyZoo6ZhAHXhaji",
+	"xaeYtiEkm2s1wcgqcRD7YPJBtjuse2NSa4KBIOSeaKSqfPSkA5gOs5BVgnCw/YnPjX2gPaBVlypapxdT",
+	"YazSy418dcHdWiGDiggLTfOiYj0Rp47Df32cDGXIvvn6uE7POWVtSTgb02b+VvXorR/GVmk0eAHYyN2o",
+	"hOfr4+TZjH8Ws3Lm/jjGHBH6q84QcWs3Ab1Visd9ZW6sTcV2aRzREh4MQqtBqCeWeV0htJS1ba567h41",
+	"eruCIUoNOVQK3U0QztXYHuUNUNGeAWsYfZZfcHtaXTxgJk/g/NdQGj4qoL8DeNHmiqWhyD1FPJuyKBhy",
+	"bTIek6mVkjoWU3DQsNyv/h20Mv5nJuPSMPgsTDvvWnuWUZuNrYD9b5JiuG8j+S0maj/FgM2OdOAtsvzg",
+	"LNLFfkUE57yedfl6TGiqlRncz1U9NXKIQz6JOCQtNpuV1tl12gyonOhOMET1rh4RSm/jmjdJ0fDIwrMp",
+	"0Z6ocZNd2pOHua/qhPh+wkbLofQ8KUmdtRM2ChuYq9yW4TpXOq8ek3B6a0xqFZHaUDaY1NKE9qiNbGr9",
+	"FUokbLoinpP5UIY+haKtVmqWhKYgSgt0mxs9MtcqLzNw57SELabKwFDClcjBmS7insad8MVv7h88MiFf",
+	"x4vf3D/4d3g8JSASM2CU3GdOqqzCZCgrHsm0gykGswTqpb43CrQuxkfseWPL3mR2iImTchu7E+bDHGz/",
+	"2rKA8/Cj37/IbMl6STeH2r1cH9yNDmThxjRhtkNtvhIqTtJO87lcOkNSEzPFSRD1YtyEQvvWiJatVvyF",
+	"RRb0bWw5cTy6scZ2u8H3z7ag+x/KG/L9N3BpTqiJiqcfafkXiKyiS3C9EdawlNt0h5T7TdU5MO4/Xcb9",
+	"B7c4N+Lnf1ALU7O9n2Ap5Y5ryz9oNYI615vZqVblZFrXKNmpBmAFX3pYCPfFXBUFaNb79PoD8z3EE+L5",
+	"+duhHHEpQSfMyQhIi/mtOSvURMiEzbW4EgVMoO9LTes6cNoE6upubi4hZ4upKDB/XBGLLoY9fAoo9m9K",
+	"TIfSJExI2ii0yjDPPOrqnIZJOBVU6WqHUskM+glbcGfsqPT95TEzkCmZk4kWFlHtJUJjuUalfxWhU1F5",
+	"96g0yxS93qEMDugIraGxoihc76SzkUQR7nrlWmzWsQ+lLyMfCykMVkY6maRBVKCFFQMvR8xDX+de4eS5",
+	"jhpE9OJDiaX5eH75+vhPMdZWhe2XknMcKtwHuMgp66WhPaqiwdGkfXLOw7PGwjxkzgISmjs/fT6HvBWS",
+	"y42TzH8tz3fMP9q3ta07ir0nZ7jL6tKKexF+6qfwB4OaXKl0j41nXe++KarfzCCqAjy3OuLnwmRub1me",
+	"6FLu2Gp76cQLysp0V7ggPSWhGrySCd4TG8A+9xOWOZPofoxJ3Zg3P5RCUkIuPo+AQEiLSnG/ufBbxPvz",
+	"AKuiZNT0oAPrYiib1TgVUgYLQBlKM6niLOhw89oLhgaBXC/scg5obox757J/GrV4CcuLmTAzbrNpulL/",
+	"4wGPnOW/BI8l7ewtPeLLgtxGAG0GXRTAws5TLWdcgIAbT5vB+1hKjEiHHz1qW+d6eo5y8E6OVWdRAIkN",
+	"5KHWIhKZg8l7UFAPFMVaQFeMnDtGFoWYQOXA7tLMwecMUEzMNqdftZCs/kUSZ1IED4so5Y8WAjM+ofbr",
+	"KHo1lD1C6vBwPT4ah9V/r6KCCQoFVg4TXno5c7Pg1ZXeptyDN/WwtroQu2ForXp9HF37ksJg1QA+8Mk1",
+	"SQj1eh9OpZ1JSfUkeVAp3M2vKxOOlG/DybR6ajd8WivgZP4Ix9kcJIaCquYCkAjDIr5TZtQMnCuysgv7",
+	"w4vX6KFM6/7y+VyrK0hZDpnIgeC/0lC3h/V88HkuNJgLblPkeQ9TcNr4aigDlLHH3xiXttQEM+NaFRIh",
+	"kf0BflD14GLGP4dS4z/9+ev4SmUwlJuACQTemTDqa+Kmh5MBsko5W225dFZpLpxHoRmXQ1nKS+kMZOqv",
+	"IdIGBHKYXvcwTUvenOrqSEz3QjjOocQFQOvX7qjQ5DdM3h6vUas2HggipB5j10FuVYgPd6q7IqmkEAWX",
+	"TanlkbgKs5Z3dXMLF+Sq6aZgMfElLDd7Ke6MELAClCR7i4WYiF8glywX4zHgXSw+unLMcL6xkBkMZS/1",
+	"gpT2T6KjmMFLUJYVykAecnkkI5WsFRuPXkoz91br0Rc2OSvfu3Ht+YDwPSw31Za4qT1s79dVlLjTeSjq",
+	"N/fOxdamDmGL3TVkaYwvHDQKT+DR4bnKQqi2Ngk+JDkWcgJ6rv31FGKDDGXPqIa6ZEqOhZ4ZBp95ZgtS",
+	"SK+YPuKDCQfVLipV1ZZ7zFMJcBu316ZoZzRJXg/2uD9+D0vf1gOmGm2h6lEs22NOH7bJ3RgLpysNpWgD",
+	"AblL6lGt+ri97FjxqwKLetMj/ac7ZgSTaNs6DevhYyvb7oQL2W8F4YANO19L8vNflZ4oa0EeNqlWuXPz",
+	"AzbGoLndFtUuc3EI6sQHEnceEvdR7TnPLvkETBL4pEzCCmEs1vuwudLWJE64NEWciBswYTPMy0jYJWgJ",
+	"RTKUGkZK2WqsCcu0sCLjBRuLAlOvp0CvkGAXSl8yzNcY47YnCFPX7fc+8J4MpQ+rY64FWc08YZoLgz+o",
+	"Z4jBFYQcEbz+805n5tsLWNh4vpOwoHqdAcN1xUtazC5pXEC0Zqj5OcPSgzhI+JiD1XFHz+0G+Covxo2J",
+	"pcKmaO+iCTgc8x4ygu2lMNCBRst1r4FsTAndsVH6ryWUmHaAyamR73sSJbqxnlRspPJl3yfDlgVgXaKz",
+	"IFGOGGFOuyfQnOVVnMikxPiBjehSVhS0I55dOvvmDq8GX4elonxGd4XeQg2lN1FViZ7wvnkjV1bkv6ch",
+	"3wDpuIzVwGesZ9VcZCzFx9KTocT/Df7NDT1Hli/3p7Fc2+jvULNafUB5D5Cn/QH7iDOA2RDUIIWxnhs2",
+	"L7gdKz1jbrOSqkoawbs7fI+QF9W7WY+GEXIWKNs37YeskgZMoF8k6jeevilt45R1h/kkCzG7apmGEn+K",
+	"idZtNvfcTQTeuGVcPnYIFtfHjaCEX+20qc6ctozLxK/M4aCxo3o3J+z+qgzdbH/siDLj0BA1sAfRRN4O",
+	"a8X99gQ+Q1a22V68UT4Scqw2oAC/WrncRwpXUj+lPdSnZSMAWV2GQo5Qn13ZqNGt94Pfr//xb9V3BdjO",
+	"LRh7TT7CJq9hfxG2uK0X5MVvBAyKndk39PhWt801wN6NSBlaSSdcsxeZymHry+u1Xr92v95dgUizOKT1",
+	"lWKVnqEafc4tHFkxg+2nAOPwt3rbl3Rjvy5rW1zd43NPgwfi3foJvPvi/RZGZc0+4GG0hu249cYXKu0W",
+	"3ERGsWvbWz8/P4bDOkUwDvvdhv2uJZDRilRxD/tdA6viVzXqvlR9g1VGiGr7qxrhwdVQkuWFM74mPfER",
+	"rpr6x7AeojoHnAXTd+MUlu6GTcKM0pS8tc25rKrWZJyN+FaU7h0XrR/cKP7VDXYfCWHEZfivavSlJoRV",
+	"A7h+V6nk4SkxDNWD7t5V8JlrIGbwmWuIh35ENQrbhVMofz+K2Vdjr4Aix+hLYPhy/6fMSvc/XhRpP6FY",
+	"tVU+XJ1QLGbBrzyVJJdcLxOqixm5jgGmcy6cSo6W+O6FnaY+sDXmoig1sFGZ010Dt2zKC+vrf1RRqNL6",
+	"Nhqc+kyXko1grHzGFgVwsYKxxsamVLKRUpbNVSGy5YCdodGxqsRZxdSTmnFpKH0YzQfLaIjMgLUIDEZV",
+	"QZTNRSVBbA7aKPnc+DwNXrAqz+MifJT2TynBbSEMDCXWxXBtDeOWKWe6XV+rrketuH/XQfcSVsoCjGGp",
+	"mEil4cKD4yEijNUleCZPLlnqDrxa5FAB2/d4mQsL+SmWaRqWkvD4U3jKrFL9bgb9YPAee5Aq9PNhMCcr",
+	"u9eZURYU/8A7tZl3KpqoLpN446hTsJZRUpgzwRW0Vhd/eyT7+98xv3zJeahq3tqzrFiPQ/D/jvvq7eI/",
+	"lWyt0Zx2+5OBIHT/chYoIDfdmB6S+DYn8Rk6dFWCh9UpziEKHLUhqU1oX7BCG75zwBjB5zy0aBoL8+4T",
+	"W41z451E5w3Op9xAOmDvSzsvMf6Q8fkcEJXn5Z/Z9+IviPMZbgRTq0uJdd/dAJ9B/M+xN/cd9cQB3fBw",
+	"9gF/c8OD2Q0BSr86jhFKXx5fC1G6/yOdW6Drz3QoVAfb0Wo73uBVv5shPMhEtP2t1gQNyUmgrE+CqinU",
+	"vYTBZzpT2NIkzIqZkJOHNSh7SiFePVix//gf/7OqfKGEh7pyKOOSEVMVVQp5C6wWEr2D3qvjP7FGLkA4",
+	"IqVjVeoLWAKWEJ7Juram9i2aBzgMPH0TB54CPBsF5YSsEw7cB6nnMpSh/Jhind1Zxg3fc/fHJdLqbyET",
+	"pqqDub/84mudXjfhdYJWDWB8uPffkdNMQhYVlKGCODVgTg36tzMmwQY0j1gnGZcZFDu2DOgxsxG4zvs8",
+	"Sg+bcurTqkjRwl0JdaLwMeO9qO5rbOJeNPdHRUGOg5b+gbWU5Akn1021j3268y0m16/e+Wyvp40MnFpP",
+	"Nfy6+5Ts1h2cWoIAQsp9hez+VPMjNnjYVA/qus/i1l8RA+1e9lQNppzt2tue8sJCThpKea8nbXc2Hr0S",
+	"EwZJA6VanEbnGfwfLyybQpFjAnJ1OVNwrPHHyyNd7lXj3QQdNuODdu9Ku508Mc68kvibyt1uwKoonLbs",
+	"WK3/6lQGU3oB91waQVK7xDUwt4eEDQ41Os8TcI42R4xCYHMtlFc7lvG5LTXksWvib1B7WB/lRZ/CnzOV",
+	"g0lCaRa7Am0I/6eUHmTMLE1mC3p5398oY87H2j0w2p49Gg+/EA9sPr46mI8/jPlQRUFKRIdTj05FE+/V",
+	"7ZYRvGA00JgUIgNpYNO15g/+kT3uVr4JzPa7jrPC9/iLyP7bJem7N1Vh+FaATuLbojFwZ1wbF0VhdTcI",
+	"hX8kyjdtYVXcklWqnTn0QDF1l7X/NrBLraf53JFRM+nU+C3W8fjAv/qoxOQ7sDuVkd1wLq0vIvFeBt5M",
+	"YdgVL0SOaN9YTrmYqgIGDP0P56WlGsjyZZCyGV9iUlqduWuG0hfISliw+lnCo4Y0YWnOl+ZCjS8WAFQO",
+	"y1L3X/fRTEk79ZBwOV9WT/VPhzJA1o6971e/2yBkXK47gauJCejBaJSp+fsOJx3UeCchXDoNtWnyKeMj",
+	"4zwAL5nG8pruiGvYAb9y186/Lalym8g/aT5ldsZygTyPlcmjilN5qFu5Adeym+JHsbU5JZHKirGXOfPC",
+	"HcUkFJuz9n6MfvI6/OCmHfDlGI+DXrhlRG6g2xEMhzl7QoUcsdBU42c9A5kGSw4FZaIQTA/kjeh/Q+Q2",
+	"yXf84DXlHmehG0TAtIDRVKnLhHF2XvDs8siNlFsxKpx1yxSGzPxDBD3Lzv/26YNTy2KkPg/YO2uGksZD",
+	"/CPhYSMmCKLkv/NgIPjjOTdmoXSO7CMGuDOTCK7rtqQjJYvlyVASa4lB2pCUXnJhwFJi4QhxSn76+AOd",
+	"gfGtdKeA0L1INGiJ4OgK9HMzlLwo1OJFDnKJhWWsV6PzskLIy6NCZbygACRYnnPLGc9zZ9q956dhXBq3",
+	"QkM5lD/7UXrPzrCMa71k6f9z5Layn50jfHQuJhLP5ifM/suwPD7+U1ZK8TlwxuAnkFy99N9N4TN9lHqa",
+	"FF/b8tnN0tu/nb0+On979tXXf2aXsIScjZZVJYpbzTDNTphSeqGl1w3oL80XCBzj2xiwj5CBuAJthlKD",
+	"p3FEFkQUAY27W6aIQ434ZQhPyt9epTZFljAPzszZGBZsJmRpwSRDaRTjdeA3cM7EpA7zgi87GGAwy7/F",
+	"1uzJlW5pibrwQMDDbSNvsazUx/xQKrK5VKTNBt/dykbuc7tnsGXsrEvKD9GznUTP2hb/FC+LPHZTDoUz",
+	"gmLleH9n+Vhja1+Ltm218sf3bVQ+RXtKj3wTpP7B7aV/ELfOKJw7rOzH1OwjJvd+JiyyNlNQwYl+AWPL",
+	"eIH0RimiJU9S2qYDNjMG6QhIeVKSMGMaNMzmdolYZsq/1jtsKbsEmHtXzCqNSOn4+gK4vggPaZh5IPPu",
+	"sNqDegMPSuh+c8U9XMbulNr9YV2IEwtmH8DLdL5yZ4uvjo/diQPD3QQR4+vj6XzAeJbB3Prw+wyM4RM4",
+	"YakqbaZmEdOayKaJ51lxk+mOMUv3tgH70aPOCBNDJoLVov0A8AnMQ26PrvnNFI5+7AGlk1vrbOBhd2xH",
+	"D0RKVIbANF58KupYXjkbUi08cwbKpa1n+e6aZquC7qai1c7f1nG8b+uf7D2Stxtm/pbeL6/j6feLctMC",
+	"yvsKPYZhbB97rFf6qUYf6xnoxpS5i3+6SbtCLrL/5M672WoKr39vLCLP9pgl1yaKXTuF79oyqdK9KSfx",
+	"4KLtRM4RNJtxn5bq3IoceHWqX4bJ3purNgZ3BOgoj39nYWaqKHIeCHgzXhSgT5As3HXSnRynqiDhYHUn",
+	"oofxezOUPS4ZL0BbogLwfpRRxRXkbKIASX5TfALVMu0T7XfcMJ3xBuwNz6ZDmXGtA2Mvfe+ZN93PKdnu",
+	"lKVI1Jv/izvqxGc6+hiZNwdD6Z+6wLz/NKT/N17sfyBwYnrcspkylr08Pj7Ggtol3hpAfiSk6xn2dsaX",
+	"1Je6StdNehdUQKybfwXEd3+YXZqG2tg+/XY5UqoABLDe537pBn99Kb6bSlqOJ5RSGaRRyCM+nze3STch",
+	"O9ggeYbif2KgGHfZjbAr8nzHx7sKU8tGRLcSl5mA1AShXwvZ1E7UqzWt+hvXl06YnDX7SCJ9fXjazTO2",
+	"Jwxq7+Fo1CqObm4xcljpIdm6wOZCS7M3CUThO+IFFV23yxKaapQat1NceUaUBdc+bEh2bsDeY/wAuXKe",
+	"R5sH4c8irN4m4bqRYNFkfRGCtUs5oYoAFBIfd2horp+OnYiKmoPkczEIW07XHcb7OcizD+/+9fz9j3cN",
+	"zvA8FwTR9kG7diyeyp3HUZ0z1QgLjzs8bd8XlqusnIG0UQIAwh2PSlFYLO25rczcbTEhKxGo/OTvvzR3",
+	"JGFY3O+EccPcjDbYFBC2nhaRSyWXM1X66Wks2JLPii0W7P89+9sPN1uw8OIYh+jaFei5dvqDJ7Fibqg3",
+	"WTENM8gFTW7IItkMjRz9okqo+JJBkj/W4/kYJuAAl3w3uOQWGXlKEa+24Xd789HTm7bH6LFrkuuCGPv7",
+	"k7ov7qTFRYEk78TYJUn5TqJyeI45X8oAam1OThdyQHM7lAUgJ7wHZa7YvJhUi4SqcSuKXGpC0I9NA/5q",
+	"E1LxUNZQxR5IuA3r2JZaUt/UeBzKb5FEsAILpiZ9JD+KMAyl69pRAVdQsHnBJeOWiMMGg8EL90E6WAcv",
+	"9njE8TLEqMTdGWTrBuaxwxNHPX6kCMUtGnZIQNucgNY6ZRus0I2Bi5sGKoIvbvMxXvymr8EzblWbh0Os",
+	"+BIl7qEwjttcxI1ox3fZAm9kSCOhqkoqusVzC0jkdSk9gCN/geDILRJ7V5jkxyrTzr/pPOF9AGICPalS",
+	"cTjLISu4E/srYDNwfpgwMzYWn8m7Q8DXOWgmZvMC3EGUprEXQJTcNA9lxud8JAphl+5H6Ex5jg0/d+5j",
+	"yy/BJKFKY1KKHCuuuHcOPdmrGbAPHisx8QQVLEdmWonpf+635Jq5fkw52pwRRjZP/JfRmvkoJ/cQdS1u",
+	"XHMz+lBwuU/1Xm2qC2m/4Ae2xW7dRre+S7U9bhCJAR0svgTNfRwo6Os73gEP/YCH/tTx0LsciLshoz9S",
+	"S3R7+PTVdh4rkvp6nCoKK+0bTb3j5HuAgD2gvD0crvotTFEDDHaDNbkt4vq2xuTRgq/fs6IfkF8PMOyr",
+	"MOy3UOsGHOwGtc718kiXcn96/abGphThjJ/gUMPR3p0CpYd1oNjjOhxsUtNb0s+eu+cQk4f1OCulGAvI",
+	"WS7GY4xMKAmsEBLw4ETmpE9pQJlz9jySWJrr5YUuZYpOY117RD8wpy2IMoblChPinPYtB+ysKNQCcraY",
+	"igLqvO3gESldO0R7s1Pf6uXHUm4Tij+gv/5hTMi3pLj++thHTMxULdbDJuhXq9KyGb/E0rr7Mi7hub0Z",
+	"l+oosI4vLzSeDK6griQ8vQE/LotutcM5I/Dg4qezATtr0gU/r5Cq3SvpYp3AYI5MVps4TFxyp6FCyEvI",
+	"WS91f10IiubsyUS8oZU42IgnZSP8qjO+fmi+JwtwW/6XO4UgHogK5hAROGj1YyOF2WNA4LZ0Mduq9h+P",
+	"OeYQSTgYgwfgkNnn9n5rdpltrcAflmiGhRlwi9Z2VuilYXYv7uGAEOhpHo2NOhxDnixRzW0uVBuMNVoV",
+	"18C0fMQn9rgxnuUzIbGVTaAjFBx13X1ChRdu5bFc60hINJ1Zaaya4TQ0k/NwkTZJgCpiVhp8vgVLc7Xw",
+	"ArF5We/V8TdJ88oZK1ID2YM3o6CvRAYXvu7ReKwCb35nfQr8DqUzse7nbjsqxBXVpokMmP8hoTJQOEkV",
+	"kLBcaMhssaQ8OkI48hUbwpqhLKWGK3WJUBCXIM1pPWc4zggfl0ZKI+rTvXsARCgNtUyaN5QriBHuTWyi",
+	"udvm8AYed4mFMNCaWURQmU6qnzLu6INFfANQaaQvN1eXitnnhv6aKmAzTORbRHg2od6YRAtsxbxSd8X4",
+	"1Byh6borhKRWJXcoa9Fl3ZKbBBcOIcGqfTw4c2ti/ZcuPQqeI+lRJ7xkJf97cIpwZV0DDwoj6TrwRtpu",
+	"pKJyTnw8X8DO9eXcCQdel0i9nxsWTb7bKiIturXuV3vlSUaFY52IDt1bCbvBTtJVckd69KiL7GqFfFCU",
+	"940KecB236q07vpd8+bFdKtKVTbPHS0FanjSJ7ACIRFrC3kt9BXohI2WTOQDVieJj53cL5S+TFmPSyZy",
+	"psZDiVWwOBeF4DKDF9VjJu0nLDVOQ4VdpglLM25hojT+f15wO1Z6lrJemsNIcJkmQ5mWo1LaMkXaMz2F",
+	"Ik1YGHuxDFcoPuJxwvwvj15+5dpCV/nfUtZbKJ0bjxI0lCJPmBW2AEJZq2YhYRk3cCSkATxjX0HCeFF4",
+	"n2HWnc5eFrBl8no1F43E7xn//APIiZ0+O/nzq62z18NEbp3A7vp5Hn7UjZjp1+RGr30dftSda++Xt/Ha",
+	"ObcWtHv6v/do5f5B6/0Pt9T93tHfj4+++eWfe8PhgP7X/6f+f/lP2yf4/1vXNH/lU+rD3y9bX/klQSu4",
+	"VdgCVaEsngpw6F+0WhggZ7syRmECIgtbXuObmIzHyKD4/Ivf3D/vrqk+Lou9cg6793+LcYDOguOyONC0",
+	"tUvHe0nTUxcVaxgD0WMm7IprwUcY9pb5SlXiraXnxofa0h9qndi59xyN3Nn2mtjhecblX/xz+8Cgqd7/",
+	"pWLQVAO43lr6+X5C0U9M/fLD7oabcU/dQOpbD29uGUxcAiWBGSggs0oT2FNdhkgYTelEq3JOVYmcpWP0",
+	"Q1PkahtK+gvjO+SA4ls9amzKiyKlwCd+fEoJiMUyxDQpY46S/IUcyjjjrleXAlFhsNAMe/Lc9NE8UP+9",
+	"J4oTyAs39mVNETCUPkmg5idRJd3MYfwVcrwcwzddmEsxn0OeDtiZh5VNMyU9ee8yxSYMutoYq3aLRTd3",
+	"FiuZT31WoE8jZCn1wkPZ0OMgc+Pe6i8ukadNhigsDmHKjXsK8gH7EIhB/WGaAsi+3NOqucgYJgma9IT+",
+	"c4GNDAJKA7rx0edUNwF5StPnBo4rFps4jJOnA7YBx2soA5BX5VQnZNKdf48r5BbMl3gTSpAXrwAdigIr",
+	"J54rYigJT7jFyz+3XNeW9bGHBaqO3ige8NXu2+/yS3CRkftfH0IDnWQTTg1nXC4DqBbZSNKhdmN84xAB",
+	"2ulGOsWaEm7ycGON2P9+vVGaDm5up5tb7+mbEXRuuKvfjnx4Tb5uXbq3GTi65sWj7RJkztIqLScNm2VV",
+	"1hP2Z3ra7dLc0PUmM1bNE8bNUKYf3p/7jarR+ZTlCgxtvI0NtmrP7WTfsFSDUaXOYJB5e5EOZa9xyesx",
+	"Kfu0I9cvdPtxcCtoX+4sCXxEWhldeP1BAa8euEaPV4K7aV/YoM5e+yrbf/3h8v5hOm5xQr2OFghn6xbd",
+	"W+EelMXSWwy6q0JQFOdrerEX7jiBvMNuZVrHJmQG7b3IuYUjK2bw7IsPTrol2QI9xM3kEzts7+iUXanv",
+	"Vj7bvjeGrj3B9fDgqG121NZctDpK8DDeGomUG0hZbAD2xoAqPoNVzXgQr4oJ4YoXJdrHCPaG9ei+USpb",
+	"lTqGWyI25VcwlFJJ6CMouZ3C0nliKq89I3x1iCbE0MEcqxed7+beCVciB5m5g319d1lhfzfuIxs3mnVc",
+	"YZurzdMYWtwd1IRhnL06Pu68NnSa8tHP6j4itfTu63bCPd0i3vai80vb1WiSt4Ezx4U+WL9OuD0/Q4SF",
+	"VYUmUckx98CH9h7UBjbu/l4Ew7IxpyI8VGUelpg45U0lpiQIg6M88YmBkF2yGdipikAnqn4NZa++nILP",
+	"c+7Ogh4F01fVE04YkcrE9jYJoFYE5NcjHLFkKCPIPjKuWWmrV9KiUfZiZkteMGfLwdD3oS/+Q4a5y1zm",
+	"FJt2zmu4gKU+WaUuicqpacXd8VaqMCuBNAjvL9vRNFH3ygLehDXY80Vr1U6Ha1NtMgcFb1Pwn5F2ySML",
+	"KEwc53T/MXYt4YorGW6s70/Dk5vfwu4zbHUWB63Wgkj1DU997MdrM6vmHkl45RdDGcA1FlpgWUDYh7ri",
+	"UeyacFR0PXSDcNRDHjgOMai9x6AiKvQojHrHYBRVqByF0pbNcSl6+Cw8u3eqzL26lY3BdKGzR2GTZi3P",
+	"k4qgrAw9BljHnG+sfUUb1pDGVdnaJJjNEqtrshq2S0kPZPv0SucN+rTftkT0pjg8+rvnRm8fhvplZcYO",
+	"Sem3TUpfUa/rVejmF9Ar2hWlq6+20FI62Vb/t6YuW1QCCuPOMHmA8sSSRu9VLZS+JD/Ll4pFFWEHV7+1",
+	"EJBmc1180BhT2SgeaqlydFd2+ZaVg8EdL1uM+Q9qATqkHtF2UhjFCvexiYbArGKBATzUE/r6qLissOef",
+	"DgzpM6wKRFgFLKVtKUWiOrsWkX5Mhvv4Hg13XN5XWaWDN78LvSVZu43V341pf0HqcQM//xP9YJ84CR/e",
+	"YSObKJKCGTtsBp2QCrifzsDynFseaFjDrtAj3H1izM002CZG2E589d1FaH4ygIxFhqVnfk0I44P9BbgG",
+	"zYbl8fGfMhwy/hdSyj417O2nTx/YX7gRWU1wSVMjEPG3NKCHUvIZECESN2zOjVkonScMBCLkIE4Q1zYK",
+	"auTKBrajxdRtUvjOAUutLVLWM2U2xe5+9WpKVXTfHPvU26FM3YglL1Lch2alLbGqDj5nRWnEFZxW4KxR",
+	"+9TnQlyBYd8cs5wvPTMnfvHcDCXulT0vQifNs06fzfgS7/zgcwaQN7/tpsBsUf097YRB6R/m8NJsPd9o",
+	"dRKE1PVXCEpmkFQ3BkHbDrvjjnjrhXNgvew3LZhPuOeLoM2GabCllnjdncE9b6AvfsN/L645LX1Ep7NL",
+	"q647MtGv81OG3DOHg9LtwPHwKOSF6hGcg8JV/pzbaX2TH6Tp2aoVvEnqHN2emOlRxrEyZ+OV6SUsidGd",
+	"ZaCtGDtD6hHojJg4tcL9sxeY/67wJ07vJiCdjFOeCSZUDWVpoJ9ElNJ4Z5H+3+7VR1507JL9k9+4L2Hp",
+	"t21E6CcQbkzquIhorutWhxL36rzEgyJnWlGV4HODgNwFnyce3A+uhCoxh7/rSvP87Vtl7Ouzvd6WnL99",
+	"fda1qbw+exqxYzfW8/O3JGOvz9w5vRwVIkPJaygiSuwm9XOviHPwSMQvddEp4WeSvZ+DdO1///EHkuKR",
+	"kFwvGWkR1rC5F13CcgKSHV2mCfvw8f2n96/f/zC41EWfFcJYISdImjmUfhiu94n3o7XghaG8E4LpWlcn",
+	"54ItwblhczesAfvJx23MUKbevjt5/B6WJnX6lBWiQpzELAV8nK4L4+7+V3Y0Trtl/PuPP9xMwFVmwR5R",
+	"wVlT0CurQ/PXYndaxfz7jz88HTl3ltEJAU0mSs5GudiF+LuTzPUW3phpzqwujac6QIC6hog6PfkZ6wic",
+	"3TctFn8o100+a7X4XrgovSj95JqF/CcD+vUZSfhYFHBCV9xRE7u07tTawbrfk3VHedqHdf/tUkiEF7a8",
+	"lT6kOfU/T0U2Za/PEpa6HtEZ3L04rWoCmg6Xe/tGZwtkOXP9RzVLsJNuEGs+V1cM4zuvMoZxjFXX4n66",
+	"Js3MWL40pKaQs56zH4ENSdbqNZToLfWJ59DrxsVUldqkVSSAvfzzf07YMWWpYPjcvZVJtegP2OtY8YUd",
+	"Su/qXQLM2RVoMV46HfSq6Br2rZziGJRs8RBDMP4Slu2owm4BSWf2FFR376Zmolrc3x/OAsTJMN6WPQ2j",
+	"QIvAOBkEJxA3MgRmaSzMTjIlx2LSOInjFy94AdqaF/T9xq3PTjUYglsVGEnwRYiUtOBH67c6el1JIosb",
+	"1HPD0r9TY7+kQ+ksWn/AzjOlvfjPuTHsBevhv/+M2ON919AcdAbSDthZYAMy7ke0HVbJ2kM55kXhFCzF",
+	"ry9yreYXcyUQW1ZpurMSlOBOmblKsxEUahF+MS6U0he+uTQZSs2FARO/MCUzMy4A7HOTsBT/d9HSIr0Z",
+	"gcrFZIqQBsJOhRzKxm+IFCmYm7pH8TMr/WLUrZUX+d4RWoGncnCuASK4V8ALjHvGOIkuwYLeFUAO3MNC",
+	"TtIBe8OzKdNgVHGFNs1AMY7zXhXe/WXOjhnW85VjI3UFfnqU0ni89IOmaK9W81qGQiYJvUtY/HoOOQKr",
+	"9z3qQcZllU9tOryTMxSp1yS++7xQidrZBD29oinrCvJ0XJloGrBGLmDJejk78ogjbl4bNg0N05G3SNeb",
+	"tuqupOykSST0DWHYSJUyd94AyZ5bWmY4Bm0W/VPGKRucqdIakdNlP/7EVEUxeM/RQPUYsHNMRTXs1zL3",
+	"rHDVBu6zy5EuIILmxSdnzqsnEBj8kMxSFYOcCVlaiA0Os8q607EnXjwlQBOaQXI3qOzagPNpMJN9yRbg",
+	"lNXpOanjgJ2VubCxp+H00S1M3eE2ZftQrivbHu4w4ibu+Rb/JjpurNJ4BxRk/GnotUfTtfen3p2ei2cT",
+	"XXdd1vYI6vQ5WCvkZK/X7istdcmO//5piAwdI/1qMQnuEMYMZErmzrkzGJQIRHOxpCAgujsR3nEP8PZu",
+	"wN7IK6GVnFEwUPtiTog+PWXpP6VsBgi8gVtH9G03dHmLgO2L2SU0Qg0/DEndQb5bTOKiRczvJtTdlk9J",
+	"CZkVV8IutzF/0eP7d5TXW7tuK20eFgOJ3NPyl+NZY3NFR9nGxOzNRXZLkP7ThYEsJYc22MYFU2MLMjo0",
+	"Ivycp8QKpOMDlloxA1VaegX5y0OJRe34CCv4EvQpS0up3ad8VMBF5T2k7lWuMUQMy9xkZSWG9cIxls24",
+	"vvS9GLrzsjxlqeYWLgoxExZf4CQG01ixRRMQ2rCi3+81PNPKMw9nRWks6NOhTCPAxItJoUa8SNmcl+7g",
+	"z4uiWopeRLFkpmph/DTEv0/d+2LdPMHLppQZK9yrsGf9ATufKm1BInSiBX3lXHqkPQ9lch3ed4ce72Gn",
+	"WW/ovveZjh50+uErqvLEXPFsr9bjmg3IgztsuQGdByiIe5GdCkOiVXbcTIF+bjyUqTZV1RU8wV1nofSl",
+	"pzIsdxCQicQlFwZjhds4K9+GZ/fvqaw0dXBTtiqRoSm7J98kDTsk+RbeUyC3BB0M8kwM0xCEDPIV76By",
+	"DcITAgyhPDhByMuChF5bLHoJYbcedw5JyQtmFgBzqhSuDoWFmIhR4Q+Qftfuu+0/BwuZvVDyAm/0L5yg",
+	"8symTJfSVD1YRrdZdPNvyiwDY8al9xOucU1Cz/Polb20+v+JLiXx7WHnjfdAdCn7A3zx54tM5JoSw4LL",
+	"RvF48e/+akWCRQQhDOP0PIBkpMki12n/FG8FhpKPDEjrc3hoR6ZIqjDsEua2w6NpU/bduzOrrdyzL9Pa",
+	"/MGRaXVk8t3bl85TdC3LqCTdbF1vpFf+undjpb0pqLDZMS1NSBYjsFPdoC21jI44v6qRoag8SI8/0PNH",
+	"LI8BFpmJJh67oOS36nd2IbI2IrCPpayk7hwHt9Pi630rCnZ503b8NsxlZNKbU3ookG6/ltNiMgHdkDGU",
+	"/ms07Obl0dcon9ORohATkBls4RW+ix7fv2O43trBN7xetuJZO8rc0SrD2XhknqLvWbebWHfdu0TdXuIp",
+	"285Ji2ajl8aif+K/SWsPzbTY8w9llwbs3ltqaeieHaauHhx8plafSexb7zqNuDsabJM51rZM60aSso5q",
+	"f0qVmPMc+1N2yi0d3dxjEozxMRw2Fh44kMLLzCMTSsgZn3AhWW0fSHXN30dc5r+kdBIbSmENK7gJWRiY",
+	"+eG62EsJMF7maZ9lClM/MJuDmLcQk+w0hMipIDg0LMxQ5iVsiup6PMD9b2l1Kzfaymgiqty+sGZuZp7I",
+	"ruZczdqQ1yQLc55BnngapQUrVE3BIPMaO9M9igfgLzjBiUZpFA6mvrLw+ql0DtqdYBZKGxINPKfEqjCU",
+	"BdIw4W5sp1wyzkZgLSB24glLMy2syNze+R//3//P0kIt/P/mXFtRfR4AjG1KfPxDWW/OuOWupF0piSPE",
+	"dCorssu75D6t6Ol+yI8eZsPd3jgcNtyAzRgEL5zxQe53mw3tHWGNAyw6N1wELG36rQtVFjnLVS31za04",
+	"pHOfxL/jIb5pCIvTpy+ifmNq7zR41sJrWNj3ej7jd+62U3zMHTTzEvpJFQWh2j9DLxiRFS1yUz+Axsbt",
+	"nlItajOL39R0ePgQEqDVJroX3TIzpVdCMphz3rTm6NUHGKShjA4FF3PQ3l1IGQ+RYbIWzrphTjmaMwqp",
+	"Bq47m26x54dufPDredMIzV8LAHtPWOGrfe26T6Ovn06Gsxf7hjwlzCgl23kxtrYIK/wYkR2oMLQ7DQB5",
+	"BBW+ta3o0UsDrJf+9huSVLLff0+pDgCTFELZYeTuBZzsosRU4sAIUxRkNAxY1pNlUZCKI+FB5SBSg5gu",
+	"UiLuzICd1V1yLQ2l9MgsocZKKu29kxm/9Ht56LjzR4RFLizny4Nbj5SV0orCfY5c73aDsv23atb2rCl1",
+	"Qx06Uq3f09ESxL9vEhNXkmW8ES4N7C80RC2lbMbnppZCpGplVlV5+d4BPGUo1VkBXBt/wq7l/rkJKtGL",
+	"Tq+YvyPc4Nxhsz9glRxgwN41lVcZ+sLL+YCd1cQbqJPuxMhj6lCnOD9w6z1pUuGmj3tKWyidRJ/XnCHk",
+	"9WNS4lD6uzhUxvzWTvB5my7txw+u2niYNNebaXJ0mUvpn09Dtc8B675QT9ja/hD0xATy/tjy7cNJhqzU",
+	"2+XDnvtH7yHq0mzpkC7tzidKX5o5zxA0D2cnmoBVwdiMH0Q/32z8f0aUD/+Gi9mYpwnW15sKIO5vfz1D",
+	"ZDcliyUDqVXhHQssn5ryK09MbUA7px8knpWMs82tcYJ16doH5um6YN0n2uk2Yu02k6dZCbBzCW8xd2a6",
+	"jaU7f3sPRi40cm3wyE/CE70fPT9/65GINojDrlxeXhRqcWHKXF0EKM4IzmLMCwN9VoBtQNW44xVnmYYc",
+	"pBW8eF7jeDKrhjJ170tZT2Fo1+ZYTl8sPcdKeBRDve7JkK7Cr7jAcFJXZLUhpfvBsngYO9lsuDOc+iSt",
+	"pPVgNztUiXXnEHf6zkjJD+IKWM+JKGFN5n3vGghJtLhIeaFz0AlC8IA9mvOJkMTA0MaM+BO290WTuOAQ",
+	"3Fg2mfOawwUn7AkRt/jx1kJKIrZBON0DW5CvOHcJgZ8mzio77UivBCxAp4TgX9IdWur+SH3wgkuFITT3",
+	"GTmpW1K4cLuRueUnwmd61HwtiEmGvY0Aiu4T79h1YJOOHKhatqJqcTLfoU83zjpEVVs1/y30K82FOlfj",
+	"sAOQErmfPTfMgOe/QL+ILnQq39U9gzG7EWTK6aKGEmEoCVEcU0k8PBnPZ25D4dLtNCMIm8268hEPjFe+",
+	"LdhfwnsOQNk7qW3B6dwskRvEzkvX70nnaax9YY/vzSB98mJ7QLVuXf/vwN568e/G1+BOX+sSQ6HvSmj2",
+	"s4NSIzfaQe9ZYD1nzh9RcB+cMMdvdNVepjSDGRfFzRWgddN9EUICJxoMGcUdEpp82rxTt1TFuE44mfvg",
+	"u7UnvQqvx/ZupFotm3x4GV5wHwx310VUJctVwKqHbpcwVnOrNEMJ7O9KsN3hyZxwY8RE7kGstybiJL6a",
+	"V8d/YngQXAjTVg52hv1Ea6sK2JPUu1dTQzOQdxb7j0haZzwmbg/p6zDKKGxVFLfgpn9QiVaVoIVAkE/k",
+	"VbqNY+N+GkS8Xf5LuRcNqAIJls5SN9IGOsGtH78usQ4aYdjx7/bwx09+RF+ermiYqas1VVlwH4L3mtQ/",
+	"uFC7osBx0x0UDAtCdqtiJzmxkd6z08R+VCOVL1nGJfM9cEozQwRgT9a2plwtkQz66WM48fpRHE4Qdi9U",
+	"ubc7L7d6VScgdyLxTVF8Ix+LJNLw8kMMpluuaLGoPD2erDvI1xVo+qY7TeK/+Uf2KB++iU0i8pdSFHlN",
+	"Nhp8mlJKISeeaOm2YnO35fFpKM9O/v5Lcw+cK23ZqNHvrgwXLpVczlRpvGOz8uLfno2QhfSstFPXzu/J",
+	"b8/8BvVaqUsB+KFrHrOwyCyUunh28uwFn4sXVy/RBPiWV3e9t8ALO02Yl4UqiH/24R3LVVYiEjfB3A9q",
+	"OhPffdeVlQsDMZFHon5N5qkHBOZN2GX0DqeILW9w5iKwMJrocZLu9eedi1fnzcTc3JikNtGc6I79a9A9",
+	"b3nNp4AlzoS8AmmVjvuKJTUdv8Kb+prohFX8c0kb310Fer/C3xRPLjFXrLf2Q1XZS0iO7mUzJYVVyJ8y",
+	"FWal2/WXLW8jSO+Afz5a1oXDSAbm6wkzYLkWY5tEXefZpVSLAvIJJMyIApCl1JMi4HO5MG4ZWCHGkC0z",
+	"Ok+Edcd2Wzr05nMGcwIX6GlhLp0UwNxibZLTeY+eTZUPSSCipL4rCR4xmdqHTOT0jb8IjjoAVTttAoyS",
+	"zYQkHjIs9PUYn3UteSVuPCDEjYFurXwT8cMtjWCB0tFC5MBybqYjxXUeyzoKYsvvfoyAp3wNyVjIHEXQ",
+	"az+eaPPcJ++3CnOFb9IhYu4QiTDQhp3jS4/OnRF4g5/G84gftLwkxs5LGhOXxAA+Vcej3LcaYq9haUKi",
+	"ywYNrFKz2JWz59Er6q/aOvs3nk2FhGChRENJnRX0DP+9QBRblQY0kxCwSFgDz48wW/YSlv14GKvsn+0j",
+	"sXw2B31ElQqW8TIXllnt486V4cyFbZ32SmUrVhM0XEllckxVqx6KIeI+uh91dCwyB1R45LY2VAoVZwAH",
+	"vajIZ7wVnvE5syo2w2W7Ga6YbEJfpVog5YllXC6pbhJz6aW3SFHHMPfOilk8pvrrNnVS3jAjJsSUSwmF",
+	"Yb0FjKZKXSbsvODZZUJx/36UmukMJeIqqTGh+DOprMiqkplZ1AEZtWFaFS4DaYBZ4advDNyWGsyAvQ/O",
+	"GMH8Qs7Sz0cFPX/kH0sZl2YBmr06/oql/suB//KilFWCYVqT1GBTbmgU9PEPs15dqxHFj6gELhqQb6Nl",
+	"KORK0C+M886YqhCScW2cnva8JvhTcsI+vf7A0FlSc5AJEarTmBLG3fLOuMz7bATjwKJA/fRw4vG+5FEJ",
+	"LTS20yl264i61WoAahQNIh2qNQdfPtGqnBtnyFaQzGd86YYZdwHLHt1IQsJe2InrRlq68AGTTBH9TKvC",
+	"+faqRMS0BUeWIYmIBLP1jiZswv0OOI1n35csZu7ZguqwVVGMeHYZ9anCW29xqmAGufBZfis7r2ssh6zg",
+	"TjivgM3AzYcwM7cWCOvuN94mk0HCcr08wumCz5CVgXHOD3ilb7ruwLPff/n9/wQAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -46,6 +46,7 @@ import (
 	"github.com/openwatch/openwatch/internal/scan"
 	"github.com/openwatch/openwatch/internal/seal"
 	"github.com/openwatch/openwatch/internal/serviceaccount"
+	"github.com/openwatch/openwatch/internal/sshca"
 	"github.com/openwatch/openwatch/internal/sshx"
 	"github.com/openwatch/openwatch/internal/system"
 	"github.com/openwatch/openwatch/internal/user"
@@ -156,6 +157,7 @@ type (
 	healthHandlers    = health.Handlers
 	windowHandlers    = window.Handlers
 	changeHandlers    = change.Handlers
+	sshcaHandlers     = sshca.Handlers
 )
 
 // server is the one strict server: each domain's handlers, embedded. A missing operation
@@ -183,6 +185,7 @@ type server struct {
 	*healthHandlers
 	*windowHandlers
 	*changeHandlers
+	*sshcaHandlers
 }
 
 var _ api.StrictServerInterface = (*server)(nil)
@@ -349,6 +352,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		healthHandlers:    health.NewHandlers(healthChecks),
 		windowHandlers:    window.NewHandlers(windows),
 		changeHandlers:    change.NewHandlers(changes),
+		sshcaHandlers:     sshca.NewHandlers(sshca.NewService(d.Pool, keyring, aw, now)),
 	}
 	httpSrv, err := httpserver.New(httpserver.Options{
 		Logger: d.Logger, Doc: d.Doc, Operations: d.Operations, Handlers: handlers,
