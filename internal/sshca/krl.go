@@ -2,6 +2,7 @@ package sshca
 
 import (
 	"encoding/binary"
+	"errors"
 	"time"
 )
 
@@ -50,4 +51,46 @@ func encodeKRL(version uint64, generated time.Time, cas []krlCA) []byte {
 func appendString(b, s []byte) []byte {
 	b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
 	return append(b, s...)
+}
+
+// parseKRLSerials reads back the serials of a KRL encodeKRL wrote (for tests and checks).
+func parseKRLSerials(b []byte) ([]uint64, error) {
+	if len(b) < len(krlMagic) || string(b[:len(krlMagic)]) != krlMagic {
+		return nil, errors.New("not a KRL")
+	}
+	b = b[len(krlMagic)+4+8+8+8:]
+	var err error
+	str := func() []byte {
+		if err != nil || len(b) < 4 || uint32(len(b)-4) < binary.BigEndian.Uint32(b) {
+			err = errors.New("truncated KRL")
+			return nil
+		}
+		n := binary.BigEndian.Uint32(b)
+		s := b[4 : 4+n]
+		b = b[4+n:]
+		return s
+	}
+	str()
+	str()
+	var out []uint64
+	for err == nil && len(b) > 0 {
+		b = b[1:]
+		sec := str()
+		if err != nil {
+			break
+		}
+		outer := b
+		b = sec
+		str()
+		str()
+		for err == nil && len(b) > 0 {
+			b = b[1:]
+			list := str()
+			for i := 0; i+8 <= len(list); i += 8 {
+				out = append(out, binary.BigEndian.Uint64(list[i:]))
+			}
+		}
+		b = outer
+	}
+	return out, err
 }
