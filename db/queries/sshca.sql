@@ -33,9 +33,6 @@ VALUES (@id, @serial, @host_id, @ca_key_id, @key_type, @fingerprint_sha256,
     @principals, @certificate, @valid_after, @valid_before, @renewed_from, @issued_by)
 RETURNING *;
 
--- name: SSHHostCertGet :one
-SELECT c.* FROM ssh_host_certificates c JOIN live_hosts h ON h.id = c.host_id WHERE c.id = @id;
-
 -- name: SSHHostCertLock :one
 SELECT c.* FROM ssh_host_certificates c JOIN live_hosts h ON h.id = c.host_id
 WHERE c.id = @id FOR UPDATE OF c;

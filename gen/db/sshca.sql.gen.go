@@ -220,35 +220,6 @@ func (q *Queries) SSHCertNextSerial(ctx context.Context) (int64, error) {
 	return column_1, err
 }
 
-const sSHHostCertGet = `-- name: SSHHostCertGet :one
-SELECT c.id, c.serial, c.host_id, c.ca_key_id, c.key_type, c.fingerprint_sha256, c.principals, c.certificate, c.valid_after, c.valid_before, c.status, c.renewed_from, c.issued_by, c.created_at, c.revoked_at, c.revoked_by, c.revoke_reason FROM ssh_host_certificates c JOIN live_hosts h ON h.id = c.host_id WHERE c.id = $1
-`
-
-func (q *Queries) SSHHostCertGet(ctx context.Context, id uuid.UUID) (SshHostCertificate, error) {
-	row := q.db.QueryRow(ctx, sSHHostCertGet, id)
-	var i SshHostCertificate
-	err := row.Scan(
-		&i.ID,
-		&i.Serial,
-		&i.HostID,
-		&i.CaKeyID,
-		&i.KeyType,
-		&i.FingerprintSha256,
-		&i.Principals,
-		&i.Certificate,
-		&i.ValidAfter,
-		&i.ValidBefore,
-		&i.Status,
-		&i.RenewedFrom,
-		&i.IssuedBy,
-		&i.CreatedAt,
-		&i.RevokedAt,
-		&i.RevokedBy,
-		&i.RevokeReason,
-	)
-	return i, err
-}
-
 const sSHHostCertInsert = `-- name: SSHHostCertInsert :one
 INSERT INTO ssh_host_certificates (id, serial, host_id, ca_key_id, key_type, fingerprint_sha256,
     principals, certificate, valid_after, valid_before, renewed_from, issued_by)

@@ -58,8 +58,8 @@ function CAPanel({ kind }: { kind: Kind }) {
                 <Table.Tr key={k.key_id}>
                   <Table.Td ff="monospace">{k.key_id}</Table.Td>
                   <Table.Td ff="monospace">{k.fingerprint_sha256}</Table.Td>
-                  <Table.Td>
-                    <Badge color={k.status === "active" ? "teal" : "gray"} variant="light">
+                  <Table.Td miw={110}>
+                    <Badge color={k.status === "active" ? "teal" : "gray"} variant="light" style={{ overflow: "visible" }}>
                       {k.status}
                     </Badge>
                   </Table.Td>
