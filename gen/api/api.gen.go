@@ -759,6 +759,27 @@ func (e HealthResponseStatus) Valid() bool {
 	}
 }
 
+// Defines values for HostCertificateStatus.
+const (
+	HostCertificateStatusExpired HostCertificateStatus = "expired"
+	HostCertificateStatusIssued  HostCertificateStatus = "issued"
+	HostCertificateStatusRevoked HostCertificateStatus = "revoked"
+)
+
+// Valid indicates whether the value is a known member of the HostCertificateStatus enum.
+func (e HostCertificateStatus) Valid() bool {
+	switch e {
+	case HostCertificateStatusExpired:
+		return true
+	case HostCertificateStatusIssued:
+		return true
+	case HostCertificateStatusRevoked:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HostKeyStatus.
 const (
 	HostKeyStatusPending HostKeyStatus = "pending"
@@ -1329,6 +1350,42 @@ func (e RuleSeverity) Valid() bool {
 	}
 }
 
+// Defines values for SSHCAKind.
+const (
+	SSHCAKindHost SSHCAKind = "host"
+	SSHCAKindUser SSHCAKind = "user"
+)
+
+// Valid indicates whether the value is a known member of the SSHCAKind enum.
+func (e SSHCAKind) Valid() bool {
+	switch e {
+	case SSHCAKindHost:
+		return true
+	case SSHCAKindUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SSHCAKeyStatus.
+const (
+	SSHCAKeyStatusActive   SSHCAKeyStatus = "active"
+	SSHCAKeyStatusPrevious SSHCAKeyStatus = "previous"
+)
+
+// Valid indicates whether the value is a known member of the SSHCAKeyStatus enum.
+func (e SSHCAKeyStatus) Valid() bool {
+	switch e {
+	case SSHCAKeyStatusActive:
+		return true
+	case SSHCAKeyStatusPrevious:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ScanTrigger.
 const (
 	ScanTriggerBatch       ScanTrigger = "batch"
@@ -1533,6 +1590,27 @@ func (e Weekday) Valid() bool {
 	}
 }
 
+// Defines values for CertificateStatusFilter.
+const (
+	CertificateStatusFilterExpired CertificateStatusFilter = "expired"
+	CertificateStatusFilterIssued  CertificateStatusFilter = "issued"
+	CertificateStatusFilterRevoked CertificateStatusFilter = "revoked"
+)
+
+// Valid indicates whether the value is a known member of the CertificateStatusFilter enum.
+func (e CertificateStatusFilter) Valid() bool {
+	switch e {
+	case CertificateStatusFilterExpired:
+		return true
+	case CertificateStatusFilterIssued:
+		return true
+	case CertificateStatusFilterRevoked:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TrendInterval.
 const (
 	TrendIntervalDay  TrendInterval = "day"
@@ -1647,6 +1725,27 @@ func (e ExportAuditEventsParamsFormat) Valid() bool {
 	}
 }
 
+// Defines values for ListCertificatesParamsStatus.
+const (
+	ListCertificatesParamsStatusExpired ListCertificatesParamsStatus = "expired"
+	ListCertificatesParamsStatusIssued  ListCertificatesParamsStatus = "issued"
+	ListCertificatesParamsStatusRevoked ListCertificatesParamsStatus = "revoked"
+)
+
+// Valid indicates whether the value is a known member of the ListCertificatesParamsStatus enum.
+func (e ListCertificatesParamsStatus) Valid() bool {
+	switch e {
+	case ListCertificatesParamsStatusExpired:
+		return true
+	case ListCertificatesParamsStatusIssued:
+		return true
+	case ListCertificatesParamsStatusRevoked:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GetFleetComplianceTrendParamsInterval.
 const (
 	GetFleetComplianceTrendParamsIntervalDay  GetFleetComplianceTrendParamsInterval = "day"
@@ -1662,6 +1761,27 @@ func (e GetFleetComplianceTrendParamsInterval) Valid() bool {
 	case GetFleetComplianceTrendParamsIntervalHour:
 		return true
 	case GetFleetComplianceTrendParamsIntervalWeek:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListHostCertificatesParamsStatus.
+const (
+	ListHostCertificatesParamsStatusExpired ListHostCertificatesParamsStatus = "expired"
+	ListHostCertificatesParamsStatusIssued  ListHostCertificatesParamsStatus = "issued"
+	ListHostCertificatesParamsStatusRevoked ListHostCertificatesParamsStatus = "revoked"
+)
+
+// Valid indicates whether the value is a known member of the ListHostCertificatesParamsStatus enum.
+func (e ListHostCertificatesParamsStatus) Valid() bool {
+	switch e {
+	case ListHostCertificatesParamsStatusExpired:
+		return true
+	case ListHostCertificatesParamsStatusIssued:
+		return true
+	case ListHostCertificatesParamsStatusRevoked:
 		return true
 	default:
 		return false
@@ -2909,6 +3029,63 @@ type HealthResponse struct {
 // HealthResponseStatus defines model for HealthResponse.Status.
 type HealthResponseStatus string
 
+// HostCertificate defines model for HostCertificate.
+type HostCertificate struct {
+	// CaKeyId The key id of the host CA key that signed it.
+	CaKeyId string `json:"ca_key_id"`
+
+	// Certificate The certificate in authorized_keys format (for sshd's `HostCertificate`).
+	Certificate string    `json:"certificate"`
+	CreatedAt   time.Time `json:"created_at"`
+
+	// FingerprintSha256 The fingerprint of the certified host key.
+	FingerprintSha256 string              `json:"fingerprint_sha256"`
+	HostId            openapi_types.UUID  `json:"host_id"`
+	Id                openapi_types.UUID  `json:"id"`
+	IssuedBy          string              `json:"issued_by"`
+	KeyType           string              `json:"key_type"`
+	Principals        []string            `json:"principals"`
+	RenewedFrom       *openapi_types.UUID `json:"renewed_from,omitempty"`
+	RevokeReason      *string             `json:"revoke_reason,omitempty"`
+	RevokedAt         *time.Time          `json:"revoked_at,omitempty"`
+	RevokedBy         *string             `json:"revoked_by,omitempty"`
+	Serial            int64               `json:"serial"`
+
+	// Status `expired` is an issued certificate past `valid_before`.
+	Status      HostCertificateStatus `json:"status"`
+	ValidAfter  time.Time             `json:"valid_after"`
+	ValidBefore time.Time             `json:"valid_before"`
+}
+
+// HostCertificateStatus `expired` is an issued certificate past `valid_before`.
+type HostCertificateStatus string
+
+// HostCertificateIssueRequest defines model for HostCertificateIssueRequest.
+type HostCertificateIssueRequest struct {
+	// Principals Extra names the certificate is valid for, besides the host's name and address.
+	Principals *[]string `json:"principals,omitempty"`
+
+	// ValidityDays 1 to 825 (default 90).
+	ValidityDays *int `json:"validity_days,omitempty"`
+}
+
+// HostCertificateList defines model for HostCertificateList.
+type HostCertificateList struct {
+	Certificates []HostCertificate `json:"certificates"`
+	NextCursor   *string           `json:"next_cursor,omitempty"`
+}
+
+// HostCertificateRenewRequest defines model for HostCertificateRenewRequest.
+type HostCertificateRenewRequest struct {
+	// ValidityDays 1 to 825 (default 90).
+	ValidityDays *int `json:"validity_days,omitempty"`
+}
+
+// HostCertificateRevokeRequest defines model for HostCertificateRevokeRequest.
+type HostCertificateRevokeRequest struct {
+	Reason *string `json:"reason,omitempty"`
+}
+
 // HostCompliance defines model for HostCompliance.
 type HostCompliance struct {
 	// AsOf The instant answered for; null for now.
@@ -3837,6 +4014,43 @@ type RuleVariable struct {
 	Value *string `json:"value"`
 }
 
+// SSHCA defines model for SSHCA.
+type SSHCA struct {
+	// Keys The trusted keys, the active one first.
+	Keys []SSHCAKey `json:"keys"`
+	Kind SSHCAKind  `json:"kind"`
+
+	// ReadyLines For `user`, the content of sshd's `TrustedUserCAKeys` file; for `host`, the
+	// `@cert-authority * <key>` lines for known_hosts. One line per trusted key.
+	ReadyLines string `json:"ready_lines"`
+}
+
+// SSHCAKind defines model for SSHCA.Kind.
+type SSHCAKind string
+
+// SSHCAKey defines model for SSHCAKey.
+type SSHCAKey struct {
+	CreatedAt         time.Time `json:"created_at"`
+	FingerprintSha256 string    `json:"fingerprint_sha256"`
+	KeyId             string    `json:"key_id"`
+
+	// PublicKey The key in authorized_keys format, with its key id as comment.
+	PublicKey string `json:"public_key"`
+
+	// Status `active` signs; `previous` is only trusted until `trusted_until`.
+	Status       SSHCAKeyStatus `json:"status"`
+	TrustedUntil *time.Time     `json:"trusted_until,omitempty"`
+}
+
+// SSHCAKeyStatus `active` signs; `previous` is only trusted until `trusted_until`.
+type SSHCAKeyStatus string
+
+// SSHCARotateRequest defines model for SSHCARotateRequest.
+type SSHCARotateRequest struct {
+	// OverlapHours How long the previous key stays trusted, 0 to 2160 (default 168).
+	OverlapHours *int `json:"overlap_hours,omitempty"`
+}
+
 // SSHConfig defines model for SSHConfig.
 type SSHConfig struct {
 	AllowSudoPassword bool `json:"allow_sudo_password"`
@@ -4228,6 +4442,9 @@ type Weekday string
 // AsOf defines model for AsOf.
 type AsOf = time.Time
 
+// CertificateStatusFilter defines model for CertificateStatusFilter.
+type CertificateStatusFilter string
+
 // Cursor defines model for Cursor.
 type Cursor = string
 
@@ -4384,6 +4601,21 @@ type ExportAuditEventsParamsActorType string
 
 // ExportAuditEventsParamsFormat defines parameters for ExportAuditEvents.
 type ExportAuditEventsParamsFormat string
+
+// ListCertificatesParams defines parameters for ListCertificates.
+type ListCertificatesParams struct {
+	// Status Only certificates of this status.
+	Status *ListCertificatesParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListCertificatesParamsStatus defines parameters for ListCertificates.
+type ListCertificatesParamsStatus string
 
 // ListExceptionsParams defines parameters for ListExceptions.
 type ListExceptionsParams struct {
@@ -4574,6 +4806,21 @@ type CreateHostParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
 }
+
+// ListHostCertificatesParams defines parameters for ListHostCertificates.
+type ListHostCertificatesParams struct {
+	// Status Only certificates of this status.
+	Status *ListHostCertificatesParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListHostCertificatesParamsStatus defines parameters for ListHostCertificates.
+type ListHostCertificatesParamsStatus string
 
 // ResolveHostCredentialParams defines parameters for ResolveHostCredential.
 type ResolveHostCredentialParams struct {
@@ -4926,6 +5173,12 @@ type ChangePasswordJSONRequestBody = PasswordChangeRequest
 // RefreshTokenJSONRequestBody defines body for RefreshToken for application/json ContentType.
 type RefreshTokenJSONRequestBody = AuthRefreshRequest
 
+// RenewHostCertificateJSONRequestBody defines body for RenewHostCertificate for application/json ContentType.
+type RenewHostCertificateJSONRequestBody = HostCertificateRenewRequest
+
+// RevokeHostCertificateJSONRequestBody defines body for RevokeHostCertificate for application/json ContentType.
+type RevokeHostCertificateJSONRequestBody = HostCertificateRevokeRequest
+
 // RequestExceptionJSONRequestBody defines body for RequestException for application/json ContentType.
 type RequestExceptionJSONRequestBody = ExceptionRequest
 
@@ -4976,6 +5229,9 @@ type TestHealthCheckJSONRequestBody = HealthCheckTestRequest
 
 // CreateHostJSONRequestBody defines body for CreateHost for application/json ContentType.
 type CreateHostJSONRequestBody = HostCreateRequest
+
+// IssueHostCertificateJSONRequestBody defines body for IssueHostCertificate for application/json ContentType.
+type IssueHostCertificateJSONRequestBody = HostCertificateIssueRequest
 
 // SetHostMaintenanceJSONRequestBody defines body for SetHostMaintenance for application/json ContentType.
 type SetHostMaintenanceJSONRequestBody = MaintenanceRequest
@@ -5060,6 +5316,9 @@ type UpdateServiceAccountJSONRequestBody = ServiceAccountCreate
 
 // CreateServiceAccountTokenJSONRequestBody defines body for CreateServiceAccountToken for application/json ContentType.
 type CreateServiceAccountTokenJSONRequestBody = APITokenCreate
+
+// RotateSSHCAJSONRequestBody defines body for RotateSSHCA for application/json ContentType.
+type RotateSSHCAJSONRequestBody = SSHCARotateRequest
 
 // PutAlertsConfigJSONRequestBody defines body for PutAlertsConfig for application/json ContentType.
 type PutAlertsConfigJSONRequestBody = AlertsConfig
@@ -5180,6 +5439,15 @@ type ServerInterface interface {
 	// RefreshToken Rotate a refresh token for a new access and refresh token pair.
 	// (POST /auth/refresh)
 	RefreshToken(ctx echo.Context) error
+	// ListCertificates Host certificates of every host, newest first.
+	// (GET /certificates)
+	ListCertificates(ctx echo.Context, params ListCertificatesParams) error
+	// RenewHostCertificate Issue a new certificate for the same host key and principals.
+	// (POST /certificates/{id}:renew)
+	RenewHostCertificate(ctx echo.Context, id ID) error
+	// RevokeHostCertificate Revoke a host certificate.
+	// (POST /certificates/{id}:revoke)
+	RevokeHostCertificate(ctx echo.Context, id ID) error
 	// ListExceptions List exceptions, newest first.
 	// (GET /compliance/exceptions)
 	ListExceptions(ctx echo.Context, params ListExceptionsParams) error
@@ -5315,6 +5583,12 @@ type ServerInterface interface {
 	// CreateHost Create a host.
 	// (POST /hosts)
 	CreateHost(ctx echo.Context, params CreateHostParams) error
+	// ListHostCertificates The host certificates issued to a host, newest first.
+	// (GET /hosts/{host_id}/certificates)
+	ListHostCertificates(ctx echo.Context, hostId HostID, params ListHostCertificatesParams) error
+	// IssueHostCertificate Issue a host certificate for the host's pinned host key.
+	// (POST /hosts/{host_id}/certificates)
+	IssueHostCertificate(ctx echo.Context, hostId HostID) error
 	// ResolveHostCredential The credential OpenWatch would use for a host, and why.
 	// (POST /hosts/{host_id}/credentials:resolve)
 	ResolveHostCredential(ctx echo.Context, hostId openapi_types.UUID, params ResolveHostCredentialParams) error
@@ -5579,6 +5853,18 @@ type ServerInterface interface {
 	// CreateServiceAccountTokenSigningKey Create (or replace) a token's signing key for signed requests; the key is returned once.
 	// (POST /service-accounts/{id}/tokens/{token_id}:signing-key)
 	CreateServiceAccountTokenSigningKey(ctx echo.Context, id ID, tokenId openapi_types.UUID) error
+	// GetSSHHostCA The SSH host CA's public keys.
+	// (GET /ssh-ca/host)
+	GetSSHHostCA(ctx echo.Context) error
+	// GetSSHKRL The key revocation list of revoked host certificates.
+	// (GET /ssh-ca/krl)
+	GetSSHKRL(ctx echo.Context) error
+	// GetSSHUserCA The SSH user CA's public keys.
+	// (GET /ssh-ca/user)
+	GetSSHUserCA(ctx echo.Context) error
+	// RotateSSHCA Rotate a CA's key.
+	// (POST /ssh-ca/{kind}:rotate)
+	RotateSSHCA(ctx echo.Context, kind string) error
 	// GetAlertsConfig The thresholds of score and failing-scan alerts.
 	// (GET /system/alerts/config)
 	GetAlertsConfig(ctx echo.Context) error
@@ -6159,6 +6445,70 @@ func (w *ServerInterfaceWrapper) RefreshToken(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RefreshToken(ctx)
+	return err
+}
+
+// ListCertificates converts echo context to params.
+func (w *ServerInterfaceWrapper) ListCertificates(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListCertificatesParams
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListCertificates(ctx, params)
+	return err
+}
+
+// RenewHostCertificate converts echo context to params.
+func (w *ServerInterfaceWrapper) RenewHostCertificate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RenewHostCertificate(ctx, id)
+	return err
+}
+
+// RevokeHostCertificate converts echo context to params.
+func (w *ServerInterfaceWrapper) RevokeHostCertificate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RevokeHostCertificate(ctx, id)
 	return err
 }
 
@@ -7224,6 +7574,61 @@ func (w *ServerInterfaceWrapper) CreateHost(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CreateHost(ctx, params)
+	return err
+}
+
+// ListHostCertificates converts echo context to params.
+func (w *ServerInterfaceWrapper) ListHostCertificates(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "host_id" -------------
+	var hostId HostID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "host_id", ctx.Param("host_id"), &hostId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter host_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListHostCertificatesParams
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListHostCertificates(ctx, hostId, params)
+	return err
+}
+
+// IssueHostCertificate converts echo context to params.
+func (w *ServerInterfaceWrapper) IssueHostCertificate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "host_id" -------------
+	var hostId HostID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "host_id", ctx.Param("host_id"), &hostId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter host_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.IssueHostCertificate(ctx, hostId)
 	return err
 }
 
@@ -9295,6 +9700,49 @@ func (w *ServerInterfaceWrapper) CreateServiceAccountTokenSigningKey(ctx echo.Co
 	return err
 }
 
+// GetSSHHostCA converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSSHHostCA(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSSHHostCA(ctx)
+	return err
+}
+
+// GetSSHKRL converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSSHKRL(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSSHKRL(ctx)
+	return err
+}
+
+// GetSSHUserCA converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSSHUserCA(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSSHUserCA(ctx)
+	return err
+}
+
+// RotateSSHCA converts echo context to params.
+func (w *ServerInterfaceWrapper) RotateSSHCA(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "kind" -------------
+	var kind string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "kind", ctx.Param("kind"), &kind, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter kind: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RotateSSHCA(ctx, kind)
+	return err
+}
+
 // GetAlertsConfig converts echo context to params.
 func (w *ServerInterfaceWrapper) GetAlertsConfig(ctx echo.Context) error {
 	var err error
@@ -9806,6 +10254,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/auth/password\\:change", wrapper.ChangePassword, options.OperationMiddlewares["changePassword"]...)
 	router.GET(options.BaseURL+"/auth/permissions\\:registry", wrapper.GetPermissionsRegistry, options.OperationMiddlewares["getPermissionsRegistry"]...)
 	router.POST(options.BaseURL+"/auth/refresh", wrapper.RefreshToken, options.OperationMiddlewares["refreshToken"]...)
+	router.GET(options.BaseURL+"/certificates", wrapper.ListCertificates, options.OperationMiddlewares["listCertificates"]...)
+	router.POST(options.BaseURL+"/certificates/:id\\:renew", wrapper.RenewHostCertificate, options.OperationMiddlewares["renewHostCertificate"]...)
+	router.POST(options.BaseURL+"/certificates/:id\\:revoke", wrapper.RevokeHostCertificate, options.OperationMiddlewares["revokeHostCertificate"]...)
 	router.GET(options.BaseURL+"/compliance/exceptions", wrapper.ListExceptions, options.OperationMiddlewares["listExceptions"]...)
 	router.POST(options.BaseURL+"/compliance/exceptions", wrapper.RequestException, options.OperationMiddlewares["requestException"]...)
 	router.GET(options.BaseURL+"/compliance/frameworks", wrapper.ListComplianceFrameworks, options.OperationMiddlewares["listComplianceFrameworks"]...)
@@ -9851,6 +10302,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/health-checks/:id\\:test", wrapper.TestHealthCheck, options.OperationMiddlewares["testHealthCheck"]...)
 	router.GET(options.BaseURL+"/hosts", wrapper.ListHosts, options.OperationMiddlewares["listHosts"]...)
 	router.POST(options.BaseURL+"/hosts", wrapper.CreateHost, options.OperationMiddlewares["createHost"]...)
+	router.GET(options.BaseURL+"/hosts/:host_id/certificates", wrapper.ListHostCertificates, options.OperationMiddlewares["listHostCertificates"]...)
+	router.POST(options.BaseURL+"/hosts/:host_id/certificates", wrapper.IssueHostCertificate, options.OperationMiddlewares["issueHostCertificate"]...)
 	router.POST(options.BaseURL+"/hosts/:host_id/credentials\\:resolve", wrapper.ResolveHostCredential, options.OperationMiddlewares["resolveHostCredential"]...)
 	router.POST(options.BaseURL+"/hosts/:host_id/maintenance", wrapper.SetHostMaintenance, options.OperationMiddlewares["setHostMaintenance"]...)
 	router.PUT(options.BaseURL+"/hosts/:host_id/maintenance", wrapper.PutHostMaintenance, options.OperationMiddlewares["putHostMaintenance"]...)
@@ -9939,6 +10392,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/service-accounts/:id/tokens", wrapper.CreateServiceAccountToken, options.OperationMiddlewares["createServiceAccountToken"]...)
 	router.DELETE(options.BaseURL+"/service-accounts/:id/tokens/:token_id", wrapper.RevokeServiceAccountToken, options.OperationMiddlewares["revokeServiceAccountToken"]...)
 	router.POST(options.BaseURL+"/service-accounts/:id/tokens/:token_id\\:signing-key", wrapper.CreateServiceAccountTokenSigningKey, options.OperationMiddlewares["createServiceAccountTokenSigningKey"]...)
+	router.GET(options.BaseURL+"/ssh-ca/host", wrapper.GetSSHHostCA, options.OperationMiddlewares["getSSHHostCA"]...)
+	router.GET(options.BaseURL+"/ssh-ca/krl", wrapper.GetSSHKRL, options.OperationMiddlewares["getSSHKRL"]...)
+	router.GET(options.BaseURL+"/ssh-ca/user", wrapper.GetSSHUserCA, options.OperationMiddlewares["getSSHUserCA"]...)
+	router.POST(options.BaseURL+"/ssh-ca/:kind\\:rotate", wrapper.RotateSSHCA, options.OperationMiddlewares["rotateSSHCA"]...)
 	router.GET(options.BaseURL+"/system/alerts/config", wrapper.GetAlertsConfig, options.OperationMiddlewares["getAlertsConfig"]...)
 	router.PUT(options.BaseURL+"/system/alerts/config", wrapper.PutAlertsConfig, options.OperationMiddlewares["putAlertsConfig"]...)
 	router.GET(options.BaseURL+"/system/changes/config", wrapper.GetChangeSettings, options.OperationMiddlewares["getChangeSettings"]...)
@@ -12102,6 +12559,307 @@ type RefreshTokendefaultJSONResponse struct {
 }
 
 func (response RefreshTokendefaultJSONResponse) VisitRefreshTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCertificatesRequestObject struct {
+	Params ListCertificatesParams
+}
+
+type ListCertificatesResponseObject interface {
+	VisitListCertificatesResponse(w http.ResponseWriter) error
+}
+
+type ListCertificates200JSONResponse HostCertificateList
+
+func (response ListCertificates200JSONResponse) VisitListCertificatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCertificates400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListCertificates400JSONResponse) VisitListCertificatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCertificates401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListCertificates401JSONResponse) VisitListCertificatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCertificates403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListCertificates403JSONResponse) VisitListCertificatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCertificatesdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListCertificatesdefaultJSONResponse) VisitListCertificatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewHostCertificateRequestObject struct {
+	Id   ID `json:"id"`
+	Body *RenewHostCertificateJSONRequestBody
+}
+
+type RenewHostCertificateResponseObject interface {
+	VisitRenewHostCertificateResponse(w http.ResponseWriter) error
+}
+
+type RenewHostCertificate201JSONResponse HostCertificate
+
+func (response RenewHostCertificate201JSONResponse) VisitRenewHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewHostCertificate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RenewHostCertificate400JSONResponse) VisitRenewHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewHostCertificate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RenewHostCertificate401JSONResponse) VisitRenewHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewHostCertificate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RenewHostCertificate403JSONResponse) VisitRenewHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewHostCertificate404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RenewHostCertificate404JSONResponse) VisitRenewHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewHostCertificate409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RenewHostCertificate409JSONResponse) VisitRenewHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewHostCertificatedefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response RenewHostCertificatedefaultJSONResponse) VisitRenewHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeHostCertificateRequestObject struct {
+	Id   ID `json:"id"`
+	Body *RevokeHostCertificateJSONRequestBody
+}
+
+type RevokeHostCertificateResponseObject interface {
+	VisitRevokeHostCertificateResponse(w http.ResponseWriter) error
+}
+
+type RevokeHostCertificate200JSONResponse HostCertificate
+
+func (response RevokeHostCertificate200JSONResponse) VisitRevokeHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeHostCertificate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RevokeHostCertificate400JSONResponse) VisitRevokeHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeHostCertificate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RevokeHostCertificate401JSONResponse) VisitRevokeHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeHostCertificate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RevokeHostCertificate403JSONResponse) VisitRevokeHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeHostCertificate404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RevokeHostCertificate404JSONResponse) VisitRevokeHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeHostCertificate409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RevokeHostCertificate409JSONResponse) VisitRevokeHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeHostCertificatedefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response RevokeHostCertificatedefaultJSONResponse) VisitRevokeHostCertificateResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -16351,6 +17109,212 @@ type CreateHostdefaultJSONResponse struct {
 }
 
 func (response CreateHostdefaultJSONResponse) VisitCreateHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostCertificatesRequestObject struct {
+	HostId HostID `json:"host_id"`
+	Params ListHostCertificatesParams
+}
+
+type ListHostCertificatesResponseObject interface {
+	VisitListHostCertificatesResponse(w http.ResponseWriter) error
+}
+
+type ListHostCertificates200JSONResponse HostCertificateList
+
+func (response ListHostCertificates200JSONResponse) VisitListHostCertificatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostCertificates400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListHostCertificates400JSONResponse) VisitListHostCertificatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostCertificates401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListHostCertificates401JSONResponse) VisitListHostCertificatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostCertificates403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListHostCertificates403JSONResponse) VisitListHostCertificatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostCertificates404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListHostCertificates404JSONResponse) VisitListHostCertificatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHostCertificatesdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListHostCertificatesdefaultJSONResponse) VisitListHostCertificatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type IssueHostCertificateRequestObject struct {
+	HostId HostID `json:"host_id"`
+	Body   *IssueHostCertificateJSONRequestBody
+}
+
+type IssueHostCertificateResponseObject interface {
+	VisitIssueHostCertificateResponse(w http.ResponseWriter) error
+}
+
+type IssueHostCertificate201JSONResponse HostCertificate
+
+func (response IssueHostCertificate201JSONResponse) VisitIssueHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type IssueHostCertificate400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response IssueHostCertificate400JSONResponse) VisitIssueHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type IssueHostCertificate401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response IssueHostCertificate401JSONResponse) VisitIssueHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type IssueHostCertificate403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response IssueHostCertificate403JSONResponse) VisitIssueHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type IssueHostCertificate404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response IssueHostCertificate404JSONResponse) VisitIssueHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type IssueHostCertificate409JSONResponse struct{ ConflictJSONResponse }
+
+func (response IssueHostCertificate409JSONResponse) VisitIssueHostCertificateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type IssueHostCertificatedefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response IssueHostCertificatedefaultJSONResponse) VisitIssueHostCertificateResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -24912,6 +25876,334 @@ func (response CreateServiceAccountTokenSigningKeydefaultJSONResponse) VisitCrea
 	return err
 }
 
+type GetSSHHostCARequestObject struct {
+}
+
+type GetSSHHostCAResponseObject interface {
+	VisitGetSSHHostCAResponse(w http.ResponseWriter) error
+}
+
+type GetSSHHostCA200JSONResponse SSHCA
+
+func (response GetSSHHostCA200JSONResponse) VisitGetSSHHostCAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSHHostCA400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetSSHHostCA400JSONResponse) VisitGetSSHHostCAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSHHostCA401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetSSHHostCA401JSONResponse) VisitGetSSHHostCAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSHHostCA403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetSSHHostCA403JSONResponse) VisitGetSSHHostCAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSHHostCAdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetSSHHostCAdefaultJSONResponse) VisitGetSSHHostCAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSHKRLRequestObject struct {
+}
+
+type GetSSHKRLResponseObject interface {
+	VisitGetSSHKRLResponse(w http.ResponseWriter) error
+}
+
+type GetSSHKRL200ApplicationoctetStreamResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetSSHKRL200ApplicationoctetStreamResponse) VisitGetSSHKRLResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/octet-stream")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetSSHKRL400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetSSHKRL400JSONResponse) VisitGetSSHKRLResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSHKRL401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetSSHKRL401JSONResponse) VisitGetSSHKRLResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSHKRL403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetSSHKRL403JSONResponse) VisitGetSSHKRLResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSHKRLdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetSSHKRLdefaultJSONResponse) VisitGetSSHKRLResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSHUserCARequestObject struct {
+}
+
+type GetSSHUserCAResponseObject interface {
+	VisitGetSSHUserCAResponse(w http.ResponseWriter) error
+}
+
+type GetSSHUserCA200JSONResponse SSHCA
+
+func (response GetSSHUserCA200JSONResponse) VisitGetSSHUserCAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSHUserCA400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetSSHUserCA400JSONResponse) VisitGetSSHUserCAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSHUserCA401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetSSHUserCA401JSONResponse) VisitGetSSHUserCAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSHUserCA403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetSSHUserCA403JSONResponse) VisitGetSSHUserCAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSHUserCAdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetSSHUserCAdefaultJSONResponse) VisitGetSSHUserCAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateSSHCARequestObject struct {
+	Kind string `json:"kind"`
+	Body *RotateSSHCAJSONRequestBody
+}
+
+type RotateSSHCAResponseObject interface {
+	VisitRotateSSHCAResponse(w http.ResponseWriter) error
+}
+
+type RotateSSHCA200JSONResponse SSHCA
+
+func (response RotateSSHCA200JSONResponse) VisitRotateSSHCAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateSSHCA400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RotateSSHCA400JSONResponse) VisitRotateSSHCAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateSSHCA401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RotateSSHCA401JSONResponse) VisitRotateSSHCAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateSSHCA403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RotateSSHCA403JSONResponse) VisitRotateSSHCAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateSSHCAdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response RotateSSHCAdefaultJSONResponse) VisitRotateSSHCAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetAlertsConfigRequestObject struct {
 }
 
@@ -27933,6 +29225,15 @@ type StrictServerInterface interface {
 	// RefreshToken Rotate a refresh token for a new access and refresh token pair.
 	// (POST /auth/refresh)
 	RefreshToken(ctx context.Context, request RefreshTokenRequestObject) (RefreshTokenResponseObject, error)
+	// ListCertificates Host certificates of every host, newest first.
+	// (GET /certificates)
+	ListCertificates(ctx context.Context, request ListCertificatesRequestObject) (ListCertificatesResponseObject, error)
+	// RenewHostCertificate Issue a new certificate for the same host key and principals.
+	// (POST /certificates/{id}:renew)
+	RenewHostCertificate(ctx context.Context, request RenewHostCertificateRequestObject) (RenewHostCertificateResponseObject, error)
+	// RevokeHostCertificate Revoke a host certificate.
+	// (POST /certificates/{id}:revoke)
+	RevokeHostCertificate(ctx context.Context, request RevokeHostCertificateRequestObject) (RevokeHostCertificateResponseObject, error)
 	// ListExceptions List exceptions, newest first.
 	// (GET /compliance/exceptions)
 	ListExceptions(ctx context.Context, request ListExceptionsRequestObject) (ListExceptionsResponseObject, error)
@@ -28068,6 +29369,12 @@ type StrictServerInterface interface {
 	// CreateHost Create a host.
 	// (POST /hosts)
 	CreateHost(ctx context.Context, request CreateHostRequestObject) (CreateHostResponseObject, error)
+	// ListHostCertificates The host certificates issued to a host, newest first.
+	// (GET /hosts/{host_id}/certificates)
+	ListHostCertificates(ctx context.Context, request ListHostCertificatesRequestObject) (ListHostCertificatesResponseObject, error)
+	// IssueHostCertificate Issue a host certificate for the host's pinned host key.
+	// (POST /hosts/{host_id}/certificates)
+	IssueHostCertificate(ctx context.Context, request IssueHostCertificateRequestObject) (IssueHostCertificateResponseObject, error)
 	// ResolveHostCredential The credential OpenWatch would use for a host, and why.
 	// (POST /hosts/{host_id}/credentials:resolve)
 	ResolveHostCredential(ctx context.Context, request ResolveHostCredentialRequestObject) (ResolveHostCredentialResponseObject, error)
@@ -28332,6 +29639,18 @@ type StrictServerInterface interface {
 	// CreateServiceAccountTokenSigningKey Create (or replace) a token's signing key for signed requests; the key is returned once.
 	// (POST /service-accounts/{id}/tokens/{token_id}:signing-key)
 	CreateServiceAccountTokenSigningKey(ctx context.Context, request CreateServiceAccountTokenSigningKeyRequestObject) (CreateServiceAccountTokenSigningKeyResponseObject, error)
+	// GetSSHHostCA The SSH host CA's public keys.
+	// (GET /ssh-ca/host)
+	GetSSHHostCA(ctx context.Context, request GetSSHHostCARequestObject) (GetSSHHostCAResponseObject, error)
+	// GetSSHKRL The key revocation list of revoked host certificates.
+	// (GET /ssh-ca/krl)
+	GetSSHKRL(ctx context.Context, request GetSSHKRLRequestObject) (GetSSHKRLResponseObject, error)
+	// GetSSHUserCA The SSH user CA's public keys.
+	// (GET /ssh-ca/user)
+	GetSSHUserCA(ctx context.Context, request GetSSHUserCARequestObject) (GetSSHUserCAResponseObject, error)
+	// RotateSSHCA Rotate a CA's key.
+	// (POST /ssh-ca/{kind}:rotate)
+	RotateSSHCA(ctx context.Context, request RotateSSHCARequestObject) (RotateSSHCAResponseObject, error)
 	// GetAlertsConfig The thresholds of score and failing-scan alerts.
 	// (GET /system/alerts/config)
 	GetAlertsConfig(ctx context.Context, request GetAlertsConfigRequestObject) (GetAlertsConfigResponseObject, error)
@@ -29230,6 +30549,133 @@ func (sh *strictHandler) RefreshToken(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(RefreshTokenResponseObject); ok {
 		return validResponse.VisitRefreshTokenResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListCertificates operation middleware
+func (sh *strictHandler) ListCertificates(ctx echo.Context, params ListCertificatesParams) error {
+	var request ListCertificatesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListCertificates(ctx.Request().Context(), request.(ListCertificatesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListCertificates")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListCertificatesResponseObject); ok {
+		return validResponse.VisitListCertificatesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RenewHostCertificate operation middleware
+func (sh *strictHandler) RenewHostCertificate(ctx echo.Context, id ID) error {
+	var request RenewHostCertificateRequestObject
+
+	request.Id = id
+
+	var body RenewHostCertificateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RenewHostCertificate(ctx.Request().Context(), request.(RenewHostCertificateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RenewHostCertificate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RenewHostCertificateResponseObject); ok {
+		return validResponse.VisitRenewHostCertificateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RevokeHostCertificate operation middleware
+func (sh *strictHandler) RevokeHostCertificate(ctx echo.Context, id ID) error {
+	var request RevokeHostCertificateRequestObject
+
+	request.Id = id
+
+	var body RevokeHostCertificateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeHostCertificate(ctx.Request().Context(), request.(RevokeHostCertificateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeHostCertificate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RevokeHostCertificateResponseObject); ok {
+		return validResponse.VisitRevokeHostCertificateResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -30742,6 +32188,83 @@ func (sh *strictHandler) CreateHost(ctx echo.Context, params CreateHostParams) e
 		return err
 	} else if validResponse, ok := response.(CreateHostResponseObject); ok {
 		return validResponse.VisitCreateHostResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListHostCertificates operation middleware
+func (sh *strictHandler) ListHostCertificates(ctx echo.Context, hostId HostID, params ListHostCertificatesParams) error {
+	var request ListHostCertificatesRequestObject
+
+	request.HostId = hostId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListHostCertificates(ctx.Request().Context(), request.(ListHostCertificatesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListHostCertificates")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListHostCertificatesResponseObject); ok {
+		return validResponse.VisitListHostCertificatesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// IssueHostCertificate operation middleware
+func (sh *strictHandler) IssueHostCertificate(ctx echo.Context, hostId HostID) error {
+	var request IssueHostCertificateRequestObject
+
+	request.HostId = hostId
+
+	var body IssueHostCertificateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.IssueHostCertificate(ctx.Request().Context(), request.(IssueHostCertificateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "IssueHostCertificate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(IssueHostCertificateResponseObject); ok {
+		return validResponse.VisitIssueHostCertificateResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -33621,6 +35144,126 @@ func (sh *strictHandler) CreateServiceAccountTokenSigningKey(ctx echo.Context, i
 	return nil
 }
 
+// GetSSHHostCA operation middleware
+func (sh *strictHandler) GetSSHHostCA(ctx echo.Context) error {
+	var request GetSSHHostCARequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSSHHostCA(ctx.Request().Context(), request.(GetSSHHostCARequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSSHHostCA")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetSSHHostCAResponseObject); ok {
+		return validResponse.VisitGetSSHHostCAResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetSSHKRL operation middleware
+func (sh *strictHandler) GetSSHKRL(ctx echo.Context) error {
+	var request GetSSHKRLRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSSHKRL(ctx.Request().Context(), request.(GetSSHKRLRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSSHKRL")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetSSHKRLResponseObject); ok {
+		return validResponse.VisitGetSSHKRLResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetSSHUserCA operation middleware
+func (sh *strictHandler) GetSSHUserCA(ctx echo.Context) error {
+	var request GetSSHUserCARequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSSHUserCA(ctx.Request().Context(), request.(GetSSHUserCARequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSSHUserCA")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetSSHUserCAResponseObject); ok {
+		return validResponse.VisitGetSSHUserCAResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RotateSSHCA operation middleware
+func (sh *strictHandler) RotateSSHCA(ctx echo.Context, kind string) error {
+	var request RotateSSHCARequestObject
+
+	request.Kind = kind
+
+	var body RotateSSHCAJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RotateSSHCA(ctx.Request().Context(), request.(RotateSSHCARequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RotateSSHCA")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RotateSSHCAResponseObject); ok {
+		return validResponse.VisitRotateSSHCAResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetAlertsConfig operation middleware
 func (sh *strictHandler) GetAlertsConfig(ctx echo.Context) error {
 	var request GetAlertsConfigRequestObject
@@ -34804,741 +36447,776 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3hdhs3si+KvwoW//ssU3sompZlTyKtWWcrjj32TDzxspzJ+Z/Qlw12gySiJsAAaNFMJl/PA+wv94Hu",
-	"m+wnuQtVQDeaRJPdlGzn7uSLLZJodAEoFKoKVb/6pZfK5UoKJozuXfzSW1FFl8wwBZ+u9Lcz+3/GdKr4",
-	"ynApehe9K6HXTBGqiVlwMddEGykzQo39rAkX2lBhSP/ti2fk8ePHX57AV4xmRM6IkOthb9DjtqOfCqY2",
-	"vUFP0CXrXfSonshZb9DT6YItqX3vTKolNb2LXkYNOzV8yXqDntmsbGttFBfz3q+/DnrPCqWl2iX03YKR",
-	"RLAPZpJCi8QSYBaMrBS75bLQZEXnbEiuyJLm9l0sI9iScE0oOR+NmmjFZjVil/TDN0zMzaJ38eTR2aC3",
-	"5MJ/fhSj+kXOmPmGL7nZpfylXJMlFRvCDVvqAXlEjCSPRqMR6WdsRovckEejkybicug0pM091Lt4NBpY",
-	"QvmyWNoPoxHQ6T6WVHJh2JwpJNMyxFqqmxc8Nywyy1dk5psQDmuc/PX5O/LQMlbOqUjZw7KBTqoBJDTP",
-	"kwFht0xtiCpydnJJqCCFuBFyLYgU7OAqlP02LcTT88Pr8FJq8+pr+yC8YkXNonrDQmoz4Vlv0FPsp4Ir",
-	"lvUujCpYlEuLAlruvqKx+7v3nLHlShom0s3f2Sa2OIXgPxWM4DNkxRTJ5ZynNCdyxRS17S6JYqucbjRR",
-	"zBRKwB6Ris+5oDlRTBe5KZdgwWjGVDWEgIJTS8K+8QQr8+jsi8NLUx/dtzAomv82Rnn8qBr2/Bs6Z0Tz",
-	"n5nb7mfhbn9y1G5/Eu72sxab/dsVE1zMn8lC7JNKEptpS2bOtWkllVLotJVUOkjnW7ZkGYdlbdxb6s6b",
-	"663MGXa/zW5K5qwm7OwXOimH3mmXr6gxTNnH/q8f6OnP7+0/o9MvJ+9/eTR4+vjXf4vTVnjaYkO3P2at",
-	"t6Kb8IBpm0g6ff/vcXKuU9q8Ejql4u5C9J1iInslDFO3MRlgD/s1z8zCLgqj6YJMi/SGBbyZZHSTNLIn",
-	"9z1HObSXUduWCcuTP/QWsrDCAb9cM3bTe99I8jUXKYvTO+NKm1JhcsqJZoozXZH9eEQyK7WmbCYVI0kh",
-	"DM+bx6HhdUdoUUDsd7bzOLE5PUyrkOtGwoDu7oT9arlGr6TQDHTSr2j2V2rYmsJpl0phGMoqulrlPAWZ",
-	"8PBHbcn+JXjXvyk26130/n8PK333If6qHz5XSqrn4pblcsXwldsbfkkFnbOMWH2ApLLIMyKkIVNGlOU1",
-	"lhGpiGKzQrOMFJr0E9tyWAj4mU5zlgwIfnfDNpMl10tq0oVdxl8Hdkxv2U8F0+bTjckuqcKXWj2r0oCl",
-	"Irdc5tQwq31ZUUL6yS3NeQZ0TGaU5yxzlD+TYpbz9DPRnbq3a7LmZgEcmRZKMWGINtRYwhXTslApG/q2",
-	"5TpMC71JBmORFJqpoeXuCc2WXNgG8JVm+WySy/RGFiY5GdiJ4UaTZEsXSAgYPWSW8/nC2FZrqscCOAHI",
-	"oiTjsxkDshzlw7Gws/dCqinPMiY+7fSlNM+thkTTG432EFNLrjWXwg4kyZihPB96YT2pfk7Gop/Qwix+",
-	"HlZfTjImuOUImCJKUilvODu1zZgwdhzWrlpQMWck47hxUrlkZKbk0r5/LNZsSuhq9UATUP1BKSP4pmGq",
-	"1Wyi2I8sNcB2OHX/kOaFLET26WbuH5LoIl0Qz1EwWmulmGpKl3QDw9OMwfZ4QzdLJszb8tj7lMuc85QJ",
-	"zYjhtcWeMWoKxYgVy1m43u6HBCi/ZuqWp+w7QW8pz60A+7TEa3w/SanACVW35b7XRMFWA1+CPbmkfE3F",
-	"xolQ/QkJlRIVYqsuLVdGX5I15YbMpIKpFsVyypQ9LDVLpchATiRvmVGb06uZYQo0RrQ1gOzgp91D+Nr1",
-	"YSS+xSkEyj7DxXxYO1t3lGZL/XfC7iip+M/s026cVLHMygKaexlRfkHMgsIJ5Az/AWEfVnaz4Il6K29Y",
-	"Bqv8nWAfViAE4I2f8PS3Fo9ZMEWYbUr656PzATkfPRmQ80ePB+TJaDQgw+HwZGCX1647tmOuzyGoV+51",
-	"4FZ78+qdvGHimWLUwL6iWcbRuH2jrMFquFV2ZjTXbNBbBV/90mNWMY8bwcZ2ivMp2K2lF2ZSXxL2Ic2L",
-	"jGmSGJMD0zn+mEqZMwoSFdW0jubsoGctn65el0FP87m1ICc3UadFroFl7AlOiWtKbtgGNpb9zLJSFgyc",
-	"Oc8ydD9KkbL4AI2JzNo3fMas5omynWqSPB4trQpwdr5ILAsmX46yJJxBtwAwi6GdNDr98v2f+vpfy38t",
-	"/pWdxM2kyv75Aee7Mhvk1J5wls46e2Qd+WPvzFrJClzyQNfmtf/4jCgqMrkk041hekCmVLOn5ycDohf2",
-	"SC6n9pJIkW/IesEEofqGZXZN7FSUyrztoBdZcnhvnCRF10jWzuuGjT1Nlswc3Nt+Kl/bttsLgATVutu3",
-	"HN9wVM87rAX0DH+BH7cbtSUpVCm6iVOv91L82s1QB4px12UTatoaaIPymekmOHiqn50Q2telKHKnYqBb",
-	"YKePBdWTvYz9/YKBhDaewclC5pk+LD7iooJnLXwSgx4YDVbRv9PgvODdFa14+t2pcy+edyUwKlgTmoJj",
-	"btJyyMEqTFowy0H6rJ1W4MHmfCs0NfzWPuv0gF45EXEnS7gpgObIyNwkD0L+rjGum6iSnl2W27fRrrGd",
-	"88B/DGEt2PpIgd1eNt9doobDOSxXcXmuUjvcwP3RYfoUo07V25YGm0uiWCpVhiaOFQu0yLghRllTpzcI",
-	"9ZWz0a4HdD+fuRfHh2X4LTddOcFfNEX24ME91HLryhScI92Eu7aKpBvOPr649u3sM2Af1/Z0zpTdcUZR",
-	"oSmsOHgJDctzPmfosYQFsisjBTcSCHgfo6hYLqmKnzWGm6i4i4oJpDIYon++PlX7FvkNnXfV3xfg8Jmk",
-	"8SuWV1ZPIDmbGSILa+KltNBRF4Ni1Gq8jCvi/RFTZtaMub2/onP2QI+Fu9CmIgPvFXpxDVuSvpF4BZZn",
-	"zH8ncatAI9sBeFuC25jR7m3MoNJt2ik5fn/sKDiDXnBXb7s5wPjbiwpvH9QnuN5ndCmzJRdvZc70W+dm",
-	"7iqE7LOth2/f9FwYtTmo4GG/UZJhN3WjkqbWus5ZNr/jgV3rCFW+zgILxMEEv46desjQF+ionYROdNIH",
-	"/uS3TDCtyUraPXEJR+KKKXDPnwzGIqmCDyaZ4jOTkL7zZa+o1uS//s9/khnluWV4Ck/V+4DtAjEJtjOd",
-	"SmX7kSvoxjaw9pP9lsgZoUEAxIzlOZluSAJD1MPq0clKcmF0QrgYCykY0SkV1sCcslyutx6Y5VKqyYqp",
-	"lAmTRGgr3wgEznLGzKRGJnj67NcHKB0L/+btTkqC19wsuCCxdmsuMrlOymHEe2saTTAIksAloV0TLubB",
-	"NI+F/UETvHUIpsm1LhTTCbHMC841SpRcb/EDkcrSZU+XSbqgXEymyqombpZWTHGZ8ZTYU2DmfEj+gguV",
-	"BnjKkWANYDYWN2wzIKnihqc0t/QrmeeyMJMFzQ3LYAQratIFurHK62ri2hG9YsKASHbDGItpkc1ZwIk/",
-	"yukluJvzW5ahyW1p+lFOCdcQsbBk2YCkls3z3HnMJPw1pemNGzh63if2B/utv7/xU7x9m6WNVCwjRgJt",
-	"KV2Zwn6G+xQgbSwcbcCIuHfKiRiS59T5yPNbuyRGs3yGtEN/UqDIImnOqNJ4vuwIiKnM4gf8MfZpxrJi",
-	"1eBpMmRp58DuR+AsmHc7/1yDlCF9NEcGJJR7BOzI3Oot2UnURZFxveT6rpZh1cuRgva3qlV6pr6baes7",
-	"OXJyrHx3k3M/aq/jiGPpKZ8v/CX88SY1O6iGWW6/hpZWEaFz3axQ4HvqO+eZFIZ9qAIB4MQmfZplyh7M",
-	"VjSgF9weO4IEZ7gTGS4oxLYcizIgE81vPKvg4L6sTokBHmRo6uZcMDxe4F3g91kopsHtMxbQAf5sz7JL",
-	"K3g0Swu7l8tzo3wS9N2SXHcIAYX6Ei8ow7PhgSbpgqU3VvZCBIc7Tyaa/YSKA1iHOAj8KTxH7Im9ygtN",
-	"Erd1rJIC2moyIAm4lII9leAEJbpYrezMguS2C4IyVVEO98wLnqOVACJ9TeEwXFKrpQt7PFxYAc9nnClN",
-	"9A1fEW5OarK30i6bbKhBr1hlHYVvzO6qxHFNEYzaYcjKLewx28/9eBJCv8CTp5HtVcRDZF5UZwK6yPt+",
-	"5HZdLNs6P8SssCfqSc0v02F//9o0/JfcHt1d/Q4djTf7onfWiIf+D9ow2Gnjil17SbXj+wtP214lGnuV",
-	"1O8Fx2PUT7BNa1d7ycRCyhO90YYtfYzIxbgYjR6nPIP/GV4Ybfkft9tE9QXcCC2P3C4nbcsunXS464Hs",
-	"N9GuY6a2Dn65UXrBouL+3rvyhejOBjEBVM51jayBW/JyGDDP9ZlpZGT9TIoZn3fksQaLqyFWcK8xR3M4",
-	"sqghObOHGbiAIDQB+3RWplXBF3y+YPaQQLPOQNykNePwMNFk15x0/tKW8bmDXqPxd8TQkHAYTyN9l2RE",
-	"TKGEC3CxbyRyNttD9ugQ2Tglk4UslI5HQs+oAjOLhKa2n1wcijUipAwuSUtq/nx2cBJrJm7sur/0Q3j7",
-	"2HJAtfB1m5j0AzNRWN1H84yd4JxuWd9dl7sFB1/t95ocZF+OCSHgM/FscAcGbcWa+2mO8GXNAWM54eRe",
-	"GHP7kmVntuPjGTTKl30bdM8u2GbJQ9LwSH9qWorSg5qIF7tg5EMEsu723NbUulcHvTWP8QjX/xG61kfz",
-	"kh90i1uD5fmtj67qpDjxBiUADlin5LTwM9vG3ke86wjKORNmYu3N+O9SKZZjxHKDjY9hj4fM3p2Z+bh+",
-	"Ebyz7PhQhpNe561dHWyLj3wga9sVKdv7RTnsiWA/1YbBhXl63osK5MDf4rVDLmbSKWBwT7emStiOBz3v",
-	"bmwdEPBTb4cjBr3yHjIwPAOuqy9hfW1K5qnN/v599AkkRrVnP6vYeGXX1U7oW0iq6yr/0beyex7jLDo3",
-	"Pct8/KspE2mmitEb0qd57txSS3SSyJu6td3MhtvunCj3Nsxc0I28CTZgEFbUaCBtzba8sfzq5uHwNF+X",
-	"MTS/r2lGX9mNE5Y7AWFo2+DdDXj4yiFxYWhqLol9BeEzwn3AbMazY/0yftWb49KQkpIIs2DCkbAzxaoQ",
-	"w+ZXRjlq+70YVL1WUswHhC1XZuNXKeqA8GTtn8z4XRlMrqJbo4GrrXA0R3q7wo0RUjmob5MaO8T3jFl8",
-	"I+f8SA+hNKu49eozjlKZMe8Ox1iNB5oESTBSEbpaDXAVXr+4ssvDhB17thWP9LQWjPR0N8z4l6exrFDb",
-	"Tuu1VFnMj3kojJul8papzcQOI2YLaS7mOTstNCO+LQx5EKI7JNKUxliHaPBCMxUJPz9M9xZ7lP0EU3GA",
-	"FY4yUWiaMq0nZUTzzoCWMzphQsk8X1otVQX5P1sMVHrywQ8j1Y1e0RQzXbhiGhjFX1PY4ZEF1XBZi92z",
-	"7IKAQ9o22IxFJkk/efPt9Tvy0LLew+WMXmDLZAASh2z/Cltqk5wMXEInpoEt6Qa82GNBU0MkXt7KtSDO",
-	"qVm7O6jJo5lierFnauwgDisyZvGalYuzvcy16d9+p3tD07K/fnH1HObjyKVfKXnL7RRxMZ8UijfcHqaK",
-	"NTi7plSzx2cEmwwwVWiz4mJuTyVJqLBSApM4fO5TSpE9vnv7anjwjmWHwJKcPVPy1u3oZzJjuvPVSSA5",
-	"OpkgO0GVtY72kPtP4Nk7yfG7i9ttnc2smklmb8psyWPDzDjkS3WOK22wfbmeUCHFZikL3aCrNgWO78a7",
-	"dVtmBALAaOsaGbHZq7JM7/ZKN3f1DpuX68g1YkvnUDj2GqZx0sMTsoXFGxyESJPrumnEb1GEHnt3uiXz",
-	"uyIh1YVA2FmM3mevvn77NdcoK46jOOVZDMhIkFdvbs+JVPb/p0QwA57eMjPs0Wg4Gj4ajh6enR9Qch7H",
-	"lDOpYp7xN/ZrYiQxyh65CF3hwygq7Iofzs7eO9AHvwdKD/LTJ08ePznk8l7SD6/wyUco8Pynrb0z6CGW",
-	"jvvZauU7blI7fdGloYbNpdpggGu3NanNSuMOahVfUHUUJRLi4TBY4LqKJa9Tc8NF1pCTM5XSNIjMfQFF",
-	"+6LWqZozc3h4QFTVVflg8yi/ZinoAvcSDXGfWRJI3gu8SvgK4h4P0hjJG3SxlAuaG8x2CW6OFlIbTfqQ",
-	"is01cRccdA5GGlyESkwflYXIWEaK1QlZ0FtWxnmCPrzEqHtQ0afSLAhVjMz5rbXdH7loG/ubYBwMfQ4Z",
-	"ZfXpXNIP/tYkvG3qcmEVdKG3n22Bl9Qw/y+lNoD1pHd3QHldGMsmH/RwkuK/rZjILD9Ef/ypYEXTg1sx",
-	"qs2NWDax7RoaFEI0vl7f8NWqqWtdpCljWdPPa8qN1arxViyaZb+li7uJKEe900dFbfj2cnrro92doEGw",
-	"TNXY3u9d8OudjLvPTmYlCpHMv8npLkPSlTVtaF6zpneFcFry8z4Lc4f/j44tTnl21yhf18d0047qN0xp",
-	"jL3KnHifVAL78NvUZqIKcSeKvTCbloK7vlTV9w0Aci6aH0W0ld4gbJ04H8Z9xo2REC/CzgD+KuyNaEOV",
-	"wZjtNXUJUC52Pv6mBnF92B+9LaQPPbElLdysBUONbeQZF1wv7shydsq7MM2C0dwsJuBrnfCsbosdtGq2",
-	"b6IgKr1MgNudR/jdmi+Rxf6a61VON4Beo0mf5RpjXuHzife//iinD8oDXku7/jXV+SCJLe01PhdVmESD",
-	"Ie1VyVLaUpMuwG1VJoVERWFjWrg1fBTPWJcFxJceEC9vbKPrFUsPBPNVOvDeTDdo9UbmPHXXzWCqHSXo",
-	"nGbd8YJbs5z5MM72ke3vXBS1RoRjtiFr5uGShrGAaSdg7ikN/vC0/E1O3RkOOskti2tvdWsj2F74WzfR",
-	"5i45GmAXrdbsFARQuFHGFuJkgBhfo7ignSu5NosGVYz/HPcyBW32+nzcDJRv8V1WY9mVrjFz0hldzptS",
-	"wQNUMqom0EoFxC/NzmkZkablltqRKIOI2rO1lYKA1UCDadYB/yanVu+JKFhVEMnuGrMPNDXENXEAVxxF",
-	"7IDM+AefoMYx+2Cl5JRlpJ8BtjPkObIPkH8hRd2LcZjf66Z6ZJ8D9lPsdqUCrHXZfI58RUWcI5m45UqK",
-	"JRMmjmXikacOq0j3ckw3p2/F2zaeGUsqCgSN6jDxr/GhplgSFxwYvzDmOSPOiABuoS7IeFDddgnIHxIM",
-	"4IQ16cPlcfkrmNZ42SWOz5YY9FYLqhvSjOEnl/9LpsySismSGUI6DgPE15VisF/BloGcyF6pS+MuzTfh",
-	"Pl5JbfwD3hzquWt2ABM5TLisAuYjRi68qMkIKg0wD717VH5cZdPdLS3guMP7DpS7W8yIKLu+funvOHXJ",
-	"ZpDQBfCUlhObzIJPfcwHtro751t4HCq8+koe1MWa6yrgr+BUK5dqUJ4GlXgtpUgwwQEjHjxxPIDWXULc",
-	"6kfY8elHZT8+KO9eiPpIYXd7B9Dozpl4zaFUIpzugEiqNZ8OJq2D8rJc5czUnTuh88YKBdt54Onxfp9m",
-	"f87r8vSpT/O84Bl16Ni7Rxazm5LrZdwGafS1bzuhXcOww0H15ua5/YfsjM24x2/eIouvZvTssuRxorDd",
-	"pWEjFqGjyZ+hH+00bGCca2asBqH3eAMD2dY5/rk0wL1yratNEz1Xu2fAVs9E4fG2I1uiozpEao2u2gub",
-	"l9TP7HfQuGv808HJ7xb/FdxNBnvl+IW6l1ndM3eGrSImt1wuacOtIfvATRlZd9jabmM83MlYaJsV2uiC",
-	"aghwLpXtFs4daFolCRylcEUUrIypeEaINpksTEN2aiFS2qBNx5wClZqFuQU47gpl0LFC+dKSMBe0Wr2w",
-	"Nsz6yu9nwPtTXICdP7Xm8r33W3W88kW3Drqc+gl+SrynVyqS1L1bZckv9OgFd70uHBKcNBh0kaCnyKMJ",
-	"ATaaYC6cefdWt3KxVXVsBp0uZmOuuC6XwpX/rKTgrEbBEffCJW5WdS/cCT4WE3N8Kmn8ssYa2lYt04iM",
-	"jsk3JYZQyxyC0hXTpu2HlK1MzENkydGEpvg7mW4IFQSbu2oIMwnAJv5+H+DDhFRwhdU634Fu4bk0N7X9",
-	"d2hqVfGZqnLu6qMDYh+SPvz/JyTZBelj0IKECn4wKLwhQ51/SJ67GXN1sTQBr6adDzcRdYeMLKb5HgMY",
-	"cfC3rt8PjnD7Mt3OjJvLqiPPCINd3gvW/f1eVn8jefc0xwZfOBOZFzlYfwjjSNApDMEj6wVFHymguFgh",
-	"1OjcavY/fkymB7kYZ3iPYQLZwb897v+0DAkH9iGubMmCUHypK3xEWf0wGi8XVMrqUrbKGmt8W53fq0Rs",
-	"7aOYL8+XwGppMe3Fv9qvd4QlIcOSXq4qli9C5cYYXxQhmAMp/UoxepPJtTjyHGzJyxmbK5q15MJBzxPU",
-	"omkAAdXyCUiEm+D9TctHpMi5aNu/K/MRq/qwphtNRpc+ksPwHAQOlnJK3IMJ6QuJ90twPeDrb0Ee4oaZ",
-	"E3dUUU2ScCxJK2m1HdSPIwtWKEg+dguxNWWHWOrZgqU3RyXGgkiZLJnWTvU/6PzBJ1qna1fAy5NWGHKv",
-	"y/YlkJxg64lDeuM5N5tJO4/32+CRyue9spQ0mpqK3/KczVn82s+ZYJrMmSFKSuOxjeGyp58zCiVDqMjI",
-	"DVuZCi00vPRR6L3SRSbdf5Myr2zQE1Kwdjc5nlQ3mMNpnchLHVEAHL5eU+oxZjRM7POTpht1rReTKRWC",
-	"tbvktM3bDWk3MtgRG6EsHH4zRx3cZ8cgMpU6pGZpzRr74ul5zR57Otonx499XK7FkY8Gcn4yz+W0yYEZ",
-	"tjvuTSgSj3xYUcMmua9/27407aBnmUMWZue9jw8+GUBPTkqIyC1T+6ChvHsoACVbSz6oM1CworszXx9S",
-	"E5m1KYsuc7t98FGxeCLbrgMiT+zpo3B5wo6OgkQAvWOSFSxWJurW+5DWC6ld8AJqIVyTrGC+sn0LFQgS",
-	"1eHZO10mQzeGpwcAEBAjvUzSJ30pyHrB0wUgHlhVGdIW0EzNC21sYyhJd4eoi5BRHahjwyluZ6GMBW1j",
-	"98ETPqaq+5MQvq51pychLH6SsZX3toUT/RVNb+bgWCQ/yikmZ3s3rlVISd/FwQzKGDkIRcbYGCMRdtso",
-	"7rCk26DlWHVrUoEXdhoMrvgkyJKIQ1ZQzxsrJe2Mgc9CMybge0s7DJcHJSOWXBQmWn1tN0m5XPb4wsQX",
-	"unHoUY7bGWt9JQfBho/Kk7JG4bNcCnZcqiHXk9I5+0u7qntt4Bp0Kle1G1nEJXVjitdNsY8cF1Gzi0C3",
-	"OjhlEIp43JzRwiwmS2YWshY4bbVNhA0OlPCpNIvocLfyCWv1zs/OB9GU6I+xUg2YHA1EWFPBMrhDqw+v",
-	"UZ88efx0/xNgnKwWyt3BHX7bp+Wi+8P5QLrL67Yg2zlknf0M+g3X5litqOykg5esfKaCtbjnK7eQrMNI",
-	"XRGCPsMu/Qj1BtslEh++Itd7FZe20iJetaAw9ayt+gn8rcg3UCk4WNELB3icECr0mik9bKyrgJ1XRbiO",
-	"7LxyGms4eEE0lIN+/xsQJ47VJlNu9vgzoFKhXDbGdPs2My7mTK0UP9CuEZLyqOCgbrgO7QRfjTtDTt4v",
-	"BzAUqO2RveQi/PbRH4f4ZzrE73Ko7nJDoY1cvpU5u4sC17xsbSYbpUEIwkNPf35v/xmdfjl5/8ujwdPH",
-	"DfhnDWgxHUtaV+FoZ7vhaIcgJw5DzFRzfL877m6z/onmbmc2PJQLy3xWUhcdBHFSouJ4Zk3yTsJ4JZVp",
-	"yraYc20skZO7lFQ6xgl/IGDUTYAjvvZwMAXvD078WzfCIzc8ZuVOmuTQ7s1UPdGqW7joXMli1SUv6kip",
-	"76si3Tmq9en5rqrfILafnreS0yUA0lHXHBkzLDUTKSaIxJpKAERt0HTdLfqO6/3p6PyLmuP+8dPRHS8n",
-	"PkxSninYYw15iDlVc6ZNBc6UUkFonss1y6DEjtsRLABPgoOTUPLw7OykBr3vjuP99wcNdxZPRt1uDWrT",
-	"uOXWb1qP1g7/LXb4qN7+bdbr4OrfefQoP3/Zy3VKxZHIX5/CEP3EyaIg7Fv6gMsN1sp3sXVEHw+XUEKg",
-	"tU7qxjxA0ToU5X6T9LzRUsLiVI7kSKLU+2hhdUMjxcKuSiH1//zfZBUgwB0TpAJzDYztZzjI6EMCqmn0",
-	"fLJVCh8ZYv9uWzO2OhYYUVSwTx1KnZSPxQh77rdXJwmXHYxqgX6f2YbRMhIRFDJUmR5oErQmPBsQmmvp",
-	"L0iS/3X6rPr59FWWEK8OkgVct8ULibYqUlEn6jVNF1ywU8VoBhUXUyzWOKigDGec5RmWK/MTPqksgCSK",
-	"c1Ga1dv3RVIzgietHSjWUeQ1HxJW64B0CXXLkFEBF2TQYx+smRer5TDofTi1HZzeUuXQYH7ovbDveea7",
-	"g0/Xvk/49MZ3DJ+el71bqVcsqQgDqHYwrpk9bFMGGesrJlc5uwRweFomBMxmmF1JYAah4S3NeYaLDmNv",
-	"cs0ZtfHxOfEbN8VWjOKt4IIRTZclb5GcGlf73cFvtbhkA2b3yxYSsD0TO2zeuN2eRcHBnwMYOK47oKAj",
-	"krRdFWLVM7bkZkhw0TQOYs2hNDJsDc1CVqlms0IPc7MwnMpsMzFSTkALhFzCwrChkGbipRp+g36nif3B",
-	"6YbORTYMUDTgMxfwwkndeV77yeNK2y9/Hla7ZJIxgXnRPGPLlbSssxlyMVkpOXdWWfjLDdtMFCt0Wb+u",
-	"UOkW8f5LqwjlHDTASlEcsg8l8BoQmGo1mwT5vPDlckYn24O037nR9Aa9nKdMaDacMWoKxSaFoLeU5441",
-	"rF0yhNACmi25x9MeapbPJrlMb1w6E9Y4HNafBR1X0Hzoo5/tsTIMIlv8V3YqllwvHRQSfDct9Aar+eF5",
-	"M1RQtzpcbnuI1SY4duQCoz4Xtyx33uiuIZatDojdswq+je6cWybMO57esM4Rnx9WmJPYQSk15Yv2ew5c",
-	"u0H4kjj1PLMyEeJWu9eCKmgcEBmygduroHUqImqij/fch16jFyzPCZQtBkyaICDUynFIzABUGyCO2OOz",
-	"G2pYViiUXMsYHXzJXA10F5pqpLwJqQhkepWgwD6scH/Hc+S9fz2SKQeDwBaYGkfzfCJnicNjgVnW3DAX",
-	"0bSiymWowO0QrE+8WKkszKpoyH+xvfgEGGwXTqmrhkjNMF6+QtElM0zpzkW52oYZa6svlAHGe/M+B71b",
-	"qriVWnvIOXT/iApikTPiO7PqQgHaRDkr9kiIaFxbG7a83Cl1+2C+gg1Qrk89zbTko4HfluEA67wblQM+",
-	"P6izr+m+ETJbNe8Ki4lS8G5kHiOu9/kyfwvl/ZsLDG0QZZPrG8KDbLK+qUwiKIGzlirTJw06sccx6xbp",
-	"XgcSbLTIrCZtlZcH2oo/p7L4CiYPNOHZ8FD/E6zkc6hwC7Yqh51Zo6FPRUa0BH1XSEOQiaHwekPplFt5",
-	"0wnUEZ+4a81m7KPl1toHcQ6/NVePL6MD9p7zXspcQ+vWkr16rhTu91OtvoKPCYZXXcRXyEkegy8QAhGg",
-	"voDfaxTulbh3RnHf2bqXxFcz9O4JWmTcEKMoz4fkrZuFATDuNKfiZqveQROoTUv493JoH70mYnVsfa6S",
-	"iCUFx12t3fehcifckPYARzVRUW/cPri1i6RohH3yWzW2Q/eu17UnYzuAyml0EmtSIwRmoMZrLBUNiwCK",
-	"t/ttvZC5qxQeia+C5r78ctyw3ZJxu+n+zjX1X//nP4lH/CL/It5DQP5FnJZD+q7cIepVYcU+aLE5uRyL",
-	"sgfbnTsmqi6wANgugnwD0hg+Xk5+3Fn+grHslWHLrlamr+d/jBo0ldnm3i6EWu4ijwgdKdlo+cQKFlCp",
-	"prIIfbYwziEUG3euW/cNBu9lcWMt5+ImriV994qsqFl4a82+9oEmuoCdELz3IbxG/0/47y/jYjR6nPIM",
-	"/mdJgwZF73gFE5QD3icErn07cHzENY89oL7+NAcmcFO1dTHihxKTFJZfP/oBVm6KO59fLscsq7JFYvA6",
-	"rnAlNgWm0ANMqQbcHGIkeTQaRRGdWxyQWzREZ9UKwJdSG1cdpisqAqJ/TOAA6JIX0/4cbMTcjLy7cYTf",
-	"8FsmXOxSh+EdkZ5fywzulqHfqnW3/vdkAtcdxZ6MFvn1MKFvWcqEQXQp/XG3pH3dO0WFdtAjx+OQIuVF",
-	"zu7G7PWKCm14ojt8ZuRdjSO6TmXnsbQDdNnxj8IF94Td0rygJX75MdhCtXfH+m0c7Tu5crBWL31cxcfl",
-	"vVA63pH3KtotF34C2kNmvyvtwRbsWvwc7pa2S3Ng9JVmTJSZhg4QvFfpJOVX7z8NCKNMoWBBRx/ZvlJ0",
-	"gXJ1JEJ13ZG+HyExsMS8sySc/voAo2sd4hx1WOQpE+liSVWD+vvs1bVVoq/fvforKZuSG7Yh/UQtWP5l",
-	"MiBJMS2EKc7OkgEZDocnw3bVkZY8j3gmk5Rr26c2fG7/F1yb0y9Go9Mnj2sfH/35kf28SvlppvXpOTyj",
-	"5l7lz+M6d8NiN+YhrXJqLC91BWF864H7oFq9XxosWAy4v1ZDBDxF/waCE7KLoJixKadN+PYLlsd/wSVp",
-	"gYXuui+fcJ3GWKyuLLaJt3JpN26tBwGz1XoL53kvb3tw9I8nfMtddLzUfQmFS465CQ7AcfcRGbzgmXvi",
-	"SFPcVdaPX+wtDBaBbknKy3fv3hxh3rfs/e8cRwkxF6oEhmr59LeFSeWSHUg5NKp+W1mzDozaTDKW042P",
-	"8I6EVeLdSQe6rt0TtfKmDQ6P6m5YE+pqouccqncmYs7Fh6F7v5WEj87+PIQ6vBfn54+xqD357u03Awez",
-	"CEwTv20yaZdFf/fsTQR3JiKO7uWawYkT75fAGduGiPHruLtoFb9vuS8OXDFE9lu30+CKvPn2+tX/Inrh",
-	"5x5QLgjVALo1IOwDN5qM8DYMkis1Sfxd9ARvqhO8SNMMr8YaJUfgRv7i0ZdnB/3IW69pk063E0KHLz80",
-	"dzDln1IkBuJtqz6ey3mwusmQXJGMa2jpNhlHfBK7RNONq3qi4/eRRwrJI6VfJBWmTbpZINq2ME4LhSgm",
-	"xrDlymhCZwZATVzpSSlYlSAyqqeF1PCg4jhWu0Jzq84MS6XINJkys2ZMVGQE7xy4QBx/MQ0qlGAs04SS",
-	"pVwyYUqqFYPI9hqZj0cH6byb3L4HeRmfFTv5bkbgetzQG7ZnaIeTa7bEZ0DDgZ0LXNtV5H339hsyYwZg",
-	"J2uogmmhcgD3mTNz4nPpMSjaiSKCNtAAgAetZJzKbAPx2ZQLTRKIcPUfK7m4KxZrDdslCpfiUDfcH1mr",
-	"CH8DHR6aVwx7NtraJk++/DJcpHjuFxeapYViE5NH3ngFUSOEig159801Se34ZjylhpG+3Rj57FTzuXD7",
-	"VQqrJKymNL05GRIv6WCR4iKsUHm0zL8VbXad7P8alnPNzcJVAhsQj3MEtQvD4LzaPeb5F91ASywxB7jx",
-	"71v+CL99cS86kTyInErVIge9HWFSdIzKDO2Be0czQVIO369HlOGuUN4omyOs4qX2kmaM9B+RPzmkLg0x",
-	"eyfDBjRfn7Kxe3FcZhgACJsDAgdmg7gpLx3832xA1osN4cYdW3HFdivs9F7vOpprfTRFgZZqPaLjgc63",
-	"IyjpagVxoOQL8nf+VYO+3jU0bBun8aZXLkYQFBnO1qBa/AOsdV2dpJ3OCoRAyUghuME4OcOhdAX+kJqc",
-	"cH2K3yYnl3aaXEFCK5KgfjX2MCCJVxTwCtaeeXgJ69gm8cr27mlh3x5LeAGqbEfVbS8YXOhrqttepJ8z",
-	"Y5jSA5LxuX2RPcOSi8nwP06Tk23x2BXSCSg8sAZWxeg6/++evYEEuxr/YbCihiBoxIy025GbhQuGcgoE",
-	"6SML4ukwpXoxIKuNWUjx2M6PSAcBkGJYszJixiwcuMHOWfTqjU9ZhhPJ9gALEj2EgpxmbwbvzvzjPdAG",
-	"tdTnJ510LOji0AoxbY4Lc7rz7esBylrWuTqEsXFfRtu9mVt3t5vuZvb8f8oa6WRfNHDTkRmw2XTiZE0T",
-	"A+ymHWOd6E0IPx9T+W6Z0nGws23YPH//UiOm6iC6haQ2VYWHrpqVnshZ3M7gQhtqDVwwkhhkUrrSNNYq",
-	"3gbT7ZYJv7cwRqcruk4udsBRKXLm0P3vIWBHu6LXrUtwuKpNe0JUgvoYvvdB61jWOjdcV9Qdk2N3HzVs",
-	"osWa/PHep1Orb/taR4KdXJaRTPakl6Z1tamgnlX72jRtMQs6lKAJEAWOjHGoIjmi9Wqw+8a1/yigYA3+",
-	"iruCCkUdo+DaSJwWlWzpTk/PP0aGTjv0oRDv7Or0fyPa2ft+9fdwcvr+34OfTv5nFAONryYBKlY3xKJj",
-	"tMTPA5MUY4CIzHN+wWBOmjj7a7ATjwbO8SJx0lJixwWpY5hW50yAIpuHoYR5/u2sd/HD4R7KAMRfm2uY",
-	"NKQiupD18r2D2Aw0zfRnyIf4FGkLjXFzbfMO7Nz8FZIAOqMRd74dP4SR2zmesKU+FcJZLR2WRAfs3Hu9",
-	"a62DNu5QVpuEjreqfiWPuhfsfE7eB6J2YwHwcixHeJPh5OymPuMGuG9fsiOknX4LJNyTu+CTrWV0JH9n",
-	"m6MKe98xpbTsJJae+/1CVrlJZsHIDdsEdh+FADyjCu18xhCSSQq84WkDpOYxnCd6Qc+ePI2E4V2/vDp7",
-	"8vQiITOJ2DBkirnMhVjRDPKhqGZPz0nG58zdByVaL05v2GbOBDnNEx/JwONABlUcaSepHKJLb1k7UhH2",
-	"gS5XOUNSWHb25MmjLxtSfugxb18V05ynHrR412K3C8MFoYVZSMV/Zpltqgl2PuztBVLbWgGXLpaAQ5xk",
-	"fDZjyhpqsPbe1blSDG5LssvAS6uxDCmUcSTOo+64KcypcwwEYLyYmfb+kIwoJz/KRbXpCSJZ6yu9NfXv",
-	"m/flFRJ9nAoU5/I9HsAvDlbN3O1xD/FHHAVdnC6WrTodGlbOHQpqrDwg0H3T6OzQujs4djeLfd0DTSCw",
-	"WZiyirKcEQZgWZBA6v0Tnpu1k3Y6pSIWCRUprv2pC2X/4W/5KP6WSPXqfRx6TJKsShfcsNS4JKODRync",
-	"v09WikufK9C6Xt7gSIM4vvk+T5WQbefTIWfTx3MbHV3ApOYIalASUiruVoPuTq6Hconfb8vQf1iFEOUi",
-	"DYv9FmKPHlhtlJidGUEFm80YXsfbNpdYkL3EdAElRCqQy7CYVtngggR9x6OOpJ5kJWLunWZX6kmVTNKm",
-	"dXAVdLgqrUtMmHAAPpzxlkVfm1HydxyBBwHTPkHJlLgbsMTLD7fxPpF7pGewG9ByTb4fNoLrHP2Gag2m",
-	"CjZAmDfLyFiqks6Zs7NkULHPfj3sXAAOR9XOnD4yzzmVEDhod6evAdiQwACCrGOl6/uswFkWdcD1bXho",
-	"m+Awu/BONNxL0e4P9zEbUK67/brtNHcFIBvb36HgN9jwvua3s/aB/3M55+KjlvzuMCHRZw7Myr0VW9d6",
-	"0YHW7dZ7qYyn/B+s5h3TFLoJkfvc5r+lDXtPi95iXSLkNi1VRedLro1Um+fCdF4xtDpgKtun+oHsD2C9",
-	"DwM1djstMPZ2ktMNqkgl6pEz6vSiF4qn93dDbjyk7zebqvfAWSCU25X0t0Nmt1wWunpbOxNg573dJGpb",
-	"8mLVlg6fzlaytXvD/rT3gJPvsomOLrhQxve11jwbNnBED+3CvXe6uKmm0w+ondJ5bEnTT+sk+cOrce9e",
-	"jT8M/z8M//sz/INgzmPwZfzwdqp9IJ/hpQDaIe4B0qfAeg6QMYEAWkyuaKkLee98Y7Wayn8P+aZLeuPB",
-	"yB09ib8ESEgf/QVmwdSaa1ano+2u37kMbZqOImeQDoWXIA55qZ451H4iqpCfbtg4KW2eOqg1B7O2UjIr",
-	"UrjBriauD/iZrlCBlRl23uKTdjTgoeXIEPTwSNz7dlCJVQxTCXvsXx1DPvZzNwjZf3v9m7baNWQ5vRIz",
-	"2T1kgaqlVJMgu+Kwbtj9pJd5jtmzneKsuL6ZzBRjk/m0nfoJTyD2WKdHCs2y1k/MuGJrmueTICOjzT52",
-	"D5U8d/iZn7J2Z1IXjTJUIw52fMOUYPmka3vFcuYqMLd9pMsRvGTLSVk4Z7JsuWz2KWSNtk901iN41r7l",
-	"JOc3rG3z1gsg9WSlmDGbTo90mfyq+WRW5PlH1Zk0y7koPnTZM3pNV52WudFmqsmsJsH7qWpQf6Qg/+Mr",
-	"B2/VzJO3rsQbqP9G4tEODwwJXEdKRVyAQ86ob40GAtUYjHQJD9Ib5pN4ZQHVcCpTotCMJF8//+b5u+fk",
-	"IcYlPvyFZ78+XLLllCn98Be3fr8mR2lbv+vw/x0GfyUMy3M+h9JRx1RKbix+/MXT83rt47uVPm4oMnx2",
-	"j0WGW5YS3p2yj1pNOLJCHQoKx54+qqZw2BHUa+s82O06oUdW8tyhDGtDd0W/s0OYtKl2ujNwX/n0t4Jk",
-	"2h0Kfr9fNpiamj0TElef9Vb88qzR2ZTmUrMMAO3sUeCjXVOmCQ96Ie60tpa5YlDHN7yXtIJw4rx/ribj",
-	"RLGlK7UAH3OZ3lSfClH/DMXvAjjb0p+eTfBUhNDn2A/Va/BzRcX275bqiVwxUX3C0UOxsvSGztkEEn/z",
-	"vPad8wYF31R9Ou26aqLYVEoT1rh036Q5o/gF7vnJjOd1AF8wdqqyov4LxZzPLviuwtPz33gkNXDnF8KU",
-	"E4afKopBCM9oysoW1TcNrex5vRdXeIff9EcvPLArEj9XBZ2QkmtzDNLeMbZ7FwGoBV3phTTd6jR/KzCq",
-	"fgV1cg2bS7Uh/cTtAcQKRuaDv0EmACixZgr+QP3R/gU8qJPBWCS4YeyXuC/sX8GGgOYl8+nkZIBovVQQ",
-	"nHFEO0mgTCF0GE5fgqAvM8X0IiF9mO7Kc46uzEqOAUowNdXgcOuNBXSCb3COMnx2LiVAfV2SBO5oE/uT",
-	"IJpuNFkvNieIm5ZU/qWE9O3bx8L3FnpTT4i0gpViyUWEWjKyLF5zOMfRwVb7xW1hUX2DtXWBS4/Vmwpt",
-	"5JKpJj2iRQLkYb8Mlv7t6LTnYjJXVmKtmOKyNYwFghvBcUEBzMzXABr0hJy4asQgEbFCcbSOPq9fvc8U",
-	"s4/Ys2ZNTbqYrHJwRjLL2CvFNYt2UwDK/0qxW5/nsjuANVWCi24XGju1daEeeZUl4qd7D8v8kyk+2xyX",
-	"EOLmcPLjegfk9OnjL867pQKGnbWg97jr6c/Hw3qCXBZde9PWr3MLow/gmuuSHV4xIMDwA18yC6rpTTbM",
-	"TNzPS5rbodtfCqGLlRXwVrTkc/sFVD+Z3NiGU5pNNJ8LGPCArJUU8wnXumAKLip9DfOc8mW8+vw9MHU5",
-	"c9ujjzHJ68rY/HbFhEvO6JIF6475XX06lynNif0diwxj92TKcinmAO8AFzGAlwroojNaBb1CLGxGNyWw",
-	"6pyudq/X4oDi2X4km5AY0Ho16Qtp7O+u7ueAcEG+e/es/S0WjHXS+GomMkLx+PxZCvZAk7Udq+0NT3EO",
-	"OUczhyDa0D3MVCMaqDJtXzEgbDgfkuRsdPb0dPT49OzLd6PHF6PRxWj0p9HZxWiUNGUJNr3eTecDfyfo",
-	"prr7PEIEkKU/yvZrLjK5bqvrudbtbqKrrusPhiQNPM/hTCCr1Rcn5IQD2+2NYrecrTtuNzvTEyHX0ftZ",
-	"AFIGAFas+oAD0VZzs88Rh/cIPOGauEqnDXESuKztTZGINDkkrcoBBa87MHNvGabrpRHBk1hNMrmwYiSx",
-	"q5UM7f883yQXLqMvo5shSdaM3cCX2HCjJ3I2sV8mw7FIllKYRb6ZCLOALzPqmtopg2dtc2iVwOPl05A5",
-	"aNV0+JH0YadpgFMeC1MwndEN1JoE/XemeEY3J/UajXYEwGtYsAIpxdi0baKiulNtpo5C7miGv9taPN/y",
-	"wIJ9D3zYHZJzRcE0wYMEuJYLRHL0bnt7bEyZtyMGRAFrWMkO5TxTNiSOEaFi/lhYpi1MVU4XhGSay/TG",
-	"vikpN3tyQShJYFNDbGCCBhI4nzQxa54y0ofn9FjYgwuONprenJAlo0IHWaLOYSVSdgmbEzrKJEOEd/aB",
-	"A9AqdEX0yhLPxXwsZlKtqcpOULZrv3lrAtadjnC/QVeXJKkwU7koDNNgtbGcrrS15uxABkRLQp1ogPlL",
-	"ldSaLHkm+HxhSsBrnHV7ci3hymW6IdTNFE63OzDHgpshef6BpibfeOmTOKvMmaH+OgfIsYccMPw9wKM4",
-	"5WNbKThceb7asvETzW0wrBAblQduCv1h6vZ2Mmz5eh2+v5Vw/d7t+YiyvL3s8eivvbCWv/X69nuKpoSn",
-	"QcvTKThCvGZTBrPXmeEb2AaoX+H+SV6+vHj9OiH9s/PThSxUAyhyqMnsgsle/eMKJZpt4nnoeWF3xMOv",
-	"mMq5iCthx8Tj1c6ryJEJIgWdWPacsn+ZBVfwx0wWyh5yUpHEHlkJ6e/fDyfds9S2HP8lJ5YIQKEKFqxV",
-	"hO9r7FDqa7Xttj0fdWFwbIGWndPuOEihNsYUiiTQc9yct7KLtkReS0mzLal2KbMtHE1OqQqo6irYqkvm",
-	"P7eTckEY9+iLg5HctWoscMvYHHl2FMLPb0UcBSCF/R9Gj97/MDr98v2/zn4YnT5+f3Lxw+j0CX71b/cl",
-	"uq6WTPGUPvwHW0/+/1LdxBAbD8zcjpg6xDPfzl5D04YiI0dKjVa7+whkFWeMHWNLOf35kCnl39BqBC2B",
-	"s+Ly6RMJm9+u9Pjtiov72/mfcPfusutW5llwoyBFztEZ47G2K1AW+y2Wog6CaIIS1TFz+R/SlbLhUjxb",
-	"UCFY/lECaCLvqeJo7r1y4p21alkY5wxuO6i37hGIBUkVMxMdryaIfipKsBWYhHDbR/oIFAZlxIliplCi",
-	"XkolvAFwSaEdp/ydfey+ESodHFmgOfpYpmAiqjntplk28013tCvb+QOwwC0hekjWbLqQ8gasdJ3T9Abq",
-	"mpGkUHlC+rXySydDwpaU51j5bCwSvTQrKDIOpoP9sJIKPphcQ1IXGBBKLp0XwMjkEi/F7bwlxK6vJlKQ",
-	"69fv3pCr7969HAtwVWOtSRiqZxKqiU/vjzkP7Fu2ZNbjsxhqbEn0jqx+3NT6yGhLNweh6BKBMmJyq3fY",
-	"f6PXqLIpUjM+rOrke3wWCc7E8lo7VbH2Zm4dEcUZY9U7AJHfg1ztemS3KslxD6KxyemEu1HzOdxOOd53",
-	"8DCwS/wmuCRrxQ07lQILNh8O4L6TwGzQsFHuuXVqKbzuANLjZEJ7HTp2tt9//TNH1OH4qKbpDUSEYwEr",
-	"Jaw4tqeKFbptNZf7TRKAQL1JxbG7W+i/+RZtUYV27yJ/zXJ+yzqDa9CcqaP9qWGVvEguO05/2zvU4zDL",
-	"YdB3zKxuSWAFKtUyzacKUt4Dg9uWafz6Hs7YHPSMokLzxoz/+1FIg+WtvbEWQV0mifqwp5JljtdM/Uzc",
-	"Qbo7vumChhHda/ct4AO6uon4Le4IAWkc2HGwWXoevga+pFkAQnpI9r+tpF0He+B7uEcV0vCUQYU9p3Ar",
-	"ljJ+y/QFoZBApQ1JllxMPAMlAyJn5T0fiipLnk7Gom/ZaHNBqIAQ0KksjL+pTalSG7iYDW8IDZ3rBEOj",
-	"yh+8/x86nEqzIFWv0NdJzAIICPloSU4lZbU3tCimsK/Tch4+Gtnh6nXZUbVMjb2cfh307nmci5mEeJi1",
-	"VU9Zxotlb9Bb8PkidNgc4m0sVHgEskP3WqvlKbK9TzYuUgb2hSIZz+DmHtGU4TeHaRW9sZNVrVs/NZFN",
-	"fxD23HdTr4saE0FvnInwDG7pjzS9EA+7gtTr7tkUbH3849s69jY5W93vm4a3TLMja13e5xBa0GvSxd/k",
-	"tOXFYZ1JG8IvquSDCcfrXJ4bppw/huZ5MowI0khJ5OcQOmW51pU3XRbakCkLEHnm/JaJBmedwyicTIts",
-	"zg6WTULGfYHPfIWPAK6Bpf1gellKxVd2Kl9g8wOhDbuhDFDLcYKAUXcQ9YGbZhuO6+g+H41GLs/UfxGJ",
-	"m54LqdgkuG0qbzqjnIOTDauqiSwMxMCaBeMqxFEqQwn7tMg41HoANyBJ5C1TimdsgvAiSQMHtE4b3+qv",
-	"XS2olV3wQ5wBG+x6xdLOlaYgPecwdott9UbmPN1gJPct0+1Y/XtouotLbwfVKCreYPbRt13LUMVW4mDR",
-	"rEFPruqHOyQHgo0AtzBwh7qUt1iPKYdsRgF/HKiEunO/zKwoI64FMZK4d5E+yzVzweFrZtXA7Ur/oyNq",
-	"KcHIGicZ2KXb/MbRzK5ZWlgNiaBNpYkU+WbgQlLxu4F39Fm6MuKyy4jtG877Wpqpdv1Z6w3WwSejRee7",
-	"/LGtYbXFYTUp9GQ0OnARDVMQnVOmllzbhT0Kc9Rlp8Wztu1GUrLQcUfSIcC9hhwun2Mzp9FiGxCZg02I",
-	"S3PBivrlOB/oYAFBZg4In1lTZtjSoveD3i6EVg14/0zrt2zOtTkaodIR0MUsf+ZobsSlrOanA0tu8U6k",
-	"WyXzDlS+lTlr6Gpb/aymoE67f2V0BRwSzVu7Tl0LB5VYQJXJMOXULnsxLYQp7JsXLG4+LemHSXOpaTQH",
-	"W5eidpTEBhhBKg4IdiDFOV6/1z81X8bXDtFQd+nBpXBvW3vB9kEYtAtNhtYDELK7eJFUEIp5r5CvipfO",
-	"ftAghWm+pht9CYkzPlDcRftazbnsjGuC+uIp6IuAgZcyiAMPhbWnnc/CbHh8ScM0WIMZ/eV/mAN/mAMf",
-	"0xz41Lr6x9e8HRxio0PtUQt1d0vd2TvHd9b0S4LjYraUBW9yChN3l9IlSMff5PSl1FGkCJcR1naDWNo7",
-	"nLn1wbwtcnbw9A0I8q8buEG3mK9Xy1XOlkwY6nW/LfmG5Qo7zt8VPBVUvtqeRVoYuaSGpw3ZFgXPqAv6",
-	"i4AO2lOM62U8CXLBRFwTdX72lTuTERiN18bvrPb+uDfulXVnnEQ4OayRVpSFIxyUk9hiPWDJd1chnK7Y",
-	"WbM1DJ+9WOQA4DrjH7BeCCUZS3Nq9e1bRkpy48dQvc+jmXiLw2Jbah+Q7b4byfvAfw3XaXvE8fXSRW6e",
-	"AU5J18RB70GP1wlsqKZCdVPtkqr+X4sSfs6XHine1zzK68bCp1RrD6FCeZ6QNVNWufRKXqkCXpLEvQ5y",
-	"2+BeYLXKeWqVXQQWJn2zYGOB514FkVJBp6SyyPFKYVq9o493DrvPlKDPXI8FxTKrkFJo1VpXYnVACuHA",
-	"DAIc6bL8YxKiTyfgb7Bq8MmQvLOU6lQq2FZ2FshD0of//wSvOrkgngIM1eQQzAkthFTQpp7Oun9tglKW",
-	"UUVY5uxKaz4HHMnjvPjWRNstFP+0I9qG7yXKTKUleacK4m2dElxPpgXPzYSL+OnSZF53xJHIdnwO4Zvr",
-	"r4lOS5GzZ4HPpsKZSZnWp6kURskcRFTGEYE6ZxrwpUs8MbhBnM/xslwws5bqpsL6sozlHohyT5Gzrw+g",
-	"+R30NB1C+S5H6MKhcp4aPbGWYzfAk4ytmMj0BHmhy3P7mWim6JLZaesKwNLAfMcemkXODp+US2YWMutI",
-	"qcf87eBLqvlmYic2RU5pSjn1yIDdcMSsklYuB3GVUipFZklXmhh5QZKU+9NHGz5PrGYzZSJdLKm6ASSy",
-	"/rNX12OhEb5rQHJ2y3J0TWxW7JJcv3v1V3Jb5IIprwzybIBf2z+eXb2D1s+evdInpU9jLHKujSaJ4NpM",
-	"vhiNJk8eJ4Pg46M/PwJ8s5RPMq0n5xD4reZJFKbrDlj5xYopzbKukEHNsVe3VHF7IHdj13+6p9pJSq96",
-	"1SVmxUg1pSzw6lbcW9ur1V6o8Vs4lt3NWJMiO+KoNrNNAvu5q4vQVfULH2tVXMq/6JlVeJoqy7oK1fvU",
-	"/xk3ulZ34mDR2S6AgfvKU7BUqmx/8ZCq6ITdY2XNCdAmEcnB99KhYka7shi/qVIWWxumqkBRpX1XRkyk",
-	"YkW1c8JZH1Rs18TOu+Z/1yJ33UW8JSRDRZ70E9zGSYmrsaJ2kxum9Alk1dM8n8hZQmiJPGsWLLRYqwGp",
-	"yvDsJhmbfQaBu2BeUIXub6gm470DW1uv0CwrtyU8QhYyz3T3tH8gypXm6tUH17SaHx1LFXi92avzSVBU",
-	"a/stUJuDJEcXRVdG1eVy3agAH1eR81gN+J61zd+KPnisrGzpwGny3XRRE5pYqdRiutqm7pqgRVR9YxYp",
-	"4LnGBQ9CvdqDQEOtBSHX6PNw4R4gCB7oASmjPkI3Zbed5wI9/JA8XbEZu75+eVT9AZrncj2plyFuyJiB",
-	"8seQry0Ls1Ov4PHTWimBJ/FCQjRv7ODRWbdSBDHKI6+IU753Cj9qPYJqoTqUIQgeOqr6wHVKu+oQU0C9",
-	"PTKXxyON7+wg1K400YyJ8qRGhRLR/RRZL6QGYEhTaA+QNowGPqelr/ewQuf8wsemBtWDsutjeqHk0iOb",
-	"SDLjguvFnr3eLnKbOihrrAmHfw/bVcOz779jElMpqO+9tlbLZv7UOCJX3FLzQBPfgwcXxXmUBWizBBM+",
-	"XBnEk93ogSqQZV8MYKsQlOqJ2M48UHQeQkN84XlFBeknykGuW8nn/y8lILg9pGCAuh4MsZoCRUU03H+l",
-	"5NxX9ekw4888cc60te+ws297o0uSScGIlmRG1cDXKgK03Mpa2HJ6g5mkJ1kdS7VWkB5bQAWrVtXggx63",
-	"H38ftVbAW18Wwd1lMZoaFFSE6huWgSCzTAUYARfjYjR6nPIM/mcByP6EpiCytlucgPGSoEM4Dp8WDQ3Y",
-	"1WfiO7V2nxdM3JZotj8GVTH7BgSxF9Jb28rSjEVFrJllmkS0ZpU7fyuw9Pol8b9W3Im1PRr6siL2joKt",
-	"nQ/AHpdBaqTi83kdHX5JRQEGDZySUJpywbIid9VCYgZhOwy50oXgX7rFjluJjuGCludhdfwGuzpYilDo",
-	"BJK2SW/4isbQoa88QwADcIrhYyIbkJk9DrnxDiSQDBgubKm9IIm3BxM0xynxX4wFOsYoz7XdETO2hug4",
-	"KsiC5jO8rOvHLvdOBiTJ5TohhciYIl+MyP8YjEWyospw+yL8+ssn5H9ArQqk2CRIq/36kiQuvM9RxQ1Z",
-	"UE2E9H6wjUf/LAvmuHDAGooPZo2596Luie+KmrllkFd3TdMBKW0asqWP0HE+k+KgJ8F1+fYBqEFVxIoY",
-	"ZFoYkrMZ1rzr1+tlgwQFDBaKgoTmitFsQ34qWMEy+6sqhOBifhIXLkhKg2h0hKRUCCsY4UyzL2E0XTT0",
-	"11bPCU7dVuGAb/wDkYPqI50auACoqHbUxfyjIOBBVroiKSDJYcEaIzcj4ZefJnLyqOjGnXuW3Vul1kcP",
-	"UN/gga6fEuXSDGoyoc7O2/usdio0ny7N50E1t905AtcQDoXkr8/fkYdAW3Lpjgi7tSACl0Bk7tK+a5dD",
-	"9pfo3FuU8+BC/nREyqih88N0/LpvPj+6g7g6aj6Xe3hXhHXnHhAhD7Rzv003zk2wyyGpPRTyPB6E5Y5l",
-	"Zpp+drnN0d/wQGkwTfCIaWGUuF6qR0KaAkSFahx7p7RtgNE9RdtfYtWs9YKCy8OuxsDa2YklyNHyiULy",
-	"t1Sh0vv7aBTjn6V9AzKPs1fxUHJagpHE6i5WPlGDMPyYqteyWOodjqia4rStalexFzyrJGeleT+sHOtH",
-	"4Nd+gtOxW+z//cbBnx164V7BHEkQiu7Y2EatK/pHuedrwM8xNEq0nNH4VL7kAnD4JUErFbYtsjlyvioE",
-	"ceGPa7qJbyt/Pz1RzDABrs+MbnRs+7rQAA+F6UuEwH0rnVMuTkguxZwpQucSrTkM8NYkYzB96EkQcuy2",
-	"sgljD4T0uVFBUhPWh7Pv0ISbS0L9E1bpJwnVEzlLxoKKsuAEepWrQAZavd2HkWovyNyFd9mYCr1mSo/F",
-	"+eicaApoMFqiNRjcfzwJpcOfo0aBr54cQPkekhOv3DPap8iVEq8BjM/JOOePcGu+YwZFBdyTwwKuqvg8",
-	"WTHlBtKBEK/6r5gi+DChWMgDXJ15oQ1TNaKeHiYKwjIOcqrISipknnnPAvAiVcyzw8DFCRN0f0GE8krJ",
-	"rEgtP3s+04bnecWvUji4oCHxNxwuNo0rUsFZ4Ytu2Mpc2N828BGca9xun01nlmooaxPhtKaV2+Gp+Gw2",
-	"S4QmveRTXKVVUrXLXVrw1NGXadWu7KZyvcblQMcT9T40EJjgUTASRI/VpQdYtrXuXotouqWHaS8uePQ+",
-	"tnRcdX80x7pIHZ/yjrHuT3pvW4MjEn0/NW+dE/nV3LoLtb4D9kK0Zu/UsadRwbxUPKlJoDYUbnHS0c7B",
-	"Opt9ErPws1qEx1ku3weWx2WZzDHjLM9cGavK4xy53Pt8uvZvRLU9CpmsKorcGDbK/P4LqySTPpyxeL8D",
-	"WeyMqpxjyb+T9vGjYfJPQ7nKMmUIju0lvYEw9SqYNchC6kOwoLSMs+Z6i462cQ5VlO3uDT43TuIM0OeJ",
-	"3jc7A3Dtz7JLd0Pr7xtWVOva3VfL0NlPGA57P5l9u3GyAWu938uyn0Qgut3xOcXitVOb7cbuHLiD93WH",
-	"HRAi6xq9Yds2Bs0BpC0oj3slxI7OY3dH6Ya+xCBeDNS1LNMoHw5H99l5PkxPZT1D7V40EDjeMIGtaQkF",
-	"euQtU1nRRWTZLc3FfDJTmGlcv1iTBQKLNIxEFMtpRLWoLovL1Rjgom8N+RBvHVfINStYvI6r6xbyRxGV",
-	"zSpUEB5pZbFVuZKoDZK44CksPwpf1ad4D/Tl3sqATDDV+RoU70qmm4nfR53MlkAXb0F+qH+3aO507hYt",
-	"Az27RetAtz7Y+v713O7yuSYcY1Ja2k1QcmOkGJn3NustCZAzess0obkUjPQD+B8H9RvcOLdj0UYDvcac",
-	"g3JXbfPf7mD8hDXu7h2H5V3uGuouzE8Qkn0oK7S58I/H84gUUK/C06AVaoeFZoSbWrG/gxH6jXHhXG/F",
-	"f2OceHiaBaHgmGrP9B0iwmuIalvx4X4ymljkn2FW4UfVpNpnIu7l6ZLgo4q/waTsGWvNADsfffm0hW6x",
-	"pB/CLvzN0FZViq3BbI3Z0RUdtENJPOrOwL1jspzRFqWww9ZxUiB28QpDF7seiEfEIflnGmJaDgmIjGuQ",
-	"sZ+iiMOeKmQNCb16RzpbxRDQRz3hUel7r2W/tjJ9Zb2oQi3AMFiMg2UV6pxyXB3Z+uIeLg50dJ2VnN0R",
-	"V8PNJfR0eDaOqLvZzdYsoSV8kHEHQV3f4YdE9c57Wli09wqz/51m6i7lubAwUbiN8JvBvrCfxw3WXQuI",
-	"9S/2MOC29xFQSk45OMrSQhu5JLYp4Rnpe+UhsVYbU8lJd/fjvjpp9UeDcpw/XJ3+b3r68+j0y/fVn8PJ",
-	"f5y+//d/Oyh3yjcOylneiyZvF/fYS6NjEnvu47QoGepOxYD8tEzQGdZpGMsZnTSGClgV2C4DBDRTYrfi",
-	"jLOMYNV0MoNshngYwC4w7UEV+ZhC7yFbtjjGIjyFhHYrA2RZ7Zp5rOFbecO62vs+pH6iqse34bPLDAdq",
-	"ED4BQp2oyMiC3jLCxDaGgjcly+um0UGzcoeOpuHeb5m1exOkn0YsRWdE36Hw09YJXV/5N1RriInDBkmZ",
-	"SANexhWde+PQgbKBP3TlirEcFDl2xtqf8DWheuh8x64PH+r/xKy2I+fOHnRZWfx51wiQyyU30Z/mMvr1",
-	"DROaNqRsO0x+5wMIrtQh34SJOResDPuB71KpVoUmfbxStLwJYRuwiPZ5ajiiT5zEa+esmFj7xI5dgr5d",
-	"MfE9RGQpljOq2WEEy6pHP1SYiXKmBuGMxpYrLF0dqGGQe4sFfyX4m8yCQyL1TBYKsHcsY0b1MF/APOhN",
-	"F8J+M+gtpfvDFEzjX2uWCf+3WRTK/TlTHP/Q1BTK/hnNmfJ1A64tSzsWYlQxdVXggPDTCy+J/vb9ux3Q",
-	"7SuEEtSaGHnDBAZhJG++vX5HHtLCLB7mcs4F3OrCzoHDELqtlmdhzAoD5Jgw73h6E6uJekU0F/OcnRaa",
-	"EQONai+Dh/UF/pIMHMAhBMLlGzLduEtnbAb0cNvtTwUDSAUUlT18vCKNrvjf2SbIunsm5Q1vCM6aKrm2",
-	"OoFrSlJoSzQz8P7opAAR2LCiomTMiesqShCfC5YF587Owly9eYWr8kATbO3vhEj/7Ytn5Mvzs0fk5bt3",
-	"b8hrrFlFrvlcQOUCPSDJYknTU72gZ0+eJicDopkwY8GFNozCLT4VG4JL6YrTAmQkQJJxdAKHL+dijmhl",
-	"dtHGws2GM3xOveHz8Bee/foQntMPf4H/Jzz79cL1cHrDoOacIon7ZnLDNhcQ15yMBfgEl1wYLuYnAzKl",
-	"mj09P81YKq1CQK6ZyEhSjvH0lVgV5oLI9V/6mD1aiXnMIj25dLrPX/D3QvAPgLQmReaaXN6wDc/+Mu5h",
-	"C9wEPgt13LsUUqSs/LkQ/KeCEdyDZRuaz/8y7gXTPe5BYPhYVMQCmS7JFcdFXr6+enZ6/fLq7MnTMlPY",
-	"N4ex4wsuElyXVEKZMRIMUkBcOBdpXmSMJOPefyCAiHs/fGOomjNzWihuv+3bqR/3/mNFzWLcSwYYI2S/",
-	"gY1km3jH7Fh89/Ybpx/Djw5cLhn3UikME+Y043OmTfgQYo1SMpXZxnVOxyJ55h74Gh64IHpBT8+ePN2a",
-	"kOuXV6fBZNg+/BSQBaMZU47vnzwenQxJ4hY3cfMwLcNhn7grsyoDm6lbph5okuYyvcFxUAJrC/RWsiaF",
-	"QNqxAEYYkrdsVmiaY5Di+eiRdhFUrkici5MN4F377vbH7hXLwVm1poMxeMPh3mRWwCqXQxgQxVY53bAM",
-	"qRrA6AFHFvJ97O6zB3F9IgdjAaCdYr7LHa6wIsgnnLxKPpVcuSuXfoWQ3JncFUjVAQ0rPMsZM6HeYOd0",
-	"SQWdA8AUcYigZJVTgRnT33BRfHBLoYdjATcEmUwLaO9EDh4SRMtCpcwv39WbVxfBOg5cKi2Kwlua8wxu",
-	"GAZjAaBcJZQp4nbpARZ9YFPy3asHGiC9ylhU8ldJ0pxbCuwS0zwn5TWUT9sdjIVv7SOFp1xQtUF64Gac",
-	"GpI8pCv+8PbRQyv+6YoPf9RSuI24/dOGLvNkOBZj8UyKW4wd1Rf2878TzP4oK804FGymSfLh1Ks/p9Ug",
-	"E9KnJPHoQhd4qZ44GYVDgN1Mql0QzhA1NJfzgmHCPdeEfVjlPOUm3xAqpNgsZaGdmPAKxwX54b2TcMRS",
-	"VbZzknxIvudmgQVDYXlIqlhmRwmh98HYXBi53Vq2r35ij9ehH2WCoGr2Ky6gownsy+QEy3nYN9RL9AzI",
-	"+egxUGWf+nlY/TLJmOAMEZJxNxEuSJIBpGz5xkkwr0O7GMmHU56x5UoaJtLNBalIW1J1UysIBOasoTeM",
-	"ULsRMmqk2pDkVfX46d/ZJrHU4Ya83OldrtBUaOp9IYUsHPYACkQQvPZoH9p+34IQgVB2OKxh2WDjWG3d",
-	"7xjFTKEcwoBUfM4FzT24DCRGyGxzWT5m+y37oiTjMwCwNGV31Rp+SZJgOMMbtpkoVmiWJZiOYIkj6wVH",
-	"NG3bscdNxJ64xiDyKiC/qWsuJj5hMxmSv7MN8C1X0ClWkDk7JwtZgKT5d5L8r9NnUimGV5Gnr7KE9JPA",
-	"XJ6cvv/l0eDp+a//lpxsnQg+bBJpHFTiwb4Ks/WnGgLeFVnS3Nr9LMMjhqULWe8D7UK0q/y3EPoGkw6k",
-	"PrcfEUdLCmuJ3bJcrtiAJL+MER1n3LsgvwyHw19/tQc4nEeJVZEAtdwlrhkPy2XPQNgQ0O8z22xI/lnK",
-	"TOLqt/gTbkSSSqBO8B48GbjA4POzsyG5Qm0ABArKGGBNB5iO233FVGqPKSZSmcFus0dGQ+9+RzqWKDEV",
-	"Sd/vTrA4k5NqIst94SmDHBeqCZ/ZjQ0+JVwVmFKnZNs55m6kEHCD6W1n5DX/ivTPHz0miVvloV2NiZFy",
-	"klv1KTmBbr5C+0ATK1usNLNCt9pjyY7an3gTov/SmNW3UCUOrjGtLkDINV2ya27YX76hH07sxGLr07D7",
-	"jFhFe0DefGf/uXr37KXls6+ff/P83XPMB07lksXFvFVDcH+TfnLN0tMXzKSLU/vKC9jap/grauS00jSS",
-	"b/F7eyb4YFDbMw83+2MnmVOtZhPFfgRAgmRIvkKTwrL4V1TzNJD9OPWAqz+bQXtUUlzZtaqiYe9qRdMF",
-	"Oz0bjnqDXqFyZ2Xqi4cP1+v1kMLPQ6nmD92z+uE3r549/8f1c3imCsoM1JarN68C4KGL3mj4GJu6Q7l3",
-	"0Xs8HA0fgzveLMCefghXke6aZh61a4uMG4Jm6YAspeBG4q6oUlwGhAvD8pzPIXcKG6MSmjNln8MqiCgO",
-	"h2OMXbbbGPUglwhE85xZGYN6IbA8lvD09Tvhw4X9IUGdB1ZPjwWkseIPJ8j+DjPikiQLnmVMTMB+g/oF",
-	"AkKAQMv1DFH25XPVx2LKzJoxHw44Z1a5BsdY6TQC7x03bEn6RmIXeWZHue3ds8apRO51r3eISPZHTWiW",
-	"kWI1JAlOxl9gYr2aE8rqaeG0ZQayyFKO/FWKi1cZRDppc+WXFWKyHIYrwBzHvAr4Yu8CobWraruAvj6/",
-	"C2jEVCO/3AEmfsUdUYdOw8uDIOHy9fvvLqtS3/EuA2ydsscDFzKN1HGxNTPtLuLjvRXCYGWJzr3FJqRa",
-	"2YfP0GfbouU39mAACGt/WoMgOBuNXBKWcVmGrjSIXfGHP7qI93YL5JkPArfB4tp2la2gWOiMeOkztGLq",
-	"HEmI9VyS+vArWrqU4JFHhx/5Tlg5LhX/mWX40OPDD72QagqCI0gza/Mq9mEFgh+0EfRiekzb3ncCL+EU",
-	"A+XBD57MmEsBgML6P9R31/tBL2oWWZvWdQCCD971kGZLLh4G582qiMj0f+J1IIpdXxOU6tIFGHZyAXeH",
-	"m4RkEq3KQZm8MFfUCjNu9Fi4iqIag39RC0LzZq5oCnhna8UNGpNOXJbVSK3C3E9+cJ/fwxdwaI9Fgh6U",
-	"jBo6ybhCf4mnbfjj2pS+GdTRIL3ixLkbUi/b4Q3UyCW3h8wGTTs7axDnOd0ExrcrdmuFfC5pZum9cL5Z",
-	"99akVBJcfV9iuFUIzBhcG1bR8SMLNUcO4JfOIQO6ohQk8UVbYSROUVwvNqRv1a6x8BoiLsIEU1qseRig",
-	"z7KsfB/XePJRmOY11UNyhTWwSzVuLCqKndG/UuyWWytYCqDeZeTC+YzeDDiMMV+6tmgS8ZDGAttdlPWP",
-	"3Q+geK0kF4ZsLy+hhugFVSyDNHIrECw9itlZH4v+9au/vvzuzUnsgHuFL/nGcXkJaPOVzDb3JsRc77BV",
-	"NqXIqV/RGFWwXz+iIHU0XBu4wPV3ebsCNSzta+1cFhQZDUNUfx9i1rEHgNTjnPzt+3ehfPXicY9o9cIP",
-	"HX4R2erEIohYGbvfgFIRKCKeZ2dPnjz6MvB+A0aCRueOUXa3ZeTGGvn96YYkNzyz8hJWT+uCqQGanfas",
-	"wILcdqeAXHWoCMOdPYJ8+7vZIp6G/XvklqmMp9Yo4HrijiiuCVxWgwuXgkfbs03fY1aARSfQkXHy+9hE",
-	"X6vNqSpEfROVTkknVNDPeB9bC8zEZhsUfiaKco2lE2t3Ht6G7COYUZDBkZR+A4jAEUxrspLWyhyMRVL5",
-	"9ieZ4jNTYlNCNMBc+pR9AJ00EqvXlagPA5JA7blJpuTKX4fBpcEk/N516RLgPPi1bQaQVlKhHhykINvn",
-	"NGaggWZlFoppKFsBr6ToV+Jivt05ZrEBlYqt4N7FajJoNU/SBeViMlXgX3ZXkRWsCk9dDZAZFxlKLbS8",
-	"4TGCj50MybeCoU2Pt0hJxrJiNblhG9hIEObUx+jmAaHpjZDrnGVzTIHVPLcabXaCzlIH4cTItFiurG4x",
-	"JC+88Z3K5ZQLdkkSsL/cJQNYTwmZAqBzOQAkB4xtmUKnGTRH16v/ajgWVuWqXHEucxx3PQL8y8JonjEE",
-	"ghHFcgA+I+fxLLHK0QuALqWxSMDRlpTPPhoOz0ajRrMc+bydUW4P8tZGMfQMisKnMYvv32j/w9I+wtIG",
-	"fmphZ0O738fJZfdZ3O8YnFPuwNlnXNsWoWUNT0D8R3BO1bf4Xxnu8N7HXvImBQeI/I0v8/no/PAT/5Dm",
-	"hRXz98gX5dF1PB/syO0DEuDV171f328xz0OH+9So7OD1eOVd97ddeM71UQka+AM0q5+zg/KUHZBClH+P",
-	"hWJa5lBtN+Pajo5lJ+gTWC8kWVI49kjfA9IPSBTXHl0yh6Htg4ARRHal7sS+JImQBtxgE2pAadAM8Xec",
-	"cwJ+TV1kANcr8HdjHLuSBZTyNVV2+ZPRyNemjLoK/I586Sb9Y29M/559+/OBLrG//tipsZ16JcqJql0y",
-	"ueuVOwrz+9jEF8GeAxdA9x4HDX4D1J7Jf/2f/6xt7CHGCNhtbK2doS+XGd4uEw9Nhz4gLir/IXzjzCEq",
-	"Nu6yC77F6Du/W63V49yzaAAYVVbJrm+tq4q66tC7fycD9H0FF0+Bi+HXz3rCBu61ikH/u23m89GXhx94",
-	"5tjwPnd/xVdQJh73w9End7hTtxW5C3cWfpQt3GwAw+Yuj2HSN5ZqQfOTxk0+Fnt2Odna5P56huuyIoI/",
-	"/S0V5Ytjm/pr/PGPDf3Hhr4/VyLyFLgSb8sJR6/qWiqzgD0u5kSKYzY4XCvubm3H8p9ja5e77be0s99i",
-	"wz929h87+952tuOp2s4+TjHHvbqzid22+jgqtlT1bWy3brmPwX9Yupz7nvoBcQhxmOBwgRVfz0ejch+7",
-	"R04uKw+165SoQmiCUeOl1/1HOa3FKyPTGjkWSOVRev+23CiDHGOC4Rqp+/SC4VNeE/4hKD6roHA8Fujz",
-	"25sP1wB3HYW7lrvqAtZ6demUjQ5buJOxDZ9ju1YXM2UUZMV621A0LS8p0ipkf/te5lBdoUbSpJpA41gw",
-	"Z6EhS2rLf2e/Aa9fb9ArM106BHB62bT73uMGUfbXPCVNk7zjSYU4ZEhd8Nuba7zJg0y7x48ff3nSlGt7",
-	"/IVUlIyyKGt7Cn4nl1jVBjx8k4Ub+vd0k1WLv2+8z4II7H3ysQyd3xWPF+zDSipz4EYC2tZD5l2wfJ2s",
-	"ASlWxEjyaDQajEYjouRaD8mz63+SlOW5S/SiY6FXEFS4YMyagUWeQZEaSMe1XF7klPQBJBZCIiE/7y/J",
-	"gCR/sv+c2n/+IxkQQ6dwKU+V4nTOxgKVKcwCWCk24x988CMlPxXSsCH5B2QTQEoLxkbg+JMqthGDWWPa",
-	"0nNo+seZ8ceZ8d/uzIj15p4NuyuFW+9HBHL3nJLq294Av4wwwl1PkFagN9W+jNfnZB/MQ0tmredtSqM2",
-	"wmc5d84OP/SGbpZMmLfekvqc5xXKxtqJZeW5Ff1Skb9df/uPhiPLyd1TJ3f9ceXkcu/QqeaaBecagGap",
-	"fWltQTiov2DHfC1vmCNkmruI9ihCEAzXhxzNsUhcVA3S6iL0fRGmZACZqgtZKDLdeBDgkwFZL3i6IDTX",
-	"EuMZXe5bWQ47Fq7nrKPSoYB0cO3i8lzgPPhQMPDf+Qkd7JseCwg4HpLEA8H5y3dAoyqlDPP5yoVt6/Fg",
-	"ahPq00HGwndOIIV/CTf8LjwU0OxQSYA6HKlUWdPtvO3+VblcH1vNLN9UltqNB9NbVgg54PehcJb1EcLY",
-	"zzXV4Xz43G8oBGp/m8lCZPegi26zWHNo/Vtmxwb4J6xSTR9oQJwhORc3QGFaReA7dKEFo+5ryEm5JIpZ",
-	"yaED1nc7StslhAqFUJChKb7+c3Gvr1ayN8z998GzuBDbXHsEPzqucxzpQbCaufB7JcWceBhDzMlYw3ce",
-	"1VO7RLEKoeJ89Mg7kOEz+LnIt4LoAkDKxsLVU3IwCvaU0Mwx6J78+5lUHt1LA+rKV6owrMo307lcs4yY",
-	"NU/ZBRbd8KAwWaaY1pB1bdSG0KkV4NKlcasNeUI8npRAdZiSaQGR1TPyaET652dfhjU+huxDyljGssTZ",
-	"bG+ZUZvTK/to4hCWwAsIZsRY5NLuUUv/45F/k9O7n5DUzkJagMPQ4zgMCNRQKY1CGMysUJi9jY3Gwpmg",
-	"FVBSH+by/OzLkyF5MnrsKoYFaX/2NC30hiyoBvvWRcjwuTjlQkcDuoE/PpLHvDAL6P9z+cur9zen1Fyj",
-	"VMXdhngtQMg1M6f7cOhijNyATbcLLLGFKlEzTXY0+U8pAM9auNbfSfmaCp8rBcW1nrQRnA6u+ztBbynP",
-	"fXWFu0lQh3XUu/jhfV2Jd6V3aSnbYNN6oYaYpgCAVxeyZoEytnIHIJeG8lRiNnLTsX4rb5jflA7uCJGw",
-	"ZorphXtrib+ALHJZAax6mB309oiNU9uXIQrTMLaNLVk7m+k8guyLDC8L04Hjn+WMqkMS/DfEx5/NenTZ",
-	"yKlLLHMzFGeypoR4DEjWLJ8FBznizTZF7L9mvY8sSF8fTN5F6JPfh8L2Fhy0taXmgJ9jNvey1g+rZnrv",
-	"um/eBA0/OgsELzvEDYUIfA7BaEo3BHDLAw1lAn4ndyHvwnEzQFeyWmEwO/fBPDN6wYSSeb4nrxsQLTWh",
-	"gPwQQFlJDzNbon47QKO+ZjRnGaFQ496cOHcNxnxAimcizcr2dPHwYUJWSt5yS6fdGd+9fTUkr19cIQ4Q",
-	"3pyLfOM05BCy19LufDPDsfgeQOhqDw4IDg1w5+bWsg/Q56JXHdD89Yurj745Xlzhuw5tDDe/RgI0B+HC",
-	"SDAmaotAV6vffNjG54nC+IrNuSDvvn33BllhyYS5p11zyGXzrnSwOEt3VuR1FyswKewsy7VoJiJ7no1G",
-	"Dr2EiQBkeywUA1TYDUllZg1DvZBrV9wfgVi+oXaXhK9B6K0yCsUxlDPTz0bnw7G4gu52YXPtvgtgHkOd",
-	"MrJ50C3hN8/HMRBfv7j6rNgLjoa3bhme2VWIbV0nhoRcu3m/JDeMrayM1IzUVxG2blT5RoxoXBnAbvjv",
-	"tsuPtSDvSTpA3TmFaAl4UmC9GLtB3P25jzO0y3APgsOblBdocTZLD4cYjB4Z5yCo6UKEiUwPiTOTvXdJ",
-	"Y7kVISvjtX8+wqvT+m59BgS88UWKPs6W9d3/v+y933Ibt9Yv+Coo16ky+e0WLTtOZiLVV6cUx0n87STW",
-	"WN4nM7WZowa7F0VETYAbQIvml+R2quZ2bs4LzJucNzlPMoW1gG402U1REinJEa9skc0GGr3+YWGt348G",
-	"u5HOvm7nGsFH8jzae5/XLtWUzGiEzUEatiHCdfx5pOFCGNvo7F3ZdDR2Af7yHVroluGui7HCUzydbUUb",
-	"WniFjVaRs+GJUs3Oto3ths9rrbF7HOliouwXmyvEzcbw5lSDAelbZzzY3JzXvSGlQbDBOqs2n6gChjKY",
-	"UDrI9jdGpKm8BszB8wmf/u434jEX8bAPNCs3NiIUDyV8shCwY/wIzw3jI6OK0gLLgeeFkNDem4I3++gm",
-	"ssN4yQ/zmFPqJ4QniG9kxsX9poR2kk/+oAiQbkmOCXcHt9BEz0Ob4vgSev5NU8w1mtML+OTi9qX8T3Od",
-	"PdIQ80BDA5Z6cJy0QtjFOKi6ExFQhMJHdzHrCYsY1Alt4i+0KmfPa+IFBHk6mIsccc5N/5ilCOEu5MU5",
-	"VVykHoaYIM7xS6SmoW/pLBCRtqQdsDuiF4k8Gco2CCN2MwSjt/XaboxihBSzmylJdfuqPqOr4K8s1hX7",
-	"ITnzhjVuW4RFQhnYFsRSpmZwi4XDn7WUFJJzRwsh/ME1IZKZZtT83DCRd1UX+hsEduA7P+SSRvzla92r",
-	"17RBpXulaU+o2r1+6O5a98i8r4m5qqtq2I/WGOvEMMqiOjPgIXriWaCJlQuG6nhEfiINgPTBaSQsRdVP",
-	"h9J/EyyB+wo9QYrUKYZJEG4fu9ag41ihmo5If0SO3Fb+aNP9KSxBMktFrCxYXMECPROOjy7AEygRwIf7",
-	"ZMaNHUo8xVUsF+hfgvfBh61uknormx5jFyJNLi9J+IGpGcj6jbUHdiiMldTvKLir7n+j0O7l9sfv2lTN",
-	"QCJNSL1Y+916+9lgoNypl4rwMRGTMwLf5CThAVETdzYUct3NVAT5aUaUFTpnd0SJe7UaxbPH2Zt3Z256",
-	"Zx/ffc9GILPJlOvLhP387uwjOztl//vh4cGXXzT/fvm/vUzY6Zt37Nuzs4QCwLMP33teOl4Uab+mY6HK",
-	"RLc6bm0Mm/LZjAhfhKU2ZWWRjgrpatis4NZ51KEc86koFgP2zhqWeghcrOZMq+kHY4UbxPkE2nthnMV+",
-	"Uy3Sd/Ua7dCBVqMgu36HutWv6+lkMepnruWBWeVJCiduC2JpE+P5hoOO4NXr1KPiVvFqUdPdrO2rfRNd",
-	"d1PMLR+JbR7c7TJmqx+kwRu9NniLFmkP8tYd7p2d/dCgT+rReYPnUfLMV7bUEvJ+LLOxDK6R3Pqya4LA",
-	"U41nj4TBjp2DXBtiNiMGS2fP6+Le2URzgzvpC65H7pUL4+K5/jGLHmAo/cE/auDJ27ODV19+dfD9m58S",
-	"D2FMOGtCM63mZOObj9xmc6n8oBbJG6tWRNf3d1i894R8XoO2H5rVM6WZP1CEVk9jnf7SFPM96sOWzl5I",
-	"dbhc0vO1mhyxICLTtJfPjZQ8gn+I7lth9uZQgIVVb/Utft7QqevP3+hH+d66t2N+4eowvulbv/bV+nf3",
-	"Z9J5tLbu/R3esyHBWoWaErZHdt3t471/6O/lplVuvkcwYNia2NwB8hVZErPJqqz9Y5bzFXOxS89JAz7Q",
-	"sdVe4B+XUyVh2KJlXeM0j7JCybujry1FsO6en2UA6yb+qONXKpGbLfa6tq2SuNmioWluy0an1pii9yTi",
-	"VCNHJi/TyoSm/rnQcB+xbi4MlVC+yESuu8tJzizXbmvKRjy7vNC4BzUZlx5XSS+qblA1Zqm7V4ochdgj",
-	"nbKeX1X26lX/iHH28c3pUGZKSshsdertIv0RlxJ0EjhqESNxwD5weQGGIeG0ZnbCqQekmjzeaywuSrIV",
-	"zw1Lp/zTuZvGOZ7NpLgz1zDGupYesm1Xvx5od/slSutVrEO3Am/effvh2/C7R29+4sneyPi82tocqvHP",
-	"Mt55xOEEKWH/KqHc1yJ2oSA6XXPmw+IRAUosHqo5pfFMm7G9qIT7ltYCE7etduJ35BG7hspmWU92FmJu",
-	"LF8NKxOoScdkxxQbc73fVbUK3qlWF7ousjJl4TnIK1l0q7tG9K49GLipFXVvuiLWaJHLcBrvHdKfvrgW",
-	"9M2D0TDUSkHMiaz8nQ0CRsLUe3d69Zopzd6dXn1VI23NuJ1EuGn022fLlrijIun1l8mzqZBVgVIrQtZ1",
-	"LWdYd0YVCR1zT+oDQgRjEqG7BbPZA0+V7x4hDaBENeEH3XHAXh++jtCL3b1zkWOhwVh4DfTXYmGAZxNc",
-	"BianF0bQ5KFoDtvJhcHjRRmgMEBeCa0ktiO1FhHQnYKZgPwHt0yP3HE3ZxueYS0u+va2CzTk+o2Ci2Ld",
-	"K9lvFrbEW5LnCF3pDEjtn4JuCXkFkjifdufgV9COl48nU0TAw8sOjNXAp6nzA2hWKoZUaigxSR2aE+RC",
-	"xEof8EiH8jc1YrPYvXhQNIb1EIQZOkFQz6mSyirpGdiFzDRwrExKscBIQ9hKeObzH7mxB4jld/Du29St",
-	"o4YMxBXU0FOBQCVgzWlglzDzFpJpcIoklGRzIXM1P45YT0XurJAq8norwi0WxLr7+uwVVcQj3SzylLn3",
-	"SdxmtHYM4UnNUPr2qFSDAZvSUyNZarEIOHhRr9KUL5BPHedrQNqEjVVRqLlbDL/4Q9na630cj47V9jUm",
-	"XLiwapDyMB10ndJDWSi3M02xB0/YBbrudMC+8cBBAZsu49KZegOWeYgLtwvEN3GGIJvJUEYtt+CBfqzI",
-	"Lt3TYweB70z2+LLhKyGNdQ+OoccIuAY/R992OXUugBVCEmiR+4P2pS8rFCInB9g8ONPqkwgUvVmhTCik",
-	"o9Vp3/25b7pgW5d8rppO+YEBd5HFspqZyEwshdV2mBdFJxon/axR1jrj1oJ21/73XtC5PypV+yNWsz9+",
-	"UyPzB2nUH0jv+0fMj2f6veTOt+j/23/ZBJD0IylNDJVIyu2XI2+IposxERML29SJIhqXhwSqXp+Gknct",
-	"0z8PD77+9feXycuv/9xormeIWeMhV5bMCE2AyjoJAssjEq9Kfdc7dQ9/jg+/XOm9+Zyvr1dZsdS3AC31",
-	"qhDbYoE1X0eMOBulp2xMWIpfh8/d3QPlozPqSgJLc275UUrqOVFFLuTFULpv/uPs/c9MjX4LxruuZ/UF",
-	"Zj2aJtnOHDIx5UWYT54QzBlt694OZUrs9ymqTsp6bgQ1ZmkQdDfZStbdH7G4u7+dxLt/SehTz5pt0mQo",
-	"04bsp333kXvWlPWcQMAnPp0VQHW9RJ5x7tsrlwca4PTxnnUOCisGwdLVv6nRIHjGajoDou/EB6w6Tnpl",
-	"icswchYvclK0QpmSGWhpmFToqN1PA6s1wnjWmMAJS5vw0OlQVmsf4glq5sK3mbIel9Wbwy4U/9pymAG+",
-	"d0br0x+wk+DfhpIm1pMKX2/C3L1Y+vvwGRUZD58dseGzwWAwfPZn2kc2b2eosf0fHy7464pxo2orcDYG",
-	"a38UK5S8oGIYLiTkR0xDoXg+lMRyojm2A6Pz1lAs3FyrRfM6TW7VTd3bJfqUIwy5wozBUI5gIty+yfl+",
-	"XAIfuJlJaQ3LqcHHoItxVq4ZpyzbF+d2/sIVh3WP1+/PyH+flG43+89fnRX2kUcAwqIP8X18xAAAP/q1",
-	"WQR2BRFS8Bmu/MGZk663HnA5KuYlx722zzKKbOKQ2Ecg67DHCI6FM7qSEAaWcQkJuj4KfQxZxu/fVrHO",
-	"f6Xf//tgMEiHkseBX9KAaXweR1TEwemHDi2e1HZAwqgBt4JOdZ3NRXHPoLtA7G206rssfI+G6fBB9FBP",
-	"ow73JIInCW/TvXMnJGQzvUe+s1RXde3XEpI3ey923dbUCZ/+2TQ+PBw5ebRGW2h2uh3H8ZJgHfHZTKut",
-	"syiGdhgkOaYR8kBDTIGAdvG434f7K3ytrJrLCuix9/rwC0RMt5P/HNQLcp6DFDUCredCo9gkZelYlfoc",
-	"FuDiP8wl4CihErcAMxjKdzFIr+bSEIGH3476xB7lTShooKx62B9ht4oLtcdcFKmLMSgGSml93dx6POIZ",
-	"84zpqijK2VIHMbVxmH7CjGImU5qght1jm3M1Tqu2/NC5L53rMABu24VtW3cmiG4jf6Z3cm+NXd9Chpho",
-	"9139tLlh2/PH7TK36k0AX+2kczu3UjOnz/27GM5g6dr865EGt0XaoRWkAVqtoFQW98x5lwUMCdM1du6Y",
-	"WYWX5ZrPsT+MS9LwGWijpB/fLNkM6kBrGo1NLcQHvOPeQOwNxP00jmIO4+Hsw5W63DpNrY+MvIFwI1T2",
-	"gY7wRWiYh5xRiOEjDg/wGVENDGUcxvRKWdCBDWlxvVpCetYAjHFw+zrtd8URIRezuU1wD7G3CXubcD82",
-	"wUkblkoETdrSFguVHQ0Bhuhxp7jVIPO1rFP4k+fGx/WYH4gbr3vK70Zwd2E8s7YlnguPBtR3H1DlRM7U",
-	"eCjxy7TinmKjknIPeBSHnHRR+eYXhyznC8P4heq7uKAiuQ4XSDXvJ0OpirzG36AEFU2ZyjAzpXO3pG5o",
-	"YtlwU1r4E8zjigzK3x63OENJJFtK0FEEniW5B/R37lEfOubTaGlxx1NtcmgXJEKxbcEvDN3Wc0yxE8um",
-	"blP28vDwkIYxiNmKpXYSAH3DVGnCd2Wv24GOvgf7nRu9bm7/iK/1ptvqqlmd4KY2aWjGgc6QRXDTq/+B",
-	"jH+bXv3OC8mOe6aXVq4T0FmLp4RgHnS/NhiM1F1MwUPNOP1psujjj9Y2c1R3i1KEwTLhWQXmD1+MNPDL",
-	"XM1lp33CfDzZndGCTZUUViHoGbn0NYpSD/NNNcpO5attwM6WiPLJcAbHC8MIfK16/huIFJG7rohTOIPd",
-	"UIC0cw58JAphF8csRaN9PtNqBHnKAkQvXiwVw8+xVgh/BjlbEJhLu8j9GKayS7CRxkB76XqGC1JXilUG",
-	"ZRuypSEDaQ98AVSnhH2oy5eLWtjoZG42A64hZ70Ug5ZzAyDTfhIgkr0+DGUvbZ7t9wkG7wq005peGv5b",
-	"X9BEIzvywI1qzJSEoWzEbyGKIryepEElHGIxXhXq+ixuuMxTcQq7Liz5gCv1xi/UNoKS7VIZXzcB0qoN",
-	"EV5OzPvxbmOVljXtUnX6+qnw9GRYfkLPjDhTXvU4NrnVRxTb0H6M8zuV/n3YE4VcZNTEQEcylS1gPdLK",
-	"eFOVsKZSHg1lOuOIi3c+1pQTSdm/I7YLe8F6+O/fkE2wn7BDKloJ3WzuSypqd99DfjyUVRImTKvnvjJN",
-	"GLMqs0K0EqbvQW4E5WHdkNLf9HgoU9wRncMVL0pfrRQ8Jj2wP3DCuSb4q4SZSzGbQZ4wcO8zqZJD/QH7",
-	"hXLEwdpUh1scs0jGKpXTppLbGnP2A3CPCB2OprC8dgaa2r2GEndjLsIwERrhhVbzqBAMRWSNOTvLCPlz",
-	"53urezIl9DydbUxKw5Pe8PgVuLvJsGp24OReyIsDjAI2jErbwPM2MBo+u0EGqFgMJekcphuotq1nBeAI",
-	"aIdE3j/2g/pZMqyWdFpfwNgijSDqZRUEYMFQpzquUaGPavYdjfEDLsQ9KNOj9OLL69ChhPhWno4SNoXQ",
-	"iT8KLUr+thWR0AQ7g/eNlW1FT6NgHwEpUR2HstJH1q2OVI3h1JGUvVZHulNDI4fyl2ZcfleNxGfea6Rf",
-	"hy7WkfJJMRk25dBXLqPoetN0F6VEYNz12Jzf0yWfNSyns/D4HF1IsDUaJ63IvvSwG4gTI5awTLXwUVi1",
-	"cQt4O94PFiTjm3rsPbuVSNGc7xvkpxp+j015b9iUkeR3CP6du3JJrTZEoQx6sgeg3BIAZf1+jzFVQSGk",
-	"sXyRVEfUfK0ArHnL16NSdrzPw/sxGi7W8I+2l5IOuMkNTMDW4U82AZisJWeHjo6Guu8Cqacpsw9XB4Wo",
-	"K0ozWugR3FHm233biykXTja4zOCAEBc22IT8VP/oF/+bHQreymjrWCQCoZt/lr0J7eh5C+sUvf+wZseU",
-	"NHUvbMGs8kcXKHu+U2ZFBKO77Nj4XrdbWRGWHRnjlXEeZvex+rgdekHvdq8Oa1CAVlWBkEPvJO1dZhem",
-	"I5T8a02tv/Czz/psTsPyOST6H0pS65MBhOO5//i3Q5Bf/O6BMdbulj/AVF1BJNcb7ZnDMzNBJ9W+QYKo",
-	"xHqIQxKg7BAHStk9UH+H9PDLKox0W+gud36jiPI2YhSql5rgjDWnazc443WUpS5GKFsM6kme30XuYpnb",
-	"C1c7XmlZbcubGjpVV0JeOPVsthz1t7WJOYod8nZx789gZcfz2PPh0VQfiH1inym4z0zBx1LLEAosbeim",
-	"CnnMmdJMjcfHiCvr3iogJh4vijq5uqs8+gR4YSedtQWnqigIqXGsdFWjPGAnHh/hS98pTY1T7ukZyCso",
-	"kGo3QG7l3PIRN9geVEpfv160dz78QPPZpfTjCNcBuQb+bjflW6vCl5tI9RmN9A/Jr7go3MJsE1Lq12bS",
-	"CuGL5xPwMF/1c2ZcEixS6IJvSBwdh5PIcankYqpK4w1VLUUH2QSyNWyua8iZa059otFfy6LfyplKr/UN",
-	"zeCmLuBR0ZlHT3L9KTytPKOVf0Kc5o3nTlijrTI2lQ3BXBe+4IXneOE1vJbOPHh4PxcYI5hteilknmKX",
-	"A+pTmrDUZjP3z8TaWerkOc3UdMplnvadVQnTINwZpw8YdBk2LY1lI/DIhQP2FtN7pCzCEIYat5AfxWTn",
-	"wjbAFofSjT5w2h6mMCh1gbCNNMFBKQV+Z8UUVGnPDWRpnyjJ0XBzKg7DBWETbmiO7oG7AdIiyd3VGUs9",
-	"wgOVE0SP2NnQANnlnq3jmgqBSH/vrrArAY2/wYb1Actyu68S2E6VwC7ecXdVwNq3eLi3AI+qOiASDQLC",
-	"t4YAsKdclrxgFrbqyO9USLD6gp23DzBS1MtFWA7u8+fGRwcJOdKZBsKj1zAreOZpzIxVGvKhrIdlCOg/",
-	"n6jCU6BNQV+4gBjXKPb8rBCYJ5QwZ0q2+mMqQbhXf/xAVQ9PVBsfzIGjtC9p8LEPVgPQtbF84bHiF4w3",
-	"G5N24OCPnLHYMk7Uh1J6mGFUPwSUODv7IZSVT5Sx2MaglbK+69iZMB9Ne04oqwUY1uN0E09pET6e8gUy",
-	"9rByxqxivfD539jLPvuf/4NFgTn7W/Wr//k/8L+L8xwKvnBfJkOJzPeBVYOIvPxeI9yln3hwGXooVVoE",
-	"tuLRMz73Btgt5lD6B0D8ZmEH7MQvBLZqaM8aFgiMqF0SGYk8hk7LFIYyKy0zE6VtQkAxrw4Pfb+2ukzZ",
-	"mBcGiO0kwIumzPCF297MJ4vjkLyOiQVGiFJDwAZ4yy8PX3mg+SjRlLZZyI9g7L3aRzfgQyV861m8pzff",
-	"ZSu9YPzVrOWXRNx47aN8zy3M+WKbdWKlXA53pJpj0lf646ta1dCEVK/grjbTkqQ5k7lpI6eQLHM7NKK6",
-	"QU6PS1gYsAczfiEkpR2+PMRmZcxAjRZVj1mPe5ioV4eH/eOhJJ4Alkr4ZM8pq5cOWBrlv1M2xj4sU9EM",
-	"jMcIs+Iz471gaV1INZcJ8u24JfK59FY2UswFtvdrtgEyRDRpzzpI5r563QrI0MpMwy+2cBd8vGUalOsO",
-	"VlcIW95wAwdCGkAEvCtgBrhGuLOKNA7ZqGYFX2BeBwXx3WnFWNfB1PKvrid89eVXDTa+lxs/8LRxerfC",
-	"xzJSqgAksUz2dTV/oRTumnOtGzRGLS9nXtLrirkRI+DxSOFdyPD68OtBVzbzMyBEdHOk2T4Qh/p1pIif",
-	"S4fVI2iY2tkRL7G+hgKwFxFj+pEGo4pWKoId1v90nqp4OChOMYAb7gAp4fOYLd4XRdEODNyeAXUbTyhD",
-	"MHKMtEqqKJGyySAdDJFuxZ8HUG/DF8TSN2A/B9oCT0A/aIHbxRXziucntV0zsSt4v2q61x1+R6vd87SN",
-	"1vgVMf19KmV7taLRSr+fgfyF22zC5qosclYa8IfjPtkgc7cPjq1EpMm3tBX1HaJe92WDsb58a/eGYqXk",
-	"yynfvuJry9TFe9rirdd8+b1rd8nXLlx+R4HtablXm73a7NXmJpHyTZsvlxTssfVe+nXdt15u0sFDOce2",
-	"/kvWwy6XOA95r62WTso2aLdsFcZ9t+W+2/Ju3ZbLmYpbNltuYGqPZhquBMw7Te4pfd9pdW+mVm7/JeTF",
-	"G1XKHRf4RpP1j9AlpxI+WaZoYiZhwHUhqjrXYzxCEpIFQmwWcULvZbvTujcWtQY7DkLuQc+rLgwPgIxH",
-	"c3NZFSsF25/4Op0H8gGtulRRTLyYCGOVXqzlzgnh1hIxRUSeZJpI7auHgjVA+5eHyVCGk8AvD+ujwmPW",
-	"diC49gjvp2pGP/jH2OhID5sGGudIlfB8eZg8m/JPYlpO3R+HeF5Ff9WnVe7dXYDe6Ljpvk6RVpZisyOl",
-	"6BXuDUKrQagXlnldoc7tFTdXXXePGr1Z8TIdU+2rlu8mCGdqbA/yBsBZz4A1jD7Lz7k9rg4e8FQx8A9r",
-	"KA0fFdDfAtRZ842loeEuxd76sigY8n4xHhO7lJImFsOB02O5X/0naGX8z0zGpWHwSZh2Dpj2E882G1uB",
-	"DN+k3GHXRvJbLBp7igmbLenAD8g4gKtIhXkVKY2Lelbl6zEhu1VmcDeH7DTIPg/5JPKQ9LLZtLTOrpMz",
-	"oNLmO0Ei1F49IrfcJDRvErTgloVnE4JgV+Mm06UnMnFf1cV5/YSNFkPpMduTumU7OAobWDScy3CTK11U",
-	"j3gQvRVWl4rUZSgbrC5pQj5qLbNLf4megUj6AwmOzIcyzCkUkLfCxCe0BFE7sXNudMlMq7zMIEdO7vlE",
-	"GRhKuBI5ONNFPJjoCV/87v7BLRNih7/43f2Df4fLU2qKNgNGkPHmiKVEeJUmQ1lxWqUdqPVYJVC/6nuj",
-	"Y+lin8KZN1z2OrNDrGBn9KPO4r2wBpvftizgLPzoJpusx9Gd3Xyl61PtXq734UYHymFjmbDaoTZfCRVK",
-	"a6f5XC6cIalJIuIiiPpl3ITO89boWq1WfAOK4mDLiW9qmaG4wT3MNqAeHsobcg83euSPaIiKMxgpgufY",
-	"5a1LpEYW1rCU23SL9L9N1dmz/z5d9t8Htzg34gp+UAtTM88eYVvHlvvcTrUa+ZZU312lVXkxqeul7UQD",
-	"sIIvfIuq+2KmigI06318c8r8DHGHeHb2w1COuJSgE+ZkBKTFUuycFepCyITNtLgSBVxA37e91D1p5ATq",
-	"TjNuLiFn84koYCi5VMToh2kPXwKK85sQ65I0CROSHIVWmduz9qKpzugxqWeWum7sUCqZQT9hc+6MHbXh",
-	"vTxkBjIlczLRwiLCrkSYDjeo9LcipAxqNRuVZpFi1DuUIQAdoTU0VhSFm510NpLoSt2s3IjNnrqh9C1t",
-	"YyGFwS4NJ5P0EBWAUsUGSNTtvueuwuxxEzWILsKHEtsEcf/y5eEXMe5HhTOUUnAcuu0G+JJT1kvDeARb",
-	"gk+T9ik4D9caC7NQOQtIruri9NkM8lZ4EPecZP5reb5j/dGurW09UZw9BcNdVpfeuBfhp74LfzDYq6Wu",
-	"u9h41r1367L6zQqiKsFzqy1+LkzmfMviSJdyy1bbSyceUFamu+pR7ikJ1cMrmeA5sQGccz9hmTOJ7sdY",
-	"1I1180MpJBXk4vUIToAUbZT3mwnvIt6fhRZvJaOhBx19t0NZYcDhDKuu3YqNXGkmVVwFHU5ee8HQIKjc",
-	"uV3MAM2Ncfdc9I+jES9hcT4VZsptNklZc0QPvuAs/yV4XEtnb+kSq0tjIXeOANoMuiiABc9Tvc64AQEd",
-	"T5vB+1BKzEiHHz1qW+dmeoZy8E6OVTclO4oN5KHXIhKZvcl70AZjFMVaQJeMnNtGFoW4gCqA3aaZq7iY",
-	"zSa7XzWP2JtdyFZXUoQIi+htD+YCKz6hjusqonnqGvbQAT4b1x+w14evo4YJSgVWARMeejlzM+fVkd66",
-	"2oO39WNtdCB2w9Radfs4u/Y5pcGqBzjlF9cUIdTve78r7SxKqhfJA1ygNw+9P3H1TazakfKt2ZlWV22H",
-	"22MJKMVv4TibgcRUUM3O7puaGTbxHTOjpuBCkSUv7DcvXqOHMq3ny2czra4gZTlkIgeCIklD3x7288Gn",
-	"mdBgzrlNkXM2LMFx46uhDLCKvhd4XNpSU8u7G1VIhGf0G/hBNYPzKf90nvOFSVnvi6++jI9UBkO5DtBU",
-	"4JkJo7kmbnk4GSCrlLPVlktnlWbCRRSacTmUpbyUzkCm/hgibcAxhuV1F9Oy5M2lrrbEdC6EzzmU+ALQ",
-	"+rUHKrT4DZO3w2PUaowHaleun7FrI7csxPsz1W0RZlGKgsum1PJIXIVZqbu6uYULctUMU7CZ+BIW66MU",
-	"t0fwmwI3I6K8LgMskVywXIzHgGexeOnSNsPFxkJmMJS91AtS2j+KtmJET8yyQhnIQy2PZKSStWLj1ktp",
-	"5u7qNnluRuuClb+759rxBuHvsFjXW+KWdu/er+socbtzFBharnvmhWlTh+Bitw2fFmMdBo3CHXi0ea6q",
-	"ECrXJsGnJMdCXoCeaX88dSGuQA5lz6iGumRKjoWeGgafeGYLUkivmD7jgwUHlReVqhrLXeZhjbmNx2tT",
-	"tBNaJK8HO/SPf4eFH+sBS402UPUol+3xL/ducjvGwulKQymCvdhW6VGt+uhetqz4VYNF7fRI/+mMGcEk",
-	"2lynYT28bMntXnAh+60gHLDG87UUP3+n9IWyFuTeSbXKnVsfsCxCXLudi2qXuTgFdeQTiVtPifus9oxn",
-	"l/wCTBK4LUzCCmEs9vuwmdLWJE64NGWciKcoYVOsy0jYJWgJRTKUGkZK2epZE5ZpYUXGCzYWBZZeT4Bu",
-	"IcHOlb5kWK8xRrcnCN/P+XufeE+G0qfVsdaCrGaeMM2FwR/UK8TgCkKNCB7/+aAz8+MFXE7c30mYU7/O",
-	"gOF7xUNarC5pHEC0Vqj5NcPWgzhJ+JiT1fFEz2zVZNqZcWwsLDU2Rb6LFmC/zXvIDLaXwkBNFr2ue01k",
-	"Y0nolo3S/1FCiWUHWJwaxb5HUaEb60nFRipf9H0xbFkA9iU6CxLViBH+pbsCzVle5YlMSujjOIguZUWH",
-	"N+LZpbNvbvNq8HbYKsqndFboLdRQehNVtegJH5s3amVF/mca6g2QGsRYDXzKelbNRMZSvCw9Gkr83+Bf",
-	"7tFzZBxxfxrLtY3+Dj2r1QdU9wB52h+wD7gCWA1BA1Ia67lhs4LbsdJT5pyVVFXRCJ7d4X2EPK/uzXr0",
-	"GKFmgap9036oKqmCkAmvXhLNG3ffVLZxzLrTfJKFnF31moYSf4qF1m0298wtBJ64ZVw+dggWN8doI7K6",
-	"8Xi11aE6a9oyLhP/ZvYbjS31uzlh90dlGGb7bUdUGYeGqEEDhibydlgr7rdH8Amyss324onygZBjtYY9",
-	"7PXS4T7SyZH6KY06TNUFIKvDUMjZArqb3aJT7wc/X//rn6pvCzyWWzD2mnqEdVHD7jJs8VgvKIpfCxgU",
-	"B7Nv6fKNTptrgL0bAUS3AmC7Yc8zlcPGh9crs37jfr29BpFmc0jrLcUyVHT19Dm3cGDFFDZfAszD3+pu",
-	"n9OJ/aqsbXB0j9c9DUzqd6s78O6D91sYlRX7gJvRJjH7rRxf6LSbcxMZxS63t7p/fgybdcpg7P3dGn/X",
-	"kshoRaq4B3/XwKr4TY26D1XfYpcRotr+pka4cTVUZHnujK9Jj3yGq6YhMKyHqM4BZ8H03XNWRMgJM0pT",
-	"8dYm+7KqW5NxNuIb0ct2HLSeuqf4D/ewuygII16l/1Cjz7UgrHqA671KJQ9Pie2gfuhur4LXXAMxg9dc",
-	"Q4LwM6pRcBdOofz5KFZfjb0CihyzL4FtxP2fKivd/3hRpP2EctVW+XR1QrmYOb/ytFZccr1IqC9m5CYG",
-	"WM45dyo5WuC953aS+sTWmIui1MBGZU5nDdyyCS+s7/9RRaFK68do8PsyXUo2grHyFVuUwMUOxhobm0rJ",
-	"RkpZNlOFyBYDdoJGx6oSVxVLT2r2h6H0aTSfLKNHZAasRWAw6gqiai5qCWIz0EbJ58bXafCCVXUe5+Gj",
-	"tH9MBW5zYWAosS+Ga2sYt0w50+3mWk09GsX9uwq6l7BSFmAMS8WFVBrOPTgeIsJYXYJnFeOSpW7Dq0UO",
-	"FbB9j5e5sJAfY5umYSkJj9+Fp8wq1e9m8w0G77EnqcI8HwZzsrJ7nRVlQfH3HBjrOTCiheoyiTfOOgVr",
-	"GRWFORNcQWt1cclGsr97j/n5S85DdfPWkWXFwBiS/3f0q7fL/1SytUK51h1PBrKy3ctZoKNad2K6L+Jb",
-	"X8RnaNNVCR52p7iAKPDlhaI2oX3DCjl8F4Axgs95aNE0FmbdO7Ya58YHiS4anE24gXTA3pd2VmL+IeOz",
-	"GSAqz8uv2N/FN4jzGU4EU6tLiX3f3QCfQfzPcDb3nfXEB7rh5uwUf3PDjdkNAUpfHcYIpS8Pr4Uo3f2W",
-	"zr2g6/d0KFR729FqO97iUb9bIdzIRBTCrdYEDclRoM9Ngqop1L2EwSfaU9jSJMyKqZAXD2tQdlRCvLyx",
-	"Yv/r//5/q84XKnioO4cyLhkxVVGnkLfAai4xOui9PvyCNWoBwhYpHatSn8MCsIXwRNa9NXVs0dzAYeLp",
-	"6zjxFODZKCknZF1w4D5ICbaHy9B+TLnO7irjRuy5/e0SafW3kAlT9cHcX33xtUGvW/C6QKsGMN6f+28p",
-	"aCYhixrKUEGcGjCnBv3bGZNgA5pbrKOMywyKLVsGjJjZCNzkfR2lh0059mVVpGjhrIQmUfic8U5U9w0O",
-	"cS+a+7OiJMdeS//CWkryhIvrltrnPt3+Fovrl898NtfTRgVOracaftt+SXarB6eRIICQct8huzvV/IAD",
-	"7p3qXl132dz6G2Kg3YtP1WDK6baj7QkvLOSkoVT3etR2ZuPRK7FgkDRQqvlxtJ/B//HCsgkUORYgV4cz",
-	"Bccefzw80uVONd4t0N4Z77V7W9rt5Ilx5pXEn1Ru1wGronDasmW1/s6pDJb0AvpceoKkDolrYG4PCRsC",
-	"agyeL8AF2hwxCoHNtFBe7VjGZ7bUkMehiT9B7WF/lBd9Sn9OVQ4mCa1Z7Aq0IfyfUnqQMbMwmS3o5n1/",
-	"oow1HyvnwGh7dmg8/It4YPPxam8+/jLmQxUFKRFtTj06FS28V7dbZvCC0UBjUogMpIF1x5o/+kt26K38",
-	"EFjtdx1nhZ/xZ1H9t03Sd2+qwuNbATqJT4vGwJ1xbRwUhbe7Rij8JVG9aQur4oasUu3MoXuKqbu8+28D",
-	"u9Rqmc8dGTWTTo3f4D0e7vlXH5WYfA92qzKyHc6l1ZdIvJeBN1MYdsULkSPaN7ZTzieqgAHD+MNFaakG",
-	"snwZpGzKF1iUVlfumqH0DbIS5qy+lvCoIU1YmvOFOVfj8zkAtcOy1P3XfTRV0k48JFzOF9VV/eOhDJC1",
-	"Yx/71fc2CBmX607gamICejAaZRr+vtNJezXeSgqXdkNtmnzM+Mi4CMBLprG8pjviGrbAr9zl+TclVW4T",
-	"+SfNp8xOWC6Q57EyedRxKvd9KzfgWnZL/Chcm1MSqawYe5kzL9xWTEKxvmrv5+gnb8IPbjoB347xOOiF",
-	"W57IPehmBMNhzZ5QI0csNNXzs56BTIOlgIIqUQimB/JG9r8hcuvkO77wmnaPkzANImCaw2ii1GXCODsr",
-	"eHZ54J6UWzEqnHXLFKbM/EUEPcvOfvp46tSyGKlPA/bOmqGk5yH+kXCxERcIouS/82Ag+OMZN2audI7s",
-	"Iwa4M5MIrutc0oGSxeJoKIm1xCBtSEo3OTdgqbBwhDgl//jwI+2B8a50poDQvUg0aIng6Ar0czOUvCjU",
-	"/EUOcoGNZaxXo/OyQsjLg0JlvKAEJFiec8sZz3Nn2n3kp2FcGveGhnIof/FP6SM7wzKu9YKl/+eBc2W/",
-	"uED44ExcSNybHzH778Py8PCLrJTiU+CMwU8guXrpv5vAJ/oo9TQpvrflk1ulH346eXNw9sPJqy+/Ypew",
-	"gJyNFlUninubYZmdMKV0Q0u3G9Bfms8ROMaPMWAfIANxBdoMpQZP44gsiCgCGr1bpohDjfhlCE/Kn16l",
-	"NkWWMA/OzNkY5mwqZGnBJENpFON14jdwzsSkDrOCLzoYYLDKv8XW7CiUbhmJpvBAwMNtT95iWWmO+b5V",
-	"ZH2rSJsNvruVjcLn9shgw9xZl5Tvs2dbyZ61vfxjPCzy2E05FM4IiqXt/Z3lY4WtfSXbttGbP7xvo/Ix",
-	"8ik9ik2Q+gfdS38vbp1ZOLdZ2Y2p2UVO7v1UWGRtpqSCE/0CxpbxAumNUkRLvkjJTQdsZkzSEZDyRUnC",
-	"jGXQMJ3ZBWKZKX9bH7Cl7BJg5kMxqzQipePtC+D6PFykYeqBzLvTag8aDTwoofvNFXd/GLtVaveHDSGO",
-	"LJhdAC/T/srtLV4dHrodB6a7CSLG98fT/oDxLIOZ9en3KRjDL+CIpaq0mZpGTGsimySeZ8UtptvGLNzd",
-	"BuxnjzojTAyZCFaL9g3ARzAP6R7d8OspHP2zB5RObq2zgXvv2I4eiJSoDIFpvPhU1LG8CjakmnvmDJRL",
-	"W6/y3TXNVg3dTUWrg7+N83jf1j/ZeSZvO8z8LbNfXMfT71/KTRso7yv1GB5j89xj/aafavaxXoFuTJm7",
-	"xKfrtCvUIvtP7uzNlkt4/X1jEXm2wyq5NlHs8hR+aoukKvemmsR9iLYVOUfQbMZ9WaoLK3Lg1a5+ERZ7",
-	"Z6HaGNwWoKM9/p2FqamyyHkg4M14UYA+QrJwN0m3c5yogoSD1ZOILsbvzVD2uGS8AG2JCsDHUUYVV5Cz",
-	"CwVI8pviFaiWaZ9ov+OBaY83YG95NhnKjGsdGHvpe8+86X5OxXbHLEWi3vzf3VYn3tPRx8i8ORhKf9U5",
-	"1v2nofy/cWP/A4EL0+OWTZWx7OXh4SE21C7w1ADyAyHdzHC2U76gudRdum7Ru6ACYt38DhDf/WG8ND1q",
-	"w316dzlSqgAEsN6lv3QPf30rvltKeh1PqKQySKOQB3w2a7pJtyBbcJA8Q/E/MlCMu+xG8Io83/L2rsLU",
-	"shHRrcTXTEBqgtCvhWxqJ+rVilb9xPWlEyZnzT6QSF+fnnbrjOMJg9q73xq1iqNbW8wcVnpIti6wudCr",
-	"2ZkEovAd8IKarttlCU01So3zFFeeEWXOtU8bkp0bsPeYP0CunOeR8yD8WYTVWydcNxIsWqzPQrC2KSfU",
-	"EYBC4vMODc31y7EVUVEzkHwmBsHldJ1hvJ+BPDl99x9n73++a3KG57kgiLZT7caxuCt3EUe1z1QjbDzu",
-	"iLT9XFiusnIK0kYFAAh3PCpFYbG157Yyc7eXCVmJQOVH//y16ZGEYfG8E8YNcyvaYFNA2Hp6iVwquZiq",
-	"0i9P44Ut+LTY4IX9Xyc//XizFxZuHOMQXfsGem6c/uBJvDH3qDd5YxqmkAta3FBFsh4aOfpFVVDxOYMk",
-	"f6if50NYgD1c8t3gkltk5CllvNoevzuaj65e5x6jy64prgti7M9P6rm4nRYXBZK8E2OXJOU7itrhOdZ8",
-	"KQOotTkFXcgBze1QFoCc8B6UuWLzYlLNE+rGrShyaQhBPzYN+Kt1SMVDWUMVeyDhNqxjW2pJc1PjcWi/",
-	"RRLBCiyYhvSZ/CjDMJRuagcFXEHBZgWXjFsiDhsMBi/cB+lgFbzY4xHHryFGJe6uIFs1MI8dnjia8SNF",
-	"KG7RsH0B2voCtNYlW2OFbgxc3DRQEXxxW4zx4nd9DZ5xq9o8HGLF5yhxD4Vx3BYirkU7vosLvJEhjYSq",
-	"aqnoFs8NIJFXpXQPjvwZgiO3SOxdYZIfq0y7+KZzh3cKxAR6VJXicJZDVnAn9lfApuDiMGGmbCw+UXSH",
-	"gK8z0ExMZwW4jSgtYy+AKLllHsqMz/hIFMIu3I8wmPIcG37t3MeWX4JJQpfGRSly7LjiPjj0ZK9mwE49",
-	"VmLiCSpYjsy0Esv/3G8pNHPzmHC0OSPMbB75L6N35rOc3EPUtYRxTWd0WnC5S/VeHqoLab/ge7bFbt3G",
-	"sL5LtT1uEIkBbSw+B819HCjoqx5vj4e+x0N/6njoXQHE3ZDRH6kluj18+vI4jxVJfTVPFaWVdo2m3rHz",
-	"3UPA7lHeHg5X/RamqAEGu8aa3BZxfVNj8mjB1+9Z0ffIr3sY9mUY9luodQMOdo1a53pxoEu5O71+W2NT",
-	"irDHT/BRw9be7QKlh3Wg3OMqHGxS01vSz5676xCTh/U4K6UYC8hZLsZjzEwoCawQEnDjROakT2VAmQv2",
-	"PJJYmuvFuS5likFj3XtEPzDHLYgyhuUKC+Kc9i0G7KQo1BxyNp+IAuq67RARKV0HRDuzU9/qxYdSbpKK",
-	"36O//mVMyLekuP742GdMzETNV9MmGFer0rIpv8TWuvsyLuG6nRmXaiuwii8vNO4MrqDuJDy+AT8ui061",
-	"wz4j8ODip9MBO2nSBT+vkKrdLelgncBgDkxWmzgsXHK7oULIS8hZL3V/nQvK5uzIRLylN7G3EU/KRvi3",
-	"zvjqpvmeLMBt+V/ulIJ4ICqYfUZgr9WPjRRmhwmB29LFbKrafz3mmH0mYW8MHoBDZpfu/dbsMptagb8s",
-	"0QwLK+BeWtteoZeG1T2/hw1CoKd5NDZqvw15skQ1tzlQbTDWaFVcA9PyAa/YoWM8yadC4ijrQEcoOeqm",
-	"+4QaL9ybx3atAyHRdGalsWqKy9AszsOXtE4CVBGz0uD1LViay40XiM3Leq8Pv06aR87YkRrIHrwZBX0l",
-	"Mjj3fY/GYxV48zvtU+J3KJ2JdT937qgQV9SbJjJg/oeEykDpJFVAwnKhIbPFguroCOHId2wIa4aylBqu",
-	"1CVCQVyCNMf1muFzRvi49KT0RH06dw+ACKWhkUnzhnIJMcLdiV1o7twcnsCjl5gLA62VRQSV6aT6KeOO",
-	"PljGNwCVRvpyc3WpmH1uGK+pAtbDRP6ACM8m9BuTaIGtmFfqqRhfmiM0HXeFlNSy5A5lLbqsW3KTEMIh",
-	"JFjlx0MwtyLW33TpUYgcSY864SUr+d9BUIRv1g3woDCSbgJvpe1GKipnxMfzGXiuz+dMOPC6ROr93LBo",
-	"8Z2riLTo1rpf+cqjjBrHOhEdul0Ju4En6Wq5Iz161E12tUI+KMr7WoXcY7tv1Fp3vde8eTPdslKVzX1H",
-	"S4Ma7vQJrEBIxNpCXgt9BTphowUT+YDVReJjJ/dzpS9T1uOSiZyp8VBiFyyuRSG4zOBFdZlJ+wlLjdNQ",
-	"YRdpwtKMW7hQGv8/K7gdKz1NWS/NYSS4TJOhTMtRKW2ZIu2ZnkCRJiw8e7EIRyg+43HE/C8PXr5yY2Go",
-	"/K+U9eZK58ajBA2lyBNmhS2AUNaqVUhYxg0cCGkA99hXkDBeFD5mmHaXs5cFbFi8Xq1Fo/B7yj/9CPLC",
-	"Tp4dffV64+r1sJAbF7C7eZ6FH3UjZvp3cqPbvgk/6q6196+3cdsZtxa0u/q/9+jN/UHv+w/3qvu9g38e",
-	"Hnz96996w+GA/tf/t/5//S+bF/j/q2uZX/mS+vD3y9Zbfk7QCu4tbICqUBZPBTj0G63mBijYroxRWIDI",
-	"wpbXxCYm4zEyKF7/4nf3z7truo/LYqecw+7+32IeoLPhuCz2NG3t0vFe0vLUTcUaxkD0mAm74lrwEaa9",
-	"Zb7UlXhr6bnxprb0m1ondu4+ByO3t70md3iWcfmNv24XGDTV/T9XDJrqAa63ln69n1D2E0u//GN3w824",
-	"q24g9a2bN/caTNwCJYEZKCCzShPYU92GSBhN6YVW5Yy6EjlLxxiHpsjVNpT0F+Z3KADFu3rU2JQXRUqJ",
-	"T/z4mAoQi0XIaVLFHBX5CzmUccVdr24FosZgoRnO5Lnpo3mg+ftIFBeQF+7ZFzVFwFD6IoGan0SVdDKH",
-	"+VfI8XAM73RuLsVsBnk6YCceVjbNlPTkvYsUhzAYamOu2r0sOrmz2Ml87KsCfRkhS2kWHsqGLgeZG3dX",
-	"f3CJPG0yZGHxESbcuKsgH7DTQAzqN9OUQPbtnlbNRMawSNCkR/SfcxxkEFAaMIyPPqe+CchTWj734PjG",
-	"YhOHefJ0wNbgeA1lAPKqguqETLqL7/ENuRfmW7wJJciLV4AORYGVF54rYigJT7glyj+zXNeW9bGnBaqJ",
-	"3igf8Gr743fFJfiSkftf71MDnWQTTg2nXC4CqBbZSNKhdmN84xQB2ulGOcWKEq6LcGON2L2/XitN+zC3",
-	"M8ytffp6BJ0bevXbkQ+vyNetW/fWA0fXvHjkLkHmLK3KctLgLKu2nuCf6Wrnpbmh401mrJoljJuhTE/f",
-	"n3lH1Zh8ynIFhhxvw8FW4zlP9jVLNRhV6gwGmbcX6VD2Goe8HpOyTx65vqHzxyGsIL/c2RL4iLQyOvD6",
-	"iwJePXCPHq8Ed51fWKPOXvsq23/95vL+YTpusUO9jhYIV+sW01viHpTFwlsMOqtCUBQXa3qxF247gbzD",
-	"7s20PpuQGbTPIucWDqyYwrPPPjnpXskG6CFuJZ/YZntLu+xKfTeK2XbtGLp8gpvhPlBbH6ithGh1luBh",
-	"ojUSKfcgZbEG2BsTqngNdjXjRrxqJoQrXpRoHyPYG9aj80apbNXqGE6J2IRfwVBKJaGPoOR2AgsXiam8",
-	"jozw1iGbEEMHc+xedLGbuydciRxk5jb29dllhf3dOI9snGjWeYVNjjaPY2hxt1EThnH2+vCw89jQacoH",
-	"v6q7yNTSva/zhDs6RbztQefn5tVokTeBM8cXvbd+nXB7foUIC6tKTaKSY+2BT+09qA1snP29CIZlbU1F",
-	"uKiqPCyxcMqbSixJEAaf8sgXBkJ2yaZgJyoCnajmNZS9+nAKPs242wt6FEzfVU84YUQqE9vbJIBaEZBf",
-	"j3DEkqGMIPvIuGalrW5JL42qFzNb8oI5Ww6Gvg9z8R8yrF3mMqfctAtewwEszckqdUlUTk0r7ra3UoVV",
-	"CaRBeH7ZjqaJulcW8Da8gx0ftFbjdIQ2lZPZK3ibgv+CtEseWUBh4Tin84+xGwnfuJLhxPr+NDy5+Sns",
-	"LtNWJ3HSaiWJVJ/w1Nt+PDazauaRhJd+MZQBXGOuBbYFBD/UlY9i16SjouOhG6SjHnLDsc9B7TwHFVGh",
-	"R2nUOyajqEPlILS2rM9L0cUn4dqdU2XuNKxsPEwXOnuUNmn28jypDMrSo8cA61jzjb2vaMMa0rgsW+sE",
-	"s9lidU1Vw2Yl6YFsn27pokFf9ttWiN4Uh0d/9tyY7cNQvyyt2L4o/bZF6Uvqdb0K3fwAekm7onL15RFa",
-	"Wifb+v9W1GWDTkBh3B4mD1Ce2NLoo6q50pcUZ/lWsagjbB/qtzYC0mquig8aY2obxU0tdY5uyy7fsnMw",
-	"hONlizH/Uc1Bh9IjcieFUaxwH5voEZhVLDCAh35C3x8VtxX2/NWBIX2KXYEIq4CttC2tSNRn1yLSj8lw",
-	"H96j4Y7b+yqrtI/mt6G3JGu3sfrbMe0vSD1uEOd/pB/sEifh9B0Oso4iKZixvTPohFRAfzoFy3NueaBh",
-	"DV6hR7j7xJibabBNjLCtxOrby9D8wwAyFhmWnvh3Qhgf7BvgGjQbloeHX2T4yPhfSKn61LAfPn48Zd9w",
-	"I7Ka4JKWRiDib2lAD6XkUyBCJG7YjBszVzpPGAhEyEGcIK5tlNTIlQ1sR/OJc1J4zwFLrS1S1jNlNsHp",
-	"vno9oS66rw996e1Qpu6JJS9S9EPT0pbYVQefsqI04gqOK3DWaHyacyGuwLCvD1nOF56ZE794boYSfWXP",
-	"i9BRc6/TZ1O+wDM/+JQB5M1vuykwW1R/R54wKP3DbF6ao+drrU6CkLr+CEHJDJLqxCBo2947bom3XrgA",
-	"1st+04L5gns+D9psmAZbaonH3RncswN98Tv+e37NbukDBp1dWnXdlol+nR8z5J7Zb5RuB46HWyEvVI9g",
-	"HxSO8mfcTuqT/CBNz5at4E1K5369gdQeGXEhhbw4uITF7c5Xdvkg6zJ/l7BgvS9eMc1lrqZstLBgEjbi",
-	"Br563WfusUxF5k0xwIfv3rCvX796ScHBT2AMv4ChPBMXkttSg2E9A3SGmrrfQ9CPlAVSf4aTh/6AvcOm",
-	"FmOVhpwZ4AXkCRvh+ZpV/kSW3IbzEhR2kQNB0L9jxnHr6p5Cw6zgGWGJM1XkeM7kj59u5KPP6F3+HRbP",
-	"7sFpRqN1nQjRFe4hO7ynrSOZv6wX3W6isKd0EJh+MGfPTbzU6DFJfisFILfpvrwPh7kwFqYveAHamheZ",
-	"kmNxsbZsw040GEJFE+jwfa8AnS349TPYHMjodiWpAxsLzPyk/6TBfk2H8hIWpj9gZ5nSHknTBfbsBevh",
-	"v39DiNC+G2gGOgNpB+wkgPYb9yMqiqlqqoZyzAvk4E/x6/Ncq9n5TAmEgFOaUkuC6tCogEZpNoJCzcMv",
-	"xoVS+twPlyZDqbkwYOIbpvSGxgWAfW4SluL/zltGpDsjnqi4mASqZiGHsvEb4i44n6hS0zT9jOJrlubF",
-	"aFpLN/Kzo6ZCj7hsUg+0WvVHMu6JXSTjTKs53Sv0IrqLhbxIB+wtzyZMg1HFFdLRGijGcXmKwhRdpq5A",
-	"G9bzBd4jdQV+eZTSQ+lkgx6aNmVazWoZCgc+dC9h8esZ5Ih/2vfNiRmXVdmT6ah6OUGRekPiu8u8RzTO",
-	"OoTIJU1ZVZCncRa5tAxYyh4g37ycHfjGYLeuDfuGhunAW6R1xg0vrFMaZSebETXJCkOuH3IyUvRqmeEL",
-	"wyZq3nfeHou2mCqtETnl5PEnpqpdxXREo/l2wM6wYsSw38rck7dUSW9fBIaovhGCHl45BWl9rzZ+SGap",
-	"2ipMhSwtxAaHWWV5EWCP+8fUd0wryC4BZr47ykAhJGB4s2BzcMrq9JzUccBOylxY/1cVzVD8Eybcpmyn",
-	"5aqy7SDVEA9xz8n2m+i4jylrGX8aeu1B7+z9qTdd2BK5eNKv1dBlxUd4vl6wVsiLnWbHl0bqkh3//dMQ",
-	"mV8mokJ5N8hRjycqmZK5Z6B/bioCtlhSELfU7THv6AO8vRuwt/JKaCWnhBKvfc8FRJ8es/TfUjYF7I9F",
-	"1xF9240w2iJguwJgD4PQwA/DJbOX7xaTOG8R87sJdbflU1JCZsWVsItNzF90+e4D5dXRrnOlzc1iSDg8",
-	"rXg5XjU2U7SVbSzMzkJk9wrSfzs3kKUU0AbbOGdqbEFGm0ZEifHMFYEbdMBSK6agSku3oHh5KLH3DC9h",
-	"BV+APmZpKbX7lI8KOK+ih9Tdyg2GwB6ZW6ystC6wDdtYNuX60s9i6PbL8pilmls4L8RUWLyBkxisNsER",
-	"TQBSwcY772t4ppUnCMyK0ljQx0OZRrhG5xeFGvEiZTNeuo0/L4rqVfQiJgQzUXPjlyH+feruF+vmEXau",
-	"pMxY4W6FM+sP2NlEaQsSEY4s6CsX0iM76bp04mnZpcc78DSrA923n+mYQWccvqQqTywUz3ZqPa5xQL4H",
-	"c0MHdBY6Nu9FdqpWz1bZcSsF+rnxiGPaVMXR8AS9zlzpS884VG4hIROJSy4M5go3CVa+DdfuPlJZGmof",
-	"pmxUyUpLdk+xSRo8JMUWPlKgsKTmBsbTkiBkkC9FB1VoEK4QYOjozwlCXhYk9NpibWpIu/W4C0hKXjAz",
-	"B5hRQ0+1KSzEhRgVfgPpvXbfuf8cLGT2XMlzBK84d4LKM5syXUpTzWARFSsR8bEpswyMGZc+TrgmNAkz",
-	"z6Nb9tLq/0fIkY7GzE3e+AhEl7I/wBt/Os9Ers8JETKkOHFJxH/6oxUJFhv9MY3T8zhPkSaLXKf9YzwV",
-	"GEo+MiCpnTZ4ZMqkCsMuYWY7Ipo2Zd9+OLM8yj3HMq3D7wOZ1kAm37596dxF17KMStJNqvFWeuWvZzdW",
-	"2puCCkIVC/iEbFCTU3m/LbWMtji/qZGhrDxI3ybY81ssD9URmYkmbKogaJDqd3Yusja+jg+lrKTuDB9u",
-	"qz1Su1YUnPI6d/xDWMvIpDeXdN/H1H4sp8XFBeiGjKH0X6NhN+9iukb5nI4UhbgAmcEGUeG76PLdB4ar",
-	"o+1jw+tlK161g8xtrTJcjUcWKfqZdYeJ9dR9SNQdJR6zzYK0aDV6aSz6R/6btI7QTIs9Py27NGD70VLL",
-	"QPccMHXNYB8ztcZMYtd612nE3dZgk8qxtte0aiSp6qiOp1Rp3U4kjqfshFvaurnLJBjjczhsLDy+D6WX",
-	"mQcQkpB7pvnaPpDqmn+OuMx/TWknNpTCGlZwE6owsPLDTbGXEq6rzNM+yxSWfmA1BxFkIHTIcUiR+wJS",
-	"P7AwQ5mXa4tEPWzP7l1aPcqNXBktRFXbF96ZW5kn4tVcqFkb8hoLecYzyBPPdjBnhaqRkmVeQ1y5S3ED",
-	"/BkXONFTGoUPUx9ZeP1UOgftdjBzpQ2JBu5TYlUYygLZEtAb2wmXjLMRWAsIcXTE0kwLKzLnO//X//P/",
-	"sbRQc/+/GddWVJ8HnEGbEm3uUNbOGV3uUtmVIkp3LKeyIru8S+3Tkp7uhqPgYRzu5sZh73ADhFIQvLDH",
-	"B7lbNxvGO5hpuBIw73S4iCvWjFvnqixylqta6puuOJRzH8W/4yG/aQgyy5cvon5jae8kRNbCa1jwez1f",
-	"8Ttz7hQvcxvNvIR+UmVBhpIoHPAGI7KiRW7qC9DYOO8p1bw2s/hNzVqDFyFPSW2ie9EpM1N6KSWDNedN",
-	"a45RfUArGMpoU3A+A+3DhZTxkBmuO0WwphzNGaVUAyWNTTfw+WEap/593jRD810BYO8J0nN5rl3nafT1",
-	"06lw9mLfkKeEGaVkO3z1xhZhCcY6sgMV1GWnAaCIoIKhtBWLaWmA9dLff0cuKfbnnyn1AWCRQj+pYZb9",
-	"AgU4y6LEUuIA3F4UZDQMWNaTZVGQiiMucRUg0oBYLlJie/iAndRTciMNpfQN1H44JpX20cmUX3pfHibu",
-	"4hFhkbLCxfLg3kfKSmlF4T5HSla7Rtn+W7VqO9aUeqAOHane39PREoSpbfIHVpJlvBEuDewuNUQjpWzK",
-	"Z6aWQmRUY0jpS3X5PgA8ZijVWQFcG7/DruX+uQkq0Yt2r1i/I9zDuc1mf8AqOcCEvRsqryr0hZfzATup",
-	"8bFRJ92OkccMX05xfuTWR9Kkws0Y95hcKO1En9fQ3hT1Y1HiUPqzOFTG/NZB8FmbLu0mDq7GeJgy15tp",
-	"cnSYS+WfT0O1zwD7vlBP2Ip/CHpiAsdubPl2EST73t8NDhPO/KX3kHVpjrQvl3b7E6UvzYxnELVrVwuw",
-	"LBjre1vp5+uN/y+I3evvcD4d8zRBWBlT4bj89N0JArAoWSwYSK0KH1hg+9SEX3n+SCJ9ZyBxr2ScbW7N",
-	"E6xK1y6gyVYF6z5ByTYRa+dMnmYnwNYlvMXcmckmlu7sh3swcmGQa5NHfhGe6Pno2dkPLCsESLtGHLYV",
-	"8vKiUPNzU+bqPCBmpRX+FBvzwkCfFWANez8D+Qsy0xm3veIs05CDtIIXz2u4LYTLSN39UtZTmNq1ObbT",
-	"FwsPhR4uxVSvuzKUq/ArLjCd1JVZbUjpDoxldf/7tpPNgTvTqU/SSjoDsGWVWA0O0dN3Zkp+FFfAek5E",
-	"CRIq7/vQQEhir0Nkap2DTtglLAzYgxm/EJKAktsIjP6B433WWOv4CO5Z1pnzGmodF+wJ4av7562FlERs",
-	"jXC6CzbASHfhkruUXTirjPBGVwLmoFMC2i3pDC11f6Q+ecGlwhSa+4yC1A2R1rldC7DuZOCxw6q7OdJs",
-	"b8Tp/XKrE1inI3tE9Y0Q1Z3Md+jTjasOUdWWzX8LSnrzRZ2pcfAApETuZ88NM+BhqjEuitiRwzWYsxtB",
-	"ppwuaigR5ZuAP7GUhGfYx8jzqXMoXDpPM4LgbFaVj+DavfJtANIe7rPHs9xKbwsu53qJXCN2Xrr+TDp3",
-	"Y+0v9vDeDNJHL7Z76LbW9/892Fu//LvBKiNp+IrEUOq7EprdeFAa5EYe9J4F1kPb/xUF98Fx7b2jq3yZ",
-	"0gymXBQ3V4BWp/sipASONBgyilvEHf+43lO3dMW4STiZO/XT2pFehdvjeDdSrRYnH26GB9x7w911EFXJ",
-	"cpWw6mHYJYzV3CIapwHb35Zgu82TOeLGiAu5A7HemC+LYOVfH37BcCM4F6atHewE54nWVhWwI6l3t6aB",
-	"piDvLPYfkFvGeIDUHrLMYJZR2Kopbs5Nf68SrSpBLwJBPpH+4DaBjftpEPF2+S/lTjSgSiRY2kvdSBto",
-	"B7e6/brEPmhkVsC/29Mf//BP9PnpioapulpRlTn3KXivSf19CLUtpHq33EHBsCFkuyp2lBNp2D0HTexn",
-	"NVL5gmVcMj8DpzRTRAD2nCorytWSyaCfPoYdr3+K/Q7C7oTR7nb75dao6gjkViS+KYpv5WORRHq8fJ+D",
-	"6ZYrelnUnh4v1nbkC/cAB9Mx37JRJWdg4tzxx/cfTz15l+8QqXAtcoiYyakcNJji4xpkvS4i8Y9psFAp",
-	"DEHREFUrUYMjtzV0tHMoB0JS+KSBGyXZhaqqXRkvc2GZ1W6rH1t8XCA/JzWXOOIENG4xvmYpvgvnCc4L",
-	"lV2q0qb9Nbvsn7472RVGNLEZnGCf62POXRnQSVxntnc/W46+vLY5OUVdIEj1He78j4iZ9CBo7JYtyVtn",
-	"E2h740cIextUeh+lUT9UqN4OwPIcEaS8tRlrMBNPxHi0Qj/lgWbkwt99Gro/XzIl/fgaUDVubENyRcXA",
-	"dBkFjmttyHFV1R74D2f8ohXVBpfeKd5ZWP2/tn0Jj+mpxdYi4cTR/P5McGupRcqioPIh56NTjbkT5zvZ",
-	"kyvQ9E136eZ/85fsUMT8EOu82DelKPKapzTkWUqJNEYjIble3FbW7vaKfGnss6N//tr0DDOlLRs15t1V",
-	"dculkoupKo1X56Ub//5shASmJ6WduHH+TH5/5tXsjVKXAqoPYxoy/NDNCcvFySWUunh29OwFn4kXVy/R",
-	"/PvpLNv/H4AXdpIwLyBVtcHJ6TuWq6xE/0Z8PIOaxs0/k5vKUmUDxYHVbTLPkSSwwNMuons4lW65wz/Q",
-	"7XimqehyEvnV6z+ouMUr5vrGavoLzYk+2d8G84gtt/kYSE+YkFcgrdLxXLH3t+VXP1agIAQC7aYxVVJY",
-	"hZzlE2GWblR/2XI3YgMJ1CmjRY054u4boAgyYLkWY5tEVD88u5RqXkB+AQkzogD02Z5PCa/LhXELwwox",
-	"hmyRUSoyvAkct2VCbz9lMCNcop4W5hI9/sxiW7NTTU+8QU2TSfD1NHclwZMt0PiQiZy+8TVk0QSgGqdN",
-	"pFDWmJBEC4gYIR4evIahqQSAB3DZMVDBix8ivrhlEOxtPpiLHFjOzWSkuM5j6UPRaPndzxFmpW8/HQuZ",
-	"Y52p10dMhud5iGLaxKuCRusQMecFkEHCsDO86cGZU8u3+Gm8jvhBy01i2N2ksXBJjP1XTTwqm6/ReRu6",
-	"H2pk2zUJy2yrqm525cxudIv6q7bJ/sSziZAQbIaAmNTK2SXP4d8LVLBVV2GzfhEjTA08P8BGm0tY9OPH",
-	"WCa1a38Sy6cz0AfU5GgbMWhsynJhW5e9UtmKEA1NSeKfxsP5NBBc4jm6H3VMLDIH1LPsPBAqhYqbh4Je",
-	"VLx13i5O+YxZFRvGst0wViR4Ya5SzZEtzWI4j5AL2IYnvUWKJoZl+1ZM42eqv25TJ2XF2McW2NoooTCs",
-	"N4fRRKnLhJ0VPLtMqGSgH3V1OEOJkIxqTARATCorsmrvMI0mIKMx2m16BtLtD4RfvjEQDeiAvQ8xEzEE",
-	"QM7STwcFXX/gL0sZl2YOmr0+fMVS/+XAf3leyqo3Ia1TLziUezTK6PiLWa9u84yOnqh7PnogP0bLo5Bz",
-	"p18YF0S5zZZHjsJ34/S05zXBJ9gT9vHNKcOYRs1AJsSKSs+UMO5e75TLvM9GMA4ETDRPz0QS+yUPaGzB",
-	"xOo/wWkd0LRaDUANwEV8hbXm4M0vtCpnxhmyJRKUKV+4x4yngLtQ9ySh1j944nqQlimcYn8KAqdqVRSQ",
-	"YzDuxuNIUCgRzGi6OtGEXXDvASfx6nu0g8xdW9CWWRXFiGeX0ZwqqpaWMAemkAvfILDked1gOWQFd8J5",
-	"BWwKbj2Embp3gYww3vE2SZASluvFAS4XfIKsdNMOE3M/aM5N1xN49uevf/7/AQAA//8=",
+	"7P3vlts2siiKvwqWfvssq/ew5Xb7z06616yzHccZeyaZeLmdyfmdtC8JkZCENAUoANiyksnX8wDny32g",
+	"+ybnSe5CFUCCEiiR6raTuydf7JYEgoVCoVD/65dRLpcrKZgwenTxy2hFFV0ywxR8eq6/ndn/C6ZzxVeG",
+	"SzG6GD0Xes0UoZqYBRdzTbSRsiDU2M+acKENFYaM3371gjx+/PjzE/iK0YLIGRFyPRklI24n+qliajNK",
+	"RoIu2ehiRHUqZ6NkpPMFW1L73plUS2pGF6OCGnZq+JKNkpHZrOxobRQX89GvvyajF0wZPuM5NezKUFPp",
+	"r3hpmNqF/FtRbkjejNYWIgBaw3NdkOGvLdCYqJajix9GXOuKFaNkpNitvIG/2IcVV6wYvY/CWiktI6C9",
+	"WzCSCfbBpDmMyBA0RlaK3XJZabKiczYhz8mSlhYvrCA4knBNKHlydtYFPQ5rQb+kH75mYm4Wo4unj86T",
+	"0ZIL//lRDOqvSsbM13zJzS7kr+SaLKnYEG7YUifkETGSPDo7OyPjgs1oVRry6OykC7gSJg1hcw+NLh6d",
+	"JRZQvrSYthMCnO5jDSUXhs2ZQjAt8a6luukigOdk5ocQDvSY/eXlO/LQHoKSU5Gzh/UAnTULyGhZZglh",
+	"t0xtiKpKdnJJqCCVuBFyLYgU7OAu1PN2bcSzJ4f34ZXU5vWX9kF4xYqaRfOGhdQm5UiLP1VAghdGVSx6",
+	"oqoKRu6+onP6u89csOVKGibyzd/YJrY5leA/VYzgM2TFFCnlnOe0JHLFFLXjLoliq5JuNFHMVErAGZGK",
+	"z7mgJVFMV6Wpt2DBaMFUs4QAglMLwr71BDvz6Pyzw1vTXt23sCha/j5WefyqOs78GzpnRPOfmTvu5+Fp",
+	"f3rUaX8anvbzHof92xUTXMxfyErs40oSh2kLZsm16cWVcpi0F1c6COdbtmQFh23tPFvqzofrrSwZTr9N",
+	"bkqWrMXs7Bc6q5c+6JSvqDFM2cf+rx/o6c/v7T9np5+n7395lDx7/Ou/xWGrPGyxpdsfi95H0SE8INou",
+	"kE7f/3scnKucdu+Ezqm4OxN9p5goXgvD1G2MB9jLfs0Ls7Cbwmi+INMqv2EBbWYF3WSd5Mn9zFEKHRXU",
+	"jvUSykJWljngl2vGbuKCCYB8xUXO4vDOuNKmFu6ccKKZ4kw3YD8+I4XlWlM2k4qRrBKGl93r0PC6IyQ+",
+	"APY7O3kc2JIehlXIdSdgAPdwwH61VKNXUmgG8vMXtPgLNWxN4bbLpTAMeRVdrUorgXIpHv6oLdi/BO/6",
+	"N8Vmo4vR/+9hI5s/xF/1w5dKSfVS3LJSrhi+cvvAL6mgc1YQKw+QXFZlQYQ0ZMqIsrTGCiIVUWxWaVaQ",
+	"SpNxZkdOKgE/02nJsoTgdzdsky65XlKTL+w2/prYNb1lP1VMm0+3JrulCl9q5axGApaK3HJZgihPQTAj",
+	"4+yWlrwAONIZ5SUrHOQvpJiVPP+N4M7d2zVZc7MAiswrpZgwoHxYwBXTslI5m/ix9T5MK73JkmuRVZqp",
+	"iaXulBZLLuwA+EqzcpaWMr+RlclOEosYbjTJtmSBjICCRmYlny+MHbWm+loAJQBYlBR8NmMAloN8ci0s",
+	"9r6SasqLgolPi76clqWVkGh+o1EfYmrJteZS2IVkBTOUlxPPrNPm5+xajDNamcXPk+bLtGCCW4oAFFGS",
+	"S3nD2akdxoQBpbAg+YKKOSMFx4OTyyUjMyWX9v3XYs2mhK5WDzQB0R+EMoJvmuRazVLFfmS5AbJD1P1d",
+	"mq9kJYpPh7m/S6KrfEE8RcFqrZZiGpQu6QaWpxmD4/GGbpZMmLf1tfcpt7nkOROaEcNbmz1j1FSKEcuW",
+	"i3C/3Q8ZQH7F1C3P2XeC3lJeWgb2aYHX+H6SU4EIVbf1uddEwVEDu4e9uaT8hoqNY6H6EwIqJQrEVlxa",
+	"roy+JGvKDZlJBagW1XLKlL0sNculKIBPZG+ZUZvT5zPDFEiMqGsA2MFPu5fwlZvDSHyLEwiUfYaL+aR1",
+	"t+4IzRb674Q9UVLxn9mnPTi5YoXlBbT0PKL+gpgFhRvIKf4JcbYevFHBAAS7/J1gH1bABOCNn/D2txqP",
+	"WTBFmB1Kxk/OniTkydnThDx59DghT8/OEjKZTE4Su71233Ecc3NOQLxyrwMT4JvX7+QNEy8UowbOFS0K",
+	"jsrtG2UVVsOtsDOjpWbJaBV89cuIWcE8rgQbOyniU7BbCy9gUl8S9iEvq4JpkhlTAtE5+phKWTIKHBXF",
+	"tIHqbDKyms9Qq0sy0nxuNcj0Jmq0KDWQjL3BKXFDyQ3bwMGyn1lR84LEqfOsQKujFDmLL9CYCNa+5jNm",
+	"JU/k7VST7PHZ0ooA508WmSXB7POzIgsx6DYAsBjqSWenn7//01j/c/nPxT+Lk7ia1Og/PyC+G7VBTu0N",
+	"Z+Fsk0cxkD72YtZyVqCSB7qF1/Hjc6KoKOSSTDeG6YRMqWbPnpwkRC/slVyj9pJIUW7IesEEofqGFXZP",
+	"LCpqYd5OMIpsObw3DpKiawRr53WTzpnSJTMHz7ZH5Td27PYGIECt6fZtx9ccxfMBewEzw19gxx0GbQ0K",
+	"VYpu4tDrvRB/4zA0AGI8dUVKTV8FLamfmW6Ci6f52TGhfVOKqnQiBpoFduZYUJ3uJezvFww4tPEEThay",
+	"LPRh9hFnFbzoYZNIRqA0WEH/TovzjHeXteLtd6fJPXve5cAoYKU0B8Nc2nPJwS6kPYjlIHzODRR4f2hu",
+	"+C0LfD6NH+j9IZ4KMEdW5pCchPTdIlyHqKRxS22T3L6DdoXjnAX+YzBrwdZHMuz+vPnuHDVczmG+itvz",
+	"PLfLDcwfA9CnGHWi3jY32FwSxXKpClRxLFugVcENMcqqOqMklFfOz3YtoPvpzL04vizDb7kZSgne0RQ5",
+	"gwfPUM+jK3Mwjgxj7toKkm45++jiyo+zz4B+3DrTJVP2xBlFhaaw42AlNKws+ZyhxRI2yO6MFNxIAOB9",
+	"DKJquaQqftcYbqLsLsomEMpgif75Nqr2bfIbOh8qvy/A4JPmcRfLaysnkJLNDJGVVfFyWumoiUExaiVe",
+	"xhXx9ogpM2vG3Nlf0Tl7oK+Fc2hTUYD1Cq24hi3J2Eh0gZUF899JPCowyE4A1pbAG3O2641JGtmmn5Dj",
+	"z8eOgJOMAl+9neYA4W9vKrw9aSO4PWd0K4slF29lyfRbZ2YeyoTss72Xb9/0Uhi1OSjg4bxRkOE0DYOS",
+	"5la7Llkxv+OF3ZoIRb7BDAvYQYpfx249JOgLNNSmoRGdjIE++S0TTGuykvZMXMKVuGIKzPMnybXImuCD",
+	"tFB8ZjIydrbsFdWa/J//9b/JjPLSEjyFp9pzwHGBmAQ7mc6lsvPIFUxjB1j9yX5L5IzQIABixsqSTDck",
+	"gyXqSfNoupJcGJ0RLq6FFIzonAqrYE5ZKddbD8xKKVW6YipnwmQR2Oo3AoCzkjGTtsAES5/9+gCk18K/",
+	"eXuSGuA1NwsuSGzcmotCrrN6GfHZulYTLIJk4CS0e8LFPEDztbA/aIJehwBNbnSlmM6IJV4wrlGi5HqL",
+	"HohUFi57u6T5gnKRTpUVTRyWVkxxWfCc2Ftg5mxI3sGFQgM85UCwCjC7Fjdsk5BcccNzWlr4lSxLWZl0",
+	"QUvDCljBipp8gWas2l1N3DiiV0wYYMluGddiWhVzFlDij3J6Cebm8pYVqHJbmH6UU8I1RCwsWZGQ3JJ5",
+	"WTqLmYS/pjS/cQtHy3tqf7Dfev+NR/G2N0sbqVhBjATYcroylf0M/hQA7Vo42IAQ8ezUiJiQl9TZyMtb",
+	"uyVGs3KGsMN8UiDLInnJqNJ4v+wwiKks4hf8MfppwYpq1WFpMmRpcWDPI1AW4N3in2vgMmSM6khCQr5H",
+	"QI8srdxSnERNFAXXS67vqhk2sxzJaH+vUqUn6ruptn6SI5Fj+btDzv2IvY4ijoWnfr7yTvjjVWp2UAyz",
+	"1H4FI60gQue6W6DA97RPzgspDPvQBALAjU3GtCiUvZgta0AruL12BAnucMcyXFCIHXkt6oBMVL/xroKL",
+	"+7K5JRK8yFDVLblgeL3Au8Dus1BMg9nnWsAE+LO9yy4t49Esr+xZru+N+kmQd2tw3SUEEOpLdFCGd8MD",
+	"TfIFy28s74UIDnefpJr9hIIDaIe4CPwpvEfsjb0qK00yd3SskALSapaQDExKwZnKEEGZrlYri1ng3HZD",
+	"kKcqysHPvOAlagnA0tcULsMltVK6sNfDhWXwfMaZ0kTf8BXh5qTFexvpskuHSkbVqhjIfGN6V8OOW4Jg",
+	"VA9DUu6hj9l57seSENoFnj6LHK8qHiLzVXMnoIl87Fdu98WSrbNDzCp7o5607DIDzvevXct/xe3VPdTu",
+	"MFB5sy96Z5V4mP+gDoOTdu7YledUO7a/8LYdNaxx1HD9UXA9Ru0E27AO1ZdMLKQ80xtt2NLHiFxcV2dn",
+	"j3NewP8MHUZb9sftMVF5AQ9Czyt3yE3bc0rHHe56IftDtGuYae2D327kXrCpeL737nwlhpNBjAHVuG6B",
+	"lbgtr5cBeG5jppOQ9QspZnw+kMY6NK6OWMG9yhwt4cqihpTMXmZgAoLQBJzTaZlWBF/w+YLZSwLVOgNx",
+	"k1aNw8tEk1110tlLe8bnJqNO5e+IpSHgsJ5O+C7JGTGVEi7Axb6RyNlsD9hnh8BGlKQLWSkdj4SeUQVq",
+	"FglVbY9cXIpVIqQMnKQ1NP9xfhCJLRU35u6v7RBeP7YU0Gx8Wycm40BNFFb20bxgJ4jTLe176Hb3oODn",
+	"+60mB8mXY0II2Ew8GdyBQHuR5n6YI3TZMsBYSji5F8LcdrLsYDu+nqSTv+w7oHtOwTZJHuKGR9pT85qV",
+	"HpREPNsFJR8ikPWw57ZQ614dzNa9xiNM/0fIWh/NSn7QLG4Vlpe3PrpqkODEO4QAuGCdkNPDzmwHexvx",
+	"riGo5EyY1Oqb8d+lUqzEiOUOHR/DHg+pvTuY+bh2EfRZDnyoQKS3aWtXBtuiIx/I2ndH6vF+Uw5bIthP",
+	"rWVwYZ49GUUZcmBvqdNAxUw6AQz8dGuqhJ04GXlzY++AgJ9GOxSRjGo/ZKB4BlTX3sL23tTE08L+/nP0",
+	"CThGc2Z/U7bx2u6rRehbSKobyv/RtrJ7HyMWnZmeFT7+1dSJNFPF6A0Z07J0ZqklGknkTVvb7ibDbXNO",
+	"lHo7MBdMI2+CAxiEFXUqSFvYljeWXh0eDqP5qo6h+ddCM9rKbhyz3AkIQ90GfTdg4auXxIWhubkk9hWE",
+	"zwj3AbMFL461y/hd745LQ0hqIMyCCQfCDopVJSbdr4xS1PZ7Mah6raSYJ4QtV2bjdylqgPBg7Udm3FcG",
+	"yFV0azXg2gpXc6S1KzwYIZRJ+5i0yCF+ZsziaznnR1oIpVnFtVefcZTLgnlzOMZqPNAkSIKRitDVKsFd",
+	"+Oar53Z7mLBrL7bikZ61gpGe7YYZ//IslhVqx2m9lqqI2TEPhXGzXN4ytUntMmK6kOZiXrLTSjPix8KS",
+	"k7ASRSZNrYwNiAavNFOR8PPDcG+RRz1PgIoDpHCUikLznGmd1hHNOwtazmjKhJJlubRSqgryf7YIqLbk",
+	"gx1Gqhu9ojlmunDFNBCKd1PY5ZEF1eCsxelZcUHAIG0HbK5FIck4e/Pt1Tvy0JLew+WMXuDILAGOQ7Z/",
+	"hSO1yU4Sl9CJaWBLugEr9rWguSESnbdyLYgzarZ8By1+NFNML/agxi7isCBjFt+wenO2t7mF/u13ujd0",
+	"bfs3Xz1/Cfg4cutXSt5yiyIu5mmleIf3MFesw9g1pZo9Pic4JMFUoc2Ki7m9lSShwnIJTOLwuU85RfL4",
+	"7u3ryUEfyw6ANTh7UPLWnegXsmB6sOsk4ByDVJCdoMrWRHvA/QfQ7J34+N3Z7bbMZlbdILM3dbbksWFm",
+	"HPKlBseVdui+XKdUSLFZykp3yKpdgeO78W7DthkLAWC0dQuMGPaaLNO7vdLhrj1h93YduUds6QwKx7ph",
+	"OpEe3pA9NN7gIkSY3NRdK36LLPRY3+kWzx9aCanNBMLJYvC+eP3l2y+5Rl5xHMQ5L2KFjAR5/eb2CZHK",
+	"/v+MCGbA0ltnhj06m5xNHk3OHp4/OSDkPI4JZ1LFLONv7NfESGKUvXKxdIUPo2hqV/xwfv7eFX3wZ6C2",
+	"ID97+vTx00Mm7yX98BqffIQMz3/aOjvJCGvpuJ+tVL5jJrXoi24NNWwu1QYDXIftSQsrnSeoV3xBM1EU",
+	"SIiHw2CBqyaWvA3NDRdFR07OVErTwTL3BRTti1qnas7M4eUBUM1U9YPdq/yS5SAL3Es0xH1mSSB4X6Er",
+	"4QuIezwIYyRv0MVSLmhpMNsl8BwtpDaajCEVm2viHBx0DkoaOEIlpo/KShSsINXqhCzoLavjPEEeXmLU",
+	"PYjoU2kWhCpG5vzW6u6PXLSN/U0wDoo+h4yyNjqX9IP3moTepiEOq2AKvf1sj3pJHfh/JbWBWk969wTU",
+	"7sJYNnkyQiTFf1sxUVh6iP74U8Wqrge3YlS7B7EiteM6BlRCdL5e3/DVqmtqXeU5Y0XXz2vKjZWq0SsW",
+	"zbLfksUdIupV78zRQBu+vUZve7W7CEqCbWrW9n7vhl/tZNz95mA2rBDB/Kuc7hIkXVnVhpYtbXqXCec1",
+	"Pe/TMHfo/+jY4pwXd43ydXNMN/2gfsOUxtirwrH3tGHYh9+mNqmqxJ0g9sxsWjPu9lY133cUkHPR/Mii",
+	"LfcGZuvY+SRuM+6MhPgqnAzKX4WzEW2oMhizvaYuAcrFzsff1MGuD9ujt5n0oSe2uIXDWrDU2EGeccH1",
+	"4o4kZ1E+hGgWjJZmkYKtNeVFWxc7qNVse6IgKr1OgNvFI/xu1ZfIZn/J9aqkG6heo8mYlRpjXuHzibe/",
+	"/iinD+oLXku7/y3R+SCIPfU1PhdNmESHIu1FyZrbUpMvwGxVJ4VEWWFnWrhVfBQv2JANxJceYC9v7KCr",
+	"FcsPBPM1MvDeTDcY9UaWPHfuZlDVjmJ0TrIe6ODWrGQ+jLN/ZPs7F0WtsRoz25A18+WSJrGAacdg7ikN",
+	"/jBa/iqn7g4HmeSWxaW3trYRHC/8bRhrc06OjrKLVmp2AgII3MhjK3GSYI2vszijnSu5NosOUYz/HLcy",
+	"BWP22nwcBuq3+Cmbtexy15g66ZQuZ01pygM0PKrF0GoBxG/Nzm0Z4ab1kdrhKElE7Nk6SkHAaiDBdMuA",
+	"f5VTK/dEBKwmiGR3j9kHmhvihrgCVxxZbEJm/INPUOOYfbBScsoKMi6gtjPkObIPkH8hRduKcZje26p6",
+	"5JxD7aeYd6UpWOuy+Rz4ioo4RTJxy5UUSyZMvJaJrzx1WES6l2u6O30rPrbzzlhSUWHRqAGI/wYf6ool",
+	"ccGBcYcxLxlxSgRQC3VBxknj7RKQPyQYlBPWZAzO4/pXUK3R2SWOz5ZIRqsF1R1pxvCTy/8lU2ZBxWTJ",
+	"Aks6ToKKryvF4LyCLgM5kaNalsZTWm7Cc7yS2vgHvDo0cm52KCZyGHDZBMxHlFx4UZcSVCtgvvTuUflx",
+	"jU53t7SA4y7vO0DuvJgRVnZ19cr7OHVNZpDQBeUpLSV2qQWf+poPdHV3z/ewODT16ht+0GZrbqqAvoJb",
+	"rd6qpL4NGvZac5EAwQEhHrxxfAGtu4S4ta+w49OP6nl8UN69APWRwu72LqDTnJN6yaEWIpzsgJVUWzYd",
+	"TFoH4WW5KplpG3dC441lCnbywNLj7T7d9pxv6tunjeZ5xQvqqmPvXlnMHkqul3EdpNPWvm2EdgPDCZPm",
+	"zd24/bscXJtxj928RxZfS+nZJcnjWGE/p2FnLUIHk79DP9pt2EE4V8xYCULvsQYGvG1w/HOtgHvhWjeH",
+	"JnqvDs+AbZ6JlsfbjmyJruoQqC24Wi/s3lKP2e9g8ND4p4PIHxb/Ffgmg7Ny/EbdC1b34M6wVUTllssl",
+	"7fAasg/c1JF1h7XtPsrDnZSFvlmhnSaojgDnWtjuYdyBoU2SwFECV0TAKpiKZ4RoU8jKdGSnViKnHdJ0",
+	"zCjQiFmYW4DrbqoMOlKoX1oD5oJWmxe2ltne+f0EeH+CC5Dzp5Zcvvd2q4EuXzTroMlpnOGnzFt6pSJZ",
+	"27pVt/xCi17g63XhkGCkwaCLDC1FvpoQ1EYTzIUz73p1GxNb08cmGeSYjZnihjiFG/tZDcF5C4Ij/MJ1",
+	"3azGLzyofCwm5vhU0rizxiraVizTWBkdk2/qGkI9cwhqU0yfsR9ytjIxC5EFRxOa4+9kuiFUEBzuuiHM",
+	"JBQ28f59KB8mpAIXVu98B7pVz6V7qJ1/wFAris9Uk3PXXh0A+5CM4f8/IcguSB+DFiR0G4RFoYcMZf4J",
+	"eekw5vpiaQJWTYsPh4i2QUZW03KPAox18Lfc7wdXuO1Mt5hxuGwm8oSQ7NJesO/v95L6G8mHpzl22MKZ",
+	"KDzLwf5DGEeCRmEIHlkvKNpIoYqLZUKdxq1u++PHJHrgi3GC9zVMIDv490f9n5Yg4cI+RJU9SRCaLw0t",
+	"H1F3P4zGywWdsoa0rbLKGt8W5/cKEVvnKGbL8y2wempMe+tf7Zc7wpaQYUsv1xXLN6Fya4xvihDMFSn9",
+	"QjF6U8i1OPIe7EnLBZsrWvSkwmTkAeoxNCgB1fMJSIRL0X/T8xEpSi76zu/afMS6PqzpRpOzSx/JYXgJ",
+	"DAdbOWXuwYyMhUT/ErgHfP8tyEPcMHPiriqqSRauJevFrbaD+nFlwQ4FycduI7ZQdoikXixYfnNUYiyw",
+	"lHTJtHai/0HjDz7RO127Kbyc9qoh9009vi4kJ9g6dZXeeMnNJu1n8X4bPNLYvFcWkk5VU/FbXrI5i7v9",
+	"nAqmyZwZoqQ0vrYxOHvGJaPQMoSKgtywlWmqhYZOH4XWK10V0v2X1nllyUhIwfp5cjyobjGH0zqRlgZW",
+	"AXD19bpSjzGjIbXPp10eda0X6ZQKwfo5Oe3wfkvajQx2wEYgC5ffTVEHz9kxFZlqGVKzvKWNffbsSUsf",
+	"e3a2j48f+7hciyMfDfh8Oi/ltMuAGY477k3IEo98WFHD0tL3v+3fmjYZWeKQldl57+ODTwalJ9O6ROSW",
+	"qn1QUd69FACSrS1P2gQU7Ogu5ttL6gKzhbLoNvc7Bx+1Fk/k2A2oyBN7+qi6POFER5VEALkjLSoWaxN1",
+	"621I64XULngBpRCuSVEx34W/hwgEierw7J2cyTCN4fmBAghYI71O0idjKch6wfMFVDywojKkLaCaWlba",
+	"2MHQku4OURchobqijh23uMVCHQvaR++DJ3xM1fAnIXxd60FPQlh8WrCVt7aFiP6C5jdzMCySH+UUk7O9",
+	"GdcKpGTs4mCSOkYOQpExNsZILLttFHe1pPtUy7HiVtoULxy0GNzxNMiSiJesoJ42VkpajIHNQjMm4HsL",
+	"OyyXBy0jllxUJtp9bTdJud72+MbEN7pz6VGK21lreyeT4MBH+Undo/BFKQU7LtWQ67Q2zv7Sr+ten3IN",
+	"OperlkcW65K6NcX7pthHjouo2a1AtzqIMghFPA5ntDKLdMnMQrYCp620iWWDAyF8Ks0iutytfMJWv/Pz",
+	"J0k0Jfpj7FRHTY4OIKyqYAncVasP3ahPnz5+tv8JUE5WC+V8cIff9mmp6P7qfCDctbstyHYOSWc/gX7N",
+	"tTlWKqonGWAlq59pylrcs8stBOtwpa4IQL/BKf0I/Qb7JRIfdpHrvYJLX24R71pQmXbWVvsG/laUG+gU",
+	"HOzohSt4nBEq9JopPensq4CTN024jpy8MRpruHiBNdSLfv87YCeO1NIpN3vsGdCpUC47Y7r9mBkXc6ZW",
+	"ih8Y11mS8qjgoGF1HfoxvhZ1hpS8nw9gKFDfK3vJRfjtoz8u8d/oEr/LpbpLDZU2cvlWluwuAlz3tvVB",
+	"NnKDsAgPPf35vf3n7PTz9P0vj5Jnjzvqn3VUixnY0roJRzvfDUc7VHLicImZBsf3e+LuhvVPhLsdbPhS",
+	"LqzwWUlDZBCskxJlxzOrkg9ixiupTFe2xZxrY4FM79JS6Rgj/IGAUYcAB3zr4QAF7w8i/q1b4ZEHHrNy",
+	"0y4+tOuZaidaDQsXnStZrYbkRR3J9X1XpDtHtT57sivqd7DtZ0968em6ANJRbo6CGZabVIoUK7HmEgqi",
+	"dki6zou+Y3p/dvbks5bh/vGzszs6Jz6kOS8UnLGOPMSSqjnTpinOlFNBaFnKNSugxY47ESwongQXJ6Hk",
+	"4fn5Sav0vruO9/sPOnwWT8+GeQ1aaNwy63ftR2+D/xY5fFRr/zbpDTD17zx6lJ2/nuUqp+LIyl+fQhH9",
+	"xMmiwOx72oDrA9bLdrF1RR9fLqEugdY7qRvzAEXvUJT7TdLzSktdFqcxJEcSpd5HG6sbGmkW9rxmUv/P",
+	"/01WQQW4Y4JUANdA2B7DQUYfAtCg0dPJVit8JIj9p23N2OrYwoiiKfs0oNVJ/VgMsJf+eA3icMXBqBaY",
+	"94UdGG0jEalChiLTA02C0YQXCaGllt5Bkv2P0xfNz6evi4x4cZAswN0WbyTaq0lFG6hvaL7ggp0qRgvo",
+	"uJhjs8akKWU446wssF2ZR3jaaABZtM5FrVZv+4ukZgRvWrtQ7KPIWzYk7NYB6RLqliGhQl2QZMQ+WDUv",
+	"1sshGX04tROc3lLlqsH8MPrKvueFnw4+Xfk54dMbPzF8elnPbrletaQiDKDaqXHN7GWbM8hYXzG5Ktkl",
+	"FIendULAbIbZlQQwCANvackL3HRYe5dpzqiNj8+Je9wUWzGKXsEFI5oua9oiJTWu97srv9XDyQbE7rct",
+	"BGAbEztk3nncXkSLg7+EYuC471AFHStJ210hVjxjS24mBDdN4yLWHFojw9HQLCSVBptN9TCHhclUFpvU",
+	"SJmCFAi5hJVhEyFN6rkafoN2p9T+4GRDZyKbBFU04DMX8MK0bTxv/eTrStsvf540pyQtmMC8aF6w5Upa",
+	"0tlMuEhXSs6dVhb+csM2qWKVrvvXVSrfAt5/aQWhkoME2AiKE/ahLrwGAOZazdIgnxe+XM5our1I+51b",
+	"zSgZlTxnQrPJjFFTKZZWgt5SXjrSsHrJBEILaLHkvp72RLNylpYyv3HpTNjjcNJ+FmRcQcuJj36218ok",
+	"iGzxX1lULLleulJI8N200hvs5of3zURB3+pwu+0l1kJw7MoFQn0pblnprNFDQyx7XRC7dxV8Gz05t0yY",
+	"dzy/YYMjPj+sMCdxgFBq6hfttxy4cUn4kjj0vLA8EeJWh/eCqmi8IDJkA/cXQdtQRMREH++5r3qNXrCy",
+	"JNC2GGrSBAGhlo9DYgZUtQHgiL0+h1UNKyqFnGsZg4MvmeuB7kJTjZQ3IRQBT28SFNiHFZ7veI68t69H",
+	"MuVgETgCU+NoWaZylrl6LIBlzQ1zEU0rqlyGCniHYH/izUplZVZVR/6LncUnwOC4EKWuGyI1k3j7CkWX",
+	"zDClBzfl6htmrK28UAcY7837TEa3VHHLtfaAc8j/iAJiVTLiJ7PiQgXSRI0VeyVEJK6tA1s7d2rZPsBX",
+	"cADq/WmnmdZ0lPhjGS6wTbtRPuDzgwbbmu67Qmav4UPLYiIXvBuYx7DrfbbM30N7/+4GQxusssn1DeFB",
+	"NtnYNCoRtMBZS1Xokw6Z2NcxGxbp3i4k2KmRWUnaCi8PtGV/TmTxHUweaMKLyaH5U+zkc6hxC46ql11Y",
+	"pWFMRUG0BHlXSEOQiKHxekfrlFt5M6ioIz5x157NOEfPo7WvxDn81t09vo4O2HvPey5zBaN7c/bmuZq5",
+	"30+3+qZ8TLC8xhHfVE7yNfgCJhAp1BfQewvCvRz3zlXcd47uJfHdDL15glYFN8QoyssJeeuwkADhTksq",
+	"brb6HXQVtelZ/r1e2kfvidhcW79VS8QaguNca/d9qdypbkj/AkctVtEe3D+4dQin6Cz75I9q7ITu3a8r",
+	"D8Z2AJWT6CT2pMYSmIEYr7FVNGwCCN7ut/VClq5TeCS+Cob79stxxXaLx+2m+zvT1P/5X/+b+Ipf5J/E",
+	"WwjIP4mTcsjYtTtEuSrs2AcjNieX16KewU7nrolmCmwAtltBvqPSGD5eIz9uLP+KseK1YcuhWqbv53+M",
+	"GDSVxebeHEI9T5GvCB1p2WjpxDIWEKmmsgpttrDOCTQbd6Zb9w0G7xVxZa3k4iYuJX33mqyoWXhtzb72",
+	"gSa6gpMQvPchvEb/d/jvz9fV2dnjnBfwP8s6JCh6RxdM0A54HxO48uPA8BGXPPYU9fW3ORCBQ9WWY8Qv",
+	"JcYpLL1+9AusPhR3vr9cjlnRZIvEyuu4xpU4FIhCJ5hSDXVziJHk0dlZtKJzjwtyC4YoVi0DfCW1cd1h",
+	"hlZFwOofKVwAQ/Ji+t+DnTU3I+/uXOHX/JYJF7s0YHlHpOe3MoOHZej3Gj1s/j2ZwG1DsQejR349IPQt",
+	"y5kwWF1Kf9wjaV/3TlGhXemR4+uQIuRVye5G7O2OCn1oYnj5zMi7Old0lcvBa+lX0GXHPgoO7pTd0rKi",
+	"df3yY2oLtd4dm7dzte/kypW1euXjKj4u7YXc8Y6018BuqfATwB4S+11hD47g0Obn4Fvabs2B0VeaMVFn",
+	"GrqC4KNGJqm/ev9pijDKHBoWDLSR7WtFFwhXR1aobhvS91dIDDQxbywJ0d9eYHSvwzpHAzZ5ykS+WFLV",
+	"If6+eH1lheird6//Quqh5IZtyDhTC1Z+niUkq6aVMNX5eZaQyWRyMunXHWnJy4hlMsu5tnNqw+f2f8G1",
+	"Of3s7Oz06ePWx0f/8ch+XuX8tND69Ak8o+Ze5C/jMnfHZnfmIa1KaiwtDS3C+NYX7oNu9X5rsGEx1P21",
+	"EiLUU/RvIIiQ3QqKBZty2lXffsHK+C+4JT1qobvp6yfcpDESawuLfeKtXNqN2+skILbWbCGe99K2L47+",
+	"8ZhvfYqO57qvoHHJMZ7goDjuPiCDF7xwTxypirvO+nHH3sJgE+ieoLx69+7NEep9z9n/xnGVEHOh6sJQ",
+	"PZ/+tjK5XLIDKYdGtb2VLe3AqE1asJJufIR3JKwSfScD4LpyT7Tam3YYPBrfsCbU9UQvOXTvzMSciw8T",
+	"937LCR+d/8cE+vBePHnyGJvak+/efp24MotANHFvk8mHbPq7F28idWci7Ohe3AyOnXi7BGJsu0SM38fd",
+	"TWvofct8ccDFEDlvw26D5+TNt1ev/wfRC497qHJBqIaiWwlhH7jR5Ay9YZBcqUnmfdEpeqozdKRphq6x",
+	"Ts4RmJE/e/T5+UE78tZr+qTT7YTQ4csP4Q5Q/ilZYsDetvrjuZwHK5tMyHNScA0j3SHjWJ/EbtF047qe",
+	"6Lg/8kgmeST3i6TC9Ek3C1jbVo3TSmEVE2PYcmU0oTMDRU1c60kpWJMgctZOC2nVg4rXsdplmlt9Zlgu",
+	"RaHJlJk1Y6IBI3hn4gJxvGMaRCjBWKEJJUu5ZMLUUCsGke0tMB+fHYTzbnz7HvhlHCsW+Q4j4B439Ibt",
+	"Wdrh5Jot9hnAcODkAtUOZXnfvf2azJiBspOtqoJ5pUoo7jNn5sTn0mNQtGNFBHWgBAoPWs44lcUG4rMp",
+	"F5pkEOHqPzZ8cZcttgb2SxSu2aHu8B9ZrQh/AxkehjcEe362dUyefv55uEnx3C8uNMsrxVJTRt74HKJG",
+	"CBUb8u7rK5Lb9c14Tg0jY3swytmp5nPhzqsUVkhYTWl+czIhntPBJsVZWKXKaJt/y9rsPtn/NWznmpuF",
+	"6wSWEF/nCHoXhsF5LT/mk8+GFS2xwBygxr9t2SP88cWz6FhyErmVmk0OZjtCpRgYlRnqA/dezQRBOexf",
+	"jwjDQ0t5I2+OkIrn2ktaMDJ+RP7kKnVpiNk7mXRU8/UpG7uO4zrDAIqwuULgQGwQN+W5g/+bJWS92BBu",
+	"3LUVF2y3wk7v1dfR3eujKwq0FuuxOh7IfDuMkq5WEAdKPiN/4190yOtDQ8O26zTejOrNCIIiQ2wlzeYf",
+	"IK2r5iYddFdgCZSCVIIbjJMzHFpX4A+5KQnXp/htdnJp0eQaElqWBP2rcYaEZF5QQBesvfPQCevIJvPC",
+	"9u5tYd8eS3gBqOxEjbcXFC60NbV1LzIumTFM6YQUfG5fZO+w7CKd/OdpdrLNHoeWdAIID+yBFTGG4v/d",
+	"izeQYNeiPwxW1BAEjTUj7XHkZuGCoZwAQcZIgng7TKleJGS1MQspHlv8iDwJCimGPSsjaszCFTfYuYte",
+	"v/Epy3Aj2RlgQ6KXUJDT7NXgXcw/3lPaoJX6/HSQjAVTHNohps1xYU539r4egKxnn6tDNTbuS2m7N3Xr",
+	"7nrT3dSe/09pI4P0iw5qOjIDtpimjtd0EcBu2jH2id6E5edjIt8tUzpe7Gy7bJ73v7SAaSaIHiGpzYtG",
+	"LB8qT1IoadSVOXvDNoQXYYsm8uI5fAu6sBP9eTxbJG9DFYllCbQJLgitzEIq/jMrLEzQw3pJDRlbJVzr",
+	"RfFAk2xrtVlcMDnGHh1UF0v1gp4/fRYHOhjn8eLWwQrE0A3bTD5R/zeuddVd32BvMTS7gpyvtksk9mjK",
+	"KNiaFam99nqGpG6FzR8TJn8gLD7iQlW8d3ePLnU7c7GQGciFgiC2W2S7otqQDNNQMUgzC0NH8Yne8ZU4",
+	"D5iU+mMifPldLNwOZaFnuOEOATFFj0qLntpHv72sLXgDn3NDywf75G9xgdf2yeOkmvYp2Mqa/mAUDVLL",
+	"W+xKY1a5ZVIJmTLNC9bqV40ioii87NjKU9yWBtuyQFhY7fnp/8SyapOL9PT9n6JF1YLmnM92zyuAyc0m",
+	"LegmsshHxEjy2fnTRnD9fMuK9Nn50yOu4vYOHWPpaJ4eYO/YugwP2zwO2DhCIHpQ4lvLHI+jxN/FPr0F",
+	"NnXcAqKpB097tlYGOOo+VUPtQzqVs/htzYU2VBhn6mVwXl2DPStWbLcEGFbPZ297r0G3/aBAAagGV5XM",
+	"9Si6h7BjXS2XrlVmv0ZirvfknkDboMuXnz3pnZHTpoarBrpjKgXcRye+aMtJb6QY06lmwviOjYKdXNbx",
+	"2FwQiFMc0InP1fzv32Gvr5QzoJFeUBfpyEjNJh412nUPp+/c+49S2rTD63LX0ohR9y44aDLHqrMtC9Cz",
+	"Jx8jz7hfDcWocPF+HAga6en7fw9+OvnvUaGDr9KgtuewuovH2Lp+m2KPMQKI8Dzn3Qxw0kXZX4K1++jy",
+	"f54lpj05dpyROoLpdc8EtfDLMCGiLL+djS5+ODxDnUbxa3cnto6CCi7xrn5vEsNAF6Z/g6zOT5F82Rn9",
+	"3zd70uLmL5DKOLinwmCbyqFK/4OzInrKU2FRzqWriDWgA8C9Roy1S0/vQNZCwsDYML+TR0U3Db4n76Mv",
+	"CMyxdy1HaIpwcw4Tn/EA3LdH3AHST74FEO7J6fHJ9jK6kr+xobK5z0G+UwpqPUmsyMj3C9lkWBu0ZAd6",
+	"H0Ubtqq083xDYgmpME6lTznYg7bi7OrV8/Onzy4yMpNY4Y5MsSJLJVa0gKxuqtmzJ6Tgc+aiWjKtF6c3",
+	"bDNngpyWmY/H7DCwN9kwg7hyaBbe0nakIuwDXa5KhqCw4vzp00efdyQu02PevqqmJc9964UOl0OXMyAK",
+	"R6f51iW9o/mWFHw2Y8oqaui/cP6MlWIQ81FcBr5mjc3UoRk1cXEBjppC864jIGgpgPn17w/xiINm1AY9",
+	"gW20vdNbqH/ffS6fI9DHiUBxKt/jx/zsYO/v3Rn3AH/EVTDE6GLJatClYfncodSMxgIC03etzi5tuIFj",
+	"97A4YzOkZwlDMDkBkn8YlPyEMhjePuGpWTtup3MqYvHcvkPqMGPEH/aW37+9Jdnd3H0UekypD5UvuGG5",
+	"canSB69SiCJMV4pLn/HYu+tvcqRCHD98v02vs23j0yFj08czGx3tgm4ZgjqEhJyKu3XSvZPpod7i99s8",
+	"9O9WIES+SF045IJqoiqxRw5sDkpMz4zUNp3NGAYV2jGXkPnRVKYDIUQq4MuwmVbY4IIEc8djp6VOi7ru",
+	"/52wK3XapMT2GR0EtBzure/SK1MO5ZtnvGfr+u5ePzuGwIMxC5+g8VvcDFh3/QmP8T6We6RlcFi7iBZ/",
+	"P6wEtyn6DdUaVBUcgMVqLSFjw206Z07PkkHfYfv1ZHAbW1xVP3X6yGotuYT0B3s6fSfjjjRMYGRwndbK",
+	"U78G4PfUR7xuTYX72/HQNsBhjYQ7wbCUghtpP+Gch2jsm3r8lXGeeNjGu2NjZWHov287w10b687xit/y",
+	"ksX6D7yS66Y29JwZyKAM45ZBhy8ZVaLR9oH+SznnItQc7ZPgGi2k+y8N2i1aoXb0vg8uPLBDEBJ95gBW",
+	"XN0fXnKzSfuWoGgeaYp+ar0YAOv26L1QxgsXtUA+xD2OczXf5zH/PR3Ye9r0HvsSAbdrqxo4X3FtpNq8",
+	"FGbwjqHWAajsX7AAeH/QnORwuelhtwVmEKUl3aCIVNdudEqdXoxC9vT+bvWnD8n73arqPVAWMGXMW+pY",
+	"QyDorhS75bLSzdv6qQA77x3GUfuCF+sZefh2tpyt3xv2F+8JKPkuh+jotlF1lkJvybPjAEfk0CHUeyfH",
+	"TYNOv6B+Quexjdk/rZHkD6vGvVs1/lD8/1D870/xD4I5j6mS55e307MM6QydAqiHuAfImALpubLSGQTQ",
+	"Yi5NT1nIW+c7M4ca+z1kCi3pjW+p4uDJvBMgI2O0F5gFU2uuWRuOvqd+xxnahY6qZJDUjU4QVz+ynf/c",
+	"HxH7slr2VfjLaTfqoGMuYG2lZFHl4MFuEDeGKuCu3ZLlGRZvcaQdXbbZUmRYuvnI7j39Cj43MUx18wb/",
+	"6lj/Bo+7JCT/7f3vOmpXkKv9Wszk8JAFqpZSpUGO6GHZcPhNL8sSa4AMirPi+iadKcbS+bSf+AlPYAXV",
+	"QY9UmhW9n5hxxda0LNMgr7TPOXYP1TR3+Jmfin530hCJMhQjDk58w5RgZTp0vGIlo3rQI0Ou4CVbpnX7",
+	"v3TZc9vsU0gafZ8YLEfwov/ItOQ3rO/w3hsgdbpSzJjNoEeGIL8Zns6qsvyoMpNmJRfVhyFnRq/patA2",
+	"d+pMLZ7VxXgx0q1vIMq9B7zdNch/WKx5qL5sdf6Vt0GeIPSUtlc7PDAh4I6UirgAh5JRPxoVBKoxGOkS",
+	"HqQ3zJcikRUkIzeqRKUZyb58+fXLdy/JQ4xLfPgLL359uGTLKVP64S9u/37NjpK2/qXD/3cI/LUwrCz5",
+	"HBpg1j36h1SKFYapW1ru1EH47NmTViWEx/EiXqE+Oi/ltNXTM7RV1b1qW285H1jNrQVua9YoKO97oezo",
+	"pAiP732iaWSHwI6ByTrHPL1TiBK+DuY8tGroOjt4sdvdzo/sR74DWcHMcLmT2SWkfXq27yzc92//vdRj",
+	"H97QZr9dNkBNS58JgWtjvRe9vOg0NuWl1KyAsrz2KvDRrjnThAezEHdbW81cMcuKW33gLSNMnfXPdZZO",
+	"FVu6hlHwsZT5TfOpEu3P0MI3KMpf29OLFG9FCH2O/dC8Bj83UGz/bqFO5YqJ5hOuHlqu5jd0zlJI/C3L",
+	"1nfOGhR808zppOtmiGJTKU3Yqdt9k5eM4hd45tMZL9ttCEDZaZqj+y8Ucza74LumKrD/xteDBXN+JUyN",
+	"MPzUQAxMeEZzVo9ovukYZe/rvd0RduhNf/T2Sbss8bfqAxhCcmWOqRd8jO4+hAFqQVd6Ic0h7r5b1vCG",
+	"bcgKuv0bNpdqQ8aZOwPY8QCJD/4GngCtFTRT8AfKj/YvoEGdJdciwwNjv8RzYf8KDgQMr4lPZycJ9hyg",
+	"giDGsWZbBs2WYcIQfRmWrpspphcZGQO6G8s5mjIbPgZleKhpFodH71rAJPgGZyjDZ+dSQsHSS5KBjzaz",
+	"Pwmi6UaT9WJzgtVfs8a+lJGxffu18LOF1tQTIi1jpdg4GgtGGlm34Duc4+iab/jN7aFRfc1zJjRS6bFy",
+	"U6WNXDLVJUf0SIA8bJdh1Pjgjv5Gey7SubIca8UUl72LcWGJRrguKJRk9ZV2kpGQaYkYA44IpTai/M/w",
+	"tut9pph9xN41a2ryRboqwRjJLGGvFNcsOk0FvYpWit36PJfdBaypElwMc2hs0Q5AG2aJeHTvIZl/MMVn",
+	"m+MSQhwO0x/XO6Xanz3+7MmwVMBwsh7wHuee/u1oWKdIZdG9N33tOrew+qDpRJuzwysSAgSf+Maf0BM4",
+	"3TCTup+XtLRLt79UQlcry+Ataynn9gvo4Zbe2IFTWqSazwUsOCFrJcU8hbJMChyVeHDSvKR8qaOpWPdA",
+	"1DXmtlcfI5JvGmXz2xUTLjljSBZsZ3G6Uua0JPZ3uDckTk+mrJRiDuUdwBEDVd+hRvqMNkGvEAtb0E1d",
+	"Hn5OV7vutXhblGJ/JZsQGJB6NRkLaezvrnt5Qrgg37170d+LBWtNO1/NREEoXp8/S8EeaLK2a7Wz4S3O",
+	"Iedo5uqgd0wPmOqsaa5M31ckhE3mE5Kdn50/Oz17fHr++buzxxdnZxdnZ386O784O8u6sgS7Xu/Q+cD7",
+	"BB2qh+MRIoAs/FGyX3NRyHVfWc+N7ueJbqZuPxiClHiaQ0wgqbU3J6SEA8ftjWK3nK0HHjeL6VTIddQ/",
+	"C+0goIw8llXEhWgrudnniKtaDTThhrh+7R1xErit/VWRCDc5xK3qBQWvO4C5twzT9fII48msJJldWDaS",
+	"2d3KJvZ/Xm6yC5fRV9DNhGRrxm7gSxy40amcpfbLbHItsqUUZlFuUmEW8GVB3VCLMnjWDodRGTxePw2Z",
+	"g1ZMhx/JGE6ahqYQ18JUTBd0Ax2zQf6dKV7QzUm707RdAdAatt1CSDE2bRuoqOzUwtRRlTu6i/hubZ4f",
+	"eWDDvgc6HF5YfEVBNcGLBKiWC6xH7c329tqYMq9HJEQBaVjODk3JczYhjhA1oYpdC0u0lc9ztEfEMsm8",
+	"lPmNfVNWH/bsglCSwaGG2MAMFSQwPmli1jxnZAzP6WthLy642mh+c0KWjAodZIk6g5XI2SUcTpiokAz7",
+	"1LAPHMrFw1REryzwXMyvxUyqNVXFCfJ27Q9vi8G62xH8G3R1SbKm8jsXlWEatDZW0pW22pxdSEK0JNSx",
+	"BsBfrqTWZMkLwecLU7ftQKzbm2sJLpfphlCHKUS3uzCvBTcT8vIDzU258dwnc1qZU0O9OwfAsZccEPw9",
+	"lEdxwse2UHBQLAyObPxGcwcM+9xH+YFDob9M3dnOJj1fr8P392Ku37szHxGWt7c9Hv21tzj3nQMGj322",
+	"b3hqd+u38DboeTsFV4iXbOpg9jYxfA3HAOUrPD/Zq1cX33yTkfH5k9OFrFRHa4dQktktif/878+Ro9kh",
+	"noZeVvZEPPyCqZKLuBB2TDxe676KXJnAUtCIZe8p+5dZcAV/zGSl7CUnFcnslZWR8f7zcDI8S23L8F9T",
+	"Yl0BKBTBgr2K0H2LHGp5rXXctvHRZgbHtpnbue2OKynUR5lClgRyjsN5L71oi+X15DTbnGoXMjvCweSE",
+	"qgCqoYytcTL/Rz8uF4Rxn312MJK71VMOvIzdkWdHVfj5vbCjoEjh+IezR+9/ODv9/P0/z384O338/uTi",
+	"h7PTp/jVv90X63q+ZIrn9OHf2Tr9/0t1E6vYeABzO2zqEM18O/sGhna0SjuSa/Q63UdUVnHK2DG6lJOf",
+	"D6lS/g29VtCzcFacP30iZvP75R6/X3Zxfyf/E57eXXLdyjwLPApSlByNMb5jSFOUxX4r11tlAu3ljUba",
+	"qLr8d+lqd3MpXiyoEKz8KAE0kfc0cTT33v/5zlK1rIwzBvdd1Fv3CMSC5IqZVMd7IqOdihIcBSohePvI",
+	"GAuFCeg2pZiplGg3hAs9AC4pdCDK39nH7rtCpStHFkiOPpYpQESD02GSZTfdDK92ZSd/ABq4BURPyJpN",
+	"F1LegJauS5rfQHdWklWqzMi41UTyZELYkvIS+7dei0wvzSq1YjuoDvbDSir4YEoNSV2gQCi5dFYAI7NL",
+	"dIpbvGXE7q8mUpCrb969Ic+/e/fqWoCpGjtmw1I9kVBNfHp/zHjge6kEPOvxeaxqbA10rItEfPSR0ZYO",
+	"ByHrEoEwYqDNh/036kaVXZGa8WU1N9/j80hwJjYJ3entuTdz64gozhip3qEQ+T3w1aFXdq/GYvfAGruM",
+	"TngaNZ+Dd8rRvisPA6fEH4JLslbcsFMpys2WqN0RwH0nhtkhYSPfc/vUk3ndoUiP4wn9ZejY3X7/XVwd",
+	"UIfjo7rQG7AIRwKWS1h2bG8Vy3T7Si73myQAgXppQ7G7R+i/+BHt0Ut/7yZ/yUp+ywYX16AlU0fbU8Ne",
+	"v5FcdkR/Xx/qcTXLYdF3zKzuCWBTVKpnmk8TpLynDG5fovH7ezhjMxkZRYXmnRn/9yOQBtvbemMrgrpO",
+	"EvVhTzXJHC+Zekzcgbs7uhlSDSN61u6bwQdwDWPxW9QRFqRxxY6DwzLy5WvgS1oERUgP8f63DbcboA98",
+	"D35UIQ3PGfQJdgK3Yjnjt0xfEAoJVNqQbMlF6gkoS4ic1X4+ZFUWPJ1di7Elo80FoQJCQKeyMt5Tm1Ol",
+	"NuCYDT2Ehs51hqFR9Q/e/g8TTqVZkGZWmOskpgEEgHy0JKcastYbejRT2DdpjYePBna4e0NOVCtTYy+l",
+	"XwWz150bxUxCPMzaiqes4NVylIwWfL4IDTaHaBvbLR9R2WF4x/j6Ftk+JxsXKQPnQpGCF+C5x2rK8Jur",
+	"aRX12MmmY79HTeTQHyx77qdpd3ePsaA3TkV4AV76I1UvrIfdlNQbbtkUbH3849sy9jY4W9PvQ8NbptmR",
+	"Hbvvcwk94DX54q9y2tNxuN1pMxp+0SQfpBzdubw0TDl7DC3LbBJhpGWkkyeETlmqdU3al5U2ZMqCijxz",
+	"fstEh7HO1ShMp1UxZwfbJiHhfoXPfIGPQF2D0rV13ZtellPxhUXlVzj8QGjDbigDdKROsWDUHVh9YKbZ",
+	"Lsd19JyPzs5cnqn/IhI3PRdSsTTwNtWezijlILJhVzWRlYEYWLNgXIV1lOpQwjGtCg69HsAMSDJ5y5Ti",
+	"hW9PnHVQQO+08a35+vWCWtkNP0QZcMCuViwf3GkK0nMO126xo97IkucbjOS+ZbofqX8PQ3fr0ttFdbKK",
+	"N5h99O3QNlSxnTjYNCsZyVX7cofkQNARwAsDPtSlvMV+TCVkMwr440A/9x3/MrOsjLgRxEji3kXGrNTM",
+	"BYevmRUD23avwa2/nBVLrrqRDOQyDL/xamZXLK+shERQp9JEinKTuJBU/C7xhj4LV0Fcdhmxc8N930oz",
+	"1W4+q73BPvhktCi+6x/7KlZbFNbiQmFH2rgjGlAQxSlTS67txh5Vc9Rlp8Wztu1BUrLScUPSoYJ7HTlc",
+	"PsdmTqPNNiAyB4cQl+YCO7iq1/lABxsIPDMhfGZVmUlPjd4versRWrPg/ZjWb9mca3N0hUoHwBC1/IWD",
+	"ubMuZYOfASS5RTuxzvqyHADlW1myjqm2xc8GBW3Y/SujO+Aq0by1+zS0cVBdC6hRGaac2m2vppUwlX3z",
+	"gsXVpyX9EJbZ2f2diz2/bzccQkhiC4xUKg4AdkWKS3S/tz91O+Nbl2gou4zAKTzall5wfBAG7UKTYXQC",
+	"THa3XiQVhGLeK+SrotPZLxq4MC3XdKMvIXHGB4q7aF8rOdeTcU1QXjwFeRFq4OUM4sBDZu1h57MwGx5f",
+	"0oEGqzCjvfwPdeAPdeBjqgOfWlb/+JK3K4fYaVB71EPc3RJ39uL4zpJ+DXCczda84E1JAXF3aV2CcPxV",
+	"Tl9JHa0U4TLC+h4QC/uAO7e9mLdVyQ7evgFA/nWJW3QPfL1erkq2ZMJQL/tt8TdsVzgQf8/hqaDz1TYW",
+	"aWXkkhqed2RbVLygLugvUnTQ3mJcL+NJkAsm4pKos7Ov3J2MhdF4a/1Oax9fj65Hdd8ZxxFODkukDWTh",
+	"CpMaiT32A7Z8dxdCdMXumq1l+OzFqoQCrjP+AfuFUFKwvKRW3r5lpAY3fg215zyaiLcoLHak9hWy3eeR",
+	"vI/6r+E+ba84vl+6Ks0LqFMyNHHQW9DjfQI7uqlQ3dW7pOn/16OFn7OlR5r3da/yqrPxKdXal1ChvMzI",
+	"mikrXHohrxYBL0nmXge5beAXWK1KnlthFwsLk7FZsGuB915TIqUpnZLLqkSXwrR5xxh9DrvP1EWfub4W",
+	"FNusQkqhFWtdi9WEVMIVMwjqSNftH7Ow+nQG9gYrBp9MyDsLqc6lgmNlsUAekjH8/yd41ckF8RBgqCaH",
+	"YE4YIaSCMe101v17E7SyjArCsmTPteZzqCN5nBXfqmi7jeKfDay24WeJElOtSd6pg3hfowTX6bTipUm5",
+	"iN8uXer1wDoSxY7NIXxz+zVRtFQlexHYbJo6MznT+jSXwihZAosqOFagLpmG+tJ1PTHwIM7n6CwXzKyl",
+	"umlqfVnCcg9Eqacq2ZcHqvkdtDQdqvJdr9CFQ5U8Nzq1muOwgicFWzFR6BRpYchz+4lopuiSWbQNLcDS",
+	"QXzHXppVyQ7flEtmFrIYCKmv+TvAltSyzcRubIqU0pVy6isDDqsjZoW0ejuI65TSCDJLutLEyAuS5dzf",
+	"PtrweWYlmykT+WJJ1Q1UIhu/eH11LTSW70pIyW5ZiaaJzYpdkqt3r/9CbqtSMOWFQV4k+LX948XzdzD6",
+	"xYvX+qS2aVyLkmujSSa4NulnZ2fp08dZEnx89B+PoL5ZztNC6/QJBH6reRYt03WHWvnViinNiqElg7pj",
+	"r26p4vZCHkau/3BP9eOUXvRqc8yGkFpCWWDVbai3dVabs9Cit3Atu4exxUV22FELs10M+6XrizBU9Asf",
+	"69Vcyr/ohRV4ujrLug7V+8T/GTe61XfiYNPZIQUD97WnYLlUxf7mIU3TCXvG6p4TIE1iJQc/y4COGf3a",
+	"YvyuWllsHZimA0WT9t0oMZGOFc3JCbGeNGTXRc676v/QJnfDWbwFpEBBnowzPMZZXVdjRe0hN0zpE8iq",
+	"p2WZyllGaF151ixYqLE2C1KN4jmMM3bbDAJzwbyiCs3f0E3GWwe2jl6lWVEfS3iELGRZ6OFp/wCUa801",
+	"ai+uazc/ei1VoPVuq84nqaLaOm+B2BwkObooujqqrpTrTgH4uI6cx0rA9yxt/l7kwWN5ZU8DTpftZoiY",
+	"0EVKtRQzVDd1boIeUfWdWaRQzzXOeLDUq70INPRaEHKNNg8X7gGM4IFOSB31EZoph508F+jhl+ThimHs",
+	"6urVi+cDUXXDNjq+SKMqbVhhRXadwCKwxio45uD+710kAwD7G4uypRuOhQfDGuTubo2yBcVosUlLLiJm",
+	"iNFX9lKyM2QIsVXTmYCLSetF8UCT7B0u6zvNFMCkM2JV90u4MzKXEgoKRfafOVPmlFZmAZ0Xyb+T6+rs",
+	"7HF+wzbwB8sIwAGPYiVNMO1PyLeCwU9QdTlAZEvZ6NhwQEiCG9Nebuee/40NZpFH5MbMuJhD3VthUr2g",
+	"50+fRc/NDdt0SXiralry3FfF3SU5qx1yQRzGf2aFHQroXVKTNKUgYRxUpczl0l7vXTUf4wZSpOMMUhX1",
+	"Jcl8i1mwgoLb3W9ZJQwvSeY+pvAxC73jddlhP0c8IzZ8/sgUGYfWFhKjexLIoMEud9LOW2mOTnKVt0yV",
+	"dJUuZKV0vGN6KcUcw4ocgmDztKEb7bGckDNiJDl/9OyMjB2fI4+efeZj5FyXkkfPwiIXZ9E2JdElHtOS",
+	"hZalXKftzuwdSYTQER5KWMjK7LRwefys1V3laby3Gi07J3h0Pqw7SwzyyCvikL/fh8KP2qKl2agBnVmC",
+	"h45qyHKV06Fq1RQKgR+Z3uibL+ycFFQ4NdGMiVp5QR0bC54qsl5IDbVyTaV9zchJNBckr91fh3Vc5yo7",
+	"NluynaeydRcrufTFniSZccH1Yo/40y+Zhbrq/tgmE/+e9GsQat9/x7zOWna993aDPYd5QfqI8hkWmgea",
+	"+Bl8vWXEo6xAwSeYA+c6w57sBlQ1sX37wqJ7ReU1T8ROZtPoPnqroGwH/EsTRQUZZ8p1obCcz/9fc0Cw",
+	"BEvBoBFFsMQGBYqKqBCxUnLuG50NwPgLD5yz9tl3WOzb2eiSFFaG1pLMqEp8+zYoIN4YULb8gGA50mnR",
+	"Li8dHBo/Apr69XA7t2bcfvx91IADIkLdF3yXxGhukFERqm9YAYzMEhVI5BcoO/PCic5N35GU5sCytkec",
+	"gD0nQx9ZvKJkNFpqV8WLn9RWiEOAuC3WbH8MGgWPDTBiz6S3jpWFGfssLVclM10sWrPGw7kVa3/1ivhf",
+	"G+rEdkcdc1kWe0fG1s8saq/LIFtc8fm83TBjSUUFNh64JaFb74IVVekaKMVsZP3KatYSrX/pFjlu5X6H",
+	"G1rfh831G5zqYCtCphNw2i654QsaK5j/3BMEEACnGFErioTM7HVolRfl7no5cxkUFtoLknkTWYYWSkr8",
+	"F9cCfQWUl9qeiBlbQ8AwFWRByxnGL4xj8Q4nCclKuc5IJQqmyGdn5L8l1yJbUWW4fRF+/flT8t+gfQ9C",
+	"bDKE1X59STIX8eyg4oYsqCZCetfAxhdErvV3FyHdKmyGibTuvSh74rui6lId9zpc0nS15TYdBSSO03p/",
+	"C8FBp0EE0fYFqEFUxCZBZFoZUrIZtgEdcxGmvgEHBbWZIiOhJRgUyE8Vq1hhf1WVEFzMT+LMBUHpYI0O",
+	"kJwKYRkj3Gn2JYzmi475+so5wa3bK0L6jX8gclF9pFsDNwAF1YGymH8UGDzwStc3Cjg5bFhnMHskIv3T",
+	"BJMfFfC943redbT3vnoA+g6nXPuWqLcmafGENjlvn7PWrdB9u3TfBw1uh1ME7iFcCtlfXr4jDwG27NJd",
+	"EfZoQVICgWSFpX3XLoXs71q8t0/xwY386YgsekPnh+H4dR8+P7rPrLlqfiuP2S4LG049wEIeaOeRmG6c",
+	"mWCXQnJ7KZRlPC7VXcvMdP3syj1Ef8MLpUM1wSumh1LiZmkeCWEKisw069iL0r5WzXtKQLrERoLrBQWT",
+	"h92NxOrZmQXIwfKJspS2RKHaIfboLEY/S/sGJB6nr+Kl5KQEI4mVXSx/ogY7k7Qss2cHqw8ffUW1BKdt",
+	"UbsJR+NFwzkbyfth42s8oqT3J7gdh6VD3W9q0PmhF+5lzJGcyeiJjR3UtqB/lHm+VQs/VqAXNWdUPpXv",
+	"QgMUfklQS4Vji2SOlK8qQVxE+Jpu4sfKh+ykihkmwPRZ0JgD1QeI1dWBfdckCEGhc8rFCfhGmCJ0LlGb",
+	"w5wXTQoG6ENLgpDX7iibMBxLSJ8uGuR5YstM+w5NuLkk1D9hhX6SUZ3KWXYtqKh78KBVuYntos3bfWS9",
+	"9ozMxQDVg6nQa6b0tXhy9oRoCgWytERtMPB/PA25w39ElQLfUD6obn6IT7x2z2ifNVxzvI76pI7HOXuE",
+	"2/MdNSjK4J4eZnBNE/x0xZRbyABAvOi/Yorgw4RibyMwdZaVNky1gHp2GCiIVDtIqaKooZBl4S0LQItU",
+	"MU8OiUudIGj+gqSNlZJFlVt69nSmDS/Lhl6lcBXUJsR7OFy4LlekqfCHL7phK3Nhf9vARzCucXt8NoNJ",
+	"qqPTV4TSunZuh6bi2OzmCF1yyadwpTVcdYgvLXjqaGdacyqHiVzf4Hag4Yl6GxowTLAoGAmsx8rSCXay",
+	"bpvXIpJubWHa2yoh6o+tDVfDHy2xVdzAp7xhbPiT3trWYYhE20/LWudYfoNb51Abu1qHWMDeG3XsbVQx",
+	"zxXbHvk+EG5R0tHGwTaZfRK18DfVCI/TXL4PNI/LOr9txllZuM5+jcU54tz77WTt34loe1SxxqZPfGck",
+	"PfPnL2wcT8Zwx6J/Bwp7MKpKjl1QT/qH1If5kB0dfOssSri2l/QGMnea+P4gMXMM8dPSEs6a6y04+sY5",
+	"NIkHux58bhzHSdDmidY3iwFw+7Pi0nlovb9hRbVu+b56ZhN8wgyB+0l23k0dCEjr/V6S/SQM0Z2O35It",
+	"Xjmx2R7swYE76K87bIAQxdDoDTu2M44YqnyD8LiXQ+zIPPZ01GboS8xrwNwFSzKd/OFwwLPF82F4Gu0Z",
+	"2pmjgsDRwwS6pgUU4JG3TBXVEJZljzQX83SmsPhC27EmK6y11LESUS2nEdGicRbXu5Hgpm8t+RBtHdfb",
+	"uqhYvLW1mxZS6rFQpRWoIGLc8mIrcmVRHSRzwVPYkRm+aqN4TzXgvc1SmWBqsBsUfSXTTerP0SC1JZDF",
+	"e4Afyt89hjuZu8fIQM7uMTqQrQ+Ovn85dzh/bjHHGJeW9hDU1Bjpz+itzXqLA5SM3jJNaCkFI+OgIpqr",
+	"fh54nPuRaKeC3iLOpD5V2/S3uxiPsM7TvWOwvIuvoW3C/ARZKocS5bt7ofkSR7tiIW/C02AUSoeVZoS3",
+	"UzsOJi11pspwvZUSg6kz4W0WZMdg9RGm75Ak0yoyuZUy45HRRSL/CBOtP6ok1T85ey9N1wAf1Q8TkLJn",
+	"rS0F7MnZ5896yBZL+iGcwnuGthr1bC1ma80OruiiXeHYo3wG7h3pckZjF2OkcJcfHQcFYhefY+jiJ8i+",
+	"8c90xLQcYhAF18BjP0Vfmz2NGTtqHOgd7lwn1njAo9z3XjshbhU/kO0+M60Aw2AzDnaaaVPKca2125t7",
+	"uF/a0a2nSnbHUkMOlzDTYWwc0Yp4mK5ZV9vxQcYDGHX7hB9i1Tvv6aHR3mvnEchovEPHQuzVFh4j/CbZ",
+	"F/bzuEO769F14rM9BLhtfYTCTaccDGV5pY1cEjuU8KLJGMus1sZUdjLc/LivdWT70aBD8Q/PT/8nPf35",
+	"7PTz982fk/Q/T9//+78d5Dv1G5May3sbbNjNPdZpdExiz33cFjVB3ak/mkdLisawQctYzmjaGSpgRWC7",
+	"DRDQTIk9ijPOCqJZLkVBZpDNEA8D2K3VfVBEHn5TtcmyxzUWoSkEdFhnNEtqV8yXX7+VN2yovu9D6lPV",
+	"PL7dUaDOcKAGK8pAqBMVBVnQW0aY2C4r41XJAxmgbZa8BUfXcu+38+S9MdJPw5aiGNF36IW3dUO3d/4N",
+	"1Rpi4nBAVifSgJVxRedeOXR1KsEeunL9qQ6yHIux/jd8i6keut9x6sOX+j8wq+1I3NmLrqj74e8qAXK5",
+	"5Cb601x2ZOMLTTuqWLg2Jc4GELjUId+EiTkXrA77ge9yqVaVJmN0KVrahLAN2ET7PDUcC/KcxNuJrZhY",
+	"+8SOXYC+XTHxPURkKVYyqtnhor7NjH6pgIkaU0mI0dh2hd38AzEMcm+xB7oEe5NZcEiknslKQTkyS5hR",
+	"OczOWNCWUKcrYb9JRkvp/jAV0/jXmhXC/20WlXJ/zhTHPzQ1lbJ/RnOmfCuVK0vSjoQYVUw9r3BB+Okr",
+	"z4n++v27nT4Ez7G6qtbEyBsmMAgje/Pt1TvykFZm8bCUcy7AqwsnBy5DmLbZnoUxKwyQY8K84/lNrE30",
+	"c6K5mJfstNKMGBjUehk8rC/wlyxxNV8hEK7ckOnGOZ1xGMDD7bQ/VQyqzCCrHOHjDWh0xV3pEXcfvJDy",
+	"hncEZ02VXFuZwA0lOYwlmhl4fxQpAAQObKCoCTN1U0UB4nPBiuDe2dmY529e46480ARHe58QGb/96gX5",
+	"/Mn5I/Lq3bs35Bts40eu+FxAMxedkGyxpPkp1oXIThKimTDXggttGAUvPhUbglvp+nVDFV2sr4FG4PDl",
+	"XMyxgKPdtGvhsOEUn1Ov+Dz8hRe/PoTn9MNf4P+UF79euBlObxi04VQkc9+kN2xzAXHN2bUAm+CSC8PF",
+	"/CQhU6rZsyenBculFQjIFRMFyeo1nr4Wq8pcELn+8xizRxs2j1mkJ5dO9vkz/l4J/gGKT0pRuCGXN2zD",
+	"iz9fj3AEHgKfhXo9uhRS5Kz+uRL8p4oRPIP1GFrO/3w9CtB9PYLA8GvRAAtguiRXXBd59c3zF6dXr56f",
+	"P31WZwr74bB2fMFFhvuSS+i8SIJFCogL5yIvq4KR7Hr0n1hTyb0fvjFUzZk5rRS3344t6q9H/7miZnE9",
+	"ylxZFfsNHCQ7xBtmr8V3b7928jH86OptZtcjV1nntOBzpk34EJZfpmQqi42bnF6L7IV74Et44ILoBT09",
+	"f/psCyFXr56fBsiwc3gUkAWjBVOO7p8+PjuZkMxtbubwMK3DYZ86l1mTgc3ULVMPNMlLmd/gOiiBvQV4",
+	"G16TQyDttQBCmJC3bFZpWmKQ4pOzR9pFULm+mS5ONqh4PXbeH3tWLAUXzZ4m12ANB7/JrIJdrpeQEMVW",
+	"Jd2wAqFKYPVQWhvyfezpsxdxG5HJtYA6xmK+Sx2u1yzwJ0Rew59qqtzlS79CSO5M7jKk5oKGHZ6VjJlQ",
+	"brA4XVJB51Bzj7giyWRVUoEZ019zUX1wW6En1wI8BIXMKxjvWA5eEkTLSuXMb9/zN68vgn1MXCotssJb",
+	"WvICPAzJtYA6hXV1Zyxl6ApYrdmUfPf6gYYqh3UsKvmLJHnJLQR2i2lZktoN5dN2k2vhR/tI4SkXVG0Q",
+	"HvCMU0Oyh3TFH94+emjZP13xyY9aCncQt3/a0GWZTa7FtXghxS3GjuoL+/nfCWZ/1M23XGMApkn24dSL",
+	"P6fNIjMypiTzBdcu0KmeOR6FS4DTTJpTEGKIGlrKecUw4Z5rwj6sSp5zU24IFVJslrLSjk14geOC/PDe",
+	"cThioarHOU4+Id9zs8AeyrA9JFessKuE0PtgbS6M3B4tO9c4s9frxK8ywzqT9isuYKIUzmV2gh2O7Bva",
+	"XcsS8uTsMUBln/p50vySFkxwhkXj8TQRLkhWQJXt+o1pgNeJ3Yzswykv2HIlDRP55oI0oC2pumn1SAN1",
+	"1tAbRqg9CAU1Um1I9rp5/PRvbJNZ6PBAXu7MLleoKnTNvpBCVq72ADJEYLz2ap/Yed8CE4FQdrisYdvg",
+	"4Fhp3Z8YxUylXIUBqficC1r64jKQGCGLzWX9mJ23nouSgs+gpq+pp2v28HOSBcuZ3LBNqlilWZFhOoIF",
+	"jqwXHBsM2Il9KVmciWsMIm8C8rum5iL1CZvZhPyNbYBuuYJJsanW+RMCpalwG//H6QupFENX5OnrIiPj",
+	"LFCX09P3vzxKnj359d+yk60bwYdNIoxJwx7sqzBbf6oh4F2RJS2t3s8KvGJYvpDtOVAvRL3Kfwuhb4B0",
+	"APWl/YilBaWwmtgtK+WKJST75Rqr41yPLsgvk8nk11/tBQ73UWZFJFfCrGab6EwjcgYHAuZ9YYdNyD9q",
+	"nklcSyt/w52RrGGoKfrBs8QFBj85P5+Q5ygNAENBHgOk6XpI4HFfMZXba4qJXBZw2uyV0TG7P5GOJOoy",
+	"s2TsTydonNlJg8j6XHjIIMeFasJn9mCDTQl3BVDqhGyLY+5WCgE3mN52Tr7hX5Dxk0ePSeZ2eWJ3IzVS",
+	"pqUVn7ITmOYL1A801Kiz3Mwy3eaMZTtif+ZViPErY1bfQuNMcGNaWYCQK7pkV9ywP39NP5xYxOLo03D6",
+	"glhBOyFvvrP/PH/34pWlsy9ffv3y3UvMB87lksXZvBVD8HyTcXbF8tOvmMkXp/aVF3C0T/FXlMhpI2lk",
+	"3+L39k7wwaB2Zh4e9seOM+dazVLFfoSCBNmEfIEqhSXxL6jmecD7EfXQamQ2g/EopLhOlE2T19HzFc0X",
+	"7PR8cjZKRpUqnZapLx4+XK/XEwo/T6SaP3TP6odfv37x8u9XL+GZJigzEFuev3kdFB66GJ1NHuNQdymP",
+	"LkaPJ2eTx2CONwvQpx+CK9K5aeZRvbYquCGoliZkKQU3Ek9Fk+KSEC4MK0s+h9wpHIxCaMmUfQ4bw7rK",
+	"mtcYuwyFK0EOcolAtCyZ5TEoFwLJY1dj39IYPlzYH1wJTNg9fS0gjRV/OEHydzUjLkm24EXBRAr6G7R0",
+	"ERACBFKuJ4h6Lp+rfi2mzKwZ8+GAc2aFazCM1UYjsN5xw5ZkbCROURZ2ldvWPaucSqRe93pXEcn+qAkt",
+	"ClKtJiRDZPwZEOvFnJBXTysnLTPgRRZypK+aXbwuINJJm+d+WyEmy5W1hsrvMasCvtibQGjLVW03EGrT",
+	"1EC5VCO/3UGbkIY6ogadjpcHQcL16/f7Ln1Ac9eUQW2desYDDplO6LjYwkw/R3x8NqyRecxsMYQ0O/vw",
+	"Bdpse4z82l4MUNXf39bACM7PzlwSlnFZhq5bkt3xhz+6iPd+G+SJDwK3QePaNpWtoH/yjHjuM7Fs6gmC",
+	"EJu5BvXhF7Q2KcEjjw4/8p1oaq7iQ48PP/SVVFNgHEGaWZ9XsQ8rYPwgjaAV05f5Hn0n0AmnGAgPfvFk",
+	"xlwKAJ1rdJMHp+t9MoqqRVandRMA44N3PaTFkouHwX2zqiI8/R/oDkS269skU12bAMNJLsB3uMlIIVGr",
+	"TOrkhbmilplxo6+Fa7KsMfgXpSBUb+aK5lDvbK24QWXSscu6QbMVmMfZD+7ze/gCLu1rkaEFpaCGpgVX",
+	"aC/xsE1+XJvaNoMyGqRXnDhzQ+55O7yBGrnk9pLZoGpnsQZxntNNoHy7/t+WyZeSFhbeC2ebdW/NaiHB",
+	"tTwnhluBwFyDacMKOn5loeTIofilM8iArCgFyXwfa1iJExTXiw0ZW7HrWngJETchxZQWqx4GBblZUb+P",
+	"a7z5KKB5TfWEwP3t6u7gHdRA7JT+unqtFAC9y8iF+xmtGXAZY750a9Mk1kO6Fjjuom4J734AwWsluTBk",
+	"e3sJNUQvqGIFpJFbhmDhUcxi/VqMr17/5dV3b05iF9xrfMnXjsrrgjZfyGJzb0zMzQ5HZVOznLaLxqiK",
+	"/foRGamD4QqLGHtf3i5DDbudWz2XBX2XwxDVfw0268gD+nYgTv76/buQv3r2uIe1euaHBr8Ib3VsEVis",
+	"jPk3oHsOsoiXxfnTp48+D6zfUCNBo3EnLEVPxtMNyW54Yfkl7J7WFVMJqp32rrBiAorWwFddVYTJzhlB",
+	"uv2XOSIehv1n5JapgudWKeA6dVcU1wSc1WDCpWDR9mQz9jUrQKMTaMg4+dc4RF+qzamqRPsQ1UZJx1TQ",
+	"zngfRwvUxG4dFH4minKN3WRbPg+vQ46xmFGQwZHVdgOIwBFMa7KSVstMrkXW2PbTQvGZqWtTQjTAXPqU",
+	"fSg6aSQ29KyrPiQkg3acaaHkyrvDwGmQht+7KV0CnC9+bYdBSSupUA4OUpDtcxoz0ECyMgvFNHTygVdS",
+	"tCtxMd+eHLPYAErFVuB3sZIMas1pvqBcpFMF9mXnimzKqvDctUWacVEg10LNGx4j+NgJ9n6AzUIvUlaw",
+	"olqlN2wDBwnCnMYY3ZwQmt8IuS5ZMccUWM1LK9EWJ2gsdSWcGJlWy5WVLSbkK69853I55YJdkgz0L+dk",
+	"wA4FZAoFnesFIDigbMscJi1gOJpe/VeTa2FFrsYU5zLH8dRjzxNZGc0LhoVgRLVMwGbkLJ51rXK0AqBJ",
+	"6VpkYGjL6mcfTSbnZ2edajnSeT+l3F7kvZVimBkEhU+jFt+/0v6Hpn2Epg301EPPhnH/GjeXPWdxu2Nw",
+	"T7kLZ59ybUeEmjU8AfEfwT3VPuJ/YXjCRx97y7sEHADyd77NT86eHH7i79J8Zdn8PdJFfXUdTwc7fPsA",
+	"B3j95ejX91vE89DVfeoUdtA93ljXvbcL77kxCkGJv0CL9j2b1LdsQipR/30tFNOyhAbkBdd2daw4QZvA",
+	"eiHJksK1R8a+IH1ConXt0SRzuLR9EDCClV2pu7EvSSakATNYSg0IDZph/R1nnIBfcxcZwPUK7N0Yx65k",
+	"Bd3NTZNd/vTszLfrjZoK/Il85ZD+sQ+mf8++8/lA17W//jipsZP6XNSIajmZnHvljsz8Pg7xRXDmwAQw",
+	"fMakw27g+tD9n//1v1sHe4IxAvYYW21n4jsIh95l4kvToQ2Ii8Z+CN84dYiKjXN2wbcYfedPq9V6nHkW",
+	"FQCj7PORo/W8ga659O7fyABzPwfHU2Bi+PU3vWED81pDoP/VDvOTs88PP/DCkeF9nv6GrggVvi/j0Td3",
+	"eFK3BbkLdxd+lCPcrQDD4a6vYTI2FmpBy5POQ34t9pxysnXIvXuG67ojgr/9LRT1i2OH+kv88Y8D/ceB",
+	"vj9TItIUmBJva4SjVXUtlVnAGRdzIsUxBxzcirtH25H8b3G069P2ezrZb3HgHyf7j5N9byfb0VTrZB8n",
+	"mONZ3TnE7lh9HBFbqvYxtke3PseuOa4zOY899AlxFeIwweECm2A/OTurz7F75OSysVC7SYmqhCYYNV5b",
+	"3X+U01a8MhKtkdcCoTxK7t/mG3WQY4wxXCF0n54xfEo34R+M4jdlFI7GAnl++/DhHuCpo+BruassYLVX",
+	"l07ZabAFn4wd+BLH9XLM1FGQDeltl6Lp6aTIm5D9bb/Mob5CnaBJlcLgWDCnaz+/Zb+z34DVb5SM6kyX",
+	"AQGcnjftvve4RdTzdaOkC8k7llSIQ4bUBX+8uUZPHmTaPX78+POTrlzb4x1SUTDqpqz9IfgXcWI1B/Cw",
+	"JwsP9L+SJ6sVf9/pz4II7H38sQ6d32WPF+zDSipzwCMBY9sh8y5Yvg1WQqoVMZI8OjtLzs7OiJJrPSEv",
+	"rv5BclaWLtGLXgu9gqDCBWNWDazKAprUQDqupfKqpGQMRWIhJBLy8/6cJST7k/3n1P7zn1lCDJ2CU54q",
+	"xemcXQsUpjALYKXYjH/wwY+U/FRJwybk75BNACktGBuB68+a2EYMZo1JSy9h6B93xh93xn+5OyM2m3s2",
+	"nK5mbqMfsZC7p5Rc344S/DJCCHe9QXoVvWnOZbw/J/tgHlowWzNvQxrVEX6Te+f88ENv6GbJhHnrNanf",
+	"8r5C3ti6sSw/t6xfKvLXq2//3nFlOb576viuv64cXx4dutXcsOBeg6JZal9aWxAO6h3smK/lFXMsmeYc",
+	"0b6KEATDjSFH81pkLqoGYXUR+r4JU5ZApupCVopMN74I8ElC1gueLwgttcR4Rpf7VrfDjoXrOe2oNigg",
+	"HFy7uDwXOA82FAz8d3ZCV/ZNXwsIOJ6QzBeC8853qEZVcxnm85UrO9bXg2kh1KeDXAs/OYEU/iV4+F14",
+	"KFSzQyEB+nDkUhVd3nk7/et6uz62mFm/qW61Gw+mt6QQUsC/hsBZ90cIYz/XVIf48Lnf0AjU/jaTlSju",
+	"QRbdJrHu0Pq3zK4N6p+wRjR9oKHiDCm5uAEI8yYC31UXWjDqvoaclEuimOUcOiB9d6K03ULoUAgNGbri",
+	"638r6vXdSvaGuf9r0CxuxDbVHkGPjuocRfoiWN1U+L2SYk58GUPMyVjDd76qp3aJYk2Fiidnj7wBGT6D",
+	"nYt8K4iuoEjZtXD9lFwZBXtLaOYIdE/+/UwqX91LQ9WVL1RlWJNvpku5ZgUxa56zC2y64YvCFIViWkPW",
+	"9f/L3tstt3Esa6KvUqGYCAF7gRAlyz5jMnbMoWXZ0vaPOKQ8PicWPOxCdwIos1GFVVVNCNvLtxNxbudm",
+	"XuC8ybzJfpKJyqzqrga6QZAESMrElUSg0fWXmZWVlfl9Vi8YHzoDrnwZt16wL1nAk5LkDnM2LDCzesRe",
+	"HrLO61dfxxwfffiUAmSQJf7MdgZWLw5O3E8Tj7CEUUA8RgxkrpyOuv5/cRha8n73lyx1s5AWGDAMOA49",
+	"hhwq5aEQBzMqNFVv00MD6Y+gFVBSB+fy9auvu3325eEXnjEsKvtzu2lhFmzCDZ5vfYaMGMsDIU1jQjfK",
+	"x44i5oWd4PsfKl5etd9eUnNOVpW0jfBasCPnYA/W4dA1CXILNt0qsMQSqkTtaLLiyd+nAXy1QWj9o1I/",
+	"cRlqpZBc68tNDKeH6/5F8isu8sCucDcL6rGOnh39/be6E++pd3lp21Bpg1EjTFMEwKsbWTshG1uFA0hK",
+	"Y3uqqBq5bVu/UpcQlNLDHRES1kiDmfhWS/wFEpHjCmA1wOxQtEcuvNs+jVGY+k1q7Lq1okyvG5B9SeBV",
+	"YW8g8W9y4Po6C/6I5PjBTo++Gjn1hWV+hpqFrK0gnhKSDeSjaCMnvNm2jP2f4NmODelP1xbvEvTJ03DY",
+	"zjBAW1tqgfg5drGVtX5RPWbWrvviNHpw5yIQNXadNBQyijlEoynDECgtzw3SBDyRu5CP8bgB0ZWcVxjN",
+	"zjaEZ8SPQGqV52vquhHR0jCOyA8RlJUKMLMl6rcHNOoY4DlkjCPHve36cA3lfGCJZ6LszL3p6MWLhM20",
+	"uhKun04zfjl732c/fXdCOEB0cy7zhfeQY8he13cfm+kP5K8IQlf7YY/R0BB3buxO9hH6XONVBz7+03cn",
+	"O1eO706oresUw8+vVQjNwYS0Cg8TtUXgs9mjT9t4mCyMb2AsJPv44eMpicIUpN2S1lwXsvlYBlj8SXdU",
+	"5PUQKwopapaTWjomkni+Ojz06CUgI5DtgdSAqLALlqrMHQzNRM09uT8BsfzInZbEzRD0VpmF4gXKH9Nf",
+	"Hb7uD+QJvm4VNtfpXQTzGPuUDcpDYYmgPLs5IP703cmDYi/4Ppz5ZXjjVqFJdb0Zkmru5/2YXQLMnI00",
+	"wOqriKrb6HwTRjStDGI3/NW0/LYnyC1ZB+Sd04SWQDsF8cU4BfH35yHP0C3DFgxHOFIe0Ymz3Xp4xGCK",
+	"yPgAQc0XYiAz02f+mByiS4boVqSqDq+d14d0dVrX1jfYgdNAUrQblQ2vp8ZupLOvm7lGcEieR3u/5zVL",
+	"NQUzam5zkIZtiHDlfx5pGAtja5W9K4eO2inAP75DC93Q3HU+VhjF0zlWNKGFl9hoJTkb3ihV7GzbOG74",
+	"uNYau8eRLiaKfrG5QtxsdG9ONRiQvnTGg83NeVUbUhgEG6yiavOJymEggwmli2z/YkSayirAHLyf8OHv",
+	"bs0fcx4PO6NeubYRoXgg4ZOFgB3jW3huGB8alRcWWAY8y4WE5toUfNlH15Ed+ku+mcccUj8hPEFckRkX",
+	"9xsS2kk8+UwRIN2SHBPuDh6hiZ6HDsXxIzT+TUPMKWiPHADtQFJrIIAqoJ8A8FNC+2iWEHp80m9E9XkT",
+	"N33T8vLox5STQCBIzz63LN53qjYRSH66NpM3XrCnsdm4KaoN2yc064VHFGvL7jVmcpDydTtMiX/9bEUZ",
+	"QjmkhPmW66jOxdjfoUbtPTfIpkARphI73p+3XTfZmxN8wqldEnANLzK+MMlAloSnXx96kFOVZ/HrmbF8",
+	"4Q+AvlxEWM+NYFiHdjuPMQt4UTSQRikJ2tdgVklU0UsxSwlpFJu3JwnzJfne0Ta11Aq2vLaW8uWumm7z",
+	"D53JjqZuXyG1JdBS5375HTGWzBBLRncM1Qe1S2ZspoVMxYzn5hamIiqUarIVThW2bCzeW8MMaMFz9rsS",
+	"3m78cPYj6xC4MnX8xaXOk+6KYkeqi+XPA1nVP69RW/fVA+mta/qeiqA3VFw/U3vl3UUdNO46hMRZn+A7",
+	"aWYJUPoCPqWAi9nu23rwTOaxM/ss8XiPSUkagaG98k3EqRZ8Yex6R1ikVenRvdRYq2L2vOISQ9zSg7nI",
+	"kLrHdI9Zggoq5PiCkogTz6xBrD34JbIt0reU3obgsdL22R0BOUXWG8gmVE52M1DOt9XcbgzMWZiNkS/L",
+	"15cpx201LEW+rn7l1eHhxmUbW0T6RBnYFmpoqmZwi4nDnzVUyZBZQ7MkfC4mgeyaeiD4uWEiayuY8S+A",
+	"7GK42MYglzTiL1++WS7TBsWbpaY9oQLOatDtB7zIvK/ZH8qnKiS7RlfrxDBKDHBmwKNOxr1AEysXDNXx",
+	"iPaJJHAshU2jxxJU/WQg/TfBErivcCdIkA3QMAnCTkCvNejYVigQIR5LkSFdq8/Wc38KSywjUhHRIOYL",
+	"s8A4iu3jFuA5QQmzzn0y48YOJCYmKpYJ3F/C7oODLV+SeCubHKNLSZ3LChJ+YGoGslqxZq8ShbGU+h05",
+	"lOX7bxStfLn99tvcyRlIZL6rJmt/AdXsGwYWyWqqCPIdYeYjPHlOEh5A4jFYTy7X3UxFkJ+6R1kCzrd7",
+	"lHj9UAHTdzh78/7cde/84/vv2RBkOplyfdljP78//8jOT9l/Pjw8+PKL+t8v/6+XPXb65j379vy8Rw7g",
+	"+dn3nmqZ5+60V0aJqNjGzY6bG8OmfDYjDkNhCXlHWWRYRQZGNsu5dTvqQI74VOSLPnOHzMSzOmCBUlJ2",
+	"PxgrjLfNJ9Bc3o3h3HKSvqvmaIcbaNlKW8wUk2fKrjydi7lqzJU8MKs87/bEHUEsHWL4uHbUwqdvEi6t",
+	"GBzXQsW8iZ67aZzfe2KbO3e79Nmqgbhhrb+QKuP11eD3uMXt7t75+bsaI2iHUmg8Nagnc7WFlpB1Y5mN",
+	"ZXCN5FaPXeMEnmpMpyNaIQTD4NoQWS+Rsjt7XtWrzSaaGzxJj7keuiUXxvlz3WMWDWAgfS4rauDJ2/OD",
+	"V19+dfD9m596npWDoIOFZlrNycbXh9xkcymjthLJG6tWxED9Ayw+eI5pr0Hbd82qnlLPH8hDq7qxTn+p",
+	"i9k+0reldCJSHS6X9HytJkfE3s+OngUO9GcbKXkcDqzeW9JQZJCDhdXd6lv8vKZT16eU0Y+yvXVvhrHF",
+	"2WF801W/dmn92v3Za80WW7d+h/dsSDD9tnySdciuC7zVwf2hu5ebRrn5HvktYGticwcWAyT+TiersvbL",
+	"LOMr5mKXOyc1+ECZWHuBf1ybKgnDFi3rmk3zKM2VvPvd9pIH6975WTqwruOP2n+lqo/ZYq9r26rymC1q",
+	"muaObJR2giH6Y5+/i2UfZPJSrUzAqZoLDffh62bCUFXQi1Rkuj1D+txy7Y6mbMjTy7HGM6hJuawy6wLA",
+	"iRqxxL0rQdpthP1JWJlu9upV94hx9vHN6UCmSkpIbXnr7Tz9IZcSdI9JZTHnGXIDfXbG5RgMy7keI8oL",
+	"p8yysvP4rpEYF2QrnhuWTPmnC9eNC7ybSfBkrmGEqdqd14eHLCl/3dfu9RdWqQtsIWlkuMIZePP+27Nv",
+	"w+8evfmJO3sj4/Nqa30o2z9PeesVhxOkHvtHAcW+vKYN2NvpmjMfFq8IUGLxUs0pjSePj+1FKdy3tBbL",
+	"KTKVnfgDqXGvYWdc1pOduZgby1fNygS2/RHZMcVGXO9PVY2Cd6rVWFd1A6bILdX2lrLoZneN6F17MXBT",
+	"K+pWuuSKa5DLcBvvN6Q/fb0Y6Js7o6GplYSYE1nudzYIGAlT5/3p1WumNHt/evVVBR4743YSQQHTb58t",
+	"W+KWjKTXX/aeTYUsE5QaQV+vQ1HAvDPKSGjpe6+6IER8UREKtjGa3R9IzFlwQ0gCzmbFYUdv7LPXh68j",
+	"Qg737kxkmGgwEl4D/bOYGOAJspe5dmjBiG0nJM0hQpIweL0oA7obyCuhlcQK+8YkAnpTMBOQvXPT9Mg3",
+	"7npvwxjuMT39uoOC82LdkuwPC1ui4ssyRGN3BqTan4JuCXkFkmhMd7fBrxB4LF9PJgjqjI8dGKuBTxO3",
+	"D6BZKUn/qUba9CrXnFDEpIU8F2PwcIfSmt5A/q6GbBZvLx7nl2E+BMHgTxCnfqqkskqKlOf5ggmZauCY",
+	"mZRggpGGcJRwBmwgkx+5sQcIT33w/tvEzaOGFMQVVGiqgRMwwCdrYJcw8xaSaXCKJJRkcyEzNT+OiPxF",
+	"5qyQyrPqKMItJsS69/roFRV5DheEkkHrSXS9NHcMEffNQPqK/0SDAZvQqJH/P18EaOeo/H7KnXXkGfbX",
+	"gLQ9NlJ5ruZuMvzkD2QjfNFx3DoWkFYVOuHBsubfI8/Rc0oPZK7cyTTB8iJhF7h1J332jcfCDHDLKZfO",
+	"1BuwzKO2uVMgrsQ54sb3BjJCkQGPXWlFeulGj0WxHmzHUyaEr4Q01g0cXY8hcA2+jx5JZOq2AJYLSTic",
+	"7g86l74sgTWdHCAexkyrTwIMNZfmyoREOpqd5tOf+6aNiWBpz1XTKT8w4B6ymFYzE6mJpbA8DvM8bwWY",
+	"p5/V0lpn3FrQ7tn/3gk6989S1f4Zq9k/f1dD80/SqH+6fdj8M6Z8Nt1O786v6P7Lf9oEY/8jKU2M/k3K",
+	"7acjq4mm8zER5hWRl4Qtp4cEqpqfmpK3TdPfDw++/u2Pl72XX/+5UV/PEYbRowgumRHqAKV1EqqrJ9lY",
+	"lfq2NXWDv8DBL2d6b97n6/NVViz1LXD4vSrEtlhgztcRIxpy6VnIeyzBr8Pn7u2BxdwZdSWBJRm3/Cgh",
+	"9ZyoPBNyPJDum387//AzU8Pfg/Gu8ll9glmHukm2M4NUTHke+pP1CLmXjnVvB9L9ottjCapOwjquBTVi",
+	"SRB019lS1t0fsbi7v53Eu39J6N3/UO6T3kAmNdlPuu4jN9aEdZxAwCc+neVAeb3EB3fhEUOWG+pj9/Gd",
+	"VQwKMwbB0tO/q2E/7Ixld/rESI8DLCtOOkWB0zB0Fi/apGiGUiVT0NIwqXCjdj9VKfHZIzJ9RXPRY0md",
+	"8SQZyHLugz9B+AS4mgnrcFmuHFah+GXLYAa47ozmp9tnJ2F/G0jqWEcqXN4ec+9iyR+DZ5RkPHh2xAbP",
+	"+v3+4NmfSXcgU+VsASFa4eDCfl2SyJVlBc7GYO6PYrmSY0qG4UJCdsQ05IpnA0nEfZojwg1u3hryhetr",
+	"OWlep2lbdV33dok+5cisozBiMJBDmAh3bnJ7P06Bd9zMpLCGZVTgY3CLcVau7qcs2xe37fyFMw4r2II/",
+	"ntH+fVK40+zff3NW2HseAduVPsT1+IgOAH70Wz0J7Aoi8otznPmDcyddbz2HSJTMSxv3WuiQyLOJXWLv",
+	"gayD0yWEQc7oSV8zvQS1TWxMketjyDJiTSa19F/o9//a7/eTgeSx49erIY8/jz0qopX3TQfUEio7IGHU",
+	"gEdBp7rO5qK4p9CeIPY2mvVdJr5HzbTsQTSop5GHexIh7oXVdGvuhIRspt+R7yzVZV57mdzUFsWt117s",
+	"uqyplRHosyl8eJgI7QdZm6MtFDvd/MK+QbCO+Gym1daJwUM5zH/8j//JfAsZmcDgCGjnj/tzuH/C58qq",
+	"uSyxyzuvD79AEiA7+fd+NSEXGUhRkSp4el/yTRKWjFShL2ABzv/DWAK2EjJxczD9gXwf805oLg1x0vnj",
+	"qA/sUdyEnAaKqofzEVarOFd7xEWeOB+DfKCE5tf1rcMj6lzyjLXK82K2VEFMZRym22NGMZMqTewZbtjm",
+	"Qo2SEmkqgFFJt3UYAHfswrKtNdzHznutkR/jSxANnvAD3adNu8wJrcm9FXZ9CynC/N539tPmhm1PibzL",
+	"2Ko3AXy1ks6d3ArNnD5372I4g6Vr2l+PNLgj0g6tIDXQaAWlsnhmztosYAiYrrFzx8wqfCzTfI71YVyS",
+	"hs9AGyV9+2bJZlAFWt1obGohzvCNewOxNxD3UziKMYyHsw87AAEKnpE3EATd4+0DXeGLUDAPGSMXw3sc",
+	"HlEsYs8ayNiN6RQypwsb0uJqtoT0RFjo4+Dxddpt8yNCLGZzm+AGsbcJe5twn0BDsjxjbOuIhcqOhgBd",
+	"9LhS3GqQ2VoiVfzJc+P9ekL2iwqvO8qfRvB0YfBalnFL1G0eDajrPqDMiYyp0UDil0lJp8qGBcUe8CoO",
+	"aZaj9M0vDlnGF4bxseo6vyBBALHoAanm3d5Aqjyr8DcoQEVdpjTMVOnMTalrmojjXJcW/gbzuOQ39a/H",
+	"I85AEm+sEnQVgXdJboD+zR2qQ8d4Gk0tnnjKQw6dgkRIts352NBrPW0qO7Fs6g5lLw8PD6kZgzQEmGon",
+	"AXBvmCpNlAXsdTPQ0fdgv3OtV8XtH3FZb3qsLovVN4cpxYbOkRh706d/QRLrTZ9+74VkxzXTSzPXylGi",
+	"xVMi5Qm6XxkMRuoupuChZpz+6BqIBf5obTFH+bYoRBgsE95VYPzwxVADv8zUXLbapx8D7qhhwwWbKims",
+	"QtAz2tLXKErVzDdlKzuVr6YGW0siivunI38gKYsnhhH4Wjn+G4iUWRgL0xVxCnewGwqQdpsDH4pc2MUx",
+	"S9BoX8y0GkKWsMA6gQ9LxfBzzBXCn0HGFgTm0ixyP4au7BJspNbQXrqe4YRUmWKlQdmGbGlIQdoDnwDV",
+	"KmFnVfpyXgkb3czNZsA1ZKyToNNyYQBk0u0F1g+vDwPZSep3+12CwbsC7bSmk4T/Vg/U0ciOPHCjGjEl",
+	"YSBr/lvwogivp+dcNWfXiYPM+2K8TNT1UdzwmGeXF3adW3KGM/XGT9Q2nJJG/EF0QnYAyOe1akOElxPz",
+	"YbRbX6VhTttUnb5+KtSTKaaf0JgRZ8qrHscit+qKYhvaj35+q9J/CGeiEIuMihjoSqa0BaxDWhkfqnqs",
+	"rpRHA5nMOOLiXYw0xUQS9q+I7cJesA7++zckyO722CElrYRqNvclJbW77yE7HsgyCBO61XFfmTqMWRlZ",
+	"IaY00/UgN4LisK5J6V96PJAJnogu4Irnhc9WCjsmDdhfOGFfe/irHjOXYjaDrMfArWevDA51++xXihEH",
+	"a1NebnGMIhmrVEaHSm4rzNkz4J7kJFxNYXrtDDSVew0knsach2EiNMKxVvMoEQxFZI05O08J+XPnZ6t7",
+	"MiU0ntYyJqXhSR94/Azc3WRYNTtwci/k+AC9gA290ibwvA2Mho9ukAHKFwNJOofhBspt61gB2ALaIZF1",
+	"j32jvpcMsyWd1ucwssiMjXpZOgGYMNSqjmtU6KOafUdtvMOJuAdlepS7+PI8tCghrsrTUcK6EDrxR6FF",
+	"yd+2IhKaYKvzvrGyrehp5OwjICWq40CW+sja1ZGyMZw6krJX6khvqmnkQP5a98vvqpE45r1G+nlo41so",
+	"nhQ5d10OfeYyiq43TXdRSgTGXY/N+T098lnDcjoLj+O4nj2LZmSfetgOxIkeS5imSvjIrdq4BLwZ7wcT",
+	"knGlHnvNbilS1Of7Bvkpm99jU94bNmUk+S2Cf+eqXFKrDVEog57sASi3BEBZre8xhirIhTSWL3rlFTVf",
+	"KwBrVvl6VMqW9Ty8H6PhfA0/tL2UtMBNbmACtg5/sgnAZCU5O9zoqKn7TpB6mjL7cHlQiLqiNKOJHsId",
+	"Zb55b3sx5cLJBpcpHBDiwgaHkJ+qH/3qf7NDwVtpbR2LRCB082PZm9CWmrcwT9H6hzk7pqCpW7AFksyW",
+	"/L2hUmZFBKO37Nj4XndaWRGWHRnjlXYe5vSxOtwWvaC13avDGhSgVVUg5NA7SXub2YXpECX/WlPrH/zs",
+	"oz6b07B8DoH+h5LU6mYA4Xju3/9tEeQXf3hgjLWn5TOYqiuI5HqjM3MYMxN0U+0LJIhKrIM4JAHKDnGg",
+	"lN0D9bdID684fN0Rum07v5FHeRsxCtlLdXDGitO1HZzxOspS5yMUDQb1JMvuInexzO2FqxmvtCiP5XUN",
+	"naorIcdOPeslR91tHWKO4g15u7j357By4nns8fCoqw/EPrGPFNxnpOBjoWVwBZYOdFOFPOZMaaZGo2PE",
+	"lXWrCoiJx/O8Cq7uKo4+AZ7bSWtuwanKc0JqHCld5ij32YnHR/jSV0pT4ZQbPQN5BTlS7QbIrYxbPuQG",
+	"y4MK6fPX8+bKh3fUn11KP7ZwHZBr4O92Xb61Kny5iVSfU0u/SH7FRe4mZpuQUr/Vg1YIXzyfgIf5qsaZ",
+	"ckmwSKEKviZxdB1OIselkoupKow3VJUUHaQTSNewua4hZ6449YlGfy2LfiNnKi3rG+rBTbeAR0VnHo3k",
+	"+lt4mnlGM/+EOM1r4+6xWlllbCprgrnOfcEHL/DBa3gtnXnw8H7OMUYw2+RSyCzBKgfUp6THEpvO3D8T",
+	"a2eJk+ckVdMpl1nSdVYldINwZ5w+oNNl2LQwlg3BIxf22VsM75GyCEMYatxCdhSTnQtbA1scSNd632l7",
+	"6EK/0DnCNlIH+4UU+J0VU1CFvTCQJl2iJEfDzSk5DCeETbihProBtwOkRZK7qzuWqoUHSieIhtha0ADp",
+	"5Z6t45oMgUh/766wKw6Nf8GG+QHLcrvPEthOlsAu1rg9K2DtKh7uLcCjyg6IRIOA8K0hAOwplwXPmYWt",
+	"buR3SiRYXWC32wcYKarlIiwH9/lz472DHm2kMw2ER69hlvPU05gZqzRkA1k1yxDQfz5RuadAm4IeO4cY",
+	"5yje+VkuME4oYc6UbNyPKQXhXvfjB8p6eKLa+GAbOEr7kgYfe2c1AF0byxceK37BeL0waQcb/JEzFlvG",
+	"iTorpIcZRvVDQInz83chrXyijMUyBq2U9VXHzoR5b9pzQlktwLAOp5d4Sovw8ZQvkLGHFTNmFeuEz//G",
+	"XnbZ//5fLHLM2d/KX/3v/4X/XVxkkPOF+7I3kMh8H1g1iMjLnzXCW7o9Dy5Dg1KFRWArHo3xuTfAbjIH",
+	"0g8A8ZuF7bMTPxFYqqE9a1ggMKJySWQk8hg6DV0YyLSwzEyUtj0Cinl1eOjrtdVlwkY8N0BsJwFeNGGG",
+	"L9zxZj5ZHIfgdUwsMESUGgI2wFd+efjKA81HgaakyUJ+BGPv1T66Bh8q4Fv14gOtfJut9ILxV7OWXxJx",
+	"47VD+Z5bmPPFNvPECrns7kg1x6Cv9NdXlaqhCSmX4K4205KkOZO5aSGnkCx1JzSiukFOj0tYGLAHMz4W",
+	"ksIOXx5isTJGoIaLssaswz1M1KvDw+7xQBJPAEskfLIXFNVL+iyJ4t8JG2EdlilpBkYjhFnxkfFOsLTO",
+	"pZrLHvLtuCnysfRGNlKMBTbXazYBMkQ0ac9aSOa+et0IyNDITMPHW3gLDm+ZBuW6i9UVwpY33MCBkAYQ",
+	"Ae8KmAGuEe6sJI1DNqpZzhcY10FBfH9aMta1MLX8o22Er778qsbG93LjAU9rt3crfCxDpXJAEsvePq/m",
+	"LxTCXXOvdYPCqOXpzAparpgbMQIejxTeuQyvD7/ut0UzPwNCRNdH6u0DcahfR4r4uVRYPYKCqZ1d8RLr",
+	"a0gAe5GC9nxNsJW7ul51T6dZQnBQSb91Y34TN3/ji7rqx+fY0OaV3I/rjq8+Edff88WLto8srs29rM1V",
+	"IJzETGE6tcegY7VLbjM5SPmOkjPdgq8NOJyLsY84eI/X6gLJuzozISVkXRrbJSyqhAv85M0JgVxGP5WI",
+	"TY1Hac9n3JnlhcHUrmSmhUzFjOcmYWNxBbLbC8RMmP4VcGf5WLn3DmSC3wq7uMj4wkRgbF8fehDrMtMD",
+	"OzTBJM+y/2W3F82IRe/dAi3pww4rtKJWsOV7JA+OB9gWq6we2Ucst2MWcJVD8Cia32WlITUrxfUWlmHd",
+	"nqshA2kFz82RBqPyRvqfHebctmYyeGvI6dztmjswqZq53b3sc0hEJvsJuQHypzErKAQAjpHKUOUF0iQa",
+	"pGAjosv480CkYfiCmHH77OdAFcQMpLoJnvSMZsw7u75T23XNdwWpW3b3uoSzaLY7nirZGj8jprs3Btvz",
+	"EaKZ/jAD+Su36YTNVZFnrDDgnVwf4JcZm09qtiDS5Fv659UbInyZZYOxPmV694ZiJc3aKd8+y3qLJ+Pg",
+	"ru5Ve6t51n43b0+z3sUxu6Wo5bTYq81ebfZqcxNP+aaAB0sK9tjwDvy87uEONonc0D1fE+YB62BlaXz3",
+	"d6/wBg3hm7Yrgz3CwR7hYMsIB8u3A7cEONjA1B7NNFwJmLea3FP6vtXq3kyt3PlLyPEbVcgdB9yjzvoh",
+	"tMmphE+WKeqY6THgOhdlvPgY0zaEZDOtxhhZJQ5iH0zey3aLda9NakUwEITcE42UlY+edADTYeayTBAO",
+	"tr/nc2MfaA9o1KWS1unFRBir9GItX11wt5bIoCLCQlO/qFhNxKni8F8e9gYyZN98eVil5xyzpiSctWkz",
+	"P5U9eueHsVEaDV4A1nI3SuH58rD3bMo/iWkxdX8cYo4I/VVliLi1G4PeKMXjvjI3VqZiszSOaAn3BqHR",
+	"IFQTy7yuEFrKyjZXPnePGr1ZwRClhuwrhe4mCOdqZA+yGqhox4A1jD7LLrg9Li8eMJMncP5rKAwf5tDd",
+	"ArxofcWSUOSeIJ5NkecMuTYZj8nUCkkdiyk4aFjuV/8OWhn/M5NyaRh8EqaZd605y6jJxpbA/jdJMdy1",
+	"kfwWE7WfYsBmSzrwDll+cBbpYr8kgnNez6p8PSY01dIM7uaqnhrZxyGfRBySFptNC+vsOm0GVE50Jxii",
+	"alePCKU3cc3rpGh4ZOHphGhP1KjOLu3Jw9xXVUJ8t8eGi4H0PCm9KmsnbBQ2MFe5LcN1rnBePSbhdFaY",
+	"1EoitYGsMaklPdqj1rKpdZcokbDpknhOZgMZ+hSKthqpWXo0BVFaoNvc6JGZVlmRgjun9dh8ogwMJFyJ",
+	"DJzpIu5p3Alf/OH+wSMT8nW8+MP9g3+HxxMCIjF9Rsl95qjMKuwNZMkjmbQwxWCWQLXU90aB1sb4iD2v",
+	"bdnrzA4xcVJuY3vCfJiDzV9b5HAefvTnZ5ktWS3p+lC7l+u9u9GCLFybJsx2qMxXj4qTtNN8LhfOkFTE",
+	"THESRLUYN6HQvjWiZaMVf2GRBX0TW04cj26ssd2u8f2zDej+B/KGfP81XJojaqLk6Uda/jkiq+gCXG+E",
+	"NSzhNtki5X5ddfaM+0+Xcf/BLc6N+Pkf1MJUbO9HWEq55dryU62GUOV6MzvRqhhPqholO9EALOcLDwvh",
+	"vpipPAfNOh/fnDLfQzwhnp+/G8ghlxJ0jzkZAWkxvzVjuRoL2WMzLa5EDmPo+lLTqg6cNoGqupubS8jY",
+	"fCJyzB9XxKKLYQ+fAor9mxDToTQ9JiRtFFqlmGcedXVGwyScCqp0tQOpZArdHptzZ+yo9P3lITOQKpmR",
+	"iRYWUe0lQmO5RqV/FaFTUXn3sDCLBL3egQwO6BCtobEiz13vpLORRBHueuVarNexD6QvIx8JKQxWRjqZ",
+	"pEGUoIUlAy9HzENf517i5LmOGkT04gOJpfl4fvny8IsYa6vE9kvIOQ4V7n1c5IR1ktAeVdHgaJIuOefh",
+	"WWNhFjJnAQnNnZ8+m0HWCMnlxknmv5LnO+Yf7draVh3F3pMz3GZ1acW9CD/1U/iDQU0uVbrHxrOqd18X",
+	"1a9nEJUBnlsd8TNhUre3LI50Ibdstb104gVlabpLXJCOklAOXske3hMbwD53eyx1JtH9GJO6MW9+IIWk",
+	"hFx8HgGBkBaV4n4z4beID+cBVkXJqOl+C9bFQNarcUqkDBaAMpRmUsVZ0OHmtRMMDQK5XtjFDNDcGPfO",
+	"Rfc4avESFhdTYabcppNkqf7HAx45y38JHkva2Vt6xJcFuY0Amgy6yIGFnadczrgAATeeJoN3VkiMSIcf",
+	"PWpb53p6jnLwXo5Ua1EAiQ1kodYiEpm9yXtQUA8UxUpAl4ycO0bmuRhD6cBu08zBpxRQTMwmp181l6z6",
+	"RS/OpAgeFlHKH8wFZnxC5ddR9GogO4TU4eF6fDQOq/9eRwUTFAosHSa89HLmZs7LK711uQdvq2FtdCF2",
+	"w9Ba+fo4uvY5hcHKAZzy8TVJCNV670+lrUlJ1SR5UCncza8rE46Ub83JtHxqO3xaS+Bk/gjH2QwkhoLK",
+	"5gKQCMMivmNm1BScK7K0C/vDi9fogUyq/vLZTKsrSFgGqciA4L+SULeH9XzwaSY0mAtuE+R5D1NwXPtq",
+	"IAOUscffGBW20AQz41oVEiGR/QG+X/bgYso/hVLjL776Mr5S6Q/kOmACgXcmjPrac9PDyQBZpZyttlw6",
+	"qzQTzqPQjMuBLOSldAYy8dcQSQ0COUyve5imJatPdXkkpnshHOdA4gKg9Wt2VGjyayZvh9eoZRsPBBFS",
+	"jbHtILcsxPs71W2RVFKIgsu61PJIXIVZybu6uYULclV3U7CY+BIW670Ud0YIWAFKkr3FQkzEL5ALlonR",
+	"CPAuFh9dOmY431jIFAayk3hBSrpH0VHM4CUoS3NlIAu5PJKRSlaKjUcvpZl7q/XoC+uclR/cuHZ8QPgB",
+	"FutqS9zU7rf36ypK3Ok8FPWbe+dia1KHsMVuG7I0xhcOGoUn8OjwXGYhlFubBB+SHAk5Bj3T/noKsUEG",
+	"smNUTV1SJUdCTw2DTzy1OSmkV0wf8cGEg3IXlapsyz3mqQS4jdtrUrQTmiSvBzvcH3+AhW/rAVONNlD1",
+	"KJbtMaf32+R2jIXTlZpSNIGA3CX1qFJ93F62rPhlgUW16ZH+0x0zgkk0bZ2GdfCxpW13zIXsNoJwwJqd",
+	"ryH5+Tulx8pakPtNqlHu3PyAjTFobrdFNctcHII68oHErYfEfVR7xtNLPgbTC3xSpsdyYSzW+7CZ0tb0",
+	"nHBpijgRN2CPTTEvo8cuQUvIewOpYaiULcfaY6kWVqQ8ZyORY+r1BOgVEuxc6UuG+Roj3PYEYeq6/d4H",
+	"3nsD6cPqmGtBVjPrMc2FwR9UM8TgCkKOCF7/eacz9e0FLGw830mYU71On+G64iUtZpfULiAaM9T8nGHp",
+	"QRwkfMzB6rij53YNfJUX49rEUmFTtHfRBOyPeQ8ZwfZSGOhAo+W610A2poRu2Sj91wIKTDvA5NTI9z2K",
+	"Et1YRyo2VNmi65NhixywLtFZkChHjDCn3RNozrIyTmQSYvzARnQhSwraIU8vnX1zh1eDr8NSUT6lu0Jv",
+	"oQbSm6iyRE9437yWKyuyP5OQb4B0XMZq4FPWsWomUpbgY8nRQOL/+v9wQ8+Q5cv9aSzXNvo71KyWH1De",
+	"A2RJt8/OcAYwG4IapDDWc8NmObcjpafMbVZSlUkjeHeH7xHyonw369AwQs4CZfsm3ZBVUoMJ9ItE/cbT",
+	"N6VtHLP2MJ9kIWZXLtNA4k8x0brJ5p67icAbt5TLxw7B4vq4FpTw1Vabas1pS7ns+ZXZHzS2VO/mhN1f",
+	"laGb7Y8dUWYcGqIa9iCayNthrbjfHsEnSIsm24s3ygdCjtQaFODXS5f7SOFK6qe0h/q0bAggy8tQyBDq",
+	"sy0bNbr1fvD79b/+rfq2ANu5BWOvyUdY5zXsLsIWt/WCvPi1gEGxM/uWHt/otrkC2LsRKUMj6YRr9iJV",
+	"GWx8eb3S6zfu19srEKkXhzS+UizTM5Sjz7iFAyumsPkUYBz+Vm/7nG7sV2Vtg6t7fO5p8EC8Xz2Bt1+8",
+	"38KorNgHPIxWsB233vhCpd2cm8gotm17q+fnx3BYpwjGfr9bs981BDIakSruYb+rYVX8robtl6pvscoI",
+	"UW1/V0M8uBpKsrxwxtckRz7CVVH/GNZBVOeAs2C6bpzC0t2w6TGjNCVvbXIuK6s1GWdDvhGle8tF66kb",
+	"xb+5we4iIYy4DP9NDT/XhLByANfvKqU8PCWGoWrQ7bsKPnMNxAw+cw3x0M+oRmG7cArl70cx+2rkFVBk",
+	"GH0JDF/u/5RZ6f7H8zzp9ihWbZUPV/coFjPnV55KkkuuFz2qixm6jgGmc86dSg4X+O65nSQ+sDXiIi80",
+	"sGGR0V0Dt2zCc+vrf1Seq8L6Nmqc+kwXkg1hpHzGFgVwsYKxwsamVLKhUpbNVC7SRZ+doNGxqsBZxdST",
+	"inFpIH0YzQfLaIjMgLUIDEZVQZTNRSVBbAbaKPnc+DwNnrMyz+MifJR0jynBbS4MDCTWxXBtDeOWKWe6",
+	"XV/LrketuH9XQfd6rJA5GMMSMZZKw4UHx0NEGKsL8EyeXLLEHXi1yKAEtu/wIhMWsmMs0zQsIeHxp/CE",
+	"WaW67Qz6weA99iBV6OfDYE6Wdq81oywo/p53aj3vVDRRbSbxxlGnYC2jpDBngktorTb+9kj2d79jfv6S",
+	"81DVvJVnWbIeh+D/HffV28V/StlaoTlt9ycDQeju5SxQQK67Md0n8a1P4jN06CoFD6tTnEMUOGpDUpvQ",
+	"vmCFNnzngDGCz3lo0TQWZu0ntgrnxjuJzhucTbiBpM8+FHZWYPwh5bMZICrPy6/YD+IbxPkMN4KJ1YXE",
+	"uu92gM8g/ufYm/uOeuKAbng4O8Xf3PBgdkOA0leHMULpy8NrIUp3f6RzC3T9mQ6Fam87Gm3HW7zqdzOE",
+	"B5mItr/RmqAhOQqU9b2gagp1r8fgE50pbGF6zIqpkOOHNSg7SiFePlix//gf/7OsfKGEh6pyKOWSEVMV",
+	"VQp5C6zmEr2DzuvDL1gtFyAckZKRKvQFLABLCE9kVVtT+Rb1AxwGnr6OA08Bno2CckJWCQfug8RzGcpQ",
+	"fkyxzvYs45rvuf3jEmn1t5AKU9bB3F9+8bVOr5vwKkGrAjDe3/tvyWkmIYsKylBBnBowpwbd2xmTYAPq",
+	"R6yjlMsU8i1bBvSY2RBc530epYdNOfZpVaRo4a6EOpH7mPFOVPcNNnEvmvuzoiDHXkv/wlpK8oST66ba",
+	"xz7d+RaT65fvfDbX01oGTqWnGn7ffkp24w5OLUEAIeW+QnZ3qnmGDe431b267rK49XfEQLuXPVWDKabb",
+	"9rYnPLeQkYZS3utR052NR6/EhEHSQKnmx9F5Bv/Hc8smkGeYgFxezuQca/zx8kgXO9V4N0H7zXiv3dvS",
+	"bidPjDOvJP6mcrsbsMpzpy1bVuvvnMpgSi/gnksj6FUucQXM7SFhg0ONzvMYnKPNEaMQ2EwL5dWOpXxm",
+	"Cw1Z7Jr4G9QO1kd50afw51RlYHqhNItdgTaE/1NIDzJmFia1Ob2862+UMedj5R4Ybc8OjYdfiAc2H6/2",
+	"5uMvYz5UnpMS0eHUo1PRxHt1u2UELxgNNCa5SEEaWHet+aN/ZIe7lW8Cs/2u46zwPf4ssv+2SfruTVUY",
+	"vhWge/Ft0Qi4M661i6KwumuEwj8S5Zs2sCpuyCrVzBy6p5i6y9p/G9ilVtN87sio2WvV+A3W8XDPv/qo",
+	"xOR7sFuVke1wLq0uIvFeBt5MYdgVz0WGaN9YTjmfqBz6DP0P56UlGsjypZCwKV9gUlqVuWsG0hfISpiz",
+	"6lnCo4akx5KML8yFGl3MAagcliXuv+6jqZJ24iHhMr4on+oeD2SArB153696t0HIuEy3AlcTE9CD0ShT",
+	"8/cdTtqr8VZCuHQaatLkY8aHxnkAXjKN5RXdEdewBX7ltp1/U1LlJpF/0nzK7IRlAnkeS5NHFadyX7dy",
+	"A65lN8WPYmtzSiKVFSMvc+aFO4pJyNdn7f0c/eRN+MFNO+DLMR4HvXDDiNxANyMYDnP2hAo5YqEpx886",
+	"BlINlhwKykQhmB7IatH/msitk+/4wWvKPU5CN4iAaQ7DiVKXPcbZec7TywM3Um7FMHfWLVUYMvMPEfQs",
+	"O//p46lTy3yoPvXZe2sGksZD/CPhYSPGCKLkv/NgIPjjGTdmrnSG7CMGuDOTCK7rtqQDJfPF0UASa4lB",
+	"2pCEXnJhwFJi4RBxSn45+5HOwPhWulNA6F4kGrREcHQF+rkZSJ7nav4iA7nAwjLWqdB5WS7k5UGuUp5T",
+	"ABIsz7jljGeZM+3e89MwKoxboYEcyF/9KL1nZ1jKtV6w5P85cFvZr84RPjgXY4ln8yNm/3VQHB5+kRZS",
+	"fAqcMfgJ9K5e+u8m8Ik+SjxNiq9t+eRm6d1PJ28Ozt+dvPryK3YJC8jYcFFWorjVDNPshCmhF1p6XZ/+",
+	"0nyOwDG+jT47gxTEFWgzkBo8jSOyIKIIaNzdUkUcasQvQ3hS/vYqsQmyhHlwZs5GMGdTIQsLpjeQRjFe",
+	"BX4D50xM6jDL+aKFAQaz/BtszY5c6YaWqAsPBDzcNPIGy0p9zPalIutLRZps8N2tbOQ+N3sGG8bO2qR8",
+	"Hz3bSvSsafGP8bLIYzdlkDsjKJaO93eWjxW29pVo20Yrf3jfRuVjtKd0yDdB6h/cXrp7cWuNwrnDym5M",
+	"zS5ich+mwiJrMwUVnOjnMLKM50hvlCBa8jihbTpgM2OQjoCUxwUJM6ZBw3RmF4hlpvxrvcOWsEuAmXfF",
+	"rNKIlI6vz4Hri/CQhqkHMm8Pqz2oN/CghO43V9z9ZexWqd0f1oU4smB2AbxM5yt3tnh1eOhOHBjuJogY",
+	"Xx9P5wPG0xRm1offp2AMH8MRS1RhUzWNmNZEOul5nhU3me4Ys3Bv67OfPeqMMDFkIlgtmg8AH8E85Pbo",
+	"ml9P4ejHHlA6ubXOBu53x2b0QKREZQhM48WnpI7lpbMh1dwzZ6Bc2mqW765ptizorita5fxtHMf7tvrJ",
+	"ziN522Hmb+j94jqefr8oNy2gvK/QYxjG5rHHaqWfavSxmoF2TJm7+KfrtCvkIvtP7rybLafw+vfGIvJs",
+	"h1lyTaLYtlP4ri16Zbo35STuXbStyDmCZjPu01KdW5EBL0/1izDZO3PVRuCOAC3l8e8tTE0ZRc4CAW/K",
+	"8xz0EZKFu066k+NE5SQcrOpE9DB+bwaywyXjOWhLVADejzIqv4KMjRUgyW+CT6BaJl2i/Y4bpjNen73l",
+	"6WQgU651YOyl7z3zpvs5JdsdswSJerN/dUed+ExHHyPzZn8g/VMXmPefhPT/2ov9DwROTIdbNlXGspeH",
+	"h4dYULvAWwPIDoR0PcPeTvmC+lJV6bpJb4MKiHXzO0B894fZpWmote3Tb5dDpXJAAOtd7pdu8NeX4rup",
+	"pOV4QimVQRqFPOCzWX2bdBOyhQ2Spyj+RwbyUZvdCLsiz7Z8vCsxtWxEdCtxmQlITRD6tZB17US9WtGq",
+	"n7i+dMLkrNkZifT14Wk3z9ieMKi9+6NRozi6ucXIYamHZOsCmwstzc4kEIXvgOdUdN0sS2iqUWrcTnHl",
+	"GVHmXPuwIdm5PvuA8QPkynkebR6EP4uweuuE60aCRZP1WQjWNuWEKgJQSHzcoaa5fjq2IipqBpLPRD9s",
+	"OW13GB9mIE9O3//b+Yef7xqc4VkmCKLtVLt2LJ7KncdRnjPVEAuPWzxt3xeWqbSYgrRRAgDCHQ8LkVss",
+	"7bmtzNxtMSEtEKj86O+/1XckYVjc7x7jhrkZrbEpIGw9LSKXSi6mqvDTU1uwBZ/mGyzY/3vy0483W7Dw",
+	"4hiH6NoV6Lh2uv0nsWJuqDdZMQ1TyARNbsgiWQ+NHP2iTKj4nEGSz6rxnIUJ2MMl3w0uuUFGnlLEq2n4",
+	"7d589PS67TF67JrkuiDG/v6k6os7aXGRI8k7MXZJUr6jqByeY86XMoBam5HThRzQ3A5kDsgJ70GZSzYv",
+	"JtW8R9W4JUUuNSHox6YGf7UOqXggK6hiDyTchHVsCy2pb2o0CuW3SCJYggVTkz6SH0UYBtJ17SCHK8jZ",
+	"LOeScUvEYf1+/4X7IOmvghd7POJ4GWJU4vYMslUD89jhiaMeP1KE4gYN2yegrU9Aa5yyNVboxsDFdQMV",
+	"wRc3+Rgv/tDX4Bk3qs3DIVZ8jhL3UBjHTS7iWrTju2yBNzKkkVCVJRXt4rkBJPKqlO7BkT9DcOQGib0r",
+	"TPJjlWnn37Se8E6BmECPylQczjJIc+7E/grYFJwfJsyUjcQn8u4Q8HUGmonpLAd3EKVp7AQQJTfNA5ny",
+	"GR+KXNiF+xE6U55jw8+d+9jySzC9UKUxLkSGFVfcO4ee7NX02anHSux5ggqWITOtxPQ/91tyzVw/Jhxt",
+	"zhAjm0f+y2jNfJSTe4i6Bjeuvhmd5lzuUr2Xm2pD2s/5nm2xXbfRrW9TbY8bRGJAB4vPQXMfBwr66o63",
+	"x0Pf46E/dTz0Ngfibsjoj9QS3R4+fbmdx4qkvhqnisJKu0ZTbzn57iFg9yhvD4erfgtTVAODXWNNbou4",
+	"vqkxebTg6/es6Hvk1z0M+zIM+y3UugYHu0atM7040IXcnV6/rbApRTjj93Co4WjvToHSwzpQ7HEVDrZX",
+	"0VvSz5675xCTh3U4K6QYCchYJkYjjEwoCSwXEvDgROakS2lAqXP2PJJYkunFhS5kgk5jVXtEPzDHDYgy",
+	"hmUKE+Kc9i367CTP1RwyNp+IHKq87eARKV05RDuzU9/qxVkhNwnF79Ff/zIm5FtSXH997CMmZqLmq2ET",
+	"9KtVYdmUX2Jp3X0Zl/DczoxLeRRYxZcXGk8GV1BVEh7fgB+XRbfa4ZwReHDx02mfndTpgp+XSNXulXSx",
+	"TmAwByatTBwmLrnTUC7kJWSsk7i/LgRFc3ZkIt7SSuxtxJOyEX7VGV89NN+TBbgt/8udQhAPRAWzjwjs",
+	"tfqxkcLsMCBwW7qYTVX7r8ccs48k7I3BA3DI7HJ7vzW7zKZW4C9LNMPCDLhFazordJIwuxf3cEAI9DSP",
+	"xkbtjyFPlqjmNheqNcYarfJrYFrO8Ikdbown2VRIbGUd6AgFR113n1DhhVt5LNc6EBJNZ1oYq6Y4DfXk",
+	"PFykdRKg8piVBp9vwNJcLrxAbF7WeX34da9+5YwVqYHswZtR0FcihQtf92g8VoE3v9MuBX4H0plY93O3",
+	"HeXiimrTRArM/5BQGSicpHLosUxoSG2+oDw6QjjyFRvCmoEspIYrdYlQEJcgzXE1ZzjOCB+XRkoj6tK9",
+	"ewBEKAy1TJo3kEuIEe5NbKy52+bwBh53ibkw0JhZRFCZTqqfMu7og0V8A1BppC83V5eS2eeG/prKYT1M",
+	"5DtEeDah3phEC2zJvFJ1xfjUHKHpuiuEpJYldyAr0WXtktsLLhxCgpX7eHDmVsT6mzY9Cp4j6VErvGQp",
+	"/ztwinBlXQMPCiPpOvBW2nakomJGfDyfwc71+dwJB16XSL2fGxZNvtsqIi26te6Xe+VRSoVjrYgO7VsJ",
+	"u8FO0lZyR3r0qIvsKoV8UJT3tQq5x3bfqLTu+l3z5sV0y0pV1M8dDQVqeNInsAIhEWsLeS30FegeGy6Y",
+	"yPqsShIfObmfK32ZsA6XTGRMjQYSq2BxLnLBZQovysdM0u2xxDgNFXaR9FiScgtjpfH/s5zbkdLThHWS",
+	"DIaCy6Q3kEkxLKQtEqQ90xPIkx4LY88X4QrFRzyOmP/lwctXri10lf+RsM5c6cx4lKCBFFmPWWFzIJS1",
+	"chZ6LOUGDoQ0gGfsK+gxnufeZ5i2p7MXOWyYvF7ORS3xe8o//QhybCfPjr56vXH2epjIjRPYXT/Pw4/a",
+	"ETP9mtzotW/Cj9pz7f3y1l4749aCdk//9w6t3D9pvf/plrrbOfj74cHXv/2tMxj06X/df+n+l/+0eYL/",
+	"P9qm+ZVPqQ9/v2x85ecEreBWYQNUhSJ/KsCh32g1N0DOdmmMwgREFra4xjcxKY+RQfH5F3+4f95fU31c",
+	"5DvlHHbv/xbjAK0Fx0W+p2lrlo4PkqanKirWMAKix+yxK64FH2LYW2ZLVYm3lp4bH2oLf6h1YufeczB0",
+	"Z9trYofnKZff+Od2gUFTvv9zxaApB3C9tfTz/YSin5j65YfdDjfjnrqB1Dce3twymLgESgIzkENqlSaw",
+	"p6oMkTCakrFWxYyqEjlLRuiHJsjVNpD0F8Z3yAHFt3rU2ITneUKBT/z4mBIQ80WIaVLGHCX5CzmQccZd",
+	"pyoFosJgoRn25Lnponmg/ntPFCeQ527si4oiYCB9kkDFT6IKupnD+CtkeDmGb7owl2I2gyzpsxMPK5uk",
+	"Snry3kWCTRh0tTFW7RaLbu4sVjIf+6xAn0bIEuqFh7Khx0Fmxr3VX1wiT5sMUVgcwoQb9xRkfXYaiEH9",
+	"YZoCyL7c06qZSBkmCZrkiP5zgY30A0oDuvHR51Q3AVlC0+cGjisWmziMkyd9tgbHayADkFfpVPfIpDv/",
+	"HlfILZgv8SaUIC9eAToUBVaOPVfEQBKecIOXf265rizrYw8LlB29UTzg1fbbb/NLcJGR+1/vQwOtZBNO",
+	"DadcLgKoFtlI0qFmY3zjEAHa6Vo6xYoSrvNwY43Y/X69Vpr2bm6rm1vt6esRdG64q9+OfHhFvm5durce",
+	"OLrixaPtEmTGkjItJwmbZVnWE/Znetrt0tzQ9SYzVs16jJuBTE4/nPuNqtb5hGUKDG28tQ22bM/tZF+z",
+	"RINRhU6hn3p7kQxkp3bJ6zEpu7QjVy90+3FwK2hfbi0JfERaGV14/UUBrx64Ro+XgrtuX1ijzl77Stt/",
+	"/eHy/mE6bnFCvY4WCGfrFt1b4h6U+cJbDLqrQlAU52t6sRfuOIG8w25lGscmZArNvci4hQMrpvDssw9O",
+	"uiXZAD3EzeQTO2xv6ZRdqu9GPtuuN4a2PcH1cO+orXfUVly0KkrwMN4aiZQbSJGvAfbGgCo+g1XNeBAv",
+	"iwnhiucF2scI9oZ16L5RKluWOoZbIjbhVzCQUknoIii5ncDCeWIqqzwjfHWIJsTQwRyrF53v5t4JVyID",
+	"mbqDfXV3WWJ/1+4jazeaVVxhk6vN4xha3B3UhGGcvT48bL02dJpy5md1F5Faevd1O+GObhFve9H5ue1q",
+	"NMmbwJnjQu+tXyvcnp8hwsIqQ5Oo5Jh74EN7D2oDa3d/L4JhWZtTER4qMw8LTJzyphJTEoTBUR75xEBI",
+	"L9kU7ERFoBNlvwayU11OwacZd2dBj4Lpq+oJJ4xIZWJ72wugVgTk1yEcsd5ARpB9ZFzTwpavpEWj7MXU",
+	"FjxnzpaDoe9DX/yHDHOXucwoNu2c13ABS32ySl0SlVPdirvjrVRhVgJpEN5fNqNpou4VObwNa7Dji9ay",
+	"nRbXptxk9grepOC/Iu2SRxZQmDjO6f5j5FrCFVcy3Fjfn4b3bn4Lu8uw1UkctFoJIlU3PNWxH6/NrJp5",
+	"JOGlXwxkANeYa4FlAWEfaotHsWvCUdH10A3CUQ954NjHoHYeg4qo0KMw6h2DUVShchBKW9bHpejhk/Ds",
+	"zqkyd+pW1gbThs4ehU3qtTxPKoKyNPQYYB1zvrH2FW1YTRqXZWudYNZLrK7JatgsJT2Q7dMrnTfo036b",
+	"EtHr4vDo755rvX0Y6pelGdsnpd82KX1Jva5XoZtfQC9pV5SuvtxCQ+lkU/3firpsUAkojDvDZAHKE0sa",
+	"vVc1V/qS/CxfKhZVhO1d/cZCQJrNVfFBY0xlo3iopcrRbdnlW1YOBne8aDDmP6o56JB6RNtJbhTL3ccm",
+	"GgKzigUG8FBP6Ouj4rLCjn86MKRPsSoQYRWwlLahFInq7BpE+jEZ7sN7NNxxeV9plfbe/Db0lmTtNlZ/",
+	"O6b9BanHDfz8j/SDXeIknL7HRtZRJAUztt8MWiEVcD+dguUZtzzQsIZdoUO4+8SYm2qwdYywrfjq24vQ",
+	"/GIAGYsMS078mhDGB/sGuAbNBsXh4RcpDhn/Cwllnxr27uPHU/YNNyKtCC5pagQi/hYG9EBKPgUiROKG",
+	"zbgxc6WzHgOBCDmIE8S1jYIambKB7Wg+cZsUvrPPEmvzhHVMkU6wu69eT6iK7utDn3o7kIkbseR5gvvQ",
+	"tLAFVtXBpzQvjLiC4xKcNWqf+pyLKzDs60OW8YVn5sQvnpuBxL2y40XoqH7W6bIpX+CdH3xKAbL6t+0U",
+	"mA2qv6OdMCj9wxxe6q1na61ODyF1/RWCkin0yhuDoG373XFLvPXCObBe9usWzCfc83nQZsM02EJLvO5O",
+	"4Z430Bd/4L8X15yWztDpbNOq645M9OvsmCH3zP6gdDtwPDwKeaF6BOegcJU/43ZS3eQHaXq2bAVvkjr3",
+	"2w2k9siIsRRyfHAJi9vdr+xyIOsif5ewYJ0vXjHNZaambLiwYHpsyA189brL3LBMSeZNPsDZd2/Y169f",
+	"vSTn4Ccwho9hIM/FWHJbaDCsY4DuUBP3ewj6kbBA6s+w89Dts/dY1GKs0pAxAzyHrMeGeL9mlb+RpW3D",
+	"7RLkdtEGgqB/x4zj0dWNQsMs5ylhiTOVZ3jP5K+fbrRHn9Na/gCLZ/ewaUattd0I0RNukC27p608mb/s",
+	"LrrdQGFH6SAw3WDOnpt4qnHHJPktFYC2TfflfWyYZnKQciwKXJutcQkLQ8lpKWgrRk4cPfil7z6qbSeQ",
+	"jl6VIxiDdApBKW6YyzmQhYFuL2Kzx+vS5P92rz7wa24X7F/8meESFv7EgOQghP+P+WQXEcN+1epA4jEh",
+	"KzBGxZlWVKD83CAXQM5nPY8rCldCFVg+1JZNcf7unTL2zclOL2rP3705adPLNydP49rKjfX8/B3J2JuT",
+	"54bNimEuUpS8muCjxK4Td/eKOP2XRPxS560SfiLZhxlI1/4PZz+SFA+F5BoVdOrs+4gl7kWXsBiDZAeX",
+	"SY+dnn34+OHNhx/7lzrvslwYK+QY+XoH0g+DzCkd4bXguaGUN0IIXFUnd/pbgDsBztyw+uwXHzI2A5l4",
+	"19LJ4w+wMInTpzQXJdgtJkjh45SpEHf3v7KDUdIu4z+c/XgzAVepBXtAta51QS/9BJq/Bk+hUcx/OPvx",
+	"6cg5ORJXiiYTJWetXGxD/AsD+noLb8wkY1YXxrOsIDZmTUSdnvyKJUzktq1a/IFcNfms0eJ74aLMxuSj",
+	"axayXwzoNyck4SORwxFl10RNbNO6U2t7635P1h3laRfW/Y9LIRHZ3PJG5qL61P86EemEvTnpscT1iMJ/",
+	"7sVJWY5UPyK5t689HoEspq7/qGY97KQbxManpO+9yhh/1qjE/XhFmpmxfGFITSFjHWc/AhGbrNRrINFb",
+	"6hLFqteNi4kqtEnKICR7+dV/7rFDSpDDmzv3VibVvNtnb2LFF3Ygvat3CTBjV6DFaOF00KsinoiolWMc",
+	"g5INHmK4B7yERTOguVtA0pkd3ee5d1MzEQzAnw9nAeI8PG/LnoZRoEVgnAyCE4gbGQKzMBamR6mSIzGu",
+	"nWnwixc8B23NC/p+7dZnJxoMIT0LDGL6+mfKl/Kj9Vsdva4gkcUN6rlhyd+psd+SgXQWrdtn56nSXvxn",
+	"3Bj2gnXw378h7UHXNTQDnYK0fXYSiMiM+xFth2WdyECOeJ47BUvw64tMq9nFTAmEtVaarssF1dZQUYDS",
+	"bAi5modfjHKl9IVvLukNpObCgIlfmJCZGeUA9rnpsQT/d9HQIr0ZORLEeIJoKsJOhBzI2m+Ijy2Ym6pH",
+	"8TNL/WLUraUX+d4RUIpnkXGuAZJHlJgvjHuySokuwZzeFfBV3MNCjpM+e8vTCdNgVH6FNs1APopT7hWm",
+	"HaTOjhnW8UWrQ3UFfnqU0ni89IOmiyatZpUMhSQ2epew+PUMMuR06HrAlZTLspTDtHgnJyhSb0h8d3mX",
+	"G7WzDvV+SVNWFeTpuDLRNGB5boCx9nJ24MGO3LzWbBoapgNvka43beU1bdHK0ErAP8JQONN5AyR7bmmZ",
+	"4Ri0mXePGadCFKYKa0RGeUb4E1PW4+EVaw1QqM/OMQvesN+LzBNSlhu4L2xBppIIFRyfnDqvnvCn8EMy",
+	"S+X1x1TIwkJscJhV1p2OPefrMWEp0QySu0GIDwacT4Mh2wWbg1NWp+ekjn12UmTCxp6G00eK6YYONynb",
+	"abGqbDu4Po2buOcEopvouI+TVzL+NPTaA3nb+1PvVs/FExmvui4rewR1+hysFXK804yfpZbaZMd//zRE",
+	"ho6RfrWYBHcIYwZSJTPn3BkMSgSOy1hSkIvBnQjvuAd4e9dnb+WV0EpOKRiofR05RJ8es+RfEjYFxPzB",
+	"rSP6tp01oUHAdkUqFRqhhh+GH3Mv3w0mcd4g5ncT6nbLp6SE1IorYRebmL/o8d07yqutXbeV1g+L4RL1",
+	"afnL8ayxmaKjbG1iduYiuyVI/uXCQJqQQxts45ypkQUZHRoR+dKz8SHEyNCZ1cSKKajC0ivIXx5IxNPA",
+	"R1jOF6CPWVJI7T7lwxwuSu8hca9yjSFYYeomKy0wrBeOsWzK9aXvxcCdl+UxSzS3cJGLqbD4AicxmEGP",
+	"LZoADolgIn6v4alWnvQ8zQtjQR8PZBJhtV6MczXkecJmvHAHf57n5VJ0InY3M1Fz46ch/n3i3hfr5hFe",
+	"NiXMWOFehT3r9tn5RGkLElFbLegr59I7fVusS5E4Ldr0eAc7zWpD973PtPSg1Q9fUpUn5oqnO7Ue12xA",
+	"Hldmww3oPKDQ3IvslPA1jbLjZgr0c+NRlLUpCz7hCe46c6UvPYtqsYWATCQumTAYK9zEWfk2PLt7T2Wp",
+	"qb2bslF1Hk3ZPfkmSdghybfwngK5JehgkGdimIYgZJAteQelaxCeEGAondEJQlbkJPTaYr1dCLt1uHNI",
+	"Cp4zMweYEUhBeSjMxVgMc3+A9Lt2123/GVhI7YWSF3ijf+EElac2YbqQpuzBIrrNopt/U6QpGDMqvJ9w",
+	"jWsSep5Fr+wk5f+PdCGJ6hM7b7wHogvZ7eOLP12kItOUGBZcNorHi3/3VysSLIKXYRin47FrI00WmU66",
+	"x3grMJB8aEBan8NDOzJFUoVhlzCzLR5Nk7Jv351ZbuWefZnG5veOTKMjk23fvrSeoitZRiVpJwp8K73y",
+	"V70bKe1NQUkLgWlpQrKY/IFKlm2hZXTE+V0NDUXlQXrok44/Ynn4wchM1KkgBCW/lb+zc5E2cRCeFbKU",
+	"unMc3FZxH3atKNjlddvxuzCXkUmvT+kem6H5Wk6L8Rh0TcZQ+q/RsJsjM1yjfE5H8lyMQaawgVf4Pnp8",
+	"947hamt73/B62Ypn7SB1R6sUZ+OReYq+Z+1uYtV17xK1e4nHbDMnLZqNThKL/pH/Jqk8NNNgz0+LNg3Y",
+	"vrfU0NA9O0xtPdj7TI0+k9i13rUacXc02CRzrGmZVo0kZR1V/pQqMOc59qfshFs6urnHJBjjYzhsJDxm",
+	"KYWXmQdFlZBRdRqr7AOprvn7kMvst4ROYgMprGE5NyELAzM/XBc7CXFVyCzpslRh6gdmcxDpH8IhHocQ",
+	"uS+K8w0LM5BZsbbwzUOR7n5Lq1q50VZGE1Hm9oU1czPzRHY152pWhrzid5nxFLKeZ3Cbs1xV7C8yq2B7",
+	"3aN4AP6ME5xolEbhYKorC6+fSmeg3QlmrrQh0cBzSqwKA5kjAxzuxnbCJeNsCNYCwrYesSTVworU7Z3/",
+	"8f/9/yzJ1dz/b8a1FeXnATvdJl3EjBjIanPGLXcp7UpJHCGmU1mRXt4l92lJT3fDu/YwG+7mxmG/4QZY",
+	"2CB44YwPcrfbbGjvAGscYN664SJWct1vnasiz1imKqmvb8Uhnfso/h0P8U1DMMA+fRH1G1N7J8GzFl7D",
+	"wr7X8Rm/M7ed4mPuoJkV0O2VURCq/TP0giFZ0Twz1QNobNzuKdW8MrP4TcXEiQ8h92JlojvRLTNTeikk",
+	"gznndWuOXn1AYBvI6FBwMQPt3YWE8RAZrqrfMacczRmFVAPNpk022PNDN079et40QvNdDmDviaZgua9t",
+	"92n09dPJcPZiX5OnHjNKyWZKno0twhI1T2QHSvj+VgNAHkEJrR+Q8BEhinWSP/5Aflz2558J1QFgkkIo",
+	"O4zcvQDRnxeYShzIqPKcjIYByzqyyHNSceRaKR1EahDTRQqEvOqzk6pLrqWBlB4UKtRYSaW9dzLll34v",
+	"Dx13/oiwSMPnfHlw65GwQlqRu8+dtw92jbL9t3LWdqwpVUMtOlKu39PREqTeqHOil5JlvBEuDOwuNEQt",
+	"JWzKZ6aSQmSJZlaVefneATxmKNVpDlwbf8Ku5P65CSrRiU6vmL8j3ODcYbPbZ6UcYMDeNZWVGfrCy3mf",
+	"nVScP6iT7sTIY9Zipzg/cus9aVLhuo97TFsonUSfV3RF5PVjUuJA+rs4VMbs1k7weZMu7cYPLtt4mDTX",
+	"m2lydJlL6Z9PQ7XPAeu+UE/Yyv4Q9ISwHGoWYDdOsscz2uAy4dw/eg9Rl3pL+3Rpdz5R+tLMeAoRBFU5",
+	"AcuCsR6vh36+3vj/iigf/g0X0xFPelhfb0psyp++O0FQSSXzBQOpVe4dCyyfmvArz4lvQDunHySelYyz",
+	"zY1xglXp2gXc8qpg3SfQ8iZi7TaTp1kJsHUJbzB3ZrKJpTt/dw9GLjRybfDIT8ITvR89P3/nkYjWiMO2",
+	"XF6e52p+YYpMXQQU4AjOYsRzA12Wg61B1bjjFWephgykFTx/XkEIIwRg4t6XsI7C0K7NsJw+X3h6p/Ao",
+	"hnrdkyFdhV9xgeGktshqTUp3g2XxMHay3nBrOPVJWknrwW62qBKrziHu9K2Rkh/FFbCOE1GCuc263jUQ",
+	"khi5kW1HZ6B7CMED9mDGx0IS+UsTKesv2N5nzR+FQ3BjWWfOK/oonLAnxBnlx1sJKYnYGuF0D2zA++Tc",
+	"JQR+GjurjJCtVwLmoBMiDynoDi1xfyQ+eMGlwhCa+4yc1A3Zo7hdSxr1C+EzPWqqKMQkw95GAEX3CbXu",
+	"OrBOR/YsURuxRDmZb9GnG2cdoqotm/8G5qf6Qp2rUdgBSIncz54bZsBT76BfRBc6pe/qnsGY3RBS5XRR",
+	"Q4EwlERmgKkkHp6MZ1O3oXDpdpohhM1mVfmIgsor3wbEU+E9e4z+rdS24HSul8g1Yuel689e62mseWEP",
+	"780gffRiu4ejblz/78HeevHvRhXjTl+rEkOh71JodrODUiM32kHvWWA9XddfUXAfnKvLb3TlXqY0gykX",
+	"+c0VoHHTfRFCAkcaDBnFLXIpfVy/UzdUxbhOOJk79d3akV6F12N7N1Kthk0+vAwvuPeGu+0iqpTlMmDV",
+	"QbdLGKu5RYYBA7a7LcF2hydzxI0RY7kDsd6YA5iosl4ffsHwIDgXpqkc7AT7idZW5bAjqXevpoamIO8s",
+	"9mfIl2k8Jm4HmTMxyihsWRQ356a7V4lGlaCFQJBPpHS7jWPjfhpEvFn+C7kTDSgDCZbOUjfSBjrBrR6/",
+	"LrEOGmHY8e/m8McvfkSfn65omKqrFVWZcx+C95rU3btQ22LfctMdFAwLQrarYkcZESHfs9PEflZDlS1Y",
+	"yiXzPXBKM0UEYM8TuaJcDZEM+uljOPH6UexPEHYnLN23Oy83elVHILci8XVRfCsfiyTS8LJ9DKZdrmix",
+	"qDw9nqztyBeeAQ6mI75lo0qbgYljxx8/fDz1hMS+QqTEtch8Dix4zBWhS1N8XIGsV0kkfpgGE5VCE+QN",
+	"UbYSFThyW0FHuw3lQEhynzRwoyQbqzLblfEiE5ZZ7Y76scXHCfJ9UnOJLU5A4xHja2IB6bud4CJX6aUq",
+	"bNJdc8r+6btdkVN4hsATrHN9zLErA7oX55ntt58te19e25ycoi4QpPoOT/5HRD91EDR2y5bkrbMJdLzx",
+	"LYSzDSq999KoHipkbwdgeY4IUt7ajDSYiSeXP1qh1PVAM3Lh3z4N1Z8vmZK+fQ2oGje2IZmiZGB6jBzH",
+	"tTbkuMxqD5zuMz5uRLXBqXeKdx5m/69tX8IwPafdWiSc2Jvf3wluLbRIURRUPuSxd6oxd+J8J3tyBZq+",
+	"aU/d/G/+kR2KmG9i3S72TSHyrOSxLeMshURqViIvvK2s3W2JfGrss6O//1bfGWZKWzas9bst65ZLJRdT",
+	"VRivzksv/uPZELgGfVLYiWvnz94fz7yavVHqUkD5YUytjB+6PmG6OG0Jhc6fHT17wWfixdVLNP++O8v2",
+	"/x3w3E56zAtImW1wcvqeZSotcH8jPp5+xbvmx+S6spTZQH5g+ZrUcyQJTPC0i+gdTqUb3vALbjuePTd6",
+	"nER+9fkzFZd4VUpgKJt+rLm00Wswjtjwmo+B9IQJeQXSKh33FWt/W36FKYUVIxsriXJ7TcS8JTvPEtFk",
+	"PLlEsbXa2o8lBAlBTruXTZUUViHR20SYpW5XXza8jbhHAlHLcFEhnCBrqQc+SIFlWoxsL+o6Ty+lmueQ",
+	"jaHHjMgBPQTP3oTPZcK4ZWC5GEG6SCnwGdYd223o0NtPKcwIBamjhblE/2JmsYjaGQJP80Elmr3gWVDf",
+	"lQRP7UDtQyoy+sZnrEUdgLKdJgFGyWZCEmEqIpJ4MPIK9KYUNx6gbEdA6TW+ifjhhkawkvpgLjJgGTeT",
+	"oeI6i2UdBbHhdz9HCJm+2HUkZIYi6LUfQ+9ZFnymJmEugdhaRMztOchXYdg5vvTg3BmBt/hpPI/4QcNL",
+	"YpDfXm3iejHSYNnxKEm/wgKuWZqQkbtGA8sccnbljHz0iuqrps7+xNOJkBAslKgpqbOC5NKyjicKr2oY",
+	"69mS6M9q4NkBlvVcwqIbD2OZFrx5JJZPZ6APqKTS1jze2HBmwjZOe6myJf0aGq5eaXJMCaoTqjbjProf",
+	"tXQsMgdUIe32O1QKFZcqBb0oWfK8FZ7yGbMqNsNFsxkuKfdCX6WaIzebxcMDAjxg0Z/0FinqGBYJWDGN",
+	"x1R93aROyhtmBK+acCkhN6wzh+FEqcseO895etmjBIVuVEPiDCUCQKoR0Q0xqaxIy5PKNOqAjNowjQqX",
+	"gnSnEeGnbwTcFhpMn30IHhrxEUDGkk8HOT1/4B9LGJdmDpq9PnzFEv9l3395UciyEiKpAj3YlBsaxY/8",
+	"w6xTFZVGF11Uqx8NyLfRMBRyJegXxrls7mjncapwbZyedrwm+HB+j318c8rQg1IzkD327uPHUz+mHuNu",
+	"eadcZl02hFGge6J+et6TeF/y8MkWatvpBLt1QN1qNAAV3BexI1aagy8fa1XMjDNkS5QrU75ww4y7gGde",
+	"N5JQWRB24qqRhi6cYjUMwrRqleeQoevv2uNIhygROmm62tEeG3O/A07i2ffYCql7NqcDusrzIU8voz6V",
+	"xDANThVMIRO+HGFp53WNZZDm3AnnFbApuPkQZurWAvln/MZbp1zqsUwvDnC64BOkRaDG9QNe6puuOvDs",
+	"z9/+/D8BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

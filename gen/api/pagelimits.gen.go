@@ -31,6 +31,9 @@ func ListAlertsPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max
 // ListAuditEventsPageLimit bounds the limit parameter of ListAuditEvents.
 func ListAuditEventsPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
 
+// ListCertificatesPageLimit bounds the limit parameter of ListCertificates.
+func ListCertificatesPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
+
 // ListCredentialsPageLimit bounds the limit parameter of ListCredentials.
 func ListCredentialsPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
 
@@ -45,6 +48,9 @@ func ListGroupsPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max
 
 // ListHealthChecksPageLimit bounds the limit parameter of ListHealthChecks.
 func ListHealthChecksPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
+
+// ListHostCertificatesPageLimit bounds the limit parameter of ListHostCertificates.
+func ListHostCertificatesPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
 
 // ListHostExceptionsPageLimit bounds the limit parameter of ListHostExceptions.
 func ListHostExceptionsPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }

@@ -755,6 +755,27 @@ func (e HealthResponseStatus) Valid() bool {
 	}
 }
 
+// Defines values for HostCertificateStatus.
+const (
+	HostCertificateStatusExpired HostCertificateStatus = "expired"
+	HostCertificateStatusIssued  HostCertificateStatus = "issued"
+	HostCertificateStatusRevoked HostCertificateStatus = "revoked"
+)
+
+// Valid indicates whether the value is a known member of the HostCertificateStatus enum.
+func (e HostCertificateStatus) Valid() bool {
+	switch e {
+	case HostCertificateStatusExpired:
+		return true
+	case HostCertificateStatusIssued:
+		return true
+	case HostCertificateStatusRevoked:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HostKeyStatus.
 const (
 	HostKeyStatusPending HostKeyStatus = "pending"
@@ -1325,6 +1346,42 @@ func (e RuleSeverity) Valid() bool {
 	}
 }
 
+// Defines values for SSHCAKind.
+const (
+	SSHCAKindHost SSHCAKind = "host"
+	SSHCAKindUser SSHCAKind = "user"
+)
+
+// Valid indicates whether the value is a known member of the SSHCAKind enum.
+func (e SSHCAKind) Valid() bool {
+	switch e {
+	case SSHCAKindHost:
+		return true
+	case SSHCAKindUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SSHCAKeyStatus.
+const (
+	SSHCAKeyStatusActive   SSHCAKeyStatus = "active"
+	SSHCAKeyStatusPrevious SSHCAKeyStatus = "previous"
+)
+
+// Valid indicates whether the value is a known member of the SSHCAKeyStatus enum.
+func (e SSHCAKeyStatus) Valid() bool {
+	switch e {
+	case SSHCAKeyStatusActive:
+		return true
+	case SSHCAKeyStatusPrevious:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ScanTrigger.
 const (
 	ScanTriggerBatch       ScanTrigger = "batch"
@@ -1529,6 +1586,27 @@ func (e Weekday) Valid() bool {
 	}
 }
 
+// Defines values for CertificateStatusFilter.
+const (
+	CertificateStatusFilterExpired CertificateStatusFilter = "expired"
+	CertificateStatusFilterIssued  CertificateStatusFilter = "issued"
+	CertificateStatusFilterRevoked CertificateStatusFilter = "revoked"
+)
+
+// Valid indicates whether the value is a known member of the CertificateStatusFilter enum.
+func (e CertificateStatusFilter) Valid() bool {
+	switch e {
+	case CertificateStatusFilterExpired:
+		return true
+	case CertificateStatusFilterIssued:
+		return true
+	case CertificateStatusFilterRevoked:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TrendInterval.
 const (
 	TrendIntervalDay  TrendInterval = "day"
@@ -1643,6 +1721,27 @@ func (e ExportAuditEventsParamsFormat) Valid() bool {
 	}
 }
 
+// Defines values for ListCertificatesParamsStatus.
+const (
+	ListCertificatesParamsStatusExpired ListCertificatesParamsStatus = "expired"
+	ListCertificatesParamsStatusIssued  ListCertificatesParamsStatus = "issued"
+	ListCertificatesParamsStatusRevoked ListCertificatesParamsStatus = "revoked"
+)
+
+// Valid indicates whether the value is a known member of the ListCertificatesParamsStatus enum.
+func (e ListCertificatesParamsStatus) Valid() bool {
+	switch e {
+	case ListCertificatesParamsStatusExpired:
+		return true
+	case ListCertificatesParamsStatusIssued:
+		return true
+	case ListCertificatesParamsStatusRevoked:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GetFleetComplianceTrendParamsInterval.
 const (
 	GetFleetComplianceTrendParamsIntervalDay  GetFleetComplianceTrendParamsInterval = "day"
@@ -1658,6 +1757,27 @@ func (e GetFleetComplianceTrendParamsInterval) Valid() bool {
 	case GetFleetComplianceTrendParamsIntervalHour:
 		return true
 	case GetFleetComplianceTrendParamsIntervalWeek:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListHostCertificatesParamsStatus.
+const (
+	ListHostCertificatesParamsStatusExpired ListHostCertificatesParamsStatus = "expired"
+	ListHostCertificatesParamsStatusIssued  ListHostCertificatesParamsStatus = "issued"
+	ListHostCertificatesParamsStatusRevoked ListHostCertificatesParamsStatus = "revoked"
+)
+
+// Valid indicates whether the value is a known member of the ListHostCertificatesParamsStatus enum.
+func (e ListHostCertificatesParamsStatus) Valid() bool {
+	switch e {
+	case ListHostCertificatesParamsStatusExpired:
+		return true
+	case ListHostCertificatesParamsStatusIssued:
+		return true
+	case ListHostCertificatesParamsStatusRevoked:
 		return true
 	default:
 		return false
@@ -2905,6 +3025,63 @@ type HealthResponse struct {
 // HealthResponseStatus defines model for HealthResponse.Status.
 type HealthResponseStatus string
 
+// HostCertificate defines model for HostCertificate.
+type HostCertificate struct {
+	// CaKeyId The key id of the host CA key that signed it.
+	CaKeyId string `json:"ca_key_id"`
+
+	// Certificate The certificate in authorized_keys format (for sshd's `HostCertificate`).
+	Certificate string    `json:"certificate"`
+	CreatedAt   time.Time `json:"created_at"`
+
+	// FingerprintSha256 The fingerprint of the certified host key.
+	FingerprintSha256 string              `json:"fingerprint_sha256"`
+	HostId            openapi_types.UUID  `json:"host_id"`
+	Id                openapi_types.UUID  `json:"id"`
+	IssuedBy          string              `json:"issued_by"`
+	KeyType           string              `json:"key_type"`
+	Principals        []string            `json:"principals"`
+	RenewedFrom       *openapi_types.UUID `json:"renewed_from,omitempty"`
+	RevokeReason      *string             `json:"revoke_reason,omitempty"`
+	RevokedAt         *time.Time          `json:"revoked_at,omitempty"`
+	RevokedBy         *string             `json:"revoked_by,omitempty"`
+	Serial            int64               `json:"serial"`
+
+	// Status `expired` is an issued certificate past `valid_before`.
+	Status      HostCertificateStatus `json:"status"`
+	ValidAfter  time.Time             `json:"valid_after"`
+	ValidBefore time.Time             `json:"valid_before"`
+}
+
+// HostCertificateStatus `expired` is an issued certificate past `valid_before`.
+type HostCertificateStatus string
+
+// HostCertificateIssueRequest defines model for HostCertificateIssueRequest.
+type HostCertificateIssueRequest struct {
+	// Principals Extra names the certificate is valid for, besides the host's name and address.
+	Principals *[]string `json:"principals,omitempty"`
+
+	// ValidityDays 1 to 825 (default 90).
+	ValidityDays *int `json:"validity_days,omitempty"`
+}
+
+// HostCertificateList defines model for HostCertificateList.
+type HostCertificateList struct {
+	Certificates []HostCertificate `json:"certificates"`
+	NextCursor   *string           `json:"next_cursor,omitempty"`
+}
+
+// HostCertificateRenewRequest defines model for HostCertificateRenewRequest.
+type HostCertificateRenewRequest struct {
+	// ValidityDays 1 to 825 (default 90).
+	ValidityDays *int `json:"validity_days,omitempty"`
+}
+
+// HostCertificateRevokeRequest defines model for HostCertificateRevokeRequest.
+type HostCertificateRevokeRequest struct {
+	Reason *string `json:"reason,omitempty"`
+}
+
 // HostCompliance defines model for HostCompliance.
 type HostCompliance struct {
 	// AsOf The instant answered for; null for now.
@@ -3833,6 +4010,43 @@ type RuleVariable struct {
 	Value *string `json:"value"`
 }
 
+// SSHCA defines model for SSHCA.
+type SSHCA struct {
+	// Keys The trusted keys, the active one first.
+	Keys []SSHCAKey `json:"keys"`
+	Kind SSHCAKind  `json:"kind"`
+
+	// ReadyLines For `user`, the content of sshd's `TrustedUserCAKeys` file; for `host`, the
+	// `@cert-authority * <key>` lines for known_hosts. One line per trusted key.
+	ReadyLines string `json:"ready_lines"`
+}
+
+// SSHCAKind defines model for SSHCA.Kind.
+type SSHCAKind string
+
+// SSHCAKey defines model for SSHCAKey.
+type SSHCAKey struct {
+	CreatedAt         time.Time `json:"created_at"`
+	FingerprintSha256 string    `json:"fingerprint_sha256"`
+	KeyId             string    `json:"key_id"`
+
+	// PublicKey The key in authorized_keys format, with its key id as comment.
+	PublicKey string `json:"public_key"`
+
+	// Status `active` signs; `previous` is only trusted until `trusted_until`.
+	Status       SSHCAKeyStatus `json:"status"`
+	TrustedUntil *time.Time     `json:"trusted_until,omitempty"`
+}
+
+// SSHCAKeyStatus `active` signs; `previous` is only trusted until `trusted_until`.
+type SSHCAKeyStatus string
+
+// SSHCARotateRequest defines model for SSHCARotateRequest.
+type SSHCARotateRequest struct {
+	// OverlapHours How long the previous key stays trusted, 0 to 2160 (default 168).
+	OverlapHours *int `json:"overlap_hours,omitempty"`
+}
+
 // SSHConfig defines model for SSHConfig.
 type SSHConfig struct {
 	AllowSudoPassword bool `json:"allow_sudo_password"`
@@ -4224,6 +4438,9 @@ type Weekday string
 // AsOf defines model for AsOf.
 type AsOf = time.Time
 
+// CertificateStatusFilter defines model for CertificateStatusFilter.
+type CertificateStatusFilter string
+
 // Cursor defines model for Cursor.
 type Cursor = string
 
@@ -4380,6 +4597,21 @@ type ExportAuditEventsParamsActorType string
 
 // ExportAuditEventsParamsFormat defines parameters for ExportAuditEvents.
 type ExportAuditEventsParamsFormat string
+
+// ListCertificatesParams defines parameters for ListCertificates.
+type ListCertificatesParams struct {
+	// Status Only certificates of this status.
+	Status *ListCertificatesParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListCertificatesParamsStatus defines parameters for ListCertificates.
+type ListCertificatesParamsStatus string
 
 // ListExceptionsParams defines parameters for ListExceptions.
 type ListExceptionsParams struct {
@@ -4570,6 +4802,21 @@ type CreateHostParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
 }
+
+// ListHostCertificatesParams defines parameters for ListHostCertificates.
+type ListHostCertificatesParams struct {
+	// Status Only certificates of this status.
+	Status *ListHostCertificatesParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListHostCertificatesParamsStatus defines parameters for ListHostCertificates.
+type ListHostCertificatesParamsStatus string
 
 // ResolveHostCredentialParams defines parameters for ResolveHostCredential.
 type ResolveHostCredentialParams struct {
@@ -4922,6 +5169,12 @@ type ChangePasswordJSONRequestBody = PasswordChangeRequest
 // RefreshTokenJSONRequestBody defines body for RefreshToken for application/json ContentType.
 type RefreshTokenJSONRequestBody = AuthRefreshRequest
 
+// RenewHostCertificateJSONRequestBody defines body for RenewHostCertificate for application/json ContentType.
+type RenewHostCertificateJSONRequestBody = HostCertificateRenewRequest
+
+// RevokeHostCertificateJSONRequestBody defines body for RevokeHostCertificate for application/json ContentType.
+type RevokeHostCertificateJSONRequestBody = HostCertificateRevokeRequest
+
 // RequestExceptionJSONRequestBody defines body for RequestException for application/json ContentType.
 type RequestExceptionJSONRequestBody = ExceptionRequest
 
@@ -4972,6 +5225,9 @@ type TestHealthCheckJSONRequestBody = HealthCheckTestRequest
 
 // CreateHostJSONRequestBody defines body for CreateHost for application/json ContentType.
 type CreateHostJSONRequestBody = HostCreateRequest
+
+// IssueHostCertificateJSONRequestBody defines body for IssueHostCertificate for application/json ContentType.
+type IssueHostCertificateJSONRequestBody = HostCertificateIssueRequest
 
 // SetHostMaintenanceJSONRequestBody defines body for SetHostMaintenance for application/json ContentType.
 type SetHostMaintenanceJSONRequestBody = MaintenanceRequest
@@ -5056,6 +5312,9 @@ type UpdateServiceAccountJSONRequestBody = ServiceAccountCreate
 
 // CreateServiceAccountTokenJSONRequestBody defines body for CreateServiceAccountToken for application/json ContentType.
 type CreateServiceAccountTokenJSONRequestBody = APITokenCreate
+
+// RotateSSHCAJSONRequestBody defines body for RotateSSHCA for application/json ContentType.
+type RotateSSHCAJSONRequestBody = SSHCARotateRequest
 
 // PutAlertsConfigJSONRequestBody defines body for PutAlertsConfig for application/json ContentType.
 type PutAlertsConfigJSONRequestBody = AlertsConfig
@@ -5508,6 +5767,55 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /auth/refresh (the `RefreshToken` operationId).
 	RefreshToken(ctx context.Context, body RefreshTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListCertificates Host certificates of every host, newest first.
+	//
+	// 400 naming the field for a malformed cursor, `limit` or `status`.
+	//
+	// Corresponds with GET /certificates (the `ListCertificates` operationId).
+	ListCertificates(ctx context.Context, params *ListCertificatesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RenewHostCertificateWithBody Issue a new certificate for the same host key and principals.
+	//
+	// Signs the certificate's key again with the active host CA key for `validity_days`
+	// (default 90); the old certificate stays valid until it expires (revoke it to end it
+	// sooner). 409 when the certificate is revoked.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /certificates/{id}:renew (the `RenewHostCertificate` operationId).
+	RenewHostCertificateWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RenewHostCertificate Issue a new certificate for the same host key and principals.
+	//
+	// Signs the certificate's key again with the active host CA key for `validity_days`
+	// (default 90); the old certificate stays valid until it expires (revoke it to end it
+	// sooner). 409 when the certificate is revoked.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /certificates/{id}:renew (the `RenewHostCertificate` operationId).
+	RenewHostCertificate(ctx context.Context, id ID, body RenewHostCertificateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeHostCertificateWithBody Revoke a host certificate.
+	//
+	// Its serial joins the KRL (`GET /ssh-ca/krl`) until it expires. 409 when it is
+	// already revoked.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /certificates/{id}:revoke (the `RevokeHostCertificate` operationId).
+	RevokeHostCertificateWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeHostCertificate Revoke a host certificate.
+	//
+	// Its serial joins the KRL (`GET /ssh-ca/krl`) until it expires. 409 when it is
+	// already revoked.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /certificates/{id}:revoke (the `RevokeHostCertificate` operationId).
+	RevokeHostCertificate(ctx context.Context, id ID, body RevokeHostCertificateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListExceptions List exceptions, newest first.
 	//
@@ -6042,6 +6350,35 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /hosts (the `CreateHost` operationId).
 	CreateHost(ctx context.Context, params *CreateHostParams, body CreateHostJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListHostCertificates The host certificates issued to a host, newest first.
+	//
+	// 400 naming the field for a malformed cursor, `limit` or `status`.
+	//
+	// Corresponds with GET /hosts/{host_id}/certificates (the `ListHostCertificates` operationId).
+	ListHostCertificates(ctx context.Context, hostId HostID, params *ListHostCertificatesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// IssueHostCertificateWithBody Issue a host certificate for the host's pinned host key.
+	//
+	// Signs the host's trusted (pinned) host key with the host CA, for the host's name
+	// and address (plus any `principals` given), valid from a minute ago for
+	// `validity_days` (default 90). 409 when the host has no trusted host key yet.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /hosts/{host_id}/certificates (the `IssueHostCertificate` operationId).
+	IssueHostCertificateWithBody(ctx context.Context, hostId HostID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// IssueHostCertificate Issue a host certificate for the host's pinned host key.
+	//
+	// Signs the host's trusted (pinned) host key with the host CA, for the host's name
+	// and address (plus any `principals` given), valid from a minute ago for
+	// `validity_days` (default 90). 409 when the host has no trusted host key yet.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /hosts/{host_id}/certificates (the `IssueHostCertificate` operationId).
+	IssueHostCertificate(ctx context.Context, hostId HostID, body IssueHostCertificateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ResolveHostCredential The credential OpenWatch would use for a host, and why.
 	//
@@ -7055,6 +7392,55 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /service-accounts/{id}/tokens/{token_id}:signing-key (the `CreateServiceAccountTokenSigningKey` operationId).
 	CreateServiceAccountTokenSigningKey(ctx context.Context, id ID, tokenId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSSHHostCA The SSH host CA's public keys.
+	//
+	// The keys host certificates are signed with (the active key is generated on first
+	// use), with the ready `@cert-authority * <key>` lines for known_hosts: the active key
+	// and, during a rotation's overlap, the previous one.
+	//
+	// Corresponds with GET /ssh-ca/host (the `GetSSHHostCA` operationId).
+	GetSSHHostCA(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSSHKRL The key revocation list of revoked host certificates.
+	//
+	// An OpenSSH KRL (the binary format of `ssh-keygen -k`, PROTOCOL.krl) listing, per
+	// host CA key, the serials of revoked host certificates not yet expired. Usable as
+	// `RevokedHostKeys` on clients and checkable with `ssh-keygen -Q -f`.
+	//
+	// Corresponds with GET /ssh-ca/krl (the `GetSSHKRL` operationId).
+	GetSSHKRL(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSSHUserCA The SSH user CA's public keys.
+	//
+	// The keys sshd trusts for user certificates OpenWatch signs (the active key is
+	// generated on first use), with the ready content of a `TrustedUserCAKeys` file: the
+	// active key and, during a rotation's overlap, the previous one.
+	//
+	// Corresponds with GET /ssh-ca/user (the `GetSSHUserCA` operationId).
+	GetSSHUserCA(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RotateSSHCAWithBody Rotate a CA's key.
+	//
+	// Generates a new active key; the previous one stays trusted (listed and in the ready
+	// lines) for `overlap_hours` (default 168, 0 ends its trust now). Certificates it
+	// signed keep verifying during the overlap; new ones are signed with the new key.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /ssh-ca/{kind}:rotate (the `RotateSSHCA` operationId).
+	RotateSSHCAWithBody(ctx context.Context, kind string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RotateSSHCA Rotate a CA's key.
+	//
+	// Generates a new active key; the previous one stays trusted (listed and in the ready
+	// lines) for `overlap_hours` (default 168, 0 ends its trust now). Certificates it
+	// signed keep verifying during the overlap; new ones are signed with the new key.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /ssh-ca/{kind}:rotate (the `RotateSSHCA` operationId).
+	RotateSSHCA(ctx context.Context, kind string, body RotateSSHCAJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetAlertsConfig The thresholds of score and failing-scan alerts.
 	//
@@ -8151,6 +8537,105 @@ func (c *Client) RefreshTokenWithBody(ctx context.Context, contentType string, b
 // Corresponds with POST /auth/refresh (the `RefreshToken` operationId).
 func (c *Client) RefreshToken(ctx context.Context, body RefreshTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRefreshTokenRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListCertificates Host certificates of every host, newest first.
+//
+// 400 naming the field for a malformed cursor, `limit` or `status`.
+//
+// Corresponds with GET /certificates (the `ListCertificates` operationId).
+func (c *Client) ListCertificates(ctx context.Context, params *ListCertificatesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListCertificatesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RenewHostCertificateWithBody Issue a new certificate for the same host key and principals.
+//
+// Signs the certificate's key again with the active host CA key for `validity_days`
+// (default 90); the old certificate stays valid until it expires (revoke it to end it
+// sooner). 409 when the certificate is revoked.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /certificates/{id}:renew (the `RenewHostCertificate` operationId).
+func (c *Client) RenewHostCertificateWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRenewHostCertificateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RenewHostCertificate Issue a new certificate for the same host key and principals.
+//
+// Signs the certificate's key again with the active host CA key for `validity_days`
+// (default 90); the old certificate stays valid until it expires (revoke it to end it
+// sooner). 409 when the certificate is revoked.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /certificates/{id}:renew (the `RenewHostCertificate` operationId).
+func (c *Client) RenewHostCertificate(ctx context.Context, id ID, body RenewHostCertificateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRenewHostCertificateRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeHostCertificateWithBody Revoke a host certificate.
+//
+// Its serial joins the KRL (`GET /ssh-ca/krl`) until it expires. 409 when it is
+// already revoked.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /certificates/{id}:revoke (the `RevokeHostCertificate` operationId).
+func (c *Client) RevokeHostCertificateWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeHostCertificateRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeHostCertificate Revoke a host certificate.
+//
+// Its serial joins the KRL (`GET /ssh-ca/krl`) until it expires. 409 when it is
+// already revoked.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /certificates/{id}:revoke (the `RevokeHostCertificate` operationId).
+func (c *Client) RevokeHostCertificate(ctx context.Context, id ID, body RevokeHostCertificateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeHostCertificateRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -9305,6 +9790,65 @@ func (c *Client) CreateHostWithBody(ctx context.Context, params *CreateHostParam
 // Corresponds with POST /hosts (the `CreateHost` operationId).
 func (c *Client) CreateHost(ctx context.Context, params *CreateHostParams, body CreateHostJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateHostRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListHostCertificates The host certificates issued to a host, newest first.
+//
+// 400 naming the field for a malformed cursor, `limit` or `status`.
+//
+// Corresponds with GET /hosts/{host_id}/certificates (the `ListHostCertificates` operationId).
+func (c *Client) ListHostCertificates(ctx context.Context, hostId HostID, params *ListHostCertificatesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListHostCertificatesRequest(c.Server, hostId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// IssueHostCertificateWithBody Issue a host certificate for the host's pinned host key.
+//
+// Signs the host's trusted (pinned) host key with the host CA, for the host's name
+// and address (plus any `principals` given), valid from a minute ago for
+// `validity_days` (default 90). 409 when the host has no trusted host key yet.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /hosts/{host_id}/certificates (the `IssueHostCertificate` operationId).
+func (c *Client) IssueHostCertificateWithBody(ctx context.Context, hostId HostID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewIssueHostCertificateRequestWithBody(c.Server, hostId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// IssueHostCertificate Issue a host certificate for the host's pinned host key.
+//
+// Signs the host's trusted (pinned) host key with the host CA, for the host's name
+// and address (plus any `principals` given), valid from a minute ago for
+// `validity_days` (default 90). 409 when the host has no trusted host key yet.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /hosts/{host_id}/certificates (the `IssueHostCertificate` operationId).
+func (c *Client) IssueHostCertificate(ctx context.Context, hostId HostID, body IssueHostCertificateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewIssueHostCertificateRequest(c.Server, hostId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -11488,6 +12032,105 @@ func (c *Client) CreateServiceAccountTokenSigningKey(ctx context.Context, id ID,
 	return c.Client.Do(req)
 }
 
+// GetSSHHostCA The SSH host CA's public keys.
+//
+// The keys host certificates are signed with (the active key is generated on first
+// use), with the ready `@cert-authority * <key>` lines for known_hosts: the active key
+// and, during a rotation's overlap, the previous one.
+//
+// Corresponds with GET /ssh-ca/host (the `GetSSHHostCA` operationId).
+func (c *Client) GetSSHHostCA(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSSHHostCARequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSSHKRL The key revocation list of revoked host certificates.
+//
+// An OpenSSH KRL (the binary format of `ssh-keygen -k`, PROTOCOL.krl) listing, per
+// host CA key, the serials of revoked host certificates not yet expired. Usable as
+// `RevokedHostKeys` on clients and checkable with `ssh-keygen -Q -f`.
+//
+// Corresponds with GET /ssh-ca/krl (the `GetSSHKRL` operationId).
+func (c *Client) GetSSHKRL(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSSHKRLRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSSHUserCA The SSH user CA's public keys.
+//
+// The keys sshd trusts for user certificates OpenWatch signs (the active key is
+// generated on first use), with the ready content of a `TrustedUserCAKeys` file: the
+// active key and, during a rotation's overlap, the previous one.
+//
+// Corresponds with GET /ssh-ca/user (the `GetSSHUserCA` operationId).
+func (c *Client) GetSSHUserCA(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSSHUserCARequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RotateSSHCAWithBody Rotate a CA's key.
+//
+// Generates a new active key; the previous one stays trusted (listed and in the ready
+// lines) for `overlap_hours` (default 168, 0 ends its trust now). Certificates it
+// signed keep verifying during the overlap; new ones are signed with the new key.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /ssh-ca/{kind}:rotate (the `RotateSSHCA` operationId).
+func (c *Client) RotateSSHCAWithBody(ctx context.Context, kind string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRotateSSHCARequestWithBody(c.Server, kind, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RotateSSHCA Rotate a CA's key.
+//
+// Generates a new active key; the previous one stays trusted (listed and in the ready
+// lines) for `overlap_hours` (default 168, 0 ends its trust now). Certificates it
+// signed keep verifying during the overlap; new ones are signed with the new key.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /ssh-ca/{kind}:rotate (the `RotateSSHCA` operationId).
+func (c *Client) RotateSSHCA(ctx context.Context, kind string, body RotateSSHCAJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRotateSSHCARequest(c.Server, kind, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetAlertsConfig The thresholds of score and failing-scan alerts.
 //
 // The thresholds in force and their defaults (the configuration file's `[alerts]`
@@ -13638,6 +14281,178 @@ func NewRefreshTokenRequestWithBody(server string, contentType string, body io.R
 	}
 
 	operationPath := fmt.Sprintf("/auth/refresh")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListCertificatesRequest constructs an http.Request for the ListCertificates method
+func NewListCertificatesRequest(server string, params *ListCertificatesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/certificates")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRenewHostCertificateRequest calls the generic RenewHostCertificate builder with application/json body
+func NewRenewHostCertificateRequest(server string, id ID, body RenewHostCertificateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRenewHostCertificateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewRenewHostCertificateRequestWithBody constructs an http.Request for the RenewHostCertificate method, with any body, and a specified content type
+func NewRenewHostCertificateRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/certificates/%s:renew", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRevokeHostCertificateRequest calls the generic RevokeHostCertificate builder with application/json body
+func NewRevokeHostCertificateRequest(server string, id ID, body RevokeHostCertificateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRevokeHostCertificateRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewRevokeHostCertificateRequestWithBody constructs an http.Request for the RevokeHostCertificate method, with any body, and a specified content type
+func NewRevokeHostCertificateRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/certificates/%s:revoke", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -16075,6 +16890,138 @@ func NewCreateHostRequestWithBody(server string, params *CreateHostParams, conte
 		}
 
 	}
+
+	return req, nil
+}
+
+// NewListHostCertificatesRequest constructs an http.Request for the ListHostCertificates method
+func NewListHostCertificatesRequest(server string, hostId HostID, params *ListHostCertificatesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "host_id", hostId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s/certificates", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewIssueHostCertificateRequest calls the generic IssueHostCertificate builder with application/json body
+func NewIssueHostCertificateRequest(server string, hostId HostID, body IssueHostCertificateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewIssueHostCertificateRequestWithBody(server, hostId, "application/json", bodyReader)
+}
+
+// NewIssueHostCertificateRequestWithBody constructs an http.Request for the IssueHostCertificate method, with any body, and a specified content type
+func NewIssueHostCertificateRequestWithBody(server string, hostId HostID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "host_id", hostId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/hosts/%s/certificates", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -20635,6 +21582,134 @@ func NewCreateServiceAccountTokenSigningKeyRequest(server string, id ID, tokenId
 	return req, nil
 }
 
+// NewGetSSHHostCARequest constructs an http.Request for the GetSSHHostCA method
+func NewGetSSHHostCARequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ssh-ca/host")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetSSHKRLRequest constructs an http.Request for the GetSSHKRL method
+func NewGetSSHKRLRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ssh-ca/krl")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetSSHUserCARequest constructs an http.Request for the GetSSHUserCA method
+func NewGetSSHUserCARequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ssh-ca/user")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRotateSSHCARequest calls the generic RotateSSHCA builder with application/json body
+func NewRotateSSHCARequest(server string, kind string, body RotateSSHCAJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRotateSSHCARequestWithBody(server, kind, "application/json", bodyReader)
+}
+
+// NewRotateSSHCARequestWithBody constructs an http.Request for the RotateSSHCA method, with any body, and a specified content type
+func NewRotateSSHCARequestWithBody(server string, kind string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "kind", kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ssh-ca/%s:rotate", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetAlertsConfigRequest constructs an http.Request for the GetAlertsConfig method
 func NewGetAlertsConfigRequest(server string) (*http.Request, error) {
 	var err error
@@ -22327,6 +23402,57 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /auth/refresh (the `RefreshToken` operationId).
 	RefreshTokenWithResponse(ctx context.Context, body RefreshTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*RefreshTokenResponse, error)
 
+	// ListCertificatesWithResponse Host certificates of every host, newest first.
+	//
+	// 400 naming the field for a malformed cursor, `limit` or `status`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /certificates (the `ListCertificates` operationId).
+	ListCertificatesWithResponse(ctx context.Context, params *ListCertificatesParams, reqEditors ...RequestEditorFn) (*ListCertificatesResponse, error)
+
+	// RenewHostCertificateWithBodyWithResponse Issue a new certificate for the same host key and principals.
+	//
+	// Signs the certificate's key again with the active host CA key for `validity_days`
+	// (default 90); the old certificate stays valid until it expires (revoke it to end it
+	// sooner). 409 when the certificate is revoked.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /certificates/{id}:renew (the `RenewHostCertificate` operationId).
+	RenewHostCertificateWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RenewHostCertificateResponse, error)
+
+	// RenewHostCertificateWithResponse Issue a new certificate for the same host key and principals.
+	//
+	// Signs the certificate's key again with the active host CA key for `validity_days`
+	// (default 90); the old certificate stays valid until it expires (revoke it to end it
+	// sooner). 409 when the certificate is revoked.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /certificates/{id}:renew (the `RenewHostCertificate` operationId).
+	RenewHostCertificateWithResponse(ctx context.Context, id ID, body RenewHostCertificateJSONRequestBody, reqEditors ...RequestEditorFn) (*RenewHostCertificateResponse, error)
+
+	// RevokeHostCertificateWithBodyWithResponse Revoke a host certificate.
+	//
+	// Its serial joins the KRL (`GET /ssh-ca/krl`) until it expires. 409 when it is
+	// already revoked.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /certificates/{id}:revoke (the `RevokeHostCertificate` operationId).
+	RevokeHostCertificateWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RevokeHostCertificateResponse, error)
+
+	// RevokeHostCertificateWithResponse Revoke a host certificate.
+	//
+	// Its serial joins the KRL (`GET /ssh-ca/krl`) until it expires. 409 when it is
+	// already revoked.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /certificates/{id}:revoke (the `RevokeHostCertificate` operationId).
+	RevokeHostCertificateWithResponse(ctx context.Context, id ID, body RevokeHostCertificateJSONRequestBody, reqEditors ...RequestEditorFn) (*RevokeHostCertificateResponse, error)
+
 	// ListExceptionsWithResponse List exceptions, newest first.
 	//
 	// Filters combine. `host_id` matches the exceptions covering the host (its own, its
@@ -22916,6 +24042,37 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /hosts (the `CreateHost` operationId).
 	CreateHostWithResponse(ctx context.Context, params *CreateHostParams, body CreateHostJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateHostResponse, error)
+
+	// ListHostCertificatesWithResponse The host certificates issued to a host, newest first.
+	//
+	// 400 naming the field for a malformed cursor, `limit` or `status`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /hosts/{host_id}/certificates (the `ListHostCertificates` operationId).
+	ListHostCertificatesWithResponse(ctx context.Context, hostId HostID, params *ListHostCertificatesParams, reqEditors ...RequestEditorFn) (*ListHostCertificatesResponse, error)
+
+	// IssueHostCertificateWithBodyWithResponse Issue a host certificate for the host's pinned host key.
+	//
+	// Signs the host's trusted (pinned) host key with the host CA, for the host's name
+	// and address (plus any `principals` given), valid from a minute ago for
+	// `validity_days` (default 90). 409 when the host has no trusted host key yet.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /hosts/{host_id}/certificates (the `IssueHostCertificate` operationId).
+	IssueHostCertificateWithBodyWithResponse(ctx context.Context, hostId HostID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*IssueHostCertificateResponse, error)
+
+	// IssueHostCertificateWithResponse Issue a host certificate for the host's pinned host key.
+	//
+	// Signs the host's trusted (pinned) host key with the host CA, for the host's name
+	// and address (plus any `principals` given), valid from a minute ago for
+	// `validity_days` (default 90). 409 when the host has no trusted host key yet.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /hosts/{host_id}/certificates (the `IssueHostCertificate` operationId).
+	IssueHostCertificateWithResponse(ctx context.Context, hostId HostID, body IssueHostCertificateJSONRequestBody, reqEditors ...RequestEditorFn) (*IssueHostCertificateResponse, error)
 
 	// ResolveHostCredentialWithResponse The credential OpenWatch would use for a host, and why.
 	//
@@ -24049,6 +25206,61 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /service-accounts/{id}/tokens/{token_id}:signing-key (the `CreateServiceAccountTokenSigningKey` operationId).
 	CreateServiceAccountTokenSigningKeyWithResponse(ctx context.Context, id ID, tokenId openapi_types.UUID, reqEditors ...RequestEditorFn) (*CreateServiceAccountTokenSigningKeyResponse, error)
+
+	// GetSSHHostCAWithResponse The SSH host CA's public keys.
+	//
+	// The keys host certificates are signed with (the active key is generated on first
+	// use), with the ready `@cert-authority * <key>` lines for known_hosts: the active key
+	// and, during a rotation's overlap, the previous one.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /ssh-ca/host (the `GetSSHHostCA` operationId).
+	GetSSHHostCAWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetSSHHostCAResponse, error)
+
+	// GetSSHKRLWithResponse The key revocation list of revoked host certificates.
+	//
+	// An OpenSSH KRL (the binary format of `ssh-keygen -k`, PROTOCOL.krl) listing, per
+	// host CA key, the serials of revoked host certificates not yet expired. Usable as
+	// `RevokedHostKeys` on clients and checkable with `ssh-keygen -Q -f`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /ssh-ca/krl (the `GetSSHKRL` operationId).
+	GetSSHKRLWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetSSHKRLResponse, error)
+
+	// GetSSHUserCAWithResponse The SSH user CA's public keys.
+	//
+	// The keys sshd trusts for user certificates OpenWatch signs (the active key is
+	// generated on first use), with the ready content of a `TrustedUserCAKeys` file: the
+	// active key and, during a rotation's overlap, the previous one.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /ssh-ca/user (the `GetSSHUserCA` operationId).
+	GetSSHUserCAWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetSSHUserCAResponse, error)
+
+	// RotateSSHCAWithBodyWithResponse Rotate a CA's key.
+	//
+	// Generates a new active key; the previous one stays trusted (listed and in the ready
+	// lines) for `overlap_hours` (default 168, 0 ends its trust now). Certificates it
+	// signed keep verifying during the overlap; new ones are signed with the new key.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /ssh-ca/{kind}:rotate (the `RotateSSHCA` operationId).
+	RotateSSHCAWithBodyWithResponse(ctx context.Context, kind string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RotateSSHCAResponse, error)
+
+	// RotateSSHCAWithResponse Rotate a CA's key.
+	//
+	// Generates a new active key; the previous one stays trusted (listed and in the ready
+	// lines) for `overlap_hours` (default 168, 0 ends its trust now). Certificates it
+	// signed keep verifying during the overlap; new ones are signed with the new key.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /ssh-ca/{kind}:rotate (the `RotateSSHCA` operationId).
+	RotateSSHCAWithResponse(ctx context.Context, kind string, body RotateSSHCAJSONRequestBody, reqEditors ...RequestEditorFn) (*RotateSSHCAResponse, error)
 
 	// GetAlertsConfigWithResponse The thresholds of score and failing-scan alerts.
 	//
@@ -26231,6 +27443,241 @@ func (r RefreshTokenResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RefreshTokenResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListCertificatesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *HostCertificateList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListCertificatesResponse) GetJSON200() *HostCertificateList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListCertificatesResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListCertificatesResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListCertificatesResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListCertificatesResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListCertificatesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListCertificatesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListCertificatesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListCertificatesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RenewHostCertificateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *HostCertificate
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r RenewHostCertificateResponse) GetJSON201() *HostCertificate {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RenewHostCertificateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RenewHostCertificateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RenewHostCertificateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RenewHostCertificateResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r RenewHostCertificateResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r RenewHostCertificateResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RenewHostCertificateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RenewHostCertificateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RenewHostCertificateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RenewHostCertificateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RevokeHostCertificateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *HostCertificate
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RevokeHostCertificateResponse) GetJSON200() *HostCertificate {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RevokeHostCertificateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RevokeHostCertificateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RevokeHostCertificateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RevokeHostCertificateResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r RevokeHostCertificateResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r RevokeHostCertificateResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeHostCertificateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeHostCertificateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeHostCertificateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeHostCertificateResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -29588,6 +31035,165 @@ func (r CreateHostResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CreateHostResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListHostCertificatesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *HostCertificateList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListHostCertificatesResponse) GetJSON200() *HostCertificateList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListHostCertificatesResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListHostCertificatesResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListHostCertificatesResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListHostCertificatesResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListHostCertificatesResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListHostCertificatesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListHostCertificatesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListHostCertificatesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListHostCertificatesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type IssueHostCertificateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *HostCertificate
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r IssueHostCertificateResponse) GetJSON201() *HostCertificate {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r IssueHostCertificateResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r IssueHostCertificateResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r IssueHostCertificateResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r IssueHostCertificateResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r IssueHostCertificateResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r IssueHostCertificateResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r IssueHostCertificateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r IssueHostCertificateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r IssueHostCertificateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r IssueHostCertificateResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -36317,6 +37923,275 @@ func (r CreateServiceAccountTokenSigningKeyResponse) ContentType() string {
 	return ""
 }
 
+type GetSSHHostCAResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SSHCA
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSSHHostCAResponse) GetJSON200() *SSHCA {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetSSHHostCAResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetSSHHostCAResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetSSHHostCAResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetSSHHostCAResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSSHHostCAResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSSHHostCAResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSSHHostCAResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSSHHostCAResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetSSHKRLResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetSSHKRLResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetSSHKRLResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetSSHKRLResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetSSHKRLResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSSHKRLResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSSHKRLResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSSHKRLResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSSHKRLResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetSSHUserCAResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SSHCA
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSSHUserCAResponse) GetJSON200() *SSHCA {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetSSHUserCAResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetSSHUserCAResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetSSHUserCAResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetSSHUserCAResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSSHUserCAResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSSHUserCAResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSSHUserCAResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSSHUserCAResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RotateSSHCAResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SSHCA
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RotateSSHCAResponse) GetJSON200() *SSHCA {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RotateSSHCAResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RotateSSHCAResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RotateSSHCAResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r RotateSSHCAResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RotateSSHCAResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RotateSSHCAResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RotateSSHCAResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RotateSSHCAResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetAlertsConfigResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -39301,6 +41176,87 @@ func (c *ClientWithResponses) RefreshTokenWithResponse(ctx context.Context, body
 	return ParseRefreshTokenResponse(rsp)
 }
 
+// ListCertificatesWithResponse Host certificates of every host, newest first.
+//
+// 400 naming the field for a malformed cursor, `limit` or `status`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /certificates (the `ListCertificates` operationId).
+func (c *ClientWithResponses) ListCertificatesWithResponse(ctx context.Context, params *ListCertificatesParams, reqEditors ...RequestEditorFn) (*ListCertificatesResponse, error) {
+	rsp, err := c.ListCertificates(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListCertificatesResponse(rsp)
+}
+
+// RenewHostCertificateWithBodyWithResponse Issue a new certificate for the same host key and principals.
+//
+// Signs the certificate's key again with the active host CA key for `validity_days`
+// (default 90); the old certificate stays valid until it expires (revoke it to end it
+// sooner). 409 when the certificate is revoked.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /certificates/{id}:renew (the `RenewHostCertificate` operationId).
+func (c *ClientWithResponses) RenewHostCertificateWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RenewHostCertificateResponse, error) {
+	rsp, err := c.RenewHostCertificateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRenewHostCertificateResponse(rsp)
+}
+
+// RenewHostCertificateWithResponse Issue a new certificate for the same host key and principals.
+//
+// Signs the certificate's key again with the active host CA key for `validity_days`
+// (default 90); the old certificate stays valid until it expires (revoke it to end it
+// sooner). 409 when the certificate is revoked.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /certificates/{id}:renew (the `RenewHostCertificate` operationId).
+func (c *ClientWithResponses) RenewHostCertificateWithResponse(ctx context.Context, id ID, body RenewHostCertificateJSONRequestBody, reqEditors ...RequestEditorFn) (*RenewHostCertificateResponse, error) {
+	rsp, err := c.RenewHostCertificate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRenewHostCertificateResponse(rsp)
+}
+
+// RevokeHostCertificateWithBodyWithResponse Revoke a host certificate.
+//
+// Its serial joins the KRL (`GET /ssh-ca/krl`) until it expires. 409 when it is
+// already revoked.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /certificates/{id}:revoke (the `RevokeHostCertificate` operationId).
+func (c *ClientWithResponses) RevokeHostCertificateWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RevokeHostCertificateResponse, error) {
+	rsp, err := c.RevokeHostCertificateWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeHostCertificateResponse(rsp)
+}
+
+// RevokeHostCertificateWithResponse Revoke a host certificate.
+//
+// Its serial joins the KRL (`GET /ssh-ca/krl`) until it expires. 409 when it is
+// already revoked.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /certificates/{id}:revoke (the `RevokeHostCertificate` operationId).
+func (c *ClientWithResponses) RevokeHostCertificateWithResponse(ctx context.Context, id ID, body RevokeHostCertificateJSONRequestBody, reqEditors ...RequestEditorFn) (*RevokeHostCertificateResponse, error) {
+	rsp, err := c.RevokeHostCertificate(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeHostCertificateResponse(rsp)
+}
+
 // ListExceptionsWithResponse List exceptions, newest first.
 //
 // Filters combine. `host_id` matches the exceptions covering the host (its own, its
@@ -40261,6 +42217,55 @@ func (c *ClientWithResponses) CreateHostWithResponse(ctx context.Context, params
 		return nil, err
 	}
 	return ParseCreateHostResponse(rsp)
+}
+
+// ListHostCertificatesWithResponse The host certificates issued to a host, newest first.
+//
+// 400 naming the field for a malformed cursor, `limit` or `status`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /hosts/{host_id}/certificates (the `ListHostCertificates` operationId).
+func (c *ClientWithResponses) ListHostCertificatesWithResponse(ctx context.Context, hostId HostID, params *ListHostCertificatesParams, reqEditors ...RequestEditorFn) (*ListHostCertificatesResponse, error) {
+	rsp, err := c.ListHostCertificates(ctx, hostId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListHostCertificatesResponse(rsp)
+}
+
+// IssueHostCertificateWithBodyWithResponse Issue a host certificate for the host's pinned host key.
+//
+// Signs the host's trusted (pinned) host key with the host CA, for the host's name
+// and address (plus any `principals` given), valid from a minute ago for
+// `validity_days` (default 90). 409 when the host has no trusted host key yet.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /hosts/{host_id}/certificates (the `IssueHostCertificate` operationId).
+func (c *ClientWithResponses) IssueHostCertificateWithBodyWithResponse(ctx context.Context, hostId HostID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*IssueHostCertificateResponse, error) {
+	rsp, err := c.IssueHostCertificateWithBody(ctx, hostId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseIssueHostCertificateResponse(rsp)
+}
+
+// IssueHostCertificateWithResponse Issue a host certificate for the host's pinned host key.
+//
+// Signs the host's trusted (pinned) host key with the host CA, for the host's name
+// and address (plus any `principals` given), valid from a minute ago for
+// `validity_days` (default 90). 409 when the host has no trusted host key yet.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /hosts/{host_id}/certificates (the `IssueHostCertificate` operationId).
+func (c *ClientWithResponses) IssueHostCertificateWithResponse(ctx context.Context, hostId HostID, body IssueHostCertificateJSONRequestBody, reqEditors ...RequestEditorFn) (*IssueHostCertificateResponse, error) {
+	rsp, err := c.IssueHostCertificate(ctx, hostId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseIssueHostCertificateResponse(rsp)
 }
 
 // ResolveHostCredentialWithResponse The credential OpenWatch would use for a host, and why.
@@ -42090,6 +44095,91 @@ func (c *ClientWithResponses) CreateServiceAccountTokenSigningKeyWithResponse(ct
 		return nil, err
 	}
 	return ParseCreateServiceAccountTokenSigningKeyResponse(rsp)
+}
+
+// GetSSHHostCAWithResponse The SSH host CA's public keys.
+//
+// The keys host certificates are signed with (the active key is generated on first
+// use), with the ready `@cert-authority * <key>` lines for known_hosts: the active key
+// and, during a rotation's overlap, the previous one.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /ssh-ca/host (the `GetSSHHostCA` operationId).
+func (c *ClientWithResponses) GetSSHHostCAWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetSSHHostCAResponse, error) {
+	rsp, err := c.GetSSHHostCA(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSSHHostCAResponse(rsp)
+}
+
+// GetSSHKRLWithResponse The key revocation list of revoked host certificates.
+//
+// An OpenSSH KRL (the binary format of `ssh-keygen -k`, PROTOCOL.krl) listing, per
+// host CA key, the serials of revoked host certificates not yet expired. Usable as
+// `RevokedHostKeys` on clients and checkable with `ssh-keygen -Q -f`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /ssh-ca/krl (the `GetSSHKRL` operationId).
+func (c *ClientWithResponses) GetSSHKRLWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetSSHKRLResponse, error) {
+	rsp, err := c.GetSSHKRL(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSSHKRLResponse(rsp)
+}
+
+// GetSSHUserCAWithResponse The SSH user CA's public keys.
+//
+// The keys sshd trusts for user certificates OpenWatch signs (the active key is
+// generated on first use), with the ready content of a `TrustedUserCAKeys` file: the
+// active key and, during a rotation's overlap, the previous one.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /ssh-ca/user (the `GetSSHUserCA` operationId).
+func (c *ClientWithResponses) GetSSHUserCAWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetSSHUserCAResponse, error) {
+	rsp, err := c.GetSSHUserCA(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSSHUserCAResponse(rsp)
+}
+
+// RotateSSHCAWithBodyWithResponse Rotate a CA's key.
+//
+// Generates a new active key; the previous one stays trusted (listed and in the ready
+// lines) for `overlap_hours` (default 168, 0 ends its trust now). Certificates it
+// signed keep verifying during the overlap; new ones are signed with the new key.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /ssh-ca/{kind}:rotate (the `RotateSSHCA` operationId).
+func (c *ClientWithResponses) RotateSSHCAWithBodyWithResponse(ctx context.Context, kind string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RotateSSHCAResponse, error) {
+	rsp, err := c.RotateSSHCAWithBody(ctx, kind, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRotateSSHCAResponse(rsp)
+}
+
+// RotateSSHCAWithResponse Rotate a CA's key.
+//
+// Generates a new active key; the previous one stays trusted (listed and in the ready
+// lines) for `overlap_hours` (default 168, 0 ends its trust now). Certificates it
+// signed keep verifying during the overlap; new ones are signed with the new key.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /ssh-ca/{kind}:rotate (the `RotateSSHCA` operationId).
+func (c *ClientWithResponses) RotateSSHCAWithResponse(ctx context.Context, kind string, body RotateSSHCAJSONRequestBody, reqEditors ...RequestEditorFn) (*RotateSSHCAResponse, error) {
+	rsp, err := c.RotateSSHCA(ctx, kind, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRotateSSHCAResponse(rsp)
 }
 
 // GetAlertsConfigWithResponse The thresholds of score and failing-scan alerts.
@@ -44253,6 +46343,196 @@ func ParseRefreshTokenResponse(rsp *http.Response) (*RefreshTokenResponse, error
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListCertificatesResponse parses an HTTP response from a ListCertificatesWithResponse call
+func ParseListCertificatesResponse(rsp *http.Response) (*ListCertificatesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListCertificatesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest HostCertificateList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRenewHostCertificateResponse parses an HTTP response from a RenewHostCertificateWithResponse call
+func ParseRenewHostCertificateResponse(rsp *http.Response) (*RenewHostCertificateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RenewHostCertificateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest HostCertificate
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRevokeHostCertificateResponse parses an HTTP response from a RevokeHostCertificateWithResponse call
+func ParseRevokeHostCertificateResponse(rsp *http.Response) (*RevokeHostCertificateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeHostCertificateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest HostCertificate
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest UnexpectedError
@@ -46943,6 +49223,135 @@ func ParseCreateHostResponse(rsp *http.Response) (*CreateHostResponse, error) {
 			return nil, err
 		}
 		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListHostCertificatesResponse parses an HTTP response from a ListHostCertificatesWithResponse call
+func ParseListHostCertificatesResponse(rsp *http.Response) (*ListHostCertificatesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListHostCertificatesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest HostCertificateList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseIssueHostCertificateResponse parses an HTTP response from a IssueHostCertificateWithResponse call
+func ParseIssueHostCertificateResponse(rsp *http.Response) (*IssueHostCertificateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &IssueHostCertificateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest HostCertificate
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest Conflict
@@ -52380,6 +54789,215 @@ func ParseCreateServiceAccountTokenSigningKeyResponse(rsp *http.Response) (*Crea
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetSSHHostCAResponse parses an HTTP response from a GetSSHHostCAWithResponse call
+func ParseGetSSHHostCAResponse(rsp *http.Response) (*GetSSHHostCAResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSSHHostCAResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SSHCA
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetSSHKRLResponse parses an HTTP response from a GetSSHKRLWithResponse call
+func ParseGetSSHKRLResponse(rsp *http.Response) (*GetSSHKRLResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSSHKRLResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetSSHUserCAResponse parses an HTTP response from a GetSSHUserCAWithResponse call
+func ParseGetSSHUserCAResponse(rsp *http.Response) (*GetSSHUserCAResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSSHUserCAResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SSHCA
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRotateSSHCAResponse parses an HTTP response from a RotateSSHCAWithResponse call
+func ParseRotateSSHCAResponse(rsp *http.Response) (*RotateSSHCAResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RotateSSHCAResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SSHCA
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest UnexpectedError

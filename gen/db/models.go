@@ -780,6 +780,18 @@ type SignedRequestNonce struct {
 	ExpiresAt time.Time
 }
 
+type SshCaKey struct {
+	ID                uuid.UUID
+	Kind              string
+	KeyID             string
+	PublicKey         string
+	FingerprintSha256 string
+	PrivateKeySealed  []byte
+	CreatedAt         time.Time
+	RetiredAt         *time.Time
+	TrustedUntil      *time.Time
+}
+
 type SshCredential struct {
 	ID                uuid.UUID
 	Scope             string
@@ -801,6 +813,26 @@ type SshCredential struct {
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
 	DeletedAt         *time.Time
+}
+
+type SshHostCertificate struct {
+	ID                uuid.UUID
+	Serial            int64
+	HostID            uuid.UUID
+	CaKeyID           uuid.UUID
+	KeyType           string
+	FingerprintSha256 string
+	Principals        []string
+	Certificate       string
+	ValidAfter        time.Time
+	ValidBefore       time.Time
+	Status            string
+	RenewedFrom       *uuid.UUID
+	IssuedBy          string
+	CreatedAt         time.Time
+	RevokedAt         *time.Time
+	RevokedBy         *string
+	RevokeReason      *string
 }
 
 type User struct {

@@ -46,6 +46,7 @@ import (
 	"github.com/openwatch/openwatch/internal/scan"
 	"github.com/openwatch/openwatch/internal/seal"
 	"github.com/openwatch/openwatch/internal/serviceaccount"
+	"github.com/openwatch/openwatch/internal/sshca"
 	"github.com/openwatch/openwatch/internal/sshx"
 	"github.com/openwatch/openwatch/internal/system"
 	"github.com/openwatch/openwatch/internal/user"
@@ -111,6 +112,8 @@ type App struct {
 	// SSH connects to inventory hosts (credential resolution, host key trust on first use,
 	// learned privilege mode).
 	SSH *hostssh.Connector
+	// SSHCA is the SSH certificate authority (user and host CAs, host certificates).
+	SSHCA *sshca.Service
 	// Intel runs discovery and intelligence collection.
 	Intel *intel.Service
 	Scans *netscan.Service
@@ -156,6 +159,7 @@ type (
 	healthHandlers    = health.Handlers
 	windowHandlers    = window.Handlers
 	changeHandlers    = change.Handlers
+	sshcaHandlers     = sshca.Handlers
 )
 
 // server is the one strict server: each domain's handlers, embedded. A missing operation
@@ -183,6 +187,7 @@ type server struct {
 	*healthHandlers
 	*windowHandlers
 	*changeHandlers
+	*sshcaHandlers
 }
 
 var _ api.StrictServerInterface = (*server)(nil)
@@ -326,6 +331,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		Health: changeHealth(d, healthChecks), Planners: changePlanners(d, complianceScans), Rescan: complianceScans},
 		change.Options{Logger: d.Logger, Now: now, WindowRecheck: d.ChangeWindowRecheck})
 	changes.RegisterJobs(jobs.Workers)
+	sshCA := sshca.NewService(d.Pool, keyring, aw, now)
 	handlers := &server{
 		systemHandlers:    system.NewHandlers(system.NewHealth(d.Pool, now), buildinfo.Get()),
 		authHandlers:      auth.NewHandlers(authSvc),
@@ -349,6 +355,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		healthHandlers:    health.NewHandlers(healthChecks),
 		windowHandlers:    window.NewHandlers(windows),
 		changeHandlers:    change.NewHandlers(changes),
+		sshcaHandlers:     sshca.NewHandlers(sshCA),
 	}
 	httpSrv, err := httpserver.New(httpserver.Options{
 		Logger: d.Logger, Doc: d.Doc, Operations: d.Operations, Handlers: handlers,
@@ -363,7 +370,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build http server: %w", err)
 	}
-	return &App{Config: d.Config, Logger: d.Logger, Pool: d.Pool, Auth: authSvc, Users: users, Idem: idem, HTTP: httpSrv, License: lic, Audit: aw, Hosts: hosts, SSH: sshConn, Intel: intelSvc, Scans: scans, Compliance: complianceScans, Rules: rules, Events: broker,
+	return &App{SSHCA: sshCA, Config: d.Config, Logger: d.Logger, Pool: d.Pool, Auth: authSvc, Users: users, Idem: idem, HTTP: httpSrv, License: lic, Audit: aw, Hosts: hosts, SSH: sshConn, Intel: intelSvc, Scans: scans, Compliance: complianceScans, Rules: rules, Events: broker,
 		Notify: notifications, Dispatch: notifications.NewDispatcher(notify.DispatcherOptions{}),
 		Jobs: jobs.Client, Workers: jobs.Workers, JobRegistry: jobs, Liveness: live, Dialer: dialer,
 		HealthChecks: healthChecks}, nil

@@ -82,6 +82,10 @@ const (
 	ActionHostKeyApproved           Action = "host.key_approved"
 	ActionHostKeysReset             Action = "host.keys_reset"
 	ActionSSHConfigChanged          Action = "system.ssh_config_changed"
+	ActionSSHCARotated              Action = "ssh_ca.rotated"
+	ActionHostCertIssued            Action = "host.certificate_issued"
+	ActionHostCertRenewed           Action = "host.certificate_renewed"
+	ActionHostCertRevoked           Action = "host.certificate_revoked"
 	ActionDiscoveryScanStarted      Action = "discovery.scan_started"
 	ActionDiscoveryRegistered       Action = "discovery.host_registered"
 	ActionHostConnectivityChecked   Action = "host.connectivity_checked"
@@ -198,6 +202,10 @@ var Actions = map[Action]Spec{
 	ActionHostKeyApproved:           {SeverityNotice, "An operator approved a host's new SSH host key."},
 	ActionHostKeysReset:             {SeverityNotice, "An operator reset a host's SSH host keys (the next contact trusts the key it presents)."},
 	ActionSSHConfigChanged:          {SeverityNotice, "The SSH client settings were changed."},
+	ActionSSHCARotated:              {SeverityWarning, "An SSH CA key (user or host) was rotated; the previous key stays trusted for the overlap."},
+	ActionHostCertIssued:            {SeverityNotice, "A host certificate was issued by the SSH host CA."},
+	ActionHostCertRenewed:           {SeverityNotice, "A host certificate was renewed (a new one issued for the same key)."},
+	ActionHostCertRevoked:           {SeverityWarning, "A host certificate was revoked; its serial is in the KRL."},
 	ActionDiscoveryScanStarted:      {SeverityInfo, "A network scan for SSH servers was started."},
 	ActionScanRequested:             {SeverityInfo, "A compliance scan of a host was requested."},
 	ActionScanCancelled:             {SeverityInfo, "A compliance scan was cancelled."},

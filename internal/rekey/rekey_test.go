@@ -28,6 +28,7 @@ import (
 	"github.com/openwatch/openwatch/internal/pg/pgtest"
 	"github.com/openwatch/openwatch/internal/rekey"
 	"github.com/openwatch/openwatch/internal/seal"
+	"github.com/openwatch/openwatch/internal/sshca"
 )
 
 // bundle is a fresh database with a key file, the audit key sealed under it, and the
@@ -134,6 +135,11 @@ func fixture(t testing.TB, b *bundle) (map[seal.AD]string, uuid.UUID, string) {
 	_, err = notifications.Create(b.ctx, actor, notify.CreateInput{Name: "hook", Type: notify.TypeWebhook, Enabled: true,
 		Config: notify.Config{URL: "http://127.0.0.1:9/hook"}, Secret: "whsec"})
 	require.NoError(t, err)
+	ca := sshca.NewService(b.pool, b.keyring, audit.NewWriter(b.pool, auditKey, func() time.Time { return b.now }), func() time.Time { return b.now })
+	for _, kind := range []string{sshca.KindUser, sshca.KindHost} {
+		_, err = ca.Get(b.ctx, kind)
+		require.NoError(t, err)
+	}
 
 	saID, tokenID := uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
 	_, sealedKey, err := b.auth.NewSigningKey(tokenID)
@@ -156,7 +162,7 @@ func fixture(t testing.TB, b *bundle) (map[seal.AD]string, uuid.UUID, string) {
 	for _, c := range rekey.Columns() {
 		require.Positive(t, perColumn[c.String()], "the fixture stores a value in %s", c)
 	}
-	require.Len(t, want, 8, "key, passphrase, two passwords (one deleted), a TOTP secret, the audit key, a webhook secret and a token's signing key")
+	require.Len(t, want, 10, "key, passphrase, two passwords (one deleted), a TOTP secret, the audit key, a webhook secret, a token's signing key and the two SSH CA keys")
 	return want, userID, enrolment.Secret
 }
 
@@ -200,6 +206,12 @@ func TestRun(t *testing.T) {
 	codes, err := as.VerifyMFA(b.ctx, &authz.Principal{UserID: userID, Username: "bob"}, "127.0.0.1", code)
 	require.NoError(t, err, "the TOTP secret opens under the new key")
 	require.NotEmpty(t, codes)
+	rawPub, _, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	userPub, err := ssh.NewPublicKey(rawPub)
+	require.NoError(t, err)
+	_, err = sshca.NewService(b.pool, fresh, nil, nil).SignUserCert(b.ctx, userPub, "scan", time.Minute, "")
+	require.NoError(t, err, "the SSH user CA key opens under the new key")
 
 	// A second run moves everything again, to a third key.
 	third, err := seal.Rotate(b.keyPath)

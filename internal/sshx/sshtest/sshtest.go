@@ -68,6 +68,9 @@ type Options struct {
 	// machine's own mounts are never remounted. Not under /tmp (the server's own files
 	// are there).
 	Tmpfs []string
+	// TrustedUserCAKeys, when set, is the content of sshd's TrustedUserCAKeys file: users
+	// may then also log in with certificates those CAs signed.
+	TrustedUserCAKeys string
 }
 
 // Server is a running sshd. Its methods are not safe for concurrent use.
@@ -88,6 +91,7 @@ type Server struct {
 	overlay  []string
 	sysctl   map[string]string
 	tmpfs    []string
+	userCAs  string // path of the TrustedUserCAKeys file, "" for none
 }
 
 // startAttempts is how many free ports Start tries before giving up.
@@ -115,6 +119,12 @@ func Start(t testing.TB, opts Options) *Server {
 		t.Fatalf("sshtest: %v", err)
 	}
 	t.Cleanup(s.cleanup)
+	if opts.TrustedUserCAKeys != "" {
+		s.userCAs = filepath.Join(s.dir, "trusted_user_ca_keys")
+		if err := os.WriteFile(s.userCAs, []byte(opts.TrustedUserCAKeys), 0o644); err != nil {
+			t.Fatalf("sshtest: write trusted user CA keys: %v", err)
+		}
+	}
 	for attempt := 1; ; attempt++ {
 		port, err := freePort(s.Host)
 		if err != nil {
@@ -315,6 +325,9 @@ LogLevel VERBOSE
 `)
 	if s.penalty {
 		b.WriteString("PerSourcePenalties no\n")
+	}
+	if s.userCAs != "" {
+		fmt.Fprintf(&b, "TrustedUserCAKeys %s\n", s.userCAs)
 	}
 	return b.String()
 }

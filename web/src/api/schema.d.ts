@@ -507,6 +507,73 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/certificates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Host certificates of every host, newest first.
+         * @description 400 naming the field for a malformed cursor, `limit` or `status`.
+         */
+        get: operations["listCertificates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/certificates/{id}:renew": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Issue a new certificate for the same host key and principals.
+         * @description Signs the certificate's key again with the active host CA key for `validity_days`
+         *     (default 90); the old certificate stays valid until it expires (revoke it to end it
+         *     sooner). 409 when the certificate is revoked.
+         */
+        post: operations["renewHostCertificate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/certificates/{id}:revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke a host certificate.
+         * @description Its serial joins the KRL (`GET /ssh-ca/krl`) until it expires. 409 when it is
+         *     already revoked.
+         */
+        post: operations["revokeHostCertificate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/compliance/exceptions": {
         parameters: {
             query?: never;
@@ -1224,6 +1291,34 @@ export interface paths {
          * @description A duplicate hostname in the same environment is 409.
          */
         post: operations["createHost"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hosts/{host_id}/certificates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                host_id: components["parameters"]["HostID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The host certificates issued to a host, newest first.
+         * @description 400 naming the field for a malformed cursor, `limit` or `status`.
+         */
+        get: operations["listHostCertificates"];
+        put?: never;
+        /**
+         * Issue a host certificate for the host's pinned host key.
+         * @description Signs the host's trusted (pinned) host key with the host CA, for the host's name
+         *     and address (plus any `principals` given), valid from a minute ago for
+         *     `validity_days` (default 90). 409 when the host has no trusted host key yet.
+         */
+        post: operations["issueHostCertificate"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2841,6 +2936,97 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/ssh-ca/host": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The SSH host CA's public keys.
+         * @description The keys host certificates are signed with (the active key is generated on first
+         *     use), with the ready `@cert-authority * <key>` lines for known_hosts: the active key
+         *     and, during a rotation's overlap, the previous one.
+         */
+        get: operations["getSSHHostCA"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ssh-ca/krl": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The key revocation list of revoked host certificates.
+         * @description An OpenSSH KRL (the binary format of `ssh-keygen -k`, PROTOCOL.krl) listing, per
+         *     host CA key, the serials of revoked host certificates not yet expired. Usable as
+         *     `RevokedHostKeys` on clients and checkable with `ssh-keygen -Q -f`.
+         */
+        get: operations["getSSHKRL"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ssh-ca/user": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The SSH user CA's public keys.
+         * @description The keys sshd trusts for user certificates OpenWatch signs (the active key is
+         *     generated on first use), with the ready content of a `TrustedUserCAKeys` file: the
+         *     active key and, during a rotation's overlap, the previous one.
+         */
+        get: operations["getSSHUserCA"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ssh-ca/{kind}:rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Which CA, `user` or `host`. */
+                kind: "user" | "host";
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate a CA's key.
+         * @description Generates a new active key; the previous one stays trusted (listed and in the ready
+         *     lines) for `overlap_hours` (default 168, 0 ends its trust now). Certificates it
+         *     signed keep verifying during the overlap; new ones are signed with the new key.
+         */
+        post: operations["rotateSSHCA"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/system/alerts/config": {
         parameters: {
             query?: never;
@@ -4444,6 +4630,57 @@ export interface components {
             status: "healthy" | "degraded";
             version: string;
         };
+        HostCertificate: {
+            /** @description The key id of the host CA key that signed it. */
+            ca_key_id: string;
+            /** @description The certificate in authorized_keys format (for sshd's `HostCertificate`). */
+            certificate: string;
+            /** Format: date-time */
+            created_at: string;
+            /** @description The fingerprint of the certified host key. */
+            fingerprint_sha256: string;
+            /** Format: uuid */
+            host_id: string;
+            /** Format: uuid */
+            id: string;
+            issued_by: string;
+            key_type: string;
+            principals: string[];
+            /** Format: uuid */
+            renewed_from?: string;
+            revoke_reason?: string;
+            /** Format: date-time */
+            revoked_at?: string;
+            revoked_by?: string;
+            /** Format: int64 */
+            serial: number;
+            /**
+             * @description `expired` is an issued certificate past `valid_before`.
+             * @enum {string}
+             */
+            status: "issued" | "revoked" | "expired";
+            /** Format: date-time */
+            valid_after: string;
+            /** Format: date-time */
+            valid_before: string;
+        };
+        HostCertificateIssueRequest: {
+            /** @description Extra names the certificate is valid for, besides the host's name and address. */
+            principals?: string[];
+            /** @description 1 to 825 (default 90). */
+            validity_days?: number;
+        };
+        HostCertificateList: {
+            certificates: components["schemas"]["HostCertificate"][];
+            next_cursor?: string;
+        };
+        HostCertificateRenewRequest: {
+            /** @description 1 to 825 (default 90). */
+            validity_days?: number;
+        };
+        HostCertificateRevokeRequest: {
+            reason?: string;
+        };
         HostCompliance: {
             /**
              * Format: date-time
@@ -5262,6 +5499,36 @@ export interface components {
             /** @description The value scans use now (the installation's, else the default). */
             value: string | null;
         };
+        SSHCA: {
+            /** @description The trusted keys, the active one first. */
+            keys: components["schemas"]["SSHCAKey"][];
+            /** @enum {string} */
+            kind: "user" | "host";
+            /**
+             * @description For `user`, the content of sshd's `TrustedUserCAKeys` file; for `host`, the
+             *     `@cert-authority * <key>` lines for known_hosts. One line per trusted key.
+             */
+            ready_lines: string;
+        };
+        SSHCAKey: {
+            /** Format: date-time */
+            created_at: string;
+            fingerprint_sha256: string;
+            key_id: string;
+            /** @description The key in authorized_keys format, with its key id as comment. */
+            public_key: string;
+            /**
+             * @description `active` signs; `previous` is only trusted until `trusted_until`.
+             * @enum {string}
+             */
+            status: "active" | "previous";
+            /** Format: date-time */
+            trusted_until?: string;
+        };
+        SSHCARotateRequest: {
+            /** @description How long the previous key stays trusted, 0 to 2160 (default 168). */
+            overlap_hours?: number;
+        };
         SSHConfig: {
             allow_sudo_password: boolean;
             command_timeout_sec: number;
@@ -5709,6 +5976,8 @@ export interface components {
     parameters: {
         /** @description Answer as things stood at this instant (RFC 3339) instead of now. */
         AsOf: string;
+        /** @description Only certificates of this status. */
+        CertificateStatusFilter: "issued" | "revoked" | "expired";
         /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
         Cursor: string;
         /** @description How many items, 1 to 1000 (default 10). */
@@ -6412,6 +6681,101 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listCertificates: {
+        parameters: {
+            query?: {
+                /** @description Only certificates of this status. */
+                status?: components["parameters"]["CertificateStatusFilter"];
+                /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of certificates. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostCertificateList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    renewHostCertificate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["HostCertificateRenewRequest"];
+            };
+        };
+        responses: {
+            /** @description The new certificate. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostCertificate"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    revokeHostCertificate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["HostCertificateRevokeRequest"];
+            };
+        };
+        responses: {
+            /** @description The revoked certificate. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostCertificate"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             default: components["responses"]["UnexpectedError"];
         };
     };
@@ -7763,6 +8127,72 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listHostCertificates: {
+        parameters: {
+            query?: {
+                /** @description Only certificates of this status. */
+                status?: components["parameters"]["CertificateStatusFilter"];
+                /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path: {
+                host_id: components["parameters"]["HostID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of certificates. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostCertificateList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    issueHostCertificate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                host_id: components["parameters"]["HostID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["HostCertificateIssueRequest"];
+            };
+        };
+        responses: {
+            /** @description The certificate. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostCertificate"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             default: components["responses"]["UnexpectedError"];
         };
@@ -10378,6 +10808,109 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getSSHHostCA: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The CA. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SSHCA"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getSSHKRL: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The KRL. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getSSHUserCA: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The CA. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SSHCA"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    rotateSSHCA: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Which CA, `user` or `host`. */
+                kind: "user" | "host";
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["SSHCARotateRequest"];
+            };
+        };
+        responses: {
+            /** @description The CA after the rotation. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SSHCA"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             default: components["responses"]["UnexpectedError"];
         };
     };

@@ -18,6 +18,7 @@ import { ScanVariables } from "./SettingsScanVariables";
 import { SchedulePreview } from "./SettingsSchedulePreview";
 import { FormError } from "../components/FormError";
 import { ChangeSettings } from "./SettingsChanges";
+import { SSHCAPanels } from "./SettingsSSHCA";
 
 type Config = Record<string, unknown>;
 
@@ -32,7 +33,7 @@ interface Section {
   put: (config: Config) => Promise<unknown>;
 }
 
-export type SettingsTab = "connectivity" | "intelligence" | "discovery" | "scanning" | "alerts" | "ssh" | "security" | "changes" | "license";
+export type SettingsTab = "connectivity" | "intelligence" | "discovery" | "scanning" | "alerts" | "ssh" | "security" | "changes" | "ssh-ca" | "license";
 
 // The request bodies are the spec's config types; the form edits them generically, so the
 // server (which validates against the spec) is the judge of the values.
@@ -310,6 +311,7 @@ export function SettingsPage() {
   const navigate = useNavigate({ from: "/settings" });
   const canLicense = useCan("license:read");
   const canChanges = useCan("system:read");
+  const canSSHCA = useCan("host:read");
   const permissions = useQuery(permissionsQuery).data?.permissions ?? [];
   const readable = SECTIONS.filter((s) => permissions.includes(s.read));
   const current = tab ?? "connectivity";
@@ -324,6 +326,7 @@ export function SettingsPage() {
             </Tabs.Tab>
           ))}
           {canChanges && <Tabs.Tab value="changes">Changes</Tabs.Tab>}
+          {canSSHCA && <Tabs.Tab value="ssh-ca">SSH CA</Tabs.Tab>}
           {canLicense && <Tabs.Tab value="license">License</Tabs.Tab>}
         </Tabs.List>
         {readable.map((s) => (
@@ -355,6 +358,9 @@ export function SettingsPage() {
           >
             <ChangeSettings />
           </SettingsCard>
+        </Tabs.Panel>
+        <Tabs.Panel value="ssh-ca">
+          <SSHCAPanels />
         </Tabs.Panel>
         <Tabs.Panel value="license">
           <Stack gap="lg">
