@@ -291,27 +291,32 @@ WHERE ($1::uuid IS NULL OR c.host_id = $1)
        OR ($2 = 'issued' AND c.status = 'issued' AND c.valid_before > $3::timestamptz)
        OR ($2 = 'expired' AND c.status = 'issued' AND c.valid_before <= $3::timestamptz))
   AND ($4::timestamptz IS NULL
-       OR (c.created_at, c.id) < ($4, $5::uuid))
+       OR (c.status = 'issued' AND c.valid_before > $3::timestamptz AND c.valid_before <= $4))
+  AND ($5::timestamptz IS NULL
+       OR (c.created_at, c.id) < ($5, $6::uuid))
 ORDER BY c.created_at DESC, c.id DESC
-LIMIT $6
+LIMIT $7
 `
 
 type SSHHostCertListParams struct {
-	HostID       *uuid.UUID
-	Status       *string
-	Now          time.Time
-	AfterCreated *time.Time
-	AfterID      *uuid.UUID
-	Lim          int32
+	HostID        *uuid.UUID
+	Status        *string
+	Now           time.Time
+	ExpiresBefore *time.Time
+	AfterCreated  *time.Time
+	AfterID       *uuid.UUID
+	Lim           int32
 }
 
 // SSHHostCertList pages the certificates of live hosts, newest first, optionally of one
-// host and of one status ('expired' = issued and past valid_before at now).
+// host and of one status ('expired' = issued and past valid_before at now), optionally
+// only issued ones still valid that expire by expires_before.
 func (q *Queries) SSHHostCertList(ctx context.Context, arg SSHHostCertListParams) ([]SshHostCertificate, error) {
 	rows, err := q.db.Query(ctx, sSHHostCertList,
 		arg.HostID,
 		arg.Status,
 		arg.Now,
+		arg.ExpiresBefore,
 		arg.AfterCreated,
 		arg.AfterID,
 		arg.Lim,
@@ -430,6 +435,68 @@ func (q *Queries) SSHHostCertRevoke(ctx context.Context, arg SSHHostCertRevokePa
 		&i.DeliveryError,
 	)
 	return i, err
+}
+
+const sSHHostCertRevokeIssuedOfHost = `-- name: SSHHostCertRevokeIssuedOfHost :many
+UPDATE ssh_host_certificates
+SET status = 'revoked', revoked_at = $1::timestamptz, revoked_by = $2, revoke_reason = $3
+WHERE host_id = $4 AND status = 'issued' AND id <> $5
+RETURNING id, serial, host_id, ca_key_id, key_type, fingerprint_sha256, principals, certificate, valid_after, valid_before, status, renewed_from, issued_by, created_at, revoked_at, revoked_by, revoke_reason, delivered_at, delivery_error
+`
+
+type SSHHostCertRevokeIssuedOfHostParams struct {
+	Now       time.Time
+	RevokedBy *string
+	Reason    *string
+	HostID    uuid.UUID
+	Keep      uuid.UUID
+}
+
+// SSHHostCertRevokeIssuedOfHost revokes every still-issued certificate of a host but keep.
+func (q *Queries) SSHHostCertRevokeIssuedOfHost(ctx context.Context, arg SSHHostCertRevokeIssuedOfHostParams) ([]SshHostCertificate, error) {
+	rows, err := q.db.Query(ctx, sSHHostCertRevokeIssuedOfHost,
+		arg.Now,
+		arg.RevokedBy,
+		arg.Reason,
+		arg.HostID,
+		arg.Keep,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []SshHostCertificate
+	for rows.Next() {
+		var i SshHostCertificate
+		if err := rows.Scan(
+			&i.ID,
+			&i.Serial,
+			&i.HostID,
+			&i.CaKeyID,
+			&i.KeyType,
+			&i.FingerprintSha256,
+			&i.Principals,
+			&i.Certificate,
+			&i.ValidAfter,
+			&i.ValidBefore,
+			&i.Status,
+			&i.RenewedFrom,
+			&i.IssuedBy,
+			&i.CreatedAt,
+			&i.RevokedAt,
+			&i.RevokedBy,
+			&i.RevokeReason,
+			&i.DeliveredAt,
+			&i.DeliveryError,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const sSHHostCertRevokedSerials = `-- name: SSHHostCertRevokedSerials :many

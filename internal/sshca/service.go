@@ -435,21 +435,59 @@ func hostPrincipals(ctx context.Context, q *dbq.Queries, hostID uuid.UUID, extra
 func (s *Service) Issue(ctx context.Context, actor *authz.Principal, hostID uuid.UUID, extra []string, validity time.Duration) (Certificate, error) {
 	var out Certificate
 	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
-		q := s.q.WithTx(tx)
-		principals, err := hostPrincipals(ctx, q, hostID, extra)
-		if err != nil {
+		var err error
+		out, err = s.issueTx(ctx, tx, actor, hostID, extra, validity)
+		return err
+	})
+	return out, err
+}
+
+func (s *Service) issueTx(ctx context.Context, tx pgx.Tx, actor *authz.Principal, hostID uuid.UUID, extra []string, validity time.Duration) (Certificate, error) {
+	q := s.q.WithTx(tx)
+	principals, err := hostPrincipals(ctx, q, hostID, extra)
+	if err != nil {
+		return Certificate{}, err
+	}
+	key, err := q.SSHHostTrustedKey(ctx, hostID)
+	if err != nil {
+		return Certificate{}, pg.NotFoundAs(err, apperr.Conflict("The host has no trusted host key yet: connect to it once, or approve its pending key, first."))
+	}
+	pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(key.PublicKey))
+	if err != nil {
+		return Certificate{}, fmt.Errorf("parse the host's trusted key: %w", err)
+	}
+	return s.signHost(ctx, tx, actor, hostID, pub, principals, validity, nil)
+}
+
+// ReissueReason is the revoke reason of the certificates a reissue replaced.
+const ReissueReason = "reissued"
+
+// Reissue issues a certificate for the host's trusted (pinned) host key and, in the same
+// transaction, revokes every other certificate of the host still issued (reason
+// ReissueReason), each audited. Guarded by host:write. Errors: resource.not_found (host),
+// resource.conflict (no trusted key), validation.
+func (s *Service) Reissue(ctx context.Context, actor *authz.Principal, hostID uuid.UUID, extra []string, validity time.Duration) (Certificate, error) {
+	var out Certificate
+	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		if out, err = s.issueTx(ctx, tx, actor, hostID, extra, validity); err != nil {
 			return err
 		}
-		key, err := q.SSHHostTrustedKey(ctx, hostID)
+		by, reason := actor.Actor().String(), ReissueReason
+		rows, err := s.q.WithTx(tx).SSHHostCertRevokeIssuedOfHost(ctx, dbq.SSHHostCertRevokeIssuedOfHostParams{
+			Now: s.now(), RevokedBy: &by, Reason: &reason, HostID: hostID, Keep: out.ID})
 		if err != nil {
-			return pg.NotFoundAs(err, apperr.Conflict("The host has no trusted host key yet: connect to it once, or approve its pending key, first."))
+			return pg.Translate(err)
 		}
-		pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(key.PublicKey))
-		if err != nil {
-			return fmt.Errorf("parse the host's trusted key: %w", err)
+		for _, r := range rows {
+			if err := s.aw.Append(ctx, tx, audit.For(ctx, actor, audit.ActionHostCertRevoked, "host", hostID.String(), map[string]any{
+				"certificate_id": r.ID.String(), "serial": r.Serial, "fingerprint_sha256": r.FingerprintSha256,
+				"reason": reason, "replaced_by": out.ID.String(),
+			})); err != nil {
+				return err
+			}
 		}
-		out, err = s.signHost(ctx, tx, actor, hostID, pub, principals, validity, nil)
-		return err
+		return nil
 	})
 	return out, err
 }
@@ -527,6 +565,9 @@ func (s *Service) caKeyID(ctx context.Context, q *dbq.Queries, id uuid.UUID) (st
 type Filter struct {
 	HostID *uuid.UUID
 	Status *string
+	// ExpiringWithinDays keeps only issued certificates still valid that expire within
+	// this many days.
+	ExpiringWithinDays *int
 }
 
 // List pages the certificates of live hosts, newest first. Guarded by host:read.
@@ -540,7 +581,17 @@ func (s *Service) List(ctx context.Context, f Filter, page cursor.Request[cursor
 			return cursor.Page[Certificate]{}, pg.NotFoundAs(err, errHostNotFound())
 		}
 	}
-	rows, err := s.q.SSHHostCertList(ctx, dbq.SSHHostCertListParams{HostID: f.HostID, Status: f.Status, Now: s.now(),
+	now := s.now()
+	var expiresBefore *time.Time
+	if f.ExpiringWithinDays != nil {
+		if *f.ExpiringWithinDays < 1 || *f.ExpiringWithinDays > 825 {
+			return cursor.Page[Certificate]{}, apperr.Invalid("expiring_within_days", "expiring_within_days must be between 1 and 825")
+		}
+		t := now.Add(time.Duration(*f.ExpiringWithinDays) * 24 * time.Hour)
+		expiresBefore = &t
+	}
+	rows, err := s.q.SSHHostCertList(ctx, dbq.SSHHostCertListParams{HostID: f.HostID, Status: f.Status, Now: now,
+		ExpiresBefore: expiresBefore,
 		AfterCreated: cursor.AtOrNil(page.After), AfterID: cursor.IDOrNil(page.After), Lim: page.Fetch()})
 	if err != nil {
 		return cursor.Page[Certificate]{}, pg.Translate(err)

@@ -295,3 +295,77 @@ func TestUserCertificateSSHD(t *testing.T) {
 }
 
 func firstPage() cursor.Request[cursor.TimeID] { return cursor.First(cursor.ByTime{}, 50) }
+
+// TestReissueAndExpiringFilter: reissuing signs the host's current pinned key and revokes
+// the certificates it replaces (audited); the fleet list filters certificates expiring
+// soon.
+func TestReissueAndExpiringFilter(t *testing.T) {
+	t.Parallel()
+	env := apitest.New(t)
+	admin := env.Admin()
+	viewer := env.Login("viewer", env.CreateUser("viewer", authz.RoleViewer))
+	hostPub, _ := newKey(t)
+	hostID := addHost(t, env, "re-"+uuid.NewString()[:8], hostPub)
+	path := "hosts/" + hostID.String() + "/certificates"
+
+	var first, short, again api.HostCertificate
+	res := call(env, admin, http.MethodPost, path, map[string]any{"validity_days": 60})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	res.Decode(t, &first)
+	res = call(env, admin, http.MethodPost, path, map[string]any{"validity_days": 5})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	res.Decode(t, &short)
+
+	// Expiring within 10 days: only the short one; bad values are 400s.
+	var list api.HostCertificateList
+	res = call(env, viewer, http.MethodGet, "certificates?expiring_within_days=10", nil)
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	res.Decode(t, &list)
+	require.Len(t, list.Certificates, 1)
+	require.Equal(t, short.Id, list.Certificates[0].Id)
+	for _, bad := range []string{"0", "900", "x"} {
+		res = call(env, viewer, http.MethodGet, "certificates?expiring_within_days="+bad, nil)
+		require.Equal(t, http.StatusBadRequest, res.Status, "%s: %s", bad, res.Body)
+	}
+
+	res = call(env, viewer, http.MethodPost, path+":reissue", map[string]any{})
+	require.Equal(t, http.StatusForbidden, res.Status, "%s", res.Body)
+	res = call(env, admin, http.MethodPost, path+":reissue", map[string]any{"validity_days": 0})
+	require.Equal(t, http.StatusBadRequest, res.Status, "%s", res.Body)
+	noKey := addHost(t, env, "re-nokey-"+uuid.NewString()[:8], nil)
+	res = call(env, admin, http.MethodPost, "hosts/"+noKey.String()+"/certificates:reissue", map[string]any{})
+	require.Equal(t, http.StatusConflict, res.Status, "%s", res.Body)
+	res = call(env, admin, http.MethodPost, "hosts/"+uuid.NewString()+"/certificates:reissue", map[string]any{})
+	require.Equal(t, http.StatusNotFound, res.Status, "%s", res.Body)
+
+	res = call(env, admin, http.MethodPost, path+":reissue", map[string]any{"validity_days": 30})
+	require.Equal(t, http.StatusCreated, res.Status, "%s", res.Body)
+	res.Decode(t, &again)
+	require.Equal(t, api.HostCertificateStatus("issued"), again.Status)
+	require.Equal(t, ssh.FingerprintSHA256(hostPub), again.FingerprintSha256)
+
+	res = call(env, viewer, http.MethodGet, path, nil)
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	res.Decode(t, &list)
+	require.Len(t, list.Certificates, 3)
+	status := map[uuid.UUID]string{}
+	for _, c := range list.Certificates {
+		status[c.Id] = string(c.Status)
+		if c.Status == "revoked" {
+			require.NotNil(t, c.RevokeReason)
+			require.Equal(t, sshca.ReissueReason, *c.RevokeReason)
+		}
+	}
+	require.Equal(t, map[uuid.UUID]string{first.Id: "revoked", short.Id: "revoked", again.Id: "issued"}, status)
+
+	// Both revocations are in the KRL and audited.
+	krl, err := env.App.SSHCA.KRL(context.Background())
+	require.NoError(t, err)
+	serials, err := sshca.ParseKRLSerials(krl)
+	require.NoError(t, err)
+	require.ElementsMatch(t, []uint64{uint64(first.Serial), uint64(short.Serial)}, serials)
+	var n int
+	require.NoError(t, env.App.Pool.QueryRow(context.Background(),
+		`SELECT count(*) FROM audit_events WHERE action = 'host.certificate_revoked' AND resource_id = $1`, hostID.String()).Scan(&n))
+	require.Equal(t, 2, n)
+}
