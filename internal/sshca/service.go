@@ -591,8 +591,8 @@ func (s *Service) List(ctx context.Context, f Filter, page cursor.Request[cursor
 		expiresBefore = &t
 	}
 	rows, err := s.q.SSHHostCertList(ctx, dbq.SSHHostCertListParams{HostID: f.HostID, Status: f.Status, Now: now,
-		ExpiresBefore: expiresBefore,
-		AfterCreated: cursor.AtOrNil(page.After), AfterID: cursor.IDOrNil(page.After), Lim: page.Fetch()})
+		ExpiresBefore: expiresBefore, AfterCreated: cursor.AtOrNil(page.After), AfterID: cursor.IDOrNil(page.After),
+		Lim: page.Fetch()})
 	if err != nil {
 		return cursor.Page[Certificate]{}, pg.Translate(err)
 	}
