@@ -89,3 +89,16 @@ UPDATE ssh_host_certificates
 SET status = 'revoked', revoked_at = @now::timestamptz, revoked_by = @revoked_by, revoke_reason = @reason
 WHERE host_id = @host_id AND status = 'issued' AND id <> @keep
 RETURNING *;
+
+-- name: SSHHostCertExpiring :many
+-- SSHHostCertExpiring returns the issued certificates of live hosts that expire by until
+-- (or have expired) and were not renewed since.
+SELECT c.* FROM ssh_host_certificates c JOIN live_hosts h ON h.id = c.host_id
+WHERE c.status = 'issued' AND c.valid_before <= @until::timestamptz
+  AND NOT EXISTS (SELECT 1 FROM ssh_host_certificates n WHERE n.renewed_from = c.id)
+ORDER BY c.valid_before, c.id;
+
+-- name: SSHCertExpiringAlertKeys :many
+-- SSHCertExpiringAlertKeys returns the dedup keys of the live certificate expiry alerts.
+SELECT dedup_key FROM alerts
+WHERE alert_type = 'ssh_certificate_expiring' AND state IN ('active', 'acknowledged', 'silenced');

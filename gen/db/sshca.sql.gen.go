@@ -209,6 +209,32 @@ func (q *Queries) SSHCAKeyTrusted(ctx context.Context, arg SSHCAKeyTrustedParams
 	return items, nil
 }
 
+const sSHCertExpiringAlertKeys = `-- name: SSHCertExpiringAlertKeys :many
+SELECT dedup_key FROM alerts
+WHERE alert_type = 'ssh_certificate_expiring' AND state IN ('active', 'acknowledged', 'silenced')
+`
+
+// SSHCertExpiringAlertKeys returns the dedup keys of the live certificate expiry alerts.
+func (q *Queries) SSHCertExpiringAlertKeys(ctx context.Context) ([]string, error) {
+	rows, err := q.db.Query(ctx, sSHCertExpiringAlertKeys)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var dedup_key string
+		if err := rows.Scan(&dedup_key); err != nil {
+			return nil, err
+		}
+		items = append(items, dedup_key)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const sSHCertNextSerial = `-- name: SSHCertNextSerial :one
 SELECT nextval('ssh_cert_serial_seq')::bigint
 `
@@ -218,6 +244,55 @@ func (q *Queries) SSHCertNextSerial(ctx context.Context) (int64, error) {
 	var column_1 int64
 	err := row.Scan(&column_1)
 	return column_1, err
+}
+
+const sSHHostCertExpiring = `-- name: SSHHostCertExpiring :many
+SELECT c.id, c.serial, c.host_id, c.ca_key_id, c.key_type, c.fingerprint_sha256, c.principals, c.certificate, c.valid_after, c.valid_before, c.status, c.renewed_from, c.issued_by, c.created_at, c.revoked_at, c.revoked_by, c.revoke_reason, c.delivered_at, c.delivery_error FROM ssh_host_certificates c JOIN live_hosts h ON h.id = c.host_id
+WHERE c.status = 'issued' AND c.valid_before <= $1::timestamptz
+  AND NOT EXISTS (SELECT 1 FROM ssh_host_certificates n WHERE n.renewed_from = c.id)
+ORDER BY c.valid_before, c.id
+`
+
+// SSHHostCertExpiring returns the issued certificates of live hosts that expire by until
+// (or have expired) and were not renewed since.
+func (q *Queries) SSHHostCertExpiring(ctx context.Context, until time.Time) ([]SshHostCertificate, error) {
+	rows, err := q.db.Query(ctx, sSHHostCertExpiring, until)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []SshHostCertificate
+	for rows.Next() {
+		var i SshHostCertificate
+		if err := rows.Scan(
+			&i.ID,
+			&i.Serial,
+			&i.HostID,
+			&i.CaKeyID,
+			&i.KeyType,
+			&i.FingerprintSha256,
+			&i.Principals,
+			&i.Certificate,
+			&i.ValidAfter,
+			&i.ValidBefore,
+			&i.Status,
+			&i.RenewedFrom,
+			&i.IssuedBy,
+			&i.CreatedAt,
+			&i.RevokedAt,
+			&i.RevokedBy,
+			&i.RevokeReason,
+			&i.DeliveredAt,
+			&i.DeliveryError,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const sSHHostCertInsert = `-- name: SSHHostCertInsert :one

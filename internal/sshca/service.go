@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	dbq "github.com/openwatch/openwatch/gen/db"
+	"github.com/openwatch/openwatch/internal/alert"
 	"github.com/openwatch/openwatch/internal/apperr"
 	"github.com/openwatch/openwatch/internal/audit"
 	"github.com/openwatch/openwatch/internal/authz"
@@ -480,6 +481,9 @@ func (s *Service) Reissue(ctx context.Context, actor *authz.Principal, hostID uu
 			return pg.Translate(err)
 		}
 		for _, r := range rows {
+			if err := s.resolveExpiring(ctx, tx, r.ID); err != nil {
+				return err
+			}
 			if err := s.aw.Append(ctx, tx, audit.For(ctx, actor, audit.ActionHostCertRevoked, "host", hostID.String(), map[string]any{
 				"certificate_id": r.ID.String(), "serial": r.Serial, "fingerprint_sha256": r.FingerprintSha256,
 				"reason": reason, "replaced_by": out.ID.String(),
@@ -497,26 +501,46 @@ func (s *Service) Reissue(ctx context.Context, actor *authz.Principal, hostID uu
 func (s *Service) Renew(ctx context.Context, actor *authz.Principal, id uuid.UUID, validity time.Duration) (Certificate, error) {
 	var out Certificate
 	err := pg.WithTx(ctx, s.pool, func(tx pgx.Tx) error {
-		q := s.q.WithTx(tx)
-		old, err := q.SSHHostCertLock(ctx, id)
-		if err != nil {
-			return pg.NotFoundAs(err, errCertNotFound())
-		}
-		if old.Status == StatusRevoked {
-			return apperr.Conflict("The certificate is revoked; issue a new one for the host instead.")
-		}
-		cert, _, _, _, err := ssh.ParseAuthorizedKey([]byte(old.Certificate))
-		if err != nil {
-			return fmt.Errorf("parse certificate %s: %w", id, err)
-		}
-		c, ok := cert.(*ssh.Certificate)
-		if !ok {
-			return fmt.Errorf("certificate %s is not a certificate", id)
-		}
-		out, err = s.signHost(ctx, tx, actor, old.HostID, c.Key, old.Principals, validity, &old)
+		var err error
+		out, err = s.renewTx(ctx, tx, actor, id, validity)
 		return err
 	})
 	return out, err
+}
+
+// renewTx is Renew inside tx; actor nil is the system (automatic renewal).
+func (s *Service) renewTx(ctx context.Context, tx pgx.Tx, actor *authz.Principal, id uuid.UUID, validity time.Duration) (Certificate, error) {
+	q := s.q.WithTx(tx)
+	old, err := q.SSHHostCertLock(ctx, id)
+	if err != nil {
+		return Certificate{}, pg.NotFoundAs(err, errCertNotFound())
+	}
+	if old.Status == StatusRevoked {
+		return Certificate{}, apperr.Conflict("The certificate is revoked; issue a new one for the host instead.")
+	}
+	cert, _, _, _, err := ssh.ParseAuthorizedKey([]byte(old.Certificate))
+	if err != nil {
+		return Certificate{}, fmt.Errorf("parse certificate %s: %w", id, err)
+	}
+	c, ok := cert.(*ssh.Certificate)
+	if !ok {
+		return Certificate{}, fmt.Errorf("certificate %s is not a certificate", id)
+	}
+	out, err := s.signHost(ctx, tx, actor, old.HostID, c.Key, old.Principals, validity, &old)
+	if err != nil {
+		return Certificate{}, err
+	}
+	return out, s.resolveExpiring(ctx, tx, old.ID)
+}
+
+// resolveExpiring resolves the expiry alerts of certificate id (renewed or revoked).
+func (s *Service) resolveExpiring(ctx context.Context, tx pgx.Tx, id uuid.UUID) error {
+	for _, sev := range []string{severityWarning, severityCritical} {
+		if _, err := alert.AutoResolveTx(ctx, tx, s.aw, expiryKey(id, sev), s.now()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Revoke revokes certificate id: its serial joins the KRL. Guarded by host:write.
@@ -549,6 +573,9 @@ func (s *Service) Revoke(ctx context.Context, actor *authz.Principal, id uuid.UU
 			return err
 		}
 		out = s.describe(row, caKeyID)
+		if err := s.resolveExpiring(ctx, tx, id); err != nil {
+			return err
+		}
 		return s.aw.Append(ctx, tx, audit.For(ctx, actor, audit.ActionHostCertRevoked, "host", row.HostID.String(), map[string]any{
 			"certificate_id": id.String(), "serial": row.Serial, "fingerprint_sha256": row.FingerprintSha256, "reason": reason,
 		}))

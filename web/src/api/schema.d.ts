@@ -3663,7 +3663,10 @@ export interface components {
              *     key, critical), `rollout_halted` (a patch or remediation rollout spent its failure
              *     budget; key per job; resolved when the job is resumed, cancelled or rolled back) or
              *     `change_rollback_failed` (a host could not be restored to its captured state; key
-             *     per job and host; critical). Each resolves itself when its condition clears.
+             *     per job and host; critical), `ssh_certificate_expiring` (an issued SSH host
+             *     certificate expires within 14 days, medium, or within 3 days or already, critical;
+             *     key per certificate and severity; resolved when it is renewed or revoked). Each
+             *     resolves itself when its condition clears.
              */
             alert_type: string;
             body?: string;
