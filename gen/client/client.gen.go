@@ -3055,6 +3055,12 @@ type HostCertificate struct {
 	Certificate string    `json:"certificate"`
 	CreatedAt   time.Time `json:"created_at"`
 
+	// DeliveredAt When the certificate (and the KRL) was last installed on the host by OpenWatch.
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
+
+	// DeliveryError Why the last delivery to the host failed; absent after a successful one.
+	DeliveryError *string `json:"delivery_error,omitempty"`
+
 	// FingerprintSha256 The fingerprint of the certified host key.
 	FingerprintSha256 string              `json:"fingerprint_sha256"`
 	HostId            openapi_types.UUID  `json:"host_id"`

@@ -4674,6 +4674,13 @@ export interface components {
             certificate: string;
             /** Format: date-time */
             created_at: string;
+            /**
+             * Format: date-time
+             * @description When the certificate (and the KRL) was last installed on the host by OpenWatch.
+             */
+            delivered_at?: string;
+            /** @description Why the last delivery to the host failed; absent after a successful one. */
+            delivery_error?: string;
             /** @description The fingerprint of the certified host key. */
             fingerprint_sha256: string;
             /** Format: uuid */
