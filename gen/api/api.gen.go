@@ -4078,6 +4078,18 @@ type SSHCARotateRequest struct {
 	OverlapHours *int `json:"overlap_hours,omitempty"`
 }
 
+// SSHCertificateConfig defines model for SSHCertificateConfig.
+type SSHCertificateConfig struct {
+	AutoRenew bool `json:"auto_renew"`
+	WarnDays  int  `json:"warn_days"`
+}
+
+// SSHCertificateConfigResponse defines model for SSHCertificateConfigResponse.
+type SSHCertificateConfigResponse struct {
+	Config   SSHCertificateConfig `json:"config"`
+	Defaults SSHCertificateConfig `json:"defaults"`
+}
+
 // SSHConfig defines model for SSHConfig.
 type SSHConfig struct {
 	AllowSudoPassword bool `json:"allow_sudo_password"`
@@ -5380,6 +5392,9 @@ type SetScanVariablesJSONRequestBody = ScanVariablesUpdate
 // PutSecurityConfigJSONRequestBody defines body for PutSecurityConfig for application/json ContentType.
 type PutSecurityConfigJSONRequestBody = SecurityConfig
 
+// PutSSHCertificateConfigJSONRequestBody defines body for PutSSHCertificateConfig for application/json ContentType.
+type PutSSHCertificateConfigJSONRequestBody = SSHCertificateConfig
+
 // PutSSHConfigJSONRequestBody defines body for PutSSHConfig for application/json ContentType.
 type PutSSHConfigJSONRequestBody = SSHConfig
 
@@ -5961,6 +5976,12 @@ type ServerInterface interface {
 	// PutSecurityConfig Change workspace security settings.
 	// (PUT /system/security/config)
 	PutSecurityConfig(ctx echo.Context) error
+	// GetSSHCertificateConfig Host certificate expiry settings.
+	// (GET /system/ssh-certificates/config)
+	GetSSHCertificateConfig(ctx echo.Context) error
+	// PutSSHCertificateConfig Change the host certificate expiry settings.
+	// (PUT /system/ssh-certificates/config)
+	PutSSHCertificateConfig(ctx echo.Context) error
 	// GetSSHConfig SSH client settings.
 	// (GET /system/ssh/config)
 	GetSSHConfig(ctx echo.Context) error
@@ -10005,6 +10026,24 @@ func (w *ServerInterfaceWrapper) PutSecurityConfig(ctx echo.Context) error {
 	return err
 }
 
+// GetSSHCertificateConfig converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSSHCertificateConfig(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSSHCertificateConfig(ctx)
+	return err
+}
+
+// PutSSHCertificateConfig converts echo context to params.
+func (w *ServerInterfaceWrapper) PutSSHCertificateConfig(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PutSSHCertificateConfig(ctx)
+	return err
+}
+
 // GetSSHConfig converts echo context to params.
 func (w *ServerInterfaceWrapper) GetSSHConfig(ctx echo.Context) error {
 	var err error
@@ -10478,6 +10517,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PUT(options.BaseURL+"/system/scan/variables", wrapper.SetScanVariables, options.OperationMiddlewares["setScanVariables"]...)
 	router.GET(options.BaseURL+"/system/security/config", wrapper.GetSecurityConfig, options.OperationMiddlewares["getSecurityConfig"]...)
 	router.PUT(options.BaseURL+"/system/security/config", wrapper.PutSecurityConfig, options.OperationMiddlewares["putSecurityConfig"]...)
+	router.GET(options.BaseURL+"/system/ssh-certificates/config", wrapper.GetSSHCertificateConfig, options.OperationMiddlewares["getSSHCertificateConfig"]...)
+	router.PUT(options.BaseURL+"/system/ssh-certificates/config", wrapper.PutSSHCertificateConfig, options.OperationMiddlewares["putSSHCertificateConfig"]...)
 	router.GET(options.BaseURL+"/system/ssh/config", wrapper.GetSSHConfig, options.OperationMiddlewares["getSSHConfig"]...)
 	router.PUT(options.BaseURL+"/system/ssh/config", wrapper.PutSSHConfig, options.OperationMiddlewares["putSSHConfig"]...)
 	router.GET(options.BaseURL+"/users", wrapper.ListUsers, options.OperationMiddlewares["listUsers"]...)
@@ -27921,6 +27962,167 @@ func (response PutSecurityConfigdefaultJSONResponse) VisitPutSecurityConfigRespo
 	return err
 }
 
+type GetSSHCertificateConfigRequestObject struct {
+}
+
+type GetSSHCertificateConfigResponseObject interface {
+	VisitGetSSHCertificateConfigResponse(w http.ResponseWriter) error
+}
+
+type GetSSHCertificateConfig200JSONResponse SSHCertificateConfigResponse
+
+func (response GetSSHCertificateConfig200JSONResponse) VisitGetSSHCertificateConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSHCertificateConfig400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetSSHCertificateConfig400JSONResponse) VisitGetSSHCertificateConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSHCertificateConfig401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetSSHCertificateConfig401JSONResponse) VisitGetSSHCertificateConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSHCertificateConfig403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetSSHCertificateConfig403JSONResponse) VisitGetSSHCertificateConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSHCertificateConfigdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetSSHCertificateConfigdefaultJSONResponse) VisitGetSSHCertificateConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutSSHCertificateConfigRequestObject struct {
+	Body *PutSSHCertificateConfigJSONRequestBody
+}
+
+type PutSSHCertificateConfigResponseObject interface {
+	VisitPutSSHCertificateConfigResponse(w http.ResponseWriter) error
+}
+
+type PutSSHCertificateConfig200JSONResponse SSHCertificateConfig
+
+func (response PutSSHCertificateConfig200JSONResponse) VisitPutSSHCertificateConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutSSHCertificateConfig400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PutSSHCertificateConfig400JSONResponse) VisitPutSSHCertificateConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutSSHCertificateConfig401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PutSSHCertificateConfig401JSONResponse) VisitPutSSHCertificateConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutSSHCertificateConfig403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PutSSHCertificateConfig403JSONResponse) VisitPutSSHCertificateConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutSSHCertificateConfigdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response PutSSHCertificateConfigdefaultJSONResponse) VisitPutSSHCertificateConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetSSHConfigRequestObject struct {
 }
 
@@ -29884,6 +30086,12 @@ type StrictServerInterface interface {
 	// PutSecurityConfig Change workspace security settings.
 	// (PUT /system/security/config)
 	PutSecurityConfig(ctx context.Context, request PutSecurityConfigRequestObject) (PutSecurityConfigResponseObject, error)
+	// GetSSHCertificateConfig Host certificate expiry settings.
+	// (GET /system/ssh-certificates/config)
+	GetSSHCertificateConfig(ctx context.Context, request GetSSHCertificateConfigRequestObject) (GetSSHCertificateConfigResponseObject, error)
+	// PutSSHCertificateConfig Change the host certificate expiry settings.
+	// (PUT /system/ssh-certificates/config)
+	PutSSHCertificateConfig(ctx context.Context, request PutSSHCertificateConfigRequestObject) (PutSSHCertificateConfigResponseObject, error)
 	// GetSSHConfig SSH client settings.
 	// (GET /system/ssh/config)
 	GetSSHConfig(ctx context.Context, request GetSSHConfigRequestObject) (GetSSHConfigResponseObject, error)
@@ -36116,6 +36324,75 @@ func (sh *strictHandler) PutSecurityConfig(ctx echo.Context) error {
 	return nil
 }
 
+// GetSSHCertificateConfig operation middleware
+func (sh *strictHandler) GetSSHCertificateConfig(ctx echo.Context) error {
+	var request GetSSHCertificateConfigRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSSHCertificateConfig(ctx.Request().Context(), request.(GetSSHCertificateConfigRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSSHCertificateConfig")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetSSHCertificateConfigResponseObject); ok {
+		return validResponse.VisitGetSSHCertificateConfigResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PutSSHCertificateConfig operation middleware
+func (sh *strictHandler) PutSSHCertificateConfig(ctx echo.Context) error {
+	var request PutSSHCertificateConfigRequestObject
+
+	var body PutSSHCertificateConfigJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PutSSHCertificateConfig(ctx.Request().Context(), request.(PutSSHCertificateConfigRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PutSSHCertificateConfig")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PutSSHCertificateConfigResponseObject); ok {
+		return validResponse.VisitPutSSHCertificateConfigResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetSSHConfig operation middleware
 func (sh *strictHandler) GetSSHConfig(ctx echo.Context) error {
 	var request GetSSHConfigRequestObject
@@ -36970,489 +37247,492 @@ var swaggerSpec = []string{
 	"kG8Eg5+g6nKAyJay0bHhgJAEN6a93M49/xsbzCKPyI2ZcTGHurfCpHpBz588jZ6bG7bpkvBW1bTkua+K",
 	"u0tyVjvkgjiM/8QKOxTQu6QmaUpBwjioSpnLpb3eu2o+xg2kSMcZpCrqS5L5FrNgBQW3u9+yShheksx9",
 	"TOFjFnrH67LDfo54Rmz4/JEpMg6tLSRG9ySQQYNd7qSdN9IcneQqb5kq6SpdyErpeMf0Uoo5hhU5BMHm",
-	"aUM32mM5IWfESHL+8OkZGTs+Rx4+/dTHyLkuJQ+fhkUuzqJtSqJLPKYlCy1LuU7bndk7kgihIzyUsJCV",
-	"2Wnh8uhpq7vKk3hvNVp2TvDwfFh3lhjkkVfEIX+3D4UftEVLs1EDOrMEDx3VkOUqp0PVqikUAj8yvdE3",
-	"X9g5KahwaqIZE7Xygjo2FjxVZL2QGmrlmkr7mpGTaC5IXru/Duu4zlV2bLZkO09l6y5WcumLPUky44Lr",
-	"xR7xp18yC3XV/bFNJv496dcg1L7/jnmdtex67+0Gew7zgvQR5TMsNJ9o4mfw9ZYRj7ICBZ9gDpzrDHuy",
-	"G1DVxPbtC4vuFZXXPBE7mU2j++itgrId8C9NFBVknCnXhcJyPv9/zQHBEiwFg0YUwRIbFCgqokLESsm5",
-	"b3Q2AOPPPXDO2mffYbFvZ6NLUlgZWksyoyrx7duggHhjQNnyA4LlSKdFu7x0cGj8CGjq18Pt3Jpx+/F3",
-	"UQMOiAh1X/BdEqO5QUZFqL5hBTAyS1QgkV+g7MwLJzo3fUdSmgPL2h5xAvacDH1k8YqS0WipXRUvflJb",
-	"IQ4B4rZYs/0xaBQ8NsCIPZPeOlYWZuyztFyVzHSxaM0aD+dWrP3VS+J/bagT2x11zGVZ7B0ZWz+zqL0u",
-	"g2xxxefzdsOMJRUV2HjgloRuvQtWVKVroBSzkfUrq1lLtP6lW+S4lfsdbmh9HzbXb3Cqg60ImU7Aabvk",
-	"hs9prGD+M08QQACcYkStKBIys9ehVV6Uu+vlzGVQWGgvSOZNZBlaKCnxX1wL9BVQXmp7ImZsDQHDVJAF",
-	"LWcYvzCOxTucJCQr5TojlSiYIp+ekf+VXItsRZXh9kX49WdPyP+C9j0IsckQVvv1JclcxLODihuyoJoI",
-	"6V0DG18QudbfXYR0q7AZJtK696Lsie+Kqkt13OtwSdPVltt0FJA4Tuv9NQQHnQYRRNsXoAZREZsEkWll",
-	"SMlm2AZ0zEWY+gYcFNRmioyElmBQID9WrGKF/VVVQnAxP4kzFwSlgzU6QHIqhGWMcKfZlzCaLzrm6yvn",
-	"BLdurwjp1/6ByEX1gW4N3AAUVAfKYv5RYPDAK13fKODksGGdweyRiPSPE0x+VMD3jut519He++oB6Duc",
-	"cu1bot6apMUT2uS8fc5at0L37dJ9HzS4HU4RuIdwKWR/efGWPADYskt3RdijBUkJBJIVlvZduxSyv2vx",
-	"3j7FBzfyxyOy6A2dH4bjl334/OA+s+aq+bU8ZrssbDj1AAv5RDuPxHTjzAS7FJLbS6Es43Gp7lpmputn",
-	"V+4h+hteKB2qCV4xPZQSN0vzSAhTUGSmWcdelPa1at5TAtIlNhJcLyiYPOxuJFbPzixADpaPlKW0JQrV",
-	"DrGHZzH6Wdo3IPE4fRUvJSclGEms7GL5EzXYmaRlmT07WH346CuqJThti9pNOBovGs7ZSN4PGl/jESW9",
-	"P8LtOCwd6n5Tg84PvXAvY47kTEZPbOygtgX9o8zzrVr4sQK9qDmj8ql8Fxqg8EuCWiocWyRzpHxVCeIi",
-	"wtd0Ez9WPmQnVcwwAabPgsYcqD5ArK4O7LsmQQgKnVMuTsA3whShc4naHOa8aFIwQB9aEoS8dkfZhOFY",
-	"Qvp00SDPE1tm2ndows0lof4JK/STjOpUzrJrQUXdgwetyk1sF23e7iPrtWdkLgaoHkyFXjOlr8Xjs8dE",
-	"UyiQpSVqg4H/40nIHf4YVQp8Q/mguvkhPvHKPaN91nDN8Trqkzoe5+wRbs931KAog3tymME1TfDTFVNu",
-	"IQMA8aL/iimCDxOKvY3A1FlW2jDVAurpYaAgUu0gpYqihkKWhbcsAC1SxTw5JC51gqD5C5I2VkoWVW7p",
-	"2dOZNrwsG3qVwlVQmxDv4XDhulyRpsIfvuiGrcyF/W0DH8G4xu3x2QwmqY5OXxFK69q5HZqKY7ObI3TJ",
-	"JR/DldZw1SG+tOCpo51pzakcJnJ9jduBhifqbWjAMMGiYCSwHitLJ9jJum1ei0i6tYVpb6uEqD+2NlwN",
-	"f7TEVnEDn/KGseFPemtbhyESbT8ta51j+Q1unUNt7GodYgF7b9Sxt1HFPFdse+T7QLhFSUcbB9tk9lHU",
-	"wl9VIzxOc/ku0Dwu6/y2GWdl4Tr7NRbniHPv15O1fyOi7VHFGps+8Z2R9Myfv7BxPBnDHYv+HSjswagq",
-	"OXZBPekfUh/mQ3Z08K2zKOHaXtIbyNxp4vuDxMwxxE9LSzhrrrfg6Bvn0CQe7HrwuXEcJ0GbJ1rfLAbA",
-	"7c+KS+eh9f6GFdW65fvqmU3wETME7ifZeTd1ICCtd3tJ9qMwRHc6fk22eOXEZnuwBwfuoL/usAFCFEOj",
-	"N+zYzjhiqPINwuNeDrEj89jTUZuhLzGvAXMXLMl08ofDAc8Wz4fhabRnaGeOCgJHDxPomhZQgEfeMlVU",
-	"Q1iWPdJczNOZwuILbcearLDWUsdKRLWcRkSLxllc70aCm7615EO0dVxv66Ji8dbWblpIqcdClVaggohx",
-	"y4utyJVFdZDMBU9hR2b4qo3iPdWA9zZLZYKpwW5Q9JVMN6k/R4PUlkAW7wF+KH/3GO5k7h4jAzm7x+hA",
-	"tj44+v7l3OH8ucUcY1xa2kNQU2OkP6O3NustDlAyess0oaUUjIyDimiu+nngce5Hop0Keos4k/pUbdPf",
-	"7mI8wjpP947B8i6+hrYJ8yNkqRxKlO/uheZLHO2KhbwJT4NRKB1WmhHeTu04mLTUmSrD9VZKDKbOhLdZ",
-	"kB2D1UeYvkOSTKvI5FbKjEdGF4n8I0y0/qCSVP/k7L00XQN8VD9MQMqetbYUsMdnnz3tIVss6ftwCu8Z",
-	"2mrUs7WYrTU7uKKLdoVjj/IZuHekyxmNXYyRwl1+dBwUiF18hqGLHyH7xj/TEdNyiEEUXAOP/Rh9bfY0",
-	"ZuyocaB3uHOdWOMBj3Lfe+2EuFX8QLb7zLQCDIPNONhppk0px7XWbm/u4X5pR7eeKtkdSw05XMJMh7Fx",
-	"RCviYbpmXW3HBxkPYNTtE36IVe+8p4dGe6+dRyCj8Q4dC7FXW3iM8JtkX9jPow7trkfXiU/3EOC29REK",
-	"N51yMJTllTZySexQwosmYyyzWhtT2clw8+O+1pHtR4MOxd8/O/0/9PSns9PP3jV/TtI/n7779387yHfq",
-	"NyY1lvc22LCbe6zT6JjEnvu4LWqCulN/NI+WFI1hg5axnNG0M1TAisB2GyCgmRJ7FGecFUSzXIqCzCCb",
-	"IR4GsFur+6CIPPymapNlj2ssQlMI6LDOaJbUrpgvv34rb9hQfd+H1KeqeXy7o0Cd4UANVpSBUCcqCrKg",
-	"t4wwsV1WxquSBzJA2yx5C46u5d5v58l7Y6Qfhy1FMaLv0Atv64Zu7/xrqjXExOGArE6kASvjis69cujq",
-	"VII9dOX6Ux1kORZj/W/4FlM9dL/j1Icv9X9gVtuRuLMXXVH3w99VAuRyyU30p7nsyMYXmnZUsXBtSpwN",
-	"IHCpQ74JE3MuWB32A9/lUq0qTcboUrS0CWEbsIn2eWo4FuQ5ibcTWzGx9okduwB9s2LiO4jIUqxkVLPD",
-	"RX2bGf1SARM1ppIQo7HtCrv5B2IY5N5iD3QJ9iaz4JBIPZOVgnJkljCjcpidsaAtoU5Xwn6TjJbS/WEq",
-	"pvGvNSuE/9ssKuX+nCmOf2hqKmX/jOZM+VYqV5akHQkxqph6VuGC8NOXnhP99bu3O30InmF1Va2JkTdM",
-	"YBBG9vqbq7fkAa3M4kEp51yAVxdODlyGMG2zPQtjVhggx4R5y/ObWJvoZ0RzMS/ZaaUZMTCo9TJ4WF/g",
-	"L1niar5CIFy5IdONczrjMICH22l/rBhUmUFWOcLHG9DoirvSI+4+eC7lDe8IzpoqubYygRtKchhLNDPw",
-	"/ihSAAgc2EBRE2bqpooCxOeCFcG9s7Mxz16/wl35RBMc7X1CZPzmy+fks8fnD8nLt29fk6+xjR+54nMB",
-	"zVx0QrLFkuanWBciO0mIZsJcCy60YRS8+FRsCG6l69cNVXSxvgYagcOXczHHAo52066Fw4ZTfE694vPg",
-	"Z1788gCe0w9+hv9TXvxy4WY4vWHQhlORzH2T3rDNBcQ1Z9cCbIJLLgwX85OETKlmTx+fFiyXViAgV0wU",
-	"JKvXePpKrCpzQeT6T2PMHm3YPGaRnlw62edP+Hsl+HsoPilF4YZc3rANL/50PcIReAh8Fur16FJIkbP6",
-	"50rwHytG8AzWY2g5/9P1KED39QgCw69FAyyA6ZJccV3k5dfPnp9evXx2/uRpnSnsh8Pa8QUXGe5LLqHz",
-	"IgkWKSAunIu8rApGsuvRn7Gmkns/fGOomjNzWiluvx1b1F+P/ryiZnE9ylxZFfsNHCQ7xBtmr8W3b75y",
-	"8jH86OptZtcjV1nntOBzpk34EJZfpmQqi42bnF6L7Ll74At44ILoBT09f/J0CyFXL5+dBsiwc3gUkAWj",
-	"BVOO7p88OjuZkMxtbubwMK3DYZ84l1mTgc3ULVOfaJKXMr/BdVACewvwNrwmh0DaawGEMCFv2KzStMQg",
-	"xcdnD7WLoHJ9M12cbFDxeuy8P/asWAoumj1NrsEaDn6TWQW7XC8hIYqtSrphBUKVwOqhtDbk+9jTZy/i",
-	"NiKTawF1jMV8lzpcr1ngT4i8hj/VVLnLl36BkNyZ3GVIzQUNOzwrGTOh3GBxuqSCzqHmHnFFksmqpAIz",
-	"pr/ionrvtkJPrgV4CAqZVzDesRy8JIiWlcqZ375nr19dBPuYuFRaZIW3tOQFeBiSawF1CuvqzljK0BWw",
-	"WrMp+fbVJxqqHNaxqOQvkuQltxDYLaZlSWo3lE/bTa6FH+0jhadcULVBeMAzTg3JHtAVf3D78IFl/3TF",
-	"Jz9oKdxB3P5pQ5dlNrkW1+K5FLcYO6ov7Od/J5j9UTffco0BmCbZ+1Mv/pw2i8zImJLMF1y7QKd65ngU",
-	"LgFOM2lOQYghamgp5xXDhHuuCXu/KnnOTbkhVEixWcpKOzbhBY4L8v07x+GIhaoe5zj5hHzHzQJ7KMP2",
-	"kFyxwq4SQu+Dtbkwcnu07FzjzF6vE7/KDOtM2q+4gIlSOJfZCXY4sm9ody1LyOOzRwCVfeqnSfNLWjDB",
-	"GRaNx9NEuCBZAVW26zemAV4ndjOy96e8YMuVNEzkmwvSgLak6qbVIw3UWUNvGKH2IBTUSLUh2avm8dO/",
-	"sU1mocMDebkzu1yhqtA1+0IKWbnaA8gQgfHaq31i530DTARC2eGyhm2Dg2OldX9iFDOVchUGpOJzLmjp",
-	"i8tAYoQsNpf1Y3beei5KCj6Dmr6mnq7Zw89IFixncsM2qWKVZkWG6QgWOLJecGwwYCf2pWRxJq4xiLwJ",
-	"yO+amovUJ2xmE/I3tgG65QomxaZa548JlKbCbfyP0+dSKYauyNNXRUbGWaAup6fvfn6YPH38y79lJ1s3",
-	"gg+bRBiThj3YV2G2/lRDwLsiS1pavZ8VeMWwfCHbc6BeiHqV/xZC3wDpAOoL+xFLC0phNbFbVsoVS0j2",
-	"8zVWx7keXZCfJ5PJL7/YCxzuo8yKSK6EWc020ZlG5AwOBMz73A6bkH/UPJO4llb+hjsjWcNQU/SDZ4kL",
-	"DH58fj4hz1AaAIaCPAZI0/WQwOO+Yiq31xQTuSzgtNkro2N2fyIdSdRlZsnYn07QOLOTBpH1ufCQQY4L",
-	"1YTP7MEGmxLuCqDUCdkWx9ytFAJuML3tnHzNPyfjxw8fkczt8sTuRmqkTEsrPmUnMM3nqB9oqFFnuZll",
-	"us0Zy3bE/syrEOOXxqy+gcaZ4Ma0sgAhV3TJrrhhf/qKvj+xiMXRp+H0BbGCdkJef2v/efb2+UtLZ1+8",
-	"+OrF2xeYD5zLJYuzeSuG4Pkm4+yK5adfMpMvTu0rL+Bon+KvKJHTRtLIvsHv7Z3gg0HtzDw87I8cZ861",
-	"mqWK/QAFCbIJ+RxVCkvin1PN84D3I+qh1chsBuNRSHGdKJsmr6NnK5ov2On55GyUjCpVOi1TXzx4sF6v",
-	"JxR+nkg1f+Ce1Q++evX8xd+vXsAzTVBmILY8e/0qKDx0MTqbPMKh7lIeXYweTc4mj8AcbxagTz8AV6Rz",
-	"08yjem1VcENQLU3IUgpuJJ6KJsUlIVwYVpZ8DrlTOBiF0JIp+xw2hnWVNa8xdhkKV4Ic5BKBaFkyy2NQ",
-	"LgSSx67GvqUxfLiwP7gSmLB7+lpAGiv+cILk72pGXJJswYuCiRT0N2jpIiAECKRcTxD1XD5X/VpMmVkz",
-	"5sMB58wK12AYq41GYL3jhi3J2EicoizsKrete1Y5lUi97vWuIpL9URNaFKRaTUiGyPgTINaLOSGvnlZO",
-	"WmbAiyzkSF81u3hVQKSTNs/8tkJMlitrDZXfY1YFfLE3gdCWq9puINSmqYFyqUZ+u4M2IQ11RA06HS8P",
-	"goTr1+/3XfqA5q4pg9o69YwHHDKd0HGxhZl+jvj4bFgj85jZYghpdvbBc7TZ9hj5lb0YoKq/v62BEZyf",
-	"nbkkLOOyDF23JLvjD35wEe/9NsgTHwRug8a1bSpbQf/kGfHcZ2LZ1GMEITZzDeqDz2ltUoJHHh5+5FvR",
-	"1FzFhx4dfuhLqabAOII0sz6vYu9XwPhBGkErpi/zPfpWoBNOMRAe/OLJjLkUADrX6CYPTte7ZBRVi6xO",
-	"6yYAxgfvekCLJRcPgvtmVUV4+j/QHYhs17dJpro2AYaTXIDvcJORQqJWmdTJC3NFLTPjRl8L12RZY/Av",
-	"SkGo3swVzaHe2Vpxg8qkY5d1g2YrMI+z793nd/AFXNrXIkMLSkENTQuu0F7iYZv8sDa1bQZlNEivOHHm",
-	"htzzdngDNXLJ7SWzQdXOYg3iPKebQPl2/b8tky8lLSy8F842696a1UKCa3lODLcCgbkG04YVdPzKQsmR",
-	"Q/FLZ5ABWVEKkvk+1rASJyiuFxsytmLXtfASIm5CiiktVj0MCnKzon4f13jzUUDzmuoJgfvb1d3BO6iB",
-	"2Cn9dfVaKQB6l5EL9zNaM+Ayxnzp1qZJrId0LXDcRd0S3v0AgtdKcmHI9vYSaoheUMUKSCO3DMHCo5jF",
-	"+rUYX736y8tvX5/ELrhX+JKvHJXXBW0+l8Xm3piYmx2OyqZmOW0XjVEV++UDMlIHwxUWMfa+vF2GGnY7",
-	"t3ouC/ouhyGq/xps1pEH9O1AnPz1u7chf/XscQ9r9cwPDX4R3urYIrBYGfNvQPccZBEvivMnTx5+Fli/",
-	"oUaCRuNOWIqejKcbkt3wwvJL2D2tK6YSVDvtXWHFBBStga+6qgiTnTOCdPsvc0Q8DPvPyC1TBc+tUsB1",
-	"6q4orgk4q8GES8Gi7clm7GtWgEYn0JBx8q9xiL5Qm1NVifYhqo2SjqmgnfE+jhaoid06KPxMFOUau8m2",
-	"fB5ehxxjMaMggyOr7QYQgSOY1mQlrZaZXIusse2nheIzU9emhGiAufQp+1B00khs6FlXfUhIBu0400LJ",
-	"lXeHgdMgDb93U7oEOF/82g6DklZSoRwcpCDb5zRmoIFkZRaKaejkA6+kaFfiYr49OWaxAZSKrcDvYiUZ",
-	"1JrTfEG5SKcK7MvOFdmUVeG5a4s046JAroWaNzxG8LET7P0Am4VepKxgRbVKb9gGDhKEOY0xujkhNL8R",
-	"cl2yYo4psJqXVqItTtBY6ko4MTKtlisrW0zIl175zuVyygW7JBnoX87JgB0KyBQKOtcLQHBA2ZY5TFrA",
-	"cDS9+q8m18KKXI0pzmWO46nHnieyMpoXDAvBiGqZgM3IWTzrWuVoBUCT0rXIwNCW1c8+nEzOz8461XKk",
-	"835Kub3IeyvFMDMICh9HLb5/pf13TfsITRvoqYeeDeP+NW4ue87idsfgnnIXzj7l2o4INWt4AuI/gnuq",
-	"fcT/wvCEjz70lncJOADkb3ybH589PvzE36X50rL5e6SL+uo6ng52+PYBDvDqi9Ev77aI54Gr+9Qp7KB7",
-	"vLGue28X3nNjFIISf4EW7Xs2qW/ZhFSi/vtaKKZlCQ3IC67t6lhxgjaB9UKSJYVrj4x9QfqEROvao0nm",
-	"cGn7IGAEK7tSd2NfkkxIA2awlBoQGjTD+jvOOAG/5i4ygOsV2Lsxjl3JCrqbmya7/MnZmW/XGzUV+BP5",
-	"0iH9Qx9M/5595/MTXdf++v2kxk7qM1EjquVkcu6VOzLz+zjEF8GZAxPA8BmTDruB60P33//5X62DPcEY",
-	"AXuMrbYz8R2EQ+8y8aXp0AbERWM/hG+cOkTFxjm74FuMvvOn1Wo9zjyLCoBR9vnI0XrWQNdcevdvZIC5",
-	"n4HjKTAx/PKr3rCBea0h0P9ph/nx2WeHH3juyPA+T39DV4QK35fx6Js7PKnbgtyFuws/yBHuVoDhcNfX",
-	"MBkbC7Wg5UnnIb8We0452Trk3j3Ddd0Rwd/+For6xbFD/QX++PuB/v1A358pEWkKTIm3NcLRqrqWyizg",
-	"jIs5keKYAw5uxd2j7Uj+1zja9Wn7LZ3sNzjw95P9+8m+t5PtaKp1so8TzPGs7hxid6w+jIgtVfsY26Nb",
-	"n2PXHNeZnMce+oS4CnGY4HCBTbAfn53V59g9cnLZWKjdpERVQhOMGq+t7j/IaSteGYnWyGuBUB4l92/z",
-	"jTrIMcYYrhC6j88YPqab8HdG8asyCkdjgTy/ffhwD/DUUfC13FUWsNqrS6fsNNiCT8YOfIHjejlm6ijI",
-	"hvS2S9H0dFLkTcj+tl/mUF+hTtCkSmFwLJjTtZ/fst/Zb8DqN0pGdabLgABOz5t233vcIur5ulHSheQd",
-	"SyrEIUPqgj/eXKMnDzLtHj169NlJV67t8Q6pKBh1U9b+EPyLOLGaA3jYk4UH+l/Jk9WKv+/0Z0EE9j7+",
-	"WIfO77LHC/Z+JZU54JGAse2QeRcs3wYrIdWKGEkenp0lZ2dnRMm1npDnV/8gOStLl+hFr4VeQVDhgjGr",
-	"BlZlAU1qIB3XUnlVUjKGIrEQEgn5eX/KEpL9wf5zav/5c5YQQ6fglKdKcTpn1wKFKcwCWCk24+998CMl",
-	"P1bSsAn5O2QTQEoLxkbg+rMmthGDWWPS0gsY+vud8fud8T/uzojN5p4Np6uZ2+gHLOTuKSXXt6MEv4wQ",
-	"wl1vkF5Fb5pzGe/Pyd6bBxbM1szbkEZ1hF/l3jk//NBrulkyYd54TerXvK+QN7ZuLMvPLeuXivz16pu/",
-	"d1xZju+eOr7rryvHl0eHbjU3LLjXoGiW2pfWFoSDegc75mt5xRxLpjlHtK8iBMFwY8jRvBaZi6pBWF2E",
-	"vm/ClCWQqbqQlSLTjS8CfJKQ9YLnC0JLLTGe0eW+1e2wY+F6TjuqDQoIB9cuLs8FzoMNBQP/nZ3QlX3T",
-	"1wICjick84XgvPMdqlH9v+y93XIbx7Im+ioViokQsBcIUbLsMyZjxxxali1t/4hDyuNzYsHDLnQngDIb",
-	"VVhV1YSwvXw7Eed2buYFzpvMm+wnmajMqu5qoBsESYCkTFxJBBpdf5lZWVmZ31daGQj1yoV7NuDB1CY0",
-	"lIMMZHg5wxL+Kd7w+/RQRLMjJwF5OFKls7bbeff69+Vy7drNLFsqqXabk+mdKMQS8DQczpIfIc79nHMT",
-	"z0eo/UYiUPfdSBUy24Ivuixi7an1Z+DGhvgnULmmzw0izrBcyEvsYVpl4Ht0oQlw/zHWpBwzDc5ymEj0",
-	"vUYZt4TIUIiEDG359Q8lvYGtZG2a+9OQWVqIZam9hTx6qfMSGUCw2qXwV63kmAUYQ6rJmONnAdXT+EKx",
-	"CqHi9eHLEEDGvzHOxT5IZgoEKRtIz6fkYRTcLmHAC+ia+vuR0gHdyyDqyje6sFDVm5lczSFjdi5SOCLS",
-	"jQAKk2UajMGqa6sXjA+dAVe+jFsv2Jcs4ElJcoc5GxaYWT1iLw9Z5/Wrr2OOjz58SgEyyBJ/ZjsDqxcH",
-	"J+6niUdYwiggHiMGMldOR13/vzgMLXm/+0uWullICwwYBhyHHkMOlfJQiIMZFZqqt+mhgfRH0AooqYNz",
-	"+frV190++/LwC88YFpX9ud20MAs24QbPtz5DRozlgZCmMaEb5WNHEfPCTvD9DxUvr9pvL6k5J6tK2kZ4",
-	"LdiRc7AH63DomgS5BZtuFVhiCVWidjRZ8eTv0wC+2iC0/lGpn7gMtVJIrvXlJobTw3X/IvkVF3lgV7ib",
-	"BfVYR8+O/v5b3Yn31Lu8tG2otMGoEaYpAuDVjaydkI2twgEkpbE9VVSN3LatX6lLCErp4Y4ICWukwUx8",
-	"qyX+AonIcQWwGmB2KNojF95tn8YoTP0mNXbdWlGm1w3IviTwqrA3kPg3OXB9nQV/RHL8YKdHX42c+sIy",
-	"P0PNQtZWEE8JyQbyUbSRE95sW8b+T/Bsx4b0p2uLdwn65Gk4bGcYoK0ttUD8HLvYylq/qB4za9d9cRo9",
-	"uHMRiBq7ThoKGcUcotGUYQiUlucGaQKeyF3Ix3jcgOhKziuMZmcbwjPiRyC1yvM1dd2IaGkYR+SHCMpK",
-	"BZjZEvXbAxp1DPAcMsaR4952fbiGcj6wxDNRdubedPTiRcJmWl0J10+nGb+cve+zn747IRwgujmX+cJ7",
-	"yDFkr+u7j830B/JXBKGr/bDHaGiIOzd2J/sIfa7xqgMf/+m7k50rx3cn1NZ1iuHn1yqE5mBCWoWHidoi",
-	"8Nns0adtPEwWxjcwFpJ9/PDxlERhCtJuSWuuC9l8LAMs/qQ7KvJ6iBWFFDXLSS0dE0k8Xx0eevQSkBHI",
-	"9kBqQFTYBUtV5g6GZqLmntyfgFh+5E5L4mYIeqvMQvEC5Y/prw5f9wfyBF+3Cpvr9C6CeYx9ygblobBE",
-	"UJ7dHBB/+u7kQbEXfB/O/DK8cavQpLreDEk19/N+zC4BZs5GGmD1VUTVbXS+CSOaVgaxG/5qWn7bE+SW",
-	"rAPyzmlCS6CdgvhinIL4+/OQZ+iWYQuGIxwpj+jE2W49PGIwRWR8gKDmCzGQmekzf0wO0SVDdCtSVYfX",
-	"zutDujqta+sb7MBpICnajcqG11NjN9LZ181cIzgkz6O93/OapZqCGTW3OUjDNkS48j+PNIyFsbXK3pVD",
-	"R+0U4B/foYVuaO46HyuM4ukcK5rQwktstJKcDW+UKna2bRw3fFxrjd3jSBcTRb/YXCFuNro3pxoMSF86",
-	"48Hm5ryqDSkMgg1WUbX5ROUwkMGE0kW2fzEiTWUVYA7eT/jwd7fmjzmPh51Rr1zbiFA8kPDJQsCO8S08",
-	"N4wPjcoLCywDnuVCQnNtCr7so+vIDv0l38xjDqmfEJ4grsiMi/sNCe0knnymCJBuSY4JdweP0ETPQ4fi",
-	"+BEa/6Yh5hS0Rw6AdiCpNRBAFdBPAPgpoX00Swg9Puk3ovq8iZu+aXl59GPKSSAQpE1yc6Ofvv00E1rI",
-	"8Q1+/JhSgN+p2iwic+raNOB4tZ/GTuWmqDZsnw2tFx6OrC012JjJQcrXbU8lePazFU0KtZQS5lsuwjoX",
-	"Y38BG7X33CAVA4WnSuB5f1h33WRvTvAJp7NJAEW8yPjCJANZsqV+fegRUlWexa9nxvKFPz36WhNhPbGC",
-	"YR3aKj1ALeAt00AapSRoX8BZZWBFL8UUJ+RgbN7bJMyX5HtHe9xSK9jy2kLMl7tqus25dPY+mrp9edWW",
-	"EE+d7+a301gyQyAafTlUH9QumbGZFjIVM56bW5iKqMqqyVY4VdiysXhvDTOgBc/Z70p4u/HD2Y+sQ8jM",
-	"1PEXlzpPuiuKHaku1k4PZFU8vUZt3VcPpLeu6XuqoN5Qcf1M7ZV3F0XUuOsQjGd9gu+kmSW66Qv4lAIu",
-	"Zrtj7JE3mQfe7LPEg0UmJeMExgXLNxEhW3CksesdYZGTpUeXWmOtitnziogMQU8P5iJD3h/TPWYJeK/1",
-	"gjKQE0/LQZQ/+CVSNdK3lBuHyLPS9tkd0TxF1hvIJkhPdjNEz7fV3G6M6lmYjWEzy9eX+cptBTBFvq74",
-	"5dXh4cY1H1uECUUZ2BbkaKpmcIuJw581lNiQWUOzJHwiJyH0mnoU+blhImurtvEvgOxiuNjGIJc04i9f",
-	"+1ku0waVn6WmPaHqz2rQ7Qe8yLyv2R/KpyoYvEZX68QwyipwZsBDVsa9QBMrFwzV8Yj2iSQQNIVNo8cS",
-	"VP1kIP03wRK4r3AnSJBK0DAJwk5ArzXo2FaoLiESTJEh16tP9XN/CksUJVIRSyEmG7NAV4rt4xbgCUUJ",
-	"8M59MuPGDiRmNSqWCdxfwu6Dgy1fkngrmxyjS0mdywoSfmBqBrJasWavEoWxlPodOZTl+28U6ny5/fbb",
-	"3MkZSKTNqyZrf3vV7BsGCspqqggvHjHqIzB6ThIeEOYx0k8u191MRZCfukdZotW3e5R4d1Gh2nc4e/P+",
-	"3HXv/OP779kQZDqZcn3ZYz+/P//Izk/Zfz48PPjyi/rfL/+vlz12+uY9+/b8vEcO4PnZ956nmefutFdG",
-	"iahSx82OmxvDpnw2IwJEYQm2R1mkZ0X6RjbLuXU76kCO+FTkiz5zh8zEU0JgdVNSdj8YK4y3zSfQXBuO",
-	"seBykr6r5miHG2jZSlvMFDNvyq48nVu9asyVPDCrPGn3xB1BLB1i+Lh21MKnbxIuregf1+LMvImeu+kl",
-	"gffENnfudumzVQNxw1p/m1XG66vB70GP29298/N3NTrRDuXfeF5RzwRrCy0h68YyG8vgGsmtHrvGCTzV",
-	"mItHnESIpMG1IaZfYnR39rwqdptNNDd4kh5zPXRLLozz57rHLBrAQPpEWNTAk7fnB6++/Org+zc/9Tyl",
-	"B+EOC820mpONrw+5yeZSOm4lkjdWrYi++gdYfPAE1V6Dtu+aVT2lnj+Qh1Z1Y53+UhezfaRvS7lIpDpc",
-	"Lun5Wk2OWMGfHT0LBOrPNlLyOBxYvbfksMggBwuru9W3+HlNp67PR6MfZXvr3oyBi7PD+Karfu3S+rX7",
-	"s9eaarZu/Q7v2ZBg7m75JOuQXRd4q4P7Q3cvN41y8z2SY8DWxOYOFAjIGp5OVmXtl1nGV8zFLndOavCB",
-	"0rj2Av+4NlUShi1a1jWb5lGaK3n3u+0lD9a987N0YF3HH7X/SiUjs8Ve17ZVIjJb1DTNHdko7QRD9Mc+",
-	"+RdrRsjkpVqZAHI1Fxruw9fNhKGSohepyHR7evW55dodTdmQp5djjWdQk3JZZdYFdBQ1Yol7V4Kc3YgZ",
-	"lLAy3ezVq+4R4+zjm9OBTJWUkNry1tt5+kMuJegek8piwjTkBvrsjMsxGJZzPUaIGE6ZZWXn8V0jMS7I",
-	"Vjw3LJnyTxeuGxd4N5PgyVzDCPO8O68PD1lS/rqv3esvrFIX2ELSSI+FM/Dm/bdn34bfPXrzE3f2Rsbn",
-	"1db6ULZ/nvLWKw4nSD32jwKKfW1OGyq40zVnPixeEaDE4qWaUxrPPB/bi1K4b2ktllNkKjvxB/LqXkPt",
-	"uKwnO3MxN5avmpUJVP0jsmOKjbjen6oaBe9Uq7Guig5MkVsqDC5l0c3uGtG79mLgplbUrXRJNNcgl+E2",
-	"3m9If/piM9A3d0ZDUysJMSey3O9sEDASps7706vXTGn2/vTqqwp5dsbtJMIRpt8+W7bELRlJr7/sPZsK",
-	"WSYoNSLGXgfBgHlnlJHQ0vdedUGI4KQiVHtjNLs/kJiz4IaQBJDOigCP3thnrw9fR2we7t2ZyDDRYCS8",
-	"BvpnMTHAs2svE/XQghFVT0iaQ3glYfB6UQZoOJBXQiuJ5fmNSQT0pmAmIHvnpumRb9z13oYx3GN6+nUH",
-	"BefFuiXZHxa2xOOXZQjl7gxItT8F3RLyCiRxoO5ug19h/1i+nkwQERofOzBWA58mbh9As5KLK5DOoFCB",
-	"telVrjlBkEkLeS7G4LESpTW9gfxdDdks3l48SDDDfAjC0J8gyP1USWWVFCnP8wUTMtXAMTMpwQQjDeEo",
-	"4QzYQCY/cmMPENv64P23iZtHDSmIK6igWAOhYMBe1sAuYeYtJNPgFEkoyeZCZmp+7O0ULkfmrJDKs+oo",
-	"wi0mxLr3+ugVVYgOFwSxQetJXL80dwzh+s1AeriARIMBm9Cou332QeaLgAsd1e5PubOOPMP+GpC2x0Yq",
-	"z9XcTYaf/IFsxD46jlvH6tOqQic8WAIGeNg6ek7pgcyVO5kmWF4k7AK37qTPvvFAmgGrOeXSmXoDlnnI",
-	"N3cKxJU4R9D53kBGEDTggS+tSC/d6LGi1iP1eL6F8JWQxrqBo+sxBK7B99HDkEzdFsByIQnE0/1B59KX",
-	"JSqnkwME05hp9UmAoebSXJmQSEez03z6c9+00Rgs7blqOuUHBtxDFtNqZiI1sRSWx2Ge563o9PSzWlrr",
-	"jFsL2j373ztB5/5Zqto/YzX75+9qaP5JGvVPtw+bf8Z80abb6d35Fd1/+U+bAPR/JKWJocNJuf10ZDXR",
-	"dD4mYsQibJOw5fSQQFXzU1Pytmn6++HB17/98bL38us/N+rrOWI4egjCJTNCHaC0ToKE9Qwdq1LftqZu",
-	"8Bc4+OVM7837fH2+yoqlvgWIv1eF2BYLzPk6YsRhLj2FeY8l+HX43L09UKA7o64ksCTjlh8lpJ4TlWdC",
-	"jgfSffNv5x9+Zmr4ezDeVT6rTzDrUDfJdmaQiinPQ3+yHsH+0rHu7UC6X3R7LEHVSVjHtaBGLAmC7jpb",
-	"yrr7IxZ397eTePcvCb37H8p90hvIpCb7Sdd95MaasI4TCPjEp7McKK+XyOQuPNzIckN97D6+s4pBYcYg",
-	"WHr6dzXsh52x7E6f6OxxgGXFSacocBqGzuJFmxTNUKpkCloaJhVu1O6nKiUyfIS1rzgyeiyp06UkA1nO",
-	"ffAnCNwAVzNhHS7LlcMqFL9sGcwA153R/HT77CTsbwNJHetIhcvbY+5dLPlj8IySjAfPjtjgWb/fHzz7",
-	"M+kOZKqcLSA4LBxc2K9LBrqyrMDZGMz9USxXckzJMFxIyI6YhlzxbCCJ9U9zhMfBzVtDvnB9LSfN6zRt",
-	"q67r3i7RpxxpeRRGDAZyCBPhzk1u78cp8I6bmRTWsIwKfAxuMc7K1f2UZfvitp2/cMZhhXnwxzPav08K",
-	"d5r9+2/OCnvPIwDD0oe4Hh/RAcCPfqsngV1BxJxxjjN/cO6k660nIImSeWnjXos7Enk2sUvsPZB1WLwE",
-	"T8gZPelrppdwuonKKXJ9DFlGrMmklv4L/f5f+/1+MpA8dvx6Ndjy57FHRZz0vukAeUJlBySMGvAo6FTX",
-	"2VwU9xTaE8TeRrO+y8T3qJmWPYgG9TTycE8iuL6wmm7NnZCQzfQ78p2lusxrL5Ob2qK49dqLXZc1tdIJ",
-	"fTaFDw8Tof0ga3O0hWKnm1/YNwjWEZ/NtNo6q3goh/mP//E/mW8hIxMYHAHt/HF/DvdP+FxZNZcl8Hnn",
-	"9eEXyCBkJ//erybkIgMpKkYGzw1MvknCkpEq9AUswPl/GEvAVkImbg6mP5DvY9IKzaUhQjt/HPWBPYqb",
-	"kNNAUfVwPsJqFedqj7jIE+djkA+U0Py6vnV4xLtLnrFWeV7MliqIqYzDdHvMKGZSpYl6ww3bXKhRUsJU",
-	"BSQr6bYOA+COXVi2tYY42XmvNeZkfAlCyRP4oPu0aZc5oTW5t8KubyFFjOD7zn7a3LDt+ZR3GVv1JoCv",
-	"VtK5k1uhmdPn7l0MZ7B0TfvrkQZ3RNqhFaQGGq2gVBbPzFmbBQwB0zV27phZhY9lms+xPoxL0vAZaKOk",
-	"b98s2QyqQKsbjU0txBm+cW8g9gbifgpHMYbxcPZhByBAwTPyBoKge7x9oCt8EQrmIWPkYniPwyOKRdRb",
-	"Axm7MZ1C5nRhQ1pczZaQnkULfRw8vk67bX5EiMVsbhPcIPY2YW8T7hNoSJZnjG0dsVDZ0RCgix5XilsN",
-	"MlvLwoo/eW68X0/IflHhdUf50wieLgxeyzJuiffNowF13QeUOZExNRpI/DIpuVjZsKDYA17FIUdzlL75",
-	"xSHL+MIwPlZd5xckCCAWPSDVvNsbSJVnFf4GBaioy5SGmSqduSl1TRPrnOvSwt9gHpfkqP71eMQZSCKd",
-	"VYKuIvAuyQ3Qv7lDdegYT6OpxRNPecihU5AIybY5Hxt6redcZSeWTd2h7OXh4SE1Y5DDAFPtJADuDVOl",
-	"ie+AvW4GOvoe7Heu9aq4/SMu602P1WWx+uYwpdjQObJqb/r0L8iAvenT772Q7LhmemnmWglOtHhKjD5B",
-	"9yuDwUjdxRQ81IzTH10DscAfrS3mKN8WhQiDZcK7Cowfvhhq4JeZmstW+/RjwB01bLhgUyWFVQh6Rlv6",
-	"GkWpmvmmbGWn8tXUYGtJRHH/XOYPJGXxxDACXyvHfwORMgtjYboiTuEOdkMB0m5z4EORC7s4Zgka7YuZ",
-	"VkPIEhYoK/BhqRh+jrlC+DPI2ILAXJpF7sfQlV2CjdQa2kvXM5yQKlOsNCjbkC0NKUh74BOgWiXsrEpf",
-	"zitho5u52Qy4hox1EnRaLgyATLq9QBni9WEgO0n9br9LMHhXoJ3WdJLw3+qBOhrZkQduVCOmJAxkzX8L",
-	"XhTh9fScq+bsOhGYeV+Ml4m6PoobHvPU9MKuc0vOcKbe+InahlPSiD+ITsgOAPm8Vm2I8HJiPox266s0",
-	"zGmbqtPXT4W3MsX0Exoz4kx51eNY5FZdUWxD+9HPb1X6D+FMFGKRUREDXcmUtoB1SCvjQ1WP1ZXyaCCT",
-	"GUdcvIuRpphIwv4VsV3YC9bBf/+G7NrdHjukpJVQzea+pKR29z1kxwNZBmFCtzruK1OHMSsjK0SzZroe",
-	"5EZQHNY1Kf1LjwcywRPRBVzxvPDZSmHHpAH7Cyfsaw9/1WPmUsxmkPUYuPXslcGhbp/9SjHiYG3Kyy2O",
-	"USRjlcroUMlthTl7BtwzpISrKUyvnYGmcq+BxNOY8zBMhEY41moeJYKhiKwxZ+cpIX/u/Gx1T6aExtNa",
-	"xqQ0POkDj5+Bu5sMq2YHTu6FHB+gF7ChV9oEnreB0fDRDTJA+WIgSecw3EC5bR0rAFtAOySy7rFv1PeS",
-	"Ybak0/ocRhZptVEvSycAE4Za1XGNCn1Us++ojXc4EfegTI9yF1+ehxYlxFV5OkpYF0In/ii0KPnbVkRC",
-	"E2x13jdWthU9jZx9BKREdRzIUh9ZuzpSNoZTR1L2Sh3pTTWNHMhf6375XTUSx7zXSD8PbXwLxZNi9q7L",
-	"oc9cRtH1pukuSonAuOuxOb+nRz5rWE5n4XEc17Nn0YzsUw/bgTjRYwnTVAkfuVUbl4A34/1gQjKu1GOv",
-	"2S1Fivp83yA/ZfN7bMp7w6aMJL9F8O9clUtqtSEKZdCTPQDllgAoq/U9xlAFuZDG8kWvvKLmawVgzSpf",
-	"j0rZsp6H92M0nK/hh7aXkha4yQ1MwNbhTzYBmKwkZ4cbHTV13wlST1NmHy4PClFXlGY00UO4o8w3720v",
-	"plw42eAyhQNCXNjgEPJT9aNf/W92KHgrra1jkQiEbn4sexPaUvMW5ila/zBnxxQ0dQu2QJLZkr83VMqs",
-	"iGD0lh0b3+tOKyvCsiNjvNLOw5w+Vofbohe0tnt1WIMCtKoKhBx6J2lvM7swHaLkX2tq/YOffdRncxqW",
-	"zyHQ/1CSWt0MIBzP/fu/LYL84g8PjLH2tHwGU3UFkVxvdGYOY2aCbqp9gQRRiXUQhyRA2SEOlLJ7oP4W",
-	"6eEVh687Qrdt5zfyKG8jRiF7qQ7OWHG6toMzXkdZ6nyEosGgnmTZXeQulrm9cDXjlRblsbyuoVN1JeTY",
-	"qWe95Ki7rUPMUbwhbxf3/hxWTjyPPR4edfWB2Cf2kYL7jBR8LLQMrsDSgW6qkMecKc3UaHSMuLJuVQEx",
-	"8XieV8HVXcXRJ8BzO2nNLThVeU5IjSOlyxzlPjvx+Ahf+kppKpxyo2cgryBHqt0AuZVxy4fcYHlQIX3+",
-	"et5c+fCO+rNL6ccWrgNyDfzdrsu3VoUvN5Hqc2rpF8mvuMjdxGwTUuq3etAK4YvnE/AwX9U4Uy4JFilU",
-	"wdckjq7DSeS4VHIxVYXxhqqSooN0AukaNtc15MwVpz7R6K9l0W/kTKVlfUM9uOkW8KjozKORXH8LTzPP",
-	"aOafEKd5bdw9ViurjE1lTTDXuS/44AU+eA2vpTMPHt7POcYIZptcCpklWOWA+pT0WGLTmftnYu0scfKc",
-	"pGo65TJLus6qhG4Q7ozTB3S6DJsWxrIheOTCPnuL4T1SFmEIQ41byI5isnNha2CLA+la7zttD13oFzpH",
-	"2EbqYL+QAr+zYgqqsBcG0qRLlORouDklh+GEsAk31Ec34HaAtEhyd3XHUrXwQOkE0RBbCxogvdyzdVyT",
-	"IRDp790VdsWh8S/YMD9gWW73WQLbyRLYxRq3ZwWsXcXDvQV4VNkBkWgQEL41BIA95bLgObOw1Y38TokE",
-	"qwvsdvsAI0W1XITl4D5/brx30KONdKaB8Og1zHKeehozY5WGbCCrZhkC+s8nKvcUaFPQY+cQ4xzFOz/L",
-	"BcYJJcyZko37MaUg3Ot+/EBZD09UGx9sA0dpX9LgY++sBqBrY/nCY8UvGK8XJu1ggz9yxmLLOFFnhfQw",
-	"w6h+CChxfv4upJVPlLFYxqCVsr7q2Jkw7017TiirBRjW4fQST2kRPp7yBTL2sGLGrGKd8Pnf2Msu+9//",
-	"i0WOOftb+av//b/wv4uLDHK+cF/2BhKZ7wOrBhF5+bNGeEu358FlaFCqsAhsxaMxPvcG2E3mQPoBIH6z",
-	"sH124icCSzW0Zw0LBEZULomMRB5Dp6ELA5kWlpmJ0rZHQDGvDg99vba6TNiI5waI7STAiybM8IU73swn",
-	"i+MQvI6JBYaIUkPABvjKLw9feaD5KNCUNFnIj2DsvdpH1+BDBXyrXnyglW+zlV4w/mrW8ksibrx2KN9z",
-	"C3O+2GaeWCGX3R2p5hj0lf76qlI1NCHlEtzVZlqSNGcyNy3kFJKl7oRGVDfI6XEJCwP2YMbHQlLY4ctD",
-	"LFbGCNRwUdaYdbiHiXp1eNg9HkjiCWCJhE/2gqJ6SZ8lUfw7YSOswzIlzcBohDArPjLeCZbWuVRz2UO+",
-	"HTdFPpbeyEaKscDmes0mQIaIJu1ZC8ncV68bARkamWn4eAtvweEt06Bcd7G6Qtjyhhs4ENIAIuBdATPA",
-	"NcKdlaRxyEY1y/kC4zooiO9PS8a6FqaWf7SN8NWXX9XY+F5uPOBp7fZuhY9lqFQOSGLZ2+fV/IVCuGvu",
-	"tW5QGLU8nVlByxVzI0bA45HCO5fh9eHX/bZo5mdAiOj6SL19IA7160gRP5cKq0dQMLWzK15ifQ0JYC9S",
-	"0J6vCbZyV9er7uk0SwgOKum3bsxv4uZvfFFX/fgcG9q8kvtx3fHVJ+L6e7540faRxbW5l7W5CoSTmClM",
-	"p/YYdKx2yW0mBynfUXKmW/C1AYdzMfYRB+/xWl0geVdnJqSErEtju4RFlXCBn7w5IZDL6KcSsanxKO35",
-	"jDuzvDCY2pXMtJCpmPHcJGwsrkB2e4GYCdO/Au4sHyv33oFM8FthFxcZX5gIjO3rQw9iXWZ6YIcmmORZ",
-	"9r/s9qIZsei9W6AlfdhhhVbUCrZ8j+TB8QDbYpXVI/uI5XbMAq5yCB5F87usNKRmpbjewjJsuOceaUCj",
-	"dPOI5bVG5EdxCWjxkJxwaYAB5q3VsPSco6xkjZynDFpeqUukACCunmgafZJyFZsThhkr8jyY3o4nMJSJ",
-	"HzhCP8bUkBVge2XjMLZq8boDDVnJaBQbnIG8jcU5o27sbU7FWb63OzuzO0vT22J2nLhSIBDx9d0DMw1X",
-	"QhVIh2i2bI40ZCCt4LmzRkbljWxkOywBaE2s8s4ZpzCga+7ApGrmDhtln2OT02OQG5ovSlIM8chjZFZV",
-	"eYGsrQYZIYl3N/488PoYviCi7j77OTCXMQOpbkJLPqMZ82dv36ntRgp2hfBddve6/Ndotjueud0aPyOm",
-	"u7cR2zuyRDP9YQbyV27TCZurIs9YYcCfuf19o8zYfFJzTSJNvmW4oHpDBHe1bDDWV3Ds3lCsVH045dsX",
-	"fWwxUBdOz3vV3mrZh9/l26s+dhH1a6mxOy32arNXm73a3MRTvin+ypKCPTb4FT+ve/SVTQLJlHbQBMHC",
-	"OljoHqci3CvaSkMgqO0Gcw+4sgdc2TLgyvJl5S3xVjYwtUcYA4F5q8k9pe9bre7N1Mqdv4Qcv1GF3PH9",
-	"X9RZP4T26NwnyxR1zPQYcJ2L8vrqGMO1QrKZVmO86CFKdH+3tZftFutem9SK7yQIuec9KguxPQcKZufN",
-	"ZVmvEGx/z6fqP9Ae0KhLJcvci4kwVunFWvrM4G4tcdNF/Kmmfm+6mhdYXQt+edgbyJAM+OVhlS14zJpy",
-	"Atdm8f1U9uidH8ZGWX2Yj1BLJSuF58vD3rMp/ySmxdT9cYgpa/RXlbDm1m4MeqOMs/tKJFuZis2yyqIl",
-	"3BuERoNQTSzzukLgTSvbXPncPWr0ZvWLlKm2L1y8myCcq5E9yGoYxx0D1jD6LLvg9ri8eMDEQuIHN0xD",
-	"Yfgwh+4W0I7rK5YEzI0E4bWKPGdI/ct4zO1YSOpYzAhEw3K/+nfQyvifmZRLw+CTMM00kM1Jj002tuQZ",
-	"uUnG866N5LdYN/IUAzZb0oF3SDqGs0h5RiUvpfN6VuXrMYE7l2ZwN7f41Mg+Dvkk4pC02GxaWGfXaTOg",
-	"6sY7oaJVu3rEb7+Ja17naMQjC08nxMKkRnWye89l6L6q6nO6PTZcDKSnbepVSYRho7CBSM9tGa5zhfPq",
-	"MSews0LsWPI6DmSN2DHp0R61ltyxu8TQhk2XPJgyG8jQp1BD2sgU1aMpiLKU3eZGj8y0yooU3Dmtx+YT",
-	"ZWAg4Upk4EwXUeHjTvjiD/cPHpmQPujFH+4f/Ds8nhAukukzyjU2R2WSc28gS1rbpIW4CrMEqqW+N0bG",
-	"NgJa7Hlty15ndogYmFKt2+t3whxs/toih/Pwoz8/y+TtaknXh9q9XO/djRag89o0UVZgab56VCupneZz",
-	"uXCGpOKJi5MgqsW4CaP/rQF2G634C6tBZhvZcqKcdWON7bYvnQaZleY9EdKCvuJ5woZFegkeotMzXg9k",
-	"GXP54pBlfGEYH6sus4ol6O1HudpSzbt1mKwjamKmBFVCzZ3dnCPQky7A9UZYwxJukz478dGcl4eHh/QL",
-	"c8w404gFIAEyZ4Gnfu/g7PXh4UbW8CPO2D2YRGzoHLm3N336FzeBGz/93q/TjtO3lmauHbtQ7KtErrM4",
-	"0VkG0R2smELPp1ulE64fj4WREquihV0cYWX3lqEuTrUagomTuLUqxpOqZNJONADL+cKj1GByqspz0Kzz",
-	"8c0p8z3EE+L5+buBHHIpQfeYkxGQFvNeM5arsZA9NtPiSuQwhq5PeK1gKWgTqMAmuLmEjM0nIsdyFkWk",
-	"3hj28Cmg2L8JEa9KgwnsuFFolWLZS9TVGQ2TEnKp8N4OpJIpdHtszp2xIySOl4fMQKpkRiZaWCTZkJSH",
-	"bgnSx72KwPIIbWJYmEWCXu9ABgd0CFUqvC6kdDayynR3LdZhNQbSo1qMhBQGC7WdTNIgSgzVkhCcIwSr",
-	"h90oYTtdRw0CDPKBRKQQPL98efhFDP1XQo0m5BwHwI0+LnLCOkloj4r6cDRJl5zz8KyxMAuZs+BMPzK6",
-	"zmaQNSIEunGS+a/k+Y75R7u2tlVHsffkDLdZXVpxL8JP/RT+YMi3S8AbsfGs4DfWRfXrGURlgOdWR/xM",
-	"mNTtLYsjXcgtW20vnXhBWZruEqaooySUg1eyh/fEBrDP3R5LnUl0P8akbsybH0ghKSEXn0d8MmRpprjf",
-	"TPgt4sN5QHlSMmq63wK9M5D14sASuIcF3B6lmVRxFnS4ee0EQ4O40hd2MQM0N8a9c9E9jlq8hMXFVJgp",
-	"t+kkWSpH9PhrzvJfgoe2d/aWHvE1Q24jgCaDLnJgYecpl7NW8+Q2nsYqo0JiRDr86FHbOtfTc5SD93Kk",
-	"WosCSGwgC7UWkcjsTd6DYgyhKFYCumTk3DEyz8UYSgd2m2YOPqWAYmI2Of2quWTVL3pxJkXwsBjycx/M",
-	"BWZ8QuXXUfRqIDsEHOTRw3w0DouRX0cFExQKLB0mvPRy5mbOyyu9dbkHb6thbXQhdsPQWvn6OLr2OYXB",
-	"ygGc8vE1SQjVeu9Ppa1JSdUkeYw73M2vQy2IlG/NybR8ajv0fktYif4Ix9kMJIaCyuYCrhHDIr5jZtQU",
-	"nCuytAv7w4vX6IFMqv76wt+EZZCKDAiNMAl1e1jPB59mQoO54DZhXEMJrX5c+2ogA7K6hwMaFbbQhHrl",
-	"WhUSEdr9Ab5f9uBiyj8F5IMvvvoyvlLpD+Q6nBSBdyaM+tpz08PJAFmlnK22XDqrNBPOo9CMy4Es5KV0",
-	"BjLx1xBJDZE9TK972NdD16e6PBLTvVBcI43Wr9lRocmvmbwdXqOWbTwQYlE1xraD3LIQ7+9Ut8WZSyEK",
-	"LutSyyNxFWYl7+rmFi7IVd1NwWLiS1is91LcGSEACShJ9hYLMRGFQC5YJkYjwLtYfHTpmOF8YyFTGMhO",
-	"4gUp6R5FRzGDl6AszZWBLOTySEYqWSk2Hr2UZu6t1oPBrHNWfnDj2vEB4QdYrKstcVO7396vqyhxp/MA",
-	"UGHunRqySR3CFrttBOUY7jxoFJ7Ao8NzmYVQbm0SfEhyJOQY9Ez76ymEKhrIjlE1dUmVHAk9NQw+8dTm",
-	"pJBeMX3EBxMOyl1UqrIt95hnNuE2bq9J0U5okrwe7HB//AEWvq0HTDXaQNWjWLaHwN9vk9sxFk5XakrR",
-	"hEl0l9SjSvVxe9my4pcFFtWmR/pPd8wIJtG0dRrWwceWtt0xF7LbCMIBa3a+huTn75QeK2tB7jepRrlz",
-	"8wM2xqa53RbVLHNxCOrIBxK3HhL3Ue0ZTy/5GEwv0NuZHsuFsVjvw2ZKW9NzwqUp4kRUpT02xbyMHrsE",
-	"LSHvDaSGoVK2HGuPpVpYkfKcjUSOqdcToFdIsHOlLxnma4xw2/NYWm6/94H33kD6sDrmWpDVzHpMc2Hw",
-	"B9UMMbiCkCOC13/e6Ux9ewGaH893EuZUr9NnuK54SYvZJbULiMYMNT9nWHoQBwkfc7A67ui5XYNs5cW4",
-	"NrFU2BTtXTQB+2PeQ0awvRQGduJoue41kI0poVs2Sv+1gALTDjA5NfJ9j6JEN9aRig1Vtuj6ZNgiB6xL",
-	"dBYkyhEjCHz3BJqzrIwTmYQIiLARXciSEXvI00tn39zhFZHEqFSUT+mu0FuogfQmqizRE943r+XKiuzP",
-	"JOQbIDugsRr4lHWsmomUJfhYcjSQ+L/+P9zQMyQddH8ay7WN/g41q+UHlPcAWdLtszOcAcyGoAYpjPXc",
-	"sFnO7UjpKXOblVRl0gje3eF7hLwo3806NIyQs0DZvkk3ZJXUUEv9IlG/8fRNaRvHrD3MJ1mI2ZXLNJD4",
-	"U0y0brK5524i8MYt5fKxQ7C4Pq7FK3y11aZac9pSLnt+ZfYHjS3Vuzlh91dl6Gb7Y0eUGYeGqIY9iCby",
-	"dlgr7rdH8AnSosn24o3ygZAjtQaU/PXS5T4ySpP6Ke1xQC0bAsjyMhQyxAFty0aNbr0f/H79r3+rvi3+",
-	"CG7B2GvyEdZ5DbuLsMVtvSAvfi1gUOzMvqXHN7ptrgD2bsQR08iB45q9SFUGG19er/T6jfv19gpE6sUh",
-	"ja8Uy2wx5egzbuHAiilsPgUYh7/V2z6nG/tVWdvg6h6fexq0NO9XT+DtF++3MCor9gEPoxVsx603vlBp",
-	"N+cmMopt297q+fkxHNYpgrHf79bsdw2BjEakinvY72pYFb+rYful6lusMkJU29/VEA+uhpIsL5zxNcmR",
-	"j3BVTGSGdRDVOeAsmK4bp7B0N2x6zChNyVubnMvKak3G2ZAH1hpMoqiYawprRAbsZb//qrl4ye3Vp24U",
-	"/+YGu4uEMKJW/Tc1/FwTwsoBXL+rlPLwlAjPqkG37yr4zDUQM/jMNTxoP6Mahe3CKZS/H8Xsq5FXQJFh",
-	"9CUQDrr/U2al+x/P86Tbo1i1VT5c3aNYzJxfeWZbLrle9KguZug6BpjOOXcqOVzgu+d2kvjA1oiLvNDA",
-	"hkVGdw3csgnPra//UXmuCuvbiEkzEeOEDWGkfMYWBXCxgrHCxqZUsqFSls1ULtJFn52g0bGqwFnF1JOK",
-	"AG4gfRjNB8toiMyAtQgMRlVBlM1FJUFsBtoo+dz4PA2eszLP4yJ8lHSPKcFtLgwMJNbFcG0N45YpZ7pd",
-	"X8uuR624f1dB93qskDkYwxIxlkrDhQfHQ0QYqwvwHB1cssQdeLXIoAS27/AiExayYyzTNCwh4fGn8IRZ",
-	"pRoBuAi9MRi8xx6kCv18GMzJ0u61ZpQFxd/T4K2nwYsmqs0k3jjqFKxllBTmTHAJrdV4Mv8ebCT7u98x",
-	"P3/Jeahq3sqzLEnYQ/D/jvvq7eI/pWytsC63+5OBr3j3chYYadfdmO6T+NYn8Rk6dJWCh9UpziEKlNkh",
-	"qU1oX7BCG75zwBjB5zy0aBoLs/YTW4Vz451E5w3OJtxA0mcfCjsrMP6Q8tkMEJXn5VfsB/EN4nyGG8HE",
-	"6kJi3Xc7wGcQ/3PszX1HPXFANzycneJvbngwuyFA6avDGKH05eG1EKW7P9K5Bbr+TIdCtbcdjbbjLV71",
-	"uxnCg4yS0dGswZqgITliqZpOucx6QdUU6l6PwSc6U9jC9JgVUyHHD2tQdpRCvHywYv/xP/5nxAT4sVY5",
-	"lHLJiKmKKoW8BVZzid5B5/XhF6yWCxCOSMlIFfoCFoAlhCeyqq2pfIv6AQ4DT1/HgacAz0ZBOSGrhAP3",
-	"QeKpVWUoP6ZYZ3uWcc333P5xibT6W0iFKetg7i+/+Fqn1014laBVARjv7/235DSTkEUFZaggTg2YU4Pu",
-	"7YxJsAH1I9ZRymUK+ZYtA3rMbAiu8z6P0sOmHPu0KlK0cFdCnch9zHgnqvsGm7gXzf1ZUZBjr6V/YS0l",
-	"ecLJdVPtY5/ufIvJ9ct3PpvraS0Dp9JTDb9vPyW7cQenliCAkHJfIbs71TzDBveb6l5dd1nc+jtioN3L",
-	"nqrBFNNte9sTnlvISEMp7/Wo6c7Go1diwiBpoFTz4+g8g//juWUTyDNMQC4vZ3KONf54eaSLnWq8m6D9",
-	"ZrzX7m1pt5MnxplXEn9Tud0NWOW505Ytq/V3TmUwpRdwz6UR9CqXuALm9pCwwaFG53kMztHmiFEIbKaF",
-	"8mrHUj6zhYYsdk38DWoH66O86FP4c6oyML1QmsWuQBvC/ymkBxkzC5PanF7e9TfKmPOxcg+MtmeHxsMv",
-	"xAObj1d78/GXMR8qz0mJ6HDq0alo4r263TKCF4wGGpNcpCANrLvW/NE/ssPdyjeB2X7XcVb4Hn8W2X/b",
-	"JH33pioM3wrQvfi2aATcGdfaRVFY3TVC4R+J8k0bWBU3ZJVqZg7dU0zdZe2/DexSq2k+d2TU7LVq/Abr",
-	"eLjnX31UYvI92K3KyHY4l1YXkXgvA2+mMOyK5yJDtG8sp5xPVA59hv6H89ISDWT5UkjYlC8wKa3K3DUD",
-	"6QtkJcxZ9SzhUUPSY0nGF+ZCjS7mAFQOyxL3X/fRVEk78ZBwGV+UT3WPBzJA1o6871e92yBkXKZbgauJ",
-	"CejBaJSp+fsOJ+3VeCshXDoNNWnyMeND4zwAL5nG8oruiGvYAr9y286/Kalyk8g/aT5ldsIygTyPpcmj",
-	"ilO5r1u5Adeym+JHsbU5JZHKipGXOfPCHcUk5Ouz9n6OfvIm/OCmHfDlGI+DXrhhRG6gmxEMhzl7QoUc",
-	"sdCU42cdA6kGSw4FZaIQTA9kteh/TeTWyXf84DXlHiehG0TANIfhRKnLHuPsPOfp5YEbKbdimDvrlioM",
-	"mfmHCHqWnf/08dSpZT5Un/rsvTUDSeMh/pHwsBFjBFHy33kwEPzxjBszVzpD9hED3JlJBNd1W9KBkvni",
-	"aCCJtcQgbUhCL7kwYCmxcIg4Jb+c/UhnYHwr3SkgdC8SDVoiOLoC/dwMJM9zNX+RgVxgYRnrVOi8LBfy",
-	"8iBXKc8pAAmWZ9xyxrPMmXbv+WkYFcat0EAO5K9+lN6zMyzlWi9Y8v8cuK3sV+cIH5yLscSz+RGz/zoo",
-	"Dg+/SAspPgXOGPwEelcv/XcT+EQfJZ4mxde2fHKz9O6nkzcH5+9OXn35FbuEBWRsuCgrUdxqhml2wpTQ",
-	"Cy29rk9/aT5H4BjfRp+dQQriCrQZSA2exhFZEFEENO5uqSIONeKXITwpf3uV2ARZwjw4M2cjmLOpkIUF",
-	"0xtIoxivAr+BcyYmdZjlfNHCAINZ/g22ZkeudENL1IUHAh5uGnmDZaU+ZvtSkfWlIk02+O5WNnKfmz2D",
-	"DWNnbVK+j55tJXrWtPjHeFnksZsyyJ0RFEvH+zvLxwpb+0q0baOVP7xvo/Ix2lM65Jsg9Q9uL929uLVG",
-	"4dxhZTemZhcxuQ9TYZG1mYIKTvRzGFnGc6Q3ShAteZzQNh2wmTFIR0DK44KEGdOgYTqzC8QyU/613mFL",
-	"2CXAzLtiVmlESsfX58D1RXhIw9QDmbeH1R7UG3hQQvebK+7+Mnar1O4P60IcWTC7AF6m85U7W7w6PHQn",
-	"Dgx3E0SMr4+n8wHjaQoz68PvUzCGj+GIJaqwqZpGTGsinfQ8z4qbTHeMWbi39dnPHnVGmBgyEawWzQeA",
-	"j2Aecnt0za+ncPRjDyid3FpnA/e7YzN6IFKiMgSm8eJTUsfy0tmQau6ZM1AubTXLd9c0WxZ01xWtcv42",
-	"juN9W/1k55G87TDzN/R+cR1Pv1+UmxZQ3lfoMQxj89hjtdJPNfpYzUA7psxd/NN12hVykf0nd97NllN4",
-	"/XtjEXm2wyy5JlFs2yl81xa9Mt2bchL3LtpW5BxBsxn3aanOrciAl6f6RZjsnblqI3BHgJby+PcWpqaM",
-	"ImeBgDfleQ76CMnCXSfdyXGichIOVnUiehi/NwPZ4ZLxHLQlKgDvRxmVX0HGxgqQ5DfBJ1Atky7RfscN",
-	"0xmvz97ydDKQKdc6MPbS95550/2cku2OWYJEvdm/uqNOfKajj5F5sz+Q/qkLzPtPQvp/7cX+BwInpsMt",
-	"mypj2cvDw0MsqF3grQFkB0K6nmFvp3xBfamqdN2kt0EFxLr5HSC++8Ps0jTU2vbpt8uhUjkggPUu90s3",
-	"+OtL8d1U0nI8oZTKII1CHvDZrL5NugnZwgbJUxT/IwP5qM1uhF2RZ1s+3pWYWjYiupW4zASkJgj9Wsi6",
-	"dqJerWjVT1xfOmFy1uyMRPr68LSbZ2xPGNTe/dGoURzd3GLksNRDsnWBzYWWZmcSiMJ3wHMqum6WJTTV",
-	"KDVup7jyjChzrn3YkOxcn33A+AFy5TyPNg/Cn0VYvXXCdSPBosn6LARrm3JCFQEoJD7uUNNcPx1bERU1",
-	"A8lnoh+2nLY7jA8zkCen7//t/MPPdw3O8CwTBNF2ql07Fk/lzuMoz5lqiIXHLZ627wvLVFpMQdooAQDh",
-	"joeFyC2W9txWZu62mJAWCFR+9Pff6juSMCzud49xw9yM1tgUELaeFpFLJRdTVfjpqS3Ygk/zDRbs/z35",
-	"6cebLVh4cYxDdO0KdFw73f6TWDE31JusmIYpZIImN2SRrIdGjn5RJlR8ziDJZ9V4zsIE7OGS7waX3CAj",
-	"Tyni1TT8dm8+enrd9hg9dk1yXRBjf39S9cWdtLjIkeSdGLskKd9RVA7PMedLGUCtzcjpQg5obgcyB+SE",
-	"96DMJZsXk2reo2rckiKXmhD0Y1ODv1qHVDyQFVSxBxJuwjq2hZbUNzUahfJbJBEswYKpSR/JjyIMA+m6",
-	"dpDDFeRslnPJuCXisH6//8J9kPRXwYs9HnG8DDEqcXsG2aqBeezwxFGPHylCcYOG7RPQ1iegNU7ZGit0",
-	"Y+DiuoGK4IubfIwXf+hr8Iwb1ebhECs+R4l7KIzjJhdxLdrxXbbAGxnSSKjKkop28dwAEnlVSvfgyJ8h",
-	"OHKDxN4VJvmxyrTzb1pPeKdATKBHZSoOZxmkOXdifwVsCs4PE2bKRuITeXcI+DoDzcR0loM7iNI0dgKI",
-	"kpvmgUz5jA9FLuzC/QidKc+x4efOfWz5JZheqNIYFyLDiivunUNP9mr67NRjJfY8QQXLkJlWYvqf+y25",
-	"Zq4fE442Z4iRzSP/ZbRmPsrJPURdgxtX34xOcy53qd7LTbUh7ed8z7bYrtvo1reptscNIjGgg8XnoLmP",
-	"AwV9dcfb46Hv8dCfOh56mwNxN2T0R2qJbg+fvtzOY0VSX41TRWGlXaOpt5x89xCwe5S3h8NVv4UpqoHB",
-	"rrEmt0Vc39SYPFrw9XtW9D3y6x6GfRmG/RZqXYODXaPWmV4c6ELuTq/fVtiUIpzxezjUcLR3p0DpYR0o",
-	"9rgKB9ur6C3pZ8/dc4jJwzqcFVKMBGQsE6MRRiaUBJYLCXhwInPSpTSg1Dl7HkksyfTiQhcyQaexqj2i",
-	"H5jjBkQZwzKFCXFO+xZ9dpLnag4Zm09EDlXedvCIlK4cop3ZqW/14qyQm4Ti9+ivfxkT8i0prr8+9hET",
-	"M1Hz1bAJ+tWqsGzKL7G07r6MS3huZ8alPAqs4ssLjSeDK6gqCY9vwI/LolvtcM4IPLj46bTPTup0wc9L",
-	"pGr3SrpYJzCYA5NWJg4Tl9xpKBfyEjLWSdxfF4KiOTsyEW9pJfY24knZCL/qjK8emu/JAtyW/+VOIYgH",
-	"ooLZRwT2Wv3YSGF2GBC4LV3Mpqr912OO2UcS9sbgAThkdrm935pdZlMr8JclmmFhBtyiNZ0VOkmY3Yt7",
-	"OCAEeppHY6P2x5AnS1RzmwvVGmONVvk1MC1n+MQON8aTbCoktrIOdISCo667T6jwwq08lmsdCImmMy2M",
-	"VVOchnpyHi7SOglQecxKg883YGkuF14gNi/rvD78ule/csaK1ED24M0o6CuRwoWvezQeq8Cb32mXAr8D",
-	"6Uys+7nbjnJxRbVpIgXmf0ioDBROUjn0WCY0pDZfUB4dIRz5ig1hzUAWUsOVukQoiEuQ5riaMxxnhI9L",
-	"I6URdenePQAiFIZaJs0byCXECPcmNtbcbXN4A4+7xFwYaMwsIqhMJ9VPGXf0wSK+Aag00pebq0vJ7HND",
-	"f03lsB4m8h0iPJtQb0yiBbZkXqm6YnxqjtB03RVCUsuSO5CV6LJ2ye0FFw4hwcp9PDhzK2L9TZseBc+R",
-	"9KgVXrKU/x04RbiyroEHhZF0HXgrbTtSUTEjPp7PYOf6fO6EA69LpN7PDYsm320VkRbdWvfLvfIopcKx",
-	"VkSH9q2E3WAnaSu5Iz161EV2lUI+KMr7WoXcY7tvVFp3/a5582K6ZaUq6ueOhgI1POkTWIGQiLWFvBb6",
-	"CnSPDRdMZH1WJYmPnNzPlb5MWIdLJjKmRgOJVbA4F7ngMoUX5WMm6fZYYpyGCrtIeixJuYWx0vj/Wc7t",
-	"SOlpwjpJBkPBZdIbyKQYFtIWCdKe6QnkSY+FseeLcIXiIx5HzP/y4OUr1xa6yv9IWGeudGY8StBAiqzH",
-	"rLA5EMpaOQs9lnIDB0IawDP2FfQYz3PvM0zb09mLHDZMXi/nopb4PeWffgQ5tpNnR1+93jh7PUzkxgns",
-	"rp/n4UftiJl+TW702jfhR+259n55a6+dcWtBu6f/e4dW7p+03v90S93tHPz98ODr3/7WGQz69L/uv3T/",
-	"y3/aPMH/H23T/Mqn1Ie/Xza+8nOCVnCrsAGqQpE/FeDQb7SaGyBnuzRGYQIiC1tc45uYlMfIoPj8iz/c",
-	"P++vqT4u8p1yDrv3f4txgNaC4yLf07Q1S8cHSdNTFRVrGAHRY/bYFdeCDzHsLbOlqsRbS8+ND7WFP9Q6",
-	"sXPvORi6s+01scPzlMtv/HO7wKAp3/+5YtCUA7jeWvr5fkLRT0z98sNuh5txT91A6hsPb24ZTFwCJYEZ",
-	"yCG1ShPYU1WGSBhNyVirYkZViZwlI/RDE+RqG0j6C+M75IDiWz1qbMLzPKHAJ358TAmI+SLENCljjpL8",
-	"hRzIOOOuU5UCUWGw0Ax78tx00TxQ/70nihPIczf2RUURMJA+SaDiJ1EF3cxh/BUyvBzDN12YSzGbQZb0",
-	"2YmHlU1SJT157yLBJgy62hirdotFN3cWK5mPfVagTyNkCfXCQ9nQ4yAz497qLy6Rp02GKCwOYcKNewqy",
-	"PjsNxKD+ME0BZF/uadVMpAyTBE1yRP+5wEb6AaUB3fjoc6qbgCyh6XMDxxWLTRzGyZM+W4PjNZAByKt0",
-	"qntk0p1/jyvkFsyXeBNKkBevAB2KAivHnitiIAlPuMHLP7dcV5b1sYcFyo7eKB7wavvtt/kluMjI/a/3",
-	"oYFWsgmnhlMuFwFUi2wk6VCzMb5xiADtdC2dYkUJ13m4sUbsfr9eK017N7fVza329PUIOjfc1W9HPrwi",
-	"X7cu3VsPHF3x4tF2CTJjSZmWk4TNsizrCfszPe12aW7oepMZq2Y9xs1AJqcfzv1GVet8wjIFhjbe2gZb",
-	"tud2sq9ZosGoQqfQT729SAayU7vk9ZiUXdqRqxe6/Ti4FbQvt5YEPiKtjC68/qKAVw9co8dLwV23L6xR",
-	"Z699pe2//nB5/zAdtzihXkcLhLN1i+4tcQ/KfOEtBt1VISiK8zW92At3nEDeYbcyjWMTMoXmXmTcwoEV",
-	"U3j22Qcn3ZJsgB7iZvKJHba3dMou1Xcjn23XG0PbnuB6uHfU1jtqKy5aFSV4GG+NRMoNpMjXAHtjQBWf",
-	"wapmPIiXxYRwxfMC7WMEe8M6dN8olS1LHcMtEZvwKxhIqSR0EZTcTmDhPDGVVZ4RvjpEE2LoYI7Vi853",
-	"c++EK5GBTN3Bvrq7LLG/a/eRtRvNKq6wydXmcQwt7g5qwjDOXh8etl4bOk0587O6i0gtvfu6nXBHt4i3",
-	"vej83HY1muRN4MxxoffWrxVuz88QYWGVoUlUcsw98KG9B7WBtbu/F8GwrM2pCA+VmYcFJk55U4kpCcLg",
-	"KI98YiCkl2wKdqIi0ImyXwPZqS6n4NOMu7OgR8H0VfWEE0akMrG97QVQKwLy6xCOWG8gI8g+Mq5pYctX",
-	"0qJR9mJqC54zZ8vB0PehL/5DhrnLXGYUm3bOa7iApT5ZpS6Jyqluxd3xVqowK4E0CO8vm9E0UfeKHN6G",
-	"NdjxRWvZTotrU24yewVvUvBfkXbJIwsoTBzndP8xci3hiisZbqzvT8N7N7+F3WXY6iQOWq0EkaobnurY",
-	"j9dmVs08kvDSLwYygGvMtcCygLAPtcWj2DXhqOh66AbhqIc8cOxjUDuPQUVU6FEY9Y7BKKpQOQilLevj",
-	"UvTwSXh251SZO3Ura4NpQ2ePwib1Wp4nFUFZGnoMsI4531j7ijasJo3LsrVOMOslVtdkNWyWkh7I9umV",
-	"zhv0ab9Nieh1cXj0d8+13j4M9cvSjO2T0m+blL6kXter0M0voJe0K0pXX26hoXSyqf5vRV02qAQUxp1h",
-	"sgDliSWN3quaK31JfpYvFYsqwvaufmMhIM3mqvigMaayUTzUUuXotuzyLSsHgzteNBjzH9UcdEg9ou0k",
-	"N4rl7mMTDYFZxQIDeKgn9PVRcVlhxz8dGNKnWBWIsApYSttQikR1dg0i/ZgM9+E9Gu64vK+0Sntvfht6",
-	"S7J2G6u/HdP+gtTjBn7+R/rBLnESTt9jI+sokoIZ228GrZAKuJ9OwfKMWx5oWMOu0CHcfWLMTTXYOkbY",
-	"Vnz17UVofjGAjEWGJSd+TQjjg30DXINmg+Lw8IsUh4z/hYSyTw179/HjKfuGG5FWBJc0NQIRfwsDeiAl",
-	"nwIRInHDZtyYudJZj4FAhBzECeLaRkGNTNnAdjSfuE0K39lnibV5wjqmSCfY3VevJ1RF9/WhT70dyMSN",
-	"WPI8wX1oWtgCq+rgU5oXRlzBcQnOGrVPfc7FFRj29SHL+MIzc+IXz81A4l7Z8SJ0VD/rdNmUL/DODz6l",
-	"AFn923YKzAbV39FOGJT+YQ4v9daztVanh5C6/gpByRR65Y1B0Lb97rgl3nrhHFgv+3UL5hPu+Txos2Ea",
-	"bKElXnencM8b6Is/8N+La05LZ+h0tmnVdUcm+nV2zJB7Zn9Quh04Hh6FvFA9gnNQuMqfcTupbvKDND1b",
-	"toI3SZ377QZSe2TEWAo5PriExe3uV3Y5kHWRv0tYsM4Xr5jmMlNTNlxYMD025Aa+et1lblimJPMmH+Ds",
-	"uzfs69evXpJz8BMYw8cwkOdiLLktNBjWMUB3qIn7PQT9SFgg9WfYeej22XssajFWaciYAZ5D1mNDvF+z",
-	"yt/I0rbhdglyu2gDQdC/Y8bx6OpGoWGW85SwxJnKM7xn8tdPN9qjz2ktf4DFs3vYNKPW2m6E6Ak3yJbd",
-	"01aezF92F91uoLCjdBCYbjBnz0081bhjkvyWCkDbpvvyPjZMMzlIORYFrs3WuISFoeS0FLQVIyeOHvzS",
-	"dx/VthNIR6/KEYxBOoWgFDfM5RzIwkC3F7HZ43Vp8n+7Vx/4NbcL9i/+zHAJC39iQHIQwv/HfLKLiGG/",
-	"anUg8ZiQFRij4kwrKlB+bpALIOeznscVhSuhCiwfasumOH/3Thn75mSnF7Xn796ctOnlm5OncW3lxnp+",
-	"/o5k7M3Jc8NmxTAXKUpeTfBRYteJu3tFnP5LIn6p81YJP5Hswwyka/+Hsx9JiodCco0KOnX2fcQS96JL",
-	"WIxBsoPLpMdOzz58/PDmw4/9S513WS6MFXKMfL0D6YdB5pSO8Frw3FDKGyEErqqTO/0twJ0AZ25YffaL",
-	"DxmbgUy8a+nk8QdYmMTpU5qLEuwWE6TwccpUiLv7X9nBKGmX8R/OfryZgKvUgj2gWte6oJd+As1fg6fQ",
-	"KOY/nP34dOScHIkrRZOJkrNWLrYh/oUBfb2FN2aSMasL41lWEBuzJqJOT37FEiZy21Yt/kCumnzWaPG9",
-	"cFFmY/LRNQvZLwb0mxOS8JHI4Yiya6ImtmndqbW9db8n647ytAvr/selkIhsbnkjc1F96n+diHTC3pz0",
-	"WOJ6ROE/9+KkLEeqH5Hc29cej0AWU9d/VLMedtINYuNT0vdeZYw/a1TifrwizcxYvjCkppCxjrMfgYhN",
-	"Vuo1kOgtdYli1evGxUQV2iRlEJK9/Oo/99ghJcjhzZ17K5Nq3u2zN7HiCzuQ3tW7BJixK9BitHA66FUR",
-	"T0TUyjGOQckGDzHcA17CohnQ3C0g6cyO7vPcu6mZCAbgz4ezAHEenrdlT8Mo0CIwTgbBCcSNDIFZGAvT",
-	"o1TJkRjXzjT4xQueg7bmBX2/duuzEw2GkJ4FBjF9/TPlS/nR+q2OXleQyOIG9dyw5O/U2G/JQDqL1u2z",
-	"81RpL/4zbgx7wTr479+Q9qDrGpqBTkHaPjsJRGTG/Yi2w7JOZCBHPM+dgiX49UWm1exipgTCWitN1+WC",
-	"amuoKEBpNoRczcMvRrlS+sI3l/QGUnNhwMQvTMjMjHIA+9z0WIL/u2hokd6MHAliPEE0FWEnQg5k7TfE",
-	"xxbMTdWj+JmlfjHq1tKLfO8IKMWzyDjXAMkjSswXxj1ZpUSXYE7vCvgq7mEhx0mfveXphGkwKr9Cm2Yg",
-	"H8Up9wrTDlJnxwzr+KLVoboCPz1KaTxe+kHTRZNWs0qGQhIbvUtY/HoGGXI6dD3gSsplWcphWryTExSp",
-	"NyS+u7zLjdpZh3q/pCmrCvJ0XJloGrA8N8BYezk78GBHbl5rNg0N04G3SNebtvKatmhlaCXgH2EonOm8",
-	"AZI9t7TMcAzazLvHjFMhClOFNSKjPCP8iSnr8fCKtQYo1GfnmAVv2O9F5gkpyw3cF7YgU0mECo5PTp1X",
-	"T/hT+CGZpfL6YypkYSE2OMwq607HnvP1mLCUaAbJ3SDEBwPOp8GQ7YLNwSmr03NSxz47KTJhY0/D6SPF",
-	"dEOHm5TttFhVth1cn8ZN3HMC0U103MfJKxl/Gnrtgbzt/al3q+fiiYxXXZeVPYI6fQ7WCjneacbPUktt",
-	"suO/fxoiQ8dIv1pMgjuEMQOpkplz7gwGJQLHZSwpyMXgToR33AO8veuzt/JKaCWnFAzUvo4cok+PWfIv",
-	"CZsCYv7g1hF9286a0CBguyKVCo1Qww/Dj7mX7waTOG8Q87sJdbvlU1JCasWVsItNzF/0+O4d5dXWrttK",
-	"64fFcIn6tPzleNbYTNFRtjYxO3OR3RIk/3JhIE3IoQ22cc7UyIKMDo2IfOnZ+BBiZOjMamLFFFRh6RXk",
-	"Lw8k4mngIyznC9DHLCmkdp/yYQ4XpfeQuFe5xhCsMHWTlRYY1gvHWDbl+tL3YuDOy/KYJZpbuMjFVFh8",
-	"gZMYzKDHFk0Ah0QwEb/X8FQrT3qe5oWxoI8HMomwWi/GuRryPGEzXriDP8/zcik6Ebubmai58dMQ/z5x",
-	"74t18wgvmxJmrHCvwp51++x8orQFiaitFvSVc+mdvi3WpUicFm16vIOdZrWh+95nWnrQ6ocvqcoTc8XT",
-	"nVqPazYgjyuz4QZ0HlBo7kV2SviaRtlxMwX6ufEoytqUBZ/wBHedudKXnkW12EJAJhKXTBiMFW7irHwb",
-	"nt29p7LU1N5N2ag6j6bsnnyTJOyQ5Ft4T4HcEnQwyDMxTEMQMsiWvIPSNQhPCDCUzugEIStyEnptsd4u",
-	"hN063DkkBc+ZmQPMCKSgPBTmYiyGuT9A+l2767b/DCyk9kLJC7zRv3CCylObMF1IU/ZgEd1m0c2/KdIU",
-	"jBkV3k+4xjUJPc+iV3aS8v9HupBE9YmdN94D0YXs9vHFny5SkWlKDAsuG8Xjxb/7qxUJFsHLMIzT8di1",
-	"kSaLTCfdY7wVGEg+NCCtz+GhHZkiqcKwS5jZFo+mSdm3784st3LPvkxj83tHptGRybZvX1pP0ZUso5K0",
-	"EwW+lV75q96NlPamoKSFwLQ0IVlM/kAly7bQMjri/K6GhqLyID30SccfsTz8YGQm6lQQgpLfyt/ZuUib",
-	"OAjPCllK3TkObqu4D7tWFOzyuu34XZjLyKTXp3SPzdB8LafFeAy6JmMo/ddo2M2RGa5RPqcjeS7GIFPY",
-	"wCt8Hz2+e8dwtbW9b3i9bMWzdpC6o1WKs/HIPEXfs3Y3seq6d4navcRjtpmTFs1GJ4lF/8h/k1Qemmmw",
-	"56dFmwZs31tqaOieHaa2Hux9pkafSexa71qNuDsabJI51rRMq0aSso4qf0oVmPMc+1N2wi0d3dxjEozx",
-	"MRw2Eh6zlMLLzIOiSsioOo1V9oFU1/x9yGX2W0InsYEU1rCcm5CFgZkfroudhLgqZJZ0Waow9QOzOYj0",
-	"D+EQj0OI3BfF+YaFGcisWFv45qFId7+lVa3caCujiShz+8KauZl5IruaczUrQ17xu8x4ClnPM7jNWa4q",
-	"9heZVbC97lE8AH/GCU40SqNwMNWVhddPpTPQ7gQzV9qQaOA5JVaFgcyRAQ53YzvhknE2BGsBYVuPWJJq",
-	"YUXq9s7/+P/+f5bkau7/N+PaivLzgJ1uky5iRgxktTnjlruUdqUkjhDTqaxIL++S+7Skp7vhXXuYDXdz",
-	"47DfcAMsbBC8cMYHudttNrR3gDUOMG/dcBErue63zlWRZyxTldTXt+KQzn0U/46H+KYhGGCfvoj6jam9",
-	"k+BZC69hYd/r+IzfmdtO8TF30MwK6PbKKAjV/hl6wZCsaJ6Z6gE0Nm73lGpemVn8pmLixIeQe7Ey0Z3o",
-	"lpkpvRSSwZzzujVHrz4gsA1kdCi4mIH27kLCeIgMV9XvmFOO5oxCqoFm0yYb7PmhG6d+PW8aofkuB7D3",
-	"RFOw3Ne2+zT6+ulkOHuxr8lTjxmlZDMlz8YWYYmaJ7IDJXx/qwEgj6CE1g9I+IgQxTrJH38gPy7788+E",
-	"6gAwSSGUHUbuXoDozwtMJQ5kVHlORsOAZR1Z5DmpOHKtlA4iNYjpIgVCXvXZSdUl19JASg8KFWqspNLe",
-	"O5nyS7+Xh447f0RYpOFzvjy49UhYIa3I3efO2we7Rtn+WzlrO9aUqqEWHSnX7+loCVJv1DnRS8ky3ggX",
-	"BnYXGqKWEjblM1NJIbJEM6vKvHzvAB4zlOo0B66NP2FXcv/cBJXoRKdXzN8RbnDusNnts1IOMGDvmsrK",
-	"DH3h5bzPTirOH9RJd2LkMWuxU5wfufWeNKlw3cc9pi2UTqLPK7oi8voxKXEg/V0cKmN2ayf4vEmXduMH",
-	"l208TJrrzTQ5usyl9M+nodrngHVfqCdsZX8IekJYDjULsBsn2eMZbXCZcO4fvYeoS72lfbq0O58ofWlm",
-	"PIUIgqqcgGXBWI/XQz9fb/x/RZQP/4aL6YgnPayvNyU25U/fnSCopJL5goHUKveOBZZPTfiV58Q3oJ3T",
-	"DxLPSsbZ5sY4wap07QJueVWw7hNoeROxdpvJ06wE2LqEN5g7M9nE0p2/uwcjFxq5NnjkJ+GJ3o+en7/z",
-	"SERrxGFbLi/PczW/MEWmLgIKcARnMeK5gS7LwdagatzxirNUQwbSCp4/ryCEEQIwce9LWEdhaNdmWE6f",
-	"Lzy9U3gUQ73uyZCuwq+4wHBSW2S1JqW7wbJ4GDtZb7g1nPokraT1YDdbVIlV5xB3+tZIyY/iCljHiSjB",
-	"3GZd7xoISYzcyLajM9A9hOABezDjYyGJ/KWJlPUXbO+z5o/CIbixrDPnFX0UTtgT4ozy462ElERsjXC6",
-	"BzbgfXLuEgI/jZ1VRsjWKwFz0AmRhxR0h5a4PxIfvOBSYQjNfUZO6obsUdyuJY36hfCZHjVVFGKSYW8j",
-	"gKL7hFp3HVinI3uWqI1YopzMt+jTjbMOUdWWzX8D81N9oc7VKOwApETuZ88NM+Cpd9Avogud0nd1z2DM",
-	"bgipcrqooUAYSiIzwFQSD0/Gs6nbULh0O80QwmazqnxEQeWVbwPiqfCePUb/VmpbcDrXS+QasfPS9Wev",
-	"9TTWvLCH92aQPnqx3cNRN67/92Bvvfh3o4pxp69ViaHQdyk0u9lBqZEb7aD3LLCeruuvKLgPztXlN7py",
-	"L1OawZSL/OYK0LjpvgghgSMNhoziFrmUPq7fqRuqYlwnnMyd+m7tSK/C67G9G6lWwyYfXoYX3HvD3XYR",
-	"VcpyGbDqoNsljNXcIsOAAdvdlmC7w5M54saIsdyBWG/MAUxUWa8Pv2B4EJwL01QOdoL9RGurctiR1LtX",
-	"U0NTkHcW+zPkyzQeE7eDzJkYZRS2LIqbc9Pdq0SjStBCIMgnUrrdxrFxPw0i3iz/hdyJBpSBBEtnqRtp",
-	"A53gVo9fl1gHjTDs+Hdz+OMXP6LPT1c0TNXViqrMuQ/Be03q7l2obbFvuekOCoYFIdtVsaOMiJDv2Wli",
-	"P6uhyhYs5ZL5HjilmSICsOeJXFGuhkgG/fQxnHj9KPYnCLsTlu7bnZcbvaojkFuR+LoovpWPRRJpeNk+",
-	"BtMuV7RYVJ4eT9Z25AvPAAfTEd+yUaXNwMSx448fPp56QmJfIVLiWmQ+BxY85orQpSk+rkDWqyQSP0yD",
-	"iUqhCfKGKFuJChy5raCj3YZyICS5Txq4UZKNVZntyniRCcusdkf92OLjBPk+qbnEFieg8YjxNbGA9N1O",
-	"cJGr9FIVNumuOWX/9N2uyCk8Q+AJ1rk+5tiVAd2L88z228+WvS+vbU5OURcIUn2HJ/8jop86CBq7ZUvy",
-	"1tkEOt74FsLZBpXee2lUDxWytwOwPEcEKW9tRhrMxJPLH61Q6nqgGbnwb5+G6s+XTEnfvgZUjRvbkExR",
-	"MjA9Ro7jWhtyXGa1B073GR83otrg1DvFOw+z/9e2L2GYntNuLRJO7M3v7wS3FlqkKAoqH/LYO9WYO3G+",
-	"kz25Ak3ftKdu/jf/yA5FzDexbhf7phB5VvLYlnGWQiI1K5EX3lbW7rZEPjX22dHff6vvDDOlLRvW+t2W",
-	"dculkoupKoxX56UX//FsCFyDPinsxLXzZ++PZ17N3ih1KaD8MKZWxg9dnzBdnLaEQufPjp694DPx4uol",
-	"mn/fnWX7/w54bic95gWkzDY4OX3PMpUWuL8RH0+/4l3zY3JdWcpsID+wfE3qOZIEJnjaRfQOp9INb/gF",
-	"tx3Pnhs9TiK/+vyZiku8KiUwlE0/1lza6DUYR2x4zcdAesKEvAJplY77irW/Lb/ClMKKkY2VRLm9JmLe",
-	"kp1niWgynlyi2Fpt7ccSgoQgp93LpkoKq5DobSLMUrerLxveRtwjgahluKgQTpC11AMfpMAyLUa2F3Wd",
-	"p5dSzXPIxtBjRuSAHoJnb8LnMmHcMrBcjCBdpBT4DOuO7TZ06O2nFGaEgtTRwlyifzGzWETtDIGn+aAS",
-	"zV7wLKjvSoKndqD2IRUZfeMz1qIOQNlOkwCjZDMhiTAVEUk8GHkFelOKGw9QtiOg9BrfRPxwQyNYSX0w",
-	"FxmwjJvJUHGdxbKOgtjwu58jhExf7DoSMkMR9NqPofcsCz5TkzCXQGwtIub2HOSrMOwcX3pw7ozAW/w0",
-	"nkf8oOElMchvrzZxvRhpsOx4lKRfYQHXLE3IyF2jgWUOObtyRj56RfVVU2d/4ulESAgWStSU1FlBcmlZ",
-	"xxOFVzWM9WxJ9Gc18OwAy3ouYdGNh7FMC948EsunM9AHVFJpax5vbDgzYRunvVTZkn4NDVevNDmmBNUJ",
-	"VZtxH92PWjoWmQOqkHb7HSqFikuVgl6ULHneCk/5jFkVm+Gi2QyXlHuhr1LNkZvN4uEBAR6w6E96ixR1",
-	"DIsErJjGY6q+blIn5Q0zgldNuJSQG9aZw3Ci1GWPnec8vexRgkI3qiFxhhIBINWI6IaYVFak5UllGnVA",
-	"Rm2YRoVLQbrTiPDTNwJuCw2mzz4ED434CCBjyaeDnJ4/8I8ljEszB81eH75iif+y77+8KGRZCZFUgR5s",
-	"yg2N4kf+Ydapikqjiy6q1Y8G5NtoGAq5EvQL41w2d7TzOFW4Nk5PO14TfDi/xz6+OWXoQakZyB579/Hj",
-	"qR9Tj3G3vFMusy4bwijQPVE/Pe9JvC95+GQLte10gt06oG41GoAK7ovYESvNwZePtSpmxhmyJcqVKV+4",
-	"YcZdwDOvG0moLAg7cdVIQxdOsRoGYVq1ynPI0PV37XGkQ5QInTRd7WiPjbnfASfx7HtshdQ9m9MBXeX5",
-	"kKeXUZ9KYpgGpwqmkAlfjrC087rGMkhz7oTzCtgU3HwIM3VrgfwzfuOtUy71WKYXBzhd8AnSIlDj+gEv",
-	"9U1XHXj2529//p8AAAD//w==",
+	"aUM32mM5IWfESHL+8OkZGTs+Rx4+/dTHyLkuJQ+fhkUuzqJtSqJLtPBCSP5x3VloZWSqmMByl/FSzmlB",
+	"N+2iHI+ePhnUVKWZJQnf+K7nmj5o+5QoEgc0UIk/f1QLFTvVUZtYlnKdtjvtdySFQod/KEkiK7PTkufR",
+	"01a3nCfxXnm07Jzg4fmwbjsxyCOviEO+F4UfnGaOIpQ7UUdOh6rJUyjsfmS6qm+mscP50ICgiWZM1Moo",
+	"2kywgK0i64XUUPvYVNrXAJ1Ec3vy2p152GbhXJ/HZr+28462ZCsll754lyQzLrhe7BFn+yUnUdetAdue",
+	"4t+Tfg1f7fvvmKdb6yL33j6y5zCvGB1RDsVC84kmfgZfPxvxKCsw2BDMaXSdfk92A+SaWM19Ye69oiyb",
+	"J2Ins+73E5cSUFYH/qWJooKMM+W6iljO5/+vOSBY9qVg0FgkWGKDAkVFVChcKTn3jesGYPy5B85Zb+07",
+	"LPbtbHRJCqsTaUlmVCW+HR8UhG8MYlt+XbAE6rRolwsPDo0fAU0ae4QRtGbcfvxd1CAHIl/d532XxGhu",
+	"kFERqm9YAYzMEhVoWBeoC/HCqUJNH5mU5sCytkecgH0uQ59nvEJoNPptV2WPn9RWyEqAuC3WbH8MGj+P",
+	"DTBiz6S3jpWFGftmLVclM10sWrPGY72VO3H1kvhfG+rE9lUdc1kWe0fG1s/Mba/LIPtf8fm83QBlSUUF",
+	"Nju4JaH78oIVVekaYsVsnv3KpNYain/pFjlu5fKHG1rfh831G5zqYCtCphNw2i654XMaa4DwzBMEEACn",
+	"GCEtioTM7HVolVHl7no5cxkxFtoLknmTZ4YWZ0r8F9cCfT+Ul9qeiBlbQwA4FWRByxnGo4xj8SsnCclK",
+	"uc5IJQqmyKdn5H8l1yJbUWW4fRF+/dkT8r+gHRNCbDKE1X59STIXwe6g4oYsqCZCelfPxhe4ru0xLuK9",
+	"VagOE6Pde1H2xHdF1d86jnm4pOlqBW46CoIcZ8X4NQQHnQYRYdsXoAZREZs+kWllSMlm2NZ1zEWYyggc",
+	"FMwgFBkJLcFARH6sWMUK+6uqhOBifhJnLghKB2t0gORUCMsY4U6zL2E0X3TM11fOCW7dXhHvr/0DkYvq",
+	"A90auAEoqA6UxfyjwOCBV7o+YMDJYcM6kxMiGQYfJzngqAD+nVCC3cCJ3lcPQN/hZG3fEvXWJC2e0Cbn",
+	"7XPWuhW6b5fu+6DB7XCKwD2ESyH7y4u35AHAll26K8IeLUgyIZB8srTv2qWQ/V2o9/adPriRPx5RFcHQ",
+	"+WE4ftmHzw/uA22uml/LA7rLwoZTD7CQT7TzME03zkywSyG5vRTKMh5n7K5lZrp+duU7or/hhdKhmuAV",
+	"00MpcbM0j4QwBUWDmnXsRWlfK/U9JZRdYmPI9YKCycPuRmL17MwC5GD5SFlnW6JQ7eB8eBajn6V9AxKP",
+	"01fxUnJSgpHEyi6WP1GDnWZalvazg9Wkj76iWoLTtqjdhBfyouGcjeT9oPEdH1Gi/SPcjsPS2+431ev8",
+	"0Av3MuZIDmz0xMYOalvQP8o83+ptECu4jJozKp/KdxUCCr8kqKXCsUUyR8pXlSAuwn9NN/Fj5UOwUsUM",
+	"E2D69J6c7eProt98tWffBQtCiuiccnECvi6mCJ1L1OYwh0mTggH60JIg5LU7yiYMrxPSp/8GebvYAtW+",
+	"QxNuLgn1T1ihn2RUp3KWXQsq6p5KaFVuYvVo83afKaE9I3MxXfVgKvSaKX0tHp89JppCwTMtURsM/Voh",
+	"d/hjVCkQhqlbWobV6g/xiVfuGe2zwGuO11Fv1vE4Z49we76jBkUZ3JPDDE5Rw9KSL7lJV0y5hQwAxIv+",
+	"K6YIPkwo9qoCU2dZacNUC6inh4GCyMODlCqKGgpZFt6yALRIFfPkkLhUGILmL0jCWSlZVLmlZ09n2vCy",
+	"bOhVClcRb0K8h8OFX3NFmoqN+KIbtjIX9rcNfATjGrfHZzOYpDo6t0UorWvndmgqjs1ujtAll3wMV1rD",
+	"VYf40oKnjnamNadymMj1NW4HGp6ot6EBwwSLgpHAeqwsnWBn8rZ5LSLp1hamva0vov7Y2nA1/NESW/8N",
+	"fMobxoY/6a1tHYZItP20rHWO5Te4dQ61satdiQ0JvFHH3kYV81yxHWHRB8ItSjraONgms4+iFv6qGuFx",
+	"mst3geZxWecrzjgrC9epsbE4R5x7v56s/RsRbY8qvtn0/e/MjGD+/MGpcw+QMdyx6N+BQi2MqpJjV9uT",
+	"/ikSYX5rR0fmOisWru0lvYFMrCZfI0i0HUM8vLSEs+Z6C46+cQ5NIsmuB58bx3EStHmi9c1iANz+rLh0",
+	"Hlrvb1hRrVu+r57ZIR8x4+N+ktd3U0EC0nq3l2Q/CkN0p+PXZItXTmy2B3tw4A766w4bIEQxNHrDju2M",
+	"C4eq7SA87uUQOzKPPR21GfoS81QwF8WSTCd/OBzAbvF8GJ5Ge4b29KggcPQwga5pAQV45C1TRTWEZdkj",
+	"zcU8nSksptF2rMkKa2d1rERUy2lEtGicxfVuJLjpW0s+RFvH9SovKhZvVe6mhRIJWHjUClSQAWB5sRW5",
+	"sqgOkrngKeywDV+1UbynuvPe5rdMMDXYDYq+kukm9edokNoSyOI9wA/l7x7DnczdY2QgZ/cYHcjWB0ff",
+	"v5w7nD+3mGOMS0t7CGpqjPTb9NZmvcUBSkZvmSa0lIKRcVDhzlWzDzzO/Ui0U0FvEWdSn6pt+ttdjEdY",
+	"5+neMVjexdfQNmF+hKyjQ4UPunvb+ZJVu2Ihb8LTYBRKh5VmhLdTdQ4moXWmPnG9leKEqVDhbRZkO2E1",
+	"GabvkPTUKhq6lQLlkdFFIv8IE+c/qCTVP9l+L03XAB/V3xSQsmetLQXs8dlnT3vIFkv6PpzCe4a2Gi9t",
+	"LWZrzQ6u6KJdIeCjfAbuHelyRmMXY6QQmx8dBwViF59h6OJHyKbyz3TEtBxiEAXXwGM/Rp+iPY02O2pW",
+	"6B3uXCdKecCj3PdeO1tuFbOQ7b5BrQDDYDMOdg5qU8pxrdLbm3u4/93RrcRKdsfSUQ6XMNNhbBzRWnqY",
+	"rllXT/JBxgMYdfuEH2LVO+/podHeaycZyFC9QwdK7L0XHiP8JtkX9vOoQ7vr0UXk0z0EuG19hEJcpxwM",
+	"ZXmljVwSO5TwoskAzKzWxlR2Mtz8uK8VaPvRoOP0989O/w89/ens9LN3zZ+T9M+n7/793w7ynfqNSY3l",
+	"vQ1T7OYe6zQ6JrHnPm6LmqDu1O/OoyVFY9igZSxnNO0MFbAisN0GCGimxB7FGWcF0SyXoiAzyGaIhwHs",
+	"1l4/KCIPv6naZNnjGovQFAI6rNOdJbUr5svp38obNlTf9yH1qWoe3+4QUWc4UIMVgiDUiYqCLOgtI0xs",
+	"lwnyquSBjN42S96Co2u599tJ9N4Y6cdhS1GM6Dv0Nty6ods7/5pqDTFxOCCrE2nAyriic68curqjYA9d",
+	"uX5jB1mOxVj/G77FVA/d7zj14Uv9H5jVdiTu7EWHKblRrpLL5ZKb6E9z2VFdQWjaUZXEtZ1xNoDApQ75",
+	"JkzMuWB12A98l0u1qjQZo0vR0iaEbcAm2uep4Vhg6STeHm7FxNonduwC9M2Kie8gIkuxklHNDhdpbmb0",
+	"SwVM1JhKQozGtus7xm6+mX0tBZaw9GIY5N5iT3sJ9iaz4JBIPZOVgvJyljCjcpidsaAtoU5Xwn6TjJbS",
+	"/WEqpvGvNSuE/9ssKuX+nCmOf2hqKmX/jOZM+dY4V5akHQkxqph6VuGC8NOXnhP99bu3O30lnmG1XK2J",
+	"kTdMYBBG9vqbq7fkAa3M4kEp51yAVxdODlyGMG2zPQtjVhggx4R5y/ObWNvvZ0RzMS/ZaaUZMTCo9TJ4",
+	"WF/gL1niavhCIFy5IdONczrjMICH22l/rBhUDUJWOcLHG9DoirtSMu4+eC7lDe8IzpoqubYygRtKchhL",
+	"NDPw/ihSAAgc2EBRE2bqpooCxOeCFcG9s7Mxz16/wl35RBMc7X1CZPzmy+fks8fnD8nLt29fk6+xLSO5",
+	"4nMBzXl0QrLFkuanWOcjO0mIZsJcCy60YRS8+FRsCG6l678OVZGxXgoagcOXczHHgpx2066Fw4ZTfE69",
+	"4vPgZ1788gCe0w9+hv9TXvxy4WY4vWHQVlWRzH2T3rDNBcQ1Z9cCbIJLLgwX85OETKlmTx+fFiyXViAg",
+	"V0wUJKvXePpKrCpzQeT6T2PMHm3YPGaRnlw62edP+Hsl+HsoJipF4YZc3rANL/50PcIReAh8Fur16FJI",
+	"kbP650rwHytG8AzWY2g5/9P1KED39QgCw69FAyyA6ZJccV3k5dfPnp9evXx2/uRpnSnsh8Pa8QUXGe5L",
+	"LqGTJgkWKSAunIu8rApGsuvRn7FGlns/fGOomjNzWiluvx1b1F+P/ryiZnE9ylyZHPsNHCQ7xBtmr8W3",
+	"b75y8jH86OqnZtcjVynptOBzpk34EJbTpmQqi42bnF6L7Ll74At44ILoBT09f/J0CyFXL5+dBsiwc3gU",
+	"kAWjBVOO7p88OjuZkMxtbubwMK3DYZ84l1mTgc3ULVOfaJKXMr/BdVACewvwNrwmh0DaawGEMCFv2KzS",
+	"tMQgxcdnD7WLoHJ9UF2cbFDBfOy8P/asWAoumj1NrsEaDn6TWQW7XC8hIYqtSrphBUKVwOqhVDrk+9jT",
+	"Zy/iNiKTawF1qcV8lzpc72DgT4i8hj/VVLnLl36BkNyZ3GVIzQUNOzwrGTOh3GBxuqSCzqGGInFFr8mq",
+	"pAIzpr/ionrvtkJPrgV4CAqZVzDesRy8JIiWlcqZ375nr19dBPuYuFRaZIW3tOQFeBiSawF1J+tq3Via",
+	"0hUkW7Mp+fbVJxqqVtaxqOQvkuQltxDYLaZlSWo3lE/bTa6FH+0jhadcULVBeMAzTg3JHtAVf3D78IFl",
+	"/3TFJz9oKdxB3P5pQ5dlNrkW1+K5FLcYO6ov7Od/J5j9UTdTc40emCbZ+1Mv/pw2i8zImJLMF9C7QKd6",
+	"5ngULgFOM2lOQYghamgp5xXDhHuuCXu/KnnOTbkhVEixWcpKOzbhBY4L8v07x+GIhaoe5zj5hHzHzQJ7",
+	"YsP2kFyxwq4SQu+Dtbkwcnu07FzjzF6vE7/KDOuG2q+4gIlSOJfZCXassm9od6FLyOOzRwCVfeqnSfNL",
+	"WjDBGTYBwNNEuCBZAVXT6zemAV4ndjOy96e8YMuVNEzkmwvSgLak6qbV8w7UWUNvGKH2IBTUSLUh2avm",
+	"8dO/sU1mocMDebkzu1yhqtA1+0IKWbnaA8gQgfHaq31i530DTARC2eGyhm2Dg2OldX9iFDOVchUGpOJz",
+	"Lmjpi8tAYoQsNpf1Y3beei5KCj6DGs2mnq7Zw89IFixncsM2qWKVZkWG6QgWOLJecGwYYSf2pYFxJq4x",
+	"iLwJyO+amovUJ2xmE/I3tgG65QomxSZp548JlBrDbfyP0+dSKYauyNNXRUbGWaAup6fvfn6YPH38y79l",
+	"J1s3gg+bRBiThj3YV2G2/lRDwLsiS1pavZ8VeMWwfCHbc6BeiHqV/xZC3wDpAOoL+xFLRUphNbFbVsoV",
+	"S0j28zVWx7keXZCfJ5PJL7/YCxzuo8yKSK4kXc020ZlG5AwOBMz73A6bkH/UPJO4FmX+hjsjWcNQU/SD",
+	"Z4kLDH58fj4hz1AaAIaCPAZI0/UEweO+Yiq31xQTuSzgtNkro2N2fyIdSdRlg8nYn07QOLOTBpH1ufCQ",
+	"QY4L1YTP7MEGmxLuCqDUCdkWx9ytFAJuML3tnHzNPyfjxw8fkczt8sTuRmqkTEsrPmUnMM3nqB9oqDlo",
+	"uZllus0Zy3bE/syrEOOXxqy+gUao4Ma0sgAhV3TJrrhhf/qKvj+xiMXRp+H0BbGCdkJef2v/efb2+UtL",
+	"Z1+8+OrF2xeYD5zLJYuzeSuG4Pkm4+yK5adfMpMvTu0rL+Bon+KvKJHTRtLIvsHv7Z3gg0HtzDw87I8c",
+	"Z861mqWK/QAFCbIJ+RxVCkvin1PN84D3I+qhdcxsBuNRSHGdRZumvaNnK5ov2On55GyUjCpVOi1TXzx4",
+	"sF6vJxR+nkg1f+Ce1Q++evX8xd+vXsAzTVBmILY8e/0qKDx0MTqbPMKh7lIeXYweTc4mj8AcbxagTz8A",
+	"V6Rz08yjem1VcENQLU3IUgpuJJ6KJsUlIVwYVpZ8DrlTOBiF0JIp+xw2+nWVUq8xdhkKkYIc5BKBaFky",
+	"y2NQLgSSxy7VvkU1fLiwP7iSprB7+lpAGiv+cILk72pGXJJswYuCiRT0N2jRIyAECKRcTxD1XD5X/VpM",
+	"mVkz5sMB58wK12AYq41GYL3jhi3J2EicoizsKrete1Y5lUi97vWuIpL9URNaFKRaTUiGyPgTINaLOSGv",
+	"nlZOWmbAiyzkSF81u3hVQKSTNs/8tkJMlitTDpX8Y1YFfLE3gdCWq9puINSmqYFyqUZ+u4O2Lw11RA06",
+	"HS8PgoTr1+/3XfqA5q4pg9o69YwHHDKd0HGxhZl+jvj4bFjz9JjZYghpdvbBc7TZ9hj5lb0YoEuDv62B",
+	"EZyfnbkkLOOyDF33K7vjD35wEe/9NsgTHwRug8a1bSpbQT/sGfHcZ2LZ1GMEITZzDeqDz2ltUoJHHh5+",
+	"5FvR1NDFhx4dfuhLqabAOII0sz6vYu9XwPhBGkErpi/bPvpWoBNOMRAe/OLJjLkUADrX6CYPTte7ZBRV",
+	"i6xO6yYAxgfvekCLJRcPgvtmVUV4+j/QHYhs17e9pro2AYaTXIDvcJORQqJWmdTJC3NFLTPjRl8L1zRb",
+	"Y/AvSkGo3swVzaHe2Vpxg8qkY5d1w20rMI+z793nd/AFXNrXIkMLSkENTQuu0F7iYZv8sDa1bQZlNEiv",
+	"OHHmhtzzdngDNXLJ7SWzQdXOYg3iPKebQPl2/dwtky8lLSy8F842696a1UKCa2FPDLcCgbkG04YVdPzK",
+	"QsmRQ/FLZ5ABWVEKkvm+5LASJyiuFxsytmLXtfASIm5CiiktVj0MCqyzon4f13jzUUDzmuoJgfvb1d3B",
+	"O6iB2Cn9dTViKQB6l5EL9zNaM+Ayxnzp1qZJrId0LXDcRd3i3/0AgtdKcmHI9vYSaoheUMUKSCO3DMHC",
+	"o5jF+rUYX736y8tvX5/ELrhX+JKvHJXXBW0+l8Xm3piYmx2OyqZmOW0XjVEV++UDMlIHwxUWpfa+vF2G",
+	"Gnavt3ouC/pohyGq/xps1pEH9GFBnPz1u7chf/XscQ9r9cwPDX4R3urYIrBYGfNvQDckZBEvivMnTx5+",
+	"Fli/oUaCRuNO2FqAjKcbkt3wwvJL2D2tK6YSVDvtXWHFBBStga+6qgiTnTOCdPsvc0Q8DPvPyC1TBc+t",
+	"UsB16q4orgk4q8GES8Gi7clm7GtWgEYn0JBx8q9xiL5Qm1NVifYhqo2SjqmgnfE+jhaoid06KPxMFOUa",
+	"uwO3fB5ehxxjMaMggyOr7QYQgSOY1mQlrZaZXIusse2nheIzU9emhGiAufQp+1B00khs0FpXfUhIBu1V",
+	"00LJlXeHgdMgDb93U7oEOF/82g6DklZSoRwcpCDb5zRmoIFkZRaKaejMBK+kaFfiYr49OWaxAZSKrcDv",
+	"YiUZ1JrTfEG5SKcK7MvOFdmUVeG5a3M146JAroWaNzxG8LET7OUBm4VepKxgRbVKb9gGDhKEOY0xujkh",
+	"NL8Rcl2yYo4psJqXVqItTtBY6ko4MTKtlisrW0zIl175zuVyygW7JBnoX87JgB0nyBQKOtcLQHBA2ZY5",
+	"TFrAcDS9+q8m18KKXI0pzmWO46nHHjayMpoXDAvBiGqZgM3IWTzrWuVoBUCT0rXIwNCW1c8+nEzOz846",
+	"1XKk835Kub3IeyvFMDMICh9HLb5/pf13TfsITRvoqYeeDeP+NW4ue87idsfgnnIXzj7l2o4INWt4AuI/",
+	"gnuqfcT/wvCEjz70lncJOADkb3ybH589PvzE36X50rL5e6SL+uo6ng52+PYBDvDqi9Ev77aI54Gr+9Qp",
+	"7KB7vLGue28X3nNjFIISf4EW7Xs2qW/ZhFSi/vtaKKZlCQ3lC67t6lhxgjaB9UKSJYVrj4x9QfqEROva",
+	"o0nmcGn7IGAEK7tSd2NfkkxIA2awlBoQGjTD+jvOOCFdaxyIDOB6BfZujGNXsoJu9abJLn9ydubbL0dN",
+	"Bf5EvnRI/9AH079n3/n8RNe1v34/qbGT+kzUiGo5mZx75Y7M/D4O8UVw5sAEMHzGpMNu4PoK/vd//lfr",
+	"YE8wRsAeY6vtTHxH6NC7THxpOrQBcdHYD+Ebpw5RsXHOLvgWo+/8abVajzPPogJglH0+crSeNdA1l979",
+	"Gxlg7mfgeApMDL/8qjdsYF5rCPR/2mF+fPbZ4QeeOzK8z9Pf0BWhwvfZPPrmDk/qtiB34e7CD3KEuxVg",
+	"ONz1NUzGxkItaHnSecivxZ5TTrYOuXfPcF13RPC3v4WifnHsUH+BP/5+oH8/0PdnSkSaAlPibY1wtKqu",
+	"pTILOONiTqQ45oCDW3H3aDuS/zWOdn3afksn+w0O/P1k/36y7+1kO5pqnezjBHM8qzuH2B2rDyNiS9U+",
+	"xvbo1ufYNTt2Juexhz4hrkIcJjhcYFPzx2dn9Tl2j5xcNhZqNylRldAEo8Zrq/sPctqKV0aiNfJaIJRH",
+	"yf3bfKMOcowxhiuE7uMzho/pJvydUfyqjMLRWCDPbx8+3AM8dRR8LXeVBaz26tIpOw224JOxA1/guF6O",
+	"mToKsiG97VI0PZ0UeROyv+2XOdRXqBM0qVIYHAvmrDRkSW3Z7+w3YPUbJaM602VAAKfnTbvvPW4R9Xzd",
+	"KOlC8o4lFeKQIXXBH2+u0ZMHmXaPHj367KQr1/Z4h1QUjLopa38I/kWcWM0BPOzJwgP9r+TJasXfd/qz",
+	"IAJ7H3+sQ+d32eMFe7+SyhzwSMDYdsi8C5Zvg5WQakWMJA/PzpKzszOi5FpPyPOrf5CclaVL9KLXQq8g",
+	"qHDBmFUDq7KAJjWQjmupvCopGUORWAiJhPy8P2UJyf5g/zm1//w5S4ihU3DKU6U4nbNrgcIUZgGsFJvx",
+	"9z74kZIfK2nYhPwdsgkgpQVjI3D9WRPbiMGsMWnpBQz9/c74/c74H3dnxGZzz4bT1cxt9AMWcveUkuvb",
+	"UYJfRgjhrjdIr6I3zbmM9+dk780DC2Zr5m1IozrCr3LvnB9+6DXdLJkwb7wm9WveV8gbWzeW5eeW9UtF",
+	"/nr1zd87rizHd08d3/XXlePLo0O3mhsW3GtQNEvtS2sLwkG9gx3ztbxijiXTnCPaVxGCYLgx5Ghei+z/",
+	"Ze/tlts4ljXRV6lQTISAvUCIkmWfMRk75tCybGn7RxxSHp8TCx52obsAlNmowqqqJoTt5duJOLdzMy9w",
+	"3mTeZD/JRGVmdVcD3SBIAiRl4koi0Oj6y8zKysr8Psqqwb5Shn4gYUp6UKk60YVhw0UAAe722Hwi0wnj",
+	"udWYz0i1byUddlO6Hp2OyoAC9kNaysujxHmIoWDiP8UJCfbNDhQkHPdZEoDgwuU7oFGVVkaEeuXCPxvw",
+	"YGoTGspBBiq8nEEJ/xRu+Ck9FNDs0EkAHo5Um6ztdt6//n25XLt2M8uWSqrd5mR6LwqxBDwNh7PkR4hz",
+	"P+fcxvMRar+BCNR/N9KFyrbgiy6LWHtq/ZnwYwP8E1G5ps8tIM6wXKpL6GFaZeATutBEcPoYalKOmRHe",
+	"cthI9EmjrF9CYCgEQoa2/PqHkt7AVrI2zf1pyCwuxLLU3kIeSepIIgMIVrsU/mq0GrMAY4g1GXP4LKB6",
+	"WioUqxAqXh++DAFk+BviXOyDYrYAkLKBIj4lglHwu4QVJKBr6u9H2gR0LwuoK9+Ywomq3szmei4y5uYy",
+	"FUdIuhFAYbLMCGuh6tqZBeNDb8A1lXGbBfuSBTwphe4wZ8MCMqtH7OUh67x+9XXM8dEXn1IhMpEldGY7",
+	"E84sDk78TxNCWIIoIBwjBirXXkd9/784DC2R3/0lS/0spAUEDAOOQ48Bh0p5KITBjAqD1dv40EDREbQC",
+	"SurAXL5+9XW3z748/IIYw6KyP7+bFnbBJtzC+ZYyZORYHUhlGxO6QT52FDEv3ATe/1Dx8qr99pKac7Sq",
+	"qG2I1wIdORfuYB0OXZMgt2DTrQJLLKFK1I4mK578fRrAVxuE1j9q/RNXoVYKyLW+3MRwElz3L4pfcZkH",
+	"doW7WVDCOnp29Pff6k48Ue/y0raB0gajhpimAIBXN7Jugja2CgeglMb2VGM1ctu2fqUvRVBKgjtCJKyR",
+	"EXZCrZb4CygixxXAaoDZwWiPWpDbPo1RmPpNauy7taJMrxuQfVHgdeFuIPFvcsHNdRb8Ecnxg50eqRo5",
+	"pcIymqFmIWsriMeEZCvyUbSRI95sW8b+T+LZjg3pT9cW7yL0ydNw2M4gQFtbagn4OW6xlbV+UT1m1677",
+	"4jR6cOciEDV2nTQUKoo5RKMpwxAgLc8t0AQ8kbuQj/G4BaArea8wmp1tCM+IHwlldJ6vqesGREvLOCA/",
+	"RFBWOsDMlqjfBGjUsYLnImMcOO5dl8I1mPMBJZ6JdjP/pqMXLxI2M/pK+n56zfjl7H2f/fTdCeIA4c25",
+	"yhfkIceQvb7vFJvpD9SvAEJX+2GP4dAAd27sT/YR+lzjVQc8/tN3JztXju9OsK3rFIPm12mA5mBSOQ2H",
+	"idoi8Nns0adtPEwWxjdiLBX7+OHjKYrCVCi3Ja25LmTzsQyw0El3VOT1ECsIKWiWl1o8JqJ4vjo8JPQS",
+	"oSKQ7YEyAlBhFyzVmT8Y2omeE7k/ArH8yL2WxM0g9FaZhUICRcf0V4ev+wN1Aq9bhc31ehfBPMY+ZYPy",
+	"YFgiKM9uDog/fXfyoNgL1IczWoY3fhWaVJfMkNJzmvdjdinEzNtIK1h9FUF1G51vxIjGlQHshr+alt/2",
+	"BLkl6wC8cwbREnCnQL4YryB0fx7yDP0ybMFwhCPlEZ44260HIQZjRIYCBDVfiAmV2T6jY3KILlmkW1G6",
+	"Orx2Xh/i1WldW99AB04DSdFuVDa8Hhu7kc6+buYagSERj/Z+z2uWagxm1NzmIA3bEOHK/zwyYiytq1X2",
+	"rhw6aqcAenyHFrqhuet8rDCKp3OsaEILL7HRSnI2uFGq2Nm2cdyguNYau8eBLiaKfrG5BtxscG9OjbBC",
+	"UekMgc3NeVUbUlgAG6yiavOJzsVABROKF9n0YkCayirAHLifoPB3t+aPeY+HnWGvfNuAUDxQ4pMTATuG",
+	"WnhuGR9anRdOsEzwLJdKNNemwMs++o7s0F+iZh5zSP0E8QRhRWZc3m9IaCfx5DONgHRLcoy4O3CERnoe",
+	"PBTHj+D4Nw0xp8IQcoBoB5JaAwFUAf0EgJ8S2sewBNHjk34jqs+buOmblpdHP8acBARB2iQ3N/rp208z",
+	"aaQa3+DHjykF+J2uzSIwp65NA45X+2nsVH6KasOmbGizIDiyttRgaycHKV+3PZXg2c9WNCnUUiox33IR",
+	"1rkc0wVs1N5zC1QMGJ4qgefpsO67yd6cwBNeZ5MAiniR8YVNBqpkS/36kBBSdZ7Fr2fW8QWdHqnWRDoi",
+	"VrCsg1slAdQKuGUaKKu1EoYKOKsMrOilkOIEHIzNe5sS8yX53tEet9QKtLy2EPPlrppucy69vY+mbl9e",
+	"tSXEU++70XYaS2YIRIMvB+oD2qUyNjNSpXLGc3sLUxFVWTXZCq8KWzYW751lVhjJc/a7lmQ3fjj7kXUQ",
+	"mRk7/uLS5El3RbEj1YXa6YGqiqfXqK3/6oH01jd9TxXUGyouzdReeXdRRA27DsJ41if4TppZopu+EJ9S",
+	"AYvZ7hgT8iYj4M0+SwgsMikZJyAuWL4JCdmCIw1d70gHnCw9vNQaG13MnldEZAB6ejCXGfD+2O4xSwR5",
+	"rReYgZwQLQdS/sCXQNWI32JuHCDPKtdnd0TzlFlvoJogPdnNED3fVnO7MapnYTeGzSxfX+YrtxXAFPm6",
+	"4pdXh4cb13xsESYUZGBbkKOpnolbTBz8rKHEBs0amCVJiZyI0GvrUeTnlsmsrdqGXiCyi+FiG4Nc0oi/",
+	"fO1nuUwbVH6WmvaEqj+rQbcf8CLzvmZ/KJ+qYPAaXa0TyzCrwJsBgqyMewEmVi0YqOMR7hNJIGgKm0aP",
+	"JaD6yUDRN8ES+K9gJ0iAStAyJaSbCLPWoENboboESTBlBlyvlOrn/5QOKUqURpZCSDZmga4U2octgAhF",
+	"EfDOfzLj1g0UZDVqlknYX8LuA4MtX5KQlU2OwaXEzmUFCr9geiZUtWLNXiUIYyn1O3Ioy/ffKNT5cvvt",
+	"t7mTM6GANq+arP3tVbNvGCgoq6lCvHjAqI/A6DlKeECYh0g/ulx3MxVBfuoeZYlW3+5Rwt1FhWrf4ezN",
+	"+3PfvfOP779nQ6HSyZSbyx77+f35R3Z+yv7z4eHBl1/U/375f73ssdM379m35+c9dADPz74nnmae+9Ne",
+	"GSXCSh0/O35uLJvy2QwJEKVD2B7tgJ4V6BvZLOfO76gDNeJTmS/6zB8yE6KEgOqmpOx+MFYQb5tPRHNt",
+	"OMSCy0n6rpqjHW6gZSttMVPIvCm78nRu9aoxV/LAnCbS7ok/gjg8xPBx7agFT98kXFrRP67FmXkTPXfT",
+	"SwLyxDZ37nbps1UD8cNaf5tVxuurwe9Bj9vdvfPzdzU60Q7m3xCvKDHBusIokXVjmY1lcI3kVo9d4wSe",
+	"GsjFQ04iQNLgxiLTLzK6e3teFbvNJoZbOEmPuRn6JZfW+3PdYxYNYKAoERY08OTt+cGrL786+P7NTz2i",
+	"9EDcYWmY0XO08fUhN9lcTMetRPLGqhXRV/8gFh+IoJo0aPuuWdVT7PkDeWhVN9bpL3Yx20f6tpSLhKrD",
+	"1ZKer9XkiBX82dGzQKD+bCMlj8OB1XtLDotM5MKJ1d3qW/i8plPX56Phj7K9dW/GwIXZYXzTVb92aWnt",
+	"/uy1ppqtW7/DezYkkLtbPsk6aNcl3OrA/tDdy02j3HwP5Bhia2JzBwoEYA1PJ6uy9sss4yvmYpc7Jzb4",
+	"QGlce4F/XJsqCsMWLeuaTfMozbW6+932kgfr3/lZOrC+44/af8WSkdlir2vbKhGZLWqa5o9smHYCIfpj",
+	"Sv6FmhE0eanRNoBczaUR9+HrZtJiSdGLVGamPb363HHjj6ZsyNPLsYEzqE25qjLrAjqKHrHEvysBzm7A",
+	"DEpYmW726lX3iHH28c3pQKVaKZG68tbbe/pDrpQwPaa0g4RpkVvRZ2dcjYVlOTdjgIjhmFlWdh7eNZLj",
+	"Am3Fc8uSKf904btxAXczCZzMjRhBnnfn9eEhS8pf941//YXT+gJaSBrpsWAG3rz/9uzb8LtHb37izt7I",
+	"+LzaWh/K9s9T3nrF4QWpx/5RiGJfm9OGCu51zZsPB1cEILFwqeaVhpjnY3tRCvctrcVyikxlJ/4AXt1r",
+	"qB2X9WRnLubG8lWzMoGqf4R2TLMRN/tTVaPgnRo9NlXRgS1yh4XBpSz62V0jetdeDNzUivqVLonmGuQy",
+	"3MbThvQnFZsJc3NnNDS1khBzosr9zgUBQ2HqvD+9es20Ye9Pr76qkGdn3E0iHGH87bNlS9ySkfT6y96z",
+	"qVRlglIjYux1EAyQd4YZCS1971UXhABOKkO1N0Sz+wMFOQt+CEkA6awI8PCNffb68HXE5uHfnckMEg1G",
+	"kjSQnoXEAGLXXibqwQVDqp6QNAfwStLC9aIK0HBCXUmjFZTnNyYR4JuCmRDZOz9Nj3zjrvc2jOEe09Ov",
+	"Oyh4L9Yvyf6wsCUevywDKHdvQKr9KeiWVFdCIQfq7jb4FfaP5evJBBCh4bED64zg08TvA2BWcnkllDco",
+	"WGBte5VrjhBkyok8l2NBWInK2d5A/a6HbBZvLwQSzCAfAjH0JwByP9VKO61kyvN8waRKjeCQmZRAgpER",
+	"4SjhDdhAJT9y6w4A2/rg/beJn0cjUiGvRAXFGggFA/ayEexSzMhCMiO8Ikmt2FyqTM+PyU7BcmTeCuk8",
+	"q44i3EFCrH8vRa+wQnS4QIgNXE/k+sW5YwDXbweK4AISI6xwCY6622cfVL4IuNBR7f6Ue+vIM+ivFcr1",
+	"2EjnuZ77yaDJH6hG7KPjuHWoPq0qdMKDJWAAwdbhc9oMVK79yTSB8iLpFrB1J332DQFpBqzmlCtv6q1w",
+	"jCDf/CkQVuIcQOd7AxVB0AgCvnQyvfSjh4paQuohvoXwlVTW+YGD6zEU3AjqI8GQTP0WwHKpEMTT/4Hn",
+	"0pclKqeXAwDTmBn9SQqLzaW5tiGRDmen+fTnv2mjMVjac/V0yg+s8A85SKuZydTGUlgeh3met6LT489q",
+	"aa0z7pww/tn/3gk6989S1f4Zq9k/f9dD+0/UqH/6fdj+M+aLtt1O786v6P7Lf9oEoP8jKk0MHY7KTdOR",
+	"1UTT+5iAEQuwTdKV04MCVc1PTcnbpunvhwdf//bHy97Lr//cqK/ngOFIEIRLZgQ7gGmdCAlLDB2rUt+2",
+	"pn7wFzD45Uzvzft8fb7KiqW+BYg/qUJsiyXkfB0x5DBXRGHeYwl8HT73bw8U6N6oayVYknHHjxJUz4nO",
+	"M6nGA+W/+bfzDz8zPfw9GO8qn5USzDrYTbSdmUjllOehP1kPYX/xWPd2oPwvuj2WgOokrONb0COWBEH3",
+	"nS1l3f8Ri7v/20u8/xeF3v8P5D7pDVRSk/2k6z/yY01YxwuE+MSns1xgXi+SyV0Q3MhyQ33oPryzikFB",
+	"xqBw+PTvetgPO2PZnT7S2cMAy4qTTlHANAy9xYs2KZyhVKtUGGWZ0rBR+5/qFMnwAda+4sjosaROl5IM",
+	"VDn3wZ9AcANYzYR1uCpXDqpQaNkyMROw7gznp9tnJ2F/GyjsWEdpWN4e8+9iyR+DZ5hkPHh2xAbP+v3+",
+	"4NmfSXegUu1tAcJhweDCfl0y0JVlBd7GQO6PZrlWY0yG4VKJ7IgZkWueDRSy/hkO8DiweRuRL3xfy0kj",
+	"ncZt1Xed7BJ+yoGWR0PEYKCGYiL9ucnv/TAF5LjZSeEsy7DAx8IW461c3U9Zti9+2/kLZxxWmAd/PMP9",
+	"+6Twp9m//+atMHkeARgWP4T1+AgOAHz0Wz0J7EpEzBnnMPMH51663hIBSZTMixv3WtyRyLOJXWLyQNZh",
+	"8SI8IWf4JNVML+F0I5VT5PpYtIxQk4kt/Rf8/b/2+/1koHjs+PVqsOXPY48KOemp6QB5gmUHKIxGwFHQ",
+	"q663uSDuqWhPEHsbzfouE9+jZlr2IBzU08jDPYng+sJq+jX3QoI2k3bkO0t1mddeJje1RXHrtRe7Lmtq",
+	"pRP6bAofHiZC+0HV5mgLxU43v7BvEKwjPpsZvXVW8VAO8x//438yaiFDExgcAeP9cTqH0xOUK6vnqgQ+",
+	"77w+/AIYhNzk3/vVhFxkQsmKkYG4gdE3SVgy0oW5EAvh/T+IJUArIRM3F7Y/UO9j0grDlUVCOzqOUmAP",
+	"4yboNGBUPZyPoFrFu9ojLvPE+xjoAyU4v75vHR7x7qJnbHSeF7OlCmIs47DdHrOa2VQbpN7ww7YXepSU",
+	"MFUByUr5rcMK4Y9dULa1hjjZe6815mR4CUDJI/ig/7RplznBNbm3wq5vRQoYwfed/bS5YdvzKe8ytkom",
+	"gK9W0vmTW2GY1+fuXQxnsHRN++uREf6ItEMriA00WkGlHZyZszYLGAKma+zcMXMaHssMn0N9GFeo4TNh",
+	"rFbUvl2yGViBVjcam1qIM3jj3kDsDcT9FI5CDOPh7MMOQICCZ0QGAqF7yD7gFb4MBfMiY+hikMdBiGIR",
+	"9dZAxW5Mp1A5XtigFlezJRWxaIGPA8fXabfNjwixmM1tgh/E3ibsbcJ9Ag2p8oyxrSMWKDsYAnDR40px",
+	"Z4TK1rKwwk+eW/LrEdkvKrzuaDqNwOnCwrUs4w553wgNqOs/wMyJjOnRQMGXScnFyoYFxh7gKg44mqP0",
+	"zS8OWcYXlvGx7nq/IAEAsegBpefd3kDpPKvwNzBAhV3GNMxUm8xPqW8aWed8lxZ0g3lckqPS6+GIM1BI",
+	"OqslXkXAXZIfIL25g3XoEE/DqYUTT3nIwVOQDMm2OR9bfC1xrrITx6b+UPby8PAQm7HAYQCpdkoI2Bum",
+	"2iDfAXvdDHT0vXDf+dar4vaPsKw3PVaXxeqbw5RCQ+fAqr3p078AA/amT78nIdlxzfTSzLUSnBj5lBh9",
+	"gu5XBoOhusupIKgZrz+mBmIBP1pbzFG+LQoRBssEdxUQP3wxNIJfZnquWu3TjwF31LLhgk21kk4D6Blu",
+	"6WsUpWrmm7KVncpXU4OtJRHF/XOZP5CUxRPDEHytHP8NRMourBPTFXEKd7AbCpDxmwMfyly6xTFLwGhf",
+	"zIweiixhgbICHlaaweeQKwQ/ExlbIJhLs8j9GLqyS7CRWkN76XoGE1JlipUGZRuyZUQqlDugBKhWCTur",
+	"0pfzStjwZm42E9yIjHUScFourBAq6fYCZQjpw0B1kvrdfhdh8K6E8VrTScJ/qwfqaGRHBNyoR0wrMVA1",
+	"/y14UYjX0/OumrfrSGBGvhgvE3UpihseI2p66da5JWcwU29oorbhlDTiD4ITsgNAPtKqDRFeTuyH0W59",
+	"lYY5bVN1/Pqp8FamkH6CYwacKVI9DkVu1RXFNrQf/PxWpf8QzkQhFhkVMeCVTGkLWAe1Mj5U9VhdKY8G",
+	"KplxwMW7GBmMiSTsXwHbhb1gHfj3b8Cu3e2xQ0xaCdVs/ktMavffi+x4oMogTOhWx39l6zBmZWQFadZs",
+	"l0BuJMZhfZOKXno8UAmciC7EFc8LylYKOyYOmC6coK89+FWP2Us5m4msx4Rfz14ZHOr22a8YIw7Wprzc",
+	"4hBFsk7rDA+V3FWYs2eCE0NKuJqC9NqZMFjuNVBwGvMeho3QCMdGz6NEMBCRNebsPEXkz52fre7JlOB4",
+	"WsuYtBFP+sBDM3B3k+H07MDLvVTjA/ACNvRKm8DzNjAaFN1AA5QvBgp1DsINmNvWcVJAC2CHZNY9pkap",
+	"lwyyJb3W52LkgFYb9LJ0AiBhqFUd16jQRz37Dtt4BxNxD8r0KHfx5XloUUJYlaejhHUh9OIPQguSv21F",
+	"RDTBVud9Y2Vb0dPI2QdASlDHgSr1kbWrI2ZjeHVEZa/UEd9U08iB+rXul99VI2HMe42keWjjWyieFLN3",
+	"XQ4pcxlEl0zTXZQSgHHXY3N+j4981rCc3sLDOK5nz8IZ2acetgNxgscSpqkSPnSrNi4Bb8b7gYRkWKnH",
+	"XrNbihT2+b5Bfsrm99iU94ZNGUl+i+DfuSoX1WpDFMqgJ3sAyi0BUFbrewyhCnQhreOLXnlFzdcKwJpV",
+	"vh6VsmU9D+/HaHhfg4a2l5IWuMkNTMDW4U82AZisJGeHGx02dd8JUk9TZh8uDwpQV7RhONFDcUeZb97b",
+	"Xky59LLBVSoOEHFhg0PIT9WPfqXf7FDwVlpbxyIRCN1oLHsT2lLzFuYpWv8wZ8cYNPULtgCS2ZK/N1TK",
+	"rIhg9JYdG9/rTisrwrIjY7zSzsOcPlaH26IXuLZ7dViDArSqCogceidpbzO7YjoEyb/W1NKDn33UZ3Ma",
+	"ls8h0P9QklrdDAAcz/37vy2C/OIPAsZYe1o+E1N9JSK53ujMHMbMJN5UU4EEUol1AIckQNkBDpR2e6D+",
+	"FunhFYevP0K3bec38ihvI0Yhe6kOzlhxuraDM15HWep9hKLBoJ5k2V3kLpa5vXA145UW5bG8rqFTfSXV",
+	"2KtnveSou61DzFG8IW8X9/5crJx4Hns8POrqA7FP7CMF9xkp+FgYFVyBpQPdVAOPOdOG6dHoGHBl/aoK",
+	"wMTjeV4FV3cVR58InrtJa27Bqc5zRGocaVPmKPfZCeEjfEmV0lg45UfPhLoSOVDtBsitjDs+5BbKgwpF",
+	"+et5c+XDO+zPLqUfWrgOyDXwd/su31oVvtxEqs+xpV8Uv+Iy9xOzTUip3+pBK4Avnk8EwXxV40y5Qlik",
+	"UAVfkzi8DkeR40qrxVQXlgxVJUUH6USka9hc15AzV5z6SKO/lkW/kTMVl/UN9uCmW8CjojOPRnL9LTzO",
+	"PMOZf0Kc5rVx91itrDI2lTXBXOe+wIMX8OA1vJbePBC8n3eMAcw2uZQqS6DKAfQp6bHEpTP/z8S5WeLl",
+	"OUn1dMpVlnS9VQndQNwZrw/gdFk2LaxjQ0HIhX32FsJ7qCzSIoYadyI7isnOpauBLQ6Ub73vtT10oV+Y",
+	"HGAbsYP9Qkn4zsmp0IW7sCJNukhJDoabY3IYTAibcIt99ANuB0iLJHdXdyxVCw+UThANsbWgQaSXe7aO",
+	"azIEIv29u8KuODT0gg3zA5bldp8lsJ0sgV2scXtWwNpVPNxbgEeVHRCJBgLhO4sA2FOuCp4zJ7a6kd8p",
+	"kWB1gf1uH2CksJYLsRz8588teQc93EhnRiAevRGznKdEY2adNiIbqKpZBoD+84nOiQJtKszYO8QwR/HO",
+	"z3IJcUIl5kyrxv0YUxDudT9+oKyHJ6qND7aBg7QvafAxOasB6No6viCs+AXj9cKkHWzwR95YbBkn6qxQ",
+	"BDMM6geAEufn70Ja+URbB2UMRmtHVcfehJE3TZxQzkhhWYfjS4jSInw85Qtg7GHFjDnNOuHzv7GXXfa/",
+	"/xeLHHP2t/JX//t/wX8XF5nI+cJ/2RsoYL4PrBpI5EVnjfCWbo/AZXBQunAAbMWjMT4nA+wnc6BoAIDf",
+	"LF2fndBEQKmGIdawQGCE5ZLASEQYOg1dGKi0cMxOtHE9BIp5dXhI9dr6MmEjnluBbCcBXjRhli/88WY+",
+	"WRyH4HVMLDAElBoENoBXfnn4ioDmo0BT0mQhPwrr7tU++gYfKuBb9eIDrnybrSTB+KtZyy+RuPHaoXzP",
+	"nZjzxTbzxAq17O4oPYegr6Lrq0rVwISUS3BXm+lQ0rzJ3LSQUyqW+hMaUt0Ap8elWFjhDmZ8LBWGHb48",
+	"hGJliEANF2WNWYcTTNSrw8Pu8UAhTwBLlPjkLjCql/RZEsW/EzaCOixb0gyMRgCzQpHxTrC03qWaqx7w",
+	"7fgpolh6IxspxAKb6zWbABkimrRnLSRzX71uBGRoZKbh4y28BYa3TINy3cXqCmHLG27FgVRWAALelWBW",
+	"cANwZyVpHLBRzXK+gLgOCOL705KxroWp5R9tI3z15Vc1Nr6XGw94Wru9W+FjGWqdCyCx7O3zav5CIdw1",
+	"91o3KIxans6swOWKuREj4PFI4b3L8Prw635bNPMzIET0fcTePhCH+nWkiJ9LhdUjKJja2RUvsr6GBLAX",
+	"qTDE1yS2clfXq+7pDEsQDirpt27Mb+Lmb3xRV/34HBravJL7cd3x1Sfi+nu+eNH2kcW1uZe1uQqEk5Ap",
+	"jKf2GHSsdsltJwcp31Fypl/wtQGHczmmiAN5vM4UQN7VmUmlRNbFsV2KRZVwAZ+8OUGQy+inCrCp4ShN",
+	"fMadWV5YSO1KZkaqVM54bhM2lldCdXuBmAnSvwLuLB9r/96BSuBb6RYXGV/YCIzt60MCsS4zPaBDE0jy",
+	"LPtfdnvRjFj03i/Qkj7ssEIragVavkfy4HiAbbHK6pF9xHI7ZgFWOQSPovldVhpUs1Jcb2EZNtxzj4wA",
+	"o3TziOW1RuRHeSnA4gE54dIAA8xbq2HpeUdZqxo5Txm0vNKXQAGAXD3RNFKSchWbk5ZZJ/M8mN4OERiq",
+	"hAYO0I8xNWQF2F7ZOIitOrjuAENWMhrFBmegbmNxzrAbe5tTcZbv7c7O7M7S9LaYHS+uGAgEfH3/wMyI",
+	"K6kLoEO0WzZHRmRCOclzb42szhvZyHZYAtCaWEXOGccwoG/uwKZ65g8bZZ9jk9NjIrc4X5ikGOKRx8Cs",
+	"qvMCWFstMEIi7278eeD1sXyBRN199nNgLmNWpKYJLfkMZ4zO3tSp7UYKdoXwXXb3uvzXaLY7xNzuLM2I",
+	"7e5txPaOLNFMf5gJ9St36YTNdZFnrLCCztx036gyNp/UXJNIk28ZLqjeEMFdLRuM9RUcuzcUK1UfXvn2",
+	"RR9bDNSF0/Netbda9kG7fHvVxy6ifi01dqfFXm32arNXm5t4yjfFX1lSsMcGv0Lzukdf2SSQjGkHTRAs",
+	"rAOF7nEqwr2irTQEgtpuMPeAK3vAlS0DrixfVt4Sb2UDU3sEMRAxbzW5p/h9q9W9mVr585dU4ze6UDu+",
+	"/4s6S0Noj859ckxjx2yPCW5yWV5fHUO4Vio2M3oMFz1IiU53W3vZbrHutUmt+E6CkBPvUVmITRwokJ03",
+	"V2W9QrD9PUrVf6A9oFGXSpa5FxNpnTaLtfSZwd1a4qaL+FNt/d50NS+wuhb88rA3UCEZ8MvDKlvwmDXl",
+	"BK7N4vup7NE7GsZGWX2Qj1BLJSuF58vD3rMp/ySnxdT/cQgpa/hXlbDm124szEYZZ/eVSLYyFZtllUVL",
+	"uDcIjQahmlhGuoLgTSvbXPncPWr0ZvWLmKm2L1y8myCc65E7yGoYxx0rnGX4WXbB3XF58QCJhcgPbpkR",
+	"heXDXHS3gHZcX7EkYG4kAK9V5DkD6l/GY27HQmHHYkYgHJb/1b8Loy39zKZcWSY+SdtMA9mc9NhkY0ue",
+	"kZtkPO/aSH4LdSNPMWCzJR14B6RjMIuYZ1TyUnqvZ1W+HhO4c2kGd3OLj43s45BPIg6Ji82mhfN2HTcD",
+	"rG68EypatatH/PabuOZ1jkY4svB0gixMelQnuycuQ/9VVZ/T7bHhYqCItqlXJRGGjcIFIj2/ZfjOFd6r",
+	"h5zAzgqxY8nrOFA1Ysekh3vUWnLH7hJDGzRd8mCqbKBCn0INaSNTVA+nIMpS9psbPjIzOitS4c9pPTaf",
+	"aCsGSlzJTHjThVT4sBO++MP/A0cmoA968Yf/B/4OjyeIi2T7DHON7VGZ5NwbqJLWNmkhroIsgWqp742R",
+	"sY2AFnpe27LXmR0kBsZU6/b6nTAHm7+2yMV5+NGfn2XydrWk60PtJNd7d6MF6Lw2TZgVWJqvHtZKGq/5",
+	"XC28Ial44uIkiGoxbsLof2uA3UYr/sIZobKNbDlSzvqxxnabSqeFykrznkjlhLniecKGRXopCKKTGK8H",
+	"qoy5fHHIMr6wjI91lznNEvD2o1xtpefdOkzWETYx0xIroebebs4B6MkUwvdGOssS7pI+O6FozsvDw0P8",
+	"hT1mnBnAAlBCZN4CT2nv4Oz14eFG1vAjzNg9mERo6By4tzd9+hc/gRs//Z7WacfpW0sz145dKPdVItdZ",
+	"nOgsA+gOTk5Fj9Kt0gk3j8fCKAVV0dItjqCye8tQF6dGD4WNk7iNLsaTqmTSTYwQLOcLQqmB5FSd58Kw",
+	"zsc3p4x6CCfE8/N3AzXkSgnTY15GhHKQ95qxXI+l6rGZkVcyF2PRpYTXCpYCN4EKbILbS5Gx+UTmUM6i",
+	"kdQbwh6UAgr9myDxqrKQwA4bhdEplL1EXZ3hMDEhFwvv3UBplYpuj825N3aIxPHykFmRapWhiZYOSDYU",
+	"5qE7hPTxr0KwPESbGBZ2kYDXO1DBAR2KKhXeFEp5G1lluvsW67AaA0WoFiOppIVCbS+TOIgSQ7UkBOcA",
+	"wUqwGyVsp++oBYBBPlCAFALnly8Pv4ih/0qo0QSd4wC40YdFTlgnCe1hUR+MJumicx6etU7MQuas8KYf",
+	"GF1nM5E1IgT6caL5r+T5jvlHu7a2VUeh9+gMt1ldXHES4ad+Cn8w5Nsl4I3YeFbwG+ui+vUMojLAc6sj",
+	"fiZt6veWxZEp1JatNkknXFCWpruEKepoJcrBa9WDe2IroM/dHku9SfQ/hqRuyJsfKKkwIReeB3wyYGnG",
+	"uN9M0hbx4TygPGkVNd1vgd4ZqHpxYAncwwJujzZM6TgLOty8doKhAVzpC7eYCTA31r9z0T2OWrwUi4up",
+	"tFPu0kmyVI5I+Gve8l8Kgrb39hYfoZohvxGIJoMuc8HCzlMuZ63myW88jVVGhYKIdPjRo7Z1vqfnIAfv",
+	"1Ui3FgWg2Igs1FpEIrM3eQ+KMQSiWAnokpHzx8g8l2NROrDbNHPiUypATOwmp189V6z6RS/OpAgeFgN+",
+	"7oO5hIxPUfl1GL0aqA4CBxF6GEXjoBj5dVQwgaHA0mGCSy9vbua8vNJbl3vwthrWRhdiNwytla+Po2uf",
+	"UxisHMApH1+ThFCt9/5U2pqUVE0SYdzBbn4dakGkfGtOpuVT26H3W8JKpCMcZzOhIBRUNhdwjRgU8R0z",
+	"q6fCuyJLuzAdXkijByqp+kuFvwnLRCozgWiESajbg3o+8WkmjbAX3CWMG1FCqx/XvhqogKxOcECjwhUG",
+	"Ua98q1IBQjsd4PtlDy6m/FNAPvjiqy/jK5X+QK3DSZFwZ8Kwrz0/PRwNkNPa22rHlbdKM+k9CsO4GqhC",
+	"XSpvIBO6hkhqiOxhev3DVA9dn+rySIz3QnGNNFi/ZkcFJ79m8nZ4jVq28UCIRdUY2w5yy0K8v1PdFmcu",
+	"hii4qkstj8RV2pW8q5tbuCBXdTcFiokvxWK9l+LPCAFIQCu0t1CICSgEasEyORoJuIuFR5eOGd43lioV",
+	"A9VJSJCS7lF0FLNwCcrSXFuRhVwexVAlK8WGo5c2zL/VERjMOmflBz+uHR8QfhCLdbUlfmr32/t1FSX+",
+	"dB4AKuy9U0M2qUPYYreNoBzDnQeNghN4dHgusxDKrU0JCkmOpBoLMzN0PQVQRQPVsbqmLqlWI2mmlolP",
+	"PHU5KiQpJkV8IOGg3EWVLtvyjxGzCXdxe02KdoKTRHqww/3xB7Ggth4w1WgDVY9i2QSBv98mt2MsvK7U",
+	"lKIJk+guqUeV6sP2smXFLwssqk0P9R/vmAFMomnrtKwDjy1tu2MuVbcRhEOs2fkakp+/02asnRNqv0k1",
+	"yp2fH+FibJrbbVHNMheHoI4okLj1kDhFtWc8veRjYXuB3s72WC6tg3ofNtPG2Z4XLoMRJ6Qq7bEp5GX0",
+	"2KUwSuS9gTJiqLUrx9pjqZFOpjxnI5lD6vVE4CuUcHNtLhnka4xg2yMsLb/fU+C9N1AUVodcC7SaWY8Z",
+	"Li38oJohJq5EyBGB6z9yOlNqL0Dzw/lOiTnW6/QZrCtc0kJ2Se0CojFDjeYMSg/iIOFjDlbHHT13a5Ct",
+	"SIxrE4uFTdHehROwP+Y9ZASbpDCwE0fLda+BbEgJ3bJR+q+FKCDtAJJTI9/3KEp0Yx2l2VBniy4lwxa5",
+	"gLpEb0GiHDGEwPdPgDnLyjiRTZCACBoxhSoZsYc8vfT2zR9eAUkMS0X5FO8KyUINFJmoskRPkm9ey5WV",
+	"2Z9JyDcAdkDrjOBT1nF6JlOWwGPJ0UDB//r/8EPPgHTQ/2kdNy76O9Sslh9g3oPIkm6fncEMQDYENohh",
+	"rOeWzXLuRtpMmd+slC6TRuDuDt4j1UX5btbBYYScBcz2Tbohq6SGWkqLhP2G0zembRyz9jCfYiFmVy7T",
+	"QMFPIdG6yeae+4mAG7eUq8cOweL7uBav8NVWm2rNaUu56tHK7A8aW6p388JOV2XgZtOxI8qMA0NUwx4E",
+	"E3k7rBX/2yPxSaRFk+2FG+UDqUZ6DSj566XLfWCURvXThnBAHRsKocrLUJEBDmhbNmp06/3g9+t//Vv1",
+	"bfFHcCesuyYfYZ3XsLsIW9zWC/Ti1wIGxc7sW3x8o9vmCmDvRhwxjRw4vtmLVGdi48vrlV6/8b/eXoFI",
+	"vTik8ZVymS2mHH3GnThwcio2nwKIw9/qbZ/Tjf2qrG1wdQ/PPQ1amverJ/D2i/dbGJUV+wCH0Qq249Yb",
+	"X6i0m3MbGcW2bW/1/PwYDusYwdjvd2v2u4ZARiNSxT3sdzWsit/1sP1S9S1UGQGq7e96CAdXi0mWF974",
+	"2uSIIlwVE5llHUB1DjgLtuvHKR3eDdses9pg8tYm57KyWpNxNuSBtQaSKCrmmsJZmQn2st9/1Vy85Pfq",
+	"Uz+Kf/OD3UVCGFKr/psefq4JYeUArt9VSnl4SoRn1aDbdxV45hqIGXjmGh60n0GNwnbhFYruRyH7akQK",
+	"KDOIvgTCQf9/zKz0/+N5nnR7GKt2msLVPYzFzPkVMdtyxc2ih3UxQ98xAemcc6+SwwW8e+4mCQW2Rlzm",
+	"hRFsWGR418Adm/DcUf2PznNdOGojJs0EjBM2FCNNGVsYwIUKxgobG1PJhlo7NtO5TBd9dgJGx+kCZhVS",
+	"TyoCuIGiMBoFy3CIzArnABgMq4IwmwtLgthMGKvVc0t5GjxnZZ7HRfgo6R5jgttcWjFQUBfDjbOMO6a9",
+	"6fZ9LbseteL/XQXd67FC5cJalsix0kZcEDgeIMI4Uwji6OCKJf7Aa2QmSmD7Di8y6UR2DGWaliUoPHQK",
+	"T5jTuhGAC9Ebg8F77EGq0M+HwZws7V5rRllQ/D0N3noavGii2kzijaNOwVpGSWHeBJfQWo0n8++Fi2R/",
+	"9zvm5y85D1XNW3mWJQl7CP7fcV+9XfynlK0V1uV2fzLwFe9ezgIj7bob030S3/okPouHrlLwoDrFO0SB",
+	"MjsktUlDBSu44XsHjCF8zkOLpnVi1n5iq3BuyEn03uBswq1I+uxD4WYFxB9SPpsJQOV5+RX7QX4DOJ/h",
+	"RjBxplBQ990O8BnE/xx6c99RTxjQDQ9np/CbGx7MbghQ+uowRih9eXgtROnuj3R+ga4/04FQ7W1Ho+14",
+	"C1f9fobgIKNVdDRrsCZgSI5YqqdTrrJeUDUNutdj4hOeKVxhe8zJqVTjhzUoO0ohXj5Ysf/4H/8zYgL8",
+	"WKscSrliyFSFlUJkgfVcgXfQeX34BavlAoQjUjLShbkQCwElhCeqqq2pfIv6AQ4CT1/HgacAz4ZBOamq",
+	"hAP/QULUqiqUH2Ossz3LuOZ7bv+4hFr9rUilLetg7i+/+Fqn1094laBVARjv7/235DSjkEUFZaAgXg2Y",
+	"V4Pu7YxJsAH1I9ZRylUq8i1bBvCY2VD4zlMeJcGmHFNaFSpauCvBTuQUM96J6r6BJu5Fc3/WGOTYa+lf",
+	"WEtRnmBy/VRT7NOfbyG5fvnOZ3M9rWXgVHpqxO/bT8lu3MGxJRFASDlVyO5ONc+gwf2mulfXXRa3/g4Y",
+	"aPeypxphi+m2ve0Jz53IUEMx7/Wo6c6G0CshYRA1UOn5cXSegf/x3LGJyDNIQC4vZ3IONf5weWSKnWq8",
+	"n6D9ZrzX7m1pt5cnxhkpCd1UbncD1nnutWXLav2dVxlI6RWw5+IIepVLXAFzEyRscKjBeR4L72hzwCgU",
+	"bGakJrVjKZ+5wogsdk3oBrUD9VEk+hj+nOpM2F4ozWJXwljE/ykUgYzZhU1dji/v0o0y5Hys3AOD7dmh",
+	"8aCFeGDz8WpvPv4y5kPnOSoRHk4JnQonntTtlhG8YDTAmOQyFcqKddeaP9IjO9ytqAnI9ruOs4J6/Flk",
+	"/22T9J1MVRi+k8L04tuikeDeuNYuisLqrhEKeiTKN21gVdyQVaqZOXRPMXWXtf82sEutpvnckVGz16rx",
+	"G6zj4Z5/9VGJyffCbVVGtsO5tLqIyHsZeDOlZVc8lxmgfUM55Xyic9Fn4H94Ly0xAi1fKhI25QtISqsy",
+	"d+1AUYGsEnNWPYt41CLpsSTjC3uhRxdzIbAcliX+v/6jqVZuQpBwGV+UT3WPBypA1o7I96vebQEyLjOt",
+	"wNXIBPRgNMrY/H2Hk/ZqvJUQLp6GmjT5mPGh9R4ASaZ1vKI74kZsgV+5befflFS5SeSfNJ8yO2GZBJ7H",
+	"0uRhxana163cgGvZT/Gj2Nq8kijt5Ihkzr7wRzEl8vVZez9HP3kTfnDTDlA5xuOgF24YkR/oZgTDYc6e",
+	"UCFHLDTl+FnHitQIhw4FZqIgTI/IatH/msitk+/4wWvKPU5CN5CAaS6GE60ve4yz85ynlwd+pNzJYe6t",
+	"W6ohZEYPIfQsO//p46lXy3yoP/XZe2cHCseD/CPhYSvHAKJE3xEYCPx4xq2da5MB+4gV3JtJANf1W9KB",
+	"VvniaKCQtcQCbUiCL7mwwmFi4RBwSn45+xHPwPBWvFMA6F4gGnRIcHQlzHM7UDzP9fxFJtQCCstYp0Ln",
+	"ZblUlwe5TnmOAUjheMYdZzzLvGknz8+IUWH9Cg3UQP1KoyTPzrKUG7Ngyf9z4LeyX70jfHAuxwrO5kfM",
+	"/eugODz8Ii2U/BQ4Y+AT0bt6Sd9NxCf8KCGaFKpt+eRn6d1PJ28Ozt+dvPryK3YpFiJjw0VZieJXM0yz",
+	"F6YEX+jwdX38y/A5AMdQG312JlIhr4SxA2UE0TgCCyKIgIHdLdXIoYb8MognRbdXiUuAJYzAmTkbiTmb",
+	"SlU4YXsDZTXjVeA3cM7EpA6znC9aGGAgy7/B1uzIlW5oCbvwQMDDTSNvsKzYx2xfKrK+VKTJBt/dykbu",
+	"c7NnsGHsrE3K99GzrUTPmhb/GC6LCLspE7k3gnLpeH9n+Vhha1+Jtm208of3bVQ+RntKB30ToP6B7aW7",
+	"F7fWKJw/rOzG1OwiJvdhKh2wNmNQwYt+LkaO8RzojRJASx4nuE0HbGYI0iGQ8rhAYYY0aDGduQVgmWl6",
+	"LTlsCbsUYkaumNMGkNLh9bng5iI8ZMSUgMzbw2oP6g08KKH7zRV3fxm7VWr3h3UhjpywuwBexvOVP1u8",
+	"Ojz0Jw4IdyNEDNXH4/mA8TQVM0fh96mwlo/FEUt04VI9jZjWZDrpEc+Kn0x/jFn4t/XZz4Q6I20MmSic",
+	"kc0HgI/CPuT26JtfT+FIYw8ondw5bwP3u2MzeiBQojIApiHxKaljeelsKD0n5gyQS1fN8t01zZUF3XVF",
+	"q5y/jeN431Y/2XkkbzvM/A29X1zH00+LctMCyvsKPYZhbB57rFb6qUYfqxlox5S5i3+6TrtCLjJ9cufd",
+	"bDmFl94bi8izHWbJNYli205BXVv0ynRvzEncu2hbkXMAzWac0lK9W5EJXp7qF2Gyd+aqjYQ/ArSUx793",
+	"YmrLKHIWCHhTnufCHAFZuO+kPzlOdI7CwapORA/D93agOlwxngvjkAqA/Cir8yuRsbEWQPKbwBOglkkX",
+	"ab/jhvGM12dveToZqJQbExh78Xti3vQ/x2S7Y5YAUW/2r/6oE5/p8GNg3uwPFD11AXn/SUj/r72YfiBh",
+	"Yjrcsam2jr08PDyEgtoF3BqI7EAq3zPo7ZQvsC9Vla6f9DaogFg3vxOA7/4wuzQOtbZ90nY51DoXAGC9",
+	"y/3SD/76Unw/lbgcTyilMkijVAd8Nqtvk35CtrBB8hTE/8iKfNRmN8KuyLMtH+9KTC0XEd0qWGYEUpOI",
+	"fi1VXTtBr1a06iduLr0weWt2hiJ9fXjazzO0Jy1o7/5o1CiOfm4hcljqIdq6wOaCS7MzCQThO+A5Fl03",
+	"yxKYapAav1NcESPKnBsKG6Kd67MPED8Arpzn0eaB+LMAq7dOuG4kWDhZn4VgbVNOsCIAhITiDjXNpenY",
+	"iqjomVB8Jvthy2m7w/gwE+rk9P2/nX/4+a7BGZ5lEiHaTo1vx8Gp3Hsc5TlTD6HwuMXTpr6wTKfFVCgX",
+	"JQAA3PGwkLmD0p7byszdFlOkBQCVH/39t/qOJC2L+91j3DI/ozU2BYCtx0XkSqvFVBc0PbUFW/BpvsGC",
+	"/b8nP/14swULL45xiK5dgY5vp9t/Eivmh3qTFTNiKjKJkxuySNZDI0e/KBMqPmeQ5LNqPGdhAvZwyXeD",
+	"S26QkacU8Woafrs3Hz29bnuMHrsmuS6IMd2fVH3xJy0ucyB5R8Yuhcp3FJXDc8j50laA1mbodAEHNHcD",
+	"lQvghCdQ5pLNiyk972E1bkmRi01I/LGtwV+tQyoeqAqqmICEm7COXWEU9k2PRqH8FkgES7BgbJIi+VGE",
+	"YaB81w5ycSVyNsu5YtwhcVi/33/hP0j6q+DFhEccL0OMStyeQbZqYB47PHHU40eKUNygYfsEtPUJaI1T",
+	"tsYK3Ri4uG6gIvjiJh/jxR/mGjzjRrV5OMSKz1HiHgrjuMlFXIt2fJct8EaGNBKqsqSiXTw3gEReldI9",
+	"OPJnCI7cILF3hUl+rDLt/ZvWE96pQCbQozIVh7NMpDn3Yn8l2FR4P0zaKRvJT+jdAeDrTBgmp7Nc+IMo",
+	"TmMngCj5aR6olM/4UObSLfyPwJkijg2aO/+x45fC9kKVxriQGVRccXIOiezV9tkpYSX2iKCCZcBMqyD9",
+	"z/8WXTPfjwkHmzOEyOYRfRmtGUU5OUHUNbhx9c3oNOdql+q93FQb0n7O92yL7boNbn2bahNuEIoBHiw+",
+	"B819HCjoqzveHg99j4f+1PHQ2xyIuyGjP1JLdHv49OV2HiuS+mqcKgor7RpNveXku4eA3aO8PRyu+i1M",
+	"UQ0Mdo01uS3i+qbG5NGCr9+zou+RX/cw7Msw7LdQ6xoc7Bq1zsziwBRqd3r9tsKmlOGM34OhhqO9PwUq",
+	"gnXA2OMqHGyvorfEnz33zwEmD+twVig5kiJjmRyNIDKhlWC5VAIOTmhOupgGlHpnj5DEkswsLkyhEnAa",
+	"q9oj/IE9bkCUsSzTkBDntW/RZyd5ruciY/OJzEWVtx08Im0qh2hndupbszgr1Cah+D3661/GhHyLikvX",
+	"xxQxsRM9Xw2bgF+tC8em/BJK6+7LuITndmZcyqPAKr68NHAyuBJVJeHxDfhxWXSrHc4ZgQcXPp322Umd",
+	"Lvh5iVTtX4kX6wgGc2DTysRB4pI/DeVSXYqMdRL/14XEaM6OTMRbXIm9jXhSNoJWnfHVQ/M9WYDb8r/c",
+	"KQTxQFQw+4jAXqsfGynMDgMCt6WL2VS1/3rMMftIwt4YPACHzC6391uzy2xqBf6yRDMszIBftKazQicJ",
+	"s3txDweEQE/zaGzU/hjyZIlqbnOhWmOsMTq/BqblDJ7Y4cZ4kk2lglbWgY5gcNR39wkVXviVh3KtA6nA",
+	"dKaFdXoK01BPzoNFWicBOo9ZaeD5BizN5cILwOZlndeHX/fqV85QkRrIHsiMCnMlU3FBdY+WsArI/E67",
+	"GPgdKG9i/c/9dpTLK6xNk6lg9ENEZcBwks5Fj2XSiNTlC8yjQ4QjqtiQzg5UoYy40pcABXEplD2u5gzG",
+	"GeHj4khxRF28dw+ACIXFllHzBmoJMcK/iY0N99sc3MDDLjGXVjRmFiFUppfqp4w7+mAR3wBUGunLzdWl",
+	"ZPa5ob+mc7EeJvIdIDzbUG+MoiVcybxSdcVSao40eN0VQlLLkjtQleiydsntBRcOIMHKfTw4cyti/U2b",
+	"HgXPEfWoFV6ylP8dOEWwsr6BB4WR9B14q1w7UlExQz6ez2Dn+nzuhAOvS6Tezy2LJt9vFZEW3Vr3y73y",
+	"KMXCsVZEh/athN1gJ2kruUM9etRFdpVCPijK+1qF3GO7b1Rad/2uefNiumWlKurnjoYCNTjpI1iBVIC1",
+	"BbwW5kqYHhsumMz6rEoSH3m5n2tzmbAOV0xmTI8GCqpgYS5yyVUqXpSP2aTbY4n1GirdIumxJOVOjLWB",
+	"/89y7kbaTBPWSTIxlFwlvYFKimGhXJEA7ZmZiDzpsTD2fBGuUCjiccTolwcvX/m2wFX+R8I6c20ySyhB",
+	"AyWzHnPS5QJR1spZ6LGUW3EglRVwxr4SPcbznHyGaXs6e5GLDZPXy7moJX5P+acfhRq7ybOjr15vnL0e",
+	"JnLjBHbfz/Pwo3bETFqTG732TfhRe649LW/ttTPunDD+6f/ewZX7J673P/1SdzsHfz88+Pq3v3UGgz7+",
+	"r/sv3f/ynzZP8P9H2zS/opT68PfLxld+TtAKfhU2QFUo8qcCHPqN0XMr0NkujVGYgMjCFtf4JjblMTIo",
+	"PP/iD//P+2uqj4t8p5zD/v3fQhygteC4yPc0bc3S8UHh9FRFxUaMBNJj9tgVN5IPIeytsqWqxFtLz40P",
+	"tQUdar3Y+fccDP3Z9prY4XnK1Tf03C4waMr3f64YNOUArreWNN9PKPoJqV807Ha4Gf/UDaS+8fDml8HG",
+	"JVBKMCtykTptEOypKkNEjKZkbHQxw6pEzpIR+KEJcLUNFP4F8R10QOGthBqb8DxPMPAJHx9jAmK+CDFN",
+	"zJjDJH+pBirOuOtUpUBYGCwNg548t10wD9h/8kRhAnnux76oKAIGipIEKn4SXeDNHMRfRQaXY/CmC3sp",
+	"ZzORJX12QrCySaoVkfcuEmjCgqsNsWq/WHhz56CS+ZiyAimNkCXYC4KywceFyqx/K11cAk+bClFYGMKE",
+	"W/+UyPrsNBCD0mEaA8hU7un0TKYMkgRtcoT/uYBG+gGlAdz46HOsmxBZgtPnBw4rFps4iJMnfbYGx2ug",
+	"ApBX6VT30KR7/x5WyC8YlXgjShCJV4AOBYFVY+KKGCjEE27w8s8dN5VlfexhgbKjN4oHvNp++21+CSwy",
+	"cP+bfWiglWzCq+GUq0UA1UIbiTrUbIxvHCIAO11Lp1hRwnUebqwRu9+v10rT3s1tdXOrPX09gs4Nd/Xb",
+	"kQ+vyNetS/fWA0dXvHi4XQqVsaRMy0nCZlmW9YT9GZ/2uzS3eL3JrNOzHuN2oJLTD+e0UdU6n7BMC4sb",
+	"b22DLdvzO9nXLDHC6sKkop+SvUgGqlO75CVMyi7uyNUL/X4c3Arcl1tLAh+RVkYXXn9RwKsHrtHjpeCu",
+	"2xfWqDNpX2n7rz9c3j9Mxy1OqNfRAsFs3aJ7S9yDKl+QxcC7KgBF8b4mib30xwngHfYr0zg2qVLR3IuM",
+	"O3Hg5FQ8++yDk35JNkAP8TP5xA7bWzpll+q7kc+2642hbU/wPdw7ausdtRUXrYoSPIy3hiLlB1Lka4C9",
+	"IaAKz0BVMxzEy2JCccXzAuxjBHvDOnjfqLQrSx3DLRGb8CsxUEor0QVQcjcRC++J6azyjODVIZoQQwdz",
+	"qF70vpt/p7iSmVCpP9hXd5cl9nftPrJ2o1nFFTa52jyOocX9QU1axtnrw8PWa0OvKWc0q7uI1OK7r9sJ",
+	"d3SLeNuLzs9tV8NJ3gTOHBZ6b/1a4fZohhALqwxNgpJD7gGF9h7UBtbu/l4Ew7I2pyI8VGYeFpA4RaYS",
+	"UhKkhVEeUWKgSC/ZVLiJjkAnyn4NVKe6nBKfZtyfBQkFk6rqEScMSWVie9sLoFYI5NdBHLHeQEWQfWhc",
+	"08KVr8RFw+zF1BU8Z96WC4vfh77Qhwxyl7nKMDbtnddwAYt9clpfIpVT3Yr7463SYVYCaRDcXzajaYLu",
+	"Fbl4G9ZgxxetZTstrk25yewVvEnBfwXaJUIW0JA4zvH+Y+RbghXXKtxY35+G925+C7vLsNVJHLRaCSJV",
+	"NzzVsR+uzZyeEZLw0i8GKoBrzI2EsoCwD7XFo9g14ajoeugG4aiHPHDsY1A7j0FFVOhRGPWOwSisUDkI",
+	"pS3r41L48El4dudUmTt1K2uDaUNnj8Im9VqeJxVBWRp6DLAOOd9Q+wo2rCaNy7K1TjDrJVbXZDVslpIe",
+	"yPbxld4bpLTfpkT0ujg8+rvnWm8fhvplacb2Sem3TUpfUq/rVejmF9BL2hWlqy+30FA62VT/t6IuG1QC",
+	"SuvPMFmA8oSSRvKq5tpcop9FpWJRRdje1W8sBMTZXBUfMMZYNgqHWqwc3ZZdvmXlYHDHiwZj/qOeCxNS",
+	"j3A7ya1muf/YRkNgTrPAAB7qCak+Ki4r7NDTgSF9ClWBAKsApbQNpUhYZ9cg0o/JcB/eo+GOy/tKq7T3",
+	"5rehtyhrt7H62zHtL1A9buDnf8Qf7BIn4fQ9NLKOIimYsf1m0AqpAPvpVDiecccDDWvYFTqIu4+MuakR",
+	"ro4RthVffXsRml+sAMYiy5ITWhPE+GDfCG6EYYPi8PCLFIYM/xUJZp9a9u7jx1P2DbcyrQgucWokIP4W",
+	"VpiBUnwqkBCJWzbj1s61yXpMSEDIAZwgblwU1Mi0C2xH84nfpOCdfZY4lyesY4t0At199XqCVXRfH1Lq",
+	"7UAlfsSK5wnsQ9PCFVBVJz6leWHllTguwVmj9rHPubwSln19yDK+IGZO+OK5HSjYKzskQkf1s06XTfkC",
+	"7vzEp1SIrP5tOwVmg+rvaCcMSv8wh5d669laq9MDSF26QtAqFb3yxiBo23533BJvvfQOLMl+3YJRwj2f",
+	"B222zAhXGAXX3am45w30xR/w78U1p6UzcDrbtOq6IxP+OjtmwD2zPyjdDhwPjkIkVI/gHBSu8mfcTaqb",
+	"/CBNz5at4E1S5367gdQeWTlWUo0PLsXidvcruxzIusjfpViwzhevmOEq01M2XDhhe2zIrfjqdZf5YdmS",
+	"zBt9gLPv3rCvX796ic7BT8JaPhYDdS7HirvCCMs6VuAdauJ/L4J+JCyQ+jPovOj22XsoarFOG5ExK3gu",
+	"sh4bwv2a03Qji9uG3yXQ7cINBED/jhmHo6sfhRGznKeIJc50nsE9E10/3WiPPse1/EEsnt3Dphm11nYj",
+	"hE/4Qbbsnq7yZP6yu+h2A4UdbYLAdIM5e27jqYYdE+W3VADcNv2X97Fh2slByqEocG22xqVYWExOS4Vx",
+	"cuTFkcAvqfugtp1AOnpVjmAslFcITHGDXM6BKqzo9iI2e7guTf5v/+oDWnO3YP9CZ4ZLsaATA5CDIP4/",
+	"5JNdRAz7VasDBceErIAYFWdGY4HycwtcADmf9QhXVFxJXUD5UFs2xfm7d9q6Nyc7vag9f/fmpE0v35w8",
+	"jWsrP9bz83coY29Onls2K4a5TEHyaoIPErtO3P0r4vRfFPFLk7dK+IliH2ZC+fZ/OPsRpXgoFTegoFNv",
+	"30cs8S+6FIuxUOzgMumx07MPHz+8+fBj/9LkXZZL66QaA1/vQNEw0JziEd5InltMeUOEwFV18qe/hfAn",
+	"wJkfVp/9QiFjO1AJuZZeHn8QC5t4fUpzWYLdQoIUPI6ZCnF3/ys7GCXtMv7D2Y83E3CdOuEOsNa1Luil",
+	"n4Dz1+ApNIr5D2c/Ph05R0fiSuNkguSslYttiH9hhbnewls7yZgzhSWWFcDGrImo15NfoYQJ3bZViz9Q",
+	"qyafNVp8Ei7MbEw++mZF9osV5s0JSvhI5uIIs2uiJrZp3bG1vXW/J+sO8rQL6/7HpVSAbO54I3NRfep/",
+	"nch0wt6c9Fjie4ThP//ipCxHqh+R/NvXHo+EKqa+/6BmPeikH8TGp6TvSWUsnTUqcT9ekWZmHV9YVFOR",
+	"sY63H4GITVXqNVDgLXWRYpV042KiC2OTMgjJXn71n3vsEBPk4ObOv5UpPe/22ZtY8aUbKHL1LoWYsSth",
+	"5GjhdZBUEU5E2MoxjEGrBg8x3ANeikUzoLlfQNSZHd3n+XdjMxEMwJ8PZwHiPDyyZU/DKOAiMI4GwQvE",
+	"jQyBXVgnpkepViM5rp1p4IsXPBfG2Rf4/dqtz02MsIj0LCGISfXPmC9Fo6WtDl9XoMjCBvXcsuTv2Nhv",
+	"yUB5i9bts/NUGxL/GbeWvWAd+PdvQHvQ9Q3NhEmFcn12EojIrP8RbodlnchAjXieewVL4OuLzOjZxUxL",
+	"gLXWBq/LJdbWYFGANmwocj0PvxjlWpsLai7pDZTh0gobvzBBMzPKhXDPbY8l8L+LhhbxzcCRIMcTQFOR",
+	"biLVQNV+g3xswdxUPYqfWeoXw24tvYh6h0ApxCLjXQMgjygxXxgnskoFLsEc3xXwVfzDUo2TPnvL0wkz",
+	"wur8CmyaFfkoTrnXkHaQejtmWYeKVof6StD0aG3geEmDxosmo2eVDIUkNnyXdPD1TGTA6dAlwJWUq7KU",
+	"w7Z4JycgUm9QfHd5lxu1sw71fklTVhXk6bgy0TRAeW6AsSY5OyCwIz+vNZsGhumALNL1pq28pi1aGVoR",
+	"+EdaDGd6bwBlzy8tsxyCNvPuMeNYiMJ04azMMM8IfmLLejy4Yq0BCvXZOWTBW/Z7kREhZbmBU2ELMJVE",
+	"qODw5NR79Yg/BR+iWSqvP6ZSFU7EBoc57fzpmDhfjxFLCWcQ3Q1EfLDC+zQQsl2wufDK6vUc1bHPTopM",
+	"utjT8PqIMd3Q4SZlOy1WlW0H16dxE/ecQHQTHac4eSXjT0OvCcjb3Z96t3ouRGS86rqs7BHY6XPhnFTj",
+	"nWb8LLXUJjv0/dMQGTxG0moxJfwhjFmRapV5585CUCJwXMaSAlwM/kR4xz2A7F2fvVVX0mg1xWCgoTpy",
+	"EX16zJJ/SdhUAOYPbB3Rt+2sCQ0CtitSqdAINvww/Jh7+W4wifMGMb+bULdbPq2USJ28km6xifmLHt+9",
+	"o7za2nVbaf2wGC5Rn5a/HM8am2k8ytYmZmcusl+C5F8urEgTdGiDbZwzPXJCRYdGQL4kNj6AGBl6s5o4",
+	"ORW6cPgK9JcHCvA04BGW84UwxywplPGf8mEuLkrvIfGv8o0BWGHqJystIKwXjrFsys0l9WLgz8vqmCWG",
+	"O3GRy6l08AIvMZBBDy3aAA4JYCK01/DUaCI9T/PCOmGOByqJsFovxrke8jxhM174gz/P83IpOhG7m53o",
+	"uaVpiH+f+PfFunkEl00Js076V0HPun12PtHGCQWorU6YK+/Se31brEuROC3a9HgHO81qQ/e9z7T0oNUP",
+	"X1KVJ+aKpzu1HtdsQIQrs+EGdB5QaO5Fdkr4mkbZ8TMlzHNLKMrGlgWf4gnuOnNtLolFtdhCQCYSl0xa",
+	"iBVu4qx8G57dvaey1NTeTdmoOg+n7J58kyTskOhbkKeAbgk4GOiZWGZEEDKRLXkHpWsQnpDCYjqjF4Ss",
+	"yFHojYN6uxB263DvkBQ8Z3YuxAxBCspDYS7HcpjTAZJ27a7f/jPhROoutLqAG/0LL6g8dQkzhbJlDxbR",
+	"bRbe/NsiTYW1o4L8hGtck9DzLHplJyn/f2QKhVSf0HlLHogpVLcPL/50kcrMYGJYcNkwHi//na5WlHAA",
+	"XgZhnA5h10aaLDOTdI/hVmCg+NAK5SiHB3dkjKRKyy7FzLV4NE3Kvn13ZrmVe/ZlGpvfOzKNjky2ffvS",
+	"eoquZBmUpJ0o8K0i5a96N9KGTEFJCwFpaVKxmPwBS5ZdYVR0xPldDy1G5YUi6JMOHbEIfjAyE3UqCInJ",
+	"b+Xv3FymTRyEZ4Uqpe4cBrdV3IddKwp0ed12/C7MZWTS61O6x2ZovpYzcjwWpiZjIP3XaNjNkRmuUT6v",
+	"I3kux0KlYgOv8H30+O4dw9XW9r7h9bIVz9pB6o9WKczGI/MUqWftbmLVdXKJ2r3EY7aZkxbNRieJRf+I",
+	"vkkqD8022PPTok0Dtu8tNTR0zw5TWw/2PlOjzyR3rXetRtwfDTbJHGtaplUjiVlHlT+lC8h5jv0pN+EO",
+	"j27+MSWspRgOG0nCLMXwMiNQVCUyrE5jlX1A1bV/H3KV/ZbgSWygpLMs5zZkYUDmh+9iJ0GuCpUlXZZq",
+	"SP2AbA4k/QM4xOMQIqeiOGpY2oHKirWFbwRFuvstrWrlRlsZTkSZ2xfWzM/ME9nVvKtZGfKK32XGU5H1",
+	"iMFtznJdsb+orILt9Y/CAfgzTnDCUVoNg6muLEg/tcmE8SeYuTYWRQPOKbEqDFQODHCwG7sJV4yzoXBO",
+	"AGzrEUtSI51M/d75H//f/8+SXM/pfzNunCw/D9jpLukCZsRAVZszbLlLaVdawQghncrJ9PIuuU9Lerob",
+	"3rWH2XA3Nw77DTfAwgbBC2d8oXa7zYb2DqDGQcxbN1zASq77rXNd5BnLdCX19a04pHMfxb/jIb5pEQaY",
+	"0hdBvyG1dxI8a0kaFva9DmX8zvx2Co/5g2ZWiG6vjIJg7Z/FFwzRiuaZrR4AY+N3T6XnlZmFbyomTngI",
+	"uBcrE92JbpmZNkshGcg5r1tz8OoDAttARYeCi5kw5C4kjIfIcFX9DjnlYM4wpBpoNl2ywZ4funFK63nT",
+	"CM13uRDunmgKlvvadp+GXz+dDGcS+5o89ZjVWjVT8mxsEZaoeSI7UML3txoA9AhKaP2AhA8IUayT/PEH",
+	"8OOyP/9MsA4AkhRC2WHk7gWI/ryAVOJARpXnaDSscKyjijxHFQeuldJBxAYhXaQAyKs+O6m65FsaKEWg",
+	"UKHGSmlD3smUX9JeHjru/RHpgIbP+/LCr0fCCuVk7j/33r5wa5Ttv5WztmNNqRpq0ZFy/Z6OlgD1Rp0T",
+	"vZQsS0a4sGJ3oSFsKWFTPrOVFAJLNHO6zMsnB/CYgVSnueDG0gm7kvvnNqhEJzq9Qv6O9IPzh81un5Vy",
+	"AAF731RWZuhLkvM+O6k4f0An/YmRx6zFXnF+5I48aVThuo97jFsonkSfV3RF6PVDUuJA0V0cKGN2ayf4",
+	"vEmXduMHl208TJrrzTQ5uszF9M+nodrnAuq+QE/Yyv4Q9ASxHGoWYDdOMuEZbXCZcE6P3kPUpd7SPl3a",
+	"n0+0ubQznooIgqqcgGXBWI/Xgz9fb/x/BZQPesPFdMSTHtTX2xKb8qfvTgBUUqt8wYQyOifHAsqnJvyK",
+	"OPGtMN7pFwrOStbb5sY4wap07QJueVWw7hNoeROx9pvJ06wE2LqEN5g7OzmIEUc2MXvn7yKognswfg3t",
+	"XRtfonl6oleo75YwbRDiqEV8Ni39X18bpZi0tmjA08G2vRNKRdzJnBt1kfFFDRjjdbcqSLd2chG94SK8",
+	"IWGdEOANL/sCgH+7x4TCxAunL4xQYl69G0r6rejSAQ++Fcj1RbjB4HAIniF+MFLfQZ7dRBcmX7QFctv0",
+	"YDcoGitN3bexbu1Da3j3SVrtkld22/rX7rLayYZm+15s9d5Ab3DmOX9HaHJrtvRthS14nuv5hS0yfRGQ",
+	"3CPLS8YxF64GNyZUxjhLjciEcpLnzysYeIBxTfz7EtbRcD3nMoBEyRdE0Rcehes6/2RIOeRXXMKVwBqj",
+	"umtL+mDmc28z19jMLavEqrWE01prtPtHeSVYx4soQpVnXTreSeW1AGPVcEfdAxg14Q5mfCwVEng1EWv/",
+	"Au191hyAMAQ/lnXmvKIAhAl7Qrx/NN5KSFHE1ginf2AD7j5/5AXwvrG3ygC7fSXFXJgECaAKzINI/B8J",
+	"BaC50nAN4j/DQMOGDIDcrSX++wUx9h413R/gSkJvI5C5+6TL8B1YpyN7pr+NmP68zLfo040zx0HVls1/",
+	"A3tffaHO9SjsAKhE/mfPLbOC6NPAL8JL+dJ39c/AvctQpNrrohEFQAnjgRLSAQlikmdTv6Fw5XeaoQib",
+	"zaryIY0gKd8G5IHhPXuela3UJ8J0rpfINWJH0vVnr/U01rywh/dmkD6S2O4pBRrX/3vhbr34d6P78qev",
+	"VYnB68tSaHazg2IjN9pB71lgiXLxryi4D863SBtduZdpw8SUy/zmCtC46b4IIYEjIywaxS3y4X1cv1M3",
+	"VDb6TniZO6Vu7UivwuuhvRupVsMmH14GSUp7w92WTFDKchmw6oDbJa0z3AFLjBWuuy3B9ocne8StlWO1",
+	"A7HemMcd6Q5fH37B4CA4l7appPcE+gnWVudiR1LvX40NTYW6s9ifAeexJVzzDrAfQ5RRurKwec5td68S",
+	"jSqBCwFAzUDLeRvHxv80iHiz/BdqJxpQBhIcXc7dRBvwBLd6/LoELAug0oC/m8Mfv9CIPj9dMWKqr1ZU",
+	"Zc4pBE+a1N27UNtiUPTTHRQMivq2q2JHGZLZ37PTxH7WQ50tWMoVox54pZkCijtx/a4oV0MkA3/6GE68",
+	"NIr9CcJtF8sJabNueV5u9KqOhNqKxNdF8a16LJKIw8v2MZh2ucLFQoiReLK2I19wBjiYjviWjSpuBjaO",
+	"HX/88PGUSOWpyq/EJsqojkEQbpY0pSk+rogyqkRAGqaFZNPQBHpDmHGKRepUuYdlRXKsDqRC98kIbrVi",
+	"Y11WLDBeZNIxZ/xRP7b4MEHUJz1X0OJEGDhifI1MTn2/E1zkOr3UhUu6a07ZP323K4IhYnk9AayCxxy7",
+	"ssL04lzh/fazZe+LtM3LKegC0mLs8OR/hBSCB0Fjt2xJ3nqbgMcbaiGcbUDpyUvDmtZQgRPIQTigAJK1",
+	"GRlhJ8iHS+ytMS06gYWpBb19Gir4XzKtqH0jQDVubEMyjQUd+Bg6jmttyHFZmUTsuZBb0GhZ/NR7xTsP",
+	"s//Xti9hmMRLuhbNLPbm93eCWwstYhQFlM/bcFCNuRfnO9mTK2Hwm/bUzf9Gj+xQxKiJdbvYN4XMs5KL",
+	"vIyzFArotZGA9raydrclovKGZ0d//62+M8y0cWxY63db5QRXWi2murCkzksv/uPZUHAjzEnhJr6dP3t/",
+	"PCM1e6P1pRTlhzE9Pnzo+wQlP7glFCZ/dvTsBZ/JF1cvwfxTd5bt/zvBczfpMRKQMtvg5PQ9y3RawP6G",
+	"nGr9ijuTxuS7spTZgH5g+ZqUeO4kJHi6RfQOr9INb/gFth1iQI8eR5Ffff5Mx2W6lRJYrIgaG65c9BqI",
+	"Iza85mMgrmJSXQnltIn7CvgNLb+ClMIoC7skO+81kauXDGtLZMHx5GKu9mprP5YwUkgb4F821Uo6DZUP",
+	"E2mXul192fA25I8KZFvDRYVSBczTBF6TCpYZOXK9qOs8vVR6notsLHrMylyAh0AMfPBcJq1fBpbLkUgX",
+	"KQY+w7pDuw0devspFTNEsusYaS/Bv5g5AMLwhoComrDMvhc8C+y7VoLoebB9kcoMv6GMtagDomynSYBB",
+	"splUSHoNqFJEKFEBl5XixgMc+Uhgeg01ET/c0AigYRzMZSZYxu1kqLnJYlkHQWz43c8RyjEBFoykykAE",
+	"Sfsh9J5lwWdqEuYSTLNFxPyeA5xDlp3DSw/OvRF4C5/G8wgfNLwkBmrv1SauF6PFlh2PkvQrPPeapQkZ",
+	"uWs0sMwhZ1feyEevqL5q6uxPPJ1IJYKFkjUl9VYQXVrW4fi/qg69ni0J/qwRPDuA0sxLsejGwxDmSqbi",
+	"IBi2lpE4Pp0Jc4Bl8a7m8caGM5OucdpLlS0pNMFw9UqTY0tgtFB5H/fR/6ilY5E5QJQLv9+BUui43DTo",
+	"Rcl0SlZ4ymfM6dgMF81muKRNDX1Veg78mg4ODwDSA4XbiixS1DEoEnByGo+p+rpJnTQZZgAgnHClRG5Z",
+	"Zy6GE60ve+w85+llDxMUulENiTeUAOKrR0gZx5R2Mi1PKtOoAypqwzYqXCqUP41Imr6R4K4wwvbZh+Ch",
+	"IaeMyFjy6SDH5w/osYRxZefCsNeHr1hCX/bpy4tClZUQSRXogab80DB+RA+zTgUMEF10Id5KNCBqo2Eo",
+	"6ErgL6x32fzRjrAGYW28nnZIEyic32Mf35wy8KD0TKgee/fx4ymNqce4X94pV1mXDcUoUPZhP4m7Kt6X",
+	"CALfidp2OoFuHWC3Gg1ABdmIDLeV5sDLx0YXM+sN2RJt1pQv/DDjLsCZ148kVBaEnbhqpKELp1ANA1Db",
+	"Rue5yMD19+1xoLRVAH83Xe1oj4057YCTePYJHyf1z+Z4QNd5PuTpZdSnktyrwakSU5FJKkdY2nl9Y5lI",
+	"c+6F80qwqfDzIe3UrwVwiNHGW6fN67HMLA5gusQnkRaB3pwGvNQ3U3Xg2Z+//fl/AgAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
