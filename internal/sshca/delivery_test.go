@@ -40,6 +40,13 @@ func onTarget(t *testing.T, env *apitest.Env, hostID uuid.UUID, script string) s
 func delivered(t *testing.T, env *apitest.Env, admin apitest.Session, id uuid.UUID) api.HostCertificate {
 	t.Helper()
 	var out api.HostCertificate
+	// Every delivery job has finished (another one to the same host may follow the first).
+	require.Eventually(t, func() bool {
+		var n int
+		require.NoError(t, env.App.Pool.QueryRow(context.Background(), `SELECT count(*) FROM river_job
+			WHERE kind = 'ssh_certificate_delivery' AND state NOT IN ('completed', 'discarded', 'cancelled')`).Scan(&n))
+		return n == 0
+	}, 60*time.Second, 100*time.Millisecond)
 	require.Eventually(t, func() bool {
 		var list api.HostCertificateList
 		res := call(env, admin, http.MethodGet, "certificates?limit=200", nil)

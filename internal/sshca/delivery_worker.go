@@ -112,7 +112,8 @@ func (s *Service) queueKRLDelivery(ctx context.Context, tx pgx.Tx) error {
 // when systemd runs, else by SIGHUP to the process in /run/sshd.pid. The outcome is
 // recorded on the certificate (delivered_at, or delivery_error). A host without an
 // issued certificate gets nothing. Deliveries to one host run one at a time (an advisory
-// lock).
+// lock). A connection failure is returned (the job retries); a script the host refused is
+// only recorded.
 func (s *Service) Deliver(ctx context.Context, hostID uuid.UUID) error {
 	if s.delivery == nil || s.delivery.Connect == nil {
 		return errors.New("deliver host certificate: delivery is not enabled")
@@ -139,7 +140,24 @@ func (s *Service) deliver(ctx context.Context, hostID uuid.UUID) error {
 	if err != nil {
 		return s.recordDelivery(ctx, row.ID, err)
 	}
-	return s.recordDelivery(ctx, row.ID, s.runDelivery(ctx, hostID, script))
+	err = s.recordDelivery(ctx, row.ID, s.runDelivery(ctx, hostID, script))
+	var refused *scriptError
+	if errors.As(err, &refused) {
+		// The host refused the files (sshd -t, no way to reload): recorded, and trying
+		// again would only repeat it; the next change queues a new delivery.
+		return nil
+	}
+	return err
+}
+
+// scriptError is a delivery script that ran and failed on the host.
+type scriptError struct {
+	exit   int
+	stderr string
+}
+
+func (e *scriptError) Error() string {
+	return fmt.Sprintf("the delivery script failed (exit %d): %s", e.exit, e.stderr)
 }
 
 func (s *Service) runDelivery(ctx context.Context, hostID uuid.UUID, script string) error {
@@ -157,12 +175,13 @@ func (s *Service) runDelivery(ctx context.Context, hostID uuid.UUID, script stri
 		return errors.New("the delivery script did not run")
 	}
 	if !r.OK() {
-		return fmt.Errorf("the delivery script failed (exit %d): %s", r.ExitCode, strings.TrimSpace(string(r.Stderr)))
+		return &scriptError{exit: r.ExitCode, stderr: strings.TrimSpace(string(r.Stderr))}
 	}
 	return nil
 }
 
-// recordDelivery stores the outcome of a delivery and returns its error.
+// recordDelivery stores the outcome of a delivery and returns its error (failure itself
+// when stored).
 func (s *Service) recordDelivery(ctx context.Context, id uuid.UUID, failure error) error {
 	p := dbq.SSHHostCertSetDeliveryParams{ID: id}
 	if failure == nil {

@@ -30,7 +30,7 @@ function expiresIn(c: Certificate): string {
 function Delivery({ cert }: { cert: Certificate }) {
   if (cert.delivery_error)
     return (
-      <Text size="xs" c="red" title={cert.delivery_error} lineClamp={3}>
+      <Text size="xs" c="red.9" title={cert.delivery_error} lineClamp={3}>
         Failed: {cert.delivery_error}
       </Text>
     );
