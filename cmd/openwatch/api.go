@@ -189,7 +189,7 @@ func (f *apiFlags) client() (*http.Client, error) {
 func errorMessage(body []byte) string {
 	var env struct {
 		Error struct {
-			Code    string `json:"code"`
+			Code    string         `json:"code"`
 			Message string         `json:"human_message"`
 			Detail  map[string]any `json:"detail"`
 		} `json:"error"`
