@@ -246,6 +246,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	jobs.AddPeriodic(authSvc.RegisterJobs(jobs.Workers)...)
 	users := user.NewService(d.Pool, password, authSvc, aw)
 	keys := license.DefaultTrustedKeys()
 	if path := d.Config.License.TrustedKeysFile; path != "" {
