@@ -5838,6 +5838,9 @@ type ServerInterface interface {
 	// DeleteServiceAccount Disable a service account and revoke its tokens.
 	// (DELETE /service-accounts/{id})
 	DeleteServiceAccount(ctx echo.Context, id ID) error
+	// GetServiceAccount Get a service account (disabled ones too).
+	// (GET /service-accounts/{id})
+	GetServiceAccount(ctx echo.Context, id ID) error
 	// UpdateServiceAccount Update a service account.
 	// (PUT /service-accounts/{id})
 	UpdateServiceAccount(ctx echo.Context, id ID) error
@@ -9604,6 +9607,22 @@ func (w *ServerInterfaceWrapper) DeleteServiceAccount(ctx echo.Context) error {
 	return err
 }
 
+// GetServiceAccount converts echo context to params.
+func (w *ServerInterfaceWrapper) GetServiceAccount(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetServiceAccount(ctx, id)
+	return err
+}
+
 // UpdateServiceAccount converts echo context to params.
 func (w *ServerInterfaceWrapper) UpdateServiceAccount(ctx echo.Context) error {
 	var err error
@@ -10387,6 +10406,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/service-accounts", wrapper.ListServiceAccounts, options.OperationMiddlewares["listServiceAccounts"]...)
 	router.POST(options.BaseURL+"/service-accounts", wrapper.CreateServiceAccount, options.OperationMiddlewares["createServiceAccount"]...)
 	router.DELETE(options.BaseURL+"/service-accounts/:id", wrapper.DeleteServiceAccount, options.OperationMiddlewares["deleteServiceAccount"]...)
+	router.GET(options.BaseURL+"/service-accounts/:id", wrapper.GetServiceAccount, options.OperationMiddlewares["getServiceAccount"]...)
 	router.PUT(options.BaseURL+"/service-accounts/:id", wrapper.UpdateServiceAccount, options.OperationMiddlewares["updateServiceAccount"]...)
 	router.GET(options.BaseURL+"/service-accounts/:id/tokens", wrapper.ListServiceAccountTokens, options.OperationMiddlewares["listServiceAccountTokens"]...)
 	router.POST(options.BaseURL+"/service-accounts/:id/tokens", wrapper.CreateServiceAccountToken, options.OperationMiddlewares["createServiceAccountToken"]...)
@@ -25403,6 +25423,101 @@ func (response DeleteServiceAccountdefaultJSONResponse) VisitDeleteServiceAccoun
 	return err
 }
 
+type GetServiceAccountRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetServiceAccountResponseObject interface {
+	VisitGetServiceAccountResponse(w http.ResponseWriter) error
+}
+
+type GetServiceAccount200JSONResponse ServiceAccount
+
+func (response GetServiceAccount200JSONResponse) VisitGetServiceAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceAccount400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetServiceAccount400JSONResponse) VisitGetServiceAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceAccount401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetServiceAccount401JSONResponse) VisitGetServiceAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceAccount403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetServiceAccount403JSONResponse) VisitGetServiceAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceAccount404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetServiceAccount404JSONResponse) VisitGetServiceAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetServiceAccountdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetServiceAccountdefaultJSONResponse) VisitGetServiceAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UpdateServiceAccountRequestObject struct {
 	Id   ID `json:"id"`
 	Body *UpdateServiceAccountJSONRequestBody
@@ -29652,6 +29767,9 @@ type StrictServerInterface interface {
 	// DeleteServiceAccount Disable a service account and revoke its tokens.
 	// (DELETE /service-accounts/{id})
 	DeleteServiceAccount(ctx context.Context, request DeleteServiceAccountRequestObject) (DeleteServiceAccountResponseObject, error)
+	// GetServiceAccount Get a service account (disabled ones too).
+	// (GET /service-accounts/{id})
+	GetServiceAccount(ctx context.Context, request GetServiceAccountRequestObject) (GetServiceAccountResponseObject, error)
 	// UpdateServiceAccount Update a service account.
 	// (PUT /service-accounts/{id})
 	UpdateServiceAccount(ctx context.Context, request UpdateServiceAccountRequestObject) (UpdateServiceAccountResponseObject, error)
@@ -34999,6 +35117,31 @@ func (sh *strictHandler) DeleteServiceAccount(ctx echo.Context, id ID) error {
 	return nil
 }
 
+// GetServiceAccount operation middleware
+func (sh *strictHandler) GetServiceAccount(ctx echo.Context, id ID) error {
+	var request GetServiceAccountRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetServiceAccount(ctx.Request().Context(), request.(GetServiceAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetServiceAccount")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetServiceAccountResponseObject); ok {
+		return validResponse.VisitGetServiceAccountResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // UpdateServiceAccount operation middleware
 func (sh *strictHandler) UpdateServiceAccount(ctx echo.Context, id ID) error {
 	var request UpdateServiceAccountRequestObject
@@ -37150,101 +37293,102 @@ var swaggerSpec = []string{
 	"FhD2obZ4FLsmHBVdD90gHPWQB459DGrnMaiICj0Ko94xGEUVKgehtGV9XIoePgnP7pwqc6duZW0wbejs",
 	"UdikXsvzpCIoS0OPAdYx5xtrX9GG1aRxWbbWCWa9xOqarIbNUtID2T690nmDPu23KRG9Lg6P/u651tuH",
 	"oX5ZmrF9Uvptk9KX1Ot6Fbr5BfSSdkXp6sstNJRONtX/rajLBpWAwrgzTBagPLGk0XtVc6Uvyc/ypWJR",
-	"Rdje1W8sBKTZXBUfNMZUNoqHWqoc3ZZdvmXlYHDHiwZj/qOagw6pR7Sd5Eax3H1soiEwq1hgAA/1hL4+",
-	"Ki4r7PinA0P6FKsCEVYBS2kbSpGozq5BpB+T4T68R8Mdl/eVVmnvzW9Db0nWbmP1t2PaX5B63MDP/0g/",
-	"2CVOwul7bGQdRVIwY/vNoBVSAffTKVieccsDDWvYFTqEu0+MuakGW8cI24qvvr0IzS8GkLHIsOTErwlh",
-	"fLBvgGvQbFAcHn6R4pDxv5BQ9qlh7z5+PGXfcCPSiuCSpkYg4m9hQA+k5FMgQiRu2IwbM1c66zEQiJCD",
-	"OEFc2yiokSkb2I7mE7dJ4Tv7LLE2T1jHFOkEu/vq9YSq6L4+9Km3A5m4EUueJ7gPTQtbYFUdfErzwogr",
-	"OC7BWaP2qc+5uALDvj5kGV94Zk784rkZSNwrO16EjupnnS6b8gXe+cGnFCCrf9tOgdmg+jvaCYPSP8zh",
-	"pd56ttbq9BBS118hKJlCr7wxCNq23x23xFsvnAPrZb9uwXzCPZ8HbTZMgy20xOvuFO55A33xB/57cc1p",
-	"6Qydzjatuu7IRL/Ojhlyz+wPSrcDx8OjkBeqR3AOClf5M24n1U1+kKZny1bwJqlzv91Aao+MGEshxweX",
-	"sLjd/couB7Iu8ncJC9b54hXTXGZqyoYLC6bHhtzAV6+7zA3LlGTe5AOcffeGff361UtyDn4CY/gYBvJc",
-	"jCW3hQbDOgboDjVxv4egHwkLpP4MOw/dPnuPRS3GKg0ZM8BzyHpsiPdrVvkbWdo23C5BbhdtIAj6d8w4",
-	"Hl3dKDTMcp4SljhTeYb3TP766UZ79Dmt5Q+weHYPm2bUWtuNED3hBtmye9rKk/nL7qLbDRR2lA4C0w3m",
-	"7LmJpxp3TJLfUgFo23Rf3seGaSYHKceiwLXZGpewMJScloK2YuTE0YNf+u6j2nYC6ehVOYIxSKcQlOKG",
-	"uZwDWRjo9iI2e7wuTf5v9+oDv+Z2wf7FnxkuYeFPDEgOQvj/mE92ETHsV60OJB4TsgJjVJxpRQXKzw1y",
-	"AeR81vO4onAlVIHlQ23ZFOfv3ilj35zs9KL2/N2bkza9fHPyNK6t3FjPz9+RjL05eW7YrBjmIkXJqwk+",
-	"Suw6cXeviNN/ScQvdd4q4SeSfZiBdO3/cPYjSfFQSK5RQafOvo9Y4l50CYsxSHZwmfTY6dmHjx/efPix",
-	"f6nzLsuFsUKOka93IP0wyJzSEV4LnhtKeSOEwFV1cqe/BbgT4MwNq89+8SFjM5CJdy2dPP4AC5M4fUpz",
-	"UYLdYoIUPk6ZCnF3/ys7GCXtMv7D2Y83E3CVWrAHVOtaF/TST6D5a/AUGsX8h7Mfn46ckyNxpWgyUXLW",
-	"ysU2xL8woK+38MZMMmZ1YTzLCmJj1kTU6cmvWMJEbtuqxR/IVZPPGi2+Fy7KbEw+umYh+8WAfnNCEj4S",
-	"ORxRdk3UxDatO7W2t+73ZN1RnnZh3f+4FBKRzS1vZC6qT/2vE5FO2JuTHktcjyj8516clOVI9SOSe/va",
-	"4xHIYur6j2rWw066QWx8Svreq4zxZ41K3I9XpJkZyxeG1BQy1nH2IxCxyUq9BhK9pS5RrHrduJioQpuk",
-	"DEKyl1/95x47pAQ5vLlzb2VSzbt99iZWfGEH0rt6lwAzdgVajBZOB70q4omIWjnGMSjZ4CGGe8BLWDQD",
-	"mrsFJJ3Z0X2eezc1E8EA/PlwFiDOw/O27GkYBVoExskgOIG4kSEwC2NhepQqORLj2pkGv3jBc9DWvKDv",
-	"1259dqLBENKzwCCmr3+mfCk/Wr/V0esKElncoJ4blvydGvstGUhn0bp9dp4q7cV/xo1hL1gH//0b0h50",
-	"XUMz0ClI22cngYjMuB/RdljWiQzkiOe5U7AEv77ItJpdzJRAWGul6bpcUG0NFQUozYaQq3n4xShXSl/4",
-	"5pLeQGouDJj4hQmZmVEOYJ+bHkvwfxcNLdKbkSNBjCeIpiLsRMiBrP2G+NiCual6FD+z1C9G3Vp6ke8d",
-	"AaV4FhnnGiB5RIn5wrgnq5ToEszpXQFfxT0s5Djps7c8nTANRuVXaNMM5KM45V5h2kHq7JhhHV+0OlRX",
-	"4KdHKY3HSz9oumjSalbJUEhio3cJi1/PIENOh64HXEm5LEs5TIt3coIi9YbEd5d3uVE761DvlzRlVUGe",
-	"jisTTQOW5wYYay9nBx7syM1rzaahYTrwFul601Ze0xatDK0E/CMMhTOdN0Cy55aWGY5Bm3n3mHEqRGGq",
-	"sEZklGeEPzFlPR5esdYAhfrsHLPgDfu9yDwhZbmB+8IWZCqJUMHxyanz6gl/Cj8ks1Ref0yFLCzEBodZ",
-	"Zd3p2HO+HhOWEs0guRuE+GDA+TQYsl2wOThldXpO6thnJ0UmbOxpOH2kmG7ocJOynRaryraD69O4iXtO",
-	"ILqJjvs4eSXjT0OvPZC3vT/1bvVcPJHxquuyskdQp8/BWiHHO834WWqpTXb8909DZOgY6VeLSXCHMGYg",
-	"VTJzzp3BoETguIwlBbkY3InwjnuAt3d99lZeCa3klIKB2teRQ/TpMUv+JWFTQMwf3Dqib9tZExoEbFek",
-	"UqERavhh+DH38t1gEucNYn43oW63fEpKSK24EnaxifmLHt+9o7za2nVbaf2wGC5Rn5a/HM8amyk6ytYm",
-	"ZmcusluC5F8uDKQJObTBNs6ZGlmQ0aERkS89Gx9CjAydWU2smIIqLL2C/OWBRDwNfITlfAH6mCWF1O5T",
-	"PszhovQeEvcq1xiCFaZustICw3rhGMumXF/6XgzceVkes0RzCxe5mAqLL3ASgxn02KIJ4JAIJuL3Gp5q",
-	"5UnP07wwFvTxQCYRVuvFOFdDnidsxgt38Od5Xi5FJ2J3MxM1N34a4t8n7n2xbh7hZVPCjBXuVdizbp+d",
-	"T5S2IBG11YK+ci6907fFuhSJ06JNj3ew06w2dN/7TEsPWv3wJVV5Yq54ulPrcc0G5HFlNtyAzgMKzb3I",
-	"Tglf0yg7bqZAPzceRVmbsuATnuCuM1f60rOoFlsIyETikgmDscJNnJVvw7O791SWmtq7KRtV59GU3ZNv",
-	"koQdknwL7ymQW4IOBnkmhmkIQgbZkndQugbhCQGG0hmdIGRFTkKvLdbbhbBbhzuHpOA5M3OAGYEUlIfC",
-	"XIzFMPcHSL9rd932n4GF1F4oeYE3+hdOUHlqE6YLacoeLKLbLLr5N0WagjGjwvsJ17gmoedZ9MpOUv7/",
-	"SBeSqD6x88Z7ILqQ3T6++NNFKjJNiWHBZaN4vPh3f7UiwSJ4GYZxOh67NtJkkemke4y3AgPJhwak9Tk8",
-	"tCNTJFUYdgkz2+LRNCn79t2Z5Vbu2ZdpbH7vyDQ6Mtn27UvrKbqSZVSSdqLAt9Irf9W7kdLeFJS0EJiW",
-	"JiSLyR+oZNkWWkZHnN/V0FBUHqSHPun4I5aHH4zMRJ0KQlDyW/k7OxdpEwfhWSFLqTvHwW0V92HXioJd",
-	"XrcdvwtzGZn0+pTusRmar+W0GI9B12QMpf8aDbs5MsM1yud0JM/FGGQKG3iF76PHd+8Yrra29w2vl614",
-	"1g5Sd7RKcTYemafoe9buJlZd9y5Ru5d4zDZz0qLZ6CSx6B/5b5LKQzMN9vy0aNOA7XtLDQ3ds8PU1oO9",
-	"z9ToM4ld612rEXdHg00yx5qWadVIUtZR5U+pAnOeY3/KTrilo5t7TIIxPobDRsJjllJ4mXlQVAkZVaex",
-	"yj6Q6pq/D7nMfkvoJDaQwhqWcxOyMDDzw3WxkxBXhcySLksVpn5gNgeR/iEc4nEIkfuiON+wMAOZFWsL",
-	"3zwU6e63tKqVG21lNBFlbl9YMzczT2RXc65mZcgrfpcZTyHreQa3OctVxf4iswq21z2KB+DPOMGJRmkU",
-	"Dqa6svD6qXQG2p1g5kobEg08p8SqMJA5MsDhbmwnXDLOhmAtIGzrEUtSLaxI3d75H//f/8+SXM39/2Zc",
-	"W1F+HrDTbdJFzIiBrDZn3HKX0q6UxBFiOpUV6eVdcp+W9HQ3vGsPs+Fubhz2G26AhQ2CF874IHe7zYb2",
-	"DrDGAeatGy5iJdf91rkq8oxlqpL6+lYc0rmP4t/xEN80BAPs0xdRvzG1dxI8a+E1LOx7HZ/xO3PbKT7m",
-	"DppZAd1eGQWh2j9DLxiSFc0zUz2AxsbtnlLNKzOL31RMnPgQci9WJroT3TIzpZdCMphzXrfm6NUHBLaB",
-	"jA4FFzPQ3l1IGA+R4ar6HXPK0ZxRSDXQbNpkgz0/dOPUr+dNIzTf5QD2nmgKlvvadp9GXz+dDGcv9jV5",
-	"6jGjlGym5NnYIixR80R2oITvbzUA5BGU0PoBCR8Rolgn+eMP5Mdlf/6ZUB0AJimEssPI3QsQ/XmBqcSB",
-	"jCrPyWgYsKwjizwnFUeuldJBpAYxXaRAyKs+O6m65FoaSOlBoUKNlVTaeydTfun38tBx548IizR8zpcH",
-	"tx4JK6QVufvceftg1yjbfytnbceaUjXUoiPl+j0dLUHqjToneilZxhvhwsDuQkPUUsKmfGYqKUSWaGZV",
-	"mZfvHcBjhlKd5sC18SfsSu6fm6ASnej0ivk7wg3OHTa7fVbKAQbsXVNZmaEvvJz32UnF+YM66U6MPGYt",
-	"dorzI7fekyYVrvu4x7SF0kn0eUVXRF4/JiUOpL+LQ2XMbu0Enzfp0m784LKNh0lzvZkmR5e5lP75NFT7",
-	"HLDuC/WErewPQU8Iy6FmAXbjJHs8ow0uE879o/cQdam3tE+XducTpS/NjKcQQVCVE7AsGOvxeujn643/",
-	"r4jy4d9wMR3xpIf19abEpvzpuxMElVQyXzCQWuXescDyqQm/8pz4BrRz+kHiWck429wYJ1iVrl3ALa8K",
-	"1n0CLW8i1m4zeZqVAFuX8AZzZyabWLrzd/dg5EIj1waP/CQ80fvR8/N3HolojThsy+Xlea7mF6bI1EVA",
-	"AY7gLEY8N9BlOdgaVI07XnGWashAWsHz5xWEMEIAJu59CesoDO3aDMvp84WndwqPYqjXPRnSVfgVFxhO",
-	"aous1qR0N1gWD2Mn6w23hlOfpJW0Huxmiyqx6hziTt8aKflRXAHrOBElmNus610DIYmRG9l2dAa6hxA8",
-	"YA9mfCwkkb80kbL+gu191vxROAQ3lnXmvKKPwgl7QpxRfryVkJKIrRFO98AGvE/OXULgp7GzygjZeiVg",
-	"Djoh8pCC7tAS90figxdcKgyhuc/ISd2QPYrbtaRRvxA+06OmikJMMuxtBFB0n1DrrgPrdGTPErURS5ST",
-	"+RZ9unHWIarasvlvYH6qL9S5GoUdgJTI/ey5YQY89Q76RXShU/qu7hmM2Q0hVU4XNRQIQ0lkBphK4uHJ",
-	"eDZ1GwqXbqcZQthsVpWPKKi88m1APBXes8fo30ptC07neolcI3Zeuv7stZ7Gmhf28N4M0kcvtns46sb1",
-	"/x7srRf/blQx7vS1KjEU+i6FZjc7KDVyox30ngXW03X9FQX3wbm6/EZX7mVKM5hykd9cARo33RchJHCk",
-	"wZBR3CKX0sf1O3VDVYzrhJO5U9+tHelVeD22dyPVatjkw8vwgntvuNsuokpZLgNWHXS7hLGaW2QYMGC7",
-	"2xJsd3gyR9wYMZY7EOuNOYCJKuv14RcMD4JzYZrKwU6wn2htVQ47knr3ampoCvLOYn+GfJnGY+J2kDkT",
-	"o4zClkVxc266e5VoVAlaCAT5REq32zg27qdBxJvlv5A70YAykGDpLHUjbaAT3Orx6xLroBGGHf9uDn/8",
-	"4kf0+emKhqm6WlGVOfcheK9J3b0LtS32LTfdQcGwIGS7KnaUERHyPTtN7Gc1VNmCpVwy3wOnNFNEAPY8",
-	"kSvK1RDJoJ8+hhOvH8X+BGF3wtJ9u/Nyo1d1BHIrEl8XxbfysUgiDS/bx2Da5YoWi8rT48najnzhGeBg",
-	"OuJbNqq0GZg4dvzxw8dTT0jsK0RKXIvM58CCx1wRujTFxxXIepVE4odpMFEpNEHeEGUrUYEjtxV0tNtQ",
-	"DoQk90kDN0qysSqzXRkvMmGZ1e6oH1t8nCDfJzWX2OIENB4xviYWkL7bCS5ylV6qwibdNafsn77bFTmF",
-	"Zwg8wTrXxxy7MqB7cZ7ZfvvZsvfltc3JKeoCQarv8OR/RPRTB0Fjt2xJ3jqbQMcb30I426DSey+N6qFC",
-	"9nYAlueIIOWtzUiDmXhy+aMVSl0PNCMX/u3TUP35kinp29eAqnFjG5IpSgamx8hxXGtDjsus9sDpPuPj",
-	"RlQbnHqneOdh9v/a9iUM03ParUXCib35/Z3g1kKLFEVB5UMee6cacyfOd7InV6Dpm/bUzf/mH9mhiPkm",
-	"1u1i3xQiz0oe2zLOUkikZiXywtvK2t2WyKfGPjv6+2/1nWGmtGXDWr/bsm65VHIxVYXx6rz04j+eDYFr",
-	"0CeFnbh2/uz98cyr2RulLgWUH8bUyvih6xOmi9OWUOj82dGzF3wmXly9RPPvu7Ns/98Bz+2kx7yAlNkG",
-	"J6fvWabSAvc34uPpV7xrfkyuK0uZDeQHlq9JPUeSwARPu4je4VS64Q2/4Lbj2XOjx0nkV58/U3GJV6UE",
-	"hrLpx5pLG70G44gNr/kYSE+YkFcgrdJxX7H2t+VXmFJYMbKxkii310TMW7LzLBFNxpNLFFurrf1YQpAQ",
-	"5LR72VRJYRUSvU2EWep29WXD24h7JBC1DBcVwgmylnrggxRYpsXI9qKu8/RSqnkO2Rh6zIgc0EPw7E34",
-	"XCaMWwaWixGki5QCn2Hdsd2GDr39lMKMUJA6WphL9C9mFouonSHwNB9UotkLngX1XUnw1A7UPqQio298",
-	"xlrUASjbaRJglGwmJBGmIiKJByOvQG9KceMBynYElF7jm4gfbmgEK6kP5iIDlnEzGSqus1jWURAbfvdz",
-	"hJDpi11HQmYogl77MfSeZcFnahLmEoitRcTcnoN8FYad40sPzp0ReIufxvOIHzS8JAb57dUmrhcjDZYd",
-	"j5L0KyzgmqUJGblrNLDMIWdXzshHr6i+aursTzydCAnBQomakjorSC4t63ii8KqGsZ4tif6sBp4dYFnP",
-	"JSy68TCWacGbR2L5dAb6gEoqbc3jjQ1nJmzjtJcqW9KvoeHqlSbHlKA6oWoz7qP7UUvHInNAFdJuv0Ol",
-	"UHGpUtCLkiXPW+EpnzGrYjNcNJvhknIv9FWqOXKzWTw8IMADFv1Jb5GijmGRgBXTeEzV103qpLxhRvCq",
-	"CZcScsM6cxhOlLrssfOcp5c9SlDoRjUkzlAiAKQaEd0Qk8qKtDypTKMOyKgN06hwKUh3GhF++kbAbaHB",
-	"9NmH4KERHwFkLPl0kNPzB/6xhHFp5qDZ68NXLPFf9v2XF4UsKyGSKtCDTbmhUfzIP8w6VVFpdNFFtfrR",
-	"gHwbDUMhV4J+YZzL5o52HqcK18bpacdrgg/n99jHN6cMPSg1A9lj7z5+PPVj6jHulnfKZdZlQxgFuifq",
-	"p+c9ifclD59sobadTrBbB9StRgNQwX0RO2KlOfjysVbFzDhDtkS5MuULN8y4C3jmdSMJlQVhJ64aaejC",
-	"KVbDIEyrVnkOGbr+rj2OdIgSoZOmqx3tsTH3O+Aknn2PrZC6Z3M6oKs8H/L0MupTSQzT4FTBFDLhyxGW",
-	"dl7XWAZpzp1wXgGbgpsPYaZuLZB/xm+8dcqlHsv04gCnCz5BWgRqXD/gpb7pqgPP/vztz/8TAAD//w==",
+	"Rdje1W8sBKTZXBUfNMZUNoqHWqoc3ZZdLisHWwPf1wjG4T3an4+TSKn2UtQgRd+DbZCgTuZVFZnamVWq",
+	"u/V9/VanuaLBF/hRzUGHzDXyRnKjWO4+NpEGMKtYIJAP5ai+vC6uSu34pwPB/hSLShGVAyuxGyrZqEyz",
+	"QfAf075/33oXqkP/ovr3UE4DydptnIbteAYvSD1ucEz8SD/YJczG6XtsZB3DVtgF97tAKyIHumNTsDzj",
+	"lgcW33JLINoGIlxONVjzSLaExvPhLwaQ8Mqw5MSvCUHEsG+Aa9BsUBwefpHikPG/kFDysmHvPn48Zd9w",
+	"I9KKH5WmRiBgdGFAD6TkUyA+LW7YjBszVzrrMRAIsIQwU1zbKCaWKRvIsuYTt0nhO/sssTZPWMcU6QS7",
+	"++r1hIowvz70mdsDmbgRS54nuA9NC1tgUSZ8SvPCiCs4LrF9o/apz7m4AsO+PmQZX3hiV/ziuRlI3Cs7",
+	"XoSO6kflLpvyBV4Zw6cUIKt/286g2qD6O9oJg9I/zNm33nq21ur0EJHZ30ApmUKvvHAK2rbfHbdjyH4S",
+	"7vzjZb9uwXy9Bp8HbTZMgy20RC83hXveQF/8gf9eXHPYPkOns02rrjtx06+zY4bURftz9u2wFfEk7YVq",
+	"68foW92lYSbIjNtJlQgSpOnZshW8SeblbzeQ2iMjxlLI8cElLG53PbfLgawLHF/CgnW+eMU0l5masuHC",
+	"gumxITfw1esuc8MyJRc8+QBn371hX79+9ZKcg5/AGD6GgTwXY8ltocGwjgG6gk/c7yHoR+KcpUILu2DY",
+	"eej22XusiTJWaciYAZ5D1mNDvJ61yl/o07bhdglyu2gDQczIY8bx6OpGoWGW85Sg6JnK8bgebi9vtEef",
+	"01r+AItn97BpRq21XSjSE26QLbunrTyZv+wuut04c0fpIDDdYM6em3iqccck+S0VgLZN9+V9bJhmcpBy",
+	"rCldm+xzCQtDuY0paCtGThw9dqrvPqptJ3DWXpUjGIN0CkEZkpgKPJCFgW7FGczotj35v92rD/ya2wX7",
+	"F39muISFPzEgtwzRR2A64gUWkB2xeqsDiceErMAYFWdaUX37c4NUEjmf9TwsLVwJVWD1WVsyzvm7d8rY",
+	"Nyc7jaqev3tz0qaXb06exq2nG+v5+TuSsTcnzw2bFcNcpCh5NcFHiV0n7u4VcfY4ifilzlsl/ESyDzOQ",
+	"rv0fzn4kKR4KyTUq6NTZ9xFL3IsuYTEGyQ4ukx47Pfvw8cObDz/2L3XeZbkwVsgx0j0PpB8GmVM6wmvB",
+	"c0MZkwQwuapO7vS3AHcCnLlh9dkv/sbBDGTiXUsnjz/AwiROn9JclFjJmF+Hj1OiS9zd/8oORkm7jP9w",
+	"9uPNBFylFuwBlUrXBb30E2j+GjyFRjH/4ezHpyPn5EhcKZpMlJy1crEN8S8M6OstvDGTjFldGE/Sg9Cq",
+	"NRF1evIrVsCR27Zq8Qdy1eSzRovvhYsSY5OPrlnIfjGg35yQhI9EDkeUnBU1sU3rTq3trfs9WXeUp11Y",
+	"9z8uhURgfMsbia/qU//rRKQT9uakxxLXIwr/uRcnZTVb/Yjk3r72eASymLr+o5r1sJNuEBufkr73KmP8",
+	"WaMS9+MVaWbG8oUhNYWMdZz9CDx+slKvgURvqUsMvV43Liaq0CYpg5Ds5Vf/uccOKb8Sb+7cW5lU826f",
+	"vYkVX9iB9K7eJcCMXYEWo4XTQa+KeCKiVo5xDHiTuewhhnvAS1g04+G7BSSd2dF9nns3NROhSPz5cBYg",
+	"TuP0tuxpGAVaBMbJIDiBuJEhMAtjYXqUKjkS49qZBr94wXPQ1ryg79dufXaiwRBQuMAgpi+fp3Q7P1q/",
+	"1dHrChJZ3KCeG5b8nRr7LRlIZ9G6fXaeKu3Ff8aNYS9YB//9G7JmdF1DM9ApSNtnJ4HHzrgf0XZYlhkN",
+	"5IjnuVOwBL++yLSaXcyUQFR0pem6XFBpFtWUKM2GkKt5+MUoV0pf+OaS3kBqLgyY+IUJmZlRDmCfmx5L",
+	"8H8XDS3Sm5FiQ4wnCMYj7ETIgaz9huj8grmpehQ/s9QvRt1aepHvHeHseBIi5xog90gJGcS45zqV6BLM",
+	"6V0Bnsc9LOQ46bO3PJ0wDUblV2jTDOSjuGJDYdpB6uyYYR1f8zxUV+CnRymNx0s/aLpo0mpWyVDIgaR3",
+	"CYtfzyBDSpCux+tJuSwrgUyLd3KCIvWGxHeXd7lRO+tIE5Y0ZVVBno4rE00DVncHFHQvZwceK8vNa82m",
+	"oWE68BbpetNWXtMWrQS/hBslDIUznTdAsueWlhmOQZt595hxqmNiqrBGZJSmhj8xZTknXrHW8Kj67ByL",
+	"KAz7vcg8n2m5gfu6KCS6iUDl8cmp8+oJvgw/JLNUXn9MhSwsxAaHWWXd6dhTBh8TFBfNILkbBBhiwPk0",
+	"GLJdsDk4ZXV6TurYZydFJmzsaTh9pJhu6HCTsp0Wq8q2g+vTuIl7TiC6iY77OHkl409Drz0OvL0/9W71",
+	"XDwP9qrrsrJHUKfPwVohxzvN+FlqqU12/PdPQ2ToGOlXi0lwhzBmIFUyc86dwaBEoEiNJQWpPNyJ8I57",
+	"gLd3ffZWXgmt5JSCgdrDEED06TFL/iVhU0DIKNw6om/bSTcaBGxXnGShEWr4YehV9/LdYBLnDWJ+N6Fu",
+	"t3xKSkituBJ2sYn5ix7fvaO82tp1W2n9sBguUZ+WvxzPGpspOsrWJmZnLrJbguRfLgykCTm0wTbOmRpZ",
+	"kNGhEYFTPZkjItQMnVlNrJiCKiy9gvzlgUQ4FnyE5XwB+pglhdTuUz7M4aL0HhL3KtcYYl2mbrLSAsN6",
+	"4RjLplxf+l4M3HlZHrNEcwsXuZgKiy9wEoMZ9NiiCdiiiEXj9xqeauU589O8MBb08UAmEdTvxThXQ54n",
+	"bMYLd/DneV4uRSciBzQTNTd+GuLfJ+59sW4e4WVTwowV7lXYs26fnU+UtiAR9NeCvnIuvdO3xboUidOi",
+	"TY93sNOsNnTf+0xLD1r98CVVeWKueLpT63HNBuRhiTbcgM4DiNG9yE6JftQoO26mQD83HoRbm7JeGJ7g",
+	"rjNX+tKT8BZbCMhE4pIJg7HCTZyVb8Ozu/dUlprauykbFXfSlN2Tb5KEHZJ8C+8pkFuCDgZ5JoZpCEIG",
+	"2ZJ3ULoG4QkBhtIZnSBkRU5Cry3W24WwW4c7h6TgOTNzgBlhXJSHwlyMxTD3B0i/a3fd9p+BhdReKHmB",
+	"N/oXTlB5ahOmC2nKHiyi2yy6+TdFmoIxo8L7Cde4JqHnWfTKTlL+/0gXkphisfPGeyC6kN0+vvjTRSoy",
+	"TYlhwWWjeLz4d3+1IsEi9h2GcToe+jjSZJHppHuMtwIDyYcGpPU5PLQjUyRVGHYJM9vi0TQp+/bdmeVW",
+	"7tmXaWx+78g0OjLZ9u1L6ym6kmVUknaeybfSK3/Vu5HS3hSUrCKYliYki7lDqOLdFlpGR5zf1dBQVB6k",
+	"R87p+COWR6+MzESdSURQ8lv5OzsXaROF5VkhS6k7x8FtFTZk14qCXV63Hb8LcxmZ9PqU7qE9mq/ltBiP",
+	"QddkDKX/Gg27ObDHNcrndCTPxRhkCht4he+jx3fvGK62tvcNr5eteNYOUne0SnE2Hpmn6HvW7iZWXfcu",
+	"UbuXeMw2c9Ki2egksegf+W+SykMzDfb8tGjTgO17Sw0N3bPD1NaDvc/U6DOJXetdqxF3R4NNMsealmnV",
+	"SFLWUeVPqQJznmN/yk64paObe0yCMT6Gw0bCQ95SeJl5TF0JGVWnsco+kOqavw+5zH5L6CQ2kMIalnMT",
+	"sjAw88N1sZMQ1YnMki5LFaZ+YDYHcUYimuZxCJH7ojjfsDADmRVrC988ku3ut7SqlRttZTQRZW5fWDM3",
+	"M09kV3OuZmXIK3qgGU8h63kCwDnLVUUeJLMK9dk9igfgzzjBiUZpFA6murLw+ql0BtqdYOZKGxINPKfE",
+	"qjCQORII4m5sJ1wyzoZgLSDq7xFLUi2sSN3e+R//3//PklzN/f9mXFtRfh6g923SRcyIgaw2Z9xyl9Ku",
+	"lMQRYjqVFenlXXKflvR0N7R9D7Phbm4c9htuQBUOghfO+CB3u82G9g6wxgHmrRsuQm3X/da5KvKMZaqS",
+	"+vpWHNK5j+Lf8RDfNIQi7dMXUb8xtXcSPGvhNSzsex2f8Ttz2yk+5g6aWQHdXhkFodo/Qy8YkhXNM1M9",
+	"gMbG7Z5SzSszi99URK74EFJ3Via6E90yM6WXQjKYc1635ujVBwS2gYwOBRcz0N5dSBgPkeGq+h1zytGc",
+	"UUg1sLTaZIM9P3Tj1K/nTSM03+UA9p5YLpb72nafRl8/nQxnL/Y1eeoxo5RsZnTa2CIsMTtFdqBkf2g1",
+	"AOQRlMwMgUgBEaJYJ/njD6RXZn/+mVAdACYphLLDyN0LDA95ganEgcssz8loGLCsI4s8JxVHqp7SQaQG",
+	"MV2kQMirPjupuuRaGkjpQaFCjZVU2nsnU37p9/LQceePCIssjs6XB7ceCSukFbn73Hn7YNco238rZ23H",
+	"mlI11KIj5fo9HS1B5pY6pX4pWcYb4cLA7kJD1FLCpnxmKilEknFmVZmX7x3AY4ZSnebAtfEn7Erun5ug",
+	"Ep3o9Ir5O8INzh02u31WygEG7F1TWZmhL7yc99lJRRmFOulOjDwmvXaK8yO33pMmFa77uMe0hdJJ9HnF",
+	"dkVePyYlDqS/i0NlzG7tBJ836dJu/OCyjYdJc72ZJkeXuZT++TRU+xyw7gv1hK3sD0FPCMuhZgF24yR7",
+	"PKMNLhPO/aP3EHWpt7RPl3bnE6UvzYynEEFQlROwLBjr8Xro5+uN/6+I8uHfcDEd8aSH9fWmxKb86bsT",
+	"BJVUMl8wkFrl3rHA8qkJv4LjgE3inH6QeFYyzjY3xglWpWsXcMurgnWfQMubiLXbTJ5mJcDWJbzB3JnJ",
+	"Jpbu/N09GLnQyLXBIz8JT/R+9Pz8nUciWiMO23J5eZ6r+YUpMnURUIAjOIsRzw10WQ62BlXjjlecpRoy",
+	"kFbw/HkFIYwQgIl7X8I6CkO7NsNy+nzh2cHCoxjqdU+GdBV+xQWGk9oiqzUp3Q2WxcPYyXrDreHUJ2kl",
+	"rQe72aJKrDqHuNO3Rkp+FFfAOk5ECeY263rXQEgidEeyJp2B7iEED9iDGR8LSdxBTZy+v2B7nzX9GA7B",
+	"jWWdOa/Yx3DCnhDlmB9vJaQkYmuE0z2wAW2Yc5cQ+GnsrDJCtl4JmINOiDykoDu0xP2R+OAFlwpDaO4z",
+	"clI3JB/jdi3n2C+Ez/SomcYQkwx7GwEU3SfUuuvAOh3Zk4xtRDLmZL5Fn26cdYiqtmz+G4jD6gt1rkZh",
+	"ByAlcj97bpgBT72DfhFd6JS+q3sGY3ZDSJXTRQ0FwlASmQGmknh4Mp5N3YbCpdtphhA2m1XlIwYzr3wb",
+	"8JaF9+wx+rdS24LTuV4i14idl641DGTNC3t4bwbpoxfbPRz1Gsqx2y3+3ahi3OlrVWIo9F0KzW52UGrk",
+	"RjvoPQusp+v6Kwrug3N1+Y2u3MuUZjDlIr+5AjRuui9CSOBIgyGjuEUupY/rd+qGqhjXCSdzp75bO9Kr",
+	"8Hps70aq1bDJh5fhBffecLddRJWyXAasOuh2CWM1t8gwYMB2tyXY7vBkjrgxYix3INYbU0gTVdbrwy8Y",
+	"HgTnwjSVg51gP9Haqhx2JPXu1dTQFOSdxf4M+TKNx8TtIHMmRhmFLYvi5tx09yrRqBK0EAjyiZRut3Fs",
+	"3E+DiDfLfyF3ogFlIMHSWepG2kAnuNXj1yXWQSMMO/7dHP74xY/o89MVDVN1taIqc+5D8F6TunsXalvs",
+	"W266g4JhQch2VezIUx3fs9PEflZDlS1YyiXzPXBKM0UEYM8TuaJcDZEM+uljOPGWlNH7E8QuSN5vd15u",
+	"9KqOQG5F4uui+FY+Fkmk4WX7GEy7XNFiUXl6PFnbkS88AxxMR3zLRpU2AxPHjj9++HjqCYl9hUiJa5H5",
+	"HFjwmCtCl6b4uAJZr5JI/DANJiqFJsgbomwlKnDktoKOdhvKgZDkPmngRkk2VmW2K+NFJiyz2h31Y4uP",
+	"E+T7pOYSW5yAxiPG18QC0nc7wUWu0ktV2KS75pT903e7IqfwDIEnWOf6mGNXBnQvzjPbbz9b9r68tjk5",
+	"RV0gSPUdnvyPiH7qIGjsli3JW2cT6HjjWwhnG1R676VRPVTI3g7A8hwRpLy1GWkwE08uf7RCqeuBZuTC",
+	"v30aqj9fMiV9+xpQNW5sQzJFycD0GDmOa23IcZnVHjjdZ3zciGqDU+8U7zzM/l/bvoRhek67tUg4sTe/",
+	"vxPcWmiRoiiofMhj71Rj7sT5TvbkCjR90566+d/8IzsUMd/Eul3sm0LkWcljW8ZZConUrEReeFtZu9sS",
+	"+dTYZ0d//62+M8yUtmxY63db1i2XSi6mqjBenZde/MezIXAN+qSwE9fOn70/nnk1e6PUpYDyw5haGT90",
+	"fcJ0cdoSCp0/O3r2gs/Ei6uXaP59d5bt/zvguZ30mBeQMtvg5PQ9y1Ra4P5GfDz9infNj8l1ZSmzgfzA",
+	"8jWp50gSmOBpF9E7nEo3vOEX3HY8e270OIn86vNnKi7xqpTAUDb9WHNpo9dgHLHhNR8D6QkT8gqkVTru",
+	"K9b+tvwKUworRjZWEuX2moh5S3aeJaLJeHKJYmu1tR9LCBKCnHYvmyoprEKit4kwS92uvmx4G3GPBKKW",
+	"4aJCOEHWUg98kALLtBjZXtR1nl5KNc8hG0OPGZEDegievQmfy4Rxy8ByMYJ0kVLgM6w7ttvQobefUpgR",
+	"ClJHC3OJ/sXMYhG1MwSe5oNKNHvBs6C+Kwme2oHah1Rk9I3PWIs6AGU7TQKMks2EJMJURCTxYOQV6E0p",
+	"bjxA2Y6A0mt8E/HDDY1gJfXBXGTAMm4mQ8V1Fss6CmLD736OEDJ9setIyAxF0Gs/ht6zLPhMTcJcArG1",
+	"iJjbc5CvwrBzfOnBuTMCb/HTeB7xg4aXxCC/vdrE9WKkwbLjUZJ+hQVcszQhI3eNBpY55OzKGfnoFdVX",
+	"TZ39iacTISFYKFFTUmcFyaVlHU8UXtUw1rMl0Z/VwLMDLOu5hEU3HsYyLXjzSCyfzkAfUEmlrXm8seHM",
+	"hG2c9lJlS/o1NFy90uSYElQnVG3GfXQ/aulYZA6oQtrtd6gUKi5VCnpRsuR5KzzlM2ZVbIaLZjNcUu6F",
+	"vko1R242i4cHBHjAoj/pLVLUMSwSsGIaj6n6ukmdlDfMCF414VJCblhnDsOJUpc9dp7z9LJHCQrdqIbE",
+	"GUoEgFQjohtiUlmRlieVadQBGbVhGhUuBelOI8JP3wi4LTSYPvsQPDTiI4CMJZ8Ocnr+wD+WMC7NHDR7",
+	"ffiKJf7Lvv/yopBlJURSBXqwKTc0ih/5h1mnKiqNLrqoVj8akG+jYSjkStAvjHPZ3NHO41Th2jg97XhN",
+	"8OH8Hvv45pShB6VmIHvs3cePp35MPcbd8k65zLpsCKNA90T99Lwn8b7k4ZMt1LbTCXbrgLrVaAAquC9i",
+	"R6w0B18+1qqYGWfIlihXpnzhhhl3Ac+8biShsiDsxFUjDV04xWoYhGnVKs8hQ9fftceRDlEidNJ0taM9",
+	"NuZ+B5zEs++xFVL3bE4HdJXnQ55eRn0qiWEanCqYQiZ8OcLSzusayyDNuRPOK2BTcPMhzNStBfLP+I23",
+	"TrnUY5leHOB0wSdIi0CN6we81DdddeDZn7/9+X8CAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
