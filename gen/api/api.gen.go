@@ -562,10 +562,12 @@ func (e ErrorFault) Valid() bool {
 const (
 	ErrorCodeAuthCsrfRejected          ErrorCode = "auth.csrf_rejected"
 	ErrorCodeAuthInvalidCredentials    ErrorCode = "auth.invalid_credentials"
+	ErrorCodeAuthInvalidHandoff        ErrorCode = "auth.invalid_handoff"
 	ErrorCodeAuthInvalidToken          ErrorCode = "auth.invalid_token"
 	ErrorCodeAuthMfaInvalid            ErrorCode = "auth.mfa_invalid"
 	ErrorCodeAuthMfaRequired           ErrorCode = "auth.mfa_required"
 	ErrorCodeAuthRequired              ErrorCode = "auth.required"
+	ErrorCodeAuthSsoRequired           ErrorCode = "auth.sso_required"
 	ErrorCodeAuthzPermissionDenied     ErrorCode = "authz.permission_denied"
 	ErrorCodeDiscoveryRangeTooLarge    ErrorCode = "discovery.range_too_large"
 	ErrorCodeHostBusy                  ErrorCode = "host.busy"
@@ -583,6 +585,7 @@ const (
 	ErrorCodeRouteNotFound             ErrorCode = "route.not_found"
 	ErrorCodeScanInProgress            ErrorCode = "scan.in_progress"
 	ErrorCodeServiceUnavailable        ErrorCode = "service.unavailable"
+	ErrorCodeSsoProviderUnreachable    ErrorCode = "sso.provider_unreachable"
 	ErrorCodeUserLastAdmin             ErrorCode = "user.last_admin"
 	ErrorCodeUserSelfLockout           ErrorCode = "user.self_lockout"
 	ErrorCodeValidationFailed          ErrorCode = "validation_failed"
@@ -595,6 +598,8 @@ func (e ErrorCode) Valid() bool {
 		return true
 	case ErrorCodeAuthInvalidCredentials:
 		return true
+	case ErrorCodeAuthInvalidHandoff:
+		return true
 	case ErrorCodeAuthInvalidToken:
 		return true
 	case ErrorCodeAuthMfaInvalid:
@@ -602,6 +607,8 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeAuthMfaRequired:
 		return true
 	case ErrorCodeAuthRequired:
+		return true
+	case ErrorCodeAuthSsoRequired:
 		return true
 	case ErrorCodeAuthzPermissionDenied:
 		return true
@@ -636,6 +643,8 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeScanInProgress:
 		return true
 	case ErrorCodeServiceUnavailable:
+		return true
+	case ErrorCodeSsoProviderUnreachable:
 		return true
 	case ErrorCodeUserLastAdmin:
 		return true
@@ -4064,6 +4073,124 @@ type SSHConfigResponse struct {
 	Defaults SSHConfig `json:"defaults"`
 }
 
+// SSODiscoverRequest defines model for SSODiscoverRequest.
+type SSODiscoverRequest struct {
+	Issuer string `json:"issuer"`
+}
+
+// SSODiscovery defines model for SSODiscovery.
+type SSODiscovery struct {
+	AuthorizationEndpoint         string   `json:"authorization_endpoint"`
+	ClaimsSupported               []string `json:"claims_supported"`
+	CodeChallengeMethodsSupported []string `json:"code_challenge_methods_supported"`
+	Issuer                        string   `json:"issuer"`
+	JwksUri                       string   `json:"jwks_uri"`
+	ScopesSupported               []string `json:"scopes_supported"`
+	TokenEndpoint                 string   `json:"token_endpoint"`
+	UserinfoEndpoint              *string  `json:"userinfo_endpoint,omitempty"`
+}
+
+// SSOEnabledProvider defines model for SSOEnabledProvider.
+type SSOEnabledProvider struct {
+	Id openapi_types.UUID `json:"id"`
+
+	// LoginPath Where the sign-in button sends the browser.
+	LoginPath string `json:"login_path"`
+	Name      string `json:"name"`
+}
+
+// SSOEnabledProviderList defines model for SSOEnabledProviderList.
+type SSOEnabledProviderList struct {
+	Providers []SSOEnabledProvider `json:"providers"`
+}
+
+// SSOHandoffRequest defines model for SSOHandoffRequest.
+type SSOHandoffRequest struct {
+	HandoffCode string `json:"handoff_code"`
+}
+
+// SSOProvider defines model for SSOProvider.
+type SSOProvider struct {
+	// CallbackPath The redirect URI to register at the provider, relative to the server's public URL.
+	CallbackPath string `json:"callback_path"`
+	ClientId     string `json:"client_id"`
+
+	// ClientSecret Always the mask `********` when a secret is set; the secret itself is never returned.
+	ClientSecret    *string            `json:"client_secret,omitempty"`
+	ClientSecretSet bool               `json:"client_secret_set"`
+	CreatedAt       time.Time          `json:"created_at"`
+	DefaultRole     *string            `json:"default_role,omitempty"`
+	Enabled         bool               `json:"enabled"`
+	GroupsClaim     string             `json:"groups_claim"`
+	Id              openapi_types.UUID `json:"id"`
+	Issuer          string             `json:"issuer"`
+	Name            string             `json:"name"`
+	RoleMappings    []SSORoleMapping   `json:"role_mappings"`
+	Scopes          []string           `json:"scopes"`
+	SsoOnly         bool               `json:"sso_only"`
+	UpdatedAt       time.Time          `json:"updated_at"`
+}
+
+// SSOProviderInput defines model for SSOProviderInput.
+type SSOProviderInput struct {
+	ClientId string `json:"client_id"`
+
+	// ClientSecret Write-only. Omitted on update, the stored secret is kept; empty, there is none (a public client).
+	ClientSecret *string `json:"client_secret,omitempty"`
+
+	// DefaultRole The role of users no mapping matches; absent or null, such users are refused.
+	DefaultRole *string `json:"default_role,omitempty"`
+
+	// Enabled Whether the provider is offered on the sign-in page and accepts sign-ins (default true).
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// GroupsClaim The ID token claim holding the user's groups (default `groups`).
+	GroupsClaim *string `json:"groups_claim,omitempty"`
+
+	// Issuer The issuer URL (`https`; `http` only on a loopback address).
+	Issuer string `json:"issuer"`
+
+	// Name The display name, on the sign-in button.
+	Name string `json:"name"`
+
+	// RoleMappings In order; the first mapping whose group the user is in gives the user's role.
+	RoleMappings *[]SSORoleMapping `json:"role_mappings,omitempty"`
+
+	// Scopes Requested scopes; must include `openid`. Default `openid profile email`.
+	Scopes *[]string `json:"scopes,omitempty"`
+
+	// SsoOnly When true, users linked to this provider cannot sign in with a password, except admins (break-glass). Default false.
+	SsoOnly *bool `json:"sso_only,omitempty"`
+}
+
+// SSOProviderList defines model for SSOProviderList.
+type SSOProviderList struct {
+	NextCursor *string       `json:"next_cursor,omitempty"`
+	Providers  []SSOProvider `json:"providers"`
+}
+
+// SSORoleMapping defines model for SSORoleMapping.
+type SSORoleMapping struct {
+	// Group A value of the groups claim.
+	Group string `json:"group"`
+
+	// Role The role (built-in or custom) a member of the group gets.
+	Role string `json:"role"`
+}
+
+// SSOTestCheck defines model for SSOTestCheck.
+type SSOTestCheck struct {
+	Detail string `json:"detail"`
+	Name   string `json:"name"`
+	Ok     bool   `json:"ok"`
+}
+
+// SSOTestResult defines model for SSOTestResult.
+type SSOTestResult struct {
+	Checks []SSOTestCheck `json:"checks"`
+	Ok     bool           `json:"ok"`
+}
+
 // Scan defines model for Scan.
 type Scan struct {
 	BatchId *openapi_types.UUID `json:"batch_id,omitempty"`
@@ -4602,6 +4729,15 @@ type ExportAuditEventsParamsActorType string
 // ExportAuditEventsParamsFormat defines parameters for ExportAuditEvents.
 type ExportAuditEventsParamsFormat string
 
+// CompleteSSOLoginParams defines parameters for CompleteSSOLogin.
+type CompleteSSOLoginParams struct {
+	Code             *string `form:"code,omitempty" json:"code,omitempty"`
+	State            *string `form:"state,omitempty" json:"state,omitempty"`
+	Error            *string `form:"error,omitempty" json:"error,omitempty"`
+	ErrorDescription *string `form:"error_description,omitempty" json:"error_description,omitempty"`
+	OpenwatchSso     *string `form:"openwatch_sso,omitempty" json:"openwatch_sso,omitempty"`
+}
+
 // ListCertificatesParams defines parameters for ListCertificates.
 type ListCertificatesParams struct {
 	// Status Only certificates of this status.
@@ -5116,6 +5252,15 @@ type CreateServiceAccountParams struct {
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
 }
 
+// ListSSOProvidersParams defines parameters for ListSSOProviders.
+type ListSSOProvidersParams struct {
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // RunDiscoverySweepParams defines parameters for RunDiscoverySweep.
 type RunDiscoverySweepParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
@@ -5172,6 +5317,9 @@ type ChangePasswordJSONRequestBody = PasswordChangeRequest
 
 // RefreshTokenJSONRequestBody defines body for RefreshToken for application/json ContentType.
 type RefreshTokenJSONRequestBody = AuthRefreshRequest
+
+// ExchangeSSOHandoffJSONRequestBody defines body for ExchangeSSOHandoff for application/json ContentType.
+type ExchangeSSOHandoffJSONRequestBody = SSOHandoffRequest
 
 // RenewHostCertificateJSONRequestBody defines body for RenewHostCertificate for application/json ContentType.
 type RenewHostCertificateJSONRequestBody = HostCertificateRenewRequest
@@ -5320,6 +5468,15 @@ type CreateServiceAccountTokenJSONRequestBody = APITokenCreate
 // RotateSSHCAJSONRequestBody defines body for RotateSSHCA for application/json ContentType.
 type RotateSSHCAJSONRequestBody = SSHCARotateRequest
 
+// CreateSSOProviderJSONRequestBody defines body for CreateSSOProvider for application/json ContentType.
+type CreateSSOProviderJSONRequestBody = SSOProviderInput
+
+// UpdateSSOProviderJSONRequestBody defines body for UpdateSSOProvider for application/json ContentType.
+type UpdateSSOProviderJSONRequestBody = SSOProviderInput
+
+// DiscoverSSOProviderJSONRequestBody defines body for DiscoverSSOProvider for application/json ContentType.
+type DiscoverSSOProviderJSONRequestBody = SSODiscoverRequest
+
 // PutAlertsConfigJSONRequestBody defines body for PutAlertsConfig for application/json ContentType.
 type PutAlertsConfigJSONRequestBody = AlertsConfig
 
@@ -5439,6 +5596,15 @@ type ServerInterface interface {
 	// RefreshToken Rotate a refresh token for a new access and refresh token pair.
 	// (POST /auth/refresh)
 	RefreshToken(ctx echo.Context) error
+	// ExchangeSSOHandoff Exchange a single-use handoff code for tokens.
+	// (POST /auth/sso/handoff)
+	ExchangeSSOHandoff(ctx echo.Context) error
+	// CompleteSSOLogin The redirect URI of a provider (browser redirect).
+	// (GET /auth/sso/{id}/callback)
+	CompleteSSOLogin(ctx echo.Context, id ID, params CompleteSSOLoginParams) error
+	// StartSSOLogin Start a sign-in through a provider (browser redirect).
+	// (GET /auth/sso/{id}/login)
+	StartSSOLogin(ctx echo.Context, id ID) error
 	// ListCertificates Host certificates of every host, newest first.
 	// (GET /certificates)
 	ListCertificates(ctx echo.Context, params ListCertificatesParams) error
@@ -5865,6 +6031,30 @@ type ServerInterface interface {
 	// RotateSSHCA Rotate a CA's key.
 	// (POST /ssh-ca/{kind}:rotate)
 	RotateSSHCA(ctx echo.Context, kind string) error
+	// ListSSOProviders List the single sign-on providers.
+	// (GET /sso/providers)
+	ListSSOProviders(ctx echo.Context, params ListSSOProvidersParams) error
+	// CreateSSOProvider Add an OpenID Connect provider.
+	// (POST /sso/providers)
+	CreateSSOProvider(ctx echo.Context) error
+	// ListEnabledSSOProviders The enabled providers, for the sign-in page.
+	// (GET /sso/providers/enabled)
+	ListEnabledSSOProviders(ctx echo.Context) error
+	// DeleteSSOProvider Delete a provider.
+	// (DELETE /sso/providers/{id})
+	DeleteSSOProvider(ctx echo.Context, id ID) error
+	// GetSSOProvider Read a provider.
+	// (GET /sso/providers/{id})
+	GetSSOProvider(ctx echo.Context, id ID) error
+	// UpdateSSOProvider Replace a provider's settings.
+	// (PUT /sso/providers/{id})
+	UpdateSSOProvider(ctx echo.Context, id ID) error
+	// TestSSOProvider Test the connection to a provider.
+	// (POST /sso/providers/{id}:test)
+	TestSSOProvider(ctx echo.Context, id ID) error
+	// DiscoverSSOProvider Read an issuer's OpenID Connect discovery document.
+	// (POST /sso/providers:discover)
+	DiscoverSSOProvider(ctx echo.Context) error
 	// GetAlertsConfig The thresholds of score and failing-scan alerts.
 	// (GET /system/alerts/config)
 	GetAlertsConfig(ctx echo.Context) error
@@ -6445,6 +6635,88 @@ func (w *ServerInterfaceWrapper) RefreshToken(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RefreshToken(ctx)
+	return err
+}
+
+// ExchangeSSOHandoff converts echo context to params.
+func (w *ServerInterfaceWrapper) ExchangeSSOHandoff(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ExchangeSSOHandoff(ctx)
+	return err
+}
+
+// CompleteSSOLogin converts echo context to params.
+func (w *ServerInterfaceWrapper) CompleteSSOLogin(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CompleteSSOLoginParams
+	// ------------- Optional query parameter "code" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "code", ctx.QueryParams(), &params.Code, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter code: %s", err))
+	}
+
+	// ------------- Optional query parameter "state" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "state", ctx.QueryParams(), &params.State, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter state: %s", err))
+	}
+
+	// ------------- Optional query parameter "error" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "error", ctx.QueryParams(), &params.Error, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter error: %s", err))
+	}
+
+	// ------------- Optional query parameter "error_description" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "error_description", ctx.QueryParams(), &params.ErrorDescription, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter error_description: %s", err))
+	}
+
+	if cookie, err := ctx.Cookie("openwatch_sso"); err == nil {
+
+		var value string
+		err = runtime.BindStyledParameterWithOptions("simple", "openwatch_sso", cookie.Value, &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationCookie, Explode: true, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter openwatch_sso: %s", err))
+		}
+		params.OpenwatchSso = &value
+
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CompleteSSOLogin(ctx, id, params)
+	return err
+}
+
+// StartSSOLogin converts echo context to params.
+func (w *ServerInterfaceWrapper) StartSSOLogin(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StartSSOLogin(ctx, id)
 	return err
 }
 
@@ -9743,6 +10015,122 @@ func (w *ServerInterfaceWrapper) RotateSSHCA(ctx echo.Context) error {
 	return err
 }
 
+// ListSSOProviders converts echo context to params.
+func (w *ServerInterfaceWrapper) ListSSOProviders(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListSSOProvidersParams
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListSSOProviders(ctx, params)
+	return err
+}
+
+// CreateSSOProvider converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateSSOProvider(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateSSOProvider(ctx)
+	return err
+}
+
+// ListEnabledSSOProviders converts echo context to params.
+func (w *ServerInterfaceWrapper) ListEnabledSSOProviders(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListEnabledSSOProviders(ctx)
+	return err
+}
+
+// DeleteSSOProvider converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteSSOProvider(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteSSOProvider(ctx, id)
+	return err
+}
+
+// GetSSOProvider converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSSOProvider(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSSOProvider(ctx, id)
+	return err
+}
+
+// UpdateSSOProvider converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateSSOProvider(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateSSOProvider(ctx, id)
+	return err
+}
+
+// TestSSOProvider converts echo context to params.
+func (w *ServerInterfaceWrapper) TestSSOProvider(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TestSSOProvider(ctx, id)
+	return err
+}
+
+// DiscoverSSOProvider converts echo context to params.
+func (w *ServerInterfaceWrapper) DiscoverSSOProvider(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DiscoverSSOProvider(ctx)
+	return err
+}
+
 // GetAlertsConfig converts echo context to params.
 func (w *ServerInterfaceWrapper) GetAlertsConfig(ctx echo.Context) error {
 	var err error
@@ -10254,6 +10642,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/auth/password\\:change", wrapper.ChangePassword, options.OperationMiddlewares["changePassword"]...)
 	router.GET(options.BaseURL+"/auth/permissions\\:registry", wrapper.GetPermissionsRegistry, options.OperationMiddlewares["getPermissionsRegistry"]...)
 	router.POST(options.BaseURL+"/auth/refresh", wrapper.RefreshToken, options.OperationMiddlewares["refreshToken"]...)
+	router.POST(options.BaseURL+"/auth/sso/handoff", wrapper.ExchangeSSOHandoff, options.OperationMiddlewares["exchangeSSOHandoff"]...)
+	router.GET(options.BaseURL+"/auth/sso/:id/callback", wrapper.CompleteSSOLogin, options.OperationMiddlewares["completeSSOLogin"]...)
+	router.GET(options.BaseURL+"/auth/sso/:id/login", wrapper.StartSSOLogin, options.OperationMiddlewares["startSSOLogin"]...)
 	router.GET(options.BaseURL+"/certificates", wrapper.ListCertificates, options.OperationMiddlewares["listCertificates"]...)
 	router.POST(options.BaseURL+"/certificates/:id\\:renew", wrapper.RenewHostCertificate, options.OperationMiddlewares["renewHostCertificate"]...)
 	router.POST(options.BaseURL+"/certificates/:id\\:revoke", wrapper.RevokeHostCertificate, options.OperationMiddlewares["revokeHostCertificate"]...)
@@ -10396,6 +10787,14 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/ssh-ca/krl", wrapper.GetSSHKRL, options.OperationMiddlewares["getSSHKRL"]...)
 	router.GET(options.BaseURL+"/ssh-ca/user", wrapper.GetSSHUserCA, options.OperationMiddlewares["getSSHUserCA"]...)
 	router.POST(options.BaseURL+"/ssh-ca/:kind\\:rotate", wrapper.RotateSSHCA, options.OperationMiddlewares["rotateSSHCA"]...)
+	router.GET(options.BaseURL+"/sso/providers", wrapper.ListSSOProviders, options.OperationMiddlewares["listSSOProviders"]...)
+	router.POST(options.BaseURL+"/sso/providers", wrapper.CreateSSOProvider, options.OperationMiddlewares["createSSOProvider"]...)
+	router.GET(options.BaseURL+"/sso/providers/enabled", wrapper.ListEnabledSSOProviders, options.OperationMiddlewares["listEnabledSSOProviders"]...)
+	router.DELETE(options.BaseURL+"/sso/providers/:id", wrapper.DeleteSSOProvider, options.OperationMiddlewares["deleteSSOProvider"]...)
+	router.GET(options.BaseURL+"/sso/providers/:id", wrapper.GetSSOProvider, options.OperationMiddlewares["getSSOProvider"]...)
+	router.PUT(options.BaseURL+"/sso/providers/:id", wrapper.UpdateSSOProvider, options.OperationMiddlewares["updateSSOProvider"]...)
+	router.POST(options.BaseURL+"/sso/providers/:id\\:test", wrapper.TestSSOProvider, options.OperationMiddlewares["testSSOProvider"]...)
+	router.POST(options.BaseURL+"/sso/providers\\:discover", wrapper.DiscoverSSOProvider, options.OperationMiddlewares["discoverSSOProvider"]...)
 	router.GET(options.BaseURL+"/system/alerts/config", wrapper.GetAlertsConfig, options.OperationMiddlewares["getAlertsConfig"]...)
 	router.PUT(options.BaseURL+"/system/alerts/config", wrapper.PutAlertsConfig, options.OperationMiddlewares["putAlertsConfig"]...)
 	router.GET(options.BaseURL+"/system/changes/config", wrapper.GetChangeSettings, options.OperationMiddlewares["getChangeSettings"]...)
@@ -11830,6 +12229,20 @@ func (response Login401JSONResponse) VisitLoginResponse(w http.ResponseWriter) e
 	return err
 }
 
+type Login403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response Login403JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type Login429JSONResponse struct{ TooManyRequestsJSONResponse }
 
 func (response Login429JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
@@ -12559,6 +12972,188 @@ type RefreshTokendefaultJSONResponse struct {
 }
 
 func (response RefreshTokendefaultJSONResponse) VisitRefreshTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExchangeSSOHandoffRequestObject struct {
+	Body *ExchangeSSOHandoffJSONRequestBody
+}
+
+type ExchangeSSOHandoffResponseObject interface {
+	VisitExchangeSSOHandoffResponse(w http.ResponseWriter) error
+}
+
+type ExchangeSSOHandoff200ResponseHeaders struct {
+	SetCookie *string
+}
+
+type ExchangeSSOHandoff200JSONResponse struct {
+	Body    AuthLoginResponse
+	Headers ExchangeSSOHandoff200ResponseHeaders
+}
+
+func (response ExchangeSSOHandoff200JSONResponse) VisitExchangeSSOHandoffResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.SetCookie != nil {
+		w.Header().Set("Set-Cookie", fmt.Sprint(*response.Headers.SetCookie))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExchangeSSOHandoff400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ExchangeSSOHandoff400JSONResponse) VisitExchangeSSOHandoffResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExchangeSSOHandoffdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ExchangeSSOHandoffdefaultJSONResponse) VisitExchangeSSOHandoffResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteSSOLoginRequestObject struct {
+	Id     ID `json:"id"`
+	Params CompleteSSOLoginParams
+}
+
+type CompleteSSOLoginResponseObject interface {
+	VisitCompleteSSOLoginResponse(w http.ResponseWriter) error
+}
+
+type CompleteSSOLogin302ResponseHeaders struct {
+	Location  *string
+	SetCookie *string
+}
+
+type CompleteSSOLogin302Response struct {
+	Headers CompleteSSOLogin302ResponseHeaders
+}
+
+func (response CompleteSSOLogin302Response) VisitCompleteSSOLoginResponse(w http.ResponseWriter) error {
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.SetCookie != nil {
+		w.Header().Set("Set-Cookie", fmt.Sprint(*response.Headers.SetCookie))
+	}
+	w.WriteHeader(302)
+	return nil
+}
+
+type CompleteSSOLogin400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CompleteSSOLogin400JSONResponse) VisitCompleteSSOLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteSSOLogindefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response CompleteSSOLogindefaultJSONResponse) VisitCompleteSSOLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartSSOLoginRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type StartSSOLoginResponseObject interface {
+	VisitStartSSOLoginResponse(w http.ResponseWriter) error
+}
+
+type StartSSOLogin302ResponseHeaders struct {
+	Location  *string
+	SetCookie *string
+}
+
+type StartSSOLogin302Response struct {
+	Headers StartSSOLogin302ResponseHeaders
+}
+
+func (response StartSSOLogin302Response) VisitStartSSOLoginResponse(w http.ResponseWriter) error {
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.SetCookie != nil {
+		w.Header().Set("Set-Cookie", fmt.Sprint(*response.Headers.SetCookie))
+	}
+	w.WriteHeader(302)
+	return nil
+}
+
+type StartSSOLogin400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response StartSSOLogin400JSONResponse) VisitStartSSOLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartSSOLogindefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response StartSSOLogindefaultJSONResponse) VisitStartSSOLoginResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -26204,6 +26799,718 @@ func (response RotateSSHCAdefaultJSONResponse) VisitRotateSSHCAResponse(w http.R
 	return err
 }
 
+type ListSSOProvidersRequestObject struct {
+	Params ListSSOProvidersParams
+}
+
+type ListSSOProvidersResponseObject interface {
+	VisitListSSOProvidersResponse(w http.ResponseWriter) error
+}
+
+type ListSSOProviders200JSONResponse SSOProviderList
+
+func (response ListSSOProviders200JSONResponse) VisitListSSOProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSSOProviders400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListSSOProviders400JSONResponse) VisitListSSOProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSSOProviders401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListSSOProviders401JSONResponse) VisitListSSOProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSSOProviders403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListSSOProviders403JSONResponse) VisitListSSOProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSSOProvidersdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListSSOProvidersdefaultJSONResponse) VisitListSSOProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSSOProviderRequestObject struct {
+	Body *CreateSSOProviderJSONRequestBody
+}
+
+type CreateSSOProviderResponseObject interface {
+	VisitCreateSSOProviderResponse(w http.ResponseWriter) error
+}
+
+type CreateSSOProvider201JSONResponse SSOProvider
+
+func (response CreateSSOProvider201JSONResponse) VisitCreateSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSSOProvider400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateSSOProvider400JSONResponse) VisitCreateSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSSOProvider401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateSSOProvider401JSONResponse) VisitCreateSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSSOProvider403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateSSOProvider403JSONResponse) VisitCreateSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSSOProvider409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateSSOProvider409JSONResponse) VisitCreateSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSSOProviderdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response CreateSSOProviderdefaultJSONResponse) VisitCreateSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnabledSSOProvidersRequestObject struct {
+}
+
+type ListEnabledSSOProvidersResponseObject interface {
+	VisitListEnabledSSOProvidersResponse(w http.ResponseWriter) error
+}
+
+type ListEnabledSSOProviders200JSONResponse SSOEnabledProviderList
+
+func (response ListEnabledSSOProviders200JSONResponse) VisitListEnabledSSOProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnabledSSOProviders400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListEnabledSSOProviders400JSONResponse) VisitListEnabledSSOProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnabledSSOProvidersdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListEnabledSSOProvidersdefaultJSONResponse) VisitListEnabledSSOProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSSOProviderRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type DeleteSSOProviderResponseObject interface {
+	VisitDeleteSSOProviderResponse(w http.ResponseWriter) error
+}
+
+type DeleteSSOProvider204Response struct {
+}
+
+func (response DeleteSSOProvider204Response) VisitDeleteSSOProviderResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteSSOProvider400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeleteSSOProvider400JSONResponse) VisitDeleteSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSSOProvider401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DeleteSSOProvider401JSONResponse) VisitDeleteSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSSOProvider403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DeleteSSOProvider403JSONResponse) VisitDeleteSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSSOProvider404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeleteSSOProvider404JSONResponse) VisitDeleteSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSSOProviderdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response DeleteSSOProviderdefaultJSONResponse) VisitDeleteSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSOProviderRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetSSOProviderResponseObject interface {
+	VisitGetSSOProviderResponse(w http.ResponseWriter) error
+}
+
+type GetSSOProvider200JSONResponse SSOProvider
+
+func (response GetSSOProvider200JSONResponse) VisitGetSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSOProvider400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetSSOProvider400JSONResponse) VisitGetSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSOProvider401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetSSOProvider401JSONResponse) VisitGetSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSOProvider403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetSSOProvider403JSONResponse) VisitGetSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSOProvider404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetSSOProvider404JSONResponse) VisitGetSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSOProviderdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetSSOProviderdefaultJSONResponse) VisitGetSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSSOProviderRequestObject struct {
+	Id   ID `json:"id"`
+	Body *UpdateSSOProviderJSONRequestBody
+}
+
+type UpdateSSOProviderResponseObject interface {
+	VisitUpdateSSOProviderResponse(w http.ResponseWriter) error
+}
+
+type UpdateSSOProvider200JSONResponse SSOProvider
+
+func (response UpdateSSOProvider200JSONResponse) VisitUpdateSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSSOProvider400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UpdateSSOProvider400JSONResponse) VisitUpdateSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSSOProvider401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UpdateSSOProvider401JSONResponse) VisitUpdateSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSSOProvider403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateSSOProvider403JSONResponse) VisitUpdateSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSSOProvider404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UpdateSSOProvider404JSONResponse) VisitUpdateSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSSOProvider409JSONResponse struct{ ConflictJSONResponse }
+
+func (response UpdateSSOProvider409JSONResponse) VisitUpdateSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSSOProviderdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response UpdateSSOProviderdefaultJSONResponse) VisitUpdateSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestSSOProviderRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type TestSSOProviderResponseObject interface {
+	VisitTestSSOProviderResponse(w http.ResponseWriter) error
+}
+
+type TestSSOProvider200JSONResponse SSOTestResult
+
+func (response TestSSOProvider200JSONResponse) VisitTestSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestSSOProvider400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response TestSSOProvider400JSONResponse) VisitTestSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestSSOProvider401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response TestSSOProvider401JSONResponse) VisitTestSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestSSOProvider403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response TestSSOProvider403JSONResponse) VisitTestSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestSSOProvider404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response TestSSOProvider404JSONResponse) VisitTestSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestSSOProviderdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response TestSSOProviderdefaultJSONResponse) VisitTestSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DiscoverSSOProviderRequestObject struct {
+	Body *DiscoverSSOProviderJSONRequestBody
+}
+
+type DiscoverSSOProviderResponseObject interface {
+	VisitDiscoverSSOProviderResponse(w http.ResponseWriter) error
+}
+
+type DiscoverSSOProvider200JSONResponse SSODiscovery
+
+func (response DiscoverSSOProvider200JSONResponse) VisitDiscoverSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DiscoverSSOProvider400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DiscoverSSOProvider400JSONResponse) VisitDiscoverSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DiscoverSSOProvider401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DiscoverSSOProvider401JSONResponse) VisitDiscoverSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DiscoverSSOProvider403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DiscoverSSOProvider403JSONResponse) VisitDiscoverSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DiscoverSSOProvider502JSONResponse struct{ BadGatewayJSONResponse }
+
+func (response DiscoverSSOProvider502JSONResponse) VisitDiscoverSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DiscoverSSOProviderdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response DiscoverSSOProviderdefaultJSONResponse) VisitDiscoverSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetAlertsConfigRequestObject struct {
 }
 
@@ -29225,6 +30532,15 @@ type StrictServerInterface interface {
 	// RefreshToken Rotate a refresh token for a new access and refresh token pair.
 	// (POST /auth/refresh)
 	RefreshToken(ctx context.Context, request RefreshTokenRequestObject) (RefreshTokenResponseObject, error)
+	// ExchangeSSOHandoff Exchange a single-use handoff code for tokens.
+	// (POST /auth/sso/handoff)
+	ExchangeSSOHandoff(ctx context.Context, request ExchangeSSOHandoffRequestObject) (ExchangeSSOHandoffResponseObject, error)
+	// CompleteSSOLogin The redirect URI of a provider (browser redirect).
+	// (GET /auth/sso/{id}/callback)
+	CompleteSSOLogin(ctx context.Context, request CompleteSSOLoginRequestObject) (CompleteSSOLoginResponseObject, error)
+	// StartSSOLogin Start a sign-in through a provider (browser redirect).
+	// (GET /auth/sso/{id}/login)
+	StartSSOLogin(ctx context.Context, request StartSSOLoginRequestObject) (StartSSOLoginResponseObject, error)
 	// ListCertificates Host certificates of every host, newest first.
 	// (GET /certificates)
 	ListCertificates(ctx context.Context, request ListCertificatesRequestObject) (ListCertificatesResponseObject, error)
@@ -29651,6 +30967,30 @@ type StrictServerInterface interface {
 	// RotateSSHCA Rotate a CA's key.
 	// (POST /ssh-ca/{kind}:rotate)
 	RotateSSHCA(ctx context.Context, request RotateSSHCARequestObject) (RotateSSHCAResponseObject, error)
+	// ListSSOProviders List the single sign-on providers.
+	// (GET /sso/providers)
+	ListSSOProviders(ctx context.Context, request ListSSOProvidersRequestObject) (ListSSOProvidersResponseObject, error)
+	// CreateSSOProvider Add an OpenID Connect provider.
+	// (POST /sso/providers)
+	CreateSSOProvider(ctx context.Context, request CreateSSOProviderRequestObject) (CreateSSOProviderResponseObject, error)
+	// ListEnabledSSOProviders The enabled providers, for the sign-in page.
+	// (GET /sso/providers/enabled)
+	ListEnabledSSOProviders(ctx context.Context, request ListEnabledSSOProvidersRequestObject) (ListEnabledSSOProvidersResponseObject, error)
+	// DeleteSSOProvider Delete a provider.
+	// (DELETE /sso/providers/{id})
+	DeleteSSOProvider(ctx context.Context, request DeleteSSOProviderRequestObject) (DeleteSSOProviderResponseObject, error)
+	// GetSSOProvider Read a provider.
+	// (GET /sso/providers/{id})
+	GetSSOProvider(ctx context.Context, request GetSSOProviderRequestObject) (GetSSOProviderResponseObject, error)
+	// UpdateSSOProvider Replace a provider's settings.
+	// (PUT /sso/providers/{id})
+	UpdateSSOProvider(ctx context.Context, request UpdateSSOProviderRequestObject) (UpdateSSOProviderResponseObject, error)
+	// TestSSOProvider Test the connection to a provider.
+	// (POST /sso/providers/{id}:test)
+	TestSSOProvider(ctx context.Context, request TestSSOProviderRequestObject) (TestSSOProviderResponseObject, error)
+	// DiscoverSSOProvider Read an issuer's OpenID Connect discovery document.
+	// (POST /sso/providers:discover)
+	DiscoverSSOProvider(ctx context.Context, request DiscoverSSOProviderRequestObject) (DiscoverSSOProviderResponseObject, error)
 	// GetAlertsConfig The thresholds of score and failing-scan alerts.
 	// (GET /system/alerts/config)
 	GetAlertsConfig(ctx context.Context, request GetAlertsConfigRequestObject) (GetAlertsConfigResponseObject, error)
@@ -30549,6 +31889,103 @@ func (sh *strictHandler) RefreshToken(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(RefreshTokenResponseObject); ok {
 		return validResponse.VisitRefreshTokenResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ExchangeSSOHandoff operation middleware
+func (sh *strictHandler) ExchangeSSOHandoff(ctx echo.Context) error {
+	var request ExchangeSSOHandoffRequestObject
+
+	var body ExchangeSSOHandoffJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ExchangeSSOHandoff(ctx.Request().Context(), request.(ExchangeSSOHandoffRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ExchangeSSOHandoff")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ExchangeSSOHandoffResponseObject); ok {
+		return validResponse.VisitExchangeSSOHandoffResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CompleteSSOLogin operation middleware
+func (sh *strictHandler) CompleteSSOLogin(ctx echo.Context, id ID, params CompleteSSOLoginParams) error {
+	var request CompleteSSOLoginRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CompleteSSOLogin(ctx.Request().Context(), request.(CompleteSSOLoginRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CompleteSSOLogin")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CompleteSSOLoginResponseObject); ok {
+		return validResponse.VisitCompleteSSOLoginResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StartSSOLogin operation middleware
+func (sh *strictHandler) StartSSOLogin(ctx echo.Context, id ID) error {
+	var request StartSSOLoginRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StartSSOLogin(ctx.Request().Context(), request.(StartSSOLoginRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StartSSOLogin")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StartSSOLoginResponseObject); ok {
+		return validResponse.VisitStartSSOLoginResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -35264,6 +36701,269 @@ func (sh *strictHandler) RotateSSHCA(ctx echo.Context, kind string) error {
 	return nil
 }
 
+// ListSSOProviders operation middleware
+func (sh *strictHandler) ListSSOProviders(ctx echo.Context, params ListSSOProvidersParams) error {
+	var request ListSSOProvidersRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListSSOProviders(ctx.Request().Context(), request.(ListSSOProvidersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListSSOProviders")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListSSOProvidersResponseObject); ok {
+		return validResponse.VisitListSSOProvidersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateSSOProvider operation middleware
+func (sh *strictHandler) CreateSSOProvider(ctx echo.Context) error {
+	var request CreateSSOProviderRequestObject
+
+	var body CreateSSOProviderJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateSSOProvider(ctx.Request().Context(), request.(CreateSSOProviderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateSSOProvider")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateSSOProviderResponseObject); ok {
+		return validResponse.VisitCreateSSOProviderResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListEnabledSSOProviders operation middleware
+func (sh *strictHandler) ListEnabledSSOProviders(ctx echo.Context) error {
+	var request ListEnabledSSOProvidersRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListEnabledSSOProviders(ctx.Request().Context(), request.(ListEnabledSSOProvidersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListEnabledSSOProviders")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListEnabledSSOProvidersResponseObject); ok {
+		return validResponse.VisitListEnabledSSOProvidersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteSSOProvider operation middleware
+func (sh *strictHandler) DeleteSSOProvider(ctx echo.Context, id ID) error {
+	var request DeleteSSOProviderRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteSSOProvider(ctx.Request().Context(), request.(DeleteSSOProviderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteSSOProvider")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteSSOProviderResponseObject); ok {
+		return validResponse.VisitDeleteSSOProviderResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetSSOProvider operation middleware
+func (sh *strictHandler) GetSSOProvider(ctx echo.Context, id ID) error {
+	var request GetSSOProviderRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSSOProvider(ctx.Request().Context(), request.(GetSSOProviderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSSOProvider")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetSSOProviderResponseObject); ok {
+		return validResponse.VisitGetSSOProviderResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateSSOProvider operation middleware
+func (sh *strictHandler) UpdateSSOProvider(ctx echo.Context, id ID) error {
+	var request UpdateSSOProviderRequestObject
+
+	request.Id = id
+
+	var body UpdateSSOProviderJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateSSOProvider(ctx.Request().Context(), request.(UpdateSSOProviderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateSSOProvider")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateSSOProviderResponseObject); ok {
+		return validResponse.VisitUpdateSSOProviderResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// TestSSOProvider operation middleware
+func (sh *strictHandler) TestSSOProvider(ctx echo.Context, id ID) error {
+	var request TestSSOProviderRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.TestSSOProvider(ctx.Request().Context(), request.(TestSSOProviderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TestSSOProvider")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(TestSSOProviderResponseObject); ok {
+		return validResponse.VisitTestSSOProviderResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DiscoverSSOProvider operation middleware
+func (sh *strictHandler) DiscoverSSOProvider(ctx echo.Context) error {
+	var request DiscoverSSOProviderRequestObject
+
+	var body DiscoverSSOProviderJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DiscoverSSOProvider(ctx.Request().Context(), request.(DiscoverSSOProviderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DiscoverSSOProvider")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DiscoverSSOProviderResponseObject); ok {
+		return validResponse.VisitDiscoverSSOProviderResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetAlertsConfig operation middleware
 func (sh *strictHandler) GetAlertsConfig(ctx echo.Context) error {
 	var request GetAlertsConfigRequestObject
@@ -36447,776 +38147,823 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3vlts2siiKvwqWfvssq/ew5Xb7z06616yzHccZeyaZeLmdyfmdtC8JkZCENAUoANiyksnX8wDny32g",
-	"+ybnSe5CFUCCEiiR6raTuydf7JYEgoVCoVD/65dRLpcrKZgwenTxy2hFFV0ywxR8eq6/ndn/C6ZzxVeG",
-	"SzG6GD0Xes0UoZqYBRdzTbSRsiDU2M+acKENFYaM3371gjx+/PjzE/iK0YLIGRFyPRklI24n+qliajNK",
-	"RoIu2ehiRHUqZ6NkpPMFW1L73plUS2pGF6OCGnZq+JKNkpHZrOxobRQX89GvvyajF0wZPuM5NezKUFPp",
-	"r3hpmNqF/FtRbkjejNYWIgBaw3NdkOGvLdCYqJajix9GXOuKFaNkpNitvIG/2IcVV6wYvY/CWiktI6C9",
-	"WzCSCfbBpDmMyBA0RlaK3XJZabKiczYhz8mSlhYvrCA4knBNKHlydtYFPQ5rQb+kH75mYm4Wo4unj86T",
-	"0ZIL//lRDOqvSsbM13zJzS7kr+SaLKnYEG7YUifkETGSPDo7OyPjgs1oVRry6OykC7gSJg1hcw+NLh6d",
-	"JRZQvrSYthMCnO5jDSUXhs2ZQjAt8a6luukigOdk5ocQDvSY/eXlO/LQHoKSU5Gzh/UAnTULyGhZZglh",
-	"t0xtiKpKdnJJqCCVuBFyLYgU7OAu1PN2bcSzJ4f34ZXU5vWX9kF4xYqaRfOGhdQm5UiLP1VAghdGVSx6",
-	"oqoKRu6+onP6u89csOVKGibyzd/YJrY5leA/VYzgM2TFFCnlnOe0JHLFFLXjLoliq5JuNFHMVErAGZGK",
-	"z7mgJVFMV6Wpt2DBaMFUs4QAglMLwr71BDvz6Pyzw1vTXt23sCha/j5WefyqOs78GzpnRPOfmTvu5+Fp",
-	"f3rUaX8anvbzHof92xUTXMxfyErs40oSh2kLZsm16cWVcpi0F1c6COdbtmQFh23tPFvqzofrrSwZTr9N",
-	"bkqWrMXs7Bc6q5c+6JSvqDFM2cf+rx/o6c/v7T9np5+n7395lDx7/Ou/xWGrPGyxpdsfi95H0SE8INou",
-	"kE7f/3scnKucdu+Ezqm4OxN9p5goXgvD1G2MB9jLfs0Ls7Cbwmi+INMqv2EBbWYF3WSd5Mn9zFEKHRXU",
-	"jvUSykJWljngl2vGbuKCCYB8xUXO4vDOuNKmFu6ccKKZ4kw3YD8+I4XlWlM2k4qRrBKGl93r0PC6IyQ+",
-	"APY7O3kc2JIehlXIdSdgAPdwwH61VKNXUmgG8vMXtPgLNWxN4bbLpTAMeRVdrUorgXIpHv6oLdi/BO/6",
-	"N8Vmo4vR/+9hI5s/xF/1w5dKSfVS3LJSrhi+cvvAL6mgc1YQKw+QXFZlQYQ0ZMqIsrTGCiIVUWxWaVaQ",
-	"SpNxZkdOKgE/02nJsoTgdzdsky65XlKTL+w2/prYNb1lP1VMm0+3JrulCl9q5axGApaK3HJZgihPQTAj",
-	"4+yWlrwAONIZ5SUrHOQvpJiVPP+N4M7d2zVZc7MAiswrpZgwoHxYwBXTslI5m/ix9T5MK73JkmuRVZqp",
-	"iaXulBZLLuwA+EqzcpaWMr+RlclOEosYbjTJtmSBjICCRmYlny+MHbWm+loAJQBYlBR8NmMAloN8ci0s",
-	"9r6SasqLgolPi76clqWVkGh+o1EfYmrJteZS2IVkBTOUlxPPrNPm5+xajDNamcXPk+bLtGCCW4oAFFGS",
-	"S3nD2akdxoQBpbAg+YKKOSMFx4OTyyUjMyWX9v3XYs2mhK5WDzQB0R+EMoJvmuRazVLFfmS5AbJD1P1d",
-	"mq9kJYpPh7m/S6KrfEE8RcFqrZZiGpQu6QaWpxmD4/GGbpZMmLf1tfcpt7nkOROaEcNbmz1j1FSKEcuW",
-	"i3C/3Q8ZQH7F1C3P2XeC3lJeWgb2aYHX+H6SU4EIVbf1uddEwVEDu4e9uaT8hoqNY6H6EwIqJQrEVlxa",
-	"roy+JGvKDZlJBagW1XLKlL0sNculKIBPZG+ZUZvT5zPDFEiMqGsA2MFPu5fwlZvDSHyLEwiUfYaL+aR1",
-	"t+4IzRb674Q9UVLxn9mnPTi5YoXlBbT0PKL+gpgFhRvIKf4JcbYevFHBAAS7/J1gH1bABOCNn/D2txqP",
-	"WTBFmB1Kxk/OniTkydnThDx59DghT8/OEjKZTE4Su71233Ecc3NOQLxyrwMT4JvX7+QNEy8UowbOFS0K",
-	"jsrtG2UVVsOtsDOjpWbJaBV89cuIWcE8rgQbOyniU7BbCy9gUl8S9iEvq4JpkhlTAtE5+phKWTIKHBXF",
-	"tIHqbDKyms9Qq0sy0nxuNcj0Jmq0KDWQjL3BKXFDyQ3bwMGyn1lR84LEqfOsQKujFDmLL9CYCNa+5jNm",
-	"JU/k7VST7PHZ0ooA508WmSXB7POzIgsx6DYAsBjqSWenn7//01j/c/nPxT+Lk7ia1Og/PyC+G7VBTu0N",
-	"Z+Fsk0cxkD72YtZyVqCSB7qF1/Hjc6KoKOSSTDeG6YRMqWbPnpwkRC/slVyj9pJIUW7IesEEofqGFXZP",
-	"LCpqYd5OMIpsObw3DpKiawRr53WTzpnSJTMHz7ZH5Td27PYGIECt6fZtx9ccxfMBewEzw19gxx0GbQ0K",
-	"VYpu4tDrvRB/4zA0AGI8dUVKTV8FLamfmW6Ci6f52TGhfVOKqnQiBpoFduZYUJ3uJezvFww4tPEEThay",
-	"LPRh9hFnFbzoYZNIRqA0WEH/TovzjHeXteLtd6fJPXve5cAoYKU0B8Nc2nPJwS6kPYjlIHzODRR4f2hu",
-	"+C0LfD6NH+j9IZ4KMEdW5pCchPTdIlyHqKRxS22T3L6DdoXjnAX+YzBrwdZHMuz+vPnuHDVczmG+itvz",
-	"PLfLDcwfA9CnGHWi3jY32FwSxXKpClRxLFugVcENMcqqOqMklFfOz3YtoPvpzL04vizDb7kZSgne0RQ5",
-	"gwfPUM+jK3Mwjgxj7toKkm45++jiyo+zz4B+3DrTJVP2xBlFhaaw42AlNKws+ZyhxRI2yO6MFNxIAOB9",
-	"DKJquaQqftcYbqLsLsomEMpgif75Nqr2bfIbOh8qvy/A4JPmcRfLaysnkJLNDJGVVfFyWumoiUExaiVe",
-	"xhXx9ogpM2vG3Nlf0Tl7oK+Fc2hTUYD1Cq24hi3J2Eh0gZUF899JPCowyE4A1pbAG3O2641JGtmmn5Dj",
-	"z8eOgJOMAl+9neYA4W9vKrw9aSO4PWd0K4slF29lyfRbZ2YeyoTss72Xb9/0Uhi1OSjg4bxRkOE0DYOS",
-	"5la7Llkxv+OF3ZoIRb7BDAvYQYpfx249JOgLNNSmoRGdjIE++S0TTGuykvZMXMKVuGIKzPMnybXImuCD",
-	"tFB8ZjIydrbsFdWa/J//9b/JjPLSEjyFp9pzwHGBmAQ7mc6lsvPIFUxjB1j9yX5L5IzQIABixsqSTDck",
-	"gyXqSfNoupJcGJ0RLq6FFIzonAqrYE5ZKddbD8xKKVW6YipnwmQR2Oo3AoCzkjGTtsAES5/9+gCk18K/",
-	"eXuSGuA1NwsuSGzcmotCrrN6GfHZulYTLIJk4CS0e8LFPEDztbA/aIJehwBNbnSlmM6IJV4wrlGi5HqL",
-	"HohUFi57u6T5gnKRTpUVTRyWVkxxWfCc2Ftg5mxI3sGFQgM85UCwCjC7Fjdsk5BcccNzWlr4lSxLWZl0",
-	"QUvDCljBipp8gWas2l1N3DiiV0wYYMluGddiWhVzFlDij3J6Cebm8pYVqHJbmH6UU8I1RCwsWZGQ3JJ5",
-	"WTqLmYS/pjS/cQtHy3tqf7Dfev+NR/G2N0sbqVhBjATYcroylf0M/hQA7Vo42IAQ8ezUiJiQl9TZyMtb",
-	"uyVGs3KGsMN8UiDLInnJqNJ4v+wwiKks4hf8MfppwYpq1WFpMmRpcWDPI1AW4N3in2vgMmSM6khCQr5H",
-	"QI8srdxSnERNFAXXS67vqhk2sxzJaH+vUqUn6ruptn6SI5Fj+btDzv2IvY4ijoWnfr7yTvjjVWp2UAyz",
-	"1H4FI60gQue6W6DA97RPzgspDPvQBALAjU3GtCiUvZgta0AruL12BAnucMcyXFCIHXkt6oBMVL/xroKL",
-	"+7K5JRK8yFDVLblgeL3Au8Dus1BMg9nnWsAE+LO9yy4t49Esr+xZru+N+kmQd2tw3SUEEOpLdFCGd8MD",
-	"TfIFy28s74UIDnefpJr9hIIDaIe4CPwpvEfsjb0qK00yd3SskALSapaQDExKwZnKEEGZrlYri1ng3HZD",
-	"kKcqysHPvOAlagnA0tcULsMltVK6sNfDhWXwfMaZ0kTf8BXh5qTFexvpskuHSkbVqhjIfGN6V8OOW4Jg",
-	"VA9DUu6hj9l57seSENoFnj6LHK8qHiLzVXMnoIl87Fdu98WSrbNDzCp7o5607DIDzvevXct/xe3VPdTu",
-	"MFB5sy96Z5V4mP+gDoOTdu7YledUO7a/8LYdNaxx1HD9UXA9Ru0E27AO1ZdMLKQ80xtt2NLHiFxcV2dn",
-	"j3NewP8MHUZb9sftMVF5AQ9Czyt3yE3bc0rHHe56IftDtGuYae2D327kXrCpeL737nwlhpNBjAHVuG6B",
-	"lbgtr5cBeG5jppOQ9QspZnw+kMY6NK6OWMG9yhwt4cqihpTMXmZgAoLQBJzTaZlWBF/w+YLZSwLVOgNx",
-	"k1aNw8tEk1110tlLe8bnJqNO5e+IpSHgsJ5O+C7JGTGVEi7Axb6RyNlsD9hnh8BGlKQLWSkdj4SeUQVq",
-	"FglVbY9cXIpVIqQMnKQ1NP9xfhCJLRU35u6v7RBeP7YU0Gx8Wycm40BNFFb20bxgJ4jTLe176Hb3oODn",
-	"+60mB8mXY0II2Ew8GdyBQHuR5n6YI3TZMsBYSji5F8LcdrLsYDu+nqSTv+w7oHtOwTZJHuKGR9pT85qV",
-	"HpREPNsFJR8ikPWw57ZQ614dzNa9xiNM/0fIWh/NSn7QLG4Vlpe3PrpqkODEO4QAuGCdkNPDzmwHexvx",
-	"riGo5EyY1Oqb8d+lUqzEiOUOHR/DHg+pvTuY+bh2EfRZDnyoQKS3aWtXBtuiIx/I2ndH6vF+Uw5bIthP",
-	"rWVwYZ49GUUZcmBvqdNAxUw6AQz8dGuqhJ04GXlzY++AgJ9GOxSRjGo/ZKB4BlTX3sL23tTE08L+/nP0",
-	"CThGc2Z/U7bx2u6rRehbSKobyv/RtrJ7HyMWnZmeFT7+1dSJNFPF6A0Z07J0ZqklGknkTVvb7ibDbXNO",
-	"lHo7MBdMI2+CAxiEFXUqSFvYljeWXh0eDqP5qo6h+ddCM9rKbhyz3AkIQ90GfTdg4auXxIWhubkk9hWE",
-	"zwj3AbMFL461y/hd745LQ0hqIMyCCQfCDopVJSbdr4xS1PZ7Mah6raSYJ4QtV2bjdylqgPBg7Udm3FcG",
-	"yFV0azXg2gpXc6S1KzwYIZRJ+5i0yCF+ZsziaznnR1oIpVnFtVefcZTLgnlzOMZqPNAkSIKRitDVKsFd",
-	"+Oar53Z7mLBrL7bikZ61gpGe7YYZ//IslhVqx2m9lqqI2TEPhXGzXN4ytUntMmK6kOZiXrLTSjPix8KS",
-	"k7ASRSZNrYwNiAavNFOR8PPDcG+RRz1PgIoDpHCUikLznGmd1hHNOwtazmjKhJJlubRSqgryf7YIqLbk",
-	"gx1Gqhu9ojlmunDFNBCKd1PY5ZEF1eCsxelZcUHAIG0HbK5FIck4e/Pt1Tvy0JLew+WMXuDILAGOQ7Z/",
-	"hSO1yU4Sl9CJaWBLugEr9rWguSESnbdyLYgzarZ8By1+NFNML/agxi7isCBjFt+wenO2t7mF/u13ujd0",
-	"bfs3Xz1/Cfg4cutXSt5yiyIu5mmleIf3MFesw9g1pZo9Pic4JMFUoc2Ki7m9lSShwnIJTOLwuU85RfL4",
-	"7u3ryUEfyw6ANTh7UPLWnegXsmB6sOsk4ByDVJCdoMrWRHvA/QfQ7J34+N3Z7bbMZlbdILM3dbbksWFm",
-	"HPKlBseVdui+XKdUSLFZykp3yKpdgeO78W7DthkLAWC0dQuMGPaaLNO7vdLhrj1h93YduUds6QwKx7ph",
-	"OpEe3pA9NN7gIkSY3NRdK36LLPRY3+kWzx9aCanNBMLJYvC+eP3l2y+5Rl5xHMQ5L2KFjAR5/eb2CZHK",
-	"/v+MCGbA0ltnhj06m5xNHk3OHp4/OSDkPI4JZ1LFLONv7NfESGKUvXKxdIUPo2hqV/xwfv7eFX3wZ6C2",
-	"ID97+vTx00Mm7yX98BqffIQMz3/aOjvJCGvpuJ+tVL5jJrXoi24NNWwu1QYDXIftSQsrnSeoV3xBM1EU",
-	"SIiHw2CBqyaWvA3NDRdFR07OVErTwTL3BRTti1qnas7M4eUBUM1U9YPdq/yS5SAL3Es0xH1mSSB4X6Er",
-	"4QuIezwIYyRv0MVSLmhpMNsl8BwtpDaajCEVm2viHBx0DkoaOEIlpo/KShSsINXqhCzoLavjPEEeXmLU",
-	"PYjoU2kWhCpG5vzW6u6PXLSN/U0wDoo+h4yyNjqX9IP3moTepiEOq2AKvf1sj3pJHfh/JbWBWk969wTU",
-	"7sJYNnkyQiTFf1sxUVh6iP74U8Wqrge3YlS7B7EiteM6BlRCdL5e3/DVqmtqXeU5Y0XXz2vKjZWq0SsW",
-	"zbLfksUdIupV78zRQBu+vUZve7W7CEqCbWrW9n7vhl/tZNz95mA2rBDB/Kuc7hIkXVnVhpYtbXqXCec1",
-	"Pe/TMHfo/+jY4pwXd43ydXNMN/2gfsOUxtirwrH3tGHYh9+mNqmqxJ0g9sxsWjPu9lY133cUkHPR/Mii",
-	"LfcGZuvY+SRuM+6MhPgqnAzKX4WzEW2oMhizvaYuAcrFzsff1MGuD9ujt5n0oSe2uIXDWrDU2EGeccH1",
-	"4o4kZ1E+hGgWjJZmkYKtNeVFWxc7qNVse6IgKr1OgNvFI/xu1ZfIZn/J9aqkG6heo8mYlRpjXuHzibe/",
-	"/iinD+oLXku7/y3R+SCIPfU1PhdNmESHIu1FyZrbUpMvwGxVJ4VEWWFnWrhVfBQv2JANxJceYC9v7KCr",
-	"FcsPBPM1MvDeTDcY9UaWPHfuZlDVjmJ0TrIe6ODWrGQ+jLN/ZPs7F0WtsRoz25A18+WSJrGAacdg7ikN",
-	"/jBa/iqn7g4HmeSWxaW3trYRHC/8bRhrc06OjrKLVmp2AgII3MhjK3GSYI2vszijnSu5NosOUYz/HLcy",
-	"BWP22nwcBuq3+Cmbtexy15g66ZQuZ01pygM0PKrF0GoBxG/Nzm0Z4ab1kdrhKElE7Nk6SkHAaiDBdMuA",
-	"f5VTK/dEBKwmiGR3j9kHmhvihrgCVxxZbEJm/INPUOOYfbBScsoKMi6gtjPkObIPkH8hRduKcZje26p6",
-	"5JxD7aeYd6UpWOuy+Rz4ioo4RTJxy5UUSyZMvJaJrzx1WES6l2u6O30rPrbzzlhSUWHRqAGI/wYf6ool",
-	"ccGBcYcxLxlxSgRQC3VBxknj7RKQPyQYlBPWZAzO4/pXUK3R2SWOz5ZIRqsF1R1pxvCTy/8lU2ZBxWTJ",
-	"Aks6ToKKryvF4LyCLgM5kaNalsZTWm7Cc7yS2vgHvDo0cm52KCZyGHDZBMxHlFx4UZcSVCtgvvTuUflx",
-	"jU53t7SA4y7vO0DuvJgRVnZ19cr7OHVNZpDQBeUpLSV2qQWf+poPdHV3z/ewODT16ht+0GZrbqqAvoJb",
-	"rd6qpL4NGvZac5EAwQEhHrxxfAGtu4S4ta+w49OP6nl8UN69APWRwu72LqDTnJN6yaEWIpzsgJVUWzYd",
-	"TFoH4WW5KplpG3dC441lCnbywNLj7T7d9pxv6tunjeZ5xQvqqmPvXlnMHkqul3EdpNPWvm2EdgPDCZPm",
-	"zd24/bscXJtxj928RxZfS+nZJcnjWGE/p2FnLUIHk79DP9pt2EE4V8xYCULvsQYGvG1w/HOtgHvhWjeH",
-	"JnqvDs+AbZ6JlsfbjmyJruoQqC24Wi/s3lKP2e9g8ND4p4PIHxb/Ffgmg7Ny/EbdC1b34M6wVUTllssl",
-	"7fAasg/c1JF1h7XtPsrDnZSFvlmhnSaojgDnWtjuYdyBoU2SwFECV0TAKpiKZ4RoU8jKdGSnViKnHdJ0",
-	"zCjQiFmYW4DrbqoMOlKoX1oD5oJWmxe2ltne+f0EeH+CC5Dzp5Zcvvd2q4EuXzTroMlpnOGnzFt6pSJZ",
-	"27pVt/xCi17g63XhkGCkwaCLDC1FvpoQ1EYTzIUz73p1GxNb08cmGeSYjZnihjiFG/tZDcF5C4Ij/MJ1",
-	"3azGLzyofCwm5vhU0rizxiraVizTWBkdk2/qGkI9cwhqU0yfsR9ytjIxC5EFRxOa4+9kuiFUEBzuuiHM",
-	"JBQ28f59KB8mpAIXVu98B7pVz6V7qJ1/wFAris9Uk3PXXh0A+5CM4f8/IcguSB+DFiR0G4RFoYcMZf4J",
-	"eekw5vpiaQJWTYsPh4i2QUZW03KPAox18Lfc7wdXuO1Mt5hxuGwm8oSQ7NJesO/v95L6G8mHpzl22MKZ",
-	"KDzLwf5DGEeCRmEIHlkvKNpIoYqLZUKdxq1u++PHJHrgi3GC9zVMIDv490f9n5Yg4cI+RJU9SRCaLw0t",
-	"H1F3P4zGywWdsoa0rbLKGt8W5/cKEVvnKGbL8y2wempMe+tf7Zc7wpaQYUsv1xXLN6Fya4xvihDMFSn9",
-	"QjF6U8i1OPIe7EnLBZsrWvSkwmTkAeoxNCgB1fMJSIRL0X/T8xEpSi76zu/afMS6PqzpRpOzSx/JYXgJ",
-	"DAdbOWXuwYyMhUT/ErgHfP8tyEPcMHPiriqqSRauJevFrbaD+nFlwQ4FycduI7ZQdoikXixYfnNUYiyw",
-	"lHTJtHai/0HjDz7RO127Kbyc9qoh9009vi4kJ9g6dZXeeMnNJu1n8X4bPNLYvFcWkk5VU/FbXrI5i7v9",
-	"nAqmyZwZoqQ0vrYxOHvGJaPQMoSKgtywlWmqhYZOH4XWK10V0v2X1nllyUhIwfp5cjyobjGH0zqRlgZW",
-	"AXD19bpSjzGjIbXPp10eda0X6ZQKwfo5Oe3wfkvajQx2wEYgC5ffTVEHz9kxFZlqGVKzvKWNffbsSUsf",
-	"e3a2j48f+7hciyMfDfh8Oi/ltMuAGY477k3IEo98WFHD0tL3v+3fmjYZWeKQldl57+ODTwalJ9O6ROSW",
-	"qn1QUd69FACSrS1P2gQU7Ogu5ttL6gKzhbLoNvc7Bx+1Fk/k2A2oyBN7+qi6POFER5VEALkjLSoWaxN1",
-	"621I64XULngBpRCuSVEx34W/hwgEierw7J2cyTCN4fmBAghYI71O0idjKch6wfMFVDywojKkLaCaWlba",
-	"2MHQku4OURchobqijh23uMVCHQvaR++DJ3xM1fAnIXxd60FPQlh8WrCVt7aFiP6C5jdzMCySH+UUk7O9",
-	"GdcKpGTs4mCSOkYOQpExNsZILLttFHe1pPtUy7HiVtoULxy0GNzxNMiSiJesoJ42VkpajIHNQjMm4HsL",
-	"OyyXBy0jllxUJtp9bTdJud72+MbEN7pz6VGK21lreyeT4MBH+Undo/BFKQU7LtWQ67Q2zv7Sr+ten3IN",
-	"OperlkcW65K6NcX7pthHjouo2a1AtzqIMghFPA5ntDKLdMnMQrYCp620iWWDAyF8Ks0iutytfMJWv/Pz",
-	"J0k0Jfpj7FRHTY4OIKyqYAncVasP3ahPnz5+tv8JUE5WC+V8cIff9mmp6P7qfCDctbstyHYOSWc/gX7N",
-	"tTlWKqonGWAlq59pylrcs8stBOtwpa4IQL/BKf0I/Qb7JRIfdpHrvYJLX24R71pQmXbWVvsG/laUG+gU",
-	"HOzohSt4nBEq9JopPensq4CTN024jpy8MRpruHiBNdSLfv87YCeO1NIpN3vsGdCpUC47Y7r9mBkXc6ZW",
-	"ih8Y11mS8qjgoGF1HfoxvhZ1hpS8nw9gKFDfK3vJRfjtoz8u8d/oEr/LpbpLDZU2cvlWluwuAlz3tvVB",
-	"NnKDsAgPPf35vf3n7PTz9P0vj5Jnjzvqn3VUixnY0roJRzvfDUc7VHLicImZBsf3e+LuhvVPhLsdbPhS",
-	"LqzwWUlDZBCskxJlxzOrkg9ixiupTFe2xZxrY4FM79JS6Rgj/IGAUYcAB3zr4QAF7w8i/q1b4ZEHHrNy",
-	"0y4+tOuZaidaDQsXnStZrYbkRR3J9X1XpDtHtT57sivqd7DtZ0968em6ANJRbo6CGZabVIoUK7HmEgqi",
-	"dki6zou+Y3p/dvbks5bh/vGzszs6Jz6kOS8UnLGOPMSSqjnTpinOlFNBaFnKNSugxY47ESwongQXJ6Hk",
-	"4fn5Sav0vruO9/sPOnwWT8+GeQ1aaNwy63ftR2+D/xY5fFRr/zbpDTD17zx6lJ2/nuUqp+LIyl+fQhH9",
-	"xMmiwOx72oDrA9bLdrF1RR9fLqEugdY7qRvzAEXvUJT7TdLzSktdFqcxJEcSpd5HG6sbGmkW9rxmUv/P",
-	"/01WQQW4Y4JUANdA2B7DQUYfAtCg0dPJVit8JIj9p23N2OrYwoiiKfs0oNVJ/VgMsJf+eA3icMXBqBaY",
-	"94UdGG0jEalChiLTA02C0YQXCaGllt5Bkv2P0xfNz6evi4x4cZAswN0WbyTaq0lFG6hvaL7ggp0qRgvo",
-	"uJhjs8akKWU446wssF2ZR3jaaABZtM5FrVZv+4ukZgRvWrtQ7KPIWzYk7NYB6RLqliGhQl2QZMQ+WDUv",
-	"1sshGX04tROc3lLlqsH8MPrKvueFnw4+Xfk54dMbPzF8elnPbrletaQiDKDaqXHN7GWbM8hYXzG5Ktkl",
-	"FIendULAbIbZlQQwCANvackL3HRYe5dpzqiNj8+Je9wUWzGKXsEFI5oua9oiJTWu97srv9XDyQbE7rct",
-	"BGAbEztk3nncXkSLg7+EYuC471AFHStJ210hVjxjS24mBDdN4yLWHFojw9HQLCSVBptN9TCHhclUFpvU",
-	"SJmCFAi5hJVhEyFN6rkafoN2p9T+4GRDZyKbBFU04DMX8MK0bTxv/eTrStsvf540pyQtmMC8aF6w5Upa",
-	"0tlMuEhXSs6dVhb+csM2qWKVrvvXVSrfAt5/aQWhkoME2AiKE/ahLrwGAOZazdIgnxe+XM5our1I+51b",
-	"zSgZlTxnQrPJjFFTKZZWgt5SXjrSsHrJBEILaLHkvp72RLNylpYyv3HpTNjjcNJ+FmRcQcuJj36218ok",
-	"iGzxX1lULLleulJI8N200hvs5of3zURB3+pwu+0l1kJw7MoFQn0pblnprNFDQyx7XRC7dxV8Gz05t0yY",
-	"dzy/YYMjPj+sMCdxgFBq6hfttxy4cUn4kjj0vLA8EeJWh/eCqmi8IDJkA/cXQdtQRMREH++5r3qNXrCy",
-	"JNC2GGrSBAGhlo9DYgZUtQHgiL0+h1UNKyqFnGsZg4MvmeuB7kJTjZQ3IRQBT28SFNiHFZ7veI68t69H",
-	"MuVgETgCU+NoWaZylrl6LIBlzQ1zEU0rqlyGCniHYH/izUplZVZVR/6LncUnwOC4EKWuGyI1k3j7CkWX",
-	"zDClBzfl6htmrK28UAcY7837TEa3VHHLtfaAc8j/iAJiVTLiJ7PiQgXSRI0VeyVEJK6tA1s7d2rZPsBX",
-	"cADq/WmnmdZ0lPhjGS6wTbtRPuDzgwbbmu67Qmav4UPLYiIXvBuYx7DrfbbM30N7/+4GQxusssn1DeFB",
-	"NtnYNCoRtMBZS1Xokw6Z2NcxGxbp3i4k2KmRWUnaCi8PtGV/TmTxHUweaMKLyaH5U+zkc6hxC46ql11Y",
-	"pWFMRUG0BHlXSEOQiKHxekfrlFt5M6ioIz5x157NOEfPo7WvxDn81t09vo4O2HvPey5zBaN7c/bmuZq5",
-	"30+3+qZ8TLC8xhHfVE7yNfgCJhAp1BfQewvCvRz3zlXcd47uJfHdDL15glYFN8QoyssJeeuwkADhTksq",
-	"brb6HXQVtelZ/r1e2kfvidhcW79VS8QaguNca/d9qdypbkj/AkctVtEe3D+4dQin6Cz75I9q7ITu3a8r",
-	"D8Z2AJWT6CT2pMYSmIEYr7FVNGwCCN7ut/VClq5TeCS+Cob79stxxXaLx+2m+zvT1P/5X/+b+Ipf5J/E",
-	"WwjIP4mTcsjYtTtEuSrs2AcjNieX16KewU7nrolmCmwAtltBvqPSGD5eIz9uLP+KseK1YcuhWqbv53+M",
-	"GDSVxebeHEI9T5GvCB1p2WjpxDIWEKmmsgpttrDOCTQbd6Zb9w0G7xVxZa3k4iYuJX33mqyoWXhtzb72",
-	"gSa6gpMQvPchvEb/d/jvz9fV2dnjnBfwP8s6JCh6RxdM0A54HxO48uPA8BGXPPYU9fW3ORCBQ9WWY8Qv",
-	"JcYpLL1+9AusPhR3vr9cjlnRZIvEyuu4xpU4FIhCJ5hSDXVziJHk0dlZtKJzjwtyC4YoVi0DfCW1cd1h",
-	"hlZFwOofKVwAQ/Ji+t+DnTU3I+/uXOHX/JYJF7s0YHlHpOe3MoOHZej3Gj1s/j2ZwG1DsQejR349IPQt",
-	"y5kwWF1Kf9wjaV/3TlGhXemR4+uQIuRVye5G7O2OCn1oYnj5zMi7Old0lcvBa+lX0GXHPgoO7pTd0rKi",
-	"df3yY2oLtd4dm7dzte/kypW1euXjKj4u7YXc8Y6018BuqfATwB4S+11hD47g0Obn4Fvabs2B0VeaMVFn",
-	"GrqC4KNGJqm/ev9pijDKHBoWDLSR7WtFFwhXR1aobhvS91dIDDQxbywJ0d9eYHSvwzpHAzZ5ykS+WFLV",
-	"If6+eH1lheird6//Quqh5IZtyDhTC1Z+niUkq6aVMNX5eZaQyWRyMunXHWnJy4hlMsu5tnNqw+f2f8G1",
-	"Of3s7Oz06ePWx0f/8ch+XuX8tND69Ak8o+Ze5C/jMnfHZnfmIa1KaiwtDS3C+NYX7oNu9X5rsGEx1P21",
-	"EiLUU/RvIIiQ3QqKBZty2lXffsHK+C+4JT1qobvp6yfcpDESawuLfeKtXNqN2+skILbWbCGe99K2L47+",
-	"8ZhvfYqO57qvoHHJMZ7goDjuPiCDF7xwTxypirvO+nHH3sJgE+ieoLx69+7NEep9z9n/xnGVEHOh6sJQ",
-	"PZ/+tjK5XLIDKYdGtb2VLe3AqE1asJJufIR3JKwSfScD4LpyT7Tam3YYPBrfsCbU9UQvOXTvzMSciw8T",
-	"937LCR+d/8cE+vBePHnyGJvak+/efp24MotANHFvk8mHbPq7F28idWci7Ohe3AyOnXi7BGJsu0SM38fd",
-	"TWvofct8ccDFEDlvw26D5+TNt1ev/wfRC497qHJBqIaiWwlhH7jR5Ay9YZBcqUnmfdEpeqozdKRphq6x",
-	"Ts4RmJE/e/T5+UE78tZr+qTT7YTQ4csP4Q5Q/ilZYsDetvrjuZwHK5tMyHNScA0j3SHjWJ/EbtF047qe",
-	"6Lg/8kgmeST3i6TC9Ek3C1jbVo3TSmEVE2PYcmU0oTMDRU1c60kpWJMgctZOC2nVg4rXsdplmlt9Zlgu",
-	"RaHJlJk1Y6IBI3hn4gJxvGMaRCjBWKEJJUu5ZMLUUCsGke0tMB+fHYTzbnz7HvhlHCsW+Q4j4B439Ibt",
-	"Wdrh5Jot9hnAcODkAtUOZXnfvf2azJiBspOtqoJ5pUoo7jNn5sTn0mNQtGNFBHWgBAoPWs44lcUG4rMp",
-	"F5pkEOHqPzZ8cZcttgb2SxSu2aHu8B9ZrQh/AxkehjcEe362dUyefv55uEnx3C8uNMsrxVJTRt74HKJG",
-	"CBUb8u7rK5Lb9c14Tg0jY3swytmp5nPhzqsUVkhYTWl+czIhntPBJsVZWKXKaJt/y9rsPtn/NWznmpuF",
-	"6wSWEF/nCHoXhsF5LT/mk8+GFS2xwBygxr9t2SP88cWz6FhyErmVmk0OZjtCpRgYlRnqA/dezQRBOexf",
-	"jwjDQ0t5I2+OkIrn2ktaMDJ+RP7kKnVpiNk7mXRU8/UpG7uO4zrDAIqwuULgQGwQN+W5g/+bJWS92BBu",
-	"3LUVF2y3wk7v1dfR3eujKwq0FuuxOh7IfDuMkq5WEAdKPiN/4190yOtDQ8O26zTejOrNCIIiQ2wlzeYf",
-	"IK2r5iYddFdgCZSCVIIbjJMzHFpX4A+5KQnXp/htdnJp0eQaElqWBP2rcYaEZF5QQBesvfPQCevIJvPC",
-	"9u5tYd8eS3gBqOxEjbcXFC60NbV1LzIumTFM6YQUfG5fZO+w7CKd/OdpdrLNHoeWdAIID+yBFTGG4v/d",
-	"izeQYNeiPwxW1BAEjTUj7XHkZuGCoZwAQcZIgng7TKleJGS1MQspHlv8iDwJCimGPSsjaszCFTfYuYte",
-	"v/Epy3Aj2RlgQ6KXUJDT7NXgXcw/3lPaoJX6/HSQjAVTHNohps1xYU539r4egKxnn6tDNTbuS2m7N3Xr",
-	"7nrT3dSe/09pI4P0iw5qOjIDtpimjtd0EcBu2jH2id6E5edjIt8tUzpe7Gy7bJ73v7SAaSaIHiGpzYtG",
-	"LB8qT1IoadSVOXvDNoQXYYsm8uI5fAu6sBP9eTxbJG9DFYllCbQJLgitzEIq/jMrLEzQw3pJDRlbJVzr",
-	"RfFAk2xrtVlcMDnGHh1UF0v1gp4/fRYHOhjn8eLWwQrE0A3bTD5R/zeuddVd32BvMTS7gpyvtksk9mjK",
-	"KNiaFam99nqGpG6FzR8TJn8gLD7iQlW8d3ePLnU7c7GQGciFgiC2W2S7otqQDNNQMUgzC0NH8Yne8ZU4",
-	"D5iU+mMifPldLNwOZaFnuOEOATFFj0qLntpHv72sLXgDn3NDywf75G9xgdf2yeOkmvYp2Mqa/mAUDVLL",
-	"W+xKY1a5ZVIJmTLNC9bqV40ioii87NjKU9yWBtuyQFhY7fnp/8SyapOL9PT9n6JF1YLmnM92zyuAyc0m",
-	"LegmsshHxEjy2fnTRnD9fMuK9Nn50yOu4vYOHWPpaJ4eYO/YugwP2zwO2DhCIHpQ4lvLHI+jxN/FPr0F",
-	"NnXcAqKpB097tlYGOOo+VUPtQzqVs/htzYU2VBhn6mVwXl2DPStWbLcEGFbPZ297r0G3/aBAAagGV5XM",
-	"9Si6h7BjXS2XrlVmv0ZirvfknkDboMuXnz3pnZHTpoarBrpjKgXcRye+aMtJb6QY06lmwviOjYKdXNbx",
-	"2FwQiFMc0InP1fzv32Gvr5QzoJFeUBfpyEjNJh412nUPp+/c+49S2rTD63LX0ohR9y44aDLHqrMtC9Cz",
-	"Jx8jz7hfDcWocPF+HAga6en7fw9+OvnvUaGDr9KgtuewuovH2Lp+m2KPMQKI8Dzn3Qxw0kXZX4K1++jy",
-	"f54lpj05dpyROoLpdc8EtfDLMCGiLL+djS5+ODxDnUbxa3cnto6CCi7xrn5vEsNAF6Z/g6zOT5F82Rn9",
-	"3zd70uLmL5DKOLinwmCbyqFK/4OzInrKU2FRzqWriDWgA8C9Roy1S0/vQNZCwsDYML+TR0U3Db4n76Mv",
-	"CMyxdy1HaIpwcw4Tn/EA3LdH3AHST74FEO7J6fHJ9jK6kr+xobK5z0G+UwpqPUmsyMj3C9lkWBu0ZAd6",
-	"H0Ubtqq083xDYgmpME6lTznYg7bi7OrV8/Onzy4yMpNY4Y5MsSJLJVa0gKxuqtmzJ6Tgc+aiWjKtF6c3",
-	"bDNngpyWmY/H7DCwN9kwg7hyaBbe0nakIuwDXa5KhqCw4vzp00efdyQu02PevqqmJc9964UOl0OXMyAK",
-	"R6f51iW9o/mWFHw2Y8oqaui/cP6MlWIQ81FcBr5mjc3UoRk1cXEBjppC864jIGgpgPn17w/xiINm1AY9",
-	"gW20vdNbqH/ffS6fI9DHiUBxKt/jx/zsYO/v3Rn3AH/EVTDE6GLJatClYfncodSMxgIC03etzi5tuIFj",
-	"97A4YzOkZwlDMDkBkn8YlPyEMhjePuGpWTtup3MqYvHcvkPqMGPEH/aW37+9Jdnd3H0UekypD5UvuGG5",
-	"canSB69SiCJMV4pLn/HYu+tvcqRCHD98v02vs23j0yFj08czGx3tgm4ZgjqEhJyKu3XSvZPpod7i99s8",
-	"9O9WIES+SF045IJqoiqxRw5sDkpMz4zUNp3NGAYV2jGXkPnRVKYDIUQq4MuwmVbY4IIEc8djp6VOi7ru",
-	"/52wK3XapMT2GR0EtBzure/SK1MO5ZtnvGfr+u5ePzuGwIMxC5+g8VvcDFh3/QmP8T6We6RlcFi7iBZ/",
-	"P6wEtyn6DdUaVBUcgMVqLSFjw206Z07PkkHfYfv1ZHAbW1xVP3X6yGotuYT0B3s6fSfjjjRMYGRwndbK",
-	"U78G4PfUR7xuTYX72/HQNsBhjYQ7wbCUghtpP+Gch2jsm3r8lXGeeNjGu2NjZWHov287w10b687xit/y",
-	"ksX6D7yS66Y29JwZyKAM45ZBhy8ZVaLR9oH+SznnItQc7ZPgGi2k+y8N2i1aoXb0vg8uPLBDEBJ95gBW",
-	"XN0fXnKzSfuWoGgeaYp+ar0YAOv26L1QxgsXtUA+xD2OczXf5zH/PR3Ye9r0HvsSAbdrqxo4X3FtpNq8",
-	"FGbwjqHWAajsX7AAeH/QnORwuelhtwVmEKUl3aCIVNdudEqdXoxC9vT+bvWnD8n73arqPVAWMGXMW+pY",
-	"QyDorhS75bLSzdv6qQA77x3GUfuCF+sZefh2tpyt3xv2F+8JKPkuh+jotlF1lkJvybPjAEfk0CHUeyfH",
-	"TYNOv6B+Quexjdk/rZHkD6vGvVs1/lD8/1D870/xD4I5j6mS55e307MM6QydAqiHuAfImALpubLSGQTQ",
-	"Yi5NT1nIW+c7M4ca+z1kCi3pjW+p4uDJvBMgI2O0F5gFU2uuWRuOvqd+xxnahY6qZJDUjU4QVz+ynf/c",
-	"HxH7slr2VfjLaTfqoGMuYG2lZFHl4MFuEDeGKuCu3ZLlGRZvcaQdXbbZUmRYuvnI7j39Cj43MUx18wb/",
-	"6lj/Bo+7JCT/7f3vOmpXkKv9Wszk8JAFqpZSpUGO6GHZcPhNL8sSa4AMirPi+iadKcbS+bSf+AlPYAXV",
-	"QY9UmhW9n5hxxda0LNMgr7TPOXYP1TR3+Jmfin530hCJMhQjDk58w5RgZTp0vGIlo3rQI0Ou4CVbpnX7",
-	"v3TZc9vsU0gafZ8YLEfwov/ItOQ3rO/w3hsgdbpSzJjNoEeGIL8Zns6qsvyoMpNmJRfVhyFnRq/patA2",
-	"d+pMLZ7VxXgx0q1vIMq9B7zdNch/WKx5qL5sdf6Vt0GeIPSUtlc7PDAh4I6UirgAh5JRPxoVBKoxGOkS",
-	"HqQ3zJcikRUkIzeqRKUZyb58+fXLdy/JQ4xLfPgLL359uGTLKVP64S9u/37NjpK2/qXD/3cI/LUwrCz5",
-	"HBpg1j36h1SKFYapW1ru1EH47NmTViWEx/EiXqE+Oi/ltNXTM7RV1b1qW285H1jNrQVua9YoKO97oezo",
-	"pAiP732iaWSHwI6ByTrHPL1TiBK+DuY8tGroOjt4sdvdzo/sR74DWcHMcLmT2SWkfXq27yzc92//vdRj",
-	"H97QZr9dNkBNS58JgWtjvRe9vOg0NuWl1KyAsrz2KvDRrjnThAezEHdbW81cMcuKW33gLSNMnfXPdZZO",
-	"FVu6hlHwsZT5TfOpEu3P0MI3KMpf29OLFG9FCH2O/dC8Bj83UGz/bqFO5YqJ5hOuHlqu5jd0zlJI/C3L",
-	"1nfOGhR808zppOtmiGJTKU3Yqdt9k5eM4hd45tMZL9ttCEDZaZqj+y8Ucza74LumKrD/xteDBXN+JUyN",
-	"MPzUQAxMeEZzVo9ovukYZe/rvd0RduhNf/T2Sbss8bfqAxhCcmWOqRd8jO4+hAFqQVd6Ic0h7r5b1vCG",
-	"bcgKuv0bNpdqQ8aZOwPY8QCJD/4GngCtFTRT8AfKj/YvoEGdJdciwwNjv8RzYf8KDgQMr4lPZycJ9hyg",
-	"giDGsWZbBs2WYcIQfRmWrpspphcZGQO6G8s5mjIbPgZleKhpFodH71rAJPgGZyjDZ+dSQsHSS5KBjzaz",
-	"Pwmi6UaT9WJzgtVfs8a+lJGxffu18LOF1tQTIi1jpdg4GgtGGlm34Duc4+iab/jN7aFRfc1zJjRS6bFy",
-	"U6WNXDLVJUf0SIA8bJdh1Pjgjv5Gey7SubIca8UUl72LcWGJRrguKJRk9ZV2kpGQaYkYA44IpTai/M/w",
-	"tut9pph9xN41a2ryRboqwRjJLGGvFNcsOk0FvYpWit36PJfdBaypElwMc2hs0Q5AG2aJeHTvIZl/MMVn",
-	"m+MSQhwO0x/XO6Xanz3+7MmwVMBwsh7wHuee/u1oWKdIZdG9N33tOrew+qDpRJuzwysSAgSf+Maf0BM4",
-	"3TCTup+XtLRLt79UQlcry+Ataynn9gvo4Zbe2IFTWqSazwUsOCFrJcU8hbJMChyVeHDSvKR8qaOpWPdA",
-	"1DXmtlcfI5JvGmXz2xUTLjljSBZsZ3G6Uua0JPZ3uDckTk+mrJRiDuUdwBEDVd+hRvqMNkGvEAtb0E1d",
-	"Hn5OV7vutXhblGJ/JZsQGJB6NRkLaezvrnt5Qrgg37170d+LBWtNO1/NREEoXp8/S8EeaLK2a7Wz4S3O",
-	"Iedo5uqgd0wPmOqsaa5M31ckhE3mE5Kdn50/Oz17fHr++buzxxdnZxdnZ386O784O8u6sgS7Xu/Q+cD7",
-	"BB2qh+MRIoAs/FGyX3NRyHVfWc+N7ueJbqZuPxiClHiaQ0wgqbU3J6SEA8ftjWK3nK0HHjeL6VTIddQ/",
-	"C+0goIw8llXEhWgrudnniKtaDTThhrh+7R1xErit/VWRCDc5xK3qBQWvO4C5twzT9fII48msJJldWDaS",
-	"2d3KJvZ/Xm6yC5fRV9DNhGRrxm7gSxy40amcpfbLbHItsqUUZlFuUmEW8GVB3VCLMnjWDodRGTxePw2Z",
-	"g1ZMhx/JGE6ahqYQ18JUTBd0Ax2zQf6dKV7QzUm707RdAdAatt1CSDE2bRuoqOzUwtRRlTu6i/hubZ4f",
-	"eWDDvgc6HF5YfEVBNcGLBKiWC6xH7c329tqYMq9HJEQBaVjODk3JczYhjhA1oYpdC0u0lc9ztEfEMsm8",
-	"lPmNfVNWH/bsglCSwaGG2MAMFSQwPmli1jxnZAzP6WthLy642mh+c0KWjAodZIk6g5XI2SUcTpiokAz7",
-	"1LAPHMrFw1REryzwXMyvxUyqNVXFCfJ27Q9vi8G62xH8G3R1SbKm8jsXlWEatDZW0pW22pxdSEK0JNSx",
-	"BsBfrqTWZMkLwecLU7ftQKzbm2sJLpfphlCHKUS3uzCvBTcT8vIDzU258dwnc1qZU0O9OwfAsZccEPw9",
-	"lEdxwse2UHBQLAyObPxGcwcM+9xH+YFDob9M3dnOJj1fr8P392Ku37szHxGWt7c9Hv21tzj3nQMGj322",
-	"b3hqd+u38DboeTsFV4iXbOpg9jYxfA3HAOUrPD/Zq1cX33yTkfH5k9OFrFRHa4dQktktif/878+Ro9kh",
-	"noZeVvZEPPyCqZKLuBB2TDxe676KXJnAUtCIZe8p+5dZcAV/zGSl7CUnFcnslZWR8f7zcDI8S23L8F9T",
-	"Yl0BKBTBgr2K0H2LHGp5rXXctvHRZgbHtpnbue2OKynUR5lClgRyjsN5L71oi+X15DTbnGoXMjvCweSE",
-	"qgCqoYytcTL/Rz8uF4Rxn312MJK71VMOvIzdkWdHVfj5vbCjoEjh+IezR+9/ODv9/P0/z384O338/uTi",
-	"h7PTp/jVv90X63q+ZIrn9OHf2Tr9/0t1E6vYeABzO2zqEM18O/sGhna0SjuSa/Q63UdUVnHK2DG6lJOf",
-	"D6lS/g29VtCzcFacP30iZvP75R6/X3Zxfyf/E57eXXLdyjwLPApSlByNMb5jSFOUxX4r11tlAu3ljUba",
-	"qLr8d+lqd3MpXiyoEKz8KAE0kfc0cTT33v/5zlK1rIwzBvdd1Fv3CMSC5IqZVMd7IqOdihIcBSohePvI",
-	"GAuFCeg2pZiplGg3hAs9AC4pdCDK39nH7rtCpStHFkiOPpYpQESD02GSZTfdDK92ZSd/ABq4BURPyJpN",
-	"F1LegJauS5rfQHdWklWqzMi41UTyZELYkvIS+7dei0wvzSq1YjuoDvbDSir4YEoNSV2gQCi5dFYAI7NL",
-	"dIpbvGXE7q8mUpCrb969Ic+/e/fqWoCpGjtmw1I9kVBNfHp/zHjge6kEPOvxeaxqbA10rItEfPSR0ZYO",
-	"ByHrEoEwYqDNh/036kaVXZGa8WU1N9/j80hwJjYJ3entuTdz64gozhip3qEQ+T3w1aFXdq/GYvfAGruM",
-	"TngaNZ+Dd8rRvisPA6fEH4JLslbcsFMpys2WqN0RwH0nhtkhYSPfc/vUk3ndoUiP4wn9ZejY3X7/XVwd",
-	"UIfjo7rQG7AIRwKWS1h2bG8Vy3T7Si73myQAgXppQ7G7R+i/+BHt0Ut/7yZ/yUp+ywYX16AlU0fbU8Ne",
-	"v5FcdkR/Xx/qcTXLYdF3zKzuCWBTVKpnmk8TpLynDG5fovH7ezhjMxkZRYXmnRn/9yOQBtvbemMrgrpO",
-	"EvVhTzXJHC+Zekzcgbs7uhlSDSN61u6bwQdwDWPxW9QRFqRxxY6DwzLy5WvgS1oERUgP8f63DbcboA98",
-	"D35UIQ3PGfQJdgK3Yjnjt0xfEAoJVNqQbMlF6gkoS4ic1X4+ZFUWPJ1di7Elo80FoQJCQKeyMt5Tm1Ol",
-	"NuCYDT2Ehs51hqFR9Q/e/g8TTqVZkGZWmOskpgEEgHy0JKcastYbejRT2DdpjYePBna4e0NOVCtTYy+l",
-	"XwWz150bxUxCPMzaiqes4NVylIwWfL4IDTaHaBvbLR9R2WF4x/j6Ftk+JxsXKQPnQpGCF+C5x2rK8Jur",
-	"aRX12MmmY79HTeTQHyx77qdpd3ePsaA3TkV4AV76I1UvrIfdlNQbbtkUbH3849sy9jY4W9PvQ8NbptmR",
-	"Hbvvcwk94DX54q9y2tNxuN1pMxp+0SQfpBzdubw0TDl7DC3LbBJhpGWkkyeETlmqdU3al5U2ZMqCijxz",
-	"fstEh7HO1ShMp1UxZwfbJiHhfoXPfIGPQF2D0rV13ZtellPxhUXlVzj8QGjDbigDdKROsWDUHVh9YKbZ",
-	"Lsd19JyPzs5cnqn/IhI3PRdSsTTwNtWezijlILJhVzWRlYEYWLNgXIV1lOpQwjGtCg69HsAMSDJ5y5Ti",
-	"hW9PnHVQQO+08a35+vWCWtkNP0QZcMCuViwf3GkK0nMO126xo97IkucbjOS+ZbofqX8PQ3fr0ttFdbKK",
-	"N5h99O3QNlSxnTjYNCsZyVX7cofkQNARwAsDPtSlvMV+TCVkMwr440A/9x3/MrOsjLgRxEji3kXGrNTM",
-	"BYevmRUD23avwa2/nBVLrrqRDOQyDL/xamZXLK+shERQp9JEinKTuJBU/C7xhj4LV0Fcdhmxc8N930oz",
-	"1W4+q73BPvhktCi+6x/7KlZbFNbiQmFH2rgjGlAQxSlTS67txh5Vc9Rlp8Wztu1BUrLScUPSoYJ7HTlc",
-	"PsdmTqPNNiAyB4cQl+YCO7iq1/lABxsIPDMhfGZVmUlPjd4versRWrPg/ZjWb9mca3N0hUoHwBC1/IWD",
-	"ubMuZYOfASS5RTuxzvqyHADlW1myjqm2xc8GBW3Y/SujO+Aq0by1+zS0cVBdC6hRGaac2m2vppUwlX3z",
-	"gsXVpyX9EJbZ2f2diz2/bzccQkhiC4xUKg4AdkWKS3S/tz91O+Nbl2gou4zAKTzall5wfBAG7UKTYXQC",
-	"THa3XiQVhGLeK+SrotPZLxq4MC3XdKMvIXHGB4q7aF8rOdeTcU1QXjwFeRFq4OUM4sBDZu1h57MwGx5f",
-	"0oEGqzCjvfwPdeAPdeBjqgOfWlb/+JK3K4fYaVB71EPc3RJ39uL4zpJ+DXCczda84E1JAXF3aV2CcPxV",
-	"Tl9JHa0U4TLC+h4QC/uAO7e9mLdVyQ7evgFA/nWJW3QPfL1erkq2ZMJQL/tt8TdsVzgQf8/hqaDz1TYW",
-	"aWXkkhqed2RbVLygLugvUnTQ3mJcL+NJkAsm4pKos7Ov3J2MhdF4a/1Oax9fj65Hdd8ZxxFODkukDWTh",
-	"CpMaiT32A7Z8dxdCdMXumq1l+OzFqoQCrjP+AfuFUFKwvKRW3r5lpAY3fg215zyaiLcoLHak9hWy3eeR",
-	"vI/6r+E+ba84vl+6Ks0LqFMyNHHQW9DjfQI7uqlQ3dW7pOn/16OFn7OlR5r3da/yqrPxKdXal1ChvMzI",
-	"mikrXHohrxYBL0nmXge5beAXWK1KnlthFwsLk7FZsGuB915TIqUpnZLLqkSXwrR5xxh9DrvP1EWfub4W",
-	"FNusQkqhFWtdi9WEVMIVMwjqSNftH7Ow+nQG9gYrBp9MyDsLqc6lgmNlsUAekjH8/yd41ckF8RBgqCaH",
-	"YE4YIaSCMe101v17E7SyjArCsmTPteZzqCN5nBXfqmi7jeKfDay24WeJElOtSd6pg3hfowTX6bTipUm5",
-	"iN8uXer1wDoSxY7NIXxz+zVRtFQlexHYbJo6MznT+jSXwihZAosqOFagLpmG+tJ1PTHwIM7n6CwXzKyl",
-	"umlqfVnCcg9Eqacq2ZcHqvkdtDQdqvJdr9CFQ5U8Nzq1muOwgicFWzFR6BRpYchz+4lopuiSWbQNLcDS",
-	"QXzHXppVyQ7flEtmFrIYCKmv+TvAltSyzcRubIqU0pVy6isDDqsjZoW0ejuI65TSCDJLutLEyAuS5dzf",
-	"PtrweWYlmykT+WJJ1Q1UIhu/eH11LTSW70pIyW5ZiaaJzYpdkqt3r/9CbqtSMOWFQV4k+LX948XzdzD6",
-	"xYvX+qS2aVyLkmujSSa4NulnZ2fp08dZEnx89B+PoL5ZztNC6/QJBH6reRYt03WHWvnViinNiqElg7pj",
-	"r26p4vZCHkau/3BP9eOUXvRqc8yGkFpCWWDVbai3dVabs9Cit3Atu4exxUV22FELs10M+6XrizBU9Asf",
-	"69Vcyr/ohRV4ujrLug7V+8T/GTe61XfiYNPZIQUD97WnYLlUxf7mIU3TCXvG6p4TIE1iJQc/y4COGf3a",
-	"YvyuWllsHZimA0WT9t0oMZGOFc3JCbGeNGTXRc676v/QJnfDWbwFpEBBnowzPMZZXVdjRe0hN0zpE8iq",
-	"p2WZyllGaF151ixYqLE2C1KN4jmMM3bbDAJzwbyiCs3f0E3GWwe2jl6lWVEfS3iELGRZ6OFp/wCUa801",
-	"ai+uazc/ei1VoPVuq84nqaLaOm+B2BwkObooujqqrpTrTgH4uI6cx0rA9yxt/l7kwWN5ZU8DTpftZoiY",
-	"0EVKtRQzVDd1boIeUfWdWaRQzzXOeLDUq70INPRaEHKNNg8X7gGM4IFOSB31EZoph508F+jhl+ThimHs",
-	"6urVi+cDUXXDNjq+SKMqbVhhRXadwCKwxio45uD+710kAwD7G4uypRuOhQfDGuTubo2yBcVosUlLLiJm",
-	"iNFX9lKyM2QIsVXTmYCLSetF8UCT7B0u6zvNFMCkM2JV90u4MzKXEgoKRfafOVPmlFZmAZ0Xyb+T6+rs",
-	"7HF+wzbwB8sIwAGPYiVNMO1PyLeCwU9QdTlAZEvZ6NhwQEiCG9Nebuee/40NZpFH5MbMuJhD3VthUr2g",
-	"50+fRc/NDdt0SXiralry3FfF3SU5qx1yQRzGf2aFHQroXVKTNKUgYRxUpczl0l7vXTUf4wZSpOMMUhX1",
-	"Jcl8i1mwgoLb3W9ZJQwvSeY+pvAxC73jddlhP0c8IzZ8/sgUGYfWFhKjexLIoMEud9LOW2mOTnKVt0yV",
-	"dJUuZKV0vGN6KcUcw4ocgmDztKEb7bGckDNiJDl/9OyMjB2fI4+efeZj5FyXkkfPwiIXZ9E2JdElHtOS",
-	"hZalXKftzuwdSYTQER5KWMjK7LRwefys1V3laby3Gi07J3h0Pqw7SwzyyCvikL/fh8KP2qKl2agBnVmC",
-	"h45qyHKV06Fq1RQKgR+Z3uibL+ycFFQ4NdGMiVp5QR0bC54qsl5IDbVyTaV9zchJNBckr91fh3Vc5yo7",
-	"NluynaeydRcrufTFniSZccH1Yo/40y+Zhbrq/tgmE/+e9GsQat9/x7zOWna993aDPYd5QfqI8hkWmgea",
-	"+Bl8vWXEo6xAwSeYA+c6w57sBlQ1sX37wqJ7ReU1T8ROZtPoPnqroGwH/EsTRQUZZ8p1obCcz/9fc0Cw",
-	"BEvBoBFFsMQGBYqKqBCxUnLuG50NwPgLD5yz9tl3WOzb2eiSFFaG1pLMqEp8+zYoIN4YULb8gGA50mnR",
-	"Li8dHBo/Apr69XA7t2bcfvx91IADIkLdF3yXxGhukFERqm9YAYzMEhVI5BcoO/PCic5N35GU5sCytkec",
-	"gD0nQx9ZvKJkNFpqV8WLn9RWiEOAuC3WbH8MGgWPDTBiz6S3jpWFGfssLVclM10sWrPGw7kVa3/1ivhf",
-	"G+rEdkcdc1kWe0fG1s8saq/LIFtc8fm83TBjSUUFNh64JaFb74IVVekaKMVsZP3KatYSrX/pFjlu5X6H",
-	"G1rfh831G5zqYCtCphNw2i654QsaK5j/3BMEEACnGFErioTM7HVolRfl7no5cxkUFtoLknkTWYYWSkr8",
-	"F9cCfQWUl9qeiBlbQ8AwFWRByxnGL4xj8Q4nCclKuc5IJQqmyGdn5L8l1yJbUWW4fRF+/flT8t+gfQ9C",
-	"bDKE1X59STIX8eyg4oYsqCZCetfAxhdErvV3FyHdKmyGibTuvSh74rui6lId9zpc0nS15TYdBSSO03p/",
-	"C8FBp0EE0fYFqEFUxCZBZFoZUrIZtgEdcxGmvgEHBbWZIiOhJRgUyE8Vq1hhf1WVEFzMT+LMBUHpYI0O",
-	"kJwKYRkj3Gn2JYzmi475+so5wa3bK0L6jX8gclF9pFsDNwAF1YGymH8UGDzwStc3Cjg5bFhnMHskIv3T",
-	"BJMfFfC943redbT3vnoA+g6nXPuWqLcmafGENjlvn7PWrdB9u3TfBw1uh1ME7iFcCtlfXr4jDwG27NJd",
-	"EfZoQVICgWSFpX3XLoXs71q8t0/xwY386YgsekPnh+H4dR8+P7rPrLlqfiuP2S4LG049wEIeaOeRmG6c",
-	"mWCXQnJ7KZRlPC7VXcvMdP3syj1Ef8MLpUM1wSumh1LiZmkeCWEKisw069iL0r5WzXtKQLrERoLrBQWT",
-	"h92NxOrZmQXIwfKJspS2RKHaIfboLEY/S/sGJB6nr+Kl5KQEI4mVXSx/ogY7k7Qss2cHqw8ffUW1BKdt",
-	"UbsJR+NFwzkbyfth42s8oqT3J7gdh6VD3W9q0PmhF+5lzJGcyeiJjR3UtqB/lHm+VQs/VqAXNWdUPpXv",
-	"QgMUfklQS4Vji2SOlK8qQVxE+Jpu4sfKh+ykihkmwPRZ0JgD1QeI1dWBfdckCEGhc8rFCfhGmCJ0LlGb",
-	"w5wXTQoG6ENLgpDX7iibMBxLSJ8uGuR5YstM+w5NuLkk1D9hhX6SUZ3KWXYtqKh78KBVuYntos3bfWS9",
-	"9ozMxQDVg6nQa6b0tXhy9oRoCgWytERtMPB/PA25w39ElQLfUD6obn6IT7x2z2ifNVxzvI76pI7HOXuE",
-	"2/MdNSjK4J4eZnBNE/x0xZRbyABAvOi/Yorgw4RibyMwdZaVNky1gHp2GCiIVDtIqaKooZBl4S0LQItU",
-	"MU8OiUudIGj+gqSNlZJFlVt69nSmDS/Lhl6lcBXUJsR7OFy4LlekqfCHL7phK3Nhf9vARzCucXt8NoNJ",
-	"qqPTV4TSunZuh6bi2OzmCF1yyadwpTVcdYgvLXjqaGdacyqHiVzf4Hag4Yl6GxowTLAoGAmsx8rSCXay",
-	"bpvXIpJubWHa2yoh6o+tDVfDHy2xVdzAp7xhbPiT3trWYYhE20/LWudYfoNb51Abu1qHWMDeG3XsbVQx",
-	"zxXbHvk+EG5R0tHGwTaZfRK18DfVCI/TXL4PNI/LOr9txllZuM5+jcU54tz77WTt34loe1SxxqZPfGck",
-	"PfPnL2wcT8Zwx6J/Bwp7MKpKjl1QT/qH1If5kB0dfOssSri2l/QGMnea+P4gMXMM8dPSEs6a6y04+sY5",
-	"NIkHux58bhzHSdDmidY3iwFw+7Pi0nlovb9hRbVu+b56ZhN8wgyB+0l23k0dCEjr/V6S/SQM0Z2O35It",
-	"Xjmx2R7swYE76K87bIAQxdDoDTu2M44YqnyD8LiXQ+zIPPZ01GboS8xrwNwFSzKd/OFwwLPF82F4Gu0Z",
-	"2pmjgsDRwwS6pgUU4JG3TBXVEJZljzQX83SmsPhC27EmK6y11LESUS2nEdGicRbXu5Hgpm8t+RBtHdfb",
-	"uqhYvLW1mxZS6rFQpRWoIGLc8mIrcmVRHSRzwVPYkRm+aqN4TzXgvc1SmWBqsBsUfSXTTerP0SC1JZDF",
-	"e4Afyt89hjuZu8fIQM7uMTqQrQ+Ovn85dzh/bjHHGJeW9hDU1Bjpz+itzXqLA5SM3jJNaCkFI+OgIpqr",
-	"fh54nPuRaKeC3iLOpD5V2/S3uxiPsM7TvWOwvIuvoW3C/ARZKocS5bt7ofkSR7tiIW/C02AUSoeVZoS3",
-	"UzsOJi11pspwvZUSg6kz4W0WZMdg9RGm75Ak0yoyuZUy45HRRSL/CBOtP6ok1T85ey9N1wAf1Q8TkLJn",
-	"rS0F7MnZ5896yBZL+iGcwnuGthr1bC1ma80OruiiXeHYo3wG7h3pckZjF2OkcJcfHQcFYhefY+jiJ8i+",
-	"8c90xLQcYhAF18BjP0Vfmz2NGTtqHOgd7lwn1njAo9z3XjshbhU/kO0+M60Aw2AzDnaaaVPKca2125t7",
-	"uF/a0a2nSnbHUkMOlzDTYWwc0Yp4mK5ZV9vxQcYDGHX7hB9i1Tvv6aHR3mvnEchovEPHQuzVFh4j/CbZ",
-	"F/bzuEO769F14rM9BLhtfYTCTaccDGV5pY1cEjuU8KLJGMus1sZUdjLc/LivdWT70aBD8Q/PT/8nPf35",
-	"7PTz982fk/Q/T9//+78d5Dv1G5May3sbbNjNPdZpdExiz33cFjVB3ak/mkdLisawQctYzmjaGSpgRWC7",
-	"DRDQTIk9ijPOCqJZLkVBZpDNEA8D2K3VfVBEHn5TtcmyxzUWoSkEdFhnNEtqV8yXX7+VN2yovu9D6lPV",
-	"PL7dUaDOcKAGK8pAqBMVBVnQW0aY2C4r41XJAxmgbZa8BUfXcu+38+S9MdJPw5aiGNF36IW3dUO3d/4N",
-	"1Rpi4nBAVifSgJVxRedeOXR1KsEeunL9qQ6yHIux/jd8i6keut9x6sOX+j8wq+1I3NmLrqj74e8qAXK5",
-	"5Cb601x2ZOMLTTuqWLg2Jc4GELjUId+EiTkXrA77ge9yqVaVJmN0KVrahLAN2ET7PDUcC/KcxNuJrZhY",
-	"+8SOXYC+XTHxPURkKVYyqtnhor7NjH6pgIkaU0mI0dh2hd38AzEMcm+xB7oEe5NZcEiknslKQTkyS5hR",
-	"OczOWNCWUKcrYb9JRkvp/jAV0/jXmhXC/20WlXJ/zhTHPzQ1lbJ/RnOmfCuVK0vSjoQYVUw9r3BB+Okr",
-	"z4n++v27nT4Ez7G6qtbEyBsmMAgje/Pt1TvykFZm8bCUcy7AqwsnBy5DmLbZnoUxKwyQY8K84/lNrE30",
-	"c6K5mJfstNKMGBjUehk8rC/wlyxxNV8hEK7ckOnGOZ1xGMDD7bQ/VQyqzCCrHOHjDWh0xV3pEXcfvJDy",
-	"hncEZ02VXFuZwA0lOYwlmhl4fxQpAAQObKCoCTN1U0UB4nPBiuDe2dmY529e46480ARHe58QGb/96gX5",
-	"/Mn5I/Lq3bs35Bts40eu+FxAMxedkGyxpPkp1oXIThKimTDXggttGAUvPhUbglvp+nVDFV2sr4FG4PDl",
-	"XMyxgKPdtGvhsOEUn1Ov+Dz8hRe/PoTn9MNf4P+UF79euBlObxi04VQkc9+kN2xzAXHN2bUAm+CSC8PF",
-	"/CQhU6rZsyenBculFQjIFRMFyeo1nr4Wq8pcELn+8xizRxs2j1mkJ5dO9vkz/l4J/gGKT0pRuCGXN2zD",
-	"iz9fj3AEHgKfhXo9uhRS5Kz+uRL8p4oRPIP1GFrO/3w9CtB9PYLA8GvRAAtguiRXXBd59c3zF6dXr56f",
-	"P31WZwr74bB2fMFFhvuSS+i8SIJFCogL5yIvq4KR7Hr0n1hTyb0fvjFUzZk5rRS3344t6q9H/7miZnE9",
-	"ylxZFfsNHCQ7xBtmr8V3b7928jH86OptZtcjV1nntOBzpk34EJZfpmQqi42bnF6L7IV74Et44ILoBT09",
-	"f/psCyFXr56fBsiwc3gUkAWjBVOO7p8+PjuZkMxtbubwMK3DYZ86l1mTgc3ULVMPNMlLmd/gOiiBvQV4",
-	"G16TQyDttQBCmJC3bFZpWmKQ4pOzR9pFULm+mS5ONqh4PXbeH3tWLAUXzZ4m12ANB7/JrIJdrpeQEMVW",
-	"Jd2wAqFKYPVQWhvyfezpsxdxG5HJtYA6xmK+Sx2u1yzwJ0Rew59qqtzlS79CSO5M7jKk5oKGHZ6VjJlQ",
-	"brA4XVJB51Bzj7giyWRVUoEZ019zUX1wW6En1wI8BIXMKxjvWA5eEkTLSuXMb9/zN68vgn1MXCotssJb",
-	"WvICPAzJtYA6hXV1Zyxl6ApYrdmUfPf6gYYqh3UsKvmLJHnJLQR2i2lZktoN5dN2k2vhR/tI4SkXVG0Q",
-	"HvCMU0Oyh3TFH94+emjZP13xyY9aCncQt3/a0GWZTa7FtXghxS3GjuoL+/nfCWZ/1M23XGMApkn24dSL",
-	"P6fNIjMypiTzBdcu0KmeOR6FS4DTTJpTEGKIGlrKecUw4Z5rwj6sSp5zU24IFVJslrLSjk14geOC/PDe",
-	"cThioarHOU4+Id9zs8AeyrA9JFessKuE0PtgbS6M3B4tO9c4s9frxK8ywzqT9isuYKIUzmV2gh2O7Bva",
-	"XcsS8uTsMUBln/p50vySFkxwhkXj8TQRLkhWQJXt+o1pgNeJ3Yzswykv2HIlDRP55oI0oC2pumn1SAN1",
-	"1tAbRqg9CAU1Um1I9rp5/PRvbJNZ6PBAXu7MLleoKnTNvpBCVq72ADJEYLz2ap/Yed8CE4FQdrisYdvg",
-	"4Fhp3Z8YxUylXIUBqficC1r64jKQGCGLzWX9mJ23nouSgs+gpq+pp2v28HOSBcuZ3LBNqlilWZFhOoIF",
-	"jqwXHBsM2Il9KVmciWsMIm8C8rum5iL1CZvZhPyNbYBuuYJJsanW+RMCpalwG//H6QupFENX5OnrIiPj",
-	"LFCX09P3vzxKnj359d+yk60bwYdNIoxJwx7sqzBbf6oh4F2RJS2t3s8KvGJYvpDtOVAvRL3Kfwuhb4B0",
-	"APWl/YilBaWwmtgtK+WKJST75Rqr41yPLsgvk8nk11/tBQ73UWZFJFfCrGab6EwjcgYHAuZ9YYdNyD9q",
-	"nklcSyt/w52RrGGoKfrBs8QFBj85P5+Q5ygNAENBHgOk6XpI4HFfMZXba4qJXBZw2uyV0TG7P5GOJOoy",
-	"s2TsTydonNlJg8j6XHjIIMeFasJn9mCDTQl3BVDqhGyLY+5WCgE3mN52Tr7hX5Dxk0ePSeZ2eWJ3IzVS",
-	"pqUVn7ITmOYL1A801Kiz3Mwy3eaMZTtif+ZViPErY1bfQuNMcGNaWYCQK7pkV9ywP39NP5xYxOLo03D6",
-	"glhBOyFvvrP/PH/34pWlsy9ffv3y3UvMB87lksXZvBVD8HyTcXbF8tOvmMkXp/aVF3C0T/FXlMhpI2lk",
-	"3+L39k7wwaB2Zh4e9seOM+dazVLFfoSCBNmEfIEqhSXxL6jmecD7EfXQamQ2g/EopLhOlE2T19HzFc0X",
-	"7PR8cjZKRpUqnZapLx4+XK/XEwo/T6SaP3TP6odfv37x8u9XL+GZJigzEFuev3kdFB66GJ1NHuNQdymP",
-	"LkaPJ2eTx2CONwvQpx+CK9K5aeZRvbYquCGoliZkKQU3Ek9Fk+KSEC4MK0s+h9wpHIxCaMmUfQ4bw7rK",
-	"mtcYuwyFK0EOcolAtCyZ5TEoFwLJY1dj39IYPlzYH1wJTNg9fS0gjRV/OEHydzUjLkm24EXBRAr6G7R0",
-	"ERACBFKuJ4h6Lp+rfi2mzKwZ8+GAc2aFazCM1UYjsN5xw5ZkbCROURZ2ldvWPaucSqRe93pXEcn+qAkt",
-	"ClKtJiRDZPwZEOvFnJBXTysnLTPgRRZypK+aXbwuINJJm+d+WyEmy5W1hsrvMasCvtibQGjLVW03EGrT",
-	"1EC5VCO/3UGbkIY6ogadjpcHQcL16/f7Ln1Ac9eUQW2desYDDplO6LjYwkw/R3x8NqyRecxsMYQ0O/vw",
-	"Bdpse4z82l4MUNXf39bACM7PzlwSlnFZhq5bkt3xhz+6iPd+G+SJDwK3QePaNpWtoH/yjHjuM7Fs6gmC",
-	"EJu5BvXhF7Q2KcEjjw4/8p1oaq7iQ48PP/SVVFNgHEGaWZ9XsQ8rYPwgjaAV05f5Hn0n0AmnGAgPfvFk",
-	"xlwKAJ1rdJMHp+t9MoqqRVandRMA44N3PaTFkouHwX2zqiI8/R/oDkS269skU12bAMNJLsB3uMlIIVGr",
-	"TOrkhbmilplxo6+Fa7KsMfgXpSBUb+aK5lDvbK24QWXSscu6QbMVmMfZD+7ze/gCLu1rkaEFpaCGpgVX",
-	"aC/xsE1+XJvaNoMyGqRXnDhzQ+55O7yBGrnk9pLZoGpnsQZxntNNoHy7/t+WyZeSFhbeC2ebdW/NaiHB",
-	"tTwnhluBwFyDacMKOn5loeTIofilM8iArCgFyXwfa1iJExTXiw0ZW7HrWngJETchxZQWqx4GBblZUb+P",
-	"a7z5KKB5TfWEwP3t6u7gHdRA7JT+unqtFAC9y8iF+xmtGXAZY750a9Mk1kO6Fjjuom4J734AwWsluTBk",
-	"e3sJNUQvqGIFpJFbhmDhUcxi/VqMr17/5dV3b05iF9xrfMnXjsrrgjZfyGJzb0zMzQ5HZVOznLaLxqiK",
-	"/foRGamD4QqLGHtf3i5DDbudWz2XBX2XwxDVfw0268gD+nYgTv76/buQv3r2uIe1euaHBr8Ib3VsEVis",
-	"jPk3oHsOsoiXxfnTp48+D6zfUCNBo3EnLEVPxtMNyW54Yfkl7J7WFVMJqp32rrBiAorWwFddVYTJzhlB",
-	"uv2XOSIehv1n5JapgudWKeA6dVcU1wSc1WDCpWDR9mQz9jUrQKMTaMg4+dc4RF+qzamqRPsQ1UZJx1TQ",
-	"zngfRwvUxG4dFH4minKN3WRbPg+vQ46xmFGQwZHVdgOIwBFMa7KSVstMrkXW2PbTQvGZqWtTQjTAXPqU",
-	"fSg6aSQ29KyrPiQkg3acaaHkyrvDwGmQht+7KV0CnC9+bYdBSSupUA4OUpDtcxoz0ECyMgvFNHTygVdS",
-	"tCtxMd+eHLPYAErFVuB3sZIMas1pvqBcpFMF9mXnimzKqvDctUWacVEg10LNGx4j+NgJ9n6AzUIvUlaw",
-	"olqlN2wDBwnCnMYY3ZwQmt8IuS5ZMccUWM1LK9EWJ2gsdSWcGJlWy5WVLSbkK69853I55YJdkgz0L+dk",
-	"wA4FZAoFnesFIDigbMscJi1gOJpe/VeTa2FFrsYU5zLH8dRjzxNZGc0LhoVgRLVMwGbkLJ51rXK0AqBJ",
-	"6VpkYGjL6mcfTSbnZ2edajnSeT+l3F7kvZVimBkEhU+jFt+/0v6Hpn2Epg301EPPhnH/GjeXPWdxu2Nw",
-	"T7kLZ59ybUeEmjU8AfEfwT3VPuJ/YXjCRx97y7sEHADyd77NT86eHH7i79J8Zdn8PdJFfXUdTwc7fPsA",
-	"B3j95ejX91vE89DVfeoUdtA93ljXvbcL77kxCkGJv0CL9j2b1LdsQipR/30tFNOyhAbkBdd2daw4QZvA",
-	"eiHJksK1R8a+IH1ConXt0SRzuLR9EDCClV2pu7EvSSakATNYSg0IDZph/R1nnIBfcxcZwPUK7N0Yx65k",
-	"Bd3NTZNd/vTszLfrjZoK/Il85ZD+sQ+mf8++8/lA17W//jipsZP6XNSIajmZnHvljsz8Pg7xRXDmwAQw",
-	"fMakw27g+tD9n//1v1sHe4IxAvYYW21n4jsIh95l4kvToQ2Ii8Z+CN84dYiKjXN2wbcYfedPq9V6nHkW",
-	"FQCj7PORo/W8ga659O7fyABzPwfHU2Bi+PU3vWED81pDoP/VDvOTs88PP/DCkeF9nv6GrggVvi/j0Td3",
-	"eFK3BbkLdxd+lCPcrQDD4a6vYTI2FmpBy5POQ34t9pxysnXIvXuG67ojgr/9LRT1i2OH+kv88Y8D/ceB",
-	"vj9TItIUmBJva4SjVXUtlVnAGRdzIsUxBxzcirtH25H8b3G069P2ezrZb3HgHyf7j5N9byfb0VTrZB8n",
-	"mONZ3TnE7lh9HBFbqvYxtke3PseuOa4zOY899AlxFeIwweECm2A/OTurz7F75OSysVC7SYmqhCYYNV5b",
-	"3X+U01a8MhKtkdcCoTxK7t/mG3WQY4wxXCF0n54xfEo34R+M4jdlFI7GAnl++/DhHuCpo+BruassYLVX",
-	"l07ZabAFn4wd+BLH9XLM1FGQDeltl6Lp6aTIm5D9bb/Mob5CnaBJlcLgWDCnaz+/Zb+z34DVb5SM6kyX",
-	"AQGcnjftvve4RdTzdaOkC8k7llSIQ4bUBX+8uUZPHmTaPX78+POTrlzb4x1SUTDqpqz9IfgXcWI1B/Cw",
-	"JwsP9L+SJ6sVf9/pz4II7H38sQ6d32WPF+zDSipzwCMBY9sh8y5Yvg1WQqoVMZI8OjtLzs7OiJJrPSEv",
-	"rv5BclaWLtGLXgu9gqDCBWNWDazKAprUQDqupfKqpGQMRWIhJBLy8/6cJST7k/3n1P7zn1lCDJ2CU54q",
-	"xemcXQsUpjALYKXYjH/wwY+U/FRJwybk75BNACktGBuB68+a2EYMZo1JSy9h6B93xh93xn+5OyM2m3s2",
-	"nK5mbqMfsZC7p5Rc344S/DJCCHe9QXoVvWnOZbw/J/tgHlowWzNvQxrVEX6Te+f88ENv6GbJhHnrNanf",
-	"8r5C3ti6sSw/t6xfKvLXq2//3nFlOb576viuv64cXx4dutXcsOBeg6JZal9aWxAO6h3smK/lFXMsmeYc",
-	"0b6KEATDjSFH81pkLqoGYXUR+r4JU5ZApupCVopMN74I8ElC1gueLwgttcR4Rpf7VrfDjoXrOe2oNigg",
-	"HFy7uDwXOA82FAz8d3ZCV/ZNXwsIOJ6QzBeC8853qEZVcxnm85UrO9bXg2kh1KeDXAs/OYEU/iV4+F14",
-	"KFSzQyEB+nDkUhVd3nk7/et6uz62mFm/qW61Gw+mt6QQUsC/hsBZ90cIYz/XVIf48Lnf0AjU/jaTlSju",
-	"QRbdJrHu0Pq3zK4N6p+wRjR9oKHiDCm5uAEI8yYC31UXWjDqvoaclEuimOUcOiB9d6K03ULoUAgNGbri",
-	"638r6vXdSvaGuf9r0CxuxDbVHkGPjuocRfoiWN1U+L2SYk58GUPMyVjDd76qp3aJYk2Fiidnj7wBGT6D",
-	"nYt8K4iuoEjZtXD9lFwZBXtLaOYIdE/+/UwqX91LQ9WVL1RlWJNvpku5ZgUxa56zC2y64YvCFIViWkPW",
-	"9f/L3tstt3Esa6KvUqGYCAF7gRAlyz5jMnbMoWXZ0vaPOKQ8PicWPOxCdwIos1GFVVVNCNvLtxNxbudm",
-	"XuC8ybzJfpKJyqzqrga6QZAESMrElUSg0fWXmZWVlfl9Vi8YHzoDrnwZt16wL1nAk5LkDnM2LDCzesRe",
-	"HrLO61dfxxwfffiUAmSQJf7MdgZWLw5O3E8Tj7CEUUA8RgxkrpyOuv5/cRha8n73lyx1s5AWGDAMOA49",
-	"hhwq5aEQBzMqNFVv00MD6Y+gFVBSB+fy9auvu3325eEXnjEsKvtzu2lhFmzCDZ5vfYaMGMsDIU1jQjfK",
-	"x44i5oWd4PsfKl5etd9eUnNOVpW0jfBasCPnYA/W4dA1CXILNt0qsMQSqkTtaLLiyd+nAXy1QWj9o1I/",
-	"cRlqpZBc68tNDKeH6/5F8isu8sCucDcL6rGOnh39/be6E++pd3lp21Bpg1EjTFMEwKsbWTshG1uFA0hK",
-	"Y3uqqBq5bVu/UpcQlNLDHRES1kiDmfhWS/wFEpHjCmA1wOxQtEcuvNs+jVGY+k1q7Lq1okyvG5B9SeBV",
-	"YW8g8W9y4Po6C/6I5PjBTo++Gjn1hWV+hpqFrK0gnhKSDeSjaCMnvNm2jP2f4NmODelP1xbvEvTJ03DY",
-	"zjBAW1tqgfg5drGVtX5RPWbWrvviNHpw5yIQNXadNBQyijlEoynDECgtzw3SBDyRu5CP8bgB0ZWcVxjN",
-	"zjaEZ8SPQGqV52vquhHR0jCOyA8RlJUKMLMl6rcHNOoY4DlkjCPHve36cA3lfGCJZ6LszL3p6MWLhM20",
-	"uhKun04zfjl732c/fXdCOEB0cy7zhfeQY8he13cfm+kP5K8IQlf7YY/R0BB3buxO9hH6XONVBz7+03cn",
-	"O1eO706oresUw8+vVQjNwYS0Cg8TtUXgs9mjT9t4mCyMb2AsJPv44eMpicIUpN2S1lwXsvlYBlj8SXdU",
-	"5PUQKwopapaTWjomkni+Ojz06CUgI5DtgdSAqLALlqrMHQzNRM09uT8BsfzInZbEzRD0VpmF4gXKH9Nf",
-	"Hb7uD+QJvm4VNtfpXQTzGPuUDcpDYYmgPLs5IP703cmDYi/4Ppz5ZXjjVqFJdb0Zkmru5/2YXQLMnI00",
-	"wOqriKrb6HwTRjStDGI3/NW0/LYnyC1ZB+Sd04SWQDsF8cU4BfH35yHP0C3DFgxHOFIe0Ymz3Xp4xGCK",
-	"yPgAQc0XYiAz02f+mByiS4boVqSqDq+d14d0dVrX1jfYgdNAUrQblQ2vp8ZupLOvm7lGcEieR3u/5zVL",
-	"NQUzam5zkIZtiHDlfx5pGAtja5W9K4eO2inAP75DC93Q3HU+VhjF0zlWNKGFl9hoJTkb3ihV7GzbOG74",
-	"uNYau8eRLiaKfrG5QtxsdG9ONRiQvnTGg83NeVUbUhgEG6yiavOJymEggwmli2z/YkSayirAHLyf8OHv",
-	"bs0fcx4PO6NeubYRoXgg4ZOFgB3jW3huGB8alRcWWAY8y4WE5toUfNlH15Ed+ku+mcccUj8hPEFckRkX",
-	"9xsS2kk8+UwRIN2SHBPuDh6hiZ6HDsXxIzT+TUPMKWiPHADtQFJrIIAqoJ8A8FNC+2iWEHp80m9E9XkT",
-	"N33T8vLox5STQCBIzz63LN53qjYRSH66NpM3XrCnsdm4KaoN2yc064VHFGvL7jVmcpDydTtMiX/9bEUZ",
-	"QjmkhPmW66jOxdjfoUbtPTfIpkARphI73p+3XTfZmxN8wqldEnANLzK+MMlAloSnXx96kFOVZ/HrmbF8",
-	"4Q+AvlxEWM+NYFiHdjuPMQt4UTSQRikJ2tdgVklU0UsxSwlpFJu3JwnzJfne0Ta11Aq2vLaW8uWumm7z",
-	"D53JjqZuXyG1JdBS5375HTGWzBBLRncM1Qe1S2ZspoVMxYzn5hamIiqUarIVThW2bCzeW8MMaMFz9rsS",
-	"3m78cPYj6xC4MnX8xaXOk+6KYkeqi+XPA1nVP69RW/fVA+mta/qeiqA3VFw/U3vl3UUdNO46hMRZn+A7",
-	"aWYJUPoCPqWAi9nu23rwTOaxM/ss8XiPSUkagaG98k3EqRZ8Yex6R1ikVenRvdRYq2L2vOISQ9zSg7nI",
-	"kLrHdI9Zggoq5PiCkogTz6xBrD34JbIt0reU3obgsdL22R0BOUXWG8gmVE52M1DOt9XcbgzMWZiNkS/L",
-	"15cpx201LEW+rn7l1eHhxmUbW0T6RBnYFmpoqmZwi4nDnzVUyZBZQ7MkfC4mgeyaeiD4uWEiayuY8S+A",
-	"7GK42MYglzTiL1++WS7TBsWbpaY9oQLOatDtB7zIvK/ZH8qnKiS7RlfrxDBKDHBmwKNOxr1AEysXDNXx",
-	"iPaJJHAshU2jxxJU/WQg/TfBErivcCdIkA3QMAnCTkCvNejYVigQIR5LkSFdq8/Wc38KSywjUhHRIOYL",
-	"s8A4iu3jFuA5QQmzzn0y48YOJCYmKpYJ3F/C7oODLV+SeCubHKNLSZ3LChJ+YGoGslqxZq8ShbGU+h05",
-	"lOX7bxStfLn99tvcyRlIZL6rJmt/AdXsGwYWyWqqCPIdYeYjPHlOEh5A4jFYTy7X3UxFkJ+6R1kCzrd7",
-	"lHj9UAHTdzh78/7cde/84/vv2RBkOplyfdljP78//8jOT9l/Pjw8+PKL+t8v/6+XPXb65j379vy8Rw7g",
-	"+dn3nmqZ5+60V0aJqNjGzY6bG8OmfDYjDkNhCXlHWWRYRQZGNsu5dTvqQI74VOSLPnOHzMSzOmCBUlJ2",
-	"PxgrjLfNJ9Bc3o3h3HKSvqvmaIcbaNlKW8wUk2fKrjydi7lqzJU8MKs87/bEHUEsHWL4uHbUwqdvEi6t",
-	"GBzXQsW8iZ67aZzfe2KbO3e79Nmqgbhhrb+QKuP11eD3uMXt7t75+bsaI2iHUmg8Nagnc7WFlpB1Y5mN",
-	"ZXCN5FaPXeMEnmpMpyNaIQTD4NoQWS+Rsjt7XtWrzSaaGzxJj7keuiUXxvlz3WMWDWAgfS4rauDJ2/OD",
-	"V19+dfD9m596npWDoIOFZlrNycbXh9xkcymjthLJG6tWxED9Ayw+eI5pr0Hbd82qnlLPH8hDq7qxTn+p",
-	"i9k+0reldCJSHS6X9HytJkfE3s+OngUO9GcbKXkcDqzeW9JQZJCDhdXd6lv8vKZT16eU0Y+yvXVvhrHF",
-	"2WF801W/dmn92v3Za80WW7d+h/dsSDD9tnySdciuC7zVwf2hu5ebRrn5HvktYGticwcWAyT+TiersvbL",
-	"LOMr5mKXOyc1+ECZWHuBf1ybKgnDFi3rmk3zKM2VvPvd9pIH6975WTqwruOP2n+lqo/ZYq9r26rymC1q",
-	"muaObJR2giH6Y5+/i2UfZPJSrUzAqZoLDffh62bCUFXQi1Rkuj1D+txy7Y6mbMjTy7HGM6hJuawy6wLA",
-	"iRqxxL0rQdpthP1JWJlu9upV94hx9vHN6UCmSkpIbXnr7Tz9IZcSdI9JZTHnGXIDfXbG5RgMy7keI8oL",
-	"p8yysvP4rpEYF2QrnhuWTPmnC9eNC7ybSfBkrmGEqdqd14eHLCl/3dfu9RdWqQtsIWlkuMIZePP+27Nv",
-	"w+8evfmJO3sj4/Nqa30o2z9PeesVhxOkHvtHAcW+vKYN2NvpmjMfFq8IUGLxUs0pjSePj+1FKdy3tBbL",
-	"KTKVnfgDqXGvYWdc1pOduZgby1fNygS2/RHZMcVGXO9PVY2Cd6rVWFd1A6bILdX2lrLoZneN6F17MXBT",
-	"K+pWuuSKa5DLcBvvN6Q/fb0Y6Js7o6GplYSYE1nudzYIGAlT5/3p1WumNHt/evVVBR4743YSQQHTb58t",
-	"W+KWjKTXX/aeTYUsE5QaQV+vQ1HAvDPKSGjpe6+6IER8UREKtjGa3R9IzFlwQ0gCzmbFYUdv7LPXh68j",
-	"Qg737kxkmGgwEl4D/bOYGOAJspe5dmjBiG0nJM0hQpIweL0oA7obyCuhlcQK+8YkAnpTMBOQvXPT9Mg3",
-	"7npvwxjuMT39uoOC82LdkuwPC1ui4ssyRGN3BqTan4JuCXkFkmhMd7fBrxB4LF9PJgjqjI8dGKuBTxO3",
-	"D6BZKUn/qUba9CrXnFDEpIU8F2PwcIfSmt5A/q6GbBZvLx7nl2E+BMHgTxCnfqqkskqKlOf5ggmZauCY",
-	"mZRggpGGcJRwBmwgkx+5sQcIT33w/tvEzaOGFMQVVGiqgRMwwCdrYJcw8xaSaXCKJJRkcyEzNT+OiPxF",
-	"5qyQyrPqKMItJsS69/roFRV5DheEkkHrSXS9NHcMEffNQPqK/0SDAZvQqJH/P18EaOeo/H7KnXXkGfbX",
-	"gLQ9NlJ5ruZuMvzkD2QjfNFx3DoWkFYVOuHBsubfI8/Rc0oPZK7cyTTB8iJhF7h1J332jcfCDHDLKZfO",
-	"1BuwzKO2uVMgrsQ54sb3BjJCkQGPXWlFeulGj0WxHmzHUyaEr4Q01g0cXY8hcA2+jx5JZOq2AJYLSTic",
-	"7g86l74sgTWdHCAexkyrTwIMNZfmyoREOpqd5tOf+6aNiWBpz1XTKT8w4B6ymFYzE6mJpbA8DvM8bwWY",
-	"p5/V0lpn3FrQ7tn/3gk6989S1f4Zq9k/f1dD80/SqH+6fdj8M6Z8Nt1O786v6P7Lf9oEY/8jKU2M/k3K",
-	"7acjq4mm8zER5hWRl4Qtp4cEqpqfmpK3TdPfDw++/u2Pl72XX/+5UV/PEYbRowgumRHqAKV1EqqrJ9lY",
-	"lfq2NXWDv8DBL2d6b97n6/NVViz1LXD4vSrEtlhgztcRIxpy6VnIeyzBr8Pn7u2BxdwZdSWBJRm3/Cgh",
-	"9ZyoPBNyPJDum387//AzU8Pfg/Gu8ll9glmHukm2M4NUTHke+pP1CLmXjnVvB9L9ottjCapOwjquBTVi",
-	"SRB019lS1t0fsbi7v53Eu39J6N3/UO6T3kAmNdlPuu4jN9aEdZxAwCc+neVAeb3EB3fhEUOWG+pj9/Gd",
-	"VQwKMwbB0tO/q2E/7Ixld/rESI8DLCtOOkWB0zB0Fi/apGiGUiVT0NIwqXCjdj9VKfHZIzJ9RXPRY0md",
-	"8SQZyHLugz9B+AS4mgnrcFmuHFah+GXLYAa47ozmp9tnJ2F/G0jqWEcqXN4ec+9iyR+DZ5RkPHh2xAbP",
-	"+v3+4NmfSXcgU+VsASFa4eDCfl2SyJVlBc7GYO6PYrmSY0qG4UJCdsQ05IpnA0nEfZojwg1u3hryhetr",
-	"OWlep2lbdV33dok+5cisozBiMJBDmAh3bnJ7P06Bd9zMpLCGZVTgY3CLcVau7qcs2xe37fyFMw4r2II/",
-	"ntH+fVK40+zff3NW2HseAduVPsT1+IgOAH70Wz0J7Aoi8otznPmDcyddbz2HSJTMSxv3WuiQyLOJXWLv",
-	"gayD0yWEQc7oSV8zvQS1TWxMketjyDJiTSa19F/o9//a7/eTgeSx49erIY8/jz0qopX3TQfUEio7IGHU",
-	"gEdBp7rO5qK4p9CeIPY2mvVdJr5HzbTsQTSop5GHexIh7oXVdGvuhIRspt+R7yzVZV57mdzUFsWt117s",
-	"uqyplRHosyl8eJgI7QdZm6MtFDvd/MK+QbCO+Gym1daJwUM5zH/8j//JfAsZmcDgCGjnj/tzuH/C58qq",
-	"uSyxyzuvD79AEiA7+fd+NSEXGUhRkSp4el/yTRKWjFShL2ABzv/DWAK2EjJxczD9gXwf805oLg1x0vnj",
-	"qA/sUdyEnAaKqofzEVarOFd7xEWeOB+DfKCE5tf1rcMj6lzyjLXK82K2VEFMZRym22NGMZMqTewZbtjm",
-	"Qo2SEmkqgFFJt3UYAHfswrKtNdzHznutkR/jSxANnvAD3adNu8wJrcm9FXZ9CynC/N539tPmhm1PibzL",
-	"2Ko3AXy1ks6d3ArNnD5372I4g6Vr2l+PNLgj0g6tIDXQaAWlsnhmztosYAiYrrFzx8wqfCzTfI71YVyS",
-	"hs9AGyV9+2bJZlAFWt1obGohzvCNewOxNxD3UziKMYyHsw87AAEKnpE3EATd4+0DXeGLUDAPGSMXw3sc",
-	"HlEsYs8ayNiN6RQypwsb0uJqtoT0RFjo4+Dxddpt8yNCLGZzm+AGsbcJe5twn0BDsjxjbOuIhcqOhgBd",
-	"9LhS3GqQ2VoiVfzJc+P9ekL2iwqvO8qfRvB0YfBalnFL1G0eDajrPqDMiYyp0UDil0lJp8qGBcUe8CoO",
-	"aZaj9M0vDlnGF4bxseo6vyBBALHoAanm3d5Aqjyr8DcoQEVdpjTMVOnMTalrmojjXJcW/gbzuOQ39a/H",
-	"I85AEm+sEnQVgXdJboD+zR2qQ8d4Gk0tnnjKQw6dgkRIts352NBrPW0qO7Fs6g5lLw8PD6kZgzQEmGon",
-	"AXBvmCpNlAXsdTPQ0fdgv3OtV8XtH3FZb3qsLovVN4cpxYbOkRh706d/QRLrTZ9+74VkxzXTSzPXylGi",
-	"xVMi5Qm6XxkMRuoupuChZpz+6BqIBf5obTFH+bYoRBgsE95VYPzwxVADv8zUXLbapx8D7qhhwwWbKims",
-	"QtAz2tLXKErVzDdlKzuVr6YGW0siivunI38gKYsnhhH4Wjn+G4iUWRgL0xVxCnewGwqQdpsDH4pc2MUx",
-	"S9BoX8y0GkKWsMA6gQ9LxfBzzBXCn0HGFgTm0ixyP4au7BJspNbQXrqe4YRUmWKlQdmGbGlIQdoDnwDV",
-	"KmFnVfpyXgkb3czNZsA1ZKyToNNyYQBk0u0F1g+vDwPZSep3+12CwbsC7bSmk4T/Vg/U0ciOPHCjGjEl",
-	"YSBr/lvwogivp+dcNWfXiYPM+2K8TNT1UdzwmGeXF3adW3KGM/XGT9Q2nJJG/EF0QnYAyOe1akOElxPz",
-	"YbRbX6VhTttUnb5+KtSTKaaf0JgRZ8qrHscit+qKYhvaj35+q9J/CGeiEIuMihjoSqa0BaxDWhkfqnqs",
-	"rpRHA5nMOOLiXYw0xUQS9q+I7cJesA7++zckyO722CElrYRqNvclJbW77yE7HsgyCBO61XFfmTqMWRlZ",
-	"IaY00/UgN4LisK5J6V96PJAJnogu4Irnhc9WCjsmDdhfOGFfe/irHjOXYjaDrMfArWevDA51++xXihEH",
-	"a1NebnGMIhmrVEaHSm4rzNkz4J7kJFxNYXrtDDSVew0knsach2EiNMKxVvMoEQxFZI05O08J+XPnZ6t7",
-	"MiU0ntYyJqXhSR94/Azc3WRYNTtwci/k+AC9gA290ibwvA2Mho9ukAHKFwNJOofhBspt61gB2ALaIZF1",
-	"j32jvpcMsyWd1ucwssiMjXpZOgGYMNSqjmtU6KOafUdtvMOJuAdlepS7+PI8tCghrsrTUcK6EDrxR6FF",
-	"yd+2IhKaYKvzvrGyrehp5OwjICWq40CW+sja1ZGyMZw6krJX6khvqmnkQP5a98vvqpE45r1G+nlo41so",
-	"nhQ5d10OfeYyiq43TXdRSgTGXY/N+T098lnDcjoLj+O4nj2LZmSfetgOxIkeS5imSvjIrdq4BLwZ7wcT",
-	"knGlHnvNbilS1Of7Bvkpm99jU94bNmUk+S2Cf+eqXFKrDVEog57sASi3BEBZre8xhirIhTSWL3rlFTVf",
-	"KwBrVvl6VMqW9Ty8H6PhfA0/tL2UtMBNbmACtg5/sgnAZCU5O9zoqKn7TpB6mjL7cHlQiLqiNKOJHsId",
-	"Zb55b3sx5cLJBpcpHBDiwgaHkJ+qH/3qf7NDwVtpbR2LRCB082PZm9CWmrcwT9H6hzk7pqCpW7AFksyW",
-	"/L2hUmZFBKO37Nj4XndaWRGWHRnjlXYe5vSxOtwWvaC13avDGhSgVVUg5NA7SXub2YXpECX/WlPrH/zs",
-	"oz6b07B8DoH+h5LU6mYA4Xju3/9tEeQXf3hgjLWn5TOYqiuI5HqjM3MYMxN0U+0LJIhKrIM4JAHKDnGg",
-	"lN0D9bdID684fN0Rum07v5FHeRsxCtlLdXDGitO1HZzxOspS5yMUDQb1JMvuInexzO2FqxmvtCiP5XUN",
-	"naorIcdOPeslR91tHWKO4g15u7j357By4nns8fCoqw/EPrGPFNxnpOBjoWVwBZYOdFOFPOZMaaZGo2PE",
-	"lXWrCoiJx/O8Cq7uKo4+AZ7bSWtuwanKc0JqHCld5ij32YnHR/jSV0pT4ZQbPQN5BTlS7QbIrYxbPuQG",
-	"y4MK6fPX8+bKh3fUn11KP7ZwHZBr4O92Xb61Kny5iVSfU0u/SH7FRe4mZpuQUr/Vg1YIXzyfgIf5qsaZ",
-	"ckmwSKEKviZxdB1OIselkoupKow3VJUUHaQTSNewua4hZ6449YlGfy2LfiNnKi3rG+rBTbeAR0VnHo3k",
-	"+lt4mnlGM/+EOM1r4+6xWlllbCprgrnOfcEHL/DBa3gtnXnw8H7OMUYw2+RSyCzBKgfUp6THEpvO3D8T",
-	"a2eJk+ckVdMpl1nSdVYldINwZ5w+oNNl2LQwlg3BIxf22VsM75GyCEMYatxCdhSTnQtbA1scSNd632l7",
-	"6EK/0DnCNlIH+4UU+J0VU1CFvTCQJl2iJEfDzSk5DCeETbihProBtwOkRZK7qzuWqoUHSieIhtha0ADp",
-	"5Z6t45oMgUh/766wKw6Nf8GG+QHLcrvPEthOlsAu1rg9K2DtKh7uLcCjyg6IRIOA8K0hAOwplwXPmYWt",
-	"buR3SiRYXWC32wcYKarlIiwH9/lz472DHm2kMw2ER69hlvPU05gZqzRkA1k1yxDQfz5RuadAm4IeO4cY",
-	"5yje+VkuME4oYc6UbNyPKQXhXvfjB8p6eKLa+GAbOEr7kgYfe2c1AF0byxceK37BeL0waQcb/JEzFlvG",
-	"iTorpIcZRvVDQInz83chrXyijMUyBq2U9VXHzoR5b9pzQlktwLAOp5d4Sovw8ZQvkLGHFTNmFeuEz//G",
-	"XnbZ//5fLHLM2d/KX/3v/4X/XVxkkPOF+7I3kMh8H1g1iMjLnzXCW7o9Dy5Dg1KFRWArHo3xuTfAbjIH",
-	"0g8A8ZuF7bMTPxFYqqE9a1ggMKJySWQk8hg6DV0YyLSwzEyUtj0Cinl1eOjrtdVlwkY8N0BsJwFeNGGG",
-	"L9zxZj5ZHIfgdUwsMESUGgI2wFd+efjKA81HgaakyUJ+BGPv1T66Bh8q4Fv14gOtfJut9ILxV7OWXxJx",
-	"47VD+Z5bmPPFNvPECrns7kg1x6Cv9NdXlaqhCSmX4K4205KkOZO5aSGnkCx1JzSiukFOj0tYGLAHMz4W",
-	"ksIOXx5isTJGoIaLssaswz1M1KvDw+7xQBJPAEskfLIXFNVL+iyJ4t8JG2EdlilpBkYjhFnxkfFOsLTO",
-	"pZrLHvLtuCnysfRGNlKMBTbXazYBMkQ0ac9aSOa+et0IyNDITMPHW3gLDm+ZBuW6i9UVwpY33MCBkAYQ",
-	"Ae8KmAGuEe6sJI1DNqpZzhcY10FBfH9aMta1MLX8o22Er778qsbG93LjAU9rt3crfCxDpXJAEsvePq/m",
-	"LxTCXXOvdYPCqOXpzAparpgbMQIejxTeuQyvD7/ut0UzPwNCRNdH6u0DcahfR4r4uVRYPYKCqZ1d8RLr",
-	"a0gAe5GC9nxNsJW7ul51T6dZQnBQSb91Y34TN3/ji7rqx+fY0OaV3I/rjq8+Edff88WLto8srs29rM1V",
-	"IJzETGE6tcegY7VLbjM5SPmOkjPdgq8NOJyLsY84eI/X6gLJuzozISVkXRrbJSyqhAv85M0JgVxGP5WI",
-	"TY1Hac9n3JnlhcHUrmSmhUzFjOcmYWNxBbLbC8RMmP4VcGf5WLn3DmSC3wq7uMj4wkRgbF8fehDrMtMD",
-	"OzTBJM+y/2W3F82IRe/dAi3pww4rtKJWsOV7JA+OB9gWq6we2Ucst2MWcJVD8Cia32WlITUrxfUWlmHd",
-	"nqshA2kFz82RBqPyRvqfHebctmYyeGvI6dztmjswqZq53b3sc0hEJvsJuQHypzErKAQAjpHKUOUF0iQa",
-	"pGAjosv480CkYfiCmHH77OdAFcQMpLoJnvSMZsw7u75T23XNdwWpW3b3uoSzaLY7nirZGj8jprs3Btvz",
-	"EaKZ/jAD+Su36YTNVZFnrDDgnVwf4JcZm09qtiDS5Fv659UbInyZZYOxPmV694ZiJc3aKd8+y3qLJ+Pg",
-	"ru5Ve6t51n43b0+z3sUxu6Wo5bTYq81ebfZqcxNP+aaAB0sK9tjwDvy87uEONonc0D1fE+YB62BlaXz3",
-	"d6/wBg3hm7Yrgz3CwR7hYMsIB8u3A7cEONjA1B7NNFwJmLea3FP6vtXq3kyt3PlLyPEbVcgdB9yjzvoh",
-	"tMmphE+WKeqY6THgOhdlvPgY0zaEZDOtxhhZJQ5iH0zey3aLda9NakUwEITcE42UlY+edADTYeayTBAO",
-	"tr/nc2MfaA9o1KWS1unFRBir9GItX11wt5bIoCLCQlO/qFhNxKni8F8e9gYyZN98eVil5xyzpiSctWkz",
-	"P5U9eueHsVEaDV4A1nI3SuH58rD3bMo/iWkxdX8cYo4I/VVliLi1G4PeKMXjvjI3VqZiszSOaAn3BqHR",
-	"IFQTy7yuEFrKyjZXPnePGr1ZwRClhuwrhe4mCOdqZA+yGqhox4A1jD7LLrg9Li8eMJMncP5rKAwf5tDd",
-	"ArxofcWSUOSeIJ5NkecMuTYZj8nUCkkdiyk4aFjuV/8OWhn/M5NyaRh8EqaZd605y6jJxpbA/jdJMdy1",
-	"kfwWE7WfYsBmSzrwDll+cBbpYr8kgnNez6p8PSY01dIM7uaqnhrZxyGfRBySFptNC+vsOm0GVE50Jxii",
-	"alePCKU3cc3rpGh4ZOHphGhP1KjOLu3Jw9xXVUJ8t8eGi4H0PCm9KmsnbBQ2MFe5LcN1rnBePSbhdFaY",
-	"1EoitYGsMaklPdqj1rKpdZcokbDpknhOZgMZ+hSKthqpWXo0BVFaoNvc6JGZVlmRgjun9dh8ogwMJFyJ",
-	"DJzpIu5p3Alf/OH+wSMT8nW8+MP9g3+HxxMCIjF9Rsl95qjMKuwNZMkjmbQwxWCWQLXU90aB1sb4iD2v",
-	"bdnrzA4xcVJuY3vCfJiDzV9b5HAefvTnZ5ktWS3p+lC7l+u9u9GCLFybJsx2qMxXj4qTtNN8LhfOkFTE",
-	"THESRLUYN6HQvjWiZaMVf2GRBX0TW04cj26ssd2u8f2zDej+B/KGfP81XJojaqLk6Uda/jkiq+gCXG+E",
-	"NSzhNtki5X5ddfaM+0+Xcf/BLc6N+Pkf1MJUbO9HWEq55dryU62GUOV6MzvRqhhPqholO9EALOcLDwvh",
-	"vpipPAfNOh/fnDLfQzwhnp+/G8ghlxJ0jzkZAWkxvzVjuRoL2WMzLa5EDmPo+lLTqg6cNoGqupubS8jY",
-	"fCJyzB9XxKKLYQ+fAor9mxDToTQ9JiRtFFqlmGcedXVGwyScCqp0tQOpZArdHptzZ+yo9P3lITOQKpmR",
-	"iRYWUe0lQmO5RqV/FaFTUXn3sDCLBL3egQwO6BCtobEiz13vpLORRBHueuVarNexD6QvIx8JKQxWRjqZ",
-	"pEGUoIUlAy9HzENf517i5LmOGkT04gOJpfl4fvny8IsYa6vE9kvIOQ4V7n1c5IR1ktAeVdHgaJIuOefh",
-	"WWNhFjJnAQnNnZ8+m0HWCMnlxknmv5LnO+Yf7draVh3F3pMz3GZ1acW9CD/1U/iDQU0uVbrHxrOqd18X",
-	"1a9nEJUBnlsd8TNhUre3LI50Ibdstb104gVlabpLXJCOklAOXske3hMbwD53eyx1JtH9GJO6MW9+IIWk",
-	"hFx8HgGBkBaV4n4z4beID+cBVkXJqOl+C9bFQNarcUqkDBaAMpRmUsVZ0OHmtRMMDQK5XtjFDNDcGPfO",
-	"Rfc4avESFhdTYabcppNkqf7HAx45y38JHkva2Vt6xJcFuY0Amgy6yIGFnadczrgAATeeJoN3VkiMSIcf",
-	"PWpb53p6jnLwXo5Ua1EAiQ1kodYiEpm9yXtQUA8UxUpAl4ycO0bmuRhD6cBu08zBpxRQTMwmp181l6z6",
-	"RS/OpAgeFlHKH8wFZnxC5ddR9GogO4TU4eF6fDQOq/9eRwUTFAosHSa89HLmZs7LK711uQdvq2FtdCF2",
-	"w9Ba+fo4uvY5hcHKAZzy8TVJCNV670+lrUlJ1SR5UCncza8rE46Ub83JtHxqO3xaS+Bk/gjH2QwkhoLK",
-	"5gKQCMMivmNm1BScK7K0C/vDi9fogUyq/vLZTKsrSFgGqciA4L+SULeH9XzwaSY0mAtuE+R5D1NwXPtq",
-	"IAOUscffGBW20AQz41oVEiGR/QG+X/bgYso/hVLjL776Mr5S6Q/kOmACgXcmjPrac9PDyQBZpZyttlw6",
-	"qzQTzqPQjMuBLOSldAYy8dcQSQ0COUyve5imJatPdXkkpnshHOdA4gKg9Wt2VGjyayZvh9eoZRsPBBFS",
-	"jbHtILcsxPs71W2RVFKIgsu61PJIXIVZybu6uYULclV3U7CY+BIW670Ud0YIWAFKkr3FQkzEL5ALlonR",
-	"CPAuFh9dOmY431jIFAayk3hBSrpH0VHM4CUoS3NlIAu5PJKRSlaKjUcvpZl7q/XoC+uclR/cuHZ8QPgB",
-	"FutqS9zU7rf36ypK3Ok8FPWbe+dia1KHsMVuG7I0xhcOGoUn8OjwXGYhlFubBB+SHAk5Bj3T/noKsUEG",
-	"smNUTV1SJUdCTw2DTzy1OSmkV0wf8cGEg3IXlapsyz3mqQS4jdtrUrQTmiSvBzvcH3+AhW/rAVONNlD1",
-	"KJbtMaf32+R2jIXTlZpSNIGA3CX1qFJ93F62rPhlgUW16ZH+0x0zgkk0bZ2GdfCxpW13zIXsNoJwwJqd",
-	"ryH5+Tulx8pakPtNqlHu3PyAjTFobrdFNctcHII68oHErYfEfVR7xtNLPgbTC3xSpsdyYSzW+7CZ0tb0",
-	"nHBpijgRN2CPTTEvo8cuQUvIewOpYaiULcfaY6kWVqQ8ZyORY+r1BOgVEuxc6UuG+Roj3PYEYeq6/d4H",
-	"3nsD6cPqmGtBVjPrMc2FwR9UM8TgCkKOCF7/eacz9e0FLGw830mYU71On+G64iUtZpfULiAaM9T8nGHp",
-	"QRwkfMzB6rij53YNfJUX49rEUmFTtHfRBOyPeQ8ZwfZSGOhAo+W610A2poRu2Sj91wIKTDvA5NTI9z2K",
-	"Et1YRyo2VNmi65NhixywLtFZkChHjDCn3RNozrIyTmQSYvzARnQhSwraIU8vnX1zh1eDr8NSUT6lu0Jv",
-	"oQbSm6iyRE9437yWKyuyP5OQb4B0XMZq4FPWsWomUpbgY8nRQOL/+v9wQ8+Q5cv9aSzXNvo71KyWH1De",
-	"A2RJt8/OcAYwG4IapDDWc8NmObcjpafMbVZSlUkjeHeH7xHyonw369AwQs4CZfsm3ZBVUoMJ9ItE/cbT",
-	"N6VtHLP2MJ9kIWZXLtNA4k8x0brJ5p67icAbt5TLxw7B4vq4FpTw1Vabas1pS7ns+ZXZHzS2VO/mhN1f",
-	"laGb7Y8dUWYcGqIa9iCayNthrbjfHsEnSIsm24s3ygdCjtQaFODXS5f7SOFK6qe0h/q0bAggy8tQyBDq",
-	"sy0bNbr1fvD79b/+rfq2ANu5BWOvyUdY5zXsLsIWt/WCvPi1gEGxM/uWHt/otrkC2LsRKUMj6YRr9iJV",
-	"GWx8eb3S6zfu19srEKkXhzS+UizTM5Sjz7iFAyumsPkUYBz+Vm/7nG7sV2Vtg6t7fO5p8EC8Xz2Bt1+8",
-	"38KorNgHPIxWsB233vhCpd2cm8gotm17q+fnx3BYpwjGfr9bs981BDIakSruYb+rYVX8robtl6pvscoI",
-	"UW1/V0M8uBpKsrxwxtckRz7CVVH/GNZBVOeAs2C6bpzC0t2w6TGjNCVvbXIuK6s1GWdDvhGle8tF66kb",
-	"xb+5we4iIYy4DP9NDT/XhLByANfvKqU8PCWGoWrQ7bsKPnMNxAw+cw3x0M+oRmG7cArl70cx+2rkFVBk",
-	"GH0JDF/u/5RZ6f7H8zzp9ihWbZUPV/coFjPnV55KkkuuFz2qixm6jgGmc86dSg4X+O65nSQ+sDXiIi80",
-	"sGGR0V0Dt2zCc+vrf1Seq8L6Nmqc+kwXkg1hpHzGFgVwsYKxwsamVLKhUpbNVC7SRZ+doNGxqsBZxdST",
-	"inFpIH0YzQfLaIjMgLUIDEZVQZTNRSVBbAbaKPnc+DwNnrMyz+MifJR0jynBbS4MDCTWxXBtDeOWKWe6",
-	"XV/LrketuH9XQfd6rJA5GMMSMZZKw4UHx0NEGKsL8EyeXLLEHXi1yKAEtu/wIhMWsmMs0zQsIeHxp/CE",
-	"WaW67Qz6weA99iBV6OfDYE6Wdq81oywo/p53aj3vVDRRbSbxxlGnYC2jpDBngktorTb+9kj2d79jfv6S",
-	"81DVvJVnWbIeh+D/HffV28V/StlaoTlt9ycDQeju5SxQQK67Md0n8a1P4jN06CoFD6tTnEMUOGpDUpvQ",
-	"vmCFNnzngDGCz3lo0TQWZu0ntgrnxjuJzhucTbiBpM8+FHZWYPwh5bMZICrPy6/YD+IbxPkMN4KJ1YXE",
-	"uu92gM8g/ufYm/uOeuKAbng4O8Xf3PBgdkOA0leHMULpy8NrIUp3f6RzC3T9mQ6Fam87Gm3HW7zqdzOE",
-	"B5mItr/RmqAhOQqU9b2gagp1r8fgE50pbGF6zIqpkOOHNSg7SiFePlix//gf/7OsfKGEh6pyKOWSEVMV",
-	"VQp5C6zmEr2DzuvDL1gtFyAckZKRKvQFLABLCE9kVVtT+Rb1AxwGnr6OA08Bno2CckJWCQfug8RzGcpQ",
-	"fkyxzvYs45rvuf3jEmn1t5AKU9bB3F9+8bVOr5vwKkGrAjDe3/tvyWkmIYsKylBBnBowpwbd2xmTYAPq",
-	"R6yjlMsU8i1bBvSY2RBc530epYdNOfZpVaRo4a6EOpH7mPFOVPcNNnEvmvuzoiDHXkv/wlpK8oST66ba",
-	"xz7d+RaT65fvfDbX01oGTqWnGn7ffkp24w5OLUEAIeW+QnZ3qnmGDe431b267rK49XfEQLuXPVWDKabb",
-	"9rYnPLeQkYZS3utR052NR6/EhEHSQKnmx9F5Bv/Hc8smkGeYgFxezuQca/zx8kgXO9V4N0H7zXiv3dvS",
-	"bidPjDOvJP6mcrsbsMpzpy1bVuvvnMpgSi/gnksj6FUucQXM7SFhg0ONzvMYnKPNEaMQ2EwL5dWOpXxm",
-	"Cw1Z7Jr4G9QO1kd50afw51RlYHqhNItdgTaE/1NIDzJmFia1Ob2862+UMedj5R4Ybc8OjYdfiAc2H6/2",
-	"5uMvYz5UnpMS0eHUo1PRxHt1u2UELxgNNCa5SEEaWHet+aN/ZIe7lW8Cs/2u46zwPf4ssv+2SfruTVUY",
-	"vhWge/Ft0Qi4M661i6KwumuEwj8S5Zs2sCpuyCrVzBy6p5i6y9p/G9ilVtN87sio2WvV+A3W8XDPv/qo",
-	"xOR7sFuVke1wLq0uIvFeBt5MYdgVz0WGaN9YTjmfqBz6DP0P56UlGsjypZCwKV9gUlqVuWsG0hfISpiz",
-	"6lnCo4akx5KML8yFGl3MAagcliXuv+6jqZJ24iHhMr4on+oeD2SArB153696t0HIuEy3AlcTE9CD0ShT",
-	"8/cdTtqr8VZCuHQaatLkY8aHxnkAXjKN5RXdEdewBX7ltp1/U1LlJpF/0nzK7IRlAnkeS5NHFadyX7dy",
-	"A65lN8WPYmtzSiKVFSMvc+aFO4pJyNdn7f0c/eRN+MFNO+DLMR4HvXDDiNxANyMYDnP2hAo5YqEpx886",
-	"BlINlhwKykQhmB7IatH/msitk+/4wWvKPU5CN4iAaQ7DiVKXPcbZec7TywM3Um7FMHfWLVUYMvMPEfQs",
-	"O//p46lTy3yoPvXZe2sGksZD/CPhYSPGCKLkv/NgIPjjGTdmrnSG7CMGuDOTCK7rtqQDJfPF0UASa4lB",
-	"2pCEXnJhwFJi4RBxSn45+5HOwPhWulNA6F4kGrREcHQF+rkZSJ7nav4iA7nAwjLWqdB5WS7k5UGuUp5T",
-	"ABIsz7jljGeZM+3e89MwKoxboYEcyF/9KL1nZ1jKtV6w5P85cFvZr84RPjgXY4ln8yNm/3VQHB5+kRZS",
-	"fAqcMfgJ9K5e+u8m8Ik+SjxNiq9t+eRm6d1PJ28Ozt+dvPryK3YJC8jYcFFWorjVDNPshCmhF1p6XZ/+",
-	"0nyOwDG+jT47gxTEFWgzkBo8jSOyIKIIaNzdUkUcasQvQ3hS/vYqsQmyhHlwZs5GMGdTIQsLpjeQRjFe",
-	"BX4D50xM6jDL+aKFAQaz/BtszY5c6YaWqAsPBDzcNPIGy0p9zPalIutLRZps8N2tbOQ+N3sGG8bO2qR8",
-	"Hz3bSvSsafGP8bLIYzdlkDsjKJaO93eWjxW29pVo20Yrf3jfRuVjtKd0yDdB6h/cXrp7cWuNwrnDym5M",
-	"zS5ich+mwiJrMwUVnOjnMLKM50hvlCBa8jihbTpgM2OQjoCUxwUJM6ZBw3RmF4hlpvxrvcOWsEuAmXfF",
-	"rNKIlI6vz4Hri/CQhqkHMm8Pqz2oN/CghO43V9z9ZexWqd0f1oU4smB2AbxM5yt3tnh1eOhOHBjuJogY",
-	"Xx9P5wPG0xRm1offp2AMH8MRS1RhUzWNmNZEOul5nhU3me4Ys3Bv67OfPeqMMDFkIlgtmg8AH8E85Pbo",
-	"ml9P4ejHHlA6ubXOBu53x2b0QKREZQhM48WnpI7lpbMh1dwzZ6Bc2mqW765ptizorita5fxtHMf7tvrJ",
-	"ziN522Hmb+j94jqefr8oNy2gvK/QYxjG5rHHaqWfavSxmoF2TJm7+KfrtCvkIvtP7rybLafw+vfGIvJs",
-	"h1lyTaLYtlP4ri16Zbo35STuXbStyDmCZjPu01KdW5EBL0/1izDZO3PVRuCOAC3l8e8tTE0ZRc4CAW/K",
-	"8xz0EZKFu066k+NE5SQcrOpE9DB+bwaywyXjOWhLVADejzIqv4KMjRUgyW+CT6BaJl2i/Y4bpjNen73l",
-	"6WQgU651YOyl7z3zpvs5JdsdswSJerN/dUed+ExHHyPzZn8g/VMXmPefhPT/2ov9DwROTIdbNlXGspeH",
-	"h4dYULvAWwPIDoR0PcPeTvmC+lJV6bpJb4MKiHXzO0B894fZpWmote3Tb5dDpXJAAOtd7pdu8NeX4rup",
-	"pOV4QimVQRqFPOCzWX2bdBOyhQ2Spyj+RwbyUZvdCLsiz7Z8vCsxtWxEdCtxmQlITRD6tZB17US9WtGq",
-	"n7i+dMLkrNkZifT14Wk3z9ieMKi9+6NRozi6ucXIYamHZOsCmwstzc4kEIXvgOdUdN0sS2iqUWrcTnHl",
-	"GVHmXPuwIdm5PvuA8QPkynkebR6EP4uweuuE60aCRZP1WQjWNuWEKgJQSHzcoaa5fjq2IipqBpLPRD9s",
-	"OW13GB9mIE9O3//b+Yef7xqc4VkmCKLtVLt2LJ7KncdRnjPVEAuPWzxt3xeWqbSYgrRRAgDCHQ8LkVss",
-	"7bmtzNxtMSEtEKj86O+/1XckYVjc7x7jhrkZrbEpIGw9LSKXSi6mqvDTU1uwBZ/mGyzY/3vy0483W7Dw",
-	"4hiH6NoV6Lh2uv0nsWJuqDdZMQ1TyARNbsgiWQ+NHP2iTKj4nEGSz6rxnIUJ2MMl3w0uuUFGnlLEq2n4",
-	"7d589PS67TF67JrkuiDG/v6k6os7aXGRI8k7MXZJUr6jqByeY86XMoBam5HThRzQ3A5kDsgJ70GZSzYv",
-	"JtW8R9W4JUUuNSHox6YGf7UOqXggK6hiDyTchHVsCy2pb2o0CuW3SCJYggVTkz6SH0UYBtJ17SCHK8jZ",
-	"LOeScUvEYf1+/4X7IOmvghd7POJ4GWJU4vYMslUD89jhiaMeP1KE4gYN2yegrU9Aa5yyNVboxsDFdQMV",
-	"wRc3+Rgv/tDX4Bk3qs3DIVZ8jhL3UBjHTS7iWrTju2yBNzKkkVCVJRXt4rkBJPKqlO7BkT9DcOQGib0r",
-	"TPJjlWnn37Se8E6BmECPylQczjJIc+7E/grYFJwfJsyUjcQn8u4Q8HUGmonpLAd3EKVp7AQQJTfNA5ny",
-	"GR+KXNiF+xE6U55jw8+d+9jySzC9UKUxLkSGFVfcO4ee7NX02anHSux5ggqWITOtxPQ/91tyzVw/Jhxt",
-	"zhAjm0f+y2jNfJSTe4i6Bjeuvhmd5lzuUr2Xm2pD2s/5nm2xXbfRrW9TbY8bRGJAB4vPQXMfBwr66o63",
-	"x0Pf46E/dTz0Ngfibsjoj9QS3R4+fbmdx4qkvhqnisJKu0ZTbzn57iFg9yhvD4erfgtTVAODXWNNbou4",
-	"vqkxebTg6/es6Hvk1z0M+zIM+y3UugYHu0atM7040IXcnV6/rbApRTjj93Co4WjvToHSwzpQ7HEVDrZX",
-	"0VvSz5675xCTh3U4K6QYCchYJkYjjEwoCSwXEvDgROakS2lAqXP2PJJYkunFhS5kgk5jVXtEPzDHDYgy",
-	"hmUKE+Kc9i367CTP1RwyNp+IHKq87eARKV05RDuzU9/qxVkhNwnF79Ff/zIm5FtSXH997CMmZqLmq2ET",
-	"9KtVYdmUX2Jp3X0Zl/DczoxLeRRYxZcXGk8GV1BVEh7fgB+XRbfa4ZwReHDx02mfndTpgp+XSNXulXSx",
-	"TmAwByatTBwmLrnTUC7kJWSsk7i/LgRFc3ZkIt7SSuxtxJOyEX7VGV89NN+TBbgt/8udQhAPRAWzjwjs",
-	"tfqxkcLsMCBwW7qYTVX7r8ccs48k7I3BA3DI7HJ7vzW7zKZW4C9LNMPCDLhFazordJIwuxf3cEAI9DSP",
-	"xkbtjyFPlqjmNheqNcYarfJrYFrO8Ikdbown2VRIbGUd6AgFR113n1DhhVt5LNc6EBJNZ1oYq6Y4DfXk",
-	"PFykdRKg8piVBp9vwNJcLrxAbF7WeX34da9+5YwVqYHswZtR0FcihQtf92g8VoE3v9MuBX4H0plY93O3",
-	"HeXiimrTRArM/5BQGSicpHLosUxoSG2+oDw6QjjyFRvCmoEspIYrdYlQEJcgzXE1ZzjOCB+XRkoj6tK9",
-	"ewBEKAy1TJo3kEuIEe5NbKy52+bwBh53ibkw0JhZRFCZTqqfMu7og0V8A1BppC83V5eS2eeG/prKYT1M",
-	"5DtEeDah3phEC2zJvFJ1xfjUHKHpuiuEpJYldyAr0WXtktsLLhxCgpX7eHDmVsT6mzY9Cp4j6VErvGQp",
-	"/ztwinBlXQMPCiPpOvBW2nakomJGfDyfwc71+dwJB16XSL2fGxZNvtsqIi26te6Xe+VRSoVjrYgO7VsJ",
-	"u8FO0lZyR3r0qIvsKoV8UJT3tQq5x3bfqLTu+l3z5sV0y0pV1M8dDQVqeNInsAIhEWsLeS30FegeGy6Y",
-	"yPqsShIfObmfK32ZsA6XTGRMjQYSq2BxLnLBZQovysdM0u2xxDgNFXaR9FiScgtjpfH/s5zbkdLThHWS",
-	"DIaCy6Q3kEkxLKQtEqQ90xPIkx4LY88X4QrFRzyOmP/lwctXri10lf+RsM5c6cx4lKCBFFmPWWFzIJS1",
-	"chZ6LOUGDoQ0gGfsK+gxnufeZ5i2p7MXOWyYvF7ORS3xe8o//QhybCfPjr56vXH2epjIjRPYXT/Pw4/a",
-	"ETP9mtzotW/Cj9pz7f3y1l4749aCdk//9w6t3D9pvf/plrrbOfj74cHXv/2tMxj06X/df+n+l/+0eYL/",
-	"P9qm+ZVPqQ9/v2x85ecEreBWYQNUhSJ/KsCh32g1N0DOdmmMwgREFra4xjcxKY+RQfH5F3+4f95fU31c",
-	"5DvlHHbv/xbjAK0Fx0W+p2lrlo4PkqanKirWMAKix+yxK64FH2LYW2ZLVYm3lp4bH2oLf6h1YufeczB0",
-	"Z9trYofnKZff+Od2gUFTvv9zxaApB3C9tfTz/YSin5j65YfdDjfjnrqB1Dce3twymLgESgIzkENqlSaw",
-	"p6oMkTCakrFWxYyqEjlLRuiHJsjVNpD0F8Z3yAHFt3rU2ITneUKBT/z4mBIQ80WIaVLGHCX5CzmQccZd",
-	"pyoFosJgoRn25Lnponmg/ntPFCeQ527si4oiYCB9kkDFT6IKupnD+CtkeDmGb7owl2I2gyzpsxMPK5uk",
-	"Snry3kWCTRh0tTFW7RaLbu4sVjIf+6xAn0bIEuqFh7Khx0Fmxr3VX1wiT5sMUVgcwoQb9xRkfXYaiEH9",
-	"YZoCyL7c06qZSBkmCZrkiP5zgY30A0oDuvHR51Q3AVlC0+cGjisWmziMkyd9tgbHayADkFfpVPfIpDv/",
-	"HlfILZgv8SaUIC9eAToUBVaOPVfEQBKecIOXf265rizrYw8LlB29UTzg1fbbb/NLcJGR+1/vQwOtZBNO",
-	"DadcLgKoFtlI0qFmY3zjEAHa6Vo6xYoSrvNwY43Y/X69Vpr2bm6rm1vt6esRdG64q9+OfHhFvm5durce",
-	"OLrixaPtEmTGkjItJwmbZVnWE/Znetrt0tzQ9SYzVs16jJuBTE4/nPuNqtb5hGUKDG28tQ22bM/tZF+z",
-	"RINRhU6hn3p7kQxkp3bJ6zEpu7QjVy90+3FwK2hfbi0JfERaGV14/UUBrx64Ro+XgrtuX1ijzl77Stt/",
-	"/eHy/mE6bnFCvY4WCGfrFt1b4h6U+cJbDLqrQlAU52t6sRfuOIG8w25lGscmZArNvci4hQMrpvDssw9O",
-	"uiXZAD3EzeQTO2xv6ZRdqu9GPtuuN4a2PcH1cO+orXfUVly0KkrwMN4aiZQbSJGvAfbGgCo+g1XNeBAv",
-	"iwnhiucF2scI9oZ16L5RKluWOoZbIjbhVzCQUknoIii5ncDCeWIqqzwjfHWIJsTQwRyrF53v5t4JVyID",
-	"mbqDfXV3WWJ/1+4jazeaVVxhk6vN4xha3B3UhGGcvT48bL02dJpy5md1F5Faevd1O+GObhFve9H5ue1q",
-	"NMmbwJnjQu+tXyvcnp8hwsIqQ5Oo5Jh74EN7D2oDa3d/L4JhWZtTER4qMw8LTJzyphJTEoTBUR75xEBI",
-	"L9kU7ERFoBNlvwayU11OwacZd2dBj4Lpq+oJJ4xIZWJ72wugVgTk1yEcsd5ARpB9ZFzTwpavpEWj7MXU",
-	"FjxnzpaDoe9DX/yHDHOXucwoNu2c13ABS32ySl0SlVPdirvjrVRhVgJpEN5fNqNpou4VObwNa7Dji9ay",
-	"nRbXptxk9grepOC/Iu2SRxZQmDjO6f5j5FrCFVcy3Fjfn4b3bn4Lu8uw1UkctFoJIlU3PNWxH6/NrJp5",
-	"JOGlXwxkANeYa4FlAWEfaotHsWvCUdH10A3CUQ954NjHoHYeg4qo0KMw6h2DUVShchBKW9bHpejhk/Ds",
-	"zqkyd+pW1gbThs4ehU3qtTxPKoKyNPQYYB1zvrH2FW1YTRqXZWudYNZLrK7JatgsJT2Q7dMrnTfo036b",
-	"EtHr4vDo755rvX0Y6pelGdsnpd82KX1Jva5XoZtfQC9pV5SuvtxCQ+lkU/3firpsUAkojDvDZAHKE0sa",
-	"vVc1V/qS/CxfKhZVhO1d/cZCQJrNVfFBY0xlo3iopcrRbdnlW1YOBne8aDDmP6o56JB6RNtJbhTL3ccm",
-	"GgKzigUG8FBP6Ouj4rLCjn86MKRPsSoQYRWwlLahFInq7BpE+jEZ7sN7NNxxeV9plfbe/Db0lmTtNlZ/",
-	"O6b9BanHDfz8j/SDXeIknL7HRtZRJAUztt8MWiEVcD+dguUZtzzQsIZdoUO4+8SYm2qwdYywrfjq24vQ",
-	"/GIAGYsMS078mhDGB/sGuAbNBsXh4RcpDhn/Cwllnxr27uPHU/YNNyKtCC5pagQi/hYG9EBKPgUiROKG",
-	"zbgxc6WzHgOBCDmIE8S1jYIambKB7Wg+cZsUvrPPEmvzhHVMkU6wu69eT6iK7utDn3o7kIkbseR5gvvQ",
-	"tLAFVtXBpzQvjLiC4xKcNWqf+pyLKzDs60OW8YVn5sQvnpuBxL2y40XoqH7W6bIpX+CdH3xKAbL6t+0U",
-	"mA2qv6OdMCj9wxxe6q1na61ODyF1/RWCkin0yhuDoG373XFLvPXCObBe9usWzCfc83nQZsM02EJLvO5O",
-	"4Z430Bd/4L8X15yWztDpbNOq645M9OvsmCH3zP6gdDtwPDwKeaF6BOegcJU/43ZS3eQHaXq2bAVvkjr3",
-	"2w2k9siIsRRyfHAJi9vdr+xyIOsif5ewYJ0vXjHNZaambLiwYHpsyA189brL3LBMSeZNPsDZd2/Y169f",
-	"vSTn4Ccwho9hIM/FWHJbaDCsY4DuUBP3ewj6kbBA6s+w89Dts/dY1GKs0pAxAzyHrMeGeL9mlb+RpW3D",
-	"7RLkdtEGgqB/x4zj0dWNQsMs5ylhiTOVZ3jP5K+fbrRHn9Na/gCLZ/ewaUattd0I0RNukC27p608mb/s",
-	"LrrdQGFH6SAw3WDOnpt4qnHHJPktFYC2TfflfWyYZnKQciwKXJutcQkLQ8lpKWgrRk4cPfil7z6qbSeQ",
-	"jl6VIxiDdApBKW6YyzmQhYFuL2Kzx+vS5P92rz7wa24X7F/8meESFv7EgOQghP+P+WQXEcN+1epA4jEh",
-	"KzBGxZlWVKD83CAXQM5nPY8rCldCFVg+1JZNcf7unTL2zclOL2rP3705adPLNydP49rKjfX8/B3J2JuT",
-	"54bNimEuUpS8muCjxK4Td/eKOP2XRPxS560SfiLZhxlI1/4PZz+SFA+F5BoVdOrs+4gl7kWXsBiDZAeX",
-	"SY+dnn34+OHNhx/7lzrvslwYK+QY+XoH0g+DzCkd4bXguaGUN0IIXFUnd/pbgDsBztyw+uwXHzI2A5l4",
-	"19LJ4w+wMInTpzQXJdgtJkjh45SpEHf3v7KDUdIu4z+c/XgzAVepBXtAta51QS/9BJq/Bk+hUcx/OPvx",
-	"6cg5ORJXiiYTJWetXGxD/AsD+noLb8wkY1YXxrOsIDZmTUSdnvyKJUzktq1a/IFcNfms0eJ74aLMxuSj",
-	"axayXwzoNyck4SORwxFl10RNbNO6U2t7635P1h3laRfW/Y9LIRHZ3PJG5qL61P86EemEvTnpscT1iMJ/",
-	"7sVJWY5UPyK5t689HoEspq7/qGY97KQbxManpO+9yhh/1qjE/XhFmpmxfGFITSFjHWc/AhGbrNRrINFb",
-	"6hLFqteNi4kqtEnKICR7+dV/7rFDSpDDmzv3VibVvNtnb2LFF3Ygvat3CTBjV6DFaOF00KsinoiolWMc",
-	"g5INHmK4B7yERTOguVtA0pkd3ee5d1MzEQzAnw9nAeI8PG/LnoZRoEVgnAyCE4gbGQKzMBamR6mSIzGu",
-	"nWnwixc8B23NC/p+7dZnJxoMIT0LDGL6+mfKl/Kj9Vsdva4gkcUN6rlhyd+psd+SgXQWrdtn56nSXvxn",
-	"3Bj2gnXw378h7UHXNTQDnYK0fXYSiMiM+xFth2WdyECOeJ47BUvw64tMq9nFTAmEtVaarssF1dZQUYDS",
-	"bAi5modfjHKl9IVvLukNpObCgIlfmJCZGeUA9rnpsQT/d9HQIr0ZORLEeIJoKsJOhBzI2m+Ijy2Ym6pH",
-	"8TNL/WLUraUX+d4RUIpnkXGuAZJHlJgvjHuySokuwZzeFfBV3MNCjpM+e8vTCdNgVH6FNs1APopT7hWm",
-	"HaTOjhnW8UWrQ3UFfnqU0ni89IOmiyatZpUMhSQ2epew+PUMMuR06HrAlZTLspTDtHgnJyhSb0h8d3mX",
-	"G7WzDvV+SVNWFeTpuDLRNGB5boCx9nJ24MGO3LzWbBoapgNvka43beU1bdHK0ErAP8JQONN5AyR7bmmZ",
-	"4Ri0mXePGadCFKYKa0RGeUb4E1PW4+EVaw1QqM/OMQvesN+LzBNSlhu4L2xBppIIFRyfnDqvnvCn8EMy",
-	"S+X1x1TIwkJscJhV1p2OPefrMWEp0QySu0GIDwacT4Mh2wWbg1NWp+ekjn12UmTCxp6G00eK6YYONynb",
-	"abGqbDu4Po2buOcEopvouI+TVzL+NPTaA3nb+1PvVs/FExmvui4rewR1+hysFXK804yfpZbaZMd//zRE",
-	"ho6RfrWYBHcIYwZSJTPn3BkMSgSOy1hSkIvBnQjvuAd4e9dnb+WV0EpOKRiofR05RJ8es+RfEjYFxPzB",
-	"rSP6tp01oUHAdkUqFRqhhh+GH3Mv3w0mcd4g5ncT6nbLp6SE1IorYRebmL/o8d07yqutXbeV1g+L4RL1",
-	"afnL8ayxmaKjbG1iduYiuyVI/uXCQJqQQxts45ypkQUZHRoR+dKz8SHEyNCZ1cSKKajC0ivIXx5IxNPA",
-	"R1jOF6CPWVJI7T7lwxwuSu8hca9yjSFYYeomKy0wrBeOsWzK9aXvxcCdl+UxSzS3cJGLqbD4AicxmEGP",
-	"LZoADolgIn6v4alWnvQ8zQtjQR8PZBJhtV6MczXkecJmvHAHf57n5VJ0InY3M1Fz46ch/n3i3hfr5hFe",
-	"NiXMWOFehT3r9tn5RGkLElFbLegr59I7fVusS5E4Ldr0eAc7zWpD973PtPSg1Q9fUpUn5oqnO7Ue12xA",
-	"Hldmww3oPKDQ3IvslPA1jbLjZgr0c+NRlLUpCz7hCe46c6UvPYtqsYWATCQumTAYK9zEWfk2PLt7T2Wp",
-	"qb2bslF1Hk3ZPfkmSdghybfwngK5JehgkGdimIYgZJAteQelaxCeEGAondEJQlbkJPTaYr1dCLt1uHNI",
-	"Cp4zMweYEUhBeSjMxVgMc3+A9Lt2123/GVhI7YWSF3ijf+EElac2YbqQpuzBIrrNopt/U6QpGDMqvJ9w",
-	"jWsSep5Fr+wk5f+PdCGJ6hM7b7wHogvZ7eOLP12kItOUGBZcNorHi3/3VysSLIKXYRin47FrI00WmU66",
-	"x3grMJB8aEBan8NDOzJFUoVhlzCzLR5Nk7Jv351ZbuWefZnG5veOTKMjk23fvrSeoitZRiVpJwp8K73y",
-	"V70bKe1NQUkLgWlpQrKY/IFKlm2hZXTE+V0NDUXlQXrok44/Ynn4wchM1KkgBCW/lb+zc5E2cRCeFbKU",
-	"unMc3FZxH3atKNjlddvxuzCXkUmvT+kem6H5Wk6L8Rh0TcZQ+q/RsJsjM1yjfE5H8lyMQaawgVf4Pnp8",
-	"947hamt73/B62Ypn7SB1R6sUZ+OReYq+Z+1uYtV17xK1e4nHbDMnLZqNThKL/pH/Jqk8NNNgz0+LNg3Y",
-	"vrfU0NA9O0xtPdj7TI0+k9i13rUacXc02CRzrGmZVo0kZR1V/pQqMOc59qfshFs6urnHJBjjYzhsJDxm",
-	"KYWXmQdFlZBRdRqr7AOprvn7kMvst4ROYgMprGE5NyELAzM/XBc7CXFVyCzpslRh6gdmcxDpH8IhHocQ",
-	"uS+K8w0LM5BZsbbwzUOR7n5Lq1q50VZGE1Hm9oU1czPzRHY152pWhrzid5nxFLKeZ3Cbs1xV7C8yq2B7",
-	"3aN4AP6ME5xolEbhYKorC6+fSmeg3QlmrrQh0cBzSqwKA5kjAxzuxnbCJeNsCNYCwrYesSTVworU7Z3/",
-	"8f/9/yzJ1dz/b8a1FeXnATvdJl3EjBjIanPGLXcp7UpJHCGmU1mRXt4l92lJT3fDu/YwG+7mxmG/4QZY",
-	"2CB44YwPcrfbbGjvAGscYN664SJWct1vnasiz1imKqmvb8Uhnfso/h0P8U1DMMA+fRH1G1N7J8GzFl7D",
-	"wr7X8Rm/M7ed4mPuoJkV0O2VURCq/TP0giFZ0Twz1QNobNzuKdW8MrP4TcXEiQ8h92JlojvRLTNTeikk",
-	"gznndWuOXn1AYBvI6FBwMQPt3YWE8RAZrqrfMacczRmFVAPNpk022PNDN079et40QvNdDmDviaZgua9t",
-	"92n09dPJcPZiX5OnHjNKyWZKno0twhI1T2QHSvj+VgNAHkEJrR+Q8BEhinWSP/5Aflz2558J1QFgkkIo",
-	"O4zcvQDRnxeYShzIqPKcjIYByzqyyHNSceRaKR1EahDTRQqEvOqzk6pLrqWBlB4UKtRYSaW9dzLll34v",
-	"Dx13/oiwSMPnfHlw65GwQlqRu8+dtw92jbL9t3LWdqwpVUMtOlKu39PREqTeqHOil5JlvBEuDOwuNEQt",
-	"JWzKZ6aSQmSJZlaVefneATxmKNVpDlwbf8Ku5P65CSrRiU6vmL8j3ODcYbPbZ6UcYMDeNZWVGfrCy3mf",
-	"nVScP6iT7sTIY9Zipzg/cus9aVLhuo97TFsonUSfV3RF5PVjUuJA+rs4VMbs1k7weZMu7cYPLtt4mDTX",
-	"m2lydJlL6Z9PQ7XPAeu+UE/Yyv4Q9ISwHGoWYDdOsscz2uAy4dw/eg9Rl3pL+3Rpdz5R+tLMeAoRBFU5",
-	"AcuCsR6vh36+3vj/iigf/g0X0xFPelhfb0psyp++O0FQSSXzBQOpVe4dCyyfmvArz4lvQDunHySelYyz",
-	"zY1xglXp2gXc8qpg3SfQ8iZi7TaTp1kJsHUJbzB3ZrKJpTt/dw9GLjRybfDIT8ITvR89P3/nkYjWiMO2",
-	"XF6e52p+YYpMXQQU4AjOYsRzA12Wg61B1bjjFWephgykFTx/XkEIIwRg4t6XsI7C0K7NsJw+X3h6p/Ao",
-	"hnrdkyFdhV9xgeGktshqTUp3g2XxMHay3nBrOPVJWknrwW62qBKrziHu9K2Rkh/FFbCOE1GCuc263jUQ",
-	"khi5kW1HZ6B7CMED9mDGx0IS+UsTKesv2N5nzR+FQ3BjWWfOK/oonLAnxBnlx1sJKYnYGuF0D2zA++Tc",
-	"JQR+GjurjJCtVwLmoBMiDynoDi1xfyQ+eMGlwhCa+4yc1A3Zo7hdSxr1C+EzPWqqKMQkw95GAEX3CbXu",
-	"OrBOR/YsURuxRDmZb9GnG2cdoqotm/8G5qf6Qp2rUdgBSIncz54bZsBT76BfRBc6pe/qnsGY3RBS5XRR",
-	"Q4EwlERmgKkkHp6MZ1O3oXDpdpohhM1mVfmIgsor3wbEU+E9e4z+rdS24HSul8g1Yuel689e62mseWEP",
-	"780gffRiu4ejblz/78HeevHvRhXjTl+rEkOh71JodrODUiM32kHvWWA9XddfUXAfnKvLb3TlXqY0gykX",
-	"+c0VoHHTfRFCAkcaDBnFLXIpfVy/UzdUxbhOOJk79d3akV6F12N7N1Kthk0+vAwvuPeGu+0iqpTlMmDV",
-	"QbdLGKu5RYYBA7a7LcF2hydzxI0RY7kDsd6YA5iosl4ffsHwIDgXpqkc7AT7idZW5bAjqXevpoamIO8s",
-	"9mfIl2k8Jm4HmTMxyihsWRQ356a7V4lGlaCFQJBPpHS7jWPjfhpEvFn+C7kTDSgDCZbOUjfSBjrBrR6/",
-	"LrEOGmHY8e/m8McvfkSfn65omKqrFVWZcx+C95rU3btQ22LfctMdFAwLQrarYkcZESHfs9PEflZDlS1Y",
-	"yiXzPXBKM0UEYM8TuaJcDZEM+uljOPH6UexPEHYnLN23Oy83elVHILci8XVRfCsfiyTS8LJ9DKZdrmix",
-	"qDw9nqztyBeeAQ6mI75lo0qbgYljxx8/fDz1hMS+QqTEtch8Dix4zBWhS1N8XIGsV0kkfpgGE5VCE+QN",
-	"UbYSFThyW0FHuw3lQEhynzRwoyQbqzLblfEiE5ZZ7Y76scXHCfJ9UnOJLU5A4xHja2IB6bud4CJX6aUq",
-	"bNJdc8r+6btdkVN4hsATrHN9zLErA7oX55ntt58te19e25ycoi4QpPoOT/5HRD91EDR2y5bkrbMJdLzx",
-	"LYSzDSq999KoHipkbwdgeY4IUt7ajDSYiSeXP1qh1PVAM3Lh3z4N1Z8vmZK+fQ2oGje2IZmiZGB6jBzH",
-	"tTbkuMxqD5zuMz5uRLXBqXeKdx5m/69tX8IwPafdWiSc2Jvf3wluLbRIURRUPuSxd6oxd+J8J3tyBZq+",
-	"aU/d/G/+kR2KmG9i3S72TSHyrOSxLeMshURqViIvvK2s3W2JfGrss6O//1bfGWZKWzas9bst65ZLJRdT",
-	"VRivzksv/uPZELgGfVLYiWvnz94fz7yavVHqUkD5YUytjB+6PmG6OG0Jhc6fHT17wWfixdVLNP++O8v2",
-	"/x3w3E56zAtImW1wcvqeZSotcH8jPp5+xbvmx+S6spTZQH5g+ZrUcyQJTPC0i+gdTqUb3vALbjuePTd6",
-	"nER+9fkzFZd4VUpgKJt+rLm00Wswjtjwmo+B9IQJeQXSKh33FWt/W36FKYUVIxsriXJ7TcS8JTvPEtFk",
-	"PLlEsbXa2o8lBAlBTruXTZUUViHR20SYpW5XXza8jbhHAlHLcFEhnCBrqQc+SIFlWoxsL+o6Ty+lmueQ",
-	"jaHHjMgBPQTP3oTPZcK4ZWC5GEG6SCnwGdYd223o0NtPKcwIBamjhblE/2JmsYjaGQJP80Elmr3gWVDf",
-	"lQRP7UDtQyoy+sZnrEUdgLKdJgFGyWZCEmEqIpJ4MPIK9KYUNx6gbEdA6TW+ifjhhkawkvpgLjJgGTeT",
-	"oeI6i2UdBbHhdz9HCJm+2HUkZIYi6LUfQ+9ZFnymJmEugdhaRMztOchXYdg5vvTg3BmBt/hpPI/4QcNL",
-	"YpDfXm3iejHSYNnxKEm/wgKuWZqQkbtGA8sccnbljHz0iuqrps7+xNOJkBAslKgpqbOC5NKyjicKr2oY",
-	"69mS6M9q4NkBlvVcwqIbD2OZFrx5JJZPZ6APqKTS1jze2HBmwjZOe6myJf0aGq5eaXJMCaoTqjbjProf",
-	"tXQsMgdUIe32O1QKFZcqBb0oWfK8FZ7yGbMqNsNFsxkuKfdCX6WaIzebxcMDAjxg0Z/0FinqGBYJWDGN",
-	"x1R93aROyhtmBK+acCkhN6wzh+FEqcseO895etmjBIVuVEPiDCUCQKoR0Q0xqaxIy5PKNOqAjNowjQqX",
-	"gnSnEeGnbwTcFhpMn30IHhrxEUDGkk8HOT1/4B9LGJdmDpq9PnzFEv9l3395UciyEiKpAj3YlBsaxY/8",
-	"w6xTFZVGF11Uqx8NyLfRMBRyJegXxrls7mjncapwbZyedrwm+HB+j318c8rQg1IzkD327uPHUz+mHuNu",
-	"eadcZl02hFGge6J+et6TeF/y8MkWatvpBLt1QN1qNAAV3BexI1aagy8fa1XMjDNkS5QrU75ww4y7gGde",
-	"N5JQWRB24qqRhi6cYjUMwrRqleeQoevv2uNIhygROmm62tEeG3O/A07i2ffYCql7NqcDusrzIU8voz6V",
-	"xDANThVMIRO+HGFp53WNZZDm3AnnFbApuPkQZurWAvln/MZbp1zqsUwvDnC64BOkRaDG9QNe6puuOvDs",
-	"z9/+/D8BAAD//w==",
+	"7L1vl9s20i/4VXC0zz1Wz7DldvvPJN1nzn0cxxl7Jpn4uJ3J3Zv2khAJSUhTgAKALSuZvL0f4L7ZD7Tf",
+	"5Pkke1AFkKAESqS67WR3Ji/ilgSCBaBQqCpU/eqXUS6XKymYMHp08ctoRRVdMsMUfHquv53Zfwumc8VX",
+	"hksxuhg9F3rNFKGamAUXc020kbIg1NjPmnChDRWGjN9+9YI8fvz48xP4itGCyBkRcj0ZJSNuO/qpYmoz",
+	"SkaCLtnoYkR1KmejZKTzBVtS+96ZVEtqRhejghp2aviSjZKR2axsa20UF/PRr78moxdMGT7jOTXsylBT",
+	"6a94aZjapfxbUW5I3rTWliIgWsNzXZThry3SmKiWo4sfRlzrihWjZKTYrbyBv9iHFVesGL2P0lopLSOk",
+	"vVswkgn2waQ5tMiQNEZWit1yWWmyonM2Ic/JkpZ2XlhBsCXhmlDy5Oysi3ps1qJ+ST98zcTcLEYXTx+d",
+	"J6MlF/7zoxjVX5WMma/5kptdyl/JNVlSsSHcsKVOyCNiJHl0dnZGxgWb0ao05NHZSRdxJXQa0uYeGl08",
+	"OkssoXxpZ9p2CHS6jzWVXBg2ZwrJtMy7luqmiwGek5lvQjjwY/aXl+/IQ7sJSk5Fzh7WDXTWDCCjZZkl",
+	"hN0ytSGqKtnJJaGCVOJGyLUgUrCDq1D327UQz54cXodXUpvXX9oH4RUrahbNGxZSm5QjL/5UAQteGFWx",
+	"6I6qKmi5+4rO7u/ec8GWK2mYyDd/Y5vY4lSC/1Qxgs+QFVOklHOe05LIFVPUtrskiq1KutFEMVMpAXtE",
+	"Kj7ngpZEMV2Vpl6CBaMFU80QAgpOLQn7xhOszKPzzw4vTXt038KgaPn7GOXxo+rY82/onBHNf2Zuu5+H",
+	"u/3pUbv9abjbz3ts9m9XTHAxfyErsU8qSWymLZkl16aXVMqh015S6SCdb9mSFRyWtXNvqTtvrreyZNj9",
+	"NrspWbKWsLNf6Kwe+qBdvqLGMGUf+79+oKc/v7f/Ozv9PH3/y6Pk2eNf/yNOW+Vpiw3d/lj03opuwgOm",
+	"7SLp9P0f4uRc5bR7JXROxd2F6DvFRPFaGKZuYzLAHvZrXpiFXRRG8wWZVvkNC3gzK+gm62RP7nuOcuio",
+	"oLat11AWsrLCAb9cM3YTV0yA5Csuchand8aVNrVy55QTzRRnuiH78RkprNSasplUjGSVMLzsHoeG1x2h",
+	"8QGx39nO48SW9DCtQq47CQO6hxP2q+UavZJCM9Cfv6DFX6hhawqnXS6FYSir6GpVWg2US/HwR23J/iV4",
+	"138oNhtdjP6Ph41u/hB/1Q9fKiXVS3HLSrli+MrtDb+kgs5ZQaw+QHJZlQUR0pApI8ryGiuIVESxWaVZ",
+	"QSpNxpltOakE/EynJcsSgt/dsE265HpJTb6wy/hrYsf0lv1UMW0+3Zjskip8qdWzGg1YKnLLZQmqPAXF",
+	"jIyzW1ryAuhIZ5SXrHCUv5BiVvL8N6I7d2/XZM3NAjgyr5RiwoDxYQlXTMtK5Wzi29brMK30JkuuRVZp",
+	"piaWu1NaLLmwDeArzcpZWsr8RlYmO0nsxHCjSbalC2QEDDQyK/l8YWyrNdXXAjgByKKk4LMZA7Ic5ZNr",
+	"YWfvK6mmvCiY+LTTl9OytBoSzW802kNMLbnWXAo7kKxghvJy4oV12vycXYtxRiuz+HnSfJkWTHDLETBF",
+	"lORS3nB2apsxYcAoLEi+oGLOSMFx4+RyychMyaV9/7VYsymhq9UDTUD1B6WM4JsmuVazVLEfWW6A7XDq",
+	"/i7NV7ISxaebub9Loqt8QTxHwWitlWKaKV3SDQxPMwbb4w3dLJkwb+tj71Muc8lzJjQjhrcWe8aoqRQj",
+	"ViwX4Xq7HzKg/IqpW56z7wS9pby0AuzTEq/x/SSnAidU3db7XhMFWw38HvbkkvIbKjZOhOpPSKiUqBBb",
+	"dWm5MvqSrCk3ZCYVTLWollOm7GGpWS5FAXIie8uM2pw+nxmmQGNEWwPIDn7aPYSvXB9G4lucQqDsM1zM",
+	"J62zdUdpttR/J+yOkor/zD7txskVK6wsoKWXEfUXxCwonEDO8E+I8/XgiQoOIFjl7wT7sAIhAG/8hKe/",
+	"tXjMginCbFMyfnL2JCFPzp4m5Mmjxwl5enaWkMlkcpLY5bXrju2Y63MC6pV7HbgA37x+J2+YeKEYNbCv",
+	"aFFwNG7fKGuwGm6VnRktNUtGq+CrX0bMKuZxI9jYTnE+Bbu19MJM6kvCPuRlVTBNMmNKYDrHH1MpS0ZB",
+	"oqKaNtCcTUbW8hnqdUlGms+tBZneRJ0WpQaWsSc4Ja4puWEb2Fj2MytqWZA4c54V6HWUImfxARoTmbWv",
+	"+YxZzRNlO9Uke3y2tCrA+ZNFZlkw+/ysyMIZdAsAsxjaSWenn7//41j/c/nPxT+Lk7iZ1Ng/P+B8N2aD",
+	"nNoTztLZZo9iIH/snVkrWYFLHujWvI4fnxNFRSGXZLoxTCdkSjV79uQkIXphj+R6ai+JFOWGrBdMEKpv",
+	"WGHXxE5FrczbDkaRJYf3xklSdI1k7bxu0tlTumTm4N72U/mNbbu9AEhQq7t9y/E1R/V8wFpAz/AX+HGH",
+	"UVuTQpWimzj1ei/F37gZGkAx7roipaavgZbUz0w3wcHT/OyE0L4uRVU6FQPdAjt9LKhO9zL29wsGEtp4",
+	"BicLWRb6sPiIiwpe9PBJJCMwGqyif6fBecG7K1rx9LtT514870pgVLBSmoNjLu055GAV0h7McpA+dw0U",
+	"3P7Q3PBbFtz5NPdA7w/JVKA5MjI3yUnI3y3GdROVNNdS2yy3b6NdYTvngf8Ywlqw9ZECu79svrtEDYdz",
+	"WK7i8jzP7XAD98eA6VOMOlVvWxpsLoliuVQFmjhWLNCq4IYYZU2dURLqK+dnux7Q/XzmXhwfluG33Azl",
+	"BH/RFNmDB/dQz60rc3CODBPu2iqSbjj7+OLKt7PPgH3c2tMlU3bHGUWFprDi4CU0rCz5nKHHEhbIrowU",
+	"3Egg4H2Momq5pCp+1hhuouIuKiaQymCI/vn2VO1b5Dd0PlR/X4DDJ83jVyyvrZ5ASjYzRFbWxMtppaMu",
+	"BsWo1XgZV8T7I6bMrBlze39F5+yBvhbuQpuKArxX6MU1bEnGRuIVWFkw/53ErQKNbAfgbQluY852b2OS",
+	"Rrfpp+T4/bGj4CSj4K7ednOA8bcXFd6etCe43Wd0KYslF29lyfRb52YeKoTss72Hb9/0Uhi1OajgYb9R",
+	"kmE3DaOS5ta6Llkxv+OB3eoIVb7BAgvEQYpfx049ZOgLdNSmoROdjIE/+S0TTGuyknZPXMKRuGIK3PMn",
+	"ybXImuCDtFB8ZjIydr7sFdWa/Nf/+t9kRnlpGZ7CU+0+YLtATILtTOdS2X7kCrqxDaz9ZL8lckZoEAAx",
+	"Y2VJphuSwRD1pHk0XUkujM4IF9dCCkZ0ToU1MKeslOutB2allCpdMZUzYbIIbfUbgcBZyZhJW2SCp89+",
+	"fYDSa+HfvN1JTfCamwUXJNZuzUUh11k9jHhvXaMJBkEyuCS0a8LFPJjma2F/0ARvHYJpcq0rxXRGLPOC",
+	"c40SJddb/ECksnTZ0yXNF5SLdKqsauJmacUUlwXPiT0FZs6H5C+4UGmApxwJ1gBm1+KGbRKSK254TktL",
+	"v5JlKSuTLmhpWAEjWFGTL9CNVV9XE9eO6BUTBkSyG8a1mFbFnAWc+KOcXoK7ubxlBZrclqYf5ZRwDREL",
+	"S1YkJLdsXpbOYybhrynNb9zA0fOe2h/st/7+xk/x9m2WNlKxghgJtOV0ZSr7Ge5TgLRr4WgDRsS9U0/E",
+	"hLykzkde3tolMZqVM6Qd+pMCRRbJS0aVxvNlR0BMZRE/4I+xTwtWVKsOT5MhSzsHdj8CZ8G82/nnGqQM",
+	"GaM5kpBQ7hGwI0urtxQnURdFwfWS67tahk0vRwra36tW6Zn6bqat7+TIybHy3U3O/ai9jiOOpad+vvKX",
+	"8Meb1OygGma5/QpaWkWEznW3QoHvae+cF1IY9qEJBIATm4xpUSh7MFvRgF5we+wIEpzhTmS4oBDb8lrU",
+	"AZlofuNZBQf3ZXNKJHiQoalbcsHweIF3gd9noZgGt8+1gA7wZ3uWXVrBo1le2b1cnxv1k6Dv1uS6Qwgo",
+	"1Jd4QRmeDQ80yRcsv7GyFyI43HmSavYTKg5gHeIg8KfwHLEn9qqsNMnc1rFKCmirWUIycCkFeyrDCcp0",
+	"tVrZmQXJbRcEZaqiHO6ZF7xEKwFE+prCYbikVksX9ni4sAKezzhTmugbviLcnLRkb6NddtlQyahaFQOF",
+	"b8zuasRxSxGM2mHIyj3sMdvP/XgSQr/A02eR7VXFQ2S+as4EdJGP/cjtuli2dX6IWWVP1JOWX2bA/v61",
+	"a/ivuD26h/odBhpv9kXvrBEP/R+0YbDTzhW78pJqx/cXnrajRjSOGqk/Co7HqJ9gm9ah9pKJhZRneqMN",
+	"W/oYkYvr6uzscc4L+JfhhdGW/3G7TVRfwI3Q88gdctL27NJJh7seyH4T7TpmWuvglxulFywq7u+9K1+J",
+	"4WwQE0D1XLfIStyS18OAeW7PTCcj6xdSzPh8II91WFwdsYJ7jTlawpFFDSmZPczABQShCdinszKtCr7g",
+	"8wWzhwSadQbiJq0Zh4eJJrvmpPOX9ozPTUadxt8RQ0PCYTyd9F2SM2IqJVyAi30jkbPZHrLPDpGNU5Iu",
+	"ZKV0PBJ6RhWYWSQ0tf3k4lCsESFlcElaU/On84OT2DJxY9f9tR/C28eWA5qFb9vEZByYicLqPpoX7ATn",
+	"dMv6HrrcPTj4+X6vyUH25ZgQAj4TzwZ3YNBerLmf5ghfthwwlhNO7oUxty9ZdmY7Pp6kU77s26B7dsE2",
+	"Sx6Shkf6U/NalB7URLzYBSMfIpD1sOe2pta9Ouite4xHuP6P0LU+mpf8oFvcGiwvb3101SDFiXcoAXDA",
+	"OiWnh5/ZNvY+4l1HUMmZMKm1N+O/S6VYiRHLHTY+hj0eMnt3Zubj+kXwznLgQwVOepu3dnWwLT7ygax9",
+	"V6Ru7xflsCeC/dQaBhfm2ZNRVCAH/pY6DVTMpFPA4J5uTZWwHScj727sHRDw02iHI5JRfQ8ZGJ4B17WX",
+	"sL02NfO0Zn//PvoEEqPZs7+p2Hht19VO6FtIqhsq/9G3snse4yw6Nz0rfPyrqRNpporRGzKmZencUkt0",
+	"ksibtrXdzYbb7pwo93bMXNCNvAk2YBBW1Gkgbc22vLH86ubh8DRf1TE0/1rTjL6yGycsdwLC0LbBuxvw",
+	"8NVD4sLQ3FwS+wrCZ4T7gNmCF8f6Zfyqd8elISU1EWbBhCNhZ4pVJSbdr4xy1PZ7Mah6raSYJ4QtV2bj",
+	"VynqgPBk7Z/M+F0ZTK6iW6OBq61wNEd6u8KNEVKZtLdJix3ie8YsvpZzfqSHUJpV3Hr1GUe5LJh3h2Os",
+	"xgNNgiQYqQhdrRJchW++em6Xhwk79mIrHulZKxjp2W6Y8S/PYlmhtp3Wa6mKmB/zUBg3y+UtU5vUDiNm",
+	"C2ku5iU7rTQjvi0MOQmRKDJpamNsQDR4pZmKhJ8fpnuLPep+gqk4wApHmSg0z5nWaR3RvDOg5YymTChZ",
+	"lkurpaog/2eLgWpPPvhhpLrRK5pjpgtXTAOj+GsKOzyyoBoua7F7VlwQcEjbBptrUUgyzt58e/WOPLSs",
+	"93A5oxfYMktA4pDtX2FLbbKTxCV0YhrYkm7Ai30taG6IxMtbuRbEOTVbdwcteTRTTC/2TI0dxGFFxiy+",
+	"YfXibC9za/q33+ne0LXs33z1/CXMx5FLv1Lyltsp4mKeVop33B7minU4u6ZUs8fnBJskmCq0WXExt6eS",
+	"JFRYKYFJHD73KafIHt+9fT05eMeyQ2BNzp4peet29AtZMD346iSQHINMkJ2gylZHe8j9B/DsneT43cXt",
+	"ts5mVt0kszd1tuSxYWYc8qUGx5V22L5cp1RIsVnKSnfoql2B47vxbsOWGYEAMNq6RUZs9pos07u90s1d",
+	"u8Pu5TpyjdjSORSOvYbpnPTwhOxh8QYHIdLkuu4a8VsUocfenW7J/KFISG0hEHYWo/fF6y/ffsk1yorj",
+	"KM55EQMyEuT1m9snRCr77zMimAFPb50Z9uhscjZ5NDl7eP7kgJLzOKacSRXzjL+xXxMjiVH2yEXoCh9G",
+	"0WBX/HB+/t6BPvg9UHuQnz19+vjpIZf3kn54jU8+QoHnP23tnWSEWDruZ6uV77hJ7fRFl4YaNpdqgwGu",
+	"w9akNSudO6hXfEHTUZRIiIfDYIGrJpa8Tc0NF0VHTs5UStMhMvcFFO2LWqdqzszh4QFRTVf1g92j/JLl",
+	"oAvcSzTEfWZJIHlf4VXCFxD3eJDGSN6gi6Vc0NJgtktwc7SQ2mgyhlRsrom74KBzMNLgIlRi+qisRMEK",
+	"Uq1OyILesjrOE/ThJUbdg4o+lWZBqGJkzm+t7f7IRdvY3wTjYOhzyChrT+eSfvC3JuFt05ALq6ALvf1s",
+	"D7ykjvl/JbUBrCe9uwPq68JYNnkywkmK/7ZiorD8EP3xp4pVXQ9uxah2N2JFatt1NKiE6Hy9vuGrVVfX",
+	"uspzxoqun9eUG6tV461YNMt+Sxd3E1GPeqePhtrw7fX0tke7O0FJsEzN2N7vXfCrnYy735zMRhQimX+V",
+	"012GpCtr2tCyZU3vCuG85ud9FuYO/x8dW5zz4q5Rvq6P6aYf1W+Y0hh7VTjxnjYC+/Db1CZVlbgTxV6Y",
+	"TWvB3V6q5vsOADkXzY8i2kpvELZOnE/iPuPOSIivws4A/irsjWhDlcGY7TV1CVAudj7+pg5xfdgfvS2k",
+	"Dz2xJS3crAVDjW3kGRdcL+7IcnbKhzDNgtHSLFLwtaa8aNtiB62a7ZsoiEqvE+B25xF+t+ZLZLG/5HpV",
+	"0g2g12gyZqXGmFf4fOL9rz/K6YP6gNfSrn9LdT5IYk97jc9FEybRYUh7VbKWttTkC3Bb1UkhUVHYmRZu",
+	"DR/FCzZkAfGlB8TLG9voasXyA8F8jQ68N9MNWr2RJc/ddTOYakcJOqdZD7zg1qxkPoyzf2T7OxdFrRGN",
+	"mW3Imnm4pEksYNoJmHtKgz88LX+VU3eGg05yy+LaW9vaCLYX/jZMtLlLjg7YRas1OwUBFG6UsZU4SRDj",
+	"6ywuaOdKrs2iQxXjP8e9TEGbvT4fNwP1W3yXzVh2pWvMnHRGl/OmNPAAjYxqCbRaAfFLs3NaRqRpvaV2",
+	"JEoSUXu2tlIQsBpoMN064F/l1Oo9EQWrCSLZXWP2geaGuCYO4IqjiE3IjH/wCWocsw9WSk5ZQcYFYDtD",
+	"niP7APkXUrS9GIf5vW2qR/Y5YD/FblcawFqXzefIV1TEOZKJW66kWDJh4lgmHnnqsIp0L8d0d/pWvG3n",
+	"mbGkokLQqAET/w0+1BVL4oID4xfGvGTEGRHALdQFGSfNbZeA/CHBAE5YkzFcHte/gmmNl13i+GyJZLRa",
+	"UN2RZgw/ufxfMmWWVEyWLBDScRIgvq4Ug/0KtgzkRI5qXRp3abkJ9/FKauMf8ObQyF2zA5jIYcJlEzAf",
+	"MXLhRV1GUG2Aeejdo/LjGpvubmkBxx3ed6Dc3WJGRNnV1St/x6lrNoOELoCntJzYZRZ86mM+sNXdOd/D",
+	"49Dg1TfyoC3WXFcBfwWnWr1USX0aNOK1liLBBAeMePDE8QBadwlxax9hx6cf1f34oLx7Ieojhd3tHUCn",
+	"Oyf1mkOtRDjdAZFUWz4dTFoH5WW5KplpO3dC540VCrbzwNPj/T7d/pxv6tOnPc3zihfUoWPvHlnMbkqu",
+	"l3EbpNPXvu2Edg3DDpPmzd1z+3c5GJtxj9+8RxZfy+jZZcnjRGG/S8NOLEJHkz9DP9pp2ME4V8xYDULv",
+	"8QYGsm1w/HNtgHvlWjebJnquDs+AbZ6JwuNtR7ZER3WI1BZdrRd2L6mf2e+g8dD4p4OTPyz+K7ibDPbK",
+	"8Qt1L7O6Z+4MW0VMbrlc0o5bQ/aBmzqy7rC13cd4uJOx0DcrtNMF1RHgXCvbPZw70LRJEjhK4YooWAVT",
+	"8YwQbQpZmY7s1ErktEObjjkFGjULcwtw3A3KoGOF+qU1YS5otXlha5jtld/PgPenuAA7f2rN5Xvvtxp4",
+	"5YtuHXQ5jTP8lHlPr1Qka3u36pJf6NEL7npdOCQ4aTDoIkNPkUcTAmw0wVw48+6tbuNia+rYJIMuZmOu",
+	"uCGXwo3/rKbgvEXBEffCNW5Wcy88CD4WE3N8Kmn8ssYa2lYt04iMjsk3NYZQzxyC2hXTp+2HnK1MzENk",
+	"ydGE5vg7mW4IFQSbu2oIMwnAJv5+H+DDhFRwhdU734Fu4bl0N7X9D2hqVfGZanLu2qMDYh+SMfz7RyTZ",
+	"Belj0IKEaoMwKLwhQ51/Ql66GXN1sTQBr6adDzcRbYeMrKblHgMYcfC3rt8PjnD7Mt3OjJvLpiPPCMku",
+	"7wXr/n4vq7+RfHiaY4cvnInCixysP4RxJOgUhuCR9YKijxRQXKwQ6nRudfsfPybTg1yMM7zHMIHs4N8f",
+	"939ahoQD+xBX9mRBKL40FD6irn4YjZcLKmUNKVtljTW+rc7vVSK29lHMl+dLYPW0mPbiX+3XO8KSkGFJ",
+	"L1cVyxehcmOML4oQzIGUfqEYvSnkWhx5Dvbk5YLNFS16cmEy8gT1aBpAQPV8AhLhUry/6fmIFCUXfft3",
+	"ZT5iVR/WdKPJ2aWP5DC8BIGDpZwy92BGxkLi/RJcD/j6W5CHuGHmxB1VVJMsHEvWS1ptB/XjyIIVCpKP",
+	"3UJsTdkhlnqxYPnNUYmxIFLSJdPaqf4HnT/4RO907QZ4Oe2FIfdN3b4GkhNsnTqkN15ys0n7ebzfBo80",
+	"Pu+VpaTT1FT8lpdszuLXfs4E02TODFFSGo9tDJc945JRKBlCRUFu2Mo0aKHhpY9C75WuCun+Seu8smQk",
+	"pGD9bnI8qW4wh9M6kZcGogA4fL2u1GPMaEjt82nXjbrWi3RKhWD9Ljlt835D2o0MdsRGKAuH381RB/fZ",
+	"MYhMtQ6pWd6yxj579qRljz072yfHj31crsWRjwZyPp2XctrlwAzbHfcmFIlHPqyoYWnp69/2L02bjCxz",
+	"yMrsvPfxwScD6Mm0hojcMrUPGsq7hwJQsrXkSZuBghXdnfn2kLrIbE1ZdJn77YOPisUT2XYDEHliTx+F",
+	"yxN2dBQkAugdaVGxWJmoW+9DWi+kdsELqIVwTYqK+Sr8PVQgSFSHZ+90mQzdGJ4fAEBAjPQ6SZ+MpSDr",
+	"Bc8XgHhgVWVIW0Aztay0sY2hJN0doi5CRnWgjh2nuJ2FOha0j90HT/iYquFPQvi61oOehLD4tGAr720L",
+	"J/oLmt/MwbFIfpRTTM72blyrkJKxi4NJ6hg5CEXG2BgjEXbbKO6wpPug5Vh1K23ACwcNBlc8DbIk4pAV",
+	"1PPGSkk7Y+Cz0IwJ+N7SDsPlQcmIJReViVZf201Srpc9vjDxhe4cepTjdsbaXskk2PBReVLXKHxRSsGO",
+	"SzXkOq2ds7/0q7rXB65B53LVupFFXFI3pnjdFPvIcRE1uwh0q4NTBqGIx80ZrcwiXTKzkK3AaattImxw",
+	"oIRPpVlEh7uVT9iqd37+JImmRH+MlerA5OggwpoKlsEdWn14jfr06eNn+58A42S1UO4O7vDbPi0X3R/O",
+	"B9JdX7cF2c4h6+xn0K+5NsdqRXUnA7xk9TMNrMU9X7mFZB1G6ooQ9Bvs0o9Qb7BfIvHhK3K9V3HpKy3i",
+	"VQsq087aap/A34pyA5WCgxW9cIDHGaFCr5nSk866Cth5U4TryM4bp7GGgxdEQz3o978DceJYLZ1ys8ef",
+	"AZUK5bIzptu3mXExZ2ql+IF2nZCURwUHDcN16Cf4WtwZcvJ+OYChQH2P7CUX4beP/n2I/0aH+F0O1V1u",
+	"qLSRy7eyZHdR4LqXrc9kozQIQXjo6c/v7f/OTj9P3//yKHn2uAP/rAMtZmBJ6yYc7Xw3HO0Q5MRhiJlm",
+	"ju93x91t1j/R3O3MhodyYYXPShqigyBOSlQcz6xJPkgYr6QyXdkWc66NJTK9S0mlY5zwBwJG3QQ44lsP",
+	"B1Pw/uDEv3UjPHLDY1Zu2iWHdm+m2olWw8JF50pWqyF5UUdKfV8V6c5Rrc+e7Kr6HWL72ZNecroGQDrq",
+	"mqNghuUmlSJFJNZcAiBqh6brbtF3XO/Pzp581nLcP352dsfLiQ9pzgsFe6wjD7Gkas60acCZcioILUu5",
+	"ZgWU2HE7ggXgSXBwEkoenp+ftKD33XG8//6g487i6dmwW4PWNG659bvWo7fDf4sdPqq3f5v1Brj6dx49",
+	"ys9f93KVU3Ek8tenMEQ/cbIoCPuePuB6g/XyXWwd0cfDJdQQaL2TujEPUPQORbnfJD1vtNSwOI0jOZIo",
+	"9T5aWN3QSLGw57WQ+n/+b7IKEOCOCVKBuQbG9jMcZPQhAc00ej7ZKoWPDLF/t60ZWx0LjCga2KcBpU7q",
+	"x2KEvfTba5CEKw5GtUC/L2zDaBmJCAoZqkwPNAlaE14khJZa+guS7H+cvmh+Pn1dZMSrg2QB123xQqK9",
+	"ilS0ifqG5gsu2KlitICKizkWa0waKMMZZ2WB5cr8hKeNBZBFcS5qs3r7vkhqRvCktQPFOoq85UPCah2Q",
+	"LqFuGTIq4IIkI/bBmnmxWg7J6MOp7eD0liqHBvPD6Cv7nhe+O/h05fuET298x/DpZd27lXrVkoowgGoH",
+	"45rZwzZnkLG+YnJVsksAh6d1QsBshtmVBGYQGt7Skhe46DD2LtecURsfnxO/cVNsxSjeCi4Y0XRZ8xYp",
+	"qXG13x38Vo9LNmB2v2whAdszscPmndvtRRQc/CWAgeO6Awo6IknbVSFWPWNLbiYEF03jINYcSiPD1tAs",
+	"ZJVmNhv0MDcLk6ksNqmRMgUtEHIJK8MmQprUSzX8Bv1Oqf3B6YbORTYJUDTgMxfwwrTtPG/95HGl7Zc/",
+	"T5pdkhZMYF40L9hyJS3rbCZcpCsl584qC3+5YZtUsUrX9esqlW8R77+0ilDJQQNsFMUJ+1ADrwGBuVaz",
+	"NMjnhS+XM5puD9J+50YzSkYlz5nQbDJj1FSKpZWgt5SXjjWsXTKB0AJaLLnH055oVs7SUuY3Lp0JaxxO",
+	"2s+CjitoOfHRz/ZYmQSRLf4rOxVLrpcOCgm+m1Z6g9X88LyZKKhbHS63PcS2Jri1UgsqCjmb+a+1luFU",
+	"aC0ngI5dMBUWlY8e3MDuL8UtK51Pe2igZq9jZvfEg2+j+++WCfOO5zdscNzohxVmNg5QbU39ov3+B9cu",
+	"CV8Sp54XVrJC9OvwilIVjcMqQ05xf0W2TUVE2fRRo/swcPSClSWB4seAbBOEldrTANI7ABsHiCP2EB6G",
+	"PVZUCuXfMkYHXzJXSd0FuBopb0IqgpOhSXNgH1YoJeKZ9t5LH8m3g0FgC0ywo2WZylnmUF1gljU3zMVF",
+	"rahyeS5wxwTrEy95KiuzqjqyaGwvPo0G24VT6moqUjOJF8FQdMkMU3pwaa++wcraah11mPLe7NFkdEsV",
+	"t2JmDzmHbjFRzaxKRnxnVumoQCepZ8UeLBG9bWvD1ldEtYUQzFewAer1aSer1nyU+G0ZDrDNu1E54LOM",
+	"Bnus7htns1fzoeCaKAXvRuYx4nqfR/QuKFMHn+2La99ZpmiDWJ1c3xAe5KSNTWNYQSGdtVSFPunQrD0a",
+	"2rB4+TYcYaddZ/VxqwI90Fb8OcXH10F5oAkvJof6T7Ee0KHyL9iqHnZhTY8xFQXRErRmIQ1BJoby7R0F",
+	"WG7lzSBoSHzirpWfsY+eW2sfUDr81l2Dvo4x2HvOeylzBa17S/bmuVq430/N+waEJhhec53f4C95JL9A",
+	"CETg/gJ+b1G4V+LeGQt+Z+teEl8T0Ts5aFVwQ4yivJyQt24WEmDcaUnFzVbVhC5onJ4g8vXQPnplxebY",
+	"+q0KK9YUHHdBd9+Hyp3QR/rDJLVERbtx/xDZIZKiEzzKb9XYDt27XleejO0wLKfRSaxsjUCagRqvseA0",
+	"LAIo3u639UKWrt54JEoLmvsiznHDdkvG7YIGOAfXf/2v/008bhj5J/F+BvJP4rQcMnZFE1GvCuv+QYvN",
+	"yeW1qHuw3bljoukCy4jt4tB34JXh4/Xkx13uXzFWvDZsOdTKLJk6Wg2aymJzb9dKPXeRx5WOFH60fGIF",
+	"C6hUU1mFnl8Y5wRKljsHsPsGQwCLuLFWcnET15K+e01W1Cy8tWZf+0ATXcFOCN77EF6j/zv88+fr6uzs",
+	"cc4L+JdlHRoUveNFTlBUeJ8QuPLtwPER1zz2QAP70xyYwE3V1vWKH0pMUlh+/egHWL0p7nx+uUy1osk5",
+	"iYH0uPKX2BSYQieYmA3oO8RI8ujsLIoL3eOA3KIhOqtWAL6S2rgaM0OxFRBDJIUDYEh2Tf9zsBO5M/Lu",
+	"zhF+zW+ZcBFQA4Z3RJJ/K794WJ5/r9bD+t+TT9x2N3syemTpw4S+ZTkTBjGq9MfdkvZ17xQV2gGYHI9m",
+	"ipRXJbsbs7frMvThieEgnJF3dY7oKpeDx9IPFmbHPwrX5Cm7pWVFaxT0YxCKWu+O9ds52ndy5cCxXvno",
+	"jI/Le6F0vCPvNbRbLvwEtIfMflfagy04tIQ63FBtF/jAGC7NmKjzFR2s+KjRSeqv3n8aKEeZQ9mDgT6y",
+	"fQXtAuXqSJzrtiN9P85iYIl5Z0k4/e0BRtc6REsasMhTJvLFkqoO9ffF6yurRF+9e/0XUjclN2xDxpla",
+	"sPLzLCFZNa2Eqc7Ps4RMJpOTSb8aS0teRjyTWc617VMbPrf/Cq7N6WdnZ6dPH7c+PvrTI/t5lfPTQuvT",
+	"J/CMmnuVv4zr3B2L3ZnNtCqpsbw0FMrxrYf/g5r3fmmw7DGgB1sNEVAZ/RsITsguDmPBppx2oeQvWBn/",
+	"BZekB6K6675+wnUaY7G2stgnassl77i1TgJma/UWzvNe3vYQ6x9P+Na76Hip+wrKnxxzExxA7O4jMnjB",
+	"C/fEkaa4q88fv9hbGCwl3ZOUV+/evTnCvO/Z+984jhIiN1QNL9Xz6W8rk8slO5C4aFT7trJlHRi1SQtW",
+	"0o2PE48EZ+LdyQC6rtwTrSKpHQ6P5m5YE+oqq5ccaoBmYs7Fh4l7v5WEj87/NIFqvhdPnjzG0vjku7df",
+	"Jw6sEZgmfttk8iGL/u7Fmwh6TUQc3cs1gxMn3i+BM7YNNOPXcXfRGn7fcl8cuGKI7Ldhp8Fz8ubbq9f/",
+	"g+iFn3vAyiBUA3RXQtgHbjQ5w9swSNHUJPN30SneVGd4kaYZXo11So7AjfzZo8/PD/qRt17TJylvJxAP",
+	"X35o7mDKP6VIDMTbVpU9lzlhdZMJeU4KrqGl22QcUU7sEk03rnaKjt9HHikkj5R+kYSaPklrgWjbQkqt",
+	"FGKhGMOWK6MJnRmARnEFLKVgTZrJWTu5pIUqFUfD2hWaW9VqWC5FocmUmTVjoiEjeGfiAnH8xTSoUIKx",
+	"QhNKlnLJhKmpVgzi41tkPj47SOfd5PY9yMv4rNjJdzMC1+OG3rA9QzucorMlPgMaDuxc4NqhIu+7t1+T",
+	"GTMAXtnCJswrVQJE0JyZE5+Rj6HVThQRtIESgC+0knEqiw1EeVMuNMkgTtZ/bOTirlhsNeyXblyLQ91x",
+	"f2StIvwNdHho3jDs+dnWNnn6+efhIsUzyLjQLK8US00ZeeNziBohVGzIu6+vSG7HN+M5NYyM7cYoZ6ea",
+	"z4Xbr1JYJWE1pfnNyYR4SQeLFBdhlYplcAhiRZtdJ/uvhuVcc7Nw9cQS4tGSoAJiGJzXusd88tkw6BNL",
+	"zAFu/NuWP8JvX9yLTiQnkVOpWeSgtyNMioFRmaE9cO+YKEjK4fv1iDI8FBAcZXOEVbzUXtKCkfEj8keH",
+	"96UhZu9k0oEJ7BM/di+O6zwFgHJzcOLAbBA35aWD/5slZL3YEG7csRVXbLfCTu/1rqO7YkhXFGit1iPG",
+	"Huh8O4KSrlYQB0o+I3/jX3To60NDw7bRHm9G9WIEQZHhbCXN4h9gravmJB10ViCQSkEqwQ3GyRkOBTDw",
+	"h9yUhOtT/DY7ubTT5MoaWpEEVbCxh4RkXlHAK1h75uElrGObzCvbu6eFfXssbQaosh01t71gcKGvqW17",
+	"kXHJjGFKJ6Tgc/sie4ZlF+nkP0+zk23xOBQYCig8sAZWxRg6/+9evIE0vRb/YbCihiBoRJ6025GbhQuG",
+	"cgoEGSML4ukwpXqRkNXGLKR4bOdH5EkAxxhWvoyYMQsHkbBzFr1+4xOf4USyPcCCRA+hIDPam8G7M/94",
+	"D0BCK4H66SAdC7o4tEJMm+PCnO58+3qAsp7Vsg4hddyX0XZv5tbd7aa7mT3/n7JGBtkXHdx0ZB5tMU2d",
+	"rOligN3kZaw2vQlB7GMq3y1TOg6Ztg2+5+9fWsQ0HUS3kNTmRaOWD9UnKQAjdeXf3rAN4UVY6Im8eA7f",
+	"gi3sVH8ezxbJ21RFYlkCa4ILQiuzkIr/zApLE1TCXlJDxtYI13pRPNAk2xptFldMjvFHBxhlqV7Q86fP",
+	"4kQH7fy8uHGwAmfohm0mn6iKHNe66kZJ2AupZkeQ89U20GKP0o6CrVmR2mOvZ0jqVtj8MWHyB8LiI1eo",
+	"iveuEdJlbmcuFjIDvVAQnO0W266oNiTDFEkM0szC0FF8ond8JfYDLqX+MxG+/C4ebjdl4c1wIx0CZopu",
+	"lRY/tbd+e1hb9AZ3zg0vH6y2vyUFXtsnj9Nq2rtgK/f6g1E0SFBviSuNuelWSCVkyjQvWKvqNaqIovC6",
+	"YytPcVsbbOsCITzb89P/ieBsk4v09P0fo9BsQYnPZ7v7FcjkZpMWdBMZ5CNiJPns/GmjuH6+5UX67Pzp",
+	"EUdxe4WO8XQ0Tw/wd2wdhod9Hgd8HCERPTjxrRWOx3Hi72Kd3oKYOm4A0dSDpz0LNAMddbWrof4hncpZ",
+	"/LTmQhsqjHP1MtivrkyfVSu2CwsMQwXaWyRs0Gk/KFAAMOWqkrlKR/cQdqyr5dIV3OxXjsxVsNwTaBvU",
+	"CvO9J70zctrccNVQdwxSwH3U84sWrvROijGdaiaMr/so2MllHY/NBYE4xQH1/FzlgP51+vpqOQPK8QXo",
+	"SkdGajbxqNHafdh959p/FIDUjluXuwIsRq934YImc6I62/IAPXvyMfKM+yExRpWL9+NA0UhP3/8h+Onk",
+	"v0eVDr5KA4TQYeiNx/i6fhvIyBgDRGSeu90M5qSLs78Eb/fRIIJeJKY9JXZckDqG6XXOBIj6ZZgQUZbf",
+	"zkYXPxzuoU6j+LW7nlsHoIJLvKvfm8RmoGumf4Oszk+RfNkZ/d83e9LOzV8glXFwZYbBPpVD9QIGZ0X0",
+	"1KdCaM+lw9UaUEfgXiPG2gDWO5S1JmFgbJhfyaOimwafk/dRXQT62DuWIyxFODmHqc+4Ae77RtwR0k+/",
+	"BRLu6dLjk61ldCR/Y0N1c5+DfKcU1LqTGMjI9wvZZFgb9GQHdh9FH7aqtLv5hsQSUmGcSh9Q2YO+4uzq",
+	"1fPzp88uMjKTiJNHpojIUokVLSCrm2r27Akp+Jy5qJZM68XpDdvMmSCnZebjMTsc7E02zCCpHLqFt6wd",
+	"qQj7QJerkiEprDh/+vTR5x2Jy/SYt6+qaclzX8Ch48qh6zIgSken+9YlvaP7lhR8NmPKGmp4f+HuM1aK",
+	"QcxHcRncNWssyQ4lrYmLC3DcFLp3HQNBYQLMr39/SEYcdKM20xP4RtsrvTX177v35XMk+jgVKM7le+4x",
+	"PztYQXy3xz3EH3EUDHG6WLYadGhYOXcoNaPxgED3XaOzQxvu4NjdLM7ZDOlZwhBMToDkHwbAoQCD4f0T",
+	"npu1k3Y6pyIWz+3rrA5zRvzb3/L797cku4u7j0OPgfpQ+YIblhuXKn3wKIUownSluPQZj71rBydHGsTx",
+	"zffbVEzbdj4dcjZ9PLfR0VfQLUdQh5KQU3G3erx3cj3US/x+W4b+3SqEKBepC4dcUE1UJfbogc1GidmZ",
+	"EWzT2YxhUKFtcwmZHw0yHSghUoFchsW0ygYXJOg7HjstdVrU1QPuNLtSp01KbJ/WQUDL4Qr9Lr0y5QAC",
+	"PeM9C+B3VwzacQQejFn4BOXj4m7AunZQuI33idwjPYPDik605PthI7jN0W+o1mCqYAMEq7WMjGW76Zw5",
+	"O0sG1Yvt15PBxXBxVP3M6SPRWnIJ6Q92d/p6yB1pmCDI4Ditjad+ZcTvqRp5XeAK17fjoW2CQ4yEO9Gw",
+	"lIIbaT9hn4d47Ju6/ZVxN/GwjHefjZWlof+67TR3xbA72yt+y0sWq2LwSq4bbOg5M5BBGcYtgw1fMqpE",
+	"Y+0D/5dyzkVoOdon4Wq0kO6fNCjaaJXa0fs+c+GJHTIh0WcOzIrD/eElN5u0LwRF80gD+qn1YgCt2633",
+	"UhkHLmqRfEh6HHfVfJ/b/Pe0Ye9p0XusS4TcrqVq6HzFtZFq81KYwSuGVgdMZX/AApD9QYmTw3DTw04L",
+	"zCBKS7pBFanGbnRGnV6MQvH0/m7404f0/W5T9R44C4Qy5i11jCFQdFeK3XJZ6eZt/UyAnfcOk6h9yYtV",
+	"njx8OlvJ1u8N+8F7Ak6+yyY6uvhUnaXQW/Ps2MARPXQI997p4qaZTj+gfkrnseXdP62T5N9ejXv3avzb",
+	"8P+34X9/hn8QzHkMSp4f3k7lM+QzvBRAO8Q9QMYUWM/BSmcQQIu5ND11Ie+d78wcavz3kCm0pDe+pIqj",
+	"J/OXABkZo7/ALJhac83adPTd9TuXoV3TUZUMkrrxEsThR7bzn/tPxL6sln0IfzntnjqouwuztlKyqHK4",
+	"wW4mbgwo4K7ckpUZdt7ik3Y0bLPlyBC6+cjqPf0An5sYprp4g391rH6Dn7skZP/t9e/aaleQq/1azOTw",
+	"kAWqllKlQY7oYd1w+EkvyxIxQAbFWXF9k84UY+l82k/9hCcQQXXQI5VmRe8nZlyxNS3LNMgr7bOP3UM1",
+	"zx1+5qei35k0RKMM1YiDHd8wJViZDm2vWMmoHvTIkCN4yZZpXUQwXfZcNvsUskbfJwbrEbzo3zIt+Q3r",
+	"27z3AkidrhQzZjPokSGT3zRPZ1VZflSdSbOSi+rDkD2j13Q1aJk7baaWzOoSvBjp1jcQ5d4D3u4a5D8s",
+	"1jw0X7bqB8vbIE8QKlPbox0emBC4jpSKuACHklHfGg0EqjEY6RIepDfMQ5HICpKRG1Oi0oxkX778+uW7",
+	"l+QhxiU+/IUXvz5csuWUKf3wF7d+v2ZHaVv/0uH/Owz+WhhWlnwOBTDrSv9DkGKFYeqWljs4CJ89e9JC",
+	"QngcB/EK7dF5Kaetmp6hr6queNt6y/lANLcWua1eo6S87zVlRydF+Pnep5pGVgj8GJisc8zTO0CU8HXQ",
+	"56FRQ9XZwYPdrpl+ZFXzHcoKZobrncwOIe1T+X1n4L4K/O8Fj314QZv9ftlgalr2TEhce9Z78cuLTmdT",
+	"XkrNCoDltUeBj3bNmSY86IW409pa5opZUdyqJm8FYeq8f64+darY0hWMgo+lzG+aT5Vof4YSvgEof+1P",
+	"L1I8FSH0OfZD8xr83FCx/bulOpUrJppPOHoouZrf0DlLIfG3LFvfOW9Q8E3Tp9OumyaKTaU0YZFr901e",
+	"Mopf4J5PZ7xslyEAY6cpse6/UMz57ILvGlRg/43HgwV3fiVMPWH4qaEYhPCM5qxu0XzT0cqe13urI+zw",
+	"m/7o5ZN2ReJvVQcwpOTKHIMXfIztPkQAakFXeiHNIem+C2t4wzZkxRTJqWFzqTZknLk9gBUPkPngb5AJ",
+	"UFpBMwV/oP5o/wIe1FlyLTLcMPZL3Bf2r2BDQPOa+XR2kmDNASoIzjhitmVQbBk6DKcvQ+i6mWJ6kZEx",
+	"THfjOUdXZiPHAIaHmmZwuPWuBXSCb3COMnx2LiUAll6SDO5oM/uTIJpuNFkvNieI/po1/qWMjO3br4Xv",
+	"LfSmnhBpBSvFwtEIGGlkXYLvcI6jK77hF7eHRfU1z5nQyKXH6k2VNnLJVJce0SMB8rBfhlHjgzv6O+25",
+	"SOfKSqwVU1z2BuNCiEY4LihAsnqknWQkZFrijIFEBKiNqPwzvH31PlPMPmLPmjU1+SJdleCMZJaxV4pr",
+	"Fu2mglpFK8VufZ7L7gDWVAkuhl1obPEOUBtmifjp3sMy/2CKzzbHJYS4OUx/XO9AtT97/NmTYamAYWc9",
+	"6D3uevq342GdIpdF19709evcwuiDohNtyQ6vSAgwfOILf0JN4HTDTOp+XtLSDt3+UgldrayAt6KlnNsv",
+	"oIZbemMbTmmRaj4XMOCErJUU8xRgmRRcVOLGSfOS8qWOpmLdA1PXM7c9+hiTfNMYm9+umHDJGUOyYDvB",
+	"6UqZ05LY3+HckNg9mbJSijnAO8BFDKC+A0b6jDZBrxALW9BNDQ8/p6vd67V4WZRiP5JNSAxovZqMhTT2",
+	"d1e9PCFckO/eveh/iwVjTTtfzURBKB6fP0vBHmiytmO1veEpziHnaOZw0Du6h5nqxDRXpu8rEsIm8wnJ",
+	"zs/On52ePT49//zd2eOLs7OLs7M/np1fnJ1lXVmCXa930/nA3wm6qR4+jxABZOmPsv2ai0Ku++p6rnW/",
+	"m+im6/aDIUmJ5zmcCWS19uKEnHBgu71R7Jaz9cDtZmc6FXIdvZ+FchAAI4+wijgQbTU3+xxxqNXAE66J",
+	"q9feESeBy9rfFIlIk0PSqh5Q8LoDM/eWYbpeHhE8mdUkswsrRjK7WtnE/svLTXbhMvoKupmQbM3YDXyJ",
+	"DTc6lbPUfplNrkW2lMIsyk0qzAK+LKhraqcMnrXNoVUGj9dPQ+agVdPhRzKGnaahKMS1MBXTBd1AxWzQ",
+	"f2eKF3Rz0q40bUcAvIZlt5BSjE3bJiqqO7Vm6ijkjm4Q363F8y0PLNj3wIfDgcVXFEwTPEiAa7lAPGrv",
+	"trfHxpR5OyIhCljDSnYoSp6zCXGMqAlV7FpYpq18nqPdIlZI5qXMb+ybsnqzZxeEkgw2NcQGZmgggfNJ",
+	"E7PmOSNjeE5fC3twwdFG85sTsmRU6CBL1DmsRM4uYXNCR4VkWKeGfeAAFw9dEb2yxHMxvxYzqdZUFSco",
+	"27XfvC0B605HuN+gq0uSNcjvXFSGabDaWElX2lpzdiAJ0ZJQJxpg/nIltSZLXgg+X5i6bAfOuj25lnDl",
+	"Mt0Q6mYKp9sdmNeCmwl5+YHmptx46ZM5q8yZof46B8ixhxww/D3AozjlY1spOKgWBls2fqK5DYZ17qPy",
+	"wE2hP0zd3s4mPV+vw/f3Eq7fuz0fUZa3lz0e/bUXnPvOAYPHPts3PLW79Ft4GvQ8nYIjxGs2dTB7mxm+",
+	"hm2A+hXun+zVq4tvvsnI+PzJ6UJWqqO0Q6jJ7ELiP//7c5RotonnoZeV3REPv2Cq5CKuhB0Tj9c6ryJH",
+	"JogUdGLZc8r+ZRZcwR8zWSl7yElFMntkZWS8fz+cDM9S23L815xYIwCFKliwVhG+b7FDra+1ttv2fLSF",
+	"wbFl5nZOu+MghfoYUyiSQM9xc97LLtoSeT0lzbak2qXMtnA0OaUqoGqoYGsumf/UT8oFYdxnnx2M5G7V",
+	"lINbxu7Is6MQfn4v4igAKRz/cPbo/Q9np5+//+f5D2enj9+fXPxwdvoUv/qP+xJdz5dM8Zw+/Dtbp/+n",
+	"VDcxxMYDM7cjpg7xzLezb6BpR6m0I6VGr919BLKKM8aOsaWc/nzIlPJv6DWCnsBZcfn0iYTN71d6/H7F",
+	"xf3t/E+4e3fZdSvzLLhRkKLk6IzxFUMaUBb7rVxvwQTawxudtFFz+e/SYXdzKV4sqBCs/CgBNJH3NHE0",
+	"917/+c5atayMcwb3HdRb9wjEguSKmVTHayKjn4oSbAUmIdz2kTEChQmoNqWYqZRoF4QLbwBcUujAKX9n",
+	"H7tvhEoHRxZojj6WKZiIZk6HaZbdfDMc7cp2/gAscEuInpA1my6kvAErXZc0v4HqrCSrVJmRcauI5MmE",
+	"sCXlJdZvvRaZXppVatV2MB3sh5VU8MGUGpK6wIBQcum8AEZml3gpbuctI3Z9NZGCXH3z7g15/t27V9cC",
+	"XNVYMRuG6pmEauLT+2POA19LJZBZj89jqLE10bEqEvHWR0ZbujkIRZcIlBEDZT7s/6PXqLIrUjM+rObk",
+	"e3weCc7EIqE7tT33Zm4dEcUZY9U7AJHfg1wdemT3Kix2D6Kxy+mEu1HzOdxOOd538DCwS/wmuCRrxQ07",
+	"laLcbKnaHQHcdxKYHRo2yj23Tj2F1x1AepxM6K9Dx872+6/i6og6HB/VNb2BiHAsYKWEFcf2VLFCt6/m",
+	"cr9JAhColzYcu7uF/n++RXvU0t+7yF+ykt+yweAatGTqaH9qWOs3ksuO09/3DvU4zHIY9B0zq3sS2IBK",
+	"9UzzaYKU98Dg9mUav76HMzaTkVFUaN6Z8X8/CmmwvK03tiKo6yRRH/ZUs8zxmqmfiTtId8c3Q9Awonvt",
+	"vgV8QNcwEb/FHSEgjQM7DjbLyMPXwJe0CEBID8n+t420G2APfA/3qEIanjOoE+wUbsVyxm+ZviAUEqi0",
+	"IdmSi9QzUJYQOavv+VBUWfJ0di3Glo02F4QKCAGdysr4m9qcKrWBi9nwhtDQuc4wNKr+wfv/ocOpNAvS",
+	"9Ap9ncQsgICQj5bkVFPWekOPYgr7Oq3n4aORHa7ekB3VytTYy+lXQe915UYxkxAPs7bqKSt4tRwlowWf",
+	"L0KHzSHexnLLRyA7DK8YX58i2/tk4yJlYF8oUvACbu4RTRl+c5hW0Rs72VTs91MT2fQHYc99N+3q7jER",
+	"9MaZCC/glv5I0wvxsBtIveGeTcHWxz++rWNvk7PV/b5peMs0O7Ji930OoQe9Jl/8VU57XhxuV9qMhl80",
+	"yQcpx+tcXhqmnD+GlmU2iQjSMlLJE0KnLNe6Iu3LShsyZQEiz5zfMtHhrHMYhem0KubsYNkkZNyv8Jkv",
+	"8BHANShdWde96WU5FV/YqfwKmx8IbdgNZYCK1CkCRt1B1Adumm04rqP7fHR25vJM/ReRuOm5kIqlwW1T",
+	"fdMZ5RycbFhVTWRlIAbWLBhXIY5SHUo4plXBodYDuAFJJm+ZUrzw5YmzDg7onTa+1V+/WlAru+CHOAM2",
+	"2NWK5YMrTUF6zmHsFtvqjSx5vsFI7lum+7H699B0F5feDqpTVLzB7KNvh5ahiq3EwaJZyUiu2oc7JAeC",
+	"jQC3MHCHupS3WI+phGxGAX8cqOe+c7/MrCgjrgUxkrh3kTErNXPB4Wtm1cC232tw6S/nxZKr7kkGdhk2",
+	"v3E0syuWV1ZDImhTaSJFuUlcSCp+l3hHn6WrIC67jNi+4bxvpZlq15+13mAdfDJadL7rH/saVlsc1pJC",
+	"YUXa+EU0TEF0Tplacm0X9ijMUZedFs/athtJyUrHHUmHAPc6crh8js2cRottQGQONiEuzQVWcFWP84EO",
+	"FhBkZkL4zJoyk54WvR/0diG0ZsD7Z1q/ZXOuzdEIlY6AIWb5C0dzJy5lMz8DWHKLd2KV9WU5gMq3smQd",
+	"XW2rn80UtGn3r4yugEOieWvXaWjhoBoLqDEZppzaZa+mlTCVffOCxc2nJf0Qwuzs/s7Fnt+3Cw4hJbEB",
+	"RpCKA4IdSHGJ1+/tT92X8a1DNNRdRnApPNrWXrB9EAbtQpOhdQJCdhcvkgpCMe8V8lXx0tkPGqQwLdd0",
+	"oy8hccYHirtoX6s5151xTVBfPAV9ETDwcgZx4KGw9rTzWZgNjy/pmAZrMKO//N/mwL/NgY9pDnxqXf3j",
+	"a94ODrHTofaoh7q7pe7sneM7a/o1wXExW8uCNyWFibtL6RKk469y+krqKFKEywjru0Es7QPO3PZg3lYl",
+	"O3j6BgT51yVu0D3m6/VyVbIlE4Z63W9LvmG5woHz9xyeCipfbc8irYxcUsPzjmyLihfUBf1FQAftKcb1",
+	"Mp4EuWAirok6P/vKnckIjMZb43dW+/h6dD2q6844iXByWCNtKAtHmNST2GM9YMl3VyGcrthZszUMn71Y",
+	"lQDgOuMfsF4IJQXLS2r17VtGanLjx1C7z6OZeIvDYltqH5DtvhvJ+8B/Dddpe8Tx9dJVaV4ATsnQxEHv",
+	"QY/XCeyopkJ1V+2Spv5fjxJ+zpceKd7XPcqrzsKnVGsPoUJ5mZE1U1a59EperQJeksy9DnLb4F5gtSp5",
+	"bpVdBBYmY7Ng1wLPvQYipYFOyWVV4pXCtHnHGO8cdp+pQZ+5vhYUy6xCSqFVa12J1YRUwoEZBDjSdfnH",
+	"LESfzsDfYNXgkwl5ZynVuVSwrewskIdkDP/+EV51ckE8BRiqySGYE1oIqaBNO511/9oEpSyjirAs2XOt",
+	"+RxwJI/z4lsTbbdQ/LOBaBu+lygz1ZbknSqI93VKcJ1OK16alIv46dJlXg/EkSh2fA7hm9uviU5LVbIX",
+	"gc+mwZnJmdanuRRGyRJEVMERgbpkGvClazwxuEGcz/GyXDCzluqmwfqyjOUeiHJPVbIvD6D5HfQ0HUL5",
+	"rkfowqFKnhudWstxGOBJwVZMFDpFXhjy3H4mmim6ZHbahgKwdDDfsYdmVbLDJ+WSmYUsBlLqMX8H+JJa",
+	"vpnYiU2RU7pSTj0y4DAcMauk1ctBXKWURpFZ0pUmRl6QLOf+9NGGzzOr2UyZyBdLqm4AiWz84vXVtdAI",
+	"35WQkt2yEl0TmxW7JFfvXv+F3FalYMorg7xI8Gv7x4vn76D1ixev9Unt07gWJddGk0xwbdLPzs7Sp4+z",
+	"JPj46E+PAN8s52mhdfoEAr/VPIvCdN0BK79aMaVZMRQyqDv26pYqbg/kYez6D/dUP0npVa+2xGwYqaWU",
+	"BV7dhntbe7XZCy1+C8eyuxlbUmRHHLVmtktgv3R1EYaqfuFjvYpL+Re9sApPV2VZV6F6n/o/40a36k4c",
+	"LDo7BDBwX3kKlktV7C8e0hSdsHusrjkB2iQiOfheBlTM6FcW43dVymJrwzQVKJq078aIiVSsaHZOOOtJ",
+	"w3Zd7Lxr/g8tcjdcxFtCClTkyTjDbZzVuBoraje5YUqfQFY9LctUzjJCa+RZs2ChxdoMSDWG5zDJ2O0z",
+	"CNwF84oqdH9DNRnvHdjaepVmRb0t4RGykGWhh6f9A1GuNNeoPbiu1fzoWKrA691enU+Cotrab4HaHCQ5",
+	"uii6OqqulOtOBfi4ipzHasD3rG3+XvTBY2VlTwdOl+9miJrQxUq1FjPUNnXXBD2i6juzSAHPNS54EOrV",
+	"HgQaai0IuUafhwv3AEHwQCekjvoI3ZTDdp4L9PBD8nTFZuzq6tWL5wOn6oZtdHyQRlXasMKq7DqBQSDG",
+	"KlzMwfnfGyQDCPsbi4qlG47AgyEGuTtbo2JBMVps0pKLiBti9JU9lGwPGVJszXQm4GDSelE80CR7h8P6",
+	"TjMFNOmMWNP9Es6MzKWEgkGR/WfOlDmllVlA5UXyB3JdnZ09zm/YBv5gGQE64FFE0gTX/oR8Kxj8BKjL",
+	"wUS2jI2OBYcJSXBh2sPtXPO/scEi8ojcmBkXc8C9FSbVC3r+9Fl039ywTZeGt6qmJc89Ku4uy1nrkAvi",
+	"ZvxnVtimML1LapIGChLaASplLpf2eO/CfIw7SJGPM0hV1Jck8yVmwQsK1+5+ySpheEky9zGFj1l4O17D",
+	"Dvs+4hmx4fNHpsi4aW1NYnRNAh00WOVO3nkrzdFJrvKWqZKu0oWslI5XTC+lmGNYkZsgWDxt6Eb7WU7I",
+	"GTGSnD96dkbGTs6RR88+8zFyrkrJo2chyMVZtExJdIjHlGShZSnXabsye0cSIVSEBwgLWZmdEi6Pn7Wq",
+	"qzyN11ajZWcHj86HVWeJUR55RZzy9/um8KOWaGkWakBlluChowqyXF19+6WrpXrcBkB45C3v/NNH58Pc",
+	"866XAxQOTsR0UhTzLZgoVpJ3FNxFTOe0RoceprLmsoAKGGXJxJylTqc7trdmSnea/ri+0WmleIf3QK7Y",
+	"0W818oYdmCSrVnAxk/taxRc26VqLnfcGY4yMKLJQPWa/g61eYuryGyVveYETPoTxe2a4yjkX6YrGoPu+",
+	"h/tFezTYc/iUCzKtjJGCaCYK9IpNlVxrpiYD0F/2IJ0ExPSbkyOAslbu0f7mW2QpDrlsm5d0jOMVFYWc",
+	"zY6TaQt8uC7sdJfEoVZfHcQeyYE5LcspzW86uOsd3EAXXLHckO/evrYahoJgYqY8HK2fx4RgWa1bhiX5",
+	"GNFM3TL1QBNUtsh3b7+OMmFeciZMl7rrfu1CzXgOMZSYg0f1Dcn+4P7L0EfVAhli5tJRhl8ZzcrZLuDQ",
+	"PirbwEYRVeaofHk4XlMly35lNA/juGosMXCn+u3dZ8ge0KiSpUu6Wg0CDb+6+vatLNk3+FzU+wJSfNhp",
+	"pLVMrR0Sn6V7hX+qj6iGlWMMU49ja5G25y0EkqpHkWxt1mGZ+oGIeC1W1eBs0HCLDkwDPbCBv29QbMi3",
+	"S25cHXGfEQPbFcHBmo18w1bmEpPCExdiA6E3gpEx9eIG33vSDxtnewtG5KAsIZQaSjoRIYlbLrKkJl8w",
+	"felLjjr3eUJ0lS9cc6qsIJ1VGoXL3iiUIbs/DqwWimWwxqGOXR215DWFFZ0zuJTwYUHuB90YkJaCjhDu",
+	"bTGzO2OvvySgmRFoA5cE3NmxdlYeuEKrwet8maydReuB+NKIq0jhDyzA8t3br8k4Ayyz7JLAHxm6KqQ9",
+	"KEopV3Z/EVfmbZuKwyZJIxkjKLlYPhdirZLtpUClbYdVz3rg3GwJ3PaLXwsiVcHUZYAc7/l2vZDaV8X1",
+	"a2K5hWPovg4Xyr5mgKNyW5y3Itb3Sfft3A5QvezWhxaXBLIMuMjLqmAkg3IRRTYhX3r+wW8s8894yRCu",
+	"LmsRHqBj/nB9/eH8kf3f49Pr6w9Pp/Z/hf3zT+z9L4+SZ09+/Y/hMf3hsRO7EbZ72kmFkosbVtQVjOst",
+	"m1MhpAHmgHoH3CwIrYG/Ehd/R2ixhM06VYzenM5Lalm2nguQ47GtG3eNR46wA+fIEYr91u3ZrmvzGMX/",
+	"/jT+kGuHDQx2UUQ5dZccLlrBiTsQh9upq32QYvefTWMIzLPSRCqCpelOCCVYrbpFApkzLFl6h2hIHLEj",
+	"qmM+3zFtXuy/Qe+4eTLtYOEemqe86VGtxOf73ozqIr97SD8KdQQuswfxbzNLESW217BgPO7F0fHkdGjg",
+	"wxRK9R0JQObLo0YEup1Ra4gxUYcX4KmEJYmUO5XQ+e6rukyiaC15HaB+OArFBbMfa5+1kWS2bsuUXHo4",
+	"dklmXHC92HNB2Q9uhrr6m3A96v7uVVcE339H5LX6drmXMfoRyk/7q+4jAG4tNQ808T34img4j7KCEByC",
+	"KFVkymZSoX7blX27D7igV95s80RsZ9YVnOP3Pnj7CjcMmigqyDhTrk6srgrp/63vKCBWUwoGpWKDITZT",
+	"oKiIejdWSs6tzjtwxl944tzxYt/xADSZuaJLUliLTEsyoyohsoIrZCjx14Q4bUXqQ2yXTot2Abhg0/gW",
+	"Rhpa9kgMafW4/fj7aIiVUzrTaccFK80NCipCtdXfrCCzTAV35hd4u80Ld7ndVAZOaQ4ia7vFCURcZRjF",
+	"Hq/5Es1n3D0b4zu1lYQUTNyWaLY/Emb1FSsfydiAIPZCemtbWZqxEvpyVTLTJaI1a3IQttAwrl4R/2vD",
+	"nViQvKMvK2LvKNj6BS7a4zLAc1R8Pm+XtF1SUUEUFpyS4NZZsKIqXYnzWBRbv8I39Z2zf+kWO275fMIF",
+	"rc/D5vgNdnWwFKHQCSRtl97wBY2VtHzuGQIYgFPMeRdFQmb2OOTGR72CZECME0vtBcl8EFvtn/VfXAuM",
+	"5qW81HZHzNgafBlUkAUtZ5hhNI5lJJ0kJCvlOiOVsObTZ2fkvyXXIltRZbh9EX79+VPy36DANlJsMqTV",
+	"fn1JModJ4KjihiwoeHlc8O7GlyyrI2wchkGr9ABC3bn34u0wvisa0FBnpg+/C3bVHzYdEK/HxaX8FoqD",
+	"ToMcv+0DUIOqiGW8ybQypGQzA+fImIsQnAokqDOTQZDQEkJ+yE8Vq1hhf1WVEFzMT+LCBUnpEI2OEGuV",
+	"W8EIZ5p9CaP5oqO/vnpOcOr2wjB44x+IHFQf6dTABZDqCF3MP4rXkJZ+V9kdJDksWCfcRAQz4tPAPRwF",
+	"ybDjd9hNhel99AD1HWHz7VOiXpqkJRPa7Ly9z1qnQvfp0n0eNHM7nCNwDeFQyP7y8h15CLRll+6IsFsL",
+	"YEPQ0Qee9V0OYeKWKwn5oJGUzp21GbT8Px1xwWHo/DAdv+6bz48e1d4cNb9VTPuuCBvOPSBCHmgXMzzd",
+	"ODfBLofk9lAoy3jmuDuWmen62QGyRn/DA6XDNMEjpodR4nppHglpCmCgm3HsndK+IQr3BBEElwmCrBcU",
+	"XB52NRJrZ2eWIEfLJ8IR2lKF6pD1R2cx/lnaNyDzOHsVDyWnJRhJrO4C93UGawe3YifPDtYHO/qIailO",
+	"26p2kzDKi0ZyNpr3wyYb4Iiie5/gdBwGWHS/4D3nh164VzBHUM2iOza2UduK/lEBtL1uer3xqXydaODw",
+	"S4JWKmxbZHPkfFUJ4jAb1nQT31Y+qS5VzDABrs+CxlIcfApnXb/L1zWHJDE6p1ycQPQyU4TOJVpziEqj",
+	"ScFg+tCTIOS128omTJgU0gO6BUhsK6a4LOw7NOHmklD/hFX6SUZ1KmfZtaCirpKNXuUm+5I2b/fYF9oL",
+	"MpelVzemQq+Z0tfiydkToilA2GuJ1mAQofw0lA5/ihoFwjB1S8uw/uAhOfHaPaM9rl8t8ToqCDkZ5/wR",
+	"bs13zKCogHt6WMApalha8iU36YopN5ABhHjVf8UUwYcJxerj4OosK20wUrEptXWYKMglPcipoqipkGXh",
+	"PQvAi1Qxzw715Sq6vwBWZaVkUeWWnz2facPLsuFXiB6A5GPibzhcQj1XpKnBgS+6YStzYX/bwEdwrnG7",
+	"fTaDWaqjFn+E07pWboen4rPZLRG69JJPEezeSNUh0e7BU8eFu7d25TCV6xtcDnQ8Ue9DA4EJHgUjQfRY",
+	"XTqBPbLlXotourWHaW8x02jGRO24Gv5oKddHPOUdY8Of9N62Dkck+n5a3jon8pu5dRdqY1eNBCM+vVPH",
+	"nkYV81KxnTPTh8ItTjraOdhms09iFv6mFuFxlsv3geVxWSNQzTgrC7JkVsI3HufI5d5vp2v/TlTbIwMb",
+	"4FZhH9YF8/sPdp17gIzhjMX7HYDeZVSVnClreJ70B70IEcviGkeDcwbH9pLeQBBbg8ARQKeNAeFAWsZZ",
+	"c71FR984hwYaZPcGnxsncRL0eaL3zc4AXPuzwsWv1vcNK6p1R+h5X/TAj43hcT9whLvgHgFrvd/Lsp9E",
+	"ILrd8VuKxSunNtuNPThwB+/rDjsgRDE0esO27QzAgjp8oDzulRA7Oo/dHbUb+hKRRxBdxLJMp3w4DElg",
+	"5/kwPY31bB9wBgLHGyawNS2hQI+8Zaqohogsu6W5mKczhfCo7Ys1WSEaesdIRLWcRlSL5rK4Xo0EF31r",
+	"yId4641it5ytBxfVYqlA5W/rQh+7BdBLLCVjFSrAdLCy2KpcWdQGyVzwFKP5wtmE7SneU69rbxoME0wN",
+	"vgbFu5LpJvX7aJDZEujiPcgP9e8ezZ3O3aNloGf3aB3o1gdb37+eO1w+t4RjTEpLuwlqbtxl1a+9t1lv",
+	"SYCS0VumCS0hkSSoWeDqEwY3zv1YtNNAbzFnUu+qbf7bHYyfsM7dveOwvMtdQ9uF+QlwZA5BWXYnnnkQ",
+	"8kjyRxOeBq1QO6w0I7wNvnIwo6wTzAayJkLQGoz7Dk+zAL8G8YGZvgOMTasMzBaojZ+MLhb5RwiF+FE1",
+	"qf7wiXt5uiYYa1sPJBsmZc9YWwbYk7PPn/XQLZb0Q9iFvxnaKqW9NZitMTu6ooN2pZ2OujNw70iXM9oj",
+	"dDxsHScFYhefY+jiJ8DH8c90xLQcEhAF1yBjP0Xl6b1ZsAfqS+9A33jCo9L3XpNVt+BJZbsSdCvAMFiM",
+	"wxmmLU7pWbRmLxr24azNo4vDl+yOYOBuLruzX1qzcfdUqR51zVtBxgMEdXuHHxLVO+/pYdHea21gwBwD",
+	"7joOmQFyAlvbCL/Zm471uMO661EX9rPemVzPyW4GF6Z28SLIkbVWG1M7ObI93I+VZqqrtE/70TBL8vnp",
+	"/6SnP5+dfv6++XOS/ufp+z/8x0G5U78xqWd5bwlcu7jHXhodk9hzH6dFzVDHniPgOfHTkqIzbNAwljOa",
+	"doYKvPOpvQuqCSV2K844ZtNLUZAZZDPEwwB2q+kdVJGHn1RttuxxjEV4CgkdhohgWe2K+QKJt/KGDbX3",
+	"fUh9qprHt2t+1hkO1CDmM4Q6UVGQBb1lhIlt4GdvSh7AaGuL5C06uoaL+nNfsbmr0H4kQfppxFJ0RrQ9",
+	"mY8UOFsndHvl31CtISYOG2R1Ig14GVd07o1DBwQA/tCVqyB/UORA+njvE74lVA+d79j14UP9H5jVduTc",
+	"2YMOQfPimD9yueRxALG57MDLFJp24My6QsLOBxBcqUO+CRNzLlgd9gPf5VKtKk3GeKVoeRPCNmAR7fPU",
+	"cITMPokX/F8xsfaJHbsEfbti4nuIyFKsZLSVpd9V+7/u0Q8VZqKeqSSc0dhyfc/Yzbezb6RAmCevhkHu",
+	"LVzP2MPAkrHgAHU4k5UCkBnLmFE9zPZY0JZSpythv0lGS+n+MBXT+NeaFcL/bRaVcn/OFMc/NDWVsn9G",
+	"c6Z8seMry9KOhRhVTD2vcED46Ssvif76/budSqHPsf6R1g6VBIIwsjffXr0jD2llFg8B2gxudWHnwGEI",
+	"3TbLszBmhQFyTJh3PL+JQlIRzcW8ZKeVZsRAo9bL4GF9gb9kiYNfgUC4ckOmG3fpjM0QvcJ2+1PFAAca",
+	"ReUIH29IoyvuwIHdefBCyhveEZzlMOF8Ch7JoS3RzMD7o5MCRGDDhoqaMVPXVZQgPhesCM6dnYV5/uY1",
+	"rsoDRKFhhb8TIuO3X70gnz85f0RevXv3hnzDtKZzRq74XEC5ZZ2QbLGk+Skit2YnCdFMmGvBhTaMwi0+",
+	"FRuCS+lAhKDOFSLgohM4fDkXcyyxYhftWrjZcIbPqTd8Hv7Ci18fwnP64S8IQciLXy9cD6c3bJO5zE78",
+	"Jr1hmwuIa86uBfgEl1wYLuYnCZlSzZ49OS1YLq1CQK6YKEhWj/EUMJsuiFz/eYzZo42YxyzSk0un+/wZ",
+	"f68E/wDlYaQoXJPLG7bhxZ+vR9gCN4HPQr0eXQopclb/XAn+U8UI7sG6DS3nf74eBdN9PYLA8GvREAtk",
+	"uiRXHBd59c3zF6dXr56fP31WZwr75jB2fMFFhusCSJ2sIMEgRRv55Xr0n4jR6N4P3xiq5sycVorbb8d2",
+	"6q9H/7miZnE9yhzwsf0GNpJt4h2z1+K7t187/Rh+dBVxsuuRw74+LficaRM+hJhTlExlsXGd02uRvXAP",
+	"fAkPXBC9oKfnT59tTcjVq+enwWTYPvwUkAWjBVOO758+PjuZkMwtbubmYVqHwz51V2ZNBrYH3ctLmd/g",
+	"OCiBtQV6G1mTQyDttQBGmJC3bFZpWmKQ4pOzR9pFUC3dhsM42aAm3djd/ti9Yjm4aNY0uQZvONybzCpY",
+	"5XoICVFsVdINK5CqBEYPxe8g38fuPnsQtycyuRZQaUzMd7njBAMnQT7h5DXyqebKXbn0K4TkzuSuQGoO",
+	"aFjhWcmYCfUGO6dLKugcqmIQV8aMrEoqMGP6ay6qD24p9ORawA1BIfMK2juRg4cE0bJSeQ0R8/zN64tg",
+	"HROXSoui8JaWvIAbhuRaQCWRuv4aFhtxEPNrNiXfvX6goQ5JHYtK/iIdJhosMS1LUl9D+bTd5Fr41j5S",
+	"eMoFVRukB27GqSHZQ7riD28fPbTin6745EcthduI2z9t6LLMJtfiWryQ4hZjR/WF/fwHgtkfdXl8V7qT",
+	"aZJ9OPXqz2kzyIyMKcl8SYQLvFTPnIzCIcBuJgH0ZDBD1NBSziuGCfdcE/ZhVfKcm3JDqJBis5SVdmLC",
+	"KxwX5If3TsIRS1XdzknyCfmem4WsjDWt7fKQXLHCjhJC74OxuTByu7VsX+PMHq8TP8oMK8HYr7iAjlLY",
+	"l9kJ1iC3b3Ch7248CXly9hiosk/9PGl+SQsmOMOyjribCBckQ8Cb+o1pMK8TuxjZh1NesOVKGibyzQVp",
+	"SFtSdaOboThz1tAbRqjdCAU1Um1I9rp5/PRvbJNZ6nBDXu70LldoKnT1vpBCVg57AAUiCF57tE9sv29B",
+	"iEAoOxzWsGywcay27ncMInrifpOKz7mgpQeXgcQIWWwu68dsv3VflBQccPMgIQG7a9bwc5IFw5ncsE2q",
+	"WKVZkWE6AkC9rRccS4Dajn2xJ+yJawwibwLyu7rmIvUJm9mE/I1tgG+5gk6x7P35EwLg8biM/+P0hVSI",
+	"xSrF6esiI+MsMJfTU49tlp1snQg+bBJpTBrxYF+F2fo1xOGSltbuZwUeMSxfyHYfaBeiXeW/hdA3mHQg",
+	"9aX9iMU/pLCW2C0r5YolJPvlGtFxrkcX5JfJZPLrr/YAh/MosyqSKzJQi028TCNyBhsC+n1hm03IP2qZ",
+	"SVzReX/CnZGsEagp3oNniQsMfnJ+PiHPURsAgYIyBljTVXnF7b5iKrfHFBO5BHhDODI6evc70rFEXQiK",
+	"jP3uBIszO2kmst4XSQ1SS6FoA5/ZjQ0+JVwVmFKnZNs55m6kEHCD6W3n5Bv+BRk/efSYZG6VJ3Y1UiNl",
+	"Wlr1KTuBbr5A+0BDFQkrzazQbfZYtqP2Z96EGL8yZvWtKDcJgWtMqwsQckWX7Iob9uev6YcTO7HY+jTs",
+	"viBW0U7Im+/s/56/e/HK8tmXL79++e4l5gPncsniYt6qIbi/yTi7YvnpV8zki1P7ygvY2qf4K2rktNE0",
+	"sm/xe3sm+GBQ2zMPN/tjJ5lzrWapYj8CIEE2IV+gSWFZ/AuqeR7Ifpx6KAY8m0F7VFJKnjPnLnEayvMV",
+	"zRfs9HxyNkpGlSqdlakvHj5cr9cTCj9PpJo/dM/qh1+/fvHy71cv4ZkmKDNQW56/eR0AD12MziaPsak7",
+	"lEcXo8eTs8ljcMebBdjTD+Eq0l3TzKN2bVVwQ9AsTchSCm4k7oomxSUhXBhWlnwOuVPYGJXQkin7nGBr",
+	"y6BY++YaY5ehtAzoQS4RiJYlszIG9UJg+THUiHXlyzP4cGF/cEVqYPX0tYA0VvzhBNnfYUZckmzBi4KJ",
+	"FOw3KLosIAQItFzPEHVfPlf9WkyZWTPmwwHnzCrX4BirnUbgveOGLcnYYV/LsrCj3PbuWeNUIve61ztE",
+	"JPujJrQoSLWakAwn488wsV7NCWX1tDIed9bOkKUc+asWF68LiHTS5rlfVojJcoXnoDZjzKuAL/YuENq6",
+	"qrYLCNg0NVEu1cgvd1DIt+GOqEOn4+VBkHD9+v13lz6guavLAFun7vHAhUwndVxszUy/i/h4b1jF5pje",
+	"YhPSrOzDF+iz7dHya3swQN1Nf1qDIDg/O3NJWMZlGbp65nbFH/7oIt77LZBnPgjcBotr21UGIMR2E7iW",
+	"EyumniAJsZ5rUh9+QWuXEjzy6PAj34mmKhI+9PjwQ19JNQXBEaSZ9XkV+7ACwQ/aCHoxfSG+0XcCL+EU",
+	"A+XBD57MmEsBoHON1+TB7nqfjKJmkbVpXQcg+OBdDwEd9mFw3jjU7/YC/AOvA1HsusZwb+FcgGEnF3B3",
+	"uMlIIdGqTOrkhbmiVphxo6/FjKFfDoN/UQtC82auaA54Z2vFDRqTTlz6NwNq7zj7wX1+D1/AoX0tMvSg",
+	"FNTQtOAK/SWetsmPa1P7ZlBHg/SKE+duyL1shzdQI5fcHjIbNO3srEGc53QTGN/gj0X1tpS0sPReON+s",
+	"e2tWKwl4tbMmhkNlhGtwbVhFx48s1Bw5gF86hwzoilKQzLVMYSROUVwvNmRs1a5r4TVEXIQUU1qseRiU",
+	"zGNF/T6u8eSjMM1rqicEzm+Hu4NnUEOxM/rr+lJSAPUuIxfOZ/RmwGGM+dKtRZOIh3QtsN2FJ8n/AIoX",
+	"1Gch28tLqCF6QQHi3UjlUckVs7N+LcZXr//y6rs3J7ED7jW+5GvH5TWgzRey2NybEHO9w1bZ1CKnfUVj",
+	"VMV+/YiC1NFwhWXG/F3erkB9F2wma+cyZyJu11X81xCzjj2gsi7OyV+/fxfKVy8e94hWL/zQ4ReRrU4s",
+	"goiVsfsNAPdFEfGyOH/69NHngfcbMBI0OnfCYpFkPN2Q7IYXVl6aGsM+QbPTnhVWTUDVGuSqQ0WY7OwR",
+	"5Nt/mS3iadi/R26ZKnhujQKuU3dEcY2g6eDCpeDR9mwz9pgVYNEJdGSc/Gtsoi/V5lRVor2JaqekEyro",
+	"Z7yPrQVmYrcNCj8TRbm2ZtCmfefhbcgxghkFGRxZ7TeACBzBtCYraa3M5FpkjW8/LRSfmRqbEqIB5tKn",
+	"7APopJHgSWpQHxKS6Vwq+6xc+eswuDRIw+9dly4BzoNf22YAaSUV6sFBCrJ9TmMGGmhWZqGYhlrb8EqK",
+	"fiUu5tudYxYbUKnYCu5drCaDVnOaLygX6VSBf9ldRTawKjx3hctn3FcQQ8sbHiP42AlWZ4XFwlukrGBF",
+	"tUpv2AY2EoQ5jTG6OSE0vxFyXbJijimwmpdWoy1O0FnqIJwYmVbLldUtJuQrb3zncjnlgl2SDOwvd8mA",
+	"NUTJFACd6wEgOWBsyxw6LaA5ul79V5NrYVWuxhXnMsdx1zvA/spoXjAEghHVMgGfkfN41ljl6AVAl9K1",
+	"yMDRltXPPppMzs/OOs1y5PN+Rrk9yHsbxdAzKAqfxiy+f6P935b2EZY28FMPOxva/WucXHafxf2OwTnl",
+	"Dpx9xrVtEVrW8ATEfwTnVHuL/4XhDh997CXvUnCAyN/5Mj85e3L4ib9L85UV8/fIF/XRdTwf7MjtAxLg",
+	"9ZejX99vMc9Dh/vUqezg9XjjXfe3XXjOjVEJSvwBWrTP2aQ+ZRNSifrva6GYluWt/brg2o6OFSfoE1gv",
+	"JFlSOPbI2APSJySKa48umcPQ9kHACCK7UndiX5JMSANusJSazNVnxLgUdE7Ar7mLDOB6Bf5ujGNXsrKG",
+	"kqXTZ5c/PTsjTBjFmY66CvyOfOUm/WNvTP+effvzga6xv/69U2M79bmoJ6p1yeSuV+4ozO9jE18Eew7r",
+	"iw3uMenwG6D2TP7rf/3v1saeYIyA3cbW2pnkUsxKnpvwdpl4aDr0AXHR+A/hG2cOUbFxl13wLUbf+d1q",
+	"rR7nnv1/2Xu75TZyZU30VRCOiTC5N0XLbrvPtBQr9mi53cve/WON5J4+JxZ7VGAVSKJVBLgAlGhOr76d",
+	"iHM7N/MC503mTfaTnEBmogpFVlGUREpyizfdMlks/GUmEonM78MDgDP+9w2qdVL1rtr0th9kgHefwMVT",
+	"FGL440F32Ci8Vgnon02ZXx9+c/0P3pIYblP7K7liXDHSh1vv3LGmLjtyR7QX7kSF2w/AoNzlNsw6zvda",
+	"8bzbquQDtUbL2ZKSh+sZaUtGhLD7+16UDTcp9bf45V6h9wq9vVAiyhSEEq/KCceo6lwbNwEdV2OGXKg3",
+	"VXC4VlxVbRL5h1DtUtsek2af4YN7zd5r9tY0m2Sqptm3c8xRV1eUmNRqNy62NnU19qpb6jHED8uQcyf0",
+	"vscIIQ4LHI6YyC2klZZ6TD/pHlcRanopM4WyDLPGy6j7b3pYy1dGoXV6oLCXt/L7l+1GmeTYZBjOsXf3",
+	"bxju85pwbyge1FCQjEX+/LLy4Rqg1nG4a7mrL+BPr1RO2RqwhTsZ/+A7fG6ji5kyC7ISvWUomg0vKdIq",
+	"ZX/5XuY6XqHWrmlzAQ83JXMWFqqkluJ3/hOI+j3rPSsrXW6QwBls02q7txtE+b72KWmb5JVIKuQhQ+lC",
+	"UG9p8SYPKu2++uqrb7pttba3v5Bq7EZJyrp5D57IJValgNffZKFCP6WbrFr+fet9FmRgr7OPZer8qnk8",
+	"Ep9n2rhrbiTg2XrKPCXL17vVY8WMOc1eHh72Dg8PmdFz22dvz/8bS0WeU6EXHyg7g6TCiRD+GFjkGZDU",
+	"QDmul/Ii56wDILGQEgn1eX9Jeiz5V/+fA/+f/5L0mONDuJTnxkg+FgOFzhRWAcyMGMnPIfmRs38U2ok+",
+	"+wmqCaCkBXMjcPxJlduIyaxN3tI7eHS/Z+z3jD/dntH0Nvpt/LrSuD37DYHcg6Sk9upZDz9sEIS77iAb",
+	"gd5UetnMzyk+uxe+m7U3L/e08YzwIPvOq+t/dMoXU6HcWThJPeR+hbaxtmN5e+5Nvzbs388//tSyZZHd",
+	"PSC7G7YrssvPrtvV6LFoXwPQLLOurC1KBw0X7FivFQ7mCJlGF9EBRQiS4TpQozlQCWXVYF8pQz+QMCU9",
+	"qFSd6MKw4SKAAHd7bD6R6YTx3GrMZ6Tat5IOuyldj05HZUAB+yEt5eVR4jzEUDDxn+KEBPtmBwoSjvss",
+	"CUBw4fId0KhKKyNCvXLhnw14MLUJDeUgAxVezqCEfwo3/JQeCmh26CQAD0eqTdZ2O+9f/6Fcrl27mWVL",
+	"JdVuczK9F4VYAp6Gw1nyI8S5n3Nu4/kItd9ABOq/G+lCZVvwRZdFrD21/kz4sQH+iahc0+cWEGdYLtUl",
+	"9DCtMvAJXWgiOH0MNSnHzAhvOWwk+qRR1i8hMBQCIUNbfv1DSW9gK1mb5v40ZBYXYllqbyGPJHUkkQEE",
+	"q10KfzFajVmAMcSajDl8FlA9LRWKVQgVrw9fhgAy/BviXOyjYrYAkLKBIj4lglHwu4QVJKBr6u9H2gR0",
+	"LwuoK381hRNVvZnN9VxkzM1lKo6QdCOAwmSZEdZC1bUzC8aH3oBrKuM2C/aGBTwphe4wZ8MCMqtH7OUh",
+	"67x+9U3M8dEXn1MhMpEldGY7E84sDk78TxNCWIIoIBwjBirXXkd9/786DC2R3/2GpX4W0gIChgHHoceA",
+	"Q6U8FMJgRoXB6m18aKDoCFoBJXVgLl+/+qbbZ28OvyLGsKjsz++mhV2wCbdwvqUMGTlWB1LhpJ4gpKo3",
+	"MIiswBUjBNYS18c/rxWbGX0lM6hmN/7hxFp9oVW+SNjYryeguCC+gP+mQl0JcwzHvNSVstRjhcoFUWZC",
+	"N6SFicymUg1UZ2gEvzwY59w2J8L9AMK8o/B+4Sbw/ocK7lftt9f/nOMWgKYBwWWgI+fCHawDzWvSuhYg",
+	"vVUUjCUIjNo5auXY8bivGl5tcHPwSesfuQqlYMAd9maTlgiN/GfFr7jMA3nE3TYIgnJ6dvT3X+tnFGIW",
+	"5qXpBpsU9AwhWwHfr76HuAluIVW0A+U63i40Flu3eS1X+lIEm0NoTgj0NTLCTqjVEl4Cheq4wo8NKEIY",
+	"zFILOpVMY5CpfpPi+26tqN/rBuBiVBFduBvoyNtccHPdBvUlS/62DsdUbJ1S3RzNULOQtdX7Y761Ffko",
+	"8lMQTretIOFH8WzHpvfHa2uTEdnlafijZxB/ri21BHggt9jKWr+oHrNr131xGj24cxGIGrtOGgoVhVSi",
+	"0ZRRFpCW5xZYEJ7IVc+neNwCwKO80xvNzjaEZ8SPhDI6z9eUrQNgp2UcgC0ipC4dUHRLUHPCa+pYwb0H",
+	"zIHC33UpGoUpLVDBmmg38286evEiQc/Y99Nrxs9nH/rsx+9OEOYIEwNUviAvOEYk9n2n0FN/oH4BjL3a",
+	"D3sMhwawemMuY+zFbxpvcuDxH7872blyfHeCbV2nGDS/TgPyCJMKjxj1ReCz2aPPSnmYJJO/irFU7NPH",
+	"T6coClOh3Ja05rqI1KcyfkQH+VGR1yPIIKSgWV5q8RSM4vnq8JDAWYSKMMQHyggAvV2wVGf+3Gsneq4w",
+	"pIo4Mz9wryVxM4gsVibZkEBRFOLV4eu+P8T6162iAnu9i1AsY5+yQXkw6hKUZzdHyh+/O3lQaAnqwxkt",
+	"w1u/Ck2qS2ZI6TnN+zG7FGLmbaQVrL6KoLqNzjdCYOPKADTFn03Lb3uC3JJ1AFo9g2AQuFMgHY5XEEoP",
+	"CGmUfhm2YDjCkfIIT5zt1oMAkTHgRCGFmi/EhMpsn9ExOQTPLLLJKF0dXjuvD/FmuK6tb6EDp4GDaTcq",
+	"G16Pjd1IZ183U6nAkIgmfL/nNUs1BjNqbnOQhm2IcOV/HhkxltbVCpdXDh21UwA9vkML3dDcdT5WGMXT",
+	"OVY0gaGX0G8l9xxcmFXkc9s4blBca43d48CGE0W/2FwDLDi4N6dGWKGoMoiw9Oa8Kn0pLGApVlG1+UTn",
+	"YqCCCcV7enoxAGllFR4QXL9QdL9b88e8x8POsFe+bQBgHijx2YkAjUMtPLeMD63OCydYJniWSyWaS2/g",
+	"ZZ98R3boL1EzjzkIf4JwibAiMy7vNyS0k3jymUa8vSU5RlghOEIj+xAeiuNHcPw3CjFbq19MuMr0aNSu",
+	"VSckx7m8FA2kPqyDceZeeZPUuyZ4261ODZV69mCIX5d3dkf+2EHcID3CqoeiNNBS+HGlYIfh7iuwHtCg",
+	"Erwf1COWahW8MUERezjbeEMALxOfeeryhf9goODQJbyLhNTfGG6rLuG81UC9jdgPj7znpBVmxFWHInvZ",
+	"XD8XLg7Ozz++pyXYjSpXDeyv0+7/Om3Xl04RSRgJPYpe87WTtXoDkwCwMt79G/L0sjXjLQKkxDqxDilr",
+	"oUhd/Z8FgMsgxBrgQGCWmV+fbi/SRUIzzyJ+gNPv374LSUKmVyafwXcfviWr1wmIlrzIpABDAq0vegNV",
+	"MQkhSVC3x6Z8hi8YG13MLEtzLqdw9Q5uSg8u4wFXL6XAZWXVCOQ3k0akzrLOV4evuv6nCUxamK9/o2X4",
+	"S6DYyoiXKjmqLxcMFukf0PSVTFvEjEIcPHw2i+aJu5oNjix40mc/6dI7YehlzABckXH289kPfXaiFiGl",
+	"gVUDwSGg6/Jv1uoLwKWk/hNxEw2hyZC91dNZLpw3ZCEpYIMEdj/6tsxq5M/fFDluBdYuetObl682fhGM",
+	"emsvuqgTpN9inGtI8qy+UT+XU6W/wkTgJWOqaxJHIYzYpgBEIWG5kLhgGQ2RHQXJSZZM+A8at431WdK9",
+	"29wKW73TG+GdGG88NaLysZ/PPiBeZ+lbdMLuFZ7pbmTAb49CVLP6ZY5ao8k/WzV+iPeNfX+OTC/eQ8Yg",
+	"tVAZgnWTNKG7mmAVcW+gEjDLiMYJ1v781ZuvWTrheS7UWKD3Vuar2Yk27iCXVyJrEYKBGkqVhWoiGMvy",
+	"ptNnZVJqOeXSVp5mIPMGZLII+pVJVzeZ12tBU22048ZFhnJjtQx9BR3028xDKeKnBg3EiQ5Tf42b1YN7",
+	"CUqj+4J8Llg62MFxwt3E6GI8eUjVTYUhcDvRjnW8BqW2wqINGLQl+qxBLS2QOXa1yPlt3PRNBxD9GNPm",
+	"Eaf32ZdWaPpe1ybCz8v6YtN4wZ5GwNBPUW3YVHNrFgR63VaAau3kIOXrooQlRROGCONGAmKPEvMtQ334",
+	"YypV2FTtPbdA+IdZAuXxhe5MfTfZ2xN4wqtdEqD3LzK+sMlAdWiq2TeHxMOh8yx+vT9eLegSjxANpKOQ",
+	"iGUdjFgSDYqAZL+BslorYQgmqKrziV4KhTTA9N8cYlRiviTfO4pPLLUCLa+F+3m5q6bbYvxKzOOp24N4",
+	"bIlXw5/cKaoZS2bIB4KQOqgPaJfK2MxIlcoZz+0tTEWE5dFkK7wqbNlYfHCWWWEkz9lvWpLd+P7sB9ZB",
+	"/h/s+ItLkyfdFcWOVBcQugaqguhao7b+qwfSW9/0PeF0bai4NFN75d0FVBfsOkgWUZ/gO2lmyaHxQnxO",
+	"BSxmu29L/A6M6B36LCFKgqTkNYT0jPJNSPsdfGHoekc6YP7sYW4hxAWfV3TXQK1xMJcZsMva7jFLQEGl",
+	"Gl9gnWtC5I9ILIvBR6j+gW+xAgv4TZTrsztyRsisN1BNxBHsZrwR76q53Zg7orAbkzOUry+rYttgFop8",
+	"HcTCq8PDjaNuWySjABnYFrFFqmfiFhMHP2sAckCzBmZJUrkg8sDYejLPc8tk1obpQC8Q2cVwsY1BLmnE",
+	"nx5hqFymDfCFSk17QhhD1aDbD3iReV+zP5RPVWDrzZfUluGtiDcDRIwQ9wJMrFowUMcj3CeSQAMcNo0e",
+	"S0D1k4Gib4Il8F/BTpAAYb1lSkg3EWatQYe2AobBQHmLLjPW0SZUXPl/SodEmEojFz6UtIZwJN5SwRbg",
+	"Z0SNCVbdfzLj1g0UROQ1yyTsL2H3gcGWL0nIyibH4FJi57IChV8wPROqWrFmrxKEsZT6HTmU5ftvdE/9",
+	"cvvtt7mTM4ERzmqy9kmEzb4hFhbySK7wlgOY0CLKM44SHnjMIOEKXa67mYogP3WPsuREa/coIYWs4k7r",
+	"cPb2w7nv3vmnD39jQ6HSyZSbyx776cP5J3Z+yv7z4eHBm6/q/375f73ssdO3H9i35+c9dADPz/6GtxkJ",
+	"z/1pr4wSIR6Enx0/N5ZN+WyGxeDSITisdjzH068wbJZz53fUgRrxqcwXfeYPmQkRDwKGRlJ2PxgriLfN",
+	"J6IZgQzCueUkfVfN0Q430LKVtpgpFECUXXk6yZXVmCt5YE73UGAm/gji8BDDx7WjFjx9k3CpEZDWxPP1",
+	"aKZvo+duGucnT2xz526XPls1ED+s9UmFZby+GvyeWqfd3Ts/fx9PFetgGYQFzERId6X6PZHVbsRiGVwj",
+	"udVj1ziBpwZKopD5FvAaubFQj0TZPN6eV5Aqs4nhFk7SY26GfsklJBN2j1k0gIGiekTQwJN35wev3nx9",
+	"8Le3P9aymoQ0zOg52vj6kBtzZqA7lUjeWLU+ZGI6006odPG9WHyEGeA5adD2XbOqp9jzB/LQqm6s01/s",
+	"YraP9G2pJARVh6slPV+rybKST0hdIvncSMnjcGD13pIpMRO5cGJ1t/oWPq/p1PVlQfijbG/dm5lWYHYY",
+	"33TVr11aWrs/eq0VP+vW7/CeDQmUUJZPsg7adQm3OrA/dPdy0yg3fwMKRrE1sbkD0Z7/kUsnq7L28yzj",
+	"K+ZilzsnNvhAOfh7gX9cmyoKwxYt65pN8yjNtbr73faSB+vf+UU6sL7jj9p/xcr92WKva9uq1J8tapqG",
+	"9R5KzDFEfxxquYxwdHZLjbYBSnkujbgPXzeTFpEdXqQyM+31eJCIahmHNOCxgTOoTbmqMusCBqcescS/",
+	"K/En4ASQaRNWppu9etU9Ypx9ens6UKlWSqSuvPX2nv6QKyVMjyntoG5V5Fb02RmWoeTcjAGIlGNmWdl5",
+	"eNdIjgu0Fc8tS6b884XvxgXczSRwMjdiBIV8ndeHhywpf903/vUXTusLaCHptmZRv/3w7dm34XeP3vzE",
+	"nb2R8Xm1tT6U7Z+nvPWKwwtSj/2jEMUeIqGNe8rrmjcfDq4IQGLhUs0rDYK/1tLTSuG+pbVYTpGp7MTv",
+	"frUu6FjceqBa0pOduZgby1fNytCEIeo3s5qNuNmfqhoF79Tosalqv22RO8RnKmXRz+4a0bv2YuCmVtSv",
+	"dFmN0CCX4TaeNqQ/CPNDmJs7o6Gp3mp5ernfuSBgKEydD6dXr5k27MPp1dcVv8mMu0nEVoO/fbZsidtK",
+	"9t70nk2lKhOUGovtrkPCg7wzzEho6XuvuiAECgwZQLcgmt0fKMhZ8ENIAhVERbOOb+yz14evI85I/+5M",
+	"ZpBoMJKkgfQsJAYMVCMdLC4Y1t6HpDlAuZUWrhdVACAX6koarQAlrTGJAN8UzITI3vtpeuQbd723YQz3",
+	"mJ5+3UHBe7F+SfaHhS2xxWcZEIZ5A1LtT0G3pLoSymmz2OUGv8IxuXw9mQDvEDx2YJ0RfJr4fQDMSi6v",
+	"hPIGhQrGe5VrjkjQyok8l2NBiPzK2d5A/aaHbBZvL0RFwyAfApnaJkClNtVKO61kyvN8waRKjeCQmZRA",
+	"gpER4SjhDdhAJT9w6w6AQengw7eJn0cjUiGvREX4EWjrA8OPEexSzMhCMiO8Ikmt2FyqTM+PyU7BcmTe",
+	"Cuk8q44i3EFCrH8vRa8QqGe4wDJQXM8ewRb4uWNACmcHiopUEyOscAmOuttnH1W+COxDEYTalHvryDPo",
+	"rxXK9dhI57me+8mgyR+oRgja47h1AAGqKnTCgyVuG8E44HPaDFSu/ck0gfIi6RawdSd99leiawiMQClX",
+	"3tRb4RiVgPpTIKzEOVCb9QYqQgINxaNOppd+9ABsREgDxOoXvpLKOj9wcD2GghtBfSRcl6nfAlguFVJF",
+	"AOYKyN/LkvvBywFgGs6M/iyFxebSXNuQSIez03z689+0keUt7bl6OuUHVviHHKTVzGRqYyksj8M8z1s5",
+	"0PBntbTWGXdOGP/sf+8EnftnqWr/jNXsn7/pof0natQ//T5s/6m0qzA2u53enV/R/Zf/tAkNHMLZ1Aiq",
+	"ULlpOrKaaHofE5hIAD1XunJ6UKCq+akpeds0/f3w4Jtff3/Ze/nNHxv19Ryg9Knmf8mMYAcwrROJRwg0",
+	"Y1Xq29bUD/4CBr+c6b15n6/PV1mx1LegiiNViG2xhJyvI4YYHYrQOXosga/D5/7t9BXiICnBkow7fpSg",
+	"ek50nkk1Hij/zb+ff/yJ6eFvwXhX+ayUYNbBbqLtzEQqpzwP/cl6SC6Dx7p3A+V/0e2xBFQnYR3fgh6x",
+	"JAi672wp6/4fsbj7f3uJ9/9Hofd/gdwTbEAk+0nXf+THmrCOFwjxmU9nucC8XqQsvyDUx+WG+tB9eGcV",
+	"g0oJ0CSjbvTDzlh2pw9MazjAsuKkUxQwDUNv8aJNCmco1SoVRlmmNGzU/qc6BUwqJE+rmBh7LKmTciYD",
+	"Vc598CcQYw5WM2EdrsqVgyoUWrZMzASsO8P56fbZSdjfBgo71lEalrfH/LtY8vvgGSYZD54dscGzfr8/",
+	"ePZH0h2oVHtbgKjEMLiwX5c852VZgbcxkPujWa7VGJNhuFQiO2JG5JpnA4WYQYYDSils3kYA/lY1aaTT",
+	"uK36rpNdwk85kL9qiBgM1FBMpD83+b0fpoAcNzspnGUZFvhY2GK8lav7Kcv2xW87f+KMwwrh4PdnuH+f",
+	"FP40+/dfvRUmzyMAQOCHsB6fwAGAj36tJ4FdiYif8Rxm/uDcS9c7ormMknlx414L/xh5NrFLTB7IOkoU",
+	"RInnDJ+M4JUiNigkDI5cH4uWEWoysaV/w9//pd/vJwPFY8evVyPHeh57VAgXR00HaDssO0BhNAKOgogk",
+	"BcD0gEzZmiD2Lpr1XSa+R8207EE4qKeRh3sSo3TRavo190KCNpN25DtLdZnXXiY3tUVx67UXuy5raiWt",
+	"/WIKHx4mQvtR1eZoC8VOtwOGWRKsIz6bGX217fL2UA7zH//zfzFqIUMTGBwB4/1xOofTE5Qrq+eq5J/q",
+	"VOR1/6NfTchFJpSseP8y70HkffRNEpaMdGEuxEJ4/w9iCdBKyMTNhe0P1IeYGtFwZZE2nY6jFNjDuAk6",
+	"DRhVD+cjqFbxrvaIyzzxPgb6QAnOr+9bh+OLpQP6LfiVzvNitlRBjGUctttjVjObaoMEj37Y9kKPkhLM",
+	"NAAKK791WCH8sQvKtqIis4Bkii6UVN57xdlBZC18CTB6IQa8/7RplznBNbm3wq5vRQpULfed/bS5YYu8",
+	"2Wpd97HVLW2sZAL4aiWdP7kVhnl97t7FcAZL17S/Hhnhj0g7tILYQKMVVNrBmTlrs4AhYLrGzh0zp+Gx",
+	"zPA51IdxhRo+E8ZqRe3bJZuBFWh1o7GphTiDN+4NxN5A3E/hKMQwHs4+7AAEKHhGZCAQuofsA17hy1Aw",
+	"LzKGLgZ5HIQoFhE8D1TsxnSIwjdYgWq2pCKuZvBx4Pg67bb5ESEWs7lN8IPY24S9TbhPoCFVnjG2dcQC",
+	"ZQdDAC56XCnujFBZ6w3sp+DVP7fk1yOyX1R43dF0GoHThYVrWcYdsosTGlCXEco3xGhHAwVfQnzaXPE8",
+	"YcMCYw9wFWclQOWW91VfHbKMLyzjY40o5AAgFj2g9LzbGyidZxX+BgaosMuYhplqk/kp9U0jKKvv0oJu",
+	"MI8DfEV4fQ+B2uHmCKF9JQbHYID05g7WoUM8DacWTjzlIQdPQTIk2+Z8TPjv2J0+O3Fs6g9lLw8PD7EZ",
+	"C1RykGqnhIC9YaoNMiyw181AR38T7jvfelXc/gmW9abH6rJYfXOYUmjo3K/Yxk//7Od346c/kJDsuGZ6",
+	"aeZaeSaNfErEqkH3K4PBUN3llHhMuNcfUwOxgB+tLeYo3xaFCINlgrsKiB++AGb+TM/bYbp/CLijlg0X",
+	"bKqVdBpAz3BLX6MoVTN/LVvZqXw1NdhaElHAVcJTkLJ4YhiCr5Xjv4FI2YV1YroiTuEOdkMBIgx0mUu3",
+	"OGYJGO2LmdFDkSUsMAfCw0oz+BxyheBnImMLBHNpFrkfQld2CTZSa2gvXc9gQqpMsdKgbEO2jEiFcgeU",
+	"ALWGSaBMX84rYcObudlMcCMy1knAabmwQqik2wvMjaQPA9VJ6nf7XYTBuxLGa00nCX9WD9TRyI4IuBFp",
+	"oAaq5r8FLwrxenreVfN2HXmkyRfjZaIuRXHDYwiDx6Rb55acwUy9pYnahlPSiD8ITsgOAPlIqzZEeDmx",
+	"H0e79VUa5rRN1fHrp6HrOCMsojwLYQcORW7VFcU2tB/8/Fal/xjORCEWGRUx4JVMaQtYh8jZIqXssbpS",
+	"Hg1UMuOAi3cxMhgTSdhfANuFvWAd+P+/AuFRt8cOMWklVLP5LzGp3X8vsuOBKoMwoVsd/5Wtw5iVkRVk",
+	"u7ZdArmRGIf1TSp66fFAJXAiuhBXPC8oWynsmDhgunCCvvbgVz1mL+VsJrIeAxKPXhkc6vbZLxgjDtam",
+	"vNziEEWyTusMD5XcVZizZ4ITUWW4moL02pkwWO41UHAa8x6GjdAIx0bPo0QwEJE15uw8ReTPnZ+t7smU",
+	"4Hhay5i0EU/6wEMzcHeT4fTswMu9VOMD8AI29EqbwPM2MBoU3UADlC8GCnUOwg2Y29ZxUkALYIdk1j2m",
+	"RqmXDLIlvdbnYuSYLhzqZekEQMJQqzquUaFPevYdtvEeJuIelOlR7uLL89CihLAqT0cJ60LoxR+EFiR/",
+	"24qIaIKtzvvGyraip5GzD4CUoI4DVeoja1dHzMbw6ojKXqkjvqmmkQP1S90vv6tGwpj3Gknz0Ma3gLL4",
+	"VDSyLoeUuQyiS6bpLkqJBKVrsTn/ho980bCc3sLDOK5nz8IZ2acetgNxgscSpqkSPnSrNi4Bb8b7gYRk",
+	"WKnHXrNbihT2+b5Bfsrm99iU94ZNGUl+i+DfuSoX1WpDFMqgJ3sAyi0BUFbrewyhCnQhreOLXnlFzdcK",
+	"wJpVvh6VsmU9D+/HaHwKfOV7KWmFm9zABGwd/mQTgMlKcna40WFT950g9TRl9uHyoAB1RRuGEz0Ud5T5",
+	"5r3txZRLLxtcpeIAERc2OIT8WP3oF/rNDgVvpbV1LBKB0I3GsjehLTVvYZ6i9Q9zdoxBU79gCyCZLfl7",
+	"Q6XMighGb9mx8b3utLIiLDsyxivtPMzpY3W4LXqBa7tXhzUoQKuqgMihd5L2NrMrpkOi6b/G1NKDX3zU",
+	"Z3Mali8h0P9QklrdDAAcz/37vy2C/OJ3AsZYe1o+E1N9JSK53ujMHMbMJN5UU4EEUol1AIckQNkBDpR2",
+	"e6D+FunhFYevP0K3bec38ihvI0Yhe6kOzlhxuraDM15HWep9hKLBoJ5k2V3kLpa5vXA145UW5bG8rqFT",
+	"fSXV2KtnveSou61DzFG8IW8X9/5crJx4Hns8POrqA7FP7CMF9xkp+FQYFVyBpQPdVAOPOdOG6dHoGHBl",
+	"/aoKwMTjeV4FV3cVR58InrtJa27Bqc5zRGocaVPmKPfZCeEjvKFKaSyc8qNnQl2JHKh2A+RWxh0fcgvl",
+	"QYWi/PW8ufLhPfZnl9IPLVwH5Br4u32Xb60KbzaR6nNs6WfFr7jM/cRsE1Lq13rQCuCL5xNBMF/VOFOu",
+	"EBYpVMHXJA6vw1HkuNJqMdWFJUNVSdFBOhHpGjbXNeTMFac+0uivZdFv5EzFZX2LPbjpFvCo6MyjkVx/",
+	"C48zz3DmnxCneW3cPVYrq4xNZU0w17kv8OAFPHgNr6U3DwTv5x1jALNNLqXKEqhyAH1Keixx6cz/b+Lc",
+	"LPHynKR6OuUqS7reqoRuIO6M1wdwuiybFtaxoSDkwj57B+E9VBZpEUONO5EdxWTn0tXAFgfKt9732h66",
+	"0C9MDrCN2MF+oSR85+RU6MJdWJEmXaQkB8PNMTkMJoRNuMU++gG3A6RFkrurO5aqhQdKJ4iG2FrQINLL",
+	"PVvHNRkCkf7eXWFXHBp6wYb5Actyu88S2E6WwC7WuD0rYO0qHu4twKPKDohEA4HwnUUA7ClXBc+ZE1vd",
+	"yO+USLC6wH63DzBSWMuFWA7+8+eWvIMebqQzIxCP3ohZzlOiMbNOG5ENVNUsA0D/+UTnRIE2FWbsHWKY",
+	"o3jnZ7mEOKESc6ZV436MKQj3uh8/UNbDE9XGB9vAQdqXNPiYnNUAdG0dXxBW/ILxemHSDjb4I28stowT",
+	"dVYoghkG9QNAifPz9yGtfKKtgzIGo7WjqmNvwsibJk4oZ6SwrMPxJURpET6e8gUw9rBixpxmnfD5v7KX",
+	"XfZ//jeLHHP2r+Wv/s//hj8XF5nI+cJ/2RsoYL4PrBpI5EVnjfCWbo/AZXBQunAAbMWjMT4nA+wnc6Bo",
+	"AIDfLF2fndBEQKmGIdawQGCE5ZLASEQYOg1dGKi0cMxOtHE9BIp5dXhI9dr6MmEjnluBbCcBXjRhli/8",
+	"8WY+WRyH4HVMLDAElBoENoBXvjl8RUDzUaApabKQn4R192offYMPFfCtevERV77NVpJg/Nms5Rskbrx2",
+	"KH/jTsz5Ypt5YoVadneUnkPQV9H1VaVqYELKJbirzXQoad5kblrIKRVL/QkNqW6A0+NSLKxwBzM+lgrD",
+	"Dm8OoVgZIlDDRVlj1uEEE/Xq8LB7PFDIE8ASJT67C4zqJX2WRPHvhI2gDsuWNAOjEcCsUGS8Eyytd6nm",
+	"qgd8O36KKJbeyEYKscDmes0mQIaIJu1ZC8nc168bARkamWn4eAtvgeEt06Bcd7G6QtjylltxIJUVgIB3",
+	"JZgV3ADcWUkaB2xUs5wvIK4DgvjhtGSsa2Fq+UfbCF+9+brGxvdy4wFPa7d3K3wsQ61zASSWvX1ezZ8o",
+	"hLvmXusGhVHL05kVuFwxN2IEPB4pvHcZXh9+02+LZn4BhIi+j9jbB+JQv44U8UupsHoEBVM7u+JF1teQ",
+	"APYiFYb4msRW7up61T2dYQnCQSX91o35bdz8jS/qqh+fQ0ObV3I/rju++kRcf88XL9o+srg297I2V4Fw",
+	"EjKF8dQeg47VLrnt5CDlO0rO9Au+NuBwLscUcSCP15kCyLs6M6mUyLo4tkuxqBIu4JO3JwhyGf1UATY1",
+	"HKWJz7gzywsLqV3JzEiVyhnPbcLG8kqobi8QM0H6V8Cd5WPt3ztQCXwr3eIi4wsbgbF9c0gg1mWmB3Ro",
+	"AkmeZf/Lbi+aEYs++AVa0ocdVmhFrUDL90geHA+wLVZZPbKPWG7HLMAqh+BRNL/LSoNqVorrLSzDuj3X",
+	"iEwoJ3luj4ywOm+k/9lhzm1rJgNZQ47nbt/cgU31zO/uZZ9DIjLaT5Fbgf40ZAWFAMAxUBnqvACaRAsU",
+	"bEh0GX8eiDQsXyAzbp/9FKiCmBWpaYInPcMZI2eXOrVd13xXkLpld69LOItmu0NUyc7SjNju3hhsz0eI",
+	"ZvrjTKhfuEsnbK6LPGOFFeTkUoBfZWw+qdmCSJNv6Z9Xb4jwZZYNxvqU6d0bipU0a698+yzrLZ6Mg7u6",
+	"V+2t5lnTbt6eZr2LY3ZLUctpsVebvdrs1eYmnvJNAQ+WFOyx4R3QvO7hDjaJ3OA9XxPmAetAZWl893ev",
+	"8AYN4Zu2K4M9wsEe4WDLCAfLtwO3BDjYwNQezYy4kmLeanJP8ftWq3sztfLnL6nGb3WhdhxwjzpLQ2iT",
+	"UyU+O6axY7bHBDe5LOPFx5C2IRWbGT2GyCpyEFMweS/bLda9NqkVwUAQciIaKSsfiXQA0mHmqkwQDra/",
+	"R7mxD7QHNOpSSev0YiKt02axlq8uuFtLZFARYaGtX1SsJuJUcfg3h72BCtk3bw6r9Jxj1pSEszZt5sey",
+	"R+9pGBul0cAFYC13oxSeN4e9Z1P+WU6Lqf/HIeSI4L+qDBG/dmNhNkrxuK/MjZWp2CyNI1rCvUFoNAjV",
+	"xDLSFURLWdnmyufuUaM3KxjC1JB9pdDdBOFcj9xBVgMV7VjhLMPPsgvujsuLB8jkCZz/RhSWD3PR3QK8",
+	"aH3FklDkngCeTZHnDLg2GY/J1AqFHYspOHBY/lf/Qxht6Wc25coy8VnaZt615iyjJhtbAvvfJMVw10by",
+	"W0jUfooBmy3pwHtg+YFZxIv9kgjOez2r8vWY0FRLM7ibq3psZB+HfBJxSFxsNi2ct+u4GWA50Z1giKpd",
+	"PSKU3sQ1r5OiwZGFpxOkPdGjOrs0kYf5r6qE+G6PDRcDRTwpvSprJ2wULjBX+S3Dd67wXj0k4XRWmNRK",
+	"IrWBqjGpJT3co9ayqXWXKJGg6ZJ4TmUDFfoUirYaqVl6OAVRWqDf3PCRmdFZkQp/Tuux+URbMVDiSmbC",
+	"my7knoad8MXv/n9wZAK+jhe/+//Bv8PjCQKR2D7D5D57VGYV9gaq5JFMWphiIEugWup7o0BrY3yEnte2",
+	"7HVmB5k4MbexPWE+zMHmry1ycR5+9McXmS1ZLen6UDvJ9d7daEEWrk0TZDtU5quHxUnGaz5XC29IKmKm",
+	"OAmiWoybUGjfGtGy0Yq/cMCCvoktR45HP9bYbtf4/tkGdP8DdUO+/xouzRE2UfL0Ay3/HJBVTCF8b6Sz",
+	"LOEu2SLlfl119oz7T5dx/8Etzo34+R/UwlRs70dQSrnl2vJTo4eiyvVmbmJ0MZ5UNUpuYoRgOV8QLIT/",
+	"YqbzXBjW+fT2lFEP4YR4fv5+oIZcKWF6zMuIUA7yWzOW67FUPTYz8krmYiy6VGpa1YHjJlBVd3N7KTI2",
+	"n8gc8sc1suhC2INSQKF/E2Q6VLbHpMKNwugU8syjrs5wmIhTgZWubqC0SkW3x+bcGzssfX95yKxItcrQ",
+	"REsHqPYKoLF8o4pehehUWN49LOwiAa93oIIDOgRraJ3Mc9875W0kUoT7XvkW63XsA0Vl5COppIXKSC+T",
+	"OIgStLBk4OWAeUh17iVOnu+oBUQvPlBQmg/nlzeHX8VYWyW2X4LOcahw78MiJ6yThPawigZGk3TROQ/P",
+	"WidmIXNWAKG599NnM5E1QnL5caL5r+T5jvlHu7a2VUeh9+gMt1ldXHES4ad+Cn8wqMmlSvfYeFb17uui",
+	"+vUMojLAc6sjfiZt6veWxZEp1JatNkknXFCWprvEBeloJcrBa9WDe2IroM/dHku9SfQ/hqRuyJsfKKkw",
+	"IReeB0AgoEXFuN9M0hbx8TzAqmgVNd1vwboYqHo1TomUwQJQhjZM6TgLOty8doKhASDXC7eYCTA31r9z",
+	"0T2OWrwUi4uptFPu0kmyVP9DgEfe8l8KwpL29hYfobIgvxGIJoMuc8HCzlMuZ1yAABtPk8E7KxREpMOP",
+	"HrWt8z09Bzn4oEa6tSgAxUZkodYiEpm9yXtQUA8QxUpAl4ycP0bmuRyL0oHdppkTn1MBYmI3Of3quWLV",
+	"L3pxJkXwsJBS/mAuIeNTVH4dRq8GqoNIHQTXQ9E4qP57HRVMYCiwdJjg0submzkvr/TW5R68q4a10YXY",
+	"DUNr5evj6NqXFAYrB3DKx9ckIVTrvT+VtiYlVZNEoFKwm19XJhwp35qTafnUdvi0lsDJ6AjH2UwoCAWV",
+	"zQUgEQZFfMfM6qnwrsjSLkyHF9LogUqq/vLZzOgrkbBMpDITCP+VhLo9qOcTn2fSCHvBXQI872EKjmtf",
+	"DVSAMib8jVHhCoMwM75VqQASmQ7w/bIHF1P+OZQaf/X1m/hKpT9Q64AJJNyZMOxrz08PRwPktPa22nHl",
+	"rdJMeo/CMK4GqlCXyhvIhK4hkhoEcphe/zBOS1af6vJIjPdCMM6BggUA69fsqODk10zeDq9RyzYeCCKk",
+	"GmPbQW5ZiPd3qtsiqcQQBVd1qeWRuEq7knd1cwsX5KrupkAx8aVYrPdS/BkhYAVohfYWCjEBv0AtWCZH",
+	"IwF3sfDo0jHD+8ZSpWKgOgkJUtI9io5iFi5BWZprK7KQy6MYqmSl2HD00ob5tzpCX1jnrHzvx7XjA8L3",
+	"YrGutsRP7X57v66ixJ/OQ1G/vXcutiZ1CFvstiFLY3zhoFFwAo8Oz2UWQrm1KUEhyZFUY2Fmhq6nABtk",
+	"oDpW19Ql1WokzdQy8ZmnLkeFJMWkiA8kHJS7qNJlW/4xohLgLm6vSdFOcJJID3a4P34vFtTWA6YabaDq",
+	"USybMKf32+R2jIXXlZpSNIGA3CX1qFJ92F62rPhlgUW16aH+4x0zgEk0bZ2WdeCxpW13zKXqNoJwiDU7",
+	"X0Py83fajLVzQu03qUa58/MjXIxBc7stqlnm4hDUEQUStx4Sp6j2jKeXfCxsL/BJ2R7LpXVQ78Nm2jjb",
+	"88JlMOKE3IA9NoW8jB67FEaJvDdQRgy1duVYeyw10smU52wkc0i9ngh8hRJurs0lg3yNEWx7EjF1/X5P",
+	"gffeQFFYHXIt0GpmPWa4tPCDaoaYuBIhRwSu/8jpTKm9gIUN5zsl5liv02ewrnBJC9kltQuIxgw1mjMo",
+	"PYiDhI85WB139Nytga8iMa5NLBY2RXsXTsD+mPeQEWySwkAHGi3XvQayISV0y0bpvxaigLQDSE6NfN+j",
+	"KNGNdZRmQ50tupQMW+QC6hK9BYlyxBBz2j8B5iwr40Q2QcYPaMQUqqSgHfL00ts3f3i18DooFeVTvCsk",
+	"CzVQZKLKEj1JvnktV1ZmfyQh3wDouKwzgk9Zx+mZTFkCjyVHAwV/9f/hh54By5f/p3XcuOjfoWa1/ADz",
+	"HkSWdPvsDGYAsiGwQQxjPbdslnM30mbK/GaldJk0And38B6pLsp3sw4OI+QsYLZv0g1ZJTWYQFok7Dec",
+	"vjFt45i1h/kUCzG7cpkGCn4KidZNNvfcTwTcuKVcPXYIFt/HtaCEr7baVGtOW8pVj1Zmf9DYUr2bF3a6",
+	"KgM3m44dUWYcGKIa9iCYyNthrfjfHonPIi2abC/cKB9INdJrUIBfL13uA4Urqp82BPXp2FAIVV6Gigyg",
+	"PtuyUaNb7we/X//z36pvC7CdO2HdNfkI67yG3UXY4rZeoBe/FjAodmbf4eMb3TZXAHs3ImVoJJ3wzV6k",
+	"OhMbX16v9Pqt//X2CkTqxSGNr5TL9Azl6DPuxIGTU7H5FEAc/lZv+5Ju7FdlbYOre3juafBAfFg9gbdf",
+	"vN/CqKzYBziMVrAdt974QqXdnNvIKLZte6vn58dwWMcIxn6/W7PfNQQyGpEq7mG/q2FV/KaH7Zeq76DK",
+	"CFBtf9NDOLhaTLK88MbXJkcU4aqofyzrAKpzwFmwXT9O6fBu2PaY1QaTtzY5l5XVmoyzId+I0r3lovXU",
+	"j+Lf/WB3kRCGXIb/rodfakJYOYDrd5VSHp4Sw1A16PZdBZ65BmIGnrmGeOgnUKOwXXiFovtRyL4akQLK",
+	"DKIvgeHL/42Zlf4vnudJt4exaqcpXN3DWMycXxGVJFfcLHpYFzP0HROQzjn3KjlcwLvnbpJQYGvEZV4Y",
+	"wYZFhncN3LEJzx3V/+g814WjNmqc+swUig3FSFPGFgZwoYKxwsbGVLKh1o7NdC7TRZ+dgNFxuoBZhdST",
+	"inFpoCiMRsEyHCKzwjkABsOqIMzmwpIgNhPGavXcUp4Gz1mZ53ERPkq6x5jgNpdWDBTUxXDjLOOOaW+6",
+	"fV/Lrket+P+vgu71WKFyYS1L5FhpIy4IHA8QYZwpBDF5csUSf+A1MhMlsH2HF5l0IjuGMk3LEhQeOoUn",
+	"zGndbWfQDwbvsQepQj8fBnOytHutGWVB8fe8U+t5p6KJajOJN446BWsZJYV5E1xCa7Xxt0eyv/sd88uX",
+	"nIeq5q08y5L1OAT/77iv3i7+U8rWCs1puz8ZCEJ3L2eBAnLdjek+iW99Ep/FQ1cpeFCd4h2iwFEbktqk",
+	"oYIV3PC9A8YQPuehRdM6MWs/sVU4N+Qkem9wNuFWJH32sXCzAuIPKZ/NBKDyvPyafS//Cjif4UYwcaZQ",
+	"UPfdDvAZxP8cenPfUU8Y0A0PZ6fwmxsezG4IUPrqMEYofXl4LUTp7o90foGuP9OBUO1tR6PteAdX/X6G",
+	"4CAT0fY3WhMwJEeBsr4XVE2D7vWY+IxnClfYHnNyKtX4YQ3KjlKIlw9W7D/+5/8qK18w4aGqHEq5YshU",
+	"hZVCZIH1XIF30Hl9+BWr5QKEI1Iy0oW5EAsBJYQnqqqtqXyL+gEOAk/fxIGnAM+GQTmpqoQD/0FCXIYq",
+	"lB9jrLM9y7jme27/uIRa/a1IpS3rYO4vv/hap9dPeJWgVQEY7+/9t+Q0o5BFBWWgIF4NmFeD7u2MSbAB",
+	"9SPWUcpVKvItWwbwmNlQ+M5THiXBphxTWhUqWrgrwU7kFDPeieq+hSbuRXN/0hjk2Gvpn1hLUZ5gcv1U",
+	"U+zTn28huX75zmdzPa1l4FR6asRv20/JbtzBsSURQEg5VcjuTjXPoMH9prpX110Wt/4GGGj3sqcaYYvp",
+	"tr3tCc+dyFBDMe/1qOnOhtArIWEQNVDp+XF0noG/eO7YROQZJCCXlzM5hxp/uDwyxU413k/QfjPea/e2",
+	"tNvLE+OMlIRuKre7Aes899qyZbX+zqsMpPQK2HNxBL3KJa6AuQkSNjjU4DyPhXe0OWAUCjYzUpPasZTP",
+	"XGFEFrsmdIPagfooEn0Mf051JmwvlGaxK2Es4v8UikDG7MKmLseXd+lGGXI+Vu6Bwfbs0HjQQjyw+Xi1",
+	"Nx9/GvOh8xyVCA+nhE6FE0/qdssIXjAaYExymQplxbprzR/okR3uVtQEZPtdx1lBPf4isv+2SfpOpioM",
+	"30lhevFt0Uhwb1xrF0VhddcIBT0S5Zs2sCpuyCrVzBy6p5i6y9p/G9ilVtN87sio2WvV+A3W8XDPv/qo",
+	"xORvwm1VRrbDubS6iMh7GXgzpWVXPJcZoH1DOeV8onPRZ+B/eC8tMQItXyoSNuULSEqrMnftQFGBrBJz",
+	"Vj2LeNQi6bEk4wt7oUcXcyGwHJYl/k//0VQrNyFIuIwvyqe6xwMVIGtH5PtV77YAGZeZVuBqZAJ6MBpl",
+	"bP6+w0l7Nd5KCBdPQ02afMz40HoPgCTTOl7RHXEjtsCv3Lbzb0qq3CTyT5pPmZ2wTALPY2nysOJU7etW",
+	"bsC17Kf4UWxtXkmUdnJEMmdf+KOYEvn6rL2fop+8DT+4aQeoHONx0As3jMgPdDOC4TBnT6iQIxaacvys",
+	"Y0VqhEOHAjNREKZHZLXof03k1sl3/OA15R4noRtIwDQXw4nWlz3G2XnO08sDP1Lu5DD31i3VEDKjhxB6",
+	"lp3/+OnUq2U+1J/77IOzA4XjQf6R8LCVYwBRou8IDAR+POPWzrXJgH3ECu7NJIDr+i3pQKt8cTRQyFpi",
+	"gTYkwZdcWOEwsXAIOCU/n/2AZ2B4K94pAHQvEA06JDi6Eua5HSie53r+IhNqAYVlrFOh87JcqsuDXKc8",
+	"xwCkcDzjjjOeZd60k+dnxKiwfoUGaqB+oVGSZ2dZyo1ZsOT/PvBb2S/eET44l2MFZ/Mj5v4yKA4Pv0oL",
+	"JT8Hzhj4RPSuXtJ3E/EZP0qIJoVqWz77WXr/48nbg/P3J6/efM0uxUJkbLgoK1H8aoZp9sKU4Asdvq6P",
+	"/zJ8DsAx1EafnYlUyCth7EAZQTSOwIIIImBgd0s1cqghvwziSdHtVeISYAkjcGbORmLOplIVTtjeQFnN",
+	"eBX4DZwzManDLOeLFgYYyPJvsDU7cqUbWsIuPBDwcNPIGywr9jHbl4qsLxVpssF3t7KR+9zsGWwYO2uT",
+	"8n30bCvRs6bFP4bLIsJuykTujaBcOt7fWT5W2NpXom0brfzhfRuVT9Ge0kHfBKh/YHvp7sWtNQrnDyu7",
+	"MTW7iMl9nEoHrM0YVPCin4uRYzwHeqME0JLHCW7TAZsZgnQIpDwuUJghDVpMZ24BWGaaXksOW8IuhZiR",
+	"K+a0AaR0eH0uuLkIDxkxJSDz9rDag3oDD0rofnPF3V/GbpXa/WFdiCMn7C6Al/F85c8Wrw4P/YkDwt0I",
+	"EUP18Xg+YDxNxcxR+H0qrOVjccQSXbhUTyOmNZlOesSz4ifTH2MW/m199hOhzkgbQyYKZ2TzAeCTsA+5",
+	"Pfrm11M40tgDSid3ztvA/e7YjB4IlKgMgGlIfErqWF46G0rPiTkD5NJVs3x3TXNlQXdd0Srnb+M43rfV",
+	"T3YeydsOM39D7xfX8fTToty0gPK+Qo9hGJvHHquVfqrRx2oG2jFl7uKfrtOukItMn9x5N1tO4aX3xiLy",
+	"bIdZck2i2LZTUNcWvTLdG3MS9y7aVuQcQLMZp7RU71Zkgpen+kWY7J25aiPhjwAt5fEfnJjaMoqcBQLe",
+	"lOe5MEdAFu476U+OE52jcLCqE9HD8L0dqA5XjOfCOKQCID/K6vxKZGysBZD8JvAEqGXSRdrvuGE84/XZ",
+	"O55OBirlxgTGXvyemDf9zzHZ7pglQNSb/cUfdeIzHX4MzJv9gaKnLiDvPwnp/7UX0w8kTEyHOzbV1rGX",
+	"h4eHUFC7gFsDkR1I5XsGvZ3yBfalqtL1k94GFRDr5ncC8N0fZpfGoda2T9ouh1rnAgCsd7lf+sFfX4rv",
+	"pxKX4wmlVAZplOqAz2b1bdJPyBY2SJ6C+B9ZkY/a7EbYFXm25eNdianlIqJbBcuMQGoS0a+lqmsn6NWK",
+	"Vv3IzaUXJm/NzlCkrw9P+3mG9qQF7d0fjRrF0c8tRA5LPURbF9hccGl2JoEgfAc8x6LrZlkCUw1S43eK",
+	"K2JEmXNDYUO0c332EeIHwJXzPNo8EH8WYPXWCdeNBAsn64sQrG3KCVYEgJBQ3KGmuTQdWxEVPROKz2Q/",
+	"bDltdxgfZ0KdnH749/OPP901OMOzTCJE26nx7Tg4lXuPozxn6iEUHrd42tQXlum0mArlogQAgDseFjJ3",
+	"UNpzW5m522KKtACg8qO//1rfkaRlcb97jFvmZ7TGpgCw9biIXGm1mOqCpqe2YAs+zTdYsP/n5McfbrZg",
+	"4cUxDtG1K9Dx7XT7T2LF/FBvsmJGTEUmcXJDFsl6aOToF2VCxZcMknxWjecsTMAeLvlucMkNMvKUIl5N",
+	"w2/35qOn122P0WPXJNcFMab7k6ov/qTFZQ4k78jYpVD5jqJyeA45X9oK0NoMnS7ggOZuoHIBnPAEylyy",
+	"eTGl5z2sxi0pcrEJiT+2NfirdUjFA1VBFROQcBPWsSuMwr7p0SiU3wKJYAkWjE1SJD+KMAyU79pBLq5E",
+	"zmY5V4w7JA7r9/sv/AdJfxW8mPCI42WIUYnbM8hWDcxjhyeOevxIEYobNGyfgLY+Aa1xytZYoRsDF9cN",
+	"VARf3ORjvPjdXINn3Kg2D4dY8SVK3ENhHDe5iGvRju+yBd7IkEZCVZZUtIvnBpDIq1K6B0f+AsGRGyT2",
+	"rjDJj1WmvX/TesI7FcgEelSm4nCWiTTnXuyvBJsK74dJO2Uj+Rm9OwB8nQnD5HSWC38QxWnsBBAlP80D",
+	"lfIZH8pcuoX/EThTxLFBc+c/dvxS2F6o0hgXMoOKK07OIZG92j47JazEHhFUsAyYaRWk//nfomvm+zHh",
+	"YHOGENk8oi+jNaMoJyeIugY3rr4ZneZc7VK9l5tqQ9rP+Z5tsV23wa1vU23CDUIxwIPFl6C5jwMFfXXH",
+	"2+Oh7/HQnzoeepsDcTdk9EdqiW4Pn77czmNFUl+NU0VhpV2jqbecfPcQsHuUt4fDVb+FKaqBwa6xJrdF",
+	"XN/UmDxa8PV7VvQ98usehn0Zhv0Wal2Dg12j1plZHJhC7U6v31XYlDKc8Xsw1HC096dARbAOGHtchYPt",
+	"VfSW+LPn/jnA5GEdzgolR1JkLJOjEUQmtBIsl0rAwQnNSRfTgFLv7BGSWJKZxYUpVAJOY1V7hD+wxw2I",
+	"MpZlGhLivPYt+uwkz/VcZGw+kbmo8raDR6RN5RDtzE59axZnhdokFL9Hf/3TmJBvUXHp+pgiJnai56th",
+	"E/CrdeHYlF9Cad19GZfw3M6MS3kUWMWXlwZOBleiqiQ8vgE/LotutcM5I/DgwqfTPjup0wU/L5Gq/Svx",
+	"Yh3BYA5sWpk4SFzyp6FcqkuRsU7i/3UhMZqzIxPxDldibyOelI2gVWd89dB8TxbgtvwvdwpBPBAVzD4i",
+	"sNfqx0YKs8OAwG3pYjZV7T8fc8w+krA3Bg/AIbPL7f3W7DKbWoE/LdEMCzPgF63prNBJwuxe3MMBIdDT",
+	"PBobtT+GPFmimttcqNYYa4zOr4FpOYMndrgxnmRTqaCVdaAjGBz13X1ChRd+5aFc60AqMJ1pYZ2ewjTU",
+	"k/NgkdZJgM5jVhp4vgFLc7nwArB5Wef14Te9+pUzVKQGsgcyo8JcyVRcUN2jJawCMr/TLgZ+B8qbWP9z",
+	"vx3l8gpr02QqGP0QURkwnKRz0WOZNCJ1+QLz6BDhiCo2pLMDVSgjrvQlQEFcCmWPqzmDcUb4uDhSHFEX",
+	"790DIEJhsWXUvIFaQozwb2Jjw/02BzfwsEvMpRWNmUUIleml+injjj5YxDcAlUb6cnN1KZl9buiv6Vys",
+	"h4l8DwjPNtQbo2gJVzKvVF2xlJojDV53hZDUsuQOVCW6rF1ye8GFA0iwch8PztyKWP+1TY+C54h61Aov",
+	"Wcr/DpwiWFnfwIPCSPoOvFOuHamomCEfzxewc305d8KB1yVS7+eWRZPvt4pIi26t++VeeZRi4VgrokP7",
+	"VsJusJO0ldyhHj3qIrtKIR8U5X2tQu6x3Tcqrbt+17x5Md2yUhX1c0dDgRqc9BGsQCrA2gJeC3MlTI8N",
+	"F0xmfVYliY+83M+1uUxYhysmM6ZHAwVVsDAXueQqFS/Kx2zS7bHEeg2VbpH0WJJyJ8bawN+znLuRNtOE",
+	"dZJMDCVXSW+gkmJYKFckQHtmJiJPeiyMPV+EKxSKeBwx+uXBy1e+LXCV/5GwzlybzBJK0EDJrMecdLlA",
+	"lLVyFnos5VYcSGUFnLGvRI/xPCefYdqezl7kYsPk9XIuaonfU/75B6HGbvLs6OvXG2evh4ncOIHd9/M8",
+	"/KgdMZPW5EavfRt+1J5rT8tbe+2MOyeMf/q/d3Dl/onr/U+/1N3Owd8PD7759V87g0Ef/+r+S/ff/tPm",
+	"Cf7/aJvmV5RSH/79svGVXxK0gl+FDVAVivypAIf+1ei5Fehsl8YoTEBkYYtrfBOb8hgZFJ5/8bv/34dr",
+	"qo+LfKecw/7930IcoLXguMj3NG3N0vFR4fRURcVGjATSY/bYFTeSDyHsrbKlqsRbS8+ND7UFHWq92Pn3",
+	"HAz92faa2OF5ytVf6bldYNCU7/9SMWjKAVxvLWm+n1D0E1K/aNjtcDP+qRtIfePhzS+DjUuglGBW5CJ1",
+	"2iDYU1WGiBhNydjoYoZViZwlI/BDE+BqGyj8F8R30AGFtxJqbMLzPMHAJ3x8jAmI+SLENDFjDpP8pRqo",
+	"OOOuU5UCYWGwNAx68tx2wTxg/8kThQnkuR/7oqIIGChKEqj4SXSBN3MQfxUZXI7Bmy7spZzNRJb02QnB",
+	"yiapVkTeu0igCQuuNsSq/WLhzZ2DSuZjygqkNEKWYC8IygYfFyqz/q10cQk8bSpEYWEIE279UyLrs9NA",
+	"DEqHaQwgU7mn0zOZMkgStMkR/nEBjfQDSgO48dHnWDchsgSnzw8cViw2cRAnT/psDY7XQAUgr9Kp7qFJ",
+	"9/49rJBfMCrxRpQgEq8AHQoCq8bEFTFQiCfc4OWfO24qy/rYwwJlR28UD3i1/fbb/BJYZOD+N/vQQCvZ",
+	"hFfDKVeLAKqFNhJ1qNkY3zhEAHa6lk6xooTrPNxYI3a/X6+Vpr2b2+rmVnv6egSdG+7qtyMfXpGvW5fu",
+	"rQeOrnjxcLsUKmNJmZaThM2yLOsJ+zM+7XdpbvF6k1mnZz3G7UAlpx/PaaOqdT5hmRYWN97aBlu253ey",
+	"b1hihNWFSUU/JXuRDFSndslLmJRd3JGrF/r9OLgVuC+3lgQ+Iq2MLrz+pIBXD1yjx0vBXbcvrFFn0r7S",
+	"9l9/uLx/mI5bnFCvowWC2bpF95a4B1W+IIuBd1UAiuJ9TRJ76Y8TwDvsV6ZxbFKlorkXGXfiwMmpePbF",
+	"Byf9kmyAHuJn8okdtrd0yi7VdyOfbdcbQ9ue4Hu4d9TWO2orLloVJXgYbw1Fyg+kyNcAe0NAFZ6BqmY4",
+	"iJfFhOKK5wXYxwj2hnXwvlFpV5Y6hlsiNuFXYqCUVqILoORuIhbeE9NZ5RnBq0M0IYYO5lC96H03/05x",
+	"JTOhUn+wr+4uS+zv2n1k7UaziitscrV5HEOL+4OatIyz14eHrdeGXlPOaFZ3EanFd1+3E+7oFvG2F51f",
+	"2q6Gk7wJnDks9N76tcLt0QwhFlYZmgQlh9wDCu09qA2s3f29CIZlbU5FeKjMPCwgcYpMJaQkSAujPKLE",
+	"QJFesqlwEx2BTpT9GqhOdTklPs+4PwsSCiZV1SNOGJLKxPa2F0CtEMivgzhivYGKIPvQuKaFK1+Ji4bZ",
+	"i6kreM68LRcWvw99oQ8Z5C5zlWFs2juv4QIW++S0vkQqp7oV98dbpcOsBNIguL9sRtME3Sty8S6swY4v",
+	"Wst2WlybcpPZK3iTgv8CtEuELKAhcZzj/cfItwQrrlW4sb4/De/d/BZ2l2GrkzhotRJEqm54qmM/XJs5",
+	"PSMk4aVfDFQA15gbCWUBYR9qi0exa8JR0fXQDcJRD3ng2Megdh6DiqjQozDqHYNRWKFyEEpb1sel8OGT",
+	"8OzOqTJ36lbWBtOGzh6FTeq1PE8qgrI09BhgHXK+ofYVbFhNGpdla51g1kusrslq2CwlPZDt4yu9N0hp",
+	"v02J6HVxePR3z7XePgz1y9KM7ZPSb5uUvqRe16vQzS+gl7QrSldfbqGhdLKp/m9FXTaoBJTWn2GyAOUJ",
+	"JY3kVc21uUQ/i0rFooqwvavfWAiIs7kqPmCMsWwUDrVYObotu3zLysHgjhcNxvwHPRcmpB7hdpJbzXL/",
+	"sY2GwJxmgQE81BNSfVRcVtihpwND+hSqAgFWAUppG0qRsM6uQaQfk+E+vEfDHZf3lVZp781vQ29R1m5j",
+	"9bdj2l+getzAz/+EP9glTsLpB2hkHUVSMGP7zaAVUgH206lwPOOOBxrWsCt0EHcfGXNTI1wdI2wrvvr2",
+	"IjQ/WwGMRZYlJ7QmiPHB/iq4EYYNisPDr1IYMvwpEsw+tez9p0+n7K/cyrQiuMSpkYD4W1hhBkrxqUBC",
+	"JG7ZjFs71ybrMSEBIQdwgrhxUVAj0y6wHc0nfpOCd/ZZ4lyesI4t0gl099XrCVbRfXNIqbcDlfgRK54n",
+	"sA9NC1dAVZ34nOaFlVfiuARnjdrHPufySlj2zSHL+IKYOeGL53agYK/skAgd1c86XTblC7jzE59TIbL6",
+	"t+0UmA2qv6OdMCj9wxxe6q1na61ODyB16QpBq1T0yhuDoG373XFLvPXSO7Ak+3ULRgn3fB602TIjXGEU",
+	"XHen4p430Be/w/8vrjktnYHT2aZV1x2Z8NfZMQPumf1B6XbgeHAUIqF6BOegcJU/425S3eQHaXq2bAVv",
+	"kjr36w2k9sjKsZJqfHApFre7X9nlQNZF/i7FgnW+esUMV5mesuHCCdtjQ27F16+7zA/LlmTe6AOcffeW",
+	"ffP61Ut0Dn4U1vKxGKhzOVbcFUZY1rEC71AT/3sR9CNhgdSfQedFt88+QFGLddqIjFnBc5H12BDu15ym",
+	"G1ncNvwugW4XbiAA+nfMOBxd/SiMmOU8RSxxpvMM7pno+ulGe/Q5ruX3YvHsHjbNqLW2GyF8wg+yZfd0",
+	"lSfzp91Ftxso7GgTBKYbzNlzG0817Jgov6UC4Lbpv7yPDdNODlIORYFrszUuxcJicloqjJMjL44Efknd",
+	"B7XtBNLRq3IEY6G8QmCKG+RyDlRhRbcXsdnDdWnyX/yrD2jN3YL9C50ZLsWCTgxADoL4/5BPdhEx7Fet",
+	"DhQcE7ICYlScGY0Fys8tcAHkfNYjXFFxJXUB5UNt2RTn799r696e7PSi9vz925M2vXx78jSurfxYz8/f",
+	"o4y9PXlu2awY5jIFyasJPkjsOnH3r4jTf1HEL03eKuEnin2cCeXb//7sB5TioVTcgIJOvX0fscS/6FIs",
+	"xkKxg8ukx07PPn76+PbjD/1Lk3dZLq2Tagx8vQNFw0Bzikd4I3luMeUNEQJX1cmf/hbCnwBnflh99jOF",
+	"jO1AJeRaenn8Xixs4vUpzWUJdgsJUvA4ZirE3f2v7GCUtMv492c/3EzAdeqEO8Ba17qgl34Czl+Dp9Ao",
+	"5t+f/fB05BwdiSuNkwmSs1YutiH+hRXmegtv7SRjzhSWWFYAG7Mmol5PfoESJnTbVi3+QK2afNZo8Um4",
+	"MLMx+eSbFdnPVpi3JyjhI5mLI8yuiZrYpnXH1vbW/Z6sO8jTLqz775dSAbK5443MRfWp/2Ui0wl7e9Jj",
+	"ie8Rhv/8i5OyHKl+RPJvX3s8EqqY+v6DmvWgk34QG5+S/kYqY+msUYn78Yo0M+v4wqKaiox1vP0IRGyq",
+	"Uq+BAm+pixSrpBsXE10Ym5RBSPby6//cY4eYIAc3d/6tTOl5t8/exoov3UCRq3cpxIxdCSNHC6+DpIpw",
+	"IsJWjmEMWjV4iOEe8FIsmgHN/QKizuzoPs+/G5uJYAD+eDgLEOfhkS17GkYBF4FxNAheIG5kCOzCOjE9",
+	"SrUayXH9TKNfzIy+khlof8ue9xZcp3C1AnKKJ//yyNVJ0L26wGcurHAJHoU5m2IVdP2JpLsOmINNee69",
+	"I5GxFLLlwOoA23nSby6EOf94Wo7jpoGrx1URUo3k+ry9cu2eGLq6lWqco7U80Cqehlgt9Dqd4NlUqiNr",
+	"9UX4dXtKXqDNlJaNhEsnIkPaCd8VaW0hDJsII1insIIlR5m0qTfvBLR+5IQFgf9UPj5QkNo3BOayZOLc",
+	"zCbsZ3+egn/4AwsgCzHOcq1nyOmTZUZY2z1miU31TNgE8wOlSvMiEwOV6JlQMot2LPrEzw8wfogpl3nS",
+	"DUlKcMfmj2v+j4spn82kGiM8/EAl9JIL/yU1JT7LEsU6tgkQM4RgYRQWDMahP1BnYiyBIz1JOTF+eKch",
+	"YZ1CZeXFrbkSpnJ3fj77oUtVe8wIBJNnP599YNxhHDIs25pYYqVKO9shyxY+qFlx77C58Qj3OYo3JR7P",
+	"vLjCMe3Dt+ytVsqLWClWdzMlK7vrC6EgQ3BN9Wu+wALU8JvnFnCoMmlnOV+wcK1PN/jgIXKHEEjokYI9",
+	"lKp5i3yH7S/tlLvcx6jF67YzqH3CR+++od1NNug+5NnR339dPpOt9LBX1pjRtMOu3Cg2XGm1mOrCkkVY",
+	"FY7rOD0+OEzusHCi8XYTyVV7y+nqfn/Af+V6LBUgFo9yOZ5g7uSEq0yPRizVmQBEm34LB8ay7XyiVBjb",
+	"ZrbYknXptWMzrFu3w/vaeD7F+/NeJJqv7nm2TYHYXs4ycjbhcQzu1eBaLutBttUMHfCa+3fE9FQ6h7T3",
+	"/ieXYuYAzEBMZ24xUBjUYUZM9RXER1iHBz8P30TeMaI56BFi4UitiIW+larksbp4e037oiknQeIj7Xzu",
+	"zzfO+ePR1v1CKAX2R8QtFwJ/BydVPECFE+mCZTotpoIqKVw9myG6HLPoW8bnrIGyxWymDTHO8jh1FfwJ",
+	"Nsr1HP2R0+/fvmOd81dvvu6WDWH0CRgp8fzaH6h3yGcp0kuyNNo4kR0zToyX1XdKOzAofrlKHATKDWuw",
+	"Dp+Evcet0LeGKB5tKoqTut8Km688BIV1UjyDAeWO3t7muKJzZYSmnRgoaE+CiRUUtoHcihf9ucjzA0ir",
+	"eIERloMg3CBACZUpucIoPJgJlc20pOvngZoDeLBjQaEwFlrCWVBIKUg9u+K5zNjPZz8cszeHrwYqsVb3",
+	"w2AuCmX8qdGfTpLqHaWeV+xfIXQVwLEZV8BhNFDYYCMhHk3UveyzobEHIgWLetCa+7VqSB+5Tr9BUOZr",
+	"e/Y37sScL7bu4CqS5ud2OdDSNJV3V3O46XjBc2GcfYFaufYu302MsEhdKSErOy1jLNIwmgq6u68pOdy4",
+	"P7cs+Ts29msyUH4P7fbZeaoN3efNuLXsBevA//8VdrWub2gmTOpHzE4gh8H7F/5HeL9fAl8N1Ijnud+d",
+	"E/j6IjN6doGWBG5iof5PIlgYohxpw4bC78P0i1Gutbmg5pLeQBkurbdr1QsTvDcd5UK457bHEvjroqFF",
+	"fDOQPsvxBODhpZtINVC138ylyvQ83J9WPYqfWeoXw24tvYh6h8jvRItvk+AbBBB7xjEPRCrIcZjjuwJg",
+	"vH9YqnHSZ+BsGGF1jocQK/JRjCGkoY4SZNKyDqFwDvWVoOnR2kC+HA0azazRs0qGgmOC75IOvp7RbUGX",
+	"EORTrkpsKtuSbnECIvUWxXeXxWlRO+tofJc0ZVVBnk5uRjQNgDcaeDlJzg6IvcHPa82egWEiP2GDu9qy",
+	"7myDEzrkZ4sMjRQuLbMcslDn3WN0IArBdOGszLBwGn5iS4BBqBmrXcT22TnA+lj2W5GNRT0jgZC6wh1Y",
+	"oDmFJ8HpQEIN+BDNUlnPMZWqcCI2OMxpx/PATd89RnIInEHMn0AIaytyqQTc/SzYXHhl9XqO6thnJ0Um",
+	"XZw64fURb6NCh5uU7bRYVbYd1IPFTdyzW3MTHafE/0rGn4ZeEzOpuz/1bkjFQM8FtaDBdVnZI7DT5xSW",
+	"2OUusdRSm+yUAZKnIDKYF0erxZQQGZS9p1pl3rmzkGXJZ9475XksKUAuLdWd9wCyd332Tl1Jo9UUs5sN",
+	"AeOK6NNjlvxLwqYCSAxg64i+bY+tNgjYDvhna41gw/dtIffy3WoS5w1ifjehbrd8FPy5km6xifmLHt+9",
+	"o7za2nVbaf2wGIKgT8tfjmeNzTQeZWsTszMX2S9B8i8XVqQJOrTBNs6ZHjmhokNjyKJwALg9M3rozWri",
+	"5FTowuEr0F8eqJCfMRQs5wthjlkSxd8uSu8h8a/yjQH7UuonKy0gTzkcY9mUm0vqxcCfl9UxSwx34gLz",
+	"HP0LvMQAJBC0aAPbFaCj017DU6OtpTu5wjphjgcqicjnLsa5HvI8YTNe+IM/z/NyKTq4G8BE2ImeW5qG",
+	"+PeJf1+sm0cQy06YddK/CnrW7bPziTZOKKChc8JceZceLu/W1XyeFm16vIOdZrWh+95nWnrQ6ocvqcoT",
+	"c8XTnVqPazYgAsrfcAM6D7D69yI7JR5/822wznOItyItpLElgqV4grvOXJtLby1XATxvtdtE4lLGrzdw",
+	"Vsp7hd17KktN7d2UjeAG6SbifnyTJOyQ6FuQp4BuCTgY6JlYyHvGrolsyTsoXYPwhBQW86K9IGRFjkJv",
+	"HAAIhrBbh3uHpOA5s3MhZoi6XB4KczmWw5wOkLRrd48hFdyJ1F1odQElihdeUHnqEmYKZaOLnKo8B0sZ",
+	"bZGmwtpRQX7CNa5J6HkWvbKTlH8fmYKuVqHzljwQU6huH178+SKVmcFK9+CyUY7D/6CrFSUcsLFAGKdD",
+	"ZHyRJsvMJN1juBUYKD60QjkqSsYdGSOplOLU4tE0Kfv23ZnlVu7Zl2lsfu/INDoy2fbtS+spupJlUJL2",
+	"BId3ipS/6t1IGzIFJc81ZCBIxWI26zi5oTzi/KaHFqPyQhGWe4eOWMSnFJmJOrc15TmUv3NzmYoGJNOz",
+	"QpVSdw6D2yqQ9a4VBbq8bjt+H+YyMun1Kd0XcjRfyxk5HgtTkzGQ/ms07OZQ09con9eRPJdjoVKxgVf4",
+	"IXp8947hamt73/B62Ypn7SD1R6uUEh4fladIPWt3E6uuk0vU7iUes82ctGg2Okks+kf0TVJ5aLbBnp8W",
+	"bRqwfW+poaF7dpjaerD3mRp9JrlrvWs14v5osEnmWNMyrRpJzDqq/CldAIhL7E+5SShp9Y8pYS3FcNhI",
+	"EgkbhpcZsbwpkSHcHqvsA6qu/fuQq+zXBE9iAyWdZTm3IQsDMj98FzsJkm+rLOmyVEPqB2RzAI858jsd",
+	"hxA5ofxRw9IOVFasRfIjbrXdb2lVKzfaynAiyty+sGZ+Zp7IruZdzcqQV4T1Myz0gUpBPWe5rujsVVbx",
+	"EPpH4QD8BSc44SithsFUVxakn9pkwvgTzFwbi6IB55RYFQYq97qKu7GbcMU4GwrnBPDQHbEkNdLJ1O+d",
+	"//H//n8syfWc/ppx42T5eSCDDRgBA1VtzrDlLqVdaQUjhHQqJ9PLu+Q+LenpDtK6qwbuO517Y+Ow33AD",
+	"z10QvHDGF2q322xo7wBAm8S8dcP9JVQjVaox10WesUxXUl/fikM691H8Ox7imxZ5DSl9EfQbUnsnwbOW",
+	"pGFh3+tQxu/Mb6fwmD9oZoXo9sooCIIZWnzBEK1ontnqATA2fvdUel6ZWfimdBEIYEe7yg5krBPdMjNt",
+	"lkIykHNet+bg1QdKmYGKDgUXM2HIXUgYD5HhCrcDcsrBnGFIVau0MEYol2yw54dunNJ63jRC810uhLsn",
+	"3uXlvrZWV8LXTyfDmcS+Jk89ZrVWwjqM7N/OIlQ8q8t2oOQjbjUA6BGUXMGuLBYurGCd5PffER7jjz8S",
+	"rAOAJIWAoxi5e4FzOC8glVhaJpV1PM/RaFjhWEcVeY4qDuTxpYOIDUK6SAEcHn12UnXJtzRQilguAgSP",
+	"0oa8kym/pL08dBwghRwTiEaXQG1jwgrlZE6F1Fa4Ncr238pZ27GmVA216Ei5fk9HS4BLvOLRDjJCPhoa",
+	"4cKK3YWGsKWETfnMVlKIlX1Ol3n55AAeM5DqNBfcWDphV3L/3AaV6ESnV8jfkX5w/rDZ7bNSDiBg75vK",
+	"ygx9SXLeZyeKFQqqI1En/YmRx2hvXnF+4I48aVThuo97jFsonkSf2+rkAV4/JCUOFN3FgTJmt3aCz5t0",
+	"aTd+cNnGw6S53kyTo8tcTP98Gqp9LqDuC/SErewPQU8QnLpmAXbjJBMg0QaXCef06D1EXeot7dOl/flE",
+	"m0s746mIODWaACNgWdcTEODP1xv/XwC2nN5wMR3xpEfwUIFs68fvToAlC4AEhTI6J8cCyqcm/EocR7B7",
+	"TCg4K1lvmxvjBKvStQv+yFXBuk/myE3E2m8mT7MSYOsS3mDu7GQTS3f+/h6MXGjk2uARTcITvR89P39f",
+	"gUG1icO2XF6e53p+YYtMXwRawwjtdMRzK7osF66GvS8AhTg1IhPKSZ4/rzgRgdMo8e9LWEdDaNdlUE6f",
+	"L7p4AgyPQqjXP1nCclxxCeGktshqTUp3A879MHay3nBrOPVJWklH6P1bVIlV5xB2+tZIyQ/ySrCOF1EE",
+	"k8y65BpIVcGqwf1GD0CfhDuY8bFUiBTbhBz6s70NqjZF8Xobw2/vMt4HQ/BjWWfOK1xtmLAnhKlN462E",
+	"FEVsjXD6Bypr3Upn590lYLIYC8INS66kmAuTIPp0gXdoCYJM12CJ4AF0UlMO1+GAQQ04G5ilWHUIgTe4",
+	"g9/0W+Cgf0bCiS2mDG7fqgPJCvT2RiBIL7fagXU6soeU3oDNjoPMt+jTjbMOQdWWzf+1iMHnehR2AFQi",
+	"/zPAMYT3AiZZuNApfVf/DMTshiLVXheNKIBXC+E5IZWE+FYAgSlCF8sCAHAznjAp35MFEn4oiSyRh9dI",
+	"5BqxI+laAzjcvLCH92aQPpHY7rEVG9f/b8LdevHvxn3vT1+rEoOh71JodrODYiMPBCO4kcBCB7M/peA+",
+	"lKXDRSdhf26rvUwbJD65uQI0brovQkjgyAgrto3a+2n9Tt1QFeM74WXulLq1I70Kr4f2bqRaDZt8eBlc",
+	"cO8Nd9tFVCnLZcCqA26XtM5wB5TJVrjutgQb+COOuLVyrHYg1hue4gSeDDuvD79icBCcS9tUDnYC/QRr",
+	"q3OxI6n3r8aGpkLdWez92xjOL9TH5VZjlFG6sihuzm13rxLNhD0wcwDymQtEiL6xY+N/GkS8Wf4LtRMN",
+	"KAMJgUDrJtqAJ7jV49cl1EEDHDv8uzn88TON6MvTFWSMWFaVOacQPGlSd+9CbQuy2U93UDAoCNmuih1l",
+	"EsIJ9+w0sZ/0UGcLlnLFqAdeaaaAAEwkTivK1W8CQ/c/fQwnXhrF/gThtosDghzytzwvN3pVR0gcdmeJ",
+	"r4siUqs9BkkMvGj7GEyrXOFiYXl6PFnbkS84AxxMR3zLRvWM2Jqi2PGnj59OA+UnVoiUuBYZ5cAKwlyR",
+	"pjTFxxXIepVEQsO0kKgUmiCWUchWwgJHqvrAlHRiN0SmKMGtVmysy2xXxotMOuaMP+rHFh8miPqk5wpa",
+	"RLrW14ffIK153+8EF7lOL3Xhku6aU/aP3+2KbfskBcCuE6hzfcyxKytML84z228/W/a+SNu8nIIuIKT6",
+	"Dk/+R0Zc6UtxEDR2y5bknbcJeLyhFsLZBpSevDSshwrZ2wFYngOCFFmbkRF2wpy+FMoeVYaBtJGAZtSC",
+	"3j4N1Z8vmVaB8liAatzYhmQak4HxMXQc19qQ4zKrnaNeQ25Bo2XxU+8V7zzM/p/bvoRh4sCztUg4sTe/",
+	"vxPcWmgRoyigfN6Gg2rMvTjfyZ5cCYPftKdu/jd6ZIciRk2s28X+Wsg8Y1PheMYdL+MshQIivKFU3Cwe",
+	"Ff/wGRDjsWGt321Ztytkw/UX//5sKLgR5qRwE9/OH73fn5GavdX6UoryQ4ithKH5D32fIF0ct4TC5M+O",
+	"nr3gM/ni6iWYf+rOsv1/L3juJj1GAlJmG5ycfqh4ypCPxw9K8ako098ggWwps4HolktiQeJIkpDg6RbR",
+	"O7xKN7zhZ9h20B7a6HEU+dXnz3Rc4lUpgcVs+rHhSF5Fr4E4YsNrPgXSEybVlVBOm7ivUPvbOFw1zolk",
+	"Wns32uhiPGmjLbes08DMWJIydnu0rzbDlgQma6KJjlfD6pYRQbqjME6OvMKWxJBu0UP4kOi7mDnIuxyo",
+	"4CyX1tWamhykvKG1H0p4FITD9i+baiWdBnrZibRLU1p92fA25EUJJDLDRYW+AiyYBMqQCpYZOXK9qOs8",
+	"vVR6notsLHrMylyA90LMUvBcJq0XEZbLkUgXKQZlg0xCuw0degf0uiBWHSPtJfg+MwcF3t5IEQUJlo/2",
+	"gteDfddKEO0Eti9SmeE3lE0XdUCU7TRJG2gdk2qkzZTQUggovQLkKeWFB5jdkcDUH2oifrihEajyPpjL",
+	"TLCM28lQc5PFeghK0vC7nyL0TirEHUmVgQiSZYJrgSwL/lyTomUVyV+jiPn9ELg0LDuHlx6cewP1Dj6N",
+	"5xE+aHhJDEDcq01cL0ZBLDseFRBUOMU1KxiyhddoYJnfzq78BhS9ovqqqbM/8nQilQjWU9aU1FtodLdZ",
+	"h+NfVX1lPZMTfG0jeHYAJUeXYtGNhyHMlUzFQTC6LSNxfDoT5gDLPV3NG4+NeiZd47SXKltSw4FR7ZUm",
+	"x5aAP6GiNO6j/1FLxyJzgNXbfi8GpdBxGVXQi5LBj3aIKZ8xp+MtomjeIko6wNBXpefAG+fgYAPgE1CQ",
+	"qMgiRR2DAgYnp/GYqq+b1EmTYYZ9YsKVErllnbkYTrS+7LHznKeXPUye6Eb1Ld5QAjilHiEVElPaybQ8",
+	"RU2jDqioDduocKlQ/qQkafpGgrvCCNv3OxxuT8iVIDKWfD7I8fkDeixhXNm5MOz14SuW0Jd9+vKiUGWV",
+	"RkSNCk35oWFsix5mnargNbqEQxyBaEDURsNQ0M0J/MmmUP7YSRhasDZeTzukCXTV0GOf3p4y8O70TKge",
+	"e//p0ymNqce4X94pV1mXDcUoUFFhP4mTJd6XCNrZidp2OoFuHWC3Gg1ABUWGzI2V5sDLx0YXM+sN2RId",
+	"zJQv/DDjLsB5HDhxqeoh7MRVIw1dOIVKHYCQNTrPRQbHEt8eB6pGBbBO09WO9tiY0w44iWefcB9S/2yO",
+	"wQOd50OeXkZ9KklrGhw+MRWZpFKJpZ3XN5aJNOdeOK8Emwo/H9JO/VoANw5tvHU6qB7LzOIApkt8Fmnh",
+	"ux065n9Q75upOvDsj1//+P8DAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
