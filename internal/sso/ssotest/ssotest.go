@@ -38,9 +38,8 @@ type Options struct {
 	Addr         string
 	ClientID     string
 	ClientSecret string
-	// RedirectGlob matches the redirect URIs the client may use (default: any loopback
-	// OpenWatch callback, http://127.0.0.1:*/api/v1/auth/sso/*/callback, and the same
-	// under https).
+	// RedirectGlobs match the redirect URIs the client may use (default: an OpenWatch
+	// callback on 127.0.0.1 or localhost, any port, http or https).
 	RedirectGlobs []string
 	Users         []User
 }
@@ -68,7 +67,11 @@ func Start(o Options) (*Provider, error) {
 		return nil, fmt.Errorf("ssotest: %s is not a loopback address", o.Addr)
 	}
 	if len(o.RedirectGlobs) == 0 {
-		o.RedirectGlobs = []string{"http://127.0.0.1:*/api/v1/auth/sso/*/callback", "https://127.0.0.1:*/api/v1/auth/sso/*/callback"}
+		for _, scheme := range []string{"http", "https"} {
+			for _, host := range []string{"127.0.0.1", "localhost"} {
+				o.RedirectGlobs = append(o.RedirectGlobs, scheme+"://"+host+":*/api/v1/auth/sso/*/callback")
+			}
+		}
 	}
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
