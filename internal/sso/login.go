@@ -26,6 +26,7 @@ import (
 	"github.com/openwatch/openwatch/internal/auth"
 	"github.com/openwatch/openwatch/internal/authz"
 	"github.com/openwatch/openwatch/internal/pg"
+	"github.com/openwatch/openwatch/internal/reqinfo"
 )
 
 const (
@@ -92,8 +93,12 @@ type Start struct {
 
 // StartLogin begins a sign-in through provider id; origin ("https://host:port") names this
 // server when no public URL is configured. Anonymous.
-// Errors: refusals (Readable) for a provider that is unknown, disabled or unreachable.
+// Errors: refusals (Readable) for a provider that is unknown, disabled or unreachable, and
+// past the limit of sign-ins an address may start.
 func (s *Service) StartLogin(ctx context.Context, id uuid.UUID, origin string) (Start, error) {
+	if ok, _ := s.starts.Allow(reqinfo.From(ctx).ClientAddr); !ok {
+		return Start{}, refuse("Too many sign-ins were started from this address; try again in a minute.", nil)
+	}
 	row, err := s.q.SSOProviderGet(ctx, id)
 	if err != nil {
 		if err = pg.IgnoreNotFound(err); err != nil {

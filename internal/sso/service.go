@@ -24,6 +24,7 @@ import (
 	"github.com/openwatch/openwatch/internal/authz"
 	"github.com/openwatch/openwatch/internal/cursor"
 	"github.com/openwatch/openwatch/internal/pg"
+	"github.com/openwatch/openwatch/internal/ratelimit"
 	"github.com/openwatch/openwatch/internal/seal"
 )
 
@@ -51,8 +52,12 @@ type Options struct {
 	HTTPClient *http.Client
 	// Password is the Argon2id cost of the unusable passwords of users created just in time.
 	Password auth.PasswordParams
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// StartRate (per second) and StartBurst limit the sign-ins a client address may start
+	// (each stores a login in flight); defaults 1 and 30.
+	StartRate  float64
+	StartBurst int
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
 // Service manages providers and runs sign-ins through them.
@@ -63,6 +68,8 @@ type Service struct {
 	aw     *audit.Writer
 	auth   *auth.Service
 	opts   Options
+
+	starts *ratelimit.Limiter
 
 	mu        sync.Mutex
 	discovery map[string]cachedProvider
@@ -82,8 +89,14 @@ func NewService(pool *pgxpool.Pool, aw *audit.Writer, sealer Sealer, authSvc *au
 	if opts.Password == (auth.PasswordParams{}) {
 		opts.Password = auth.DefaultPasswordParams
 	}
+	if opts.StartRate <= 0 {
+		opts.StartRate = 1
+	}
+	if opts.StartBurst <= 0 {
+		opts.StartBurst = 30
+	}
 	return &Service{pool: pool, q: dbq.New(pool), sealer: sealer, aw: aw, auth: authSvc, opts: opts,
-		discovery: map[string]cachedProvider{}}
+		starts: ratelimit.NewLimiter(opts.StartRate, opts.StartBurst, opts.Now), discovery: map[string]cachedProvider{}}
 }
 
 // Mapping gives the members of a group a role.

@@ -23,6 +23,7 @@ import (
 	"github.com/openwatch/openwatch/internal/apperr"
 	"github.com/openwatch/openwatch/internal/auth"
 	"github.com/openwatch/openwatch/internal/authz"
+	"github.com/openwatch/openwatch/internal/reqinfo"
 	"github.com/openwatch/openwatch/internal/sso"
 	"github.com/openwatch/openwatch/internal/sso/ssotest"
 )
@@ -600,4 +601,25 @@ func TestProviderInput(t *testing.T) {
 		require.Equal(t, want, b.auditActions(action), action)
 	}
 	require.Equal(t, http.StatusFound, b.env.Do(apitest.Request{Method: http.MethodGet, Path: "auth/sso/" + p.Id.String() + "/login"}).Status)
+}
+
+// TestStartRateLimit: each client address may start only so many sign-ins (each stores a
+// login in flight); past the burst it is sent back to the sign-in page.
+func TestStartRateLimit(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	p := b.create(b.provider("Corp"))
+	svc := sso.NewService(b.env.App.Pool, b.env.App.Audit, nil, nil, sso.Options{StartRate: 0.001, StartBurst: 2})
+	from := func(addr string) context.Context {
+		return reqinfo.With(context.Background(), &reqinfo.Info{ClientAddr: addr})
+	}
+	for range 2 {
+		_, err := svc.StartLogin(from("192.0.2.7"), p.Id, publicURL)
+		require.NoError(t, err)
+	}
+	_, err := svc.StartLogin(from("192.0.2.7"), p.Id, publicURL)
+	require.Error(t, err)
+	require.Contains(t, sso.Readable(err), "Too many sign-ins")
+	_, err = svc.StartLogin(from("192.0.2.8"), p.Id, publicURL)
+	require.NoError(t, err, "another address has its own budget")
 }
