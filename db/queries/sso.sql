@@ -51,7 +51,10 @@ SELECT i.*, u.disabled_at FROM sso_identities i JOIN users u ON u.id = i.user_id
 WHERE i.provider_id = @provider_id AND i.subject = @subject AND u.deleted_at IS NULL;
 
 -- name: SSOIdentityInsert :exec
-INSERT INTO sso_identities (provider_id, subject, user_id) VALUES (@provider_id, @subject, @user_id);
+-- SSOIdentityInsert links a subject to a user; a link to a deleted user is moved to the
+-- new one.
+INSERT INTO sso_identities (provider_id, subject, user_id) VALUES (@provider_id, @subject, @user_id)
+ON CONFLICT (provider_id, subject) DO UPDATE SET user_id = EXCLUDED.user_id, created_at = now(), last_login_at = now();
 
 -- name: SSOIdentityTouch :exec
 UPDATE sso_identities SET last_login_at = now() WHERE provider_id = @provider_id AND subject = @subject;

@@ -149,6 +149,7 @@ func (q *Queries) SSOIdentityGet(ctx context.Context, arg SSOIdentityGetParams) 
 
 const sSOIdentityInsert = `-- name: SSOIdentityInsert :exec
 INSERT INTO sso_identities (provider_id, subject, user_id) VALUES ($1, $2, $3)
+ON CONFLICT (provider_id, subject) DO UPDATE SET user_id = EXCLUDED.user_id, created_at = now(), last_login_at = now()
 `
 
 type SSOIdentityInsertParams struct {
@@ -157,6 +158,8 @@ type SSOIdentityInsertParams struct {
 	UserID     uuid.UUID
 }
 
+// SSOIdentityInsert links a subject to a user; a link to a deleted user is moved to the
+// new one.
 func (q *Queries) SSOIdentityInsert(ctx context.Context, arg SSOIdentityInsertParams) error {
 	_, err := q.db.Exec(ctx, sSOIdentityInsert, arg.ProviderID, arg.Subject, arg.UserID)
 	return err

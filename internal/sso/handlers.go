@@ -147,10 +147,9 @@ func (h *Handlers) CompleteSSOLogin(ctx context.Context, req api.CompleteSSOLogi
 	cb := Callback{Code: deref(p.Code), State: deref(p.State), Error: deref(p.Error), ErrorDescription: deref(p.ErrorDescription),
 		BoundState: deref(p.OpenwatchSso)}
 	clear := bindingCookie("", -1)
-	code, err := h.svc.Complete(ctx, req.Id, cb)
+	code, err := h.svc.Complete(ctx, req.Id, cb) // Complete logs and audits failures
 	var loc string
 	if err != nil {
-		h.svc.opts.Logger.WarnContext(ctx, "single sign-on failed", slog.String("provider_id", req.Id.String()), slog.Any("error", err))
 		loc = failedSignIn(err)
 	} else {
 		loc = handoffPage + "?" + url.Values{"handoff": {code}}.Encode()

@@ -173,12 +173,14 @@ type identity struct {
 // Errors: refusals (Readable) for every failure a user can cause or see.
 func (s *Service) Complete(ctx context.Context, id uuid.UUID, cb Callback) (string, error) {
 	code, err := s.complete(ctx, id, cb)
-	if err != nil {
-		var r *refusal
-		if errors.As(err, &r) {
-			s.opts.Logger.WarnContext(ctx, "single sign-on refused", slog.String("provider_id", id.String()), slog.Any("error", err))
-			s.recordRefusal(ctx, id, r.msg)
-		}
+	var r *refusal
+	switch {
+	case err == nil:
+	case errors.As(err, &r):
+		s.opts.Logger.WarnContext(ctx, "single sign-on refused", slog.String("provider_id", id.String()), slog.Any("error", err))
+		s.recordRefusal(ctx, id, r.msg)
+	default:
+		s.opts.Logger.ErrorContext(ctx, "single sign-on failed", slog.String("provider_id", id.String()), slog.Any("error", err))
 	}
 	return code, err
 }

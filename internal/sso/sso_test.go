@@ -319,6 +319,16 @@ func TestUnknownUserRefused(t *testing.T) {
 	var login api.AuthLoginResponse
 	res.Decode(t, &login)
 	require.Equal(t, authz.RoleAuditor, login.User.Role)
+
+	// A deleted user's identity signs in again as a new user.
+	res = b.env.Do(apitest.Request{Method: http.MethodDelete, Path: "users/" + login.User.Id.String(), Token: b.admin.AccessToken})
+	require.Equal(t, http.StatusNoContent, res.Status, "%s", res.Body)
+	res = b.exchange(b.signIn(p.Id.String(), carol))
+	require.Equal(t, http.StatusOK, res.Status, "%s", res.Body)
+	var again api.AuthLoginResponse
+	res.Decode(t, &again)
+	require.NotEqual(t, login.User.Id, again.User.Id)
+	require.Equal(t, "carol", again.User.Username)
 }
 
 // TestStateChecks: a wrong state, a replayed one, one bound to another browser, an expired

@@ -18,7 +18,7 @@ describe("single sign-on", () => {
     renderApp("/sign-in?sso_error=This%20sign-in%20took%20too%20long%20and%20expired%3B%20start%20it%20again.");
     const button = await screen.findByRole("link", { name: "Sign in with Corp IdP" });
     expect(button.getAttribute("href")).toBe(`/api/v1/auth/sso/${providerID}/login`);
-    expect((await screen.findByRole("alert")).textContent).toBe("This sign-in took too long and expired; start it again.");
+    expect((await screen.findByRole("alert")).textContent).toBe("Single sign-on failed: This sign-in took too long and expired; start it again.");
   });
 
   it("exchanges the handoff code once and lands signed in", async () => {

@@ -115,7 +115,7 @@ export function SignInPage() {
               Sign in to continue where you were.
             </Text>
           )}
-          <FormError message={formError ?? ssoError} />
+          <FormError message={formError ?? (ssoError ? `Single sign-on failed: ${ssoError.slice(0, 300)}` : undefined)} />
           <form onSubmit={form.onSubmit((v) => void submit(v))} noValidate aria-busy={busy}>
             <Stack>
               {step === "password" ? (
