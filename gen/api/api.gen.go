@@ -562,10 +562,12 @@ func (e ErrorFault) Valid() bool {
 const (
 	ErrorCodeAuthCsrfRejected          ErrorCode = "auth.csrf_rejected"
 	ErrorCodeAuthInvalidCredentials    ErrorCode = "auth.invalid_credentials"
+	ErrorCodeAuthInvalidHandoff        ErrorCode = "auth.invalid_handoff"
 	ErrorCodeAuthInvalidToken          ErrorCode = "auth.invalid_token"
 	ErrorCodeAuthMfaInvalid            ErrorCode = "auth.mfa_invalid"
 	ErrorCodeAuthMfaRequired           ErrorCode = "auth.mfa_required"
 	ErrorCodeAuthRequired              ErrorCode = "auth.required"
+	ErrorCodeAuthSsoRequired           ErrorCode = "auth.sso_required"
 	ErrorCodeAuthzPermissionDenied     ErrorCode = "authz.permission_denied"
 	ErrorCodeDiscoveryRangeTooLarge    ErrorCode = "discovery.range_too_large"
 	ErrorCodeHostBusy                  ErrorCode = "host.busy"
@@ -583,6 +585,7 @@ const (
 	ErrorCodeRouteNotFound             ErrorCode = "route.not_found"
 	ErrorCodeScanInProgress            ErrorCode = "scan.in_progress"
 	ErrorCodeServiceUnavailable        ErrorCode = "service.unavailable"
+	ErrorCodeSsoProviderUnreachable    ErrorCode = "sso.provider_unreachable"
 	ErrorCodeUserLastAdmin             ErrorCode = "user.last_admin"
 	ErrorCodeUserSelfLockout           ErrorCode = "user.self_lockout"
 	ErrorCodeValidationFailed          ErrorCode = "validation_failed"
@@ -595,6 +598,8 @@ func (e ErrorCode) Valid() bool {
 		return true
 	case ErrorCodeAuthInvalidCredentials:
 		return true
+	case ErrorCodeAuthInvalidHandoff:
+		return true
 	case ErrorCodeAuthInvalidToken:
 		return true
 	case ErrorCodeAuthMfaInvalid:
@@ -602,6 +607,8 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeAuthMfaRequired:
 		return true
 	case ErrorCodeAuthRequired:
+		return true
+	case ErrorCodeAuthSsoRequired:
 		return true
 	case ErrorCodeAuthzPermissionDenied:
 		return true
@@ -636,6 +643,8 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeScanInProgress:
 		return true
 	case ErrorCodeServiceUnavailable:
+		return true
+	case ErrorCodeSsoProviderUnreachable:
 		return true
 	case ErrorCodeUserLastAdmin:
 		return true
@@ -4064,6 +4073,124 @@ type SSHConfigResponse struct {
 	Defaults SSHConfig `json:"defaults"`
 }
 
+// SSODiscoverRequest defines model for SSODiscoverRequest.
+type SSODiscoverRequest struct {
+	Issuer string `json:"issuer"`
+}
+
+// SSODiscovery defines model for SSODiscovery.
+type SSODiscovery struct {
+	AuthorizationEndpoint         string   `json:"authorization_endpoint"`
+	ClaimsSupported               []string `json:"claims_supported"`
+	CodeChallengeMethodsSupported []string `json:"code_challenge_methods_supported"`
+	Issuer                        string   `json:"issuer"`
+	JwksUri                       string   `json:"jwks_uri"`
+	ScopesSupported               []string `json:"scopes_supported"`
+	TokenEndpoint                 string   `json:"token_endpoint"`
+	UserinfoEndpoint              *string  `json:"userinfo_endpoint,omitempty"`
+}
+
+// SSOEnabledProvider defines model for SSOEnabledProvider.
+type SSOEnabledProvider struct {
+	Id openapi_types.UUID `json:"id"`
+
+	// LoginPath Where the sign-in button sends the browser.
+	LoginPath string `json:"login_path"`
+	Name      string `json:"name"`
+}
+
+// SSOEnabledProviderList defines model for SSOEnabledProviderList.
+type SSOEnabledProviderList struct {
+	Providers []SSOEnabledProvider `json:"providers"`
+}
+
+// SSOHandoffRequest defines model for SSOHandoffRequest.
+type SSOHandoffRequest struct {
+	HandoffCode string `json:"handoff_code"`
+}
+
+// SSOProvider defines model for SSOProvider.
+type SSOProvider struct {
+	// CallbackPath The redirect URI to register at the provider, relative to the server's public URL.
+	CallbackPath string `json:"callback_path"`
+	ClientId     string `json:"client_id"`
+
+	// ClientSecret Always the mask `********` when a secret is set; the secret itself is never returned.
+	ClientSecret    *string            `json:"client_secret,omitempty"`
+	ClientSecretSet bool               `json:"client_secret_set"`
+	CreatedAt       time.Time          `json:"created_at"`
+	DefaultRole     *string            `json:"default_role,omitempty"`
+	Enabled         bool               `json:"enabled"`
+	GroupsClaim     string             `json:"groups_claim"`
+	Id              openapi_types.UUID `json:"id"`
+	Issuer          string             `json:"issuer"`
+	Name            string             `json:"name"`
+	RoleMappings    []SSORoleMapping   `json:"role_mappings"`
+	Scopes          []string           `json:"scopes"`
+	SsoOnly         bool               `json:"sso_only"`
+	UpdatedAt       time.Time          `json:"updated_at"`
+}
+
+// SSOProviderInput defines model for SSOProviderInput.
+type SSOProviderInput struct {
+	ClientId string `json:"client_id"`
+
+	// ClientSecret Write-only. Omitted on update, the stored secret is kept; empty, there is none (a public client).
+	ClientSecret *string `json:"client_secret,omitempty"`
+
+	// DefaultRole The role of users no mapping matches; absent or null, such users are refused.
+	DefaultRole *string `json:"default_role,omitempty"`
+
+	// Enabled Whether the provider is offered on the sign-in page and accepts sign-ins (default true).
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// GroupsClaim The ID token claim holding the user's groups (default `groups`).
+	GroupsClaim *string `json:"groups_claim,omitempty"`
+
+	// Issuer The issuer URL (`https`; `http` only on a loopback address).
+	Issuer string `json:"issuer"`
+
+	// Name The display name, on the sign-in button.
+	Name string `json:"name"`
+
+	// RoleMappings In order; the first mapping whose group the user is in gives the user's role.
+	RoleMappings *[]SSORoleMapping `json:"role_mappings,omitempty"`
+
+	// Scopes Requested scopes; must include `openid`. Default `openid profile email`.
+	Scopes *[]string `json:"scopes,omitempty"`
+
+	// SsoOnly When true, users linked to this provider cannot sign in with a password, except admins (break-glass). Default false.
+	SsoOnly *bool `json:"sso_only,omitempty"`
+}
+
+// SSOProviderList defines model for SSOProviderList.
+type SSOProviderList struct {
+	NextCursor *string       `json:"next_cursor,omitempty"`
+	Providers  []SSOProvider `json:"providers"`
+}
+
+// SSORoleMapping defines model for SSORoleMapping.
+type SSORoleMapping struct {
+	// Group A value of the groups claim.
+	Group string `json:"group"`
+
+	// Role The role (built-in or custom) a member of the group gets.
+	Role string `json:"role"`
+}
+
+// SSOTestCheck defines model for SSOTestCheck.
+type SSOTestCheck struct {
+	Detail string `json:"detail"`
+	Name   string `json:"name"`
+	Ok     bool   `json:"ok"`
+}
+
+// SSOTestResult defines model for SSOTestResult.
+type SSOTestResult struct {
+	Checks []SSOTestCheck `json:"checks"`
+	Ok     bool           `json:"ok"`
+}
+
 // Scan defines model for Scan.
 type Scan struct {
 	BatchId *openapi_types.UUID `json:"batch_id,omitempty"`
@@ -4602,6 +4729,15 @@ type ExportAuditEventsParamsActorType string
 // ExportAuditEventsParamsFormat defines parameters for ExportAuditEvents.
 type ExportAuditEventsParamsFormat string
 
+// CompleteSSOLoginParams defines parameters for CompleteSSOLogin.
+type CompleteSSOLoginParams struct {
+	Code             *string `form:"code,omitempty" json:"code,omitempty"`
+	State            *string `form:"state,omitempty" json:"state,omitempty"`
+	Error            *string `form:"error,omitempty" json:"error,omitempty"`
+	ErrorDescription *string `form:"error_description,omitempty" json:"error_description,omitempty"`
+	OpenwatchSso     *string `form:"openwatch_sso,omitempty" json:"openwatch_sso,omitempty"`
+}
+
 // ListCertificatesParams defines parameters for ListCertificates.
 type ListCertificatesParams struct {
 	// Status Only certificates of this status.
@@ -5116,6 +5252,15 @@ type CreateServiceAccountParams struct {
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
 }
 
+// ListSSOProvidersParams defines parameters for ListSSOProviders.
+type ListSSOProvidersParams struct {
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // RunDiscoverySweepParams defines parameters for RunDiscoverySweep.
 type RunDiscoverySweepParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
@@ -5172,6 +5317,9 @@ type ChangePasswordJSONRequestBody = PasswordChangeRequest
 
 // RefreshTokenJSONRequestBody defines body for RefreshToken for application/json ContentType.
 type RefreshTokenJSONRequestBody = AuthRefreshRequest
+
+// ExchangeSSOHandoffJSONRequestBody defines body for ExchangeSSOHandoff for application/json ContentType.
+type ExchangeSSOHandoffJSONRequestBody = SSOHandoffRequest
 
 // RenewHostCertificateJSONRequestBody defines body for RenewHostCertificate for application/json ContentType.
 type RenewHostCertificateJSONRequestBody = HostCertificateRenewRequest
@@ -5320,6 +5468,15 @@ type CreateServiceAccountTokenJSONRequestBody = APITokenCreate
 // RotateSSHCAJSONRequestBody defines body for RotateSSHCA for application/json ContentType.
 type RotateSSHCAJSONRequestBody = SSHCARotateRequest
 
+// CreateSSOProviderJSONRequestBody defines body for CreateSSOProvider for application/json ContentType.
+type CreateSSOProviderJSONRequestBody = SSOProviderInput
+
+// UpdateSSOProviderJSONRequestBody defines body for UpdateSSOProvider for application/json ContentType.
+type UpdateSSOProviderJSONRequestBody = SSOProviderInput
+
+// DiscoverSSOProviderJSONRequestBody defines body for DiscoverSSOProvider for application/json ContentType.
+type DiscoverSSOProviderJSONRequestBody = SSODiscoverRequest
+
 // PutAlertsConfigJSONRequestBody defines body for PutAlertsConfig for application/json ContentType.
 type PutAlertsConfigJSONRequestBody = AlertsConfig
 
@@ -5439,6 +5596,15 @@ type ServerInterface interface {
 	// RefreshToken Rotate a refresh token for a new access and refresh token pair.
 	// (POST /auth/refresh)
 	RefreshToken(ctx echo.Context) error
+	// ExchangeSSOHandoff Exchange a single-use handoff code for tokens.
+	// (POST /auth/sso/handoff)
+	ExchangeSSOHandoff(ctx echo.Context) error
+	// CompleteSSOLogin The redirect URI of a provider (browser redirect).
+	// (GET /auth/sso/{id}/callback)
+	CompleteSSOLogin(ctx echo.Context, id ID, params CompleteSSOLoginParams) error
+	// StartSSOLogin Start a sign-in through a provider (browser redirect).
+	// (GET /auth/sso/{id}/login)
+	StartSSOLogin(ctx echo.Context, id ID) error
 	// ListCertificates Host certificates of every host, newest first.
 	// (GET /certificates)
 	ListCertificates(ctx echo.Context, params ListCertificatesParams) error
@@ -5868,6 +6034,30 @@ type ServerInterface interface {
 	// RotateSSHCA Rotate a CA's key.
 	// (POST /ssh-ca/{kind}:rotate)
 	RotateSSHCA(ctx echo.Context, kind string) error
+	// ListSSOProviders List the single sign-on providers.
+	// (GET /sso/providers)
+	ListSSOProviders(ctx echo.Context, params ListSSOProvidersParams) error
+	// CreateSSOProvider Add an OpenID Connect provider.
+	// (POST /sso/providers)
+	CreateSSOProvider(ctx echo.Context) error
+	// ListEnabledSSOProviders The enabled providers, for the sign-in page.
+	// (GET /sso/providers/enabled)
+	ListEnabledSSOProviders(ctx echo.Context) error
+	// DeleteSSOProvider Delete a provider.
+	// (DELETE /sso/providers/{id})
+	DeleteSSOProvider(ctx echo.Context, id ID) error
+	// GetSSOProvider Read a provider.
+	// (GET /sso/providers/{id})
+	GetSSOProvider(ctx echo.Context, id ID) error
+	// UpdateSSOProvider Replace a provider's settings.
+	// (PUT /sso/providers/{id})
+	UpdateSSOProvider(ctx echo.Context, id ID) error
+	// TestSSOProvider Test the connection to a provider.
+	// (POST /sso/providers/{id}:test)
+	TestSSOProvider(ctx echo.Context, id ID) error
+	// DiscoverSSOProvider Read an issuer's OpenID Connect discovery document.
+	// (POST /sso/providers:discover)
+	DiscoverSSOProvider(ctx echo.Context) error
 	// GetAlertsConfig The thresholds of score and failing-scan alerts.
 	// (GET /system/alerts/config)
 	GetAlertsConfig(ctx echo.Context) error
@@ -6448,6 +6638,88 @@ func (w *ServerInterfaceWrapper) RefreshToken(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RefreshToken(ctx)
+	return err
+}
+
+// ExchangeSSOHandoff converts echo context to params.
+func (w *ServerInterfaceWrapper) ExchangeSSOHandoff(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ExchangeSSOHandoff(ctx)
+	return err
+}
+
+// CompleteSSOLogin converts echo context to params.
+func (w *ServerInterfaceWrapper) CompleteSSOLogin(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CompleteSSOLoginParams
+	// ------------- Optional query parameter "code" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "code", ctx.QueryParams(), &params.Code, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter code: %s", err))
+	}
+
+	// ------------- Optional query parameter "state" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "state", ctx.QueryParams(), &params.State, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter state: %s", err))
+	}
+
+	// ------------- Optional query parameter "error" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "error", ctx.QueryParams(), &params.Error, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter error: %s", err))
+	}
+
+	// ------------- Optional query parameter "error_description" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "error_description", ctx.QueryParams(), &params.ErrorDescription, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter error_description: %s", err))
+	}
+
+	if cookie, err := ctx.Cookie("openwatch_sso"); err == nil {
+
+		var value string
+		err = runtime.BindStyledParameterWithOptions("simple", "openwatch_sso", cookie.Value, &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationCookie, Explode: true, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter openwatch_sso: %s", err))
+		}
+		params.OpenwatchSso = &value
+
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CompleteSSOLogin(ctx, id, params)
+	return err
+}
+
+// StartSSOLogin converts echo context to params.
+func (w *ServerInterfaceWrapper) StartSSOLogin(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StartSSOLogin(ctx, id)
 	return err
 }
 
@@ -9762,6 +10034,122 @@ func (w *ServerInterfaceWrapper) RotateSSHCA(ctx echo.Context) error {
 	return err
 }
 
+// ListSSOProviders converts echo context to params.
+func (w *ServerInterfaceWrapper) ListSSOProviders(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListSSOProvidersParams
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListSSOProviders(ctx, params)
+	return err
+}
+
+// CreateSSOProvider converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateSSOProvider(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateSSOProvider(ctx)
+	return err
+}
+
+// ListEnabledSSOProviders converts echo context to params.
+func (w *ServerInterfaceWrapper) ListEnabledSSOProviders(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListEnabledSSOProviders(ctx)
+	return err
+}
+
+// DeleteSSOProvider converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteSSOProvider(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteSSOProvider(ctx, id)
+	return err
+}
+
+// GetSSOProvider converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSSOProvider(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSSOProvider(ctx, id)
+	return err
+}
+
+// UpdateSSOProvider converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateSSOProvider(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateSSOProvider(ctx, id)
+	return err
+}
+
+// TestSSOProvider converts echo context to params.
+func (w *ServerInterfaceWrapper) TestSSOProvider(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TestSSOProvider(ctx, id)
+	return err
+}
+
+// DiscoverSSOProvider converts echo context to params.
+func (w *ServerInterfaceWrapper) DiscoverSSOProvider(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DiscoverSSOProvider(ctx)
+	return err
+}
+
 // GetAlertsConfig converts echo context to params.
 func (w *ServerInterfaceWrapper) GetAlertsConfig(ctx echo.Context) error {
 	var err error
@@ -10273,6 +10661,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/auth/password\\:change", wrapper.ChangePassword, options.OperationMiddlewares["changePassword"]...)
 	router.GET(options.BaseURL+"/auth/permissions\\:registry", wrapper.GetPermissionsRegistry, options.OperationMiddlewares["getPermissionsRegistry"]...)
 	router.POST(options.BaseURL+"/auth/refresh", wrapper.RefreshToken, options.OperationMiddlewares["refreshToken"]...)
+	router.POST(options.BaseURL+"/auth/sso/handoff", wrapper.ExchangeSSOHandoff, options.OperationMiddlewares["exchangeSSOHandoff"]...)
+	router.GET(options.BaseURL+"/auth/sso/:id/callback", wrapper.CompleteSSOLogin, options.OperationMiddlewares["completeSSOLogin"]...)
+	router.GET(options.BaseURL+"/auth/sso/:id/login", wrapper.StartSSOLogin, options.OperationMiddlewares["startSSOLogin"]...)
 	router.GET(options.BaseURL+"/certificates", wrapper.ListCertificates, options.OperationMiddlewares["listCertificates"]...)
 	router.POST(options.BaseURL+"/certificates/:id\\:renew", wrapper.RenewHostCertificate, options.OperationMiddlewares["renewHostCertificate"]...)
 	router.POST(options.BaseURL+"/certificates/:id\\:revoke", wrapper.RevokeHostCertificate, options.OperationMiddlewares["revokeHostCertificate"]...)
@@ -10416,6 +10807,14 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/ssh-ca/krl", wrapper.GetSSHKRL, options.OperationMiddlewares["getSSHKRL"]...)
 	router.GET(options.BaseURL+"/ssh-ca/user", wrapper.GetSSHUserCA, options.OperationMiddlewares["getSSHUserCA"]...)
 	router.POST(options.BaseURL+"/ssh-ca/:kind\\:rotate", wrapper.RotateSSHCA, options.OperationMiddlewares["rotateSSHCA"]...)
+	router.GET(options.BaseURL+"/sso/providers", wrapper.ListSSOProviders, options.OperationMiddlewares["listSSOProviders"]...)
+	router.POST(options.BaseURL+"/sso/providers", wrapper.CreateSSOProvider, options.OperationMiddlewares["createSSOProvider"]...)
+	router.GET(options.BaseURL+"/sso/providers/enabled", wrapper.ListEnabledSSOProviders, options.OperationMiddlewares["listEnabledSSOProviders"]...)
+	router.DELETE(options.BaseURL+"/sso/providers/:id", wrapper.DeleteSSOProvider, options.OperationMiddlewares["deleteSSOProvider"]...)
+	router.GET(options.BaseURL+"/sso/providers/:id", wrapper.GetSSOProvider, options.OperationMiddlewares["getSSOProvider"]...)
+	router.PUT(options.BaseURL+"/sso/providers/:id", wrapper.UpdateSSOProvider, options.OperationMiddlewares["updateSSOProvider"]...)
+	router.POST(options.BaseURL+"/sso/providers/:id\\:test", wrapper.TestSSOProvider, options.OperationMiddlewares["testSSOProvider"]...)
+	router.POST(options.BaseURL+"/sso/providers\\:discover", wrapper.DiscoverSSOProvider, options.OperationMiddlewares["discoverSSOProvider"]...)
 	router.GET(options.BaseURL+"/system/alerts/config", wrapper.GetAlertsConfig, options.OperationMiddlewares["getAlertsConfig"]...)
 	router.PUT(options.BaseURL+"/system/alerts/config", wrapper.PutAlertsConfig, options.OperationMiddlewares["putAlertsConfig"]...)
 	router.GET(options.BaseURL+"/system/changes/config", wrapper.GetChangeSettings, options.OperationMiddlewares["getChangeSettings"]...)
@@ -11850,6 +12249,20 @@ func (response Login401JSONResponse) VisitLoginResponse(w http.ResponseWriter) e
 	return err
 }
 
+type Login403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response Login403JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type Login429JSONResponse struct{ TooManyRequestsJSONResponse }
 
 func (response Login429JSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
@@ -12579,6 +12992,188 @@ type RefreshTokendefaultJSONResponse struct {
 }
 
 func (response RefreshTokendefaultJSONResponse) VisitRefreshTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExchangeSSOHandoffRequestObject struct {
+	Body *ExchangeSSOHandoffJSONRequestBody
+}
+
+type ExchangeSSOHandoffResponseObject interface {
+	VisitExchangeSSOHandoffResponse(w http.ResponseWriter) error
+}
+
+type ExchangeSSOHandoff200ResponseHeaders struct {
+	SetCookie *string
+}
+
+type ExchangeSSOHandoff200JSONResponse struct {
+	Body    AuthLoginResponse
+	Headers ExchangeSSOHandoff200ResponseHeaders
+}
+
+func (response ExchangeSSOHandoff200JSONResponse) VisitExchangeSSOHandoffResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.SetCookie != nil {
+		w.Header().Set("Set-Cookie", fmt.Sprint(*response.Headers.SetCookie))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExchangeSSOHandoff400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ExchangeSSOHandoff400JSONResponse) VisitExchangeSSOHandoffResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExchangeSSOHandoffdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ExchangeSSOHandoffdefaultJSONResponse) VisitExchangeSSOHandoffResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteSSOLoginRequestObject struct {
+	Id     ID `json:"id"`
+	Params CompleteSSOLoginParams
+}
+
+type CompleteSSOLoginResponseObject interface {
+	VisitCompleteSSOLoginResponse(w http.ResponseWriter) error
+}
+
+type CompleteSSOLogin302ResponseHeaders struct {
+	Location  *string
+	SetCookie *string
+}
+
+type CompleteSSOLogin302Response struct {
+	Headers CompleteSSOLogin302ResponseHeaders
+}
+
+func (response CompleteSSOLogin302Response) VisitCompleteSSOLoginResponse(w http.ResponseWriter) error {
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.SetCookie != nil {
+		w.Header().Set("Set-Cookie", fmt.Sprint(*response.Headers.SetCookie))
+	}
+	w.WriteHeader(302)
+	return nil
+}
+
+type CompleteSSOLogin400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CompleteSSOLogin400JSONResponse) VisitCompleteSSOLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteSSOLogindefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response CompleteSSOLogindefaultJSONResponse) VisitCompleteSSOLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartSSOLoginRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type StartSSOLoginResponseObject interface {
+	VisitStartSSOLoginResponse(w http.ResponseWriter) error
+}
+
+type StartSSOLogin302ResponseHeaders struct {
+	Location  *string
+	SetCookie *string
+}
+
+type StartSSOLogin302Response struct {
+	Headers StartSSOLogin302ResponseHeaders
+}
+
+func (response StartSSOLogin302Response) VisitStartSSOLoginResponse(w http.ResponseWriter) error {
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.SetCookie != nil {
+		w.Header().Set("Set-Cookie", fmt.Sprint(*response.Headers.SetCookie))
+	}
+	w.WriteHeader(302)
+	return nil
+}
+
+type StartSSOLogin400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response StartSSOLogin400JSONResponse) VisitStartSSOLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartSSOLogindefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response StartSSOLogindefaultJSONResponse) VisitStartSSOLoginResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -26347,6 +26942,718 @@ func (response RotateSSHCAdefaultJSONResponse) VisitRotateSSHCAResponse(w http.R
 	return err
 }
 
+type ListSSOProvidersRequestObject struct {
+	Params ListSSOProvidersParams
+}
+
+type ListSSOProvidersResponseObject interface {
+	VisitListSSOProvidersResponse(w http.ResponseWriter) error
+}
+
+type ListSSOProviders200JSONResponse SSOProviderList
+
+func (response ListSSOProviders200JSONResponse) VisitListSSOProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSSOProviders400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListSSOProviders400JSONResponse) VisitListSSOProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSSOProviders401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListSSOProviders401JSONResponse) VisitListSSOProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSSOProviders403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListSSOProviders403JSONResponse) VisitListSSOProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSSOProvidersdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListSSOProvidersdefaultJSONResponse) VisitListSSOProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSSOProviderRequestObject struct {
+	Body *CreateSSOProviderJSONRequestBody
+}
+
+type CreateSSOProviderResponseObject interface {
+	VisitCreateSSOProviderResponse(w http.ResponseWriter) error
+}
+
+type CreateSSOProvider201JSONResponse SSOProvider
+
+func (response CreateSSOProvider201JSONResponse) VisitCreateSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSSOProvider400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateSSOProvider400JSONResponse) VisitCreateSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSSOProvider401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateSSOProvider401JSONResponse) VisitCreateSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSSOProvider403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateSSOProvider403JSONResponse) VisitCreateSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSSOProvider409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateSSOProvider409JSONResponse) VisitCreateSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSSOProviderdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response CreateSSOProviderdefaultJSONResponse) VisitCreateSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnabledSSOProvidersRequestObject struct {
+}
+
+type ListEnabledSSOProvidersResponseObject interface {
+	VisitListEnabledSSOProvidersResponse(w http.ResponseWriter) error
+}
+
+type ListEnabledSSOProviders200JSONResponse SSOEnabledProviderList
+
+func (response ListEnabledSSOProviders200JSONResponse) VisitListEnabledSSOProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnabledSSOProviders400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListEnabledSSOProviders400JSONResponse) VisitListEnabledSSOProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEnabledSSOProvidersdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response ListEnabledSSOProvidersdefaultJSONResponse) VisitListEnabledSSOProvidersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSSOProviderRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type DeleteSSOProviderResponseObject interface {
+	VisitDeleteSSOProviderResponse(w http.ResponseWriter) error
+}
+
+type DeleteSSOProvider204Response struct {
+}
+
+func (response DeleteSSOProvider204Response) VisitDeleteSSOProviderResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteSSOProvider400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeleteSSOProvider400JSONResponse) VisitDeleteSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSSOProvider401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DeleteSSOProvider401JSONResponse) VisitDeleteSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSSOProvider403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DeleteSSOProvider403JSONResponse) VisitDeleteSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSSOProvider404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeleteSSOProvider404JSONResponse) VisitDeleteSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSSOProviderdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response DeleteSSOProviderdefaultJSONResponse) VisitDeleteSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSOProviderRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetSSOProviderResponseObject interface {
+	VisitGetSSOProviderResponse(w http.ResponseWriter) error
+}
+
+type GetSSOProvider200JSONResponse SSOProvider
+
+func (response GetSSOProvider200JSONResponse) VisitGetSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSOProvider400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetSSOProvider400JSONResponse) VisitGetSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSOProvider401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetSSOProvider401JSONResponse) VisitGetSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSOProvider403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetSSOProvider403JSONResponse) VisitGetSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSOProvider404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetSSOProvider404JSONResponse) VisitGetSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSSOProviderdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response GetSSOProviderdefaultJSONResponse) VisitGetSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSSOProviderRequestObject struct {
+	Id   ID `json:"id"`
+	Body *UpdateSSOProviderJSONRequestBody
+}
+
+type UpdateSSOProviderResponseObject interface {
+	VisitUpdateSSOProviderResponse(w http.ResponseWriter) error
+}
+
+type UpdateSSOProvider200JSONResponse SSOProvider
+
+func (response UpdateSSOProvider200JSONResponse) VisitUpdateSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSSOProvider400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response UpdateSSOProvider400JSONResponse) VisitUpdateSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSSOProvider401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UpdateSSOProvider401JSONResponse) VisitUpdateSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSSOProvider403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateSSOProvider403JSONResponse) VisitUpdateSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSSOProvider404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response UpdateSSOProvider404JSONResponse) VisitUpdateSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSSOProvider409JSONResponse struct{ ConflictJSONResponse }
+
+func (response UpdateSSOProvider409JSONResponse) VisitUpdateSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSSOProviderdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response UpdateSSOProviderdefaultJSONResponse) VisitUpdateSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestSSOProviderRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type TestSSOProviderResponseObject interface {
+	VisitTestSSOProviderResponse(w http.ResponseWriter) error
+}
+
+type TestSSOProvider200JSONResponse SSOTestResult
+
+func (response TestSSOProvider200JSONResponse) VisitTestSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestSSOProvider400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response TestSSOProvider400JSONResponse) VisitTestSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestSSOProvider401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response TestSSOProvider401JSONResponse) VisitTestSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestSSOProvider403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response TestSSOProvider403JSONResponse) VisitTestSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestSSOProvider404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response TestSSOProvider404JSONResponse) VisitTestSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestSSOProviderdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response TestSSOProviderdefaultJSONResponse) VisitTestSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DiscoverSSOProviderRequestObject struct {
+	Body *DiscoverSSOProviderJSONRequestBody
+}
+
+type DiscoverSSOProviderResponseObject interface {
+	VisitDiscoverSSOProviderResponse(w http.ResponseWriter) error
+}
+
+type DiscoverSSOProvider200JSONResponse SSODiscovery
+
+func (response DiscoverSSOProvider200JSONResponse) VisitDiscoverSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DiscoverSSOProvider400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DiscoverSSOProvider400JSONResponse) VisitDiscoverSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DiscoverSSOProvider401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DiscoverSSOProvider401JSONResponse) VisitDiscoverSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DiscoverSSOProvider403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DiscoverSSOProvider403JSONResponse) VisitDiscoverSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DiscoverSSOProvider502JSONResponse struct{ BadGatewayJSONResponse }
+
+func (response DiscoverSSOProvider502JSONResponse) VisitDiscoverSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DiscoverSSOProviderdefaultJSONResponse struct {
+	Body       ErrorEnvelope
+	StatusCode int
+}
+
+func (response DiscoverSSOProviderdefaultJSONResponse) VisitDiscoverSSOProviderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetAlertsConfigRequestObject struct {
 }
 
@@ -29368,6 +30675,15 @@ type StrictServerInterface interface {
 	// RefreshToken Rotate a refresh token for a new access and refresh token pair.
 	// (POST /auth/refresh)
 	RefreshToken(ctx context.Context, request RefreshTokenRequestObject) (RefreshTokenResponseObject, error)
+	// ExchangeSSOHandoff Exchange a single-use handoff code for tokens.
+	// (POST /auth/sso/handoff)
+	ExchangeSSOHandoff(ctx context.Context, request ExchangeSSOHandoffRequestObject) (ExchangeSSOHandoffResponseObject, error)
+	// CompleteSSOLogin The redirect URI of a provider (browser redirect).
+	// (GET /auth/sso/{id}/callback)
+	CompleteSSOLogin(ctx context.Context, request CompleteSSOLoginRequestObject) (CompleteSSOLoginResponseObject, error)
+	// StartSSOLogin Start a sign-in through a provider (browser redirect).
+	// (GET /auth/sso/{id}/login)
+	StartSSOLogin(ctx context.Context, request StartSSOLoginRequestObject) (StartSSOLoginResponseObject, error)
 	// ListCertificates Host certificates of every host, newest first.
 	// (GET /certificates)
 	ListCertificates(ctx context.Context, request ListCertificatesRequestObject) (ListCertificatesResponseObject, error)
@@ -29797,6 +31113,30 @@ type StrictServerInterface interface {
 	// RotateSSHCA Rotate a CA's key.
 	// (POST /ssh-ca/{kind}:rotate)
 	RotateSSHCA(ctx context.Context, request RotateSSHCARequestObject) (RotateSSHCAResponseObject, error)
+	// ListSSOProviders List the single sign-on providers.
+	// (GET /sso/providers)
+	ListSSOProviders(ctx context.Context, request ListSSOProvidersRequestObject) (ListSSOProvidersResponseObject, error)
+	// CreateSSOProvider Add an OpenID Connect provider.
+	// (POST /sso/providers)
+	CreateSSOProvider(ctx context.Context, request CreateSSOProviderRequestObject) (CreateSSOProviderResponseObject, error)
+	// ListEnabledSSOProviders The enabled providers, for the sign-in page.
+	// (GET /sso/providers/enabled)
+	ListEnabledSSOProviders(ctx context.Context, request ListEnabledSSOProvidersRequestObject) (ListEnabledSSOProvidersResponseObject, error)
+	// DeleteSSOProvider Delete a provider.
+	// (DELETE /sso/providers/{id})
+	DeleteSSOProvider(ctx context.Context, request DeleteSSOProviderRequestObject) (DeleteSSOProviderResponseObject, error)
+	// GetSSOProvider Read a provider.
+	// (GET /sso/providers/{id})
+	GetSSOProvider(ctx context.Context, request GetSSOProviderRequestObject) (GetSSOProviderResponseObject, error)
+	// UpdateSSOProvider Replace a provider's settings.
+	// (PUT /sso/providers/{id})
+	UpdateSSOProvider(ctx context.Context, request UpdateSSOProviderRequestObject) (UpdateSSOProviderResponseObject, error)
+	// TestSSOProvider Test the connection to a provider.
+	// (POST /sso/providers/{id}:test)
+	TestSSOProvider(ctx context.Context, request TestSSOProviderRequestObject) (TestSSOProviderResponseObject, error)
+	// DiscoverSSOProvider Read an issuer's OpenID Connect discovery document.
+	// (POST /sso/providers:discover)
+	DiscoverSSOProvider(ctx context.Context, request DiscoverSSOProviderRequestObject) (DiscoverSSOProviderResponseObject, error)
 	// GetAlertsConfig The thresholds of score and failing-scan alerts.
 	// (GET /system/alerts/config)
 	GetAlertsConfig(ctx context.Context, request GetAlertsConfigRequestObject) (GetAlertsConfigResponseObject, error)
@@ -30695,6 +32035,103 @@ func (sh *strictHandler) RefreshToken(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(RefreshTokenResponseObject); ok {
 		return validResponse.VisitRefreshTokenResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ExchangeSSOHandoff operation middleware
+func (sh *strictHandler) ExchangeSSOHandoff(ctx echo.Context) error {
+	var request ExchangeSSOHandoffRequestObject
+
+	var body ExchangeSSOHandoffJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ExchangeSSOHandoff(ctx.Request().Context(), request.(ExchangeSSOHandoffRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ExchangeSSOHandoff")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ExchangeSSOHandoffResponseObject); ok {
+		return validResponse.VisitExchangeSSOHandoffResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CompleteSSOLogin operation middleware
+func (sh *strictHandler) CompleteSSOLogin(ctx echo.Context, id ID, params CompleteSSOLoginParams) error {
+	var request CompleteSSOLoginRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CompleteSSOLogin(ctx.Request().Context(), request.(CompleteSSOLoginRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CompleteSSOLogin")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CompleteSSOLoginResponseObject); ok {
+		return validResponse.VisitCompleteSSOLoginResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StartSSOLogin operation middleware
+func (sh *strictHandler) StartSSOLogin(ctx echo.Context, id ID) error {
+	var request StartSSOLoginRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StartSSOLogin(ctx.Request().Context(), request.(StartSSOLoginRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StartSSOLogin")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StartSSOLoginResponseObject); ok {
+		return validResponse.VisitStartSSOLoginResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -35435,6 +36872,269 @@ func (sh *strictHandler) RotateSSHCA(ctx echo.Context, kind string) error {
 	return nil
 }
 
+// ListSSOProviders operation middleware
+func (sh *strictHandler) ListSSOProviders(ctx echo.Context, params ListSSOProvidersParams) error {
+	var request ListSSOProvidersRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListSSOProviders(ctx.Request().Context(), request.(ListSSOProvidersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListSSOProviders")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListSSOProvidersResponseObject); ok {
+		return validResponse.VisitListSSOProvidersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateSSOProvider operation middleware
+func (sh *strictHandler) CreateSSOProvider(ctx echo.Context) error {
+	var request CreateSSOProviderRequestObject
+
+	var body CreateSSOProviderJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateSSOProvider(ctx.Request().Context(), request.(CreateSSOProviderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateSSOProvider")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateSSOProviderResponseObject); ok {
+		return validResponse.VisitCreateSSOProviderResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListEnabledSSOProviders operation middleware
+func (sh *strictHandler) ListEnabledSSOProviders(ctx echo.Context) error {
+	var request ListEnabledSSOProvidersRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListEnabledSSOProviders(ctx.Request().Context(), request.(ListEnabledSSOProvidersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListEnabledSSOProviders")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListEnabledSSOProvidersResponseObject); ok {
+		return validResponse.VisitListEnabledSSOProvidersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteSSOProvider operation middleware
+func (sh *strictHandler) DeleteSSOProvider(ctx echo.Context, id ID) error {
+	var request DeleteSSOProviderRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteSSOProvider(ctx.Request().Context(), request.(DeleteSSOProviderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteSSOProvider")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteSSOProviderResponseObject); ok {
+		return validResponse.VisitDeleteSSOProviderResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetSSOProvider operation middleware
+func (sh *strictHandler) GetSSOProvider(ctx echo.Context, id ID) error {
+	var request GetSSOProviderRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSSOProvider(ctx.Request().Context(), request.(GetSSOProviderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSSOProvider")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetSSOProviderResponseObject); ok {
+		return validResponse.VisitGetSSOProviderResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateSSOProvider operation middleware
+func (sh *strictHandler) UpdateSSOProvider(ctx echo.Context, id ID) error {
+	var request UpdateSSOProviderRequestObject
+
+	request.Id = id
+
+	var body UpdateSSOProviderJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateSSOProvider(ctx.Request().Context(), request.(UpdateSSOProviderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateSSOProvider")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateSSOProviderResponseObject); ok {
+		return validResponse.VisitUpdateSSOProviderResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// TestSSOProvider operation middleware
+func (sh *strictHandler) TestSSOProvider(ctx echo.Context, id ID) error {
+	var request TestSSOProviderRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.TestSSOProvider(ctx.Request().Context(), request.(TestSSOProviderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TestSSOProvider")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(TestSSOProviderResponseObject); ok {
+		return validResponse.VisitTestSSOProviderResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DiscoverSSOProvider operation middleware
+func (sh *strictHandler) DiscoverSSOProvider(ctx echo.Context) error {
+	var request DiscoverSSOProviderRequestObject
+
+	var body DiscoverSSOProviderJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DiscoverSSOProvider(ctx.Request().Context(), request.(DiscoverSSOProviderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DiscoverSSOProvider")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DiscoverSSOProviderResponseObject); ok {
+		return validResponse.VisitDiscoverSSOProviderResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetAlertsConfig operation middleware
 func (sh *strictHandler) GetAlertsConfig(ctx echo.Context) error {
 	var request GetAlertsConfigRequestObject
@@ -36618,777 +38318,824 @@ func (sh *strictHandler) GetVersion(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3vlts2siiKvwqWfvssq/ew5Xb7z06616yzHccZeyaZeLmdyfmdtC8JkZCENAUoANiyksnX8wDny32g",
-	"+ybnSe5CFUCCEiiR6raTuydf7JYEgoVCoVD/65dRLpcrKZgwenTxy2hFFV0ywxR8eq6/ndn/C6ZzxVeG",
-	"SzG6GD0Xes0UoZqYBRdzTbSRsiDU2M+acKENFYaM3371gjx+/PjzE/iK0YLIGRFyPRklI24n+qliajNK",
-	"RoIu2ehiRHUqZ6NkpPMFW1L73plUS2pGF6OCGnZq+JKNkpHZrOxobRQX89GvvyajF0wZPuM5NezKUFPp",
-	"r3hpmNqF/FtRbkjejNYWIgBaw3NdkOGvLdCYqJajix9GXOuKFaNkpNitvIG/2IcVV6wYvY/CWiktI6C9",
-	"WzCSCfbBpDmMyBA0RlaK3XJZabKiczYhz8mSlhYvrCA4knBNKHlydtYFPQ5rQb+kH75mYm4Wo4unj86T",
-	"0ZIL//lRDOqvSsbM13zJzS7kr+SaLKnYEG7YUifkETGSPDo7OyPjgs1oVRry6OykC7gSJg1hcw+NLh6d",
-	"JRZQvrSYthMCnO5jDSUXhs2ZQjAt8a6luukigOdk5ocQDvSY/eXlO/LQHoKSU5Gzh/UAnTULyGhZZglh",
-	"t0xtiKpKdnJJqCCVuBFyLYgU7OAu1PN2bcSzJ4f34ZXU5vWX9kF4xYqaRfOGhdQm5UiLP1VAghdGVSx6",
-	"oqoKRu6+onP6u89csOVKGibyzd/YJrY5leA/VYzgM2TFFCnlnOe0JHLFFLXjLoliq5JuNFHMVErAGZGK",
-	"z7mgJVFMV6Wpt2DBaMFUs4QAglMLwr71BDvz6Pyzw1vTXt23sCha/j5WefyqOs78GzpnRPOfmTvu5+Fp",
-	"f3rUaX8anvbzHof92xUTXMxfyErs40oSh2kLZsm16cWVcpi0F1c6COdbtmQFh23tPFvqzofrrSwZTr9N",
-	"bkqWrMXs7Bc6q5c+6JSvqDFM2cf+rx/o6c/v7T9np5+n7395lDx7/Ou/xWGrPGyxpdsfi95H0SE8INou",
-	"kE7f/3scnKucdu+Ezqm4OxN9p5goXgvD1G2MB9jLfs0Ls7Cbwmi+INMqv2EBbWYF3WSd5Mn9zFEKHRXU",
-	"jvUSykJWljngl2vGbuKCCYB8xUXO4vDOuNKmFu6ccKKZ4kw3YD8+I4XlWlM2k4qRrBKGl93r0PC6IyQ+",
-	"APY7O3kc2JIehlXIdSdgAPdwwH61VKNXUmgG8vMXtPgLNWxN4bbLpTAMeRVdrUorgXIpHv6oLdi/BO/6",
-	"N8Vmo4vR/+9hI5s/xF/1w5dKSfVS3LJSrhi+cvvAL6mgc1YQKw+QXFZlQYQ0ZMqIsrTGCiIVUWxWaVaQ",
-	"SpNxZkdOKgE/02nJsoTgdzdsky65XlKTL+w2/prYNb1lP1VMm0+3JrulCl9q5axGApaK3HJZgihPQTAj",
-	"4+yWlrwAONIZ5SUrHOQvpJiVPP+N4M7d2zVZc7MAiswrpZgwoHxYwBXTslI5m/ix9T5MK73JkmuRVZqp",
-	"iaXulBZLLuwA+EqzcpaWMr+RlclOEosYbjTJtmSBjICCRmYlny+MHbWm+loAJQBYlBR8NmMAloN8ci0s",
-	"9r6SasqLgolPi76clqWVkGh+o1EfYmrJteZS2IVkBTOUlxPPrNPm5+xajDNamcXPk+bLtGCCW4oAFFGS",
-	"S3nD2akdxoQBpbAg+YKKOSMFx4OTyyUjMyWX9v3XYs2mhK5WDzQB0R+EMoJvmuRazVLFfmS5AbJD1P1d",
-	"mq9kJYpPh7m/S6KrfEE8RcFqrZZiGpQu6QaWpxmD4/GGbpZMmLf1tfcpt7nkOROaEcNbmz1j1FSKEcuW",
-	"i3C/3Q8ZQH7F1C3P2XeC3lJeWgb2aYHX+H6SU4EIVbf1uddEwVEDu4e9uaT8hoqNY6H6EwIqJQrEVlxa",
-	"roy+JGvKDZlJBagW1XLKlL0sNculKIBPZG+ZUZvT5zPDFEiMqGsA2MFPu5fwlZvDSHyLEwiUfYaL+aR1",
-	"t+4IzRb674Q9UVLxn9mnPTi5YoXlBbT0PKL+gpgFhRvIKf4JcbYevFHBAAS7/J1gH1bABOCNn/D2txqP",
-	"WTBFmB1Kxk/OniTkydnThDx59DghT8/OEjKZTE4Su71233Ecc3NOQLxyrwMT4JvX7+QNEy8UowbOFS0K",
-	"jsrtG2UVVsOtsDOjpWbJaBV89cuIWcE8rgQbOyniU7BbCy9gUl8S9iEvq4JpkhlTAtE5+phKWTIKHBXF",
-	"tIHqbDKyms9Qq0sy0nxuNcj0Jmq0KDWQjL3BKXFDyQ3bwMGyn1lR84LEqfOsQKujFDmLL9CYCNa+5jNm",
-	"JU/k7VST7PHZ0ooA508WmSXB7POzIgsx6DYAsBjqSWenn7//01j/c/nPxT+Lk7ia1Og/PyC+G7VBTu0N",
-	"Z+Fsk0cxkD72YtZyVqCSB7qF1/Hjc6KoKOSSTDeG6YRMqWbPnpwkRC/slVyj9pJIUW7IesEEofqGFXZP",
-	"LCpqYd5OMIpsObw3DpKiawRr53WTzpnSJTMHz7ZH5Td27PYGIECt6fZtx9ccxfMBewEzw19gxx0GbQ0K",
-	"VYpu4tDrvRB/4zA0AGI8dUVKTV8FLamfmW6Ci6f52TGhfVOKqnQiBpoFduZYUJ3uJezvFww4tPEEThay",
-	"LPRh9hFnFbzoYZNIRqA0WEH/TovzjHeXteLtd6fJPXve5cAoYKU0B8Nc2nPJwS6kPYjlIHzODRR4f2hu",
-	"+C0LfD6NH+j9IZ4KMEdW5pCchPTdIlyHqKRxS22T3L6DdoXjnAX+YzBrwdZHMuz+vPnuHDVczmG+itvz",
-	"PLfLDcwfA9CnGHWi3jY32FwSxXKpClRxLFugVcENMcqqOqMklFfOz3YtoPvpzL04vizDb7kZSgne0RQ5",
-	"gwfPUM+jK3Mwjgxj7toKkm45++jiyo+zz4B+3DrTJVP2xBlFhaaw42AlNKws+ZyhxRI2yO6MFNxIAOB9",
-	"DKJquaQqftcYbqLsLsomEMpgif75Nqr2bfIbOh8qvy/A4JPmcRfLaysnkJLNDJGVVfFyWumoiUExaiVe",
-	"xhXx9ogpM2vG3Nlf0Tl7oK+Fc2hTUYD1Cq24hi3J2Eh0gZUF899JPCowyE4A1pbAG3O2641JGtmmn5Dj",
-	"z8eOgJOMAl+9neYA4W9vKrw9aSO4PWd0K4slF29lyfRbZ2YeyoTss72Xb9/0Uhi1OSjg4bxRkOE0DYOS",
-	"5la7Llkxv+OF3ZoIRb7BDAvYQYpfx249JOgLNNSmoRGdjIE++S0TTGuykvZMXMKVuGIKzPMnybXImuCD",
-	"tFB8ZjIydrbsFdWa/J//9b/JjPLSEjyFp9pzwHGBmAQ7mc6lsvPIFUxjB1j9yX5L5IzQIABixsqSTDck",
-	"gyXqSfNoupJcGJ0RLq6FFIzonAqrYE5ZKddbD8xKKVW6YipnwmQR2Oo3AoCzkjGTtsAES5/9+gCk18K/",
-	"eXuSGuA1NwsuSGzcmotCrrN6GfHZulYTLIJk4CS0e8LFPEDztbA/aIJehwBNbnSlmM6IJV4wrlGi5HqL",
-	"HohUFi57u6T5gnKRTpUVTRyWVkxxWfCc2Ftg5mxI3sGFQgM85UCwCjC7Fjdsk5BcccNzWlr4lSxLWZl0",
-	"QUvDCljBipp8gWas2l1N3DiiV0wYYMluGddiWhVzFlDij3J6Cebm8pYVqHJbmH6UU8I1RCwsWZGQ3JJ5",
-	"WTqLmYS/pjS/cQtHy3tqf7Dfev+NR/G2N0sbqVhBjATYcroylf0M/hQA7Vo42IAQ8ezUiJiQl9TZyMtb",
-	"uyVGs3KGsMN8UiDLInnJqNJ4v+wwiKks4hf8MfppwYpq1WFpMmRpcWDPI1AW4N3in2vgMmSM6khCQr5H",
-	"QI8srdxSnERNFAXXS67vqhk2sxzJaH+vUqUn6ruptn6SI5Fj+btDzv2IvY4ijoWnfr7yTvjjVWp2UAyz",
-	"1H4FI60gQue6W6DA97RPzgspDPvQBALAjU3GtCiUvZgta0AruL12BAnucMcyXFCIHXkt6oBMVL/xroKL",
-	"+7K5JRK8yFDVLblgeL3Au8Dus1BMg9nnWsAE+LO9yy4t49Esr+xZru+N+kmQd2tw3SUEEOpLdFCGd8MD",
-	"TfIFy28s74UIDnefpJr9hIIDaIe4CPwpvEfsjb0qK00yd3SskALSapaQDExKwZnKEEGZrlYri1ng3HZD",
-	"kKcqysHPvOAlagnA0tcULsMltVK6sNfDhWXwfMaZ0kTf8BXh5qTFexvpskuHSkbVqhjIfGN6V8OOW4Jg",
-	"VA9DUu6hj9l57seSENoFnj6LHK8qHiLzVXMnoIl87Fdu98WSrbNDzCp7o5607DIDzvevXct/xe3VPdTu",
-	"MFB5sy96Z5V4mP+gDoOTdu7YledUO7a/8LYdNaxx1HD9UXA9Ru0E27AO1ZdMLKQ80xtt2NLHiFxcV2dn",
-	"j3NewP8MHUZb9sftMVF5AQ9Czyt3yE3bc0rHHe56IftDtGuYae2D327kXrCpeL737nwlhpNBjAHVuG6B",
-	"lbgtr5cBeG5jppOQ9QspZnw+kMY6NK6OWMG9yhwt4cqihpTMXmZgAoLQBJzTaZlWBF/w+YLZSwLVOgNx",
-	"k1aNw8tEk1110tlLe8bnJqNO5e+IpSHgsJ5O+C7JGTGVEi7Axb6RyNlsD9hnh8BGlKQLWSkdj4SeUQVq",
-	"FglVbY9cXIpVIqQMnKQ1NP9xfhCJLRU35u6v7RBeP7YU0Gx8Wycm40BNFFb20bxgJ4jTLe176Hb3oODn",
-	"+60mB8mXY0II2Ew8GdyBQHuR5n6YI3TZMsBYSji5F8LcdrLsYDu+nqSTv+w7oHtOwTZJHuKGR9pT85qV",
-	"HpREPNsFJR8ikPWw57ZQ614dzNa9xiNM/0fIWh/NSn7QLG4Vlpe3PrpqkODEO4QAuGCdkNPDzmwHexvx",
-	"riGo5EyY1Oqb8d+lUqzEiOUOHR/DHg+pvTuY+bh2EfRZDnyoQKS3aWtXBtuiIx/I2ndH6vF+Uw5bIthP",
-	"rWVwYZ49GUUZcmBvqdNAxUw6AQz8dGuqhJ04GXlzY++AgJ9GOxSRjGo/ZKB4BlTX3sL23tTE08L+/nP0",
-	"CThGc2Z/U7bx2u6rRehbSKobyv/RtrJ7HyMWnZmeFT7+1dSJNFPF6A0Z07J0ZqklGknkTVvb7ibDbXNO",
-	"lHo7MBdMI2+CAxiEFXUqSFvYljeWXh0eDqP5qo6h+ddCM9rKbhyz3AkIQ90GfTdg4auXxIWhubkk9hWE",
-	"zwj3AbMFL461y/hd745LQ0hqIMyCCQfCDopVJSbdr4xS1PZ7Mah6raSYJ4QtV2bjdylqgPBg7Udm3FcG",
-	"yFV0azXg2gpXc6S1KzwYIZRJ+5i0yCF+ZsziaznnR1oIpVnFtVefcZTLgnlzOMZqPNAkSIKRitDVKsFd",
-	"+Oar53Z7mLBrL7bikZ61gpGe7YYZ//IslhVqx2m9lqqI2TEPhXGzXN4ytUntMmK6kOZiXrLTSjPix8KS",
-	"k7ASRSZNrYwNiAavNFOR8PPDcG+RRz1PgIoDpHCUikLznGmd1hHNOwtazmjKhJJlubRSqgryf7YIqLbk",
-	"gx1Gqhu9ojlmunDFNBCKd1PY5ZEF1eCsxelZcUHAIG0HbK5FIck4e/Pt1Tvy0JLew+WMXuDILAGOQ7Z/",
-	"hSO1yU4Sl9CJaWBLugEr9rWguSESnbdyLYgzarZ8By1+NFNML/agxi7isCBjFt+wenO2t7mF/u13ujd0",
-	"bfs3Xz1/Cfg4cutXSt5yiyIu5mmleIf3MFesw9g1pZo9Pic4JMFUoc2Ki7m9lSShwnIJTOLwuU85RfL4",
-	"7u3ryUEfyw6ANTh7UPLWnegXsmB6sOsk4ByDVJCdoMrWRHvA/QfQ7J34+N3Z7bbMZlbdILM3dbbksWFm",
-	"HPKlBseVdui+XKdUSLFZykp3yKpdgeO78W7DthkLAWC0dQuMGPaaLNO7vdLhrj1h93YduUds6QwKx7ph",
-	"OpEe3pA9NN7gIkSY3NRdK36LLPRY3+kWzx9aCanNBMLJYvC+eP3l2y+5Rl5xHMQ5L2KFjAR5/eb2CZHK",
-	"/v+MCGbA0ltnhj06m5xNHk3OHp4/OSDkPI4JZ1LFLONv7NfESGKUvXKxdIUPo2hqV/xwfv7eFX3wZ6C2",
-	"ID97+vTx00Mm7yX98BqffIQMz3/aOjvJCGvpuJ+tVL5jJrXoi24NNWwu1QYDXIftSQsrnSeoV3xBM1EU",
-	"SIiHw2CBqyaWvA3NDRdFR07OVErTwTL3BRTti1qnas7M4eUBUM1U9YPdq/yS5SAL3Es0xH1mSSB4X6Er",
-	"4QuIezwIYyRv0MVSLmhpMNsl8BwtpDaajCEVm2viHBx0DkoaOEIlpo/KShSsINXqhCzoLavjPEEeXmLU",
-	"PYjoU2kWhCpG5vzW6u6PXLSN/U0wDoo+h4yyNjqX9IP3moTepiEOq2AKvf1sj3pJHfh/JbWBWk969wTU",
-	"7sJYNnkyQiTFf1sxUVh6iP74U8Wqrge3YlS7B7EiteM6BlRCdL5e3/DVqmtqXeU5Y0XXz2vKjZWq0SsW",
-	"zbLfksUdIupV78zRQBu+vUZve7W7CEqCbWrW9n7vhl/tZNz95mA2rBDB/Kuc7hIkXVnVhpYtbXqXCec1",
-	"Pe/TMHfo/+jY4pwXd43ydXNMN/2gfsOUxtirwrH3tGHYh9+mNqmqxJ0g9sxsWjPu9lY133cUkHPR/Mii",
-	"LfcGZuvY+SRuM+6MhPgqnAzKX4WzEW2oMhizvaYuAcrFzsff1MGuD9ujt5n0oSe2uIXDWrDU2EGeccH1",
-	"4o4kZ1E+hGgWjJZmkYKtNeVFWxc7qNVse6IgKr1OgNvFI/xu1ZfIZn/J9aqkG6heo8mYlRpjXuHzibe/",
-	"/iinD+oLXku7/y3R+SCIPfU1PhdNmESHIu1FyZrbUpMvwGxVJ4VEWWFnWrhVfBQv2JANxJceYC9v7KCr",
-	"FcsPBPM1MvDeTDcY9UaWPHfuZlDVjmJ0TrIe6ODWrGQ+jLN/ZPs7F0WtsRoz25A18+WSJrGAacdg7ikN",
-	"/jBa/iqn7g4HmeSWxaW3trYRHC/8bRhrc06OjrKLVmp2AgII3MhjK3GSYI2vszijnSu5NosOUYz/HLcy",
-	"BWP22nwcBuq3+Cmbtexy15g66ZQuZ01pygM0PKrF0GoBxG/Nzm0Z4ab1kdrhKElE7Nk6SkHAaiDBdMuA",
-	"f5VTK/dEBKwmiGR3j9kHmhvihrgCVxxZbEJm/INPUOOYfbBScsoKMi6gtjPkObIPkH8hRduKcZje26p6",
-	"5JxD7aeYd6UpWOuy+Rz4ioo4RTJxy5UUSyZMvJaJrzx1WES6l2u6O30rPrbzzlhSUWHRqAGI/wYf6ool",
-	"ccGBcYcxLxlxSgRQC3VBxknj7RKQPyQYlBPWZAzO4/pXUK3R2SWOz5ZIRqsF1R1pxvCTy/8lU2ZBxWTJ",
-	"Aks6ToKKryvF4LyCLgM5kaNalsZTWm7Cc7yS2vgHvDo0cm52KCZyGHDZBMxHlFx4UZcSVCtgvvTuUflx",
-	"jU53t7SA4y7vO0DuvJgRVnZ19cr7OHVNZpDQBeUpLSV2qQWf+poPdHV3z/ewODT16ht+0GZrbqqAvoJb",
-	"rd6qpL4NGvZac5EAwQEhHrxxfAGtu4S4ta+w49OP6nl8UN69APWRwu72LqDTnJN6yaEWIpzsgJVUWzYd",
-	"TFoH4WW5KplpG3dC441lCnbywNLj7T7d9pxv6tunjeZ5xQvqqmPvXlnMHkqul3EdpNPWvm2EdgPDCZPm",
-	"zd24/bscXJtxj928RxZfS+nZJcnjWGE/p2FnLUIHk79DP9pt2EE4V8xYCULvsQYGvG1w/HOtgHvhWjeH",
-	"JnqvDs+AbZ6JlsfbjmyJruoQqC24Wi/s3lKP2e9g8ND4p4PIHxb/Ffgmg7Ny/EbdC1b34M6wVUTllssl",
-	"7fAasg/c1JF1h7XtPsrDnZSFvlmhnSaojgDnWtjuYdyBoU2SwFECV0TAKpiKZ4RoU8jKdGSnViKnHdJ0",
-	"zCjQiFmYW4DrbqoMOlKoX1oD5oJWmxe2ltne+f0EeH+CC5Dzp5Zcvvd2q4EuXzTroMlpnOGnzFt6pSJZ",
-	"27pVt/xCi17g63XhkGCkwaCLDC1FvpoQ1EYTzIUz73p1GxNb08cmGeSYjZnihjiFG/tZDcF5C4Ij/MJ1",
-	"3azGLzyofCwm5vhU0rizxiraVizTWBkdk2/qGkI9cwhqU0yfsR9ytjIxC5EFRxOa4+9kuiFUEBzuuiHM",
-	"JBQ28f59KB8mpAIXVu98B7pVz6V7qJ1/wFAris9Uk3PXXh0A+5CM4f8/IcguSB+DFiR0G4RFoYcMZf4J",
-	"eekw5vpiaQJWTYsPh4i2QUZW03KPAox18Lfc7wdXuO1Mt5hxuGwm8oSQ7NJesO/v95L6G8mHpzl22MKZ",
-	"KDzLwf5DGEeCRmEIHlkvKNpIoYqLZUKdxq1u++PHJHrgi3GC9zVMIDv490f9n5Yg4cI+RJU9SRCaLw0t",
-	"H1F3P4zGywWdsoa0rbLKGt8W5/cKEVvnKGbL8y2wempMe+tf7Zc7wpaQYUsv1xXLN6Fya4xvihDMFSn9",
-	"QjF6U8i1OPIe7EnLBZsrWvSkwmTkAeoxNCgB1fMJSIRL0X/T8xEpSi76zu/afMS6PqzpRpOzSx/JYXgJ",
-	"DAdbOWXuwYyMhUT/ErgHfP8tyEPcMHPiriqqSRauJevFrbaD+nFlwQ4FycduI7ZQdoikXixYfnNUYiyw",
-	"lHTJtHai/0HjDz7RO127Kbyc9qoh9009vi4kJ9g6dZXeeMnNJu1n8X4bPNLYvFcWkk5VU/FbXrI5i7v9",
-	"nAqmyZwZoqQ0vrYxOHvGJaPQMoSKgtywlWmqhYZOH4XWK10V0v2X1nllyUhIwfp5cjyobjGH0zqRlgZW",
-	"AXD19bpSjzGjIbXPp10eda0X6ZQKwfo5Oe3wfkvajQx2wEYgC5ffTVEHz9kxFZlqGVKzvKWNffbsSUsf",
-	"e3a2j48f+7hciyMfDfh8Oi/ltMuAGY477k3IEo98WFHD0tL3v+3fmjYZWeKQldl57+ODTwalJ9O6ROSW",
-	"qn1QUd69FACSrS1P2gQU7Ogu5ttL6gKzhbLoNvc7Bx+1Fk/k2A2oyBN7+qi6POFER5VEALkjLSoWaxN1",
-	"621I64XULngBpRCuSVEx34W/hwgEierw7J2cyTCN4fmBAghYI71O0idjKch6wfMFVDywojKkLaCaWlba",
-	"2MHQku4OURchobqijh23uMVCHQvaR++DJ3xM1fAnIXxd60FPQlh8WrCVt7aFiP6C5jdzMCySH+UUk7O9",
-	"GdcKpGTs4mCSOkYOQpExNsZILLttFHe1pPtUy7HiVtoULxy0GNzxNMiSiJesoJ42VkpajIHNQjMm4HsL",
-	"OyyXBy0jllxUJtp9bTdJud72+MbEN7pz6VGK21lreyeT4MBH+Undo/BFKQU7LtWQ67Q2zv7Sr+ten3IN",
-	"OperlkcW65K6NcX7pthHjouo2a1AtzqIMghFPA5ntDKLdMnMQrYCp620iWWDAyF8Ks0iutytfMJWv/Pz",
-	"J0k0Jfpj7FRHTY4OIKyqYAncVasP3ahPnz5+tv8JUE5WC+V8cIff9mmp6P7qfCDctbstyHYOSWc/gX7N",
-	"tTlWKqonGWAlq59pylrcs8stBOtwpa4IQL/BKf0I/Qb7JRIfdpHrvYJLX24R71pQmXbWVvsG/laUG+gU",
-	"HOzohSt4nBEq9JopPensq4CTN024jpy8MRpruHiBNdSLfv87YCeO1NIpN3vsGdCpUC47Y7r9mBkXc6ZW",
-	"ih8Y11mS8qjgoGF1HfoxvhZ1hpS8nw9gKFDfK3vJRfjtoz8u8d/oEr/LpbpLDZU2cvlWluwuAlz3tvVB",
-	"NnKDsAgPPf35vf3n7PTz9P0vj5Jnjzvqn3VUixnY0roJRzvfDUc7VHLicImZBsf3e+LuhvVPhLsdbPhS",
-	"LqzwWUlDZBCskxJlxzOrkg9ixiupTFe2xZxrY4FM79JS6Rgj/IGAUYcAB3zr4QAF7w8i/q1b4ZEHHrNy",
-	"0y4+tOuZaidaDQsXnStZrYbkRR3J9X1XpDtHtT57sivqd7DtZ0968em6ANJRbo6CGZabVIoUK7HmEgqi",
-	"dki6zou+Y3p/dvbks5bh/vGzszs6Jz6kOS8UnLGOPMSSqjnTpinOlFNBaFnKNSugxY47ESwongQXJ6Hk",
-	"4fn5Sav0vruO9/sPOnwWT8+GeQ1aaNwy63ftR2+D/xY5fFRr/zbpDTD17zx6lJ2/nuUqp+LIyl+fQhH9",
-	"xMmiwOx72oDrA9bLdrF1RR9fLqEugdY7qRvzAEXvUJT7TdLzSktdFqcxJEcSpd5HG6sbGmkW9rxmUv/P",
-	"/01WQQW4Y4JUANdA2B7DQUYfAtCg0dPJVit8JIj9p23N2OrYwoiiKfs0oNVJ/VgMsJf+eA3icMXBqBaY",
-	"94UdGG0jEalChiLTA02C0YQXCaGllt5Bkv2P0xfNz6evi4x4cZAswN0WbyTaq0lFG6hvaL7ggp0qRgvo",
-	"uJhjs8akKWU446wssF2ZR3jaaABZtM5FrVZv+4ukZgRvWrtQ7KPIWzYk7NYB6RLqliGhQl2QZMQ+WDUv",
-	"1sshGX04tROc3lLlqsH8MPrKvueFnw4+Xfk54dMbPzF8elnPbrletaQiDKDaqXHN7GWbM8hYXzG5Ktkl",
-	"FIendULAbIbZlQQwCANvackL3HRYe5dpzqiNj8+Je9wUWzGKXsEFI5oua9oiJTWu97srv9XDyQbE7rct",
-	"BGAbEztk3nncXkSLg7+EYuC471AFHStJ210hVjxjS24mBDdN4yLWHFojw9HQLCSVBptN9TCHhclUFpvU",
-	"SJmCFAi5hJVhEyFN6rkafoN2p9T+4GRDZyKbBFU04DMX8MK0bTxv/eTrStsvf540pyQtmMC8aF6w5Upa",
-	"0tlMuEhXSs6dVhb+csM2qWKVrvvXVSrfAt5/aQWhkoME2AiKE/ahLrwGAOZazdIgnxe+XM5our1I+51b",
-	"zSgZlTxnQrPJjFFTKZZWgt5SXjrSsHrJBEILaLHkvp72RLNylpYyv3HpTNjjcNJ+FmRcQcuJj36218ok",
-	"iGzxX1lULLleulJI8N200hvs5of3zURB3+pwu+0l1kJw7MoFQn0pblnprNFDQyx7XRC7dxV8Gz05t0yY",
-	"dzy/YYMjPj+sMCdxgFBq6hfttxy4cUn4kjj0vLA8EeJWh/eCqmi8IDJkA/cXQdtQRMREH++5r3qNXrCy",
-	"JNC2GGrSBAGhlo9DYgZUtQHgiL0+h1UNKyqFnGsZg4MvmeuB7kJTjZQ3IRQBT28SFNiHFZ7veI68t69H",
-	"MuVgETgCU+NoWaZylrl6LIBlzQ1zEU0rqlyGCniHYH/izUplZVZVR/6LncUnwOC4EKWuGyI1k3j7CkWX",
-	"zDClBzfl6htmrK28UAcY7837TEa3VHHLtfaAc8j/iAJiVTLiJ7PiQgXSRI0VeyVEJK6tA1s7d2rZPsBX",
-	"cADq/WmnmdZ0lPhjGS6wTbtRPuDzgwbbmu67Qmav4UPLYiIXvBuYx7DrfbbM30N7/+4GQxusssn1DeFB",
-	"NtnYNCoRtMBZS1Xokw6Z2NcxGxbp3i4k2KmRWUnaCi8PtGV/TmTxHUweaMKLyaH5U+zkc6hxC46ql11Y",
-	"pWFMRUG0BHlXSEOQiKHxekfrlFt5M6ioIz5x157NOEfPo7WvxDn81t09vo4O2HvPey5zBaN7c/bmuZq5",
-	"30+3+qZ8TLC8xhHfVE7yNfgCJhAp1BfQewvCvRz3zlXcd47uJfHdDL15glYFN8QoyssJeeuwkADhTksq",
-	"brb6HXQVtelZ/r1e2kfvidhcW79VS8QaguNca/d9qdypbkj/AkctVtEe3D+4dQin6Cz75I9q7ITu3a8r",
-	"D8Z2AJWT6CT2pMYSmIEYr7FVNGwCCN7ut/VClq5TeCS+Cob79stxxXaLx+2m+zvT1P/5X/+b+Ipf5J/E",
-	"WwjIP4mTcsjYtTtEuSrs2AcjNieX16KewU7nrolmCmwAtltBvqPSGD5eIz9uLP+KseK1YcuhWqbv53+M",
-	"GDSVxebeHEI9T5GvCB1p2WjpxDIWEKmmsgpttrDOCTQbd6Zb9w0G7xVxZa3k4iYuJX33mqyoWXhtzb72",
-	"gSa6gpMQvPchvEb/d/jvz9fV2dnjnBfwP8s6JCh6RxdM0A54HxO48uPA8BGXPPYU9fW3ORCBQ9WWY8Qv",
-	"JcYpLL1+9AusPhR3vr9cjlnRZIvEyuu4xpU4FIhCJ5hSDXVziJHk0dlZtKJzjwtyC4YoVi0DfCW1cd1h",
-	"hlZFwOofKVwAQ/Ji+t+DnTU3I+/uXOHX/JYJF7s0YHlHpOe3MoOHZej3Gj1s/j2ZwG1DsQejR349IPQt",
-	"y5kwWF1Kf9wjaV/3TlGhXemR4+uQIuRVye5G7O2OCn1oYnj5zMi7Old0lcvBa+lX0GXHPgoO7pTd0rKi",
-	"df3yY2oLtd4dm7dzte/kypW1euXjKj4u7YXc8Y6018BuqfATwB4S+11hD47g0Obn4Fvabs2B0VeaMVFn",
-	"GrqC4KNGJqm/ev9pijDKHBoWDLSR7WtFFwhXR1aobhvS91dIDDQxbywJ0d9eYHSvwzpHAzZ5ykS+WFLV",
-	"If6+eH1lheird6//Quqh5IZtyDhTC1Z+niUkq6aVMNX5eZaQyWRyMunXHWnJy4hlMsu5tnNqw+f2f8G1",
-	"Of3s7Oz06ePWx0f/8ch+XuX8tND69Ak8o+Ze5C/jMnfHZnfmIa1KaiwtDS3C+NYX7oNu9X5rsGEx1P21",
-	"EiLUU/RvIIiQ3QqKBZty2lXffsHK+C+4JT1qobvp6yfcpDESawuLfeKtXNqN2+skILbWbCGe99K2L47+",
-	"8ZhvfYqO57qvoHHJMZ7goDjuPiCDF7xwTxypirvO+nHH3sJgE+ieoLx69+7NEep9z9n/xnGVEHOh6sJQ",
-	"PZ/+tjK5XLIDKYdGtb2VLe3AqE1asJJufIR3JKwSfScD4LpyT7Tam3YYPBrfsCbU9UQvOXTvzMSciw8T",
-	"937LCR+d/8cE+vBePHnyGJvak+/efp24MotANHFvk8mHbPq7F28idWci7Ohe3AyOnXi7BGJsu0SM38fd",
-	"TWvofct8ccDFEDlvw26D5+TNt1ev/wfRC497qHJBqIaiWwlhH7jR5Ay9YZBcqUnmfdEpeqozdKRphq6x",
-	"Ts4RmJE/e/T5+UE78tZr+qTT7YTQ4csP4Q5Q/ilZYsDetvrjuZwHK5tMyHNScA0j3SHjWJ/EbtF047qe",
-	"6Lg/8kgmeST3i6TC9Ek3C1jbVo3TSmEVE2PYcmU0oTMDRU1c60kpWJMgctZOC2nVg4rXsdplmlt9Zlgu",
-	"RaHJlJk1Y6IBI3hn4gJxvGMaRCjBWKEJJUu5ZMLUUCsGke0tMB+fHYTzbnz7HvhlHCsW+Q4j4B439Ibt",
-	"Wdrh5Jot9hnAcODkAtUOZXnfvf2azJiBspOtqoJ5pUoo7jNn5sTn0mNQtGNFBHWgBAoPWs44lcUG4rMp",
-	"F5pkEOHqPzZ8cZcttgb2SxSu2aHu8B9ZrQh/AxkehjcEe362dUyefv55uEnx3C8uNMsrxVJTRt74HKJG",
-	"CBUb8u7rK5Lb9c14Tg0jY3swytmp5nPhzqsUVkhYTWl+czIhntPBJsVZWKXKaJt/y9rsPtn/NWznmpuF",
-	"6wSWEF/nCHoXhsF5LT/mk8+GFS2xwBygxr9t2SP88cWz6FhyErmVmk0OZjtCpRgYlRnqA/dezQRBOexf",
-	"jwjDQ0t5I2+OkIrn2ktaMDJ+RP7kKnVpiNk7mXRU8/UpG7uO4zrDAIqwuULgQGwQN+W5g/+bJWS92BBu",
-	"3LUVF2y3wk7v1dfR3eujKwq0FuuxOh7IfDuMkq5WEAdKPiN/4190yOtDQ8O26zTejOrNCIIiQ2wlzeYf",
-	"IK2r5iYddFdgCZSCVIIbjJMzHFpX4A+5KQnXp/htdnJp0eQaElqWBP2rcYaEZF5QQBesvfPQCevIJvPC",
-	"9u5tYd8eS3gBqOxEjbcXFC60NbV1LzIumTFM6YQUfG5fZO+w7CKd/OdpdrLNHoeWdAIID+yBFTGG4v/d",
-	"izeQYNeiPwxW1BAEjTUj7XHkZuGCoZwAQcZIgng7TKleJGS1MQspHlv8iDwJCimGPSsjaszCFTfYuYte",
-	"v/Epy3Aj2RlgQ6KXUJDT7NXgXcw/3lPaoJX6/HSQjAVTHNohps1xYU539r4egKxnn6tDNTbuS2m7N3Xr",
-	"7nrT3dSe/09pI4P0iw5qOjIDtpimjtd0EcBu2jH2id6E5edjIt8tUzpe7Gy7bJ73v7SAaSaIHiGpzYtG",
-	"LB8qT1IoadSVOXvDNoQXYYsm8uI5fAu6sBP9eTxbJG9DFYllCbQJLgitzEIq/jMrLEzQw3pJDRlbJVzr",
-	"RfFAk2xrtVlcMDnGHh1UF0v1gp4/fRYHOhjn8eLWwQrE0A3bTD5R/zeuddVd32BvMTS7gpyvtksk9mjK",
-	"KNiaFam99nqGpG6FzR8TJn8gLD7iQlW8d3ePLnU7c7GQGciFgiC2W2S7otqQDNNQMUgzC0NH8Yne8ZU4",
-	"D5iU+mMifPldLNwOZaFnuOEOATFFj0qLntpHv72sLXgDn3NDywf75G9xgdf2yeOkmvYp2Mqa/mAUDVLL",
-	"W+xKY1a5ZVIJmTLNC9bqV40ioii87NjKU9yWBtuyQFhY7fnp/8SyapOL9PT9n6JF1YLmnM92zyuAyc0m",
-	"LegmsshHxEjy2fnTRnD9fMuK9Nn50yOu4vYOHWPpaJ4eYO/YugwP2zwO2DhCIHpQ4lvLHI+jxN/FPr0F",
-	"NnXcAqKpB097tlYGOOo+VUPtQzqVs/htzYU2VBhn6mVwXl2DPStWbLcEGFbPZ297r0G3/aBAAagGV5XM",
-	"9Si6h7BjXS2XrlVmv0ZirvfknkDboMuXnz3pnZHTpoarBrpjKgXcRye+aMtJb6QY06lmwviOjYKdXNbx",
-	"2FwQiFMc0InP1fzv32Gvr5QzoJFeUBfpyEjNJh412nUPp+/c+49S2rTD63LX0ohR9y44aDLHqrMtC9Cz",
-	"Jx8jz7hfDcWocPF+HAga6en7fw9+OvnvUaGDr9KgtuewuovH2Lp+m2KPMQKI8Dzn3Qxw0kXZX4K1++jy",
-	"f54lpj05dpyROoLpdc8EtfDLMCGiLL+djS5+ODxDnUbxa3cnto6CCi7xrn5vEsNAF6Z/g6zOT5F82Rn9",
-	"3zd70uLmL5DKOLinwmCbyqFK/4OzInrKU2FRzqWriDWgA8C9Roy1S0/vQNZCwsDYML+TR0U3Db4n76Mv",
-	"CMyxdy1HaIpwcw4Tn/EA3LdH3AHST74FEO7J6fHJ9jK6kr+xobK5z0G+UwpqPUmsyMj3C9lkWBu0ZAd6",
-	"H0Ubtqq083xDYgmpME6lTznYg7bi7OrV8/Onzy4yMpNY4Y5MsSJLJVa0gKxuqtmzJ6Tgc+aiWjKtF6c3",
-	"bDNngpyWmY/H7DCwN9kwg7hyaBbe0nakIuwDXa5KhqCw4vzp00efdyQu02PevqqmJc9964UOl0OXMyAK",
-	"R6f51iW9o/mWFHw2Y8oqaui/cP6MlWIQ81FcBr5mjc3UoRk1cXEBjppC864jIGgpgPn17w/xiINm1AY9",
-	"gW20vdNbqH/ffS6fI9DHiUBxKt/jx/zsYO/v3Rn3AH/EVTDE6GLJatClYfncodSMxgIC03etzi5tuIFj",
-	"97A4YzOkZwlDMDkBkn8YlPyEMhjePuGpWTtup3MqYvHcvkPqMGPEH/aW37+9Jdnd3H0UekypD5UvuGG5",
-	"canSB69SiCJMV4pLn/HYu+tvcqRCHD98v02vs23j0yFj08czGx3tgm4ZgjqEhJyKu3XSvZPpod7i99s8",
-	"9O9WIES+SF045IJqoiqxRw5sDkpMz4zUNp3NGAYV2jGXkPnRVKYDIUQq4MuwmVbY4IIEc8djp6VOi7ru",
-	"/52wK3XapMT2GR0EtBzure/SK1MO5ZtnvGfr+u5ePzuGwIMxC5+g8VvcDFh3/QmP8T6We6RlcFi7iBZ/",
-	"P6wEtyn6DdUaVBUcgMVqLSFjw206Z07PkkHfYfv1ZHAbW1xVP3X6yGotuYT0B3s6fSfjjjRMYGRwndbK",
-	"U78G4PfUR7xuTYX72/HQNsBhjYQ7wbCUghtpP+Gch2jsm3r8lXGeeNjGu2NjZWHov287w10b687xit/y",
-	"ksX6D7yS66Y29JwZyKAM45ZBhy8ZVaLR9oH+SznnItQc7ZPgGi2k+y8N2i1aoXb0vg8uPLBDEBJ95gBW",
-	"XN0fXnKzSfuWoGgeaYp+ar0YAOv26L1QxgsXtUA+xD2OczXf5zH/PR3Ye9r0HvsSAbdrqxo4X3FtpNq8",
-	"FGbwjqHWAajsX7AAeH/QnORwuelhtwVmEKUl3aCIVNdudEqdXoxC9vT+bvWnD8n73arqPVAWMGXMW+pY",
-	"QyDorhS75bLSzdv6qQA77x3GUfuCF+sZefh2tpyt3xv2F+8JKPkuh+jotlF1lkJvybPjAEfk0CHUeyfH",
-	"TYNOv6B+Quexjdk/rZHkD6vGvVs1/lD8/1D870/xD4I5j6mS55e307MM6QydAqiHuAfImALpubLSGQTQ",
-	"Yi5NT1nIW+c7M4ca+z1kCi3pjW+p4uDJvBMgI2O0F5gFU2uuWRuOvqd+xxnahY6qZJDUjU4QVz+ynf/c",
-	"HxH7slr2VfjLaTfqoGMuYG2lZFHl4MFuEDeGKuCu3ZLlGRZvcaQdXbbZUmRYuvnI7j39Cj43MUx18wb/",
-	"6lj/Bo+7JCT/7f3vOmpXkKv9Wszk8JAFqpZSpUGO6GHZcPhNL8sSa4AMirPi+iadKcbS+bSf+AlPYAXV",
-	"QY9UmhW9n5hxxda0LNMgr7TPOXYP1TR3+Jmfin530hCJMhQjDk58w5RgZTp0vGIlo3rQI0Ou4CVbpnX7",
-	"v3TZc9vsU0gafZ8YLEfwov/ItOQ3rO/w3hsgdbpSzJjNoEeGIL8Zns6qsvyoMpNmJRfVhyFnRq/patA2",
-	"d+pMLZ7VxXgx0q1vIMq9B7zdNch/WKx5qL5sdf6Vt0GeIPSUtlc7PDAh4I6UirgAh5JRPxoVBKoxGOkS",
-	"HqQ3zJcikRUkIzeqRKUZyb58+fXLdy/JQ4xLfPgLL359uGTLKVP64S9u/37NjpK2/qXD/3cI/LUwrCz5",
-	"HBpg1j36h1SKFYapW1ru1EH47NmTViWEx/EiXqE+Oi/ltNXTM7RV1b1qW285H1jNrQVua9YoKO97oezo",
-	"pAiP732iaWSHwI6ByTrHPL1TiBK+DuY8tGroOjt4sdvdzo/sR74DWcHMcLmT2SWkfXq27yzc92//vdRj",
-	"H97QZr9dNkBNS58JgWtjvRe9vOg0NuWl1KyAsrz2KvDRrjnThAezEHdbW81cMcuKW33gLSNMnfXPdZZO",
-	"FVu6hlHwsZT5TfOpEu3P0MI3KMpf29OLFG9FCH2O/dC8Bj83UGz/bqFO5YqJ5hOuHlqu5jd0zlJI/C3L",
-	"1nfOGhR808zppOtmiGJTKU3Yqdt9k5eM4hd45tMZL9ttCEDZaZqj+y8Ucza74LumKrD/xteDBXN+JUyN",
-	"MPzUQAxMeEZzVo9ovukYZe/rvd0RduhNf/T2Sbss8bfqAxhCcmWOqRd8jO4+hAFqQVd6Ic0h7r5b1vCG",
-	"bcgKuv0bNpdqQ8aZOwPY8QCJD/4GngCtFTRT8AfKj/YvoEGdJdciwwNjv8RzYf8KDgQMr4lPZycJ9hyg",
-	"giDGsWZbBs2WYcIQfRmWrpspphcZGQO6G8s5mjIbPgZleKhpFodH71rAJPgGZyjDZ+dSQsHSS5KBjzaz",
-	"Pwmi6UaT9WJzgtVfs8a+lJGxffu18LOF1tQTIi1jpdg4GgtGGlm34Duc4+iab/jN7aFRfc1zJjRS6bFy",
-	"U6WNXDLVJUf0SIA8bJdh1Pjgjv5Gey7SubIca8UUl72LcWGJRrguKJRk9ZV2kpGQaYkYA44IpTai/M/w",
-	"tut9pph9xN41a2ryRboqwRjJLGGvFNcsOk0FvYpWit36PJfdBaypElwMc2hs0Q5AG2aJeHTvIZl/MMVn",
-	"m+MSQhwO0x/XO6Xanz3+7MmwVMBwsh7wHuee/u1oWKdIZdG9N33tOrew+qDpRJuzwysSAgSf+Maf0BM4",
-	"3TCTup+XtLRLt79UQlcry+Ataynn9gvo4Zbe2IFTWqSazwUsOCFrJcU8hbJMChyVeHDSvKR8qaOpWPdA",
-	"1DXmtlcfI5JvGmXz2xUTLjljSBZsZ3G6Uua0JPZ3uDckTk+mrJRiDuUdwBEDVd+hRvqMNkGvEAtb0E1d",
-	"Hn5OV7vutXhblGJ/JZsQGJB6NRkLaezvrnt5Qrgg37170d+LBWtNO1/NREEoXp8/S8EeaLK2a7Wz4S3O",
-	"Iedo5uqgd0wPmOqsaa5M31ckhE3mE5Kdn50/Oz17fHr++buzxxdnZxdnZ386O784O8u6sgS7Xu/Q+cD7",
-	"BB2qh+MRIoAs/FGyX3NRyHVfWc+N7ueJbqZuPxiClHiaQ0wgqbU3J6SEA8ftjWK3nK0HHjeL6VTIddQ/",
-	"C+0goIw8llXEhWgrudnniKtaDTThhrh+7R1xErit/VWRCDc5xK3qBQWvO4C5twzT9fII48msJJldWDaS",
-	"2d3KJvZ/Xm6yC5fRV9DNhGRrxm7gSxy40amcpfbLbHItsqUUZlFuUmEW8GVB3VCLMnjWDodRGTxePw2Z",
-	"g1ZMhx/JGE6ahqYQ18JUTBd0Ax2zQf6dKV7QzUm707RdAdAatt1CSDE2bRuoqOzUwtRRlTu6i/hubZ4f",
-	"eWDDvgc6HF5YfEVBNcGLBKiWC6xH7c329tqYMq9HJEQBaVjODk3JczYhjhA1oYpdC0u0lc9ztEfEMsm8",
-	"lPmNfVNWH/bsglCSwaGG2MAMFSQwPmli1jxnZAzP6WthLy642mh+c0KWjAodZIk6g5XI2SUcTpiokAz7",
-	"1LAPHMrFw1REryzwXMyvxUyqNVXFCfJ27Q9vi8G62xH8G3R1SbKm8jsXlWEatDZW0pW22pxdSEK0JNSx",
-	"BsBfrqTWZMkLwecLU7ftQKzbm2sJLpfphlCHKUS3uzCvBTcT8vIDzU258dwnc1qZU0O9OwfAsZccEPw9",
-	"lEdxwse2UHBQLAyObPxGcwcM+9xH+YFDob9M3dnOJj1fr8P392Ku37szHxGWt7c9Hv21tzj3nQMGj322",
-	"b3hqd+u38DboeTsFV4iXbOpg9jYxfA3HAOUrPD/Zq1cX33yTkfH5k9OFrFRHa4dQktktif/878+Ro9kh",
-	"noZeVvZEPPyCqZKLuBB2TDxe676KXJnAUtCIZe8p+5dZcAV/zGSl7CUnFcnslZWR8f7zcDI8S23L8F9T",
-	"Yl0BKBTBgr2K0H2LHGp5rXXctvHRZgbHtpnbue2OKynUR5lClgRyjsN5L71oi+X15DTbnGoXMjvCweSE",
-	"qgCqoYytcTL/Rz8uF4Rxn312MJK71VMOvIzdkWdHVfj5vbCjoEjh+IezR+9/ODv9/P0/z384O338/uTi",
-	"h7PTp/jVv90X63q+ZIrn9OHf2Tr9/0t1E6vYeABzO2zqEM18O/sGhna0SjuSa/Q63UdUVnHK2DG6lJOf",
-	"D6lS/g29VtCzcFacP30iZvP75R6/X3Zxfyf/E57eXXLdyjwLPApSlByNMb5jSFOUxX4r11tlAu3ljUba",
-	"qLr8d+lqd3MpXiyoEKz8KAE0kfc0cTT33v/5zlK1rIwzBvdd1Fv3CMSC5IqZVMd7IqOdihIcBSohePvI",
-	"GAuFCeg2pZiplGg3hAs9AC4pdCDK39nH7rtCpStHFkiOPpYpQESD02GSZTfdDK92ZSd/ABq4BURPyJpN",
-	"F1LegJauS5rfQHdWklWqzMi41UTyZELYkvIS+7dei0wvzSq1YjuoDvbDSir4YEoNSV2gQCi5dFYAI7NL",
-	"dIpbvGXE7q8mUpCrb969Ic+/e/fqWoCpGjtmw1I9kVBNfHp/zHjge6kEPOvxeaxqbA10rItEfPSR0ZYO",
-	"ByHrEoEwYqDNh/036kaVXZGa8WU1N9/j80hwJjYJ3entuTdz64gozhip3qEQ+T3w1aFXdq/GYvfAGruM",
-	"TngaNZ+Dd8rRvisPA6fEH4JLslbcsFMpys2WqN0RwH0nhtkhYSPfc/vUk3ndoUiP4wn9ZejY3X7/XVwd",
-	"UIfjo7rQG7AIRwKWS1h2bG8Vy3T7Si73myQAgXppQ7G7R+i/+BHt0Ut/7yZ/yUp+ywYX16AlU0fbU8Ne",
-	"v5FcdkR/Xx/qcTXLYdF3zKzuCWBTVKpnmk8TpLynDG5fovH7ezhjMxkZRYXmnRn/9yOQBtvbemMrgrpO",
-	"EvVhTzXJHC+Zekzcgbs7uhlSDSN61u6bwQdwDWPxW9QRFqRxxY6DwzLy5WvgS1oERUgP8f63DbcboA98",
-	"D35UIQ3PGfQJdgK3Yjnjt0xfEAoJVNqQbMlF6gkoS4ic1X4+ZFUWPJ1di7Elo80FoQJCQKeyMt5Tm1Ol",
-	"NuCYDT2Ehs51hqFR9Q/e/g8TTqVZkGZWmOskpgEEgHy0JKcastYbejRT2DdpjYePBna4e0NOVCtTYy+l",
-	"XwWz150bxUxCPMzaiqes4NVylIwWfL4IDTaHaBvbLR9R2WF4x/j6Ftk+JxsXKQPnQpGCF+C5x2rK8Jur",
-	"aRX12MmmY79HTeTQHyx77qdpd3ePsaA3TkV4AV76I1UvrIfdlNQbbtkUbH3849sy9jY4W9PvQ8NbptmR",
-	"Hbvvcwk94DX54q9y2tNxuN1pMxp+0SQfpBzdubw0TDl7DC3LbBJhpGWkkyeETlmqdU3al5U2ZMqCijxz",
-	"fstEh7HO1ShMp1UxZwfbJiHhfoXPfIGPQF2D0rV13ZtellPxhUXlVzj8QGjDbigDdKROsWDUHVh9YKbZ",
-	"Lsd19JyPzs5cnqn/IhI3PRdSsTTwNtWezijlILJhVzWRlYEYWLNgXIV1lOpQwjGtCg69HsAMSDJ5y5Ti",
-	"hW9PnHVQQO+08a35+vWCWtkNP0QZcMCuViwf3GkK0nMO126xo97IkucbjOS+ZbofqX8PQ3fr0ttFdbKK",
-	"N5h99O3QNlSxnTjYNCsZyVX7cofkQNARwAsDPtSlvMV+TCVkMwr440A/9x3/MrOsjLgRxEji3kXGrNTM",
-	"BYevmRUD23avwa2/nBVLrrqRDOQyDL/xamZXLK+shERQp9JEinKTuJBU/C7xhj4LV0Fcdhmxc8N930oz",
-	"1W4+q73BPvhktCi+6x/7KlZbFNbiQmFH2rgjGlAQxSlTS67txh5Vc9Rlp8Wztu1BUrLScUPSoYJ7HTlc",
-	"PsdmTqPNNiAyB4cQl+YCO7iq1/lABxsIPDMhfGZVmUlPjd4versRWrPg/ZjWb9mca3N0hUoHwBC1/IWD",
-	"ubMuZYOfASS5RTuxzvqyHADlW1myjqm2xc8GBW3Y/SujO+Aq0by1+zS0cVBdC6hRGaac2m2vppUwlX3z",
-	"gsXVpyX9EJbZ2f2diz2/bzccQkhiC4xUKg4AdkWKS3S/tz91O+Nbl2gou4zAKTzall5wfBAG7UKTYXQC",
-	"THa3XiQVhGLeK+SrotPZLxq4MC3XdKMvIXHGB4q7aF8rOdeTcU1QXjwFeRFq4OUM4sBDZu1h57MwGx5f",
-	"0oEGqzCjvfwPdeAPdeBjqgOfWlb/+JK3K4fYaVB71EPc3RJ39uL4zpJ+DXCczda84E1JAXF3aV2CcPxV",
-	"Tl9JHa0U4TLC+h4QC/uAO7e9mLdVyQ7evgFA/nWJW3QPfL1erkq2ZMJQL/tt8TdsVzgQf8/hqaDz1TYW",
-	"aWXkkhqed2RbVLygLugvUnTQ3mJcL+NJkAsm4pKos7Ov3J2MhdF4a/1Oax9fj65Hdd8ZxxFODkukDWTh",
-	"CpMaiT32A7Z8dxdCdMXumq1l+OzFqoQCrjP+AfuFUFKwvKRW3r5lpAY3fg215zyaiLcoLHak9hWy3eeR",
-	"vI/6r+E+ba84vl+6Ks0LqFMyNHHQW9DjfQI7uqlQ3dW7pOn/16OFn7OlR5r3da/yqrPxKdXal1ChvMzI",
-	"mikrXHohrxYBL0nmXge5beAXWK1KnlthFwsLk7FZsGuB915TIqUpnZLLqkSXwrR5xxh9DrvP1EWfub4W",
-	"FNusQkqhFWtdi9WEVMIVMwjqSNftH7Ow+nQG9gYrBp9MyDsLqc6lgmNlsUAekjH8/yd41ckF8RBgqCaH",
-	"YE4YIaSCMe101v17E7SyjArCsmTPteZzqCN5nBXfqmi7jeKfDay24WeJElOtSd6pg3hfowTX6bTipUm5",
-	"iN8uXer1wDoSxY7NIXxz+zVRtFQlexHYbJo6MznT+jSXwihZAosqOFagLpmG+tJ1PTHwIM7n6CwXzKyl",
-	"umlqfVnCcg9Eqacq2ZcHqvkdtDQdqvJdr9CFQ5U8Nzq1muOwgicFWzFR6BRpYchz+4lopuiSWbQNLcDS",
-	"QXzHXppVyQ7flEtmFrIYCKmv+TvAltSyzcRubIqU0pVy6isDDqsjZoW0ejuI65TSCDJLutLEyAuS5dzf",
-	"PtrweWYlmykT+WJJ1Q1UIhu/eH11LTSW70pIyW5ZiaaJzYpdkqt3r/9CbqtSMOWFQV4k+LX948XzdzD6",
-	"xYvX+qS2aVyLkmujSSa4NulnZ2fp08dZEnx89B+PoL5ZztNC6/QJBH6reRYt03WHWvnViinNiqElg7pj",
-	"r26p4vZCHkau/3BP9eOUXvRqc8yGkFpCWWDVbai3dVabs9Cit3Atu4exxUV22FELs10M+6XrizBU9Asf",
-	"69Vcyr/ohRV4ujrLug7V+8T/GTe61XfiYNPZIQUD97WnYLlUxf7mIU3TCXvG6p4TIE1iJQc/y4COGf3a",
-	"YvyuWllsHZimA0WT9t0oMZGOFc3JCbGeNGTXRc676v/QJnfDWbwFpEBBnowzPMZZXVdjRe0hN0zpE8iq",
-	"p2WZyllGaF151ixYqLE2C1KN4jmMM3bbDAJzwbyiCs3f0E3GWwe2jl6lWVEfS3iELGRZ6OFp/wCUa801",
-	"ai+uazc/ei1VoPVuq84nqaLaOm+B2BwkObooujqqrpTrTgH4uI6cx0rA9yxt/l7kwWN5ZU8DTpftZoiY",
-	"0EVKtRQzVDd1boIeUfWdWaRQzzXOeLDUq70INPRaEHKNNg8X7gGM4IFOSB31EZoph508F+jhl+ThimHs",
-	"6urVi+cDUXXDNjq+SKMqbVhhRXadwCKwxio45uD+710kAwD7G4uypRuOhQfDGuTubo2yBcVosUlLLiJm",
-	"iNFX9lKyM2QIsVXTmYCLSetF8UCT7B0u6zvNFMCkM2JV90u4MzKXEgoKRfafOVPmlFZmAZ0Xyb+T6+rs",
-	"7HF+wzbwB8sIwAGPYiVNMO1PyLeCwU9QdTlAZEvZ6NhwQEiCG9Nebuee/40NZpFH5MbMuJhD3VthUr2g",
-	"50+fRc/NDdt0SXiralry3FfF3SU5qx1yQRzGf2aFHQroXVKTNKUgYRxUpczl0l7vXTUf4wZSpOMMUhX1",
-	"Jcl8i1mwgoLb3W9ZJQwvSeY+pvAxC73jddlhP0c8IzZ8/sgUGYfWFhKjexLIoMEud9LOW2mOTnKVt0yV",
-	"dJUuZKV0vGN6KcUcw4ocgmDztKEb7bGckDNiJDl/9OyMjB2fI4+efeZj5FyXkkfPwiIXZ9E2JdElHtOS",
-	"hZalXKftzuwdSYTQER5KWMjK7LRwefys1V3laby3Gi07J3h0Pqw7SwzyyCvikL/fh8KP2qKl2agBnVmC",
-	"h45qyHKV06Fq1RQKgR+Z3uibL+ycFFQ4NdGMiVp5QR0bC54qsl5IDbVyTaV9zchJNBckr91fh3Vc5yo7",
-	"NluynaeydRcrufTFniSZccH1Yo/40y+Zhbrq/tgmE/+e9GsQat9/x7zOWna993aDPYd5QfqI8hkWmgea",
-	"+Bl8vWXEo6xAwSeYA+c6w57sBlQ1sX37wqJ7ReU1T8ROZtPoPnqroGwH/EsTRQUZZ8p1obCcz/9fc0Cw",
-	"BEvBoBFFsMQGBYqKqBCxUnLuG50NwPgLD5yz9tl3WOzb2eiSFFaG1pLMqEp8+zYoIN4YULb8gGA50mnR",
-	"Li8dHBo/Apr69XA7t2bcfvx91IADIkLdF3yXxGhukFERqm9YAYzMEhVI5BcoO/PCic5N35GU5sCytkec",
-	"gD0nQx9ZvKJkNFpqV8WLn9RWiEOAuC3WbH8MGgWPDTBiz6S3jpWFGfssLVclM10sWrPGw7kVa3/1ivhf",
-	"G+rEdkcdc1kWe0fG1s8saq/LIFtc8fm83TBjSUUFNh64JaFb74IVVekaKMVsZP3KatYSrX/pFjlu5X6H",
-	"G1rfh831G5zqYCtCphNw2i654QsaK5j/3BMEEACnGFErioTM7HVolRfl7no5cxkUFtoLknkTWYYWSkr8",
-	"F9cCfQWUl9qeiBlbQ8AwFWRByxnGL4xj8Q4nCclKuc5IJQqmyGdn5L8l1yJbUWW4fRF+/flT8t+gfQ9C",
-	"bDKE1X59STIX8eyg4oYsqCZCetfAxhdErvV3FyHdKmyGibTuvSh74rui6lId9zpc0nS15TYdBSSO03p/",
-	"C8FBp0EE0fYFqEFUxCZBZFoZUrIZtgEdcxGmvgEHBbWZIiOhJRgUyE8Vq1hhf1WVEFzMT+LMBUHpYI0O",
-	"kJwKYRkj3Gn2JYzmi475+so5wa3bK0L6jX8gclF9pFsDNwAF1YGymH8UGDzwStc3Cjg5bFhnMHskIv3T",
-	"BJMfFfC943redbT3vnoA+g6nXPuWqLcmafGENjlvn7PWrdB9u3TfBw1uh1ME7iFcCtlfXr4jDwG27NJd",
-	"EfZoQVICgWSFpX3XLoXs71q8t0/xwY386YgsekPnh+H4dR8+P7rPrLlqfiuP2S4LG049wEIeaOeRmG6c",
-	"mWCXQnJ7KZRlPC7VXcvMdP3syj1Ef8MLpUM1wSumh1LiZmkeCWEKisw069iL0r5WzXtKQLrERoLrBQWT",
-	"h92NxOrZmQXIwfKJspS2RKHaIfboLEY/S/sGJB6nr+Kl5KQEI4mVXSx/ogY7k7Qss2cHqw8ffUW1BKdt",
-	"UbsJR+NFwzkbyfth42s8oqT3J7gdh6VD3W9q0PmhF+5lzJGcyeiJjR3UtqB/lHm+VQs/VqAXNWdUPpXv",
-	"QgMUfklQS4Vji2SOlK8qQVxE+Jpu4sfKh+ykihkmwPRZ0JgD1QeI1dWBfdckCEGhc8rFCfhGmCJ0LlGb",
-	"w5wXTQoG6ENLgpDX7iibMBxLSJ8uGuR5YstM+w5NuLkk1D9hhX6SUZ3KWXYtqKh78KBVuYntos3bfWS9",
-	"9ozMxQDVg6nQa6b0tXhy9oRoCgWytERtMPB/PA25w39ElQLfUD6obn6IT7x2z2ifNVxzvI76pI7HOXuE",
-	"2/MdNSjK4J4eZnBNE/x0xZRbyABAvOi/Yorgw4RibyMwdZaVNky1gHp2GCiIVDtIqaKooZBl4S0LQItU",
-	"MU8OiUudIGj+gqSNlZJFlVt69nSmDS/Lhl6lcBXUJsR7OFy4LlekqfCHL7phK3Nhf9vARzCucXt8NoNJ",
-	"qqPTV4TSunZuh6bi2OzmCF1yyadwpTVcdYgvLXjqaGdacyqHiVzf4Hag4Yl6GxowTLAoGAmsx8rSCXay",
-	"bpvXIpJubWHa2yoh6o+tDVfDHy2xVdzAp7xhbPiT3trWYYhE20/LWudYfoNb51Abu1qHWMDeG3XsbVQx",
-	"zxXbHvk+EG5R0tHGwTaZfRK18DfVCI/TXL4PNI/LOr9txllZuM5+jcU54tz77WTt34loe1SxxqZPfGck",
-	"PfPnL2wcT8Zwx6J/Bwp7MKpKjl1QT/qH1If5kB0dfOssSri2l/QGMnea+P4gMXMM8dPSEs6a6y04+sY5",
-	"NIkHux58bhzHSdDmidY3iwFw+7Pi0nlovb9hRbVu+b56ZhN8wgyB+0l23k0dCEjr/V6S/SQM0Z2O35It",
-	"Xjmx2R7swYE76K87bIAQxdDoDTu2M44YqnyD8LiXQ+zIPPZ01GboS8xrwNwFSzKd/OFwwLPF82F4Gu0Z",
-	"2pmjgsDRwwS6pgUU4JG3TBXVEJZljzQX83SmsPhC27EmK6y11LESUS2nEdGicRbXu5Hgpm8t+RBtHdfb",
-	"uqhYvLW1mxZS6rFQpRWoIGLc8mIrcmVRHSRzwVPYkRm+aqN4TzXgvc1SmWBqsBsUfSXTTerP0SC1JZDF",
-	"e4Afyt89hjuZu8fIQM7uMTqQrQ+Ovn85dzh/bjHHGJeW9hDU1Bjpz+itzXqLA5SM3jJNaCkFI+OgIpqr",
-	"fh54nPuRaKeC3iLOpD5V2/S3uxiPsM7TvWOwvIuvoW3C/ARZKocS5bt7ofkSR7tiIW/C02AUSoeVZoS3",
-	"UzsOJi11pspwvZUSg6kz4W0WZMdg9RGm75Ak0yoyuZUy45HRRSL/CBOtP6ok1T85ey9N1wAf1Q8TkLJn",
-	"rS0F7MnZ5896yBZL+iGcwnuGthr1bC1ma80OruiiXeHYo3wG7h3pckZjF2OkcJcfHQcFYhefY+jiJ8i+",
-	"8c90xLQcYhAF18BjP0Vfmz2NGTtqHOgd7lwn1njAo9z3XjshbhU/kO0+M60Aw2AzDnaaaVPKca2125t7",
-	"uF/a0a2nSnbHUkMOlzDTYWwc0Yp4mK5ZV9vxQcYDGHX7hB9i1Tvv6aHR3mvnEchovEPHQuzVFh4j/CbZ",
-	"F/bzuEO769F14rM9BLhtfYTCTaccDGV5pY1cEjuU8KLJGMus1sZUdjLc/LivdWT70aBD8Q/PT/8nPf35",
-	"7PTz982fk/Q/T9//+78d5Dv1G5May3sbbNjNPdZpdExiz33cFjVB3ak/mkdLisawQctYzmjaGSpgRWC7",
-	"DRDQTIk9ijPOCqJZLkVBZpDNEA8D2K3VfVBEHn5TtcmyxzUWoSkEdFhnNEtqV8yXX7+VN2yovu9D6lPV",
-	"PL7dUaDOcKAGK8pAqBMVBVnQW0aY2C4r41XJAxmgbZa8BUfXcu+38+S9MdJPw5aiGNF36IW3dUO3d/4N",
-	"1Rpi4nBAVifSgJVxRedeOXR1KsEeunL9qQ6yHIux/jd8i6keut9x6sOX+j8wq+1I3NmLrqj74e8qAXK5",
-	"5Cb601x2ZOMLTTuqWLg2Jc4GELjUId+EiTkXrA77ge9yqVaVJmN0KVrahLAN2ET7PDUcC/KcxNuJrZhY",
-	"+8SOXYC+XTHxPURkKVYyqtnhor7NjH6pgIkaU0mI0dh2hd38AzEMcm+xB7oEe5NZcEiknslKQTkyS5hR",
-	"OczOWNCWUKcrYb9JRkvp/jAV0/jXmhXC/20WlXJ/zhTHPzQ1lbJ/RnOmfCuVK0vSjoQYVUw9r3BB+Okr",
-	"z4n++v27nT4Ez7G6qtbEyBsmMAgje/Pt1TvykFZm8bCUcy7AqwsnBy5DmLbZnoUxKwyQY8K84/lNrE30",
-	"c6K5mJfstNKMGBjUehk8rC/wlyxxNV8hEK7ckOnGOZ1xGMDD7bQ/VQyqzCCrHOHjDWh0xV3pEXcfvJDy",
-	"hncEZ02VXFuZwA0lOYwlmhl4fxQpAAQObKCoCTN1U0UB4nPBiuDe2dmY529e46480ARHe58QGb/96gX5",
-	"/Mn5I/Lq3bs35Bts40eu+FxAMxedkGyxpPkp1oXIThKimTDXggttGAUvPhUbglvp+nVDFV2sr4FG4PDl",
-	"XMyxgKPdtGvhsOEUn1Ov+Dz8hRe/PoTn9MNf4P+UF79euBlObxi04VQkc9+kN2xzAXHN2bUAm+CSC8PF",
-	"/CQhU6rZsyenBculFQjIFRMFyeo1nr4Wq8pcELn+8xizRxs2j1mkJ5dO9vkz/l4J/gGKT0pRuCGXN2zD",
-	"iz9fj3AEHgKfhXo9uhRS5Kz+uRL8p4oRPIP1GFrO/3w9CtB9PYLA8GvRAAtguiRXXBd59c3zF6dXr56f",
-	"P31WZwr74bB2fMFFhvuSS+i8SIJFCogL5yIvq4KR7Hr0n1hTyb0fvjFUzZk5rRS3344t6q9H/7miZnE9",
-	"ylxZFfsNHCQ7xBtmr8V3b7928jH86OptZtcjV1nntOBzpk34EJZfpmQqi42bnF6L7IV74Et44ILoBT09",
-	"f/psCyFXr56fBsiwc3gUkAWjBVOO7p8+PjuZkMxtbubwMK3DYZ86l1mTgc3ULVMPNMlLmd/gOiiBvQV4",
-	"G16TQyDttQBCmJC3bFZpWmKQ4pOzR9pFULm+mS5ONqh4PXbeH3tWLAUXzZ4m12ANB7/JrIJdrpeQEMVW",
-	"Jd2wAqFKYPVQWhvyfezpsxdxG5HJtYA6xmK+Sx2u1yzwJ0Rew59qqtzlS79CSO5M7jKk5oKGHZ6VjJlQ",
-	"brA4XVJB51Bzj7giyWRVUoEZ019zUX1wW6En1wI8BIXMKxjvWA5eEkTLSuXMb9/zN68vgn1MXCotssJb",
-	"WvICPAzJtYA6hXV1Zyxl6ApYrdmUfPf6gYYqh3UsKvmLJHnJLQR2i2lZktoN5dN2k2vhR/tI4SkXVG0Q",
-	"HvCMU0Oyh3TFH94+emjZP13xyY9aCncQt3/a0GWZTa7FtXghxS3GjuoL+/nfCWZ/1M23XGMApkn24dSL",
-	"P6fNIjMypiTzBdcu0KmeOR6FS4DTTJpTEGKIGlrKecUw4Z5rwj6sSp5zU24IFVJslrLSjk14geOC/PDe",
-	"cThioarHOU4+Id9zs8AeyrA9JFessKuE0PtgbS6M3B4tO9c4s9frxK8ywzqT9isuYKIUzmV2gh2O7Bva",
-	"XcsS8uTsMUBln/p50vySFkxwhkXj8TQRLkhWQJXt+o1pgNeJ3Yzswykv2HIlDRP55oI0oC2pumn1SAN1",
-	"1tAbRqg9CAU1Um1I9rp5/PRvbJNZ6PBAXu7MLleoKnTNvpBCVq72ADJEYLz2ap/Yed8CE4FQdrisYdvg",
-	"4Fhp3Z8YxUylXIUBqficC1r64jKQGCGLzWX9mJ23nouSgs+gpq+pp2v28HOSBcuZ3LBNqlilWZFhOoIF",
-	"jqwXHBsM2Il9KVmciWsMIm8C8rum5iL1CZvZhPyNbYBuuYJJsanW+RMCpalwG//H6QupFENX5OnrIiPj",
-	"LFCX09P3vzxKnj359d+yk60bwYdNIoxJwx7sqzBbf6oh4F2RJS2t3s8KvGJYvpDtOVAvRL3Kfwuhb4B0",
-	"APWl/YilBaWwmtgtK+WKJST75Rqr41yPLsgvk8nk11/tBQ73UWZFJFfCrGab6EwjcgYHAuZ9YYdNyD9q",
-	"nklcSyt/w52RrGGoKfrBs8QFBj85P5+Q5ygNAENBHgOk6XpI4HFfMZXba4qJXBZw2uyV0TG7P5GOJOoy",
-	"s2TsTydonNlJg8j6XHjIIMeFasJn9mCDTQl3BVDqhGyLY+5WCgE3mN52Tr7hX5Dxk0ePSeZ2eWJ3IzVS",
-	"pqUVn7ITmOYL1A801Kiz3Mwy3eaMZTtif+ZViPErY1bfQuNMcGNaWYCQK7pkV9ywP39NP5xYxOLo03D6",
-	"glhBOyFvvrP/PH/34pWlsy9ffv3y3UvMB87lksXZvBVD8HyTcXbF8tOvmMkXp/aVF3C0T/FXlMhpI2lk",
-	"3+L39k7wwaB2Zh4e9seOM+dazVLFfoSCBNmEfIEqhSXxL6jmecD7EfXQamQ2g/EopLhOlE2T19HzFc0X",
-	"7PR8cjZKRpUqnZapLx4+XK/XEwo/T6SaP3TP6odfv37x8u9XL+GZJigzEFuev3kdFB66GJ1NHuNQdymP",
-	"LkaPJ2eTx2CONwvQpx+CK9K5aeZRvbYquCGoliZkKQU3Ek9Fk+KSEC4MK0s+h9wpHIxCaMmUfQ4bw7rK",
-	"mtcYuwyFK0EOcolAtCyZ5TEoFwLJY1dj39IYPlzYH1wJTNg9fS0gjRV/OEHydzUjLkm24EXBRAr6G7R0",
-	"ERACBFKuJ4h6Lp+rfi2mzKwZ8+GAc2aFazCM1UYjsN5xw5ZkbCROURZ2ldvWPaucSqRe93pXEcn+qAkt",
-	"ClKtJiRDZPwZEOvFnJBXTysnLTPgRRZypK+aXbwuINJJm+d+WyEmy5W1hsrvMasCvtibQGjLVW03EGrT",
-	"1EC5VCO/3UGbkIY6ogadjpcHQcL16/f7Ln1Ac9eUQW2desYDDplO6LjYwkw/R3x8NqyRecxsMYQ0O/vw",
-	"Bdpse4z82l4MUNXf39bACM7PzlwSlnFZhq5bkt3xhz+6iPd+G+SJDwK3QePaNpWtoH/yjHjuM7Fs6gmC",
-	"EJu5BvXhF7Q2KcEjjw4/8p1oaq7iQ48PP/SVVFNgHEGaWZ9XsQ8rYPwgjaAV05f5Hn0n0AmnGAgPfvFk",
-	"xlwKAJ1rdJMHp+t9MoqqRVandRMA44N3PaTFkouHwX2zqiI8/R/oDkS269skU12bAMNJLsB3uMlIIVGr",
-	"TOrkhbmilplxo6+Fa7KsMfgXpSBUb+aK5lDvbK24QWXSscu6QbMVmMfZD+7ze/gCLu1rkaEFpaCGpgVX",
-	"aC/xsE1+XJvaNoMyGqRXnDhzQ+55O7yBGrnk9pLZoGpnsQZxntNNoHy7/t+WyZeSFhbeC2ebdW/NaiHB",
-	"tTwnhluBwFyDacMKOn5loeTIofilM8iArCgFyXwfa1iJExTXiw0ZW7HrWngJETchxZQWqx4GBblZUb+P",
-	"a7z5KKB5TfWEwP3t6u7gHdRA7JT+unqtFAC9y8iF+xmtGXAZY750a9Mk1kO6Fjjuom4J734AwWsluTBk",
-	"e3sJNUQvqGIFpJFbhmDhUcxi/VqMr17/5dV3b05iF9xrfMnXjsrrgjZfyGJzb0zMzQ5HZVOznLaLxqiK",
-	"/foRGamD4QqLGHtf3i5DDbudWz2XBX2XwxDVfw0268gD+nYgTv76/buQv3r2uIe1euaHBr8Ib3VsEVis",
-	"jPk3oHsOsoiXxfnTp48+D6zfUCNBo3EnLEVPxtMNyW54Yfkl7J7WFVMJqp32rrBiAorWwFddVYTJzhlB",
-	"uv2XOSIehv1n5JapgudWKeA6dVcU1wSc1WDCpWDR9mQz9jUrQKMTaMg4+dc4RF+qzamqRPsQ1UZJx1TQ",
-	"zngfRwvUxG4dFH4minKN3WRbPg+vQ46xmFGQwZHVdgOIwBFMa7KSVstMrkXW2PbTQvGZqWtTQjTAXPqU",
-	"fSg6aSQ29KyrPiQkg3acaaHkyrvDwGmQht+7KV0CnC9+bYdBSSupUA4OUpDtcxoz0ECyMgvFNHTygVdS",
-	"tCtxMd+eHLPYAErFVuB3sZIMas1pvqBcpFMF9mXnimzKqvDctUWacVEg10LNGx4j+NgJ9n6AzUIvUlaw",
-	"olqlN2wDBwnCnMYY3ZwQmt8IuS5ZMccUWM1LK9EWJ2gsdSWcGJlWy5WVLSbkK69853I55YJdkgz0L+dk",
-	"wA4FZAoFnesFIDigbMscJi1gOJpe/VeTa2FFrsYU5zLH8dRjzxNZGc0LhoVgRLVMwGbkLJ51rXK0AqBJ",
-	"6VpkYGjL6mcfTSbnZ2edajnSeT+l3F7kvZVimBkEhU+jFt+/0v6Hpn2Epg301EPPhnH/GjeXPWdxu2Nw",
-	"T7kLZ59ybUeEmjU8AfEfwT3VPuJ/YXjCRx97y7sEHADyd77NT86eHH7i79J8Zdn8PdJFfXUdTwc7fPsA",
-	"B3j95ejX91vE89DVfeoUdtA93ljXvbcL77kxCkGJv0CL9j2b1LdsQipR/30tFNOyhAbkBdd2daw4QZvA",
-	"eiHJksK1R8a+IH1ConXt0SRzuLR9EDCClV2pu7EvSSakATNYSg0IDZph/R1nnIBfcxcZwPUK7N0Yx65k",
-	"Bd3NTZNd/vTszLfrjZoK/Il85ZD+sQ+mf8++8/lA17W//jipsZP6XNSIajmZnHvljsz8Pg7xRXDmwAQw",
-	"fMakw27g+tD9n//1v1sHe4IxAvYYW21n4jsIh95l4kvToQ2Ii8Z+CN84dYiKjXN2wbcYfedPq9V6nHkW",
-	"FQCj7PORo/W8ga659O7fyABzPwfHU2Bi+PU3vWED81pDoP/VDvOTs88PP/DCkeF9nv6GrggVvi/j0Td3",
-	"eFK3BbkLdxd+lCPcrQDD4a6vYTI2FmpBy5POQ34t9pxysnXIvXuG67ojgr/9LRT1i2OH+kv88Y8D/ceB",
-	"vj9TItIUmBJva4SjVXUtlVnAGRdzIsUxBxzcirtH25H8b3G069P2ezrZb3HgHyf7j5N9byfb0VTrZB8n",
-	"mONZ3TnE7lh9HBFbqvYxtke3PseuOa4zOY899AlxFeIwweECm2A/OTurz7F75OSysVC7SYmqhCYYNV5b",
-	"3X+U01a8MhKtkdcCoTxK7t/mG3WQY4wxXCF0n54xfEo34R+M4jdlFI7GAnl++/DhHuCpo+BruassYLVX",
-	"l07ZabAFn4wd+BLH9XLM1FGQDeltl6Lp6aTIm5D9bb/Mob5CnaBJlcLgWDCnaz+/Zb+z34DVb5SM6kyX",
-	"AQGcnjftvve4RdTzdaOkC8k7llSIQ4bUBX+8uUZPHmTaPX78+POTrlzb4x1SUTDqpqz9IfgXcWI1B/Cw",
-	"JwsP9L+SJ6sVf9/pz4II7H38sQ6d32WPF+zDSipzwCMBY9sh8y5Yvg1WQqoVMZI8OjtLzs7OiJJrPSEv",
-	"rv5BclaWLtGLXgu9gqDCBWNWDazKAprUQDqupfKqpGQMRWIhJBLy8/6cJST7k/3n1P7zn1lCDJ2CU54q",
-	"xemcXQsUpjALYKXYjH/wwY+U/FRJwybk75BNACktGBuB68+a2EYMZo1JSy9h6B93xh93xn+5OyM2m3s2",
-	"nK5mbqMfsZC7p5Rc344S/DJCCHe9QXoVvWnOZbw/J/tgHlowWzNvQxrVEX6Te+f88ENv6GbJhHnrNanf",
-	"8r5C3ti6sSw/t6xfKvLXq2//3nFlOb576viuv64cXx4dutXcsOBeg6JZal9aWxAO6h3smK/lFXMsmeYc",
-	"0b6KEATDjSFH81pkLqoGYXUR+r4JU5ZApupCVopMN74I8ElC1gueLwgttcR4Rpf7VrfDjoXrOe2oNigg",
-	"HFy7uDwXOA82FAz8d3ZCV/ZNXwsIOJ6QzBeC8853qEZVcxnm85UrO9bXg2kh1KeDXAs/OYEU/iV4+F14",
-	"KFSzQyEB+nDkUhVd3nk7/et6uz62mFm/qW61Gw+mt6QQUsC/hsBZ90cIYz/XVIf48Lnf0AjU/jaTlSju",
-	"QRbdJrHu0Pq3zK4N6p+wRjR9oKHiDCm5uAEI8yYC31UXWjDqvoaclEuimOUcOiB9d6K03ULoUAgNGbri",
-	"638r6vXdSvaGuf9r0CxuxDbVHkGPjuocRfoiWN1U+L2SYk58GUPMyVjDd76qp3aJYk2Fiidnj7wBGT6D",
-	"nYt8K4iuoEjZtXD9lFwZBXtLaOYIdE/+/UwqX91LQ9WVL1RlWJNvpku5ZgUxa56zC2y64YvCFIViWkPW",
-	"9f/L3tstt3Esa6KvUqGYCAF7gRAlyz5jMnbMoWXZ0vaPOKQ8PicWPOxCdwIos1GFVVVNCNvLtxNxbudm",
-	"XuC8ybzJfpKJyqzqrga6QZAESMrElUSg0fWXmZWVlfl9Vi8YHzoDrnwZt16wL1nAk5LkDnM2LDCzesRe",
-	"HrLO61dfxxwfffiUAmSQJf7MdgZWLw5O3E8Tj7CEUUA8RgxkrpyOuv5/cRha8n73lyx1s5AWGDAMOA49",
-	"hhwq5aEQBzMqNFVv00MD6Y+gFVBSB+fy9auvu3325eEXnjEsKvtzu2lhFmzCDZ5vfYaMGMsDIU1jQjfK",
-	"x44i5oWd4PsfKl5etd9eUnNOVpW0jfBasCPnYA/W4dA1CXILNt0qsMQSqkTtaLLiyd+nAXy1QWj9o1I/",
-	"cRlqpZBc68tNDKeH6/5F8isu8sCucDcL6rGOnh39/be6E++pd3lp21Bpg1EjTFMEwKsbWTshG1uFA0hK",
-	"Y3uqqBq5bVu/UpcQlNLDHRES1kiDmfhWS/wFEpHjCmA1wOxQtEcuvNs+jVGY+k1q7Lq1okyvG5B9SeBV",
-	"YW8g8W9y4Po6C/6I5PjBTo++Gjn1hWV+hpqFrK0gnhKSDeSjaCMnvNm2jP2f4NmODelP1xbvEvTJ03DY",
-	"zjBAW1tqgfg5drGVtX5RPWbWrvviNHpw5yIQNXadNBQyijlEoynDECgtzw3SBDyRu5CP8bgB0ZWcVxjN",
-	"zjaEZ8SPQGqV52vquhHR0jCOyA8RlJUKMLMl6rcHNOoY4DlkjCPHve36cA3lfGCJZ6LszL3p6MWLhM20",
-	"uhKun04zfjl732c/fXdCOEB0cy7zhfeQY8he13cfm+kP5K8IQlf7YY/R0BB3buxO9hH6XONVBz7+03cn",
-	"O1eO706oresUw8+vVQjNwYS0Cg8TtUXgs9mjT9t4mCyMb2AsJPv44eMpicIUpN2S1lwXsvlYBlj8SXdU",
-	"5PUQKwopapaTWjomkni+Ojz06CUgI5DtgdSAqLALlqrMHQzNRM09uT8BsfzInZbEzRD0VpmF4gXKH9Nf",
-	"Hb7uD+QJvm4VNtfpXQTzGPuUDcpDYYmgPLs5IP703cmDYi/4Ppz5ZXjjVqFJdb0Zkmru5/2YXQLMnI00",
-	"wOqriKrb6HwTRjStDGI3/NW0/LYnyC1ZB+Sd04SWQDsF8cU4BfH35yHP0C3DFgxHOFIe0Ymz3Xp4xGCK",
-	"yPgAQc0XYiAz02f+mByiS4boVqSqDq+d14d0dVrX1jfYgdNAUrQblQ2vp8ZupLOvm7lGcEieR3u/5zVL",
-	"NQUzam5zkIZtiHDlfx5pGAtja5W9K4eO2inAP75DC93Q3HU+VhjF0zlWNKGFl9hoJTkb3ihV7GzbOG74",
-	"uNYau8eRLiaKfrG5QtxsdG9ONRiQvnTGg83NeVUbUhgEG6yiavOJymEggwmli2z/YkSayirAHLyf8OHv",
-	"bs0fcx4PO6NeubYRoXgg4ZOFgB3jW3huGB8alRcWWAY8y4WE5toUfNlH15Ed+ku+mcccUj8hPEFckRkX",
-	"9xsS2kk8+UwRIN2SHBPuDh6hiZ6HDsXxIzT+TUPMKWiPHADtQFJrIIAqoJ8A8FNC+2iWEHp80m9E9XkT",
-	"N33T8vLox5STQCBIzz63LN53qjYRSH66NpM3XrCnsdm4KaoN2yc064VHFGvL7jVmcpDydTtMiX/9bEUZ",
-	"QjmkhPmW66jOxdjfoUbtPTfIpkARphI73p+3XTfZmxN8wqldEnANLzK+MMlAloSnXx96kFOVZ/HrmbF8",
-	"4Q+AvlxEWM+NYFiHdjuPMQt4UTSQRikJ2tdgVklU0UsxSwlpFJu3JwnzJfne0Ta11Aq2vLaW8uWumm7z",
-	"D53JjqZuXyG1JdBS5375HTGWzBBLRncM1Qe1S2ZspoVMxYzn5hamIiqUarIVThW2bCzeW8MMaMFz9rsS",
-	"3m78cPYj6xC4MnX8xaXOk+6KYkeqi+XPA1nVP69RW/fVA+mta/qeiqA3VFw/U3vl3UUdNO46hMRZn+A7",
-	"aWYJUPoCPqWAi9nu23rwTOaxM/ss8XiPSUkagaG98k3EqRZ8Yex6R1ikVenRvdRYq2L2vOISQ9zSg7nI",
-	"kLrHdI9Zggoq5PiCkogTz6xBrD34JbIt0reU3obgsdL22R0BOUXWG8gmVE52M1DOt9XcbgzMWZiNkS/L",
-	"15cpx201LEW+rn7l1eHhxmUbW0T6RBnYFmpoqmZwi4nDnzVUyZBZQ7MkfC4mgeyaeiD4uWEiayuY8S+A",
-	"7GK42MYglzTiL1++WS7TBsWbpaY9oQLOatDtB7zIvK/ZH8qnKiS7RlfrxDBKDHBmwKNOxr1AEysXDNXx",
-	"iPaJJHAshU2jxxJU/WQg/TfBErivcCdIkA3QMAnCTkCvNejYVigQIR5LkSFdq8/Wc38KSywjUhHRIOYL",
-	"s8A4iu3jFuA5QQmzzn0y48YOJCYmKpYJ3F/C7oODLV+SeCubHKNLSZ3LChJ+YGoGslqxZq8ShbGU+h05",
-	"lOX7bxStfLn99tvcyRlIZL6rJmt/AdXsGwYWyWqqCPIdYeYjPHlOEh5A4jFYTy7X3UxFkJ+6R1kCzrd7",
-	"lHj9UAHTdzh78/7cde/84/vv2RBkOplyfdljP78//8jOT9l/Pjw8+PKL+t8v/6+XPXb65j379vy8Rw7g",
-	"+dn3nmqZ5+60V0aJqNjGzY6bG8OmfDYjDkNhCXlHWWRYRQZGNsu5dTvqQI74VOSLPnOHzMSzOmCBUlJ2",
-	"PxgrjLfNJ9Bc3o3h3HKSvqvmaIcbaNlKW8wUk2fKrjydi7lqzJU8MKs87/bEHUEsHWL4uHbUwqdvEi6t",
-	"GBzXQsW8iZ67aZzfe2KbO3e79Nmqgbhhrb+QKuP11eD3uMXt7t75+bsaI2iHUmg8Nagnc7WFlpB1Y5mN",
-	"ZXCN5FaPXeMEnmpMpyNaIQTD4NoQWS+Rsjt7XtWrzSaaGzxJj7keuiUXxvlz3WMWDWAgfS4rauDJ2/OD",
-	"V19+dfD9m596npWDoIOFZlrNycbXh9xkcymjthLJG6tWxED9Ayw+eI5pr0Hbd82qnlLPH8hDq7qxTn+p",
-	"i9k+0reldCJSHS6X9HytJkfE3s+OngUO9GcbKXkcDqzeW9JQZJCDhdXd6lv8vKZT16eU0Y+yvXVvhrHF",
-	"2WF801W/dmn92v3Za80WW7d+h/dsSDD9tnySdciuC7zVwf2hu5ebRrn5HvktYGticwcWAyT+TiersvbL",
-	"LOMr5mKXOyc1+ECZWHuBf1ybKgnDFi3rmk3zKM2VvPvd9pIH6975WTqwruOP2n+lqo/ZYq9r26rymC1q",
-	"muaObJR2giH6Y5+/i2UfZPJSrUzAqZoLDffh62bCUFXQi1Rkuj1D+txy7Y6mbMjTy7HGM6hJuawy6wLA",
-	"iRqxxL0rQdpthP1JWJlu9upV94hx9vHN6UCmSkpIbXnr7Tz9IZcSdI9JZTHnGXIDfXbG5RgMy7keI8oL",
-	"p8yysvP4rpEYF2QrnhuWTPmnC9eNC7ybSfBkrmGEqdqd14eHLCl/3dfu9RdWqQtsIWlkuMIZePP+27Nv",
-	"w+8evfmJO3sj4/Nqa30o2z9PeesVhxOkHvtHAcW+vKYN2NvpmjMfFq8IUGLxUs0pjSePj+1FKdy3tBbL",
-	"KTKVnfgDqXGvYWdc1pOduZgby1fNygS2/RHZMcVGXO9PVY2Cd6rVWFd1A6bILdX2lrLoZneN6F17MXBT",
-	"K+pWuuSKa5DLcBvvN6Q/fb0Y6Js7o6GplYSYE1nudzYIGAlT5/3p1WumNHt/evVVBR4743YSQQHTb58t",
-	"W+KWjKTXX/aeTYUsE5QaQV+vQ1HAvDPKSGjpe6+6IER8UREKtjGa3R9IzFlwQ0gCzmbFYUdv7LPXh68j",
-	"Qg737kxkmGgwEl4D/bOYGOAJspe5dmjBiG0nJM0hQpIweL0oA7obyCuhlcQK+8YkAnpTMBOQvXPT9Mg3",
-	"7npvwxjuMT39uoOC82LdkuwPC1ui4ssyRGN3BqTan4JuCXkFkmhMd7fBrxB4LF9PJgjqjI8dGKuBTxO3",
-	"D6BZKUn/qUba9CrXnFDEpIU8F2PwcIfSmt5A/q6GbBZvLx7nl2E+BMHgTxCnfqqkskqKlOf5ggmZauCY",
-	"mZRggpGGcJRwBmwgkx+5sQcIT33w/tvEzaOGFMQVVGiqgRMwwCdrYJcw8xaSaXCKJJRkcyEzNT+OiPxF",
-	"5qyQyrPqKMItJsS69/roFRV5DheEkkHrSXS9NHcMEffNQPqK/0SDAZvQqJH/P18EaOeo/H7KnXXkGfbX",
-	"gLQ9NlJ5ruZuMvzkD2QjfNFx3DoWkFYVOuHBsubfI8/Rc0oPZK7cyTTB8iJhF7h1J332jcfCDHDLKZfO",
-	"1BuwzKO2uVMgrsQ54sb3BjJCkQGPXWlFeulGj0WxHmzHUyaEr4Q01g0cXY8hcA2+jx5JZOq2AJYLSTic",
-	"7g86l74sgTWdHCAexkyrTwIMNZfmyoREOpqd5tOf+6aNiWBpz1XTKT8w4B6ymFYzE6mJpbA8DvM8bwWY",
-	"p5/V0lpn3FrQ7tn/3gk6989S1f4Zq9k/f1dD80/SqH+6fdj8M6Z8Nt1O786v6P7Lf9oEY/8jKU2M/k3K",
-	"7acjq4mm8zER5hWRl4Qtp4cEqpqfmpK3TdPfDw++/u2Pl72XX/+5UV/PEYbRowgumRHqAKV1EqqrJ9lY",
-	"lfq2NXWDv8DBL2d6b97n6/NVViz1LXD4vSrEtlhgztcRIxpy6VnIeyzBr8Pn7u2BxdwZdSWBJRm3/Cgh",
-	"9ZyoPBNyPJDum387//AzU8Pfg/Gu8ll9glmHukm2M4NUTHke+pP1CLmXjnVvB9L9ottjCapOwjquBTVi",
-	"SRB019lS1t0fsbi7v53Eu39J6N3/UO6T3kAmNdlPuu4jN9aEdZxAwCc+neVAeb3EB3fhEUOWG+pj9/Gd",
-	"VQwKMwbB0tO/q2E/7Ixld/rESI8DLCtOOkWB0zB0Fi/apGiGUiVT0NIwqXCjdj9VKfHZIzJ9RXPRY0md",
-	"8SQZyHLugz9B+AS4mgnrcFmuHFah+GXLYAa47ozmp9tnJ2F/G0jqWEcqXN4ec+9iyR+DZ5RkPHh2xAbP",
-	"+v3+4NmfSXcgU+VsASFa4eDCfl2SyJVlBc7GYO6PYrmSY0qG4UJCdsQ05IpnA0nEfZojwg1u3hryhetr",
-	"OWlep2lbdV33dok+5cisozBiMJBDmAh3bnJ7P06Bd9zMpLCGZVTgY3CLcVau7qcs2xe37fyFMw4r2II/",
-	"ntH+fVK40+zff3NW2HseAduVPsT1+IgOAH70Wz0J7Aoi8otznPmDcyddbz2HSJTMSxv3WuiQyLOJXWLv",
-	"gayD0yWEQc7oSV8zvQS1TWxMketjyDJiTSa19F/o9//a7/eTgeSx49erIY8/jz0qopX3TQfUEio7IGHU",
-	"gEdBp7rO5qK4p9CeIPY2mvVdJr5HzbTsQTSop5GHexIh7oXVdGvuhIRspt+R7yzVZV57mdzUFsWt117s",
-	"uqyplRHosyl8eJgI7QdZm6MtFDvd/MK+QbCO+Gym1daJwUM5zH/8j//JfAsZmcDgCGjnj/tzuH/C58qq",
-	"uSyxyzuvD79AEiA7+fd+NSEXGUhRkSp4el/yTRKWjFShL2ABzv/DWAK2EjJxczD9gXwf805oLg1x0vnj",
-	"qA/sUdyEnAaKqofzEVarOFd7xEWeOB+DfKCE5tf1rcMj6lzyjLXK82K2VEFMZRym22NGMZMqTewZbtjm",
-	"Qo2SEmkqgFFJt3UYAHfswrKtNdzHznutkR/jSxANnvAD3adNu8wJrcm9FXZ9CynC/N539tPmhm1PibzL",
-	"2Ko3AXy1ks6d3ArNnD5372I4g6Vr2l+PNLgj0g6tIDXQaAWlsnhmztosYAiYrrFzx8wqfCzTfI71YVyS",
-	"hs9AGyV9+2bJZlAFWt1obGohzvCNewOxNxD3UziKMYyHsw87AAEKnpE3EATd4+0DXeGLUDAPGSMXw3sc",
-	"HlEsYs8ayNiN6RQypwsb0uJqtoT0RFjo4+Dxddpt8yNCLGZzm+AGsbcJe5twn0BDsjxjbOuIhcqOhgBd",
-	"9LhS3GqQ2VoiVfzJc+P9ekL2iwqvO8qfRvB0YfBalnFL1G0eDajrPqDMiYyp0UDil0lJp8qGBcUe8CoO",
-	"aZaj9M0vDlnGF4bxseo6vyBBALHoAanm3d5Aqjyr8DcoQEVdpjTMVOnMTalrmojjXJcW/gbzuOQ39a/H",
-	"I85AEm+sEnQVgXdJboD+zR2qQ8d4Gk0tnnjKQw6dgkRIts352NBrPW0qO7Fs6g5lLw8PD6kZgzQEmGon",
-	"AXBvmCpNlAXsdTPQ0fdgv3OtV8XtH3FZb3qsLovVN4cpxYbOkRh706d/QRLrTZ9+74VkxzXTSzPXylGi",
-	"xVMi5Qm6XxkMRuoupuChZpz+6BqIBf5obTFH+bYoRBgsE95VYPzwxVADv8zUXLbapx8D7qhhwwWbKims",
-	"QtAz2tLXKErVzDdlKzuVr6YGW0siivunI38gKYsnhhH4Wjn+G4iUWRgL0xVxCnewGwqQdpsDH4pc2MUx",
-	"S9BoX8y0GkKWsMA6gQ9LxfBzzBXCn0HGFgTm0ixyP4au7BJspNbQXrqe4YRUmWKlQdmGbGlIQdoDnwDV",
-	"KmFnVfpyXgkb3czNZsA1ZKyToNNyYQBk0u0F1g+vDwPZSep3+12CwbsC7bSmk4T/Vg/U0ciOPHCjGjEl",
-	"YSBr/lvwogivp+dcNWfXiYPM+2K8TNT1UdzwmGeXF3adW3KGM/XGT9Q2nJJG/EF0QnYAyOe1akOElxPz",
-	"YbRbX6VhTttUnb5+KtSTKaaf0JgRZ8qrHscit+qKYhvaj35+q9J/CGeiEIuMihjoSqa0BaxDWhkfqnqs",
-	"rpRHA5nMOOLiXYw0xUQS9q+I7cJesA7++zckyO722CElrYRqNvclJbW77yE7HsgyCBO61XFfmTqMWRlZ",
-	"IaY00/UgN4LisK5J6V96PJAJnogu4Irnhc9WCjsmDdhfOGFfe/irHjOXYjaDrMfArWevDA51++xXihEH",
-	"a1NebnGMIhmrVEaHSm4rzNkz4J7kJFxNYXrtDDSVew0knsach2EiNMKxVvMoEQxFZI05O08J+XPnZ6t7",
-	"MiU0ntYyJqXhSR94/Azc3WRYNTtwci/k+AC9gA290ibwvA2Mho9ukAHKFwNJOofhBspt61gB2ALaIZF1",
-	"j32jvpcMsyWd1ucwssiMjXpZOgGYMNSqjmtU6KOafUdtvMOJuAdlepS7+PI8tCghrsrTUcK6EDrxR6FF",
-	"yd+2IhKaYKvzvrGyrehp5OwjICWq40CW+sja1ZGyMZw6krJX6khvqmnkQP5a98vvqpE45r1G+nlo41so",
-	"nhQ5d10OfeYyiq43TXdRSgTGXY/N+T098lnDcjoLj+O4nj2LZmSfetgOxIkeS5imSvjIrdq4BLwZ7wcT",
-	"knGlHnvNbilS1Of7Bvkpm99jU94bNmUk+S2Cf+eqXFKrDVEog57sASi3BEBZre8xhirIhTSWL3rlFTVf",
-	"KwBrVvl6VMqW9Ty8H6PhfA0/tL2UtMBNbmACtg5/sgnAZCU5O9zoqKn7TpB6mjL7cHlQiLqiNKOJHsId",
-	"Zb55b3sx5cLJBpcpHBDiwgaHkJ+qH/3qf7NDwVtpbR2LRCB082PZm9CWmrcwT9H6hzk7pqCpW7AFksyW",
-	"/L2hUmZFBKO37Nj4XndaWRGWHRnjlXYe5vSxOtwWvaC13VvnbcIGreoOQY3eST3a7DRMh6gq19pm/+Bn",
-	"HybanLflc7gZeChLX10lIH7P/TvMLYL84g+PpLH2eH0GU3UFkVxvdMgOY2aCrrZ9RQVxj3UQuCRg3yFw",
-	"lLJ7ZP8W6eEV6a87c7ft/zdyQW8jRiHdqY7mWJHAtqM5Xsdx6pyKosGgnmTZXeQulrm9cDUDnBblOb6u",
-	"oVN1JeTYqWe9Rqm7rVPPUbwhbxco/xxWjkiPPYAedfWB6Cr2oYX7dF4/FloGV2DpBDhVSHzOlGZqNDpG",
-	"IFq3qoAgejzPq2jsrgLvE+C5nbQmI5yqPCdox5HSZVJzn514QIUvfWk1VVq50TOQV5AjN2/A6Mq45UNu",
-	"sJ6okD7hPW8ulXhH/dml9GML1yG/BsJv1+Vbq8KXm0j1ObX0i+RXXORuYraJQfVbPcqFeMfzCXhcsGqc",
-	"KZeEoxTK5msSR/fnJHJcKrmYqsJ4Q1VJ0UE6gXQN/esaNueKhJ9499fS7jeSrNKyvqEe3HQLeFT859FI",
-	"rr+2p5lnNPNPiAS9Nu4eq9VhxqayJpjr3Bd88AIfvIYI05kHjwfoHGNEv00uhcwSLItAfUp6LLHpzP0z",
-	"sXaWOHlOUjWdcpklXWdVQjcIqMbpAzpdhk0LY9kQPNRhn73FeCApizAEusYtZEcxO7qwNXTGgXSt9522",
-	"hy70C50jziN1sF9Igd9ZMQVV2AsDadIlDnM03JyyyXBC2IQb6qMbcDuiWiS5u7qUqVp4oPyDaIitFRCQ",
-	"Xu7pPa5JKYj09+4Ku+LQ+BdsmFCwLLf7tILtpBXsYo3b0wjWruLh3gI8qnSCSDQIOd8aQsyeclnwnFnY",
-	"6kZ+p8yD1QV2u33AnaLiLwJ/cJ8/N9476NFGOtNAAPYaZjlPPe+ZsUpDNpBVswwZAOYTlXvOtCnosXOI",
-	"cY7inZ/lAuOEEuZMycb9mHIW7nU/fqA0iSeqjQ+2gaO0L2nwsXdWAzK2sXzhweUXjNcrmXawwR85Y7Fl",
-	"YKmzQnpcYlQ/RKA4P38X8tAnylise9BKWV+m7EyY96Y9iZTVAgzrcHqJ58AIH0/5Ail+WDFjVrFO+Pxv",
-	"7GWX/e//xSLHnP2t/NX//l/438VFBjlfuC97A4lU+YGGg5i//FkjvKXb82g0NChVWETC4tEYn3sD7CZz",
-	"IP0AEPBZ2D478ROBtR3a04wFxiOqr0QKIw+609CFgUwLy8xEadsjZJlXh4e+wFtdJmzEcwNEjxLwSBNm",
-	"+MIdb+aTxXEIXsdMBEOEtSEkBHzll4evPDJ9FGhKmizkRzD2Xu2ja/ChAr5VLz7QyrfZSi8YfzVr+SUx",
-	"PV47lO+5hTlfbDOxrJDL7o5Ucwz6Sn99VakampByCe5qMy1JmjOZm1Z+CslSd0IjbhwkAbmEhQF7MONj",
-	"ISns8OUhVjdjBGq4KIvSOtzjSr06POweDyQRC7BEwid7QVG9pM+SKP6dsBEWbpmSl2A0QlwWHxnvBEvr",
-	"XKq57CFBj5siH0tvpC/FWGBzgWcTgkPEq/ashZXuq9eNCA6NVDZ8vIW34PCWeVOuu1hdYXh5ww0cCGkA",
-	"IfOugBngGvHRSpY5pK+a5XyBcR0UxPenJcVdC7XLP9pG+OrLr2r0fS83HvC0dnu3QuAyVCoHZL3s7fNq",
-	"/kIh3DX3WjeopFqezqyg5YrJFCOk8kjhncvw+vDrfls08zNgUHR9pN4+EOn6dSyKn0tJ1iOosNrZFS/R",
-	"xIYEsBcpaE/wBFu5q+tV93SaJYQflfRbN+Y3cfM3vqirfnyODW1e+v247vjqE3H9PV+8aPvI4trcy9pc",
-	"BYZKzBSmU3uMUla75DaTg5TvKDnTLfjagMO5GPuIg/d4rS6Q7aszE1JC1qWxXcKiSrjAT96cECpm9FOJ",
-	"YNZ4lPYEyJ1ZXhhM7UpmWshUzHhuEjYWVyC7vcDkhOlfAaiWj5V770Am+K2wi4uML0yE3vb1oUe9LjM9",
-	"sEMTTPIs+192e9EMcfTeLdCSPuywpCtqBVu+R7bheIBtscrqkX3EcjtmAVc5BI+i+V1WGlKzUlxvYRnW",
-	"7bkaMpBW8NwcaTAqb+QL2mHObWsmg7eGnM7drrkDk6qZ293LPodEZLKfkBsgfxqzgkIA4Bi5D1VeIK+i",
-	"Qc42YsaMPw/MG4YviEq3z34O3ELMQKqb8EzPaMa8s+s7tV3XfFcYvGV3r0s4i2a747mVrfEzYrp7Y7A9",
-	"HyGa6Q8zkL9ym07YXBV5xgoD3sn1AX6ZsfmkZgsiTb6lf169IQKkWTYY61Omd28oVtKsnfLts6y3eDIO",
-	"7upetbeaZ+138/Y0610cs1uKWk6Lvdrs1WavNjfxlG+KkLCkYI8NIMHP6x4fYZPIDd3zNYEksA5WlsZ3",
-	"f/eKh9AQvmm7MthDIuwhER4aEmH5OuGWiAgb2OajmYYrAfNWG31K37ea6ZvpoTuwCTl+owq54wh91Fk/",
-	"hDbBlvDJMkUdMz0GXOeiDDAfY56HkGym1RhDscRy7KPP++2gZTuoTWpFYRCE3FOZlKWSntYA82fmsswo",
-	"DptFzyfTPtCm0ahLJXHUi4kwVunFWka84J8t0U1FlIimfrOxmrlTBe6/POwNZEjX+fKwyuc5Zk1ZO2vz",
-	"bH4qe/TOD2OjvBu8Mawle5TC8+Vh79mUfxLTYur+OMSkEvqrSilxazcGvVFOyH2leqxMxWZ5H9ES7g1C",
-	"o0GoJpZ5XSF4lZVtrnzuHjV6swojyiXZlxbdTRDO1cgeZDXY0o4Baxh9ll1we1zeVGDqD1H+GqahMHyY",
-	"Q3cLAKb1FUtCVXyCADhFnjNk82Q8pmsrJHUsJvmgYblf/TtoZfzPTMqlYfBJmGZmt+a0pCYbW1IH3CQn",
-	"cddG8lvM7H6KEZ4t6cA75BHCWaRMgJJqznk9q/L1mPBaSzO4m7t9amQfuHwSJ2BabDYtrLPrtBlQ/dGd",
-	"cIuqXT2irN7ENa/TruGRhacTIlZRozp/tacnc19VGfTdHhsuBtIzsfSqNJ+wUdjAjeW2DNe5wnn1mLXT",
-	"WeFqK6naBrLG1Zb0aI9ay9fWXSJdwqZLajuZDWToU6jyaiR/6dEURHmEbnOjR2ZaZUUK7pzWY/OJMjCQ",
-	"cCUycKaL2K1xJ3zxh/sHj0zICPLiD/cP/h0eTwi5xPQZZQOaozINsTeQJVNl0sJFg2kF1VLfG8laG6ck",
-	"9ry2Za8zO8T1ScmQ7Rn2YQ42f22Rw3n40Z+fZXpltaTrY/NervfuRgt2cW2aMD2iMl89qmbSTvO5XDhD",
-	"UlE/xVkT1WLchKT71hCYjVb8hUWe9U1sObFIurHGdtsXN4LMSvOeCM8Vn7BhkV6CB9HzJLYDWcZcvjhk",
-	"GV8Yxseqy6wKlP9VUEaqebcOZHNETSBFvzP5SPw/RygWXYDrjbCGJdwmWyT1r6vOntP/6XL6P7jFic4y",
-	"WH9txRR6Pj8rnXD9eCxMxSd/hLWXWy5GP9VqCFVyOLMTrYrxpCpqshMNwHK+8DgS7ouZynPQrPPxzSnz",
-	"PcQT4vn5u4EccilB95iTEZAWE2IzlquxkD020+JK5DCGrq9NrQrHaROoysG5uYSMzScix4RzRTy9GPbw",
-	"OaPYvwlxKUrTY0LSRqFVionpUVdnNEwCtqDSWDuQSqbQ7bE5d8aOauVfHjIDqZIZmWhhETdfIpaWa1T6",
-	"VxGcFdWDDwuzSNDrHcjggA7RGhor8tz1TjobSSTkrleuxXrh+0D6uvORkMJgKaWTSRpEiXJYcvxyBEn0",
-	"hfElsJ7rqEEIMD6QWMuP55cvD7+IwblKMMCEnONQEt/HRU5YJwntUdkNjibpknMenjUWZiHVFpAy3fnp",
-	"sxlkjRhebpxk/it5vmPC0q6tbdVR7D05w21Wl1bci/BTP4U/GDblUml8bDyrAvl1Uf16ylEZ4LnVET8T",
-	"JnV7y+JIF3LLVttLJ15Qlqa7BBLpKAnl4JXs4T2xAexzt8dSZxLdjzELHBPtB1JIyuDF5xFBCIlXKe43",
-	"E36L+HAecFiUjJrut4BjDGS9fKeE1mABWUNpJlWcNh1uXjvB0CDy64VdzADNjXHvXHSPoxYvYXExFWbK",
-	"bTpJlgqGPEKSs/yX4MGnnb2lR3wdkdsIoMmgixxY2HnK5YwrFnDjaTJ4Z4XEiHT40aO2da6n5ygH7+VI",
-	"tVYRkNhAFoozIpHZm7wHRQFBUawEdMnIuWNknosxlA7sNs0cfEoBxcRscvpVc8mqX/TiTIrgYRFp/cFc",
-	"YIooVH4dRa8GskPQHh7fx0fjsFzwdVRhQaHA0mHCSy9nbua8vNJbl3vwthrWRhdiNwytla+Po2ufUxis",
-	"HMApH1+ThFCt9/5U2pqUVE2SR6HC3fy6uuJI+dacTMuntsPYtYRm5o9wnM1AYiiobC4gjzCs+jtmRk3B",
-	"uSJLu7A/vHiNHsik6i+fzbS6goRlkIoMCC8sCYV+WAAIn2ZCg7ngNkEm+TAFx7WvBjJgH3vAjlFhC024",
-	"NK5VIRFD2R/g+2UPLqb8U6hN/uKrL+Mrlf5ArkMyEHhnwqivPTc9nAyQVcrZasuls0oz4TwKzbgcyEJe",
-	"SmcgE38NkdQwk8P0uodpWrL6VJdHYroXwnEOJC4AWr9mR4Umv2bydniNWrbxQJgi1RjbDnLLQry/U90W",
-	"DSaFKLisSy2PxFWYlbyrm1u4IFd1NwWrjy9hsd5LcWeEAC6gJNlbrNxEwAO5YJkYjQDvYvHRpWOG842F",
-	"TGEgO4kXpKR7FB3FDF6CsjRXBrKQyyMZqWSl2Hj0Upq5t1oP17DOWfnBjWvHB4QfYLGuGMVN7X57v64E",
-	"xZ3OAwqAuXfytiZ1CFvstjFOY0DioFF4Ao8Oz2UWQrm1SfAhyZGQY9Az7a+nEExkIDtG1dQlVXIk9NQw",
-	"+MRTm5NCesX0ER9MOCh3UanKttxjnnuA27i9JkU7oUnyerDD/fEHWPi2HjDVaANVj2LZHqR6v01ux1g4",
-	"XakpRRNqyF1SjyrVx+1ly4pfFlhUmx7pP90xI/pE09ZpWAcfW9p2x1zIbiNqB6zZ+RqSn79TeqysBbnf",
-	"pBrlzs0P2Bi05nZbVLPMxSGoIx9I3HpI3Ee1Zzy95GMwvUBAZXosF8ZivQ+bKW1NzwmXpogTkQn22BTz",
-	"MnrsErSEvDeQGoZK2XKsPZZqYUXKczYSOaZeT4BeIcHOlb5kmK8xwm1PEAiv2+994L03kD6sjrkWZDWz",
-	"HtNcGPxBNUMMriDkiOD1n3c6U99eAM/G852EOdXr9BmuK17SYnZJ7QKiMUPNzxmWHsRBwsccrI47em7X",
-	"4F15Ma5NLBU2RXsXTcD+mPeQEWwvhYE/NFquew1kY0rolo3Sfy2gwLQDTE6NfN+jKNGNdaRiQ5Utuj4Z",
-	"tsgB6xKdBYlyxAik2j2B5iwr40QmIYoQbEQXsuSsHfL00tk3d3g1+DosFeVTuiv0FmogvYkqS/SE981r",
-	"ubIi+zMJ+QbI32WsBj5lHatmImUJPpYcDST+r/8PN/QMacHcn8ZybaO/Q81q+QHlPUCWdPvsDGcAsyGo",
-	"QQpjPTdslnM7UnrK3GYlVZk0gnd3+B4hL8p3sw4NI+QsULZv0g1ZJTVcQb9I1G88fVPaxjFrD/NJFmJ2",
-	"5TINJP4UE62bbO65mwi8cUu5fOyYLa6Pa1EMX221qdactpTLnl+Z/UFjS/VuTtj9VRm62f7YEWXGoSGq",
-	"gRWiibwdOIv77RF8grRosr14o3wg5EitgQ1+vXS5j5yvpH5Ke2xQy4YAsrwMhQyxQduyUaNb7we/X//r",
-	"36pvC+GdWzD2mnyEdV7D7iJscVsvyItfizAUO7Nv6fGNbpsrRL4bsTg0slS4Zi9SlcHGl9crvX7jfr29",
-	"ApF6cUjjK8Uyn0M5+oxbOLBiCptPAcbhb/W2z+nGflXWNri6x+eeBnHE+9UTePvF+y2Myop9wMNoBdtx",
-	"640vVNrNuYmMYtu2t3p+fgyHdYpg7Pe7NftdQyCjEaniHva7GlbF72rYfqn6FquMEAb3dzXEg6uhJMsL",
-	"Z3xNcuQjXBVXkGEdhIEOOAum68YpLN0Nmx4zSlPy1ibnsrJak3E25BtxwLdctJ66UfybG+wuEsKI/PDf",
-	"1PBzTQgrB3D9rlLKw1OiJKoG3b6r4DPXQMzgM9cwFf2MahS2C6dQ/n4Us69GXgFFhtGXQAnm/k+Zle5/",
-	"PM+Tbo9i1Vb5cHWPYjFzfuW5J7nketGjupih6xhgOufcqeRwge+e20niA1sjLvJCAxsWGd01cMsmPLe+",
-	"/kfluSqsb6NGws90IdkQRspnbFEAFysYKzBtSiUbKmXZTOUiXfTZCRodqwqcVUw9qSiaBtKH0XywjIbI",
-	"DFiLwGBUFUTZXFQSxGagjZLPjc/T4Dkr8zwuwkdJ95gS3ObCwEBiXQzX1jBumXKm2/W17HrUivt3FXSv",
-	"xwqZgzEsEWOpNFx4cDxEhLG6AE/9ySVL3IFXiwxKJPwOLzJhITvGMk3DEhIefwpPmFWq2065HwzeYw9S",
-	"hX4+DEhlafdaM8qC4u+JqtYTVUUT1WYSbxx1CtYySgpzJriE1mojfI9kf/c75ucvOQ9VzVt5liVNcgj+",
-	"33FfvV38p5StFV7Udn8yMIruXs4CZ+S6G9N9Et/6JD5Dh65S8LA6xTlEgdQ2JLUJ7QtWaMN3Dhgj+JyH",
-	"Fk1jYdZ+YqtwbryT6LzB2YQbSPrsQ2FnBcYfUj6bAaLyvPyK/SC+QZzPcCOYWF1IrPtuB/gM4n+Ovbnv",
-	"qCcO6IaHs1P8zQ0PZjcEKH11GCOUvjy8FqJ090c6t0DXn+lQqPa2o9F2vMWrfjdDeJCJeP4brQkakqPA",
-	"cd8LqqZQ93oMPtGZwhamx6yYCjl+WIOyoxTi5YMV+4//8T/LyhdKeKgqh1IuGVFbUaWQt8BqLtE76Lw+",
-	"/ILVcgHCESkZqUJfwAKwhPBEVrU1lW9RP8Bh4OnrOPAU4NkoKCdklXDgPkg8+aEM5ccU62zPMq75nts/",
-	"LpFWfwupMGUdzP3lF1/r9LoJrxK0KgDj/b3/lpxmErKooAwVxKkBc2rQvZ0xCTagfsQ6SrlMId+yZUCP",
-	"mQ3Bdd7nUXrYlGOfVkWKFu5KqBO5jxnvRHXfYBP3ork/Kwpy7LX0L6ylJE84uW6qfezTnW8xuX75zmdz",
-	"Pa1l4FR6quH37adkN+7g1BIEEFLuK2R3p5pn2OB+U92r6y6LW39HDLR72VM1mGK6bW97wnMLGWko5b0e",
-	"Nd3ZePRKTBgkDZRqfhydZ/B/PLdsAnmGCcjl5UzOscYfL490sVONdxO034z32r0t7XbyxDjzSuJvKre7",
-	"Aas8d9qyZbX+zqkMpvQC7rk0gl7lElfA3B4SNjjU6DyPwTnaHDEKgc20UF7tWMpnttCQxa6Jv0HtYH2U",
-	"F30Kf05VBqYXSrPYFWhD+D+F9CBjZmFSm9PLu/5GGXM+Vu6B0fbs0Hj4hXhg8/Fqbz7+MuZD5TkpER1O",
-	"PToVTbxXt1tG8ILRQGOSixSkgXXXmj/6R3a4W/kmMNvvOs4K3+PPIvtvmyzx3lSF4VsBuhffFo2AO+Na",
-	"uygKq7tGKPwjUb5pA6vihqxSzVSje4qpu6z9t4FdajXN546Mmr1Wjd9gHQ/3hK2PSky+B7tVGdkO59Lq",
-	"IhLvZeDNFIZd8VxkiPaN5ZTzicqhz9D/cF5aooEsXwoJm/IFJqVVmbtmIH2BrIQ5q54lPGpIeizJ+MJc",
-	"qNHFHIDKYVni/us+mippJx4SLuOL8qnu8UAGyNqR9/2qdxuEjMt0K3A1MQE9GO8yNX/f4aS9Gm8lhEun",
-	"oSZNPmZ8aJwH4CXTWF7RHXENW+BXbtv5NyVVbhL5J82nzE5YJpDnsTR5VHEq93UrN+BadlP8KLY2pyRS",
-	"WTHyMmdeuKOYhHx91t7P0U/ehB/ctAO+HONx0As3jMgNdDOC4TBnT6iQIxaacvysYyDVYMmhoEwUgumB",
-	"rBb9r4ncOvmOH7ym3OMkdIMImOYwnCh12WOcnec8vTxwI+VWDHNn3VKFITP/EEHPsvOfPp46tcyH6lOf",
-	"vbdmIGk8xD8SHjZijCBK/jsPBoI/nnFj5kpnyD5igDszieC6bks6UDJfHA0ksZYYpA1J6CUXBiwlFg4R",
-	"p+SXsx/pDIxvpTsFhO5FokFLBEdXoJ+bgeR5ruYvMpALLCxjnQqdl+VCXh7kKuU5BSDB8oxbzniWOdPu",
-	"PT8No8K4FRrIgfzVj9J7doalXOsFS/6fA7eV/eoc4YNzMZZ4Nj9i9l8HxeHhF2khxafAGYOfQO/qpf9u",
-	"Ap/oo8TTpPjalk9ult79dPLm4Pzdyasvv2KXsICMDRdlJYpbzTDNTpgSeqGl1/XpL83nCBzj2+izM0hB",
-	"XIE2A6nB0zgiCyKKgMbdLVXEoUb8MoQn5W+vEpsgS5gHZ+ZsBHM2FbKwYHoDaRTjVeA3cM7EpA6znC9a",
-	"GGAwy7/B1uzIlW5oibrwQMDDTSNvsKzUx2xfKrK+VKTJBt/dykbuc7NnsGHsrE3K99GzrUTPmhb/GC+L",
-	"PHZTBrkzgmLpeH9n+Vhha1+Jtm208of3bVQ+RntKh3wTpP7B7aW7F7fWKJw7rOzG1OwiJvdhKiyyNlNQ",
-	"wYl+DiPLeI70RgmiJY8T2qYDNjMG6QhIeVyQMGMaNExndoFYZsq/1jtsCbsEmHlXzCqNSOn4+hy4vggP",
-	"aZh6IPP2sNqDegMPSuh+c8XdX8Zuldr9YV2IIwtmF8DLdL5yZ4tXh4fuxIHhboKI8fXxdD5gPE1hZn34",
-	"fQrG8DEcsUQVNlXTiGlNpJOe51lxk+mOMQv3tj772aPOCBNDJoLVovkA8BHMQ26Prvn1FI5+7AGlk1vr",
-	"bOB+d2xGD0RKVIbANF58SupYXjobUs09cwbKpa1m+e6aZsuC7rqiVc7fxnG8b6uf7DyStx1m/obeL67j",
-	"6feLctMCyvsKPYZhbB57rFb6qUYfqxlox5S5i3+6TrtCLrL/5M672XIKr39vLCLPdpgl1ySKbTuF79qi",
-	"V6Z7U07i3kXbipwjaDbjPi3VuRUZ8PJUvwiTvTNXbQTuCNBSHv/ewtSUUeQsEPCmPM9BHyFZuOukOzlO",
-	"VE7CwapORA/j92YgO1wynoO2RAXg/Sij8ivI2FgBkvwm+ASqZdIl2u+4YTrj9dlbnk4GMuVaB8Ze+t4z",
-	"b7qfU7LdMUuQqDf7V3fUic909DEyb/YH0j91gXn/SUj/r73Y/0DgxHS4ZVNlLHt5eHiIBbULvDWA7EBI",
-	"1zPs7ZQvqC9Vla6b9DaogFg3vwPEd3+YXZqGWts+/XY5VCoHBLDe5X7pBn99Kb6bSlqOJ5RSGaRRyAM+",
-	"m9W3STchW9ggeYrif2QgH7XZjbAr8mzLx7sSU8tGRLcSl5mA1AShXwtZ107UqxWt+onrSydMzpqdkUhf",
-	"H55284ztCYPauz8aNYqjm1uMHJZ6SLYusLnQ0uxMAlH4DnhORdfNsoSmGqXG7RRXnhFlzrUPG5Kd67MP",
-	"GD9Arpzn0eZB+LMIq7dOuG4kWDRZn4VgbVNOqCIAhcTHHWqa66djK6KiZiD5TPTDltN2h/FhBvLk9P2/",
-	"nX/4+a7BGZ5lgiDaTrVrx+Kp3Hkc5TlTDbHwuMXT9n1hmUqLKUgbJQAg3PGwELnF0p7byszdFhPSAoHK",
-	"j/7+W31HEobF/e4xbpib0RqbAsLW0yJyqeRiqgo/PbUFW/BpvsGC/b8nP/14swULL45xiK5dgY5rp9t/",
-	"EivmhnqTFdMwhUzQ5IYskvXQyNEvyoSKzxkk+awaz1mYgD1c8t3gkhtk5ClFvJqG3+7NR0+v2x6jx65J",
-	"rgti7O9Pqr64kxYXOZK8E2OXJOU7isrhOeZ8KQOotRk5XcgBze1A5oCc8B6UuWTzYlLNe1SNW1LkUhOC",
-	"fmxq8FfrkIoHsoIq9kDCTVjHttCS+qZGo1B+iySCJVgwNekj+VGEYSBd1w5yuIKczXIuGbdEHNbv91+4",
-	"D5L+KnixxyOOlyFGJW7PIFs1MI8dnjjq8SNFKG7QsH0C2voEtMYpW2OFbgxcXDdQEXxxk4/x4g99DZ5x",
-	"o9o8HGLF5yhxD4Vx3OQirkU7vssWeCNDGglVWVLRLp4bQCKvSukeHPkzBEdukNi7wiQ/Vpl2/k3rCe8U",
-	"iAn0qEzF4SyDNOdO7K+ATcH5YcJM2Uh8Iu8OAV9noJmYznJwB1Gaxk4AUXLTPJApn/GhyIVduB+hM+U5",
-	"NvzcuY8tvwTTC1Ua40JkWHHFvXPoyV5Nn516rMSeJ6hgGTLTSkz/c78l18z1Y8LR5gwxsnnkv4zWzEc5",
-	"uYeoa3Dj6pvRac7lLtV7uak2pP2c79kW23Ub3fo21fa4QSQGdLD4HDT3caCgr+54ezz0PR76U8dDb3Mg",
-	"7oaM/kgt0e3h05fbeaxI6qtxqiistGs09ZaT7x4Cdo/y9nC46rcwRTUw2DXW5LaI65sak0cLvn7Pir5H",
-	"ft3DsC/DsN9CrWtwsGvUOtOLA13I3en12wqbUoQzfg+HGo727hQoPawDxR5X4WB7Fb0l/ey5ew4xeViH",
-	"s0KKkYCMZWI0wsiEksByIQEPTmROupQGlDpnzyOJJZleXOhCJug0VrVH9ANz3IAoY1imMCHOad+iz07y",
-	"XM0hY/OJyKHK2w4ekdKVQ7QzO/WtXpwVcpNQ/B799S9jQr4lxfXXxz5iYiZqvho2Qb9aFZZN+SWW1t2X",
-	"cQnP7cy4lEeBVXx5ofFkcAVVJeHxDfhxWXSrHc4ZgQcXP5322UmdLvh5iVTtXkkX6wQGc2DSysRh4pI7",
-	"DeVCXkLGOon760JQNGdHJuItrcTeRjwpG+FXnfHVQ/M9WYDb8r/cKQTxQFQw+4jAXqsfGynMDgMCt6WL",
-	"2VS1/3rMMftIwt4YPACHzC6391uzy2xqBf6yRDMszIBbtKazQicJs3txDweEQE/zaGzU/hjyZIlqbnOh",
-	"WmOs0Sq/BqblDJ/Y4cZ4kk2FxFbWgY5QcNR19wkVXriVx3KtAyHRdKaFsWqK01BPzsNFWicBKo9ZafD5",
-	"BizN5cILxOZlndeHX/fqV85YkRrIHrwZBX0lUrjwdY/GYxV48zvtUuB3IJ2JdT9321Eurqg2TaTA/A8J",
-	"lYHCSSqHHsuEhtTmC8qjI4QjX7EhrBnIQmq4UpcIBXEJ0hxXc4bjjPBxaaQ0oi7duwdAhMJQy6R5A7mE",
-	"GOHexMaau20Ob+Bxl5gLA42ZRQSV6aT6KeOOPljENwCVRvpyc3UpmX1u6K+pHNbDRL5DhGcT6o1JtMCW",
-	"zCtVV4xPzRGarrtCSGpZcgeyEl3WLrm94MIhJFi5jwdnbkWsv2nTo+A5kh61wkuW8r8DpwhX1jXwoDCS",
-	"rgNvpW1HKipmxMfzGexcn8+dcOB1idT7uWHR5LutItKiW+t+uVcepVQ41oro0L6VsBvsJG0ld6RHj7rI",
-	"rlLIB0V5X6uQe2z3jUrrrt81b15Mt6xURf3c0VCghid9AisQErG2kNdCX4HuseGCiazPqiTxkZP7udKX",
-	"CetwyUTG1GggsQoW5yIXXKbwonzMJN0eS4zTUGEXSY8lKbcwVhr/P8u5HSk9TVgnyWAouEx6A5kUw0La",
-	"IkHaMz2BPOmxMPZ8Ea5QfMTjiPlfHrx85dpCV/kfCevMlc6MRwkaSJH1mBU2B0JZK2ehx1Ju4EBIA3jG",
-	"voIe43nufYZpezp7kcOGyevlXNQSv6f8048gx3by7Oir1xtnr4eJ3DiB3fXzPPyoHTHTr8mNXvsm/Kg9",
-	"194vb+21M24taPf0f+/Qyv2T1vufbqm7nYO/Hx58/dvfOoNBn/7X/Zfuf/lPmyf4/6Ntml/5lPrw98vG",
-	"V35O0ApuFTZAVSjypwIc+o1WcwPkbJfGKExAZGGLa3wTk/IYGRSff/GH++f9NdXHRb5TzmH3/m8xDtBa",
-	"cFzke5q2Zun4IGl6qqJiDSMgesweu+Ja8CGGvWW2VJV4a+m58aG28IdaJ3buPQdDd7a9JnZ4nnL5jX9u",
-	"Fxg05fs/VwyacgDXW0s/308o+ompX37Y7XAz7qkbSH3j4c0tg4lLoCQwAzmkVmkCe6rKEAmjKRlrVcyo",
-	"KpGzZIR+aIJcbQNJf2F8hxxQfKtHjU14nicU+MSPjykBMV+EmCZlzFGSv5ADGWfcdapSICoMFpphT56b",
-	"LpoH6r/3RHECee7GvqgoAgbSJwlU/CSqoJs5jL9Chpdj+KYLcylmM8iSPjvxsLJJqqQn710k2IRBVxtj",
-	"1W6x6ObOYiXzsc8K9GmELKFeeCgbehxkZtxb/cUl8rTJEIXFIUy4cU9B1mengRjUH6YpgOzLPa2aiZRh",
-	"kqBJjug/F9hIP6A0oBsffU51E5AlNH1u4LhisYnDOHnSZ2twvAYyAHmVTnWPTLrz73GF3IL5Em9CCfLi",
-	"FaBDUWDl2HNFDCThCTd4+eeW68qyPvawQNnRG8UDXm2//Ta/BBcZuf/1PjTQSjbh1HDK5SKAapGNJB1q",
-	"NsY3DhGgna6lU6wo4ToPN9aI3e/Xa6Vp7+a2urnVnr4eQeeGu/rtyIdX5OvWpXvrgaMrXjzaLkFmLCnT",
-	"cpKwWZZlPWF/pqfdLs0NXW8yY9Wsx7gZyOT0w7nfqGqdT1imwNDGW9tgy/bcTvY1SzQYVegU+qm3F8lA",
-	"dmqXvB6Tsks7cvVCtx8Ht4L25daSwEekldGF118U8OqBa/R4Kbjr9oU16uy1r7T91x8u7x+m4xYn1Oto",
-	"gXC2btG9Je5BmS+8xaC7KgRFcb6mF3vhjhPIO+xWpnFsQqbQ3IuMWziwYgrPPvvgpFuSDdBD3Ew+scP2",
-	"lk7Zpfpu5LPtemNo2xNcD/eO2npHbcVFq6IED+OtkUi5gRT5GmBvDKjiM1jVjAfxspgQrnheoH2MYG9Y",
-	"h+4bpbJlqWO4JWITfgUDKZWELoKS2wksnCemssozwleHaEIMHcyxetH5bu6dcCUykKk72Fd3lyX2d+0+",
-	"snajWcUVNrnaPI6hxd1BTRjG2evDw9ZrQ6cpZ35WdxGppXdftxPu6Bbxthedn9uuRpO8CZw5LvTe+rXC",
-	"7fkZIiysMjSJSo65Bz6096A2sHb39yIYlrU5FeGhMvOwwMQpbyoxJUEYHOWRTwyE9JJNwU5UBDpR9msg",
-	"O9XlFHyacXcW9CiYvqqecMKIVCa2t70AakVAfh3CEesNZATZR8Y1LWz5Slo0yl5MbcFz5mw5GPo+9MV/",
-	"yDB3mcuMYtPOeQ0XsNQnq9QlUTnVrbg73koVZiWQBuH9ZTOaJupekcPbsAY7vmgt22lxbcpNZq/gTQr+",
-	"K9IueWQBhYnjnO4/Rq4lXHElw431/Wl47+a3sLsMW53EQauVIFJ1w1Md+/HazKqZRxJe+sVABnCNuRZY",
-	"FhD2obZ4FLsmHBVdD90gHPWQB459DGrnMaiICj0Ko94xGEUVKgehtGV9XIoePgnP7pwqc6duZW0wbejs",
-	"UdikXsvzpCIoS0OPAdYx5xtrX9GG1aRxWbbWCWa9xOqarIbNUtID2T690nmDPu23KRG9Lg6P/u651tuH",
-	"oX5ZmrF9Uvptk9KX1Ot6Fbr5BfSSdkXp6sstNJRONtX/rajLBpWAwrgzTBagPLGk0XtVc6Uvyc/ypWJR",
-	"Rdje1W8sBKTZXBUfNMZUNoqHWqoc3ZZdLisHWwPf1wjG4T3an4+TSKn2UtQgRd+DbZCgTuZVFZnamVWq",
-	"u/V9/VanuaLBF/hRzUGHzDXyRnKjWO4+NpEGMKtYIJAP5ai+vC6uSu34pwPB/hSLShGVAyuxGyrZqEyz",
-	"QfAf075/33oXqkP/ovr3UE4DydptnIbteAYvSD1ucEz8SD/YJczG6XtsZB3DVtgF97tAKyIHumNTsDzj",
-	"lgcW33JLINoGIlxONVjzSLaExvPhLwaQ8Mqw5MSvCUHEsG+Aa9BsUBwefpHikPG/kFDysmHvPn48Zd9w",
-	"I9KKH5WmRiBgdGFAD6TkUyA+LW7YjBszVzrrMRAIsIQwU1zbKCaWKRvIsuYTt0nhO/sssTZPWMcU6QS7",
-	"++r1hIowvz70mdsDmbgRS54nuA9NC1tgUSZ8SvPCiCs4LrF9o/apz7m4AsO+PmQZX3hiV/ziuRlI3Cs7",
-	"XoSO6kflLpvyBV4Zw6cUIKt/286g2qD6O9oJg9I/zNm33nq21ur0EJHZ30ApmUKvvHAK2rbfHbdjyH4S",
-	"7vzjZb9uwXy9Bp8HbTZMgy20RC83hXveQF/8gf9eXHPYPkOns02rrjtx06+zY4bURftz9u2wFfEk7YVq",
-	"68foW92lYSbIjNtJlQgSpOnZshW8SeblbzeQ2iMjxlLI8cElLG53PbfLgawLHF/CgnW+eMU0l5masuHC",
-	"gumxITfw1esuc8MyJRc8+QBn371hX79+9ZKcg5/AGD6GgTwXY8ltocGwjgG6gk/c7yHoR+KcpUILu2DY",
-	"eej22XusiTJWaciYAZ5D1mNDvJ61yl/o07bhdglyu2gDQczIY8bx6OpGoWGW85Sg6JnK8bgebi9vtEef",
-	"01r+AItn97BpRq21XSjSE26QLbunrTyZv+wuut04c0fpIDDdYM6em3iqccck+S0VgLZN9+V9bJhmcpBy",
-	"rCldm+xzCQtDuY0paCtGThw9dqrvPqptJ3DWXpUjGIN0CkEZkpgKPJCFgW7FGczotj35v92rD/ya2wX7",
-	"F39muISFPzEgtwzRR2A64gUWkB2xeqsDiceErMAYFWdaUX37c4NUEjmf9TwsLVwJVWD1WVsyzvm7d8rY",
-	"Nyc7jaqev3tz0qaXb06exq2nG+v5+TuSsTcnzw2bFcNcpCh5NcFHiV0n7u4VcfY4ifilzlsl/ESyDzOQ",
-	"rv0fzn4kKR4KyTUq6NTZ9xFL3IsuYTEGyQ4ukx47Pfvw8cObDz/2L3XeZbkwVsgx0j0PpB8GmVM6wmvB",
-	"c0MZkwQwuapO7vS3AHcCnLlh9dkv/sbBDGTiXUsnjz/AwiROn9JclFjJmF+Hj1OiS9zd/8oORkm7jP9w",
-	"9uPNBFylFuwBlUrXBb30E2j+GjyFRjH/4ezHpyPn5EhcKZpMlJy1crEN8S8M6OstvDGTjFldGE/Sg9Cq",
-	"NRF1evIrVsCR27Zq8Qdy1eSzRovvhYsSY5OPrlnIfjGg35yQhI9EDkeUnBU1sU3rTq3trfs9WXeUp11Y",
-	"9z8uhURgfMsbia/qU//rRKQT9uakxxLXIwr/uRcnZTVb/Yjk3r72eASymLr+o5r1sJNuEBufkr73KmP8",
-	"WaMS9+MVaWbG8oUhNYWMdZz9CDx+slKvgURvqUsMvV43Liaq0CYpg5Ds5Vf/uccOKb8Sb+7cW5lU826f",
-	"vYkVX9iB9K7eJcCMXYEWo4XTQa+KeCKiVo5xDHiTuewhhnvAS1g04+G7BSSd2dF9nns3NROhSPz5cBYg",
-	"TuP0tuxpGAVaBMbJIDiBuJEhMAtjYXqUKjkS49qZBr94wXPQ1ryg79dufXaiwRBQuMAgpi+fp3Q7P1q/",
-	"1dHrChJZ3KCeG5b8nRr7LRlIZ9G6fXaeKu3Ff8aNYS9YB//9G7JmdF1DM9ApSNtnJ4HHzrgf0XZYlhkN",
-	"5IjnuVOwBL++yLSaXcyUQFR0pem6XFBpFtWUKM2GkKt5+MUoV0pf+OaS3kBqLgyY+IUJmZlRDmCfmx5L",
-	"8H8XDS3Sm5FiQ4wnCMYj7ETIgaz9huj8grmpehQ/s9QvRt1aepHvHeHseBIi5xog90gJGcS45zqV6BLM",
-	"6V0Bnsc9LOQ46bO3PJ0wDUblV2jTDOSjuGJDYdpB6uyYYR1f8zxUV+CnRymNx0s/aLpo0mpWyVDIgaR3",
-	"CYtfzyBDSpCux+tJuSwrgUyLd3KCIvWGxHeXd7lRO+tIE5Y0ZVVBno4rE00DVncHFHQvZwceK8vNa82m",
-	"oWE68BbpetNWXtMWrQS/hBslDIUznTdAsueWlhmOQZt595hxqmNiqrBGZJSmhj8xZTknXrHW8Kj67ByL",
-	"KAz7vcg8n2m5gfu6KCS6iUDl8cmp8+oJvgw/JLNUXn9MhSwsxAaHWWXd6dhTBh8TFBfNILkbBBhiwPk0",
-	"GLJdsDk4ZXV6TurYZydFJmzsaTh9pJhu6HCTsp0Wq8q2g+vTuIl7TiC6iY77OHkl409Drz0OvL0/9W71",
-	"XDwP9qrrsrJHUKfPwVohxzvN+FlqqU12/PdPQ2ToGOlXi0lwhzBmIFUyc86dwaBEoEiNJQWpPNyJ8I57",
-	"gLd3ffZWXgmt5JSCgdrDEED06TFL/iVhU0DIKNw6om/bSTcaBGxXnGShEWr4YehV9/LdYBLnDWJ+N6Fu",
-	"t3xKSkituBJ2sYn5ix7fvaO82tp1W2n9sBguUZ+WvxzPGpspOsrWJmZnLrJbguRfLgykCTm0wTbOmRpZ",
-	"kNGhEYFTPZkjItQMnVlNrJiCKiy9gvzlgUQ4FnyE5XwB+pglhdTuUz7M4aL0HhL3KtcYYl2mbrLSAsN6",
-	"4RjLplxf+l4M3HlZHrNEcwsXuZgKiy9wEoMZ9NiiCdiiiEXj9xqeauU589O8MBb08UAmEdTvxThXQ54n",
-	"bMYLd/DneV4uRSciBzQTNTd+GuLfJ+59sW4e4WVTwowV7lXYs26fnU+UtiAR9NeCvnIuvdO3xboUidOi",
-	"TY93sNOsNnTf+0xLD1r98CVVeWKueLpT63HNBuRhiTbcgM4DiNG9yE6JftQoO26mQD83HoRbm7JeGJ7g",
-	"rjNX+tKT8BZbCMhE4pIJg7HCTZyVb8Ozu/dUlprauykbFXfSlN2Tb5KEHZJ8C+8pkFuCDgZ5JoZpCEIG",
-	"2ZJ3ULoG4QkBhtIZnSBkRU5Cry3W24WwW4c7h6TgOTNzgBlhXJSHwlyMxTD3B0i/a3fd9p+BhdReKHmB",
-	"N/oXTlB5ahOmC2nKHiyi2yy6+TdFmoIxo8L7Cde4JqHnWfTKTlL+/0gXkphisfPGeyC6kN0+vvjTRSoy",
-	"TYlhwWWjeLz4d3+1IsEi9h2GcToe+jjSZJHppHuMtwIDyYcGpPU5PLQjUyRVGHYJM9vi0TQp+/bdmeVW",
-	"7tmXaWx+78g0OjLZ9u1L6ym6kmVUknaeybfSK3/Vu5HS3hSUrCKYliYki7lDqOLdFlpGR5zf1dBQVB6k",
-	"R87p+COWR6+MzESdSURQ8lv5OzsXaROF5VkhS6k7x8FtFTZk14qCXV63Hb8LcxmZ9PqU7qE9mq/ltBiP",
-	"QddkDKX/Gg27ObDHNcrndCTPxRhkCht4he+jx3fvGK62tvcNr5eteNYOUne0SnE2Hpmn6HvW7iZWXfcu",
-	"UbuXeMw2c9Ki2egksegf+W+SykMzDfb8tGjTgO17Sw0N3bPD1NaDvc/U6DOJXetdqxF3R4NNMsealmnV",
-	"SFLWUeVPqQJznmN/yk64paObe0yCMT6Gw0bCQ95SeJl5TF0JGVWnsco+kOqavw+5zH5L6CQ2kMIalnMT",
-	"sjAw88N1sZMQ1YnMki5LFaZ+YDYHcUYimuZxCJH7ojjfsDADmRVrC988ku3ut7SqlRttZTQRZW5fWDM3",
-	"M09kV3OuZmXIK3qgGU8h63kCwDnLVUUeJLMK9dk9igfgzzjBiUZpFA6murLw+ql0BtqdYOZKGxINPKfE",
-	"qjCQORII4m5sJ1wyzoZgLSDq7xFLUi2sSN3e+R//3//PklzN/f9mXFtRfh6g923SRcyIgaw2Z9xyl9Ku",
-	"lMQRYjqVFenlXXKflvR0N7R9D7Phbm4c9htuQBUOghfO+CB3u82G9g6wxgHmrRsuQm3X/da5KvKMZaqS",
-	"+vpWHNK5j+Lf8RDfNIQi7dMXUb8xtXcSPGvhNSzsex2f8Ttz2yk+5g6aWQHdXhkFodo/Qy8YkhXNM1M9",
-	"gMbG7Z5SzSszi99URK74EFJ3Via6E90yM6WXQjKYc1635ujVBwS2gYwOBRcz0N5dSBgPkeGq+h1zytGc",
-	"UUg1sLTaZIM9P3Tj1K/nTSM03+UA9p5YLpb72nafRl8/nQxnL/Y1eeoxo5RsZnTa2CIsMTtFdqBkf2g1",
-	"AOQRlMwMgUgBEaJYJ/njD6RXZn/+mVAdACYphLLDyN0LDA95ganEgcssz8loGLCsI4s8JxVHqp7SQaQG",
-	"MV2kQMirPjupuuRaGkjpQaFCjZVU2nsnU37p9/LQceePCIssjs6XB7ceCSukFbn73Hn7YNco238rZ23H",
-	"mlI11KIj5fo9HS1B5pY6pX4pWcYb4cLA7kJD1FLCpnxmKilEknFmVZmX7x3AY4ZSnebAtfEn7Erun5ug",
-	"Ep3o9Ir5O8INzh02u31WygEG7F1TWZmhL7yc99lJRRmFOulOjDwmvXaK8yO33pMmFa77uMe0hdJJ9HnF",
-	"dkVePyYlDqS/i0NlzG7tBJ836dJu/OCyjYdJc72ZJkeXuZT++TRU+xyw7gv1hK3sD0FPCMuhZgF24yR7",
-	"PKMNLhPO/aP3EHWpt7RPl3bnE6UvzYynEEFQlROwLBjr8Xro5+uN/6+I8uHfcDEd8aSH9fWmxKb86bsT",
-	"BJVUMl8wkFrl3rHA8qkJv4LjgE3inH6QeFYyzjY3xglWpWsXcMurgnWfQMubiLXbTJ5mJcDWJbzB3JnJ",
-	"Jpbu/N09GLnQyLXBIz8JT/R+9Pz8nUciWiMO23J5eZ6r+YUpMnURUIAjOIsRzw10WQ62BlXjjlecpRoy",
-	"kFbw/HkFIYwQgIl7X8I6CkO7NsNy+nzh2cHCoxjqdU+GdBV+xQWGk9oiqzUp3Q2WxcPYyXrDreHUJ2kl",
-	"rQe72aJKrDqHuNO3Rkp+FFfAOk5ECeY263rXQEgidEeyJp2B7iEED9iDGR8LSdxBTZy+v2B7nzX9GA7B",
-	"jWWdOa/Yx3DCnhDlmB9vJaQkYmuE0z2wAW2Yc5cQ+GnsrDJCtl4JmINOiDykoDu0xP2R+OAFlwpDaO4z",
-	"clI3JB/jdi3n2C+Ez/SomcYQkwx7GwEU3SfUuuvAOh3Zk4xtRDLmZL5Fn26cdYiqtmz+G4jD6gt1rkZh",
-	"ByAlcj97bpgBT72DfhFd6JS+q3sGY3ZDSJXTRQ0FwlASmQGmknh4Mp5N3YbCpdtphhA2m1XlIwYzr3wb",
-	"8JaF9+wx+rdS24LTuV4i14idl641DGTNC3t4bwbpoxfbPRz1Gsqx2y3+3ahi3OlrVWIo9F0KzW52UGrk",
-	"RjvoPQusp+v6Kwrug3N1+Y2u3MuUZjDlIr+5AjRuui9CSOBIgyGjuEUupY/rd+qGqhjXCSdzp75bO9Kr",
-	"8Hps70aq1bDJh5fhBffecLddRJWyXAasOuh2CWM1t8gwYMB2tyXY7vBkjrgxYix3INYbU0gTVdbrwy8Y",
-	"HgTnwjSVg51gP9Haqhx2JPXu1dTQFOSdxf4M+TKNx8TtIHMmRhmFLYvi5tx09yrRqBK0EAjyiZRut3Fs",
-	"3E+DiDfLfyF3ogFlIMHSWepG2kAnuNXj1yXWQSMMO/7dHP74xY/o89MVDVN1taIqc+5D8F6TunsXalvs",
-	"W266g4JhQch2VezIUx3fs9PEflZDlS1YyiXzPXBKM0UEYM8TuaJcDZEM+uljOPGWlNH7E8QuSN5vd15u",
-	"9KqOQG5F4uui+FY+Fkmk4WX7GEy7XNFiUXl6PFnbkS88AxxMR3zLRpU2AxPHjj9++HjqCYl9hUiJa5H5",
-	"HFjwmCtCl6b4uAJZr5JI/DANJiqFJsgbomwlKnDktoKOdhvKgZDkPmngRkk2VmW2K+NFJiyz2h31Y4uP",
-	"E+T7pOYSW5yAxiPG18QC0nc7wUWu0ktV2KS75pT903e7IqfwDIEnWOf6mGNXBnQvzjPbbz9b9r68tjk5",
-	"RV0gSPUdnvyPiH7qIGjsli3JW2cT6HjjWwhnG1R676VRPVTI3g7A8hwRpLy1GWkwE08uf7RCqeuBZuTC",
-	"v30aqj9fMiV9+xpQNW5sQzJFycD0GDmOa23IcZnVHjjdZ3zciGqDU+8U7zzM/l/bvoRhek67tUg4sTe/",
-	"vxPcWmiRoiiofMhj71Rj7sT5TvbkCjR90566+d/8IzsUMd/Eul3sm0LkWcljW8ZZConUrEReeFtZu9sS",
-	"+dTYZ0d//62+M8yUtmxY63db1i2XSi6mqjBenZde/MezIXAN+qSwE9fOn70/nnk1e6PUpYDyw5haGT90",
-	"fcJ0cdoSCp0/O3r2gs/Ei6uXaP59d5bt/zvguZ30mBeQMtvg5PQ9y1Ra4P5GfDz9infNj8l1ZSmzgfzA",
-	"8jWp50gSmOBpF9E7nEo3vOEX3HY8e270OIn86vNnKi7xqpTAUDb9WHNpo9dgHLHhNR8D6QkT8gqkVTru",
-	"K9b+tvwKUworRjZWEuX2moh5S3aeJaLJeHKJYmu1tR9LCBKCnHYvmyoprEKit4kwS92uvmx4G3GPBKKW",
-	"4aJCOEHWUg98kALLtBjZXtR1nl5KNc8hG0OPGZEDegievQmfy4Rxy8ByMYJ0kVLgM6w7ttvQobefUpgR",
-	"ClJHC3OJ/sXMYhG1MwSe5oNKNHvBs6C+Kwme2oHah1Rk9I3PWIs6AGU7TQKMks2EJMJURCTxYOQV6E0p",
-	"bjxA2Y6A0mt8E/HDDY1gJfXBXGTAMm4mQ8V1Fss6CmLD736OEDJ9setIyAxF0Gs/ht6zLPhMTcJcArG1",
-	"iJjbc5CvwrBzfOnBuTMCb/HTeB7xg4aXxCC/vdrE9WKkwbLjUZJ+hQVcszQhI3eNBpY55OzKGfnoFdVX",
-	"TZ39iacTISFYKFFTUmcFyaVlHU8UXtUw1rMl0Z/VwLMDLOu5hEU3HsYyLXjzSCyfzkAfUEmlrXm8seHM",
-	"hG2c9lJlS/o1NFy90uSYElQnVG3GfXQ/aulYZA6oQtrtd6gUKi5VCnpRsuR5KzzlM2ZVbIaLZjNcUu6F",
-	"vko1R242i4cHBHjAoj/pLVLUMSwSsGIaj6n6ukmdlDfMCF414VJCblhnDsOJUpc9dp7z9LJHCQrdqIbE",
-	"GUoEgFQjohtiUlmRlieVadQBGbVhGhUuBelOI8JP3wi4LTSYPvsQPDTiI4CMJZ8Ocnr+wD+WMC7NHDR7",
-	"ffiKJf7Lvv/yopBlJURSBXqwKTc0ih/5h1mnKiqNLrqoVj8akG+jYSjkStAvjHPZ3NHO41Th2jg97XhN",
-	"8OH8Hvv45pShB6VmIHvs3cePp35MPcbd8k65zLpsCKNA90T99Lwn8b7k4ZMt1LbTCXbrgLrVaAAquC9i",
-	"R6w0B18+1qqYGWfIlihXpnzhhhl3Ac+8biShsiDsxFUjDV04xWoYhGnVKs8hQ9fftceRDlEidNJ0taM9",
-	"NuZ+B5zEs++xFVL3bE4HdJXnQ55eRn0qiWEanCqYQiZ8OcLSzusayyDNuRPOK2BTcPMhzNStBfLP+I23",
-	"TrnUY5leHOB0wSdIi0CN6we81DdddeDZn7/9+X8CAAD//w==",
+	"7L1vl9s20i/4VXC0zz1Wz7DldvvPJN1nzn0cxxl7Jpn4uJ3J3Zv2khAJSUhTgAKALSuZvL0f4L7ZD7Tf",
+	"5Pkke1AFkKAESqS67WR3Ji/ilgSCBaBQqCpU/eqXUS6XKymYMHp08ctoRRVdMsMUfHquv53Zfwumc8VX",
+	"hksxuhg9F3rNFKGamAUXc020kbIg1NjPmnChDRWGjN9+9YI8fvz48xP4itGCyBkRcj0ZJSNuO/qpYmoz",
+	"SkaCLtnoYkR1KmejZKTzBVtS+96ZVEtqRhejghp2aviSjZKR2axsa20UF/PRr78moxdMGT7jOTXsylBT",
+	"6a94aZjapfxbUW5I3rTWliIgWsNzXZThry3SmKiWo4sfRlzrihWjZKTYrbyBv9iHFVesGL2P0lopLSOk",
+	"vVswkgn2waQ5tMiQNEZWit1yWWmyonM2Ic/JkpZ2XlhBsCXhmlDy5Oysi3ps1qJ+ST98zcTcLEYXTx+d",
+	"J6MlF/7zoxjVX5WMma/5kptdyl/JNVlSsSHcsKVOyCNiJHl0dnZGxgWb0ao05NHZSRdxJXQa0uYeGl08",
+	"OkssoXxpZ9p2CHS6jzWVXBg2ZwrJtMy7luqmiwGek5lvQjjwY/aXl+/IQ7sJSk5Fzh7WDXTWDCCjZZkl",
+	"hN0ytSGqKtnJJaGCVOJGyLUgUrCDq1D327UQz54cXodXUpvXX9oH4RUrahbNGxZSm5QjL/5UAQteGFWx",
+	"6I6qKmi5+4rO7u/ec8GWK2mYyDd/Y5vY4lSC/1Qxgs+QFVOklHOe05LIFVPUtrskiq1KutFEMVMpAXtE",
+	"Kj7ngpZEMV2Vpl6CBaMFU80QAgpOLQn7xhOszKPzzw4vTXt038KgaPn7GOXxo+rY82/onBHNf2Zuu5+H",
+	"u/3pUbv9abjbz3ts9m9XTHAxfyErsU8qSWymLZkl16aXVMqh015S6SCdb9mSFRyWtXNvqTtvrreyZNj9",
+	"NrspWbKWsLNf6Kwe+qBdvqLGMGUf+79+oKc/v7f/Ozv9PH3/y6Pk2eNf/yNOW+Vpiw3d/lj03opuwgOm",
+	"7SLp9P0f4uRc5bR7JXROxd2F6DvFRPFaGKZuYzLAHvZrXpiFXRRG8wWZVvkNC3gzK+gm62RP7nuOcuio",
+	"oLat11AWsrLCAb9cM3YTV0yA5Csuchand8aVNrVy55QTzRRnuiH78RkprNSasplUjGSVMLzsHoeG1x2h",
+	"8QGx39nO48SW9DCtQq47CQO6hxP2q+UavZJCM9Cfv6DFX6hhawqnXS6FYSir6GpVWg2US/HwR23J/iV4",
+	"138oNhtdjP6Ph41u/hB/1Q9fKiXVS3HLSrli+MrtDb+kgs5ZQaw+QHJZlQUR0pApI8ryGiuIVESxWaVZ",
+	"QSpNxpltOakE/EynJcsSgt/dsE265HpJTb6wy/hrYsf0lv1UMW0+3Zjskip8qdWzGg1YKnLLZQmqPAXF",
+	"jIyzW1ryAuhIZ5SXrHCUv5BiVvL8N6I7d2/XZM3NAjgyr5RiwoDxYQlXTMtK5Wzi29brMK30JkuuRVZp",
+	"piaWu1NaLLmwDeArzcpZWsr8RlYmO0nsxHCjSbalC2QEDDQyK/l8YWyrNdXXAjgByKKk4LMZA7Ic5ZNr",
+	"YWfvK6mmvCiY+LTTl9OytBoSzW802kNMLbnWXAo7kKxghvJy4oV12vycXYtxRiuz+HnSfJkWTHDLETBF",
+	"lORS3nB2apsxYcAoLEi+oGLOSMFx4+RyychMyaV9/7VYsymhq9UDTUD1B6WM4JsmuVazVLEfWW6A7XDq",
+	"/i7NV7ISxaebub9Loqt8QTxHwWitlWKaKV3SDQxPMwbb4w3dLJkwb+tj71Muc8lzJjQjhrcWe8aoqRQj",
+	"ViwX4Xq7HzKg/IqpW56z7wS9pby0AuzTEq/x/SSnAidU3db7XhMFWw38HvbkkvIbKjZOhOpPSKiUqBBb",
+	"dWm5MvqSrCk3ZCYVTLWollOm7GGpWS5FAXIie8uM2pw+nxmmQGNEWwPIDn7aPYSvXB9G4lucQqDsM1zM",
+	"J62zdUdpttR/J+yOkor/zD7txskVK6wsoKWXEfUXxCwonEDO8E+I8/XgiQoOIFjl7wT7sAIhAG/8hKe/",
+	"tXjMginCbFMyfnL2JCFPzp4m5Mmjxwl5enaWkMlkcpLY5bXrju2Y63MC6pV7HbgA37x+J2+YeKEYNbCv",
+	"aFFwNG7fKGuwGm6VnRktNUtGq+CrX0bMKuZxI9jYTnE+Bbu19MJM6kvCPuRlVTBNMmNKYDrHH1MpS0ZB",
+	"oqKaNtCcTUbW8hnqdUlGms+tBZneRJ0WpQaWsSc4Ja4puWEb2Fj2MytqWZA4c54V6HWUImfxARoTmbWv",
+	"+YxZzRNlO9Uke3y2tCrA+ZNFZlkw+/ysyMIZdAsAsxjaSWenn7//41j/c/nPxT+Lk7iZ1Ng/P+B8N2aD",
+	"nNoTztLZZo9iIH/snVkrWYFLHujWvI4fnxNFRSGXZLoxTCdkSjV79uQkIXphj+R6ai+JFOWGrBdMEKpv",
+	"WGHXxE5FrczbDkaRJYf3xklSdI1k7bxu0tlTumTm4N72U/mNbbu9AEhQq7t9y/E1R/V8wFpAz/AX+HGH",
+	"UVuTQpWimzj1ei/F37gZGkAx7roipaavgZbUz0w3wcHT/OyE0L4uRVU6FQPdAjt9LKhO9zL29wsGEtp4",
+	"BicLWRb6sPiIiwpe9PBJJCMwGqyif6fBecG7K1rx9LtT514870pgVLBSmoNjLu055GAV0h7McpA+dw0U",
+	"3P7Q3PBbFtz5NPdA7w/JVKA5MjI3yUnI3y3GdROVNNdS2yy3b6NdYTvngf8Ywlqw9ZECu79svrtEDYdz",
+	"WK7i8jzP7XAD98eA6VOMOlVvWxpsLoliuVQFmjhWLNCq4IYYZU2dURLqK+dnux7Q/XzmXhwfluG33Azl",
+	"BH/RFNmDB/dQz60rc3CODBPu2iqSbjj7+OLKt7PPgH3c2tMlU3bHGUWFprDi4CU0rCz5nKHHEhbIrowU",
+	"3Egg4H2Momq5pCp+1hhuouIuKiaQymCI/vn2VO1b5Dd0PlR/X4DDJ83jVyyvrZ5ASjYzRFbWxMtppaMu",
+	"BsWo1XgZV8T7I6bMrBlze39F5+yBvhbuQpuKArxX6MU1bEnGRuIVWFkw/53ErQKNbAfgbQluY852b2OS",
+	"Rrfpp+T4/bGj4CSj4K7ednOA8bcXFd6etCe43Wd0KYslF29lyfRb52YeKoTss72Hb9/0Uhi1OajgYb9R",
+	"kmE3DaOS5ta6Llkxv+OB3eoIVb7BAgvEQYpfx049ZOgLdNSmoROdjIE/+S0TTGuyknZPXMKRuGIK3PMn",
+	"ybXImuCDtFB8ZjIydr7sFdWa/Nf/+t9kRnlpGZ7CU+0+YLtATILtTOdS2X7kCrqxDaz9ZL8lckZoEAAx",
+	"Y2VJphuSwRD1pHk0XUkujM4IF9dCCkZ0ToU1MKeslOutB2allCpdMZUzYbIIbfUbgcBZyZhJW2SCp89+",
+	"fYDSa+HfvN1JTfCamwUXJNZuzUUh11k9jHhvXaMJBkEyuCS0a8LFPJjma2F/0ARvHYJpcq0rxXRGLPOC",
+	"c40SJddb/ECksnTZ0yXNF5SLdKqsauJmacUUlwXPiT0FZs6H5C+4UGmApxwJ1gBm1+KGbRKSK254TktL",
+	"v5JlKSuTLmhpWAEjWFGTL9CNVV9XE9eO6BUTBkSyG8a1mFbFnAWc+KOcXoK7ubxlBZrclqYf5ZRwDREL",
+	"S1YkJLdsXpbOYybhrynNb9zA0fOe2h/st/7+xk/x9m2WNlKxghgJtOV0ZSr7Ge5TgLRr4WgDRsS9U0/E",
+	"hLykzkde3tolMZqVM6Qd+pMCRRbJS0aVxvNlR0BMZRE/4I+xTwtWVKsOT5MhSzsHdj8CZ8G82/nnGqQM",
+	"GaM5kpBQ7hGwI0urtxQnURdFwfWS67tahk0vRwra36tW6Zn6bqat7+TIybHy3U3O/ai9jiOOpad+vvKX",
+	"8Meb1OygGma5/QpaWkWEznW3QoHvae+cF1IY9qEJBIATm4xpUSh7MFvRgF5we+wIEpzhTmS4oBDb8lrU",
+	"AZlofuNZBQf3ZXNKJHiQoalbcsHweIF3gd9noZgGt8+1gA7wZ3uWXVrBo1le2b1cnxv1k6Dv1uS6Qwgo",
+	"1Jd4QRmeDQ80yRcsv7GyFyI43HmSavYTKg5gHeIg8KfwHLEn9qqsNMnc1rFKCmirWUIycCkFeyrDCcp0",
+	"tVrZmQXJbRcEZaqiHO6ZF7xEKwFE+prCYbikVksX9ni4sAKezzhTmugbviLcnLRkb6NddtlQyahaFQOF",
+	"b8zuasRxSxGM2mHIyj3sMdvP/XgSQr/A02eR7VXFQ2S+as4EdJGP/cjtuli2dX6IWWVP1JOWX2bA/v61",
+	"a/ivuD26h/odBhpv9kXvrBEP/R+0YbDTzhW78pJqx/cXnrajRjSOGqk/Co7HqJ9gm9ah9pKJhZRneqMN",
+	"W/oYkYvr6uzscc4L+JfhhdGW/3G7TVRfwI3Q88gdctL27NJJh7seyH4T7TpmWuvglxulFywq7u+9K1+J",
+	"4WwQE0D1XLfIStyS18OAeW7PTCcj6xdSzPh8II91WFwdsYJ7jTlawpFFDSmZPczABQShCdinszKtCr7g",
+	"8wWzhwSadQbiJq0Zh4eJJrvmpPOX9ozPTUadxt8RQ0PCYTyd9F2SM2IqJVyAi30jkbPZHrLPDpGNU5Iu",
+	"ZKV0PBJ6RhWYWSQ0tf3k4lCsESFlcElaU/On84OT2DJxY9f9tR/C28eWA5qFb9vEZByYicLqPpoX7ATn",
+	"dMv6HrrcPTj4+X6vyUH25ZgQAj4TzwZ3YNBerLmf5ghfthwwlhNO7oUxty9ZdmY7Pp6kU77s26B7dsE2",
+	"Sx6Shkf6U/NalB7URLzYBSMfIpD1sOe2pta9Ouite4xHuP6P0LU+mpf8oFvcGiwvb3101SDFiXcoAXDA",
+	"OiWnh5/ZNvY+4l1HUMmZMKm1N+O/S6VYiRHLHTY+hj0eMnt3Zubj+kXwznLgQwVOepu3dnWwLT7ygax9",
+	"V6Ru7xflsCeC/dQaBhfm2ZNRVCAH/pY6DVTMpFPA4J5uTZWwHScj727sHRDw02iHI5JRfQ8ZGJ4B17WX",
+	"sL02NfO0Zn//PvoEEqPZs7+p2Hht19VO6FtIqhsq/9G3snse4yw6Nz0rfPyrqRNpporRGzKmZencUkt0",
+	"ksibtrXdzYbb7pwo93bMXNCNvAk2YBBW1Gkgbc22vLH86ubh8DRf1TE0/1rTjL6yGycsdwLC0LbBuxvw",
+	"8NVD4sLQ3FwS+wrCZ4T7gNmCF8f6Zfyqd8elISU1EWbBhCNhZ4pVJSbdr4xy1PZ7Mah6raSYJ4QtV2bj",
+	"VynqgPBk7Z/M+F0ZTK6iW6OBq61wNEd6u8KNEVKZtLdJix3ie8YsvpZzfqSHUJpV3Hr1GUe5LJh3h2Os",
+	"xgNNgiQYqQhdrRJchW++em6Xhwk79mIrHulZKxjp2W6Y8S/PYlmhtp3Wa6mKmB/zUBg3y+UtU5vUDiNm",
+	"C2ku5iU7rTQjvi0MOQmRKDJpamNsQDR4pZmKhJ8fpnuLPep+gqk4wApHmSg0z5nWaR3RvDOg5YymTChZ",
+	"lkurpaog/2eLgWpPPvhhpLrRK5pjpgtXTAOj+GsKOzyyoBoua7F7VlwQcEjbBptrUUgyzt58e/WOPLSs",
+	"93A5oxfYMktA4pDtX2FLbbKTxCV0YhrYkm7Ai30taG6IxMtbuRbEOTVbdwcteTRTTC/2TI0dxGFFxiy+",
+	"YfXibC9za/q33+ne0LXs33z1/CXMx5FLv1Lyltsp4mKeVop33B7minU4u6ZUs8fnBJskmCq0WXExt6eS",
+	"JFRYKYFJHD73KafIHt+9fT05eMeyQ2BNzp4peet29AtZMD346iSQHINMkJ2gylZHe8j9B/DsneT43cXt",
+	"ts5mVt0kszd1tuSxYWYc8qUGx5V22L5cp1RIsVnKSnfoql2B47vxbsOWGYEAMNq6RUZs9pos07u90s1d",
+	"u8Pu5TpyjdjSORSOvYbpnPTwhOxh8QYHIdLkuu4a8VsUocfenW7J/KFISG0hEHYWo/fF6y/ffsk1yorj",
+	"KM55EQMyEuT1m9snRCr77zMimAFPb50Z9uhscjZ5NDl7eP7kgJLzOKacSRXzjL+xXxMjiVH2yEXoCh9G",
+	"0WBX/HB+/t6BPvg9UHuQnz19+vjpIZf3kn54jU8+QoHnP23tnWSEWDruZ6uV77hJ7fRFl4YaNpdqgwGu",
+	"w9akNSudO6hXfEHTUZRIiIfDYIGrJpa8Tc0NF0VHTs5UStMhMvcFFO2LWqdqzszh4QFRTVf1g92j/JLl",
+	"oAvcSzTEfWZJIHlf4VXCFxD3eJDGSN6gi6Vc0NJgtktwc7SQ2mgyhlRsrom74KBzMNLgIlRi+qisRMEK",
+	"Uq1OyILesjrOE/ThJUbdg4o+lWZBqGJkzm+t7f7IRdvY3wTjYOhzyChrT+eSfvC3JuFt05ALq6ALvf1s",
+	"D7ykjvl/JbUBrCe9uwPq68JYNnkywkmK/7ZiorD8EP3xp4pVXQ9uxah2N2JFatt1NKiE6Hy9vuGrVVfX",
+	"uspzxoqun9eUG6tV461YNMt+Sxd3E1GPeqePhtrw7fX0tke7O0FJsEzN2N7vXfCrnYy735zMRhQimX+V",
+	"012GpCtr2tCyZU3vCuG85ud9FuYO/x8dW5zz4q5Rvq6P6aYf1W+Y0hh7VTjxnjYC+/Db1CZVlbgTxV6Y",
+	"TWvB3V6q5vsOADkXzY8i2kpvELZOnE/iPuPOSIivws4A/irsjWhDlcGY7TV1CVAudj7+pg5xfdgfvS2k",
+	"Dz2xJS3crAVDjW3kGRdcL+7IcnbKhzDNgtHSLFLwtaa8aNtiB62a7ZsoiEqvE+B25xF+t+ZLZLG/5HpV",
+	"0g2g12gyZqXGmFf4fOL9rz/K6YP6gNfSrn9LdT5IYk97jc9FEybRYUh7VbKWttTkC3Bb1UkhUVHYmRZu",
+	"DR/FCzZkAfGlB8TLG9voasXyA8F8jQ68N9MNWr2RJc/ddTOYakcJOqdZD7zg1qxkPoyzf2T7OxdFrRGN",
+	"mW3Imnm4pEksYNoJmHtKgz88LX+VU3eGg05yy+LaW9vaCLYX/jZMtLlLjg7YRas1OwUBFG6UsZU4SRDj",
+	"6ywuaOdKrs2iQxXjP8e9TEGbvT4fNwP1W3yXzVh2pWvMnHRGl/OmNPAAjYxqCbRaAfFLs3NaRqRpvaV2",
+	"JEoSUXu2tlIQsBpoMN064F/l1Oo9EQWrCSLZXWP2geaGuCYO4IqjiE3IjH/wCWocsw9WSk5ZQcYFYDtD",
+	"niP7APkXUrS9GIf5vW2qR/Y5YD/FblcawFqXzefIV1TEOZKJW66kWDJh4lgmHnnqsIp0L8d0d/pWvG3n",
+	"mbGkokLQqAET/w0+1BVL4oID4xfGvGTEGRHALdQFGSfNbZeA/CHBAE5YkzFcHte/gmmNl13i+GyJZLRa",
+	"UN2RZgw/ufxfMmWWVEyWLBDScRIgvq4Ug/0KtgzkRI5qXRp3abkJ9/FKauMf8ObQyF2zA5jIYcJlEzAf",
+	"MXLhRV1GUG2Aeejdo/LjGpvubmkBxx3ed6Dc3WJGRNnV1St/x6lrNoOELoCntJzYZRZ86mM+sNXdOd/D",
+	"49Dg1TfyoC3WXFcBfwWnWr1USX0aNOK1liLBBAeMePDE8QBadwlxax9hx6cf1f34oLx7Ieojhd3tHUCn",
+	"Oyf1mkOtRDjdAZFUWz4dTFoH5WW5KplpO3dC540VCrbzwNPj/T7d/pxv6tOnPc3zihfUoWPvHlnMbkqu",
+	"l3EbpNPXvu2Edg3DDpPmzd1z+3c5GJtxj9+8RxZfy+jZZcnjRGG/S8NOLEJHkz9DP9pp2ME4V8xYDULv",
+	"8QYGsm1w/HNtgHvlWjebJnquDs+AbZ6JwuNtR7ZER3WI1BZdrRd2L6mf2e+g8dD4p4OTPyz+K7ibDPbK",
+	"8Qt1L7O6Z+4MW0VMbrlc0o5bQ/aBmzqy7rC13cd4uJOx0DcrtNMF1RHgXCvbPZw70LRJEjhK4YooWAVT",
+	"8YwQbQpZmY7s1ErktEObjjkFGjULcwtw3A3KoGOF+qU1YS5otXlha5jtld/PgPenuAA7f2rN5Xvvtxp4",
+	"5YtuHXQ5jTP8lHlPr1Qka3u36pJf6NEL7npdOCQ4aTDoIkNPkUcTAmw0wVw48+6tbuNia+rYJIMuZmOu",
+	"uCGXwo3/rKbgvEXBEffCNW5Wcy88CD4WE3N8Kmn8ssYa2lYt04iMjsk3NYZQzxyC2hXTp+2HnK1MzENk",
+	"ydGE5vg7mW4IFQSbu2oIMwnAJv5+H+DDhFRwhdU734Fu4bl0N7X9D2hqVfGZanLu2qMDYh+SMfz7RyTZ",
+	"Belj0IKEaoMwKLwhQ51/Ql66GXN1sTQBr6adDzcRbYeMrKblHgMYcfC3rt8PjnD7Mt3OjJvLpiPPCMku",
+	"7wXr/n4vq7+RfHiaY4cvnInCixysP4RxJOgUhuCR9YKijxRQXKwQ6nRudfsfPybTg1yMM7zHMIHs4N8f",
+	"939ahoQD+xBX9mRBKL40FD6irn4YjZcLKmUNKVtljTW+rc7vVSK29lHMl+dLYPW0mPbiX+3XO8KSkGFJ",
+	"L1cVyxehcmOML4oQzIGUfqEYvSnkWhx5Dvbk5YLNFS16cmEy8gT1aBpAQPV8AhLhUry/6fmIFCUXfft3",
+	"ZT5iVR/WdKPJ2aWP5DC8BIGDpZwy92BGxkLi/RJcD/j6W5CHuGHmxB1VVJMsHEvWS1ptB/XjyIIVCpKP",
+	"3UJsTdkhlnqxYPnNUYmxIFLSJdPaqf4HnT/4RO907QZ4Oe2FIfdN3b4GkhNsnTqkN15ys0n7ebzfBo80",
+	"Pu+VpaTT1FT8lpdszuLXfs4E02TODFFSGo9tDJc945JRKBlCRUFu2Mo0aKHhpY9C75WuCun+Seu8smQk",
+	"pGD9bnI8qW4wh9M6kZcGogA4fL2u1GPMaEjt82nXjbrWi3RKhWD9Ljlt835D2o0MdsRGKAuH381RB/fZ",
+	"MYhMtQ6pWd6yxj579qRljz072yfHj31crsWRjwZyPp2XctrlwAzbHfcmFIlHPqyoYWnp69/2L02bjCxz",
+	"yMrsvPfxwScD6Mm0hojcMrUPGsq7hwJQsrXkSZuBghXdnfn2kLrIbE1ZdJn77YOPisUT2XYDEHliTx+F",
+	"yxN2dBQkAugdaVGxWJmoW+9DWi+kdsELqIVwTYqK+Sr8PVQgSFSHZ+90mQzdGJ4fAEBAjPQ6SZ+MpSDr",
+	"Bc8XgHhgVWVIW0Aztay0sY2hJN0doi5CRnWgjh2nuJ2FOha0j90HT/iYquFPQvi61oOehLD4tGAr720L",
+	"J/oLmt/MwbFIfpRTTM72blyrkJKxi4NJ6hg5CEXG2BgjEXbbKO6wpPug5Vh1K23ACwcNBlc8DbIk4pAV",
+	"1PPGSkk7Y+Cz0IwJ+N7SDsPlQcmIJReViVZf201Srpc9vjDxhe4cepTjdsbaXskk2PBReVLXKHxRSsGO",
+	"SzXkOq2ds7/0q7rXB65B53LVupFFXFI3pnjdFPvIcRE1uwh0q4NTBqGIx80ZrcwiXTKzkK3AaattImxw",
+	"oIRPpVlEh7uVT9iqd37+JImmRH+MlerA5OggwpoKlsEdWn14jfr06eNn+58A42S1UO4O7vDbPi0X3R/O",
+	"B9JdX7cF2c4h6+xn0K+5NsdqRXUnA7xk9TMNrMU9X7mFZB1G6ooQ9Bvs0o9Qb7BfIvHhK3K9V3HpKy3i",
+	"VQsq087aap/A34pyA5WCgxW9cIDHGaFCr5nSk866Cth5U4TryM4bp7GGgxdEQz3o978DceJYLZ1ys8ef",
+	"AZUK5bIzptu3mXExZ2ql+IF2nZCURwUHDcN16Cf4WtwZcvJ+OYChQH2P7CUX4beP/n2I/0aH+F0O1V1u",
+	"qLSRy7eyZHdR4LqXrc9kozQIQXjo6c/v7f/OTj9P3//yKHn2uAP/rAMtZmBJ6yYc7Xw3HO0Q5MRhiJlm",
+	"ju93x91t1j/R3O3MhodyYYXPShqigyBOSlQcz6xJPkgYr6QyXdkWc66NJTK9S0mlY5zwBwJG3QQ44lsP",
+	"B1Pw/uDEv3UjPHLDY1Zu2iWHdm+m2olWw8JF50pWqyF5UUdKfV8V6c5Rrc+e7Kr6HWL72ZNecroGQDrq",
+	"mqNghuUmlSJFJNZcAiBqh6brbtF3XO/Pzp581nLcP352dsfLiQ9pzgsFe6wjD7Gkas60acCZcioILUu5",
+	"ZgWU2HE7ggXgSXBwEkoenp+ftKD33XG8//6g487i6dmwW4PWNG659bvWo7fDf4sdPqq3f5v1Brj6dx49",
+	"ys9f93KVU3Ek8tenMEQ/cbIoCPuePuB6g/XyXWwd0cfDJdQQaL2TujEPUPQORbnfJD1vtNSwOI0jOZIo",
+	"9T5aWN3QSLGw57WQ+n/+b7IKEOCOCVKBuQbG9jMcZPQhAc00ej7ZKoWPDLF/t60ZWx0LjCga2KcBpU7q",
+	"x2KEvfTba5CEKw5GtUC/L2zDaBmJCAoZqkwPNAlaE14khJZa+guS7H+cvmh+Pn1dZMSrg2QB123xQqK9",
+	"ilS0ifqG5gsu2KlitICKizkWa0waKMMZZ2WB5cr8hKeNBZBFcS5qs3r7vkhqRvCktQPFOoq85UPCah2Q",
+	"LqFuGTIq4IIkI/bBmnmxWg7J6MOp7eD0liqHBvPD6Cv7nhe+O/h05fuET298x/DpZd27lXrVkoowgGoH",
+	"45rZwzZnkLG+YnJVsksAh6d1QsBshtmVBGYQGt7Skhe46DD2LtecURsfnxO/cVNsxSjeCi4Y0XRZ8xYp",
+	"qXG13x38Vo9LNmB2v2whAdszscPmndvtRRQc/CWAgeO6Awo6IknbVSFWPWNLbiYEF03jINYcSiPD1tAs",
+	"ZJVmNhv0MDcLk6ksNqmRMgUtEHIJK8MmQprUSzX8Bv1Oqf3B6YbORTYJUDTgMxfwwrTtPG/95HGl7Zc/",
+	"T5pdkhZMYF40L9hyJS3rbCZcpCsl584qC3+5YZtUsUrX9esqlW8R77+0ilDJQQNsFMUJ+1ADrwGBuVaz",
+	"NMjnhS+XM5puD9J+50YzSkYlz5nQbDJj1FSKpZWgt5SXjjWsXTKB0AJaLLnH055oVs7SUuY3Lp0JaxxO",
+	"2s+CjitoOfHRz/ZYmQSRLf4rOxVLrpcOCgm+m1Z6g9X88LyZKKhbHS63PcS2Jri1UgsqCjmb+a+1luFU",
+	"aC0ngI5dMBUWlY8e3MDuL8UtK51Pe2igZq9jZvfEg2+j+++WCfOO5zdscNzohxVmNg5QbU39ov3+B9cu",
+	"CV8Sp54XVrJC9OvwilIVjcMqQ05xf0W2TUVE2fRRo/swcPSClSWB4seAbBOEldrTANI7ABsHiCP2EB6G",
+	"PVZUCuXfMkYHXzJXSd0FuBopb0IqgpOhSXNgH1YoJeKZ9t5LH8m3g0FgC0ywo2WZylnmUF1gljU3zMVF",
+	"rahyeS5wxwTrEy95KiuzqjqyaGwvPo0G24VT6moqUjOJF8FQdMkMU3pwaa++wcraah11mPLe7NFkdEsV",
+	"t2JmDzmHbjFRzaxKRnxnVumoQCepZ8UeLBG9bWvD1ldEtYUQzFewAer1aSer1nyU+G0ZDrDNu1E54LOM",
+	"Bnus7htns1fzoeCaKAXvRuYx4nqfR/QuKFMHn+2La99ZpmiDWJ1c3xAe5KSNTWNYQSGdtVSFPunQrD0a",
+	"2rB4+TYcYaddZ/VxqwI90Fb8OcXH10F5oAkvJof6T7Ee0KHyL9iqHnZhTY8xFQXRErRmIQ1BJoby7R0F",
+	"WG7lzSBoSHzirpWfsY+eW2sfUDr81l2Dvo4x2HvOeylzBa17S/bmuVq430/N+waEJhhec53f4C95JL9A",
+	"CETg/gJ+b1G4V+LeGQt+Z+teEl8T0Ts5aFVwQ4yivJyQt24WEmDcaUnFzVbVhC5onJ4g8vXQPnplxebY",
+	"+q0KK9YUHHdBd9+Hyp3QR/rDJLVERbtx/xDZIZKiEzzKb9XYDt27XleejO0wLKfRSaxsjUCagRqvseA0",
+	"LAIo3u639UKWrt54JEoLmvsiznHDdkvG7YIGOAfXf/2v/008bhj5J/F+BvJP4rQcMnZFE1GvCuv+QYvN",
+	"yeW1qHuw3bljoukCy4jt4tB34JXh4/Xkx13uXzFWvDZsOdTKLJk6Wg2aymJzb9dKPXeRx5WOFH60fGIF",
+	"C6hUU1mFnl8Y5wRKljsHsPsGQwCLuLFWcnET15K+e01W1Cy8tWZf+0ATXcFOCN77EF6j/zv88+fr6uzs",
+	"cc4L+JdlHRoUveNFTlBUeJ8QuPLtwPER1zz2QAP70xyYwE3V1vWKH0pMUlh+/egHWL0p7nx+uUy1osk5",
+	"iYH0uPKX2BSYQieYmA3oO8RI8ujsLIoL3eOA3KIhOqtWAL6S2rgaM0OxFRBDJIUDYEh2Tf9zsBO5M/Lu",
+	"zhF+zW+ZcBFQA4Z3RJJ/K794WJ5/r9bD+t+TT9x2N3syemTpw4S+ZTkTBjGq9MfdkvZ17xQV2gGYHI9m",
+	"ipRXJbsbs7frMvThieEgnJF3dY7oKpeDx9IPFmbHPwrX5Cm7pWVFaxT0YxCKWu+O9ds52ndy5cCxXvno",
+	"jI/Le6F0vCPvNbRbLvwEtIfMflfagy04tIQ63FBtF/jAGC7NmKjzFR2s+KjRSeqv3n8aKEeZQ9mDgT6y",
+	"fQXtAuXqSJzrtiN9P85iYIl5Z0k4/e0BRtc6REsasMhTJvLFkqoO9ffF6yurRF+9e/0XUjclN2xDxpla",
+	"sPLzLCFZNa2Eqc7Ps4RMJpOTSb8aS0teRjyTWc617VMbPrf/Cq7N6WdnZ6dPH7c+PvrTI/t5lfPTQuvT",
+	"J/CMmnuVv4zr3B2L3ZnNtCqpsbw0FMrxrYf/g5r3fmmw7DGgB1sNEVAZ/RsITsguDmPBppx2oeQvWBn/",
+	"BZekB6K6675+wnUaY7G2stgnassl77i1TgJma/UWzvNe3vYQ6x9P+Na76Hip+wrKnxxzExxA7O4jMnjB",
+	"C/fEkaa4q88fv9hbGCwl3ZOUV+/evTnCvO/Z+984jhIiN1QNL9Xz6W8rk8slO5C4aFT7trJlHRi1SQtW",
+	"0o2PE48EZ+LdyQC6rtwTrSKpHQ6P5m5YE+oqq5ccaoBmYs7Fh4l7v5WEj87/NIFqvhdPnjzG0vjku7df",
+	"Jw6sEZgmfttk8iGL/u7Fmwh6TUQc3cs1gxMn3i+BM7YNNOPXcXfRGn7fcl8cuGKI7Ldhp8Fz8ubbq9f/",
+	"g+iFn3vAyiBUA3RXQtgHbjQ5w9swSNHUJPN30SneVGd4kaYZXo11So7AjfzZo8/PD/qRt17TJylvJxAP",
+	"X35o7mDKP6VIDMTbVpU9lzlhdZMJeU4KrqGl22QcUU7sEk03rnaKjt9HHikkj5R+kYSaPklrgWjbQkqt",
+	"FGKhGMOWK6MJnRmARnEFLKVgTZrJWTu5pIUqFUfD2hWaW9VqWC5FocmUmTVjoiEjeGfiAnH8xTSoUIKx",
+	"QhNKlnLJhKmpVgzi41tkPj47SOfd5PY9yMv4rNjJdzMC1+OG3rA9QzucorMlPgMaDuxc4NqhIu+7t1+T",
+	"GTMAXtnCJswrVQJE0JyZE5+Rj6HVThQRtIESgC+0knEqiw1EeVMuNMkgTtZ/bOTirlhsNeyXblyLQ91x",
+	"f2StIvwNdHho3jDs+dnWNnn6+efhIsUzyLjQLK8US00ZeeNziBohVGzIu6+vSG7HN+M5NYyM7cYoZ6ea",
+	"z4Xbr1JYJWE1pfnNyYR4SQeLFBdhlYplcAhiRZtdJ/uvhuVcc7Nw9cQS4tGSoAJiGJzXusd88tkw6BNL",
+	"zAFu/NuWP8JvX9yLTiQnkVOpWeSgtyNMioFRmaE9cO+YKEjK4fv1iDI8FBAcZXOEVbzUXtKCkfEj8keH",
+	"96UhZu9k0oEJ7BM/di+O6zwFgHJzcOLAbBA35aWD/5slZL3YEG7csRVXbLfCTu/1rqO7YkhXFGit1iPG",
+	"Huh8O4KSrlYQB0o+I3/jX3To60NDw7bRHm9G9WIEQZHhbCXN4h9gravmJB10ViCQSkEqwQ3GyRkOBTDw",
+	"h9yUhOtT/DY7ubTT5MoaWpEEVbCxh4RkXlHAK1h75uElrGObzCvbu6eFfXssbQaosh01t71gcKGvqW17",
+	"kXHJjGFKJ6Tgc/sie4ZlF+nkP0+zk23xOBQYCig8sAZWxRg6/+9evIE0vRb/YbCihiBoRJ6025GbhQuG",
+	"cgoEGSML4ukwpXqRkNXGLKR4bOdH5EkAxxhWvoyYMQsHkbBzFr1+4xOf4USyPcCCRA+hIDPam8G7M/94",
+	"D0BCK4H66SAdC7o4tEJMm+PCnO58+3qAsp7Vsg4hddyX0XZv5tbd7aa7mT3/n7JGBtkXHdx0ZB5tMU2d",
+	"rOligN3kZaw2vQlB7GMq3y1TOg6Ztg2+5+9fWsQ0HUS3kNTmRaOWD9UnKQAjdeXf3rAN4UVY6Im8eA7f",
+	"gi3sVH8ezxbJ21RFYlkCa4ILQiuzkIr/zApLE1TCXlJDxtYI13pRPNAk2xptFldMjvFHBxhlqV7Q86fP",
+	"4kQH7fy8uHGwAmfohm0mn6iKHNe66kZJ2AupZkeQ89U20GKP0o6CrVmR2mOvZ0jqVtj8MWHyB8LiI1eo",
+	"iveuEdJlbmcuFjIDvVAQnO0W266oNiTDFEkM0szC0FF8ond8JfYDLqX+MxG+/C4ebjdl4c1wIx0CZopu",
+	"lRY/tbd+e1hb9AZ3zg0vH6y2vyUFXtsnj9Nq2rtgK/f6g1E0SFBviSuNuelWSCVkyjQvWKvqNaqIovC6",
+	"YytPcVsbbOsCITzb89P/ieBsk4v09P0fo9BsQYnPZ7v7FcjkZpMWdBMZ5CNiJPns/GmjuH6+5UX67Pzp",
+	"EUdxe4WO8XQ0Tw/wd2wdhod9Hgd8HCERPTjxrRWOx3Hi72Kd3oKYOm4A0dSDpz0LNAMddbWrof4hncpZ",
+	"/LTmQhsqjHP1MtivrkyfVSu2CwsMQwXaWyRs0Gk/KFAAMOWqkrlKR/cQdqyr5dIV3OxXjsxVsNwTaBvU",
+	"CvO9J70zctrccNVQdwxSwH3U84sWrvROijGdaiaMr/so2MllHY/NBYE4xQH1/FzlgP51+vpqOQPK8QXo",
+	"SkdGajbxqNHafdh959p/FIDUjluXuwIsRq934YImc6I62/IAPXvyMfKM+yExRpWL9+NA0UhP3/8h+Onk",
+	"v0eVDr5KA4TQYeiNx/i6fhvIyBgDRGSeu90M5qSLs78Eb/fRIIJeJKY9JXZckDqG6XXOBIj6ZZgQUZbf",
+	"zkYXPxzuoU6j+LW7nlsHoIJLvKvfm8RmoGumf4Oszk+RfNkZ/d83e9LOzV8glXFwZYbBPpVD9QIGZ0X0",
+	"1KdCaM+lw9UaUEfgXiPG2gDWO5S1JmFgbJhfyaOimwafk/dRXQT62DuWIyxFODmHqc+4Ae77RtwR0k+/",
+	"BRLu6dLjk61ldCR/Y0N1c5+DfKcU1LqTGMjI9wvZZFgb9GQHdh9FH7aqtLv5hsQSUmGcSh9Q2YO+4uzq",
+	"1fPzp88uMjKTiJNHpojIUokVLSCrm2r27Akp+Jy5qJZM68XpDdvMmSCnZebjMTsc7E02zCCpHLqFt6wd",
+	"qQj7QJerkiEprDh/+vTR5x2Jy/SYt6+qaclzX8Ch48qh6zIgSken+9YlvaP7lhR8NmPKGmp4f+HuM1aK",
+	"QcxHcRncNWssyQ4lrYmLC3DcFLp3HQNBYQLMr39/SEYcdKM20xP4RtsrvTX177v35XMk+jgVKM7le+4x",
+	"PztYQXy3xz3EH3EUDHG6WLYadGhYOXcoNaPxgED3XaOzQxvu4NjdLM7ZDOlZwhBMToDkHwbAoQCD4f0T",
+	"npu1k3Y6pyIWz+3rrA5zRvzb3/L797cku4u7j0OPgfpQ+YIblhuXKn3wKIUownSluPQZj71rBydHGsTx",
+	"zffbVEzbdj4dcjZ9PLfR0VfQLUdQh5KQU3G3erx3cj3US/x+W4b+3SqEKBepC4dcUE1UJfbogc1GidmZ",
+	"EWzT2YxhUKFtcwmZHw0yHSghUoFchsW0ygYXJOg7HjstdVrU1QPuNLtSp01KbJ/WQUDL4Qr9Lr0y5QAC",
+	"PeM9C+B3VwzacQQejFn4BOXj4m7AunZQuI33idwjPYPDik605PthI7jN0W+o1mCqYAMEq7WMjGW76Zw5",
+	"O0sG1Yvt15PBxXBxVP3M6SPRWnIJ6Q92d/p6yB1pmCDI4Ditjad+ZcTvqRp5XeAK17fjoW2CQ4yEO9Gw",
+	"lIIbaT9hn4d47Ju6/ZVxN/GwjHefjZWlof+67TR3xbA72yt+y0sWq2LwSq4bbOg5M5BBGcYtgw1fMqpE",
+	"Y+0D/5dyzkVoOdon4Wq0kO6fNCjaaJXa0fs+c+GJHTIh0WcOzIrD/eElN5u0LwRF80gD+qn1YgCt2633",
+	"UhkHLmqRfEh6HHfVfJ/b/Pe0Ye9p0XusS4TcrqVq6HzFtZFq81KYwSuGVgdMZX/AApD9QYmTw3DTw04L",
+	"zCBKS7pBFanGbnRGnV6MQvH0/m7404f0/W5T9R44C4Qy5i11jCFQdFeK3XJZ6eZt/UyAnfcOk6h9yYtV",
+	"njx8OlvJ1u8N+8F7Ak6+yyY6uvhUnaXQW/Ps2MARPXQI997p4qaZTj+gfkrnseXdP62T5N9ejXv3avzb",
+	"8P+34X9/hn8QzHkMSp4f3k7lM+QzvBRAO8Q9QMYUWM/BSmcQQIu5ND11Ie+d78wcavz3kCm0pDe+pIqj",
+	"J/OXABkZo7/ALJhac83adPTd9TuXoV3TUZUMkrrxEsThR7bzn/tPxL6sln0IfzntnjqouwuztlKyqHK4",
+	"wW4mbgwo4K7ckpUZdt7ik3Y0bLPlyBC6+cjqPf0An5sYprp4g391rH6Dn7skZP/t9e/aaleQq/1azOTw",
+	"kAWqllKlQY7oYd1w+EkvyxIxQAbFWXF9k84UY+l82k/9hCcQQXXQI5VmRe8nZlyxNS3LNMgr7bOP3UM1",
+	"zx1+5qei35k0RKMM1YiDHd8wJViZDm2vWMmoHvTIkCN4yZZpXUQwXfZcNvsUskbfJwbrEbzo3zIt+Q3r",
+	"27z3AkidrhQzZjPokSGT3zRPZ1VZflSdSbOSi+rDkD2j13Q1aJk7baaWzOoSvBjp1jcQ5d4D3u4a5D8s",
+	"1jw0X7bqB8vbIE8QKlPbox0emBC4jpSKuACHklHfGg0EqjEY6RIepDfMQ5HICpKRG1Oi0oxkX778+uW7",
+	"l+QhxiU+/IUXvz5csuWUKf3wF7d+v2ZHaVv/0uH/Owz+WhhWlnwOBTDrSv9DkGKFYeqWljs4CJ89e9JC",
+	"QngcB/EK7dF5Kaetmp6hr6queNt6y/lANLcWua1eo6S87zVlRydF+Pnep5pGVgj8GJisc8zTO0CU8HXQ",
+	"56FRQ9XZwYPdrpl+ZFXzHcoKZobrncwOIe1T+X1n4L4K/O8Fj314QZv9ftlgalr2TEhce9Z78cuLTmdT",
+	"XkrNCoDltUeBj3bNmSY86IW409pa5opZUdyqJm8FYeq8f64+darY0hWMgo+lzG+aT5Vof4YSvgEof+1P",
+	"L1I8FSH0OfZD8xr83FCx/bulOpUrJppPOHoouZrf0DlLIfG3LFvfOW9Q8E3Tp9OumyaKTaU0YZFr901e",
+	"Mopf4J5PZ7xslyEAY6cpse6/UMz57ILvGlRg/43HgwV3fiVMPWH4qaEYhPCM5qxu0XzT0cqe13urI+zw",
+	"m/7o5ZN2ReJvVQcwpOTKHIMXfIztPkQAakFXeiHNIem+C2t4wzZkxRTJqWFzqTZknLk9gBUPkPngb5AJ",
+	"UFpBMwV/oP5o/wIe1FlyLTLcMPZL3Bf2r2BDQPOa+XR2kmDNASoIzjhitmVQbBk6DKcvQ+i6mWJ6kZEx",
+	"THfjOUdXZiPHAIaHmmZwuPWuBXSCb3COMnx2LiUAll6SDO5oM/uTIJpuNFkvNieI/po1/qWMjO3br4Xv",
+	"LfSmnhBpBSvFwtEIGGlkXYLvcI6jK77hF7eHRfU1z5nQyKXH6k2VNnLJVJce0SMB8rBfhlHjgzv6O+25",
+	"SOfKSqwVU1z2BuNCiEY4LihAsnqknWQkZFrijIFEBKiNqPwzvH31PlPMPmLPmjU1+SJdleCMZJaxV4pr",
+	"Fu2mglpFK8VufZ7L7gDWVAkuhl1obPEOUBtmifjp3sMy/2CKzzbHJYS4OUx/XO9AtT97/NmTYamAYWc9",
+	"6D3uevq342GdIpdF19709evcwuiDohNtyQ6vSAgwfOILf0JN4HTDTOp+XtLSDt3+UgldrayAt6KlnNsv",
+	"oIZbemMbTmmRaj4XMOCErJUU8xRgmRRcVOLGSfOS8qWOpmLdA1PXM7c9+hiTfNMYm9+umHDJGUOyYDvB",
+	"6UqZ05LY3+HckNg9mbJSijnAO8BFDKC+A0b6jDZBrxALW9BNDQ8/p6vd67V4WZRiP5JNSAxovZqMhTT2",
+	"d1e9PCFckO/eveh/iwVjTTtfzURBKB6fP0vBHmiytmO1veEpziHnaOZw0Du6h5nqxDRXpu8rEsIm8wnJ",
+	"zs/On52ePT49//zd2eOLs7OLs7M/np1fnJ1lXVmCXa930/nA3wm6qR4+jxABZOmPsv2ai0Ku++p6rnW/",
+	"m+im6/aDIUmJ5zmcCWS19uKEnHBgu71R7Jaz9cDtZmc6FXIdvZ+FchAAI4+wijgQbTU3+xxxqNXAE66J",
+	"q9feESeBy9rfFIlIk0PSqh5Q8LoDM/eWYbpeHhE8mdUkswsrRjK7WtnE/svLTXbhMvoKupmQbM3YDXyJ",
+	"DTc6lbPUfplNrkW2lMIsyk0qzAK+LKhraqcMnrXNoVUGj9dPQ+agVdPhRzKGnaahKMS1MBXTBd1AxWzQ",
+	"f2eKF3Rz0q40bUcAvIZlt5BSjE3bJiqqO7Vm6ijkjm4Q363F8y0PLNj3wIfDgcVXFEwTPEiAa7lAPGrv",
+	"trfHxpR5OyIhCljDSnYoSp6zCXGMqAlV7FpYpq18nqPdIlZI5qXMb+ybsnqzZxeEkgw2NcQGZmgggfNJ",
+	"E7PmOSNjeE5fC3twwdFG85sTsmRU6CBL1DmsRM4uYXNCR4VkWKeGfeAAFw9dEb2yxHMxvxYzqdZUFSco",
+	"27XfvC0B605HuN+gq0uSNcjvXFSGabDaWElX2lpzdiAJ0ZJQJxpg/nIltSZLXgg+X5i6bAfOuj25lnDl",
+	"Mt0Q6mYKp9sdmNeCmwl5+YHmptx46ZM5q8yZof46B8ixhxww/D3AozjlY1spOKgWBls2fqK5DYZ17qPy",
+	"wE2hP0zd3s4mPV+vw/f3Eq7fuz0fUZa3lz0e/bUXnPvOAYPHPts3PLW79Ft4GvQ8nYIjxGs2dTB7mxm+",
+	"hm2A+hXun+zVq4tvvsnI+PzJ6UJWqqO0Q6jJ7ELiP//7c5RotonnoZeV3REPv2Cq5CKuhB0Tj9c6ryJH",
+	"JogUdGLZc8r+ZRZcwR8zWSl7yElFMntkZWS8fz+cDM9S23L815xYIwCFKliwVhG+b7FDra+1ttv2fLSF",
+	"wbFl5nZOu+MghfoYUyiSQM9xc97LLtoSeT0lzbak2qXMtnA0OaUqoGqoYGsumf/UT8oFYdxnnx2M5G7V",
+	"lINbxu7Is6MQfn4v4igAKRz/cPbo/Q9np5+//+f5D2enj9+fXPxwdvoUv/qP+xJdz5dM8Zw+/Dtbp/+n",
+	"VDcxxMYDM7cjpg7xzLezb6BpR6m0I6VGr919BLKKM8aOsaWc/nzIlPJv6DWCnsBZcfn0iYTN71d6/H7F",
+	"xf3t/E+4e3fZdSvzLLhRkKLk6IzxFUMaUBb7rVxvwQTawxudtFFz+e/SYXdzKV4sqBCs/CgBNJH3NHE0",
+	"917/+c5atayMcwb3HdRb9wjEguSKmVTHayKjn4oSbAUmIdz2kTEChQmoNqWYqZRoF4QLbwBcUujAKX9n",
+	"H7tvhEoHRxZojj6WKZiIZk6HaZbdfDMc7cp2/gAscEuInpA1my6kvAErXZc0v4HqrCSrVJmRcauI5MmE",
+	"sCXlJdZvvRaZXppVatV2MB3sh5VU8MGUGpK6wIBQcum8AEZml3gpbuctI3Z9NZGCXH3z7g15/t27V9cC",
+	"XNVYMRuG6pmEauLT+2POA19LJZBZj89jqLE10bEqEvHWR0ZbujkIRZcIlBEDZT7s/6PXqLIrUjM+rObk",
+	"e3weCc7EIqE7tT33Zm4dEcUZY9U7AJHfg1wdemT3Kix2D6Kxy+mEu1HzOdxOOd538DCwS/wmuCRrxQ07",
+	"laLcbKnaHQHcdxKYHRo2yj23Tj2F1x1AepxM6K9Dx872+6/i6og6HB/VNb2BiHAsYKWEFcf2VLFCt6/m",
+	"cr9JAhColzYcu7uF/n++RXvU0t+7yF+ykt+yweAatGTqaH9qWOs3ksuO09/3DvU4zHIY9B0zq3sS2IBK",
+	"9UzzaYKU98Dg9mUav76HMzaTkVFUaN6Z8X8/CmmwvK03tiKo6yRRH/ZUs8zxmqmfiTtId8c3Q9Awonvt",
+	"vgV8QNcwEb/FHSEgjQM7DjbLyMPXwJe0CEBID8n+t420G2APfA/3qEIanjOoE+wUbsVyxm+ZviAUEqi0",
+	"IdmSi9QzUJYQOavv+VBUWfJ0di3Glo02F4QKCAGdysr4m9qcKrWBi9nwhtDQuc4wNKr+wfv/ocOpNAvS",
+	"9Ap9ncQsgICQj5bkVFPWekOPYgr7Oq3n4aORHa7ekB3VytTYy+lXQe915UYxkxAPs7bqKSt4tRwlowWf",
+	"L0KHzSHexnLLRyA7DK8YX58i2/tk4yJlYF8oUvACbu4RTRl+c5hW0Rs72VTs91MT2fQHYc99N+3q7jER",
+	"9MaZCC/glv5I0wvxsBtIveGeTcHWxz++rWNvk7PV/b5peMs0O7Ji930OoQe9Jl/8VU57XhxuV9qMhl80",
+	"yQcpx+tcXhqmnD+GlmU2iQjSMlLJE0KnLNe6Iu3LShsyZQEiz5zfMtHhrHMYhem0KubsYNkkZNyv8Jkv",
+	"8BHANShdWde96WU5FV/YqfwKmx8IbdgNZYCK1CkCRt1B1Adumm04rqP7fHR25vJM/ReRuOm5kIqlwW1T",
+	"fdMZ5RycbFhVTWRlIAbWLBhXIY5SHUo4plXBodYDuAFJJm+ZUrzw5YmzDg7onTa+1V+/WlAru+CHOAM2",
+	"2NWK5YMrTUF6zmHsFtvqjSx5vsFI7lum+7H699B0F5feDqpTVLzB7KNvh5ahiq3EwaJZyUiu2oc7JAeC",
+	"jQC3MHCHupS3WI+phGxGAX8cqOe+c7/MrCgjrgUxkrh3kTErNXPB4Wtm1cC232tw6S/nxZKr7kkGdhk2",
+	"v3E0syuWV1ZDImhTaSJFuUlcSCp+l3hHn6WrIC67jNi+4bxvpZlq15+13mAdfDJadL7rH/saVlsc1pJC",
+	"YUXa+EU0TEF0Tplacm0X9ijMUZedFs/athtJyUrHHUmHAPc6crh8js2cRottQGQONiEuzQVWcFWP84EO",
+	"FhBkZkL4zJoyk54WvR/0diG0ZsD7Z1q/ZXOuzdEIlY6AIWb5C0dzJy5lMz8DWHKLd2KV9WU5gMq3smQd",
+	"XW2rn80UtGn3r4yugEOieWvXaWjhoBoLqDEZppzaZa+mlTCVffOCxc2nJf0Qwuzs/s7Fnt+3Cw4hJbEB",
+	"RpCKA4IdSHGJ1+/tT92X8a1DNNRdRnApPNrWXrB9EAbtQpOhdQJCdhcvkgpCMe8V8lXx0tkPGqQwLdd0",
+	"oy8hccYHirtoX6s5151xTVBfPAV9ETDwcgZx4KGw9rTzWZgNjy/pmAZrMKO//N/mwL/NgY9pDnxqXf3j",
+	"a94ODrHTofaoh7q7pe7sneM7a/o1wXExW8uCNyWFibtL6RKk469y+krqKFKEywjru0Es7QPO3PZg3lYl",
+	"O3j6BgT51yVu0D3m6/VyVbIlE4Z63W9LvmG5woHz9xyeCipfbc8irYxcUsPzjmyLihfUBf1FQAftKcb1",
+	"Mp4EuWAirok6P/vKnckIjMZb43dW+/h6dD2q6844iXByWCNtKAtHmNST2GM9YMl3VyGcrthZszUMn71Y",
+	"lQDgOuMfsF4IJQXLS2r17VtGanLjx1C7z6OZeIvDYltqH5DtvhvJ+8B/Dddpe8Tx9dJVaV4ATsnQxEHv",
+	"QY/XCeyopkJ1V+2Spv5fjxJ+zpceKd7XPcqrzsKnVGsPoUJ5mZE1U1a59EperQJeksy9DnLb4F5gtSp5",
+	"bpVdBBYmY7Ng1wLPvQYipYFOyWVV4pXCtHnHGO8cdp+pQZ+5vhYUy6xCSqFVa12J1YRUwoEZBDjSdfnH",
+	"LESfzsDfYNXgkwl5ZynVuVSwrewskIdkDP/+EV51ckE8BRiqySGYE1oIqaBNO511/9oEpSyjirAs2XOt",
+	"+RxwJI/z4lsTbbdQ/LOBaBu+lygz1ZbknSqI93VKcJ1OK16alIv46dJlXg/EkSh2fA7hm9uviU5LVbIX",
+	"gc+mwZnJmdanuRRGyRJEVMERgbpkGvClazwxuEGcz/GyXDCzluqmwfqyjOUeiHJPVbIvD6D5HfQ0HUL5",
+	"rkfowqFKnhudWstxGOBJwVZMFDpFXhjy3H4mmim6ZHbahgKwdDDfsYdmVbLDJ+WSmYUsBlLqMX8H+JJa",
+	"vpnYiU2RU7pSTj0y4DAcMauk1ctBXKWURpFZ0pUmRl6QLOf+9NGGzzOr2UyZyBdLqm4AiWz84vXVtdAI",
+	"35WQkt2yEl0TmxW7JFfvXv+F3FalYMorg7xI8Gv7x4vn76D1ixev9Unt07gWJddGk0xwbdLPzs7Sp4+z",
+	"JPj46E+PAN8s52mhdfoEAr/VPIvCdN0BK79aMaVZMRQyqDv26pYqbg/kYez6D/dUP0npVa+2xGwYqaWU",
+	"BV7dhntbe7XZCy1+C8eyuxlbUmRHHLVmtktgv3R1EYaqfuFjvYpL+Re9sApPV2VZV6F6n/o/40a36k4c",
+	"LDo7BDBwX3kKlktV7C8e0hSdsHusrjkB2iQiOfheBlTM6FcW43dVymJrwzQVKJq078aIiVSsaHZOOOtJ",
+	"w3Zd7Lxr/g8tcjdcxFtCClTkyTjDbZzVuBoraje5YUqfQFY9LctUzjJCa+RZs2ChxdoMSDWG5zDJ2O0z",
+	"CNwF84oqdH9DNRnvHdjaepVmRb0t4RGykGWhh6f9A1GuNNeoPbiu1fzoWKrA691enU+Cotrab4HaHCQ5",
+	"uii6OqqulOtOBfi4ipzHasD3rG3+XvTBY2VlTwdOl+9miJrQxUq1FjPUNnXXBD2i6juzSAHPNS54EOrV",
+	"HgQaai0IuUafhwv3AEHwQCekjvoI3ZTDdp4L9PBD8nTFZuzq6tWL5wOn6oZtdHyQRlXasMKq7DqBQSDG",
+	"KlzMwfnfGyQDCPsbi4qlG47AgyEGuTtbo2JBMVps0pKLiBti9JU9lGwPGVJszXQm4GDSelE80CR7h8P6",
+	"TjMFNOmMWNP9Es6MzKWEgkGR/WfOlDmllVlA5UXyB3JdnZ09zm/YBv5gGQE64FFE0gTX/oR8Kxj8BKjL",
+	"wUS2jI2OBYcJSXBh2sPtXPO/scEi8ojcmBkXc8C9FSbVC3r+9Fl039ywTZeGt6qmJc89Ku4uy1nrkAvi",
+	"ZvxnVtimML1LapIGChLaASplLpf2eO/CfIw7SJGPM0hV1Jck8yVmwQsK1+5+ySpheEky9zGFj1l4O17D",
+	"Dvs+4hmx4fNHpsi4aW1NYnRNAh00WOVO3nkrzdFJrvKWqZKu0oWslI5XTC+lmGNYkZsgWDxt6Eb7WU7I",
+	"GTGSnD96dkbGTs6RR88+8zFyrkrJo2chyMVZtExJdIjHlGShZSnXabsye0cSIVSEBwgLWZmdEi6Pn7Wq",
+	"qzyN11ajZWcHj86HVWeJUR55RZzy9/um8KOWaGkWakBlluChowqyXF19+6WrpXrcBkB45C3v/NNH58Pc",
+	"866XAxQOTsR0UhTzLZgoVpJ3FNxFTOe0RoceprLmsoAKGGXJxJylTqc7trdmSnea/ri+0WmleIf3QK7Y",
+	"0W818oYdmCSrVnAxk/taxRc26VqLnfcGY4yMKLJQPWa/g61eYuryGyVveYETPoTxe2a4yjkX6YrGoPu+",
+	"h/tFezTYc/iUCzKtjJGCaCYK9IpNlVxrpiYD0F/2IJ0ExPSbkyOAslbu0f7mW2QpDrlsm5d0jOMVFYWc",
+	"zY6TaQt8uC7sdJfEoVZfHcQeyYE5LcspzW86uOsd3EAXXLHckO/evrYahoJgYqY8HK2fx4RgWa1bhiX5",
+	"GNFM3TL1QBNUtsh3b7+OMmFeciZMl7rrfu1CzXgOMZSYg0f1Dcn+4P7L0EfVAhli5tJRhl8ZzcrZLuDQ",
+	"PirbwEYRVeaofHk4XlMly35lNA/juGosMXCn+u3dZ8ge0KiSpUu6Wg0CDb+6+vatLNk3+FzU+wJSfNhp",
+	"pLVMrR0Sn6V7hX+qj6iGlWMMU49ja5G25y0EkqpHkWxt1mGZ+oGIeC1W1eBs0HCLDkwDPbCBv29QbMi3",
+	"S25cHXGfEQPbFcHBmo18w1bmEpPCExdiA6E3gpEx9eIG33vSDxtnewtG5KAsIZQaSjoRIYlbLrKkJl8w",
+	"felLjjr3eUJ0lS9cc6qsIJ1VGoXL3iiUIbs/DqwWimWwxqGOXR215DWFFZ0zuJTwYUHuB90YkJaCjhDu",
+	"bTGzO2OvvySgmRFoA5cE3NmxdlYeuEKrwet8maydReuB+NKIq0jhDyzA8t3br8k4Ayyz7JLAHxm6KqQ9",
+	"KEopV3Z/EVfmbZuKwyZJIxkjKLlYPhdirZLtpUClbYdVz3rg3GwJ3PaLXwsiVcHUZYAc7/l2vZDaV8X1",
+	"a2K5hWPovg4Xyr5mgKNyW5y3Itb3Sfft3A5QvezWhxaXBLIMuMjLqmAkg3IRRTYhX3r+wW8s8894yRCu",
+	"LmsRHqBj/nB9/eH8kf3f49Pr6w9Pp/Z/hf3zT+z9L4+SZ09+/Y/hMf3hsRO7EbZ72kmFkosbVtQVjOst",
+	"m1MhpAHmgHoH3CwIrYG/Ehd/R2ixhM06VYzenM5Lalm2nguQ47GtG3eNR46wA+fIEYr91u3ZrmvzGMX/",
+	"/jT+kGuHDQx2UUQ5dZccLlrBiTsQh9upq32QYvefTWMIzLPSRCqCpelOCCVYrbpFApkzLFl6h2hIHLEj",
+	"qmM+3zFtXuy/Qe+4eTLtYOEemqe86VGtxOf73ozqIr97SD8KdQQuswfxbzNLESW217BgPO7F0fHkdGjg",
+	"wxRK9R0JQObLo0YEup1Ra4gxUYcX4KmEJYmUO5XQ+e6rukyiaC15HaB+OArFBbMfa5+1kWS2bsuUXHo4",
+	"dklmXHC92HNB2Q9uhrr6m3A96v7uVVcE339H5LX6drmXMfoRyk/7q+4jAG4tNQ808T34img4j7KCEByC",
+	"KFVkymZSoX7blX27D7igV95s80RsZ9YVnOP3Pnj7CjcMmigqyDhTrk6srgrp/63vKCBWUwoGpWKDITZT",
+	"oKiIejdWSs6tzjtwxl944tzxYt/xADSZuaJLUliLTEsyoyohsoIrZCjx14Q4bUXqQ2yXTot2Abhg0/gW",
+	"Rhpa9kgMafW4/fj7aIiVUzrTaccFK80NCipCtdXfrCCzTAV35hd4u80Ld7ndVAZOaQ4ia7vFCURcZRjF",
+	"Hq/5Es1n3D0b4zu1lYQUTNyWaLY/Emb1FSsfydiAIPZCemtbWZqxEvpyVTLTJaI1a3IQttAwrl4R/2vD",
+	"nViQvKMvK2LvKNj6BS7a4zLAc1R8Pm+XtF1SUUEUFpyS4NZZsKIqXYnzWBRbv8I39Z2zf+kWO275fMIF",
+	"rc/D5vgNdnWwFKHQCSRtl97wBY2VtHzuGQIYgFPMeRdFQmb2OOTGR72CZECME0vtBcl8EFvtn/VfXAuM",
+	"5qW81HZHzNgafBlUkAUtZ5hhNI5lJJ0kJCvlOiOVsObTZ2fkvyXXIltRZbh9EX79+VPy36DANlJsMqTV",
+	"fn1JModJ4KjihiwoeHlc8O7GlyyrI2wchkGr9ABC3bn34u0wvisa0FBnpg+/C3bVHzYdEK/HxaX8FoqD",
+	"ToMcv+0DUIOqiGW8ybQypGQzA+fImIsQnAokqDOTQZDQEkJ+yE8Vq1hhf1WVEFzMT+LCBUnpEI2OEGuV",
+	"W8EIZ5p9CaP5oqO/vnpOcOr2wjB44x+IHFQf6dTABZDqCF3MP4rXkJZ+V9kdJDksWCfcRAQz4tPAPRwF",
+	"ybDjd9hNhel99AD1HWHz7VOiXpqkJRPa7Ly9z1qnQvfp0n0eNHM7nCNwDeFQyP7y8h15CLRll+6IsFsL",
+	"YEPQ0Qee9V0OYeKWKwn5oJGUzp21GbT8Px1xwWHo/DAdv+6bz48e1d4cNb9VTPuuCBvOPSBCHmgXMzzd",
+	"ODfBLofk9lAoy3jmuDuWmen62QGyRn/DA6XDNMEjpodR4nppHglpCmCgm3HsndK+IQr3BBEElwmCrBcU",
+	"XB52NRJrZ2eWIEfLJ8IR2lKF6pD1R2cx/lnaNyDzOHsVDyWnJRhJrO4C93UGawe3YifPDtYHO/qIailO",
+	"26p2kzDKi0ZyNpr3wyYb4Iiie5/gdBwGWHS/4D3nh164VzBHUM2iOza2UduK/lEBtL1uer3xqXydaODw",
+	"S4JWKmxbZHPkfFUJ4jAb1nQT31Y+qS5VzDABrs+CxlIcfApnXb/L1zWHJDE6p1ycQPQyU4TOJVpziEqj",
+	"ScFg+tCTIOS128omTJgU0gO6BUhsK6a4LOw7NOHmklD/hFX6SUZ1KmfZtaCirpKNXuUm+5I2b/fYF9oL",
+	"MpelVzemQq+Z0tfiydkToilA2GuJ1mAQofw0lA5/ihoFwjB1S8uw/uAhOfHaPaM9rl8t8ToqCDkZ5/wR",
+	"bs13zKCogHt6WMApalha8iU36YopN5ABhHjVf8UUwYcJxerj4OosK20wUrEptXWYKMglPcipoqipkGXh",
+	"PQvAi1Qxzw715Sq6vwBWZaVkUeWWnz2facPLsuFXiB6A5GPibzhcQj1XpKnBgS+6YStzYX/bwEdwrnG7",
+	"fTaDWaqjFn+E07pWboen4rPZLRG69JJPEezeSNUh0e7BU8eFu7d25TCV6xtcDnQ8Ue9DA4EJHgUjQfRY",
+	"XTqBPbLlXotourWHaW8x02jGRO24Gv5oKddHPOUdY8Of9N62Dkck+n5a3jon8pu5dRdqY1eNBCM+vVPH",
+	"nkYV81KxnTPTh8ItTjraOdhms09iFv6mFuFxlsv3geVxWSNQzTgrC7JkVsI3HufI5d5vp2v/TlTbIwMb",
+	"4FZhH9YF8/sPdp17gIzhjMX7HYDeZVSVnClreJ70B70IEcviGkeDcwbH9pLeQBBbg8ARQKeNAeFAWsZZ",
+	"c71FR984hwYaZPcGnxsncRL0eaL3zc4AXPuzwsWv1vcNK6p1R+h5X/TAj43hcT9whLvgHgFrvd/Lsp9E",
+	"ILrd8VuKxSunNtuNPThwB+/rDjsgRDE0esO27QzAgjp8oDzulRA7Oo/dHbUb+hKRRxBdxLJMp3w4DElg",
+	"5/kwPY31bB9wBgLHGyawNS2hQI+8Zaqohogsu6W5mKczhfCo7Ys1WSEaesdIRLWcRlSL5rK4Xo0EF31r",
+	"yId4641it5ytBxfVYqlA5W/rQh+7BdBLLCVjFSrAdLCy2KpcWdQGyVzwFKP5wtmE7SneU69rbxoME0wN",
+	"vgbFu5LpJvX7aJDZEujiPcgP9e8ezZ3O3aNloGf3aB3o1gdb37+eO1w+t4RjTEpLuwlqbtxl1a+9t1lv",
+	"SYCS0VumCS0hkSSoWeDqEwY3zv1YtNNAbzFnUu+qbf7bHYyfsM7dveOwvMtdQ9uF+QlwZA5BWXYnnnkQ",
+	"8kjyRxOeBq1QO6w0I7wNvnIwo6wTzAayJkLQGoz7Dk+zAL8G8YGZvgOMTasMzBaojZ+MLhb5RwiF+FE1",
+	"qf7wiXt5uiYYa1sPJBsmZc9YWwbYk7PPn/XQLZb0Q9iFvxnaKqW9NZitMTu6ooN2pZ2OujNw70iXM9oj",
+	"dDxsHScFYhefY+jiJ8DH8c90xLQcEhAF1yBjP0Xl6b1ZsAfqS+9A33jCo9L3XpNVt+BJZbsSdCvAMFiM",
+	"wxmmLU7pWbRmLxr24azNo4vDl+yOYOBuLruzX1qzcfdUqR51zVtBxgMEdXuHHxLVO+/pYdHea21gwBwD",
+	"7joOmQFyAlvbCL/Zm471uMO661EX9rPemVzPyW4GF6Z28SLIkbVWG1M7ObI93I+VZqqrtE/70TBL8vnp",
+	"/6SnP5+dfv6++XOS/ufp+z/8x0G5U78xqWd5bwlcu7jHXhodk9hzH6dFzVDHniPgOfHTkqIzbNAwljOa",
+	"doYKvPOpvQuqCSV2K844ZtNLUZAZZDPEwwB2q+kdVJGHn1RttuxxjEV4CgkdhohgWe2K+QKJt/KGDbX3",
+	"fUh9qprHt2t+1hkO1CDmM4Q6UVGQBb1lhIlt4GdvSh7AaGuL5C06uoaL+nNfsbmr0H4kQfppxFJ0RrQ9",
+	"mY8UOFsndHvl31CtISYOG2R1Ig14GVd07o1DBwQA/tCVqyB/UORA+njvE74lVA+d79j14UP9H5jVduTc",
+	"2YMOQfPimD9yueRxALG57MDLFJp24My6QsLOBxBcqUO+CRNzLlgd9gPf5VKtKk3GeKVoeRPCNmAR7fPU",
+	"cITMPokX/F8xsfaJHbsEfbti4nuIyFKsZLSVpd9V+7/u0Q8VZqKeqSSc0dhyfc/Yzbezb6RAmCevhkHu",
+	"LVzP2MPAkrHgAHU4k5UCkBnLmFE9zPZY0JZSpythv0lGS+n+MBXT+NeaFcL/bRaVcn/OFMc/NDWVsn9G",
+	"c6Z8seMry9KOhRhVTD2vcED46Ssvif76/budSqHPsf6R1g6VBIIwsjffXr0jD2llFg8B2gxudWHnwGEI",
+	"3TbLszBmhQFyTJh3PL+JQlIRzcW8ZKeVZsRAo9bL4GF9gb9kiYNfgUC4ckOmG3fpjM0QvcJ2+1PFAAca",
+	"ReUIH29IoyvuwIHdefBCyhveEZzlMOF8Ch7JoS3RzMD7o5MCRGDDhoqaMVPXVZQgPhesCM6dnYV5/uY1",
+	"rsoDRKFhhb8TIuO3X70gnz85f0RevXv3hnzDtKZzRq74XEC5ZZ2QbLGk+Skit2YnCdFMmGvBhTaMwi0+",
+	"FRuCS+lAhKDOFSLgohM4fDkXcyyxYhftWrjZcIbPqTd8Hv7Ci18fwnP64S8IQciLXy9cD6c3bJO5zE78",
+	"Jr1hmwuIa86uBfgEl1wYLuYnCZlSzZ49OS1YLq1CQK6YKEhWj/EUMJsuiFz/eYzZo42YxyzSk0un+/wZ",
+	"f68E/wDlYaQoXJPLG7bhxZ+vR9gCN4HPQr0eXQopclb/XAn+U8UI7sG6DS3nf74eBdN9PYLA8GvREAtk",
+	"uiRXHBd59c3zF6dXr56fP31WZwr75jB2fMFFhusCSJ2sIMEgRRv55Xr0n4jR6N4P3xiq5sycVorbb8d2",
+	"6q9H/7miZnE9yhzwsf0GNpJt4h2z1+K7t187/Rh+dBVxsuuRw74+LficaRM+hJhTlExlsXGd02uRvXAP",
+	"fAkPXBC9oKfnT59tTcjVq+enwWTYPvwUkAWjBVOO758+PjuZkMwtbubmYVqHwz51V2ZNBrYH3ctLmd/g",
+	"OCiBtQV6G1mTQyDttQBGmJC3bFZpWmKQ4pOzR9pFUC3dhsM42aAm3djd/ti9Yjm4aNY0uQZvONybzCpY",
+	"5XoICVFsVdINK5CqBEYPxe8g38fuPnsQtycyuRZQaUzMd7njBAMnQT7h5DXyqebKXbn0K4TkzuSuQGoO",
+	"aFjhWcmYCfUGO6dLKugcqmIQV8aMrEoqMGP6ay6qD24p9ORawA1BIfMK2juRg4cE0bJSeQ0R8/zN64tg",
+	"HROXSoui8JaWvIAbhuRaQCWRuv4aFhtxEPNrNiXfvX6goQ5JHYtK/iIdJhosMS1LUl9D+bTd5Fr41j5S",
+	"eMoFVRukB27GqSHZQ7riD28fPbTin6745EcthduI2z9t6LLMJtfiWryQ4hZjR/WF/fwHgtkfdXl8V7qT",
+	"aZJ9OPXqz2kzyIyMKcl8SYQLvFTPnIzCIcBuJgH0ZDBD1NBSziuGCfdcE/ZhVfKcm3JDqJBis5SVdmLC",
+	"KxwX5If3TsIRS1XdzknyCfmem4WsjDWt7fKQXLHCjhJC74OxuTByu7VsX+PMHq8TP8oMK8HYr7iAjlLY",
+	"l9kJ1iC3b3Ch7248CXly9hiosk/9PGl+SQsmOMOyjribCBckQ8Cb+o1pMK8TuxjZh1NesOVKGibyzQVp",
+	"SFtSdaOboThz1tAbRqjdCAU1Um1I9rp5/PRvbJNZ6nBDXu70LldoKnT1vpBCVg57AAUiCF57tE9sv29B",
+	"iEAoOxzWsGywcay27ncMInrifpOKz7mgpQeXgcQIWWwu68dsv3VflBQccPMgIQG7a9bwc5IFw5ncsE2q",
+	"WKVZkWE6AkC9rRccS4Dajn2xJ+yJawwibwLyu7rmIvUJm9mE/I1tgG+5gk6x7P35EwLg8biM/+P0hVSI",
+	"xSrF6esiI+MsMJfTU49tlp1snQg+bBJpTBrxYF+F2fo1xOGSltbuZwUeMSxfyHYfaBeiXeW/hdA3mHQg",
+	"9aX9iMU/pLCW2C0r5YolJPvlGtFxrkcX5JfJZPLrr/YAh/MosyqSKzJQi028TCNyBhsC+n1hm03IP2qZ",
+	"SVzReX/CnZGsEagp3oNniQsMfnJ+PiHPURsAgYIyBljTVXnF7b5iKrfHFBO5BHhDODI6evc70rFEXQiK",
+	"jP3uBIszO2kmst4XSQ1SS6FoA5/ZjQ0+JVwVmFKnZNs55m6kEHCD6W3n5Bv+BRk/efSYZG6VJ3Y1UiNl",
+	"Wlr1KTuBbr5A+0BDFQkrzazQbfZYtqP2Z96EGL8yZvWtKDcJgWtMqwsQckWX7Iob9uev6YcTO7HY+jTs",
+	"viBW0U7Im+/s/56/e/HK8tmXL79++e4l5gPncsniYt6qIbi/yTi7YvnpV8zki1P7ygvY2qf4K2rktNE0",
+	"sm/xe3sm+GBQ2zMPN/tjJ5lzrWapYj8CIEE2IV+gSWFZ/AuqeR7Ifpx6KAY8m0F7VFJKnjPnLnEayvMV",
+	"zRfs9HxyNkpGlSqdlakvHj5cr9cTCj9PpJo/dM/qh1+/fvHy71cv4ZkmKDNQW56/eR0AD12MziaPsak7",
+	"lEcXo8eTs8ljcMebBdjTD+Eq0l3TzKN2bVVwQ9AsTchSCm4k7oomxSUhXBhWlnwOuVPYGJXQkin7nGBr",
+	"y6BY++YaY5ehtAzoQS4RiJYlszIG9UJg+THUiHXlyzP4cGF/cEVqYPX0tYA0VvzhBNnfYUZckmzBi4KJ",
+	"FOw3KLosIAQItFzPEHVfPlf9WkyZWTPmwwHnzCrX4BirnUbgveOGLcnYYV/LsrCj3PbuWeNUIve61ztE",
+	"JPujJrQoSLWakAwn488wsV7NCWX1tDIed9bOkKUc+asWF68LiHTS5rlfVojJcoXnoDZjzKuAL/YuENq6",
+	"qrYLCNg0NVEu1cgvd1DIt+GOqEOn4+VBkHD9+v13lz6guavLAFun7vHAhUwndVxszUy/i/h4b1jF5pje",
+	"YhPSrOzDF+iz7dHya3swQN1Nf1qDIDg/O3NJWMZlGbp65nbFH/7oIt77LZBnPgjcBotr21UGIMR2E7iW",
+	"EyumniAJsZ5rUh9+QWuXEjzy6PAj34mmKhI+9PjwQ19JNQXBEaSZ9XkV+7ACwQ/aCHoxfSG+0XcCL+EU",
+	"A+XBD57MmEsBoHON1+TB7nqfjKJmkbVpXQcg+OBdDwEd9mFw3jjU7/YC/AOvA1HsusZwb+FcgGEnF3B3",
+	"uMlIIdGqTOrkhbmiVphxo6/FjKFfDoN/UQtC82auaA54Z2vFDRqTTlz6NwNq7zj7wX1+D1/AoX0tMvSg",
+	"FNTQtOAK/SWetsmPa1P7ZlBHg/SKE+duyL1shzdQI5fcHjIbNO3srEGc53QTGN/gj0X1tpS0sPReON+s",
+	"e2tWKwl4tbMmhkNlhGtwbVhFx48s1Bw5gF86hwzoilKQzLVMYSROUVwvNmRs1a5r4TVEXIQUU1qseRiU",
+	"zGNF/T6u8eSjMM1rqicEzm+Hu4NnUEOxM/rr+lJSAPUuIxfOZ/RmwGGM+dKtRZOIh3QtsN2FJ8n/AIoX",
+	"1Gch28tLqCF6QQHi3UjlUckVs7N+LcZXr//y6rs3J7ED7jW+5GvH5TWgzRey2NybEHO9w1bZ1CKnfUVj",
+	"VMV+/YiC1NFwhWXG/F3erkB9F2wma+cyZyJu11X81xCzjj2gsi7OyV+/fxfKVy8e94hWL/zQ4ReRrU4s",
+	"goiVsfsNAPdFEfGyOH/69NHngfcbMBI0OnfCYpFkPN2Q7IYXVl6aGsM+QbPTnhVWTUDVGuSqQ0WY7OwR",
+	"5Nt/mS3iadi/R26ZKnhujQKuU3dEcY2g6eDCpeDR9mwz9pgVYNEJdGSc/Gtsoi/V5lRVor2JaqekEyro",
+	"Z7yPrQVmYrcNCj8TRbm2ZtCmfefhbcgxghkFGRxZ7TeACBzBtCYraa3M5FpkjW8/LRSfmRqbEqIB5tKn",
+	"7APopJHgSWpQHxKS6Vwq+6xc+eswuDRIw+9dly4BzoNf22YAaSUV6sFBCrJ9TmMGGmhWZqGYhlrb8EqK",
+	"fiUu5tudYxYbUKnYCu5drCaDVnOaLygX6VSBf9ldRTawKjx3hctn3FcQQ8sbHiP42AlWZ4XFwlukrGBF",
+	"tUpv2AY2EoQ5jTG6OSE0vxFyXbJijimwmpdWoy1O0FnqIJwYmVbLldUtJuQrb3zncjnlgl2SDOwvd8mA",
+	"NUTJFACd6wEgOWBsyxw6LaA5ul79V5NrYVWuxhXnMsdx1zvA/spoXjAEghHVMgGfkfN41ljl6AVAl9K1",
+	"yMDRltXPPppMzs/OOs1y5PN+Rrk9yHsbxdAzKAqfxiy+f6P935b2EZY28FMPOxva/WucXHafxf2OwTnl",
+	"Dpx9xrVtEVrW8ATEfwTnVHuL/4XhDh997CXvUnCAyN/5Mj85e3L4ib9L85UV8/fIF/XRdTwf7MjtAxLg",
+	"9ZejX99vMc9Dh/vUqezg9XjjXfe3XXjOjVEJSvwBWrTP2aQ+ZRNSifrva6GYluWt/brg2o6OFSfoE1gv",
+	"JFlSOPbI2APSJySKa48umcPQ9kHACCK7UndiX5JMSANusJSazNVnxLgUdE7Ar7mLDOB6Bf5ujGNXsrKG",
+	"kqXTZ5c/PTsjTBjFmY66CvyOfOUm/WNvTP+effvzga6xv/69U2M79bmoJ6p1yeSuV+4ozO9jE18Eew7r",
+	"iw3uMenwG6D2TP7rf/3v1saeYIyA3cbW2pnkUsxKnpvwdpl4aDr0AXHR+A/hG2cOUbFxl13wLUbf+d1q",
+	"rR7nnv1/2Xu75UZuZU30VRAdE9HkXhRb3e72GUuxYo9Wu2339k9rpPb2ObHoUYFVIAmrCHABKLG5vXw7",
+	"Eed2buYFzpvMm+wnOYHMRBWKrKIoiZTUFm9sNVksoFCZicxE5vdhAOCM/32Dap1Us6s2ve0nGeDeJ3Dw",
+	"FKUY/njQHTZKr1UC+mdT5teHX13/g7ckhtvU/kquGFeM9OHWO3esqcuO3BHthTtR4fYAGJS73IZZx/lZ",
+	"K553W5V8oNZoOVtS8nA8I23JiBB2fz+LcuAmpf4av9wr9F6ht5dKRJmCVOJVueCYVZ1r4yag42rMkAv1",
+	"pgoOx4qrqk0i/xCqXWrbY9LsM7xwr9l7zd6aZpNM1TT7do456uqKEpNa7cbF1qauxl51Sz2G/GGZcu6E",
+	"2fcYIcRhg8MRE7mFstJSj+kn3eMqQ003ZaZQlmHVeJl1/00Pa/XKKLRODxTO8lZ+/7LdKIscmwzDOc7u",
+	"/g3DfR4T7g3FgxoKkrHIn19WPnwHqHUczlru6gv46JXaKVsTtnAm4y98h9dtdDBTVkFWorcMRbPhIUVa",
+	"lewvn8tcxyvUOjVtLuDipmLOwkKX1FL+zn8CWb9nvWdlp8sNCjiDbVod93YPUd6vfUnaFnklkwp1yNC6",
+	"ENRbWjzJg067L7744qtuW6/t7Q+kGqdRkrJuPoMncohVKeD1J1mo0E/pJKtWf996ngUV2OvsY1k6v2oe",
+	"j8SnmTbumhMJuLZeMk/F8vVp9VgxY06zl4eHvcPDQ2b03PbZ2/N/Z6nIc2r04gNlZ1BUOBHCh4FFngFJ",
+	"DbTjeikvcs46ABILJZHQn/fXpMeSv/j/HPj//LekxxwfwqE8N0bysRgodKawC2BmxEh+CsWPnP2j0E70",
+	"2U/QTQAtLVgbgc+fVLWNWMza5C29g0v3e8Z+z/jT7RlNd6Pfxrcrjduz3xDIPUhKaq+e9fDDBkG46w6y",
+	"EehNpZfN/Jzik3vhp1m78/JMG2OEB9l3Xl3/o1O+mArlzkIk9ZD7FdrG2o7l7bk3/dqwfzv/8FPLlkV2",
+	"94DsbtiuyC4/u25Xo8uifQ1As8y6traoHDQcsGO/VgjMETKNDqIDihAUw3WgR3OgEqqqwblShX4gYUp6",
+	"0Kk60YVhw0UAAe722Hwi0wnjudVYz0i9byUddlO5HkVHZUIB5yEt1eVR4TzkULDwn/KEBPtmBwoKjvss",
+	"CUBw4fAd0KhKKyNCv3Lhrw14MLUFDe0gAxVuzqCFfwon/FQeCmh26CQAD0eqTdZ2Ou9v/758Xbt2M8uR",
+	"Sqrd5mJ6LwqxBDwNh7PkR4hrP+fcxusRer+BCNR/N9KFyrbgiy6LWHtp/Znwzwb4J6JyTZ9bQJxhuVSX",
+	"MMO0qsAndKGJ4PQx9KQcMyO85bCR6JNGWf8KgaEQCBna6usfSnoDW8naMvenIbP4Ipal9hbySFJHEhlA",
+	"sNql8Bej1ZgFGEPsyZjDZwHV01KjWIVQ8frwZUggw78hz8U+KGYLACkbKOJTIhgFv0tYQQK6pv9+pE1A",
+	"97KAuvI3UzhR9ZvZXM9FxtxcpuIISTcCKEyWGWEtdF07s2B86A24pjZus2BvWMCTUugOczYsoLJ6xF4e",
+	"ss7rV1/FHB998SkVIhNZQjHbmXBmcXDif5oQwhJkASGMGKhcex318//iMIxEfvcblvpVSAtIGAYchx4D",
+	"DpUyKISHGRUGu7fxooGiELQCSurAWr5+9VW3z94cfkGMYVHbn99NC7tgE24hvqUKGTlWB1Lhop4gpKo3",
+	"MIiswBUjBNYS18dfrxWbGX0lM+hmN/7ixFp9oVW+SNjYv09AcUF8Af9NhboS1hjCvNSVstRjhcoFUWbC",
+	"NKSFhcymUg1UZ2gEvzwY59w2F8L9AMK8o/R+4SZw/4dK7lfjt/f/nOMWgKYBwWVgIufCHawDzWvSuhYg",
+	"vVUUjCUIjFoctRJ2PO6jhlcbnBx81PpHrkIrGHCHvdlkJEIj/1nxKy7zQB5xtw2CoJyeHf3913qMQszC",
+	"vDTdYJOCniFkK+D71fcQN8EtpMp2oFzH24XGZus2r+VKX4pgcwjNCYG+RkbYCY1awkugUB1X+LEBRQiT",
+	"WWpBUck0BpnqNym+n9aK+r1uAC5GFdGFu4GOvM0FN9dtUJ+z5G8rOKZm65T65miFmoWsrd8f662tyEeR",
+	"n4Jwum0NCT+KZzs2vT9e25uMyC5Pwx89g/xz7VVLgAdyi6286xfVZXbte1+cRhfuXASiwa6ThkJFKZXo",
+	"acosC0jLcwssCE/kqOdj/NwCwKO80xutzjaEZ8SPhDI6z9e0rQNgp2UcgC0ipC4dUHRLUHPCa+pYwb0H",
+	"zIHC33UpG4UlLdDBmmg383c6evEiQc/Yz9Nrxs9n7/vsx29OEOYICwNUviAvOEYk9nOn1FN/oH4BjL3a",
+	"D3sMHw1g9cZcxtiLXzWe5MDlP35zsnPl+OYEx7pOMWh9nQbkESYVhhj1l8Bns0dflfIwRSZ/E2Op2McP",
+	"H09RFKZCuS1pzXUZqY9l/ogC+VGR1zPIIKSgWV5qMQpG8Xx1eEjgLEJFGOIDZQSA3i5YqjMf99qJnitM",
+	"qSLOzA/ca0k8DCKLlUU2JFCUhXh1+Lrvg1h/u1VUYK93EYpl7FM2KA9mXYLy7Cak/PGbkweFlqA5nNFr",
+	"eOvfQpPqkhlSek7rfswuhZh5G2kFq79FUN1G5xshsPHNADTFn03LbxtBbsk6AK2eQTAI3CmQDscrCJUH",
+	"hDJK/xq2YDhCSHmEEWe79SBAZEw4UUqh5gsxoTLbZxQmh+SZRTYZpavgtfP6EE+G69r6FiZwGjiYdqOy",
+	"4fY42I109nUzlQo8EtGE7/e8ZqnGZEbNbQ7SsA0RrvzPIyPG0rpa4/JK0FGLAujyHVrohuGu87HCUzyd",
+	"sKIJDL2Efiu55+DArCKf20a4QXmtNXaPAxtOlP1icw2w4ODenBphhaLOIMLSm/Oq9aWwgKVYZdXmE52L",
+	"gQomFM/p6cYApJVVeEBw/ELZ/W7NH/MeDzvDWfmxAYB5oMQnJwI0Do3w3DI+tDovnGCZ4FkulWhuvYGb",
+	"ffQT2aG/RMM85iT8CcIlwhuZcXm/KaGd5JPPNOLtLckxwgpBCI3sQxgUx5fg898oxWytfjHhKtOjUbtW",
+	"nZAc5/JSNJD6sA7mmXvlSVLvmuRtt4oaKvXswSN+WZ7ZHfmwg7hBeoRVD01poKXw40rBDsPZV2A9oIdK",
+	"8HxQj1iqVfDGBGXsIbbxhgBuJj7x1OUL/8FAQdAlvIuE1N+YbqsO4bzVQL2N2A+PvOekFVbEVUGRvWzu",
+	"nwsHB+fnH76jV7AbVa4G2B+n3f9x2q4PnSKSMBJ6FL3mYydr9QYmAWBlvPs35Olla8VbBEiJfWIdUtZC",
+	"kbr6PwsAl0GINcCBwCoz/366vUgXCc08i/gBTr9/+y4UCZleWXwG373/mqxeJyBa8iKTAgwJjL7oDVTF",
+	"JIQkQd0em/IZ3mBsdDGzLM25nMLRO7gpPTiMB1y9lBKXlVUjkN9MGpE6yzpfHL7q+p8msGhhvf6VXsNf",
+	"A8VWRrxUyVH9dcHDIv0Dmr6SaYuYUYiDh89m0TpxV7PBkQVP+uwnXXonDL2MGYArMs5+Pvuhz07UIpQ0",
+	"sOpB8BHQdflXa/UF4FLS/Im4iR6hyZC91dNZLpw3ZKEoYIMCdv/0bZXVyJ+/KXLcCqxddKc3L19tfCN4",
+	"6q3d6KJOkH6L51xDkmf1jea5XCr9BRYCLxlTXZM4SmHENgUgCgnLhcQF22iI7ChITrJkwn/QuG2sr5Lu",
+	"3eZU2OqdngjvxHhj1IjKx34+e494naVv0Qm7V7imu5EBvz0KUc3qlzVqjSb/bNX4Id43zv05Mr14DxmT",
+	"1EJlCNZN0oTuaoJdxL2BSsAsIxonWPvzV2++ZOmE57lQY4HeW1mvZifauINcXomsRQgGaihVFrqJ4FmW",
+	"N50+K4tSyyWXtvI0A5k3IJNF0K9MurrJvF4LmnqjHTcuMpQbq2WYK+ig32YeShE/NmggLnRY+mvcrB6c",
+	"S1AZ3Wfkc8Grgx0cF9xNjC7Gk4dU3VQYArcT7VjHa1BqKyzagEFbos8a1NICmWNXm5zfxkPf9AGiH2PZ",
+	"POL0PvvcGk2/07WF8Ouyvtk0fmFPI2Hol6j22NRzaxYEet3WgGrt5CDl67KEJUUTpgjjQQJijxLzLUN9",
+	"+DCVOmyq8Z5bIPzDKoEyfKEzUz9N9vYErvBqlwTo/YuML2wyUB1aavbVIfFw6DyLb+/DqwUd4hGigXSU",
+	"ErGsgxlLokERUOw3UFZrJQzBBFV9PtFNoZEGmP6bU4xKzJfke0f5iaVRYOS1cD8vdzV0W45fiXm8dHsQ",
+	"jy3xavjInbKasWSGeiBIqYP6gHapjM2MVKmc8dzewlREWB5NtsKrwpaNxXtnmRVG8pz9piXZje/PfmAd",
+	"5P/Bib+4NHnSXVHsSHUBoWugKoiuNWrrv3ogvfVD3xNO14aKSyu1V95dQHXBroNkEfUFvpNmlhwaL8Sn",
+	"VMDLbPdtid+BEb1DnyVESZCUvIZQnlHeCWm/gy8MU+9IB8yfPawthLzg84ruGqg1DuYyA3ZZ2z1mCSio",
+	"VOML7HNNiPwRiWUx+QjdP/AtdmABv4lyfXZHzgiZ9QaqiTiC3Yw34l21thtzRxR2Y3KG8vZlV2wbzEKR",
+	"r4NYeHV4uHHWbYtkFCAD2yK2SPVM3GLh4GcNQA5o1sAsSWoXRB4YWy/meW6ZzNowHegGIrsYLrbxkEsa",
+	"8adHGCpf0wb4QqWmPSGMoeqh2wO8yLyv2R/Kqyqw9eZDasvwVMSbASJGiGcBJlYtGKjjEe4TSaABDptG",
+	"jyWg+slA0TfBEvivYCdIgLDeMiWkmwiz1qDDWAHDYKC8RZcZ62gTOq78P6VDIkylkQsfWlpDOhJPqWAL",
+	"8CuixgSr7j+ZcesGCjLymmUS9pew+8DDljdJyMomx+BS4uSyAoVfMD0TqnpjzV4lCGMp9TtyKMv73+ic",
+	"+uX2x29zJ2cCM5zVYu2LCJt9Q2ws5JFc4SkHMKFFlGccJTzwmEHBFbpcdzMVQX7qHmXJidbuUUIJWcWd",
+	"1uHs7ftzP73zj++/ZUOh0smUm8se++n9+Ud2fsr+6+HhwZsv6v9++X+97LHTt+/Z1+fnPXQAz8++xdOM",
+	"hOc+2iuzRIgH4VfHr41lUz6bYTO4dAgOqx3PMfoVhs1y7vyOOlAjPpX5os98kJkQ8SBgaCTl9IOxgnzb",
+	"fCKaEcggnVsu0jfVGu1wAy1HacuZQgNEOZWnU1xZPXMlD8zpHgrMxIcgDoMYPq6FWnD1TdKlRkBZE8/X",
+	"o5m+ja67aZ6fPLHNnbtd+mzVg/jHWl9UWObrq4ffU+u0u3vn59/FS8U62AZhATMRyl2pf09ktROxWAbX",
+	"SG512TVO4KmBlihkvgW8Rm4s9CNRNY+35xWkymxiuIVIeszN0L9yCcWE3WMWPcBAUT8iaODJu/ODV2++",
+	"PPj27Y+1qiYhDTN6jja+/siNNTMwnUokb6xa7zMxnWknVLr4Xiw+wArwnDRo+65ZNVOc+QN5aNU01ukv",
+	"TjHbZ/q21BKCqsPVkp6v1WRZySeULpF8bqTkcTqwum/JlJiJXDixult9DZ/XdOr6tiD8Uba37s1MK7A6",
+	"jG/61q99tfTu/ui1dvyse3+H92xIoIWyvJJ10K5LONWB/aG7l5tGufkWKBjF1sTmDkR7/kcunazK2s+z",
+	"jK+Yi13unDjgA9Xg7wX+cW2qKAxbtKxrNs2jNNfq7mfbSx6sv+dn6cD6iT9q/xU792eLva5tq1N/tqhp",
+	"GvZ7KDHHFP1x6OUywlHslhptA5TyXBpxH75uJi0iO7xIZWba+/GgENUyDmXAYwMxqE25qirrAganHrHE",
+	"3yvxEXACyLQJK8vNXr3qHjHOPr49HahUKyVSV556e09/yJUSpseUdtC3KnIr+uwM21BybsYARMqxsqyc",
+	"PNxrJMcF2ornliVT/unCT+MCzmYSiMyNGEEjX+f14SFLyl/3jb/9hdP6AkZIuq1V1G/ff332dfjdozc/",
+	"8WRvZHxebW0O5fjnKW894vCC1GP/KESxh0ho457yuubNh4MjApBYOFTzSoPgr7XytFK4b2ktlktkKjvx",
+	"u39bFxQWtwZUS3qyMxdzY/mqWRlaMET9ZlazETf7qKpR8E6NHpuq99sWuUN8plIW/equEb1rDwZuakX9",
+	"my67ERrkMpzG04b0B2F+CHNzZzQM1VttTy/3OxcEDIWp8/706jXThr0/vfqy4jeZcTeJ2Grwt8+WLXFb",
+	"y96b3rOpVGWBUmOz3XVIeFB3hhUJLXPvVQeEQIEhA+gWZLP7AwU1C/4RkkAFUdGs4x377PXh64gz0t87",
+	"kxkUGowkaSBdC4UBA9VIB4svDHvvQ9EcoNxKC8eLKgCQC3UljVaAktZYRIB3CmZCZN/5ZXrkG3d9tuEZ",
+	"7rE8/bpAwXux/pXsg4UtscVnGRCGeQNS7U9Bt6S6Espps9jlBr/CMbl8PJkA7xBcdmCdEXya+H0AzEou",
+	"r4TyBoUaxnuVa45I0MqJPJdjQYj8ytneQP2mh2wWby9ERcOgHgKZ2iZApTbVSjutZMrzfMGkSo3gUJmU",
+	"QIGRESGU8AZsoJIfuHUHwKB08P7rxK+jEamQV6Ii/Ai09YHhxwh2KWZkIZkRXpGkVmwuVabnx2Sn4HVk",
+	"3grpPKtCEe6gINbfl7JXCNQzXGAbKL7PHsEW+LVjQApnB4qaVBMjrHAJPnW3zz6ofBHYhyIItSn31pFn",
+	"MF8rlOuxkc5zPfeLQYs/UI0QtMfx6AACVHXohAtL3DaCccDrtBmoXPvINIH2IukWsHUnffY3omsIjEAp",
+	"V97UW+EYtYD6KBDexDlQm/UGKkICDc2jTqaX/ukB2IiQBojVL3wllXX+wcH1GApuBM2RcF2mfgtguVRI",
+	"FQGYKyB/L0vuBy8HgGk4M/qTFBaHS3NtQyEdrk5z9Oe/aSPLW9pz9XTKD6zwFzkoq5nJ1MZSWIbDPM9b",
+	"OdDwZ7Wy1hl3Thh/7f/oBJ37Z6lq/4zV7J+/6aH9J2rUP/0+bP+ptKswNrud3p1v0f2X/7IJDRzC2dQI",
+	"qlC5aTmymmh6HxOYSAA9V7pyeVCgqvWpKXnbMv398OCrX39/2Xv51R8bzfUcoPSp53/JjOAEsKwTiUcI",
+	"NGNV6tveqX/4C3j45Urvzed8fb3KiqW+BVUcqUJsiyXUfB0xxOhQhM7RYwl8HT73d6evEAdJCZZk3PGj",
+	"BNVzovNMqvFA+W/+7fzDT0wPfwvGu6pnpQKzDk4TbWcmUjnleZhP1kNyGQzr3g2U/0W3xxJQnYR1/Ah6",
+	"xJIg6H6ypaz7f8Ti7v/tJd7/H4Xe/wVyT7ABkewnXf+Rf9aEdbxAiE98OssF1vUiZfkFoT4uD9SH6cM9",
+	"qxxUSoAmGU2jH3bGcjp9YFrDByw7TjpFAcsw9BYv2qRwhVKtUmGUZUrDRu1/qlPApELytIqJsceSOiln",
+	"MlDl2gd/AjHm4G0mrMNV+eagC4VeWyZmAt47w/Xp9tlJ2N8GCifWURpeb4/5e7Hk98EzLDIePDtig2f9",
+	"fn/w7I+kO1Cp9rYAUYnh4cJ+XfKcl20F3sZA7Y9muVZjLIbhUonsiBmRa54NFGIGGQ4opbB5GwH4W9Wi",
+	"kU7jtuqnTnYJP+VA/qohYzBQQzGRPm7yez8sATludlI4yzJs8LGwxXgrV/dTlu2L33b+xBWHFcLB789w",
+	"/z4pfDT791+9FSbPIwBA4IfwPj6CAwAf/VovArsSET/jOaz8wbmXrndEcxkV8+LGvRb+MfJsYpeYPJB1",
+	"lCiIEs8ZXhnBK0VsUEgYHLk+Fi0j9GTiSP+Kv/9rv99PBorHjl+vRo71PPaoEC6Ohg7Qdth2gMJoBISC",
+	"iCQFwPSATNlaIPYuWvVdFr5Hw7TsQfhQT6MO9yRG6aK36d+5FxK0mbQj31mqy7r2sripLYtb773YdVtT",
+	"K2ntZ9P48DAZ2g+qtkZbaHa6HTDMkmAd8dnM6Kttt7eHdpj//J//i9EIGZrA4AgY749THE5XUK2snquS",
+	"f6pTkdf9R79akItMKFnx/mXeg8j76JskLBnpwlyIhfD+H+QSYJRQiZsL2x+o9zE1ouHKIm06haOU2MO8",
+	"CToNmFUP8RF0q3hXe8RlnngfA32gBNfXz63D8cbSAf0W/ErneTFb6iDGNg7b7TGrmU21QYJH/9j2Qo+S",
+	"Esw0AAorv3VYIXzYBW1bUZNZQDJFF0oq773i6iCyFt4EGL0QA95/2rTLnOA7ubfGrq9FClQt9139tLlh",
+	"i7zZ6r3uc6tb2ljJBPDVTjofuRWGeX3u3sVwBkvXtL8eGeFDpB1aQRyg0Qoq7SBmztosYEiYrrFzx8xp",
+	"uCwzfA79YVyhhs+EsVrR+HbJZmAHWt1obGohzuCOewOxNxD30zgKOYyHsw87AAEKnhEZCITuIfuAR/gy",
+	"NMyLjKGLQR4HIYpFBM8DFbsxHaLwDVagWi2piKsZfBwIX6fdNj8i5GI2twn+IfY2YW8T7hNoSJUxxrZC",
+	"LFB2MATgosed4s4IlbWewH4MXv1zS349IvtFjdcdTdEIRBcWjmUZd8guTmhAXUYo35CjHQ0UfAn5aXPF",
+	"84QNC8w9wFGclQCVW55XfXHIMr6wjI81opADgFh0gdLzbm+gdJ5V+BuYoMIpYxlmqk3ml9QPjaCsfkoL",
+	"OsE8DvAV4fY9BGqHkyOE9pWYHIMHpDt3sA8d8mm4tBDxlEEORkEyFNvmfEz47zidPjtxbOqDspeHh4c4",
+	"jAUqOSi1U0LA3jDVBhkW2OtmoKNvhfvGj141t3+E13rTsLpsVt8cphQGOvdvbOOrf/bru/HV70lIdtwz",
+	"vbRyrTyTRj4lYtWg+5XBYKjucko8Jtzrj6mBWMCP1jZzlHeLUoTBMsFZBeQPXwAzf6bn7TDdPwTcUcuG",
+	"CzbVSjoNoGe4pa9RlGqYv5Wj7FS+mgZsbYko4CjhKUhZvDAMwdfK57+BSNmFdWK6Ik7hDHZDASIMdJlL",
+	"tzhmCRjti5nRQ5ElLDAHwsVKM/gcaoXgZyJjCwRzaRa5H8JUdgk2UhtoL13PYEGqSrHSoGxDtoxIhXIH",
+	"VAC1hkmgLF/OK2HDk7nZTHAjMtZJwGm5sEKopNsLzI2kDwPVSepn+12EwbsSxmtNJwl/VhfU0ciOCLgR",
+	"aaAGqua/BS8K8Xp63lXzdh15pMkX42WhLmVxw2UIg8ekW+eWnMFKvaWF2oZT0og/CE7IDgD5SKs2RHg5",
+	"sR9Gu/VVGta0TdXx66eh67giLKI8C2kHDk1u1RHFNrQf/PxWpf8QYqKQi4yaGPBIprQFrEPkbJFS9lhd",
+	"KY8GKplxwMW7GBnMiSTsr4Dtwl6wDvz/L0B41O2xQyxaCd1s/kssavffi+x4oMokTJhWx39l6zBmZWYF",
+	"2a5tl0BuJOZh/ZCKbno8UAlERBfiiucFVSuFHRMfmA6cYK49+FWP2Us5m4msx4DEo1cmh7p99gvmiIO1",
+	"KQ+3OGSRrNM6w6CSuwpz9kxwIqoMR1NQXjsTBtu9BgqiMe9h2AiNcGz0PCoEAxFZY87OU0T+3HlsdU+m",
+	"BJ+ntY1JG/GkAx5agbubDKdnB17upRofgBewoVfaBJ63gdGg7AYaoHwxUKhzkG7A2raOkwJGADsks+4x",
+	"DUqzZFAt6bU+FyPHdOFQL0snAAqGWtVxjQp91LNvcIzvYCHuQZke5S6+vA4tSghv5ekoYV0IvfiD0ILk",
+	"b1sREU2w1XnfWNlW9DRy9gGQEtRxoEp9ZO3qiNUYXh1R2St1xDvVNHKgfqn75XfVSHjmvUbSOrTxLaAs",
+	"PhWNrMshVS6D6JJpuotSIkHpWmzOb/GSzxqW01t4eI7r2bNwRfalh+1AnOCxhGWqhA/dqo1bwJvxfqAg",
+	"Gd7UY+/ZLUUK53zfID/l8HtsynvDpowkv0Xw79yVi2q1IQpl0JM9AOWWACir93sMqQp0Ia3ji155RM3X",
+	"CsCat3w9KmXL+zy8H6PxMfCV76WkFW5yAxOwdfiTTQAmK8nZ4UaHQ913gdTTlNmHq4MC1BVtGC70UNxR",
+	"5pv3thdTLr1scJWKA0Rc2CAI+bH60S/0mx0K3spo61gkAqEbPcvehLb0vIV1it5/WLNjTJr6F7YAktmS",
+	"vzd0yqyIYHSXHRvf66KVFWHZkTFeGedhoo/Vx23RC3y3e+u8TdigVd1BqNE7qUebnRbTIfH6X2Ob6cLP",
+	"Pk20OW/L53Ay8FCWvjpKAPye+3eYWwT5xe+EpLE2vD4TU30lIrneKMgOz8wkHm1TRwVyj3UAuCRg3wFw",
+	"lHZ7ZP8W6eEV6a+Pudv2/xu5oLcRo1DuVEdzrEhg29Ecr+M49U5F0WBQT7LsLnIXy9xeuJoBTosyjq9r",
+	"6FRfSTX26lnvUepuK+o5ijfk7QLln4uVEOmxJ9CjqT4QXcU+tXCfzuvHwqjgCixFgFMNxOdMG6ZHo2MA",
+	"ovVvVQCIHs/zKhu7q8T7RPDcTVqLEU51niO040ibsqi5z04IUOENtVZjp5V/eibUlciBmzdgdGXc8SG3",
+	"0E9UKCp4z5tbJb7D+exS+mGE65BfA+G3n/KtVeHNJlJ9jiP9rPgVl7lfmG1iUP1az3IB3vF8IggXrHrO",
+	"lCvEUQpt8zWJw/NzFDmutFpMdWHJUFVSdJBORLqG/nUNm3NFwo+8+2tp9xtJVvG1vsUZ3HQLeFT859GT",
+	"XH9sjyvPcOWfEAl67bl7rNaHGZvKmmCuc1/gwgu48BoiTG8eCA/QO8aAfptcSpUl0BYB+pT0WOLSmf/f",
+	"xLlZ4uU5SfV0ylWWdL1VCdNAoBqvD+B0WTYtrGNDQVCHffYO8oGoLNIi6Bp3IjuK2dGlq6EzDpQfve+1",
+	"PUyhX5gccB5xgv1CSfjOyanQhbuwIk26yGEOhptjNRksCJtwi3P0D9yOqBZJ7q4OZaoRHqj+IHrE1g4I",
+	"kV7u6T2uKSmI9PfuCrvi0NANNiwoWJbbfVnBdsoKdvGO28sI1r7Fw70FeFTlBJFoIHK+s4iYPeWq4Dlz",
+	"Yqsb+Z0qD1ZfsN/tA+4UNn8h+IP//Lkl76CHG+nMCASwN2KW85R4z6zTRmQDVQ3LgAFgPtE5caZNhRl7",
+	"hxjWKN75WS4hT6jEnGnVuB9jzcK97scPVCbxRLXxwTZwkPYlDT4mZzUgY1vHFwQuv2C83sm0gw3+yBuL",
+	"LQNLnRWKcIlB/QCB4vz8u1CHPtHWQd+D0dpRm7I3YeRNE4mUM1JY1uF4E+LACB9P+QIoflgxY06zTvj8",
+	"L+xll/2f/80ix5z9pfzV//nf8OfiIhM5X/gvewMFVPmBhgOZvyjWCHfp9giNBh9KFw6QsHj0jM/JAPvF",
+	"HCh6AAB8lq7PTmghoLfDEM1YYDzC/kqgMCLQnYYpDFRaOGYn2rgeIsu8OjykBm99mbARz61AepSAR5ow",
+	"yxc+vJlPFscheR0zEQwB1gaREOCWbw5fETJ9lGhKmizkR2HdvdpHP+BDJXyrWXzAN99mK0kw/mzW8g0y",
+	"PV77KN9yJ+Z8sc3CskItuztKzyHpq+j4qlI1MCHlK7irzXQoad5kbtr5KRVLfYSG3DhAAnIpFla4gxkf",
+	"S4VphzeH0N0MGajhomxK63DClXp1eNg9HigkFmCJEp/cBWb1kj5Lovx3wkbQuGVLXoLRCHBZKDPeCZbW",
+	"u1Rz1QOCHr9ElEtvpC+FXGBzg2cTgkPEq/ashZXuy9eNCA6NVDZ8vIW7wOMt86Zcd7C6wvDylltxIJUV",
+	"AJl3JZgV3AA+WskyB/RVs5wvIK8Dgvj+tKS4a6F2+UfbE75682WNvu/lxg88rZ3erRC4DLXOBbBe9vZ1",
+	"NX+iFO6ac60bdFItL2dW4OuKyRQjpPJI4b3L8Prwq35bNvMzYFD0c8TZPhDp+nUsip9LS9Yj6LDa2REv",
+	"0sSGArAXqTBE8CS2clbXq87pDEsQPyrpt27Mb+Phb3xQV/34HAbavPX7cZ3x1Rfi+nO++KXtM4tray9r",
+	"axUYKqFSGKP2GKWsdshtJwcp31Fxpn/haxMO53JMGQfyeJ0pgO2rM5NKiayLz3YpFlXBBXzy9gRRMaOf",
+	"KgCzhlCaCJA7s7ywUNqVzIxUqZzx3CZsLK+E6vYCkxOUfwWgWj7W/r4DlcC30i0uMr6wEXrbV4eEel1W",
+	"esCEJlDkWc6/nPaiGeLovX9BS/qww5auaBQY+R7ZhuMHbMtVVpfsM5bbMQvwlkPyKFrfZaVBNSvF9RaW",
+	"Yd2ea0QmlJM8t0dGWJ038gXtsOa2tZKBrCHHuNsPd2BTPfO7eznnUIiM9lPkVqA/DVVBIQFwDNyHOi+A",
+	"V9ECZxsyY8afB+YNyxdIpdtnPwVuIWZFaprwTM9wxcjZpUlt1zXfFQZvOd3rCs6i1e4Qt7KztCK2uzcG",
+	"2/MRopX+MBPqF+7SCZvrIs9YYQU5uZTgVxmbT2q2INLkW/rn1R0iQJplg7G+ZHr3hmKlzNor377KeouR",
+	"cXBX96q91Tpr2s3by6x3EWa3NLWcFnu12avNXm1u4infFCFhScEeG0ACreseH2GTzA2e8zWBJLAOdJbG",
+	"Z3/3iofQkL5pOzLYQyLsIREeGhJh+TjhlogIG9jmo5kRV1LMW230KX7faqZvpoc+YJNq/FYXascZ+miy",
+	"9Ahtgq3EJ8c0Tsz2mOAml2WC+RjqPKRiM6PHkIpFlmPKPu+3g5btoLaoFYVBEHKiMilbJYnWAOpn5qqs",
+	"KA6bRY+KaR9o02jUpZI46sVEWqfNYi0jXvDPluimIkpEWz/ZWK3cqRL3bw57AxXKdd4cVvU8x6ypamdt",
+	"nc2P5Yy+o8fYqO4GTgxrxR6l8Lw57D2b8k9yWkz9Pw6hqAT/VZWU+Hc3FmajmpD7KvVYWYrN6j6iV7g3",
+	"CI0GoVpYRrqC8Cor21x53T1q9GYdRlhLsm8tupsgnOuRO8hqsKUdK5xl+Fl2wd1xeVIBpT9I+WuZEYXl",
+	"w1x0twBgWn9jSeiKTwAAp8hzBmyejMd0bYXCicUkH/hY/lf/IYy29DObcmWZ+CRtM7Nbc1lSk40tqQNu",
+	"UpO4ayP5NVR2P8UMz5Z04DvgEYJVxEqAkmrOez2r8vWY8FpLM7ibs30cZJ+4fBIRML5sNi2ct+u4GWD/",
+	"0Z1wi6pdPaKs3sQ1r9OuQcjC0wkSq+hRnb+a6Mn8V1UFfbfHhouBIiaWXlXmEzYKF7ix/JbhJ1d4rx6q",
+	"djorXG0lVdtA1bjakh7uUWv52rpLpEswdEltp7KBCnMKXV6N5C89XIKojtBvbnjJzOisSIWP03psPtFW",
+	"DJS4kpnwpgvZrWEnfPG7/x+ETMAI8uJ3/z/4d7g8QeQS22dYDWiPyjLE3kCVTJVJCxcNlBVUr/reSNba",
+	"OCVh5rUte53ZQa5PLIZsr7APa7D5bYtcnIcf/fFZlldWr3R9bp7keu9utGAX15YJyiMq89XDbibjNZ+r",
+	"hTckFfVTXDVRvYybkHTfGgKz0Yq/cMCzvoktRxZJ/6yx3abmRqGy0rwnkrjiEzYs0ktBIHpEYjtQZc7l",
+	"i0OW8YVlfKy7zOlA+V8lZZSed+tANkc4BFD0e5MPxP9zgGIxhfCzkc6yhLtki6T+ddXZc/o/XU7/B7c4",
+	"USwD/ddOTkWP6rPSCTePx8JUfPJH0Hu55Wb0U6OHoioOZ25idDGeVE1NbmKEYDlfEI6E/2Km81wY1vn4",
+	"9pTRDCFCPD//bqCGXClheszLiFAOCmIzluuxVD02M/JK5mIsutSbWjWO4yZQtYNzeykyNp/IHArONfL0",
+	"QtqDakZhfhPkUlS2x6TCjcLoFArTo6nO8DER2AJbY91AaZWKbo/NuTd22Cv/8pBZkWqVoYmWDnDzFWBp",
+	"+UEV3QrhrLAffFjYRQJe70AFB3QI1tA6med+dsrbSCQh97PyI9Yb3weK+s5HUkkLrZReJvEhSpTDkuOX",
+	"A0giNcaXwHp+ohYgwPhAQS8/xC9vDr+IwblKMMAEnePQEt+Hl5ywThLGw7YbeJqki855uNY6MQultgIo",
+	"072fPpuJrBHDyz8nmv9Knu9YsLRra1tNFGaPznCb1cU3TiL81KPwB8OmXGqNj41n1SC/LqtfLzkqEzy3",
+	"CvEzaVO/tyyOTKG2bLVJOuGAsjTdJZBIRytRPrxWPTgntgLm3O2x1JtE/2OoAodC+4GSCit44XpAEALi",
+	"Vcz7zSRtER/OAw6LVtHQ/RZwjIGqt++U0BosIGtow5SOy6bDyWsnGBpAfr1wi5kAc2P9PRfd42jES7G4",
+	"mEo75S6dJEsNQ4SQ5C3/pSDwaW9v8RLqI/IbgWgy6DIXLOw85euMOxZg42kyeGeFgox0+NGjtnV+pucg",
+	"B+/VSLd2EaDYiCw0Z0Qiszd5D4oCAqJYCeiSkfNhZJ7LsSgd2G2aOfEpFSAmdpPoV88Vq37RiyspgoeF",
+	"pPUHcwkloqLy6zB7NVAdhPYgfB/KxkG74OuowwJTgaXDBIde3tzMeXmkt6724F31WBsdiN0wtVbePs6u",
+	"fU5psPIBTvn4miKE6n3vo9LWoqRqkQiFCnbz6/qKI+VbE5mWV22HsWsJzYxCOM5mQkEqqBwuII8w6Po7",
+	"ZlZPhXdFlnZhCl5IowcqqebLZzOjr0TCMpHKTCBeWBIa/aABUHyaSSPsBXcJMMmHJTiufTVQAfuYADtG",
+	"hSsM4tL4UaUCDGUK4PvlDC6m/FPoTf7iyzfxkUp/oNYhGUg4M2E4155fHo4GyGntbbXjylulmfQehWFc",
+	"DVShLpU3kAkdQyQ1zOSwvP5iXJasvtRlSIznQvCcAwUvAKxfs6OCi18zeTs8Ri3HeCBMkeoZ2wK5ZSHe",
+	"n6luiwYTUxRc1aWWR+Iq7Urd1c0tXJCrupsC3ceXYrHeS/ExQgAX0ArtLXRuAuCBWrBMjkYCzmLh0qUw",
+	"w/vGUqVioDoJCVLSPYpCMQuHoCzNtRVZqOVRDFWyUmwIvbRh/q6O4BrWOSvf++facYDwvVisa0bxS7vf",
+	"3q9rQfHReUABsPdO3takDmGL3TbGaQxIHDQKIvAoeC6rEMqtTQlKSY6kGgszM3Q8BWAiA9WxuqYuqVYj",
+	"aaaWiU88dTkqJCkmZXyg4KDcRZUux/KXEfcAd/F4TYp2gotEerDD/fF7saCxHrDUaANVj3LZBFK93ya3",
+	"Yyy8rtSUogk15C6lR5Xqw/ayZcUvGyyqTQ/1H8+YAX2iaeu0rAOXLW27Yy5VtxG1Q6zZ+RqKn7/RZqyd",
+	"E2q/STXKnV8f4WLQmtttUc0yF6egjiiRuPWUOGW1Zzy95GNhe4GAyvZYLq2Dfh8208bZnhcugxknJBPs",
+	"sSnUZfTYpTBK5L2BMmKotSuftcdSI51Mec5GMofS64nAWyjh5tpcMqjXGMG2JxGE1+/3lHjvDRSl1aHW",
+	"Aq1m1mOGSws/qFaIiSsRakTg+I+czpTGC+DZEN8pMcd+nT6D9wqHtFBdUjuAaKxQozWD1oM4SfiYk9Xx",
+	"RM/dGrwrEuPawmJjU7R34QLsw7yHzGCTFAb+0Oh13WsiG0pCt2yU/nshCig7gOLUyPc9igrdWEdpNtTZ",
+	"okvFsEUuoC/RW5CoRgxBqv0VYM6yMk9kE6QIgUFMoUrO2iFPL71988GrhdtBqyif4lkhWaiBIhNVtuhJ",
+	"8s1rtbIy+yMJ9QbA32WdEXzKOk7PZMoSuCw5Gij4q/8P/+gZ0IL5f1rHjYv+HXpWyw+w7kFkSbfPzmAF",
+	"oBoCB8Q01nPLZjl3I22mzG9WSpdFI3B2B/eR6qK8N+vgY4SaBaz2TbqhqqSGK0gvCecN0TeWbRyz9jSf",
+	"YiFnV76mgYKfQqF1k8099wsBJ24pV48ds8XPcS2K4autDtVa05Zy1aM3sw80ttTv5oWdjsrAzaawI6qM",
+	"A0NUAysEE3k7cBb/2yPxSaRFk+2FE+UDqUZ6DWzw66XDfeB8RfXThrBBHRsKocrDUJEBNmhbNWp06v3g",
+	"5+t//lP1bSG8cyesu6YeYZ3XsLsMWzzWC/Ti1yIMxc7sO7x8o9PmCpHvRiwOjSwVftiLVGdi48PrlVm/",
+	"9b/eXoNIvTmk8ZZymc+hfPqMO3Hg5FRsvgSQh7/V3T6nE/tVWdvg6B6uexrEEe9XI/D2g/dbGJUV+wDB",
+	"aAXbceuNL3TazbmNjGLbtrcaPz+GYB0zGPv9bs1+15DIaESquIf9roZV8Zseth+qvoMuI4DB/U0PIXC1",
+	"WGR54Y2vTY4ow1VxBVnWARjogLNgu/45pcOzYdtjVhss3tokLiu7NRlnQ74RB3zLQeupf4p/8w+7i4Iw",
+	"JD/8Nz38XAvCyge4flcp5eEpURJVD92+q8A110DMwDXXMBX9BGoUtguvUHQ+CtVXI1JAmUH2JVCC+b+x",
+	"stL/xfM86fYwV+00pat7mIuZ8yvinuSKm0UP+2KGfmICyjnnXiWHC7j33E0SSmyNuMwLI9iwyPCsgTs2",
+	"4bmj/h+d57pwNEaNhJ+ZQrGhGGmq2MIELnQwVmDaWEo21Nqxmc5luuizEzA6ThewqlB6UlE0DRSl0ShZ",
+	"ho/IrHAOgMGwKwirubAliM2EsVo9t1SnwXNW1nlchI+S7jEWuM2lFQMFfTHcOMu4Y9qbbj/XcurRKP7/",
+	"q6B7PVaoXFjLEjlW2ogLAscDRBhnCkHUn1yxxAe8RmaiRMLv8CKTTmTH0KZpWYLCQ1F4wpzW3XbK/WDw",
+	"HnuSKszzYUAqS7vXWlEWFH9PVLWeqCpaqDaTeOOsU7CWUVGYN8EltFYb4Xsk+7vfMT9/yXmobt7Ksyxp",
+	"kkPy/4776u3yP6VsrfCitvuTgVF093IWOCPXnZjui/jWF/FZDLpKwYPuFO8QBVLbUNQmDTWs4IbvHTCG",
+	"8DkPLZrWiVl7xFbh3JCT6L3B2YRbkfTZh8LNCsg/pHw2E4DK8/JL9r38G+B8hhPBxJlCQd93O8BnEP9z",
+	"mM19Zz3hgW4YnJ3Cb24YmN0QoPTVYYxQ+vLwWojS3Yd0/gVdH9OBUO1tR6PteAdH/X6FIJCJeP4brQkY",
+	"kqPAcd8LqqZB93pMfMKYwhW2x5ycSjV+WIOyoxLi5cCK/ef//F9l5wsWPFSdQylXDKmtsFOILLCeK/AO",
+	"Oq8Pv2C1WoAQIiUjXZgLsRDQQniiqt6ayreoB3CQePoqTjwFeDZMyklVFRz4DxIiP1Sh/Rhzne1VxjXf",
+	"c/vhEmr11yKVtuyDub/64mudXr/gVYFWBWC8P/ffktOMQhY1lIGCeDVgXg26tzMmwQbUQ6yjlKtU5Fu2",
+	"DOAxs6Hwk6c6SoJNOaayKlS0cFaCk8gpZ7wT1X0LQ9yL5v6kMcmx19I/sZaiPMHi+qWm3KePb6G4fvnM",
+	"Z3M9rVXgVHpqxG/bL8lu3MFxJBFASDl1yO5ONc9gwP2mulfXXTa3/gYYaPeypxphi+m2ve0Jz53IUEOx",
+	"7vWo6cyG0CuhYBA1UOn5cRTPwF88d2wi8gwKkMvDmZxDjz8cHplipxrvF2i/Ge+1e1va7eWJcUZKQieV",
+	"292AdZ57bdmyWn/jVQZKegXsufgEvcolroC5CRI2ONTgPI+Fd7Q5YBQKNjNSk9qxlM9cYUQWuyZ0gtqB",
+	"/igSfUx/TnUmbC+0ZrErYSzi/xSKQMbswqYux5t36UQZaj5WzoHB9uzQeNCLeGDz8WpvPv405kPnOSoR",
+	"BqeEToULT+p2ywxeMBpgTHKZCmXFumPNH+iSHe5WNARU+13HWUEz/iyq/7bJEk+mKjy+k8L04tOikeDe",
+	"uNYOisLbXSMUdElUb9rAqrghq1Qz1eieYuou7/7rwC61WuZzR0bNXqvGb/AeD/eErY9KTL4Vbqsysh3O",
+	"pdWXiLyXgTdTWnbFc5kB2je0U84nOhd9Bv6H99ISI9DypSJhU76AorSqctcOFDXIKjFn1bWIRy2SHksy",
+	"vrAXenQxFwLbYVni//QfTbVyE4KEy/iivKp7PFABsnZEvl91bwuQcZlpBa5GJqAH413G4e87nbRX462k",
+	"cDEaatLkY8aH1nsAJJnW8YruiBuxBX7ltp1/U1LlJpF/0nzK7IRlEngeS5OHHadq37dyA65lv8SPYmvz",
+	"SqK0kyOSOfvCh2JK5Our9n6KfvI2/OCmE6B2jMdBL9zwRP5BNyMYDmv2hBo5YqEpn591rEiNcOhQYCUK",
+	"wvSIrJb9r4ncOvmOL7ym3eMkTAMJmOZiONH6ssc4O895enngn5Q7Ocy9dUs1pMzoIoSeZec/fjz1apkP",
+	"9ac+e+/sQOHzIP9IuNjKMYAo0XcEBgI/nnFr59pkwD5iBfdmEsB1/ZZ0oFW+OBooZC2xQBuS4E0urHBY",
+	"WDgEnJKfz37AGBjuimcKAN0LRIMOCY6uhHluB4rnuZ6/yIRaQGMZ61TovCyX6vIg1ynPMQEpHM+444xn",
+	"mTft5PkZMSqsf0MDNVC/0FOSZ2dZyo1ZsOT/PvBb2S/eET44l2MFsfkRc38dFIeHX6SFkp8CZwx8InpX",
+	"L+m7ifiEHyVEk0K9LZ/8Kn3348nbg/PvTl69+ZJdioXI2HBRdqL4txmW2QtTgjd0eLs+/svwOQDH0Bh9",
+	"diZSIa+EsQNlBNE4AgsiiICB3S3VyKGG/DKIJ0WnV4lLgCWMwJk5G4k5m0pVOGF7A2U141XiN3DOxKQO",
+	"s5wvWhhgoMq/wdbsyJVuGAmn8EDAw01P3mBZcY7ZvlVkfatIkw2+u5WN3Odmz2DD3FmblO+zZ1vJnjW9",
+	"/GM4LCLspkzk3gjKpfD+zvKxwta+km3b6M0f3rdR+RjtKR30TYD6B7aX7l7cWrNwPljZjanZRU7uw1Q6",
+	"YG3GpIIX/VyMHOM50BslgJY8TnCbDtjMkKRDIOVxgcIMZdBiOnMLwDLTdFty2BJ2KcSMXDGnDSClw+1z",
+	"wc1FuMiIKQGZt6fVHtQbeFBC95sr7v4wdqvU7g/rQhw5YXcBvIzxlY8tXh0e+ogD0t0IEUP98RgfMJ6m",
+	"YuYo/T4V1vKxOGKJLlyqpxHTmkwnPeJZ8Yvpw5iFv1uf/USoM9LGkInCGdkcAHwU9iG3Rz/8egpHevaA",
+	"0smd8zZwvzs2owcCJSoDYBoSn5I6lpfOhtJzYs4AuXTVKt9d01zZ0F1XtMr52ziP93X1k51n8rbDzN8w",
+	"+8V1PP30Um7aQHlfqcfwGJvnHqs3/VSzj9UKtGPK3MU/XaddoRaZPrnzbrZcwkv3jUXk2Q6r5JpEsW2n",
+	"oKktemW5N9Yk7l20rcg5gGYzTmWp3q3IBC+j+kVY7J25aiPhQ4CW9vj3TkxtmUXOAgFvyvNcmCMgC/eT",
+	"9JHjROcoHKyaRHQxfG8HqsMV47kwDqkAyI+yOr8SGRtrASS/CVwBapl0kfY7HhhjvD57x9PJQKXcmMDY",
+	"i98T86b/ORbbHbMEiHqzv/pQJ47p8GNg3uwPFF11AXX/SSj/r92YfiBhYTrcsam2jr08PDyEhtoFnBqI",
+	"7EAqPzOY7ZQvcC5Vl65f9DaogFg3vxGA7/4wuzQ+am37pO1yqHUuAMB6l/ulf/jrW/H9UuLreEIllUEa",
+	"pTrgs1l9m/QLsoUNkqcg/kdW5KM2uxF2RZ5tObwrMbVcRHSr4DUjkJpE9Gup6toJerWiVT9yc+mFyVuz",
+	"MxTp69PTfp1hPGlBe/ehUaM4+rWFzGGph2jrApsLvpqdSSAI3wHPsem6WZbAVIPU+J3iihhR5txQ2hDt",
+	"XJ99gPwBcOU8jzYPxJ8FWL11wnUjwcLF+iwEa5tygh0BICSUd6hpLi3HVkRFz4TiM9kPW07bGcaHmVAn",
+	"p+//7fzDT3dNzvAskwjRdmr8OA6icu9xlHGmHkLjcYunTXNhmU6LqVAuKgAAuONhIXMHrT23lZm7vUyR",
+	"FgBUfvT3X+s7krQsnnePccv8itbYFAC2Hl8iV1otprqg5am9sAWf5hu8sP/n5McfbvbCwo1jHKJr30DH",
+	"j9PtP4k35h/1Jm/MiKnIJC5uqCJZD40c/aIsqPicQZLPquc5Cwuwh0u+G1xyg4w8pYxX0+O3e/PR1eu2",
+	"x+iya4rrghjT+Uk1Fx9pcZkDyTsydilUvqOoHZ5DzZe2ArQ2Q6cLOKC5G6hcACc8gTKXbF5M6XkPu3FL",
+	"ilwcQuKPbQ3+ah1S8UBVUMUEJNyEdewKo3BuejQK7bdAIliCBeOQlMmPMgwD5ad2kIsrkbNZzhXjDonD",
+	"+v3+C/9B0l8FLyY84vg1xKjE7RVkqwbmscMTRzN+pAjFDRq2L0BbX4DWuGRrrNCNgYvrBiqCL27yMV78",
+	"bq7BM25Um4dDrPgcJe6hMI6bXMS1aMd32QJvZEgjoSpbKtrFcwNI5FUp3YMjf4bgyA0Se1eY5Mcq096/",
+	"aY3wTgUygR6VpTicZSLNuRf7K8Gmwvth0k7ZSH5C7w4AX2fCMDmd5cIHoriMnQCi5Jd5oFI+40OZS7fw",
+	"PwJnijg2aO38x45fCtsLXRrjQmbQccXJOSSyV9tnp4SV2COCCpYBM62C8j//W3TN/DwmHGzOEDKbR/Rl",
+	"9M4oy8kJoq7BjatvRqc5V7tU7+Wh2pD2c75nW2zXbXDr21SbcINQDDCw+Bw093GgoK/ueHs89D0e+lPH",
+	"Q29zIO6GjP5ILdHt4dOXx3msSOqreaoorbRrNPWWyHcPAbtHeXs4XPVbmKIaGOwaa3JbxPVNjcmjBV+/",
+	"Z0XfI7/uYdiXYdhvodY1ONg1ap2ZxYEp1O70+l2FTSlDjN+DRw2hvY8CFcE6YO5xFQ62V9Fb4s+e++sA",
+	"k4d1OCuUHEmRsUyORpCZ0EqwXCoBgROaky6WAaXe2SMksSQziwtTqAScxqr3CH9gjxsQZSzLNBTEee1b",
+	"9NlJnuu5yNh8InNR1W0Hj0ibyiHamZ362izOCrVJKn6P/vqnMSFfo+LS8TFlTOxEz1fTJuBX68KxKb+E",
+	"1rr7Mi7hup0ZlzIUWMWXlwYigytRdRIe34Afl0Wn2iHOCDy48Om0z07qdMHPS6Rqf0s8WEcwmAObViYO",
+	"Cpd8NJRLdSky1kn8vy4kZnN2ZCLe4ZvY24gnZSPorTO+GjTfkwW4Lf/LnVIQD0QFs88I7LX6sZHC7DAh",
+	"cFu6mE1V+8/HHLPPJOyNwQNwyOxye781u8ymVuBPSzTDwgr4l9YUK3SSsLoX9xAgBHqaR2Oj9mHIkyWq",
+	"uc2Bao2xxuj8GpiWM7hihxvjSTaVCkZZBzqCyVE/3SfUeOHfPLRrHUgFpjMtrNNTWIZ6cR68pHUSoPOY",
+	"lQaub8DSXG68AGxe1nl9+FWvfuQMHamB7IHMqDBXMhUX1PdoCauAzO+0i4nfgfIm1v/cb0e5vMLeNJkK",
+	"Rj9EVAZMJ+lc9FgmjUhdvsA6OkQ4oo4N6exAFcqIK30JUBCXQtnjas3gOSN8XHxSfKIunrsHQITC4sio",
+	"eQO1hBjh78TGhvttDk7gYZeYSysaK4sQKtNL9VPGHX2wjG8AKo305ebqUjL73NBf07lYDxP5HSA829Bv",
+	"jKIlXMm8Uk3FUmmONHjcFVJSy5I7UJXosnbJ7QUXDiDByn08OHMrYv23Nj0KniPqUSu8ZCn/O3CK4M36",
+	"AR4URtJP4J1y7UhFxQz5eD6DnevzORMOvC6Rej+3LFp8v1VEWnRr3S/3yqMUG8daER3atxJ2g52kreUO",
+	"9ehRN9lVCvmgKO9rFXKP7b5Ra931u+bNm+mWlaqoxx0NDWoQ6SNYgVSAtQW8FuZKmB4bLpjM+qwqEh95",
+	"uZ9rc5mwDldMZkyPBgq6YGEtcslVKl6Ul9mk22OJ9Roq3SLpsSTlToy1gb9nOXcjbaYJ6ySZGEqukt5A",
+	"JcWwUK5IgPbMTESe9Fh49nwRjlAo43HE6JcHL1/5scBV/kfCOnNtMksoQQMlsx5z0uUCUdbKVeixlFtx",
+	"IJUVEGNfiR7jeU4+w7S9nL3IxYbF6+Va1Aq/p/zTD0KN3eTZ0ZevN65eDwu5cQG7n+d5+FE7Yia9kxvd",
+	"9m34UXutPb3e2m1n3Dlh/NX/o4Nv7p/4vv/pX3W3c/D3w4Ovfv1LZzDo41/df+n+63/ZvMD/H23L/IpK",
+	"6sO/Xzbe8nOCVvBvYQNUhSJ/KsChfzN6bgU626UxCgsQWdjiGt/EpjxGBoXrX/zu//f+mu7jIt8p57C/",
+	"/9eQB2htOC7yPU1bs3R8ULg8VVOxESOB9Jg9dsWN5ENIe6tsqSvx1tJz46C2oKDWi52/z8HQx7bX5A7P",
+	"U67+RtftAoOmvP/nikFTPsD11pLW+wllP6H0ix67HW7GX3UDqW8M3vxrsHELlBLMilykThsEe6raEBGj",
+	"KRkbXcywK5GzZAR+aAJcbQOF/4L8DjqgcFdCjU14nieY+ISPj7EAMV+EnCZWzGGRv1QDFVfcdapWIGwM",
+	"lobBTJ7bLpgHnD95orCAPPfPvqgoAgaKigQqfhJd4Mkc5F9FBodjcKcLeylnM5ElfXZCsLJJqhWR9y4S",
+	"GMKCqw25av+y8OTOQSfzMVUFUhkhS3AWBGWDlwuVWX9XOrgEnjYVsrDwCBNu/VUi67PTQAxKwTQmkKnd",
+	"0+mZTBkUCdrkCP+4gEH6AaUB3Pjoc+ybEFmCy+cfHN5YbOIgT5702Rocr4EKQF6lU91Dk+79e3hD/oVR",
+	"izeiBJF4BehQEFg1Jq6IgUI84QYv/9xxU1nWx54WKCd6o3zAq+2P3+aXwEsG7n+zTw20kk14NZxytQig",
+	"WmgjUYeajfGNUwRgp2vlFCtKuM7DjTVi9/v1Wmnau7mtbm61p69H0Lnhrn478uEV+bp169564OiKFw+3",
+	"S6EylpRlOUnYLMu2nrA/49V+l+YWjzeZdXrWY9wOVHL64Zw2qtrkE5ZpYXHjrW2w5Xh+J/uKJUZYXZhU",
+	"9FOyF8lAdWqHvIRJ2cUdubqh34+DW4H7cmtL4CPSyujA608KePXAPXq8FNx1+8IadSbtK23/9cHl/cN0",
+	"3CJCvY4WCFbrFtNb4h5U+YIsBp5VASiK9zVJ7KUPJ4B32L+ZxmeTKhXNs8i4EwdOTsWzzz456V/JBugh",
+	"fiWfWLC9pSi7VN+NfLZdbwxte4Kf4d5RW++orbhoVZbgYbw1FCn/IEW+BtgbEqpwDXQ1QyBeNhOKK54X",
+	"YB8j2BvWwfNGpV3Z6hhOidiEX4mBUlqJLoCSu4lYeE9MZ5VnBLcO2YQYOphD96L33fw9xZXMhEp9YF+d",
+	"XZbY37XzyNqJZpVX2ORo8ziGFveBmrSMs9eHh63Hhl5TzmhVd5GpxXtftxPu6BTxtgedn9uuhou8CZw5",
+	"vOi99WuF26MVQiysMjUJSg61B5Tae1AbWDv7exEMy9qainBRWXlYQOEUmUooSZAWnvKICgNFesmmwk10",
+	"BDpRzmugOtXhlPg04z4WJBRM6qpHnDAklYntbS+AWiGQXwdxxHoDFUH2oXFNC1feEl8aVi+mruA587Zc",
+	"WPw+zIU+ZFC7zFWGuWnvvIYDWJyT0/oSqZzqVtyHt0qHVQmkQXB+2YymCbpX5OJdeAc7Pmgtx2lxbcpN",
+	"Zq/gTQr+C9AuEbKAhsJxjucfIz8SvHGtwon1/Wl47+ansLtMW53ESauVJFJ1wlOF/XBs5vSMkISXfjFQ",
+	"AVxjbiS0BYR9qC0fxa5JR0XHQzdIRz1kwLHPQe08BxVRoUdp1Dsmo7BD5SC0tqzPS+HFJ+HanVNl7tSt",
+	"rD1MGzp7lDap9/I8qQzK0qPHAOtQ8w29r2DDatK4LFvrBLPeYnVNVcNmJemBbB9v6b1BKvttKkSvi8Oj",
+	"P3uuzfZhqF+WVmxflH7bovQl9bpehW5+AL2kXVG5+vIIDa2TTf1/K+qyQSegtD6GyQKUJ7Q0klc11+YS",
+	"/SxqFYs6wvaufmMjIK7mqviAMca2UQhqsXN0W3a57BxsTXxfIxiH92h/Pk4ipdpLUYMUfStcgwR1MlJV",
+	"YGpnTuvu1vf1W0VzRYMv8IOeCxMq19Abya1muf/YRhrAnGaBQD60o1J7XdyV2qGrA8H+FJpKAZUDOrEb",
+	"OtmwTbNB8B/Tvn/fehe6Q/+k+vdQTgPK2m2chu14Bi9QPW4QJn7EH+wSZuP0PQyyjmEr7IL7XaAVkQPc",
+	"salwPOOOBxbfcktA2gYkXE6NcPaRbAmN8eHPVgDhlWXJCb0ThIhhfxPcCMMGxeHhFyk8MvwpEixetuy7",
+	"jx9P2d+4lWnFj4pLIwEwurDCDJTiU4F8WtyyGbd2rk3WY0ICwBLATHHjopxYpl0gy5pP/CYF9+yzxLk8",
+	"YR1bpBOY7qvXE2zC/OqQKrcHKvFPrHiewD40LVwBTZniU5oXVl6J4xLbNxof55zLK2HZV4cs4wsidoUv",
+	"ntuBgr2yQyJ0VA+Vu2zKF3BkLD6lQmT1b9sZVBtUf0c7YVD6h4l966Nna61ODxCZ6QRKq1T0ygOnoG37",
+	"3XE7huxH6eMfkv26BaN+DT4P2myZEa4wCrzcVNzzBvrid/j/xTXB9hk4nW1adV3Ejb/OjhlQF+3j7Nth",
+	"K0IkTUK19TD6VmdpUAky425SFYIEaXq2bAVvUnn56w2k9sjKsZJqfHApFrc7ntvlg6xLHF+KBet88YoZ",
+	"rjI9ZcOFE7bHhtyKL193mX8sW3LBow9w9s1b9tXrVy/ROfhRWMvHYqDO5VhxVxhhWccKPIJP/O9F0I/E",
+	"O0uFkW7BYPKi22fvoSfKOm1Exqzguch6bAjHs07TgT5uG36XQLcLNxDAjDxmHEJX/xRGzHKeIhQ90zmE",
+	"6+H08kZ79Dm+y+/F4tk9bJrRaG0HiniFf8iW3dNVnsyfdhfdbp65o00QmG4wZ89tvNSwY6L8lgqA26b/",
+	"8j42TDs5SDn0lK4t9rkUC4u1jakwTo68OBJ2Kk0f1LYTOGuvyicYC+UVAiskoRR4oAoruhVnMMPT9uS/",
+	"+Vsf0Dt3C/YvFDNcigVFDMAtg/QRUI54AQ1kR6w+6kBBmJAVkKPizGjsb39ugUoi57MewdKKK6kL6D5r",
+	"K8Y5/+47bd3bk51mVc+/e3vSppdvT57Gqad/1vPz71DG3p48t2xWDHOZguTVBB8kdp24+1vE1eMo4pcm",
+	"b5XwE8U+zITy439/9gNK8VAqbkBBp96+j1jib3QpFmOh2MFl0mOnZx8+fnj74Yf+pcm7LJfWSTUGuueB",
+	"osdAc4ohvJE8t1gxiQCTq+rko7+F8BHgzD9Wn/1MJw52oBJyLb08fi8WNvH6lOayxEqG+jq4HAtd4un+",
+	"d3YwStpl/PuzH24m4Dp1wh1gq3Rd0Es/AdevwVNoFPPvz354OnKOjsSVxsUEyVkrF9sQ/8IKc72Ft3aS",
+	"MWcKSyQ9AK1aE1GvJ79ABxy6basWf6BWTT5rtPgkXFgYm3z0w4rsZyvM2xOU8JHMxREWZ0VDbNO642h7",
+	"635P1h3kaRfW/fdLqQAY3/FG4qv60v8ykemEvT3pscTPCNN//sZJ2c1WD5H83deGR0IVUz9/ULMeTNI/",
+	"xMZR0rekMpZijUrcj1ekmVnHFxbVVGSs4+1H4PFTlXoNFHhLXWToJd24mOjC2KRMQrKXX/7XHjvE+ko4",
+	"ufN3ZUrPu332NlZ86QaKXL1LIWbsShg5WngdJFWEiAhHOYZngJPMZQ8xnANeikUzHr5/gagzOzrP8/fG",
+	"YSIUiT8ezgLEZZxky56GUcCXwDgaBC8QNzIEdmGdmB6lWo3kuB7T6Bczo69kBtrfsue9BdcpHK2AnGLk",
+	"X4ZcnQTdqwu85sIKl2AozNkUm+jrVyTddbgubMpz7x2JjKVQbAlWB8jyk35zH9X5h9PyOW6auHpcDUXV",
+	"k1xf9lm+uycGzm+lGudoLQ+0ipchVgu9Tid4NpXqyFp9EX7dXtEZWFelZSPh0onIkLXET0VaWwjDJsII",
+	"1imsYMlRJm3qzTvh9B85YUHgP5aXDxRUhg6B+C6ZODezCfvZx1PwDx+wADAV4yzXeoaUUFlmhLXdY5bY",
+	"VM+ETbC8VKo0LzIxUImeCSWzaMeiT/z6AGGMmHKZJ91Q4wZnbD5c839cTPlsJtUY2QUGKqGbXPgvaSjx",
+	"SZYg6LFNgJwhJAujtGAwDv2BOhNjCRT7ScqJMMY7DQnrFCorD27NlTCVu/Pz2Q9davpkRiAXAfv57D3j",
+	"DvOQ4bWtySVWqrSzHbIc4b2aFfeOuhw/4b7E9aa89ZkXVwjT3n/N3mqlvIiVYnU3U7Kyu74QCqrW1jRP",
+	"5wvsXw6/eW4BxiyTdpbzBQvH+nSCDx4id4ighR4p2EOpmrfIdzj+0k65y32MRrxuO4PWObz07hva3WSD",
+	"zkOeHf391+WYbGWGvbJFkZYdduVGseFKq8VUF5YswqpwXEcJ895hcYeFiMbbTeTm7S13O/j9Af+V67FU",
+	"AHg9yuV4gqW3E64yPRqxVGcCAJH6LRQqy7bziTKpbJsYZUvWZU2F87r3dnhfG8/HeH/ei0Tz0T3PtikQ",
+	"26tZRsovDMfgXA2O5bIeVFvN0AGvuX9HTE+lA9JDCb7gpZg5wMIQ05lbDBQmdZgRU30F+RHW4cHPwzuR",
+	"d4xgIHqEUEpSAyt0vmhnunmsLt5e0z5rxlKQ+Eg7n/v4xjkfHm3dL4ROch8ibrmP/BuIVDGAChHpgmU6",
+	"LaaCGnFcvZohOhyz6FvGcdZA2WI204YIi3lcugr+BBvleo7+yOn3b9+xzvmrN192y4Ew+wSEphi/9gfq",
+	"HdKhivSSLI02TmTHjBNhavWd0g4Min9dJYwG1YY1WIePwt7jVuhHQxCYNhXFRd1vhc1HHoLSOinGYMDY",
+	"pLe3Oa7oXJmhaeeVCtqTYGEFpW2gtuJFfy7y/ADKKl5ghuUgCDcIUEJdbq4wCgMzobKZlnT8PFBzwJ52",
+	"LCgU5kJLNBRKKQWpZ1c8lxn7+eyHY/bm8NVAJdbqfniYi0IZHzX66CSp7lHqeUUeF1JXAVudcQUUWAOF",
+	"AzbyKdJC3cs+GwZ7IE65aAattV+rhvSR6/QbxPS+dmbfcifmfLF1B1eRND+3y4mWpqW8u5rDSccLngvj",
+	"7AvUyrVn+W5ihEXmUwlV2WmZY5GG0VLQ2X1NyeHE/bllyd9xsF+TgfJ7aLfPzlNt6Dxvxq1lL1gH/v8X",
+	"2NW6fqCZMKl/YnYCNQzev/A/wvP9EjdtoEY8z/3unMDXF5nRswu0JHASC/1/ErHmECRLGzYUfh+mX4xy",
+	"rc0FDZf0Bspwab1dq26Y4LnpKBfCPbc9lsBfFw0j4p2BM1yOJ8AuIN1EqoGq/WYuVabn4fy0mlF8zdK8",
+	"GE5r6UY0OyQO8GtXGGGT4BsEDgTGsQ5EKqhxmOO9At+Av1iqcdJn4GwYYXWOQYgV+SiGoNLQRwkyaVmH",
+	"QFyH+krQ8mhtoF6OHhrNrNGzSoaCY4L3kg6+ntFpQZcICFKuSmgz21JucQIi9RbFd5fNadE461iglzRl",
+	"VUGeTm1GtAwAVxtoXUnODoj8w69rzZ6BYSI/YYOz2rLvbIMIHeqzRYZGCl8tsxyqUOfdY3QgCsF04azM",
+	"sO8efmJLfEroGasdxPbZOaBCWfZbkY1FvSKBgN7CGVhgyYUrwelAPhb4EM1S2c8xlapwIjY4zGnHc0vc",
+	"tt1j5BbBFcT6CURAtyKXSsDZz4LNhVdWr+eojn12UmTSxaUTXh/xNCpMuEnZTotVZdtBP1g8xD27NTfR",
+	"cSr8r2T8aeg1Edu6+1PvhlIM9FxQCxpcl5U9Aid9TmmJXe4SSyO1yU6ZIHkKIoN1cfS2mBIig7b3VKvM",
+	"O3cWqiz5zHunPI8lBbjJpbrzHkD2rs/eqStptJpidbMhXGURfXrMkn9J2FQABwZsHdG37bnVBgHbAX1x",
+	"bRAc+L4t5F6+W03ivEHM7ybU7ZaPkj9X0i02MX/R5bt3lFdHu24rrQeLIQn6tPzleNXYTGMoW1uYnbnI",
+	"/hUk/3JhRZqgQxts45zpkRMqChpDFYUDvPaZ0UNvVhMnp0IXDm+B/vJAhfqMoWA5XwhzzJIo/3ZReg+J",
+	"v5UfDMi7Ur9YaQF1yiGMZVNuLmkWAx8vq2OWGO7EBdY5+ht4iQFIIBjRBrI0ANenvYanRltLZ3KFdcIc",
+	"D1QScRdejHM95HnCZrzwgT/P8/JVdHA3gIWwEz23tAzx7xN/v1g3jyCXnTDrpL8VzKzbZ+cTbZxQwGLo",
+	"hLnyLj0c3q3r+Twt2vR4BzvN6kD3vc+0zKDVD19SlSfmiqc7tR7XbEDEs7DhBnQeWBnuRXZKOofm02Cd",
+	"55BvRVZRY0sAVPEEd525NpfeWq7iv95qt4nEpcxfb+CslOcKu/dUlobauykboVXSScT9+CZJ2CHRtyBP",
+	"Ad0ScDDQM7FQ94xTE9mSd1C6BuEKKSzWRXtByIochd44ABAMabcO9w5JwXNm50LMELS7DApzOZbDnAJI",
+	"2rW7x1AK7kTqLrS6gBbFCy+oPHUJM4Wy0UFO1Z6DrYy2SFNh7aggP+Ea1yTMPItu2UnKv49MQUerMHlL",
+	"HogpVLcPN/50kcrMYKd7cNmoxuE/6GhFCQdkPpDG6RCXY6TJMjNJ9xhOBQaKD61QjpqScUfGTCqVOLV4",
+	"NE3Kvn13ZnmUe/ZlGoffOzKNjky2ffvSGkVXsgxK0l7g8E6R8lezG2lDpqCkSYcKBKlYTIYeFzeUIc5v",
+	"emgxKy8UUQF0KMQiOq7ITNSp0anOofydm8tUNCCZnhWqlLpzeLit4qDvWlFgyuu24+/CWkYmvb6k+0aO",
+	"5mM5I8djYWoyBtJ/jYbdHKn8GuXzOpLncixUKjbwCt9Hl+/eMVwdbe8bXi9b8aodpD60Sqng8VF5ijSz",
+	"djexmjq5RO1e4jHbzEmLVqOTxKJ/RN8klYdmG+z5adGmAdv3lhoGumeHqW0Ge5+p0WeSu9a7ViPuQ4NN",
+	"KseaXtOqkcSqo8qf0gWAuMT+lJuEllZ/mRLWUg6HjSRx+GF6mRFJoBIZwu2xyj6g6tq/D7nKfk0wEhso",
+	"6SzLuQ1VGFD54afYSZC7XWVJl6UaSj+gmgNo8JEe7DikyAnljwaWdqCyYi2SH1Hz7X5Lq0a50VaGC1HW",
+	"9oV35lfmiexq3tWsDDkW0mG5IjT6QKegnrNcE40XMcsFGkt/KQTAn3GBEz6l1fAw1ZEF6ac2mTA+gplr",
+	"Y1E0IE6JVWGgcq+ruBu7CVeMs6FwTgCN4RFLUiOdTP3e+Z//7//HklzP6a8ZN06Wnwcu4YARMFDV5gxb",
+	"7lLZlVbwhFBO5WR6eZfapyU93UFZdzXAfZdzb2wc9htuoEkMghdifKF2u82G8Q4AtEnMWzfcX0I3UqUa",
+	"c13kGct0JfX1rTiUcx/Fv+Mhv2mRFpPKF0G/obR3EjxrSRoW9r0OVfzO/HYKl/lAMytEt1dmQRDM0OIN",
+	"hmhF88xWF4Cx8bun0vPKzMI3pYtAADvaVXYgY53olJlps5SSgZrzujUHrz5QygxUFBRczIQhdyFhPGSG",
+	"K9wOqCkHc4YpVa3SwhihXLLBnh+mcUrv86YZmm9yIdw90XYvz7W1uxK+fjoVziT2NXnqMau1EtZhZv92",
+	"FqGi6V22AyWddasBQI+gpJp2ZbNwYQXrJL//jvAYf/yRYB8AFCkEHMXI3QuU1XkBpcTSMqms43mORsMK",
+	"xzqqyHNUcaWVqDoYcUAoFymAw6PPTqop+ZEGShHLRYDgUdqQdzLll7SXh4kDpJBjAtHoEuhtTFihnMyp",
+	"kdoKt0bZ/r1ctR1rSjVQi46U7+/paAlQ0Vc07EFGyEdDI1xYsbvUEI6UsCmf2UoKsbPP6bIunxzAYwZS",
+	"neaCG0sRdiX3z21QiU4UvUL9jvQP54PNbp+VcgAJez9UVlboS5LzPjtRrFDQHYk66SNGHqO9ecX5gTvy",
+	"pFGF6z7uMW6hGIk+t1XkAV4/FCUOFJ3FgTJmt3aCz5t0aTd+cDnGw5S53kyTo8NcLP98Gqp9LqDvC/SE",
+	"rewPQU8QnLpmAXbjJBMg0QaHCed06T1kXeoj7culfXyizaWd8VREnBpNgBHwWtcTEODP1xv/XwC2nO5w",
+	"MR3xpEfwUIFs68dvToAlC4AEhTI6J8cC2qcm/EocR7B7TCiIlay3zY15glXp2gV/5Kpg3Sdz5CZi7TeT",
+	"p9kJsHUJbzB3drKJpTv/7h6MXBjk2uQRLcITPR89P/+uAoNqE4dtubw8z/X8whaZvgi0hhHa6YjnVnRZ",
+	"LlwNe18ACnFqRCaUkzx/XnEiAqdR4u+XsI6G1K7LoJ0+X3QxAgyXQqrXX1nCclxxCemktsxqTUp3A879",
+	"MHayPnBrOvVJWklH6P1bVIlV5xB2+tZMyQ/ySrCOF1EEk8y65BpIVcGqwflGD0CfhDuY8bFUiBTbhBz6",
+	"s70NqjZl8Xobw2/vMt8Hj+CfZZ05r3C1YcGeEKY2PW8lpChia4TTX1BZ61Y6O+8uAZPFWBBuWHIlxVyY",
+	"BNGnCzxDSxBkugZLBBegk5pyOA4HDGrA2cAqxWpCCLzBHfym3wIH/TMSTmyxZHD7Vh1IVmC2NwJBernV",
+	"CazTkT2k9AZsdhxkvkWfblx1CKq2bP6vRQw+16OwA6AS+Z8BjiHcFzDJwoFO6bv6ayBnNxSp9rpoRAG8",
+	"WgjPCaUkxLcCCEwRulgWAICb8YRJ+Z4skPBDSWSJPLxGIteIHUnXGsDh5hd7eG8G6SOJ7R5bsfH9fyvc",
+	"rV/+3bjvffS1KjGY+i6FZjc7KA7yQDCCGwksTDD7UwruQ1k6fOkk7M9ttZdpg8QnN1eAxk33RUgJHBlh",
+	"xbZRez+u36kbumL8JLzMndK0dqRX4fYw3o1Uq2GTDzeDA+694W47iCpluUxYdcDtktYZ7oAy2QrX3ZZg",
+	"A3/EEbdWjtUOxHrDKE5gZNh5ffgFg0BwLm1TO9gJzBOsrc7FjqTe3xoHmgp1Z7H3d2O4vtAfl1uNWUbp",
+	"yqa4ObfdvUo0E/bAygHIZy4QIfrGjo3/aRDxZvkv1E40oEwkBAKtm2gDRnCr4dcl9EEDHDv8uzn98TM9",
+	"0eenK8gYsawqc04peNKk7t6F2hZks1/uoGDQELJdFTvKJKQT7tlpYj/poc4WLOWK0Qy80kwBAZhInFaU",
+	"q98Ehu5/+hgiXnqKfQThtosDghzyt4yXG72qIyQOu7PE10URqdUegyQGXrR9DqZVrvBlYXt6vFjbkS+I",
+	"AQ6mI75lo3pGbE1R7vjjh4+ngfITO0RKXIuMamAFYa5IU5ri4wpkvSoioce0UKgUhiCWUahWwgZH6vrA",
+	"knRiN0SmKMGtVmysy2pXxotMOuaMD/Vjiw8LRHPScwUjIl3r68OvkNa873eCi1ynl7pwSXdNlP3jN7ti",
+	"2z5JAbDrBPpcH3PuygrTi+vM9tvPlr0v0jYvp6ALCKm+w8j/yIgrfSkOgsZu2ZK88zYBwxsaIcQ2oPTk",
+	"pWE/VKjeDsDyHBCkyNqMjLAT5vSlUPaoMgykjQQ0oxZ092no/nzJtAqUxwJU48Y2JNNYDIyXoeO41oYc",
+	"l1XtHPUaagsaLYtfeq9452H1/9z2JTwmPni2Fgkn9ub3Z4JbSy1iFgWUz9twUI25F+c72ZMrYfCb9tLN",
+	"f6dLdihiNMS6XexvhcwzNhWOZ9zxMs9SKCDCG0rFzeJR8Q+fATEeG9bm3VZ1u0I2XL/x78+GghthTgo3",
+	"8eP80fv9GanZW60vpSg/hNxKeDT/oZ8TlIvjllCY/NnRsxd8Jl9cvQTzT9NZtv/fCZ67SY+RgJTVBien",
+	"7yueMuTj8Q+l+FSU5W9QQLZU2UB0yyWxIHEkSSjwdIvoHl6lG+7wM2w7aA9tdDmK/Or1Zzpu8aqUwGI1",
+	"/dhwJK+i20AeseE2HwPpCZPqSiinTTxX6P1tfFw1zolkWns32uhiPGmjLbes08DMWJIydnu0rzbDlgQm",
+	"a6KJjt+G1S1PBOWOwjg58gpbEkO6RQ/hQ6LvYuYg73KggrNcWlcbanKQ8obRfijhURAO299sqpV0Guhl",
+	"J9IuLWn1ZcPdkBclkMgMFxX6CrBgEihDKlhm5Mj1oqnz9FLpeS6ysegxK3MB3gsxS8F1mbReRFguRyJd",
+	"pJiUDTIJ4zZM6B3Q64JYdYy0l+D7zBw0eHsjRRQk2D7aC14Pzl0rQbQTOL5IZYbfUDVdNAFRjtMkbaB1",
+	"TKqRNlNCSyGg9AqQp5QXHmB2RwJLf2iI+OKGQaDL+2AuM8EybidDzU0W6yEoScPvforQO6kRdyRVBiJI",
+	"lgmOBbIs+HNNipZVJH+NIub3Q+DSsOwcbnpw7g3UO/g0Xkf4oOEmMQBxr7ZwvRgFsZx41EBQ4RTXrGCo",
+	"Fl6jgWV9O7vyG1B0i+qrpsn+yNOJVCJYT1lTUm+h0d1mHY5/Vf2V9UpO8LWN4NkBtBxdikU3fgxhrmQq",
+	"DoLRbXkSx6czYQ6w3dPVvPHYqGfSNS57qbIlNRwY1V5pcmwJ+BM6SuM5+h+1TCwyB9i97fdiUAodt1EF",
+	"vSgZ/GiHmPIZczreIormLaKkAwxzVXoOvHEOAhsAn4CGREUWKZoYNDA4OY2fqfq6SZ00GWbYJyZcKZFb",
+	"1pmL4UTryx47z3l62cPiiW7U3+INJYBT6hFSITGlnUzLKGoaTUBFY9hGhUuF8pGSpOUbCe4KI2zf73C4",
+	"PSFXgshY8ukgx+sP6LKEcWXnwrDXh69YQl/26cuLQpVdGhE1KgzlHw1zW3Qx61QNr9EhHOIIRA9EYzQ8",
+	"Cro5gT/ZFMqHnYShBe/G62mHNIGOGnrs49tTBt6dngnVY999/HhKz9Rj3L/eKVdZlw3FKFBR4TyJkyXe",
+	"lwja2YnadjqBaR3gtBoNQAVFhsyNlebAzcdGFzPrDdkSHcyUL/xjxlOAeBw4canrIezE1SANUziFTh2A",
+	"kDU6z0UGYYkfjwNVowJYp+nqRHtszGkHnMSrT7gPqb82x+SBzvMhTy+jOZWkNQ0On5iKTFKrxNLO6wfL",
+	"RJpzL5xXgk2FXw9pp/5dADcObbx1Oqgey8ziAJZLfBJp4acdJuZ/UJ+bqSbw7I9f//j/AwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

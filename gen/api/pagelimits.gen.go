@@ -90,6 +90,9 @@ func ListRemediationRequestsPageLimit() PageLimit { return PageLimit{Default: 50
 // ListRulesPageLimit bounds the limit parameter of ListRules.
 func ListRulesPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
 
+// ListSSOProvidersPageLimit bounds the limit parameter of ListSSOProviders.
+func ListSSOProvidersPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
+
 // ListScanBatchesPageLimit bounds the limit parameter of ListScanBatches.
 func ListScanBatchesPageLimit() PageLimit { return PageLimit{Default: 50, Min: 1, Max: 200} }
 

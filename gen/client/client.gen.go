@@ -558,10 +558,12 @@ func (e ErrorFault) Valid() bool {
 const (
 	ErrorCodeAuthCsrfRejected          ErrorCode = "auth.csrf_rejected"
 	ErrorCodeAuthInvalidCredentials    ErrorCode = "auth.invalid_credentials"
+	ErrorCodeAuthInvalidHandoff        ErrorCode = "auth.invalid_handoff"
 	ErrorCodeAuthInvalidToken          ErrorCode = "auth.invalid_token"
 	ErrorCodeAuthMfaInvalid            ErrorCode = "auth.mfa_invalid"
 	ErrorCodeAuthMfaRequired           ErrorCode = "auth.mfa_required"
 	ErrorCodeAuthRequired              ErrorCode = "auth.required"
+	ErrorCodeAuthSsoRequired           ErrorCode = "auth.sso_required"
 	ErrorCodeAuthzPermissionDenied     ErrorCode = "authz.permission_denied"
 	ErrorCodeDiscoveryRangeTooLarge    ErrorCode = "discovery.range_too_large"
 	ErrorCodeHostBusy                  ErrorCode = "host.busy"
@@ -579,6 +581,7 @@ const (
 	ErrorCodeRouteNotFound             ErrorCode = "route.not_found"
 	ErrorCodeScanInProgress            ErrorCode = "scan.in_progress"
 	ErrorCodeServiceUnavailable        ErrorCode = "service.unavailable"
+	ErrorCodeSsoProviderUnreachable    ErrorCode = "sso.provider_unreachable"
 	ErrorCodeUserLastAdmin             ErrorCode = "user.last_admin"
 	ErrorCodeUserSelfLockout           ErrorCode = "user.self_lockout"
 	ErrorCodeValidationFailed          ErrorCode = "validation_failed"
@@ -591,6 +594,8 @@ func (e ErrorCode) Valid() bool {
 		return true
 	case ErrorCodeAuthInvalidCredentials:
 		return true
+	case ErrorCodeAuthInvalidHandoff:
+		return true
 	case ErrorCodeAuthInvalidToken:
 		return true
 	case ErrorCodeAuthMfaInvalid:
@@ -598,6 +603,8 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeAuthMfaRequired:
 		return true
 	case ErrorCodeAuthRequired:
+		return true
+	case ErrorCodeAuthSsoRequired:
 		return true
 	case ErrorCodeAuthzPermissionDenied:
 		return true
@@ -632,6 +639,8 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeScanInProgress:
 		return true
 	case ErrorCodeServiceUnavailable:
+		return true
+	case ErrorCodeSsoProviderUnreachable:
 		return true
 	case ErrorCodeUserLastAdmin:
 		return true
@@ -4060,6 +4069,124 @@ type SSHConfigResponse struct {
 	Defaults SSHConfig `json:"defaults"`
 }
 
+// SSODiscoverRequest defines model for SSODiscoverRequest.
+type SSODiscoverRequest struct {
+	Issuer string `json:"issuer"`
+}
+
+// SSODiscovery defines model for SSODiscovery.
+type SSODiscovery struct {
+	AuthorizationEndpoint         string   `json:"authorization_endpoint"`
+	ClaimsSupported               []string `json:"claims_supported"`
+	CodeChallengeMethodsSupported []string `json:"code_challenge_methods_supported"`
+	Issuer                        string   `json:"issuer"`
+	JwksUri                       string   `json:"jwks_uri"`
+	ScopesSupported               []string `json:"scopes_supported"`
+	TokenEndpoint                 string   `json:"token_endpoint"`
+	UserinfoEndpoint              *string  `json:"userinfo_endpoint,omitempty"`
+}
+
+// SSOEnabledProvider defines model for SSOEnabledProvider.
+type SSOEnabledProvider struct {
+	Id openapi_types.UUID `json:"id"`
+
+	// LoginPath Where the sign-in button sends the browser.
+	LoginPath string `json:"login_path"`
+	Name      string `json:"name"`
+}
+
+// SSOEnabledProviderList defines model for SSOEnabledProviderList.
+type SSOEnabledProviderList struct {
+	Providers []SSOEnabledProvider `json:"providers"`
+}
+
+// SSOHandoffRequest defines model for SSOHandoffRequest.
+type SSOHandoffRequest struct {
+	HandoffCode string `json:"handoff_code"`
+}
+
+// SSOProvider defines model for SSOProvider.
+type SSOProvider struct {
+	// CallbackPath The redirect URI to register at the provider, relative to the server's public URL.
+	CallbackPath string `json:"callback_path"`
+	ClientId     string `json:"client_id"`
+
+	// ClientSecret Always the mask `********` when a secret is set; the secret itself is never returned.
+	ClientSecret    *string            `json:"client_secret,omitempty"`
+	ClientSecretSet bool               `json:"client_secret_set"`
+	CreatedAt       time.Time          `json:"created_at"`
+	DefaultRole     *string            `json:"default_role,omitempty"`
+	Enabled         bool               `json:"enabled"`
+	GroupsClaim     string             `json:"groups_claim"`
+	Id              openapi_types.UUID `json:"id"`
+	Issuer          string             `json:"issuer"`
+	Name            string             `json:"name"`
+	RoleMappings    []SSORoleMapping   `json:"role_mappings"`
+	Scopes          []string           `json:"scopes"`
+	SsoOnly         bool               `json:"sso_only"`
+	UpdatedAt       time.Time          `json:"updated_at"`
+}
+
+// SSOProviderInput defines model for SSOProviderInput.
+type SSOProviderInput struct {
+	ClientId string `json:"client_id"`
+
+	// ClientSecret Write-only. Omitted on update, the stored secret is kept; empty, there is none (a public client).
+	ClientSecret *string `json:"client_secret,omitempty"`
+
+	// DefaultRole The role of users no mapping matches; absent or null, such users are refused.
+	DefaultRole *string `json:"default_role,omitempty"`
+
+	// Enabled Whether the provider is offered on the sign-in page and accepts sign-ins (default true).
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// GroupsClaim The ID token claim holding the user's groups (default `groups`).
+	GroupsClaim *string `json:"groups_claim,omitempty"`
+
+	// Issuer The issuer URL (`https`; `http` only on a loopback address).
+	Issuer string `json:"issuer"`
+
+	// Name The display name, on the sign-in button.
+	Name string `json:"name"`
+
+	// RoleMappings In order; the first mapping whose group the user is in gives the user's role.
+	RoleMappings *[]SSORoleMapping `json:"role_mappings,omitempty"`
+
+	// Scopes Requested scopes; must include `openid`. Default `openid profile email`.
+	Scopes *[]string `json:"scopes,omitempty"`
+
+	// SsoOnly When true, users linked to this provider cannot sign in with a password, except admins (break-glass). Default false.
+	SsoOnly *bool `json:"sso_only,omitempty"`
+}
+
+// SSOProviderList defines model for SSOProviderList.
+type SSOProviderList struct {
+	NextCursor *string       `json:"next_cursor,omitempty"`
+	Providers  []SSOProvider `json:"providers"`
+}
+
+// SSORoleMapping defines model for SSORoleMapping.
+type SSORoleMapping struct {
+	// Group A value of the groups claim.
+	Group string `json:"group"`
+
+	// Role The role (built-in or custom) a member of the group gets.
+	Role string `json:"role"`
+}
+
+// SSOTestCheck defines model for SSOTestCheck.
+type SSOTestCheck struct {
+	Detail string `json:"detail"`
+	Name   string `json:"name"`
+	Ok     bool   `json:"ok"`
+}
+
+// SSOTestResult defines model for SSOTestResult.
+type SSOTestResult struct {
+	Checks []SSOTestCheck `json:"checks"`
+	Ok     bool           `json:"ok"`
+}
+
 // Scan defines model for Scan.
 type Scan struct {
 	BatchId *openapi_types.UUID `json:"batch_id,omitempty"`
@@ -4598,6 +4725,15 @@ type ExportAuditEventsParamsActorType string
 // ExportAuditEventsParamsFormat defines parameters for ExportAuditEvents.
 type ExportAuditEventsParamsFormat string
 
+// CompleteSSOLoginParams defines parameters for CompleteSSOLogin.
+type CompleteSSOLoginParams struct {
+	Code             *string `form:"code,omitempty" json:"code,omitempty"`
+	State            *string `form:"state,omitempty" json:"state,omitempty"`
+	Error            *string `form:"error,omitempty" json:"error,omitempty"`
+	ErrorDescription *string `form:"error_description,omitempty" json:"error_description,omitempty"`
+	OpenwatchSso     *string `form:"openwatch_sso,omitempty" json:"openwatch_sso,omitempty"`
+}
+
 // ListCertificatesParams defines parameters for ListCertificates.
 type ListCertificatesParams struct {
 	// Status Only certificates of this status.
@@ -5112,6 +5248,15 @@ type CreateServiceAccountParams struct {
 	IdempotencyKey *IdempotencyKeyOptional `json:"Idempotency-Key,omitempty"`
 }
 
+// ListSSOProvidersParams defines parameters for ListSSOProviders.
+type ListSSOProvidersParams struct {
+	// Cursor The `next_cursor` of the previous page. A malformed cursor is a 400.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size, 1 to 200 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // RunDiscoverySweepParams defines parameters for RunDiscoverySweep.
 type RunDiscoverySweepParams struct {
 	// IdempotencyKey A unique string per logical operation; replays return the original result.
@@ -5168,6 +5313,9 @@ type ChangePasswordJSONRequestBody = PasswordChangeRequest
 
 // RefreshTokenJSONRequestBody defines body for RefreshToken for application/json ContentType.
 type RefreshTokenJSONRequestBody = AuthRefreshRequest
+
+// ExchangeSSOHandoffJSONRequestBody defines body for ExchangeSSOHandoff for application/json ContentType.
+type ExchangeSSOHandoffJSONRequestBody = SSOHandoffRequest
 
 // RenewHostCertificateJSONRequestBody defines body for RenewHostCertificate for application/json ContentType.
 type RenewHostCertificateJSONRequestBody = HostCertificateRenewRequest
@@ -5315,6 +5463,15 @@ type CreateServiceAccountTokenJSONRequestBody = APITokenCreate
 
 // RotateSSHCAJSONRequestBody defines body for RotateSSHCA for application/json ContentType.
 type RotateSSHCAJSONRequestBody = SSHCARotateRequest
+
+// CreateSSOProviderJSONRequestBody defines body for CreateSSOProvider for application/json ContentType.
+type CreateSSOProviderJSONRequestBody = SSOProviderInput
+
+// UpdateSSOProviderJSONRequestBody defines body for UpdateSSOProvider for application/json ContentType.
+type UpdateSSOProviderJSONRequestBody = SSOProviderInput
+
+// DiscoverSSOProviderJSONRequestBody defines body for DiscoverSSOProvider for application/json ContentType.
+type DiscoverSSOProviderJSONRequestBody = SSODiscoverRequest
 
 // PutAlertsConfigJSONRequestBody defines body for PutAlertsConfig for application/json ContentType.
 type PutAlertsConfigJSONRequestBody = AlertsConfig
@@ -5655,6 +5812,10 @@ type ClientInterface interface {
 	// locks for 30 seconds after 5 consecutive failures, doubling with each further failure
 	// up to 15 minutes (also 429). 503 means the server is busy hashing other sign-ins.
 	//
+	// A user linked to an enabled single sign-on provider marked `sso_only` gets 403
+	// `auth.sso_required` after a correct password, unless the user is an admin
+	// (break-glass).
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /auth/login (the `Login` operationId).
@@ -5669,6 +5830,10 @@ type ClientInterface interface {
 	// after a burst of 10 (429 `rate_limit.exceeded` with `Retry-After`), and an account
 	// locks for 30 seconds after 5 consecutive failures, doubling with each further failure
 	// up to 15 minutes (also 429). 503 means the server is busy hashing other sign-ins.
+	//
+	// A user linked to an enabled single sign-on provider marked `sso_only` gets 403
+	// `auth.sso_required` after a correct password, unless the user is an admin
+	// (break-glass).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -5767,6 +5932,52 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /auth/refresh (the `RefreshToken` operationId).
 	RefreshToken(ctx context.Context, body RefreshTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ExchangeSSOHandoffWithBody Exchange a single-use handoff code for tokens.
+	//
+	// Answers like `POST /auth/login` (tokens, the user, the `openwatch_session` cookie).
+	// A code works once, for 60 seconds: an unknown, expired or used code answers 400
+	// `auth.invalid_handoff`, and of concurrent exchanges of one code exactly one
+	// succeeds. The identity provider was the second factor: no one-time code is asked.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /auth/sso/handoff (the `ExchangeSSOHandoff` operationId).
+	ExchangeSSOHandoffWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ExchangeSSOHandoff Exchange a single-use handoff code for tokens.
+	//
+	// Answers like `POST /auth/login` (tokens, the user, the `openwatch_session` cookie).
+	// A code works once, for 60 seconds: an unknown, expired or used code answers 400
+	// `auth.invalid_handoff`, and of concurrent exchanges of one code exactly one
+	// succeeds. The identity provider was the second factor: no one-time code is asked.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /auth/sso/handoff (the `ExchangeSSOHandoff` operationId).
+	ExchangeSSOHandoff(ctx context.Context, body ExchangeSSOHandoffJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CompleteSSOLogin The redirect URI of a provider (browser redirect).
+	//
+	// Checks the state (known, unexpired, unused, bound to this browser), exchanges the
+	// code with the PKCE verifier, verifies the ID token (issuer, audience, expiry,
+	// signature, nonce), maps the groups claim to a role, links or creates the user, and
+	// redirects (302) to `/sso/callback?handoff=<code>`: a single-use code valid for 60
+	// seconds that the web app exchanges at `POST /auth/sso/handoff`. No token is ever
+	// put in a URL. Any failure redirects to `/sign-in?sso_error=<message>`.
+	//
+	// Corresponds with GET /auth/sso/{id}/callback (the `CompleteSSOLogin` operationId).
+	CompleteSSOLogin(ctx context.Context, id ID, params *CompleteSSOLoginParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StartSSOLogin Start a sign-in through a provider (browser redirect).
+	//
+	// Redirects (302) to the provider's authorization endpoint with a fresh `state`,
+	// `nonce` and PKCE S256 challenge, and sets the short-lived `openwatch_sso` cookie
+	// binding the login to this browser. When the provider is unknown, disabled or
+	// unreachable it redirects to the sign-in page with `sso_error`.
+	//
+	// Corresponds with GET /auth/sso/{id}/login (the `StartSSOLogin` operationId).
+	StartSSOLogin(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListCertificates Host certificates of every host, newest first.
 	//
@@ -7447,6 +7658,113 @@ type ClientInterface interface {
 	// Corresponds with POST /ssh-ca/{kind}:rotate (the `RotateSSHCA` operationId).
 	RotateSSHCA(ctx context.Context, kind string, body RotateSSHCAJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListSSOProviders List the single sign-on providers.
+	//
+	// Client secrets are never returned (`client_secret_set`, and a masked `client_secret`). 400 naming the field for a malformed cursor or `limit`.
+	//
+	// Corresponds with GET /sso/providers (the `ListSSOProviders` operationId).
+	ListSSOProviders(ctx context.Context, params *ListSSOProvidersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateSSOProviderWithBody Add an OpenID Connect provider.
+	//
+	// Nothing is fetched from the issuer here (use `:discover` and `:test`). The issuer
+	// must be an `https` URL (`http` only on a loopback address); `scopes` must include
+	// `openid` (default `openid profile email`); every role of `role_mappings` and
+	// `default_role` must exist. The client secret is sealed and never returned.
+	// Register `callback_path` (under the server's public URL) as the redirect URI at
+	// the provider.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /sso/providers (the `CreateSSOProvider` operationId).
+	CreateSSOProviderWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateSSOProvider Add an OpenID Connect provider.
+	//
+	// Nothing is fetched from the issuer here (use `:discover` and `:test`). The issuer
+	// must be an `https` URL (`http` only on a loopback address); `scopes` must include
+	// `openid` (default `openid profile email`); every role of `role_mappings` and
+	// `default_role` must exist. The client secret is sealed and never returned.
+	// Register `callback_path` (under the server's public URL) as the redirect URI at
+	// the provider.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /sso/providers (the `CreateSSOProvider` operationId).
+	CreateSSOProvider(ctx context.Context, body CreateSSOProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListEnabledSSOProviders The enabled providers, for the sign-in page.
+	//
+	// Only each provider's id, display name and the path that starts its sign-in.
+	//
+	// Corresponds with GET /sso/providers/enabled (the `ListEnabledSSOProviders` operationId).
+	ListEnabledSSOProviders(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteSSOProvider Delete a provider.
+	//
+	// Its users stay (unlinked, with their roles); their logins in flight and handoff codes end.
+	//
+	// Corresponds with DELETE /sso/providers/{id} (the `DeleteSSOProvider` operationId).
+	DeleteSSOProvider(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSSOProvider Read a provider.
+	//
+	// Corresponds with GET /sso/providers/{id} (the `GetSSOProvider` operationId).
+	GetSSOProvider(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateSSOProviderWithBody Replace a provider's settings.
+	//
+	// Every field is replaced, except the client secret: omitted, it is kept; an empty
+	// string removes it (a public client). The rules of creation apply.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /sso/providers/{id} (the `UpdateSSOProvider` operationId).
+	UpdateSSOProviderWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateSSOProvider Replace a provider's settings.
+	//
+	// Every field is replaced, except the client secret: omitted, it is kept; an empty
+	// string removes it (a public client). The rules of creation apply.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /sso/providers/{id} (the `UpdateSSOProvider` operationId).
+	UpdateSSOProvider(ctx context.Context, id ID, body UpdateSSOProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TestSSOProvider Test the connection to a provider.
+	//
+	// Fetches the discovery document and the signing keys and checks that the provider
+	// supports the authorization code flow with PKCE (S256) and the configured scopes.
+	// Each check is reported; a failed check is not an error of the request.
+	//
+	// Corresponds with POST /sso/providers/{id}:test (the `TestSSOProvider` operationId).
+	TestSSOProvider(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DiscoverSSOProviderWithBody Read an issuer's OpenID Connect discovery document.
+	//
+	// Fetches `<issuer>/.well-known/openid-configuration` and returns its endpoints and
+	// what it supports. 400 when the issuer is not a valid URL; 502
+	// `sso.provider_unreachable` when the document cannot be fetched or names another
+	// issuer.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /sso/providers:discover (the `DiscoverSSOProvider` operationId).
+	DiscoverSSOProviderWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DiscoverSSOProvider Read an issuer's OpenID Connect discovery document.
+	//
+	// Fetches `<issuer>/.well-known/openid-configuration` and returns its endpoints and
+	// what it supports. 400 when the issuer is not a valid URL; 502
+	// `sso.provider_unreachable` when the document cannot be fetched or names another
+	// issuer.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /sso/providers:discover (the `DiscoverSSOProvider` operationId).
+	DiscoverSSOProvider(ctx context.Context, body DiscoverSSOProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetAlertsConfig The thresholds of score and failing-scan alerts.
 	//
 	// The thresholds in force and their defaults (the configuration file's `[alerts]`
@@ -8309,6 +8627,10 @@ func (c *Client) VerifyAuditIntegrity(ctx context.Context, reqEditors ...Request
 // locks for 30 seconds after 5 consecutive failures, doubling with each further failure
 // up to 15 minutes (also 429). 503 means the server is busy hashing other sign-ins.
 //
+// A user linked to an enabled single sign-on provider marked `sso_only` gets 403
+// `auth.sso_required` after a correct password, unless the user is an admin
+// (break-glass).
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /auth/login (the `Login` operationId).
@@ -8333,6 +8655,10 @@ func (c *Client) LoginWithBody(ctx context.Context, contentType string, body io.
 // after a burst of 10 (429 `rate_limit.exceeded` with `Retry-After`), and an account
 // locks for 30 seconds after 5 consecutive failures, doubling with each further failure
 // up to 15 minutes (also 429). 503 means the server is busy hashing other sign-ins.
+//
+// A user linked to an enabled single sign-on provider marked `sso_only` gets 403
+// `auth.sso_required` after a correct password, unless the user is an admin
+// (break-glass).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -8542,6 +8868,92 @@ func (c *Client) RefreshTokenWithBody(ctx context.Context, contentType string, b
 // Corresponds with POST /auth/refresh (the `RefreshToken` operationId).
 func (c *Client) RefreshToken(ctx context.Context, body RefreshTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRefreshTokenRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExchangeSSOHandoffWithBody Exchange a single-use handoff code for tokens.
+//
+// Answers like `POST /auth/login` (tokens, the user, the `openwatch_session` cookie).
+// A code works once, for 60 seconds: an unknown, expired or used code answers 400
+// `auth.invalid_handoff`, and of concurrent exchanges of one code exactly one
+// succeeds. The identity provider was the second factor: no one-time code is asked.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /auth/sso/handoff (the `ExchangeSSOHandoff` operationId).
+func (c *Client) ExchangeSSOHandoffWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExchangeSSOHandoffRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExchangeSSOHandoff Exchange a single-use handoff code for tokens.
+//
+// Answers like `POST /auth/login` (tokens, the user, the `openwatch_session` cookie).
+// A code works once, for 60 seconds: an unknown, expired or used code answers 400
+// `auth.invalid_handoff`, and of concurrent exchanges of one code exactly one
+// succeeds. The identity provider was the second factor: no one-time code is asked.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /auth/sso/handoff (the `ExchangeSSOHandoff` operationId).
+func (c *Client) ExchangeSSOHandoff(ctx context.Context, body ExchangeSSOHandoffJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExchangeSSOHandoffRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CompleteSSOLogin The redirect URI of a provider (browser redirect).
+//
+// Checks the state (known, unexpired, unused, bound to this browser), exchanges the
+// code with the PKCE verifier, verifies the ID token (issuer, audience, expiry,
+// signature, nonce), maps the groups claim to a role, links or creates the user, and
+// redirects (302) to `/sso/callback?handoff=<code>`: a single-use code valid for 60
+// seconds that the web app exchanges at `POST /auth/sso/handoff`. No token is ever
+// put in a URL. Any failure redirects to `/sign-in?sso_error=<message>`.
+//
+// Corresponds with GET /auth/sso/{id}/callback (the `CompleteSSOLogin` operationId).
+func (c *Client) CompleteSSOLogin(ctx context.Context, id ID, params *CompleteSSOLoginParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCompleteSSOLoginRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StartSSOLogin Start a sign-in through a provider (browser redirect).
+//
+// Redirects (302) to the provider's authorization endpoint with a fresh `state`,
+// `nonce` and PKCE S256 challenge, and sets the short-lived `openwatch_sso` cookie
+// binding the login to this browser. When the provider is unknown, disabled or
+// unreachable it redirects to the sign-in page with `sso_error`.
+//
+// Corresponds with GET /auth/sso/{id}/login (the `StartSSOLogin` operationId).
+func (c *Client) StartSSOLogin(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStartSSOLoginRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -12151,6 +12563,223 @@ func (c *Client) RotateSSHCA(ctx context.Context, kind string, body RotateSSHCAJ
 	return c.Client.Do(req)
 }
 
+// ListSSOProviders List the single sign-on providers.
+//
+// Client secrets are never returned (`client_secret_set`, and a masked `client_secret`). 400 naming the field for a malformed cursor or `limit`.
+//
+// Corresponds with GET /sso/providers (the `ListSSOProviders` operationId).
+func (c *Client) ListSSOProviders(ctx context.Context, params *ListSSOProvidersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSSOProvidersRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateSSOProviderWithBody Add an OpenID Connect provider.
+//
+// Nothing is fetched from the issuer here (use `:discover` and `:test`). The issuer
+// must be an `https` URL (`http` only on a loopback address); `scopes` must include
+// `openid` (default `openid profile email`); every role of `role_mappings` and
+// `default_role` must exist. The client secret is sealed and never returned.
+// Register `callback_path` (under the server's public URL) as the redirect URI at
+// the provider.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /sso/providers (the `CreateSSOProvider` operationId).
+func (c *Client) CreateSSOProviderWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateSSOProviderRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateSSOProvider Add an OpenID Connect provider.
+//
+// Nothing is fetched from the issuer here (use `:discover` and `:test`). The issuer
+// must be an `https` URL (`http` only on a loopback address); `scopes` must include
+// `openid` (default `openid profile email`); every role of `role_mappings` and
+// `default_role` must exist. The client secret is sealed and never returned.
+// Register `callback_path` (under the server's public URL) as the redirect URI at
+// the provider.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /sso/providers (the `CreateSSOProvider` operationId).
+func (c *Client) CreateSSOProvider(ctx context.Context, body CreateSSOProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateSSOProviderRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListEnabledSSOProviders The enabled providers, for the sign-in page.
+//
+// Only each provider's id, display name and the path that starts its sign-in.
+//
+// Corresponds with GET /sso/providers/enabled (the `ListEnabledSSOProviders` operationId).
+func (c *Client) ListEnabledSSOProviders(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListEnabledSSOProvidersRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteSSOProvider Delete a provider.
+//
+// Its users stay (unlinked, with their roles); their logins in flight and handoff codes end.
+//
+// Corresponds with DELETE /sso/providers/{id} (the `DeleteSSOProvider` operationId).
+func (c *Client) DeleteSSOProvider(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteSSOProviderRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSSOProvider Read a provider.
+//
+// Corresponds with GET /sso/providers/{id} (the `GetSSOProvider` operationId).
+func (c *Client) GetSSOProvider(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSSOProviderRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateSSOProviderWithBody Replace a provider's settings.
+//
+// Every field is replaced, except the client secret: omitted, it is kept; an empty
+// string removes it (a public client). The rules of creation apply.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /sso/providers/{id} (the `UpdateSSOProvider` operationId).
+func (c *Client) UpdateSSOProviderWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateSSOProviderRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateSSOProvider Replace a provider's settings.
+//
+// Every field is replaced, except the client secret: omitted, it is kept; an empty
+// string removes it (a public client). The rules of creation apply.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /sso/providers/{id} (the `UpdateSSOProvider` operationId).
+func (c *Client) UpdateSSOProvider(ctx context.Context, id ID, body UpdateSSOProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateSSOProviderRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TestSSOProvider Test the connection to a provider.
+//
+// Fetches the discovery document and the signing keys and checks that the provider
+// supports the authorization code flow with PKCE (S256) and the configured scopes.
+// Each check is reported; a failed check is not an error of the request.
+//
+// Corresponds with POST /sso/providers/{id}:test (the `TestSSOProvider` operationId).
+func (c *Client) TestSSOProvider(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTestSSOProviderRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DiscoverSSOProviderWithBody Read an issuer's OpenID Connect discovery document.
+//
+// Fetches `<issuer>/.well-known/openid-configuration` and returns its endpoints and
+// what it supports. 400 when the issuer is not a valid URL; 502
+// `sso.provider_unreachable` when the document cannot be fetched or names another
+// issuer.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /sso/providers:discover (the `DiscoverSSOProvider` operationId).
+func (c *Client) DiscoverSSOProviderWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDiscoverSSOProviderRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DiscoverSSOProvider Read an issuer's OpenID Connect discovery document.
+//
+// Fetches `<issuer>/.well-known/openid-configuration` and returns its endpoints and
+// what it supports. 400 when the issuer is not a valid URL; 502
+// `sso.provider_unreachable` when the document cannot be fetched or names another
+// issuer.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /sso/providers:discover (the `DiscoverSSOProvider` operationId).
+func (c *Client) DiscoverSSOProvider(ctx context.Context, body DiscoverSSOProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDiscoverSSOProviderRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetAlertsConfig The thresholds of score and failing-scan alerts.
 //
 // The thresholds in force and their defaults (the configuration file's `[alerts]`
@@ -14316,6 +14945,194 @@ func NewRefreshTokenRequestWithBody(server string, contentType string, body io.R
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewExchangeSSOHandoffRequest calls the generic ExchangeSSOHandoff builder with application/json body
+func NewExchangeSSOHandoffRequest(server string, body ExchangeSSOHandoffJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewExchangeSSOHandoffRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewExchangeSSOHandoffRequestWithBody constructs an http.Request for the ExchangeSSOHandoff method, with any body, and a specified content type
+func NewExchangeSSOHandoffRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/auth/sso/handoff")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewCompleteSSOLoginRequest constructs an http.Request for the CompleteSSOLogin method
+func NewCompleteSSOLoginRequest(server string, id ID, params *CompleteSSOLoginParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/auth/sso/%s/callback", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Code != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "code", *params.Code, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.State != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "state", *params.State, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Error != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "error", *params.Error, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ErrorDescription != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "error_description", *params.ErrorDescription, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.OpenwatchSso != nil {
+			var cookieParam0 string
+
+			cookieParam0, err = runtime.StyleParamWithOptions("simple", true, "openwatch_sso", *params.OpenwatchSso, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationCookie, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			cookie0 := &http.Cookie{
+				Name:  "openwatch_sso",
+				Value: cookieParam0,
+			}
+			req.AddCookie(cookie0)
+		}
+	}
+	return req, nil
+}
+
+// NewStartSSOLoginRequest constructs an http.Request for the StartSSOLogin method
+func NewStartSSOLoginRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/auth/sso/%s/login", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -21764,6 +22581,328 @@ func NewRotateSSHCARequestWithBody(server string, kind string, contentType strin
 	return req, nil
 }
 
+// NewListSSOProvidersRequest constructs an http.Request for the ListSSOProviders method
+func NewListSSOProvidersRequest(server string, params *ListSSOProvidersParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sso/providers")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateSSOProviderRequest calls the generic CreateSSOProvider builder with application/json body
+func NewCreateSSOProviderRequest(server string, body CreateSSOProviderJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateSSOProviderRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateSSOProviderRequestWithBody constructs an http.Request for the CreateSSOProvider method, with any body, and a specified content type
+func NewCreateSSOProviderRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sso/providers")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListEnabledSSOProvidersRequest constructs an http.Request for the ListEnabledSSOProviders method
+func NewListEnabledSSOProvidersRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sso/providers/enabled")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeleteSSOProviderRequest constructs an http.Request for the DeleteSSOProvider method
+func NewDeleteSSOProviderRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sso/providers/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetSSOProviderRequest constructs an http.Request for the GetSSOProvider method
+func NewGetSSOProviderRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sso/providers/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateSSOProviderRequest calls the generic UpdateSSOProvider builder with application/json body
+func NewUpdateSSOProviderRequest(server string, id ID, body UpdateSSOProviderJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateSSOProviderRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewUpdateSSOProviderRequestWithBody constructs an http.Request for the UpdateSSOProvider method, with any body, and a specified content type
+func NewUpdateSSOProviderRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sso/providers/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewTestSSOProviderRequest constructs an http.Request for the TestSSOProvider method
+func NewTestSSOProviderRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sso/providers/%s:test", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDiscoverSSOProviderRequest calls the generic DiscoverSSOProvider builder with application/json body
+func NewDiscoverSSOProviderRequest(server string, body DiscoverSSOProviderJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDiscoverSSOProviderRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewDiscoverSSOProviderRequestWithBody constructs an http.Request for the DiscoverSSOProvider method, with any body, and a specified content type
+func NewDiscoverSSOProviderRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sso/providers:discover")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetAlertsConfigRequest constructs an http.Request for the GetAlertsConfig method
 func NewGetAlertsConfigRequest(server string) (*http.Request, error) {
 	var err error
@@ -23333,6 +24472,10 @@ type ClientWithResponsesInterface interface {
 	// locks for 30 seconds after 5 consecutive failures, doubling with each further failure
 	// up to 15 minutes (also 429). 503 means the server is busy hashing other sign-ins.
 	//
+	// A user linked to an enabled single sign-on provider marked `sso_only` gets 403
+	// `auth.sso_required` after a correct password, unless the user is an admin
+	// (break-glass).
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /auth/login (the `Login` operationId).
@@ -23347,6 +24490,10 @@ type ClientWithResponsesInterface interface {
 	// after a burst of 10 (429 `rate_limit.exceeded` with `Retry-After`), and an account
 	// locks for 30 seconds after 5 consecutive failures, doubling with each further failure
 	// up to 15 minutes (also 429). 503 means the server is busy hashing other sign-ins.
+	//
+	// A user linked to an enabled single sign-on provider marked `sso_only` gets 403
+	// `auth.sso_required` after a correct password, unless the user is an admin
+	// (break-glass).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -23455,6 +24602,56 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /auth/refresh (the `RefreshToken` operationId).
 	RefreshTokenWithResponse(ctx context.Context, body RefreshTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*RefreshTokenResponse, error)
+
+	// ExchangeSSOHandoffWithBodyWithResponse Exchange a single-use handoff code for tokens.
+	//
+	// Answers like `POST /auth/login` (tokens, the user, the `openwatch_session` cookie).
+	// A code works once, for 60 seconds: an unknown, expired or used code answers 400
+	// `auth.invalid_handoff`, and of concurrent exchanges of one code exactly one
+	// succeeds. The identity provider was the second factor: no one-time code is asked.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /auth/sso/handoff (the `ExchangeSSOHandoff` operationId).
+	ExchangeSSOHandoffWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ExchangeSSOHandoffResponse, error)
+
+	// ExchangeSSOHandoffWithResponse Exchange a single-use handoff code for tokens.
+	//
+	// Answers like `POST /auth/login` (tokens, the user, the `openwatch_session` cookie).
+	// A code works once, for 60 seconds: an unknown, expired or used code answers 400
+	// `auth.invalid_handoff`, and of concurrent exchanges of one code exactly one
+	// succeeds. The identity provider was the second factor: no one-time code is asked.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /auth/sso/handoff (the `ExchangeSSOHandoff` operationId).
+	ExchangeSSOHandoffWithResponse(ctx context.Context, body ExchangeSSOHandoffJSONRequestBody, reqEditors ...RequestEditorFn) (*ExchangeSSOHandoffResponse, error)
+
+	// CompleteSSOLoginWithResponse The redirect URI of a provider (browser redirect).
+	//
+	// Checks the state (known, unexpired, unused, bound to this browser), exchanges the
+	// code with the PKCE verifier, verifies the ID token (issuer, audience, expiry,
+	// signature, nonce), maps the groups claim to a role, links or creates the user, and
+	// redirects (302) to `/sso/callback?handoff=<code>`: a single-use code valid for 60
+	// seconds that the web app exchanges at `POST /auth/sso/handoff`. No token is ever
+	// put in a URL. Any failure redirects to `/sign-in?sso_error=<message>`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /auth/sso/{id}/callback (the `CompleteSSOLogin` operationId).
+	CompleteSSOLoginWithResponse(ctx context.Context, id ID, params *CompleteSSOLoginParams, reqEditors ...RequestEditorFn) (*CompleteSSOLoginResponse, error)
+
+	// StartSSOLoginWithResponse Start a sign-in through a provider (browser redirect).
+	//
+	// Redirects (302) to the provider's authorization endpoint with a fresh `state`,
+	// `nonce` and PKCE S256 challenge, and sets the short-lived `openwatch_sso` cookie
+	// binding the login to this browser. When the provider is unknown, disabled or
+	// unreachable it redirects to the sign-in page with `sso_error`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /auth/sso/{id}/login (the `StartSSOLogin` operationId).
+	StartSSOLoginWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*StartSSOLoginResponse, error)
 
 	// ListCertificatesWithResponse Host certificates of every host, newest first.
 	//
@@ -25323,6 +26520,123 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /ssh-ca/{kind}:rotate (the `RotateSSHCA` operationId).
 	RotateSSHCAWithResponse(ctx context.Context, kind string, body RotateSSHCAJSONRequestBody, reqEditors ...RequestEditorFn) (*RotateSSHCAResponse, error)
 
+	// ListSSOProvidersWithResponse List the single sign-on providers.
+	//
+	// Client secrets are never returned (`client_secret_set`, and a masked `client_secret`). 400 naming the field for a malformed cursor or `limit`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /sso/providers (the `ListSSOProviders` operationId).
+	ListSSOProvidersWithResponse(ctx context.Context, params *ListSSOProvidersParams, reqEditors ...RequestEditorFn) (*ListSSOProvidersResponse, error)
+
+	// CreateSSOProviderWithBodyWithResponse Add an OpenID Connect provider.
+	//
+	// Nothing is fetched from the issuer here (use `:discover` and `:test`). The issuer
+	// must be an `https` URL (`http` only on a loopback address); `scopes` must include
+	// `openid` (default `openid profile email`); every role of `role_mappings` and
+	// `default_role` must exist. The client secret is sealed and never returned.
+	// Register `callback_path` (under the server's public URL) as the redirect URI at
+	// the provider.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sso/providers (the `CreateSSOProvider` operationId).
+	CreateSSOProviderWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSSOProviderResponse, error)
+
+	// CreateSSOProviderWithResponse Add an OpenID Connect provider.
+	//
+	// Nothing is fetched from the issuer here (use `:discover` and `:test`). The issuer
+	// must be an `https` URL (`http` only on a loopback address); `scopes` must include
+	// `openid` (default `openid profile email`); every role of `role_mappings` and
+	// `default_role` must exist. The client secret is sealed and never returned.
+	// Register `callback_path` (under the server's public URL) as the redirect URI at
+	// the provider.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sso/providers (the `CreateSSOProvider` operationId).
+	CreateSSOProviderWithResponse(ctx context.Context, body CreateSSOProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSSOProviderResponse, error)
+
+	// ListEnabledSSOProvidersWithResponse The enabled providers, for the sign-in page.
+	//
+	// Only each provider's id, display name and the path that starts its sign-in.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /sso/providers/enabled (the `ListEnabledSSOProviders` operationId).
+	ListEnabledSSOProvidersWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListEnabledSSOProvidersResponse, error)
+
+	// DeleteSSOProviderWithResponse Delete a provider.
+	//
+	// Its users stay (unlinked, with their roles); their logins in flight and handoff codes end.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /sso/providers/{id} (the `DeleteSSOProvider` operationId).
+	DeleteSSOProviderWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*DeleteSSOProviderResponse, error)
+
+	// GetSSOProviderWithResponse Read a provider.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /sso/providers/{id} (the `GetSSOProvider` operationId).
+	GetSSOProviderWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetSSOProviderResponse, error)
+
+	// UpdateSSOProviderWithBodyWithResponse Replace a provider's settings.
+	//
+	// Every field is replaced, except the client secret: omitted, it is kept; an empty
+	// string removes it (a public client). The rules of creation apply.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /sso/providers/{id} (the `UpdateSSOProvider` operationId).
+	UpdateSSOProviderWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateSSOProviderResponse, error)
+
+	// UpdateSSOProviderWithResponse Replace a provider's settings.
+	//
+	// Every field is replaced, except the client secret: omitted, it is kept; an empty
+	// string removes it (a public client). The rules of creation apply.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /sso/providers/{id} (the `UpdateSSOProvider` operationId).
+	UpdateSSOProviderWithResponse(ctx context.Context, id ID, body UpdateSSOProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSSOProviderResponse, error)
+
+	// TestSSOProviderWithResponse Test the connection to a provider.
+	//
+	// Fetches the discovery document and the signing keys and checks that the provider
+	// supports the authorization code flow with PKCE (S256) and the configured scopes.
+	// Each check is reported; a failed check is not an error of the request.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sso/providers/{id}:test (the `TestSSOProvider` operationId).
+	TestSSOProviderWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*TestSSOProviderResponse, error)
+
+	// DiscoverSSOProviderWithBodyWithResponse Read an issuer's OpenID Connect discovery document.
+	//
+	// Fetches `<issuer>/.well-known/openid-configuration` and returns its endpoints and
+	// what it supports. 400 when the issuer is not a valid URL; 502
+	// `sso.provider_unreachable` when the document cannot be fetched or names another
+	// issuer.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sso/providers:discover (the `DiscoverSSOProvider` operationId).
+	DiscoverSSOProviderWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DiscoverSSOProviderResponse, error)
+
+	// DiscoverSSOProviderWithResponse Read an issuer's OpenID Connect discovery document.
+	//
+	// Fetches `<issuer>/.well-known/openid-configuration` and returns its endpoints and
+	// what it supports. 400 when the issuer is not a valid URL; 502
+	// `sso.provider_unreachable` when the document cannot be fetched or names another
+	// issuer.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sso/providers:discover (the `DiscoverSSOProvider` operationId).
+	DiscoverSSOProviderWithResponse(ctx context.Context, body DiscoverSSOProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*DiscoverSSOProviderResponse, error)
+
 	// GetAlertsConfigWithResponse The thresholds of score and failing-scan alerts.
 	//
 	// The thresholds in force and their defaults (the configuration file's `[alerts]`
@@ -26866,6 +28180,8 @@ type LoginResponse struct {
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
 	// JSON503 the response for an HTTP 503 `application/json` response
@@ -26891,6 +28207,11 @@ func (r LoginResponse) GetJSON400() *BadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r LoginResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r LoginResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -27504,6 +28825,180 @@ func (r RefreshTokenResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RefreshTokenResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ExchangeSSOHandoffResponse200Headers the declared response headers of an HTTP 200 response for ExchangeSSOHandoff
+type ExchangeSSOHandoffResponse200Headers struct {
+	SetCookie *string
+}
+
+type ExchangeSSOHandoffResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuthLoginResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ExchangeSSOHandoffResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ExchangeSSOHandoffResponse) GetJSON200() *AuthLoginResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ExchangeSSOHandoffResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ExchangeSSOHandoffResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ExchangeSSOHandoffResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExchangeSSOHandoffResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExchangeSSOHandoffResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExchangeSSOHandoffResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CompleteSSOLoginResponse302Headers the declared response headers of an HTTP 302 response for CompleteSSOLogin
+type CompleteSSOLoginResponse302Headers struct {
+	Location  *string
+	SetCookie *string
+}
+
+type CompleteSSOLoginResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+	// Headers302 the parsed response headers for an HTTP 302 response
+	Headers302 *CompleteSSOLoginResponse302Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CompleteSSOLoginResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CompleteSSOLoginResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CompleteSSOLoginResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CompleteSSOLoginResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CompleteSSOLoginResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CompleteSSOLoginResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// StartSSOLoginResponse302Headers the declared response headers of an HTTP 302 response for StartSSOLogin
+type StartSSOLoginResponse302Headers struct {
+	Location  *string
+	SetCookie *string
+}
+
+type StartSSOLoginResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+	// Headers302 the parsed response headers for an HTTP 302 response
+	Headers302 *StartSSOLoginResponse302Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r StartSSOLoginResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r StartSSOLoginResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r StartSSOLoginResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StartSSOLoginResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StartSSOLoginResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StartSSOLoginResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -38343,6 +39838,586 @@ func (r RotateSSHCAResponse) ContentType() string {
 	return ""
 }
 
+type ListSSOProvidersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SSOProviderList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListSSOProvidersResponse) GetJSON200() *SSOProviderList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListSSOProvidersResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListSSOProvidersResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListSSOProvidersResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListSSOProvidersResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListSSOProvidersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListSSOProvidersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListSSOProvidersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListSSOProvidersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateSSOProviderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *SSOProvider
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateSSOProviderResponse) GetJSON201() *SSOProvider {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateSSOProviderResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateSSOProviderResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateSSOProviderResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CreateSSOProviderResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CreateSSOProviderResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateSSOProviderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateSSOProviderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateSSOProviderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateSSOProviderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListEnabledSSOProvidersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SSOEnabledProviderList
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListEnabledSSOProvidersResponse) GetJSON200() *SSOEnabledProviderList {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListEnabledSSOProvidersResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListEnabledSSOProvidersResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListEnabledSSOProvidersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListEnabledSSOProvidersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListEnabledSSOProvidersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListEnabledSSOProvidersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteSSOProviderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteSSOProviderResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteSSOProviderResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteSSOProviderResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteSSOProviderResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r DeleteSSOProviderResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteSSOProviderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteSSOProviderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteSSOProviderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteSSOProviderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetSSOProviderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SSOProvider
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSSOProviderResponse) GetJSON200() *SSOProvider {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetSSOProviderResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetSSOProviderResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetSSOProviderResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetSSOProviderResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetSSOProviderResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSSOProviderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSSOProviderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSSOProviderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSSOProviderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateSSOProviderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SSOProvider
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateSSOProviderResponse) GetJSON200() *SSOProvider {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateSSOProviderResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateSSOProviderResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UpdateSSOProviderResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateSSOProviderResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r UpdateSSOProviderResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r UpdateSSOProviderResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateSSOProviderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateSSOProviderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateSSOProviderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateSSOProviderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type TestSSOProviderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SSOTestResult
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r TestSSOProviderResponse) GetJSON200() *SSOTestResult {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r TestSSOProviderResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r TestSSOProviderResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r TestSSOProviderResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r TestSSOProviderResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r TestSSOProviderResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r TestSSOProviderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TestSSOProviderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TestSSOProviderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TestSSOProviderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DiscoverSSOProviderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SSODiscovery
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *BadGateway
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *UnexpectedError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DiscoverSSOProviderResponse) GetJSON200() *SSODiscovery {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DiscoverSSOProviderResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DiscoverSSOProviderResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DiscoverSSOProviderResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r DiscoverSSOProviderResponse) GetJSON502() *BadGateway {
+	return r.JSON502
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r DiscoverSSOProviderResponse) GetJSONDefault() *UnexpectedError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DiscoverSSOProviderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DiscoverSSOProviderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DiscoverSSOProviderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DiscoverSSOProviderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetAlertsConfigResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -41126,6 +43201,10 @@ func (c *ClientWithResponses) VerifyAuditIntegrityWithResponse(ctx context.Conte
 // locks for 30 seconds after 5 consecutive failures, doubling with each further failure
 // up to 15 minutes (also 429). 503 means the server is busy hashing other sign-ins.
 //
+// A user linked to an enabled single sign-on provider marked `sso_only` gets 403
+// `auth.sso_required` after a correct password, unless the user is an admin
+// (break-glass).
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /auth/login (the `Login` operationId).
@@ -41146,6 +43225,10 @@ func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, con
 // after a burst of 10 (429 `rate_limit.exceeded` with `Retry-After`), and an account
 // locks for 30 seconds after 5 consecutive failures, doubling with each further failure
 // up to 15 minutes (also 429). 503 means the server is busy hashing other sign-ins.
+//
+// A user linked to an enabled single sign-on provider marked `sso_only` gets 403
+// `auth.sso_required` after a correct password, unless the user is an admin
+// (break-glass).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -41325,6 +43408,80 @@ func (c *ClientWithResponses) RefreshTokenWithResponse(ctx context.Context, body
 		return nil, err
 	}
 	return ParseRefreshTokenResponse(rsp)
+}
+
+// ExchangeSSOHandoffWithBodyWithResponse Exchange a single-use handoff code for tokens.
+//
+// Answers like `POST /auth/login` (tokens, the user, the `openwatch_session` cookie).
+// A code works once, for 60 seconds: an unknown, expired or used code answers 400
+// `auth.invalid_handoff`, and of concurrent exchanges of one code exactly one
+// succeeds. The identity provider was the second factor: no one-time code is asked.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /auth/sso/handoff (the `ExchangeSSOHandoff` operationId).
+func (c *ClientWithResponses) ExchangeSSOHandoffWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ExchangeSSOHandoffResponse, error) {
+	rsp, err := c.ExchangeSSOHandoffWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExchangeSSOHandoffResponse(rsp)
+}
+
+// ExchangeSSOHandoffWithResponse Exchange a single-use handoff code for tokens.
+//
+// Answers like `POST /auth/login` (tokens, the user, the `openwatch_session` cookie).
+// A code works once, for 60 seconds: an unknown, expired or used code answers 400
+// `auth.invalid_handoff`, and of concurrent exchanges of one code exactly one
+// succeeds. The identity provider was the second factor: no one-time code is asked.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /auth/sso/handoff (the `ExchangeSSOHandoff` operationId).
+func (c *ClientWithResponses) ExchangeSSOHandoffWithResponse(ctx context.Context, body ExchangeSSOHandoffJSONRequestBody, reqEditors ...RequestEditorFn) (*ExchangeSSOHandoffResponse, error) {
+	rsp, err := c.ExchangeSSOHandoff(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExchangeSSOHandoffResponse(rsp)
+}
+
+// CompleteSSOLoginWithResponse The redirect URI of a provider (browser redirect).
+//
+// Checks the state (known, unexpired, unused, bound to this browser), exchanges the
+// code with the PKCE verifier, verifies the ID token (issuer, audience, expiry,
+// signature, nonce), maps the groups claim to a role, links or creates the user, and
+// redirects (302) to `/sso/callback?handoff=<code>`: a single-use code valid for 60
+// seconds that the web app exchanges at `POST /auth/sso/handoff`. No token is ever
+// put in a URL. Any failure redirects to `/sign-in?sso_error=<message>`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /auth/sso/{id}/callback (the `CompleteSSOLogin` operationId).
+func (c *ClientWithResponses) CompleteSSOLoginWithResponse(ctx context.Context, id ID, params *CompleteSSOLoginParams, reqEditors ...RequestEditorFn) (*CompleteSSOLoginResponse, error) {
+	rsp, err := c.CompleteSSOLogin(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCompleteSSOLoginResponse(rsp)
+}
+
+// StartSSOLoginWithResponse Start a sign-in through a provider (browser redirect).
+//
+// Redirects (302) to the provider's authorization endpoint with a fresh `state`,
+// `nonce` and PKCE S256 challenge, and sets the short-lived `openwatch_sso` cookie
+// binding the login to this browser. When the provider is unknown, disabled or
+// unreachable it redirects to the sign-in page with `sso_error`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /auth/sso/{id}/login (the `StartSSOLogin` operationId).
+func (c *ClientWithResponses) StartSSOLoginWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*StartSSOLoginResponse, error) {
+	rsp, err := c.StartSSOLogin(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStartSSOLoginResponse(rsp)
 }
 
 // ListCertificatesWithResponse Host certificates of every host, newest first.
@@ -44346,6 +46503,189 @@ func (c *ClientWithResponses) RotateSSHCAWithResponse(ctx context.Context, kind 
 	return ParseRotateSSHCAResponse(rsp)
 }
 
+// ListSSOProvidersWithResponse List the single sign-on providers.
+//
+// Client secrets are never returned (`client_secret_set`, and a masked `client_secret`). 400 naming the field for a malformed cursor or `limit`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /sso/providers (the `ListSSOProviders` operationId).
+func (c *ClientWithResponses) ListSSOProvidersWithResponse(ctx context.Context, params *ListSSOProvidersParams, reqEditors ...RequestEditorFn) (*ListSSOProvidersResponse, error) {
+	rsp, err := c.ListSSOProviders(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListSSOProvidersResponse(rsp)
+}
+
+// CreateSSOProviderWithBodyWithResponse Add an OpenID Connect provider.
+//
+// Nothing is fetched from the issuer here (use `:discover` and `:test`). The issuer
+// must be an `https` URL (`http` only on a loopback address); `scopes` must include
+// `openid` (default `openid profile email`); every role of `role_mappings` and
+// `default_role` must exist. The client secret is sealed and never returned.
+// Register `callback_path` (under the server's public URL) as the redirect URI at
+// the provider.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sso/providers (the `CreateSSOProvider` operationId).
+func (c *ClientWithResponses) CreateSSOProviderWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSSOProviderResponse, error) {
+	rsp, err := c.CreateSSOProviderWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateSSOProviderResponse(rsp)
+}
+
+// CreateSSOProviderWithResponse Add an OpenID Connect provider.
+//
+// Nothing is fetched from the issuer here (use `:discover` and `:test`). The issuer
+// must be an `https` URL (`http` only on a loopback address); `scopes` must include
+// `openid` (default `openid profile email`); every role of `role_mappings` and
+// `default_role` must exist. The client secret is sealed and never returned.
+// Register `callback_path` (under the server's public URL) as the redirect URI at
+// the provider.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sso/providers (the `CreateSSOProvider` operationId).
+func (c *ClientWithResponses) CreateSSOProviderWithResponse(ctx context.Context, body CreateSSOProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSSOProviderResponse, error) {
+	rsp, err := c.CreateSSOProvider(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateSSOProviderResponse(rsp)
+}
+
+// ListEnabledSSOProvidersWithResponse The enabled providers, for the sign-in page.
+//
+// Only each provider's id, display name and the path that starts its sign-in.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /sso/providers/enabled (the `ListEnabledSSOProviders` operationId).
+func (c *ClientWithResponses) ListEnabledSSOProvidersWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListEnabledSSOProvidersResponse, error) {
+	rsp, err := c.ListEnabledSSOProviders(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListEnabledSSOProvidersResponse(rsp)
+}
+
+// DeleteSSOProviderWithResponse Delete a provider.
+//
+// Its users stay (unlinked, with their roles); their logins in flight and handoff codes end.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /sso/providers/{id} (the `DeleteSSOProvider` operationId).
+func (c *ClientWithResponses) DeleteSSOProviderWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*DeleteSSOProviderResponse, error) {
+	rsp, err := c.DeleteSSOProvider(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteSSOProviderResponse(rsp)
+}
+
+// GetSSOProviderWithResponse Read a provider.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /sso/providers/{id} (the `GetSSOProvider` operationId).
+func (c *ClientWithResponses) GetSSOProviderWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetSSOProviderResponse, error) {
+	rsp, err := c.GetSSOProvider(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSSOProviderResponse(rsp)
+}
+
+// UpdateSSOProviderWithBodyWithResponse Replace a provider's settings.
+//
+// Every field is replaced, except the client secret: omitted, it is kept; an empty
+// string removes it (a public client). The rules of creation apply.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /sso/providers/{id} (the `UpdateSSOProvider` operationId).
+func (c *ClientWithResponses) UpdateSSOProviderWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateSSOProviderResponse, error) {
+	rsp, err := c.UpdateSSOProviderWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateSSOProviderResponse(rsp)
+}
+
+// UpdateSSOProviderWithResponse Replace a provider's settings.
+//
+// Every field is replaced, except the client secret: omitted, it is kept; an empty
+// string removes it (a public client). The rules of creation apply.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /sso/providers/{id} (the `UpdateSSOProvider` operationId).
+func (c *ClientWithResponses) UpdateSSOProviderWithResponse(ctx context.Context, id ID, body UpdateSSOProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSSOProviderResponse, error) {
+	rsp, err := c.UpdateSSOProvider(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateSSOProviderResponse(rsp)
+}
+
+// TestSSOProviderWithResponse Test the connection to a provider.
+//
+// Fetches the discovery document and the signing keys and checks that the provider
+// supports the authorization code flow with PKCE (S256) and the configured scopes.
+// Each check is reported; a failed check is not an error of the request.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sso/providers/{id}:test (the `TestSSOProvider` operationId).
+func (c *ClientWithResponses) TestSSOProviderWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*TestSSOProviderResponse, error) {
+	rsp, err := c.TestSSOProvider(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTestSSOProviderResponse(rsp)
+}
+
+// DiscoverSSOProviderWithBodyWithResponse Read an issuer's OpenID Connect discovery document.
+//
+// Fetches `<issuer>/.well-known/openid-configuration` and returns its endpoints and
+// what it supports. 400 when the issuer is not a valid URL; 502
+// `sso.provider_unreachable` when the document cannot be fetched or names another
+// issuer.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sso/providers:discover (the `DiscoverSSOProvider` operationId).
+func (c *ClientWithResponses) DiscoverSSOProviderWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DiscoverSSOProviderResponse, error) {
+	rsp, err := c.DiscoverSSOProviderWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDiscoverSSOProviderResponse(rsp)
+}
+
+// DiscoverSSOProviderWithResponse Read an issuer's OpenID Connect discovery document.
+//
+// Fetches `<issuer>/.well-known/openid-configuration` and returns its endpoints and
+// what it supports. 400 when the issuer is not a valid URL; 502
+// `sso.provider_unreachable` when the document cannot be fetched or names another
+// issuer.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sso/providers:discover (the `DiscoverSSOProvider` operationId).
+func (c *ClientWithResponses) DiscoverSSOProviderWithResponse(ctx context.Context, body DiscoverSSOProviderJSONRequestBody, reqEditors ...RequestEditorFn) (*DiscoverSSOProviderResponse, error) {
+	rsp, err := c.DiscoverSSOProvider(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDiscoverSSOProviderResponse(rsp)
+}
+
 // GetAlertsConfigWithResponse The thresholds of score and failing-scan alerts.
 //
 // The thresholds in force and their defaults (the configuration file's `[alerts]`
@@ -45997,6 +48337,13 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -46515,6 +48862,171 @@ func ParseRefreshTokenResponse(rsp *http.Response) (*RefreshTokenResponse, error
 		}
 		response.JSONDefault = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseExchangeSSOHandoffResponse parses an HTTP response from a ExchangeSSOHandoffWithResponse call
+func ParseExchangeSSOHandoffResponse(rsp *http.Response) (*ExchangeSSOHandoffResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExchangeSSOHandoffResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuthLoginResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ExchangeSSOHandoffResponse200Headers
+		if values := rsp.Header.Values("Set-Cookie"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Set-Cookie", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SetCookie = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCompleteSSOLoginResponse parses an HTTP response from a CompleteSSOLoginWithResponse call
+func ParseCompleteSSOLoginResponse(rsp *http.Response) (*CompleteSSOLoginResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CompleteSSOLoginResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		var headers CompleteSSOLoginResponse302Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("Set-Cookie"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Set-Cookie", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SetCookie = &value
+		}
+		response.Headers302 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseStartSSOLoginResponse parses an HTTP response from a StartSSOLoginWithResponse call
+func ParseStartSSOLoginResponse(rsp *http.Response) (*StartSSOLoginResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StartSSOLoginResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		var headers StartSSOLoginResponse302Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("Set-Cookie"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Set-Cookie", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SetCookie = &value
+		}
+		response.Headers302 = &headers
 	}
 
 	return response, nil
@@ -55237,6 +57749,469 @@ func ParseRotateSSHCAResponse(rsp *http.Response) (*RotateSSHCAResponse, error) 
 			return nil, err
 		}
 		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListSSOProvidersResponse parses an HTTP response from a ListSSOProvidersWithResponse call
+func ParseListSSOProvidersResponse(rsp *http.Response) (*ListSSOProvidersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListSSOProvidersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SSOProviderList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateSSOProviderResponse parses an HTTP response from a CreateSSOProviderWithResponse call
+func ParseCreateSSOProviderResponse(rsp *http.Response) (*CreateSSOProviderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateSSOProviderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest SSOProvider
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListEnabledSSOProvidersResponse parses an HTTP response from a ListEnabledSSOProvidersWithResponse call
+func ParseListEnabledSSOProvidersResponse(rsp *http.Response) (*ListEnabledSSOProvidersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListEnabledSSOProvidersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SSOEnabledProviderList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteSSOProviderResponse parses an HTTP response from a DeleteSSOProviderWithResponse call
+func ParseDeleteSSOProviderResponse(rsp *http.Response) (*DeleteSSOProviderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteSSOProviderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetSSOProviderResponse parses an HTTP response from a GetSSOProviderWithResponse call
+func ParseGetSSOProviderResponse(rsp *http.Response) (*GetSSOProviderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSSOProviderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SSOProvider
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateSSOProviderResponse parses an HTTP response from a UpdateSSOProviderWithResponse call
+func ParseUpdateSSOProviderResponse(rsp *http.Response) (*UpdateSSOProviderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateSSOProviderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SSOProvider
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseTestSSOProviderResponse parses an HTTP response from a TestSSOProviderWithResponse call
+func ParseTestSSOProviderResponse(rsp *http.Response) (*TestSSOProviderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TestSSOProviderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SSOTestResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest UnexpectedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDiscoverSSOProviderResponse parses an HTTP response from a DiscoverSSOProviderWithResponse call
+func ParseDiscoverSSOProviderResponse(rsp *http.Response) (*DiscoverSSOProviderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DiscoverSSOProviderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SSODiscovery
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest BadGateway
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest UnexpectedError

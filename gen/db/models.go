@@ -765,6 +765,7 @@ type Session struct {
 	ClientAddr       string
 	UserAgent        string
 	CorrelationID    string
+	SsoProviderID    *uuid.UUID
 }
 
 type Setting struct {
@@ -833,6 +834,50 @@ type SshHostCertificate struct {
 	RevokedAt         *time.Time
 	RevokedBy         *string
 	RevokeReason      *string
+}
+
+type SsoHandoff struct {
+	CodeHash   []byte
+	UserID     uuid.UUID
+	ProviderID uuid.UUID
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+}
+
+type SsoIdentity struct {
+	ProviderID  uuid.UUID
+	Subject     string
+	UserID      uuid.UUID
+	CreatedAt   time.Time
+	LastLoginAt time.Time
+}
+
+type SsoLogin struct {
+	ID          uuid.UUID
+	ProviderID  uuid.UUID
+	StateHash   []byte
+	NonceHash   []byte
+	PkceKey     []byte
+	RedirectUri string
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+}
+
+type SsoProvider struct {
+	ID                 uuid.UUID
+	Name               string
+	Issuer             string
+	ClientID           string
+	ClientSecretSealed []byte
+	Scopes             []string
+	GroupsClaim        string
+	RoleMappings       []byte
+	DefaultRole        *string
+	Enabled            bool
+	SsoOnly            bool
+	CreatedBy          string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
 }
 
 type User struct {

@@ -48,6 +48,7 @@ import (
 	"github.com/openwatch/openwatch/internal/serviceaccount"
 	"github.com/openwatch/openwatch/internal/sshca"
 	"github.com/openwatch/openwatch/internal/sshx"
+	"github.com/openwatch/openwatch/internal/sso"
 	"github.com/openwatch/openwatch/internal/system"
 	"github.com/openwatch/openwatch/internal/user"
 	"github.com/openwatch/openwatch/internal/window"
@@ -114,6 +115,8 @@ type App struct {
 	SSH *hostssh.Connector
 	// SSHCA is the SSH certificate authority (user and host CAs, host certificates).
 	SSHCA *sshca.Service
+	// SSO signs people in through OpenID Connect providers.
+	SSO *sso.Service
 	// Intel runs discovery and intelligence collection.
 	Intel *intel.Service
 	Scans *netscan.Service
@@ -160,6 +163,7 @@ type (
 	windowHandlers    = window.Handlers
 	changeHandlers    = change.Handlers
 	sshcaHandlers     = sshca.Handlers
+	ssoHandlers       = sso.Handlers
 )
 
 // server is the one strict server: each domain's handlers, embedded. A missing operation
@@ -188,6 +192,7 @@ type server struct {
 	*windowHandlers
 	*changeHandlers
 	*sshcaHandlers
+	*ssoHandlers
 }
 
 var _ api.StrictServerInterface = (*server)(nil)
@@ -333,6 +338,8 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		change.Options{Logger: d.Logger, Now: now, WindowRecheck: d.ChangeWindowRecheck})
 	changes.RegisterJobs(jobs.Workers)
 	sshCA := sshca.NewService(d.Pool, keyring, aw, now)
+	ssoSvc := sso.NewService(d.Pool, aw, keyring, authSvc, sso.Options{PublicURL: d.Config.Server.PublicURL,
+		Password: password, Logger: d.Logger, Now: now})
 	handlers := &server{
 		systemHandlers:    system.NewHandlers(system.NewHealth(d.Pool, now), buildinfo.Get()),
 		authHandlers:      auth.NewHandlers(authSvc),
@@ -357,6 +364,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		windowHandlers:    window.NewHandlers(windows),
 		changeHandlers:    change.NewHandlers(changes),
 		sshcaHandlers:     sshca.NewHandlers(sshCA),
+		ssoHandlers:       sso.NewHandlers(ssoSvc),
 	}
 	httpSrv, err := httpserver.New(httpserver.Options{
 		Logger: d.Logger, Doc: d.Doc, Operations: d.Operations, Handlers: handlers,
@@ -371,7 +379,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build http server: %w", err)
 	}
-	return &App{SSHCA: sshCA, Config: d.Config, Logger: d.Logger, Pool: d.Pool, Auth: authSvc, Users: users, Idem: idem, HTTP: httpSrv, License: lic, Audit: aw, Hosts: hosts, SSH: sshConn, Intel: intelSvc, Scans: scans, Compliance: complianceScans, Rules: rules, Events: broker,
+	return &App{SSHCA: sshCA, SSO: ssoSvc, Config: d.Config, Logger: d.Logger, Pool: d.Pool, Auth: authSvc, Users: users, Idem: idem, HTTP: httpSrv, License: lic, Audit: aw, Hosts: hosts, SSH: sshConn, Intel: intelSvc, Scans: scans, Compliance: complianceScans, Rules: rules, Events: broker,
 		Notify: notifications, Dispatch: notifications.NewDispatcher(notify.DispatcherOptions{}),
 		Jobs: jobs.Client, Workers: jobs.Workers, JobRegistry: jobs, Liveness: live, Dialer: dialer,
 		HealthChecks: healthChecks}, nil

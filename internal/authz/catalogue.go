@@ -90,6 +90,8 @@ const (
 	PermRemediationApprove  = "remediation:approve"
 	PermRemediationExecute  = "remediation:execute"
 	PermRemediationRollback = "remediation:rollback"
+
+	PermSSOProvider = "admin:sso_provider"
 )
 
 // Categories lists the permission categories.
@@ -113,6 +115,7 @@ func Categories() []Category {
 		{ID: "exception", Description: "Exceptions (risk acceptance) of failing rules, decided by a second person."},
 		{ID: "patch", Description: "Patch jobs: package updates rolled out in waves inside maintenance windows."},
 		{ID: "remediation", Description: "Remediation of failing rules: requests, plans, dry runs, execution and rollback."},
+		{ID: "admin", Description: "Server administration: single sign-on providers."},
 	}
 }
 
@@ -174,6 +177,7 @@ func Permissions() []Permission {
 		{ID: PermRemediationApprove, Category: "remediation", Description: "Approve or reject remediation requests made by someone else.", Dangerous: true},
 		{ID: PermRemediationExecute, Category: "remediation", Description: "Dry-run, execute, cancel and resume approved remediations.", Dangerous: true},
 		{ID: PermRemediationRollback, Category: "remediation", Description: "Roll back executed remediations.", Dangerous: true},
+		{ID: PermSSOProvider, Category: "admin", Description: "Configure single sign-on providers, their role mappings and secrets, discover and test them.", Dangerous: true},
 	}
 }
 

@@ -30,7 +30,7 @@ func (s *Server) correlate(c echo.Context) {
 	h[HeaderCorrelationID] = []string{id}
 	h["X-Content-Type-Options"] = nosniff
 	h["Strict-Transport-Security"] = hsts
-	info := &reqinfo.Info{CorrelationID: id, ClientAddr: c.RealIP(), UserAgent: req.UserAgent()}
+	info := &reqinfo.Info{CorrelationID: id, ClientAddr: c.RealIP(), UserAgent: req.UserAgent(), Host: req.Host, TLS: req.TLS != nil}
 	c.SetRequest(req.WithContext(reqinfo.With(req.Context(), info)))
 }
 

@@ -29,6 +29,10 @@ var notSealed = map[string]string{
 	"refresh_tokens.token_hash":      "SHA-256 of a refresh token",
 	"river_job.unique_key":           "River's job uniqueness digest",
 	"sessions.cookie_secret_hash":    "SHA-256 of a cookie secret",
+	"sso_handoffs.code_hash":         "SHA-256 of a single sign-on handoff code",
+	"sso_logins.nonce_hash":          "SHA-256 of a sign-in's OIDC nonce",
+	"sso_logins.pkce_key":            "HMAC key deriving a sign-in's PKCE verifier with its state, which is never stored; useless without the browser's state and the provider's authorization code, and deleted at the callback",
+	"sso_logins.state_hash":          "SHA-256 of a sign-in's OIDC state",
 	"user_recovery_codes.code_hash":  "digest of a recovery code",
 }
 

@@ -342,6 +342,10 @@ export interface paths {
          *     after a burst of 10 (429 `rate_limit.exceeded` with `Retry-After`), and an account
          *     locks for 30 seconds after 5 consecutive failures, doubling with each further failure
          *     up to 15 minutes (also 429). 503 means the server is busy hashing other sign-ins.
+         *
+         *     A user linked to an enabled single sign-on provider marked `sso_only` gets 403
+         *     `auth.sso_required` after a correct password, unless the user is an admin
+         *     (break-glass).
          */
         post: operations["login"];
         delete?: never;
@@ -501,6 +505,81 @@ export interface paths {
          *     extends the session's absolute deadline.
          */
         post: operations["refreshToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/sso/handoff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Exchange a single-use handoff code for tokens.
+         * @description Answers like `POST /auth/login` (tokens, the user, the `openwatch_session` cookie).
+         *     A code works once, for 60 seconds: an unknown, expired or used code answers 400
+         *     `auth.invalid_handoff`, and of concurrent exchanges of one code exactly one
+         *     succeeds. The identity provider was the second factor: no one-time code is asked.
+         */
+        post: operations["exchangeSSOHandoff"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/sso/{id}/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The redirect URI of a provider (browser redirect).
+         * @description Checks the state (known, unexpired, unused, bound to this browser), exchanges the
+         *     code with the PKCE verifier, verifies the ID token (issuer, audience, expiry,
+         *     signature, nonce), maps the groups claim to a role, links or creates the user, and
+         *     redirects (302) to `/sso/callback?handoff=<code>`: a single-use code valid for 60
+         *     seconds that the web app exchanges at `POST /auth/sso/handoff`. No token is ever
+         *     put in a URL. Any failure redirects to `/sign-in?sso_error=<message>`.
+         */
+        get: operations["completeSSOLogin"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/sso/{id}/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Start a sign-in through a provider (browser redirect).
+         * @description Redirects (302) to the provider's authorization endpoint with a fresh `state`,
+         *     `nonce` and PKCE S256 challenge, and sets the short-lived `openwatch_sso` cookie
+         *     binding the login to this browser. When the provider is unknown, disabled or
+         *     unreachable it redirects to the sign-in page with `sso_error`.
+         */
+        get: operations["startSSOLogin"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -3028,6 +3107,130 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sso/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the single sign-on providers.
+         * @description Client secrets are never returned (`client_secret_set`, and a masked `client_secret`). 400 naming the field for a malformed cursor or `limit`.
+         */
+        get: operations["listSSOProviders"];
+        put?: never;
+        /**
+         * Add an OpenID Connect provider.
+         * @description Nothing is fetched from the issuer here (use `:discover` and `:test`). The issuer
+         *     must be an `https` URL (`http` only on a loopback address); `scopes` must include
+         *     `openid` (default `openid profile email`); every role of `role_mappings` and
+         *     `default_role` must exist. The client secret is sealed and never returned.
+         *     Register `callback_path` (under the server's public URL) as the redirect URI at
+         *     the provider.
+         */
+        post: operations["createSSOProvider"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sso/providers/enabled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The enabled providers, for the sign-in page.
+         * @description Only each provider's id, display name and the path that starts its sign-in.
+         */
+        get: operations["listEnabledSSOProviders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sso/providers/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /** Read a provider. */
+        get: operations["getSSOProvider"];
+        /**
+         * Replace a provider's settings.
+         * @description Every field is replaced, except the client secret: omitted, it is kept; an empty
+         *     string removes it (a public client). The rules of creation apply.
+         */
+        put: operations["updateSSOProvider"];
+        post?: never;
+        /**
+         * Delete a provider.
+         * @description Its users stay (unlinked, with their roles); their logins in flight and handoff codes end.
+         */
+        delete: operations["deleteSSOProvider"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sso/providers/{id}:test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Test the connection to a provider.
+         * @description Fetches the discovery document and the signing keys and checks that the provider
+         *     supports the authorization code flow with PKCE (S256) and the configured scopes.
+         *     Each check is reported; a failed check is not an error of the request.
+         */
+        post: operations["testSSOProvider"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sso/providers:discover": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Read an issuer's OpenID Connect discovery document.
+         * @description Fetches `<issuer>/.well-known/openid-configuration` and returns its endpoints and
+         *     what it supports. 400 when the issuer is not a valid URL; 502
+         *     `sso.provider_unreachable` when the document cannot be fetched or names another
+         *     issuer.
+         */
+        post: operations["discoverSSOProvider"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/system/alerts/config": {
         parameters: {
             query?: never;
@@ -4341,7 +4544,7 @@ export interface components {
          * @description Every error code the server can emit. Clients may switch on these.
          * @enum {string}
          */
-        ErrorCode: "validation_failed" | "request.body_too_large" | "route.not_found" | "route.method_not_allowed" | "auth.required" | "auth.invalid_credentials" | "auth.invalid_token" | "authz.permission_denied" | "idempotency.in_progress" | "idempotency.key_reused" | "resource.not_found" | "resource.conflict" | "rate_limit.exceeded" | "auth.csrf_rejected" | "auth.mfa_required" | "auth.mfa_invalid" | "license.feature_unavailable" | "user.last_admin" | "user.self_lockout" | "service.unavailable" | "internal.error" | "host.unreachable" | "host.key_mismatch" | "host.busy" | "discovery.range_too_large" | "scan.in_progress";
+        ErrorCode: "validation_failed" | "request.body_too_large" | "route.not_found" | "route.method_not_allowed" | "auth.required" | "auth.invalid_credentials" | "auth.invalid_token" | "authz.permission_denied" | "idempotency.in_progress" | "idempotency.key_reused" | "resource.not_found" | "resource.conflict" | "rate_limit.exceeded" | "auth.csrf_rejected" | "auth.mfa_required" | "auth.mfa_invalid" | "license.feature_unavailable" | "user.last_admin" | "user.self_lockout" | "service.unavailable" | "internal.error" | "host.unreachable" | "host.key_mismatch" | "host.busy" | "discovery.range_too_large" | "scan.in_progress" | "auth.invalid_handoff" | "auth.sso_required" | "sso.provider_unreachable";
         ErrorEnvelope: {
             error: components["schemas"]["Error"];
         };
@@ -5539,6 +5742,94 @@ export interface components {
             config: components["schemas"]["SSHConfig"];
             defaults: components["schemas"]["SSHConfig"];
         };
+        SSODiscoverRequest: {
+            issuer: string;
+        };
+        SSODiscovery: {
+            authorization_endpoint: string;
+            claims_supported: string[];
+            code_challenge_methods_supported: string[];
+            issuer: string;
+            jwks_uri: string;
+            scopes_supported: string[];
+            token_endpoint: string;
+            userinfo_endpoint?: string;
+        };
+        SSOEnabledProvider: {
+            /** Format: uuid */
+            id: string;
+            /** @description Where the sign-in button sends the browser. */
+            login_path: string;
+            name: string;
+        };
+        SSOEnabledProviderList: {
+            providers: components["schemas"]["SSOEnabledProvider"][];
+        };
+        SSOHandoffRequest: {
+            handoff_code: string;
+        };
+        SSOProvider: {
+            /** @description The redirect URI to register at the provider, relative to the server's public URL. */
+            callback_path: string;
+            client_id: string;
+            /** @description Always the mask `********` when a secret is set; the secret itself is never returned. */
+            client_secret?: string;
+            client_secret_set: boolean;
+            /** Format: date-time */
+            created_at: string;
+            default_role?: string | null;
+            enabled: boolean;
+            groups_claim: string;
+            /** Format: uuid */
+            id: string;
+            issuer: string;
+            name: string;
+            role_mappings: components["schemas"]["SSORoleMapping"][];
+            scopes: string[];
+            sso_only: boolean;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        SSOProviderInput: {
+            client_id: string;
+            /** @description Write-only. Omitted on update, the stored secret is kept; empty, there is none (a public client). */
+            client_secret?: string;
+            /** @description The role of users no mapping matches; absent or null, such users are refused. */
+            default_role?: string | null;
+            /** @description Whether the provider is offered on the sign-in page and accepts sign-ins (default true). */
+            enabled?: boolean;
+            /** @description The ID token claim holding the user's groups (default `groups`). */
+            groups_claim?: string;
+            /** @description The issuer URL (`https`; `http` only on a loopback address). */
+            issuer: string;
+            /** @description The display name, on the sign-in button. */
+            name: string;
+            /** @description In order; the first mapping whose group the user is in gives the user's role. */
+            role_mappings?: components["schemas"]["SSORoleMapping"][];
+            /** @description Requested scopes; must include `openid`. Default `openid profile email`. */
+            scopes?: string[];
+            /** @description When true, users linked to this provider cannot sign in with a password, except admins (break-glass). Default false. */
+            sso_only?: boolean;
+        };
+        SSOProviderList: {
+            next_cursor?: string;
+            providers: components["schemas"]["SSOProvider"][];
+        };
+        SSORoleMapping: {
+            /** @description A value of the groups claim. */
+            group: string;
+            /** @description The role (built-in or custom) a member of the group gets. */
+            role: string;
+        };
+        SSOTestCheck: {
+            detail: string;
+            name: string;
+            ok: boolean;
+        };
+        SSOTestResult: {
+            checks: components["schemas"]["SSOTestCheck"][];
+            ok: boolean;
+        };
         Scan: {
             /** Format: uuid */
             batch_id?: string | null;
@@ -6468,6 +6759,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["UnexpectedError"];
@@ -6682,6 +6974,91 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    exchangeSSOHandoff: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SSOHandoffRequest"];
+            };
+        };
+        responses: {
+            /** @description Signed in. */
+            200: {
+                headers: {
+                    /** @description The `openwatch_session` browser session cookie (HttpOnly, Secure, SameSite=Lax). */
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthLoginResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    completeSSOLogin: {
+        parameters: {
+            query?: {
+                code?: string;
+                state?: string;
+                error?: string;
+                error_description?: string;
+            };
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: {
+                openwatch_sso?: string;
+            };
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the web app with a handoff code, or to the sign-in page with `sso_error`. */
+            302: {
+                headers: {
+                    Location?: string;
+                    /** @description Clears the `openwatch_sso` cookie. */
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    startSSOLogin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the provider, or back to the sign-in page with `sso_error`. */
+            302: {
+                headers: {
+                    Location?: string;
+                    /** @description The `openwatch_sso` login binding (HttpOnly, Secure, SameSite=Lax, ten minutes). */
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
             default: components["responses"]["UnexpectedError"];
         };
     };
@@ -10941,6 +11318,226 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listSSOProviders: {
+        parameters: {
+            query?: {
+                /** @description The `next_cursor` of the previous page. A malformed cursor is a 400. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size, 1 to 200 (default 50). */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of providers. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SSOProviderList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    createSSOProvider: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SSOProviderInput"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SSOProvider"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listEnabledSSOProviders: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The enabled providers. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SSOEnabledProviderList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getSSOProvider: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The provider. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SSOProvider"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    updateSSOProvider: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SSOProviderInput"];
+            };
+        };
+        responses: {
+            /** @description The provider. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SSOProvider"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    deleteSSOProvider: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    testSSOProvider: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The checks. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SSOTestResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    discoverSSOProvider: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SSODiscoverRequest"];
+            };
+        };
+        responses: {
+            /** @description The discovery document. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SSODiscovery"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            502: components["responses"]["BadGateway"];
             default: components["responses"]["UnexpectedError"];
         };
     };
